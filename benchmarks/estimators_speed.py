@@ -1,0 +1,24 @@
+"""Speed of iblearn's estimators against scikit-learn, NPEET and bmi on identical inputs, single thread.
+
+    python benchmarks/estimators_speed.py [--quick]
+
+Writes benchmarks/results/estimators_speed.json and .md and prints the table. Needs the bench extra
+(`make bench` installs it).
+"""
+
+import os
+
+for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ.setdefault(var, "1")  # before numpy is imported: one thread for every method
+
+import argparse  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from iblearn.bench import bench_speed  # noqa: E402
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="N = 2,000 instead of 10,000")
+    parser.add_argument("--results", default=str(Path(__file__).parent / "results"))
+    args = parser.parse_args()
+    print(bench_speed(Path(args.results), quick=args.quick))

@@ -1,0 +1,225 @@
+"""Accuracy against known truth: every method on every task it accepts, at several N and seeds.
+
+Each call is one row of the run's ``metrics.csv`` (task, method, n, seed, truth, estimate, seconds,
+note), written atomically as it completes, so a killed run resumes where it stopped. A (task, method)
+pair whose call exceeds the time budget is not run at larger N (the row says so).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from iblearn.bench.methods import Method
+from iblearn.data.synthetic import Task, get_task, standard_tasks
+from iblearn.records import RunFolder, markdown_table
+
+
+@dataclass(frozen=True)
+class AccuracyConfig:
+    """What an accuracy run covers."""
+
+    tasks: tuple[str, ...] = field(default_factory=lambda: tuple(t.name for t in standard_tasks()))
+    sizes: tuple[int, ...] = (1000, 5000, 10000)  # the issue's N
+    seeds: int = 5
+    time_budget: float = 300.0  # seconds for one call; slower pairs are skipped at larger N
+    first_seed: int = 0
+
+
+Progress = Callable[[str], None]
+
+
+def grid_size(config: AccuracyConfig, methods: Sequence[Method]) -> int:
+    """How many estimates a run of ``config`` makes (for progress bars)."""
+    tasks = [get_task(name) for name in config.tasks]
+    return sum(config.seeds * len(config.sizes) for t in tasks for m in methods if m.accepts(t))
+
+
+def _key(row: dict[str, Any]) -> tuple[str, str, int, int]:
+    return row["task"], row["method"], int(row["n"]), int(row["seed"])
+
+
+def run_accuracy(
+    config: AccuracyConfig,
+    methods: Sequence[Method],
+    run: RunFolder,
+    *,
+    progress: Progress | None = None,
+    device: torch.device | None = None,
+) -> list[dict[str, Any]]:
+    """Run (or finish) the grid; returns every row, old and new. Samples go to ``device`` (peers copy
+    them back to the CPU themselves)."""
+    tasks = [get_task(name) for name in config.tasks]
+    rows = run.metrics()
+    done = {_key(r) for r in rows}
+    slow: dict[tuple[str, str], float] = {}
+    for r in rows:
+        if r["seconds"]:
+            pair = (r["task"], r["method"])
+            slow[pair] = max(slow.get(pair, 0.0), float(r["seconds"]))
+    unavailable = {m.name: m.unavailable() for m in methods}
+    for task in tasks:
+        for n in config.sizes:
+            for method in methods:
+                if not method.accepts(task):
+                    continue
+                for seed in range(config.first_seed, config.first_seed + config.seeds):
+                    if (task.name, method.name, n, seed) in done:
+                        continue
+                    row = _one(
+                        task,
+                        method,
+                        n,
+                        seed,
+                        unavailable[method.name],
+                        slow.get((task.name, method.name), 0.0),
+                        config.time_budget,
+                        device,
+                    )
+                    if row["seconds"] != "":
+                        pair = (task.name, method.name)
+                        slow[pair] = max(slow.get(pair, 0.0), float(row["seconds"]))
+                    run.append_metrics(row)
+                    rows.append({k: str(v) for k, v in row.items()})
+                    if progress:
+                        progress(f"{task.name} {method.name} N={n} seed={seed}")
+    return rows
+
+
+def _one(
+    task: Task,
+    method: Method,
+    n: int,
+    seed: int,
+    unavailable: str | None,
+    slowest: float,
+    budget: float,
+    device: torch.device | None,
+) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "task": task.name,
+        "method": method.name,
+        "n": n,
+        "seed": seed,
+        "truth": task.mutual_information,
+        "estimate": "",
+        "seconds": "",
+        "note": "",
+    }
+    if unavailable:
+        row["note"] = f"unavailable: {unavailable}"
+        return row
+    if slowest > budget:
+        row["note"] = f"skipped: an earlier call took {slowest:.0f} s > budget {budget:.0f} s"
+        return row
+    x, y = task.sample(n, seed)
+    if device is not None:
+        x, y = x.to(device), y.to(device)
+    torch.manual_seed(seed)
+    start = time.perf_counter()
+    try:
+        value = method.estimate(x, y)
+    except Exception as err:  # a peer failing on one task is a result, not a crash of the run
+        row["note"] = f"failed: {type(err).__name__}: {str(err)[:120]}"
+        return row
+    row["seconds"] = round(time.perf_counter() - start, 4)
+    row["estimate"] = value
+    return row
+
+
+def summarize(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Mean, sd, bias and mean time per (task, method, n), in first-seen order."""
+    groups: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault((r["task"], r["method"], int(r["n"])), []).append(r)
+    out = []
+    for (task, method, n), rs in groups.items():
+        values = [float(r["estimate"]) for r in rs if r["estimate"] not in ("", None)]
+        finite = [v for v in values if math.isfinite(v)]
+        truth = float(rs[0]["truth"])
+        notes = sorted({r["note"] for r in rs if r.get("note")})
+        summary: dict[str, Any] = {
+            "task": task,
+            "method": method,
+            "n": n,
+            "truth": truth,
+            "runs": len(finite),
+        }
+        if finite:
+            mean = statistics.fmean(finite)
+            summary.update(
+                mean=mean,
+                sd=statistics.stdev(finite) if len(finite) > 1 else 0.0,
+                bias=mean - truth,
+                seconds=statistics.fmean(float(r["seconds"]) for r in rs if r["seconds"] != ""),
+            )
+        summary["note"] = "; ".join(notes)[:160]
+        out.append(summary)
+    return out
+
+
+def accuracy_table(summary: Sequence[dict[str, Any]]) -> str:
+    header = ["task", "truth", "method", "N", "mean", "sd", "bias", "time (s)", "note"]
+    rows = [
+        [
+            s["task"],
+            f"{s['truth']:.4f}",
+            s["method"],
+            s["n"],
+            f"{s['mean']:.4f}" if "mean" in s else "-",
+            f"{s['sd']:.4f}" if "sd" in s else "-",
+            f"{s['bias']:+.4f}" if "bias" in s else "-",
+            f"{s['seconds']:.3f}" if "seconds" in s else "-",
+            s["note"],
+        ]
+        for s in summary
+    ]
+    return markdown_table(header, rows)
+
+
+def plot_accuracy(summary: Sequence[dict[str, Any]], path: str) -> bool:
+    """Estimate (mean +- sd) against N per task, truth dashed. False if matplotlib is missing."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    tasks = list(dict.fromkeys(s["task"] for s in summary))
+    cols = 4
+    rows_n = math.ceil(len(tasks) / cols)
+    fig, axes = plt.subplots(rows_n, cols, figsize=(4 * cols, 3 * rows_n), squeeze=False)
+    for ax, task in zip(axes.flat, tasks, strict=False):
+        items = [s for s in summary if s["task"] == task and "mean" in s]
+        for method in dict.fromkeys(s["method"] for s in items):
+            pts = sorted((s["n"], s["mean"], s["sd"]) for s in items if s["method"] == method)
+            ax.errorbar(
+                [p[0] for p in pts],
+                [p[1] for p in pts],
+                yerr=[p[2] for p in pts],
+                marker="o",
+                ms=3,
+                capsize=2,
+                label=method,
+            )
+        truth = next(s["truth"] for s in summary if s["task"] == task)
+        ax.axhline(truth, color="k", ls="--", lw=1)
+        ax.set_xscale("log")
+        ax.set_title(task, fontsize=9)
+        ax.set_xlabel("N")
+        ax.set_ylabel("nats")
+    for ax in list(axes.flat)[len(tasks) :]:
+        ax.axis("off")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 5), fontsize=8)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True

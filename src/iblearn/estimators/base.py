@@ -1,0 +1,163 @@
+"""The estimator interface: ``est(x, y)`` returns an :class:`MIEstimate`.
+
+An estimator object holds settings (and, for neural estimators, a critic); the math lives in
+:mod:`iblearn.functional`. Class attributes say what an estimator is:
+
+* ``differentiable``: its value can be back-propagated (usable as a training loss);
+* ``trainable``: it has a critic to fit, and exposes ``loss(x, y)`` for that;
+* ``bound``: ``"lower"``, ``"upper"`` or ``None`` relative to the Shannon MI.
+
+Uncertainty is asked for per call: ``est(x, y, n_resamples=100)`` adds a standard error,
+``est(x, y, n_permutations=200)`` a permutation-test p-value for independence.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+import torch
+from torch import Tensor, nn
+
+from iblearn.functional import _validate as V
+
+Bound = Literal["lower", "upper"] | None
+
+
+@dataclass(frozen=True)
+class MIEstimate:
+    """An MI estimate and what the estimator knows about it.
+
+    Attributes:
+        value: 0-d tensor in ``unit`` (differentiable when the estimator is).
+        n_samples: samples the estimate used.
+        estimator: registry name of the estimator.
+        unit: ``"nats"``, ``"bits"`` or ``"log base b"``.
+        bound: ``"lower"``/``"upper"`` if the estimator bounds the MI, else ``None``.
+        stderr: standard error, if resampling was asked for.
+        stderr_method: ``"bootstrap"`` or ``"half-sampling jackknife"`` (kNN estimators, which
+            duplicated bootstrap rows would corrupt).
+        p_value: permutation-test p-value for independence, if asked for.
+        n_permutations: permutations behind ``p_value``.
+        limit: a value the estimate can never exceed by construction (e.g. log N for InfoNCE).
+    """
+
+    value: Tensor
+    n_samples: int
+    estimator: str
+    unit: str = "nats"
+    bound: Bound = None
+    stderr: float | None = None
+    stderr_method: str | None = None
+    p_value: float | None = None
+    n_permutations: int = 0
+    limit: float | None = field(default=None)
+
+    def __float__(self) -> float:
+        return float(self.value.detach())
+
+    def __str__(self) -> str:
+        text = f"{float(self):.4f} {self.unit}"
+        if self.stderr is not None:
+            text += f" ± {self.stderr:.4f}"
+        if self.p_value is not None:
+            text += f" (p = {self.p_value:.3g})"
+        return f"{text} [{self.estimator}, N={self.n_samples}]"
+
+
+def unit_name(base: float) -> str:
+    if base == math.e:
+        return "nats"
+    return "bits" if base == 2 else f"log base {base:g}"
+
+
+class Estimator(nn.Module):
+    """Base class: subclasses set the class attributes and implement :meth:`mi` (nats, 0-d tensor)."""
+
+    name: ClassVar[str] = "estimator"
+    differentiable: ClassVar[bool] = False
+    trainable: ClassVar[bool] = False
+    bound: ClassVar[Bound] = None
+    #: ``"bootstrap"`` (resample with replacement) or ``"half"`` (half-sampling jackknife).
+    resampling: ClassVar[Literal["bootstrap", "half"]] = "bootstrap"
+
+    def __init__(self, *, base: float = math.e) -> None:
+        super().__init__()
+        if not (isinstance(base, int | float) and base > 0 and base != 1):
+            raise ValueError(f"base: the logarithm's base must be positive and not 1, got {base!r}")
+        self.base = float(base)
+
+    def mi(self, x: Any, y: Any) -> Tensor:
+        """The estimate in nats as a 0-d tensor."""
+        raise NotImplementedError
+
+    def forward(
+        self, x: Any, y: Any, *, n_resamples: int = 0, n_permutations: int = 0, seed: int = 0
+    ) -> MIEstimate:
+        """Estimate I(X; Y).
+
+        Args:
+            x, y: samples as rows (see the estimator for dtypes and shapes).
+            n_resamples: if positive, a standard error from that many resamples (bootstrap, or
+                half-sampling jackknife for kNN estimators: Shao & Wu 1989, delete-N/2).
+            n_permutations: if positive, a permutation-test p-value: the share of estimates with y's rows
+                shuffled that reach the observed one, ``(1 + #{perm >= obs}) / (1 + n_permutations)``.
+            seed: seeds the resampling and the permutations.
+        """
+        for count, name in ((n_resamples, "n_resamples"), (n_permutations, "n_permutations")):
+            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+                raise ValueError(f"{name}: expected a non-negative integer, got {count!r}")
+        if n_resamples == 1:
+            raise ValueError("n_resamples: a standard error needs at least 2 resamples")
+        scale = 1.0 / math.log(self.base)
+        value = self.mi(x, y)
+        xt, yt = V.as_tensor(x, "x"), V.as_tensor(y, "y")
+        n = int(xt.shape[0])
+        stderr = method = p_value = None
+        gen = torch.Generator().manual_seed(seed)
+        if n_resamples:
+            stderr, method = self._stderr(xt, yt, n_resamples, gen)
+            stderr *= scale
+        if n_permutations:
+            observed = float(value.detach())
+            hits = sum(
+                float(self.mi(xt, yt[torch.randperm(n, generator=gen).to(yt.device)])) >= observed
+                for _ in range(n_permutations)
+            )
+            p_value = (1 + hits) / (1 + n_permutations)
+        return MIEstimate(
+            value=value * scale,
+            n_samples=n,
+            estimator=self.name,
+            unit=unit_name(self.base),
+            bound=self.bound,
+            stderr=stderr,
+            stderr_method=method,
+            p_value=p_value,
+            n_permutations=n_permutations,
+        )
+
+    def _stderr(self, x: Tensor, y: Tensor, n_resamples: int, gen: torch.Generator) -> tuple[float, str]:
+        n = int(x.shape[0])
+        values = []
+        for _ in range(n_resamples):
+            if self.resampling == "half":
+                idx = torch.randperm(n, generator=gen)[: n // 2]
+            else:
+                idx = torch.randint(0, n, (n,), generator=gen)
+            idx = idx.to(x.device)
+            values.append(float(self.mi(x[idx], y[idx])))
+        sd = float(torch.tensor(values, dtype=torch.float64).std())
+        if self.resampling == "half":
+            kept = n // 2
+            # Delete-d jackknife variance: (N - d) / d times the spread of the subsample estimates.
+            return sd * math.sqrt(kept / (n - kept)), "half-sampling jackknife"
+        return sd, "bootstrap"
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{k}={v!r}" for k, v in self.settings().items())
+
+    def settings(self) -> dict[str, Any]:
+        """The constructor settings, for records and configs."""
+        return {"base": self.base}

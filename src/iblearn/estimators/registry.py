@@ -1,0 +1,42 @@
+"""Estimators by name, for configs and the command line.
+
+A plain dict, filled here explicitly (not by import side effects). Add your own with :func:`register`.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from iblearn.estimators.base import Estimator
+from iblearn.estimators.nonparametric import KSG, Binning, GaussianMI, MixedKSG, RenyiMI
+
+REGISTRY: dict[str, type[Estimator]] = {
+    "ksg": KSG,
+    "mixed_ksg": MixedKSG,
+    "binning": Binning,
+    "gaussian": GaussianMI,
+    "renyi": RenyiMI,
+}
+
+
+def register(name: str, cls: type[Estimator]) -> None:
+    """Make ``cls`` available as ``get_estimator(name)``; refuses to replace an existing name."""
+    if name in REGISTRY:
+        raise ValueError(f"name: {name!r} is already registered to {REGISTRY[name].__name__}")
+    if not (isinstance(cls, type) and issubclass(cls, Estimator)):
+        raise ValueError(f"cls: expected an Estimator subclass, got {cls!r}")
+    REGISTRY[name] = cls
+
+
+def get_estimator(name: str, **settings: Any) -> Estimator:
+    """An estimator by registry name, e.g. ``get_estimator("ksg", k=5)``."""
+    try:
+        cls = REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"name: unknown estimator {name!r}; known: {', '.join(sorted(REGISTRY))}") from None
+    try:
+        inspect.signature(cls).bind(**settings)
+    except TypeError as err:
+        raise ValueError(f"settings: {name} does not take {sorted(settings)} ({err})") from None
+    return cls(**settings)

@@ -1,0 +1,30 @@
+"""``iblearn reproduce estimators``: iblearn's estimators against the closed-form MI of the synthetic tasks.
+
+There is no paper to match here: this is the foundation's own check, and the default job of
+``iblearn demo``. ``--quick``: N = 1,000, 2 seeds (under a minute on two cores); ``--full``: N = 1,000,
+5,000 and 10,000, 5 seeds. The benchmark (``iblearn bench estimators``) runs the same grid with the
+peers beside ours.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from iblearn.bench.accuracy import AccuracyConfig, accuracy_table, plot_accuracy, run_accuracy, summarize
+from iblearn.bench.methods import describe, ours
+from iblearn.experiments.common import ReproduceOptions
+
+
+def run(options: ReproduceOptions) -> Path:
+    run = options.run_folder("estimators")
+    device = options.torch_device()
+    sizes, seeds = ((1000, 5000, 10000), 5) if options.full else ((1000,), 2)
+    config = AccuracyConfig(sizes=sizes, seeds=seeds, first_seed=options.seed)
+    methods = ours()
+    run.write_config({"accuracy": config, "methods": [describe(m) for m in methods], "device": str(device)})
+    rows = run_accuracy(config, methods, run, progress=options.progress, device=device)
+    summary = summarize(rows)
+    run.write_table(accuracy_table(summary))
+    run.write_results({"summary": summary}, seed=options.seed, device=str(device))
+    plot_accuracy(summary, str(run.file("accuracy.png")))
+    return run.path

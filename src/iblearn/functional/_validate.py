@@ -1,0 +1,122 @@
+"""Input checks shared by every estimator.
+
+Bad input raises ``ValueError`` naming the argument; nothing here asserts or returns NaN.
+Samples are rows: a continuous variable is ``(N, d)`` (a ``(N,)`` vector is read as ``(N, 1)``),
+labels are ``(N,)`` integers.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import numpy as np
+import torch
+from torch import Tensor
+
+T = TypeVar("T")
+
+
+def as_tensor(value: Any, name: str) -> Tensor:
+    """``value`` as a tensor (numpy arrays and nested lists are converted, tensors kept as they are)."""
+    if isinstance(value, Tensor):
+        return value
+    try:
+        return torch.as_tensor(np.asarray(value))
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise ValueError(f"{name}: cannot be read as an array of samples ({err})") from err
+
+
+def continuous(value: Any, name: str, *, allow_grid: bool = False) -> Tensor:
+    """A finite, floating-point sample matrix ``(N, d)``.
+
+    Args:
+        value: the samples; ``(N,)`` is read as ``(N, 1)``.
+        name: the argument's name, for the error message.
+        allow_grid: accept ``(N, C, H, W)``-like shapes (more than two dimensions) unchanged.
+    """
+    t = as_tensor(value, name)
+    if not torch.is_floating_point(t):
+        raise ValueError(
+            f"{name}: expected continuous samples as a floating-point tensor, got dtype {t.dtype}; "
+            "cast with .float() if the values are really continuous, or pass them as labels "
+            "to an estimator for discrete variables"
+        )
+    if t.ndim == 1:
+        t = t[:, None]
+    if t.ndim == 0 or (t.ndim > 2 and not allow_grid):
+        raise ValueError(f"{name}: expected shape (N, d) or (N,), got {tuple(t.shape)}")
+    if t.shape[0] == 0 or t[0].numel() == 0:
+        raise ValueError(f"{name}: is empty, shape {tuple(t.shape)}")
+    if not bool(torch.isfinite(t).all()):
+        bad = int((~torch.isfinite(t)).any(dim=tuple(range(1, t.ndim))).nonzero()[0, 0])
+        raise ValueError(f"{name}: contains NaN or Inf (first at sample {bad})")
+    return t
+
+
+def labels(value: Any, name: str) -> Tensor:
+    """Class labels as an integer vector ``(N,)`` (``(N, 1)`` is squeezed; bool counts as integer)."""
+    t = as_tensor(value, name)
+    if torch.is_floating_point(t) or torch.is_complex(t):
+        raise ValueError(
+            f"{name}: expected integer labels, got dtype {t.dtype}; discrete labels must not be floats "
+            "(use .long() if they are class indices, or a continuous estimator if they are not)"
+        )
+    if t.ndim == 2 and t.shape[1] == 1:
+        t = t[:, 0]
+    if t.ndim != 1:
+        raise ValueError(f"{name}: expected labels of shape (N,), got {tuple(t.shape)}")
+    if t.shape[0] == 0:
+        raise ValueError(f"{name}: is empty")
+    return t.long()
+
+
+def symbols(value: Any, name: str) -> Tensor:
+    """Discrete symbols as an integer matrix ``(N, d)``: each row is one outcome."""
+    t = as_tensor(value, name)
+    if torch.is_floating_point(t) or torch.is_complex(t):
+        raise ValueError(f"{name}: expected integer symbols, got dtype {t.dtype}")
+    if t.ndim == 1:
+        t = t[:, None]
+    if t.ndim != 2 or t.shape[0] == 0:
+        raise ValueError(f"{name}: expected shape (N,) or (N, d), got {tuple(t.shape)}")
+    return t.long()
+
+
+def same_length(*pairs: tuple[str, Tensor]) -> int:
+    """The common sample count N; raises if the arguments disagree."""
+    sizes = {name: int(t.shape[0]) for name, t in pairs}
+    if len(set(sizes.values())) != 1:
+        listed = ", ".join(f"{k} has {v}" for k, v in sizes.items())
+        raise ValueError(f"sample counts differ: {listed} (samples are rows)")
+    return next(iter(sizes.values()))
+
+
+def same_device(*pairs: tuple[str, Tensor]) -> torch.device:
+    devices = {name: t.device for name, t in pairs}
+    if len(set(devices.values())) != 1:
+        listed = ", ".join(f"{k} on {v}" for k, v in devices.items())
+        raise ValueError(f"arguments are on different devices: {listed}")
+    return next(iter(devices.values()))
+
+
+def neighbours(k: int, n: int, name: str = "k") -> int:
+    """A neighbour count with 1 <= k < n."""
+    if isinstance(k, bool) or not isinstance(k, int | np.integer):
+        raise ValueError(f"{name}: expected an integer, got {k!r}")
+    if k < 1:
+        raise ValueError(f"{name}: must be at least 1, got {k}")
+    if k >= n:
+        raise ValueError(f"{name}={k} needs more than {k} samples, got N={n}")
+    return int(k)
+
+
+def positive(value: float, name: str) -> float:
+    if not (isinstance(value, int | float) and np.isfinite(value) and value > 0):
+        raise ValueError(f"{name}: must be a positive finite number, got {value!r}")
+    return float(value)
+
+
+def choice(value: T, name: str, options: tuple[T, ...]) -> T:
+    if value not in options:
+        raise ValueError(f"{name}: expected one of {', '.join(map(repr, options))}, got {value!r}")
+    return value

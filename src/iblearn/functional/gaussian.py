@@ -1,0 +1,97 @@
+"""Mutual information of jointly Gaussian variables: the closed form and its plug-in estimate.
+
+For a joint covariance S = [[S_xx, S_xy], [S_yx, S_yy]]:
+
+    I(X; Y) = 1/2 (log det S_xx + log det S_yy - log det S) = -1/2 sum_i log(1 - rho_i^2),
+
+rho_i the canonical correlations (CCA). The first form is the ground truth of the Gaussian tasks; the
+second is what :func:`gaussian_mi` estimates from samples, and it stays defined when a variable lives
+on a subspace (a constant column, or a low-rank map into many dimensions).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from iblearn.functional import _validate as V
+
+
+def gaussian_mi_from_cov(cov: Any, dim_x: int) -> Tensor:
+    """I(X; Y) in nats for a Gaussian with covariance ``cov`` whose first ``dim_x`` coordinates are X.
+
+    Example:
+        >>> round(float(gaussian_mi_from_cov(torch.tensor([[1.0, 0.75], [0.75, 1.0]]), 1)), 4)
+        0.4133
+    """
+    c = V.as_tensor(cov, "cov").to(torch.float64)
+    if c.ndim != 2 or c.shape[0] != c.shape[1]:
+        raise ValueError(f"cov: expected a square matrix, got shape {tuple(c.shape)}")
+    if not 0 < dim_x < c.shape[0]:
+        raise ValueError(f"dim_x: must be between 1 and {c.shape[0] - 1}, got {dim_x}")
+    if not torch.allclose(c, c.T):
+        raise ValueError("cov: is not symmetric")
+
+    def logdet(m: Tensor) -> Tensor:
+        chol, info = torch.linalg.cholesky_ex(m)
+        if int(info) != 0:
+            raise ValueError("cov: is not positive definite")
+        return 2 * torch.log(torch.diagonal(chol)).sum()
+
+    return 0.5 * (logdet(c[:dim_x, :dim_x]) + logdet(c[dim_x:, dim_x:]) - logdet(c))
+
+
+def canonical_correlations(x: Any, y: Any, *, rtol: float = 1e-9) -> Tensor:
+    """Sample canonical correlations of ``x (N, dx)`` and ``y (N, dy)``, largest first.
+
+    Each variable is whitened on the span of its covariance's eigenvectors with eigenvalue above
+    ``rtol`` times the largest, so constant columns and rank-deficient variables are handled.
+    """
+    xt, yt = V.continuous(x, "x").to(torch.float64), V.continuous(y, "y").to(torch.float64)
+    n = V.same_length(("x", xt), ("y", yt))
+    V.same_device(("x", xt), ("y", yt))
+
+    def whiten(t: Tensor, name: str) -> Tensor:
+        t = t - t.mean(dim=0)
+        evals, evecs = torch.linalg.eigh(t.T @ t / n)
+        keep = evals > rtol * evals.max().clamp_min(torch.finfo(torch.float64).tiny)
+        if not bool(keep.any()):
+            raise ValueError(f"{name}: is constant; its canonical correlations are undefined")
+        return t @ (evecs[:, keep] / evals[keep].sqrt())
+
+    wx, wy = whiten(xt, "x"), whiten(yt, "y")
+    if wx.shape[1] + wy.shape[1] >= n:
+        raise ValueError(
+            f"x, y: {wx.shape[1]} + {wy.shape[1]} effective dimensions need more than that many samples, "
+            f"got N={n}; with so few samples every canonical correlation is 1"
+        )
+    return torch.linalg.svdvals(wx.T @ wy / n).clamp(0.0, 1.0)
+
+
+def gaussian_mi(x: Any, y: Any, *, rtol: float = 1e-9) -> Tensor:
+    """Plug-in Gaussian estimate of I(X; Y) in nats: ``-1/2 sum log(1 - rho_i^2)`` over the sample
+    canonical correlations. Exact in expectation (up to O(d^2/N) bias) for Gaussian data; for other data
+    it is the MI of the Gaussian with the same covariance, a lower bound in the sense of Gaussian
+    channels. Returns ``inf`` when a canonical correlation is 1 (a deterministic linear relation).
+
+    Example:
+        >>> g = torch.Generator().manual_seed(0)
+        >>> x = torch.randn(20000, 1, generator=g)
+        >>> y = 0.75 * x + (1 - 0.75**2) ** 0.5 * torch.randn(20000, 1, generator=g)
+        >>> abs(float(gaussian_mi(x, y)) - 0.4133) < 0.02  # sd at N=20000 is about 0.005
+        True
+    """
+    rho = canonical_correlations(x, y, rtol=rtol)
+    return -0.5 * torch.log1p(-(rho**2)).sum()
+
+
+def gaussian_entropy_from_cov(cov: Any) -> Tensor:
+    """Differential entropy 1/2 log det(2 pi e S) in nats of a Gaussian with covariance ``cov``."""
+    c = V.as_tensor(cov, "cov").to(torch.float64)
+    d = c.shape[0]
+    sign, logabsdet = torch.linalg.slogdet(c)
+    if float(sign) <= 0:
+        raise ValueError("cov: is not positive definite")
+    return 0.5 * (d * torch.log(torch.tensor(2 * torch.pi * torch.e, dtype=torch.float64)) + logabsdet)

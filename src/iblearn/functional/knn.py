@@ -1,0 +1,292 @@
+"""Nearest-neighbour estimators: KSG mutual information, Kozachenko-Leonenko entropy, and the
+mixed continuous-discrete MI of Ross (2014).
+
+References:
+    A. Kraskov, H. Stoegbauer, P. Grassberger. Estimating mutual information. Phys. Rev. E 69, 066138
+    (2004): eq. (8) is algorithm 1, eq. (9) algorithm 2, eq. (20) the entropy estimator.
+    B. C. Ross. Mutual information between discrete and continuous data sets. PLoS ONE 9, e87357 (2014).
+
+All functions compute in float64 and return a 0-d float64 tensor in nats on the input's device.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from scipy.spatial import cKDTree
+from scipy.special import digamma
+from torch import Tensor
+
+from iblearn.functional import _validate as V
+from iblearn.functional._neighbors import (
+    CHUNK_BYTES,
+    Backend,
+    Metric,
+    _distance_rows,
+    count_within,
+    kth_neighbour,
+    pick_backend,
+)
+
+Ties = Literal["jitter", "raise"]
+#: Relative size of the noise that breaks ties (as scikit-learn and NPEET do, and paper 004 describes).
+JITTER = 1e-10
+
+
+def _digamma(t: Tensor) -> Tensor:
+    return torch.special.digamma(t.to(torch.float64))
+
+
+def _psi(v: float) -> float:
+    return float(digamma(v))
+
+
+def prepare(value: Any, name: str, *, standardize: bool, ties: Ties, seed: int) -> Tensor:
+    """Validate a continuous sample and make it ready for neighbour searches.
+
+    Columns are scaled to unit standard deviation if ``standardize`` (constant columns are left alone:
+    they add nothing to any distance). A variable whose every column is constant is rejected, since all
+    its distances are zero. Duplicate rows violate the continuity that the kNN estimators assume: with
+    ``ties="jitter"`` they are broken by Gaussian noise of relative size :data:`JITTER` drawn from a
+    generator seeded with ``seed`` (so the estimate is reproducible), with ``ties="raise"`` they raise.
+    """
+    V.choice(ties, "ties", ("jitter", "raise"))
+    t = V.continuous(value, name).to(torch.float64)
+    std = t.std(dim=0, unbiased=False)
+    if bool((std == 0).all()):
+        raise ValueError(
+            f"{name}: every column is constant; its MI with anything is 0, and nearest-neighbour "
+            "distances are all zero, so a kNN estimate is undefined"
+        )
+    if standardize:
+        t = t / torch.where(std > 0, std, torch.ones_like(std))
+        std = (std > 0).to(torch.float64)
+    if _has_duplicate_rows(t):
+        if ties == "raise":
+            raise ValueError(
+                f"{name}: has duplicate samples (ties); kNN estimators assume continuous data. "
+                "Use ties='jitter', or an estimator for discrete data"
+            )
+        gen = torch.Generator(device=t.device).manual_seed(seed)
+        noise = torch.randn(t.shape, generator=gen, dtype=t.dtype, device=t.device)
+        t = t + JITTER * std * noise
+    return t
+
+
+def _has_duplicate_rows(t: Tensor) -> bool:
+    # Equal rows have equal projections; a chance coincidence of distinct rows only adds harmless jitter.
+    gen = torch.Generator(device=t.device).manual_seed(12345)
+    direction = torch.randn(t.shape[1], generator=gen, dtype=t.dtype, device=t.device)
+    proj = torch.sort(t @ direction).values
+    return bool((proj[1:] == proj[:-1]).any())
+
+
+def ksg_mi(
+    x: Any,
+    y: Any,
+    k: int = 3,
+    variant: int = 1,
+    *,
+    standardize: bool = True,
+    ties: Ties = "jitter",
+    backend: Backend = "auto",
+    seed: int = 0,
+) -> Tensor:
+    """Kraskov-Stoegbauer-Grassberger estimate of I(X; Y) in nats, max-norm in every space.
+
+    With eps_i the distance from sample i to its k-th nearest neighbour in the joint space
+    (the max-norm, i.e. the larger of the x- and y-distances):
+
+    * ``variant=1`` (KSG eq. 8): ``I = psi(k) + psi(N) - < psi(n_x + 1) + psi(n_y + 1) >`` with
+      ``n_x(i) = #{j != i : ||x_j - x_i|| < eps_i}``.
+    * ``variant=2`` (KSG eq. 9): ``I = psi(k) - 1/k + psi(N) - < psi(n_x) + psi(n_y) >`` with
+      ``n_x(i) = #{j != i : ||x_j - x_i|| <= eps_x(i)}`` and eps_x(i) the largest x-distance among
+      the k neighbours.
+
+    Args:
+        x: ``(N, dx)`` or ``(N,)`` floating-point samples.
+        y: ``(N, dy)`` or ``(N,)`` floating-point samples.
+        k: neighbours, 1 <= k < N (the paper recommends 2-4).
+        variant: 1 or 2, the two algorithms of the paper.
+        standardize: scale each column to unit standard deviation first (as scikit-learn does).
+        ties: ``"jitter"`` or ``"raise"`` on duplicate samples (see :func:`prepare`).
+        backend: ``"auto"``, ``"tree"`` (CPU k-d tree) or ``"brute"`` (chunked, any device).
+        seed: seeds the jitter, if any.
+
+    Returns:
+        0-d float64 tensor, nats. Not clipped at 0: a small negative value is the estimator's bias.
+
+    Example:
+        >>> g = torch.Generator().manual_seed(1)
+        >>> x = torch.randn(2000, 1, generator=g)
+        >>> y = 0.75 * x + (1 - 0.75**2) ** 0.5 * torch.randn(2000, 1, generator=g)
+        >>> abs(float(ksg_mi(x, y)) - 0.4133) < 0.1  # truth -log(1 - 0.75^2)/2; sd at N=2000 is 0.024
+        True
+    """
+    if variant not in (1, 2):
+        raise ValueError(f"variant: expected 1 or 2 (the two algorithms of KSG), got {variant!r}")
+    x = prepare(x, "x", standardize=standardize, ties=ties, seed=seed)
+    y = prepare(y, "y", standardize=standardize, ties=ties, seed=seed + 1)
+    n = V.same_length(("x", x), ("y", y))
+    V.same_device(("x", x), ("y", y))
+    k = V.neighbours(k, n)
+    if pick_backend(backend, x.device, x.shape[1] + y.shape[1]) == "brute":
+        nx, ny = _ksg_counts_brute(x, y, k, variant)
+    else:
+        eps, idx = kth_neighbour([x, y], k, "chebyshev", "tree")
+        if variant == 1:
+            nx = count_within(x, eps, "chebyshev", "tree", inclusive=False)
+            ny = count_within(y, eps, "chebyshev", "tree", inclusive=False)
+        else:
+            nx = count_within(x, _spread(x, idx), "chebyshev", "tree", inclusive=True)
+            ny = count_within(y, _spread(y, idx), "chebyshev", "tree", inclusive=True)
+    if variant == 1:
+        return _psi(k) + _psi(n) - (_digamma(nx + 1) + _digamma(ny + 1)).mean()
+    return _psi(k) - 1.0 / k + _psi(n) - (_digamma(nx) + _digamma(ny)).mean()
+
+
+def _spread(v: Tensor, idx: Tensor) -> Tensor:
+    """Largest max-norm distance from each point to its neighbours ``idx (N, k)``: eps_x of KSG eq. (9)."""
+    return (v[:, None, :] - v[idx]).abs().amax(dim=(1, 2))
+
+
+def _ksg_counts_brute(x: Tensor, y: Tensor, k: int, variant: int) -> tuple[Tensor, Tensor]:
+    """n_x and n_y of KSG in one pass over chunks of the two distance matrices (each is computed once:
+    in hundreds of dimensions the max-norm distances are nearly all the work)."""
+    n = x.shape[0]
+    rows_per_chunk = max(1, CHUNK_BYTES // (8 * n * 4))
+    nx, ny = [], []
+    for start in range(0, n, rows_per_chunk):
+        rows = torch.arange(start, min(n, start + rows_per_chunk), device=x.device)
+        dx = torch.cdist(x[rows], x, p=float("inf"))
+        dy = torch.cdist(y[rows], y, p=float("inf"))
+        joint = torch.maximum(dx, dy)
+        joint[torch.arange(len(rows)), rows] = -1.0  # self first
+        val, idx = torch.topk(joint, k + 1, dim=1, largest=False)
+        if variant == 1:
+            eps = val[:, k, None]
+            nx.append((dx < eps).sum(dim=1) - 1)
+            ny.append((dy < eps).sum(dim=1) - 1)
+        else:
+            ex = dx.gather(1, idx[:, 1:]).amax(dim=1, keepdim=True)
+            ey = dy.gather(1, idx[:, 1:]).amax(dim=1, keepdim=True)
+            nx.append((dx <= ex).sum(dim=1) - 1)
+            ny.append((dy <= ey).sum(dim=1) - 1)
+    return torch.cat(nx), torch.cat(ny)
+
+
+def kl_entropy(
+    x: Any,
+    k: int = 3,
+    *,
+    metric: Metric = "chebyshev",
+    ties: Ties = "jitter",
+    backend: Backend = "auto",
+    seed: int = 0,
+) -> Tensor:
+    """Kozachenko-Leonenko estimate of the differential entropy h(X) in nats (KSG eq. 20).
+
+    ``h = psi(N) - psi(k) + log c_d + d < log eps_i >``, with eps_i twice the distance to the k-th
+    neighbour and c_d the volume of the d-dimensional ball of unit diameter in ``metric`` (1 for the
+    max-norm). Entropy is not scale invariant, so the data are not standardized.
+
+    Example:
+        >>> x = torch.randn(5000, 2, generator=torch.Generator().manual_seed(0))
+        >>> round(float(kl_entropy(x)), 1)  # truth: log(2 pi e) = 2.8379
+        2.8
+    """
+    V.choice(metric, "metric", ("chebyshev", "euclidean"))
+    x = prepare(x, "x", standardize=False, ties=ties, seed=seed)
+    n, d = x.shape
+    k = V.neighbours(k, n)
+    r, _ = kth_neighbour([x], k, metric, pick_backend(backend, x.device, d))
+    if metric == "chebyshev":
+        log_cd = 0.0
+    else:
+        log_cd = (d / 2) * math.log(math.pi) - math.lgamma(d / 2 + 1) - d * math.log(2)
+    return _psi(n) - _psi(k) + log_cd + d * torch.log(2 * r).mean()
+
+
+def mixed_ksg_mi(
+    x: Any,
+    labels: Any,
+    k: int = 3,
+    *,
+    metric: Metric = "euclidean",
+    standardize: bool = True,
+    ties: Ties = "jitter",
+    backend: Backend = "auto",
+    seed: int = 0,
+) -> Tensor:
+    """MI between a continuous variable and a discrete one (class labels), in nats (Ross 2014).
+
+    For sample i of class c: d_i is the distance to its k-th nearest neighbour among the N_c samples
+    of class c (k is lowered to N_c - 1 for small classes), m_i the number of samples of any class
+    within d_i (the k-th neighbour included, i itself not). Then
+
+        ``I = psi(N) - < psi(N_c) > + < psi(k) > - < psi(m) >``.
+
+    Samples whose class occurs once carry no neighbour information and are left out (N counts the
+    rest), as in scikit-learn's ``mutual_info_classif``. This is the estimator of I(T; Y) for a
+    representation T and labels Y: KSG on one-hot labels degenerates, since every label is a tie.
+
+    Args:
+        x: ``(N, d)`` floating-point samples, e.g. a layer's activations.
+        labels: ``(N,)`` integer class labels.
+        k: neighbours within a class.
+        metric: ``"euclidean"`` (default) or ``"chebyshev"``. The estimator lives in one space, so any
+            norm is valid; in hundreds of dimensions the max-norm is ruled by the single most deviant
+            unit, while the Euclidean norm pools all of them and is computed by a matrix product.
+        standardize, ties, backend, seed: as in :func:`ksg_mi`.
+
+    Example:
+        >>> g = torch.Generator().manual_seed(0)
+        >>> y = torch.randint(0, 2, (2000,), generator=g)
+        >>> x = y[:, None] * 4.0 + torch.randn(2000, 1, generator=g)  # two well-separated classes
+        >>> 0.55 < float(mixed_ksg_mi(x, y)) < 0.7  # truth: a little under log 2 = 0.693
+        True
+    """
+    V.choice(metric, "metric", ("chebyshev", "euclidean"))
+    x = prepare(x, "x", standardize=standardize, ties=ties, seed=seed)
+    lab = V.labels(labels, "labels").to(x.device)
+    V.same_length(("x", x), ("labels", lab))
+    _, inverse, class_counts = torch.unique(lab, return_inverse=True, return_counts=True)
+    n_c = class_counts[inverse]
+    keep = n_c > 1
+    if int(keep.sum()) < 2:
+        raise ValueError("labels: no class occurs more than once; MI with labels cannot be estimated")
+    x, lab, n_c = x[keep], lab[keep], n_c[keep]
+    n = x.shape[0]
+    k = V.neighbours(k, n)
+    k_i = torch.clamp(n_c - 1, max=k)
+    how = pick_backend(backend, x.device, x.shape[1])
+    if how == "tree":
+        radius = torch.empty(n, dtype=torch.float64)
+        for c in torch.unique(lab):
+            members = (lab == c).nonzero()[:, 0]
+            kc = int(k_i[members[0]])
+            pts = x[members].numpy()
+            dist, _ = cKDTree(pts).query(pts, k=kc + 1, p=np.inf if metric == "chebyshev" else 2.0)
+            radius[members] = torch.from_numpy(dist[:, kc])
+        m = count_within(x, radius, metric, "tree", inclusive=True)
+    else:
+        m = _mixed_counts_brute(x, lab, k_i, metric)
+    return _psi(n) - _digamma(n_c).mean() + _digamma(k_i).mean() - _digamma(m).mean()
+
+
+def _mixed_counts_brute(x: Tensor, lab: Tensor, k_i: Tensor, metric: Metric) -> Tensor:
+    """m_i of :func:`mixed_ksg_mi` from one pass over the distance rows: the within-class k-th
+    neighbour distance and the count come from the same numbers, so the neighbour is counted exactly."""
+    kmax = int(k_i.max())
+    out = []
+    for rows, dist in _distance_rows([x], metric):
+        same = lab[rows, None] == lab[None, :]
+        within = torch.where(same, dist, torch.full_like(dist, float("inf")))
+        within[torch.arange(len(rows)), rows] = -1.0
+        radius = torch.topk(within, kmax + 1, dim=1, largest=False).values
+        radius = radius.gather(1, k_i[rows, None]).squeeze(1)
+        out.append((dist <= radius[:, None]).sum(dim=1) - 1)
+    return torch.cat(out)

@@ -1,0 +1,227 @@
+"""Matrix-based Renyi alpha-entropy functional (Giraldo, Rao & Principe 2014) and its multivariate
+extension (Yu et al. 2020), the "matrix-based" estimator that MOLE trains with (paper 001, Sec. 4).
+
+For N samples, a kernel Gram matrix K normalized to trace one, ``A = K / tr(K)``, plays the role of a
+density; its eigenvalues play the role of probabilities:
+
+    S_alpha(A) = 1 / (1 - alpha) * log tr(A^alpha) = 1 / (1 - alpha) * log sum_i lambda_i(A)^alpha
+
+    S_alpha(A, B) = S_alpha(A o B / tr(A o B))         (joint entropy; o is the Hadamard product)
+
+    I_alpha(A; B) = S_alpha(A) + S_alpha(B) - S_alpha(A, B)
+
+Several variables (the channels of a feature map) enter a joint entropy through the Hadamard product
+of their Gram matrices (Yu et al. 2020, "Multivariate extension of matrix-based Renyi's alpha-order
+entropy functional", TPAMI). Everything here is differentiable, so it can be a training loss.
+Entropies are in nats (natural log).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+import torch
+from torch import Tensor
+
+from iblearn.functional import _validate as V
+
+KernelWidth = float | Literal["silverman", "median"]
+#: The median heuristic separates dependent from independent samples far better than Silverman's rule,
+#: whose width shrinks with N toward a nearly diagonal Gram matrix (entropies near log N): at N = 1000 in
+#: 10 dimensions, MI of a noisy copy vs. an independent sample was 0.77 vs 0.23 (median), 3.90 vs 3.50
+#: (Silverman).
+DEFAULT_SIGMA: KernelWidth = "median"
+#: The median rule looks at pairwise distances among at most this many samples (a fixed random subset).
+MEDIAN_SAMPLES = 1024
+#: Yu et al. use alpha slightly above 1 to approximate Shannon entropy while keeping the Renyi form.
+DEFAULT_ALPHA = 1.01
+#: Eigenvalues under N_FLOOR * machine epsilon * the largest are round-off, not spectrum.
+N_FLOOR = 64
+
+
+def _flat(x: Tensor) -> Tensor:
+    return x.reshape(x.shape[0], -1)
+
+
+def _sq_dists(x: Tensor) -> Tensor:
+    """Pairwise squared Euclidean distances (for the median rule)."""
+    sq = (x * x).sum(dim=1)
+    return (sq[:, None] + sq[None, :] - 2 * x @ x.T).clamp_min(0)
+
+
+def _gaussian_kernel(x: Tensor, sigma: float) -> Tensor:
+    """``exp(-||x_i - x_j||^2 / (2 sigma^2))`` in two passes over the N x N matrix.
+
+    The exponent ``z_i.z_j - h_i - h_j`` (z = x / sigma, h = |z|^2 / 2) is one matrix product of
+    ``[z, -h, 1]`` and ``[z, 1, -h]``, so no N x N bias is ever built; then one in-place exp.
+    Round-off can leave the diagonal a hair off 1; harmless, since every entropy below normalizes by
+    the actual trace.
+    """
+    z = x / sigma
+    h = 0.5 * (z * z).sum(dim=1, keepdim=True)
+    one = torch.ones_like(h)
+    return (torch.cat([z, -h, one], dim=1) @ torch.cat([z, one, -h], dim=1).T).exp_()
+
+
+def kernel_width(x: Any, rule: KernelWidth = DEFAULT_SIGMA) -> float:
+    """A Gaussian kernel width for samples ``x (N, ...)``, from a rule or a given number.
+
+    * ``"median"`` (default): the median pairwise Euclidean distance (the median heuristic of kernel
+      dependence measures), over at most :data:`MEDIAN_SAMPLES` samples.
+    * ``"silverman"``: ``s * N^(-1/(4 + d))``, Silverman's rule in the form Yu et al. (2019) use, with
+      their empirical factor taken as the data's scale s = sqrt(total variance).
+    * a positive number: used as it is.
+
+    Both rules scale with the data, so scaling x leaves every entropy unchanged.
+    """
+    if isinstance(rule, int | float) and not isinstance(rule, bool):
+        return V.positive(float(rule), "sigma")
+    V.choice(rule, "sigma", ("silverman", "median"))
+    t = _flat(V.continuous(x, "x", allow_grid=True)).detach().to(torch.float64)
+    n, d = t.shape
+    if rule == "silverman":
+        scale = math.sqrt(float(t.var(dim=0, unbiased=False).sum()))
+        width = scale * n ** (-1.0 / (4 + d))
+    else:
+        if n > MEDIAN_SAMPLES:
+            gen = torch.Generator().manual_seed(0)
+            t = t[torch.randperm(n, generator=gen)[:MEDIAN_SAMPLES].to(t.device)]
+        d2 = _sq_dists(t)
+        width = math.sqrt(float(d2[torch.triu_indices(len(t), len(t), 1, device=t.device).unbind()].median()))
+    if not width > 0:
+        raise ValueError("x: all samples are identical, so no kernel width can be set from them")
+    return width
+
+
+def gram_matrix(x: Any, sigma: KernelWidth = DEFAULT_SIGMA, *, channels: bool = False) -> Tensor:
+    """Kernel Gram matrix ``K (N, N)`` of a sample, with unit diagonal; the entropy functions use it
+    normalized to unit trace, ``A = K / tr(K)`` (they divide by the trace themselves).
+
+    * floating-point ``x (N, ...)``: Gaussian kernel ``exp(-||x_i - x_j||^2 / (2 sigma^2))`` on the
+      flattened samples.
+    * ``channels=True``, ``x (N, C, ...)``: the multivariate extension, the Hadamard product of the C
+      channels' Gram matrices, each with its own width from ``sigma`` (summed in the exponent, so it
+      does not underflow).
+    * integer ``x (N,)`` (labels): the delta kernel ``[x_i == x_j]``, for which the matrix entropy is
+      exactly the Renyi entropy of the label frequencies.
+    """
+    t = V.as_tensor(x, "x")
+    if not torch.is_floating_point(t):
+        lab = V.labels(t, "x")
+        return (lab[:, None] == lab[None, :]).to(torch.get_default_dtype())
+    t = V.continuous(t, "x", allow_grid=True)
+    if channels:
+        if t.ndim < 3:
+            raise ValueError(f"x: channels=True needs shape (N, C, ...), got {tuple(t.shape)}")
+        # Scaling each channel by its own width turns the product of the channels' kernels into one
+        # kernel of width 1 on the scaled, concatenated channels: one exp, no underflowing product.
+        parts = [_flat(t[:, c]) for c in range(t.shape[1])]
+        return _gaussian_kernel(torch.cat([p / kernel_width(p, sigma) for p in parts], dim=1), 1.0)
+    flat = _flat(t)
+    return _gaussian_kernel(flat, kernel_width(flat, sigma))
+
+
+def matrix_entropy(k: Tensor, alpha: float = DEFAULT_ALPHA) -> Tensor:
+    """S_alpha(A) in nats of ``A = K / tr(K)``, for a symmetric positive semi-definite ``K``.
+
+    ``alpha = 2`` uses ``tr(A^2) = ||K||_F^2 / tr(K)^2`` (no eigendecomposition); ``alpha = 1`` is the
+    von Neumann entropy ``-sum lambda log lambda``; other alphas go through ``eigvalsh``, whose backward
+    pass is stable even for repeated eigenvalues; eigenvalues at round-off level count as zero.
+    """
+    alpha = V.positive(alpha, "alpha")
+    if alpha == 2.0:
+        return 2 * torch.log(torch.trace(k)) - 2 * torch.log(torch.linalg.vector_norm(k))
+    lam = torch.linalg.eigvalsh(k)
+    lam = lam / lam.sum()
+    # Eigenvalues below the round-off floor are zeros that came out a hair off; drop them (raising them
+    # to the floor instead adds (N - rank) * floor^alpha, visible for alpha < 1). The double where keeps
+    # their gradient at zero instead of 0 * inf.
+    real = lam > torch.finfo(lam.dtype).eps * N_FLOOR * lam.max().detach()
+    safe = torch.where(real, lam, torch.ones_like(lam))
+    if alpha == 1.0:
+        return -torch.where(real, safe * torch.log(safe), torch.zeros_like(lam)).sum()
+    return torch.log(torch.where(real, safe**alpha, torch.zeros_like(lam)).sum()) / (1 - alpha)
+
+
+def joint_gram(*grams: Tensor) -> Tensor:
+    """Hadamard product of Gram matrices: the Gram matrix of their variables taken jointly."""
+    prod = grams[0]
+    for g in grams[1:]:
+        prod = prod * g
+    return prod
+
+
+def renyi_entropy(
+    x: Any, alpha: float = DEFAULT_ALPHA, sigma: KernelWidth = DEFAULT_SIGMA, *, channels: bool = False
+) -> Tensor:
+    """Matrix-based Renyi entropy S_alpha of a sample, in nats (at most log N).
+
+    Example:
+        >>> labels = torch.tensor([0, 0, 1, 1])  # two equally frequent classes
+        >>> round(float(renyi_entropy(labels, alpha=2)), 4)  # log 2
+        0.6931
+    """
+    return matrix_entropy(gram_matrix(x, sigma, channels=channels), alpha)
+
+
+def renyi_joint_entropy(
+    x: Any,
+    y: Any,
+    alpha: float = DEFAULT_ALPHA,
+    sigma_x: KernelWidth = DEFAULT_SIGMA,
+    sigma_y: KernelWidth = DEFAULT_SIGMA,
+    *,
+    channels_x: bool = False,
+    channels_y: bool = False,
+) -> Tensor:
+    """Joint matrix-based Renyi entropy S_alpha(A, B) in nats."""
+    a, b = _pair(gram_matrix(x, sigma_x, channels=channels_x), gram_matrix(y, sigma_y, channels=channels_y))
+    return matrix_entropy(joint_gram(a, b), alpha)
+
+
+def renyi_mi(
+    x: Any,
+    y: Any,
+    alpha: float = DEFAULT_ALPHA,
+    sigma_x: KernelWidth = DEFAULT_SIGMA,
+    sigma_y: KernelWidth = DEFAULT_SIGMA,
+    *,
+    channels_x: bool = False,
+    channels_y: bool = False,
+    normalize: bool = False,
+) -> Tensor:
+    """Matrix-based Renyi MI ``I_alpha = S(A) + S(B) - S(A, B)`` in nats.
+
+    With ``normalize=True``, divided by min(S(A), S(B)): the normalized form of Yu et al. (2021,
+    "Measuring dependence with matrix-based entropy functional", the two-variable case of their
+    normalized total correlation), which lies in [0, 1].
+
+    Args:
+        x, y: floating-point samples ``(N, ...)``, or integer labels ``(N,)`` (delta kernel).
+        alpha: the Renyi order.
+        sigma_x, sigma_y: kernel widths or rules (see :func:`kernel_width`).
+        channels_x, channels_y: treat dimension 1 as channels (multivariate extension).
+        normalize: return the normalized MI.
+
+    Example:
+        >>> g = torch.Generator().manual_seed(0)
+        >>> x = torch.randn(500, 2, generator=g)
+        >>> float(renyi_mi(x, x + 0.1 * torch.randn(500, 2, generator=g))) > float(
+        ...     renyi_mi(x, torch.randn(500, 2, generator=g)))
+        True
+    """
+    a, b = _pair(gram_matrix(x, sigma_x, channels=channels_x), gram_matrix(y, sigma_y, channels=channels_y))
+    sa, sb = matrix_entropy(a, alpha), matrix_entropy(b, alpha)
+    mi = sa + sb - matrix_entropy(joint_gram(a, b), alpha)
+    return mi / torch.minimum(sa, sb) if normalize else mi
+
+
+def _pair(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+    """Two Gram matrices checked to match, in a common dtype."""
+    if a.shape != b.shape:
+        raise ValueError(f"sample counts differ: x has {a.shape[0]}, y has {b.shape[0]} (samples are rows)")
+    if a.device != b.device:
+        raise ValueError(f"arguments are on different devices: x on {a.device}, y on {b.device}")
+    dtype = torch.promote_types(a.dtype, b.dtype)
+    return a.to(dtype), b.to(dtype)

@@ -1,0 +1,217 @@
+"""Run records: every experiment leaves a folder that says what ran and what came out.
+
+A run folder holds ``config.json``, ``metrics.csv`` (one row per epoch or step), ``results.json``
+(with seed, library versions, device and git commit), ``table.md`` and plots. Every write is atomic
+(a temporary file in the same folder, then ``os.replace``), so a killed run never leaves a torn file,
+and a run resumes from its last checkpoint, loaded with ``torch.load(..., weights_only=True)``.
+
+This module imports nothing else of iblearn, so every layer can use it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import platform
+import subprocess
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, fields, is_dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import torch
+
+C = TypeVar("C")
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half of it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _jsonable(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return _jsonable(asdict(value))
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, torch.Tensor):
+        return _jsonable(value.detach().cpu().tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, float) and not np.isfinite(value):
+        return str(value)  # JSON has no NaN/Inf; keep them readable
+    return value
+
+
+def _cell(value: Any) -> str:
+    v = _jsonable(value)
+    return v if isinstance(v, str) else json.dumps(v) if isinstance(v, list | dict) else str(v)
+
+
+def write_json(path: str | os.PathLike[str], data: Any) -> None:
+    atomic_write_text(path, json.dumps(_jsonable(data), indent=2, sort_keys=False) + "\n")
+
+
+def read_json(path: str | os.PathLike[str]) -> Any:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def config_from_dict(cls: type[C], data: Mapping[str, Any]) -> C:
+    """A frozen config dataclass from a plain mapping (e.g. read from JSON); unknown keys raise.
+
+    Values are taken as they are: no ``eval``, no pickle. Tuples are restored from JSON lists.
+    """
+    if not is_dataclass(cls):
+        raise ValueError(f"cls: expected a dataclass, got {cls!r}")
+    known = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ValueError(f"config: unknown keys {unknown}; {cls.__name__} takes {sorted(known)}")
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+    return cls(**values)
+
+
+def environment() -> dict[str, Any]:
+    """Library versions, device and git commit, for results.json."""
+    try:
+        commit = (
+            subprocess.run(
+                ["git", "rev-parse", "HEAD"],
+                capture_output=True,
+                text=True,
+                timeout=5,
+                cwd=Path(__file__).resolve().parent,
+            ).stdout.strip()
+            or None
+        )
+    except (OSError, subprocess.SubprocessError):
+        commit = None
+    try:
+        from importlib.metadata import version
+
+        iblearn_version = version("iblearn")
+    except Exception:  # not installed as a distribution (e.g. run from a source tree)
+        iblearn_version = None
+    return {
+        "iblearn": iblearn_version,
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu_threads": torch.get_num_threads(),
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "git_commit": commit,
+    }
+
+
+class RunFolder:
+    """One run's folder: config, per-step metrics, results, table, checkpoints, plots.
+
+    Example:
+        >>> import tempfile
+        >>> run = RunFolder(tempfile.mkdtemp())
+        >>> run.write_config({"epochs": 2})
+        >>> run.append_metrics({"epoch": 1, "loss": 0.5})
+        >>> run.metrics()
+        [{'epoch': '1', 'loss': '0.5'}]
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.path.mkdir(parents=True, exist_ok=True)
+        self._rows: list[dict[str, str]] | None = None  # metrics.csv, read once
+
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+    def write_config(self, config: Any) -> None:
+        write_json(self.file("config.json"), config)
+
+    def write_results(
+        self, results: Mapping[str, Any], *, seed: int | None = None, device: str | None = None
+    ) -> None:
+        write_json(
+            self.file("results.json"),
+            {**results, "seed": seed, "device": device, "environment": environment()},
+        )
+
+    def write_table(self, markdown: str) -> None:
+        atomic_write_text(self.file("table.md"), markdown)
+
+    def metrics(self) -> list[dict[str, str]]:
+        """The rows of metrics.csv so far, as strings (a copy)."""
+        if self._rows is None:
+            path = self.file("metrics.csv")
+            self._rows = []
+            if path.exists():
+                with path.open(newline="", encoding="utf-8") as f:
+                    self._rows = list(csv.DictReader(f))
+        return [dict(r) for r in self._rows]
+
+    def append_metrics(self, row: Mapping[str, Any]) -> None:
+        """Add one row to metrics.csv, rewriting it atomically (new columns are added on the fly)."""
+        self._write_metrics([*self.metrics(), {k: _cell(v) for k, v in row.items()}])
+
+    def truncate_metrics(self, keep: int) -> None:
+        """Keep the first ``keep`` rows (on resume, rows after the last checkpoint are redone)."""
+        self._write_metrics(self.metrics()[:keep])
+
+    def _write_metrics(self, rows: list[dict[str, str]]) -> None:
+        columns: list[str] = []
+        for r in rows:
+            columns += [c for c in r if c not in columns]
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        atomic_write_text(self.file("metrics.csv"), buf.getvalue())
+        self._rows = rows
+
+    def save_checkpoint(self, state: Mapping[str, Any], name: str = "checkpoint.pt") -> None:
+        buf = io.BytesIO()
+        torch.save(dict(state), buf)
+        atomic_write_bytes(self.file(name), buf.getvalue())
+
+    def load_checkpoint(self, name: str = "checkpoint.pt") -> dict[str, Any] | None:
+        """The last checkpoint, or None. Tensors, numbers, strings and containers only (weights_only)."""
+        path = self.file(name)
+        if not path.exists():
+            return None
+        state: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True)
+        return state
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A GitHub-flavoured Markdown table."""
+
+    def cell(v: Any) -> str:
+        return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,72 @@
+"""The accuracy grid: rows recorded one by one, resumed after a kill without redoing or losing any."""
+
+from __future__ import annotations
+
+import pytest
+
+from iblearn.bench.accuracy import AccuracyConfig, accuracy_table, grid_size, run_accuracy, summarize
+from iblearn.bench.methods import Method, ours, peers
+from iblearn.data.synthetic import get_task
+from iblearn.experiments import REPRODUCTIONS, ReproduceOptions
+from iblearn.records import RunFolder
+
+CONFIG = AccuracyConfig(tasks=("bivariate-normal-0.75", "categorical-uniform-5"), sizes=(200,), seeds=2)
+
+
+class Killed(Exception):
+    pass
+
+
+def test_a_killed_run_resumes_where_it_stopped(tmp_path):
+    run = RunFolder(tmp_path)
+    calls = []
+
+    def kill_after_three(message: str) -> None:
+        calls.append(message)
+        if len(calls) == 3:
+            raise Killed
+
+    with pytest.raises(Killed):
+        run_accuracy(CONFIG, ours(), run, progress=kill_after_three)
+    assert len(RunFolder(tmp_path).metrics()) == 3
+    rows = run_accuracy(CONFIG, ours(), RunFolder(tmp_path))
+    assert (
+        len(rows) == grid_size(CONFIG, ours()) == 10
+    )  # (KSG, Gaussian, Binning) + (MixedKSG, Binning), 2 seeds
+    keys = [(r["task"], r["method"], r["n"], r["seed"]) for r in rows]
+    assert len(set(keys)) == len(keys)
+
+
+def test_unavailable_and_failing_methods_are_rows_not_crashes(tmp_path):
+    def boom(x, y):
+        raise RuntimeError("broken peer")
+
+    methods = [
+        Method("missing", lambda t: True, boom, requires="no_such_module_xyz"),
+        Method("failing", lambda t: True, boom),
+    ]
+    rows = run_accuracy(
+        AccuracyConfig(tasks=("bivariate-normal-0.75",), sizes=(50,), seeds=1), methods, RunFolder(tmp_path)
+    )
+    notes = {r["method"]: r["note"] for r in rows}
+    assert notes["missing"].startswith("unavailable: ModuleNotFoundError")
+    assert notes["failing"] == "failed: RuntimeError: broken peer"
+    assert "| failing |" in accuracy_table(summarize(rows))
+
+
+def test_methods_accept_the_tasks_they_can_estimate():
+    by_name = {m.name: m for m in ours() + peers()}
+    labels, five = get_task("categorical-uniform-5"), get_task("dense-gaussian-5x5")
+    assert by_name["iblearn MixedKSG"].accepts(labels) and not by_name["iblearn KSG"].accepts(labels)
+    assert by_name["sklearn"].accepts(labels) and not by_name["sklearn"].accepts(five)
+    assert by_name["npeet-plus"].accepts(five) and not by_name["bmi KSG"].accepts(labels)
+
+
+def test_reproduction_writes_the_conventional_run_folder(tmp_path, monkeypatch):
+    import iblearn.experiments.estimators as exp
+
+    monkeypatch.setattr(exp, "AccuracyConfig", lambda **kw: CONFIG)
+    path = REPRODUCTIONS["estimators"](ReproduceOptions(out=tmp_path / "run"))
+    for name in ("config.json", "metrics.csv", "results.json", "table.md"):
+        assert (path / name).is_file(), name
+    assert "bivariate-normal-0.75" in (path / "table.md").read_text()

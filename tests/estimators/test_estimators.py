@@ -1,0 +1,135 @@
+"""Every registered estimator through the same checks (the torchmetrics pattern), then each against its
+task's truth, and the resampling standard error and permutation test."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from iblearn import functional as F
+from iblearn.data.synthetic import bivariate_normal, categorical_uniform, dense_gaussian
+from iblearn.estimators import (
+    KSG,
+    REGISTRY,
+    Binning,
+    Estimator,
+    GaussianMI,
+    MIEstimate,
+    MixedKSG,
+    RenyiMI,
+    get_estimator,
+    register,
+)
+
+# For each registry name: sample data it accepts, and the functional call it must agree with.
+CASES = {
+    "ksg": (bivariate_normal().sample(400, 0), lambda x, y: F.ksg_mi(x, y, 3)),
+    "mixed_ksg": (categorical_uniform().sample(400, 0), lambda x, y: F.mixed_ksg_mi(x, y, 3)),
+    "binning": (categorical_uniform().sample(400, 0), lambda x, y: F.discrete_mi(F.bin_values(x, 30), y)),
+    "gaussian": (dense_gaussian(5).sample(400, 0), F.gaussian_mi),
+    "renyi": (bivariate_normal().sample(200, 0), F.renyi_mi),
+}
+
+
+def test_every_registered_estimator_has_a_case():
+    assert set(CASES) == set(REGISTRY)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_object_agrees_with_function_and_reports_what_it_knows(name):
+    (x, y), functional = CASES[name]
+    est = get_estimator(name)
+    result = est(x, y)
+    assert isinstance(result, MIEstimate)
+    assert result.value.ndim == 0 and result.unit == "nats" and result.n_samples == len(x)
+    assert result.estimator == name and result.bound == type(est).bound
+    assert float(result) == pytest.approx(float(functional(x, y)), abs=1e-12)
+    assert name in str(result) and f"N={len(x)}" in str(result)
+    assert float(get_estimator(name, base=2)(x, y)) == pytest.approx(float(result) / math.log(2), rel=1e-9)
+    assert "base" in est.settings()
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_standard_error_and_permutation_test(name):
+    (x, y), _ = CASES[name]
+    est = get_estimator(name)
+    result = est(x, y, n_resamples=8, n_permutations=19, seed=1)
+    assert result.stderr is not None and 0 < result.stderr < 1
+    assert result.stderr_method == ("half-sampling jackknife" if est.resampling == "half" else "bootstrap")
+    assert result.p_value == pytest.approx(1 / 20)  # clearly dependent data: no permutation reaches it
+    again = est(x, y, n_resamples=8, n_permutations=19, seed=1)
+    assert (again.stderr, again.p_value) == (result.stderr, result.p_value)
+
+
+def test_traits():
+    assert RenyiMI.differentiable and not KSG.differentiable
+    assert not any(cls.trainable for cls in REGISTRY.values())
+    x = torch.randn(50, 2, requires_grad=True)
+    RenyiMI()(x, x[:, :1].detach() + torch.randn(50, 1)).value.backward()
+    assert x.grad is not None
+
+
+def test_estimators_reach_their_tasks_truth():
+    # Tolerances: about four standard deviations at these N (see tests/functional for the measurements).
+    x, y = bivariate_normal().sample(2000, 3)
+    assert float(KSG()(x, y)) == pytest.approx(0.4133, abs=0.1)
+    x, y = categorical_uniform().sample(2000, 2)
+    assert float(MixedKSG()(x, y)) == pytest.approx(1.0549, abs=0.04)
+    # 30 bins over U(0, 6) against 5 labels: plug-in bias about (bins - 1)(labels - 1)/(2N) = 0.03 at N=2000.
+    assert float(Binning(30)(x, y)) == pytest.approx(1.0549, abs=0.07)
+    x, y = dense_gaussian(5).sample(2000, 0)
+    assert float(GaussianMI()(x, y)) == pytest.approx(0.5928, abs=0.07)
+
+
+def test_registry_and_settings_errors():
+    with pytest.raises(ValueError, match="name: unknown estimator 'kraskov'"):
+        get_estimator("kraskov")
+    with pytest.raises(ValueError, match="name: 'ksg' is already registered"):
+        register("ksg", KSG)
+    with pytest.raises(ValueError, match="cls: expected an Estimator subclass"):
+        register("thing", dict)  # type: ignore[arg-type]
+    for make, match in [
+        (lambda: KSG(k=0), "k: expected an integer >= 1"),
+        (lambda: KSG(variant=3), "variant: expected 1 or 2"),
+        (lambda: MixedKSG(metric="cosine"), "metric: expected one of"),
+        (lambda: Binning(n_bins=0), "n_bins: expected an integer >= 1"),
+        (lambda: RenyiMI(alpha=-1), "alpha: must be a positive"),
+        (lambda: RenyiMI(sigma_x="scott"), "sigma_x: expected one of"),
+        (lambda: GaussianMI(base=1), "base: the logarithm's base must be positive and not 1"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            make()
+    x, y = bivariate_normal().sample(50, 0)
+    with pytest.raises(ValueError, match="n_resamples: a standard error needs at least 2"):
+        KSG()(x, y, n_resamples=1)
+    with pytest.raises(ValueError, match="n_permutations: expected a non-negative integer"):
+        KSG()(x, y, n_permutations=-1)
+
+
+def test_a_user_estimator_can_be_registered():
+    class Zero(Estimator):
+        name = "zero"
+
+        def mi(self, x, y):
+            return torch.zeros((), dtype=torch.float64)
+
+    register("zero-test", Zero)
+    try:
+        assert float(get_estimator("zero-test")(torch.randn(5, 1), torch.randn(5, 1))) == 0.0
+    finally:
+        del REGISTRY["zero-test"]
+
+
+@pytest.mark.slow
+def test_half_sampling_standard_error_matches_the_spread_over_seeds():
+    task = bivariate_normal()
+    values, errors = [], []
+    for seed in range(30):
+        x, y = task.sample(1000, seed)
+        r = KSG()(x, y, n_resamples=30, seed=seed)
+        values.append(float(r))
+        errors.append(r.stderr)
+    spread = float(torch.tensor(values).std())
+    assert 0.6 * spread < sum(errors) / len(errors) < 1.6 * spread

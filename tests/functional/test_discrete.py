@@ -1,0 +1,86 @@
+"""Plug-in entropy and MI of discrete variables, and binning."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from iblearn.functional import bin_values, discrete_entropy, discrete_mi
+
+
+def test_entropy_of_uniform_and_skewed_distributions():
+    assert float(discrete_entropy(torch.arange(8))) == pytest.approx(math.log(8))
+    x = torch.tensor([0, 0, 0, 1])  # p = (3/4, 1/4)
+    h = -(0.75 * math.log(0.75) + 0.25 * math.log(0.25))
+    assert float(discrete_entropy(x)) == pytest.approx(h)
+    # Miller-Madow adds (m - 1) / (2N) with m = 2 observed outcomes and N = 4.
+    assert float(discrete_entropy(x, correction="miller-madow")) == pytest.approx(h + 1 / 8)
+
+
+def test_rows_are_joint_outcomes():
+    x = torch.tensor([[0, 1], [0, 1], [1, 0], [1, 1]])
+    assert float(discrete_entropy(x)) == pytest.approx(-(0.5 * math.log(0.5) + 2 * 0.25 * math.log(0.25)))
+
+
+def test_mi_of_a_variable_with_itself_and_with_an_exact_product():
+    x = torch.tensor([0, 1, 2, 0, 1, 2])
+    assert float(discrete_mi(x, x)) == pytest.approx(math.log(3))
+    a, b = torch.meshgrid(torch.arange(3), torch.arange(4), indexing="ij")  # every pair once: independent
+    assert float(discrete_mi(a.flatten(), b.flatten())) == pytest.approx(0.0, abs=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    data=st.lists(st.tuples(st.integers(0, 4), st.integers(0, 6)), min_size=2, max_size=60),
+    correction=st.sampled_from(["none", "miller-madow"]),
+)
+def test_mi_is_between_zero_and_the_smaller_entropy(data, correction):
+    x = torch.tensor([d[0] for d in data])
+    y = torch.tensor([d[1] for d in data])
+    mi = float(discrete_mi(x, y, correction=correction))
+    hx = float(discrete_entropy(x, correction=correction))
+    hy = float(discrete_entropy(y, correction=correction))
+    assert mi <= min(hx, hy) + 1e-12
+    if correction == "none":
+        assert mi >= -1e-12
+
+
+def test_uniform_bins_follow_the_data_range_and_are_shared_by_units():
+    x = torch.tensor([[0.0, 10.0], [5.0, 2.5], [10.0, 0.0]])
+    # Edges over the whole layer's range [0, 10], 4 bins: 0, 2.5, 5, 7.5, 10.
+    assert bin_values(x, 4).tolist() == [[0, 3], [2, 1], [3, 0]]
+    assert bin_values(torch.full((5, 2), 3.0), 4).tolist() == [[0, 0]] * 5
+    assert bin_values(torch.tensor([[-5.0], [0.5], [5.0]]), 2, value_range=(0.0, 1.0)).flatten().tolist() == [
+        0,
+        1,
+        1,
+    ]
+
+
+def test_quantile_bins_hold_equal_mass_per_unit():
+    x = torch.stack([torch.arange(100.0), torch.arange(100.0) ** 3], dim=1)
+    codes = bin_values(x, 4, strategy="quantile")
+    for j in range(2):
+        assert torch.bincount(codes[:, j]).tolist() == [25, 25, 25, 25]
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: discrete_mi(torch.rand(5), torch.arange(5)), "x: expected integer symbols"),
+        (lambda: discrete_mi(torch.arange(5), torch.arange(6)), "sample counts differ"),
+        (lambda: discrete_entropy(torch.arange(5), correction="grassberger"), "correction: expected one of"),
+        (lambda: bin_values(torch.rand(5, 2), 0), "n_bins: expected a positive integer"),
+        (lambda: bin_values(torch.rand(5, 2), strategy="kmeans"), "strategy: expected one of"),
+        (lambda: bin_values(torch.rand(5, 2), value_range=(1.0, 0.0)), "value_range: high must exceed low"),
+        (lambda: bin_values(torch.rand(5, 2), strategy="quantile", value_range=(0.0, 1.0)), "value_range"),
+        (lambda: bin_values(torch.arange(5), 3), "x: expected continuous samples"),
+    ],
+)
+def test_bad_input(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

@@ -1,0 +1,78 @@
+"""Gaussian MI: the closed form (ground truth of the Gaussian tasks) and the CCA estimate."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from iblearn.data.synthetic import dense_gaussian, high_mi, sparse_gaussian
+from iblearn.functional import (
+    canonical_correlations,
+    gaussian_entropy_from_cov,
+    gaussian_mi,
+    gaussian_mi_from_cov,
+)
+from tests.conftest import gen
+
+
+def test_closed_forms_match_hand_computed_values():
+    assert float(gaussian_mi_from_cov(torch.tensor([[1.0, 0.75], [0.75, 1.0]]), 1)) == pytest.approx(
+        -0.5 * math.log(1 - 0.75**2)
+    )
+
+    # Equicorrelation determinant: det = (1 - c)^(n - 1) (1 + (n - 1) c).
+    def logdet(n: int, c: float) -> float:
+        return (n - 1) * math.log(1 - c) + math.log(1 + (n - 1) * c)
+
+    for d in (5, 25):
+        assert dense_gaussian(d).mutual_information == pytest.approx(
+            0.5 * (2 * logdet(d, 0.5) - logdet(2 * d, 0.5))
+        )
+    assert sparse_gaussian(25).mutual_information == pytest.approx(-math.log(1 - 0.64), abs=1e-12)
+    assert float(gaussian_entropy_from_cov(torch.eye(3))) == pytest.approx(
+        1.5 * math.log(2 * math.pi * math.e)
+    )
+
+
+def test_estimate_reaches_the_truth_and_is_invariant_under_invertible_linear_maps():
+    task = dense_gaussian(5)
+    x, y = task.sample(20_000, seed=0)
+    v = float(gaussian_mi(x, y))
+    assert v == pytest.approx(task.mutual_information, abs=0.02)  # sd at N=20000: about 0.004
+    a = torch.randn(5, 5, generator=gen(), dtype=torch.float64)
+    assert float(gaussian_mi(x @ a + 3.0, -2.0 * y)) == pytest.approx(v, abs=1e-9)
+
+
+def test_rank_deficient_variables_and_constant_columns():
+    task = high_mi(4.0, 100)
+    x, y = task.sample(3000, seed=0)
+    assert float(gaussian_mi(x, y)) == pytest.approx(4.0, abs=0.1)
+    xc = torch.cat([x, torch.ones(3000, 1, dtype=torch.float64)], dim=1)
+    assert float(gaussian_mi(xc, y)) == pytest.approx(float(gaussian_mi(x, y)), abs=1e-9)
+
+
+def test_deterministic_relation_is_infinite_and_canonical_correlations_are_sorted():
+    x = torch.randn(100, 2, generator=gen(), dtype=torch.float64)
+    assert math.isinf(float(gaussian_mi(x, 2 * x)))
+    rho = canonical_correlations(x, x[:, :1] + torch.randn(100, 1, generator=gen(1), dtype=torch.float64))
+    assert rho.shape == (1,) and 0 <= float(rho[0]) <= 1
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: gaussian_mi_from_cov(torch.eye(3), 0), "dim_x: must be between 1 and 2"),
+        (
+            lambda: gaussian_mi_from_cov(torch.tensor([[1.0, 2.0], [2.0, 1.0]]), 1),
+            "cov: is not positive definite",
+        ),
+        (lambda: gaussian_mi_from_cov(torch.tensor([[1.0, 0.1], [0.2, 1.0]]), 1), "cov: is not symmetric"),
+        (lambda: gaussian_mi(torch.randn(10, 6), torch.randn(10, 6)), "need more than that many samples"),
+        (lambda: gaussian_mi(torch.ones(10, 2), torch.randn(10, 1)), "x: is constant"),
+    ],
+)
+def test_bad_input(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

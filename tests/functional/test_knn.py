@@ -1,0 +1,213 @@
+"""KSG, Kozachenko-Leonenko and mixed KSG: against closed forms, against scikit-learn, across backends,
+by properties, and on bad input.
+
+Tolerances are about four standard deviations of the estimator at the given N, measured over 20 seeds
+(KSG at N=2000 on the bivariate normal: sd 0.024; under independence: sd 0.017; mixed KSG on the
+categorical-uniform task: sd 0.010; Kozachenko-Leonenko in 2-D: sd 0.028). The seeds are fixed, so a
+test never flakes; the tolerance says how far a correct estimator could land.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from iblearn.data.synthetic import additive_uniform, bivariate_normal, categorical_uniform, dense_gaussian
+from iblearn.functional import _neighbors as nb
+from iblearn.functional import kl_entropy, ksg_mi, mixed_ksg_mi
+from tests.conftest import gen
+
+
+def _standardized(t: torch.Tensor) -> torch.Tensor:
+    return (t - t.mean(0)) / t.std(0, unbiased=False)
+
+
+@pytest.mark.parametrize(
+    "task", [bivariate_normal(0.75), additive_uniform(0.1), additive_uniform(0.75)], ids=lambda t: t.name
+)
+@pytest.mark.parametrize("k", [3, 5])
+def test_ksg_matches_scikit_learn_in_one_dimension(task, k):
+    sklearn = pytest.importorskip("sklearn.feature_selection")
+    x, y = (_standardized(t) for t in task.sample(1500, seed=1))
+    theirs = sklearn.mutual_info_regression(x.numpy(), y.numpy()[:, 0], n_neighbors=k, random_state=0)[0]
+    # scikit-learn adds noise of relative size 1e-10 and clips at 0; both are far below 1e-4 here.
+    assert float(ksg_mi(x, y, k)) == pytest.approx(theirs, abs=1e-4)
+
+
+@pytest.mark.parametrize("variant", [1, 2])
+def test_ksg_reaches_the_closed_form(variant):
+    task = bivariate_normal(0.75)
+    x, y = task.sample(2000, seed=3)
+    assert float(ksg_mi(x, y, 3, variant)) == pytest.approx(task.mutual_information, abs=0.1)
+
+
+def test_ksg_near_zero_under_independence():
+    x = torch.randn(2000, 2, generator=gen(1), dtype=torch.float64)
+    y = torch.randn(2000, 2, generator=gen(2), dtype=torch.float64)
+    assert abs(float(ksg_mi(x, y))) < 0.07
+
+
+@pytest.mark.parametrize("variant", [1, 2])
+def test_tree_and_brute_force_give_the_same_value(variant):
+    x, y = dense_gaussian(5).sample(800, seed=0)
+    assert float(ksg_mi(x, y, 4, variant, backend="tree")) == pytest.approx(
+        float(ksg_mi(x, y, 4, variant, backend="brute")), abs=1e-12
+    )
+
+
+def test_mixed_and_entropy_backends_agree():
+    x, lab = categorical_uniform(5).sample(600, seed=0)
+    x3 = torch.cat([x, torch.randn(600, 2, generator=gen(), dtype=torch.float64)], dim=1)
+    for metric in ("euclidean", "chebyshev"):
+        a = mixed_ksg_mi(x3, lab, 3, metric=metric, backend="tree")
+        b = mixed_ksg_mi(x3, lab, 3, metric=metric, backend="brute")
+        assert float(a) == pytest.approx(float(b), abs=1e-12)
+        assert float(kl_entropy(x3, metric=metric, backend="tree")) == pytest.approx(
+            float(kl_entropy(x3, metric=metric, backend="brute")), abs=1e-12
+        )
+
+
+@pytest.mark.parametrize("inclusive", [False, True])
+@pytest.mark.parametrize("dim", [1, 4])
+def test_counts_agree_across_methods(monkeypatch, inclusive, dim):
+    x = torch.randn(700, dim, generator=gen(), dtype=torch.float64)
+    r = torch.rand(700, generator=gen(1), dtype=torch.float64) + 0.2
+    brute = nb.count_within(x, r, "chebyshev", "brute", inclusive=inclusive)
+    assert torch.equal(nb.count_within(x, r, "chebyshev", "tree", inclusive=inclusive), brute)
+    monkeypatch.setattr(nb, "CHUNK_BYTES", 2**16)  # forces several column blocks and row chunks
+    assert torch.equal(nb.count_within(x, r, "chebyshev", "tree", inclusive=inclusive), brute)
+    assert torch.equal(nb.count_within(x, r, "chebyshev", "brute", inclusive=inclusive), brute)
+
+
+def test_the_kth_neighbour_is_excluded_strictly_and_included_inclusively():
+    x = torch.tensor([[0.0], [0.1], [0.3], [0.7]], dtype=torch.float64)
+    r = torch.full((4,), 0.3, dtype=torch.float64)  # from 0.0, the point 0.3 is exactly at r
+    for backend in ("tree", "brute"):
+        assert nb.count_within(x, r, "chebyshev", backend, inclusive=False).tolist() == [1, 2, 1, 0]
+        assert nb.count_within(x, r, "chebyshev", backend, inclusive=True).tolist() == [2, 2, 2, 0]
+
+
+def test_kl_entropy_of_a_gaussian_and_a_uniform():
+    x = torch.randn(2000, 2, generator=gen(5), dtype=torch.float64)
+    assert float(kl_entropy(x)) == pytest.approx(math.log(2 * math.pi * math.e), abs=0.1)
+    u = torch.rand(2000, 2, generator=gen(6), dtype=torch.float64)  # h = 0 on the unit square
+    assert float(kl_entropy(u, metric="euclidean")) == pytest.approx(0.0, abs=0.1)
+
+
+def test_mixed_ksg_reaches_the_closed_form():
+    task = categorical_uniform(5)
+    x, lab = task.sample(2000, seed=2)
+    assert float(mixed_ksg_mi(x, lab)) == pytest.approx(task.mutual_information, abs=0.04)
+
+
+def test_mixed_ksg_drops_singleton_classes_and_caps_k():
+    x, lab = categorical_uniform(3).sample(300, seed=0)
+    base = float(mixed_ksg_mi(x, lab, 3))
+    # Add a class seen once: it carries no neighbour information and must not change the estimate.
+    with_single = float(
+        mixed_ksg_mi(torch.cat([x, torch.tensor([[9.0]])]), torch.cat([lab, torch.tensor([7])]), 3)
+    )
+    assert with_single == pytest.approx(base, abs=1e-12)
+    # A class of two samples works with k = 3 (its k is lowered to 1).
+    x2 = torch.cat([x, torch.tensor([[20.0], [20.5]])])
+    lab2 = torch.cat([lab, torch.tensor([8, 8])])
+    assert math.isfinite(float(mixed_ksg_mi(x2, lab2, 3)))
+
+
+def test_ties_are_jittered_reproducibly_or_refused():
+    x = torch.randint(0, 5, (500, 1), generator=gen()).double()
+    y = x + torch.randn(500, 1, generator=gen(1), dtype=torch.float64)
+    a, b = float(ksg_mi(x, y, seed=3)), float(ksg_mi(x, y, seed=3))
+    assert a == b and math.isfinite(a)
+    assert float(ksg_mi(x, y, seed=4)) != a
+    with pytest.raises(ValueError, match="x: has duplicate samples"):
+        ksg_mi(x, y, ties="raise")
+
+
+def test_standardization_makes_ksg_scale_free_and_constant_columns_harmless():
+    x, y = dense_gaussian(5).sample(1000, seed=0)
+    v = float(ksg_mi(x, y))
+    assert float(ksg_mi(3.0 * x + 1.0, -0.5 * y)) == pytest.approx(v, abs=1e-9)
+    with_const = torch.cat([x, torch.full((1000, 1), 2.0, dtype=torch.float64)], dim=1)
+    assert float(ksg_mi(with_const, y)) == pytest.approx(v, abs=1e-12)
+
+
+def test_invertible_maps_change_ksg_only_by_its_bias():
+    # KSG is exactly invariant only under maps that preserve neighbour order (scalings); monotone
+    # nonlinear maps change local densities. Over 20 seeds at N=2000, x -> x^3 moved the estimate by at
+    # most 0.029 and (x, y) -> (sinh 2x, exp y) by at most 0.044.
+    x, y = bivariate_normal(0.75).sample(2000, seed=7)
+    v = float(ksg_mi(x, y))
+    assert float(ksg_mi(x**3, y)) == pytest.approx(v, abs=0.08)
+    assert float(ksg_mi(torch.sinh(2 * x), torch.exp(y))) == pytest.approx(v, abs=0.1)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(20, 200),
+    dx=st.integers(1, 3),
+    dy=st.integers(1, 3),
+    k=st.integers(1, 5),
+    variant=st.sampled_from([1, 2]),
+)
+def test_ksg_is_symmetric(seed, n, dx, dy, k, variant):
+    g = gen(seed)
+    x = torch.randn(n, dx, generator=g, dtype=torch.float64)
+    y = x[:, :1] * torch.rand(1, generator=g, dtype=torch.float64) + torch.randn(
+        n, dy, generator=g, dtype=torch.float64
+    )
+    assert float(ksg_mi(x, y, k, variant)) == pytest.approx(float(ksg_mi(y, x, k, variant)), abs=1e-12)
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), scale=st.floats(1e-3, 1e3), shift=st.floats(-1e3, 1e3))
+def test_ksg_is_invariant_under_affine_maps(seed, scale, shift):
+    x, y = dense_gaussian(5).sample(300, seed=seed)
+    assert float(ksg_mi(x * scale + shift, y)) == pytest.approx(float(ksg_mi(x, y)), abs=1e-8)
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: ksg_mi(torch.randn(10, 2), torch.randn(11, 2)), "sample counts differ: x has 10, y has 11"),
+        (lambda: ksg_mi(torch.randn(10, 2, 2), torch.randn(10, 2)), r"x: expected shape \(N, d\)"),
+        (lambda: ksg_mi(torch.tensor([[0.0], [float("nan")]]), torch.randn(2, 1)), "x: contains NaN or Inf"),
+        (lambda: ksg_mi(torch.randn(10, 1), torch.randn(10, 1), k=10), "k=10 needs more than 10 samples"),
+        (lambda: ksg_mi(torch.randn(10, 1), torch.randn(10, 1), k=0), "k: must be at least 1"),
+        (lambda: ksg_mi(torch.ones(10, 2), torch.randn(10, 1)), "x: every column is constant"),
+        (lambda: ksg_mi(torch.arange(10)[:, None], torch.randn(10, 1)), "x: expected continuous samples"),
+        (lambda: ksg_mi(torch.randn(10, 1), torch.randn(10, 1), variant=3), "variant: expected 1 or 2"),
+        (lambda: ksg_mi(torch.randn(10, 1), torch.randn(10, 1), backend="gpu"), "backend"),
+        (lambda: mixed_ksg_mi(torch.randn(10, 2), torch.rand(10)), "labels: expected integer labels"),
+        (
+            lambda: mixed_ksg_mi(torch.randn(10, 2), torch.arange(10)),
+            "labels: no class occurs more than once",
+        ),
+        (lambda: kl_entropy(torch.randn(10, 2), metric="cosine"), "metric: expected one of"),
+    ],
+)
+def test_bad_input_raises_a_value_error_naming_the_argument(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_numpy_input_and_float32_are_accepted():
+    x, y = bivariate_normal().sample(500, seed=0)
+    v = float(ksg_mi(x, y))
+    assert float(ksg_mi(x.numpy(), y.numpy())) == v
+    assert float(ksg_mi(x.float(), y.float())) == pytest.approx(v, abs=1e-5)
+
+
+@pytest.mark.slow
+def test_large_n_memory_stays_bounded(monkeypatch):
+    monkeypatch.setattr(nb, "CHUNK_BYTES", 32 * 2**20)
+    x = torch.randn(100_000, 2, generator=gen(), dtype=torch.float64)
+    y = x + torch.randn(100_000, 2, generator=gen(1), dtype=torch.float64)
+    assert math.isfinite(float(ksg_mi(x, y)))
+    np.testing.assert_allclose(float(mixed_ksg_mi(x, (x[:, 0] > 0).long())), math.log(2), atol=0.05)

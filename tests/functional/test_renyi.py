@@ -1,0 +1,106 @@
+"""Matrix-based Renyi entropy and MI: closed forms on labels, the alpha=2 fast path, the multichannel
+extension, gradients, and the bounds Giraldo et al. (2014) prove."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from iblearn.functional import gram_matrix, joint_gram, kernel_width, matrix_entropy, renyi_entropy, renyi_mi
+from iblearn.functional.renyi import _gaussian_kernel
+from tests.conftest import gen
+
+
+def _renyi_of_frequencies(p: list[float], alpha: float) -> float:
+    if alpha == 1:
+        return -sum(q * math.log(q) for q in p)
+    return math.log(sum(q**alpha for q in p)) / (1 - alpha)
+
+
+@pytest.mark.parametrize("alpha", [1.0, 1.01, 2.0, 3.0, 0.5])
+def test_label_entropy_is_the_renyi_entropy_of_the_class_frequencies(alpha):
+    labels = torch.tensor([0] * 5 + [1] * 3 + [2] * 2)
+    expected = _renyi_of_frequencies([0.5, 0.3, 0.2], alpha)
+    assert float(renyi_entropy(labels, alpha)) == pytest.approx(expected, abs=1e-5)  # float32 labels
+    # MI of labels with themselves: the joint Gram is the Gram itself, so I = S.
+    assert float(renyi_mi(labels, labels, alpha)) == pytest.approx(expected, abs=1e-5)
+
+
+def test_alpha_two_fast_path_equals_the_eigenvalue_formula():
+    k = gram_matrix(torch.randn(60, 3, generator=gen(), dtype=torch.float64))
+    lam = torch.linalg.eigvalsh(k / torch.trace(k))
+    assert float(matrix_entropy(k, 2.0)) == pytest.approx(float(-torch.log((lam**2).sum())), abs=1e-10)
+
+
+def test_kernel_matches_the_definition():
+    z = torch.randn(7, 4, generator=gen(), dtype=torch.float64)
+    naive = torch.exp(-(torch.cdist(z, z) ** 2) / (2 * 0.7**2))
+    torch.testing.assert_close(_gaussian_kernel(z, 0.7), naive)
+
+
+def test_multichannel_gram_with_one_width_equals_the_flat_gram():
+    x = torch.randn(20, 3, 4, 4, generator=gen(), dtype=torch.float64)
+    torch.testing.assert_close(gram_matrix(x, 2.0, channels=True), gram_matrix(x.flatten(1), 2.0))
+    # With per-channel widths from a rule, it is the Hadamard product of the channels' Gram matrices.
+    prod = joint_gram(*(gram_matrix(x[:, c].flatten(1), "silverman") for c in range(3)))
+    torch.testing.assert_close(gram_matrix(x, "silverman", channels=True), prod)
+
+
+def test_silverman_width_makes_the_entropy_scale_free():
+    x = torch.randn(100, 3, generator=gen(), dtype=torch.float64)
+    assert float(renyi_entropy(7.0 * x)) == pytest.approx(float(renyi_entropy(x)), abs=1e-9)
+    assert kernel_width(7.0 * x) == pytest.approx(7.0 * kernel_width(x))
+
+
+def test_dependence_gives_more_mi_than_independence():
+    x = torch.randn(300, 2, generator=gen(), dtype=torch.float64)
+    dep = float(renyi_mi(x, x + 0.2 * torch.randn(300, 2, generator=gen(1), dtype=torch.float64)))
+    ind = float(renyi_mi(x, torch.randn(300, 2, generator=gen(2), dtype=torch.float64)))
+    assert dep > 3 * ind > 0  # median rule: 0.74 vs 0.06 at N=300 in 2-D
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(5, 60), alpha=st.sampled_from([0.5, 1.0, 1.01, 2.0]))
+def test_entropy_and_mi_stay_within_their_bounds(seed, n, alpha):
+    g = gen(seed)
+    x = torch.randn(n, 2, generator=g, dtype=torch.float64)
+    y = x[:, :1] + torch.randn(n, 1, generator=g, dtype=torch.float64)
+    sx, sy = float(renyi_entropy(x, alpha)), float(renyi_entropy(y, alpha))
+    mi = float(renyi_mi(x, y, alpha))
+    assert 0 <= sx <= math.log(n) + 1e-9
+    # S(A, B) >= max(S(A), S(B)) (Giraldo et al. 2014), so 0 <= I <= min(S(A), S(B)).
+    assert -1e-9 <= mi <= min(sx, sy) + 1e-9
+    assert -1e-9 <= float(renyi_mi(x, y, alpha, normalize=True)) <= 1 + 1e-9
+
+
+@pytest.mark.parametrize("alpha", [1.0, 1.01, 2.0])
+def test_gradients_are_correct(alpha):
+    x = torch.randn(8, 2, generator=gen(), dtype=torch.float64, requires_grad=True)
+    labels = torch.tensor([0, 1, 0, 1, 2, 2, 0, 1])
+    assert torch.autograd.gradcheck(lambda t: renyi_mi(t, labels, alpha, sigma_x=1.0), (x,))
+
+
+def test_mi_backpropagates_through_feature_maps():
+    x = torch.randn(32, 4, 5, 5, requires_grad=True)
+    renyi_mi(x, torch.randint(0, 3, (32,)), channels_x=True).backward()
+    assert x.grad is not None and bool(torch.isfinite(x.grad).all())
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: renyi_entropy(torch.randn(5, 2), alpha=0), "alpha: must be a positive finite number"),
+        (lambda: renyi_entropy(torch.randn(5, 2), sigma="scott"), "sigma: expected one of"),
+        (lambda: renyi_entropy(torch.randn(5, 2), sigma=-1.0), "sigma: must be a positive"),
+        (lambda: renyi_mi(torch.randn(5, 2), torch.randn(6, 2)), "sample counts differ: x has 5, y has 6"),
+        (lambda: gram_matrix(torch.randn(5, 2), channels=True), r"channels=True needs shape \(N, C, ...\)"),
+        (lambda: kernel_width(torch.ones(5, 2)), "x: all samples are identical"),
+    ],
+)
+def test_bad_input(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

@@ -1,0 +1,80 @@
+"""The iblearn command: estimate, reproduce's conventions, errors with exit status 2."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from iblearn.cli import main
+from iblearn.data.synthetic import bivariate_normal, categorical_uniform
+
+
+@pytest.fixture
+def samples(tmp_path):
+    x, y = bivariate_normal().sample(500, seed=0)
+    np.save(tmp_path / "x.npy", x.numpy())
+    np.save(tmp_path / "y.npy", y.numpy())
+    xc, c = categorical_uniform().sample(500, seed=0)
+    np.savetxt(tmp_path / "xc.csv", xc.numpy(), delimiter=",")
+    np.savetxt(tmp_path / "c.csv", c.numpy(), delimiter=",", fmt="%d")
+    return tmp_path
+
+
+def test_estimate_prints_value_error_and_time(samples, capsys):
+    assert (
+        main(
+            [
+                "estimate",
+                str(samples / "x.npy"),
+                str(samples / "y.npy"),
+                "--method",
+                "ksg",
+                "--k",
+                "4",
+                "--resamples",
+                "4",
+                "--permutations",
+                "9",
+            ]
+        )
+        == 0
+    )
+    text = capsys.readouterr().out
+    assert "I(X;Y) = 0.4" in text and "nats ±" in text and "half-sampling jackknife" in text
+    assert "p = 0.1 (permutation test" in text and "k=4" in text
+
+
+def test_estimate_in_bits_from_csv_labels(samples, capsys):
+    assert (
+        main(
+            [
+                "estimate",
+                str(samples / "xc.csv"),
+                str(samples / "c.csv"),
+                "--method",
+                "mixed_ksg",
+                "--base",
+                "2",
+            ]
+        )
+        == 0
+    )
+    assert "bits" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["estimate", "missing.npy", "y.npy"], "X: no such file"),
+        (["estimate", "x.npy", "y.npy", "--method", "kraskov"], "name: unknown estimator"),
+        (
+            ["estimate", "x.npy", "y.npy", "--method", "gaussian", "--k", "3"],
+            "settings: gaussian does not take ['k']",
+        ),
+        (["reproduce", "nothing"], "NAME: unknown reproduction 'nothing'"),
+    ],
+)
+def test_errors_exit_with_status_2_and_name_the_argument(samples, capsys, monkeypatch, args, message):
+    monkeypatch.chdir(samples)
+    assert main(args) == 2
+    assert message in capsys.readouterr().err

@@ -1,0 +1,91 @@
+"""Run records: atomic writes, metrics rows, checkpoints, configs."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pytest
+import torch
+
+from iblearn.records import (
+    RunFolder,
+    atomic_write_text,
+    config_from_dict,
+    markdown_table,
+    read_json,
+    write_json,
+)
+
+
+def test_atomic_write_leaves_no_temporary_files(tmp_path):
+    atomic_write_text(tmp_path / "a.txt", "one")
+    atomic_write_text(tmp_path / "a.txt", "two")
+    assert (tmp_path / "a.txt").read_text() == "two"
+    assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]
+
+
+def test_a_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
+    path = tmp_path / "r.json"
+    write_json(path, {"a": 1})
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("os.replace", broken)
+    with pytest.raises(OSError):
+        write_json(path, {"a": 2})
+    assert read_json(path) == {"a": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]
+
+
+def test_json_keeps_tensors_and_non_finite_numbers_readable(tmp_path):
+    write_json(tmp_path / "r.json", {"t": torch.tensor([1.0, 2.0]), "inf": math.inf, "nested": ({"x": 1},)})
+    assert read_json(tmp_path / "r.json") == {"t": [1.0, 2.0], "inf": "inf", "nested": [{"x": 1}]}
+
+
+def test_metrics_rows_survive_a_new_folder_object_and_grow_columns(tmp_path):
+    run = RunFolder(tmp_path)
+    run.append_metrics({"epoch": 1, "loss": 0.5})
+    run.append_metrics({"epoch": 2, "loss": 0.25, "acc": 0.9})
+    again = RunFolder(tmp_path)
+    assert again.metrics() == [
+        {"epoch": "1", "loss": "0.5", "acc": ""},
+        {"epoch": "2", "loss": "0.25", "acc": "0.9"},
+    ]
+    again.truncate_metrics(1)
+    assert RunFolder(tmp_path).metrics() == [{"epoch": "1", "loss": "0.5", "acc": ""}]
+
+
+def test_checkpoints_round_trip_with_weights_only(tmp_path):
+    run = RunFolder(tmp_path)
+    assert run.load_checkpoint() is None
+    state = {"epoch": 3, "model": {"w": torch.arange(3.0)}, "history": [0.1, 0.2]}
+    run.save_checkpoint(state)
+    loaded = run.load_checkpoint()
+    assert loaded["epoch"] == 3 and torch.equal(loaded["model"]["w"], torch.arange(3.0))
+    assert loaded["history"] == [0.1, 0.2]
+
+
+def test_results_carry_the_environment(tmp_path):
+    run = RunFolder(tmp_path)
+    run.write_results({"acc": 0.5}, seed=1, device="cpu")
+    results = read_json(tmp_path / "results.json")
+    assert results["seed"] == 1 and results["device"] == "cpu"
+    assert results["environment"]["torch"] == torch.__version__
+
+
+@dataclass(frozen=True)
+class _Config:
+    epochs: int = 1
+    sizes: tuple[int, ...] = (1,)
+
+
+def test_config_from_dict():
+    assert config_from_dict(_Config, {"epochs": 3, "sizes": [1, 2]}) == _Config(3, (1, 2))
+    with pytest.raises(ValueError, match=r"config: unknown keys \['epoch'\]"):
+        config_from_dict(_Config, {"epoch": 3})
+
+
+def test_markdown_table():
+    assert markdown_table(["a", "b"], [[1, 0.123456]]) == "| a | b |\n|---|---|\n| 1 | 0.1235 |\n"
