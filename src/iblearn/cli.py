@@ -17,12 +17,14 @@ from typing import Any
 
 import numpy as np
 import torch
+from rich import box
 from rich.console import Console
 from rich.markdown import Markdown
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-out = Console()
+# Off a terminal (logs, make demo piped), rich assumes 80 columns and truncates the task names.
+out = Console() if sys.stdout.isatty() else Console(width=110)
 err = Console(stderr=True)
 
 
@@ -98,7 +100,7 @@ def progress_bar(total: int | None, title: str) -> Iterator[Callable[[str], None
 
 
 def _summary_table(summary: Sequence[dict[str, Any]], title: str) -> Table:
-    table = Table(title=title, show_lines=False)
+    table = Table(title=title, box=box.SIMPLE_HEAD)
     for col in ("task", "truth", "estimator", "N", "mean", "sd", "bias", "time (s)"):
         table.add_column(col, justify="left" if col in ("task", "estimator") else "right")
     last = None
