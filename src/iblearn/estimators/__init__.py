@@ -1,18 +1,38 @@
 """Estimator objects: ``est(x, y)`` returns an :class:`MIEstimate`."""
 
+from iblearn.estimators.aamine import AAMINE, ArchitectureAwareCritic
 from iblearn.estimators.base import Estimator, MIEstimate
+from iblearn.estimators.critics import ConcatCritic, SeparableCritic
+from iblearn.estimators.dim import DIM
+from iblearn.estimators.graph import DGI, GMI, as_graph
+from iblearn.estimators.neural import JS, MINE, NWJ, CriticDivergedError, InfoNCE, MINEf, NeuralEstimator
 from iblearn.estimators.nonparametric import KSG, Binning, GaussianMI, MixedKSG, RenyiMI
 from iblearn.estimators.registry import REGISTRY, get_estimator, register
 
 __all__ = [
+    "AAMINE",
+    "DGI",
+    "DIM",
+    "GMI",
+    "JS",
     "KSG",
+    "MINE",
+    "NWJ",
     "REGISTRY",
+    "ArchitectureAwareCritic",
     "Binning",
+    "ConcatCritic",
+    "CriticDivergedError",
     "Estimator",
     "GaussianMI",
+    "InfoNCE",
     "MIEstimate",
+    "MINEf",
     "MixedKSG",
+    "NeuralEstimator",
     "RenyiMI",
+    "SeparableCritic",
+    "as_graph",
     "get_estimator",
     "register",
 ]

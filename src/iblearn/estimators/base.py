@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -112,14 +113,23 @@ class Estimator(nn.Module):
             raise ValueError("n_resamples: a standard error needs at least 2 resamples")
         scale = 1.0 / math.log(self.base)
         value = self.mi(x, y)
-        xt, yt = V.as_tensor(x, "x"), V.as_tensor(y, "y")
+        xt = V.as_tensor(x, "x")
+        yt = V.as_tensor(y, "y") if isinstance(y, Tensor | np.ndarray | list) else None
         n = int(xt.shape[0])
+        if (n_resamples or n_permutations) and yt is None and y is not None:
+            raise ValueError(
+                f"n_resamples, n_permutations: {self.name} cannot resample rows of a {type(y).__name__}"
+            )
         stderr = method = p_value = None
         gen = torch.Generator().manual_seed(seed)
         if n_resamples:
             stderr, method = self._stderr(xt, yt, n_resamples, gen)
             stderr *= scale
         if n_permutations:
+            if yt is None:
+                raise ValueError(
+                    f"n_permutations: {self.name} estimates from x alone; there is no y to permute"
+                )
             observed = float(value.detach())
             hits = sum(
                 float(self.mi(xt, yt[torch.randperm(n, generator=gen).to(yt.device)])) >= observed
@@ -138,7 +148,9 @@ class Estimator(nn.Module):
             n_permutations=n_permutations,
         )
 
-    def _stderr(self, x: Tensor, y: Tensor, n_resamples: int, gen: torch.Generator) -> tuple[float, str]:
+    def _stderr(
+        self, x: Tensor, y: Tensor | None, n_resamples: int, gen: torch.Generator
+    ) -> tuple[float, str]:
         n = int(x.shape[0])
         values = []
         for _ in range(n_resamples):
@@ -147,7 +159,7 @@ class Estimator(nn.Module):
             else:
                 idx = torch.randint(0, n, (n,), generator=gen)
             idx = idx.to(x.device)
-            values.append(float(self.mi(x[idx], y[idx])))
+            values.append(float(self.mi(x[idx], None if y is None else y[idx])))
         sd = float(torch.tensor(values, dtype=torch.float64).std())
         if self.resampling == "half":
             kept = n // 2

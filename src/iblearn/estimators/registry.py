@@ -8,7 +8,11 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+from iblearn.estimators.aamine import AAMINE
 from iblearn.estimators.base import Estimator
+from iblearn.estimators.dim import DIM
+from iblearn.estimators.graph import DGI, GMI
+from iblearn.estimators.neural import JS, MINE, NWJ, InfoNCE, MINEf
 from iblearn.estimators.nonparametric import KSG, Binning, GaussianMI, MixedKSG, RenyiMI
 
 REGISTRY: dict[str, type[Estimator]] = {
@@ -17,6 +21,15 @@ REGISTRY: dict[str, type[Estimator]] = {
     "binning": Binning,
     "gaussian": GaussianMI,
     "renyi": RenyiMI,
+    "mine": MINE,
+    "mine_f": MINEf,
+    "nwj": NWJ,
+    "js": JS,
+    "infonce": InfoNCE,
+    "aamine": AAMINE,
+    "dim": DIM,
+    "dgi": DGI,
+    "gmi": GMI,
 }
 
 

@@ -3,6 +3,14 @@
 Every function returns a 0-d tensor in nats.
 """
 
+from iblearn.functional.bounds import (
+    dv_bound,
+    infonce_bound,
+    infonce_bound_chunked,
+    js_bound,
+    log_mean_exp,
+    nwj_bound,
+)
 from iblearn.functional.discrete import bin_values, discrete_entropy, discrete_mi
 from iblearn.functional.gaussian import (
     canonical_correlations,
@@ -11,6 +19,7 @@ from iblearn.functional.gaussian import (
     gaussian_mi_from_cov,
 )
 from iblearn.functional.knn import kl_entropy, ksg_mi, mixed_ksg_mi
+from iblearn.functional.noisy import linear_gaussian_noisy_mi, noisy_mi_bounds
 from iblearn.functional.renyi import (
     gram_matrix,
     joint_gram,
@@ -26,16 +35,24 @@ __all__ = [
     "canonical_correlations",
     "discrete_entropy",
     "discrete_mi",
+    "dv_bound",
     "gaussian_entropy_from_cov",
     "gaussian_mi",
     "gaussian_mi_from_cov",
     "gram_matrix",
+    "infonce_bound",
+    "infonce_bound_chunked",
     "joint_gram",
+    "js_bound",
     "kernel_width",
     "kl_entropy",
     "ksg_mi",
+    "linear_gaussian_noisy_mi",
+    "log_mean_exp",
     "matrix_entropy",
     "mixed_ksg_mi",
+    "noisy_mi_bounds",
+    "nwj_bound",
     "renyi_entropy",
     "renyi_joint_entropy",
     "renyi_mi",

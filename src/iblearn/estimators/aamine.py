@@ -1,0 +1,153 @@
+"""Architecture-aware MINE (AA-MINE, paper 002, Sec. 3 and Fig. 2): I(X; F(X) + eps) for a known
+deterministic sub-network F and Gaussian noise eps.
+
+A plain MINE critic must learn from scratch that a representation l came from x; AA-MINE's critic
+holds its own copy of F, passes x through it, and compares the result with l. At zero noise it only
+has to check equality, so its estimate grows without bound as training goes on, as the true MI
+(infinite) demands; a plain MINE saturates (paper 002, Fig. 1).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from iblearn.estimators.base import MIEstimate
+from iblearn.estimators.critics import DEFAULT_HIDDEN, ConcatCritic, Hidden, flat, mlp
+from iblearn.estimators.neural import MINE
+from iblearn.functional import _validate as V
+
+
+class ArchitectureAwareCritic(nn.Module):
+    """``D(x, l) = head([F'(x), l, (F'(x) - l)^2])`` with F' a trainable copy of the sub-network.
+
+    The squared difference hands the head the comparison it needs ("whether the result is close to the
+    second argument, up to noise", paper 002, Sec. 3) instead of making it learn subtraction.
+    """
+
+    separable = False
+
+    def __init__(self, subnet_copy: nn.Module, hidden: Hidden = DEFAULT_HIDDEN) -> None:
+        super().__init__()
+        self.copy = subnet_copy
+        self.head = mlp(None, hidden, 1)
+
+    def forward(self, x: Tensor, rep: Tensor) -> Tensor:
+        f, r = flat(self.copy(x)), flat(rep)
+        return self.head(torch.cat([f, r, (f - r) ** 2], dim=1)).squeeze(1)
+
+
+class AAMINE(MINE):
+    """I(X; subnet(X) + eps), eps ~ N(0, noise_std^2 I), estimated by MINE with an architecture-aware
+    critic. Called with x alone: ``AAMINE(subnet, 0.1).fit(x)(x)``.
+
+    Args:
+        subnet: the deterministic network F_i (layers 1..i). It is used, never trained, by the
+            estimator; the critic trains a copy of it taken now (call :meth:`sync` to copy again).
+        noise_std: standard deviation of the noise; 0 gives the noise-free (infinite-MI) case.
+        architecture_aware: False gives the plain MINE of the paper's comparison (a concat critic on
+            ``[x, l]``).
+        hidden, rate, lr, n_negatives, eval_batch_size, seed, base: as for :class:`MINE`.
+
+    Example:
+        >>> net = nn.Sequential(nn.Linear(4, 4), nn.Tanh())
+        >>> est = AAMINE(net, noise_std=0.1, hidden=(32,), lr=2e-3).fit(torch.randn(512, 4), steps=50)
+        >>> est(torch.randn(256, 4)).n_samples
+        256
+    """
+
+    name = "aamine"
+    subnet: nn.Module
+
+    def __init__(
+        self,
+        subnet: nn.Module,
+        noise_std: float,
+        *,
+        architecture_aware: bool = True,
+        hidden: Hidden = DEFAULT_HIDDEN,
+        rate: float = 0.01,
+        lr: float = 5e-4,
+        n_negatives: int = 8,
+        eval_batch_size: int = 1024,
+        seed: int = 0,
+        base: float = math.e,
+    ) -> None:
+        if not isinstance(subnet, nn.Module):
+            raise ValueError(f"subnet: expected an nn.Module, got {type(subnet).__name__}")
+        if not (isinstance(noise_std, int | float) and math.isfinite(noise_std) and noise_std >= 0):
+            raise ValueError(f"noise_std: must be a finite number >= 0, got {noise_std!r}")
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            critic: nn.Module = (
+                ArchitectureAwareCritic(copy.deepcopy(subnet), hidden)
+                if architecture_aware
+                else ConcatCritic(None, None, hidden)
+            )
+        super().__init__(
+            critic=critic,
+            rate=rate,
+            lr=lr,
+            n_negatives=n_negatives,
+            eval_batch_size=eval_batch_size,
+            base=base,
+        )
+        object.__setattr__(self, "subnet", subnet)  # not a submodule: not in state_dict, not trained here
+        self.noise_std = float(noise_std)
+        self.architecture_aware = architecture_aware
+        self._noise = torch.Generator().manual_seed(seed)
+
+    def sync(self) -> None:
+        """Copy the sub-network's current weights into the critic's copy (architecture-aware mode)."""
+        if isinstance(self.critic, ArchitectureAwareCritic):
+            copy_: nn.Module = self.critic.copy
+            copy_.load_state_dict(self.subnet.state_dict())
+
+    def noisy(self, x: Tensor, gen: torch.Generator | None = None) -> Tensor:
+        """``subnet(x) + eps``, differentiable w.r.t. the sub-network."""
+        rep = self.subnet(x)
+        if self.noise_std == 0:
+            return rep
+        noise = torch.randn(rep.shape, generator=gen or self._noise, dtype=rep.dtype).to(rep.device)
+        return rep + self.noise_std * noise
+
+    def _inputs(self, x: Any, y: Any = None) -> tuple[Tensor, Tensor]:
+        if y is not None:
+            return super()._inputs(x, y)
+        xt = V.continuous(x, "x", allow_grid=True)
+        return super()._inputs(xt, self.noisy(xt))
+
+    def _batches(self, x: Any, y: Any, batch_size: int, seed: int) -> Any:
+        if y is not None:
+            raise ValueError("y: AA-MINE makes its own y = subnet(x) + noise; pass x alone")
+        if isinstance(x, Tensor):
+            return ((xb, None) for xb, _ in super()._batches(x, x, batch_size, seed))
+        return ((b[0] if isinstance(b, list | tuple) else b, None) for b in _cycle(x))
+
+    def mi(self, x: Any, y: Any = None) -> Tensor:
+        """DV estimate on ``x``; the noise comes from a fixed generator, so the estimate is reproducible."""
+        xt = V.continuous(x, "x", allow_grid=True)
+        rep = self.noisy(xt, torch.Generator().manual_seed(1)) if y is None else y
+        return super().mi(xt, rep)
+
+    def batch_mi(self, x: Any, y: Any = None) -> Tensor:
+        return super().batch_mi(x, y)
+
+    def forward(self, x: Any, y: Any = None, **request: Any) -> MIEstimate:
+        return super().forward(x, y, **request)
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "noise_std": self.noise_std,
+            "architecture_aware": self.architecture_aware,
+            **super().settings(),
+        }
+
+
+def _cycle(iterable: Any) -> Any:
+    while True:
+        yield from iterable

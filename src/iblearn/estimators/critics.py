@@ -1,0 +1,74 @@
+"""Critics for the neural estimators: small configurable MLPs by default, any ``nn.Module`` accepted.
+
+A critic is called as ``critic(x, y) -> (N,)`` scores for the pairs (x_i, y_i). A critic that can score
+all N x M pairs more cheaply than pair by pair sets ``separable = True`` and implements
+``pairwise(x, y) -> (N, M)``; the estimators then use every in-batch pair as a negative.
+Inputs are flattened to ``(N, -1)``: images and feature maps can go to the default critics as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+Hidden = Sequence[int]
+#: A two-layer ReLU MLP of width 256, the shape Belghazi et al. (2018) and Poole et al. (2019) use.
+DEFAULT_HIDDEN: tuple[int, ...] = (256, 256)
+
+
+def mlp(in_dim: int | None, hidden: Hidden, out_dim: int) -> nn.Sequential:
+    """Linear-ReLU stack; ``in_dim=None`` infers the input size at the first call (``nn.LazyLinear``)."""
+    layers: list[nn.Module] = []
+    previous = in_dim
+    for width in hidden:
+        layers += [nn.Linear(previous, width) if previous else nn.LazyLinear(width), nn.ReLU()]
+        previous = width
+    layers.append(nn.Linear(previous, out_dim) if previous else nn.LazyLinear(out_dim))
+    return nn.Sequential(*layers)
+
+
+def flat(t: Tensor) -> Tensor:
+    return t.reshape(t.shape[0], -1)
+
+
+class ConcatCritic(nn.Module):
+    """``T(x, y) = MLP([x, y])``: the joint critic of MINE."""
+
+    separable = False
+
+    def __init__(self, x_dim: int | None, y_dim: int | None, hidden: Hidden = DEFAULT_HIDDEN) -> None:
+        super().__init__()
+        in_dim = x_dim + y_dim if x_dim and y_dim else None
+        self.net = mlp(in_dim, hidden, 1)
+
+    def forward(self, x: Tensor, y: Tensor) -> Tensor:
+        return self.net(torch.cat([flat(x), flat(y)], dim=1)).squeeze(1)
+
+
+class SeparableCritic(nn.Module):
+    """``T(x, y) = g(x) . h(y)``: all N x M pairs cost one matrix product (the InfoNCE default)."""
+
+    separable = True
+
+    def __init__(
+        self, x_dim: int | None, y_dim: int | None, hidden: Hidden = DEFAULT_HIDDEN, embed_dim: int = 32
+    ) -> None:
+        super().__init__()
+        self.g = mlp(x_dim, hidden, embed_dim)
+        self.h = mlp(y_dim, hidden, embed_dim)
+
+    def forward(self, x: Tensor, y: Tensor) -> Tensor:
+        return (self.g(flat(x)) * self.h(flat(y))).sum(dim=1)
+
+    def pairwise(self, x: Tensor, y: Tensor) -> Tensor:
+        return self.g(flat(x)) @ self.h(flat(y)).T
+
+
+def make_critic(kind: str, x_dim: int | None, y_dim: int | None, hidden: Hidden) -> nn.Module:
+    if kind == "concat":
+        return ConcatCritic(x_dim, y_dim, hidden)
+    if kind == "separable":
+        return SeparableCritic(x_dim, y_dim, hidden)
+    raise ValueError(f"critic: expected 'concat', 'separable' or an nn.Module, got {kind!r}")

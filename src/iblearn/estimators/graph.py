@@ -1,0 +1,216 @@
+"""MI between node representations and the input graph: DGI (Velickovic et al. 2019) and GMI
+(Peng et al. 2020).
+
+Both are called as ``est(h, graph)``: ``h (N, D)`` node representations, ``graph`` a torch-geometric
+``Data`` (anything with ``.x (N, F)`` and ``.edge_index (2, E)``, optionally ``.batch``), or a tuple
+``(x, edge_index[, batch])``. The math is plain torch (``index_add``), so torch-geometric (the ``graph``
+extra) is needed for its data sets and layers, not for these estimators.
+
+* GMI estimates I(H; X) on the graph: feature MI (FMI), a Jensen-Shannon critic ``h_i^T W x_j`` on every
+  edge (self-loops included) weighted by ``w_ij = sigmoid(h_i . h_j)``, with negatives from shuffled
+  features; plus topology MI (TMI), a cross-entropy that makes ``w_ij`` predict the edges. The reported
+  estimate is the DV bound of the FMI critic (nats per node-neighbour pair). MOLE uses it on its first
+  graph layer, "the MI between two graphs" (paper 001, App. A.2).
+* DGI estimates the MI between each node's representation and the graph summary
+  ``s = sigmoid(mean h)``, with a bilinear critic and negatives from the encoder run on shuffled
+  features; so it needs the ``encoder``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from iblearn.estimators.neural import CriticDivergedError, NeuralEstimator, _count
+from iblearn.functional import _validate as V
+from iblearn.functional.bounds import dv_bound, js_bound
+
+Graph = tuple[Tensor, Tensor, Tensor | None]
+
+
+def as_graph(graph: Any, name: str = "graph") -> Graph:
+    """``(x, edge_index, batch)`` from a torch-geometric Data object or a tuple, checked."""
+    if isinstance(graph, tuple | list):
+        if len(graph) not in (2, 3):
+            raise ValueError(f"{name}: expected (x, edge_index) or (x, edge_index, batch)")
+        x, edge_index, batch = graph[0], graph[1], graph[2] if len(graph) == 3 else None
+    elif hasattr(graph, "x") and hasattr(graph, "edge_index"):
+        x, edge_index, batch = graph.x, graph.edge_index, getattr(graph, "batch", None)
+    else:
+        raise ValueError(
+            f"{name}: expected a graph with .x and .edge_index, or a tuple, got {type(graph).__name__}"
+        )
+    x = V.continuous(x, f"{name}.x")
+    edges = V.as_tensor(edge_index, f"{name}.edge_index")
+    if edges.is_floating_point() or edges.ndim != 2 or edges.shape[0] != 2:
+        raise ValueError(
+            f"{name}.edge_index: expected integer indices of shape (2, E), got {tuple(edges.shape)}"
+        )
+    if edges.numel() and (int(edges.min()) < 0 or int(edges.max()) >= len(x)):
+        raise ValueError(f"{name}.edge_index: node indices must lie in [0, {len(x)})")
+    if batch is not None:
+        batch = V.labels(batch, f"{name}.batch")
+        V.same_length((f"{name}.x", x), (f"{name}.batch", batch))
+    return x, edges.long(), batch
+
+
+class BilinearCritic(nn.Module):
+    """``T(a, b) = a^T W b``, scored row by row."""
+
+    separable = False
+
+    def __init__(self, a_dim: int, b_dim: int) -> None:
+        super().__init__()
+        self.weight = nn.Linear(b_dim, a_dim, bias=False)
+
+    def forward(self, a: Tensor, b: Tensor) -> Tensor:
+        return (a * self.weight(b)).sum(dim=1)
+
+
+class _GraphEstimator(NeuralEstimator):
+    """Graph estimators see the whole graph at every step."""
+
+    def _inputs(self, x: Any, y: Any) -> tuple[Tensor, Any]:
+        h = V.continuous(x, "h")
+        graph = as_graph(y)
+        if h.ndim != 2:
+            raise ValueError(f"h: expected node representations (N, D), got shape {tuple(h.shape)}")
+        V.same_length(("h", h), ("graph.x", graph[0]))
+        device = self._device()
+        if h.device != device or graph[0].device != device:
+            raise ValueError(f"h, graph: must be on the critic's device {device}")
+        return h, graph
+
+    def _batches(self, x: Any, y: Any, batch_size: int, seed: int) -> Iterator[tuple[Any, Any]]:
+        while True:
+            yield x, y
+
+    def _pooled(self, joint: Tensor, marginal: Tensor) -> Tensor:
+        return dv_bound(joint, marginal)  # of the JS-trained critic: see iblearn.estimators.JS
+
+    def mi(self, x: Any, y: Any) -> Tensor:
+        h, graph = self._inputs(x, y)
+        value = self._pooled(*self._pair_scores(h, graph, torch.Generator().manual_seed(0)))
+        if not bool(torch.isfinite(value)):
+            raise CriticDivergedError(f"{self.name}: the estimate is {float(value)}; the critic has diverged")
+        return value
+
+    def batch_mi(self, x: Any, y: Any) -> Tensor:
+        h, graph = self._inputs(x, y)
+        return self._pooled(*self._pair_scores(h, graph, self._shuffles))
+
+    def _pair_scores(self, h: Tensor, graph: Graph, gen: torch.Generator) -> tuple[Tensor, Tensor]:
+        raise NotImplementedError
+
+
+class GMI(_GraphEstimator):
+    """Graphical mutual information between node representations and input node features.
+
+    Args:
+        rep_dim, feature_dim: sizes of h and of the graph's node features.
+        tmi_weight: weight of the topology term in the training objective.
+        lr, seed, base: as for :class:`iblearn.estimators.MINE`.
+    """
+
+    name = "gmi"
+
+    def __init__(
+        self,
+        rep_dim: int,
+        feature_dim: int,
+        *,
+        tmi_weight: float = 1.0,
+        lr: float = 1e-3,
+        seed: int = 0,
+        base: float = math.e,
+    ) -> None:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            critic = BilinearCritic(_count(rep_dim, "rep_dim"), _count(feature_dim, "feature_dim"))
+        super().__init__(critic, lr=lr, base=base)
+        self.tmi_weight = float(tmi_weight)
+
+    @staticmethod
+    def _edges(n: int, edge_index: Tensor) -> tuple[Tensor, Tensor]:
+        loops = torch.arange(n, device=edge_index.device)
+        return torch.cat([edge_index[0], loops]), torch.cat([edge_index[1], loops])
+
+    def _pair_scores(self, h: Tensor, graph: Graph, gen: torch.Generator) -> tuple[Tensor, Tensor]:
+        x, edge_index, _ = graph
+        src, dst = self._edges(len(x), edge_index)
+        shuffled = x[torch.randperm(len(x), generator=gen).to(x.device)]
+        return self.critic(h[src], x[dst]), self.critic(h[src], shuffled[dst])
+
+    def objective(self, h: Tensor, graph: Any) -> Tensor:
+        x, edge_index, _ = graph
+        src, dst = self._edges(len(x), edge_index)
+        pos, neg = self._pair_scores(h, graph, self._shuffles)
+        w = torch.sigmoid((h[src] * h[dst]).sum(dim=1))
+        fmi = ((w * -F.softplus(-pos)).sum() - (w * F.softplus(neg)).sum()) / w.sum()
+        # TMI: w_ij = sigmoid(h_i . h_j) should say which pairs are edges (random pairs as non-edges).
+        rand = torch.randint(0, len(x), (2, len(src)), generator=self._shuffles).to(x.device)
+        tmi = (
+            F.softplus(-(h[src] * h[dst]).sum(dim=1)).mean()
+            + F.softplus((h[rand[0]] * h[rand[1]]).sum(dim=1)).mean()
+        )
+        return fmi - self.tmi_weight * tmi
+
+    def settings(self) -> dict[str, Any]:
+        return {"tmi_weight": self.tmi_weight, **super().settings()}
+
+
+class DGI(_GraphEstimator):
+    """Deep Graph Infomax: MI between node representations and the graph summary.
+
+    Args:
+        encoder: ``encoder(x, edge_index) -> h``, run on shuffled features for the negatives (with
+            gradients only when h itself carries them, i.e. when the encoder is being trained).
+        rep_dim: size of h.
+        lr, seed, base: as for :class:`iblearn.estimators.MINE`.
+    """
+
+    name = "dgi"
+    encoder: Callable[[Tensor, Tensor], Tensor]
+
+    def __init__(
+        self,
+        encoder: Callable[[Tensor, Tensor], Tensor],
+        rep_dim: int,
+        *,
+        lr: float = 1e-3,
+        seed: int = 0,
+        base: float = math.e,
+    ) -> None:
+        if not callable(encoder):
+            raise ValueError("encoder: expected a callable encoder(x, edge_index) -> h")
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            critic = BilinearCritic(_count(rep_dim, "rep_dim"), rep_dim)
+        super().__init__(critic, lr=lr, base=base)
+        object.__setattr__(self, "encoder", encoder)  # not a submodule: trained by its owner
+
+    @staticmethod
+    def summary(h: Tensor, batch: Tensor | None) -> Tensor:
+        """``sigmoid(mean h)`` per graph, repeated for each of its nodes."""
+        if batch is None:
+            return torch.sigmoid(h.mean(dim=0, keepdim=True)).expand_as(h)
+        graphs = int(batch.max()) + 1
+        sums = torch.zeros(graphs, h.shape[1], dtype=h.dtype, device=h.device).index_add(0, batch, h)
+        counts = torch.bincount(batch, minlength=graphs).clamp_min(1).to(h.dtype)
+        return torch.sigmoid(sums / counts[:, None])[batch]
+
+    def _pair_scores(self, h: Tensor, graph: Graph, gen: torch.Generator) -> tuple[Tensor, Tensor]:
+        x, edge_index, batch = graph
+        perm = torch.randperm(len(x), generator=gen).to(x.device)
+        with torch.set_grad_enabled(h.requires_grad and torch.is_grad_enabled()):
+            corrupted = self.encoder(x[perm], edge_index)
+        s = self.summary(h, batch)
+        return self.critic(h, s), self.critic(corrupted, s)
+
+    def objective(self, h: Tensor, graph: Any) -> Tensor:
+        return js_bound(*self._pair_scores(h, graph, self._shuffles))

@@ -1,0 +1,469 @@
+"""Trainable (neural) MI estimators: a critic fitted by gradient ascent on a variational bound.
+
+Three things are kept apart (the lesson of torch-mist): ``loss(x, y)``, the critic's training loss on a
+batch (for MINE its gradient is the bias-corrected one, and its value is not an estimate);
+``batch_mi(x, y)``, the bound on a batch, differentiable, for use as a training signal for a network; and
+``est(x, y)``, the reported estimate on data, pooled over all of it. ``fit`` trains the critic from
+tensors or from a DataLoader. A critic whose loss or estimate becomes NaN or Inf raises
+:class:`CriticDivergedError` with the step, never returns NaN.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
+from itertools import cycle
+from typing import Any, cast
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from iblearn.estimators.base import Estimator, MIEstimate
+from iblearn.estimators.critics import DEFAULT_HIDDEN, Hidden, make_critic
+from iblearn.functional import _validate as V
+from iblearn.functional.bounds import (
+    dv_bound,
+    infonce_bound,
+    infonce_bound_chunked,
+    js_bound,
+    log_mean_exp,
+    nwj_bound,
+)
+
+
+class CriticDivergedError(RuntimeError):
+    """The critic's loss or estimate became NaN or Inf."""
+
+
+class NeuralEstimator(Estimator):
+    """Shared machinery: input checks, negatives, the training step, ``fit`` and pooled estimates.
+
+    Subclasses define :meth:`objective` (maximized to train the critic) and :meth:`_pooled` (the reported
+    bound from all joint and marginal scores).
+    """
+
+    trainable = True
+    differentiable = True
+    bound = "lower"
+    critic: nn.Module
+    steps_done: Tensor
+
+    def __init__(
+        self,
+        critic: nn.Module,
+        *,
+        y_classes: int | None = None,
+        lr: float = 5e-4,
+        n_negatives: int = 8,
+        eval_batch_size: int = 1024,
+        base: float = math.e,
+    ) -> None:
+        super().__init__(base=base)
+        if not isinstance(critic, nn.Module):
+            raise ValueError(f"critic: expected an nn.Module, got {type(critic).__name__}")
+        self.critic = critic
+        self.y_classes = y_classes
+        self.lr = V.positive(lr, "lr")
+        self.n_negatives = _count(n_negatives, "n_negatives")
+        self.eval_batch_size = _count(eval_batch_size, "eval_batch_size")
+        self.register_buffer("steps_done", torch.zeros((), dtype=torch.long))
+        self._optimizer: torch.optim.Optimizer | None = None
+        self._shuffles = torch.Generator().manual_seed(0)  # negatives while training; reseeded by fit
+
+    # ---------------------------------------------------------------------------------- inputs
+    def _device(self) -> torch.device:
+        for p in self.critic.parameters():
+            return p.device
+        return self.steps_done.device
+
+    def _inputs(self, x: Any, y: Any) -> tuple[Tensor, Tensor]:
+        xt = V.continuous(x, "x", allow_grid=True)
+        yt = V.as_tensor(y, "y")
+        if not yt.is_floating_point():
+            if self.y_classes is None:
+                raise ValueError(
+                    "y: integer labels need y_classes (the number of classes) to be one-hot encoded"
+                )
+            lab = V.labels(yt, "y")
+            if int(lab.min()) < 0 or int(lab.max()) >= self.y_classes:
+                raise ValueError(
+                    f"y: labels must lie in [0, {self.y_classes}), got {int(lab.min())}..{int(lab.max())}"
+                )
+            yt = F.one_hot(lab, self.y_classes).to(xt.dtype)
+        else:
+            yt = V.continuous(yt, "y", allow_grid=True)
+        V.same_length(("x", xt), ("y", yt))
+        device = self._device()
+        for name, t in (("x", xt), ("y", yt)):
+            if t.device != device:
+                raise ValueError(f"{name}: is on {t.device} but the critic is on {device}; move one of them")
+        return xt, yt
+
+    # ------------------------------------------------------------------------------- scores
+    def _scores(
+        self, x: Tensor, y: Tensor, n_shuffles: int, gen: torch.Generator | None
+    ) -> tuple[Tensor, Tensor]:
+        """Joint scores (N,) and marginal scores (flat): every off-diagonal pair for a separable critic,
+        else ``n_shuffles`` random re-pairings of y."""
+        joint = self.critic(x, y)
+        if getattr(self.critic, "separable", False):
+            pairwise = cast(Callable[[Tensor, Tensor], Tensor], self.critic.pairwise)
+            matrix = pairwise(x, y)
+            off = ~torch.eye(len(x), dtype=torch.bool, device=x.device)
+            return joint, matrix[off]
+        marginal = []
+        for _ in range(n_shuffles):
+            perm = torch.randperm(len(x), generator=gen).to(x.device)
+            marginal.append(self.critic(x, y[perm]))
+        return joint, torch.cat(marginal)
+
+    def objective(self, x: Tensor, y: Tensor) -> Tensor:
+        """The quantity the critic maximizes on a batch (inputs already checked)."""
+        raise NotImplementedError
+
+    def _pooled(self, joint: Tensor, marginal: Tensor) -> Tensor:
+        """The reported bound from joint and marginal scores pooled over the data."""
+        raise NotImplementedError
+
+    # ---------------------------------------------------------------------------- training
+    def loss(self, x: Any, y: Any) -> Tensor:
+        """The critic's training loss on a batch (minimize it over the critic's parameters)."""
+        return -self.objective(*self._inputs(x, y))
+
+    def train_step(self, x: Any, y: Any) -> float:
+        """One optimizer step of the critic on a batch (inputs are detached); returns the loss."""
+        xt, yt = self._inputs(x, y)
+        loss = -self.objective(_detached(xt), _detached(yt))
+        step = int(self.steps_done) + 1
+        if not bool(torch.isfinite(loss)):
+            raise CriticDivergedError(
+                f"{self.name}: the critic's loss became {float(loss)} at training step {step}; "
+                "lower the learning rate, or standardize the inputs"
+            )
+        if self._optimizer is None:
+            self._optimizer = torch.optim.Adam(self.critic.parameters(), lr=self.lr)
+        self._optimizer.zero_grad(set_to_none=True)
+        loss.backward()  # type: ignore[no-untyped-call]
+        self._optimizer.step()
+        self.steps_done += 1
+        return float(loss.detach())
+
+    def fit(
+        self,
+        x: Any,
+        y: Any = None,
+        *,
+        steps: int = 2000,
+        batch_size: int = 256,
+        seed: int = 0,
+        progress: Callable[[int, float], None] | None = None,
+    ) -> NeuralEstimator:
+        """Train the critic for ``steps`` batches and return ``self``.
+
+        Args:
+            x, y: tensors of samples (random batches are drawn from them), or ``x`` an iterable of
+                ``(x, y)`` batches such as a DataLoader (cycled as long as needed) and ``y`` None.
+            steps: optimizer steps.
+            batch_size: samples per step (tensors only).
+            seed: seeds the batch draws and the shuffles.
+            progress: called as ``progress(step, loss)`` after every step.
+        """
+        steps = _count(steps, "steps")
+        batches = self._batches(x, y, _count(batch_size, "batch_size"), seed)
+        self._shuffles.manual_seed(seed)
+        self.train()
+        for _ in range(steps):
+            xb, yb = next(batches)
+            value = self.train_step(xb, yb)
+            if progress:
+                progress(int(self.steps_done), value)
+        self.eval()
+        return self
+
+    def _batches(self, x: Any, y: Any, batch_size: int, seed: int) -> Iterator[tuple[Any, Any]]:
+        if y is None and isinstance(x, Iterable) and not isinstance(x, Tensor):
+            return cycle(x)  # a DataLoader of (x, y) batches
+        if y is None:
+            raise ValueError("y: needed unless x is an iterable of (x, y) batches")
+        xt, yt = V.as_tensor(x, "x"), V.as_tensor(y, "y")
+        n = V.same_length(("x", xt), ("y", yt))
+        gen = torch.Generator().manual_seed(seed)
+
+        def draws() -> Iterator[tuple[Tensor, Tensor]]:
+            while True:
+                idx = torch.randint(0, n, (min(batch_size, n),), generator=gen).to(xt.device)
+                yield xt[idx], yt[idx]
+
+        return draws()
+
+    # ---------------------------------------------------------------------------- estimates
+    def batch_mi(self, x: Any, y: Any) -> Tensor:
+        """The reported bound on one batch, differentiable w.r.t. the inputs (a training signal)."""
+        xt, yt = self._inputs(x, y)
+        return self._pooled(*self._scores(xt, yt, self.n_negatives, self._shuffles))
+
+    def mi(self, x: Any, y: Any) -> Tensor:
+        """The bound on all the data, in batches of ``eval_batch_size``, scores pooled across batches.
+
+        Shuffles use a fixed generator, so the estimate is reproducible.
+        """
+        xt, yt = self._inputs(x, y)
+        gen = torch.Generator().manual_seed(0)
+        joint, marginal = [], []
+        for start in range(0, len(xt), self.eval_batch_size):
+            part = slice(start, start + self.eval_batch_size)
+            if len(xt[part]) < 2:
+                continue
+            j, m = self._scores(xt[part], yt[part], self.n_negatives, gen)
+            joint.append(j)
+            marginal.append(m)
+        value = self._pooled(torch.cat(joint), torch.cat(marginal))
+        if not bool(torch.isfinite(value)):
+            raise CriticDivergedError(
+                f"{self.name}: the estimate is {float(value)} after "
+                f"{int(self.steps_done)} training steps; the critic has diverged"
+            )
+        return value
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "y_classes": self.y_classes,
+            "lr": self.lr,
+            "n_negatives": self.n_negatives,
+            "eval_batch_size": self.eval_batch_size,
+            **super().settings(),
+        }
+
+
+def _detached(value: Any) -> Any:
+    """Tensors (or tuples of them, as graphs are) cut from autograd: a critic step trains the critic only."""
+    if isinstance(value, Tensor):
+        return value.detach()
+    if isinstance(value, tuple):
+        return tuple(_detached(v) for v in value)
+    return value
+
+
+def _count(value: int, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name}: expected a positive integer, got {value!r}")
+    return value
+
+
+def _critic(
+    critic: nn.Module | str, x_dim: int | None, y_dim: int | None, hidden: Hidden, seed: int
+) -> nn.Module:
+    if isinstance(critic, nn.Module):
+        return critic
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return make_critic(critic, x_dim, y_dim, hidden)
+
+
+class MINE(NeuralEstimator):
+    """Mutual Information Neural Estimation (Belghazi et al. 2018): the Donsker-Varadhan bound.
+
+    Training follows Algorithm 1 of MINE with the bias-corrected gradient: the denominator
+    E_Q[exp T] of the DV gradient is replaced by its exponential moving average (``rate``, default
+    0.01: MINE Sec. 3.2). ``objective="f"`` trains on the f-divergence (NWJ) bound instead: MINE-f,
+    unbiased gradients without a moving average. The reported estimate is the plain DV bound, on
+    whatever data ``est(x, y)`` is given (pass held-out data for an honest number).
+
+    Args:
+        x_dim, y_dim: input sizes (flattened); None infers them at the first call. For integer labels
+            y, pass ``y_classes`` instead: they are one-hot encoded.
+        critic: ``"concat"`` (default, T(x, y) = MLP([x, y])), ``"separable"``, or an ``nn.Module``.
+        hidden: hidden widths of the default critics.
+        rate: moving-average rate of the bias correction.
+        lr: Adam learning rate of the critic.
+        n_negatives: re-pairings per sample for the marginal term (concat critics).
+        seed: initializes the critic.
+
+    Example:
+        >>> from iblearn.data.synthetic import bivariate_normal
+        >>> x, y = bivariate_normal().sample(4000, seed=0)
+        >>> est = MINE(1, 1, hidden=(64,), lr=2e-3).fit(x.float(), y.float(), steps=400)
+        >>> 0.2 < float(est(x.float(), y.float())) < 0.5  # truth 0.4133
+        True
+    """
+
+    name = "mine"
+    log_ema: Tensor
+
+    def __init__(
+        self,
+        x_dim: int | None = None,
+        y_dim: int | None = None,
+        *,
+        critic: nn.Module | str = "concat",
+        hidden: Hidden = DEFAULT_HIDDEN,
+        objective: str = "dv",
+        rate: float = 0.01,
+        y_classes: int | None = None,
+        lr: float = 5e-4,
+        n_negatives: int = 8,
+        eval_batch_size: int = 1024,
+        seed: int = 0,
+        base: float = math.e,
+    ) -> None:
+        y_dim = y_classes if y_dim is None and y_classes else y_dim
+        super().__init__(
+            _critic(critic, x_dim, y_dim, hidden, seed),
+            y_classes=y_classes,
+            lr=lr,
+            n_negatives=n_negatives,
+            eval_batch_size=eval_batch_size,
+            base=base,
+        )
+        self.objective_kind = V.choice(objective, "objective", ("dv", "f"))
+        if not 0 < rate <= 1:
+            raise ValueError(f"rate: the moving-average rate must lie in (0, 1], got {rate!r}")
+        self.rate = rate
+        self.register_buffer("log_ema", torch.tensor(float("nan"), dtype=torch.float64))
+
+    def objective(self, x: Tensor, y: Tensor) -> Tensor:
+        joint, marginal = self._scores(x, y, 1, self._shuffles)
+        if self.objective_kind == "f":
+            return nwj_bound(joint, marginal)
+        lme = log_mean_exp(marginal)
+        with torch.no_grad():
+            batch = lme.detach().double()
+            if torch.isnan(self.log_ema):
+                self.log_ema.copy_(batch)
+            else:
+                self.log_ema.copy_(
+                    torch.logaddexp(math.log1p(-self.rate) + self.log_ema, math.log(self.rate) + batch)
+                )
+        # d/dtheta exp(lme - log_ema) = E_Q[grad T e^T] / EMA: the bias-corrected gradient of log E_Q e^T.
+        return joint.mean() - torch.exp(lme - self.log_ema.to(lme.dtype))
+
+    def _pooled(self, joint: Tensor, marginal: Tensor) -> Tensor:
+        return dv_bound(joint, marginal)
+
+    def settings(self) -> dict[str, Any]:
+        return {"objective": self.objective_kind, "rate": self.rate, **super().settings()}
+
+
+class MINEf(MINE):
+    """MINE-f (Belghazi et al. 2018): MINE trained on the f-divergence bound; reports the DV bound."""
+
+    name = "mine_f"
+
+    def __init__(self, x_dim: int | None = None, y_dim: int | None = None, **settings: Any) -> None:
+        super().__init__(x_dim, y_dim, objective="f", **settings)
+
+
+class NWJ(NeuralEstimator):
+    """The NWJ bound ``E_P[T] - E_Q[exp(T - 1)]`` (Nguyen et al. 2010), trained and reported.
+
+    Unbiased in the batch size but high-variance when the MI is large (Poole et al. 2019).
+    """
+
+    name = "nwj"
+
+    def __init__(
+        self,
+        x_dim: int | None = None,
+        y_dim: int | None = None,
+        *,
+        critic: nn.Module | str = "concat",
+        hidden: Hidden = DEFAULT_HIDDEN,
+        seed: int = 0,
+        **settings: Any,
+    ) -> None:
+        y_dim = settings.get("y_classes") if y_dim is None else y_dim
+        super().__init__(_critic(critic, x_dim, y_dim, hidden, seed), **settings)
+
+    def objective(self, x: Tensor, y: Tensor) -> Tensor:
+        return nwj_bound(*self._scores(x, y, 1, self._shuffles))
+
+    def _pooled(self, joint: Tensor, marginal: Tensor) -> Tensor:
+        return nwj_bound(joint, marginal)
+
+
+class JS(NWJ):
+    """Critic trained on the Jensen-Shannon objective (as in DIM), whose optimum is the log density
+    ratio; MI reported as the DV bound of that critic.
+
+    Poole et al. (2019, Sec. 2.4) plug the JS critic into NWJ as ``T + 1``; DV of the same critic is
+    never lower (log z <= z - 1) and depends on the negatives only through a logarithm, so a few
+    overconfident negative scores early in training cannot drive it to large negative values as they
+    drive NWJ (measured: -24.9 nats for NWJ against a positive DV on the same DIM critic).
+    """
+
+    name = "js"
+
+    def objective(self, x: Tensor, y: Tensor) -> Tensor:
+        return js_bound(*self._scores(x, y, 1, self._shuffles))
+
+    def _pooled(self, joint: Tensor, marginal: Tensor) -> Tensor:
+        return dv_bound(joint, marginal)
+
+
+class InfoNCE(NWJ):
+    """InfoNCE (van den Oord et al. 2018): every other sample of a batch is a negative.
+
+    The estimate on B samples can never exceed log B; ``est(...)`` reports that ceiling in
+    ``MIEstimate.limit`` (B = ``eval_batch_size``, or N if smaller). The default critic is separable, so
+    a batch's B x B scores cost one matrix product; ``chunk`` switches training and evaluation to the
+    memory-linear form of :func:`iblearn.functional.bounds.infonce_bound_chunked` for large batches.
+    """
+
+    name = "infonce"
+
+    def __init__(
+        self,
+        x_dim: int | None = None,
+        y_dim: int | None = None,
+        *,
+        critic: nn.Module | str = "separable",
+        chunk: int | None = None,
+        **settings: Any,
+    ) -> None:
+        super().__init__(x_dim, y_dim, critic=critic, **settings)
+        self.chunk = None if chunk is None else _count(chunk, "chunk")
+
+    def _matrix_bound(self, x: Tensor, y: Tensor) -> Tensor:
+        """InfoNCE on one batch, all pairs (chunked when asked)."""
+
+        def rows(idx: Tensor) -> Tensor:
+            return self._pairs(x[idx.to(x.device)], y)
+
+        if self.chunk is not None and len(x) > self.chunk:
+            return infonce_bound_chunked(rows, len(x), self.chunk)
+        return infonce_bound(self._pairs(x, y))
+
+    def _pairs(self, x: Tensor, y: Tensor) -> Tensor:
+        if getattr(self.critic, "separable", False):
+            pairwise = cast(Callable[[Tensor, Tensor], Tensor], self.critic.pairwise)
+            return pairwise(x, y)
+        n, m = len(x), len(y)
+        xs = x.repeat_interleave(m, dim=0)
+        ys = y.repeat(n, *([1] * (y.ndim - 1)))
+        return self.critic(xs, ys).reshape(n, m)
+
+    def objective(self, x: Tensor, y: Tensor) -> Tensor:
+        return self._matrix_bound(x, y)
+
+    def batch_mi(self, x: Any, y: Any) -> Tensor:
+        return self._matrix_bound(*self._inputs(x, y))
+
+    def mi(self, x: Any, y: Any) -> Tensor:
+        xt, yt = self._inputs(x, y)
+        terms, weights = [], []
+        for start in range(0, len(xt), self.eval_batch_size):
+            part = slice(start, start + self.eval_batch_size)
+            if len(xt[part]) >= 2:
+                terms.append(self._matrix_bound(xt[part], yt[part]) * len(xt[part]))
+                weights.append(len(xt[part]))
+        value = torch.stack(terms).sum() / sum(weights)
+        if not bool(torch.isfinite(value)):
+            raise CriticDivergedError(f"{self.name}: the estimate is {float(value)}; the critic has diverged")
+        return value
+
+    def forward(self, x: Any, y: Any, **request: Any) -> MIEstimate:
+        result = super().forward(x, y, **request)
+        limit = math.log(min(self.eval_batch_size, result.n_samples)) / math.log(self.base)
+        return replace(result, limit=limit)

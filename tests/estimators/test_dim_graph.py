@@ -1,0 +1,113 @@
+"""DIM on grids, DGI and GMI on graphs: dependence is found, independence is not, inputs are checked."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from iblearn.estimators import DGI, DIM, GMI, as_graph
+
+
+@pytest.fixture(scope="module")
+def grids():
+    g = torch.Generator().manual_seed(0)
+    image = torch.randn(384, 1, 8, 8, generator=g)
+    conv = nn.Conv2d(1, 4, 3, padding=1)
+    with torch.no_grad():
+        fmap = torch.relu(conv(image))
+    return image, fmap, torch.randn(384, 1, 8, 8, generator=g)
+
+
+def test_local_dim_between_grids(grids):
+    image, fmap, unrelated = grids
+    dep = DIM(hidden=32, embed_dim=16, lr=2e-3).fit(fmap, image, steps=150, batch_size=64)
+    ind = DIM(hidden=32, embed_dim=16, lr=2e-3).fit(fmap, unrelated, steps=150, batch_size=64)
+    a, b = dep(fmap, image), ind(fmap, unrelated)
+    assert float(a) > 1.0 and abs(float(b)) < 0.1
+    assert a.limit == pytest.approx(math.log(256)) and float(a) <= a.limit
+
+
+@pytest.mark.parametrize(("mode", "objective"), [("local", "infonce"), ("global", "js")])
+def test_dim_with_a_global_vector(mode, objective):
+    g = torch.Generator().manual_seed(1)
+    y = torch.randn(256, 4, generator=g)
+    x = 0.5 * torch.randn(256, 3, 5, 5, generator=g) + y[:, :3, None, None]
+    est = DIM(mode=mode, objective=objective, hidden=32, embed_dim=16, lr=2e-3).fit(
+        x, y, steps=150, batch_size=64
+    )
+    assert float(est(x, y)) > 0.5
+
+
+def ring(n: int) -> torch.Tensor:
+    src = torch.arange(n)
+    dst = (src + 1) % n
+    return torch.stack([torch.cat([src, dst]), torch.cat([dst, src])])
+
+
+class Encoder(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.lin = nn.Linear(8, 16)
+
+    def forward(self, x, edge_index):
+        agg = torch.zeros_like(x).index_add(0, edge_index[1], x[edge_index[0]])
+        return torch.tanh(self.lin(x + agg))
+
+
+def test_gmi_finds_the_features_in_the_representation():
+    g = torch.Generator().manual_seed(2)
+    x, edges = torch.randn(200, 8, generator=g), ring(200)
+    enc = Encoder()
+    with torch.no_grad():
+        h = enc(x, edges)
+    dep = GMI(16, 8, lr=1e-2).fit(h, (x, edges), steps=150)
+    unrelated = torch.randn(200, 16, generator=g)
+    ind = GMI(16, 8, lr=1e-2).fit(unrelated, (x, edges), steps=150)
+    assert float(dep(h, (x, edges))) > float(ind(unrelated, (x, edges))) + 0.2
+
+
+def test_dgi_trains_with_negatives_from_its_encoder():
+    g = torch.Generator().manual_seed(3)
+    x, edges = torch.randn(200, 8, generator=g), ring(200)
+    enc = Encoder()
+    est = DGI(enc, 16, lr=1e-2)
+    h = enc(x, edges)
+    est.batch_mi(h, (x, edges)).backward()  # the encoder gets gradients through both views
+    assert enc.lin.weight.grad is not None
+    enc.zero_grad()
+    est.fit(h.detach(), (x, edges), steps=20)  # the critic's steps leave the encoder alone
+    assert enc.lin.weight.grad is None or float(enc.lin.weight.grad.abs().sum()) == 0
+    batch = torch.arange(200) // 100  # two graphs: one summary each
+    assert DGI.summary(h, batch).unique(dim=0).shape[0] == 2
+    assert math.isfinite(float(est(h.detach(), (x, edges, batch))))
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: as_graph(torch.randn(3, 2)), "graph: expected a graph with .x and .edge_index"),
+        (
+            lambda: as_graph((torch.randn(3, 2), torch.tensor([[0, 5], [1, 2]]))),
+            r"graph.edge_index: node indices must lie in \[0, 3\)",
+        ),
+        (
+            lambda: as_graph((torch.randn(3, 2), torch.zeros(3, 2, dtype=torch.long))),
+            r"graph.edge_index: expected integer indices of shape \(2, E\)",
+        ),
+        (lambda: GMI(4, 2)(torch.randn(5, 4), (torch.randn(6, 2), ring(6))), "sample counts differ"),
+        (lambda: DIM()(torch.randn(8, 3), torch.randn(8, 2)), r"x: DIM needs feature maps \(N, C, H, W\)"),
+        (lambda: DIM(mode="patch"), "mode: expected one of"),
+        (lambda: DGI("encoder", 4), "encoder: expected a callable"),
+        (
+            lambda: GMI(4, 2)(torch.randn(6, 4), (torch.randn(6, 2), ring(6)), n_resamples=3),
+            "cannot resample rows",
+        ),
+    ],
+)
+def test_bad_input(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

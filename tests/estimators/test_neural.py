@@ -1,0 +1,145 @@
+"""Trainable estimators: each reaches the truth of a low-dimensional task in about a second, reports
+what it is, trains from tensors or a DataLoader, round-trips its state, and fails loudly.
+
+Tolerance: at this configuration (N = 3,000, 300 steps, one hidden layer of 64) all five estimators
+measured 0.397-0.399 with sd 0.017-0.019 over 5 seeds on the bivariate normal (truth 0.4133).
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from iblearn.data.synthetic import bivariate_normal
+from iblearn.estimators import JS, MINE, NWJ, CriticDivergedError, InfoNCE, MINEf, get_estimator
+
+TASK = bivariate_normal()
+CLASSES = [MINE, MINEf, NWJ, JS, InfoNCE]
+
+
+@pytest.fixture(scope="module")
+def data():
+    x, y = TASK.sample(3000, seed=0)
+    xt, yt = TASK.sample(2000, seed=1)
+    return x.float(), y.float(), xt.float(), yt.float()
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.name)
+def test_reaches_the_truth_and_reports_a_lower_bound(cls, data):
+    x, y, xt, yt = data
+    est = cls(1, 1, hidden=(64,), lr=3e-3).fit(x, y, steps=300, batch_size=256)
+    result = est(xt, yt)
+    assert float(result) == pytest.approx(TASK.mutual_information, abs=0.08)
+    assert result.bound == "lower" and result.estimator == cls.name
+    assert cls.trainable and cls.differentiable
+    assert int(est.steps_done) == 300
+
+
+def test_infonce_says_its_ceiling(data):
+    _x, _y, xt, yt = data
+    result = InfoNCE(1, 1, hidden=(16,), eval_batch_size=128)(xt, yt)
+    assert result.limit == pytest.approx(math.log(128))
+    assert float(result) <= result.limit
+
+
+def test_the_estimate_is_kept_apart_from_the_training_loss(data):
+    x, y, _, _ = data
+    est = MINE(1, 1, hidden=(32,), lr=3e-3).fit(x, y, steps=50)
+    assert float(est.loss(x[:256], y[:256])) != pytest.approx(
+        -float(est.batch_mi(x[:256], y[:256])), abs=1e-3
+    )
+    a, b = float(est(x, y)), float(est(x, y))
+    assert a == b  # the reported estimate is reproducible: fixed negatives
+
+
+def test_bound_is_differentiable_with_respect_to_the_representation(data):
+    x, y, _, _ = data
+    est = MINE(1, 1, hidden=(32,)).fit(x, y, steps=20)
+    rep = x[:128].clone().requires_grad_(True)
+    est.batch_mi(rep, y[:128]).backward()
+    assert rep.grad is not None and bool(rep.grad.abs().sum() > 0)
+
+
+def test_labels_are_one_hot_encoded(data):
+    x, _, _, _ = data
+    labels = (x[:, 0] > 0).long() + (x[:, 0] > 1).long()  # 3 classes, a function of x
+    est = MINE(1, y_classes=3, hidden=(32,), lr=3e-3).fit(x, labels, steps=300)
+    h = -sum(p * math.log(p) for p in torch.bincount(labels).float().div(len(labels)).tolist())
+    assert 0.5 * h < float(est(x, labels)) <= h + 0.1  # I(X; f(X)) = H(f(X))
+    with pytest.raises(ValueError, match="y: labels must lie in"):
+        est(x, labels + 3)
+    with pytest.raises(ValueError, match="y: integer labels need y_classes"):
+        MINE(1, 3)(x, labels)
+
+
+def test_fit_from_a_dataloader_and_state_dict_round_trip(data):
+    x, y, xt, yt = data
+    loader = DataLoader(TensorDataset(x, y), batch_size=200, shuffle=True)
+    est = NWJ(1, 1, hidden=(32,), lr=3e-3).fit(loader, steps=40)
+    copy = NWJ(1, 1, hidden=(32,), seed=123)
+    copy.load_state_dict(est.state_dict())
+    assert float(copy(xt, yt)) == float(est(xt, yt))
+    assert int(copy.steps_done) == 40
+
+
+def test_user_critics_and_the_registry(data):
+    x, y, _, _ = data
+
+    class Bilinear(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.w = nn.Parameter(torch.zeros(1))
+
+        def forward(self, a, b):
+            return self.w * (a * b).sum(dim=1)
+
+    est = get_estimator("mine", critic=Bilinear(), lr=1e-2).fit(x, y, steps=200)
+    assert float(est.critic.w) > 0 and float(est(x, y)) > 0.1
+    for name in ("mine", "mine_f", "nwj", "js", "infonce"):
+        assert get_estimator(name, x_dim=1, y_dim=1).name == name
+
+
+def test_a_diverging_critic_raises_with_the_step(data):
+    x, y, _, _ = data
+
+    class Exploding(nn.Module):
+        """Fine for one training step (two calls: joint and shuffled pairs), NaN from then on."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.w = nn.Parameter(torch.ones(1))
+            self.calls = 0
+
+        def forward(self, a, b):
+            self.calls += 1
+            return self.w * (a * b).sum(dim=1) * (float("nan") if self.calls > 2 else 1.0)
+
+    est = MINE(critic=Exploding(), lr=0.5)
+    with pytest.raises(CriticDivergedError, match="at training step 2"):
+        est.fit(x, y, steps=5)
+    with pytest.raises(CriticDivergedError, match="the critic has diverged"):
+        est(x, y)
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda x, y: MINE(1, 1)(x[:10], y[:11]), "sample counts differ"),
+        (lambda x, y: MINE(1, 1)(x[:, 0].long(), y), "x: expected continuous samples"),
+        (lambda x, y: MINE(1, 1, lr=0), "lr: must be a positive"),
+        (lambda x, y: MINE(1, 1, rate=0), r"rate: the moving-average rate must lie in \(0, 1\]"),
+        (lambda x, y: MINE(1, 1, objective="kl"), "objective: expected one of"),
+        (lambda x, y: MINE(1, 1, critic="deep"), "critic: expected 'concat', 'separable'"),
+        (lambda x, y: MINE(1, 1).fit(x, y, steps=0), "steps: expected a positive integer"),
+        (lambda x, y: MINE(1, 1).fit(x), "y: needed unless x is an iterable"),
+        (lambda x, y: MINE(1, 1).to("meta")(x, y), "x: is on cpu but the critic is on meta"),
+    ],
+)
+def test_bad_input(data, call, match):
+    x, y, _, _ = data
+    with pytest.raises(ValueError, match=match):
+        call(x, y)

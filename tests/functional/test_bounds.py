@@ -1,0 +1,117 @@
+"""Variational bounds on critic scores: the optimal critic of a Gaussian gives the truth, suboptimal
+critics stay below it, InfoNCE never exceeds log N, masking and float16 are safe."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from iblearn.data.synthetic import bivariate_normal
+from iblearn.functional import (
+    dv_bound,
+    infonce_bound,
+    infonce_bound_chunked,
+    js_bound,
+    log_mean_exp,
+    nwj_bound,
+)
+
+RHO = 0.75
+TRUTH = -0.5 * math.log(1 - RHO**2)
+
+
+def optimal_critic(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """log p(x, y) / (p(x) p(y)) of the standard bivariate normal with correlation RHO."""
+    q = (RHO**2 * x**2 - 2 * RHO * x * y + RHO**2 * y**2) / (2 * (1 - RHO**2))
+    return TRUTH - q
+
+
+@pytest.fixture(scope="module")
+def samples():
+    x, y = bivariate_normal(RHO).sample(200_000, seed=0)
+    perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(1))
+    return x[:, 0], y[:, 0], y[perm, 0]
+
+
+def test_optimal_critic_gives_the_truth(samples):
+    # 200,000 pairs: the Monte Carlo error of these means is about 0.005.
+    x, y, y_shuffled = samples
+    joint, marginal = optimal_critic(x, y), optimal_critic(x, y_shuffled)
+    assert float(dv_bound(joint, marginal)) == pytest.approx(TRUTH, abs=0.02)
+    assert float(nwj_bound(joint + 1, marginal + 1)) == pytest.approx(TRUTH, abs=0.02)
+
+
+@pytest.mark.parametrize(
+    "distort", [lambda t: 0.5 * t, lambda t: 2.0 * t, lambda t: t + 0.7, lambda t: t - 0.7]
+)
+def test_suboptimal_critics_stay_below_the_truth(samples, distort):
+    x, y, y_shuffled = samples
+    joint, marginal = distort(optimal_critic(x, y)), distort(optimal_critic(x, y_shuffled))
+    assert float(dv_bound(joint, marginal)) < TRUTH + 0.01
+    assert float(nwj_bound(joint + 1, marginal + 1)) < TRUTH + 0.01
+
+
+def test_infonce_with_the_optimal_critic_is_below_log_n_and_close_to_the_truth():
+    x, y = bivariate_normal(RHO).sample(2000, seed=3)
+    scores = optimal_critic(x[:, 0][:, None], y[:, 0][None, :])  # (N, N), positives on the diagonal
+    value = float(infonce_bound(scores))
+    assert value <= math.log(2000)
+    assert value == pytest.approx(TRUTH, abs=0.05)  # log N = 7.6 >> I: InfoNCE is nearly tight
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(2, 40), m_extra=st.integers(0, 10), scale=st.floats(0.1, 1e3), seed=st.integers(0, 1000))
+def test_infonce_never_exceeds_log_m(n, m_extra, scale, seed):
+    scores = scale * torch.randn(n, n + m_extra, generator=torch.Generator().manual_seed(seed))
+    scores[range(n), range(n)] += scale * 10  # even a perfect critic is capped
+    assert float(infonce_bound(scores)) <= math.log(n + m_extra) + 1e-5
+
+
+def test_js_is_maximized_by_the_log_density_ratio(samples):
+    x, y, y_shuffled = samples
+    at_opt = float(js_bound(optimal_critic(x, y), optimal_critic(x, y_shuffled)))
+    for distort in (0.5, 1.5):
+        assert (
+            float(js_bound(distort * optimal_critic(x, y), distort * optimal_critic(x, y_shuffled))) < at_opt
+        )
+
+
+def test_masking_happens_inside_the_log_sum_exp():
+    s = torch.tensor([[0.0, 1.0], [2.0, 1e4]])
+    mask = torch.tensor([[True, True], [True, False]])  # the huge entry is excluded, not just zeroed
+    assert float(log_mean_exp(s, mask)) == pytest.approx(math.log((1 + math.e + math.e**2) / 3))
+    with pytest.raises(ValueError, match="mask: selects no scores"):
+        log_mean_exp(s, torch.zeros(2, 2, dtype=torch.bool))
+    with pytest.raises(ValueError, match="mask: shape"):
+        log_mean_exp(s, torch.ones(3, dtype=torch.bool))
+
+
+def test_float16_scores_do_not_overflow():
+    joint = torch.full((100,), 60.0, dtype=torch.float16)
+    marginal = torch.full((100,), 50.0, dtype=torch.float16)  # exp(50) overflows float16
+    for bound in (dv_bound, nwj_bound, js_bound):
+        assert math.isfinite(float(bound(joint, marginal)))
+    assert float(dv_bound(joint, marginal)) == pytest.approx(10.0, abs=1e-3)
+    scores = torch.full((8, 8), 30.0, dtype=torch.float16)
+    assert float(infonce_bound(scores)) == pytest.approx(0.0, abs=1e-3)
+
+
+def test_chunked_infonce_equals_the_full_matrix_in_value_and_gradient():
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(50, 4, generator=g, requires_grad=True)
+    b = torch.randn(50, 4, generator=g)
+    full = infonce_bound(a @ b.T)
+    (grad_full,) = torch.autograd.grad(full, a)
+    chunked = infonce_bound_chunked(lambda rows: a[rows] @ b.T, 50, chunk=7)
+    (grad_chunked,) = torch.autograd.grad(chunked, a)
+    assert float(chunked.detach()) == pytest.approx(float(full.detach()), abs=1e-5)
+    torch.testing.assert_close(grad_chunked, grad_full)
+
+
+def test_bad_scores():
+    with pytest.raises(ValueError, match=r"scores: expected an \(N, M\) matrix with N <= M"):
+        infonce_bound(torch.randn(5, 3))
