@@ -123,37 +123,65 @@ def _summary_table(summary: Sequence[dict[str, Any]], title: str) -> Table:
     return table
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
+def _demo_estimators(out_dir: Path) -> None:
     from iblearn.bench.accuracy import AccuracyConfig, grid_size, summarize
     from iblearn.bench.methods import ours
     from iblearn.experiments import REPRODUCTIONS, ReproduceOptions
     from iblearn.records import RunFolder
 
-    out.rule("[bold]iblearn demo[/bold]")
     out.print(
         "MI estimators against closed-form truth, N = 1,000, 2 seeds (iblearn reproduce estimators --quick)."
     )
-    total = grid_size(AccuracyConfig(sizes=(1000,), seeds=2), ours())
-    start = time.perf_counter()
-    with progress_bar(total, "estimators") as step:
-        path = REPRODUCTIONS["estimators"](ReproduceOptions(out=Path(args.out) / "estimators", progress=step))
-    rows = RunFolder(path).metrics()
-    out.print(_summary_table(summarize(rows), "Estimates in nats (bias: mean - truth)"))
+    with progress_bar(grid_size(AccuracyConfig(sizes=(1000,), seeds=2), ours()), "estimators") as step:
+        path = REPRODUCTIONS["estimators"](ReproduceOptions(out=out_dir, progress=step))
+    out.print(_summary_table(summarize(RunFolder(path).metrics()), "Estimates in nats (bias: mean - truth)"))
     out.print(
         "KSG is biased low when the MI is high or the dimension large (Kraskov et al. 2004; "
         "Gao et al. 2015): see the 25-D and high-MI rows. Binning is shown in one dimension only."
     )
-    out.print(f"[dim]records: {path}  ({time.perf_counter() - start:.0f} s)[/dim]")
+    out.print(f"[dim]records: {path}[/dim]")
+
+
+def _demo_aamine(out_dir: Path) -> None:
+    from iblearn.experiments import ReproduceOptions, aamine_noise
+
+    out.print(
+        "Paper 002, Fig. 1: I(X; L + eps) of a random 3-layer MLP, AA-MINE against plain MINE "
+        "(a small version of iblearn reproduce aamine-noise)."
+    )
+    config = aamine_noise.Config(noise_vars=(0.0, 1e-2, 1.0), n_train=4096, n_test=1024, rounds=2, steps=250)
+    with progress_bar(2 * len(config.noise_vars), "AA-MINE") as step:
+        path = aamine_noise.run(ReproduceOptions(out=out_dir, progress=step), config)
+    out.print(Markdown((path / "table.md").read_text(encoding="utf-8")))
+    out.print(f"[dim]records and plot: {path}[/dim]")
+
+
+DEMO_SECTIONS: dict[str, Callable[[Path], None]] = {
+    "estimators": _demo_estimators,
+    "aamine": _demo_aamine,
+}
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    start = time.perf_counter()
+    for name in [args.only] if args.only else DEMO_SECTIONS:
+        out.rule(f"[bold]iblearn demo: {name}[/bold]")
+        DEMO_SECTIONS[name](Path(args.out) / name)
+    out.print(f"[dim]demo finished in {time.perf_counter() - start:.0f} s[/dim]")
     return 0
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from iblearn.bench import bench_accuracy, bench_speed
+    from iblearn.bench import bench_accuracy, bench_neural, bench_speed
     from iblearn.bench.accuracy import AccuracyConfig, grid_size
     from iblearn.bench.methods import all_methods
 
     results = Path(args.results)
     results.mkdir(parents=True, exist_ok=True)
+    if args.suite == "neural":
+        with progress_bar(None, "neural") as step:
+            out.print(Markdown(bench_neural(results, quick=args.quick, progress=step)))
+        return 0
     if args.only in (None, "speed"):
         out.rule("speed (single thread; ratios from one run)")
         out.print(Markdown(bench_speed(results, quick=args.quick)))
@@ -217,10 +245,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="run the main job on embedded data (about a minute)")
     demo.add_argument("--out", default="runs/demo", help="where the run records go")
+    demo.add_argument("--only", choices=list(DEMO_SECTIONS), default=None, help="run one section")
     demo.set_defaults(func=cmd_demo)
 
     bench = sub.add_parser("bench", help="benchmarks against peer libraries (needs the bench extra)")
-    bench.add_argument("suite", choices=["estimators"])
+    bench.add_argument(
+        "suite",
+        choices=["estimators", "neural"],
+        help="estimators: non-parametric vs sklearn/ennemi/npeet/bmi; neural: vs torch-mist",
+    )
     bench.add_argument("--quick", action="store_true", help="small N and few seeds")
     bench.add_argument("--results", default="benchmarks/results", help="results folder")
     bench.add_argument("--only", choices=["speed", "accuracy"], default=None)

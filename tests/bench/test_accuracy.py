@@ -62,11 +62,8 @@ def test_methods_accept_the_tasks_they_can_estimate():
     assert by_name["npeet-plus"].accepts(five) and not by_name["bmi KSG"].accepts(labels)
 
 
-def test_reproduction_writes_the_conventional_run_folder(tmp_path, monkeypatch):
-    import iblearn.experiments.estimators as exp
-
-    monkeypatch.setattr(exp, "AccuracyConfig", lambda **kw: CONFIG)
-    path = REPRODUCTIONS["estimators"](ReproduceOptions(out=tmp_path / "run"))
+def test_reproduction_writes_the_conventional_run_folder(tmp_path):
+    path = REPRODUCTIONS["estimators"](ReproduceOptions(out=tmp_path / "run"), CONFIG)
     for name in ("config.json", "metrics.csv", "results.json", "table.md"):
         assert (path / name).is_file(), name
     assert "bivariate-normal-0.75" in (path / "table.md").read_text()

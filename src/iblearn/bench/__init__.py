@@ -39,4 +39,28 @@ def bench_accuracy(
     return table
 
 
-__all__ = ["AccuracyConfig", "bench_accuracy", "bench_speed", "run_accuracy", "run_speed", "summarize"]
+def bench_neural(results_dir: Path, *, quick: bool = False, progress: Any = None) -> str:
+    """iblearn's neural estimators against torch-mist's; writes ``neural_estimators.json``/``.md``."""
+    from iblearn.bench.neural import neural_table, run_neural
+    from iblearn.bench.neural import summarize as summarize_neural
+
+    rows = run_neural(quick=quick, progress=progress)
+    summary, totals = summarize_neural(rows)
+    table = neural_table(summary, totals)
+    write_json(
+        results_dir / "neural_estimators.json",
+        {"quick": quick, "rows": rows, "summary": summary, "totals": totals},
+    )
+    (results_dir / "neural_estimators.md").write_text(table, encoding="utf-8")
+    return table
+
+
+__all__ = [
+    "AccuracyConfig",
+    "bench_accuracy",
+    "bench_neural",
+    "bench_speed",
+    "run_accuracy",
+    "run_speed",
+    "summarize",
+]

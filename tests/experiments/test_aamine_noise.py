@@ -1,0 +1,48 @@
+"""The paper 002 Fig. 1 reproduction: its run folder, and a resume that redoes nothing finished."""
+
+from __future__ import annotations
+
+import pytest
+
+import iblearn.experiments.aamine_noise as exp
+from iblearn.experiments import REPRODUCTIONS, ReproduceOptions
+from iblearn.records import RunFolder, read_json
+
+TINY = exp.Config(
+    input_dim=4,
+    widths=(4, 4, 2),
+    noise_vars=(0.0, 0.1),
+    n_train=512,
+    n_test=256,
+    rounds=2,
+    steps=20,
+    hidden=8,
+)
+
+
+class Killed(Exception):
+    pass
+
+
+def test_writes_the_run_folder_and_resumes(tmp_path):
+    calls = []
+
+    def kill_after_two(message: str) -> None:
+        calls.append(message)
+        if len(calls) == 2:
+            raise Killed
+
+    with pytest.raises(Killed):
+        exp.run(ReproduceOptions(out=tmp_path, progress=kill_after_two), TINY)
+    rows_before = RunFolder(tmp_path).metrics()
+    assert len(rows_before) == 4  # two (noise, critic) pairs, two rounds each
+    path = exp.run(ReproduceOptions(out=tmp_path, resume=True), TINY)
+    rows = RunFolder(path).metrics()
+    assert rows[:4] == rows_before and len(rows) == 8
+    for name in ("config.json", "metrics.csv", "results.json", "table.md"):
+        assert (path / name).is_file()
+    results = read_json(path / "results.json")
+    assert set(results) >= {"claim_aa_above_mine_at_zero_noise", "claim_aa_falls_with_noise", "environment"}
+    assert results["claim_aa_keeps_growing_at_zero_noise"] is None  # 40 steps: too short to tell
+    assert "paper 002, Fig. 1" in (path / "table.md").read_text()
+    assert REPRODUCTIONS["aamine-noise"] is exp.run
