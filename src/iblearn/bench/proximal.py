@@ -1,0 +1,153 @@
+"""Cost of a ProximalSplit step against the plain inner optimizer on the same model and batch.
+
+A 6-conv network (CIFAR-sized input) is split after the first block, in the middle, or right before the
+output layer. Time: interleaved repeats, fastest of each. Memory: bytes that autograd saves for the
+backward passes (activations, and for ProximalSplit the graph of grad_z L), counted once per storage
+through ``torch.autograd.graph.saved_tensors_hooks``; on CUDA also the allocator's peak.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from iblearn.optim import ProximalSplit, split_model
+from iblearn.records import markdown_table
+
+SPLITS = {"after the first block": 2, "middle": 8, "near the output": 14}
+
+
+def network(width: int = 32) -> nn.Sequential:
+    w = width
+    return nn.Sequential(
+        nn.Conv2d(3, w, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(w, w, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(w, 2 * w, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(2 * w, 2 * w, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(2 * w, 4 * w, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(4 * w, 4 * w, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(4 * w * 16, 256),
+        nn.ReLU(),
+        nn.Linear(256, 10),
+    )
+
+
+def saved_bytes(step: Callable[[], Any]) -> int:
+    """Bytes of the distinct storages autograd saves while ``step`` runs."""
+    seen: dict[int, int] = {}
+
+    def pack(t: Tensor) -> Tensor:
+        storage = t.untyped_storage()
+        seen[storage.data_ptr()] = storage.nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        step()
+    return sum(seen.values())
+
+
+def _steps(
+    model: nn.Module, f: nn.Module, g: nn.Module, x: Tensor, y: Tensor
+) -> dict[str, Callable[[], None]]:
+    plain = torch.optim.Adam(model.parameters(), lr=1e-3)
+    prox = ProximalSplit(f.parameters(), g.parameters(), torch.optim.Adam, lr_backward=1e-3, lr_forward=1e-3)
+
+    def plain_step() -> None:
+        plain.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        plain.step()
+
+    def prox_step() -> None:
+        def closure() -> tuple[Tensor, Tensor]:
+            z = f(x)
+            return F.cross_entropy(g(z), y), z
+
+        prox.step(closure)  # type: ignore[arg-type]
+
+    return {"plain Adam": plain_step, "ProximalSplit(Adam)": prox_step}
+
+
+def run_overhead(
+    *, batch: int = 64, width: int = 32, repeats: int = 5, device: str = "cpu"
+) -> list[dict[str, Any]]:
+    torch.manual_seed(0)
+    x = torch.randn(batch, 3, 32, 32, device=device)
+    y = torch.randint(0, 10, (batch,), device=device)
+    results = []
+    for where, at in SPLITS.items():
+        model = network(width).to(device)
+        f, g = split_model(model, at)
+        steps = _steps(model, f, g, x, y)
+        best = dict.fromkeys(steps, float("inf"))
+        for fn in steps.values():
+            fn()  # warm-up
+        for _ in range(repeats):
+            for name, fn in steps.items():
+                if device == "cuda":
+                    torch.cuda.synchronize()
+                start = time.perf_counter()
+                fn()
+                if device == "cuda":
+                    torch.cuda.synchronize()
+                best[name] = min(best[name], time.perf_counter() - start)
+        memory = {name: saved_bytes(fn) for name, fn in steps.items()}
+        peak: dict[str, float | None] = dict.fromkeys(steps)
+        if device == "cuda":
+            for name, fn in steps.items():
+                torch.cuda.reset_peak_memory_stats()
+                fn()
+                peak[name] = torch.cuda.max_memory_allocated() / 2**20
+        results.append(
+            {
+                "bottleneck": where,
+                "split_index": at,
+                "seconds": best,
+                "saved_mib": {k: v / 2**20 for k, v in memory.items()},
+                "cuda_peak_mib": peak,
+                "time_ratio": best["ProximalSplit(Adam)"] / best["plain Adam"],
+                "memory_ratio": memory["ProximalSplit(Adam)"] / memory["plain Adam"],
+            }
+        )
+    return results
+
+
+def overhead_table(results: list[dict[str, Any]]) -> str:
+    rows = [
+        [
+            r["bottleneck"],
+            f"{r['seconds']['plain Adam'] * 1000:.1f}",
+            f"{r['seconds']['ProximalSplit(Adam)'] * 1000:.1f}",
+            f"{r['time_ratio']:.2f}x",
+            f"{r['saved_mib']['plain Adam']:.1f}",
+            f"{r['saved_mib']['ProximalSplit(Adam)']:.1f}",
+            f"{r['memory_ratio']:.2f}x",
+        ]
+        for r in results
+    ]
+    return markdown_table(
+        [
+            "bottleneck",
+            "plain ms/step",
+            "ProximalSplit ms/step",
+            "time ratio",
+            "plain saved MiB",
+            "ProximalSplit saved MiB",
+            "memory ratio",
+        ],
+        rows,
+    )

@@ -1,0 +1,1 @@
+"""The reference networks of the papers."""

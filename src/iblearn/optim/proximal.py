@@ -1,0 +1,309 @@
+"""ProximalSplit: the proximal bottleneck-split update of Han, Nakamura & Hong (IEEE Access 2023,
+paper 000), as a ``torch.optim.Optimizer`` that wraps any other.
+
+A network is split at a bottleneck z into a forward network f(x; theta) and a backward network
+g(z; phi). Algorithm 1 (eq. 5), with L the loss of one batch:
+
+    phi   <- phi   - alpha * grad_phi L(g(z; phi), y)
+    theta <- theta - gamma * grad_theta [ lam/2 * D(beta * grad_z L(g(z; phi), y)) ]
+
+with z = f(x; theta), D = ||.||_2^2 (``constraint="l2"``: exactly eq. 5), and both gradients taken at
+the same (old) phi. Differentiating grad_z L once more makes theta's step second order. ``order=1`` is
+eq. (4) instead: z~ = z - beta grad_z L is held fixed and theta follows lam/2 D(f(x; theta) - z~).
+``constraint="l1"`` or ``"huber"`` replaces D (Table 3's ablation; the paper gives no formula: D is
+the sum of |v| or of torch's Huber loss with ``huber_delta``). The VAE variant (eqs. 6-7, Algorithm 2):
+z is a tuple such as ``(mu, sigma)``, and D sums over its members.
+
+alpha and gamma are the inner optimizers' learning rates (``lr_backward``, ``lr_forward``); with an
+adaptive inner optimizer such as Adam, beta and lam change the step's direction only through eps.
+
+Distributed (torchrun + DistributedDataParallel): wrap f and g in one DDP each. With W ranks and a
+per-rank mean loss L_r, the rows of the global batch's grad_z L on rank r are grad_z L_r / W; the step
+plugs that scaled gradient into D and multiplies the penalty by W (DDP then averages), so W ranks
+give exactly the update of one process on the concatenated batch, for every constraint. (Without
+this, the quadratic penalty would be W times too large.)
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+Closure = Callable[[], tuple[Tensor, Tensor | tuple[Tensor, ...] | list[Tensor]]]
+
+
+class DoubleBackwardError(ValueError):
+    """An operation between the bottleneck and the loss cannot be differentiated twice (order=2)."""
+
+
+def _constraint(name: str, delta: float) -> Callable[[Tensor], Tensor]:
+    if name == "l2":
+        return lambda v: (v * v).sum()
+    if name == "l1":
+        return lambda v: v.abs().sum()
+    if name == "huber":
+        return lambda v: F.huber_loss(v, torch.zeros_like(v), reduction="sum", delta=delta)
+    raise ValueError(f"constraint: expected 'l2', 'l1' or 'huber', got {name!r}")
+
+
+class ProximalSplit(torch.optim.Optimizer):
+    """Split update of a forward network f (parameters theta) and a backward network g (phi).
+
+    Args:
+        forward_params: parameters of f (up to and including the bottleneck).
+        backward_params: parameters of g.
+        optimizer: the inner ``torch.optim.Optimizer`` class, one instance per side (default Adam).
+        lr_backward: alpha, the learning rate of phi.
+        lr_forward: gamma, the learning rate of theta.
+        beta: the step size of the bottleneck update z~ = z - beta grad_z L.
+        lam: lambda, the weight of the proximal term.
+        order: 2 (eq. 5, the paper's method) or 1 (eq. 4).
+        constraint: ``"l2"`` (the paper's), ``"l1"`` or ``"huber"``.
+        huber_delta: delta of the Huber constraint.
+        world_size: ranks that share one global batch; default: torch.distributed's world size when it is
+            initialized, else 1.
+        grad_scaler: a ``torch.amp.GradScaler`` for mixed precision: the loss is scaled before the
+            inner gradient grad_z L and that gradient unscaled after (PyTorch's gradient-penalty recipe),
+            both sides are stepped through the scaler; call ``scaler.update()`` after ``step``.
+        **inner_kwargs: passed to both inner optimizers (betas, weight_decay, ...).
+
+    Example:
+        >>> f, g = nn.Linear(4, 3), nn.Linear(3, 1)
+        >>> opt = ProximalSplit(f.parameters(), g.parameters(), lr_backward=1e-2, lr_forward=1e-2)
+        >>> x, y = torch.randn(8, 4), torch.randn(8, 1)
+        >>> def closure():
+        ...     z = f(x)
+        ...     return nn.functional.mse_loss(g(z), y), z
+        >>> loss = opt.step(closure)
+        >>> loss.ndim
+        0
+    """
+
+    def __init__(
+        self,
+        forward_params: Iterable[Tensor],
+        backward_params: Iterable[Tensor],
+        optimizer: type[torch.optim.Optimizer] = torch.optim.Adam,
+        *,
+        lr_backward: float = 1e-3,
+        lr_forward: float = 1e-3,
+        beta: float = 10.0,
+        lam: float = 1.0,
+        order: int = 2,
+        constraint: str = "l2",
+        huber_delta: float = 1.0,
+        world_size: int | None = None,
+        grad_scaler: Any = None,
+        **inner_kwargs: Any,
+    ) -> None:
+        forward, backward = list(forward_params), list(backward_params)
+        for name, params in (("forward_params", forward), ("backward_params", backward)):
+            if not params:
+                raise ValueError(f"{name}: is empty")
+        if {id(p) for p in forward} & {id(p) for p in backward}:
+            raise ValueError("forward_params, backward_params: share parameters; each belongs to one side")
+        if order not in (1, 2):
+            raise ValueError(f"order: expected 1 (eq. 4) or 2 (eq. 5), got {order!r}")
+        for value, name in (
+            (lr_backward, "lr_backward"),
+            (lr_forward, "lr_forward"),
+            (beta, "beta"),
+            (lam, "lam"),
+        ):
+            if not (isinstance(value, int | float) and value > 0):
+                raise ValueError(f"{name}: must be positive, got {value!r}")
+        if not (isinstance(optimizer, type) and issubclass(optimizer, torch.optim.Optimizer)):
+            raise ValueError(f"optimizer: expected a torch.optim.Optimizer class, got {optimizer!r}")
+        _constraint(constraint, huber_delta)
+        defaults = {
+            "beta": beta,
+            "lam": lam,
+            "order": order,
+            "constraint": constraint,
+            "huber_delta": huber_delta,
+        }
+        super().__init__(
+            [
+                {"params": forward, "side": "forward", "lr": lr_forward},
+                {"params": backward, "side": "backward", "lr": lr_backward},
+            ],
+            defaults,
+        )
+        # The inner optimizers work on these very group dicts, so an LR scheduler that changes
+        # self.param_groups[i]["lr"] changes theirs.
+        self.forward_optimizer = optimizer([self.param_groups[0]], **inner_kwargs)
+        self.backward_optimizer = optimizer([self.param_groups[1]], **inner_kwargs)
+        self.optimizer_class = optimizer
+        self.grad_scaler = grad_scaler
+        if world_size is not None and (not isinstance(world_size, int) or world_size < 1):
+            raise ValueError(f"world_size: expected a positive integer, got {world_size!r}")
+        self.world_size = world_size
+
+    def _world(self) -> int:
+        if self.world_size is not None:
+            return self.world_size
+        dist = torch.distributed
+        return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+
+    # ----------------------------------------------------------------------------- the step
+    @torch.no_grad()
+    def step(self, closure: Closure | None = None) -> Tensor:  # type: ignore[override]
+        """One update; ``closure()`` runs f and g and returns ``(loss, z)`` (z a tensor or a tuple).
+
+        Returns the loss (detached). Gradients are computed here from the closure's loss; the
+        parameters' ``.grad`` are overwritten.
+        """
+        if closure is None:
+            raise ValueError("closure: ProximalSplit needs closure() -> (loss, z) to differentiate through z")
+        group = self.param_groups[0]
+        forward = [p for p in group["params"] if p.requires_grad]
+        backward = [p for p in self.param_groups[1]["params"] if p.requires_grad]
+        with torch.enable_grad():
+            loss, zs = self._call(closure)
+            self.zero_grad(set_to_none=True)
+            scaled = self.grad_scaler.scale(loss) if self.grad_scaler is not None else loss
+            scale = float(self.grad_scaler.get_scale()) if self.grad_scaler is not None else 1.0
+            second = group["order"] == 2
+            world = self._world()
+            distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
+            # One pass through g gives grad_z L and, outside DDP, phi's gradient too. DDP averages only
+            # gradients accumulated by .backward(), and only those that do not require grad, so there
+            # phi gets a backward of its own.
+            wrt = zs if distributed else (*zs, *backward)
+            grads = torch.autograd.grad(
+                scaled, wrt, create_graph=second, retain_graph=True, allow_unused=True
+            )
+            grads_z = grads[: len(zs)]
+            if any(g is None for g in grads_z):
+                raise ValueError("closure: the loss does not depend on the bottleneck z it returned")
+            if distributed:
+                scaled.backward(inputs=backward, retain_graph=True)
+            else:
+                for p, g in zip(backward, grads[len(zs) :], strict=True):
+                    p.grad = None if g is None else g.detach()
+            # Unscaled (eq. 5 needs the true gradient), and as rows of the global batch's gradient.
+            grads_z = tuple(g / (scale * world) for g in grads_z)
+            penalty = world * self._penalty(zs, grads_z, group)
+            penalty = self.grad_scaler.scale(penalty) if self.grad_scaler is not None else penalty
+            self._backward_penalty(penalty, forward)
+        if all(p.grad is None for p in forward):
+            self._explain_missing_gradient(zs, forward, group["order"])
+        if self.grad_scaler is not None:
+            self.grad_scaler.step(self.backward_optimizer)
+            self.grad_scaler.step(self.forward_optimizer)
+        else:
+            self.backward_optimizer.step()
+            self.forward_optimizer.step()
+        return loss.detach()
+
+    @staticmethod
+    def _call(closure: Closure) -> tuple[Tensor, tuple[Tensor, ...]]:
+        out = closure()
+        if not (isinstance(out, tuple | list) and len(out) == 2):
+            raise ValueError("closure: must return (loss, z)")
+        loss, z = out
+        zs = (z,) if isinstance(z, Tensor) else tuple(z)
+        if not isinstance(loss, Tensor) or loss.numel() != 1:
+            raise ValueError("closure: the loss must be a scalar tensor")
+        if not zs or not all(isinstance(t, Tensor) for t in zs):
+            raise ValueError("z: must be a tensor or a tuple of tensors")
+        for i, t in enumerate(zs):
+            if not t.requires_grad:
+                raise ValueError(
+                    f"z: {'member ' + str(i) + ' ' if len(zs) > 1 else ''}does not require grad; return the "
+                    "bottleneck as computed by f, inside the graph (not detached, not under no_grad)"
+                )
+        return loss.reshape(()), zs
+
+    @staticmethod
+    def _penalty(zs: tuple[Tensor, ...], grads_z: tuple[Tensor, ...], group: dict[str, Any]) -> Tensor:
+        norm = _constraint(group["constraint"], group["huber_delta"])
+        beta, lam = group["beta"], group["lam"]
+        if group["order"] == 2:
+            # eq. (5)/(7): theta sees lam/2 D(beta grad_z L) through z's dependence on theta.
+            terms = [lam / 2 * norm(beta * g) for g in grads_z]
+        else:
+            # eq. (4)/(6): the target z~ = z - beta grad_z L is a constant.
+            terms = [lam / 2 * norm(z - (z - beta * g).detach()) for z, g in zip(zs, grads_z, strict=True)]
+        return torch.stack(terms).sum()
+
+    @staticmethod
+    def _explain_missing_gradient(zs: tuple[Tensor, ...], forward: list[Tensor], order: int) -> None:
+        with torch.enable_grad():
+            reached = torch.autograd.grad(
+                torch.stack([z.sum() for z in zs]).sum(), forward, allow_unused=True
+            )
+        if all(g is None for g in reached):
+            raise ValueError(
+                "z: no forward parameter reaches the bottleneck; does z come from f's parameters?"
+            )
+        raise DoubleBackwardError(
+            f"closure: the order={order} step found no path from theta to grad_z L. Either an "
+            "operation between the bottleneck and the loss is not twice differentiable (a custom "
+            "autograd.Function marked once_differentiable cuts the path silently), or the loss is "
+            "linear in z, so that its second derivative, and with it theta's step, is zero; use order=1"
+        )
+
+    @staticmethod
+    def _backward_penalty(penalty: Tensor, forward: list[Tensor]) -> None:
+        try:
+            penalty.backward(inputs=forward)
+        except RuntimeError as err:
+            text = str(err)
+            named = re.search(r"derivative for '?([\w.:]+)'? is not implemented", text)
+            if named or "once_differentiable" in text or "double backward" in text.lower():
+                op = named.group(1) if named else "a once-differentiable function"
+                raise DoubleBackwardError(
+                    f"closure: order=2 differentiates grad_z L a second time, but {op!r} between the "
+                    "bottleneck and the loss has no double backward; use order=1 or replace that operation"
+                ) from err
+            raise
+
+    # ------------------------------------------------------------------------ state dicts
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "wrapper": super().state_dict(),
+            "forward": self.forward_optimizer.state_dict(),
+            "backward": self.backward_optimizer.state_dict(),
+        }
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        if set(state_dict) != {"wrapper", "forward", "backward"}:
+            raise ValueError("state_dict: not a ProximalSplit state dict (keys wrapper, forward, backward)")
+        super().load_state_dict(state_dict["wrapper"])
+        self.forward_optimizer.load_state_dict(state_dict["forward"])
+        self.backward_optimizer.load_state_dict(state_dict["backward"])
+        # Loading replaced the group dicts; share them again so that schedulers keep reaching the inner ones.
+        self.param_groups[0] = self.forward_optimizer.param_groups[0]
+        self.param_groups[1] = self.backward_optimizer.param_groups[0]
+
+
+def split_model(model: nn.Module, at: int | str) -> tuple[nn.Sequential, nn.Sequential]:
+    """Split a model whose forward pass is the composition of its children, in order, into (f, g).
+
+    ``at`` an index: f = children[:at], g = children[at:]. ``at`` a name: f ends with that child
+    (the bottleneck is its output). Names are kept, so ``f.state_dict()`` keys match the model's.
+    """
+    children = list(model.named_children())
+    if not children:
+        raise ValueError("model: has no children to split")
+    if isinstance(at, str):
+        names = [name for name, _ in children]
+        if at not in names:
+            raise ValueError(f"at: no child named {at!r}; children are {names}")
+        index = names.index(at) + 1
+    elif isinstance(at, int) and not isinstance(at, bool):
+        index = at if at >= 0 else len(children) + at
+    else:
+        raise ValueError(f"at: expected a child index or name, got {at!r}")
+    if not 0 < index < len(children):
+        raise ValueError(
+            f"at: the split must leave at least one child on each side, got {at!r} of {len(children)}"
+        )
+    return nn.Sequential(OrderedDict(children[:index])), nn.Sequential(OrderedDict(children[index:]))

@@ -1,0 +1,123 @@
+"""The paper 000 reproduction on a tiny configuration: run folder, resume after a kill, the table."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import iblearn.experiments.proximal as exp
+from iblearn.data.vision import ImageData
+from iblearn.experiments import ReproduceOptions
+from iblearn.records import RunFolder, read_json
+
+TINY = exp.Config(
+    parts=("binary", "image", "vae"),
+    binary_iterations=20,
+    binary_gammas=(100.0,),
+    image_datasets=("mnist",),
+    vae_datasets=("mnist",),
+    optimizers=("Adam",),
+    seeds=1,
+    epochs=2,
+    vae_epochs=1,
+    train_size=256,
+    test_size=128,
+    batch_size=64,
+    width=4,
+    ablation=True,
+)
+
+
+class Killed(Exception):
+    pass
+
+
+@pytest.fixture(autouse=True)
+def _tiny_data(monkeypatch):
+    """Random images instead of MNIST: the test is about the machinery, and must not depend on data."""
+
+    def fake(name, split):
+        n = 300 if split == "train" else 150
+        gen = torch.Generator().manual_seed(0 if split == "train" else 1)
+        return ImageData(
+            torch.randint(0, 256, (n, 1, 28, 28), dtype=torch.uint8, generator=gen),
+            torch.randint(0, 10, (n,), generator=gen),
+            name,
+            split,
+        )
+
+    monkeypatch.setattr(exp, "load_images", fake)
+
+
+def test_runs_resumes_and_tabulates(tmp_path):
+    calls = []
+
+    def kill_after_image(message: str) -> None:
+        calls.append(message)
+        if message.startswith("image") and "ours" in message:
+            raise Killed
+
+    with pytest.raises(Killed):
+        exp.run(ReproduceOptions(out=tmp_path, progress=kill_after_image), TINY)
+    done = RunFolder(tmp_path).metrics()
+    path = exp.run(ReproduceOptions(out=tmp_path, resume=True), TINY)
+    rows = RunFolder(path).metrics()
+
+    def fields(r):
+        return r["key"], r["epoch"], r["train_loss"]
+
+    assert [fields(r) for r in rows[: len(done)]] == [fields(r) for r in done]  # nothing finished was redone
+    keys = {r["key"] for r in rows}
+    assert {
+        "image|mnist|Adam|baseline|0",
+        "image|mnist|Adam|ours|0",
+        "vae|mnist|Adam|second-order huber|0",
+        "binary|2d|SGD|ours gamma=100|0",
+    } <= keys
+    assert len([r for r in rows if r["key"] == "image|mnist|Adam|ours|0"]) == 2  # two epochs, once each
+    table = (path / "table.md").read_text()
+    assert "97.74 ± 0.04" in table and "Table 3" in table  # the paper's numbers beside ours
+    results = read_json(path / "results.json")
+    assert results["not_run"] == {} and results["environment"]["torch"] == torch.__version__
+
+
+def test_an_interrupted_epoch_is_redone_from_its_checkpoint(tmp_path):
+    folder = RunFolder(tmp_path)
+    config = exp.Config(
+        parts=("image",),
+        image_datasets=("mnist",),
+        optimizers=("Adam",),
+        seeds=1,
+        epochs=2,
+        train_size=128,
+        test_size=64,
+        batch_size=64,
+        width=4,
+    )
+    exp.run(ReproduceOptions(out=tmp_path), config)
+    full = [r for r in folder.metrics() if r["key"] == "image|mnist|Adam|ours|0"]
+    # A run killed after epoch 1 was checkpointed: its folder is that of a one-epoch run.
+    fresh = tmp_path / "again"
+    exp.run(ReproduceOptions(out=fresh), exp.Config(**{**config.__dict__, "epochs": 1}))
+    exp.run(ReproduceOptions(out=fresh, resume=True), config)
+    resumed = [r for r in RunFolder(fresh).metrics() if r["key"] == "image|mnist|Adam|ours|0"]
+    assert [r["epoch"] for r in resumed] == ["1", "2"]
+    assert resumed[1]["test_acc"] == full[1]["test_acc"]  # the same as an unbroken run
+
+
+def test_cifar_without_a_copy_is_marked_not_run(tmp_path, monkeypatch):
+    def missing(name, split):
+        raise FileNotFoundError("no archive")
+
+    monkeypatch.setattr(exp, "load_images", missing)
+    config = exp.Config(
+        parts=("image",), image_datasets=("cifar10",), optimizers=("Adam",), seeds=1, epochs=1
+    )
+    path = exp.run(ReproduceOptions(out=tmp_path), config)
+    assert "not run: cifar10 is not available offline" in (path / "table.md").read_text()
+    assert read_json(path / "results.json")["not_run"]
+
+
+def test_unknown_optimizer():
+    with pytest.raises(ValueError, match="optimizers: unknown optimizer 'Lion'"):
+        exp._optimizer("Lion")

@@ -1,0 +1,327 @@
+"""ProximalSplit against gradients worked out by hand for linear f and g with a squared-error loss.
+
+f(x) = A x, g(z) = B z, L = 1/(2N) sum_i ||B A x_i - y_i||^2. With r = X A^T B^T - Y (N x m) and
+G = r B (N x k): grad_B L = r^T Z / N, grad_z L = G / N, and
+
+* order 2, D = ||.||^2: grad_A [lam/2 ||beta G / N||^2] = lam beta^2 / N^2 B^T B G^T X
+* order 2, D = |.|_1:   grad_A [lam/2 |beta G / N|_1]   = lam beta / (2N) B^T B sign(G)^T X
+* order 2, Huber:        grad_A [lam/2 sum h(beta G / N)] = lam beta / (2N) B^T B h'(beta G / N)^T X
+* order 1, D of (X A^T - z~) with z~ = Z - beta G / N fixed: lam/2 D'(beta G / N)^T X
+  (D' = 2v for l2, sign for l1, h' for Huber)
+
+with h' = clip(., -delta, delta). Inner optimizer: SGD, so theta moves by exactly -gamma * gradient.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+from torch import nn
+
+from iblearn.optim import DoubleBackwardError, ProximalSplit, split_model
+
+ALPHA, GAMMA, BETA, LAM, DELTA = 0.1, 0.05, 3.0, 0.7, 0.01
+
+
+def linear_problem(seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(6, 4, generator=g, dtype=torch.float64)
+    y = torch.randn(6, 2, generator=g, dtype=torch.float64)
+    f = nn.Linear(4, 3, bias=False).double()
+    gnet = nn.Linear(3, 2, bias=False).double()
+    with torch.no_grad():
+        f.weight.copy_(torch.randn(3, 4, generator=g, dtype=torch.float64))
+        gnet.weight.copy_(torch.randn(2, 3, generator=g, dtype=torch.float64))
+    return x, y, f, gnet
+
+
+def expected_step(x, y, a, b, order, constraint):
+    n = len(x)
+    z = x @ a.T
+    r = z @ b.T - y
+    grad_b = r.T @ z / n
+    big_g = r @ b
+    v = BETA * big_g / n  # the substituted step beta * grad_z L
+    derivative = {"l2": 2 * v, "l1": torch.sign(v), "huber": v.clamp(-DELTA, DELTA)}[constraint]
+    if order == 2:
+        # chain rule through grad_z L = (X A^T B^T - Y) B / N: dv/dA contributes beta/N * B^T B (.)^T X
+        grad_a = LAM / 2 * BETA / n * b.T @ b @ derivative.T @ x
+    else:
+        grad_a = LAM / 2 * derivative.T @ x
+    return a - GAMMA * grad_a, b - ALPHA * grad_b
+
+
+@pytest.mark.parametrize("order", [1, 2])
+@pytest.mark.parametrize("constraint", ["l2", "l1", "huber"])
+def test_one_step_matches_the_hand_worked_update(order, constraint):
+    x, y, f, g = linear_problem()
+    a_new, b_new = expected_step(
+        x, y, f.weight.detach().clone(), g.weight.detach().clone(), order, constraint
+    )
+    opt = ProximalSplit(
+        f.parameters(),
+        g.parameters(),
+        torch.optim.SGD,
+        lr_backward=ALPHA,
+        lr_forward=GAMMA,
+        beta=BETA,
+        lam=LAM,
+        order=order,
+        constraint=constraint,
+        huber_delta=DELTA,
+    )
+
+    def closure():
+        z = f(x)
+        return 0.5 * ((g(z) - y) ** 2).sum() / len(x), z
+
+    _, _, f0, g0 = linear_problem()
+    with torch.no_grad():
+        before = 0.5 * ((g0(f0(x)) - y) ** 2).sum() / len(x)
+    loss = opt.step(closure)
+    torch.testing.assert_close(f.weight.detach(), a_new)
+    torch.testing.assert_close(g.weight.detach(), b_new)
+    assert float(loss) == pytest.approx(float(before))  # the loss before the step
+
+
+def test_l2_second_order_is_eq5_and_first_order_is_scaled_backprop():
+    # Eq. (5) written directly: theta -= gamma beta^2 lam/2 grad_theta ||grad_z L||^2.
+    x, y, f, g = linear_problem(1)
+    a = f.weight.detach().clone().requires_grad_(True)
+    z = x @ a.T
+    loss = 0.5 * ((z @ g.weight.detach().T - y) ** 2).sum() / len(x)
+    (gz,) = torch.autograd.grad(loss, z, create_graph=True)
+    (direct,) = torch.autograd.grad(GAMMA * BETA**2 * LAM / 2 * (gz**2).sum(), a, retain_graph=True)
+    a_new, _ = expected_step(x, y, f.weight.detach(), g.weight.detach(), 2, "l2")
+    torch.testing.assert_close(a.detach() - direct, a_new)
+    # Order 1 with l2: theta moves by -gamma lam beta grad_theta L, backprop with a scaled rate.
+    (backprop,) = torch.autograd.grad(loss, a)
+    a_first, _ = expected_step(x, y, f.weight.detach(), g.weight.detach(), 1, "l2")
+    torch.testing.assert_close(a_first, a.detach() - GAMMA * LAM * BETA * backprop)
+
+
+@pytest.mark.parametrize("order", [1, 2])
+def test_a_tuple_bottleneck_sums_the_penalty_over_its_members(order):
+    # A VAE-like split: f gives (mu, s), g sees mu + s * eps with eps fixed. The penalty is the sum over
+    # members, so theta's gradient is the sum of the two single-member gradients (eq. 7).
+    x, y, _, _ = linear_problem(2)
+    torch.manual_seed(0)
+    f_mu, f_s, g = nn.Linear(4, 3).double(), nn.Linear(4, 3).double(), nn.Linear(3, 2).double()
+    eps = torch.randn(6, 3, dtype=torch.float64)
+    nets = [copy.deepcopy(m) for m in (f_mu, f_s, g)]
+    opt = ProximalSplit(
+        [*f_mu.parameters(), *f_s.parameters()],
+        g.parameters(),
+        torch.optim.SGD,
+        lr_backward=ALPHA,
+        lr_forward=GAMMA,
+        beta=BETA,
+        lam=LAM,
+        order=order,
+    )
+
+    def closure():
+        mu, s = f_mu(x), f_s(x)
+        return ((g(mu + s * eps) - y) ** 2).mean(), (mu, s)
+
+    opt.step(closure)
+    mu_n, s_n, g_n = nets
+    mu, s = mu_n(x), s_n(x)
+    loss = ((g_n(mu + s * eps) - y) ** 2).mean()
+    g_mu, g_s = torch.autograd.grad(loss, (mu, s), create_graph=True)
+    if order == 2:
+        penalty = LAM / 2 * ((BETA * g_mu) ** 2).sum() + LAM / 2 * ((BETA * g_s) ** 2).sum()
+    else:
+        penalty = (
+            LAM / 2 * ((mu - (mu - BETA * g_mu).detach()) ** 2).sum()
+            + LAM / 2 * ((s - (s - BETA * g_s).detach()) ** 2).sum()
+        )
+    grads = torch.autograd.grad(penalty, [*mu_n.parameters(), *s_n.parameters()])
+    for p_new, p_old, grad in zip(
+        [*f_mu.parameters(), *f_s.parameters()], [*mu_n.parameters(), *s_n.parameters()], grads, strict=True
+    ):
+        torch.testing.assert_close(p_new.detach(), p_old.detach() - GAMMA * grad)
+
+
+def test_state_dict_round_trip_continues_bit_for_bit():
+    x, y, f, g = linear_problem(3)
+    f2, g2 = copy.deepcopy(f), copy.deepcopy(g)
+
+    def make(fm, gm):
+        return ProximalSplit(
+            fm.parameters(), gm.parameters(), torch.optim.Adam, lr_backward=1e-2, lr_forward=1e-2
+        )
+
+    def closure_for(fm, gm):
+        def closure():
+            z = fm(x)
+            return ((gm(z) - y) ** 2).mean(), z
+
+        return closure
+
+    opt = make(f, g)
+    for _ in range(3):
+        opt.step(closure_for(f, g))
+    saved = copy.deepcopy(opt.state_dict())
+    f2.load_state_dict(f.state_dict())
+    g2.load_state_dict(g.state_dict())
+    opt2 = make(f2, g2)
+    opt2.load_state_dict(saved)
+    assert opt2.state_dict()["forward"]["state"][0]["step"] == 3
+    for _ in range(3):
+        opt.step(closure_for(f, g))
+        opt2.step(closure_for(f2, g2))
+    assert torch.equal(f.weight, f2.weight) and torch.equal(g.weight, g2.weight)
+    # After loading, a scheduler still reaches the inner optimizers.
+    sched = torch.optim.lr_scheduler.StepLR(opt2, step_size=1, gamma=0.5)
+    opt2.step(closure_for(f2, g2))
+    sched.step()
+    assert opt2.forward_optimizer.param_groups[0]["lr"] == pytest.approx(5e-3)
+    assert opt2.backward_optimizer.param_groups[0]["lr"] == pytest.approx(5e-3)
+
+
+@pytest.mark.parametrize(
+    "optimizer",
+    [torch.optim.SGD, torch.optim.Adam, torch.optim.AdamW, torch.optim.NAdam, torch.optim.RMSprop],
+)
+def test_works_with_torch_optimizers_and_batch_norm_in_train_mode(optimizer):
+    torch.manual_seed(0)
+    f = nn.Sequential(nn.Linear(5, 8), nn.BatchNorm1d(8), nn.ReLU())
+    g = nn.Sequential(nn.Linear(8, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3))
+    x, y = torch.randn(64, 5), torch.randint(0, 3, (64,))
+    opt = ProximalSplit(
+        f.parameters(), g.parameters(), optimizer, lr_backward=1e-2, lr_forward=1e-2, beta=1.0
+    )
+    losses = []
+    for _ in range(30):
+
+        def closure():
+            z = f(x)
+            return nn.functional.cross_entropy(g(z), y), z
+
+        losses.append(float(opt.step(closure)))
+    assert losses[-1] < losses[0]
+    assert int(f[1].num_batches_tracked) == 30  # one forward per step: BN statistics updated once
+
+
+def test_adamp_from_its_package():
+    adamp = pytest.importorskip("adamp")
+    x, y, f, g = linear_problem(4)
+    opt = ProximalSplit(f.parameters(), g.parameters(), adamp.AdamP, lr_backward=1e-2, lr_forward=1e-2)
+    before = f.weight.detach().clone()
+
+    def closure():
+        z = f(x)
+        return ((g(z) - y) ** 2).mean(), z
+
+    opt.step(closure)
+    assert not torch.equal(before, f.weight)
+
+
+def test_grad_scaler_gives_the_unscaled_update():
+    x, y, f, g = linear_problem(5)
+    f2, g2 = copy.deepcopy(f), copy.deepcopy(g)
+    plain = ProximalSplit(
+        f.parameters(), g.parameters(), torch.optim.SGD, lr_backward=ALPHA, lr_forward=GAMMA, beta=BETA
+    )
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0**12)
+    scaled = ProximalSplit(
+        f2.parameters(),
+        g2.parameters(),
+        torch.optim.SGD,
+        lr_backward=ALPHA,
+        lr_forward=GAMMA,
+        beta=BETA,
+        grad_scaler=scaler,
+    )
+    for fm, gm, opt in ((f, g, plain), (f2, g2, scaled)):
+
+        def closure(fm=fm, gm=gm):
+            z = fm(x)
+            return ((gm(z) - y) ** 2).mean(), z
+
+        opt.step(closure)
+    scaler.update()
+    torch.testing.assert_close(f2.weight, f.weight)
+    torch.testing.assert_close(g2.weight, g.weight)
+
+
+def test_split_model_by_index_and_by_name():
+    model = nn.Sequential()
+    for name, layer in [("conv", nn.Linear(3, 4)), ("act", nn.ReLU()), ("fc", nn.Linear(4, 2))]:
+        model.add_module(name, layer)
+    f, g = split_model(model, "act")
+    assert list(dict(f.named_children())) == ["conv", "act"] and list(dict(g.named_children())) == ["fc"]
+    f, g = split_model(model, 1)
+    x = torch.randn(5, 3)
+    torch.testing.assert_close(g(f(x)), model(x))
+    assert f.conv is model.conv  # the same modules, not copies
+    for at, match in (
+        (0, "at least one child on each side"),
+        (3, "at least one child"),
+        ("pool", "no child named"),
+        (1.5, "expected a child index or name"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            split_model(model, at)
+
+
+def test_errors_name_the_problem():
+    x, y, f, g = linear_problem(6)
+    opt = ProximalSplit(f.parameters(), g.parameters())
+    with pytest.raises(ValueError, match="z: does not require grad"):
+        opt.step(lambda: (((g(f(x)) - y) ** 2).mean(), f(x).detach()))
+    other = nn.Linear(4, 3).double()
+
+    def not_through_f():
+        z = other(x)
+        return ((g(z) - y) ** 2).mean(), z
+
+    with pytest.raises(ValueError, match="z: no forward parameter reaches the bottleneck"):
+        opt.step(not_through_f)
+    with pytest.raises(ValueError, match="closure: ProximalSplit needs closure"):
+        opt.step()
+    with pytest.raises(ValueError, match=r"closure: must return \(loss, z\)"):
+        opt.step(lambda: ((g(f(x)) - y) ** 2).mean())
+    with pytest.raises(ValueError, match="closure: the loss does not depend on the bottleneck"):
+        opt.step(lambda: (((g(f(x)) - y) ** 2).mean(), f(x) * 1.0))
+
+    class Once(torch.autograd.Function):
+        @staticmethod
+        @torch.autograd.function.once_differentiable
+        def backward(ctx, grad):
+            return grad * 2 * ctx.saved_tensors[0]
+
+        @staticmethod
+        def forward(ctx, t):
+            ctx.save_for_backward(t)
+            return t**2
+
+    def once_differentiable_loss():
+        z = f(x)
+        return Once.apply(g(z) - y).mean(), z
+
+    with pytest.raises(DoubleBackwardError, match="not twice differentiable"):
+        opt.step(once_differentiable_loss)
+    anchors = torch.randn(5, 3, dtype=torch.float64)
+
+    def cdist_loss():
+        z = f(x)
+        return torch.cdist(g(z)[:, :1].expand(-1, 3).contiguous(), anchors).mean() + z.pow(2).mean(), z
+
+    with pytest.raises(
+        DoubleBackwardError, match="'_cdist_backward' between the bottleneck and the loss has no double"
+    ):
+        opt.step(cdist_loss)
+    for kwargs, match in (
+        (dict(order=3), "order: expected 1"),
+        (dict(constraint="l3"), "constraint: expected"),
+        (dict(beta=0), "beta: must be positive"),
+        (dict(optimizer=dict), "optimizer: expected"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            ProximalSplit(f.parameters(), g.parameters(), **kwargs)
+    with pytest.raises(ValueError, match="share parameters"):
+        ProximalSplit(f.parameters(), f.parameters())
