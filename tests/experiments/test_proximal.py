@@ -81,8 +81,7 @@ def test_runs_resumes_and_tabulates(tmp_path):
     assert results["not_run"] == {} and results["environment"]["torch"] == torch.__version__
 
 
-def test_an_interrupted_epoch_is_redone_from_its_checkpoint(tmp_path):
-    folder = RunFolder(tmp_path)
+def test_a_run_killed_after_a_checkpoint_continues_from_it(tmp_path, monkeypatch):
     config = exp.Config(
         parts=("image",),
         image_datasets=("mnist",),
@@ -94,15 +93,28 @@ def test_an_interrupted_epoch_is_redone_from_its_checkpoint(tmp_path):
         batch_size=64,
         width=4,
     )
-    exp.run(ReproduceOptions(out=tmp_path), config)
-    full = [r for r in folder.metrics() if r["key"] == "image|mnist|Adam|ours|0"]
-    # A run killed after epoch 1 was checkpointed: its folder is that of a one-epoch run.
-    fresh = tmp_path / "again"
-    exp.run(ReproduceOptions(out=fresh), exp.Config(**{**config.__dict__, "epochs": 1}))
-    exp.run(ReproduceOptions(out=fresh, resume=True), config)
-    resumed = [r for r in RunFolder(fresh).metrics() if r["key"] == "image|mnist|Adam|ours|0"]
+    unbroken = tmp_path / "unbroken"
+    exp.run(ReproduceOptions(out=unbroken), config)
+    reference = [r for r in RunFolder(unbroken).metrics() if r["key"] == "image|mnist|Adam|ours|0"]
+    assert not list(unbroken.glob("checkpoint-*.pt"))  # finished runs keep no checkpoint
+
+    original = exp.RunCheckpoint.save
+
+    def save_then_die(self, epoch, *args, **kwargs):
+        original(self, epoch, *args, **kwargs)
+        if self.key == "image|mnist|Adam|ours|0" and epoch == 1:
+            raise Killed
+
+    killed = tmp_path / "killed"
+    monkeypatch.setattr(exp.RunCheckpoint, "save", save_then_die)
+    with pytest.raises(Killed):
+        exp.run(ReproduceOptions(out=killed), config)
+    monkeypatch.setattr(exp.RunCheckpoint, "save", original)
+    assert (killed / "checkpoint-image_mnist_Adam_ours_0.pt").exists()
+    exp.run(ReproduceOptions(out=killed, resume=True), config)
+    resumed = [r for r in RunFolder(killed).metrics() if r["key"] == "image|mnist|Adam|ours|0"]
     assert [r["epoch"] for r in resumed] == ["1", "2"]
-    assert resumed[1]["test_acc"] == full[1]["test_acc"]  # the same as an unbroken run
+    assert [r["test_acc"] for r in resumed] == [r["test_acc"] for r in reference]  # as if never stopped
 
 
 def test_cifar_without_a_copy_is_marked_not_run(tmp_path, monkeypatch):

@@ -13,13 +13,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from iblearn.experiments import aamine_noise, estimators, proximal
+from iblearn.experiments import aamine_noise, estimators, mi_lr, proximal
 from iblearn.experiments.common import ReproduceOptions
 
 REPRODUCTIONS: dict[str, Callable[..., Path]] = {
     "estimators": estimators.run,
     "aamine-noise": aamine_noise.run,
     "proximal": proximal.run,
+    "mi-lr": mi_lr.run,
 }
 
 __all__ = ["REPRODUCTIONS", "ReproduceOptions"]

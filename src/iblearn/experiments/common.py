@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
+from torch import nn
 
 from iblearn.records import RunFolder
 
@@ -45,3 +47,51 @@ class ReproduceOptions:
         if self.device == "cuda" and not torch.cuda.is_available():
             raise ValueError("device: 'cuda' was asked for, but torch sees no CUDA device")
         return torch.device(self.device)
+
+
+class RunCheckpoint:
+    """One training run inside a run folder, checkpointed after every epoch.
+
+    Rows of ``metrics.csv`` carry the run's ``key``; the checkpoint file holds the modules, the optimizer
+    (and scheduler) state and the RNG state. The checkpoint is written before the epoch's row, so a kill
+    in between leaves a row too few, never one too many; :meth:`epochs_done` also drops rows past the
+    checkpoint, and restores the state, so the run continues as if it had never stopped.
+    """
+
+    def __init__(self, run: RunFolder, key: str) -> None:
+        self.run, self.key = run, key
+        self.file = "checkpoint-" + "".join(c if c.isalnum() or c in "-_." else "_" for c in key) + ".pt"
+
+    def epochs_done(self, modules: list[nn.Module], optimizer: Any, scheduler: Any = None) -> int:
+        state = self.run.load_checkpoint(self.file)
+        done = 0 if state is None else int(state["epoch"])
+        self.run.drop_metrics(lambda r: r.get("key") == self.key and int(r["epoch"]) > done)
+        if state is not None:
+            for module, saved in zip(modules, state["modules"], strict=True):
+                module.load_state_dict(saved)
+            optimizer.load_state_dict(state["optimizer"])
+            if scheduler is not None:
+                scheduler.load_state_dict(state["scheduler"])
+            torch.set_rng_state(state["rng"])
+        return done
+
+    def save(
+        self, epoch: int, modules: list[nn.Module], optimizer: Any, row: dict[str, Any], scheduler: Any = None
+    ) -> None:
+        state = {
+            "epoch": epoch,
+            "modules": [m.state_dict() for m in modules],
+            "optimizer": optimizer.state_dict(),
+            "rng": torch.get_rng_state(),
+        }
+        if scheduler is not None:
+            state["scheduler"] = scheduler.state_dict()
+        self.run.save_checkpoint(state, self.file)
+        self.run.append_metrics({"key": self.key, "epoch": epoch, **row})
+
+    def close(self) -> None:
+        """The run is complete: its rows say everything the reproduction reports; drop the checkpoint."""
+        self.run.file(self.file).unlink(missing_ok=True)
+
+    def finished(self, epochs: int) -> bool:
+        return any(r.get("key") == self.key and int(r["epoch"]) == epochs for r in self.run.metrics())

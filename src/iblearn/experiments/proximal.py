@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from iblearn.data.vision import load_images, to_float
-from iblearn.experiments.common import ReproduceOptions
+from iblearn.experiments.common import ReproduceOptions, RunCheckpoint
 from iblearn.models.proximal import binary_mlp, conv_classifier, denoising_vae, psnr
 from iblearn.optim import ProximalSplit
 from iblearn.records import RunFolder, markdown_table
@@ -162,39 +162,6 @@ def _optimizer(name: str) -> Any:  # an optimizer class; called with (params, lr
     if name not in options:
         raise ValueError(f"optimizers: unknown optimizer {name!r}; known: {', '.join([*options, 'AdamP'])}")
     return options[name]
-
-
-class _Runner:
-    """Trains one (part, data set, optimizer, method, seed) with a checkpoint after every epoch."""
-
-    def __init__(self, run: RunFolder, key: str, device: torch.device) -> None:
-        self.run, self.key, self.device = run, key, device
-        self.file = f"checkpoint-{key.replace('|', '_').replace(' ', '-')}.pt"
-
-    def epochs_done(self, modules: list[nn.Module], optimizer: torch.optim.Optimizer) -> int:
-        state = self.run.load_checkpoint(self.file)
-        done = 0 if state is None else int(state["epoch"])
-        self.run.drop_metrics(lambda r: r.get("key") == self.key and int(r["epoch"]) > done)
-        if state is not None:
-            for m, s in zip(modules, state["modules"], strict=True):
-                m.load_state_dict(s)
-            optimizer.load_state_dict(state["optimizer"])
-            torch.set_rng_state(state["rng"])
-        return done
-
-    def save(
-        self, epoch: int, modules: list[nn.Module], optimizer: torch.optim.Optimizer, row: dict[str, Any]
-    ) -> None:
-        self.run.save_checkpoint(
-            {
-                "epoch": epoch,
-                "modules": [m.state_dict() for m in modules],
-                "optimizer": optimizer.state_dict(),
-                "rng": torch.get_rng_state(),
-            },
-            self.file,
-        )
-        self.run.append_metrics({"key": self.key, "epoch": epoch, **row})
 
 
 def _make_optimizer(
@@ -332,7 +299,7 @@ def run_image(
     torch.manual_seed(seed)
     f, g = (m.to(device) for m in conv_classifier(xtr.shape[1], 10, config.width, xtr.shape[-1]))
     opt = _make_optimizer(method, f, g, opt_name, settings, config)
-    runner = _Runner(run, key, device)
+    runner = RunCheckpoint(run, key)
     start = runner.epochs_done([f, g], opt)
     gen = torch.Generator().manual_seed(seed)
     for _ in range(start):
@@ -373,6 +340,7 @@ def run_image(
                 "test_acc": 100 * hits / len(xte),
             },
         )
+    runner.close()
 
 
 # ------------------------------------------------------------------------------------------ part 3
@@ -392,7 +360,7 @@ def run_vae(
     torch.manual_seed(seed)
     enc, dec = (m.to(device) for m in denoising_vae(xtr.shape[1], 128, config.width))
     opt = _make_optimizer(method, enc, dec, opt_name, settings, config)
-    runner = _Runner(run, key, device)
+    runner = RunCheckpoint(run, key)
     start = runner.epochs_done([enc, dec], opt)
     gen = torch.Generator().manual_seed(seed)
     for _ in range(start):
@@ -427,6 +395,7 @@ def run_vae(
             opt,
             {"train_loss": total / seen, "train_psnr": quality / seen, "test_psnr": test_psnr},
         )
+    runner.close()
 
 
 def _test_psnr(
@@ -492,7 +461,9 @@ def run(options: ReproduceOptions, config: Config | None = None) -> Path:
                     if method in ABLATION_METHODS and opt_name != config.optimizers[0]:
                         continue  # the ablation runs with the first optimizer only
                     for seed in seeds:
-                        if _finished(folder, f"{part}|{dataset}|{opt_name}|{method}|{seed}", epochs):
+                        if RunCheckpoint(folder, f"{part}|{dataset}|{opt_name}|{method}|{seed}").finished(
+                            epochs
+                        ):
                             continue
                         runner(folder, config, dataset, data, opt_name, method, seed, device)
                         _tell(options, f"{part} {dataset} {opt_name} {method} seed {seed}")
@@ -506,10 +477,6 @@ def run(options: ReproduceOptions, config: Config | None = None) -> Path:
 def _tell(options: ReproduceOptions, message: str) -> None:
     if options.progress:
         options.progress(message)
-
-
-def _finished(folder: RunFolder, key: str, epochs: int) -> bool:
-    return any(r.get("key") == key and int(r["epoch"]) == epochs for r in folder.metrics())
 
 
 def summarize(rows: list[dict[str, str]], config: Config) -> list[dict[str, Any]]:

@@ -1,5 +1,20 @@
-"""Optimizers and schedulers: :class:`ProximalSplit` (paper 000)."""
+"""Optimizers and schedulers: :class:`ProximalSplit` (paper 000), :class:`MIDecayLR` and the LR range test
+(paper 004), and :class:`LARS` (a baseline of paper 004)."""
 
+from iblearn.optim.lars import LARS
+from iblearn.optim.lr_range import LRRange, lr_range_test, plot_range, select_range
+from iblearn.optim.mi_decay import MIDecayLR, MIProbe
 from iblearn.optim.proximal import DoubleBackwardError, ProximalSplit, split_model
 
-__all__ = ["DoubleBackwardError", "ProximalSplit", "split_model"]
+__all__ = [
+    "LARS",
+    "DoubleBackwardError",
+    "LRRange",
+    "MIDecayLR",
+    "MIProbe",
+    "ProximalSplit",
+    "lr_range_test",
+    "plot_range",
+    "select_range",
+    "split_model",
+]

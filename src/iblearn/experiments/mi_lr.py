@@ -1,0 +1,565 @@
+"""``iblearn reproduce mi-lr``: the experiments of paper 004 (Vasudevan 2020), MI-driven LR decay.
+
+For each (data set, model): the LR range test (Algorithm 2) sets (lr_min, lr_max, lr_top, epsilon);
+SGD with momentum 0.9 and Nesterov then trains with MIDecayLR (Algorithm 1), globally (I(T; Y) of the
+output) and layer-wise (each layer's group follows the MI of that layer's output, within the same
+range, as the paper did). The alternatives, Adam, RMSprop, step-decay SGD and LARS, each get their
+best initial LR from a small grid. Reported as in the paper: the best test accuracy of the seeds.
+Plus the MI sample-size sensitivity test (500 / 1,000 / 2,000; paper: CIFAR-10 VGG16, here MNIST).
+
+Differences from the paper, recorded in the config: Fashion-MNIST and a small VGG-style net stand in
+for CIFAR-10 and VGG16/AllConvNet (no offline CIFAR-10; its rows are run if the archive is present);
+the initial-LR grid is chosen on a validation split held out of the training set (the paper does not
+say which data chose it); the step-decay policy halves the LR every 15% of the epochs; LARS runs
+without weight decay with a polynomial (power 2) decay of its global LR, as in You et al. (2017).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from iblearn.data.vision import load_images, to_float
+from iblearn.experiments.common import ReproduceOptions, RunCheckpoint
+from iblearn.models.lenet import MODELS, layer_groups
+from iblearn.optim import LARS, MIDecayLR, MIProbe, lr_range_test, plot_range
+from iblearn.records import RunFolder, markdown_table, read_json, write_json
+
+# Best test accuracy % (best of 3 seeds), Sec. 4 and Figs. 3-7.
+PAPER = {
+    ("mnist", "lenet5"): {
+        "adam": 99.53,
+        "rmsprop": 99.53,
+        "mi-global": 99.27,
+        "mi-layerwise": 99.39,
+        "lars": 99.43,
+    },
+    ("cifar10", "allconvnet"): {
+        "adam": 87.84,
+        "rmsprop": 88.13,
+        "mi-global": 88.86,
+        "mi-layerwise": 87.77,
+        "lars": 77.03,
+    },
+    ("cifar10", "vgg16"): {"adam": 89.62, "rmsprop": 87.17, "mi-global": 92.21, "step-sgd": 92.58},
+}
+PAPER_SENSITIVITY = {500: (92.37, 92.76), 1000: (92.21, 92.21), 2000: (92.26, 92.23)}  # fixed / re-estimated
+METHODS = ("mi-global", "mi-layerwise", "adam", "rmsprop", "step-sgd", "lars")
+
+
+@dataclass(frozen=True)
+class Config:
+    runs: tuple[tuple[str, str], ...] = (
+        ("mnist", "lenet5"),
+        ("fashion-mnist", "lenet5"),
+        ("fashion-mnist", "small_vgg"),
+        ("cifar10", "small_vgg"),
+    )
+    methods: tuple[str, ...] = METHODS
+    epochs: int = 50  # paper 004, MNIST
+    batch_size: int = 256
+    seeds: int = 3
+    train_size: int | None = None
+    test_size: int | None = None
+    val_size: int = 5000  # held out of the training set to choose the alternatives' initial LR
+    mi_samples: int = 1000
+    range_lrs: tuple[float, ...] = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
+    range_trials: int = 3
+    range_epochs: int = 5
+    c1: float = 10.0
+    c2: float = 1.0
+    grid: dict[str, tuple[float, ...]] = field(
+        default_factory=lambda: {
+            "adam": (1e-4, 3e-4, 1e-3, 3e-3),
+            "rmsprop": (1e-4, 3e-4, 1e-3, 3e-3),
+            "step-sgd": (0.01, 0.03, 0.1, 0.3),
+            "lars": (0.1, 0.3, 1.0, 3.0),
+        }
+    )
+    grid_epochs: int = 5
+    sensitivity: tuple[int, ...] = (500, 1000, 2000)
+
+    @classmethod
+    def quick(cls) -> Config:
+        return cls(
+            runs=(("mnist", "lenet5"),),
+            epochs=3,
+            seeds=1,
+            train_size=5000,
+            test_size=2000,
+            val_size=1000,
+            mi_samples=500,
+            range_lrs=(1e-3, 1e-2, 0.1, 1.0),
+            range_trials=1,
+            range_epochs=2,
+            grid={"adam": (3e-4, 1e-3), "rmsprop": (3e-4, 1e-3), "step-sgd": (0.03, 0.1), "lars": (0.3, 1.0)},
+            grid_epochs=1,
+            sensitivity=(),
+        )
+
+
+Data = dict[str, tuple[Tensor, Tensor]]
+
+
+def load(dataset: str, config: Config) -> Data | str:
+    try:
+        train, test = load_images(dataset, "train"), load_images(dataset, "test")
+    except (OSError, FileNotFoundError) as err:
+        return f"not run: {dataset} is not available offline here ({str(err)[:80]})"
+    train = train.subset(None if config.train_size is None else config.train_size + config.val_size, seed=0)
+    test = test.subset(config.test_size, seed=0)
+    x, y = to_float(train.images), train.labels
+    return {
+        "train": (x[config.val_size :], y[config.val_size :]),
+        "val": (x[: config.val_size], y[: config.val_size]),
+        "test": (to_float(test.images), test.labels),
+    }
+
+
+def train_epoch(
+    model: nn.Module,
+    optimizer: Any,
+    x: Tensor,
+    y: Tensor,
+    batch_size: int,
+    gen: torch.Generator,
+    device: torch.device,
+) -> dict[str, float]:
+    model.train()
+    total, hits = 0.0, 0
+    for idx in torch.split(torch.randperm(len(x), generator=gen), batch_size):
+        xb, yb = x[idx].to(device), y[idx].to(device)
+        optimizer.zero_grad()
+        out = model(xb)
+        loss = F.cross_entropy(out, yb)
+        loss.backward()
+        optimizer.step()
+        total += float(loss.detach()) * len(idx)
+        hits += int((out.argmax(dim=1) == yb).sum())
+    return {"train_loss": total / len(x), "train_acc": 100 * hits / len(x)}
+
+
+@torch.no_grad()
+def accuracy(model: nn.Module, x: Tensor, y: Tensor, device: torch.device) -> float:
+    model.eval()
+    hits = sum(
+        int((model(x[i : i + 1000].to(device)).argmax(dim=1) == y[i : i + 1000].to(device)).sum())
+        for i in range(0, len(x), 1000)
+    )
+    return 100 * hits / len(x)
+
+
+def _sgd(params: Any, lr: float) -> torch.optim.Optimizer:
+    return torch.optim.SGD(params, lr=lr, momentum=0.9, nesterov=True)  # paper 004, MNIST and CIFAR-10
+
+
+def _model(name: str, data: Data, seed: int, device: torch.device) -> nn.Module:
+    torch.manual_seed(seed)
+    x = data["train"][0]
+    return MODELS[name](x.shape[1], 10, x.shape[-1]).to(device)
+
+
+def _setup(
+    method: str,
+    model: nn.Module,
+    name: str,
+    lr: float,
+    config: Config,
+    lrr: dict[str, float],
+    probe: MIProbe,
+    ixy: float,
+) -> tuple[Any, Any, MIProbe]:
+    """Optimizer, scheduler (or None) and the probe whose MI drives it."""
+    if method == "mi-global":
+        opt = _sgd(model.parameters(), lrr["lr_top"])
+        sched = MIDecayLR(
+            opt,
+            lrr["lr_min"],
+            lrr["lr_max"],
+            lrr["epsilon"],
+            config.epochs,
+            ixy,
+            probe.measure(model)[0],
+            lr_top=lrr["lr_top"],
+        )
+        return opt, sched, probe
+    if method == "mi-layerwise":
+        groups, taps = layer_groups(model, name, lrr["lr_top"])
+        opt = _sgd(groups, lrr["lr_top"])
+        layer_probe = probe.watching(taps)
+        sched = MIDecayLR(
+            opt,
+            lrr["lr_min"],
+            lrr["lr_max"],
+            lrr["epsilon"],
+            config.epochs,
+            [ixy] * len(taps),
+            layer_probe.measure(model),
+            lr_top=lrr["lr_top"],
+        )
+        return opt, sched, layer_probe
+    if method == "adam":
+        return torch.optim.Adam(model.parameters(), lr=lr), None, probe
+    if method == "rmsprop":
+        return torch.optim.RMSprop(model.parameters(), lr=lr), None, probe
+    if method == "step-sgd":
+        opt = _sgd(model.parameters(), lr)
+        return opt, torch.optim.lr_scheduler.StepLR(opt, max(1, round(0.15 * config.epochs)), 0.5), probe
+    if method == "lars":
+        opt = LARS(model.parameters(), lr=lr, momentum=0.9, exclude_1d=True)
+        epochs = config.epochs
+        return opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda e: (1 - e / epochs) ** 2), probe
+    raise ValueError(f"methods: unknown method {method!r}; known: {', '.join(METHODS)}")
+
+
+def train_run(
+    folder: RunFolder,
+    key: str,
+    method: str,
+    name: str,
+    data: Data,
+    lr: float,
+    epochs: int,
+    config: Config,
+    lrr: dict[str, float],
+    probe: MIProbe,
+    ixy: float,
+    seed: int,
+    device: torch.device,
+    split: str = "test",
+) -> None:
+    """One training run, checkpointed per epoch; rows carry the LR(s), the MI and the accuracies."""
+    checkpoint = RunCheckpoint(folder, key)
+    if checkpoint.finished(epochs):
+        return
+    model = _model(name, data, seed, device)
+    opt, sched, mi_probe = _setup(method, model, name, lr, replace_epochs(config, epochs), lrr, probe, ixy)
+    start = checkpoint.epochs_done([model], opt, sched)
+    gen = torch.Generator().manual_seed(seed)
+    for _ in range(start):
+        torch.randperm(len(data["train"][0]), generator=gen)
+    x, y = data["train"]
+    for epoch in range(start + 1, epochs + 1):
+        lrs = [g["lr"] for g in opt.param_groups]
+        row = train_epoch(model, opt, x, y, config.batch_size, gen, device)
+        mi = mi_probe.measure(model) if isinstance(sched, MIDecayLR) else []
+        if isinstance(sched, MIDecayLR):
+            sched.step(mi[0] if len(mi) == 1 else mi)
+        elif sched is not None:
+            sched.step()
+        row.update(
+            {
+                "acc": accuracy(model, *data[split], device),
+                "lr": lrs[0],
+                **{f"lr_{i}": v for i, v in enumerate(lrs)},
+                **{f"mi_{i}": v for i, v in enumerate(mi)},
+            }
+        )
+        checkpoint.save(epoch, [model], opt, row, sched)
+    checkpoint.close()
+
+
+def replace_epochs(config: Config, epochs: int) -> Config:
+    return Config(**{**asdict(config), "epochs": epochs})
+
+
+def range_test(
+    folder: RunFolder,
+    dataset: str,
+    name: str,
+    data: Data,
+    config: Config,
+    probe: MIProbe,
+    ixy: float,
+    device: torch.device,
+    seed: int,
+    tag: str = "",
+) -> dict[str, float]:
+    """Algorithm 2, cached in the run folder (a resumed run does not repeat it)."""
+    path = folder.file(f"lr_range-{dataset}-{name}{tag}.json")
+    if path.exists():
+        return dict(read_json(path)["range"])
+    x, y = data["train"]
+    gen = torch.Generator().manual_seed(seed)
+    result = lr_range_test(
+        lambda trial: _model(name, data, seed + trial, device),
+        lambda model, opt: train_epoch(model, opt, x, y, config.batch_size, gen, device),
+        probe.measure,
+        ixy,
+        list(config.range_lrs),
+        make_optimizer=lambda model, lr: _sgd(model.parameters(), lr),
+        trials=config.range_trials,
+        epochs=config.range_epochs,
+        c1=config.c1,
+        c2=config.c2,
+    )
+    chosen = {
+        "lr_min": result.lr_min,
+        "lr_max": result.lr_max,
+        "lr_top": result.lr_top,
+        "epsilon": result.epsilon,
+    }
+    write_json(path, {"range": chosen, "summary": result.summary, "curves": result.curves})
+    plot_range(result, str(folder.file(f"lr_range-{dataset}-{name}{tag}.png")))
+    return chosen
+
+
+def run(options: ReproduceOptions, config: Config | None = None) -> Path:
+    """Run (or resume) the experiments; ``config`` overrides the ``--quick``/``--full`` presets."""
+    config = config or (Config() if options.full else Config.quick())
+    folder = options.run_folder("mi-lr")
+    device = options.torch_device()
+    folder.write_config(
+        {"experiment": "paper 004", **asdict(config), "seed": options.seed, "device": str(device)}
+    )
+    seeds = range(options.seed, options.seed + config.seeds)
+    skipped, ranges = {}, {}
+    for dataset, name in config.runs:
+        data = load(dataset, config)
+        if isinstance(data, str):
+            skipped[f"{dataset}|{name}"] = data
+            continue
+        probe = MIProbe(*data["train"], n=config.mi_samples, seed=options.seed)
+        ixy = probe.ixy()
+        lrr = ranges[f"{dataset}|{name}"] = range_test(
+            folder, dataset, name, data, config, probe, ixy, device, options.seed
+        )
+        _tell(options, f"{dataset} {name}: range test {lrr}")
+        for method in config.methods:
+            lr = lrr["lr_top"]
+            if method in config.grid:
+                lr = choose_lr(
+                    folder, method, name, dataset, data, config, lrr, probe, ixy, device, options.seed
+                )
+            for seed in seeds:
+                train_run(
+                    folder,
+                    f"{dataset}|{name}|{method}|{seed}",
+                    method,
+                    name,
+                    data,
+                    lr,
+                    config.epochs,
+                    config,
+                    lrr,
+                    probe,
+                    ixy,
+                    seed,
+                    device,
+                )
+                _tell(options, f"{dataset} {name} {method} seed {seed}")
+        if config.sensitivity and dataset == config.runs[0][0] and name == config.runs[0][1]:
+            for n in config.sensitivity:
+                small = MIProbe(*data["train"], n=n, seed=options.seed)
+                own = range_test(
+                    folder, dataset, name, data, config, small, small.ixy(), device, options.seed, f"-n{n}"
+                )
+                for tag, params in (("fixed", lrr), ("re-estimated", own)):
+                    train_run(
+                        folder,
+                        f"{dataset}|{name}|mi-global n={n} {tag}|{options.seed}",
+                        "mi-global",
+                        name,
+                        data,
+                        params["lr_top"],
+                        config.epochs,
+                        config,
+                        params,
+                        small,
+                        small.ixy(),
+                        options.seed,
+                        device,
+                    )
+                _tell(options, f"sensitivity n={n}")
+    summary = summarize(folder.metrics())
+    folder.write_results(
+        {"summary": summary, "ranges": ranges, "not_run": skipped}, seed=options.seed, device=str(device)
+    )
+    folder.write_table(table(summary, ranges, skipped, config))
+    plot(folder)
+    return folder.path
+
+
+def choose_lr(
+    folder: RunFolder,
+    method: str,
+    name: str,
+    dataset: str,
+    data: Data,
+    config: Config,
+    lrr: dict[str, float],
+    probe: MIProbe,
+    ixy: float,
+    device: torch.device,
+    seed: int,
+) -> float:
+    """The grid LR with the best validation accuracy after ``grid_epochs`` (one seed)."""
+    scores = {}
+    for lr in config.grid[method]:
+        key = f"grid|{dataset}|{name}|{method}|{lr:g}"
+        train_run(
+            folder,
+            key,
+            method,
+            name,
+            data,
+            lr,
+            config.grid_epochs,
+            config,
+            lrr,
+            probe,
+            ixy,
+            seed,
+            device,
+            split="val",
+        )
+        rows = [r for r in folder.metrics() if r["key"] == key]
+        scores[lr] = max(float(r["acc"]) for r in rows)
+    return max(scores, key=scores.__getitem__)
+
+
+def _tell(options: ReproduceOptions, message: str) -> None:
+    if options.progress:
+        options.progress(message)
+
+
+def summarize(rows: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """Per (data set, model, method): best test accuracy over seeds (of each run's best epoch), and the
+    final-epoch mean and sd."""
+    runs: dict[str, list[dict[str, str]]] = {}
+    for r in rows:
+        if not r["key"].startswith("grid|"):
+            runs.setdefault(r["key"], []).append(r)
+    groups: dict[tuple[str, str, str], list[list[dict[str, str]]]] = {}
+    for key, rs in runs.items():
+        dataset, name, method, _ = key.split("|")
+        groups.setdefault((dataset, name, method), []).append(rs)
+    out = []
+    for (dataset, name, method), group in groups.items():
+        best = [max(float(r["acc"]) for r in rs) for rs in group]
+        final = [float(max(rs, key=lambda r: int(r["epoch"]))["acc"]) for rs in group]
+        out.append(
+            {
+                "dataset": dataset,
+                "model": name,
+                "method": method,
+                "seeds": len(group),
+                "epochs": max(int(r["epoch"]) for rs in group for r in rs),
+                "best_test_acc": max(best),
+                "final_mean": statistics.fmean(final),
+                "final_sd": statistics.stdev(final) if len(final) > 1 else 0.0,
+            }
+        )
+    return out
+
+
+def table(
+    summary: list[dict[str, Any]],
+    ranges: dict[str, dict[str, float]],
+    skipped: dict[str, str],
+    config: Config,
+) -> str:
+    lines = [
+        "# Paper 004: MI-based learning-rate decay\n",
+        f"{config.epochs} epochs, batch {config.batch_size}, {config.seeds} seed(s), MI on "
+        f"{config.mi_samples} samples, train size {config.train_size or 'all'}. Paper: 50 epochs on MNIST; "
+        "its CIFAR-10 rows (AllConvNet 350 epochs, VGG16 200) need CIFAR-10.\n",
+        "## LR range test (Algorithm 2)\n",
+        markdown_table(
+            ["data | model", "lr_min", "lr_max", "lr_top", "epsilon"],
+            [
+                [k, f"{v['lr_min']:g}", f"{v['lr_max']:g}", f"{v['lr_top']:g}", f"{v['epsilon']:.3g}"]
+                for k, v in ranges.items()
+            ],
+        ),
+        "Paper: MNIST [0.0001, 0.2]; CIFAR-10 AllConvNet [0.00075, 0.04]; VGG16 [0.0003, 0.07].\n",
+        "## Best test accuracy %\n",
+    ]
+    rows = []
+    for s in summary:
+        if " n=" in s["method"]:
+            continue
+        paper = PAPER.get((s["dataset"], s["model"]), {}).get(s["method"])
+        rows.append(
+            [
+                s["dataset"],
+                s["model"],
+                s["method"],
+                s["epochs"],
+                f"{s['best_test_acc']:.2f}",
+                f"{s['final_mean']:.2f} ± {s['final_sd']:.2f}",
+                "-" if paper is None else f"{paper:.2f}",
+            ]
+        )
+    lines.append(
+        markdown_table(
+            ["data", "model", "method", "epochs", "best (of seeds)", "final, mean ± sd", "paper best"], rows
+        )
+    )
+    sens = [s for s in summary if " n=" in s["method"]]
+    if sens:
+        lines.append("\n## MI sample size (paper: CIFAR-10 VGG16; here the first data set)\n")
+        lines.append(
+            markdown_table(
+                ["MI sample", "LR range", "best test acc %", "paper best %"],
+                [
+                    [
+                        s["method"].split("n=")[1].split()[0],
+                        s["method"].split()[-1],
+                        f"{s['best_test_acc']:.2f}",
+                        _paper_sensitivity(s["method"]),
+                    ]
+                    for s in sens
+                ],
+            )
+        )
+    for what, why in skipped.items():
+        lines.append(f"\n{what}: {why}")
+    return "\n".join(lines) + "\n"
+
+
+def _paper_sensitivity(method: str) -> str:
+    n = int(method.split("n=")[1].split()[0])
+    fixed, again = PAPER_SENSITIVITY.get(n, (math.nan, math.nan))
+    return f"{fixed if method.endswith('fixed') else again:.2f}"
+
+
+def plot(folder: RunFolder) -> None:
+    """Test accuracy and LR per epoch (paper 004, Figs. 3-4)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    rows = [r for r in folder.metrics() if not r["key"].startswith("grid|")]
+    keys = sorted({r["key"] for r in rows})
+    if not keys:
+        return
+    fig, (acc_ax, lr_ax) = plt.subplots(1, 2, figsize=(11, 4))
+    for key in keys:
+        pts = sorted((int(r["epoch"]), float(r["acc"]), r) for r in rows if r["key"] == key)
+        acc_ax.plot([p[0] for p in pts], [p[1] for p in pts], label=key.replace("|", " "))
+        if "mi-" in key:
+            for col in sorted(c for c in pts[0][2] if c.startswith("lr_") and pts[0][2][c] != ""):
+                lr_ax.plot(
+                    [p[0] for p in pts], [float(p[2][col]) for p in pts], label=f"{key.split('|')[2]} {col}"
+                )
+    acc_ax.set_xlabel("epoch")
+    acc_ax.set_ylabel("test accuracy %")
+    acc_ax.legend(fontsize=5)
+    lr_ax.set_yscale("log")
+    lr_ax.set_xlabel("epoch")
+    lr_ax.set_ylabel("learning rate (MI-driven runs)")
+    lr_ax.legend(fontsize=5)
+    fig.tight_layout()
+    fig.savefig(folder.file("mi_lr.png"), dpi=110)
+    plt.close(fig)

@@ -1,0 +1,68 @@
+"""MIDecayLR under PyTorch Lightning.
+
+Lightning steps the schedulers it owns once per interval with no argument, except for
+``ReduceLROnPlateau``, which receives the ``monitor`` value. MIDecayLR needs the MI measured after each
+epoch, so this callback owns it instead: return only the optimizer from ``configure_optimizers``, and
+pass a factory that builds the scheduler once the optimizer exists::
+
+    probe = MIProbe(x_train, y_train, n=1000)
+    callback = MIDecayCallback(probe, lambda opt, ixy, ity0: MIDecayLR(
+        opt, lr_min=1e-4, lr_max=0.2, epsilon=5e-4, epochs=50, ixy=ixy, ity0=ity0, lr_top=0.05))
+    trainer = lightning.Trainer(max_epochs=50, callbacks=[callback])
+
+At fit start it measures I(X; Y) and I(T; Y) and builds the scheduler; after every training epoch it
+measures I(T; Y), steps the scheduler, and logs ``mi_ty`` and ``lr``. Without Lightning installed the
+class is a plain object with the same hooks (and is tested that way).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+
+from iblearn.optim.mi_decay import MIDecayLR, MIProbe
+
+try:  # the class subclasses Lightning's Callback when Lightning is there, so Trainer accepts it
+    from lightning.pytorch.callbacks import Callback as _Base  # type: ignore[import-not-found]
+except ImportError:
+    try:
+        from pytorch_lightning.callbacks import Callback as _Base  # type: ignore[import-not-found,no-redef]
+    except ImportError:
+        _Base = object  # type: ignore[assignment,misc]
+
+SchedulerFactory = Callable[
+    [torch.optim.Optimizer, float | Sequence[float], float | Sequence[float]], MIDecayLR
+]
+
+
+class MIDecayCallback(_Base):  # type: ignore[misc,valid-type]
+    """Measures I(T; Y) each epoch with ``probe`` and steps the MIDecayLR built by ``make_scheduler``."""
+
+    def __init__(self, probe: MIProbe, make_scheduler: SchedulerFactory) -> None:
+        super().__init__()
+        self.probe = probe
+        self.make_scheduler = make_scheduler
+        self.scheduler: MIDecayLR | None = None
+
+    @staticmethod
+    def _value(values: list[float]) -> float | list[float]:
+        return values[0] if len(values) == 1 else values
+
+    def on_fit_start(self, trainer: Any, pl_module: Any) -> None:
+        ixy = self.probe.ixy()
+        ity0 = self._value(self.probe.measure(pl_module))
+        groups = len(trainer.optimizers[0].param_groups)
+        self.scheduler = self.make_scheduler(
+            trainer.optimizers[0], ixy if groups == 1 else [ixy] * groups, ity0
+        )
+
+    def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
+        if self.scheduler is None:
+            raise ValueError("make_scheduler: the scheduler was not built; did on_fit_start run?")
+        values = self.probe.measure(pl_module)
+        self.scheduler.step(self._value(values))
+        if hasattr(pl_module, "log"):
+            pl_module.log("mi_ty", float(values[-1]))
+            pl_module.log("lr", float(self.scheduler.get_last_lr()[0]))

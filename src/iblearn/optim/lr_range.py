@@ -1,0 +1,248 @@
+"""The LR range test of paper 004 (Algorithm 2): the bounds, the best LR and the threshold MIDecayLR needs.
+
+For each of several trials the model is initialized afresh and saved; every candidate LR, in increasing
+order, trains that same initial model for a few epochs, recording per epoch d_p, d_s, the LR, I(T; Y),
+the training loss and accuracy. A run that crashes (a non-finite loss, or a sudden collapse of every
+metric) ends the trial: larger LRs would crash as well, and a new trial begins with new weights (the
+paper: "each LR is tested from the same initial model state ... until training crashes and a new
+trial (model weights reset) begins"). Completed runs go into the summary table D. Then, for an
+attribute (training accuracy by default; I(T; Y) of a layer for layer-wise ranges), averaged over
+trials per LR:
+
+    d1n = final - initial value;  dnn = MAXVAL - final value;  LR_top = argmax final value
+    Thresh = MAXVAL / C1
+    LR_min = the first LR with d1n >= Thresh
+    LR_max = the first LR from which dnn >= Thresh for it and every larger LR (crashed LRs count)
+    epsilon = C2 * median of all recorded min(d_s)
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import statistics
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+#: A metric that falls below this fraction of its previous epoch's value has collapsed.
+CRASH_DROP = 0.5
+
+
+@dataclass(frozen=True)
+class LRRange:
+    """The outcome of the range test: ``(lr_min, lr_max, lr_top, epsilon)``, and what it came from."""
+
+    lr_min: float
+    lr_max: float
+    lr_top: float
+    epsilon: float
+    attribute: str = "train_acc"
+    summary: list[dict[str, Any]] = field(default_factory=list, repr=False)  # the table D
+    curves: list[dict[str, Any]] = field(default_factory=list, repr=False)  # every recorded epoch
+
+
+def _ds(history: list[float]) -> float:
+    return (history[-1] - history[-2]) / history[-1] if len(history) > 1 and history[-1] > 0 else 1.0
+
+
+def _crashed(row: dict[str, Any], previous: dict[str, Any] | None, metrics: Sequence[str]) -> bool:
+    if not math.isfinite(row["train_loss"]):
+        return True
+    if previous is None:
+        return False
+    return all(row[m] < CRASH_DROP * previous[m] for m in metrics if previous[m] > 0)
+
+
+def lr_range_test(
+    make_model: Callable[[int], nn.Module],
+    train_epoch: Callable[[nn.Module, torch.optim.Optimizer], dict[str, float]],
+    measure: Callable[[nn.Module], list[float]],
+    ixy: float | Sequence[float],
+    lrs: Sequence[float],
+    *,
+    make_optimizer: Callable[[nn.Module, float], torch.optim.Optimizer] | None = None,
+    trials: int = 3,
+    epochs: int = 5,
+    attribute: str = "train_acc",
+    c1: float = 10.0,
+    c2: float = 1.0,
+    progress: Callable[[str], None] | None = None,
+) -> LRRange:
+    """Algorithm 2 of paper 004.
+
+    Args:
+        make_model: ``make_model(trial) -> model``, a freshly initialized model per trial.
+        train_epoch: trains one epoch; returns at least ``{"train_loss": ..., "train_acc": ...}``.
+        measure: I(T; Y) per watched layer after the epoch (e.g. :meth:`MIProbe.measure`).
+        ixy: I(X; Y) of the MI sample, one value or one per watched layer.
+        lrs: candidate LRs (tested in increasing order).
+        make_optimizer: ``(model, lr) -> optimizer``; default SGD, momentum 0.9, Nesterov (paper 004).
+        trials, epochs: trials, and epochs per candidate per trial (the paper suggests 3 and 5-6).
+        attribute: the column the bounds come from: ``"train_acc"``, ``"train_loss"`` (lower is better,
+            it is negated), or ``"ity"`` / ``"ity_<k>"`` for I(T; Y) of watched layer k (layer-wise).
+        c1, c2: the constants of Algorithm 2 (defaults 10 and 1).
+        progress: called with a message after every candidate run.
+
+    Returns:
+        :class:`LRRange`, with the table D (``summary``) and every epoch's record (``curves``);
+        :func:`select_range` recomputes it for another attribute or constants without training again.
+    """
+    if not lrs or any(not (math.isfinite(lr) and lr > 0) for lr in lrs):
+        raise ValueError(f"lrs: expected positive candidate learning rates, got {list(lrs)!r}")
+    for value, name in ((trials, "trials"), (epochs, "epochs")):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name}: expected a positive integer, got {value!r}")
+    optimizer_for = make_optimizer or (
+        lambda model, lr: torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, nesterov=True)
+    )
+    bounds = list(ixy) if isinstance(ixy, Sequence) else [float(ixy)]
+    summary: list[dict[str, Any]] = []
+    curves: list[dict[str, Any]] = []
+    for trial in range(trials):
+        initial = make_model(trial)
+        saved = copy.deepcopy(initial.state_dict())
+        for lr in sorted(lrs):
+            model = initial
+            model.load_state_dict(saved)
+            ity = [measure(model)]
+            first: dict[str, Any] | None = None
+            previous: dict[str, Any] | None = None
+            min_ds = [math.inf] * len(ity[0])
+            crashed = False
+            optimizer = optimizer_for(model, lr)
+            for epoch in range(1, epochs + 1):
+                d_s = [_ds([h[k] for h in ity]) for k in range(len(ity[0]))]
+                min_ds = [min(a, b) for a, b in zip(min_ds, d_s, strict=True)]
+                d_p = [
+                    1 - max(h[k] for h in ity) / bounds[min(k, len(bounds) - 1)] for k in range(len(ity[0]))
+                ]
+                metrics = train_epoch(model, optimizer)
+                ity.append(measure(model))
+                row = {
+                    "trial": trial,
+                    "lr": lr,
+                    "epoch": epoch,
+                    "d_p": d_p[0],
+                    "d_s": d_s[0],
+                    **metrics,
+                    "ity": ity[-1][0],
+                    **{f"ity_{k}": v for k, v in enumerate(ity[-1])},
+                    **{f"d_s_{k}": v for k, v in enumerate(d_s)},
+                }
+                curves.append(row)
+                if _crashed(row, previous, [m for m in ("train_acc", "ity") if m in row]):
+                    crashed = True
+                    break
+                first = first or row
+                previous = row
+            if crashed or first is None or previous is None:
+                summary.append({"trial": trial, "lr": lr, "crashed": True})
+                if progress:
+                    progress(f"trial {trial}: lr {lr:g} crashed; next trial")
+                break
+            entry: dict[str, Any] = {
+                "trial": trial,
+                "lr": lr,
+                "crashed": False,
+                "min_d_s": min_ds[0],
+                **{f"min_d_s_{k}": v for k, v in enumerate(min_ds)},
+            }
+            for key in previous:
+                if key not in ("trial", "lr", "epoch", "d_p", "d_s") and not key.startswith("d_s_"):
+                    entry[f"initial_{key}"], entry[f"final_{key}"] = first[key], previous[key]
+            summary.append(entry)
+            if progress:
+                progress(f"trial {trial}: lr {lr:g}")
+    return select_range(summary, curves, attribute=attribute, c1=c1, c2=c2)
+
+
+def select_range(
+    summary: list[dict[str, Any]],
+    curves: list[dict[str, Any]],
+    *,
+    attribute: str = "train_acc",
+    c1: float = 10.0,
+    c2: float = 1.0,
+) -> LRRange:
+    """The bounds of Algorithm 2 from a recorded table D (see :func:`lr_range_test`)."""
+    if c1 <= 0 or c2 <= 0:
+        raise ValueError(f"c1, c2: must be positive, got {c1}, {c2}")
+    sign = -1.0 if attribute == "train_loss" else 1.0
+    lrs = sorted({row["lr"] for row in summary})
+    done = [row for row in summary if not row["crashed"]]
+    if not done:
+        raise ValueError("lrs: every candidate crashed; try smaller learning rates")
+    if f"final_{attribute}" not in done[0]:
+        raise ValueError(
+            f"attribute: not recorded; recorded: {sorted(k[6:] for k in done[0] if k.startswith('final_'))}"
+        )
+    final = {
+        lr: statistics.fmean(sign * r[f"final_{attribute}"] for r in done if r["lr"] == lr)
+        for lr in lrs
+        if any(r["lr"] == lr for r in done)
+    }
+    growth = {
+        lr: statistics.fmean(
+            sign * (r[f"final_{attribute}"] - r[f"initial_{attribute}"]) for r in done if r["lr"] == lr
+        )
+        for lr in final
+    }
+    lr_top = max(final, key=final.__getitem__)
+    maxval = final[lr_top]
+    thresh = abs(maxval) / c1
+    lr_min = next((lr for lr in lrs if lr in growth and growth[lr] >= thresh), lrs[0])
+    drop = {lr: (maxval - final[lr]) if lr in final else math.inf for lr in lrs}  # crashed: the worst
+    lr_max = lrs[-1]
+    for i, lr in enumerate(lrs):
+        if lr > lr_top and all(drop[later] >= thresh for later in lrs[i:]):
+            lr_max = lr
+            break
+    key = "min_d_s" if not attribute.startswith("ity_") else f"min_d_s_{attribute[4:]}"
+    ds = [r[key] for r in done if math.isfinite(r.get(key, math.inf))]
+    epsilon = c2 * statistics.median(ds) if ds else 0.0
+    return LRRange(
+        lr_min=lr_min,
+        lr_max=max(lr_max, lr_min),
+        lr_top=lr_top,
+        epsilon=max(epsilon, 0.0),
+        attribute=attribute,
+        summary=summary,
+        curves=curves,
+    )
+
+
+def plot_range(result: LRRange, path: str) -> bool:
+    """Final attribute against LR (log axis) with the chosen bounds, and the per-epoch curves."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    done = [r for r in result.summary if not r["crashed"]]
+    for trial in sorted({r["trial"] for r in done}):
+        pts = sorted((r["lr"], r[f"final_{result.attribute}"]) for r in done if r["trial"] == trial)
+        left.plot(*zip(*pts, strict=True), marker="o", label=f"trial {trial}")
+    for lr, style in ((result.lr_min, ":"), (result.lr_max, "--"), (result.lr_top, "-")):
+        left.axvline(lr, color="k", ls=style, lw=1)
+    left.set_xscale("log")
+    left.set_xlabel("learning rate (lines: lr_min, lr_top, lr_max)")
+    left.set_ylabel(f"final {result.attribute}")
+    left.legend(fontsize=7)
+    for lr in sorted({r["lr"] for r in result.curves}):
+        pts = [(r["epoch"], r[result.attribute]) for r in result.curves if r["lr"] == lr and r["trial"] == 0]
+        if pts:
+            right.plot(*zip(*pts, strict=True), label=f"{lr:g}")
+    right.set_xlabel("epoch (trial 0)")
+    right.set_ylabel(result.attribute)
+    right.legend(fontsize=6, title="lr")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True

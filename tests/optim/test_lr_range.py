@@ -1,0 +1,93 @@
+"""The LR range test (Algorithm 2) on a scripted model, where the outcome can be worked out by hand,
+and on a real tiny classifier."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from iblearn.optim import MIProbe, lr_range_test, select_range
+
+
+def test_bounds_follow_algorithm_2_on_scripted_outcomes():
+    # A fake model whose epoch outcome depends only on the LR: accuracy after 3 epochs peaks at 0.1,
+    # the tiny LR barely learns, and 1.0 crashes (NaN loss).
+    final_acc = {0.001: 0.12, 0.01: 0.6, 0.1: 0.9, 0.3: 0.85, 0.5: 0.2, 1.0: float("nan")}
+    state = {"lr": None, "epoch": 0}
+
+    def make_model(trial):
+        return nn.Linear(1, 1)
+
+    def make_optimizer(model, lr):
+        state["lr"], state["epoch"] = lr, 0
+        return torch.optim.SGD(model.parameters(), lr=lr)
+
+    def train_epoch(model, optimizer):
+        state["epoch"] += 1
+        acc = final_acc[state["lr"]]
+        if math.isnan(acc):
+            return {"train_loss": float("nan"), "train_acc": 0.0}
+        return {"train_loss": 1 - acc, "train_acc": 0.1 + (acc - 0.1) * state["epoch"] / 3}
+
+    def measure(model):
+        return [0.5]  # constant MI: every d_s is 0 after the first epoch
+
+    result = lr_range_test(
+        make_model,
+        train_epoch,
+        measure,
+        ixy=2.0,
+        lrs=list(final_acc),
+        trials=2,
+        epochs=3,
+        make_optimizer=make_optimizer,
+    )
+    # MAXVAL 0.9 at 0.1; Thresh 0.09. d1n = final - initial, initial being epoch 1's accuracy.
+    assert result.lr_top == 0.1
+    assert result.lr_min == 0.01  # d1n(0.001) = 0.0133 < 0.09; d1n(0.01) = 0.333
+    assert result.lr_max == 0.5  # dnn(0.3) = 0.05 < 0.09; from 0.5 on (and the crash) >= 0.09
+    assert result.epsilon == 0.0  # median of min(d_s) = 0 (constant MI), times C2
+    assert [r["crashed"] for r in result.summary].count(True) == 2  # 1.0 crashed in both trials
+    assert select_range(result.summary, result.curves, c1=100).lr_max == 0.3  # Thresh 0.009: 0.3 is too low
+
+
+def test_a_tiny_classifier_and_layer_wise_attributes():
+    torch.manual_seed(0)
+    y = torch.randint(0, 3, (300,))
+    x = torch.randn(300, 4) + 1.5 * nn.functional.one_hot(y, 4).float()
+
+    def make_model(trial):
+        torch.manual_seed(trial)
+        return nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 3))
+
+    def train_epoch(model, optimizer):
+        losses, hits = [], 0
+        for idx in torch.randperm(300).split(50):
+            optimizer.zero_grad()
+            out = model(x[idx])
+            loss = nn.functional.cross_entropy(out, y[idx])
+            loss.backward()
+            optimizer.step()
+            losses.append(float(loss))
+            hits += int((out.argmax(1) == y[idx]).sum())
+        return {"train_loss": sum(losses) / len(losses), "train_acc": hits / 300}
+
+    probe = MIProbe(x, y, n=200, layers=["1", "2"])
+    result = lr_range_test(
+        make_model, train_epoch, probe.measure, [probe.ixy()] * 2, [1e-4, 1e-2, 1e-1, 1.0], trials=1, epochs=2
+    )
+    assert result.lr_min <= result.lr_top <= result.lr_max and result.epsilon >= 0
+    layer = select_range(result.summary, result.curves, attribute="ity_1")
+    assert layer.attribute == "ity_1" and layer.lr_min <= layer.lr_max
+    with pytest.raises(ValueError, match="attribute: not recorded"):
+        select_range(result.summary, result.curves, attribute="test_acc")
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="lrs: expected positive candidate learning rates"):
+        lr_range_test(lambda t: nn.Linear(1, 1), lambda m, o: {}, lambda m: [0.0], 1.0, [0.1, -1.0])
+    with pytest.raises(ValueError, match="trials: expected a positive integer"):
+        lr_range_test(lambda t: nn.Linear(1, 1), lambda m, o: {}, lambda m: [0.0], 1.0, [0.1], trials=0)

@@ -1,0 +1,165 @@
+"""MIDecayLR against LR sequences computed by hand from Algorithm 1; the MI probe; LARS."""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from iblearn.optim import LARS, MIDecayLR, MIProbe
+
+LR_MIN, LR_MAX, EPS, E, IXY = 0.001, 0.1, 0.05, 10, 2.0
+
+
+def scheduler(ity0=0.2, lr_top=None, time_decay=True, groups=1):
+    params = [{"params": [nn.Parameter(torch.zeros(1))]} for _ in range(groups)]
+    opt = torch.optim.SGD(params, lr=1.0)
+    return MIDecayLR(opt, LR_MIN, LR_MAX, EPS, E, IXY, ity0, lr_top=lr_top, time_decay=time_decay)
+
+
+def test_a_scripted_mi_series_gives_the_hand_computed_lrs():
+    # ITY after epochs 1..7: growth, stagnation (d_s < eps), a decrease, then a rise, then near the bound.
+    ity = [0.8, 1.2, 1.21, 1.0, 1.4, 1.42, 1.98]
+    expected = [
+        max(0.2 / 2 * LR_MAX, LR_MIN),  # e=1: ITY_0 / IXY * LR_MAX = 0.01
+        (1 - 0.8 / 2) * LR_MAX,  # e=2: d_p = 1 - 0.8/2 = 0.6 -> 0.06
+        0.06,  # e=3: d_s = (1.2 - 0.8)/1.2 = 0.33 >= eps: unchanged
+        (1 - 1.21 / 2) * (1 - 4 / E) * LR_MAX,  # e=4: d_s = 0.01/1.21 < eps: d_p = 0.395, x 0.6
+        (1 - 1.21 / 2) * (1 - 5 / E) * LR_MAX,  # e=5: d_s = -0.21 < eps (a decrease): d_p uses the best, 1.21
+        (1 - 1.21 / 2) * (1 - 5 / E) * LR_MAX,  # e=6: d_s = 0.4/1.4 = 0.29: unchanged
+        (1 - 1.42 / 2) * (1 - 7 / E) * LR_MAX,  # e=7: d_s = 0.02/1.42 < eps
+        (1 - 1.42 / 2) * (1 - 7 / E) * LR_MAX,  # e=8: d_s = 0.56/1.98 = 0.28 >= eps: unchanged
+    ]
+    sched = scheduler()
+    seen = [sched.get_last_lr()[0]]
+    for value in ity:
+        sched.step(value)
+        seen.append(sched.get_last_lr()[0])
+    assert seen == pytest.approx(expected, rel=1e-12)
+    assert sched.optimizer.param_groups[0]["lr"] == pytest.approx(expected[-1])
+
+
+def test_the_floor_lr_top_and_time_decay_switch():
+    sched = scheduler(lr_top=0.05)
+    assert sched.get_last_lr() == [0.05]
+    sched.step(1.999)  # d_p = 0.0005: far under the floor
+    assert sched.get_last_lr() == [LR_MIN]
+    sched = scheduler(time_decay=False)
+    for value in (1.0, 1.0, 1.0):  # stagnation from epoch 3 on
+        sched.step(value)
+    assert sched.get_last_lr() == pytest.approx([(1 - 1.0 / 2) * LR_MAX])  # no (1 - e/E) factor
+
+
+def test_layer_wise_groups_follow_their_own_mi():
+    sched = scheduler(ity0=[0.2, 1.0], groups=2)
+    assert sched.get_last_lr() == pytest.approx([0.01, 0.05])
+    sched.step([0.4, 1.8])
+    assert sched.get_last_lr() == pytest.approx([(1 - 0.4 / 2) * LR_MAX, (1 - 1.8 / 2) * LR_MAX])
+    assert [m["d_p"] for m in sched.metrics()] == pytest.approx([0.8, 0.1])
+
+
+def test_state_dict_round_trip_keeps_the_history():
+    sched = scheduler()
+    for value in (0.8, 1.2, 1.21):
+        sched.step(value)
+    again = scheduler()
+    again.load_state_dict(copy.deepcopy(sched.state_dict()))
+    assert again.history == sched.history and again.epoch == 4
+    sched.step(1.22)
+    again.step(1.22)
+    assert again.get_last_lr() == sched.get_last_lr()
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: scheduler().step(-0.1), "mi: MI values must be finite and >= 0"),
+        (lambda: scheduler().step(float("nan")), "mi: MI values must be finite"),
+        (lambda: scheduler(groups=2).step([0.1]), r"mi: expected one value per parameter group \(2\)"),
+        (lambda: scheduler().step(), r"mi: MIDecayLR.step needs the MI"),
+        (
+            lambda: MIDecayLR(
+                torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=1), 0.1, 0.01, 0.1, 5, 1.0, 0.1
+            ),
+            "lr_min, lr_max: lr_min=0.1 exceeds lr_max=0.01",
+        ),
+        (
+            lambda: MIDecayLR(
+                torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=1), 0.01, 0.1, 0.1, 5, 0.0, 0.1
+            ),
+            "ixy: the MI upper bound must be positive",
+        ),
+        (
+            lambda: MIDecayLR(
+                torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=1), 0.01, 0.1, 0.1, 0, 1.0, 0.1
+            ),
+            "epochs: expected a positive integer",
+        ),
+    ],
+)
+def test_bad_input(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_probe_measures_output_and_named_layers_without_changing_the_model():
+    torch.manual_seed(0)
+    labels = torch.randint(0, 3, (600,))
+    x = torch.randn(600, 5) + 2.0 * nn.functional.one_hot(labels, 5)[:, :5].float()
+    model = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Dropout(0.5), nn.Linear(8, 3))
+    model.train()
+    probe = MIProbe(x, labels, n=400, layers=["1", "3"], seed=1)
+    first = probe.measure(model)
+    assert len(first) == 2 and all(v >= 0 for v in first) and model.training
+    assert probe.measure(model) == first  # eval mode: dropout off, the same numbers
+    assert 0 < probe.ixy() <= math.log(3) + 0.1
+    assert len(MIProbe(x, labels, n=400).measure(model)) == 1
+    with pytest.raises(ValueError, match=r"layers: no module named \['fc9'\]"):
+        MIProbe(x, labels, layers=["fc9"]).measure(model)
+
+
+def test_lars_hand_computed_steps_with_momentum_and_weight_decay():
+    w = nn.Parameter(torch.tensor([3.0, 4.0], dtype=torch.float64))
+    opt = LARS([w], lr=0.5, momentum=0.9, weight_decay=0.1, trust_coefficient=0.01)
+    g = torch.tensor([0.6, 0.8], dtype=torch.float64)
+    w_ref, v_ref = w.detach().clone(), torch.zeros(2, dtype=torch.float64)
+    for step in range(3):
+        w.grad = g.clone()
+        local = 0.01 * w_ref.norm() / (g.norm() + 0.1 * w_ref.norm() + 1e-9)
+        update = 0.5 * local * (g + 0.1 * w_ref)
+        v_ref = update if step == 0 else 0.9 * v_ref + update
+        w_ref = w_ref - v_ref
+        opt.step()
+        torch.testing.assert_close(w.detach(), w_ref)
+    b = nn.Parameter(torch.ones(3))
+    b.grad = torch.ones(3)
+    LARS([b], lr=0.1, momentum=0.0, exclude_1d=True, weight_decay=0.5).step()
+    torch.testing.assert_close(b.detach(), torch.full((3,), 0.9))  # plain SGD for 1-d: no scaling, no decay
+
+
+def test_the_lightning_callback_drives_the_scheduler_through_its_hooks():
+    from iblearn.optim.lightning import MIDecayCallback
+
+    torch.manual_seed(0)
+    labels = torch.randint(0, 3, (300,))
+    x = torch.randn(300, 4) + 2.0 * nn.functional.one_hot(labels, 4).float()
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+
+    class Trainer:  # what the hooks use of Lightning's Trainer
+        def __init__(self) -> None:
+            self.optimizers = [opt]
+
+    logged = {}
+    model.log = lambda key, value: logged.__setitem__(key, value)
+    callback = MIDecayCallback(
+        MIProbe(x, labels, n=200),
+        lambda o, ixy, ity0: MIDecayLR(o, 1e-3, 0.1, 0.01, 5, ixy, ity0, lr_top=0.05),
+    )
+    callback.on_fit_start(Trainer(), model)
+    assert opt.param_groups[0]["lr"] == 0.05
+    callback.on_train_epoch_end(Trainer(), model)
+    assert set(logged) == {"mi_ty", "lr"} and logged["lr"] == opt.param_groups[0]["lr"] != 0.05

@@ -1,0 +1,51 @@
+"""Under torch.distributed, rank 0 measures I(T; Y) and broadcasts it: every rank sets the same LRs,
+although rank 1's own sample would give different values."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+from torch import nn
+
+from iblearn.optim import MIDecayLR, MIProbe
+from tests.optim.test_proximal_ddp import free_port
+
+
+def sequence(rank: int) -> list[float]:
+    torch.manual_seed(0)
+    labels = torch.randint(0, 3, (400,))
+    x = torch.randn(400, 4) + 2.0 * nn.functional.one_hot(labels, 4).float()
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    probe = MIProbe(x, labels, n=200, seed=rank)  # a different MI sample on each rank
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    sched = MIDecayLR(opt, 1e-3, 0.2, 0.05, 6, probe.ixy(), probe.measure(model)[0])
+    lrs = sched.get_last_lr()
+    for _ in range(4):
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(0.3 * torch.randn_like(p))  # "training"
+        sched.step(probe.measure(model)[0])
+        lrs += sched.get_last_lr()
+    return lrs
+
+
+def worker(rank: int, port: int, out: str) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", rank=rank, world_size=2)
+    torch.save(sequence(rank), f"{out}.{rank}")
+    dist.destroy_process_group()
+
+
+def test_every_rank_sets_the_same_lrs(tmp_path):
+    if not dist.is_available():
+        pytest.skip("torch.distributed is not available")
+    out = str(tmp_path / "lrs")
+    mp.start_processes(worker, args=(free_port(), out), nprocs=2, start_method="fork")
+    first, second = torch.load(f"{out}.0", weights_only=True), torch.load(f"{out}.1", weights_only=True)
+    assert first == second
+    assert sequence(1) != first  # without the broadcast, rank 1 would have taken other steps
