@@ -23,5 +23,11 @@ if __name__ == "__main__":
     parser.add_argument("--restart", action="store_true", help="discard earlier rows")
     parser.add_argument("--results", default=str(Path(__file__).parent / "results"))
     args = parser.parse_args()
-    print(bench_accuracy(Path(args.results), quick=args.quick, resume=not args.restart,
-                         progress=lambda message: print(message, flush=True)))
+    print(
+        bench_accuracy(
+            Path(args.results),
+            quick=args.quick,
+            resume=not args.restart,
+            progress=lambda message: print(message, flush=True),
+        )
+    )

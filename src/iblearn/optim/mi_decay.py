@@ -29,6 +29,7 @@ from torch import Tensor, nn
 from torch.optim.lr_scheduler import LRScheduler
 
 from iblearn.estimators import get_estimator
+from iblearn.functional import discrete_entropy
 
 
 def _per_group(value: float | Sequence[float], groups: int, name: str) -> list[float]:
@@ -205,11 +206,22 @@ class MIProbe:
         probe.layers = list(layers) if layers is not None else None
         return probe
 
-    def ixy(self) -> float:
-        """I(X; Y) of the sample, the data-processing bound of every I(T; Y); broadcast from rank 0."""
-        return float(
-            self._from_rank0(lambda: [max(0.0, float(self.estimator(self.x.flatten(1).float(), self.y)))])[0]
-        )
+    def ixy(self, *, estimate: bool = False) -> float:
+        """I(X; Y) of the sample, the data-processing bound of every I(T; Y); broadcast from rank 0.
+
+        By default the plug-in entropy H(Y) of the sample's labels: for labels that are a function of
+        the input, I(X; Y) = H(Y) exactly, the "theoretical upper bound" Algorithm 1 asks for.
+        ``estimate=True`` estimates I(X; Y) from the raw inputs with the probe's estimator instead (the
+        paper's KSG route); in high dimension that is biased low (MNIST, MixedKSG on pixels: 1.75,
+        1.87, 1.97 nats at n = 500, 1000, 2000, against H(Y) = 2.30), and the network's own I(T; Y)
+        then passes it after an epoch or two, which pins the LR to lr_min.
+        """
+        def compute() -> list[float]:
+            if not estimate:
+                return [float(discrete_entropy(self.y))]
+            return [max(0.0, float(self.estimator(self.x.flatten(1).float(), self.y)))]
+
+        return float(self._from_rank0(compute)[0])
 
     @staticmethod
     def _from_rank0(compute: Callable[[], list[float]]) -> list[float]:
