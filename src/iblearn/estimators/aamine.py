@@ -134,6 +134,9 @@ class AAMINE(MINE):
         rep = self.noisy(xt, torch.Generator().manual_seed(1)) if y is None else y
         return super().mi(xt, rep)
 
+    def train_step(self, x: Any, y: Any = None) -> float:
+        return super().train_step(x, y)
+
     def batch_mi(self, x: Any, y: Any = None) -> Tensor:
         return super().batch_mi(x, y)
 

@@ -5,7 +5,9 @@ An estimator object holds settings (and, for neural estimators, a critic); the m
 
 * ``differentiable``: its value can be back-propagated (usable as a training loss);
 * ``trainable``: it has a critic to fit, and exposes ``loss(x, y)`` for that;
-* ``bound``: ``"lower"``, ``"upper"`` or ``None`` relative to the Shannon MI.
+* ``bound``: ``"lower"``, ``"upper"`` or ``None`` relative to the Shannon MI;
+* ``accepts``: the kinds of data it estimates from, of ``"vector"`` ``(N, d)``, ``"grid"``
+  ``(N, C, H, W)`` and ``"graph"`` (node representations of a graph).
 
 Uncertainty is asked for per call: ``est(x, y, n_resamples=100)`` adds a standard error,
 ``est(x, y, n_permutations=200)`` a permutation-test p-value for independence.
@@ -80,6 +82,7 @@ class Estimator(nn.Module):
     differentiable: ClassVar[bool] = False
     trainable: ClassVar[bool] = False
     bound: ClassVar[Bound] = None
+    accepts: ClassVar[frozenset[str]] = frozenset({"vector"})
     #: ``"bootstrap"`` (resample with replacement) or ``"half"`` (half-sampling jackknife).
     resampling: ClassVar[Literal["bootstrap", "half"]] = "bootstrap"
 

@@ -74,6 +74,8 @@ class DIM(NeuralEstimator):
         lr, eval_batch_size, seed, base: as for :class:`iblearn.estimators.MINE`.
     """
 
+    accepts = frozenset({"grid"})
+
     name = "dim"
 
     def __init__(

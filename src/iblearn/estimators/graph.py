@@ -75,6 +75,8 @@ class BilinearCritic(nn.Module):
 class _GraphEstimator(NeuralEstimator):
     """Graph estimators see the whole graph at every step."""
 
+    accepts = frozenset({"graph"})
+
     def _inputs(self, x: Any, y: Any) -> tuple[Tensor, Any]:
         h = V.continuous(x, "h")
         graph = as_graph(y)

@@ -44,6 +44,8 @@ class NeuralEstimator(Estimator):
     bound from all joint and marginal scores).
     """
 
+    accepts = frozenset({"vector", "grid", "graph"})  # graphs: node representations
+
     trainable = True
     differentiable = True
     bound = "lower"

@@ -205,6 +205,8 @@ class RenyiMI(Estimator):
     See :func:`iblearn.functional.renyi_mi`.
     """
 
+    accepts = frozenset({"vector", "grid", "graph"})  # graphs: node representations
+
     name = "renyi"
     differentiable = True
 

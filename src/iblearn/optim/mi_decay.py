@@ -216,6 +216,7 @@ class MIProbe:
         1.87, 1.97 nats at n = 500, 1000, 2000, against H(Y) = 2.30), and the network's own I(T; Y)
         then passes it after an epoch or two, which pins the LR to lr_min.
         """
+
         def compute() -> list[float]:
             if not estimate:
                 return [float(discrete_entropy(self.y))]

@@ -1,0 +1,222 @@
+"""Graph data sets: Cora (Planetoid format, node classification) and the TU Dortmund graph-kernel
+format (Mutagenicity, MUTAG; graph classification), in plain tensors.
+
+A graph, or a batch of graphs, is a :class:`GraphBatch`: node features ``x (N, F)``, ``edge_index (2, E)``
+(both directions listed), and ``batch (N,)``, the graph of each node. It has ``.x`` and ``.edge_index``,
+so iblearn's graph estimators and torch-geometric both read it; torch-geometric itself is not needed.
+
+Cora's Planetoid files are Python pickles; they are read with an unpickler that admits only numpy
+arrays, scipy sparse matrices and plain containers, so a tampered file cannot run code.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from iblearn.data.vision import _download, data_root
+
+PLANETOID = "https://github.com/kimiyoung/planetoid/raw/master/data/"
+TU = "https://www.chrsmrrs.com/graphkerneldatasets/"
+
+
+class GraphBatch(NamedTuple):
+    """Node features, edges (both directions) and the graph of each node."""
+
+    x: Tensor
+    edge_index: Tensor
+    batch: Tensor
+
+    def with_x(self, x: Tensor) -> GraphBatch:
+        return GraphBatch(x, self.edge_index, self.batch)
+
+    def to(self, device: torch.device | str) -> GraphBatch:
+        return GraphBatch(self.x.to(device), self.edge_index.to(device), self.batch.to(device))
+
+    @property
+    def num_graphs(self) -> int:
+        return int(self.batch.max()) + 1 if self.batch.numel() else 0
+
+
+class _SafeUnpickler(pickle.Unpickler):
+    """Only what the Planetoid files hold: numpy arrays, scipy sparse matrices, plain containers."""
+
+    ALLOWED: tuple[str, ...] = ("numpy", "scipy.sparse", "collections")
+    BUILTINS = frozenset(
+        {
+            "list",
+            "dict",
+            "set",
+            "tuple",
+            "int",
+            "float",
+            "bool",
+            "str",
+            "bytes",
+            "object",
+            "slice",
+            "range",
+            "frozenset",
+            "complex",
+            "bytearray",
+        }
+    )
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module.startswith("scipy.sparse"):  # the files name scipy's old private modules
+            import scipy.sparse
+
+            if hasattr(scipy.sparse, name):
+                return getattr(scipy.sparse, name)
+        if module.startswith(self.ALLOWED) or (
+            module in ("builtins", "__builtin__") and name in self.BUILTINS
+        ):
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a data file")
+
+
+def _unpickle(path: Path) -> Any:
+    with path.open("rb") as f:
+        return _SafeUnpickler(io.BytesIO(f.read()), encoding="latin1").load()
+
+
+@dataclass(frozen=True)
+class NodeData:
+    """One graph with node labels and the standard split masks."""
+
+    graph: GraphBatch
+    y: Tensor
+    train_mask: Tensor
+    val_mask: Tensor
+    test_mask: Tensor
+
+
+def load_cora(*, root: str | None = None, download: bool = True) -> NodeData:
+    """Cora: 2,708 nodes, 1,433 binary features (row-normalized), 7 classes, the public split of
+    Yang et al. (2016): 140 training nodes (20 per class), 500 validation, 1,000 test."""
+    folder = data_root(root) / "Cora" / "raw"
+    names = ["x", "y", "tx", "ty", "allx", "ally", "graph", "test.index"]
+    for name in names:
+        path = folder / f"ind.cora.{name}"
+        if not path.exists():
+            if not download:
+                raise FileNotFoundError(f"{path} is missing and download=False")
+            _download(PLANETOID + path.name, path)
+    _, y, tx, ty, allx, ally, graph = (_unpickle(folder / f"ind.cora.{n}") for n in names[:7])
+    test_index = np.array([int(line) for line in (folder / "ind.cora.test.index").read_text().split()])
+    order = np.sort(test_index)
+    features = np.vstack([allx.toarray(), tx.toarray()])
+    labels = np.vstack([ally, ty])
+    features[test_index] = features[order]  # Kipf & Welling's reordering of the test rows
+    labels[test_index] = labels[order]
+    features = features / np.maximum(features.sum(axis=1, keepdims=True), 1)
+    edges = {(int(a), int(b)) for a, nbrs in graph.items() for b in nbrs if a != b}
+    edges |= {(b, a) for a, b in edges}
+    n = features.shape[0]
+    edge_index = torch.tensor(sorted(edges), dtype=torch.long).T
+
+    def mask(idx: Any) -> Tensor:
+        m = torch.zeros(n, dtype=torch.bool)
+        m[torch.as_tensor(np.asarray(idx), dtype=torch.long)] = True
+        return m
+
+    return NodeData(
+        GraphBatch(torch.tensor(features, dtype=torch.float32), edge_index, torch.zeros(n, dtype=torch.long)),
+        torch.tensor(labels.argmax(axis=1), dtype=torch.long),
+        mask(range(y.shape[0])),
+        mask(range(y.shape[0], y.shape[0] + 500)),
+        mask(order),
+    )
+
+
+@dataclass(frozen=True)
+class GraphDataset:
+    """Graphs in the TU format, held as one big disjoint graph; :meth:`batches` slices it."""
+
+    x: Tensor  # (N, F) one-hot node labels
+    edge_index: Tensor  # (2, E)
+    node_graph: Tensor  # (N,) graph of each node
+    y: Tensor  # (G,) graph labels
+    name: str
+
+    def __len__(self) -> int:
+        return int(self.y.shape[0])
+
+    def batch(self, graphs: Tensor) -> tuple[GraphBatch, Tensor]:
+        """The given graphs as one batch (renumbered 0..B-1), and their labels."""
+        keep = torch.isin(self.node_graph, graphs)
+        nodes = keep.nonzero()[:, 0]
+        new_id = torch.full((len(self.x),), -1, dtype=torch.long)
+        new_id[nodes] = torch.arange(len(nodes))
+        edges = self.edge_index[:, keep[self.edge_index[0]]]
+        graph_id = torch.full((int(self.node_graph.max()) + 1,), -1, dtype=torch.long)
+        graph_id[graphs] = torch.arange(len(graphs))
+        return (GraphBatch(self.x[nodes], new_id[edges], graph_id[self.node_graph[nodes]]), self.y[graphs])
+
+    def batches(
+        self, graphs: Tensor, size: int, gen: torch.Generator | None = None
+    ) -> Iterator[tuple[GraphBatch, Tensor]]:
+        order = graphs[torch.randperm(len(graphs), generator=gen)] if gen is not None else graphs
+        for part in torch.split(order, size):
+            yield self.batch(part.sort().values)
+
+
+def _tu_files(name: str, root: str | None, download: bool) -> dict[str, str]:
+    """The TU text files of a data set, from $IBLEARN_DATA/<name>/<name>.zip, a folder of them, or grakel."""
+    folder = data_root(root) / name
+    archive = folder / f"{name}.zip"
+    parts = ("A", "graph_indicator", "graph_labels", "node_labels")
+    if not archive.exists() and not (folder / f"{name}_A.txt").exists():
+        import importlib.util
+
+        spec = importlib.util.find_spec("grakel")
+        bundled = (
+            Path(next(iter(spec.submodule_search_locations))) / "tests" / "data" / name
+            if spec and spec.submodule_search_locations
+            else None
+        )
+        if root is None and bundled is not None and (bundled / f"{name}_A.txt").exists():
+            folder = bundled
+        elif download:
+            _download(TU + f"{name}.zip", archive)
+        else:
+            raise FileNotFoundError(f"{archive} is missing and download=False")
+    if archive.exists():
+        with zipfile.ZipFile(archive) as z:
+            members = {Path(m).name: m for m in z.namelist()}
+            return {p: z.read(members[f"{name}_{p}.txt"]).decode() for p in parts}
+    return {p: (folder / f"{name}_{p}.txt").read_text() for p in parts}
+
+
+def load_tu(name: str, *, root: str | None = None, download: bool = True) -> GraphDataset:
+    """A TU Dortmund data set (e.g. ``"Mutagenicity"``: 4,337 graphs, 14 atom types, 2 classes; or
+    ``"MUTAG"``): node labels one-hot encoded as features, graph labels mapped to 0..C-1. The extra
+    ``_edge_gt.txt`` some copies carry is not part of the data set and is ignored."""
+    files = _tu_files(name, root, download)
+    edges = (
+        np.array([[int(v) for v in line.split(",")] for line in files["A"].split("\n") if line.strip()]) - 1
+    )
+    node_graph = np.array([int(v) for v in files["graph_indicator"].split()]) - 1
+    node_labels = np.array([int(v) for v in files["node_labels"].split()])
+    graph_labels = np.array([int(v) for v in files["graph_labels"].split()])
+    kinds = np.unique(node_labels)
+    x = (node_labels[:, None] == kinds[None, :]).astype(np.float32)
+    classes = np.unique(graph_labels)
+    edge_index = np.concatenate([edges.T, edges.T[::-1]], axis=1)  # both directions (TU lists most twice)
+    edge_index = np.unique(edge_index, axis=1)
+    return GraphDataset(
+        torch.from_numpy(x),
+        torch.from_numpy(edge_index).long(),
+        torch.from_numpy(node_graph).long(),
+        torch.from_numpy(np.searchsorted(classes, graph_labels)).long(),
+        name,
+    )

@@ -1,0 +1,155 @@
+"""The networks of MOLE's Table 1 (paper 001, App. A.2) and paper 002's MLP, each as a list of modules:
+the units that greedy training trains one at a time. ``nn.Sequential(*modules)`` is the same network
+for end-to-end backpropagation.
+
+Graph modules take and return a :class:`~iblearn.data.graphs.GraphBatch` (node representations plus the
+edges), written in plain torch (``index_add``); the readout turns node representations into one
+vector per graph. Widths not given by the papers are ours.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from iblearn.data.graphs import GraphBatch
+
+
+def adult_mlp() -> list[nn.Module]:
+    """MLP 104-64-16-2 with ReLU (App. A.2): encoder-like, decoder-like, output."""
+    return [
+        nn.Sequential(nn.Linear(104, 64), nn.ReLU()),
+        nn.Sequential(nn.Linear(64, 16), nn.ReLU()),
+        nn.Linear(16, 2),
+    ]
+
+
+def mnist_cnn() -> list[nn.Module]:
+    """Two convolutional layers (encoder-like) and two fully connected ones (decoder-like, output)."""
+    return [
+        nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2)),  # 28 -> 13
+        nn.Sequential(nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2)),  # 13 -> 5
+        nn.Sequential(nn.Flatten(), nn.Linear(64 * 5 * 5, 128), nn.ReLU()),
+        nn.Linear(128, 10),
+    ]
+
+
+def layerwise_mlp(widths: tuple[int, ...] = (512, 256, 128), in_dim: int = 784) -> list[nn.Module]:
+    """Paper 002's three-layer MLP (widths ours; its supplementary material is not part of the text)."""
+    layers: list[nn.Module] = []
+    previous = in_dim
+    for i, width in enumerate(widths):
+        layers.append(
+            nn.Sequential(*([nn.Flatten()] if i == 0 else []), nn.Linear(previous, width), nn.ReLU())
+        )
+        previous = width
+    return layers
+
+
+def small_convnet(in_channels: int = 1) -> list[nn.Module]:
+    """Paper 002's conv-net stand-in (for Fashion-MNIST, in place of CIFAR-10): three conv blocks."""
+    return [
+        nn.Sequential(nn.Conv2d(in_channels, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)),
+        nn.Sequential(nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)),
+        nn.Sequential(nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten()),
+    ]
+
+
+class NodeLinear(nn.Module):
+    """A linear layer (and activation) applied to every node's representation."""
+
+    def __init__(self, in_dim: int, out_dim: int, activation: bool = True) -> None:
+        super().__init__()
+        self.linear = nn.Linear(in_dim, out_dim)
+        self.activation = nn.ReLU() if activation else nn.Identity()
+
+    def forward(self, g: GraphBatch) -> GraphBatch:
+        return g.with_x(self.activation(self.linear(g.x)))
+
+
+class MessagePassing(nn.Module):
+    """``h_i' = ReLU(W_self h_i + W_nbr sum_{j in N(i)} h_j)`` (the GraphConv form of an MPNN layer)."""
+
+    def __init__(self, in_dim: int, out_dim: int) -> None:
+        super().__init__()
+        self.self_weight = nn.Linear(in_dim, out_dim)
+        self.nbr_weight = nn.Linear(in_dim, out_dim, bias=False)
+
+    def forward(self, g: GraphBatch) -> GraphBatch:
+        src, dst = g.edge_index
+        agg = torch.zeros_like(g.x).index_add(0, dst, g.x[src])
+        return g.with_x(torch.relu(self.self_weight(g.x) + self.nbr_weight(agg)))
+
+
+class GCNLayer(nn.Module):
+    """Kipf & Welling's graph convolution: ``D^-1/2 (A + I) D^-1/2 H W``, then ReLU and dropout."""
+
+    def __init__(self, in_dim: int, out_dim: int, dropout: float = 0.5, activation: bool = True) -> None:
+        super().__init__()
+        self.linear = nn.Linear(in_dim, out_dim)
+        self.dropout = nn.Dropout(dropout)
+        self.activation = activation
+
+    def forward(self, g: GraphBatch) -> GraphBatch:
+        n = g.x.shape[0]
+        loops = torch.arange(n, device=g.x.device)
+        src = torch.cat([g.edge_index[0], loops])
+        dst = torch.cat([g.edge_index[1], loops])
+        deg = torch.zeros(n, device=g.x.device).index_add(0, dst, torch.ones_like(dst, dtype=torch.float))
+        norm = (deg[src] * deg[dst]).rsqrt()
+        h = self.linear(self.dropout(g.x))
+        out = torch.zeros_like(h).index_add(0, dst, h[src] * norm[:, None])
+        return g.with_x(torch.relu(out) if self.activation else out)
+
+
+class Readout(nn.Module):
+    """Mean of each graph's node representations, then a linear layer: one output per graph."""
+
+    def __init__(self, in_dim: int, out_dim: int) -> None:
+        super().__init__()
+        self.linear = nn.Linear(in_dim, out_dim)
+
+    def forward(self, g: GraphBatch) -> Tensor:
+        graphs = g.num_graphs
+        sums = torch.zeros(graphs, g.x.shape[1], device=g.x.device).index_add(0, g.batch, g.x)
+        counts = torch.bincount(g.batch, minlength=graphs).clamp_min(1).to(g.x.dtype)
+        return self.linear(sums / counts[:, None])
+
+
+class NodeOutput(nn.Module):
+    """The last layer of a node classifier: logits per node."""
+
+    def __init__(self, in_dim: int, out_dim: int) -> None:
+        super().__init__()
+        self.linear = nn.Linear(in_dim, out_dim)
+
+    def forward(self, g: GraphBatch) -> Tensor:
+        return self.linear(g.x)
+
+
+def mutagenicity_mpgnn(features: int = 14, width: int = 64) -> list[nn.Module]:
+    """Node embedding (a linear layer), two message-passing layers, then readout and the classifier."""
+    return [
+        NodeLinear(features, width),
+        MessagePassing(width, width),
+        MessagePassing(width, width),
+        Readout(width, 2),
+    ]
+
+
+def cora_gcn(features: int = 1433, classes: int = 7, width: int = 64) -> list[nn.Module]:
+    """Two graph convolutions (encoder-like, decoder-like) and a fully connected output layer."""
+    return [GCNLayer(features, width), GCNLayer(width, width), NodeOutput(width, classes)]
+
+
+class Sequential(nn.Module):
+    """The modules composed end to end (for backpropagation baselines and AA-MINE's sub-networks)."""
+
+    def __init__(self, modules: list[nn.Module]) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(modules)
+
+    def forward(self, x: Tensor | GraphBatch) -> Tensor | GraphBatch:
+        for layer in self.layers:
+            x = layer(x)
+        return x

@@ -1,0 +1,286 @@
+"""Greedy, gradient-isolated training: a network as an ordered list of modules, each trained on its own
+objective (see :mod:`iblearn.training.objectives`), never on a gradient from a later module.
+
+Two modes:
+
+* ``"sequential"`` (paper 002, and MOLE's "each module is sequentially trained from the input module to
+  the output module"): module k trains for its epochs, then is frozen (``requires_grad=False``, eval
+  mode), then module k + 1. Earlier modules run under ``torch.no_grad``, so memory holds one module's
+  activations and critics, not the network's.
+* ``"isolated"``: every module trains on every batch, its input ``detach()``-ed at the boundary, so no
+  gradient crosses from one module to another (gradient isolation, as in Greedy InfoMax).
+
+Before the first step the whole pipeline runs once on the first batch: a module that cannot take its
+predecessor's output, an objective that cannot take a module's output (e.g. a graph estimator on a
+vector), or a role list of the wrong length raises ``ValueError`` there. With a run folder, every epoch
+is recorded and checkpointed (modules, critics, optimizer, RNG), and a killed run resumes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from iblearn.records import RunFolder
+from iblearn.training.objectives import Activation, Batch, Objective, kind
+
+Batches = Callable[[int], Iterable[Batch]]
+
+
+@dataclass
+class GreedyResult:
+    """Per-module training histories (one dict per epoch: the objective's numbers, seconds)."""
+
+    histories: list[list[dict[str, float]]] = field(default_factory=list)
+
+
+def _forward(modules: Sequence[nn.Module], x: Activation, upto: int) -> Activation:
+    for module in modules[:upto]:
+        x = module(x)
+    return x
+
+
+def check_pipeline(modules: Sequence[nn.Module], objectives: Sequence[Objective], batch: Batch) -> None:
+    """Run the network once, module by module, and check that every objective can take its module's output."""
+    if len(modules) != len(objectives):
+        raise ValueError(
+            f"objectives: {len(objectives)} objectives for {len(modules)} modules; give one per module"
+        )
+    t: Activation = batch.x
+    with torch.no_grad():
+        for k, (module, objective) in enumerate(zip(modules, objectives, strict=True)):
+            before = f"shape {tuple(t.shape)}" if isinstance(t, torch.Tensor) else f"a {kind(t)}"
+            try:
+                t = module(t)
+            except (RuntimeError, TypeError, ValueError, AttributeError, IndexError) as err:
+                raise ValueError(f"modules[{k}]: cannot take its input ({before}): {err}") from err
+            what = kind(t)
+            if what not in objective.accepts:
+                raise ValueError(
+                    f"objectives[{k}]: {objective.name} cannot take modules[{k}]'s output, a {what} "
+                    f"(it takes {', '.join(sorted(objective.accepts))})"
+                )
+
+
+def train_greedy(
+    modules: Sequence[nn.Module],
+    objectives: Sequence[Objective],
+    batches: Batches | Iterable[Batch],
+    *,
+    epochs: int | Sequence[int] = 1,
+    mode: str = "sequential",
+    optimizer: Callable[[Any], torch.optim.Optimizer] = lambda params: torch.optim.Adam(params, lr=1e-3),
+    critic_steps: int = 1,
+    device: torch.device | str = "cpu",
+    run: RunFolder | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> GreedyResult:
+    """Train ``modules`` greedily; returns the per-module histories.
+
+    Args:
+        modules: the network, in order; the output of module k is the input of module k + 1.
+        objectives: one per module.
+        batches: ``batches(epoch) -> iterable of Batch``, or an iterable re-read every epoch (a DataLoader
+            of ``Batch`` or of ``(x, y)`` pairs).
+        epochs: epochs per module (one number for all, or one per module; in isolated mode the first).
+        mode: ``"sequential"`` or ``"isolated"``.
+        optimizer: builds a module's optimizer from its parameters.
+        critic_steps: critic updates per module update (adversarial alternation, paper 002 Sec. 4).
+        device: where to train.
+        run: a run folder to record and checkpoint into (and resume from).
+        progress: called with a message after every epoch.
+    """
+    if mode not in ("sequential", "isolated"):
+        raise ValueError(f"mode: expected 'sequential' or 'isolated', got {mode!r}")
+    per_module = [epochs] * len(modules) if isinstance(epochs, int) else list(epochs)
+    if len(per_module) != len(modules) or any(e < 0 for e in per_module):
+        raise ValueError(
+            f"epochs: expected one non-negative count per module ({len(modules)}), got {epochs!r}"
+        )
+    device = torch.device(device)
+    for m in modules:
+        m.to(device)
+    for objective in objectives:
+        for est in objective.estimators():
+            est.to(device)
+    get = _batch_source(batches)
+    check_pipeline(modules, objectives, next(iter(get(0))).to(device))
+    result = GreedyResult([[] for _ in modules])
+    optimizers = [optimizer(m.parameters()) for m in modules]
+    state = _Checkpoint(run, modules, objectives, optimizers)
+    start_module, start_epoch = state.resume(result)
+    if mode == "isolated":
+        for epoch in range(start_epoch, per_module[0]):
+            _epoch_isolated(modules, objectives, optimizers, get(epoch), critic_steps, device, result, epoch)
+            state.save(0, epoch, result, list(range(len(modules))))
+            _tell(progress, f"epoch {epoch + 1}: " + ", ".join(f"{h[-1]}" for h in result.histories))
+        return result
+    for k in range(len(modules)):
+        if k < start_module:
+            _freeze(modules[k])
+            continue
+        for epoch in range(start_epoch if k == start_module else 0, per_module[k]):
+            _epoch_module(
+                modules, objectives, optimizers[k], k, get(epoch), critic_steps, device, result, epoch
+            )
+            state.save(k, epoch, result)
+            _tell(progress, f"module {k} epoch {epoch + 1}: {result.histories[k][-1]}")
+        _freeze(modules[k])
+    return result
+
+
+def _batch_source(batches: Batches | Iterable[Batch]) -> Batches:
+    def as_batch(b: Any) -> Batch:
+        return b if isinstance(b, Batch) else Batch(b[0], b[1])
+
+    if callable(batches) and not hasattr(batches, "__iter__"):
+        source = batches
+        return lambda epoch: (as_batch(b) for b in source(epoch))
+    return lambda epoch: (as_batch(b) for b in batches)  # type: ignore[union-attr]
+
+
+def _freeze(module: nn.Module) -> None:
+    module.requires_grad_(False)
+    module.eval()
+
+
+def _average(rows: list[dict[str, float]]) -> dict[str, float]:
+    keys = {k for r in rows for k in r}
+    return {k: sum(r[k] for r in rows if k in r) / sum(1 for r in rows if k in r) for k in sorted(keys)}
+
+
+def _epoch_module(
+    modules: Sequence[nn.Module],
+    objectives: Sequence[Objective],
+    opt: torch.optim.Optimizer,
+    k: int,
+    batches: Iterable[Batch],
+    critic_steps: int,
+    device: torch.device,
+    result: GreedyResult,
+    epoch: int,
+) -> None:
+    module, objective = modules[k], objectives[k]
+    if hasattr(objective, "sync"):
+        objective.sync()
+    module.train()
+    start, rows = time.perf_counter(), []
+    for batch in batches:
+        batch = batch.to(device)
+        with torch.no_grad():
+            t_in = _forward(modules, batch.x, k)  # frozen modules: no activations kept
+        t = module(t_in)
+        for _ in range(critic_steps):
+            objective.critic_step(batch, _detach(t))
+        loss, metrics = objective.loss(batch, t)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        rows.append(metrics)
+    result.histories[k].append({"epoch": epoch + 1, **_average(rows), "seconds": time.perf_counter() - start})
+
+
+def _epoch_isolated(
+    modules: Sequence[nn.Module],
+    objectives: Sequence[Objective],
+    optimizers: Sequence[torch.optim.Optimizer],
+    batches: Iterable[Batch],
+    critic_steps: int,
+    device: torch.device,
+    result: GreedyResult,
+    epoch: int,
+) -> None:
+    for m, objective in zip(modules, objectives, strict=True):
+        m.train()
+        if hasattr(objective, "sync"):
+            objective.sync()
+    start = time.perf_counter()
+    rows: list[list[dict[str, float]]] = [[] for _ in modules]
+    for batch in batches:
+        batch = batch.to(device)
+        t: Activation = batch.x
+        for k, (module, objective, opt) in enumerate(zip(modules, objectives, optimizers, strict=True)):
+            t = module(_detach(t))  # the boundary: no gradient reaches module k - 1
+            for _ in range(critic_steps):
+                objective.critic_step(batch, _detach(t))
+            loss, metrics = objective.loss(batch, t)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            rows[k].append(metrics)
+    for k in range(len(modules)):
+        result.histories[k].append(
+            {"epoch": epoch + 1, **_average(rows[k]), "seconds": time.perf_counter() - start}
+        )
+
+
+def _detach(t: Activation) -> Activation:
+    return t.with_x(t.x.detach()) if hasattr(t, "with_x") else t.detach()  # type: ignore[union-attr]
+
+
+def _tell(progress: Callable[[str], None] | None, message: str) -> None:
+    if progress:
+        progress(message)
+
+
+class _Checkpoint:
+    """Everything greedy training needs to continue: every module and critic, the optimizers, the RNG."""
+
+    FILE = "greedy-checkpoint.pt"
+
+    def __init__(
+        self,
+        run: RunFolder | None,
+        modules: Sequence[nn.Module],
+        objectives: Sequence[Objective],
+        optimizers: Sequence[torch.optim.Optimizer],
+    ) -> None:
+        self.run, self.modules, self.objectives, self.optimizers = run, modules, objectives, optimizers
+
+    def save(self, k: int, epoch: int, result: GreedyResult, rows: list[int] | None = None) -> None:
+        """After module k's epoch: the state first, then the epoch's row(s) of ``rows`` (default [k])."""
+        if self.run is None:
+            return
+        self.run.save_checkpoint(
+            {
+                "module": k,
+                "epoch": epoch,
+                "modules": [m.state_dict() for m in self.modules],
+                "estimators": [[e.state_dict() for e in o.estimators()] for o in self.objectives],
+                "optimizers": [o.state_dict() for o in self.optimizers],
+                "rng": torch.get_rng_state(),
+            },
+            self.FILE,
+        )
+        for j in rows if rows is not None else [k]:
+            self.run.append_metrics({"module": j, **result.histories[j][-1]})
+
+    def resume(self, result: GreedyResult) -> tuple[int, int]:
+        """(module, epoch) to start from; restores the state and the histories of a killed run."""
+        if self.run is None:
+            return 0, 0
+        run = self.run
+        state = run.load_checkpoint(self.FILE)
+        if state is None:
+            run.truncate_metrics(0)
+            return 0, 0
+        for m, s in zip(self.modules, state["modules"], strict=True):
+            m.load_state_dict(s)
+        for objective, saved in zip(self.objectives, state["estimators"], strict=True):
+            for est, s in zip(objective.estimators(), saved, strict=True):
+                est.load_state_dict(s)
+        for opt, s in zip(self.optimizers, state["optimizers"], strict=True):
+            opt.load_state_dict(s)
+        torch.set_rng_state(state["rng"])
+        k, epoch = int(state["module"]), int(state["epoch"])
+        run.drop_metrics(lambda r: int(r["epoch"]) > epoch + 1 if int(r["module"]) >= k else False)
+        for row in run.metrics():
+            result.histories[int(row["module"])].append(
+                {c: float(v) for c, v in row.items() if v not in ("",) and c != "module"}
+            )
+        return k, epoch + 1

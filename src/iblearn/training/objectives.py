@@ -1,0 +1,209 @@
+"""Per-module objectives for greedy training: one core loop (:mod:`iblearn.training.greedy`), two
+families of objectives.
+
+* MOLE (paper 001): an encoder-like module maximizes I(T_k; X), a decoder-like one I(T_k; Y), the output
+  module minimizes cross-entropy: :class:`InfoMax` with ``target="input"`` or ``"label"``, and
+  :class:`CrossEntropy`.
+* Layer-by-layer IB (paper 002, eq. 2): each layer maximizes I(Y; L) - beta I(X; L + eps), I(Y; L) by
+  MINE and I(X; L + eps) by AA-MINE with a copy of layers 1..k: :class:`NoisyIB`.
+
+An objective sees a :class:`Batch` (the network's input x, labels y, an optional mask of the labelled
+samples) and the module's output t. ``critic_step`` trains its estimators' critics on detached
+inputs; ``loss`` returns what the module minimizes and the numbers to record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from iblearn.data.graphs import GraphBatch
+from iblearn.estimators import AAMINE, MINE, Estimator, get_estimator
+
+Activation = Tensor | GraphBatch
+
+
+@dataclass(frozen=True)
+class Batch:
+    """The network's input, labels (per sample, per node, or per graph), and which labels are known."""
+
+    x: Activation
+    y: Tensor
+    mask: Tensor | None = None
+
+    def to(self, device: torch.device) -> Batch:
+        return Batch(
+            self.x.to(device), self.y.to(device), None if self.mask is None else self.mask.to(device)
+        )
+
+
+def kind(value: Activation) -> str:
+    """``"graph"``, ``"grid"`` (N, C, H, W) or ``"vector"`` (N, d)."""
+    if isinstance(value, GraphBatch):
+        return "graph"
+    if isinstance(value, Tensor) and value.ndim == 4:
+        return "grid"
+    if isinstance(value, Tensor) and value.ndim == 2:
+        return "vector"
+    raise ValueError(
+        f"activation: expected a vector (N, d), grid (N, C, H, W) or graph, got {type(value).__name__}"
+        + (f" of shape {tuple(value.shape)}" if isinstance(value, Tensor) else "")
+    )
+
+
+def _labels_for(t: Activation, batch: Batch) -> tuple[Tensor, Tensor]:
+    """Representation rows and their labels: per node for graphs (a graph's label goes to its nodes when
+    the labels are per graph), only the labelled ones when there is a mask."""
+    rows = t.x if isinstance(t, GraphBatch) else t
+    y = batch.y
+    if isinstance(t, GraphBatch) and len(y) != len(rows):
+        y = y[t.batch]  # graph classification: every node carries its graph's label
+    if batch.mask is not None:
+        rows, y = rows[batch.mask], y[batch.mask]
+    return rows, y
+
+
+class Objective:
+    """Base: what a module minimizes, and the estimators (with critics) that measure it."""
+
+    name = "objective"
+    #: data kinds of the module's output this objective can take
+    accepts: frozenset[str] = frozenset({"vector", "grid", "graph"})
+
+    def estimators(self) -> list[nn.Module]:
+        return []
+
+    def critic_step(self, batch: Batch, t: Activation) -> None:
+        """Train the critics one step on detached inputs (nothing to do without critics)."""
+
+    def loss(self, batch: Batch, t: Activation) -> tuple[Tensor, dict[str, float]]:
+        raise NotImplementedError
+
+
+class CrossEntropy(Objective):
+    """The output module's objective (MOLE's last module; paper 002's post-trained linear layer)."""
+
+    name = "cross-entropy"
+    accepts = frozenset({"vector", "graph"})
+
+    def loss(self, batch: Batch, t: Activation) -> tuple[Tensor, dict[str, float]]:
+        logits, y = _labels_for(t, batch)
+        loss = F.cross_entropy(logits, y)
+        return loss, {"loss": float(loss.detach()), "acc": float((logits.argmax(dim=1) == y).float().mean())}
+
+
+class InfoMax(Objective):
+    """MOLE's encoder-like (``target="input"``: maximize I(T; X)) or decoder-like (``"label"``: I(T; Y))
+    objective with a differentiable estimator: matrix-based Renyi, MINE, DIM (grids), GMI (graphs).
+
+    Args:
+        target: ``"input"`` or ``"label"``.
+        estimator: an estimator object or registry name; it must be differentiable.
+        **settings: passed to the estimator when it is given by name.
+    """
+
+    def __init__(self, target: str, estimator: str | Estimator, **settings: Any) -> None:
+        if target not in ("input", "label"):
+            raise ValueError(
+                f"target: expected 'input' (encoder-like) or 'label' (decoder-like), got {target!r}"
+            )
+        self.target = target
+        self.estimator = get_estimator(estimator, **settings) if isinstance(estimator, str) else estimator
+        if not type(self.estimator).differentiable:
+            raise ValueError(
+                f"estimator: {self.estimator.name} is not differentiable, so it cannot train a module"
+            )
+        self.name = f"I(T;{'X' if target == 'input' else 'Y'}) by {self.estimator.name}"
+        self.accepts = type(self.estimator).accepts
+
+    def estimators(self) -> list[nn.Module]:
+        return [self.estimator]
+
+    def _pair(self, batch: Batch, t: Activation) -> tuple[Any, Any]:
+        if self.target == "label":
+            return _labels_for(t, batch)
+        if isinstance(t, GraphBatch):
+            graph = batch.x if isinstance(batch.x, GraphBatch) else None
+            if graph is None:
+                raise ValueError(
+                    "target: a graph module's input I(T; X) needs the network input to be a graph"
+                )
+            if "graph" in type(self.estimator).accepts and self.estimator.name in ("gmi", "dgi"):
+                return t.x, graph  # GMI/DGI: representations against the input graph
+            return t.x, graph.x  # MINE, Renyi: node representations against node features
+        return t, batch.x
+
+    def critic_step(self, batch: Batch, t: Activation) -> None:
+        if type(self.estimator).trainable:
+            a, b = self._pair(batch, t)
+            estimate: Any = self.estimator
+            estimate.train_step(a, b)
+
+    def loss(self, batch: Batch, t: Activation) -> tuple[Tensor, dict[str, float]]:
+        a, b = self._pair(batch, t)
+        estimate: Any = self.estimator
+        mi = estimate.batch_mi(a, b) if type(self.estimator).trainable else estimate.mi(a, b)
+        return -mi, {"mi": float(mi.detach())}
+
+
+class NoisyIB(Objective):
+    """Paper 002, eq. (2): maximize I(Y; L) - beta I(X; L + eps), eps ~ N(0, noise_std^2 I).
+
+    I(Y; L) by MINE (labels one-hot), I(X; L + eps) by AA-MINE whose critic holds a copy of layers 1..k
+    (``subnet``), re-copied at the start of every epoch (:meth:`sync`) so that it follows the layer.
+
+    Args:
+        subnet: layers 1..k composed (the layer being trained included), mapping x to L.
+        beta: the trade-off; 0 gives the I(Y; L)-only ablation of Table 1.
+        noise_std: std of eps.
+        classes: number of classes of y.
+        hidden, lr: of both critics.
+    """
+
+    name = "I(Y;L) - beta I(X;L+eps)"
+    accepts = frozenset({"vector", "grid"})
+
+    def __init__(
+        self,
+        subnet: nn.Module,
+        beta: float,
+        noise_std: float,
+        classes: int,
+        *,
+        hidden: tuple[int, ...] = (256,),
+        lr: float = 5e-4,
+        seed: int = 0,
+    ) -> None:
+        if not beta >= 0:
+            raise ValueError(f"beta: must be >= 0, got {beta!r}")
+        self.beta = float(beta)
+        self.mine = MINE(y_classes=classes, hidden=hidden, lr=lr, seed=seed)
+        self.aamine = AAMINE(subnet, noise_std, hidden=hidden, lr=lr, seed=seed) if beta > 0 else None
+
+    def estimators(self) -> list[nn.Module]:
+        found: list[nn.Module] = [self.mine]
+        return found + ([self.aamine] if self.aamine is not None else [])
+
+    def sync(self) -> None:
+        if self.aamine is not None:
+            self.aamine.sync()
+
+    def critic_step(self, batch: Batch, t: Activation) -> None:
+        rows, y = _labels_for(t, batch)
+        self.mine.train_step(rows.flatten(1), y)
+        if self.aamine is not None:
+            self.aamine.train_step(batch.x)
+
+    def loss(self, batch: Batch, t: Activation) -> tuple[Tensor, dict[str, float]]:
+        rows, y = _labels_for(t, batch)
+        i_yl = self.mine.batch_mi(rows.flatten(1), y)
+        metrics = {"I(Y;L)": float(i_yl.detach())}
+        if self.aamine is None:
+            return -i_yl, metrics
+        i_xl = self.aamine.batch_mi(batch.x)
+        metrics["I(X;L+eps)"] = float(i_xl.detach())
+        return -(i_yl - self.beta * i_xl), metrics

