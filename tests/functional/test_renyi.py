@@ -48,6 +48,19 @@ def test_multichannel_gram_with_one_width_equals_the_flat_gram():
     # With per-channel widths from a rule, it is the Hadamard product of the channels' Gram matrices.
     prod = joint_gram(*(gram_matrix(x[:, c].flatten(1), "silverman") for c in range(3)))
     torch.testing.assert_close(gram_matrix(x, "silverman", channels=True), prod)
+    # "mean": the geometric mean of the same kernels, the product's C-th root.
+    torch.testing.assert_close(gram_matrix(x, "silverman", channels="mean"), prod ** (1 / 3))
+
+
+def test_the_product_of_many_channels_saturates_and_the_mean_does_not():
+    """32 independent channels: the product kernel is nearly the identity (every entropy log N, so
+    I(T; X) = S(X) for any T); the geometric mean keeps one channel's scale."""
+    t = torch.rand(64, 32, 5, 5, generator=gen())
+    off = ~torch.eye(64, dtype=torch.bool)
+    assert float(gram_matrix(t, channels=True)[off].max()) < 1e-3
+    assert float(renyi_entropy(t, channels=True)) == pytest.approx(math.log(64), abs=1e-2)
+    assert 0.2 < float(gram_matrix(t, channels="mean")[off].mean()) < 0.9
+    assert float(renyi_entropy(t, channels="mean")) < math.log(64) - 0.5
 
 
 def test_silverman_width_makes_the_entropy_scale_free():
@@ -99,8 +112,34 @@ def test_mi_backpropagates_through_feature_maps():
         (lambda: renyi_mi(torch.randn(5, 2), torch.randn(6, 2)), "sample counts differ: x has 5, y has 6"),
         (lambda: gram_matrix(torch.randn(5, 2), channels=True), r"channels=True needs shape \(N, C, ...\)"),
         (lambda: kernel_width(torch.ones(5, 2)), "x: all samples are identical"),
+        (lambda: gram_matrix(torch.randn(5, 2, 3), channels="sum"), "channels: expected one of"),
     ],
 )
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_silent_units_do_not_stop_training():
+    """A dead ReLU channel (constant over the batch) drops out of the multichannel product, a constant
+    sample is a point mass (entropy 0), and a mostly silent unit still gets a positive kernel width."""
+    x = torch.rand(40, 3, 4, 4, generator=gen())
+    dead = x.clone()
+    dead[:, 1] = 0.0
+    assert torch.allclose(gram_matrix(dead, channels=True), gram_matrix(dead[:, [0, 2]], channels=True))
+    assert float(renyi_entropy(torch.zeros(40, 5))) == pytest.approx(0.0, abs=1e-4)
+    sparse = torch.zeros(40, 1)
+    sparse[:5] = torch.rand(5, 1, generator=gen()) + 1  # 35 of 40 samples coincide: median distance 0
+    assert kernel_width(sparse) > 0.5
+
+
+@pytest.mark.parametrize("rule", ["median", "silverman"])
+def test_the_gradient_has_no_component_along_the_scale(rule):
+    """With the width differentiated through, I(cT; X) = I(T; X) for every c > 0, so the gradient is
+    orthogonal to T: d/dc I(cT; X) at c = 1 is <grad, T> = 0."""
+    x = torch.randn(50, 3, generator=gen(), dtype=torch.float64)
+    t = (x @ torch.randn(3, 4, generator=gen(1), dtype=torch.float64)).tanh().requires_grad_()
+    mi = renyi_mi(t, x, sigma_x=rule)
+    (grad,) = torch.autograd.grad(mi, t)
+    assert float(grad.norm()) > 1e-3
+    assert abs(float((grad * t).sum())) < 1e-8 * float(grad.norm() * t.norm())

@@ -10,7 +10,7 @@ from torch import nn
 from iblearn.data.graphs import GraphBatch
 from iblearn.models.mole import MessagePassing, NodeLinear, Readout, Sequential
 from iblearn.records import RunFolder
-from iblearn.training import Batch, CrossEntropy, InfoMax, NoisyIB, train_greedy
+from iblearn.training import Batch, CrossEntropy, InfoMax, NoisyIB, Standardize, train_greedy
 
 
 def data(n: int = 600, seed: int = 0):
@@ -123,6 +123,34 @@ def test_a_killed_run_resumes(tmp_path):
     assert [len(h) for h in result.histories] == [2, 2, 2]
     resumed = [(r["module"], r["epoch"]) for r in RunFolder(tmp_path).metrics()]
     assert resumed == [("0", "1"), ("0", "2"), ("1", "1"), ("1", "2"), ("2", "1"), ("2", "2")]
+
+
+def test_the_output_layer_input_is_standardized_from_the_frozen_features(tmp_path):
+    """Standardize is fitted on module 2's input (modules 0-1 trained and frozen) before module 2 trains,
+    survives a resume, and Standardize -> Linear is still one linear map."""
+    x, y = data(300)
+    modules = mlp()
+    modules[2] = nn.Sequential(Standardize(), modules[2])
+    assert torch.equal(modules[2][0](x), x)  # the identity until fitted
+    train_greedy(modules, objectives(), batches_of(x, y), epochs=1, run=RunFolder(tmp_path / "a"))
+    with torch.no_grad():
+        features = Sequential(modules[:2])(x)
+        standardized = modules[2][0](features)
+    torch.testing.assert_close(standardized.mean(0), torch.zeros(8), atol=1e-5, rtol=0)
+    torch.testing.assert_close(
+        standardized.std(0)[features.std(0) > 0], torch.ones(int((features.std(0) > 0).sum()))
+    )
+    restored = nn.Sequential(Standardize(), nn.Linear(8, 2))
+    restored.load_state_dict(modules[2].state_dict())
+    assert restored[0].fitted and torch.equal(restored(features), modules[2](features))
+    std, linear = modules[2][0], modules[2][1]
+    folded = nn.Linear(8, 2)
+    with torch.no_grad():
+        folded.weight.copy_(linear.weight / std.std)
+        folded.bias.copy_(linear.bias - folded.weight @ std.mean)
+        torch.testing.assert_close(folded(features), modules[2](features), atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match="Standardize needs mode='sequential'"):
+        train_greedy(modules, objectives(), batches_of(x, y), epochs=1, mode="isolated")
 
 
 @pytest.mark.parametrize(

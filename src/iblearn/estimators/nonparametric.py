@@ -13,7 +13,7 @@ from iblearn.functional import _validate as V
 from iblearn.functional._neighbors import Backend, Metric
 from iblearn.functional.discrete import Correction, Strategy
 from iblearn.functional.knn import Ties
-from iblearn.functional.renyi import DEFAULT_ALPHA, DEFAULT_SIGMA, KernelWidth
+from iblearn.functional.renyi import DEFAULT_ALPHA, DEFAULT_SIGMA, Channels, KernelWidth
 
 
 def _int_setting(value: int, name: str, minimum: int) -> int:
@@ -216,8 +216,8 @@ class RenyiMI(Estimator):
         *,
         sigma_x: KernelWidth = DEFAULT_SIGMA,
         sigma_y: KernelWidth = DEFAULT_SIGMA,
-        channels_x: bool = False,
-        channels_y: bool = False,
+        channels_x: Channels = False,
+        channels_y: Channels = False,
         normalize: bool = False,
         base: float = math.e,
     ) -> None:
@@ -229,6 +229,8 @@ class RenyiMI(Estimator):
             else:
                 V.positive(rule, name)
         self.sigma_x, self.sigma_y = sigma_x, sigma_y
+        for mode, name in ((channels_x, "channels_x"), (channels_y, "channels_y")):
+            V.choice(mode, name, (False, True, "product", "mean"))
         self.channels_x, self.channels_y, self.normalize = channels_x, channels_y, normalize
 
     def mi(self, x: Any, y: Any) -> Tensor:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from iblearn.experiments import aamine_noise, estimators, mi_lr, proximal
+from iblearn.experiments import aamine_noise, estimators, layerwise_ib, mi_lr, mole, proximal
 from iblearn.experiments.common import ReproduceOptions
 
 REPRODUCTIONS: dict[str, Callable[..., Path]] = {
@@ -21,6 +21,8 @@ REPRODUCTIONS: dict[str, Callable[..., Path]] = {
     "aamine-noise": aamine_noise.run,
     "proximal": proximal.run,
     "mi-lr": mi_lr.run,
+    "mole": mole.run,
+    "layerwise-ib": layerwise_ib.run,
 }
 
 __all__ = ["REPRODUCTIONS", "ReproduceOptions"]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import statistics
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
+import torch.nn.functional as F
+from torch import Tensor, nn
 
 from iblearn.records import RunFolder
 
@@ -95,3 +97,53 @@ class RunCheckpoint:
 
     def finished(self, epochs: int) -> bool:
         return any(r.get("key") == self.key and int(r["epoch"]) == epochs for r in self.run.metrics())
+
+
+@torch.no_grad()
+def accuracy(model: nn.Module, x: Tensor, y: Tensor, device: torch.device) -> float:
+    """Percent of ``x`` classified as ``y``, in chunks of 1,000."""
+    model.eval()
+    hits = sum(
+        int((model(x[i : i + 1000].to(device)).argmax(dim=1) == y[i : i + 1000].to(device)).sum())
+        for i in range(0, len(x), 1000)
+    )
+    return 100 * hits / len(x)
+
+
+def summarize_runs(rows: Iterable[dict[str, str]], metrics: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Rows keyed ``"task|method|seed"`` grouped by (task, method): each metric's (mean, sd) over seeds."""
+    groups: dict[tuple[str, str], list[dict[str, str]]] = {}
+    for r in rows:
+        task, method, _ = r["key"].split("|")
+        groups.setdefault((task, method), []).append(r)
+    out = []
+    for (task, method), rs in groups.items():
+        entry: dict[str, Any] = {"task": task, "method": method, "seeds": len(rs)}
+        for metric in metrics:
+            values = [float(r[metric]) for r in rs]
+            entry[metric] = (statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0)
+        out.append(entry)
+    return out
+
+
+def train_epoch(
+    model: nn.Module,
+    optimizer: Any,
+    x: Tensor,
+    y: Tensor,
+    batch_size: int,
+    gen: torch.Generator,
+    device: torch.device,
+) -> dict[str, float]:
+    model.train()
+    total, hits = 0.0, 0
+    for idx in torch.split(torch.randperm(len(x), generator=gen), batch_size):
+        xb, yb = x[idx].to(device), y[idx].to(device)
+        optimizer.zero_grad()
+        out = model(xb)
+        loss = F.cross_entropy(out, yb)
+        loss.backward()
+        optimizer.step()
+        total += float(loss.detach()) * len(idx)
+        hits += int((out.argmax(dim=1) == yb).sum())
+    return {"train_loss": total / len(x), "train_acc": 100 * hits / len(x)}

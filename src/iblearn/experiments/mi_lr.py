@@ -23,11 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from iblearn.data.vision import load_images, to_float
-from iblearn.experiments.common import ReproduceOptions, RunCheckpoint
+from iblearn.experiments.common import ReproduceOptions, RunCheckpoint, accuracy, train_epoch
 from iblearn.models.lenet import MODELS, layer_groups
 from iblearn.optim import LARS, MIDecayLR, MIProbe, lr_range_test, plot_range
 from iblearn.records import RunFolder, markdown_table, read_json, write_json
@@ -121,39 +120,6 @@ def load(dataset: str, config: Config) -> Data | str:
         "val": (x[: config.val_size], y[: config.val_size]),
         "test": (to_float(test.images), test.labels),
     }
-
-
-def train_epoch(
-    model: nn.Module,
-    optimizer: Any,
-    x: Tensor,
-    y: Tensor,
-    batch_size: int,
-    gen: torch.Generator,
-    device: torch.device,
-) -> dict[str, float]:
-    model.train()
-    total, hits = 0.0, 0
-    for idx in torch.split(torch.randperm(len(x), generator=gen), batch_size):
-        xb, yb = x[idx].to(device), y[idx].to(device)
-        optimizer.zero_grad()
-        out = model(xb)
-        loss = F.cross_entropy(out, yb)
-        loss.backward()
-        optimizer.step()
-        total += float(loss.detach()) * len(idx)
-        hits += int((out.argmax(dim=1) == yb).sum())
-    return {"train_loss": total / len(x), "train_acc": 100 * hits / len(x)}
-
-
-@torch.no_grad()
-def accuracy(model: nn.Module, x: Tensor, y: Tensor, device: torch.device) -> float:
-    model.eval()
-    hits = sum(
-        int((model(x[i : i + 1000].to(device)).argmax(dim=1) == y[i : i + 1000].to(device)).sum())
-        for i in range(0, len(x), 1000)
-    )
-    return 100 * hits / len(x)
 
 
 def _sgd(params: Any, lr: float) -> torch.optim.Optimizer:

@@ -59,9 +59,9 @@ class MIDecayLR(LRScheduler):
 
     Example:
         >>> opt = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=1.0)
-        >>> sched = MIDecayLR(opt, lr_min=0.001, lr_max=0.1, epsilon=0.01, epochs=10, ixy=2.0, ity0=0.2)
-        >>> sched.get_last_lr()  # epoch 1: max(0.2 / 2.0 * 0.1, 0.001)
-        [0.01]
+        >>> sched = MIDecayLR(opt, lr_min=0.001, lr_max=0.1, epsilon=0.01, epochs=10, ixy=2.0, ity0=0.5)
+        >>> sched.get_last_lr()  # epoch 1: max(0.5 / 2.0 * 0.1, 0.001)
+        [0.025]
         >>> sched.step(1.0)  # I(T; Y) after epoch 1
         >>> sched.get_last_lr()  # epoch 2: (1 - 1.0 / 2.0) * 0.1
         [0.05]

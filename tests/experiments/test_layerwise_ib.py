@@ -1,0 +1,71 @@
+"""The paper 002 reproduction on fake images: every method trains, a killed run resumes, the table
+stands beside the paper's numbers, and Fig. 3 is drawn."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+import iblearn.experiments.layerwise_ib as exp
+from iblearn.data.vision import ImageData
+from iblearn.experiments import REPRODUCTIONS, ReproduceOptions
+from iblearn.records import RunFolder, read_json
+
+TINY = exp.Config(
+    runs=(("mnist", 0.5), ("fashion-mnist", 0.5)),
+    widths=(16, 8, 8),
+    epochs=1,
+    min_steps=1,
+    batch_size=50,
+    critic_hidden=16,
+    seeds=1,
+    test_size=60,
+    tsne_betas=(1e2, 1e-3),
+    tsne_samples=40,
+)
+
+
+@pytest.fixture(autouse=True)
+def _tiny_data(monkeypatch):
+    def fake(name, split):
+        n = 200 if split == "train" else 60
+        gen = torch.Generator().manual_seed(0 if split == "train" else 1)
+        labels = torch.randint(0, 10, (n,), generator=gen)
+        images = torch.randint(0, 60, (n, 1, 28, 28), dtype=torch.uint8, generator=gen)
+        images[torch.arange(n), 0, labels * 2, :] = 255
+        return ImageData(images, labels, name, split)
+
+    monkeypatch.setattr(exp, "load_images", fake)
+
+
+class Killed(Exception):
+    pass
+
+
+def test_runs_every_method_resumes_and_tabulates(tmp_path):
+    def kill(message: str) -> None:
+        if message == "fashion-mnist 50%|iyl|0":
+            raise Killed
+
+    with pytest.raises(Killed):
+        exp.run(ReproduceOptions(out=tmp_path, progress=kill), TINY)
+    done = [r["key"] for r in RunFolder(tmp_path).metrics()]
+    path = exp.run(ReproduceOptions(out=tmp_path, resume=True), TINY)
+    keys = [r["key"] for r in RunFolder(path).metrics()]
+    assert keys[: len(done)] == done and len(keys) == len(set(keys)) == 6
+    table = (path / "table.md").read_text()
+    assert "| mnist 50% | cross-entropy, end to end |" in table
+    assert "| cifar10 100% | cross-entropy, end to end | not run (no offline copy) |  |  | 58.23 |" in table
+    figure = read_json(path / "results.json")["figure_3"]
+    assert set(figure) == {"100", "0.001"} and all(1 <= v["distinct"] <= 40 for v in figure.values())
+    assert REPRODUCTIONS["layerwise-ib"] is exp.run
+
+
+def test_small_subsets_train_for_more_epochs_and_the_head_is_linear():
+    config = exp.Config(epochs=10, min_steps=2400, batch_size=100)
+    assert exp.epochs_for(600, config) == 400 and exp.epochs_for(60_000, config) == 10
+    _hidden, head = exp.network("mnist", torch.rand(2, 1, 28, 28), config)
+    assert isinstance(head, nn.Linear) and head.in_features == config.widths[-1]
+    _hidden, head = exp.network("fashion-mnist", torch.rand(2, 1, 28, 28), config)
+    assert head.in_features == 64 * 3 * 3  # three conv blocks, 28 -> 14 -> 7 -> 3
