@@ -8,11 +8,10 @@ import os
 import pytest
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
 from torch import nn
 
 from iblearn.optim import MIDecayLR, MIProbe
-from tests.optim.test_proximal_ddp import free_port
+from tests.distributed import run_two_ranks
 
 
 def sequence(rank: int) -> list[float]:
@@ -45,7 +44,7 @@ def test_every_rank_sets_the_same_lrs(tmp_path):
     if not dist.is_available():
         pytest.skip("torch.distributed is not available")
     out = str(tmp_path / "lrs")
-    mp.start_processes(worker, args=(free_port(), out), nprocs=2, start_method="fork")
+    run_two_ranks(worker, out)
     first, second = torch.load(f"{out}.0", weights_only=True), torch.load(f"{out}.1", weights_only=True)
     assert first == second
     assert sequence(1) != first  # without the broadcast, rank 1 would have taken other steps

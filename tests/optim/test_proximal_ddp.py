@@ -4,16 +4,15 @@ concatenated batch: f and g each in their own DDP wrapper, for both orders and e
 from __future__ import annotations
 
 import os
-import socket
 
 import pytest
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from iblearn.optim import ProximalSplit
+from tests.distributed import run_two_ranks
 
 STEPS = 3
 SETTINGS = [(2, "l2"), (2, "l1"), (2, "huber"), (1, "l2"), (1, "l1")]
@@ -70,17 +69,11 @@ def worker(rank: int, port: int, out: str) -> None:
     dist.destroy_process_group()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_two_ranks_equal_one_process_on_the_concatenated_batch(tmp_path):
     if not dist.is_available():
         pytest.skip("torch.distributed is not available")
     out = str(tmp_path / "ddp.pt")
-    mp.start_processes(worker, args=(free_port(), out), nprocs=2, start_method="fork")
+    run_two_ranks(worker, out)
     distributed = torch.load(out, weights_only=True)
     x, y = data()
     for order, constraint in SETTINGS:

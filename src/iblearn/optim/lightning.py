@@ -22,22 +22,15 @@ from typing import Any
 
 import torch
 
+from iblearn._lightning import CallbackBase
 from iblearn.optim.mi_decay import MIDecayLR, MIProbe
-
-try:  # the class subclasses Lightning's Callback when Lightning is there, so Trainer accepts it
-    from lightning.pytorch.callbacks import Callback as _Base  # type: ignore[import-not-found]
-except ImportError:
-    try:
-        from pytorch_lightning.callbacks import Callback as _Base  # type: ignore[import-not-found,no-redef]
-    except ImportError:
-        _Base = object  # type: ignore[assignment,misc]
 
 SchedulerFactory = Callable[
     [torch.optim.Optimizer, float | Sequence[float], float | Sequence[float]], MIDecayLR
 ]
 
 
-class MIDecayCallback(_Base):  # type: ignore[misc,valid-type]
+class MIDecayCallback(CallbackBase):  # type: ignore[misc]
     """Measures I(T; Y) each epoch with ``probe`` and steps the MIDecayLR built by ``make_scheduler``."""
 
     def __init__(self, probe: MIProbe, make_scheduler: SchedulerFactory) -> None:

@@ -1,17 +1,23 @@
-"""Greedy, gradient-isolated training (MOLE, paper 001; layer-by-layer IB, paper 002)."""
+"""Greedy, gradient-isolated training (MOLE, paper 001; layer-by-layer IB, paper 002), and the
+stochastic layers and VIB that make an IB objective finite (paper 003, Sec. 5.3)."""
 
 from iblearn.training.greedy import GreedyResult, Standardize, check_pipeline, train_greedy
 from iblearn.training.objectives import Batch, CrossEntropy, InfoMax, NoisyIB, Objective, kind
+from iblearn.training.stochastic import GaussianNoise, UniformNoise, VIBHead, vib_loss
 
 __all__ = [
     "Batch",
     "CrossEntropy",
+    "GaussianNoise",
     "GreedyResult",
     "InfoMax",
     "NoisyIB",
     "Objective",
     "Standardize",
+    "UniformNoise",
+    "VIBHead",
     "check_pipeline",
     "kind",
     "train_greedy",
+    "vib_loss",
 ]

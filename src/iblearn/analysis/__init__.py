@@ -1,0 +1,20 @@
+"""Analysis of what layers know: the information plane, the IB functional and its diagnosis (paper 003)."""
+
+from iblearn.analysis.ib import IBFunctional, LayerDiagnosis, diagnose_ib, ib_functional
+from iblearn.analysis.information_plane import (
+    InformationPlane,
+    InformationPlaneCallback,
+    InformationPlaneResult,
+    PlanePoint,
+)
+
+__all__ = [
+    "IBFunctional",
+    "InformationPlane",
+    "InformationPlaneCallback",
+    "InformationPlaneResult",
+    "LayerDiagnosis",
+    "PlanePoint",
+    "diagnose_ib",
+    "ib_functional",
+]

@@ -1,0 +1,104 @@
+"""The IB functional's forms (paper 003, Sec. 5) against hand-worked values, and the Theorem 1 diagnosis."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from iblearn.analysis import diagnose_ib, ib_functional
+from iblearn.training.stochastic import GaussianNoise
+
+LOG2 = math.log(2)
+Y = torch.tensor([0, 1, 0, 1]).repeat_interleave(25)  # sets S1..S4 of Fig. 2, classes 0, 1, 0, 1
+
+
+def staircase(values: list[float]) -> torch.Tensor:
+    return torch.tensor(values).repeat_interleave(25)[:, None]
+
+
+F_PRIME = staircase([0.0, 0.75, 0.25, 1.0])  # f'_disc: class 1 above 1/2
+F_SECOND = staircase([0.0, 1 / 3, 2 / 3, 1.0])  # f''_disc: the same four values in class order 0,1,0,1
+
+
+def test_plain_functional_cannot_tell_the_fig2_nets_apart_but_the_decision_rule_can() -> None:
+    for rep in (F_PRIME, F_SECOND):  # four distinct outputs, each class on its own values
+        q = ib_functional(rep, Y, mode="quantized", n_bins=12)
+        assert float(q.ixl) == pytest.approx(math.log(4)) and float(q.iyl) == pytest.approx(LOG2)
+    good, bad = (ib_functional(r, Y, mode="decision") for r in (F_PRIME, F_SECOND))
+    assert float(good.ixl) == pytest.approx(LOG2) and float(good.iyl) == pytest.approx(LOG2)
+    assert float(bad.ixl) == pytest.approx(LOG2) and float(bad.iyl) == pytest.approx(0.0, abs=1e-12)
+    assert float(good.value) < float(bad.value)
+
+
+def test_noisy_functional_prefers_the_simply_decodable_net() -> None:
+    good, bad = (ib_functional(r, Y, mode="noisy", noise_std=0.15) for r in (F_PRIME, F_SECOND))
+    assert float(good.iyl) > float(bad.iyl) + 0.05
+    assert 0 < float(good.iyl) <= float(good.ixl) + 1e-9 <= math.log(100) + 1e-9
+
+
+def test_noisy_functional_limits() -> None:
+    far = ib_functional(F_PRIME * 1e3, Y, mode="noisy", noise_std=1.0)  # noise cannot blur the values
+    assert float(far.ixl) == pytest.approx(math.log(4), abs=1e-6)
+    assert float(far.iyl) == pytest.approx(LOG2, abs=1e-6)
+    blurred = ib_functional(F_PRIME, Y, mode="noisy", noise_std=100.0)
+    assert float(blurred.ixl) < 1e-3 and abs(float(blurred.iyl)) < 1e-3
+    adapted = ib_functional(F_PRIME * 7, Y, mode="noisy", noise_scale=0.2)  # noise follows L's spread
+    assert float(adapted.ixl) == pytest.approx(
+        float(ib_functional(F_PRIME, Y, mode="noisy", noise_scale=0.2).ixl)
+    )
+
+
+def test_soft_decision_by_hand_and_differentiable() -> None:
+    p = torch.tensor([[0.9, 0.1], [0.1, 0.9]], requires_grad=True)
+    ib = ib_functional(p, torch.tensor([0, 1]), mode="soft", logits=False)
+    h = -(0.9 * math.log(0.9) + 0.1 * math.log(0.1))
+    assert float(ib.ixl.detach()) == pytest.approx(LOG2 - h) and float(ib.iyl.detach()) == pytest.approx(
+        LOG2 - h
+    )
+    ib.ixl.backward()
+    assert p.grad is not None and bool(p.grad.abs().sum() > 0)
+    flat = ib_functional(torch.zeros(4, 3), torch.tensor([0, 1, 2, 0]), mode="soft")
+    assert float(flat.ixl) == pytest.approx(0.0, abs=1e-12) and float(flat.iyl) == pytest.approx(
+        0.0, abs=1e-12
+    )
+
+
+def test_bits_and_bad_input() -> None:
+    assert float(ib_functional(F_PRIME, Y, mode="decision", base=2).iyl) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="noise_scale"):
+        ib_functional(F_PRIME, Y, mode="noisy", noise_scale=0.0)
+    with pytest.raises(ValueError, match="noise_std"):
+        ib_functional(F_PRIME, Y, mode="noisy", noise_std=-1.0)
+    with pytest.raises(ValueError, match="mode"):
+        ib_functional(F_PRIME, Y, mode="plain")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="labels"):
+        ib_functional(F_PRIME, Y[:10])
+    with pytest.raises(ValueError, match="logits=False"):
+        ib_functional(torch.rand(4, 3) + 1, Y[:4], mode="soft", logits=False)
+
+
+def verdicts(model: nn.Module, x: torch.Tensor, **kw: object) -> list[str]:
+    return [d.verdict for d in diagnose_ib(model, x, **kw)]  # type: ignore[arg-type]
+
+
+def test_diagnosis_follows_theorem_1() -> None:
+    x = torch.randn(64, 3)
+    tanh = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
+    assert verdicts(tanh, x) == ["infinite"] * 3
+    assert [d.distinct for d in diagnose_ib(tanh, x)] == [64] * 3  # finite-sample I(X; L) = log N
+    relu = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    report = diagnose_ib(relu, x)
+    assert [d.verdict for d in report] == ["infinite", "undetermined", "undetermined"]
+    assert "ReLU" in report[2].reason
+    assert verdicts(tanh, x, input_kind="dataset") == ["piecewise-constant"] * 3
+    assert verdicts(tanh, torch.randint(0, 2, (64, 3))) == ["piecewise-constant"] * 3
+    noisy = nn.Sequential(nn.Linear(3, 4), GaussianNoise(0.1), nn.Tanh(), nn.Linear(4, 2))
+    assert verdicts(noisy.train(), x) == ["infinite", "finite", "finite", "finite"]
+    assert verdicts(noisy.eval(), x) == ["infinite"] * 4  # the noise is off at evaluation
+    with pytest.raises(ValueError, match="x"):
+        diagnose_ib(tanh, torch.randn(8, 5))
+    with pytest.raises(ValueError, match="input_kind"):
+        diagnose_ib(tanh, x, input_kind="gaussian")  # type: ignore[arg-type]
