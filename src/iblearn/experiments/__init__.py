@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from iblearn.experiments import aamine_noise, estimators, layerwise_ib, mi_lr, mole, proximal
+from iblearn.experiments import aamine_noise, estimators, ib_theory, layerwise_ib, mi_lr, mole, proximal
 from iblearn.experiments.common import ReproduceOptions
 
 REPRODUCTIONS: dict[str, Callable[..., Path]] = {
@@ -23,6 +23,7 @@ REPRODUCTIONS: dict[str, Callable[..., Path]] = {
     "mi-lr": mi_lr.run,
     "mole": mole.run,
     "layerwise-ib": layerwise_ib.run,
+    "ib-theory": ib_theory.run,
 }
 
 __all__ = ["REPRODUCTIONS", "ReproduceOptions"]
