@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from iblearn.analysis import diagnose_ib, ib_functional
-from iblearn.training.stochastic import GaussianNoise
+from iblearn.training.stochastic import GaussianNoise, VIBHead
 
 LOG2 = math.log(2)
 Y = torch.tensor([0, 1, 0, 1]).repeat_interleave(25)  # sets S1..S4 of Fig. 2, classes 0, 1, 0, 1
@@ -98,6 +98,9 @@ def test_diagnosis_follows_theorem_1() -> None:
     noisy = nn.Sequential(nn.Linear(3, 4), GaussianNoise(0.1), nn.Tanh(), nn.Linear(4, 2))
     assert verdicts(noisy.train(), x) == ["infinite", "finite", "finite", "finite"]
     assert verdicts(noisy.eval(), x) == ["infinite"] * 4  # the noise is off at evaluation
+    vib = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), VIBHead(4, bottleneck=2, classes=2))
+    assert verdicts(vib.train(), x) == ["infinite", "infinite", "finite"]
+    assert verdicts(vib.eval(), x)[-1] == "infinite"  # z = mu at evaluation
     with pytest.raises(ValueError, match="x"):
         diagnose_ib(tanh, torch.randn(8, 5))
     with pytest.raises(ValueError, match="input_kind"):

@@ -162,11 +162,14 @@ class LayerDiagnosis:
 
 
 def _layer_outputs(model: nn.Module, x: Tensor) -> list[tuple[str, nn.Module, Tensor]]:
-    """Every leaf module's output on x, in the order the forward pass runs them."""
+    """Every leaf module's output on x, in the order the forward pass runs them. A VIB head counts as
+    one module: its noise is inside its forward pass."""
     seen: list[tuple[str, nn.Module, Tensor]] = []
     hooks = []
+    heads = [name for name, module in model.named_modules() if isinstance(module, VIBHead)]
     for name, module in model.named_modules():
-        if next(module.children(), None) is None:
+        inside_head = any(name.startswith(f"{head}.") or (head == "" and name) for head in heads)
+        if not inside_head and (isinstance(module, VIBHead) or next(module.children(), None) is None):
 
             def hook(m: nn.Module, _inp: Any, out: Any, name: str = name) -> None:
                 if isinstance(out, tuple):  # a VIB head: (logits, mu, log_var)
@@ -215,7 +218,7 @@ def diagnose_ib(model: nn.Module, x: Any, *, input_kind: InputKind | None = None
             module.training or getattr(module, "at_eval", False)
         ):
             noisy = True
-        elif not isinstance(module, _STRICT + _AFFINE + _CONV + (_AdditiveNoise,)) and flat is None:
+        elif not isinstance(module, (*_STRICT, *_AFFINE, *_CONV, _AdditiveNoise, VIBHead)) and flat is None:
             flat = (name, module)
         if noisy:
             verdict: Verdict = "finite"
