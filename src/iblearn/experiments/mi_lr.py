@@ -439,9 +439,15 @@ def table(
         "its CIFAR-10 rows (AllConvNet 350 epochs, VGG16 200) need CIFAR-10.\n",
         "## LR range test (Algorithm 2)\n",
         markdown_table(
-            ["data | model", "lr_min", "lr_max", "lr_top", "epsilon"],
+            ["data", "model", "lr_min", "lr_max", "lr_top", "epsilon"],
             [
-                [k, f"{v['lr_min']:g}", f"{v['lr_max']:g}", f"{v['lr_top']:g}", f"{v['epsilon']:.3g}"]
+                [
+                    *k.split("|"),
+                    f"{v['lr_min']:g}",
+                    f"{v['lr_max']:g}",
+                    f"{v['lr_top']:g}",
+                    f"{v['epsilon']:.3g}",
+                ]
                 for k, v in ranges.items()
             ],
         ),
