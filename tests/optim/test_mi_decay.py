@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 
 import pytest
 import torch
@@ -120,6 +121,17 @@ def test_probe_measures_output_and_named_layers_without_changing_the_model():
     assert len(MIProbe(x, labels, n=400).measure(model)) == 1
     with pytest.raises(ValueError, match=r"layers: no module named \['fc9'\]"):
         MIProbe(x, labels, layers=["fc9"]).measure(model)
+
+
+def test_probe_on_a_collapsed_or_diverged_network():
+    labels = torch.randint(0, 3, (300,))
+    x = torch.randn(300, 5)
+    dead = nn.Sequential(nn.Linear(5, 4), nn.ReLU())
+    nn.init.constant_(dead[0].bias, -100.0)  # every unit silent: the outputs are all 0
+    assert MIProbe(x, labels, n=200).measure(dead) == [0.0]
+    diverged = nn.Linear(5, 4)
+    nn.init.constant_(diverged.weight, float("nan"))
+    assert math.isnan(MIProbe(x, labels, n=200).measure(diverged)[0])
 
 
 def test_lars_hand_computed_steps_with_momentum_and_weight_decay():

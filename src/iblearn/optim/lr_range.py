@@ -50,7 +50,7 @@ def _ds(history: list[float]) -> float:
 
 
 def _crashed(row: dict[str, Any], previous: dict[str, Any] | None, metrics: Sequence[str]) -> bool:
-    if not math.isfinite(row["train_loss"]):
+    if not (math.isfinite(row["train_loss"]) and math.isfinite(row.get("ity", 0.0))):
         return True
     if previous is None:
         return False

@@ -269,6 +269,14 @@ class MIProbe:
 
     def measure(self, model: nn.Module) -> list[float]:
         """I(T; Y) for each watched layer (one value for the output), clipped at 0; broadcast from rank 0."""
-        return self._from_rank0(
-            lambda: [max(0.0, float(self.estimator(t.float(), self.y))) for t in self.representations(model)]
-        )
+        return self._from_rank0(lambda: [self._ity(t) for t in self.representations(model)])
+
+    def _ity(self, t: Tensor) -> float:
+        # A layer whose outputs are all equal (a network collapsed by too large an LR) carries no
+        # information: 0, which no kNN estimator can compute. Non-finite outputs (a diverged network)
+        # give NaN: the LR range test reads it as a crash, and MIDecayLR.step refuses it by name.
+        if not bool(torch.isfinite(t).all()):
+            return math.nan
+        if bool((t == t[:1]).all()):
+            return 0.0
+        return max(0.0, float(self.estimator(t.float(), self.y)))
