@@ -142,27 +142,37 @@ def _demo_estimators(out_dir: Path) -> None:
     out.print(f"[dim]records: {path}[/dim]")
 
 
-def _demo_aamine(out_dir: Path) -> None:
-    from iblearn.experiments import ReproduceOptions, aamine_noise
+def _show_reproduction(
+    out_dir: Path, name: str, intro: str, config: Any, steps: int | None, files: str
+) -> None:
+    """Run a small version of ``iblearn reproduce NAME`` with a progress bar and print its table."""
+    from iblearn.experiments import REPRODUCTIONS, ReproduceOptions
 
-    out.print(
-        "Paper 002, Fig. 1: I(X; L + eps) of a random 3-layer MLP, AA-MINE against plain MINE "
-        "(a small version of iblearn reproduce aamine-noise)."
-    )
-    config = aamine_noise.Config(noise_vars=(0.0, 1e-2, 1.0), n_train=4096, n_test=1024, rounds=2, steps=250)
-    with progress_bar(2 * len(config.noise_vars), "AA-MINE") as step:
-        path = aamine_noise.run(ReproduceOptions(out=out_dir, progress=step), config)
+    out.print(intro)
+    with progress_bar(steps, name) as step:
+        path = REPRODUCTIONS[name](ReproduceOptions(out=out_dir, progress=step), config)
     out.print(Markdown((path / "table.md").read_text(encoding="utf-8")))
-    out.print(f"[dim]records and plot: {path}[/dim]")
+    out.print(f"[dim]{files}: {path}[/dim]")
+
+
+def _demo_aamine(out_dir: Path) -> None:
+    from iblearn.experiments import aamine_noise
+
+    config = aamine_noise.Config(noise_vars=(0.0, 1e-2, 1.0), n_train=4096, n_test=1024, rounds=2, steps=250)
+    _show_reproduction(
+        out_dir,
+        "aamine-noise",
+        "Paper 002, Fig. 1: I(X; L + eps) of a random 3-layer MLP, AA-MINE against plain MINE "
+        "(a small version of iblearn reproduce aamine-noise).",
+        config,
+        2 * len(config.noise_vars),
+        "records and plot",
+    )
 
 
 def _demo_proximal(out_dir: Path) -> None:
-    from iblearn.experiments import ReproduceOptions, proximal
+    from iblearn.experiments import proximal
 
-    out.print(
-        "Paper 000: ProximalSplit(Adam) against Adam on an MNIST subset (3,000 train / 1,000 test images, "
-        "2 epochs; a small version of iblearn reproduce proximal)."
-    )
     config = proximal.Config(
         parts=("image",),
         image_datasets=("mnist",),
@@ -173,19 +183,20 @@ def _demo_proximal(out_dir: Path) -> None:
         test_size=1000,
         width=8,
     )
-    with progress_bar(2, "ProximalSplit") as step:
-        path = proximal.run(ReproduceOptions(out=out_dir, progress=step), config)
-    out.print(Markdown((path / "table.md").read_text(encoding="utf-8")))
-    out.print(f"[dim]records and plot: {path}[/dim]")
+    _show_reproduction(
+        out_dir,
+        "proximal",
+        "Paper 000: ProximalSplit(Adam) against Adam on an MNIST subset (3,000 train / 1,000 test images, "
+        "2 epochs; a small version of iblearn reproduce proximal).",
+        config,
+        2,
+        "records and plot",
+    )
 
 
 def _demo_mi_lr(out_dir: Path) -> None:
-    from iblearn.experiments import ReproduceOptions, mi_lr
+    from iblearn.experiments import mi_lr
 
-    out.print(
-        "Paper 004: the LR range test, then SGD with MIDecayLR against Adam on an MNIST subset (3,000 "
-        "train / 1,000 test images, 3 epochs; a small version of iblearn reproduce mi-lr)."
-    )
     config = mi_lr.Config(
         runs=(("mnist", "lenet5"),),
         methods=("mi-global", "adam"),
@@ -202,20 +213,20 @@ def _demo_mi_lr(out_dir: Path) -> None:
         grid_epochs=1,
         sensitivity=(),
     )
-    with progress_bar(None, "MIDecayLR") as step:
-        path = mi_lr.run(ReproduceOptions(out=out_dir, progress=step), config)
-    out.print(Markdown((path / "table.md").read_text(encoding="utf-8")))
-    out.print(f"[dim]records and plots: {path}[/dim]")
+    _show_reproduction(
+        out_dir,
+        "mi-lr",
+        "Paper 004: the LR range test, then SGD with MIDecayLR against Adam on an MNIST subset (3,000 "
+        "train / 1,000 test images, 3 epochs; a small version of iblearn reproduce mi-lr).",
+        config,
+        None,
+        "records and plots",
+    )
 
 
 def _demo_mole(out_dir: Path) -> None:
-    from iblearn.experiments import ReproduceOptions, mole
+    from iblearn.experiments import mole
 
-    out.print(
-        "Paper 001: MOLE, each module of a CNN trained alone on its own MI objective (matrix-based Renyi "
-        "estimator), against backpropagation of the same net, on an MNIST subset (5,000 train / 1,000 test "
-        "images; a small version of iblearn reproduce mole)."
-    )
     config = mole.Config(
         tasks=("mnist",),
         estimators=("matrix",),
@@ -225,40 +236,48 @@ def _demo_mole(out_dir: Path) -> None:
         test_size=1000,
         tsne_samples=300,
     )
-    with progress_bar(2, "MOLE") as step:
-        path = mole.run(ReproduceOptions(out=out_dir, progress=step), config)
-    out.print(Markdown((path / "table.md").read_text(encoding="utf-8")))
-    out.print(f"[dim]records and t-SNE of every module: {path}[/dim]")
+    _show_reproduction(
+        out_dir,
+        "mole",
+        "Paper 001: MOLE, each module of a CNN trained alone on its own MI objective (matrix-based Renyi "
+        "estimator), against backpropagation of the same net, on an MNIST subset (5,000 train / 1,000 test "
+        "images; a small version of iblearn reproduce mole).",
+        config,
+        2,
+        "records and t-SNE of every module",
+    )
 
 
 def _demo_layerwise_ib(out_dir: Path) -> None:
-    from iblearn.experiments import ReproduceOptions, layerwise_ib
+    from iblearn.experiments import layerwise_ib
 
-    out.print(
+    _show_reproduction(
+        out_dir,
+        "layerwise-ib",
         "Paper 002: an MLP trained layer by layer on I(Y;L) - beta I(X;L+eps) (MINE and AA-MINE), then a "
         "post-trained linear layer, against cross-entropy end to end, on 1% of MNIST (600 images; a small "
-        "version of iblearn reproduce layerwise-ib)."
+        "version of iblearn reproduce layerwise-ib).",
+        layerwise_ib.Config.quick(),
+        5,
+        "records and the t-SNE of Fig. 3",
     )
-    with progress_bar(5, "layer-wise IB") as step:
-        path = layerwise_ib.run(ReproduceOptions(out=out_dir, progress=step), layerwise_ib.Config.quick())
-    out.print(Markdown((path / "table.md").read_text(encoding="utf-8")))
-    out.print(f"[dim]records and the t-SNE of Fig. 3: {path}[/dim]")
 
 
 def _demo_ib_theory(out_dir: Path) -> None:
-    from iblearn.experiments import ReproduceOptions, ib_plane, ib_theory
+    from iblearn.experiments import ib_plane, ib_theory
 
-    out.print(
+    plane = ib_plane.Config(train_size=1000, eval_size=300, epochs=8, records=5)
+    _show_reproduction(
+        out_dir,
+        "ib-theory",
         "Paper 003: the IB functional of a deterministic net is infinite or piecewise constant; its "
         "decision-rule, noisy and stochastic forms are not, and tell good nets from bad. Exact values for "
         "the toy nets of Figs. 1-3, eq. (5) against KSG, and information planes of a small MLP on 1,000 "
-        "MNIST images (a small version of iblearn reproduce ib-theory)."
+        "MNIST images (a small version of iblearn reproduce ib-theory).",
+        ib_theory.Config(plane=plane),
+        len(plane.runs),
+        "records, Fig. 1 grids and information planes",
     )
-    plane = ib_plane.Config(train_size=1000, eval_size=300, epochs=8, records=5)
-    with progress_bar(len(plane.runs), "ib-theory") as step:
-        path = ib_theory.run(ReproduceOptions(out=out_dir, progress=step), ib_theory.Config(plane=plane))
-    out.print(Markdown((path / "table.md").read_text(encoding="utf-8")))
-    out.print(f"[dim]records, Fig. 1 grids and information planes: {path}[/dim]")
 
 
 DEMO_SECTIONS: dict[str, Callable[[Path], None]] = {
