@@ -8,7 +8,6 @@ the modules' step memories: what greedy training needs at once.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
@@ -17,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from iblearn.bench.proximal import saved_bytes
+from iblearn.bench.proximal import fastest, saved_bytes
 from iblearn.models.mole import Sequential, layerwise_mlp, mnist_cnn
 from iblearn.records import markdown_table
 from iblearn.training import Batch, CrossEntropy, InfoMax, NoisyIB, Objective
@@ -75,9 +74,12 @@ def run_local(
 
         module_opts = [torch.optim.Adam(m.parameters(), lr=1e-3) for m in modules]
         greedy = partial(_greedy_epoch, modules, objectives, module_opts, torch.device(device))
-        bp_seconds = _fastest(bp_epoch, repeats, device)
+        epochs: dict[str, Callable[[], Any]] = {"bp": bp_epoch}
+        epochs.update({f"module {k}": partial(greedy, k, data) for k in range(len(modules))})
+        seconds = fastest(epochs, repeats, device)
+        bp_seconds = seconds["bp"]
         bp_saved = saved_bytes(lambda: bp_step(data[0]))
-        module_seconds = [_fastest(partial(greedy, k, data), repeats, device) for k in range(len(modules))]
+        module_seconds = [seconds[f"module {k}"] for k in range(len(modules))]
         module_saved = [saved_bytes(partial(greedy, k, data[:1])) for k in range(len(modules))]
         activations = [
             saved_bytes(partial(_module_forward, modules, k, data[0])) for k in range(len(modules))
@@ -117,20 +119,6 @@ def _module_forward(modules: list[nn.Module], k: int, batch: Batch) -> None:
     with torch.no_grad():
         t = Sequential(modules[:k])(batch.x)
     modules[k](t)
-
-
-def _fastest(fn: Callable[[], None], repeats: int, device: str) -> float:
-    fn()  # warm-up
-    best = float("inf")
-    for _ in range(repeats):
-        if device == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        fn()
-        if device == "cuda":
-            torch.cuda.synchronize()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def local_table(results: list[dict[str, Any]]) -> str:

@@ -82,6 +82,24 @@ def _steps(
     return {"plain Adam": plain_step, "ProximalSplit(Adam)": prox_step}
 
 
+def fastest(steps: dict[str, Callable[[], Any]], repeats: int, device: str) -> dict[str, float]:
+    """The best of ``repeats`` timings of each step, taken in turn (a, b, a, b, ...) so that a load
+    change on a shared machine hits them all alike; one warm-up call each first."""
+    best = dict.fromkeys(steps, float("inf"))
+    for fn in steps.values():
+        fn()
+    for _ in range(repeats):
+        for name, fn in steps.items():
+            if device == "cuda":
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            fn()
+            if device == "cuda":
+                torch.cuda.synchronize()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best
+
+
 def run_overhead(
     *, batch: int = 64, width: int = 32, repeats: int = 5, device: str = "cpu"
 ) -> list[dict[str, Any]]:
@@ -93,18 +111,7 @@ def run_overhead(
         model = network(width).to(device)
         f, g = split_model(model, at)
         steps = _steps(model, f, g, x, y)
-        best = dict.fromkeys(steps, float("inf"))
-        for fn in steps.values():
-            fn()  # warm-up
-        for _ in range(repeats):
-            for name, fn in steps.items():
-                if device == "cuda":
-                    torch.cuda.synchronize()
-                start = time.perf_counter()
-                fn()
-                if device == "cuda":
-                    torch.cuda.synchronize()
-                best[name] = min(best[name], time.perf_counter() - start)
+        best = fastest(steps, repeats, device)
         memory = {name: saved_bytes(fn) for name, fn in steps.items()}
         peak: dict[str, float | None] = dict.fromkeys(steps)
         if device == "cuda":
