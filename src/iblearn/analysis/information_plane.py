@@ -14,11 +14,12 @@ calls infinite warns once and points to ``"noisy"`` or ``"quantized"``, which ar
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import math
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -27,7 +28,7 @@ from torch import Tensor, nn
 
 from iblearn import functional as F
 from iblearn._lightning import CallbackBase
-from iblearn.analysis.ib import InputKind, diagnose_ib, ib_functional
+from iblearn.analysis.ib import IBFunctional, InputKind, diagnose_ib, ib_functional
 from iblearn.functional import _validate as V
 from iblearn.records import atomic_write_text
 
@@ -217,30 +218,27 @@ class InformationPlane:
 
     def _measure(self, t: Tensor) -> tuple[float, float]:
         x, y = self.x.reshape(len(self.x), -1).to("cpu", torch.float64), self.y.cpu()
-        ixt = self.ixt
-        noisy = None
-        if "noisy" in (ixt, self.ity):
-            noisy = ib_functional(t, y, mode="noisy", noise_scale=self.noise_scale, noise_std=self.noise_std)
         codes = F.bin_values(t, self.n_bins)
-        if ixt in ("binning", "quantized"):
-            i_xt = F.discrete_entropy(codes)
-        elif ixt == "ksg":
-            i_xt = F.ksg_mi(x, t)
-        elif ixt == "renyi":
-            i_xt = F.renyi_mi(x, t)
-        else:
-            assert noisy is not None
-            i_xt = noisy.ixl
-        if self.ity in ("binning", "quantized"):
-            i_ty = F.discrete_mi(codes, y)
-        elif self.ity == "mixed_ksg":
-            i_ty = F.mixed_ksg_mi(t, y)
-        elif self.ity == "renyi":
-            i_ty = F.renyi_mi(t, y)
-        else:
-            assert noisy is not None
-            i_ty = noisy.iyl
-        return float(i_xt) * self.scale, float(i_ty) * self.scale
+
+        @functools.cache
+        def noisy() -> IBFunctional:  # both terms come from one computation
+            return ib_functional(t, y, mode="noisy", noise_scale=self.noise_scale, noise_std=self.noise_std)
+
+        ixt: Callable[[], Tensor] = {
+            "binning": lambda: F.discrete_entropy(codes),
+            "quantized": lambda: F.discrete_entropy(codes),
+            "ksg": lambda: F.ksg_mi(x, t),
+            "renyi": lambda: F.renyi_mi(x, t),
+            "noisy": lambda: noisy().ixl,
+        }[self.ixt]
+        ity: Callable[[], Tensor] = {
+            "binning": lambda: F.discrete_mi(codes, y),
+            "quantized": lambda: F.discrete_mi(codes, y),
+            "mixed_ksg": lambda: F.mixed_ksg_mi(t, y),
+            "renyi": lambda: F.renyi_mi(t, y),
+            "noisy": lambda: noisy().iyl,
+        }[self.ity]
+        return float(ixt()) * self.scale, float(ity()) * self.scale
 
     def record(self, epoch: int) -> None:
         """Measure every watched layer now and keep the points under ``epoch``."""
