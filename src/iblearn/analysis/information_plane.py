@@ -29,6 +29,7 @@ from torch import Tensor, nn
 from iblearn import functional as F
 from iblearn._lightning import CallbackBase
 from iblearn.analysis.ib import IBFunctional, InputKind, diagnose_ib, ib_functional
+from iblearn.estimators.base import unit_name
 from iblearn.functional import _validate as V
 from iblearn.records import atomic_write_text
 
@@ -145,7 +146,7 @@ class InformationPlane:
         self.n_bins, self.noise_scale = n_bins, V.positive(noise_scale, "noise_scale")
         self.noise_std = None if noise_std is None else V.positive(noise_std, "noise_std")
         self.scale = 1.0 / math.log(V.positive(base, "base"))
-        self.unit = "bits" if base == 2 else "nats" if base == math.e else f"log{base:g}"
+        self.unit = unit_name(base)
         self.model = model
         by_name = dict(model.named_modules())
         by_module = {id(m): n for n, m in by_name.items()}
