@@ -15,7 +15,17 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from iblearn.data.synthetic import bivariate_normal
-from iblearn.estimators import JS, MINE, NWJ, CriticDivergedError, InfoNCE, MINEf, get_estimator
+from iblearn.estimators import (
+    JS,
+    MINE,
+    NWJ,
+    ConcatCritic,
+    CriticDivergedError,
+    InfoNCE,
+    MINEf,
+    get_estimator,
+)
+from iblearn.estimators.neural import derangements
 
 TASK = bivariate_normal()
 CLASSES = [MINE, MINEf, NWJ, JS, InfoNCE]
@@ -101,6 +111,56 @@ def test_user_critics_and_the_registry(data):
     assert float(est.critic.w) > 0 and float(est(x, y)) > 0.1
     for name in ("mine", "mine_f", "nwj", "js", "infonce"):
         assert get_estimator(name, x_dim=1, y_dim=1).name == name
+
+
+def test_negatives_never_pair_a_sample_with_itself():
+    perms = derangements(50, 60, torch.Generator().manual_seed(0))
+    assert len(perms) == 49  # n - 1 shifts exist
+    pairs = set()
+    for perm in perms:
+        assert sorted(perm.tolist()) == list(range(50))
+        assert not bool((perm == torch.arange(50)).any())
+        pairs |= {(i, int(j)) for i, j in enumerate(perm)}
+    assert len(pairs) == 49 * 50  # no pair used twice
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        derangements(1, 1, None)
+
+
+@pytest.mark.parametrize("cls", [MINE, NWJ, JS])
+def test_a_joint_pair_is_never_scored_as_a_negative(cls):
+    """A critic that recognizes joint pairs (score 8 there, 0 elsewhere) on y = x: every negative must
+    score 0, and DV is then exactly 8. One fixed point among 1,024 negatives would add e^8 / 1024 = 2.9
+    to E_Q[e^T] and take the DV estimate down to 6.6."""
+
+    class Oracle(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.w = nn.Parameter(torch.ones(()))
+
+        def forward(self, a, b):
+            return 8.0 * self.w * (a == b).all(dim=1).float()
+
+    x = torch.randn(4096, 2)
+    est = cls(critic=Oracle(), n_negatives=8)
+    joint, marginal = est._scores(x, x, 8, torch.Generator().manual_seed(0))
+    assert bool((joint == 8).all()) and bool((marginal == 0).all())
+    if cls is MINE:
+        assert float(est(x, x)) == pytest.approx(8.0, abs=1e-5)
+
+
+def test_concat_critic_shares_the_first_layer_across_pairings():
+    torch.manual_seed(0)
+    critic = ConcatCritic(5, 3, (16, 16))
+    x, y = torch.randn(10, 5), torch.randn(10, 3)
+    perms = [torch.randperm(10), torch.randperm(10)]
+    joint, marginal = critic.repaired(x, y, perms)
+    expected = torch.cat([critic(x, y)] + [critic(x, y[p]) for p in perms])
+    assert torch.allclose(torch.cat([joint, marginal]), expected, atol=1e-6)
+    grads = torch.autograd.grad((joint.sum() - marginal.exp().mean()), list(critic.parameters()))
+    reference = torch.autograd.grad(
+        (expected[:10].sum() - expected[10:].exp().mean()), list(critic.parameters())
+    )
+    assert all(torch.allclose(g, r, atol=1e-6) for g, r in zip(grads, reference, strict=True))
 
 
 def test_a_diverging_critic_raises_with_the_step(data):

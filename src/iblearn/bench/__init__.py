@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from iblearn.bench.accuracy import AccuracyConfig, accuracy_table, plot_accuracy, run_accuracy, summarize
 from iblearn.bench.methods import all_methods, describe
 from iblearn.bench.speed import run_speed, single_thread, speed_table
-from iblearn.records import RunFolder, write_json
+from iblearn.records import RunFolder, read_json, write_json
 
 
 def bench_speed(results_dir: Path, *, quick: bool = False) -> str:
@@ -39,18 +40,37 @@ def bench_accuracy(
     return table
 
 
-def bench_neural(results_dir: Path, *, quick: bool = False, progress: Any = None) -> str:
-    """iblearn's neural estimators against torch-mist's; writes ``neural_estimators.json``/``.md``."""
-    from iblearn.bench.neural import neural_table, run_neural
+def bench_neural(
+    results_dir: Path, *, quick: bool = False, estimators: Sequence[str] = (), progress: Any = None
+) -> str:
+    """iblearn's neural estimators against torch-mist's; writes ``neural_estimators.json``/``.md``.
+
+    With ``estimators``, only those are run again and the other estimators' rows are kept from the
+    results file; every row records the commit that produced it. The file is rewritten after each
+    (task, estimator, seed), so a killed run leaves what it finished.
+    """
+    from iblearn.bench.neural import KINDS, neural_table, run_neural
     from iblearn.bench.neural import summarize as summarize_neural
 
-    rows = run_neural(quick=quick, progress=progress)
-    summary, totals = summarize_neural(rows)
-    table = neural_table(summary, totals)
-    write_json(
-        results_dir / "neural_estimators.json",
-        {"quick": quick, "rows": rows, "summary": summary, "totals": totals},
-    )
+    kinds = tuple(estimators) or KINDS
+    for kind in kinds:
+        if kind not in KINDS:
+            raise ValueError(f"estimators: expected names among {KINDS}, got {kind!r}")
+    path = results_dir / "neural_estimators.json"
+    kept = []
+    if estimators and path.exists() and (old := read_json(path))["quick"] == quick:
+        kept = [r for r in old["rows"] if r["estimator"] not in kinds]
+    rows: list[dict[str, Any]] = []
+
+    def save(row: dict[str, Any]) -> None:
+        rows.append(row)
+        summary, totals = summarize_neural(kept + rows)
+        write_json(path, {"quick": quick, "rows": kept + rows, "summary": summary, "totals": totals})
+        if progress:
+            progress(f"{row['task']} {row['estimator']} seed={row['seed']}")
+
+    run_neural(quick=quick, kinds=kinds, on_row=save)
+    table = neural_table(*summarize_neural(kept + rows))
     (results_dir / "neural_estimators.md").write_text(table, encoding="utf-8")
     return table
 

@@ -12,14 +12,14 @@ from __future__ import annotations
 import math
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
 
 from iblearn.data.synthetic import Task, get_task
 from iblearn.estimators import JS, MINE, NWJ, InfoNCE
-from iblearn.records import markdown_table
+from iblearn.records import environment, markdown_table
 
 KINDS = ("mine", "nwj", "js", "infonce")
 TASKS = (
@@ -102,16 +102,23 @@ def run_pair(task: Task, kind: str, seed: int, steps: int, n_train: int, n_test:
     }
 
 
-def run_neural(*, quick: bool = False, progress: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
+def run_neural(
+    *,
+    quick: bool = False,
+    kinds: Sequence[str] = KINDS,
+    on_row: Callable[[dict[str, Any]], None] | None = None,
+) -> list[dict[str, Any]]:
     torch.set_num_threads(1)
     tasks, seeds, steps = (TASKS[:2], 1, 300) if quick else (TASKS, 3, 2000)
+    commit = environment()["git_commit"]
     rows = []
     for name in tasks:
-        for kind in KINDS:
+        for kind in kinds:
             for seed in range(seeds):
-                rows.append(run_pair(get_task(name), kind, seed, steps, n_train=20_000, n_test=10_000))
-                if progress:
-                    progress(f"{name} {kind} seed={seed}")
+                row = run_pair(get_task(name), kind, seed, steps, n_train=20_000, n_test=10_000)
+                rows.append({**row, "commit": commit})
+                if on_row:
+                    on_row(rows[-1])
     return rows
 
 

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from iblearn.estimators.base import Estimator, MIEstimate
-from iblearn.estimators.critics import DEFAULT_HIDDEN, Hidden, make_critic
+from iblearn.estimators.critics import DEFAULT_HIDDEN, ConcatCritic, Hidden, make_critic
 from iblearn.functional import _validate as V
 from iblearn.functional.bounds import (
     dv_bound,
@@ -108,18 +108,17 @@ class NeuralEstimator(Estimator):
         self, x: Tensor, y: Tensor, n_shuffles: int, gen: torch.Generator | None
     ) -> tuple[Tensor, Tensor]:
         """Joint scores (N,) and marginal scores (flat): every off-diagonal pair for a separable critic,
-        else ``n_shuffles`` random re-pairings of y."""
-        joint = self.critic(x, y)
+        else ``n_shuffles`` random re-pairings of y that never pair a sample with itself (see
+        :func:`derangements`)."""
         if getattr(self.critic, "separable", False):
             pairwise = cast(Callable[[Tensor, Tensor], Tensor], self.critic.pairwise)
             matrix = pairwise(x, y)
             off = ~torch.eye(len(x), dtype=torch.bool, device=x.device)
-            return joint, matrix[off]
-        marginal = []
-        for _ in range(n_shuffles):
-            perm = torch.randperm(len(x), generator=gen).to(x.device)
-            marginal.append(self.critic(x, y[perm]))
-        return joint, torch.cat(marginal)
+            return self.critic(x, y), matrix[off]
+        perms = [perm.to(x.device) for perm in derangements(len(x), n_shuffles, gen)]
+        if isinstance(self.critic, ConcatCritic):
+            return self.critic.repaired(x, y, perms)
+        return self.critic(x, y), torch.cat([self.critic(x, y[perm]) for perm in perms])
 
     def objective(self, x: Tensor, y: Tensor) -> Tensor:
         """The quantity the critic maximizes on a batch (inputs already checked)."""
@@ -237,6 +236,29 @@ class NeuralEstimator(Estimator):
             "eval_batch_size": self.eval_batch_size,
             **super().settings(),
         }
+
+
+def derangements(n: int, count: int, gen: torch.Generator | None) -> list[Tensor]:
+    """Up to ``count`` random permutations of ``range(n)`` without fixed points, no two alike anywhere.
+
+    A negative pair (x_i, y_perm[i]) with perm[i] = i is a joint sample: its score is that of a positive,
+    about MI larger than a negative's, and one such pair among B negatives adds about
+    E_P[p/q] / B >= e^MI / B to the mean of exp(T) in the DV, NWJ and JS terms. A plain ``randperm`` has one
+    fixed point per batch on average: at 8 nats and B = 1,024 that lowers the DV estimate by over a nat.
+    Here the samples are put in a random order and paired with the one ``s`` places further on,
+    cyclically, for distinct shifts ``s`` in [1, n - 1]: no fixed point, and no pair used twice
+    (at most n - 1 permutations exist with this property).
+    """
+    if n < 2:
+        raise ValueError(f"x: at least 2 samples are needed to form negative pairs, got {n}")
+    order = torch.randperm(n, generator=gen)
+    shifts = 1 + torch.randperm(n - 1, generator=gen)[:count]
+    perms = []
+    for s in shifts.tolist():
+        perm = torch.empty_like(order)
+        perm[order] = order.roll(-s)
+        perms.append(perm)
+    return perms
 
 
 def _detached(value: Any) -> Any:
