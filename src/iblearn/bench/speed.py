@@ -115,6 +115,20 @@ def run_speed(*, quick: bool = False, repeats: int = 3) -> list[dict[str, Any]]:
     )
     n_eig = 1024 if quick else 2048
     gram = F.gram_matrix(xr[:n_eig])
+    # The general path itself (Gram matrix in, entropy out) against the one eigvalsh it contains, and
+    # below, the whole estimate from samples (the Gram matrix and its kernel width included).
+    results.append(
+        _compare(
+            f"Renyi matrix_entropy(K), general alpha=1.01, n={n_eig}",
+            {
+                "iblearn matrix_entropy": lambda: float(F.matrix_entropy(gram, 1.01)),
+                "one eigvalsh of the Gram matrix": lambda: float(torch.linalg.eigvalsh(gram)[-1]),
+            },
+            repeats,
+            "iblearn matrix_entropy",
+            same_value=False,
+        )
+    )
     results.append(
         _compare(
             f"Renyi entropy, general alpha=1.01, n={n_eig}",
