@@ -72,6 +72,7 @@ def test_estimate_in_bits_from_csv_labels(samples, capsys):
             "settings: gaussian does not take ['k']",
         ),
         (["reproduce", "nothing"], "NAME: unknown reproduction 'nothing'"),
+        (["--threads", "0", "estimate", "x.npy", "y.npy"], "threads: expected a positive integer"),
     ],
 )
 def test_errors_exit_with_status_2_and_name_the_argument(samples, capsys, monkeypatch, args, message):

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from iblearn import functional as F
+from iblearn._threads import limit_threads
 from iblearn.bench import methods as M
 from iblearn.data.synthetic import additive_uniform, bivariate_normal, dense_gaussian
 from iblearn.records import markdown_table
@@ -24,13 +25,7 @@ Timed = dict[str, Callable[[], float]]
 
 def single_thread() -> None:
     """One thread for torch and for the BLAS/OpenMP pools numpy and scikit-learn use."""
-    torch.set_num_threads(1)
-    try:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(1)
-    except ImportError:
-        pass
+    limit_threads(1)
 
 
 def _time(fns: Timed, repeats: int) -> tuple[dict[str, float], dict[str, float]]:
