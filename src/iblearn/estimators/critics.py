@@ -52,8 +52,8 @@ class ConcatCritic(nn.Module):
 
         The same numbers as calling the critic on each pairing, for about the cost of one pairing in the
         first layer, which dominates with wide inputs: ``W [x; y] = W_x x + W_y y``, and re-pairing y
-        only re-indexes ``W_y y``. (Measured on 784-d inputs, hidden 128, one negative per sample:
-        a training step 1.6x faster than concatenating each pairing.)
+        only re-indexes ``W_y y``. (Measured on 784-d inputs, hidden 128, one negative per sample: a
+        MINE training step 8.9 ms against 11.7 ms when each pairing is concatenated.)
         """
         first = self.net[0]
         if not isinstance(first, nn.Linear) or isinstance(first, nn.LazyLinear):  # not materialized yet
