@@ -134,6 +134,9 @@ def gram_matrix(x: Any, sigma: KernelWidth = DEFAULT_SIGMA, *, channels: Channel
       typical samples, so the product is about exp(-C/2): for a 32-channel feature map the Gram matrix
       is the identity to four decimals, every entropy is log N, and I(T; X) = S(X) whatever T is (no
       gradient to train on; measured on MNIST conv features). The mean keeps one channel's scale.
+      As a training loss on sparse ReLU channels, prefer ``sigma="silverman"``: the median rule falls
+      back to the non-zero pairs when most pairs coincide, so its width jumps as activations cross zero
+      and the loss is discontinuous (docs/results/mole.md measures it).
     * a sample (or a channel) whose rows are all identical: the all-ones kernel (a point mass; a dead
       ReLU channel drops out of the product) instead of an error, so that training can go on.
     * integer ``x (N,)`` (labels): the delta kernel ``[x_i == x_j]``, for which the matrix entropy is
