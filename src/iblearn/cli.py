@@ -297,7 +297,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     for name in [args.only] if args.only else DEMO_SECTIONS:
         out.rule(f"[bold]iblearn demo: {name}[/bold]")
+        section = time.perf_counter()
         DEMO_SECTIONS[name](Path(args.out) / name)
+        out.print(f"[dim]{name}: {time.perf_counter() - section:.0f} s[/dim]")
     out.print(f"[dim]demo finished in {time.perf_counter() - start:.0f} s[/dim]")
     return 0
 
