@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from iblearn._threads import limit_threads
 from iblearn.bench.accuracy import AccuracyConfig, accuracy_table, plot_accuracy, run_accuracy, summarize
 from iblearn.bench.methods import all_methods, describe
-from iblearn.bench.speed import run_speed, single_thread, speed_table
+from iblearn.bench.speed import run_speed, speed_table
 from iblearn.records import RunFolder, read_json, write_json
 
 
@@ -25,7 +26,7 @@ def bench_accuracy(
     results_dir: Path, *, quick: bool = False, resume: bool = True, progress: Any = None
 ) -> str:
     """Run (or resume) the accuracy grid into ``results_dir/estimators_accuracy``; returns the table."""
-    single_thread()
+    limit_threads(1)
     config = AccuracyConfig(sizes=(1000,), seeds=2) if quick else AccuracyConfig()
     run = RunFolder(results_dir / ("estimators_accuracy_quick" if quick else "estimators_accuracy"))
     if not resume:

@@ -23,11 +23,6 @@ from iblearn.records import markdown_table
 Timed = dict[str, Callable[[], float]]
 
 
-def single_thread() -> None:
-    """One thread for torch and for the BLAS/OpenMP pools numpy and scikit-learn use."""
-    limit_threads(1)
-
-
 def _time(fns: Timed, repeats: int) -> tuple[dict[str, float], dict[str, float]]:
     """Fastest time and value of each function, repeats interleaved; a failing peer gets NaN."""
     best = dict.fromkeys(fns, float("inf"))
@@ -62,7 +57,7 @@ def _peer(method: M.Method, x: torch.Tensor, y: torch.Tensor) -> Callable[[], fl
 
 def run_speed(*, quick: bool = False, repeats: int = 3) -> list[dict[str, Any]]:
     """All speed comparisons of the foundation issue; one result dict per comparison."""
-    single_thread()
+    limit_threads(1)
     peers = {m.name: m for m in M.peers()}
     n_big = 2000 if quick else 10_000
     results = []
