@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from iblearn._threads import limit_threads
 from iblearn.data.synthetic import Task, get_task
 from iblearn.estimators import JS, MINE, NWJ, InfoNCE
 from iblearn.records import environment, markdown_table
@@ -108,7 +109,7 @@ def run_neural(
     kinds: Sequence[str] = KINDS,
     on_row: Callable[[dict[str, Any]], None] | None = None,
 ) -> list[dict[str, Any]]:
-    torch.set_num_threads(1)
+    limit_threads(1)
     tasks, seeds, steps = (TASKS[:2], 1, 300) if quick else (TASKS, 3, 2000)
     commit = environment()["git_commit"]
     rows = []
