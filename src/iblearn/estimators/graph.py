@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from iblearn.estimators.neural import CriticDivergedError, NeuralEstimator, _count
+from iblearn.estimators.neural import CriticDivergedError, NeuralEstimator, _count, derangements
 from iblearn.functional import _validate as V
 from iblearn.functional.bounds import dv_bound, js_bound
 
@@ -145,7 +145,7 @@ class GMI(_GraphEstimator):
     def _pair_scores(self, h: Tensor, graph: Graph, gen: torch.Generator) -> tuple[Tensor, Tensor]:
         x, edge_index, _ = graph
         src, dst = self._edges(len(x), edge_index)
-        shuffled = x[torch.randperm(len(x), generator=gen).to(x.device)]
+        shuffled = x[derangements(len(x), 1, gen)[0].to(x.device)]  # no node keeps its own features
         return self.critic(h[src], x[dst]), self.critic(h[src], shuffled[dst])
 
     def objective(self, h: Tensor, graph: Any) -> Tensor:
