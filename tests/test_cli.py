@@ -72,6 +72,7 @@ def test_estimate_in_bits_from_csv_labels(samples, capsys):
             "settings: gaussian does not take ['k']",
         ),
         (["reproduce", "nothing"], "NAME: unknown reproduction 'nothing'"),
+        (["reproduce", "mole", "--set", "colour=3"], "--set colour: Config has no such field"),
         (["--threads", "0", "estimate", "x.npy", "y.npy"], "threads: expected a positive integer"),
     ],
 )

@@ -342,6 +342,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
             seed=args.seed,
             device=args.device,
             resume=args.resume,
+            overrides=dict(args.set or []),
             progress=step,
         )
         path = REPRODUCTIONS[args.name](options)
@@ -411,6 +412,13 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--seed", type=int, default=0)
     rep.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     rep.add_argument("--resume", action="store_true", help="continue a killed run from its records")
+    rep.add_argument(
+        "--set",
+        type=_option,
+        action="append",
+        metavar="KEY=VALUE",
+        help="change a field of the preset config (VALUE as JSON), e.g. --set 'tasks=[\"cora\"]' --set seeds=5",
+    )
     rep.set_defaults(func=cmd_reproduce, full=False)
     return parser
 

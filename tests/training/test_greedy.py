@@ -71,6 +71,24 @@ def test_objectives_train_the_network():
     assert accuracy > 0.8
 
 
+def test_each_module_gets_its_own_optimizer_when_given_one_factory_each():
+    x, y = data(200)
+    modules = mlp()
+    made = []
+
+    def sgd(lr):
+        def make(params):
+            made.append(lr)
+            return torch.optim.SGD(params, lr=lr)
+
+        return make
+
+    train_greedy(modules, objectives(), batches_of(x, y), optimizer=[sgd(0.1), sgd(0.2), sgd(0.3)])
+    assert made == [0.1, 0.2, 0.3]
+    with pytest.raises(ValueError, match="optimizer: expected one factory, or one per module"):
+        train_greedy(mlp(), objectives(), batches_of(x, y), optimizer=[sgd(0.1)])
+
+
 def test_noisy_ib_records_both_terms_and_beta_zero_has_no_aamine():
     x, y = data(400)
     modules = [nn.Sequential(nn.Linear(10, 8), nn.ReLU())]

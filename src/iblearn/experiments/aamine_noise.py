@@ -65,7 +65,7 @@ def random_mlp(config: Config, seed: int) -> nn.Sequential:
 
 def run(options: ReproduceOptions, config: Config | None = None) -> Path:
     """Run (or resume) the reproduction; ``config`` overrides the ``--quick``/``--full`` presets."""
-    config = config or (Config.full() if options.full else Config())
+    config = options.configure(config or (Config.full() if options.full else Config()))
     run = options.run_folder("aamine-noise")
     device = options.torch_device()
     run.write_config({"experiment": "paper 002 Fig. 1", **asdict(config), "seed": options.seed})

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ class ReproduceOptions:
         seed: first seed; runs with several seeds use ``seed, seed + 1, ...``.
         device: ``"cpu"`` or ``"cuda"``.
         resume: continue a killed run from its records instead of starting over.
+        overrides: config fields to change from the preset (``--set KEY=VALUE``), e.g.
+            ``{"tasks": ["cora"], "seeds": 5}``; lists become tuples where the field holds a tuple.
         progress: called with a short message as work completes (the CLI draws a progress bar).
     """
 
@@ -33,7 +36,23 @@ class ReproduceOptions:
     seed: int = 0
     device: str = "cpu"
     resume: bool = False
+    overrides: Mapping[str, Any] = field(default_factory=dict)
     progress: Callable[[str], None] | None = field(default=None, compare=False)
+
+    def configure(self, config: Any) -> Any:
+        """``config`` (a frozen dataclass) with :attr:`overrides` applied; unknown keys raise ValueError."""
+        if not self.overrides:
+            return config
+        fields = {f.name: f for f in dataclasses.fields(config)}
+        changes = {}
+        for key, value in self.overrides.items():
+            if key not in fields:
+                raise ValueError(
+                    f"--set {key}: {type(config).__name__} has no such field; it has {', '.join(fields)}"
+                )
+            current = getattr(config, key)
+            changes[key] = tuple(value) if isinstance(current, tuple) and isinstance(value, list) else value
+        return dataclasses.replace(config, **changes)
 
     def run_folder(self, name: str) -> RunFolder:
         path = self.out or Path("runs") / f"{name}-{'full' if self.full else 'quick'}"

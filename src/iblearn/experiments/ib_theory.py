@@ -216,7 +216,7 @@ def linear_layer(config: Config, seed: int) -> list[dict[str, float]]:
 
 def run(options: ReproduceOptions, config: Config | None = None) -> Path:
     """Write the four demonstrations into the run folder; ``config`` overrides the presets."""
-    config = config or (Config.full() if options.full else Config())
+    config = options.configure(config or (Config.full() if options.full else Config()))
     folder = options.run_folder("ib-theory")
     folder.write_config(
         {"experiment": "paper 003 (with papers 000 and 002)", **asdict(config), "seed": options.seed}

@@ -176,7 +176,7 @@ def train_ce(
 
 def run(options: ReproduceOptions, config: Config | None = None) -> Path:
     """Run (or resume) Table 1 and Fig. 3; ``config`` overrides the ``--quick``/``--full`` presets."""
-    config = config or (Config() if options.full else Config.quick())
+    config = options.configure(config or (Config() if options.full else Config.quick()))
     folder = options.run_folder("layerwise-ib")
     folder.write_config(
         {"experiment": "paper 002, Table 1 and Fig. 3", **asdict(config), "seed": options.seed}

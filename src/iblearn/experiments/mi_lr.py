@@ -279,7 +279,7 @@ def range_test(
 
 def run(options: ReproduceOptions, config: Config | None = None) -> Path:
     """Run (or resume) the experiments; ``config`` overrides the ``--quick``/``--full`` presets."""
-    config = config or (Config() if options.full else Config.quick())
+    config = options.configure(config or (Config() if options.full else Config.quick()))
     folder = options.run_folder("mi-lr")
     device = options.torch_device()
     folder.write_config(

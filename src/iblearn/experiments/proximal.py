@@ -430,7 +430,7 @@ def _load(
 
 def run(options: ReproduceOptions, config: Config | None = None) -> Path:
     """Run (or resume) the experiments; ``config`` overrides the ``--quick``/``--full`` presets."""
-    config = config or (Config() if options.full else Config.quick())
+    config = options.configure(config or (Config() if options.full else Config.quick()))
     folder = options.run_folder("proximal")
     device = options.torch_device()
     folder.write_config(

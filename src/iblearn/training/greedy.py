@@ -31,6 +31,7 @@ from iblearn.records import RunFolder
 from iblearn.training.objectives import Activation, Batch, Objective, kind
 
 Batches = Callable[[int], Iterable[Batch]]
+OptimizerFactory = Callable[[Any], torch.optim.Optimizer]
 
 
 @dataclass
@@ -75,7 +76,7 @@ def train_greedy(
     *,
     epochs: int | Sequence[int] = 1,
     mode: str = "sequential",
-    optimizer: Callable[[Any], torch.optim.Optimizer] = lambda params: torch.optim.Adam(params, lr=1e-3),
+    optimizer: OptimizerFactory | Sequence[OptimizerFactory] = lambda p: torch.optim.Adam(p, lr=1e-3),
     critic_steps: int = 1,
     device: torch.device | str = "cpu",
     run: RunFolder | None = None,
@@ -90,7 +91,9 @@ def train_greedy(
             of ``Batch`` or of ``(x, y)`` pairs).
         epochs: epochs per module (one number for all, or one per module; in isolated mode the first).
         mode: ``"sequential"`` or ``"isolated"``.
-        optimizer: builds a module's optimizer from its parameters.
+        optimizer: builds a module's optimizer from its parameters (one factory for all, or one per
+            module: the output module of MOLE solves a convex problem on frozen features and can take a
+            larger step than the information objectives before it).
         critic_steps: critic updates per module update (adversarial alternation, paper 002 Sec. 4).
         device: where to train.
         run: a run folder to record and checkpoint into (and resume from).
@@ -103,6 +106,11 @@ def train_greedy(
         raise ValueError(
             f"epochs: expected one non-negative count per module ({len(modules)}), got {epochs!r}"
         )
+    factories = [optimizer] * len(modules) if callable(optimizer) else list(optimizer)
+    if len(factories) != len(modules):
+        raise ValueError(
+            f"optimizer: expected one factory, or one per module ({len(modules)}), got {len(factories)}"
+        )
     device = torch.device(device)
     for m in modules:
         m.to(device)
@@ -112,7 +120,7 @@ def train_greedy(
     get = _batch_source(batches)
     check_pipeline(modules, objectives, next(iter(get(0))).to(device))
     result = GreedyResult([[] for _ in modules])
-    optimizers = [optimizer(m.parameters()) for m in modules]
+    optimizers = [make(m.parameters()) for make, m in zip(factories, modules, strict=True)]
     state = _Checkpoint(run, modules, objectives, optimizers)
     start_module, start_epoch = state.resume(result)
     if mode == "isolated":

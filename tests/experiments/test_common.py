@@ -1,0 +1,23 @@
+"""The options every reproduction shares: overriding a preset's config from the command line."""
+
+import pytest
+
+from iblearn.experiments import ReproduceOptions
+from iblearn.experiments.mole import Config
+
+
+def test_overrides_replace_fields_and_lists_become_tuples():
+    config = ReproduceOptions(overrides={"tasks": ["cora"], "seeds": 5}).configure(Config.quick())
+    assert config.tasks == ("cora",)
+    assert config.seeds == 5
+    assert config.epochs == Config.quick().epochs  # everything else is the preset's
+
+
+def test_an_unknown_field_is_named():
+    with pytest.raises(ValueError, match="--set colour: Config has no such field"):
+        ReproduceOptions(overrides={"colour": 3}).configure(Config.quick())
+
+
+def test_no_overrides_return_the_preset_itself():
+    preset = Config.quick()
+    assert ReproduceOptions().configure(preset) is preset
