@@ -148,9 +148,19 @@ def test_a_joint_pair_is_never_scored_as_a_negative(cls):
         assert float(est(x, x)) == pytest.approx(8.0, abs=1e-5)
 
 
-def test_concat_critic_shares_the_first_layer_across_pairings():
+def _aa_critic():
+    from iblearn.estimators.aamine import ArchitectureAwareCritic
+
+    critic = ArchitectureAwareCritic(nn.Sequential(nn.Linear(5, 3), nn.Tanh()), (16,))
+    critic(torch.randn(2, 5), torch.randn(2, 3))  # materializes the lazy head
+    return critic
+
+
+@pytest.mark.parametrize("make", [lambda: ConcatCritic(5, 3, (16, 16)), _aa_critic], ids=["concat", "aamine"])
+def test_repaired_critics_give_the_scores_and_gradients_of_pair_by_pair_calls(make):
+    """ConcatCritic shares its first layer across pairings, AA-MINE's critic its copy of the sub-net."""
     torch.manual_seed(0)
-    critic = ConcatCritic(5, 3, (16, 16))
+    critic = make()
     x, y = torch.randn(10, 5), torch.randn(10, 3)
     perms = [torch.randperm(10), torch.randperm(10)]
     joint, marginal = critic.repaired(x, y, perms)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -37,8 +38,19 @@ class ArchitectureAwareCritic(nn.Module):
         self.head = mlp(None, hidden, 1)
 
     def forward(self, x: Tensor, rep: Tensor) -> Tensor:
-        f, r = flat(self.copy(x)), flat(rep)
+        return self._head(flat(self.copy(x)), flat(rep))
+
+    def _head(self, f: Tensor, r: Tensor) -> Tensor:
         return self.head(torch.cat([f, r, (f - r) ** 2], dim=1)).squeeze(1)
+
+    def repaired(self, x: Tensor, rep: Tensor, perms: Sequence[Tensor]) -> tuple[Tensor, Tensor]:
+        """Scores of (x_i, rep_i) and of (x_i, rep_perm[i]) for each of ``perms``, with F'(x) computed
+        once: the copy of the sub-network (a conv stack, say) is most of the critic's cost, and a
+        re-pairing only moves the representations. (Measured on paper 002's conv block at batch 100:
+        running the copy once per pairing spent 8.4 of 29 s in the re-paired calls.)"""
+        f, r = flat(self.copy(x)), flat(rep)
+        scores = self._head(f.repeat(1 + len(perms), 1), torch.cat([r, *(r[p] for p in perms)]))
+        return scores[: len(f)], scores[len(f) :]
 
 
 class AAMINE(MINE):
@@ -109,7 +121,11 @@ class AAMINE(MINE):
 
     def noisy(self, x: Tensor, gen: torch.Generator | None = None) -> Tensor:
         """``subnet(x) + eps``, differentiable w.r.t. the sub-network."""
-        rep = self.subnet(x)
+        return self.add_noise(self.subnet(x), gen)
+
+    def add_noise(self, rep: Tensor, gen: torch.Generator | None = None) -> Tensor:
+        """``rep + eps``: for a caller that already holds ``rep = subnet(x)`` (greedy training does), so
+        that the sub-network does not run twice; pass the result as y to ``train_step`` / ``batch_mi``."""
         if self.noise_std == 0:
             return rep
         noise = torch.randn(rep.shape, generator=gen or self._noise, dtype=rep.dtype).to(rep.device)

@@ -2,7 +2,10 @@
 
 A critic is called as ``critic(x, y) -> (N,)`` scores for the pairs (x_i, y_i). A critic that can score
 all N x M pairs more cheaply than pair by pair sets ``separable = True`` and implements
-``pairwise(x, y) -> (N, M)``; the estimators then use every in-batch pair as a negative.
+``pairwise(x, y) -> (N, M)``; the estimators then use every in-batch pair as a negative. A critic
+whose cost is mostly in one argument can implement ``repaired(x, y, perms) -> (joint (N,), marginal
+(len(perms) * N,))``, the scores of (x_i, y_i) and of (x_i, y_perm[i]) for each permutation, sharing
+that work across the pairings (:class:`ConcatCritic`'s first layer; AA-MINE's copy of the sub-network).
 Inputs are flattened to ``(N, -1)``: images and feature maps can go to the default critics as they are.
 """
 

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from iblearn.estimators.base import Estimator, MIEstimate
-from iblearn.estimators.critics import DEFAULT_HIDDEN, ConcatCritic, Hidden, make_critic
+from iblearn.estimators.critics import DEFAULT_HIDDEN, Hidden, make_critic
 from iblearn.functional import _validate as V
 from iblearn.functional.bounds import (
     dv_bound,
@@ -116,8 +116,9 @@ class NeuralEstimator(Estimator):
             off = ~torch.eye(len(x), dtype=torch.bool, device=x.device)
             return self.critic(x, y), matrix[off]
         perms = [perm.to(x.device) for perm in derangements(len(x), n_shuffles, gen)]
-        if isinstance(self.critic, ConcatCritic):
-            return self.critic.repaired(x, y, perms)
+        repaired = getattr(self.critic, "repaired", None)  # a critic that re-pairs cheaply (critics.py)
+        if callable(repaired):
+            return cast(tuple[Tensor, Tensor], repaired(x, y, perms))
         return self.critic(x, y), torch.cat([self.critic(x, y[perm]) for perm in perms])
 
     def objective(self, x: Tensor, y: Tensor) -> Tensor:

@@ -155,6 +155,8 @@ class NoisyIB(Objective):
 
     I(Y; L) by MINE (labels one-hot), I(X; L + eps) by AA-MINE whose critic holds a copy of layers 1..k
     (``subnet``), re-copied at the start of every epoch (:meth:`sync`) so that it follows the layer.
+    The module's output t is L = subnet(x): the noise is added to it rather than running layers 1..k
+    again (in greedy training the earlier layers are frozen and t comes from exactly that composition).
 
     Args:
         subnet: layers 1..k composed (the layer being trained included), mapping x to L.
@@ -195,8 +197,8 @@ class NoisyIB(Objective):
     def critic_step(self, batch: Batch, t: Activation) -> None:
         rows, y = _labels_for(t, batch)
         self.mine.train_step(rows.flatten(1), y)
-        if self.aamine is not None:
-            self.aamine.train_step(batch.x)
+        if self.aamine is not None:  # t is subnet(x): the layer's output, no need to run layers 1..k again
+            self.aamine.train_step(batch.x, self.aamine.add_noise(t))
 
     def loss(self, batch: Batch, t: Activation) -> tuple[Tensor, dict[str, float]]:
         rows, y = _labels_for(t, batch)
@@ -204,6 +206,6 @@ class NoisyIB(Objective):
         metrics = {"I(Y;L)": float(i_yl.detach())}
         if self.aamine is None:
             return -i_yl, metrics
-        i_xl = self.aamine.batch_mi(batch.x)
+        i_xl = self.aamine.batch_mi(batch.x, self.aamine.add_noise(t))
         metrics["I(X;L+eps)"] = float(i_xl.detach())
         return -(i_yl - self.beta * i_xl), metrics
