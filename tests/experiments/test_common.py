@@ -13,6 +13,13 @@ def test_overrides_replace_fields_and_lists_become_tuples():
     assert config.epochs == Config.quick().epochs  # everything else is the preset's
 
 
+def test_nested_lists_become_nested_tuples():
+    from iblearn.experiments.layerwise_ib import Config as LayerwiseConfig
+
+    config = ReproduceOptions(overrides={"runs": [["fashion-mnist", 0.1]]}).configure(LayerwiseConfig())
+    assert config.runs == (("fashion-mnist", 0.1),)
+
+
 def test_an_unknown_field_is_named():
     with pytest.raises(ValueError, match="--set colour: Config has no such field"):
         ReproduceOptions(overrides={"colour": 3}).configure(Config.quick())

@@ -27,7 +27,8 @@ class ReproduceOptions:
         device: ``"cpu"`` or ``"cuda"``.
         resume: continue a killed run from its records instead of starting over.
         overrides: config fields to change from the preset (``--set KEY=VALUE``), e.g.
-            ``{"tasks": ["cora"], "seeds": 5}``; lists become tuples where the field holds a tuple.
+            ``{"tasks": ["cora"], "seeds": 5}``; lists become tuples (nested ones too) where the field
+            holds a tuple.
         progress: called with a short message as work completes (the CLI draws a progress bar).
     """
 
@@ -50,9 +51,13 @@ class ReproduceOptions:
                 raise ValueError(
                     f"--set {key}: {type(config).__name__} has no such field; it has {', '.join(fields)}"
                 )
-            current = getattr(config, key)
-            changes[key] = tuple(value) if isinstance(current, tuple) and isinstance(value, list) else value
+            changes[key] = _tuples(value) if isinstance(getattr(config, key), tuple) else value
         return dataclasses.replace(config, **changes)
+
+
+def _tuples(value: Any) -> Any:
+    """JSON lists as tuples, nested ones too (configs are frozen: their sequences are tuples)."""
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
 
     def run_folder(self, name: str) -> RunFolder:
         path = self.out or Path("runs") / f"{name}-{'full' if self.full else 'quick'}"
