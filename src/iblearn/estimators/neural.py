@@ -229,6 +229,13 @@ class NeuralEstimator(Estimator):
             )
         return value
 
+    def forward(self, x: Any, y: Any = None, **request: Any) -> MIEstimate:
+        """The reported estimate (see :meth:`Estimator.forward`). Autograd follows it only where x or y
+        require gradients: an estimate pooled over a test set otherwise holds no graph through the critic
+        (for a conv critic over thousands of images, gigabytes), and ``loss`` is what trains the critic."""
+        with torch.set_grad_enabled(torch.is_grad_enabled() and _wants_grad(x, y)):
+            return super().forward(x, y, **request)
+
     def settings(self) -> dict[str, Any]:
         return {
             "y_classes": self.y_classes,
@@ -273,6 +280,20 @@ def _adam(params: list[nn.Parameter], lr: float) -> torch.optim.Optimizer:
         return torch.optim.Adam(params, lr=lr, fused=True)
     except (RuntimeError, ValueError):  # no fused kernel for this device or dtype (or this torch)
         return torch.optim.Adam(params, lr=lr)
+
+
+def _wants_grad(*values: Any) -> bool:
+    """Whether any tensor among ``values`` (or in a tuple of them, or a graph's ``.x``) requires grad."""
+    for v in values:
+        if isinstance(v, tuple | list):
+            if _wants_grad(*v):
+                return True
+        elif isinstance(getattr(v, "x", None), Tensor):
+            if v.x.requires_grad:
+                return True
+        elif isinstance(v, Tensor) and v.requires_grad:
+            return True
+    return False
 
 
 def _detached(value: Any) -> Any:
