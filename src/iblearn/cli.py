@@ -417,7 +417,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_option,
         action="append",
         metavar="KEY=VALUE",
-        help="change a field of the preset config (VALUE as JSON), e.g. --set 'tasks=[\"cora\"]' --set seeds=5",
+        help="change a field of the preset config (VALUE as JSON), e.g. --set seeds=5",
     )
     rep.set_defaults(func=cmd_reproduce, full=False)
     return parser

@@ -54,11 +54,6 @@ class ReproduceOptions:
             changes[key] = _tuples(value) if isinstance(getattr(config, key), tuple) else value
         return dataclasses.replace(config, **changes)
 
-
-def _tuples(value: Any) -> Any:
-    """JSON lists as tuples, nested ones too (configs are frozen: their sequences are tuples)."""
-    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
-
     def run_folder(self, name: str) -> RunFolder:
         path = self.out or Path("runs") / f"{name}-{'full' if self.full else 'quick'}"
         run = RunFolder(path)
@@ -73,6 +68,11 @@ def _tuples(value: Any) -> Any:
         if self.device == "cuda" and not torch.cuda.is_available():
             raise ValueError("device: 'cuda' was asked for, but torch sees no CUDA device")
         return torch.device(self.device)
+
+
+def _tuples(value: Any) -> Any:
+    """JSON lists as tuples, nested ones too (configs are frozen: their sequences are tuples)."""
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
 
 
 class RunCheckpoint:
