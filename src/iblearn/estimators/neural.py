@@ -229,7 +229,7 @@ class NeuralEstimator(Estimator):
             )
         return value
 
-    def forward(self, x: Any, y: Any = None, **request: Any) -> MIEstimate:
+    def forward(self, x: Any, y: Any, **request: Any) -> MIEstimate:
         """The reported estimate (see :meth:`Estimator.forward`). Autograd follows it only where x or y
         require gradients: an estimate pooled over a test set otherwise holds no graph through the critic
         (for a conv critic over thousands of images, gigabytes), and ``loss`` is what trains the critic."""

@@ -15,7 +15,7 @@ inputs; ``loss`` returns what the module minimizes and the numbers to record.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -198,7 +198,7 @@ class NoisyIB(Objective):
         rows, y = _labels_for(t, batch)
         self.mine.train_step(rows.flatten(1), y)
         if self.aamine is not None:  # t is subnet(x): the layer's output, no need to run layers 1..k again
-            self.aamine.train_step(batch.x, self.aamine.add_noise(t))
+            self.aamine.train_step(batch.x, self.aamine.add_noise(cast(Tensor, t)))
 
     def loss(self, batch: Batch, t: Activation) -> tuple[Tensor, dict[str, float]]:
         rows, y = _labels_for(t, batch)
@@ -206,6 +206,6 @@ class NoisyIB(Objective):
         metrics = {"I(Y;L)": float(i_yl.detach())}
         if self.aamine is None:
             return -i_yl, metrics
-        i_xl = self.aamine.batch_mi(batch.x, self.aamine.add_noise(t))
+        i_xl = self.aamine.batch_mi(batch.x, self.aamine.add_noise(cast(Tensor, t)))
         metrics["I(X;L+eps)"] = float(i_xl.detach())
         return -(i_yl - self.beta * i_xl), metrics
