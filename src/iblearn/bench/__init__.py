@@ -46,11 +46,11 @@ def bench_neural(
 ) -> str:
     """iblearn's neural estimators against torch-mist's; writes ``neural_estimators.json``/``.md``.
 
-    With ``estimators``, only those are run again and the other estimators' rows are kept from the
-    results file; every row records the commit that produced it. The file is rewritten after each
-    (task, estimator, seed), so a killed run leaves what it finished.
+    Rows already in the results file (same ``quick``) stay until a new row for the same (task,
+    estimator, seed) replaces them, so a killed run leaves the old results plus what it finished; every
+    row records the commit that produced it. With ``estimators``, only those are run again.
     """
-    from iblearn.bench.neural import KINDS, neural_table, run_neural
+    from iblearn.bench.neural import KINDS, TASKS, neural_table, run_neural
     from iblearn.bench.neural import summarize as summarize_neural
 
     kinds = tuple(estimators) or KINDS
@@ -58,20 +58,29 @@ def bench_neural(
         if kind not in KINDS:
             raise ValueError(f"estimators: expected names among {KINDS}, got {kind!r}")
     path = results_dir / "neural_estimators.json"
-    kept = []
-    if estimators and path.exists() and (old := read_json(path))["quick"] == quick:
-        kept = [r for r in old["rows"] if r["estimator"] not in kinds]
+    old = read_json(path)["rows"] if path.exists() and read_json(path)["quick"] == quick else []
     rows: list[dict[str, Any]] = []
+
+    def key(r: dict[str, Any]) -> tuple[str, str, int]:
+        return r["task"], r["estimator"], r["seed"]
+
+    def merged() -> list[dict[str, Any]]:
+        done = {key(r) for r in rows}
+        order = {name: i for i, name in enumerate(TASKS)}
+        return sorted(
+            [r for r in old if key(r) not in done] + rows,
+            key=lambda r: (order.get(r["task"], len(order)), KINDS.index(r["estimator"]), r["seed"]),
+        )
 
     def save(row: dict[str, Any]) -> None:
         rows.append(row)
-        summary, totals = summarize_neural(kept + rows)
-        write_json(path, {"quick": quick, "rows": kept + rows, "summary": summary, "totals": totals})
+        summary, totals = summarize_neural(merged())
+        write_json(path, {"quick": quick, "rows": merged(), "summary": summary, "totals": totals})
         if progress:
             progress(f"{row['task']} {row['estimator']} seed={row['seed']}")
 
     run_neural(quick=quick, kinds=kinds, on_row=save)
-    table = neural_table(*summarize_neural(kept + rows))
+    table = neural_table(*summarize_neural(merged()))
     (results_dir / "neural_estimators.md").write_text(table, encoding="utf-8")
     return table
 

@@ -124,6 +124,14 @@ def run_neural(
 
 
 def summarize(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Per (task, estimator): mean, sd, RMSE and speed of each library, and a paired verdict.
+
+    Both libraries train on the very same batches and are tested on the same samples, so their errors
+    are paired by seed. The verdict compares the per-seed absolute errors |ours - truth| - |theirs -
+    truth|: "worse" or "better" where their mean is more than two standard errors from 0, else "tie"
+    (two standard errors is lenient towards calling a difference with 3 seeds, so "worse" is the
+    cautious side for us). A library that diverged loses to one that did not; two that diverged tie.
+    """
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for r in rows:
         groups.setdefault((r["task"], r["estimator"]), []).append(r)
@@ -137,6 +145,7 @@ def summarize(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[st
             entry[f"{lib}_sd"] = statistics.stdev(vals) if len(vals) > 1 else 0.0
             entry[f"{lib}_rmse"] = math.sqrt(statistics.fmean((v - truth) ** 2 for v in vals))
             entry[f"{lib}_steps_per_s"] = statistics.fmean(r[f"{lib}_steps_per_s"] for r in rs)
+        entry["verdict"] = _verdict(entry, rs)
         out.append(entry)
     wins = sum(_error(e, "iblearn") <= _error(e, "torch-mist") for e in out)  # both diverged: a tie
     speed = statistics.fmean(e["iblearn_steps_per_s"] / e["torch-mist_steps_per_s"] for e in out)
@@ -144,8 +153,23 @@ def summarize(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[st
         "pairs": len(out),
         "iblearn_error_no_worse": wins,
         "share": wins / len(out),
+        "significantly_worse": sum(e["verdict"] == "worse" for e in out),
+        "significantly_better": sum(e["verdict"] == "better" for e in out),
         "mean_speed_ratio": speed,
     }
+
+
+def _verdict(entry: dict[str, Any], rows: list[dict[str, Any]]) -> str:
+    ours, theirs = _diverged(entry["iblearn_mean"]), _diverged(entry["torch-mist_mean"])
+    if ours or theirs:
+        return "tie" if ours and theirs else "worse" if ours else "better"
+    truth = entry["truth"]
+    diffs = [abs(r["iblearn"] - truth) - abs(r["torch-mist"] - truth) for r in rows]
+    mean = statistics.fmean(diffs)
+    se = statistics.stdev(diffs) / math.sqrt(len(diffs)) if len(diffs) > 1 else 0.0
+    if abs(mean) <= 2 * se or mean == 0:
+        return "tie"
+    return "worse" if mean > 0 else "better"
 
 
 def _diverged(mean: float) -> bool:
@@ -171,6 +195,7 @@ def neural_table(summary: list[dict[str, Any]], totals: dict[str, Any]) -> str:
             "" if _diverged(e["iblearn_mean"]) else f"{e['iblearn_rmse']:.3f}",
             _value(e["torch-mist_mean"], e["torch-mist_sd"]),
             "" if _diverged(e["torch-mist_mean"]) else f"{e['torch-mist_rmse']:.3f}",
+            e["verdict"],
             f"{e['iblearn_steps_per_s']:.0f}",
             f"{e['torch-mist_steps_per_s']:.0f}",
         ]
@@ -185,6 +210,7 @@ def neural_table(summary: list[dict[str, Any]], totals: dict[str, Any]) -> str:
             "RMSE",
             "torch-mist",
             "RMSE",
+            "ours vs theirs (paired)",
             "steps/s ours",
             "steps/s torch-mist",
         ],
@@ -192,6 +218,8 @@ def neural_table(summary: list[dict[str, Any]], totals: dict[str, Any]) -> str:
     )
     return table + (
         f"\niblearn's error no worse on {totals['iblearn_error_no_worse']} of {totals['pairs']} "
-        f"(task, estimator) pairs ({100 * totals['share']:.0f}%; where both diverged, a tie); "
+        f"(task, estimator) pairs ({100 * totals['share']:.0f}%; where both diverged, a tie); paired over "
+        f"seeds, significantly worse on {totals['significantly_worse']} and significantly better on "
+        f"{totals['significantly_better']} (mean error difference beyond two standard errors); "
         f"mean speed ratio {totals['mean_speed_ratio']:.2f}x.\n"
     )
