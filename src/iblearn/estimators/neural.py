@@ -141,7 +141,7 @@ class NeuralEstimator(Estimator):
         step = int(self.steps_done) + 1
         if not bool(torch.isfinite(loss)):
             raise CriticDivergedError(
-                f"{self.name}: the critic's loss became {float(loss)} at training step {step}; "
+                f"{self.name}: the critic's loss became {float(loss.detach())} at training step {step}; "
                 "lower the learning rate, or standardize the inputs"
             )
         if self._optimizer is None:
