@@ -89,3 +89,11 @@ def test_config_from_dict():
 
 def test_markdown_table():
     assert markdown_table(["a", "b"], [[1, 0.123456]]) == "| a | b |\n|---|---|\n| 1 | 0.1235 |\n"
+
+
+def test_a_resumed_run_refuses_a_different_config(tmp_path):
+    RunFolder(tmp_path).write_config({"epochs": 2, "tasks": ["a"]})
+    RunFolder(tmp_path, resume=True).write_config({"epochs": 2, "tasks": ("a",)})  # the same, as JSON
+    with pytest.raises(ValueError, match=r"--resume: .*differs in: epochs"):
+        RunFolder(tmp_path, resume=True).write_config({"epochs": 3, "tasks": ["a"]})
+    RunFolder(tmp_path).write_config({"epochs": 3})  # a fresh start may change it

@@ -141,16 +141,28 @@ class RunFolder:
         [{'epoch': '1', 'loss': '0.5'}]
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, resume: bool = False) -> None:
         self.path = Path(path)
         self.path.mkdir(parents=True, exist_ok=True)
+        self.resume = resume
         self._rows: list[dict[str, str]] | None = None  # metrics.csv, read once
 
     def file(self, name: str) -> Path:
         return self.path / name
 
     def write_config(self, config: Any) -> None:
-        write_json(self.file("config.json"), config)
+        """Write config.json; a resumed run must bring the config it was started with (its finished rows
+        and checkpoints were made under that one), so a different one raises ValueError."""
+        path = self.file("config.json")
+        if self.resume and path.exists():
+            old, new = read_json(path), json.loads(json.dumps(_jsonable(config)))
+            if old != new:
+                keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+                raise ValueError(
+                    f"--resume: {self.path} was started with a different config (differs in: "
+                    f"{', '.join(keys)}); resume with the same settings, or start over without --resume"
+                )
+        write_json(path, config)
 
     def write_results(
         self, results: Mapping[str, Any], *, seed: int | None = None, device: str | None = None

@@ -92,3 +92,12 @@ def test_state_dict_round_trip_with_lazy_layers(inputs):
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_the_estimate_is_differentiable_with_respect_to_a_trainable_subnet():
+    net = nn.Sequential(nn.Linear(4, 3), nn.Tanh())
+    est = AAMINE(net, noise_std=0.1, hidden=(16,)).fit(torch.randn(256, 4), steps=5)
+    est(torch.randn(128, 4)).value.backward()
+    assert net[0].weight.grad is not None
+    net.requires_grad_(False)  # a frozen sub-network: nothing to differentiate, no graph kept
+    assert est(torch.randn(128, 4)).value.grad_fn is None

@@ -25,6 +25,32 @@ def test_an_unknown_field_is_named():
         ReproduceOptions(overrides={"colour": 3}).configure(Config.quick())
 
 
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"estimators": "mine"}, "--set estimators: expected a JSON list"),  # would iterate its letters
+        ({"seeds": "five"}, "--set seeds: expected a int"),
+        ({"seeds": 2.5}, "--set seeds: expected a int"),
+        ({"standardize_output": 1}, "--set standardize_output: expected true or false"),
+    ],
+)
+def test_a_value_that_does_not_fit_its_field_is_named(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        ReproduceOptions(overrides=overrides).configure(Config.quick())
+
+
+def test_a_nested_config_takes_an_object_of_its_own_fields():
+    from iblearn.experiments import ib_theory
+
+    config = ReproduceOptions(overrides={"plane": {"epochs": 3}, "linear_n": 500}).configure(
+        ib_theory.Config()
+    )
+    assert config.plane.epochs == 3 and config.linear_n == 500
+    assert config.plane.train_size == ib_theory.Config().plane.train_size
+    with pytest.raises(ValueError, match=r"--set plane\.colour: Config has no such field"):
+        ReproduceOptions(overrides={"plane": {"colour": 1}}).configure(ib_theory.Config())
+
+
 def test_no_overrides_return_the_preset_itself():
     preset = Config.quick()
     assert ReproduceOptions().configure(preset) is preset

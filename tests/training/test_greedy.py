@@ -85,8 +85,9 @@ def test_each_module_gets_its_own_optimizer_when_given_one_factory_each():
 
     train_greedy(modules, objectives(), batches_of(x, y), optimizer=[sgd(0.1), sgd(0.2), sgd(0.3)])
     assert made == [0.1, 0.2, 0.3]
-    with pytest.raises(ValueError, match="optimizer: expected one factory, or one per module"):
-        train_greedy(mlp(), objectives(), batches_of(x, y), optimizer=[sgd(0.1)])
+    for wrong in ([sgd(0.1)], torch.optim.SGD(mlp()[0].parameters(), lr=0.1)):  # too few; not a factory
+        with pytest.raises(ValueError, match="optimizer: expected a factory params -> optimizer"):
+            train_greedy(mlp(), objectives(), batches_of(x, y), optimizer=wrong)
 
 
 def test_noisy_ib_records_both_terms_and_beta_zero_has_no_aamine():

@@ -59,6 +59,7 @@ def bench_neural(
             raise ValueError(f"estimators: expected names among {KINDS}, got {kind!r}")
     path = results_dir / "neural_estimators.json"
     old = read_json(path)["rows"] if path.exists() and read_json(path)["quick"] == quick else []
+    old = [r for r in old if r["task"] in TASKS and r["estimator"] in KINDS]  # the grid as it is now
     rows: list[dict[str, Any]] = []
 
     def key(r: dict[str, Any]) -> tuple[str, str, int]:
@@ -69,7 +70,7 @@ def bench_neural(
         order = {name: i for i, name in enumerate(TASKS)}
         return sorted(
             [r for r in old if key(r) not in done] + rows,
-            key=lambda r: (order.get(r["task"], len(order)), KINDS.index(r["estimator"]), r["seed"]),
+            key=lambda r: (order[r["task"]], KINDS.index(r["estimator"]), r["seed"]),
         )
 
     def save(row: dict[str, Any]) -> None:

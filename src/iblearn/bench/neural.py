@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
+from scipy.stats import t as student_t
 
 from iblearn._threads import limit_threads
 from iblearn.data.synthetic import Task, get_task
@@ -127,10 +128,10 @@ def summarize(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[st
     """Per (task, estimator): mean, sd, RMSE and speed of each library, and a paired verdict.
 
     Both libraries train on the very same batches and are tested on the same samples, so their errors
-    are paired by seed. The verdict compares the per-seed absolute errors |ours - truth| - |theirs -
-    truth|: "worse" or "better" where their mean is more than two standard errors from 0, else "tie"
-    (two standard errors is lenient towards calling a difference with 3 seeds, so "worse" is the
-    cautious side for us). A library that diverged loses to one that did not; two that diverged tie.
+    are paired by seed. The verdict is a paired t-test (two-sided, 5%) on the per-seed differences of
+    absolute error, |ours - truth| - |theirs - truth|: "worse" or "better" where it rejects a zero mean,
+    else "tie" (always with one seed). A library that diverged loses to one that did not; two that
+    diverged tie.
     """
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for r in rows:
@@ -163,11 +164,13 @@ def _verdict(entry: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     ours, theirs = _diverged(entry["iblearn_mean"]), _diverged(entry["torch-mist_mean"])
     if ours or theirs:
         return "tie" if ours and theirs else "worse" if ours else "better"
+    if len(rows) < 2:
+        return "tie"  # one seed says nothing about noise
     truth = entry["truth"]
     diffs = [abs(r["iblearn"] - truth) - abs(r["torch-mist"] - truth) for r in rows]
     mean = statistics.fmean(diffs)
-    se = statistics.stdev(diffs) / math.sqrt(len(diffs)) if len(diffs) > 1 else 0.0
-    if abs(mean) <= 2 * se or mean == 0:
+    se = statistics.stdev(diffs) / math.sqrt(len(diffs))
+    if abs(mean) <= student_t.ppf(0.975, len(diffs) - 1) * se:
         return "tie"
     return "worse" if mean > 0 else "better"
 
@@ -218,8 +221,8 @@ def neural_table(summary: list[dict[str, Any]], totals: dict[str, Any]) -> str:
     )
     return table + (
         f"\niblearn's error no worse on {totals['iblearn_error_no_worse']} of {totals['pairs']} "
-        f"(task, estimator) pairs ({100 * totals['share']:.0f}%; where both diverged, a tie); paired over "
-        f"seeds, significantly worse on {totals['significantly_worse']} and significantly better on "
-        f"{totals['significantly_better']} (mean error difference beyond two standard errors); "
+        f"(task, estimator) pairs ({100 * totals['share']:.0f}%; where both diverged, a tie); by a paired "
+        f"t-test over seeds (5%), worse on {totals['significantly_worse']} and better on "
+        f"{totals['significantly_better']}; "
         f"mean speed ratio {totals['mean_speed_ratio']:.2f}x.\n"
     )

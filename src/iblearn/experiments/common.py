@@ -37,26 +37,19 @@ class ReproduceOptions:
     seed: int = 0
     device: str = "cpu"
     resume: bool = False
-    overrides: Mapping[str, Any] = field(default_factory=dict)
+    overrides: Mapping[str, Any] = field(default_factory=dict, hash=False)
     progress: Callable[[str], None] | None = field(default=None, compare=False)
 
     def configure(self, config: Any) -> Any:
-        """``config`` (a frozen dataclass) with :attr:`overrides` applied; unknown keys raise ValueError."""
+        """``config`` (a frozen dataclass) with :attr:`overrides` applied; a key it lacks, or a value
+        that does not fit its field, raises ValueError naming ``--set KEY``."""
         if not self.overrides:
             return config
-        fields = {f.name: f for f in dataclasses.fields(config)}
-        changes = {}
-        for key, value in self.overrides.items():
-            if key not in fields:
-                raise ValueError(
-                    f"--set {key}: {type(config).__name__} has no such field; it has {', '.join(fields)}"
-                )
-            changes[key] = _tuples(value) if isinstance(getattr(config, key), tuple) else value
-        return dataclasses.replace(config, **changes)
+        return _replace(config, self.overrides, "")
 
     def run_folder(self, name: str) -> RunFolder:
         path = self.out or Path("runs") / f"{name}-{'full' if self.full else 'quick'}"
-        run = RunFolder(path)
+        run = RunFolder(path, resume=self.resume)
         if not self.resume:
             run.truncate_metrics(0)
             run.file("checkpoint.pt").unlink(missing_ok=True)
@@ -68,6 +61,46 @@ class ReproduceOptions:
         if self.device == "cuda" and not torch.cuda.is_available():
             raise ValueError("device: 'cuda' was asked for, but torch sees no CUDA device")
         return torch.device(self.device)
+
+
+def _replace(config: Any, overrides: Mapping[str, Any], prefix: str) -> Any:
+    """``dataclasses.replace`` from JSON values, checked against the preset's types; a nested config
+    takes a JSON object of its own fields."""
+    fields = [f.name for f in dataclasses.fields(config)]
+    changes = {}
+    for key, value in overrides.items():
+        name = prefix + key
+        if key not in fields:
+            raise ValueError(
+                f"--set {name}: {type(config).__name__} has no such field; it has {', '.join(fields)}"
+            )
+        current = getattr(config, key)
+        if dataclasses.is_dataclass(current):
+            if not isinstance(value, dict):
+                raise ValueError(f"--set {name}: expected a JSON object of {type(current).__name__}'s fields")
+            changes[key] = _replace(current, value, name + ".")
+            continue
+        changes[key] = _tuples(value)
+        if current is None:
+            continue
+        if isinstance(current, tuple):
+            ok = isinstance(value, list)
+        elif isinstance(current, bool):
+            ok = isinstance(value, bool)
+        elif isinstance(current, int | float):
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+            ok = ok and (isinstance(current, float) or isinstance(value, int))
+        else:
+            ok = isinstance(value, type(current))
+        if not ok:
+            raise ValueError(f"--set {name}: expected {_kind(current)} as the preset has, got {value!r}")
+    return dataclasses.replace(config, **changes)
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, tuple):
+        return "a JSON list"
+    return f"a {type(value).__name__}" if not isinstance(value, bool) else "true or false"
 
 
 def _tuples(value: Any) -> Any:

@@ -106,10 +106,14 @@ def train_greedy(
         raise ValueError(
             f"epochs: expected one non-negative count per module ({len(modules)}), got {epochs!r}"
         )
-    factories = [optimizer] * len(modules) if callable(optimizer) else list(optimizer)
-    if len(factories) != len(modules):
+    if callable(optimizer):
+        factories = [optimizer] * len(modules)
+    else:
+        factories = list(optimizer) if isinstance(optimizer, list | tuple) else []
+    if len(factories) != len(modules) or not all(callable(f) for f in factories):
         raise ValueError(
-            f"optimizer: expected one factory, or one per module ({len(modules)}), got {len(factories)}"
+            f"optimizer: expected a factory params -> optimizer, or one per module ({len(modules)}), "
+            f"got {optimizer!r}"
         )
     device = torch.device(device)
     for m in modules:
