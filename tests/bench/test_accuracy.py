@@ -44,6 +44,7 @@ def test_unavailable_and_failing_methods_are_rows_not_crashes(tmp_path):
     methods = [
         Method("missing", lambda t: True, boom, requires="no_such_module_xyz"),
         Method("failing", lambda t: True, boom),
+        Method("nan", lambda t: True, lambda x, y: float("nan")),
     ]
     rows = run_accuracy(
         AccuracyConfig(tasks=("bivariate-normal-0.75",), sizes=(50,), seeds=1), methods, RunFolder(tmp_path)
@@ -52,6 +53,7 @@ def test_unavailable_and_failing_methods_are_rows_not_crashes(tmp_path):
     assert notes["missing"].startswith("unavailable: ModuleNotFoundError")
     assert notes["failing"] == "failed: RuntimeError: broken peer"
     assert "| failing |" in accuracy_table(summarize(rows))
+    assert "non-finite estimate on 1 of 1 runs" in accuracy_table(summarize(rows))
 
 
 def test_methods_accept_the_tasks_they_can_estimate():

@@ -144,6 +144,8 @@ def summarize(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         finite = [v for v in values if math.isfinite(v)]
         truth = float(rs[0]["truth"])
         notes = sorted({r["note"] for r in rs if r.get("note")})
+        if len(values) > len(finite):  # a peer that returned NaN or Inf (bmi's CCA on rank-deficient data)
+            notes.insert(0, f"non-finite estimate on {len(values) - len(finite)} of {len(values)} runs")
         summary: dict[str, Any] = {
             "task": task,
             "method": method,
