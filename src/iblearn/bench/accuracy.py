@@ -195,6 +195,10 @@ def plot_accuracy(summary: Sequence[dict[str, Any]], path: str) -> bool:
     except ImportError:
         return False
     tasks = list(dict.fromkeys(s["task"] for s in summary))
+    # One colour and marker per method across every panel (the default cycle restarts in each panel);
+    # estimators that agree to 1e-6 draw on top of each other, the markers tell them apart.
+    methods = list(dict.fromkeys(s["method"] for s in summary))
+    style = {m: (f"C{i % 10}", "osv^D<>px*"[i % 10]) for i, m in enumerate(methods)}
     cols = 4
     rows_n = math.ceil(len(tasks) / cols)
     fig, axes = plt.subplots(rows_n, cols, figsize=(4 * cols, 3 * rows_n), squeeze=False)
@@ -202,12 +206,15 @@ def plot_accuracy(summary: Sequence[dict[str, Any]], path: str) -> bool:
         items = [s for s in summary if s["task"] == task and "mean" in s]
         for method in dict.fromkeys(s["method"] for s in items):
             pts = sorted((s["n"], s["mean"], s["sd"]) for s in items if s["method"] == method)
+            color, marker = style[method]
             ax.errorbar(
                 [p[0] for p in pts],
                 [p[1] for p in pts],
                 yerr=[p[2] for p in pts],
-                marker="o",
-                ms=3,
+                color=color,
+                marker=marker,
+                ms=4,
+                mfc="none",
                 capsize=2,
                 label=method,
             )
@@ -219,8 +226,11 @@ def plot_accuracy(summary: Sequence[dict[str, Any]], path: str) -> bool:
         ax.set_ylabel("nats")
     for ax in list(axes.flat)[len(tasks) :]:
         ax.axis("off")
-    handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 5), fontsize=8)
+    legend: dict[str, Any] = {}
+    for ax in axes.flat:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            legend.setdefault(label, handle)
+    fig.legend(list(legend.values()), list(legend), loc="lower center", ncol=min(len(legend), 5), fontsize=8)
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
