@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from iblearn.estimators.base import MIEstimate
 from iblearn.estimators.critics import DEFAULT_HIDDEN, ConcatCritic, Hidden, flat, mlp
-from iblearn.estimators.neural import MINE, _wants_grad
+from iblearn.estimators.neural import MINE
 from iblearn.functional import _validate as V
 
 
@@ -163,7 +163,7 @@ class AAMINE(MINE):
         # With y None, y = subnet(x) + eps is made here: the sub-network is one of the inputs, and the
         # estimate is differentiable w.r.t. it where it has trainable parameters.
         trainable = y is None and any(p.requires_grad for p in self.subnet.parameters())
-        return trainable or _wants_grad(x, y)
+        return trainable or super()._needs_graph(x, y)
 
     def settings(self) -> dict[str, Any]:
         return {

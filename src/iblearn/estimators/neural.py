@@ -287,13 +287,10 @@ def _adam(params: list[nn.Parameter], lr: float) -> torch.optim.Optimizer:
 def _wants_grad(*values: Any) -> bool:
     """Whether any tensor among ``values`` (or in a tuple of them, or a graph's ``.x``) requires grad."""
     for v in values:
-        if isinstance(v, tuple | list):
-            if _wants_grad(*v):
-                return True
-        elif isinstance(getattr(v, "x", None), Tensor):
-            if v.x.requires_grad:
-                return True
-        elif isinstance(v, Tensor) and v.requires_grad:
+        if isinstance(v, tuple | list) and _wants_grad(*v):
+            return True
+        t = v.x if isinstance(getattr(v, "x", None), Tensor) else v
+        if isinstance(t, Tensor) and t.requires_grad:
             return True
     return False
 
