@@ -29,8 +29,8 @@ def test_an_unknown_field_is_named():
     ("overrides", "message"),
     [
         ({"estimators": "mine"}, "--set estimators: expected a JSON list"),  # would iterate its letters
-        ({"seeds": "five"}, "--set seeds: expected a int"),
-        ({"seeds": 2.5}, "--set seeds: expected a int"),
+        ({"seeds": "five"}, "--set seeds: expected int"),
+        ({"seeds": 2.5}, "--set seeds: expected int"),
         ({"standardize_output": 1}, "--set standardize_output: expected true or false"),
     ],
 )

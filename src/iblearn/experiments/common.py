@@ -93,14 +93,16 @@ def _replace(config: Any, overrides: Mapping[str, Any], prefix: str) -> Any:
         else:
             ok = isinstance(value, type(current))
         if not ok:
-            raise ValueError(f"--set {name}: expected {_kind(current)} as the preset has, got {value!r}")
+            raise ValueError(
+                f"--set {name}: expected {_kind(current)} (the preset has {current!r}), got {value!r}"
+            )
     return dataclasses.replace(config, **changes)
 
 
 def _kind(value: Any) -> str:
     if isinstance(value, tuple):
         return "a JSON list"
-    return f"a {type(value).__name__}" if not isinstance(value, bool) else "true or false"
+    return "true or false" if isinstance(value, bool) else type(value).__name__
 
 
 def _tuples(value: Any) -> Any:
