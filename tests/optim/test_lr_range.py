@@ -71,7 +71,7 @@ def test_a_tiny_classifier_and_layer_wise_attributes():
             loss = nn.functional.cross_entropy(out, y[idx])
             loss.backward()
             optimizer.step()
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))
             hits += int((out.argmax(1) == y[idx]).sum())
         return {"train_loss": sum(losses) / len(losses), "train_acc": hits / 300}
 
