@@ -1,10 +1,10 @@
 """iblearn's MINE, NWJ, JS and InfoNCE against torch-mist's: same critic size, batch, steps, learning
 rate and batches; 3 seeds; RMSE against the closed-form MI and training steps per second.
 
-    python benchmarks/neural_estimators.py [--quick] [--estimators mine,nwj,js]
+    python benchmarks/neural_estimators.py [--quick] [--estimators mine,nwj,js] [--tasks NAME,...]
 
 Writes benchmarks/results/neural_estimators.json and .md. Needs the bench extra (torch-mist).
-With --estimators, only those are run again; the others' rows are kept from the results file.
+With --estimators or --tasks, only those are run again; the others' rows are kept from the results file.
 """
 
 import os
@@ -21,10 +21,14 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="two tasks, one seed, 300 steps")
     parser.add_argument("--estimators", default="", help="comma-separated subset of mine,nwj,js,infonce")
+    parser.add_argument("--tasks", default="", help="comma-separated subset of the tasks")
     parser.add_argument("--results", default=str(Path(__file__).parent / "results"))
     args = parser.parse_args()
-    kinds = tuple(k for k in args.estimators.split(",") if k)
     table = bench_neural(
-        Path(args.results), quick=args.quick, estimators=kinds, progress=lambda m: print(m, flush=True)
+        Path(args.results),
+        quick=args.quick,
+        estimators=tuple(k for k in args.estimators.split(",") if k),
+        tasks=tuple(t for t in args.tasks.split(",") if t),
+        progress=lambda m: print(m, flush=True),
     )
     print(table)

@@ -42,13 +42,18 @@ def bench_accuracy(
 
 
 def bench_neural(
-    results_dir: Path, *, quick: bool = False, estimators: Sequence[str] = (), progress: Any = None
+    results_dir: Path,
+    *,
+    quick: bool = False,
+    estimators: Sequence[str] = (),
+    tasks: Sequence[str] = (),
+    progress: Any = None,
 ) -> str:
     """iblearn's neural estimators against torch-mist's; writes ``neural_estimators.json``/``.md``.
 
     Rows already in the results file (same ``quick``) stay until a new row for the same (task,
     estimator, seed) replaces them, so a killed run leaves the old results plus what it finished; every
-    row records the commit that produced it. With ``estimators``, only those are run again.
+    row records the commit that produced it. With ``estimators`` or ``tasks``, only those are run again.
     """
     from iblearn.bench.neural import KINDS, TASKS, neural_table, run_neural
     from iblearn.bench.neural import summarize as summarize_neural
@@ -57,6 +62,9 @@ def bench_neural(
     for kind in kinds:
         if kind not in KINDS:
             raise ValueError(f"estimators: expected names among {KINDS}, got {kind!r}")
+    for task in tasks:
+        if task not in TASKS:
+            raise ValueError(f"tasks: expected names among {TASKS}, got {task!r}")
     path = results_dir / "neural_estimators.json"
     old = read_json(path)["rows"] if path.exists() and read_json(path)["quick"] == quick else []
     old = [r for r in old if r["task"] in TASKS and r["estimator"] in KINDS]  # the grid as it is now
@@ -80,7 +88,7 @@ def bench_neural(
         if progress:
             progress(f"{row['task']} {row['estimator']} seed={row['seed']}")
 
-    run_neural(quick=quick, kinds=kinds, on_row=save)
+    run_neural(quick=quick, kinds=kinds, tasks=tasks, on_row=save)
     table = neural_table(*summarize_neural(merged()))
     (results_dir / "neural_estimators.md").write_text(table, encoding="utf-8")
     return table

@@ -20,9 +20,7 @@ def run(options: ReproduceOptions, config: AccuracyConfig | None = None) -> Path
     run = options.run_folder("estimators")
     device = options.torch_device()
     sizes, seeds = ((1000, 5000, 10000), 5) if options.full else ((1000,), 2)
-    config = options.configure(
-        config or AccuracyConfig(sizes=sizes, seeds=seeds, first_seed=options.seed)
-    )
+    config = options.configure(config or AccuracyConfig(sizes=sizes, seeds=seeds, first_seed=options.seed))
     methods = ours()
     run.write_config({"accuracy": config, "methods": [describe(m) for m in methods], "device": str(device)})
     rows = run_accuracy(config, methods, run, progress=options.progress, device=device)
