@@ -1,10 +1,11 @@
 """iblearn's MINE, NWJ, JS and InfoNCE against torch-mist's: same critic size, batch, steps, learning
 rate and batches; 3 seeds; RMSE against the closed-form MI and training steps per second.
 
-    python benchmarks/neural_estimators.py [--quick] [--estimators mine,nwj,js] [--tasks NAME,...]
+    python benchmarks/neural_estimators.py [--quick] [--estimators mine,nwj,js] [--tasks NAME,...] [--seeds N]
 
 Writes benchmarks/results/neural_estimators.json and .md. Needs the bench extra (torch-mist).
 With --estimators or --tasks, only those are run again; the others' rows are kept from the results file.
+A run with other --seeds belongs in its own --results folder (rows merge by task, estimator and seed).
 """
 
 import os
@@ -22,6 +23,7 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true", help="two tasks, one seed, 300 steps")
     parser.add_argument("--estimators", default="", help="comma-separated subset of mine,nwj,js,infonce")
     parser.add_argument("--tasks", default="", help="comma-separated subset of the tasks")
+    parser.add_argument("--seeds", type=int, default=None, help="seeds per (task, estimator); default 3")
     parser.add_argument("--results", default=str(Path(__file__).parent / "results"))
     args = parser.parse_args()
     table = bench_neural(
@@ -29,6 +31,7 @@ if __name__ == "__main__":
         quick=args.quick,
         estimators=tuple(k for k in args.estimators.split(",") if k),
         tasks=tuple(t for t in args.tasks.split(",") if t),
+        seeds=args.seeds,
         progress=lambda m: print(m, flush=True),
     )
     print(table)

@@ -47,13 +47,15 @@ def bench_neural(
     quick: bool = False,
     estimators: Sequence[str] = (),
     tasks: Sequence[str] = (),
+    seeds: int | None = None,
     progress: Any = None,
 ) -> str:
     """iblearn's neural estimators against torch-mist's; writes ``neural_estimators.json``/``.md``.
 
     Rows already in the results file (same ``quick``) stay until a new row for the same (task,
     estimator, seed) replaces them, so a killed run leaves the old results plus what it finished; every
-    row records the commit that produced it. With ``estimators`` or ``tasks``, only those are run again.
+    row records the commit that produced it. With ``estimators`` or ``tasks``, only those are run again;
+    ``seeds`` replaces the 3 seeds of the full grid.
     """
     from iblearn.bench.neural import KINDS, TASKS, neural_table, run_neural
     from iblearn.bench.neural import summarize as summarize_neural
@@ -65,6 +67,8 @@ def bench_neural(
     for task in tasks:
         if task not in TASKS:
             raise ValueError(f"tasks: expected names among {TASKS}, got {task!r}")
+    if seeds is not None and seeds < 1:
+        raise ValueError(f"seeds: expected a positive count, got {seeds}")
     path = results_dir / "neural_estimators.json"
     old = read_json(path)["rows"] if path.exists() and read_json(path)["quick"] == quick else []
     old = [r for r in old if r["task"] in TASKS and r["estimator"] in KINDS]  # the grid as it is now
@@ -88,7 +92,7 @@ def bench_neural(
         if progress:
             progress(f"{row['task']} {row['estimator']} seed={row['seed']}")
 
-    run_neural(quick=quick, kinds=kinds, tasks=tasks, on_row=save)
+    run_neural(quick=quick, kinds=kinds, tasks=tasks, seeds=seeds, on_row=save)
     table = neural_table(*summarize_neural(merged()))
     (results_dir / "neural_estimators.md").write_text(table, encoding="utf-8")
     return table

@@ -109,10 +109,12 @@ def run_neural(
     quick: bool = False,
     kinds: Sequence[str] = KINDS,
     tasks: Sequence[str] = (),
+    seeds: int | None = None,
     on_row: Callable[[dict[str, Any]], None] | None = None,
 ) -> list[dict[str, Any]]:
     limit_threads(1)
-    grid, seeds, steps = (TASKS[:2], 1, 300) if quick else (TASKS, 3, 2000)
+    grid, default_seeds, steps = (TASKS[:2], 1, 300) if quick else (TASKS, 3, 2000)
+    seeds = seeds or default_seeds
     tasks = [t for t in grid if t in tasks] if tasks else grid
     commit = environment()["git_commit"]
     rows = []
