@@ -1,8 +1,14 @@
-"""The neural benchmark's scoring: error per (task, estimator), and a tie where both libraries diverge."""
+"""The neural benchmark: its scoring (error per (task, estimator), a tie where both libraries diverge),
+its re-runs of a subset, and its argument checks."""
 
 from __future__ import annotations
 
+import pytest
+
+import iblearn.bench.neural as neural
+from iblearn.bench import bench_neural
 from iblearn.bench.neural import neural_table, summarize
+from iblearn.records import read_json, write_json
 
 
 def _row(task: str, ours: float, theirs: float, seed: int) -> dict[str, float | str | int]:
@@ -42,3 +48,38 @@ def test_paired_verdicts_call_a_difference_only_where_a_t_test_rejects_none():
     assert "worse on 1 and better on 1" in neural_table(summary, totals)
     one_seed, _ = summarize([_row("once", 0.5, 0.95, 0)])
     assert one_seed[0]["verdict"] == "tie"  # one seed says nothing about noise
+
+
+def test_a_rerun_replaces_its_own_rows_and_keeps_the_rest(tmp_path, monkeypatch):
+    first, second = neural.TASKS[:2]
+    old = [
+        {**_row(t, 0.5, 0.5, s), "estimator": "mine", "commit": "old"}
+        for t in (first, second)
+        for s in range(3)
+    ]
+    write_json(tmp_path / "neural_estimators.json", {"quick": False, "rows": old})
+    seen = {}
+
+    def fake_run(*, quick, kinds, tasks, seeds, on_row):
+        seen.update(kinds=kinds, tasks=tasks, seeds=seeds)
+        for s in range(seeds):
+            on_row({**_row(first, 0.9, 0.5, s), "estimator": "mine", "commit": "new"})
+
+    monkeypatch.setattr(neural, "run_neural", fake_run)
+    bench_neural(tmp_path, estimators=("mine",), tasks=(first,), seeds=2)
+    assert seen == {"kinds": ("mine",), "tasks": (first,), "seeds": 2}
+    rows = read_json(tmp_path / "neural_estimators.json")["rows"]
+    assert [(r["task"], r["seed"], r["commit"]) for r in rows] == [
+        (first, 0, "new"), (first, 1, "new"), (first, 2, "old"),
+        (second, 0, "old"), (second, 1, "old"), (second, 2, "old"),
+    ]  # fmt: skip
+
+
+def test_bad_arguments_name_themselves(tmp_path):
+    for kwargs, name in [
+        ({"estimators": ("smile",)}, "estimators"),
+        ({"tasks": ("cifar",)}, "tasks"),
+        ({"seeds": 0}, "seeds"),
+    ]:
+        with pytest.raises(ValueError, match=f"^{name}:"):
+            bench_neural(tmp_path, **kwargs)
