@@ -114,7 +114,7 @@ def run_neural(
 ) -> list[dict[str, Any]]:
     limit_threads(1)
     grid, default_seeds, steps = (TASKS[:2], 1, 300) if quick else (TASKS, 3, 2000)
-    seeds = seeds or default_seeds
+    seeds = default_seeds if seeds is None else seeds
     tasks = [t for t in grid if t in tasks] if tasks else grid
     commit = environment()["git_commit"]
     rows = []
