@@ -10,6 +10,7 @@ test never flakes; the tolerance says how far a correct estimator could land.
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -25,6 +26,25 @@ from tests.conftest import gen
 
 def _standardized(t: torch.Tensor) -> torch.Tensor:
     return (t - t.mean(0)) / t.std(0, unbiased=False)
+
+
+@pytest.fixture(params=["compiled", "scipy"])
+def tree_kernel(request, monkeypatch):
+    """Runs a test on both max-norm paths of the CPU backend: the compiled kernel, with slabs of 7 points
+    (many slabs, partly filled distance blocks), and scipy's k-d tree, which answers where it is not built."""
+    if request.param == "compiled":
+        if not nb.HAVE_KERNEL:
+            pytest.skip("the compiled kernel was not built")
+        monkeypatch.setattr(nb, "_slab_width", lambda n: 7)
+    else:
+        monkeypatch.setattr(nb, "HAVE_KERNEL", False)
+    return request.param
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="only Linux is known to build it here")
+def test_the_compiled_kernel_is_built():
+    # setup.py marks the extension optional, so a failed build would otherwise pass unnoticed here.
+    assert nb.HAVE_KERNEL
 
 
 @pytest.mark.parametrize(
@@ -53,14 +73,14 @@ def test_ksg_near_zero_under_independence():
 
 
 @pytest.mark.parametrize("variant", [1, 2])
-def test_tree_and_brute_force_give_the_same_value(variant):
+def test_tree_and_brute_force_give_the_same_value(variant, tree_kernel):
     x, y = dense_gaussian(5).sample(800, seed=0)
     assert float(ksg_mi(x, y, 4, variant, backend="tree")) == pytest.approx(
         float(ksg_mi(x, y, 4, variant, backend="brute")), abs=1e-12
     )
 
 
-def test_mixed_and_entropy_backends_agree():
+def test_mixed_and_entropy_backends_agree(tree_kernel):
     x, lab = categorical_uniform(5).sample(600, seed=0)
     x3 = torch.cat([x, torch.randn(600, 2, generator=gen(), dtype=torch.float64)], dim=1)
     for metric in ("euclidean", "chebyshev"):
@@ -72,24 +92,63 @@ def test_mixed_and_entropy_backends_agree():
         )
 
 
+def _coarse(n: int, dim: int) -> torch.Tensor:
+    """Gaussian points whose first two columns take only 8 values: many ties in both pruning coordinates,
+    so slab edges and bisection fall between equal values."""
+    x = torch.randn(n, dim, generator=gen(), dtype=torch.float64)
+    x[:, :2] = torch.round(x[:, :2] * 2) / 2
+    return x
+
+
 @pytest.mark.parametrize("inclusive", [False, True])
 @pytest.mark.parametrize("dim", [1, 4])
-def test_counts_agree_across_methods(monkeypatch, inclusive, dim):
-    x = torch.randn(700, dim, generator=gen(), dtype=torch.float64)
-    r = torch.rand(700, generator=gen(1), dtype=torch.float64) + 0.2
-    brute = nb.count_within(x, r, "chebyshev", "brute", inclusive=inclusive)
-    assert torch.equal(nb.count_within(x, r, "chebyshev", "tree", inclusive=inclusive), brute)
-    monkeypatch.setattr(nb, "CHUNK_BYTES", 2**16)  # forces several column blocks and row chunks
-    assert torch.equal(nb.count_within(x, r, "chebyshev", "tree", inclusive=inclusive), brute)
-    assert torch.equal(nb.count_within(x, r, "chebyshev", "brute", inclusive=inclusive), brute)
+def test_counts_agree_across_methods(monkeypatch, tree_kernel, inclusive, dim):
+    for x in (torch.randn(700, dim, generator=gen(), dtype=torch.float64), _coarse(700, dim)):
+        r = torch.rand(700, generator=gen(1), dtype=torch.float64) + 0.2
+        brute = nb.count_within(x, r, "chebyshev", "brute", inclusive=inclusive)
+        assert torch.equal(nb.count_within(x, r, "chebyshev", "tree", inclusive=inclusive), brute)
+        monkeypatch.setattr(nb, "CHUNK_BYTES", 2**16)  # several row chunks in the brute force
+        assert torch.equal(nb.count_within(x, r, "chebyshev", "brute", inclusive=inclusive), brute)
 
 
-def test_the_kth_neighbour_is_excluded_strictly_and_included_inclusively():
+@pytest.mark.parametrize("dim", [1, 3, 10])
+def test_kth_neighbours_agree_across_methods(tree_kernel, dim):
+    x = _coarse(600, dim) if dim > 1 else torch.randn(600, 1, generator=gen(), dtype=torch.float64)
+
+    def distances_to(idx: torch.Tensor) -> torch.Tensor:
+        return (x[:, None, :] - x[idx]).abs().amax(dim=2).sort(dim=1).values
+
+    for k in (1, 4):
+        eps, idx = nb.kth_neighbour([x], k, "chebyshev", "tree")
+        eps_b, idx_b = nb.kth_neighbour([x], k, "chebyshev", "brute")
+        assert torch.equal(eps, eps_b)  # the same float64 numbers, not merely close
+        # The neighbours themselves: at the k smallest distances (ties may pick other points at the
+        # same distance), and never the point itself.
+        assert torch.equal(distances_to(idx), distances_to(idx_b))
+        assert not (idx == torch.arange(600)[:, None]).any()
+
+
+def test_the_kth_neighbour_is_excluded_strictly_and_included_inclusively(tree_kernel):
     x = torch.tensor([[0.0], [0.1], [0.3], [0.7]], dtype=torch.float64)
     r = torch.full((4,), 0.3, dtype=torch.float64)  # from 0.0, the point 0.3 is exactly at r
     for backend in ("tree", "brute"):
         assert nb.count_within(x, r, "chebyshev", backend, inclusive=False).tolist() == [1, 2, 1, 0]
         assert nb.count_within(x, r, "chebyshev", backend, inclusive=True).tolist() == [2, 2, 2, 0]
+    # The same in two dimensions (the 1-D count sorts and never reaches the kernel).
+    x2 = torch.cat([x, torch.zeros(4, 1, dtype=torch.float64)], dim=1)
+    assert nb.count_within(x2, r, "chebyshev", "tree", inclusive=False).tolist() == [1, 2, 1, 0]
+    assert nb.count_within(x2, r, "chebyshev", "tree", inclusive=True).tolist() == [2, 2, 2, 0]
+
+
+@pytest.mark.skipif(not nb.HAVE_KERNEL, reason="the compiled kernel was not built")
+def test_the_kernel_rejects_buffers_of_the_wrong_size():
+    cols, out = np.zeros((2, 10)), np.empty(10, dtype=np.int64)
+    with pytest.raises(ValueError, match="radius"):
+        nb._maxnorm.count(cols, 10, 2, 1, 4, np.zeros(9), False, out)
+    with pytest.raises(ValueError, match="k < n"):
+        nb._maxnorm.knn(cols, 10, 2, 1, 4, 10, np.empty((10, 10)), np.empty((10, 10), dtype=np.int64))
+    with pytest.raises(ValueError, match="bcol"):
+        nb._maxnorm.count(cols, 10, 2, 2, 4, np.zeros(10), False, out)
 
 
 def test_kl_entropy_of_a_gaussian_and_a_uniform():
