@@ -49,8 +49,9 @@ class _KNN(Estimator):
 class KSG(_KNN):
     """Kraskov-Stoegbauer-Grassberger estimator of I(X; Y) for two continuous variables.
 
-    See :func:`iblearn.functional.ksg_mi`. Picks a CPU k-d tree in low dimension and chunked brute force
-    in high dimension or on a GPU, with memory bounded for N = 100,000.
+    See :func:`iblearn.functional.ksg_mi`. Picks an exact CPU search in low dimension (compiled, or
+    scipy's k-d tree) and chunked brute force in high dimension or on a GPU, with memory bounded for
+    N = 100,000.
 
     Example:
         >>> from iblearn.data.synthetic import bivariate_normal

@@ -41,7 +41,7 @@ except ImportError:  # installed without a C compiler
 Metric = Literal["chebyshev", "euclidean"]
 Backend = Literal["auto", "tree", "brute"]
 
-#: Above this many dimensions a k-d tree prunes little and brute force is faster (benchmarks/).
+#: Above this many dimensions the tree searches prune little and brute force is faster (docs/benchmarks.md).
 TREE_MAX_DIM = 20
 #: Working memory for one chunk of the brute-force path.
 CHUNK_BYTES = 256 * 2**20

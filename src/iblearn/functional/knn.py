@@ -14,9 +14,7 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-import numpy as np
 import torch
-from scipy.spatial import cKDTree
 from scipy.special import digamma
 from torch import Tensor
 
@@ -113,7 +111,8 @@ def ksg_mi(
         variant: 1 or 2, the two algorithms of the paper.
         standardize: scale each column to unit standard deviation first (as scikit-learn does).
         ties: ``"jitter"`` or ``"raise"`` on duplicate samples (see :func:`prepare`).
-        backend: ``"auto"``, ``"tree"`` (CPU k-d tree) or ``"brute"`` (chunked, any device).
+        backend: ``"auto"``, ``"tree"`` (CPU: the compiled max-norm search, else scipy's k-d tree) or
+            ``"brute"`` (chunked, any device); see :mod:`iblearn.functional._neighbors`.
         seed: seeds the jitter, if any.
 
     Returns:
@@ -267,10 +266,7 @@ def mixed_ksg_mi(
         radius = torch.empty(n, dtype=torch.float64)
         for c in torch.unique(lab):
             members = (lab == c).nonzero()[:, 0]
-            kc = int(k_i[members[0]])
-            pts = x[members].numpy()
-            dist, _ = cKDTree(pts).query(pts, k=kc + 1, p=np.inf if metric == "chebyshev" else 2.0)
-            radius[members] = torch.from_numpy(dist[:, kc])
+            radius[members], _ = kth_neighbour([x[members]], int(k_i[members[0]]), metric, "tree")
         m = count_within(x, radius, metric, "tree", inclusive=True)
     else:
         m = _mixed_counts_brute(x, lab, k_i, metric)
