@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from iblearn.data.synthetic import additive_uniform, bivariate_normal, categorical_uniform, dense_gaussian
 from iblearn.functional import _neighbors as nb
 from iblearn.functional import kl_entropy, ksg_mi, mixed_ksg_mi
+from iblearn.functional import knn as knn_module
 from tests.conftest import gen
 
 
@@ -149,6 +150,15 @@ def test_the_kernel_rejects_buffers_of_the_wrong_size():
         nb._maxnorm.knn(cols, 10, 2, 1, 4, 10, np.empty((10, 10)), np.empty((10, 10), dtype=np.int64))
     with pytest.raises(ValueError, match="bcol"):
         nb._maxnorm.count(cols, 10, 2, 2, 4, np.zeros(10), False, out)
+    with pytest.raises(ValueError, match="fit in memory"):  # n * dim * 8 would wrap around to 0
+        nb._maxnorm.count(np.zeros(0), 2**61, 1, 0, 2**61, np.zeros(0), False, np.zeros(0, dtype=np.int64))
+
+
+@pytest.mark.skipif(not nb.HAVE_KERNEL, reason="the compiled kernel was not built")
+def test_distances_that_overflow_are_refused():
+    x = torch.tensor([[-1.5e308], [1.5e308], [1.4e308]], dtype=torch.float64)
+    with pytest.raises(ValueError, match="overflow"):
+        nb.kth_neighbour([x], 2, "chebyshev", "tree")
 
 
 def test_kl_entropy_of_a_gaussian_and_a_uniform():
@@ -186,6 +196,29 @@ def test_ties_are_jittered_reproducibly_or_refused():
     assert float(ksg_mi(x, y, seed=4)) != a
     with pytest.raises(ValueError, match="x: has duplicate samples"):
         ksg_mi(x, y, ties="raise")
+
+
+def test_ties_far_from_zero_are_jittered_too(tree_kernel):
+    # 1e12 + small integers: a jitter of 1e-10 sd is far below the values' ulp (1.2e-4) unless the
+    # columns are centred first; a surviving tie would give a zero radius and a meaningless estimate.
+    x = 1e12 + torch.randint(0, 5, (400, 2), generator=gen()).double()
+    y = 1e12 + torch.randint(0, 5, (400, 2), generator=gen(1)).double()
+    tree, brute = float(ksg_mi(x, y, 1, backend="tree")), float(ksg_mi(x, y, 1, backend="brute"))
+    assert math.isfinite(tree) and tree == pytest.approx(brute, abs=1e-12)
+
+
+def test_ties_that_survive_the_jitter_raise(monkeypatch):
+    monkeypatch.setattr(knn_module, "JITTER", 0.0)
+    x = torch.randint(0, 5, (300, 1), generator=gen()).double()
+    with pytest.raises(ValueError, match="x: duplicate samples survive the jitter"):
+        ksg_mi(x, torch.randn(300, 1, generator=gen(1), dtype=torch.float64))
+
+
+def test_counts_refuse_a_zero_radius():
+    x = torch.tensor([[0.0, 0.0], [0.0, 0.0], [1.0, 0.0]], dtype=torch.float64)
+    for backend in ("tree", "brute"):
+        with pytest.raises(ValueError, match="radius"):
+            nb.count_within(x, torch.zeros(3, dtype=torch.float64), "chebyshev", backend, inclusive=False)
 
 
 def test_standardization_makes_ksg_scale_free_and_constant_columns_harmless():

@@ -15,6 +15,9 @@
  *   count(coords, n, dim, bcol, width, radius, inclusive, out): #{j != i : d(i, j) < radius_i}
  *       (<= if inclusive).
  *
+ * Buffers are C-contiguous float64 (coords, radius, out_dist) and int64 (out_idx, out); this private
+ * module checks their sizes, not their dtypes: iblearn.functional._neighbors makes them.
+ *
  * Why not a k-d tree: in the 10-d joint space of a 5x5 KSG problem at N = 10,000 the k-th neighbour
  * lies about 0.74 standard deviations away, so any box test passes a large share of the points and the
  * work is distance arithmetic; here it is done 4 lanes at a time over contiguous memory. Two pruning
@@ -28,6 +31,12 @@
 
 #define BLOCK 64
 
+/* Exactness rests on IEEE comparisons and monotone rounding; fast-math breaks both. Such a build fails
+ * here, and the package falls back to scipy's k-d tree. */
+#if defined(__FAST_MATH__) || (defined(__FINITE_MATH_ONLY__) && __FINITE_MATH_ONLY__)
+#error "_maxnorm.c must not be compiled with -ffast-math"
+#endif
+
 /* The distance loop vectorises; where the compiler can dispatch at load time, an AVX2 copy of each
  * kernel runs on CPUs that have it (twice the lanes of the x86-64 baseline, SSE2). The helpers are
  * forced inline so that they are compiled into both copies (measured: the k-th neighbour search
@@ -37,7 +46,7 @@
 #else
 #define ALWAYS_INLINE static inline
 #endif
-#if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__)
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__) && defined(__GLIBC__)
 #define VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define VECTOR_CLONES
@@ -69,14 +78,28 @@ static void insert(double *best, int64_t *who, Py_ssize_t k, double d, int64_t j
     who[s] = j;
 }
 
-/* First position p in sorted v[lo..hi) with v[p] >= x (or > x if `after`). */
-static Py_ssize_t bisect(const double *v, Py_ssize_t lo, Py_ssize_t hi, double x, int after) {
+/* The run of ascending v[lo..hi) within r of c, as the distance computation itself decides it:
+ * run_start is the first p with fl(c - v[p]) <= r, run_end the first p with fl(v[p] - c) > r. Rounding is
+ * monotone, so both tests are monotone in p, and a point outside the run has fl(|v[p] - c|) > r, one of
+ * the terms of its max-norm distance: no padding or ulp argument is needed. */
+static Py_ssize_t run_start(const double *v, Py_ssize_t lo, Py_ssize_t hi, double c, double r) {
     while (lo < hi) {
         Py_ssize_t mid = lo + (hi - lo) / 2;
-        if (v[mid] < x || (after && v[mid] == x))
+        if (c - v[mid] > r)
             lo = mid + 1;
         else
             hi = mid;
+    }
+    return lo;
+}
+
+static Py_ssize_t run_end(const double *v, Py_ssize_t lo, Py_ssize_t hi, double c, double r) {
+    while (lo < hi) {
+        Py_ssize_t mid = lo + (hi - lo) / 2;
+        if (v[mid] - c > r)
+            hi = mid;
+        else
+            lo = mid + 1;
     }
     return lo;
 }
@@ -95,7 +118,7 @@ ALWAYS_INLINE void knn_slab(const Layout *L, Py_ssize_t i, const double *centre,
                      Py_ssize_t k, double *best, int64_t *who) {
     double dist[BLOCK];
     const double bi = L->b[i];
-    Py_ssize_t up = bisect(L->b, lo, hi, bi, 0), down = up; /* unvisited: [up, hi) and [lo, down) */
+    Py_ssize_t up = run_start(L->b, lo, hi, bi, 0.0), down = up; /* unvisited: [up, hi), [lo, down) */
     for (;;) {
         double gap_up = up < hi ? L->b[up] - bi : INFINITY;
         double gap_down = down > lo ? bi - L->b[down - 1] : INFINITY;
@@ -145,18 +168,14 @@ VECTOR_CLONES static void count_kernel(const Layout *L, const double *radius, in
     double *centre = L->centre, dist[BLOCK];
     for (Py_ssize_t i = 0; i < n; i++) {
         const double r = radius[i], ai = L->a[i], bi = L->b[i];
-        /* Candidates: |a_j - a_i| <= r and |b_j - b_i| <= r, widened by a few ulps (a_i -+ r may round
-         * towards a_i); the exact test on the distance decides. */
-        const double ra = r + 4 * 2.220446049250313e-16 * (fabs(ai) + r);
-        const double rb = r + 4 * 2.220446049250313e-16 * (fabs(bi) + r);
         for (Py_ssize_t c = 0; c < L->dim; c++) centre[c] = L->coords[c * n + i];
         int64_t m = 0;
-        for (Py_ssize_t s = 0; s < slabs; s++) {
-            if (L->amax[s] < ai - ra) continue;
-            if (L->amin[s] > ai + ra) break;
+        for (Py_ssize_t s = 0; s < slabs; s++) { /* the slabs' a-ranges ascend */
+            if (ai - L->amax[s] > r) continue;
+            if (L->amin[s] - ai > r) break;
             Py_ssize_t slab_hi = (s + 1) * w < n ? (s + 1) * w : n;
-            Py_ssize_t lo = bisect(L->b, s * w, slab_hi, bi - rb, 0);
-            Py_ssize_t hi = bisect(L->b, lo, slab_hi, bi + rb, 1);
+            Py_ssize_t lo = run_start(L->b, s * w, slab_hi, bi, r);
+            Py_ssize_t hi = run_end(L->b, lo, slab_hi, bi, r);
             for (Py_ssize_t start = lo; start < hi; start += BLOCK) {
                 Py_ssize_t len = hi - start < BLOCK ? hi - start : BLOCK;
                 block_distances(L->coords, n, L->dim, centre, start, len, dist);
@@ -204,9 +223,13 @@ static int check(Py_buffer *b, const char *name, Py_ssize_t items, Py_ssize_t it
     return 1;
 }
 
-static int shape_ok(Py_ssize_t n, Py_ssize_t dim, Py_ssize_t bcol, Py_ssize_t width) {
-    if (n >= 1 && dim >= 1 && bcol >= 0 && bcol < dim && width >= 1) return 1;
-    PyErr_SetString(PyExc_ValueError, "need n >= 1, dim >= 1, 0 <= bcol < dim and width >= 1");
+/* Sizes that describe real buffers: products n * dim * 8 (and n * k * 8) cannot overflow. */
+static int shape_ok(Py_ssize_t n, Py_ssize_t dim, Py_ssize_t bcol, Py_ssize_t width, Py_ssize_t k) {
+    if (n >= 1 && dim >= 1 && k >= 1 && bcol >= 0 && bcol < dim && width >= 1 &&
+        dim <= PY_SSIZE_T_MAX / 8 / n && k <= PY_SSIZE_T_MAX / 8 / n)
+        return 1;
+    PyErr_SetString(PyExc_ValueError,
+                    "need n, dim, k >= 1, 0 <= bcol < dim, width >= 1 and buffers that fit in memory");
     return 0;
 }
 
@@ -216,7 +239,7 @@ static PyObject *py_knn(PyObject *Py_UNUSED(self), PyObject *args) {
     if (!PyArg_ParseTuple(args, "y*nnnnnw*w*", &coords, &n, &dim, &bcol, &width, &k, &out_d, &out_i))
         return NULL;
     Layout L;
-    int ok = shape_ok(n, dim, bcol, width) && k >= 1 && k < n && check(&coords, "coords", n * dim, 8) &&
+    int ok = shape_ok(n, dim, bcol, width, k) && k < n && check(&coords, "coords", n * dim, 8) &&
              check(&out_d, "out_dist", n * k, 8) && check(&out_i, "out_idx", n * k, 8) &&
              layout(&L, coords.buf, n, dim, bcol, width) == 0;
     if (ok) {
@@ -239,7 +262,7 @@ static PyObject *py_count(PyObject *Py_UNUSED(self), PyObject *args) {
     if (!PyArg_ParseTuple(args, "y*nnnny*pw*", &coords, &n, &dim, &bcol, &width, &radius, &inclusive, &out))
         return NULL;
     Layout L;
-    int ok = shape_ok(n, dim, bcol, width) && check(&coords, "coords", n * dim, 8) &&
+    int ok = shape_ok(n, dim, bcol, width, 1) && check(&coords, "coords", n * dim, 8) &&
              check(&radius, "radius", n, 8) && check(&out, "out", n, 8) &&
              layout(&L, coords.buf, n, dim, bcol, width) == 0;
     if (ok) {

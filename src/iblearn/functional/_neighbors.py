@@ -6,8 +6,8 @@ a radius of each point. Both are answered exactly, in float64, by one of two bac
 
 * ``"tree"`` (CPU): for the max-norm, the compiled kernel of ``_maxnorm.c`` (points in slabs of the
   first coordinate, each slab sorted by the second; vectorised distance blocks over the runs that can
-  hold a neighbour), and counts in one dimension by sorting. For the Euclidean norm, and wherever the
-  kernel was not built (no C compiler at install time), scipy's cKDTree: the same answers, slower.
+  hold a neighbour). For the Euclidean norm, and wherever the kernel was not built (no C compiler at
+  install time), scipy's cKDTree, and counts in one dimension by sorting: the same answers, slower.
 * ``"brute"`` (any device): chunked pairwise distances in torch; the k-th neighbour and the counts
   come from the same distance rows, so they agree to the last bit. Memory per chunk is bounded.
 
@@ -117,7 +117,13 @@ def _cdist(a: Tensor, b: Tensor, metric: Metric) -> Tensor:
 def count_within(
     x: Tensor, radius: Tensor, metric: Metric, backend: Literal["tree", "brute"], *, inclusive: bool
 ) -> Tensor:
-    """For each point i, the number of points j != i with ``d(x_i, x_j) < radius_i`` (``<=`` if inclusive)."""
+    """For each point i, the number of points j != i with ``d(x_i, x_j) < radius_i`` (``<=`` if inclusive).
+
+    Radii must be positive and finite: a zero radius means duplicate points, which the estimators
+    remove first (``ties`` in :mod:`iblearn.functional.knn`).
+    """
+    if not bool(((radius > 0) & torch.isfinite(radius)).all()):
+        raise ValueError("radius: expected positive, finite radii (duplicate points give zero)")
     _n, d = x.shape
     if backend == "brute":
         counts = []
@@ -125,10 +131,10 @@ def count_within(
             r = radius[rows, None]
             counts.append(((dist <= r) if inclusive else (dist < r)).sum(dim=1) - 1)
         return torch.cat(counts)
-    if d == 1:
-        return _count_sorted(x[:, 0], _pad(x, radius, inclusive), inclusive)
     if metric == "chebyshev" and HAVE_KERNEL:
         return _slab_count(x.numpy(), radius.numpy(), inclusive)
+    if d == 1:
+        return _count_sorted(x[:, 0], _pad(x, radius, inclusive), inclusive)
     # cKDTree compares its own distances with the ball's radius by <=; the max-norm distance is exact,
     # the Euclidean one rounds, so a neighbour at exactly r_i is kept by a relative widening of 8e-16.
     rad = radius.numpy()
@@ -178,6 +184,8 @@ def _slab_knn(x: NDArray[np.float64], k: int) -> tuple[Tensor, Tensor]:
     order, columns, bcol, width = _slab_layout(x)
     dist, idx = np.empty((n, k)), np.empty((n, k), dtype=np.int64)
     _maxnorm.knn(columns, n, d, bcol, width, k, dist, idx)
+    if (idx < 0).any():  # a distance overflowed to inf, so fewer than k neighbours were found
+        raise ValueError("x: distances overflow float64; standardize or rescale the data")
     eps, nbr = np.empty(n), np.empty((n, k), dtype=np.int64)
     eps[order], nbr[order] = dist[:, -1], order[idx]
     return torch.from_numpy(eps), torch.from_numpy(nbr)
@@ -187,6 +195,8 @@ def _slab_count(x: NDArray[np.float64], radius: NDArray[np.float64], inclusive: 
     n, d = x.shape
     order, columns, bcol, width = _slab_layout(x)
     found, counts = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
-    _maxnorm.count(columns, n, d, bcol, width, np.ascontiguousarray(radius[order]), inclusive, found)
+    _maxnorm.count(
+        columns, n, d, bcol, width, np.ascontiguousarray(radius[order], dtype=np.float64), inclusive, found
+    )
     counts[order] = found
     return torch.from_numpy(counts)

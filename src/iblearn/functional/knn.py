@@ -45,11 +45,14 @@ def _psi(v: float) -> float:
 def prepare(value: Any, name: str, *, standardize: bool, ties: Ties, seed: int) -> Tensor:
     """Validate a continuous sample and make it ready for neighbour searches.
 
-    Columns are scaled to unit standard deviation if ``standardize`` (constant columns are left alone:
-    they add nothing to any distance). A variable whose every column is constant is rejected, since all
-    its distances are zero. Duplicate rows violate the continuity that the kNN estimators assume: with
-    ``ties="jitter"`` they are broken by Gaussian noise of relative size :data:`JITTER` drawn from a
-    generator seeded with ``seed`` (so the estimate is reproducible), with ``ties="raise"`` they raise.
+    Columns are centred, which leaves every distance as it is but keeps small differences
+    representable (at 1e12 plus small integers, a jitter of 1e-10 standard deviations would otherwise
+    round away), and scaled to unit standard deviation if ``standardize`` (constant columns are left
+    alone: they add nothing to any distance). A variable whose every column is constant is rejected,
+    since all its distances are zero. Duplicate rows violate the continuity that the kNN estimators
+    assume: with ``ties="jitter"`` they are broken by Gaussian noise of relative size :data:`JITTER`
+    drawn from a generator seeded with ``seed`` (so the estimate is reproducible), with
+    ``ties="raise"`` they raise.
     """
     V.choice(ties, "ties", ("jitter", "raise"))
     t = V.continuous(value, name).to(torch.float64)
@@ -59,6 +62,7 @@ def prepare(value: Any, name: str, *, standardize: bool, ties: Ties, seed: int) 
             f"{name}: every column is constant; its MI with anything is 0, and nearest-neighbour "
             "distances are all zero, so a kNN estimate is undefined"
         )
+    t = t - t.mean(dim=0)
     if standardize:
         t = t / torch.where(std > 0, std, torch.ones_like(std))
         std = (std > 0).to(torch.float64)
@@ -71,6 +75,10 @@ def prepare(value: Any, name: str, *, standardize: bool, ties: Ties, seed: int) 
         gen = torch.Generator(device=t.device).manual_seed(seed)
         noise = torch.randn(t.shape, generator=gen, dtype=t.dtype, device=t.device)
         t = t + JITTER * std * noise
+        if _has_duplicate_rows(t):  # only values ~1e6 sd from the mean are left
+            raise ValueError(
+                f"{name}: duplicate samples survive the jitter; rescale the data or pass unique samples"
+            )
     return t
 
 
