@@ -154,6 +154,16 @@ def test_the_kernel_rejects_buffers_of_the_wrong_size():
         nb._maxnorm.count(np.zeros(0), 2**61, 1, 0, 2**61, np.zeros(0), False, np.zeros(0, dtype=np.int64))
 
 
+def test_auto_keeps_the_k_d_tree_to_low_dimension_and_the_kernel_further(monkeypatch):
+    cpu = torch.device("cpu")
+    assert nb.pick_backend("auto", cpu, 40) == "brute"  # MixedKSG, the Euclidean norm, no kernel
+    assert nb.knn_max_tree_dim("euclidean") == nb.TREE_MAX_DIM
+    monkeypatch.setattr(nb, "HAVE_KERNEL", True)
+    assert nb.pick_backend("auto", cpu, 40, nb.knn_max_tree_dim("chebyshev")) == "tree"
+    monkeypatch.setattr(nb, "HAVE_KERNEL", False)
+    assert nb.pick_backend("auto", cpu, 40, nb.knn_max_tree_dim("chebyshev")) == "brute"
+
+
 @pytest.mark.skipif(not nb.HAVE_KERNEL, reason="the compiled kernel was not built")
 def test_distances_that_overflow_are_refused():
     x = torch.tensor([[-1.5e308], [1.5e308], [1.4e308]], dtype=torch.float64)

@@ -43,18 +43,31 @@ Backend = Literal["auto", "tree", "brute"]
 
 #: Above this many dimensions the tree searches prune little and brute force is faster (docs/benchmarks.md).
 TREE_MAX_DIM = 20
+#: The same for k-th neighbours alone (KSG's joint space, Kozachenko-Leonenko) with the compiled max-norm
+#: search: at N = 2,000 - 10,000 it is 1.8 - 5.5x faster than brute force up to 128 dimensions and even
+#: at 200 (docs/benchmarks.md). MixedKSG keeps :data:`TREE_MAX_DIM`: its radii, a class's k-th
+#: neighbour, prune less.
+KERNEL_MAX_DIM = 128
 #: Working memory for one chunk of the brute-force path.
 CHUNK_BYTES = 256 * 2**20
 _P = {"chebyshev": float("inf"), "euclidean": 2.0}
 
 
-def pick_backend(backend: Backend, device: torch.device, dim: int) -> Literal["tree", "brute"]:
+def pick_backend(
+    backend: Backend, device: torch.device, dim: int, max_tree_dim: int = TREE_MAX_DIM
+) -> Literal["tree", "brute"]:
+    """Resolve ``"auto"``: the CPU tree up to ``max_tree_dim`` dimensions, brute force above or on a GPU."""
     V.choice(backend, "backend", ("auto", "tree", "brute"))
     if backend == "auto":
-        return "tree" if device.type == "cpu" and dim <= TREE_MAX_DIM else "brute"
+        return "tree" if device.type == "cpu" and dim <= max_tree_dim else "brute"
     if backend == "tree" and device.type != "cpu":
         raise ValueError(f"backend: 'tree' runs on the CPU only, got tensors on {device}")
     return backend
+
+
+def knn_max_tree_dim(metric: Metric) -> int:
+    """``max_tree_dim`` for estimators that search k-th neighbours: higher where the kernel does it."""
+    return KERNEL_MAX_DIM if metric == "chebyshev" and HAVE_KERNEL else TREE_MAX_DIM
 
 
 def _pad(x: Tensor, r: Tensor, inclusive: bool) -> Tensor:

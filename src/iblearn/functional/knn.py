@@ -25,6 +25,7 @@ from iblearn.functional._neighbors import (
     Metric,
     _distance_rows,
     count_within,
+    knn_max_tree_dim,
     kth_neighbour,
     pick_backend,
 )
@@ -140,7 +141,8 @@ def ksg_mi(
     n = V.same_length(("x", x), ("y", y))
     V.same_device(("x", x), ("y", y))
     k = V.neighbours(k, n)
-    if pick_backend(backend, x.device, x.shape[1] + y.shape[1]) == "brute":
+    joint_dim = x.shape[1] + y.shape[1]
+    if pick_backend(backend, x.device, joint_dim, knn_max_tree_dim("chebyshev")) == "brute":
         nx, ny = _ksg_counts_brute(x, y, k, variant)
     else:
         eps, idx = kth_neighbour([x, y], k, "chebyshev", "tree")
@@ -209,7 +211,7 @@ def kl_entropy(
     x = prepare(x, "x", standardize=False, ties=ties, seed=seed)
     n, d = x.shape
     k = V.neighbours(k, n)
-    r, _ = kth_neighbour([x], k, metric, pick_backend(backend, x.device, d))
+    r, _ = kth_neighbour([x], k, metric, pick_backend(backend, x.device, d, knn_max_tree_dim(metric)))
     if metric == "chebyshev":
         log_cd = 0.0
     else:
