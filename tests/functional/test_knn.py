@@ -145,13 +145,29 @@ def test_the_kth_neighbour_is_excluded_strictly_and_included_inclusively(tree_ke
 def test_the_kernel_rejects_buffers_of_the_wrong_size():
     cols, out = np.zeros((2, 10)), np.empty(10, dtype=np.int64)
     with pytest.raises(ValueError, match="radius"):
-        nb._maxnorm.count(cols, 10, 2, 1, 4, np.zeros(9), False, out)
+        nb._maxnorm.count(cols, 10, 2, 1, 4, np.zeros(9), False, 0, 10, out)
     with pytest.raises(ValueError, match="k < n"):
-        nb._maxnorm.knn(cols, 10, 2, 1, 4, 10, np.empty((10, 10)), np.empty((10, 10), dtype=np.int64))
+        nb._maxnorm.knn(cols, 10, 2, 1, 4, 10, 0, 10, np.empty((10, 10)), np.empty((10, 10), dtype=np.int64))
     with pytest.raises(ValueError, match="bcol"):
-        nb._maxnorm.count(cols, 10, 2, 2, 4, np.zeros(10), False, out)
+        nb._maxnorm.count(cols, 10, 2, 2, 4, np.zeros(10), False, 0, 10, out)
+    with pytest.raises(ValueError, match="first <= last <= n"):
+        nb._maxnorm.count(cols, 10, 2, 1, 4, np.zeros(10), False, 0, 11, out)
     with pytest.raises(ValueError, match="fit in memory"):  # n * dim * 8 would wrap around to 0
-        nb._maxnorm.count(np.zeros(0), 2**61, 1, 0, 2**61, np.zeros(0), False, np.zeros(0, dtype=np.int64))
+        nb._maxnorm.count(
+            np.zeros(0), 2**61, 1, 0, 2**61, np.zeros(0), False, 0, 0, np.zeros(0, dtype=np.int64)
+        )
+
+
+@pytest.mark.skipif(not nb.HAVE_KERNEL, reason="the compiled kernel was not built")
+def test_threads_split_the_work_without_changing_a_number(monkeypatch):
+    x = _coarse(900, 4)
+    eps, idx = nb.kth_neighbour([x], 3, "chebyshev", "tree")
+    counts = nb.count_within(x, eps, "chebyshev", "tree", inclusive=False)
+    monkeypatch.setattr(nb, "PART_POINTS", 100)  # 9 parts
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 3)
+    eps3, idx3 = nb.kth_neighbour([x], 3, "chebyshev", "tree")
+    assert torch.equal(eps3, eps) and torch.equal(idx3, idx)
+    assert torch.equal(nb.count_within(x, eps, "chebyshev", "tree", inclusive=False), counts)
 
 
 def test_auto_keeps_the_k_d_tree_to_low_dimension_and_the_kernel_further(monkeypatch):

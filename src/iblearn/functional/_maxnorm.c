@@ -8,12 +8,15 @@
  * by a loop the compiler vectorises; they are the same float64 numbers as max_d |c_d[i] - c_d[j]|
  * computed any other way, so the answers are exact.
  *
- *   knn(coords, n, dim, bcol, width, k, out_dist, out_idx): the k nearest of each point (self
+ *   knn(coords, n, dim, bcol, width, k, first, last, out_dist, out_idx): for the points at positions
+ *       first..last-1 (the rows of the outputs that are written), the k nearest (self
  *       excluded), ascending, as positions in the layout. Slabs are visited nearest in a first, and
  *       within a slab blocks nearest in b first, so the k-th distance shrinks early; the search stops
  *       when every unvisited slab or block is at least that far in a or b.
- *   count(coords, n, dim, bcol, width, radius, inclusive, out): #{j != i : d(i, j) < radius_i}
- *       (<= if inclusive).
+ *   count(coords, n, dim, bcol, width, radius, inclusive, first, last, out): for the same range,
+ *       #{j != i : d(i, j) < radius_i} (<= if inclusive).
+ *
+ * Both release the GIL, so disjoint ranges run in parallel threads (the Python side does that).
  *
  * Buffers are C-contiguous float64 (coords, radius, out_dist) and int64 (out_idx, out); this private
  * module checks their sizes, not their dtypes: iblearn.functional._neighbors makes them.
@@ -139,10 +142,11 @@ ALWAYS_INLINE void knn_slab(const Layout *L, Py_ssize_t i, const double *centre,
     }
 }
 
-VECTOR_CLONES static void knn_kernel(const Layout *L, Py_ssize_t k, double *out_d, int64_t *out_i) {
+VECTOR_CLONES static void knn_kernel(const Layout *L, Py_ssize_t k, Py_ssize_t first, Py_ssize_t last,
+                                     double *out_d, int64_t *out_i) {
     const Py_ssize_t n = L->n, w = L->width, slabs = (n + w - 1) / w;
     double *centre = L->centre;
-    for (Py_ssize_t i = 0; i < n; i++) {
+    for (Py_ssize_t i = first; i < last; i++) {
         double *best = out_d + i * k;
         int64_t *who = out_i + i * k;
         for (Py_ssize_t s = 0; s < k; s++) {
@@ -163,10 +167,11 @@ VECTOR_CLONES static void knn_kernel(const Layout *L, Py_ssize_t k, double *out_
     }
 }
 
-VECTOR_CLONES static void count_kernel(const Layout *L, const double *radius, int inclusive, int64_t *out) {
+VECTOR_CLONES static void count_kernel(const Layout *L, const double *radius, int inclusive, Py_ssize_t first,
+                                       Py_ssize_t last, int64_t *out) {
     const Py_ssize_t n = L->n, w = L->width, slabs = (n + w - 1) / w;
     double *centre = L->centre, dist[BLOCK];
-    for (Py_ssize_t i = 0; i < n; i++) {
+    for (Py_ssize_t i = first; i < last; i++) {
         const double r = radius[i], ai = L->a[i], bi = L->b[i];
         for (Py_ssize_t c = 0; c < L->dim; c++) centre[c] = L->coords[c * n + i];
         int64_t m = 0;
@@ -224,27 +229,30 @@ static int check(Py_buffer *b, const char *name, Py_ssize_t items, Py_ssize_t it
 }
 
 /* Sizes that describe real buffers: products n * dim * 8 (and n * k * 8) cannot overflow. */
-static int shape_ok(Py_ssize_t n, Py_ssize_t dim, Py_ssize_t bcol, Py_ssize_t width, Py_ssize_t k) {
-    if (n >= 1 && dim >= 1 && k >= 1 && bcol >= 0 && bcol < dim && width >= 1 &&
-        dim <= PY_SSIZE_T_MAX / 8 / n && k <= PY_SSIZE_T_MAX / 8 / n)
+static int shape_ok(Py_ssize_t n, Py_ssize_t dim, Py_ssize_t bcol, Py_ssize_t width, Py_ssize_t k,
+                    Py_ssize_t first, Py_ssize_t last) {
+    if (n >= 1 && dim >= 1 && k >= 1 && bcol >= 0 && bcol < dim && width >= 1 && 0 <= first &&
+        first <= last && last <= n && dim <= PY_SSIZE_T_MAX / 8 / n && k <= PY_SSIZE_T_MAX / 8 / n)
         return 1;
-    PyErr_SetString(PyExc_ValueError,
-                    "need n, dim, k >= 1, 0 <= bcol < dim, width >= 1 and buffers that fit in memory");
+    PyErr_SetString(PyExc_ValueError, "need n, dim, k >= 1, 0 <= bcol < dim, width >= 1, "
+                                      "0 <= first <= last <= n and buffers that fit in memory");
     return 0;
 }
 
 static PyObject *py_knn(PyObject *Py_UNUSED(self), PyObject *args) {
     Py_buffer coords, out_d, out_i;
     Py_ssize_t n, dim, bcol, width, k;
-    if (!PyArg_ParseTuple(args, "y*nnnnnw*w*", &coords, &n, &dim, &bcol, &width, &k, &out_d, &out_i))
+    Py_ssize_t first, last;
+    if (!PyArg_ParseTuple(args, "y*nnnnnnnw*w*", &coords, &n, &dim, &bcol, &width, &k, &first, &last, &out_d,
+                          &out_i))
         return NULL;
     Layout L;
-    int ok = shape_ok(n, dim, bcol, width, k) && k < n && check(&coords, "coords", n * dim, 8) &&
+    int ok = shape_ok(n, dim, bcol, width, k, first, last) && k < n && check(&coords, "coords", n * dim, 8) &&
              check(&out_d, "out_dist", n * k, 8) && check(&out_i, "out_idx", n * k, 8) &&
              layout(&L, coords.buf, n, dim, bcol, width) == 0;
     if (ok) {
         Py_BEGIN_ALLOW_THREADS
-        knn_kernel(&L, k, out_d.buf, out_i.buf);
+        knn_kernel(&L, k, first, last, out_d.buf, out_i.buf);
         Py_END_ALLOW_THREADS
         free(L.amin);
     } else if (!PyErr_Occurred())
@@ -259,15 +267,17 @@ static PyObject *py_count(PyObject *Py_UNUSED(self), PyObject *args) {
     Py_buffer coords, radius, out;
     Py_ssize_t n, dim, bcol, width;
     int inclusive;
-    if (!PyArg_ParseTuple(args, "y*nnnny*pw*", &coords, &n, &dim, &bcol, &width, &radius, &inclusive, &out))
+    Py_ssize_t first, last;
+    if (!PyArg_ParseTuple(args, "y*nnnny*pnnw*", &coords, &n, &dim, &bcol, &width, &radius, &inclusive, &first,
+                          &last, &out))
         return NULL;
     Layout L;
-    int ok = shape_ok(n, dim, bcol, width, 1) && check(&coords, "coords", n * dim, 8) &&
+    int ok = shape_ok(n, dim, bcol, width, 1, first, last) && check(&coords, "coords", n * dim, 8) &&
              check(&radius, "radius", n, 8) && check(&out, "out", n, 8) &&
              layout(&L, coords.buf, n, dim, bcol, width) == 0;
     if (ok) {
         Py_BEGIN_ALLOW_THREADS
-        count_kernel(&L, radius.buf, inclusive, out.buf);
+        count_kernel(&L, radius.buf, inclusive, first, last, out.buf);
         Py_END_ALLOW_THREADS
         free(L.amin);
     }
@@ -279,9 +289,9 @@ static PyObject *py_count(PyObject *Py_UNUSED(self), PyObject *args) {
 
 static PyMethodDef methods[] = {
     {"knn", py_knn, METH_VARARGS,
-     "knn(coords, n, dim, bcol, width, k, out_dist, out_idx): k nearest in the max-norm; see the module comment."},
+     "knn(coords, n, dim, bcol, width, k, first, last, out_dist, out_idx): k nearest in the max-norm."},
     {"count", py_count, METH_VARARGS,
-     "count(coords, n, dim, bcol, width, radius, inclusive, out): points within radius in the max-norm."},
+     "count(coords, n, dim, bcol, width, radius, inclusive, first, last, out): points within radius."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -9,6 +9,8 @@ def knn(
     bcol: int,
     width: int,
     k: int,
+    first: int,
+    last: int,
     out_dist: NDArray[np.float64],
     out_idx: NDArray[np.int64],
 ) -> None: ...
@@ -20,5 +22,7 @@ def count(
     width: int,
     radius: NDArray[np.float64],
     inclusive: bool,
+    first: int,
+    last: int,
     out: NDArray[np.int64],
 ) -> None: ...

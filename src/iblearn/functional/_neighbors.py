@@ -19,7 +19,8 @@ a radius of each point. Both are answered exactly, in float64, by one of two bac
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 
 import numpy as np
@@ -192,11 +193,29 @@ def _slab_layout(x: NDArray[np.float64]) -> tuple[NDArray[np.int64], NDArray[np.
     return order, np.ascontiguousarray(x[order].T, dtype=np.float64), bcol, width
 
 
+#: Points per part when the kernel's work is split between threads.
+PART_POINTS = 2048
+
+
+def _in_parts(n: int, run: Callable[[int, int], None]) -> None:
+    """Call ``run(first, last)`` on consecutive parts of ``range(n)``, in ``torch.get_num_threads()``
+    threads: the kernel releases the GIL, and each part writes its own rows of the outputs. Parts are
+    smaller than an even split (4 per thread), since points near the centre of the data cost more."""
+    threads = torch.get_num_threads()
+    parts = min(4 * threads, -(-n // PART_POINTS))
+    if threads == 1 or parts == 1:
+        run(0, n)
+        return
+    bounds = np.linspace(0, n, parts + 1).astype(np.int64).tolist()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(run, bounds[:-1], bounds[1:]))  # list(): re-raises a part's error here
+
+
 def _slab_knn(x: NDArray[np.float64], k: int) -> tuple[Tensor, Tensor]:
     n, d = x.shape
     order, columns, bcol, width = _slab_layout(x)
     dist, idx = np.empty((n, k)), np.empty((n, k), dtype=np.int64)
-    _maxnorm.knn(columns, n, d, bcol, width, k, dist, idx)
+    _in_parts(n, lambda first, last: _maxnorm.knn(columns, n, d, bcol, width, k, first, last, dist, idx))
     if (idx < 0).any():  # a distance overflowed to inf, so fewer than k neighbours were found
         raise ValueError("x: distances overflow float64; standardize or rescale the data")
     eps, nbr = np.empty(n), np.empty((n, k), dtype=np.int64)
@@ -208,8 +227,9 @@ def _slab_count(x: NDArray[np.float64], radius: NDArray[np.float64], inclusive: 
     n, d = x.shape
     order, columns, bcol, width = _slab_layout(x)
     found, counts = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
-    _maxnorm.count(
-        columns, n, d, bcol, width, np.ascontiguousarray(radius[order], dtype=np.float64), inclusive, found
+    r = np.ascontiguousarray(radius[order], dtype=np.float64)
+    _in_parts(
+        n, lambda first, last: _maxnorm.count(columns, n, d, bcol, width, r, inclusive, first, last, found)
     )
     counts[order] = found
     return torch.from_numpy(counts)
