@@ -7,8 +7,15 @@ from pathlib import Path
 
 import pytest
 import torch
+from hypothesis import settings
 
 torch.set_num_threads(1)
+# The same examples on every run, so that CI cannot turn red on a draw; `pytest
+# --hypothesis-profile=explore` searches at random instead (such a search found the negative
+# matrix-based MI that test_renyi.py now pins down).
+settings.register_profile("iblearn", derandomize=True)
+settings.register_profile("explore", derandomize=False, max_examples=200)
+settings.load_profile("iblearn")
 os.environ.setdefault("IBLEARN_DATA", str(Path(__file__).resolve().parents[2] / "shared" / "data"))
 
 

@@ -238,9 +238,15 @@ def renyi_mi(
 ) -> Tensor:
     """Matrix-based Renyi MI ``I_alpha = S(A) + S(B) - S(A, B)`` in nats.
 
+    At most min(S(A), S(B)), since S(A, B) >= max(S(A), S(B)) (Giraldo et al. 2014). It is not
+    bounded below by 0: the functional is not subadditive. At alpha = 2, with unit-diagonal kernels,
+    ``I = log(N^2 sum(Kx^2 Ky^2) / (sum(Kx^2) sum(Ky^2)))``, negative when the squared kernel entries
+    of x and y covary negatively over the pairs; in small samples of weakly dependent variables it
+    can be (e.g. -0.03 nats at N = 7, in the tests).
+
     With ``normalize=True``, divided by min(S(A), S(B)): the normalized form of Yu et al. (2021,
     "Measuring dependence with matrix-based entropy functional", the two-variable case of their
-    normalized total correlation), which lies in [0, 1].
+    normalized total correlation), at most 1 (and, like I, slightly negative in such cases).
 
     Args:
         x, y: floating-point samples ``(N, ...)``, or integer labels ``(N,)`` (delta kernel).
