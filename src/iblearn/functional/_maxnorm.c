@@ -57,7 +57,7 @@
 
 /* dist[t] = max over dims of |coords[dim][start + t] - centre[dim]|, for t < len. */
 ALWAYS_INLINE void block_distances(const double *coords, Py_ssize_t n, Py_ssize_t dim, const double *centre,
-                            Py_ssize_t start, Py_ssize_t len, double *dist) {
+                                   Py_ssize_t start, Py_ssize_t len, double *dist) {
     for (Py_ssize_t t = 0; t < len; t++) dist[t] = 0.0;
     for (Py_ssize_t c = 0; c < dim; c++) {
         const double *col = coords + c * n + start;
@@ -118,7 +118,7 @@ typedef struct {
 /* k nearest of point i among the slab [lo, hi), walking outwards from b_i in blocks (nearest b first)
  * and stopping when both sides are at least the current k-th distance away in b. */
 ALWAYS_INLINE void knn_slab(const Layout *L, Py_ssize_t i, const double *centre, Py_ssize_t lo, Py_ssize_t hi,
-                     Py_ssize_t k, double *best, int64_t *who) {
+                            Py_ssize_t k, double *best, int64_t *who) {
     double dist[BLOCK];
     const double bi = L->b[i];
     Py_ssize_t up = run_start(L->b, lo, hi, bi, 0.0), down = up; /* unvisited: [up, hi), [lo, down) */
