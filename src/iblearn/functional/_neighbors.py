@@ -151,8 +151,11 @@ def count_within(
         return _count_sorted(x[:, 0], _pad(x, radius, inclusive), inclusive)
     # cKDTree compares its own distances with the ball's radius by <=; the max-norm distance is exact,
     # the Euclidean one rounds, so a neighbour at exactly r_i is kept by a relative widening of 8e-16.
-    rad = radius.numpy()
-    ball = np.nextafter(rad, 0) if not inclusive else rad if metric == "chebyshev" else rad * (1 + 8e-16)
+    ball = radius.numpy()
+    if not inclusive:
+        ball = np.nextafter(ball, 0)
+    elif metric == "euclidean":
+        ball = ball * (1 + 8e-16)
     found = cKDTree(x.numpy()).query_ball_point(x.numpy(), ball, p=_P[metric], return_length=True)
     return torch.from_numpy(np.asarray(found, dtype=np.int64)) - 1
 
