@@ -19,6 +19,7 @@ from iblearn.functional import (
     log_mean_exp,
     nwj_bound,
 )
+from tests.conftest import gen
 
 RHO = 0.75
 TRUTH = -0.5 * math.log(1 - RHO**2)
@@ -90,6 +91,22 @@ def test_masking_happens_inside_the_log_sum_exp():
         log_mean_exp(s, torch.ones(3, dtype=torch.bool))
 
 
+@pytest.mark.parametrize(
+    ("mask", "match"),
+    [
+        (torch.ones(4, dtype=torch.bool), "mask: shape"),  # broadcasts over the rows: would count 4, not 16
+        (torch.zeros(4, 4, dtype=torch.bool), "mask: selects no scores"),
+        (1 - torch.eye(4), "mask: expected a bool tensor"),
+        ((1 - torch.eye(4)).long(), "mask: expected a bool tensor"),
+    ],
+)
+def test_every_bound_checks_its_mask(mask, match):
+    joint, marginal = torch.randn(4, generator=gen()), torch.randn(4, 4, generator=gen(1))
+    for bound in (dv_bound, nwj_bound, js_bound):
+        with pytest.raises(ValueError, match=match):
+            bound(joint, marginal, mask)
+
+
 def test_float16_scores_do_not_overflow():
     joint = torch.full((100,), 60.0, dtype=torch.float16)
     marginal = torch.full((100,), 50.0, dtype=torch.float16)  # exp(50) overflows float16
@@ -115,3 +132,7 @@ def test_chunked_infonce_equals_the_full_matrix_in_value_and_gradient():
 def test_bad_scores():
     with pytest.raises(ValueError, match=r"scores: expected an \(N, M\) matrix with N <= M"):
         infonce_bound(torch.randn(5, 3))
+    with pytest.raises(ValueError, match="n: expected a positive integer"):
+        infonce_bound_chunked(lambda rows: torch.zeros(len(rows), 1), 0)
+    with pytest.raises(ValueError, match="chunk: expected a positive integer"):
+        infonce_bound_chunked(lambda rows: torch.zeros(len(rows), 5), 5, chunk=0)

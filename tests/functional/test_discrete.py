@@ -77,6 +77,8 @@ def test_quantile_bins_hold_equal_mass_per_unit():
         (lambda: bin_values(torch.rand(5, 2), 0), "n_bins: expected a positive integer"),
         (lambda: bin_values(torch.rand(5, 2), strategy="kmeans"), "strategy: expected one of"),
         (lambda: bin_values(torch.rand(5, 2), value_range=(1.0, 0.0)), "value_range: high must exceed low"),
+        (lambda: bin_values(torch.rand(5, 2), value_range=(0.0, math.inf)), "value_range: must be finite"),
+        (lambda: bin_values(torch.rand(5, 2), value_range=(math.nan, 1.0)), "value_range: must be finite"),
         (lambda: bin_values(torch.rand(5, 2), strategy="quantile", value_range=(0.0, 1.0)), "value_range"),
         (lambda: bin_values(torch.arange(5), 3), "x: expected continuous samples"),
     ],

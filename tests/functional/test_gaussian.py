@@ -60,6 +60,16 @@ def test_deterministic_relation_is_infinite_and_canonical_correlations_are_sorte
     assert rho.shape == (1,) and 0 <= float(rho[0]) <= 1
 
 
+def test_the_moment_matched_gaussian_is_not_a_lower_bound():
+    # X = B + n1, Y = B + n2 for a fair coin B = +-1: X -> B -> Y, so I(X; Y) <= H(B) = log 2, while the
+    # correlation of 0.99 gives the moment-matched Gaussian about 2 nats.
+    g = gen()
+    b = torch.randint(0, 2, (5000, 1), generator=g, dtype=torch.float64) * 2 - 1
+    x = b + 0.1 * torch.randn(5000, 1, generator=g, dtype=torch.float64)
+    y = b + 0.1 * torch.randn(5000, 1, generator=g, dtype=torch.float64)
+    assert float(gaussian_mi(x, y)) > 1.5 > math.log(2)
+
+
 @pytest.mark.parametrize(
     ("call", "match"),
     [
@@ -71,6 +81,15 @@ def test_deterministic_relation_is_infinite_and_canonical_correlations_are_sorte
         (lambda: gaussian_mi_from_cov(torch.tensor([[1.0, 0.1], [0.2, 1.0]]), 1), "cov: is not symmetric"),
         (lambda: gaussian_mi(torch.randn(10, 6), torch.randn(10, 6)), "need more than that many samples"),
         (lambda: gaussian_mi(torch.ones(10, 2), torch.randn(10, 1)), "x: is constant"),
+        (lambda: gaussian_mi(torch.randn(10, 2), torch.randn(10, 1), rtol=-1.0), "rtol: must be a number in"),
+        (lambda: gaussian_entropy_from_cov(-torch.eye(2)), "cov: is not positive definite"),
+        (lambda: gaussian_entropy_from_cov(torch.tensor([[1.0, 5.0], [0.0, 1.0]])), "cov: is not symmetric"),
+        (
+            lambda: gaussian_entropy_from_cov(torch.tensor([[1.0, math.nan], [math.nan, 1.0]])),
+            "cov: contains NaN",
+        ),
+        (lambda: gaussian_entropy_from_cov(torch.ones(2, 3)), "cov: expected a square matrix"),
+        (lambda: gaussian_mi_from_cov(torch.ones(3), 1), "cov: expected a square matrix"),
     ],
 )
 def test_bad_input(call, match):

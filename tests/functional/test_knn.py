@@ -240,6 +240,41 @@ def test_ties_that_survive_the_jitter_raise(monkeypatch):
         ksg_mi(x, torch.randn(300, 1, generator=gen(1), dtype=torch.float64))
 
 
+def test_ties_the_jitter_leaves_are_jittered_again():
+    # 900 tied zeros: a jitter of 1e-10 sd takes only ~2e6 distinct float64 values there, so two of the
+    # 900 can land on the same one (a birthday collision, for seed 0 here and one seed in 20).
+    x = torch.zeros(1000, 1, dtype=torch.float64)
+    x[:100, 0] = torch.arange(1.0, 101.0)
+    first = _standardized(x) + knn_module.JITTER * torch.randn(1000, 1, generator=gen(0), dtype=torch.float64)
+    assert torch.unique(first).numel() == 999
+    t = knn_module.prepare(x, "x", standardize=True, ties="jitter", seed=0)
+    assert torch.unique(t, dim=0).shape[0] == 1000
+    again = (t != first).any(dim=1)
+    assert int(again.sum()) == 2  # only the two that collided are drawn again; the rest are bit-identical
+    assert torch.equal(t[~again], first[~again])
+    assert math.isfinite(float(mixed_ksg_mi(x, (x[:, 0] > 0).long())))
+
+
+def test_ties_raise_only_on_samples_that_are_equal():
+    # Distinct rows whose projections on the duplicate search's random direction coincide exactly.
+    d = torch.randn(2, generator=gen(12345), dtype=torch.float64)
+    x = torch.tensor([[d[1], 0.0], [0.0, d[0]], [-d[1], 0.0], [0.0, -d[0]]], dtype=torch.float64)
+    assert bool(knn_module._same_projection(x).all())
+    t = knn_module.prepare(x, "x", standardize=False, ties="raise", seed=0)
+    assert torch.equal(t, x)
+
+
+def test_inputs_that_carry_a_graph_are_accepted():
+    # A layer's activations come with requires_grad; the kNN estimators are not differentiable.
+    x = torch.randn(200, 2, generator=gen(), dtype=torch.float64)
+    y = x + torch.randn(200, 2, generator=gen(1), dtype=torch.float64)
+    labels = (y[:, 0] > 0).long()
+    xg = x.clone().requires_grad_()
+    assert float(ksg_mi(xg, y)) == float(ksg_mi(x, y))
+    assert float(kl_entropy(xg)) == float(kl_entropy(x))
+    assert float(mixed_ksg_mi(xg, labels)) == float(mixed_ksg_mi(x, labels))
+
+
 def test_counts_refuse_a_zero_radius():
     x = torch.tensor([[0.0, 0.0], [0.0, 0.0], [1.0, 0.0]], dtype=torch.float64)
     for backend in ("tree", "brute"):

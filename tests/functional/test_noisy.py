@@ -49,6 +49,27 @@ def test_bounds_are_differentiable():
     assert t.grad is not None and bool(torch.isfinite(t.grad).all())
 
 
+def test_bounds_ignore_an_offset_and_survive_float16():
+    """Adding one vector to every row changes no distance; expanding |l_i - l_j|^2 around a large
+    offset in float32 would cancel them, and |l|^2 of float16 activations overflows to inf - inf."""
+    t = torch.rand(200, 16, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    reference = torch.stack(noisy_mi_bounds(t, 1.5))
+    torch.testing.assert_close(
+        torch.stack(noisy_mi_bounds((t + 1e3).float(), 1.5)).double(), reference, atol=1e-3, rtol=0
+    )
+    h = (10 * t).half()
+    torch.testing.assert_close(
+        torch.stack(noisy_mi_bounds(h, 1.0)), torch.stack(noisy_mi_bounds(h.float(), 1.0))
+    )
+
+
+def test_eq5_builds_the_noise_on_the_weight_device():
+    # With another default device, a torch.eye left on it would not meet the weight's device.
+    with torch.device("meta"):
+        value = linear_gaussian_noisy_mi(torch.eye(2, device="cpu"), torch.eye(2, device="cpu"), 1.0)
+    assert float(value) == pytest.approx(math.log(2))
+
+
 @pytest.mark.parametrize(
     ("call", "match"),
     [
@@ -58,6 +79,22 @@ def test_bounds_are_differentiable():
             r"cov_x: expected shape \(3, 3\)",
         ),
         (lambda: linear_gaussian_noisy_mi(torch.randn(3), torch.eye(3), 1.0), "weight: expected a matrix"),
+        (
+            lambda: linear_gaussian_noisy_mi(torch.eye(2), -0.5 * torch.eye(2), 1.0),
+            "cov_x: is not positive definite",
+        ),
+        (
+            lambda: linear_gaussian_noisy_mi(torch.eye(2), torch.tensor([[1.0, 0.5], [0.0, 1.0]]), 1.0),
+            "cov_x: is not symmetric",
+        ),
+        (
+            lambda: linear_gaussian_noisy_mi(torch.eye(2), torch.ones(2, 3), 1.0),
+            "cov_x: expected a square matrix",
+        ),
+        (
+            lambda: linear_gaussian_noisy_mi(torch.tensor([[math.nan, 1.0]]), torch.eye(2), 1.0),
+            "weight: contains NaN",
+        ),
     ],
 )
 def test_bad_input(call, match):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
@@ -63,10 +64,36 @@ def test_the_product_of_many_channels_saturates_and_the_mean_does_not():
     assert float(renyi_entropy(t, channels="mean")) < math.log(64) - 0.5
 
 
-def test_silverman_width_makes_the_entropy_scale_free():
+@pytest.mark.parametrize("rule", ["silverman", "median"])
+def test_rule_widths_make_the_entropy_scale_free(rule):
     x = torch.randn(100, 3, generator=gen(), dtype=torch.float64)
-    assert float(renyi_entropy(7.0 * x)) == pytest.approx(float(renyi_entropy(x)), abs=1e-9)
-    assert kernel_width(7.0 * x) == pytest.approx(7.0 * kernel_width(x))
+    assert float(renyi_entropy(7.0 * x, sigma=rule)) == pytest.approx(
+        float(renyi_entropy(x, sigma=rule)), abs=1e-9
+    )
+    assert kernel_width(7.0 * x, rule) == pytest.approx(7.0 * kernel_width(x, rule))
+
+
+def test_float32_kernel_survives_an_offset_far_above_the_spread():
+    """Distances do not depend on an offset; expanding |z_i - z_j|^2 around it in float32 cancels them
+    (a saturated tanh layer near 1 is such a sample: spread 0.01, offset 1)."""
+    x = torch.randn(200, 3, generator=gen(), dtype=torch.float64)
+    k = gram_matrix((x + 1e3).float())
+    assert float(k.max()) <= 1.0
+    torch.testing.assert_close(k.double(), gram_matrix(x), atol=1e-3, rtol=0)
+    assert float(renyi_entropy((x + 1e3).float())) == pytest.approx(float(renyi_entropy(x)), abs=1e-3)
+
+
+@pytest.mark.parametrize("alpha", [0.5, 1.0, 1.01, 3.0])
+def test_eigenvalues_are_renormalized_after_the_round_off_floor(alpha):
+    # A point mass: one eigenvalue, the others round-off that the floor drops; were the rest not
+    # renormalized, the dropped mass (1e-7 in float32) would show times 1 / (1 - alpha).
+    assert float(matrix_entropy(torch.ones(40, 40), alpha)) == 0.0
+
+
+def test_numpy_scalars_are_accepted_as_numbers():
+    x = torch.rand(6, 2, generator=gen())
+    assert float(renyi_entropy(x, alpha=np.float32(2.0))) == float(renyi_entropy(x, alpha=2.0))
+    assert kernel_width(x, np.float32(0.5)) == 0.5
 
 
 def test_dependence_gives_more_mi_than_independence():
@@ -77,18 +104,29 @@ def test_dependence_gives_more_mi_than_independence():
 
 
 @settings(max_examples=20, deadline=None)
-@given(seed=st.integers(0, 10_000), n=st.integers(5, 60), alpha=st.sampled_from([0.5, 1.0, 1.01, 2.0]))
-def test_entropy_and_mi_stay_within_their_bounds(seed, n, alpha):
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(5, 60),
+    alpha=st.sampled_from([0.5, 1.0, 1.01, 2.0]),
+    constant=st.booleans(),
+)
+def test_entropy_and_mi_stay_within_their_bounds(seed, n, alpha, constant):
     g = gen(seed)
     x = torch.randn(n, 2, generator=g, dtype=torch.float64)
     y = x[:, :1] + torch.randn(n, 1, generator=g, dtype=torch.float64)
+    if constant:  # a point mass (a dead unit): S(y) = I = 0, and the normalized MI is 0, not 0 / 0
+        y = torch.zeros(n, 1, dtype=torch.float64)
     sx, sy = float(renyi_entropy(x, alpha)), float(renyi_entropy(y, alpha))
     mi = float(renyi_mi(x, y, alpha))
     assert 0 <= sx <= math.log(n) + 1e-9
     # S(A, B) >= max(S(A), S(B)) (Giraldo et al. 2014), so I <= min(S(A), S(B)). There is no lower
     # bound of 0: the functional is not subadditive (see the next test).
     assert mi <= min(sx, sy) + 1e-9
-    assert float(renyi_mi(x, y, alpha, normalize=True)) <= 1 + 1e-9
+    normalized = float(renyi_mi(x, y, alpha, normalize=True))
+    assert normalized <= 1 + 1e-9
+    if constant:
+        assert normalized == 0.0
+        assert float(renyi_mi(x, torch.zeros(n, dtype=torch.long), alpha, normalize=True)) == 0.0
 
 
 def test_mi_at_alpha_2_is_a_log_ratio_and_can_be_negative():
@@ -123,6 +161,7 @@ def test_mi_backpropagates_through_feature_maps():
     ("call", "match"),
     [
         (lambda: renyi_entropy(torch.randn(5, 2), alpha=0), "alpha: must be a positive finite number"),
+        (lambda: renyi_entropy(torch.randn(5, 2), alpha=True), "alpha: must be a positive finite number"),
         (lambda: renyi_entropy(torch.randn(5, 2), sigma="scott"), "sigma: expected one of"),
         (lambda: renyi_entropy(torch.randn(5, 2), sigma=-1.0), "sigma: must be a positive"),
         (lambda: renyi_mi(torch.randn(5, 2), torch.randn(6, 2)), "sample counts differ: x has 5, y has 6"),

@@ -111,9 +111,33 @@ def neighbours(k: int, n: int, name: str = "k") -> int:
 
 
 def positive(value: float, name: str) -> float:
-    if not (isinstance(value, int | float) and np.isfinite(value) and value > 0):
+    """A positive finite number (numpy scalars too; a bool is not a number here)."""
+    number = isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
+    if not (number and np.isfinite(value) and value > 0):
         raise ValueError(f"{name}: must be a positive finite number, got {value!r}")
     return float(value)
+
+
+def positive_int(value: int, name: str) -> int:
+    """A count of at least 1 (numpy integers too; a bool is not a count)."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"{name}: expected a positive integer, got {value!r}")
+    return int(value)
+
+
+def covariance(value: Any, name: str) -> Tensor:
+    """A covariance matrix in float64: square, finite, symmetric up to round-off, positive definite
+    (tested by a Cholesky factorization; the sign of the determinant alone passes -I in even size)."""
+    c = as_tensor(value, name).to(torch.float64)
+    if c.ndim != 2 or c.shape[0] != c.shape[1] or c.shape[0] == 0:
+        raise ValueError(f"{name}: expected a square matrix, got shape {tuple(c.shape)}")
+    if not bool(torch.isfinite(c).all()):
+        raise ValueError(f"{name}: contains NaN or Inf")
+    if not torch.allclose(c, c.T):
+        raise ValueError(f"{name}: is not symmetric")
+    if int(torch.linalg.cholesky_ex(c).info) != 0:
+        raise ValueError(f"{name}: is not positive definite")
+    return c
 
 
 def choice(value: T, name: str, options: tuple[T, ...]) -> T:

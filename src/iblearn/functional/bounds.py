@@ -21,6 +21,8 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.checkpoint import checkpoint
 
+from iblearn.functional import _validate as V
+
 
 def _wide(t: Tensor) -> Tensor:
     return t.float() if t.dtype in (torch.float16, torch.bfloat16) else t
@@ -31,11 +33,7 @@ def log_mean_exp(scores: Tensor, mask: Tensor | None = None) -> Tensor:
     s = _wide(scores)
     if mask is None:
         return torch.logsumexp(s.flatten(), dim=0) - math.log(s.numel())
-    if mask.shape != s.shape:
-        raise ValueError(f"mask: shape {tuple(mask.shape)} does not match the scores' {tuple(s.shape)}")
-    count = int(mask.sum())
-    if count == 0:
-        raise ValueError("mask: selects no scores")
+    count = _mask_count(mask, s)
     return torch.logsumexp(s.masked_fill(~mask, float("-inf")).flatten(), dim=0) - math.log(count)
 
 
@@ -43,7 +41,21 @@ def _mean(scores: Tensor, mask: Tensor | None) -> Tensor:
     s = _wide(scores)
     if mask is None:
         return s.mean()
-    return s.masked_fill(~mask, 0.0).sum() / mask.sum()
+    count = _mask_count(mask, s)
+    return s.masked_fill(~mask, 0.0).sum() / count
+
+
+def _mask_count(mask: Tensor, scores: Tensor) -> int:
+    """How many scores a mask selects, after checking it: a bool tensor of the scores' own shape
+    (a broadcast mask, or a 0/1 float one, would silently select or count the wrong entries)."""
+    if not isinstance(mask, Tensor) or mask.dtype != torch.bool:
+        raise ValueError(f"mask: expected a bool tensor, got {getattr(mask, 'dtype', type(mask))}")
+    if mask.shape != scores.shape:
+        raise ValueError(f"mask: shape {tuple(mask.shape)} does not match the scores' {tuple(scores.shape)}")
+    count = int(mask.sum())
+    if count == 0:
+        raise ValueError("mask: selects no scores")
+    return count
 
 
 def dv_bound(joint: Tensor, marginal: Tensor, mask: Tensor | None = None) -> Tensor:
@@ -83,6 +95,7 @@ def infonce_bound_chunked(score_rows: Callable[[Tensor], Tensor], n: int, chunk:
     chunk is checkpointed (recomputed in the backward pass), so memory stays linear in N for training
     with large batches too.
     """
+    n, chunk = V.positive_int(n, "n"), V.positive_int(chunk, "chunk")
     total = torch.zeros((), dtype=torch.float32)
     for start in range(0, n, chunk):
         rows = torch.arange(start, min(n, start + chunk))

@@ -8,6 +8,7 @@ but silently saturates ReLU layers (Saxe et al. 2018).
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 import torch
@@ -97,8 +98,7 @@ def bin_values(
         >>> bin_values(torch.tensor([[0.0], [0.5], [1.0]]), n_bins=2).flatten().tolist()
         [0, 1, 1]
     """
-    if isinstance(n_bins, bool) or not isinstance(n_bins, int) or n_bins < 1:
-        raise ValueError(f"n_bins: expected a positive integer, got {n_bins!r}")
+    n_bins = V.positive_int(n_bins, "n_bins")
     V.choice(strategy, "strategy", ("uniform", "quantile"))
     t = V.continuous(x, "x").to(torch.float64)
     if strategy == "quantile":
@@ -108,6 +108,8 @@ def bin_values(
         inner = torch.quantile(t, q, dim=0).T.contiguous()  # (d, n_bins - 1)
         return torch.searchsorted(inner, t.T.contiguous(), right=True).T
     lo, hi = (float(t.min()), float(t.max())) if value_range is None else value_range
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise ValueError(f"value_range: must be finite, got {value_range}")
     if not hi > lo:
         if value_range is not None:
             raise ValueError(f"value_range: high must exceed low, got {value_range}")

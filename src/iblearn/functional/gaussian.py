@@ -26,21 +26,15 @@ def gaussian_mi_from_cov(cov: Any, dim_x: int) -> Tensor:
         >>> round(float(gaussian_mi_from_cov(torch.tensor([[1.0, 0.75], [0.75, 1.0]]), 1)), 4)
         0.4133
     """
-    c = V.as_tensor(cov, "cov").to(torch.float64)
-    if c.ndim != 2 or c.shape[0] != c.shape[1]:
-        raise ValueError(f"cov: expected a square matrix, got shape {tuple(c.shape)}")
+    c = V.covariance(cov, "cov")
     if not 0 < dim_x < c.shape[0]:
         raise ValueError(f"dim_x: must be between 1 and {c.shape[0] - 1}, got {dim_x}")
-    if not torch.allclose(c, c.T):
-        raise ValueError("cov: is not symmetric")
+    return 0.5 * (_logdet(c[:dim_x, :dim_x]) + _logdet(c[dim_x:, dim_x:]) - _logdet(c))
 
-    def logdet(m: Tensor) -> Tensor:
-        chol, info = torch.linalg.cholesky_ex(m)
-        if int(info) != 0:
-            raise ValueError("cov: is not positive definite")
-        return 2 * torch.log(torch.diagonal(chol)).sum()
 
-    return 0.5 * (logdet(c[:dim_x, :dim_x]) + logdet(c[dim_x:, dim_x:]) - logdet(c))
+def _logdet(c: Tensor) -> Tensor:
+    """log det of a positive definite matrix (a principal block of one is positive definite too)."""
+    return 2 * torch.log(torch.diagonal(torch.linalg.cholesky(c))).sum()
 
 
 def canonical_correlations(x: Any, y: Any, *, rtol: float = 1e-9) -> Tensor:
@@ -49,6 +43,8 @@ def canonical_correlations(x: Any, y: Any, *, rtol: float = 1e-9) -> Tensor:
     Each variable is whitened on the span of its covariance's eigenvectors with eigenvalue above
     ``rtol`` times the largest, so constant columns and rank-deficient variables are handled.
     """
+    if isinstance(rtol, bool) or not isinstance(rtol, int | float) or not 0 <= rtol < 1:
+        raise ValueError(f"rtol: must be a number in [0, 1), got {rtol!r}")
     xt, yt = V.continuous(x, "x").to(torch.float64), V.continuous(y, "y").to(torch.float64)
     n = V.same_length(("x", xt), ("y", yt))
     V.same_device(("x", xt), ("y", yt))
@@ -73,8 +69,10 @@ def canonical_correlations(x: Any, y: Any, *, rtol: float = 1e-9) -> Tensor:
 def gaussian_mi(x: Any, y: Any, *, rtol: float = 1e-9) -> Tensor:
     """Plug-in Gaussian estimate of I(X; Y) in nats: ``-1/2 sum log(1 - rho_i^2)`` over the sample
     canonical correlations. Exact in expectation (up to O(d^2/N) bias) for Gaussian data; for other data
-    it is the MI of the Gaussian with the same covariance, a lower bound in the sense of Gaussian
-    channels. Returns ``inf`` when a canonical correlation is 1 (a deterministic linear relation).
+    it is the MI of the moment-matched Gaussian (the Gaussian with the same joint covariance), which is
+    neither a lower nor an upper bound in general: two noisy copies of a fair coin share at most
+    log 2 nats, yet their correlation gives about 2. Returns ``inf`` when a canonical correlation is 1
+    (a deterministic linear relation).
 
     Example:
         >>> g = torch.Generator().manual_seed(0)
@@ -89,9 +87,6 @@ def gaussian_mi(x: Any, y: Any, *, rtol: float = 1e-9) -> Tensor:
 
 def gaussian_entropy_from_cov(cov: Any) -> Tensor:
     """Differential entropy 1/2 log det(2 pi e S) in nats of a Gaussian with covariance ``cov``."""
-    c = V.as_tensor(cov, "cov").to(torch.float64)
+    c = V.covariance(cov, "cov")
     d = c.shape[0]
-    sign, logabsdet = torch.linalg.slogdet(c)
-    if float(sign) <= 0:
-        raise ValueError("cov: is not positive definite")
-    return 0.5 * (d * torch.log(torch.tensor(2 * torch.pi * torch.e, dtype=torch.float64)) + logabsdet)
+    return 0.5 * (d * torch.log(torch.tensor(2 * torch.pi * torch.e, dtype=torch.float64)) + _logdet(c))

@@ -33,6 +33,8 @@ from iblearn.functional._neighbors import (
 Ties = Literal["jitter", "raise"]
 #: Relative size of the noise that breaks ties (as scikit-learn and NPEET do, and paper 004 describes).
 JITTER = 1e-10
+#: Rounds of jitter for the rows that a round left still tied (one almost always suffices).
+REJITTER_ROUNDS = 3
 
 
 def _digamma(t: Tensor) -> Tensor:
@@ -52,11 +54,13 @@ def prepare(value: Any, name: str, *, standardize: bool, ties: Ties, seed: int) 
     alone: they add nothing to any distance). A variable whose every column is constant is rejected,
     since all its distances are zero. Duplicate rows violate the continuity that the kNN estimators
     assume: with ``ties="jitter"`` they are broken by Gaussian noise of relative size :data:`JITTER`
-    drawn from a generator seeded with ``seed`` (so the estimate is reproducible), with
-    ``ties="raise"`` they raise.
+    drawn from a generator seeded with ``seed`` (so the estimate is reproducible), rows that the noise
+    happens to leave equal are jittered again from the same generator; with ``ties="raise"`` they raise.
+    The result is detached: these estimators are not differentiable.
     """
     V.choice(ties, "ties", ("jitter", "raise"))
-    t = V.continuous(value, name).to(torch.float64)
+    # Not differentiable (counts of neighbours), so a layer's activations may come with a graph.
+    t = V.continuous(value, name).detach().to(torch.float64)
     std = t.std(dim=0, unbiased=False)
     if bool((std == 0).all()):
         raise ValueError(
@@ -67,28 +71,50 @@ def prepare(value: Any, name: str, *, standardize: bool, ties: Ties, seed: int) 
     if standardize:
         t = t / torch.where(std > 0, std, torch.ones_like(std))
         std = (std > 0).to(torch.float64)
-    if _has_duplicate_rows(t):
-        if ties == "raise":
+    if not bool(_same_projection(t).any()):
+        return t
+    if ties == "raise":
+        if bool(_duplicated(t).any()):
             raise ValueError(
                 f"{name}: has duplicate samples (ties); kNN estimators assume continuous data. "
                 "Use ties='jitter', or an estimator for discrete data"
             )
-        gen = torch.Generator(device=t.device).manual_seed(seed)
-        noise = torch.randn(t.shape, generator=gen, dtype=t.dtype, device=t.device)
-        t = t + JITTER * std * noise
-        if _has_duplicate_rows(t):  # only values ~1e6 sd from the mean are left
-            raise ValueError(
-                f"{name}: duplicate samples survive the jitter; rescale the data or pass unique samples"
-            )
-    return t
+        return t
+    gen = torch.Generator(device=t.device).manual_seed(seed)
+    noise = torch.randn(t.shape, generator=gen, dtype=t.dtype, device=t.device)
+    t = t + JITTER * std * noise
+    # A jitter of 1e-10 sd spans only ~4e5 float64 steps at values near 1 sd, so among thousands of tied
+    # samples (a discrete level, a silent ReLU unit) two may land on the same value: jitter those again.
+    for _ in range(REJITTER_ROUNDS):
+        dup = _duplicated(t)
+        if not bool(dup.any()):
+            return t
+        again = torch.randn((int(dup.sum()), t.shape[1]), generator=gen, dtype=t.dtype, device=t.device)
+        t[dup] = t[dup] + JITTER * std * again
+    raise ValueError(f"{name}: duplicate samples survive the jitter; rescale the data or pass unique samples")
 
 
-def _has_duplicate_rows(t: Tensor) -> bool:
-    # Equal rows have equal projections; a chance coincidence of distinct rows only adds harmless jitter.
+def _same_projection(t: Tensor) -> Tensor:
+    """Rows whose projection on a fixed random direction equals another row's: a superset of the
+    duplicated rows (equal rows project equally), found by one sort."""
     gen = torch.Generator(device=t.device).manual_seed(12345)
     direction = torch.randn(t.shape[1], generator=gen, dtype=t.dtype, device=t.device)
-    proj = torch.sort(t @ direction).values
-    return bool((proj[1:] == proj[:-1]).any())
+    proj, order = torch.sort(t @ direction)
+    same = proj[1:] == proj[:-1]
+    out = torch.zeros(t.shape[0], dtype=torch.bool, device=t.device)
+    out[order[1:][same]] = True
+    out[order[:-1][same]] = True
+    return out
+
+
+def _duplicated(t: Tensor) -> Tensor:
+    """Rows exactly equal to another row; the projection picks the few candidates to compare."""
+    rows = _same_projection(t).nonzero()[:, 0]
+    out = torch.zeros(t.shape[0], dtype=torch.bool, device=t.device)
+    if len(rows):
+        _, inverse, counts = torch.unique(t[rows], dim=0, return_inverse=True, return_counts=True)
+        out[rows] = counts[inverse] > 1
+    return out
 
 
 def ksg_mi(

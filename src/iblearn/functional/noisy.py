@@ -36,19 +36,20 @@ def linear_gaussian_noisy_mi(weight: Any, cov_x: Any, noise_std: float) -> Tenso
         0.8047
     """
     w = V.as_tensor(weight, "weight").to(torch.float64)
-    cov = V.as_tensor(cov_x, "cov_x").to(torch.float64)
     if w.ndim != 2:
         raise ValueError(f"weight: expected a matrix (out, in), got shape {tuple(w.shape)}")
+    if not bool(torch.isfinite(w).all()):
+        raise ValueError("weight: contains NaN or Inf")
+    cov = V.covariance(cov_x, "cov_x")
     if cov.shape != (w.shape[1], w.shape[1]):
         raise ValueError(
             f"cov_x: expected shape {(w.shape[1], w.shape[1])} to match weight, got {tuple(cov.shape)}"
         )
+    V.same_device(("weight", w), ("cov_x", cov))
     s = V.positive(noise_std, "noise_std") ** 2
-    out = w @ cov @ w.T + s * torch.eye(w.shape[0], dtype=torch.float64)
-    sign, logdet = torch.linalg.slogdet(out)
-    if float(sign) <= 0:
-        raise ValueError("cov_x: W cov_x W^T + noise is not positive definite; is cov_x a covariance?")
-    return 0.5 * (logdet - w.shape[0] * math.log(s))
+    # Positive definite, since cov_x is and s > 0.
+    out = w @ cov @ w.T + s * torch.eye(w.shape[0], dtype=w.dtype, device=w.device)
+    return 0.5 * (torch.logdet(out) - w.shape[0] * math.log(s))
 
 
 def noisy_mi_bounds(representation: Any, noise_std: float) -> tuple[Tensor, Tensor]:
@@ -67,7 +68,13 @@ def noisy_mi_bounds(representation: Any, noise_std: float) -> tuple[Tensor, Tens
         (0.6931, 0.6931)
     """
     t = V.continuous(representation, "representation", allow_grid=True)
+    # Centred, since the expansion of |l_i - l_j|^2 below cancels terms of the size of |l|^2 (an offset
+    # far above the spread, e.g. non-negative ReLU activations, would wipe out the distances), and in at
+    # least float32, where |l|^2 of float16 activations would overflow.
     t = t.reshape(t.shape[0], -1)
+    if t.dtype in (torch.float16, torch.bfloat16):
+        t = t.float()
+    t = t - t.mean(dim=0)
     s2 = V.positive(noise_std, "noise_std") ** 2
     sq = (t * t).sum(dim=1)
     n = t.shape[0]

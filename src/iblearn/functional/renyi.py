@@ -57,13 +57,16 @@ def _gaussian_kernel(x: Tensor, sigma: float | Tensor) -> Tensor:
 
     The exponent ``z_i.z_j - h_i - h_j`` (z = x / sigma, h = |z|^2 / 2) is one matrix product of
     ``[z, -h, 1]`` and ``[z, 1, -h]``, so no N x N bias is ever built; then one in-place exp.
-    Round-off can leave the diagonal a hair off 1; harmless, since every entropy below normalizes by
-    the actual trace.
+    The columns are centred first: the expansion subtracts terms of the size of |z|^2, so an offset
+    much larger than the spread (a saturated tanh layer near 1, in float32) would otherwise cancel
+    the distances away. Round-off can still leave the diagonal a hair off 1; harmless, since every
+    entropy below normalizes by the actual trace.
     """
-    z = x / sigma
+    z = (x - x.mean(dim=0)) / sigma
     h = 0.5 * (z * z).sum(dim=1, keepdim=True)
     one = torch.ones_like(h)
-    return (torch.cat([z, -h, one], dim=1) @ torch.cat([z, one, -h], dim=1).T).exp_()
+    exponent = torch.cat([z, -h, one], dim=1) @ torch.cat([z, one, -h], dim=1).T
+    return exponent.clamp_max_(0).exp_()  # a squared distance is never negative
 
 
 def kernel_width(x: Any, rule: KernelWidth = DEFAULT_SIGMA) -> float:
@@ -82,8 +85,8 @@ def kernel_width(x: Any, rule: KernelWidth = DEFAULT_SIGMA) -> float:
     held fixed, maximizing I(T; X) mostly grows the scale of T, which the next batch's width undoes:
     measured on MOLE's MNIST conv layers, the MI fell while the activations grew a hundredfold.)
     """
-    if isinstance(rule, int | float) and not isinstance(rule, bool):
-        return V.positive(float(rule), "sigma")
+    if not isinstance(rule, str):
+        return V.positive(rule, "sigma")
     V.choice(rule, "sigma", ("silverman", "median"))
     width = float(_rule_width(_flat(V.continuous(x, "x", allow_grid=True)).detach(), str(rule)))
     if not width > 0:
@@ -178,11 +181,13 @@ def matrix_entropy(k: Tensor, alpha: float = DEFAULT_ALPHA) -> Tensor:
     if alpha == 2.0:
         return 2 * torch.log(torch.trace(k)) - 2 * torch.log(torch.linalg.vector_norm(k))
     lam = torch.linalg.eigvalsh(k)
-    lam = lam / lam.sum()
     # Eigenvalues below the round-off floor are zeros that came out a hair off; drop them (raising them
-    # to the floor instead adds (N - rank) * floor^alpha, visible for alpha < 1). The double where keeps
-    # their gradient at zero instead of 0 * inf.
+    # to the floor instead adds (N - rank) * floor^alpha, visible for alpha < 1), and normalize the rest
+    # to sum to one, as probabilities do (else the dropped mass, times 1 / (1 - alpha), shows in float32).
+    # The double where keeps the dropped ones' gradient at zero instead of 0 * inf.
     real = lam > torch.finfo(lam.dtype).eps * N_FLOOR * lam.max().detach()
+    lam = torch.where(real, lam, torch.zeros_like(lam))
+    lam = lam / lam.sum()
     safe = torch.where(real, lam, torch.ones_like(lam))
     if alpha == 1.0:
         return -torch.where(real, safe * torch.log(safe), torch.zeros_like(lam)).sum()
@@ -246,7 +251,8 @@ def renyi_mi(
 
     With ``normalize=True``, divided by min(S(A), S(B)): the normalized form of Yu et al. (2021,
     "Measuring dependence with matrix-based entropy functional", the two-variable case of their
-    normalized total correlation), at most 1 (and, like I, slightly negative in such cases).
+    normalized total correlation), at most 1 (and, like I, slightly negative in such cases). When x or
+    y is a point mass (constant, or a single class) both S and I are 0, and so is the normalized MI.
 
     Args:
         x, y: floating-point samples ``(N, ...)``, or integer labels ``(N,)`` (delta kernel).
@@ -266,7 +272,11 @@ def renyi_mi(
     a, b = _pair(gram_matrix(x, sigma_x, channels=channels_x), gram_matrix(y, sigma_y, channels=channels_y))
     sa, sb = matrix_entropy(a, alpha), matrix_entropy(b, alpha)
     mi = sa + sb - matrix_entropy(joint_gram(a, b), alpha)
-    return mi / torch.minimum(sa, sb) if normalize else mi
+    if not normalize:
+        return mi
+    if bool((a == 1).all()) or bool((b == 1).all()):  # the Gram matrix of a point mass
+        return mi * 0.0  # 0, not 0 / 0 (nor round-off / round-off); keeps the graph for backward
+    return mi / torch.minimum(sa, sb)
 
 
 def _pair(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
