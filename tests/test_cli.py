@@ -69,7 +69,7 @@ def test_estimate_in_bits_from_csv_labels(samples, capsys):
         (["estimate", "x.npy", "y.npy", "--method", "kraskov"], "name: unknown estimator"),
         (
             ["estimate", "x.npy", "y.npy", "--method", "gaussian", "--k", "3"],
-            "settings: gaussian does not take ['k']",
+            "k: not a setting of gaussian; it takes rtol, base",
         ),
         (["reproduce", "nothing"], "NAME: unknown reproduction 'nothing'"),
         (["reproduce", "mole", "--set", "colour=3"], "--set colour: Config has no such field"),

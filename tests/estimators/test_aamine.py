@@ -77,6 +77,16 @@ def test_state_dict_round_trip_with_lazy_layers(inputs):
     assert float(fresh(xt)) == float(est(xt))
 
 
+def test_fit_leaves_the_subnets_batchnorm_statistics_and_modes_alone():
+    net = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3), nn.Tanh()).requires_grad_(False)
+    net[2].eval()  # a mixed-mode network: each module's mode comes back as it was
+    est = AAMINE(net, 0.1, hidden=(8,)).fit(torch.randn(256, 4) * 3 + 5, steps=5)
+    assert float(net[1].running_mean.abs().sum()) == 0 and int(net[1].num_batches_tracked) == 0
+    assert [m.training for m in net] == [True, True, False]
+    est.train_step(torch.randn(64, 4))  # a training step runs the subnet in its own (train) mode
+    assert int(net[1].num_batches_tracked) == 1
+
+
 @pytest.mark.parametrize(
     ("call", "match"),
     [

@@ -86,6 +86,32 @@ def test_dgi_trains_with_negatives_from_its_encoder():
     assert math.isfinite(float(est(h.detach(), (x, edges, batch))))
 
 
+def test_dgi_fit_leaves_the_encoders_batchnorm_statistics_alone():
+    class NormedEncoder(Encoder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.bn = nn.BatchNorm1d(16)
+
+        def forward(self, x, edge_index):
+            return torch.tanh(self.bn(self.lin(x)))
+
+    g = torch.Generator().manual_seed(4)
+    x, edges = torch.randn(100, 8, generator=g) + 2, ring(100)
+    enc = NormedEncoder()
+    with torch.no_grad():
+        h = enc.eval()(x, edges)
+    enc.train()
+    DGI(enc, 16).fit(h, (x, edges), steps=5)
+    assert int(enc.bn.num_batches_tracked) == 0 and enc.training and enc.bn.training
+
+
+def test_graph_estimators_cast_float64_inputs():
+    g = torch.Generator().manual_seed(5)
+    x, edges = torch.randn(50, 2, generator=g, dtype=torch.float64), ring(50)
+    h = torch.randn(50, 4, generator=g, dtype=torch.float64)
+    assert math.isfinite(float(GMI(4, 2)(h.numpy(), (x.numpy(), edges))))
+
+
 @pytest.mark.parametrize(
     ("call", "match"),
     [
@@ -101,6 +127,25 @@ def test_dgi_trains_with_negatives_from_its_encoder():
         (lambda: GMI(4, 2)(torch.randn(5, 4), (torch.randn(6, 2), ring(6))), "sample counts differ"),
         (lambda: DIM()(torch.randn(8, 3), torch.randn(8, 2)), r"x: DIM needs feature maps \(N, C, H, W\)"),
         (lambda: DIM(mode="patch"), "mode: expected one of"),
+        (lambda: DIM(mode="global", objective="infonce"), "objective: 'infonce' is for mode='local'"),
+        (
+            lambda: GMI(4, 2)(torch.randn(6, 5), (torch.randn(6, 2), ring(6))),
+            r"h: expected node representations \(N, 4\) \(rep_dim\)",
+        ),
+        (
+            lambda: GMI(4, 2)(torch.randn(6, 4), (torch.randn(6, 3), ring(6))),
+            r"graph.x: expected 2 features per node \(feature_dim\)",
+        ),
+        (
+            lambda: GMI(4, 2)(torch.randn(6, 4), (torch.randn(6, 2), ring(6).to("meta"))),
+            "graph.x on cpu, graph.edge_index on meta",
+        ),
+        (
+            lambda: GMI(4, 2)(torch.randn(6, 4), [torch.randn(6, 2), ring(6)]),
+            "graph: expected a graph with .x and .edge_index, or a tuple, got list",
+        ),
+        (lambda: GMI(4, 2, tmi_weight=float("nan")), "tmi_weight: must be a finite number >= 0"),
+        (lambda: GMI(4, 2, tmi_weight=-1), "tmi_weight: must be a finite number >= 0"),
         (lambda: DGI("encoder", 4), "encoder: expected a callable"),
         (
             lambda: GMI(4, 2)(torch.randn(6, 4), (torch.randn(6, 2), ring(6)), n_resamples=3),

@@ -7,6 +7,7 @@ measured 0.397-0.399 with sd 0.017-0.019 over 5 seeds on the bivariate normal (t
 
 from __future__ import annotations
 
+import io
 import math
 
 import pytest
@@ -16,6 +17,8 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from iblearn.data.synthetic import bivariate_normal
 from iblearn.estimators import (
+    AAMINE,
+    DIM,
     JS,
     MINE,
     NWJ,
@@ -49,11 +52,31 @@ def test_reaches_the_truth_and_reports_a_lower_bound(cls, data):
     assert int(est.steps_done) == 300
 
 
-def test_infonce_says_its_ceiling(data):
-    _x, _y, xt, yt = data
-    result = InfoNCE(1, 1, hidden=(16,), eval_batch_size=128)(xt, yt)
+def test_infonce_says_its_ceiling():
+    """A critic that scores 0 on joint pairs and -100 x distance^2 elsewhere reaches the ceiling: the
+    estimate is log B, B the evaluation batch (and never above it)."""
+
+    class Oracle(nn.Module):
+        separable = True
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.w = nn.Parameter(torch.ones(()))
+
+        def forward(self, a, b):
+            return -100 * self.w * ((a - b) ** 2).sum(dim=1)
+
+        def pairwise(self, a, b):
+            return -100 * self.w * torch.cdist(a, b) ** 2
+
+    x = torch.arange(256.0)[:, None]  # distinct points 1 apart: every negative scores <= -100
+    result = InfoNCE(critic=Oracle(), eval_batch_size=128)(x, x)
     assert result.limit == pytest.approx(math.log(128))
-    assert float(result) <= result.limit
+    assert float(result) == pytest.approx(math.log(128), abs=1e-5)
+    assert float(result) <= result.limit + 1e-6
+    whole = InfoNCE(critic=Oracle(), eval_batch_size=1024)(x, x)
+    assert whole.limit == pytest.approx(math.log(256))
+    assert float(whole) == pytest.approx(math.log(256), abs=1e-5)
 
 
 def test_the_estimate_is_kept_apart_from_the_training_loss(data):
@@ -103,6 +126,110 @@ def test_fit_from_a_dataloader_and_state_dict_round_trip(data):
     copy.load_state_dict(est.state_dict())
     assert float(copy(xt, yt)) == float(est(xt, yt))
     assert int(copy.steps_done) == 40
+
+
+def test_state_dict_resumes_training_bit_for_bit(data):
+    """N steps, a weights-only checkpoint, M more steps in a fresh estimator: the same critic (and
+    moving average) as N + M steps uninterrupted, so Adam's moments and the negatives' generator travel."""
+    x, y, _, _ = data
+    batches = [(x[i : i + 128], y[i : i + 128]) for i in range(0, 128 * 8, 128)]
+    whole = MINE(1, 1, hidden=(16,), lr=3e-3)
+    for xb, yb in batches[:5]:
+        whole.train_step(xb, yb)
+    buf = io.BytesIO()
+    torch.save(whole.state_dict(), buf)
+    for xb, yb in batches[5:]:
+        whole.train_step(xb, yb)
+    buf.seek(0)
+    resumed = MINE(1, 1, hidden=(16,), lr=3e-3, seed=7)
+    resumed.load_state_dict(torch.load(buf, weights_only=True))
+    for xb, yb in batches[5:]:
+        resumed.train_step(xb, yb)
+    for (name, a), b in zip(whole.state_dict().items(), resumed.state_dict().values(), strict=True):
+        if isinstance(a, torch.Tensor):
+            assert torch.equal(a, b), name
+    assert int(resumed.steps_done) == 8 and not torch.isnan(resumed.log_ema)
+
+
+def test_inputs_are_cast_to_the_critics_dtype(data):
+    """numpy's float64 (the common case) and float16 reach a float32 critic."""
+    x, y, _, _ = data
+    est = MINE(1, 1, hidden=(16,))
+    reference = float(est(x[:256], y[:256]))
+    assert float(est(x[:256].numpy().astype("float64"), y[:256].numpy().astype("float64"))) == reference
+    assert float(est(x[:256].double(), y[:256].double())) == reference
+    assert float(est(x[:256].half(), y[:256].half())) == pytest.approx(reference, abs=1e-2)
+    est.fit(x.double().numpy(), y.double().numpy(), steps=2)
+    assert float(InfoNCE(1, 1, hidden=(16,))(x[:256].double(), y[:256].double())) < math.log(256)
+    aa = AAMINE(nn.Sequential(nn.Linear(1, 2), nn.Tanh()), 0.1, hidden=(8,))
+    assert math.isfinite(float(aa(x[:256].double())))
+
+
+SUBNET = nn.Linear(1, 2)
+
+
+@pytest.mark.parametrize(
+    ("make", "args"),
+    [
+        (lambda: MINE(hidden=(8,)), (torch.randn(16, 1), torch.randn(16, 1))),
+        (lambda: InfoNCE(hidden=(8,)), (torch.randn(16, 1), torch.randn(16, 1))),
+        (lambda: DIM(hidden=8, embed_dim=4), (torch.randn(16, 2, 3, 3), torch.randn(16, 1, 3, 3))),
+        (lambda: AAMINE(SUBNET, 0.1, hidden=(8,)), (torch.randn(16, 1),)),
+    ],
+    ids=["mine", "infonce", "dim", "aamine"],
+)
+def test_seed_fixes_lazily_built_critics(make, args):
+    """Lazy layers draw their weights at the first call: from ``seed``, whatever the global RNG did."""
+    critics = []
+    for global_seed in (1, 2):
+        torch.manual_seed(global_seed)
+        est = make()
+        torch.randn(100)  # the global RNG moves on between construction and first use
+        est(*args)
+        critics.append(est.critic.state_dict())
+    used = [k for k, a in critics[0].items() if not nn.parameter.is_lazy(a)]  # DIM: psi_vec unused
+    assert used and all(torch.equal(critics[0][k], critics[1][k]) for k in used)
+    torch.manual_seed(3)
+    state = torch.get_rng_state()
+    make()(*args)
+    assert torch.equal(torch.get_rng_state(), state)  # the global RNG is left as it was
+
+
+def test_a_diverged_critic_raises_from_every_output(data):
+    x, y, _, _ = data
+
+    def poisoned(est):
+        est.fit(x, y, steps=2, batch_size=64)
+        with torch.no_grad():
+            for p in est.critic.parameters():
+                p.fill_(float("nan"))
+        return est
+
+    for est in (poisoned(MINE(1, 1, hidden=(8,))), poisoned(InfoNCE(1, 1, hidden=(8,)))):
+        for call in (est.batch_mi, est.loss, est):
+            with pytest.raises(CriticDivergedError, match="is nan after 2 training steps"):
+                call(x[:64], y[:64])
+    g = torch.Generator().manual_seed(0)
+    img = torch.randn(32, 1, 4, 4, generator=g)
+    fmap = img.repeat(1, 2, 1, 1)
+    dim = DIM(hidden=8, embed_dim=4).fit(fmap, img, steps=2, batch_size=16)
+    with torch.no_grad():
+        for p in dim.critic.parameters():
+            if not nn.parameter.is_lazy(p):  # psi_vec: unused with a grid y
+                p.fill_(float("nan"))
+    for call in (dim.batch_mi, dim):
+        with pytest.raises(CriticDivergedError, match="after 2 training steps"):
+            call(fmap, img)
+
+
+def test_fit_draws_batches_without_replacement():
+    """A row twice in a batch would be its own duplicate's negative: each pass is a permutation."""
+    x = torch.arange(10.0)[:, None]
+    batches = MINE(1, 1)._batches(x, x, 4, seed=0)
+    for _ in range(3):  # passes: two full batches of 4 each (the remaining 2 rows wait for the next)
+        a, b = next(batches)[0], next(batches)[0]
+        rows = torch.cat([a, b]).flatten().tolist()
+        assert len(a) == len(b) == 4 and len(set(rows)) == 8
 
 
 def test_user_critics_and_the_registry(data):
@@ -216,6 +343,11 @@ def test_a_diverging_critic_raises_with_the_step(data):
         (lambda x, y: MINE(1, 1).fit(x, y, steps=0), "steps: expected a positive integer"),
         (lambda x, y: MINE(1, 1).fit(x), "y: needed unless x is an iterable"),
         (lambda x, y: MINE(1, 1).to("meta")(x, y), "x: is on cpu but the critic is on meta"),
+        (lambda x, y: MINE(1, 1)(torch.cat([x, y], 1), y), r"x: the critic takes 1 features .*\(x_dim\)"),
+        (lambda x, y: MINE(1, 1)(x[:1], y[:1]), "x: at least 2 samples"),
+        (lambda x, y: InfoNCE(1, 1)(x[:1], y[:1]), "x: at least 2 samples"),
+        (lambda x, y: get_estimator("nwj", hiden=(64,)), "hiden: not a setting of nwj"),
+        (lambda x, y: get_estimator("mine_f", objective="dv"), "objective: not a setting of mine_f"),
     ],
 )
 def test_bad_input(data, call, match):

@@ -18,8 +18,8 @@ import torch
 from torch import Tensor, nn
 
 from iblearn.estimators.base import MIEstimate
-from iblearn.estimators.critics import DEFAULT_HIDDEN, ConcatCritic, Hidden, flat, mlp
-from iblearn.estimators.neural import MINE
+from iblearn.estimators.critics import DEFAULT_HIDDEN, ConcatCritic, Hidden, flat, mlp, seeded
+from iblearn.estimators.neural import MINE, _cast, _evaluating, _param_dtype
 from iblearn.functional import _validate as V
 
 
@@ -57,6 +57,11 @@ class AAMINE(MINE):
     """I(X; subnet(X) + eps), eps ~ N(0, noise_std^2 I), estimated by MINE with an architecture-aware
     critic. Called with x alone: ``AAMINE(subnet, 0.1).fit(x)(x)``.
 
+    :meth:`fit` (stand-alone estimation) runs the sub-network in eval mode, its modes restored after, so
+    that fitting a critic moves none of its BatchNorm statistics. ``train_step``, ``loss`` and
+    ``batch_mi`` run it in whatever mode it is in: greedy training, which trains the sub-network
+    between critic steps, relies on that.
+
     Args:
         subnet: the deterministic network F_i (layers 1..i). It is used, never trained, by the
             estimator; the critic trains a copy of it taken now (call :meth:`sync` to copy again).
@@ -93,19 +98,22 @@ class AAMINE(MINE):
             raise ValueError(f"subnet: expected an nn.Module, got {type(subnet).__name__}")
         if not (isinstance(noise_std, int | float) and math.isfinite(noise_std) and noise_std >= 0):
             raise ValueError(f"noise_std: must be a finite number >= 0, got {noise_std!r}")
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            critic: nn.Module = (
+        critic = seeded(
+            lambda: (
                 ArchitectureAwareCritic(copy.deepcopy(subnet), hidden)
                 if architecture_aware
                 else ConcatCritic(None, None, hidden)
-            )
+            ),
+            seed,
+        )
         super().__init__(
             critic=critic,
+            hidden=hidden,
             rate=rate,
             lr=lr,
             n_negatives=n_negatives,
             eval_batch_size=eval_batch_size,
+            seed=seed,
             base=base,
         )
         object.__setattr__(self, "subnet", subnet)  # not a submodule: not in state_dict, not trained here
@@ -134,8 +142,12 @@ class AAMINE(MINE):
     def _inputs(self, x: Any, y: Any = None) -> tuple[Tensor, Tensor]:
         if y is not None:
             return super()._inputs(x, y)
-        xt = V.continuous(x, "x", allow_grid=True)
+        xt = self._x(x)
         return super()._inputs(xt, self.noisy(xt))
+
+    def _x(self, x: Any) -> Tensor:
+        """x checked, and cast to the sub-network's dtype (numpy gives float64)."""
+        return V.continuous(_cast(x, "x", _param_dtype(self.subnet)), "x", allow_grid=True)
 
     def _batches(self, x: Any, y: Any, batch_size: int, seed: int) -> Any:
         if y is not None:
@@ -146,9 +158,22 @@ class AAMINE(MINE):
 
     def mi(self, x: Any, y: Any = None) -> Tensor:
         """DV estimate on ``x``; the noise comes from a fixed generator, so the estimate is reproducible."""
-        xt = V.continuous(x, "x", allow_grid=True)
+        xt = self._x(x)
         rep = self.noisy(xt, torch.Generator().manual_seed(1)) if y is None else y
         return super().mi(xt, rep)
+
+    def fit(self, x: Any, y: Any = None, **options: Any) -> AAMINE:
+        """As :meth:`NeuralEstimator.fit`, with x alone, and the sub-network in eval mode meanwhile."""
+        with _evaluating(self.subnet):
+            super().fit(x, y, **options)
+        return self
+
+    def get_extra_state(self) -> dict[str, Any]:
+        return {**super().get_extra_state(), "noise": self._noise.get_state()}
+
+    def set_extra_state(self, state: dict[str, Any]) -> None:
+        super().set_extra_state(state)
+        self._noise.set_state(state["noise"].cpu())
 
     def train_step(self, x: Any, y: Any = None) -> float:
         return super().train_step(x, y)
@@ -166,10 +191,17 @@ class AAMINE(MINE):
         return trainable or super()._needs_graph(x, y)
 
     def settings(self) -> dict[str, Any]:
+        """Constructor settings; the sub-network is not one of them (pass it again)."""
         return {
             "noise_std": self.noise_std,
             "architecture_aware": self.architecture_aware,
-            **super().settings(),
+            "hidden": self.hidden,
+            "rate": self.rate,
+            "lr": self.lr,
+            "n_negatives": self.n_negatives,
+            "eval_batch_size": self.eval_batch_size,
+            "seed": self.seed,
+            "base": self.base,
         }
 
 

@@ -88,8 +88,10 @@ class Estimator(nn.Module):
 
     def __init__(self, *, base: float = math.e) -> None:
         super().__init__()
-        if not (isinstance(base, int | float) and base > 0 and base != 1):
-            raise ValueError(f"base: the logarithm's base must be positive and not 1, got {base!r}")
+        if not (isinstance(base, int | float) and math.isfinite(base) and base > 0 and base != 1):
+            raise ValueError(
+                f"base: the logarithm's base must be positive and not 1, and finite; got {base!r}"
+            )
         self.base = float(base)
 
     def mi(self, x: Any, y: Any) -> Tensor:
@@ -174,5 +176,7 @@ class Estimator(nn.Module):
         return ", ".join(f"{k}={v!r}" for k, v in self.settings().items())
 
     def settings(self) -> dict[str, Any]:
-        """The constructor settings, for records and configs."""
+        """Constructor keyword arguments that rebuild an equivalent estimator, for records and configs:
+        ``type(est)(**est.settings())``. A network handed to the constructor (a user's critic module,
+        AA-MINE's sub-network, DGI's encoder) is not a setting and cannot be rebuilt: pass it again."""
         return {"base": self.base}

@@ -11,11 +11,14 @@ Inputs are flattened to ``(N, -1)``: images and feature maps can go to the defau
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.nn.modules.lazy import LazyModuleMixin
 
 Hidden = Sequence[int]
 #: A two-layer ReLU MLP of width 256, the shape Belghazi et al. (2018) and Poole et al. (2019) use.
@@ -86,6 +89,37 @@ class SeparableCritic(nn.Module):
 
     def pairwise(self, x: Tensor, y: Tensor) -> Tensor:
         return self.g(flat(x)) @ self.h(flat(y)).T
+
+
+def seeded(build: Callable[[], nn.Module], seed: int) -> nn.Module:
+    """``build()`` with every weight drawn from ``seed``, those of lazy layers included.
+
+    A lazy layer (``nn.LazyLinear``, ``nn.LazyConv2d``) draws its weights at its first call, long after
+    the constructor and from whatever state the global RNG is in by then. Here each gets its own seed,
+    drawn from ``seed`` in the order of ``module.modules()``, and a pre-hook that materializes it under
+    that seed; so the same ``seed`` gives the same critic whatever runs in between. Neither path touches
+    the global RNG's state.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        module = build()
+        lazy = [m for m in module.modules() if isinstance(m, LazyModuleMixin)]
+        seeds = torch.randint(0, 2**62, (len(lazy),)).tolist()
+    for layer, layer_seed in zip(lazy, seeds, strict=True):
+        # prepend: run before the layer's own hook, which would materialize it from the global RNG.
+        layer.register_forward_pre_hook(partial(_materialize, seed=layer_seed), prepend=True)
+    return module
+
+
+def _materialize(layer: nn.Module, args: tuple[Any, ...], *, seed: int) -> None:
+    if not (isinstance(layer, LazyModuleMixin) and layer.has_uninitialized_params()):
+        return  # materialized already (or loaded from a state_dict)
+    device = args[0].device
+    # manual_seed seeds the accelerator's RNG too: fork the one the weights are drawn on.
+    devices = [] if device.type in ("cpu", "meta") else [device]
+    with torch.random.fork_rng(devices=devices, device_type=device.type if devices else None):
+        torch.manual_seed(seed)
+        layer.initialize_parameters(*args)
 
 
 def make_critic(kind: str, x_dim: int | None, y_dim: int | None, hidden: Hidden) -> nn.Module:

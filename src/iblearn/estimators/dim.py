@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from iblearn.estimators.base import MIEstimate
-from iblearn.estimators.critics import ConcatCritic, flat
+from iblearn.estimators.critics import ConcatCritic, flat, seeded
 from iblearn.estimators.neural import NeuralEstimator
 from iblearn.functional import _validate as V
 from iblearn.functional.bounds import dv_bound, infonce_bound, js_bound
@@ -67,9 +67,10 @@ class DIM(NeuralEstimator):
     Args:
         mode: ``"local"`` (per-location MI, averaged over locations) or ``"global"`` (a concat critic on
             the flattened map and y).
-        objective: the critic's training objective, ``"js"`` (Jensen-Shannon, DIM's default) or
-            ``"infonce"``. In local mode the reported MI is InfoNCE per location either way (at most
-            log of the evaluation batch, given in ``MIEstimate.limit``); in global mode, the DV bound.
+        objective: the critic's training objective, ``"js"`` (Jensen-Shannon, DIM's default) or, in
+            local mode only, ``"infonce"``. In local mode the reported MI is InfoNCE per location either
+            way (at most log of the evaluation batch, given in ``MIEstimate.limit``); in global mode,
+            the DV bound of the JS-trained critic.
         embed_dim, hidden: sizes of the 1x1-convolution critic.
         lr, eval_batch_size, seed, base: as for :class:`iblearn.estimators.MINE`.
     """
@@ -92,15 +93,21 @@ class DIM(NeuralEstimator):
     ) -> None:
         V.choice(mode, "mode", ("local", "global"))
         V.choice(objective, "objective", ("js", "infonce"))
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            critic: nn.Module = (
+        if mode == "global" and objective == "infonce":
+            # Global InfoNCE would score every (map, vector) pair of a batch with the concat critic, and
+            # the DV reported here is not the bound such a critic is trained for: not offered.
+            raise ValueError("objective: 'infonce' is for mode='local'; global DIM trains on 'js'")
+        critic = seeded(
+            lambda: (
                 LocalCritic(embed_dim, hidden)
                 if mode == "local"
                 else ConcatCritic(None, None, (hidden, hidden))
-            )
+            ),
+            seed,
+        )
         super().__init__(critic, lr=lr, n_negatives=8, eval_batch_size=eval_batch_size, base=base)
         self.mode, self.objective_kind = mode, objective
+        self.embed_dim, self.hidden, self.seed = embed_dim, hidden, seed
 
     def _inputs(self, x: Any, y: Any) -> tuple[Tensor, Tensor]:
         xt, yt = super()._inputs(x, y)
@@ -139,7 +146,7 @@ class DIM(NeuralEstimator):
     def batch_mi(self, x: Any, y: Any) -> Tensor:
         if self.mode == "global":
             return super().batch_mi(x, y)
-        return self._infonce(*self._inputs(x, y))
+        return self._finite(self._infonce(*self._inputs(x, y)), "bound")
 
     def mi(self, x: Any, y: Any) -> Tensor:
         """Local mode: InfoNCE per location, whatever the training objective. A JS-trained critic's DV
@@ -156,7 +163,7 @@ class DIM(NeuralEstimator):
             if len(xt[part]) >= 2:
                 values.append(self._infonce(xt[part], yt[part]) * len(xt[part]))
                 weights.append(len(xt[part]))
-        return torch.stack(values).sum() / sum(weights)
+        return self._finite(torch.stack(values).sum() / sum(weights), "estimate")
 
     def forward(self, x: Any, y: Any, **request: Any) -> MIEstimate:
         result = super().forward(x, y, **request)
@@ -167,4 +174,13 @@ class DIM(NeuralEstimator):
         )
 
     def settings(self) -> dict[str, Any]:
-        return {"mode": self.mode, "objective": self.objective_kind, **super().settings()}
+        return {
+            "mode": self.mode,
+            "objective": self.objective_kind,
+            "embed_dim": self.embed_dim,
+            "hidden": self.hidden,
+            "lr": self.lr,
+            "eval_batch_size": self.eval_batch_size,
+            "seed": self.seed,
+            "base": self.base,
+        }

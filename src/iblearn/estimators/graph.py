@@ -26,7 +26,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from iblearn.estimators.neural import CriticDivergedError, NeuralEstimator, _count, derangements
+from iblearn.estimators.critics import seeded
+from iblearn.estimators.neural import (
+    NeuralEstimator,
+    _cast,
+    _count,
+    _evaluating,
+    _param_dtype,
+    derangements,
+)
 from iblearn.functional import _validate as V
 from iblearn.functional.bounds import dv_bound, js_bound
 
@@ -35,7 +43,7 @@ Graph = tuple[Tensor, Tensor, Tensor | None]
 
 def as_graph(graph: Any, name: str = "graph") -> Graph:
     """``(x, edge_index, batch)`` from a torch-geometric Data object or a tuple, checked."""
-    if isinstance(graph, tuple | list):
+    if isinstance(graph, tuple):  # not a list: est(h, [...]) would read as rows of samples
         if len(graph) not in (2, 3):
             raise ValueError(f"{name}: expected (x, edge_index) or (x, edge_index, batch)")
         x, edge_index, batch = graph[0], graph[1], graph[2] if len(graph) == 3 else None
@@ -51,10 +59,12 @@ def as_graph(graph: Any, name: str = "graph") -> Graph:
         raise ValueError(
             f"{name}.edge_index: expected integer indices of shape (2, E), got {tuple(edges.shape)}"
         )
+    V.same_device((f"{name}.x", x), (f"{name}.edge_index", edges))
     if edges.numel() and (int(edges.min()) < 0 or int(edges.max()) >= len(x)):
         raise ValueError(f"{name}.edge_index: node indices must lie in [0, {len(x)})")
     if batch is not None:
         batch = V.labels(batch, f"{name}.batch")
+        V.same_device((f"{name}.x", x), (f"{name}.batch", batch))
         V.same_length((f"{name}.x", x), (f"{name}.batch", batch))
     return x, edges.long(), batch
 
@@ -76,12 +86,22 @@ class _GraphEstimator(NeuralEstimator):
     """Graph estimators see the whole graph at every step."""
 
     accepts = frozenset({"graph"})
+    rep_dim: int
+    #: Width of the node features the critic takes (GMI); None: not the critic's input.
+    feature_dim: int | None = None
 
     def _inputs(self, x: Any, y: Any) -> tuple[Tensor, Any]:
-        h = V.continuous(x, "h")
+        h = V.continuous(_cast(x, "h", _param_dtype(self.critic)), "h")
         graph = as_graph(y)
-        if h.ndim != 2:
-            raise ValueError(f"h: expected node representations (N, D), got shape {tuple(h.shape)}")
+        if h.ndim != 2 or h.shape[1] != self.rep_dim:
+            raise ValueError(
+                f"h: expected node representations (N, {self.rep_dim}) (rep_dim), got {tuple(h.shape)}"
+            )
+        if self.feature_dim is not None and graph[0].shape[1] != self.feature_dim:
+            raise ValueError(
+                f"graph.x: expected {self.feature_dim} features per node (feature_dim), "
+                f"got {tuple(graph[0].shape)}"
+            )
         V.same_length(("h", h), ("graph.x", graph[0]))
         device = self._device()
         if h.device != device or graph[0].device != device:
@@ -98,13 +118,11 @@ class _GraphEstimator(NeuralEstimator):
     def mi(self, x: Any, y: Any) -> Tensor:
         h, graph = self._inputs(x, y)
         value = self._pooled(*self._pair_scores(h, graph, torch.Generator().manual_seed(0)))
-        if not bool(torch.isfinite(value)):
-            raise CriticDivergedError(f"{self.name}: the estimate is {float(value)}; the critic has diverged")
-        return value
+        return self._finite(value, "estimate")
 
     def batch_mi(self, x: Any, y: Any) -> Tensor:
         h, graph = self._inputs(x, y)
-        return self._pooled(*self._pair_scores(h, graph, self._shuffles))
+        return self._finite(self._pooled(*self._pair_scores(h, graph, self._shuffles)), "bound")
 
     def _pair_scores(self, h: Tensor, graph: Graph, gen: torch.Generator) -> tuple[Tensor, Tensor]:
         raise NotImplementedError
@@ -115,7 +133,7 @@ class GMI(_GraphEstimator):
 
     Args:
         rep_dim, feature_dim: sizes of h and of the graph's node features.
-        tmi_weight: weight of the topology term in the training objective.
+        tmi_weight: weight (>= 0) of the topology term in the training objective.
         lr, seed, base: as for :class:`iblearn.estimators.MINE`.
     """
 
@@ -131,10 +149,12 @@ class GMI(_GraphEstimator):
         seed: int = 0,
         base: float = math.e,
     ) -> None:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            critic = BilinearCritic(_count(rep_dim, "rep_dim"), _count(feature_dim, "feature_dim"))
-        super().__init__(critic, lr=lr, base=base)
+        if not (isinstance(tmi_weight, int | float) and math.isfinite(tmi_weight) and tmi_weight >= 0):
+            raise ValueError(f"tmi_weight: must be a finite number >= 0, got {tmi_weight!r}")
+        _count(rep_dim, "rep_dim")
+        _count(feature_dim, "feature_dim")
+        super().__init__(seeded(lambda: BilinearCritic(rep_dim, feature_dim), seed), lr=lr, base=base)
+        self.rep_dim, self.feature_dim, self.seed = rep_dim, feature_dim, seed
         self.tmi_weight = float(tmi_weight)
 
     @staticmethod
@@ -144,6 +164,7 @@ class GMI(_GraphEstimator):
 
     def _pair_scores(self, h: Tensor, graph: Graph, gen: torch.Generator) -> tuple[Tensor, Tensor]:
         x, edge_index, _ = graph
+        x = x.to(h.dtype)  # node features are the critic's other input: numpy gives float64
         src, dst = self._edges(len(x), edge_index)
         shuffled = x[derangements(len(x), 1, gen)[0].to(x.device)]  # no node keeps its own features
         return self.critic(h[src], x[dst]), self.critic(h[src], shuffled[dst])
@@ -163,7 +184,14 @@ class GMI(_GraphEstimator):
         return fmi - self.tmi_weight * tmi
 
     def settings(self) -> dict[str, Any]:
-        return {"tmi_weight": self.tmi_weight, **super().settings()}
+        return {
+            "rep_dim": self.rep_dim,
+            "feature_dim": self.feature_dim,
+            "tmi_weight": self.tmi_weight,
+            "lr": self.lr,
+            "seed": self.seed,
+            "base": self.base,
+        }
 
 
 class DGI(_GraphEstimator):
@@ -174,6 +202,10 @@ class DGI(_GraphEstimator):
             gradients only when h itself carries them, i.e. when the encoder is being trained).
         rep_dim: size of h.
         lr, seed, base: as for :class:`iblearn.estimators.MINE`.
+
+    :meth:`fit` (stand-alone estimation) runs the encoder in eval mode, its modes restored after, so
+    that fitting the critic moves none of its BatchNorm statistics. ``train_step``, ``loss`` and
+    ``batch_mi`` run it in whatever mode it is in, as training the encoder needs.
     """
 
     name = "dgi"
@@ -190,11 +222,20 @@ class DGI(_GraphEstimator):
     ) -> None:
         if not callable(encoder):
             raise ValueError("encoder: expected a callable encoder(x, edge_index) -> h")
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            critic = BilinearCritic(_count(rep_dim, "rep_dim"), rep_dim)
-        super().__init__(critic, lr=lr, base=base)
+        _count(rep_dim, "rep_dim")
+        super().__init__(seeded(lambda: BilinearCritic(rep_dim, rep_dim), seed), lr=lr, base=base)
         object.__setattr__(self, "encoder", encoder)  # not a submodule: trained by its owner
+        self.rep_dim, self.seed = rep_dim, seed
+
+    def fit(self, x: Any, y: Any = None, **options: Any) -> DGI:
+        """As :meth:`NeuralEstimator.fit`, with the encoder in eval mode meanwhile."""
+        with _evaluating(self.encoder):
+            super().fit(x, y, **options)
+        return self
+
+    def settings(self) -> dict[str, Any]:
+        """Constructor settings; the encoder is not one of them (pass it again)."""
+        return {"rep_dim": self.rep_dim, "lr": self.lr, "seed": self.seed, "base": self.base}
 
     @staticmethod
     def summary(h: Tensor, batch: Tensor | None) -> Tensor:

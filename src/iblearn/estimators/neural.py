@@ -10,8 +10,10 @@ tensors or from a DataLoader. A critic whose loss or estimate becomes NaN or Inf
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from itertools import cycle
 from typing import Any, cast
@@ -21,7 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from iblearn.estimators.base import Estimator, MIEstimate
-from iblearn.estimators.critics import DEFAULT_HIDDEN, Hidden, make_critic
+from iblearn.estimators.critics import DEFAULT_HIDDEN, Hidden, make_critic, seeded
 from iblearn.functional import _validate as V
 from iblearn.functional.bounds import (
     dv_bound,
@@ -49,8 +51,14 @@ class NeuralEstimator(Estimator):
     trainable = True
     differentiable = True
     bound = "lower"
+    # A bootstrap resample repeats rows, and a repeated row re-paired with its own copy is a joint pair
+    # among the negatives: the spread over resamples would measure that, not the estimate's noise.
+    resampling = "half"
     critic: nn.Module
     steps_done: Tensor
+    #: Input widths (flattened) the critic was built for, checked on every call; None: not declared.
+    x_dim: int | None = None
+    y_dim: int | None = None
 
     def __init__(
         self,
@@ -72,6 +80,7 @@ class NeuralEstimator(Estimator):
         self.eval_batch_size = _count(eval_batch_size, "eval_batch_size")
         self.register_buffer("steps_done", torch.zeros((), dtype=torch.long))
         self._optimizer: torch.optim.Optimizer | None = None
+        self._pending_optimizer: dict[str, Any] | None = None  # loaded before the optimizer exists
         self._shuffles = torch.Generator().manual_seed(0)  # negatives while training; reseeded by fit
 
     # ---------------------------------------------------------------------------------- inputs
@@ -81,8 +90,9 @@ class NeuralEstimator(Estimator):
         return self.steps_done.device
 
     def _inputs(self, x: Any, y: Any) -> tuple[Tensor, Tensor]:
-        xt = V.continuous(x, "x", allow_grid=True)
-        yt = V.as_tensor(y, "y")
+        dtype = _param_dtype(self.critic)
+        xt = V.continuous(_cast(x, "x", dtype), "x", allow_grid=True)
+        yt = _cast(y, "y", dtype)
         if not yt.is_floating_point():
             if self.y_classes is None:
                 raise ValueError(
@@ -96,7 +106,15 @@ class NeuralEstimator(Estimator):
             yt = F.one_hot(lab, self.y_classes).to(xt.dtype)
         else:
             yt = V.continuous(yt, "y", allow_grid=True)
-        V.same_length(("x", xt), ("y", yt))
+        n = V.same_length(("x", xt), ("y", yt))
+        if n < 2:
+            raise ValueError(f"x: at least 2 samples are needed to form negative pairs, got {n}")
+        for name, t, dim in (("x", xt, self.x_dim), ("y", yt, self.y_dim)):
+            if dim is not None and t[0].numel() != dim:
+                raise ValueError(
+                    f"{name}: the critic takes {dim} features per sample ({name}_dim), "
+                    f"got shape {tuple(t.shape)}"
+                )
         device = self._device()
         for name, t in (("x", xt), ("y", yt)):
             if t.device != device:
@@ -132,7 +150,7 @@ class NeuralEstimator(Estimator):
     # ---------------------------------------------------------------------------- training
     def loss(self, x: Any, y: Any) -> Tensor:
         """The critic's training loss on a batch (minimize it over the critic's parameters)."""
-        return -self.objective(*self._inputs(x, y))
+        return self._finite(-self.objective(*self._inputs(x, y)), "loss")
 
     def train_step(self, x: Any, y: Any) -> float:
         """One optimizer step of the critic on a batch (inputs are detached); returns the loss."""
@@ -145,7 +163,11 @@ class NeuralEstimator(Estimator):
                 "lower the learning rate, or standardize the inputs"
             )
         if self._optimizer is None:
+            # Created here, not in __init__: a lazy critic has no parameters before its first call.
             self._optimizer = _adam(list(self.critic.parameters()), self.lr)
+            if self._pending_optimizer is not None:
+                self._optimizer.load_state_dict(self._pending_optimizer)
+                self._pending_optimizer = None
         self._optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self._optimizer.step()
@@ -165,11 +187,14 @@ class NeuralEstimator(Estimator):
         """Train the critic for ``steps`` batches and return ``self``.
 
         Args:
-            x, y: tensors of samples (random batches are drawn from them), or ``x`` an iterable of
-                ``(x, y)`` batches such as a DataLoader (cycled as long as needed) and ``y`` None.
+            x, y: tensors of samples (batches drawn without replacement, in a fresh random order on
+                each pass over the data), or ``x`` an iterable of ``(x, y)`` batches such as a
+                DataLoader (cycled as long as needed) and ``y`` None.
             steps: optimizer steps.
             batch_size: samples per step (tensors only).
-            seed: seeds the batch draws and the shuffles.
+            seed: seeds the batch draws and the negatives. Every call starts again from ``seed``: two
+                calls with the same seed train on the same batches and negatives; pass a different seed
+                to continue with fresh ones.
             progress: called as ``progress(step, loss)`` after every step.
         """
         steps = _count(steps, "steps")
@@ -193,10 +218,17 @@ class NeuralEstimator(Estimator):
         n = V.same_length(("x", xt), ("y", yt))
         gen = torch.Generator().manual_seed(seed)
 
+        size = min(batch_size, n)
+
         def draws() -> Iterator[tuple[Tensor, Tensor]]:
+            # Without replacement: a row drawn twice into a batch would be its own copy's negative, a
+            # joint pair scored as a marginal one (see derangements). The last partial batch of a pass
+            # is dropped; the next pass is a new permutation.
             while True:
-                idx = torch.randint(0, n, (min(batch_size, n),), generator=gen).to(xt.device)
-                yield xt[idx], yt[idx]
+                order = torch.randperm(n, generator=gen).to(xt.device)
+                for start in range(0, n - size + 1, size):
+                    idx = order[start : start + size]
+                    yield xt[idx], yt[idx]
 
         return draws()
 
@@ -204,7 +236,7 @@ class NeuralEstimator(Estimator):
     def batch_mi(self, x: Any, y: Any) -> Tensor:
         """The reported bound on one batch, differentiable w.r.t. the inputs (a training signal)."""
         xt, yt = self._inputs(x, y)
-        return self._pooled(*self._scores(xt, yt, self.n_negatives, self._shuffles))
+        return self._finite(self._pooled(*self._scores(xt, yt, self.n_negatives, self._shuffles)), "bound")
 
     def mi(self, x: Any, y: Any) -> Tensor:
         """The bound on all the data, in batches of ``eval_batch_size``, scores pooled across batches.
@@ -221,10 +253,13 @@ class NeuralEstimator(Estimator):
             j, m = self._scores(xt[part], yt[part], self.n_negatives, gen)
             joint.append(j)
             marginal.append(m)
-        value = self._pooled(torch.cat(joint), torch.cat(marginal))
-        if not bool(torch.isfinite(value)):
+        return self._finite(self._pooled(torch.cat(joint), torch.cat(marginal)), "estimate")
+
+    def _finite(self, value: Tensor, what: str) -> Tensor:
+        """``value``, unless it is NaN or Inf: then the critic has diverged, and a number would hide it."""
+        if not bool(torch.isfinite(value).all()):
             raise CriticDivergedError(
-                f"{self.name}: the estimate is {float(value)} after "
+                f"{self.name}: the {what} is {float(value.detach())} after "
                 f"{int(self.steps_done)} training steps; the critic has diverged"
             )
         return value
@@ -238,6 +273,19 @@ class NeuralEstimator(Estimator):
 
     def _needs_graph(self, x: Any, y: Any) -> bool:
         return _wants_grad(x, y)
+
+    def get_extra_state(self) -> dict[str, Any]:
+        """The critic's Adam state and the negatives' generator, saved with ``state_dict``: without them
+        a reloaded estimator restarts Adam's moments and draws other negatives, and trains differently
+        from one never saved."""
+        optimizer = self._optimizer.state_dict() if self._optimizer is not None else self._pending_optimizer
+        return {"optimizer": optimizer, "shuffles": self._shuffles.get_state()}
+
+    def set_extra_state(self, state: dict[str, Any]) -> None:
+        self._shuffles.set_state(state["shuffles"].cpu())
+        # Kept until the first train_step creates the optimizer (as the critic's parameters stand then).
+        self._optimizer = None
+        self._pending_optimizer = copy.deepcopy(state["optimizer"])
 
     def settings(self) -> dict[str, Any]:
         return {
@@ -304,6 +352,37 @@ def _detached(value: Any) -> Any:
     return value
 
 
+def _param_dtype(module: Any) -> torch.dtype:
+    """The dtype of ``module``'s first floating-point parameter (the default dtype if it has none)."""
+    if isinstance(module, nn.Module):
+        for p in module.parameters():
+            if p.is_floating_point():
+                return p.dtype
+    return torch.get_default_dtype()
+
+
+def _cast(value: Any, name: str, dtype: torch.dtype) -> Tensor:
+    """``value`` as a tensor, cast to ``dtype`` if floating-point: users pass numpy's float64 (or
+    float16 activations) to a float32 critic. Cast before the checks, so that a value too large for
+    ``dtype`` is reported as an Inf in the argument."""
+    t = V.as_tensor(value, name)
+    return t.to(dtype) if t.is_floating_point() else t
+
+
+@contextmanager
+def _evaluating(module: Any) -> Iterator[None]:
+    """``module`` (if an nn.Module) in eval mode for the duration, each submodule's mode restored after:
+    estimating MI of a network must not move its BatchNorm statistics nor apply its dropout."""
+    modes = [(m, m.training) for m in module.modules()] if isinstance(module, nn.Module) else []
+    if isinstance(module, nn.Module):
+        module.eval()
+    try:
+        yield
+    finally:
+        for m, mode in modes:
+            m.training = mode
+
+
 def _count(value: int, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name}: expected a positive integer, got {value!r}")
@@ -315,9 +394,14 @@ def _critic(
 ) -> nn.Module:
     if isinstance(critic, nn.Module):
         return critic
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return make_critic(critic, x_dim, y_dim, hidden)
+    return seeded(lambda: make_critic(critic, x_dim, y_dim, hidden), seed)
+
+
+def _critic_settings(est: MINE | NWJ) -> dict[str, Any]:
+    """The settings that built the critic; no ``critic`` for a user's nn.Module, which settings cannot
+    rebuild (pass it again)."""
+    kind = {} if est.critic_kind is None else {"critic": est.critic_kind}
+    return {"x_dim": est.x_dim, "y_dim": est.y_dim, **kind, "hidden": est.hidden, "seed": est.seed}
 
 
 class MINE(NeuralEstimator):
@@ -337,7 +421,7 @@ class MINE(NeuralEstimator):
         rate: moving-average rate of the bias correction.
         lr: Adam learning rate of the critic.
         n_negatives: re-pairings per sample for the marginal term (concat critics).
-        seed: initializes the critic.
+        seed: initializes the critic (lazy layers too, when x_dim or y_dim is None).
 
     Example:
         >>> from iblearn.data.synthetic import bivariate_normal
@@ -375,6 +459,8 @@ class MINE(NeuralEstimator):
             eval_batch_size=eval_batch_size,
             base=base,
         )
+        self.x_dim, self.y_dim, self.hidden, self.seed = x_dim, y_dim, tuple(hidden), seed
+        self.critic_kind = critic if isinstance(critic, str) else None
         self.objective_kind = V.choice(objective, "objective", ("dv", "f"))
         if not 0 < rate <= 1:
             raise ValueError(f"rate: the moving-average rate must lie in (0, 1], got {rate!r}")
@@ -401,7 +487,12 @@ class MINE(NeuralEstimator):
         return dv_bound(joint, marginal)
 
     def settings(self) -> dict[str, Any]:
-        return {"objective": self.objective_kind, "rate": self.rate, **super().settings()}
+        return {
+            **_critic_settings(self),
+            "objective": self.objective_kind,
+            "rate": self.rate,
+            **super().settings(),
+        }
 
 
 class MINEf(MINE):
@@ -409,8 +500,38 @@ class MINEf(MINE):
 
     name = "mine_f"
 
-    def __init__(self, x_dim: int | None = None, y_dim: int | None = None, **settings: Any) -> None:
-        super().__init__(x_dim, y_dim, objective="f", **settings)
+    def __init__(
+        self,
+        x_dim: int | None = None,
+        y_dim: int | None = None,
+        *,
+        critic: nn.Module | str = "concat",
+        hidden: Hidden = DEFAULT_HIDDEN,
+        rate: float = 0.01,
+        y_classes: int | None = None,
+        lr: float = 5e-4,
+        n_negatives: int = 8,
+        eval_batch_size: int = 1024,
+        seed: int = 0,
+        base: float = math.e,
+    ) -> None:
+        super().__init__(
+            x_dim,
+            y_dim,
+            critic=critic,
+            hidden=hidden,
+            objective="f",
+            rate=rate,
+            y_classes=y_classes,
+            lr=lr,
+            n_negatives=n_negatives,
+            eval_batch_size=eval_batch_size,
+            seed=seed,
+            base=base,
+        )
+
+    def settings(self) -> dict[str, Any]:
+        return {k: v for k, v in super().settings().items() if k != "objective"}
 
 
 class NWJ(NeuralEstimator):
@@ -428,17 +549,33 @@ class NWJ(NeuralEstimator):
         *,
         critic: nn.Module | str = "concat",
         hidden: Hidden = DEFAULT_HIDDEN,
+        y_classes: int | None = None,
+        lr: float = 5e-4,
+        n_negatives: int = 8,
+        eval_batch_size: int = 1024,
         seed: int = 0,
-        **settings: Any,
+        base: float = math.e,
     ) -> None:
-        y_dim = settings.get("y_classes") if y_dim is None else y_dim
-        super().__init__(_critic(critic, x_dim, y_dim, hidden, seed), **settings)
+        y_dim = y_classes if y_dim is None and y_classes else y_dim
+        super().__init__(
+            _critic(critic, x_dim, y_dim, hidden, seed),
+            y_classes=y_classes,
+            lr=lr,
+            n_negatives=n_negatives,
+            eval_batch_size=eval_batch_size,
+            base=base,
+        )
+        self.x_dim, self.y_dim, self.hidden, self.seed = x_dim, y_dim, tuple(hidden), seed
+        self.critic_kind = critic if isinstance(critic, str) else None
 
     def objective(self, x: Tensor, y: Tensor) -> Tensor:
         return nwj_bound(*self._scores(x, y, 1, self._shuffles))
 
     def _pooled(self, joint: Tensor, marginal: Tensor) -> Tensor:
         return nwj_bound(joint, marginal)
+
+    def settings(self) -> dict[str, Any]:
+        return {**_critic_settings(self), **super().settings()}
 
 
 class JS(NWJ):
@@ -477,10 +614,27 @@ class InfoNCE(NWJ):
         y_dim: int | None = None,
         *,
         critic: nn.Module | str = "separable",
+        hidden: Hidden = DEFAULT_HIDDEN,
         chunk: int | None = None,
-        **settings: Any,
+        y_classes: int | None = None,
+        lr: float = 5e-4,
+        n_negatives: int = 8,
+        eval_batch_size: int = 1024,
+        seed: int = 0,
+        base: float = math.e,
     ) -> None:
-        super().__init__(x_dim, y_dim, critic=critic, **settings)
+        super().__init__(
+            x_dim,
+            y_dim,
+            critic=critic,
+            hidden=hidden,
+            y_classes=y_classes,
+            lr=lr,
+            n_negatives=n_negatives,
+            eval_batch_size=eval_batch_size,
+            seed=seed,
+            base=base,
+        )
         self.chunk = None if chunk is None else _count(chunk, "chunk")
 
     def _matrix_bound(self, x: Tensor, y: Tensor) -> Tensor:
@@ -506,7 +660,7 @@ class InfoNCE(NWJ):
         return self._matrix_bound(x, y)
 
     def batch_mi(self, x: Any, y: Any) -> Tensor:
-        return self._matrix_bound(*self._inputs(x, y))
+        return self._finite(self._matrix_bound(*self._inputs(x, y)), "bound")
 
     def mi(self, x: Any, y: Any) -> Tensor:
         xt, yt = self._inputs(x, y)
@@ -516,12 +670,12 @@ class InfoNCE(NWJ):
             if len(xt[part]) >= 2:
                 terms.append(self._matrix_bound(xt[part], yt[part]) * len(xt[part]))
                 weights.append(len(xt[part]))
-        value = torch.stack(terms).sum() / sum(weights)
-        if not bool(torch.isfinite(value)):
-            raise CriticDivergedError(f"{self.name}: the estimate is {float(value)}; the critic has diverged")
-        return value
+        return self._finite(torch.stack(terms).sum() / sum(weights), "estimate")
 
     def forward(self, x: Any, y: Any, **request: Any) -> MIEstimate:
         result = super().forward(x, y, **request)
         limit = math.log(min(self.eval_batch_size, result.n_samples)) / math.log(self.base)
         return replace(result, limit=limit)
+
+    def settings(self) -> dict[str, Any]:
+        return {**super().settings(), "chunk": self.chunk}

@@ -120,7 +120,7 @@ class MixedKSG(_KNN):
     def mi(self, x: Any, y: Any) -> Tensor:
         return F.mixed_ksg_mi(
             x,
-            y,
+            V.labels(y, "y"),  # checked here, so that an error names the estimator's argument
             self.k,
             metric=self.metric,
             standardize=self.standardize,

@@ -48,6 +48,11 @@ def get_estimator(name: str, **settings: Any) -> Estimator:
         cls = REGISTRY[name]
     except KeyError:
         raise ValueError(f"name: unknown estimator {name!r}; known: {', '.join(sorted(REGISTRY))}") from None
+    params = inspect.signature(cls).parameters
+    if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        unknown = sorted(set(settings) - set(params))
+        if unknown:
+            raise ValueError(f"{', '.join(unknown)}: not a setting of {name}; it takes {', '.join(params)}")
     try:
         inspect.signature(cls).bind(**settings)
     except TypeError as err:
