@@ -52,9 +52,13 @@ def _option(text: str) -> tuple[str, Any]:
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
     key, value = text.split("=", 1)
     try:
-        return key, json.loads(value)
+        return key, json.loads(value, parse_constant=_no_constant)
     except json.JSONDecodeError:
         return key, value
+
+
+def _no_constant(name: str) -> Any:
+    raise argparse.ArgumentTypeError(f"{name} is not a setting's value (JSON's NaN and Infinity are refused)")
 
 
 def cmd_estimate(args: argparse.Namespace) -> int:
@@ -210,7 +214,7 @@ def _demo_mi_lr(out_dir: Path) -> None:
         mi_samples=500,
         range_lrs=(0.01, 0.1, 1.0),
         range_trials=1,
-        range_epochs=1,
+        range_epochs=2,
         grid={"adam": (1e-3,)},
         grid_epochs=1,
         sensitivity=(),
@@ -430,6 +434,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.func(args)
     except ValueError as e:
         err.print(f"[red]error:[/red] {e}")
+        return 2
+    except OSError as e:  # a path that is a file, a folder that cannot be written, a disk that is full
+        err.print(f"[red]error:[/red] {e.filename or ''}: {e.strerror or e}")
         return 2
     return code
 

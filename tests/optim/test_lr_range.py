@@ -79,9 +79,15 @@ def test_a_tiny_classifier_and_layer_wise_attributes():
     result = lr_range_test(
         make_model, train_epoch, probe.measure, [probe.ixy()] * 2, [1e-4, 1e-2, 1e-1, 1.0], trials=1, epochs=2
     )
-    assert result.lr_min <= result.lr_top <= result.lr_max and result.epsilon >= 0
+    # 1e-4 barely learns (accuracy +0.003); 0.01 is the first LR to grow by Thresh = MAXVAL / C1; 1.0
+    # ends with the best accuracy (0.78, against 0.75 at 0.1), and no larger LR was tried.
+    assert (result.lr_min, result.lr_top, result.lr_max) == (0.01, 1.0, 1.0)
+    assert 0 < result.epsilon < 0.05  # d_s shrinks after the first epoch: well below epoch 1's 1.0
+    # Every LR starts from the same saved model, whose pre-training MI is each run's initial value.
+    before = probe.measure(make_model(0))
+    assert all([r["initial_ity_0"], r["initial_ity_1"]] == pytest.approx(before) for r in result.summary)
     layer = select_range(result.summary, result.curves, attribute="ity_1")
-    assert layer.attribute == "ity_1" and layer.lr_min <= layer.lr_max
+    assert (layer.attribute, layer.lr_min, layer.lr_top) == ("ity_1", 0.01, 0.1)
     with pytest.raises(ValueError, match="attribute: not recorded"):
         select_range(result.summary, result.curves, attribute="test_acc")
 
@@ -91,3 +97,56 @@ def test_bad_input():
         lr_range_test(lambda t: nn.Linear(1, 1), lambda m, o: {}, lambda m: [0.0], 1.0, [0.1, -1.0])
     with pytest.raises(ValueError, match="trials: expected a positive integer"):
         lr_range_test(lambda t: nn.Linear(1, 1), lambda m, o: {}, lambda m: [0.0], 1.0, [0.1], trials=0)
+
+
+def test_initial_mi_is_measured_before_training():
+    # ITY grows by gain[lr] per epoch from ITY_0 = 0.1; accuracy grows with it.
+    gain = {0.001: 0.0, 0.01: 0.3, 0.1: 0.6}
+    state = {"lr": 0.0, "epoch": 0}
+
+    def make_optimizer(model, lr):
+        state["lr"], state["epoch"] = lr, 0
+        return torch.optim.SGD(model.parameters(), lr=lr)
+
+    def train_epoch(model, optimizer):
+        state["epoch"] += 1
+        return {"train_loss": 1.0, "train_acc": 0.1 + gain[state["lr"]] * state["epoch"] / 3}
+
+    def measure(model):
+        return [0.1 + gain[state["lr"]] * state["epoch"]]
+
+    result = lr_range_test(
+        lambda t: nn.Linear(1, 1),
+        train_epoch,
+        measure,
+        2.0,
+        list(gain),
+        make_optimizer=make_optimizer,
+        trials=1,
+        epochs=2,
+        attribute="ity",
+    )
+    assert [r["initial_ity"] for r in result.summary] == pytest.approx([0.1, 0.1, 0.1])  # ITY_0
+    assert [r["final_ity"] for r in result.summary] == pytest.approx([0.1, 0.7, 1.3])
+    assert [r["initial_train_acc"] for r in result.summary] == pytest.approx([0.1, 0.2, 0.3])  # epoch 1
+    # d1n = 0, 0.6, 1.2 against Thresh = 1.3 / 10: 0.01 is the first LR that learns.
+    assert (result.lr_min, result.lr_top) == (0.01, 0.1)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (dict(epochs=1), "epochs: Algorithm 2 needs at least 2 epochs"),
+        (dict(c1=0.0), "c1, c2: must be positive"),
+        (dict(c2=float("nan")), "c1, c2: must be positive"),
+        (dict(ixy=0.0), "ixy: the MI upper bound must be positive"),
+        (dict(ixy=[1.0, float("inf")]), "ixy: the MI upper bound must be positive"),
+    ],
+)
+def test_bad_settings_fail_before_any_training(kwargs, match):
+    def train_epoch(model, optimizer):
+        raise AssertionError("trained before checking the settings")
+
+    args = {"ixy": 1.0, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        lr_range_test(lambda t: nn.Linear(1, 1), train_epoch, lambda m: [0.0], lrs=[0.1], **args)

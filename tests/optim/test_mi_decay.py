@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import math
 
 import pytest
@@ -66,12 +65,41 @@ def test_state_dict_round_trip_keeps_the_history():
     sched = scheduler()
     for value in (0.8, 1.2, 1.21):
         sched.step(value)
-    again = scheduler()
-    again.load_state_dict(copy.deepcopy(sched.state_dict()))
+    saved = sched.state_dict()  # not copied: the scheduler must hand out a snapshot
+    again, other = scheduler(), scheduler()
+    again.load_state_dict(saved)
+    other.load_state_dict(saved)
     assert again.history == sched.history and again.epoch == 4
     sched.step(1.22)
     again.step(1.22)
     assert again.get_last_lr() == sched.get_last_lr()
+    assert saved["history"] == [[0.2, 0.8, 1.2, 1.21]] and saved["epoch"] == 4  # the snapshot stayed
+    assert other.history == [[0.2, 0.8, 1.2, 1.21]]  # loaded from the same dict, shares nothing
+
+
+def test_a_failed_step_changes_nothing():
+    sched = scheduler()
+    sched.step(0.8)
+    sched.optimizer.add_param_group({"params": [nn.Parameter(torch.zeros(1))], "lr": 0.5})
+    for mi in (1.0, [1.0, 1.0]):
+        with pytest.raises(
+            ValueError, match="optimizer: has 2 parameter groups, but the scheduler was built for 1"
+        ):
+            sched.step(mi)
+    assert sched.history == [[0.2, 0.8]] and sched.epoch == 2
+    sched = scheduler(groups=2)
+    with pytest.raises(ValueError, match="mi: MI values must be finite"):
+        sched.step([0.5, float("nan")])
+    assert sched.history == [[0.2], [0.2]] and sched.epoch == 1
+
+
+def test_last_epoch_and_step_count_follow_torch():
+    sched = scheduler()
+    reference = torch.optim.lr_scheduler.StepLR(torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=1.0), 1)
+    assert (sched.last_epoch, sched._step_count) == (reference.last_epoch, reference._step_count) == (0, 1)
+    sched.step(0.8)
+    sched.step(1.2)
+    assert (sched.epoch, sched.last_epoch, sched._step_count) == (3, 2, 3)
 
 
 @pytest.mark.parametrize(
@@ -176,3 +204,45 @@ def test_the_lightning_callback_drives_the_scheduler_through_its_hooks():
     assert opt.param_groups[0]["lr"] == 0.05
     callback.on_train_epoch_end(Trainer(), model)
     assert set(logged) == {"mi_ty", "lr"} and logged["lr"] == opt.param_groups[0]["lr"] != 0.05
+
+
+def test_the_lightning_callback_resumes_the_scheduler_from_its_state_dict():
+    from iblearn.optim.lightning import MIDecayCallback
+
+    torch.manual_seed(0)
+    labels = torch.randint(0, 3, (300,))
+    x = torch.randn(300, 4) + 2.0 * nn.functional.one_hot(labels, 4).float()
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+
+    class Trainer:
+        def __init__(self) -> None:
+            self.optimizers = [opt]
+
+    def make():
+        return MIDecayCallback(
+            MIProbe(x, labels, n=200),
+            lambda o, ixy, ity0: MIDecayLR(o, 1e-3, 0.1, 0.01, 5, ixy, ity0, lr_top=0.05),
+        )
+
+    callback = make()
+    assert callback.state_dict() == {}  # nothing to save before the fit starts
+    callback.on_fit_start(Trainer(), model)
+    for _ in range(2):
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(0.3 * torch.randn_like(p))
+        callback.on_train_epoch_end(Trainer(), model)
+    saved = callback.state_dict()
+    lr, history = callback.scheduler.get_last_lr(), callback.scheduler.history
+    # Lightning restores callbacks from the checkpoint before on_fit_start rebuilds the scheduler.
+    resumed = make()
+    resumed.load_state_dict(saved)
+    resumed.on_fit_start(Trainer(), model)
+    assert resumed.scheduler.epoch == 3 and resumed.scheduler.history == history
+    assert resumed.scheduler.get_last_lr() == lr == [opt.param_groups[0]["lr"]] and lr != [0.05]
+    # Strategies that restore after setup load into the scheduler that exists already.
+    late = make()
+    late.on_fit_start(Trainer(), model)
+    late.load_state_dict(saved)
+    assert late.scheduler.epoch == 3 and late.scheduler.history == history

@@ -325,3 +325,25 @@ def test_errors_name_the_problem():
             ProximalSplit(f.parameters(), g.parameters(), **kwargs)
     with pytest.raises(ValueError, match="share parameters"):
         ProximalSplit(f.parameters(), f.parameters())
+
+
+def test_settings_that_would_be_ignored_or_fail_later_are_refused():
+    f, g = nn.Linear(4, 3), nn.Linear(3, 1)
+    for kwargs, match in (
+        (dict(lr=0.5), "lr: set the inner learning rates with lr_forward"),
+        (dict(params=[]), "params: pass the parameters as forward_params"),
+        (dict(lr_forward=float("inf")), "lr_forward: must be positive and finite"),
+        (dict(constraint="huber", huber_delta=0.0), "huber_delta: must be positive"),
+        (dict(constraint="huber", huber_delta=-1.0), "huber_delta: must be positive"),
+        (dict(constraint="huber", huber_delta=float("nan")), "huber_delta: must be positive and finite"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            ProximalSplit(f.parameters(), g.parameters(), torch.optim.SGD, **kwargs)
+
+
+def test_add_param_group_is_refused():
+    f, g, extra = nn.Linear(4, 3), nn.Linear(3, 1), nn.Linear(3, 1)
+    opt = ProximalSplit(f.parameters(), g.parameters(), torch.optim.SGD)
+    with pytest.raises(ValueError, match="param_group: ProximalSplit steps only its forward and backward"):
+        opt.add_param_group({"params": list(extra.parameters()), "lr": 0.1})
+    assert len(opt.param_groups) == 2

@@ -11,8 +11,10 @@ pass a factory that builds the scheduler once the optimizer exists::
     trainer = lightning.Trainer(max_epochs=50, callbacks=[callback])
 
 At fit start it measures I(X; Y) and I(T; Y) and builds the scheduler; after every training epoch it
-measures I(T; Y), steps the scheduler, and logs ``mi_ty`` and ``lr``. Without Lightning installed the
-class is a plain object with the same hooks (and is tested that way).
+measures I(T; Y), steps the scheduler, and logs ``mi_ty`` and ``lr``. The scheduler's state (epoch, MI
+history) goes into Lightning's checkpoints through the callback's ``state_dict``, so a resumed fit goes
+on from the saved epoch. Without Lightning installed the class is a plain object with the same hooks
+(and is tested that way).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class MIDecayCallback(CallbackBase):  # type: ignore[misc]
         self.probe = probe
         self.make_scheduler = make_scheduler
         self.scheduler: MIDecayLR | None = None
+        self._loaded: dict[str, Any] | None = None  # a checkpoint's scheduler state, until it is built
 
     @staticmethod
     def _value(values: list[float]) -> float | list[float]:
@@ -50,6 +53,29 @@ class MIDecayCallback(CallbackBase):  # type: ignore[misc]
         self.scheduler = self.make_scheduler(
             trainer.optimizers[0], ixy if groups == 1 else [ixy] * groups, ity0
         )
+        if self._loaded is not None:
+            self._restore(self.scheduler, self._loaded)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The scheduler's epoch and MI history, which Lightning saves in its checkpoints."""
+        return {"scheduler": self.scheduler.state_dict()} if self.scheduler is not None else {}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore the scheduler from a checkpoint.
+
+        Lightning usually calls this before ``on_fit_start`` builds the scheduler, so the state is
+        kept and applied there; if the scheduler exists already it is applied at once.
+        """
+        self._loaded = state_dict.get("scheduler")
+        if self._loaded is not None and self.scheduler is not None:
+            self._restore(self.scheduler, self._loaded)
+
+    def _restore(self, scheduler: MIDecayLR, state: dict[str, Any]) -> None:
+        scheduler.load_state_dict(state)
+        self._loaded = None
+        # The fresh scheduler set epoch 1's LR; the resumed epoch's LR is the loaded one.
+        for group, lr in zip(scheduler.optimizer.param_groups, scheduler.get_last_lr(), strict=True):
+            group["lr"] = lr
 
     def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
         if self.scheduler is None:

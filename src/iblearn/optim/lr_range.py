@@ -14,6 +14,12 @@ trials per LR:
     LR_min = the first LR with d1n >= Thresh
     LR_max = the first LR from which dnn >= Thresh for it and every larger LR (crashed LRs count)
     epsilon = C2 * median of all recorded min(d_s)
+
+"Initial" follows what Algorithm 2 measures: it computes ITY "the initial pre-training (epoch 0) MI"
+before the first epoch, so ``initial_ity`` (and ``initial_ity_<k>``) is that ITY_0; the training loss
+and accuracy are computed only "after training-epoch", so their initial values are epoch 1's. With a
+single epoch per candidate, loss and accuracy would not change between initial and final, and the only
+recorded d_s is epoch 1's 1.0 (epsilon = C2), so at least 2 epochs are required.
 """
 
 from __future__ import annotations
@@ -81,7 +87,8 @@ def lr_range_test(
         ixy: I(X; Y) of the MI sample, one value or one per watched layer.
         lrs: candidate LRs (tested in increasing order).
         make_optimizer: ``(model, lr) -> optimizer``; default SGD, momentum 0.9, Nesterov (paper 004).
-        trials, epochs: trials, and epochs per candidate per trial (the paper suggests 3 and 5-6).
+        trials, epochs: trials, and epochs per candidate per trial (the paper suggests 3 and 5-6;
+            at least 2 epochs, see the module docstring).
         attribute: the column the bounds come from: ``"train_acc"``, ``"train_loss"`` (lower is better,
             it is negated), or ``"ity"`` / ``"ity_<k>"`` for I(T; Y) of watched layer k (layer-wise).
         c1, c2: the constants of Algorithm 2 (defaults 10 and 1).
@@ -90,16 +97,28 @@ def lr_range_test(
     Returns:
         :class:`LRRange`, with the table D (``summary``) and every epoch's record (``curves``);
         :func:`select_range` recomputes it for another attribute or constants without training again.
+
+    Raises:
+        ValueError: naming the argument, for bad ``lrs``, ``trials``, ``epochs``, ``ixy``, ``c1`` or
+            ``c2``; checked before any training.
     """
     if not lrs or any(not (math.isfinite(lr) and lr > 0) for lr in lrs):
         raise ValueError(f"lrs: expected positive candidate learning rates, got {list(lrs)!r}")
     for value, name in ((trials, "trials"), (epochs, "epochs")):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name}: expected a positive integer, got {value!r}")
+    if epochs < 2:
+        # One epoch records d_s = 1.0 only (epsilon = C2) and the same first and final accuracy.
+        raise ValueError(f"epochs: Algorithm 2 needs at least 2 epochs per candidate, got {epochs}")
+    bounds = [float(v) for v in ixy] if isinstance(ixy, Sequence) else [float(ixy)]
+    if not bounds or not all(math.isfinite(v) and v > 0 for v in bounds):
+        raise ValueError(f"ixy: the MI upper bound must be positive and finite, got {ixy!r}")
+    # Checked here too, not only in select_range, so that bad constants fail before hours of training.
+    if not all(isinstance(c, int | float) and math.isfinite(c) and c > 0 for c in (c1, c2)):
+        raise ValueError(f"c1, c2: must be positive, got {c1}, {c2}")
     optimizer_for = make_optimizer or (
         lambda model, lr: torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, nesterov=True)
     )
-    bounds = list(ixy) if isinstance(ixy, Sequence) else [float(ixy)]
     summary: list[dict[str, Any]] = []
     curves: list[dict[str, Any]] = []
     for trial in range(trials):
@@ -108,12 +127,12 @@ def lr_range_test(
         for lr in sorted(lrs):
             model = initial
             model.load_state_dict(saved)
-            ity = [measure(model)]
+            optimizer = optimizer_for(model, lr)
+            ity = [measure(model)]  # ITY_0, before training at this LR
             first: dict[str, Any] | None = None
             previous: dict[str, Any] | None = None
             min_ds = [math.inf] * len(ity[0])
             crashed = False
-            optimizer = optimizer_for(model, lr)
             for epoch in range(1, epochs + 1):
                 d_s = [_ds([h[k] for h in ity]) for k in range(len(ity[0]))]
                 min_ds = [min(a, b) for a, b in zip(min_ds, d_s, strict=True)]
@@ -151,9 +170,11 @@ def lr_range_test(
                 "min_d_s": min_ds[0],
                 **{f"min_d_s_{k}": v for k, v in enumerate(min_ds)},
             }
+            # Algorithm 2 measures ITY before training (epoch 0), loss and accuracy only after epochs.
+            start = {**first, "ity": ity[0][0], **{f"ity_{k}": v for k, v in enumerate(ity[0])}}
             for key in previous:
                 if key not in ("trial", "lr", "epoch", "d_p", "d_s") and not key.startswith("d_s_"):
-                    entry[f"initial_{key}"], entry[f"final_{key}"] = first[key], previous[key]
+                    entry[f"initial_{key}"], entry[f"final_{key}"] = start[key], previous[key]
             summary.append(entry)
             if progress:
                 progress(f"trial {trial}: lr {lr:g}")

@@ -47,6 +47,9 @@ class MIDecayLR(LRScheduler):
     per parameter group (or a single value shared by all) and step with one MI per group,
     ``step([mi_0, mi_1, ...])``; each group's LR follows its own MI history.
 
+    ``epoch`` is Algorithm 1's e, the 1-based epoch whose LR is set; ``last_epoch`` (= e - 1) and
+    ``_step_count`` count steps as in torch's schedulers, for code that reads them.
+
     Args:
         optimizer: the wrapped optimizer (SGD with momentum in the paper).
         lr_min, lr_max: the LR bounds from the range test (Algorithm 2).
@@ -116,13 +119,20 @@ class MIDecayLR(LRScheduler):
     def step(self, mi: float | Sequence[float] | Tensor | None = None) -> None:  # type: ignore[override]
         """Record the MI measured after the epoch just trained, and set the next epoch's LR."""
         groups = self.optimizer.param_groups
+        # Check everything before touching the history, so that a failed step changes nothing.
+        if len(groups) != len(self.history):
+            raise ValueError(
+                f"optimizer: has {len(groups)} parameter groups, but the scheduler was built for "
+                f"{len(self.history)}; build MIDecayLR after the last add_param_group"
+            )
         if mi is None:
             if self.epoch > 0:
                 raise ValueError("mi: MIDecayLR.step needs the MI measured after the epoch (step(mi))")
             self.epoch = 1
             lrs = [self._first(h[0], ixy) for h, ixy in zip(self.history, self.ixy, strict=True)]
         else:
-            for hist, value in zip(self.history, self._check(mi, len(groups), "mi"), strict=True):
+            values = self._check(mi, len(groups), "mi")
+            for hist, value in zip(self.history, values, strict=True):
                 hist.append(value)
             self.epoch += 1
             lrs = [
@@ -130,8 +140,18 @@ class MIDecayLR(LRScheduler):
             ]
         for group, lr in zip(groups, lrs, strict=True):
             group["lr"] = lr
-        self.last_epoch = self.epoch
+        # torch's protocol: last_epoch 0 and _step_count 1 after construction, both + 1 per step.
+        self.last_epoch = self.epoch - 1
+        self._step_count += 1
         self._last_lr = list(lrs)  # type: ignore[assignment]
+
+    def state_dict(self) -> dict[str, Any]:
+        """The scheduler's state, copied: a kept snapshot does not follow later steps."""
+        return copy.deepcopy(super().state_dict())
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Load a copy of ``state_dict``, so that two schedulers loaded from it share no history."""
+        super().load_state_dict(copy.deepcopy(state_dict))
 
     def _first(self, ity0: float, ixy: float) -> float:
         return self.lr_top if self.lr_top is not None else max(ity0 / ixy * self.lr_max, self.lr_min)

@@ -26,6 +26,7 @@ this, the quadratic penalty would be W times too large.)
 
 from __future__ import annotations
 
+import math
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -71,7 +72,8 @@ class ProximalSplit(torch.optim.Optimizer):
         grad_scaler: a ``torch.amp.GradScaler`` for mixed precision: the loss is scaled before the
             inner gradient grad_z L and that gradient unscaled after (PyTorch's gradient-penalty recipe),
             both sides are stepped through the scaler; call ``scaler.update()`` after ``step``.
-        **inner_kwargs: passed to both inner optimizers (betas, weight_decay, ...).
+        **inner_kwargs: passed to both inner optimizers (betas, weight_decay, ...); not ``lr`` or
+            ``params``, which the arguments above set.
 
     Example:
         >>> f, g = nn.Linear(4, 3), nn.Linear(3, 1)
@@ -115,9 +117,18 @@ class ProximalSplit(torch.optim.Optimizer):
             (lr_forward, "lr_forward"),
             (beta, "beta"),
             (lam, "lam"),
+            (huber_delta, "huber_delta"),
         ):
-            if not (isinstance(value, int | float) and value > 0):
-                raise ValueError(f"{name}: must be positive, got {value!r}")
+            if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+                raise ValueError(f"{name}: must be positive and finite, got {value!r}")
+        # The inner optimizers get the groups built here, which carry lr and params already: an lr
+        # among inner_kwargs would be a default that never applies.
+        if "lr" in inner_kwargs:
+            raise ValueError(
+                "lr: set the inner learning rates with lr_forward (gamma) and lr_backward (alpha)"
+            )
+        if "params" in inner_kwargs:
+            raise ValueError("params: pass the parameters as forward_params and backward_params")
         if not (isinstance(optimizer, type) and issubclass(optimizer, torch.optim.Optimizer)):
             raise ValueError(f"optimizer: expected a torch.optim.Optimizer class, got {optimizer!r}")
         _constraint(constraint, huber_delta)
@@ -264,6 +275,17 @@ class ProximalSplit(torch.optim.Optimizer):
                     "bottleneck and the loss has no double backward; use order=1 or replace that operation"
                 ) from err
             raise
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Refused after construction: the step knows two groups only, and no inner optimizer would
+        step a third. Pass every parameter at construction, in ``forward_params`` or ``backward_params``.
+        """
+        if len(self.param_groups) >= 2:  # Optimizer.__init__ adds the forward and backward groups
+            raise ValueError(
+                "param_group: ProximalSplit steps only its forward and backward groups; build it with "
+                "the new parameters in forward_params or backward_params instead"
+            )
+        super().add_param_group(param_group)
 
     # ------------------------------------------------------------------------ state dicts
     def state_dict(self) -> dict[str, Any]:
