@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+import time
 from dataclasses import dataclass
 
 import pytest
@@ -23,6 +25,19 @@ def test_atomic_write_leaves_no_temporary_files(tmp_path):
     atomic_write_text(tmp_path / "a.txt", "two")
     assert (tmp_path / "a.txt").read_text() == "two"
     assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]
+
+
+def test_atomic_writes_get_the_mode_of_a_plain_open_and_stale_temporaries_go(tmp_path):
+    atomic_write_text(tmp_path / "a.txt", "one")
+    with open(tmp_path / "b.txt", "w") as f:
+        f.write("one")
+    assert (tmp_path / "a.txt").stat().st_mode == (tmp_path / "b.txt").stat().st_mode
+    stale, fresh = tmp_path / ".metrics.csv.x.tmp", tmp_path / ".metrics.csv.y.tmp"
+    stale.write_text("half")
+    fresh.write_text("being written")
+    os.utime(stale, (time.time() - 3600, time.time() - 3600))
+    RunFolder(tmp_path)
+    assert not stale.exists() and fresh.exists()  # another process may still be writing the fresh one
 
 
 def test_a_failed_write_keeps_the_old_file(tmp_path, monkeypatch):

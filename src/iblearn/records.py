@@ -17,6 +17,7 @@ import os
 import platform
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, fields, is_dataclass
 from pathlib import Path
@@ -26,10 +27,16 @@ import numpy as np
 import torch
 
 C = TypeVar("C")
+_UMASK = os.umask(0)  # read once, at import: os.umask can only be read by setting it
+os.umask(_UMASK)
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half of it."""
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half of it.
+
+    The file gets the mode a plain ``open`` would give it (``mkstemp`` makes it owner-only), and the
+    folder is synced after the rename, so the new name survives a power cut too.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -38,10 +45,17 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    if hasattr(os, "O_DIRECTORY"):  # POSIX; Windows cannot open a folder to sync it
+        folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
@@ -144,6 +158,9 @@ class RunFolder:
     def __init__(self, path: str | os.PathLike[str], *, resume: bool = False) -> None:
         self.path = Path(path)
         self.path.mkdir(parents=True, exist_ok=True)
+        for stale in self.path.glob(".*.tmp"):  # left by a killed writer (atomic_write_bytes);
+            if time.time() - stale.stat().st_mtime > 600:  # a live write lasts well under a second
+                stale.unlink(missing_ok=True)
         self.resume = resume
         self._rows: list[dict[str, str]] | None = None  # metrics.csv, read once
 
@@ -187,7 +204,11 @@ class RunFolder:
 
     def append_metrics(self, row: Mapping[str, Any]) -> None:
         """Add one row to metrics.csv, rewriting it atomically (new columns are added on the fly)."""
-        self._write_metrics([*self.metrics(), {k: _cell(v) for k, v in row.items()}])
+        self.extend_metrics([row])
+
+    def extend_metrics(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Add rows to metrics.csv in one atomic rewrite."""
+        self._write_metrics([*self.metrics(), *({k: _cell(v) for k, v in r.items()} for r in rows)])
 
     def truncate_metrics(self, keep: int) -> None:
         """Keep the first ``keep`` rows (on resume, rows after the last checkpoint are redone)."""

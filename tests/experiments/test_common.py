@@ -1,8 +1,11 @@
 """The options every reproduction shares: overriding a preset's config from the command line."""
 
 import pytest
+import torch
+from torch import nn
 
 from iblearn.experiments import ReproduceOptions
+from iblearn.experiments.common import RunCheckpoint
 from iblearn.experiments.mole import Config
 
 
@@ -54,3 +57,38 @@ def test_a_nested_config_takes_an_object_of_its_own_fields():
 def test_no_overrides_return_the_preset_itself():
     preset = Config.quick()
     assert ReproduceOptions().configure(preset) is preset
+
+
+def test_a_run_checkpoint_writes_a_row_lost_between_its_checkpoint_and_the_row(tmp_path, monkeypatch):
+    run = ReproduceOptions(out=tmp_path).run_folder("x")
+    net = nn.Linear(2, 1)
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    checkpoint = RunCheckpoint(run, "a")
+    checkpoint.save(1, [net], opt, {"loss": 1.0})
+    monkeypatch.setattr(run, "append_metrics", lambda row: None)  # killed after the checkpoint
+    checkpoint.save(2, [net], opt, {"loss": 0.5})
+    monkeypatch.undo()
+    assert RunCheckpoint(run, "a").epochs_done([net], opt) == 2
+    assert [(r["epoch"], r["loss"]) for r in run.metrics()] == [("1", "1.0"), ("2", "0.5")]
+
+
+def test_a_fresh_start_leaves_nothing_of_an_earlier_run_to_continue_or_report(tmp_path):
+    run = ReproduceOptions(out=tmp_path).run_folder("x")
+    net = nn.Linear(2, 1)
+    RunCheckpoint(run, "a").save(1, [net], torch.optim.SGD(net.parameters(), lr=0.1), {"loss": 1.0})
+    run.write_table("old")
+    fresh = ReproduceOptions(out=tmp_path).run_folder("x")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.csv"]
+    assert RunCheckpoint(fresh, "a").epochs_done([net], torch.optim.SGD(net.parameters(), lr=0.1)) == 0
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{"tasks": [1, 2]}, {"lr": float("nan")}, {"runs": ["mnist"]}, {"runs": [["mnist", 1.0, 3]]}],
+)
+def test_list_items_and_non_finite_numbers_are_checked(overrides):
+    from iblearn.experiments.layerwise_ib import Config as LayerwiseConfig
+
+    config = Config() if "tasks" in overrides or "lr" in overrides else LayerwiseConfig()
+    with pytest.raises(ValueError, match="--set"):
+        ReproduceOptions(overrides=overrides).configure(config)

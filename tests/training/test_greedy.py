@@ -11,6 +11,7 @@ from iblearn.data.graphs import GraphBatch
 from iblearn.models.mole import MessagePassing, NodeLinear, Readout, Sequential
 from iblearn.records import RunFolder
 from iblearn.training import Batch, CrossEntropy, InfoMax, NoisyIB, Standardize, train_greedy
+from iblearn.training.greedy import check_pipeline
 
 
 def data(n: int = 600, seed: int = 0):
@@ -116,32 +117,60 @@ def test_graph_pipeline_with_gmi_and_mine():
     assert all(len(h) == 2 for h in result.histories)
 
 
-def test_a_killed_run_resumes(tmp_path):
+def _numbers(rows):
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in rows]  # all but the timings
+
+
+def test_a_run_killed_between_its_checkpoint_and_its_row_resumes_as_if_never_stopped(tmp_path, monkeypatch):
     x, y = data(300)
+    reference = mlp()
+    train_greedy(reference, objectives(), batches_of(x, y), epochs=2, run=RunFolder(tmp_path / "ref"))
 
     class Killed(Exception):
         pass
 
-    def kill_at_module_1(message: str) -> None:
-        if message.startswith("module 1 epoch 1"):
+    extend = RunFolder.extend_metrics
+
+    def kill_at_module_1_epoch_2(self, rows):
+        if rows[0]["module"] == 1 and rows[0]["epoch"] == 2:  # the checkpoint is written, the row not
             raise Killed
+        extend(self, rows)
+
+    monkeypatch.setattr(RunFolder, "extend_metrics", kill_at_module_1_epoch_2)
+    with pytest.raises(Killed):
+        train_greedy(mlp(), objectives(), batches_of(x, y), epochs=2, run=RunFolder(tmp_path / "run"))
+    monkeypatch.setattr(RunFolder, "extend_metrics", extend)
+    assert len(RunFolder(tmp_path / "run").metrics()) == 3
 
     modules = mlp()
-    with pytest.raises(Killed):
-        train_greedy(
-            modules,
-            objectives(),
-            batches_of(x, y),
-            epochs=2,
-            run=RunFolder(tmp_path),
-            progress=kill_at_module_1,
-        )
-    rows = RunFolder(tmp_path).metrics()
-    assert [(r["module"], r["epoch"]) for r in rows] == [("0", "1"), ("0", "2"), ("1", "1")]
-    result = train_greedy(mlp(), objectives(), batches_of(x, y), epochs=2, run=RunFolder(tmp_path))
+    run = RunFolder(tmp_path / "run", resume=True)
+    result = train_greedy(modules, objectives(), batches_of(x, y), epochs=2, run=run)
     assert [len(h) for h in result.histories] == [2, 2, 2]
-    resumed = [(r["module"], r["epoch"]) for r in RunFolder(tmp_path).metrics()]
-    assert resumed == [("0", "1"), ("0", "2"), ("1", "1"), ("1", "2"), ("2", "1"), ("2", "2")]
+    assert _numbers(RunFolder(tmp_path / "run").metrics()) == _numbers(RunFolder(tmp_path / "ref").metrics())
+    for ours, theirs in zip(modules, reference, strict=True):
+        for a, b in zip(ours.state_dict().values(), theirs.state_dict().values(), strict=True):
+            assert torch.equal(a, b)
+
+
+def test_a_folder_opened_without_resume_starts_over_and_keeps_rows_not_its_own(tmp_path):
+    x, y = data(300)
+    train_greedy(mlp(), objectives(), batches_of(x, y), epochs=1, run=RunFolder(tmp_path))
+    RunFolder(tmp_path).append_metrics({"key": "another record"})
+    result = train_greedy(mlp(), objectives(), batches_of(x, y), epochs=2, run=RunFolder(tmp_path))
+    assert [len(h) for h in result.histories] == [2, 2, 2]  # not continued from the 1-epoch checkpoint
+    rows = RunFolder(tmp_path).metrics()
+    assert [r["key"] for r in rows if r["key"]] == ["another record"]
+    assert len([r for r in rows if r["module"]]) == 6
+
+
+def test_the_dry_run_leaves_batchnorm_statistics_and_modes_alone():
+    x, y = data(200)
+    modules = mlp()
+    modules[0] = nn.Sequential(nn.Linear(10, 16), nn.BatchNorm1d(16), nn.ReLU())
+    modules[1].eval()
+    check_pipeline(modules, objectives(), Batch(x[:100], y[:100]))
+    assert torch.equal(modules[0][1].running_mean, torch.zeros(16))
+    assert modules[0].training and not modules[1].training
 
 
 def test_the_output_layer_input_is_standardized_from_the_frozen_features(tmp_path):

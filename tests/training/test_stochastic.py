@@ -42,7 +42,18 @@ def test_vib_kl_by_hand_and_deterministic_evaluation() -> None:
     assert torch.equal(head(h)[0], head(h)[0])
     head.train()
     assert not torch.equal(head(h)[0], head(h)[0])
+    assert head(h)[0].shape == (4, 5, 3)  # one set of logits per draw of z
     with pytest.raises(ValueError, match="bottleneck"):
         VIBHead(4, bottleneck=0, classes=3)
     with pytest.raises(ValueError, match="beta"):
         vib_loss(logits, y, mu, log_var, beta=-1)
+
+
+def test_vib_loss_averages_the_cross_entropy_over_draws_not_the_logits() -> None:
+    # eq. (8) of Alemi et al. is E_z[-log q(y|z)]: two draws with opposite confident logits give the mean
+    # of a small and a large cross-entropy, not the cross-entropy of the (uninformative) mean logits.
+    draws = torch.tensor([[[4.0, 0.0]], [[0.0, 4.0]]])  # (draws, N, classes)
+    y, zero = torch.tensor([0]), torch.zeros(1, 1)
+    per_draw = [math.log(1 + math.exp(-4.0)), math.log(1 + math.exp(4.0))]
+    assert float(vib_loss(draws, y, zero, zero)) == pytest.approx(sum(per_draw) / 2, rel=1e-6)
+    assert float(vib_loss(draws.mean(0), y, zero, zero)) == pytest.approx(math.log(2), rel=1e-6)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import statistics
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -50,9 +51,10 @@ class ReproduceOptions:
     def run_folder(self, name: str) -> RunFolder:
         path = self.out or Path("runs") / f"{name}-{'full' if self.full else 'quick'}"
         run = RunFolder(path, resume=self.resume)
-        if not self.resume:
+        if not self.resume:  # start over: nothing of an earlier run may be continued or reported
             run.truncate_metrics(0)
-            run.file("checkpoint.pt").unlink(missing_ok=True)
+            for stale in [*run.path.glob("checkpoint*.pt"), run.file("results.json"), run.file("table.md")]:
+                stale.unlink(missing_ok=True)
         return run
 
     def torch_device(self) -> torch.device:
@@ -81,22 +83,32 @@ def _replace(config: Any, overrides: Mapping[str, Any], prefix: str) -> Any:
             changes[key] = _replace(current, value, name + ".")
             continue
         changes[key] = _tuples(value)
-        if current is None:
-            continue
-        if isinstance(current, tuple):
-            ok = isinstance(value, list)
-        elif isinstance(current, bool):
-            ok = isinstance(value, bool)
-        elif isinstance(current, int | float):
-            ok = isinstance(value, int | float) and not isinstance(value, bool)
-            ok = ok and (isinstance(current, float) or isinstance(value, int))
-        else:
-            ok = isinstance(value, type(current))
-        if not ok:
+        if current is not None and not _fits(value, current):
             raise ValueError(
                 f"--set {name}: expected {_kind(current)} (the preset has {current!r}), got {value!r}"
             )
     return dataclasses.replace(config, **changes)
+
+
+def _fits(value: Any, current: Any) -> bool:
+    """Whether a JSON value has the type of the preset's value, list items included."""
+    if isinstance(current, tuple):
+        if not isinstance(value, list):
+            return False
+        kinds = {type(c) for c in current}
+        if len(kinds) == 1:  # a list of one kind: tasks, widths, (name, fraction) pairs
+            return all(_fits(v, current[0]) for v in value)
+        if kinds:  # a record such as (name, fraction): item by item
+            return len(value) == len(current) and all(
+                _fits(v, c) for v, c in zip(value, current, strict=True)
+            )
+        return True  # an empty preset says nothing
+    if isinstance(current, bool):
+        return isinstance(value, bool)
+    if isinstance(current, int | float):
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        return ok and (isinstance(current, float) or isinstance(value, int))
+    return isinstance(value, type(current))
 
 
 def _kind(value: Any) -> str:
@@ -114,9 +126,10 @@ class RunCheckpoint:
     """One training run inside a run folder, checkpointed after every epoch.
 
     Rows of ``metrics.csv`` carry the run's ``key``; the checkpoint file holds the modules, the optimizer
-    (and scheduler) state and the RNG state. The checkpoint is written before the epoch's row, so a kill
-    in between leaves a row too few, never one too many; :meth:`epochs_done` also drops rows past the
-    checkpoint, and restores the state, so the run continues as if it had never stopped.
+    (and scheduler) state, the RNG state and the epoch's row. The checkpoint is written before the row,
+    so a kill in between leaves a row too few, never one too many; :meth:`epochs_done` drops rows past
+    the checkpoint, writes its row again if it is missing, and restores the state, so the run continues
+    as if it had never stopped.
     """
 
     def __init__(self, run: RunFolder, key: str) -> None:
@@ -127,6 +140,8 @@ class RunCheckpoint:
         state = self.run.load_checkpoint(self.file)
         done = 0 if state is None else int(state["epoch"])
         self.run.drop_metrics(lambda r: r.get("key") == self.key and int(r["epoch"]) > done)
+        if state is not None and not self.finished(done):
+            self.run.append_metrics(state["row"])
         if state is not None:
             for module, saved in zip(modules, state["modules"], strict=True):
                 module.load_state_dict(saved)
@@ -147,8 +162,9 @@ class RunCheckpoint:
         }
         if scheduler is not None:
             state["scheduler"] = scheduler.state_dict()
+        state["row"] = {"key": self.key, "epoch": epoch, **row}
         self.run.save_checkpoint(state, self.file)
-        self.run.append_metrics({"key": self.key, "epoch": epoch, **row})
+        self.run.append_metrics(state["row"])
 
     def close(self) -> None:
         """The run is complete: its rows say everything the reproduction reports; drop the checkpoint."""

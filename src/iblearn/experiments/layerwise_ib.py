@@ -152,7 +152,7 @@ def train_layerwise(
         _batches(x, y, config, seed),
         epochs=epochs_for(len(x), config),
         device=device,
-        run=RunFolder(folder),
+        run=RunFolder(folder, resume=True),  # a fresh start has removed the folder
         optimizer=lambda params: torch.optim.Adam(params, lr=config.lr),
     )
     return Sequential([*hidden, out])

@@ -274,7 +274,7 @@ def train_mole(
         optimizer=[_adam(config.lr)] * (len(modules) - 1) + [_adam(config.output_lr or config.lr)],
         critic_steps=config.critic_steps,
         device=device,
-        run=RunFolder(folder),
+        run=RunFolder(folder, resume=True),  # a fresh start has removed the folder
     )
     return nets.Sequential(modules)
 

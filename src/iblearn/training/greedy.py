@@ -19,7 +19,8 @@ is recorded and checkpointed (modules, critics, optimizer, RNG), and a killed ru
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,7 +55,10 @@ def check_pipeline(modules: Sequence[nn.Module], objectives: Sequence[Objective]
             f"objectives: {len(objectives)} objectives for {len(modules)} modules; give one per module"
         )
     t: Activation = batch.x
-    with torch.no_grad():
+    # A dry run must leave no trace: no BatchNorm statistics updated, no random numbers drawn (dropout).
+    rows = _rows(t)
+    devices = [rows.device.index or 0] if rows.is_cuda else []
+    with torch.no_grad(), torch.random.fork_rng(devices=devices), _evaluating(modules):
         for k, (module, objective) in enumerate(zip(modules, objectives, strict=True)):
             before = f"shape {tuple(t.shape)}" if isinstance(t, torch.Tensor) else f"a {kind(t)}"
             try:
@@ -67,6 +71,19 @@ def check_pipeline(modules: Sequence[nn.Module], objectives: Sequence[Objective]
                     f"objectives[{k}]: {objective.name} cannot take modules[{k}]'s output, a {what} "
                     f"(it takes {', '.join(sorted(objective.accepts))})"
                 )
+
+
+@contextmanager
+def _evaluating(modules: Sequence[nn.Module]) -> Iterator[None]:
+    """Every module in eval mode for the duration; each submodule's own mode restored afterwards."""
+    saved = [(m, m.training) for module in modules for m in module.modules()]
+    try:
+        for module in modules:
+            module.eval()
+        yield
+    finally:
+        for m, training in saved:
+            m.train(training)
 
 
 def train_greedy(
@@ -96,7 +113,8 @@ def train_greedy(
             larger step than the information objectives before it).
         critic_steps: critic updates per module update (adversarial alternation, paper 002 Sec. 4).
         device: where to train.
-        run: a run folder to record and checkpoint into (and resume from).
+        run: a run folder to record and checkpoint into; one opened with ``resume=True`` continues a
+            killed run from its checkpoint, any other starts over.
         progress: called with a message after every epoch.
     """
     if mode not in ("sequential", "isolated"):
@@ -125,7 +143,7 @@ def train_greedy(
     check_pipeline(modules, objectives, next(iter(get(0))).to(device))
     result = GreedyResult([[] for _ in modules])
     optimizers = [make(m.parameters()) for make, m in zip(factories, modules, strict=True)]
-    state = _Checkpoint(run, modules, objectives, optimizers)
+    state = _Checkpoint(run, modules, objectives, optimizers, mode)
     start_module, start_epoch = state.resume(result)
     if mode == "isolated":
         if any(isinstance(m, Standardize) for module in modules for m in module.modules()):
@@ -141,7 +159,7 @@ def train_greedy(
         if k < start_module:
             _freeze(modules[k])
             continue
-        _fit_standardizers(modules, k, get(0), device)
+        _fit_standardizers(modules, k, get, device)
         for epoch in range(start_epoch if k == start_module else 0, per_module[k]):
             _epoch_module(
                 modules, objectives, optimizers[k], k, get(epoch), critic_steps, device, result, epoch
@@ -201,14 +219,14 @@ def _rows(t: Activation) -> Tensor:
     return t.x if isinstance(t, GraphBatch) else t
 
 
-def _fit_standardizers(
-    modules: Sequence[nn.Module], k: int, batches: Iterable[Batch], device: torch.device
-) -> None:
-    """Fit every unfitted :class:`Standardize` in module k on its input, before module k trains."""
+def _fit_standardizers(modules: Sequence[nn.Module], k: int, get: Batches, device: torch.device) -> None:
+    """Fit every unfitted :class:`Standardize` in module k on its input over the first epoch's batches,
+    before module k trains. Batches are drawn only then: starting a DataLoader's pass draws from the
+    global RNG, and a resumed run must draw exactly what the uninterrupted one did."""
     pending = [m for m in modules[k].modules() if isinstance(m, Standardize) and not m.fitted]
     if pending:
         with torch.no_grad():
-            inputs = [_forward(modules, b.to(device).x, k) for b in batches]
+            inputs = [_forward(modules, b.to(device).x, k) for b in get(0)]
         for m in pending:
             m.fit(inputs)
 
@@ -308,7 +326,14 @@ def _tell(progress: Callable[[str], None] | None, message: str) -> None:
 
 
 class _Checkpoint:
-    """Everything greedy training needs to continue: every module and critic, the optimizers, the RNG."""
+    """Everything greedy training needs to continue: every module and critic, the optimizers, the RNG,
+    and the histories so far.
+
+    The checkpoint is written before the epoch's metrics row(s), so a kill between the two loses a row;
+    on resume the rows of metrics.csv are rebuilt from the checkpoint's histories (only rows with a
+    ``module`` column are this loop's; others in the folder are left alone). A folder opened without
+    ``resume=True`` starts over.
+    """
 
     FILE = "greedy-checkpoint.pt"
 
@@ -318,8 +343,10 @@ class _Checkpoint:
         modules: Sequence[nn.Module],
         objectives: Sequence[Objective],
         optimizers: Sequence[torch.optim.Optimizer],
+        mode: str,
     ) -> None:
         self.run, self.modules, self.objectives, self.optimizers = run, modules, objectives, optimizers
+        self.mode = mode
 
     def save(self, k: int, epoch: int, result: GreedyResult, rows: list[int] | None = None) -> None:
         """After module k's epoch: the state first, then the epoch's row(s) of ``rows`` (default [k])."""
@@ -333,20 +360,22 @@ class _Checkpoint:
                 "estimators": [[e.state_dict() for e in o.estimators()] for o in self.objectives],
                 "optimizers": [o.state_dict() for o in self.optimizers],
                 "rng": torch.get_rng_state(),
+                "histories": result.histories,
             },
             self.FILE,
         )
-        for j in rows if rows is not None else [k]:
-            self.run.append_metrics({"module": j, **result.histories[j][-1]})
+        self.run.extend_metrics([{"module": j, **result.histories[j][-1]} for j in rows or [k]])
 
     def resume(self, result: GreedyResult) -> tuple[int, int]:
         """(module, epoch) to start from; restores the state and the histories of a killed run."""
         if self.run is None:
             return 0, 0
         run = self.run
+        if not run.resume:
+            run.file(self.FILE).unlink(missing_ok=True)
         state = run.load_checkpoint(self.FILE)
+        run.drop_metrics(lambda r: bool(r.get("module")))
         if state is None:
-            run.truncate_metrics(0)
             return 0, 0
         for m, s in zip(self.modules, state["modules"], strict=True):
             m.load_state_dict(s)
@@ -356,10 +385,12 @@ class _Checkpoint:
         for opt, s in zip(self.optimizers, state["optimizers"], strict=True):
             opt.load_state_dict(s)
         torch.set_rng_state(state["rng"])
-        k, epoch = int(state["module"]), int(state["epoch"])
-        run.drop_metrics(lambda r: int(r["epoch"]) > epoch + 1 if int(r["module"]) >= k else False)
-        for row in run.metrics():
-            result.histories[int(row["module"])].append(
-                {c: float(v) for c, v in row.items() if v not in ("",) and c != "module"}
-            )
-        return k, epoch + 1
+        result.histories[:] = state["histories"]
+        run.extend_metrics(self._rows(result.histories))
+        return int(state["module"]), int(state["epoch"]) + 1
+
+    def _rows(self, histories: list[list[dict[str, float]]]) -> list[dict[str, Any]]:
+        """The metrics rows in the order they were written: module by module, or epoch by epoch."""
+        if self.mode == "sequential":
+            return [{"module": j, **row} for j, h in enumerate(histories) for row in h]
+        return [{"module": j, **h[e]} for e in range(len(histories[0])) for j, h in enumerate(histories)]

@@ -69,8 +69,10 @@ class UniformNoise(_AdditiveNoise):
 class VIBHead(nn.Module):
     """Stochastic bottleneck z ~ N(mu(h), diag sigma(h)^2) and a linear classifier (Alemi et al. 2017).
 
-    ``forward(h)`` returns ``(logits, mu, log_var)``; logits are averaged over ``samples`` draws of z
-    in training (reparameterized) and taken at z = mu at evaluation.
+    ``forward(h)`` returns ``(logits, mu, log_var)``. In training z is drawn (reparameterized): with
+    ``samples > 1`` the logits have a leading axis of draws, ``(samples, N, classes)``, since eq. (8)
+    averages the cross-entropy over draws, not the logits (:func:`vib_loss` takes either shape). At
+    evaluation the logits are taken at z = mu, ``(N, classes)``.
 
     Example:
         >>> head = VIBHead(8, bottleneck=2, classes=3)
@@ -95,13 +97,18 @@ class VIBHead(nn.Module):
         if not self.training:
             return self.classify(mu), mu, log_var
         std = (0.5 * log_var).exp()
+        if self.samples == 1:
+            return self.classify(mu + std * torch.randn_like(mu)), mu, log_var
         z = mu + std * torch.randn(self.samples, *mu.shape, dtype=mu.dtype, device=mu.device)
-        return self.classify(z).mean(dim=0), mu, log_var
+        return self.classify(z), mu, log_var
 
 
 def vib_loss(logits: Tensor, target: Tensor, mu: Tensor, log_var: Tensor, beta: float = 1e-3) -> Tensor:
     """Cross-entropy + beta * KL(N(mu, diag exp(log_var)) || N(0, I)), batch means (Alemi et al. 2017,
     eq. 8; their default beta = 1e-3). The KL term is a variational upper bound on I(X; Z).
+
+    ``logits`` is ``(N, classes)``, or ``(draws, N, classes)`` for several draws of z per sample: the
+    cross-entropy is then averaged over the draws, eq. (8)'s Monte Carlo estimate of E_z[-log q(y|z)].
 
     Example:
         >>> z = torch.zeros(4, 2)
@@ -111,4 +118,6 @@ def vib_loss(logits: Tensor, target: Tensor, mu: Tensor, log_var: Tensor, beta: 
     if not (isinstance(beta, int | float) and not isinstance(beta, bool) and beta >= 0):
         raise ValueError(f"beta: expected a number >= 0, got {beta!r}")
     kl = 0.5 * (mu.pow(2) + log_var.exp() - 1 - log_var).sum(dim=-1).mean()
+    if logits.dim() == 3:  # draws of z: the mean cross-entropy over draws and samples
+        logits, target = logits.flatten(0, 1), target.repeat(logits.shape[0])
     return F.cross_entropy(logits, target) + beta * kl
