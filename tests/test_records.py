@@ -112,3 +112,9 @@ def test_a_resumed_run_refuses_a_different_config(tmp_path):
     with pytest.raises(ValueError, match=r"--resume: .*differs in: epochs"):
         RunFolder(tmp_path, resume=True).write_config({"epochs": 3, "tasks": ["a"]})
     RunFolder(tmp_path).write_config({"epochs": 3})  # a fresh start may change it
+
+
+def test_a_corrupt_json_file_is_named(tmp_path):
+    (tmp_path / "config.json").write_text('{"a": 1')
+    with pytest.raises(ValueError, match=r"config\.json: not valid JSON"):
+        read_json(tmp_path / "config.json")
