@@ -17,9 +17,10 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from iblearn._modes import evaluating
 from iblearn.estimators.base import MIEstimate
 from iblearn.estimators.critics import DEFAULT_HIDDEN, ConcatCritic, Hidden, flat, mlp, seeded
-from iblearn.estimators.neural import MINE, _cast, _evaluating, _param_dtype
+from iblearn.estimators.neural import MINE, _cast, _param_dtype
 from iblearn.functional import _validate as V
 
 
@@ -164,7 +165,7 @@ class AAMINE(MINE):
 
     def fit(self, x: Any, y: Any = None, **options: Any) -> AAMINE:
         """As :meth:`NeuralEstimator.fit`, with x alone, and the sub-network in eval mode meanwhile."""
-        with _evaluating(self.subnet):
+        with evaluating(self.subnet):
             super().fit(x, y, **options)
         return self
 

@@ -26,12 +26,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from iblearn._modes import evaluating
 from iblearn.estimators.critics import seeded
 from iblearn.estimators.neural import (
     NeuralEstimator,
     _cast,
-    _count,
-    _evaluating,
     _param_dtype,
     derangements,
 )
@@ -151,8 +150,8 @@ class GMI(_GraphEstimator):
     ) -> None:
         if not (isinstance(tmi_weight, int | float) and math.isfinite(tmi_weight) and tmi_weight >= 0):
             raise ValueError(f"tmi_weight: must be a finite number >= 0, got {tmi_weight!r}")
-        _count(rep_dim, "rep_dim")
-        _count(feature_dim, "feature_dim")
+        V.positive_int(rep_dim, "rep_dim")
+        V.positive_int(feature_dim, "feature_dim")
         super().__init__(seeded(lambda: BilinearCritic(rep_dim, feature_dim), seed), lr=lr, base=base)
         self.rep_dim, self.feature_dim, self.seed = rep_dim, feature_dim, seed
         self.tmi_weight = float(tmi_weight)
@@ -222,14 +221,14 @@ class DGI(_GraphEstimator):
     ) -> None:
         if not callable(encoder):
             raise ValueError("encoder: expected a callable encoder(x, edge_index) -> h")
-        _count(rep_dim, "rep_dim")
+        V.positive_int(rep_dim, "rep_dim")
         super().__init__(seeded(lambda: BilinearCritic(rep_dim, rep_dim), seed), lr=lr, base=base)
         object.__setattr__(self, "encoder", encoder)  # not a submodule: trained by its owner
         self.rep_dim, self.seed = rep_dim, seed
 
     def fit(self, x: Any, y: Any = None, **options: Any) -> DGI:
         """As :meth:`NeuralEstimator.fit`, with the encoder in eval mode meanwhile."""
-        with _evaluating(self.encoder):
+        with evaluating(self.encoder):
             super().fit(x, y, **options)
         return self
 

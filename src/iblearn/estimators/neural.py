@@ -13,7 +13,6 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from itertools import cycle
 from typing import Any, cast
@@ -76,8 +75,8 @@ class NeuralEstimator(Estimator):
         self.critic = critic
         self.y_classes = y_classes
         self.lr = V.positive(lr, "lr")
-        self.n_negatives = _count(n_negatives, "n_negatives")
-        self.eval_batch_size = _count(eval_batch_size, "eval_batch_size")
+        self.n_negatives = V.positive_int(n_negatives, "n_negatives")
+        self.eval_batch_size = V.positive_int(eval_batch_size, "eval_batch_size")
         self.register_buffer("steps_done", torch.zeros((), dtype=torch.long))
         self._optimizer: torch.optim.Optimizer | None = None
         self._pending_optimizer: dict[str, Any] | None = None  # loaded before the optimizer exists
@@ -197,8 +196,8 @@ class NeuralEstimator(Estimator):
                 to continue with fresh ones.
             progress: called as ``progress(step, loss)`` after every step.
         """
-        steps = _count(steps, "steps")
-        batches = self._batches(x, y, _count(batch_size, "batch_size"), seed)
+        steps = V.positive_int(steps, "steps")
+        batches = self._batches(x, y, V.positive_int(batch_size, "batch_size"), seed)
         self._shuffles.manual_seed(seed)
         self.train()
         for _ in range(steps):
@@ -367,26 +366,6 @@ def _cast(value: Any, name: str, dtype: torch.dtype) -> Tensor:
     ``dtype`` is reported as an Inf in the argument."""
     t = V.as_tensor(value, name)
     return t.to(dtype) if t.is_floating_point() else t
-
-
-@contextmanager
-def _evaluating(module: Any) -> Iterator[None]:
-    """``module`` (if an nn.Module) in eval mode for the duration, each submodule's mode restored after:
-    estimating MI of a network must not move its BatchNorm statistics nor apply its dropout."""
-    modes = [(m, m.training) for m in module.modules()] if isinstance(module, nn.Module) else []
-    if isinstance(module, nn.Module):
-        module.eval()
-    try:
-        yield
-    finally:
-        for m, mode in modes:
-            m.training = mode
-
-
-def _count(value: int, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name}: expected a positive integer, got {value!r}")
-    return value
 
 
 def _critic(
@@ -635,7 +614,7 @@ class InfoNCE(NWJ):
             seed=seed,
             base=base,
         )
-        self.chunk = None if chunk is None else _count(chunk, "chunk")
+        self.chunk = None if chunk is None else V.positive_int(chunk, "chunk")
 
     def _matrix_bound(self, x: Tensor, y: Tensor) -> Tensor:
         """InfoNCE on one batch, all pairs (chunked when asked)."""

@@ -19,14 +19,14 @@ is recorded and checkpointed (modules, critics, optimizer, RNG), and a killed ru
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
+from iblearn._modes import evaluating
 from iblearn.data.graphs import GraphBatch
 from iblearn.records import RunFolder
 from iblearn.training.objectives import Activation, Batch, Objective, kind
@@ -58,7 +58,7 @@ def check_pipeline(modules: Sequence[nn.Module], objectives: Sequence[Objective]
     # A dry run must leave no trace: no BatchNorm statistics updated, no random numbers drawn (dropout).
     rows = _rows(t)
     devices = [rows.device.index or 0] if rows.is_cuda else []
-    with torch.no_grad(), torch.random.fork_rng(devices=devices), _evaluating(modules):
+    with torch.no_grad(), torch.random.fork_rng(devices=devices), evaluating(nn.ModuleList(modules)):
         for k, (module, objective) in enumerate(zip(modules, objectives, strict=True)):
             before = f"shape {tuple(t.shape)}" if isinstance(t, torch.Tensor) else f"a {kind(t)}"
             try:
@@ -71,19 +71,6 @@ def check_pipeline(modules: Sequence[nn.Module], objectives: Sequence[Objective]
                     f"objectives[{k}]: {objective.name} cannot take modules[{k}]'s output, a {what} "
                     f"(it takes {', '.join(sorted(objective.accepts))})"
                 )
-
-
-@contextmanager
-def _evaluating(modules: Sequence[nn.Module]) -> Iterator[None]:
-    """Every module in eval mode for the duration; each submodule's own mode restored afterwards."""
-    saved = [(m, m.training) for module in modules for m in module.modules()]
-    try:
-        for module in modules:
-            module.eval()
-        yield
-    finally:
-        for m, training in saved:
-            m.train(training)
 
 
 def train_greedy(
