@@ -80,3 +80,35 @@ def test_errors_exit_with_status_2_and_name_the_argument(samples, capsys, monkey
     monkeypatch.chdir(samples)
     assert main(args) == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_toml_config_file_sets_fields_and_set_takes_precedence(tmp_path, monkeypatch):
+    from iblearn import experiments
+    from iblearn.experiments import ib_theory
+
+    seen = []
+
+    def fake(options):
+        seen.append(options.configure(ib_theory.Config()))
+        return tmp_path
+
+    monkeypatch.setitem(experiments.REPRODUCTIONS, "ib-theory", fake)
+    (tmp_path / "c.toml").write_text("linear_n = 600\nexamples_n = 300\n[plane]\nepochs = 3\n")
+    args = ["reproduce", "ib-theory", "--config", str(tmp_path / "c.toml"), "--set", "examples_n=200"]
+    assert main(args) == 0
+    assert (seen[0].linear_n, seen[0].examples_n, seen[0].plane.epochs) == (600, 200, 3)
+
+
+@pytest.mark.parametrize(
+    ("text", "suffix", "message"),
+    [
+        ("linear_n = ", ".toml", "--config: "),
+        ("[1, 2]", ".json", "holds a list, not a table of config fields"),
+        ("linear_n: 3", ".yaml", "is neither .json nor .toml"),
+        ("linear_n = -600", ".toml", "--set linear_n: must be >= 1"),
+    ],
+)
+def test_a_bad_config_file_is_named(tmp_path, capsys, text, suffix, message):
+    (tmp_path / f"c{suffix}").write_text(text)
+    assert main(["reproduce", "ib-theory", "--config", str(tmp_path / f"c{suffix}")]) == 2
+    assert message in " ".join(capsys.readouterr().err.split())  # rich wraps long lines

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import os
 import time
-from dataclasses import dataclass
 
 import pytest
 import torch
@@ -13,7 +12,6 @@ import torch
 from iblearn.records import (
     RunFolder,
     atomic_write_text,
-    config_from_dict,
     markdown_table,
     read_json,
     write_json,
@@ -88,18 +86,6 @@ def test_results_carry_the_environment(tmp_path):
     results = read_json(tmp_path / "results.json")
     assert results["seed"] == 1 and results["device"] == "cpu"
     assert results["environment"]["torch"] == torch.__version__
-
-
-@dataclass(frozen=True)
-class _Config:
-    epochs: int = 1
-    sizes: tuple[int, ...] = (1,)
-
-
-def test_config_from_dict():
-    assert config_from_dict(_Config, {"epochs": 3, "sizes": [1, 2]}) == _Config(3, (1, 2))
-    with pytest.raises(ValueError, match=r"config: unknown keys \['epoch'\]"):
-        config_from_dict(_Config, {"epoch": 3})
 
 
 def test_markdown_table():

@@ -61,6 +61,27 @@ def _no_constant(name: str) -> Any:
     raise argparse.ArgumentTypeError(f"{name} is not a setting's value (JSON's NaN and Infinity are refused)")
 
 
+def _config_file(path: str) -> dict[str, Any]:
+    """Config fields from a JSON or TOML file: a table of ``KEY = VALUE``, nested configs as sub-tables.
+    Nothing in it is evaluated or unpickled."""
+    import tomllib
+
+    from iblearn.records import read_json
+
+    p = Path(path)
+    if not p.is_file():
+        raise ValueError(f"--config: no such file {path!r}")
+    if p.suffix not in (".json", ".toml"):
+        raise ValueError(f"--config: {path!r} is neither .json nor .toml")
+    try:
+        data = read_json(p) if p.suffix == ".json" else tomllib.loads(p.read_text(encoding="utf-8"))
+    except (ValueError, tomllib.TOMLDecodeError) as e:
+        raise ValueError(f"--config: {e}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"--config: {path!r} holds a {type(data).__name__}, not a table of config fields")
+    return data
+
+
 def cmd_estimate(args: argparse.Namespace) -> int:
     from iblearn.estimators import get_estimator
 
@@ -346,7 +367,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
             seed=args.seed,
             device=args.device,
             resume=args.resume,
-            overrides=dict(args.set or []),
+            overrides={**(_config_file(args.config) if args.config else {}), **dict(args.set or [])},
             progress=step,
         )
         path = REPRODUCTIONS[args.name](options)
@@ -422,6 +443,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="KEY=VALUE",
         help="change a field of the preset config (VALUE as JSON), e.g. --set seeds=5",
+    )
+    rep.add_argument(
+        "--config",
+        metavar="FILE",
+        help="a .json or .toml file of config fields to change, as --set does (--set wins)",
     )
     rep.set_defaults(func=cmd_reproduce, full=False)
     return parser

@@ -19,14 +19,13 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, fields, is_dataclass
+from dataclasses import asdict, is_dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import torch
 
-C = TypeVar("C")
 _UMASK = os.umask(0)  # read once, at import: os.umask can only be read by setting it
 os.umask(_UMASK)
 
@@ -96,21 +95,6 @@ def read_json(path: str | os.PathLike[str]) -> Any:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
         raise ValueError(f"{path}: not valid JSON ({err})") from None
-
-
-def config_from_dict(cls: type[C], data: Mapping[str, Any]) -> C:
-    """A frozen config dataclass from a plain mapping (e.g. read from JSON); unknown keys raise.
-
-    Values are taken as they are: no ``eval``, no pickle. Tuples are restored from JSON lists.
-    """
-    if not is_dataclass(cls):
-        raise ValueError(f"cls: expected a dataclass, got {cls!r}")
-    known = {f.name: f for f in fields(cls)}
-    unknown = sorted(set(data) - set(known))
-    if unknown:
-        raise ValueError(f"config: unknown keys {unknown}; {cls.__name__} takes {sorted(known)}")
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
-    return cls(**values)
 
 
 def environment() -> dict[str, Any]:

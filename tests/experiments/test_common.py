@@ -92,3 +92,30 @@ def test_list_items_and_non_finite_numbers_are_checked(overrides):
     config = Config() if "tasks" in overrides or "lr" in overrides else LayerwiseConfig()
     with pytest.raises(ValueError, match="--set"):
         ReproduceOptions(overrides=overrides).configure(config)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"seeds": -3}, "--set seeds: must be >= 1, got -3"),
+        ({"epochs": 0}, "--set epochs: must be >= 1, got 0"),
+        ({"lr": -1e-3}, "--set lr: must be >= 0"),
+        ({"train_size": -5}, "--set train_size: must be >= 1"),  # preset None: the declared int | None
+        ({"train_size": "all"}, "--set train_size: expected int or null"),
+        ({"seeds": None}, "--set seeds: expected int"),  # not optional
+    ],
+)
+def test_counts_sizes_and_rates_are_range_checked(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        ReproduceOptions(overrides=overrides).configure(Config())
+
+
+def test_zero_and_null_are_taken_where_they_mean_something():
+    config = ReproduceOptions(
+        overrides={"tsne_samples": 0, "output_lr": None, "train_size": 500, "lr": 0}
+    ).configure(Config())
+    assert (config.tsne_samples, config.output_lr, config.train_size, config.lr) == (0, None, 500, 0)
+    with pytest.raises(ValueError, match=r"--set runs: must be >= 0"):
+        from iblearn.experiments.layerwise_ib import Config as LayerwiseConfig
+
+        ReproduceOptions(overrides={"runs": [["mnist", -0.5]]}).configure(LayerwiseConfig())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import statistics
+import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,10 +66,16 @@ class ReproduceOptions:
         return torch.device(self.device)
 
 
+# Every number in the reproductions' configs is a count, a size, a rate or a scale: none may be
+# negative, and an integer count of 0 would run nothing, except in these fields, where 0 turns a part off.
+ZERO_COUNTS = frozenset({"tsne_samples", "min_steps"})
+
+
 def _replace(config: Any, overrides: Mapping[str, Any], prefix: str) -> Any:
-    """``dataclasses.replace`` from JSON values, checked against the preset's types; a nested config
-    takes a JSON object of its own fields."""
+    """``dataclasses.replace`` from JSON values, checked against the preset's types and ranges; a
+    nested config takes a JSON object of its own fields."""
     fields = [f.name for f in dataclasses.fields(config)]
+    hints = typing.get_type_hints(type(config))
     changes = {}
     for key, value in overrides.items():
         name = prefix + key
@@ -83,11 +90,30 @@ def _replace(config: Any, overrides: Mapping[str, Any], prefix: str) -> Any:
             changes[key] = _replace(current, value, name + ".")
             continue
         changes[key] = _tuples(value)
-        if current is not None and not _fits(value, current):
-            raise ValueError(
-                f"--set {name}: expected {_kind(current)} (the preset has {current!r}), got {value!r}"
-            )
+        optional = type(None) in typing.get_args(hints[key])
+        if value is None and optional:
+            continue
+        template = current if current is not None else _template(hints[key])
+        if template is not None and not _fits(value, template):
+            expected = _kind(template) + (" or null" if optional else "")
+            raise ValueError(f"--set {name}: expected {expected} (the preset has {current!r}), got {value!r}")
+        minimum = 1 if type(template) is int and key not in ZERO_COUNTS else 0
+        if _below(value, minimum):
+            raise ValueError(f"--set {name}: must be >= {minimum}, got {value!r}")
     return dataclasses.replace(config, **changes)
+
+
+def _template(hint: Any) -> Any:
+    """A value of the type an optional field holds when it is set (``int | None``: an int)."""
+    kinds = [k for k in typing.get_args(hint) if k is not type(None)]
+    return {int: 1, float: 1.0, str: ""}.get(kinds[0]) if len(kinds) == 1 else None
+
+
+def _below(value: Any, minimum: int) -> bool:
+    """Whether a number in ``value`` is below ``minimum`` (list items: below zero)."""
+    if isinstance(value, list):
+        return any(_below(v, 0) for v in value)
+    return isinstance(value, int | float) and not isinstance(value, bool) and value < minimum
 
 
 def _fits(value: Any, current: Any) -> bool:
