@@ -151,6 +151,53 @@ def test_state_dict_resumes_training_bit_for_bit(data):
     assert int(resumed.steps_done) == 8 and not torch.isnan(resumed.log_ema)
 
 
+def test_the_estimate_uses_the_exponential_average_of_the_critics_weights(data):
+    """a_1 = w_1, a_t = a_{t-1} + r (w_t - a_{t-1}) over train_step's weights w_t; est reports with a,
+    and training (loss, batch_mi, the weights themselves) is the same as without averaging."""
+    x, y, xt, yt = data
+    rate = 0.3
+    est, plain = (
+        MINE(1, 1, hidden=(8,), lr=1e-2, average=rate),
+        MINE(1, 1, hidden=(8,), lr=1e-2, average=None),
+    )
+    assert float(est(xt, yt)) == float(plain(xt, yt))  # before any step: the live critic
+    expected = None
+    for i in range(4):
+        xb, yb = x[i * 128 : (i + 1) * 128], y[i * 128 : (i + 1) * 128]
+        est.train_step(xb, yb)
+        plain.train_step(xb, yb)
+        w = [p.detach().clone() for p in est.critic.parameters()]
+        expected = w if expected is None else [a + rate * (b - a) for a, b in zip(expected, w, strict=True)]
+    for a, b in zip(est.averaged.parameters(), expected, strict=True):
+        torch.testing.assert_close(a, b)
+        assert not a.requires_grad
+    assert all(
+        torch.equal(a, b) for a, b in zip(est.critic.parameters(), plain.critic.parameters(), strict=True)
+    )
+    assert float(est.batch_mi(xt, yt).detach()) == float(plain.batch_mi(xt, yt).detach())  # live critic
+    swapped = MINE(1, 1, hidden=(8,), average=None)
+    swapped.critic.load_state_dict(est.averaged.state_dict())
+    assert float(est(xt, yt)) == float(swapped(xt, yt)) != float(plain(xt, yt))
+    assert est.critic is not est.averaged  # put back after the estimate
+
+
+def test_averaging_at_rate_one_is_the_last_iterate_and_settings_keep_it(data):
+    x, y, xt, yt = data
+    a = InfoNCE(1, 1, hidden=(8,), average=1.0).fit(x, y, steps=5, batch_size=64)
+    b = InfoNCE(1, 1, hidden=(8,), average=None).fit(x, y, steps=5, batch_size=64)
+    assert float(a(xt, yt)) == float(b(xt, yt))
+    for est in (a, b, MINE(1, 1), AAMINE(nn.Linear(1, 1), 0.1, average=None)):
+        assert (
+            type(est)(**{k: v for k, v in est.settings().items()}, **_subnet(est)).settings()
+            == est.settings()
+        )
+        assert est.settings()["average"] == est.average
+
+
+def _subnet(est):
+    return {"subnet": est.subnet} if isinstance(est, AAMINE) else {}
+
+
 def test_inputs_are_cast_to_the_critics_dtype(data):
     """numpy's float64 (the common case) and float16 reach a float32 critic."""
     x, y, _, _ = data
@@ -201,7 +248,7 @@ def test_a_diverged_critic_raises_from_every_output(data):
     def poisoned(est):
         est.fit(x, y, steps=2, batch_size=64)
         with torch.no_grad():
-            for p in est.critic.parameters():
+            for p in [*est.critic.parameters(), *est.averaged.parameters()]:
                 p.fill_(float("nan"))
         return est
 
@@ -331,10 +378,17 @@ def test_a_diverging_critic_raises_with_the_step(data):
         est(x, y)
 
 
+def _critic_on_meta(est):
+    est.critic.to("meta")
+    return est
+
+
 @pytest.mark.parametrize(
     ("call", "match"),
     [
         (lambda x, y: MINE(1, 1)(x[:10], y[:11]), "sample counts differ"),
+        (lambda x, y: MINE(1, 1, average=0), r"average: the averaging rate must be None or lie in \(0, 1\]"),
+        (lambda x, y: MINE(1, 1, average=True), "average: "),
         (lambda x, y: MINE(1, 1)(x[:, 0].long(), y), "x: expected continuous samples"),
         (lambda x, y: MINE(1, 1, lr=0), "lr: must be a positive"),
         (lambda x, y: MINE(1, 1, rate=0), r"rate: the moving-average rate must lie in \(0, 1\]"),
@@ -342,7 +396,7 @@ def test_a_diverging_critic_raises_with_the_step(data):
         (lambda x, y: MINE(1, 1, critic="deep"), "critic: expected 'concat', 'separable'"),
         (lambda x, y: MINE(1, 1).fit(x, y, steps=0), "steps: expected a positive integer"),
         (lambda x, y: MINE(1, 1).fit(x), "y: needed unless x is an iterable"),
-        (lambda x, y: MINE(1, 1).to("meta")(x, y), "x: is on cpu but the critic is on meta"),
+        (lambda x, y: _critic_on_meta(MINE(1, 1))(x, y), "x: is on cpu but the critic is on meta"),
         (lambda x, y: MINE(1, 1)(torch.cat([x, y], 1), y), r"x: the critic takes 1 features .*\(x_dim\)"),
         (lambda x, y: MINE(1, 1)(x[:1], y[:1]), "x: at least 2 samples"),
         (lambda x, y: InfoNCE(1, 1)(x[:1], y[:1]), "x: at least 2 samples"),

@@ -69,7 +69,7 @@ class AAMINE(MINE):
         noise_std: standard deviation of the noise; 0 gives the noise-free (infinite-MI) case.
         architecture_aware: False gives the plain MINE of the paper's comparison (a concat critic on
             ``[x, l]``).
-        hidden, rate, lr, n_negatives, eval_batch_size, seed, base: as for :class:`MINE`.
+        hidden, rate, lr, n_negatives, eval_batch_size, average, seed, base: as for :class:`MINE`.
 
     Example:
         >>> net = nn.Sequential(nn.Linear(4, 4), nn.Tanh())
@@ -92,6 +92,7 @@ class AAMINE(MINE):
         lr: float = 5e-4,
         n_negatives: int = 8,
         eval_batch_size: int = 1024,
+        average: float | None = 0.01,
         seed: int = 0,
         base: float = math.e,
     ) -> None:
@@ -114,6 +115,7 @@ class AAMINE(MINE):
             lr=lr,
             n_negatives=n_negatives,
             eval_batch_size=eval_batch_size,
+            average=average,
             seed=seed,
             base=base,
         )
@@ -123,10 +125,12 @@ class AAMINE(MINE):
         self._noise = torch.Generator().manual_seed(seed)
 
     def sync(self) -> None:
-        """Copy the sub-network's current weights into the critic's copy (architecture-aware mode)."""
-        if isinstance(self.critic, ArchitectureAwareCritic):
-            copy_: nn.Module = self.critic.copy
-            copy_.load_state_dict(self.subnet.state_dict())
+        """Copy the sub-network's current weights into the critic's copy (architecture-aware mode), and
+        into the averaged critic's."""
+        for critic in (self.critic, self.averaged):
+            if isinstance(critic, ArchitectureAwareCritic):
+                copy_: nn.Module = critic.copy
+                copy_.load_state_dict(self.subnet.state_dict())
 
     def noisy(self, x: Tensor, gen: torch.Generator | None = None) -> Tensor:
         """``subnet(x) + eps``, differentiable w.r.t. the sub-network."""
@@ -201,6 +205,7 @@ class AAMINE(MINE):
             "lr": self.lr,
             "n_negatives": self.n_negatives,
             "eval_batch_size": self.eval_batch_size,
+            "average": self.average,
             "seed": self.seed,
             "base": self.base,
         }

