@@ -144,6 +144,10 @@ def test_graph_estimators_cast_float64_inputs():
             lambda: GMI(4, 2)(torch.randn(6, 4), [torch.randn(6, 2), ring(6)]),
             "graph: expected a graph with .x and .edge_index, or a tuple, got list",
         ),
+        (
+            lambda: GMI(4, 2)(torch.randn(1, 4), (torch.randn(1, 2), torch.zeros(2, 0, dtype=torch.long))),
+            "graph: at least 2 nodes",
+        ),
         (lambda: GMI(4, 2, tmi_weight=float("nan")), "tmi_weight: must be a finite number >= 0"),
         (lambda: GMI(4, 2, tmi_weight=-1), "tmi_weight: must be a finite number >= 0"),
         (lambda: DGI("encoder", 4), "encoder: expected a callable"),

@@ -86,3 +86,21 @@ def test_quantile_bins_hold_equal_mass_per_unit():
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.parametrize(("n", "n_bins"), [(7, 4), (1000, 10), (100, 100)])
+def test_quantile_edges_are_torch_quantiles(n, n_bins):
+    x = torch.randn(n, 3, generator=torch.Generator().manual_seed(n), dtype=torch.float64)
+    edges = torch.quantile(x, torch.linspace(0, 1, n_bins + 1, dtype=torch.float64)[1:-1], dim=0)
+    expected = torch.searchsorted(edges.T.contiguous(), x.T.contiguous(), right=True).T
+    assert torch.equal(bin_values(x, n_bins, strategy="quantile"), expected)
+
+
+@pytest.mark.slow
+def test_quantile_bins_take_more_than_2_to_the_24_values():
+    """torch.quantile refuses them; 70,000 activations of 250 units is an ordinary layer."""
+    codes = bin_values(
+        torch.rand(70_000, 250, generator=torch.Generator().manual_seed(0)), 30, strategy="quantile"
+    )
+    counts = torch.stack([torch.bincount(c, minlength=30) for c in codes.T[:5]])
+    assert int(counts.min()) >= 2331 and int(counts.max()) <= 2335  # 70,000 / 30 = 2333.3 each

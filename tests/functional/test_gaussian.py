@@ -73,7 +73,9 @@ def test_the_moment_matched_gaussian_is_not_a_lower_bound():
 @pytest.mark.parametrize(
     ("call", "match"),
     [
-        (lambda: gaussian_mi_from_cov(torch.eye(3), 0), "dim_x: must be between 1 and 2"),
+        (lambda: gaussian_mi_from_cov(torch.eye(3), 0), "dim_x: expected a positive integer"),
+        (lambda: gaussian_mi_from_cov(torch.eye(3), 3), "dim_x: must be between 1 and 2"),
+        (lambda: gaussian_mi_from_cov(torch.eye(3), 1.5), "dim_x: expected a positive integer, got 1.5"),
         (
             lambda: gaussian_mi_from_cov(torch.tensor([[1.0, 2.0], [2.0, 1.0]]), 1),
             "cov: is not positive definite",

@@ -101,7 +101,8 @@ class _GraphEstimator(NeuralEstimator):
                 f"graph.x: expected {self.feature_dim} features per node (feature_dim), "
                 f"got {tuple(graph[0].shape)}"
             )
-        V.same_length(("h", h), ("graph.x", graph[0]))
+        if V.same_length(("h", h), ("graph.x", graph[0])) < 2:
+            raise ValueError("graph: at least 2 nodes are needed to form negative pairs")
         device = self._device()
         if h.device != device or graph[0].device != device:
             raise ValueError(f"h, graph: must be on the critic's device {device}")

@@ -27,7 +27,7 @@ def gaussian_mi_from_cov(cov: Any, dim_x: int) -> Tensor:
         0.4133
     """
     c = V.covariance(cov, "cov")
-    if not 0 < dim_x < c.shape[0]:
+    if not V.positive_int(dim_x, "dim_x") < c.shape[0]:
         raise ValueError(f"dim_x: must be between 1 and {c.shape[0] - 1}, got {dim_x}")
     return 0.5 * (_logdet(c[:dim_x, :dim_x]) + _logdet(c[dim_x:, dim_x:]) - _logdet(c))
 

@@ -178,6 +178,8 @@ def matrix_entropy(k: Tensor, alpha: float = DEFAULT_ALPHA) -> Tensor:
     pass is stable even for repeated eigenvalues; eigenvalues at round-off level count as zero.
     """
     alpha = V.positive(alpha, "alpha")
+    if k.dtype in (torch.float16, torch.bfloat16):
+        k = k.float()  # eigvalsh has no half-precision kernel, and a log of such eigenvalues, little sense
     if alpha == 2.0:
         return 2 * torch.log(torch.trace(k)) - 2 * torch.log(torch.linalg.vector_norm(k))
     lam = torch.linalg.eigvalsh(k)
