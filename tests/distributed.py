@@ -1,32 +1,34 @@
 """Run a test's worker on two CPU ranks (gloo), with a deadline.
 
 Spawned, not forked: forking a process whose torch thread pools are running can deadlock the child
-(a CI run hung here with start_method="fork"). The deadline turns any other hang into a failure.
+(a CI run hung here with start_method="fork"). The deadline turns any other hang into a failure. The
+ranks meet through a file, not a TCP port: a port found free and released before the ranks bind it can
+be taken in between (a once-seen failure of these tests); gloo's own connections then bind port 0.
 """
 
 from __future__ import annotations
 
-import socket
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 import torch.multiprocessing as mp
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def run_two_ranks(worker: Callable[..., None], *args: Any, timeout: float = 240.0) -> None:
-    """``worker(rank, port, *args)`` on ranks 0 and 1; the test fails if they take over ``timeout`` s."""
-    ctx = mp.start_processes(worker, args=(free_port(), *args), nprocs=2, start_method="spawn", join=False)
-    deadline = time.monotonic() + timeout
-    while not ctx.join(timeout=2):
-        if time.monotonic() > deadline:
-            for p in ctx.processes:
-                p.kill()
-            pytest.fail(f"the two ranks did not finish within {timeout:.0f} s")
+    """``worker(rank, init_method, *args)`` on ranks 0 and 1, where ``init_method`` is for
+    ``torch.distributed.init_process_group``; the test fails if they take over ``timeout`` s."""
+    with tempfile.TemporaryDirectory() as folder:
+        init_method = (Path(folder) / "rendezvous").as_uri()
+        ctx = mp.start_processes(
+            worker, args=(init_method, *args), nprocs=2, start_method="spawn", join=False
+        )
+        deadline = time.monotonic() + timeout
+        while not ctx.join(timeout=2):
+            if time.monotonic() > deadline:
+                for p in ctx.processes:
+                    p.kill()
+                pytest.fail(f"the two ranks did not finish within {timeout:.0f} s")

@@ -3,8 +3,6 @@ although rank 1's own sample would give different values."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 import torch
 import torch.distributed as dist
@@ -32,10 +30,9 @@ def sequence(rank: int) -> list[float]:
     return lrs
 
 
-def worker(rank: int, port: int, out: str) -> None:
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+def worker(rank: int, init_method: str, out: str) -> None:
     torch.set_num_threads(1)
-    dist.init_process_group("gloo", rank=rank, world_size=2)
+    dist.init_process_group("gloo", init_method=init_method, rank=rank, world_size=2)
     torch.save(sequence(rank), f"{out}.{rank}")
     dist.destroy_process_group()
 

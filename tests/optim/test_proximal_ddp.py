@@ -3,8 +3,6 @@ concatenated batch: f and g each in their own DDP wrapper, for both orders and e
 
 from __future__ import annotations
 
-import os
-
 import pytest
 import torch
 import torch.distributed as dist
@@ -53,10 +51,9 @@ def train(f: nn.Module, g: nn.Module, x: torch.Tensor, y: torch.Tensor, order: i
         opt.step(closure)
 
 
-def worker(rank: int, port: int, out: str) -> None:
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+def worker(rank: int, init_method: str, out: str) -> None:
     torch.set_num_threads(1)
-    dist.init_process_group("gloo", rank=rank, world_size=2)
+    dist.init_process_group("gloo", init_method=init_method, rank=rank, world_size=2)
     x, y = data()
     results = {}
     for order, constraint in SETTINGS:
