@@ -83,6 +83,7 @@ class NeuralEstimator(Estimator):
         self.average = average
         # The reported estimate's critic: an exponential moving average of the weights train_step gives.
         self.averaged = None if average is None else _frozen(copy.deepcopy(critic))
+        self._averaging: tuple[list[Tensor], list[Tensor], int] | None = None
         self.y_classes = y_classes
         self.lr = V.positive(lr, "lr")
         self.n_negatives = V.positive_int(n_negatives, "n_negatives")
@@ -202,9 +203,20 @@ class NeuralEstimator(Estimator):
             self.averaged.load_state_dict(self.critic.state_dict())
             _frozen(self.averaged)
             return
-        torch._foreach_lerp_(list(self.averaged.parameters()), list(self.critic.parameters()), self.average)
-        for avg, live in zip(self.averaged.buffers(), self.critic.buffers(), strict=True):
-            avg.copy_(live)
+        if self._averaging is None:  # the tensors as they stand now, as the optimizer holds them
+            self._averaging = (
+                [*self.averaged.parameters(), *self.averaged.buffers()],
+                [*self.critic.parameters(), *self.critic.buffers()],
+                len(list(self.critic.parameters())),
+            )
+        averaged, live, n_params = self._averaging
+        torch._foreach_lerp_(averaged[:n_params], live[:n_params], self.average)
+        for avg, current in zip(averaged[n_params:], live[n_params:], strict=True):
+            avg.copy_(current)  # buffers (BatchNorm statistics) are not averaged
+
+    def _apply(self, fn: Any, recurse: bool = True) -> Any:
+        self._averaging = None  # .to() and its kin put new tensors in place of the buffers
+        return super()._apply(fn, recurse)
 
     @contextmanager
     def _reporting(self) -> Iterator[None]:
@@ -328,6 +340,7 @@ class NeuralEstimator(Estimator):
 
     def set_extra_state(self, state: dict[str, Any]) -> None:
         self._shuffles.set_state(state["shuffles"].cpu())
+        self._averaging = None
         # Kept until the first train_step creates the optimizer (as the critic's parameters stand then).
         self._optimizer = None
         self._pending_optimizer = copy.deepcopy(state["optimizer"])
@@ -462,7 +475,8 @@ class MINE(NeuralEstimator):
         lr: Adam learning rate of the critic.
         n_negatives: re-pairings per sample for the marginal term (concat critics).
         average: rate of the exponential moving average of the critic's weights over the ``train_step``
-            calls (so ``fit``) that ``est(x, y)`` reports with (see :meth:`_update_average`); None reports
+            calls (so ``fit``) that ``est(x, y)`` reports with (see :meth:`_update_average`; it keeps one
+            more copy of the critic's weights); None reports
             with the last weights, as a critic trained through ``loss`` with your own optimizer must
             (the average follows ``train_step`` only). ``loss``, ``train_step`` and ``batch_mi`` always
             use the live critic.
