@@ -216,7 +216,7 @@ class NeuralEstimator(Estimator):
 
     def _apply(self, fn: Any, recurse: bool = True) -> Any:
         self._averaging = None  # .to() and its kin put new tensors in place of the buffers
-        return super()._apply(fn, recurse)
+        return super()._apply(fn, recurse)  # type: ignore[no-untyped-call]
 
     @contextmanager
     def _reporting(self) -> Iterator[None]:
