@@ -83,7 +83,7 @@ class NeuralEstimator(Estimator):
         self.average = average
         # The reported estimate's critic: an exponential moving average of the weights train_step gives.
         self.averaged = None if average is None else _frozen(copy.deepcopy(critic))
-        self._averaging: tuple[list[Tensor], list[Tensor], int] | None = None
+        self._averaging: tuple[list[Tensor], list[Tensor], list[tuple[Tensor, Tensor]]] | None = None
         self.y_classes = y_classes
         self.lr = V.positive(lr, "lr")
         self.n_negatives = V.positive_int(n_negatives, "n_negatives")
@@ -205,14 +205,14 @@ class NeuralEstimator(Estimator):
             return
         if self._averaging is None:  # the tensors as they stand now, as the optimizer holds them
             self._averaging = (
-                [*self.averaged.parameters(), *self.averaged.buffers()],
-                [*self.critic.parameters(), *self.critic.buffers()],
-                len(list(self.critic.parameters())),
+                list(self.averaged.parameters()),
+                list(self.critic.parameters()),
+                list(zip(self.averaged.buffers(), self.critic.buffers(), strict=True)),
             )
-        averaged, live, n_params = self._averaging
-        torch._foreach_lerp_(averaged[:n_params], live[:n_params], self.average)
-        for avg, current in zip(averaged[n_params:], live[n_params:], strict=True):
-            avg.copy_(current)  # buffers (BatchNorm statistics) are not averaged
+        averaged, live, buffers = self._averaging
+        torch._foreach_lerp_(averaged, live, self.average)
+        for avg, current in buffers:
+            avg.copy_(current)  # buffers (BatchNorm statistics) are copied, not averaged
 
     def _apply(self, fn: Any, recurse: bool = True) -> Any:
         self._averaging = None  # .to() and its kin put new tensors in place of the buffers
@@ -476,10 +476,9 @@ class MINE(NeuralEstimator):
         n_negatives: re-pairings per sample for the marginal term (concat critics).
         average: rate of the exponential moving average of the critic's weights over the ``train_step``
             calls (so ``fit``) that ``est(x, y)`` reports with (see :meth:`_update_average`; it keeps one
-            more copy of the critic's weights); None reports
-            with the last weights, as a critic trained through ``loss`` with your own optimizer must
-            (the average follows ``train_step`` only). ``loss``, ``train_step`` and ``batch_mi`` always
-            use the live critic.
+            more copy of the critic's weights). None reports with the last weights, as a critic trained
+            through ``loss`` with your own optimizer must (the average follows ``train_step`` only).
+            ``loss``, ``train_step`` and ``batch_mi`` always use the live critic.
         seed: initializes the critic (lazy layers too, when x_dim or y_dim is None).
 
     Example:
