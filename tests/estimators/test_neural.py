@@ -151,6 +151,33 @@ def test_state_dict_resumes_training_bit_for_bit(data):
     assert int(resumed.steps_done) == 8 and not torch.isnan(resumed.log_ema)
 
 
+def test_a_checkpoint_from_before_the_averaging_loads_and_reports_what_it_reported(data):
+    """No ``averaged.*`` keys and no ``_extra_state`` (older checkpoints): the average starts from the
+    saved critic, so the estimate is the one the saved estimator gave; training goes on."""
+    x, y, xt, yt = data
+    old = MINE(1, 1, hidden=(16,), lr=3e-3, average=None).fit(x, y, steps=20, batch_size=128)
+    state = {k: v for k, v in old.state_dict().items() if k != "_extra_state"}
+    new = MINE(1, 1, hidden=(16,), lr=3e-3, seed=5)
+    new.load_state_dict(state)
+    assert float(new(xt, yt)) == float(old(xt, yt))
+    assert not any(p.requires_grad for p in new.averaged.parameters())
+    new.fit(x, y, steps=3, batch_size=128, seed=1)
+    assert int(new.steps_done) == 23
+
+
+def test_moving_a_trained_estimator_to_another_dtype_keeps_its_adam_moments(data):
+    """``.double()`` after training, then more steps: the same as reloading the checkpoint into a
+    float64 estimator (Adam's moments cast with the parameters; fused Adam refused the mix)."""
+    x, y, xt, yt = data
+    moved, saved = (NWJ(1, 1, hidden=(8,), lr=3e-3).fit(x, y, steps=5, batch_size=128) for _ in range(2))
+    reloaded = NWJ(1, 1, hidden=(8,), lr=3e-3).double()
+    reloaded.load_state_dict(saved.state_dict())
+    for est in (moved.double(), reloaded):
+        est.fit(x.double(), y.double(), steps=2, batch_size=128, seed=1)
+    assert moved.critic.net[0].weight.dtype == torch.float64
+    assert float(moved(xt.double(), yt.double())) == float(reloaded(xt.double(), yt.double()))
+
+
 def test_the_estimate_uses_the_exponential_average_of_the_critics_weights(data):
     """a_1 = w_1, a_t = a_{t-1} + r (w_t - a_{t-1}) over train_step's weights w_t; est reports with a,
     and training (loss, batch_mi, the weights themselves) is the same as without averaging."""

@@ -92,6 +92,7 @@ class NeuralEstimator(Estimator):
         self._optimizer: torch.optim.Optimizer | None = None
         self._pending_optimizer: dict[str, Any] | None = None  # loaded before the optimizer exists
         self._shuffles = torch.Generator().manual_seed(0)  # negatives while training; reseeded by fit
+        self.register_load_state_dict_pre_hook(_older_checkpoint)  # type: ignore[no-untyped-call]
 
     # ---------------------------------------------------------------------------------- inputs
     def _device(self) -> torch.device:
@@ -216,6 +217,10 @@ class NeuralEstimator(Estimator):
 
     def _apply(self, fn: Any, recurse: bool = True) -> Any:
         self._averaging = None  # .to() and its kin put new tensors in place of the buffers
+        if self._optimizer is not None:
+            # Adam's moments would keep the old dtype and device; loading its state into the optimizer
+            # the next step creates casts them to the parameters'.
+            self._pending_optimizer, self._optimizer = self._optimizer.state_dict(), None
         return super()._apply(fn, recurse)  # type: ignore[no-untyped-call]
 
     @contextmanager
@@ -376,6 +381,20 @@ def derangements(n: int, count: int, gen: torch.Generator | None) -> list[Tensor
         perm[order] = order.roll(-s)
         perms.append(perm)
     return perms
+
+
+def _older_checkpoint(est: NeuralEstimator, state: dict[str, Any], prefix: str, *_: Any) -> None:
+    """Completes, before loading, a checkpoint written before the estimator saved all it saves now.
+
+    Without the weight average the average starts from the checkpoint's critic, so ``est`` reports what
+    it reported when saved; without ``_extra_state`` (the Adam state and the negatives' generator)
+    training goes on with fresh Adam moments, as a reloaded critic did then.
+    """
+    if est.averaged is not None and not any(k.startswith(prefix + "averaged.") for k in state):
+        critic = prefix + "critic."
+        for key in [k for k in state if k.startswith(critic)]:
+            state[prefix + "averaged." + key.removeprefix(critic)] = state[key]
+    state.setdefault(prefix + "_extra_state", {"optimizer": None, "shuffles": est._shuffles.get_state()})
 
 
 def _frozen(module: nn.Module) -> nn.Module:
