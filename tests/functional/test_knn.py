@@ -255,6 +255,31 @@ def test_ties_the_jitter_leaves_are_jittered_again():
     assert math.isfinite(float(mixed_ksg_mi(x, (x[:, 0] > 0).long())))
 
 
+def test_a_repeated_row_is_found_though_its_projection_rounds_differently():
+    # 33 rows of 6: the matrix-vector product sums the last row in another order than the first, so the
+    # copy's projection differs in the last bit; exact equality of projections missed it.
+    x = torch.randn(33, 6, generator=gen(), dtype=torch.float64)
+    x[-1] = x[0]
+    assert bool(knn_module._same_projection(_standardized(x))[[0, -1]].all())
+    with pytest.raises(ValueError, match="x: has duplicate samples"):
+        kl_entropy(x, k=1, ties="raise")
+
+
+def test_euclidean_distances_between_jittered_repeats_are_exact(tree_kernel):
+    """Silent ReLU rows, repeated and then jittered by 1e-10: the matrix product's rounding (about 1e-14
+    in the squared distance) used to give the brute-force search zeros and noise there."""
+    lab = torch.randint(0, 2, (600,), generator=gen())
+    x = torch.relu(torch.randn(600, 30, generator=gen(1), dtype=torch.float64) + 3 * lab[:, None])
+    x[torch.rand(600, generator=gen(2)) < 0.4] = 0.0
+    tree = mixed_ksg_mi(x, lab, metric="euclidean", backend="tree")
+    assert float(mixed_ksg_mi(x, lab, metric="euclidean", backend="brute")) == pytest.approx(
+        float(tree), abs=1e-12
+    )
+    assert 0.3 < float(tree) < math.log(2)
+    entropy = [float(kl_entropy(x, metric="euclidean", backend=b)) for b in ("tree", "brute")]
+    assert entropy[0] == pytest.approx(entropy[1], abs=1e-9)
+
+
 def test_ties_raise_only_on_samples_that_are_equal():
     # Distinct rows whose projections on the duplicate search's random direction coincide exactly.
     d = torch.randn(2, generator=gen(12345), dtype=torch.float64)
