@@ -6,6 +6,7 @@ import math
 import os
 import time
 
+import numpy as np
 import pytest
 import torch
 
@@ -55,6 +56,9 @@ def test_a_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
 def test_json_keeps_tensors_and_non_finite_numbers_readable(tmp_path):
     write_json(tmp_path / "r.json", {"t": torch.tensor([1.0, 2.0]), "inf": math.inf, "nested": ({"x": 1},)})
     assert read_json(tmp_path / "r.json") == {"t": [1.0, 2.0], "inf": "inf", "nested": [{"x": 1}]}
+    write_json(tmp_path / "n.json", {"np": np.float64("nan"), "arr": np.array([1.0, np.inf])})
+    assert (tmp_path / "n.json").read_text().count('"nan"') == 1  # strict JSON: no bare NaN
+    assert read_json(tmp_path / "n.json") == {"np": "nan", "arr": [1.0, "inf"]}
 
 
 def test_metrics_rows_survive_a_new_folder_object_and_grow_columns(tmp_path):

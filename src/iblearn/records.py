@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch.nn.parameter import UninitializedBuffer, UninitializedParameter
 
 _UMASK = os.umask(0)  # read once, at import: os.umask can only be read by setting it
 os.umask(_UMASK)
@@ -70,10 +71,8 @@ def _jsonable(value: Any) -> Any:
         return [_jsonable(v) for v in value]
     if isinstance(value, torch.Tensor):
         return _jsonable(value.detach().cpu().tolist())
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
+    if isinstance(value, np.generic | np.ndarray):
+        return _jsonable(value.tolist())  # then NaN and Inf are caught below, as for Python floats
     if isinstance(value, Path):
         return str(value)
     if isinstance(value, float) and not np.isfinite(value):
@@ -222,11 +221,13 @@ class RunFolder:
         atomic_write_bytes(self.file(name), buf.getvalue())
 
     def load_checkpoint(self, name: str = "checkpoint.pt") -> dict[str, Any] | None:
-        """The last checkpoint, or None. Tensors, numbers, strings and containers only (weights_only)."""
+        """The last checkpoint, or None. Tensors, numbers, strings and containers only (weights_only),
+        and the placeholders of lazy layers not yet called (a DIM critic's unused branch)."""
         path = self.file(name)
         if not path.exists():
             return None
-        state: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True)
+        with torch.serialization.safe_globals([UninitializedParameter, UninitializedBuffer]):
+            state: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True)
         return state
 
 

@@ -87,6 +87,24 @@ def test_fit_leaves_the_subnets_batchnorm_statistics_and_modes_alone():
     assert int(net[1].num_batches_tracked) == 1
 
 
+def test_the_estimate_runs_the_subnet_in_eval_mode():
+    """Measuring moves no BatchNorm statistics and applies no dropout: the estimate repeats."""
+    net = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3), nn.Dropout(0.5), nn.Tanh()).requires_grad_(False)
+    est = AAMINE(net, 0.1, hidden=(8,), eval_batch_size=100).fit(torch.randn(256, 4) * 3 + 5, steps=5)
+    x = torch.randn(512, 4) * 3 + 5
+    assert float(est(x)) == float(est(x))
+    assert int(net[1].num_batches_tracked) == 0 and net.training
+
+
+def test_a_checkpoint_without_extra_state_loads():
+    est = AAMINE(random_mlp(), 0.1, hidden=(8,)).fit(torch.randn(256, 10), steps=3)
+    state = {k: v for k, v in est.state_dict().items() if k != "_extra_state"}
+    again = AAMINE(est.subnet, 0.1, hidden=(8,))
+    again.load_state_dict(state)
+    x = torch.randn(64, 10)
+    assert float(again(x)) == float(est(x))
+
+
 @pytest.mark.parametrize(
     ("call", "match"),
     [

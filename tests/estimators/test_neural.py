@@ -27,6 +27,7 @@ from iblearn.estimators import (
     InfoNCE,
     MINEf,
     get_estimator,
+    neural,
 )
 from iblearn.estimators.neural import derangements
 
@@ -87,6 +88,74 @@ def test_the_estimate_is_kept_apart_from_the_training_loss(data):
     )
     a, b = float(est(x, y)), float(est(x, y))
     assert a == b  # the reported estimate is reproducible: fixed negatives
+
+
+def test_mines_gradient_is_bias_corrected_by_the_moving_average(data):
+    """d/dtheta of the training objective = E_P[grad T] - E_Q[grad T e^T] / EMA (MINE, Sec. 3.2), with
+    the EMA of E_Q[e^T] in place of the batch's own mean (the plain DV gradient divides by that)."""
+    x, y, _, _ = data
+    est = MINE(1, 1, hidden=(8,), rate=0.1, average=None)
+    est.objective(x[:64], y[:64])  # starts the moving average
+    with torch.no_grad():
+        est.log_ema.fill_(0.5)
+    state = est._shuffles.get_state()
+    objective = est.objective(x[:64], y[:64])
+    ema = float(est.log_ema)  # 0.5 moved by one step toward this batch
+    est._shuffles.set_state(state)
+    joint, marginal = est._scores(x[:64], y[:64], 1, est._shuffles)
+    reference = joint.mean() - marginal.exp().mean() / math.exp(ema)
+    params = list(est.critic.parameters())
+    expected = torch.autograd.grad(reference, params)
+    for a, b in zip(torch.autograd.grad(objective, params), expected, strict=True):
+        torch.testing.assert_close(a, b)
+    assert ema != pytest.approx(float(torch.logsumexp(marginal.detach(), 0) - math.log(64)), abs=1e-3)
+
+
+def test_the_estimate_does_not_depend_on_the_order_of_the_rows(data):
+    """Negatives come from within an evaluation batch: with rows sorted by y, batches cut in file order
+    re-paired each x with a y of about its own value (MINE -0.18 nats for 0.41)."""
+    x, y, xt, yt = data
+    for est in (MINE(1, 1, hidden=(32,), lr=3e-3), InfoNCE(1, 1, hidden=(32,), lr=3e-3)):
+        est.fit(x, y, steps=150)
+        order = yt[:, 0].argsort()
+        shuffled, sorted_ = float(est(xt, yt)), float(est(xt[order], yt[order]))
+        assert shuffled > 0.2 and sorted_ == pytest.approx(shuffled, abs=0.03), (shuffled, sorted_)
+
+
+def test_evaluation_batches_cover_every_row_in_batches_of_two_or_more():
+    est = MINE(1, 1, eval_batch_size=1024)
+    for n, size in ((2049, 1024), (7, 2), (3, 2), (2, 1024)):
+        est.eval_batch_size = size
+        parts = est._eval_parts(torch.empty(n))
+        assert torch.equal(torch.cat(parts).sort().values, torch.arange(n))
+        assert min(map(len, parts)) >= 2 and (max(map(len, parts)) <= size or n % 2)
+
+
+def test_a_dataloader_is_passed_over_afresh_each_time():
+    loader = DataLoader(torch.arange(8.0), batch_size=4, shuffle=True)
+    batches = [b.tolist() for b, _ in zip(neural._passes(loader), range(6), strict=False)]
+    assert batches[:2] != batches[2:4] or batches[2:4] != batches[4:6]  # itertools.cycle replayed pass 1
+
+
+def test_a_lazy_critics_average_stays_frozen_after_loading(data):
+    x, y, xt, yt = data
+    est = MINE(hidden=(8,)).fit(x, y, steps=3, batch_size=64)
+    again = MINE(hidden=(8,))
+    again.load_state_dict(est.state_dict())
+    assert not any(p.requires_grad for p in again.averaged.parameters())
+    rep = xt[:64].clone().requires_grad_(True)
+    again(rep, yt[:64]).value.backward()
+    assert all(p.grad is None for p in again.averaged.parameters())
+
+
+def test_mines_running_denominator_stays_float64_when_the_estimator_is_cast(data):
+    x, y, _, _ = data
+    est = MINE(1, 1, hidden=(8,)).fit(x, y, steps=3, batch_size=64)
+    value = float(est.log_ema)
+    est.to(torch.bfloat16)
+    assert est.log_ema.dtype == torch.float64 and float(est.log_ema) == value
+    est.fit(x.bfloat16(), y.bfloat16(), steps=2, batch_size=64)
+    assert est.log_ema.dtype == torch.float64
 
 
 def test_the_estimate_holds_a_graph_only_when_the_inputs_ask_for_gradients(data):
@@ -418,6 +487,7 @@ def _critic_on_meta(est):
         (lambda x, y: MINE(1, 1, average=True), "average: "),
         (lambda x, y: MINE(1, 1)(x[:, 0].long(), y), "x: expected continuous samples"),
         (lambda x, y: MINE(1, 1, lr=0), "lr: must be a positive"),
+        (lambda x, y: MINE(1, 1, eval_batch_size=1), "eval_batch_size: an evaluation batch needs 2"),
         (lambda x, y: MINE(1, 1, rate=0), r"rate: the moving-average rate must lie in \(0, 1\]"),
         (lambda x, y: MINE(1, 1, objective="kl"), "objective: expected one of"),
         (lambda x, y: MINE(1, 1, critic="deep"), "critic: expected 'concat', 'separable'"),

@@ -136,3 +136,10 @@ def test_bad_scores():
         infonce_bound_chunked(lambda rows: torch.zeros(len(rows), 1), 0)
     with pytest.raises(ValueError, match="chunk: expected a positive integer"):
         infonce_bound_chunked(lambda rows: torch.zeros(len(rows), 5), 5, chunk=0)
+    for bound in (dv_bound, nwj_bound, js_bound):
+        with pytest.raises(ValueError, match="joint: no scores"):
+            bound(torch.zeros(0), torch.zeros(3))
+        with pytest.raises(ValueError, match="marginal: expected a floating-point tensor"):
+            bound(torch.zeros(3), torch.zeros(3, dtype=torch.long))
+    with pytest.raises(ValueError, match="scores: no scores"):
+        log_mean_exp(torch.zeros(0))

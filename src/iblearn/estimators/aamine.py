@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from iblearn._modes import evaluating
 from iblearn.estimators.base import MIEstimate
 from iblearn.estimators.critics import DEFAULT_HIDDEN, ConcatCritic, Hidden, flat, mlp, seeded
-from iblearn.estimators.neural import MINE, _cast, _param_dtype
+from iblearn.estimators.neural import MINE, _cast, _param_dtype, _passes
 from iblearn.functional import _validate as V
 
 
@@ -159,13 +159,18 @@ class AAMINE(MINE):
             raise ValueError("y: AA-MINE makes its own y = subnet(x) + noise; pass x alone")
         if isinstance(x, Tensor):
             return ((xb, None) for xb, _ in super()._batches(x, x, batch_size, seed))
-        return ((b[0] if isinstance(b, list | tuple) else b, None) for b in _cycle(x))
+        return ((b[0] if isinstance(b, list | tuple) else b, None) for b in _passes(x))
 
     def mi(self, x: Any, y: Any = None) -> Tensor:
-        """DV estimate on ``x``; the noise comes from a fixed generator, so the estimate is reproducible."""
+        """DV estimate on ``x``; the noise comes from a fixed generator, so the estimate is reproducible,
+        and the sub-network runs in eval mode, ``eval_batch_size`` rows at a time (measuring moves no
+        BatchNorm statistics and applies no dropout)."""
         xt = self._x(x)
-        rep = self.noisy(xt, torch.Generator().manual_seed(1)) if y is None else y
-        return super().mi(xt, rep)
+        if y is None:
+            with evaluating(self.subnet):
+                rep = torch.cat([self.subnet(part) for part in xt.split(self.eval_batch_size)])
+            y = self.add_noise(rep, torch.Generator().manual_seed(1))
+        return super().mi(xt, y)
 
     def fit(self, x: Any, y: Any = None, **options: Any) -> AAMINE:
         """As :meth:`NeuralEstimator.fit`, with x alone, and the sub-network in eval mode meanwhile."""
@@ -178,7 +183,8 @@ class AAMINE(MINE):
 
     def set_extra_state(self, state: dict[str, Any]) -> None:
         super().set_extra_state(state)
-        self._noise.set_state(state["noise"].cpu())
+        if "noise" in state:  # checkpoints without _extra_state (see neural._older_checkpoint) lack it
+            self._noise.set_state(state["noise"].cpu())
 
     def train_step(self, x: Any, y: Any = None) -> float:
         return super().train_step(x, y)
@@ -209,8 +215,3 @@ class AAMINE(MINE):
             "seed": self.seed,
             "base": self.base,
         }
-
-
-def _cycle(iterable: Any) -> Any:
-    while True:
-        yield from iterable

@@ -13,7 +13,6 @@ and the layer's feature map (paper 001, App. A.2).
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from typing import Any
 
 import torch
@@ -156,22 +155,11 @@ class DIM(NeuralEstimator):
         honest about its ceiling, log of the evaluation batch."""
         if self.mode == "global":
             return super().mi(x, y)
-        xt, yt = self._inputs(x, y)
-        values, weights = [], []
-        for start in range(0, len(xt), self.eval_batch_size):
-            part = slice(start, start + self.eval_batch_size)
-            if len(xt[part]) >= 2:
-                values.append(self._infonce(xt[part], yt[part]) * len(xt[part]))
-                weights.append(len(xt[part]))
-        return self._finite(torch.stack(values).sum() / sum(weights), "estimate")
+        return self._batch_mean(*self._inputs(x, y), self._infonce)
 
     def forward(self, x: Any, y: Any, **request: Any) -> MIEstimate:
         result = super().forward(x, y, **request)
-        if self.mode == "global":
-            return result
-        return replace(
-            result, limit=math.log(min(self.eval_batch_size, result.n_samples)) / math.log(self.base)
-        )
+        return result if self.mode == "global" else self._batch_limit(result)
 
     def settings(self) -> dict[str, Any]:
         return {

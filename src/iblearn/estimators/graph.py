@@ -203,12 +203,19 @@ class DGI(_GraphEstimator):
         rep_dim: size of h.
         lr, seed, base: as for :class:`iblearn.estimators.MINE`.
 
-    :meth:`fit` (stand-alone estimation) runs the encoder in eval mode, its modes restored after, so
-    that fitting the critic moves none of its BatchNorm statistics. ``train_step``, ``loss`` and
-    ``batch_mi`` run it in whatever mode it is in, as training the encoder needs.
+    :meth:`fit` and the estimate ``est(h, graph)`` run the encoder in eval mode, its modes restored
+    after, so that measuring moves none of its BatchNorm statistics and applies no dropout.
+    ``train_step``, ``loss`` and ``batch_mi`` run it in whatever mode it is in, as training the encoder
+    needs.
+
+    Not a bound on the MI: the negatives pair the summary with the encoder's output on shuffled
+    features, not with representations drawn independently of it, so the DV value of the trained
+    critic measures how far the real pairs are from those corrupted ones (Velickovic et al. 2019's
+    objective), and ``bound`` is None.
     """
 
     name = "dgi"
+    bound = None
     encoder: Callable[[Tensor, Tensor], Tensor]
 
     def __init__(
@@ -233,6 +240,10 @@ class DGI(_GraphEstimator):
             super().fit(x, y, **options)
         return self
 
+    def mi(self, x: Any, y: Any) -> Tensor:
+        with evaluating(self.encoder):
+            return super().mi(x, y)
+
     def settings(self) -> dict[str, Any]:
         """Constructor settings; the encoder is not one of them (pass it again)."""
         return {"rep_dim": self.rep_dim, "lr": self.lr, "seed": self.seed, "base": self.base}
@@ -251,7 +262,7 @@ class DGI(_GraphEstimator):
         x, edge_index, batch = graph
         perm = torch.randperm(len(x), generator=gen).to(x.device)
         with torch.set_grad_enabled(h.requires_grad and torch.is_grad_enabled()):
-            corrupted = self.encoder(x[perm], edge_index)
+            corrupted = self.encoder(x[perm].to(h.dtype), edge_index)  # numpy features are float64
         s = self.summary(h, batch)
         return self.critic(h, s), self.critic(corrupted, s)
 

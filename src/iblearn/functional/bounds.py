@@ -24,21 +24,29 @@ from torch.utils.checkpoint import checkpoint
 from iblearn.functional import _validate as V
 
 
-def _wide(t: Tensor) -> Tensor:
+def _wide(t: Tensor, name: str) -> Tensor:
+    """Scores checked (a non-empty floating-point tensor) and widened to at least float32. Their values
+    are not checked: that would wait on the device at every step, and a NaN score gives a NaN bound,
+    which the estimators turn into an error naming the step."""
+    if not isinstance(t, Tensor) or not t.is_floating_point():
+        got = getattr(t, "dtype", type(t).__name__)
+        raise ValueError(f"{name}: expected a floating-point tensor of scores, got {got}")
+    if t.numel() == 0:
+        raise ValueError(f"{name}: no scores")
     return t.float() if t.dtype in (torch.float16, torch.bfloat16) else t
 
 
 def log_mean_exp(scores: Tensor, mask: Tensor | None = None) -> Tensor:
     """``log(mean(exp(scores)))`` over all entries, or over those where ``mask`` is True."""
-    s = _wide(scores)
+    s = _wide(scores, "scores")
     if mask is None:
         return torch.logsumexp(s.flatten(), dim=0) - math.log(s.numel())
     count = _mask_count(mask, s)
     return torch.logsumexp(s.masked_fill(~mask, float("-inf")).flatten(), dim=0) - math.log(count)
 
 
-def _mean(scores: Tensor, mask: Tensor | None) -> Tensor:
-    s = _wide(scores)
+def _mean(scores: Tensor, mask: Tensor | None, name: str) -> Tensor:
+    s = _wide(scores, name)
     if mask is None:
         return s.mean()
     count = _mask_count(mask, s)
@@ -60,12 +68,12 @@ def _mask_count(mask: Tensor, scores: Tensor) -> int:
 
 def dv_bound(joint: Tensor, marginal: Tensor, mask: Tensor | None = None) -> Tensor:
     """Donsker-Varadhan: ``I >= E_P[T] - log E_Q[exp T]`` (MINE, Belghazi et al. 2018, eq. 10)."""
-    return _mean(joint, None) - log_mean_exp(marginal, mask)
+    return _mean(joint, None, "joint") - log_mean_exp(_wide(marginal, "marginal"), mask)
 
 
 def nwj_bound(joint: Tensor, marginal: Tensor, mask: Tensor | None = None) -> Tensor:
     """Nguyen-Wainwright-Jordan (the f-divergence form, MINE-f): ``I >= E_P[T] - E_Q[exp(T - 1)]``."""
-    return _mean(joint, None) - torch.exp(log_mean_exp(_wide(marginal) - 1.0, mask))
+    return _mean(joint, None, "joint") - torch.exp(log_mean_exp(_wide(marginal, "marginal") - 1.0, mask))
 
 
 def js_bound(joint: Tensor, marginal: Tensor, mask: Tensor | None = None) -> Tensor:
@@ -75,13 +83,14 @@ def js_bound(joint: Tensor, marginal: Tensor, mask: Tensor | None = None) -> Ten
     density ratio, so :func:`nwj_bound` of ``T + 1`` turns the trained critic into an MI lower bound
     (Poole et al. 2019, Sec. 2.4).
     """
-    return _mean(-F.softplus(-_wide(joint)), None) - _mean(F.softplus(_wide(marginal)), mask)
+    joint, marginal = _wide(joint, "joint"), _wide(marginal, "marginal")
+    return _mean(-F.softplus(-joint), None, "joint") - _mean(F.softplus(marginal), mask, "marginal")
 
 
 def infonce_bound(scores: Tensor) -> Tensor:
     """InfoNCE on a score matrix ``scores[i, j] = T(x_i, y_j)`` with the positives on the diagonal:
     ``mean_i [ T(x_i, y_i) - log (1/M) sum_j exp T(x_i, y_j) ]``, never above log M (M columns)."""
-    s = _wide(scores)
+    s = _wide(scores, "scores")
     if s.ndim != 2 or s.shape[0] > s.shape[1]:
         raise ValueError(f"scores: expected an (N, M) matrix with N <= M, got {tuple(s.shape)}")
     _n, m = s.shape
@@ -101,7 +110,7 @@ def infonce_bound_chunked(score_rows: Callable[[Tensor], Tensor], n: int, chunk:
         rows = torch.arange(start, min(n, start + chunk))
 
         def part(rows: Tensor = rows) -> Tensor:
-            s = _wide(score_rows(rows))
+            s = _wide(score_rows(rows), "score_rows(rows)")
             return (s[torch.arange(len(rows)), rows] - torch.logsumexp(s, dim=1)).sum()
 
         value = checkpoint(part, use_reentrant=False) if torch.is_grad_enabled() else part()
