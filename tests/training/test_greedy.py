@@ -191,6 +191,9 @@ def test_the_output_layer_input_is_standardized_from_the_frozen_features(tmp_pat
     restored = nn.Sequential(Standardize(), nn.Linear(8, 2))
     restored.load_state_dict(modules[2].state_dict())
     assert restored[0].fitted and torch.equal(restored(features), modules[2](features))
+    wide = nn.Sequential(Standardize(), nn.Linear(8, 2)).double()  # loads into the module's dtype
+    wide.load_state_dict(modules[2].state_dict())
+    assert wide[0].mean.dtype == torch.float64 and wide(features.double()).dtype == torch.float64
     std, linear = modules[2][0], modules[2][1]
     folded = nn.Linear(8, 2)
     with torch.no_grad():
@@ -225,3 +228,12 @@ def test_bad_pipelines_are_refused_before_training(make, match):
     with pytest.raises(ValueError, match=match):
         modules, objs = make()
         train_greedy(modules, objs, batches_of(x, y), epochs=1)
+
+
+def test_batches_that_run_dry_are_refused():
+    x, y = data(200)
+    once = (Batch(x[i : i + 100], y[i : i + 100]) for i in (0, 100))
+    with pytest.raises(ValueError, match="batches: a one-shot iterator"):
+        train_greedy(mlp(), objectives(), once, epochs=2)
+    with pytest.raises(ValueError, match="batches: epoch 1 has no batches"):
+        train_greedy(mlp(), objectives(), lambda e: batches_of(x, y)(e) if e == 0 else [], epochs=2)

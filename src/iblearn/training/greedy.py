@@ -19,7 +19,7 @@ is recorded and checkpointed (modules, critics, optimizer, RNG), and a killed ru
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -198,7 +198,8 @@ class Standardize(nn.Module):
     def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any) -> None:
         for name in ("mean", "std"):  # fitted statistics have a shape the empty buffers do not
             if prefix + name in state_dict:
-                setattr(self, name, torch.empty_like(state_dict[prefix + name]))
+                old = getattr(self, name)  # device and dtype stay the module's, as for any buffer
+                setattr(self, name, old.new_empty(state_dict[prefix + name].shape))
         super()._load_from_state_dict(state_dict, prefix, *args)
 
 
@@ -219,13 +220,22 @@ def _fit_standardizers(modules: Sequence[nn.Module], k: int, get: Batches, devic
 
 
 def _batch_source(batches: Batches | Iterable[Batch]) -> Batches:
-    def as_batch(b: Any) -> Batch:
-        return b if isinstance(b, Batch) else Batch(b[0], b[1])
+    if isinstance(batches, Iterator):
+        raise ValueError(
+            "batches: a one-shot iterator (a generator) runs dry after the first epoch; pass a list, "
+            "a DataLoader, or a function epoch -> batches"
+        )
+    source = batches if callable(batches) and not hasattr(batches, "__iter__") else lambda _: batches
 
-    if callable(batches) and not hasattr(batches, "__iter__"):
-        source = batches
-        return lambda epoch: (as_batch(b) for b in source(epoch))
-    return lambda epoch: (as_batch(b) for b in batches)  # type: ignore[union-attr]
+    def epoch_batches(epoch: int) -> Iterator[Batch]:
+        empty = True
+        for b in source(epoch):  # type: ignore[operator]
+            empty = False
+            yield b if isinstance(b, Batch) else Batch(b[0], b[1])
+        if empty:
+            raise ValueError(f"batches: epoch {epoch} has no batches")
+
+    return epoch_batches
 
 
 def _freeze(module: nn.Module) -> None:
@@ -347,6 +357,8 @@ class _Checkpoint:
                 "estimators": [[e.state_dict() for e in o.estimators()] for o in self.objectives],
                 "optimizers": [o.state_dict() for o in self.optimizers],
                 "rng": torch.get_rng_state(),
+                # Dropout and noise layers on a GPU draw from its generators.
+                "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else [],
                 "histories": result.histories,
             },
             self.FILE,
@@ -372,6 +384,8 @@ class _Checkpoint:
         for opt, s in zip(self.optimizers, state["optimizers"], strict=True):
             opt.load_state_dict(s)
         torch.set_rng_state(state["rng"])
+        if state.get("cuda_rng"):
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
         result.histories[:] = state["histories"]
         run.extend_metrics(self._rows(result.histories))
         return int(state["module"]), int(state["epoch"]) + 1
