@@ -52,10 +52,13 @@ def prepare(value: Any, name: str, *, standardize: bool, ties: Ties, seed: int) 
     representable (at 1e12 plus small integers, a jitter of 1e-10 standard deviations would otherwise
     round away), and scaled to unit standard deviation if ``standardize`` (constant columns are left
     alone: they add nothing to any distance). A variable whose every column is constant is rejected,
-    since all its distances are zero. Duplicate rows violate the continuity that the kNN estimators
-    assume: with ``ties="jitter"`` they are broken by Gaussian noise of relative size :data:`JITTER`
-    drawn from a generator seeded with ``seed`` (so the estimate is reproducible), rows that the noise
-    happens to leave equal are jittered again from the same generator; with ``ties="raise"`` they raise.
+    since all its distances are zero. Ties violate the continuity that the kNN estimators assume: with
+    ``ties="jitter"`` every sample gets Gaussian noise of relative size :data:`JITTER`, as scikit-learn
+    and NPEET add, drawn from a generator seeded with ``seed`` (so the estimate is reproducible). It
+    breaks duplicate rows and tied distances alike (lattice data: on 1,000 distinct rows of 6 values
+    in {0..3}, KSG said 1.11 nats unjittered, 0.76 jittered), and leaves the neighbour counts of
+    continuous data as they are. Rows that the noise happens to leave equal are jittered again from the
+    same generator. With ``ties="raise"`` duplicate rows raise and nothing is jittered.
     The result is detached: these estimators are not differentiable.
     """
     V.choice(ties, "ties", ("jitter", "raise"))
@@ -71,8 +74,6 @@ def prepare(value: Any, name: str, *, standardize: bool, ties: Ties, seed: int) 
     if standardize:
         t = t / torch.where(std > 0, std, torch.ones_like(std))
         std = (std > 0).to(torch.float64)
-    if not bool(_same_projection(t).any()):
-        return t
     if ties == "raise":
         if bool(_duplicated(t).any()):
             raise ValueError(
@@ -231,7 +232,10 @@ def kl_entropy(
 
     ``h = psi(N) - psi(k) + log c_d + d < log eps_i >``, with eps_i twice the distance to the k-th
     neighbour and c_d the volume of the d-dimensional ball of unit diameter in ``metric`` (1 for the
-    max-norm). Entropy is not scale invariant, so the data are not standardized.
+    max-norm). Entropy is not scale invariant, so the data are not standardized. Repeated samples or a
+    constant column raise: a distribution with atoms, or on a subspace, has no density (its differential
+    entropy is -inf), and a jittered estimate would be a function of the jitter (-19.7 nats for integer
+    data). ``ties`` then concerns tied distances alone.
 
     Example:
         >>> x = torch.randn(5000, 2, generator=torch.Generator().manual_seed(0))
@@ -239,7 +243,15 @@ def kl_entropy(
         2.8
     """
     V.choice(metric, "metric", ("chebyshev", "euclidean"))
-    x = prepare(x, "x", standardize=False, ties=ties, seed=seed)
+    t = V.continuous(x, "x").detach().to(torch.float64)
+    if t.ndim == 2 and bool((t.std(dim=0, unbiased=False) == 0).any()):
+        raise ValueError("x: has a constant column, so no density in its dimension (h = -inf)")
+    if bool(_duplicated(t).any()):
+        raise ValueError(
+            "x: has repeated samples, atoms without a density (h = -inf); if they are the rounding of "
+            "continuous data, add noise at the rounding's scale first"
+        )
+    x = prepare(t, "x", standardize=False, ties=ties, seed=seed)
     n, d = x.shape
     k = V.neighbours(k, n)
     r, _ = kth_neighbour([x], k, metric, pick_backend(backend, x.device, d, knn_max_tree_dim(metric)))
