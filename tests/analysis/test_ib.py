@@ -105,3 +105,31 @@ def test_diagnosis_follows_theorem_1() -> None:
         diagnose_ib(tanh, torch.randn(8, 5))
     with pytest.raises(ValueError, match="input_kind"):
         diagnose_ib(tanh, x, input_kind="gaussian")  # type: ignore[arg-type]
+
+
+def test_diagnosis_leaves_batchnorm_statistics_and_modes_alone() -> None:
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Tanh()).train()
+    model[2].eval()
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    diagnose_ib(model, torch.randn(32, 3) * 3 + 5)  # train mode: BatchNorm would update its running stats
+    assert all(torch.equal(v, state[k]) for k, v in model.state_dict().items())
+    assert model.training and model[1].training and not model[2].training
+
+
+@pytest.mark.parametrize(
+    ("activation", "verdict"),
+    [
+        (nn.LeakyReLU(0.1), "infinite"),
+        (nn.LeakyReLU(0.0), "undetermined"),  # a ReLU: mass on points
+        (nn.LeakyReLU(-0.5), "undetermined"),  # not injective
+        (nn.PReLU(4, init=0.25), "infinite"),
+        (nn.PReLU(4, init=0.0), "undetermined"),
+        (nn.PReLU(4, init=-0.5), "undetermined"),
+        (nn.ELU(alpha=0.0), "undetermined"),
+    ],
+)
+def test_diagnosis_counts_a_slope_activation_only_with_a_positive_slope(
+    activation: nn.Module, verdict: str
+) -> None:
+    model = nn.Sequential(nn.Linear(3, 4), activation, nn.Linear(4, 2))
+    assert verdicts(model, torch.randn(16, 3))[1:] == [verdict] * 2

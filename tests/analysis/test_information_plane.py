@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from iblearn.analysis import InformationPlane, InformationPlaneCallback
+from iblearn.training.stochastic import GaussianNoise
 
 
 def net() -> nn.Sequential:
@@ -50,7 +51,7 @@ def test_binning_by_hand(tmp_path: Path) -> None:
     plane = InformationPlane(nn.Sequential(nn.Identity()), ["0"], x, y, ixt="quantized", n_bins=4, base=2)
     plane.record(3)
     (point,) = plane.result().points
-    assert (point.epoch, point.ixt, point.ity) == (3, pytest.approx(2.0), pytest.approx(1.0))
+    assert point.epoch == 3 and point.ixt == pytest.approx(2.0) and point.ity == pytest.approx(1.0)
     text = plane.result().to_csv(tmp_path / "plane.csv")
     assert (tmp_path / "plane.csv").read_text() == text and text.startswith("epoch,layer,ixt,ity\n3,0,2,1")
     plane.result().plot(tmp_path / "plane.png")
@@ -104,3 +105,39 @@ def test_bad_input_names_the_argument() -> None:
         InformationPlane(net(), ["1"], x, y, ixt="noisy", noise_scale=0)
     with pytest.raises(ValueError, match="y"):
         InformationPlane(net(), ["1"], x, y[:5])
+
+
+def test_recording_leaves_batchnorm_statistics_alone() -> None:
+    x, y = torch.randn(40, 4) * 3 + 5, torch.arange(40) % 3
+    model = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.Tanh(), nn.Linear(8, 3)).train()
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    plane = InformationPlane(model, ["2"], x, y)  # binning: record() also runs the Theorem 1 diagnosis
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plane.record(0)
+    assert all(torch.equal(v, state[k]) for k, v in model.state_dict().items())
+    assert all(m.training for m in model.modules())
+
+
+def test_warning_judges_the_network_that_is_measured() -> None:
+    x, y = torch.randn(30, 4), torch.arange(30) % 3
+    model = nn.Sequential(nn.Linear(4, 8), GaussianNoise(0.1), nn.Tanh(), nn.Linear(8, 3)).train()
+    plane = InformationPlane(model, ["2"], x, y)  # measured in eval mode: the noise is off
+    with pytest.warns(UserWarning, match="Theorem 1"):
+        plane.record(0)
+    assert all(m.training for m in model.modules())
+
+
+@pytest.mark.parametrize(
+    ("ixt", "ity"), [("ksg", "mixed_ksg"), ("binning", "mixed_ksg"), ("renyi", "renyi"), ("noisy", "noisy")]
+)
+def test_a_dead_layer_records_zero(ixt: str, ity: str) -> None:
+    first = nn.Linear(4, 8)
+    with torch.no_grad():
+        first.bias.fill_(-100.0)  # every ReLU unit off on every input
+    model = nn.Sequential(first, nn.ReLU(), nn.Linear(8, 3))
+    x, y = torch.randn(30, 4), torch.arange(30) % 3
+    plane = InformationPlane(model, ["1"], x, y, ixt=ixt, ity=ity)  # type: ignore[arg-type]
+    plane.record(0)
+    (p,) = plane.result().points
+    assert (p.ixt, p.ity) == (0.0, 0.0)

@@ -74,7 +74,9 @@ def ib_functional(
     Modes (paper 003, Sec. 5), each finite where the plain functional is not:
 
     * ``"decision"``: eq. (6) on Y^ = delta(L): ``L > threshold`` for one column, the arg-max otherwise
-      (Sec. 5.1). Then I(X; Y^) = H(Y^) <= log |Y|. Piecewise constant in the weights.
+      (Sec. 5.1). Then I(X; Y^) = H(Y^) <= log |Y|. Piecewise constant in the weights. The threshold
+      applies to L as given (the paper's 0.5 is for an output in [0, 1]; a logit's is 0): ``logits``
+      is read by ``"soft"`` only.
     * ``"soft"``: L as a softmax output (``logits=True``: softmax applied here; for one column the
       sigmoid), read as P(Y^ = i | x) (Sec. 5.2): I(X; Y^) = H(mean_x p) - mean_x H(p),
       I(Y; Y^) = H(mean_x p) - sum_c P(c) H(mean_{x in c} p). Exact and differentiable.
@@ -149,6 +151,18 @@ _CONV = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.BatchNorm1d, nn.BatchNorm2d, nn.Lay
 _FLAT = (nn.ReLU, nn.ReLU6, nn.Hardtanh, nn.Threshold, nn.MaxPool1d, nn.MaxPool2d, nn.Hardsigmoid)
 
 
+def _strict(module: nn.Module) -> bool:
+    """Whether ``module`` is one of Theorem 1's activations. A LeakyReLU, PReLU or ELU is only with a
+    positive slope: at 0 it is a ReLU (mass on points), below 0 it is not monotone."""
+    if isinstance(module, nn.LeakyReLU):
+        return module.negative_slope > 0
+    if isinstance(module, nn.PReLU):
+        return bool((module.weight > 0).all())
+    if isinstance(module, nn.ELU):
+        return module.alpha > 0
+    return isinstance(module, _STRICT)
+
+
 @dataclass(frozen=True)
 class LayerDiagnosis:
     """Whether I(X; L) of one layer's output is finite, and why; ``distinct`` is the number of distinct
@@ -163,7 +177,8 @@ class LayerDiagnosis:
 
 def _layer_outputs(model: nn.Module, x: Tensor) -> list[tuple[str, nn.Module, Tensor]]:
     """Every leaf module's output on x, in the order the forward pass runs them. A VIB head counts as
-    one module: its noise is inside its forward pass."""
+    one module: its noise is inside its forward pass. Buffers a train-mode forward pass updates (BatchNorm's
+    running statistics) are put back."""
     seen: list[tuple[str, nn.Module, Tensor]] = []
     hooks = []
     heads = [name for name, module in model.named_modules() if isinstance(module, VIBHead)]
@@ -178,12 +193,16 @@ def _layer_outputs(model: nn.Module, x: Tensor) -> list[tuple[str, nn.Module, Te
                     seen.append((name, m, out.detach()))
 
             hooks.append(module.register_forward_hook(hook))
+    buffers = [(b, b.clone()) for b in model.buffers()]
     try:
         with torch.no_grad(), torch.random.fork_rng(devices=[]):
             model(x)
     finally:
         for h in hooks:
             h.remove()
+        with torch.no_grad():
+            for b, saved in buffers:
+                b.copy_(saved)
     return seen
 
 
@@ -195,12 +214,14 @@ def diagnose_ib(model: nn.Module, x: Any, *, input_kind: InputKind | None = None
     show which; by default floating-point ``x`` is taken as continuous and integer ``x`` as discrete.
 
     Verdicts: ``"infinite"`` (continuous X through affine maps and bi-Lipschitz or strictly increasing
-    activations only: Theorem 1, for almost every weight); ``"piecewise-constant"`` (discrete X or a data
-    set: finite, and constant until two inputs merge or split, Sec. 4.2); ``"finite"`` (noise with a density
-    added upstream, Sec. 5.3); ``"undetermined"`` (a ReLU, step or max-pool upstream: its output can put
-    mass on points, so I(X; L) is finite for some weights and infinite for others).
+    activations only: Theorem 1, for almost every weight; a LeakyReLU, PReLU or ELU counts only with a
+    positive slope); ``"piecewise-constant"`` (discrete X or a data set: finite, and constant until two
+    inputs merge or split, Sec. 4.2); ``"finite"`` (noise with a density added upstream, Sec. 5.3);
+    ``"undetermined"`` (a ReLU, step or max-pool upstream: its output can put mass on points, so I(X; L)
+    is finite for some weights and infinite for others).
 
-    The model runs once on x in its current mode; the random state is left as it was.
+    The model runs once on x in its current mode; its modes, buffers (BatchNorm's running statistics) and
+    the random state are left as they were.
     """
     t = V.as_tensor(x, "x")
     if input_kind is None:
@@ -218,7 +239,10 @@ def diagnose_ib(model: nn.Module, x: Any, *, input_kind: InputKind | None = None
             module.training or getattr(module, "at_eval", False)
         ):
             noisy = True
-        elif not isinstance(module, (*_STRICT, *_AFFINE, *_CONV, _AdditiveNoise, VIBHead)) and flat is None:
+        elif (
+            not (_strict(module) or isinstance(module, (*_AFFINE, *_CONV, _AdditiveNoise, VIBHead)))
+            and flat is None
+        ):
             flat = (name, module)
         if noisy:
             verdict: Verdict = "finite"

@@ -8,7 +8,8 @@ reduced to two numbers each at once, so memory is one sample's activations of th
 What the numbers mean depends on the estimator, and for a deterministic network with continuous input
 the plain I(X; T) is infinite (paper 003, Theorem 1): a "compression phase" seen with binning can be an
 artefact of the bins (Saxe et al. 2018). Asking for a plain estimate of a quantity :func:`diagnose_ib`
-calls infinite warns once and points to ``"noisy"`` or ``"quantized"``, which are well defined.
+calls infinite (for the network measured: in evaluation mode) warns once and points to ``"noisy"`` or
+``"quantized"``, which are well defined.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from torch import Tensor, nn
 
 from iblearn import functional as F
 from iblearn._lightning import CallbackBase
+from iblearn._modes import evaluating
 from iblearn.analysis.ib import IBFunctional, InputKind, diagnose_ib, ib_functional
 from iblearn.estimators.base import unit_name
 from iblearn.functional import _validate as V
@@ -180,19 +182,15 @@ class InformationPlane:
 
             return save
 
-        modes = {m: m.training for m in self.model.modules()}
         hooks = [m.register_forward_hook(hook(n)) for n, m in self.layers.items()]
         try:
-            self.model.eval()
-            with torch.no_grad(), torch.random.fork_rng(devices=[]):
+            with evaluating(self.model), torch.no_grad(), torch.random.fork_rng(devices=[]):
                 self.model(self.x)
         except (RuntimeError, TypeError) as err:
             raise ValueError(f"x: the model cannot run on it, shape {tuple(self.x.shape)} ({err})") from err
         finally:
             for h in hooks:
                 h.remove()
-            for m, mode in modes.items():
-                m.training = mode
         for name, value in out.items():
             if len(value) != len(self.y):
                 raise ValueError(f"layers: {name} gives {len(value)} rows for {len(self.y)} samples")
@@ -202,10 +200,9 @@ class InformationPlane:
         if self._warned or self.ixt not in _PLAIN:
             return
         self._warned = True
-        with torch.random.fork_rng(devices=[]):
-            verdicts = {
-                d.layer: d.verdict for d in diagnose_ib(self.model, self.x, input_kind=self.input_kind)
-            }
+        with evaluating(self.model):  # the network record() measures, not the one being trained
+            report = diagnose_ib(self.model, self.x, input_kind=self.input_kind)
+        verdicts = {d.layer: d.verdict for d in report}
         infinite = [n for n in self.layers if verdicts.get(n) == "infinite"]
         if infinite:
             warnings.warn(
@@ -218,6 +215,8 @@ class InformationPlane:
             )
 
     def _measure(self, t: Tensor) -> tuple[float, float]:
+        if bool((t == t[0]).all()):  # a dead layer: kNN distances and noise adapted to t are undefined
+            return 0.0, 0.0
         x, y = self.x.reshape(len(self.x), -1).to("cpu", torch.float64), self.y.cpu()
         codes = F.bin_values(t, self.n_bins)
 
@@ -242,7 +241,8 @@ class InformationPlane:
         return float(ixt()) * self.scale, float(ity()) * self.scale
 
     def record(self, epoch: int) -> None:
-        """Measure every watched layer now and keep the points under ``epoch``."""
+        """Measure every watched layer now and keep the points under ``epoch``. A layer whose output is
+        the same for every sample (a dead layer) gets ``(0, 0)``, the MI of a constant, for every method."""
         self._warn_if_infinite()
         for name, t in self._capture().items():
             self.points.append(PlanePoint(int(epoch), name, *self._measure(t)))
