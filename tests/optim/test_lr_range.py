@@ -54,6 +54,44 @@ def test_bounds_follow_algorithm_2_on_scripted_outcomes():
     assert select_range(result.summary, result.curves, c1=100).lr_max == 0.3  # Thresh 0.009: 0.3 is too low
 
 
+def test_an_lr_that_crashed_in_any_trial_is_not_a_candidate():
+    # Trial 0: 0.3 crashes, so 1.0 is not reached. Trial 1: everything completes, and 0.3 and 1.0 end
+    # with the best accuracies. Averaging only completed runs would make 1.0 LR_top.
+    final_acc = {0.01: 0.5, 0.1: 0.9, 0.3: 0.92, 1.0: 0.95}
+    state = {}
+
+    def make_model(trial):
+        state["trial"] = trial
+        return nn.Linear(1, 1)
+
+    def make_optimizer(model, lr):
+        state["lr"], state["epoch"] = lr, 0
+        return torch.optim.SGD(model.parameters(), lr=lr)
+
+    def train_epoch(model, optimizer):
+        state["epoch"] += 1
+        if state["lr"] == 0.3 and state["trial"] == 0:
+            return {"train_loss": float("nan"), "train_acc": 0.0}
+        acc = final_acc[state["lr"]]
+        return {"train_loss": 1 - acc, "train_acc": 0.1 + (acc - 0.1) * state["epoch"] / 3}
+
+    result = lr_range_test(
+        make_model,
+        train_epoch,
+        lambda model: [0.5],
+        2.0,
+        list(final_acc),
+        trials=2,
+        epochs=3,
+        make_optimizer=make_optimizer,
+    )
+    assert [(r["trial"], r["lr"]) for r in result.summary if r["crashed"]] == [(0, 0.3)]
+    assert (result.lr_min, result.lr_top, result.lr_max) == (0.01, 0.1, 0.3)
+    patchy = [r for r in result.summary if not (r["trial"] == 1 and r["lr"] < 0.3)]  # each LR in one trial
+    with pytest.raises(ValueError, match="lrs: no candidate completed every trial"):
+        select_range(patchy, result.curves)
+
+
 def test_a_tiny_classifier_and_layer_wise_attributes():
     torch.manual_seed(0)
     y = torch.randint(0, 3, (300,))

@@ -3,6 +3,8 @@ although rank 1's own sample would give different values."""
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 import torch.distributed as dist
@@ -45,3 +47,52 @@ def test_every_rank_sets_the_same_lrs(tmp_path):
     first, second = torch.load(f"{out}.0", weights_only=True), torch.load(f"{out}.1", weights_only=True)
     assert first == second
     assert sequence(1) != first  # without the broadcast, rank 1 would have taken other steps
+
+
+def batch_norm_net() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3))
+
+
+def ddp_worker(rank: int, init_method: str, out: str) -> None:
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=init_method, rank=rank, world_size=2)
+    torch.manual_seed(0)
+    labels = torch.randint(0, 3, (300,))
+    x = torch.randn(300, 4) + nn.functional.one_hot(labels, 4).float()
+    model = nn.parallel.DistributedDataParallel(batch_norm_net())
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+
+    def train_step() -> None:
+        opt.zero_grad()
+        part = slice(50 * rank, 50 * (rank + 1))
+        nn.functional.cross_entropy(model(x[part]), labels[part]).backward()
+        opt.step()
+
+    train_step()  # the wrapper's next forward broadcasts BatchNorm's buffers, a collective of all ranks
+    state = copy.deepcopy(model.module.state_dict())
+    probe = MIProbe(x, labels, n=200)
+    values = probe.measure(model) + probe.watching(["module.1", "2"]).measure(model)
+    train_step()  # the ranks still agree on their collectives
+    torch.save({"values": values, "state": state, "training": model.training}, f"{out}.{rank}")
+    dist.destroy_process_group()
+
+
+@pytest.mark.slow  # two processes, about 7 s here
+def test_a_ddp_model_with_batch_norm_is_measured_through_its_inner_module(tmp_path):
+    if not dist.is_available():
+        pytest.skip("torch.distributed is not available")
+    out = str(tmp_path / "mi")
+    run_two_ranks(ddp_worker, out, timeout=120)
+    first, second = torch.load(f"{out}.0", weights_only=True), torch.load(f"{out}.1", weights_only=True)
+    assert first["values"] == second["values"]
+    assert first["training"] and second["training"]
+    # What rank 0 measured is the single-process measurement of its inner module; wrapper and inner
+    # layer names watch the same layers.
+    torch.manual_seed(0)
+    labels = torch.randint(0, 3, (300,))
+    x = torch.randn(300, 4) + nn.functional.one_hot(labels, 4).float()
+    net = batch_norm_net()
+    net.load_state_dict(first["state"])
+    probe = MIProbe(x, labels, n=200)
+    assert first["values"] == probe.measure(net) + probe.watching(["1", "2"]).measure(net)

@@ -20,7 +20,7 @@ import pytest
 import torch
 from torch import nn
 
-from iblearn.optim import DoubleBackwardError, ProximalSplit, split_model
+from iblearn.optim import LARS, DoubleBackwardError, ProximalSplit, split_model
 
 ALPHA, GAMMA, BETA, LAM, DELTA = 0.1, 0.05, 3.0, 0.7, 0.01
 
@@ -218,6 +218,57 @@ def test_adamp_from_its_package():
 
     opt.step(closure)
     assert not torch.equal(before, f.weight)
+
+
+def test_an_inner_optimizer_whose_lr_is_required_lars():
+    # LARS (momentum 0) moves w by lr * eta ||w|| / ||grad|| * grad, grad being what SGD would step by.
+    x, y, f, g = linear_problem(6)
+    a, b = f.weight.detach().clone(), g.weight.detach().clone()
+    a_sgd, b_sgd = expected_step(x, y, a, b, 2, "l2")
+    opt = ProximalSplit(
+        f.parameters(),
+        g.parameters(),
+        LARS,
+        lr_backward=ALPHA,
+        lr_forward=GAMMA,
+        beta=BETA,
+        lam=LAM,
+        momentum=0.0,
+        trust_coefficient=0.1,
+    )
+
+    def closure():
+        z = f(x)
+        return 0.5 * ((g(z) - y) ** 2).sum() / len(x), z
+
+    opt.step(closure)
+    for w, w_sgd, new, lr in ((a, a_sgd, f.weight, GAMMA), (b, b_sgd, g.weight, ALPHA)):
+        grad = (w - w_sgd) / lr
+        torch.testing.assert_close(new.detach(), w - lr * 0.1 * w.norm() / grad.norm() * grad)
+
+
+def test_one_cycle_lr_cycles_the_inner_betas_as_on_a_plain_optimizer():
+    # OneCycleLR reads optimizer.defaults for momentum or betas: the inner optimizer's show through.
+    x, y, f, g = linear_problem(7)
+    opt = ProximalSplit(f.parameters(), g.parameters(), torch.optim.Adam, lr_backward=1e-2, lr_forward=1e-2)
+    plain = torch.optim.Adam(nn.Linear(1, 1).parameters(), lr=1e-2)
+    scheds = [torch.optim.lr_scheduler.OneCycleLR(o, max_lr=0.1, total_steps=10) for o in (opt, plain)]
+    assert (opt.defaults["betas"], opt.defaults["beta"]) == ((0.9, 0.999), 10.0)  # the wrapper's own beta
+
+    def closure():
+        z = f(x)
+        return ((g(z) - y) ** 2).mean(), z
+
+    for _ in range(4):
+        opt.step(closure)
+        plain.step()
+        for sched in scheds:
+            sched.step()
+    expected = plain.param_groups[0]
+    for inner in (opt.forward_optimizer, opt.backward_optimizer):
+        assert inner.param_groups[0]["lr"] == pytest.approx(expected["lr"])
+        assert inner.param_groups[0]["betas"] == pytest.approx(expected["betas"])
+    assert expected["betas"][0] < 0.9  # the cycle moved beta1
 
 
 def test_grad_scaler_gives_the_unscaled_update():

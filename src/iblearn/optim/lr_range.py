@@ -15,6 +15,12 @@ trials per LR:
     LR_max = the first LR from which dnn >= Thresh for it and every larger LR (crashed LRs count)
     epsilon = C2 * median of all recorded min(d_s)
 
+Algorithm 2 records only completed runs in D and does not say how trials combine. Here an LR counts as
+crashed if it crashed in any trial, or was not reached there because a smaller LR crashed ("larger
+LRs would crash as well"): it is never LR_top or LR_min, and its dnn is infinite, so LR_max lies at or
+below it. The averages therefore run over every trial. (Averaging only the trials that completed would
+let an LR that crashed in two trials of three become LR_top on the strength of the third.)
+
 "Initial" follows what Algorithm 2 measures: it computes ITY "the initial pre-training (epoch 0) MI"
 before the first epoch, so ``initial_ity`` (and ``initial_ity_<k>``) is that ITY_0; the training loss
 and accuracy are computed only "after training-epoch", so their initial values are epoch 1's. With a
@@ -201,11 +207,15 @@ def select_range(
         raise ValueError(
             f"attribute: not recorded; recorded: {sorted(k[6:] for k in done[0] if k.startswith('final_'))}"
         )
+    # Candidates completed every trial; the rest crashed somewhere (see the module docstring).
+    trials = {row["trial"] for row in summary}
     final = {
         lr: statistics.fmean(sign * r[f"final_{attribute}"] for r in done if r["lr"] == lr)
         for lr in lrs
-        if any(r["lr"] == lr for r in done)
+        if {r["trial"] for r in done if r["lr"] == lr} == trials
     }
+    if not final:
+        raise ValueError("lrs: no candidate completed every trial; try smaller learning rates")
     growth = {
         lr: statistics.fmean(
             sign * (r[f"final_{attribute}"] - r[f"initial_{attribute}"]) for r in done if r["lr"] == lr

@@ -26,6 +26,7 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
+from torch.nn.parallel import DistributedDataParallel
 from torch.optim.lr_scheduler import LRScheduler
 
 from iblearn.estimators import get_estimator
@@ -196,7 +197,8 @@ class MIProbe:
 
     Measurements run in eval mode without gradients and restore the model's mode. Estimates are
     clipped at 0 (MI cannot be negative; kNN estimates can be, by their bias). Under
-    ``torch.distributed``, rank 0 measures and broadcasts, so every rank sets the same LR.
+    ``torch.distributed``, rank 0 measures and broadcasts, so every rank sets the same LR; a
+    ``DistributedDataParallel`` model is measured through its inner module, which runs without the others.
     """
 
     def __init__(
@@ -257,10 +259,16 @@ class MIProbe:
 
     @torch.no_grad()
     def representations(self, model: nn.Module) -> list[Tensor]:
-        """The watched layers' outputs (or the model's) on the sample, flattened to ``(n, d)``."""
+        """The watched layers' outputs (or the model's) on the sample, flattened to ``(n, d)``.
+
+        A ``DistributedDataParallel`` model runs its inner module: under ``measure`` only rank 0 runs
+        this forward, and the wrapper's forward would wait on the other ranks (it broadcasts buffers such
+        as BatchNorm's). Layer names may be the wrapper's (``"module.1"``) or the inner module's (``"1"``).
+        """
         device = next(model.parameters()).device
         names = self.layers or []
-        modules = dict(model.named_modules())
+        net = model.module if isinstance(model, DistributedDataParallel) else model
+        modules = {**dict(model.named_modules()), **dict(net.named_modules())}
         missing = [name for name in names if name not in modules]
         if missing:
             raise ValueError(f"layers: no module named {missing}; modules are {list(modules)[1:12]}...")
@@ -277,7 +285,7 @@ class MIProbe:
         try:
             for start in range(0, len(self.x), self.batch_size):
                 outputs.append(
-                    model(self.x[start : start + self.batch_size].to(device)).detach().flatten(1).cpu()
+                    net(self.x[start : start + self.batch_size].to(device)).detach().flatten(1).cpu()
                 )
         finally:
             for h in hooks:

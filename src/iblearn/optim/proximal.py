@@ -147,9 +147,14 @@ class ProximalSplit(torch.optim.Optimizer):
             defaults,
         )
         # The inner optimizers work on these very group dicts, so an LR scheduler that changes
-        # self.param_groups[i]["lr"] changes theirs.
-        self.forward_optimizer = optimizer([self.param_groups[0]], **inner_kwargs)
-        self.backward_optimizer = optimizer([self.param_groups[1]], **inner_kwargs)
+        # self.param_groups[i]["lr"] changes theirs. lr is passed too, for optimizers that require it
+        # (LARS); the base class's (params, defaults) signature does not tell mypy that subclasses take it.
+        build: Callable[..., torch.optim.Optimizer] = optimizer
+        self.forward_optimizer = build([self.param_groups[0]], lr=lr_forward, **inner_kwargs)
+        self.backward_optimizer = build([self.param_groups[1]], lr=lr_backward, **inner_kwargs)
+        # Schedulers read optimizer.defaults (OneCycleLR and CyclicLR look for momentum or betas there),
+        # so the inner optimizer's defaults show through, under this wrapper's own.
+        self.defaults = {**self.forward_optimizer.defaults, **defaults}
         self.optimizer_class = optimizer
         self.grad_scaler = grad_scaler
         if world_size is not None and (not isinstance(world_size, int) or world_size < 1):
