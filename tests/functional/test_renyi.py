@@ -263,3 +263,11 @@ def test_half_precision_samples_get_a_float32_gram_matrix(dtype):
     assert k.dtype == torch.float32
     torch.testing.assert_close(k.double(), gram_matrix(x.double()), atol=1e-5, rtol=0)
     assert float(renyi_mi(x, y)) == pytest.approx(float(renyi_mi(x.double(), y.double())), abs=1e-3)
+
+
+def test_errors_about_y_name_y():
+    x = torch.randn(50, 3, generator=gen(), dtype=torch.float64)
+    with pytest.raises(ValueError, match="y: channels=True needs shape"):
+        renyi_mi(x, x, channels_y=True)
+    with pytest.raises(ValueError, match="y: "):
+        renyi_mi(x, torch.full_like(x, float("nan")))

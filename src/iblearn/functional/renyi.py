@@ -99,11 +99,11 @@ def kernel_width(x: Any, rule: KernelWidth = DEFAULT_SIGMA) -> float:
     return width
 
 
-def _rule_width(t: Tensor, rule: str) -> Tensor:
+def _rule_width(t: Tensor, rule: str, name: str = "x") -> Tensor:
     """The width of :func:`kernel_width` for flat samples, as a 0-d tensor that carries t's gradient."""
     n, d = t.shape
     if n < 2:
-        raise ValueError(f"x: a kernel width rule ({rule!r}) needs at least 2 samples, got N={n}")
+        raise ValueError(f"{name}: a kernel width rule ({rule!r}) needs at least 2 samples, got N={n}")
     t64 = t.to(torch.float64)
     if rule == "silverman":
         return (t64.var(dim=0, unbiased=False).sum().sqrt() * n ** (-1.0 / (4 + d))).to(t.dtype)
@@ -126,17 +126,17 @@ def _rule_width(t: Tensor, rule: str) -> Tensor:
     return pairs.median().sqrt().to(t.dtype)
 
 
-def _width(x: Tensor, rule: KernelWidth) -> Tensor | float | None:
+def _width(x: Tensor, rule: KernelWidth, name: str) -> Tensor | float | None:
     """The width for flat samples ``x``: a number, a rule's differentiable width, or None when every
     row is the same (the caller uses the all-ones kernel of a point mass)."""
     if not isinstance(rule, str):
         return kernel_width(x, rule)
-    width = _rule_width(x, V.choice(rule, "sigma", ("silverman", "median")))
+    width = _rule_width(x, V.choice(rule, "sigma", ("silverman", "median")), name)
     if float(width.detach()) > 0:
         return width
     if float(x.detach().std(dim=0).max()) == 0:
         return None
-    raise ValueError("x: all samples are identical, so no kernel width can be set from them")
+    raise ValueError(f"{name}: all samples are identical, so no kernel width can be set from them")
 
 
 def gram_matrix(x: Any, sigma: KernelWidth = DEFAULT_SIGMA, *, channels: Channels = False) -> Tensor:
@@ -163,28 +163,33 @@ def gram_matrix(x: Any, sigma: KernelWidth = DEFAULT_SIGMA, *, channels: Channel
     * integer ``x (N,)`` (labels): the delta kernel ``[x_i == x_j]``, for which the matrix entropy is
       exactly the Renyi entropy of the label frequencies.
     """
-    t = V.as_tensor(x, "x")
+    return _gram(x, sigma, channels, "x")
+
+
+def _gram(x: Any, sigma: KernelWidth, channels: Channels, name: str) -> Tensor:
+    """:func:`gram_matrix`, its errors naming the argument ``name``."""
+    t = V.as_tensor(x, name)
     if not torch.is_floating_point(t):
-        lab = V.labels(t, "x")
+        lab = V.labels(t, name)
         return (lab[:, None] == lab[None, :]).to(torch.get_default_dtype())
-    t = V.continuous(t, "x", allow_grid=True)
+    t = V.continuous(t, name, allow_grid=True)
     if t.dtype in HALF:
         t = t.float()
     V.choice(channels, "channels", (False, True, "product", "mean"))
     if channels:
         if t.ndim < 3:
-            raise ValueError(f"x: channels={channels!r} needs shape (N, C, ...), got {tuple(t.shape)}")
+            raise ValueError(f"{name}: channels={channels!r} needs shape (N, C, ...), got {tuple(t.shape)}")
         # Scaling each channel by its own width turns the product of the channels' kernels into one
         # kernel of width 1 on the scaled, concatenated channels: one exp, no underflowing product.
         # A channel constant over the batch (a dead ReLU) has an all-ones kernel: it drops out of the product.
-        parts = [(p, _width(p, sigma)) for p in (_flat(t[:, c]) for c in range(t.shape[1]))]
+        parts = [(p, _width(p, sigma, name)) for p in (_flat(t[:, c]) for c in range(t.shape[1]))]
         root = math.sqrt(t.shape[1]) if channels == "mean" else 1.0
         scaled = [p / (w * root) for p, w in parts if w is not None]
         if not scaled:
             return torch.ones(t.shape[0], t.shape[0], dtype=t.dtype, device=t.device)
         return _gaussian_kernel(torch.cat(scaled, dim=1), 1.0)
     flat = _flat(t)
-    width = _width(flat, sigma)
+    width = _width(flat, sigma, name)
     if width is None:  # every sample the same: one point mass, entropy 0
         return torch.ones(t.shape[0], t.shape[0], dtype=t.dtype, device=t.device)
     return _gaussian_kernel(flat, width)
@@ -260,7 +265,7 @@ def renyi_joint_entropy(
     channels_y: Channels = False,
 ) -> Tensor:
     """Joint matrix-based Renyi entropy S_alpha(A, B) in nats."""
-    a, b = _pair(gram_matrix(x, sigma_x, channels=channels_x), gram_matrix(y, sigma_y, channels=channels_y))
+    a, b = _pair(_gram(x, sigma_x, channels_x, "x"), _gram(y, sigma_y, channels_y, "y"))
     return matrix_entropy(joint_gram(a, b), alpha)
 
 
@@ -303,7 +308,7 @@ def renyi_mi(
         ...     renyi_mi(x, torch.randn(500, 2, generator=g)))
         True
     """
-    a, b = _pair(gram_matrix(x, sigma_x, channels=channels_x), gram_matrix(y, sigma_y, channels=channels_y))
+    a, b = _pair(_gram(x, sigma_x, channels_x, "x"), _gram(y, sigma_y, channels_y, "y"))
     sa, sb = matrix_entropy(a, alpha), matrix_entropy(b, alpha)
     mi = sa + sb - matrix_entropy(joint_gram(a, b), alpha)
     if not normalize:
