@@ -87,15 +87,18 @@ def test_dgi_trains_with_negatives_from_its_encoder():
     assert math.isfinite(float(est(h.detach(), (x, edges, batch))))
 
 
+class NormedEncoder(Encoder):
+    """With BatchNorm: its running statistics show whether a call ran it in train mode."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bn = nn.BatchNorm1d(16)
+
+    def forward(self, x, edge_index):
+        return torch.tanh(self.bn(self.lin(x)))
+
+
 def test_dgi_fit_leaves_the_encoders_batchnorm_statistics_alone():
-    class NormedEncoder(Encoder):
-        def __init__(self) -> None:
-            super().__init__()
-            self.bn = nn.BatchNorm1d(16)
-
-        def forward(self, x, edge_index):
-            return torch.tanh(self.bn(self.lin(x)))
-
     g = torch.Generator().manual_seed(4)
     x, edges = torch.randn(100, 8, generator=g) + 2, ring(100)
     enc = NormedEncoder()
@@ -107,14 +110,6 @@ def test_dgi_fit_leaves_the_encoders_batchnorm_statistics_alone():
 
 
 def test_the_dgi_estimate_leaves_the_encoder_alone_and_claims_no_bound():
-    class NormedEncoder(Encoder):
-        def __init__(self) -> None:
-            super().__init__()
-            self.bn = nn.BatchNorm1d(16)
-
-        def forward(self, x, edge_index):
-            return torch.tanh(self.bn(self.lin(x)))
-
     g = torch.Generator().manual_seed(4)
     x, edges = torch.randn(100, 8, generator=g) + 2, ring(100)
     enc = NormedEncoder()
