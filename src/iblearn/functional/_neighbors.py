@@ -115,20 +115,21 @@ def _distance_rows(parts: list[Tensor], metric: Metric) -> Iterator[tuple[Tensor
     rows_per_chunk = max(1, CHUNK_BYTES // (8 * n * (len(parts) + 2)))
     for start in range(0, n, rows_per_chunk):
         rows = torch.arange(start, min(n, start + rows_per_chunk), device=parts[0].device)
-        dist = _cdist(parts[0][rows], parts[0], metric)
+        dist = _cdist(parts[0][rows], parts[0], metric, rows)
         for p in parts[1:]:
-            dist = torch.maximum(dist, _cdist(p[rows], p, metric))
+            dist = torch.maximum(dist, _cdist(p[rows], p, metric, rows))
         yield rows, dist
 
 
-def _cdist(a: Tensor, b: Tensor, metric: Metric) -> Tensor:
+def _cdist(a: Tensor, b: Tensor, metric: Metric, rows: Tensor) -> Tensor:
     """Distances between the rows of ``a`` and ``b``; callers take radii and counts from the same rows.
 
     Euclidean goes through a matrix product, |a|^2 + |b|^2 - 2 a.b: 10x faster than differences in 784
     dimensions, but its rounding, about eps (|a|^2 + |b|^2), swamps the squared distance of two rows
     that differ by the 1e-10 tie-breaking jitter (repeated rows: silent ReLU units, saturated tanh),
     which came out as 0 or as noise. Entries within :data:`_MM_ROUNDING` of that error are recomputed
-    from the differences; they are few unless many rows coincide.
+    from the differences; they are few unless many rows coincide. ``a`` is ``b[rows]``: its points'
+    distances to themselves are set to 0.
     """
     dist = torch.cdist(a, b, p=_P[metric])
     if metric != "euclidean":
@@ -136,7 +137,11 @@ def _cdist(a: Tensor, b: Tensor, metric: Metric) -> Tensor:
     # One comparison per entry against a per-row bound (b's largest norm): a superset of the entries
     # to recompute, for the price of one pass over the matrix.
     bound = (_MM_ROUNDING * a.shape[1] * ((a * a).sum(1) + (b * b).sum(1).max())).sqrt()
-    i, j = torch.nonzero(dist <= bound[:, None], as_tuple=True)
+    close = dist <= bound[:, None]
+    self_pairs = (torch.arange(len(rows), device=rows.device), rows)
+    close[self_pairs] = False
+    dist[self_pairs] = 0.0
+    i, j = torch.nonzero(close, as_tuple=True)
     dist[i, j] = (a[i] - b[j]).norm(dim=1).to(dist.dtype)
     return dist
 
