@@ -12,52 +12,10 @@ from torch import nn
 from iblearn.optim import MIProbe, lr_range_test, select_range
 
 
-def test_bounds_follow_algorithm_2_on_scripted_outcomes():
-    # A fake model whose epoch outcome depends only on the LR: accuracy after 3 epochs peaks at 0.1,
-    # the tiny LR barely learns, and 1.0 crashes (NaN loss).
-    final_acc = {0.001: 0.12, 0.01: 0.6, 0.1: 0.9, 0.3: 0.85, 0.5: 0.2, 1.0: float("nan")}
-    state = {"lr": None, "epoch": 0}
-
-    def make_model(trial):
-        return nn.Linear(1, 1)
-
-    def make_optimizer(model, lr):
-        state["lr"], state["epoch"] = lr, 0
-        return torch.optim.SGD(model.parameters(), lr=lr)
-
-    def train_epoch(model, optimizer):
-        state["epoch"] += 1
-        acc = final_acc[state["lr"]]
-        if math.isnan(acc):
-            return {"train_loss": float("nan"), "train_acc": 0.0}
-        return {"train_loss": 1 - acc, "train_acc": 0.1 + (acc - 0.1) * state["epoch"] / 3}
-
-    def measure(model):
-        return [0.5]  # constant MI: every d_s is 0 after the first epoch
-
-    result = lr_range_test(
-        make_model,
-        train_epoch,
-        measure,
-        ixy=2.0,
-        lrs=list(final_acc),
-        trials=2,
-        epochs=3,
-        make_optimizer=make_optimizer,
-    )
-    # MAXVAL 0.9 at 0.1; Thresh 0.09. d1n = final - initial, initial being epoch 1's accuracy.
-    assert result.lr_top == 0.1
-    assert result.lr_min == 0.01  # d1n(0.001) = 0.0133 < 0.09; d1n(0.01) = 0.333
-    assert result.lr_max == 0.5  # dnn(0.3) = 0.05 < 0.09; from 0.5 on (and the crash) >= 0.09
-    assert result.epsilon == 0.0  # median of min(d_s) = 0 (constant MI), times C2
-    assert [r["crashed"] for r in result.summary].count(True) == 2  # 1.0 crashed in both trials
-    assert select_range(result.summary, result.curves, c1=100).lr_max == 0.3  # Thresh 0.009: 0.3 is too low
-
-
-def test_an_lr_that_crashed_in_any_trial_is_not_a_candidate():
-    # Trial 0: 0.3 crashes, so 1.0 is not reached. Trial 1: everything completes, and 0.3 and 1.0 end
-    # with the best accuracies. Averaging only completed runs would make 1.0 LR_top.
-    final_acc = {0.01: 0.5, 0.1: 0.9, 0.3: 0.92, 1.0: 0.95}
+def scripted_range_test(final_acc, crashes=lambda trial, lr: False, trials=2):
+    """The LR range test on a fake model whose outcome depends only on the LR (and, for crashes, the
+    trial): training accuracy climbs linearly to ``final_acc[lr]`` after 3 epochs; a NaN there, or
+    ``crashes(trial, lr)``, is a NaN loss. The MI is constant: every d_s is 0 after the first epoch."""
     state = {}
 
     def make_model(trial):
@@ -70,20 +28,40 @@ def test_an_lr_that_crashed_in_any_trial_is_not_a_candidate():
 
     def train_epoch(model, optimizer):
         state["epoch"] += 1
-        if state["lr"] == 0.3 and state["trial"] == 0:
-            return {"train_loss": float("nan"), "train_acc": 0.0}
         acc = final_acc[state["lr"]]
+        if math.isnan(acc) or crashes(state["trial"], state["lr"]):
+            return {"train_loss": float("nan"), "train_acc": 0.0}
         return {"train_loss": 1 - acc, "train_acc": 0.1 + (acc - 0.1) * state["epoch"] / 3}
 
-    result = lr_range_test(
+    return lr_range_test(
         make_model,
         train_epoch,
         lambda model: [0.5],
-        2.0,
-        list(final_acc),
-        trials=2,
+        ixy=2.0,
+        lrs=list(final_acc),
+        trials=trials,
         epochs=3,
         make_optimizer=make_optimizer,
+    )
+
+
+def test_bounds_follow_algorithm_2_on_scripted_outcomes():
+    # Accuracy after 3 epochs peaks at 0.1, the tiny LR barely learns, and 1.0 crashes (NaN loss).
+    result = scripted_range_test({0.001: 0.12, 0.01: 0.6, 0.1: 0.9, 0.3: 0.85, 0.5: 0.2, 1.0: float("nan")})
+    # MAXVAL 0.9 at 0.1; Thresh 0.09. d1n = final - initial, initial being epoch 1's accuracy.
+    assert result.lr_top == 0.1
+    assert result.lr_min == 0.01  # d1n(0.001) = 0.0133 < 0.09; d1n(0.01) = 0.333
+    assert result.lr_max == 0.5  # dnn(0.3) = 0.05 < 0.09; from 0.5 on (and the crash) >= 0.09
+    assert result.epsilon == 0.0  # median of min(d_s) = 0 (constant MI), times C2
+    assert [r["crashed"] for r in result.summary].count(True) == 2  # 1.0 crashed in both trials
+    assert select_range(result.summary, result.curves, c1=100).lr_max == 0.3  # Thresh 0.009: 0.3 is too low
+
+
+def test_an_lr_that_crashed_in_any_trial_is_not_a_candidate():
+    # Trial 0: 0.3 crashes, so 1.0 is not reached. Trial 1: everything completes, and 0.3 and 1.0 end
+    # with the best accuracies. Averaging only completed runs would make 1.0 LR_top.
+    result = scripted_range_test(
+        {0.01: 0.5, 0.1: 0.9, 0.3: 0.92, 1.0: 0.95}, crashes=lambda trial, lr: (trial, lr) == (0, 0.3)
     )
     assert [(r["trial"], r["lr"]) for r in result.summary if r["crashed"]] == [(0, 0.3)]
     assert (result.lr_min, result.lr_top, result.lr_max) == (0.01, 0.1, 0.3)
