@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from iblearn import records
 from iblearn.records import (
     RunFolder,
     atomic_write_text,
@@ -84,11 +85,14 @@ def test_checkpoints_round_trip_with_weights_only(tmp_path):
     assert loaded["history"] == [0.1, 0.2]
 
 
-def test_results_carry_the_environment(tmp_path):
+def test_results_carry_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setattr(records, "git_commit", lambda: "at-start")
     run = RunFolder(tmp_path)
+    monkeypatch.setattr(records, "git_commit", lambda: "committed-while-running")
     run.write_results({"acc": 0.5}, seed=1, device="cpu")
     results = read_json(tmp_path / "results.json")
     assert results["seed"] == 1 and results["device"] == "cpu"
+    assert results["environment"]["git_commit"] == "at-start"  # the code the run imported
     assert results["environment"]["torch"] == torch.__version__
 
 

@@ -96,10 +96,10 @@ def read_json(path: str | os.PathLike[str]) -> Any:
         raise ValueError(f"{path}: not valid JSON ({err})") from None
 
 
-def environment() -> dict[str, Any]:
-    """Library versions, device and git commit, for results.json."""
+def git_commit() -> str | None:
+    """The commit checked out where this package's source lies, or None outside a git checkout."""
     try:
-        commit = (
+        return (
             subprocess.run(
                 ["git", "rev-parse", "HEAD"],
                 capture_output=True,
@@ -110,7 +110,11 @@ def environment() -> dict[str, Any]:
             or None
         )
     except (OSError, subprocess.SubprocessError):
-        commit = None
+        return None
+
+
+def environment() -> dict[str, Any]:
+    """Library versions, device and git commit, for results.json."""
     try:
         from importlib.metadata import version
 
@@ -125,7 +129,7 @@ def environment() -> dict[str, Any]:
         "platform": platform.platform(),
         "cpu_threads": torch.get_num_threads(),
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-        "git_commit": commit,
+        "git_commit": git_commit(),
     }
 
 
@@ -149,6 +153,9 @@ class RunFolder:
                 stale.unlink(missing_ok=True)
         self.resume = resume
         self._rows: list[dict[str, str]] | None = None  # metrics.csv, read once
+        # The code a run imports is the commit checked out when it starts: an hour-long run's results
+        # must not name a commit made while it ran.
+        self._commit = git_commit()
 
     def file(self, name: str) -> Path:
         return self.path / name
@@ -172,7 +179,12 @@ class RunFolder:
     ) -> None:
         write_json(
             self.file("results.json"),
-            {**results, "seed": seed, "device": device, "environment": environment()},
+            {
+                **results,
+                "seed": seed,
+                "device": device,
+                "environment": {**environment(), "git_commit": self._commit},
+            },
         )
 
     def write_table(self, markdown: str) -> None:
