@@ -57,6 +57,7 @@ class Config:
     beta: float = 1e-2
     noise_std: float = 0.1
     widths: tuple[int, ...] = (256, 128, 64)  # the MLP's hidden layers
+    linear_output: bool = False  # the last of ``widths`` is the net's linear output Y-hat (Sec. 4)
     epochs: int = 10  # per layer, for the post-trained linear layer, and for the baseline
     min_steps: int = 2400  # updates per layer at least: the 1% subset trains for more epochs
     batch_size: int = 100
@@ -96,7 +97,11 @@ def load(name: str, fraction: float, test_size: int | None) -> tuple[Tensor, Ten
 
 def network(name: str, x: Tensor, config: Config) -> tuple[list[nn.Module], nn.Linear]:
     """The hidden layers (the units trained one by one) and the post-trained linear layer."""
-    hidden = layerwise_mlp(config.widths, x[0].numel()) if name == "mnist" else small_convnet(x.shape[1])
+    hidden = (
+        layerwise_mlp(config.widths, x[0].numel(), linear_output=config.linear_output)
+        if name == "mnist"
+        else small_convnet(x.shape[1])
+    )
     with torch.no_grad():
         width = Sequential(hidden)(x[:2]).flatten(1).shape[1]
     return hidden, nn.Linear(width, 10)

@@ -34,13 +34,24 @@ def mnist_cnn() -> list[nn.Module]:
     ]
 
 
-def layerwise_mlp(widths: tuple[int, ...] = (512, 256, 128), in_dim: int = 784) -> list[nn.Module]:
-    """Paper 002's three-layer MLP (widths ours; its supplementary material is not part of the text)."""
+def layerwise_mlp(
+    widths: tuple[int, ...] = (512, 256, 128), in_dim: int = 784, *, linear_output: bool = False
+) -> list[nn.Module]:
+    """Paper 002's three-layer MLP (widths ours; its supplementary material is not part of the text).
+
+    Every layer is Linear + ReLU, except the last when ``linear_output``: then it is the net's output
+    Y-hat with no activation, so that a linear layer post-trained on it folds into it (Sec. 4).
+    """
     layers: list[nn.Module] = []
     previous = in_dim
     for i, width in enumerate(widths):
+        last = linear_output and i == len(widths) - 1
         layers.append(
-            nn.Sequential(*([nn.Flatten()] if i == 0 else []), nn.Linear(previous, width), nn.ReLU())
+            nn.Sequential(
+                *([nn.Flatten()] if i == 0 else []),
+                nn.Linear(previous, width),
+                *([] if last else [nn.ReLU()]),
+            )
         )
         previous = width
     return layers
