@@ -30,6 +30,7 @@ from iblearn.estimators import (
     neural,
 )
 from iblearn.estimators.neural import derangements
+from iblearn.functional.bounds import dv_bound, log_mean_exp, nwj_bound
 
 TASK = bivariate_normal()
 CLASSES = [MINE, MINEf, NWJ, JS, InfoNCE]
@@ -185,6 +186,45 @@ def test_labels_are_one_hot_encoded(data):
         est(x, labels + 3)
     with pytest.raises(ValueError, match="y: integer labels need y_classes"):
         MINE(1, 3)(x, labels)
+
+
+class PairCritic(nn.Module):
+    """A user's critic with no ``classes`` method: scored pair by pair."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = nn.Bilinear(3, 5, 1)
+
+    def forward(self, a, b):
+        return self.net(a, b).squeeze(1)
+
+
+@pytest.mark.parametrize("cls", [MINE, NWJ])
+@pytest.mark.parametrize("critic", ["eager", "lazy", "user"])
+def test_class_labels_sum_the_marginal_over_every_other_sample_exactly(cls, critic):
+    # For labels, the marginal term is the mean over all N (N - 1) off-diagonal pairs, by brute force here.
+    torch.manual_seed(0)
+    x, labels = torch.randn(13, 3), torch.tensor([0, 0, 0, 1, 1, 2, 2, 2, 2, 0, 1, 3, 3])
+    kind = {"eager": {"x_dim": 3}, "lazy": {}, "user": {"critic": PairCritic()}}[critic]
+    est = cls(**kind, y_classes=5, hidden=(8,))  # class 4 absent: weight 0
+    joint, marginal = est._scores(*est._inputs(x, labels), 1, None)
+    onehot = nn.functional.one_hot(labels, 5).float()
+    torch.testing.assert_close(joint, est.critic(x, onehot))
+    i, j = torch.meshgrid(torch.arange(13), torch.arange(13), indexing="ij")
+    off = i != j
+    brute = est.critic(x[i[off]], onehot[j[off]])
+    assert marginal.shape == (13 * 5,)
+    torch.testing.assert_close(log_mean_exp(marginal), log_mean_exp(brute))
+    expected = dv_bound(joint, brute) if cls is MINE else nwj_bound(joint, brute)
+    torch.testing.assert_close(est.batch_mi(x, labels), expected)
+
+
+def test_js_re_pairs_labels_and_float_labels_are_refused():
+    x, labels = torch.randn(10, 2), torch.arange(10) % 3
+    js = JS(2, y_classes=3, hidden=(8,))  # softplus of the marginal: a log weight is no weight there
+    assert js._scores(*js._inputs(x, labels), 2, torch.Generator())[1].shape == (20,)
+    with pytest.raises(ValueError, match="y: with y_classes set, y must hold integer class labels"):
+        MINE(2, y_classes=3)(x, labels.float())
 
 
 def test_fit_from_a_dataloader_and_state_dict_round_trip(data):

@@ -69,3 +69,21 @@ def test_small_subsets_train_for_more_epochs_and_the_head_is_linear():
     assert isinstance(head, nn.Linear) and head.in_features == config.widths[-1]
     _hidden, head = exp.network("fashion-mnist", torch.rand(2, 1, 28, 28), config)
     assert head.in_features == 64 * 3 * 3  # three conv blocks, 28 -> 14 -> 7 -> 3
+
+
+def test_with_a_linear_output_the_post_trained_layer_folds_into_the_last_one():
+    # Sec. 4: no non-linearity between the net's last layer and the post-trained one, so the two are
+    # one linear layer and the post-training adds no capacity.
+    torch.manual_seed(0)
+    config = exp.Config(widths=(32, 16, 10), linear_output=True)
+    hidden, head = exp.network("mnist", torch.rand(2, 1, 28, 28), config)
+    last = hidden[-1][-1]
+    assert isinstance(last, nn.Linear) and not any(isinstance(m, nn.ReLU) for m in hidden[-1])
+    h = torch.randn(64, 16)  # inputs of the last layer
+    folded = nn.Linear(16, 10)
+    with torch.no_grad():
+        folded.weight.copy_(head.weight @ last.weight)
+        folded.bias.copy_(head.weight @ last.bias + head.bias)
+        torch.testing.assert_close(head(hidden[-1](h)), folded(h))
+        assert (hidden[-1](h) < 0).any()  # nothing clips the output
+    assert all(isinstance(m[-1], nn.ReLU) for m in hidden[:-1])

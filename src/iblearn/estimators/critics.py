@@ -5,7 +5,8 @@ all N x M pairs more cheaply than pair by pair sets ``separable = True`` and imp
 ``pairwise(x, y) -> (N, M)``; the estimators then use every in-batch pair as a negative. A critic
 whose cost is mostly in one argument can implement ``repaired(x, y, perms) -> (joint (N,), marginal
 (len(perms) * N,))``, the scores of (x_i, y_i) and of (x_i, y_perm[i]) for each permutation, sharing
-that work across the pairings (:class:`ConcatCritic`'s first layer; AA-MINE's copy of the sub-network).
+that work across the pairings (:class:`ConcatCritic`'s first layer; AA-MINE's copy of the sub-network),
+and ``classes(x, k) -> (N, k)``, the scores of each x_i with every one-hot class (for class labels y).
 Inputs are flattened to ``(N, -1)``: images and feature maps can go to the default critics as they are.
 """
 
@@ -72,6 +73,18 @@ class ConcatCritic(nn.Module):
         hidden = torch.cat([ax + by] + [ax + by[p] for p in perms])
         scores = self.net[1:](hidden).squeeze(1)
         return scores[: len(fx)], scores[len(fx) :]
+
+    def classes(self, x: Tensor, k: int) -> Tensor:
+        """Scores (N, k) of every x_i paired with every one-hot class e_c: the first layer's x half once,
+        plus the column of W_y that e_c selects."""
+        first = self.net[0]
+        if not isinstance(first, nn.Linear) or nn.parameter.is_lazy(first.weight):
+            eye = torch.eye(k, dtype=x.dtype, device=x.device)
+            return self(x.repeat_interleave(k, 0), eye.repeat(len(x), 1)).reshape(len(x), k)
+        fx = flat(x)
+        ax = F.linear(fx, first.weight[:, : fx.shape[1]], first.bias)  # (N, H)
+        hidden = ax.unsqueeze(1) + first.weight[:, fx.shape[1] :].T.unsqueeze(0)  # (N, k, H)
+        return self.net[1:](hidden.reshape(len(fx) * k, -1)).reshape(len(fx), k)
 
 
 class SeparableCritic(nn.Module):

@@ -56,8 +56,11 @@ class Config:
     methods: tuple[str, ...] = ("ce", "iyl", "ib")
     beta: float = 1e-2
     noise_std: float = 0.1
-    widths: tuple[int, ...] = (256, 128, 64)  # the MLP's hidden layers
-    linear_output: bool = False  # the last of ``widths`` is the net's linear output Y-hat (Sec. 4)
+    # The MLP's layers. Sec. 4 post-trains a linear layer on the net's output Y-hat with "no nonlinear
+    # activation between", so that "they can be combined into a single linear layer": the last layer is
+    # linear, its width that of Y (until commit 2616988: (256, 128, 64), every layer with a ReLU).
+    widths: tuple[int, ...] = (256, 128, 10)
+    linear_output: bool = True
     epochs: int = 10  # per layer, for the post-trained linear layer, and for the baseline
     min_steps: int = 2400  # updates per layer at least: the 1% subset trains for more epochs
     batch_size: int = 100

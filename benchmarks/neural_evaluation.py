@@ -1,0 +1,45 @@
+"""Each library's reported neural estimate against its own critic's bound, on the low-MI tasks.
+
+Trains iblearn's and torch-mist's MINE, NWJ and JS exactly as benchmarks/neural_estimators.py does
+(same critic, batches, steps), then evaluates both critics two ways: torch-mist's (chunks of 1,024 test
+samples, one negative a sample, averaged) and a reference (the bound pooled over all 10,000 test samples
+with 64 negatives a sample). See iblearn.bench.neural_eval.
+
+    python benchmarks/neural_evaluation.py [--seeds N] [--tasks NAME,...]
+
+Writes benchmarks/results/neural_evaluation.json (after every row; a killed run resumes) and .md.
+Needs the bench extra (torch-mist).
+"""
+
+import os
+
+for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ.setdefault(var, "1")
+
+import argparse  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from iblearn.bench.neural_eval import LOW_MI_TASKS, evaluation_row, evaluation_table  # noqa: E402
+from iblearn.records import environment, read_json, write_json  # noqa: E402
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--tasks", default=",".join(LOW_MI_TASKS))
+    parser.add_argument("--results", default=str(Path(__file__).parent / "results"))
+    args = parser.parse_args()
+    path = Path(args.results) / "neural_evaluation.json"
+    rows = read_json(path)["rows"] if path.exists() else []
+    done = {(r["task"], r["estimator"], r["seed"]) for r in rows}
+    commit = environment()["git_commit"]
+    for task in args.tasks.split(","):
+        for kind in ("mine", "nwj", "js"):
+            for seed in range(args.seeds):
+                if (task, kind, seed) in done:
+                    continue
+                rows.append({**evaluation_row(task, kind, seed), "commit": commit})
+                write_json(path, {"rows": rows})
+                print(task, kind, seed, flush=True)
+    table = evaluation_table(rows)
+    (Path(args.results) / "neural_evaluation.md").write_text(table, encoding="utf-8")
+    print(table)
