@@ -557,7 +557,7 @@ class MINE(NeuralEstimator):
         rate: moving-average rate of the bias correction.
         lr: Adam learning rate of the critic.
         n_negatives: re-pairings per sample for the marginal term of ``est`` and ``batch_mi`` (concat
-            critics); a training step uses one, as MINE's Algorithm 1 does.
+            critics; none with ``y_classes``); a training step uses one, as MINE's Algorithm 1 does.
         average: rate of the exponential moving average of the critic's weights over the ``train_step``
             calls (so ``fit``) that ``est(x, y)`` reports with (see :meth:`_update_average`; it keeps one
             more copy of the critic's weights). None reports with the last weights, as a critic trained

@@ -153,8 +153,9 @@ class InfoMax(Objective):
 class NoisyIB(Objective):
     """Paper 002, eq. (2): maximize I(Y; L) - beta I(X; L + eps), eps ~ N(0, noise_std^2 I).
 
-    I(Y; L) by MINE (labels one-hot), I(X; L + eps) by AA-MINE whose critic holds a copy of layers 1..k
-    (``subnet``), re-copied at the start of every epoch (:meth:`sync`) so that it follows the layer.
+    I(Y; L) by MINE (labels one-hot, its marginal term summed over the classes), I(X; L + eps) by
+    AA-MINE whose critic holds a copy of layers 1..k (``subnet``), re-copied at the start of every
+    epoch (:meth:`sync`) so that it follows the layer.
     The module's output t is L = subnet(x): the noise is added to it rather than running layers 1..k
     again (in greedy training the earlier layers are frozen and t comes from exactly that composition).
 
