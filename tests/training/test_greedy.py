@@ -100,6 +100,23 @@ def test_noisy_ib_records_both_terms_and_beta_zero_has_no_aamine():
     assert NoisyIB(Sequential(modules), beta=0.0, noise_std=0.1, classes=2).aamine is None
 
 
+@pytest.mark.parametrize("estimate", [-5.0, 0.7])
+def test_noisy_ib_minimizes_only_a_non_negative_estimate_of_i_x_l(monkeypatch, estimate):
+    torch.manual_seed(0)
+    layer = nn.Sequential(nn.Linear(4, 3), nn.ReLU())
+    objective = NoisyIB(Sequential([layer]), beta=0.5, noise_std=0.1, classes=2, hidden=(8,))
+    x, y = torch.randn(20, 4), torch.arange(20) % 2
+    t = layer(x).detach().requires_grad_(True)
+    # an estimate of the given value whose gradient with respect to each entry of L + eps is 1
+    monkeypatch.setattr(objective.aamine, "batch_mi", lambda x, lt: estimate + (lt - lt.detach()).sum())
+    loss, metrics = objective.loss(Batch(x, y), t)
+    (with_penalty,) = torch.autograd.grad(loss, t)
+    (i_yl_only,) = torch.autograd.grad(-objective.mine.batch_mi(t, y), t)
+    assert metrics["I(X;L+eps)"] == pytest.approx(estimate)  # recorded as it is
+    expected = 0.0 if estimate < 0 else 0.5  # MI >= 0: a negative estimate is not minimized
+    torch.testing.assert_close(with_penalty - i_yl_only, torch.full_like(t, expected))
+
+
 def test_graph_pipeline_with_gmi_and_mine():
     g = torch.Generator().manual_seed(3)
     n = 60
