@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -77,10 +77,9 @@ class ConcatCritic(nn.Module):
     def classes(self, x: Tensor, k: int) -> Tensor:
         """Scores (N, k) of every x_i paired with every one-hot class e_c: the first layer's x half once,
         plus the column of W_y that e_c selects."""
-        first = self.net[0]
-        if not isinstance(first, nn.Linear) or nn.parameter.is_lazy(first.weight):
-            eye = torch.eye(k, dtype=x.dtype, device=x.device)
-            return self(x.repeat_interleave(k, 0), eye.repeat(len(x), 1)).reshape(len(x), k)
+        if not isinstance(self.net[0], nn.Linear) or nn.parameter.is_lazy(self.net[0].weight):
+            self(x[:1], x.new_zeros(1, k))  # a lazy first layer takes its size (and class) at a first call
+        first = cast(nn.Linear, self.net[0])
         fx = flat(x)
         ax = F.linear(fx, first.weight[:, : fx.shape[1]], first.bias)  # (N, H)
         hidden = ax.unsqueeze(1) + first.weight[:, fx.shape[1] :].T.unsqueeze(0)  # (N, k, H)
