@@ -34,8 +34,8 @@ def _mole_cnn() -> tuple[list[nn.Module], list[Objective]]:
 
 
 def _layerwise_mlp() -> tuple[list[nn.Module], list[Objective]]:
-    hidden = layerwise_mlp((256, 128, 64))
-    modules = [*hidden, nn.Linear(64, 10)]
+    hidden = layerwise_mlp((256, 128, 10), linear_output=True)  # reproduce layerwise-ib's preset
+    modules = [*hidden, nn.Linear(10, 10)]
     ib: list[Objective] = [
         NoisyIB(Sequential(hidden[: i + 1]), 1e-2, 0.1, 10, hidden=(128,)) for i in range(3)
     ]
