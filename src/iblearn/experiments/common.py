@@ -201,6 +201,11 @@ class RunCheckpoint:
 
 
 @torch.no_grad()
+def adam(lr: float) -> Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]:
+    """A factory of Adam optimizers at ``lr``, as ``train_greedy(optimizer=...)`` takes one per module."""
+    return lambda params: torch.optim.Adam(params, lr=lr)
+
+
 def accuracy(model: nn.Module, x: Tensor, y: Tensor, device: torch.device) -> float:
     """Percent of ``x`` classified as ``y``, in chunks of 1,000."""
     model.eval()

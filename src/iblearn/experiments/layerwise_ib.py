@@ -26,7 +26,14 @@ import torch
 from torch import Tensor, nn
 
 from iblearn.data.vision import load_images, to_float
-from iblearn.experiments.common import ReproduceOptions, RunCheckpoint, accuracy, summarize_runs, train_epoch
+from iblearn.experiments.common import (
+    ReproduceOptions,
+    RunCheckpoint,
+    accuracy,
+    adam,
+    summarize_runs,
+    train_epoch,
+)
 from iblearn.models.mole import Sequential, layerwise_mlp, small_convnet
 from iblearn.records import RunFolder, markdown_table
 from iblearn.training import Batch, CrossEntropy, NoisyIB, Objective, Standardize, train_greedy
@@ -171,13 +178,9 @@ def train_layerwise(
         epochs=epochs_for(len(x), config),
         device=device,
         run=RunFolder(folder, resume=True),  # a fresh start has removed the folder
-        optimizer=[_adam(config.lr)] * len(hidden) + [_adam(config.output_lr or config.lr)],
+        optimizer=[adam(config.lr)] * len(hidden) + [adam(config.output_lr or config.lr)],
     )
     return Sequential([*hidden, out])
-
-
-def _adam(lr: float) -> Any:
-    return lambda params: torch.optim.Adam(params, lr=lr)
 
 
 def train_ce(
@@ -258,7 +261,7 @@ def figure_3(
             batches,
             epochs=epochs_for(len(x), config),
             device=device,
-            optimizer=_adam(config.lr),
+            optimizer=adam(config.lr),
         )
         with torch.no_grad():
             out = first[0].eval()(xt.to(device)).flatten(1).cpu()
