@@ -31,7 +31,9 @@ def test_local_dim_between_grids(grids):
     assert a.limit == pytest.approx(math.log(192)) and float(a) <= a.limit  # 384 rows: 2 batches of 192
 
 
-@pytest.mark.parametrize(("mode", "objective"), [("local", "infonce"), ("global", "js")])
+@pytest.mark.parametrize(
+    ("mode", "objective"), [("local", "infonce"), ("global", "js"), ("global", "infonce")]
+)
 def test_dim_with_a_global_vector(mode, objective):
     g = torch.Generator().manual_seed(1)
     y = torch.randn(256, 4, generator=g)
@@ -39,7 +41,24 @@ def test_dim_with_a_global_vector(mode, objective):
     est = DIM(mode=mode, objective=objective, hidden=32, embed_dim=16, lr=2e-3).fit(
         x, y, steps=150, batch_size=64
     )
-    assert float(est(x, y)) > 0.5
+    value = est(x, y)
+    assert float(value) > 0.5
+    if objective == "infonce":  # 256 rows: one evaluation batch of 256
+        assert value.limit == pytest.approx(math.log(256)) and float(value) <= value.limit
+    else:
+        assert value.limit is None
+
+
+def test_global_infonce_is_infonce_on_every_pair_of_the_batch():
+    g = torch.Generator().manual_seed(2)
+    x, y = torch.randn(6, 2, 3, 3, generator=g), torch.randn(6, 4, generator=g)
+    est = DIM(mode="global", objective="infonce", hidden=8)
+    scores = torch.stack(
+        [torch.stack([est.critic(x[i : i + 1], y[j : j + 1])[0] for j in range(6)]) for i in range(6)]
+    )
+    expected = (scores.diagonal() - scores.logsumexp(dim=1)).mean() + math.log(6)
+    torch.testing.assert_close(est.batch_mi(x, y), expected)
+    torch.testing.assert_close(est.mi(x, y), expected)
 
 
 def ring(n: int) -> torch.Tensor:
@@ -153,7 +172,7 @@ def test_an_unused_lazy_branch_survives_a_weights_only_checkpoint(tmp_path):
         (lambda: GMI(4, 2)(torch.randn(5, 4), (torch.randn(6, 2), ring(6))), "sample counts differ"),
         (lambda: DIM()(torch.randn(8, 3), torch.randn(8, 2)), r"x: DIM needs feature maps \(N, C, H, W\)"),
         (lambda: DIM(mode="patch"), "mode: expected one of"),
-        (lambda: DIM(mode="global", objective="infonce"), "objective: 'infonce' is for mode='local'"),
+        (lambda: DIM(mode="global", objective="nce"), "objective: expected one of"),
         (
             lambda: GMI(4, 2)(torch.randn(6, 5), (torch.randn(6, 2), ring(6))),
             r"h: expected node representations \(N, 4\) \(rep_dim\)",

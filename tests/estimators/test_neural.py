@@ -30,7 +30,7 @@ from iblearn.estimators import (
     neural,
 )
 from iblearn.estimators.neural import derangements
-from iblearn.functional.bounds import dv_bound, log_mean_exp, nwj_bound
+from iblearn.functional.bounds import dv_bound, infonce_bound, log_mean_exp, nwj_bound
 
 TASK = bivariate_normal()
 CLASSES = [MINE, MINEf, NWJ, JS, InfoNCE]
@@ -493,6 +493,18 @@ def test_repaired_critics_give_the_scores_and_gradients_of_pair_by_pair_calls(ma
         (expected[:10].sum() - expected[10:].exp().mean()), list(critic.parameters())
     )
     assert all(torch.allclose(g, r, atol=1e-6) for g, r in zip(grads, reference, strict=True))
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_concat_all_pairs_gives_the_score_of_every_pairing(lazy):
+    torch.manual_seed(0)
+    critic = ConcatCritic(None if lazy else 5, None if lazy else 3, (16, 16))
+    x, y = torch.randn(4, 5), torch.randn(7, 3)
+    scores = critic.all_pairs(x, y)  # a lazy first layer is materialized by the call
+    i, j = torch.meshgrid(torch.arange(4), torch.arange(7), indexing="ij")
+    torch.testing.assert_close(scores, critic(x[i.flatten()], y[j.flatten()]).reshape(4, 7))
+    est = InfoNCE(critic=critic)
+    torch.testing.assert_close(est.batch_mi(x[:4], y[:4]), infonce_bound(scores[:, :4]))
 
 
 def test_a_diverging_critic_raises_with_the_step(data):

@@ -6,7 +6,8 @@ all N x M pairs more cheaply than pair by pair sets ``separable = True`` and imp
 whose cost is mostly in one argument can implement ``repaired(x, y, perms) -> (joint (N,), marginal
 (len(perms) * N,))``, the scores of (x_i, y_i) and of (x_i, y_perm[i]) for each permutation, sharing
 that work across the pairings (:class:`ConcatCritic`'s first layer; AA-MINE's copy of the sub-network),
-and ``classes(x, k) -> (N, k)``, the scores of each x_i with every one-hot class (for class labels y).
+``classes(x, k) -> (N, k)``, the scores of each x_i with every one-hot class (for class labels y), and
+``all_pairs(x, y) -> (N, M)``, every pairing's score (InfoNCE and global DIM with a joint critic).
 Inputs are flattened to ``(N, -1)``: images and feature maps can go to the default critics as they are.
 """
 
@@ -74,16 +75,22 @@ class ConcatCritic(nn.Module):
         scores = self.net[1:](hidden).squeeze(1)
         return scores[: len(fx)], scores[len(fx) :]
 
-    def classes(self, x: Tensor, k: int) -> Tensor:
-        """Scores (N, k) of every x_i paired with every one-hot class e_c: the first layer's x half once,
-        plus the column of W_y that e_c selects."""
+    def all_pairs(self, x: Tensor, y: Tensor) -> Tensor:
+        """Scores ``(N, M)`` of every x_i paired with every y_j: the first layer's x and y halves once
+        each, their broadcast sum through the rest of the net (the same numbers as ``critic(x_i, y_j)``
+        pair by pair, for N + M first-layer rows instead of N M)."""
         if not isinstance(self.net[0], nn.Linear) or nn.parameter.is_lazy(self.net[0].weight):
-            self(x[:1], x.new_zeros(1, k))  # a lazy first layer takes its size (and class) at a first call
+            self(x[:1], y[:1])  # a lazy first layer takes its size (and class) at a first call
         first = cast(nn.Linear, self.net[0])
-        fx = flat(x)
+        fx, fy = flat(x), flat(y)
         ax = F.linear(fx, first.weight[:, : fx.shape[1]], first.bias)  # (N, H)
-        hidden = ax.unsqueeze(1) + first.weight[:, fx.shape[1] :].T.unsqueeze(0)  # (N, k, H)
-        return self.net[1:](hidden.reshape(len(fx) * k, -1)).reshape(len(fx), k)
+        by = F.linear(fy, first.weight[:, fx.shape[1] :])  # (M, H)
+        hidden = ax.unsqueeze(1) + by.unsqueeze(0)  # (N, M, H)
+        return self.net[1:](hidden.reshape(len(fx) * len(fy), -1)).reshape(len(fx), len(fy))
+
+    def classes(self, x: Tensor, k: int) -> Tensor:
+        """Scores (N, k) of every x_i paired with every one-hot class e_c (e_c selects a column of W_y)."""
+        return self.all_pairs(x, torch.eye(k, dtype=x.dtype, device=x.device))
 
 
 class SeparableCritic(nn.Module):

@@ -21,7 +21,7 @@ from torch import Tensor, nn
 
 from iblearn.estimators.base import MIEstimate
 from iblearn.estimators.critics import ConcatCritic, flat, seeded
-from iblearn.estimators.neural import NeuralEstimator
+from iblearn.estimators.neural import NeuralEstimator, all_pair_scores
 from iblearn.functional import _validate as V
 from iblearn.functional.bounds import dv_bound, infonce_bound, js_bound
 
@@ -66,10 +66,11 @@ class DIM(NeuralEstimator):
     Args:
         mode: ``"local"`` (per-location MI, averaged over locations) or ``"global"`` (a concat critic on
             the flattened map and y).
-        objective: the critic's training objective, ``"js"`` (Jensen-Shannon, DIM's default) or, in
-            local mode only, ``"infonce"``. In local mode the reported MI is InfoNCE per location either
-            way (at most log of the evaluation batch, given in ``MIEstimate.limit``); in global mode,
-            the DV bound of the JS-trained critic.
+        objective: the critic's training objective, ``"js"`` (Jensen-Shannon, DIM's default) or
+            ``"infonce"``, Hjelm et al.'s two estimators of Sec. 3.1. In local mode the reported MI is
+            InfoNCE per location either way; in global mode it is the bound the critic trains on:
+            the DV bound of the JS-trained critic, or InfoNCE over every (map, y) pair of each
+            evaluation batch. InfoNCE never exceeds log of the evaluation batch (``MIEstimate.limit``).
         embed_dim, hidden: sizes of the 1x1-convolution critic.
         lr, eval_batch_size, seed, base: as for :class:`iblearn.estimators.MINE`.
     """
@@ -92,10 +93,6 @@ class DIM(NeuralEstimator):
     ) -> None:
         V.choice(mode, "mode", ("local", "global"))
         V.choice(objective, "objective", ("js", "infonce"))
-        if mode == "global" and objective == "infonce":
-            # Global InfoNCE would score every (map, vector) pair of a batch with the concat critic, and
-            # the DV reported here is not the bound such a critic is trained for: not offered.
-            raise ValueError("objective: 'infonce' is for mode='local'; global DIM trains on 'js'")
         critic = seeded(
             lambda: (
                 LocalCritic(embed_dim, hidden)
@@ -127,39 +124,48 @@ class DIM(NeuralEstimator):
         return s, s.diagonal(dim1=0, dim2=1).T, s[off]
 
     def _infonce(self, x: Tensor, y: Tensor) -> Tensor:
-        """Mean over locations of InfoNCE on each location's N x N scores: a lower bound for any critic."""
+        """Global mode: InfoNCE on the N x N scores of every (map, y) pair (the concat critic's first
+        layer once per side). Local mode: the mean over locations of InfoNCE on each location's N x N
+        scores. A lower bound for any critic."""
+        if self.mode == "global":
+            return infonce_bound(all_pair_scores(self.critic, x, y))
         s, _, _ = self._local(x, y)
         return torch.stack([infonce_bound(s[:, :, loc]) for loc in range(s.shape[2])]).mean()
 
     def objective(self, x: Tensor, y: Tensor) -> Tensor:
-        if self.mode == "global":
-            return js_bound(*self._scores(x, y, 1, self._shuffles))
         if self.objective_kind == "infonce":
             return self._infonce(x, y)
+        if self.mode == "global":
+            return js_bound(*self._scores(x, y, 1, self._shuffles))
         _, joint, marginal = self._local(x, y)
         return js_bound(joint, marginal)  # a mean of per-pair terms: the mean over locations too
 
     def _pooled(self, joint: Tensor, marginal: Tensor) -> Tensor:
         return dv_bound(joint, marginal)  # global mode: DV of the JS-trained critic (iblearn.estimators.JS)
 
+    def _reports_dv(self) -> bool:
+        return self.mode == "global" and self.objective_kind == "js"
+
     def batch_mi(self, x: Any, y: Any) -> Tensor:
-        if self.mode == "global":
+        if self._reports_dv():
             return super().batch_mi(x, y)
         return self._finite(self._infonce(*self._inputs(x, y)), "bound")
 
     def mi(self, x: Any, y: Any) -> Tensor:
-        """Local mode: InfoNCE per location, whatever the training objective. A JS-trained critic's DV
+        """Global mode: the DV bound of the JS-trained critic, or InfoNCE on each evaluation batch.
+
+        Local mode: InfoNCE per location, whatever the training objective. A JS-trained critic's DV
         is ruled by its few most overconfident negatives (dot products are unbounded, and pairs never
         met in training batches score high): measured on a grid-grid task, some locations' DV fell to
         -12 nats while training improved; InfoNCE charges such a negative to its own row only, and is
         honest about its ceiling, log of the evaluation batch."""
-        if self.mode == "global":
+        if self._reports_dv():
             return super().mi(x, y)
         return self._batch_mean(*self._inputs(x, y), self._infonce)
 
     def forward(self, x: Any, y: Any, **request: Any) -> MIEstimate:
         result = super().forward(x, y, **request)
-        return result if self.mode == "global" else self._batch_limit(result)
+        return result if self._reports_dv() else self._batch_limit(result)
 
     def settings(self) -> dict[str, Any]:
         return {

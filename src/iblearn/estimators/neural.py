@@ -410,6 +410,19 @@ class NeuralEstimator(Estimator):
         }
 
 
+def all_pair_scores(critic: nn.Module, x: Tensor, y: Tensor) -> Tensor:
+    """Scores ``(N, M)`` of every pair (x_i, y_j): one matrix product for a separable critic, the
+    critic's own ``all_pairs`` where it has one (:class:`~iblearn.estimators.critics.ConcatCritic`),
+    else the critic called on all N M pairings."""
+    if getattr(critic, "separable", False):
+        return cast(Callable[[Tensor, Tensor], Tensor], critic.pairwise)(x, y)
+    each = getattr(critic, "all_pairs", None)
+    if callable(each):
+        return cast(Tensor, each(x, y))
+    n, m = len(x), len(y)
+    return critic(x.repeat_interleave(m, dim=0), y.repeat(n, *([1] * (y.ndim - 1)))).reshape(n, m)
+
+
 def derangements(n: int, count: int, gen: torch.Generator | None) -> list[Tensor]:
     """Up to ``count`` random permutations of ``range(n)`` without fixed points, no two alike anywhere.
 
@@ -810,13 +823,7 @@ class InfoNCE(NWJ):
         return infonce_bound(self._pairs(x, y))
 
     def _pairs(self, x: Tensor, y: Tensor) -> Tensor:
-        if getattr(self.critic, "separable", False):
-            pairwise = cast(Callable[[Tensor, Tensor], Tensor], self.critic.pairwise)
-            return pairwise(x, y)
-        n, m = len(x), len(y)
-        xs = x.repeat_interleave(m, dim=0)
-        ys = y.repeat(n, *([1] * (y.ndim - 1)))
-        return self.critic(xs, ys).reshape(n, m)
+        return all_pair_scores(self.critic, x, y)
 
     def objective(self, x: Tensor, y: Tensor) -> Tensor:
         return self._matrix_bound(x, y)
