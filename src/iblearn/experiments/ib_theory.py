@@ -166,11 +166,13 @@ def examples(config: Config, seed: int) -> list[dict[str, Any]]:
     eps = 0.02  # Fig. 3: Y = 0 on [0, 1/2] x [0, eps], Y = 1 on [0, eps] x [1/2, 1]
     y3 = gen.integers(0, 2, n)
     u, v = gen.uniform(0, 1, n), gen.uniform(0, 1, n)
-    x3 = np.where(y3[:, None] == 0, np.c_[u / 2, v * eps], np.c_[u * eps, 0.5 + v / 2])
+    x3 = np.where(
+        y3[:, None] == 0, np.column_stack([u / 2, v * eps]), np.column_stack([u * eps, 0.5 + v / 2])
+    )
     noisy_in = gen.normal(0, config.input_noise, (n, 2))
     rows = []
     cases: list[tuple[str, Any, NDArray[Any], NDArray[Any], float]] = [
-        (name, lambda x, k=knots: np.interp(x[:, 0], *k), np.c_[x1, np.zeros(n)], y2, 0.5)
+        (name, lambda x, k=knots: np.interp(x[:, 0], *k), np.column_stack([x1, np.zeros(n)]), y2, 0.5)
         for name, knots in NETS.items()
     ]
     cases += [
