@@ -219,6 +219,23 @@ def test_class_labels_sum_the_marginal_over_every_other_sample_exactly(cls, crit
     torch.testing.assert_close(est.batch_mi(x, labels), expected)
 
 
+def test_class_weights_are_not_rounded_to_a_half_precision_critics_dtype():
+    # bfloat16 weights (rows summing to 1.001) moved the marginal term by 0.01 nats at N = 1,000
+    torch.manual_seed(0)
+    est = MINE(3, y_classes=2, hidden=(8,)).to(torch.bfloat16)
+    with torch.no_grad():
+        est.critic.net[-1].bias.fill_(8.0)  # scores of several nats, as a trained critic gives
+    labels = torch.randint(0, 2, (1000,))
+    labels[:333] = 0
+    xt, yt = est._inputs(torch.randn(1000, 3), labels)
+    with torch.no_grad():
+        _, marginal = est._scores(xt, yt, 1, None)
+        pairs, onehot = est.critic.classes(xt, 2).double(), yt.double()
+    weights = (onehot.sum(0) - onehot) / 999
+    exact = torch.logsumexp((pairs + weights.log()).flatten(), 0) - math.log(1000)
+    assert float(log_mean_exp(marginal)) == pytest.approx(float(exact), abs=1e-5)
+
+
 def test_js_re_pairs_labels_and_float_labels_are_refused():
     x, labels = torch.randn(10, 2), torch.arange(10) % 3
     js = JS(2, y_classes=3, hidden=(8,))  # softplus of the marginal: a log weight is no weight there

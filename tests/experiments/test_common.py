@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from iblearn.experiments import ReproduceOptions
-from iblearn.experiments.common import RunCheckpoint
+from iblearn.experiments.common import RunCheckpoint, accuracy, module_optimizers
 from iblearn.experiments.mole import Config
 
 
@@ -119,3 +119,23 @@ def test_zero_and_null_are_taken_where_they_mean_something():
         from iblearn.experiments.layerwise_ib import Config as LayerwiseConfig
 
         ReproduceOptions(overrides={"runs": [["mnist", -0.5]]}).configure(LayerwiseConfig())
+
+
+@pytest.mark.parametrize(("output_lr", "head"), [(None, 1e-3), (1e-2, 1e-2), (0.0, 0.0)])
+def test_the_output_module_trains_at_output_lr_and_the_others_at_lr(output_lr, head):
+    modules = [nn.Linear(2, 2) for _ in range(3)]
+    factories = module_optimizers(3, 1e-3, output_lr)
+    lrs = [f(m.parameters()).param_groups[0]["lr"] for f, m in zip(factories, modules, strict=True)]
+    assert lrs == [1e-3, 1e-3, head]  # 0 is taken as given, as lr = 0 is
+
+
+def test_accuracy_builds_no_graph():
+    seen = []
+
+    class Recorder(nn.Linear):
+        def forward(self, x):
+            seen.append(torch.is_grad_enabled())
+            return super().forward(x)
+
+    assert accuracy(Recorder(2, 2), torch.randn(1500, 2), torch.zeros(1500, dtype=torch.long), "cpu") >= 0
+    assert seen == [False, False]  # two chunks of at most 1,000

@@ -6,8 +6,9 @@ import dataclasses
 import math
 import statistics
 import typing
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from iblearn.records import RunFolder
+from iblearn.training.greedy import OptimizerFactory
 
 
 @dataclass(frozen=True)
@@ -200,12 +202,14 @@ class RunCheckpoint:
         return any(r.get("key") == self.key and int(r["epoch"]) == epochs for r in self.run.metrics())
 
 
+def module_optimizers(n: int, lr: float, output_lr: float | None) -> Sequence[OptimizerFactory]:
+    """Adam factories for ``train_greedy(optimizer=...)``: ``lr`` for the first ``n - 1`` modules,
+    ``output_lr`` for the last (the output module; ``lr`` where None)."""
+    head = lr if output_lr is None else output_lr
+    return [partial(torch.optim.Adam, lr=lr)] * (n - 1) + [partial(torch.optim.Adam, lr=head)]
+
+
 @torch.no_grad()
-def adam(lr: float) -> Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]:
-    """A factory of Adam optimizers at ``lr``, as ``train_greedy(optimizer=...)`` takes one per module."""
-    return lambda params: torch.optim.Adam(params, lr=lr)
-
-
 def accuracy(model: nn.Module, x: Tensor, y: Tensor, device: torch.device) -> float:
     """Percent of ``x`` classified as ``y``, in chunks of 1,000."""
     model.eval()

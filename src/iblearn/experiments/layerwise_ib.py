@@ -30,7 +30,7 @@ from iblearn.experiments.common import (
     ReproduceOptions,
     RunCheckpoint,
     accuracy,
-    adam,
+    module_optimizers,
     summarize_runs,
     train_epoch,
 )
@@ -178,7 +178,7 @@ def train_layerwise(
         epochs=epochs_for(len(x), config),
         device=device,
         run=RunFolder(folder, resume=True),  # a fresh start has removed the folder
-        optimizer=[adam(config.lr)] * len(hidden) + [adam(config.output_lr or config.lr)],
+        optimizer=module_optimizers(len(hidden) + 1, config.lr, config.output_lr),
     )
     return Sequential([*hidden, out])
 
@@ -261,7 +261,7 @@ def figure_3(
             batches,
             epochs=epochs_for(len(x), config),
             device=device,
-            optimizer=adam(config.lr),
+            optimizer=module_optimizers(1, config.lr, None),
         )
         with torch.no_grad():
             out = first[0].eval()(xt.to(device)).flatten(1).cpu()
@@ -334,7 +334,7 @@ def table(summary: list[dict[str, Any]], config: Config, tsne_stats: dict[str, d
         "a 3-block conv net (Fashion-MNIST, whose paper column is CIFAR-10's); "
         f"{config.epochs} epochs per layer and for the baseline, at least {config.min_steps} updates; "
         f"batch {config.batch_size}; Adam {config.lr:g}"
-        + (f" ({config.output_lr:g} for the post-trained layer)" if config.output_lr else "")
+        + (f" ({config.output_lr:g} for the post-trained layer)" if config.output_lr is not None else "")
         + ".\n\n"
         + markdown_table(["data", "method", "test acc %", "seeds", "vs CE", "paper", "paper vs CE"], rows)
     )

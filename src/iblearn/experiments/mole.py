@@ -24,7 +24,7 @@ from torch import Tensor, nn
 from iblearn.data.graphs import GraphBatch, load_cora, load_tu
 from iblearn.data.tabular import load_adult
 from iblearn.data.vision import load_mnist, to_float
-from iblearn.experiments.common import ReproduceOptions, adam, summarize_runs
+from iblearn.experiments.common import ReproduceOptions, module_optimizers, summarize_runs
 from iblearn.experiments.common import accuracy as tensor_accuracy
 from iblearn.models import mole as nets
 from iblearn.records import RunFolder, markdown_table
@@ -271,7 +271,7 @@ def train_mole(
         objectives_for(task, estimator, seed),
         _batches(task, config, seed),
         epochs=epochs,
-        optimizer=[adam(config.lr)] * (len(modules) - 1) + [adam(config.output_lr or config.lr)],
+        optimizer=module_optimizers(len(modules), config.lr, config.output_lr),
         critic_steps=config.critic_steps,
         device=device,
         run=RunFolder(folder, resume=True),  # a fresh start has removed the folder
