@@ -189,11 +189,12 @@ def test_labels_are_one_hot_encoded(data):
 
 
 class PairCritic(nn.Module):
-    """A user's critic with no ``classes`` method: scored pair by pair."""
+    """A user's critic with no ``all_pairs`` method, and a submodule of that name: scored pair by pair."""
 
     def __init__(self) -> None:
         super().__init__()
         self.net = nn.Bilinear(3, 5, 1)
+        self.all_pairs = nn.Identity()  # not a fast path: would fail if called as all_pairs(x, y)
 
     def forward(self, a, b):
         return self.net(a, b).squeeze(1)
@@ -230,7 +231,7 @@ def test_class_weights_are_not_rounded_to_a_half_precision_critics_dtype():
     xt, yt = est._inputs(torch.randn(1000, 3), labels)
     with torch.no_grad():
         _, marginal = est._scores(xt, yt, 1, None)
-        pairs, onehot = est.critic.classes(xt, 2).double(), yt.double()
+        pairs, onehot = est.critic.all_pairs(xt, torch.eye(2, dtype=yt.dtype)).double(), yt.double()
     weights = (onehot.sum(0) - onehot) / 999
     exact = torch.logsumexp((pairs + weights.log()).flatten(), 0) - math.log(1000)
     assert float(log_mean_exp(marginal)) == pytest.approx(float(exact), abs=1e-5)

@@ -6,8 +6,9 @@ all N x M pairs more cheaply than pair by pair sets ``separable = True`` and imp
 whose cost is mostly in one argument can implement ``repaired(x, y, perms) -> (joint (N,), marginal
 (len(perms) * N,))``, the scores of (x_i, y_i) and of (x_i, y_perm[i]) for each permutation, sharing
 that work across the pairings (:class:`ConcatCritic`'s first layer; AA-MINE's copy of the sub-network),
-``classes(x, k) -> (N, k)``, the scores of each x_i with every one-hot class (for class labels y), and
-``all_pairs(x, y) -> (N, M)``, every pairing's score (InfoNCE and global DIM with a joint critic).
+and ``all_pairs(x, y) -> (N, M)``, every pairing's score (InfoNCE and global DIM with a joint critic;
+with y the k one-hot classes, the class-summed marginal of MINE and NWJ). Such optional methods are
+looked up on the critic's class (:func:`critic_method`).
 Inputs are flattened to ``(N, -1)``: images and feature maps can go to the default critics as they are.
 """
 
@@ -88,10 +89,6 @@ class ConcatCritic(nn.Module):
         hidden = ax.unsqueeze(1) + by.unsqueeze(0)  # (N, M, H)
         return self.net[1:](hidden.reshape(len(fx) * len(fy), -1)).reshape(len(fx), len(fy))
 
-    def classes(self, x: Tensor, k: int) -> Tensor:
-        """Scores (N, k) of every x_i paired with every one-hot class e_c (e_c selects a column of W_y)."""
-        return self.all_pairs(x, torch.eye(k, dtype=x.dtype, device=x.device))
-
 
 class SeparableCritic(nn.Module):
     """``T(x, y) = g(x) . h(y)``: all N x M pairs cost one matrix product (the InfoNCE default)."""
@@ -110,6 +107,12 @@ class SeparableCritic(nn.Module):
 
     def pairwise(self, x: Tensor, y: Tensor) -> Tensor:
         return self.g(flat(x)) @ self.h(flat(y)).T
+
+
+def critic_method(critic: nn.Module, name: str) -> Callable[..., Any] | None:
+    """The critic's optional method ``name`` (``repaired``, ``all_pairs``), where its class defines one;
+    else None (a user's submodule that happens to be called ``all_pairs`` is not one)."""
+    return getattr(critic, name) if callable(getattr(type(critic), name, None)) else None
 
 
 def seeded(build: Callable[[], nn.Module], seed: int) -> nn.Module:
