@@ -6,6 +6,10 @@ rate and batches; 3 seeds; RMSE against the closed-form MI and training steps pe
 Writes benchmarks/results/neural_estimators.json and .md. Needs the bench extra (torch-mist).
 With --estimators or --tasks, only those are run again; the others' rows are kept from the results file.
 A run with other --seeds belongs in its own --results folder (rows merge by task, estimator and seed).
+
+    python benchmarks/neural_estimators.py --merge DIR,DIR --results OUT [--seeds N]
+
+summarizes the rows of earlier runs (only seeds below N, where given) into OUT, without training.
 """
 
 import os
@@ -16,7 +20,7 @@ for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
 import argparse  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from iblearn.bench import bench_neural  # noqa: E402
+from iblearn.bench import bench_neural, merge_neural  # noqa: E402
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -25,7 +29,12 @@ if __name__ == "__main__":
     parser.add_argument("--tasks", default="", help="comma-separated subset of the tasks")
     parser.add_argument("--seeds", type=int, default=None, help="seeds per (task, estimator); default 3")
     parser.add_argument("--results", default=str(Path(__file__).parent / "results"))
+    parser.add_argument("--merge", default="", help="comma-separated results folders to summarize as one")
     args = parser.parse_args()
+    if args.merge:
+        sources = [Path(d) for d in args.merge.split(",") if d]
+        print(merge_neural(sources, Path(args.results), seeds=args.seeds))
+        raise SystemExit
     table = bench_neural(
         Path(args.results),
         quick=args.quick,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 import iblearn.bench.neural as neural
-from iblearn.bench import bench_neural
+from iblearn.bench import bench_neural, merge_neural
 from iblearn.bench.neural import neural_table, summarize
 from iblearn.records import read_json, write_json
 
@@ -83,3 +83,15 @@ def test_bad_arguments_name_themselves(tmp_path):
     ]:
         with pytest.raises(ValueError, match=f"^{name}:"):
             bench_neural(tmp_path, **kwargs)
+
+
+def test_merged_runs_are_summarized_as_one_grid_and_a_row_in_two_is_refused(tmp_path):
+    a, b, out = tmp_path / "a", tmp_path / "b", tmp_path / "out"
+    write_json(a / "neural_estimators.json", {"rows": [_row("x", 0.9, 0.8, s) for s in range(10)]})
+    write_json(b / "neural_estimators.json", {"rows": [_row("y", 0.5, 0.9, s) for s in range(3)]})
+    merge_neural([a, b], out, seeds=3)
+    merged = read_json(out / "neural_estimators.json")
+    assert sorted((r["task"], r["seed"]) for r in merged["rows"]) == [(t, s) for t in "xy" for s in range(3)]
+    assert merged["totals"]["iblearn_error_no_worse"] == 1  # x ours, y theirs
+    with pytest.raises(ValueError, match=r"^sources:"):
+        merge_neural([a, a], out)

@@ -98,11 +98,46 @@ def bench_neural(
     return table
 
 
+def merge_neural(sources: Sequence[Path], results_dir: Path, *, seeds: int | None = None) -> str:
+    """The rows of earlier neural runs (``neural_estimators.json`` in each of ``sources``), those of
+    seeds below ``seeds`` where given, summarized into ``results_dir`` as one grid; no training. A
+    (task, estimator, seed) found in two sources is refused: the merge would hide which one counts."""
+    from iblearn.bench.neural import neural_table
+    from iblearn.bench.neural import summarize as summarize_neural
+
+    rows: list[dict[str, Any]] = []
+    for source in sources:
+        rows += [
+            r
+            for r in read_json(source / "neural_estimators.json")["rows"]
+            if seeds is None or r["seed"] < seeds
+        ]
+    keys = [(r["task"], r["estimator"], r["seed"]) for r in rows]
+    if len(set(keys)) != len(keys):
+        raise ValueError("sources: a (task, estimator, seed) row appears in more than one of them")
+    summary, totals = summarize_neural(rows)
+    write_json(
+        results_dir / "neural_estimators.json",
+        {
+            "quick": False,
+            "sources": [str(s) for s in sources],
+            "seeds": seeds,
+            "rows": rows,
+            "summary": summary,
+            "totals": totals,
+        },
+    )
+    table = neural_table(summary, totals)
+    (results_dir / "neural_estimators.md").write_text(table, encoding="utf-8")
+    return table
+
+
 __all__ = [
     "AccuracyConfig",
     "bench_accuracy",
     "bench_neural",
     "bench_speed",
+    "merge_neural",
     "run_accuracy",
     "run_speed",
     "summarize",
