@@ -8,14 +8,18 @@ import importlib.util
 import io
 import os
 import pickle
+import shutil
 import tarfile
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse
 import torch
 
-from iblearn.data.graphs import _SafeUnpickler, load_cora, load_tu
+from iblearn.data._pickle import _ALLOWED, DataUnpickler, load_data_pickle
+from iblearn.data.graphs import load_cora, load_tu
 from iblearn.data.tabular import load_adult
 from iblearn.data.vision import load_cifar10, load_fashion_mnist, load_images, load_mnist, read_idx, to_float
 
@@ -88,12 +92,67 @@ def test_cora_and_mutagenicity_from_shared_data():
     assert batch.num_graphs == 2 and len(labels) == 2 and int(batch.edge_index.max()) < len(batch.x)
 
 
-def test_the_planetoid_unpickler_refuses_code():
-    class Evil:
-        def __reduce__(self):
-            return (os.system, ("echo owned",))
+def _payload(module: str, name: str, *args: object) -> bytes:
+    """A protocol-2 pickle that imports module.name and calls it with args (GLOBAL, then REDUCE)."""
+    return b"\x80\x02c" + f"{module}\n{name}\n".encode() + pickle.dumps(args, protocol=2)[2:-1] + b"R."
 
-    with pytest.raises(pickle.UnpicklingError, match="refusing to load"):
-        _SafeUnpickler(io.BytesIO(pickle.dumps(Evil())), encoding="latin1").load()
-    fine = _SafeUnpickler(io.BytesIO(pickle.dumps({"a": np.arange(3)})), encoding="latin1").load()
+
+def _unpickle_bytes(data: bytes) -> object:
+    return load_data_pickle(io.BytesIO(data))
+
+
+def test_data_pickles_refuse_code(tmp_path):
+    marker = tmp_path / "owned"
+    code = f"open({str(marker)!r}, 'w').write('owned')"
+    gadgets = [
+        ("numpy.testing._private.utils", "runstring", code, {}),  # exec: the attack that worked
+        ("numpy", "load", str(tmp_path / "x.npy"), None, True),  # allow_pickle=True
+        ("builtins", "exec", code),
+        ("builtins", "eval", code),
+        ("__builtin__", "eval", code),
+        ("os", "system", f"touch {marker}"),
+        ("subprocess", "getoutput", f"touch {marker}"),
+    ]
+    for module, name, *args in gadgets:
+        with pytest.raises(pickle.UnpicklingError, match=f"refusing to load {module}.{name}"):
+            _unpickle_bytes(_payload(module, name, *args))
+    assert not marker.exists()
+    fine = _unpickle_bytes(pickle.dumps({"a": np.arange(3), "m": scipy.sparse.csr_matrix(np.eye(2))}))
     np.testing.assert_array_equal(fine["a"], np.arange(3))
+    np.testing.assert_array_equal(fine["m"].toarray(), np.eye(2))
+
+
+def test_data_pickles_admit_no_neighbour_of_an_admitted_name():
+    """Every other attribute of each admitted name's module is refused, not just known gadgets."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # numpy.core is deprecated in numpy 2
+        for module, name in _ALLOWED:
+            try:
+                namespace = importlib.import_module(module if module != "__builtin__" else "builtins")
+            except ImportError:
+                continue  # an old private module name (scipy.sparse.csr) that this scipy lacks
+            neighbours = [a for a in dir(namespace) if (module, a) not in _ALLOWED]
+            assert neighbours
+            for attr in neighbours:
+                with pytest.raises(pickle.UnpicklingError):
+                    DataUnpickler(io.BytesIO(b"")).find_class(module, attr)
+            # and the same name under a parent or sibling module
+            for other in ("numpy", "scipy", "scipy.sparse", "numpy.lib", "builtins", "collections.abc"):
+                if (other, name) not in _ALLOWED:
+                    with pytest.raises(pickle.UnpicklingError):
+                        DataUnpickler(io.BytesIO(b"")).find_class(other, name)
+
+
+@pytest.mark.skipif(not (SHARED / "Cora").exists(), reason="needs ../shared/data")
+def test_a_tampered_cora_file_runs_nothing(tmp_path):
+    folder = tmp_path / "Cora" / "raw"
+    shutil.copytree(SHARED / "Cora" / "raw", folder)
+    marker = tmp_path / "owned"
+    code = f"open({str(marker)!r}, 'w').write('owned')"
+    # The payload runs first, then the real array is returned: the load would succeed unnoticed.
+    real = (folder / "ind.cora.x").read_bytes()
+    payload = _payload("numpy.testing._private.utils", "runstring", code, {})[:-1]  # without STOP
+    (folder / "ind.cora.x").write_bytes(payload + b"0" + real[2:])  # POP its result, then the real pickle
+    with pytest.raises(pickle.UnpicklingError, match="runstring"):
+        load_cora(root=str(tmp_path), download=False)
+    assert not marker.exists()

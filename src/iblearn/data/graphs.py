@@ -5,14 +5,13 @@ A graph, or a batch of graphs, is a :class:`GraphBatch`: node features ``x (N, F
 (both directions listed), and ``batch (N,)``, the graph of each node. It has ``.x`` and ``.edge_index``,
 so iblearn's graph estimators and torch-geometric both read it; torch-geometric itself is not needed.
 
-Cora's Planetoid files are Python pickles; they are read with an unpickler that admits only numpy
-arrays, scipy sparse matrices and plain containers, so a tampered file cannot run code.
+Cora's Planetoid files are Python pickles (no pickle-free copy of the public split exists); they are
+read by :func:`iblearn.data._pickle.load_data_pickle`, which resolves only an exact list of array,
+sparse-matrix and container constructors, so a tampered file cannot run code.
 """
 
 from __future__ import annotations
 
-import io
-import pickle
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from iblearn.data._pickle import load_data_pickle
 from iblearn.data.vision import _download, data_root
 
 PLANETOID = "https://github.com/kimiyoung/planetoid/raw/master/data/"
@@ -47,46 +47,9 @@ class GraphBatch(NamedTuple):
         return int(self.batch.max()) + 1 if self.batch.numel() else 0
 
 
-class _SafeUnpickler(pickle.Unpickler):
-    """Only what the Planetoid files hold: numpy arrays, scipy sparse matrices, plain containers."""
-
-    ALLOWED: tuple[str, ...] = ("numpy", "scipy.sparse", "collections")
-    BUILTINS = frozenset(
-        {
-            "list",
-            "dict",
-            "set",
-            "tuple",
-            "int",
-            "float",
-            "bool",
-            "str",
-            "bytes",
-            "object",
-            "slice",
-            "range",
-            "frozenset",
-            "complex",
-            "bytearray",
-        }
-    )
-
-    def find_class(self, module: str, name: str) -> Any:
-        if module.startswith("scipy.sparse"):  # the files name scipy's old private modules
-            import scipy.sparse
-
-            if hasattr(scipy.sparse, name):
-                return getattr(scipy.sparse, name)
-        if module.startswith(self.ALLOWED) or (
-            module in ("builtins", "__builtin__") and name in self.BUILTINS
-        ):
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a data file")
-
-
 def _unpickle(path: Path) -> Any:
     with path.open("rb") as f:
-        return _SafeUnpickler(io.BytesIO(f.read()), encoding="latin1").load()
+        return load_data_pickle(f)
 
 
 @dataclass(frozen=True)

