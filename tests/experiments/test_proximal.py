@@ -114,7 +114,7 @@ def test_a_run_killed_after_a_checkpoint_continues_from_it(tmp_path, monkeypatch
     exp.run(ReproduceOptions(out=killed, resume=True), config)
     resumed = [r for r in RunFolder(killed).metrics() if r["key"] == "image|mnist|Adam|ours|0"]
     assert [r["epoch"] for r in resumed] == ["1", "2"]
-    assert [r["test_acc"] for r in resumed] == [r["test_acc"] for r in reference]  # as if never stopped
+    assert [r["test"] for r in resumed] == [r["test"] for r in reference]  # as if never stopped
 
 
 def test_cifar_without_a_copy_is_marked_not_run(tmp_path, monkeypatch):
@@ -133,3 +133,59 @@ def test_cifar_without_a_copy_is_marked_not_run(tmp_path, monkeypatch):
 def test_unknown_optimizer():
     with pytest.raises(ValueError, match="optimizers: unknown optimizer 'Lion'"):
         exp._optimizer("Lion")
+
+
+BINARY = exp.Config(
+    parts=("binary",), binary_iterations=30, binary_gammas=(100.0,), binary_baseline_lrs=(0.1,), seeds=1
+)
+
+
+def test_binary_rows_after_a_kill_are_those_of_an_unbroken_run(tmp_path, monkeypatch):
+    unbroken = RunFolder(exp.run(ReproduceOptions(out=tmp_path / "unbroken"), BINARY)).metrics()
+    original, calls = exp.train_step, []
+
+    def die_mid_method(opt, closure):
+        calls.append(1)
+        if len(calls) == 75:  # inside the third method's 30 iterations
+            raise Killed
+        return original(opt, closure)
+
+    monkeypatch.setattr(exp, "train_step", die_mid_method)
+    with pytest.raises(Killed):
+        exp.run(ReproduceOptions(out=tmp_path / "killed"), BINARY)
+    monkeypatch.setattr(exp, "train_step", original)
+    keys = {r["key"] for r in RunFolder(tmp_path / "killed").metrics()}
+    assert len(keys) == 2  # two whole methods, nothing of the third
+    resumed = RunFolder(exp.run(ReproduceOptions(out=tmp_path / "killed", resume=True), BINARY)).metrics()
+    assert sorted((r["key"], r["epoch"]) for r in resumed) == sorted((r["key"], r["epoch"]) for r in unbroken)
+    assert len({(r["key"], r["epoch"]) for r in resumed}) == len(resumed)  # no duplicates
+
+
+def test_with_sgd_and_l2_first_order_is_backprop_at_split_rates(tmp_path):
+    """Eq. (4)'s step moves theta by gamma lam beta grad_theta L: the control reproduces it."""
+    rows = RunFolder(exp.run(ReproduceOptions(out=tmp_path), BINARY)).metrics()
+    losses = {
+        m: [float(r["train_loss"]) for r in rows if r["key"] == f"binary|2d|SGD|{m} gamma=100|0"]
+        for m in ("first-order", "split-lr backprop", "ours", "ours literal")
+    }
+    assert losses["first-order"] == pytest.approx(losses["split-lr backprop"], rel=1e-4)
+    assert losses["ours"] != pytest.approx(losses["ours literal"], rel=1e-3)
+
+
+def test_stability_reads_the_whole_run():
+    trace = [50.0, 80.0, 96.0, 97.0, 60.0, 98.0, 99.0]
+    assert exp.stability(trace) == {"iterations_to_95": 3, "worst_after_95": 60.0, "drops_after_95": 1}
+    assert exp.stability([50.0, 60.0])["iterations_to_95"] == ""
+
+
+def test_second_order_ratio_leaves_batch_norm_and_the_rng_alone():
+    torch.manual_seed(0)
+    f = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.Tanh())
+    g = torch.nn.Linear(4, 2)
+    x, y = torch.randn(16, 3), torch.randint(0, 2, (16,))
+    seen = {}
+    closure = exp._closure(f, g, x, lambda out: torch.nn.functional.cross_entropy(out, y), seen)
+    mean, state = f[1].running_mean.clone(), torch.get_rng_state()
+    ratio = exp.second_order_ratio(f, closure, beta=10.0)
+    assert 0 < ratio < float("inf")
+    assert torch.equal(f[1].running_mean, mean) and torch.equal(torch.get_rng_state(), state)

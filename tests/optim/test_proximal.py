@@ -8,6 +8,9 @@ G = r B (N x k): grad_B L = r^T Z / N, grad_z L = G / N, and
 * order 2, Huber:        grad_A [lam/2 sum h(beta G / N)] = lam beta / (2N) B^T B h'(beta G / N)^T X
 * order 1, D of (X A^T - z~) with z~ = Z - beta G / N fixed: lam/2 D'(beta G / N)^T X
   (D' = 2v for l2, sign for l1, h' for Huber)
+* order 2 keeping the first-order term (the default), D of (X A^T - z~) with z~ = sg(Z) - beta G / N
+  and G a function of A: the sum of the two lines above, lam/2 (D'(v)^T X + beta/N B^T B D'(v)^T X)
+  with v = beta G / N; for l2, lam beta (grad_A L + beta/2 grad_A ||grad_z L||^2)
 
 with h' = clip(., -delta, delta). Inner optimizer: SGD, so theta moves by exactly -gamma * gradient.
 """
@@ -21,6 +24,7 @@ import torch
 from torch import nn
 
 from iblearn.optim import LARS, DoubleBackwardError, ProximalSplit, split_model
+from iblearn.optim.proximal import NonFiniteStepError
 
 ALPHA, GAMMA, BETA, LAM, DELTA = 0.1, 0.05, 3.0, 0.7, 0.01
 
@@ -37,7 +41,7 @@ def linear_problem(seed: int = 0):
     return x, y, f, gnet
 
 
-def expected_step(x, y, a, b, order, constraint):
+def expected_step(x, y, a, b, order, constraint, keep_first_order=False):
     n = len(x)
     z = x @ a.T
     r = z @ b.T - y
@@ -45,20 +49,19 @@ def expected_step(x, y, a, b, order, constraint):
     big_g = r @ b
     v = BETA * big_g / n  # the substituted step beta * grad_z L
     derivative = {"l2": 2 * v, "l1": torch.sign(v), "huber": v.clamp(-DELTA, DELTA)}[constraint]
-    if order == 2:
-        # chain rule through grad_z L = (X A^T B^T - Y) B / N: dv/dA contributes beta/N * B^T B (.)^T X
-        grad_a = LAM / 2 * BETA / n * b.T @ b @ derivative.T @ x
-    else:
-        grad_a = LAM / 2 * derivative.T @ x
+    first = LAM / 2 * derivative.T @ x  # through f(x; A) = z
+    # chain rule through grad_z L = (X A^T B^T - Y) B / N: dv/dA contributes beta/N * B^T B (.)^T X
+    second = LAM / 2 * BETA / n * b.T @ b @ derivative.T @ x
+    grad_a = first if order == 1 else second + first if keep_first_order else second
     return a - GAMMA * grad_a, b - ALPHA * grad_b
 
 
-@pytest.mark.parametrize("order", [1, 2])
+@pytest.mark.parametrize("order, keep_first_order", [(1, None), (2, False), (2, True)])
 @pytest.mark.parametrize("constraint", ["l2", "l1", "huber"])
-def test_one_step_matches_the_hand_worked_update(order, constraint):
+def test_one_step_matches_the_hand_worked_update(order, keep_first_order, constraint):
     x, y, f, g = linear_problem()
     a_new, b_new = expected_step(
-        x, y, f.weight.detach().clone(), g.weight.detach().clone(), order, constraint
+        x, y, f.weight.detach().clone(), g.weight.detach().clone(), order, constraint, bool(keep_first_order)
     )
     opt = ProximalSplit(
         f.parameters(),
@@ -69,6 +72,7 @@ def test_one_step_matches_the_hand_worked_update(order, constraint):
         beta=BETA,
         lam=LAM,
         order=order,
+        keep_first_order=keep_first_order,
         constraint=constraint,
         huber_delta=DELTA,
     )
@@ -96,14 +100,19 @@ def test_l2_second_order_is_eq5_and_first_order_is_scaled_backprop():
     (direct,) = torch.autograd.grad(GAMMA * BETA**2 * LAM / 2 * (gz**2).sum(), a, retain_graph=True)
     a_new, _ = expected_step(x, y, f.weight.detach(), g.weight.detach(), 2, "l2")
     torch.testing.assert_close(a.detach() - direct, a_new)
+    # The kept reading: theta -= gamma lam beta (grad_theta L + beta/2 grad_theta ||grad_z L||^2).
+    (first,) = torch.autograd.grad(loss, a, retain_graph=True)
+    (second,) = torch.autograd.grad((gz**2).sum(), a, retain_graph=True)
+    a_kept, _ = expected_step(x, y, f.weight.detach(), g.weight.detach(), 2, "l2", keep_first_order=True)
+    torch.testing.assert_close(a_kept, a.detach() - GAMMA * LAM * BETA * (first + BETA / 2 * second))
     # Order 1 with l2: theta moves by -gamma lam beta grad_theta L, backprop with a scaled rate.
     (backprop,) = torch.autograd.grad(loss, a)
     a_first, _ = expected_step(x, y, f.weight.detach(), g.weight.detach(), 1, "l2")
     torch.testing.assert_close(a_first, a.detach() - GAMMA * LAM * BETA * backprop)
 
 
-@pytest.mark.parametrize("order", [1, 2])
-def test_a_tuple_bottleneck_sums_the_penalty_over_its_members(order):
+@pytest.mark.parametrize("order, keep_first_order", [(1, None), (2, False), (2, True)])
+def test_a_tuple_bottleneck_sums_the_penalty_over_its_members(order, keep_first_order):
     # A VAE-like split: f gives (mu, s), g sees mu + s * eps with eps fixed. The penalty is the sum over
     # members, so theta's gradient is the sum of the two single-member gradients (eq. 7).
     x, y, _, _ = linear_problem(2)
@@ -120,6 +129,7 @@ def test_a_tuple_bottleneck_sums_the_penalty_over_its_members(order):
         beta=BETA,
         lam=LAM,
         order=order,
+        keep_first_order=keep_first_order,
     )
 
     def closure():
@@ -131,7 +141,12 @@ def test_a_tuple_bottleneck_sums_the_penalty_over_its_members(order):
     mu, s = mu_n(x), s_n(x)
     loss = ((g_n(mu + s * eps) - y) ** 2).mean()
     g_mu, g_s = torch.autograd.grad(loss, (mu, s), create_graph=True)
-    if order == 2:
+    if keep_first_order:  # eq. (7) with mu~ = sg(mu) - beta grad_mu L, likewise sigma~
+        penalty = (
+            LAM / 2 * ((mu - (mu.detach() - BETA * g_mu)) ** 2).sum()
+            + LAM / 2 * ((s - (s.detach() - BETA * g_s)) ** 2).sum()
+        )
+    elif order == 2:
         penalty = LAM / 2 * ((BETA * g_mu) ** 2).sum() + LAM / 2 * ((BETA * g_s) ** 2).sum()
     else:
         penalty = (
@@ -224,7 +239,7 @@ def test_an_inner_optimizer_whose_lr_is_required_lars():
     # LARS (momentum 0) moves w by lr * eta ||w|| / ||grad|| * grad, grad being what SGD would step by.
     x, y, f, g = linear_problem(6)
     a, b = f.weight.detach().clone(), g.weight.detach().clone()
-    a_sgd, b_sgd = expected_step(x, y, a, b, 2, "l2")
+    a_sgd, b_sgd = expected_step(x, y, a, b, 2, "l2", keep_first_order=True)
     opt = ProximalSplit(
         f.parameters(),
         g.parameters(),
@@ -398,3 +413,87 @@ def test_add_param_group_is_refused():
     with pytest.raises(ValueError, match="param_group: ProximalSplit steps only its forward and backward"):
         opt.add_param_group({"params": list(extra.parameters()), "lr": 0.1})
     assert len(opt.param_groups) == 2
+
+
+def test_keep_first_order_is_checked_and_survives_a_state_dict_round_trip():
+    f, g = nn.Linear(4, 3), nn.Linear(3, 1)
+    for kwargs, match in (
+        (dict(order=1, keep_first_order=True), "keep_first_order: applies to order=2 only"),
+        (dict(order=1, keep_first_order=False), "keep_first_order: applies to order=2 only"),
+        (dict(keep_first_order=1), "keep_first_order: expected True or False"),
+        (dict(keep_first_order="no"), "keep_first_order: expected True or False"),
+        (dict(order=True), "order: expected 1"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            ProximalSplit(f.parameters(), g.parameters(), **kwargs)
+    assert ProximalSplit(f.parameters(), g.parameters()).param_groups[0]["keep_first_order"] is True
+    literal = ProximalSplit(f.parameters(), g.parameters(), keep_first_order=False)
+    fresh = ProximalSplit(f.parameters(), g.parameters())
+    fresh.load_state_dict(literal.state_dict())
+    assert fresh.param_groups[0]["keep_first_order"] is False
+    assert fresh.forward_optimizer.param_groups[0] is fresh.param_groups[0]
+    old = literal.state_dict()  # a state dict saved before the option existed ran the literal eq. (5)
+    for part in old.values():
+        for group in part["param_groups"]:
+            del group["keep_first_order"]
+    fresh = ProximalSplit(f.parameters(), g.parameters())
+    fresh.load_state_dict(old)
+    assert fresh.param_groups[0]["keep_first_order"] is False
+
+
+@pytest.mark.parametrize(
+    "key, value, match",
+    [
+        ("beta", float("nan"), "beta: must be positive"),
+        ("lr", -1.0, "lr: must be positive"),
+        ("order", 3, "order or keep_first_order"),
+        ("constraint", "l3", "constraint: expected"),
+    ],
+)
+def test_load_state_dict_refuses_settings_the_constructor_would(key, value, match):
+    x, y, f, g = linear_problem(8)
+    opt = ProximalSplit(f.parameters(), g.parameters())
+    state = copy.deepcopy(opt.state_dict())
+    state["forward"]["param_groups"][0][key] = value
+    with pytest.raises(ValueError, match=match):
+        opt.load_state_dict(state)
+    assert opt.param_groups[0]["beta"] == 10.0 and opt.param_groups[0]["order"] == 2
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), 1e38])
+def test_a_non_finite_step_changes_nothing(bad):
+    x, y, f, g = linear_problem(9)  # in float32, as a model would be: 1e38 is finite, its gradients not
+    x, y, f, g = x.float(), y.float(), f.float(), g.float()
+    opt = ProximalSplit(f.parameters(), g.parameters(), torch.optim.Adam, lr_backward=0.1, lr_forward=0.1)
+
+    def closure(scale=1.0):
+        z = f(x)
+        return scale * ((g(z) - y) ** 2).mean(), z
+
+    opt.step(closure)
+    before = [p.detach().clone() for p in (f.weight, g.weight)]
+    state = copy.deepcopy(opt.state_dict())
+    with pytest.raises(NonFiniteStepError, match="closure: .*no parameter changed"):
+        opt.step(lambda: closure(bad))
+    assert all(torch.equal(a, p) for a, p in zip(before, (f.weight, g.weight), strict=True))
+    assert opt.state_dict()["forward"]["state"][0]["step"] == state["forward"]["state"][0]["step"]
+    opt.step(closure)  # and training goes on
+    assert all(torch.isfinite(p).all() for p in (f.weight, g.weight))
+
+
+def test_with_a_grad_scaler_a_non_finite_step_is_skipped():
+    x, y, f, g = linear_problem(10)
+    f, g = f.float(), g.float()
+    x, y = x.float(), y.float()
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0**8)
+    opt = ProximalSplit(f.parameters(), g.parameters(), torch.optim.SGD, grad_scaler=scaler)
+    before = [p.detach().clone() for p in (f.weight, g.weight)]
+
+    def closure():
+        z = f(x)
+        return ((g(z) - y) ** 2).mean() * float("inf"), z
+
+    opt.step(closure)
+    scaler.update()
+    assert all(torch.equal(a, p) for a, p in zip(before, (f.weight, g.weight), strict=True))
+    assert scaler.get_scale() < 2.0**8  # the scaler saw the overflow and backed off

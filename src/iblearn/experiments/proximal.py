@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ from torch import Tensor, nn
 from iblearn.data.vision import load_images, to_float
 from iblearn.experiments.common import ReproduceOptions, RunCheckpoint
 from iblearn.models.proximal import binary_mlp, conv_classifier, denoising_vae, psnr
-from iblearn.optim import ProximalSplit
+from iblearn.optim import NonFiniteStepError, ProximalSplit
 from iblearn.records import RunFolder, markdown_table
 
 # (alpha, beta, gamma) per (dataset, optimizer), Sec. IV-A-4. Fashion-MNIST uses MNIST's.
@@ -104,11 +104,42 @@ PAPER_ABLATION = {
     "second-order huber": ((23.93, 0.14), (23.47, 0.17)),
     "ours": ((25.09, 1.10), (24.19, 0.12)),
 }
-ABLATION_METHODS = {
-    "first-order l2": (1, "l2"),
-    "second-order l1": (2, "l1"),
-    "second-order huber": (2, "huber"),
-}
+# Fig. 3's settings (Sec. IV-A): full-batch gradient descent, alpha = 0.1, beta = 10, gamma = 100.
+BINARY_ALPHA, BINARY_BETA = 0.1, 10.0
+
+
+@dataclass(frozen=True)
+class Method:
+    """One row of the tables: how theta and phi are trained.
+
+    ``kind`` is ``"backprop"`` (one optimizer on the whole network at ``lr``, alpha by default),
+    ``"split-lr"`` (plain backprop, theta at the rate the kept reading gives it and phi at alpha: the
+    control that separates the split's learning rates from its second-order term) or ``"proximal"``
+    (ProximalSplit with ``order``, ``keep_first_order`` and ``constraint``; ``gamma`` overrides the
+    setting's).
+    """
+
+    name: str
+    kind: str = "proximal"
+    order: int = 2
+    keep_first_order: bool | None = True
+    constraint: str = "l2"
+    lr: float | None = None
+    gamma: float | None = None
+
+
+NETWORK_METHODS = (
+    Method("baseline", "backprop"),
+    Method("split-lr backprop", "split-lr"),
+    Method("ours"),  # eq. (5) keeping eq. (4)'s first-order term: ProximalSplit's default
+    Method("ours literal", keep_first_order=False),  # the literal eq. (5)
+)
+# Table 3's ablation, with the default reading; Sec. IV-C-2: L1 and Huber diverged at L2's gamma, so 0.01.
+ABLATION = (
+    Method("first-order l2", order=1, keep_first_order=None),
+    Method("second-order l1", constraint="l1", gamma=0.01),
+    Method("second-order huber", constraint="huber", gamma=0.01),
+)
 
 
 @dataclass(frozen=True)
@@ -116,9 +147,12 @@ class Config:
     parts: tuple[str, ...] = ("binary", "image", "vae")
     binary_iterations: int = 5000
     binary_gammas: tuple[float, ...] = (100.0, 1.0, 0.1)  # the paper's gamma, then a sweep
+    # The baseline at the paper's alpha, then faster rates: the baseline at a tuned rate (a control).
+    binary_baseline_lrs: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0)
     image_datasets: tuple[str, ...] = ("mnist", "fashion-mnist", "cifar10")
     vae_datasets: tuple[str, ...] = ("mnist", "cifar10")
     optimizers: tuple[str, ...] = ("Adam", "AdamW", "NAdam", "AdamP")
+    methods: tuple[str, ...] = ()  # restrict the image and VAE rows to these names; () for all
     seeds: int = 3
     epochs: int = 10
     vae_epochs: int = 10
@@ -134,6 +168,8 @@ class Config:
     def quick(cls) -> Config:
         return cls(
             binary_iterations=3000,
+            binary_gammas=(100.0,),
+            binary_baseline_lrs=(0.1, 10.0),
             image_datasets=("mnist",),
             vae_datasets=("mnist",),
             optimizers=("Adam",),
@@ -164,21 +200,29 @@ def _optimizer(name: str) -> Any:  # an optimizer class; called with (params, lr
     return options[name]
 
 
-def _make_optimizer(
-    method: str,
+def theta_rate(opt_name: str, beta: float, gamma: float, lam: float) -> float:
+    """The rate at which the kept reading moves theta along grad_theta L: with SGD its step is
+    gamma lam beta (grad_theta L + beta/2 grad_theta ||grad_z L||^2); an adaptive optimizer divides the
+    constant factor lam beta out again, leaving gamma."""
+    return gamma * lam * beta if opt_name == "SGD" else gamma
+
+
+def build_optimizer(
+    method: Method,
     f: nn.Module,
     g: nn.Module,
     opt_name: str,
     settings: tuple[float, float, float],
-    config: Config,
+    lam: float,
 ) -> Any:  # torch.optim.Optimizer, or ProximalSplit (step takes a closure)
     alpha, beta, gamma = settings
+    gamma = method.gamma if method.gamma is not None else gamma
     cls = _optimizer(opt_name)
-    if method == "baseline":
-        return cls([*f.parameters(), *g.parameters()], lr=alpha)
-    order, constraint = ABLATION_METHODS.get(method, (2, "l2"))
-    if method in ("second-order l1", "second-order huber"):
-        gamma = 0.01  # Sec. IV-C-2: L1 and Huber diverged at L2's gamma
+    if method.kind == "backprop":
+        return cls([*f.parameters(), *g.parameters()], lr=method.lr or alpha)
+    if method.kind == "split-lr":
+        rate = theta_rate(opt_name, beta, gamma, lam)
+        return cls([{"params": f.parameters(), "lr": rate}, {"params": g.parameters()}], lr=alpha)
     return ProximalSplit(
         f.parameters(),
         g.parameters(),
@@ -186,44 +230,77 @@ def _make_optimizer(
         lr_backward=alpha,
         lr_forward=gamma,
         beta=beta,
-        lam=config.lam,
-        order=order,
-        constraint=constraint,
+        lam=lam,
+        order=method.order,
+        keep_first_order=method.keep_first_order,
+        constraint=method.constraint,
     )
 
 
+Closure = Callable[[], tuple[Tensor, Any]]
+
+
+def train_step(opt: Any, closure: Closure) -> float:
+    """One step of either kind of optimizer; the loss before it, NaN where the step was refused."""
+    if isinstance(opt, ProximalSplit):
+        try:
+            return float(opt.step(closure))
+        except NonFiniteStepError:
+            return math.nan
+    opt.zero_grad()
+    loss = closure()[0]
+    if not torch.isfinite(loss):
+        return math.nan
+    loss.backward()
+    opt.step()
+    return float(loss.detach())
+
+
+def second_order_ratio(f: nn.Module, closure: Closure, beta: float) -> float:
+    """||beta/2 grad_theta ||grad_z L||^2|| / ||grad_theta L|| at the current parameters: the size of
+    eq. (5)'s term next to eq. (4)'s in the kept reading's l2 step. Buffers (BatchNorm statistics) and
+    the global RNG are left as they were."""
+    theta = [p for p in f.parameters() if p.requires_grad]
+    buffers = [b.clone() for b in f.buffers()]
+    with torch.enable_grad(), torch.random.fork_rng(devices=[]):
+        loss, z = closure()
+        zs = (z,) if isinstance(z, Tensor) else tuple(z)
+        grads_z = torch.autograd.grad(loss, zs, create_graph=True)
+        first = torch.autograd.grad(loss, theta, retain_graph=True, allow_unused=True)
+        penalty = beta / 2 * torch.stack([(gz**2).sum() for gz in grads_z]).sum()
+        second = torch.autograd.grad(penalty, theta, allow_unused=True)
+    with torch.no_grad():
+        for b, saved in zip(f.buffers(), buffers, strict=True):
+            b.copy_(saved)
+
+    def norm(grads: tuple[Tensor | None, ...]) -> float:
+        return math.sqrt(sum(float((t.detach() ** 2).sum()) for t in grads if t is not None))
+
+    return norm(second) / max(norm(first), 1e-300)
+
+
 def _closure(
-    f: nn.Module,
-    g: nn.Module,
-    x: Tensor,
-    loss_of: Callable[[Tensor], Tensor],
-    seen: dict[str, Tensor] | None = None,
-) -> Callable[[], tuple[Tensor, Tensor]]:
+    f: nn.Module, g: nn.Module, x: Tensor, loss_of: Callable[[Tensor], Tensor], seen: dict[str, Tensor]
+) -> Closure:
     """ProximalSplit's closure: the loss of g(f(x)) and the bottleneck f(x); g's output kept in ``seen``."""
 
     def closure() -> tuple[Tensor, Tensor]:
         z = f(x)
-        out = g(z)
-        if seen is not None:
-            seen["out"] = out
-        return loss_of(out), z
+        seen["out"] = g(z)
+        return loss_of(seen["out"]), z
 
     return closure
 
 
 def _vae_closure(
     enc: nn.Module, dec: nn.Module, noisy: Tensor, clean: Tensor, seen: dict[str, Tensor]
-) -> Callable[[], tuple[Tensor, tuple[Tensor, Tensor]]]:
+) -> Closure:
     def closure() -> tuple[Tensor, tuple[Tensor, Tensor]]:
         mu, sigma = enc(noisy)
-        seen["rec"] = dec(mu + sigma * torch.randn_like(sigma))  # eq. (6): z = mu + sigma * eps
-        return F.mse_loss(seen["rec"], clean), (mu, sigma)
+        seen["out"] = dec(mu + sigma * torch.randn_like(sigma))  # eq. (6): z = mu + sigma * eps
+        return F.mse_loss(seen["out"], clean), (mu, sigma)
 
     return closure
-
-
-def _batches(n: int, size: int, gen: torch.Generator) -> list[Tensor]:
-    return list(torch.split(torch.randperm(n, generator=gen), size))
 
 
 # ------------------------------------------------------------------------------------------ part 1
@@ -243,172 +320,186 @@ def _normal_init(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
+def binary_methods(config: Config) -> list[Method]:
+    """Fig. 3's rows: the baseline at alpha and at faster rates, then for each gamma the split-rate
+    backprop control, both readings of eq. (5), and (at the paper's gamma) eq. (4)."""
+    methods = [Method(f"baseline lr={lr:g}", "backprop", lr=lr) for lr in config.binary_baseline_lrs]
+    for i, gamma in enumerate(config.binary_gammas):
+        methods += [
+            Method(f"split-lr backprop gamma={gamma:g}", "split-lr", gamma=gamma),
+            Method(f"ours gamma={gamma:g}", gamma=gamma),
+            Method(f"ours literal gamma={gamma:g}", keep_first_order=False, gamma=gamma),
+        ]
+        if i == 0:  # with SGD and l2, the same update as the split-rate control: shown once
+            methods.append(
+                Method(f"first-order gamma={gamma:g}", order=1, keep_first_order=None, gamma=gamma)
+            )
+    return methods
+
+
+def stability(accuracy: list[float], target: float = 95.0) -> dict[str, float | int | str]:
+    """What the whole run did, not only where it ended: the first iteration at ``target``% or more,
+    the lowest accuracy after it, and how many later iterations fell below ``target - 5``."""
+    first = next((i for i, a in enumerate(accuracy) if a >= target), None)
+    if first is None:
+        return {"iterations_to_95": "", "worst_after_95": "", "drops_after_95": ""}
+    after = accuracy[first:]
+    return {
+        "iterations_to_95": first + 1,
+        "worst_after_95": min(after),
+        "drops_after_95": sum(a < target - 5 for a in after),
+    }
+
+
 def run_binary(run: RunFolder, config: Config, seed: int, device: torch.device) -> None:
     x, y = (t.to(device) for t in binary_data(seed))
-    for method in ("baseline", *(f"ours gamma={g:g}" for g in config.binary_gammas)):
-        key = f"binary|2d|SGD|{method}|{seed}"
+    every = max(1, config.binary_iterations // 100)
+    for method in binary_methods(config):
+        key = f"binary|2d|SGD|{method.name}|{seed}"
         if any(r.get("key") == key for r in run.metrics()):
-            continue
+            continue  # its rows landed in one write: all of them are there
         torch.manual_seed(seed)
         f, g = binary_mlp()
         f, g = f.apply(_normal_init).to(device), g.apply(_normal_init).to(device)
-        if method == "baseline":
-            opt: Any = torch.optim.SGD([*f.parameters(), *g.parameters()], lr=0.1)
-        else:
-            gamma = float(method.split("=")[1])
-            opt = ProximalSplit(
-                f.parameters(),
-                g.parameters(),
-                torch.optim.SGD,
-                lr_backward=0.1,
-                lr_forward=gamma,
-                beta=10.0,
-                lam=config.lam,
-            )
-        rows = []
+        opt = build_optimizer(method, f, g, "SGD", (BINARY_ALPHA, BINARY_BETA, 100.0), config.lam)
+        seen: dict[str, Tensor] = {}
+        closure = _closure(f, g, x, partial(F.mse_loss, target=y), seen)
+        rows: list[dict[str, Any]] = []
+        accuracy: list[float] = []
         for it in range(1, config.binary_iterations + 1):
-            if method == "baseline":
-                opt.zero_grad()
-                loss = F.mse_loss(g(f(x)), y)
-                loss.backward()
-                opt.step()
-            else:
-                loss = opt.step(_closure(f, g, x, partial(F.mse_loss, target=y)))
-            if it % max(1, config.binary_iterations // 100) == 0 or it == 1:
-                with torch.no_grad():
-                    acc = float(((g(f(x)) > 0.5).float() == y).float().mean()) * 100
-                rows.append({"key": key, "epoch": it, "train_loss": float(loss.detach()), "train_acc": acc})
-        for r in rows:  # a run this short is redone whole after a kill, so its rows land together
-            run.append_metrics(r)
+            loss = train_step(opt, closure)
+            accuracy.append(float(((seen["out"] > 0.5).float() == y).float().mean()) * 100)
+            if not math.isfinite(loss):
+                rows.append(
+                    {"key": key, "epoch": it, "train_loss": loss, "train_acc": math.nan, "diverged": 1}
+                )
+                break
+            if it % every == 0 or it == 1:
+                row: dict[str, Any] = {"key": key, "epoch": it, "train_loss": loss, "train_acc": accuracy[-1]}
+                if it % (10 * every) == 0 or it == 1:
+                    row["second_order_ratio"] = second_order_ratio(f, closure, BINARY_BETA)
+                rows.append(row)
+        rows[-1].update(stability(accuracy))
+        run.extend_metrics(rows)  # one atomic write: a kill leaves all of a method's rows or none
 
 
-# ------------------------------------------------------------------------------------------ part 2
-def run_image(
+# --------------------------------------------------------------------------------------- parts 2, 3
+def network_methods(part: str, dataset: str, config: Config) -> list[Method]:
+    methods = list(NETWORK_METHODS)
+    if part == "vae" and config.ablation and dataset == config.vae_datasets[0]:
+        methods += ABLATION
+    return [m for m in methods if not config.methods or m.name in config.methods]
+
+
+def run_network(
     run: RunFolder,
     config: Config,
+    part: str,
     dataset: str,
     data: dict[str, tuple[Tensor, Tensor]],
     opt_name: str,
-    method: str,
+    method: Method,
     seed: int,
     device: torch.device,
 ) -> None:
-    key = f"image|{dataset}|{opt_name}|{method}|{seed}"
+    """Train one (part, data set, optimizer, method, seed) for its epochs, checkpointed after each.
+
+    ``part`` is ``"image"`` (the classifier of Table 2 left, cross-entropy, test accuracy) or ``"vae"``
+    (the denoising VAE of Table 2 right, MSE against the clean image, test PSNR). Each epoch's row also
+    has the second-order ratio at its end and the count of loss spikes (a batch's loss above twice the
+    median of the 50 before it); a step whose loss is not finite ends the run, marked ``diverged``.
+    """
+    key = f"{part}|{dataset}|{opt_name}|{method.name}|{seed}"
     (xtr, ytr), (xte, yte) = data["train"], data["test"]
-    settings = SETTINGS_IMAGE[("cifar10" if dataset == "cifar10" else "mnist", opt_name)]
+    family = "cifar10" if dataset == "cifar10" else "mnist"
+    settings = (SETTINGS_IMAGE if part == "image" else SETTINGS_VAE)[(family, opt_name)]
+    epochs = config.epochs if part == "image" else config.vae_epochs
     torch.manual_seed(seed)
-    f, g = (m.to(device) for m in conv_classifier(xtr.shape[1], 10, config.width, xtr.shape[-1]))
-    opt = _make_optimizer(method, f, g, opt_name, settings, config)
+    if part == "image":
+        f, g = conv_classifier(xtr.shape[1], 10, config.width, xtr.shape[-1])
+    else:
+        f, g = denoising_vae(xtr.shape[1], 128, config.width)  # type: ignore[assignment]
+    f, g = f.to(device), g.to(device)
+    opt = build_optimizer(method, f, g, opt_name, settings, config.lam)
     runner = RunCheckpoint(run, key)
     start = runner.epochs_done([f, g], opt)
     gen = torch.Generator().manual_seed(seed)
     for _ in range(start):
         torch.randperm(len(xtr), generator=gen)  # keep the batch order of an unbroken run
-    for epoch in range(start + 1, config.epochs + 1):
+    probe_seen: dict[str, Tensor] = {}
+    probe = _batch_closure(part, f, g, xtr[:128].to(device), ytr[:128].to(device), config, probe_seen)
+    for epoch in range(start + 1, epochs + 1):
         f.train()
         g.train()
-        total, correct, seen = 0.0, 0, 0
-        for idx in _batches(len(xtr), config.batch_size, gen):
+        total, quality, count, spikes, losses = 0.0, 0.0, 0, 0, []
+        for idx in torch.split(torch.randperm(len(xtr), generator=gen), config.batch_size):
+            seen: dict[str, Tensor] = {}
             xb, yb = xtr[idx].to(device), ytr[idx].to(device)
-            if method == "baseline":
-                opt.zero_grad()
-                logits = g(f(xb))
-                loss = F.cross_entropy(logits, yb)
-                loss.backward()
-                opt.step()
-            else:
-                seen_out: dict[str, Tensor] = {}
-                loss = opt.step(_closure(f, g, xb, partial(F.cross_entropy, target=yb), seen_out))
-                logits = seen_out["out"]
-            total += float(loss.detach()) * len(yb)
-            correct += int((logits.argmax(dim=1) == yb).sum())
-            seen += len(yb)
-        f.eval()
-        g.eval()
-        with torch.no_grad():
-            hits = sum(
-                int((g(f(xte[i : i + 1000].to(device))).argmax(dim=1) == yte[i : i + 1000].to(device)).sum())
-                for i in range(0, len(xte), 1000)
-            )
-        runner.save(
-            epoch,
-            [f, g],
-            opt,
-            {
-                "train_loss": total / seen,
-                "train_acc": 100 * correct / seen,
-                "test_acc": 100 * hits / len(xte),
-            },
-        )
+            loss = train_step(opt, _batch_closure(part, f, g, xb, yb, config, seen))
+            if not math.isfinite(loss):
+                break
+            spikes += len(losses) >= 50 and loss > 2 * statistics.median(losses[-50:])
+            losses.append(loss)
+            total += loss * len(idx)
+            quality += _quality(part, seen["out"].detach(), xb, yb) * len(idx)
+            count += len(idx)
+        if not math.isfinite(loss):  # recorded as the last epoch, so that a resume does not retry it
+            row = {"train_loss": math.nan, "test": math.nan, "diverged": epoch}
+            runner.save(epochs, [f, g], opt, row)
+            break
+        row = {
+            "train_loss": total / count,
+            "train_quality": quality / count,
+            "test": _evaluate(part, f, g, xte, yte, config, seed, device),
+            "spikes": spikes,
+            "second_order_ratio": second_order_ratio(f, probe, settings[1]),
+        }
+        runner.save(epoch, [f, g], opt, row)
     runner.close()
 
 
-# ------------------------------------------------------------------------------------------ part 3
-def run_vae(
-    run: RunFolder,
+def _batch_closure(
+    part: str, f: nn.Module, g: nn.Module, xb: Tensor, yb: Tensor, config: Config, seen: dict[str, Tensor]
+) -> Closure:
+    if part == "image":
+        return _closure(f, g, xb, partial(F.cross_entropy, target=yb), seen)
+    noisy = xb + config.noise_std * torch.randn_like(xb)
+    return _vae_closure(f, g, noisy, xb, seen)
+
+
+def _quality(part: str, out: Tensor, xb: Tensor, yb: Tensor) -> float:
+    """Training accuracy % (image) or PSNR dB (VAE) of one batch."""
+    if part == "image":
+        return float((out.argmax(dim=1) == yb).float().mean()) * 100
+    return float(psnr(out, xb))
+
+
+@torch.no_grad()
+def _evaluate(
+    part: str,
+    f: nn.Module,
+    g: nn.Module,
+    xte: Tensor,
+    yte: Tensor,
     config: Config,
-    dataset: str,
-    data: dict[str, tuple[Tensor, Tensor]],
-    opt_name: str,
-    method: str,
     seed: int,
     device: torch.device,
-) -> None:
-    key = f"vae|{dataset}|{opt_name}|{method}|{seed}"
-    xtr, xte = data["train"][0], data["test"][0]
-    settings = SETTINGS_VAE[("cifar10" if dataset == "cifar10" else "mnist", opt_name)]
-    torch.manual_seed(seed)
-    enc, dec = (m.to(device) for m in denoising_vae(xtr.shape[1], 128, config.width))
-    opt = _make_optimizer(method, enc, dec, opt_name, settings, config)
-    runner = RunCheckpoint(run, key)
-    start = runner.epochs_done([enc, dec], opt)
-    gen = torch.Generator().manual_seed(seed)
-    for _ in range(start):
-        torch.randperm(len(xtr), generator=gen)
-    for epoch in range(start + 1, config.vae_epochs + 1):
-        enc.train()
-        dec.train()
-        total, quality, seen = 0.0, 0.0, 0
-        for idx in _batches(len(xtr), config.batch_size, gen):
-            clean = xtr[idx].to(device)
-            noisy = clean + config.noise_std * torch.randn_like(clean)
-            out: dict[str, Tensor] = {}
-            closure = _vae_closure(enc, dec, noisy, clean, out)
-
-            if method == "baseline":
-                opt.zero_grad()
-                loss = closure()[0]
-                loss.backward()
-                opt.step()
-            else:
-                loss = opt.step(closure)
-            total += float(loss.detach()) * len(idx)
-            quality += float(psnr(out["rec"].detach(), clean)) * len(idx)
-            seen += len(idx)
-        enc.eval()
-        dec.eval()
-        with torch.no_grad():
-            test_psnr = _test_psnr(enc, dec, xte, config.noise_std, seed, device)
-        runner.save(
-            epoch,
-            [enc, dec],
-            opt,
-            {"train_loss": total / seen, "train_psnr": quality / seen, "test_psnr": test_psnr},
-        )
-    runner.close()
-
-
-def _test_psnr(
-    enc: nn.Module, dec: nn.Module, xte: Tensor, noise_std: float, seed: int, device: torch.device
 ) -> float:
-    gen = torch.Generator().manual_seed(10_000 + seed)  # the same noisy test images for every method
-    values = []
+    """Test accuracy % (image), or test PSNR dB of the mean reconstruction (VAE) on noisy test images
+    that are the same for every method."""
+    f.eval()
+    g.eval()
+    gen = torch.Generator().manual_seed(10_000 + seed)
+    total = 0.0
     for i in range(0, len(xte), 1000):
-        clean = xte[i : i + 1000]
-        noisy = (clean + noise_std * torch.randn(clean.shape, generator=gen)).to(device)
-        mu, _ = enc(noisy)
-        values.append(float(psnr(dec(mu), clean.to(device))) * len(clean))
-    return sum(values) / len(xte)
+        x = xte[i : i + 1000]
+        if part == "image":
+            total += float((g(f(x.to(device))).argmax(dim=1) == yte[i : i + 1000].to(device)).sum()) * 100
+        else:
+            noisy = (x + config.noise_std * torch.randn(x.shape, generator=gen)).to(device)
+            mu, _ = f(noisy)
+            total += float(psnr(g(mu), x.to(device))) * len(x)
+    return total / len(xte)
 
 
 # ---------------------------------------------------------------------------------------------- run
@@ -428,6 +519,17 @@ def _load(
     return out
 
 
+def _jobs(config: Config) -> list[tuple[str, str]]:
+    """(part, data set) in the order they run: each data set's image part, then its VAE part, so that a
+    run stopped early has the first data set's rows of both."""
+    jobs = []
+    for dataset in dict.fromkeys((*config.image_datasets, *config.vae_datasets)):
+        for part, datasets in (("image", config.image_datasets), ("vae", config.vae_datasets)):
+            if part in config.parts and dataset in datasets:
+                jobs.append((part, dataset))
+    return jobs
+
+
 def run(options: ReproduceOptions, config: Config | None = None) -> Path:
     """Run (or resume) the experiments; ``config`` overrides the ``--quick``/``--full`` presets."""
     config = options.configure(config or (Config() if options.full else Config.quick()))
@@ -442,35 +544,33 @@ def run(options: ReproduceOptions, config: Config | None = None) -> Path:
         for seed in seeds:
             run_binary(folder, config, seed, device)
             _tell(options, f"binary seed {seed}")
-    for part, datasets, epochs, runner, range_ in (
-        ("image", config.image_datasets, config.epochs, run_image, (0.0, 1.0)),
-        ("vae", config.vae_datasets, config.vae_epochs, run_vae, (-1.0, 1.0)),
-    ):
-        if part not in config.parts:
-            continue
-        for dataset in datasets:
-            data = _load(dataset, config, options.seed, range_)
+    loaded: dict[tuple[str, str], dict[str, tuple[Tensor, Tensor]] | str] = {}
+    for opt_name in config.optimizers:
+        for part, dataset in _jobs(config):
+            range_ = (0.0, 1.0) if part == "image" else (-1.0, 1.0)
+            if (part, dataset) not in loaded:
+                loaded[(part, dataset)] = _load(dataset, config, options.seed, range_)
+            data = loaded[(part, dataset)]
             if isinstance(data, str):
                 skipped[f"{part}|{dataset}"] = data
                 continue
-            methods = ["baseline", "ours"]
-            if part == "vae" and config.ablation and dataset == datasets[0]:
-                methods += list(ABLATION_METHODS)
-            for opt_name in config.optimizers:
-                for method in methods:
-                    if method in ABLATION_METHODS and opt_name != config.optimizers[0]:
-                        continue  # the ablation runs with the first optimizer only
-                    for seed in seeds:
-                        if RunCheckpoint(folder, f"{part}|{dataset}|{opt_name}|{method}|{seed}").finished(
-                            epochs
-                        ):
-                            continue
-                        runner(folder, config, dataset, data, opt_name, method, seed, device)
-                        _tell(options, f"{part} {dataset} {opt_name} {method} seed {seed}")
-    summary = summarize(folder.metrics(), config)
+            epochs = config.epochs if part == "image" else config.vae_epochs
+            family = "cifar10" if dataset == "cifar10" else "mnist"
+            alpha, beta, gamma = (SETTINGS_IMAGE if part == "image" else SETTINGS_VAE)[(family, opt_name)]
+            for method in network_methods(part, dataset, config):
+                if method in ABLATION and opt_name != config.optimizers[0]:
+                    continue  # the ablation runs with the first optimizer only
+                if method.kind == "split-lr" and theta_rate(opt_name, beta, gamma, config.lam) == alpha:
+                    continue  # both sides at alpha: the baseline itself
+                for seed in seeds:
+                    key = f"{part}|{dataset}|{opt_name}|{method.name}|{seed}"
+                    if not RunCheckpoint(folder, key).finished(epochs):
+                        run_network(folder, config, part, dataset, data, opt_name, method, seed, device)
+                    _tell(options, f"{part} {dataset} {opt_name} {method.name} seed {seed}")
+    summary = summarize(folder.metrics())
     folder.write_results({"summary": summary, "not_run": skipped}, seed=options.seed, device=str(device))
     folder.write_table(table(summary, skipped, config))
-    plot(folder, summary)
+    plot(folder)
     return folder.path
 
 
@@ -479,39 +579,71 @@ def _tell(options: ReproduceOptions, message: str) -> None:
         options.progress(message)
 
 
-def summarize(rows: list[dict[str, str]], config: Config) -> list[dict[str, Any]]:
-    """Final-epoch metrics per (part, data set, optimizer, method): mean and sd over seeds."""
+METRICS = (
+    "train_loss",
+    "train_acc",
+    "train_quality",
+    "test",
+    "iterations_to_95",
+    "worst_after_95",
+    "drops_after_95",
+    "spikes",
+    "second_order_ratio",
+)
+
+
+def summarize(rows: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """Per (part, data set, optimizer, method): each metric's (mean, sd) over the seeds that have it, at
+    the final row; ``reached`` and ``diverged`` count seeds; ``ratio_range`` is the smallest and largest
+    second-order ratio seen over every seed's whole run."""
     last: dict[str, dict[str, str]] = {}
+    ratios: dict[str, list[float]] = {}
     for r in rows:
         if r["key"] not in last or int(r["epoch"]) > int(last[r["key"]]["epoch"]):
             last[r["key"]] = r
-    groups: dict[tuple[str, ...], list[dict[str, str]]] = {}
+        if r.get("second_order_ratio") not in (None, ""):
+            ratios.setdefault(r["key"].rsplit("|", 1)[0], []).append(float(r["second_order_ratio"]))
+    groups: dict[str, list[dict[str, str]]] = {}
     for key, r in last.items():
-        part, dataset, opt_name, method, _ = key.split("|")
-        groups.setdefault((part, dataset, opt_name, method), []).append(r)
+        groups.setdefault(key.rsplit("|", 1)[0], []).append(r)
     out = []
-    for (part, dataset, opt_name, method), rs in groups.items():
+    for group, rs in groups.items():
+        part, dataset, opt_name, method = group.split("|")
         entry: dict[str, Any] = {
             "part": part,
             "dataset": dataset,
             "optimizer": opt_name,
             "method": method,
             "seeds": len(rs),
-            "epoch": int(rs[0]["epoch"]),
+            "epoch": max(int(r["epoch"]) for r in rs),
+            "diverged": sum(r.get("diverged") not in (None, "") for r in rs),
         }
-        for metric in ("train_loss", "train_acc", "test_acc", "train_psnr", "test_psnr"):
+        if part == "binary":
+            entry["reached_95"] = sum(r.get("iterations_to_95") not in (None, "") for r in rs)
+        for metric in METRICS:
             values = [float(r[metric]) for r in rs if r.get(metric) not in (None, "")]
+            values = [v for v in values if math.isfinite(v)]
             if values:
                 entry[metric] = (
                     statistics.fmean(values),
                     statistics.stdev(values) if len(values) > 1 else 0.0,
                 )
+        if group in ratios:
+            entry["ratio_range"] = (min(ratios[group]), max(ratios[group]))
         out.append(entry)
     return out
 
 
 def _ms(v: tuple[float, float] | None, digits: int = 2) -> str:
     return "-" if v is None else f"{v[0]:.{digits}f} ± {v[1]:.{digits}f}"
+
+
+def _range(v: tuple[float, float] | None) -> str:
+    return "-" if v is None else f"{v[0]:.1e} - {v[1]:.1e}"
+
+
+def _seeds(s: dict[str, Any]) -> str:
+    return f"{s['seeds']}" + (f" ({s['diverged']} diverged)" if s["diverged"] else "")
 
 
 def table(summary: list[dict[str, Any]], skipped: dict[str, str], config: Config) -> str:
@@ -522,85 +654,90 @@ def table(summary: list[dict[str, Any]], skipped: dict[str, str], config: Config
         + (f"{config.vae_epochs} epochs (VAE), " if "vae" in config.parts else "")
         + f"batch {config.batch_size}, width {config.width}, train size {config.train_size or 'all'}, "
         f"test size {config.test_size or 'all'}, {config.seeds} seed(s). The paper does not say how long it "
-        "trained.\n",
+        "trained. 'ours' keeps eq. (4)'s first-order term in theta's step (ProximalSplit's default), "
+        "'ours literal' is the literal eq. (5); 'split-lr backprop' is plain backprop with theta at the "
+        "rate the kept reading gives it and phi at alpha. The second-order ratio is ||beta/2 grad_theta "
+        "||grad_z L||^2|| / ||grad_theta L|| (eq. 5's term against eq. 4's), smallest - largest over "
+        "the run.\n",
     ]
     binary = [s for s in summary if s["part"] == "binary"]
     if binary:
         lines.append("## Binary classification (Fig. 3: the paper reports curves, no numbers)\n")
         lines.append(
-            "The paper: the proposed method converges faster than the baseline at gamma = 100. Here "
-            "theta's step descends ||grad_z L||^2 (eq. 5), which a sigmoid network can also shrink by "
-            "saturating: compare the gamma sweep.\n"
+            "The paper: the proposed method converges faster than the baseline at gamma = 100. "
+            "Iterations to 95% count the seeds that got there; 'worst after' is the lowest accuracy after "
+            "that, 'drops' the iterations below 90% after it.\n"
         )
         lines.append(
             markdown_table(
-                ["method", "iterations", "final MSE", "final accuracy %"],
                 [
-                    [s["method"], s["epoch"], _ms(s.get("train_loss"), 4), _ms(s.get("train_acc"), 1)]
+                    "method",
+                    "seeds",
+                    "final accuracy %",
+                    "reached 95%",
+                    "iterations to 95%",
+                    "worst after 95% %",
+                    "drops after 95%",
+                    "final MSE",
+                    "second-order ratio",
+                ],
+                [
+                    [
+                        s["method"],
+                        _seeds(s),
+                        _ms(s.get("train_acc"), 1),
+                        f"{s['reached_95']} of {s['seeds']}",
+                        _ms(s.get("iterations_to_95"), 0),
+                        _ms(s.get("worst_after_95"), 1),
+                        _ms(s.get("drops_after_95"), 0),
+                        _ms(s.get("train_loss"), 4),
+                        _range(s.get("ratio_range")),
+                    ]
                     for s in binary
                 ],
             )
         )
-    image = [s for s in summary if s["part"] == "image"]
-    if image:
-        lines.append("\n## Image classification (Table 2, left)\n")
-        rows = []
-        for s in image:
-            paper = PAPER_IMAGE.get((s["dataset"], s["method"], s["optimizer"]))
-            rows.append(
-                [
-                    s["dataset"],
-                    s["method"],
-                    s["optimizer"],
-                    _ms(s.get("train_loss")),
-                    _ms(s.get("train_acc")),
-                    _ms(s.get("test_acc")),
-                    _ms(paper[2]) if paper else "- (paper: MNIST and CIFAR-10)",
-                ]
-            )
+    for part, title, paper_of, header in (
+        ("image", "Image classification (Table 2, left)", _paper_image, ["test acc %", "paper test acc %"]),
+        (
+            "vae",
+            "Denoising VAE (Table 2, right; Table 3)",
+            _paper_vae,
+            ["test PSNR dB", "paper train / test PSNR dB"],
+        ),
+    ):
+        entries = [s for s in summary if s["part"] == part]
+        if not entries:
+            continue
+        lines.append(f"\n## {title}\n")
+        quality = "train acc %" if part == "image" else "train PSNR dB"
+        rows = [
+            [
+                s["dataset"],
+                s["method"],
+                s["optimizer"],
+                _seeds(s),
+                _ms(s.get("train_loss"), 3 if part == "image" else 4),
+                _ms(s.get("train_quality")),
+                _ms(s.get("test")),
+                paper_of(s),
+                _ms(s.get("spikes"), 1),
+                _range(s.get("ratio_range")),
+            ]
+            for s in entries
+        ]
         lines.append(
             markdown_table(
                 [
                     "data",
                     "method",
                     "optimizer",
+                    "seeds",
                     "train loss",
-                    "train acc %",
-                    "test acc %",
-                    "paper test acc %",
-                ],
-                rows,
-            )
-        )
-    vae = [s for s in summary if s["part"] == "vae"]
-    if vae:
-        lines.append("\n## Denoising VAE (Table 2, right; Table 3)\n")
-        rows = []
-        for s in vae:
-            psnrs = PAPER_VAE.get((s["dataset"], s["method"], s["optimizer"])) or (
-                PAPER_ABLATION.get(s["method"]) if s["dataset"] == "mnist" else None
-            )
-            rows.append(
-                [
-                    s["dataset"],
-                    s["method"],
-                    s["optimizer"],
-                    _ms(s.get("train_loss"), 4),
-                    _ms(s.get("train_psnr")),
-                    _ms(s.get("test_psnr")),
-                    f"{_ms(psnrs[0])} / {_ms(psnrs[1])}" if psnrs else "-",
-                ]
-            )
-        lines.append(
-            markdown_table(
-                [
-                    "data",
-                    "method",
-                    "optimizer",
-                    "train MSE",
-                    "train PSNR dB",
-                    "test PSNR dB",
-                    "paper train / test PSNR dB",
+                    quality,
+                    *header,
+                    "loss spikes / epoch",
+                    "second-order ratio",
                 ],
                 rows,
             )
@@ -610,7 +747,24 @@ def table(summary: list[dict[str, Any]], skipped: dict[str, str], config: Config
     return "\n".join(lines) + "\n"
 
 
-def plot(folder: RunFolder, summary: list[dict[str, Any]]) -> None:
+def _paper_image(s: dict[str, Any]) -> str:
+    paper = PAPER_IMAGE.get((s["dataset"], _paper_method(s["method"]), s["optimizer"]))
+    return _ms(paper[2]) if paper else "- (paper: MNIST and CIFAR-10)"
+
+
+def _paper_vae(s: dict[str, Any]) -> str:
+    psnrs = PAPER_VAE.get((s["dataset"], _paper_method(s["method"]), s["optimizer"])) or (
+        PAPER_ABLATION.get(s["method"]) if s["dataset"] == "mnist" else None
+    )
+    return f"{_ms(psnrs[0])} / {_ms(psnrs[1])}" if psnrs else "-"
+
+
+def _paper_method(method: str) -> str:
+    """The paper's rows are its method ('ours', under either reading) and its baseline."""
+    return "ours" if method.startswith("ours") else method
+
+
+def plot(folder: RunFolder) -> None:
     try:
         import matplotlib
 
@@ -618,34 +772,35 @@ def plot(folder: RunFolder, summary: list[dict[str, Any]]) -> None:
         import matplotlib.pyplot as plt
     except ImportError:
         return
-    rows = folder.metrics()
-    curves: dict[str, list[tuple[int, float]]] = {}
-    for r in rows:
-        metric = {"binary": "train_loss", "image": "test_acc", "vae": "test_psnr"}[r["key"].split("|")[0]]
-        curves.setdefault(r["key"], []).append((int(r["epoch"]), float(r[metric])))
+    curves: dict[str, dict[int, list[float]]] = {}
+    for r in folder.metrics():
+        part = r["key"].split("|")[0]
+        value = r.get("train_acc" if part == "binary" else "test", "")
+        if value not in (None, "") and math.isfinite(float(value)):
+            group = r["key"].rsplit("|", 1)[0]
+            curves.setdefault(group, {}).setdefault(int(r["epoch"]), []).append(float(value))
     parts = [p for p in ("binary", "image", "vae") if any(k.startswith(p) for k in curves)]
     if not parts:
         return
-    fig, axes = plt.subplots(1, len(parts), figsize=(5 * len(parts), 4), squeeze=False)
-    labels = {"binary": "training MSE", "image": "test accuracy %", "vae": "test PSNR dB"}
+    fig, axes = plt.subplots(1, len(parts), figsize=(6 * len(parts), 4.5), squeeze=False)
+    labels = {"binary": "training accuracy %", "image": "test accuracy %", "vae": "test PSNR dB"}
     for ax, part in zip(axes[0], parts, strict=True):
-        for key, pts in sorted(curves.items()):
-            if key.startswith(part):
-                _, dataset, opt_name, method, seed = key.split("|")
-                ax.plot(
-                    *zip(*sorted(pts), strict=True),
-                    label=f"{dataset} {opt_name} {method} s{seed}",
-                    ls="-" if method.startswith("ours") else "--" if method == "baseline" else ":",
-                )
+        for group, points in sorted(curves.items()):
+            if not group.startswith(part):
+                continue
+            _, dataset, opt_name, method = group.split("|")
+            xs = sorted(points)
+            style = "-" if method.startswith("ours") else "--" if method.startswith("baseline") else ":"
+            ax.plot(
+                xs,
+                [statistics.fmean(points[x]) for x in xs],
+                ls=style,
+                label=f"{dataset} {opt_name} {method}",
+            )
         ax.set_xlabel("iteration" if part == "binary" else "epoch")
         ax.set_ylabel(labels[part])
-        ax.set_title(part)
+        ax.set_title(f"{part} (mean over seeds)")
         ax.legend(fontsize=6)
     fig.tight_layout()
     fig.savefig(folder.file("proximal.png"), dpi=110)
     plt.close(fig)
-
-
-def config_for(options: ReproduceOptions, **overrides: Any) -> Config:
-    base = Config() if options.full else Config.quick()
-    return replace(base, **overrides)

@@ -4,7 +4,7 @@
 from iblearn.optim.lars import LARS
 from iblearn.optim.lr_range import LRRange, lr_range_test, plot_range, select_range
 from iblearn.optim.mi_decay import MIDecayLR, MIProbe
-from iblearn.optim.proximal import DoubleBackwardError, ProximalSplit, split_model
+from iblearn.optim.proximal import DoubleBackwardError, NonFiniteStepError, ProximalSplit, split_model
 
 __all__ = [
     "LARS",
@@ -12,6 +12,7 @@ __all__ = [
     "LRRange",
     "MIDecayLR",
     "MIProbe",
+    "NonFiniteStepError",
     "ProximalSplit",
     "lr_range_test",
     "plot_range",

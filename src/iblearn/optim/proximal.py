@@ -1,27 +1,47 @@
 """ProximalSplit: the proximal bottleneck-split update of Han, Nakamura & Hong (IEEE Access 2023,
 paper 000), as a ``torch.optim.Optimizer`` that wraps any other.
 
-A network is split at a bottleneck z into a forward network f(x; theta) and a backward network
-g(z; phi). Algorithm 1 (eq. 5), with L the loss of one batch:
+A network is split at a bottleneck z = f(x; theta) into a forward network f and a backward network
+g(z; phi). With L the loss of one batch, eq. (4) is
 
     phi   <- phi   - alpha * grad_phi L(g(z; phi), y)
-    theta <- theta - gamma * grad_theta [ lam/2 * D(beta * grad_z L(g(z; phi), y)) ]
+    z~     = z - beta * grad_z L(g(z; phi), y)
+    theta <- theta - gamma * grad_theta [ lam/2 * D(f(x; theta) - z~) ]
 
-with z = f(x; theta), D = ||.||_2^2 (``constraint="l2"``: exactly eq. 5), and both gradients taken at
-the same (old) phi. Differentiating grad_z L once more makes theta's step second order. ``order=1`` is
-eq. (4) instead: z~ = z - beta grad_z L is held fixed and theta follows lam/2 D(f(x; theta) - z~).
-``constraint="l1"`` or ``"huber"`` replaces D (Table 3's ablation; the paper gives no formula: D is
-the sum of |v| or of torch's Huber loss with ``huber_delta``). The VAE variant (eqs. 6-7, Algorithm 2):
-z is a tuple such as ``(mu, sigma)``, and D sums over its members.
+with D = ||.||_2^2, both gradients taken at the same (old) phi. The paper then "substitutes the update
+equation for z~ into the update equation for theta" so that z~ is no longer fixed (eq. 5, Algorithm 1).
+The extracted eq. (5) keeps only lam/2 D(beta grad_z L); its prose calls the result "a second-order
+gradient method ... that considers both the gradient with respect to z and the gradient with respect to
+theta". ``order=2`` offers both readings:
+
+* ``keep_first_order=True`` (the default): z~ = sg(z) - beta grad_z L(z(theta)), the starting z held and
+  grad_z L kept in the graph. For D = l2 theta's gradient is
+  lam beta (grad_theta L + beta/2 grad_theta ||grad_z L||^2): eq. (4)'s step plus eq. (5)'s term.
+* ``keep_first_order=False``: the literal eq. (5), theta follows grad_theta lam/2 D(beta grad_z L) alone.
+  f can then shrink grad_z L by saturating instead of by fitting: on Fig. 3's task it stays at chance.
+
+Which reading reproduces which claim, and what the controls (plain backprop with theta at
+gamma lam beta and phi at alpha) explain of it: docs/results/proximal.md. In short: the second-order
+term is small next to the first-order one, so the kept reading behaves like backprop with split
+learning rates.
+
+``order=1`` is eq. (4). ``constraint="l1"`` or ``"huber"`` replaces D (Table 3's ablation; the paper
+gives no formula: D is the sum of |v| or of torch's Huber loss with ``huber_delta``), always applied to
+z - z~ as in eq. (4). The VAE variant (eqs. 6-7, Algorithm 2): z is a tuple such as ``(mu, sigma)``, and
+D sums over its members, each read as above.
 
 alpha and gamma are the inner optimizers' learning rates (``lr_backward``, ``lr_forward``); with an
-adaptive inner optimizer such as Adam, beta and lam change the step's direction only through eps.
+adaptive inner optimizer such as Adam, beta and lam change the step's direction only through eps and
+through the ratio of the first- and second-order terms.
 
 Distributed (torchrun + DistributedDataParallel): wrap f and g in one DDP each. With W ranks and a
 per-rank mean loss L_r, the rows of the global batch's grad_z L on rank r are grad_z L_r / W; the step
 plugs that scaled gradient into D and multiplies the penalty by W (DDP then averages), so W ranks
 give exactly the update of one process on the concatenated batch, for every constraint. (Without
 this, the quadratic penalty would be W times too large.)
+
+A step whose loss or gradients are not finite changes no parameter: it raises
+:class:`NonFiniteStepError` (or, with a ``grad_scaler``, is skipped by the scaler, as AMP does).
 """
 
 from __future__ import annotations
@@ -43,6 +63,16 @@ class DoubleBackwardError(ValueError):
     """An operation between the bottleneck and the loss cannot be differentiated twice (order=2)."""
 
 
+class NonFiniteStepError(ValueError):
+    """The closure's loss, or a gradient of the step, is NaN or infinite; no parameter was changed."""
+
+
+def _check_positive(**values: Any) -> None:
+    for name, value in values.items():
+        if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+            raise ValueError(f"{name}: must be positive and finite, got {value!r}")
+
+
 def _constraint(name: str, delta: float) -> Callable[[Tensor], Tensor]:
     if name == "l2":
         return lambda v: (v * v).sum()
@@ -51,6 +81,19 @@ def _constraint(name: str, delta: float) -> Callable[[Tensor], Tensor]:
     if name == "huber":
         return lambda v: F.huber_loss(v, torch.zeros_like(v), reduction="sum", delta=delta)
     raise ValueError(f"constraint: expected 'l2', 'l1' or 'huber', got {name!r}")
+
+
+def _raise_double_backward(err: RuntimeError) -> None:
+    """Name the operation without a double backward, if that is what ``err`` says; else re-raise."""
+    text = str(err)
+    named = re.search(r"derivative for '?([\w.:]+)'? is not implemented", text)
+    if named or "once_differentiable" in text or "double backward" in text.lower():
+        op = named.group(1) if named else "a once-differentiable function"
+        raise DoubleBackwardError(
+            f"closure: order=2 differentiates grad_z L a second time, but {op!r} between the "
+            "bottleneck and the loss has no double backward; use order=1 or replace that operation"
+        ) from err
+    raise err
 
 
 class ProximalSplit(torch.optim.Optimizer):
@@ -65,6 +108,9 @@ class ProximalSplit(torch.optim.Optimizer):
         beta: the step size of the bottleneck update z~ = z - beta grad_z L.
         lam: lambda, the weight of the proximal term.
         order: 2 (eq. 5, the paper's method) or 1 (eq. 4).
+        keep_first_order: with ``order=2``, whether theta's step keeps eq. (4)'s first-order term
+            (``True``, the default: the reading that trains) or follows the literal eq. (5) alone
+            (``False``). Not for ``order=1``.
         constraint: ``"l2"`` (the paper's), ``"l1"`` or ``"huber"``.
         huber_delta: delta of the Huber constraint.
         world_size: ranks that share one global batch; default: torch.distributed's world size when it is
@@ -98,6 +144,7 @@ class ProximalSplit(torch.optim.Optimizer):
         beta: float = 10.0,
         lam: float = 1.0,
         order: int = 2,
+        keep_first_order: bool | None = None,
         constraint: str = "l2",
         huber_delta: float = 1.0,
         world_size: int | None = None,
@@ -110,17 +157,15 @@ class ProximalSplit(torch.optim.Optimizer):
                 raise ValueError(f"{name}: is empty")
         if {id(p) for p in forward} & {id(p) for p in backward}:
             raise ValueError("forward_params, backward_params: share parameters; each belongs to one side")
-        if order not in (1, 2):
+        if order not in (1, 2) or isinstance(order, bool):
             raise ValueError(f"order: expected 1 (eq. 4) or 2 (eq. 5), got {order!r}")
-        for value, name in (
-            (lr_backward, "lr_backward"),
-            (lr_forward, "lr_forward"),
-            (beta, "beta"),
-            (lam, "lam"),
-            (huber_delta, "huber_delta"),
-        ):
-            if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
-                raise ValueError(f"{name}: must be positive and finite, got {value!r}")
+        if keep_first_order is not None and not isinstance(keep_first_order, bool):
+            raise ValueError(f"keep_first_order: expected True or False, got {keep_first_order!r}")
+        if order == 1 and keep_first_order is not None:
+            raise ValueError("keep_first_order: applies to order=2 only (order=1 is first order already)")
+        _check_positive(
+            lr_backward=lr_backward, lr_forward=lr_forward, beta=beta, lam=lam, huber_delta=huber_delta
+        )
         # The inner optimizers get the groups built here, which carry lr and params already: an lr
         # among inner_kwargs would be a default that never applies.
         if "lr" in inner_kwargs:
@@ -136,6 +181,7 @@ class ProximalSplit(torch.optim.Optimizer):
             "beta": beta,
             "lam": lam,
             "order": order,
+            "keep_first_order": order == 2 and keep_first_order is not False,
             "constraint": constraint,
             "huber_delta": huber_delta,
         }
@@ -160,6 +206,7 @@ class ProximalSplit(torch.optim.Optimizer):
         if world_size is not None and (not isinstance(world_size, int) or world_size < 1):
             raise ValueError(f"world_size: expected a positive integer, got {world_size!r}")
         self.world_size = world_size
+        self._second_order_checked = False
 
     def _world(self) -> int:
         if self.world_size is not None:
@@ -182,6 +229,11 @@ class ProximalSplit(torch.optim.Optimizer):
         backward = [p for p in self.param_groups[1]["params"] if p.requires_grad]
         with torch.enable_grad():
             loss, zs = self._call(closure)
+            if not bool(torch.isfinite(loss)) and self.grad_scaler is None:
+                raise NonFiniteStepError(
+                    f"closure: the loss is {float(loss.detach())}; the step was refused and no "
+                    "parameter changed"
+                )
             self.zero_grad(set_to_none=True)
             scaled = self.grad_scaler.scale(loss) if self.grad_scaler is not None else loss
             scale = float(self.grad_scaler.get_scale()) if self.grad_scaler is not None else 1.0
@@ -205,18 +257,34 @@ class ProximalSplit(torch.optim.Optimizer):
                     p.grad = None if g is None else g.detach()
             # Unscaled (eq. 5 needs the true gradient), and as rows of the global batch's gradient.
             grads_z = tuple(g / (scale * world) for g in grads_z)
+            if second and group["keep_first_order"] and not self._second_order_checked:
+                # theta's first-order term reaches it anyway, so a cut second-order path would go
+                # unnoticed: check once that grad_z L depends on theta.
+                self._check_second_order_path(zs, grads_z, forward)
             penalty = world * self._penalty(zs, grads_z, group)
             penalty = self.grad_scaler.scale(penalty) if self.grad_scaler is not None else penalty
             self._backward_penalty(penalty, forward)
         if all(p.grad is None for p in forward):
             self._explain_missing_gradient(zs, forward, group["order"])
-        if self.grad_scaler is not None:
+        if self.grad_scaler is not None:  # the scaler skips a step whose gradients are not finite
             self.grad_scaler.step(self.backward_optimizer)
             self.grad_scaler.step(self.forward_optimizer)
         else:
+            self._check_finite(loss, [*forward, *backward])
             self.backward_optimizer.step()
             self.forward_optimizer.step()
         return loss.detach()
+
+    @staticmethod
+    def _check_finite(loss: Tensor, params: list[Tensor]) -> None:
+        """A finite loss can still overflow a gradient (a loss of 1e38 squared): refuse such a step too,
+        before any inner optimizer has moved a parameter or its state."""
+        grads = [p.grad for p in params if p.grad is not None]
+        if grads and not bool(torch.stack([g.isfinite().all() for g in grads]).all()):
+            raise NonFiniteStepError(
+                f"closure: a gradient of the step is not finite (loss {float(loss.detach()):.3g}); the "
+                "step was refused and no parameter changed"
+            )
 
     @staticmethod
     def _call(closure: Closure) -> tuple[Tensor, tuple[Tensor, ...]]:
@@ -241,13 +309,17 @@ class ProximalSplit(torch.optim.Optimizer):
     def _penalty(zs: tuple[Tensor, ...], grads_z: tuple[Tensor, ...], group: dict[str, Any]) -> Tensor:
         norm = _constraint(group["constraint"], group["huber_delta"])
         beta, lam = group["beta"], group["lam"]
-        if group["order"] == 2:
-            # eq. (5)/(7): theta sees lam/2 D(beta grad_z L) through z's dependence on theta.
-            terms = [lam / 2 * norm(beta * g) for g in grads_z]
-        else:
+        if group["order"] == 1:
             # eq. (4)/(6): the target z~ = z - beta grad_z L is a constant.
-            terms = [lam / 2 * norm(z - (z - beta * g).detach()) for z, g in zip(zs, grads_z, strict=True)]
-        return torch.stack(terms).sum()
+            targets = [(z - beta * g).detach() for z, g in zip(zs, grads_z, strict=True)]
+        elif group["keep_first_order"]:
+            # eq. (5) read as substituting z~ into eq. (4): z~ = sg(z) - beta grad_z L(z(theta)), so theta
+            # sees both f(x; theta) and grad_z L. For l2, lam beta (grad_theta L + beta/2 grad_theta ||g||^2).
+            targets = [z.detach() - beta * g for z, g in zip(zs, grads_z, strict=True)]
+        else:
+            # the literal eq. (5)/(7): theta sees lam/2 D(beta grad_z L) only through grad_z L.
+            return torch.stack([lam / 2 * norm(beta * g) for g in grads_z]).sum()
+        return torch.stack([lam / 2 * norm(z - t) for z, t in zip(zs, targets, strict=True)]).sum()
 
     @staticmethod
     def _explain_missing_gradient(zs: tuple[Tensor, ...], forward: list[Tensor], order: int) -> None:
@@ -266,20 +338,28 @@ class ProximalSplit(torch.optim.Optimizer):
             "linear in z, so that its second derivative, and with it theta's step, is zero; use order=1"
         )
 
+    def _check_second_order_path(
+        self, zs: tuple[Tensor, ...], grads_z: tuple[Tensor, ...], forward: list[Tensor]
+    ) -> None:
+        linked = [g.sum() for g in grads_z if g.requires_grad]
+        reached: tuple[Tensor | None, ...] = ()
+        if linked:
+            try:
+                reached = torch.autograd.grad(
+                    torch.stack(linked).sum(), forward, retain_graph=True, allow_unused=True
+                )
+            except RuntimeError as err:
+                _raise_double_backward(err)
+        if all(r is None for r in reached):
+            self._explain_missing_gradient(zs, forward, 2)
+        self._second_order_checked = True
+
     @staticmethod
     def _backward_penalty(penalty: Tensor, forward: list[Tensor]) -> None:
         try:
             penalty.backward(inputs=forward)
         except RuntimeError as err:
-            text = str(err)
-            named = re.search(r"derivative for '?([\w.:]+)'? is not implemented", text)
-            if named or "once_differentiable" in text or "double backward" in text.lower():
-                op = named.group(1) if named else "a once-differentiable function"
-                raise DoubleBackwardError(
-                    f"closure: order=2 differentiates grad_z L a second time, but {op!r} between the "
-                    "bottleneck and the loss has no double backward; use order=1 or replace that operation"
-                ) from err
-            raise
+            _raise_double_backward(err)
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Refused after construction: the step knows two groups only, and no inner optimizer would
@@ -303,12 +383,26 @@ class ProximalSplit(torch.optim.Optimizer):
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         if set(state_dict) != {"wrapper", "forward", "backward"}:
             raise ValueError("state_dict: not a ProximalSplit state dict (keys wrapper, forward, backward)")
+        for part in ("wrapper", "forward", "backward"):
+            groups = state_dict[part].get("param_groups") if isinstance(state_dict[part], dict) else None
+            if not isinstance(groups, list) or len(groups) != 2 - (part != "wrapper"):
+                raise ValueError(f"state_dict: its {part!r} part has no ProximalSplit param_groups")
+            for group in groups:  # settings a tampered or foreign state dict would bring in unchecked
+                _check_positive(**{k: group.get(k) for k in ("lr", "beta", "lam", "huber_delta")})
+                if group.get("order") not in (1, 2) or group.get("keep_first_order", False) not in (
+                    True,
+                    False,
+                ):
+                    raise ValueError("state_dict: order or keep_first_order is not one ProximalSplit takes")
+                _constraint(group.get("constraint"), group["huber_delta"])
         super().load_state_dict(state_dict["wrapper"])
         self.forward_optimizer.load_state_dict(state_dict["forward"])
         self.backward_optimizer.load_state_dict(state_dict["backward"])
         # Loading replaced the group dicts; share them again so that schedulers keep reaching the inner ones.
         self.param_groups[0] = self.forward_optimizer.param_groups[0]
         self.param_groups[1] = self.backward_optimizer.param_groups[0]
+        for group in self.param_groups:  # saved before keep_first_order existed: the literal eq. (5) ran
+            group.setdefault("keep_first_order", False)
 
 
 def split_model(model: nn.Module, at: int | str) -> tuple[nn.Sequential, nn.Sequential]:
