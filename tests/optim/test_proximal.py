@@ -451,7 +451,7 @@ def test_keep_first_order_is_checked_and_survives_a_state_dict_round_trip():
     ],
 )
 def test_load_state_dict_refuses_settings_the_constructor_would(key, value, match):
-    x, y, f, g = linear_problem(8)
+    _, _, f, g = linear_problem(8)
     opt = ProximalSplit(f.parameters(), g.parameters())
     state = copy.deepcopy(opt.state_dict())
     state["forward"]["param_groups"][0][key] = value
@@ -473,7 +473,7 @@ def test_a_non_finite_step_changes_nothing(bad):
     opt.step(closure)
     before = [p.detach().clone() for p in (f.weight, g.weight)]
     state = copy.deepcopy(opt.state_dict())
-    with pytest.raises(NonFiniteStepError, match="closure: .*no parameter changed"):
+    with pytest.raises(NonFiniteStepError, match=r"closure: .*no parameter changed"):
         opt.step(lambda: closure(bad))
     assert all(torch.equal(a, p) for a, p in zip(before, (f.weight, g.weight), strict=True))
     assert opt.state_dict()["forward"]["state"][0]["step"] == state["forward"]["state"][0]["step"]
@@ -497,3 +497,28 @@ def test_with_a_grad_scaler_a_non_finite_step_is_skipped():
     scaler.update()
     assert all(torch.equal(a, p) for a, p in zip(before, (f.weight, g.weight), strict=True))
     assert scaler.get_scale() < 2.0**8  # the scaler saw the overflow and backed off
+
+
+def test_the_named_phases_compose_to_step_and_let_a_user_clip_between():
+    x, y, f, g = linear_problem(11)
+    f2, g2 = copy.deepcopy(f), copy.deepcopy(g)
+    opts = [ProximalSplit(a.parameters(), b.parameters(), torch.optim.SGD) for a, b in ((f, g), (f2, g2))]
+
+    def closure_for(fm, gm):
+        def closure():
+            z = fm(x)
+            return ((gm(z) - y) ** 2).mean(), z
+
+        return closure
+
+    loss = opts[0].step(closure_for(f, g))
+    before = f2.weight.detach().clone()
+    assert float(opts[1].compute_gradients(closure_for(f2, g2))) == float(loss)
+    assert torch.equal(f2.weight, before)  # nothing moved yet
+    opts[1].backward_step()
+    opts[1].forward_step()
+    assert torch.equal(f.weight, f2.weight) and torch.equal(g.weight, g2.weight)
+    opts[1].compute_gradients(closure_for(f2, g2))
+    torch.nn.utils.clip_grad_norm_(f2.parameters(), 1e-6)
+    opts[1].forward_step()
+    assert (f2.weight - f.weight).norm() <= 1e-3 * 1e-6 * 1.0001  # SGD at lr 1e-3 by a clipped gradient

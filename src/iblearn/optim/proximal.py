@@ -219,8 +219,21 @@ class ProximalSplit(torch.optim.Optimizer):
     def step(self, closure: Closure | None = None) -> Tensor:  # type: ignore[override]
         """One update; ``closure()`` runs f and g and returns ``(loss, z)`` (z a tensor or a tuple).
 
-        Returns the loss (detached). Gradients are computed here from the closure's loss; the
-        parameters' ``.grad`` are overwritten.
+        Returns the loss (detached). The three phases, for a user who clips or logs between them:
+        :meth:`compute_gradients` (both sides' ``.grad``, nothing moved), :meth:`backward_step` (phi),
+        :meth:`forward_step` (theta).
+        """
+        loss = self.compute_gradients(closure)
+        self.backward_step()
+        self.forward_step()
+        return loss
+
+    @torch.no_grad()
+    def compute_gradients(self, closure: Closure | None) -> Tensor:
+        """Overwrite phi's ``.grad`` with grad_phi L and theta's with the gradient of eq. (4)/(5)'s
+        penalty, both at the current parameters; move nothing. Returns the loss (detached).
+
+        Raises NonFiniteStepError (without a ``grad_scaler``) if the loss or a gradient is not finite.
         """
         if closure is None:
             raise ValueError("closure: ProximalSplit needs closure() -> (loss, z) to differentiate through z")
@@ -266,14 +279,23 @@ class ProximalSplit(torch.optim.Optimizer):
             self._backward_penalty(penalty, forward)
         if all(p.grad is None for p in forward):
             self._explain_missing_gradient(zs, forward, group["order"])
-        if self.grad_scaler is not None:  # the scaler skips a step whose gradients are not finite
-            self.grad_scaler.step(self.backward_optimizer)
-            self.grad_scaler.step(self.forward_optimizer)
-        else:
+        if self.grad_scaler is None:  # a scaler skips a step whose gradients are not finite itself
             self._check_finite(loss, [*forward, *backward])
-            self.backward_optimizer.step()
-            self.forward_optimizer.step()
         return loss.detach()
+
+    def backward_step(self) -> None:
+        """Step phi (g's parameters) with the inner optimizer, through the ``grad_scaler`` if any."""
+        self._inner_step(self.backward_optimizer)
+
+    def forward_step(self) -> None:
+        """Step theta (f's parameters) with the inner optimizer, through the ``grad_scaler`` if any."""
+        self._inner_step(self.forward_optimizer)
+
+    def _inner_step(self, optimizer: torch.optim.Optimizer) -> None:
+        if self.grad_scaler is not None:
+            self.grad_scaler.step(optimizer)
+        else:
+            optimizer.step()
 
     @staticmethod
     def _check_finite(loss: Tensor, params: list[Tensor]) -> None:
