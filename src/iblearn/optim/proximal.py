@@ -312,7 +312,14 @@ class ProximalSplit(torch.optim.Optimizer):
     def _call(closure: Closure) -> tuple[Tensor, tuple[Tensor, ...]]:
         out = closure()
         if not (isinstance(out, tuple | list) and len(out) == 2):
-            raise ValueError("closure: must return (loss, z)")
+            lightning = (
+                "; a closure that returns the loss alone is what PyTorch Lightning's automatic optimization "
+                "passes: set self.automatic_optimization = False in the LightningModule and call "
+                "self.optimizers().step(closure) in training_step (README, ProximalSplit)"
+                if out is None or isinstance(out, Tensor)
+                else ""
+            )
+            raise ValueError("closure: must return (loss, z)" + lightning)
         loss, z = out
         zs = (z,) if isinstance(z, Tensor) else tuple(z)
         if not isinstance(loss, Tensor) or loss.numel() != 1:
