@@ -764,6 +764,11 @@ def _paper_method(method: str) -> str:
     return "ours" if method.startswith("ours") else method
 
 
+def _in_figure(method: str) -> bool:
+    """Fig. 3's panel: the baselines and the methods at the paper's gamma (the sweep is in the table)."""
+    return method.startswith("baseline") or method.endswith("gamma=100")
+
+
 def plot(folder: RunFolder) -> None:
     try:
         import matplotlib
@@ -784,10 +789,14 @@ def plot(folder: RunFolder) -> None:
         return
     fig, axes = plt.subplots(1, len(parts), figsize=(6 * len(parts), 4.5), squeeze=False)
     labels = {"binary": "training accuracy %", "image": "test accuracy %", "vae": "test PSNR dB"}
+    colours = plt.get_cmap("tab20").colors
     for ax, part in zip(axes[0], parts, strict=True):
-        for group, points in sorted(curves.items()):
-            if not group.startswith(part):
-                continue
+        shown = [
+            (group, points)
+            for group, points in sorted(curves.items())
+            if group.startswith(part) and (part != "binary" or _in_figure(group.split("|")[3]))
+        ]
+        for i, (group, points) in enumerate(shown):
             _, dataset, opt_name, method = group.split("|")
             xs = sorted(points)
             style = "-" if method.startswith("ours") else "--" if method.startswith("baseline") else ":"
@@ -795,9 +804,11 @@ def plot(folder: RunFolder) -> None:
                 xs,
                 [statistics.fmean(points[x]) for x in xs],
                 ls=style,
+                color=colours[i % len(colours)],
                 label=f"{dataset} {opt_name} {method}",
             )
         ax.set_xlabel("iteration" if part == "binary" else "epoch")
+        ax.xaxis.get_major_locator().set_params(integer=True)
         ax.set_ylabel(labels[part])
         ax.set_title(f"{part} (mean over seeds)")
         ax.legend(fontsize=6)
