@@ -534,11 +534,20 @@ def run(options: ReproduceOptions, config: Config | None = None) -> Path:
                     if not RunCheckpoint(folder, key).finished(epochs):
                         run_network(folder, config, part, dataset, data, opt_name, method, seed, device)
                     _tell(options, f"{part} {dataset} {opt_name} {method.name} seed {seed}")
-    summary = summarize(folder.metrics())
-    folder.write_results({"summary": summary, "not_run": skipped}, seed=options.seed, device=str(device))
-    folder.write_table(table(summary, skipped, config))
-    plot(folder)
+    report(folder, config, {"not_run": skipped}, seed=options.seed, device=str(device))
     return folder.path
+
+
+def report(
+    folder: RunFolder, config: Config, extra: dict[str, Any] | None = None, **written: Any
+) -> list[dict[str, Any]]:
+    """Write results.json, table.md and the figure from the rows ``folder`` holds: at the end of a run,
+    or for a run still under way (``extra={"partial": True}``), without training anything."""
+    summary = summarize(folder.metrics())
+    folder.write_results({"summary": summary, **(extra or {})}, **written)
+    folder.write_table(table(summary, (extra or {}).get("not_run", {}), config))
+    plot(folder)
+    return summary
 
 
 def _tell(options: ReproduceOptions, message: str) -> None:
