@@ -5,9 +5,10 @@ whose distance is the maximum of the parts' distances, as KSG needs), and how ma
 a radius of each point. Both are answered exactly, in float64, by one of two backends:
 
 * ``"tree"`` (CPU): for the max-norm, the compiled kernel of ``_maxnorm.c`` (points in slabs of the
-  first coordinate, each slab sorted by the second; vectorised distance blocks over the runs that can
-  hold a neighbour). For the Euclidean norm, and wherever the kernel was not built (no C compiler at
-  install time), scipy's cKDTree, and counts in one dimension by sorting: the same answers, slower.
+  widest-spread coordinate, each slab sorted by the next widest; vectorised distance blocks over the
+  runs that can hold a neighbour). For the Euclidean norm, and wherever the kernel was not built (no
+  C compiler at install time), scipy's cKDTree, and counts in one dimension by sorting: the same
+  answers, slower.
 * ``"brute"`` (any device): chunked pairwise distances in torch; the k-th neighbour and the counts
   come from the same distance rows, so they agree to the last bit. Memory per chunk is bounded.
 
@@ -206,14 +207,32 @@ def _slab_width(n: int) -> int:
     return max(64, int(8 * math.sqrt(n)))
 
 
+def _pruning_order(x: NDArray[np.float64]) -> NDArray[np.int64]:
+    """The columns in decreasing spread: the kernel prunes by its first two, so they must spread.
+
+    A constant column there (a dead ReLU unit) prunes nothing: every slab lies within any radius in
+    it, and the search degrades to comparing all pairs (N = 200,000 with two constant leading columns:
+    240.6 s, against 6.1 s with the same columns reordered). Spread is the interquartile range, so that
+    a mostly silent unit, all one value but for a few rows, counts as the poor pruner it is; ties (such
+    units among themselves) go by the number of rows off the median, then by position. Halves, so that
+    the range does not overflow at 1e308. The max-norm distance does not depend on the order of the
+    columns, so no answer changes.
+    """
+    q25, median, q75 = np.percentile(x, [25, 50, 75], axis=0, method="nearest")
+    return np.lexsort((np.arange(x.shape[1]), -(x != median).sum(axis=0), -(q75 / 2 - q25 / 2)))
+
+
 def _slab_layout(x: NDArray[np.float64]) -> tuple[NDArray[np.int64], NDArray[np.float64], int, int]:
-    """The kernel's layout: slabs of :func:`_slab_width` consecutive points in the order of column 0,
-    each slab sorted by column 1 (column 0 again in one dimension).
+    """The kernel's layout: slabs of :func:`_slab_width` consecutive points in the order of the
+    widest-spread column (:func:`_pruning_order`), each slab sorted by the next widest (the same
+    column again in one dimension).
 
     Returns ``(order, columns, bcol, width)``: position p of the layout holds point ``order[p]``, and
-    ``columns`` is the ``(d, n)`` C-contiguous transpose of the points in that order.
+    ``columns`` is the ``(d, n)`` C-contiguous transpose of the points in that order, columns in
+    pruning order.
     """
     n, d = x.shape
+    x = x[:, _pruning_order(x)]
     width, bcol = _slab_width(n), min(1, d - 1)
     slab = np.empty(n, dtype=np.int64)
     slab[np.argsort(x[:, 0], kind="stable")] = np.arange(n) // width
