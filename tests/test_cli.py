@@ -133,3 +133,16 @@ def test_a_bad_config_file_is_named(tmp_path, capsys, text, suffix, message):
     (tmp_path / f"c{suffix}").write_text(text)
     assert main(["reproduce", "ib-theory", "--config", str(tmp_path / f"c{suffix}")]) == 2
     assert message in " ".join(capsys.readouterr().err.split())  # rich wraps long lines
+
+
+def test_a_neural_estimate_of_samples_at_1e300_is_that_of_the_samples(samples, tmp_path, capsys):
+    # The critic's inputs were standardized with a standard deviation that overflows: all rows became 0,
+    # and the estimate 0.0000 for 0.4984.
+    for name in ("x", "y"):
+        np.save(tmp_path / f"{name}300.npy", np.load(samples / f"{name}.npy").astype(np.float64) * 1e300)
+    lines = []
+    for x, y in (("x", "y"), ("x300", "y300")):
+        args = ["estimate", str(tmp_path / f"{x}.npy"), str(tmp_path / f"{y}.npy"), "--method", "infonce"]
+        assert main([*args, "--steps", "100"]) == 0
+        lines.append(capsys.readouterr().out.splitlines()[0])
+    assert lines[0] == lines[1] and lines[0] != "I(X;Y) = 0.0000 nats"

@@ -124,6 +124,8 @@ def _fit_on_split(est: Any, x: Any, y: Any, args: argparse.Namespace) -> tuple[A
     held-out rest, to report on: a bound evaluated on the rows its critic was fitted to rewards
     memorizing them, and is no bound. Float samples are standardized with the training rows' mean and
     spread (MI does not change; the critic's default learning rate assumes unit-scale inputs)."""
+    from iblearn.functional._scale import power_of_two_scale
+
     if not 0 < args.test_fraction < 1:
         raise ValueError(f"--test-fraction: must lie strictly between 0 and 1, got {args.test_fraction}")
     xt, yt = torch.as_tensor(x), torch.as_tensor(y)
@@ -139,6 +141,9 @@ def _fit_on_split(est: Any, x: Any, y: Any, args: argparse.Namespace) -> tuple[A
     def standardized(t: torch.Tensor) -> torch.Tensor:
         if not t.is_floating_point():
             return t  # class labels
+        # An exact power of two first: the squares of a standard deviation overflow from about 1e154
+        # (at 1e300 every row became 0, and the estimate 0.0000 for 0.4984).
+        t = t / power_of_two_scale(t, dim=0).to(t.dtype)
         spread = t[train].std(dim=0)
         return (t - t[train].mean(dim=0)) / torch.where(spread > 0, spread, 1.0)
 

@@ -104,3 +104,12 @@ def test_quantile_bins_take_more_than_2_to_the_24_values():
     )
     counts = torch.stack([torch.bincount(c, minlength=30) for c in codes.T[:5]])
     assert int(counts.min()) >= 2331 and int(counts.max()) <= 2335  # 70,000 / 30 = 2333.3 each
+
+
+def test_uniform_bins_span_a_range_beyond_half_the_float_range():
+    # hi - lo overflowed from 9e307: every value fell in one bin.
+    x = torch.tensor([[-1.0], [-0.2], [0.3], [1.0]], dtype=torch.float64)
+    expected = bin_values(x, n_bins=4).flatten().tolist()
+    assert expected == [0, 1, 2, 3]
+    assert bin_values(x * 1.5e308, n_bins=4).flatten().tolist() == expected
+    assert bin_values(x * 1e-320, n_bins=4).flatten().tolist() == expected

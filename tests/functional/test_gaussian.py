@@ -97,3 +97,19 @@ def test_the_moment_matched_gaussian_is_not_a_lower_bound():
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-200, 1e200, 1e300])
+def test_the_cca_estimate_does_not_depend_on_the_scale_over_the_whole_float_range(scale):
+    # Covariances of the raw values overflowed (or vanished): a false "is constant" at 1e200 and 1e-200.
+    x = torch.randn(500, 2, generator=gen(40), dtype=torch.float64)
+    y = x[:, :1] + torch.randn(500, 1, generator=gen(41), dtype=torch.float64)
+    assert float(gaussian_mi(x * scale, y * scale)) == pytest.approx(float(gaussian_mi(x, y)), rel=1e-9)
+
+
+@pytest.mark.parametrize("value", [1 / 3, 0.1, 0.7])
+def test_a_constant_variable_is_found_whatever_its_value(value):
+    # Its mean rounds off 0.1, and the deviations of 1e-17 were whitened into a column of ones.
+    x = torch.randn(200, 1, generator=gen(42), dtype=torch.float64)
+    with pytest.raises(ValueError, match="y: is constant"):
+        gaussian_mi(x, torch.full((200, 2), value, dtype=torch.float64))

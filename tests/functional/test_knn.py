@@ -438,3 +438,35 @@ def test_the_column_order_changes_no_neighbour_or_count():
         brute = nb.count_within(x, eps, "chebyshev", "brute", inclusive=inclusive)
         assert torch.equal(counts, brute)
     assert torch.equal(eps, nb.kth_neighbour([x], 3, "chebyshev", "brute")[0])
+
+
+#: Scales at which squares overflow (1e154 and up) or vanish (1e-154 and down) in float64.
+EXTREME_SCALES = [1e-300, 1e-200, 1e200, 1e300]
+
+
+@pytest.mark.parametrize("scale", EXTREME_SCALES)
+def test_knn_estimates_do_not_depend_on_the_scale_over_the_whole_float_range(scale):
+    # Standardization squared the raw values: KSG gave 0.002 for 0.346 at 1e200, and called 1e-200 constant.
+    x, y = (t.double() for t in bivariate_normal(0.75).sample(400, seed=3))
+    labels = (y[:, 0] > 0).long()
+    assert float(ksg_mi(x * scale, y * scale)) == pytest.approx(float(ksg_mi(x, y)), rel=1e-9)
+    assert float(ksg_mi(x * scale, y * scale, variant=2)) == pytest.approx(
+        float(ksg_mi(x, y, variant=2)), rel=1e-9
+    )
+    assert float(mixed_ksg_mi(x * scale, labels)) == pytest.approx(float(mixed_ksg_mi(x, labels)), rel=1e-9)
+    # Entropy is not scale invariant: h(cX) = h(X) + log c.
+    assert float(kl_entropy(x * scale)) == pytest.approx(float(kl_entropy(x)) + math.log(scale), rel=1e-9)
+
+
+@pytest.mark.parametrize("value", [1 / 3, 0.1, 0.7, 1e-5 / 3, 1e200 / 3, 1e-200 / 3])
+def test_a_constant_column_is_found_whatever_its_value(value):
+    # The mean of N copies of 0.1 is not 0.1: a std threshold saw a column of 1e-17 deviations, jittered it
+    # into noise and returned MI 0.0 instead of refusing.
+    x = torch.randn(200, 1, generator=gen(31), dtype=torch.float64)
+    c = torch.full((200, 1), value, dtype=torch.float64)
+    with pytest.raises(ValueError, match="y: every column is constant"):
+        ksg_mi(x, c)
+    with pytest.raises(ValueError, match="x: every column is constant"):
+        mixed_ksg_mi(c, torch.arange(200) % 2)
+    with pytest.raises(ValueError, match="x: has a constant column"):
+        kl_entropy(torch.cat([x, c], dim=1))

@@ -100,3 +100,16 @@ def test_eq5_builds_the_noise_on_the_weight_device():
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-200, 1e200, 1e300])
+def test_the_bounds_depend_on_distances_over_the_noise_alone_over_the_whole_float_range(scale):
+    # The squared noise overflowed (OverflowError at 1e200) or vanished (NaN bounds at 1e-200).
+    t = torch.randn(100, 3, generator=torch.Generator().manual_seed(60), dtype=torch.float64)
+    reference = noisy_mi_bounds(t, 0.5)
+    for got, want in zip(noisy_mi_bounds(t * scale, 0.5 * scale), reference, strict=True):
+        assert float(got) == pytest.approx(float(want), rel=1e-9)
+    lone = noisy_mi_bounds(t * scale, 1e-6 * scale)  # noise far below the spacing: log N
+    assert [float(v) for v in lone] == pytest.approx([math.log(100)] * 2)
+    w = torch.tensor([[2.0, 0.0]], dtype=torch.float64)
+    assert float(linear_gaussian_noisy_mi(w * scale, torch.eye(2), scale)) == pytest.approx(0.5 * math.log(5))

@@ -271,3 +271,32 @@ def test_errors_about_y_name_y():
         renyi_mi(x, x, channels_y=True)
     with pytest.raises(ValueError, match="y: "):
         renyi_mi(x, torch.full_like(x, float("nan")))
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-200, 1e200, 1e300])
+@pytest.mark.parametrize("rule", ["median", "silverman", "number"])
+def test_renyi_mi_does_not_depend_on_the_scale_over_the_whole_float_range(scale, rule):
+    # The rules' squared distances overflowed at 1e200 ("all samples are identical") and vanished at 1e-200
+    # (a point mass: MI 0.0 for 0.666).
+    x = torch.randn(200, 2, generator=gen(50), dtype=torch.float64)
+    y = x + 0.5 * torch.randn(200, 2, generator=gen(51), dtype=torch.float64)
+    sx, sy = (1.3, 1.7) if rule == "number" else (rule, rule)
+    scaled_sx, scaled_sy = (1.3 * scale, 1.7 * scale) if rule == "number" else (rule, rule)
+    reference = float(renyi_mi(x, y, sigma_x=sx, sigma_y=sy))
+    assert reference > 0.3
+    assert float(renyi_mi(x * scale, y * scale, sigma_x=scaled_sx, sigma_y=scaled_sy)) == pytest.approx(
+        reference, rel=1e-9
+    )
+    channels = torch.stack([x, 2 * x], dim=1) * scale  # (N, 2 channels, 2)
+    assert float(renyi_mi(channels, y * scale, channels_x=True)) == pytest.approx(
+        float(renyi_mi(channels / scale, y, channels_x=True)), rel=1e-9
+    )
+    if rule != "number":
+        assert kernel_width(x * scale, rule) == pytest.approx(kernel_width(x, rule) * scale, rel=1e-9)
+
+
+@pytest.mark.parametrize("value", [1 / 3, 0.1, 0.7])
+def test_a_constant_sample_is_a_point_mass_whatever_its_value(value):
+    # A std of 2.8e-17 (the mean of 0.1s rounds off 0.1) made 0.1 "not identical" yet without a width.
+    x = torch.randn(500, 2, generator=gen(52), dtype=torch.float64)
+    assert float(renyi_mi(torch.full((500, 1), value, dtype=torch.float64), x)) == 0.0

@@ -15,6 +15,7 @@ import torch
 from torch import Tensor
 
 from iblearn.functional import _validate as V
+from iblearn.functional._scale import power_of_two_scale
 
 Correction = Literal["none", "miller-madow"]
 Strategy = Literal["uniform", "quantile"]
@@ -118,5 +119,7 @@ def bin_values(
         if value_range is not None:
             raise ValueError(f"value_range: high must exceed low, got {value_range}")
         return torch.zeros_like(t, dtype=torch.long)  # a constant layer is one bin
-    inner = torch.linspace(lo, hi, n_bins + 1, dtype=torch.float64, device=t.device)[1:-1]
-    return torch.bucketize(t.contiguous(), inner, right=True)
+    # Edges and values over an exact power of two: hi - lo overflows from 9e307 (every value in one bin).
+    scale = float(power_of_two_scale(torch.tensor([lo, hi], dtype=torch.float64)))
+    inner = torch.linspace(lo / scale, hi / scale, n_bins + 1, dtype=torch.float64, device=t.device)[1:-1]
+    return torch.bucketize((t / scale).contiguous(), inner, right=True)

@@ -17,6 +17,7 @@ import torch
 from torch import Tensor
 
 from iblearn.functional import _validate as V
+from iblearn.functional._scale import constant_columns, power_of_two_scale
 
 
 def gaussian_mi_from_cov(cov: Any, dim_x: int) -> Tensor:
@@ -50,7 +51,13 @@ def canonical_correlations(x: Any, y: Any, *, rtol: float = 1e-9) -> Tensor:
     V.same_device(("x", xt), ("y", yt))
 
     def whiten(t: Tensor, name: str) -> Tensor:
+        # In units of an exact power of two: the products below overflow from about 1e154 (a false "is
+        # constant" at 1e200) and vanish below 1e-154. Constant columns are zeroed exactly: their mean can
+        # round off the value (1/3), and a constant 1e-17 would be whitened into a column of ones.
+        constant = constant_columns(t)
+        t = t / power_of_two_scale(t)
         t = t - t.mean(dim=0)
+        t[:, constant] = 0.0
         evals, evecs = torch.linalg.eigh(t.T @ t / n)
         keep = evals > rtol * evals.max().clamp_min(torch.finfo(torch.float64).tiny)
         if not bool(keep.any()):

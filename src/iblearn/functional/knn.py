@@ -29,6 +29,7 @@ from iblearn.functional._neighbors import (
     kth_neighbour,
     pick_backend,
 )
+from iblearn.functional._scale import constant_columns, power_of_two_scale
 
 Ties = Literal["jitter", "raise"]
 #: Relative size of the noise that breaks ties (as scikit-learn and NPEET do, and paper 004 describes).
@@ -64,16 +65,29 @@ def prepare(value: Any, name: str, *, standardize: bool, ties: Ties, seed: int) 
     V.choice(ties, "ties", ("jitter", "raise"))
     # Not differentiable (counts of neighbours), so a layer's activations may come with a graph.
     t = V.continuous(value, name).detach().to(torch.float64)
-    std = t.std(dim=0, unbiased=False)
-    if bool((std == 0).all()):
+    constant = constant_columns(t)
+    if bool(constant.all()):
         raise ValueError(
             f"{name}: every column is constant; its MI with anything is 0, and nearest-neighbour "
             "distances are all zero, so a kNN estimate is undefined"
         )
+    # Mean and standard deviation in units of an exact power-of-two scale: on the raw values the squares
+    # overflow from about 1e154 (KSG gave 0.002 for 0.346 at 1e200) and vanish below 1e-154.
+    scale = power_of_two_scale(t, dim=0)
+    t = t / scale
     t = t - t.mean(dim=0)
+    t[:, constant] = 0.0  # exactly: their mean can round off the value (1/3), leaving a constant 1e-17
+    std = t.std(dim=0, unbiased=False)
     if standardize:
         t = t / torch.where(std > 0, std, torch.ones_like(std))
         std = (std > 0).to(torch.float64)
+    else:
+        t, std = t * scale, std * scale
+        if not bool(torch.isfinite(t).all()):
+            raise ValueError(
+                f"{name}: its spread exceeds float64's range, so distances overflow; "
+                "standardize or rescale the data"
+            )
     if ties == "raise":
         if bool(_duplicated(t).any()):
             raise ValueError(
@@ -244,7 +258,7 @@ def kl_entropy(
     """
     V.choice(metric, "metric", ("chebyshev", "euclidean"))
     t = V.continuous(x, "x").detach().to(torch.float64)
-    if t.ndim == 2 and bool((t.std(dim=0, unbiased=False) == 0).any()):
+    if bool(constant_columns(t).any()):
         raise ValueError("x: has a constant column, so no density in its dimension (h = -inf)")
     if bool(_duplicated(t).any()):
         raise ValueError(

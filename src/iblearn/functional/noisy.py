@@ -23,6 +23,7 @@ import torch
 from torch import Tensor
 
 from iblearn.functional import _validate as V
+from iblearn.functional._scale import power_of_two_scale
 
 
 def linear_gaussian_noisy_mi(weight: Any, cov_x: Any, noise_std: float) -> Tensor:
@@ -46,10 +47,11 @@ def linear_gaussian_noisy_mi(weight: Any, cov_x: Any, noise_std: float) -> Tenso
             f"cov_x: expected shape {(w.shape[1], w.shape[1])} to match weight, got {tuple(cov.shape)}"
         )
     V.same_device(("weight", w), ("cov_x", cov))
-    s = V.positive(noise_std, "noise_std") ** 2
-    # Positive definite, since cov_x is and s > 0.
-    out = w @ cov @ w.T + s * torch.eye(w.shape[0], dtype=w.dtype, device=w.device)
-    return 0.5 * (torch.logdet(out) - w.shape[0] * math.log(s))
+    # 1/2 log |W S W^T / s^2 + I| with W / s: the square of a noise_std above 1e154 overflows a float.
+    w = w / V.positive(noise_std, "noise_std")
+    # Positive definite, since cov_x is.
+    out = w @ cov @ w.T + torch.eye(w.shape[0], dtype=w.dtype, device=w.device)
+    return 0.5 * torch.logdet(out)
 
 
 def noisy_mi_bounds(representation: Any, noise_std: float) -> tuple[Tensor, Tensor]:
@@ -74,14 +76,23 @@ def noisy_mi_bounds(representation: Any, noise_std: float) -> tuple[Tensor, Tens
     t = t.reshape(t.shape[0], -1)
     if t.dtype in (torch.float16, torch.bfloat16):
         t = t.float()
+    noise_std = V.positive(noise_std, "noise_std")
+    # The bounds depend on distances over the noise alone: both are divided by an exact power of two
+    # near the larger of the two, since squares overflow from about 1e154 (float64; 1e19 in float32)
+    # and vanish below 1e-154 (NaN bounds at 1e-200). A noise more than the dtype's range below the data
+    # is clamped to its smallest normal number: every distinct pair is then beyond its blur anyway.
+    scale = max(
+        float(power_of_two_scale(t)), float(power_of_two_scale(torch.tensor(noise_std, dtype=torch.float64)))
+    )
+    t = t / scale
     t = t - t.mean(dim=0)
-    s2 = V.positive(noise_std, "noise_std") ** 2
+    s2 = max((noise_std / scale) ** 2, torch.finfo(t.dtype).tiny)
     sq = (t * t).sum(dim=1)
     n = t.shape[0]
     off = 1 - torch.eye(n, dtype=t.dtype, device=t.device)  # exact zero self-distances: bounds <= log N
     d2 = (sq[:, None] + sq[None, :] - 2 * t @ t.T).clamp_min(0) * off
 
-    def bound(scale: float) -> Tensor:
-        return -(torch.logsumexp(-d2 / scale, dim=1) - math.log(n)).mean()
+    def bound(spread: float) -> Tensor:
+        return -(torch.logsumexp(-d2 / spread, dim=1) - math.log(n)).mean()
 
     return bound(8 * s2), bound(2 * s2)

@@ -25,6 +25,7 @@ import torch
 from torch import Tensor
 
 from iblearn.functional import _validate as V
+from iblearn.functional._scale import power_of_two_scale
 
 KernelWidth = float | Literal["silverman", "median"]
 #: How channels enter one Gram matrix: False (flatten them), True or "product" (Yu et al. 2020), "mean".
@@ -93,7 +94,9 @@ def kernel_width(x: Any, rule: KernelWidth = DEFAULT_SIGMA) -> float:
     if not isinstance(rule, str):
         return V.positive(rule, "sigma")
     V.choice(rule, "sigma", ("silverman", "median"))
-    width = float(_rule_width(_flat(V.continuous(x, "x", allow_grid=True)).detach(), str(rule)))
+    t = _flat(V.continuous(x, "x", allow_grid=True)).detach()
+    scale = power_of_two_scale(t)  # see _scaled
+    width = float(_rule_width(t / scale.to(t.dtype), str(rule))) * float(scale)
     if not width > 0:
         raise ValueError("x: all samples are identical, so no kernel width can be set from them")
     return width
@@ -126,16 +129,30 @@ def _rule_width(t: Tensor, rule: str, name: str = "x") -> Tensor:
     return pairs.median().sqrt().to(t.dtype)
 
 
-def _width(x: Tensor, rule: KernelWidth, name: str) -> Tensor | float | None:
-    """The width for flat samples ``x``: a number, a rule's differentiable width, or None when every
-    row is the same (the caller uses the all-ones kernel of a point mass)."""
+def _scaled(x: Tensor, rule: KernelWidth, name: str) -> Tensor | None:
+    """Flat samples ``x`` divided by their kernel width (a number, or a rule's differentiable width), or
+    None when every row is the same (the caller uses the all-ones kernel of a point mass).
+
+    First divided by an exact power of two near their largest magnitude, and a given width with them:
+    the squared distances of the rules overflow from about 1e154 (a false "all samples are identical"
+    at 1e200) and vanish below 1e-154 (MI 0.0 for 0.666 at 1e-200). A point mass is found by comparing
+    the rows, not by a standard deviation that underflows.
+    """
+    if len(x) > 1 and bool((x.detach() == x.detach()[:1]).all()):  # one row: the rule says what it needs
+        if not isinstance(rule, str):
+            kernel_width(x, rule)  # the width is still checked
+        return None
+    scale = power_of_two_scale(x).to(x.dtype)
+    x = x / scale
+    x = x - x.mean(dim=0)  # before the width divides: an offset far above the spread would round away
     if not isinstance(rule, str):
-        return kernel_width(x, rule)
+        x = x / (kernel_width(x, rule) / float(scale))
+        if not bool(torch.isfinite(x.detach()).all()):
+            raise ValueError(f"sigma: {rule!r} is too small for {name}'s scale in {x.dtype}")
+        return x
     width = _rule_width(x, V.choice(rule, "sigma", ("silverman", "median")), name)
     if float(width.detach()) > 0:
-        return width
-    if float(x.detach().std(dim=0).max()) == 0:
-        return None
+        return x / width
     raise ValueError(f"{name}: all samples are identical, so no kernel width can be set from them")
 
 
@@ -182,17 +199,16 @@ def _gram(x: Any, sigma: KernelWidth, channels: Channels, name: str) -> Tensor:
         # Scaling each channel by its own width turns the product of the channels' kernels into one
         # kernel of width 1 on the scaled, concatenated channels: one exp, no underflowing product.
         # A channel constant over the batch (a dead ReLU) has an all-ones kernel: it drops out of the product.
-        parts = [(p, _width(p, sigma, name)) for p in (_flat(t[:, c]) for c in range(t.shape[1]))]
+        parts = [_scaled(_flat(t[:, c]), sigma, name) for c in range(t.shape[1])]
         root = math.sqrt(t.shape[1]) if channels == "mean" else 1.0
-        scaled = [p / (w * root) for p, w in parts if w is not None]
+        scaled = [p / root for p in parts if p is not None]
         if not scaled:
             return torch.ones(t.shape[0], t.shape[0], dtype=t.dtype, device=t.device)
         return _gaussian_kernel(torch.cat(scaled, dim=1), 1.0)
-    flat = _flat(t)
-    width = _width(flat, sigma, name)
-    if width is None:  # every sample the same: one point mass, entropy 0
+    flat = _scaled(_flat(t), sigma, name)
+    if flat is None:  # every sample the same: one point mass, entropy 0
         return torch.ones(t.shape[0], t.shape[0], dtype=t.dtype, device=t.device)
-    return _gaussian_kernel(flat, width)
+    return _gaussian_kernel(flat, 1.0)
 
 
 def matrix_entropy(k: Tensor, alpha: float = DEFAULT_ALPHA) -> Tensor:

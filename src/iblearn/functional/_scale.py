@@ -1,0 +1,31 @@
+"""Exact rescaling, so that estimators that do not depend on the data's scale do not over the whole
+float range either.
+
+A standard deviation squares the values: from about 1e154 the squares overflow, below about 1e-154 they
+underflow to 0, and a threshold on it calls a constant column of 1/3 non-constant (its mean rounds off
+1/3, so the deviations are 1e-17, not 0). Dividing by a power of two near the largest magnitude first
+brings every value into (-2, 2) and changes no digit (unless the quotient is subnormal, 2^-1022 below
+the largest value); constancy is decided by comparing the values themselves.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor
+
+
+def power_of_two_scale(t: Tensor, dim: int | None = None) -> Tensor:
+    """The power of two at or below the largest magnitude of ``t`` (over ``dim``, or over everything),
+    1 where that magnitude is 0; float64, on ``t``'s device, detached. Dividing by it is exact."""
+    t = t.detach()
+    top = t.abs().amax() if dim is None else t.abs().amax(dim=dim)
+    _, exponent = torch.frexp(top.to(torch.float64))
+    # numpy's ldexp is exact down to 2^-1074, where a power computed by pow or exp2 need not be.
+    scale = torch.from_numpy(np.asarray(np.ldexp(1.0, exponent.cpu().numpy() - 1))).to(t.device)
+    return torch.where(top > 0, scale, torch.ones_like(scale))
+
+
+def constant_columns(t: Tensor) -> Tensor:
+    """Columns of ``t (N, d)`` whose every value equals the first, exactly: ``(d,)`` bool."""
+    return (t == t[:1]).all(dim=0)
