@@ -578,3 +578,29 @@ def test_bad_input(data, call, match):
     x, y, _, _ = data
     with pytest.raises(ValueError, match=match):
         call(x, y)
+
+
+@pytest.mark.parametrize("hidden", [(0,), (-3,), (8, 0), (2.5,), 8, ("8",), (True,)])
+def test_hidden_widths_are_positive_integers(hidden):
+    # hidden=(0,) left the output layer's bias uninitialised memory, and InfoNCE reported log N.
+    for cls in (MINE, NWJ, InfoNCE):
+        with pytest.raises(ValueError, match="hidden: expected a sequence of positive integer widths"):
+            cls(1, 1, hidden=hidden)
+
+
+@pytest.mark.parametrize(
+    ("make", "lr"),
+    [(lambda lr: InfoNCE(1, 1, hidden=(32,), lr=lr), 1e8), (lambda lr: MINE(1, 1, hidden=(32,), lr=lr), 1e6)],
+)
+def test_a_finite_divergence_is_flagged_with_its_step(data, make, lr):
+    # InfoNCE at lr=1e8 reported -7.7e33 nats (or its ceiling), MINE at lr=1e6 -1.8e24: never flagged.
+    x, y, _, _ = data
+    with pytest.raises(CriticDivergedError, match=r"at training step \d+; lower the learning rate"):
+        make(lr).fit(x, y, steps=50, batch_size=500)
+    est = make(5e-4).fit(x, y, steps=2, batch_size=500)
+    with torch.no_grad():
+        for p in [*est.critic.parameters(), *est.averaged.parameters()]:
+            p.mul_(1e7)  # finite scores of about 1e20
+    for call in (est.batch_mi, est.loss, est):
+        with pytest.raises(CriticDivergedError, match=r"beyond 2218.07 nats\) after 2 training steps"):
+            call(x[:500], y[:500])

@@ -143,3 +143,14 @@ def test_bad_scores():
             bound(torch.zeros(3), torch.zeros(3, dtype=torch.long))
     with pytest.raises(ValueError, match="scores: no scores"):
         log_mean_exp(torch.zeros(0))
+
+
+@pytest.mark.parametrize("score", [1e9, -1e9, 3e38])
+def test_a_constant_critic_scores_zero_at_any_magnitude(score):
+    # Unshifted, 1e9 + log 100 rounds to 1e9 in float32: a useless critic scored the ceiling, log 100.
+    s = torch.full((100, 100), score)
+    assert abs(float(infonce_bound(s))) < 1e-6
+    assert abs(float(infonce_bound_chunked(lambda rows: s[rows], 100, chunk=30))) < 1e-6
+    # The positive a hair above the rest still counts, however large the scores.
+    s.fill_diagonal_(score + abs(score) * 1e-3)
+    assert float(infonce_bound(s)) == pytest.approx(math.log(100), rel=1e-6)

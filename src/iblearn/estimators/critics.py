@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any, cast
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -28,8 +29,21 @@ Hidden = Sequence[int]
 DEFAULT_HIDDEN: tuple[int, ...] = (256, 256)
 
 
+def hidden_widths(hidden: Any, name: str = "hidden") -> tuple[int, ...]:
+    """``hidden`` checked: a sequence of positive integer widths. A width of 0 leaves the next layer
+    without inputs, and torch leaves that layer's bias uninitialised memory: InfoNCE then reported its
+    ceiling, log N, for a critic that ignores its inputs."""
+    widths = tuple(hidden) if isinstance(hidden, list | tuple) else None
+    if widths is None or not all(
+        isinstance(w, int | np.integer) and not isinstance(w, bool) and w > 0 for w in widths
+    ):
+        raise ValueError(f"{name}: expected a sequence of positive integer widths, got {hidden!r}")
+    return tuple(int(w) for w in widths)
+
+
 def mlp(in_dim: int | None, hidden: Hidden, out_dim: int) -> nn.Sequential:
     """Linear-ReLU stack; ``in_dim=None`` infers the input size at the first call (``nn.LazyLinear``)."""
+    hidden = hidden_widths(hidden)
     layers: list[nn.Module] = []
     previous = in_dim
     for width in hidden:

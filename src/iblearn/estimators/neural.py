@@ -23,7 +23,14 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from iblearn.estimators.base import Bound, Estimator, MIEstimate
-from iblearn.estimators.critics import DEFAULT_HIDDEN, Hidden, critic_method, make_critic, seeded
+from iblearn.estimators.critics import (
+    DEFAULT_HIDDEN,
+    Hidden,
+    critic_method,
+    hidden_widths,
+    make_critic,
+    seeded,
+)
 from iblearn.functional import _validate as V
 from iblearn.functional.bounds import (
     dv_bound,
@@ -36,7 +43,15 @@ from iblearn.functional.bounds import (
 
 
 class CriticDivergedError(RuntimeError):
-    """The critic's loss or estimate became NaN or Inf."""
+    """The critic's loss or estimate became NaN or Inf, or too large to be anything but divergence."""
+
+
+#: A loss or estimate beyond this many times the nats that one sample can hold (the smaller of x's and
+#: y's: each float is one of 2^bits values; labels, log of the classes; at least 1 nat) is divergence.
+#: No bound on a sample can exceed that information; a critic can push a lower bound far below 0, but
+#: not 100 times beyond it without having diverged (MINE at lr=1e6 printed -1.8e24 nats, InfoNCE at
+#: lr=1e8 -7.7e33).
+IMPLAUSIBLE = 100
 
 
 class NeuralEstimator(Estimator):
@@ -193,16 +208,27 @@ class NeuralEstimator(Estimator):
         """The critic's training loss on a batch (minimize it over the critic's parameters). It moves
         what a training step moves (the negatives' generator, MINE's running denominator): to watch a
         critic without changing its training, call ``est``."""
-        return self._finite(-self.objective(*self._inputs(x, y)), "loss")
+        xt, yt = self._inputs(x, y)
+        loss = self._finite(-self.objective(xt, yt), "loss")
+        self._finite(self._training_bound(loss), "batch's bound", (xt, yt))
+        return loss
+
+    def _training_bound(self, loss: Tensor) -> Tensor:
+        """The bound on the batch that a training loss stands for: minus the loss, where the critic is
+        trained on the bound itself (MINE's loss is a gradient surrogate, and says otherwise)."""
+        return -loss.detach()
 
     def train_step(self, x: Any, y: Any) -> float:
         """One optimizer step of the critic on a batch (inputs are detached); returns the loss."""
         xt, yt = self._inputs(x, y)
         loss = -self.objective(_detached(xt), _detached(yt))
         step = int(self.steps_done) + 1
-        if not bool(torch.isfinite(loss)):
+        bound = self._training_bound(loss)
+        if not (bool(torch.isfinite(loss)) and abs(float(bound)) <= self._plausible(xt, yt)):
+            beyond = f" (the batch's bound {float(bound):.6g} nats, beyond {self._plausible(xt, yt):.6g})"
             raise CriticDivergedError(
-                f"{self.name}: the critic's loss became {float(loss.detach())} at training step {step}; "
+                f"{self.name}: the critic's loss became {float(loss.detach()):.6g}"
+                f"{beyond if bool(torch.isfinite(loss)) else ''} at training step {step}; "
                 "lower the learning rate, or standardize the inputs"
             )
         if self._optimizer is None:
@@ -330,7 +356,8 @@ class NeuralEstimator(Estimator):
     def batch_mi(self, x: Any, y: Any) -> Tensor:
         """The reported bound on one batch, differentiable w.r.t. the inputs (a training signal)."""
         xt, yt = self._inputs(x, y)
-        return self._finite(self._pooled(*self._scores(xt, yt, self.n_negatives, self._shuffles)), "bound")
+        bound = self._pooled(*self._scores(xt, yt, self.n_negatives, self._shuffles))
+        return self._finite(bound, "bound", (xt, yt))
 
     def mi(self, x: Any, y: Any) -> Tensor:
         """The bound on all the data, scores pooled across the evaluation batches (:meth:`_eval_parts`).
@@ -341,7 +368,7 @@ class NeuralEstimator(Estimator):
         gen = torch.Generator().manual_seed(0)
         scores = [self._scores(xt[idx], yt[idx], self.n_negatives, gen) for idx in self._eval_parts(xt)]
         joint, marginal = (torch.cat(part) for part in zip(*scores, strict=True))
-        return self._finite(self._pooled(joint, marginal), "estimate")
+        return self._finite(self._pooled(joint, marginal), "estimate", (xt, yt))
 
     def _eval_parts(self, x: Tensor) -> tuple[Tensor, ...]:
         """Row indices of the evaluation batches: the rows in a fixed random order, since negatives are
@@ -358,21 +385,34 @@ class NeuralEstimator(Estimator):
         """``bound`` on each evaluation batch, weighted by its rows: for bounds that do not pool scores
         (InfoNCE's log-softmax is per batch)."""
         terms = [bound(x[idx], y[idx]) * len(idx) for idx in self._eval_parts(x)]
-        return self._finite(torch.stack(terms).sum() / len(x), "estimate")
+        return self._finite(torch.stack(terms).sum() / len(x), "estimate", (x, y))
 
     def _batch_limit(self, result: MIEstimate) -> MIEstimate:
         """``result`` with its ceiling: InfoNCE on a batch of B never exceeds log B."""
         largest = max(len(idx) for idx in self._eval_parts(torch.empty(result.n_samples)))
         return replace(result, limit=math.log(largest) / math.log(self.base))
 
-    def _finite(self, value: Tensor, what: str) -> Tensor:
-        """``value``, unless it is NaN or Inf: then the critic has diverged, and a number would hide it."""
-        if not bool(torch.isfinite(value).all()):
+    def _finite(self, value: Tensor, what: str, inputs: tuple[Any, Any] | None = None) -> Tensor:
+        """``value``, unless it is NaN or Inf, or (given the ``inputs`` it came from) beyond what is
+        plausible for them (:meth:`_plausible`): then the critic has diverged, and a number would hide it."""
+        limit = math.inf if inputs is None else self._plausible(*inputs)
+        finite = bool(torch.isfinite(value).all())
+        if not (finite and float(value.detach().abs().max()) <= limit):
+            beyond = f" (beyond {limit:.6g} nats)" if finite else ""
             raise CriticDivergedError(
-                f"{self.name}: the {what} is {float(value.detach())} after "
+                f"{self.name}: the {what} is {float(value.detach()):.6g}{beyond} after "
                 f"{int(self.steps_done)} training steps; the critic has diverged"
             )
         return value
+
+    def _plausible(self, x: Any, y: Any) -> float:
+        """:data:`IMPLAUSIBLE` times the nats one sample of x or y can hold, the smaller: its floats'
+        bits (log 2 each), or log of the classes for labels; at least 1 nat."""
+        caps = [math.log(self.y_classes)] if self.y_classes else []
+        for t in (x,) if self.y_classes else (x, y):
+            if isinstance(t, Tensor) and t.is_floating_point() and t.ndim:
+                caps.append(t[0].numel() * torch.finfo(t.dtype).bits * math.log(2))
+        return IMPLAUSIBLE * max(min(caps, default=math.inf), 1.0)
 
     def forward(self, x: Any, y: Any, **request: Any) -> MIEstimate:
         """The reported estimate (see :meth:`Estimator.forward`). Autograd follows it only where x or y
@@ -615,13 +655,14 @@ class MINE(NeuralEstimator):
             average=average,
             base=base,
         )
-        self.x_dim, self.y_dim, self.hidden, self.seed = x_dim, y_dim, tuple(hidden), seed
+        self.x_dim, self.y_dim, self.hidden, self.seed = x_dim, y_dim, hidden_widths(hidden), seed
         self.critic_kind = critic if isinstance(critic, str) else None
         self.objective_kind = V.choice(objective, "objective", ("dv", "f"))
         if not 0 < rate <= 1:
             raise ValueError(f"rate: the moving-average rate must lie in (0, 1], got {rate!r}")
         self.rate = rate
         self.register_buffer("log_ema", torch.tensor(float("nan"), dtype=torch.float64))
+        self._batch_dv = torch.zeros(())  # the DV bound of the last training batch (objective)
 
     def objective(self, x: Tensor, y: Tensor) -> Tensor:
         joint, marginal = self._scores(x, y, 1, self._shuffles)
@@ -636,8 +677,13 @@ class MINE(NeuralEstimator):
                 self.log_ema.copy_(
                     torch.logaddexp(math.log1p(-self.rate) + self.log_ema, math.log(self.rate) + batch)
                 )
+        self._batch_dv = (joint.mean() - lme).detach()
         # d/dtheta exp(lme - log_ema) = E_Q[grad T e^T] / EMA: the bias-corrected gradient of log E_Q e^T.
         return joint.mean() - torch.exp(lme - self.log_ema.to(lme.dtype))
+
+    def _training_bound(self, loss: Tensor) -> Tensor:
+        # The surrogate's exp(lme - EMA) is large whenever the EMA lags, in healthy training too.
+        return self._batch_dv if self.objective_kind == "dv" else super()._training_bound(loss)
 
     def _apply(self, fn: Any, recurse: bool = True) -> Any:
         ema = self.log_ema
@@ -734,7 +780,7 @@ class NWJ(NeuralEstimator):
             average=average,
             base=base,
         )
-        self.x_dim, self.y_dim, self.hidden, self.seed = x_dim, y_dim, tuple(hidden), seed
+        self.x_dim, self.y_dim, self.hidden, self.seed = x_dim, y_dim, hidden_widths(hidden), seed
         self.critic_kind = critic if isinstance(critic, str) else None
 
     def objective(self, x: Tensor, y: Tensor) -> Tensor:
@@ -827,7 +873,8 @@ class InfoNCE(NWJ):
         return self._matrix_bound(x, y)
 
     def batch_mi(self, x: Any, y: Any) -> Tensor:
-        return self._finite(self._matrix_bound(*self._inputs(x, y)), "bound")
+        xt, yt = self._inputs(x, y)
+        return self._finite(self._matrix_bound(xt, yt), "bound", (xt, yt))
 
     def mi(self, x: Any, y: Any) -> Tensor:
         return self._batch_mean(*self._inputs(x, y), self._matrix_bound)
