@@ -129,3 +129,12 @@ def test_the_estimate_is_differentiable_with_respect_to_a_trainable_subnet():
     assert net[0].weight.grad is not None
     net.requires_grad_(False)  # a frozen sub-network: nothing to differentiate, no graph kept
     assert est(torch.randn(128, 4)).value.grad_fn is None
+
+
+def test_fit_takes_a_numpy_array_as_samples_not_as_a_stream_of_batches():
+    # Iterated row by row as batches of one sample: "x: at least 2 samples are needed ..., got 1".
+    net = nn.Linear(2, 2)
+    x = torch.randn(64, 2, generator=torch.Generator().manual_seed(0))
+    from_numpy = AAMINE(net, 0.1, hidden=(8,)).fit(x.numpy(), steps=3, batch_size=32)
+    from_tensor = AAMINE(net, 0.1, hidden=(8,)).fit(x, steps=3, batch_size=32)
+    assert float(from_numpy(x)) == float(from_tensor(x))

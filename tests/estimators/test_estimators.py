@@ -196,3 +196,41 @@ def test_settings_rebuild_an_equivalent_estimator(name):
         h = torch.randn(10, 4) if name == "gmi" else _ENCODER(x, None).detach()
         data = (h, (x, _ring(10)))
     assert float(rebuilt(*data)) == float(est(*data))
+
+
+_X = torch.randn(60, 1, generator=torch.Generator().manual_seed(70))
+_Y_NAN = _X.clone()
+_Y_NAN[7] = float("nan")
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        # The setting's name, not a torch error or a truthy string read as True.
+        (lambda: KSG(seed="a"), "seed: expected an integer seed"),
+        (lambda: KSG(seed=1.5), "seed: expected an integer seed"),
+        (lambda: F.ksg_mi(_X, _X, seed="a"), "seed: expected an integer seed"),
+        (lambda: KSG()(_X, _X, seed=None), "seed: expected an integer seed"),
+        (lambda: KSG(standardize="no"), "standardize: expected True or False"),
+        (lambda: F.ksg_mi(_X, _X, standardize="no"), "standardize: expected True or False"),
+        (lambda: MixedKSG(standardize="no"), "standardize: expected True or False"),
+        (lambda: RenyiMI(normalize="yes"), "normalize: expected True or False"),
+        # Binning said x for a NaN in y; MixedKSG said labels for its y.
+        (lambda: Binning()(_X, _Y_NAN), "y: contains NaN or Inf"),
+        (lambda: MixedKSG()(_X, torch.zeros(50, dtype=torch.long)), "x has 60, y has 50"),
+        # The meta device holds no values; torch's own errors named no argument.
+        (lambda: KSG()(_X.to("meta"), _X), "x: is on the meta device"),
+        (lambda: GaussianMI()(_X, _X.to("meta")), "y: is on the meta device"),
+        (lambda: F.renyi_mi(_X.to("meta"), _X), "x: is on the meta device"),
+        (lambda: F.dv_bound(_X.to("meta"), _X), "joint: is on the meta device"),
+        (lambda: F.infonce_bound(torch.ones(3, 3, device="meta")), "scores: is on the meta device"),
+        (lambda: F.matrix_entropy(torch.eye(3, device="meta")), "k: is on the meta device"),
+        (
+            lambda: F.discrete_mi(torch.zeros(4, dtype=torch.long, device="meta"), [0, 1, 0, 1]),
+            "x: is on the meta",
+        ),
+    ],
+)
+def test_settings_and_inputs_are_checked_and_named(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

@@ -604,3 +604,35 @@ def test_a_finite_divergence_is_flagged_with_its_step(data, make, lr):
     for call in (est.batch_mi, est.loss, est):
         with pytest.raises(CriticDivergedError, match=r"beyond 2218.07 nats\) after 2 training steps"):
             call(x[:500], y[:500])
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        # fit on a 0-d value ended in an IndexError, on N = 0 in range()'s error.
+        (
+            lambda: MINE(1, 1, hidden=(8,)).fit(torch.tensor(1.0), torch.tensor(2.0), steps=1),
+            "x: expected samples",
+        ),
+        (lambda: MINE(1, 1, hidden=(8,)).fit(torch.zeros(0, 1), torch.zeros(0, 1), steps=1), "x: at least 2"),
+        (
+            lambda: MINE(1, 1, hidden=(8,)).fit(torch.zeros(9, 1), torch.zeros(9, 1), seed="0"),
+            "seed: expected",
+        ),
+        (lambda: MINE(1, 1, hidden=(8,)).fit(torch.zeros(9, 1).numpy()), "y: needed unless x is an iterable"),
+        (lambda: MINE(1, 1, seed=1.5), "seed: expected an integer seed"),
+        (lambda: InfoNCE(1, 1, seed="a"), "seed: expected an integer seed"),
+        (lambda: MINE(1, y_classes=0), "y_classes: expected a positive integer"),
+        (lambda: NWJ(1, y_classes=-1), "y_classes: expected a positive integer"),
+        (lambda: InfoNCE(1, y_classes=True), "y_classes: expected a positive integer"),
+        (lambda: DIM(embed_dim=0), "embed_dim: expected a positive integer"),
+        (lambda: DIM(hidden=0), "hidden: expected a positive integer"),
+        (
+            lambda: MINE(1, 1, hidden=(8,))(torch.zeros(9, 1, device="meta"), torch.zeros(9, 1)),
+            "x: is on the meta",
+        ),
+    ],
+)
+def test_neural_settings_and_inputs_are_checked_and_named(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

@@ -300,3 +300,20 @@ def test_a_constant_sample_is_a_point_mass_whatever_its_value(value):
     # A std of 2.8e-17 (the mean of 0.1s rounds off 0.1) made 0.1 "not identical" yet without a width.
     x = torch.randn(500, 2, generator=gen(52), dtype=torch.float64)
     assert float(renyi_mi(torch.full((500, 1), value, dtype=torch.float64), x)) == 0.0
+
+
+def test_matrix_entropy_checks_its_matrix():
+    # eigvalsh reads one triangle: a NaN in the other was ignored; a zero matrix gave inf (alpha = 2: NaN).
+    k = torch.eye(4)
+    k[0, 3] = float("nan")
+    for bad, match in [
+        (k, "k: contains NaN or Inf"),
+        (torch.zeros(4, 4), "k: its trace is not positive"),
+        (torch.ones(2, 3), r"k: expected a square \(N, N\) Gram matrix"),
+        (torch.eye(3, dtype=torch.long), "k: expected a floating-point matrix"),
+        (torch.tensor([[1.0, 0.5], [0.0, 1.0]]), "k: is not symmetric"),
+    ]:
+        for alpha in (1.01, 2.0):
+            with pytest.raises(ValueError, match=match):
+                matrix_entropy(bad, alpha)
+    assert float(matrix_entropy(torch.eye(4), 2.0)) == pytest.approx(math.log(4))

@@ -166,3 +166,18 @@ def test_bad_settings_fail_before_any_training(kwargs, match):
     args = {"ixy": 1.0, **kwargs}
     with pytest.raises(ValueError, match=match):
         lr_range_test(lambda t: nn.Linear(1, 1), train_epoch, lambda m: [0.0], lrs=[0.1], **args)
+
+
+@pytest.mark.parametrize(
+    ("measure", "train_epoch", "match"),
+    [
+        (lambda m: [], lambda m, o: {"train_loss": 0.1}, "measure: returned no values"),
+        (lambda m: None, lambda m, o: {"train_loss": 0.1}, "measure: must return a list"),
+        (lambda m: [0.1], lambda m, o: {}, "train_epoch: must return a dict with at least 'train_loss'"),
+        (lambda m: [0.1], lambda m, o: 0.5, "train_epoch: must return a dict"),
+    ],
+)
+def test_what_the_callbacks_return_is_checked(measure, train_epoch, match):
+    # measure returning [] ended in an IndexError, train_epoch returning {} in a KeyError.
+    with pytest.raises(ValueError, match=match):
+        lr_range_test(lambda t: nn.Linear(1, 1), train_epoch, measure, ixy=1.0, lrs=[0.1], epochs=2)

@@ -246,3 +246,21 @@ def test_the_lightning_callback_resumes_the_scheduler_from_its_state_dict():
     late.on_fit_start(Trainer(), model)
     late.load_state_dict(saved)
     assert late.scheduler.epoch == 3 and late.scheduler.history == history
+
+
+def test_a_state_dict_that_is_not_a_schedulers_is_refused_and_time_decay_is_a_bool():
+    # load_state_dict({}) loaded nothing, silently; time_decay="no" is truthy and turned time decay on.
+    sched = scheduler()
+    sched.step(0.5)
+    with pytest.raises(ValueError, match="state_dict: is not a MIDecayLR state; it lacks history"):
+        sched.load_state_dict({})
+    with pytest.raises(ValueError, match="state_dict: expected a dict"):
+        sched.load_state_dict([])
+    fresh = scheduler()
+    fresh.load_state_dict(sched.state_dict())
+    assert fresh.history == sched.history and fresh.epoch == sched.epoch
+    for bad in ("no", 0, None):
+        with pytest.raises(ValueError, match="time_decay: expected True or False"):
+            scheduler(time_decay=bad)
+    with pytest.raises(ValueError, match="lr_top: must be a positive number or None"):
+        scheduler(lr_top="0.1")

@@ -14,6 +14,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -100,6 +101,8 @@ class AAMINE(MINE):
             raise ValueError(f"subnet: expected an nn.Module, got {type(subnet).__name__}")
         if not (isinstance(noise_std, int | float) and math.isfinite(noise_std) and noise_std >= 0):
             raise ValueError(f"noise_std: must be a finite number >= 0, got {noise_std!r}")
+        V.flag(architecture_aware, "architecture_aware")
+        V.seed(seed)
         critic = seeded(
             lambda: (
                 ArchitectureAwareCritic(copy.deepcopy(subnet), hidden)
@@ -157,7 +160,7 @@ class AAMINE(MINE):
     def _batches(self, x: Any, y: Any, batch_size: int, seed: int) -> Any:
         if y is not None:
             raise ValueError("y: AA-MINE makes its own y = subnet(x) + noise; pass x alone")
-        if isinstance(x, Tensor):
+        if isinstance(x, Tensor | np.ndarray):  # samples (a numpy array is not a stream of batches)
             return ((xb, None) for xb, _ in super()._batches(x, x, batch_size, seed))
         return ((b[0] if isinstance(b, list | tuple) else b, None) for b in _passes(x))
 

@@ -116,6 +116,7 @@ class Estimator(nn.Module):
                 raise ValueError(f"{name}: expected a non-negative integer, got {count!r}")
         if n_resamples == 1:
             raise ValueError("n_resamples: a standard error needs at least 2 resamples")
+        seed = V.seed(seed)
         scale = 1.0 / math.log(self.base)
         value = self.mi(x, y)
         xt = V.as_tensor(x, "x")

@@ -113,6 +113,8 @@ class SeparableCritic(nn.Module):
         self, x_dim: int | None, y_dim: int | None, hidden: Hidden = DEFAULT_HIDDEN, embed_dim: int = 32
     ) -> None:
         super().__init__()
+        if isinstance(embed_dim, bool) or not isinstance(embed_dim, int) or embed_dim < 1:
+            raise ValueError(f"embed_dim: expected a positive integer, got {embed_dim!r}")
         self.g = mlp(x_dim, hidden, embed_dim)
         self.h = mlp(y_dim, hidden, embed_dim)
 

@@ -93,6 +93,9 @@ class DIM(NeuralEstimator):
     ) -> None:
         V.choice(mode, "mode", ("local", "global"))
         V.choice(objective, "objective", ("js", "infonce"))
+        V.positive_int(embed_dim, "embed_dim")  # 0 built layers without outputs
+        V.positive_int(hidden, "hidden")
+        V.seed(seed)
         critic = seeded(
             lambda: (
                 LocalCritic(embed_dim, hidden)

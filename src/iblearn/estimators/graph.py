@@ -153,6 +153,7 @@ class GMI(_GraphEstimator):
             raise ValueError(f"tmi_weight: must be a finite number >= 0, got {tmi_weight!r}")
         V.positive_int(rep_dim, "rep_dim")
         V.positive_int(feature_dim, "feature_dim")
+        V.seed(seed)
         super().__init__(seeded(lambda: BilinearCritic(rep_dim, feature_dim), seed), lr=lr, base=base)
         self.rep_dim, self.feature_dim, self.seed = rep_dim, feature_dim, seed
         self.tmi_weight = float(tmi_weight)
@@ -230,6 +231,7 @@ class DGI(_GraphEstimator):
         if not callable(encoder):
             raise ValueError("encoder: expected a callable encoder(x, edge_index) -> h")
         V.positive_int(rep_dim, "rep_dim")
+        V.seed(seed)
         super().__init__(seeded(lambda: BilinearCritic(rep_dim, rep_dim), seed), lr=lr, base=base)
         object.__setattr__(self, "encoder", encoder)  # not a submodule: trained by its owner
         self.rep_dim, self.seed = rep_dim, seed

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any, ClassVar, cast
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -101,7 +102,7 @@ class NeuralEstimator(Estimator):
         # The reported estimate's critic: an exponential moving average of the weights train_step gives.
         self.averaged = None if average is None else _frozen(copy.deepcopy(critic))
         self._averaging: tuple[list[Tensor], list[Tensor], list[tuple[Tensor, Tensor]]] | None = None
-        self.y_classes = y_classes
+        self.y_classes = None if y_classes is None else V.positive_int(y_classes, "y_classes")
         self.lr = V.positive(lr, "lr")
         self.n_negatives = V.positive_int(n_negatives, "n_negatives")
         self.eval_batch_size = V.positive_int(eval_batch_size, "eval_batch_size")
@@ -318,7 +319,7 @@ class NeuralEstimator(Estimator):
             progress: called as ``progress(step, loss)`` after every step.
         """
         steps = V.positive_int(steps, "steps")
-        batches = self._batches(x, y, V.positive_int(batch_size, "batch_size"), seed)
+        batches = self._batches(x, y, V.positive_int(batch_size, "batch_size"), V.seed(seed))
         self._shuffles.manual_seed(seed)
         self.train()
         for _ in range(steps):
@@ -330,12 +331,14 @@ class NeuralEstimator(Estimator):
         return self
 
     def _batches(self, x: Any, y: Any, batch_size: int, seed: int) -> Iterator[tuple[Any, Any]]:
-        if y is None and isinstance(x, Iterable) and not isinstance(x, Tensor):
+        if y is None and isinstance(x, Iterable) and not isinstance(x, Tensor | np.ndarray):
             return _passes(x)  # a DataLoader of (x, y) batches
         if y is None:
             raise ValueError("y: needed unless x is an iterable of (x, y) batches")
         xt, yt = V.as_tensor(x, "x"), V.as_tensor(y, "y")
         n = V.same_length(("x", xt), ("y", yt))
+        if n < 2:  # an empty x drew batches of 0 rows (range() with step 0)
+            raise ValueError(f"x: at least 2 samples are needed to form negative pairs, got {n}")
         gen = torch.Generator().manual_seed(seed)
 
         size = min(batch_size, n)
@@ -571,6 +574,7 @@ def _cast(value: Any, name: str, dtype: torch.dtype) -> Tensor:
 def _critic(
     critic: nn.Module | str, x_dim: int | None, y_dim: int | None, hidden: Hidden, seed: int
 ) -> nn.Module:
+    V.seed(seed)
     if isinstance(critic, nn.Module):
         return critic
     return seeded(lambda: make_critic(critic, x_dim, y_dim, hidden), seed)
@@ -645,6 +649,8 @@ class MINE(NeuralEstimator):
         seed: int = 0,
         base: float = math.e,
     ) -> None:
+        if y_classes is not None:  # checked before it sizes the critic
+            V.positive_int(y_classes, "y_classes")
         y_dim = y_classes if y_dim is None and y_classes else y_dim
         super().__init__(
             _critic(critic, x_dim, y_dim, hidden, seed),
@@ -770,6 +776,8 @@ class NWJ(NeuralEstimator):
         seed: int = 0,
         base: float = math.e,
     ) -> None:
+        if y_classes is not None:  # checked before it sizes the critic
+            V.positive_int(y_classes, "y_classes")
         y_dim = y_classes if y_dim is None and y_classes else y_dim
         super().__init__(
             _critic(critic, x_dim, y_dim, hidden, seed),

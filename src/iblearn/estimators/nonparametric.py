@@ -30,10 +30,10 @@ class _KNN(Estimator):
     ) -> None:
         super().__init__(base=base)
         self.k = _int_setting(k, "k", 1)
-        self.standardize = standardize
+        self.standardize = V.flag(standardize, "standardize")  # "no" is truthy: refused, not read as True
         self.ties = V.choice(ties, "ties", ("jitter", "raise"))
         self.backend = V.choice(backend, "backend", ("auto", "tree", "brute"))
-        self.seed = seed
+        self.seed = V.seed(seed)
 
     def settings(self) -> dict[str, Any]:
         return {
@@ -118,9 +118,12 @@ class MixedKSG(_KNN):
         self.metric = V.choice(metric, "metric", ("euclidean", "chebyshev"))
 
     def mi(self, x: Any, y: Any) -> Tensor:
+        # Checked here, so that an error names the estimator's arguments (the function's is ``labels``).
+        lab = V.labels(y, "y")
+        V.same_length(("x", V.continuous(x, "x")), ("y", lab))
         return F.mixed_ksg_mi(
             x,
-            V.labels(y, "y"),  # checked here, so that an error names the estimator's argument
+            lab,
             self.k,
             metric=self.metric,
             standardize=self.standardize,
@@ -162,6 +165,7 @@ class Binning(Estimator):
     def discretize(self, v: Any, name: str) -> Tensor:
         t = V.as_tensor(v, name)
         if t.is_floating_point():
+            t = V.continuous(t, name)  # checked here, so that an error names y too (bin_values says x)
             return F.bin_values(t, self.n_bins, strategy=self.strategy, value_range=self.value_range)
         return V.symbols(t, name)
 
@@ -232,7 +236,8 @@ class RenyiMI(Estimator):
         self.sigma_x, self.sigma_y = sigma_x, sigma_y
         for mode, name in ((channels_x, "channels_x"), (channels_y, "channels_y")):
             V.choice(mode, name, (False, True, "product", "mean"))
-        self.channels_x, self.channels_y, self.normalize = channels_x, channels_y, normalize
+        self.channels_x, self.channels_y = channels_x, channels_y
+        self.normalize = V.flag(normalize, "normalize")
 
     def mi(self, x: Any, y: Any) -> Tensor:
         return F.renyi_mi(

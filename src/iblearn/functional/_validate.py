@@ -19,11 +19,19 @@ T = TypeVar("T")
 def as_tensor(value: Any, name: str) -> Tensor:
     """``value`` as a tensor (numpy arrays and nested lists are converted, tensors kept as they are)."""
     if isinstance(value, Tensor):
-        return value
+        return materialized(value, name)
     try:
         return torch.as_tensor(np.asarray(value))
     except (TypeError, ValueError, RuntimeError) as err:
         raise ValueError(f"{name}: cannot be read as an array of samples ({err})") from err
+
+
+def materialized(t: Tensor, name: str) -> Tensor:
+    """``t``, unless it lives on a device that holds no values (``meta``): every check and estimate
+    reads values, and torch's own error there names no argument."""
+    if t.device.type == "meta":
+        raise ValueError(f"{name}: is on the meta device, which holds shapes but no values; pass real data")
+    return t
 
 
 def continuous(value: Any, name: str, *, allow_grid: bool = False) -> Tensor:
@@ -84,6 +92,9 @@ def symbols(value: Any, name: str) -> Tensor:
 
 def same_length(*pairs: tuple[str, Tensor]) -> int:
     """The common sample count N; raises if the arguments disagree."""
+    for name, t in pairs:
+        if t.ndim == 0:
+            raise ValueError(f"{name}: expected samples as rows, got a single value (shape ())")
     sizes = {name: int(t.shape[0]) for name, t in pairs}
     if len(set(sizes.values())) != 1:
         listed = ", ".join(f"{k} has {v}" for k, v in sizes.items())
@@ -123,6 +134,22 @@ def positive_int(value: int, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
         raise ValueError(f"{name}: expected a positive integer, got {value!r}")
     return int(value)
+
+
+def seed(value: int, name: str = "seed") -> int:
+    """A seed for ``torch.Generator.manual_seed``: an integer (numpy's too, not a bool) in its range."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise ValueError(f"{name}: expected an integer seed, got {value!r}")
+    if not -(2**63) <= value < 2**64:
+        raise ValueError(f"{name}: must lie in [-2^63, 2^64), got {value}")
+    return int(value)
+
+
+def flag(value: bool, name: str) -> bool:
+    """A yes/no setting: True or False (numpy's bool too); a string such as 'no' is truthy: refused."""
+    if not isinstance(value, bool | np.bool_):
+        raise ValueError(f"{name}: expected True or False, got {value!r}")
+    return bool(value)
 
 
 def covariance(value: Any, name: str) -> Tensor:

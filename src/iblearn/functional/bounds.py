@@ -33,6 +33,7 @@ def _wide(t: Tensor, name: str) -> Tensor:
         raise ValueError(f"{name}: expected a floating-point tensor of scores, got {got}")
     if t.numel() == 0:
         raise ValueError(f"{name}: no scores")
+    V.materialized(t, name)
     return t.float() if t.dtype in (torch.float16, torch.bfloat16) else t
 
 

@@ -63,6 +63,7 @@ def prepare(value: Any, name: str, *, standardize: bool, ties: Ties, seed: int) 
     The result is detached: these estimators are not differentiable.
     """
     V.choice(ties, "ties", ("jitter", "raise"))
+    standardize, seed = V.flag(standardize, "standardize"), V.seed(seed)
     # Not differentiable (counts of neighbours), so a layer's activations may come with a graph.
     t = V.continuous(value, name).detach().to(torch.float64)
     constant = constant_columns(t)
@@ -182,7 +183,7 @@ def ksg_mi(
     """
     if variant not in (1, 2):
         raise ValueError(f"variant: expected 1 or 2 (the two algorithms of KSG), got {variant!r}")
-    x = prepare(x, "x", standardize=standardize, ties=ties, seed=seed)
+    x = prepare(x, "x", standardize=standardize, ties=ties, seed=V.seed(seed))
     y = prepare(y, "y", standardize=standardize, ties=ties, seed=seed + 1)
     n = V.same_length(("x", x), ("y", y))
     V.same_device(("x", x), ("y", y))

@@ -227,6 +227,7 @@ def matrix_entropy(k: Tensor, alpha: float = DEFAULT_ALPHA) -> Tensor:
     When ``sum lambda^alpha < 1/2`` (large alpha) the log of the sum is the accurate form and is used.
     """
     alpha = V.positive(alpha, "alpha")
+    k = _psd_matrix(k)
     if k.dtype in HALF:
         k = k.float()  # eigvalsh has no half-precision kernel, and a log of such eigenvalues, little sense
     if alpha == 2.0:
@@ -247,6 +248,28 @@ def matrix_entropy(k: Tensor, alpha: float = DEFAULT_ALPHA) -> Tensor:
     if float(excess.detach()) > -0.5:
         return torch.log1p(excess) / (1 - alpha)
     return torch.log(torch.where(real, safe**alpha, torch.zeros_like(lam)).sum()) / (1 - alpha)
+
+
+def _psd_matrix(value: Any) -> Tensor:
+    """A Gram matrix checked: square, floating-point, finite in every entry (eigvalsh reads one
+    triangle only, and ignored a NaN in the other), symmetric, with a positive trace (a zero matrix gave
+    an entropy of inf)."""
+    k = V.as_tensor(value, "k")
+    if not torch.is_floating_point(k):
+        raise ValueError(f"k: expected a floating-point matrix, got dtype {k.dtype}")
+    if k.ndim != 2 or k.shape[0] != k.shape[1] or k.shape[0] == 0:
+        raise ValueError(f"k: expected a square (N, N) Gram matrix, got shape {tuple(k.shape)}")
+    if not bool(torch.isfinite(k).all()):
+        raise ValueError("k: contains NaN or Inf")
+    # Far above the round-off of a kernel computed in k's dtype (bfloat16's eps is 0.008).
+    tol = max(1e-3, 8 * torch.finfo(k.dtype).eps) * float(k.detach().abs().max())
+    if float((k.detach() - k.detach().T).abs().max()) > tol:
+        raise ValueError("k: is not symmetric")
+    if not float(torch.trace(k.detach())) > 0:
+        raise ValueError(
+            "k: its trace is not positive; a positive semi-definite Gram matrix has a positive one"
+        )
+    return k
 
 
 def joint_gram(*grams: Tensor) -> Tensor:

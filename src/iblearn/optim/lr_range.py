@@ -61,6 +61,26 @@ def _ds(history: list[float]) -> float:
     return (history[-1] - history[-2]) / history[-1] if len(history) > 1 and history[-1] > 0 else 1.0
 
 
+def _measured(values: Any, layers: int | None) -> list[float]:
+    """What ``measure`` returned, checked: I(T; Y) for each watched layer, as many as at first."""
+    try:
+        out = [float(v) for v in values]
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"measure: must return a list of I(T; Y) values, got {values!r}") from err
+    if not out:
+        raise ValueError("measure: returned no values; it must return I(T; Y) for each watched layer")
+    if layers is not None and len(out) != layers:
+        raise ValueError(f"measure: returned {len(out)} values after {layers} before")
+    return out
+
+
+def _trained(metrics: Any) -> dict[str, Any]:
+    """What ``train_epoch`` returned, checked: a dict with the epoch's ``train_loss`` at least."""
+    if not isinstance(metrics, dict) or "train_loss" not in metrics:
+        raise ValueError(f"train_epoch: must return a dict with at least 'train_loss', got {metrics!r}")
+    return metrics
+
+
 def _crashed(row: dict[str, Any], previous: dict[str, Any] | None, metrics: Sequence[str]) -> bool:
     if not (math.isfinite(row["train_loss"]) and math.isfinite(row.get("ity", 0.0))):
         return True
@@ -134,7 +154,7 @@ def lr_range_test(
             model = initial
             model.load_state_dict(saved)
             optimizer = optimizer_for(model, lr)
-            ity = [measure(model)]  # ITY_0, before training at this LR
+            ity = [_measured(measure(model), None)]  # ITY_0, before training at this LR
             first: dict[str, Any] | None = None
             previous: dict[str, Any] | None = None
             min_ds = [math.inf] * len(ity[0])
@@ -145,8 +165,8 @@ def lr_range_test(
                 d_p = [
                     1 - max(h[k] for h in ity) / bounds[min(k, len(bounds) - 1)] for k in range(len(ity[0]))
                 ]
-                metrics = train_epoch(model, optimizer)
-                ity.append(measure(model))
+                metrics = _trained(train_epoch(model, optimizer))
+                ity.append(_measured(measure(model), len(ity[0])))
                 row = {
                     "trial": trial,
                     "lr": lr,

@@ -91,8 +91,15 @@ class MIDecayLR(LRScheduler):
             raise ValueError(f"lr_min, lr_max: lr_min={lr_min} exceeds lr_max={lr_max}")
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
             raise ValueError(f"epochs: expected a positive integer, got {epochs!r}")
-        if lr_top is not None and not (math.isfinite(lr_top) and lr_top > 0):
+        if lr_top is not None and not (
+            isinstance(lr_top, int | float)
+            and not isinstance(lr_top, bool)
+            and math.isfinite(lr_top)
+            and lr_top > 0
+        ):
             raise ValueError(f"lr_top: must be a positive number or None, got {lr_top!r}")
+        if not isinstance(time_decay, bool):  # "no" is truthy: it turned time decay on
+            raise ValueError(f"time_decay: expected True or False, got {time_decay!r}")
         self.ixy = _per_group(ixy, groups, "ixy")
         if not all(math.isfinite(v) and v > 0 for v in self.ixy):
             raise ValueError(f"ixy: the MI upper bound must be positive, got {self.ixy}")
@@ -151,7 +158,14 @@ class MIDecayLR(LRScheduler):
         return copy.deepcopy(super().state_dict())
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Load a copy of ``state_dict``, so that two schedulers loaded from it share no history."""
+        """Load a copy of ``state_dict``, so that two schedulers loaded from it share no history. One
+        that lacks any of the scheduler's entries is refused: {} silently loaded nothing."""
+        if not isinstance(state_dict, dict):
+            raise ValueError(f"state_dict: expected a dict, got {type(state_dict).__name__}")
+        own = ("history", "epoch", "ixy", "lr_min", "lr_max", "epsilon", "epochs", "lr_top", "time_decay")
+        missing = [key for key in own if key not in state_dict]
+        if missing:
+            raise ValueError(f"state_dict: is not a MIDecayLR state; it lacks {', '.join(missing)}")
         super().load_state_dict(copy.deepcopy(state_dict))
 
     def _first(self, ity0: float, ixy: float) -> float:
