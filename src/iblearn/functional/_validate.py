@@ -7,6 +7,7 @@ labels are ``(N,)`` integers.
 
 from __future__ import annotations
 
+import math
 from typing import Any, TypeVar
 
 import numpy as np
@@ -124,9 +125,13 @@ def neighbours(k: int, n: int, name: str = "k") -> int:
 def positive(value: float, name: str) -> float:
     """A positive finite number (numpy scalars too; a bool is not a number here)."""
     number = isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
-    if not (number and np.isfinite(value) and value > 0):
+    try:  # a Python int has any size: 10**30 has no numpy dtype (np.isfinite raised TypeError)
+        as_float = float(value) if number else math.nan
+    except OverflowError:  # 10**400
+        as_float = math.inf
+    if not (math.isfinite(as_float) and as_float > 0):
         raise ValueError(f"{name}: must be a positive finite number, got {value!r}")
-    return float(value)
+    return as_float
 
 
 def positive_int(value: int, name: str) -> int:

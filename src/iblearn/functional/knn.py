@@ -274,7 +274,8 @@ def kl_entropy(
         log_cd = 0.0
     else:
         log_cd = (d / 2) * math.log(math.pi) - math.lgamma(d / 2 + 1) - d * math.log(2)
-    return _psi(n) - _psi(k) + log_cd + d * torch.log(2 * r).mean()
+    # log 2 + log r: 2 r overflows for a spread near float64's largest value.
+    return _psi(n) - _psi(k) + log_cd + d * (math.log(2) + torch.log(r).mean())
 
 
 def mixed_ksg_mi(
