@@ -46,3 +46,27 @@ def test_writes_the_run_folder_and_resumes(tmp_path):
     assert results["claim_aa_keeps_growing_at_zero_noise"] is None  # 40 steps: too short to tell
     assert "paper 002, Fig. 1" in (path / "table.md").read_text()
     assert REPRODUCTIONS["aamine-noise"] is exp.run
+
+
+def test_a_pair_killed_mid_way_resumes_to_the_rows_of_an_unbroken_run(tmp_path, monkeypatch):
+    unbroken = RunFolder(exp.run(ReproduceOptions(out=tmp_path / "unbroken"), TINY)).metrics()
+    original, fits = exp.AAMINE.fit, []
+
+    def die_in_the_second_round_of_the_third_pair(self, *args, **kwargs):
+        fits.append(1)
+        if len(fits) == 6:
+            raise Killed
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(exp.AAMINE, "fit", die_in_the_second_round_of_the_third_pair)
+    with pytest.raises(Killed):
+        exp.run(ReproduceOptions(out=tmp_path / "killed"), TINY)
+    monkeypatch.setattr(exp.AAMINE, "fit", original)
+    assert len(RunFolder(tmp_path / "killed").metrics()) == 4  # two whole pairs, nothing of the third
+    resumed = RunFolder(exp.run(ReproduceOptions(out=tmp_path / "killed", resume=True), TINY)).metrics()
+
+    def units(rows):
+        return sorted((r["noise_var"], r["critic"], r["round"]) for r in rows)
+
+    assert units(resumed) == units(unbroken) and len(resumed) == 8
+    assert [r["estimate"] for r in resumed] == [r["estimate"] for r in unbroken]  # seeded: the same values

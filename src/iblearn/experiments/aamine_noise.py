@@ -86,9 +86,10 @@ def run(options: ReproduceOptions, config: Config | None = None) -> Path:
                 lr=config.lr,
                 seed=options.seed,
             ).to(device)
+            rows = []
             for r in range(1, config.rounds + 1):
                 est.fit(x, steps=config.steps, seed=options.seed + r)
-                run.append_metrics(
+                rows.append(
                     {
                         "noise_var": var,
                         "critic": kind,
@@ -97,6 +98,13 @@ def run(options: ReproduceOptions, config: Config | None = None) -> Path:
                         "estimate": float(est(xt)),
                     }
                 )
+            # A (noise, critic) pair is one unit: its rounds land in one atomic write, after any rows a
+            # killed earlier run left of it (they were appended round by round and were kept on resume:
+            # 84 rows instead of 72, a nan growth, and a paper claim flipped).
+            run.drop_metrics(
+                lambda row, var=var, kind=kind: float(row["noise_var"]) == var and row["critic"] == kind
+            )
+            run.extend_metrics(rows)
             if options.progress:
                 options.progress(f"noise variance {var:g}, {kind}")
     results = summarize(run.metrics(), config)
