@@ -139,3 +139,22 @@ def test_accuracy_builds_no_graph():
 
     assert accuracy(Recorder(2, 2), torch.randn(1500, 2), torch.zeros(1500, dtype=torch.long), "cpu") >= 0
     assert seen == [False, False]  # two chunks of at most 1,000
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"seeds": 10**20}, "--set seeds: must be at most 100,000,000"),  # would run for ever
+        ({"train_size": 10**11}, "--set train_size: must be at most"),  # would die allocating
+        ({"tasks": []}, "--set tasks: must name at least one of its choices"),  # ended in a plot error
+    ],
+)
+def test_counts_that_could_never_finish_and_empty_choices_are_refused(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        ReproduceOptions(overrides=overrides).configure(Config())
+
+
+def test_first_seed_zero_is_the_default_and_is_accepted():
+    from iblearn.bench.accuracy import AccuracyConfig
+
+    assert ReproduceOptions(overrides={"first_seed": 0}).configure(AccuracyConfig()).first_seed == 0

@@ -70,7 +70,10 @@ class ReproduceOptions:
 
 # Every number in the reproductions' configs is a count, a size, a rate or a scale: none may be
 # negative, and an integer count of 0 would run nothing, except in these fields, where 0 turns a part off.
-ZERO_COUNTS = frozenset({"tsne_samples", "min_steps"})
+ZERO_COUNTS = frozenset({"tsne_samples", "min_steps", "first_seed"})
+# No count here is meant to reach this: a larger one (seeds=1e20, sizes=[1e11]) would run for ever or
+# die in an allocation, so it is refused before anything runs.
+MAX_COUNT = 10**8
 
 
 def _replace(config: Any, overrides: Mapping[str, Any], prefix: str) -> Any:
@@ -102,6 +105,17 @@ def _replace(config: Any, overrides: Mapping[str, Any], prefix: str) -> Any:
         minimum = 1 if type(template) is int and key not in ZERO_COUNTS else 0
         if _below(value, minimum):
             raise ValueError(f"--set {name}: must be >= {minimum}, got {value!r}")
+        if _above(value, MAX_COUNT):
+            raise ValueError(f"--set {name}: must be at most {MAX_COUNT:,}, got {value!r}")
+        if (
+            value == []
+            and isinstance(current, tuple)
+            and current
+            and all(isinstance(c, str) for c in current)
+        ):
+            raise ValueError(
+                f"--set {name}: must name at least one of its choices (the preset has {current!r})"
+            )
     return dataclasses.replace(config, **changes)
 
 
@@ -116,6 +130,13 @@ def _below(value: Any, minimum: int) -> bool:
     if isinstance(value, list):
         return any(_below(v, 0) for v in value)
     return isinstance(value, int | float) and not isinstance(value, bool) and value < minimum
+
+
+def _above(value: Any, maximum: int) -> bool:
+    """Whether an integer in ``value`` (list items too) is above ``maximum``."""
+    if isinstance(value, list):
+        return any(_above(v, maximum) for v in value)
+    return isinstance(value, int) and not isinstance(value, bool) and value > maximum
 
 
 def _fits(value: Any, current: Any) -> bool:
