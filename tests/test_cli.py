@@ -146,3 +146,29 @@ def test_a_neural_estimate_of_samples_at_1e300_is_that_of_the_samples(samples, t
         assert main([*args, "--steps", "100"]) == 0
         lines.append(capsys.readouterr().out.splitlines()[0])
     assert lines[0] == lines[1] and lines[0] != "I(X;Y) = 0.0000 nats"
+
+
+def test_unreadable_files_and_a_diverging_critic_exit_2_with_a_message(tmp_path, capsys):
+    import os
+    import pickle
+
+    import numpy as np
+
+    from iblearn.cli import main
+
+    good = tmp_path / "good.npy"
+    np.save(good, np.random.default_rng(0).normal(size=(64, 2)))
+    (tmp_path / "empty.npy").write_bytes(b"")
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, ("true",))
+
+    (tmp_path / "payload.pt").write_bytes(pickle.dumps(Payload()))
+    for x, extra, message in (
+        ("empty.npy", [], "X: cannot read"),
+        ("payload.pt", [], "X: cannot read"),
+        ("good.npy", ["--method", "infonce", "--option", "lr=1e8", "--steps", "20"], "the critic's loss"),
+    ):
+        assert main(["estimate", str(tmp_path / x), str(good), *extra]) == 2
+        assert message in capsys.readouterr().err.replace("\n", " ")

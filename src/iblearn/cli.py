@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import pickle
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -24,6 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from iblearn._threads import limit_threads
+from iblearn.estimators.neural import CriticDivergedError
 
 # Off a terminal (logs, make demo piped), rich assumes 80 columns and truncates the task names.
 out = Console() if sys.stdout.isatty() else Console(width=110)
@@ -42,8 +44,9 @@ def _load(path: str, name: str) -> Any:
             return torch.load(p, map_location="cpu", weights_only=True)
         if p.suffix in (".csv", ".txt"):
             return np.loadtxt(p, delimiter="," if p.suffix == ".csv" else None, ndmin=2)
-    except (OSError, ValueError, RuntimeError) as e:
-        raise ValueError(f"{name}: cannot read {path!r}: {e}") from e
+    except (OSError, ValueError, RuntimeError, EOFError, pickle.UnpicklingError) as e:
+        # EOFError: an empty .npy; UnpicklingError: a .pt that holds more than tensors (weights_only)
+        raise ValueError(f"{name}: cannot read {path!r}: {str(e).splitlines()[0]}") from e
     raise ValueError(f"{name}: unsupported file type {p.suffix!r}; use .npy, .csv, .txt or .pt")
 
 
@@ -513,6 +516,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         limit_threads(args.threads)
         code: int = args.func(args)
     except ValueError as e:
+        err.print(f"[red]error:[/red] {e}")
+        return 2
+    except CriticDivergedError as e:  # a RuntimeError: the training went wrong, not a bug
         err.print(f"[red]error:[/red] {e}")
         return 2
     except OSError as e:  # a path that is a file, a folder that cannot be written, a disk that is full
