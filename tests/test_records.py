@@ -112,3 +112,20 @@ def test_a_corrupt_json_file_is_named(tmp_path):
     (tmp_path / "config.json").write_text('{"a": 1')
     with pytest.raises(ValueError, match=r"config\.json: not valid JSON"):
         read_json(tmp_path / "config.json")
+
+
+def test_a_killed_writers_temporary_files_are_removed_at_once(tmp_path):
+    import subprocess
+    import sys
+
+    from iblearn.records import RunFolder
+
+    done = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    dead = int(done.stdout)  # a process that has exited: its PID names no live writer
+    (tmp_path / f".metrics.csv.{dead}.abc123.tmp").write_bytes(b"x" * 100)
+    live = tmp_path / f".metrics.csv.{os.getpid()}.def456.tmp"
+    live.write_bytes(b"y")
+    RunFolder(tmp_path)
+    assert [p.name for p in tmp_path.glob(".*.tmp")] == [live.name]

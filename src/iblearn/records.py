@@ -39,7 +39,8 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # The writer's PID in the name lets a later run remove what a killed writer left (see RunFolder).
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -133,6 +134,22 @@ def environment() -> dict[str, Any]:
     }
 
 
+def _writer_alive(tmp: Path) -> bool:
+    """Whether the process named in a temporary file's name (``.NAME.PID.XXXX.tmp``) still runs; files
+    without a PID, from before it was written there, count as alive (the age rule removes them)."""
+    parts = tmp.name.split(".")
+    pid = parts[-3] if len(parts) >= 4 else ""
+    if not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
 class RunFolder:
     """One run's folder: config, per-step metrics, results, table, checkpoints, plots.
 
@@ -148,8 +165,8 @@ class RunFolder:
     def __init__(self, path: str | os.PathLike[str], *, resume: bool = False) -> None:
         self.path = Path(path)
         self.path.mkdir(parents=True, exist_ok=True)
-        for stale in self.path.glob(".*.tmp"):  # left by a killed writer (atomic_write_bytes);
-            if time.time() - stale.stat().st_mtime > 600:  # a live write lasts well under a second
+        for stale in self.path.glob(".*.tmp"):  # left by a killed writer (atomic_write_bytes)
+            if not _writer_alive(stale) or time.time() - stale.stat().st_mtime > 600:
                 stale.unlink(missing_ok=True)
         self.resume = resume
         self._rows: list[dict[str, str]] | None = None  # metrics.csv, read once
