@@ -68,7 +68,7 @@ READINGS = {"ProximalSplit kept (default)": True, "ProximalSplit literal eq. 5":
 
 def _steps(
     model: nn.Module, f: nn.Module, g: nn.Module, x: Tensor, y: Tensor
-) -> dict[str, Callable[[], None]]:
+) -> dict[str, Callable[[], Any]]:
     plain = torch.optim.Adam(model.parameters(), lr=1e-3)
 
     def plain_step() -> None:
@@ -80,7 +80,7 @@ def _steps(
         z = f(x)
         return F.cross_entropy(g(z), y), z
 
-    steps: dict[str, Callable[[], None]] = {PLAIN: plain_step}
+    steps: dict[str, Callable[[], Any]] = {PLAIN: plain_step}
     for name, keep in READINGS.items():
         prox = ProximalSplit(
             f.parameters(),

@@ -17,7 +17,7 @@ from __future__ import annotations
 import collections
 import io
 import pickle
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 import numpy as np
 import scipy.sparse
@@ -58,6 +58,6 @@ class DataUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError("refusing a persistent id in a data file")
 
 
-def load_data_pickle(f: BinaryIO) -> Any:
+def load_data_pickle(f: IO[bytes] | io.BufferedIOBase) -> Any:
     """Unpickle one data file (a Python 2 pickle's byte strings read as latin-1, as numpy needs)."""
     return DataUnpickler(io.BytesIO(f.read()), encoding="latin1").load()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -101,9 +102,7 @@ def run(options: ReproduceOptions, config: Config | None = None) -> Path:
             # A (noise, critic) pair is one unit: its rounds land in one atomic write, after any rows a
             # killed earlier run left of it (they were appended round by round and were kept on resume:
             # 84 rows instead of 72, a nan growth, and a paper claim flipped).
-            run.drop_metrics(
-                lambda row, var=var, kind=kind: float(row["noise_var"]) == var and row["critic"] == kind
-            )
+            run.drop_metrics(partial(_of_pair, var, kind))
             run.extend_metrics(rows)
             if options.progress:
                 options.progress(f"noise variance {var:g}, {kind}")
@@ -112,6 +111,10 @@ def run(options: ReproduceOptions, config: Config | None = None) -> Path:
     run.write_table(table(results))
     plot(run, config)
     return run.path
+
+
+def _of_pair(noise_var: float, critic: str, row: dict[str, str]) -> bool:
+    return float(row["noise_var"]) == noise_var and row["critic"] == critic
 
 
 def summarize(rows: list[dict[str, str]], config: Config) -> dict[str, Any]:

@@ -398,7 +398,8 @@ def run_network(
     for epoch in range(start + 1, epochs + 1):
         f.train()
         g.train()
-        total, quality, count, spikes, losses = 0.0, 0.0, 0, 0, []
+        total, quality, count, spikes = 0.0, 0.0, 0, 0
+        losses: list[float] = []
         for idx in torch.split(torch.randperm(len(xtr), generator=gen), config.batch_size):
             seen: dict[str, Tensor] = {}
             xb, yb = xtr[idx].to(device), ytr[idx].to(device)

@@ -266,7 +266,7 @@ def plot(folder: RunFolder) -> None:
         return
     fig, axes = plt.subplots(1, len(parts), figsize=(6 * len(parts), 4.5), squeeze=False)
     labels = {"binary": "training accuracy %", "image": "test accuracy %", "vae": "test PSNR dB"}
-    colours = plt.get_cmap("tab20").colors
+    colours = [plt.get_cmap("tab20")(i) for i in range(20)]
     for ax, part in zip(axes[0], parts, strict=True):
         shown = [
             (group, points)
