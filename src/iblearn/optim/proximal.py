@@ -242,11 +242,6 @@ class ProximalSplit(torch.optim.Optimizer):
         backward = [p for p in self.param_groups[1]["params"] if p.requires_grad]
         with torch.enable_grad():
             loss, zs = self._call(closure)
-            if not bool(torch.isfinite(loss)) and self.grad_scaler is None:
-                raise NonFiniteStepError(
-                    f"closure: the loss is {float(loss.detach())}; the step was refused and no "
-                    "parameter changed"
-                )
             self.zero_grad(set_to_none=True)
             scaled = self.grad_scaler.scale(loss) if self.grad_scaler is not None else loss
             scale = float(self.grad_scaler.get_scale()) if self.grad_scaler is not None else 1.0
@@ -299,13 +294,14 @@ class ProximalSplit(torch.optim.Optimizer):
 
     @staticmethod
     def _check_finite(loss: Tensor, params: list[Tensor]) -> None:
-        """A finite loss can still overflow a gradient (a loss of 1e38 squared): refuse such a step too,
-        before any inner optimizer has moved a parameter or its state."""
-        grads = [p.grad for p in params if p.grad is not None]
-        if grads and not bool(torch.stack([g.isfinite().all() for g in grads]).all()):
+        """Refuse the step, before any inner optimizer has moved a parameter or its state, if the loss or
+        a gradient is not finite (a finite loss of 1e38 can still overflow one); one device sync."""
+        checks = [loss.isfinite(), *(p.grad.isfinite().all() for p in params if p.grad is not None)]
+        if not bool(torch.stack(checks).all()):
+            what = "loss" if not bool(loss.isfinite()) else "a gradient of the step"
             raise NonFiniteStepError(
-                f"closure: a gradient of the step is not finite (loss {float(loss.detach()):.3g}); the "
-                "step was refused and no parameter changed"
+                f"closure: {what} is not finite (loss {float(loss.detach()):.3g}); the step was refused "
+                "and no parameter changed"
             )
 
     @staticmethod
