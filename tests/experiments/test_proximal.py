@@ -189,3 +189,34 @@ def test_second_order_ratio_leaves_batch_norm_and_the_rng_alone():
     ratio = exp.second_order_ratio(f, closure, beta=10.0)
     assert 0 < ratio < float("inf")
     assert torch.equal(f[1].running_mean, mean) and torch.equal(torch.get_rng_state(), state)
+
+
+def test_a_vae_run_killed_after_a_checkpoint_continues_as_if_never_stopped(tmp_path, monkeypatch):
+    config = exp.Config(
+        parts=("vae",),
+        vae_datasets=("mnist",),
+        optimizers=("Adam",),
+        methods=("ours",),
+        seeds=1,
+        vae_epochs=2,
+        train_size=128,
+        test_size=64,
+        batch_size=64,
+        width=4,
+        ablation=False,
+    )
+    key = "vae|mnist|Adam|ours|0"
+    unbroken = [r for r in RunFolder(exp.run(ReproduceOptions(out=tmp_path / "a"), config)).metrics()]
+    original = exp.RunCheckpoint.save
+
+    def save_then_die(self, epoch, *args, **kwargs):
+        original(self, epoch, *args, **kwargs)
+        if self.key == key and epoch == 1:
+            raise Killed
+
+    monkeypatch.setattr(exp.RunCheckpoint, "save", save_then_die)
+    with pytest.raises(Killed):
+        exp.run(ReproduceOptions(out=tmp_path / "b"), config)
+    monkeypatch.setattr(exp.RunCheckpoint, "save", original)
+    resumed = RunFolder(exp.run(ReproduceOptions(out=tmp_path / "b", resume=True), config)).metrics()
+    assert [r["train_loss"] for r in resumed] == [r["train_loss"] for r in unbroken]  # the same RNG stream

@@ -393,13 +393,15 @@ def run_network(
         f, g = denoising_vae(xtr.shape[1], 128, config.width)  # type: ignore[assignment]
     f, g = f.to(device), g.to(device)
     opt = build_optimizer(method, f, g, opt_name, settings, config.lam)
+    # Built before the checkpoint restores the RNG: the VAE probe's noise draw must not shift a resumed
+    # run's random stream against an unbroken one's.
+    probe_seen: dict[str, Tensor] = {}
+    probe = _batch_closure(part, f, g, xtr[:128].to(device), ytr[:128].to(device), config, probe_seen)
     runner = RunCheckpoint(run, key)
     start = runner.epochs_done([f, g], opt)
     gen = torch.Generator().manual_seed(seed)
     for _ in range(start):
         torch.randperm(len(xtr), generator=gen)  # keep the batch order of an unbroken run
-    probe_seen: dict[str, Tensor] = {}
-    probe = _batch_closure(part, f, g, xtr[:128].to(device), ytr[:128].to(device), config, probe_seen)
     for epoch in range(start + 1, epochs + 1):
         f.train()
         g.train()
