@@ -129,3 +129,56 @@ def test_a_killed_writers_temporary_files_are_removed_at_once(tmp_path):
     live.write_bytes(b"y")
     RunFolder(tmp_path)
     assert [p.name for p in tmp_path.glob(".*.tmp")] == [live.name]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "not a readable checkpoint"),  # empty
+        (b"PK\x03\x04" + bytes(range(200)), "not a readable checkpoint"),  # random bytes in a zip's clothes
+        ("truncated", "not a readable checkpoint"),
+        ("list", "holds a dict, found list"),
+        ("payload", "not a readable checkpoint"),  # a pickle that weights_only refuses
+    ],
+)
+def test_a_corrupt_checkpoint_is_named_not_loaded(tmp_path, content, message):
+    run = RunFolder(tmp_path)
+    if content == "truncated":
+        run.save_checkpoint({"epoch": 1, "w": torch.ones(1000)}, "c.pt")
+        data = (tmp_path / "c.pt").read_bytes()
+        content = data[: len(data) // 2]
+    elif content == "list":
+        run.save_checkpoint({}, "c.pt")
+        torch.save([1, 2], tmp_path / "c.pt")
+        content = None
+    elif content == "payload":
+        import pickle
+
+        class Payload:
+            def __reduce__(self):
+                return (os.system, ("true",))
+
+        content = pickle.dumps(Payload(), protocol=2)
+    if content is not None:
+        (tmp_path / "c.pt").write_bytes(content)
+    with pytest.raises(ValueError, match=rf"c\.pt: .*{message}.*delete it"):
+        run.load_checkpoint("c.pt")
+
+
+def test_a_checkpoint_that_is_a_link_is_refused(tmp_path):
+    elsewhere = tmp_path / "elsewhere.pt"
+    torch.save({"epoch": 1}, elsewhere)
+    run = RunFolder(tmp_path / "run")
+    (tmp_path / "run" / "c.pt").symlink_to(elsewhere)
+    with pytest.raises(ValueError, match=r"c\.pt: .*not a symbolic link"):
+        run.load_checkpoint("c.pt")
+    (tmp_path / "run" / "d.pt").symlink_to(tmp_path / "missing.pt")  # a dangling one too
+    with pytest.raises(ValueError, match="symbolic link"):
+        run.load_checkpoint("d.pt")
+
+
+@pytest.mark.parametrize("text", ["[1, 2]", "[" * 100_000 + "]" * 100_000, '"epochs"', "\xff\xfe"])
+def test_a_resumed_run_names_a_config_that_is_not_an_object_of_settings(tmp_path, text):
+    (tmp_path / "config.json").write_bytes(text.encode("latin-1"))
+    with pytest.raises(ValueError, match=r"config\.json(: not valid JSON| holds a JSON)"):
+        RunFolder(tmp_path, resume=True).write_config({"epochs": 2})

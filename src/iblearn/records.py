@@ -18,10 +18,11 @@ import platform
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import torch
@@ -95,6 +96,10 @@ def read_json(path: str | os.PathLike[str]) -> Any:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
         raise ValueError(f"{path}: not valid JSON ({err})") from None
+    except RecursionError:  # json nests by recursion: a file of 100,000 '[' exhausts the stack
+        raise ValueError(f"{path}: not valid JSON (nested too deeply)") from None
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not valid JSON (not UTF-8 text: {err.reason})") from None
 
 
 def git_commit() -> str | None:
@@ -183,6 +188,11 @@ class RunFolder:
         path = self.file("config.json")
         if self.resume and path.exists():
             old, new = read_json(path), json.loads(json.dumps(_jsonable(config)))
+            if not isinstance(old, dict):
+                raise ValueError(
+                    f"--resume: {path} holds a JSON {type(old).__name__}, not the object of settings a run "
+                    "writes; restore it, or start over without --resume"
+                )
             if old != new:
                 keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
                 raise ValueError(
@@ -252,12 +262,38 @@ class RunFolder:
     def load_checkpoint(self, name: str = "checkpoint.pt") -> dict[str, Any] | None:
         """The last checkpoint, or None. Tensors, numbers, strings and containers only (weights_only),
         and the placeholders of lazy layers not yet called (a DIM critic's unused branch)."""
-        path = self.file(name)
+        path, restart = self.file(name), _RESTART
+        if path.is_symlink():  # the run writes regular files only; a link may point anywhere
+            raise ValueError(f"{path}: a checkpoint must be a regular file, not a symbolic link; {restart}")
         if not path.exists():
             return None
-        with torch.serialization.safe_globals([UninitializedParameter, UninitializedBuffer]):
-            state: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True)
+        try:
+            with torch.serialization.safe_globals([UninitializedParameter, UninitializedBuffer]):
+                state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as err:  # truncated, random bytes, a pickle that weights_only refuses, ...
+            raise ValueError(f"{path}: not a readable checkpoint ({type(err).__name__}); {restart}") from None
+        if not isinstance(state, dict):
+            raise ValueError(f"{path}: a checkpoint holds a dict, found {type(state).__name__}; {restart}")
         return state
+
+
+    @contextmanager
+    def restoring(self, name: str) -> Iterator[None]:
+        """Loading checkpoint ``name``'s state into the run's objects: a state that does not fit them
+        (a missing entry, another shape, a wrong type) raises ValueError naming the file."""
+        try:
+            yield
+        except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as err:
+            raise ValueError(
+                f"{self.file(name)}: does not fit this run ({type(err).__name__}: {err}); {_RESTART}"
+            ) from None
+
+    def refuse_checkpoint(self, name: str, why: str) -> NoReturn:
+        """Raise ValueError naming checkpoint ``name``: a run could not have written it (``why``)."""
+        raise ValueError(f"{self.file(name)}: {why}; {_RESTART}")
+
+
+_RESTART = "delete it to start that part of the run over"
 
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

@@ -9,6 +9,7 @@ from iblearn.bench.methods import Method, ours, peers
 from iblearn.data.synthetic import get_task
 from iblearn.experiments import REPRODUCTIONS, ReproduceOptions
 from iblearn.records import RunFolder
+from tests.experiments.kill import assert_resumes_exactly
 
 CONFIG = AccuracyConfig(tasks=("bivariate-normal-0.75", "categorical-uniform-5"), sizes=(200,), seeds=2)
 
@@ -69,3 +70,7 @@ def test_reproduction_writes_the_conventional_run_folder(tmp_path):
     for name in ("config.json", "metrics.csv", "results.json", "table.md"):
         assert (path / name).is_file(), name
     assert "bivariate-normal-0.75" in (path / "table.md").read_text()
+
+
+def test_the_reproduction_killed_at_random_writes_resumes_to_the_rows_of_an_unbroken_run(tmp_path):
+    assert_resumes_exactly(REPRODUCTIONS["estimators"], CONFIG, tmp_path)

@@ -7,6 +7,7 @@ import pytest
 import iblearn.experiments.aamine_noise as exp
 from iblearn.experiments import REPRODUCTIONS, ReproduceOptions
 from iblearn.records import RunFolder, read_json
+from tests.experiments.kill import assert_resumes_exactly
 
 TINY = exp.Config(
     input_dim=4,
@@ -70,3 +71,7 @@ def test_a_pair_killed_mid_way_resumes_to_the_rows_of_an_unbroken_run(tmp_path, 
 
     assert units(resumed) == units(unbroken) and len(resumed) == 8
     assert [r["estimate"] for r in resumed] == [r["estimate"] for r in unbroken]  # seeded: the same values
+
+
+def test_a_run_killed_at_random_writes_resumes_to_the_rows_of_an_unbroken_run(tmp_path):
+    assert_resumes_exactly(exp.run, TINY, tmp_path)

@@ -68,7 +68,7 @@ def test_a_run_checkpoint_writes_a_row_lost_between_its_checkpoint_and_the_row(t
     monkeypatch.setattr(run, "append_metrics", lambda row: None)  # killed after the checkpoint
     checkpoint.save(2, [net], opt, {"loss": 0.5})
     monkeypatch.undo()
-    assert RunCheckpoint(run, "a").epochs_done([net], opt) == 2
+    assert RunCheckpoint(run, "a").epochs_done([net], opt, epochs=3) == 2
     assert [(r["epoch"], r["loss"]) for r in run.metrics()] == [("1", "1.0"), ("2", "0.5")]
 
 
@@ -79,7 +79,8 @@ def test_a_fresh_start_leaves_nothing_of_an_earlier_run_to_continue_or_report(tm
     run.write_table("old")
     fresh = ReproduceOptions(out=tmp_path).run_folder("x")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.csv"]
-    assert RunCheckpoint(fresh, "a").epochs_done([net], torch.optim.SGD(net.parameters(), lr=0.1)) == 0
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    assert RunCheckpoint(fresh, "a").epochs_done([net], opt, epochs=1) == 0
 
 
 @pytest.mark.parametrize(
@@ -158,3 +159,42 @@ def test_first_seed_zero_is_the_default_and_is_accepted():
     from iblearn.bench.accuracy import AccuracyConfig
 
     assert ReproduceOptions(overrides={"first_seed": 0}).configure(AccuracyConfig()).first_seed == 0
+
+
+def _tamper(run, key, **changes):
+    """Rewrite unit ``key``'s checkpoint with ``changes`` (None deletes an entry)."""
+    checkpoint = RunCheckpoint(run, key)
+    state = run.load_checkpoint(checkpoint.file)
+    for name, value in changes.items():
+        if value is None:
+            del state[name]
+        else:
+            state[name] = value(state) if callable(value) else value
+    run.save_checkpoint(state, checkpoint.file)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"epoch": 999}, "epoch 999 is not one of this run's 1..3"),
+        ({"epoch": -5}, "epoch -5 is not one of"),
+        ({"epoch": "2"}, "epoch '2' is not one of"),
+        ({"row": lambda s: {**s["row"], "key": "b"}}, "its row is not epoch 2 of 'a'"),
+        ({"rng": None}, "does not fit this run .KeyError"),
+        ({"rng": torch.zeros(3)}, "does not fit this run .TypeError: RNG state"),
+        ({"modules": lambda s: [{"weight": torch.zeros(5, 5), "bias": torch.zeros(1)}]}, "size mismatch"),
+        ({"modules": []}, "does not fit this run .ValueError"),
+        ({"optimizer": {"state": {}}}, "does not fit this run"),
+    ],
+)
+def test_a_tampered_checkpoint_is_refused_and_no_row_changes(tmp_path, changes, message):
+    run = ReproduceOptions(out=tmp_path).run_folder("x")
+    net = nn.Linear(2, 1)
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    for epoch in (1, 2):
+        RunCheckpoint(run, "a").save(epoch, [net], opt, {"loss": 1.0 / epoch})
+    _tamper(run, "a", **changes)
+    rows = run.metrics()
+    with pytest.raises(ValueError, match=rf"(?s)checkpoint-a\.pt: .*{message}"):
+        RunCheckpoint(run, "a").epochs_done([nn.Linear(2, 1)], opt, epochs=3)
+    assert run.metrics() == rows

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from iblearn.experiments import ReproduceOptions, ib_plane, ib_theory
+from tests.experiments.kill import assert_resumes_exactly
 
 
 def h2(*p: float) -> float:
@@ -77,3 +78,8 @@ def test_run_writes_the_records(tmp_path: Path) -> None:
         ReproduceOptions(out=tmp_path, resume=True), ib_theory.Config(linear_n=500, plane=plane)
     )
     assert (again / "metrics.csv").read_text() == (path / "metrics.csv").read_text()  # nothing retrained
+
+
+def test_a_run_killed_at_random_writes_resumes_to_the_rows_of_an_unbroken_run(tmp_path: Path) -> None:
+    plane = ib_plane.Config(train_size=200, eval_size=100, epochs=1, records=1, runs=("tanh",))
+    assert_resumes_exactly(ib_theory.run, ib_theory.Config(linear_n=500, plane=plane), tmp_path, kills=1)

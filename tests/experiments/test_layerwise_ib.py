@@ -11,6 +11,7 @@ import iblearn.experiments.layerwise_ib as exp
 from iblearn.data.vision import ImageData
 from iblearn.experiments import REPRODUCTIONS, ReproduceOptions
 from iblearn.records import RunFolder, read_json
+from tests.experiments.kill import assert_resumes_exactly
 
 TINY = exp.Config(
     runs=(("mnist", 0.5), ("fashion-mnist", 0.5)),
@@ -87,3 +88,7 @@ def test_with_a_linear_output_the_post_trained_layer_folds_into_the_last_one():
         torch.testing.assert_close(head(hidden[-1](h)), folded(h))
         assert (hidden[-1](h) < 0).any()  # nothing clips the output
     assert all(isinstance(m[-1], nn.ReLU) for m in hidden[:-1])
+
+
+def test_a_run_killed_at_random_writes_resumes_to_the_rows_of_an_unbroken_run(tmp_path):
+    assert_resumes_exactly(exp.run, TINY, tmp_path, kills=1)

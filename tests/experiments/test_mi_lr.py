@@ -10,6 +10,7 @@ import iblearn.experiments.mi_lr as exp
 from iblearn.data.vision import ImageData
 from iblearn.experiments import REPRODUCTIONS, ReproduceOptions
 from iblearn.records import RunFolder, read_json
+from tests.experiments.kill import assert_resumes_exactly
 
 TINY = exp.Config(
     runs=(("mnist", "lenet5"),),
@@ -83,3 +84,7 @@ def _run_tiny():
         ReproduceOptions(out=out),
         exp.Config(**{**TINY.__dict__, "methods": ("mi-global",), "sensitivity": ()}),
     )
+
+
+def test_a_run_killed_at_random_writes_resumes_to_the_rows_of_an_unbroken_run(tmp_path):
+    assert_resumes_exactly(exp.run, TINY, tmp_path, kills=1)

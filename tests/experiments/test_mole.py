@@ -11,6 +11,7 @@ from iblearn.data.graphs import GraphBatch, GraphDataset
 from iblearn.experiments import REPRODUCTIONS, ReproduceOptions
 from iblearn.records import RunFolder
 from iblearn.training import CrossEntropy, InfoMax
+from tests.experiments.kill import assert_resumes_exactly
 
 TINY = exp.Config(tasks=("adult", "mutagenicity"), epochs=1, seeds=1, tsne_samples=0)
 
@@ -140,3 +141,7 @@ def test_tsne_plots_the_input_and_every_module(tmp_path):
     net = exp.nets.Sequential(task.make_modules())
     exp.tsne(net, task, exp.Config(tsne_samples=60), tmp_path / "t.png")
     assert (tmp_path / "t.png").stat().st_size > 10_000
+
+
+def test_a_run_killed_at_random_writes_resumes_to_the_rows_of_an_unbroken_run(tmp_path):
+    assert_resumes_exactly(exp.run, TINY, tmp_path)

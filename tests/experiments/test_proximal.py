@@ -9,6 +9,7 @@ import iblearn.experiments.proximal as exp
 from iblearn.data.vision import ImageData
 from iblearn.experiments import ReproduceOptions
 from iblearn.records import RunFolder, read_json
+from tests.experiments.kill import assert_resumes_exactly
 
 TINY = exp.Config(
     parts=("binary", "image", "vae"),
@@ -220,3 +221,7 @@ def test_a_vae_run_killed_after_a_checkpoint_continues_as_if_never_stopped(tmp_p
     monkeypatch.setattr(exp.RunCheckpoint, "save", original)
     resumed = RunFolder(exp.run(ReproduceOptions(out=tmp_path / "b", resume=True), config)).metrics()
     assert [r["train_loss"] for r in resumed] == [r["train_loss"] for r in unbroken]  # the same RNG stream
+
+
+def test_a_run_killed_at_random_writes_resumes_to_the_rows_of_an_unbroken_run(tmp_path):
+    assert_resumes_exactly(exp.run, TINY, tmp_path, kills=1)

@@ -254,3 +254,26 @@ def test_batches_that_run_dry_are_refused():
         train_greedy(mlp(), objectives(), once, epochs=2)
     with pytest.raises(ValueError, match="batches: epoch 1 has no batches"):
         train_greedy(mlp(), objectives(), lambda e: batches_of(x, y)(e) if e == 0 else [], epochs=2)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"epoch": 7}, "module 2, epoch 7 is not a step of this run"),
+        ({"module": -1}, "module -1, epoch 1 is not a step"),
+        ({"histories": [[]]}, "does not fit this run .ValueError: 1 histories for 3 modules"),
+        ({"rng": None}, "does not fit this run .KeyError"),
+    ],
+)
+def test_a_tampered_greedy_checkpoint_is_refused_and_no_row_changes(tmp_path, changes, message):
+    x, y = data(300)
+    run = RunFolder(tmp_path)
+    train_greedy(mlp(), objectives(), batches_of(x, y), epochs=2, run=run)
+    state = run.load_checkpoint("greedy-checkpoint.pt")
+    for name, value in changes.items():
+        state.pop(name) if value is None else state.update({name: value})
+    run.save_checkpoint(state, "greedy-checkpoint.pt")
+    rows = RunFolder(tmp_path).metrics()
+    with pytest.raises(ValueError, match=rf"greedy-checkpoint\.pt: {message}"):
+        train_greedy(mlp(), objectives(), batches_of(x, y), epochs=2, run=RunFolder(tmp_path, resume=True))
+    assert RunFolder(tmp_path).metrics() == rows

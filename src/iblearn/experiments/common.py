@@ -185,20 +185,35 @@ class RunCheckpoint:
         self.run, self.key = run, key
         self.file = "checkpoint-" + "".join(c if c.isalnum() or c in "-_." else "_" for c in key) + ".pt"
 
-    def epochs_done(self, modules: list[nn.Module], optimizer: Any, scheduler: Any = None) -> int:
+    def epochs_done(
+        self, modules: list[nn.Module], optimizer: Any, scheduler: Any = None, *, epochs: int
+    ) -> int:
+        """Epochs of ``epochs`` already done; restores their state. A checkpoint this run could not have
+        written (another key, an epoch outside 1..``epochs``, missing or misshapen state) raises
+        ValueError naming the file: resuming from it would report wrong rows."""
         state = self.run.load_checkpoint(self.file)
-        done = 0 if state is None else int(state["epoch"])
+        done = 0 if state is None else self._restore(state, modules, optimizer, scheduler, epochs)
         self.run.drop_metrics(lambda r: r.get("key") == self.key and int(r["epoch"]) > done)
         if state is not None and not self.finished(done):
             self.run.append_metrics(state["row"])
-        if state is not None:
+        return done
+
+    def _restore(
+        self, state: dict[str, Any], modules: list[nn.Module], optimizer: Any, scheduler: Any, epochs: int
+    ) -> int:
+        epoch, row = state.get("epoch"), state.get("row")
+        if type(epoch) is not int or not 1 <= epoch <= epochs:
+            self.run.refuse_checkpoint(self.file, f"epoch {epoch!r} is not one of this run's 1..{epochs}")
+        if not isinstance(row, dict) or row.get("key") != self.key or row.get("epoch") != epoch:
+            self.run.refuse_checkpoint(self.file, f"its row is not epoch {epoch} of {self.key!r}")
+        with self.run.restoring(self.file):
             for module, saved in zip(modules, state["modules"], strict=True):
                 module.load_state_dict(saved)
             optimizer.load_state_dict(state["optimizer"])
             if scheduler is not None:
                 scheduler.load_state_dict(state["scheduler"])
             torch.set_rng_state(state["rng"])
-        return done
+        return epoch
 
     def save(
         self, epoch: int, modules: list[nn.Module], optimizer: Any, row: dict[str, Any], scheduler: Any = None

@@ -193,7 +193,8 @@ def train_ce(
     opt = torch.optim.Adam(net.parameters(), lr=config.lr)
     runs = RunCheckpoint(RunFolder(folder), "ce")
     gen = torch.Generator().manual_seed(seed)
-    for epoch in range(runs.epochs_done([net], opt), epochs_for(len(x), config)):
+    epochs = epochs_for(len(x), config)
+    for epoch in range(runs.epochs_done([net], opt, epochs=epochs), epochs):
         gen.manual_seed(seed * 1000 + epoch)
         runs.save(epoch + 1, [net], opt, train_epoch(net, opt, x, y, config.batch_size, gen, device))
     return net

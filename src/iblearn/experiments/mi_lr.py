@@ -207,7 +207,7 @@ def train_run(
         return
     model = _model(name, data, seed, device)
     opt, sched, mi_probe = _setup(method, model, name, lr, replace_epochs(config, epochs), lrr, probe, ixy)
-    start = checkpoint.epochs_done([model], opt, sched)
+    start = checkpoint.epochs_done([model], opt, sched, epochs=epochs)
     gen = torch.Generator().manual_seed(seed)
     for _ in range(start):
         torch.randperm(len(data["train"][0]), generator=gen)

@@ -398,7 +398,7 @@ def run_network(
     probe_seen: dict[str, Tensor] = {}
     probe = _batch_closure(part, f, g, xtr[:128].to(device), ytr[:128].to(device), config, probe_seen)
     runner = RunCheckpoint(run, key)
-    start = runner.epochs_done([f, g], opt)
+    start = runner.epochs_done([f, g], opt, epochs=epochs)
     gen = torch.Generator().manual_seed(seed)
     for _ in range(start):
         torch.randperm(len(xtr), generator=gen)  # keep the batch order of an unbroken run

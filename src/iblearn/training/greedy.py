@@ -131,7 +131,7 @@ def train_greedy(
     result = GreedyResult([[] for _ in modules])
     optimizers = [make(m.parameters()) for make, m in zip(factories, modules, strict=True)]
     state = _Checkpoint(run, modules, objectives, optimizers, mode)
-    start_module, start_epoch = state.resume(result)
+    start_module, start_epoch = state.resume(result, per_module)
     if mode == "isolated":
         if any(isinstance(m, Standardize) for module in modules for m in module.modules()):
             raise ValueError(
@@ -365,30 +365,41 @@ class _Checkpoint:
         )
         self.run.extend_metrics([{"module": j, **result.histories[j][-1]} for j in rows or [k]])
 
-    def resume(self, result: GreedyResult) -> tuple[int, int]:
-        """(module, epoch) to start from; restores the state and the histories of a killed run."""
+    def resume(self, result: GreedyResult, epochs: Sequence[int]) -> tuple[int, int]:
+        """(module, epoch) to start from; restores the state and the histories of a killed run. A
+        checkpoint this run could not have written raises ValueError naming the file."""
         if self.run is None:
             return 0, 0
         run = self.run
         if not run.resume:
             run.file(self.FILE).unlink(missing_ok=True)
         state = run.load_checkpoint(self.FILE)
-        run.drop_metrics(lambda r: bool(r.get("module")))
         if state is None:
+            run.drop_metrics(lambda r: bool(r.get("module")))
             return 0, 0
-        for m, s in zip(self.modules, state["modules"], strict=True):
-            m.load_state_dict(s)
-        for objective, saved in zip(self.objectives, state["estimators"], strict=True):
-            for est, s in zip(objective.estimators(), saved, strict=True):
-                est.load_state_dict(s)
-        for opt, s in zip(self.optimizers, state["optimizers"], strict=True):
-            opt.load_state_dict(s)
-        torch.set_rng_state(state["rng"])
-        if state.get("cuda_rng"):
-            torch.cuda.set_rng_state_all(state["cuda_rng"])
-        result.histories[:] = state["histories"]
-        run.extend_metrics(self._rows(result.histories))
-        return int(state["module"]), int(state["epoch"]) + 1
+        k, epoch = state.get("module"), state.get("epoch")
+        in_range = type(k) is int and 0 <= k < len(epochs) and type(epoch) is int and 0 <= epoch < epochs[k]
+        if not in_range:
+            run.refuse_checkpoint(self.FILE, f"module {k!r}, epoch {epoch!r} is not a step of this run")
+        with run.restoring(self.FILE):
+            for m, s in zip(self.modules, state["modules"], strict=True):
+                m.load_state_dict(s)
+            for objective, saved in zip(self.objectives, state["estimators"], strict=True):
+                for est, s in zip(objective.estimators(), saved, strict=True):
+                    est.load_state_dict(s)
+            for opt, s in zip(self.optimizers, state["optimizers"], strict=True):
+                opt.load_state_dict(s)
+            torch.set_rng_state(state["rng"])
+            if state.get("cuda_rng"):
+                torch.cuda.set_rng_state_all(state["cuda_rng"])
+            histories = state["histories"]
+            if len(histories) != len(self.modules):
+                raise ValueError(f"{len(histories)} histories for {len(self.modules)} modules")
+            rows = self._rows(histories)
+        result.histories[:] = histories
+        run.drop_metrics(lambda r: bool(r.get("module")))
+        run.extend_metrics(rows)
+        return k, epoch + 1
 
     def _rows(self, histories: list[list[dict[str, float]]]) -> list[dict[str, Any]]:
         """The metrics rows in the order they were written: module by module, or epoch by epoch."""
