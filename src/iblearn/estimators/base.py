@@ -28,9 +28,22 @@ from iblearn.functional import _validate as V
 Bound = Literal["lower", "upper"] | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class MIEstimate:
     """An MI estimate and what the estimator knows about it.
+
+    It behaves as the number it holds: ``float(est)``, ``f"{est:.3f}"``, ``est > 0.1``,
+    ``est - other`` and ``round(est, 2)`` read ``value`` (arithmetic gives a plain ``float``, detached:
+    use ``est.value`` for a differentiable tensor). ``==`` and ``hash`` are those of the number too, so
+    two estimates with one value are equal whatever else they carry. The repr is one line for
+    notebooks; ``str`` adds the standard error and p-value.
+
+    Example:
+        >>> est = MIEstimate(torch.tensor(0.4018), n_samples=500, estimator="ksg")
+        >>> est
+        MIEstimate(0.4018 nats, ksg, N=500)
+        >>> f"{est:.2f}", est > 0.1, round(est - 0.4, 3)
+        ('0.40', True, 0.002)
 
     Attributes:
         value: 0-d tensor in ``unit`` (differentiable when the estimator is).
@@ -67,6 +80,84 @@ class MIEstimate:
         if self.p_value is not None:
             text += f" (p = {self.p_value:.3g})"
         return f"{text} [{self.estimator}, N={self.n_samples}]"
+
+    def __repr__(self) -> str:
+        # The dataclass repr printed the whole tensor and every empty field: a screenful in a notebook.
+        spread = "" if self.stderr is None else f" ± {self.stderr:.4f}"
+        return f"MIEstimate({float(self):.4f} {self.unit}{spread}, {self.estimator}, N={self.n_samples})"
+
+    def __format__(self, spec: str) -> str:
+        return format(float(self), spec) if spec else str(self)
+
+    def __eq__(self, other: object) -> bool:
+        number = _as_number(other)
+        return NotImplemented if number is None else float(self) == number
+
+    def __hash__(self) -> int:
+        return hash(float(self))
+
+    def __lt__(self, other: object) -> bool:
+        number = _as_number(other)
+        return NotImplemented if number is None else float(self) < number
+
+    def __le__(self, other: object) -> bool:
+        number = _as_number(other)
+        return NotImplemented if number is None else float(self) <= number
+
+    def __gt__(self, other: object) -> bool:
+        number = _as_number(other)
+        return NotImplemented if number is None else float(self) > number
+
+    def __ge__(self, other: object) -> bool:
+        number = _as_number(other)
+        return NotImplemented if number is None else float(self) >= number
+
+    def __add__(self, other: object) -> float:
+        number = _as_number(other)
+        return NotImplemented if number is None else float(self) + number
+
+    __radd__ = __add__
+
+    def __sub__(self, other: object) -> float:
+        number = _as_number(other)
+        return NotImplemented if number is None else float(self) - number
+
+    def __rsub__(self, other: object) -> float:
+        number = _as_number(other)
+        return NotImplemented if number is None else number - float(self)
+
+    def __mul__(self, other: object) -> float:
+        number = _as_number(other)
+        return NotImplemented if number is None else float(self) * number
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other: object) -> float:
+        number = _as_number(other)
+        return NotImplemented if number is None else float(self) / number
+
+    def __rtruediv__(self, other: object) -> float:
+        number = _as_number(other)
+        return NotImplemented if number is None else number / float(self)
+
+    def __neg__(self) -> float:
+        return -float(self)
+
+    def __abs__(self) -> float:
+        return abs(float(self))
+
+    def __round__(self, ndigits: int | None = None) -> float:
+        return round(float(self), ndigits)
+
+
+def _as_number(other: object) -> float | None:
+    """``other`` as a float when it is a real number or another estimate, else ``None`` (so the
+    operator returns ``NotImplemented`` and Python tries the other side)."""
+    if isinstance(other, MIEstimate):
+        return float(other)
+    if isinstance(other, bool) or not isinstance(other, int | float | np.number):
+        return None
+    return float(other)
 
 
 def unit_name(base: float) -> str:
