@@ -134,7 +134,7 @@ def test_evaluation_batches_cover_every_row_in_batches_of_two_or_more():
 
 def test_a_dataloader_is_passed_over_afresh_each_time():
     loader = DataLoader(torch.arange(8.0), batch_size=4, shuffle=True)
-    batches = [b.tolist() for b, _ in zip(neural._passes(loader), range(6), strict=False)]
+    batches = [b.tolist() for b, _ in zip(neural.passes(loader), range(6), strict=False)]
     assert batches[:2] != batches[2:4] or batches[2:4] != batches[4:6]  # itertools.cycle replayed pass 1
 
 

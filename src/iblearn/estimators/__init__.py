@@ -5,7 +5,16 @@ from iblearn.estimators.base import Estimator, MIEstimate
 from iblearn.estimators.critics import ConcatCritic, SeparableCritic
 from iblearn.estimators.dim import DIM
 from iblearn.estimators.graph import DGI, GMI, as_graph
-from iblearn.estimators.neural import JS, MINE, NWJ, CriticDivergedError, InfoNCE, MINEf, NeuralEstimator
+from iblearn.estimators.neural import (
+    JS,
+    MINE,
+    NWJ,
+    CriticDivergedError,
+    InfoNCE,
+    MINEf,
+    NeuralEstimator,
+    NeuralSettings,
+)
 from iblearn.estimators.nonparametric import KSG, Binning, GaussianMI, MixedKSG, RenyiMI
 from iblearn.estimators.registry import REGISTRY, get_estimator, register
 
@@ -30,6 +39,7 @@ __all__ = [
     "MINEf",
     "MixedKSG",
     "NeuralEstimator",
+    "NeuralSettings",
     "RenyiMI",
     "SeparableCritic",
     "as_graph",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,7 @@ from torch import Tensor, nn
 from iblearn._modes import evaluating
 from iblearn.estimators.base import MIEstimate
 from iblearn.estimators.critics import DEFAULT_HIDDEN, ConcatCritic, Hidden, flat, mlp, seeded
-from iblearn.estimators.neural import MINE, _cast, _param_dtype, _passes
+from iblearn.estimators.neural import MINE, MINESettings, Setting, as_input, param_dtype, passes
 from iblearn.functional import _validate as V
 
 
@@ -55,6 +56,15 @@ class ArchitectureAwareCritic(nn.Module):
         return scores[: len(f)], scores[len(f) :]
 
 
+@dataclass(frozen=True, kw_only=True)
+class AAMINESettings(MINESettings):
+    """:class:`~iblearn.estimators.neural.MINESettings` and AA-MINE's ``noise_std`` and
+    ``architecture_aware``."""
+
+    noise_std: float = 0.0
+    architecture_aware: bool = True
+
+
 class AAMINE(MINE):
     """I(X; subnet(X) + eps), eps ~ N(0, noise_std^2 I), estimated by MINE with an architecture-aware
     critic. Called with x alone: ``AAMINE(subnet, 0.1).fit(x)(x)``.
@@ -80,6 +90,9 @@ class AAMINE(MINE):
     """
 
     name = "aamine"
+    config: AAMINESettings
+    noise_std = Setting[float]()
+    architecture_aware = Setting[bool]()
     subnet: nn.Module
 
     def __init__(
@@ -111,7 +124,7 @@ class AAMINE(MINE):
             ),
             seed,
         )
-        super().__init__(
+        config = AAMINESettings(
             critic=critic,
             hidden=hidden,
             rate=rate,
@@ -121,10 +134,11 @@ class AAMINE(MINE):
             average=average,
             seed=seed,
             base=base,
+            noise_std=float(noise_std),
+            architecture_aware=architecture_aware,
         )
+        super().__init__(config=config)
         object.__setattr__(self, "subnet", subnet)  # not a submodule: not in state_dict, not trained here
-        self.noise_std = float(noise_std)
-        self.architecture_aware = architecture_aware
         self._noise = torch.Generator().manual_seed(seed)
 
     def sync(self) -> None:
@@ -155,14 +169,14 @@ class AAMINE(MINE):
 
     def _x(self, x: Any) -> Tensor:
         """x checked, and cast to the sub-network's dtype (numpy gives float64)."""
-        return V.continuous(_cast(x, "x", _param_dtype(self.subnet)), "x", allow_grid=True)
+        return V.continuous(as_input(x, "x", param_dtype(self.subnet)), "x", allow_grid=True)
 
     def _batches(self, x: Any, y: Any, batch_size: int, seed: int) -> Any:
         if y is not None:
             raise ValueError("y: AA-MINE makes its own y = subnet(x) + noise; pass x alone")
         if isinstance(x, Tensor | np.ndarray):  # samples (a numpy array is not a stream of batches)
             return ((xb, None) for xb, _ in super()._batches(x, x, batch_size, seed))
-        return ((b[0] if isinstance(b, list | tuple) else b, None) for b in _passes(x))
+        return ((b[0] if isinstance(b, list | tuple) else b, None) for b in passes(x))
 
     def mi(self, x: Any, y: Any = None) -> Tensor:
         """DV estimate on ``x``; the noise comes from a fixed generator, so the estimate is reproducible,
@@ -186,7 +200,7 @@ class AAMINE(MINE):
 
     def set_extra_state(self, state: dict[str, Any]) -> None:
         super().set_extra_state(state)
-        if "noise" in state:  # checkpoints without _extra_state (see neural._older_checkpoint) lack it
+        if "noise" in state:  # checkpoints without _extra_state (see neural.base._older_checkpoint) lack it
             self._noise.set_state(state["noise"].cpu())
 
     def train_step(self, x: Any, y: Any = None) -> float:
@@ -203,18 +217,3 @@ class AAMINE(MINE):
         # estimate is differentiable w.r.t. it where it has trainable parameters.
         trainable = y is None and any(p.requires_grad for p in self.subnet.parameters())
         return trainable or super()._needs_graph(x, y)
-
-    def settings(self) -> dict[str, Any]:
-        """Constructor settings; the sub-network is not one of them (pass it again)."""
-        return {
-            "noise_std": self.noise_std,
-            "architecture_aware": self.architecture_aware,
-            "hidden": self.hidden,
-            "rate": self.rate,
-            "lr": self.lr,
-            "n_negatives": self.n_negatives,
-            "eval_batch_size": self.eval_batch_size,
-            "average": self.average,
-            "seed": self.seed,
-            "base": self.base,
-        }

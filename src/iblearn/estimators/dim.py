@@ -13,6 +13,7 @@ and the layer's feature map (paper 001, App. A.2).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -21,7 +22,7 @@ from torch import Tensor, nn
 
 from iblearn.estimators.base import MIEstimate
 from iblearn.estimators.critics import ConcatCritic, flat, seeded
-from iblearn.estimators.neural import NeuralEstimator, all_pair_scores
+from iblearn.estimators.neural import NeuralEstimator, NeuralSettings, Setting, all_pair_scores
 from iblearn.functional import _validate as V
 from iblearn.functional.bounds import dv_bound, infonce_bound, js_bound
 
@@ -59,6 +60,20 @@ class LocalCritic(nn.Module):
         return self.local_scores(x, y).mean(dim=2)
 
 
+@dataclass(frozen=True, kw_only=True)
+class DIMSettings(NeuralSettings):
+    """:class:`~iblearn.estimators.neural.NeuralSettings` and DIM's ``mode``, ``objective`` and
+    ``embed_dim`` (its ``hidden`` is one width, an int)."""
+
+    mode: str = "local"
+    objective: str = "js"
+    embed_dim: int = 64
+
+    @staticmethod
+    def _widths(hidden: Any) -> int:
+        return V.positive_int(hidden, "hidden")
+
+
 class DIM(NeuralEstimator):
     """Deep InfoMax estimator between feature maps ``x (N, C, H, W)`` and ``y``: a vector ``(N, D)`` or
     a grid ``(N, C', H', W')``.
@@ -78,6 +93,10 @@ class DIM(NeuralEstimator):
     accepts = frozenset({"grid"})
 
     name = "dim"
+    config: DIMSettings
+    mode = Setting[str]()
+    objective_kind = Setting[str]("objective")
+    embed_dim = Setting[int]()
 
     def __init__(
         self,
@@ -104,9 +123,19 @@ class DIM(NeuralEstimator):
             ),
             seed,
         )
-        super().__init__(critic, lr=lr, n_negatives=8, eval_batch_size=eval_batch_size, base=base)
-        self.mode, self.objective_kind = mode, objective
-        self.embed_dim, self.hidden, self.seed = embed_dim, hidden, seed
+        config = DIMSettings(
+            critic=critic,
+            hidden=hidden,
+            lr=lr,
+            eval_batch_size=eval_batch_size,
+            average=None,
+            seed=seed,
+            base=base,
+            mode=mode,
+            objective=objective,
+            embed_dim=embed_dim,
+        )
+        super().__init__(config=config)
 
     def _inputs(self, x: Any, y: Any) -> tuple[Tensor, Tensor]:
         xt, yt = super()._inputs(x, y)
@@ -120,9 +149,10 @@ class DIM(NeuralEstimator):
 
     def _local(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """All scores ``(N, N, L)``, the positives ``(N, L)`` and the negatives ``(N (N - 1), L)``."""
-        if not isinstance(self.critic, LocalCritic):
+        critic = self.scorer
+        if not isinstance(critic, LocalCritic):
             raise ValueError("mode: local scores need mode='local'")
-        s = self.critic.local_scores(x, y)
+        s = critic.local_scores(x, y)
         off = ~torch.eye(len(x), dtype=torch.bool, device=x.device)
         return s, s.diagonal(dim1=0, dim2=1).T, s[off]
 
@@ -131,7 +161,7 @@ class DIM(NeuralEstimator):
         layer once per side). Local mode: the mean over locations of InfoNCE on each location's N x N
         scores. A lower bound for any critic."""
         if self.mode == "global":
-            return infonce_bound(all_pair_scores(self.critic, x, y))
+            return infonce_bound(all_pair_scores(self.scorer, x, y))
         s, _, _ = self._local(x, y)
         return torch.stack([infonce_bound(s[:, :, loc]) for loc in range(s.shape[2])]).mean()
 
@@ -169,15 +199,3 @@ class DIM(NeuralEstimator):
     def forward(self, x: Any, y: Any, **request: Any) -> MIEstimate:
         result = super().forward(x, y, **request)
         return result if self._reports_dv() else self._batch_limit(result)
-
-    def settings(self) -> dict[str, Any]:
-        return {
-            "mode": self.mode,
-            "objective": self.objective_kind,
-            "embed_dim": self.embed_dim,
-            "hidden": self.hidden,
-            "lr": self.lr,
-            "eval_batch_size": self.eval_batch_size,
-            "seed": self.seed,
-            "base": self.base,
-        }

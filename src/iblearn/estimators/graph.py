@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -30,9 +31,11 @@ from iblearn._modes import evaluating
 from iblearn.estimators.critics import seeded
 from iblearn.estimators.neural import (
     NeuralEstimator,
-    _cast,
-    _param_dtype,
+    NeuralSettings,
+    Setting,
+    as_input,
     derangements,
+    param_dtype,
 )
 from iblearn.functional import _validate as V
 from iblearn.functional.bounds import dv_bound, js_bound
@@ -81,16 +84,27 @@ class BilinearCritic(nn.Module):
         return (a * self.weight(b)).sum(dim=1)
 
 
+@dataclass(frozen=True, kw_only=True)
+class GraphSettings(NeuralSettings):
+    """:class:`~iblearn.estimators.neural.NeuralSettings` and the graph estimators' own: the width of the
+    node representations h, of the node features the critic takes (GMI; None: not the critic's input),
+    and GMI's weight of the topology term."""
+
+    rep_dim: int
+    feature_dim: int | None = None
+    tmi_weight: float = 1.0
+
+
 class _GraphEstimator(NeuralEstimator):
     """Graph estimators see the whole graph at every step."""
 
     accepts = frozenset({"graph"})
-    rep_dim: int
-    #: Width of the node features the critic takes (GMI); None: not the critic's input.
-    feature_dim: int | None = None
+    config: GraphSettings
+    rep_dim = Setting[int]()
+    feature_dim = Setting[int | None]()
 
     def _inputs(self, x: Any, y: Any) -> tuple[Tensor, Any]:
-        h = V.continuous(_cast(x, "h", _param_dtype(self.critic)), "h")
+        h = V.continuous(as_input(x, "h", param_dtype(self.critic)), "h")
         graph = as_graph(y)
         if h.ndim != 2 or h.shape[1] != self.rep_dim:
             raise ValueError(
@@ -138,6 +152,7 @@ class GMI(_GraphEstimator):
     """
 
     name = "gmi"
+    tmi_weight = Setting[float]()
 
     def __init__(
         self,
@@ -154,9 +169,18 @@ class GMI(_GraphEstimator):
         V.positive_int(rep_dim, "rep_dim")
         V.positive_int(feature_dim, "feature_dim")
         V.seed(seed)
-        super().__init__(seeded(lambda: BilinearCritic(rep_dim, feature_dim), seed), lr=lr, base=base)
-        self.rep_dim, self.feature_dim, self.seed = rep_dim, feature_dim, seed
-        self.tmi_weight = float(tmi_weight)
+        critic = seeded(lambda: BilinearCritic(rep_dim, feature_dim), seed)
+        config = GraphSettings(
+            critic=critic,
+            lr=lr,
+            average=None,
+            seed=seed,
+            base=base,
+            rep_dim=rep_dim,
+            feature_dim=feature_dim,
+            tmi_weight=float(tmi_weight),
+        )
+        super().__init__(config=config)
 
     @staticmethod
     def _edges(n: int, edge_index: Tensor) -> tuple[Tensor, Tensor]:
@@ -168,7 +192,7 @@ class GMI(_GraphEstimator):
         x = x.to(h.dtype)  # node features are the critic's other input: numpy gives float64
         src, dst = self._edges(len(x), edge_index)
         shuffled = x[derangements(len(x), 1, gen)[0].to(x.device)]  # no node keeps its own features
-        return self.critic(h[src], x[dst]), self.critic(h[src], shuffled[dst])
+        return self.scorer(h[src], x[dst]), self.scorer(h[src], shuffled[dst])
 
     def objective(self, h: Tensor, graph: Any) -> Tensor:
         x, edge_index, _ = graph
@@ -183,16 +207,6 @@ class GMI(_GraphEstimator):
             + F.softplus((h[rand[0]] * h[rand[1]]).sum(dim=1)).mean()
         )
         return fmi - self.tmi_weight * tmi
-
-    def settings(self) -> dict[str, Any]:
-        return {
-            "rep_dim": self.rep_dim,
-            "feature_dim": self.feature_dim,
-            "tmi_weight": self.tmi_weight,
-            "lr": self.lr,
-            "seed": self.seed,
-            "base": self.base,
-        }
 
 
 class DGI(_GraphEstimator):
@@ -232,9 +246,11 @@ class DGI(_GraphEstimator):
             raise ValueError("encoder: expected a callable encoder(x, edge_index) -> h")
         V.positive_int(rep_dim, "rep_dim")
         V.seed(seed)
-        super().__init__(seeded(lambda: BilinearCritic(rep_dim, rep_dim), seed), lr=lr, base=base)
+        critic = seeded(lambda: BilinearCritic(rep_dim, rep_dim), seed)
+        super().__init__(
+            config=GraphSettings(critic=critic, lr=lr, average=None, seed=seed, base=base, rep_dim=rep_dim)
+        )
         object.__setattr__(self, "encoder", encoder)  # not a submodule: trained by its owner
-        self.rep_dim, self.seed = rep_dim, seed
 
     def fit(self, x: Any, y: Any = None, **options: Any) -> DGI:
         """As :meth:`NeuralEstimator.fit`, with the encoder in eval mode meanwhile."""
@@ -245,10 +261,6 @@ class DGI(_GraphEstimator):
     def mi(self, x: Any, y: Any) -> Tensor:
         with evaluating(self.encoder):
             return super().mi(x, y)
-
-    def settings(self) -> dict[str, Any]:
-        """Constructor settings; the encoder is not one of them (pass it again)."""
-        return {"rep_dim": self.rep_dim, "lr": self.lr, "seed": self.seed, "base": self.base}
 
     @staticmethod
     def summary(h: Tensor, batch: Tensor | None) -> Tensor:
@@ -266,7 +278,7 @@ class DGI(_GraphEstimator):
         with torch.set_grad_enabled(h.requires_grad and torch.is_grad_enabled()):
             corrupted = self.encoder(x[perm].to(h.dtype), edge_index)  # numpy features are float64
         s = self.summary(h, batch)
-        return self.critic(h, s), self.critic(corrupted, s)
+        return self.scorer(h, s), self.scorer(corrupted, s)
 
     def objective(self, h: Tensor, graph: Any) -> Tensor:
         return js_bound(*self._pair_scores(h, graph, self._shuffles))

@@ -1,0 +1,53 @@
+"""Trainable (neural) MI estimators: a critic fitted by gradient ascent on a variational bound.
+
+The package, by concern:
+
+* :mod:`.base`: :class:`NeuralEstimator` (input checks, scores, the training step, estimates) and
+  :class:`CriticDivergedError`;
+* :mod:`.settings`: :class:`NeuralSettings`, the one frozen dataclass the estimators are built from;
+* :mod:`.negatives`: negative pairs (:func:`derangements`, :func:`all_pair_scores`, class sums);
+* :mod:`.averaging`: the weight average the estimates report with;
+* :mod:`.fitting`: the critic's optimizer, ``fit``'s batches, evaluation batches;
+* one file per bound family: :mod:`.mine` (MINE, MINE-f), :mod:`.nwj`, :mod:`.js`, :mod:`.infonce`.
+
+A new bound is one file: a subclass of :class:`NeuralEstimator` with a ``name``, an ``objective`` and a
+``_pooled`` (:mod:`.nwj` is the whole of one), plus its line in the registry and its tests.
+"""
+
+from iblearn.estimators.neural.averaging import WeightAverage
+from iblearn.estimators.neural.base import (
+    IMPLAUSIBLE,
+    CriticDivergedError,
+    NeuralEstimator,
+    as_input,
+    param_dtype,
+)
+from iblearn.estimators.neural.fitting import CriticOptimizer, passes
+from iblearn.estimators.neural.infonce import InfoNCE, InfoNCESettings
+from iblearn.estimators.neural.js import JS
+from iblearn.estimators.neural.mine import MINE, MINEf, MINESettings
+from iblearn.estimators.neural.negatives import all_pair_scores, derangements
+from iblearn.estimators.neural.nwj import NWJ
+from iblearn.estimators.neural.settings import NeuralSettings, Setting
+
+__all__ = [
+    "IMPLAUSIBLE",
+    "JS",
+    "MINE",
+    "NWJ",
+    "CriticDivergedError",
+    "CriticOptimizer",
+    "InfoNCE",
+    "InfoNCESettings",
+    "MINESettings",
+    "MINEf",
+    "NeuralEstimator",
+    "NeuralSettings",
+    "Setting",
+    "WeightAverage",
+    "all_pair_scores",
+    "as_input",
+    "derangements",
+    "param_dtype",
+    "passes",
+]

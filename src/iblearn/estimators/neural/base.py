@@ -1,0 +1,437 @@
+"""The base of the trainable (neural) MI estimators: a critic fitted by gradient ascent on a variational
+bound.
+
+Three things are kept apart (the lesson of torch-mist): ``loss(x, y)``, the critic's training loss on a
+batch (for MINE its gradient is the bias-corrected one, and its value is not an estimate);
+``batch_mi(x, y)``, the bound on a batch, differentiable, for use as a training signal for a network; and
+``est(x, y)``, the reported estimate on data, pooled over all of it, with the critic's weights averaged
+over training (``average``: :mod:`.averaging`). ``fit`` trains the critic from tensors or from a
+DataLoader (:mod:`.fitting`). A critic whose loss or estimate becomes NaN or Inf raises
+:class:`CriticDivergedError` with the step, never returns NaN.
+
+A bound family is a subclass that defines :meth:`NeuralEstimator.objective` (what the critic maximizes
+on a batch) and :meth:`NeuralEstimator._pooled` (the bound reported from all joint and marginal scores);
+see :mod:`.nwj` for one in full.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any, ClassVar
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from iblearn.estimators.base import Bound, Estimator, MIEstimate
+from iblearn.estimators.critics import DEFAULT_HIDDEN, Hidden
+from iblearn.estimators.neural import fitting
+from iblearn.estimators.neural.averaging import WeightAverage, averaged_copy, frozen
+from iblearn.estimators.neural.negatives import scores
+from iblearn.estimators.neural.settings import NeuralSettings, Setting
+from iblearn.functional import _validate as V
+
+
+class CriticDivergedError(RuntimeError):
+    """The critic's loss or estimate became NaN or Inf, or too large to be anything but divergence."""
+
+
+#: A loss or estimate beyond this many times the nats that one sample can hold (the smaller of x's and
+#: y's: each float is one of 2^bits values; labels, log of the classes; at least 1 nat) is divergence.
+#: No bound on a sample can exceed that information; a critic can push a lower bound far below 0, but
+#: not 100 times beyond it without having diverged (MINE at lr=1e6 printed -1.8e24 nats, InfoNCE at
+#: lr=1e8 -7.7e33).
+IMPLAUSIBLE = 100
+
+
+class NeuralEstimator(Estimator):
+    """Shared machinery: input checks, scores, the training step, ``fit`` and pooled estimates; and the
+    constructor of a bound on vectors with a default critic (NWJ and JS use it as it is).
+
+    Args:
+        x_dim, y_dim: input sizes (flattened); None infers them at the first call. For integer labels
+            y, pass ``y_classes`` instead: they are one-hot encoded, and where the bound allows
+            (``class_sums``) the marginal term sums over the classes instead of re-pairing (exact and
+            lower-variance: :func:`.negatives.class_scores`).
+        critic: ``"concat"`` (T(x, y) = MLP([x, y])), ``"separable"``, or an ``nn.Module``.
+        hidden: hidden widths of the default critics.
+        lr: Adam learning rate of the critic.
+        n_negatives: re-pairings per sample for the marginal term of ``est`` and ``batch_mi`` (concat
+            critics; none with ``y_classes``); a training step uses one, as MINE's Algorithm 1 does.
+        eval_batch_size: rows per evaluation batch of ``est`` (negatives are drawn within a batch).
+        average: rate of the exponential moving average of the critic's weights over the ``train_step``
+            calls (so ``fit``) that ``est(x, y)`` reports with (:class:`.averaging.WeightAverage`; it
+            keeps one more copy of the critic's weights). None reports with the last weights, as a
+            critic trained through ``loss`` with your own optimizer must (the average follows
+            ``train_step`` only). ``loss``, ``train_step`` and ``batch_mi`` always use the live critic.
+        seed: initializes the critic (lazy layers too, when x_dim or y_dim is None).
+        base: of the logarithm the estimate is reported in.
+        config: all of the above as one :class:`NeuralSettings` (or a family's extension of it), in
+            place of the keywords: how a subclass with settings of its own passes them.
+    """
+
+    accepts = frozenset({"vector", "grid", "graph"})  # graphs: node representations
+
+    trainable = True
+    differentiable = True
+    bound: ClassVar[Bound] = "lower"
+    # A bootstrap resample repeats rows, and a repeated row re-paired with its own copy is a joint pair
+    # among the negatives: the spread over resamples would measure that, not the estimate's noise.
+    resampling = "half"
+    #: Whether the marginal term sums over the classes of integer labels y (:func:`.negatives.class_scores`):
+    #: only for bounds that see the marginal scores through exp(T) alone, where weights are log offsets.
+    class_sums: ClassVar[bool] = False
+
+    config: NeuralSettings
+    critic: nn.Module
+    averaged: nn.Module | None
+    steps_done: Tensor
+    x_dim = Setting[int | None]()
+    y_dim = Setting[int | None]()
+    hidden = Setting[Any]()
+    y_classes = Setting[int | None]()
+    lr = Setting[float]()
+    n_negatives = Setting[int]()
+    eval_batch_size = Setting[int]()
+    average = Setting[float | None]()
+    seed = Setting[int]()
+
+    def __init__(
+        self,
+        x_dim: int | None = None,
+        y_dim: int | None = None,
+        *,
+        critic: nn.Module | str = "concat",
+        hidden: Hidden = DEFAULT_HIDDEN,
+        y_classes: int | None = None,
+        lr: float = 5e-4,
+        n_negatives: int = 8,
+        eval_batch_size: int = 1024,
+        average: float | None = 0.01,
+        seed: int = 0,
+        base: float = math.e,
+        config: NeuralSettings | None = None,
+    ) -> None:
+        if config is None:
+            config = NeuralSettings(
+                critic=critic,
+                x_dim=x_dim,
+                y_dim=y_dim,
+                hidden=hidden,
+                y_classes=y_classes,
+                lr=lr,
+                n_negatives=n_negatives,
+                eval_batch_size=eval_batch_size,
+                average=average,
+                seed=seed,
+                base=base,
+            )
+        super().__init__(base=config.base)
+        self.config = replace(config, base=self.base)
+        self.critic = config.build_critic()
+        # The reported estimate's critic: an exponential moving average of the weights train_step gives.
+        self.averaged, self._average = None, None
+        if config.average is not None:
+            self.averaged = averaged_copy(self.critic)
+            self._average = WeightAverage(self.critic, self.averaged, config.average)
+        self._optimizer = fitting.CriticOptimizer(self.critic)
+        self._reporting = False  # est(x, y) is reporting, with the averaged critic where there is one
+        self.register_buffer("steps_done", torch.zeros((), dtype=torch.long))
+        self._shuffles = torch.Generator().manual_seed(0)  # negatives while training; reseeded by fit
+        self.register_load_state_dict_pre_hook(_older_checkpoint)  # type: ignore[no-untyped-call]
+        self.register_load_state_dict_post_hook(_refreeze)  # type: ignore[no-untyped-call]
+
+    @property
+    def critic_kind(self) -> str | None:
+        """The default critic's name, or None for a module given as the critic."""
+        return self.config.critic if isinstance(self.config.critic, str) else None
+
+    @property
+    def scorer(self) -> nn.Module:
+        """The critic that scores: the live one, except while ``est(x, y)`` reports an estimate after
+        training steps, when it is the weight average (if averaging is on)."""
+        return self.averaged if self._reporting and self.averaged is not None else self.critic
+
+    def settings(self) -> dict[str, Any]:
+        """The constructor's keywords, read from ``config`` (a critic module is not one)."""
+        return self.config.as_keywords(inspect.signature(type(self)).parameters)
+
+    # ---------------------------------------------------------------------------------- inputs
+    def _device(self) -> torch.device:
+        for p in self.critic.parameters():
+            return p.device
+        return self.steps_done.device
+
+    def _inputs(self, x: Any, y: Any) -> tuple[Tensor, Tensor]:
+        dtype = param_dtype(self.critic)
+        xt = V.continuous(as_input(x, "x", dtype), "x", allow_grid=True)
+        yt = as_input(y, "y", dtype)
+        if not yt.is_floating_point():
+            if self.y_classes is None:
+                raise ValueError(
+                    "y: integer labels need y_classes (the number of classes) to be one-hot encoded"
+                )
+            lab = V.labels(yt, "y")
+            if int(lab.min()) < 0 or int(lab.max()) >= self.y_classes:
+                raise ValueError(
+                    f"y: labels must lie in [0, {self.y_classes}), got {int(lab.min())}..{int(lab.max())}"
+                )
+            yt = F.one_hot(lab, self.y_classes).to(xt.dtype)
+        elif self.y_classes is not None:
+            raise ValueError(
+                f"y: with y_classes set, y must hold integer class labels, got {yt.dtype} values"
+            )
+        else:
+            yt = V.continuous(yt, "y", allow_grid=True)
+        n = V.same_length(("x", xt), ("y", yt))
+        if n < 2:
+            raise ValueError(f"x: at least 2 samples are needed to form negative pairs, got {n}")
+        for name, t, dim in (("x", xt, self.x_dim), ("y", yt, self.y_dim)):
+            if dim is not None and t[0].numel() != dim:
+                raise ValueError(
+                    f"{name}: the critic takes {dim} features per sample ({name}_dim), "
+                    f"got shape {tuple(t.shape)}"
+                )
+        device = self._device()
+        for name, t in (("x", xt), ("y", yt)):
+            if t.device != device:
+                raise ValueError(f"{name}: is on {t.device} but the critic is on {device}; move one of them")
+        return xt, yt
+
+    # ------------------------------------------------------------------------------- scores
+    def _scores(
+        self, x: Tensor, y: Tensor, n_shuffles: int, gen: torch.Generator | None
+    ) -> tuple[Tensor, Tensor]:
+        """Joint scores (N,) and marginal scores (flat) of :attr:`scorer` (see :func:`.negatives.scores`)."""
+        by_class = self.class_sums and self.y_classes is not None
+        return scores(self.scorer, x, y, n_shuffles, gen, by_class=by_class)
+
+    def objective(self, x: Tensor, y: Tensor) -> Tensor:
+        """The quantity the critic maximizes on a batch (inputs already checked)."""
+        raise NotImplementedError
+
+    def _pooled(self, joint: Tensor, marginal: Tensor) -> Tensor:
+        """The reported bound from joint and marginal scores pooled over the data."""
+        raise NotImplementedError
+
+    # ---------------------------------------------------------------------------- training
+    def loss(self, x: Any, y: Any) -> Tensor:
+        """The critic's training loss on a batch (minimize it over the critic's parameters). It moves
+        what a training step moves (the negatives' generator, MINE's running denominator): to watch a
+        critic without changing its training, call ``est``."""
+        xt, yt = self._inputs(x, y)
+        loss = self._finite(-self.objective(xt, yt), "loss")
+        self._finite(self._training_bound(loss), "batch's bound", (xt, yt))
+        return loss
+
+    def _training_bound(self, loss: Tensor) -> Tensor:
+        """The bound on the batch that a training loss stands for: minus the loss, where the critic is
+        trained on the bound itself (MINE's loss is a gradient surrogate, and says otherwise)."""
+        return -loss.detach()
+
+    def train_step(self, x: Any, y: Any) -> float:
+        """One optimizer step of the critic on a batch (inputs are detached); returns the loss."""
+        xt, yt = self._inputs(x, y)
+        loss = -self.objective(detached(xt), detached(yt))
+        step = int(self.steps_done) + 1
+        bound = self._training_bound(loss)
+        if not (bool(torch.isfinite(loss)) and abs(float(bound)) <= self._plausible(xt, yt)):
+            beyond = f" (the batch's bound {float(bound):.6g} nats, beyond {self._plausible(xt, yt):.6g})"
+            raise CriticDivergedError(
+                f"{self.name}: the critic's loss became {float(loss.detach()):.6g}"
+                f"{beyond if bool(torch.isfinite(loss)) else ''} at training step {step}; "
+                "lower the learning rate, or standardize the inputs"
+            )
+        self._optimizer.step(loss, self.lr)
+        self.steps_done += 1
+        if self._average is not None:
+            self._average.update(int(self.steps_done))
+        return float(loss.detach())
+
+    def _apply(self, fn: Any, recurse: bool = True) -> Any:
+        # .to() and its kin put new tensors in place of the buffers, and Adam's moments would keep the
+        # old dtype and device.
+        if self._average is not None:
+            self._average.forget()
+        self._optimizer.release()
+        return super()._apply(fn, recurse)  # type: ignore[no-untyped-call]
+
+    def fit(
+        self,
+        x: Any,
+        y: Any = None,
+        *,
+        steps: int = 2000,
+        batch_size: int = 256,
+        seed: int = 0,
+        progress: Callable[[int, float], None] | None = None,
+    ) -> NeuralEstimator:
+        """Train the critic for ``steps`` batches and return ``self``.
+
+        Args:
+            x, y: tensors of samples (batches drawn without replacement, in a fresh random order on
+                each pass over the data), or ``x`` an iterable of ``(x, y)`` batches such as a
+                DataLoader (cycled as long as needed) and ``y`` None.
+            steps: optimizer steps.
+            batch_size: samples per step (tensors only).
+            seed: seeds the batch draws and the negatives. Every call starts again from ``seed``: two
+                calls with the same seed train on the same batches and negatives; pass a different seed
+                to continue with fresh ones.
+            progress: called as ``progress(step, loss)`` after every step.
+        """
+        steps = V.positive_int(steps, "steps")
+        batches = self._batches(x, y, V.positive_int(batch_size, "batch_size"), V.seed(seed))
+        self._shuffles.manual_seed(seed)
+        self.train()
+        for _ in range(steps):
+            xb, yb = next(batches)
+            value = self.train_step(xb, yb)
+            if progress:
+                progress(int(self.steps_done), value)
+        self.eval()
+        return self
+
+    def _batches(self, x: Any, y: Any, batch_size: int, seed: int) -> Any:
+        """The training batches ``fit`` draws (:func:`.fitting.sample_batches`)."""
+        return fitting.sample_batches(x, y, batch_size, seed)
+
+    # ---------------------------------------------------------------------------- estimates
+    def batch_mi(self, x: Any, y: Any) -> Tensor:
+        """The reported bound on one batch, differentiable w.r.t. the inputs (a training signal)."""
+        xt, yt = self._inputs(x, y)
+        bound = self._pooled(*self._scores(xt, yt, self.n_negatives, self._shuffles))
+        return self._finite(bound, "bound", (xt, yt))
+
+    def mi(self, x: Any, y: Any) -> Tensor:
+        """The bound on all the data, scores pooled across the evaluation batches
+        (:func:`.fitting.eval_parts`). Shuffles use a fixed generator, so the estimate is reproducible.
+        """
+        xt, yt = self._inputs(x, y)
+        gen = torch.Generator().manual_seed(0)
+        parts = [self._scores(xt[idx], yt[idx], self.n_negatives, gen) for idx in self._eval_parts(xt)]
+        joint, marginal = (torch.cat(part) for part in zip(*parts, strict=True))
+        return self._finite(self._pooled(joint, marginal), "estimate", (xt, yt))
+
+    def _eval_parts(self, x: Tensor) -> tuple[Tensor, ...]:
+        return fitting.eval_parts(len(x), self.eval_batch_size, x.device)
+
+    def _batch_mean(self, x: Tensor, y: Tensor, bound: Callable[[Tensor, Tensor], Tensor]) -> Tensor:
+        """``bound`` on each evaluation batch, weighted by its rows: for bounds that do not pool scores
+        (InfoNCE's log-softmax is per batch)."""
+        terms = [bound(x[idx], y[idx]) * len(idx) for idx in self._eval_parts(x)]
+        return self._finite(torch.stack(terms).sum() / len(x), "estimate", (x, y))
+
+    def _batch_limit(self, result: MIEstimate) -> MIEstimate:
+        """``result`` with its ceiling: InfoNCE on a batch of B never exceeds log B."""
+        largest = max(len(idx) for idx in self._eval_parts(torch.empty(result.n_samples)))
+        return replace(result, limit=math.log(largest) / math.log(self.base))
+
+    def _finite(self, value: Tensor, what: str, inputs: tuple[Any, Any] | None = None) -> Tensor:
+        """``value``, unless it is NaN or Inf, or (given the ``inputs`` it came from) beyond what is
+        plausible for them (:meth:`_plausible`): then the critic has diverged, and a number would hide it."""
+        limit = math.inf if inputs is None else self._plausible(*inputs)
+        finite = bool(torch.isfinite(value).all())
+        if not (finite and float(value.detach().abs().max()) <= limit):
+            beyond = f" (beyond {limit:.6g} nats)" if finite else ""
+            raise CriticDivergedError(
+                f"{self.name}: the {what} is {float(value.detach()):.6g}{beyond} after "
+                f"{int(self.steps_done)} training steps; the critic has diverged"
+            )
+        return value
+
+    def _plausible(self, x: Any, y: Any) -> float:
+        """:data:`IMPLAUSIBLE` times the nats one sample of x or y can hold, the smaller: its floats'
+        bits (log 2 each), or log of the classes for labels; at least 1 nat."""
+        caps = [math.log(self.y_classes)] if self.y_classes else []
+        for t in (x,) if self.y_classes else (x, y):
+            if isinstance(t, Tensor) and t.is_floating_point() and t.ndim:
+                caps.append(t[0].numel() * torch.finfo(t.dtype).bits * math.log(2))
+        return IMPLAUSIBLE * max(min(caps, default=math.inf), 1.0)
+
+    def forward(self, x: Any, y: Any, **request: Any) -> MIEstimate:
+        """The reported estimate (see :meth:`Estimator.forward`), scored by the averaged critic once
+        ``train_step`` has updated it. Autograd follows it only where x or y require gradients: an
+        estimate pooled over a test set otherwise holds no graph through the critic (for a conv critic
+        over thousands of images, gigabytes), and ``loss`` is what trains the critic."""
+        self._reporting = self.averaged is not None and int(self.steps_done) > 0
+        try:
+            with torch.set_grad_enabled(torch.is_grad_enabled() and self._needs_graph(x, y)):
+                return super().forward(x, y, **request)
+        finally:
+            self._reporting = False
+
+    def _needs_graph(self, x: Any, y: Any) -> bool:
+        return wants_grad(x, y)
+
+    # ----------------------------------------------------------------------------- state
+    def get_extra_state(self) -> dict[str, Any]:
+        """The critic's Adam state and the negatives' generator, saved with ``state_dict``: without them
+        a reloaded estimator restarts Adam's moments and draws other negatives, and trains differently
+        from one never saved."""
+        return {"optimizer": self._optimizer.state_dict(), "shuffles": self._shuffles.get_state()}
+
+    def set_extra_state(self, state: dict[str, Any]) -> None:
+        self._shuffles.set_state(state["shuffles"].cpu())
+        if self._average is not None:
+            self._average.forget()
+        self._optimizer.load_state_dict(state["optimizer"])
+
+
+def _older_checkpoint(est: NeuralEstimator, state: dict[str, Any], prefix: str, *_: Any) -> None:
+    """Completes, before loading, a checkpoint written before the estimator saved all it saves now.
+
+    Without the weight average the average starts from the checkpoint's critic, so ``est`` reports what
+    it reported when saved; without ``_extra_state`` (the Adam state and the negatives' generator)
+    training goes on with fresh Adam moments, as a reloaded critic did then.
+    """
+    if est.averaged is not None and not any(k.startswith(prefix + "averaged.") for k in state):
+        critic = prefix + "critic."
+        for key in [k for k in state if k.startswith(critic)]:
+            state[prefix + "averaged." + key.removeprefix(critic)] = state[key]
+    state.setdefault(prefix + "_extra_state", {"optimizer": None, "shuffles": est._shuffles.get_state()})
+
+
+def _refreeze(est: NeuralEstimator, _: Any) -> None:
+    """After loading: a lazy critic's average is materialized then, with parameters requiring grad."""
+    if est.averaged is not None:
+        frozen(est.averaged)
+
+
+def param_dtype(module: Any) -> torch.dtype:
+    """The dtype of ``module``'s first floating-point parameter (the default dtype if it has none)."""
+    if isinstance(module, nn.Module):
+        for p in module.parameters():
+            if p.is_floating_point():
+                return p.dtype
+    return torch.get_default_dtype()
+
+
+def as_input(value: Any, name: str, dtype: torch.dtype) -> Tensor:
+    """``value`` as a tensor, cast to ``dtype`` if floating-point: users pass numpy's float64 (or
+    float16 activations) to a float32 critic. Cast before the checks, so that a value too large for
+    ``dtype`` is reported as an Inf in the argument."""
+    t = V.as_tensor(value, name)
+    return t.to(dtype) if t.is_floating_point() else t
+
+
+def wants_grad(*values: Any) -> bool:
+    """Whether any tensor among ``values`` (or in a tuple of them, or a graph's ``.x``) requires grad."""
+    for v in values:
+        if isinstance(v, tuple | list) and wants_grad(*v):
+            return True
+        t = v.x if isinstance(getattr(v, "x", None), Tensor) else v
+        if isinstance(t, Tensor) and t.requires_grad:
+            return True
+    return False
+
+
+def detached(value: Any) -> Any:
+    """Tensors (or tuples of them, as graphs are) cut from autograd: a critic step trains the critic only."""
+    if isinstance(value, Tensor):
+        return value.detach()
+    if isinstance(value, tuple):
+        return tuple(detached(v) for v in value)
+    return value

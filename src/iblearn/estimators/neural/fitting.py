@@ -1,0 +1,119 @@
+"""Training a critic: its optimizer and that optimizer's lifecycle, the batches ``fit`` draws, and the
+evaluation batches an estimate is pooled over."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from iblearn.functional import _validate as V
+
+
+def adam(params: list[nn.Parameter], lr: float) -> torch.optim.Optimizer:
+    """Adam, fused into one kernel where torch has one for these parameters' device and dtype.
+
+    A critic step is many small tensors: fusing the update made a MINE step about 9% faster on one CPU
+    thread (1.52 against 1.68 ms for a 1-d critic, 7.6 against 8.2 ms for a 784-d one), the same numbers
+    to rounding.
+    """
+    # torch checks fused support at the first step, not here: decide from the parameters themselves.
+    fused = all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params)
+    return torch.optim.Adam(params, lr=lr, fused=fused or None)
+
+
+class CriticOptimizer:
+    """The critic's Adam, owned by the estimator, with the lifecycle a module's optimizer needs.
+
+    It is created at the first step, not with the estimator: a lazy critic has no parameters before its
+    first call. When the estimator moves (``.to()``, ``.double()``) it keeps only its state dict, and
+    the next step creates it again over the parameters as they stand then, loading that state (which
+    casts Adam's moments to the parameters' dtype and device). A state dict loaded before the first
+    step waits the same way.
+
+    Args:
+        critic: the module whose parameters it trains.
+    """
+
+    def __init__(self, critic: nn.Module) -> None:
+        self.critic = critic
+        self._adam: torch.optim.Optimizer | None = None
+        self._pending: dict[str, Any] | None = None  # state waiting for the optimizer to exist
+
+    def step(self, loss: Tensor, lr: float) -> None:
+        """One Adam step on ``loss``'s gradient w.r.t. the critic's parameters (``lr`` is read when the
+        optimizer is created)."""
+        if self._adam is None:
+            self._adam = adam(list(self.critic.parameters()), lr)
+            if self._pending is not None:
+                self._adam.load_state_dict(self._pending)
+                self._pending = None
+        self._adam.zero_grad(set_to_none=True)
+        loss.backward()
+        self._adam.step()
+
+    def release(self) -> None:
+        """Keep the state only, for an optimizer created again over moved parameters (see above)."""
+        if self._adam is not None:
+            self._pending, self._adam = self._adam.state_dict(), None
+
+    def state_dict(self) -> dict[str, Any] | None:
+        """Adam's state (None before the first step, when nothing was loaded)."""
+        return self._adam.state_dict() if self._adam is not None else self._pending
+
+    def load_state_dict(self, state: dict[str, Any] | None) -> None:
+        """Adam's state, kept until the next step creates the optimizer (as the parameters stand then)."""
+        self._adam = None
+        self._pending = copy.deepcopy(state)
+
+
+def passes(batches: Iterable[Any]) -> Iterator[Any]:
+    """One pass over ``batches`` after another: a DataLoader reshuffles and re-augments on each pass
+    (``itertools.cycle`` would replay the first pass, and hold all of it in memory)."""
+    while True:
+        yield from batches
+
+
+def sample_batches(x: Any, y: Any, batch_size: int, seed: int) -> Iterator[tuple[Any, Any]]:
+    """Endless training batches: from tensors, ``batch_size`` rows drawn without replacement in a fresh
+    random order on each pass (seeded); or ``x`` an iterable of ``(x, y)`` batches (a DataLoader), and
+    ``y`` None, cycled (:func:`passes`)."""
+    if y is None and isinstance(x, Iterable) and not isinstance(x, Tensor | np.ndarray):
+        return passes(x)  # a DataLoader of (x, y) batches
+    if y is None:
+        raise ValueError("y: needed unless x is an iterable of (x, y) batches")
+    xt, yt = V.as_tensor(x, "x"), V.as_tensor(y, "y")
+    n = V.same_length(("x", xt), ("y", yt))
+    if n < 2:  # an empty x drew batches of 0 rows (range() with step 0)
+        raise ValueError(f"x: at least 2 samples are needed to form negative pairs, got {n}")
+    gen = torch.Generator().manual_seed(seed)
+
+    size = min(batch_size, n)
+
+    def draws() -> Iterator[tuple[Tensor, Tensor]]:
+        # Without replacement: a row drawn twice into a batch would be its own copy's negative, a
+        # joint pair scored as a marginal one (see derangements). The last partial batch of a pass
+        # is dropped; the next pass is a new permutation.
+        while True:
+            order = torch.randperm(n, generator=gen).to(xt.device)
+            for start in range(0, n - size + 1, size):
+                idx = order[start : start + size]
+                yield xt[idx], yt[idx]
+
+    return draws()
+
+
+def eval_parts(n: int, eval_batch_size: int, device: torch.device) -> tuple[Tensor, ...]:
+    """Row indices of the evaluation batches of ``n`` rows: the rows in a fixed random order, since
+    negatives are drawn within a batch (rows grouped by class or in time would make the marginal a
+    conditional: MINE gave -0.18 nats for 0.41 on rows sorted by y), cut into the fewest batches of at
+    most ``eval_batch_size``, even in size; a lone last row (batches of 2, N odd) joins the one before."""
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(0)).to(device)
+    parts = list(order.tensor_split(-(-n // eval_batch_size)))
+    if len(parts[-1]) == 1:
+        parts[-2:] = [torch.cat(parts[-2:])]
+    return tuple(parts)
