@@ -8,7 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
+from iblearn.data.vision import ImageData
 from iblearn.experiments import ReproduceOptions, ib_plane, ib_theory
 from tests.experiments.kill import assert_resumes_exactly
 
@@ -80,6 +82,15 @@ def test_run_writes_the_records(tmp_path: Path) -> None:
     assert (again / "metrics.csv").read_text() == (path / "metrics.csv").read_text()  # nothing retrained
 
 
-def test_a_run_killed_at_random_writes_resumes_to_the_rows_of_an_unbroken_run(tmp_path: Path) -> None:
-    plane = ib_plane.Config(train_size=200, eval_size=100, epochs=1, records=1, runs=("tanh",))
-    assert_resumes_exactly(ib_theory.run, ib_theory.Config(linear_n=500, plane=plane), tmp_path, kills=1)
+def test_a_run_killed_at_random_writes_resumes_to_the_rows_of_an_unbroken_run(
+    tmp_path: Path, monkeypatch
+) -> None:
+    def fake(name: str, split: str) -> ImageData:  # MNIST's pickle takes seconds to read: random images
+        gen = torch.Generator().manual_seed(0 if split == "train" else 1)
+        images = torch.randint(0, 256, (150, 1, 28, 28), dtype=torch.uint8, generator=gen)
+        return ImageData(images, torch.randint(0, 10, (150,), generator=gen), name, split)
+
+    monkeypatch.setattr(ib_plane, "load_images", fake)
+    plane = ib_plane.Config(train_size=100, eval_size=50, epochs=1, records=1, runs=("tanh",))
+    config = ib_theory.Config(examples_n=100, linear_n=200, plane=plane)
+    assert_resumes_exactly(ib_theory.run, config, tmp_path, kills=1)
