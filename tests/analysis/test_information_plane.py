@@ -141,3 +141,24 @@ def test_a_dead_layer_records_zero(ixt: str, ity: str) -> None:
     plane.record(0)
     (p,) = plane.result().points
     assert (p.ixt, p.ity) == (0.0, 0.0)
+
+
+def test_warns_once_naming_the_ceiling_when_a_layer_saturates() -> None:
+    x, y = torch.randn(50, 4), torch.arange(50) % 3  # 30 bins on 4 units: every sample lands apart
+    plane = InformationPlane(nn.Sequential(nn.Identity()), ["0"], x, y, ixt="quantized", ity="quantized")
+    with pytest.warns(UserWarning, match="ceiling") as caught:
+        plane.record(0)
+        plane.record(1)
+    (warning,) = [w for w in caught if "ceiling" in str(w.message)]
+    message = str(warning.message)
+    assert f"log N = {math.log(50):.4f}" in message and "at H(Y) = 1.0982" in message
+    assert "n_bins" in message
+
+
+def test_no_saturation_warning_below_the_ceiling() -> None:
+    x, y = torch.linspace(0, 1, 60)[:, None], (torch.arange(60) >= 30).long()
+    plane = InformationPlane(nn.Sequential(nn.Identity()), ["0"], x, y, ixt="quantized", n_bins=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        plane.record(0)  # I(T; Y) = H(Y) (the bins separate the classes) but I(X; T) = log 4 < log 60
+    assert plane.result().points[0].ity == pytest.approx(math.log(2))

@@ -8,6 +8,7 @@ pair whose call exceeds the time budget is not run at larger N (the row says so)
 from __future__ import annotations
 
 import math
+import os
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -16,6 +17,7 @@ from typing import Any
 
 import torch
 
+from iblearn import _plotting
 from iblearn.bench.methods import Method
 from iblearn.data.synthetic import Task, get_task, standard_tasks
 from iblearn.records import RunFolder, markdown_table
@@ -185,15 +187,11 @@ def accuracy_table(summary: Sequence[dict[str, Any]]) -> str:
     return markdown_table(header, rows)
 
 
-def plot_accuracy(summary: Sequence[dict[str, Any]], path: str) -> bool:
-    """Estimate (mean +- sd) against N per task, truth dashed. False if matplotlib is missing."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return False
+def plot_accuracy(summary: Sequence[dict[str, Any]], path: str | os.PathLike[str] | None = None) -> Any:
+    """Estimate (mean +- sd) against N per task, truth dashed: the figure, also written to ``path`` if
+    given (None without matplotlib)."""
+    if not _plotting.available():
+        return None
     tasks = list(dict.fromkeys(s["task"] for s in summary))
     # One colour and marker per method across every panel (the default cycle restarts in each panel);
     # estimators that agree to 1e-6 draw on top of each other, the markers tell them apart.
@@ -201,7 +199,7 @@ def plot_accuracy(summary: Sequence[dict[str, Any]], path: str) -> bool:
     style = {m: (f"C{i % 10}", "osv^D<>px*"[i % 10]) for i, m in enumerate(methods)}
     cols = 4
     rows_n = math.ceil(len(tasks) / cols)
-    fig, axes = plt.subplots(rows_n, cols, figsize=(4 * cols, 3 * rows_n), squeeze=False)
+    fig, axes = _plotting.figure(rows_n, cols, figsize=(4 * cols, 3 * rows_n))
     for ax, task in zip(axes.flat, tasks, strict=False):
         items = [s for s in summary if s["task"] == task and "mean" in s]
         for method in dict.fromkeys(s["method"] for s in items):
@@ -232,6 +230,6 @@ def plot_accuracy(summary: Sequence[dict[str, Any]], path: str) -> bool:
             legend.setdefault(label, handle)
     fig.legend(list(legend.values()), list(legend), loc="lower center", ncol=min(len(legend), 5), fontsize=8)
     fig.tight_layout(rect=(0, 0.05, 1, 1))
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
+    if path is not None:
+        fig.savefig(path, dpi=110)
+    return fig

@@ -20,6 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from iblearn import _plotting
 from iblearn.estimators import AAMINE
 from iblearn.experiments.common import ReproduceOptions
 from iblearn.records import RunFolder, markdown_table
@@ -179,16 +180,13 @@ def table(results: dict[str, Any]) -> str:
     )
 
 
-def plot(run: RunFolder, config: Config) -> None:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return
+def plot(run: RunFolder, config: Config) -> Any:
+    """Estimate against noise variance, and against training steps at zero noise (the figure, or None
+    without matplotlib)."""
+    if not _plotting.available():
+        return None
     rows = run.metrics()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    fig, ((left, right),) = _plotting.figure(1, 2, figsize=(10, 4))
     for kind, marker in (("AA-MINE", "o"), ("MINE", "s")):
         pts = sorted(
             (float(r["noise_var"]), float(r["estimate"]))
@@ -208,8 +206,7 @@ def plot(run: RunFolder, config: Config) -> None:
     left.set_ylabel("estimated I(X; L + eps), nats")
     left.legend()
     right.set_xlabel("training steps")
+    _plotting.integer_ticks(right)
     right.set_title("zero noise: the true MI is infinite")
     right.legend()
-    fig.tight_layout()
-    fig.savefig(run.file("aamine_noise.png"), dpi=110)
-    plt.close(fig)
+    return _plotting.finish(fig, run.file("aamine_noise.png"))

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
+from iblearn import _plotting
 from iblearn.analysis import ib_functional
 from iblearn.experiments import ib_plane
 from iblearn.experiments.common import ReproduceOptions
@@ -286,13 +287,8 @@ def table(results: dict[str, Any]) -> str:
     )
 
 
-def _plot_fig1(folder: RunFolder, grids: dict[str, NDArray[Any]]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(3, 2, figsize=(7, 9))
+def _plot_fig1(folder: RunFolder, grids: dict[str, NDArray[Any]]) -> Any:
+    fig, axes = _plotting.figure(3, 2, figsize=(7, 9))
     for r, (kind, g) in enumerate(grids.items()):
         for c, label in enumerate(("I(X; Y~)", "I(Y; Y~)")):
             img = np.where(np.isfinite(g[..., c]), g[..., c], np.nan)
@@ -300,6 +296,4 @@ def _plot_fig1(folder: RunFolder, grids: dict[str, NDArray[Any]]) -> None:
             axes[r, c].set(title=f"{kind}: {label} [bits]", xlabel="b", ylabel="a")
             fig.colorbar(im, ax=axes[r, c])
     fig.suptitle("Paper 003 Fig. 1(e)-(g): white = infinite")
-    fig.tight_layout()
-    fig.savefig(folder.file("fig1_grid.png"), dpi=110)
-    plt.close(fig)
+    return _plotting.finish(fig, folder.file("fig1_grid.png"))

@@ -25,6 +25,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from iblearn import _plotting
 from iblearn.data.vision import load_images, to_float
 from iblearn.experiments.common import (
     ReproduceOptions,
@@ -275,27 +276,24 @@ def figure_3(
     return stats
 
 
-def _plot_tsne(outputs: dict[float, Tensor], labels: Tensor, path: Path) -> None:
+def _plot_tsne(outputs: dict[float, Tensor], labels: Tensor, path: Path) -> Any:
     try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
         from sklearn.manifold import TSNE
     except ImportError:
-        return
-    fig, axes = plt.subplots(1, len(outputs), figsize=(4 * len(outputs), 4), squeeze=False)
+        return None
+    if not _plotting.available():
+        return None
+    fig, axes = _plotting.figure(1, len(outputs), figsize=(4 * len(outputs), 4))
     for ax, (beta, out) in zip(axes[0], outputs.items(), strict=True):
         points = TSNE(2, init="pca", perplexity=min(30, len(out) - 1), random_state=0).fit_transform(
             out.numpy()
         )
-        ax.scatter(points[:, 0], points[:, 1], c=labels.numpy(), s=3, cmap="tab10")
+        dots = ax.scatter(points[:, 0], points[:, 1], c=labels.numpy(), s=3, cmap="tab10")
         ax.set_title(f"first layer, beta = {beta:g}")
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _plotting.class_legend(axes[0, -1], dots)
+    return _plotting.finish(fig, path, dpi=100)
 
 
 def table(summary: list[dict[str, Any]], config: Config, tsne_stats: dict[str, dict[str, int]]) -> str:

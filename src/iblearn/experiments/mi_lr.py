@@ -25,6 +25,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from iblearn import _plotting
 from iblearn.data.vision import load_images, to_float
 from iblearn.experiments.common import ReproduceOptions, RunCheckpoint, accuracy, train_epoch
 from iblearn.models.lenet import MODELS, layer_groups
@@ -273,7 +274,8 @@ def range_test(
         "epsilon": result.epsilon,
     }
     write_json(path, {"range": chosen, "summary": result.summary, "curves": result.curves})
-    plot_range(result, str(folder.file(f"lr_range-{dataset}-{name}{tag}.png")))
+    if _plotting.available():
+        plot_range(result, str(folder.file(f"lr_range-{dataset}-{name}{tag}.png")))
     return chosen
 
 
@@ -503,20 +505,15 @@ def _paper_sensitivity(method: str) -> str:
     return f"{fixed if method.endswith('fixed') else again:.2f}"
 
 
-def plot(folder: RunFolder) -> None:
-    """Test accuracy and LR per epoch (paper 004, Figs. 3-4)."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return
+def plot(folder: RunFolder) -> Any:
+    """Test accuracy and LR per epoch (paper 004, Figs. 3-4): the figure, or None without matplotlib."""
+    if not _plotting.available():
+        return None
     rows = [r for r in folder.metrics() if not r["key"].startswith("grid|")]
     keys = sorted({r["key"] for r in rows})
     if not keys:
-        return
-    fig, (acc_ax, lr_ax) = plt.subplots(1, 2, figsize=(11, 4))
+        return None
+    fig, ((acc_ax, lr_ax),) = _plotting.figure(1, 2, figsize=(11, 4))
     for key in keys:
         pts = sorted((int(r["epoch"]), float(r["acc"]), r) for r in rows if r["key"] == key)
         acc_ax.plot([p[0] for p in pts], [p[1] for p in pts], label=key.replace("|", " "))
@@ -526,12 +523,12 @@ def plot(folder: RunFolder) -> None:
                     [p[0] for p in pts], [float(p[2][col]) for p in pts], label=f"{key.split('|')[2]} {col}"
                 )
     acc_ax.set_xlabel("epoch")
+    _plotting.integer_ticks(acc_ax)
     acc_ax.set_ylabel("test accuracy %")
     acc_ax.legend(fontsize=5)
     lr_ax.set_yscale("log")
     lr_ax.set_xlabel("epoch")
+    _plotting.integer_ticks(lr_ax)
     lr_ax.set_ylabel("learning rate (MI-driven runs)")
     lr_ax.legend(fontsize=5)
-    fig.tight_layout()
-    fig.savefig(folder.file("mi_lr.png"), dpi=110)
-    plt.close(fig)
+    return _plotting.finish(fig, folder.file("mi_lr.png"))

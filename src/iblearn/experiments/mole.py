@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from iblearn import _plotting
 from iblearn.data.graphs import GraphBatch, load_cora, load_tu
 from iblearn.data.tabular import load_adult
 from iblearn.data.vision import load_mnist, to_float
@@ -360,16 +361,15 @@ def table(summary: list[dict[str, Any]], config: Config) -> str:
     )
 
 
-def tsne(net: nn.Module, task: Task, config: Config, path: Path) -> None:
-    """t-SNE of the input and of every module's output (App. A.3), coloured by class."""
+def tsne(net: nn.Module, task: Task, config: Config, path: Path) -> Any:
+    """t-SNE of the input and of every module's output (App. A.3), coloured by class (legend on the
+    right): the figure, or None without matplotlib and scikit-learn."""
     try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
         from sklearn.manifold import TSNE
     except ImportError:
-        return
+        return None
+    if not _plotting.available():
+        return None
     inputs, labels = _sample_for_tsne(task, config.tsne_samples)
     layers = [inputs]
     with torch.no_grad():
@@ -379,7 +379,7 @@ def tsne(net: nn.Module, task: Task, config: Config, path: Path) -> None:
             h = module(h)
             layers.append(h)
     keep = torch.randperm(len(labels), generator=torch.Generator().manual_seed(0))[: config.tsne_samples]
-    fig, axes = plt.subplots(1, len(layers), figsize=(3.2 * len(layers), 3.2), squeeze=False)
+    fig, axes = _plotting.figure(1, len(layers), figsize=(3.2 * len(layers), 3.2))
     for i, (ax, rep) in enumerate(zip(axes[0], layers, strict=True)):
         rows = rep.x if isinstance(rep, GraphBatch) else rep
         y = labels[rep.batch] if isinstance(rep, GraphBatch) and task.name == "mutagenicity" else labels
@@ -388,13 +388,12 @@ def tsne(net: nn.Module, task: Task, config: Config, path: Path) -> None:
         points = TSNE(2, init="pca", perplexity=min(30, len(rows) - 1), random_state=0).fit_transform(
             rows.flatten(1).float().numpy()
         )
-        ax.scatter(points[:, 0], points[:, 1], c=y.numpy(), s=3, cmap="tab10")
+        dots = ax.scatter(points[:, 0], points[:, 1], c=y.numpy(), s=3, cmap="tab10")
         ax.set_title("input" if i == 0 else f"module {i}", fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _plotting.class_legend(axes[0, -1], dots)
+    return _plotting.finish(fig, path, dpi=100)
 
 
 def _sample_for_tsne(task: Task, n: int) -> tuple[Any, Tensor]:

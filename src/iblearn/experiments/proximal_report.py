@@ -7,6 +7,7 @@ import math
 import statistics
 from typing import Any
 
+from iblearn import _plotting
 from iblearn.records import RunFolder, markdown_table
 
 PAPER_IMAGE = {
@@ -246,14 +247,13 @@ def _in_figure(method: str) -> bool:
     return method.startswith("baseline") or method.endswith("gamma=100")
 
 
-def plot(folder: RunFolder) -> None:
-    try:
-        import matplotlib
+def plot(folder: RunFolder) -> Any:
+    """Fig. 3's panel and the image and VAE curves (mean over seeds): the figure, or None without
+    matplotlib or rows."""
+    if not _plotting.available():
+        return None
+    import matplotlib
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return
     curves: dict[str, dict[int, list[float]]] = {}
     for r in folder.metrics():
         part = r["key"].split("|")[0]
@@ -263,10 +263,10 @@ def plot(folder: RunFolder) -> None:
             curves.setdefault(group, {}).setdefault(int(r["epoch"]), []).append(float(value))
     parts = [p for p in ("binary", "image", "vae") if any(k.startswith(p) for k in curves)]
     if not parts:
-        return
-    fig, axes = plt.subplots(1, len(parts), figsize=(6 * len(parts), 4.5), squeeze=False)
+        return None
+    fig, axes = _plotting.figure(1, len(parts), figsize=(6 * len(parts), 4.5))
     labels = {"binary": "training accuracy %", "image": "test accuracy %", "vae": "test PSNR dB"}
-    colours = [plt.get_cmap("tab20")(i) for i in range(20)]
+    colours = [matplotlib.colormaps["tab20"](i) for i in range(20)]
     for ax, part in zip(axes[0], parts, strict=True):
         shown = [
             (group, points)
@@ -285,10 +285,8 @@ def plot(folder: RunFolder) -> None:
                 label=f"{dataset} {opt_name} {method}",
             )
         ax.set_xlabel("iteration" if part == "binary" else "epoch")
-        ax.xaxis.get_major_locator().set_params(integer=True)
+        _plotting.integer_ticks(ax)
         ax.set_ylabel(labels[part])
         ax.set_title(f"{part} (mean over seeds)")
         ax.legend(fontsize=6)
-    fig.tight_layout()
-    fig.savefig(folder.file("proximal.png"), dpi=110)
-    plt.close(fig)
+    return _plotting.finish(fig, folder.file("proximal.png"))

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +40,8 @@ from typing import Any
 
 import torch
 from torch import nn
+
+from iblearn import _plotting
 
 #: A metric that falls below this fraction of its previous epoch's value has collapsed.
 CRASH_DROP = 0.5
@@ -266,16 +269,13 @@ def select_range(
     )
 
 
-def plot_range(result: LRRange, path: str) -> bool:
-    """Final attribute against LR (log axis) with the chosen bounds, and the per-epoch curves."""
-    try:
-        import matplotlib
+def plot_range(result: LRRange, path: str | os.PathLike[str] | None = None) -> Any:
+    """Final attribute against LR (log axis) with the chosen bounds, and the per-epoch curves.
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return False
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    Returns the matplotlib ``Figure`` (shown inline in a notebook; the backend is left as it was) and
+    writes it to ``path`` if given. Needs matplotlib (``iblearn[plot]``).
+    """
+    fig, ((left, right),) = _plotting.figure(1, 2, figsize=(10, 4))
     done = [r for r in result.summary if not r["crashed"]]
     for trial in sorted({r["trial"] for r in done}):
         pts = sorted((r["lr"], r[f"final_{result.attribute}"]) for r in done if r["trial"] == trial)
@@ -291,9 +291,7 @@ def plot_range(result: LRRange, path: str) -> bool:
         if pts:
             right.plot(*zip(*pts, strict=True), label=f"{lr:g}")
     right.set_xlabel("epoch (trial 0)")
+    _plotting.integer_ticks(right)
     right.set_ylabel(result.attribute)
     right.legend(fontsize=6, title="lr")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
+    return _plotting.finish(fig, path)

@@ -1,0 +1,80 @@
+"""The library's plots leave the user's matplotlib alone and return their figures (issue 29, item 2)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+matplotlib = pytest.importorskip("matplotlib")
+from matplotlib.figure import Figure  # noqa: E402
+
+from iblearn.analysis.information_plane import InformationPlaneResult, PlanePoint  # noqa: E402
+from iblearn.optim import LRRange, plot_range  # noqa: E402
+
+
+@pytest.fixture
+def notebook_backend() -> Iterator[str]:
+    """A backend other than Agg, standing in for a notebook's inline one; restored afterwards."""
+    import matplotlib.pyplot as plt
+
+    before = matplotlib.get_backend()
+    plt.switch_backend("svg")
+    yield "svg"
+    plt.close("all")
+    plt.switch_backend(before)
+
+
+def flat_plane() -> InformationPlaneResult:
+    """Two layers; the second sits at H(Y) with 1e-12 jitter (the issue's '1e-12+2.29145914' axis)."""
+    points = []
+    for epoch in range(4):
+        points.append(PlanePoint(epoch, "net.2", 1.0 + 0.5 * epoch, 0.5 + 0.3 * epoch))
+        points.append(PlanePoint(epoch, "net.4", 6.2146, 2.29145914 + 1e-12 * epoch))
+    return InformationPlaneResult(tuple(points), "binning", "binning", "nats")
+
+
+def lr_range() -> LRRange:
+    summary = [
+        {"trial": 0, "lr": lr, "crashed": False, "final_train_acc": acc}
+        for lr, acc in ((1e-3, 20.0), (1e-2, 60.0), (1e-1, 30.0))
+    ]
+    curves = [
+        {"trial": 0, "lr": lr, "epoch": e, "train_acc": 10.0 * e} for lr in (1e-3, 1e-2) for e in range(3)
+    ]
+    return LRRange(1e-3, 1e-1, 1e-2, 0.0, summary=summary, curves=curves)
+
+
+def test_plots_keep_the_backend_open_no_pyplot_figure_and_return_their_figure(notebook_backend, tmp_path):
+    import matplotlib.pyplot as plt
+
+    figures = [flat_plane().plot(), plot_range(lr_range()), flat_plane().plot(tmp_path / "plane.png")]
+    assert matplotlib.get_backend() == notebook_backend
+    assert plt.get_fignums() == []  # nothing left open in pyplot, nothing shown twice in a notebook
+    assert all(isinstance(fig, Figure) for fig in figures)
+    assert (tmp_path / "plane.png").stat().st_size > 0
+
+
+def test_plane_layers_in_distinct_colours_with_a_legend_and_no_offset_notation():
+    fig = flat_plane().plot()
+    fig.canvas.draw()
+    (ax,) = fig.axes
+    legend = ax.get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["net.2", "net.4"]
+    colours = {
+        line.get_label(): line.get_color() for line in ax.get_lines() if not line.get_label().startswith("_")
+    }
+    assert len(set(colours.values())) == 2
+    for axis in (ax.xaxis, ax.yaxis):
+        assert axis.get_offset_text().get_text() == ""
+    low, high = ax.get_ylim()
+    assert high - low > 0.1  # the flat layer is a flat line at its value, not a 1e-12 zoom
+
+
+def test_range_plot_has_integer_epoch_ticks(tmp_path: Path):
+    fig = plot_range(lr_range(), tmp_path / "range.png")
+    fig.canvas.draw()
+    ticks = fig.axes[1].get_xticks()
+    assert all(float(t).is_integer() for t in ticks)
+    assert (tmp_path / "range.png").stat().st_size > 0
