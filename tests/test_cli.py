@@ -172,3 +172,18 @@ def test_unreadable_files_and_a_diverging_critic_exit_2_with_a_message(tmp_path,
     ):
         assert main(["estimate", str(tmp_path / x), str(good), *extra]) == 2
         assert message in capsys.readouterr().err.replace("\n", " ")
+
+
+def test_help_and_argument_errors_do_not_import_torch():
+    """torch's import took 4-13 s of every `iblearn --help` (issue 29, item 6); parsing needs none."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\nfrom iblearn.cli import main\n"
+        "for argv in (['--help'], ['estimate'], ['reproduce', '--help']):\n"
+        "    try:\n        main(argv)\n    except SystemExit:\n        pass\n"
+        "print('torch' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip().splitlines()[-1] == "False"
