@@ -32,7 +32,8 @@ from iblearn import functional as F
 from iblearn._lightning import CallbackBase
 from iblearn._modes import evaluating
 from iblearn.analysis.ib import IBFunctional, InputKind, diagnose_ib, ib_functional
-from iblearn.estimators.base import unit_name
+from iblearn.estimators.base import Estimator, unit_name
+from iblearn.estimators.registry import REGISTRY, get_estimator
 from iblearn.functional import _validate as V
 from iblearn.records import atomic_write_text
 
@@ -51,6 +52,31 @@ SATURATION = 5e-3
 #: the classes (I(T; Y) 1.42-1.74 after training). The old default, 0.1 of the root mean unit variance,
 #: saturated: it is 0.1 / sqrt(d) of the whole spread (0.006 for 256 units).
 NOISE_SCALE = 0.3
+
+
+_X_METHODS = ("binning", "quantized", "ksg", "renyi", "noisy")
+_Y_METHODS = ("binning", "quantized", "mixed_ksg", "renyi", "noisy")
+
+
+def _method(value: str | Estimator, name: str, own: tuple[str, ...]) -> tuple[str, Estimator | None]:
+    """The method's name, and the estimator that measures it: None for the recorder's own methods
+    (``own``, which take precedence over the registry's names), else an :class:`Estimator` given as
+    an object or by its registry name."""
+    if isinstance(value, Estimator):
+        return value.name, value
+    if isinstance(value, str) and value not in own and value in REGISTRY:
+        return value, get_estimator(value)
+    if value not in own:
+        raise ValueError(
+            f"{name}: expected one of {', '.join(map(repr, own))}, a registered estimator's name "
+            f"({', '.join(sorted(REGISTRY))}) or an Estimator, got {value!r}"
+        )
+    return value, None
+
+
+def _nats(est: Estimator, a: Tensor, b: Tensor) -> Tensor:
+    """``est``'s estimate of I(a; b) in nats, as the recorder's own methods give it."""
+    return est(a, b).value * math.log(est.base)
 
 
 @dataclass(frozen=True)
@@ -123,8 +149,11 @@ class InformationPlane:
         x: the evaluation inputs, the shape the model takes; y: their class labels ``(N,)``.
         ixt: ``"binning"`` (each unit in ``n_bins`` bins over the layer's range, X as the sample index),
             ``"quantized"`` (the same number, read as the well-defined I(X; Q(T)) of paper 003 Sec. 5.4),
-            ``"ksg"``, ``"renyi"``, or ``"noisy"`` (I(X; T + eta), eta Gaussian, see :func:`ib_functional`).
-        ity: ``"binning"``, ``"quantized"``, ``"mixed_ksg"``, ``"renyi"`` or ``"noisy"``.
+            ``"ksg"``, ``"renyi"``, or ``"noisy"`` (I(X; T + eta), eta Gaussian, see :func:`ib_functional`);
+            or any :class:`~iblearn.estimators.Estimator`, as an object or by registry name (``"gaussian"``),
+            called as ``est(x, t)`` with x flattened (an estimate of the plain I(X; T)).
+        ity: ``"binning"``, ``"quantized"``, ``"mixed_ksg"``, ``"renyi"`` or ``"noisy"``; or an
+            ``Estimator`` or registry name, called as ``est(t, y)`` with y the class labels.
         noise_scale: the noise std of ``"noisy"`` in units of the layer's root mean unit variance, as in
             :func:`ib_functional`. ``None`` (the default) takes ``NOISE_SCALE * sqrt(d)`` for a layer of d
             units, i.e. ``NOISE_SCALE`` of the layer's whole spread, so wide and narrow layers are blurred
@@ -146,16 +175,16 @@ class InformationPlane:
         x: Any,
         y: Any,
         *,
-        ixt: XMethod = "binning",
-        ity: YMethod = "binning",
+        ixt: XMethod | str | Estimator = "binning",
+        ity: YMethod | str | Estimator = "binning",
         n_bins: int = 30,  # Shwartz-Ziv & Tishby 2017
         noise_scale: float | None = None,
         noise_std: float | None = None,
         input_kind: InputKind | None = None,
         base: float = math.e,
     ) -> None:
-        self.ixt = V.choice(ixt, "ixt", ("binning", "quantized", "ksg", "renyi", "noisy"))
-        self.ity = V.choice(ity, "ity", ("binning", "quantized", "mixed_ksg", "renyi", "noisy"))
+        self.ixt, self._ixt_estimator = _method(ixt, "ixt", _X_METHODS)
+        self.ity, self._ity_estimator = _method(ity, "ity", _Y_METHODS)
         if isinstance(n_bins, bool) or not isinstance(n_bins, int) or n_bins < 1:
             raise ValueError(f"n_bins: expected a positive integer, got {n_bins!r}")
         self.n_bins = n_bins
@@ -212,7 +241,7 @@ class InformationPlane:
         return out
 
     def _warn_if_infinite(self) -> None:
-        if self._warned or self.ixt not in _PLAIN:
+        if self._warned or (self.ixt not in _PLAIN and self._ixt_estimator is None):
             return
         self._warned = True
         with evaluating(self.model):  # the network record() measures, not the one being trained
@@ -240,20 +269,29 @@ class InformationPlane:
             scale = NOISE_SCALE * math.sqrt(t.shape[1]) if self.noise_scale is None else self.noise_scale
             return ib_functional(t, y, mode="noisy", noise_scale=scale, noise_std=self.noise_std)
 
-        ixt: Callable[[], Tensor] = {
-            "binning": lambda: F.discrete_entropy(codes),
-            "quantized": lambda: F.discrete_entropy(codes),
-            "ksg": lambda: F.ksg_mi(x, t),
-            "renyi": lambda: F.renyi_mi(x, t),
-            "noisy": lambda: noisy().ixl,
-        }[self.ixt]
-        ity: Callable[[], Tensor] = {
-            "binning": lambda: F.discrete_mi(codes, y),
-            "quantized": lambda: F.discrete_mi(codes, y),
-            "mixed_ksg": lambda: F.mixed_ksg_mi(t, y),
-            "renyi": lambda: F.renyi_mi(t, y),
-            "noisy": lambda: noisy().iyl,
-        }[self.ity]
+        ixt_est, ity_est = self._ixt_estimator, self._ity_estimator
+        ixt: Callable[[], Tensor] = (
+            functools.partial(_nats, ixt_est, x, t)
+            if ixt_est is not None
+            else {
+                "binning": lambda: F.discrete_entropy(codes),
+                "quantized": lambda: F.discrete_entropy(codes),
+                "ksg": lambda: F.ksg_mi(x, t),
+                "renyi": lambda: F.renyi_mi(x, t),
+                "noisy": lambda: noisy().ixl,
+            }[self.ixt]
+        )
+        ity: Callable[[], Tensor] = (
+            functools.partial(_nats, ity_est, t, y)
+            if ity_est is not None
+            else {
+                "binning": lambda: F.discrete_mi(codes, y),
+                "quantized": lambda: F.discrete_mi(codes, y),
+                "mixed_ksg": lambda: F.mixed_ksg_mi(t, y),
+                "renyi": lambda: F.renyi_mi(t, y),
+                "noisy": lambda: noisy().iyl,
+            }[self.ity]
+        )
         return float(ixt()) * self.scale, float(ity()) * self.scale
 
     def record(self, epoch: int) -> None:

@@ -1,7 +1,7 @@
 """Estimator objects: ``est(x, y)`` returns an :class:`MIEstimate`."""
 
 from iblearn.estimators.aamine import AAMINE, ArchitectureAwareCritic
-from iblearn.estimators.base import Estimator, MIEstimate
+from iblearn.estimators.base import Estimator, MIEstimate, TrainableEstimator, as_trainable
 from iblearn.estimators.critics import ConcatCritic, SeparableCritic
 from iblearn.estimators.dim import DIM
 from iblearn.estimators.graph import DGI, GMI, as_graph
@@ -42,7 +42,9 @@ __all__ = [
     "NeuralSettings",
     "RenyiMI",
     "SeparableCritic",
+    "TrainableEstimator",
     "as_graph",
+    "as_trainable",
     "get_estimator",
     "register",
 ]

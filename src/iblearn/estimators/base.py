@@ -7,7 +7,12 @@ An estimator object holds settings (and, for neural estimators, a critic); the m
 * ``trainable``: it has a critic to fit, and exposes ``loss(x, y)`` for that;
 * ``bound``: ``"lower"``, ``"upper"`` or ``None`` relative to the Shannon MI;
 * ``accepts``: the kinds of data it estimates from, of ``"vector"`` ``(N, d)``, ``"grid"``
-  ``(N, C, H, W)`` and ``"graph"`` (node representations of a graph).
+  ``(N, C, H, W)`` and ``"graph"`` (node representations of a graph);
+* ``graph_y``: y is a whole graph (``(x, edge_index)`` or a torch-geometric ``Data``), not rows of
+  samples (DGI, GMI).
+
+What callers use of a trainable estimator (``loss``, ``batch_mi``, ``train_step``, ``fit``) is
+:class:`TrainableEstimator`; :func:`as_trainable` gives an estimator as one, or None.
 
 Uncertainty is asked for per call: ``est(x, y, n_resamples=100)`` adds a standard error,
 ``est(x, y, n_permutations=200)`` a permutation-test p-value for independence.
@@ -17,7 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -174,6 +179,7 @@ class Estimator(nn.Module):
     trainable: ClassVar[bool] = False
     bound: ClassVar[Bound] = None
     accepts: ClassVar[frozenset[str]] = frozenset({"vector"})
+    graph_y: ClassVar[bool] = False
     #: ``"bootstrap"`` (resample with replacement) or ``"half"`` (half-sampling jackknife).
     resampling: ClassVar[Literal["bootstrap", "half"]] = "bootstrap"
 
@@ -272,3 +278,44 @@ class Estimator(nn.Module):
         ``type(est)(**est.settings())``. A network handed to the constructor (a user's critic module,
         AA-MINE's sub-network, DGI's encoder) is not a setting and cannot be rebuilt: pass it again."""
         return {"base": self.base}
+
+
+@runtime_checkable
+class TrainableEstimator(Protocol):
+    """What callers use of an estimator with a critic (``trainable = True``): the critic's training loss
+    and step, the bound on a batch as a training signal, and ``fit``. Every neural estimator is one;
+    so is any object with these methods (a test's fake, a peer's adapter).
+    """
+
+    name: ClassVar[str]
+
+    def loss(self, x: Any, y: Any) -> Tensor:
+        """The critic's training loss on a batch (minimize it over the critic's parameters)."""
+        ...
+
+    def batch_mi(self, x: Any, y: Any) -> Tensor:
+        """The bound on one batch, differentiable w.r.t. the inputs: a training signal for a network."""
+        ...
+
+    def train_step(self, x: Any, y: Any) -> float:
+        """One optimizer step of the critic on a batch (inputs detached); returns the loss."""
+        ...
+
+    def fit(self, x: Any, y: Any = None) -> Any:
+        """Train the critic on data (tensors or a DataLoader of batches); returns the estimator."""
+        ...
+
+
+def as_trainable(est: Estimator) -> TrainableEstimator | None:
+    """``est`` as a :class:`TrainableEstimator` if its class says it is trainable, else None.
+
+    Raises:
+        ValueError: ``trainable`` is set but a method of the protocol is missing.
+    """
+    if not type(est).trainable:
+        return None
+    if not isinstance(est, TrainableEstimator):
+        methods = ("loss", "batch_mi", "train_step", "fit")
+        missing = [m for m in methods if not callable(getattr(est, m, None))]
+        raise ValueError(f"estimator: {est.name} says it is trainable but lacks {', '.join(missing)}")
+    return est

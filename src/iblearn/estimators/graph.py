@@ -99,6 +99,7 @@ class _GraphEstimator(NeuralEstimator):
     """Graph estimators see the whole graph at every step."""
 
     accepts = frozenset({"graph"})
+    graph_y = True
     config: GraphSettings
     rep_dim = Setting[int]()
     feature_dim = Setting[int | None]()

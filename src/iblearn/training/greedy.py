@@ -260,8 +260,7 @@ def _epoch_module(
     epoch: int,
 ) -> None:
     module, objective = modules[k], objectives[k]
-    if hasattr(objective, "sync"):
-        objective.sync()
+    objective.sync()
     module.train()
     start, rows = time.perf_counter(), []
     for batch in batches:
@@ -291,8 +290,7 @@ def _epoch_isolated(
 ) -> None:
     for m, objective in zip(modules, objectives, strict=True):
         m.train()
-        if hasattr(objective, "sync"):
-            objective.sync()
+        objective.sync()
     start = time.perf_counter()
     rows: list[list[dict[str, float]]] = [[] for _ in modules]
     for batch in batches:

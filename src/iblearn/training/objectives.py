@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from iblearn.data.graphs import GraphBatch
-from iblearn.estimators import AAMINE, MINE, Estimator, get_estimator
+from iblearn.estimators import AAMINE, MINE, Estimator, as_trainable, get_estimator
 
 Activation = Tensor | GraphBatch
 
@@ -80,6 +80,10 @@ class Objective:
     def critic_step(self, batch: Batch, t: Activation) -> None:
         """Train the critics one step on detached inputs (nothing to do without critics)."""
 
+    def sync(self) -> None:
+        """Called at the start of every epoch of a module's training, before its first batch: for
+        estimators that hold a copy of the network to follow it (nothing to do by default)."""
+
     def loss(self, batch: Batch, t: Activation) -> tuple[Tensor, dict[str, float]]:
         raise NotImplementedError
 
@@ -117,6 +121,7 @@ class InfoMax(Objective):
             raise ValueError(
                 f"estimator: {self.estimator.name} is not differentiable, so it cannot train a module"
             )
+        self.trainable = as_trainable(self.estimator)  # its critic is trained between the module's steps
         self.name = f"I(T;{'X' if target == 'input' else 'Y'}) by {self.estimator.name}"
         self.accepts = type(self.estimator).accepts
 
@@ -132,21 +137,18 @@ class InfoMax(Objective):
                 raise ValueError(
                     "target: a graph module's input I(T; X) needs the network input to be a graph"
                 )
-            if "graph" in type(self.estimator).accepts and self.estimator.name in ("gmi", "dgi"):
+            if type(self.estimator).graph_y:
                 return t.x, graph  # GMI/DGI: representations against the input graph
             return t.x, graph.x  # MINE, Renyi: node representations against node features
         return t, batch.x
 
     def critic_step(self, batch: Batch, t: Activation) -> None:
-        if type(self.estimator).trainable:
-            a, b = self._pair(batch, t)
-            estimate: Any = self.estimator
-            estimate.train_step(a, b)
+        if self.trainable is not None:
+            self.trainable.train_step(*self._pair(batch, t))
 
     def loss(self, batch: Batch, t: Activation) -> tuple[Tensor, dict[str, float]]:
         a, b = self._pair(batch, t)
-        estimate: Any = self.estimator
-        mi = estimate.batch_mi(a, b) if type(self.estimator).trainable else estimate.mi(a, b)
+        mi = self.estimator.mi(a, b) if self.trainable is None else self.trainable.batch_mi(a, b)
         return -mi, {"mi": float(mi.detach())}
 
 
