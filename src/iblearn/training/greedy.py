@@ -375,7 +375,8 @@ class _Checkpoint:
         if state is None:
             run.drop_metrics(lambda r: bool(r.get("module")))
             return 0, 0
-        k, epoch = state.get("module"), state.get("epoch")
+        k: Any = state.get("module")
+        epoch: Any = state.get("epoch")
         in_range = type(k) is int and 0 <= k < len(epochs) and type(epoch) is int and 0 <= epoch < epochs[k]
         if not in_range:
             run.refuse_checkpoint(self.FILE, f"module {k!r}, epoch {epoch!r} is not a step of this run")
