@@ -2,6 +2,7 @@
 
 from iblearn.estimators.aamine import AAMINE, ArchitectureAwareCritic
 from iblearn.estimators.base import Estimator, MIEstimate, TrainableEstimator, as_trainable
+from iblearn.estimators.conditional import Conditional
 from iblearn.estimators.critics import ConcatCritic, SeparableCritic
 from iblearn.estimators.dim import DIM
 from iblearn.estimators.graph import DGI, GMI, as_graph
@@ -31,6 +32,7 @@ __all__ = [
     "ArchitectureAwareCritic",
     "Binning",
     "ConcatCritic",
+    "Conditional",
     "CriticDivergedError",
     "Estimator",
     "GaussianMI",

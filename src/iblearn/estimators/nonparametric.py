@@ -11,6 +11,7 @@ from torch import Tensor
 
 from iblearn import functional as F
 from iblearn.estimators.base import Estimator
+from iblearn.estimators.conditional import Conditional
 from iblearn.functional import _validate as V
 from iblearn.functional._neighbors import Backend, Metric
 from iblearn.functional.discrete import Correction, Strategy
@@ -48,18 +49,25 @@ class _KNN(Estimator):
         }
 
 
-class KSG(_KNN):
-    """Kraskov-Stoegbauer-Grassberger estimator of I(X; Y) for two continuous variables.
+class KSG(Conditional, _KNN):
+    """Kraskov-Stoegbauer-Grassberger estimator of I(X; Y) for two continuous variables, and of
+    I(X; Y | Z) with ``est(x, y, z=z)``.
 
-    See :func:`iblearn.functional.ksg_mi`. Picks an exact CPU search in low dimension (compiled, or
-    scipy's k-d tree) and chunked brute force in high dimension or on a GPU, with memory bounded for
-    N = 100,000.
+    See :func:`iblearn.functional.ksg_mi` and, given ``z``, :func:`iblearn.functional.ksg_cmi`
+    (Frenzel & Pompe 2007; ``n_permutations`` then tests conditional independence by Runge's local
+    permutations, see :class:`iblearn.estimators.conditional.Conditional`). Picks an exact CPU search
+    in low dimension (compiled, or scipy's k-d tree) and chunked brute force in high dimension or on a
+    GPU, with memory bounded for N = 100,000.
 
     Example:
         >>> from iblearn.data.synthetic import bivariate_normal
         >>> x, y = bivariate_normal().sample(5000, seed=0)
         >>> est = KSG(k=3)(x, y)
         >>> abs(float(est) - 0.4133) < 0.05
+        True
+        >>> import torch
+        >>> z = x + 0.1 * torch.randn(5000, 1, generator=torch.Generator().manual_seed(1))
+        >>> float(KSG(k=3)(x, y, z=z)) < 0.1  # given a noisy copy of x, y tells little more about x
         True
     """
 
@@ -87,6 +95,20 @@ class KSG(_KNN):
             y,
             self.k,
             self.variant,
+            standardize=self.standardize,
+            ties=self.ties,
+            backend=self.backend,
+            seed=self.seed,
+        )
+
+    def cmi(self, x: Any, y: Any, z: Any) -> Tensor:
+        if self.variant != 1:
+            raise ValueError("variant: conditional MI is Frenzel & Pompe's form of variant 1; use variant=1")
+        return F.ksg_cmi(
+            x,
+            y,
+            z,
+            self.k,
             standardize=self.standardize,
             ties=self.ties,
             backend=self.backend,
@@ -220,10 +242,12 @@ class Binning(Estimator):
         }
 
 
-class GaussianMI(Estimator):
-    """I(X; Y) of the Gaussian with the sample's covariance, from canonical correlations.
+class GaussianMI(Conditional):
+    """I(X; Y) of the Gaussian with the sample's covariance, from canonical correlations; I(X; Y | Z)
+    with ``est(x, y, z=z)``, from partial canonical correlations.
 
-    Exact (up to sampling error) for Gaussian data; see :func:`iblearn.functional.gaussian_mi`.
+    Exact (up to sampling error) for Gaussian data; see :func:`iblearn.functional.gaussian_mi` and
+    :func:`iblearn.functional.gaussian_cmi`.
     """
 
     name = "gaussian"
@@ -234,6 +258,9 @@ class GaussianMI(Estimator):
 
     def mi(self, x: Any, y: Any) -> Tensor:
         return F.gaussian_mi(x, y, rtol=self.rtol)
+
+    def cmi(self, x: Any, y: Any, z: Any) -> Tensor:
+        return F.gaussian_cmi(x, y, z, rtol=self.rtol)
 
     def settings(self) -> dict[str, Any]:
         return {"rtol": self.rtol, **super().settings()}

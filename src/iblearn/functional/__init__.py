@@ -11,6 +11,7 @@ from iblearn.functional.bounds import (
     log_mean_exp,
     nwj_bound,
 )
+from iblearn.functional.cmi import gaussian_cmi, gaussian_cmi_from_cov, ksg_cmi, local_permutations
 from iblearn.functional.discrete import bin_values, discrete_entropy, discrete_mi
 from iblearn.functional.gaussian import (
     canonical_correlations,
@@ -29,6 +30,7 @@ from iblearn.functional.renyi import (
     renyi_joint_entropy,
     renyi_mi,
 )
+from iblearn.functional.transfer import transfer_entropy
 
 __all__ = [
     "bin_values",
@@ -36,6 +38,8 @@ __all__ = [
     "discrete_entropy",
     "discrete_mi",
     "dv_bound",
+    "gaussian_cmi",
+    "gaussian_cmi_from_cov",
     "gaussian_entropy_from_cov",
     "gaussian_mi",
     "gaussian_mi_from_cov",
@@ -46,8 +50,10 @@ __all__ = [
     "js_bound",
     "kernel_width",
     "kl_entropy",
+    "ksg_cmi",
     "ksg_mi",
     "linear_gaussian_noisy_mi",
+    "local_permutations",
     "log_mean_exp",
     "matrix_entropy",
     "mixed_ksg_mi",
@@ -56,4 +62,5 @@ __all__ = [
     "renyi_entropy",
     "renyi_joint_entropy",
     "renyi_mi",
+    "transfer_entropy",
 ]

@@ -1,0 +1,112 @@
+"""Conditional estimates: ``est(x, y, z=z)`` returns I(X; Y | Z) as an :class:`MIEstimate`.
+
+An estimator that can condition (``KSG``, ``GaussianMI``) mixes in :class:`Conditional` and implements
+:meth:`Conditional.cmi`; called without ``z`` it is the estimator it always was.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from iblearn import functional as F
+from iblearn.estimators.base import Estimator, MIEstimate, unit_name
+from iblearn.functional import _validate as V
+
+
+class Conditional(Estimator):
+    """Adds the conditioning variable ``z`` to ``est(x, y, ...)``.
+
+    With ``z``, ``n_resamples`` resamples the rows of x, y and z together (as the estimator resamples
+    without z), and ``n_permutations`` gives a p-value for X independent of Y given Z by the local
+    permutation scheme of Runge (2018, Algorithm 1; :func:`iblearn.functional.local_permutations`):
+    x is permuted only among samples whose z are near neighbours (within a class, for integer z).
+    A global shuffle would test X independent of (Y, Z) instead, and reject whenever X depends on Z.
+    """
+
+    #: The neighbour search in z for the permutations: overridden by estimators with these settings.
+    standardize: bool = True
+
+    def cmi(self, x: Any, y: Any, z: Any) -> Tensor:
+        """I(X; Y | Z) in nats as a 0-d tensor."""
+        raise NotImplementedError
+
+    def forward(
+        self,
+        x: Any,
+        y: Any,
+        z: Any = None,
+        *,
+        n_resamples: int = 0,
+        n_permutations: int = 0,
+        seed: int = 0,
+    ) -> MIEstimate:
+        """Estimate I(X; Y), or I(X; Y | Z) if ``z`` is given.
+
+        Args:
+            x, y: samples as rows.
+            z: the conditioning variable, ``(N, dz)`` floats or integer class labels ``(N,)``; None
+                for the unconditional MI.
+            n_resamples: if positive, a standard error from that many resamples of the rows.
+            n_permutations: if positive, a p-value, ``(1 + #{perm >= obs}) / (1 + n_permutations)``:
+                for independence (y's rows shuffled) without z, for conditional independence (x's rows
+                permuted locally in z) with it.
+            seed: seeds the resampling and the permutations.
+        """
+        if z is None:
+            return super().forward(x, y, n_resamples=n_resamples, n_permutations=n_permutations, seed=seed)
+        for count, name in ((n_resamples, "n_resamples"), (n_permutations, "n_permutations")):
+            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+                raise ValueError(f"{name}: expected a non-negative integer, got {count!r}")
+        if n_resamples == 1:
+            raise ValueError("n_resamples: a standard error needs at least 2 resamples")
+        seed = V.seed(seed)
+        scale = 1.0 / math.log(self.base)
+        value = self.cmi(x, y, z)
+        xt, yt, zt = V.as_tensor(x, "x"), V.as_tensor(y, "y"), V.as_tensor(z, "z")
+        n = int(xt.shape[0])
+        stderr = method = p_value = None
+        if n_resamples:
+            stderr, method = self._conditional_stderr(xt, yt, zt, n_resamples, seed)
+            stderr *= scale
+        if n_permutations:
+            perms = F.local_permutations(zt, n_permutations, standardize=self.standardize, seed=seed)
+            observed = float(value.detach())
+            hits = sum(float(self.cmi(xt[p.to(xt.device)], yt, zt)) >= observed for p in perms)
+            p_value = (1 + hits) / (1 + n_permutations)
+        return MIEstimate(
+            value=value * scale,
+            n_samples=n,
+            estimator=self.name,
+            unit=unit_name(self.base),
+            bound=self.bound,
+            stderr=stderr,
+            stderr_method=method,
+            p_value=p_value,
+            n_permutations=n_permutations,
+        )
+
+    def _conditional_stderr(
+        self, x: Tensor, y: Tensor, z: Tensor, n_resamples: int, seed: int
+    ) -> tuple[float, str]:
+        """The base class's standard error (bootstrap, or half-sampling jackknife for kNN estimators,
+        whose duplicated bootstrap rows would be ties), over rows of x, y and z together."""
+        n = int(x.shape[0])
+        gen = torch.Generator().manual_seed(seed)
+        values = []
+        for _ in range(n_resamples):
+            if self.resampling == "half":
+                idx = torch.randperm(n, generator=gen)[: n // 2]
+            else:
+                idx = torch.randint(0, n, (n,), generator=gen)
+            values.append(float(self.cmi(x[idx.to(x.device)], y[idx.to(y.device)], z[idx.to(z.device)])))
+        sd = float(np.std(values, ddof=1))
+        if self.resampling == "half":
+            kept = n // 2
+            # Delete-d jackknife variance: (N - d) / d times the spread of the subsample estimates.
+            return sd * math.sqrt(kept / (n - kept)), "half-sampling jackknife"
+        return sd, "bootstrap"
