@@ -317,3 +317,34 @@ def test_matrix_entropy_checks_its_matrix():
             with pytest.raises(ValueError, match=match):
                 matrix_entropy(bad, alpha)
     assert float(matrix_entropy(torch.eye(4), 2.0)) == pytest.approx(math.log(4))
+
+
+def test_adjacency_gram_is_the_gaussian_kernel_on_the_rows_of_a_plus_i():
+    from iblearn.functional.renyi import adjacency_gram
+
+    edges = torch.tensor([[0, 1, 2, 2], [1, 2, 3, 3]])  # (2, 3) listed twice: one edge
+    a = torch.eye(5)
+    a[[0, 1, 2], [1, 2, 3]] = 1.0
+    a = ((a + a.T) > 0).float()
+    sq = torch.cdist(a, a) ** 2
+    width2 = sq[~torch.eye(5, dtype=torch.bool)].median()
+    torch.testing.assert_close(adjacency_gram(edges, 5), torch.exp(-sq / (2 * width2)))
+    with pytest.raises(ValueError, match="edge_index: node indices must lie in"):
+        adjacency_gram(edges, 3)
+
+
+def test_renyi_graph_mi_sees_the_edges_that_renyi_mi_ignores():
+    from iblearn.functional.renyi import renyi_graph_mi
+
+    g = gen(0)
+    x = torch.randn(24, 3, generator=g)
+    ring = torch.stack([torch.arange(24), (torch.arange(24) + 1) % 24])
+    pairs = torch.stack([torch.arange(0, 24, 2), torch.arange(1, 24, 2)])
+    t = x + 0.1 * torch.randn(24, 3, generator=g)
+    assert float(renyi_graph_mi(t, x, ring)) != pytest.approx(float(renyi_graph_mi(t, x, pairs)), abs=1e-3)
+    # the joint Gram K_x o K_a: by hand
+    from iblearn.functional.renyi import adjacency_gram
+
+    kt, kx, ka = gram_matrix(t), gram_matrix(x), adjacency_gram(ring, 24)
+    by_hand = matrix_entropy(kt) + matrix_entropy(kx * ka) - matrix_entropy(kt * kx * ka)
+    torch.testing.assert_close(renyi_graph_mi(t, x, ring), by_hand)

@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import Tensor
 
-from iblearn.estimators import Estimator, MIEstimate, TrainableEstimator, as_trainable
+from iblearn.estimators import DIM, GMI, Estimator, MIEstimate, TrainableEstimator, as_trainable
 from iblearn.training import Batch, CrossEntropy, InfoMax, train_greedy
 from iblearn.training.objectives import Objective
 
@@ -87,3 +87,81 @@ def test_estimate_objects_are_what_info_max_reports():
     loss, metrics = est.loss(Batch(x, y), x)
     assert float(loss) == -metrics["mi"]
     assert isinstance(est.estimator(x, torch.nn.functional.one_hot(y).float()), MIEstimate)
+
+
+def _ring_graph(n: int = 30, features: int = 5, seed: int = 0) -> Any:
+    from iblearn.data.graphs import GraphBatch
+
+    g = torch.Generator().manual_seed(seed)
+    src = torch.arange(n)
+    edges = torch.stack([torch.cat([src, (src + 1) % n]), torch.cat([(src + 1) % n, src])])
+    return GraphBatch(torch.randn(n, features, generator=g), edges, torch.zeros(n, dtype=torch.long))
+
+
+def _module_grad(objective: Objective, graph: Any, layer: torch.nn.Linear) -> Tensor:
+    from iblearn.data.graphs import GraphBatch
+
+    layer.zero_grad()
+    t = GraphBatch(layer(graph.x), graph.edge_index, graph.batch)
+    objective.loss(Batch(graph, torch.zeros(1, dtype=torch.long)), t)[0].backward()
+    assert layer.weight.grad is not None
+    return layer.weight.grad.clone()
+
+
+def test_gmi_trains_the_module_on_its_topology_term_too():
+    # Issue 25: the module trained on the critic's unweighted DV bound, so tmi_weight 0 and 5 gave
+    # bit-identical weights. GMI's objective (weighted FMI + tmi_weight TMI) is the module's loss now.
+    graph = _ring_graph()
+    layer = torch.nn.Linear(5, 8)
+    grads = [
+        _module_grad(InfoMax("input", "gmi", rep_dim=8, feature_dim=5, tmi_weight=w), graph, layer)
+        for w in (0.0, 5.0)
+    ]
+    assert float((grads[0] - grads[1]).abs().max()) > 1e-3
+    objective = InfoMax("input", "gmi", rep_dim=8, feature_dim=5, tmi_weight=5.0)
+    assert isinstance(objective.estimator, GMI)
+    h = layer(graph.x).detach()
+    objective.estimator._shuffles.manual_seed(7)
+    expected = objective.estimator.objective(h, (graph.x, graph.edge_index, None))
+    objective.estimator._shuffles.manual_seed(7)
+    loss, metrics = objective.loss(
+        Batch(graph, torch.zeros(1)), type(graph)(h, graph.edge_index, graph.batch)
+    )
+    assert float(loss.detach()) == pytest.approx(-float(expected)) and metrics == {
+        "objective": float(expected)
+    }
+
+
+def test_dim_trains_the_module_on_the_critics_objective():
+    # Issue 25: the critic trained on JS while the module trained on InfoNCE.
+    torch.manual_seed(0)
+    images = torch.randn(12, 1, 8, 8)
+    maps = torch.nn.Conv2d(1, 4, 3)(images)
+    for kind in ("js", "infonce"):
+        objective = InfoMax("input", "dim", objective=kind, hidden=16, embed_dim=8)
+        assert isinstance(objective.estimator, DIM)
+        loss, _ = objective.loss(Batch(images, torch.zeros(12)), maps)
+        assert float(loss) == pytest.approx(-float(objective.estimator.objective(maps, images)), rel=1e-5)
+
+
+def test_matrix_based_infomax_on_a_graph_involves_the_adjacency():
+    # Issue 25: node representations were compared with node features only, whatever the edges.
+    from iblearn.data.graphs import GraphBatch
+    from iblearn.functional import renyi_mi
+
+    graph = _ring_graph(24, 3)
+    pairs = torch.stack([torch.arange(0, 24, 2), torch.arange(1, 24, 2)])
+    other = GraphBatch(graph.x, torch.cat([pairs, pairs.flip(0)], dim=1), graph.batch)
+    t = torch.tanh(graph.x @ torch.randn(3, 4, generator=torch.Generator().manual_seed(1)))
+    values = {}
+    for name, g in (("ring", graph), ("pairs", other)):
+        for adjacency in (True, False):
+            objective = InfoMax("input", "renyi", adjacency=adjacency)
+            values[name, adjacency] = objective.loss(
+                Batch(g, torch.zeros(1)), GraphBatch(t, g.edge_index, g.batch)
+            )[1]["mi"]
+    assert values["ring", True] != pytest.approx(values["pairs", True], abs=1e-3)
+    assert values["ring", False] == values["pairs", False] == pytest.approx(float(renyi_mi(t, graph.x)))
+    assert InfoMax("input", "renyi").adjacency and not InfoMax("label", "renyi").adjacency
+    with pytest.raises(ValueError, match="adjacency: True is for the matrix-based"):
+        InfoMax("input", "mine", adjacency=True, x_dim=4, y_dim=3)

@@ -86,6 +86,8 @@ class DIM(NeuralEstimator):
             InfoNCE per location either way; in global mode it is the bound the critic trains on:
             the DV bound of the JS-trained critic, or InfoNCE over every (map, y) pair of each
             evaluation batch. InfoNCE never exceeds log of the evaluation batch (``MIEstimate.limit``).
+            A network trained with DIM maximizes the same objective as the critic
+            (:meth:`module_objective`), as Hjelm et al. train encoder and critic jointly on one bound.
         embed_dim, hidden: sizes of the 1x1-convolution critic.
         lr, eval_batch_size, seed, base: as for :class:`iblearn.estimators.MINE`.
     """
@@ -172,6 +174,16 @@ class DIM(NeuralEstimator):
             return js_bound(*self._scores(x, y, 1, self._shuffles))
         _, joint, marginal = self._local(x, y)
         return js_bound(joint, marginal)  # a mean of per-pair terms: the mean over locations too
+
+    def module_objective(self, x: Any, y: Any) -> Tensor:
+        """What a network that produces ``x`` maximizes: the critic's own :meth:`objective` (JS, or
+        InfoNCE with ``objective="infonce"``), with gradients to x and y.
+
+        Not ``batch_mi``: in local mode that is InfoNCE whatever the critic trains on, so a JS critic
+        and a module on InfoNCE optimized two different bounds (issue 25). Hjelm et al. (Sec. 3.1)
+        train the encoder and the critic on one objective; so does this.
+        """
+        return self._finite(self.objective(*self._inputs(x, y)), "objective")
 
     def _pooled(self, joint: Tensor, marginal: Tensor) -> Tensor:
         return dv_bound(joint, marginal)  # global mode: DV of the JS-trained critic (iblearn.estimators.JS)

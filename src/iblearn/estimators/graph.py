@@ -9,8 +9,10 @@ extra) is needed for its data sets and layers, not for these estimators.
 * GMI estimates I(H; X) on the graph: feature MI (FMI), a Jensen-Shannon critic ``h_i^T W x_j`` on every
   edge (self-loops included) weighted by ``w_ij = sigmoid(h_i . h_j)``, with negatives from shuffled
   features; plus topology MI (TMI), a cross-entropy that makes ``w_ij`` predict the edges. The reported
-  estimate is the DV bound of the FMI critic (nats per node-neighbour pair). MOLE uses it on its first
-  graph layer, "the MI between two graphs" (paper 001, App. A.2).
+  estimate is the DV bound of the FMI critic (nats per node-neighbour pair). A network trained with GMI
+  maximizes GMI's objective itself, weighted FMI plus ``tmi_weight`` TMI (:meth:`GMI.module_objective`):
+  TMI depends on h alone, so it reaches the network and not the critic. MOLE uses it on its first graph
+  layer, "the MI between two graphs" (paper 001, App. A.2).
 * DGI estimates the MI between each node's representation and the graph summary
   ``s = sigmoid(mean h)``, with a bilinear critic and negatives from the encoder run on shuffled
   features; so it needs the ``encoder``.
@@ -196,6 +198,10 @@ class GMI(_GraphEstimator):
         return self.scorer(h[src], x[dst]), self.scorer(h[src], shuffled[dst])
 
     def objective(self, h: Tensor, graph: Any) -> Tensor:
+        """GMI's objective (Peng et al. 2020): FMI as the JS bound of every edge's critic score
+        weighted by ``w_ij``, minus ``tmi_weight`` times TMI's cross-entropy of ``w_ij`` against the
+        edges. The critic trains on it with h detached (only the FMI term moves it); the network that
+        makes h trains on it through :meth:`module_objective`."""
         x, edge_index, _ = graph
         src, dst = self._edges(len(x), edge_index)
         pos, neg = self._pair_scores(h, graph, self._shuffles)
@@ -208,6 +214,17 @@ class GMI(_GraphEstimator):
             + F.softplus((h[rand[0]] * h[rand[1]]).sum(dim=1)).mean()
         )
         return fmi - self.tmi_weight * tmi
+
+    def module_objective(self, x: Any, y: Any) -> Tensor:
+        """What a network that produces ``h = x`` maximizes: :meth:`objective`, with gradients to h
+        through the critic's scores, the weights ``w_ij`` and the topology term.
+
+        ``batch_mi`` (the DV bound of the unweighted scores) is the estimate, not GMI's objective: a
+        module trained on it never saw ``w_ij`` nor the topology term, and ``tmi_weight`` 0 and 5 gave
+        bit-identical weights (issue 25).
+        """
+        h, graph = self._inputs(x, y)
+        return self._finite(self.objective(h, graph), "objective")
 
 
 class DGI(_GraphEstimator):

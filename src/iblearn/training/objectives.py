@@ -22,7 +22,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from iblearn.data.graphs import GraphBatch
-from iblearn.estimators import AAMINE, MINE, Estimator, as_trainable, get_estimator
+from iblearn.estimators import AAMINE, DIM, GMI, MINE, Estimator, RenyiMI, as_trainable, get_estimator
+from iblearn.functional.renyi import renyi_graph_mi
 
 Activation = Tensor | GraphBatch
 
@@ -104,13 +105,25 @@ class InfoMax(Objective):
     """MOLE's encoder-like (``target="input"``: maximize I(T; X)) or decoder-like (``"label"``: I(T; Y))
     objective with a differentiable estimator: matrix-based Renyi, MINE, DIM (grids), GMI (graphs).
 
+    The module maximizes the estimator's batch bound (``batch_mi``), except for GMI and DIM, whose module
+    maximizes what their critic does (``module_objective``): GMI's weighted feature MI plus topology
+    MI (Peng et al. 2020), DIM's JS or InfoNCE (Hjelm et al. 2019), so that critic and module optimize
+    one objective.
+
     Args:
         target: ``"input"`` or ``"label"``.
         estimator: an estimator object or registry name; it must be differentiable.
+        adjacency: matrix-based (``renyi``) I(T; X) of a graph module: True (default) takes each node's
+            input as its features jointly with its adjacency vector, paper 001's graph extension
+            (Sec. 4, "involving the adjacent vector"; :func:`iblearn.functional.renyi.renyi_graph_mi`);
+            False compares the node representations with the node features alone. Other estimators
+            and targets take no adjacency: only None or False.
         **settings: passed to the estimator when it is given by name.
     """
 
-    def __init__(self, target: str, estimator: str | Estimator, **settings: Any) -> None:
+    def __init__(
+        self, target: str, estimator: str | Estimator, *, adjacency: bool | None = None, **settings: Any
+    ) -> None:
         if target not in ("input", "label"):
             raise ValueError(
                 f"target: expected 'input' (encoder-like) or 'label' (decoder-like), got {target!r}"
@@ -121,6 +134,15 @@ class InfoMax(Objective):
             raise ValueError(
                 f"estimator: {self.estimator.name} is not differentiable, so it cannot train a module"
             )
+        # the graph extension has no normalized form (Yu et al. 2021 normalize two variables)
+        matrix = isinstance(self.estimator, RenyiMI) and target == "input" and not self.estimator.normalize
+        if adjacency not in (None, True, False) or (adjacency and not matrix):
+            raise ValueError(
+                "adjacency: True is for the matrix-based I(T; X) (renyi without normalize, target 'input'),"
+                f" got {adjacency!r}"
+                f" with {self.estimator.name}, target {target!r}"
+            )
+        self.adjacency = matrix if adjacency is None else adjacency
         self.trainable = as_trainable(self.estimator)  # its critic is trained between the module's steps
         self.name = f"I(T;{'X' if target == 'input' else 'Y'}) by {self.estimator.name}"
         self.accepts = type(self.estimator).accepts
@@ -147,8 +169,22 @@ class InfoMax(Objective):
             self.trainable.train_step(*self._pair(batch, t))
 
     def loss(self, batch: Batch, t: Activation) -> tuple[Tensor, dict[str, float]]:
+        if isinstance(self.estimator, RenyiMI) and self.adjacency and isinstance(t, GraphBatch):
+            return self._graph_matrix_loss(batch, t, self.estimator)
         a, b = self._pair(batch, t)
+        if isinstance(self.estimator, GMI | DIM):
+            value = self.estimator.module_objective(a, b)  # the critic's objective: not its estimate
+            return -value, {"objective": float(value.detach())}
         mi = self.estimator.mi(a, b) if self.trainable is None else self.trainable.batch_mi(a, b)
+        return -mi, {"mi": float(mi.detach())}
+
+    def _graph_matrix_loss(
+        self, batch: Batch, t: GraphBatch, est: RenyiMI
+    ) -> tuple[Tensor, dict[str, float]]:
+        graph = batch.x
+        if not isinstance(graph, GraphBatch):
+            raise ValueError("target: a graph module's input I(T; X) needs the network input to be a graph")
+        mi = renyi_graph_mi(t.x, graph.x, graph.edge_index, est.alpha, est.sigma_x, est.sigma_y)
         return -mi, {"mi": float(mi.detach())}
 
 
