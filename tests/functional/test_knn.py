@@ -29,14 +29,19 @@ def _standardized(t: torch.Tensor) -> torch.Tensor:
     return (t - t.mean(0)) / t.std(0, unbiased=False)
 
 
-@pytest.fixture(params=["compiled", "scipy"])
+@pytest.fixture(params=["compiled", "compiled k-d tree", "scipy"])
 def tree_kernel(request, monkeypatch):
-    """Runs a test on both max-norm paths of the CPU backend: the compiled kernel, with slabs of 7 points
-    (many slabs, partly filled distance blocks), and scipy's k-d tree, which answers where it is not built."""
-    if request.param == "compiled":
+    """Runs a test on every max-norm path of the CPU backend: the compiled kernel's slabs, 7 points to a
+    slab (many slabs, partly filled distance blocks), its k-d tree (taken at large N; here at any N, 5
+    points to a leaf, so that the tree has many levels), and scipy's k-d tree, which answers where the
+    kernel is not built."""
+    if request.param.startswith("compiled"):
         if not nb.HAVE_KERNEL:
             pytest.skip("the compiled kernel was not built")
         monkeypatch.setattr(nb, "_slab_width", lambda n: 7)
+        if request.param == "compiled k-d tree":
+            monkeypatch.setattr(nb, "TREE_MIN_N", 0)
+            monkeypatch.setattr(nb, "TREE_LEAF", 5)
     else:
         monkeypatch.setattr(nb, "HAVE_KERNEL", False)
     return request.param
@@ -159,7 +164,79 @@ def test_the_kernel_rejects_buffers_of_the_wrong_size():
 
 
 @pytest.mark.skipif(not nb.HAVE_KERNEL, reason="the compiled kernel was not built")
-def test_threads_split_the_work_without_changing_a_number(monkeypatch):
+def test_the_tree_kernel_rejects_buffers_of_the_wrong_size():
+    cols, out = np.zeros((2, 10)), np.empty(10, dtype=np.int64)
+    span, boxes = np.zeros(6, dtype=np.int64), np.zeros(12)  # depth 1: 3 nodes, 2 dimensions
+    with pytest.raises(ValueError, match="boxes"):
+        nb._maxnorm.tree_count(cols, 10, 2, 1, span, boxes[:-1], np.ones(10), False, 0, 10, out)
+    with pytest.raises(ValueError, match="span"):
+        nb._maxnorm.tree_count(cols, 10, 2, 1, span[:-1], boxes, np.ones(10), False, 0, 10, out)
+    order, data = np.empty(10, dtype=np.int64), np.empty(20)
+    with pytest.raises(ValueError, match="depth"):  # 2^4 leaves for 10 points
+        nb._maxnorm.build(cols, 10, 2, 4, order, span, boxes, data)
+    with pytest.raises(ValueError, match="data"):
+        nb._maxnorm.build(cols, 10, 2, 1, order, span, boxes, data[:-1])
+    with pytest.raises(ValueError, match="64 points"):  # one leaf of 100 points
+        nb._maxnorm.build(
+            np.zeros(100), 100, 1, 0, np.empty(100, dtype=np.int64), span[:2], boxes[:2], np.empty(100)
+        )
+    with pytest.raises(ValueError, match="k < n"):
+        nb._maxnorm.tree_knn(
+            cols, 10, 2, 1, span, boxes, 10, 0, 10, np.empty((10, 10)), np.empty((10, 10), dtype=np.int64)
+        )
+
+
+def _awkward(n: int, dim: int, seed: int) -> torch.Tensor:
+    """Points that make a k-d tree's life hard: a constant column, a column of 3 values (ties at every
+    median), repeated rows, and Gaussian columns; of width ``dim``."""
+    g = gen(seed)
+    x = torch.randn(n, dim, generator=g, dtype=torch.float64)
+    if dim >= 2:
+        x[:, 0] = 0.25
+    if dim >= 3:
+        x[:, 1] = torch.randint(0, 3, (n,), generator=g).to(torch.float64)
+    m = min(20, n // 3)
+    x[n // 2 : n // 2 + m] = x[:m]  # duplicates
+    return x
+
+
+@pytest.mark.skipif(not nb.HAVE_KERNEL, reason="the compiled kernel was not built")
+@pytest.mark.parametrize("dim", [1, 2, 3, 7, 16, 128])
+def test_the_k_d_tree_agrees_with_brute_force(monkeypatch, dim):
+    monkeypatch.setattr(nb, "TREE_MIN_N", 0)
+    monkeypatch.setattr(nb, "TREE_LEAF", 3)
+    for n in (5, 64, 300):
+        x = _awkward(n, dim, seed=dim + n)
+        for k in (1, 4):
+            eps, idx = nb.kth_neighbour([x], k, "chebyshev", "tree")
+            assert torch.equal(eps, nb.kth_neighbour([x], k, "chebyshev", "brute")[0])
+            assert not (idx == torch.arange(n)[:, None]).any()
+            got = (x[:, None, :] - x[idx]).abs().amax(dim=2)
+            assert torch.equal(got.amax(dim=1), eps)  # the k returned are at most eps away
+        r = torch.where(eps > 0, eps, torch.ones_like(eps))
+        for radius in (r, r * 0.75, torch.rand(n, generator=gen(3), dtype=torch.float64) + 0.1):
+            for inclusive in (False, True):
+                brute = nb.count_within(x, radius, "chebyshev", "brute", inclusive=inclusive)
+                assert torch.equal(
+                    nb.count_within(x, radius, "chebyshev", "tree", inclusive=inclusive), brute
+                )
+
+
+@pytest.mark.skipif(not nb.HAVE_KERNEL, reason="the compiled kernel was not built")
+def test_the_k_d_tree_gives_ksg_the_value_of_the_slabs(monkeypatch):
+    x, y = dense_gaussian(5).sample(3000, seed=2)
+    for variant in (1, 2):
+        slabs = float(ksg_mi(x, y, 3, variant))
+        monkeypatch.setattr(nb, "TREE_MIN_N", 0)
+        assert float(ksg_mi(x, y, 3, variant)) == slabs  # to the last bit: the same counts
+        monkeypatch.setattr(nb, "TREE_MIN_N", nb.TREE_MIN_N)
+
+
+@pytest.mark.skipif(not nb.HAVE_KERNEL, reason="the compiled kernel was not built")
+@pytest.mark.parametrize("tree", [False, True])
+def test_threads_split_the_work_without_changing_a_number(monkeypatch, tree):
+    if tree:
+        monkeypatch.setattr(nb, "TREE_MIN_N", 0)
     x = _coarse(900, 4)
     eps, idx = nb.kth_neighbour([x], 3, "chebyshev", "tree")
     counts = nb.count_within(x, eps, "chebyshev", "tree", inclusive=False)

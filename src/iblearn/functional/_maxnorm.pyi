@@ -26,3 +26,39 @@ def count(
     last: int,
     out: NDArray[np.int64],
 ) -> None: ...
+def build(
+    points: NDArray[np.float64],
+    n: int,
+    dim: int,
+    depth: int,
+    out_order: NDArray[np.int64],
+    out_span: NDArray[np.int64],
+    out_boxes: NDArray[np.float64],
+    out_data: NDArray[np.float64],
+) -> None: ...
+def tree_knn(
+    data: NDArray[np.float64],
+    n: int,
+    dim: int,
+    depth: int,
+    span: NDArray[np.int64],
+    boxes: NDArray[np.float64],
+    k: int,
+    first: int,
+    last: int,
+    out_dist: NDArray[np.float64],
+    out_idx: NDArray[np.int64],
+) -> None: ...
+def tree_count(
+    data: NDArray[np.float64],
+    n: int,
+    dim: int,
+    depth: int,
+    span: NDArray[np.int64],
+    boxes: NDArray[np.float64],
+    radius: NDArray[np.float64],
+    inclusive: bool,
+    first: int,
+    last: int,
+    out: NDArray[np.int64],
+) -> None: ...
