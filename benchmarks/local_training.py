@@ -7,11 +7,14 @@ Writes benchmarks/results/local_training_<device>.json and .md.
 """
 
 import argparse
+import sys
 from pathlib import Path
 
 import torch
 
-from iblearn.bench.local import local_table, run_local
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout's root: benchmarks.runners
+
+from benchmarks.runners.local import local_table, run_local
 from iblearn.records import environment, write_json
 
 if __name__ == "__main__":

@@ -6,11 +6,14 @@ Writes benchmarks/results/mi_overhead.json and .md.
 """
 
 import argparse
+import sys
 from pathlib import Path
 
 import torch
 
-from iblearn.bench.mi_overhead import mi_overhead_table, run_mi_overhead
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout's root: benchmarks.runners
+
+from benchmarks.runners.mi_overhead import mi_overhead_table, run_mi_overhead
 from iblearn.records import environment, write_json
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 Trains iblearn's and torch-mist's MINE, NWJ and JS exactly as benchmarks/neural_estimators.py does
 (same critic, batches, steps), then evaluates both critics two ways: torch-mist's (chunks of 1,024 test
 samples, one negative a sample, averaged) and a reference (the bound pooled over all 10,000 test samples
-with 64 negatives a sample). See iblearn.bench.neural_eval.
+with 64 negatives a sample). See benchmarks/runners/neural_eval.py.
 
     python benchmarks/neural_evaluation.py [--seeds N] [--tasks NAME,...]
 
@@ -17,9 +17,12 @@ for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ.setdefault(var, "1")
 
 import argparse  # noqa: E402
+import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from iblearn.bench.neural_eval import LOW_MI_TASKS, evaluation_row, evaluation_table  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout's root: benchmarks.runners
+
+from benchmarks.runners.neural_eval import LOW_MI_TASKS, evaluation_row, evaluation_table  # noqa: E402
 from iblearn.records import environment, read_json, write_json  # noqa: E402
 
 if __name__ == "__main__":

@@ -7,11 +7,14 @@ Writes benchmarks/results/proximal_overhead.json and .md.
 """
 
 import argparse
+import sys
 from pathlib import Path
 
 import torch
 
-from iblearn.bench.proximal import overhead_table, run_overhead
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout's root: benchmarks.runners
+
+from benchmarks.runners.proximal import overhead_table, run_overhead
 from iblearn.records import environment, write_json
 
 if __name__ == "__main__":

@@ -222,9 +222,8 @@ def _summary_table(summary: Sequence[dict[str, Any]], title: str) -> Table:
 
 
 def _demo_estimators(out_dir: Path) -> None:
-    from iblearn.bench.accuracy import AccuracyConfig, grid_size, summarize
-    from iblearn.bench.methods import ours
     from iblearn.experiments import REPRODUCTIONS, ReproduceOptions
+    from iblearn.experiments.accuracy import AccuracyConfig, grid_size, ours, summarize
     from iblearn.records import RunFolder
 
     out.print(
@@ -397,24 +396,49 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+# The benchmark runners and peer adapters live in the source checkout (benchmarks/runners), not in the
+# installed package (DESIGN.md, "Layers"): they pin peers (jax, numpy<2) that iblearn itself never needs.
+BENCH_MISSING = (
+    "iblearn bench runs the benchmarks of a source checkout (benchmarks/runners), and this installation "
+    "is not one: in a clone of iblearn's repository, `make bench` installs the peers (the bench extra) "
+    "and iblearn from that checkout, after which `iblearn bench` finds them"
+)
+# Where this file lies in a checkout (src/iblearn/cli.py); an installed wheel has no benchmarks/ there.
+CHECKOUT = Path(__file__).resolve().parents[2]
+
+
+def _bench_runners(root: Path = CHECKOUT) -> Any:
+    """``benchmarks.runners`` of the checkout ``root`` (an editable install runs this file from its
+    src/iblearn), imported on first use; None outside a checkout."""
+    import importlib
+
+    if not (root / "benchmarks" / "runners" / "__init__.py").is_file():
+        return None
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    return importlib.import_module("benchmarks.runners")
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
-    from iblearn.bench import bench_accuracy, bench_neural, bench_speed
-    from iblearn.bench.accuracy import AccuracyConfig, grid_size
-    from iblearn.bench.methods import all_methods
+    runners = _bench_runners()
+    if runners is None:
+        err.print(f"[red]error:[/red] {BENCH_MISSING}")
+        return 2
+    from iblearn.experiments.accuracy import AccuracyConfig, grid_size
 
     results = Path(args.results)
     results.mkdir(parents=True, exist_ok=True)
     if args.suite == "neural":
         with progress_bar(None, "neural") as step:
-            out.print(Markdown(bench_neural(results, quick=args.quick, progress=step)))
+            out.print(Markdown(runners.bench_neural(results, quick=args.quick, progress=step)))
         return 0
     if args.only in (None, "speed"):
         out.rule("speed (single thread; ratios from one run)")
-        out.print(Markdown(bench_speed(results, quick=args.quick)))
+        out.print(Markdown(runners.bench_speed(results, quick=args.quick)))
     if args.only in (None, "accuracy"):
         config = AccuracyConfig(sizes=(1000,), seeds=2) if args.quick else AccuracyConfig()
-        with progress_bar(grid_size(config, all_methods()), "accuracy") as step:
-            table = bench_accuracy(results, quick=args.quick, resume=not args.restart, progress=step)
+        with progress_bar(grid_size(config, runners.all_methods()), "accuracy") as step:
+            table = runners.bench_accuracy(results, quick=args.quick, resume=not args.restart, progress=step)
         out.rule("accuracy against known truth")
         out.print(Markdown(table))
     out.print(f"[dim]results in {results}[/dim]")

@@ -7,8 +7,8 @@ import math
 
 import pytest
 import torch
+from benchmarks.runners.neural_eval import BOUNDS, chunked, pooled
 
-from iblearn.bench.neural_eval import BOUNDS, chunked, pooled
 from iblearn.data.synthetic import bivariate_normal
 
 RHO = 0.75

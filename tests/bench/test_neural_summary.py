@@ -3,11 +3,11 @@ its re-runs of a subset, and its argument checks."""
 
 from __future__ import annotations
 
+import benchmarks.runners.neural as neural
 import pytest
+from benchmarks.runners import bench_neural, merge_neural
+from benchmarks.runners.neural import neural_table, summarize
 
-import iblearn.bench.neural as neural
-from iblearn.bench import bench_neural, merge_neural
-from iblearn.bench.neural import neural_table, summarize
 from iblearn.records import read_json, write_json
 
 

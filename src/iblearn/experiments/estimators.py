@@ -2,16 +2,23 @@
 
 There is no paper to match here: this is the foundation's own check, and the default job of
 ``iblearn demo``. ``--quick``: N = 1,000, 2 seeds (under a minute on two cores); ``--full``: N = 1,000,
-5,000 and 10,000, 5 seeds. The benchmark (``iblearn bench estimators``) runs the same grid with the
-peers beside ours.
+5,000 and 10,000, 5 seeds. The benchmark (``iblearn bench estimators``, from a source checkout) runs the same
+grid with the peers beside ours.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from iblearn.bench.accuracy import AccuracyConfig, accuracy_table, plot_accuracy, run_accuracy, summarize
-from iblearn.bench.methods import describe, ours
+from iblearn.experiments.accuracy import (
+    AccuracyConfig,
+    accuracy_table,
+    describe,
+    ours,
+    plot_accuracy,
+    run_accuracy,
+    summarize,
+)
 from iblearn.experiments.common import ReproduceOptions
 
 

@@ -1,7 +1,7 @@
 """Cost of greedy, gradient-isolated training against end-to-end backpropagation of the same network.
 
 Per network: seconds per epoch and the bytes autograd saves for the backward passes of one step
-(activations, and the critics'), counted once per storage as in :mod:`iblearn.bench.proximal`. For
+(activations, and the critics'), counted once per storage as in :mod:`benchmarks.runners.proximal`. For
 greedy training, each module's epoch (earlier modules run frozen, under ``no_grad``) and the largest of
 the modules' step memories: what greedy training needs at once.
 """
@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from iblearn.bench.proximal import fastest, saved_bytes
+from benchmarks.runners.proximal import fastest, saved_bytes
 from iblearn.models.mole import Sequential, layerwise_mlp, mnist_cnn
 from iblearn.records import markdown_table
 from iblearn.training import Batch, CrossEntropy, InfoMax, NoisyIB, Objective

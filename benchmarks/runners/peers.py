@@ -1,4 +1,5 @@
-"""The estimators a benchmark compares: iblearn's and its peers', behind one small interface.
+"""The peers a benchmark compares iblearn's estimators with, as more methods of the accuracy grid
+(:class:`iblearn.experiments.accuracy.Method`).
 
 Peers come from the ``bench`` extra and are imported only when used; one that cannot be imported
 is reported as unavailable, with the reason, instead of failing the run.
@@ -6,58 +7,14 @@ is reported as unavailable, with the reason, instead of failing the run.
 
 from __future__ import annotations
 
-import importlib
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from torch import Tensor
 
-from iblearn.data.synthetic import Task
-from iblearn.estimators import KSG, Binning, GaussianMI, MixedKSG
-
-
-@dataclass(frozen=True)
-class Method:
-    """An estimator under test: ``estimate(x, y)`` in nats for the tasks it ``accepts``."""
-
-    name: str
-    accepts: Callable[[Task], bool]
-    estimate: Callable[[Tensor, Tensor], float]
-    requires: str | None = None  # the module a peer needs
-
-    def unavailable(self) -> str | None:
-        """Why the method cannot run here, or None."""
-        if self.requires is None:
-            return None
-        try:
-            importlib.import_module(self.requires)
-        except Exception as err:  # a peer's import can fail in many ways (jax versions, ...)
-            return f"{type(err).__name__}: {err}"
-        return None
-
-
-def continuous(task: Task) -> bool:
-    return not task.y_discrete
-
-
-def one_dimensional(task: Task) -> bool:
-    """Scalar x and scalar y (labels count as scalar)."""
-    return task.dim_x == 1 and task.dim_y == 1
-
-
-def ours() -> list[Method]:
-    return [
-        Method("iblearn KSG", continuous, lambda x, y: float(KSG(k=3)(x, y))),
-        Method("iblearn MixedKSG", lambda t: t.y_discrete, lambda x, y: float(MixedKSG(k=3)(x, y))),
-        Method("iblearn GaussianMI", continuous, lambda x, y: float(GaussianMI()(x, y))),
-        # 30 equal-width bins per unit; meaningful in one dimension only (in d dims every sample is
-        # soon its own bin, and the estimate is log N whatever the truth).
-        Method("iblearn Binning", one_dimensional, lambda x, y: float(Binning(30)(x, y))),
-    ]
+from iblearn.experiments.accuracy import Method, continuous, one_dimensional, ours
 
 
 def _np(t: Tensor) -> NDArray[Any]:
@@ -129,7 +86,3 @@ def peers() -> list[Method]:
 
 def all_methods() -> list[Method]:
     return ours() + peers()
-
-
-def describe(method: Method) -> dict[str, Any]:
-    return {"name": method.name, "requires": method.requires, "unavailable": method.unavailable()}

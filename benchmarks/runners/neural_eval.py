@@ -1,6 +1,6 @@
 """How each library's *reported* figure relates to what its trained critic's bound is worth.
 
-The neural benchmark (:mod:`iblearn.bench.neural`) compares reported estimates, and each library reports
+The neural benchmark (:mod:`benchmarks.runners.neural`) compares reported estimates, and each library reports
 in its own way: iblearn pools every score of the test set (8 negatives a sample), torch-mist averages
 the bound over chunks of 1,024 test samples with one negative a sample. Here both critics, trained as in
 that benchmark, are evaluated both ways and against a reference: the bound pooled over the whole test
@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from iblearn.bench.neural import theirs_reported, train_pair
+from benchmarks.runners.neural import theirs_reported, train_pair
 from iblearn.data.synthetic import get_task
 from iblearn.estimators.neural import derangements
 from iblearn.functional.bounds import dv_bound, nwj_bound

@@ -14,10 +14,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from benchmarks.runners import peers as M
 from iblearn import functional as F
 from iblearn._threads import limit_threads
-from iblearn.bench import methods as M
 from iblearn.data.synthetic import additive_uniform, bivariate_normal, dense_gaussian
+from iblearn.experiments.accuracy import Method
 from iblearn.functional import _neighbors
 from iblearn.records import markdown_table
 
@@ -61,7 +62,7 @@ def _standardized(x: torch.Tensor) -> torch.Tensor:
     return (x - x.mean(0)) / x.std(0, unbiased=False)
 
 
-def _peer(method: M.Method, x: torch.Tensor, y: torch.Tensor) -> Callable[[], float] | None:
+def _peer(method: Method, x: torch.Tensor, y: torch.Tensor) -> Callable[[], float] | None:
     return None if method.unavailable() else (lambda: method.estimate(x, y))
 
 

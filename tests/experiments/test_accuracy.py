@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from iblearn.bench.accuracy import AccuracyConfig, accuracy_table, grid_size, run_accuracy, summarize
-from iblearn.bench.methods import Method, ours, peers
-from iblearn.data.synthetic import get_task
 from iblearn.experiments import REPRODUCTIONS, ReproduceOptions
+from iblearn.experiments.accuracy import (
+    AccuracyConfig,
+    Method,
+    accuracy_table,
+    grid_size,
+    ours,
+    run_accuracy,
+    summarize,
+)
 from iblearn.records import RunFolder
 from tests.experiments.kill import assert_resumes_exactly
 
@@ -55,14 +61,6 @@ def test_unavailable_and_failing_methods_are_rows_not_crashes(tmp_path):
     assert notes["failing"] == "failed: RuntimeError: broken peer"
     assert "| failing |" in accuracy_table(summarize(rows))
     assert "non-finite estimate on 1 of 1 runs" in accuracy_table(summarize(rows))
-
-
-def test_methods_accept_the_tasks_they_can_estimate():
-    by_name = {m.name: m for m in ours() + peers()}
-    labels, five = get_task("categorical-uniform-5"), get_task("dense-gaussian-5x5")
-    assert by_name["iblearn MixedKSG"].accepts(labels) and not by_name["iblearn KSG"].accepts(labels)
-    assert by_name["sklearn"].accepts(labels) and not by_name["sklearn"].accepts(five)
-    assert by_name["npeet-plus"].accepts(five) and not by_name["bmi KSG"].accepts(labels)
 
 
 def test_reproduction_writes_the_conventional_run_folder(tmp_path):

@@ -1,5 +1,8 @@
 """Accuracy against known truth: every method on every task it accepts, at several N and seeds.
 
+The grid behind ``iblearn reproduce estimators`` (iblearn's own estimators, :func:`ours`) and the
+accuracy benchmark of a source checkout (benchmarks/runners, which adds the peers as more methods).
+
 Each call is one row of the run's ``metrics.csv`` (task, method, n, seed, truth, estimate, seconds,
 note), written atomically as it completes, so a killed run resumes where it stopped. A (task, method)
 pair whose call exceeds the time budget is not run at larger N (the row says so).
@@ -7,6 +10,7 @@ pair whose call exceeds the time budget is not run at larger N (the row says so)
 
 from __future__ import annotations
 
+import importlib
 import math
 import os
 import statistics
@@ -16,11 +20,56 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+from torch import Tensor
 
 from iblearn import _plotting
-from iblearn.bench.methods import Method
 from iblearn.data.synthetic import Task, get_task, standard_tasks
+from iblearn.estimators import KSG, Binning, GaussianMI, MixedKSG
 from iblearn.records import RunFolder, markdown_table
+
+
+@dataclass(frozen=True)
+class Method:
+    """An estimator under test: ``estimate(x, y)`` in nats for the tasks it ``accepts``."""
+
+    name: str
+    accepts: Callable[[Task], bool]
+    estimate: Callable[[Tensor, Tensor], float]
+    requires: str | None = None  # the module a peer needs
+
+    def unavailable(self) -> str | None:
+        """Why the method cannot run here, or None."""
+        if self.requires is None:
+            return None
+        try:
+            importlib.import_module(self.requires)
+        except Exception as err:  # a peer's import can fail in many ways (jax versions, ...)
+            return f"{type(err).__name__}: {err}"
+        return None
+
+
+def continuous(task: Task) -> bool:
+    return not task.y_discrete
+
+
+def one_dimensional(task: Task) -> bool:
+    """Scalar x and scalar y (labels count as scalar)."""
+    return task.dim_x == 1 and task.dim_y == 1
+
+
+def ours() -> list[Method]:
+    return [
+        Method("iblearn KSG", continuous, lambda x, y: float(KSG(k=3)(x, y))),
+        Method("iblearn MixedKSG", lambda t: t.y_discrete, lambda x, y: float(MixedKSG(k=3)(x, y))),
+        Method("iblearn GaussianMI", continuous, lambda x, y: float(GaussianMI()(x, y))),
+        # 30 equal-width bins per unit; meaningful in one dimension only (in d dims every sample is
+        # soon its own bin, and the estimate is log N whatever the truth).
+        Method("iblearn Binning", one_dimensional, lambda x, y: float(Binning(30)(x, y))),
+    ]
+
+
+def describe(method: Method) -> dict[str, Any]:
+    return {"name": method.name, "requires": method.requires, "unavailable": method.unavailable()}
 
 
 @dataclass(frozen=True)

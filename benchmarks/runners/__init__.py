@@ -1,4 +1,9 @@
-"""Benchmarks of iblearn against its peers (the ``bench`` extra): accuracy against known truth, speed."""
+"""Benchmark runners and peer adapters: iblearn against its peers (the ``bench`` extra), accuracy against
+known truth, speed, and the costs of its training procedures.
+
+Not part of the installed package (DESIGN.md, "Layers"): the scripts in benchmarks/, the tests in
+tests/bench/ and ``iblearn bench`` import it from the root of a source checkout.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from benchmarks.runners.peers import all_methods
+from benchmarks.runners.speed import run_speed, speed_table
 from iblearn._threads import limit_threads
-from iblearn.bench.accuracy import AccuracyConfig, accuracy_table, plot_accuracy, run_accuracy, summarize
-from iblearn.bench.methods import all_methods, describe
-from iblearn.bench.speed import run_speed, speed_table
+from iblearn.experiments.accuracy import (
+    AccuracyConfig,
+    accuracy_table,
+    describe,
+    plot_accuracy,
+    run_accuracy,
+    summarize,
+)
 from iblearn.records import RunFolder, read_json, write_json
 
 
@@ -57,8 +69,8 @@ def bench_neural(
     row records the commit that produced it. With ``estimators`` or ``tasks``, only those are run again;
     ``seeds`` replaces the 3 seeds of the full grid.
     """
-    from iblearn.bench.neural import KINDS, TASKS, neural_table, run_neural
-    from iblearn.bench.neural import summarize as summarize_neural
+    from benchmarks.runners.neural import KINDS, TASKS, neural_table, run_neural
+    from benchmarks.runners.neural import summarize as summarize_neural
 
     kinds = tuple(estimators) or KINDS
     for kind in kinds:
@@ -102,8 +114,8 @@ def merge_neural(sources: Sequence[Path], results_dir: Path, *, seeds: int | Non
     """The rows of earlier neural runs (``neural_estimators.json`` in each of ``sources``), those of
     seeds below ``seeds`` where given, summarized into ``results_dir`` as one grid; no training. A
     (task, estimator, seed) found in two sources is refused: the merge would hide which one counts."""
-    from iblearn.bench.neural import neural_table
-    from iblearn.bench.neural import summarize as summarize_neural
+    from benchmarks.runners.neural import neural_table
+    from benchmarks.runners.neural import summarize as summarize_neural
 
     rows: list[dict[str, Any]] = []
     for source in sources:

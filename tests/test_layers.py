@@ -1,0 +1,103 @@
+"""Imports between iblearn's layers point down only (DESIGN.md, "Layers, and which way imports go").
+
+Every import statement under src/iblearn counts, those inside functions too: a lazy import upward is
+still a dependency upward. Docstring examples are not imports.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "iblearn"
+
+# The order of DESIGN.md with the code's one refinement: `data` imports nothing but `functional` (the
+# synthetic tasks' closed forms), and `training` and `models` take its GraphBatch, so it sits just above
+# `functional`. A package may import its own modules and those of lower ranks; packages of one rank are
+# siblings and import neither way.
+RANK = {
+    "functional": 0,
+    "data": 1,
+    "estimators": 2,
+    "optim": 3,
+    "training": 3,
+    "analysis": 4,
+    "models": 4,
+    "experiments": 5,
+    "cli": 6,
+}
+# Usable by every layer, so they import none of the layers themselves (and not each other upward).
+SHARED = {"records", "_threads", "_plotting", "_modes", "_lightning"}
+
+
+def _top(module: str) -> str | None:
+    """The top-level part of iblearn that ``module`` (a dotted name) lies in; None outside iblearn."""
+    parts = module.split(".")
+    return parts[1] if parts[0] == "iblearn" and len(parts) > 1 else None
+
+
+def _imports(path: Path, src: Path) -> list[tuple[int, str]]:
+    """(line, module) of every import of iblearn in ``path``, relative ones resolved."""
+    package = ".".join(path.relative_to(src.parent).with_suffix("").parts)
+    if path.name != "__init__.py":
+        package = package.rsplit(".", 1)[0]
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                module = ".".join([*base, *([node.module] if node.module else [])])
+            else:
+                module = node.module or ""
+            # `from iblearn import functional` imports the subpackage named after `import`.
+            found += [(node.lineno, f"{module}.{alias.name}") for alias in node.names]
+    return [(line, m) for line, m in found if m.startswith("iblearn.")]
+
+
+def _violations(src: Path = SRC) -> list[str]:
+    bad = []
+    for path in sorted(src.rglob("*.py")):
+        rel = path.relative_to(src)
+        if rel == Path("__init__.py"):
+            continue  # the package's top level re-exports names lazily from the layers (PEP 562)
+        here = rel.parts[0].removesuffix(".py")
+        if here not in RANK and here not in SHARED:
+            bad.append(f"{rel}: iblearn.{here} is in no layer of DESIGN.md")
+            continue
+        seen = set()
+        for line, module in _imports(path, src):
+            there = _top(module)
+            if there is None or there == here or (line, there) in seen:
+                continue
+            seen.add((line, there))
+            if there not in RANK and there not in SHARED:
+                # `from iblearn import estimators` names a subpackage; a name like `MIEstimate` does not.
+                if (src / there).is_dir() or (src / f"{there}.py").is_file():
+                    bad.append(f"{rel}:{line}: imports {module}, which is in no layer")
+                continue
+            if there in SHARED:
+                ok = True
+            elif here in SHARED:
+                ok = False
+            else:
+                ok = RANK[there] < RANK[here]
+            if not ok:
+                bad.append(f"{rel}:{line}: {here} imports {module} ({there} is not below {here})")
+    return bad
+
+
+def test_imports_point_down_the_layers():
+    assert _violations() == []
+
+
+def test_the_check_sees_an_upward_import(tmp_path):
+    fake = tmp_path / "iblearn"
+    (fake / "functional").mkdir(parents=True)
+    (fake / "estimators").mkdir()
+    (fake / "functional" / "knn.py").write_text("def f():\n    from iblearn.estimators import KSG\n")
+    (fake / "estimators" / "base.py").write_text("from ..functional import knn\n")
+    assert _violations(fake) == [
+        "functional/knn.py:2: functional imports iblearn.estimators.KSG (estimators is not below functional)"
+    ]
