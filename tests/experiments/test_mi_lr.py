@@ -88,3 +88,23 @@ def _run_tiny():
 
 def test_a_run_killed_at_random_writes_resumes_to_the_rows_of_an_unbroken_run(tmp_path):
     assert_resumes_exactly(exp.run, TINY, tmp_path, kills=1)
+
+
+def test_ixy_is_h_y_by_default_or_paper_004s_ksg_estimate(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    asked = []
+
+    def ixy(self, *, estimate=False):
+        asked.append(estimate)
+        raise Killed
+
+    monkeypatch.setattr(exp.MIProbe, "ixy", ixy)
+    for choice in ("entropy", "ksg"):
+        with pytest.raises(Killed):
+            exp.run(ReproduceOptions(out=tmp_path / choice), replace(TINY, ixy=choice))
+    assert asked == [False, True]
+    with pytest.raises(ValueError, match="--set ixy: expected one of entropy, ksg, got 'mine'"):
+        exp.run(ReproduceOptions(out=tmp_path / "bad"), replace(TINY, ixy="mine"))
+    with pytest.raises(ValueError, match="--set range_restart: expected one of candidate, smallest"):
+        exp.run(ReproduceOptions(out=tmp_path / "bad"), replace(TINY, range_restart="first"))

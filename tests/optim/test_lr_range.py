@@ -12,10 +12,13 @@ from torch import nn
 from iblearn.optim import MIProbe, lr_range_test, select_range
 
 
-def scripted_range_test(final_acc, crashes=lambda trial, lr: False, trials=2):
+def scripted_range_test(
+    final_acc, crashes=lambda trial, lr: False, trials=2, restart="candidate", first=None
+):
     """The LR range test on a fake model whose outcome depends only on the LR (and, for crashes, the
     trial): training accuracy climbs linearly to ``final_acc[lr]`` after 3 epochs; a NaN there, or
-    ``crashes(trial, lr)``, is a NaN loss. The MI is constant: every d_s is 0 after the first epoch."""
+    ``crashes(trial, lr)``, is a NaN loss. The MI is constant: every d_s is 0 after the first epoch.
+    ``first[lr]``, if given, is the LR's accuracy and MI at every epoch (a run that sits there)."""
     state = {}
 
     def make_model(trial):
@@ -31,17 +34,20 @@ def scripted_range_test(final_acc, crashes=lambda trial, lr: False, trials=2):
         acc = final_acc[state["lr"]]
         if math.isnan(acc) or crashes(state["trial"], state["lr"]):
             return {"train_loss": float("nan"), "train_acc": 0.0}
+        if first and state["lr"] in first:
+            return {"train_loss": 1.0, "train_acc": first[state["lr"]][0]}
         return {"train_loss": 1 - acc, "train_acc": 0.1 + (acc - 0.1) * state["epoch"] / 3}
 
     return lr_range_test(
         make_model,
         train_epoch,
-        lambda model: [0.5],
+        lambda model: [first[state["lr"]][1] if first and state.get("lr") in first else 0.5],
         ixy=2.0,
         lrs=list(final_acc),
         trials=trials,
         epochs=3,
         make_optimizer=make_optimizer,
+        restart=restart,
     )
 
 
@@ -60,14 +66,50 @@ def test_bounds_follow_algorithm_2_on_scripted_outcomes():
 def test_an_lr_that_crashed_in_any_trial_is_not_a_candidate():
     # Trial 0: 0.3 crashes, so 1.0 is not reached. Trial 1: everything completes, and 0.3 and 1.0 end
     # with the best accuracies. Averaging only completed runs would make 1.0 LR_top.
+    # (restart="smallest", iblearn's reading before issue 25: every trial starts from the smallest LR.)
     result = scripted_range_test(
-        {0.01: 0.5, 0.1: 0.9, 0.3: 0.92, 1.0: 0.95}, crashes=lambda trial, lr: (trial, lr) == (0, 0.3)
+        {0.01: 0.5, 0.1: 0.9, 0.3: 0.92, 1.0: 0.95},
+        crashes=lambda trial, lr: (trial, lr) == (0, 0.3),
+        restart="smallest",
     )
     assert [(r["trial"], r["lr"]) for r in result.summary if r["crashed"]] == [(0, 0.3)]
     assert (result.lr_min, result.lr_top, result.lr_max) == (0.01, 0.1, 0.3)
     patchy = [r for r in result.summary if not (r["trial"] == 1 and r["lr"] < 0.3)]  # each LR in one trial
     with pytest.raises(ValueError, match="lrs: no candidate completed every trial"):
-        select_range(patchy, result.curves)
+        select_range(patchy, result.curves, restart="smallest")
+
+
+def test_after_a_crash_the_next_trial_starts_from_the_lr_that_crashed():
+    # Algorithm 2: "If training has crashed break and start a new trial from (current) candidate LR_i".
+    # Trial 0 crashes at 0.3; trial 1 tests 0.3 again with new weights, then 1.0; trial 2 (after a trial
+    # that completed its candidates) starts from the smallest again.
+    result = scripted_range_test(
+        {0.01: 0.5, 0.1: 0.9, 0.3: 0.92, 1.0: 0.8},
+        crashes=lambda trial, lr: (trial, lr) == (0, 0.3),
+        trials=3,
+    )
+    tested = [(r["trial"], r["lr"], r["crashed"]) for r in result.summary]
+    assert tested == [
+        (0, 0.01, False), (0, 0.1, False), (0, 0.3, True),
+        (1, 0.3, False), (1, 1.0, False),
+        (2, 0.01, False), (2, 0.1, False), (2, 0.3, False), (2, 1.0, False),
+    ]  # fmt: skip
+    # 0.3 crashed once: it is out; 1.0 completed twice without a crash: it counts.
+    assert (result.restart, result.lr_min, result.lr_top, result.lr_max) == ("candidate", 0.01, 0.1, 0.3)
+    with pytest.raises(ValueError, match="no candidate completed every trial"):  # trial 1 skipped 0.01
+        select_range(result.summary, result.curves, restart="smallest")
+    with pytest.raises(ValueError, match="restart: expected one of candidate, smallest"):
+        scripted_range_test({0.1: 0.5}, restart="first")
+
+
+def test_a_collapse_already_present_after_the_first_epoch_is_a_crash():
+    # 1.0 sits at chance (10%) with no I(T; Y) from its first epoch: there is no drop between its own
+    # epochs, but every metric is below half of 0.3's first epoch. Issue 25: it counted as completed.
+    result = scripted_range_test(
+        {0.01: 0.5, 0.1: 0.9, 0.3: 0.92, 1.0: 0.1}, first={1.0: (0.1, 0.0)}, trials=1
+    )
+    assert [(r["lr"], r["crashed"]) for r in result.summary][-1] == (1.0, True)
+    assert [r["epoch"] for r in result.curves if r["lr"] == 1.0] == [1]
 
 
 def test_a_tiny_classifier_and_layer_wise_attributes():

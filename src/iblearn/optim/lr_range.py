@@ -3,11 +3,27 @@
 For each of several trials the model is initialized afresh and saved; every candidate LR, in increasing
 order, trains that same initial model for a few epochs, recording per epoch d_p, d_s, the LR, I(T; Y),
 the training loss and accuracy. A run that crashes (a non-finite loss, or a sudden collapse of every
-metric) ends the trial: larger LRs would crash as well, and a new trial begins with new weights (the
-paper: "each LR is tested from the same initial model state ... until training crashes and a new
-trial (model weights reset) begins"). Completed runs go into the summary table D. Then, for an
-attribute (training accuracy by default; I(T; Y) of a layer for layer-wise ranges), averaged over
-trials per LR:
+metric) ends the trial, and a new trial begins with new weights (the paper: "each LR is tested from
+the same initial model state ... until training crashes and a new trial (model weights reset)
+begins"). Where the new trial starts is ``restart``:
+
+* ``"candidate"`` (default, Algorithm 2: "If training has crashed break and start a new trial from
+  (current) candidate LR_i"): the new trial tests the LR that crashed again, with the new weights, and
+  goes on upward from it; a trial that completes every candidate is followed by one from the smallest.
+  An LR counts if it completed in at least one trial and crashed in none.
+* ``"smallest"`` (iblearn's reading before issue 25): every trial starts from the smallest LR, and an
+  LR counts only if it completed in every trial; one that crashed in a trial, or was not reached there
+  because a smaller one crashed ("larger LRs would crash as well"), is out. Every candidate below a
+  crash is tested in every trial (more trials per LR, more training), but nothing above a crash is
+  tested again, however well it might do with other weights.
+
+A collapse is judged against the epoch before; at the first epoch, against the first epoch of the
+nearest smaller LR that completed: an LR whose every metric (accuracy, I(T; Y)) ends epoch 1 below
+half of that LR's has collapsed too (paper 004's "sudden or dramatic drop in all performance
+attributes"; LR 1.0 at chance on MNIST counted as completed before issue 25).
+
+Completed runs go into the summary table D. Then, for an attribute (training accuracy by default;
+I(T; Y) of a layer for layer-wise ranges), averaged over the trials an LR completed:
 
     d1n = final - initial value;  dnn = MAXVAL - final value;  LR_top = argmax final value
     Thresh = MAXVAL / C1
@@ -15,11 +31,10 @@ trials per LR:
     LR_max = the first LR from which dnn >= Thresh for it and every larger LR (crashed LRs count)
     epsilon = C2 * median of all recorded min(d_s)
 
-Algorithm 2 records only completed runs in D and does not say how trials combine. Here an LR counts as
-crashed if it crashed in any trial, or was not reached there because a smaller LR crashed ("larger
-LRs would crash as well"): it is never LR_top or LR_min, and its dnn is infinite, so LR_max lies at or
-below it. The averages therefore run over every trial. (Averaging only the trials that completed would
-let an LR that crashed in two trials of three become LR_top on the strength of the third.)
+Algorithm 2 records only completed runs in D and does not say how trials combine. Here an LR that does
+not count (above) is crashed: it is never LR_top or LR_min, and its dnn is infinite, so LR_max lies at
+or below it. (Averaging only the trials that completed, crashes or not, would let an LR that crashed
+in two trials of three become LR_top on the strength of the third.)
 
 "Initial" follows what Algorithm 2 measures: it computes ITY "the initial pre-training (epoch 0) MI"
 before the first epoch, so ``initial_ity`` (and ``initial_ity_<k>``) is that ITY_0; the training loss
@@ -41,10 +56,13 @@ from typing import Any
 import torch
 from torch import nn
 
+from iblearn import _checks as V
 from iblearn import _plotting
 
 #: A metric that falls below this fraction of its previous epoch's value has collapsed.
 CRASH_DROP = 0.5
+#: Where a trial starts after a crash (see the module docstring).
+RESTARTS = ("candidate", "smallest")
 
 
 @dataclass(frozen=True)
@@ -56,6 +74,7 @@ class LRRange:
     lr_top: float
     epsilon: float
     attribute: str = "train_acc"
+    restart: str = "candidate"
     summary: list[dict[str, Any]] = field(default_factory=list, repr=False)  # the table D
     curves: list[dict[str, Any]] = field(default_factory=list, repr=False)  # every recorded epoch
 
@@ -89,7 +108,8 @@ def _crashed(row: dict[str, Any], previous: dict[str, Any] | None, metrics: Sequ
         return True
     if previous is None:
         return False
-    return all(row[m] < CRASH_DROP * previous[m] for m in metrics if previous[m] > 0)
+    judged = [m for m in metrics if previous[m] > 0]  # every metric at 0: nothing to fall from
+    return bool(judged) and all(row[m] < CRASH_DROP * previous[m] for m in judged)
 
 
 def lr_range_test(
@@ -105,6 +125,7 @@ def lr_range_test(
     attribute: str = "train_acc",
     c1: float = 10.0,
     c2: float = 1.0,
+    restart: str = "candidate",
     progress: Callable[[str], None] | None = None,
 ) -> LRRange:
     """Algorithm 2 of paper 004.
@@ -121,6 +142,8 @@ def lr_range_test(
         attribute: the column the bounds come from: ``"train_acc"``, ``"train_loss"`` (lower is better,
             it is negated), or ``"ity"`` / ``"ity_<k>"`` for I(T; Y) of watched layer k (layer-wise).
         c1, c2: the constants of Algorithm 2 (defaults 10 and 1).
+        restart: where a new trial starts after a crash: ``"candidate"`` (Algorithm 2), the LR that
+            crashed, or ``"smallest"``, the first candidate (see the module docstring).
         progress: called with a message after every candidate run.
 
     Returns:
@@ -134,8 +157,7 @@ def lr_range_test(
     if not lrs or any(not (math.isfinite(lr) and lr > 0) for lr in lrs):
         raise ValueError(f"lrs: expected positive candidate learning rates, got {list(lrs)!r}")
     for value, name in ((trials, "trials"), (epochs, "epochs")):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name}: expected a positive integer, got {value!r}")
+        V.positive_int(value, name)
     if epochs < 2:
         # One epoch records d_s = 1.0 only (epsilon = C2) and the same first and final accuracy.
         raise ValueError(f"epochs: Algorithm 2 needs at least 2 epochs per candidate, got {epochs}")
@@ -145,21 +167,28 @@ def lr_range_test(
     # Checked here too, not only in select_range, so that bad constants fail before hours of training.
     if not all(isinstance(c, int | float) and math.isfinite(c) and c > 0 for c in (c1, c2)):
         raise ValueError(f"c1, c2: must be positive, got {c1}, {c2}")
+    if restart not in RESTARTS:
+        raise ValueError(f"restart: expected one of {', '.join(RESTARTS)}, got {restart!r}")
     optimizer_for = make_optimizer or (
         lambda model, lr: torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, nesterov=True)
     )
     summary: list[dict[str, Any]] = []
     curves: list[dict[str, Any]] = []
+    first_epochs: dict[float, dict[str, Any]] = {}  # epoch 1 of each LR that completed: collapse references
+    candidates = sorted(lrs)
+    begin = 0  # the candidate the trial starts from
     for trial in range(trials):
         initial = make_model(trial)
         saved = copy.deepcopy(initial.state_dict())
-        for lr in sorted(lrs):
+        for i in range(begin, len(candidates)):
+            lr = candidates[i]
+            smaller = [first_epochs[c] for c in candidates[:i] if c in first_epochs]
             model = initial
             model.load_state_dict(saved)
             optimizer = optimizer_for(model, lr)
             ity = [_measured(measure(model), None)]  # ITY_0, before training at this LR
             first: dict[str, Any] | None = None
-            previous: dict[str, Any] | None = None
+            previous: dict[str, Any] | None = smaller[-1] if smaller else None
             min_ds = [math.inf] * len(ity[0])
             crashed = False
             for epoch in range(1, epochs + 1):
@@ -191,7 +220,9 @@ def lr_range_test(
                 summary.append({"trial": trial, "lr": lr, "crashed": True})
                 if progress:
                     progress(f"trial {trial}: lr {lr:g} crashed; next trial")
+                begin = i if restart == "candidate" else 0
                 break
+            first_epochs[lr] = first
             entry: dict[str, Any] = {
                 "trial": trial,
                 "lr": lr,
@@ -207,7 +238,9 @@ def lr_range_test(
             summary.append(entry)
             if progress:
                 progress(f"trial {trial}: lr {lr:g}")
-    return select_range(summary, curves, attribute=attribute, c1=c1, c2=c2)
+        else:
+            begin = 0  # a trial that completed every candidate: the next one starts from the smallest
+    return select_range(summary, curves, attribute=attribute, c1=c1, c2=c2, restart=restart)
 
 
 def select_range(
@@ -217,10 +250,14 @@ def select_range(
     attribute: str = "train_acc",
     c1: float = 10.0,
     c2: float = 1.0,
+    restart: str = "candidate",
 ) -> LRRange:
-    """The bounds of Algorithm 2 from a recorded table D (see :func:`lr_range_test`)."""
+    """The bounds of Algorithm 2 from a recorded table D (see :func:`lr_range_test`); ``restart`` is
+    the one the table was recorded with, which says which LRs count."""
     if c1 <= 0 or c2 <= 0:
         raise ValueError(f"c1, c2: must be positive, got {c1}, {c2}")
+    if restart not in RESTARTS:
+        raise ValueError(f"restart: expected one of {', '.join(RESTARTS)}, got {restart!r}")
     sign = -1.0 if attribute == "train_loss" else 1.0
     lrs = sorted({row["lr"] for row in summary})
     done = [row for row in summary if not row["crashed"]]
@@ -230,15 +267,22 @@ def select_range(
         raise ValueError(
             f"attribute: not recorded; recorded: {sorted(k[6:] for k in done[0] if k.startswith('final_'))}"
         )
-    # Candidates completed every trial; the rest crashed somewhere (see the module docstring).
+    # Which candidates count (see the module docstring); the rest crashed.
     trials = {row["trial"] for row in summary}
+    crashed = {row["lr"] for row in summary if row["crashed"]}
+
+    def counts(lr: float) -> bool:
+        completed = {r["trial"] for r in done if r["lr"] == lr}
+        return completed == trials if restart == "smallest" else bool(completed) and lr not in crashed
+
     final = {
         lr: statistics.fmean(sign * r[f"final_{attribute}"] for r in done if r["lr"] == lr)
         for lr in lrs
-        if {r["trial"] for r in done if r["lr"] == lr} == trials
+        if counts(lr)
     }
     if not final:
-        raise ValueError("lrs: no candidate completed every trial; try smaller learning rates")
+        every = "completed every trial" if restart == "smallest" else "completed without a crash"
+        raise ValueError(f"lrs: no candidate {every}; try smaller learning rates")
     growth = {
         lr: statistics.fmean(
             sign * (r[f"final_{attribute}"] - r[f"initial_{attribute}"]) for r in done if r["lr"] == lr
@@ -264,6 +308,7 @@ def select_range(
         lr_top=lr_top,
         epsilon=max(epsilon, 0.0),
         attribute=attribute,
+        restart=restart,
         summary=summary,
         curves=curves,
     )
