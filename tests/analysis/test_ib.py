@@ -133,3 +133,26 @@ def test_diagnosis_counts_a_slope_activation_only_with_a_positive_slope(
 ) -> None:
     model = nn.Sequential(nn.Linear(3, 4), activation, nn.Linear(4, 2))
     assert verdicts(model, torch.randn(16, 3))[1:] == [verdict] * 2
+
+
+def test_the_quantized_functional_takes_its_own_precision_quantizer() -> None:
+    # Paper 003, Sec. 5.4: Q_L four levels in [0, 1], Q'_L = 1[L > 0.5]: the precision term prefers f'
+    # (class 1 above 1/2) over f'', which Q'_L = Q_L (12 bins, the first test) could not tell apart.
+    good, bad = (
+        ib_functional(r, Y, mode="quantized", n_bins=4, n_bins_y=2, value_range=(0.0, 1.0))
+        for r in (F_PRIME, F_SECOND)
+    )
+    # Q_L's bins [0, 1/4), ..., [3/4, 1]: f' has 0.75 and 1.0 in one (3 levels), f'' four.
+    assert float(good.ixl) == pytest.approx(1.5 * LOG2) and float(bad.ixl) == pytest.approx(math.log(4))
+    assert float(good.iyl) == pytest.approx(LOG2) and float(bad.iyl) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_the_noisy_functional_takes_its_own_precision_noise() -> None:
+    same = ib_functional(F_PRIME, Y, mode="noisy", noise_std=0.15)
+    assert same == ib_functional(F_PRIME, Y, mode="noisy", noise_std=0.15, noise_std_y=0.15)
+    coarse = ib_functional(F_PRIME, Y, mode="noisy", noise_std=0.15, noise_std_y=0.6)
+    assert float(coarse.ixl) == float(same.ixl)  # I(X; L + eta) unchanged
+    assert 0 < float(coarse.iyl) < float(same.iyl)  # more noise in eta': less about Y
+    assert (coarse.noise_std, coarse.noise_std_y) == (0.15, 0.6)
+    with pytest.raises(ValueError, match="noise_std_y"):
+        ib_functional(F_PRIME, Y, mode="noisy", noise_std=0.15, noise_std_y=-1.0)

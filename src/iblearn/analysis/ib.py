@@ -19,8 +19,8 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 
-from iblearn import functional as F
-from iblearn.functional import _validate as V
+from iblearn import _checks as V
+from iblearn import functional as ibf
 from iblearn.functional.discrete import Strategy
 from iblearn.training.stochastic import VIBHead, _AdditiveNoise
 
@@ -38,6 +38,7 @@ class IBFunctional:
     beta: float
     mode: str
     noise_std: float | None = None
+    noise_std_y: float | None = None  # eta' of I(Y; L + eta'), where it differs from eta
 
     @property
     def value(self) -> Tensor:
@@ -65,8 +66,11 @@ def ib_functional(
     logits: bool = True,
     noise_scale: float = 0.1,
     noise_std: float | None = None,
+    noise_std_y: float | None = None,
     n_bins: int = 10,
+    n_bins_y: int | None = None,
     strategy: Strategy = "uniform",
+    value_range: tuple[float, float] | None = None,
     base: float = math.e,
 ) -> IBFunctional:
     """I(X; L) - beta I(Y; L) for a representation ``(N, d)`` of the N samples and their ``labels (N,)``.
@@ -85,9 +89,14 @@ def ib_functional(
       as given. L + eta is a mixture of N Gaussians; both terms use the pairwise-distance (KL) estimate
       of its entropy (Kolchinsky & Tracey 2017),
       I(Y; L + eta) = I(X; L + eta) - sum_c P(c) I(X; L + eta | Y = c),
-      the estimator of Saxe et al. (2018). Differentiable in L.
-    * ``"quantized"``: I(X; Q(L)) - beta I(Y; Q(L)) with ``n_bins`` bins per unit set from L itself
-      (``strategy`` ``"uniform"`` over its range, or ``"quantile"``) (Sec. 5.4). Piecewise constant.
+      the estimator of Saxe et al. (2018). Differentiable in L. The precision term may take its own
+      noise eta' (Sec. 5.4: I(X; L + eta) and I(Y; L + eta'), "adapted ... w.r.t. each other"):
+      ``noise_std_y``, the std of eta'; None: eta' = eta.
+    * ``"quantized"``: I(X; Q_L(L)) - beta I(Y; Q'_L(L)) (Sec. 5.4, eq. 7 with Q_X the identity):
+      Q_L has ``n_bins`` bins per unit set from L itself (``strategy`` ``"uniform"`` over its range, or
+      over ``value_range``; or ``"quantile"``), Q'_L has ``n_bins_y`` (None: Q'_L = Q_L). The paper's
+      example, Q_L four levels in [0, 1] and Q'_L = 1[L > 0.5]: ``n_bins=4, n_bins_y=2,
+      value_range=(0, 1)``. Piecewise constant.
 
     Example:
         >>> y = torch.tensor([0, 0, 1, 1])
@@ -107,7 +116,7 @@ def ib_functional(
     std: float | None = None
     if mode == "decision":
         decided = (t[:, 0] > threshold).long() if t.shape[1] == 1 else t.argmax(dim=1)
-        ixl, iyl = F.discrete_entropy(decided), F.discrete_mi(decided, y)
+        ixl, iyl = ibf.discrete_entropy(decided), ibf.discrete_mi(decided, y)
     elif mode == "soft":
         t64 = t.to(torch.float64)
         if t.shape[1] == 1:
@@ -132,13 +141,26 @@ def ib_functional(
         t64 = t.to(torch.float64)
 
         def mixture_mi(v: Tensor) -> Tensor:
-            return F.noisy_mi_bounds(v, std)[1]
+            return ibf.noisy_mi_bounds(v, std)[1]
 
         ixl = mixture_mi(t64)
-        iyl = ixl - _class_average(t64, y, mixture_mi)
+        std_y = std if noise_std_y is None else V.positive(noise_std_y, "noise_std_y")
+
+        def mixture_mi_y(v: Tensor) -> Tensor:
+            return ibf.noisy_mi_bounds(v, std_y)[1]
+
+        ixl_y = ixl if std_y == std else mixture_mi_y(t64)  # I(X; L + eta'), for I(Y; L + eta')
+        iyl = ixl_y - _class_average(t64, y, mixture_mi_y)
+        if std_y != std:
+            return IBFunctional(ixl * scale, iyl * scale, float(beta), mode, std, std_y)
     else:
-        codes = F.bin_values(t.detach(), n_bins, strategy=strategy)
-        ixl, iyl = F.discrete_entropy(codes), F.discrete_mi(codes, y)
+        codes = ibf.bin_values(t.detach(), n_bins, strategy=strategy, value_range=value_range)
+        codes_y = (
+            codes
+            if n_bins_y is None
+            else ibf.bin_values(t.detach(), n_bins_y, strategy=strategy, value_range=value_range)
+        )
+        ixl, iyl = ibf.discrete_entropy(codes), ibf.discrete_mi(codes_y, y)
     return IBFunctional(ixl * scale, iyl * scale, float(beta), mode, std)
 
 
