@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from iblearn import functional as F
+from iblearn import functional as ibf
 from iblearn.estimators import KSG, Binning, CriticDivergedError, GaussianMI, InfoNCE, MixedKSG, RenyiMI
 
 FUZZ = settings(derandomize=True, max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
@@ -65,7 +65,7 @@ def _check(call, names: tuple[str, ...]) -> None:
 @given(samples(), samples(), st.one_of(st.integers(1, 5), _WRONG), st.sampled_from([1, 2]))
 def test_ksg(x, y, k, variant):
     with np.errstate(all="ignore"):
-        _check(lambda: F.ksg_mi(x, y, k, variant), ("x", "y", "k", "sample counts"))
+        _check(lambda: ibf.ksg_mi(x, y, k, variant), ("x", "y", "k", "sample counts"))
 
 
 @FUZZ
@@ -73,22 +73,22 @@ def test_ksg(x, y, k, variant):
 def test_mixed_ksg_and_entropy(x, data):
     n = len(x) if np.ndim(x) else 1
     labels = data.draw(st.one_of(hnp.arrays(np.int64, (n,), elements=st.integers(0, 2)), samples(n)))
-    _check(lambda: F.mixed_ksg_mi(x, labels), ("x", "labels", "sample counts", "k"))
+    _check(lambda: ibf.mixed_ksg_mi(x, labels), ("x", "labels", "sample counts", "k"))
     _check(lambda: MixedKSG()(x, labels), ("x", "y", "sample counts", "k"))
-    _check(lambda: F.kl_entropy(x), ("x", "k"))
+    _check(lambda: ibf.kl_entropy(x), ("x", "k"))
 
 
 @FUZZ
 @given(samples(), samples())
 def test_gaussian_renyi_binning(x, y):
     def gaussian():
-        value = F.gaussian_mi(x, y)
+        value = ibf.gaussian_mi(x, y)
         # Documented: inf when a canonical correlation is 1 (a deterministic linear relation).
         return value if not torch.isinf(value) else torch.zeros(())
 
     _check(gaussian, ("x", "y", "sample counts"))
     _check(lambda: GaussianMI()(x, y).value.nan_to_num(posinf=0.0), ("x", "y", "sample counts"))
-    _check(lambda: F.renyi_mi(x, y), ("x", "y", "sample counts"))
+    _check(lambda: ibf.renyi_mi(x, y), ("x", "y", "sample counts"))
     _check(lambda: RenyiMI(alpha=2.0)(x, y), ("x", "y", "sample counts"))
     _check(lambda: Binning(5)(x, y), ("x", "y", "sample counts"))
     _check(lambda: KSG()(x, y), ("x", "y", "sample counts", "k"))
@@ -97,7 +97,7 @@ def test_gaussian_renyi_binning(x, y):
 @FUZZ
 @given(samples(), st.one_of(st.floats(allow_nan=True, allow_infinity=True), _WRONG))
 def test_noisy_bounds(rep, noise_std):
-    _check(lambda: F.noisy_mi_bounds(rep, noise_std), ("representation", "noise_std"))
+    _check(lambda: ibf.noisy_mi_bounds(rep, noise_std), ("representation", "noise_std"))
 
 
 @FUZZ
@@ -108,9 +108,9 @@ def test_scores_and_matrices(s, alpha):
         # The bounds leave the scores' values to the estimators, which raise naming the step (checking
         # them here would wait on the device at every step): values within a critic's range only.
         scores = torch.nan_to_num(scores).clamp(-1e30, 1e30)
-    _check(lambda: F.infonce_bound(scores), ("scores",))
-    _check(lambda: F.dv_bound(scores, scores), ("joint", "marginal"))
-    _check(lambda: F.matrix_entropy(scores, alpha), ("k", "alpha"))
+    _check(lambda: ibf.infonce_bound(scores), ("scores",))
+    _check(lambda: ibf.dv_bound(scores, scores), ("joint", "marginal"))
+    _check(lambda: ibf.matrix_entropy(scores, alpha), ("k", "alpha"))
 
 
 @FUZZ

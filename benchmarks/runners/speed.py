@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from benchmarks.runners import peers as M
-from iblearn import functional as F
+from iblearn import functional as ibf
 from iblearn._threads import limit_threads
 from iblearn.data.synthetic import additive_uniform, bivariate_normal, dense_gaussian
 from iblearn.experiments.accuracy import Method
@@ -46,7 +46,7 @@ def _time(fns: Timed, repeats: int) -> tuple[dict[str, float], dict[str, float]]
 
 
 def _ksg(x: torch.Tensor, y: torch.Tensor) -> float:
-    return float(F.ksg_mi(x, y, 3))
+    return float(ibf.ksg_mi(x, y, 3))
 
 
 def _ksg_without_kernel(x: torch.Tensor, y: torch.Tensor) -> float:
@@ -96,7 +96,7 @@ def run_speed(*, quick: bool = False, repeats: int = 3) -> list[dict[str, Any]]:
     labels = torch.randint(0, 10, (1000,), generator=gen)
     centres = torch.randn(10, 784, generator=gen)
     feats = centres[labels] + 2.0 * torch.randn(1000, 784, generator=gen)
-    fns = {"iblearn MixedKSG": lambda: float(F.mixed_ksg_mi(feats, labels, 3))}
+    fns = {"iblearn MixedKSG": lambda: float(ibf.mixed_ksg_mi(feats, labels, 3))}
     if (p := _peer(peers["npeet-plus"], feats.double(), labels)) is not None:
         fns["npeet-plus micd (a different estimator)"] = p
     results.append(
@@ -110,14 +110,14 @@ def run_speed(*, quick: bool = False, repeats: int = 3) -> list[dict[str, Any]]:
     results.append(
         _compare(
             f"RenyiMI alpha=2, n={n_renyi}",
-            {"iblearn renyi_mi alpha=2": lambda: float(F.renyi_mi(xr, yr, 2.0))},
+            {"iblearn renyi_mi alpha=2": lambda: float(ibf.renyi_mi(xr, yr, 2.0))},
             repeats,
             "iblearn renyi_mi alpha=2",
             same_value=False,
         )
     )
     n_eig = 1024 if quick else 2048
-    gram = F.gram_matrix(xr[:n_eig])
+    gram = ibf.gram_matrix(xr[:n_eig])
     eig_repeats = max(repeats, 9)  # the two sides differ by O(n) work: best of 9 tames this machine's noise
     # The general path itself (Gram matrix in, entropy out) against the one eigvalsh it contains, and
     # below, the whole estimate from samples (the Gram matrix and its kernel width included).
@@ -125,7 +125,7 @@ def run_speed(*, quick: bool = False, repeats: int = 3) -> list[dict[str, Any]]:
         _compare(
             f"Renyi matrix_entropy(K), general alpha=1.01, n={n_eig}",
             {
-                "iblearn matrix_entropy": lambda: float(F.matrix_entropy(gram, 1.01)),
+                "iblearn matrix_entropy": lambda: float(ibf.matrix_entropy(gram, 1.01)),
                 "one eigvalsh of the Gram matrix": lambda: float(torch.linalg.eigvalsh(gram)[-1]),
             },
             eig_repeats,
@@ -137,7 +137,7 @@ def run_speed(*, quick: bool = False, repeats: int = 3) -> list[dict[str, Any]]:
         _compare(
             f"Renyi entropy, general alpha=1.01, n={n_eig}",
             {
-                "iblearn renyi_entropy": lambda: float(F.renyi_entropy(xr[:n_eig], 1.01)),
+                "iblearn renyi_entropy": lambda: float(ibf.renyi_entropy(xr[:n_eig], 1.01)),
                 "one eigvalsh of the Gram matrix": lambda: float(torch.linalg.eigvalsh(gram)[-1]),
             },
             eig_repeats,

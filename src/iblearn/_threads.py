@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from iblearn import _checks as V
+
 
 def limit_threads(n: int) -> None:
     """Use ``n`` threads in torch's intra-op pool and in every BLAS/OpenMP pool threadpoolctl can reach.
@@ -15,8 +17,7 @@ def limit_threads(n: int) -> None:
     ``eigvalsh`` of a 128 x 128 float32 matrix 1.4 ms on one thread, 460 ms on two; the MOLE demo
     section 105 s on one thread, 325 s on two.
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"threads: expected a positive integer, got {n!r}")
+    V.positive_int(n, "threads")
     torch.set_num_threads(n)
     try:
         from threadpoolctl import threadpool_limits

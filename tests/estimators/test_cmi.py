@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from iblearn import functional as F
+from iblearn import functional as ibf
 from iblearn.cli import main
 from iblearn.estimators import KSG, GaussianMI, MIEstimate, MixedKSG, get_estimator
 from tests.conftest import gen
@@ -26,7 +26,7 @@ def common_cause(n: int, seed: int, coupling: float = 0.0) -> tuple[torch.Tensor
 
 @pytest.mark.parametrize(
     ("est", "function"),
-    [(KSG(k=4, seed=3), lambda x, y, z: F.ksg_cmi(x, y, z, 4, seed=3)), (GaussianMI(), F.gaussian_cmi)],
+    [(KSG(k=4, seed=3), lambda x, y, z: ibf.ksg_cmi(x, y, z, 4, seed=3)), (GaussianMI(), ibf.gaussian_cmi)],
     ids=["ksg", "gaussian"],
 )
 def test_object_with_z_equals_the_function(est, function):
@@ -42,8 +42,8 @@ def test_object_with_z_equals_the_function(est, function):
 
 def test_without_z_nothing_changes():
     x, y, _ = common_cause(300, seed=1)
-    assert float(KSG()(x, y)) == float(F.ksg_mi(x, y))
-    assert float(GaussianMI()(x, y, z=None)) == float(F.gaussian_mi(x, y))
+    assert float(KSG()(x, y)) == float(ibf.ksg_mi(x, y))
+    assert float(GaussianMI()(x, y, z=None)) == float(ibf.gaussian_mi(x, y))
     result = KSG()(x, y, n_permutations=9, seed=2)
     assert result.p_value == pytest.approx(0.1)  # the global shuffle, for independence: all below
 
@@ -119,11 +119,11 @@ def test_cli_estimate_with_cond(tmp_path, capsys):
     paths = [str(tmp_path / "x.npy"), str(tmp_path / "y.npy")]
     assert main(["estimate", *paths, "--cond", str(tmp_path / "z.npy"), "--permutations", "9"]) == 0
     printed = capsys.readouterr().out
-    assert f"I(X;Y|Z) = {float(F.ksg_cmi(x, y, z)):.4f} nats" in printed
+    assert f"I(X;Y|Z) = {float(ibf.ksg_cmi(x, y, z)):.4f} nats" in printed
     assert "p = 0.1 (local permutation test of conditional independence, 9 permutations)" in printed
     labels = str(tmp_path / "labels.npy")
     assert main(["estimate", *paths, "--cond", labels, "--method", "gaussian"]) == 0
-    assert f"I(X;Y|Z) = {float(F.gaussian_cmi(x, y, (z[:, 0] > 0).long())):.4f}" in capsys.readouterr().out
+    assert f"I(X;Y|Z) = {float(ibf.gaussian_cmi(x, y, (z[:, 0] > 0).long())):.4f}" in capsys.readouterr().out
     assert main(["estimate", *paths, "--cond", labels, "--method", "binning"]) == 2
     assert "--cond: binning does not estimate conditional MI" in capsys.readouterr().err
     assert main(["estimate", *paths, "--cond", str(tmp_path / "missing.npy")]) == 2

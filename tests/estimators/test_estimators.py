@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from iblearn import functional as F
+from iblearn import functional as ibf
 from iblearn.data.synthetic import bivariate_normal, categorical_uniform, dense_gaussian
 from iblearn.estimators import (
     KSG,
@@ -25,11 +25,11 @@ from iblearn.estimators import (
 
 # For each registry name: sample data it accepts, and the functional call it must agree with.
 CASES = {
-    "ksg": (bivariate_normal().sample(400, 0), lambda x, y: F.ksg_mi(x, y, 3)),
-    "mixed_ksg": (categorical_uniform().sample(400, 0), lambda x, y: F.mixed_ksg_mi(x, y, 3)),
-    "binning": (categorical_uniform().sample(400, 0), lambda x, y: F.discrete_mi(F.bin_values(x, 30), y)),
-    "gaussian": (dense_gaussian(5).sample(400, 0), F.gaussian_mi),
-    "renyi": (bivariate_normal().sample(200, 0), F.renyi_mi),
+    "ksg": (bivariate_normal().sample(400, 0), lambda x, y: ibf.ksg_mi(x, y, 3)),
+    "mixed_ksg": (categorical_uniform().sample(400, 0), lambda x, y: ibf.mixed_ksg_mi(x, y, 3)),
+    "binning": (categorical_uniform().sample(400, 0), lambda x, y: ibf.discrete_mi(ibf.bin_values(x, 30), y)),
+    "gaussian": (dense_gaussian(5).sample(400, 0), ibf.gaussian_mi),
+    "renyi": (bivariate_normal().sample(200, 0), ibf.renyi_mi),
 }
 
 
@@ -209,10 +209,10 @@ _Y_NAN[7] = float("nan")
         # The setting's name, not a torch error or a truthy string read as True.
         (lambda: KSG(seed="a"), "seed: expected an integer seed"),
         (lambda: KSG(seed=1.5), "seed: expected an integer seed"),
-        (lambda: F.ksg_mi(_X, _X, seed="a"), "seed: expected an integer seed"),
+        (lambda: ibf.ksg_mi(_X, _X, seed="a"), "seed: expected an integer seed"),
         (lambda: KSG()(_X, _X, seed=None), "seed: expected an integer seed"),
         (lambda: KSG(standardize="no"), "standardize: expected True or False"),
-        (lambda: F.ksg_mi(_X, _X, standardize="no"), "standardize: expected True or False"),
+        (lambda: ibf.ksg_mi(_X, _X, standardize="no"), "standardize: expected True or False"),
         (lambda: MixedKSG(standardize="no"), "standardize: expected True or False"),
         (lambda: RenyiMI(normalize="yes"), "normalize: expected True or False"),
         # Binning said x for a NaN in y; MixedKSG said labels for its y.
@@ -221,12 +221,12 @@ _Y_NAN[7] = float("nan")
         # The meta device holds no values; torch's own errors named no argument.
         (lambda: KSG()(_X.to("meta"), _X), "x: is on the meta device"),
         (lambda: GaussianMI()(_X, _X.to("meta")), "y: is on the meta device"),
-        (lambda: F.renyi_mi(_X.to("meta"), _X), "x: is on the meta device"),
-        (lambda: F.dv_bound(_X.to("meta"), _X), "joint: is on the meta device"),
-        (lambda: F.infonce_bound(torch.ones(3, 3, device="meta")), "scores: is on the meta device"),
-        (lambda: F.matrix_entropy(torch.eye(3, device="meta")), "k: is on the meta device"),
+        (lambda: ibf.renyi_mi(_X.to("meta"), _X), "x: is on the meta device"),
+        (lambda: ibf.dv_bound(_X.to("meta"), _X), "joint: is on the meta device"),
+        (lambda: ibf.infonce_bound(torch.ones(3, 3, device="meta")), "scores: is on the meta device"),
+        (lambda: ibf.matrix_entropy(torch.eye(3, device="meta")), "k: is on the meta device"),
         (
-            lambda: F.discrete_mi(torch.zeros(4, dtype=torch.long, device="meta"), [0, 1, 0, 1]),
+            lambda: ibf.discrete_mi(torch.zeros(4, dtype=torch.long, device="meta"), [0, 1, 0, 1]),
             "x: is on the meta",
         ),
     ],

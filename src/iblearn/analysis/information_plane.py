@@ -27,14 +27,14 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 
+from iblearn import _checks as V
 from iblearn import _plotting
-from iblearn import functional as F
+from iblearn import functional as ibf
 from iblearn._lightning import CallbackBase
 from iblearn._modes import evaluating
 from iblearn.analysis.ib import IBFunctional, InputKind, diagnose_ib, ib_functional
 from iblearn.estimators.base import Estimator, unit_name
 from iblearn.estimators.registry import REGISTRY, get_estimator
-from iblearn.functional import _validate as V
 from iblearn.records import atomic_write_text
 
 XMethod = Literal["binning", "quantized", "ksg", "renyi", "noisy"]
@@ -185,8 +185,7 @@ class InformationPlane:
     ) -> None:
         self.ixt, self._ixt_estimator = _method(ixt, "ixt", _X_METHODS)
         self.ity, self._ity_estimator = _method(ity, "ity", _Y_METHODS)
-        if isinstance(n_bins, bool) or not isinstance(n_bins, int) or n_bins < 1:
-            raise ValueError(f"n_bins: expected a positive integer, got {n_bins!r}")
+        V.positive_int(n_bins, "n_bins")
         self.n_bins = n_bins
         self.noise_scale = None if noise_scale is None else V.positive(noise_scale, "noise_scale")
         self.noise_std = None if noise_std is None else V.positive(noise_std, "noise_std")
@@ -262,7 +261,7 @@ class InformationPlane:
         if bool((t == t[0]).all()):  # a dead layer: kNN distances and noise adapted to t are undefined
             return 0.0, 0.0
         x, y = self.x.reshape(len(self.x), -1).to("cpu", torch.float64), self.y.cpu()
-        codes = F.bin_values(t, self.n_bins)
+        codes = ibf.bin_values(t, self.n_bins)
 
         @functools.cache
         def noisy() -> IBFunctional:  # both terms come from one computation
@@ -274,10 +273,10 @@ class InformationPlane:
             functools.partial(_nats, ixt_est, x, t)
             if ixt_est is not None
             else {
-                "binning": lambda: F.discrete_entropy(codes),
-                "quantized": lambda: F.discrete_entropy(codes),
-                "ksg": lambda: F.ksg_mi(x, t),
-                "renyi": lambda: F.renyi_mi(x, t),
+                "binning": lambda: ibf.discrete_entropy(codes),
+                "quantized": lambda: ibf.discrete_entropy(codes),
+                "ksg": lambda: ibf.ksg_mi(x, t),
+                "renyi": lambda: ibf.renyi_mi(x, t),
                 "noisy": lambda: noisy().ixl,
             }[self.ixt]
         )
@@ -285,10 +284,10 @@ class InformationPlane:
             functools.partial(_nats, ity_est, t, y)
             if ity_est is not None
             else {
-                "binning": lambda: F.discrete_mi(codes, y),
-                "quantized": lambda: F.discrete_mi(codes, y),
-                "mixed_ksg": lambda: F.mixed_ksg_mi(t, y),
-                "renyi": lambda: F.renyi_mi(t, y),
+                "binning": lambda: ibf.discrete_mi(codes, y),
+                "quantized": lambda: ibf.discrete_mi(codes, y),
+                "mixed_ksg": lambda: ibf.mixed_ksg_mi(t, y),
+                "renyi": lambda: ibf.renyi_mi(t, y),
                 "noisy": lambda: noisy().iyl,
             }[self.ity]
         )
@@ -309,7 +308,7 @@ class InformationPlane:
         H(Y) = 2.2915 at every epoch). I(T; Y) at H(Y) alone is not warned of: a layer that separates
         the classes reaches it truly."""
         log_n = math.log(len(self.y)) * self.scale
-        h_y = float(F.discrete_entropy(self.y.cpu())) * self.scale
+        h_y = float(ibf.discrete_entropy(self.y.cpu())) * self.scale
         found = []
         for p in points:
             if p.layer in self._saturated or p.ixt < log_n * (1 - SATURATION):
@@ -344,8 +343,7 @@ class InformationPlaneCallback(CallbackBase):  # type: ignore[misc]
 
     def __init__(self, plane: InformationPlane, every: int = 1) -> None:
         super().__init__()
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise ValueError(f"every: expected a positive integer, got {every!r}")
+        V.positive_int(every, "every")
         self.plane, self.every = plane, every
 
     def on_fit_start(self, trainer: Any, pl_module: Any) -> None:

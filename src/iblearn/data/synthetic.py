@@ -21,6 +21,7 @@ from scipy import stats
 from scipy.special import digamma, gammaln
 from torch import Tensor
 
+from iblearn import _checks as V
 from iblearn.functional.gaussian import gaussian_mi_from_cov
 
 Sampler = Callable[[int, np.random.Generator], tuple[NDArray[Any], NDArray[Any]]]
@@ -49,8 +50,7 @@ class Task:
 
     def sample(self, n: int, seed: int = 0) -> tuple[Tensor, Tensor]:
         """``n`` samples, reproducible from ``seed``."""
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValueError(f"n: expected a positive integer, got {n!r}")
+        V.positive_int(n, "n")
         x, y = self.sampler(n, np.random.default_rng(seed))
         ty = (
             torch.as_tensor(y, dtype=torch.int64)

@@ -19,11 +19,11 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from iblearn import _checks as V
 from iblearn._modes import evaluating
 from iblearn.estimators.base import MIEstimate
 from iblearn.estimators.critics import DEFAULT_HIDDEN, ConcatCritic, Hidden, flat, mlp, seeded
 from iblearn.estimators.neural import MINE, MINESettings, Setting, as_input, param_dtype, passes
-from iblearn.functional import _validate as V
 
 
 class ArchitectureAwareCritic(nn.Module):

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from iblearn.functional import _validate as V
+from iblearn import _checks as V
 
 Bound = Literal["lower", "upper"] | None
 

@@ -13,9 +13,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from iblearn import functional as F
+from iblearn import _checks as V
+from iblearn import functional as ibf
 from iblearn.estimators.base import Estimator, MIEstimate, unit_name
-from iblearn.functional import _validate as V
 
 
 class Conditional(Estimator):
@@ -74,7 +74,7 @@ class Conditional(Estimator):
             stderr, method = self._conditional_stderr(xt, yt, zt, n_resamples, seed)
             stderr *= scale
         if n_permutations:
-            perms = F.local_permutations(zt, n_permutations, standardize=self.standardize, seed=seed)
+            perms = ibf.local_permutations(zt, n_permutations, standardize=self.standardize, seed=seed)
             observed = float(value.detach())
             hits = sum(float(self.cmi(xt[p.to(xt.device)], yt, zt)) >= observed for p in perms)
             p_value = (1 + hits) / (1 + n_permutations)

@@ -24,6 +24,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.modules.lazy import LazyModuleMixin
 
+from iblearn import _checks as V
+
 Hidden = Sequence[int]
 #: A two-layer ReLU MLP of width 256, the shape Belghazi et al. (2018) and Poole et al. (2019) use.
 DEFAULT_HIDDEN: tuple[int, ...] = (256, 256)
@@ -113,8 +115,7 @@ class SeparableCritic(nn.Module):
         self, x_dim: int | None, y_dim: int | None, hidden: Hidden = DEFAULT_HIDDEN, embed_dim: int = 32
     ) -> None:
         super().__init__()
-        if isinstance(embed_dim, bool) or not isinstance(embed_dim, int) or embed_dim < 1:
-            raise ValueError(f"embed_dim: expected a positive integer, got {embed_dim!r}")
+        V.positive_int(embed_dim, "embed_dim")
         self.g = mlp(x_dim, hidden, embed_dim)
         self.h = mlp(y_dim, hidden, embed_dim)
 

@@ -20,10 +20,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from iblearn import _checks as V
 from iblearn.estimators.base import MIEstimate
 from iblearn.estimators.critics import ConcatCritic, flat, seeded
 from iblearn.estimators.neural import NeuralEstimator, NeuralSettings, Setting, all_pair_scores
-from iblearn.functional import _validate as V
 from iblearn.functional.bounds import dv_bound, infonce_bound, js_bound
 
 

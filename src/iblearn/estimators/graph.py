@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from iblearn import _checks as V
 from iblearn._modes import evaluating
 from iblearn.estimators.critics import seeded
 from iblearn.estimators.neural import (
@@ -39,7 +40,6 @@ from iblearn.estimators.neural import (
     derangements,
     param_dtype,
 )
-from iblearn.functional import _validate as V
 from iblearn.functional.bounds import dv_bound, js_bound
 
 Graph = tuple[Tensor, Tensor, Tensor | None]

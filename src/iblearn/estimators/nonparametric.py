@@ -9,10 +9,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from iblearn import functional as F
+from iblearn import _checks as V
+from iblearn import functional as ibf
 from iblearn.estimators.base import Estimator
 from iblearn.estimators.conditional import Conditional
-from iblearn.functional import _validate as V
 from iblearn.functional._neighbors import Backend, Metric
 from iblearn.functional.discrete import Correction, Strategy
 from iblearn.functional.knn import Ties
@@ -90,7 +90,7 @@ class KSG(Conditional, _KNN):
         self.variant = variant
 
     def mi(self, x: Any, y: Any) -> Tensor:
-        return F.ksg_mi(
+        return ibf.ksg_mi(
             x,
             y,
             self.k,
@@ -104,7 +104,7 @@ class KSG(Conditional, _KNN):
     def cmi(self, x: Any, y: Any, z: Any) -> Tensor:
         if self.variant != 1:
             raise ValueError("variant: conditional MI is Frenzel & Pompe's form of variant 1; use variant=1")
-        return F.ksg_cmi(
+        return ibf.ksg_cmi(
             x,
             y,
             z,
@@ -145,7 +145,7 @@ class MixedKSG(_KNN):
         # Checked here, so that an error names the estimator's arguments (the function's is ``labels``).
         lab = V.labels(y, "y")
         V.same_length(("x", V.continuous(x, "x")), ("y", lab))
-        return F.mixed_ksg_mi(
+        return ibf.mixed_ksg_mi(
             x,
             lab,
             self.k,
@@ -194,7 +194,7 @@ class Binning(Estimator):
         t = V.as_tensor(v, name)
         if t.is_floating_point():
             t = V.continuous(t, name)  # checked here, so that an error names y too (bin_values says x)
-            return F.bin_values(t, self.n_bins, strategy=self.strategy, value_range=self.value_range)
+            return ibf.bin_values(t, self.n_bins, strategy=self.strategy, value_range=self.value_range)
         return V.symbols(t, name)
 
     def mi(self, x: Any, y: Any) -> Tensor:
@@ -202,7 +202,7 @@ class Binning(Estimator):
         self._warn_if_sparse(
             cx, cy, V.as_tensor(x, "x").is_floating_point(), V.as_tensor(y, "y").is_floating_point()
         )
-        return F.discrete_mi(cx, cy, correction=self.correction)
+        return ibf.discrete_mi(cx, cy, correction=self.correction)
 
     def _warn_if_sparse(self, cx: Tensor, cy: Tensor, x_binned: bool, y_binned: bool) -> None:
         """Warn when the bins of a binned argument (or of both together) hold fewer than
@@ -257,10 +257,10 @@ class GaussianMI(Conditional):
         self.rtol = V.positive(rtol, "rtol")
 
     def mi(self, x: Any, y: Any) -> Tensor:
-        return F.gaussian_mi(x, y, rtol=self.rtol)
+        return ibf.gaussian_mi(x, y, rtol=self.rtol)
 
     def cmi(self, x: Any, y: Any, z: Any) -> Tensor:
-        return F.gaussian_cmi(x, y, z, rtol=self.rtol)
+        return ibf.gaussian_cmi(x, y, z, rtol=self.rtol)
 
     def settings(self) -> dict[str, Any]:
         return {"rtol": self.rtol, **super().settings()}
@@ -305,7 +305,7 @@ class RenyiMI(Estimator):
         self.normalize = V.flag(normalize, "normalize")
 
     def mi(self, x: Any, y: Any) -> Tensor:
-        return F.renyi_mi(
+        return ibf.renyi_mi(
             x,
             y,
             self.alpha,

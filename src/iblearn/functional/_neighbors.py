@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 from torch import Tensor
 
-from iblearn.functional import _validate as V
+from iblearn import _checks as V
 
 try:
     from iblearn.functional import _maxnorm

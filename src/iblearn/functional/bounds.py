@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.checkpoint import checkpoint
 
-from iblearn.functional import _validate as V
+from iblearn import _checks as V
 
 
 def _wide(t: Tensor, name: str) -> Tensor:

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from iblearn.functional import _validate as V
+from iblearn import _checks as V
 from iblearn.functional._neighbors import (
     CHUNK_BYTES,
     Backend,

@@ -14,7 +14,7 @@ from typing import Any, Literal
 import torch
 from torch import Tensor
 
-from iblearn.functional import _validate as V
+from iblearn import _checks as V
 from iblearn.functional._scale import power_of_two_scale
 
 Correction = Literal["none", "miller-madow"]

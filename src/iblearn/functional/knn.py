@@ -18,7 +18,7 @@ import torch
 from scipy.special import digamma
 from torch import Tensor
 
-from iblearn.functional import _validate as V
+from iblearn import _checks as V
 from iblearn.functional._neighbors import (
     CHUNK_BYTES,
     Backend,

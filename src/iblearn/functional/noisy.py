@@ -22,7 +22,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from iblearn.functional import _validate as V
+from iblearn import _checks as V
 from iblearn.functional._scale import power_of_two_scale
 
 

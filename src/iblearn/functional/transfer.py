@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from iblearn.functional import _validate as V
+from iblearn import _checks as V
 from iblearn.functional._neighbors import Backend
 from iblearn.functional.cmi import ksg_cmi
 from iblearn.functional.knn import Ties

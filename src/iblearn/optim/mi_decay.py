@@ -29,6 +29,7 @@ from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.optim.lr_scheduler import LRScheduler
 
+from iblearn import _checks as V
 from iblearn.estimators import get_estimator
 from iblearn.functional import discrete_entropy
 
@@ -89,8 +90,7 @@ class MIDecayLR(LRScheduler):
                 raise ValueError(f"{name}: must be a finite number >= 0, got {value!r}")
         if lr_min > lr_max:
             raise ValueError(f"lr_min, lr_max: lr_min={lr_min} exceeds lr_max={lr_max}")
-        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-            raise ValueError(f"epochs: expected a positive integer, got {epochs!r}")
+        V.positive_int(epochs, "epochs")
         if lr_top is not None and not (
             isinstance(lr_top, int | float)
             and not isinstance(lr_top, bool)

@@ -56,6 +56,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from iblearn import _checks as V
+
 Closure = Callable[[], tuple[Tensor, Tensor | tuple[Tensor, ...] | list[Tensor]]]
 
 
@@ -203,8 +205,8 @@ class ProximalSplit(torch.optim.Optimizer):
         self.defaults = {**self.forward_optimizer.defaults, **defaults}
         self.optimizer_class = optimizer
         self.grad_scaler = grad_scaler
-        if world_size is not None and (not isinstance(world_size, int) or world_size < 1):
-            raise ValueError(f"world_size: expected a positive integer, got {world_size!r}")
+        if world_size is not None:
+            V.positive_int(world_size, "world_size")
         self.world_size = world_size
         self._second_order_checked = False
 

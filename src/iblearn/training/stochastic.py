@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from iblearn import _checks as V
+
 
 class _AdditiveNoise(nn.Module):
     def __init__(self, scale: float, *, learn_scale: bool = False, at_eval: bool = False) -> None:
@@ -84,10 +86,8 @@ class VIBHead(nn.Module):
     def __init__(self, in_features: int, bottleneck: int, classes: int, *, samples: int = 1) -> None:
         super().__init__()
         for value, name in ((in_features, "in_features"), (bottleneck, "bottleneck"), (classes, "classes")):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name}: expected a positive integer, got {value!r}")
-        if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
-            raise ValueError(f"samples: expected a positive integer, got {samples!r}")
+            V.positive_int(value, name)
+        V.positive_int(samples, "samples")
         self.encode = nn.Linear(in_features, 2 * bottleneck)
         self.classify = nn.Linear(bottleneck, classes)
         self.samples = samples

@@ -26,13 +26,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from iblearn import _checks as V
 from iblearn.estimators.base import Bound, Estimator, MIEstimate
 from iblearn.estimators.critics import DEFAULT_HIDDEN, Hidden
 from iblearn.estimators.neural import fitting
 from iblearn.estimators.neural.averaging import WeightAverage, averaged_copy, frozen
 from iblearn.estimators.neural.negatives import scores
 from iblearn.estimators.neural.settings import NeuralSettings, Setting
-from iblearn.functional import _validate as V
 
 
 class CriticDivergedError(RuntimeError):

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from iblearn.functional import _validate as V
+from iblearn import _checks as V
 
 
 def adam(params: list[nn.Parameter], lr: float) -> torch.optim.Optimizer:

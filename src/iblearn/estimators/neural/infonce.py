@@ -8,12 +8,12 @@ from typing import Any
 
 from torch import Tensor, nn
 
+from iblearn import _checks as V
 from iblearn.estimators.base import MIEstimate
 from iblearn.estimators.critics import DEFAULT_HIDDEN, Hidden
 from iblearn.estimators.neural.base import NeuralEstimator
 from iblearn.estimators.neural.negatives import all_pair_scores
 from iblearn.estimators.neural.settings import NeuralSettings, Setting
-from iblearn.functional import _validate as V
 from iblearn.functional.bounds import infonce_bound, infonce_bound_chunked
 
 

@@ -9,10 +9,10 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from iblearn import _checks as V
 from iblearn.estimators.critics import DEFAULT_HIDDEN, Hidden
 from iblearn.estimators.neural.base import NeuralEstimator
 from iblearn.estimators.neural.settings import NeuralSettings, Setting
-from iblearn.functional import _validate as V
 from iblearn.functional.bounds import dv_bound, log_mean_exp, nwj_bound
 
 

@@ -13,8 +13,8 @@ from typing import Any, Generic, TypeVar, cast, overload
 
 from torch import nn
 
+from iblearn import _checks as V
 from iblearn.estimators.critics import DEFAULT_HIDDEN, Hidden, hidden_widths, make_critic, seeded
-from iblearn.functional import _validate as V
 
 T = TypeVar("T")
 

@@ -1,8 +1,19 @@
-"""Input checks shared by every estimator.
+"""iblearn's input checks, one place for every layer (internal: not a public API).
 
-Bad input raises ``ValueError`` naming the argument; nothing here asserts or returns NaN.
-Samples are rows: a continuous variable is ``(N, d)`` (a ``(N,)`` vector is read as ``(N, 1)``),
-labels are ``(N,)`` integers.
+DESIGN.md's contract on bad input is kept here: a wrong shape, a sample-count mismatch, NaN/Inf, too
+few samples for ``k``, an unsupported dtype or a setting out of range raises ``ValueError`` naming the
+argument; nothing here asserts or returns NaN. Samples are rows: a continuous variable is ``(N, d)``
+(a ``(N,)`` vector is read as ``(N, 1)``), labels are ``(N,)`` integers. Each check returns the value
+it accepted, converted (``continuous`` gives a float tensor ``(N, d)``, ``positive_int`` an ``int``).
+
+Any module of iblearn may import it, like ``records`` (it imports nothing of iblearn), by one name::
+
+    from iblearn import _checks as V
+
+    n = V.positive_int(n, "n")   # ValueError: n: expected a positive integer, got 0
+
+Use these instead of writing a check by hand, so that the same mistake gets the same message
+everywhere; a check two modules need belongs here.
 """
 
 from __future__ import annotations
