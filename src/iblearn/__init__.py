@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from iblearn import data, estimators, functional
-    from iblearn.estimators import MIEstimate, get_estimator
+    from iblearn.estimators import MIEstimate, estimate_mi, get_estimator
 
 __version__ = "0.1.0"
 
 _SUBMODULES = ("data", "estimators", "functional")
-_FROM_ESTIMATORS = ("MIEstimate", "get_estimator")
+_FROM_ESTIMATORS = ("MIEstimate", "estimate_mi", "get_estimator")
 
 
 def __getattr__(name: str) -> Any:
@@ -39,4 +39,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'iblearn' has no attribute {name!r}")
 
 
-__all__ = ["MIEstimate", "__version__", "data", "estimators", "functional", "get_estimator"]
+__all__ = ["MIEstimate", "__version__", "data", "estimate_mi", "estimators", "functional", "get_estimator"]

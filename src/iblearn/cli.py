@@ -143,13 +143,13 @@ def _estimate_conditional(est: Any, x: Any, y: Any, args: argparse.Namespace) ->
 
 
 def _fit_on_split(est: Any, x: Any, y: Any, args: argparse.Namespace) -> tuple[Any, Any, str]:
-    """Trains a neural estimator's critic on a random ``1 - test_fraction`` of the rows and returns the
-    held-out rest, to report on: a bound evaluated on the rows its critic was fitted to rewards
-    memorizing them, and is no bound. Float samples are standardized with the training rows' mean and
-    spread (MI does not change; the critic's default learning rate assumes unit-scale inputs)."""
+    """Trains a neural estimator's critic on a random ``1 - test_fraction`` of the rows, stopping early
+    on a validation share of them, and returns the held-out rest, to report on: a bound evaluated on the
+    rows its critic was fitted to rewards memorizing them, and is no bound
+    (:func:`iblearn.estimators.split.fit_on_split`, what :func:`iblearn.estimate_mi` does)."""
     import torch
 
-    from iblearn.functional._scale import power_of_two_scale
+    from iblearn.estimators.split import fit_on_split
 
     if not 0 < args.test_fraction < 1:
         raise ValueError(f"--test-fraction: must lie strictly between 0 and 1, got {args.test_fraction}")
@@ -160,26 +160,16 @@ def _fit_on_split(est: Any, x: Any, y: Any, args: argparse.Namespace) -> tuple[A
     n_test = round(n * args.test_fraction)
     if min(n_test, n - n_test) < 2:
         raise ValueError(f"--test-fraction: {args.test_fraction} of {n} rows leaves fewer than 2 on one side")
-    order = torch.randperm(n, generator=torch.Generator().manual_seed(args.seed))
-    train, test = order[n_test:], order[:n_test]
-
-    def standardized(t: torch.Tensor) -> torch.Tensor:
-        if not t.is_floating_point():
-            return t  # class labels
-        # An exact power of two first: the squares of a standard deviation overflow from about 1e154
-        # (at 1e300 every row became 0, and the estimate 0.0000 for 0.4984).
-        t = t / power_of_two_scale(t, dim=0).to(t.dtype)
-        spread = t[train].std(dim=0)
-        return (t - t[train].mean(dim=0)) / torch.where(spread > 0, spread, 1.0)
-
-    xt, yt = standardized(xt), standardized(yt)
-    est.fit(xt[train], yt[train], steps=args.steps, batch_size=args.batch_size, seed=args.seed)
+    x_test, y_test, split = fit_on_split(
+        est, xt, yt, test=args.test_fraction, steps=args.steps, batch_size=args.batch_size, seed=args.seed
+    )
     return (
-        xt[test],
-        yt[test],
+        x_test,
+        y_test,
         (
-            f"critic trained for {args.steps} steps on {len(train)} standardized rows; "
-            f"the estimate is on the other {n_test}"
+            f"critic trained on {split['train']} standardized rows, {split['validation']} more held out "
+            f"to keep its best step ({int(est.steps_done)} of at most {args.steps}); "
+            f"the estimate is on the other {split['test']}"
         ),
     )
 

@@ -18,6 +18,7 @@ from iblearn.estimators.neural import (
 )
 from iblearn.estimators.nonparametric import KSG, Binning, GaussianMI, MixedKSG, RenyiMI
 from iblearn.estimators.registry import REGISTRY, get_estimator, register
+from iblearn.estimators.split import estimate_mi
 
 __all__ = [
     "AAMINE",
@@ -47,6 +48,7 @@ __all__ = [
     "TrainableEstimator",
     "as_graph",
     "as_trainable",
+    "estimate_mi",
     "get_estimator",
     "register",
 ]

@@ -62,6 +62,12 @@ class MIEstimate:
         p_value: permutation-test p-value for independence, if asked for.
         n_permutations: permutations behind ``p_value``.
         limit: a value the estimate can never exceed by construction (e.g. log N for InfoNCE).
+        reliable: False when the estimator knows its number cannot be read as an estimate (a neural
+            lower bound below 0, or far below its training value); ``caveat`` says why, and the
+            estimator warned (:class:`iblearn.estimators.neural.UnreliableEstimateWarning`).
+        caveat: why the estimate is not reliable, else None.
+        split: the rows behind an estimate that fitted a critic first (:func:`iblearn.estimate_mi`):
+            ``{"train": ..., "validation": ..., "test": ...}``, the estimate on the test rows.
     """
 
     value: Tensor
@@ -74,6 +80,9 @@ class MIEstimate:
     p_value: float | None = None
     n_permutations: int = 0
     limit: float | None = field(default=None)
+    reliable: bool = True
+    caveat: str | None = None
+    split: dict[str, int] | None = None
 
     def __float__(self) -> float:
         return float(self.value.detach())
@@ -84,12 +93,15 @@ class MIEstimate:
             text += f" ± {self.stderr:.4f}"
         if self.p_value is not None:
             text += f" (p = {self.p_value:.3g})"
-        return f"{text} [{self.estimator}, N={self.n_samples}]"
+        text = f"{text} [{self.estimator}, N={self.n_samples}]"
+        return text if self.reliable else f"{text}, unreliable: {self.caveat}"
 
     def __repr__(self) -> str:
         # The dataclass repr printed the whole tensor and every empty field: a screenful in a notebook.
         spread = "" if self.stderr is None else f" ± {self.stderr:.4f}"
-        return f"MIEstimate({float(self):.4f} {self.unit}{spread}, {self.estimator}, N={self.n_samples})"
+        flag = "" if self.reliable else ", unreliable"
+        value = f"{float(self):.4f} {self.unit}{spread}"
+        return f"MIEstimate({value}, {self.estimator}, N={self.n_samples}{flag})"
 
     def __format__(self, spec: str) -> str:
         return format(float(self), spec) if spec else str(self)

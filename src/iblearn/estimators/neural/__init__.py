@@ -7,7 +7,8 @@ The package, by concern:
 * :mod:`.settings`: :class:`NeuralSettings`, the one frozen dataclass the estimators are built from;
 * :mod:`.negatives`: negative pairs (:func:`derangements`, :func:`all_pair_scores`, class sums);
 * :mod:`.averaging`: the weight average the estimates report with;
-* :mod:`.fitting`: the critic's optimizer, ``fit``'s batches, evaluation batches;
+* :mod:`.fitting`: the critic's optimizer, ``fit``'s batches, the rows it holds out and the
+  :class:`History` of the bound on them, evaluation batches;
 * one file per bound family: :mod:`.mine` (MINE, MINE-f), :mod:`.nwj`, :mod:`.js`, :mod:`.infonce`.
 
 A new bound is one file: a subclass of :class:`NeuralEstimator` with a ``name``, an ``objective`` and a
@@ -19,10 +20,11 @@ from iblearn.estimators.neural.base import (
     IMPLAUSIBLE,
     CriticDivergedError,
     NeuralEstimator,
+    UnreliableEstimateWarning,
     as_input,
     param_dtype,
 )
-from iblearn.estimators.neural.fitting import CriticOptimizer, passes
+from iblearn.estimators.neural.fitting import CriticOptimizer, History, passes
 from iblearn.estimators.neural.infonce import InfoNCE, InfoNCESettings
 from iblearn.estimators.neural.js import JS
 from iblearn.estimators.neural.mine import MINE, MINEf, MINESettings
@@ -37,6 +39,7 @@ __all__ = [
     "NWJ",
     "CriticDivergedError",
     "CriticOptimizer",
+    "History",
     "InfoNCE",
     "InfoNCESettings",
     "MINESettings",
@@ -44,6 +47,7 @@ __all__ = [
     "NeuralEstimator",
     "NeuralSettings",
     "Setting",
+    "UnreliableEstimateWarning",
     "WeightAverage",
     "all_pair_scores",
     "as_input",

@@ -1,10 +1,12 @@
-"""Training a critic: its optimizer and that optimizer's lifecycle, the batches ``fit`` draws, and the
-evaluation batches an estimate is pooled over."""
+"""Training a critic: its optimizer and that optimizer's lifecycle, the batches ``fit`` draws, the rows
+it holds out and the :class:`History` of the bound it watches on them, and the evaluation batches an
+estimate is pooled over."""
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -117,3 +119,58 @@ def eval_parts(n: int, eval_batch_size: int, device: torch.device) -> tuple[Tens
     if len(parts[-1]) == 1:
         parts[-2:] = [torch.cat(parts[-2:])]
     return tuple(parts)
+
+
+def hold_out(x: Any, y: Any, share: float, seed: int) -> tuple[Any, Any, tuple[Tensor, Tensor] | None]:
+    """``(x, y)`` split into training rows and held-out ``(x, y)`` for validation, a random ``share`` of
+    the rows (seeded). Only row tensors (or arrays) are split; anything else (a DataLoader, a graph,
+    ``y`` None) and ``share`` 0 come back whole, with None held out.
+
+    Raises:
+        ValueError: ``share`` of the rows leaves fewer than 2 on one side (naming ``validation``).
+    """
+    rows = (Tensor, np.ndarray)
+    if share == 0 or not (isinstance(x, rows) and isinstance(y, rows)):
+        return x, y, None
+    xt, yt = V.as_tensor(x, "x"), V.as_tensor(y, "y")
+    n = V.same_length(("x", xt), ("y", yt))
+    if n < 2:
+        raise ValueError(f"x: at least 2 samples are needed to form negative pairs, got {n}")
+    n_held = round(n * share)
+    if min(n_held, n - n_held) < 2:
+        raise ValueError(
+            f"validation: {share:g} of {n} rows leaves fewer than 2 on one side; "
+            "pass validation=0 to train on every row"
+        )
+    # Its own stream: the batches' generator starts from ``seed`` too.
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed + 0x5EED)).to(xt.device)
+    train, held = order[n_held:], order[:n_held]
+    return xt[train], yt[train], (xt[held], yt[held])
+
+
+@dataclass
+class History:
+    """What ``fit`` saw of the bound, evaluated every ``eval_every`` steps with the critic that reports
+    (the weight average where there is one), for plotting: ``plt.plot(h.steps, h.validation)``.
+
+    Attributes:
+        steps: the training steps done at each evaluation.
+        train: the bound on as many training rows as are held out (the same rows each time), in nats.
+        validation: the bound on the held-out rows, in nats.
+        best_step: the step whose critic ``fit`` kept (the best validation bound).
+        stopped_early: whether ``fit`` stopped before its ``steps`` for want of improvement.
+    """
+
+    steps: list[int] = field(default_factory=list)
+    train: list[float] = field(default_factory=list)
+    validation: list[float] = field(default_factory=list)
+    best_step: int | None = None
+    stopped_early: bool = False
+
+    @property
+    def best(self) -> tuple[float, float] | None:
+        """The (train, validation) bounds at ``best_step``, or None before any evaluation."""
+        if self.best_step is None:
+            return None
+        i = self.steps.index(self.best_step)
+        return self.train[i], self.validation[i]

@@ -59,6 +59,9 @@ class InfoNCE(NeuralEstimator):
         average: float | None = 0.01,
         seed: int = 0,
         base: float = math.e,
+        validation: float = 0.2,
+        patience: int = 4,
+        eval_every: int = 250,
     ) -> None:
         config = InfoNCESettings(
             critic=critic,
@@ -73,6 +76,9 @@ class InfoNCE(NeuralEstimator):
             average=average,
             seed=seed,
             base=base,
+            validation=validation,
+            patience=patience,
+            eval_every=eval_every,
         )
         super().__init__(config=config)
 

@@ -38,6 +38,10 @@ class NeuralSettings:
             with (:class:`iblearn.estimators.neural.averaging.WeightAverage`); None: the last weights.
         seed: initializes the critic.
         base: of the logarithm the estimate is reported in.
+        validation: the share of the rows ``fit`` holds out to watch the bound on (row tensors only;
+            a DataLoader is used whole), in [0, 1): 0 trains on every row for every step, blindly.
+        patience: evaluations of the held-out bound without improvement before ``fit`` stops early.
+        eval_every: training steps between evaluations of the held-out bound (benchmark-mi's 250).
     """
 
     critic: nn.Module | str = "concat"
@@ -51,6 +55,12 @@ class NeuralSettings:
     average: float | None = 0.01
     seed: int = 0
     base: float = math.e
+    # Issue 26: a critic trained blindly for its steps overfitted 8,000 samples in 25 dimensions to
+    # InfoNCE -5.6 nats on held-out data (truth 1.29); benchmark-mi holds out data and keeps the best
+    # critic, evaluating every 250 steps (Czyz et al. 2023).
+    validation: float = 0.2
+    patience: int = 4
+    eval_every: int = 250
 
     def __post_init__(self) -> None:
         if not isinstance(self.critic, nn.Module | str):
@@ -71,6 +81,9 @@ class NeuralSettings:
         if self.eval_batch_size < 2:
             raise ValueError("eval_batch_size: an evaluation batch needs 2 samples to re-pair, got 1")
         V.seed(self.seed)
+        self._set("validation", validation_share(self.validation))
+        self._set("patience", V.positive_int(self.patience, "patience"))
+        self._set("eval_every", V.positive_int(self.eval_every, "eval_every"))
         if isinstance(self.base, int | float) and not isinstance(self.base, bool):
             self._set("base", float(self.base))  # checked by the estimator
 
@@ -100,6 +113,13 @@ class NeuralSettings:
             for name in keywords
             if name in values and not isinstance(values[name], nn.Module)
         }
+
+
+def validation_share(value: Any) -> float:
+    """``value`` checked as the share of rows held out for validation: a number in [0, 1)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1:
+        raise ValueError(f"validation: the share of rows held out must lie in [0, 1), got {value!r}")
+    return float(value)
 
 
 class Setting(Generic[T]):

@@ -1,0 +1,139 @@
+"""Neural estimators a user can trust on data nobody tuned them for (issue 26): ``fit`` holds rows out and
+keeps its best critic, an estimate that cannot be read as one is flagged and warned about, and one call
+splits, fits and estimates."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+
+from iblearn.estimators import MINE, NWJ, InfoNCE, MIEstimate
+from iblearn.estimators.neural import UnreliableEstimateWarning
+from iblearn.estimators.neural.fitting import History, hold_out, sample_batches
+from iblearn.estimators.split import estimate_mi
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _pairs(n: int, seed: int = 0, noise: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 2, generator=g)
+    return x, x + noise * torch.randn(n, 2, generator=g)
+
+
+def test_early_stopping_keeps_the_critic_with_the_best_held_out_bound():
+    """200 rows, a wide critic and a large learning rate: the critic fits its training rows, the bound on
+    the held-out ones peaks and falls; fit stops and returns the critic of the peak."""
+    x, y = _pairs(100, noise=2.0)
+    est = NWJ(2, 2, hidden=(64, 64), lr=1e-2, eval_every=5, patience=3, average=None)
+    est.fit(x, y, steps=1000, batch_size=40)
+    h = est.history
+    assert h is not None and h.stopped_early and h.steps[-1] < 1000
+    best = max(range(len(h.steps)), key=h.validation.__getitem__)
+    assert h.best_step == h.steps[best] == int(est.steps_done)
+    assert h.validation[-1] < h.validation[best] and h.train[-1] > h.validation[-1]  # overfitting
+    # The estimator is the one of the best step: its bound on the held-out rows is the one recorded.
+    _, _, (xv, yv) = hold_out(x, y, 0.2, 0)
+    assert float(est(xv, yv)) == pytest.approx(h.validation[best], abs=1e-5)
+    assert h.best == (h.train[best], h.validation[best])
+
+
+def test_validation_zero_trains_every_row_for_every_step_as_before():
+    x, y = _pairs(300)
+    fitted = MINE(2, 2, hidden=(16,), lr=3e-3).fit(x, y, steps=30, batch_size=64, validation=0)
+    by_hand = MINE(2, 2, hidden=(16,), lr=3e-3)
+    by_hand._shuffles.manual_seed(0)
+    batches = sample_batches(x, y, 64, 0)
+    for _ in range(30):
+        by_hand.train_step(*next(batches))
+    assert fitted.history is None and int(fitted.steps_done) == 30
+    for (name, a), b in zip(fitted.state_dict().items(), by_hand.state_dict().values(), strict=True):
+        if isinstance(a, torch.Tensor):
+            assert torch.equal(a, b), name
+
+
+def test_a_dataloader_is_used_whole():
+    x, y = _pairs(256)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=64)
+    est = InfoNCE(2, 2, hidden=(8,)).fit(loader, steps=5)
+    assert est.history is None and int(est.steps_done) == 5
+
+
+def test_a_negative_bound_is_flagged_and_warned_about():
+    x, y = _pairs(400)
+    est = NWJ(2, 2, hidden=(32,), lr=3e-3).fit(x, y, steps=100, validation=0)
+    with pytest.warns(UnreliableEstimateWarning, match="nwj: unreliable estimate: .* below 0"):
+        result = est(x, -y)  # dependent the other way round
+    assert float(result) < -0.05 and not result.reliable and "below 0" in result.caveat
+    assert "unreliable" in repr(result) and "unreliable: " in str(result)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fine = est(x, y)
+    assert fine.reliable and fine.caveat is None and float(fine) > 0
+
+
+def test_an_estimate_far_below_the_training_value_is_flagged():
+    x, y = _pairs(400)
+    est = MINE(2, 2, hidden=(32,), lr=3e-3).fit(x, y, steps=100)
+    assert est.history is not None
+    value = float(est(x, y))
+    est.history = History(steps=[100], train=[2 * value + 0.5], validation=[value], best_step=100)
+    with pytest.warns(UnreliableEstimateWarning, match="far below the critic's"):
+        assert not est(x, y).reliable
+
+
+def test_mine_clip_bounds_the_scores_of_both_terms():
+    x, y = _pairs(300)
+    est = MINE(2, 2, hidden=(32,), lr=3e-3, clip=0.5).fit(x, y, steps=20, validation=0)
+    joint, marginal = est._scores(x * 100, y * 100, 2, torch.Generator().manual_seed(0))
+    assert joint.abs().max() <= 0.5 and marginal.abs().max() <= 0.5
+    assert float(est(x, y)) <= 1.0  # the DV bound of a critic within [-c, c] is at most 2c
+
+
+def test_estimate_mi_names_its_estimator_and_split():
+    x, y = _pairs(1000)
+    result = estimate_mi(x, y, "infonce", steps=150, hidden=(16,), lr=5e-3, n_resamples=4)
+    assert isinstance(result, MIEstimate) and result.estimator == "infonce"
+    assert result.split == {"train": 640, "validation": 160, "test": 200}
+    assert result.n_samples == 200 and result.stderr is not None and result.bound == "lower"
+    assert float(result) > 0.1  # truth 2 * 0.5 log 2 = 0.69
+    ksg = estimate_mi(x, y, "ksg", n_resamples=0)
+    assert ksg.estimator == "ksg" and ksg.split is None and ksg.n_samples == 1000
+
+
+def test_estimate_mi_takes_labels():
+    g = torch.Generator().manual_seed(0)
+    labels = torch.randint(0, 3, (400,), generator=g)
+    x = labels[:, None].float() + 0.3 * torch.randn(400, 1, generator=g)
+    result = estimate_mi(x, labels, "mine", steps=150, hidden=(16,), lr=1e-2, n_resamples=0)
+    assert result.split == {"train": 256, "validation": 64, "test": 80}
+    assert float(result) > 0.5  # truth about 0.85
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: MINE(1, 1, validation=1.0), "validation: .* in \\[0, 1\\)"),
+        (lambda: InfoNCE(1, 1, validation=-0.1), "validation: "),
+        (lambda: NWJ(1, 1, validation=True), "validation: "),
+        (lambda: MINE(1, 1, patience=0), "patience: expected a positive integer"),
+        (lambda: MINE(1, 1, eval_every=0), "eval_every: expected a positive integer"),
+        (lambda: MINE(1, 1, clip=0.0), "clip: "),
+        (lambda: MINE(1, 1).fit(*_pairs(20, 0), validation=float("nan")), "validation: "),
+        (lambda: MINE(1, 1).fit(*_pairs(20, 0), patience=1.5), "patience: "),
+        (lambda: MINE(2, 2).fit(*_pairs(6, 0), steps=1), "validation: 0.2 of 6 rows leaves fewer than 2"),
+        (lambda: estimate_mi(*_pairs(20, 0), "mine", test=1.0), "test: "),
+        (lambda: estimate_mi(*_pairs(20, 0), "nope"), "name: unknown estimator 'nope'"),
+    ],
+)
+def test_bad_arguments_are_named(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
