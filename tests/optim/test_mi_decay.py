@@ -17,7 +17,17 @@ LR_MIN, LR_MAX, EPS, E, IXY = 0.001, 0.1, 0.05, 10, 2.0
 def scheduler(ity0=0.2, lr_top=None, time_decay=True, groups=1):
     params = [{"params": [nn.Parameter(torch.zeros(1))]} for _ in range(groups)]
     opt = torch.optim.SGD(params, lr=1.0)
-    return MIDecayLR(opt, LR_MIN, LR_MAX, EPS, E, IXY, ity0, lr_top=lr_top, time_decay=time_decay)
+    return MIDecayLR(
+        opt,
+        lr_min=LR_MIN,
+        lr_max=LR_MAX,
+        epsilon=EPS,
+        epochs=E,
+        ixy=IXY,
+        ity0=ity0,
+        lr_top=lr_top,
+        time_decay=time_decay,
+    )
 
 
 def test_a_scripted_mi_series_gives_the_hand_computed_lrs():
@@ -111,19 +121,37 @@ def test_last_epoch_and_step_count_follow_torch():
         (lambda: scheduler().step(), r"mi: MIDecayLR.step needs the MI"),
         (
             lambda: MIDecayLR(
-                torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=1), 0.1, 0.01, 0.1, 5, 1.0, 0.1
+                torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=1),
+                lr_min=0.1,
+                lr_max=0.01,
+                epsilon=0.1,
+                epochs=5,
+                ixy=1.0,
+                ity0=0.1,
             ),
             "lr_min, lr_max: lr_min=0.1 exceeds lr_max=0.01",
         ),
         (
             lambda: MIDecayLR(
-                torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=1), 0.01, 0.1, 0.1, 5, 0.0, 0.1
+                torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=1),
+                lr_min=0.01,
+                lr_max=0.1,
+                epsilon=0.1,
+                epochs=5,
+                ixy=0.0,
+                ity0=0.1,
             ),
             "ixy: the MI upper bound must be positive",
         ),
         (
             lambda: MIDecayLR(
-                torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=1), 0.01, 0.1, 0.1, 0, 1.0, 0.1
+                torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=1),
+                lr_min=0.01,
+                lr_max=0.1,
+                epsilon=0.1,
+                epochs=0,
+                ixy=1.0,
+                ity0=0.1,
             ),
             "epochs: expected a positive integer",
         ),
@@ -132,6 +160,13 @@ def test_last_epoch_and_step_count_follow_torch():
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_the_seven_numbers_are_keywords():
+    # lr_min, lr_max, epsilon, epochs, ixy, ity0 by position: two swapped would train quietly wrong.
+    opt = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=1)
+    with pytest.raises(TypeError, match="positional argument"):
+        MIDecayLR(opt, 0.01, 0.1, 0.1, 5, 1.0, 0.1)  # type: ignore[misc]
 
 
 def test_probe_measures_output_and_named_layers_without_changing_the_model():
@@ -198,7 +233,9 @@ def test_the_lightning_callback_drives_the_scheduler_through_its_hooks():
     model.log = lambda key, value: logged.__setitem__(key, value)
     callback = MIDecayCallback(
         MIProbe(x, labels, n=200),
-        lambda o, ixy, ity0: MIDecayLR(o, 1e-3, 0.1, 0.01, 5, ixy, ity0, lr_top=0.05),
+        lambda o, ixy, ity0: MIDecayLR(
+            o, lr_min=1e-3, lr_max=0.1, epsilon=0.01, epochs=5, ixy=ixy, ity0=ity0, lr_top=0.05
+        ),
     )
     callback.on_fit_start(Trainer(), model)
     assert opt.param_groups[0]["lr"] == 0.05
@@ -222,7 +259,9 @@ def test_the_lightning_callback_resumes_the_scheduler_from_its_state_dict():
     def make():
         return MIDecayCallback(
             MIProbe(x, labels, n=200),
-            lambda o, ixy, ity0: MIDecayLR(o, 1e-3, 0.1, 0.01, 5, ixy, ity0, lr_top=0.05),
+            lambda o, ixy, ity0: MIDecayLR(
+                o, lr_min=1e-3, lr_max=0.1, epsilon=0.01, epochs=5, ixy=ixy, ity0=ity0, lr_top=0.05
+            ),
         )
 
     callback = make()

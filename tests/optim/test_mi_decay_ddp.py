@@ -21,7 +21,9 @@ def sequence(rank: int) -> list[float]:
     model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
     probe = MIProbe(x, labels, n=200, seed=rank)  # a different MI sample on each rank
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    sched = MIDecayLR(opt, 1e-3, 0.2, 0.05, 6, probe.ixy(), probe.measure(model)[0])
+    sched = MIDecayLR(
+        opt, lr_min=1e-3, lr_max=0.2, epsilon=0.05, epochs=6, ixy=probe.ixy(), ity0=probe.measure(model)[0]
+    )
     lrs = sched.get_last_lr()
     for _ in range(4):
         with torch.no_grad():

@@ -156,12 +156,12 @@ def _setup(
         opt = _sgd(model.parameters(), lrr["lr_top"])
         sched = MIDecayLR(
             opt,
-            lrr["lr_min"],
-            lrr["lr_max"],
-            lrr["epsilon"],
-            config.epochs,
-            ixy,
-            probe.measure(model)[0],
+            lr_min=lrr["lr_min"],
+            lr_max=lrr["lr_max"],
+            epsilon=lrr["epsilon"],
+            epochs=config.epochs,
+            ixy=ixy,
+            ity0=probe.measure(model)[0],
             lr_top=lrr["lr_top"],
         )
         return opt, sched, probe
@@ -171,12 +171,12 @@ def _setup(
         layer_probe = probe.watching(taps)
         sched = MIDecayLR(
             opt,
-            lrr["lr_min"],
-            lrr["lr_max"],
-            lrr["epsilon"],
-            config.epochs,
-            [ixy] * len(taps),
-            layer_probe.measure(model),
+            lr_min=lrr["lr_min"],
+            lr_max=lrr["lr_max"],
+            epsilon=lrr["epsilon"],
+            epochs=config.epochs,
+            ixy=[ixy] * len(taps),
+            ity0=layer_probe.measure(model),
             lr_top=lrr["lr_top"],
         )
         return opt, sched, layer_probe

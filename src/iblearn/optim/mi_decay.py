@@ -75,6 +75,7 @@ class MIDecayLR(LRScheduler):
     def __init__(
         self,
         optimizer: torch.optim.Optimizer,
+        *,  # seven numbers: by name, so that two swapped ones fail instead of training quietly
         lr_min: float,
         lr_max: float,
         epsilon: float,
