@@ -247,8 +247,10 @@ def figure_3(
     options: ReproduceOptions, config: Config, folder: RunFolder, device: torch.device
 ) -> dict[str, dict[str, int]]:
     """The first layer trained alone with each beta of ``tsne_betas`` on the first MNIST row; t-SNE of
-    its test outputs side by side, and how many distinct outputs the test images get (to 0.1% of the
-    output's range): the paper's "quantization" at large beta."""
+    its test outputs side by side, and what tells a quantization from a dead layer: how many distinct
+    outputs the test images get (to 0.1% of the output's range), how many images share the commonest
+    one, how many units are ever active, and the accuracy of labelling each output by its majority
+    class. The paper reads its Fig. 3 as a large beta quantizing the representation class by class."""
     name, fraction = next(((n, f) for n, f in config.runs if n == "mnist"), config.runs[0])
     x, y, xt, yt = load(name, fraction, config.test_size)
     xt, yt = xt[: config.tsne_samples], yt[: config.tsne_samples]
@@ -269,7 +271,16 @@ def figure_3(
             out = first[0].eval()(xt.to(device)).flatten(1).cpu()
         outputs[beta] = out
         grid = (out / out.abs().max().clamp_min(1e-12) * 1000).round()  # 0.1% of the output's range
-        stats[f"{beta:g}"] = {"distinct": len(torch.unique(grid, dim=0)), "samples": len(out)}
+        codes, which = torch.unique(grid, dim=0, return_inverse=True)
+        majority = sum(int(torch.bincount(yt[which == i]).max()) for i in range(len(codes)))
+        stats[f"{beta:g}"] = {
+            "distinct": len(codes),
+            "samples": len(out),
+            "commonest": int(torch.bincount(which).max()),
+            "active_units": int((out != 0).any(dim=0).sum()),
+            "units": out.shape[1],
+            "majority_acc": 100 * majority / len(out),
+        }
         if options.progress:
             options.progress(f"figure 3, beta {beta:g}")
     _plot_tsne(outputs, yt, folder.file("fig3-tsne.png"))
@@ -340,11 +351,22 @@ def table(summary: list[dict[str, Any]], config: Config, tsne_stats: dict[str, d
     if tsne_stats:
         text += (
             "\n\n## Fig. 3: the first layer's output (fig3-tsne.png)\n\n"
-            "Distinct outputs of the first layer over the test images (to 0.1% of the output's range): "
-            "the paper reads its Fig. 3 as a large beta quantizing the representation.\n\n"
+            "The first layer's outputs over the test images (to 0.1% of the output's range). The paper "
+            "reads its Fig. 3 as a large beta quantizing the representation class by class: few outputs, "
+            "each labelled well by its majority class. A dead layer also has few outputs, but nearly every "
+            "image on one of them, few active units and a majority-label accuracy near chance.\n\n"
             + markdown_table(
-                ["beta", "distinct outputs"],
-                [[k, f"{v['distinct']} of {v['samples']}"] for k, v in tsne_stats.items()],
+                ["beta", "distinct outputs", "on the commonest", "active units", "majority acc %"],
+                [
+                    [
+                        k,
+                        f"{v['distinct']} of {v['samples']}",
+                        v.get("commonest", ""),
+                        f"{v['active_units']} of {v['units']}" if "units" in v else "",
+                        f"{v['majority_acc']:.1f}" if "majority_acc" in v else "",
+                    ]
+                    for k, v in tsne_stats.items()
+                ],
             )
         )
     return text
