@@ -86,7 +86,11 @@ def test_neural_estimates_take_labels_from_a_text_file(samples, capsys):
     ("args", "message"),
     [
         (["estimate", "missing.npy", "y.npy"], "X: no such file"),
-        (["estimate", "x.npy", "y.npy", "--method", "kraskov"], "name: unknown estimator"),
+        (["estimate", "x.npy", "y.npy", "--method", "kraskov"], "--method: unknown estimator 'kraskov'"),
+        (["estimate", "x.npy", "y.npy", "--method", "ksgg"], "did you mean ksg"),
+        (["estimate", "x.npy"], "Y: give a second file, or --y-cols"),
+        (["estimate", "x.npy", "y.npy", "--x-cols", "a"], "--x-cols: no column 'a'; the file has no header"),
+        (["estimate", "x.npy", "y.npy", "--threads", "0"], "threads: expected a positive integer"),
         (
             ["estimate", "x.npy", "y.npy", "--method", "gaussian", "--k", "3"],
             "k: not a setting of gaussian; it takes rtol, base",
@@ -190,3 +194,143 @@ def test_help_and_argument_errors_do_not_import_torch():
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip().splitlines()[-1] == "False"
+
+
+@pytest.fixture
+def table(tmp_path):
+    """A CSV with a header: two numeric columns and a column of class names."""
+    x, c = categorical_uniform().sample(300, seed=0)
+    names = np.array(["ant", "bee", "cat", "dog", "eel"])[c.numpy()]
+    x = np.concatenate([x.numpy(), np.random.default_rng(0).normal(size=(len(x), 1))], axis=1)
+    lines = ["width,height,species"] + [f"{a:.17g},{b:.17g},{n}" for (a, b), n in zip(x, names, strict=True)]
+    (tmp_path / "data.csv").write_text("\n".join(lines) + "\n")
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "c.npy", c.numpy())
+    return tmp_path
+
+
+def _json(capsys):
+    import json
+
+    return json.loads(capsys.readouterr().out)
+
+
+def test_a_csv_with_a_header_is_read_by_column_name_or_index(table, capsys):
+    """'could not convert string to float' on any header (issue 29, item 5); class names become labels."""
+    assert (
+        main(["estimate", str(table / "x.npy"), str(table / "c.npy"), "--method", "mixed_ksg", "--json"]) == 0
+    )
+    expected = _json(capsys)["value"]
+    for cols in (
+        ["--y-cols", "species"],
+        ["--x-cols", "0,1", "--y-cols", "-1"],
+        ["--x-cols", "width,height"],
+    ):
+        args = [
+            "estimate",
+            str(table / "data.csv"),
+            *([str(table / "data.csv")] if "--y-cols" not in cols else []),
+        ]
+        if "--y-cols" not in cols:
+            cols = [*cols, "--y-cols", "species"]
+        assert main([*args, *cols, "--method", "MixedKSG", "--json"]) == 0
+        assert _json(capsys)["value"] == pytest.approx(expected, abs=1e-6)
+
+
+def test_json_output_is_one_object_with_the_estimate(samples, capsys):
+    args = ["estimate", str(samples / "x.npy"), str(samples / "y.npy"), "--method", "KSG", "--json"]
+    assert main([*args, "--resamples", "4", "--permutations", "9"]) == 0
+    record = _json(capsys)
+    assert record["method"] == "ksg" and record["unit"] == "nats" and record["n_samples"] == 500
+    assert 0.35 < record["value"] < 0.55 and record["stderr"] > 0 and record["p_value"] == pytest.approx(0.1)
+    assert record["settings"]["k"] == 3 and record["quantity"] == "I(X;Y)"
+
+
+@pytest.mark.parametrize(("given", "name"), [("KSG", "ksg"), ("MixedKSG", "mixed_ksg"), ("mine-f", "mine_f")])
+def test_method_takes_class_names_in_any_case(given, name):
+    from iblearn.cli import _estimator_name
+
+    assert _estimator_name(given) == name
+
+
+def test_threads_is_accepted_after_the_command_and_before_it():
+    from iblearn.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["estimate", "x.npy", "y.npy", "--threads", "2"]).threads == 2
+    assert parser.parse_args(["--threads", "3", "estimate", "x.npy", "y.npy"]).threads == 3
+    assert parser.parse_args(["reproduce", "mole"]).threads == 1
+
+
+def test_reproduce_help_lists_every_reproduction(capsys):
+    from iblearn.cli import REPRODUCTION_NAMES
+    from iblearn.experiments import REPRODUCTIONS
+
+    assert list(REPRODUCTION_NAMES) == list(REPRODUCTIONS)
+    with pytest.raises(SystemExit):
+        main(["reproduce", "--help"])
+    text = capsys.readouterr().out
+    assert all(f"  {name} " in text for name in REPRODUCTIONS)
+
+
+def test_progress_knows_its_total_before_the_work(tmp_path):
+    """reproduce showed '1/?' (issue 29, item 9): the config a run resolves tells the bar its total."""
+    from iblearn.experiments import aamine_noise
+    from iblearn.experiments.common import ReproduceOptions
+
+    calls: list[str] = []
+    planned: list[int] = []
+    config = aamine_noise.Config(noise_vars=(0.0, 1.0), n_train=64, n_test=32, rounds=1, steps=2, hidden=8)
+    options = ReproduceOptions(
+        out=tmp_path, progress=calls.append, planned=lambda c: planned.append(c.progress_steps())
+    )
+    aamine_noise.run(options, config)
+    assert planned == [len(calls)] == [4]
+
+
+def test_every_experiment_has_a_demo_preset_and_counts_its_steps():
+    from iblearn.cli import DEMO_SECTIONS, _demo_config
+
+    for section in DEMO_SECTIONS.values():
+        config = _demo_config(section.reproduction)
+        if section.reproduction == "estimators":
+            assert config is None  # its --quick preset
+            continue
+        assert config.progress_steps() >= 1
+
+
+def test_the_demo_explains_each_section_and_lists_folders_and_pictures(tmp_path, monkeypatch, capsys):
+    from iblearn import experiments
+    from iblearn.cli import DEMO_SECTIONS
+
+    def fake(options, config=None):
+        options.planned(config)
+        options.progress("one step")
+        (options.out).mkdir(parents=True)
+        (options.out / "table.md").write_text("| a |\n|---|\n| 1 |\n")
+        (options.out / "picture.png").write_bytes(b"")
+        return options.out
+
+    for name in DEMO_SECTIONS:
+        if name != "estimators":
+            monkeypatch.setitem(experiments.REPRODUCTIONS, DEMO_SECTIONS[name].reproduction, fake)
+    for name in ("proximal", "mole"):
+        assert main(["demo", "--only", name, "--out", str(tmp_path)]) == 0
+        text = " ".join(capsys.readouterr().out.split())
+        assert "What it means: " + " ".join(DEMO_SECTIONS[name].meaning.split()[:6]) in text
+        assert "summary" in text and "picture.png" in text and str(tmp_path / name) in text
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a,b\n1,2\n3\n", "X: line 3 of"),
+        ("a,b\n1,2\n3,\n", "has an empty field"),
+        ("a,b\n1,2\n3,n/a\n", "has 'n/a' in a column of numbers"),
+        ("a,b\n", "holds no rows of samples"),
+    ],
+)
+def test_a_bad_table_is_refused_naming_the_line(tmp_path, capsys, text, message):
+    (tmp_path / "t.csv").write_text(text)
+    assert main(["estimate", str(tmp_path / "t.csv"), "--y-cols", "a"]) == 2
+    assert message in " ".join(capsys.readouterr().err.split())

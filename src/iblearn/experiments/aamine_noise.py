@@ -41,6 +41,15 @@ class Config:
     lr: float = 2e-3
 
     @classmethod
+    def demo(cls) -> Config:
+        """``iblearn demo``'s preset: three noise levels, 2 rounds of 250 steps."""
+        return cls(noise_vars=(0.0, 1e-2, 1.0), n_train=4096, n_test=1024, rounds=2, steps=250)
+
+    def progress_steps(self) -> int:
+        """How many times ``run`` reports progress: once per (noise, critic) pair."""
+        return 2 * len(self.noise_vars)
+
+    @classmethod
     def full(cls) -> Config:
         return cls(
             input_dim=784,

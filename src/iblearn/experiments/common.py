@@ -34,6 +34,8 @@ class ReproduceOptions:
             ``{"tasks": ["cora"], "seeds": 5}``; lists become tuples (nested ones too) where the field
             holds a tuple.
         progress: called with a short message as work completes (the CLI draws a progress bar).
+        planned: called with the config a run resolved (preset and overrides), before any work; the
+            CLI sizes its progress bar from it (``config.progress_steps()``).
     """
 
     full: bool = False
@@ -43,13 +45,16 @@ class ReproduceOptions:
     resume: bool = False
     overrides: Mapping[str, Any] = field(default_factory=dict, hash=False)
     progress: Callable[[str], None] | None = field(default=None, compare=False)
+    planned: Callable[[Any], None] | None = field(default=None, compare=False)
 
     def configure(self, config: Any) -> Any:
         """``config`` (a frozen dataclass) with :attr:`overrides` applied; a key it lacks, or a value
         that does not fit its field, raises ValueError naming ``--set KEY``."""
-        if not self.overrides:
-            return config
-        return _replace(config, self.overrides, "")
+        if self.overrides:
+            config = _replace(config, self.overrides, "")
+        if self.planned:
+            self.planned(config)
+        return config
 
     def run_folder(self, name: str) -> RunFolder:
         path = self.out or Path("runs") / f"{name}-{'full' if self.full else 'quick'}"

@@ -55,6 +55,15 @@ class Config:
     def full(cls) -> Config:
         return cls(linear_n=20000, plane=ib_plane.Config.full())
 
+    @classmethod
+    def demo(cls) -> Config:
+        """``iblearn demo``'s preset: information planes on 1,000 MNIST images, 8 epochs."""
+        return cls(plane=ib_plane.Config(train_size=1000, eval_size=300, epochs=8, records=5))
+
+    def progress_steps(self) -> int:
+        """How many times ``run`` reports progress: once per information plane."""
+        return len(self.plane.runs)
+
 
 def _entropy(p: NDArray[Any]) -> float:
     p = p[p > 0]

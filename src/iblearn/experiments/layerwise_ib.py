@@ -86,6 +86,16 @@ class Config:
     standardize_head: bool = True  # fit the post-trained layer on standardized inputs (training.Standardize)
 
     @classmethod
+    def demo(cls) -> Config:
+        """``iblearn demo``'s preset: the ``--quick`` one."""
+        return cls.quick()
+
+    def progress_steps(self) -> int:
+        """How many times ``run`` reports progress: once per trained net, once per Fig. 3 panel."""
+        figure = len(self.tsne_betas) if self.tsne_betas and self.tsne_samples else 0
+        return len(self.runs) * len(self.methods) * self.seeds + figure
+
+    @classmethod
     def quick(cls) -> Config:
         return cls(
             runs=(("mnist", 0.01),),

@@ -76,6 +76,27 @@ class Config:
     standardize_output: bool = True  # fit the output module on standardized inputs (see training.Standardize)
 
     @classmethod
+    def demo(cls) -> Config:
+        """``iblearn demo``'s preset: MNIST only, on 5,000 images."""
+        return cls(
+            tasks=("mnist",),
+            estimators=("matrix",),
+            epochs=2,
+            seeds=1,
+            train_size=5000,
+            test_size=1000,
+            tsne_samples=200,  # ten t-SNE fits (two methods, five panels): at 300 points, half the time
+        )
+
+    def progress_steps(self) -> int:
+        """How many times ``run`` reports progress: once per trained net (backpropagation and MOLE's)."""
+        nets = 0
+        for task in self.tasks:
+            known = ESTIMATORS.get(task, ())
+            nets += 1 + len([m for m in (self.estimators or known) if m in known])
+        return nets * self.seeds
+
+    @classmethod
     def quick(cls) -> Config:
         return cls(
             tasks=("adult", "mnist"),

@@ -132,6 +132,27 @@ class Config:
     lam: float = 1.0  # lambda = 1 in all the paper's experiments
 
     @classmethod
+    def demo(cls) -> Config:
+        """``iblearn demo``'s preset: Fig. 3's binary task alone, at the paper's gamma, one seed."""
+        return cls(parts=("binary",), binary_gammas=(100.0,), binary_baseline_lrs=(0.1, 10.0), seeds=1)
+
+    def progress_steps(self) -> int:
+        """How many times ``run`` reports progress: once per binary seed and per trained network."""
+        nets = 0
+        for opt_name in self.optimizers:
+            for part, dataset in _jobs(self):
+                alpha, beta, gamma = paper_settings(part, dataset, opt_name)
+                for method in network_methods(part, dataset, self):
+                    # run() skips these two: the ablation beyond the first optimizer, and a split-rate
+                    # control whose rates are both alpha (the baseline itself)
+                    if method in ABLATION and opt_name != self.optimizers[0]:
+                        continue
+                    if method.kind == "split-lr" and theta_rate(opt_name, beta, gamma, self.lam) == alpha:
+                        continue
+                    nets += 1
+        return self.seeds * (("binary" in self.parts) + nets)
+
+    @classmethod
     def quick(cls) -> Config:
         return cls(
             binary_iterations=3000,
