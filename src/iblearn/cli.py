@@ -218,7 +218,7 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     x, y = _load(args.x, "X", args.x_cols, exclude=rest), _load(args.y or args.x, "Y", args.y_cols)
     labels = args.method == "mixed_ksg" or settings.get("y_classes") is not None
     if labels and isinstance(y, np.ndarray) and y.dtype.kind == "f":
-        # Text files hold numbers only; integral values in Y are read as the labels they must be.
+        # Tables are read as floats (class names as codes); integral values in Y are the labels they must be.
         if not np.array_equal(y, np.round(y)):
             raise ValueError(f"Y: {args.method} needs integer class labels here, got non-integral numbers")
         y = y.astype(np.int64)
@@ -394,9 +394,10 @@ def _summary_table(summary: Sequence[dict[str, Any]], title: str) -> Table:
     return table
 
 
-# Measured: 530 s on the project's 2-core machine with other jobs beside it (mole 235 s, layerwise-ib 111 s).
+# Measured on the project's 2-core machine with other jobs beside it: 225 s (load about 6) and 530 s
+# (heavier load; mole 235 s, layerwise-ib 111 s).
 DEMO_HELP = (
-    "run a small version of every reproduction and say what its numbers mean (about 9 minutes on two CPU "
+    "run a small version of every reproduction and say what its numbers mean (4 to 9 minutes on two CPU "
     "cores shared with other jobs; each section prints its time)"
 )
 
