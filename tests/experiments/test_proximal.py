@@ -225,3 +225,16 @@ def test_a_vae_run_killed_after_a_checkpoint_continues_as_if_never_stopped(tmp_p
 
 def test_a_run_killed_at_random_writes_resumes_to_the_rows_of_an_unbroken_run(tmp_path):
     assert_resumes_exactly(exp.run, TINY, tmp_path, kills=1)
+
+
+def test_a_seed_still_under_way_is_left_out_of_the_summary():
+    from iblearn.experiments.proximal_report import summarize
+
+    rows = [
+        {"key": f"image|mnist|Adam|ours|{seed}", "epoch": str(epoch), "test": str(90 + epoch)}
+        for seed, done in ((0, 5), (1, 5), (2, 1))
+        for epoch in range(1, done + 1)
+    ]
+    (entry,) = summarize(rows, {"image": 5})
+    assert entry["seeds"] == 2 and entry["test"] == (95.0, 0.0)
+    assert summarize(rows)[0]["seeds"] == 3  # without the epochs, every seed's last row

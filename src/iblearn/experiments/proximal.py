@@ -571,7 +571,7 @@ def report(
 ) -> list[dict[str, Any]]:
     """Write results.json, table.md and the figure from the rows ``folder`` holds: at the end of a run,
     or for a run still under way (``extra={"partial": True}``), without training anything."""
-    summary = summarize(folder.metrics())
+    summary = summarize(folder.metrics(), {"image": config.epochs, "vae": config.vae_epochs})
     folder.write_results({"summary": summary, **(extra or {})}, **written)
     folder.write_table(table(summary, (extra or {}).get("not_run", {}), config))
     plot(folder)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Mapping
 from typing import Any
 
 from iblearn import _plotting
@@ -70,16 +71,21 @@ METRICS = (
 )
 
 
-def summarize(rows: list[dict[str, str]]) -> list[dict[str, Any]]:
+def summarize(rows: list[dict[str, str]], epochs: Mapping[str, int] | None = None) -> list[dict[str, Any]]:
     """Per (part, data set, optimizer, method): each metric's (mean, sd) over the seeds that have it, at
     the final row; ``reached`` and ``diverged`` count seeds; ``ratio_range`` is the smallest and largest
-    second-order ratio seen over every seed's whole run."""
+    second-order ratio seen over every seed's whole run. For a part in ``epochs`` only the seeds that
+    finished its epochs count (a run still under way must not average a seed at epoch 1 with finished
+    ones); a diverged seed finishes at once. Binary rows land a whole run at a time: always finished."""
     last: dict[str, dict[str, str]] = {}
-    ratios: dict[str, list[float]] = {}
     for r in rows:
         if r["key"] not in last or int(r["epoch"]) > int(last[r["key"]]["epoch"]):
             last[r["key"]] = r
-        if r.get("second_order_ratio") not in (None, ""):
+    final = epochs or {}
+    last = {k: r for k, r in last.items() if int(r["epoch"]) == final.get(k.split("|")[0], int(r["epoch"]))}
+    ratios: dict[str, list[float]] = {}
+    for r in rows:
+        if r["key"] in last and r.get("second_order_ratio") not in (None, ""):
             ratios.setdefault(r["key"].rsplit("|", 1)[0], []).append(float(r["second_order_ratio"]))
     groups: dict[str, list[dict[str, str]]] = {}
     for key, r in last.items():
