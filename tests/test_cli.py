@@ -334,3 +334,23 @@ def test_a_bad_table_is_refused_naming_the_line(tmp_path, capsys, text, message)
     (tmp_path / "t.csv").write_text(text)
     assert main(["estimate", str(tmp_path / "t.csv"), "--y-cols", "a"]) == 2
     assert message in " ".join(capsys.readouterr().err.split())
+
+
+def test_a_neural_estimate_shows_its_training_progress(samples, monkeypatch, capsys):
+    """A neural estimate trained for seconds with no feedback (issue 29, item 9)."""
+    from contextlib import contextmanager
+
+    import iblearn.cli
+
+    seen: list[tuple[int | None, str]] = []
+    messages: list[str] = []
+
+    @contextmanager
+    def recorder(total, title):
+        seen.append((total, title))
+        yield messages.append
+
+    monkeypatch.setattr(iblearn.cli, "progress_bar", recorder)
+    args = ["estimate", str(samples / "x.npy"), str(samples / "y.npy"), "--method", "infonce"]
+    assert main([*args, "--steps", "40"]) == 0
+    assert seen == [(40, "critic")] and 1 <= len(messages) <= 40 and messages[0].startswith("loss ")

@@ -321,9 +321,17 @@ def _fit_on_split(est: Any, x: Any, y: Any, args: argparse.Namespace) -> tuple[A
     n_test = round(n * args.test_fraction)
     if min(n_test, n - n_test) < 2:
         raise ValueError(f"--test-fraction: {args.test_fraction} of {n} rows leaves fewer than 2 on one side")
-    x_test, y_test, split = fit_on_split(
-        est, xt, yt, test=args.test_fraction, steps=args.steps, batch_size=args.batch_size, seed=args.seed
-    )
+    with progress_bar(args.steps, "critic") as step:  # seconds of training: say how far it is
+        x_test, y_test, split = fit_on_split(
+            est,
+            xt,
+            yt,
+            test=args.test_fraction,
+            steps=args.steps,
+            batch_size=args.batch_size,
+            seed=args.seed,
+            progress=lambda done, loss: step(f"loss {loss:.3f}"),
+        )
     return (
         x_test,
         y_test,

@@ -9,6 +9,7 @@ share of the training rows (:meth:`iblearn.estimators.neural.NeuralEstimator.fit
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -31,6 +32,7 @@ def fit_on_split(
     steps: int = 3000,
     batch_size: int = 256,
     seed: int = 0,
+    progress: Callable[[int, float], None] | None = None,
 ) -> tuple[Tensor, Tensor, dict[str, int]]:
     """Fit ``est``'s critic on a random ``1 - test`` of the rows and return the other rows to estimate on.
 
@@ -44,6 +46,7 @@ def fit_on_split(
         test: the share of rows held out for the estimate, in (0, 1).
         steps, batch_size: at most this many training steps of this many rows.
         seed: seeds the split, the batches and the negatives.
+        progress: called as ``progress(step, loss)`` after every training step (the CLI's progress bar).
 
     Returns:
         The standardized test rows ``(x, y)`` and the split, ``{"train", "validation", "test"}`` row counts.
@@ -72,7 +75,7 @@ def fit_on_split(
         return (t - t[train].mean(dim=0)) / torch.where(spread > 0, spread, 1.0)
 
     xt, yt = standardized(xt), standardized(yt)
-    est.fit(xt[train], yt[train], steps=steps, batch_size=batch_size, seed=seed)
+    est.fit(xt[train], yt[train], steps=steps, batch_size=batch_size, seed=seed, progress=progress)
     n_validation = round(len(train) * est.validation)
     split = {"train": len(train) - n_validation, "validation": n_validation, "test": n_test}
     return xt[held], yt[held], split
