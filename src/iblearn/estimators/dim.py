@@ -23,7 +23,7 @@ from torch import Tensor, nn
 from iblearn import _checks as V
 from iblearn.estimators.base import MIEstimate
 from iblearn.estimators.critics import ConcatCritic, flat, seeded
-from iblearn.estimators.neural import NeuralEstimator, NeuralSettings, Setting, all_pair_scores
+from iblearn.estimators.neural import NeuralEstimator, NeuralSettings, Setting, all_pair_scores, distributed
 from iblearn.functional.bounds import dv_bound, infonce_bound, js_bound
 
 
@@ -149,13 +149,23 @@ class DIM(NeuralEstimator):
             )
         return xt, yt
 
+    @staticmethod
+    def _columns(x: Tensor, y: Tensor) -> Tensor:
+        """The y that x's rows are scored against: y itself, or under ``torch.distributed`` every rank's
+        y, this rank's first (its positives stay on the diagonal; :mod:`.neural.distributed`)."""
+        if not distributed.active():
+            return y
+        return distributed.gather(y, "y").roll(-distributed.world()[0] * len(x), 0)
+
     def _local(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """All scores ``(N, N, L)``, the positives ``(N, L)`` and the negatives ``(N (N - 1), L)``."""
+        """All scores ``(N, M, L)``, the positives ``(N, L)`` and the negatives ``(N (M - 1), L)``, for
+        M columns (N, or every rank's under ``torch.distributed``)."""
         critic = self.scorer
         if not isinstance(critic, LocalCritic):
             raise ValueError("mode: local scores need mode='local'")
+        y = self._columns(x, y)
         s = critic.local_scores(x, y)
-        off = ~torch.eye(len(x), dtype=torch.bool, device=x.device)
+        off = ~torch.eye(len(x), len(y), dtype=torch.bool, device=x.device)
         return s, s.diagonal(dim1=0, dim2=1).T, s[off]
 
     def _infonce(self, x: Tensor, y: Tensor) -> Tensor:
@@ -163,7 +173,7 @@ class DIM(NeuralEstimator):
         layer once per side). Local mode: the mean over locations of InfoNCE on each location's N x N
         scores. A lower bound for any critic."""
         if self.mode == "global":
-            return infonce_bound(all_pair_scores(self.scorer, x, y))
+            return infonce_bound(all_pair_scores(self.scorer, x, self._columns(x, y)))
         s, _, _ = self._local(x, y)
         return torch.stack([infonce_bound(s[:, :, loc]) for loc in range(s.shape[2])]).mean()
 
@@ -186,7 +196,8 @@ class DIM(NeuralEstimator):
         return self._finite(self.objective(*self._inputs(x, y)), "objective")
 
     def _pooled(self, joint: Tensor, marginal: Tensor) -> Tensor:
-        return dv_bound(joint, marginal)  # global mode: DV of the JS-trained critic (iblearn.estimators.JS)
+        # Global mode: DV of the JS-trained critic (iblearn.estimators.JS), log E_Q over every rank.
+        return dv_bound(joint, distributed.gather(marginal, "marginal"))
 
     def _reports_dv(self) -> bool:
         return self.mode == "global" and self.objective_kind == "js"

@@ -11,7 +11,8 @@ DataLoader (:mod:`.fitting`). A critic whose loss or estimate becomes NaN or Inf
 
 A bound family is a subclass that defines :meth:`NeuralEstimator.objective` (what the critic maximizes
 on a batch) and :meth:`NeuralEstimator._pooled` (the bound reported from all joint and marginal scores);
-see :mod:`.nwj` for one in full.
+see :mod:`.nwj` for one in full. Under ``torch.distributed`` each rank passes its own rows and draws
+its negatives from every rank's (:mod:`.distributed`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -32,7 +34,7 @@ from torch import Tensor, nn
 from iblearn import _checks as V
 from iblearn.estimators.base import Bound, Estimator, MIEstimate
 from iblearn.estimators.critics import DEFAULT_HIDDEN, Hidden
-from iblearn.estimators.neural import fitting
+from iblearn.estimators.neural import distributed, fitting
 from iblearn.estimators.neural.averaging import WeightAverage, averaged_copy, frozen
 from iblearn.estimators.neural.negatives import scores
 from iblearn.estimators.neural.settings import NeuralSettings, Setting, validation_share
@@ -263,11 +265,19 @@ class NeuralEstimator(Estimator):
         return -loss.detach()
 
     def train_step(self, x: Any, y: Any) -> float:
-        """One optimizer step of the critic on a batch (inputs are detached); returns the loss."""
+        """One optimizer step of the critic on a batch (inputs are detached); returns the loss.
+
+        Under ``torch.distributed`` the critic's gradients are averaged over the ranks, and the loss
+        returned (and judged for divergence) is the mean over the ranks: the single-process step on the
+        concatenated batch, taken alike on every rank (:mod:`.distributed`)."""
         xt, yt = self._inputs(x, y)
         loss = -self.objective(detached(xt), detached(yt))
         step = int(self.steps_done) + 1
         bound = self._training_bound(loss)
+        if distributed.active():  # every rank judges, and reports, the same numbers
+            bound = distributed.mean_over_ranks(bound)
+            reported = distributed.mean_over_ranks(loss)
+            loss = loss + (reported - loss.detach())  # the same gradient
         if not (bool(torch.isfinite(loss)) and abs(float(bound)) <= self._plausible(xt, yt)):
             beyond = f" (the batch's bound {float(bound):.6g} nats, beyond {self._plausible(xt, yt):.6g})"
             raise CriticDivergedError(
@@ -364,12 +374,15 @@ class NeuralEstimator(Estimator):
         return self
 
     def _watched(self, *parts: tuple[Tensor, Tensor]) -> list[float]:
-        """The bound (nats) on each of ``parts`` as an estimate reports it (the averaged critic)."""
+        """The bound (nats) on each of ``parts`` as an estimate reports it (the averaged critic); under
+        ``torch.distributed``, on every rank's rows of them, so every rank takes the same decisions."""
         self._reporting = self.averaged is not None and int(self.steps_done) > 0
         self.eval()
         try:
             with torch.no_grad():
-                return [float(self.mi(*part)) for part in parts]
+                everyone = [self._everyone(*part) for part in parts]
+                with distributed.local():
+                    return [float(self.mi(*part)) for part in everyone]
         finally:
             self._reporting = False
             self.train()
@@ -439,9 +452,20 @@ class NeuralEstimator(Estimator):
         self._reporting = self.averaged is not None and int(self.steps_done) > 0
         try:
             with torch.set_grad_enabled(torch.is_grad_enabled() and self._needs_graph(x, y)):
-                return self._judged(super().forward(x, y, **request))
+                x, y = self._everyone(x, y)
+                with distributed.local():
+                    return self._judged(super().forward(x, y, **request))
         finally:
             self._reporting = False
+
+    def _everyone(self, x: Any, y: Any) -> tuple[Any, Any]:
+        """Under ``torch.distributed``, the rows of every rank (in rank order, any number on each), so
+        that an estimate is the single-process one on all of them, the same on every rank; else, or for
+        inputs that are not rows (graphs), ``x`` and ``y`` as given."""
+        rows = (Tensor, np.ndarray)
+        if not (distributed.active() and isinstance(x, rows) and isinstance(y, rows)):
+            return x, y
+        return distributed.gather_uneven(V.as_tensor(x, "x")), distributed.gather_uneven(V.as_tensor(y, "y"))
 
     def _judged(self, result: MIEstimate) -> MIEstimate:
         """``result``, flagged (``reliable=False``, with why) and warned about when it cannot be read as

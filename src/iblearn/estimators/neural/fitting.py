@@ -14,6 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from iblearn import _checks as V
+from iblearn.estimators.neural import distributed
 
 
 def adam(params: list[nn.Parameter], lr: float) -> torch.optim.Optimizer:
@@ -56,6 +57,7 @@ class CriticOptimizer:
                 self._pending = None
         self._adam.zero_grad(set_to_none=True)
         loss.backward()
+        distributed.average_gradients(self.critic)  # as DDP would: the same step on every rank
         self._adam.step()
 
     def release(self) -> None:

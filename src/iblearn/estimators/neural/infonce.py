@@ -11,6 +11,7 @@ from torch import Tensor, nn
 from iblearn import _checks as V
 from iblearn.estimators.base import MIEstimate
 from iblearn.estimators.critics import DEFAULT_HIDDEN, Hidden
+from iblearn.estimators.neural import distributed
 from iblearn.estimators.neural.base import NeuralEstimator
 from iblearn.estimators.neural.negatives import all_pair_scores
 from iblearn.estimators.neural.settings import NeuralSettings, Setting
@@ -83,13 +84,21 @@ class InfoNCE(NeuralEstimator):
         super().__init__(config=config)
 
     def _matrix_bound(self, x: Tensor, y: Tensor) -> Tensor:
-        """InfoNCE on one batch, all pairs (chunked when asked)."""
+        """InfoNCE on one batch, all pairs (chunked when asked). Under ``torch.distributed``, this rank's
+        rows against the columns of every rank (its own first, so the positives stay on the diagonal):
+        the mean over its rows of the terms one process sums over all rows (:mod:`.distributed`)."""
+        ceiling = 0.0  # log of the columns over log of the rows, which the chunked form adds
+        if distributed.active():
+            rank, _ = distributed.world()
+            y = distributed.gather(y, "y").roll(-rank * len(x), 0)
+            ceiling = math.log(len(y)) - math.log(len(x))
 
         def rows(idx: Tensor) -> Tensor:
             return self._pairs(x[idx.to(x.device)], y)
 
         if self.chunk is not None and len(x) > self.chunk:
-            return infonce_bound_chunked(rows, len(x), self.chunk)
+            bound = infonce_bound_chunked(rows, len(x), self.chunk)
+            return bound + ceiling if ceiling else bound
         return infonce_bound(self._pairs(x, y))
 
     def _pairs(self, x: Tensor, y: Tensor) -> Tensor:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor
 
+from iblearn.estimators.neural import distributed
 from iblearn.estimators.neural.base import NeuralEstimator
 from iblearn.functional.bounds import dv_bound, js_bound
 
@@ -26,4 +27,4 @@ class JS(NeuralEstimator):
         return js_bound(*self._scores(x, y, 1, self._shuffles))
 
     def _pooled(self, joint: Tensor, marginal: Tensor) -> Tensor:
-        return dv_bound(joint, marginal)
+        return dv_bound(joint, distributed.gather(marginal, "marginal"))  # log E_Q over every rank

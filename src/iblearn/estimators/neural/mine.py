@@ -11,6 +11,7 @@ from torch import Tensor, nn
 
 from iblearn import _checks as V
 from iblearn.estimators.critics import DEFAULT_HIDDEN, Hidden
+from iblearn.estimators.neural import distributed
 from iblearn.estimators.neural.base import NeuralEstimator
 from iblearn.estimators.neural.settings import NeuralSettings, Setting
 from iblearn.functional.bounds import dv_bound, log_mean_exp, nwj_bound
@@ -139,7 +140,9 @@ class MINE(NeuralEstimator):
         joint, marginal = self._scores(x, y, 1, self._shuffles)
         if self.objective_kind == "f":
             return nwj_bound(joint, marginal)
-        lme = log_mean_exp(marginal)
+        # Under torch.distributed over every rank's marginal scores: the same denominator, and moving
+        # average, on every rank.
+        lme = log_mean_exp(distributed.gather(marginal, "marginal"))
         with torch.no_grad():
             batch = lme.detach().double()
             if torch.isnan(self.log_ema):
@@ -164,7 +167,7 @@ class MINE(NeuralEstimator):
         return result
 
     def _pooled(self, joint: Tensor, marginal: Tensor) -> Tensor:
-        return dv_bound(joint, marginal)
+        return dv_bound(joint, distributed.gather(marginal, "marginal"))
 
 
 class MINEf(MINE):

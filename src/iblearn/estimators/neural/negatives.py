@@ -3,7 +3,8 @@ averages over, drawn from a batch of joint samples.
 
 Three ways, from cheapest to most general: every off-diagonal pair of a separable critic (one matrix
 product); for labels, the classes summed instead of sampled (:func:`class_scores`); else random
-re-pairings of y that never pair a sample with itself (:func:`derangements`).
+re-pairings of y that never pair a sample with itself (:func:`derangements`). Under
+``torch.distributed`` each way pairs a rank's rows with the columns of every rank (:func:`spread_scores`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from iblearn.estimators.critics import critic_method
+from iblearn.estimators.neural import distributed
 
 
 def scores(
@@ -26,6 +28,8 @@ def scores(
     that sees the marginal scores through exp(T) alone) the classes are summed (:func:`class_scores`);
     else ``n_shuffles`` random re-pairings of y, none pairing a sample with itself.
     """
+    if distributed.active():
+        return spread_scores(critic, x, y, n_shuffles, gen, by_class=by_class)
     if getattr(critic, "separable", False):
         pairwise = cast(Callable[[Tensor, Tensor], Tensor], critic.pairwise)
         matrix = pairwise(x, y)
@@ -40,7 +44,34 @@ def scores(
     return critic(x, y), torch.cat([critic(x, y[perm]) for perm in perms])
 
 
-def class_scores(critic: nn.Module, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+def spread_scores(
+    critic: nn.Module, x: Tensor, y: Tensor, n_shuffles: int, gen: torch.Generator | None, *, by_class: bool
+) -> tuple[Tensor, Tensor]:
+    """:func:`scores` of this rank's rows in a batch spread over the ranks of a process group: the joint
+    scores of its own rows, and its rows' marginal scores against the columns (y) of every rank.
+
+    Each way pairs as one process pairs the concatenated batch (rank r's rows are rows r B .. (r + 1) B
+    - 1 of it): a separable critic scores the rank's rows against all N columns but their own; class
+    sums weigh the classes by their counts over all ranks; re-pairings are derangements of all N rows,
+    drawn from ``gen``, which every rank holds in the same state, so they are the ones one process draws.
+    """
+    columns = distributed.gather(y, "y")
+    if by_class:
+        return class_scores(critic, x, y, columns)
+    joint = critic(x, y)
+    rows = distributed.own_rows(len(x), x.device)
+    if getattr(critic, "separable", False):
+        matrix = cast(Callable[[Tensor, Tensor], Tensor], critic.pairwise)(x, columns)  # (B, N)
+        off = torch.ones_like(matrix, dtype=torch.bool)
+        off[torch.arange(len(x), device=x.device), rows] = False
+        return joint, matrix[off]
+    perms = [perm.to(x.device)[rows] for perm in derangements(len(columns), n_shuffles, gen)]
+    return joint, torch.cat([critic(x, columns[perm]) for perm in perms])
+
+
+def class_scores(
+    critic: nn.Module, x: Tensor, y: Tensor, batch: Tensor | None = None
+) -> tuple[Tensor, Tensor]:
     """Joint scores (N,), and log-weighted marginal scores (N * k,) for one-hot labels y (N, k).
 
     With k classes, the product of the batch's marginals is summed rather than sampled: for sample
@@ -50,13 +81,16 @@ def class_scores(critic: nn.Module, x: Tensor, y: Tensor) -> tuple[Tensor, Tenso
     The same bound as every off-diagonal pairing, as the separable path computes it, for k critic
     calls a sample, and none of a sampled negative's variance (Rao-Blackwellization): a label drawn
     at random is the sample's own class one time in k. The joint scores are the own-class column.
+    ``batch``: the labels of the whole batch the shares are taken over, where x and y are only some of
+    its rows (a rank's, under ``torch.distributed``); None: y.
     """
     k = y.shape[1]
     pairs = all_pair_scores(critic, x, torch.eye(k, dtype=y.dtype, device=y.device))  # (N, k)
     # The weights in float32 at least: in bfloat16 they alone moved the bound by 0.01 nats (N = 1,000).
     wide = torch.promote_types(pairs.dtype, torch.float32)
     counts = y.to(wide)
-    others = (counts.sum(0, keepdim=True) - counts) / (len(y) - 1)  # rows sum to 1
+    everyone = counts if batch is None else batch.to(wide)
+    others = (everyone.sum(0, keepdim=True) - counts) / (len(everyone) - 1)  # rows sum to 1
     return (pairs * y).sum(1), (pairs.to(wide) + torch.log(others * k)).flatten()
 
 

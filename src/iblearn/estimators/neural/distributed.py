@@ -1,0 +1,164 @@
+"""Neural estimators under ``torch.distributed`` (``torchrun``, DistributedDataParallel).
+
+Inside an initialized process group of more than one rank, each rank passes its own rows, and the
+negatives come from every rank's rows: a contrastive bound on 8 ranks of 256 that kept its negatives
+at home would be capped at log 256 instead of log 2,048 (InfoNCE, van den Oord et al. 2018). So the
+columns of a batch (the y that re-pairs with x) are gathered from all ranks with a gather that carries
+gradients (as :func:`torch.distributed.nn.functional.all_gather` does: its backward sums every rank's
+gradient w.r.t. a rank's rows and hands it to that rank), and each rank's bound covers its own rows
+against all columns:
+
+* InfoNCE, NWJ and JS are means over rows, so the mean over ranks of their per-rank values and
+  gradients is the single-process value and gradient on the concatenated batch.
+* The Donsker-Varadhan bound (MINE, and JS's and DIM's reported bound) has ``log E_Q[exp T]`` over all
+  marginal scores: those are gathered too (:func:`gather`), so that term, and MINE's moving average of
+  it, is the same on every rank, and again the mean over ranks is the single-process bound.
+* Re-pairings are drawn over the global batch from the estimator's generator, which every rank seeds
+  alike (``fit(seed=...)``) and advances alike: the same derangements as one process on the
+  concatenated batch, each rank scoring its own rows of them.
+
+Averaging over ranks is what DDP does to the gradients of a network wrapped in it; the critic's own
+training step averages the critic's gradients the same way (:func:`average_gradients`), so every rank
+keeps the same critic. An estimate (``est(x, y)``, and ``fit``'s validation) gathers the rows of every
+rank and evaluates them on each, so every rank reports the same number: the single-process estimate on
+all rows. Outside a process group (or in a group of one) nothing here acts: :func:`gather` returns its
+argument itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from contextvars import ContextVar
+from typing import Any, cast
+
+import torch
+from torch import Tensor, nn
+
+# Set while an estimate evaluates rows already gathered from every rank: it is then one process's work.
+_local: ContextVar[bool] = ContextVar("iblearn_neural_local", default=False)
+
+
+def world() -> tuple[int, int]:
+    """``(rank, world_size)`` of the default process group, ``(0, 1)`` outside one (or inside
+    :func:`local`)."""
+    if _local.get() or not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+        return 0, 1
+    return torch.distributed.get_rank(), torch.distributed.get_world_size()
+
+
+def active() -> bool:
+    """Whether bounds are spread over more than one rank (see the module's docstring)."""
+    return world()[1] > 1
+
+
+@contextlib.contextmanager
+def local() -> Iterator[None]:
+    """Within it, the estimators compute as one process on the rows they are given."""
+    token = _local.set(True)
+    try:
+        yield
+    finally:
+        _local.reset(token)
+
+
+def _sizes(t: Tensor) -> list[int]:
+    """Every rank's number of rows of ``t``."""
+    _, size = world()
+    mine = torch.tensor([len(t)], dtype=torch.long, device=t.device)
+    every = [torch.empty_like(mine) for _ in range(size)]
+    torch.distributed.all_gather(every, mine)
+    return [int(n) for n in every]
+
+
+def gather(t: Tensor, what: str = "x") -> Tensor:
+    """The rows of ``t`` from every rank, in rank order, with gradients flowing back to each rank's own
+    rows; ``t`` itself outside a process group.
+
+    Raises:
+        ValueError: the ranks hold different numbers of rows (``what`` names the argument): the bound
+            of a rank would then not weigh its rows as one process weighs them, and the collective
+            needs equal shapes.
+    """
+    if not active():
+        return t
+    sizes = _sizes(t)
+    if len(set(sizes)) > 1:
+        raise ValueError(
+            f"{what}: every rank must pass a batch of the same size under torch.distributed, got "
+            f"{sizes} rows on ranks 0..{len(sizes) - 1} (drop_last=True in the DataLoader, or a "
+            "DistributedSampler, gives equal batches)"
+        )
+    return cast(Tensor, _Gather.apply(t))  # type: ignore[no-untyped-call]
+
+
+def gather_uneven(t: Tensor) -> Tensor:
+    """The rows of ``t`` from every rank, in rank order, whatever their number on each (padded for the
+    collective, then cut); ``t`` itself outside a process group. For estimates, which pool all rows."""
+    if not active():
+        return t
+    sizes = _sizes(t)
+    if len(set(sizes)) == 1:
+        return gather(t)
+    pad = t.new_zeros((max(sizes) - len(t), *t.shape[1:]))
+    parts = cast(Tensor, _Gather.apply(torch.cat([t, pad]))).split(max(sizes))  # type: ignore[no-untyped-call]
+    return torch.cat([part[:n] for part, n in zip(parts, sizes, strict=True)])
+
+
+class _Gather(torch.autograd.Function):
+    """All ranks' rows, concatenated; backward, the sum over ranks of the gradient w.r.t. this rank's
+    rows, as :func:`torch.distributed.nn.functional.all_gather` gives (deprecated in torch 2.13, and on
+    gloo a scatter from every rank): here one all-reduce, which every backend has."""
+
+    @staticmethod
+    def forward(ctx: Any, t: Tensor) -> Tensor:
+        t = t.contiguous()
+        parts = [torch.empty_like(t) for _ in range(world()[1])]
+        torch.distributed.all_gather(parts, t)
+        ctx.rows = len(t)
+        return torch.cat(parts)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Tensor:
+        grad = grad.contiguous().clone()
+        torch.distributed.all_reduce(grad)
+        rank, _ = world()
+        return grad[rank * ctx.rows : (rank + 1) * ctx.rows]
+
+
+def own_rows(n_local: int, device: torch.device) -> Tensor:
+    """This rank's row indices in the global batch of ``n_local`` rows a rank."""
+    rank, _ = world()
+    return torch.arange(rank * n_local, (rank + 1) * n_local, device=device)
+
+
+def mean_over_ranks(value: Tensor) -> Tensor:
+    """``value`` (detached) averaged over the ranks: the single-process value of a bound whose per-rank
+    values are its means over each rank's rows."""
+    if not active():
+        return value
+    out = value.detach().clone()
+    torch.distributed.all_reduce(out)
+    return out / world()[1]
+
+
+def average_gradients(module: nn.Module) -> None:
+    """Average the gradients of ``module``'s parameters over the ranks, as DDP does, in one collective.
+
+    The critic's training step calls it after its backward pass; a critic trained through ``loss`` with
+    your own optimizer needs it too (between ``backward`` and ``step``), unless you wrap the critic's
+    parameters in DDP yourself. Parameters without a gradient are left alone (every rank runs the same
+    code, so they are the same on every rank). No-op outside a process group.
+    """
+    if not active():
+        return
+    grads = [p.grad for p in module.parameters() if p.grad is not None]
+    if not grads:
+        return
+    flat = torch.cat([g.reshape(-1) for g in grads])
+    torch.distributed.all_reduce(flat)
+    flat /= world()[1]
+    start = 0
+    for g in grads:
+        g.copy_(flat[start : start + g.numel()].view_as(g))
+        start += g.numel()

@@ -1,0 +1,130 @@
+"""Two ranks (gloo, CPU) equal one process on the concatenated batch, for each neural estimator: the mean
+over ranks of ``loss`` and of ``batch_mi``, their gradients (the critic's, and the inputs' as a network
+wrapped in DDP would receive them), a few training steps (critic, weight average, MINE's moving
+average), and ``est(x, y)`` reported alike on every rank. One spawn checks them all."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import torch
+import torch.distributed as dist
+
+from iblearn.estimators import DIM, JS, MINE, NWJ, InfoNCE, MINEf
+from tests.distributed import run_two_ranks
+
+N, STEPS = 12, 3  # rows in all (6 a rank), training steps
+
+CASES: dict[str, Callable[[], Any]] = {
+    "infonce": lambda: InfoNCE(2, 2, hidden=(8,)),
+    "infonce-concat": lambda: InfoNCE(2, 2, critic="concat", hidden=(8,)),
+    "infonce-chunked": lambda: InfoNCE(2, 2, hidden=(8,), chunk=4),
+    "nwj": lambda: NWJ(2, 2, hidden=(8,), n_negatives=3),
+    "nwj-separable": lambda: NWJ(2, 2, critic="separable", hidden=(8,)),
+    "js": lambda: JS(2, 2, hidden=(8,), n_negatives=3),
+    "mine": lambda: MINE(2, 2, hidden=(8,), n_negatives=3, clip=None),
+    "mine-clipped-separable": lambda: MINE(2, 2, critic="separable", hidden=(8,)),
+    "mine-f": lambda: MINEf(2, 2, hidden=(8,), n_negatives=3),
+    "mine-labels": lambda: MINE(2, y_classes=3, hidden=(8,)),
+    "nwj-labels": lambda: NWJ(2, y_classes=3, hidden=(8,)),
+    "dim-local-js": lambda: DIM(embed_dim=4, hidden=8),
+    "dim-local-infonce": lambda: DIM(objective="infonce", embed_dim=4, hidden=8),
+    "dim-global-js": lambda: DIM(mode="global", hidden=8),
+    "dim-global-infonce": lambda: DIM(mode="global", objective="infonce", hidden=8),
+    "dim-grids": lambda: DIM(embed_dim=4, hidden=8),
+}
+
+
+def data(name: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rows for the estimator ``name``: vectors, labels, or feature maps (DIM) with a vector or a grid."""
+    gen = torch.Generator().manual_seed(1)
+    if name.startswith("dim"):
+        x = torch.randn(N, 2, 3, 3, generator=gen, dtype=torch.float64)
+        if name == "dim-grids":
+            return x, x.repeat(1, 1, 2, 2) + torch.randn(N, 2, 6, 6, generator=gen, dtype=torch.float64)
+        return x, x.mean((2, 3)) + 0.5 * torch.randn(N, 2, generator=gen, dtype=torch.float64)
+    x = torch.randn(N, 2, generator=gen, dtype=torch.float64)
+    if name.endswith("labels"):
+        return x, torch.randint(0, 3, (N,), generator=gen)
+    return x, x + 0.5 * torch.randn(N, 2, generator=gen, dtype=torch.float64)
+
+
+def run(name: str, x: torch.Tensor, y: torch.Tensor) -> dict[str, Any]:
+    """What each rank (or the single process) measures on its rows ``x``, ``y``."""
+    est = CASES[name]().double()
+    est._shuffles.manual_seed(3)
+    xg = x.clone().requires_grad_(True)
+    yg = y.clone().requires_grad_(True) if y.is_floating_point() else y
+    loss = est.loss(x, y)
+    loss.backward()
+    # (a DIM critic's grid branch is unused, and never built, with a vector y)
+    critic_grad = [p.grad.clone() for p in est.critic.parameters() if p.grad is not None]
+    # Parameters the bound does not depend on (a last bias adds one constant to every score, which DV
+    # and InfoNCE cancel) get gradients of rounding noise, which Adam scales up to steps of lr: their
+    # weights after training are not compared.
+    idle = {k for k, p in est.critic.named_parameters() if p.grad is not None and p.grad.abs().max() < 1e-12}
+    est.critic.zero_grad()
+    bound = est.batch_mi(xg, yg)
+    bound.backward()
+    out = {
+        "loss": loss.detach(),
+        "critic_grad": critic_grad,
+        "batch_mi": bound.detach(),
+        "x_grad": xg.grad.clone(),
+        "y_grad": yg.grad.clone() if yg.is_floating_point() else None,
+    }
+    est.critic.zero_grad()
+    out["steps"] = [est.train_step(x, y) for _ in range(STEPS)]
+    out["weights"] = {
+        k: t.clone()
+        for k, t in est.state_dict().items()
+        if isinstance(t, torch.Tensor) and not torch.nn.parameter.is_lazy(t)
+    }
+    out["idle"] = idle
+    out["estimate"] = float(est(x, y))
+    return out
+
+
+def worker(rank: int, init_method: str, out: str) -> None:
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=init_method, rank=rank, world_size=2)
+    rows = slice(rank * N // 2, (rank + 1) * N // 2)
+    results = {}
+    for name in CASES:
+        x, y = data(name)
+        results[name] = run(name, x[rows], y[rows])
+    with pytest.raises(ValueError, match="same size"):
+        InfoNCE(2, 2).loss(torch.randn(4 + rank, 2), torch.randn(4 + rank, 2))
+    torch.save(results, f"{out}.{rank}")
+
+
+def test_two_ranks_equal_one_process_on_the_concatenated_batch(tmp_path):
+    if not dist.is_available():
+        pytest.skip("torch.distributed is not available")
+    out = str(tmp_path / "ddp")
+    run_two_ranks(worker, out)
+    ranks = [torch.load(f"{out}.{r}", weights_only=False) for r in range(2)]
+    close = {"rtol": 1e-10, "atol": 1e-12}
+    for name in CASES:
+        single = run(name, *data(name))
+        r0, r1 = (r[name] for r in ranks)
+        for key in ("loss", "batch_mi"):  # the mean over ranks is the single-process value
+            torch.testing.assert_close((r0[key] + r1[key]) / 2, single[key], **close, msg=f"{name} {key}")
+        for a, b, s in zip(r0["critic_grad"], r1["critic_grad"], single["critic_grad"], strict=True):
+            torch.testing.assert_close((a + b) / 2, s, **close, msg=f"{name} critic gradient")
+        for key in ("x_grad", "y_grad"):  # a network in DDP: each rank's rows, averaged over 2 ranks
+            if single[key] is not None:
+                got = torch.cat([r0[key], r1[key]]) / 2
+                torch.testing.assert_close(got, single[key], **close, msg=f"{name} {key}")
+        for r in (r0, r1):  # every rank steps, and reports, as one process does
+            torch.testing.assert_close(torch.tensor(r["steps"]), torch.tensor(single["steps"]), **close)
+            for key, s in single["weights"].items():
+                if key.split(".", 1)[-1] in single["idle"]:
+                    continue
+                a = r["weights"][key]
+                torch.testing.assert_close(
+                    a, s, **close, equal_nan=True, msg=f"{name} weights after {STEPS} steps"
+                )
+            assert r["estimate"] == pytest.approx(single["estimate"], rel=1e-10, abs=1e-12), name
