@@ -168,6 +168,10 @@ REBUILD = {
     "nwj": (lambda: get_estimator("nwj", x_dim=2, y_dim=1, critic="separable", hidden=(8, 4), seed=5), _VEC),
     "js": (lambda: get_estimator("js", hidden=(8,), eval_batch_size=32), _VEC),
     "infonce": (lambda: get_estimator("infonce", x_dim=2, y_dim=1, hidden=(8,), chunk=16, seed=2), _VEC),
+    "smile": (lambda: get_estimator("smile", hidden=(8,), clip=2.0, n_negatives=3, seed=9), _VEC),
+    "flo": (lambda: get_estimator("flo", x_dim=2, y_dim=1, critic="separable", hidden=(8,), seed=10), _VEC),
+    "club": (lambda: get_estimator("club", y_dim=1, hidden=(8, 4), eval_batch_size=16, seed=11), _VEC),
+    "doe": (lambda: get_estimator("doe", x_dim=2, y_dim=1, hidden=(8,), average=None, seed=12), _VEC),
     "aamine": (lambda: get_estimator("aamine", subnet=_NET, noise_std=0.2, hidden=(8,), seed=4), _VEC[:1]),
     "dim": (
         lambda: get_estimator("dim", mode="global", hidden=8, seed=6),

@@ -12,12 +12,18 @@ from hypothesis import strategies as st
 
 from iblearn.data.synthetic import bivariate_normal
 from iblearn.functional import (
+    club_bound,
+    club_sampled_bound,
+    doe_mi,
     dv_bound,
+    flo_bound,
+    gaussian_log_likelihood,
     infonce_bound,
     infonce_bound_chunked,
     js_bound,
     log_mean_exp,
     nwj_bound,
+    smile_bound,
 )
 from tests.conftest import gen
 
@@ -154,3 +160,121 @@ def test_a_constant_critic_scores_zero_at_any_magnitude(score):
     # The positive a hair above the rest still counts, however large the scores.
     s.fill_diagonal_(score + abs(score) * 1e-3)
     assert float(infonce_bound(s)) == pytest.approx(math.log(100), rel=1e-6)
+
+
+# --------------------------------------------------------------- SMILE, FLO, CLUB, DoE (issue 28)
+def test_smile_clips_the_partition_term_only():
+    joint, marginal = torch.tensor([2.0, 0.0]), torch.tensor([0.0, 10.0])
+    # 1 - log((e^0 + e^1) / 2): the marginal 10 is clipped to 1, the joint mean stays 1.
+    assert float(smile_bound(joint, marginal, clip=1.0)) == pytest.approx(
+        1 - math.log((1 + math.e) / 2), abs=1e-6
+    )
+    assert float(smile_bound(joint * 50, marginal, clip=1.0)) == pytest.approx(
+        50 - math.log((1 + math.e) / 2)
+    )
+    assert float(smile_bound(joint, marginal, clip=math.inf)) == pytest.approx(
+        float(dv_bound(joint, marginal))
+    )
+    mask = torch.tensor([True, False])
+    assert float(smile_bound(joint, marginal, 1.0, mask)) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="clip: expected a number >= 0"):
+        smile_bound(joint, marginal, clip=-1.0)
+
+
+def test_flo_is_tight_at_the_best_u_and_below_it_elsewhere():
+    g = torch.Generator().manual_seed(0)
+    joint, negatives = torch.randn(6, generator=g), torch.randn(6, 4, generator=g)
+    log_a = torch.logsumexp(negatives, 1) - math.log(4) - joint  # a_i = mean_k exp(g_ik - g_ii)
+    best = float(flo_bound(joint, negatives, log_a))
+    assert best == pytest.approx(float(-log_a.mean()), abs=1e-6)  # the conditional DV bound it dualizes
+    for shift in (-1.0, -0.1, 0.3, 2.0):
+        assert float(flo_bound(joint, negatives, log_a + shift)) < best
+    # By hand: one row, g = 1 on the joint, 0 on both negatives, u = 0: 1 + (0 - e^-1).
+    one = flo_bound(torch.tensor([1.0]), torch.zeros(1, 2), torch.zeros(1))
+    assert float(one) == pytest.approx(1 - math.exp(-1))
+
+
+def test_flo_of_the_optimal_critic_is_the_truth(samples):
+    x, y, _ = samples
+    n = 20_000
+    xs, ys = x[:n], y[:n]
+    negatives = optimal_critic(xs[:, None], y[n : n + 64][None, :])  # (n, 64): 64 other y for each x
+    joint = optimal_critic(xs, ys)
+    assert float(flo_bound(joint, negatives, -joint)) == pytest.approx(TRUTH, abs=0.03)
+
+
+def test_club_over_all_pairs_equals_the_pairs_summed_by_hand():
+    g = torch.Generator().manual_seed(1)
+    mean, log_var, y = (
+        torch.randn(5, 2, generator=g),
+        torch.randn(5, 2, generator=g),
+        torch.randn(5, 2, generator=g),
+    )
+
+    def log_q(i, j):  # log N(y_j; mean_i, exp(log_var_i))
+        return -0.5 * float(
+            (((y[j] - mean[i]) ** 2) / log_var[i].exp() + log_var[i] + math.log(2 * math.pi)).sum()
+        )
+
+    positives = sum(log_q(i, i) for i in range(5)) / 5
+    every = sum(log_q(i, j) for i in range(5) for j in range(5)) / 25
+    assert float(club_bound(mean, log_var, y)) == pytest.approx(positives - every, abs=1e-5)
+    assert float(gaussian_log_likelihood(mean, log_var, y)) == pytest.approx(positives, abs=1e-5)
+    perm = torch.tensor([1, 2, 3, 4, 0])
+    sampled = sum(log_q(i, i) - log_q(i, int(perm[i])) for i in range(5)) / 5
+    assert float(club_sampled_bound(mean, log_var, y, y[perm])) == pytest.approx(sampled, abs=1e-5)
+
+
+def test_club_and_doe_of_the_true_conditional(samples):
+    """q(y | x) = N(rho x, 1 - rho^2): CLUB is rho^2 / (1 - rho^2) (the truth plus KL(p(x)p(y) || p(x, y))),
+    DoE the truth itself."""
+    x, y, y_shuffled = samples
+    mean, log_var = RHO * x[:, None], torch.full((len(x), 1), math.log(1 - RHO**2), dtype=x.dtype)
+    assert float(club_bound(mean, log_var, y[:, None])) == pytest.approx(RHO**2 / (1 - RHO**2), abs=0.01)
+    assert float(club_bound(mean, log_var, y[:, None])) > TRUTH
+    sampled = club_sampled_bound(mean, log_var, y[:, None], y_shuffled[:, None])
+    assert float(sampled) == pytest.approx(RHO**2 / (1 - RHO**2), abs=0.02)
+    assert float(doe_mi(mean, log_var, y[:, None])) == pytest.approx(TRUTH, abs=0.01)
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (
+            lambda: flo_bound(torch.zeros(3, 1), torch.zeros(3, 2), torch.zeros(3)),
+            "joint: expected scores of shape",
+        ),
+        (
+            lambda: flo_bound(torch.zeros(3), torch.zeros(4, 2), torch.zeros(3)),
+            r"negatives: expected shape \(3, K\)",
+        ),
+        (lambda: flo_bound(torch.zeros(3), torch.zeros(3, 2), torch.zeros(2)), r"u: expected shape \(3,\)"),
+        (
+            lambda: flo_bound(torch.zeros(3, dtype=torch.long), torch.zeros(3, 2), torch.zeros(3)),
+            "joint: expected a",
+        ),
+        (
+            lambda: club_bound(torch.zeros(3), torch.zeros(3), torch.zeros(3)),
+            r"mean: expected shape \(N, d\)",
+        ),
+        (
+            lambda: club_bound(torch.zeros(3, 2), torch.zeros(3, 1), torch.zeros(3, 2)),
+            "log_var: expected shape",
+        ),
+        (lambda: club_bound(torch.zeros(3, 2), torch.zeros(3, 2), torch.zeros(4, 2)), "y: expected shape"),
+        (
+            lambda: club_sampled_bound(
+                torch.zeros(3, 2), torch.zeros(3, 2), torch.zeros(3, 2), torch.zeros(2, 2)
+            ),
+            "y_negative: expected shape",
+        ),
+        (
+            lambda: doe_mi(torch.zeros(2, 2), torch.zeros(2, 2), torch.zeros(2, 2)),
+            "y: the Gaussian of y needs more",
+        ),
+        (lambda: smile_bound(torch.zeros(2), torch.zeros(2), clip="5"), "clip: expected a number"),
+    ],
+)
+def test_the_new_bounds_name_bad_arguments(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

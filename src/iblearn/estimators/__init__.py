@@ -7,10 +7,14 @@ from iblearn.estimators.critics import ConcatCritic, SeparableCritic
 from iblearn.estimators.dim import DIM
 from iblearn.estimators.graph import DGI, GMI, as_graph
 from iblearn.estimators.neural import (
+    CLUB,
+    FLO,
     JS,
     MINE,
     NWJ,
+    SMILE,
     CriticDivergedError,
+    DoE,
     InfoNCE,
     MINEf,
     NeuralEstimator,
@@ -22,19 +26,23 @@ from iblearn.estimators.split import estimate_mi
 
 __all__ = [
     "AAMINE",
+    "CLUB",
     "DGI",
     "DIM",
+    "FLO",
     "GMI",
     "JS",
     "KSG",
     "MINE",
     "NWJ",
     "REGISTRY",
+    "SMILE",
     "ArchitectureAwareCritic",
     "Binning",
     "ConcatCritic",
     "Conditional",
     "CriticDivergedError",
+    "DoE",
     "Estimator",
     "GaussianMI",
     "InfoNCE",

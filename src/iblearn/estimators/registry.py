@@ -12,7 +12,7 @@ from iblearn.estimators.aamine import AAMINE
 from iblearn.estimators.base import Estimator
 from iblearn.estimators.dim import DIM
 from iblearn.estimators.graph import DGI, GMI
-from iblearn.estimators.neural import JS, MINE, NWJ, InfoNCE, MINEf
+from iblearn.estimators.neural import CLUB, FLO, JS, MINE, NWJ, SMILE, DoE, InfoNCE, MINEf
 from iblearn.estimators.nonparametric import KSG, Binning, GaussianMI, MixedKSG, RenyiMI
 
 REGISTRY: dict[str, type[Estimator]] = {
@@ -26,6 +26,10 @@ REGISTRY: dict[str, type[Estimator]] = {
     "nwj": NWJ,
     "js": JS,
     "infonce": InfoNCE,
+    "smile": SMILE,
+    "flo": FLO,
+    "club": CLUB,
+    "doe": DoE,
     "aamine": AAMINE,
     "dim": DIM,
     "dgi": DGI,

@@ -4,12 +4,18 @@ Every function returns a 0-d tensor in nats.
 """
 
 from iblearn.functional.bounds import (
+    club_bound,
+    club_sampled_bound,
+    doe_mi,
     dv_bound,
+    flo_bound,
+    gaussian_log_likelihood,
     infonce_bound,
     infonce_bound_chunked,
     js_bound,
     log_mean_exp,
     nwj_bound,
+    smile_bound,
 )
 from iblearn.functional.cmi import gaussian_cmi, gaussian_cmi_from_cov, ksg_cmi, local_permutations
 from iblearn.functional.discrete import bin_values, discrete_entropy, discrete_mi
@@ -35,12 +41,17 @@ from iblearn.functional.transfer import transfer_entropy
 __all__ = [
     "bin_values",
     "canonical_correlations",
+    "club_bound",
+    "club_sampled_bound",
     "discrete_entropy",
     "discrete_mi",
+    "doe_mi",
     "dv_bound",
+    "flo_bound",
     "gaussian_cmi",
     "gaussian_cmi_from_cov",
     "gaussian_entropy_from_cov",
+    "gaussian_log_likelihood",
     "gaussian_mi",
     "gaussian_mi_from_cov",
     "gram_matrix",
@@ -62,5 +73,6 @@ __all__ = [
     "renyi_entropy",
     "renyi_joint_entropy",
     "renyi_mi",
+    "smile_bound",
     "transfer_entropy",
 ]

@@ -126,3 +126,154 @@ def infonce_bound_chunked(score_rows: Callable[[Tensor], Tensor], n: int, chunk:
         value = checkpoint(part, use_reentrant=False) if torch.is_grad_enabled() else part()
         total = total.to(value.device) + value
     return total / n + math.log(n)
+
+
+def smile_bound(joint: Tensor, marginal: Tensor, clip: float = 5.0, mask: Tensor | None = None) -> Tensor:
+    """SMILE (Song & Ermon 2020): the DV bound with the partition term's density ratios clipped,
+    ``E_P[T] - log E_Q[clip(exp T, e^-clip, e^clip)]``.
+
+    The formula of their Sec. 5 ("Improved MI estimation via clipped density ratios"; equation number
+    not checked here: the paper is not on disk), as their reference code computes it: only the scores
+    of the partition term ``marginal`` are clipped, the joint term keeps ``T`` as it is. Clipping
+    bounds the variance of the partition estimate (their Theorem 2 names it as unbounded for plain DV);
+    it can move the estimate either way, so SMILE is not a bound for a finite ``clip`` (it is DV as
+    ``clip`` goes to infinity). Compare :class:`~iblearn.estimators.MINE`'s ``clip``, which clips both
+    terms (the DV bound of the critic ``clip(T)``, so still a lower bound).
+
+    Args:
+        joint: scores ``T(x_i, y_i)``, any shape.
+        marginal: scores of re-paired samples, any shape.
+        clip: tau, at least 0 (their experiments take 1 and 5); ``math.inf`` gives :func:`dv_bound`.
+        mask: which ``marginal`` entries count (bool, ``marginal``'s shape); None: all.
+
+    Example:
+        >>> smile_bound(torch.tensor([2.0, 0.0]), torch.tensor([0.0, 10.0]), clip=1.0)  # 1 - log((1 + e)/2)
+        tensor(0.3799)
+    """
+    if isinstance(clip, bool) or not isinstance(clip, int | float) or not clip >= 0:
+        raise ValueError(f"clip: expected a number >= 0 (tau), got {clip!r}")
+    marginal = _wide(marginal, "marginal").clamp(-clip, clip)
+    return _mean(joint, None, "joint") - log_mean_exp(marginal, mask)
+
+
+def flo_bound(joint: Tensor, negatives: Tensor, u: Tensor) -> Tensor:
+    """FLO (Guo et al. 2022): ``1 + mean_i [ -u_i - mean_k exp(-u_i + g(x_i, y_k) - g(x_i, y_i)) ]``.
+
+    The Fenchel-Legendre dual of ``-log``: ``-log a >= 1 - u - a e^-u`` for every u, with equality at
+    ``u = log a``. Applied to ``a = E_p(y')[exp(g(x, y') - g(x, y))]`` it bounds from below the
+    conditional DV bound ``E[-log a]``, itself a lower bound on I, so FLO is a lower bound for every
+    critic g and every u; it is tight at g the log density ratio (plus any function of x) and
+    ``u(x, y) = -log p(x, y) / (p(x) p(y))``. Linear in the inner mean, so negatives sampled per row give
+    an unbiased estimate of it. The paper's FLO objective of its section on Fenchel-Legendre
+    optimization of MI (equation number not checked here: the paper is not on disk).
+
+    Args:
+        joint: ``g(x_i, y_i)``, shape ``(N,)``.
+        negatives: ``g(x_i, y_k)`` for K negatives ``y_k`` of row i, shape ``(N, K)``.
+        u: the u-network's ``u(x_i, y_i)``, shape ``(N,)``.
+
+    Example:
+        >>> flo_bound(torch.tensor([1.0]), torch.tensor([[0.0, 0.0]]), torch.tensor([-1.0]))  # tight u
+        tensor(1.)
+    """
+    joint, negatives, u = _wide(joint, "joint"), _wide(negatives, "negatives"), _wide(u, "u")
+    if joint.ndim != 1:
+        raise ValueError(f"joint: expected scores of shape (N,), got {tuple(joint.shape)}")
+    if negatives.ndim != 2 or len(negatives) != len(joint):
+        raise ValueError(f"negatives: expected shape ({len(joint)}, K), got {tuple(negatives.shape)}")
+    if u.shape != joint.shape:
+        raise ValueError(f"u: expected shape {tuple(joint.shape)} as joint, got {tuple(u.shape)}")
+    log_a = torch.logsumexp(negatives, dim=1) - math.log(negatives.shape[1]) - joint
+    return 1 + (-u - torch.exp(log_a - u)).mean()
+
+
+def _gaussian(mean: Tensor, log_var: Tensor, y: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """The arguments of a diagonal Gaussian q(y | x) checked: ``(N, d)`` each, floating-point."""
+    mean, log_var, y = _wide(mean, "mean"), _wide(log_var, "log_var"), _wide(y, "y")
+    if mean.ndim != 2:
+        raise ValueError(f"mean: expected shape (N, d), got {tuple(mean.shape)}")
+    for name, t in (("log_var", log_var), ("y", y)):
+        if t.shape != mean.shape:
+            raise ValueError(f"{name}: expected shape {tuple(mean.shape)} as mean, got {tuple(t.shape)}")
+    return mean, log_var, y
+
+
+def gaussian_log_likelihood(mean: Tensor, log_var: Tensor, y: Tensor) -> Tensor:
+    """``mean_i log N(y_i; mean_i, diag(exp(log_var_i)))`` in nats: the mean log-likelihood of a
+    diagonal Gaussian q(y | x) with the mean and log-variance it gives each row, all ``(N, d)``."""
+    mean, log_var, y = _gaussian(mean, log_var, y)
+    per_row = -0.5 * (((y - mean) ** 2) * torch.exp(-log_var) + log_var + math.log(2 * math.pi)).sum(1)
+    return per_row.mean()
+
+
+def club_bound(mean: Tensor, log_var: Tensor, y: Tensor) -> Tensor:
+    """CLUB (Cheng et al. 2020) with a diagonal Gaussian q(y | x): the mean of ``log q(y_i | x_i)`` over
+    the N positive pairs minus its mean over all N^2 pairs ``(x_i, y_j)``.
+
+    ``I_CLUB = E_p(x,y)[log q(y|x)] - E_p(x) E_p(y)[log q(y|x)]``, an upper bound on I when q is the true
+    conditional (the gap is then ``KL(p(x) p(y) || p(x, y))``), and for a learned q when
+    ``KL(p(x, y) || q(x, y)) <= KL(p(x) p(y) || q(x, y))`` (the paper's variational CLUB; Sec. 3, with its
+    theorem on when vCLUB stays an upper bound; equation numbers not checked here: the paper is not on
+    disk). For a Gaussian the mean over all pairs needs no N x N matrix: per row i and dimension d,
+    ``mean_j (y_jd - mean_id)^2 = var_d(y) + (ybar_d - mean_id)^2``, exactly, so the all-pairs form
+    costs O(N d), as the sampled form (:func:`club_sampled_bound`) does.
+
+    Args:
+        mean, log_var: q's mean and log-variance for each x_i, ``(N, d)``.
+        y: the samples of y, ``(N, d)``.
+
+    Example:
+        >>> y = torch.tensor([[1.0], [-1.0]])  # q(y | x_i) = N(y_i, 1); less constants, log q is
+        >>> club_bound(y, torch.zeros(2, 1), y)  # 0 on the positives, -(0 + 4 + 4 + 0) / 8 over all pairs
+        tensor(1.)
+    """
+    mean, log_var, y = _gaussian(mean, log_var, y)
+    inv_var = torch.exp(-log_var)
+    positive = ((y - mean) ** 2 * inv_var).sum(1).mean()
+    centre = y.mean(0, keepdim=True)
+    spread = ((y - centre) ** 2).mean(0, keepdim=True)  # var of y, divisor N: the mean over j exactly
+    all_pairs = ((spread + (centre - mean) ** 2) * inv_var).sum(1).mean()
+    return 0.5 * (all_pairs - positive)  # log_var and log(2 pi) cancel between the two means
+
+
+def club_sampled_bound(mean: Tensor, log_var: Tensor, y: Tensor, y_negative: Tensor) -> Tensor:
+    """CLUB's sampled form (CLUBSample, Cheng et al. 2020): ``mean_i [log q(y_i | x_i) - log q(y'_i | x_i)]``
+    with one negative ``y'_i`` a row (another row's y), all ``(N, d)``: an unbiased estimate of
+    :func:`club_bound` when ``y'_i`` is drawn from all N rows, the paper's construction (Sec. 3, as for
+    :func:`club_bound`; not checked against the paper's equation numbers)."""
+    mean, log_var, y = _gaussian(mean, log_var, y)
+    y_negative = _wide(y_negative, "y_negative")
+    if y_negative.shape != y.shape:
+        raise ValueError(f"y_negative: expected shape {tuple(y.shape)} as y, got {tuple(y_negative.shape)}")
+    inv_var = torch.exp(-log_var)
+    return 0.5 * (((y_negative - mean) ** 2 - (y - mean) ** 2) * inv_var).sum(1).mean()
+
+
+def doe_mi(mean: Tensor, log_var: Tensor, y: Tensor) -> Tensor:
+    """Difference of entropies (DoE, McAllester & Stratos 2020): ``H_q(Y) - H_q(Y | X)``, each entropy
+    a cross-entropy upper bound from a density model: here ``H_q(Y | X) = -mean_i log q(y_i | x_i)``
+    for the diagonal Gaussian q(y | x) given by ``mean`` and ``log_var``, and ``H_q(Y)`` the entropy
+    ``log det(2 pi e S) / 2`` of the Gaussian fitted to y (S its covariance, divisor N), which is its
+    cross-entropy on these rows.
+
+    The paper's proposal (their section on the difference-of-entropies estimator; equation number not
+    checked here: the paper is not on disk). A difference of two upper bounds is no bound: it is exact
+    where both models are (y Gaussian, q the true conditional), and errs either way elsewhere.
+
+    Args:
+        mean, log_var: q's mean and log-variance for each x_i, ``(N, d)``.
+        y: the samples of y, ``(N, d)``, at least d + 1 rows.
+
+    Example:
+        >>> y = torch.tensor([[1.0], [-1.0]])  # y's Gaussian N(0, 1); q(y | x) = N(y, e^-2), met at its peak
+        >>> doe_mi(y, torch.full((2, 1), -2.0), y)  # log(2 pi e) / 2 + (1 - log(2 pi) / 2)
+        tensor(1.5000)
+    """
+    mean, log_var, y = _gaussian(mean, log_var, y)
+    n, d = y.shape
+    if n <= d:
+        raise ValueError(f"y: the Gaussian of y needs more rows than its {d} columns, got {n}")
+    centred = y - y.mean(0, keepdim=True)
+    _sign, logdet = torch.linalg.slogdet(centred.T @ centred / n)
+    entropy_y = 0.5 * (d * math.log(2 * math.pi * math.e) + logdet)
+    return entropy_y + gaussian_log_likelihood(mean, log_var, y)
