@@ -162,3 +162,26 @@ def test_no_saturation_warning_below_the_ceiling() -> None:
         warnings.simplefilter("error")
         plane.record(0)  # I(T; Y) = H(Y) (the bins separate the classes) but I(X; T) = log 4 < log 60
     assert plane.result().points[0].ity == pytest.approx(math.log(2))
+
+
+def test_records_what_a_layer_keeps_beyond_the_label(tmp_path: Path) -> None:
+    from iblearn.estimators import KSG
+    from iblearn.functional import ksg_cmi
+
+    model, x, y = net(), torch.randn(120, 4), torch.arange(120) % 3
+    by_name = InformationPlane(model, ["1"], x, y, ixt="quantized", ixt_given_y="ksg")
+    by_object = InformationPlane(model, ["1"], x, y, ixt="quantized", ixt_given_y=KSG(k=3))
+    by_name.record(0)
+    by_object.record(0)
+    with torch.no_grad():
+        t = model[1](model[0](x)).double()
+    point = by_name.result().points[0]
+    assert point.ixt_given_y == pytest.approx(float(ksg_cmi(x.double(), t, y)), abs=1e-12)
+    assert by_object.result().points[0].ixt_given_y == pytest.approx(point.ixt_given_y, abs=1e-12)
+    assert by_name.result().to_csv().splitlines()[0] == "epoch,layer,ixt,ity,ixt_given_y"
+    plain = InformationPlane(model, ["1"], x, y, ixt="quantized")
+    plain.record(0)
+    assert plain.result().points[0].ixt_given_y is None
+    assert plain.result().to_csv().splitlines()[0] == "epoch,layer,ixt,ity"
+    with pytest.raises(ValueError, match="ixt_given_y: expected None, 'ksg' or an estimator that takes z="):
+        InformationPlane(model, ["1"], x, y, ixt_given_y="binning")

@@ -34,6 +34,7 @@ from iblearn._lightning import CallbackBase
 from iblearn._modes import evaluating
 from iblearn.analysis.ib import IBFunctional, InputKind, diagnose_ib, ib_functional
 from iblearn.estimators.base import Estimator, unit_name
+from iblearn.estimators.conditional import Conditional
 from iblearn.estimators.registry import REGISTRY, get_estimator
 from iblearn.records import atomic_write_text
 
@@ -85,6 +86,7 @@ class PlanePoint:
     layer: str
     ixt: float
     ity: float
+    ixt_given_y: float | None = None  # I(T; X | Y), where the recorder was asked for it
 
 
 @dataclass(frozen=True)
@@ -100,11 +102,17 @@ class InformationPlaneResult:
         return list(dict.fromkeys(p.layer for p in self.points))
 
     def to_csv(self, path: str | os.PathLike[str] | None = None) -> str:
-        """The points as CSV text (``epoch,layer,ixt,ity``), also written atomically to ``path``."""
+        """The points as CSV text (``epoch,layer,ixt,ity``, then ``ixt_given_y`` where recorded), also
+        written atomically to ``path``."""
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
-        w.writerow(["epoch", "layer", "ixt", "ity"])
-        w.writerows([p.epoch, p.layer, f"{p.ixt:.6g}", f"{p.ity:.6g}"] for p in self.points)
+        conditional = any(p.ixt_given_y is not None for p in self.points)
+        w.writerow(["epoch", "layer", "ixt", "ity"] + ["ixt_given_y"] * conditional)
+        w.writerows(
+            [p.epoch, p.layer, f"{p.ixt:.6g}", f"{p.ity:.6g}"]
+            + ([f"{p.ixt_given_y:.6g}"] if p.ixt_given_y is not None else [])
+            for p in self.points
+        )
         if path is not None:
             atomic_write_text(path, buf.getvalue())
         return buf.getvalue()
@@ -160,6 +168,12 @@ class InformationPlane:
             alike (see ``NOISE_SCALE`` for the measurement behind it).
         noise_std: the noise std of ``"noisy"`` as an absolute value, instead of ``noise_scale``.
         input_kind: what X is, for the Theorem 1 warning (see :func:`diagnose_ib`).
+        ixt_given_y: also record I(T; X | Y), what a layer keeps of its input beyond the label:
+            ``"ksg"`` (:func:`~iblearn.functional.ksg_cmi` with the labels as a discrete condition, the
+            class-weighted sum of per-class KSG), or an estimator that takes ``z=`` (``KSG()``,
+            ``GaussianMI()``), called as ``est(x, t, z=y)``. By the chain rule it is I(X; T) - I(T; Y)
+            for a T computed from X (I(Y; T | X) = 0); like the plain I(X; T) it is infinite for a
+            deterministic layer on continuous input, so its estimate measures the estimator there.
 
     Example:
         >>> net = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 2))
@@ -182,9 +196,16 @@ class InformationPlane:
         noise_std: float | None = None,
         input_kind: InputKind | None = None,
         base: float = math.e,
+        ixt_given_y: Literal["ksg"] | Conditional | None = None,
     ) -> None:
         self.ixt, self._ixt_estimator = _method(ixt, "ixt", _X_METHODS)
         self.ity, self._ity_estimator = _method(ity, "ity", _Y_METHODS)
+        if not (ixt_given_y in (None, "ksg") or isinstance(ixt_given_y, Conditional)):
+            raise ValueError(
+                f"ixt_given_y: expected None, 'ksg' or an estimator that takes z= (KSG, GaussianMI), "
+                f"got {ixt_given_y!r}"
+            )
+        self.ixt_given_y = ixt_given_y
         V.positive_int(n_bins, "n_bins")
         self.n_bins = n_bins
         self.noise_scale = None if noise_scale is None else V.positive(noise_scale, "noise_scale")
@@ -257,10 +278,17 @@ class InformationPlane:
                 stacklevel=3,
             )
 
-    def _measure(self, t: Tensor) -> tuple[float, float]:
+    def _measure(self, t: Tensor) -> tuple[float, float, float | None]:
         if bool((t == t[0]).all()):  # a dead layer: kNN distances and noise adapted to t are undefined
-            return 0.0, 0.0
+            return 0.0, 0.0, None if self.ixt_given_y is None else 0.0
         x, y = self.x.reshape(len(self.x), -1).to("cpu", torch.float64), self.y.cpu()
+        conditional = None
+        if isinstance(self.ixt_given_y, Conditional):
+            conditional = (
+                float(self.ixt_given_y(x, t, z=y).value * math.log(self.ixt_given_y.base)) * self.scale
+            )
+        elif self.ixt_given_y == "ksg":
+            conditional = float(ibf.ksg_cmi(x, t, y)) * self.scale
         codes = ibf.bin_values(t, self.n_bins)
 
         @functools.cache
@@ -291,7 +319,7 @@ class InformationPlane:
                 "noisy": lambda: noisy().iyl,
             }[self.ity]
         )
-        return float(ixt()) * self.scale, float(ity()) * self.scale
+        return float(ixt()) * self.scale, float(ity()) * self.scale, conditional
 
     def record(self, epoch: int) -> None:
         """Measure every watched layer now and keep the points under ``epoch``. A layer whose output is
