@@ -84,7 +84,10 @@ def test_club_history_follows_the_likelihood_and_batch_mi_trains_an_encoder(fitt
 @pytest.mark.parametrize("cls", [SMILE, FLO, CLUB, DoE], ids=lambda c: c.name)
 def test_state_dict_and_settings_round_trip(cls, data):
     x, y, xt, yt = data
-    est = cls(1, 1, hidden=(16,), lr=3e-3, seed=3).fit(x[:600], y[:600], steps=20, batch_size=64)
+    # float64 rows, as tasks sample them: fit's held-out rows are checked and cast like any input
+    est = cls(1, 1, hidden=(16,), lr=3e-3, seed=3, eval_every=10).fit(
+        x[:600].double(), y[:600].double(), steps=20, batch_size=64
+    )
     rebuilt = cls(**est.settings())
     rebuilt.load_state_dict(est.state_dict())
     assert float(rebuilt(xt, yt)) == float(est(xt, yt))

@@ -132,13 +132,14 @@ def smile_bound(joint: Tensor, marginal: Tensor, clip: float = 5.0, mask: Tensor
     """SMILE (Song & Ermon 2020): the DV bound with the partition term's density ratios clipped,
     ``E_P[T] - log E_Q[clip(exp T, e^-clip, e^clip)]``.
 
-    The formula of their Sec. 5 ("Improved MI estimation via clipped density ratios"; equation number
-    not checked here: the paper is not on disk), as their reference code computes it: only the scores
-    of the partition term ``marginal`` are clipped, the joint term keeps ``T`` as it is. Clipping
-    bounds the variance of the partition estimate (their Theorem 2 names it as unbounded for plain DV);
-    it can move the estimate either way, so SMILE is not a bound for a finite ``clip`` (it is DV as
-    ``clip`` goes to infinity). Compare :class:`~iblearn.estimators.MINE`'s ``clip``, which clips both
-    terms (the DV bound of the critic ``clip(T)``, so still a lower bound).
+    The formula of their section on clipped density ratios (Sec. 5 as recalled; section and equation
+    numbers not checked here: the paper is not on disk), as their reference code computes it: only the
+    scores of the partition term ``marginal`` are clipped, the joint term keeps ``T`` as it is.
+    Clipping bounds the variance of the partition estimate (for plain DV it grows exponentially with
+    the MI, their central result); it can move the estimate either way, so SMILE is not a bound for a
+    finite ``clip`` (it is DV as ``clip`` goes to infinity). Compare
+    :class:`~iblearn.estimators.MINE`'s ``clip``, which clips both terms (the DV bound of the critic
+    ``clip(T)``, so still a lower bound).
 
     Args:
         joint: scores ``T(x_i, y_i)``, any shape.
@@ -212,11 +213,11 @@ def club_bound(mean: Tensor, log_var: Tensor, y: Tensor) -> Tensor:
 
     ``I_CLUB = E_p(x,y)[log q(y|x)] - E_p(x) E_p(y)[log q(y|x)]``, an upper bound on I when q is the true
     conditional (the gap is then ``KL(p(x) p(y) || p(x, y))``), and for a learned q when
-    ``KL(p(x, y) || q(x, y)) <= KL(p(x) p(y) || q(x, y))`` (the paper's variational CLUB; Sec. 3, with its
-    theorem on when vCLUB stays an upper bound; equation numbers not checked here: the paper is not on
-    disk). For a Gaussian the mean over all pairs needs no N x N matrix: per row i and dimension d,
-    ``mean_j (y_jd - mean_id)^2 = var_d(y) + (ybar_d - mean_id)^2``, exactly, so the all-pairs form
-    costs O(N d), as the sampled form (:func:`club_sampled_bound`) does.
+    ``KL(p(x, y) || q(x, y)) <= KL(p(x) p(y) || q(x, y))`` (the paper's variational CLUB; Sec. 3 as
+    recalled, with its theorem on when vCLUB stays an upper bound; section and equation numbers not
+    checked: the paper is not on disk). For a Gaussian the mean over all pairs needs no N x N matrix:
+    per row i and dimension d, ``mean_j (y_jd - mean_id)^2 = var_d(y) + (ybar_d - mean_id)^2``,
+    exactly, so the all-pairs form costs O(N d), as the sampled form (:func:`club_sampled_bound`) does.
 
     Args:
         mean, log_var: q's mean and log-variance for each x_i, ``(N, d)``.
@@ -239,8 +240,8 @@ def club_bound(mean: Tensor, log_var: Tensor, y: Tensor) -> Tensor:
 def club_sampled_bound(mean: Tensor, log_var: Tensor, y: Tensor, y_negative: Tensor) -> Tensor:
     """CLUB's sampled form (CLUBSample, Cheng et al. 2020): ``mean_i [log q(y_i | x_i) - log q(y'_i | x_i)]``
     with one negative ``y'_i`` a row (another row's y), all ``(N, d)``: an unbiased estimate of
-    :func:`club_bound` when ``y'_i`` is drawn from all N rows, the paper's construction (Sec. 3, as for
-    :func:`club_bound`; not checked against the paper's equation numbers)."""
+    :func:`club_bound` when ``y'_i`` is drawn from all N rows, the paper's construction (Sec. 3 as
+    recalled, as for :func:`club_bound`; section and equation numbers not checked)."""
     mean, log_var, y = _gaussian(mean, log_var, y)
     y_negative = _wide(y_negative, "y_negative")
     if y_negative.shape != y.shape:

@@ -12,6 +12,7 @@ from torch import Tensor, nn
 from iblearn import _checks as V
 from iblearn.estimators.base import Bound
 from iblearn.estimators.critics import DEFAULT_HIDDEN, Hidden, flat, mlp, seeded
+from iblearn.estimators.neural import distributed
 from iblearn.estimators.neural.base import NeuralEstimator
 from iblearn.estimators.neural.settings import NeuralSettings
 from iblearn.functional.bounds import club_bound, gaussian_log_likelihood
@@ -121,12 +122,15 @@ class GaussianQ(NeuralEstimator):
     def _watched(self, *parts: tuple[Tensor, Tensor]) -> list[float]:
         """q's mean log-likelihood (nats a row) on each of ``parts``: what ``fit`` keeps the best q by,
         and so what :attr:`history` holds. Not the estimate: the best upper bound is not the largest,
-        and the smallest would reward a q that fits badly (a q of y alone gives 0)."""
+        and the smallest would reward a q that fits badly (a q of y alone gives 0). Under
+        ``torch.distributed``, on every rank's rows, so that every rank keeps the same q."""
         self._reporting = self.averaged is not None and int(self.steps_done) > 0
         self.eval()
         try:
             with torch.no_grad():
-                return [float(gaussian_log_likelihood(*self._q(x), flat(y))) for x, y in parts]
+                everyone = [self._inputs(*self._everyone(*part)) for part in parts]
+                with distributed.local():
+                    return [float(gaussian_log_likelihood(*self._q(x), flat(y))) for x, y in everyone]
         finally:
             self._reporting = False
             self.train()
@@ -149,7 +153,8 @@ class GaussianQ(NeuralEstimator):
 class CLUB(GaussianQ):
     """CLUB (Cheng et al. 2020, "CLUB: a contrastive log-ratio upper bound of mutual information"):
     ``E_p(x,y)[log q(y|x)] - E_p(x) E_p(y)[log q(y|x)]`` with a Gaussian q(y | x) learned by maximum
-    likelihood (the paper's variational CLUB, Sec. 3; equation numbers not checked here).
+    likelihood (the paper's variational CLUB, Sec. 3 as recalled; section and equation numbers not
+    checked here).
 
     An upper bound where q is good enough (the paper's condition: ``KL(p(x, y) || q(x, y)) <=
     KL(p(x) p(y) || q(x, y))``); even at q the true conditional it exceeds I by

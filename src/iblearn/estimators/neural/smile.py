@@ -33,13 +33,13 @@ class SMILESettings(NeuralSettings):
 
 class SMILE(NeuralEstimator):
     """SMILE (Song & Ermon 2020, "Understanding the limitations of variational mutual information
-    estimators", Sec. 5): ``E_P[T] - log E_Q[clip(exp T, e^-tau, e^tau)]``.
+    estimators", Sec. 5 as recalled, not checked): ``E_P[T] - log E_Q[clip(exp T, e^-tau, e^tau)]``.
 
     The critic is trained on the Jensen-Shannon objective (:func:`~iblearn.functional.js_bound`), whose
     optimum is the log density ratio, as the paper's reference code trains it (the JS value with the DV
     gap added as a constant); the estimate is :func:`~iblearn.functional.smile_bound` of that critic,
     pooled over the data. Clipping the partition term bounds its variance, which for plain DV grows
-    like e^I (their Theorem 2).
+    exponentially with the MI (their central result).
 
     How it differs from :class:`MINE`'s ``clip``: MINE clips the scores of both terms (the DV bound of
     the critic ``clip(T)``, still a lower bound, never above ``2 * clip``) and trains on DV; SMILE clips
