@@ -22,7 +22,7 @@ import inspect
 import math
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any, ClassVar
 
@@ -33,11 +33,15 @@ from torch import Tensor, nn
 
 from iblearn import _checks as V
 from iblearn.estimators.base import Bound, Estimator, MIEstimate
-from iblearn.estimators.critics import DEFAULT_HIDDEN, Hidden
 from iblearn.estimators.neural import distributed, fitting
 from iblearn.estimators.neural.averaging import WeightAverage, averaged_copy, frozen
 from iblearn.estimators.neural.negatives import scores
-from iblearn.estimators.neural.settings import NeuralSettings, Setting, validation_share
+from iblearn.estimators.neural.settings import (
+    NeuralSettings,
+    Setting,
+    constructor_signature,
+    validation_share,
+)
 
 
 class CriticDivergedError(RuntimeError):
@@ -89,7 +93,11 @@ class NeuralEstimator(Estimator):
             holds out, evaluations without improvement before it stops, steps between evaluations
             (:meth:`fit`).
         config: all of the above as one :class:`NeuralSettings` (or a family's extension of it), in
-            place of the keywords: how a subclass with settings of its own passes them.
+            place of the keywords.
+
+    A family with settings of its own declares them once, as fields of a :class:`NeuralSettings`
+    subclass named in its ``Settings`` attribute: its constructor then takes them as keywords (and
+    ``inspect.signature``, ``get_estimator`` and ``settings()`` see them), with no constructor to write.
     """
 
     accepts = frozenset({"vector", "grid", "graph"})  # graphs: node representations
@@ -104,6 +112,11 @@ class NeuralEstimator(Estimator):
     #: only for bounds that see the marginal scores through exp(T) alone, where weights are log offsets.
     class_sums: ClassVar[bool] = False
 
+    #: The family's settings: the constructor takes their fields as keywords (:func:`.settings.
+    #: constructor_signature`), so a new bound declares its knobs once, in its dataclass.
+    Settings: ClassVar[type[NeuralSettings]] = NeuralSettings
+    #: Settings the class sets itself (MINE-f's objective) or has no use for: not among its keywords.
+    fixed: ClassVar[Mapping[str, Any]] = {}
     config: NeuralSettings
     critic: nn.Module
     averaged: nn.Module | None
@@ -125,41 +138,14 @@ class NeuralEstimator(Estimator):
     history: fitting.History | None
 
     def __init__(
-        self,
-        x_dim: int | None = None,
-        y_dim: int | None = None,
-        *,
-        critic: nn.Module | str = "concat",
-        hidden: Hidden = DEFAULT_HIDDEN,
-        y_classes: int | None = None,
-        lr: float = 5e-4,
-        n_negatives: int = 8,
-        eval_batch_size: int = 1024,
-        average: float | None = 0.01,
-        seed: int = 0,
-        base: float = math.e,
-        validation: float = 0.2,
-        patience: int = 4,
-        eval_every: int = 250,
-        config: NeuralSettings | None = None,
+        self, x_dim: int | None = None, y_dim: int | None = None, *, config: Any = None, **settings: Any
     ) -> None:
         if config is None:
-            config = NeuralSettings(
-                critic=critic,
-                x_dim=x_dim,
-                y_dim=y_dim,
-                hidden=hidden,
-                y_classes=y_classes,
-                lr=lr,
-                n_negatives=n_negatives,
-                eval_batch_size=eval_batch_size,
-                average=average,
-                seed=seed,
-                base=base,
-                validation=validation,
-                patience=patience,
-                eval_every=eval_every,
-            )
+            keywords = inspect.signature(type(self)).parameters
+            unknown = [name for name in settings if name not in keywords or name == "config"]
+            if unknown:
+                raise TypeError(f"{type(self).__name__}() got unexpected keyword argument(s) {unknown}")
+            config = self.Settings(x_dim=x_dim, y_dim=y_dim, **settings, **self.fixed)
         super().__init__(base=config.base)
         self.config = replace(config, base=self.base)
         self.critic = config.build_critic()
@@ -175,6 +161,16 @@ class NeuralEstimator(Estimator):
         self._shuffles = torch.Generator().manual_seed(0)  # negatives while training; reseeded by fit
         self.register_load_state_dict_pre_hook(_older_checkpoint)  # type: ignore[no-untyped-call]
         self.register_load_state_dict_post_hook(_refreeze)  # type: ignore[no-untyped-call]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        own = init is not None and not any(
+            p.kind is p.VAR_KEYWORD for p in inspect.signature(init).parameters.values()
+        )
+        # A class with a constructor of its own (DIM, GMI, AA-MINE) is described by it; the others by
+        # their settings.
+        cls.__signature__ = None if own else constructor_signature(cls.Settings, cls.fixed)  # type: ignore[attr-defined]
 
     @property
     def critic_kind(self) -> str | None:
@@ -508,6 +504,9 @@ class NeuralEstimator(Estimator):
         if self._average is not None:
             self._average.forget()
         self._optimizer.load_state_dict(state["optimizer"])
+
+
+NeuralEstimator.__signature__ = constructor_signature(NeuralSettings, {})  # type: ignore[attr-defined]
 
 
 def _older_checkpoint(est: NeuralEstimator, state: dict[str, Any], prefix: str, *_: Any) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -70,37 +70,11 @@ class GaussianQ(NeuralEstimator):
     accepts = frozenset({"vector", "grid"})
     config: CLUBSettings
 
-    def __init__(
-        self,
-        x_dim: int | None = None,
-        y_dim: int | None = None,
-        *,
-        critic: nn.Module | str = "gaussian",
-        hidden: Hidden = DEFAULT_HIDDEN,
-        lr: float = 5e-4,
-        eval_batch_size: int = 1024,
-        average: float | None = 0.01,
-        seed: int = 0,
-        base: float = math.e,
-        validation: float = 0.2,
-        patience: int = 4,
-        eval_every: int = 250,
-    ) -> None:
-        config = CLUBSettings(
-            critic=critic,
-            x_dim=x_dim,
-            y_dim=y_dim,
-            hidden=hidden,
-            lr=lr,
-            eval_batch_size=eval_batch_size,
-            average=average,
-            seed=seed,
-            base=base,
-            validation=validation,
-            patience=patience,
-            eval_every=eval_every,
-        )
-        super().__init__(config=config)
+    Settings = CLUBSettings
+    fixed: ClassVar[Mapping[str, Any]] = {"y_classes": None, "n_negatives": 8}  # not settings of a q(y | x)
+
+    def __init__(self, *args: Any, **settings: Any) -> None:
+        super().__init__(*args, **settings)
         self._batch_value = torch.zeros(())  # the estimate on the last training batch
 
     def _q(self, x: Tensor) -> tuple[Tensor, Tensor]:

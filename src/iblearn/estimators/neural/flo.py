@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from iblearn.estimators.critics import DEFAULT_HIDDEN, ConcatCritic, Hidden, seeded
+from iblearn.estimators.critics import DEFAULT_HIDDEN, ConcatCritic, seeded
 from iblearn.estimators.neural.base import NeuralEstimator
 from iblearn.estimators.neural.negatives import scores
 from iblearn.estimators.neural.settings import NeuralSettings
@@ -65,41 +64,7 @@ class FLO(NeuralEstimator):
     name = "flo"
     class_sums = False  # the negatives of a row enter per row, not as one pooled partition term
 
-    def __init__(
-        self,
-        x_dim: int | None = None,
-        y_dim: int | None = None,
-        *,
-        critic: nn.Module | str = "concat",
-        hidden: Hidden = DEFAULT_HIDDEN,
-        y_classes: int | None = None,
-        lr: float = 5e-4,
-        n_negatives: int = 8,
-        eval_batch_size: int = 1024,
-        average: float | None = 0.01,
-        seed: int = 0,
-        base: float = math.e,
-        validation: float = 0.2,
-        patience: int = 4,
-        eval_every: int = 250,
-    ) -> None:
-        config = FLOSettings(
-            critic=critic,
-            x_dim=x_dim,
-            y_dim=y_dim,
-            hidden=hidden,
-            y_classes=y_classes,
-            lr=lr,
-            n_negatives=n_negatives,
-            eval_batch_size=eval_batch_size,
-            average=average,
-            seed=seed,
-            base=base,
-            validation=validation,
-            patience=patience,
-            eval_every=eval_every,
-        )
-        super().__init__(config=config)
+    Settings = FLOSettings
 
     def _flo(self, x: Tensor, y: Tensor, n_shuffles: int, gen: torch.Generator | None) -> Tensor:
         """The bound on a batch: g's joint scores, its negatives as an (N, K) matrix, u on the joint pairs."""

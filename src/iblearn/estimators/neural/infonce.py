@@ -10,7 +10,6 @@ from torch import Tensor, nn
 
 from iblearn import _checks as V
 from iblearn.estimators.base import MIEstimate
-from iblearn.estimators.critics import DEFAULT_HIDDEN, Hidden
 from iblearn.estimators.neural import distributed
 from iblearn.estimators.neural.base import NeuralEstimator
 from iblearn.estimators.neural.negatives import all_pair_scores
@@ -45,43 +44,7 @@ class InfoNCE(NeuralEstimator):
     config: InfoNCESettings
     chunk = Setting[int | None]()
 
-    def __init__(
-        self,
-        x_dim: int | None = None,
-        y_dim: int | None = None,
-        *,
-        critic: nn.Module | str = "separable",
-        hidden: Hidden = DEFAULT_HIDDEN,
-        chunk: int | None = None,
-        y_classes: int | None = None,
-        lr: float = 5e-4,
-        n_negatives: int = 8,
-        eval_batch_size: int = 1024,
-        average: float | None = 0.01,
-        seed: int = 0,
-        base: float = math.e,
-        validation: float = 0.2,
-        patience: int = 4,
-        eval_every: int = 250,
-    ) -> None:
-        config = InfoNCESettings(
-            critic=critic,
-            x_dim=x_dim,
-            y_dim=y_dim,
-            hidden=hidden,
-            chunk=chunk,
-            y_classes=y_classes,
-            lr=lr,
-            n_negatives=n_negatives,
-            eval_batch_size=eval_batch_size,
-            average=average,
-            seed=seed,
-            base=base,
-            validation=validation,
-            patience=patience,
-            eval_every=eval_every,
-        )
-        super().__init__(config=config)
+    Settings = InfoNCESettings
 
     def _matrix_bound(self, x: Tensor, y: Tensor) -> Tensor:
         """InfoNCE on one batch, all pairs (chunked when asked). Under ``torch.distributed``, this rank's

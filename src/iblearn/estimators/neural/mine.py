@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from iblearn import _checks as V
-from iblearn.estimators.critics import DEFAULT_HIDDEN, Hidden
 from iblearn.estimators.neural import distributed
 from iblearn.estimators.neural.base import NeuralEstimator
 from iblearn.estimators.neural.settings import NeuralSettings, Setting
@@ -82,49 +82,10 @@ class MINE(NeuralEstimator):
     clip = Setting[float | None]()
     log_ema: Tensor
 
-    def __init__(
-        self,
-        x_dim: int | None = None,
-        y_dim: int | None = None,
-        *,
-        critic: nn.Module | str = "concat",
-        hidden: Hidden = DEFAULT_HIDDEN,
-        objective: str = "dv",
-        rate: float = 0.01,
-        clip: float | None = 5.0,
-        y_classes: int | None = None,
-        lr: float = 5e-4,
-        n_negatives: int = 8,
-        eval_batch_size: int = 1024,
-        average: float | None = 0.01,
-        seed: int = 0,
-        base: float = math.e,
-        validation: float = 0.2,
-        patience: int = 4,
-        eval_every: int = 250,
-        config: MINESettings | None = None,
-    ) -> None:
-        if config is None:
-            config = MINESettings(
-                critic=critic,
-                x_dim=x_dim,
-                y_dim=y_dim,
-                hidden=hidden,
-                objective=objective,
-                rate=rate,
-                clip=clip,
-                y_classes=y_classes,
-                lr=lr,
-                n_negatives=n_negatives,
-                eval_batch_size=eval_batch_size,
-                average=average,
-                seed=seed,
-                base=base,
-                validation=validation,
-                patience=patience,
-                eval_every=eval_every,
-            )
-        super().__init__(config=config)
+    Settings = MINESettings
+
+    def __init__(self, *args: Any, **settings: Any) -> None:
+        super().__init__(*args, **settings)
         self.register_buffer("log_ema", torch.tensor(float("nan"), dtype=torch.float64))
         self._batch_dv = torch.zeros(())  # the DV bound of the last training batch (objective)
 
@@ -175,43 +136,4 @@ class MINEf(MINE):
     Settings as for :class:`MINE`, less ``objective``."""
 
     name = "mine_f"
-
-    def __init__(
-        self,
-        x_dim: int | None = None,
-        y_dim: int | None = None,
-        *,
-        critic: nn.Module | str = "concat",
-        hidden: Hidden = DEFAULT_HIDDEN,
-        rate: float = 0.01,
-        clip: float | None = 5.0,
-        y_classes: int | None = None,
-        lr: float = 5e-4,
-        n_negatives: int = 8,
-        eval_batch_size: int = 1024,
-        average: float | None = 0.01,
-        seed: int = 0,
-        base: float = math.e,
-        validation: float = 0.2,
-        patience: int = 4,
-        eval_every: int = 250,
-    ) -> None:
-        super().__init__(
-            x_dim,
-            y_dim,
-            critic=critic,
-            hidden=hidden,
-            objective="f",
-            rate=rate,
-            clip=clip,
-            y_classes=y_classes,
-            lr=lr,
-            n_negatives=n_negatives,
-            eval_batch_size=eval_batch_size,
-            average=average,
-            seed=seed,
-            base=base,
-            validation=validation,
-            patience=patience,
-            eval_every=eval_every,
-        )
+    fixed: ClassVar[Mapping[str, Any]] = {"objective": "f"}

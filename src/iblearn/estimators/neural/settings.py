@@ -7,7 +7,9 @@ it: the fields the estimator's constructor takes, so ``type(est)(**est.settings(
 
 from __future__ import annotations
 
+import inspect
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any, Generic, TypeVar, cast, overload
 
@@ -145,3 +147,19 @@ class Setting(Generic[T]):
 
     def __set__(self, obj: Any, value: T) -> None:
         obj.config = replace(obj.config, **{cast(str, self.field): value})
+
+
+def constructor_signature(settings: type[NeuralSettings], fixed: Mapping[str, Any]) -> inspect.Signature:
+    """The constructor a family's settings make: ``x_dim, y_dim`` by position or by name, then as keywords
+    with their defaults ``critic``, ``hidden``, the family's own fields, and the other shared ones (less
+    those the family ``fixed``), then ``config``. One list of settings, the dataclass, instead of a
+    constructor restating it per estimator."""
+    P = inspect.Parameter
+    shared = [f.name for f in fields(NeuralSettings)]
+    own = [f.name for f in fields(settings) if f.name not in shared]
+    rest = [n for n in shared if n not in ("critic", "hidden", "x_dim", "y_dim")]
+    order = ["critic", "hidden", *own, *rest]
+    defaults = {f.name: f.default for f in fields(settings)}
+    params = [P(name, P.POSITIONAL_OR_KEYWORD, default=None) for name in ("x_dim", "y_dim")]
+    params += [P(name, P.KEYWORD_ONLY, default=defaults[name]) for name in order if name not in fixed]
+    return inspect.Signature([*params, P("config", P.KEYWORD_ONLY, default=None)])

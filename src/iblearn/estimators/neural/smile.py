@@ -3,14 +3,12 @@ bound with the partition term's density ratios clipped."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import ClassVar
 
-from torch import Tensor, nn
+from torch import Tensor
 
 from iblearn.estimators.base import Bound
-from iblearn.estimators.critics import DEFAULT_HIDDEN, Hidden
 from iblearn.estimators.neural.base import NeuralEstimator
 from iblearn.estimators.neural.settings import NeuralSettings, Setting
 from iblearn.functional.bounds import js_bound, smile_bound
@@ -67,43 +65,7 @@ class SMILE(NeuralEstimator):
     config: SMILESettings
     clip = Setting[float]()
 
-    def __init__(
-        self,
-        x_dim: int | None = None,
-        y_dim: int | None = None,
-        *,
-        critic: nn.Module | str = "concat",
-        hidden: Hidden = DEFAULT_HIDDEN,
-        clip: float = 5.0,
-        y_classes: int | None = None,
-        lr: float = 5e-4,
-        n_negatives: int = 8,
-        eval_batch_size: int = 1024,
-        average: float | None = 0.01,
-        seed: int = 0,
-        base: float = math.e,
-        validation: float = 0.2,
-        patience: int = 4,
-        eval_every: int = 250,
-    ) -> None:
-        config = SMILESettings(
-            critic=critic,
-            x_dim=x_dim,
-            y_dim=y_dim,
-            hidden=hidden,
-            clip=clip,
-            y_classes=y_classes,
-            lr=lr,
-            n_negatives=n_negatives,
-            eval_batch_size=eval_batch_size,
-            average=average,
-            seed=seed,
-            base=base,
-            validation=validation,
-            patience=patience,
-            eval_every=eval_every,
-        )
-        super().__init__(config=config)
+    Settings = SMILESettings
 
     def objective(self, x: Tensor, y: Tensor) -> Tensor:
         return js_bound(*self._scores(x, y, 1, self._shuffles))
