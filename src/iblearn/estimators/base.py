@@ -220,12 +220,7 @@ class Estimator(nn.Module):
                 shuffled that reach the observed one, ``(1 + #{perm >= obs}) / (1 + n_permutations)``.
             seed: seeds the resampling and the permutations.
         """
-        for count, name in ((n_resamples, "n_resamples"), (n_permutations, "n_permutations")):
-            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-                raise ValueError(f"{name}: expected a non-negative integer, got {count!r}")
-        if n_resamples == 1:
-            raise ValueError("n_resamples: a standard error needs at least 2 resamples")
-        seed = V.seed(seed)
+        seed = self._checked_counts(n_resamples, n_permutations, seed)
         scale = 1.0 / math.log(self.base)
         value = self.mi(x, y)
         xt = V.as_tensor(x, "x")
@@ -251,8 +246,30 @@ class Estimator(nn.Module):
                 for _ in range(n_permutations)
             )
             p_value = (1 + hits) / (1 + n_permutations)
+        return self._estimate_of(value * scale, n, stderr, method, p_value, n_permutations)
+
+    @staticmethod
+    def _checked_counts(n_resamples: Any, n_permutations: Any, seed: Any) -> int:
+        """``forward``'s resampling arguments checked, naming the one at fault; the seed."""
+        for count, name in ((n_resamples, "n_resamples"), (n_permutations, "n_permutations")):
+            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+                raise ValueError(f"{name}: expected a non-negative integer, got {count!r}")
+        if n_resamples == 1:
+            raise ValueError("n_resamples: a standard error needs at least 2 resamples")
+        return V.seed(seed)
+
+    def _estimate_of(
+        self,
+        value: Tensor,
+        n: int,
+        stderr: float | None,
+        method: str | None,
+        p_value: float | None,
+        n_permutations: int,
+    ) -> MIEstimate:
+        """What ``forward`` returns: ``value`` (in this estimator's base) and what is known of it."""
         return MIEstimate(
-            value=value * scale,
+            value=value,
             n_samples=n,
             estimator=self.name,
             unit=unit_name(self.base),

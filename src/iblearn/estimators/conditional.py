@@ -15,7 +15,7 @@ from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn import functional as ibf
-from iblearn.estimators.base import Estimator, MIEstimate, unit_name
+from iblearn.estimators.base import Estimator, MIEstimate
 
 
 class Conditional(Estimator):
@@ -59,12 +59,7 @@ class Conditional(Estimator):
         """
         if z is None:
             return super().forward(x, y, n_resamples=n_resamples, n_permutations=n_permutations, seed=seed)
-        for count, name in ((n_resamples, "n_resamples"), (n_permutations, "n_permutations")):
-            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-                raise ValueError(f"{name}: expected a non-negative integer, got {count!r}")
-        if n_resamples == 1:
-            raise ValueError("n_resamples: a standard error needs at least 2 resamples")
-        seed = V.seed(seed)
+        seed = self._checked_counts(n_resamples, n_permutations, seed)
         scale = 1.0 / math.log(self.base)
         value = self.cmi(x, y, z)
         xt, yt, zt = V.as_tensor(x, "x"), V.as_tensor(y, "y"), V.as_tensor(z, "z")
@@ -78,17 +73,7 @@ class Conditional(Estimator):
             observed = float(value.detach())
             hits = sum(float(self.cmi(xt[p.to(xt.device)], yt, zt)) >= observed for p in perms)
             p_value = (1 + hits) / (1 + n_permutations)
-        return MIEstimate(
-            value=value * scale,
-            n_samples=n,
-            estimator=self.name,
-            unit=unit_name(self.base),
-            bound=self.bound,
-            stderr=stderr,
-            stderr_method=method,
-            p_value=p_value,
-            n_permutations=n_permutations,
-        )
+        return self._estimate_of(value * scale, n, stderr, method, p_value, n_permutations)
 
     def _conditional_stderr(
         self, x: Tensor, y: Tensor, z: Tensor, n_resamples: int, seed: int
