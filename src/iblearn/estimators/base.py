@@ -21,6 +21,7 @@ Uncertainty is asked for per call: ``est(x, y, n_resamples=100)`` adds a standar
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
@@ -283,15 +284,24 @@ class Estimator(nn.Module):
     def _stderr(
         self, x: Tensor, y: Tensor | None, n_resamples: int, gen: torch.Generator
     ) -> tuple[float, str]:
-        n = int(x.shape[0])
+        def estimate(idx: Tensor) -> float:
+            idx = idx.to(x.device)
+            return float(self.mi(x[idx], None if y is None else y[idx]))
+
+        return self._resampled_stderr(int(x.shape[0]), n_resamples, gen, estimate)
+
+    def _resampled_stderr(
+        self, n: int, n_resamples: int, gen: torch.Generator, estimate: Callable[[Tensor], float]
+    ) -> tuple[float, str]:
+        """The standard error of ``estimate`` (a function of the row indices kept) over ``n_resamples``
+        resamples of ``n`` rows: bootstrap, or the half-sampling jackknife (``resampling == "half"``)."""
         values = []
         for _ in range(n_resamples):
             if self.resampling == "half":
                 idx = torch.randperm(n, generator=gen)[: n // 2]
             else:
                 idx = torch.randint(0, n, (n,), generator=gen)
-            idx = idx.to(x.device)
-            values.append(float(self.mi(x[idx], None if y is None else y[idx])))
+            values.append(estimate(idx))
         sd = float(torch.tensor(values, dtype=torch.float64).std())
         if self.resampling == "half":
             kept = n // 2

@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor
 
@@ -80,18 +79,9 @@ class Conditional(Estimator):
     ) -> tuple[float, str]:
         """The base class's standard error (bootstrap, or half-sampling jackknife for kNN estimators,
         whose duplicated bootstrap rows would be ties), over rows of x, y and z together."""
-        n = int(x.shape[0])
+
+        def estimate(idx: Tensor) -> float:
+            return float(self.cmi(x[idx.to(x.device)], y[idx.to(y.device)], z[idx.to(z.device)]))
+
         gen = torch.Generator().manual_seed(seed)
-        values = []
-        for _ in range(n_resamples):
-            if self.resampling == "half":
-                idx = torch.randperm(n, generator=gen)[: n // 2]
-            else:
-                idx = torch.randint(0, n, (n,), generator=gen)
-            values.append(float(self.cmi(x[idx.to(x.device)], y[idx.to(y.device)], z[idx.to(z.device)])))
-        sd = float(np.std(values, ddof=1))
-        if self.resampling == "half":
-            kept = n // 2
-            # Delete-d jackknife variance: (N - d) / d times the spread of the subsample estimates.
-            return sd * math.sqrt(kept / (n - kept)), "half-sampling jackknife"
-        return sd, "bootstrap"
+        return self._resampled_stderr(int(x.shape[0]), n_resamples, gen, estimate)

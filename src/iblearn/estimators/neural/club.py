@@ -58,7 +58,8 @@ class CLUBSettings(NeuralSettings):
         if isinstance(self.critic, nn.Module):
             return self.critic
         hidden, y_dim = self.hidden, self.y_dim
-        assert isinstance(hidden, tuple) and y_dim is not None  # checked in __post_init__
+        if not isinstance(hidden, tuple) or y_dim is None:  # __post_init__ makes both so
+            raise ValueError(f"hidden, y_dim: a Gaussian q needs widths and y_dim, got {hidden!r}, {y_dim!r}")
         return seeded(lambda: GaussianConditional(self.x_dim, y_dim, hidden), self.seed)
 
 
