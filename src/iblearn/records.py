@@ -276,7 +276,6 @@ class RunFolder:
             raise ValueError(f"{path}: a checkpoint holds a dict, found {type(state).__name__}; {restart}")
         return state
 
-
     @contextmanager
     def restoring(self, name: str) -> Iterator[None]:
         """Loading checkpoint ``name``'s state into the run's objects: a state that does not fit them
