@@ -340,7 +340,7 @@ def test_a_neural_estimate_shows_its_training_progress(samples, monkeypatch, cap
     """A neural estimate trained for seconds with no feedback (issue 29, item 9)."""
     from contextlib import contextmanager
 
-    import iblearn.cli
+    import iblearn.cli.estimate
 
     seen: list[tuple[int | None, str]] = []
     messages: list[str] = []
@@ -350,7 +350,7 @@ def test_a_neural_estimate_shows_its_training_progress(samples, monkeypatch, cap
         seen.append((total, title))
         yield messages.append
 
-    monkeypatch.setattr(iblearn.cli, "progress_bar", recorder)
+    monkeypatch.setattr(iblearn.cli.estimate, "progress_bar", recorder)
     args = ["estimate", str(samples / "x.npy"), str(samples / "y.npy"), "--method", "infonce"]
     assert main([*args, "--steps", "40"]) == 0
     assert seen == [(40, "critic")] and 1 <= len(messages) <= 40 and messages[0].startswith("loss ")

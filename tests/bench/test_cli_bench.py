@@ -15,7 +15,7 @@ def test_bench_imports_the_runners_of_the_checkout():
 
 def test_outside_a_checkout_bench_says_how_to_get_the_runners(tmp_path, monkeypatch, capsys):
     assert cli._bench_runners(tmp_path) is None
-    monkeypatch.setattr(cli, "_bench_runners", lambda: None)
+    monkeypatch.setattr(cli.bench, "_bench_runners", lambda: None)
     assert cli.main(["bench", "estimators", "--quick", "--results", str(tmp_path)]) == 2
     message = capsys.readouterr().err
     assert "source checkout" in message and "make bench" in message

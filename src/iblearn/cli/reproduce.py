@@ -1,0 +1,82 @@
+"""``iblearn reproduce``: run a reproduction and write its run folder."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.markdown import Markdown
+
+from iblearn.cli.console import out, progress_bar
+from iblearn.cli.inputs import _config_file, _option
+
+# The reproductions by name, for `reproduce --help` without importing them (and torch); a test keeps this
+# equal to iblearn.experiments.REPRODUCTIONS.
+REPRODUCTION_NAMES = {
+    "estimators": "MI estimators against closed-form truth (no paper)",
+    "aamine-noise": "paper 002, Fig. 1: AA-MINE against MINE on a noisy random MLP",
+    "proximal": "paper 000: ProximalSplit, Fig. 3 and the image and VAE tables",
+    "mi-lr": "paper 004: the LR range test and MIDecayLR against Adam, RMSprop, LARS",
+    "mole": "paper 001, Table 1: MOLE's module-wise training against backpropagation",
+    "layerwise-ib": "paper 002, Table 1 and Fig. 3: layer-wise IB training",
+    "ib-theory": "paper 003: the IB functional of deterministic nets, information planes",
+}
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from iblearn.experiments import REPRODUCTIONS, ReproduceOptions
+
+    if args.name not in REPRODUCTIONS:
+        raise ValueError(
+            f"NAME: unknown reproduction {args.name!r}; known: {', '.join(sorted(REPRODUCTIONS))}"
+        )
+    with progress_bar(None, args.name) as step:
+        options = ReproduceOptions(
+            full=args.full,
+            out=Path(args.out) if args.out else None,
+            seed=args.seed,
+            device=args.device,
+            resume=args.resume,
+            overrides={**(_config_file(args.config) if args.config else {}), **dict(args.set or [])},
+            progress=step,
+            planned=step.planned,
+        )
+        path = REPRODUCTIONS[args.name](options)
+    table = path / "table.md"
+    if table.exists():
+        out.print(Markdown(table.read_text(encoding="utf-8")))
+    out.print(f"[dim]records: {path}[/dim]")
+    return 0
+
+
+def add_parser(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
+    rep = sub.add_parser(
+        "reproduce",
+        parents=[common],
+        help="run a reproduction and write its run folder",
+        epilog="reproductions:\n" + "\n".join(f"  {k:<14}{v}" for k, v in REPRODUCTION_NAMES.items()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    rep.add_argument("name", metavar="NAME", help="which reproduction (listed below)")
+    size = rep.add_mutually_exclusive_group()
+    size.add_argument("--quick", dest="full", action="store_false", help="minutes on two CPU cores (default)")
+    size.add_argument("--full", dest="full", action="store_true", help="the full reproduction")
+    rep.add_argument("--out", default=None, help="run folder (default runs/NAME-quick or runs/NAME-full)")
+    rep.add_argument("--seed", type=int, default=0)
+    rep.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    rep.add_argument("--resume", action="store_true", help="continue a killed run from its records")
+    rep.add_argument(
+        "--set",
+        type=_option,
+        action="append",
+        metavar="KEY=VALUE",
+        help="change a field of the preset config (VALUE as JSON), e.g. --set seeds=5",
+    )
+    rep.add_argument(
+        "--config",
+        metavar="FILE",
+        help="a .json or .toml file of config fields to change, as --set does (--set wins)",
+    )
+    rep.set_defaults(func=cmd_reproduce, full=False)
