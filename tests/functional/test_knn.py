@@ -140,7 +140,7 @@ def test_the_kth_neighbour_is_excluded_strictly_and_included_inclusively(tree_ke
     for backend in ("tree", "brute"):
         assert nb.count_within(x, r, "chebyshev", backend, inclusive=False).tolist() == [1, 2, 1, 0]
         assert nb.count_within(x, r, "chebyshev", backend, inclusive=True).tolist() == [2, 2, 2, 0]
-    # The same in two dimensions (the 1-D count sorts and never reaches the kernel).
+    # The same in two dimensions, where the kernel compares distances (in one it counts by bisection).
     x2 = torch.cat([x, torch.zeros(4, 1, dtype=torch.float64)], dim=1)
     assert nb.count_within(x2, r, "chebyshev", "tree", inclusive=False).tolist() == [1, 2, 1, 0]
     assert nb.count_within(x2, r, "chebyshev", "tree", inclusive=True).tolist() == [2, 2, 2, 0]

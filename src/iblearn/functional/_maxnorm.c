@@ -175,6 +175,18 @@ VECTOR_CLONES static void count_kernel(const Layout *L, const double *radius, in
     double *centre = L->centre, dist[BLOCK];
     for (Py_ssize_t i = first; i < last; i++) {
         const double r = radius[i], ai = L->a[i], bi = L->b[i];
+        if (L->dim == 1) {
+            /* One dimension: the layout is sorted, and the run within r is the answer, since every
+             * point of it lies within r (see run_start); no distance is computed. A strict count drops
+             * the points at exactly r, which sit at the run's two ends. */
+            Py_ssize_t lo = run_start(L->b, 0, n, bi, r), hi = run_end(L->b, lo, n, bi, r);
+            if (!inclusive) {
+                while (lo < hi && bi - L->b[lo] >= r) lo++;
+                while (hi > lo && L->b[hi - 1] - bi >= r) hi--;
+            }
+            out[i] = (hi - lo) - (inclusive || r > 0);
+            continue;
+        }
         for (Py_ssize_t c = 0; c < L->dim; c++) centre[c] = L->coords[c * n + i];
         int64_t m = 0;
         for (Py_ssize_t s = 0; s < slabs; s++) { /* the slabs' a-ranges ascend */

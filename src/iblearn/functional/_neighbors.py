@@ -238,8 +238,11 @@ def _slab_layout(x: NDArray[np.float64]) -> tuple[NDArray[np.int64], NDArray[np.
     pruning order.
     """
     n, d = x.shape
-    x = x[:, _pruning_order(x)]
     width, bcol = _slab_width(n), min(1, d - 1)
+    if d == 1:  # slabs of a sorted column, each sorted by the same column: the column sorted
+        order = np.argsort(x[:, 0], kind="stable")
+        return order, np.ascontiguousarray(x[order, 0][None], dtype=np.float64), bcol, width
+    x = x[:, _pruning_order(x)]
     slab = np.empty(n, dtype=np.int64)
     slab[np.argsort(x[:, 0], kind="stable")] = np.arange(n) // width
     order = np.lexsort((x[:, bcol], slab))
@@ -316,7 +319,7 @@ def _slab_knn(x: NDArray[np.float64], k: int) -> tuple[Tensor, Tensor]:
 def _slab_count(x: NDArray[np.float64], radius: NDArray[np.float64], inclusive: bool) -> Tensor:
     n, d = x.shape
     found, counts = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
-    if n >= TREE_MIN_N:
+    if n >= TREE_MIN_N and d > 1:  # in one dimension the sorted layout counts by bisection alone
         order, columns, depth, span, boxes = _tree_layout(x)
         r = np.ascontiguousarray(radius[order], dtype=np.float64)
         _in_parts(
