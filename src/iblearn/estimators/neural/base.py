@@ -12,7 +12,8 @@ DataLoader (:mod:`.fitting`). A critic whose loss or estimate becomes NaN or Inf
 A bound family is a subclass that defines :meth:`NeuralEstimator.objective` (what the critic maximizes
 on a batch) and :meth:`NeuralEstimator._pooled` (the bound reported from all joint and marginal scores);
 see :mod:`.nwj` for one in full. Under ``torch.distributed`` each rank passes its own rows and draws
-its negatives from every rank's (:mod:`.distributed`).
+its negatives from every rank's (:mod:`.distributed`). What inputs are accepted is :mod:`.inputs`; when
+a critic has diverged or an estimate cannot be read as one, :mod:`.reliability` (both re-exported here).
 """
 
 from __future__ import annotations
@@ -20,22 +21,29 @@ from __future__ import annotations
 import copy
 import inspect
 import math
-import sys
-import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from iblearn import _checks as V
 from iblearn.estimators.base import Bound, Estimator, MIEstimate
 from iblearn.estimators.neural import distributed, fitting
 from iblearn.estimators.neural.averaging import WeightAverage, averaged_copy, frozen
+from iblearn.estimators.neural.inputs import as_input, checked_pair, detached, param_dtype, wants_grad
 from iblearn.estimators.neural.negatives import scores
+from iblearn.estimators.neural.reliability import (
+    BELOW_TRAINING,
+    BELOW_ZERO,
+    IMPLAUSIBLE,
+    CriticDivergedError,
+    UnreliableEstimateWarning,
+    judged,
+    plausible,
+)
 from iblearn.estimators.neural.settings import (
     NeuralSettings,
     Setting,
@@ -43,28 +51,18 @@ from iblearn.estimators.neural.settings import (
     validation_share,
 )
 
-
-class CriticDivergedError(RuntimeError):
-    """The critic's loss or estimate became NaN or Inf, or too large to be anything but divergence."""
-
-
-#: A loss or estimate beyond this many times the nats that one sample can hold (the smaller of x's and
-#: y's: each float is one of 2^bits values; labels, log of the classes; at least 1 nat) is divergence.
-#: No bound on a sample can exceed that information; a critic can push a lower bound far below 0, but
-#: not 100 times beyond it without having diverged (MINE at lr=1e6 printed -1.8e24 nats, InfoNCE at
-#: lr=1e8 -7.7e33).
-IMPLAUSIBLE = 100
-
-#: A lower bound this far below 0 (nats) is flagged: nearer 0, it is what the noise of an estimate on a
-#: few thousand held-out rows gives at independence (MINE on independent normals, N = 2,000: -0.02).
-BELOW_ZERO = 0.05
-#: An estimate below half its critic's bound on training rows, by more than this many nats, is flagged:
-#: the critic has fitted its training rows (InfoNCE on 25 x 25 dims: 5.4 nats there, -5.6 held out).
-BELOW_TRAINING = 0.1
-
-
-class UnreliableEstimateWarning(UserWarning):
-    """A neural estimate that is no estimate: a lower bound below 0, or far below its training value."""
+__all__ = [
+    "BELOW_TRAINING",
+    "BELOW_ZERO",
+    "IMPLAUSIBLE",
+    "CriticDivergedError",
+    "NeuralEstimator",
+    "UnreliableEstimateWarning",
+    "as_input",
+    "detached",
+    "param_dtype",
+    "wants_grad",
+]
 
 
 class NeuralEstimator(Estimator):
@@ -194,40 +192,16 @@ class NeuralEstimator(Estimator):
         return self.steps_done.device
 
     def _inputs(self, x: Any, y: Any) -> tuple[Tensor, Tensor]:
-        dtype = param_dtype(self.critic)
-        xt = V.continuous(as_input(x, "x", dtype), "x", allow_grid=True)
-        yt = as_input(y, "y", dtype)
-        if not yt.is_floating_point():
-            if self.y_classes is None:
-                raise ValueError(
-                    "y: integer labels need y_classes (the number of classes) to be one-hot encoded"
-                )
-            lab = V.labels(yt, "y")
-            if int(lab.min()) < 0 or int(lab.max()) >= self.y_classes:
-                raise ValueError(
-                    f"y: labels must lie in [0, {self.y_classes}), got {int(lab.min())}..{int(lab.max())}"
-                )
-            yt = F.one_hot(lab, self.y_classes).to(xt.dtype)
-        elif self.y_classes is not None:
-            raise ValueError(
-                f"y: with y_classes set, y must hold integer class labels, got {yt.dtype} values"
-            )
-        else:
-            yt = V.continuous(yt, "y", allow_grid=True)
-        n = V.same_length(("x", xt), ("y", yt))
-        if n < 2:
-            raise ValueError(f"x: at least 2 samples are needed to form negative pairs, got {n}")
-        for name, t, dim in (("x", xt, self.x_dim), ("y", yt, self.y_dim)):
-            if dim is not None and t[0].numel() != dim:
-                raise ValueError(
-                    f"{name}: the critic takes {dim} features per sample ({name}_dim), "
-                    f"got shape {tuple(t.shape)}"
-                )
-        device = self._device()
-        for name, t in (("x", xt), ("y", yt)):
-            if t.device != device:
-                raise ValueError(f"{name}: is on {t.device} but the critic is on {device}; move one of them")
-        return xt, yt
+        """``x`` and ``y`` as the critic takes them, checked (:func:`.inputs.checked_pair`)."""
+        return checked_pair(
+            x,
+            y,
+            dtype=param_dtype(self.critic),
+            device=self._device(),
+            y_classes=self.y_classes,
+            x_dim=self.x_dim,
+            y_dim=self.y_dim,
+        )
 
     # ------------------------------------------------------------------------------- scores
     def _scores(
@@ -432,13 +406,8 @@ class NeuralEstimator(Estimator):
         return value
 
     def _plausible(self, x: Any, y: Any) -> float:
-        """:data:`IMPLAUSIBLE` times the nats one sample of x or y can hold, the smaller: its floats'
-        bits (log 2 each), or log of the classes for labels; at least 1 nat."""
-        caps = [math.log(self.y_classes)] if self.y_classes else []
-        for t in (x,) if self.y_classes else (x, y):
-            if isinstance(t, Tensor) and t.is_floating_point() and t.ndim:
-                caps.append(t[0].numel() * torch.finfo(t.dtype).bits * math.log(2))
-        return IMPLAUSIBLE * max(min(caps, default=math.inf), 1.0)
+        """What no bound on these inputs can exceed without divergence (:func:`.reliability.plausible`)."""
+        return plausible(x, y, self.y_classes)
 
     def forward(self, x: Any, y: Any, **request: Any) -> MIEstimate:
         """The reported estimate (see :meth:`Estimator.forward`), scored by the averaged critic once
@@ -464,30 +433,13 @@ class NeuralEstimator(Estimator):
         return distributed.gather_uneven(V.as_tensor(x, "x")), distributed.gather_uneven(V.as_tensor(y, "y"))
 
     def _judged(self, result: MIEstimate) -> MIEstimate:
-        """``result``, flagged (``reliable=False``, with why) and warned about when it cannot be read as
-        an estimate: a lower bound more than :data:`BELOW_ZERO` nats below 0 (the MI is never
-        negative: the critic has overfitted, or met heavy tails), or below half its critic's bound on
-        training rows by more than :data:`BELOW_TRAINING` nats (the critic fits its training rows and
-        not the distribution). The training value is the one ``fit`` recorded at the kept critic."""
+        """``result``, flagged and warned about where a lower bound cannot be read as an estimate
+        (:func:`.reliability.judged`), against the bound on training rows that ``fit`` recorded at the
+        kept critic."""
         if self.bound != "lower":
             return result
-        nats = float(result) * math.log(self.base)
-        why = None
         best = self.history.best if self.history is not None else None
-        if nats < -BELOW_ZERO:
-            why = f"a lower bound on the MI of {nats:.4g} nats, below 0"
-        elif best is not None and nats < 0.5 * best[0] - BELOW_TRAINING:
-            why = f"{nats:.4g} nats, far below the critic's {best[0]:.4g} on its training rows"
-        if why is None:
-            return result
-        why += (
-            "; the critic has overfitted or met heavy tails: fit with more held out (validation), "
-            "a smaller critic (hidden) or a lower lr, or standardize the inputs"
-        )
-        warnings.warn(
-            f"{self.name}: unreliable estimate: {why}", UnreliableEstimateWarning, stacklevel=_outside()
-        )
-        return replace(result, reliable=False, caveat=why)
+        return judged(result, self.name, self.base, None if best is None else best[0])
 
     def _needs_graph(self, x: Any, y: Any) -> bool:
         return wants_grad(x, y)
@@ -527,49 +479,3 @@ def _refreeze(est: NeuralEstimator, _: Any) -> None:
     """After loading: a lazy critic's average is materialized then, with parameters requiring grad."""
     if est.averaged is not None:
         frozen(est.averaged)
-
-
-def _outside() -> int:
-    """The ``stacklevel`` that points a warning issued by the caller at the first frame outside iblearn
-    and torch: the user's ``est(x, y)``, however many estimator and Module layers lie between."""
-    frame, level = sys._getframe(2), 2
-    while frame.f_back is not None and frame.f_globals.get("__name__", "").startswith(("iblearn.", "torch.")):
-        frame, level = frame.f_back, level + 1
-    return level
-
-
-def param_dtype(module: Any) -> torch.dtype:
-    """The dtype of ``module``'s first floating-point parameter (the default dtype if it has none)."""
-    if isinstance(module, nn.Module):
-        for p in module.parameters():
-            if p.is_floating_point():
-                return p.dtype
-    return torch.get_default_dtype()
-
-
-def as_input(value: Any, name: str, dtype: torch.dtype) -> Tensor:
-    """``value`` as a tensor, cast to ``dtype`` if floating-point: users pass numpy's float64 (or
-    float16 activations) to a float32 critic. Cast before the checks, so that a value too large for
-    ``dtype`` is reported as an Inf in the argument."""
-    t = V.as_tensor(value, name)
-    return t.to(dtype) if t.is_floating_point() else t
-
-
-def wants_grad(*values: Any) -> bool:
-    """Whether any tensor among ``values`` (or in a tuple of them, or a graph's ``.x``) requires grad."""
-    for v in values:
-        if isinstance(v, tuple | list) and wants_grad(*v):
-            return True
-        t = v.x if isinstance(getattr(v, "x", None), Tensor) else v
-        if isinstance(t, Tensor) and t.requires_grad:
-            return True
-    return False
-
-
-def detached(value: Any) -> Any:
-    """Tensors (or tuples of them, as graphs are) cut from autograd: a critic step trains the critic only."""
-    if isinstance(value, Tensor):
-        return value.detach()
-    if isinstance(value, tuple):
-        return tuple(detached(v) for v in value)
-    return value
