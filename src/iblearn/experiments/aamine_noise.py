@@ -114,8 +114,7 @@ def run(options: ReproduceOptions, config: Config | None = None) -> Path:
             # 84 rows instead of 72, a nan growth, and a paper claim flipped).
             run.drop_metrics(partial(_of_pair, var, kind))
             run.extend_metrics(rows)
-            if options.progress:
-                options.progress(f"noise variance {var:g}, {kind}")
+            options.tell(f"noise variance {var:g}, {kind}")
     results = summarize(run.metrics(), config)
     run.write_results(results, seed=options.seed, device=str(device))
     run.write_table(table(results))

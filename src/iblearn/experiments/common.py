@@ -65,6 +65,11 @@ class ReproduceOptions:
                 stale.unlink(missing_ok=True)
         return run
 
+    def tell(self, message: str) -> None:
+        """Report that a piece of work is done, to :attr:`progress` where the caller gave one."""
+        if self.progress:
+            self.progress(message)
+
     def torch_device(self) -> torch.device:
         if self.device not in ("cpu", "cuda"):
             raise ValueError(f"device: expected 'cpu' or 'cuda', got {self.device!r}")

@@ -144,8 +144,7 @@ def run(folder: RunFolder, config: Config, options: Any) -> dict[str, Any]:
         folder.drop_metrics(lambda r, name=name: r["run"] == name)  # type: ignore[misc]
         for row in train_run(name, config, options.seed, data):
             folder.append_metrics(row)
-        if options.progress:
-            options.progress(f"information plane: {name}")
+        options.tell(f"information plane: {name}")
     rows = folder.metrics()
     summary = summarize(rows)
     plot(folder, rows)

@@ -242,8 +242,7 @@ def run(options: ReproduceOptions, config: Config | None = None) -> Path:
                         "test_acc": accuracy(net, xt, yt, device),
                     }
                 )
-                if options.progress:
-                    options.progress(f"{key}")
+                options.tell(f"{key}")
     tsne_stats = (
         figure_3(options, config, folder, device) if config.tsne_betas and config.tsne_samples else {}
     )
@@ -291,8 +290,7 @@ def figure_3(
             "units": out.shape[1],
             "majority_acc": 100 * majority / len(out),
         }
-        if options.progress:
-            options.progress(f"figure 3, beta {beta:g}")
+        options.tell(f"figure 3, beta {beta:g}")
     _plot_tsne(outputs, yt, folder.file("fig3-tsne.png"))
     return stats
 

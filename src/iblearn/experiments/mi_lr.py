@@ -16,8 +16,6 @@ without weight decay with a polynomial (power 2) decay of its global LR, as in Y
 
 from __future__ import annotations
 
-import math
-import statistics
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,30 +26,29 @@ from torch import Tensor, nn
 from iblearn import _plotting
 from iblearn.data.vision import load_images, to_float
 from iblearn.experiments.common import ReproduceOptions, RunCheckpoint, accuracy, train_epoch
+from iblearn.experiments.mi_lr_report import PAPER, PAPER_SENSITIVITY, plot, summarize, table
 from iblearn.models.lenet import MODELS, layer_groups
 from iblearn.optim import LARS, MIDecayLR, MIProbe, lr_range_test, plot_range
 from iblearn.optim.lr_range import RESTARTS
-from iblearn.records import RunFolder, markdown_table, read_json, write_json
+from iblearn.records import RunFolder, read_json, write_json
 
-# Best test accuracy % (best of 3 seeds), Sec. 4 and Figs. 3-7.
-PAPER = {
-    ("mnist", "lenet5"): {
-        "adam": 99.53,
-        "rmsprop": 99.53,
-        "mi-global": 99.27,
-        "mi-layerwise": 99.39,
-        "lars": 99.43,
-    },
-    ("cifar10", "allconvnet"): {
-        "adam": 87.84,
-        "rmsprop": 88.13,
-        "mi-global": 88.86,
-        "mi-layerwise": 87.77,
-        "lars": 77.03,
-    },
-    ("cifar10", "vgg16"): {"adam": 89.62, "rmsprop": 87.17, "mi-global": 92.21, "step-sgd": 92.58},
-}
-PAPER_SENSITIVITY = {500: (92.37, 92.76), 1000: (92.21, 92.21), 2000: (92.26, 92.23)}  # fixed / re-estimated
+# The paper's numbers, the table and the figure: iblearn.experiments.mi_lr_report, re-exported here.
+__all__ = [
+    "IXY_CHOICES",
+    "METHODS",
+    "PAPER",
+    "PAPER_SENSITIVITY",
+    "Config",
+    "choose_lr",
+    "load",
+    "plot",
+    "range_test",
+    "run",
+    "summarize",
+    "table",
+    "train_run",
+]
+
 METHODS = ("mi-global", "mi-layerwise", "adam", "rmsprop", "step-sgd", "lars")
 IXY_CHOICES = ("entropy", "ksg")  # H(Y) of the MI sample, or paper 004's KSG estimate of I(X; Y)
 
@@ -179,34 +176,27 @@ def _setup(
     ixy: float,
 ) -> tuple[Any, Any, MIProbe]:
     """Optimizer, scheduler (or None) and the probe whose MI drives it."""
-    if method == "mi-global":
-        opt = _sgd(model.parameters(), lrr["lr_top"])
+    if method in ("mi-global", "mi-layerwise"):
+        ixys: float | list[float]
+        ity0: float | list[float]
+        if method == "mi-layerwise":  # each layer's group follows the MI of that layer's output
+            groups, taps = layer_groups(model, name, lrr["lr_top"])
+            opt, probe = _sgd(groups, lrr["lr_top"]), probe.watching(taps)
+            ixys, ity0 = [ixy] * len(taps), probe.measure(model)
+        else:
+            opt = _sgd(model.parameters(), lrr["lr_top"])
+            ixys, ity0 = ixy, probe.measure(model)[0]
         sched = MIDecayLR(
             opt,
             lr_min=lrr["lr_min"],
             lr_max=lrr["lr_max"],
             epsilon=lrr["epsilon"],
             epochs=config.epochs,
-            ixy=ixy,
-            ity0=probe.measure(model)[0],
+            ixy=ixys,
+            ity0=ity0,
             lr_top=lrr["lr_top"],
         )
         return opt, sched, probe
-    if method == "mi-layerwise":
-        groups, taps = layer_groups(model, name, lrr["lr_top"])
-        opt = _sgd(groups, lrr["lr_top"])
-        layer_probe = probe.watching(taps)
-        sched = MIDecayLR(
-            opt,
-            lr_min=lrr["lr_min"],
-            lr_max=lrr["lr_max"],
-            epsilon=lrr["epsilon"],
-            epochs=config.epochs,
-            ixy=[ixy] * len(taps),
-            ity0=layer_probe.measure(model),
-            lr_top=lrr["lr_top"],
-        )
-        return opt, sched, layer_probe
     if method == "adam":
         return torch.optim.Adam(model.parameters(), lr=lr), None, probe
     if method == "rmsprop":
@@ -341,7 +331,7 @@ def run(options: ReproduceOptions, config: Config | None = None) -> Path:
         lrr = ranges[f"{dataset}|{name}"] = range_test(
             folder, dataset, name, data, config, probe, ixy, device, options.seed
         )
-        _tell(options, f"{dataset} {name}: range test {lrr}")
+        options.tell(f"{dataset} {name}: range test {lrr}")
         for method in config.methods:
             lr = lrr["lr_top"]
             if method in config.grid:
@@ -364,7 +354,7 @@ def run(options: ReproduceOptions, config: Config | None = None) -> Path:
                     seed,
                     device,
                 )
-                _tell(options, f"{dataset} {name} {method} seed {seed}")
+                options.tell(f"{dataset} {name} {method} seed {seed}")
         if config.sensitivity and dataset == config.runs[0][0] and name == config.runs[0][1]:
             for n in config.sensitivity:
                 small = MIProbe(*data["train"], n=n, seed=options.seed)
@@ -388,7 +378,7 @@ def run(options: ReproduceOptions, config: Config | None = None) -> Path:
                         options.seed,
                         device,
                     )
-                _tell(options, f"sensitivity n={n}")
+                options.tell(f"sensitivity n={n}")
     summary = summarize(folder.metrics())
     folder.write_results(
         {"summary": summary, "ranges": ranges, "not_run": skipped}, seed=options.seed, device=str(device)
@@ -434,144 +424,3 @@ def choose_lr(
         rows = [r for r in folder.metrics() if r["key"] == key]
         scores[lr] = max(float(r["acc"]) for r in rows)
     return max(scores, key=scores.__getitem__)
-
-
-def _tell(options: ReproduceOptions, message: str) -> None:
-    if options.progress:
-        options.progress(message)
-
-
-def summarize(rows: list[dict[str, str]]) -> list[dict[str, Any]]:
-    """Per (data set, model, method): best test accuracy over seeds (of each run's best epoch), and the
-    final-epoch mean and sd."""
-    runs: dict[str, list[dict[str, str]]] = {}
-    for r in rows:
-        if not r["key"].startswith("grid|"):
-            runs.setdefault(r["key"], []).append(r)
-    groups: dict[tuple[str, str, str], list[list[dict[str, str]]]] = {}
-    for key, rs in runs.items():
-        dataset, name, method, _ = key.split("|")
-        groups.setdefault((dataset, name, method), []).append(rs)
-    out = []
-    for (dataset, name, method), group in groups.items():
-        best = [max(float(r["acc"]) for r in rs) for rs in group]
-        final = [float(max(rs, key=lambda r: int(r["epoch"]))["acc"]) for rs in group]
-        out.append(
-            {
-                "dataset": dataset,
-                "model": name,
-                "method": method,
-                "seeds": len(group),
-                "epochs": max(int(r["epoch"]) for rs in group for r in rs),
-                "best_test_acc": max(best),
-                "final_mean": statistics.fmean(final),
-                "final_sd": statistics.stdev(final) if len(final) > 1 else 0.0,
-            }
-        )
-    return out
-
-
-def table(
-    summary: list[dict[str, Any]],
-    ranges: dict[str, dict[str, float]],
-    skipped: dict[str, str],
-    config: Config,
-) -> str:
-    lines = [
-        "# Paper 004: MI-based learning-rate decay\n",
-        f"{config.epochs} epochs, batch {config.batch_size}, {config.seeds} seed(s), MI on "
-        f"{config.mi_samples} samples, train size {config.train_size or 'all'}. Paper: 50 epochs on MNIST; "
-        "its CIFAR-10 rows (AllConvNet 350 epochs, VGG16 200) need CIFAR-10.\n",
-        "## LR range test (Algorithm 2)\n",
-        markdown_table(
-            ["data", "model", "lr_min", "lr_max", "lr_top", "epsilon"],
-            [
-                [
-                    *k.split("|"),
-                    f"{v['lr_min']:g}",
-                    f"{v['lr_max']:g}",
-                    f"{v['lr_top']:g}",
-                    f"{v['epsilon']:.3g}",
-                ]
-                for k, v in ranges.items()
-            ],
-        ),
-        "Paper: MNIST [0.0001, 0.2]; CIFAR-10 AllConvNet [0.00075, 0.04]; VGG16 [0.0003, 0.07].\n",
-        "## Best test accuracy %\n",
-    ]
-    rows = []
-    for s in summary:
-        if " n=" in s["method"]:
-            continue
-        paper = PAPER.get((s["dataset"], s["model"]), {}).get(s["method"])
-        rows.append(
-            [
-                s["dataset"],
-                s["model"],
-                s["method"],
-                s["epochs"],
-                f"{s['best_test_acc']:.2f}",
-                f"{s['final_mean']:.2f} ± {s['final_sd']:.2f}",
-                "-" if paper is None else f"{paper:.2f}",
-            ]
-        )
-    lines.append(
-        markdown_table(
-            ["data", "model", "method", "epochs", "best (of seeds)", "final, mean ± sd", "paper best"], rows
-        )
-    )
-    sens = [s for s in summary if " n=" in s["method"]]
-    if sens:
-        lines.append("\n## MI sample size (paper: CIFAR-10 VGG16; here the first data set)\n")
-        lines.append(
-            markdown_table(
-                ["MI sample", "LR range", "best test acc %", "paper best %"],
-                [
-                    [
-                        s["method"].split("n=")[1].split()[0],
-                        s["method"].split()[-1],
-                        f"{s['best_test_acc']:.2f}",
-                        _paper_sensitivity(s["method"]),
-                    ]
-                    for s in sens
-                ],
-            )
-        )
-    for what, why in skipped.items():
-        lines.append(f"\n{what}: {why}")
-    return "\n".join(lines) + "\n"
-
-
-def _paper_sensitivity(method: str) -> str:
-    n = int(method.split("n=")[1].split()[0])
-    fixed, again = PAPER_SENSITIVITY.get(n, (math.nan, math.nan))
-    return f"{fixed if method.endswith('fixed') else again:.2f}"
-
-
-def plot(folder: RunFolder) -> Any:
-    """Test accuracy and LR per epoch (paper 004, Figs. 3-4): the figure, or None without matplotlib."""
-    if not _plotting.available():
-        return None
-    rows = [r for r in folder.metrics() if not r["key"].startswith("grid|")]
-    keys = sorted({r["key"] for r in rows})
-    if not keys:
-        return None
-    fig, ((acc_ax, lr_ax),) = _plotting.figure(1, 2, figsize=(11, 4))
-    for key in keys:
-        pts = sorted((int(r["epoch"]), float(r["acc"]), r) for r in rows if r["key"] == key)
-        acc_ax.plot([p[0] for p in pts], [p[1] for p in pts], label=key.replace("|", " "))
-        if "mi-" in key:
-            for col in sorted(c for c in pts[0][2] if c.startswith("lr_") and pts[0][2][c] != ""):
-                lr_ax.plot(
-                    [p[0] for p in pts], [float(p[2][col]) for p in pts], label=f"{key.split('|')[2]} {col}"
-                )
-    acc_ax.set_xlabel("epoch")
-    _plotting.integer_ticks(acc_ax)
-    acc_ax.set_ylabel("test accuracy %")
-    acc_ax.legend(fontsize=5)
-    lr_ax.set_yscale("log")
-    lr_ax.set_xlabel("epoch")
-    _plotting.integer_ticks(lr_ax)
-    lr_ax.set_ylabel("learning rate (MI-driven runs)")
-    lr_ax.legend(fontsize=5)
-    return _plotting.finish(fig, folder.file("mi_lr.png"))

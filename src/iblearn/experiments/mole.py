@@ -334,8 +334,7 @@ def run(options: ReproduceOptions, config: Config | None = None) -> Path:
                 )
                 if seed == options.seed and config.tsne_samples:
                     tsne(net.cpu(), task, config, folder.file(f"tsne-{name}-{method}.png"))
-                if options.progress:
-                    options.progress(f"{name} {method} seed {seed}")
+                options.tell(f"{name} {method} seed {seed}")
     summary = summarize_runs(folder.metrics(), ("train_acc", "test_acc"))
     folder.write_results({"summary": summary}, seed=options.seed, device=str(device))
     folder.write_table(table(summary, config))

@@ -23,7 +23,8 @@ size (128), the input noise of the VAE (std 0.4 on [-1, 1] images, every class),
 place of CIFAR-10 where no offline copy exists (CIFAR-10 rows are run if the archive can be found or
 downloaded, and marked "not run" otherwise). The extracted text of the paper garbles several
 hyper-parameters and the VAE table; values we reconstructed are marked with "?" in ``PAPER_*``
-(:mod:`iblearn.experiments.proximal_report`, with the tables and the figure).
+(:mod:`iblearn.experiments.proximal_report`, with the tables and the figure). The config and which rows
+it runs: :mod:`iblearn.experiments.proximal_config`; the training here.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -42,132 +43,49 @@ from torch import Tensor, nn
 
 from iblearn.data.vision import load_images, to_float
 from iblearn.experiments.common import ReproduceOptions, RunCheckpoint
+from iblearn.experiments.proximal_config import (
+    ABLATION,
+    BINARY_ALPHA,
+    BINARY_BETA,
+    NETWORK_METHODS,
+    SETTINGS_IMAGE,
+    SETTINGS_VAE,
+    Config,
+    Method,
+    binary_methods,
+    jobs,
+    methods_run,
+    network_methods,
+    paper_settings,
+    theta_rate,
+)
 from iblearn.experiments.proximal_report import plot, summarize, table
 from iblearn.models.proximal import binary_mlp, conv_classifier, denoising_vae, psnr
 from iblearn.optim import NonFiniteStepError, ProximalSplit
 from iblearn.records import RunFolder
 
-# (alpha, beta, gamma) per (dataset, optimizer), Sec. IV-A-4. Fashion-MNIST uses MNIST's.
-SETTINGS_IMAGE = {
-    ("mnist", "Adam"): (1e-3, 10.0, 1e-3),
-    ("mnist", "AdamW"): (1e-3, 0.1, 1e-3),
-    ("mnist", "NAdam"): (1e-3, 0.01, 0.1),
-    ("mnist", "AdamP"): (1e-4, 0.1, 1e-3),
-    ("cifar10", "Adam"): (1e-4, 0.01, 0.01),
-    ("cifar10", "AdamW"): (1e-4, 0.01, 0.01),
-    ("cifar10", "NAdam"): (1e-4, 0.01, 0.01),
-    ("cifar10", "AdamP"): (1e-4, 0.01, 1e-4),  # AdamP gamma garbled
-}
-SETTINGS_VAE = {
-    ("mnist", "Adam"): (1e-4, 0.1, 0.01),
-    ("mnist", "AdamW"): (1e-4, 0.001, 0.001),
-    ("mnist", "NAdam"): (1e-4, 0.1, 1e-4),
-    ("mnist", "AdamP"): (1e-4, 0.1, 1e-4),
-    ("cifar10", "Adam"): (1e-4, 0.1, 1e-4),
-    ("cifar10", "AdamW"): (1e-4, 0.1, 0.001),  # Adam's garbled
-    ("cifar10", "NAdam"): (1e-4, 0.1, 1e-4),
-    ("cifar10", "AdamP"): (1e-4, 0.1, 1e-4),
-}
-# Table 2 (left): train loss, train accuracy %, test accuracy % as (mean, sd).
-
-
-# Fig. 3's settings (Sec. IV-A): full-batch gradient descent, alpha = 0.1, beta = 10, gamma = 100.
-BINARY_ALPHA, BINARY_BETA = 0.1, 10.0
-
-
-@dataclass(frozen=True)
-class Method:
-    """One row of the tables: how theta and phi are trained.
-
-    ``kind`` is ``"backprop"`` (one optimizer on the whole network at ``lr``, alpha by default),
-    ``"split-lr"`` (plain backprop, theta at the rate the kept reading gives it and phi at alpha: the
-    control that separates the split's learning rates from its second-order term) or ``"proximal"``
-    (ProximalSplit with ``order``, ``keep_first_order`` and ``constraint``; ``gamma`` overrides the
-    setting's).
-    """
-
-    name: str
-    kind: str = "proximal"
-    order: int = 2
-    keep_first_order: bool | None = True
-    constraint: str = "l2"
-    lr: float | None = None
-    gamma: float | None = None
-
-
-NETWORK_METHODS = (
-    Method("baseline", "backprop"),
-    Method("split-lr backprop", "split-lr"),
-    Method("ours"),  # eq. (5) keeping eq. (4)'s first-order term: ProximalSplit's default
-    Method("ours literal", keep_first_order=False),  # the literal eq. (5)
-)
-# Table 3's ablation, with the default reading; Sec. IV-C-2: L1 and Huber diverged at L2's gamma, so 0.01.
-ABLATION = (
-    Method("first-order l2", order=1, keep_first_order=None),
-    Method("second-order l1", constraint="l1", gamma=0.01),
-    Method("second-order huber", constraint="huber", gamma=0.01),
-)
-
-
-@dataclass(frozen=True)
-class Config:
-    parts: tuple[str, ...] = ("binary", "image", "vae")
-    binary_iterations: int = 5000
-    binary_gammas: tuple[float, ...] = (100.0, 1.0, 0.1)  # the paper's gamma, then a sweep
-    # The baseline at the paper's alpha, then faster rates: the baseline at a tuned rate (a control).
-    binary_baseline_lrs: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0)
-    image_datasets: tuple[str, ...] = ("mnist", "fashion-mnist", "cifar10")
-    vae_datasets: tuple[str, ...] = ("mnist", "cifar10")
-    optimizers: tuple[str, ...] = ("Adam", "AdamW", "NAdam", "AdamP")
-    methods: tuple[str, ...] = ()  # restrict the image and VAE rows to these names; () for all
-    seeds: int = 3
-    epochs: int = 10
-    vae_epochs: int = 10
-    train_size: int | None = None  # None: the whole training set
-    test_size: int | None = None
-    batch_size: int = 128
-    width: int = 32  # channels of the first conv layers (ours; the paper gives none)
-    noise_std: float = 0.4  # input noise of the denoising VAE, on [-1, 1] images (ours)
-    ablation: bool = True
-    lam: float = 1.0  # lambda = 1 in all the paper's experiments
-
-    @classmethod
-    def demo(cls) -> Config:
-        """``iblearn demo``'s preset: Fig. 3's binary task alone, at the paper's gamma, one seed."""
-        return cls(parts=("binary",), binary_gammas=(100.0,), binary_baseline_lrs=(0.1, 10.0), seeds=1)
-
-    def progress_steps(self) -> int:
-        """How many times ``run`` reports progress: once per binary seed and per trained network."""
-        nets = 0
-        for opt_name in self.optimizers:
-            for part, dataset in _jobs(self):
-                alpha, beta, gamma = paper_settings(part, dataset, opt_name)
-                for method in network_methods(part, dataset, self):
-                    # run() skips these two: the ablation beyond the first optimizer, and a split-rate
-                    # control whose rates are both alpha (the baseline itself)
-                    if method in ABLATION and opt_name != self.optimizers[0]:
-                        continue
-                    if method.kind == "split-lr" and theta_rate(opt_name, beta, gamma, self.lam) == alpha:
-                        continue
-                    nets += 1
-        return self.seeds * (("binary" in self.parts) + nets)
-
-    @classmethod
-    def quick(cls) -> Config:
-        return cls(
-            binary_iterations=3000,
-            binary_gammas=(100.0,),
-            binary_baseline_lrs=(0.1, 10.0),
-            image_datasets=("mnist",),
-            vae_datasets=("mnist",),
-            optimizers=("Adam",),
-            seeds=1,
-            epochs=2,
-            vae_epochs=2,
-            train_size=6000,
-            test_size=2000,
-            width=16,
-        )
+# The config, its tables and figure live beside this module; their names are re-exported here, where
+# callers found them before the split.
+__all__ = [
+    "ABLATION",
+    "BINARY_ALPHA",
+    "BINARY_BETA",
+    "NETWORK_METHODS",
+    "SETTINGS_IMAGE",
+    "SETTINGS_VAE",
+    "Config",
+    "Method",
+    "binary_methods",
+    "build_optimizer",
+    "network_methods",
+    "paper_settings",
+    "report",
+    "run",
+    "second_order_ratio",
+    "stability",
+    "theta_rate",
+    "train_step",
+]
 
 
 def _optimizer(name: str) -> Any:  # an optimizer class; called with (params, lr=...)
@@ -186,19 +104,6 @@ def _optimizer(name: str) -> Any:  # an optimizer class; called with (params, lr
     if name not in options:
         raise ValueError(f"optimizers: unknown optimizer {name!r}; known: {', '.join([*options, 'AdamP'])}")
     return options[name]
-
-
-def paper_settings(part: str, dataset: str, opt_name: str) -> tuple[float, float, float]:
-    """(alpha, beta, gamma) of Sec. IV-A-4 for a part ("image" or "vae"); Fashion-MNIST uses MNIST's."""
-    family = "cifar10" if dataset == "cifar10" else "mnist"
-    return (SETTINGS_IMAGE if part == "image" else SETTINGS_VAE)[(family, opt_name)]
-
-
-def theta_rate(opt_name: str, beta: float, gamma: float, lam: float) -> float:
-    """The rate at which the kept reading moves theta along grad_theta L: with SGD its step is
-    gamma lam beta (grad_theta L + beta/2 grad_theta ||grad_z L||^2); an adaptive optimizer divides the
-    constant factor lam beta out again, leaving gamma."""
-    return gamma * lam * beta if opt_name == "SGD" else gamma
 
 
 def build_optimizer(
@@ -314,23 +219,6 @@ def _normal_init(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
-def binary_methods(config: Config) -> list[Method]:
-    """Fig. 3's rows: the baseline at alpha and at faster rates, then for each gamma the split-rate
-    backprop control, both readings of eq. (5), and (at the paper's gamma) eq. (4)."""
-    methods = [Method(f"baseline lr={lr:g}", "backprop", lr=lr) for lr in config.binary_baseline_lrs]
-    for i, gamma in enumerate(config.binary_gammas):
-        methods += [
-            Method(f"split-lr backprop gamma={gamma:g}", "split-lr", gamma=gamma),
-            Method(f"ours gamma={gamma:g}", gamma=gamma),
-            Method(f"ours literal gamma={gamma:g}", keep_first_order=False, gamma=gamma),
-        ]
-        if i == 0:  # with SGD and l2, the same update as the split-rate control: shown once
-            methods.append(
-                Method(f"first-order gamma={gamma:g}", order=1, keep_first_order=None, gamma=gamma)
-            )
-    return methods
-
-
 def stability(accuracy: list[float], target: float = 95.0) -> dict[str, float | int | str]:
     """What the whole run did, not only where it ended: the first iteration at ``target``% or more,
     the lowest accuracy after it, and how many later iterations fell below ``target - 5``."""
@@ -378,13 +266,6 @@ def run_binary(run: RunFolder, config: Config, seed: int, device: torch.device) 
 
 
 # --------------------------------------------------------------------------------------- parts 2, 3
-def network_methods(part: str, dataset: str, config: Config) -> list[Method]:
-    methods = list(NETWORK_METHODS)
-    if part == "vae" and config.ablation and dataset == config.vae_datasets[0]:
-        methods += ABLATION
-    return [m for m in methods if not config.methods or m.name in config.methods]
-
-
 def run_network(
     run: RunFolder,
     config: Config,
@@ -515,17 +396,6 @@ def _load(
     return out
 
 
-def _jobs(config: Config) -> list[tuple[str, str]]:
-    """(part, data set) in the order they run: each data set's image part, then its VAE part, so that a
-    run stopped early has the first data set's rows of both."""
-    jobs = []
-    for dataset in dict.fromkeys((*config.image_datasets, *config.vae_datasets)):
-        for part, datasets in (("image", config.image_datasets), ("vae", config.vae_datasets)):
-            if part in config.parts and dataset in datasets:
-                jobs.append((part, dataset))
-    return jobs
-
-
 def run(options: ReproduceOptions, config: Config | None = None) -> Path:
     """Run (or resume) the experiments; ``config`` overrides the ``--quick``/``--full`` presets."""
     config = options.configure(config or (Config() if options.full else Config.quick()))
@@ -539,10 +409,10 @@ def run(options: ReproduceOptions, config: Config | None = None) -> Path:
     if "binary" in config.parts:
         for seed in seeds:
             run_binary(folder, config, seed, device)
-            _tell(options, f"binary seed {seed}")
+            options.tell(f"binary seed {seed}")
     loaded: dict[tuple[str, str], dict[str, tuple[Tensor, Tensor]] | str] = {}
     for opt_name in config.optimizers:
-        for part, dataset in _jobs(config):
+        for part, dataset in jobs(config):
             range_ = (0.0, 1.0) if part == "image" else (-1.0, 1.0)
             if (part, dataset) not in loaded:
                 loaded[(part, dataset)] = _load(dataset, config, options.seed, range_)
@@ -551,17 +421,12 @@ def run(options: ReproduceOptions, config: Config | None = None) -> Path:
                 skipped[f"{part}|{dataset}"] = data
                 continue
             epochs = config.epochs if part == "image" else config.vae_epochs
-            alpha, beta, gamma = paper_settings(part, dataset, opt_name)
-            for method in network_methods(part, dataset, config):
-                if method in ABLATION and opt_name != config.optimizers[0]:
-                    continue  # the ablation runs with the first optimizer only
-                if method.kind == "split-lr" and theta_rate(opt_name, beta, gamma, config.lam) == alpha:
-                    continue  # both sides at alpha: the baseline itself
+            for method in methods_run(config, part, dataset, opt_name):
                 for seed in seeds:
                     key = f"{part}|{dataset}|{opt_name}|{method.name}|{seed}"
                     if not RunCheckpoint(folder, key).finished(epochs):
                         run_network(folder, config, part, dataset, data, opt_name, method, seed, device)
-                    _tell(options, f"{part} {dataset} {opt_name} {method.name} seed {seed}")
+                    options.tell(f"{part} {dataset} {opt_name} {method.name} seed {seed}")
     report(folder, config, {"not_run": skipped}, seed=options.seed, device=str(device))
     return folder.path
 
@@ -576,8 +441,3 @@ def report(
     folder.write_table(table(summary, (extra or {}).get("not_run", {}), config))
     plot(folder)
     return summary
-
-
-def _tell(options: ReproduceOptions, message: str) -> None:
-    if options.progress:
-        options.progress(message)
