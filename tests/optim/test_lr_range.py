@@ -135,7 +135,13 @@ def test_a_tiny_classifier_and_layer_wise_attributes():
 
     probe = MIProbe(x, y, n=200, layers=["1", "2"])
     result = lr_range_test(
-        make_model, train_epoch, probe.measure, [probe.ixy()] * 2, [1e-4, 1e-2, 1e-1, 1.0], trials=1, epochs=2
+        make_model,
+        train_epoch,
+        probe.measure,
+        ixy=[probe.ixy()] * 2,
+        lrs=[1e-4, 1e-2, 1e-1, 1.0],
+        trials=1,
+        epochs=2,
     )
     # 1e-4 barely learns (accuracy +0.003); 0.01 is the first LR to grow by Thresh = MAXVAL / C1; 1.0
     # ends with the best accuracy (0.78, against 0.75 at 0.1), and no larger LR was tried.
@@ -152,9 +158,11 @@ def test_a_tiny_classifier_and_layer_wise_attributes():
 
 def test_bad_input():
     with pytest.raises(ValueError, match="lrs: expected positive candidate learning rates"):
-        lr_range_test(lambda t: nn.Linear(1, 1), lambda m, o: {}, lambda m: [0.0], 1.0, [0.1, -1.0])
+        lr_range_test(lambda t: nn.Linear(1, 1), lambda m, o: {}, lambda m: [0.0], ixy=1.0, lrs=[0.1, -1.0])
     with pytest.raises(ValueError, match="trials: expected a positive integer"):
-        lr_range_test(lambda t: nn.Linear(1, 1), lambda m, o: {}, lambda m: [0.0], 1.0, [0.1], trials=0)
+        lr_range_test(
+            lambda t: nn.Linear(1, 1), lambda m, o: {}, lambda m: [0.0], ixy=1.0, lrs=[0.1], trials=0
+        )
 
 
 def test_initial_mi_is_measured_before_training():
@@ -177,8 +185,8 @@ def test_initial_mi_is_measured_before_training():
         lambda t: nn.Linear(1, 1),
         train_epoch,
         measure,
-        2.0,
-        list(gain),
+        ixy=2.0,
+        lrs=list(gain),
         make_optimizer=make_optimizer,
         trials=1,
         epochs=2,

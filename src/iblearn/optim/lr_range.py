@@ -116,9 +116,9 @@ def lr_range_test(
     make_model: Callable[[int], nn.Module],
     train_epoch: Callable[[nn.Module, torch.optim.Optimizer], dict[str, float]],
     measure: Callable[[nn.Module], list[float]],
+    *,
     ixy: float | Sequence[float],
     lrs: Sequence[float],
-    *,
     make_optimizer: Callable[[nn.Module, float], torch.optim.Optimizer] | None = None,
     trials: int = 3,
     epochs: int = 5,
@@ -129,6 +129,10 @@ def lr_range_test(
     progress: Callable[[str], None] | None = None,
 ) -> LRRange:
     """Algorithm 2 of paper 004.
+
+    The three callables are positional; every number after them is a keyword, as in
+    :class:`~iblearn.optim.MIDecayLR` (``ixy`` and ``lrs`` given in each other's place would go unnoticed
+    where ``ixy`` is a list).
 
     Args:
         make_model: ``make_model(trial) -> model``, a freshly initialized model per trial.
