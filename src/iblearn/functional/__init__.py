@@ -17,6 +17,11 @@ from iblearn.functional.bounds import (
     nwj_bound,
     smile_bound,
 )
+from iblearn.functional.canonical import (
+    canonical_gaussian_log_prob,
+    canonical_gaussian_mi,
+    canonical_gaussian_pmi,
+)
 from iblearn.functional.cmi import gaussian_cmi, gaussian_cmi_from_cov, ksg_cmi, local_permutations
 from iblearn.functional.discrete import bin_values, discrete_entropy, discrete_mi
 from iblearn.functional.gaussian import (
@@ -25,8 +30,9 @@ from iblearn.functional.gaussian import (
     gaussian_mi,
     gaussian_mi_from_cov,
 )
-from iblearn.functional.knn import kl_entropy, ksg_mi, mixed_ksg_mi
+from iblearn.functional.knn import kl_entropy, ksg_mi, ksg_pmi, mixed_ksg_mi
 from iblearn.functional.noisy import linear_gaussian_noisy_mi, noisy_mi_bounds
+from iblearn.functional.pairwise import ksg_mi_pairs, layerwise_mi, pairwise_mi
 from iblearn.functional.renyi import (
     gram_matrix,
     joint_gram,
@@ -41,6 +47,9 @@ from iblearn.functional.transfer import transfer_entropy
 __all__ = [
     "bin_values",
     "canonical_correlations",
+    "canonical_gaussian_log_prob",
+    "canonical_gaussian_mi",
+    "canonical_gaussian_pmi",
     "club_bound",
     "club_sampled_bound",
     "discrete_entropy",
@@ -63,6 +72,9 @@ __all__ = [
     "kl_entropy",
     "ksg_cmi",
     "ksg_mi",
+    "ksg_mi_pairs",
+    "ksg_pmi",
+    "layerwise_mi",
     "linear_gaussian_noisy_mi",
     "local_permutations",
     "log_mean_exp",
@@ -70,6 +82,7 @@ __all__ = [
     "mixed_ksg_mi",
     "noisy_mi_bounds",
     "nwj_bound",
+    "pairwise_mi",
     "renyi_entropy",
     "renyi_joint_entropy",
     "renyi_mi",

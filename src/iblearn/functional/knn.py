@@ -181,6 +181,53 @@ def ksg_mi(
         >>> abs(float(ksg_mi(x, y)) - 0.4133) < 0.1  # truth -log(1 - 0.75^2)/2; sd at N=2000 is 0.024
         True
     """
+    k, nx, ny = _ksg_counts(x, y, k, variant, standardize, ties, backend, seed)
+    return ksg_from_counts(nx, ny, k, variant)
+
+
+def ksg_from_counts(nx: Tensor, ny: Tensor, k: int, variant: int) -> Tensor:
+    """KSG eq. (8) (``variant=1``) or (9) from the neighbour counts n_x, n_y of each sample."""
+    n = len(nx)
+    if variant == 1:
+        return _psi(k) + _psi(n) - (_digamma(nx + 1) + _digamma(ny + 1)).mean()
+    return _psi(k) - 1.0 / k + _psi(n) - (_digamma(nx) + _digamma(ny)).mean()
+
+
+def ksg_pmi(
+    x: Any,
+    y: Any,
+    k: int = 3,
+    variant: int = 1,
+    *,
+    standardize: bool = True,
+    ties: Ties = "jitter",
+    backend: Backend = "auto",
+    seed: int = 0,
+) -> Tensor:
+    """The pointwise terms of :func:`ksg_mi`, one per sample, whose mean is the estimate (nats, ``(N,)``
+    float64): ``psi(k) + psi(N) - psi(n_x(i) + 1) - psi(n_y(i) + 1)`` for ``variant=1`` (KSG eq. 8
+    before its average), ``psi(k) - 1/k + psi(N) - psi(n_x(i)) - psi(n_y(i))`` for ``variant=2``.
+    Arguments as for :func:`ksg_mi`. Each term is a noisy local value (pointwise MI, as latent MI
+    reports it: Gowri et al. 2024), meaningful in averages over many samples.
+
+    Example:
+        >>> g = torch.Generator().manual_seed(1)
+        >>> x = torch.randn(500, 2, generator=g)
+        >>> y = x + torch.randn(500, 2, generator=g)
+        >>> bool(torch.isclose(ksg_pmi(x, y).mean(), ksg_mi(x, y)))
+        True
+    """
+    k, nx, ny = _ksg_counts(x, y, k, variant, standardize, ties, backend, seed)
+    n = len(nx)
+    if variant == 1:
+        return _psi(k) + _psi(n) - (_digamma(nx + 1) + _digamma(ny + 1))
+    return _psi(k) - 1.0 / k + _psi(n) - (_digamma(nx) + _digamma(ny))
+
+
+def _ksg_counts(
+    x: Any, y: Any, k: int, variant: int, standardize: bool, ties: Ties, backend: Backend, seed: int
+) -> tuple[int, Tensor, Tensor]:
+    """``(k, n_x, n_y)`` of KSG: the inputs checked and prepared, ``k`` checked against N."""
     if variant not in (1, 2):
         raise ValueError(f"variant: expected 1 or 2 (the two algorithms of KSG), got {variant!r}")
     x = prepare(x, "x", standardize=standardize, ties=ties, seed=V.seed(seed))
@@ -192,16 +239,20 @@ def ksg_mi(
     if pick_backend(backend, x.device, joint_dim, knn_max_tree_dim("chebyshev")) == "brute":
         nx, ny = _ksg_counts_brute(x, y, k, variant)
     else:
-        eps, idx = kth_neighbour([x, y], k, "chebyshev", "tree")
-        if variant == 1:
-            nx = count_within(x, eps, "chebyshev", "tree", inclusive=False)
-            ny = count_within(y, eps, "chebyshev", "tree", inclusive=False)
-        else:
-            nx = count_within(x, _spread(x, idx), "chebyshev", "tree", inclusive=True)
-            ny = count_within(y, _spread(y, idx), "chebyshev", "tree", inclusive=True)
+        nx, ny = ksg_counts_tree(x, y, k, variant)
+    return k, nx, ny
+
+
+def ksg_counts_tree(x: Tensor, y: Tensor, k: int, variant: int) -> tuple[Tensor, Tensor]:
+    """n_x and n_y of KSG on prepared CPU samples by the tree searches."""
+    eps, idx = kth_neighbour([x, y], k, "chebyshev", "tree")
     if variant == 1:
-        return _psi(k) + _psi(n) - (_digamma(nx + 1) + _digamma(ny + 1)).mean()
-    return _psi(k) - 1.0 / k + _psi(n) - (_digamma(nx) + _digamma(ny)).mean()
+        nx = count_within(x, eps, "chebyshev", "tree", inclusive=False)
+        ny = count_within(y, eps, "chebyshev", "tree", inclusive=False)
+    else:
+        nx = count_within(x, _spread(x, idx), "chebyshev", "tree", inclusive=True)
+        ny = count_within(y, _spread(y, idx), "chebyshev", "tree", inclusive=True)
+    return nx, ny
 
 
 def _spread(v: Tensor, idx: Tensor) -> Tensor:
@@ -219,19 +270,24 @@ def _ksg_counts_brute(x: Tensor, y: Tensor, k: int, variant: int) -> tuple[Tenso
         rows = torch.arange(start, min(n, start + rows_per_chunk), device=x.device)
         dx = torch.cdist(x[rows], x, p=float("inf"))
         dy = torch.cdist(y[rows], y, p=float("inf"))
-        joint = torch.maximum(dx, dy)
-        joint[torch.arange(len(rows)), rows] = -1.0  # self first
-        val, idx = torch.topk(joint, k + 1, dim=1, largest=False)
-        if variant == 1:
-            eps = val[:, k, None]
-            nx.append((dx < eps).sum(dim=1) - 1)
-            ny.append((dy < eps).sum(dim=1) - 1)
-        else:
-            ex = dx.gather(1, idx[:, 1:]).amax(dim=1, keepdim=True)
-            ey = dy.gather(1, idx[:, 1:]).amax(dim=1, keepdim=True)
-            nx.append((dx <= ex).sum(dim=1) - 1)
-            ny.append((dy <= ey).sum(dim=1) - 1)
+        cx, cy = ksg_chunk_counts(dx, dy, rows, k, variant)
+        nx.append(cx)
+        ny.append(cy)
     return torch.cat(nx), torch.cat(ny)
+
+
+def ksg_chunk_counts(dx: Tensor, dy: Tensor, rows: Tensor, k: int, variant: int) -> tuple[Tensor, Tensor]:
+    """n_x and n_y of KSG for the points ``rows``, from their rows ``(B, N)`` of the max-norm distance
+    matrices of x and y."""
+    joint = torch.maximum(dx, dy)
+    joint[torch.arange(len(rows)), rows] = -1.0  # self first
+    val, idx = torch.topk(joint, k + 1, dim=1, largest=False)
+    if variant == 1:
+        eps = val[:, k, None]
+        return (dx < eps).sum(dim=1) - 1, (dy < eps).sum(dim=1) - 1
+    ex = dx.gather(1, idx[:, 1:]).amax(dim=1, keepdim=True)
+    ey = dy.gather(1, idx[:, 1:]).amax(dim=1, keepdim=True)
+    return (dx <= ex).sum(dim=1) - 1, (dy <= ey).sum(dim=1) - 1
 
 
 def kl_entropy(
