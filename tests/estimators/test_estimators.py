@@ -172,6 +172,14 @@ REBUILD = {
     "flo": (lambda: get_estimator("flo", x_dim=2, y_dim=1, critic="separable", hidden=(8,), seed=10), _VEC),
     "club": (lambda: get_estimator("club", y_dim=1, hidden=(8, 4), eval_batch_size=16, seed=11), _VEC),
     "doe": (lambda: get_estimator("doe", x_dim=2, y_dim=1, hidden=(8,), average=None, seed=12), _VEC),
+    "lmi": (
+        lambda: get_estimator("lmi", x_dim=2, y_dim=1, hidden=(8,), latent=2, k=3, alpha=0.5, seed=13),
+        _VEC,
+    ),
+    "mienf": (
+        lambda: get_estimator("mienf", x_dim=2, y_dim=1, hidden=(8,), flow="maf", transforms=1, seed=14),
+        _VEC,
+    ),
     "aamine": (lambda: get_estimator("aamine", subnet=_NET, noise_std=0.2, hidden=(8,), seed=4), _VEC[:1]),
     "dim": (
         lambda: get_estimator("dim", mode="global", hidden=8, seed=6),

@@ -20,6 +20,8 @@ from iblearn.estimators.neural import (
     NeuralEstimator,
     NeuralSettings,
 )
+from iblearn.estimators.neural.lmi import LMI
+from iblearn.estimators.neural.mienf import MIENF
 from iblearn.estimators.nonparametric import KSG, Binning, GaussianMI, MixedKSG, RenyiMI
 from iblearn.estimators.registry import REGISTRY, get_estimator, register
 from iblearn.estimators.split import estimate_mi
@@ -33,6 +35,8 @@ __all__ = [
     "GMI",
     "JS",
     "KSG",
+    "LMI",
+    "MIENF",
     "MINE",
     "NWJ",
     "REGISTRY",

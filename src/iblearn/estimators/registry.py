@@ -13,6 +13,8 @@ from iblearn.estimators.base import Estimator
 from iblearn.estimators.dim import DIM
 from iblearn.estimators.graph import DGI, GMI
 from iblearn.estimators.neural import CLUB, FLO, JS, MINE, NWJ, SMILE, DoE, InfoNCE, MINEf
+from iblearn.estimators.neural.lmi import LMI
+from iblearn.estimators.neural.mienf import MIENF
 from iblearn.estimators.nonparametric import KSG, Binning, GaussianMI, MixedKSG, RenyiMI
 
 REGISTRY: dict[str, type[Estimator]] = {
@@ -30,6 +32,8 @@ REGISTRY: dict[str, type[Estimator]] = {
     "flo": FLO,
     "club": CLUB,
     "doe": DoE,
+    "lmi": LMI,
+    "mienf": MIENF,
     "aamine": AAMINE,
     "dim": DIM,
     "dgi": DGI,
