@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from iblearn.analysis import diagnose_ib, ib_functional
+from iblearn.analysis import diagnose_ib, ib_decision, ib_functional, ib_noisy, ib_quantized, ib_soft
 from iblearn.training.stochastic import GaussianNoise, VIBHead
 
 LOG2 = math.log(2)
@@ -156,3 +156,63 @@ def test_the_noisy_functional_takes_its_own_precision_noise() -> None:
     assert (coarse.noise_std, coarse.noise_std_y) == (0.15, 0.6)
     with pytest.raises(ValueError, match="noise_std_y"):
         ib_functional(F_PRIME, Y, mode="noisy", noise_std=0.15, noise_std_y=-1.0)
+
+
+SOFT = torch.tensor([[0.9, 0.1], [0.1, 0.9], [0.5, 0.5], [0.5, 0.5]])
+
+
+@pytest.mark.parametrize(
+    ("form", "mode", "representation", "labels", "settings"),
+    [
+        (ib_decision, "decision", F_SECOND, Y, {"threshold": 0.4}),
+        (ib_soft, "soft", SOFT, torch.tensor([0, 0, 1, 1]), {"logits": False}),
+        (ib_noisy, "noisy", F_PRIME, Y, {"noise_std": 0.15, "noise_std_y": 0.6}),
+        (ib_quantized, "quantized", F_SECOND, Y, {"n_bins": 4, "n_bins_y": 2}),
+    ],
+)
+def test_each_form_is_a_function_with_its_own_keywords(form, mode, representation, labels, settings) -> None:
+    """ib_functional(mode=...) is the form's function; a keyword of another form is refused, by name."""
+    alone = form(representation, labels, beta=0.5, base=2, **settings)
+    named = ib_functional(representation, labels, mode=mode, beta=0.5, base=2, **settings)
+    assert alone == named and torch.equal(alone.ixl_given_y, named.ixl_given_y) and alone.mode == mode
+    other = "n_bins" if mode != "quantized" else "noise_std"
+    with pytest.raises(TypeError, match=other):
+        ib_functional(representation, labels, mode=mode, **{other: 3})
+
+
+def test_the_conditional_term_by_hand() -> None:
+    """I(X; L | Y) (issue 21): what the form keeps of the input beyond the label."""
+    # f' decides the label exactly: nothing beyond it. f'' decides the sets S3, S4 against S1, S2, which
+    # split each class in halves: a fair coin in each class, log 2.
+    assert float(ib_decision(F_PRIME, Y).ixl_given_y) == pytest.approx(0.0, abs=1e-12)
+    assert float(ib_decision(F_SECOND, Y).ixl_given_y) == pytest.approx(LOG2)
+    # Four levels, two in each class, equally often: H(Q | Y) = log 2, whatever the order of the levels.
+    for rep in (F_PRIME, F_SECOND):
+        assert float(ib_quantized(rep, Y, n_bins=12).ixl_given_y) == pytest.approx(LOG2)
+    # Soft: class 0 holds (0.9, 0.1) and (0.1, 0.9): log 2 - h; class 1 two copies of (0.5, 0.5): 0.
+    h = -(0.9 * math.log(0.9) + 0.1 * math.log(0.1))
+    soft = ib_soft(SOFT, torch.tensor([0, 0, 1, 1]), logits=False)
+    assert float(soft.ixl_given_y) == pytest.approx(0.5 * (LOG2 - h))
+    # A representation of the label alone keeps nothing beyond it, through any noise.
+    label_only = Y[:, None].double() * 3
+    assert float(ib_noisy(label_only, Y, noise_std=0.5).ixl_given_y) == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    "rep",
+    [F_PRIME, F_SECOND, F_PRIME * 3 + 0.2 * torch.randn(100, 1, generator=torch.Generator().manual_seed(0))],
+)
+def test_the_conditional_term_completes_the_chain_rule(rep) -> None:
+    """Y is a function of X (the data set), so I(X; L) = I(Y; L) + I(X; L | Y) in every form whose two
+    terms read the same L; with its own precision noise, the conditional term stays that of eta."""
+    forms = [
+        ib_decision(rep, Y),
+        ib_soft(torch.cat([rep, -rep], dim=1), Y),
+        ib_noisy(rep, Y, noise_std=0.3),
+        ib_quantized(rep, Y, n_bins=5),
+    ]
+    for ib in forms:
+        assert float(ib.ixl) == pytest.approx(float(ib.iyl + ib.ixl_given_y), abs=1e-12)
+        assert float(ib.ixl_given_y) >= -1e-12
+    coarse = ib_noisy(rep, Y, noise_std=0.3, noise_std_y=1.0)
+    assert torch.equal(coarse.ixl_given_y, forms[2].ixl_given_y) and float(coarse.iyl) < float(forms[2].iyl)

@@ -1,6 +1,15 @@
 """Analysis of what layers know: the information plane, the IB functional and its diagnosis (paper 003)."""
 
-from iblearn.analysis.ib import IBFunctional, LayerDiagnosis, diagnose_ib, ib_functional
+from iblearn.analysis.ib import (
+    IBFunctional,
+    LayerDiagnosis,
+    diagnose_ib,
+    ib_decision,
+    ib_functional,
+    ib_noisy,
+    ib_quantized,
+    ib_soft,
+)
 from iblearn.analysis.information_plane import (
     InformationPlane,
     InformationPlaneCallback,
@@ -16,5 +25,9 @@ __all__ = [
     "LayerDiagnosis",
     "PlanePoint",
     "diagnose_ib",
+    "ib_decision",
     "ib_functional",
+    "ib_noisy",
+    "ib_quantized",
+    "ib_soft",
 ]

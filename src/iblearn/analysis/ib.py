@@ -3,8 +3,9 @@ shows to be well defined, and a diagnosis of when the plain form is not.
 
 For a deterministic network the plain functional is infinite for continuous X and almost every weight
 (Theorem 1), and piecewise constant in the weights for discrete X or a finite data set (Sec. 4.2).
-:func:`ib_functional` computes the remedies of Sec. 5; :func:`diagnose_ib` says, layer by layer, which
-case a network is in.
+:func:`ib_decision`, :func:`ib_soft`, :func:`ib_noisy` and :func:`ib_quantized` compute the remedies of
+Sec. 5, one function a form with only its own keywords (:func:`ib_functional` names the form by
+``mode``); :func:`diagnose_ib` says, layer by layer, which case a network is in.
 
 Throughout, X is the finite data set: uniform over the N given samples, each sample its own input
 (the setting of information-plane studies). Then I(X; T) = H(T) for any deterministic T.
@@ -31,7 +32,13 @@ Verdict = Literal["infinite", "piecewise-constant", "finite", "undetermined"]
 
 @dataclass(frozen=True)
 class IBFunctional:
-    """The two terms (nats, or the unit of ``base``) and ``value = ixl - beta * iyl`` (paper 003, eq. 4)."""
+    """The two terms (nats, or the unit of ``base``) and ``value = ixl - beta * iyl`` (paper 003, eq. 4).
+
+    ``ixl_given_y`` is I(X; L | Y), what L keeps of the input beyond the label (issue 21): with X the
+    data set, Y is a function of X, so the chain rule gives I(X; L) = I(Y; L) + I(X; L | Y), and it is
+    computed from the same L as ``ixl`` (where ``iyl`` reads L through another noise or quantizer, it is
+    not ``ixl - iyl``).
+    """
 
     ixl: Tensor
     iyl: Tensor
@@ -39,6 +46,7 @@ class IBFunctional:
     mode: str
     noise_std: float | None = None
     noise_std_y: float | None = None  # eta' of I(Y; L + eta'), where it differs from eta
+    ixl_given_y: Tensor | None = None
 
     @property
     def value(self) -> Tensor:
@@ -52,51 +60,184 @@ def _entropy_of_probs(p: Tensor) -> Tensor:
 def _class_average(values: Tensor, y: Tensor, fn: Any) -> Tensor:
     """sum_c P(Y = c) fn(values[Y == c])."""
     classes, counts = torch.unique(y, return_counts=True)
-    weights = counts.to(values.dtype) / len(y)
-    return sum((w * fn(values[y == c]) for c, w in zip(classes, weights, strict=True)), values.new_zeros(()))
+    weights = counts.to(torch.float64) / len(y)
+    return sum((w * fn(values[y == c]) for c, w in zip(classes, weights, strict=True)), weights.new_zeros(()))
 
 
-def ib_functional(
+def _checked(representation: Any, labels: Any, beta: float, base: float) -> tuple[Tensor, Tensor, float]:
+    """The representation as (N, d), the labels on its device, and the factor from nats to ``base``."""
+    if not (isinstance(beta, int | float) and not isinstance(beta, bool) and beta >= 0):
+        raise ValueError(f"beta: expected a number >= 0, got {beta!r}")
+    t = V.continuous(representation, "representation", allow_grid=True)
+    t = t.reshape(t.shape[0], -1)
+    y = V.labels(labels, "labels")
+    V.same_length(("representation", t), ("labels", y))
+    return t, y.to(t.device), 1.0 / math.log(V.positive(base, "base"))
+
+
+def ib_decision(
+    representation: Any, labels: Any, *, beta: float = 1.0, threshold: float = 0.5, base: float = math.e
+) -> IBFunctional:
+    """The IB functional of the decision Y^ = delta(L) (paper 003, eq. 6, Sec. 5.1): ``L > threshold``
+    for one column, the arg-max otherwise. Then I(X; Y^) = H(Y^) <= log |Y|, and I(X; Y^ | Y) =
+    H(Y^ | Y). Piecewise constant in the weights. The threshold applies to L as given (the paper's 0.5
+    is for an output in [0, 1]; a logit's is 0).
+
+    Args:
+        representation: L, ``(N, d)`` (or more dimensions, flattened), of the N samples.
+        labels: their classes ``(N,)``.
+        beta: the weight of I(Y; L).
+        threshold: of a one-column L.
+        base: of the logarithm (2 for bits).
+
+    Example:
+        >>> y = torch.tensor([0, 0, 1, 1])
+        >>> ib = ib_decision(torch.tensor([[0.1], [0.2], [0.8], [0.9]]), y)
+        >>> round(float(ib.ixl), 4), round(float(ib.iyl), 4)  # both log 2: a perfect binary decision
+        (0.6931, 0.6931)
+    """
+    t, y, scale = _checked(representation, labels, beta, base)
+    decided = (t[:, 0] > threshold).long() if t.shape[1] == 1 else t.argmax(dim=1)
+    ixl, iyl = ibf.discrete_entropy(decided), ibf.discrete_mi(decided, y)
+    given_y = _class_average(decided, y, ibf.discrete_entropy)
+    return IBFunctional(ixl * scale, iyl * scale, float(beta), "decision", ixl_given_y=given_y * scale)
+
+
+def ib_soft(
+    representation: Any, labels: Any, *, beta: float = 1.0, logits: bool = True, base: float = math.e
+) -> IBFunctional:
+    """The IB functional of the soft decision (paper 003, Sec. 5.2): L as a softmax output (``logits=
+    True``: softmax applied here; for one column the sigmoid), read as P(Y^ = i | x):
+    I(X; Y^) = H(mean_x p) - mean_x H(p), I(Y; Y^) = H(mean_x p) - sum_c P(c) H(mean_{x in c} p), and
+    I(X; Y^ | Y) = sum_c P(c) [H(mean_{x in c} p) - mean_{x in c} H(p)]. Exact and differentiable.
+    Other arguments as for :func:`ib_decision`.
+
+    Raises:
+        ValueError: with ``logits=False``, rows of ``representation`` that are not probabilities.
+    """
+    t, y, scale = _checked(representation, labels, beta, base)
+    t64 = t.to(torch.float64)
+    if t.shape[1] == 1:
+        p1 = torch.sigmoid(t64) if logits else t64
+        p = torch.cat([1 - p1, p1], dim=1)
+    else:
+        p = torch.softmax(t64, dim=1) if logits else t64
+    if not logits and bool(((p < 0).any(dim=1) | ((p.sum(dim=1) - 1).abs() > 1e-4)).any()):
+        raise ValueError("representation: with logits=False, rows must be probabilities summing to 1")
+    h_mean = _entropy_of_probs(p.mean(dim=0))
+    ixl = h_mean - _entropy_of_probs(p).mean()
+    iyl = h_mean - _class_average(p, y, lambda q: _entropy_of_probs(q.mean(dim=0)))
+    given_y = _class_average(p, y, lambda q: _entropy_of_probs(q.mean(dim=0)) - _entropy_of_probs(q).mean())
+    return IBFunctional(ixl * scale, iyl * scale, float(beta), "soft", ixl_given_y=given_y * scale)
+
+
+def ib_noisy(
     representation: Any,
     labels: Any,
     *,
     beta: float = 1.0,
-    mode: Mode = "noisy",
-    threshold: float = 0.5,
-    logits: bool = True,
     noise_scale: float = 0.1,
     noise_std: float | None = None,
     noise_std_y: float | None = None,
+    base: float = math.e,
+) -> IBFunctional:
+    """The IB functional of the noisy representation (paper 003, Sec. 5.4 and 5.3):
+    I(X; L + eta) - beta I(Y; L + eta) with eta ~ N(0, s^2 I), s adapted to the statistics of L.
+
+    L + eta is a mixture of N Gaussians; both terms use the pairwise-distance (KL) estimate of its
+    entropy (Kolchinsky & Tracey 2017), I(Y; L + eta) = I(X; L + eta) - sum_c P(c) I(X; L + eta | Y = c),
+    the estimator of Saxe et al. (2018), whose class average is I(X; L + eta | Y). Differentiable in L.
+    The precision term may take its own noise eta' (Sec. 5.4: I(X; L + eta) and I(Y; L + eta'),
+    "adapted ... w.r.t. each other").
+
+    Args:
+        noise_scale: s as this many times the root mean variance of L's units.
+        noise_std: s as given, in place of ``noise_scale``.
+        noise_std_y: the std of eta'; None: eta' = eta.
+        representation, labels, beta, base: as for :func:`ib_decision`.
+
+    Raises:
+        ValueError: a constant representation without ``noise_std`` (no noise can be adapted to it).
+    """
+    t, y, scale = _checked(representation, labels, beta, base)
+    if noise_std is None:
+        std = V.positive(noise_scale, "noise_scale") * float(t.detach().var(dim=0).mean().sqrt())
+        if not std > 0:
+            raise ValueError("representation: is constant, so no noise can be adapted to it; pass noise_std")
+    else:
+        std = V.positive(noise_std, "noise_std")
+    t64 = t.to(torch.float64)
+
+    def mixture_mi(v: Tensor) -> Tensor:
+        return ibf.noisy_mi_bounds(v, std)[1]
+
+    ixl = mixture_mi(t64)
+    std_y = std if noise_std_y is None else V.positive(noise_std_y, "noise_std_y")
+
+    def mixture_mi_y(v: Tensor) -> Tensor:
+        return ibf.noisy_mi_bounds(v, std_y)[1]
+
+    given_y = _class_average(t64, y, mixture_mi)
+    if std_y == std:
+        iyl = ixl - given_y
+        return IBFunctional(ixl * scale, iyl * scale, float(beta), "noisy", std, ixl_given_y=given_y * scale)
+    iyl = mixture_mi_y(t64) - _class_average(t64, y, mixture_mi_y)  # I(Y; L + eta')
+    return IBFunctional(ixl * scale, iyl * scale, float(beta), "noisy", std, std_y, given_y * scale)
+
+
+def ib_quantized(
+    representation: Any,
+    labels: Any,
+    *,
+    beta: float = 1.0,
     n_bins: int = 10,
     n_bins_y: int | None = None,
     strategy: Strategy = "uniform",
     value_range: tuple[float, float] | None = None,
     base: float = math.e,
 ) -> IBFunctional:
-    """I(X; L) - beta I(Y; L) for a representation ``(N, d)`` of the N samples and their ``labels (N,)``.
+    """The IB functional of the quantized representation, I(X; Q_L(L)) - beta I(Y; Q'_L(L)) (paper 003,
+    Sec. 5.4, eq. 7 with Q_X the identity), and I(X; Q_L(L) | Y) = H(Q_L(L) | Y). Piecewise constant.
 
-    Modes (paper 003, Sec. 5), each finite where the plain functional is not:
+    Args:
+        n_bins: bins per unit of Q_L, set from L itself: ``strategy`` ``"uniform"`` over its range, or
+            over ``value_range``; or ``"quantile"``.
+        n_bins_y: bins per unit of Q'_L; None: Q'_L = Q_L. The paper's example, Q_L four levels in
+            [0, 1] and Q'_L = 1[L > 0.5]: ``n_bins=4, n_bins_y=2, value_range=(0, 1)``.
+        representation, labels, beta, base: as for :func:`ib_decision`.
+    """
+    t, y, scale = _checked(representation, labels, beta, base)
+    codes = ibf.bin_values(t.detach(), n_bins, strategy=strategy, value_range=value_range)
+    codes_y = (
+        codes
+        if n_bins_y is None
+        else ibf.bin_values(t.detach(), n_bins_y, strategy=strategy, value_range=value_range)
+    )
+    ixl, iyl = ibf.discrete_entropy(codes), ibf.discrete_mi(codes_y, y)
+    given_y = _class_average(codes, y, ibf.discrete_entropy)
+    return IBFunctional(ixl * scale, iyl * scale, float(beta), "quantized", ixl_given_y=given_y * scale)
 
-    * ``"decision"``: eq. (6) on Y^ = delta(L): ``L > threshold`` for one column, the arg-max otherwise
-      (Sec. 5.1). Then I(X; Y^) = H(Y^) <= log |Y|. Piecewise constant in the weights. The threshold
-      applies to L as given (the paper's 0.5 is for an output in [0, 1]; a logit's is 0): ``logits``
-      is read by ``"soft"`` only.
-    * ``"soft"``: L as a softmax output (``logits=True``: softmax applied here; for one column the
-      sigmoid), read as P(Y^ = i | x) (Sec. 5.2): I(X; Y^) = H(mean_x p) - mean_x H(p),
-      I(Y; Y^) = H(mean_x p) - sum_c P(c) H(mean_{x in c} p). Exact and differentiable.
-    * ``"noisy"``: I(X; L + eta) - beta I(Y; L + eta) with eta ~ N(0, s^2 I) (Sec. 5.4 and 5.3), s adapted
-      to the statistics of L: ``noise_scale`` times the root mean variance of its units, or ``noise_std``
-      as given. L + eta is a mixture of N Gaussians; both terms use the pairwise-distance (KL) estimate
-      of its entropy (Kolchinsky & Tracey 2017),
-      I(Y; L + eta) = I(X; L + eta) - sum_c P(c) I(X; L + eta | Y = c),
-      the estimator of Saxe et al. (2018). Differentiable in L. The precision term may take its own
-      noise eta' (Sec. 5.4: I(X; L + eta) and I(Y; L + eta'), "adapted ... w.r.t. each other"):
-      ``noise_std_y``, the std of eta'; None: eta' = eta.
-    * ``"quantized"``: I(X; Q_L(L)) - beta I(Y; Q'_L(L)) (Sec. 5.4, eq. 7 with Q_X the identity):
-      Q_L has ``n_bins`` bins per unit set from L itself (``strategy`` ``"uniform"`` over its range, or
-      over ``value_range``; or ``"quantile"``), Q'_L has ``n_bins_y`` (None: Q'_L = Q_L). The paper's
-      example, Q_L four levels in [0, 1] and Q'_L = 1[L > 0.5]: ``n_bins=4, n_bins_y=2,
-      value_range=(0, 1)``. Piecewise constant.
+
+#: The forms of :func:`ib_functional`, by the name of its ``mode``.
+FORMS = {"decision": ib_decision, "soft": ib_soft, "noisy": ib_noisy, "quantized": ib_quantized}
+
+
+def ib_functional(
+    representation: Any,
+    labels: Any,
+    *,
+    mode: Mode = "noisy",
+    beta: float = 1.0,
+    base: float = math.e,
+    **settings: Any,
+) -> IBFunctional:
+    """I(X; L) - beta I(Y; L) for a representation ``(N, d)`` of the N samples and their ``labels (N,)``,
+    in the form ``mode`` names: :func:`ib_decision`, :func:`ib_soft`, :func:`ib_noisy` (the default) or
+    :func:`ib_quantized`, each finite where the plain functional is not (paper 003, Sec. 5).
+
+    ``settings`` are the keywords of that form's function (``threshold``; ``logits``; ``noise_scale``,
+    ``noise_std``, ``noise_std_y``; ``n_bins``, ``n_bins_y``, ``strategy``, ``value_range``); one that
+    belongs to another form raises TypeError, where it used to be ignored.
 
     Example:
         >>> y = torch.tensor([0, 0, 1, 1])
@@ -104,64 +245,9 @@ def ib_functional(
         >>> round(float(ib.ixl), 4), round(float(ib.iyl), 4)  # both log 2: a perfect binary decision
         (0.6931, 0.6931)
     """
-    V.choice(mode, "mode", ("decision", "soft", "noisy", "quantized"))
-    if not (isinstance(beta, int | float) and not isinstance(beta, bool) and beta >= 0):
-        raise ValueError(f"beta: expected a number >= 0, got {beta!r}")
-    t = V.continuous(representation, "representation", allow_grid=True)
-    t = t.reshape(t.shape[0], -1)
-    y = V.labels(labels, "labels")
-    V.same_length(("representation", t), ("labels", y))
-    y = y.to(t.device)
-    scale = 1.0 / math.log(V.positive(base, "base"))
-    std: float | None = None
-    if mode == "decision":
-        decided = (t[:, 0] > threshold).long() if t.shape[1] == 1 else t.argmax(dim=1)
-        ixl, iyl = ibf.discrete_entropy(decided), ibf.discrete_mi(decided, y)
-    elif mode == "soft":
-        t64 = t.to(torch.float64)
-        if t.shape[1] == 1:
-            p1 = torch.sigmoid(t64) if logits else t64
-            p = torch.cat([1 - p1, p1], dim=1)
-        else:
-            p = torch.softmax(t64, dim=1) if logits else t64
-        if not logits and bool(((p < 0).any(dim=1) | ((p.sum(dim=1) - 1).abs() > 1e-4)).any()):
-            raise ValueError("representation: with logits=False, rows must be probabilities summing to 1")
-        h_mean = _entropy_of_probs(p.mean(dim=0))
-        ixl = h_mean - _entropy_of_probs(p).mean()
-        iyl = h_mean - _class_average(p, y, lambda q: _entropy_of_probs(q.mean(dim=0)))
-    elif mode == "noisy":
-        if noise_std is None:
-            std = V.positive(noise_scale, "noise_scale") * float(t.detach().var(dim=0).mean().sqrt())
-            if not std > 0:
-                raise ValueError(
-                    "representation: is constant, so no noise can be adapted to it; pass noise_std"
-                )
-        else:
-            std = V.positive(noise_std, "noise_std")
-        t64 = t.to(torch.float64)
-
-        def mixture_mi(v: Tensor) -> Tensor:
-            return ibf.noisy_mi_bounds(v, std)[1]
-
-        ixl = mixture_mi(t64)
-        std_y = std if noise_std_y is None else V.positive(noise_std_y, "noise_std_y")
-
-        def mixture_mi_y(v: Tensor) -> Tensor:
-            return ibf.noisy_mi_bounds(v, std_y)[1]
-
-        ixl_y = ixl if std_y == std else mixture_mi_y(t64)  # I(X; L + eta'), for I(Y; L + eta')
-        iyl = ixl_y - _class_average(t64, y, mixture_mi_y)
-        if std_y != std:
-            return IBFunctional(ixl * scale, iyl * scale, float(beta), mode, std, std_y)
-    else:
-        codes = ibf.bin_values(t.detach(), n_bins, strategy=strategy, value_range=value_range)
-        codes_y = (
-            codes
-            if n_bins_y is None
-            else ibf.bin_values(t.detach(), n_bins_y, strategy=strategy, value_range=value_range)
-        )
-        ixl, iyl = ibf.discrete_entropy(codes), ibf.discrete_mi(codes_y, y)
-    return IBFunctional(ixl * scale, iyl * scale, float(beta), mode, std)
+    V.choice(mode, "mode", tuple(FORMS))
+    form: Any = FORMS[mode]
+    return form(representation, labels, beta=beta, base=base, **settings)  # type: ignore[no-any-return]
 
 
 # Activations for which Theorem 1 holds: bi-Lipschitz, or C^1 with a strictly positive derivative.

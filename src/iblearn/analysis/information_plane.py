@@ -32,7 +32,7 @@ from iblearn import _plotting
 from iblearn import functional as ibf
 from iblearn._lightning import CallbackBase
 from iblearn._modes import evaluating
-from iblearn.analysis.ib import IBFunctional, InputKind, diagnose_ib, ib_functional
+from iblearn.analysis.ib import IBFunctional, InputKind, diagnose_ib, ib_noisy
 from iblearn.estimators.base import Estimator, unit_name
 from iblearn.estimators.conditional import Conditional
 from iblearn.estimators.registry import REGISTRY, get_estimator
@@ -157,13 +157,13 @@ class InformationPlane:
         x: the evaluation inputs, the shape the model takes; y: their class labels ``(N,)``.
         ixt: ``"binning"`` (each unit in ``n_bins`` bins over the layer's range, X as the sample index),
             ``"quantized"`` (the same number, read as the well-defined I(X; Q(T)) of paper 003 Sec. 5.4),
-            ``"ksg"``, ``"renyi"``, or ``"noisy"`` (I(X; T + eta), eta Gaussian, see :func:`ib_functional`);
+            ``"ksg"``, ``"renyi"``, or ``"noisy"`` (I(X; T + eta), eta Gaussian, see :func:`.ib_noisy`);
             or any :class:`~iblearn.estimators.Estimator`, as an object or by registry name (``"gaussian"``),
             called as ``est(x, t)`` with x flattened (an estimate of the plain I(X; T)).
         ity: ``"binning"``, ``"quantized"``, ``"mixed_ksg"``, ``"renyi"`` or ``"noisy"``; or an
             ``Estimator`` or registry name, called as ``est(t, y)`` with y the class labels.
         noise_scale: the noise std of ``"noisy"`` in units of the layer's root mean unit variance, as in
-            :func:`ib_functional`. ``None`` (the default) takes ``NOISE_SCALE * sqrt(d)`` for a layer of d
+            :func:`.ib_noisy`. ``None`` (the default) takes ``NOISE_SCALE * sqrt(d)`` for a layer of d
             units, i.e. ``NOISE_SCALE`` of the layer's whole spread, so wide and narrow layers are blurred
             alike (see ``NOISE_SCALE`` for the measurement behind it).
         noise_std: the noise std of ``"noisy"`` as an absolute value, instead of ``noise_scale``.
@@ -294,7 +294,7 @@ class InformationPlane:
         @functools.cache
         def noisy() -> IBFunctional:  # both terms come from one computation
             scale = NOISE_SCALE * math.sqrt(t.shape[1]) if self.noise_scale is None else self.noise_scale
-            return ib_functional(t, y, mode="noisy", noise_scale=scale, noise_std=self.noise_std)
+            return ib_noisy(t, y, noise_scale=scale, noise_std=self.noise_std)
 
         ixt_est, ity_est = self._ixt_estimator, self._ity_estimator
         ixt: Callable[[], Tensor] = (

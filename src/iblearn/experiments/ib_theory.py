@@ -28,7 +28,7 @@ import torch
 from numpy.typing import NDArray
 
 from iblearn import _plotting
-from iblearn.analysis import ib_functional
+from iblearn.analysis import ib_decision, ib_noisy, ib_quantized
 from iblearn.experiments import ib_plane
 from iblearn.experiments.common import ReproduceOptions
 from iblearn.functional import ksg_mi, linear_gaussian_noisy_mi
@@ -193,10 +193,10 @@ def examples(config: Config, seed: int) -> list[dict[str, Any]]:
         out, yt = torch.tensor(f(x))[:, None], torch.tensor(y)
         shaken = torch.tensor(f(x + noisy_in))[:, None]  # the Fig. 2 nets read x1 only
         forms = {
-            "plain": ib_functional(out, yt, mode="quantized", n_bins=1000, base=2),
-            "decision": ib_functional(out, yt, mode="decision", threshold=threshold, base=2),
-            "noisy": ib_functional(out, yt, mode="noisy", noise_std=config.output_noise, base=2),
-            "input noise": ib_functional(shaken, yt, mode="decision", threshold=threshold, base=2),
+            "plain": ib_quantized(out, yt, n_bins=1000, base=2),
+            "decision": ib_decision(out, yt, threshold=threshold, base=2),
+            "noisy": ib_noisy(out, yt, noise_std=config.output_noise, base=2),
+            "input noise": ib_decision(shaken, yt, threshold=threshold, base=2),
         }
         row: dict[str, Any] = {"net": name}
         for form, ib in forms.items():
