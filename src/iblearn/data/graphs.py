@@ -4,6 +4,9 @@ format (Mutagenicity, MUTAG; graph classification), in plain tensors.
 A graph, or a batch of graphs, is a :class:`GraphBatch`: node features ``x (N, F)``, ``edge_index (2, E)``
 (both directions listed), and ``batch (N,)``, the graph of each node. It has ``.x`` and ``.edge_index``,
 so iblearn's graph estimators and torch-geometric both read it; torch-geometric itself is not needed.
+Wherever iblearn takes a graph it takes a torch-geometric ``Data`` or ``Batch`` as well (anything with
+``.x`` and ``.edge_index``: :func:`is_graph`), and it runs a module on a graph as torch-geometric's
+layers are run (:func:`call_on_graph`).
 
 Cora's Planetoid files are Python pickles (no pickle-free copy of the public split exists); they are
 read by :func:`iblearn.data._pickle.load_data_pickle`, which resolves only an exact list of array,
@@ -12,18 +15,23 @@ sparse-matrix and container constructors, so a tampered file cannot run code.
 
 from __future__ import annotations
 
+import copy
+import inspect
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import numpy as np
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from iblearn.data._pickle import load_data_pickle
 from iblearn.data.vision import _download, data_root
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeIs  # typing.TypeIs from Python 3.13
 
 PLANETOID = "https://github.com/kimiyoung/planetoid/raw/master/data/"
 TU = "https://www.chrsmrrs.com/graphkerneldatasets/"
@@ -45,6 +53,87 @@ class GraphBatch(NamedTuple):
     @property
     def num_graphs(self) -> int:
         return int(self.batch.max()) + 1 if self.batch.numel() else 0
+
+
+class GraphLike(Protocol):
+    """What iblearn reads of a graph: a :class:`GraphBatch`, a torch-geometric ``Data`` or ``Batch``."""
+
+    @property
+    def x(self) -> Tensor: ...
+
+    @property
+    def edge_index(self) -> Tensor: ...
+
+    def to(self, device: torch.device | str) -> Any: ...
+
+
+def is_graph(value: object) -> TypeIs[GraphLike]:
+    """Whether ``value`` is a graph: an object with ``.x`` and ``.edge_index`` (not a tensor)."""
+    return not isinstance(value, Tensor) and hasattr(value, "x") and hasattr(value, "edge_index")
+
+
+def node_graph(graph: GraphLike | tuple[Tensor, Tensor, Tensor | None]) -> Tensor:
+    """The graph of each node: the graph's ``batch``, or zeros for a single graph (a ``Data`` has none);
+    ``graph`` may also be a tuple ``(x, edge_index, batch or None)``."""
+    x, batch = (graph[0], graph[2]) if isinstance(graph, tuple) else (graph.x, getattr(graph, "batch", None))
+    return batch if isinstance(batch, Tensor) else torch.zeros(len(x), dtype=torch.long, device=x.device)
+
+
+def with_features(graph: GraphLike, x: Tensor) -> Any:
+    """``graph`` with node features ``x``, of the same type: a shallow copy of a torch-geometric object
+    (its edges and other attributes shared, not copied), or :meth:`GraphBatch.with_x`."""
+    if isinstance(graph, GraphBatch):
+        return graph.with_x(x)
+    out = copy.copy(graph)
+    out.x = x  # type: ignore[misc]
+    return out
+
+
+def _graph_arguments(module: Callable[..., Any]) -> list[str] | None:
+    """The parameter names of a module called as ``module(x, edge_index, ...)`` (``module(x)`` for a
+    torch-geometric ``Sequential("x", ...)``), or None for a module that takes the graph itself (fewer
+    than two required positional parameters)."""
+    if isinstance(module, nn.DataParallel | nn.parallel.DistributedDataParallel):
+        module = module.module
+    declared = getattr(getattr(module, "signature", None), "param_dict", None)
+    if isinstance(declared, dict):  # torch_geometric.nn.Sequential("x, edge_index", ...): forward(*args)
+        return list(declared)
+    params = inspect.signature(module.forward if isinstance(module, nn.Module) else module).parameters
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    if any(p.kind is p.VAR_POSITIONAL for p in params.values()):
+        return ["x", "edge_index"]
+    required = [p for p in params.values() if p.kind in positional and p.default is p.empty]
+    return list(params) if len(required) >= 2 else None
+
+
+def call_on_graph(module: Callable[..., Any], graph: GraphLike) -> Any:
+    """Run ``module`` on ``graph`` the way its forward asks.
+
+    * A forward with two required positional parameters, as torch-geometric's layers and models have
+      (``GCNConv``, ``GCN``, ``torch_geometric.nn.Sequential("x, edge_index", ...)``):
+      ``module(x, edge_index)``, and by keyword each of its further parameters that the graph holds as a
+      tensor (``edge_weight``, ``edge_attr``), and ``batch`` (zeros for a single graph); a
+      ``Sequential("x", ...)``: ``module(x)``. Node-level output (one row per node) comes back as the
+      graph with those features (:func:`with_features`), so the next module sees the edges too; other
+      output (one row per graph, from a readout) as it is.
+    * Any other: ``module(graph)`` (iblearn's graph modules, a model whose forward takes a ``Data``).
+
+    Example:
+        >>> conv = lambda x, edge_index: x.flip(0)
+        >>> g = GraphBatch(torch.eye(3), torch.tensor([[0, 1], [1, 2]]), torch.zeros(3, dtype=torch.long))
+        >>> call_on_graph(conv, g).x[0].tolist()
+        [0.0, 0.0, 1.0]
+    """
+    names = _graph_arguments(module)
+    if names is None:
+        return module(graph)
+    first = [graph.x, graph.edge_index][: len(names)]  # Sequential("x", ...) takes the features alone
+    held = {n: node_graph(graph) if n == "batch" else getattr(graph, n, None) for n in names[len(first) :]}
+    extra = {n: v for n, v in held.items() if isinstance(v, Tensor)}
+    out = module(*first, **extra)
+    if isinstance(out, Tensor) and out.ndim >= 1 and len(out) == len(graph.x):
+        return with_features(graph, out)
+    return out
 
 
 def _unpickle(path: Path) -> Any:

@@ -2,9 +2,10 @@
 (Peng et al. 2020).
 
 Both are called as ``est(h, graph)``: ``h (N, D)`` node representations, ``graph`` a torch-geometric
-``Data`` (anything with ``.x (N, F)`` and ``.edge_index (2, E)``, optionally ``.batch``), or a tuple
-``(x, edge_index[, batch])``. The math is plain torch (``index_add``), so torch-geometric (the ``graph``
-extra) is needed for its data sets and layers, not for these estimators.
+``Data`` or ``Batch`` (anything with ``.x (N, F)`` and ``.edge_index (2, E)``, optionally ``.batch``), an
+iblearn :class:`~iblearn.data.graphs.GraphBatch`, or a tuple ``(x, edge_index[, batch])``; the same graph
+in any of these forms gives the same estimate. The math is plain torch (``index_add``), so
+torch-geometric (the ``graph`` extra) is needed for its data sets and layers, not for these estimators.
 
 * GMI estimates I(H; X) on the graph: feature MI (FMI), a Jensen-Shannon critic ``h_i^T W x_j`` on every
   edge (self-loops included) weighted by ``w_ij = sigmoid(h_i . h_j)``, with negatives from shuffled
@@ -31,6 +32,7 @@ from torch import Tensor, nn
 
 from iblearn import _checks as V
 from iblearn._modes import evaluating
+from iblearn.data.graphs import GraphBatch, call_on_graph, is_graph, node_graph, with_features
 from iblearn.estimators.critics import seeded
 from iblearn.estimators.neural import (
     NeuralEstimator,
@@ -43,6 +45,9 @@ from iblearn.estimators.neural import (
 from iblearn.functional.bounds import dv_bound, js_bound
 
 Graph = tuple[Tensor, Tensor, Tensor | None]
+# A checked graph as the estimators pass it on: (x, edge_index, batch) and the object it came from when
+# that was a torch-geometric one (DGI runs its encoder on it); a plain tuple, as ``detached`` keeps it.
+Checked = tuple[Tensor, Tensor, Tensor | None, Any]
 
 
 def as_graph(graph: Any, name: str = "graph") -> Graph:
@@ -108,7 +113,7 @@ class _GraphEstimator(NeuralEstimator):
 
     def _inputs(self, x: Any, y: Any) -> tuple[Tensor, Any]:
         h = V.continuous(as_input(x, "h", param_dtype(self.critic)), "h")
-        graph = as_graph(y)
+        graph: Checked = (*as_graph(y), None if isinstance(y, tuple) else y)
         if h.ndim != 2 or h.shape[1] != self.rep_dim:
             raise ValueError(
                 f"h: expected node representations (N, {self.rep_dim}) (rep_dim), got {tuple(h.shape)}"
@@ -141,7 +146,7 @@ class _GraphEstimator(NeuralEstimator):
         h, graph = self._inputs(x, y)
         return self._finite(self._pooled(*self._pair_scores(h, graph, self._shuffles)), "bound")
 
-    def _pair_scores(self, h: Tensor, graph: Graph, gen: torch.Generator) -> tuple[Tensor, Tensor]:
+    def _pair_scores(self, h: Tensor, graph: Checked, gen: torch.Generator) -> tuple[Tensor, Tensor]:
         raise NotImplementedError
 
 
@@ -190,9 +195,11 @@ class GMI(_GraphEstimator):
         loops = torch.arange(n, device=edge_index.device)
         return torch.cat([edge_index[0], loops]), torch.cat([edge_index[1], loops])
 
-    def _pair_scores(self, h: Tensor, graph: Graph, gen: torch.Generator) -> tuple[Tensor, Tensor]:
-        x, edge_index, _ = graph
-        x = x.to(h.dtype)  # node features are the critic's other input: numpy gives float64
+    def _pair_scores(self, h: Tensor, graph: Checked, gen: torch.Generator) -> tuple[Tensor, Tensor]:
+        x, edge_index = (
+            graph[0].to(h.dtype),
+            graph[1],
+        )  # node features are the critic's other input: numpy gives float64
         src, dst = self._edges(len(x), edge_index)
         shuffled = x[derangements(len(x), 1, gen)[0].to(x.device)]  # no node keeps its own features
         return self.scorer(h[src], x[dst]), self.scorer(h[src], shuffled[dst])
@@ -202,7 +209,7 @@ class GMI(_GraphEstimator):
         weighted by ``w_ij``, minus ``tmi_weight`` times TMI's cross-entropy of ``w_ij`` against the
         edges. The critic trains on it with h detached (only the FMI term moves it); the network that
         makes h trains on it through :meth:`module_objective`."""
-        x, edge_index, _ = graph
+        x, edge_index = graph[0], graph[1]
         src, dst = self._edges(len(x), edge_index)
         pos, neg = self._pair_scores(h, graph, self._shuffles)
         w = torch.sigmoid((h[src] * h[dst]).sum(dim=1))
@@ -231,8 +238,10 @@ class DGI(_GraphEstimator):
     """Deep Graph Infomax: MI between node representations and the graph summary.
 
     Args:
-        encoder: ``encoder(x, edge_index) -> h``, run on shuffled features for the negatives (with
-            gradients only when h itself carries them, i.e. when the encoder is being trained).
+        encoder: ``encoder(x, edge_index) -> h`` (a torch-geometric layer or model such as ``GCNConv``), or
+            a module whose forward takes the graph (a ``Data``) and returns h or the graph with h as its
+            ``.x`` (:func:`iblearn.data.graphs.call_on_graph`); run on shuffled features for the negatives
+            (with gradients only when h itself carries them, i.e. when the encoder is being trained).
         rep_dim: size of h.
         lr, seed, base: as for :class:`iblearn.estimators.MINE`.
 
@@ -290,11 +299,19 @@ class DGI(_GraphEstimator):
         counts = torch.bincount(batch, minlength=graphs).clamp_min(1).to(h.dtype)
         return torch.sigmoid(sums / counts[:, None])[batch]
 
-    def _pair_scores(self, h: Tensor, graph: Graph, gen: torch.Generator) -> tuple[Tensor, Tensor]:
-        x, edge_index, batch = graph
+    def _pair_scores(self, h: Tensor, graph: Checked, gen: torch.Generator) -> tuple[Tensor, Tensor]:
+        x, edge_index, batch, source = graph
         perm = torch.randperm(len(x), generator=gen).to(x.device)
+        shuffled = x[perm].to(h.dtype)  # numpy features are float64
+        # The encoder sees a Data it was given with all its attributes, the features shuffled.
+        corrupted_graph = (
+            with_features(source, shuffled)
+            if is_graph(source)
+            else GraphBatch(shuffled, edge_index, node_graph((x, edge_index, batch)))
+        )
         with torch.set_grad_enabled(h.requires_grad and torch.is_grad_enabled()):
-            corrupted = self.encoder(x[perm].to(h.dtype), edge_index)  # numpy features are float64
+            corrupted = call_on_graph(self.encoder, corrupted_graph)
+        corrupted = corrupted.x if is_graph(corrupted) else corrupted
         s = self.summary(h, batch)
         return self.scorer(h, s), self.scorer(corrupted, s)
 

@@ -1,7 +1,14 @@
 """Greedy, gradient-isolated training (MOLE, paper 001; layer-by-layer IB, paper 002), and the
 stochastic layers and VIB that make an IB objective finite (paper 003, Sec. 5.3)."""
 
-from iblearn.training.greedy import GreedyResult, Standardize, check_pipeline, train_greedy
+from iblearn.training.greedy import (
+    GreedyResult,
+    Standardize,
+    apply_module,
+    apply_modules,
+    check_pipeline,
+    train_greedy,
+)
 from iblearn.training.objectives import Batch, CrossEntropy, InfoMax, NoisyIB, Objective, kind
 from iblearn.training.stochastic import GaussianNoise, UniformNoise, VIBHead, vib_loss
 
@@ -16,6 +23,8 @@ __all__ = [
     "Standardize",
     "UniformNoise",
     "VIBHead",
+    "apply_module",
+    "apply_modules",
     "check_pipeline",
     "kind",
     "train_greedy",

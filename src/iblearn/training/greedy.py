@@ -10,6 +10,13 @@ Two modes:
 * ``"isolated"``: every module trains on every batch, its input ``detach()``-ed at the boundary, so no
   gradient crosses from one module to another (gradient isolation, as in Greedy InfoMax).
 
+Graphs: a batch's input may be an iblearn ``GraphBatch`` or a torch-geometric ``Data`` / ``Batch`` (a
+``DataLoader`` of them, or one ``Data``, may stand for ``batches``), and a module may be a
+torch-geometric layer or model, its forward taking ``(x, edge_index)`` (``GCNConv``,
+``torch_geometric.nn.Sequential("x, edge_index", ...)``), or a module that takes the graph itself: each
+is run as :func:`iblearn.data.graphs.call_on_graph` says, and the graph passes on to the next module
+with the new node features.
+
 Before the first step the whole pipeline runs once on the first batch: a module that cannot take its
 predecessor's output, an objective that cannot take a module's output (e.g. a graph estimator on a
 vector), or a role list of the wrong length raises ``ValueError`` there. With a run folder, every epoch
@@ -27,7 +34,7 @@ import torch
 from torch import Tensor, nn
 
 from iblearn._modes import evaluating
-from iblearn.data.graphs import GraphBatch
+from iblearn.data.graphs import call_on_graph, is_graph, with_features
 from iblearn.records import RunFolder
 from iblearn.training.objectives import Activation, Batch, Objective, kind
 
@@ -42,9 +49,17 @@ class GreedyResult:
     histories: list[list[dict[str, float]]] = field(default_factory=list)
 
 
-def _forward(modules: Sequence[nn.Module], x: Activation, upto: int) -> Activation:
+def apply_module(module: nn.Module, t: Activation) -> Activation:
+    """``module(t)``, or for a graph ``t`` :func:`~iblearn.data.graphs.call_on_graph`: a torch-geometric
+    layer gets ``(x, edge_index)`` and its output goes on as the graph with new node features."""
+    return call_on_graph(module, t) if is_graph(t) else module(t)  # type: ignore[no-any-return]
+
+
+def apply_modules(modules: Sequence[nn.Module], x: Activation, upto: int | None = None) -> Activation:
+    """The network's output (or module ``upto``'s input): the modules applied in order, as
+    :func:`train_greedy` applies them."""
     for module in modules[:upto]:
-        x = module(x)
+        x = apply_module(module, x)
     return x
 
 
@@ -62,7 +77,7 @@ def check_pipeline(modules: Sequence[nn.Module], objectives: Sequence[Objective]
         for k, (module, objective) in enumerate(zip(modules, objectives, strict=True)):
             before = f"shape {tuple(t.shape)}" if isinstance(t, torch.Tensor) else f"a {kind(t)}"
             try:
-                t = module(t)
+                t = apply_module(module, t)
             except (RuntimeError, TypeError, ValueError, AttributeError, IndexError) as err:
                 raise ValueError(f"modules[{k}]: cannot take its input ({before}): {err}") from err
             what = kind(t)
@@ -92,7 +107,9 @@ def train_greedy(
         modules: the network, in order; the output of module k is the input of module k + 1.
         objectives: one per module.
         batches: ``batches(epoch) -> iterable of Batch``, or an iterable re-read every epoch (a DataLoader
-            of ``Batch`` or of ``(x, y)`` pairs).
+            of ``Batch`` or of ``(x, y)`` pairs, a torch-geometric ``DataLoader`` of graphs with labels
+            ``.y``), or one torch-geometric ``Data`` (its ``.y``, and its ``.train_mask`` where it has
+            one, as the labelled nodes).
         epochs: epochs per module (one number for all, or one per module; in isolated mode the first).
         mode: ``"sequential"`` or ``"isolated"``.
         optimizer: builds a module's optimizer from its parameters (one factory for all, or one per
@@ -137,9 +154,10 @@ def train_greedy(
             raise ValueError(
                 "modules: Standardize needs mode='sequential' (its input must be frozen when fitted)"
             )
+        every = list(range(len(modules)))
         for epoch in range(start_epoch, per_module[0]):
-            _epoch_isolated(modules, objectives, optimizers, get(epoch), critic_steps, device, result, epoch)
-            state.save(0, epoch, result, list(range(len(modules))))
+            _epoch(modules, objectives, optimizers, every, get(epoch), critic_steps, device, result, epoch)
+            state.save(0, epoch, result, every)
             _tell(progress, f"epoch {epoch + 1}: " + ", ".join(f"{h[-1]}" for h in result.histories))
         return result
     for k in range(len(modules)):
@@ -148,9 +166,7 @@ def train_greedy(
             continue
         _fit_standardizers(modules, k, get, device)
         for epoch in range(start_epoch if k == start_module else 0, per_module[k]):
-            _epoch_module(
-                modules, objectives, optimizers[k], k, get(epoch), critic_steps, device, result, epoch
-            )
+            _epoch(modules, objectives, optimizers, [k], get(epoch), critic_steps, device, result, epoch)
             state.save(k, epoch, result)
             _tell(progress, f"module {k} epoch {epoch + 1}: {result.histories[k][-1]}")
         _freeze(modules[k])
@@ -191,8 +207,8 @@ class Standardize(nn.Module):
     def forward(self, t: Activation) -> Activation:
         if not self.fitted:  # the identity until fitted
             return t
-        if isinstance(t, GraphBatch):
-            return t.with_x((t.x - self.mean) / self.std)
+        if is_graph(t):
+            return with_features(t, (t.x - self.mean) / self.std)  # type: ignore[no-any-return]
         return ((t.flatten(1) - self.mean) / self.std).view_as(t)
 
     def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any) -> None:
@@ -204,7 +220,7 @@ class Standardize(nn.Module):
 
 
 def _rows(t: Activation) -> Tensor:
-    return t.x if isinstance(t, GraphBatch) else t
+    return t.x if is_graph(t) else t
 
 
 def _fit_standardizers(modules: Sequence[nn.Module], k: int, get: Batches, device: torch.device) -> None:
@@ -214,28 +230,41 @@ def _fit_standardizers(modules: Sequence[nn.Module], k: int, get: Batches, devic
     pending = [m for m in modules[k].modules() if isinstance(m, Standardize) and not m.fitted]
     if pending:
         with torch.no_grad():
-            inputs = [_forward(modules, b.to(device).x, k) for b in get(0)]
+            inputs = [apply_modules(modules, b.to(device).x, k) for b in get(0)]
         for m in pending:
             m.fit(inputs)
 
 
-def _batch_source(batches: Batches | Iterable[Batch]) -> Batches:
+def _batch_source(batches: Batches | Iterable[Batch] | Any) -> Batches:
     if isinstance(batches, Iterator):
         raise ValueError(
             "batches: a one-shot iterator (a generator) runs dry after the first epoch; pass a list, "
             "a DataLoader, or a function epoch -> batches"
         )
+    if is_graph(batches):  # one torch-geometric Data: every epoch is one full-graph step
+        batches = [batches]
     source = batches if callable(batches) and not hasattr(batches, "__iter__") else lambda _: batches
 
     def epoch_batches(epoch: int) -> Iterator[Batch]:
         empty = True
-        for b in source(epoch):  # type: ignore[operator]
+        for b in source(epoch):
             empty = False
-            yield b if isinstance(b, Batch) else Batch(b[0], b[1])
+            yield b if isinstance(b, Batch) else _graph_batch(b) if is_graph(b) else Batch(b[0], b[1])
         if empty:
             raise ValueError(f"batches: epoch {epoch} has no batches")
 
     return epoch_batches
+
+
+def _graph_batch(graph: Any) -> Batch:
+    """A torch-geometric ``Data`` or ``Batch`` as a Batch: its labels ``.y`` and, where it has one (a node
+    classification split), its ``.train_mask`` of the labelled nodes."""
+    y, mask = getattr(graph, "y", None), getattr(graph, "train_mask", None)
+    if not isinstance(y, Tensor):
+        raise ValueError(
+            f"batches: a graph ({type(graph).__name__}) needs its labels as .y, or pass Batch(graph, y, mask)"
+        )
+    return Batch(graph, y, mask if isinstance(mask, Tensor) else None)
 
 
 def _freeze(module: nn.Module) -> None:
@@ -248,71 +277,54 @@ def _average(rows: list[dict[str, float]]) -> dict[str, float]:
     return {k: sum(r[k] for r in rows if k in r) / sum(1 for r in rows if k in r) for k in sorted(keys)}
 
 
-def _epoch_module(
-    modules: Sequence[nn.Module],
-    objectives: Sequence[Objective],
-    opt: torch.optim.Optimizer,
-    k: int,
-    batches: Iterable[Batch],
-    critic_steps: int,
-    device: torch.device,
-    result: GreedyResult,
-    epoch: int,
-) -> None:
-    module, objective = modules[k], objectives[k]
-    objective.sync()
-    module.train()
-    start, rows = time.perf_counter(), []
-    for batch in batches:
-        batch = batch.to(device)
-        with torch.no_grad():
-            t_in = _forward(modules, batch.x, k)  # frozen modules: no activations kept
-        t = module(t_in)
-        for _ in range(critic_steps):
-            objective.critic_step(batch, _detach(t))
-        loss, metrics = objective.loss(batch, t)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        rows.append(metrics)
-    result.histories[k].append({"epoch": epoch + 1, **_average(rows), "seconds": time.perf_counter() - start})
-
-
-def _epoch_isolated(
+def _epoch(
     modules: Sequence[nn.Module],
     objectives: Sequence[Objective],
     optimizers: Sequence[torch.optim.Optimizer],
+    trained: Sequence[int],
     batches: Iterable[Batch],
     critic_steps: int,
     device: torch.device,
     result: GreedyResult,
     epoch: int,
 ) -> None:
-    for m, objective in zip(modules, objectives, strict=True):
-        m.train()
-        objective.sync()
+    """One epoch of the ``trained`` modules (consecutive: one in sequential mode, all in isolated mode),
+    each on its own objective; the modules before them run frozen."""
+    for k in trained:
+        modules[k].train()
+        objectives[k].sync()
     start = time.perf_counter()
-    rows: list[list[dict[str, float]]] = [[] for _ in modules]
+    rows: dict[int, list[dict[str, float]]] = {k: [] for k in trained}
     for batch in batches:
         batch = batch.to(device)
-        t: Activation = batch.x
-        for k, (module, objective, opt) in enumerate(zip(modules, objectives, optimizers, strict=True)):
-            t = module(_detach(t))  # the boundary: no gradient reaches module k - 1
-            for _ in range(critic_steps):
-                objective.critic_step(batch, _detach(t))
-            loss, metrics = objective.loss(batch, t)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            rows[k].append(metrics)
-    for k in range(len(modules)):
-        result.histories[k].append(
-            {"epoch": epoch + 1, **_average(rows[k]), "seconds": time.perf_counter() - start}
-        )
+        with torch.no_grad():
+            t = apply_modules(modules, batch.x, trained[0])  # frozen modules: no activations kept
+        for k in trained:
+            t = apply_module(modules[k], _detach(t))  # the boundary: no gradient reaches module k - 1
+            rows[k].append(_step(objectives[k], optimizers[k], batch, t, critic_steps))
+    for k in trained:
+        result.histories[k].append(_history_row(epoch, rows[k], start))
+
+
+def _step(
+    objective: Objective, opt: torch.optim.Optimizer, batch: Batch, t: Activation, critic_steps: int
+) -> dict[str, float]:
+    """The critics' steps on the detached output t, then the module's step on its objective."""
+    for _ in range(critic_steps):
+        objective.critic_step(batch, _detach(t))
+    loss, metrics = objective.loss(batch, t)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return metrics
+
+
+def _history_row(epoch: int, rows: list[dict[str, float]], start: float) -> dict[str, float]:
+    return {"epoch": epoch + 1, **_average(rows), "seconds": time.perf_counter() - start}
 
 
 def _detach(t: Activation) -> Activation:
-    return t.with_x(t.x.detach()) if hasattr(t, "with_x") else t.detach()  # type: ignore[union-attr]
+    return with_features(t, t.x.detach()) if is_graph(t) else t.detach()  # type: ignore[union-attr]
 
 
 def _tell(progress: Callable[[str], None] | None, message: str) -> None:

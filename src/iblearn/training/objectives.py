@@ -21,11 +21,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from iblearn.data.graphs import GraphBatch
+from iblearn.data.graphs import GraphLike, is_graph, node_graph
 from iblearn.estimators import AAMINE, DIM, GMI, MINE, Estimator, RenyiMI, as_trainable, get_estimator
 from iblearn.functional.renyi import renyi_graph_mi
 
-Activation = Tensor | GraphBatch
+#: What flows between modules: a tensor, or a graph (an iblearn GraphBatch, a torch-geometric Data or Batch).
+Activation = Tensor | GraphLike
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class Batch:
 
 def kind(value: Activation) -> str:
     """``"graph"``, ``"grid"`` (N, C, H, W) or ``"vector"`` (N, d)."""
-    if isinstance(value, GraphBatch):
+    if is_graph(value):
         return "graph"
     if isinstance(value, Tensor) and value.ndim == 4:
         return "grid"
@@ -59,10 +60,10 @@ def kind(value: Activation) -> str:
 def _labels_for(t: Activation, batch: Batch) -> tuple[Tensor, Tensor]:
     """Representation rows and their labels: per node for graphs (a graph's label goes to its nodes when
     the labels are per graph), only the labelled ones when there is a mask."""
-    rows = t.x if isinstance(t, GraphBatch) else t
+    rows = t.x if is_graph(t) else t
     y = batch.y
-    if isinstance(t, GraphBatch) and len(y) != len(rows):
-        y = y[t.batch]  # graph classification: every node carries its graph's label
+    if is_graph(t) and len(y) != len(rows):
+        y = y[node_graph(t)]  # graph classification: every node carries its graph's label
     if batch.mask is not None:
         rows, y = rows[batch.mask], y[batch.mask]
     return rows, y
@@ -153,8 +154,8 @@ class InfoMax(Objective):
     def _pair(self, batch: Batch, t: Activation) -> tuple[Any, Any]:
         if self.target == "label":
             return _labels_for(t, batch)
-        if isinstance(t, GraphBatch):
-            graph = batch.x if isinstance(batch.x, GraphBatch) else None
+        if is_graph(t):
+            graph = batch.x if is_graph(batch.x) else None
             if graph is None:
                 raise ValueError(
                     "target: a graph module's input I(T; X) needs the network input to be a graph"
@@ -169,7 +170,7 @@ class InfoMax(Objective):
             self.trainable.train_step(*self._pair(batch, t))
 
     def loss(self, batch: Batch, t: Activation) -> tuple[Tensor, dict[str, float]]:
-        if isinstance(self.estimator, RenyiMI) and self.adjacency and isinstance(t, GraphBatch):
+        if isinstance(self.estimator, RenyiMI) and self.adjacency and is_graph(t):
             return self._graph_matrix_loss(batch, t, self.estimator)
         a, b = self._pair(batch, t)
         if isinstance(self.estimator, GMI | DIM):
@@ -178,11 +179,9 @@ class InfoMax(Objective):
         mi = self.estimator.mi(a, b) if self.trainable is None else self.trainable.batch_mi(a, b)
         return -mi, {"mi": float(mi.detach())}
 
-    def _graph_matrix_loss(
-        self, batch: Batch, t: GraphBatch, est: RenyiMI
-    ) -> tuple[Tensor, dict[str, float]]:
+    def _graph_matrix_loss(self, batch: Batch, t: GraphLike, est: RenyiMI) -> tuple[Tensor, dict[str, float]]:
         graph = batch.x
-        if not isinstance(graph, GraphBatch):
+        if not is_graph(graph):
             raise ValueError("target: a graph module's input I(T; X) needs the network input to be a graph")
         mi = renyi_graph_mi(t.x, graph.x, graph.edge_index, est.alpha, est.sigma_x, est.sigma_y)
         return -mi, {"mi": float(mi.detach())}
