@@ -52,6 +52,14 @@ def test_mole_graph():
     assert _load("mole_graph").main(["--quick"]) > 0.8
 
 
+def test_conditional_mi():
+    results = _load("conditional_mi").main(["--quick"])
+    chain, collider = results["chain"], results["collider"]
+    assert chain["mi"] > 0.25 and abs(chain["cmi"]) < 0.05 and chain["p_value"] > 0.2  # not rejected
+    assert collider["cmi"] > 0.4 and collider["p_value"] == 1 / 50  # rejected: no permutation reaches it
+    assert abs(collider["mi_xz"]) < 0.05 and collider["cmi_xz_given_y"] > 0.2  # explaining away
+
+
 DOC_PAGES = [ROOT / "docs" / "index.md", *sorted((ROOT / "docs").glob("guide/*.md"))]
 DOC_PAGES += sorted((ROOT / "docs").glob("papers/*.md"))
 
