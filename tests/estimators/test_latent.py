@@ -4,10 +4,10 @@ a 3 x 3 Gaussian (all six coordinates correlated at 0.5; truth 0.4133 nats) and 
 under an invertible map of x, for pointwise values, state round trips and bad input.
 
 Tolerances (N = 3,000: 2,000 to fit, 1,000 to estimate; 300 steps; 5 seeds of data and network, one
-thread, under load): LMI (hidden 32, latent 2) 0.414 +- 0.034 (0.357-0.440), on x mapped by
-A (x + 0.3 x^3) 0.389 +- 0.014; MIENF (MAF, 2 couplings of 32) 0.410 +- 0.025 (0.372-0.437), on the
-mapped x 0.321 +- 0.054 (affine couplings undo the cube slowly); with spline couplings (NSF, 6 s a fit
-here, so marked slow) 0.401 +- 0.026 and 0.381 +- 0.018.
+thread, under load): LMI (hidden 32, latent 2) 0.408 +- 0.034 (0.356-0.439), on x mapped by
+A (x + 0.3 x^3) 0.394 +- 0.021; MIENF (MAF, 2 couplings of 32) 0.406 +- 0.021 (0.369-0.419), on the
+mapped x 0.369 +- 0.018; with spline couplings (NSF, 5 s a fit here, so marked slow) 0.403 +- 0.026
+and 0.366 +- 0.027.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import torch
 
 from iblearn.data.synthetic import dense_gaussian
 from iblearn.estimators import LMI, MIENF, get_estimator
+from iblearn.estimators.neural import UnreliableEstimateWarning
 from iblearn.functional import canonical_gaussian_pmi, ksg_mi
 
 TASK = dense_gaussian(3)
@@ -81,7 +82,7 @@ def test_mienf_with_splines_is_about_invariant_under_a_nonlinear_map(data):
     x, y = data
     xm = _mapped(x.double()).float()
     value = float(_mienf("nsf").fit(xm[:2000], y[:2000], steps=300)(xm[2000:], y[2000:]))
-    assert value == pytest.approx(TRUTH, abs=0.07)
+    assert value == pytest.approx(TRUTH, abs=0.1)
 
 
 def test_lmi_is_ksg_on_its_embeddings_and_its_pointwise_values_average_to_it(fitted, data):
@@ -132,6 +133,13 @@ def test_fit_standardizes_the_inputs_once(data):
     before = est.critic.x_scale.mean.clone()
     est.fit(x[:600], y[:600], steps=5)
     assert torch.equal(est.critic.x_scale.mean, before)  # a second fit continues, as it trained
+
+
+def test_mienf_warns_of_a_variable_without_density(data):
+    x, y = data
+    flat = torch.cat([x[:600], x[:600, :1] + x[:600, 1:2]], dim=1)  # 4 columns spanning 3 dimensions
+    with pytest.warns(UnreliableEstimateWarning, match="x's rows span 3 of its 4 dimensions"):
+        MIENF(4, 3, hidden=(8,), flow="maf", transforms=1).fit(flat, y[:600], steps=2)
 
 
 def test_mienf_without_zuko_names_the_extra(monkeypatch):

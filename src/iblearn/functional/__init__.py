@@ -18,6 +18,7 @@ from iblearn.functional.bounds import (
     smile_bound,
 )
 from iblearn.functional.canonical import (
+    canonical_basis,
     canonical_gaussian_log_prob,
     canonical_gaussian_mi,
     canonical_gaussian_pmi,
@@ -46,6 +47,7 @@ from iblearn.functional.transfer import transfer_entropy
 
 __all__ = [
     "bin_values",
+    "canonical_basis",
     "canonical_correlations",
     "canonical_gaussian_log_prob",
     "canonical_gaussian_mi",

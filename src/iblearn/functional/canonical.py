@@ -66,6 +66,38 @@ def canonical_gaussian_log_prob(xi: Any, eta: Any, rho: Any) -> Tensor:
     return log_std + canonical_gaussian_pmi(x, y, rho)
 
 
+def canonical_basis(x: Any, y: Any, eps: float = 1e-6) -> tuple[Tensor, Tensor, Tensor]:
+    """The linear maps to canonical coordinates (canonical correlation analysis): ``(A, B, rho)`` with
+    ``A (dx, dx)``, ``B (dy, dy)`` invertible such that ``xi = (x - mean) A^T`` and ``eta = (y - mean)
+    B^T`` have (sample) identity covariance and cross-covariance ``diag(rho)``, ``rho`` the
+    ``min(dx, dy)`` canonical correlations, largest first. Covariances get ``eps`` times the mean
+    variance on their diagonal, so a rank-deficient variable still has an invertible map.
+
+    Example:
+        >>> g = torch.Generator().manual_seed(0)
+        >>> x = torch.randn(5000, 2, generator=g, dtype=torch.float64)
+        >>> mix = torch.tensor([[1.0, 2.0], [0.0, 1.0]], dtype=torch.float64)
+        >>> y = x @ mix + torch.randn(5000, 2, generator=g, dtype=torch.float64)
+        >>> a, b, rho = canonical_basis(x, y)
+        >>> xi, eta = (x - x.mean(0)) @ a.T, (y - y.mean(0)) @ b.T
+        >>> bool(torch.allclose((xi.T @ eta) / 5000, torch.diag(rho), atol=1e-6))
+        True
+    """
+    xt, yt = V.continuous(x, "x").to(torch.float64), V.continuous(y, "y").to(torch.float64)
+    n = V.same_length(("x", xt), ("y", yt))
+    xt, yt = xt - xt.mean(dim=0), yt - yt.mean(dim=0)
+
+    def whitening(t: Tensor) -> Tensor:
+        cov = t.T @ t / n
+        cov = cov + eps * cov.diagonal().mean().clamp_min(1e-300) * torch.eye(len(cov), dtype=cov.dtype)
+        evals, evecs = torch.linalg.eigh(cov)
+        return (evecs / evals.sqrt()) @ evecs.T  # cov^(-1/2), symmetric
+
+    wx, wy = whitening(xt), whitening(yt)
+    u, rho, vh = torch.linalg.svd(wx @ (xt.T @ yt / n) @ wy)
+    return u.T @ wx, vh @ wy, rho
+
+
 def _rho(rho: Any) -> Tensor:
     r = V.as_tensor(rho, "rho")
     if r.ndim != 1 or not r.is_floating_point():
