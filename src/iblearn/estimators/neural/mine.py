@@ -61,10 +61,10 @@ class MINE(NeuralEstimator):
         objective: ``"dv"`` (MINE) or ``"f"`` (MINE-f).
         rate: moving-average rate of the bias correction.
         clip: the critic's scores are clipped to ``[-clip, clip]`` (see above); None: unbounded.
-        x_dim, y_dim, critic, hidden, y_classes, lr, n_negatives, eval_batch_size, average, seed, base,
-        validation, patience, eval_every:
-            as for :class:`~iblearn.estimators.neural.base.NeuralEstimator`. With ``y_classes`` the
-            marginal term sums over the classes instead of re-pairing.
+        x_dim, y_dim, critic, hidden, y_classes, lr, n_negatives, eval_batch_size, average, seed: as for
+            :class:`~iblearn.estimators.neural.base.NeuralEstimator`, and so are ``base``, ``validation``,
+            ``patience`` and ``eval_every``. With ``y_classes`` the marginal term sums over the classes
+            instead of re-pairing.
 
     Example:
         >>> from iblearn.data.synthetic import bivariate_normal

@@ -47,9 +47,9 @@ class SMILE(NeuralEstimator):
 
     Args:
         clip: tau, the density ratios of the partition term are clipped to ``[e^-tau, e^tau]``.
-        x_dim, y_dim, critic, hidden, y_classes, lr, n_negatives, eval_batch_size, average, seed, base,
-        validation, patience, eval_every:
-            as for :class:`~iblearn.estimators.neural.base.NeuralEstimator`.
+        x_dim, y_dim, critic, hidden, y_classes, lr, n_negatives, eval_batch_size, average, seed: as for
+            :class:`~iblearn.estimators.neural.base.NeuralEstimator`, and so are ``base``, ``validation``,
+            ``patience`` and ``eval_every``.
 
     Example:
         >>> from iblearn.data.synthetic import bivariate_normal
