@@ -2,9 +2,9 @@
 
 ``docs/benchmarks.md`` and ``docs/results/estimators.md`` link to the benchmark tables with paths that
 leave ``docs/`` (``../benchmarks/results/...``), which are right when the Markdown is read in the
-repository. This hook adds the tables and plots under ``benchmark-results/`` in the site and points
-those links there, so both readings work and ``mkdocs build --strict`` still fails on any other broken
-link.
+repository. This hook adds the tables, plots and their data (JSON, CSV) under ``benchmark-results/``
+in the site and points those links there, so both readings work and ``mkdocs build --strict`` still
+fails on any other broken link.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 def on_files(files: Files, config: Any) -> Files:
     for path in sorted(RESULTS.rglob("*")):
-        if path.suffix in (".md", ".png") and path.is_file():
+        if path.suffix in (".md", ".png", ".json", ".csv") and path.is_file():
             uri = f"{PREFIX}/{path.relative_to(RESULTS).as_posix()}"
             files.append(
                 File.generated(config, uri, abs_src_path=str(path), inclusion=InclusionLevel.NOT_IN_NAV)
