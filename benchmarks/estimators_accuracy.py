@@ -12,20 +12,19 @@ import os
 for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ.setdefault(var, "1")
 
-import argparse  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout's root: benchmarks.runners
 
 from benchmarks.runners import bench_accuracy  # noqa: E402
+from benchmarks.runners.script import parser  # noqa: E402
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="N = 1,000 and 2 seeds")
-    parser.add_argument("--restart", action="store_true", help="discard earlier rows")
-    parser.add_argument("--results", default=str(Path(__file__).parent / "results"))
-    args = parser.parse_args()
+    arguments = parser(__doc__)
+    arguments.add_argument("--quick", action="store_true", help="N = 1,000 and 2 seeds")
+    arguments.add_argument("--restart", action="store_true", help="discard earlier rows")
+    args = arguments.parse_args()
     print(
         bench_accuracy(
             Path(args.results),

@@ -11,17 +11,16 @@ import os
 for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ.setdefault(var, "1")  # before numpy is imported: one thread for every method
 
-import argparse  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout's root: benchmarks.runners
 
 from benchmarks.runners import bench_speed  # noqa: E402
+from benchmarks.runners.script import parser  # noqa: E402
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="N = 2,000 instead of 10,000")
-    parser.add_argument("--results", default=str(Path(__file__).parent / "results"))
-    args = parser.parse_args()
+    arguments = parser(__doc__)
+    arguments.add_argument("--quick", action="store_true", help="N = 2,000 instead of 10,000")
+    args = arguments.parse_args()
     print(bench_speed(Path(args.results), quick=args.quick))

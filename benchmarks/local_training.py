@@ -6,7 +6,6 @@ against end-to-end backpropagation of the same network, in one run.
 Writes benchmarks/results/local_training_<device>.json and .md.
 """
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -15,18 +14,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout's root: benchmarks.runners
 
 from benchmarks.runners.local import local_table, run_local
-from iblearn.records import environment, write_json
+from benchmarks.runners.script import parser, write
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--results", default=str(Path(__file__).parent / "results"))
-    args = parser.parse_args()
+    args = parser(__doc__, threads=True, device=True).parse_args()
     torch.set_num_threads(args.threads)
     results = run_local(device=args.device)
-    table = local_table(results)
-    out = Path(args.results)
-    write_json(out / f"local_training_{args.device}.json", {"results": results, "environment": environment()})
-    (out / f"local_training_{args.device}.md").write_text(table, encoding="utf-8")
-    print(table)
+    write(args.results, f"local_training_{args.device}", {"results": results}, local_table(results))

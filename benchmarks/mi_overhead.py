@@ -5,7 +5,6 @@
 Writes benchmarks/results/mi_overhead.json and .md.
 """
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -14,19 +13,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout's root: benchmarks.runners
 
 from benchmarks.runners.mi_overhead import mi_overhead_table, run_mi_overhead
-from iblearn.records import environment, write_json
+from benchmarks.runners.script import parser, write
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--results", default=str(Path(__file__).parent / "results"))
-    args = parser.parse_args()
+    args = parser(__doc__, threads=True).parse_args()
     torch.set_num_threads(args.threads)
     result = run_mi_overhead()
-    table = mi_overhead_table(result)
-    write_json(
-        Path(args.results) / "mi_overhead.json",
-        {**result, "threads": args.threads, "environment": environment()},
-    )
-    (Path(args.results) / "mi_overhead.md").write_text(table, encoding="utf-8")
-    print(table)
+    write(args.results, "mi_overhead", {**result, "threads": args.threads}, mi_overhead_table(result))

@@ -17,23 +17,22 @@ import os
 for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ.setdefault(var, "1")
 
-import argparse  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout's root: benchmarks.runners
 
 from benchmarks.runners import bench_neural, merge_neural  # noqa: E402
+from benchmarks.runners.script import parser  # noqa: E402
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="two tasks, one seed, 300 steps")
-    parser.add_argument("--estimators", default="", help="comma-separated subset of mine,nwj,js,infonce")
-    parser.add_argument("--tasks", default="", help="comma-separated subset of the tasks")
-    parser.add_argument("--seeds", type=int, default=None, help="seeds per (task, estimator); default 3")
-    parser.add_argument("--results", default=str(Path(__file__).parent / "results"))
-    parser.add_argument("--merge", default="", help="comma-separated results folders to summarize as one")
-    args = parser.parse_args()
+    arguments = parser(__doc__)
+    arguments.add_argument("--quick", action="store_true", help="two tasks, one seed, 300 steps")
+    arguments.add_argument("--estimators", default="", help="comma-separated subset of mine,nwj,js,infonce")
+    arguments.add_argument("--tasks", default="", help="comma-separated subset of the tasks")
+    arguments.add_argument("--seeds", type=int, default=None, help="seeds per (task, estimator); default 3")
+    arguments.add_argument("--merge", default="", help="comma-separated results folders to summarize as one")
+    args = arguments.parse_args()
     if args.merge:
         sources = [Path(d) for d in args.merge.split(",") if d]
         print(merge_neural(sources, Path(args.results), seeds=args.seeds))

@@ -16,21 +16,20 @@ import os
 for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ.setdefault(var, "1")
 
-import argparse  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout's root: benchmarks.runners
 
 from benchmarks.runners.neural_eval import LOW_MI_TASKS, evaluation_row, evaluation_table  # noqa: E402
+from benchmarks.runners.script import parser  # noqa: E402
 from iblearn.records import environment, read_json, write_json  # noqa: E402
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--tasks", default=",".join(LOW_MI_TASKS))
-    parser.add_argument("--results", default=str(Path(__file__).parent / "results"))
-    args = parser.parse_args()
+    arguments = parser(__doc__)
+    arguments.add_argument("--seeds", type=int, default=3)
+    arguments.add_argument("--tasks", default=",".join(LOW_MI_TASKS))
+    args = arguments.parse_args()
     path = Path(args.results) / "neural_evaluation.json"
     rows = read_json(path)["rows"] if path.exists() else []
     done = {(r["task"], r["estimator"], r["seed"]) for r in rows}

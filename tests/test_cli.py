@@ -21,44 +21,16 @@ def samples(tmp_path):
 
 
 def test_estimate_prints_value_error_and_time(samples, capsys):
-    assert (
-        main(
-            [
-                "estimate",
-                str(samples / "x.npy"),
-                str(samples / "y.npy"),
-                "--method",
-                "ksg",
-                "--k",
-                "4",
-                "--resamples",
-                "4",
-                "--permutations",
-                "9",
-            ]
-        )
-        == 0
-    )
+    options = "--method ksg --k 4 --resamples 4 --permutations 9".split()
+    assert main(["estimate", str(samples / "x.npy"), str(samples / "y.npy"), *options]) == 0
     text = capsys.readouterr().out
     assert "I(X;Y) = 0.4" in text and "nats ±" in text and "half-sampling jackknife" in text
     assert "p = 0.1 (permutation test" in text and "k=4" in text
 
 
 def test_estimate_in_bits_from_csv_labels(samples, capsys):
-    assert (
-        main(
-            [
-                "estimate",
-                str(samples / "xc.csv"),
-                str(samples / "c.csv"),
-                "--method",
-                "mixed_ksg",
-                "--base",
-                "2",
-            ]
-        )
-        == 0
-    )
+    options = "--method mixed_ksg --base 2".split()
+    assert main(["estimate", str(samples / "xc.csv"), str(samples / "c.csv"), *options]) == 0
     assert "bits" in capsys.readouterr().out
 
 

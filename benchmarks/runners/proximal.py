@@ -23,29 +23,17 @@ from iblearn.records import markdown_table
 SPLITS = {"after the first block": 2, "middle": 8, "near the output": 14}
 
 
+def _block(c_in: int, c_out: int) -> list[nn.Module]:
+    """Two 3 x 3 convolutions with ReLU, then a 2 x 2 max-pool (five layers of the Sequential)."""
+    conv = partial(nn.Conv2d, kernel_size=3, padding=1)
+    return [conv(c_in, c_out), nn.ReLU(), conv(c_out, c_out), nn.ReLU(), nn.MaxPool2d(2)]
+
+
 def network(width: int = 32) -> nn.Sequential:
+    """Three blocks of ``width``, twice and four times as many channels, then a 256-unit MLP head."""
     w = width
-    return nn.Sequential(
-        nn.Conv2d(3, w, 3, padding=1),
-        nn.ReLU(),
-        nn.Conv2d(w, w, 3, padding=1),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Conv2d(w, 2 * w, 3, padding=1),
-        nn.ReLU(),
-        nn.Conv2d(2 * w, 2 * w, 3, padding=1),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Conv2d(2 * w, 4 * w, 3, padding=1),
-        nn.ReLU(),
-        nn.Conv2d(4 * w, 4 * w, 3, padding=1),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Flatten(),
-        nn.Linear(4 * w * 16, 256),
-        nn.ReLU(),
-        nn.Linear(256, 10),
-    )
+    blocks = [*_block(3, w), *_block(w, 2 * w), *_block(2 * w, 4 * w)]
+    return nn.Sequential(*blocks, nn.Flatten(), nn.Linear(4 * w * 16, 256), nn.ReLU(), nn.Linear(256, 10))
 
 
 def saved_bytes(step: Callable[[], Any]) -> int:

@@ -1,4 +1,5 @@
-"""Kill a reproduction at a write and resume it: the rows must be those of a run never stopped.
+"""Kill a reproduction at a write and resume it: the rows must be those of a run never stopped; and the
+helpers the reproductions' tests share to kill a run (:class:`Killed`) and to fake its images.
 
 Every record a run leaves goes through :func:`iblearn.records.atomic_write_bytes` (config, metrics,
 checkpoints, cached range tests, results), so raising there on its n-th call is a kill just before
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 
 from iblearn import records
 from iblearn.experiments import ReproduceOptions
@@ -23,7 +25,47 @@ TIMINGS = {"seconds"}  # wall-clock columns: the only ones a resumed run may cha
 
 
 class Killed(Exception):
-    pass
+    """Raised where a test stops a run, as a kill would."""
+
+
+def kill_after(n: int) -> Callable[[str], None]:
+    """A ``progress`` callback that kills the run at its ``n``-th message."""
+    calls: list[str] = []
+
+    def progress(message: str) -> None:
+        calls.append(message)
+        if len(calls) == n:
+            raise Killed
+
+    return progress
+
+
+def kill_at(prefix: str) -> Callable[[str], None]:
+    """A ``progress`` callback that kills the run at the first message that starts with ``prefix``."""
+
+    def progress(message: str) -> None:
+        if message.startswith(prefix):
+            raise Killed
+
+    return progress
+
+
+def image_loader(train: int, test: int, *, high: int = 256, stripes: bool = True) -> Callable[..., Any]:
+    """A stand-in for ``load_images(name, split)``: ``train`` or ``test`` random 28 x 28 images of 10
+    classes, pixels below ``high``, and where ``stripes`` a bright row 2c in the images of class c,
+    something to learn. The tests are about the machinery, and must not depend on data."""
+    from iblearn.data.vision import ImageData
+
+    def load(name: str, split: str) -> ImageData:
+        n = train if split == "train" else test
+        gen = torch.Generator().manual_seed(0 if split == "train" else 1)
+        labels = torch.randint(0, 10, (n,), generator=gen)
+        images = torch.randint(0, high, (n, 1, 28, 28), dtype=torch.uint8, generator=gen)
+        if stripes:
+            images[torch.arange(n), 0, labels * 2, :] = 255
+        return ImageData(images, labels, name, split)
+
+    return load
 
 
 def _rows(path: Path) -> list[str]:

@@ -7,7 +7,7 @@ import pytest
 import iblearn.experiments.aamine_noise as exp
 from iblearn.experiments import REPRODUCTIONS, ReproduceOptions
 from iblearn.records import RunFolder, read_json
-from tests.experiments.kill import assert_resumes_exactly
+from tests.experiments.kill import Killed, assert_resumes_exactly, kill_after
 
 TINY = exp.Config(
     input_dim=4,
@@ -21,20 +21,9 @@ TINY = exp.Config(
 )
 
 
-class Killed(Exception):
-    pass
-
-
 def test_writes_the_run_folder_and_resumes(tmp_path):
-    calls = []
-
-    def kill_after_two(message: str) -> None:
-        calls.append(message)
-        if len(calls) == 2:
-            raise Killed
-
     with pytest.raises(Killed):
-        exp.run(ReproduceOptions(out=tmp_path, progress=kill_after_two), TINY)
+        exp.run(ReproduceOptions(out=tmp_path, progress=kill_after(2)), TINY)
     rows_before = RunFolder(tmp_path).metrics()
     assert len(rows_before) == 4  # two (noise, critic) pairs, two rounds each
     path = exp.run(ReproduceOptions(out=tmp_path, resume=True), TINY)

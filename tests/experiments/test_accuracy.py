@@ -15,26 +15,15 @@ from iblearn.experiments.accuracy import (
     summarize,
 )
 from iblearn.records import RunFolder
-from tests.experiments.kill import assert_resumes_exactly
+from tests.experiments.kill import Killed, assert_resumes_exactly, kill_after
 
 CONFIG = AccuracyConfig(tasks=("bivariate-normal-0.75", "categorical-uniform-5"), sizes=(200,), seeds=2)
 
 
-class Killed(Exception):
-    pass
-
-
 def test_a_killed_run_resumes_where_it_stopped(tmp_path):
     run = RunFolder(tmp_path)
-    calls = []
-
-    def kill_after_three(message: str) -> None:
-        calls.append(message)
-        if len(calls) == 3:
-            raise Killed
-
     with pytest.raises(Killed):
-        run_accuracy(CONFIG, ours(), run, progress=kill_after_three)
+        run_accuracy(CONFIG, ours(), run, progress=kill_after(3))
     assert len(RunFolder(tmp_path).metrics()) == 3
     rows = run_accuracy(CONFIG, ours(), RunFolder(tmp_path))
     assert (

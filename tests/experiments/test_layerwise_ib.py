@@ -8,10 +8,9 @@ import torch
 from torch import nn
 
 import iblearn.experiments.layerwise_ib as exp
-from iblearn.data.vision import ImageData
 from iblearn.experiments import REPRODUCTIONS, ReproduceOptions
 from iblearn.records import RunFolder, read_json
-from tests.experiments.kill import assert_resumes_exactly
+from tests.experiments.kill import Killed, assert_resumes_exactly, image_loader, kill_at
 
 TINY = exp.Config(
     runs=(("mnist", 0.5), ("fashion-mnist", 0.5)),
@@ -29,28 +28,12 @@ TINY = exp.Config(
 
 @pytest.fixture(autouse=True)
 def _tiny_data(monkeypatch):
-    def fake(name, split):
-        n = 200 if split == "train" else 60
-        gen = torch.Generator().manual_seed(0 if split == "train" else 1)
-        labels = torch.randint(0, 10, (n,), generator=gen)
-        images = torch.randint(0, 60, (n, 1, 28, 28), dtype=torch.uint8, generator=gen)
-        images[torch.arange(n), 0, labels * 2, :] = 255
-        return ImageData(images, labels, name, split)
-
-    monkeypatch.setattr(exp, "load_images", fake)
-
-
-class Killed(Exception):
-    pass
+    monkeypatch.setattr(exp, "load_images", image_loader(200, 60, high=60))
 
 
 def test_runs_every_method_resumes_and_tabulates(tmp_path):
-    def kill(message: str) -> None:
-        if message == "fashion-mnist 50%|iyl|0":
-            raise Killed
-
     with pytest.raises(Killed):
-        exp.run(ReproduceOptions(out=tmp_path, progress=kill), TINY)
+        exp.run(ReproduceOptions(out=tmp_path, progress=kill_at("fashion-mnist 50%|iyl|0")), TINY)
     done = [r["key"] for r in RunFolder(tmp_path).metrics()]
     path = exp.run(ReproduceOptions(out=tmp_path, resume=True), TINY)
     keys = [r["key"] for r in RunFolder(path).metrics()]

@@ -4,13 +4,11 @@ a killed run resumes, the table stands beside the paper's numbers."""
 from __future__ import annotations
 
 import pytest
-import torch
 
 import iblearn.experiments.mi_lr as exp
-from iblearn.data.vision import ImageData
 from iblearn.experiments import REPRODUCTIONS, ReproduceOptions
 from iblearn.records import RunFolder, read_json
-from tests.experiments.kill import assert_resumes_exactly
+from tests.experiments.kill import Killed, assert_resumes_exactly, image_loader, kill_at
 
 TINY = exp.Config(
     runs=(("mnist", "lenet5"),),
@@ -29,30 +27,14 @@ TINY = exp.Config(
 )
 
 
-class Killed(Exception):
-    pass
-
-
 @pytest.fixture(autouse=True)
 def _tiny_data(monkeypatch):
-    def fake(name, split):
-        n = 400 if split == "train" else 150
-        gen = torch.Generator().manual_seed(0 if split == "train" else 1)
-        labels = torch.randint(0, 10, (n,), generator=gen)
-        images = torch.randint(0, 100, (n, 1, 28, 28), dtype=torch.uint8, generator=gen)
-        images[torch.arange(n), 0, labels * 2, :] = 255  # a learnable stripe per class
-        return ImageData(images, labels, name, split)
-
-    monkeypatch.setattr(exp, "load_images", fake)
+    monkeypatch.setattr(exp, "load_images", image_loader(400, 150, high=100))
 
 
 def test_runs_every_method_resumes_and_tabulates(tmp_path):
-    def kill(message: str) -> None:
-        if message.startswith("mnist lenet5 rmsprop"):
-            raise Killed
-
     with pytest.raises(Killed):
-        exp.run(ReproduceOptions(out=tmp_path, progress=kill), TINY)
+        exp.run(ReproduceOptions(out=tmp_path, progress=kill_at("mnist lenet5 rmsprop")), TINY)
     assert (tmp_path / "lr_range-mnist-lenet5.json").exists()
     before = len(RunFolder(tmp_path).metrics())
     path = exp.run(ReproduceOptions(out=tmp_path, resume=True), TINY)

@@ -11,7 +11,7 @@ from iblearn.data.graphs import GraphBatch, GraphDataset
 from iblearn.experiments import REPRODUCTIONS, ReproduceOptions
 from iblearn.records import RunFolder
 from iblearn.training import CrossEntropy, InfoMax
-from tests.experiments.kill import assert_resumes_exactly
+from tests.experiments.kill import Killed, assert_resumes_exactly, kill_at
 
 TINY = exp.Config(tasks=("adult", "mutagenicity"), epochs=1, seeds=1, tsne_samples=0)
 
@@ -103,17 +103,9 @@ def test_table_1_pairs_each_module_with_its_estimator():
     assert names(objectives) == ["gmi", "mine", "ce"] and isinstance(objectives[-1], CrossEntropy)
 
 
-class Killed(Exception):
-    pass
-
-
 def test_runs_every_method_resumes_and_tabulates(tmp_path):
-    def kill(message: str) -> None:
-        if message.startswith("mutagenicity matrix"):
-            raise Killed
-
     with pytest.raises(Killed):
-        exp.run(ReproduceOptions(out=tmp_path, progress=kill), TINY)
+        exp.run(ReproduceOptions(out=tmp_path, progress=kill_at("mutagenicity matrix")), TINY)
     done = [r["key"] for r in RunFolder(tmp_path).metrics()]
     path = exp.run(ReproduceOptions(out=tmp_path, resume=True), TINY)
     rows = RunFolder(path).metrics()

@@ -2,64 +2,48 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 
 import iblearn.experiments.proximal as exp
-from iblearn.data.vision import ImageData
 from iblearn.experiments import ReproduceOptions
 from iblearn.records import RunFolder, read_json
-from tests.experiments.kill import assert_resumes_exactly
+from tests.experiments.kill import Killed, assert_resumes_exactly, image_loader, kill_at
 
-TINY = exp.Config(
-    parts=("binary", "image", "vae"),
-    binary_iterations=20,
-    binary_gammas=(100.0,),
-    image_datasets=("mnist",),
-    vae_datasets=("mnist",),
-    optimizers=("Adam",),
-    seeds=1,
-    epochs=2,
-    vae_epochs=1,
-    train_size=256,
-    test_size=128,
-    batch_size=64,
-    width=4,
-    ablation=True,
+# One optimizer, one seed, MNIST, small nets and sets; each test adds the parts and epochs it runs.
+SMALL = exp.Config(
+    image_datasets=("mnist",), vae_datasets=("mnist",), optimizers=("Adam",), seeds=1, batch_size=64, width=4
+)
+TINY = replace(
+    SMALL, binary_iterations=20, binary_gammas=(100.0,), epochs=2, vae_epochs=1, train_size=256, test_size=128
 )
 
 
-class Killed(Exception):
-    pass
+def _killed_after_epoch_1(monkeypatch, config, key, out):
+    """Runs ``config`` into ``out``, killed just after the checkpoint of the first epoch of ``key``."""
+    original = exp.RunCheckpoint.save
+
+    def save_then_die(self, epoch, *args, **kwargs):
+        original(self, epoch, *args, **kwargs)
+        if self.key == key and epoch == 1:
+            raise Killed
+
+    monkeypatch.setattr(exp.RunCheckpoint, "save", save_then_die)
+    with pytest.raises(Killed):
+        exp.run(ReproduceOptions(out=out), config)
+    monkeypatch.setattr(exp.RunCheckpoint, "save", original)
 
 
 @pytest.fixture(autouse=True)
 def _tiny_data(monkeypatch):
-    """Random images instead of MNIST: the test is about the machinery, and must not depend on data."""
-
-    def fake(name, split):
-        n = 300 if split == "train" else 150
-        gen = torch.Generator().manual_seed(0 if split == "train" else 1)
-        return ImageData(
-            torch.randint(0, 256, (n, 1, 28, 28), dtype=torch.uint8, generator=gen),
-            torch.randint(0, 10, (n,), generator=gen),
-            name,
-            split,
-        )
-
-    monkeypatch.setattr(exp, "load_images", fake)
+    monkeypatch.setattr(exp, "load_images", image_loader(300, 150, stripes=False))
 
 
 def test_runs_resumes_and_tabulates(tmp_path):
-    calls = []
-
-    def kill_after_image(message: str) -> None:
-        calls.append(message)
-        if message.startswith("image") and "ours" in message:
-            raise Killed
-
-    with pytest.raises(Killed):
-        exp.run(ReproduceOptions(out=tmp_path, progress=kill_after_image), TINY)
+    with pytest.raises(Killed):  # at the first image net of ProximalSplit
+        exp.run(ReproduceOptions(out=tmp_path, progress=kill_at("image mnist Adam ours")), TINY)
     done = RunFolder(tmp_path).metrics()
     path = exp.run(ReproduceOptions(out=tmp_path, resume=True), TINY)
     rows = RunFolder(path).metrics()
@@ -83,34 +67,14 @@ def test_runs_resumes_and_tabulates(tmp_path):
 
 
 def test_a_run_killed_after_a_checkpoint_continues_from_it(tmp_path, monkeypatch):
-    config = exp.Config(
-        parts=("image",),
-        image_datasets=("mnist",),
-        optimizers=("Adam",),
-        seeds=1,
-        epochs=2,
-        train_size=128,
-        test_size=64,
-        batch_size=64,
-        width=4,
-    )
+    config = replace(SMALL, parts=("image",), epochs=2, train_size=128, test_size=64)
     unbroken = tmp_path / "unbroken"
     exp.run(ReproduceOptions(out=unbroken), config)
     reference = [r for r in RunFolder(unbroken).metrics() if r["key"] == "image|mnist|Adam|ours|0"]
     assert not list(unbroken.glob("checkpoint-*.pt"))  # finished runs keep no checkpoint
 
-    original = exp.RunCheckpoint.save
-
-    def save_then_die(self, epoch, *args, **kwargs):
-        original(self, epoch, *args, **kwargs)
-        if self.key == "image|mnist|Adam|ours|0" and epoch == 1:
-            raise Killed
-
     killed = tmp_path / "killed"
-    monkeypatch.setattr(exp.RunCheckpoint, "save", save_then_die)
-    with pytest.raises(Killed):
-        exp.run(ReproduceOptions(out=killed), config)
-    monkeypatch.setattr(exp.RunCheckpoint, "save", original)
+    _killed_after_epoch_1(monkeypatch, config, "image|mnist|Adam|ours|0", killed)
     assert (killed / "checkpoint-image_mnist_Adam_ours_0.pt").exists()
     exp.run(ReproduceOptions(out=killed, resume=True), config)
     resumed = [r for r in RunFolder(killed).metrics() if r["key"] == "image|mnist|Adam|ours|0"]
@@ -193,32 +157,12 @@ def test_second_order_ratio_leaves_batch_norm_and_the_rng_alone():
 
 
 def test_a_vae_run_killed_after_a_checkpoint_continues_as_if_never_stopped(tmp_path, monkeypatch):
-    config = exp.Config(
-        parts=("vae",),
-        vae_datasets=("mnist",),
-        optimizers=("Adam",),
-        methods=("ours",),
-        seeds=1,
-        vae_epochs=2,
-        train_size=128,
-        test_size=64,
-        batch_size=64,
-        width=4,
-        ablation=False,
+    config = replace(
+        SMALL, parts=("vae",), methods=("ours",), vae_epochs=2, train_size=128, test_size=64, ablation=False
     )
     key = "vae|mnist|Adam|ours|0"
     unbroken = [r for r in RunFolder(exp.run(ReproduceOptions(out=tmp_path / "a"), config)).metrics()]
-    original = exp.RunCheckpoint.save
-
-    def save_then_die(self, epoch, *args, **kwargs):
-        original(self, epoch, *args, **kwargs)
-        if self.key == key and epoch == 1:
-            raise Killed
-
-    monkeypatch.setattr(exp.RunCheckpoint, "save", save_then_die)
-    with pytest.raises(Killed):
-        exp.run(ReproduceOptions(out=tmp_path / "b"), config)
-    monkeypatch.setattr(exp.RunCheckpoint, "save", original)
+    _killed_after_epoch_1(monkeypatch, config, key, tmp_path / "b")
     resumed = RunFolder(exp.run(ReproduceOptions(out=tmp_path / "b", resume=True), config)).metrics()
     assert [r["train_loss"] for r in resumed] == [r["train_loss"] for r in unbroken]  # the same RNG stream
 

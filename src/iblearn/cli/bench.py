@@ -9,7 +9,7 @@ from typing import Any
 
 from rich.markdown import Markdown
 
-from iblearn.cli.console import err, out, progress_bar
+from iblearn.cli.console import Subparsers, err, out, progress_bar
 
 # The benchmark runners and peer adapters live in the source checkout (benchmarks/runners), not in the
 # installed package (DESIGN.md, "Layers"): they pin peers (jax, numpy<2) that iblearn itself never needs.
@@ -60,9 +60,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
-) -> None:
+def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
+    """The command's parser under ``sub``, with the options of ``common``."""
     bench = sub.add_parser(
         "bench", parents=[common], help="benchmarks against peer libraries (needs the bench extra)"
     )

@@ -15,7 +15,7 @@ from rich.markdown import Markdown
 from rich.markup import escape
 from rich.table import Table
 
-from iblearn.cli.console import out, progress_bar
+from iblearn.cli.console import Subparsers, out, progress_bar
 
 # Measured on the project's 2-core machine with other jobs beside it: 225 s (load about 6) and 530 s
 # (heavier load; mole 235 s, layerwise-ib 111 s).
@@ -195,9 +195,8 @@ def _summary_table(summary: Sequence[dict[str, Any]], title: str) -> Table:
     return table
 
 
-def add_parser(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
-) -> None:
+def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
+    """The command's parser under ``sub``, with the options of ``common``."""
     demo = sub.add_parser("demo", parents=[common], help=DEMO_HELP, description=DEMO_HELP)
     demo.add_argument("--out", default="runs/demo", help="where the run records go")
     demo.add_argument("--only", choices=list(DEMO_SECTIONS), default=None, help="run one section")

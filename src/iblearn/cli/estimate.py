@@ -7,13 +7,12 @@ import json
 import time
 from typing import Any
 
-from iblearn.cli.console import out, progress_bar
+from iblearn.cli.console import Subparsers, out, progress_bar
 from iblearn.cli.inputs import _load, _option
 
 
-def add_parser(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
-) -> None:
+def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
+    """The command's parser under ``sub``, with the options of ``common``."""
     est = sub.add_parser(
         "estimate",
         parents=[common],

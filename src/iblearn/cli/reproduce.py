@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.markdown import Markdown
 
-from iblearn.cli.console import out, progress_bar
+from iblearn.cli.console import Subparsers, out, progress_bar
 from iblearn.cli.inputs import _config_file, _option
 
 # The reproductions by name, for `reproduce --help` without importing them (and torch); a test keeps this
@@ -49,9 +49,8 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parser(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
-) -> None:
+def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
+    """The command's parser under ``sub``, with the options of ``common``."""
     rep = sub.add_parser(
         "reproduce",
         parents=[common],

@@ -16,7 +16,7 @@ without weight decay with a polynomial (power 2) decay of its global LR, as in Y
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -93,24 +93,17 @@ class Config:
 
     @classmethod
     def demo(cls) -> Config:
-        """``iblearn demo``'s preset: MIDecayLR and Adam on 3,000 MNIST images, 3 epochs."""
-        return cls(
-            runs=(("mnist", "lenet5"),),
+        """``iblearn demo``'s preset: ``--quick`` with MIDecayLR and Adam on 3,000 MNIST images."""
+        return replace(
+            cls.quick(),
             methods=("mi-global", "adam"),
-            epochs=3,
-            seeds=1,
             train_size=3000,
             test_size=1000,
             val_size=500,
-            mi_samples=500,
             # Not 1.0: there the range test took lr_max = 1 at 10% training accuracy, and the schedule raised
             # the LR to 0.21 after epoch 1 (test accuracy 19%); the full run's range is [0.003, 0.3]
             range_lrs=(0.01, 0.03, 0.1, 0.3),
-            range_trials=1,
-            range_epochs=2,
             grid={"adam": (1e-3,)},
-            grid_epochs=1,
-            sensitivity=(),
         )
 
     def progress_steps(self) -> int:

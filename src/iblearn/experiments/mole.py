@@ -13,7 +13,7 @@ The t-SNE of every module's output (App. A.3) is saved as PNG.
 from __future__ import annotations
 
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -77,16 +77,9 @@ class Config:
 
     @classmethod
     def demo(cls) -> Config:
-        """``iblearn demo``'s preset: MNIST only, on 5,000 images."""
-        return cls(
-            tasks=("mnist",),
-            estimators=("matrix",),
-            epochs=2,
-            seeds=1,
-            train_size=5000,
-            test_size=1000,
-            tsne_samples=200,  # ten t-SNE fits (two methods, five panels): at 300 points, half the time
-        )
+        """``iblearn demo``'s preset: ``--quick`` on MNIST only, on 5,000 images."""
+        # tsne_samples: ten t-SNE fits (two methods, five panels); at 300 points, half the time
+        return replace(cls.quick(), tasks=("mnist",), train_size=5000, tsne_samples=200)
 
     def progress_steps(self) -> int:
         """How many times ``run`` reports progress: once per trained net (backpropagation and MOLE's)."""
