@@ -9,7 +9,9 @@ its two variables' distances from them, instead of computing both again for each
 m distance matrices instead of 2 per pair. The max-norm distance in a joint space is the larger of its
 parts' (KSG's product space), so the counts are exactly those of one :func:`~iblearn.functional.ksg_mi`
 call per pair. Pairs searched by the compiled tree share only the preparation (each tree is built on
-its pair's own joint space).
+its pair's own joint space). Measured (one thread, 2 loaded cores): 6 blocks of 40 columns, N = 2,000,
+brute force: 0.98 - 1.50 s against 3.73 - 4.30 s for one ``ksg_mi`` per pair (2.9 - 3.8x); 20 single
+columns, N = 5,000, tree: 1.12 s against 1.81 s.
 
 References:
     A. Kraskov, H. Stoegbauer, P. Grassberger. Estimating mutual information. Phys. Rev. E 69, 066138

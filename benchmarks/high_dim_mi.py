@@ -1,0 +1,232 @@
+"""MI in hundreds of dimensions (issue 28): latent MI (``"lmi"``) and MIENF (``"mienf"``) beside KSG,
+MINE and InfoNCE on benchmark-mi's high-dimensional tasks (Czyz et al. 2023: 25 x 25 and 50 x 50 dense
+and sparse Gaussians, half-cube and spiral of the sparse 25 x 25, Student-t) and on Gaussians of 100 to
+784 dimensions a side holding 1 to 8 nats (``iblearn.data.synthetic.high_mi``: 4 correlated pairs
+mapped into the dimension), N = 10,000 rows, 3 seeds. A neural estimator is fitted on 80% of the rows
+(holding out a fifth of those to stop early) and reports on the other 20%; KSG uses every row.
+
+benchmark-mi needs numpy<2 and jax (the ``bench`` extra), so its samples are drawn once, in an
+environment that has it, and saved as ``.npy``; the estimators run in iblearn's own::
+
+    python benchmarks/high_dim_mi.py --draw DIR [--quick]            # with benchmark-mi installed
+    python benchmarks/high_dim_mi.py --bmi DIR [--quick] [--out results.json] [--plot errors.png]
+
+Without ``--bmi`` only the Gaussians of 100 to 784 dimensions run. ``--quick``: 2,000 rows, one seed,
+a few hundred steps and small networks, two benchmark-mi tasks and one 100-d Gaussian: minutes on two
+loaded cores, figures to check that everything runs, not to rank the estimators. Writes the rows
+(one per task, method and seed) as JSON, prints a table (mean and sd of the estimate over seeds, and
+the error) and plots the error against the dimension.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+#: benchmark-mi's high-dimensional tasks: its BENCHMARK_TASKS names, and the 50 x 50 sparse Gaussian
+#: built with its own task function (BENCHMARK_TASKS has the sparse one at 25 x 25 only).
+BMI_TASKS = (
+    "multinormal-dense-25-25-0.5",
+    "multinormal-dense-50-50-0.5",
+    "multinormal-sparse-25-25-2-2.0",
+    "multinormal-sparse-50-50-2-2.0",
+    "half_cube-multinormal-sparse-25-25-2-2.0",
+    "spiral-multinormal-sparse-25-25-2-2.0",
+    "student-identity-5-5-3",
+)
+QUICK_BMI_TASKS = ("multinormal-dense-25-25-0.5", "multinormal-sparse-25-25-2-2.0")
+GAUSSIAN_DIMS = (100, 256, 784)
+GAUSSIAN_NATS = (1.0, 2.0, 4.0, 8.0)
+METHODS = ("ksg", "mine", "infonce", "lmi", "mienf")
+
+
+def bmi_task(name: str) -> Any:
+    import bmi
+    from bmi.benchmark.tasks.multinormal import task_multinormal_sparse
+
+    if name == "multinormal-sparse-50-50-2-2.0":
+        return task_multinormal_sparse(50, 50, n_interacting=2, strength=2.0, task_name=name)
+    return bmi.benchmark.BENCHMARK_TASKS[name]
+
+
+def draw(folder: Path, quick: bool) -> None:
+    """Samples of benchmark-mi's tasks (every seed), with their true MI and widths in ``truth.json``."""
+    n, seeds, names = (2000, 1, QUICK_BMI_TASKS) if quick else (10_000, 3, BMI_TASKS)
+    folder.mkdir(parents=True, exist_ok=True)
+    truth = {}
+    for name in names:
+        task = bmi_task(name)
+        for seed in range(seeds):
+            x, y = task.sample(n, seed=seed)
+            np.save(folder / f"{name}.{seed}.x.npy", np.asarray(x, dtype=np.float32))
+            np.save(folder / f"{name}.{seed}.y.npy", np.asarray(y, dtype=np.float32))
+        truth[name] = {"mi": float(task.mutual_information), "dim_x": task.dim_x, "dim_y": task.dim_y}
+        print(f"drew {name}: {seeds} x {n} rows, truth {truth[name]['mi']:.4f}", flush=True)
+    (folder / "truth.json").write_text(json.dumps(truth, indent=1))
+
+
+def settings(method: str, quick: bool) -> dict[str, Any]:
+    """Constructor settings of each method. Full runs: the library's defaults for MINE and InfoNCE
+    (two layers of 256) and the papers' for LMI and MIENF; quick runs: small networks, higher rates."""
+    if not quick:
+        return {"ksg": {"k": 3}}.get(method, {})
+    return {
+        "ksg": {"k": 3},
+        "mine": {"hidden": (64,), "lr": 1e-3},
+        "infonce": {"hidden": (64,), "lr": 1e-3},
+        "lmi": {"hidden": (128, 64), "latent": 8, "lr": 1e-3},
+        "mienf": {"hidden": (64,), "flow": "maf", "transforms": 2, "lr": 1e-3},
+    }[method]
+
+
+def estimate(method: str, x: Any, y: Any, seed: int, steps: int, quick: bool) -> tuple[float, int]:
+    """The estimate (nats) and the training steps it took."""
+    from iblearn.estimators import get_estimator
+
+    if method == "ksg":
+        return float(get_estimator("ksg", **settings(method, quick))(x, y)), 0
+    est = get_estimator(method, x_dim=x.shape[1], y_dim=y.shape[1], seed=seed, **settings(method, quick))
+    cut = int(0.8 * len(x))
+    est.fit(x[:cut], y[:cut], steps=steps, batch_size=256, seed=seed)  # type: ignore[attr-defined]
+    return float(est(x[cut:], y[cut:])), int(est.steps_done)  # type: ignore[attr-defined]
+
+
+def samples(args: argparse.Namespace) -> list[tuple[str, float, int, int, Any]]:
+    """``(task, truth, dim_x + dim_y, seed, sampler)`` for every task and seed of the run."""
+    from iblearn.data.synthetic import high_mi
+
+    n, seeds = (2000, 1) if args.quick else (args.n, args.seeds)
+    out = []
+    if args.bmi is not None:
+        truth = json.loads((args.bmi / "truth.json").read_text())
+        for name, info in truth.items():
+            for seed in range(seeds):
+                files = [args.bmi / f"{name}.{seed}.{v}.npy" for v in "xy"]
+                if all(f.exists() for f in files):
+                    dims = info["dim_x"] + info["dim_y"]
+                    load = lambda f=files: tuple(np.load(p)[:n] for p in f)  # noqa: E731
+                    out.append((name, info["mi"], dims, seed, load))
+    grid = [(2.0, 100)] if args.quick else [(v, d) for d in GAUSSIAN_DIMS for v in GAUSSIAN_NATS]
+    for nats, dim in grid:
+        task = high_mi(nats, dim)
+        for seed in range(seeds):
+            load = lambda t=task, s=seed: tuple(a.float().numpy() for a in t.sample(n, seed=s))  # noqa: E731
+            out.append((task.name, task.mutual_information, 2 * dim, seed, load))
+    return out
+
+
+def run(args: argparse.Namespace) -> list[dict[str, Any]]:
+    import torch
+
+    from iblearn.estimators.neural import CriticDivergedError
+
+    torch.set_num_threads(args.threads)
+    steps = 400 if args.quick else args.steps
+    rows = []
+    for name, truth, dims, seed, load in samples(args):
+        x, y = (torch.from_numpy(np.ascontiguousarray(a)) for a in load())
+        for method in args.methods:
+            start = time.perf_counter()
+            try:
+                value, done = estimate(method, x, y, seed, steps, args.quick)
+            except (CriticDivergedError, ValueError) as error:  # a diverged critic is a result too
+                value, done = math.nan, -1
+                print(f"{name} {method} seed {seed}: {error}", flush=True)
+            seconds = time.perf_counter() - start
+            row = {"task": name, "truth": truth, "dims": dims, "method": method, "seed": seed,
+                   "estimate": value, "seconds": seconds, "steps": done, "n": len(x)}  # fmt: skip
+            rows.append(row)
+            print(f"{name:42s} {truth:6.3f} {method:8s} s{seed} {value:9.3f} {seconds:7.1f} s", flush=True)
+    return rows
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    """Markdown: per task, the truth and each method's mean estimate (sd over seeds) and relative error;
+    the estimate nearest the truth in bold."""
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    lines = [
+        "| task | dims | truth | " + " | ".join(methods) + " |",
+        "|---|---|---|" + "---|" * len(methods),
+    ]
+    for task in dict.fromkeys(r["task"] for r in rows):
+        mine = [r for r in rows if r["task"] == task]
+        truth = mine[0]["truth"]
+        cells, errors = [], {}
+        for m in methods:
+            values = np.array([r["estimate"] for r in mine if r["method"] == m], dtype=float)
+            mean = float(np.nanmean(values)) if np.isfinite(values).any() else math.nan
+            sd = float(np.nanstd(values, ddof=1)) if np.isfinite(values).sum() > 1 else None
+            errors[m] = abs(mean - truth) if math.isfinite(mean) else math.inf
+            spread = f" ± {sd:.2f}" if sd is not None else ""
+            cells.append(f"{mean:.2f}{spread} ({100 * (mean - truth) / truth:+.0f}%)")
+        best = min(errors, key=errors.get)  # type: ignore[arg-type]
+        cells = [f"**{c}**" if m == best else c for m, c in zip(methods, cells, strict=True)]
+        lines.append(f"| {task} | {mine[0]['dims']} | {truth:.3f} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def plot(rows: list[dict[str, Any]], path: Path) -> None:
+    """Relative error (estimate / truth - 1) of each method against the joint dimension."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for m in dict.fromkeys(r["method"] for r in rows):
+        pts = [(r["dims"], r["estimate"] / r["truth"] - 1) for r in rows if r["method"] == m]
+        dims, errs = zip(*pts, strict=True)
+        ax.scatter(dims, errs, label=m, alpha=0.7, s=18)
+    ax.axhline(0, color="k", lw=0.8)
+    ax.axhspan(-0.1, 0.1, color="0.9", zorder=0, label="within 10%")
+    ax.set_xscale("log")
+    ax.set_xlabel("dimension of (x, y)")
+    ax.set_ylabel("relative error of the estimate")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--draw", type=Path, help="draw benchmark-mi's samples into this folder, then stop")
+    parser.add_argument("--bmi", type=Path, help="the folder --draw filled")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--methods", nargs="+", default=list(METHODS))
+    parser.add_argument("--n", type=int, default=10_000)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/high_dim_mi.json"))
+    parser.add_argument("--plot", type=Path, default=Path("benchmarks/results/high_dim_mi.png"))
+    args = parser.parse_args()
+    if args.draw is not None:
+        draw(args.draw, args.quick)
+        return
+    start = time.perf_counter()
+    rows = run(args)
+    record = {"quick": args.quick, "seconds": time.perf_counter() - start, "rows": rows,
+              "settings": {m: settings(m, args.quick) for m in args.methods}}  # fmt: skip
+    write_atomic(args.out, json.dumps(record, indent=1, default=str))
+    print(table(rows))
+    plot(rows, args.plot)
+    print(f"wrote {args.out} and {args.plot} ({record['seconds']:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
