@@ -39,6 +39,7 @@ __all__ = [
     "PAPER",
     "PAPER_SENSITIVITY",
     "Config",
+    "Job",
     "choose_lr",
     "load",
     "plot",
@@ -158,22 +159,32 @@ def _model(name: str, data: Data, seed: int, device: torch.device) -> nn.Module:
     return MODELS[name](x.shape[1], 10, x.shape[-1]).to(device)
 
 
+@dataclass(frozen=True, eq=False)
+class Job:
+    """What the trainings of one (data set, model) share: the run folder their rows go to, the data,
+    the config, the probe whose I(T; Y) drives MIDecayLR with ``ixy``, I(X; Y) of its sample, and the
+    device."""
+
+    folder: RunFolder
+    dataset: str
+    name: str
+    data: Data
+    config: Config
+    probe: MIProbe
+    ixy: float
+    device: torch.device
+
+
 def _setup(
-    method: str,
-    model: nn.Module,
-    name: str,
-    lr: float,
-    config: Config,
-    lrr: dict[str, float],
-    probe: MIProbe,
-    ixy: float,
+    job: Job, method: str, model: nn.Module, lr: float, epochs: int, lrr: dict[str, float]
 ) -> tuple[Any, Any, MIProbe]:
-    """Optimizer, scheduler (or None) and the probe whose MI drives it."""
+    """Optimizer, scheduler (or None) and the probe whose MI drives it, for ``epochs`` epochs."""
+    probe, ixy = job.probe, job.ixy
     if method in ("mi-global", "mi-layerwise"):
         ixys: float | list[float]
         ity0: float | list[float]
         if method == "mi-layerwise":  # each layer's group follows the MI of that layer's output
-            groups, taps = layer_groups(model, name, lrr["lr_top"])
+            groups, taps = layer_groups(model, job.name, lrr["lr_top"])
             opt, probe = _sgd(groups, lrr["lr_top"]), probe.watching(taps)
             ixys, ity0 = [ixy] * len(taps), probe.measure(model)
         else:
@@ -184,7 +195,7 @@ def _setup(
             lr_min=lrr["lr_min"],
             lr_max=lrr["lr_max"],
             epsilon=lrr["epsilon"],
-            epochs=config.epochs,
+            epochs=epochs,
             ixy=ixys,
             ity0=ity0,
             lr_top=lrr["lr_top"],
@@ -196,36 +207,30 @@ def _setup(
         return torch.optim.RMSprop(model.parameters(), lr=lr), None, probe
     if method == "step-sgd":
         opt = _sgd(model.parameters(), lr)
-        return opt, torch.optim.lr_scheduler.StepLR(opt, max(1, round(0.15 * config.epochs)), 0.5), probe
+        return opt, torch.optim.lr_scheduler.StepLR(opt, max(1, round(0.15 * epochs)), 0.5), probe
     if method == "lars":
         opt = LARS(model.parameters(), lr=lr, momentum=0.9, exclude_1d=True)
-        epochs = config.epochs
         return opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda e: (1 - e / epochs) ** 2), probe
     raise ValueError(f"methods: unknown method {method!r}; known: {', '.join(METHODS)}")
 
 
 def train_run(
-    folder: RunFolder,
+    job: Job,
     key: str,
     method: str,
-    name: str,
-    data: Data,
     lr: float,
     epochs: int,
-    config: Config,
     lrr: dict[str, float],
-    probe: MIProbe,
-    ixy: float,
     seed: int,
-    device: torch.device,
     split: str = "test",
 ) -> None:
     """One training run, checkpointed per epoch; rows carry the LR(s), the MI and the accuracies."""
-    checkpoint = RunCheckpoint(folder, key)
+    data, device = job.data, job.device
+    checkpoint = RunCheckpoint(job.folder, key)
     if checkpoint.finished(epochs):
         return
-    model = _model(name, data, seed, device)
-    opt, sched, mi_probe = _setup(method, model, name, lr, replace_epochs(config, epochs), lrr, probe, ixy)
+    model = _model(job.name, data, seed, device)
+    opt, sched, mi_probe = _setup(job, method, model, lr, epochs, lrr)
     start = checkpoint.epochs_done([model], opt, sched, epochs=epochs)
     gen = torch.Generator().manual_seed(seed)
     for _ in range(start):
@@ -233,7 +238,7 @@ def train_run(
     x, y = data["train"]
     for epoch in range(start + 1, epochs + 1):
         lrs = [g["lr"] for g in opt.param_groups]
-        row = train_epoch(model, opt, x, y, config.batch_size, gen, device)
+        row = train_epoch(model, opt, x, y, job.config.batch_size, gen, device)
         mi = mi_probe.measure(model) if isinstance(sched, MIDecayLR) else []
         if isinstance(sched, MIDecayLR):
             sched.step(mi[0] if len(mi) == 1 else mi)
@@ -251,24 +256,10 @@ def train_run(
     checkpoint.close()
 
 
-def replace_epochs(config: Config, epochs: int) -> Config:
-    return Config(**{**asdict(config), "epochs": epochs})
-
-
-def range_test(
-    folder: RunFolder,
-    dataset: str,
-    name: str,
-    data: Data,
-    config: Config,
-    probe: MIProbe,
-    ixy: float,
-    device: torch.device,
-    seed: int,
-    tag: str = "",
-) -> dict[str, float]:
+def range_test(job: Job, seed: int, tag: str = "") -> dict[str, float]:
     """Algorithm 2, cached in the run folder (a resumed run does not repeat it)."""
-    path = folder.file(f"lr_range-{dataset}-{name}{tag}.json")
+    folder, name, data, config, device = job.folder, job.name, job.data, job.config, job.device
+    path = folder.file(f"lr_range-{job.dataset}-{name}{tag}.json")
     if path.exists():
         return dict(read_json(path)["range"])
     x, y = data["train"]
@@ -276,8 +267,8 @@ def range_test(
     result = lr_range_test(
         lambda trial: _model(name, data, seed + trial, device),
         lambda model, opt: train_epoch(model, opt, x, y, config.batch_size, gen, device),
-        probe.measure,
-        ixy=ixy,
+        job.probe.measure,
+        ixy=job.ixy,
         lrs=list(config.range_lrs),
         make_optimizer=lambda model, lr: _sgd(model.parameters(), lr),
         trials=config.range_trials,
@@ -294,7 +285,7 @@ def range_test(
     }
     write_json(path, {"range": chosen, "summary": result.summary, "curves": result.curves})
     if _plotting.available():
-        plot_range(result, str(folder.file(f"lr_range-{dataset}-{name}{tag}.png")))
+        plot_range(result, str(path.with_suffix(".png")))
     return chosen
 
 
@@ -320,56 +311,23 @@ def run(options: ReproduceOptions, config: Config | None = None) -> Path:
             skipped[f"{dataset}|{name}"] = data
             continue
         probe = MIProbe(*data["train"], n=config.mi_samples, seed=options.seed)
-        ixy = probe.ixy(estimate=config.ixy == "ksg")
-        lrr = ranges[f"{dataset}|{name}"] = range_test(
-            folder, dataset, name, data, config, probe, ixy, device, options.seed
-        )
+        job = Job(folder, dataset, name, data, config, probe, probe.ixy(estimate=config.ixy == "ksg"), device)
+        lrr = ranges[f"{dataset}|{name}"] = range_test(job, options.seed)
         options.tell(f"{dataset} {name}: range test {lrr}")
         for method in config.methods:
-            lr = lrr["lr_top"]
-            if method in config.grid:
-                lr = choose_lr(
-                    folder, method, name, dataset, data, config, lrr, probe, ixy, device, options.seed
-                )
+            lr = choose_lr(job, method, lrr, options.seed) if method in config.grid else lrr["lr_top"]
             for seed in seeds:
-                train_run(
-                    folder,
-                    f"{dataset}|{name}|{method}|{seed}",
-                    method,
-                    name,
-                    data,
-                    lr,
-                    config.epochs,
-                    config,
-                    lrr,
-                    probe,
-                    ixy,
-                    seed,
-                    device,
-                )
+                train_run(job, f"{dataset}|{name}|{method}|{seed}", method, lr, config.epochs, lrr, seed)
                 options.tell(f"{dataset} {name} {method} seed {seed}")
         if config.sensitivity and dataset == config.runs[0][0] and name == config.runs[0][1]:
             for n in config.sensitivity:
                 small = MIProbe(*data["train"], n=n, seed=options.seed)
-                small_ixy = small.ixy(estimate=config.ixy == "ksg")
-                own = range_test(
-                    folder, dataset, name, data, config, small, small_ixy, device, options.seed, f"-n{n}"
-                )
+                small_job = replace(job, probe=small, ixy=small.ixy(estimate=config.ixy == "ksg"))
+                own = range_test(small_job, options.seed, f"-n{n}")
                 for tag, params in (("fixed", lrr), ("re-estimated", own)):
+                    key = f"{dataset}|{name}|mi-global n={n} {tag}|{options.seed}"
                     train_run(
-                        folder,
-                        f"{dataset}|{name}|mi-global n={n} {tag}|{options.seed}",
-                        "mi-global",
-                        name,
-                        data,
-                        params["lr_top"],
-                        config.epochs,
-                        config,
-                        params,
-                        small,
-                        small_ixy,
-                        options.seed,
-                        device,
+                        small_job, key, "mi-global", params["lr_top"], config.epochs, params, options.seed
                     )
                 options.tell(f"sensitivity n={n}")
     summary = summarize(folder.metrics())
@@ -381,39 +339,12 @@ def run(options: ReproduceOptions, config: Config | None = None) -> Path:
     return folder.path
 
 
-def choose_lr(
-    folder: RunFolder,
-    method: str,
-    name: str,
-    dataset: str,
-    data: Data,
-    config: Config,
-    lrr: dict[str, float],
-    probe: MIProbe,
-    ixy: float,
-    device: torch.device,
-    seed: int,
-) -> float:
+def choose_lr(job: Job, method: str, lrr: dict[str, float], seed: int) -> float:
     """The grid LR with the best validation accuracy after ``grid_epochs`` (one seed)."""
     scores = {}
-    for lr in config.grid[method]:
-        key = f"grid|{dataset}|{name}|{method}|{lr:g}"
-        train_run(
-            folder,
-            key,
-            method,
-            name,
-            data,
-            lr,
-            config.grid_epochs,
-            config,
-            lrr,
-            probe,
-            ixy,
-            seed,
-            device,
-            split="val",
-        )
-        rows = [r for r in folder.metrics() if r["key"] == key]
+    for lr in job.config.grid[method]:
+        key = f"grid|{job.dataset}|{job.name}|{method}|{lr:g}"
+        train_run(job, key, method, lr, job.config.grid_epochs, lrr, seed, split="val")
+        rows = [r for r in job.folder.metrics() if r["key"] == key]
         scores[lr] = max(float(r["acc"]) for r in rows)
     return max(scores, key=scores.__getitem__)
