@@ -112,6 +112,12 @@ def test_last_epoch_and_step_count_follow_torch():
     assert (sched.epoch, sched.last_epoch, sched._step_count) == (3, 2, 3)
 
 
+def alone(**knobs):
+    """MIDecayLR over one parameter with valid knobs, ``knobs`` replacing some of them."""
+    settings = {"lr_min": 0.01, "lr_max": 0.1, "epsilon": 0.1, "epochs": 5, "ixy": 1.0, "ity0": 0.1}
+    return MIDecayLR(torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=1), **(settings | knobs))
+
+
 @pytest.mark.parametrize(
     ("call", "match"),
     [
@@ -119,42 +125,9 @@ def test_last_epoch_and_step_count_follow_torch():
         (lambda: scheduler().step(float("nan")), "mi: MI values must be finite"),
         (lambda: scheduler(groups=2).step([0.1]), r"mi: expected one value per parameter group \(2\)"),
         (lambda: scheduler().step(), r"mi: MIDecayLR.step needs the MI"),
-        (
-            lambda: MIDecayLR(
-                torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=1),
-                lr_min=0.1,
-                lr_max=0.01,
-                epsilon=0.1,
-                epochs=5,
-                ixy=1.0,
-                ity0=0.1,
-            ),
-            "lr_min, lr_max: lr_min=0.1 exceeds lr_max=0.01",
-        ),
-        (
-            lambda: MIDecayLR(
-                torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=1),
-                lr_min=0.01,
-                lr_max=0.1,
-                epsilon=0.1,
-                epochs=5,
-                ixy=0.0,
-                ity0=0.1,
-            ),
-            "ixy: the MI upper bound must be positive",
-        ),
-        (
-            lambda: MIDecayLR(
-                torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=1),
-                lr_min=0.01,
-                lr_max=0.1,
-                epsilon=0.1,
-                epochs=0,
-                ixy=1.0,
-                ity0=0.1,
-            ),
-            "epochs: expected a positive integer",
-        ),
+        (lambda: alone(lr_min=0.1, lr_max=0.01), "lr_min, lr_max: lr_min=0.1 exceeds lr_max=0.01"),
+        (lambda: alone(ixy=0.0), "ixy: the MI upper bound must be positive"),
+        (lambda: alone(epochs=0), "epochs: expected a positive integer"),
     ],
 )
 def test_bad_input(call, match):
