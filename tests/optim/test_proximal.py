@@ -41,6 +41,13 @@ def linear_problem(seed: int = 0):
     return x, y, f, gnet
 
 
+def split(forward_params, backward_params, inner=torch.optim.SGD, **knobs):
+    """ProximalSplit over ``inner`` at the hand-worked rates ALPHA, GAMMA, BETA and LAM; ``knobs`` add
+    to them or replace them."""
+    rates = {"lr_backward": ALPHA, "lr_forward": GAMMA, "beta": BETA, "lam": LAM}
+    return ProximalSplit(forward_params, backward_params, inner, **(rates | knobs))
+
+
 def expected_step(x, y, a, b, order, constraint, keep_first_order=False):
     n = len(x)
     z = x @ a.T
@@ -63,14 +70,9 @@ def test_one_step_matches_the_hand_worked_update(order, keep_first_order, constr
     a_new, b_new = expected_step(
         x, y, f.weight.detach().clone(), g.weight.detach().clone(), order, constraint, bool(keep_first_order)
     )
-    opt = ProximalSplit(
+    opt = split(
         f.parameters(),
         g.parameters(),
-        torch.optim.SGD,
-        lr_backward=ALPHA,
-        lr_forward=GAMMA,
-        beta=BETA,
-        lam=LAM,
         order=order,
         keep_first_order=keep_first_order,
         constraint=constraint,
@@ -120,14 +122,9 @@ def test_a_tuple_bottleneck_sums_the_penalty_over_its_members(order, keep_first_
     f_mu, f_s, g = nn.Linear(4, 3).double(), nn.Linear(4, 3).double(), nn.Linear(3, 2).double()
     eps = torch.randn(6, 3, dtype=torch.float64)
     nets = [copy.deepcopy(m) for m in (f_mu, f_s, g)]
-    opt = ProximalSplit(
+    opt = split(
         [*f_mu.parameters(), *f_s.parameters()],
         g.parameters(),
-        torch.optim.SGD,
-        lr_backward=ALPHA,
-        lr_forward=GAMMA,
-        beta=BETA,
-        lam=LAM,
         order=order,
         keep_first_order=keep_first_order,
     )
@@ -240,17 +237,7 @@ def test_an_inner_optimizer_whose_lr_is_required_lars():
     x, y, f, g = linear_problem(6)
     a, b = f.weight.detach().clone(), g.weight.detach().clone()
     a_sgd, b_sgd = expected_step(x, y, a, b, 2, "l2", keep_first_order=True)
-    opt = ProximalSplit(
-        f.parameters(),
-        g.parameters(),
-        LARS,
-        lr_backward=ALPHA,
-        lr_forward=GAMMA,
-        beta=BETA,
-        lam=LAM,
-        momentum=0.0,
-        trust_coefficient=0.1,
-    )
+    opt = split(f.parameters(), g.parameters(), LARS, momentum=0.0, trust_coefficient=0.1)
 
     def closure():
         z = f(x)
@@ -289,19 +276,9 @@ def test_one_cycle_lr_cycles_the_inner_betas_as_on_a_plain_optimizer():
 def test_grad_scaler_gives_the_unscaled_update():
     x, y, f, g = linear_problem(5)
     f2, g2 = copy.deepcopy(f), copy.deepcopy(g)
-    plain = ProximalSplit(
-        f.parameters(), g.parameters(), torch.optim.SGD, lr_backward=ALPHA, lr_forward=GAMMA, beta=BETA
-    )
+    plain = split(f.parameters(), g.parameters(), lam=1.0)  # lam: ProximalSplit's default
     scaler = torch.amp.GradScaler("cpu", init_scale=2.0**12)
-    scaled = ProximalSplit(
-        f2.parameters(),
-        g2.parameters(),
-        torch.optim.SGD,
-        lr_backward=ALPHA,
-        lr_forward=GAMMA,
-        beta=BETA,
-        grad_scaler=scaler,
-    )
+    scaled = split(f2.parameters(), g2.parameters(), lam=1.0, grad_scaler=scaler)
     for fm, gm, opt in ((f, g, plain), (f2, g2, scaled)):
 
         def closure(fm=fm, gm=gm):
