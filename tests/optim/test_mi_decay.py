@@ -189,34 +189,9 @@ def test_lars_hand_computed_steps_with_momentum_and_weight_decay():
     torch.testing.assert_close(b.detach(), torch.full((3,), 0.9))  # plain SGD for 1-d: no scaling, no decay
 
 
-def test_the_lightning_callback_drives_the_scheduler_through_its_hooks():
-    from iblearn.optim.lightning import MIDecayCallback
-
-    torch.manual_seed(0)
-    labels = torch.randint(0, 3, (300,))
-    x = torch.randn(300, 4) + 2.0 * nn.functional.one_hot(labels, 4).float()
-    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
-    opt = torch.optim.SGD(model.parameters(), lr=0.5)
-
-    class Trainer:  # what the hooks use of Lightning's Trainer
-        def __init__(self) -> None:
-            self.optimizers = [opt]
-
-    logged = {}
-    model.log = lambda key, value: logged.__setitem__(key, value)
-    callback = MIDecayCallback(
-        MIProbe(x, labels, n=200),
-        lambda o, ixy, ity0: MIDecayLR(
-            o, lr_min=1e-3, lr_max=0.1, epsilon=0.01, epochs=5, ixy=ixy, ity0=ity0, lr_top=0.05
-        ),
-    )
-    callback.on_fit_start(Trainer(), model)
-    assert opt.param_groups[0]["lr"] == 0.05
-    callback.on_train_epoch_end(Trainer(), model)
-    assert set(logged) == {"mi_ty", "lr"} and logged["lr"] == opt.param_groups[0]["lr"] != 0.05
-
-
-def test_the_lightning_callback_resumes_the_scheduler_from_its_state_dict():
+def lightning_fit():
+    """A small classifier of 300 samples, its SGD, a stand-in for what the hooks use of Lightning's
+    Trainer, and a maker of MIDecayCallbacks (I(T; Y) on 200 of the samples, lr_top 0.05)."""
     from iblearn.optim.lightning import MIDecayCallback
 
     torch.manual_seed(0)
@@ -237,6 +212,22 @@ def test_the_lightning_callback_resumes_the_scheduler_from_its_state_dict():
             ),
         )
 
+    return model, opt, Trainer, make
+
+
+def test_the_lightning_callback_drives_the_scheduler_through_its_hooks():
+    model, opt, Trainer, make = lightning_fit()
+    logged = {}
+    model.log = lambda key, value: logged.__setitem__(key, value)
+    callback = make()
+    callback.on_fit_start(Trainer(), model)
+    assert opt.param_groups[0]["lr"] == 0.05
+    callback.on_train_epoch_end(Trainer(), model)
+    assert set(logged) == {"mi_ty", "lr"} and logged["lr"] == opt.param_groups[0]["lr"] != 0.05
+
+
+def test_the_lightning_callback_resumes_the_scheduler_from_its_state_dict():
+    model, opt, Trainer, make = lightning_fit()
     callback = make()
     assert callback.state_dict() == {}  # nothing to save before the fit starts
     callback.on_fit_start(Trainer(), model)
