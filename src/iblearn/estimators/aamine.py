@@ -5,6 +5,10 @@ A plain MINE critic must learn from scratch that a representation l came from x;
 holds its own copy of F, passes x through it, and compares the result with l. At zero noise it only
 has to check equality, so its estimate grows without bound as training goes on, as the true MI
 (infinite) demands; a plain MINE saturates (paper 002, Fig. 1).
+
+Under ``torch.distributed`` each rank passes its own rows of x, as for MINE
+(:mod:`iblearn.estimators.neural.distributed`); the noise is drawn for the global batch, alike on every
+rank, and each rank adds its rows of it, and ``est(x)`` gathers every rank's x.
 """
 
 from __future__ import annotations
@@ -23,7 +27,15 @@ from iblearn import _checks as V
 from iblearn._modes import evaluating
 from iblearn.estimators.base import MIEstimate
 from iblearn.estimators.critics import DEFAULT_HIDDEN, ConcatCritic, Hidden, flat, mlp, seeded
-from iblearn.estimators.neural import MINE, MINESettings, Setting, as_input, param_dtype, passes
+from iblearn.estimators.neural import (
+    MINE,
+    MINESettings,
+    Setting,
+    as_input,
+    distributed,
+    param_dtype,
+    passes,
+)
 
 
 class ArchitectureAwareCritic(nn.Module):
@@ -158,14 +170,23 @@ class AAMINE(MINE):
         that the sub-network does not run twice; pass the result as y to ``train_step`` / ``batch_mi``."""
         if self.noise_std == 0:
             return rep
-        noise = torch.randn(rep.shape, generator=gen or self._noise, dtype=rep.dtype).to(rep.device)
-        return rep + self.noise_std * noise
+        # Under torch.distributed, this rank's rows of the noise of the global batch, drawn alike on
+        # every rank: the noise one process draws on the concatenated batch.
+        offset, total = distributed.share(len(rep), rep.device)
+        noise = torch.randn((total, *rep.shape[1:]), generator=gen or self._noise, dtype=rep.dtype)
+        return rep + self.noise_std * noise[offset : offset + len(rep)].to(rep.device)
 
     def _inputs(self, x: Any, y: Any = None) -> tuple[Tensor, Tensor]:
         if y is not None:
             return super()._inputs(x, y)
         xt = self._x(x)
         return super()._inputs(xt, self.noisy(xt))
+
+    def _everyone(self, x: Any, y: Any) -> tuple[Any, Any]:
+        # With y None, x alone carries the rows: an estimate gathers every rank's x, and makes y there.
+        if y is None and distributed.active() and isinstance(x, Tensor | np.ndarray):
+            return distributed.gather_uneven(V.as_tensor(x, "x")), None
+        return super()._everyone(x, y)
 
     def _x(self, x: Any) -> Tensor:
         """x checked, and cast to the sub-network's dtype (numpy gives float64)."""

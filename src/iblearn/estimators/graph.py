@@ -17,13 +17,26 @@ torch-geometric (the ``graph`` extra) is needed for its data sets and layers, no
 * DGI estimates the MI between each node's representation and the graph summary
   ``s = sigmoid(mean h)``, with a bilinear critic and negatives from the encoder run on shuffled
   features; so it needs the ``encoder``.
+
+Under ``torch.distributed`` (:mod:`iblearn.estimators.neural.distributed`) a rank's rows are **its own
+graphs**: each rank passes a graph (one, or a ``Batch`` of several) whose edges join its own nodes, and
+the global batch is the disjoint union of every rank's graphs in rank order, what one process would get
+from ``Batch.from_data_list`` of all of them. A graph cannot be split over ranks (an edge between two
+ranks' nodes has no index on either), and need not be: ranks may hold different numbers of nodes and
+edges. Negatives shuffle the features of every rank's nodes (gathered), with the permutation of the
+global batch drawn alike on every rank; each rank's bound is its share of the means over every rank's
+edges or nodes (:func:`~iblearn.estimators.neural.distributed.rank_mean`) and of GMI's weight sum, and
+``log E_Q[exp T]`` is over every rank's negatives, so the mean over ranks of the per-rank values and
+gradients is the single-process one on the union. ``est(h, graph)`` reports that value on every rank.
+A rank that passes the whole graph, as every other rank does, counts it once per rank (a transductive
+graph such as Cora is one graph: train on it in one process, or give each rank its own graphs).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -33,6 +46,7 @@ from torch import Tensor, nn
 from iblearn import _checks as V
 from iblearn._modes import evaluating
 from iblearn.data.graphs import GraphBatch, call_on_graph, is_graph, node_graph, with_features
+from iblearn.estimators.base import MIEstimate
 from iblearn.estimators.critics import seeded
 from iblearn.estimators.neural import (
     NeuralEstimator,
@@ -40,9 +54,10 @@ from iblearn.estimators.neural import (
     Setting,
     as_input,
     derangements,
+    distributed,
     param_dtype,
 )
-from iblearn.functional.bounds import dv_bound, js_bound
+from iblearn.functional.bounds import dv_bound, js_bound, log_mean_exp
 
 Graph = tuple[Tensor, Tensor, Tensor | None]
 # A checked graph as the estimators pass it on: (x, edge_index, batch) and the object it came from when
@@ -135,12 +150,35 @@ class _GraphEstimator(NeuralEstimator):
             yield x, y
 
     def _pooled(self, joint: Tensor, marginal: Tensor) -> Tensor:
-        return dv_bound(joint, marginal)  # of the JS-trained critic: see iblearn.estimators.JS
+        # DV of the JS-trained critic (see iblearn.estimators.JS); under torch.distributed this rank's
+        # share of the mean of the joint scores, and log E_Q over every rank's negatives.
+        if not distributed.active():
+            return dv_bound(joint, marginal)
+        return distributed.rank_mean(joint) - log_mean_exp(distributed.gather_uneven(marginal))
 
     def mi(self, x: Any, y: Any) -> Tensor:
-        h, graph = self._inputs(x, y)
-        value = self._pooled(*self._pair_scores(h, graph, torch.Generator().manual_seed(0)))
-        return self._finite(value, "estimate")
+        # A rank's graphs are not rows to pool on one rank: each scores its own, and the shares are
+        # summed (the module's docstring), even where an estimate is otherwise computed locally.
+        with distributed.spread():
+            h, graph = self._inputs(x, y)
+            value = self._pooled(*self._pair_scores(h, graph, torch.Generator().manual_seed(0)))
+            if distributed.active():  # the sum of the shares, with this rank's share's gradient
+                value = value + (distributed.mean_over_ranks(value) - value.detach())
+            return self._finite(value, "estimate")
+
+    def forward(self, x: Any, y: Any, **request: Any) -> MIEstimate:
+        result = super().forward(x, y, **request)
+        if not distributed.grouped():
+            return result
+        with distributed.spread():  # the nodes of every rank's graphs
+            return replace(result, n_samples=distributed.share(result.n_samples)[1])
+
+    def _shuffled(self, x: Tensor, perm: Callable[[int], Tensor]) -> Tensor:
+        """``x`` at the rows ``perm(N)`` picks for this rank's nodes, a permutation of all N nodes (of
+        every rank's graphs, whose features are gathered, under ``torch.distributed``)."""
+        offset, total = distributed.share(len(x), x.device)
+        rows = perm(total)[offset : offset + len(x)].to(x.device)
+        return distributed.gather_uneven(x)[rows]
 
     def batch_mi(self, x: Any, y: Any) -> Tensor:
         h, graph = self._inputs(x, y)
@@ -201,7 +239,7 @@ class GMI(_GraphEstimator):
             graph[1],
         )  # node features are the critic's other input: numpy gives float64
         src, dst = self._edges(len(x), edge_index)
-        shuffled = x[derangements(len(x), 1, gen)[0].to(x.device)]  # no node keeps its own features
+        shuffled = self._shuffled(x, lambda n: derangements(n, 1, gen)[0])  # no node keeps its own
         return self.scorer(h[src], x[dst]), self.scorer(h[src], shuffled[dst])
 
     def objective(self, h: Tensor, graph: Any) -> Tensor:
@@ -213,12 +251,16 @@ class GMI(_GraphEstimator):
         src, dst = self._edges(len(x), edge_index)
         pos, neg = self._pair_scores(h, graph, self._shuffles)
         w = torch.sigmoid((h[src] * h[dst]).sum(dim=1))
-        fmi = ((w * -F.softplus(-pos)).sum() - (w * F.softplus(neg)).sum()) / w.sum()
-        # TMI: w_ij = sigmoid(h_i . h_j) should say which pairs are edges (random pairs as non-edges).
-        rand = torch.randint(0, len(x), (2, len(src)), generator=self._shuffles).to(x.device)
-        tmi = (
-            F.softplus(-(h[src] * h[dst]).sum(dim=1)).mean()
-            + F.softplus((h[rand[0]] * h[rand[1]]).sum(dim=1)).mean()
+        fmi = ((w * -F.softplus(-pos)).sum() - (w * F.softplus(neg)).sum()) / distributed.rank_sum(w.sum())
+        fmi = fmi * distributed.world()[1]  # this rank's share: the mean over ranks is the weighted mean
+        # TMI: w_ij = sigmoid(h_i . h_j) should say which pairs are edges (random pairs as non-edges),
+        # pairs of nodes of all ranks' graphs, drawn for all their edges, this rank scoring its share.
+        nodes, edges = distributed.share(len(x), x.device), distributed.share(len(src), x.device)
+        rand = torch.randint(0, nodes[1], (2, edges[1]), generator=self._shuffles).to(x.device)
+        rand = rand[:, edges[0] : edges[0] + len(src)]
+        everyone = distributed.gather_uneven(h)
+        tmi = distributed.rank_mean(F.softplus(-(h[src] * h[dst]).sum(dim=1))) + distributed.rank_mean(
+            F.softplus((everyone[rand[0]] * everyone[rand[1]]).sum(dim=1))
         )
         return fmi - self.tmi_weight * tmi
 
@@ -301,8 +343,7 @@ class DGI(_GraphEstimator):
 
     def _pair_scores(self, h: Tensor, graph: Checked, gen: torch.Generator) -> tuple[Tensor, Tensor]:
         x, edge_index, batch, source = graph
-        perm = torch.randperm(len(x), generator=gen).to(x.device)
-        shuffled = x[perm].to(h.dtype)  # numpy features are float64
+        shuffled = self._shuffled(x, lambda n: torch.randperm(n, generator=gen)).to(h.dtype)  # numpy: f64
         # The encoder sees a Data it was given with all its attributes, the features shuffled.
         corrupted_graph = (
             with_features(source, shuffled)
@@ -316,4 +357,7 @@ class DGI(_GraphEstimator):
         return self.scorer(h, s), self.scorer(corrupted, s)
 
     def objective(self, h: Tensor, graph: Any) -> Tensor:
-        return js_bound(*self._pair_scores(h, graph, self._shuffles))
+        pos, neg = self._pair_scores(h, graph, self._shuffles)
+        if not distributed.active():
+            return js_bound(pos, neg)
+        return distributed.rank_mean(-F.softplus(-pos)) - distributed.rank_mean(F.softplus(neg))

@@ -62,6 +62,26 @@ def local() -> Iterator[None]:
         _local.reset(token)
 
 
+def grouped() -> bool:
+    """Whether a process group of more than one rank is initialized, inside :func:`local` too."""
+    token = _local.set(False)
+    try:
+        return active()
+    finally:
+        _local.reset(token)
+
+
+@contextlib.contextmanager
+def spread() -> Iterator[None]:
+    """Undoes :func:`local` within it: for inputs that are not rows to pool on one rank (graphs), an
+    estimate is each rank's share of it, summed over the ranks."""
+    token = _local.set(False)
+    try:
+        yield
+    finally:
+        _local.reset(token)
+
+
 def _sizes(t: Tensor) -> list[int]:
     """Every rank's number of rows of ``t``."""
     _, size = world()
@@ -124,6 +144,34 @@ class _Gather(torch.autograd.Function):
         torch.distributed.all_reduce(grad)
         rank, _ = world()
         return grad[rank * ctx.rows : (rank + 1) * ctx.rows]
+
+
+def share(n_local: int, device: torch.device | None = None) -> tuple[int, int]:
+    """``(offset, total)``: where this rank's ``n_local`` rows start in the global batch (every rank's
+    rows in rank order, any number on each), and how many rows it has; ``(0, n_local)`` outside a
+    process group."""
+    if not active():
+        return 0, n_local
+    sizes = _sizes(torch.empty(n_local, device=device))
+    return sum(sizes[: world()[0]]), sum(sizes)
+
+
+def rank_mean(values: Tensor) -> Tensor:
+    """This rank's share of the mean of ``values`` over every rank's (any number on each): their sum
+    times the number of ranks over the number of values on all ranks, so that the mean over ranks (what
+    DDP does to gradients) is the mean over all values; ``values.mean()`` outside a process group."""
+    if not active():
+        return values.mean()
+    _, total = share(values.numel(), values.device)
+    return values.sum() * (world()[1] / total)
+
+
+def rank_sum(value: Tensor) -> Tensor:
+    """The sum of the 0-d ``value`` over the ranks, with gradients flowing back to every rank's own
+    (each rank's ``value`` is one row of a :func:`gather`); ``value`` outside a process group."""
+    if not active():
+        return value
+    return gather(value.reshape(1), "value").sum()
 
 
 def own_rows(n_local: int, device: torch.device) -> Tensor:
