@@ -50,6 +50,17 @@ def kill_at(prefix: str) -> Callable[[str], None]:
     return progress
 
 
+def killed_then_resumed(
+    run: Callable[..., Path], config: Any, out: Path, kill: Callable[[str], None]
+) -> tuple[list[dict[str, str]], Path]:
+    """``run(options, config)`` into ``out`` killed by the ``progress`` callback ``kill`` (which must raise
+    :class:`Killed`), then resumed there: the rows the killed run left, and the resumed run's folder."""
+    with pytest.raises(Killed):
+        run(ReproduceOptions(out=out, progress=kill), config)
+    done = RunFolder(out).metrics()
+    return done, run(ReproduceOptions(out=out, resume=True), config)
+
+
 def image_loader(train: int, test: int, *, high: int = 256, stripes: bool = True) -> Callable[..., Any]:
     """A stand-in for ``load_images(name, split)``: ``train`` or ``test`` random 28 x 28 images of 10
     classes, pixels below ``high``, and where ``stripes`` a bright row 2c in the images of class c,

@@ -7,7 +7,7 @@ import pytest
 import iblearn.experiments.aamine_noise as exp
 from iblearn.experiments import REPRODUCTIONS, ReproduceOptions
 from iblearn.records import RunFolder, read_json
-from tests.experiments.kill import Killed, assert_resumes_exactly, kill_after
+from tests.experiments.kill import Killed, assert_resumes_exactly, kill_after, killed_then_resumed
 
 TINY = exp.Config(
     input_dim=4,
@@ -22,11 +22,8 @@ TINY = exp.Config(
 
 
 def test_writes_the_run_folder_and_resumes(tmp_path):
-    with pytest.raises(Killed):
-        exp.run(ReproduceOptions(out=tmp_path, progress=kill_after(2)), TINY)
-    rows_before = RunFolder(tmp_path).metrics()
+    rows_before, path = killed_then_resumed(exp.run, TINY, tmp_path, kill_after(2))
     assert len(rows_before) == 4  # two (noise, critic) pairs, two rounds each
-    path = exp.run(ReproduceOptions(out=tmp_path, resume=True), TINY)
     rows = RunFolder(path).metrics()
     assert rows[:4] == rows_before and len(rows) == 8
     for name in ("config.json", "metrics.csv", "results.json", "table.md"):

@@ -8,9 +8,9 @@ import torch
 from torch import nn
 
 import iblearn.experiments.layerwise_ib as exp
-from iblearn.experiments import REPRODUCTIONS, ReproduceOptions
+from iblearn.experiments import REPRODUCTIONS
 from iblearn.records import RunFolder, read_json
-from tests.experiments.kill import Killed, assert_resumes_exactly, image_loader, kill_at
+from tests.experiments.kill import assert_resumes_exactly, image_loader, kill_at, killed_then_resumed
 
 TINY = exp.Config(
     runs=(("mnist", 0.5), ("fashion-mnist", 0.5)),
@@ -32,10 +32,8 @@ def _tiny_data(monkeypatch):
 
 
 def test_runs_every_method_resumes_and_tabulates(tmp_path):
-    with pytest.raises(Killed):
-        exp.run(ReproduceOptions(out=tmp_path, progress=kill_at("fashion-mnist 50%|iyl|0")), TINY)
-    done = [r["key"] for r in RunFolder(tmp_path).metrics()]
-    path = exp.run(ReproduceOptions(out=tmp_path, resume=True), TINY)
+    rows_done, path = killed_then_resumed(exp.run, TINY, tmp_path, kill_at("fashion-mnist 50%|iyl|0"))
+    done = [r["key"] for r in rows_done]
     keys = [r["key"] for r in RunFolder(path).metrics()]
     assert keys[: len(done)] == done and len(keys) == len(set(keys)) == 6
     table = (path / "table.md").read_text()

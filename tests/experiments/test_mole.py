@@ -8,10 +8,10 @@ import torch
 
 import iblearn.experiments.mole as exp
 from iblearn.data.graphs import GraphBatch, GraphDataset
-from iblearn.experiments import REPRODUCTIONS, ReproduceOptions
+from iblearn.experiments import REPRODUCTIONS
 from iblearn.records import RunFolder
 from iblearn.training import CrossEntropy, InfoMax
-from tests.experiments.kill import Killed, assert_resumes_exactly, kill_at
+from tests.experiments.kill import assert_resumes_exactly, kill_at, killed_then_resumed
 
 TINY = exp.Config(tasks=("adult", "mutagenicity"), epochs=1, seeds=1, tsne_samples=0)
 
@@ -104,10 +104,8 @@ def test_table_1_pairs_each_module_with_its_estimator():
 
 
 def test_runs_every_method_resumes_and_tabulates(tmp_path):
-    with pytest.raises(Killed):
-        exp.run(ReproduceOptions(out=tmp_path, progress=kill_at("mutagenicity matrix")), TINY)
-    done = [r["key"] for r in RunFolder(tmp_path).metrics()]
-    path = exp.run(ReproduceOptions(out=tmp_path, resume=True), TINY)
+    rows_done, path = killed_then_resumed(exp.run, TINY, tmp_path, kill_at("mutagenicity matrix"))
+    done = [r["key"] for r in rows_done]
     rows = RunFolder(path).metrics()
     keys = [r["key"] for r in rows]
     assert keys[: len(done)] == done and len(keys) == len(set(keys))  # nothing retrained

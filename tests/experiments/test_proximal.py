@@ -10,7 +10,7 @@ import torch
 import iblearn.experiments.proximal as exp
 from iblearn.experiments import ReproduceOptions
 from iblearn.records import RunFolder, read_json
-from tests.experiments.kill import Killed, assert_resumes_exactly, image_loader, kill_at
+from tests.experiments.kill import Killed, assert_resumes_exactly, image_loader, kill_at, killed_then_resumed
 
 # One optimizer, one seed, MNIST, small nets and sets; each test adds the parts and epochs it runs.
 SMALL = exp.Config(
@@ -42,10 +42,8 @@ def _tiny_data(monkeypatch):
 
 
 def test_runs_resumes_and_tabulates(tmp_path):
-    with pytest.raises(Killed):  # at the first image net of ProximalSplit
-        exp.run(ReproduceOptions(out=tmp_path, progress=kill_at("image mnist Adam ours")), TINY)
-    done = RunFolder(tmp_path).metrics()
-    path = exp.run(ReproduceOptions(out=tmp_path, resume=True), TINY)
+    # killed at the first image net of ProximalSplit
+    done, path = killed_then_resumed(exp.run, TINY, tmp_path, kill_at("image mnist Adam ours"))
     rows = RunFolder(path).metrics()
 
     def fields(r):
