@@ -20,7 +20,7 @@ from benchmarks.runners.proximal import fastest, saved_bytes
 from iblearn.models.mole import Sequential, layerwise_mlp, mnist_cnn
 from iblearn.records import markdown_table
 from iblearn.training import Batch, CrossEntropy, InfoMax, NoisyIB, Objective
-from iblearn.training.greedy import GreedyResult, _epoch_module
+from iblearn.training.greedy import GreedyResult, _epoch
 
 
 def _mole_cnn() -> tuple[list[nn.Module], list[Objective]]:
@@ -109,9 +109,7 @@ def _greedy_epoch(
     k: int,
     batches: list[Batch],
 ) -> None:
-    _epoch_module(
-        modules, objectives, optimizers[k], k, batches, 1, device, GreedyResult([[] for _ in modules]), 0
-    )
+    _epoch(modules, objectives, optimizers, [k], batches, 1, device, GreedyResult([[] for _ in modules]), 0)
 
 
 def _module_forward(modules: list[nn.Module], k: int, batch: Batch) -> None:
