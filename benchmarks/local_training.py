@@ -9,15 +9,10 @@ Writes benchmarks/results/local_training_<device>.json and .md.
 import sys
 from pathlib import Path
 
-import torch
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout's root: benchmarks.runners
 
 from benchmarks.runners.local import local_table, run_local
-from benchmarks.runners.script import parser, write
+from benchmarks.runners.script import time_on_device
 
 if __name__ == "__main__":
-    args = parser(__doc__, threads=True, device=True).parse_args()
-    torch.set_num_threads(args.threads)
-    results = run_local(device=args.device)
-    write(args.results, f"local_training_{args.device}", {"results": results}, local_table(results))
+    time_on_device(__doc__, "local_training", run_local, local_table)

@@ -1,11 +1,15 @@
 """What the scripts in benchmarks/ share: a parser with ``--results`` (and ``--threads``, ``--device``
-for the timings), and the JSON record and Markdown table each leaves there."""
+for the timings), the JSON record and Markdown table each leaves there, and the whole of a timing
+script that runs on a device."""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import torch
 
 from iblearn.records import environment, write_json
 
@@ -32,3 +36,12 @@ def write(results: str | Path, name: str, record: dict[str, Any], table: str) ->
     write_json(out / f"{name}.json", {**record, "environment": environment()})
     (out / f"{name}.md").write_text(table, encoding="utf-8")
     print(table)
+
+
+def time_on_device(doc: str, name: str, run: Callable[..., Any], table: Callable[[Any], str]) -> None:
+    """A timing script's main: parses ``--threads``, ``--device`` and ``--results``, sets torch's
+    threads, and records ``run(device=...)`` and its ``table`` as ``name_<device>``."""
+    args = parser(doc, threads=True, device=True).parse_args()
+    torch.set_num_threads(args.threads)
+    results = run(device=args.device)
+    write(args.results, f"{name}_{args.device}", {"results": results}, table(results))
