@@ -188,6 +188,18 @@ def test_labels_are_one_hot_encoded(data):
         MINE(1, 3)(x, labels)
 
 
+class OneWeight(nn.Module):
+    """A critic of one parameter ``w`` (initially ``w0``) scoring pairs as ``score(w, a, b)``."""
+
+    def __init__(self, score, w0) -> None:
+        super().__init__()
+        self.w = nn.Parameter(w0)
+        self.score = score
+
+    def forward(self, a, b):
+        return self.score(self.w, a, b)
+
+
 class PairCritic(nn.Module):
     """A user's critic with no ``all_pairs`` method, and a submodule of that name: scored pair by pair."""
 
@@ -439,15 +451,8 @@ def test_fit_draws_batches_without_replacement():
 def test_user_critics_and_the_registry(data):
     x, y, _, _ = data
 
-    class Bilinear(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.w = nn.Parameter(torch.zeros(1))
-
-        def forward(self, a, b):
-            return self.w * (a * b).sum(dim=1)
-
-    est = get_estimator("mine", critic=Bilinear(), lr=1e-2).fit(x, y, steps=200)
+    bilinear = OneWeight(lambda w, a, b: w * (a * b).sum(dim=1), torch.zeros(1))
+    est = get_estimator("mine", critic=bilinear, lr=1e-2).fit(x, y, steps=200)
     assert float(est.critic.w.detach()) > 0 and float(est(x, y)) > 0.1
     for name in ("mine", "mine_f", "nwj", "js", "infonce"):
         assert get_estimator(name, x_dim=1, y_dim=1).name == name
@@ -472,17 +477,10 @@ def test_a_joint_pair_is_never_scored_as_a_negative(cls):
     score 0, and DV is then exactly 8. One fixed point among 1,024 negatives would add e^8 / 1024 = 2.9
     to E_Q[e^T] and take the DV estimate down to 6.6."""
 
-    class Oracle(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.w = nn.Parameter(torch.ones(()))
-
-        def forward(self, a, b):
-            return 8.0 * self.w * (a == b).all(dim=1).float()
-
+    oracle = OneWeight(lambda w, a, b: 8.0 * w * (a == b).all(dim=1).float(), torch.ones(()))
     x = torch.randn(4096, 2)
     # Unclipped: MINE's default clip (5, issue 26) would cap the oracle's joint score of 8.
-    est = cls(critic=Oracle(), n_negatives=8, **({"clip": None} if cls is MINE else {}))
+    est = cls(critic=oracle, n_negatives=8, **({"clip": None} if cls is MINE else {}))
     joint, marginal = est._scores(x, x, 8, torch.Generator().manual_seed(0))
     assert bool((joint == 8).all()) and bool((marginal == 0).all())
     if cls is MINE:
@@ -529,19 +527,14 @@ def test_concat_all_pairs_gives_the_score_of_every_pairing(lazy):
 def test_a_diverging_critic_raises_with_the_step(data):
     x, y, _, _ = data
 
-    class Exploding(nn.Module):
+    calls = []
+
+    def exploding(w, a, b):
         """Fine for one training step (two calls: joint and shuffled pairs), NaN from then on."""
+        calls.append(1)
+        return w * (a * b).sum(dim=1) * (float("nan") if len(calls) > 2 else 1.0)
 
-        def __init__(self) -> None:
-            super().__init__()
-            self.w = nn.Parameter(torch.ones(1))
-            self.calls = 0
-
-        def forward(self, a, b):
-            self.calls += 1
-            return self.w * (a * b).sum(dim=1) * (float("nan") if self.calls > 2 else 1.0)
-
-    est = MINE(critic=Exploding(), lr=0.5)
+    est = MINE(critic=OneWeight(exploding, torch.ones(1)), lr=0.5)
     with pytest.raises(CriticDivergedError, match="at training step 2"):
         est.fit(x, y, steps=5)
     with pytest.raises(CriticDivergedError, match="the critic has diverged"):
