@@ -424,6 +424,31 @@ static void build_node(const double *pts, Py_ssize_t dim, Py_ssize_t first_leaf,
     build_node(pts, dim, first_leaf, 2 * t + 2, mid, hi, idx, span, boxes, data);
 }
 
+/* ------------------------------------------------------------------------- MixedKSG's float32 filter
+ *   band_count(values, rows, cols, sure, maybe, own0, own1, out_sure, out_maybe): for each row i of the
+ *       C-contiguous float32 matrix values (rows x cols), outside the columns [own0, own1), the number of
+ *       entries > sure[i] and the number >= maybe[i]. One pass where torch's comparisons and sums of
+ *       booleans took five (see iblearn.functional._mixed).
+ */
+VECTOR_CLONES static void band_kernel(const float *v, Py_ssize_t rows, Py_ssize_t cols, const float *sure,
+                                      const float *maybe, Py_ssize_t own0, Py_ssize_t own1, int64_t *out_sure,
+                                      int64_t *out_maybe) {
+    for (Py_ssize_t i = 0; i < rows; i++) {
+        const float *row = v + i * cols, s = sure[i], m = maybe[i];
+        int32_t a = 0, b = 0; /* cols < 2^31, checked */
+        for (Py_ssize_t j = 0; j < cols; j++) {
+            a += row[j] > s;
+            b += row[j] >= m;
+        }
+        for (Py_ssize_t j = own0; j < own1; j++) {
+            a -= row[j] > s;
+            b -= row[j] >= m;
+        }
+        out_sure[i] = a;
+        out_maybe[i] = b;
+    }
+}
+
 /* ------------------------------------------------------------------------------ Python bindings */
 static int check(Py_buffer *b, const char *name, Py_ssize_t items, Py_ssize_t itemsize) {
     if (b->len != items * itemsize) {
@@ -585,6 +610,30 @@ static PyObject *py_tree_count(PyObject *Py_UNUSED(self), PyObject *args) {
     return ok ? Py_NewRef(Py_None) : NULL;
 }
 
+static PyObject *py_band_count(PyObject *Py_UNUSED(self), PyObject *args) {
+    Py_buffer values, sure, maybe, out_s, out_m;
+    Py_ssize_t rows, cols, own0, own1;
+    if (!PyArg_ParseTuple(args, "y*nny*y*nnw*w*", &values, &rows, &cols, &sure, &maybe, &own0, &own1, &out_s,
+                          &out_m))
+        return NULL;
+    int ok = rows >= 0 && cols >= 1 && cols < INT32_MAX && rows <= PY_SSIZE_T_MAX / 4 / cols && 0 <= own0 &&
+             own0 <= own1 && own1 <= cols;
+    if (!ok) PyErr_SetString(PyExc_ValueError, "need rows >= 0, 1 <= cols < 2^31, 0 <= own0 <= own1 <= cols");
+    ok = ok && check(&values, "values", rows * cols, 4) && check(&sure, "sure", rows, 4) &&
+         check(&maybe, "maybe", rows, 4) && check(&out_s, "out_sure", rows, 8) && check(&out_m, "out_maybe", rows, 8);
+    if (ok) {
+        Py_BEGIN_ALLOW_THREADS
+        band_kernel(values.buf, rows, cols, sure.buf, maybe.buf, own0, own1, out_s.buf, out_m.buf);
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&values);
+    PyBuffer_Release(&sure);
+    PyBuffer_Release(&maybe);
+    PyBuffer_Release(&out_s);
+    PyBuffer_Release(&out_m);
+    return ok ? Py_NewRef(Py_None) : NULL;
+}
+
 static PyMethodDef methods[] = {
     {"knn", py_knn, METH_VARARGS,
      "knn(coords, n, dim, bcol, width, k, first, last, out_dist, out_idx): k nearest in the max-norm."},
@@ -596,6 +645,8 @@ static PyMethodDef methods[] = {
      "tree_knn(coords, n, dim, depth, span, boxes, k, first, last, out_dist, out_idx): knn by the tree."},
     {"tree_count", py_tree_count, METH_VARARGS,
      "tree_count(coords, n, dim, depth, span, boxes, radius, inclusive, first, last, out): counts by the tree."},
+    {"band_count", py_band_count, METH_VARARGS,
+     "band_count(values, rows, cols, sure, maybe, own0, own1, out_sure, out_maybe): float32 counts by row."},
     {NULL, NULL, 0, NULL},
 };
 

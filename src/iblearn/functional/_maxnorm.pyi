@@ -62,3 +62,14 @@ def tree_count(
     last: int,
     out: NDArray[np.int64],
 ) -> None: ...
+def band_count(
+    values: NDArray[np.float32],
+    rows: int,
+    cols: int,
+    sure: NDArray[np.float32],
+    maybe: NDArray[np.float32],
+    own0: int,
+    own1: int,
+    out_sure: NDArray[np.int64],
+    out_maybe: NDArray[np.int64],
+) -> None: ...

@@ -128,7 +128,15 @@ def _distance_block(x: Tensor, rows: Tensor, metric: Metric) -> Tensor:
     return _cdist(x[rows], x, metric, rows)
 
 
-def _cdist(a: Tensor, b: Tensor, metric: Metric, rows: Tensor) -> Tensor:
+def _cdist(
+    a: Tensor,
+    b: Tensor,
+    metric: Metric,
+    rows: Tensor,
+    *,
+    b_norm2_max: Tensor | None = None,
+    mode: str = "use_mm_for_euclid_dist_if_necessary",
+) -> Tensor:
     """Distances between the rows of ``a`` and ``b``; callers take radii and counts from the same rows.
 
     Euclidean goes through a matrix product, |a|^2 + |b|^2 - 2 a.b: 10x faster than differences in 784
@@ -136,14 +144,17 @@ def _cdist(a: Tensor, b: Tensor, metric: Metric, rows: Tensor) -> Tensor:
     that differ by the 1e-10 tie-breaking jitter (repeated rows: silent ReLU units, saturated tanh),
     which came out as 0 or as noise. Entries within :data:`_MM_ROUNDING` of that error are recomputed
     from the differences; they are few unless many rows coincide. ``a`` is ``b[rows]``: its points'
-    distances to themselves are set to 0.
+    distances to themselves are set to 0. ``b_norm2_max`` replaces b's largest squared norm in that
+    bound (a block of columns then gets the numbers of the whole matrix); ``mode`` is torch.cdist's
+    ``compute_mode``.
     """
-    dist = torch.cdist(a, b, p=_P[metric])
+    dist = torch.cdist(a, b, p=_P[metric], compute_mode=mode)
     if metric != "euclidean":
         return dist
     # One comparison per entry against a per-row bound (b's largest norm): a superset of the entries
     # to recompute, for the price of one pass over the matrix.
-    bound = (_MM_ROUNDING * a.shape[1] * ((a * a).sum(1) + (b * b).sum(1).max())).sqrt()
+    b_max = (b * b).sum(1).max() if b_norm2_max is None else b_norm2_max
+    bound = (_MM_ROUNDING * a.shape[1] * ((a * a).sum(1) + b_max)).sqrt()
     close = dist <= bound[:, None]
     self_pairs = (torch.arange(len(rows), device=rows.device), rows)
     close[self_pairs] = False
