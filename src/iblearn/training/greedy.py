@@ -21,6 +21,11 @@ Before the first step the whole pipeline runs once on the first batch: a module 
 predecessor's output, an objective that cannot take a module's output (e.g. a graph estimator on a
 vector), or a role list of the wrong length raises ``ValueError`` there. With a run folder, every epoch
 is recorded and checkpointed (modules, critics, optimizer, RNG), and a killed run resumes.
+
+Under ``torchrun`` (an initialized process group) each rank passes its own batches and N ranks train as
+one process on the concatenation of their batches: rank 0's weights to start with, each module's
+gradients averaged over the ranks after its own backward pass (gradient isolation kept), objectives
+over every rank's rows, histories averaged, the run folder written by rank 0 (:mod:`.ranks`).
 """
 
 from __future__ import annotations
@@ -35,7 +40,9 @@ from torch import Tensor, nn
 
 from iblearn._modes import evaluating
 from iblearn.data.graphs import call_on_graph, is_graph, with_features
+from iblearn.estimators.neural import distributed
 from iblearn.records import RunFolder
+from iblearn.training import ranks
 from iblearn.training.objectives import Activation, Batch, Objective, kind
 
 Batches = Callable[[int], Iterable[Batch]]
@@ -119,7 +126,11 @@ def train_greedy(
         device: where to train.
         run: a run folder to record and checkpoint into; one opened with ``resume=True`` continues a
             killed run from its checkpoint, any other starts over.
-        progress: called with a message after every epoch.
+        progress: called with a message after every epoch (on rank 0 alone under torchrun).
+
+    Under ``torch.distributed`` every rank calls it with its own batches (the same number on each, a
+    ``DistributedSampler``'s share: its epoch is set here each epoch) and the same modules, objectives
+    and ``run`` (see :mod:`.ranks`); every rank ends with the same weights and histories.
     """
     if mode not in ("sequential", "isolated"):
         raise ValueError(f"mode: expected 'sequential' or 'isolated', got {mode!r}")
@@ -145,10 +156,14 @@ def train_greedy(
             est.to(device)
     get = _batch_source(batches)
     check_pipeline(modules, objectives, next(iter(get(0))).to(device))
+    ranks.same_run(run)
+    ranks.broadcast([*modules, *(e for o in objectives for e in o.estimators())])
     result = GreedyResult([[] for _ in modules])
     optimizers = [make(m.parameters()) for make, m in zip(factories, modules, strict=True)]
     state = _Checkpoint(run, modules, objectives, optimizers, mode)
     start_module, start_epoch = state.resume(result, per_module)
+    if ranks.rank() != 0:
+        progress = None
     if mode == "isolated":
         if any(isinstance(m, Standardize) for module in modules for m in module.modules()):
             raise ValueError(
@@ -184,7 +199,8 @@ class Standardize(nn.Module):
     estimator does not see them at all), so without it the output layer can need many times more
     epochs (measured for MOLE on MNIST: a linear layer on the frozen decoder output reached 70.9%
     test accuracy after 5 Adam epochs, 88.6% standardized; converged logistic regression: 92.9%).
-    Graph inputs are standardized per node feature. Until fitted it is the identity.
+    Graph inputs are standardized per node feature. Until fitted it is the identity. Under torchrun
+    the statistics are those of every rank's inputs, the same on every rank.
     """
 
     mean: Tensor
@@ -201,7 +217,7 @@ class Standardize(nn.Module):
 
     @torch.no_grad()
     def fit(self, inputs: Iterable[Activation]) -> None:
-        rows = torch.cat([_rows(t).flatten(1) for t in inputs])
+        rows = distributed.gather_uneven(torch.cat([_rows(t).flatten(1) for t in inputs]))
         self.mean, self.std = rows.mean(dim=0), rows.std(dim=0).clamp_min(1e-6)
 
     def forward(self, t: Activation) -> Activation:
@@ -247,6 +263,9 @@ def _batch_source(batches: Batches | Iterable[Batch] | Any) -> Batches:
 
     def epoch_batches(epoch: int) -> Iterator[Batch]:
         empty = True
+        sampler = getattr(batches, "sampler", None)
+        if callable(getattr(sampler, "set_epoch", None)):  # a DistributedSampler: each epoch its order
+            sampler.set_epoch(epoch)  # type: ignore[union-attr]
         for b in source(epoch):
             empty = False
             yield b if isinstance(b, Batch) else _graph_batch(b) if is_graph(b) else Batch(b[0], b[1])
@@ -295,26 +314,33 @@ def _epoch(
         objectives[k].sync()
     start = time.perf_counter()
     rows: dict[int, list[dict[str, float]]] = {k: [] for k in trained}
-    for batch in batches:
+    for batch in ranks.everyone_steps(batches, epoch):
         batch = batch.to(device)
         with torch.no_grad():
             t = apply_modules(modules, batch.x, trained[0])  # frozen modules: no activations kept
         for k in trained:
             t = apply_module(modules[k], _detach(t))  # the boundary: no gradient reaches module k - 1
-            rows[k].append(_step(objectives[k], optimizers[k], batch, t, critic_steps))
+            rows[k].append(_step(modules[k], objectives[k], optimizers[k], batch, t, critic_steps))
     for k in trained:
-        result.histories[k].append(_history_row(epoch, rows[k], start))
+        result.histories[k].append(ranks.mean_row(_history_row(epoch, rows[k], start)))
 
 
 def _step(
-    objective: Objective, opt: torch.optim.Optimizer, batch: Batch, t: Activation, critic_steps: int
+    module: nn.Module,
+    objective: Objective,
+    opt: torch.optim.Optimizer,
+    batch: Batch,
+    t: Activation,
+    critic_steps: int,
 ) -> dict[str, float]:
-    """The critics' steps on the detached output t, then the module's step on its objective."""
+    """The critics' steps on the detached output t, then the module's step on its objective (its
+    gradients averaged over the ranks under torchrun, as a DDP wrapper of the module alone would)."""
     for _ in range(critic_steps):
         objective.critic_step(batch, _detach(t))
     loss, metrics = objective.loss(batch, t)
     opt.zero_grad(set_to_none=True)
     loss.backward()
+    ranks.average_gradients(module)
     opt.step()
     return metrics
 
@@ -356,8 +382,12 @@ class _Checkpoint:
         self.mode = mode
 
     def save(self, k: int, epoch: int, result: GreedyResult, rows: list[int] | None = None) -> None:
-        """After module k's epoch: the state first, then the epoch's row(s) of ``rows`` (default [k])."""
+        """After module k's epoch: the state first, then the epoch's row(s) of ``rows`` (default [k]);
+        under torchrun by rank 0 alone, with every rank's RNG state."""
         if self.run is None:
+            return
+        every_rng = ranks.rng_states()  # a collective: before rank 0 goes its own way
+        if ranks.rank() != 0:
             return
         self.run.save_checkpoint(
             {
@@ -367,6 +397,7 @@ class _Checkpoint:
                 "estimators": [[e.state_dict() for e in o.estimators()] for o in self.objectives],
                 "optimizers": [o.state_dict() for o in self.optimizers],
                 "rng": torch.get_rng_state(),
+                "rank_rng": every_rng or [],
                 # Dropout and noise layers on a GPU draw from its generators.
                 "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else [],
                 "histories": result.histories,
@@ -381,11 +412,16 @@ class _Checkpoint:
         if self.run is None:
             return 0, 0
         run = self.run
+        writer = ranks.rank() == 0
         if not run.resume:
-            run.file(self.FILE).unlink(missing_ok=True)
+            if writer:
+                run.file(self.FILE).unlink(missing_ok=True)
+                run.drop_metrics(lambda r: bool(r.get("module")))
+            return 0, 0
         state = run.load_checkpoint(self.FILE)
         if state is None:
-            run.drop_metrics(lambda r: bool(r.get("module")))
+            if writer:
+                run.drop_metrics(lambda r: bool(r.get("module")))
             return 0, 0
         k: Any = state.get("module")
         epoch: Any = state.get("epoch")
@@ -400,7 +436,8 @@ class _Checkpoint:
                     est.load_state_dict(s)
             for opt, s in zip(self.optimizers, state["optimizers"], strict=True):
                 opt.load_state_dict(s)
-            torch.set_rng_state(state["rng"])
+            mine = state.get("rank_rng") or []
+            torch.set_rng_state(mine[ranks.rank()] if ranks.rank() < len(mine) else state["rng"])
             if state.get("cuda_rng"):
                 torch.cuda.set_rng_state_all(state["cuda_rng"])
             histories = state["histories"]
@@ -408,8 +445,9 @@ class _Checkpoint:
                 raise ValueError(f"{len(histories)} histories for {len(self.modules)} modules")
             rows = self._rows(histories)
         result.histories[:] = histories
-        run.drop_metrics(lambda r: bool(r.get("module")))
-        run.extend_metrics(rows)
+        if writer:
+            run.drop_metrics(lambda r: bool(r.get("module")))
+            run.extend_metrics(rows)
         return k, epoch + 1
 
     def _rows(self, histories: list[list[dict[str, float]]]) -> list[dict[str, Any]]:

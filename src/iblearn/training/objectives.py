@@ -10,6 +10,13 @@ families of objectives.
 An objective sees a :class:`Batch` (the network's input x, labels y, an optional mask of the labelled
 samples) and the module's output t. ``critic_step`` trains its estimators' critics on detached
 inputs; ``loss`` returns what the module minimizes and the numbers to record.
+
+Under ``torch.distributed`` each rank's ``loss`` is its share: the mean over ranks is the loss (and
+gradient) of one process on the concatenated batch. Neural estimators share negatives across ranks
+themselves; a means over rows (cross-entropy, accuracy) is each rank's part of the mean over every
+rank's rows (labelled rows may differ in number); an estimator that is no mean over rows (the
+matrix-based ``renyi``) is computed on every rank's rows, gathered with their gradients, and is the same
+on every rank.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from torch import Tensor, nn
 
 from iblearn.data.graphs import GraphLike, is_graph, node_graph
 from iblearn.estimators import AAMINE, DIM, GMI, MINE, Estimator, RenyiMI, as_trainable, get_estimator
+from iblearn.estimators.neural import distributed
 from iblearn.functional.renyi import renyi_graph_mi
 
 #: What flows between modules: a tensor, or a graph (an iblearn GraphBatch, a torch-geometric Data or Batch).
@@ -98,6 +106,10 @@ class CrossEntropy(Objective):
 
     def loss(self, batch: Batch, t: Activation) -> tuple[Tensor, dict[str, float]]:
         logits, y = _labels_for(t, batch)
+        if distributed.active():  # this rank's share of the means over every rank's rows
+            loss = distributed.rank_mean(F.cross_entropy(logits, y, reduction="none"))
+            acc = distributed.rank_mean((logits.argmax(dim=1) == y).to(logits.dtype))
+            return loss, {"loss": float(loss.detach()), "acc": float(acc)}
         loss = F.cross_entropy(logits, y)
         return loss, {"loss": float(loss.detach()), "acc": float((logits.argmax(dim=1) == y).float().mean())}
 
@@ -176,14 +188,29 @@ class InfoMax(Objective):
         if isinstance(self.estimator, GMI | DIM):
             value = self.estimator.module_objective(a, b)  # the critic's objective: not its estimate
             return -value, {"objective": float(value.detach())}
-        mi = self.estimator.mi(a, b) if self.trainable is None else self.trainable.batch_mi(a, b)
+        mi = self._whole(a, b) if self.trainable is None else self.trainable.batch_mi(a, b)
         return -mi, {"mi": float(mi.detach())}
+
+    def _whole(self, a: Any, b: Any) -> Tensor:
+        """The estimator's MI on the batch: under ``torch.distributed`` on every rank's rows, gathered
+        with their gradients, the same value on every rank (a matrix-based estimate is no mean over
+        rows that ranks could share; its gradient reaches each rank's rows through the gather)."""
+        if not distributed.active():
+            return self.estimator.mi(a, b)
+        a, b = distributed.gather_uneven(a), distributed.gather_uneven(b)
+        with distributed.local():
+            return self.estimator.mi(a, b)
 
     def _graph_matrix_loss(self, batch: Batch, t: GraphLike, est: RenyiMI) -> tuple[Tensor, dict[str, float]]:
         graph = batch.x
         if not is_graph(graph):
             raise ValueError("target: a graph module's input I(T; X) needs the network input to be a graph")
-        mi = renyi_graph_mi(t.x, graph.x, graph.edge_index, est.alpha, est.sigma_x, est.sigma_y)
+        rep, features, edges = t.x, graph.x, graph.edge_index
+        if distributed.active():  # the disjoint union of every rank's graphs, as for GMI
+            offset, _ = distributed.share(len(features), features.device)
+            rep, features = distributed.gather_uneven(rep), distributed.gather_uneven(features)
+            edges = distributed.gather_uneven((edges + offset).T).T
+        mi = renyi_graph_mi(rep, features, edges, est.alpha, est.sigma_x, est.sigma_y)
         return -mi, {"mi": float(mi.detach())}
 
 
@@ -252,4 +279,8 @@ class NoisyIB(Objective):
         # I(X; L + eps) >= 0, so a negative estimate is a critic lagging behind the layer, not information
         # to remove: minimizing it chases the critic. Seen (MNIST, seed 3): -3.7, -196, then -37,280 nats
         # in the next layer, and 24% test accuracy. Below zero the penalty has no gradient.
-        return -(i_yl - self.beta * i_xl.clamp_min(0.0)), metrics
+        if not distributed.active():
+            return -(i_yl - self.beta * i_xl.clamp_min(0.0)), metrics
+        # Each rank's i_xl is its share: the penalty is off where the bound over all ranks is below 0.
+        on = bool(distributed.mean_over_ranks(i_xl) > 0)
+        return -(i_yl - self.beta * (i_xl if on else i_xl * 0.0)), metrics
