@@ -158,6 +158,26 @@ class RepresentationEstimator(NeuralEstimator):
             return self._finite(self._estimate(xt, yt), "estimate", (xt, yt))
 
 
+def check_named_network(settings: NeuralSettings, name: str, why: str) -> None:
+    """Where ``settings.critic`` names the network, it must be ``name``, and ``x_dim`` and ``y_dim``,
+    which the network is built on, given (``why`` says so in the error)."""
+    if isinstance(settings.critic, str):
+        V.choice(settings.critic, "critic", (name,))
+        for dim in ("x_dim", "y_dim"):
+            if getattr(settings, dim) is None:
+                raise ValueError(f"{dim}: {why}; pass x_dim and y_dim")
+            settings._set(dim, V.positive_int(getattr(settings, dim), dim))
+
+
+def network_widths(settings: NeuralSettings, needs: str) -> tuple[int, int, tuple[int, ...]]:
+    """``x_dim``, ``y_dim`` and ``hidden`` of checked settings that build a named network (``needs``:
+    the network and its verb, for the error)."""
+    x_dim, y_dim, hidden = settings.x_dim, settings.y_dim, settings.hidden
+    if x_dim is None or y_dim is None or not isinstance(hidden, tuple):  # __post_init__ makes them so
+        raise ValueError(f"x_dim, y_dim, hidden: {needs} both widths and a sequence of widths")
+    return x_dim, y_dim, hidden
+
+
 @dataclass(frozen=True, kw_only=True)
 class LMISettings(NeuralSettings):
     """:class:`NeuralSettings` of latent MI, with the paper's code's defaults (its ``lmi.estimate``).
@@ -202,23 +222,12 @@ class LMISettings(NeuralSettings):
             or not 0 <= self.dropout < 1
         ):
             raise ValueError(f"dropout: expected a rate in [0, 1), got {self.dropout!r}")
-        if isinstance(self.critic, str):
-            V.choice(self.critic, "critic", ("autoencoder",))
-            for name in ("x_dim", "y_dim"):
-                if getattr(self, name) is None:
-                    raise ValueError(
-                        f"{name}: the autoencoder reconstructs both variables; pass x_dim and y_dim"
-                    )
-                self._set(name, V.positive_int(getattr(self, name), name))
+        check_named_network(self, "autoencoder", "the autoencoder reconstructs both variables")
 
     def build_critic(self) -> nn.Module:
         if isinstance(self.critic, nn.Module):
             return self.critic
-        x_dim, y_dim, hidden = self.x_dim, self.y_dim, self.hidden
-        if x_dim is None or y_dim is None or not isinstance(hidden, tuple):  # __post_init__ makes them so
-            raise ValueError(
-                "x_dim, y_dim, hidden: the autoencoder needs both widths and a sequence of widths"
-            )
+        x_dim, y_dim, hidden = network_widths(self, "the autoencoder needs")
         return seeded(lambda: CrossAutoencoder(x_dim, y_dim, self.latent, hidden, self.dropout), self.seed)
 
 

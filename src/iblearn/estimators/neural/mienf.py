@@ -15,7 +15,12 @@ from torch import Tensor, nn
 from iblearn import _checks as V
 from iblearn.estimators.critics import Hidden, seeded
 from iblearn.estimators.neural import UnreliableEstimateWarning
-from iblearn.estimators.neural.lmi import RepresentationEstimator, Standardize
+from iblearn.estimators.neural.lmi import (
+    RepresentationEstimator,
+    Standardize,
+    check_named_network,
+    network_widths,
+)
 from iblearn.estimators.neural.settings import NeuralSettings
 from iblearn.functional.canonical import (
     canonical_basis,
@@ -154,19 +159,12 @@ class MIENFSettings(NeuralSettings):
         super().__post_init__()
         V.choice(self.flow, "flow", ("nsf", "maf"))
         self._set("transforms", V.positive_int(self.transforms, "transforms"))
-        if isinstance(self.critic, str):
-            V.choice(self.critic, "critic", ("flows",))
-            for name in ("x_dim", "y_dim"):
-                if getattr(self, name) is None:
-                    raise ValueError(f"{name}: a flow per variable needs its width; pass x_dim and y_dim")
-                self._set(name, V.positive_int(getattr(self, name), name))
+        check_named_network(self, "flows", "a flow per variable needs its width")
 
     def build_critic(self) -> nn.Module:
         if isinstance(self.critic, nn.Module):
             return self.critic
-        x_dim, y_dim, hidden = self.x_dim, self.y_dim, self.hidden
-        if x_dim is None or y_dim is None or not isinstance(hidden, tuple):  # __post_init__ makes them so
-            raise ValueError("x_dim, y_dim, hidden: the flows need both widths and a sequence of widths")
+        x_dim, y_dim, hidden = network_widths(self, "the flows need")
         return seeded(lambda: FlowPair(x_dim, y_dim, self.flow, self.transforms, hidden), self.seed)
 
 
