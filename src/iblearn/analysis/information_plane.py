@@ -10,6 +10,11 @@ the plain I(X; T) is infinite (paper 003, Theorem 1): a "compression phase" seen
 artefact of the bins (Saxe et al. 2018). Asking for a plain estimate of a quantity :func:`diagnose_ib`
 calls infinite (for the network measured: in evaluation mode) warns once and points to ``"noisy"`` or
 ``"quantized"``, which are well defined.
+
+Under ``torch.distributed`` (``torchrun``) every rank calls ``record``; rank 0 measures its evaluation
+sample alone (estimators then act as one process: a neural estimator does not wait on the other ranks)
+and broadcasts the points, so every rank holds the same plane. A ``DistributedDataParallel`` model is
+run through its inner module, whose forward waits on no other rank.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
+from torch.nn.parallel import DistributedDataParallel
 
 from iblearn import _checks as V
 from iblearn import _plotting
@@ -35,6 +41,7 @@ from iblearn._modes import evaluating
 from iblearn.analysis.ib import IBFunctional, InputKind, diagnose_ib, ib_noisy
 from iblearn.estimators.base import Estimator, unit_name
 from iblearn.estimators.conditional import Conditional
+from iblearn.estimators.neural import distributed
 from iblearn.estimators.registry import REGISTRY, get_estimator
 from iblearn.records import atomic_write_text
 
@@ -213,6 +220,8 @@ class InformationPlane:
         self.scale = 1.0 / math.log(V.positive(base, "base"))
         self.unit = unit_name(base)
         self.model = model
+        # A DDP wrapper's forward waits on the other ranks, which are not measuring: its inner module.
+        self._net: nn.Module = model.module if isinstance(model, DistributedDataParallel) else model
         by_name = dict(model.named_modules())
         by_module = {id(m): n for n, m in by_name.items()}
         if isinstance(layers, str | nn.Module) or len(layers) == 0:
@@ -249,7 +258,7 @@ class InformationPlane:
         hooks = [m.register_forward_hook(hook(n)) for n, m in self.layers.items()]
         try:
             with evaluating(self.model), torch.no_grad(), torch.random.fork_rng(devices=[]):
-                self.model(self.x)
+                self._net(self.x)
         except (RuntimeError, TypeError) as err:
             raise ValueError(f"x: the model cannot run on it, shape {tuple(self.x.shape)} ({err})") from err
         finally:
@@ -265,7 +274,7 @@ class InformationPlane:
             return
         self._warned = True
         with evaluating(self.model):  # the network record() measures, not the one being trained
-            report = diagnose_ib(self.model, self.x, input_kind=self.input_kind)
+            report = diagnose_ib(self._net, self.x, input_kind=self.input_kind)
         verdicts = {d.layer: d.verdict for d in report}
         infinite = [n for n in self.layers if verdicts.get(n) == "infinite"]
         if infinite:
@@ -323,11 +332,38 @@ class InformationPlane:
 
     def record(self, epoch: int) -> None:
         """Measure every watched layer now and keep the points under ``epoch``. A layer whose output is
-        the same for every sample (a dead layer) gets ``(0, 0)``, the MI of a constant, for every method."""
+        the same for every sample (a dead layer) gets ``(0, 0)``, the MI of a constant, for every method.
+
+        Under ``torch.distributed`` every rank must call it: rank 0 measures, as one process, and every
+        rank keeps rank 0's points. Should rank 0 fail, every rank raises (the others a RuntimeError
+        naming rank 0), none waits.
+        """
+        if not distributed.grouped():
+            self._record(epoch)
+            return
+        payload: list[Any] = [None]
+        failure: Exception | None = None
+        if distributed.world()[0] == 0:
+            try:
+                with distributed.local():
+                    payload = [("points", self._record(epoch))]
+            except Exception as err:  # told to the other ranks, then raised here
+                failure, payload = err, [("error", f"{type(err).__name__}: {err}")]
+        torch.distributed.broadcast_object_list(payload, src=0)
+        if failure is not None:
+            raise failure
+        what, found = payload[0]
+        if what == "error":
+            raise RuntimeError(f"InformationPlane.record: rank 0 failed to measure epoch {epoch}: {found}")
+        if distributed.world()[0] != 0:
+            self.points.extend(found)
+
+    def _record(self, epoch: int) -> list[PlanePoint]:
         self._warn_if_infinite()
-        for name, t in self._capture().items():
-            self.points.append(PlanePoint(int(epoch), name, *self._measure(t)))
-        self._warn_if_saturated(self.points[-len(self.layers) :])
+        found = [PlanePoint(int(epoch), name, *self._measure(t)) for name, t in self._capture().items()]
+        self.points.extend(found)
+        self._warn_if_saturated(found)
+        return found
 
     def _warn_if_saturated(self, points: list[PlanePoint]) -> None:
         """Warn once per layer whose I(X; T) sits at its ceiling log N (X is one of the N samples): every
