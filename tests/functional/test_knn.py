@@ -150,17 +150,21 @@ def test_the_kth_neighbour_is_excluded_strictly_and_included_inclusively(tree_ke
 def test_the_kernel_rejects_buffers_of_the_wrong_size():
     cols, out = np.zeros((2, 10)), np.empty(10, dtype=np.int64)
     with pytest.raises(ValueError, match="radius"):
-        nb._maxnorm.count(cols, 10, 2, 1, 4, np.zeros(9), False, 0, 10, out)
+        nb._maxnorm.count((cols, 10, 2, 1, 4), np.zeros(9), False, 0, 10, out)
     with pytest.raises(ValueError, match="k < n"):
-        nb._maxnorm.knn(cols, 10, 2, 1, 4, 10, 0, 10, np.empty((10, 10)), np.empty((10, 10), dtype=np.int64))
+        nb._maxnorm.knn(
+            (cols, 10, 2, 1, 4), 10, 0, 10, np.empty((10, 10)), np.empty((10, 10), dtype=np.int64)
+        )
     with pytest.raises(ValueError, match="bcol"):
-        nb._maxnorm.count(cols, 10, 2, 2, 4, np.zeros(10), False, 0, 10, out)
+        nb._maxnorm.count((cols, 10, 2, 2, 4), np.zeros(10), False, 0, 10, out)
     with pytest.raises(ValueError, match="first <= last <= n"):
-        nb._maxnorm.count(cols, 10, 2, 1, 4, np.zeros(10), False, 0, 11, out)
+        nb._maxnorm.count((cols, 10, 2, 1, 4), np.zeros(10), False, 0, 11, out)
     with pytest.raises(ValueError, match="fit in memory"):  # n * dim * 8 would wrap around to 0
         nb._maxnorm.count(
-            np.zeros(0), 2**61, 1, 0, 2**61, np.zeros(0), False, 0, 0, np.zeros(0, dtype=np.int64)
+            (np.zeros(0), 2**61, 1, 0, 2**61), np.zeros(0), False, 0, 0, np.zeros(0, dtype=np.int64)
         )
+    with pytest.raises(TypeError, match="layout"):
+        nb._maxnorm.count((cols, 10, 2, 1), np.zeros(10), False, 0, 10, out)
 
 
 @pytest.mark.skipif(not nb.HAVE_KERNEL, reason="the compiled kernel was not built")
@@ -168,9 +172,9 @@ def test_the_tree_kernel_rejects_buffers_of_the_wrong_size():
     cols, out = np.zeros((2, 10)), np.empty(10, dtype=np.int64)
     span, boxes = np.zeros(6, dtype=np.int64), np.zeros(12)  # depth 1: 3 nodes, 2 dimensions
     with pytest.raises(ValueError, match="boxes"):
-        nb._maxnorm.tree_count(cols, 10, 2, 1, span, boxes[:-1], np.ones(10), False, 0, 10, out)
+        nb._maxnorm.count((cols, 10, 2, 1, span, boxes[:-1]), np.ones(10), False, 0, 10, out)
     with pytest.raises(ValueError, match="span"):
-        nb._maxnorm.tree_count(cols, 10, 2, 1, span[:-1], boxes, np.ones(10), False, 0, 10, out)
+        nb._maxnorm.count((cols, 10, 2, 1, span[:-1], boxes), np.ones(10), False, 0, 10, out)
     order, data = np.empty(10, dtype=np.int64), np.empty(20)
     with pytest.raises(ValueError, match="depth"):  # 2^4 leaves for 10 points
         nb._maxnorm.build(cols, 10, 2, 4, order, span, boxes, data)
@@ -181,8 +185,8 @@ def test_the_tree_kernel_rejects_buffers_of_the_wrong_size():
             np.zeros(100), 100, 1, 0, np.empty(100, dtype=np.int64), span[:2], boxes[:2], np.empty(100)
         )
     with pytest.raises(ValueError, match="k < n"):
-        nb._maxnorm.tree_knn(
-            cols, 10, 2, 1, span, boxes, 10, 0, 10, np.empty((10, 10)), np.empty((10, 10), dtype=np.int64)
+        nb._maxnorm.knn(
+            (cols, 10, 2, 1, span, boxes), 10, 0, 10, np.empty((10, 10)), np.empty((10, 10), dtype=np.int64)
         )
 
 
@@ -498,7 +502,7 @@ def test_the_kernel_prunes_by_the_columns_that_spread():
     x = _dead_leading_columns(400).numpy()
     order = nb._pruning_order(x).tolist()
     assert sorted(order[:2]) == [2, 3] and order[2:] == [4, 0, 1]  # the mostly silent unit after them
-    _, columns, bcol, _ = nb._slab_layout(x)
+    _, (columns, _, _, bcol, _) = nb._slab_layout(x)
     assert np.ptp(columns[0]) > 0 and np.ptp(columns[bcol]) > 0
 
 

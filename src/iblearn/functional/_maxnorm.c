@@ -8,15 +8,15 @@
  * by a loop the compiler vectorises; they are the same float64 numbers as max_d |c_d[i] - c_d[j]|
  * computed any other way, so the answers are exact.
  *
- *   knn(coords, n, dim, bcol, width, k, first, last, out_dist, out_idx): for the points at positions
- *       first..last-1 (the rows of the outputs that are written), the k nearest (self
- *       excluded), ascending, as positions in the layout. Slabs are visited nearest in a first, and
- *       within a slab blocks nearest in b first, so the k-th distance shrinks early; the search stops
- *       when every unvisited slab or block is at least that far in a or b.
- *   count(coords, n, dim, bcol, width, radius, inclusive, first, last, out): for the same range,
+ *   knn(layout, k, first, last, out_dist, out_idx), with layout the tuple (coords, n, dim, bcol, width):
+ *       for the points at positions first..last-1 (the rows of the outputs that are written), the k
+ *       nearest (self excluded), ascending, as positions in the layout. Slabs are visited nearest in a
+ *       first, and within a slab blocks nearest in b first, so the k-th distance shrinks early; the
+ *       search stops when every unvisited slab or block is at least that far in a or b.
+ *   count(layout, radius, inclusive, first, last, out): for the same range,
  *       #{j != i : d(i, j) < radius_i} (<= if inclusive).
  *
- * Both release the GIL, so disjoint ranges run in parallel threads (the Python side does that).
+ * Given the tree's layout tuple (below) instead, the same two search the k-d tree. Both release the GIL, so disjoint ranges run in parallel threads (the Python side does that).
  *
  * Buffers are C-contiguous float64 (coords, radius, out_dist) and int64 (out_idx, out); this private
  * module checks their sizes, not their dtypes: iblearn.functional._neighbors makes them.
@@ -33,6 +33,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define BLOCK 64
 
@@ -250,9 +251,8 @@ static int layout(Layout *L, const double *coords, Py_ssize_t n, Py_ssize_t dim,
  *   build(points, n, dim, depth, out_order, out_span, out_boxes, out_data): points row-major in the
  *       caller's order; position p of the layout is point out_order[p]; out_data (n * dim) holds the
  *       leaves one after the other, each leaf's points column by column. Leaves hold at most 64 points.
- *   tree_knn(data, n, dim, depth, span, boxes, k, first, last, out_dist, out_idx) and
- *   tree_count(data, n, dim, depth, span, boxes, radius, inclusive, first, last, out): as knn and count
- *       above, for the points at layout positions first..last-1.
+ *   knn and count as above, given the layout tuple (data, n, dim, depth, span, boxes): for the points at
+ *       the tree's layout positions first..last-1.
  */
 typedef struct {
     const double *data, *boxes; /* data: leaf after leaf, each leaf's points column by column */
@@ -470,54 +470,6 @@ static int shape_ok(Py_ssize_t n, Py_ssize_t dim, Py_ssize_t bcol, Py_ssize_t wi
     return 0;
 }
 
-static PyObject *py_knn(PyObject *Py_UNUSED(self), PyObject *args) {
-    Py_buffer coords, out_d, out_i;
-    Py_ssize_t n, dim, bcol, width, k;
-    Py_ssize_t first, last;
-    if (!PyArg_ParseTuple(args, "y*nnnnnnnw*w*", &coords, &n, &dim, &bcol, &width, &k, &first, &last, &out_d,
-                          &out_i))
-        return NULL;
-    Layout L;
-    int ok = shape_ok(n, dim, bcol, width, k, first, last) && k < n && check(&coords, "coords", n * dim, 8) &&
-             check(&out_d, "out_dist", n * k, 8) && check(&out_i, "out_idx", n * k, 8) &&
-             layout(&L, coords.buf, n, dim, bcol, width) == 0;
-    if (ok) {
-        Py_BEGIN_ALLOW_THREADS
-        knn_kernel(&L, k, first, last, out_d.buf, out_i.buf);
-        Py_END_ALLOW_THREADS
-        free(L.amin);
-    } else if (!PyErr_Occurred())
-        PyErr_SetString(PyExc_ValueError, "knn: need 1 <= k < n");
-    PyBuffer_Release(&coords);
-    PyBuffer_Release(&out_d);
-    PyBuffer_Release(&out_i);
-    return ok ? Py_NewRef(Py_None) : NULL;
-}
-
-static PyObject *py_count(PyObject *Py_UNUSED(self), PyObject *args) {
-    Py_buffer coords, radius, out;
-    Py_ssize_t n, dim, bcol, width;
-    int inclusive;
-    Py_ssize_t first, last;
-    if (!PyArg_ParseTuple(args, "y*nnnny*pnnw*", &coords, &n, &dim, &bcol, &width, &radius, &inclusive, &first,
-                          &last, &out))
-        return NULL;
-    Layout L;
-    int ok = shape_ok(n, dim, bcol, width, 1, first, last) && check(&coords, "coords", n * dim, 8) &&
-             check(&radius, "radius", n, 8) && check(&out, "out", n, 8) &&
-             layout(&L, coords.buf, n, dim, bcol, width) == 0;
-    if (ok) {
-        Py_BEGIN_ALLOW_THREADS
-        count_kernel(&L, radius.buf, inclusive, first, last, out.buf);
-        Py_END_ALLOW_THREADS
-        free(L.amin);
-    }
-    PyBuffer_Release(&coords);
-    PyBuffer_Release(&radius);
-    PyBuffer_Release(&out);
-    return ok ? Py_NewRef(Py_None) : NULL;
-}
-
 /* A tree of `depth` levels below the root has 2^(depth + 1) - 1 nodes. */
 static int tree_ok(Py_ssize_t n, Py_ssize_t dim, Py_ssize_t depth, Py_buffer *span, Py_buffer *boxes) {
     if (depth < 0 || depth > 40 || ((Py_ssize_t)1 << depth) > n || ((n - 1) >> depth) + 1 > BLOCK) {
@@ -551,63 +503,96 @@ static PyObject *py_build(PyObject *Py_UNUSED(self), PyObject *args) {
     return ok ? Py_NewRef(Py_None) : NULL;
 }
 
-static PyObject *py_tree_knn(PyObject *Py_UNUSED(self), PyObject *args) {
-    Py_buffer coords, span, boxes, out_d, out_i;
-    Py_ssize_t n, dim, depth, k, first, last;
-    if (!PyArg_ParseTuple(args, "y*nnny*y*nnnw*w*", &coords, &n, &dim, &depth, &span, &boxes, &k, &first, &last,
-                          &out_d, &out_i))
-        return NULL;
-    double *centre = NULL;
-    int ok = shape_ok(n, dim, 0, 1, k, first, last) && k < n && check(&coords, "coords", n * dim, 8) &&
-             tree_ok(n, dim, depth, &span, &boxes) && check(&out_d, "out_dist", n * k, 8) &&
-             check(&out_i, "out_idx", n * k, 8);
-    if (!ok && !PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "tree_knn: need 1 <= k < n");
-    if (ok && !(centre = malloc(dim * sizeof(double)))) {
-        PyErr_NoMemory();
-        ok = 0;
+/* A layout as the Python side passes it: the tuple (coords, n, dim, bcol, width) of the slabs or
+ * (data, n, dim, depth, span, boxes) of the k-d tree, parsed, checked and made ready for a kernel. */
+typedef struct {
+    int is_tree;
+    Py_buffer coords, span, boxes;
+    Py_ssize_t n;
+    Layout L;
+    Tree T;
+    double *centre; /* the tree's scratch (the slabs keep theirs in L) */
+} Args;
+
+/* 1 on success, else 0 with an exception set; release_args(a) afterwards either way. */
+static int parse_args(PyObject *spec, Args *a, Py_ssize_t k, Py_ssize_t first, Py_ssize_t last) {
+    memset(a, 0, sizeof *a);
+    Py_ssize_t dim, bcol, width, depth;
+    if (PyTuple_Check(spec) && PyTuple_GET_SIZE(spec) == 5) {
+        if (!PyArg_ParseTuple(spec, "y*nnnn", &a->coords, &a->n, &dim, &bcol, &width)) return 0;
+        return shape_ok(a->n, dim, bcol, width, k, first, last) && check(&a->coords, "coords", a->n * dim, 8) &&
+               layout(&a->L, a->coords.buf, a->n, dim, bcol, width) == 0;
     }
-    if (ok) {
-        Tree T = {coords.buf, boxes.buf, span.buf, n, dim, ((Py_ssize_t)1 << depth) - 1};
-        Py_BEGIN_ALLOW_THREADS
-        tree_knn_kernel(&T, k, first, last, centre, out_d.buf, out_i.buf);
-        Py_END_ALLOW_THREADS
+    if (PyTuple_Check(spec) && PyTuple_GET_SIZE(spec) == 6) {
+        a->is_tree = 1;
+        if (!PyArg_ParseTuple(spec, "y*nnny*y*", &a->coords, &a->n, &dim, &depth, &a->span, &a->boxes)) return 0;
+        if (!(shape_ok(a->n, dim, 0, 1, k, first, last) && check(&a->coords, "coords", a->n * dim, 8) &&
+              tree_ok(a->n, dim, depth, &a->span, &a->boxes)))
+            return 0;
+        a->T = (Tree){a->coords.buf, a->boxes.buf, a->span.buf, a->n, dim, ((Py_ssize_t)1 << depth) - 1};
+        if (!(a->centre = malloc(dim * sizeof(double)))) {
+            PyErr_NoMemory();
+            return 0;
+        }
+        return 1;
     }
-    free(centre);
-    PyBuffer_Release(&coords);
-    PyBuffer_Release(&span);
-    PyBuffer_Release(&boxes);
-    PyBuffer_Release(&out_d);
-    PyBuffer_Release(&out_i);
+    PyErr_SetString(PyExc_TypeError, "layout: expected the slabs' 5-tuple or the tree's 6-tuple");
+    return 0;
+}
+
+static void release_args(Args *a) {
+    free(a->L.amin);
+    free(a->centre);
+    PyBuffer_Release(&a->coords);
+    PyBuffer_Release(&a->span);
+    PyBuffer_Release(&a->boxes);
+}
+
+/* Release what a call holds; its result (None, or NULL with the exception set). */
+static PyObject *finish(Args *a, int ok, Py_buffer *one, Py_buffer *two) {
+    release_args(a);
+    PyBuffer_Release(one);
+    PyBuffer_Release(two);
     return ok ? Py_NewRef(Py_None) : NULL;
 }
 
-static PyObject *py_tree_count(PyObject *Py_UNUSED(self), PyObject *args) {
-    Py_buffer coords, span, boxes, radius, out;
-    Py_ssize_t n, dim, depth, first, last;
-    int inclusive;
-    if (!PyArg_ParseTuple(args, "y*nnny*y*y*pnnw*", &coords, &n, &dim, &depth, &span, &boxes, &radius, &inclusive,
-                          &first, &last, &out))
-        return NULL;
-    double *centre = NULL;
-    int ok = shape_ok(n, dim, 0, 1, 1, first, last) && check(&coords, "coords", n * dim, 8) &&
-             tree_ok(n, dim, depth, &span, &boxes) && check(&radius, "radius", n, 8) && check(&out, "out", n, 8);
-    if (ok && !(centre = malloc(dim * sizeof(double)))) {
-        PyErr_NoMemory();
-        ok = 0;
-    }
+static PyObject *py_knn(PyObject *Py_UNUSED(self), PyObject *args) {
+    PyObject *spec;
+    Py_buffer out_d, out_i;
+    Py_ssize_t k, first, last;
+    if (!PyArg_ParseTuple(args, "Onnnw*w*", &spec, &k, &first, &last, &out_d, &out_i)) return NULL;
+    Args a;
+    int ok = parse_args(spec, &a, k, first, last) && k < a.n && check(&out_d, "out_dist", a.n * k, 8) &&
+             check(&out_i, "out_idx", a.n * k, 8);
+    if (!ok && !PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "knn: need 1 <= k < n");
     if (ok) {
-        Tree T = {coords.buf, boxes.buf, span.buf, n, dim, ((Py_ssize_t)1 << depth) - 1};
         Py_BEGIN_ALLOW_THREADS
-        tree_count_kernel(&T, radius.buf, inclusive, first, last, centre, out.buf);
+        if (a.is_tree)
+            tree_knn_kernel(&a.T, k, first, last, a.centre, out_d.buf, out_i.buf);
+        else
+            knn_kernel(&a.L, k, first, last, out_d.buf, out_i.buf);
         Py_END_ALLOW_THREADS
     }
-    free(centre);
-    PyBuffer_Release(&coords);
-    PyBuffer_Release(&span);
-    PyBuffer_Release(&boxes);
-    PyBuffer_Release(&radius);
-    PyBuffer_Release(&out);
-    return ok ? Py_NewRef(Py_None) : NULL;
+    return finish(&a, ok, &out_d, &out_i);
+}
+
+static PyObject *py_count(PyObject *Py_UNUSED(self), PyObject *args) {
+    PyObject *spec;
+    Py_buffer radius, out;
+    int inclusive;
+    Py_ssize_t first, last;
+    if (!PyArg_ParseTuple(args, "Oy*pnnw*", &spec, &radius, &inclusive, &first, &last, &out)) return NULL;
+    Args a;
+    int ok = parse_args(spec, &a, 1, first, last) && check(&radius, "radius", a.n, 8) && check(&out, "out", a.n, 8);
+    if (ok) {
+        Py_BEGIN_ALLOW_THREADS
+        if (a.is_tree)
+            tree_count_kernel(&a.T, radius.buf, inclusive, first, last, a.centre, out.buf);
+        else
+            count_kernel(&a.L, radius.buf, inclusive, first, last, out.buf);
+        Py_END_ALLOW_THREADS
+    }
+    return finish(&a, ok, &radius, &out);
 }
 
 static PyObject *py_band_count(PyObject *Py_UNUSED(self), PyObject *args) {
@@ -636,15 +621,11 @@ static PyObject *py_band_count(PyObject *Py_UNUSED(self), PyObject *args) {
 
 static PyMethodDef methods[] = {
     {"knn", py_knn, METH_VARARGS,
-     "knn(coords, n, dim, bcol, width, k, first, last, out_dist, out_idx): k nearest in the max-norm."},
+     "knn(layout, k, first, last, out_dist, out_idx): k nearest in the max-norm, by the slabs or the tree."},
     {"count", py_count, METH_VARARGS,
-     "count(coords, n, dim, bcol, width, radius, inclusive, first, last, out): points within radius."},
+     "count(layout, radius, inclusive, first, last, out): points within radius, by the slabs or the tree."},
     {"build", py_build, METH_VARARGS,
      "build(points, n, dim, depth, out_order, out_span, out_boxes, out_data): a k-d tree."},
-    {"tree_knn", py_tree_knn, METH_VARARGS,
-     "tree_knn(coords, n, dim, depth, span, boxes, k, first, last, out_dist, out_idx): knn by the tree."},
-    {"tree_count", py_tree_count, METH_VARARGS,
-     "tree_count(coords, n, dim, depth, span, boxes, radius, inclusive, first, last, out): counts by the tree."},
     {"band_count", py_band_count, METH_VARARGS,
      "band_count(values, rows, cols, sure, maybe, own0, own1, out_sure, out_maybe): float32 counts by row."},
     {NULL, NULL, 0, NULL},

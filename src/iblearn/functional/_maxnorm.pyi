@@ -2,12 +2,13 @@
 import numpy as np
 from numpy.typing import NDArray
 
+#: The slabs: (coords, n, dim, bcol, width).
+Slabs = tuple[NDArray[np.float64], int, int, int, int]
+#: The k-d tree: (data, n, dim, depth, span, boxes), as build makes it.
+Tree = tuple[NDArray[np.float64], int, int, int, NDArray[np.int64], NDArray[np.float64]]
+
 def knn(
-    coords: NDArray[np.float64],
-    n: int,
-    dim: int,
-    bcol: int,
-    width: int,
+    layout: Slabs | Tree,
     k: int,
     first: int,
     last: int,
@@ -15,11 +16,7 @@ def knn(
     out_idx: NDArray[np.int64],
 ) -> None: ...
 def count(
-    coords: NDArray[np.float64],
-    n: int,
-    dim: int,
-    bcol: int,
-    width: int,
+    layout: Slabs | Tree,
     radius: NDArray[np.float64],
     inclusive: bool,
     first: int,
@@ -35,32 +32,6 @@ def build(
     out_span: NDArray[np.int64],
     out_boxes: NDArray[np.float64],
     out_data: NDArray[np.float64],
-) -> None: ...
-def tree_knn(
-    data: NDArray[np.float64],
-    n: int,
-    dim: int,
-    depth: int,
-    span: NDArray[np.int64],
-    boxes: NDArray[np.float64],
-    k: int,
-    first: int,
-    last: int,
-    out_dist: NDArray[np.float64],
-    out_idx: NDArray[np.int64],
-) -> None: ...
-def tree_count(
-    data: NDArray[np.float64],
-    n: int,
-    dim: int,
-    depth: int,
-    span: NDArray[np.int64],
-    boxes: NDArray[np.float64],
-    radius: NDArray[np.float64],
-    inclusive: bool,
-    first: int,
-    last: int,
-    out: NDArray[np.int64],
 ) -> None: ...
 def band_count(
     values: NDArray[np.float32],

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import torch
@@ -32,6 +32,9 @@ from scipy.spatial import cKDTree
 from torch import Tensor
 
 from iblearn import _checks as V
+
+if TYPE_CHECKING:
+    from iblearn.functional._maxnorm import Slabs, Tree
 
 try:
     from iblearn.functional import _maxnorm
@@ -239,25 +242,25 @@ def _pruning_order(x: NDArray[np.float64]) -> NDArray[np.int64]:
     return np.lexsort((np.arange(x.shape[1]), -(x != median).sum(axis=0), -(q75 / 2 - q25 / 2)))
 
 
-def _slab_layout(x: NDArray[np.float64]) -> tuple[NDArray[np.int64], NDArray[np.float64], int, int]:
+def _slab_layout(x: NDArray[np.float64]) -> tuple[NDArray[np.int64], Slabs]:
     """The kernel's layout: slabs of :func:`_slab_width` consecutive points in the order of the
     widest-spread column (:func:`_pruning_order`), each slab sorted by the next widest (the same
     column again in one dimension).
 
-    Returns ``(order, columns, bcol, width)``: position p of the layout holds point ``order[p]``, and
-    ``columns`` is the ``(d, n)`` C-contiguous transpose of the points in that order, columns in
-    pruning order.
+    Returns ``(order, (columns, n, d, bcol, width))``: position p of the layout holds point
+    ``order[p]``, and ``columns`` is the ``(d, n)`` C-contiguous transpose of the points in that order,
+    columns in pruning order.
     """
     n, d = x.shape
     width, bcol = _slab_width(n), min(1, d - 1)
     if d == 1:  # slabs of a sorted column, each sorted by the same column: the column sorted
         order = np.argsort(x[:, 0], kind="stable")
-        return order, np.ascontiguousarray(x[order, 0][None], dtype=np.float64), bcol, width
+        return order, (np.ascontiguousarray(x[order, 0][None], dtype=np.float64), n, d, bcol, width)
     x = x[:, _pruning_order(x)]
     slab = np.empty(n, dtype=np.int64)
     slab[np.argsort(x[:, 0], kind="stable")] = np.arange(n) // width
     order = np.lexsort((x[:, bcol], slab))
-    return order, np.ascontiguousarray(x[order].T, dtype=np.float64), bcol, width
+    return order, (np.ascontiguousarray(x[order].T, dtype=np.float64), n, d, bcol, width)
 
 
 #: From this many points on, the searches use the kernel's k-d tree instead of its slabs. The slab
@@ -274,18 +277,16 @@ TREE_MIN_N = 100_000
 TREE_LEAF = 32
 
 
-def _tree_layout(
-    x: NDArray[np.float64],
-) -> tuple[NDArray[np.int64], NDArray[np.float64], int, NDArray[np.int64], NDArray[np.float64]]:
-    """The kernel's k-d tree: ``(order, data, depth, span, boxes)`` as ``_maxnorm.build`` makes them
-    (see _maxnorm.c): position p of the tree's layout holds point ``order[p]``."""
+def _tree_layout(x: NDArray[np.float64]) -> tuple[NDArray[np.int64], Tree]:
+    """The kernel's k-d tree: ``(order, (data, n, d, depth, span, boxes))`` as ``_maxnorm.build``
+    makes them (see _maxnorm.c): position p of the tree's layout holds point ``order[p]``."""
     n, d = x.shape
     depth = max(0, math.ceil(math.log2(n / TREE_LEAF))) if n > TREE_LEAF else 0
     nodes = 2 ** (depth + 1) - 1
     order, span = np.empty(n, dtype=np.int64), np.empty(2 * nodes, dtype=np.int64)
     boxes, data = np.empty(2 * nodes * d), np.empty(n * d)
     _maxnorm.build(np.ascontiguousarray(x, dtype=np.float64), n, d, depth, order, span, boxes, data)
-    return order, data, depth, span, boxes
+    return order, (data, n, d, depth, span, boxes)
 
 
 #: Points per part when the kernel's work is split between threads.
@@ -307,19 +308,10 @@ def _in_parts(n: int, run: Callable[[int, int], None]) -> None:
 
 
 def _slab_knn(x: NDArray[np.float64], k: int) -> tuple[Tensor, Tensor]:
-    n, d = x.shape
+    n = len(x)
     dist, idx = np.empty((n, k)), np.empty((n, k), dtype=np.int64)
-    if n >= TREE_MIN_N:
-        order, columns, depth, span, boxes = _tree_layout(x)
-        _in_parts(
-            n,
-            lambda first, last: _maxnorm.tree_knn(
-                columns, n, d, depth, span, boxes, k, first, last, dist, idx
-            ),
-        )
-    else:
-        order, columns, bcol, width = _slab_layout(x)
-        _in_parts(n, lambda first, last: _maxnorm.knn(columns, n, d, bcol, width, k, first, last, dist, idx))
+    order, layout = _tree_layout(x) if n >= TREE_MIN_N else _slab_layout(x)
+    _in_parts(n, lambda first, last: _maxnorm.knn(layout, k, first, last, dist, idx))
     if (idx < 0).any():  # a distance overflowed to inf, so fewer than k neighbours were found
         raise ValueError("x: distances overflow float64; standardize or rescale the data")
     eps, nbr = np.empty(n), np.empty((n, k), dtype=np.int64)
@@ -330,21 +322,9 @@ def _slab_knn(x: NDArray[np.float64], k: int) -> tuple[Tensor, Tensor]:
 def _slab_count(x: NDArray[np.float64], radius: NDArray[np.float64], inclusive: bool) -> Tensor:
     n, d = x.shape
     found, counts = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
-    if n >= TREE_MIN_N and d > 1:  # in one dimension the sorted layout counts by bisection alone
-        order, columns, depth, span, boxes = _tree_layout(x)
-        r = np.ascontiguousarray(radius[order], dtype=np.float64)
-        _in_parts(
-            n,
-            lambda first, last: _maxnorm.tree_count(
-                columns, n, d, depth, span, boxes, r, inclusive, first, last, found
-            ),
-        )
-    else:
-        order, columns, bcol, width = _slab_layout(x)
-        r = np.ascontiguousarray(radius[order], dtype=np.float64)
-        _in_parts(
-            n,
-            lambda first, last: _maxnorm.count(columns, n, d, bcol, width, r, inclusive, first, last, found),
-        )
+    # In one dimension the sorted layout counts by bisection alone.
+    order, layout = _tree_layout(x) if n >= TREE_MIN_N and d > 1 else _slab_layout(x)
+    r = np.ascontiguousarray(radius[order], dtype=np.float64)
+    _in_parts(n, lambda first, last: _maxnorm.count(layout, r, inclusive, first, last, found))
     counts[order] = found
     return torch.from_numpy(counts)
