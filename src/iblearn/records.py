@@ -158,6 +158,10 @@ def _writer_alive(tmp: Path) -> bool:
 class RunFolder:
     """One run's folder: config, per-step metrics, results, table, checkpoints, plots.
 
+    Under ``torch.distributed`` (``torchrun``) only rank 0 writes: on the other ranks (``writer`` False)
+    every write keeps its rows in memory and leaves the files alone, and reads see the folder as rank 0
+    left it, plus their own rows; so every rank may run the same code on the same folder.
+
     Example:
         >>> import tempfile
         >>> run = RunFolder(tempfile.mkdtemp())
@@ -170,7 +174,10 @@ class RunFolder:
     def __init__(self, path: str | os.PathLike[str], *, resume: bool = False) -> None:
         self.path = Path(path)
         self.path.mkdir(parents=True, exist_ok=True)
-        for stale in self.path.glob(".*.tmp"):  # left by a killed writer (atomic_write_bytes)
+        dist = torch.distributed
+        self.writer = not (dist.is_available() and dist.is_initialized() and dist.get_rank() != 0)
+        # Temporary files left by a killed writer (atomic_write_bytes): the writer's to remove.
+        for stale in self.path.glob(".*.tmp") if self.writer else ():
             if not _writer_alive(stale) or time.time() - stale.stat().st_mtime > 600:
                 stale.unlink(missing_ok=True)
         self.resume = resume
@@ -199,11 +206,14 @@ class RunFolder:
                     f"--resume: {self.path} was started with a different config (differs in: "
                     f"{', '.join(keys)}); resume with the same settings, or start over without --resume"
                 )
-        write_json(path, config)
+        if self.writer:
+            write_json(path, config)
 
     def write_results(
         self, results: Mapping[str, Any], *, seed: int | None = None, device: str | None = None
     ) -> None:
+        if not self.writer:
+            return
         write_json(
             self.file("results.json"),
             {
@@ -215,7 +225,8 @@ class RunFolder:
         )
 
     def write_table(self, markdown: str) -> None:
-        atomic_write_text(self.file("table.md"), markdown)
+        if self.writer:
+            atomic_write_text(self.file("table.md"), markdown)
 
     def metrics(self) -> list[dict[str, str]]:
         """The rows of metrics.csv so far, as strings (a copy)."""
@@ -251,10 +262,13 @@ class RunFolder:
         writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
-        atomic_write_text(self.file("metrics.csv"), buf.getvalue())
+        if self.writer:
+            atomic_write_text(self.file("metrics.csv"), buf.getvalue())
         self._rows = rows
 
     def save_checkpoint(self, state: Mapping[str, Any], name: str = "checkpoint.pt") -> None:
+        if not self.writer:
+            return
         buf = io.BytesIO()
         torch.save(dict(state), buf)
         atomic_write_bytes(self.file(name), buf.getvalue())

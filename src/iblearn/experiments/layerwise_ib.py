@@ -27,6 +27,7 @@ from torch import Tensor, nn
 
 from iblearn import _plotting
 from iblearn.data.vision import load_images, to_float
+from iblearn.experiments import torchrun
 from iblearn.experiments.common import (
     ReproduceOptions,
     RunCheckpoint,
@@ -162,8 +163,10 @@ def objectives(hidden: list[nn.Module], beta: float, config: Config, seed: int) 
 
 def _batches(x: Tensor, y: Tensor, config: Config, seed: int) -> Any:
     def batches(epoch: int) -> list[Batch]:
+        # Under torchrun each rank takes its equal part of every batch: a global batch of batch_size.
         order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed * 1000 + epoch))
-        return [Batch(x[i], y[i]) for i in torch.split(order, config.batch_size)]
+        parts = [torchrun.shard(i) for i in torch.split(order, config.batch_size)]
+        return [Batch(x[i], y[i]) for i in parts if len(i)]
 
     return batches
 
@@ -214,12 +217,18 @@ def train_ce(
 def run(options: ReproduceOptions, config: Config | None = None) -> Path:
     """Run (or resume) Table 1 and Fig. 3; ``config`` overrides the ``--quick``/``--full`` presets."""
     config = options.configure(config or (Config() if options.full else Config.quick()))
+    with torchrun.joined(options.device):
+        return _run(options, config)
+
+
+def _run(options: ReproduceOptions, config: Config) -> Path:
     folder = options.run_folder("layerwise-ib")
     folder.write_config(
         {"experiment": "paper 002, Table 1 and Fig. 3", **asdict(config), "seed": options.seed}
     )
-    if not options.resume:
+    if not options.resume and folder.writer:
         shutil.rmtree(folder.path / "training", ignore_errors=True)
+    torchrun.barrier()
     device = options.torch_device()
     done = {r["key"] for r in folder.metrics()}
     for name, fraction in config.runs:
@@ -291,7 +300,8 @@ def figure_3(
             "majority_acc": 100 * majority / len(out),
         }
         options.tell(f"figure 3, beta {beta:g}")
-    _plot_tsne(outputs, yt, folder.file("fig3-tsne.png"))
+    if folder.writer:  # rank 0 under torchrun
+        _plot_tsne(outputs, yt, folder.file("fig3-tsne.png"))
     return stats
 
 

@@ -25,6 +25,8 @@ from iblearn import _plotting
 from iblearn.data.graphs import GraphBatch, load_cora, load_tu
 from iblearn.data.tabular import load_adult
 from iblearn.data.vision import load_mnist, to_float
+from iblearn.estimators.neural.distributed import average_gradients
+from iblearn.experiments import torchrun
 from iblearn.experiments.common import ReproduceOptions, module_optimizers, summarize_runs
 from iblearn.experiments.common import accuracy as tensor_accuracy
 from iblearn.models import mole as nets
@@ -221,9 +223,13 @@ def objectives_for(task: Task, estimator: str, seed: int) -> list[Objective]:
 
 def _batches(task: Task, config: Config, seed: int) -> Any:
     if task.name == "cora":
+        torchrun.refuse("cora", "one graph, which cannot be split over ranks")
         data = task.train
         return lambda epoch: [Batch(data.graph, data.y, data.train_mask)]
     if task.name == "mutagenicity":
+        # MINE on node representations needs the same number of rows on every rank, and ranks holding
+        # their own graphs hold different numbers of nodes.
+        torchrun.refuse("mutagenicity", "its ranks' graphs hold different numbers of nodes")
         data, graphs = task.train
 
         def graph_batches(epoch: int) -> list[Batch]:
@@ -234,8 +240,10 @@ def _batches(task: Task, config: Config, seed: int) -> Any:
     x, y = task.train
 
     def tensor_batches(epoch: int) -> list[Batch]:
+        # Under torchrun each rank takes its equal part of every batch: a global batch of batch_size.
         order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed * 1000 + epoch))
-        return [Batch(x[i], y[i]) for i in torch.split(order, config.batch_size)]
+        parts = [torchrun.shard(i) for i in torch.split(order, config.batch_size)]
+        return [Batch(x[i], y[i]) for i in parts if len(i)]
 
     return tensor_batches
 
@@ -269,6 +277,7 @@ def train_bp(task: Task, config: Config, seed: int, device: torch.device = CPU) 
             out = net(b.x)
             y = b.y if b.mask is None else b.y[b.mask]
             F.cross_entropy(out if b.mask is None else out[b.mask], y).backward()
+            average_gradients(net)  # under torchrun, as DDP: every rank takes the step of the global batch
             opt.step()
     return net
 
@@ -297,11 +306,17 @@ def train_mole(
 def run(options: ReproduceOptions, config: Config | None = None) -> Path:
     """Run (or resume) Table 1; ``config`` overrides the ``--quick``/``--full`` presets."""
     config = options.configure(config or (Config() if options.full else Config.quick()))
+    with torchrun.joined(options.device):
+        return _run(options, config)
+
+
+def _run(options: ReproduceOptions, config: Config) -> Path:
     folder = options.run_folder("mole")
     folder.write_config({"experiment": "paper 001, Table 1", **asdict(config), "seed": options.seed})
     done = {r["key"] for r in folder.metrics()}
-    if not options.resume:  # greedy runs resume from their own checkpoints: start those over too
+    if not options.resume and folder.writer:  # greedy runs resume from their own checkpoints: start over
         shutil.rmtree(folder.path / "greedy", ignore_errors=True)
+    torchrun.barrier()
     device = options.torch_device()
     for name in config.tasks:
         task = load_task(name, config)
@@ -325,7 +340,7 @@ def run(options: ReproduceOptions, config: Config | None = None) -> Path:
                         "test_acc": accuracy(net, task, "test", device),
                     }
                 )
-                if seed == options.seed and config.tsne_samples:
+                if seed == options.seed and config.tsne_samples and folder.writer:
                     tsne(net.cpu(), task, config, folder.file(f"tsne-{name}-{method}.png"))
                 options.tell(f"{name} {method} seed {seed}")
     summary = summarize_runs(folder.metrics(), ("train_acc", "test_acc"))

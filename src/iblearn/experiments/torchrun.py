@@ -1,0 +1,84 @@
+"""The reproductions under ``torchrun --nproc_per_node N`` (``iblearn reproduce mole`` and
+``layerwise-ib``): :func:`joined` starts the process group torchrun describes (gloo on the CPU, NCCL with
+``--device cuda``, each rank on GPU ``LOCAL_RANK``), with a timeout, and names the rank in any error;
+:func:`shard` cuts each global batch into the ranks' equal parts. Started any other way, nothing here
+acts: one process, every batch whole.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import os
+import sys
+from collections.abc import Iterator
+
+import torch
+
+#: Seconds a rank waits in a collective for the others before it raises (``IBLEARN_DIST_TIMEOUT``): a
+#: rank that died or hangs must not keep the others waiting for torch's default of 30 minutes (gloo)
+#: while the run folder shows nothing. Rank 0's evaluation and plots (t-SNE) run while the others wait
+#: at the next collective, so it is generous.
+TIMEOUT = 600.0
+
+
+def world() -> tuple[int, int]:
+    """``(rank, world_size)`` of the initialized process group, ``(0, 1)`` without one."""
+    dist = torch.distributed
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+@contextlib.contextmanager
+def joined(device: str) -> Iterator[None]:
+    """Within it, the process group torchrun's environment (``RANK``, ``WORLD_SIZE``, ...) describes,
+    destroyed at the end; nothing without that environment or with a group already started.
+
+    An exception on a rank is raised again with its rank named (``rank 1 of 2: ...``); the other ranks
+    then fail in their next collective (a closed connection, or after ``IBLEARN_DIST_TIMEOUT``
+    seconds), and torchrun reports the first rank that failed.
+    """
+    dist = torch.distributed
+    if "RANK" not in os.environ or not dist.is_available() or dist.is_initialized():
+        yield
+        return
+    timeout = float(os.environ.get("IBLEARN_DIST_TIMEOUT", TIMEOUT))
+    if not timeout > 0:
+        raise ValueError(f"IBLEARN_DIST_TIMEOUT: expected a positive number of seconds, got {timeout!r}")
+    if device == "cuda":
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+    dist.init_process_group(
+        "nccl" if device == "cuda" else "gloo", timeout=datetime.timedelta(seconds=timeout)
+    )
+    rank, size = world()
+    try:
+        yield
+    except Exception as err:
+        print(f"iblearn: rank {rank} of {size} failed: {type(err).__name__}: {err}", file=sys.stderr)
+        raise
+    finally:
+        with contextlib.suppress(Exception):  # a peer already gone: nothing left to tear down cleanly
+            dist.destroy_process_group()
+
+
+def shard(rows: torch.Tensor) -> torch.Tensor:
+    """This rank's part of a global batch's row indices: the batch cut into equal parts, one a rank, the
+    rows beyond a multiple of the number of ranks dropped (every rank's batch has the same size); the
+    whole batch in one process."""
+    rank, size = world()
+    if size == 1:
+        return rows
+    return rows[: len(rows) - len(rows) % size].tensor_split(size)[rank]
+
+
+def barrier() -> None:
+    """Wait for every rank (after rank 0 has cleared what a fresh start removes)."""
+    if world()[1] > 1:
+        torch.distributed.barrier()
+
+
+def refuse(task: str, why: str) -> None:
+    """Raise ValueError for ``task``, which cannot run split over ranks (``why``), under torchrun."""
+    if world()[1] > 1:
+        raise ValueError(f"tasks: {task} does not run under torchrun ({why}); run it in one process")
