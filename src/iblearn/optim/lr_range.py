@@ -41,15 +41,25 @@ before the first epoch, so ``initial_ity`` (and ``initial_ity_<k>``) is that ITY
 and accuracy are computed only "after training-epoch", so their initial values are epoch 1's. With a
 single epoch per candidate, loss and accuracy would not change between initial and final, and the only
 recorded d_s is epoch 1's 1.0 (epsilon = C2), so at least 2 epochs are required.
+
+Resuming. The test takes hours (paper 004's protocol on MNIST: 135 LeNet-5 epochs), so it can be
+killed. ``on_epoch(record, state)`` is handed every record the test makes: each candidate's epoch-0
+record (``trial``, ``lr``, ``epoch`` 0 and I(T; Y) before training, ITY_0) and each epoch's row (as in
+``curves``), with the state the test would go on from: the candidate's model and optimizer, the trial's
+initial weights and torch's global RNG (dropout draws from it). Handed back as ``completed`` and
+``state``, a new call replays the records without training (their crashes are judged again from their
+rows) and trains on from the state, so that its summary, curves and range are those of a test never
+stopped, and a kill loses at most the epoch in flight. Random numbers ``train_epoch`` draws from a
+generator of its own (its batches) are the caller's to save in ``on_epoch`` and restore; the CUDA RNG
+is not restored.
 """
 
 from __future__ import annotations
 
-import copy
 import math
 import os
 import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +68,7 @@ from torch import nn
 
 from iblearn import _checks as V
 from iblearn import _plotting
+from iblearn.optim._lr_replay import Replay, ity_columns, report
 
 #: A metric that falls below this fraction of its previous epoch's value has collapsed.
 CRASH_DROP = 0.5
@@ -127,6 +138,9 @@ def lr_range_test(
     c2: float = 1.0,
     restart: str = "candidate",
     progress: Callable[[str], None] | None = None,
+    on_epoch: Callable[[dict[str, Any], dict[str, Any]], None] | None = None,
+    completed: Sequence[Mapping[str, Any]] = (),
+    state: Mapping[str, Any] | None = None,
 ) -> LRRange:
     """Algorithm 2 of paper 004.
 
@@ -148,7 +162,17 @@ def lr_range_test(
         c1, c2: the constants of Algorithm 2 (defaults 10 and 1).
         restart: where a new trial starts after a crash: ``"candidate"`` (Algorithm 2), the LR that
             crashed, or ``"smallest"``, the first candidate (see the module docstring).
-        progress: called with a message after every candidate run.
+        progress: called with a message after every candidate run (not after those replayed from
+            ``completed``).
+        on_epoch: ``on_epoch(record, state)``, called after every record the test makes, to save its
+            progress (see "Resuming" in the module docstring): a candidate's epoch-0 record (I(T; Y)
+            before training) and then each of its epochs' rows (those of ``curves``). ``state`` holds
+            live tensors: save or copy it before returning.
+        completed: the records ``on_epoch`` was given by an interrupted test with the same arguments, in
+            order: replayed without training.
+        state: the ``state`` handed to ``on_epoch`` with the last of ``completed``; needed if the test
+            goes on after them (it restores torch's global RNG, and within a trial the trial's initial
+            weights and the model and optimizer of a candidate in flight).
 
     Returns:
         :class:`LRRange`, with the table D (``summary``) and every epoch's record (``curves``);
@@ -156,7 +180,9 @@ def lr_range_test(
 
     Raises:
         ValueError: naming the argument, for bad ``lrs``, ``trials``, ``epochs``, ``ixy``, ``c1`` or
-            ``c2``; checked before any training.
+            ``c2``, checked before any training; for ``completed`` that this test would not have
+            recorded (another ``lrs``, ``trials``, ``epochs`` or ``restart``, a missing value) and a
+            ``state`` missing or not of the last record, found before any training.
     """
     if not lrs or any(not (math.isfinite(lr) and lr > 0) for lr in lrs):
         raise ValueError(f"lrs: expected positive candidate learning rates, got {list(lrs)!r}")
@@ -180,17 +206,28 @@ def lr_range_test(
     curves: list[dict[str, Any]] = []
     first_epochs: dict[float, dict[str, Any]] = {}  # epoch 1 of each LR that completed: collapse references
     candidates = sorted(lrs)
+    replay = Replay(completed, state)
     begin = 0  # the candidate the trial starts from
     for trial in range(trials):
-        initial = make_model(trial)
-        saved = copy.deepcopy(initial.state_dict())
+        initial: nn.Module | None = None  # made when the trial first trains (not while it is replayed)
+        saved: dict[str, Any] = {}
         for i in range(begin, len(candidates)):
             lr = candidates[i]
             smaller = [first_epochs[c] for c in candidates[:i] if c in first_epochs]
-            model = initial
-            model.load_state_dict(saved)
-            optimizer = optimizer_for(model, lr)
-            ity = [_measured(measure(model), None)]  # ITY_0, before training at this LR
+            model: nn.Module | None = None  # None while the candidate is replayed
+            optimizer: torch.optim.Optimizer | None = None
+            zero = replay.take(trial, lr, 0)
+            if zero is not None:
+                ity = [replay.ity(zero, None)]
+            else:
+                if initial is None:
+                    initial, saved = replay.trial_model(trial, make_model)
+                model = initial
+                model.load_state_dict(saved)
+                optimizer = optimizer_for(model, lr)
+                ity = [_measured(measure(model), None)]  # ITY_0, before training at this LR
+                zero = {"trial": trial, "lr": lr, "epoch": 0, **ity_columns(ity[0])}
+                report(on_epoch, zero, model, optimizer, saved)
             first: dict[str, Any] | None = None
             previous: dict[str, Any] | None = smaller[-1] if smaller else None
             min_ds = [math.inf] * len(ity[0])
@@ -201,19 +238,26 @@ def lr_range_test(
                 d_p = [
                     1 - max(h[k] for h in ity) / bounds[min(k, len(bounds) - 1)] for k in range(len(ity[0]))
                 ]
-                metrics = _trained(train_epoch(model, optimizer))
-                ity.append(_measured(measure(model), len(ity[0])))
-                row = {
-                    "trial": trial,
-                    "lr": lr,
-                    "epoch": epoch,
-                    "d_p": d_p[0],
-                    "d_s": d_s[0],
-                    **metrics,
-                    "ity": ity[-1][0],
-                    **{f"ity_{k}": v for k, v in enumerate(ity[-1])},
-                    **{f"d_s_{k}": v for k, v in enumerate(d_s)},
-                }
+                row = replay.take(trial, lr, epoch) if model is None else None
+                if row is not None:
+                    ity.append(replay.ity(row, len(ity[0])))
+                else:
+                    if model is None or optimizer is None:  # the records end inside this candidate
+                        model, optimizer, saved = replay.candidate(trial, lr, make_model, optimizer_for)
+                        initial = model
+                    metrics = _trained(train_epoch(model, optimizer))
+                    ity.append(_measured(measure(model), len(ity[0])))
+                    row = {
+                        "trial": trial,
+                        "lr": lr,
+                        "epoch": epoch,
+                        "d_p": d_p[0],
+                        "d_s": d_s[0],
+                        **metrics,
+                        **ity_columns(ity[-1]),
+                        **{f"d_s_{k}": v for k, v in enumerate(d_s)},
+                    }
+                    report(on_epoch, row, model, optimizer, saved)
                 curves.append(row)
                 if _crashed(row, previous, [m for m in ("train_acc", "ity") if m in row]):
                     crashed = True
@@ -222,7 +266,7 @@ def lr_range_test(
                 previous = row
             if crashed or first is None or previous is None:
                 summary.append({"trial": trial, "lr": lr, "crashed": True})
-                if progress:
+                if progress and model is not None:
                     progress(f"trial {trial}: lr {lr:g} crashed; next trial")
                 begin = i if restart == "candidate" else 0
                 break
@@ -235,15 +279,16 @@ def lr_range_test(
                 **{f"min_d_s_{k}": v for k, v in enumerate(min_ds)},
             }
             # Algorithm 2 measures ITY before training (epoch 0), loss and accuracy only after epochs.
-            start = {**first, "ity": ity[0][0], **{f"ity_{k}": v for k, v in enumerate(ity[0])}}
+            start = {**first, **ity_columns(ity[0])}
             for key in previous:
                 if key not in ("trial", "lr", "epoch", "d_p", "d_s") and not key.startswith("d_s_"):
                     entry[f"initial_{key}"], entry[f"final_{key}"] = start[key], previous[key]
             summary.append(entry)
-            if progress:
+            if progress and model is not None:
                 progress(f"trial {trial}: lr {lr:g}")
         else:
             begin = 0  # a trial that completed every candidate: the next one starts from the smallest
+    replay.finish()
     return select_range(summary, curves, attribute=attribute, c1=c1, c2=c2, restart=restart)
 
 

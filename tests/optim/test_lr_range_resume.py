@@ -1,0 +1,234 @@
+"""The LR range test resumed: killed after any record and handed its records and state back, it ends
+with the summary, curves and range of a test never stopped, training only what the kill lost."""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from iblearn.optim import MIProbe, lr_range_test
+
+LRS = [0.01, 0.1, 0.3, 1.0]
+CRASHES = {(0, 0.3)}  # (trial, lr) whose epochs report a NaN loss: trial 1 restarts from 0.3
+
+
+class Killed(Exception):
+    pass
+
+
+class Tiny:
+    """A linear classifier with dropout on random data: its batches come from a generator of its own,
+    its initial weights and dropout masks from torch's global RNG (never seeded here)."""
+
+    def __init__(self, crashes=frozenset(CRASHES)):
+        g = torch.Generator().manual_seed(0)
+        self.y = torch.randint(0, 3, (90,), generator=g)
+        self.x = torch.randn(90, 4, generator=g) + 2 * nn.functional.one_hot(self.y, 4).float()
+        self.probe = MIProbe(self.x, self.y, n=60, layers=["0", "2"])
+        self.batches = torch.Generator().manual_seed(1)
+        self.crashes, self.trial, self.trained = crashes, -1, 0
+
+    def make_model(self, trial):
+        self.trial = trial
+        return nn.Sequential(nn.Linear(4, 6), nn.Dropout(0.3), nn.Linear(6, 3))
+
+    def train_epoch(self, model, optimizer):
+        self.trained += 1
+        model.train()
+        total, hits = 0.0, 0
+        for idx in torch.randperm(90, generator=self.batches).split(30):
+            optimizer.zero_grad()
+            out = model(self.x[idx])
+            loss = nn.functional.cross_entropy(out, self.y[idx])
+            loss.backward()
+            optimizer.step()
+            total += float(loss.detach()) * len(idx)
+            hits += int((out.argmax(1) == self.y[idx]).sum())
+        crashed = (self.trial, optimizer.param_groups[0]["lr"]) in self.crashes
+        return {"train_loss": math.nan if crashed else total / 90, "train_acc": hits / 90}
+
+    def run(self, **kwargs):
+        return lr_range_test(
+            self.make_model,
+            self.train_epoch,
+            self.probe.measure,
+            ixy=[self.probe.ixy()] * 2,
+            lrs=LRS,
+            trials=3,
+            epochs=3,
+            **kwargs,
+        )
+
+
+class Saver:
+    """An ``on_epoch`` that keeps copies of what a file would (the records, the last state, the batch
+    generator's state), and kills the test at its ``kill``-th record before keeping it."""
+
+    def __init__(self, tiny, kill=None, records=(), state=None, batches=None):
+        self.tiny, self.kill, self.calls = tiny, kill, 0
+        self.records, self.state, self.batches = list(records), state, batches
+
+    def __call__(self, record, state):
+        self.calls += 1
+        if self.calls == self.kill:
+            raise Killed
+        self.records.append(copy.deepcopy(record))
+        self.state, self.batches = copy.deepcopy(state), self.tiny.batches.get_state()
+
+    def resume(self, tiny, kill=None):
+        """Another process's test, handed these records back: a fresh harness, another global RNG."""
+        torch.manual_seed(12345 if self.records else 0)  # nothing recorded: it starts as the first did
+        if self.batches is not None:
+            tiny.batches.set_state(self.batches)
+        return Saver(tiny, kill, self.records, self.state, self.batches)
+
+
+def _json(value):
+    return json.dumps(value, sort_keys=True)  # NaN != NaN: compare the exact text (floats as repr)
+
+
+def _same(result, reference):
+    return (
+        _json(result.summary) == _json(reference.summary)
+        and _json(result.curves) == _json(reference.curves)
+        and (result.lr_min, result.lr_max, result.lr_top, result.epsilon)
+        == (reference.lr_min, reference.lr_max, reference.lr_top, reference.epsilon)
+    )
+
+
+@pytest.fixture(scope="module")
+def unbroken():
+    torch.manual_seed(0)
+    tiny = Tiny()
+    saver = Saver(tiny)
+    return tiny.run(on_epoch=saver), saver.records, tiny.trained
+
+
+def test_the_reference_crashes_and_restarts(unbroken):
+    result, records, _ = unbroken
+    tested = [(r["trial"], r["lr"], r["crashed"]) for r in result.summary]
+    assert tested[:4] == [(0, 0.01, False), (0, 0.1, False), (0, 0.3, True), (1, 0.3, False)]
+    # Every record the test made: an epoch 0 per candidate, then its rows, which are the curves.
+    assert [r for r in records if r["epoch"] > 0] == result.curves
+    assert sum(r["epoch"] == 0 for r in records) == len(result.summary)
+    assert all(
+        set(r) == {"trial", "lr", "epoch", "ity", "ity_0", "ity_1"} for r in records if r["epoch"] == 0
+    )
+
+
+def _kills(records):
+    """Kills where the resumed test goes on differently: with nothing recorded, inside a candidate (at
+    its epoch 0 and later), between two candidates of a trial, into a crash, after a crash (a new trial
+    from the LR that crashed), and at the last record."""
+    where = [(r["trial"], r["lr"], r["epoch"]) for r in records]
+    crash = next(i for i, r in enumerate(records) if r.get("train_loss") != r.get("train_loss"))
+    return sorted({1, 2, 3, where.index((0, 0.1, 0)) + 1, crash + 1, crash + 2, len(records)})
+
+
+def _killed_and_resumed(kill, reference, records, trained):
+    torch.manual_seed(0)
+    tiny = Tiny()
+    saver = Saver(tiny, kill)
+    with pytest.raises(Killed):
+        tiny.run(on_epoch=saver)
+    again = Tiny()
+    resumed = saver.resume(again)
+    result = again.run(on_epoch=resumed, completed=saver.records, state=saver.state)
+    assert _same(result, reference), f"killed at record {kill}"
+    assert resumed.records == records, f"killed at record {kill}"
+    # A kill loses at most the epoch in flight: the killed record's, if it was an epoch's row.
+    lost = records[kill - 1]["epoch"] > 0
+    assert tiny.trained + again.trained == trained + lost, f"killed at record {kill}"
+
+
+def test_killed_and_resumed_equals_a_test_never_stopped(unbroken):
+    for kill in _kills(unbroken[1]):
+        _killed_and_resumed(kill, *unbroken)
+
+
+@pytest.mark.slow
+def test_killed_at_every_record(unbroken):
+    for kill in range(1, len(unbroken[1]) + 1):
+        _killed_and_resumed(kill, *unbroken)
+
+
+def test_killed_twice(unbroken):
+    reference, records, _ = unbroken
+    torch.manual_seed(0)
+    tiny = Tiny()
+    first = Saver(tiny, 9)
+    with pytest.raises(Killed):
+        tiny.run(on_epoch=first)
+    again = Tiny()
+    second = first.resume(again, kill=7)  # its 7th call: the 15th record
+    with pytest.raises(Killed):
+        again.run(on_epoch=second, completed=first.records, state=first.state)
+    last = Tiny()
+    third = second.resume(last)
+    assert _same(last.run(on_epoch=third, completed=second.records, state=second.state), reference)
+    assert third.records == records
+
+
+def test_every_record_replayed_trains_nothing(unbroken):
+    reference, records, _ = unbroken
+    tiny = Tiny()
+    tiny.make_model = tiny.train_epoch = None  # called, they would fail
+    assert _same(tiny.run(completed=records), reference)
+
+
+def test_bad_records_or_state_fail_before_any_training(unbroken):
+    _, records, _ = unbroken
+
+    def run(**kwargs):
+        tiny = Tiny()
+        tiny.train_epoch = None  # a test that trained would fail otherwise
+        return tiny.run(**kwargs)
+
+    # Records of another set of LRs.
+    other = [{**r, "lr": {0.01: 0.02}.get(r["lr"], r["lr"])} for r in records]
+    with pytest.raises(
+        ValueError, match=r"completed: record 0 is trial 0, lr 0.02, epoch 0, where this test"
+    ):
+        run(completed=other)
+    # The first candidate alike, then another: found before any training too.
+    shifted = [r for r in records if r["lr"] != 0.1]
+    with pytest.raises(
+        ValueError, match=r"completed: record 4 is trial 0, lr 0.3, epoch 0, where .* lr 0.1,"
+    ):
+        run(completed=shifted)
+    with pytest.raises(ValueError, match="completed: 1 records after the end of this test"):
+        run(completed=[*records, records[-1]])
+    with pytest.raises(ValueError, match="completed: expected a sequence of records, got dict"):
+        run(completed=records[0])
+    # Written as JSON text where NaN is "nan": the crash could not be judged again.
+    nan = [{**r, "train_loss": "nan"} if r.get("train_loss") != r.get("train_loss") else r for r in records]
+    with pytest.raises(ValueError, match=r"\(trial 0, lr 0.3, epoch 1\) has no number for train_loss"):
+        run(completed=nan)
+    with pytest.raises(ValueError, match=r"record 0 \(trial 0, lr 0.01, epoch 0\) has no number for ity_0"):
+        run(completed=[{"trial": 0, "lr": 0.01, "epoch": 0}])
+
+
+def test_a_state_missing_not_of_the_last_record_or_not_fitting_is_refused():
+    torch.manual_seed(0)
+    tiny = Tiny()
+    saver = Saver(tiny, kill=4)
+    with pytest.raises(Killed):
+        tiny.run(on_epoch=saver)
+    records, state = saver.records, saver.state  # epochs 0 - 2 of the first candidate, its state
+    with pytest.raises(ValueError, match="state: needed to go on after the 3 records of completed"):
+        Tiny().run(completed=records)
+    with pytest.raises(
+        ValueError, match=r"state: of trial 0, lr 0.01, epoch 2, but the last record of .* epoch 1;"
+    ):
+        Tiny().run(completed=records[:2], state=state)
+    with pytest.raises(ValueError, match="state: given without completed"):
+        Tiny().run(state=state)
+    with pytest.raises(ValueError, match="state: does not fit this test \\(RuntimeError"):
+        Tiny().run(completed=records, state={**state, "model": {"0.weight": torch.zeros(2, 2)}})
+    with pytest.raises(ValueError, match="state: does not fit this test \\(KeyError"):
+        Tiny().run(completed=records, state={k: v for k, v in state.items() if k != "rng"})
