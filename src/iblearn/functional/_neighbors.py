@@ -126,11 +126,6 @@ def _distance_rows(parts: list[Tensor], metric: Metric) -> Iterator[tuple[Tensor
         yield rows, dist
 
 
-def _distance_block(x: Tensor, rows: Tensor, metric: Metric) -> Tensor:
-    """The rows ``rows`` of the distance matrix of ``x``: the same numbers as :func:`_distance_rows` gives."""
-    return _cdist(x[rows], x, metric, rows)
-
-
 def _cdist(
     a: Tensor,
     b: Tensor,
