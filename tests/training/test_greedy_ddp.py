@@ -11,6 +11,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from iblearn.data.graphs import GraphBatch
 from iblearn.estimators import MINE, InfoNCE
 from iblearn.records import RunFolder
 from iblearn.training import Batch, CrossEntropy, InfoMax, NoisyIB, Standardize, train_greedy
@@ -76,6 +77,40 @@ def train(mode: str, rank: int | None, folder: str, epochs: Any, resume: bool = 
     }
 
 
+def graph(rank: int | None) -> tuple[GraphBatch, torch.Tensor, torch.Tensor]:
+    """Rank 0's graph (5 nodes), rank 1's two (3 and 4), or (None) their union; node labels, and a mask
+    of labelled nodes (3 on rank 0, 2 on rank 1)."""
+    gen = torch.Generator().manual_seed(2)
+    x = torch.randn(12, 3, generator=gen, dtype=torch.float64)
+    edges = torch.tensor([[0, 1, 2, 3, 4, 1, 5, 6, 8, 9, 10, 11], [1, 2, 3, 4, 0, 3, 6, 7, 9, 10, 11, 8]])
+    batch = torch.tensor([0] * 5 + [1] * 3 + [2] * 4)
+    y = torch.randint(0, 2, (12,), generator=gen)
+    mask = torch.tensor([1, 0, 1, 1, 0, 0, 1, 0, 0, 1, 0, 0], dtype=torch.bool)
+    nodes = {0: slice(0, 5), 1: slice(5, 12), None: slice(0, 12)}[rank]
+    keep = (edges[0] >= nodes.start) & (edges[0] < nodes.stop)
+    g = GraphBatch(x[nodes], edges[:, keep] - nodes.start, batch[nodes] - batch[nodes][0])
+    return g, y[nodes], mask[nodes]
+
+
+def graph_objectives(rank: int | None) -> dict[str, Any]:
+    """Each graph objective's loss and its gradient w.r.t. the node representations, on rank ``rank``'s
+    graphs: matrix-based I(T; X) with the adjacency, I(T; Y) on the labelled nodes, cross-entropy."""
+    g, y, mask = graph(rank)
+    torch.manual_seed(0)
+    layer = nn.Linear(3, 2).double()
+    out = {}
+    for name, objective in (
+        ("renyi-graph", InfoMax("input", "renyi")),
+        ("renyi-label", InfoMax("label", "renyi")),
+        ("cross-entropy", CrossEntropy()),
+    ):
+        h = torch.tanh(layer(g.x)).detach().requires_grad_(True)
+        loss, _ = objective.loss(Batch(g, y, mask), g.with_x(h))
+        loss.backward()
+        out[name] = (loss.detach(), h.grad.clone())
+    return out
+
+
 EPOCHS = {"sequential": ([2, 1, 2], [2, 1, 3]), "isolated": (2, 3)}  # first run, then continued
 
 
@@ -86,6 +121,7 @@ def worker(rank: int, init_method: str, out: str) -> None:
     for mode, (first, more) in EPOCHS.items():
         results[mode] = train(mode, rank, f"{out}-{mode}", first)
         results[f"{mode}-continued"] = train(mode, rank, f"{out}-{mode}", more, resume=True)
+    results["graphs"] = graph_objectives(rank)
     with pytest.raises(ValueError, match=r"ranks \[1\] ran out after 1 batches"):
         train_greedy(
             network("isolated")[0], network("isolated")[1], [b for b in batches(rank)][: 2 - rank], epochs=1
@@ -103,6 +139,11 @@ def test_two_ranks_train_as_one_process_on_the_concatenated_batches(tmp_path):
     out = str(tmp_path / "ddp")
     run_two_ranks(worker, out)
     ranks = [torch.load(f"{out}.{r}", weights_only=False) for r in range(2)]
+    single_graphs = graph_objectives(None)  # ranks of different numbers of nodes and labels
+    for name, (loss, grad) in single_graphs.items():
+        (l0, g0), (l1, g1) = ranks[0]["graphs"][name], ranks[1]["graphs"][name]
+        torch.testing.assert_close((l0 + l1) / 2, loss, **CLOSE, msg=name)
+        torch.testing.assert_close(torch.cat([g0, g1]) / 2, grad, **CLOSE, msg=f"{name} gradient")
     for mode, (first, more) in EPOCHS.items():
         single = train(mode, None, str(tmp_path / f"single-{mode}"), first)
         continued = train(mode, None, str(tmp_path / f"single-long-{mode}"), more)
