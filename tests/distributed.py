@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
+import torch.distributed as dist
 import torch.multiprocessing as mp
 
 
@@ -47,3 +49,20 @@ def run_two_ranks(worker: Callable[..., None], *args: Any, timeout: float = 240.
                 for p in ctx.processes:
                     p.kill()
                 pytest.fail(f"the two ranks did not finish within {timeout:.0f} s")
+
+
+def on_two_ranks(worker: Callable[[int], Any], folder: str | Path, timeout: float = 240.0) -> list[Any]:
+    """What ``worker(rank)`` returns on ranks 0 and 1 of a gloo process group (one torch thread each),
+    in rank order, through files in ``folder``; the test is skipped where torch.distributed is not
+    available."""
+    if not dist.is_available():
+        pytest.skip("torch.distributed is not available")
+    out = str(Path(folder) / "rank")
+    run_two_ranks(_in_group, worker, out, timeout=timeout)
+    return [torch.load(f"{out}.{r}", weights_only=False) for r in range(2)]
+
+
+def _in_group(rank: int, init_method: str, worker: Callable[[int], Any], out: str) -> None:
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=init_method, rank=rank, world_size=2)
+    torch.save(worker(rank), f"{out}.{rank}")

@@ -9,13 +9,12 @@ from typing import Any
 
 import pytest
 import torch
-import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from iblearn.analysis import InformationPlane
 from iblearn.estimators import MINE
-from tests.distributed import run_two_ranks
+from tests.distributed import on_two_ranks
 
 
 def sample(seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -41,9 +40,7 @@ def measured(p: InformationPlane) -> list[Any]:
     return [(q.epoch, q.layer, q.ixt, q.ity) for q in p.result().points]
 
 
-def worker(rank: int, init_method: str, out: str) -> None:
-    torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=init_method, rank=rank, world_size=2)
+def worker(rank: int) -> dict[str, Any]:
     results = {"plain": measured(plane(model(), rank, ["2"]))}  # rank r's own sample: seed r
     results["ddp"] = measured(plane(DDP(model()), rank, ["module.2"]))
     broken = plane(model(), rank, ["2"])
@@ -51,15 +48,11 @@ def worker(rank: int, init_method: str, out: str) -> None:
         broken._measure = lambda t: 1 / 0  # type: ignore[method-assign]
     with pytest.raises(ZeroDivisionError if rank == 0 else RuntimeError, match=r"division|rank 0"):
         broken.record(2)
-    torch.save(results, f"{out}.{rank}")
+    return results
 
 
 def test_rank_0_measures_and_every_rank_holds_its_points(tmp_path):
-    if not dist.is_available():
-        pytest.skip("torch.distributed is not available")
-    out = str(tmp_path / "plane")
-    run_two_ranks(worker, out)
-    ranks = [torch.load(f"{out}.{r}", weights_only=False) for r in range(2)]
+    ranks = on_two_ranks(worker, tmp_path)
     single = measured(plane(model(), 0, ["2"]))
     assert ranks[0]["plain"] == ranks[1]["plain"] == single
     assert ranks[0]["ddp"] == ranks[1]["ddp"] == [(e, "module.2", a, b) for e, _, a, b in single]

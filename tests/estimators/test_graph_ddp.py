@@ -13,13 +13,12 @@ from typing import Any
 
 import pytest
 import torch
-import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
 from iblearn.estimators import AAMINE, DGI, GMI, InfoNCE
 from iblearn.estimators.neural.distributed import average_gradients
-from tests.distributed import run_two_ranks
+from tests.distributed import on_two_ranks
 
 STEPS = 3
 CLOSE = {"rtol": 1e-10, "atol": 1e-12}
@@ -108,13 +107,19 @@ def rows() -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def fitted(batches: Any, x: torch.Tensor, y: torch.Tensor) -> dict[str, Any]:
-    est = InfoNCE(2, 2, hidden=(8,)).double().fit(batches, steps=STEPS, seed=4)
-    return {"weights": [p.detach().clone() for p in est.critic.parameters()], "estimate": float(est(x, y))}
+    est = InfoNCE(2, 2, hidden=(8,)).double()
+    # A parameter the bound does not depend on (the last bias of one side of a separable critic adds a
+    # constant to a row's scores, which InfoNCE cancels) gets a gradient of rounding noise, which Adam
+    # scales up to steps of lr: its weights after training are not compared.
+    est.loss(*next(iter(batches))).backward()
+    idle = {k for k, p in est.critic.named_parameters() if p.grad.abs().max() < 1e-12}
+    est.critic.zero_grad()
+    est.fit(batches, steps=STEPS, seed=4)
+    weights = {k: p.detach().clone() for k, p in est.critic.named_parameters() if k not in idle}
+    return {"weights": weights, "estimate": float(est(x, y))}
 
 
-def worker(rank: int, init_method: str, out: str) -> None:
-    torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=init_method, rank=rank, world_size=2)
+def worker(rank: int) -> dict[str, Any]:
     results = {name: graph_case(name, graphs()[rank]) for name in ("gmi", "dgi")}
     for name in ("gmi", "dgi"):  # what a network in DDP does to the encoder's gradients
         encoder_grad = results[name]["encoder_grad"]
@@ -128,15 +133,11 @@ def worker(rank: int, init_method: str, out: str) -> None:
     loader = DataLoader(ds, batch_size=4, sampler=DistributedSampler(ds, shuffle=False), drop_last=True)
     x, y = rows()  # est: each rank its shard, the estimate over all of them
     results["fit"] = fitted(loader, x[rank::2], y[rank::2])
-    torch.save(results, f"{out}.{rank}")
+    return results
 
 
 def test_two_ranks_equal_one_process_on_the_union_of_their_graphs_and_batches(tmp_path):
-    if not dist.is_available():
-        pytest.skip("torch.distributed is not available")
-    out = str(tmp_path / "ddp")
-    run_two_ranks(worker, out)
-    ranks = [torch.load(f"{out}.{r}", weights_only=False) for r in range(2)]
+    ranks = on_two_ranks(worker, tmp_path)
     for name in ("gmi", "dgi"):
         single = graph_case(name, union())
         r0, r1 = (r[name] for r in ranks)
@@ -178,6 +179,7 @@ def test_two_ranks_equal_one_process_on_the_union_of_their_graphs_and_batches(tm
     ]
     single = fitted(batches, torch.cat([x[0::2], x[1::2]]), torch.cat([y[0::2], y[1::2]]))
     for r in (ranks[0]["fit"], ranks[1]["fit"]):
-        for a, s in zip(r["weights"], single["weights"], strict=True):
-            torch.testing.assert_close(a, s, **CLOSE, msg="fit from a DistributedSampler")
+        assert r["weights"].keys() == single["weights"].keys()
+        for k, s in single["weights"].items():
+            torch.testing.assert_close(r["weights"][k], s, **CLOSE, msg=f"fit from a DistributedSampler: {k}")
         assert r["estimate"] == pytest.approx(single["estimate"], rel=1e-10, abs=1e-12)

@@ -10,10 +10,9 @@ from typing import Any
 
 import pytest
 import torch
-import torch.distributed as dist
 
 from iblearn.estimators import DIM, JS, MINE, NWJ, InfoNCE, MINEf
-from tests.distributed import run_two_ranks
+from tests.distributed import on_two_ranks
 
 N, STEPS = 12, 3  # rows in all (6 a rank), training steps
 
@@ -87,9 +86,7 @@ def run(name: str, x: torch.Tensor, y: torch.Tensor) -> dict[str, Any]:
     return out
 
 
-def worker(rank: int, init_method: str, out: str) -> None:
-    torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=init_method, rank=rank, world_size=2)
+def worker(rank: int) -> dict[str, Any]:
     rows = slice(rank * N // 2, (rank + 1) * N // 2)
     results = {}
     for name in CASES:
@@ -97,15 +94,11 @@ def worker(rank: int, init_method: str, out: str) -> None:
         results[name] = run(name, x[rows], y[rows])
     with pytest.raises(ValueError, match="same size"):
         InfoNCE(2, 2).loss(torch.randn(4 + rank, 2), torch.randn(4 + rank, 2))
-    torch.save(results, f"{out}.{rank}")
+    return results
 
 
 def test_two_ranks_equal_one_process_on_the_concatenated_batch(tmp_path):
-    if not dist.is_available():
-        pytest.skip("torch.distributed is not available")
-    out = str(tmp_path / "ddp")
-    run_two_ranks(worker, out)
-    ranks = [torch.load(f"{out}.{r}", weights_only=False) for r in range(2)]
+    ranks = on_two_ranks(worker, tmp_path)
     close = {"rtol": 1e-10, "atol": 1e-12}
     for name in CASES:
         single = run(name, *data(name))

@@ -4,18 +4,18 @@ and a run continued from its checkpoint under two ranks ends where one process d
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import pytest
 import torch
-import torch.distributed as dist
 from torch import nn
 
 from iblearn.data.graphs import GraphBatch
 from iblearn.estimators import MINE, InfoNCE
 from iblearn.records import RunFolder
 from iblearn.training import Batch, CrossEntropy, InfoMax, NoisyIB, Standardize, train_greedy
-from tests.distributed import run_two_ranks
+from tests.distributed import on_two_ranks
 
 ROWS, BATCHES = 8, 2  # rows a rank a batch, batches an epoch
 CLOSE = {"rtol": 1e-9, "atol": 1e-11}
@@ -114,10 +114,8 @@ def graph_objectives(rank: int | None) -> dict[str, Any]:
 EPOCHS = {"sequential": ([2, 1, 2], [2, 1, 3]), "isolated": (2, 3)}  # first run, then continued
 
 
-def worker(rank: int, init_method: str, out: str) -> None:
-    torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=init_method, rank=rank, world_size=2)
-    results = {}
+def worker(rank: int, out: str) -> dict[str, Any]:
+    results: dict[str, Any] = {}
     for mode, (first, more) in EPOCHS.items():
         results[mode] = train(mode, rank, f"{out}-{mode}", first)
         results[f"{mode}-continued"] = train(mode, rank, f"{out}-{mode}", more, resume=True)
@@ -126,7 +124,7 @@ def worker(rank: int, init_method: str, out: str) -> None:
         train_greedy(
             network("isolated")[0], network("isolated")[1], [b for b in batches(rank)][: 2 - rank], epochs=1
         )
-    torch.save(results, f"{out}.{rank}")
+    return results
 
 
 def _numbers(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -134,11 +132,8 @@ def _numbers(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def test_two_ranks_train_as_one_process_on_the_concatenated_batches(tmp_path):
-    if not dist.is_available():
-        pytest.skip("torch.distributed is not available")
     out = str(tmp_path / "ddp")
-    run_two_ranks(worker, out)
-    ranks = [torch.load(f"{out}.{r}", weights_only=False) for r in range(2)]
+    ranks = on_two_ranks(partial(worker, out=out), tmp_path)
     single_graphs = graph_objectives(None)  # ranks of different numbers of nodes and labels
     for name, (loss, grad) in single_graphs.items():
         (l0, g0), (l1, g1) = ranks[0]["graphs"][name], ranks[1]["graphs"][name]
