@@ -152,6 +152,9 @@ def share(n_local: int, device: torch.device | None = None) -> tuple[int, int]:
     process group."""
     if not active():
         return 0, n_local
+    if device is None:  # NCCL's collectives take tensors on the rank's GPU only
+        nccl = torch.distributed.get_backend() == "nccl"
+        device = torch.device("cuda", torch.cuda.current_device()) if nccl else torch.device("cpu")
     sizes = _sizes(torch.empty(n_local, device=device))
     return sum(sizes[: world()[0]]), sum(sizes)
 
