@@ -3,7 +3,10 @@ a killed run resumes, the table stands beside the paper's numbers."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
+import torch
 
 import iblearn.experiments.mi_lr as exp
 from iblearn.experiments import REPRODUCTIONS, ReproduceOptions
@@ -90,3 +93,58 @@ def test_ixy_is_h_y_by_default_or_paper_004s_ksg_estimate(tmp_path, monkeypatch)
         exp.run(ReproduceOptions(out=tmp_path / "bad"), replace(TINY, ixy="mine"))
     with pytest.raises(ValueError, match="--set range_restart: expected one of candidate, smallest"):
         exp.run(ReproduceOptions(out=tmp_path / "bad"), replace(TINY, range_restart="first"))
+
+
+# 1e30 diverges: I(T; Y) is NaN after its first epoch, a crash in trial 0, and trial 1 restarts from it.
+CRASHING = replace(TINY, range_lrs=(0.03, 1e30), range_trials=2)
+RANGE = "lr_range-mnist-lenet5.json"
+CHECKPOINT = "checkpoint-lr_range-mnist-lenet5.pt"
+
+
+def _range_job(out, config=CRASHING):
+    data = exp.load("mnist", config)
+    assert not isinstance(data, str)
+    probe = exp.MIProbe(*data["train"], n=config.mi_samples, seed=0)
+    return exp.Job(RunFolder(out), "mnist", "lenet5", data, config, probe, probe.ixy(), torch.device("cpu"))
+
+
+@pytest.mark.parametrize(
+    ("kill", "lost"),
+    [
+        # Its records: epochs 0, 1, 2 of 0.03, epochs 0 and 1 (the crash) of 1e30, the same in trial 1.
+        # The 3rd write killed, the test goes on inside 0.03 after its first epoch, its dropout masks and
+        # batches after those of that epoch, and trains its 2nd epoch again; the 6th, after the crash,
+        # with trial 1 (nothing lost: that write is its epoch 0, before training).
+        (3, 1),
+        pytest.param(6, 0, marks=pytest.mark.slow),
+    ],
+)
+def test_a_range_test_killed_after_an_epoch_resumes_to_the_unbroken_result(tmp_path, monkeypatch, kill, lost):
+    trained = []
+    epoch = exp.train_epoch
+    monkeypatch.setattr(exp, "train_epoch", lambda *args: trained.append(1) or epoch(*args))
+    exp.range_test(_range_job(tmp_path / "unbroken"), 0)
+    unbroken, total = read_json(tmp_path / "unbroken" / RANGE), len(trained)
+    tested = [(r["trial"], r["lr"], r["crashed"]) for r in unbroken["summary"]]
+    assert tested == [(0, 0.03, False), (0, 1e30, True), (1, 1e30, True)]
+    assert not (tmp_path / "unbroken" / CHECKPOINT).exists()  # the cache says everything
+    save, calls = RunFolder.save_checkpoint, []
+
+    def killing(self, state, name="checkpoint.pt"):
+        calls.append(name)
+        if len(calls) == kill:
+            raise Killed
+        save(self, state, name)
+
+    out, trained[:] = tmp_path / "killed", []
+    with monkeypatch.context() as patch, pytest.raises(Killed):
+        patch.setattr(RunFolder, "save_checkpoint", killing)
+        exp.range_test(_range_job(out), 0)
+    assert set(calls) == {CHECKPOINT} and not (out / RANGE).exists()
+    with pytest.raises(ValueError, match=f"{CHECKPOINT}: completed: record 0 is trial 0, lr 0.03, epoch 0"):
+        exp.range_test(_range_job(out, replace(CRASHING, range_lrs=(0.01, 1e30))), 0)
+    torch.manual_seed(kill)  # another process, another global RNG
+    exp.range_test(_range_job(out), 0)
+    assert read_json(out / RANGE) == unbroken
+    assert len(trained) == total + lost  # at most the epoch in flight is trained again
+    assert not (out / CHECKPOINT).exists()

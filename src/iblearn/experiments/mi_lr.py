@@ -257,26 +257,46 @@ def train_run(
 
 
 def range_test(job: Job, seed: int, tag: str = "") -> dict[str, float]:
-    """Algorithm 2, cached in the run folder (a resumed run does not repeat it)."""
+    """Algorithm 2, cached in the run folder (a resumed run does not repeat it). While it runs, its
+    records and the state it goes on from (model, optimizer, RNG, batch order) are checkpointed after
+    every epoch, so that ``--resume`` continues it where it was killed, as if it had never stopped."""
     folder, name, data, config, device = job.folder, job.name, job.data, job.config, job.device
     path = folder.file(f"lr_range-{job.dataset}-{name}{tag}.json")
     if path.exists():
         return dict(read_json(path)["range"])
     x, y = data["train"]
     gen = torch.Generator().manual_seed(seed)
-    result = lr_range_test(
-        lambda trial: _model(name, data, seed + trial, device),
-        lambda model, opt: train_epoch(model, opt, x, y, config.batch_size, gen, device),
-        job.probe.measure,
-        ixy=job.ixy,
-        lrs=list(config.range_lrs),
-        make_optimizer=lambda model, lr: _sgd(model.parameters(), lr),
-        trials=config.range_trials,
-        epochs=config.range_epochs,
-        c1=config.c1,
-        c2=config.c2,
-        restart=config.range_restart,
-    )
+    checkpoint = f"checkpoint-{path.stem}.pt"
+    saved = folder.load_checkpoint(checkpoint) or {"records": [], "state": None, "batches": gen.get_state()}
+    with folder.restoring(checkpoint):
+        records, state = list(saved["records"]), saved["state"]
+        gen.set_state(saved["batches"])
+
+    def on_epoch(record: dict[str, Any], state: dict[str, Any]) -> None:
+        records.append(record)
+        folder.save_checkpoint({"records": records, "state": state, "batches": gen.get_state()}, checkpoint)
+
+    try:
+        result = lr_range_test(
+            lambda trial: _model(name, data, seed + trial, device),
+            lambda model, opt: train_epoch(model, opt, x, y, config.batch_size, gen, device),
+            job.probe.measure,
+            ixy=job.ixy,
+            lrs=list(config.range_lrs),
+            make_optimizer=lambda model, lr: _sgd(model.parameters(), lr),
+            trials=config.range_trials,
+            epochs=config.range_epochs,
+            c1=config.c1,
+            c2=config.c2,
+            restart=config.range_restart,
+            on_epoch=on_epoch,
+            completed=list(records),
+            state=state,
+        )
+    except ValueError as err:  # records or state this test could not have written
+        if str(err).startswith(("completed:", "state:")):
+            folder.refuse_checkpoint(checkpoint, str(err))
+        raise
     chosen = {
         "lr_min": result.lr_min,
         "lr_max": result.lr_max,
@@ -284,6 +304,7 @@ def range_test(job: Job, seed: int, tag: str = "") -> dict[str, float]:
         "epsilon": result.epsilon,
     }
     write_json(path, {"range": chosen, "summary": result.summary, "curves": result.curves})
+    folder.file(checkpoint).unlink(missing_ok=True)  # the cache says everything now
     if _plotting.available():
         plot_range(result, str(path.with_suffix(".png")))
     return chosen
