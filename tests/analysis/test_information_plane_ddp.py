@@ -51,6 +51,7 @@ def worker(rank: int) -> dict[str, Any]:
     return results
 
 
+@pytest.mark.slow  # 29 s here under load: a spawn and a DDP model
 def test_rank_0_measures_and_every_rank_holds_its_points(tmp_path):
     ranks = on_two_ranks(worker, tmp_path)
     single = measured(plane(model(), 0, ["2"]))

@@ -37,7 +37,13 @@ def sequence(rank: int) -> list[float]:
 def worker(rank: int, init_method: str, out: str) -> None:
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=init_method, rank=rank, world_size=2)
-    torch.save(sequence(rank), f"{out}.{rank}")
+    lrs = sequence(rank)
+    probe = MIProbe(torch.randn(20, 4), torch.arange(20) % 2, n=10)
+    if rank == 0:  # a failure on rank 0 raises on every rank, instead of leaving rank 1 waiting
+        probe._ity = lambda t: 1 / 0  # type: ignore[method-assign]
+    with pytest.raises(ZeroDivisionError if rank == 0 else RuntimeError, match=r"division|rank 0"):
+        probe.measure(nn.Linear(4, 2))
+    torch.save(lrs, f"{out}.{rank}")
     dist.destroy_process_group()
 
 

@@ -265,12 +265,22 @@ class MIProbe:
     def _from_rank0(compute: Callable[[], list[float]]) -> list[float]:
         dist = torch.distributed
         distributed = dist.is_available() and dist.is_initialized()
+        if not distributed:
+            return list(compute())
         values: list[Any] = [None]
-        if not distributed or dist.get_rank() == 0:
-            values = [compute()]
-        if distributed:
-            dist.broadcast_object_list(values, src=0)
-        return list(values[0])
+        failure: Exception | None = None
+        if dist.get_rank() == 0:
+            try:
+                values = [("values", compute())]
+            except Exception as err:  # told to the other ranks, which would otherwise wait for values
+                failure, values = err, [("error", f"{type(err).__name__}: {err}")]
+        dist.broadcast_object_list(values, src=0)
+        if failure is not None:
+            raise failure
+        what, found = values[0]
+        if what == "error":
+            raise RuntimeError(f"MIProbe: rank 0 failed to measure: {found}")
+        return list(found)
 
     @torch.no_grad()
     def representations(self, model: nn.Module) -> list[Tensor]:
