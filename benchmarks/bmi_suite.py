@@ -1,0 +1,316 @@
+"""benchmark-mi's 40 tasks (Czyz et al. 2023, "Beyond Normal") through iblearn's estimators and
+benchmark-mi's own, side by side (issue 26, item 5): N = 10,000 rows, 3 seeds, a table per task and a
+summary (on how many tasks each library's best estimator lies within 10% or 0.1 nats of the truth;
+how often iblearn's neural estimators are as close as benchmark-mi's; the seconds each took).
+
+benchmark-mi needs numpy<2 and jax (the ``bench`` extra), iblearn numpy 2 and torch, so the two run in
+two environments on the same samples, drawn once with benchmark-mi and saved as ``.npy``::
+
+    BENCH=/path/to/venv-with-benchmark-mi/bin/python
+    $BENCH benchmarks/bmi_suite.py draw DIR                       # 40 tasks x 3 seeds, N = 10,000
+    python benchmarks/bmi_suite.py run DIR --library iblearn      # iblearn's estimators
+    $BENCH benchmarks/bmi_suite.py run DIR --library bmi          # benchmark-mi's
+    python benchmarks/bmi_suite.py report DIR [--out benchmarks/results/bmi_suite.md]
+
+``run`` appends one JSON line per (library, estimator, task, seed) to ``DIR/rows-LIBRARY.jsonl``
+(``--rows FOLDER``: there instead; benchmarks/results/bmi_suite holds the committed ones),
+written whole and flushed to disk, and skips the rows already there: kill it and run it again to go
+on. Seeds are the outer loop, so a partial run covers every task at seed 0 first. ``--quick``: four
+tasks, seed 0, 300 training steps (benchmark-mi's neural estimators too): to check that it all runs.
+
+iblearn runs as a new user would: ``KSG()``, ``GaussianMI()`` and ``Binning()`` (1 x 1 tasks) on every
+row; ``estimate_mi(x, y, method)`` for MINE, NWJ and InfoNCE (fit on 80% of the rows with early
+stopping, the estimate on the other 20%), all with their defaults. (MixedKSG needs a discrete
+variable: no task has one.) benchmark-mi's estimators with their defaults (neural: half the rows to
+train, the best test bound every 250 of at most 10,000 steps; KSG with k = 5 and 10, the first).
+One thread each (``--threads``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SEEDS = (0, 1, 2)
+N = 10_000
+QUICK_TASKS = (
+    "1v1-bimodal-0.75",
+    "multinormal-dense-25-25-0.5",
+    "student-identity-2-2-1",
+    "spiral-multinormal-sparse-5-5-2-2.0",
+)
+IBLEARN = ("ksg", "gaussian", "binning", "mine", "nwj", "infonce")
+BMI = ("ksg", "cca", "mine", "infonce", "nwj", "dv")
+NEURAL = ("mine", "nwj", "infonce", "dv")
+
+
+def draw(folder: Path, n: int, seeds: tuple[int, ...]) -> None:
+    """Every task's samples for every seed, ``TASK.sSEED.{x,y}.npy``, and ``truth.json`` (the true MI
+    and the widths, in benchmark-mi's order)."""
+    import bmi
+
+    folder.mkdir(parents=True, exist_ok=True)
+    truth = {}
+    for name, task in bmi.benchmark.BENCHMARK_TASKS.items():
+        for seed in seeds:
+            stem = folder / f"{name}.s{seed}"
+            if not Path(f"{stem}.y.npy").exists():
+                x, y = task.sample(n, seed=seed)
+                np.save(f"{stem}.x.npy", np.asarray(x, dtype=np.float32))
+                np.save(f"{stem}.y.npy", np.asarray(y, dtype=np.float32))
+        truth[name] = {"mi": float(task.mutual_information), "dx": task.dim_x, "dy": task.dim_y}
+        print(name, truth[name], flush=True)
+    (folder / "truth.json").write_text(json.dumps(truth, indent=1))
+
+
+def done_rows(path: Path) -> list[dict[str, Any]]:
+    """The rows of a JSON-lines file; a last line cut off by a kill is ignored (and run again)."""
+    rows = []
+    if path.exists():
+        for line in path.read_text().splitlines():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                pass
+    return rows
+
+
+def append_row(path: Path, row: dict[str, Any]) -> None:
+    """One row as one line, in one write to a file opened for appending, flushed to disk."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        if os.fstat(fd).st_size:  # a line cut off by a kill gets its own line, ignored on reading
+            with open(path, "rb") as f:
+                f.seek(-1, os.SEEK_END)
+                if f.read(1) != b"\n":
+                    os.write(fd, b"\n")
+        os.write(fd, (json.dumps(row) + "\n").encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def iblearn_estimate(method: str, x: np.ndarray, y: np.ndarray, seed: int, steps: int) -> dict[str, Any]:
+    from iblearn.estimators import get_estimator
+    from iblearn.estimators.split import estimate_mi
+
+    if method in ("ksg", "gaussian", "binning"):
+        result = get_estimator(method)(x, y)
+        return {"estimate": float(result)}
+    result = estimate_mi(x, y, method, steps=steps, n_resamples=0, seed=seed)
+    return {"estimate": float(result), "reliable": bool(result.reliable)}
+
+
+def bmi_estimate(method: str, x: np.ndarray, y: np.ndarray, seed: int, steps: int) -> dict[str, Any]:
+    from bmi import estimators as E
+
+    neural = {"max_n_steps": steps, "seed": seed, "verbose": False}
+    make = {
+        "ksg": lambda: E.KSGEnsembleFirstEstimator(neighborhoods=(5, 10)),
+        "cca": E.CCAMutualInformationEstimator,
+        "mine": lambda: E.MINEEstimator(**neural),
+        "infonce": lambda: E.InfoNCEEstimator(**neural),
+        "nwj": lambda: E.NWJEstimator(**neural),
+        "dv": lambda: E.DonskerVaradhanEstimator(**neural),
+    }
+    return {"estimate": float(make[method]().estimate(x, y))}
+
+
+def applies(library: str, method: str, spec: dict[str, Any]) -> bool:
+    return not (library == "iblearn" and method == "binning" and spec["dx"] + spec["dy"] > 2)
+
+
+def run(
+    folder: Path,
+    library: str,
+    methods: tuple[str, ...],
+    quick: bool,
+    threads: int,
+    only: tuple[str, ...] = (),
+    seeds: tuple[int, ...] = SEEDS,
+    rows: Path | None = None,
+) -> None:
+    if library == "iblearn":
+        import torch
+
+        torch.set_num_threads(threads)
+        estimate = iblearn_estimate
+    else:
+        os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")
+        estimate = bmi_estimate
+    truth = json.loads((folder / "truth.json").read_text())
+    tasks = QUICK_TASKS if quick else tuple(t for t in truth if not only or t in only)
+    seeds = seeds[:1] if quick else seeds
+    steps = 300 if quick else (3000 if library == "iblearn" else 10_000)
+    out = (rows or folder) / f"rows-{library}{'-quick' if quick else ''}.jsonl"
+    done = {(r["estimator"], r["task"], r["seed"]) for r in done_rows(out)}
+    for seed in seeds:
+        for name in tasks:
+            spec = truth[name]
+            todo = [m for m in methods if (m, name, seed) not in done and applies(library, m, spec)]
+            if not todo:
+                continue
+            x, y = (np.load(folder / f"{name}.s{seed}.{v}.npy") for v in "xy")
+            for method in todo:
+                start = time.perf_counter()
+                try:
+                    row = estimate(method, x, y, seed, steps)
+                except Exception as error:  # a diverged critic is a result too
+                    row = {"estimate": math.nan, "error": f"{type(error).__name__}: {error}"[:300]}
+                row = {
+                    "library": library,
+                    "estimator": method,
+                    "task": name,
+                    "seed": seed,
+                    "truth": spec["mi"],
+                    **row,
+                    "seconds": time.perf_counter() - start,
+                    "steps": steps if method in NEURAL else None,
+                    "n": len(x),
+                }
+                append_row(out, row)
+                print(
+                    f"{library:7s} {method:8s} s{seed} {name:46s} {spec['mi']:6.3f} "
+                    f"{row['estimate']:9.3f} {row['seconds']:7.1f} s",
+                    flush=True,
+                )
+
+
+def close(estimate: float, truth: float) -> bool:
+    """Within 10% or 0.1 nats of the truth (issue 26's criterion)."""
+    return math.isfinite(estimate) and abs(estimate - truth) <= max(0.1, 0.1 * truth)
+
+
+def report(folder: Path, quick: bool, where: Path | None = None) -> str:
+    """A table per task (mean and sd over seeds, seconds) and the summary, as Markdown."""
+    tag = "-quick" if quick else ""
+    rows = [r for lib in ("iblearn", "bmi") for r in done_rows((where or folder) / f"rows-{lib}{tag}.jsonl")]
+    truth = json.loads((folder / "truth.json").read_text())
+    cells: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for r in rows:
+        cells.setdefault((r["task"], r["library"], r["estimator"]), []).append(r)
+
+    def mean(task: str, lib: str, est: str) -> float:
+        values = [r["estimate"] for r in cells.get((task, lib, est), [])]
+        return float(np.mean(values)) if values else math.nan
+
+    def seconds(task: str, lib: str, est: str) -> float:
+        return float(np.mean([r["seconds"] for r in cells.get((task, lib, est), [])] or [math.nan]))
+
+    tasks = [t for t in truth if any(k[0] == t for k in cells)]
+    lines = ["# benchmark-mi's tasks, iblearn and benchmark-mi side by side", ""]
+    # Summary first.
+    best = {"iblearn": 0, "bmi": 0}
+    neural_pairs = [("mine", "mine"), ("nwj", "nwj"), ("infonce", "infonce")]
+    as_close = {m: [0, 0] for m, _ in neural_pairs}
+    speed: dict[str, list[float]] = {m: [] for m, _ in neural_pairs}
+    flagged_negative = [0, 0]
+    seeds_seen = sorted({r["seed"] for r in rows})
+    for t in tasks:
+        mi = truth[t]["mi"]
+        for lib in best:
+            ests = {e for (tt, ll, e) in cells if tt == t and ll == lib}
+            best[lib] += any(close(mean(t, lib, e), mi) for e in ests)
+        for ib, peer in neural_pairs:
+            a, b = mean(t, "iblearn", ib), mean(t, "bmi", peer)
+            if math.isfinite(b) and cells.get((t, "iblearn", ib)):
+                as_close[ib][1] += 1
+                as_close[ib][0] += math.isfinite(a) and abs(a - mi) <= abs(b - mi) + 1e-12
+                speed[ib].append(seconds(t, "bmi", peer) / seconds(t, "iblearn", ib))
+    for r in rows:
+        if r["library"] == "iblearn" and r["estimator"] in NEURAL:
+            if r["estimate"] < -0.05 or not math.isfinite(r["estimate"]):
+                flagged_negative[0] += 1
+                flagged_negative[1] += r.get("reliable") is False or not math.isfinite(r["estimate"])
+    n_rows = {lib: sum(r["library"] == lib for r in rows) for lib in best}
+    lines += [
+        f"Tasks with rows: {len(tasks)} of {len(truth)}; seeds {seeds_seen}; rows: iblearn "
+        f"{n_rows['iblearn']}, benchmark-mi {n_rows['bmi']}. Close: the mean over seeds within 10% or "
+        "0.1 nats of the truth.",
+        "",
+        "| | tasks where the library's best estimator is close |",
+        "|---|---|",
+        f"| iblearn | {best['iblearn']} of {len(tasks)} |",
+        f"| benchmark-mi | {best['bmi']} of {len(tasks)} |",
+        "",
+        "| iblearn neural | as close as benchmark-mi's (tasks) | benchmark-mi's seconds / iblearn's "
+        "(median, range) |",
+        "|---|---|---|",
+    ]
+    for m, (k, n) in as_close.items():
+        s = speed[m]
+        ratio = f"{np.median(s):.2f} ({min(s):.2f} - {max(s):.2f})" if s else "-"
+        lines.append(f"| {m} | {k} of {n} | {ratio} |")
+    lines += [
+        "",
+        f"iblearn neural estimates below -0.05 nats or not finite: {flagged_negative[0]}, of which "
+        f"flagged (reliable=False) or an error: {flagged_negative[1]}.",
+        "",
+    ]
+    ests = {lib: sorted({e for (_, ll, e) in cells if ll == lib}) for lib in best}
+    for t in tasks:
+        mi = truth[t]["mi"]
+        lines += [f"## {t} (truth {mi:.3f} nats)", "", "| library | estimator | mean | sd | seeds | s |"]
+        lines.append("|---|---|---|---|---|---|")
+        for lib in best:
+            for e in ests[lib]:
+                got = cells.get((t, lib, e))
+                if not got:
+                    continue
+                v = np.array([r["estimate"] for r in got])
+                mark = " *" if close(float(v.mean()), mi) else ""
+                lines.append(
+                    f"| {lib} | {e} | {v.mean():.3f}{mark} | {v.std():.3f} | {len(v)} | "
+                    f"{seconds(t, lib, e):.1f} |"
+                )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("command", choices=("draw", "run", "report"))
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--library", choices=("iblearn", "bmi"), default="iblearn")
+    parser.add_argument("--methods", nargs="+", help="a subset of the library's estimators")
+    parser.add_argument("--tasks", nargs="+", default=[], help="run: these tasks only")
+    parser.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS), help="run: these seeds")
+    parser.add_argument(
+        "--rows", type=Path, help="the folder of the rows-LIBRARY.jsonl files (default: the samples')"
+    )
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", type=Path, help="report: write the Markdown here too")
+    args = parser.parse_args()
+    if args.command == "draw":
+        draw(args.folder, N, SEEDS)
+    elif args.command == "run":
+        methods = tuple(args.methods or (IBLEARN if args.library == "iblearn" else BMI))
+        run(
+            args.folder,
+            args.library,
+            methods,
+            args.quick,
+            args.threads,
+            tuple(args.tasks),
+            tuple(args.seeds),
+            args.rows,
+        )
+    else:
+        text = report(args.folder, args.quick, args.rows)
+        if args.out:
+            args.out.write_text(text + "\n")
+        print(text)
+
+
+if __name__ == "__main__":
+    main()
