@@ -73,3 +73,17 @@ def test_with_a_linear_output_the_post_trained_layer_folds_into_the_last_one():
 
 def test_a_run_killed_at_random_writes_resumes_to_the_rows_of_an_unbroken_run(tmp_path):
     assert_resumes_exactly(exp.run, TINY, tmp_path, kills=1)
+
+
+def test_beta_sweep_reads_each_folders_beta_and_its_ib_rows(tmp_path) -> None:
+    for beta, accs in ((1e-3, (88.0, 89.0)), (0.1, (85.0,))):
+        folder = RunFolder(tmp_path / str(beta))
+        folder.write_config({"beta": beta})
+        for seed, acc in enumerate(accs):
+            folder.append_metrics({"key": f"mnist 1%|ib|{seed}", "train_acc": 100.0, "test_acc": acc})
+        folder.append_metrics({"key": "mnist 1%|ce|0", "train_acc": 100.0, "test_acc": 50.0})  # not ib
+    points = exp.beta_sweep([tmp_path / "0.001", tmp_path / "0.1"])
+    assert points == {"mnist 1%": {1e-3: [88.0, 89.0], 0.1: [85.0]}}
+    path = tmp_path / "sweep.png"
+    if exp.plot_beta_sweep(points, {"mnist 1%": {"cross-entropy": 85.5}}, path) is not None:
+        assert path.exists()

@@ -37,7 +37,7 @@ from iblearn.experiments.common import (
     train_epoch,
 )
 from iblearn.models.mole import Sequential, layerwise_mlp, small_convnet
-from iblearn.records import RunFolder, markdown_table
+from iblearn.records import RunFolder, markdown_table, read_json
 from iblearn.training import Batch, CrossEntropy, NoisyIB, Objective, Standardize, train_greedy
 
 # Table 1: test accuracy %.
@@ -388,3 +388,45 @@ def table(summary: list[dict[str, Any]], config: Config, tsne_stats: dict[str, d
             )
         )
     return text
+
+
+def beta_sweep(folders: list[Path]) -> dict[str, dict[float, list[float]]]:
+    """Test accuracy per task and beta, one value per seed, from the run folders of a beta sweep (each
+    run with one ``beta``, its ``"ib"`` rows: ``--set 'methods=["ib"]' --set beta=B``)."""
+    points: dict[str, dict[float, list[float]]] = {}
+    for path in folders:
+        beta = float(read_json(Path(path) / "config.json")["beta"])
+        for row in RunFolder(path, resume=True).metrics():
+            task, method, _seed = row["key"].split("|")
+            if method == "ib":
+                points.setdefault(task, {}).setdefault(beta, []).append(float(row["test_acc"]))
+    return points
+
+
+def plot_beta_sweep(
+    points: dict[str, dict[float, list[float]]], references: dict[str, dict[str, float]], path: Path
+) -> Any:
+    """Paper 002's question in one figure: test accuracy of the full functional against beta (each seed
+    a dot, the mean a line), one panel per task, beside its ``references`` (e.g. ``{"I(Y;L) alone":
+    89.27, "cross-entropy": 85.47}``) drawn as horizontal lines. ``None`` without matplotlib."""
+    if not _plotting.available():
+        return None
+    fig, axes = _plotting.figure(1, len(points), figsize=(4.5 * len(points), 3.6))
+    for ax, (task, per_beta) in zip(axes[0], sorted(points.items()), strict=True):
+        betas = sorted(per_beta)
+        for beta in betas:
+            ax.scatter([beta] * len(per_beta[beta]), per_beta[beta], s=12, color="C0", alpha=0.6)
+        ax.plot(
+            betas,
+            [sum(per_beta[b]) / len(per_beta[b]) for b in betas],
+            color="C0",
+            label="I(Y;L) - beta I(X;L+eps)",
+        )
+        for i, (name, value) in enumerate(references.get(task, {}).items()):
+            ax.axhline(value, color=f"C{i + 1}", linestyle="--", label=name)
+        ax.set_xscale("log")
+        ax.set_xlabel("beta")
+        ax.set_ylabel("test accuracy %")
+        ax.set_title(task)
+        ax.legend(fontsize=7)
+    return _plotting.finish(fig, path, dpi=100)
