@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from iblearn.analysis import ib_noisy
 from iblearn.data.vision import ImageData
 from iblearn.experiments import ReproduceOptions, ib_plane, ib_theory
 from tests.experiments.kill import assert_resumes_exactly
@@ -94,3 +95,26 @@ def test_a_run_killed_at_random_writes_resumes_to_the_rows_of_an_unbroken_run(
     plane = ib_plane.Config(train_size=100, eval_size=50, epochs=1, records=1, runs=("tanh",))
     config = ib_theory.Config(examples_n=100, linear_n=200, plane=plane)
     assert_resumes_exactly(ib_theory.run, config, tmp_path, kills=1)
+
+
+def test_the_stochastic_runs_add_noise_to_the_last_hidden_layer_and_the_ib_run_its_mi() -> None:
+    """Paper 003, Sec. 5.3 as the stochastic runs train: eta fed forward from the last hidden layer L, and
+    for "tanh stochastic IB" the cross-entropy plus beta I(X; L + eta) of that eta; the plain runs train
+    on exactly the cross-entropy of the whole net."""
+    config = ib_plane.Config(widths=(6, 3), ib_beta=0.5, stochastic_std=0.2)
+    torch.manual_seed(0)
+    net = ib_plane.mlp("tanh", config.widths)
+    x, y = torch.rand(32, 1, 28, 28), torch.arange(32) % 4
+    plain = ib_plane.loss(net, x, y, config, "tanh")
+    assert torch.equal(plain, torch.nn.functional.cross_entropy(net(x), y))
+    hidden = net[:5](x)  # Flatten, Linear, Tanh, Linear, Tanh: the last hidden layer
+    torch.manual_seed(1)
+    eta = 0.2 * torch.randn_like(hidden)
+    noisy_ce = torch.nn.functional.cross_entropy(net[5:](hidden + eta), y)
+    torch.manual_seed(1)
+    assert torch.equal(ib_plane.loss(net, x, y, config, "tanh stochastic"), noisy_ce)
+    term = ib_noisy(hidden, y, noise_std=0.2).ixl
+    assert 0 < float(term.detach()) <= math.log(32)  # X uniform over the batch
+    torch.manual_seed(1)
+    remedy = ib_plane.loss(net, x, y, config, "tanh stochastic IB")
+    assert float(remedy.detach()) == pytest.approx(float((noisy_ce + 0.5 * term).detach()), rel=1e-6)
