@@ -258,14 +258,25 @@ def _slab_layout(x: NDArray[np.float64]) -> tuple[NDArray[np.int64], Slabs]:
     return order, (np.ascontiguousarray(x[order].T, dtype=np.float64), n, d, bcol, width)
 
 
-#: From this many points on, the searches use the kernel's k-d tree instead of its slabs. The slab
-#: search visits every point whose two pruning coordinates lie within the radius, a share of the sample
-#: that falls only like the radius (N^-1/d), so its cost grows almost as N^2; the tree's grows more
-#: slowly but costs more per point at moderate N. Measured on the 5x5 Gaussian KSG (10-d joint space,
-#: 5-d counts), one thread, slabs against tree, interleaved: 0.49x at N = 10,000, 0.68x at 30,000,
-#: 0.97x at 100,000; at 1,000,000 (2,000 queries) the k-th neighbour 1126 against 204 - 237 us a point,
-#: a count 354 against 114.
-TREE_MIN_N = 100_000
+#: From this many points on, the searches in up to :data:`TREE_LOW_DIM` dimensions use the kernel's k-d
+#: tree instead of its slabs; in more dimensions from 5x as many. The slab search visits every point
+#: whose two pruning coordinates lie within the radius, a share of the sample that falls only like the
+#: radius (N^-1/d), so its cost grows almost as N^2; the tree's grows more slowly but costs more per
+#: point at moderate N. KSG, one thread, slabs against tree, interleaved, the same values (issue 23,
+#: once the tree's searches ran in the AVX2 copy of the kernel; loaded cores): 5x5 Gaussian (10-d joint
+#: space, 5-d counts) 1.33x at N = 2,000, 0.96x at 5,000, 1.04x at 10,000, 1.12x at 20,000, 1.31x at
+#: 30,000, 1.66x at 60,000; bivariate normal (2-d) 1.05 - 1.08x at 20,000 - 100,000; 16x16 (32-d joint
+#: space) 0.72x at 20,000. Before that change the slabs won up to 100,000 in 10 dimensions (0.49x at
+#: 10,000, 0.97x at 100,000).
+TREE_MIN_N = 20_000
+#: The most dimensions in which the tree takes over from :data:`TREE_MIN_N` points.
+TREE_LOW_DIM = 10
+
+
+def _use_tree(n: int, d: int) -> bool:
+    return n >= (TREE_MIN_N if d <= TREE_LOW_DIM else 5 * TREE_MIN_N)
+
+
 #: Points per leaf of the k-d tree, at most 64 (the kernel's distance block). At N = 1,000,000 leaves of 8,
 #: 16 and 32 took about the same time for the k-th neighbour (fewer points, more boxes), 32 the least
 #: for counts (115 us a point against 158 and 187).
@@ -305,7 +316,7 @@ def _in_parts(n: int, run: Callable[[int, int], None]) -> None:
 def _slab_knn(x: NDArray[np.float64], k: int) -> tuple[Tensor, Tensor]:
     n = len(x)
     dist, idx = np.empty((n, k)), np.empty((n, k), dtype=np.int64)
-    order, layout = _tree_layout(x) if n >= TREE_MIN_N else _slab_layout(x)
+    order, layout = _tree_layout(x) if _use_tree(n, x.shape[1]) else _slab_layout(x)
     _in_parts(n, lambda first, last: _maxnorm.knn(layout, k, first, last, dist, idx))
     if (idx < 0).any():  # a distance overflowed to inf, so fewer than k neighbours were found
         raise ValueError("x: distances overflow float64; standardize or rescale the data")
@@ -318,7 +329,7 @@ def _slab_count(x: NDArray[np.float64], radius: NDArray[np.float64], inclusive: 
     n, d = x.shape
     found, counts = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
     # In one dimension the sorted layout counts by bisection alone.
-    order, layout = _tree_layout(x) if n >= TREE_MIN_N and d > 1 else _slab_layout(x)
+    order, layout = _tree_layout(x) if _use_tree(n, d) and d > 1 else _slab_layout(x)
     r = np.ascontiguousarray(radius[order], dtype=np.float64)
     _in_parts(n, lambda first, last: _maxnorm.count(layout, r, inclusive, first, last, found))
     counts[order] = found
