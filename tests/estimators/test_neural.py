@@ -72,13 +72,16 @@ def test_infonce_says_its_ceiling():
             return -100 * self.w * torch.cdist(a, b) ** 2
 
     x = torch.arange(256.0)[:, None]  # distinct points 1 apart: every negative scores <= -100
-    result = InfoNCE(critic=Oracle(), eval_batch_size=128)(x, x)
+    result = InfoNCE(critic=Oracle(), eval_batch_size=128, clip=None)(x, x)
     assert result.limit == pytest.approx(math.log(128))
     assert float(result) == pytest.approx(math.log(128), abs=1e-5)
     assert float(result) <= result.limit + 1e-6
-    whole = InfoNCE(critic=Oracle(), eval_batch_size=1024)(x, x)
+    whole = InfoNCE(critic=Oracle(), eval_batch_size=1024, clip=None)(x, x)
     assert whole.limit == pytest.approx(math.log(256))
     assert float(whole) == pytest.approx(math.log(256), abs=1e-5)
+    # The default clip (5) bounds the negatives' scores at -5: log B - log(1 + (B - 1) e^-5) at most.
+    clipped = InfoNCE(critic=Oracle(), eval_batch_size=128)(x, x)
+    assert float(clipped) == pytest.approx(math.log(128) - math.log1p(127 * math.exp(-5)), abs=1e-5)
 
 
 def test_the_estimate_is_kept_apart_from_the_training_loss(data):
@@ -520,7 +523,7 @@ def test_concat_all_pairs_gives_the_score_of_every_pairing(lazy):
     scores = critic.all_pairs(x, y)  # a lazy first layer is materialized by the call
     i, j = torch.meshgrid(torch.arange(4), torch.arange(7), indexing="ij")
     torch.testing.assert_close(scores, critic(x[i.flatten()], y[j.flatten()]).reshape(4, 7))
-    est = InfoNCE(critic=critic)
+    est = InfoNCE(critic=critic, clip=None)
     torch.testing.assert_close(est.batch_mi(x[:4], y[:4]), infonce_bound(scores[:, :4]))
 
 
@@ -585,8 +588,8 @@ def test_hidden_widths_are_positive_integers(hidden):
 @pytest.mark.parametrize(
     ("make", "lr"),
     [
-        (lambda lr: InfoNCE(1, 1, hidden=(32,), lr=lr), 1e8),
-        # Unclipped: clipped scores (MINE's default since issue 26) cannot run away.
+        # Unclipped: clipped scores (MINE's and InfoNCE's default since issue 26) cannot run away.
+        (lambda lr: InfoNCE(1, 1, hidden=(32,), lr=lr, clip=None), 1e8),
         (lambda lr: MINE(1, 1, hidden=(32,), lr=lr, clip=None), 1e6),
     ],
 )

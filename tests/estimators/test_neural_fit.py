@@ -12,7 +12,8 @@ import torch
 from iblearn.estimators import MINE, NWJ, InfoNCE, MIEstimate
 from iblearn.estimators.neural import UnreliableEstimateWarning
 from iblearn.estimators.neural.fitting import History, hold_out, sample_batches
-from iblearn.estimators.split import estimate_mi
+from iblearn.estimators.split import estimate_mi, normal_scores
+from iblearn.functional.bounds import infonce_bound
 
 
 @pytest.fixture(autouse=True)
@@ -98,6 +99,53 @@ def test_mine_clip_bounds_the_scores_of_both_terms():
     assert float(est(x, y)) <= 1.0  # the DV bound of a critic within [-c, c] is at most 2c
 
 
+def test_infonces_clip_bounds_the_scores_smoothly():
+    x, y = _pairs(64)
+    est = InfoNCE(2, 2, hidden=(16,), clip=2.0)
+    raw = InfoNCE(2, 2, hidden=(16,), clip=None)
+    raw.load_state_dict(est.state_dict())
+    big = raw._pairs(x * 100, y * 100)
+    scores = est._pairs(x * 100, y * 100)
+    assert scores.abs().max() <= 2.0 and big.abs().max() > 20.0  # the input is far out: bounded
+    torch.testing.assert_close(scores, 2.0 * torch.tanh(big / 2.0))
+    torch.testing.assert_close(est.batch_mi(x, y), infonce_bound(2.0 * torch.tanh(raw._pairs(x, y) / 2.0)))
+
+
+def test_normal_scores_are_a_monotone_map_to_normal_quantiles():
+    torch.manual_seed(0)
+    x = torch.distributions.StudentT(1.0).sample((2000, 2))  # Cauchy: |x| up to thousands
+    x[:10, 0] = 0.5  # ties
+    z = normal_scores(x, x[:1000])
+    for j in range(2):
+        order = x[:1000, j].argsort()
+        assert bool((z[:1000, j][order].diff() >= 0).all())  # increasing in x on the reference
+        assert bool((z[:, j][x[:, j].argsort()].diff() >= 0).all())  # held-out rows by the same map
+    assert len(z[:10, 0].unique()) == 1  # ties share a score
+    assert z.abs().max() < 3.5 and abs(float(z[:1000].mean())) < 0.02
+    assert abs(float(z[:1000].std()) - 1) < 0.05
+
+
+def test_estimate_mi_standardizes_by_ranks_where_asked():
+    torch.manual_seed(0)
+    x = torch.distributions.StudentT(1.0).sample((600, 1))
+    y = x + torch.distributions.StudentT(1.0).sample((600, 1))
+    seen = []
+
+    class Spy(InfoNCE):
+        def fit(self, x, y, **kw):
+            seen.append(x)
+            return super().fit(x, y, **kw)
+
+    from iblearn.estimators.split import fit_on_split
+
+    for mode in ("ranks", "moments", "none"):
+        fit_on_split(Spy(1, 1, hidden=(8,)), x, y, steps=2, standardize=mode)
+    ranks, moments, raw = seen
+    assert ranks.abs().max() < 3.5 < moments.abs().max()  # normal scores: no far-out rows left
+    torch.testing.assert_close(ranks.argsort(dim=0), moments.argsort(dim=0))  # the same order
+    assert raw.abs().max() > 50  # "none": the Cauchy rows as given
+
+
 def test_estimate_mi_names_its_estimator_and_split():
     x, y = _pairs(1000)
     result = estimate_mi(x, y, "infonce", steps=150, hidden=(16,), lr=5e-3, n_resamples=4)
@@ -127,10 +175,12 @@ def test_estimate_mi_takes_labels():
         (lambda: MINE(1, 1, patience=0), "patience: expected a positive integer"),
         (lambda: MINE(1, 1, eval_every=0), "eval_every: expected a positive integer"),
         (lambda: MINE(1, 1, clip=0.0), "clip: "),
+        (lambda: InfoNCE(1, 1, clip=-1.0), "clip: "),
         (lambda: MINE(1, 1).fit(*_pairs(20, 0), validation=float("nan")), "validation: "),
         (lambda: MINE(1, 1).fit(*_pairs(20, 0), patience=1.5), "patience: "),
         (lambda: MINE(2, 2).fit(*_pairs(6, 0), steps=1), "validation: 0.2 of 6 rows leaves fewer than 2"),
         (lambda: estimate_mi(*_pairs(20, 0), "mine", test=1.0), "test: "),
+        (lambda: estimate_mi(*_pairs(20, 0), "mine", standardize="rank"), "standardize: "),
         (lambda: estimate_mi(*_pairs(20, 0), "nope"), "name: unknown estimator 'nope'"),
     ],
 )

@@ -9,6 +9,7 @@ share of the training rows (:meth:`iblearn.estimators.neural.NeuralEstimator.fit
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -22,6 +23,9 @@ from iblearn.estimators.neural import NeuralEstimator
 from iblearn.estimators.registry import REGISTRY, get_estimator
 from iblearn.functional._scale import power_of_two_scale
 
+#: How :func:`fit_on_split` standardizes float samples.
+STANDARDIZE = ("moments", "ranks", "none")
+
 
 def fit_on_split(
     est: Estimator,
@@ -33,11 +37,18 @@ def fit_on_split(
     batch_size: int = 256,
     seed: int = 0,
     progress: Callable[[int, float], None] | None = None,
+    standardize: str = "ranks",
 ) -> tuple[Tensor, Tensor, dict[str, int]]:
     """Fit ``est``'s critic on a random ``1 - test`` of the rows and return the other rows to estimate on.
 
-    Float samples are standardized with the training rows' mean and spread (the MI does not change; the
-    critic's default learning rate assumes unit-scale inputs). The critic holds out its own validation
+    Float samples are standardized (the MI does not change; the critic's default learning rate assumes
+    unit-scale inputs): ``standardize="ranks"`` (the default) each column through its normal scores on
+    the training rows (:func:`normal_scores`: heavy tails become Gaussian ones), ``"moments"`` with the
+    training rows' mean and spread, ``"none"`` not at all. Measured (issue 26, ``estimate_mi`` with the
+    defaults on benchmark-mi's 10,000 rows, seed 0): on Student-t 2 x 2 with one degree of freedom
+    (truth 0.432 nats) MINE gave 0.421 by ranks, 0.287 by moments (a Cauchy sample's few far rows set
+    the spread and squeeze the rest towards 0), InfoNCE 0.442 and 0.430; on the bimodal 1 x 1 task
+    (0.413) both alike, 0.442 / 0.443 and 0.432 / 0.431. The critic holds out its own validation
     share of the training rows (``est.validation``) to stop early and keep its best weights.
 
     Args:
@@ -47,6 +58,7 @@ def fit_on_split(
         steps, batch_size: at most this many training steps of this many rows.
         seed: seeds the split, the batches and the negatives.
         progress: called as ``progress(step, loss)`` after every training step (the CLI's progress bar).
+        standardize: ``"moments"``, ``"ranks"`` or ``"none"`` (above).
 
     Returns:
         The standardized test rows ``(x, y)`` and the split, ``{"train", "validation", "test"}`` row counts.
@@ -56,6 +68,7 @@ def fit_on_split(
     """
     if not isinstance(est, NeuralEstimator):
         raise ValueError(f"estimator: {est.name} has no critic to fit")
+    V.choice(standardize, "standardize", STANDARDIZE)
     if isinstance(test, bool) or not isinstance(test, int | float) or not 0 < test < 1:
         raise ValueError(f"test: the share of rows held out must lie strictly between 0 and 1, got {test!r}")
     xt, yt = V.as_tensor(x, "x"), V.as_tensor(y, "y")
@@ -67,8 +80,10 @@ def fit_on_split(
     train, held = order[n_test:], order[:n_test]
 
     def standardized(t: Tensor) -> Tensor:
-        if not t.is_floating_point():
+        if not t.is_floating_point() or standardize == "none":
             return t  # class labels
+        if standardize == "ranks":
+            return normal_scores(t, t[train])
         # An exact power of two first: the squares of a standard deviation overflow from about 1e154.
         t = t / power_of_two_scale(t, dim=0).to(t.dtype)
         spread = t[train].std(dim=0)
@@ -81,6 +96,26 @@ def fit_on_split(
     return xt[held], yt[held], split
 
 
+def normal_scores(t: Tensor, reference: Tensor) -> Tensor:
+    """Each column of ``t`` through its empirical distribution function on ``reference``'s rows and the
+    standard normal quantile: ``Phi^-1((r + 1/2) / (n + 1))``, r the mid-rank of a value among the n
+    reference values (ties share a rank). A strictly increasing map of each column, so on the reference
+    rows the MI of a continuous pair is unchanged (Kraskov et al. 2004, eq. 1 is invariant under such
+    maps); heavy tails become Gaussian ones. The same map (fitted on ``reference``) serves held-out rows,
+    so a critic trained on the reference rows sees them alike. For estimation only: the map depends on
+    the sample, so a critic trained on the transformed rows does not score raw ones.
+    """
+    ref = reference.reshape(len(reference), -1)
+    values = t.reshape(len(t), -1)
+    ordered = ref.sort(dim=0).values.T.contiguous()  # (d, n)
+    rows = values.T.contiguous()  # (d, m)
+    below = torch.searchsorted(ordered, rows, side="left")
+    upto = torch.searchsorted(ordered, rows, side="right")
+    u = ((below + upto).to(torch.float64) / 2 + 0.5) / (len(ref) + 1)
+    z = math.sqrt(2) * torch.special.erfinv(2 * u - 1)
+    return z.T.to(t.dtype if t.is_floating_point() else torch.float32).reshape(t.shape)
+
+
 def estimate_mi(
     x: Any,
     y: Any,
@@ -91,6 +126,7 @@ def estimate_mi(
     batch_size: int = 256,
     n_resamples: int = 20,
     seed: int = 0,
+    standardize: str = "ranks",
     **settings: Any,
 ) -> MIEstimate:
     """I(X; Y) in one call: split, fit with early stopping, estimate on held-out rows, standard error.
@@ -110,6 +146,9 @@ def estimate_mi(
         n_resamples: resamples behind the standard error (half-sampling jackknife for neural
             estimators); 0 for none.
         seed: seeds the critic, the split, the batches and the resampling.
+        standardize: how float samples are standardized before the critic sees them (neural methods):
+            ``"ranks"`` (normal scores, :func:`normal_scores`; the default), ``"moments"`` (mean and
+            spread) or ``"none"``; the MI is the same (:func:`fit_on_split`).
         **settings: the estimator's own settings (``hidden=(64,)``, ``lr=1e-4``, ``validation=0.3``).
 
     Returns:
@@ -138,7 +177,7 @@ def estimate_mi(
     dims = {"x_dim": int(xt[0].numel())} | ({} if labels else {"y_dim": int(yt[0].numel())})
     est = get_estimator(method, **dims, **settings)
     x_test, y_test, split = fit_on_split(
-        est, xt, yt, test=test, steps=steps, batch_size=batch_size, seed=seed
+        est, xt, yt, test=test, steps=steps, batch_size=batch_size, seed=seed, standardize=standardize
     )
     result = est(x_test, y_test, n_resamples=n_resamples, seed=seed)
     return replace(result, split=split)
