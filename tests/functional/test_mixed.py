@@ -79,13 +79,17 @@ def test_the_float32_filter_is_taken_on_standardized_data():
     assert _mixed._Filter(x, (x * x).sum(1), "euclidean").low.dtype == torch.float32
 
 
-def test_the_band_count_counts_outside_the_own_columns():
+def test_the_band_count_counts_by_row_and_by_column():
     if not nb.HAVE_KERNEL:
         pytest.skip("the compiled kernel was not built")
     values = np.array([[0.0, 1.0, 2.0, 3.0], [3.0, 2.0, 1.0, 0.0]], dtype=np.float32)
-    sure, maybe = np.array([1.0, 0.5], dtype=np.float32), np.array([1.0, 0.0], dtype=np.float32)
-    out_s, out_m = np.empty(2, dtype=np.int64), np.empty(2, dtype=np.int64)
-    _mixed._maxnorm.band_count(values, 2, 4, sure, maybe, 1, 2, out_s, out_m)
-    assert out_s.tolist() == [2, 2] and out_m.tolist() == [2, 3]  # column 1 left out
+    f32 = lambda *v: np.array(v, dtype=np.float32)  # noqa: E731
+    sure, maybe, shift = f32(1.0, 0.5), f32(1.0, 0.0), f32(0.0, 1.0)
+    col_sure, col_maybe = f32(0.5, 0.5, 0.5, 0.5), f32(0.0, 0.0, 1.0, 2.0)
+    out = [np.zeros(k, dtype=np.int64) for k in (2, 2, 4, 4)]
+    _mixed._maxnorm.band_count(values, 2, 4, sure, maybe, shift, col_sure, col_maybe, *out)
+    assert [o.tolist() for o in out[:2]] == [[2, 3], [3, 4]]
+    # Columns see value - shift: row 0 as it is, row 1 less 1: [[0, 1, 2, 3], [2, 1, 0, -1]].
+    assert [o.tolist() for o in out[2:]] == [[1, 2, 1, 1], [2, 2, 1, 1]]
     with pytest.raises(ValueError, match="values"):
-        _mixed._maxnorm.band_count(values, 2, 3, sure, maybe, 0, 0, out_s, out_m)
+        _mixed._maxnorm.band_count(values, 2, 3, sure, maybe, shift, col_sure, col_maybe, *out)

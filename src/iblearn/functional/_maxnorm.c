@@ -449,27 +449,29 @@ static void build_node(const double *pts, Py_ssize_t dim, Py_ssize_t first_leaf,
 }
 
 /* ------------------------------------------------------------------------- MixedKSG's float32 filter
- *   band_count(values, rows, cols, sure, maybe, own0, own1, out_sure, out_maybe): for each row i of the
- *       C-contiguous float32 matrix values (rows x cols), outside the columns [own0, own1), the number of
- *       entries > sure[i] and the number >= maybe[i]. One pass where torch's comparisons and sums of
- *       booleans took five (see iblearn.functional._mixed).
+ *   band_count(values, rows, cols, sure, maybe, shift, col_sure, col_maybe, out_sure, out_maybe,
+ *              out_col_sure, out_col_maybe): for the C-contiguous float32 matrix values (rows x cols),
+ *       per row i the entries > sure[i] and those >= maybe[i]; per column j the entries whose
+ *       value - shift[i] is > col_sure[j] and those >= col_maybe[j] (added to the int64 outputs). One
+ *       pass for both directions, where torch's comparisons and sums of booleans took five a direction
+ *       (see iblearn.functional._mixed).
  */
 VECTOR_CLONES static void band_kernel(const float *v, Py_ssize_t rows, Py_ssize_t cols, const float *sure,
-                                      const float *maybe, Py_ssize_t own0, Py_ssize_t own1, int64_t *out_sure,
-                                      int64_t *out_maybe) {
+                                      const float *maybe, const float *shift, const float *csure,
+                                      const float *cmaybe, int64_t *out_s, int64_t *out_m, int32_t *col_s,
+                                      int32_t *col_m) {
     for (Py_ssize_t i = 0; i < rows; i++) {
-        const float *row = v + i * cols, s = sure[i], m = maybe[i];
+        const float *row = v + i * cols, s = sure[i], m = maybe[i], h = shift[i];
         int32_t a = 0, b = 0; /* cols < 2^31, checked */
         for (Py_ssize_t j = 0; j < cols; j++) {
-            a += row[j] > s;
-            b += row[j] >= m;
+            const float x = row[j], y = x - h;
+            a += x > s;
+            b += x >= m;
+            col_s[j] += y > csure[j];
+            col_m[j] += y >= cmaybe[j];
         }
-        for (Py_ssize_t j = own0; j < own1; j++) {
-            a -= row[j] > s;
-            b -= row[j] >= m;
-        }
-        out_sure[i] = a;
-        out_maybe[i] = b;
+        out_s[i] += a;
+        out_m[i] += b;
     }
 }
 
@@ -620,26 +622,37 @@ static PyObject *py_count(PyObject *Py_UNUSED(self), PyObject *args) {
 }
 
 static PyObject *py_band_count(PyObject *Py_UNUSED(self), PyObject *args) {
-    Py_buffer values, sure, maybe, out_s, out_m;
-    Py_ssize_t rows, cols, own0, own1;
-    if (!PyArg_ParseTuple(args, "y*nny*y*nnw*w*", &values, &rows, &cols, &sure, &maybe, &own0, &own1, &out_s,
-                          &out_m))
+    Py_buffer v, sure, maybe, shift, csure, cmaybe, out_s, out_m, out_cs, out_cm;
+    Py_ssize_t rows, cols;
+    if (!PyArg_ParseTuple(args, "y*nny*y*y*y*y*w*w*w*w*", &v, &rows, &cols, &sure, &maybe, &shift, &csure, &cmaybe,
+                          &out_s, &out_m, &out_cs, &out_cm))
         return NULL;
-    int ok = rows >= 0 && cols >= 1 && cols < INT32_MAX && rows <= PY_SSIZE_T_MAX / 4 / cols && 0 <= own0 &&
-             own0 <= own1 && own1 <= cols;
-    if (!ok) PyErr_SetString(PyExc_ValueError, "need rows >= 0, 1 <= cols < 2^31, 0 <= own0 <= own1 <= cols");
-    ok = ok && check(&values, "values", rows * cols, 4) && check(&sure, "sure", rows, 4) &&
-         check(&maybe, "maybe", rows, 4) && check(&out_s, "out_sure", rows, 8) && check(&out_m, "out_maybe", rows, 8);
+    int ok = rows >= 0 && cols >= 1 && cols < INT32_MAX && rows <= PY_SSIZE_T_MAX / 4 / cols;
+    if (!ok) PyErr_SetString(PyExc_ValueError, "need rows >= 0 and 1 <= cols < 2^31");
+    ok = ok && check(&v, "values", rows * cols, 4) && check(&sure, "sure", rows, 4) &&
+         check(&maybe, "maybe", rows, 4) && check(&shift, "shift", rows, 4) && check(&csure, "col_sure", cols, 4) &&
+         check(&cmaybe, "col_maybe", cols, 4) && check(&out_s, "out_sure", rows, 8) &&
+         check(&out_m, "out_maybe", rows, 8) && check(&out_cs, "out_col_sure", cols, 8) &&
+         check(&out_cm, "out_col_maybe", cols, 8);
+    int32_t *col = NULL;
+    if (ok && !(col = calloc(2 * cols, sizeof(int32_t)))) {
+        PyErr_NoMemory();
+        ok = 0;
+    }
     if (ok) {
+        int64_t *cs = out_cs.buf, *cm = out_cm.buf;
         Py_BEGIN_ALLOW_THREADS
-        band_kernel(values.buf, rows, cols, sure.buf, maybe.buf, own0, own1, out_s.buf, out_m.buf);
+        band_kernel(v.buf, rows, cols, sure.buf, maybe.buf, shift.buf, csure.buf, cmaybe.buf, out_s.buf, out_m.buf,
+                    col, col + cols);
+        for (Py_ssize_t j = 0; j < cols; j++) {
+            cs[j] += col[j];
+            cm[j] += col[cols + j];
+        }
         Py_END_ALLOW_THREADS
     }
-    PyBuffer_Release(&values);
-    PyBuffer_Release(&sure);
-    PyBuffer_Release(&maybe);
-    PyBuffer_Release(&out_s);
-    PyBuffer_Release(&out_m);
+    free(col);
+    Py_buffer *held[] = {&v, &sure, &maybe, &shift, &csure, &cmaybe, &out_s, &out_m, &out_cs, &out_cm};
+    for (int b = 0; b < 10; b++) PyBuffer_Release(held[b]);
     return ok ? Py_NewRef(Py_None) : NULL;
 }
 
@@ -651,7 +664,8 @@ static PyMethodDef methods[] = {
     {"build", py_build, METH_VARARGS,
      "build(points, n, dim, depth, out_order, out_span, out_boxes, out_data): a k-d tree."},
     {"band_count", py_band_count, METH_VARARGS,
-     "band_count(values, rows, cols, sure, maybe, own0, own1, out_sure, out_maybe): float32 counts by row."},
+     "band_count(values, rows, cols, sure, maybe, shift, col_sure, col_maybe, out_sure, out_maybe, "
+     "out_col_sure, out_col_maybe): float32 counts by row and by column."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -39,8 +39,11 @@ def band_count(
     cols: int,
     sure: NDArray[np.float32],
     maybe: NDArray[np.float32],
-    own0: int,
-    own1: int,
+    shift: NDArray[np.float32],
+    col_sure: NDArray[np.float32],
+    col_maybe: NDArray[np.float32],
     out_sure: NDArray[np.int64],
     out_maybe: NDArray[np.int64],
+    out_col_sure: NDArray[np.int64],
+    out_col_maybe: NDArray[np.int64],
 ) -> None: ...
