@@ -72,6 +72,14 @@ ALWAYS_INLINE void block_distances(const double *coords, Py_ssize_t n, Py_ssize_
     }
 }
 
+/* An empty top-k list: k neighbours at infinity, none found. */
+ALWAYS_INLINE void no_neighbours(double *best, int64_t *who, Py_ssize_t k) {
+    for (Py_ssize_t s = 0; s < k; s++) {
+        best[s] = INFINITY;
+        who[s] = -1;
+    }
+}
+
 /* Insert (d, j) into the ascending top-k list; the caller has checked d < best[k - 1]. */
 static void insert(double *best, int64_t *who, Py_ssize_t k, double d, int64_t j) {
     Py_ssize_t s = k - 1;
@@ -152,10 +160,7 @@ VECTOR_CLONES static void knn_kernel(const Layout *L, Py_ssize_t k, Py_ssize_t f
     for (Py_ssize_t i = first; i < last; i++) {
         double *best = out_d + i * k;
         int64_t *who = out_i + i * k;
-        for (Py_ssize_t s = 0; s < k; s++) {
-            best[s] = INFINITY;
-            who[s] = -1;
-        }
+        no_neighbours(best, who, k);
         for (Py_ssize_t c = 0; c < L->dim; c++) centre[c] = L->coords[c * n + i];
         const double ai = L->a[i];
         Py_ssize_t up = i / w, down = up; /* slabs not yet visited: [up, slabs) and [0, down) */
@@ -375,10 +380,7 @@ VECTOR_CLONES static void tree_knn_kernel(const Tree *T, Py_ssize_t k, Py_ssize_
     for (Py_ssize_t i = first; i < last; i++) {
         double *best = out_d + i * k;
         int64_t *who = out_i + i * k;
-        for (Py_ssize_t s = 0; s < k; s++) {
-            best[s] = INFINITY;
-            who[s] = -1;
-        }
+        no_neighbours(best, who, k);
         point_of(T, i, centre);
         tree_knn_search(T, i, centre, k, best, who);
     }
