@@ -147,7 +147,7 @@ def test_unreadable_files_and_a_diverging_critic_exit_2_with_a_message(tmp_path,
     for x, extra, message in (
         ("empty.npy", [], "X: cannot read"),
         ("payload.pt", [], "X: cannot read"),
-        ("good.npy", ["--method", "infonce", "--option", "lr=1e8", "--steps", "20"], "the critic's loss"),
+        ("good.npy", ["--method", "js", "--option", "lr=1e8", "--steps", "20"], "the critic's loss"),
     ):
         assert main(["estimate", str(tmp_path / x), str(good), *extra]) == 2
         assert message in capsys.readouterr().err.replace("\n", " ")
