@@ -141,10 +141,10 @@ def train_run(name: str, config: Config, seed: int, data: tuple[torch.Tensor, ..
 def loss(net: nn.Sequential, x: torch.Tensor, y: torch.Tensor, config: Config, run: str) -> torch.Tensor:
     """The cross-entropy; for the stochastic runs with eta added to the last hidden layer L, and for
     "tanh stochastic IB" plus ``ib_beta`` I(X; L + eta) (see the module docstring)."""
+    if not run.startswith("tanh stochastic"):
+        return F.cross_entropy(net(x), y)
     split = 2 * len(config.widths) + 1  # Flatten, then (Linear, activation) per hidden layer
     hidden = net[:split](x)
-    if not run.startswith("tanh stochastic"):
-        return F.cross_entropy(net[split:](hidden), y)
     ce = F.cross_entropy(net[split:](hidden + config.stochastic_std * torch.randn_like(hidden)), y)
     if run != "tanh stochastic IB":
         return ce
