@@ -48,8 +48,9 @@ class _Steps:
 
 
 @contextmanager
-def progress_bar(total: int | None, title: str) -> Iterator[_Steps]:
-    """A progress bar on stderr, with the time left once the total is known (else ``n/?``)."""
+def progress_bar(total: int | None, title: str, *, disable: bool = False) -> Iterator[_Steps]:
+    """A progress bar on stderr, with the time left once the total is known (else ``n/?``); none shown
+    with ``disable``."""
     columns = [
         TextColumn("{task.description}"),
         BarColumn(),
@@ -58,5 +59,5 @@ def progress_bar(total: int | None, title: str) -> Iterator[_Steps]:
         TextColumn("left"),
         TimeRemainingColumn(),
     ]
-    with Progress(*columns, console=err, transient=True) as bar:
+    with Progress(*columns, console=err, transient=True, disable=disable) as bar:
         yield _Steps(bar, bar.add_task(title, total=total), title)

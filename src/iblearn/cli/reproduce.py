@@ -24,13 +24,14 @@ REPRODUCTION_NAMES = {
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    from iblearn.experiments import REPRODUCTIONS, ReproduceOptions
+    from iblearn.experiments import REPRODUCTIONS, ReproduceOptions, torchrun
 
     if args.name not in REPRODUCTIONS:
         raise ValueError(
             f"NAME: unknown reproduction {args.name!r}; known: {', '.join(sorted(REPRODUCTIONS))}"
         )
-    with progress_bar(None, args.name) as step:
+    quiet = torchrun.launched_rank() != 0  # under torchrun rank 0 alone reports
+    with progress_bar(None, args.name, disable=quiet) as step:
         options = ReproduceOptions(
             full=args.full,
             out=Path(args.out) if args.out else None,
@@ -42,6 +43,8 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
             planned=step.planned,
         )
         path = REPRODUCTIONS[args.name](options)
+    if quiet:
+        return 0
     table = path / "table.md"
     if table.exists():
         out.print(Markdown(table.read_text(encoding="utf-8")))

@@ -185,7 +185,7 @@ class AAMINE(MINE):
     def _everyone(self, x: Any, y: Any) -> tuple[Any, Any]:
         # With y None, x alone carries the rows: an estimate gathers every rank's x, and makes y there.
         if y is None and distributed.active() and isinstance(x, Tensor | np.ndarray):
-            return distributed.gather_uneven(V.as_tensor(x, "x")), None
+            return distributed.gather(V.as_tensor(x, "x")), None
         return super()._everyone(x, y)
 
     def _x(self, x: Any) -> Tensor:

@@ -155,7 +155,7 @@ class DIM(NeuralEstimator):
         y, this rank's first (its positives stay on the diagonal; :mod:`.neural.distributed`)."""
         if not distributed.active():
             return y
-        return distributed.gather(y, "y").roll(-distributed.world()[0] * len(x), 0)
+        return distributed.gather(y, "y").roll(-distributed.share(len(x), x.device)[0], 0)
 
     def _local(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """All scores ``(N, M, L)``, the positives ``(N, L)`` and the negatives ``(N (M - 1), L)``, for
@@ -205,7 +205,8 @@ class DIM(NeuralEstimator):
     def batch_mi(self, x: Any, y: Any) -> Tensor:
         if self._reports_dv():
             return super().batch_mi(x, y)
-        return self._finite(self._infonce(*self._inputs(x, y)), "bound")
+        xt, yt = self._inputs(x, y)
+        return self._finite(self._weighed(self._infonce(xt, yt), xt), "bound")
 
     def mi(self, x: Any, y: Any) -> Tensor:
         """Global mode: the DV bound of the JS-trained critic, or InfoNCE on each evaluation batch.

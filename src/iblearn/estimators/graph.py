@@ -149,12 +149,15 @@ class _GraphEstimator(NeuralEstimator):
         while True:
             yield x, y
 
+    def _weighed(self, bound: Tensor, x: Tensor) -> Tensor:
+        return bound  # the bounds weigh every rank's nodes and edges themselves (distributed.rank_mean)
+
     def _pooled(self, joint: Tensor, marginal: Tensor) -> Tensor:
         # DV of the JS-trained critic (see iblearn.estimators.JS); under torch.distributed this rank's
         # share of the mean of the joint scores, and log E_Q over every rank's negatives.
         if not distributed.active():
             return dv_bound(joint, marginal)
-        return distributed.rank_mean(joint) - log_mean_exp(distributed.gather_uneven(marginal))
+        return distributed.rank_mean(joint) - log_mean_exp(distributed.gather(marginal))
 
     def mi(self, x: Any, y: Any) -> Tensor:
         # A rank's graphs are not rows to pool on one rank: each scores its own, and the shares are
@@ -178,7 +181,7 @@ class _GraphEstimator(NeuralEstimator):
         every rank's graphs, whose features are gathered, under ``torch.distributed``)."""
         offset, total = distributed.share(len(x), x.device)
         rows = perm(total)[offset : offset + len(x)].to(x.device)
-        return distributed.gather_uneven(x)[rows]
+        return distributed.gather(x)[rows]
 
     def batch_mi(self, x: Any, y: Any) -> Tensor:
         h, graph = self._inputs(x, y)
@@ -258,7 +261,7 @@ class GMI(_GraphEstimator):
         nodes, edges = distributed.share(len(x), x.device), distributed.share(len(src), x.device)
         rand = torch.randint(0, nodes[1], (2, edges[1]), generator=self._shuffles).to(x.device)
         rand = rand[:, edges[0] : edges[0] + len(src)]
-        everyone = distributed.gather_uneven(h)
+        everyone = distributed.gather(h)
         tmi = distributed.rank_mean(F.softplus(-(h[src] * h[dst]).sum(dim=1))) + distributed.rank_mean(
             F.softplus((everyone[rand[0]] * everyone[rand[1]]).sum(dim=1))
         )

@@ -30,6 +30,12 @@ def world() -> tuple[int, int]:
     return 0, 1
 
 
+def launched_rank() -> int:
+    """This process's rank as torchrun's environment gives it (``RANK``), 0 when not started by torchrun;
+    known before and after the process group exists."""
+    return int(os.environ.get("RANK", "0"))
+
+
 @contextlib.contextmanager
 def joined(device: str) -> Iterator[None]:
     """Within it, the process group torchrun's environment (``RANK``, ``WORLD_SIZE``, ...) describes,

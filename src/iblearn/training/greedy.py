@@ -217,7 +217,7 @@ class Standardize(nn.Module):
 
     @torch.no_grad()
     def fit(self, inputs: Iterable[Activation]) -> None:
-        rows = distributed.gather_uneven(torch.cat([_rows(t).flatten(1) for t in inputs]))
+        rows = distributed.gather(torch.cat([_rows(t).flatten(1) for t in inputs]))
         self.mean, self.std = rows.mean(dim=0), rows.std(dim=0).clamp_min(1e-6)
 
     def forward(self, t: Activation) -> Activation:

@@ -197,7 +197,7 @@ class InfoMax(Objective):
         rows that ranks could share; its gradient reaches each rank's rows through the gather)."""
         if not distributed.active():
             return self.estimator.mi(a, b)
-        a, b = distributed.gather_uneven(a), distributed.gather_uneven(b)
+        a, b = distributed.gather(a), distributed.gather(b)
         with distributed.local():
             return self.estimator.mi(a, b)
 
@@ -208,8 +208,8 @@ class InfoMax(Objective):
         rep, features, edges = t.x, graph.x, graph.edge_index
         if distributed.active():  # the disjoint union of every rank's graphs, as for GMI
             offset, _ = distributed.share(len(features), features.device)
-            rep, features = distributed.gather_uneven(rep), distributed.gather_uneven(features)
-            edges = distributed.gather_uneven((edges + offset).T).T
+            rep, features = distributed.gather(rep), distributed.gather(features)
+            edges = distributed.gather((edges + offset).T).T
         mi = renyi_graph_mi(rep, features, edges, est.alpha, est.sigma_x, est.sigma_y)
         return -mi, {"mi": float(mi.detach())}
 

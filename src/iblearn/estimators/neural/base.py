@@ -225,9 +225,16 @@ class NeuralEstimator(Estimator):
         what a training step moves (the negatives' generator, MINE's running denominator): to watch a
         critic without changing its training, call ``est``."""
         xt, yt = self._inputs(x, y)
-        loss = self._finite(-self.objective(xt, yt), "loss")
+        loss = self._finite(-self._weighed(self.objective(xt, yt), xt), "loss")
         self._finite(self._training_bound(loss), "batch's bound", (xt, yt))
         return loss
+
+    def _weighed(self, bound: Tensor, x: Tensor) -> Tensor:
+        """This rank's bound on its rows ``x``, weighted so that the mean over ranks is the bound on all
+        rows, however many each rank holds (:func:`.distributed.row_share`); ``bound`` itself outside a
+        process group and for equal batches."""
+        share = distributed.row_share(len(x), x.device)
+        return bound if share == 1.0 else bound * share
 
     def _training_bound(self, loss: Tensor) -> Tensor:
         """The bound on the batch that a training loss stands for: minus the loss, where the critic is
@@ -241,7 +248,7 @@ class NeuralEstimator(Estimator):
         returned (and judged for divergence) is the mean over the ranks: the single-process step on the
         concatenated batch, taken alike on every rank (:mod:`.distributed`)."""
         xt, yt = self._inputs(x, y)
-        loss = -self.objective(detached(xt), detached(yt))
+        loss = -self._weighed(self.objective(detached(xt), detached(yt)), xt)
         step = int(self.steps_done) + 1
         bound = self._training_bound(loss)
         if distributed.active():  # every rank judges, and reports, the same numbers
@@ -366,7 +373,7 @@ class NeuralEstimator(Estimator):
         """The reported bound on one batch, differentiable w.r.t. the inputs (a training signal)."""
         xt, yt = self._inputs(x, y)
         bound = self._pooled(*self._scores(xt, yt, self.n_negatives, self._shuffles))
-        return self._finite(bound, "bound", (xt, yt))
+        return self._finite(self._weighed(bound, xt), "bound", (xt, yt))
 
     def mi(self, x: Any, y: Any) -> Tensor:
         """The bound on all the data, scores pooled across the evaluation batches
@@ -430,7 +437,7 @@ class NeuralEstimator(Estimator):
         rows = (Tensor, np.ndarray)
         if not (distributed.active() and isinstance(x, rows) and isinstance(y, rows)):
             return x, y
-        return distributed.gather_uneven(V.as_tensor(x, "x")), distributed.gather_uneven(V.as_tensor(y, "y"))
+        return distributed.gather(V.as_tensor(x, "x")), distributed.gather(V.as_tensor(y, "y"))
 
     def _judged(self, result: MIEstimate) -> MIEstimate:
         """``result``, flagged and warned about where a lower bound cannot be read as an estimate

@@ -13,6 +13,9 @@ against all columns:
 * The Donsker-Varadhan bound (MINE, and JS's and DIM's reported bound) has ``log E_Q[exp T]`` over all
   marginal scores: those are gathered too (:func:`gather`), so that term, and MINE's moving average of
   it, is the same on every rank, and again the mean over ranks is the single-process bound.
+* The ranks may hold different numbers of rows (a ``DistributedSampler``'s last batch, or the nodes
+  of each rank's graphs): each rank's bound is then weighted by its share of the rows
+  (:func:`row_share`), so the mean over ranks is again the bound on the concatenated batch.
 * Re-pairings are drawn over the global batch from the estimator's generator, which every rank seeds
   alike (``fit(seed=...)``) and advances alike: the same derangements as one process on the
   concatenated batch, each rank scoring its own rows of them.
@@ -82,44 +85,40 @@ def spread() -> Iterator[None]:
         _local.reset(token)
 
 
-def _sizes(t: Tensor) -> list[int]:
-    """Every rank's number of rows of ``t``."""
+def _sizes(t: Tensor, what: str = "x") -> list[int]:
+    """Every rank's number of rows of ``t``.
+
+    Raises:
+        ValueError: the ranks' rows differ in shape (``what`` names the argument).
+    """
     _, size = world()
-    mine = torch.tensor([len(t)], dtype=torch.long, device=t.device)
+    if t.ndim > 7:
+        raise ValueError(f"{what}: at most 7 dimensions under torch.distributed, got {t.ndim}")
+    shape = [t.ndim, *t.shape] + [-1] * (7 - t.ndim)  # every rank's, as one fixed-size row
+    mine = torch.tensor(shape, dtype=torch.long, device=t.device)
     every = [torch.empty_like(mine) for _ in range(size)]
     torch.distributed.all_gather(every, mine)
-    return [int(n) for n in every]
+    shapes = [tuple(int(d) for d in row[2 : 1 + int(row[0])]) for row in every]
+    if len(set(shapes)) > 1:
+        raise ValueError(
+            f"{what}: every rank's rows must have the same shape under torch.distributed, got "
+            f"{shapes} on ranks 0..{size - 1}"
+        )
+    return [int(row[1]) for row in every]
 
 
 def gather(t: Tensor, what: str = "x") -> Tensor:
-    """The rows of ``t`` from every rank, in rank order, with gradients flowing back to each rank's own
-    rows; ``t`` itself outside a process group.
+    """The rows of ``t`` from every rank, in rank order, any number on each (padded for the collective,
+    then cut), with gradients flowing back to each rank's own rows; ``t`` itself outside a process group.
 
     Raises:
-        ValueError: the ranks hold different numbers of rows (``what`` names the argument): the bound
-            of a rank would then not weigh its rows as one process weighs them, and the collective
-            needs equal shapes.
+        ValueError: the ranks' rows differ in shape (``what`` names the argument).
     """
     if not active():
         return t
-    sizes = _sizes(t)
-    if len(set(sizes)) > 1:
-        raise ValueError(
-            f"{what}: every rank must pass a batch of the same size under torch.distributed, got "
-            f"{sizes} rows on ranks 0..{len(sizes) - 1} (drop_last=True in the DataLoader, or a "
-            "DistributedSampler, gives equal batches)"
-        )
-    return cast(Tensor, _Gather.apply(t))  # type: ignore[no-untyped-call]
-
-
-def gather_uneven(t: Tensor) -> Tensor:
-    """The rows of ``t`` from every rank, in rank order, whatever their number on each (padded for the
-    collective, then cut); ``t`` itself outside a process group. For estimates, which pool all rows."""
-    if not active():
-        return t
-    sizes = _sizes(t)
+    sizes = _sizes(t, what)
     if len(set(sizes)) == 1:
-        return gather(t)
+        return cast(Tensor, _Gather.apply(t))  # type: ignore[no-untyped-call]
     pad = t.new_zeros((max(sizes) - len(t), *t.shape[1:]))
     parts = cast(Tensor, _Gather.apply(torch.cat([t, pad]))).split(max(sizes))  # type: ignore[no-untyped-call]
     return torch.cat([part[:n] for part, n in zip(parts, sizes, strict=True)])
@@ -178,9 +177,24 @@ def rank_sum(value: Tensor) -> Tensor:
 
 
 def own_rows(n_local: int, device: torch.device) -> Tensor:
-    """This rank's row indices in the global batch of ``n_local`` rows a rank."""
-    rank, _ = world()
-    return torch.arange(rank * n_local, (rank + 1) * n_local, device=device)
+    """This rank's row indices in the global batch (every rank's rows in rank order)."""
+    offset, _ = share(n_local, device)
+    return torch.arange(offset, offset + n_local, device=device)
+
+
+def row_share(n_local: int, device: torch.device | None = None) -> float:
+    """The weight of this rank's bound when the ranks hold ``n_local`` rows each, any number on each:
+    the number of ranks times this rank's share of the rows (1.0 outside a process group, and for
+    equal batches).
+
+    A rank's bound is a mean over its own rows plus terms every rank computes alike from the gathered
+    rows (DV's log E_Q[exp T], InfoNCE's log M). Weighted so, the mean over ranks (what DDP does to
+    gradients) is the mean over all rows: the single-process bound on the concatenated batch, and its
+    gradient, however unequal the batches."""
+    if not active():
+        return 1.0
+    _, total = share(n_local, device)
+    return world()[1] * n_local / total
 
 
 def mean_over_ranks(value: Tensor) -> Tensor:

@@ -71,8 +71,8 @@ class InfoNCE(NeuralEstimator):
         the mean over its rows of the terms one process sums over all rows (:mod:`.distributed`)."""
         ceiling = 0.0  # log of the columns over log of the rows, which the chunked form adds
         if distributed.active():
-            rank, _ = distributed.world()
-            y = distributed.gather(y, "y").roll(-rank * len(x), 0)
+            offset, _ = distributed.share(len(x), x.device)
+            y = distributed.gather(y, "y").roll(-offset, 0)
             ceiling = math.log(len(y)) - math.log(len(x))
 
         def rows(idx: Tensor) -> Tensor:
@@ -94,7 +94,7 @@ class InfoNCE(NeuralEstimator):
 
     def batch_mi(self, x: Any, y: Any) -> Tensor:
         xt, yt = self._inputs(x, y)
-        return self._finite(self._matrix_bound(xt, yt), "bound", (xt, yt))
+        return self._finite(self._weighed(self._matrix_bound(xt, yt), xt), "bound", (xt, yt))
 
     def mi(self, x: Any, y: Any) -> Tensor:
         return self._batch_mean(*self._inputs(x, y), self._matrix_bound)

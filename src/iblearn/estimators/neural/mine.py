@@ -112,7 +112,7 @@ class MINE(NeuralEstimator):
                 self.log_ema.copy_(
                     torch.logaddexp(math.log1p(-self.rate) + self.log_ema, math.log(self.rate) + batch)
                 )
-        self._batch_dv = (joint.mean() - lme).detach()
+        self._batch_dv = self._weighed((joint.mean() - lme).detach(), x)
         # d/dtheta exp(lme - log_ema) = E_Q[grad T e^T] / EMA: the bias-corrected gradient of log E_Q e^T.
         return joint.mean() - torch.exp(lme - self.log_ema.to(lme.dtype))
 
