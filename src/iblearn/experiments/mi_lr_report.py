@@ -138,30 +138,58 @@ def _paper_sensitivity(method: str) -> str:
     return f"{fixed if method.endswith('fixed') else again:.2f}"
 
 
+def _by_method(rows: list[dict[str, str]]) -> dict[str, dict[int, list[dict[str, str]]]]:
+    """Each (data set, model, method)'s rows per epoch, one a seed."""
+    out: dict[str, dict[int, list[dict[str, str]]]] = {}
+    for r in rows:
+        name = " ".join(r["key"].split("|")[:-1])
+        out.setdefault(name, {}).setdefault(int(r["epoch"]), []).append(r)
+    return out
+
+
+def _band(ax: Any, epochs: dict[int, list[dict[str, str]]], column: str, label: str, **style: Any) -> None:
+    """The mean over seeds of ``column`` per epoch, and the band from the lowest seed to the highest."""
+    pts = sorted((e, [float(r[column]) for r in rs if r.get(column, "") != ""]) for e, rs in epochs.items())
+    pts = [(e, v) for e, v in pts if v]
+    if not pts:
+        return
+    x = [e for e, _ in pts]
+    (line,) = ax.plot(x, [statistics.fmean(v) for _, v in pts], label=label, **style)
+    if any(len(v) > 1 for _, v in pts):
+        ax.fill_between(
+            x, [min(v) for _, v in pts], [max(v) for _, v in pts], alpha=0.2, color=line.get_color()
+        )
+
+
 def plot(folder: RunFolder) -> Any:
-    """Test accuracy and LR per epoch (paper 004, Figs. 3-4): the figure, or None without matplotlib."""
+    """Per epoch, for each method, the mean over seeds and the band from the lowest seed to the highest
+    (paper 004, Figs. 3-4): test accuracy; the learning rate (the layer-wise schedule's per layer, thin);
+    I(T; Y) of the last layer (the MI schedules measure it). The figure, or None without matplotlib."""
     if not _plotting.available():
         return None
-    rows = [r for r in folder.metrics() if not r["key"].startswith("grid|")]
-    keys = sorted({r["key"] for r in rows})
-    if not keys:
+    methods = _by_method([r for r in folder.metrics() if not r["key"].startswith("grid|")])
+    if not methods:
         return None
-    fig, ((acc_ax, lr_ax),) = _plotting.figure(1, 2, figsize=(11, 4))
-    for key in keys:
-        pts = sorted((int(r["epoch"]), float(r["acc"]), r) for r in rows if r["key"] == key)
-        acc_ax.plot([p[0] for p in pts], [p[1] for p in pts], label=key.replace("|", " "))
-        if "mi-" in key:
-            for col in sorted(c for c in pts[0][2] if c.startswith("lr_") and pts[0][2][c] != ""):
-                lr_ax.plot(
-                    [p[0] for p in pts], [float(p[2][col]) for p in pts], label=f"{key.split('|')[2]} {col}"
-                )
-    acc_ax.set_xlabel("epoch")
-    _plotting.integer_ticks(acc_ax)
-    acc_ax.set_ylabel("test accuracy %")
-    acc_ax.legend(fontsize=5)
+    fig, ((acc_ax, lr_ax, mi_ax),) = _plotting.figure(1, 3, figsize=(15, 4))
+    for name, epochs in sorted(methods.items()):
+        columns = next(iter(epochs.values()))[0]
+        _band(acc_ax, epochs, "acc", name)
+        layers = sorted((c for c in columns if c.startswith("lr_")), key=lambda c: int(c[3:]))
+        if len(layers) < 2:
+            _band(lr_ax, epochs, "lr", name)
+        for col in layers if len(layers) > 1 else ():  # "lr" is the first layer's
+            _band(lr_ax, epochs, col, f"{name} layer {col[3:]}", linewidth=0.8)
+        mis = sorted((c for c in columns if c.startswith("mi_")), key=lambda c: int(c[3:]))
+        if mis:
+            _band(mi_ax, epochs, mis[-1], name)
+    for ax, label in (
+        (acc_ax, "test accuracy %"),
+        (lr_ax, "learning rate"),
+        (mi_ax, "I(T; Y) of the last layer, nats"),
+    ):
+        ax.set_xlabel("epoch")
+        _plotting.integer_ticks(ax)
+        ax.set_ylabel(label)
+        ax.legend(fontsize=5)
     lr_ax.set_yscale("log")
-    lr_ax.set_xlabel("epoch")
-    _plotting.integer_ticks(lr_ax)
-    lr_ax.set_ylabel("learning rate (MI-driven runs)")
-    lr_ax.legend(fontsize=5)
     return _plotting.finish(fig, folder.file("mi_lr.png"))
