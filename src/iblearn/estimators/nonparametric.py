@@ -48,6 +48,15 @@ class _KNN(Estimator):
             **super().settings(),
         }
 
+    def _search(self) -> dict[str, Any]:
+        """The keyword arguments every kNN function takes from these settings."""
+        return {
+            "standardize": self.standardize,
+            "ties": self.ties,
+            "backend": self.backend,
+            "seed": self.seed,
+        }
+
 
 class KSG(Conditional, _KNN):
     """Kraskov-Stoegbauer-Grassberger estimator of I(X; Y) for two continuous variables, and of
@@ -90,30 +99,12 @@ class KSG(Conditional, _KNN):
         self.variant = variant
 
     def mi(self, x: Any, y: Any) -> Tensor:
-        return ibf.ksg_mi(
-            x,
-            y,
-            self.k,
-            self.variant,
-            standardize=self.standardize,
-            ties=self.ties,
-            backend=self.backend,
-            seed=self.seed,
-        )
+        return ibf.ksg_mi(x, y, self.k, self.variant, **self._search())
 
     def cmi(self, x: Any, y: Any, z: Any) -> Tensor:
         if self.variant != 1:
             raise ValueError("variant: conditional MI is Frenzel & Pompe's form of variant 1; use variant=1")
-        return ibf.ksg_cmi(
-            x,
-            y,
-            z,
-            self.k,
-            standardize=self.standardize,
-            ties=self.ties,
-            backend=self.backend,
-            seed=self.seed,
-        )
+        return ibf.ksg_cmi(x, y, z, self.k, **self._search())
 
     def settings(self) -> dict[str, Any]:
         return {"variant": self.variant, **super().settings()}
@@ -145,16 +136,7 @@ class MixedKSG(_KNN):
         # Checked here, so that an error names the estimator's arguments (the function's is ``labels``).
         lab = V.labels(y, "y")
         V.same_length(("x", V.continuous(x, "x")), ("y", lab))
-        return ibf.mixed_ksg_mi(
-            x,
-            lab,
-            self.k,
-            metric=self.metric,
-            standardize=self.standardize,
-            ties=self.ties,
-            backend=self.backend,
-            seed=self.seed,
-        )
+        return ibf.mixed_ksg_mi(x, lab, self.k, metric=self.metric, **self._search())
 
     def settings(self) -> dict[str, Any]:
         return {"metric": self.metric, **super().settings()}
