@@ -180,6 +180,10 @@ REBUILD = {
         lambda: get_estimator("mienf", x_dim=2, y_dim=1, hidden=(8,), flow="maf", transforms=1, seed=14),
         _VEC,
     ),
+    "minde": (
+        lambda: get_estimator("minde", x_dim=2, y_dim=1, hidden=(8,), p_cond=0.3, draws=2, seed=15),
+        _VEC,
+    ),
     "aamine": (lambda: get_estimator("aamine", subnet=_NET, noise_std=0.2, hidden=(8,), seed=4), _VEC[:1]),
     "dim": (
         lambda: get_estimator("dim", mode="global", hidden=8, seed=6),

@@ -22,6 +22,7 @@ from iblearn.estimators.neural import (
 )
 from iblearn.estimators.neural.lmi import LMI
 from iblearn.estimators.neural.mienf import MIENF
+from iblearn.estimators.neural.minde import MINDE
 from iblearn.estimators.nonparametric import KSG, Binning, GaussianMI, MixedKSG, RenyiMI
 from iblearn.estimators.registry import REGISTRY, get_estimator, register
 from iblearn.estimators.split import estimate_mi
@@ -37,6 +38,7 @@ __all__ = [
     "KSG",
     "LMI",
     "MIENF",
+    "MINDE",
     "MINE",
     "NWJ",
     "REGISTRY",

@@ -15,6 +15,7 @@ from iblearn.estimators.graph import DGI, GMI
 from iblearn.estimators.neural import CLUB, FLO, JS, MINE, NWJ, SMILE, DoE, InfoNCE, MINEf
 from iblearn.estimators.neural.lmi import LMI
 from iblearn.estimators.neural.mienf import MIENF
+from iblearn.estimators.neural.minde import MINDE
 from iblearn.estimators.nonparametric import KSG, Binning, GaussianMI, MixedKSG, RenyiMI
 
 REGISTRY: dict[str, type[Estimator]] = {
@@ -34,6 +35,7 @@ REGISTRY: dict[str, type[Estimator]] = {
     "doe": DoE,
     "lmi": LMI,
     "mienf": MIENF,
+    "minde": MINDE,
     "aamine": AAMINE,
     "dim": DIM,
     "dgi": DGI,
