@@ -61,6 +61,11 @@ def test_bounds_follow_algorithm_2_on_scripted_outcomes():
     assert result.epsilon == 0.0  # median of min(d_s) = 0 (constant MI), times C2
     assert [r["crashed"] for r in result.summary].count(True) == 2  # 1.0 crashed in both trials
     assert select_range(result.summary, result.curves, c1=100).lr_max == 0.3  # Thresh 0.009: 0.3 is too low
+    # The prose's reading: the LR before Algorithm 2's, the largest that still trains well.
+    assert select_range(result.summary, result.curves, lr_max_rule="prose").lr_max == 0.3
+    assert select_range(result.summary, result.curves, c1=100, lr_max_rule="prose").lr_max == 0.1
+    with pytest.raises(ValueError, match="lr_max_rule: expected one of algorithm, prose"):
+        select_range(result.summary, result.curves, lr_max_rule="text")
 
 
 def test_an_lr_that_crashed_in_any_trial_is_not_a_candidate():

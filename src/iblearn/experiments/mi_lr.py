@@ -29,7 +29,7 @@ from iblearn.experiments.common import ReproduceOptions, RunCheckpoint, accuracy
 from iblearn.experiments.mi_lr_report import PAPER, PAPER_SENSITIVITY, plot, summarize, table
 from iblearn.models.lenet import MODELS, layer_groups
 from iblearn.optim import LARS, MIDecayLR, MIProbe, lr_range_test, plot_range
-from iblearn.optim.lr_range import RESTARTS
+from iblearn.optim.lr_range import LR_MAX_RULES, RESTARTS, LRRange, select_range
 from iblearn.records import RunFolder, read_json, write_json
 
 # The paper's numbers, the table and the figure: iblearn.experiments.mi_lr_report, re-exported here.
@@ -81,6 +81,9 @@ class Config:
     # after an epoch or two and d_p pins the LR to lr_min (MIProbe.ixy).
     ixy: str = "entropy"
     range_restart: str = "candidate"  # Algorithm 2: after a crash a new trial starts from that LR
+    # Which LR is LR_max: Algorithm 2's line ("algorithm"), or the LR before it, the largest that trains
+    # well ("prose", the test's description); see iblearn.optim.lr_range. Both read the same range test.
+    range_lr_max: str = "algorithm"
     grid: dict[str, tuple[float, ...]] = field(
         default_factory=lambda: {
             "adam": (1e-4, 3e-4, 1e-3, 3e-3),
@@ -262,8 +265,9 @@ def range_test(job: Job, seed: int, tag: str = "") -> dict[str, float]:
     every epoch, so that ``--resume`` continues it where it was killed, as if it had never stopped."""
     folder, name, data, config, device = job.folder, job.name, job.data, job.config, job.device
     path = folder.file(f"lr_range-{job.dataset}-{name}{tag}.json")
-    if path.exists():
-        return dict(read_json(path)["range"])
+    if path.exists():  # the bounds read again from the recorded table D, by this run's settings
+        cached = read_json(path)
+        return _bounds(select_range(cached["summary"], cached["curves"], **_reading(config)))
     x, y = data["train"]
     gen = torch.Generator().manual_seed(seed)
     checkpoint = f"checkpoint-{path.stem}.pt"
@@ -286,9 +290,7 @@ def range_test(job: Job, seed: int, tag: str = "") -> dict[str, float]:
             make_optimizer=lambda model, lr: _sgd(model.parameters(), lr),
             trials=config.range_trials,
             epochs=config.range_epochs,
-            c1=config.c1,
-            c2=config.c2,
-            restart=config.range_restart,
+            **_reading(config),
             on_epoch=on_epoch,
             completed=list(records),
             state=state,
@@ -297,17 +299,31 @@ def range_test(job: Job, seed: int, tag: str = "") -> dict[str, float]:
         if str(err).startswith(("completed:", "state:")):
             folder.refuse_checkpoint(checkpoint, str(err))
         raise
-    chosen = {
-        "lr_min": result.lr_min,
-        "lr_max": result.lr_max,
-        "lr_top": result.lr_top,
-        "epsilon": result.epsilon,
-    }
+    chosen = _bounds(result)
     write_json(path, {"range": chosen, "summary": result.summary, "curves": result.curves})
     folder.file(checkpoint).unlink(missing_ok=True)  # the cache says everything now
     if _plotting.available():
         plot_range(result, str(path.with_suffix(".png")))
     return chosen
+
+
+def _reading(config: Config) -> dict[str, Any]:
+    """How :func:`select_range` reads the table D: Algorithm 2's constants and this run's readings."""
+    return {
+        "c1": config.c1,
+        "c2": config.c2,
+        "restart": config.range_restart,
+        "lr_max_rule": config.range_lr_max,
+    }
+
+
+def _bounds(result: LRRange) -> dict[str, float]:
+    return {
+        "lr_min": result.lr_min,
+        "lr_max": result.lr_max,
+        "lr_top": result.lr_top,
+        "epsilon": result.epsilon,
+    }
 
 
 def run(options: ReproduceOptions, config: Config | None = None) -> Path:
@@ -316,6 +332,7 @@ def run(options: ReproduceOptions, config: Config | None = None) -> Path:
     for value, name, choices in (
         (config.ixy, "ixy", IXY_CHOICES),
         (config.range_restart, "range_restart", RESTARTS),
+        (config.range_lr_max, "range_lr_max", LR_MAX_RULES),
     ):
         if value not in choices:
             raise ValueError(f"--set {name}: expected one of {', '.join(choices)}, got {value!r}")

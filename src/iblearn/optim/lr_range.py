@@ -31,6 +31,13 @@ I(T; Y) of a layer for layer-wise ranges), averaged over the trials an LR comple
     LR_max = the first LR from which dnn >= Thresh for it and every larger LR (crashed LRs count)
     epsilon = C2 * median of all recorded min(d_s)
 
+``lr_max_rule`` reads LR_max one of two ways. ``"algorithm"`` (default) is Algorithm 2's line: "the
+first LR from which dnn >= Thresh for all successive LRs", an LR where training has already degraded
+(on MNIST / LeNet-5 here, 1.0, the LR that crashed). ``"prose"`` is the sentence describing the test:
+"the first LR beyond which performance relative to maximum performance drops below this threshold",
+the LR before that one, the largest that still trains well (0.3 there); the paper's own ranges (MNIST
+[1e-4, 0.2]) are operating ranges of that kind. Issue 20 runs both (docs/results/mi-lr.md).
+
 Algorithm 2 records only completed runs in D and does not say how trials combine. Here an LR that does
 not count (above) is crashed: it is never LR_top or LR_min, and its dnn is infinite, so LR_max lies at
 or below it. (Averaging only the trials that completed, crashes or not, would let an LR that crashed
@@ -74,6 +81,8 @@ from iblearn.optim._lr_replay import Replay, ity_columns, report
 CRASH_DROP = 0.5
 #: Where a trial starts after a crash (see the module docstring).
 RESTARTS = ("candidate", "smallest")
+#: Which LR is LR_max (see the module docstring).
+LR_MAX_RULES = ("algorithm", "prose")
 
 
 @dataclass(frozen=True)
@@ -137,6 +146,7 @@ def lr_range_test(
     c1: float = 10.0,
     c2: float = 1.0,
     restart: str = "candidate",
+    lr_max_rule: str = "algorithm",
     progress: Callable[[str], None] | None = None,
     on_epoch: Callable[[dict[str, Any], dict[str, Any]], None] | None = None,
     completed: Sequence[Mapping[str, Any]] = (),
@@ -162,6 +172,8 @@ def lr_range_test(
         c1, c2: the constants of Algorithm 2 (defaults 10 and 1).
         restart: where a new trial starts after a crash: ``"candidate"`` (Algorithm 2), the LR that
             crashed, or ``"smallest"``, the first candidate (see the module docstring).
+        lr_max_rule: ``"algorithm"`` (Algorithm 2's line) or ``"prose"`` (the LR before it, the largest
+            that trains well): see the module docstring.
         progress: called with a message after every candidate run (not after those replayed from
             ``completed``).
         on_epoch: ``on_epoch(record, state)``, called after every record the test makes, to save its
@@ -199,6 +211,8 @@ def lr_range_test(
         raise ValueError(f"c1, c2: must be positive, got {c1}, {c2}")
     if restart not in RESTARTS:
         raise ValueError(f"restart: expected one of {', '.join(RESTARTS)}, got {restart!r}")
+    if lr_max_rule not in LR_MAX_RULES:
+        raise ValueError(f"lr_max_rule: expected one of {', '.join(LR_MAX_RULES)}, got {lr_max_rule!r}")
     optimizer_for = make_optimizer or (
         lambda model, lr: torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, nesterov=True)
     )
@@ -289,7 +303,9 @@ def lr_range_test(
         else:
             begin = 0  # a trial that completed every candidate: the next one starts from the smallest
     replay.finish()
-    return select_range(summary, curves, attribute=attribute, c1=c1, c2=c2, restart=restart)
+    return select_range(
+        summary, curves, attribute=attribute, c1=c1, c2=c2, restart=restart, lr_max_rule=lr_max_rule
+    )
 
 
 def select_range(
@@ -300,11 +316,15 @@ def select_range(
     c1: float = 10.0,
     c2: float = 1.0,
     restart: str = "candidate",
+    lr_max_rule: str = "algorithm",
 ) -> LRRange:
     """The bounds of Algorithm 2 from a recorded table D (see :func:`lr_range_test`); ``restart`` is
-    the one the table was recorded with, which says which LRs count."""
+    the one the table was recorded with, which says which LRs count; ``lr_max_rule`` which reading of
+    LR_max (the module docstring)."""
     if c1 <= 0 or c2 <= 0:
         raise ValueError(f"c1, c2: must be positive, got {c1}, {c2}")
+    if lr_max_rule not in LR_MAX_RULES:
+        raise ValueError(f"lr_max_rule: expected one of {', '.join(LR_MAX_RULES)}, got {lr_max_rule!r}")
     if restart not in RESTARTS:
         raise ValueError(f"restart: expected one of {', '.join(RESTARTS)}, got {restart!r}")
     sign = -1.0 if attribute == "train_loss" else 1.0
@@ -346,7 +366,7 @@ def select_range(
     lr_max = lrs[-1]
     for i, lr in enumerate(lrs):
         if lr > lr_top and all(drop[later] >= thresh for later in lrs[i:]):
-            lr_max = lr
+            lr_max = lrs[i - 1] if lr_max_rule == "prose" else lr  # lrs[i - 1] >= lr_top: it is no lower
             break
     key = "min_d_s" if not attribute.startswith("ity_") else f"min_d_s_{attribute[4:]}"
     ds = [r[key] for r in done if math.isfinite(r.get(key, math.inf))]
