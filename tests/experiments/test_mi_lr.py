@@ -49,6 +49,10 @@ def test_runs_every_method_resumes_and_tabulates(tmp_path):
     assert {"mnist|lenet5|mi-global n=60 fixed|0", "mnist|lenet5|mi-global n=60 re-estimated|0"} <= keys
     layerwise = [r for r in rows if r["key"] == "mnist|lenet5|mi-layerwise|0"]
     assert all(r["lr_3"] != "" and r["mi_3"] != "" for r in layerwise)  # four groups, four MIs
+    adam = [r for r in rows if r["key"].startswith(("mnist|lenet5|adam", "grid|mnist|lenet5|adam"))]
+    # I(T; Y) measured for the alternatives' runs too (their curves beside the schedules'), not the grid's
+    assert {r["key"].startswith("grid") for r in adam if r["mi_0"] != ""} == {False}
+    assert all(r["mi_0"] != "" for r in adam if not r["key"].startswith("grid"))
     table = (path / "table.md").read_text()
     assert "99.27" in table and "LR range test" in table
     results = read_json(path / "results.json")

@@ -242,7 +242,9 @@ def train_run(
     for epoch in range(start + 1, epochs + 1):
         lrs = [g["lr"] for g in opt.param_groups]
         row = train_epoch(model, opt, x, y, job.config.batch_size, gen, device)
-        mi = mi_probe.measure(model) if isinstance(sched, MIDecayLR) else []
+        # I(T; Y) for every run but the grid's: the MI schedules need it, and the alternatives' curves
+        # stand beside theirs (the probe draws no random numbers: their training is the same without it).
+        mi = mi_probe.measure(model) if isinstance(sched, MIDecayLR) or split == "test" else []
         if isinstance(sched, MIDecayLR):
             sched.step(mi[0] if len(mi) == 1 else mi)
         elif sched is not None:

@@ -164,7 +164,7 @@ def _band(ax: Any, epochs: dict[int, list[dict[str, str]]], column: str, label: 
 def plot(folder: RunFolder) -> Any:
     """Per epoch, for each method, the mean over seeds and the band from the lowest seed to the highest
     (paper 004, Figs. 3-4): test accuracy; the learning rate (the layer-wise schedule's per layer, thin);
-    I(T; Y) of the last layer (the MI schedules measure it). The figure, or None without matplotlib."""
+    I(T; Y) of the last layer (runs that recorded it). The figure, or None without matplotlib."""
     if not _plotting.available():
         return None
     methods = _by_method([r for r in folder.metrics() if not r["key"].startswith("grid|")])
