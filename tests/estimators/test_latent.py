@@ -21,6 +21,7 @@ from iblearn.data.synthetic import dense_gaussian
 from iblearn.estimators import LMI, MIENF, get_estimator
 from iblearn.estimators.neural import UnreliableEstimateWarning
 from iblearn.functional import canonical_gaussian_pmi, ksg_mi
+from tests.estimators.round_trip import assert_state_round_trips
 
 TASK = dense_gaussian(3)
 TRUTH = TASK.mutual_information  # 0.4133
@@ -117,12 +118,7 @@ def test_state_dict_and_settings_round_trip(name, data):
     x, y = data
     make = {"lmi": _lmi, "mienf": _mienf}[name]
     est = make(seed=3).fit(x[:600].double(), y[:600].double(), steps=20, batch_size=64)
-    rebuilt = type(est)(**est.settings())
-    rebuilt.load_state_dict(est.state_dict())  # the standardization's buffers come along
-    assert float(rebuilt(x[2000:], y[2000:])) == float(est(x[2000:], y[2000:]))
-    est.fit(x[:600], y[:600], steps=5, batch_size=64, seed=1, validation=0)
-    rebuilt.fit(x[:600], y[:600], steps=5, batch_size=64, seed=1, validation=0)
-    assert float(rebuilt(x[2000:], y[2000:])) == float(est(x[2000:], y[2000:]))  # and Adam's state
+    assert_state_round_trips(est, x, y)
     assert get_estimator(name, x_dim=3, y_dim=3).name == name
 
 

@@ -17,6 +17,7 @@ import torch
 from iblearn.data.synthetic import sparse_gaussian
 from iblearn.estimators import MINDE, get_estimator
 from iblearn.estimators.neural.minde import T_EPS, MINDESettings, VPSchedule
+from tests.estimators.round_trip import assert_state_round_trips
 
 RHO = math.sqrt(1 - math.exp(-0.5))  # two pairs: 0.5 nats
 TASK = sparse_gaussian(2, 2, RHO)
@@ -117,12 +118,7 @@ def test_uniform_times_estimate_the_same_integral(fitted, data):
 def test_state_dict_and_settings_round_trip(data):
     x, y = data
     est = _minde(seed=3).fit(x[:600].double(), y[:600].double(), steps=20, batch_size=64)
-    rebuilt = type(est)(**est.settings())
-    rebuilt.load_state_dict(est.state_dict())  # the standardization's buffers come along
-    assert float(rebuilt(x[2000:], y[2000:])) == float(est(x[2000:], y[2000:]))
-    est.fit(x[:600], y[:600], steps=5, batch_size=64, seed=1, validation=0)
-    rebuilt.fit(x[:600], y[:600], steps=5, batch_size=64, seed=1, validation=0)
-    assert float(rebuilt(x[2000:], y[2000:])) == float(est(x[2000:], y[2000:]))  # and Adam's state
+    assert_state_round_trips(est, x, y)
     assert get_estimator("minde", x_dim=2, y_dim=2).name == "minde"
 
 

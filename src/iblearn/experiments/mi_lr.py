@@ -320,12 +320,7 @@ def _reading(config: Config) -> dict[str, Any]:
 
 
 def _bounds(result: LRRange) -> dict[str, float]:
-    return {
-        "lr_min": result.lr_min,
-        "lr_max": result.lr_max,
-        "lr_top": result.lr_top,
-        "epsilon": result.epsilon,
-    }
+    return {key: getattr(result, key) for key in ("lr_min", "lr_max", "lr_top", "epsilon")}
 
 
 def run(options: ReproduceOptions, config: Config | None = None) -> Path:
