@@ -100,6 +100,7 @@ def table(
                 s["model"],
                 s["method"],
                 s["epochs"],
+                s["seeds"],
                 f"{s['best_test_acc']:.2f}",
                 f"{s['final_mean']:.2f} ± {s['final_sd']:.2f}",
                 "-" if paper is None else f"{paper:.2f}",
@@ -107,7 +108,17 @@ def table(
         )
     lines.append(
         markdown_table(
-            ["data", "model", "method", "epochs", "best (of seeds)", "final, mean ± sd", "paper best"], rows
+            [
+                "data",
+                "model",
+                "method",
+                "epochs",
+                "seeds",
+                "best (of seeds)",
+                "final, mean ± sd",
+                "paper best",
+            ],
+            rows,
         )
     )
     sens = [s for s in summary if " n=" in s["method"]]
