@@ -134,6 +134,20 @@ def test_kth_neighbours_agree_across_methods(tree_kernel, dim):
         assert not (idx == torch.arange(600)[:, None]).any()
 
 
+@pytest.mark.parametrize("inclusive", [False, True])
+def test_counts_and_neighbours_on_a_grid_where_boxes_end_exactly_at_the_radius(tree_kernel, inclusive):
+    # The k-d tree skips a leaf's dimension when the whole box lies within the radius in it; on an
+    # integer grid with integer radii, box edges lie exactly at the radius, the boundary of that test.
+    axes = [torch.arange(5, dtype=torch.float64)] * 3
+    x = torch.cartesian_prod(*axes)[torch.randperm(125, generator=gen())]
+    r = torch.randint(1, 3, (125,), generator=gen(1)).to(torch.float64)
+    brute = nb.count_within(x, r, "chebyshev", "brute", inclusive=inclusive)
+    assert torch.equal(nb.count_within(x, r, "chebyshev", "tree", inclusive=inclusive), brute)
+    for k in (1, 7, 30):
+        eps = [nb.kth_neighbour([x], k, "chebyshev", backend)[0] for backend in ("tree", "brute")]
+        assert torch.equal(*eps)
+
+
 def test_the_kth_neighbour_is_excluded_strictly_and_included_inclusively(tree_kernel):
     x = torch.tensor([[0.0], [0.1], [0.3], [0.7]], dtype=torch.float64)
     r = torch.full((4,), 0.3, dtype=torch.float64)  # from 0.0, the point 0.3 is exactly at r
