@@ -11,6 +11,13 @@ two environments on the same samples, drawn once with benchmark-mi and saved as 
     python benchmarks/bmi_suite.py run DIR --library iblearn      # iblearn's estimators
     $BENCH benchmarks/bmi_suite.py run DIR --library bmi          # benchmark-mi's
     python benchmarks/bmi_suite.py report DIR [--out benchmarks/results/bmi_suite.md]
+    python benchmarks/bmi_suite.py pair DIR --bmi-python $BENCH --tasks ... --rows FOLDER
+
+``pair`` times the two libraries' neural estimators paired in time, for the speed comparison: for each
+task and estimator (MINE, InfoNCE, NWJ, seed 0) it runs one library's fit and then the other's, one
+process after the other on the same core (which goes first alternates), so that both meet the same
+load; then it prints and writes ``FOLDER/paired.md``, the ratio of benchmark-mi's seconds to iblearn's
+per pair. Resumable like ``run``.
 
 ``run`` appends one JSON line per (library, estimator, task, seed) to ``DIR/rows-LIBRARY.jsonl``
 (``--rows FOLDER``: there instead; benchmarks/results/bmi_suite holds the committed ones),
@@ -323,11 +330,72 @@ def report(folder: Path, quick: bool, where: Path | None = None) -> str:
     return "\n".join(lines)
 
 
+PAIRED = ("mine", "infonce", "nwj")
+
+
+def pair(folder: Path, bmi_python: str, tasks: tuple[str, ...], rows: Path) -> str:
+    """Each (task, estimator) fitted by both libraries one after the other, alternating which goes
+    first; the Markdown table of their seconds and ratios (benchmark-mi over iblearn)."""
+    import subprocess
+    import sys
+
+    for i, (task, method) in enumerate((t, m) for t in tasks for m in PAIRED):
+        order = (("iblearn", sys.executable), ("bmi", bmi_python))
+        for library, python in order if i % 2 == 0 else order[::-1]:
+            subprocess.run(
+                [
+                    python,
+                    __file__,
+                    "run",
+                    str(folder),
+                    "--library",
+                    library,
+                    "--methods",
+                    method,
+                    "--tasks",
+                    task,
+                    "--seeds",
+                    "0",
+                    "--rows",
+                    str(rows),
+                ],
+                check=True,
+            )
+    got = {
+        (r["library"], r["task"], r["estimator"]): r
+        for lib in LIBRARIES
+        for r in done_rows(rows / f"rows-{lib}.jsonl")
+    }
+    lines = ["| task | estimator | truth | iblearn | s | benchmark-mi | s | time ratio (bmi / iblearn) |"]
+    lines.append("|---|---|---|---|---|---|---|---|")
+    ratios = []
+    for task in tasks:
+        for method in PAIRED:
+            a, b = got.get(("iblearn", task, method)), got.get(("bmi", task, method))
+            if not (a and b):
+                continue
+            ratios.append(b["seconds"] / a["seconds"])
+            lines.append(
+                f"| {task} | {method} | {a['truth']:.3f} | {a['estimate']:.3f} | {a['seconds']:.1f} | "
+                f"{b['estimate']:.3f} | {b['seconds']:.1f} | {ratios[-1]:.2f} |"
+            )
+    if ratios:
+        lines += [
+            "",
+            f"{len(ratios)} pairs; time ratio median {np.median(ratios):.2f}, "
+            f"range {min(ratios):.2f} - {max(ratios):.2f}; iblearn faster in "
+            f"{sum(r > 1 for r in ratios)} of {len(ratios)}.",
+        ]
+    text = "\n".join(lines)
+    (rows / "paired.md").write_text(text + "\n")
+    return text
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("command", choices=("draw", "run", "report"))
+    parser.add_argument("command", choices=("draw", "run", "report", "pair"))
     parser.add_argument("folder", type=Path)
     parser.add_argument("--library", choices=("iblearn", "bmi"), default="iblearn")
     parser.add_argument("--methods", nargs="+", help="a subset of the library's estimators")
@@ -339,6 +407,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, help="report: write the Markdown here too")
+    parser.add_argument("--bmi-python", help="pair: the interpreter that has benchmark-mi")
     args = parser.parse_args()
     if args.command == "draw":
         draw(args.folder, N, SEEDS)
@@ -354,6 +423,11 @@ def main() -> None:
             tuple(args.seeds),
             args.rows,
         )
+    elif args.command == "pair":
+        if not (args.bmi_python and args.tasks and args.rows):
+            parser.error("pair needs --bmi-python, --tasks and --rows")
+        args.rows.mkdir(parents=True, exist_ok=True)
+        print(pair(args.folder, args.bmi_python, tuple(args.tasks), args.rows))
     else:
         text = report(args.folder, args.quick, args.rows)
         if args.out:
