@@ -30,7 +30,7 @@ def test_settings_are_the_config_fields_the_constructor_takes_in_its_order():
     assert list(est.settings()) == order.split()
     assert "objective" not in MINEf().settings()
     assert set(DIM().settings()) == set(
-        "mode objective embed_dim hidden lr eval_batch_size seed base".split()
+        "mode objective module_bound embed_dim hidden lr eval_batch_size seed base".split()
     )
     assert GMI(4, 2).settings()["feature_dim"] == 2
     with pytest.raises(FrozenInstanceError):

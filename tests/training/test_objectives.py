@@ -132,16 +132,27 @@ def test_gmi_trains_the_module_on_its_topology_term_too():
     }
 
 
-def test_dim_trains_the_module_on_the_critics_objective():
-    # Issue 25: the critic trained on JS while the module trained on InfoNCE.
+def test_dim_trains_the_module_on_the_bound_module_bound_names():
+    # Issue 25: the module trained on InfoNCE beside a JS critic, silently. Now it is a setting:
+    # "critic" trains it on the critic's own objective, "infonce" (the measured default) on InfoNCE.
     torch.manual_seed(0)
     images = torch.randn(12, 1, 8, 8)
     maps = torch.nn.Conv2d(1, 4, 3)(images)
     for kind in ("js", "infonce"):
-        objective = InfoMax("input", "dim", objective=kind, hidden=16, embed_dim=8)
-        assert isinstance(objective.estimator, DIM)
-        loss, _ = objective.loss(Batch(images, torch.zeros(12)), maps)
-        assert float(loss) == pytest.approx(-float(objective.estimator.objective(maps, images)), rel=1e-5)
+        for module_bound in ("critic", "infonce"):
+            objective = InfoMax(
+                "input", "dim", objective=kind, module_bound=module_bound, hidden=16, embed_dim=8
+            )
+            est = objective.estimator
+            assert isinstance(est, DIM)
+            loss, _ = objective.loss(Batch(images, torch.zeros(12)), maps)
+            inputs = est._inputs(maps, images)
+            expected = est.objective(*inputs) if module_bound == "critic" else est._infonce(*inputs)
+            assert float(loss) == pytest.approx(-float(expected), rel=1e-5)
+    js = InfoMax("input", "dim", hidden=16, embed_dim=8).estimator
+    assert float(js.module_objective(maps, images)) != pytest.approx(float(js.objective(maps, images)))
+    with pytest.raises(ValueError, match="module_bound"):
+        DIM(module_bound="js")
 
 
 def test_matrix_based_infomax_on_a_graph_involves_the_adjacency():
