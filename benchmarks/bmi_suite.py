@@ -12,6 +12,7 @@ two environments on the same samples, drawn once with benchmark-mi and saved as 
     $BENCH benchmarks/bmi_suite.py run DIR --library bmi          # benchmark-mi's
     python benchmarks/bmi_suite.py report DIR [--out benchmarks/results/bmi_suite.md]
     python benchmarks/bmi_suite.py pair DIR --bmi-python $BENCH --tasks ... --rows FOLDER
+    python benchmarks/bmi_suite.py pair DIR --rows FOLDER         # the table of the pairs so far
 
 ``pair`` times the two libraries' neural estimators paired in time, for the speed comparison: for each
 task and estimator (MINE, InfoNCE, NWJ, seed 0) it runs one library's fit and then the other's, one
@@ -333,58 +334,61 @@ def report(folder: Path, quick: bool, where: Path | None = None) -> str:
 PAIRED = ("mine", "infonce", "nwj")
 
 
-def pair(folder: Path, bmi_python: str, tasks: tuple[str, ...], rows: Path) -> str:
+def pair(folder: Path, bmi_python: str, tasks: tuple[str, ...], rows: Path) -> None:
     """Each (task, estimator) fitted by both libraries one after the other, alternating which goes
-    first; the Markdown table of their seconds and ratios (benchmark-mi over iblearn)."""
+    first, into ``rows``."""
     import subprocess
     import sys
 
     for i, (task, method) in enumerate((t, m) for t in tasks for m in PAIRED):
         order = (("iblearn", sys.executable), ("bmi", bmi_python))
         for library, python in order if i % 2 == 0 else order[::-1]:
-            subprocess.run(
-                [
-                    python,
-                    __file__,
-                    "run",
-                    str(folder),
-                    "--library",
-                    library,
-                    "--methods",
-                    method,
-                    "--tasks",
-                    task,
-                    "--seeds",
-                    "0",
-                    "--rows",
-                    str(rows),
-                ],
-                check=True,
-            )
+            args = ["run", str(folder), "--library", library, "--methods", method, "--tasks", task]
+            subprocess.run([python, __file__, *args, "--seeds", "0", "--rows", str(rows)], check=True)
+
+
+def paired_table(rows: Path, tasks: tuple[str, ...] = ()) -> str:
+    """The pairs in ``rows`` (those of ``tasks``, or all): estimates (* within 10% or 0.1 nats),
+    seconds, the time ratio (benchmark-mi over iblearn) and a summary; also written to paired.md."""
     got = {
         (r["library"], r["task"], r["estimator"]): r
         for lib in LIBRARIES
         for r in done_rows(rows / f"rows-{lib}.jsonl")
     }
+    tasks = tasks or tuple(dict.fromkeys(t for (lib, t, _) in got if lib == "iblearn"))
+    pairs = [
+        (got[("iblearn", t, m)], got[("bmi", t, m)])
+        for t in tasks
+        for m in PAIRED
+        if ("iblearn", t, m) in got and ("bmi", t, m) in got
+    ]
+
+    def error(r: dict[str, Any]) -> float:
+        return abs(r["estimate"] - r["truth"]) if math.isfinite(r["estimate"]) else math.inf
+
+    def cell(r: dict[str, Any]) -> str:
+        return f"{r['estimate']:.3f}{' *' if close(r['estimate'], r['truth']) else ''} | {r['seconds']:.1f}"
+
     lines = ["| task | estimator | truth | iblearn | s | benchmark-mi | s | time ratio (bmi / iblearn) |"]
     lines.append("|---|---|---|---|---|---|---|---|")
-    ratios = []
-    for task in tasks:
-        for method in PAIRED:
-            a, b = got.get(("iblearn", task, method)), got.get(("bmi", task, method))
-            if not (a and b):
-                continue
-            ratios.append(b["seconds"] / a["seconds"])
-            lines.append(
-                f"| {task} | {method} | {a['truth']:.3f} | {a['estimate']:.3f} | {a['seconds']:.1f} | "
-                f"{b['estimate']:.3f} | {b['seconds']:.1f} | {ratios[-1]:.2f} |"
-            )
-    if ratios:
+    for a, b in pairs:
+        ratio = b["seconds"] / a["seconds"]
+        lines.append(
+            f"| {a['task']} | {a['estimator']} | {a['truth']:.3f} | {cell(a)} | {cell(b)} | {ratio:.2f} |"
+        )
+    if pairs:
+        ratios = [b["seconds"] / a["seconds"] for a, b in pairs]
+        n = len(pairs)
         lines += [
             "",
-            f"{len(ratios)} pairs; time ratio median {np.median(ratios):.2f}, "
-            f"range {min(ratios):.2f} - {max(ratios):.2f}; iblearn faster in "
-            f"{sum(r > 1 for r in ratios)} of {len(ratios)}.",
+            f"{n} pairs on {len({a['task'] for a, _ in pairs})} tasks. iblearn at least as close to the "
+            f"truth: {sum(error(a) <= error(b) for a, b in pairs)} of {n}; within 10% or 0.1 nats: "
+            f"iblearn {sum(close(a['estimate'], a['truth']) for a, _ in pairs)}, benchmark-mi "
+            f"{sum(close(b['estimate'], b['truth']) for _, b in pairs)}. Time ratio median "
+            f"{np.median(ratios):.2f}, range {min(ratios):.2f} - {max(ratios):.2f}; iblearn faster in "
+            f"{sum(r > 1 for r in ratios)} of {n}; seconds in all: iblearn "
+            f"{sum(a['seconds'] for a, _ in pairs):.0f}, benchmark-mi "
+            f"{sum(b['seconds'] for _, b in pairs):.0f}.",
         ]
     text = "\n".join(lines)
     (rows / "paired.md").write_text(text + "\n")
@@ -407,7 +411,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, help="report: write the Markdown here too")
-    parser.add_argument("--bmi-python", help="pair: the interpreter that has benchmark-mi")
+    parser.add_argument(
+        "--bmi-python", help="pair: the interpreter that has benchmark-mi (without it: the table only)"
+    )
     args = parser.parse_args()
     if args.command == "draw":
         draw(args.folder, N, SEEDS)
@@ -424,10 +430,14 @@ def main() -> None:
             args.rows,
         )
     elif args.command == "pair":
-        if not (args.bmi_python and args.tasks and args.rows):
-            parser.error("pair needs --bmi-python, --tasks and --rows")
-        args.rows.mkdir(parents=True, exist_ok=True)
-        print(pair(args.folder, args.bmi_python, tuple(args.tasks), args.rows))
+        if not args.rows:
+            parser.error("pair needs --rows")
+        if args.bmi_python:  # without it, the table of the pairs already run
+            if not args.tasks:
+                parser.error("pair needs --tasks to run")
+            args.rows.mkdir(parents=True, exist_ok=True)
+            pair(args.folder, args.bmi_python, tuple(args.tasks), args.rows)
+        print(paired_table(args.rows, tuple(args.tasks)))
     else:
         text = report(args.folder, args.quick, args.rows)
         if args.out:
