@@ -371,13 +371,12 @@ def paired_table(rows: Path, tasks: tuple[str, ...] = ()) -> str:
 
     lines = ["| task | estimator | truth | iblearn | s | benchmark-mi | s | time ratio (bmi / iblearn) |"]
     lines.append("|---|---|---|---|---|---|---|---|")
-    for a, b in pairs:
-        ratio = b["seconds"] / a["seconds"]
+    ratios = [b["seconds"] / a["seconds"] for a, b in pairs]
+    for (a, b), ratio in zip(pairs, ratios, strict=True):
         lines.append(
             f"| {a['task']} | {a['estimator']} | {a['truth']:.3f} | {cell(a)} | {cell(b)} | {ratio:.2f} |"
         )
     if pairs:
-        ratios = [b["seconds"] / a["seconds"] for a, b in pairs]
         n = len(pairs)
         lines += [
             "",

@@ -136,8 +136,8 @@ def test_kth_neighbours_agree_across_methods(tree_kernel, dim):
 
 @pytest.mark.parametrize("inclusive", [False, True])
 def test_counts_and_neighbours_on_a_grid_where_boxes_end_exactly_at_the_radius(tree_kernel, inclusive):
-    # The k-d tree skips a leaf's dimension when the whole box lies within the radius in it; on an
-    # integer grid with integer radii, box edges lie exactly at the radius, the boundary of that test.
+    # The k-d tree adds a node wholly inside the ball and prunes one wholly outside by its box; on an
+    # integer grid with integer radii, box edges lie exactly at the radius, the boundary of both tests.
     axes = [torch.arange(5, dtype=torch.float64)] * 3
     x = torch.cartesian_prod(*axes)[torch.randperm(125, generator=gen())]
     r = torch.randint(1, 3, (125,), generator=gen(1)).to(torch.float64)

@@ -132,7 +132,7 @@ def test_gmi_trains_the_module_on_its_topology_term_too():
     }
 
 
-def test_dim_trains_the_module_on_the_bound_module_bound_names():
+def test_dim_trains_the_module_on_the_bound_that_module_bound_names():
     # Issue 25: the module trained on InfoNCE beside a JS critic, silently. Now it is a setting:
     # "critic" trains it on the critic's own objective, "infonce" (the measured default) on InfoNCE.
     torch.manual_seed(0)

@@ -90,9 +90,9 @@ class DIM(NeuralEstimator):
         module_bound: what a network trained with DIM maximizes (:meth:`module_objective`):
             ``"infonce"`` (the default), InfoNCE on the critic's scores whatever the critic trains on,
             or ``"critic"``, the critic's own objective, one bound for both as Hjelm et al. train
-            encoder and critic. Chosen by measurement (MOLE's DIM+MINE, MNIST, 10,000 training and
-            2,000 test images, 5 epochs, 3 seeds, one commit; docs/results/mole.md): test accuracy
-            against BP's 97.08, ``"infonce"`` with a JS critic 97.85 (+0.77, above BP on every seed),
+            encoder and critic. Chosen by measurement in local mode (MOLE's DIM+MINE, MNIST, 10,000
+            training and 2,000 test images, 5 epochs, 3 seeds, one commit; docs/results/mole.md): test
+            accuracy against BP's 97.08, ``"infonce"`` with a JS critic 97.85 (+0.77, above BP on every seed),
             ``"critic"`` with ``objective="js"`` 96.38 (-0.70), and ``objective="infonce"`` (where the
             two agree) 96.58 (-0.50).
         embed_dim, hidden: sizes of the 1x1-convolution critic.
