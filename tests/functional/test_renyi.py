@@ -319,6 +319,31 @@ def test_matrix_entropy_checks_its_matrix():
     assert float(matrix_entropy(torch.eye(4), 2.0)) == pytest.approx(math.log(4))
 
 
+def test_a_float32_eigensolver_failure_is_retried_in_float64(monkeypatch):
+    # LAPACK's float32 solver can fail to converge on an ill-conditioned Gram matrix (it did in a MOLE
+    # run); the entropy, and its gradient, then come from the float64 solver, as close to the float32
+    # solver's as float32 allows.
+    k = gram_matrix(torch.randn(40, 3, generator=gen(0)))
+    k_ok, k_retried = k.clone().requires_grad_(), k.clone().requires_grad_()
+    h_ok = matrix_entropy(k_ok, 1.01)
+    solve = torch.linalg.eigvalsh
+
+    def fail_in_float32(m):
+        if m.dtype == torch.float32:
+            raise torch.linalg.LinAlgError("linalg.eigh: The algorithm failed to converge")
+        return solve(m)
+
+    monkeypatch.setattr(torch.linalg, "eigvalsh", fail_in_float32)
+    h_retried = matrix_entropy(k_retried, 1.01)
+    assert h_retried.dtype == torch.float32
+    assert h_retried.item() == pytest.approx(h_ok.item(), rel=1e-5)
+    h_ok.backward(), h_retried.backward()
+    assert torch.allclose(k_retried.grad, k_ok.grad, atol=1e-3)  # near-zero eigenvalues: float32 noise
+    with pytest.raises(torch.linalg.LinAlgError):  # float64's own failure is not hidden
+        monkeypatch.setattr(torch.linalg, "eigvalsh", lambda m: fail_in_float32(m.float()))
+        matrix_entropy(k.double(), 1.01)
+
+
 def test_adjacency_gram_is_the_gaussian_kernel_on_the_rows_of_a_plus_i():
     from iblearn.functional.renyi import adjacency_gram
 
