@@ -195,6 +195,9 @@ class Estimator(nn.Module):
     graph_y: ClassVar[bool] = False
     #: ``"bootstrap"`` (resample with replacement) or ``"half"`` (half-sampling jackknife).
     resampling: ClassVar[Literal["bootstrap", "half"]] = "bootstrap"
+    #: The constructor's keyword arguments kept as attributes of the same names, in the order
+    #: :meth:`settings` reports them (``base`` comes last, always).
+    setting_names: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, *, base: float = math.e) -> None:
         super().__init__()
@@ -315,8 +318,9 @@ class Estimator(nn.Module):
     def settings(self) -> dict[str, Any]:
         """Constructor keyword arguments that rebuild an equivalent estimator, for records and configs:
         ``type(est)(**est.settings())``. A network handed to the constructor (a user's critic module,
-        AA-MINE's sub-network, DGI's encoder) is not a setting and cannot be rebuilt: pass it again."""
-        return {"base": self.base}
+        AA-MINE's sub-network, DGI's encoder) is not a setting and cannot be rebuilt: pass it again.
+        Read from the attributes named in :attr:`setting_names`."""
+        return {**{name: getattr(self, name) for name in self.setting_names}, "base": self.base}
 
 
 @runtime_checkable

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
@@ -25,8 +25,13 @@ def _int_setting(value: int, name: str, minimum: int) -> int:
     return value
 
 
+#: The settings of a kNN estimator that are keyword arguments of every kNN function.
+_SEARCH = ("standardize", "ties", "backend", "seed")
+
+
 class _KNN(Estimator):
     resampling = "half"
+    setting_names: ClassVar[tuple[str, ...]] = ("k", *_SEARCH)
 
     def __init__(
         self, k: int, standardize: bool, ties: Ties, backend: Backend, seed: int, base: float
@@ -38,24 +43,9 @@ class _KNN(Estimator):
         self.backend = V.choice(backend, "backend", ("auto", "tree", "brute"))
         self.seed = V.seed(seed)
 
-    def settings(self) -> dict[str, Any]:
-        return {
-            "k": self.k,
-            "standardize": self.standardize,
-            "ties": self.ties,
-            "backend": self.backend,
-            "seed": self.seed,
-            **super().settings(),
-        }
-
     def _search(self) -> dict[str, Any]:
         """The keyword arguments every kNN function takes from these settings."""
-        return {
-            "standardize": self.standardize,
-            "ties": self.ties,
-            "backend": self.backend,
-            "seed": self.seed,
-        }
+        return {name: getattr(self, name) for name in _SEARCH}
 
 
 class KSG(Conditional, _KNN):
@@ -81,6 +71,7 @@ class KSG(Conditional, _KNN):
     """
 
     name = "ksg"
+    setting_names = ("variant", *_KNN.setting_names)
 
     def __init__(
         self,
@@ -106,9 +97,6 @@ class KSG(Conditional, _KNN):
             raise ValueError("variant: conditional MI is Frenzel & Pompe's form of variant 1; use variant=1")
         return ibf.ksg_cmi(x, y, z, self.k, **self._search())
 
-    def settings(self) -> dict[str, Any]:
-        return {"variant": self.variant, **super().settings()}
-
 
 class MixedKSG(_KNN):
     """I(X; Y) between continuous ``x (N, d)`` and integer labels ``y (N,)`` (Ross 2014).
@@ -117,6 +105,7 @@ class MixedKSG(_KNN):
     """
 
     name = "mixed_ksg"
+    setting_names = ("metric", *_KNN.setting_names)
 
     def __init__(
         self,
@@ -138,9 +127,6 @@ class MixedKSG(_KNN):
         V.same_length(("x", V.continuous(x, "x")), ("y", lab))
         return ibf.mixed_ksg_mi(x, lab, self.k, metric=self.metric, **self._search())
 
-    def settings(self) -> dict[str, Any]:
-        return {"metric": self.metric, **super().settings()}
-
 
 #: Binning warns when a binned argument occupies at least this share of N cells.
 SPARSE_CELLS = 0.5
@@ -156,6 +142,7 @@ class Binning(Estimator):
     """
 
     name = "binning"
+    setting_names = ("n_bins", "strategy", "value_range", "correction")
 
     def __init__(
         self,
@@ -214,15 +201,6 @@ class Binning(Estimator):
                 )
                 return
 
-    def settings(self) -> dict[str, Any]:
-        return {
-            "n_bins": self.n_bins,
-            "strategy": self.strategy,
-            "value_range": self.value_range,
-            "correction": self.correction,
-            **super().settings(),
-        }
-
 
 class GaussianMI(Conditional):
     """I(X; Y) of the Gaussian with the sample's covariance, from canonical correlations; I(X; Y | Z)
@@ -233,6 +211,7 @@ class GaussianMI(Conditional):
     """
 
     name = "gaussian"
+    setting_names = ("rtol",)
 
     def __init__(self, *, rtol: float = 1e-9, base: float = math.e) -> None:
         super().__init__(base=base)
@@ -243,9 +222,6 @@ class GaussianMI(Conditional):
 
     def cmi(self, x: Any, y: Any, z: Any) -> Tensor:
         return ibf.gaussian_cmi(x, y, z, rtol=self.rtol)
-
-    def settings(self) -> dict[str, Any]:
-        return {"rtol": self.rtol, **super().settings()}
 
 
 class RenyiMI(Estimator):
@@ -261,6 +237,7 @@ class RenyiMI(Estimator):
 
     name = "renyi"
     differentiable = True
+    setting_names = ("alpha", "sigma_x", "sigma_y", "channels_x", "channels_y", "normalize")
 
     def __init__(
         self,
@@ -297,14 +274,3 @@ class RenyiMI(Estimator):
             channels_y=self.channels_y,
             normalize=self.normalize,
         )
-
-    def settings(self) -> dict[str, Any]:
-        return {
-            "alpha": self.alpha,
-            "sigma_x": self.sigma_x,
-            "sigma_y": self.sigma_y,
-            "channels_x": self.channels_x,
-            "channels_y": self.channels_y,
-            "normalize": self.normalize,
-            **super().settings(),
-        }
