@@ -4,14 +4,14 @@ although rank 1's own sample would give different values."""
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import pytest
 import torch
-import torch.distributed as dist
 from torch import nn
 
 from iblearn.optim import MIDecayLR, MIProbe
-from tests.distributed import run_two_ranks
+from tests.distributed import on_two_ranks
 
 
 def sequence(rank: int) -> list[float]:
@@ -34,25 +34,18 @@ def sequence(rank: int) -> list[float]:
     return lrs
 
 
-def worker(rank: int, init_method: str, out: str) -> None:
-    torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=init_method, rank=rank, world_size=2)
+def worker(rank: int) -> list[float]:
     lrs = sequence(rank)
     probe = MIProbe(torch.randn(20, 4), torch.arange(20) % 2, n=10)
     if rank == 0:  # a failure on rank 0 raises on every rank, instead of leaving rank 1 waiting
         probe._ity = lambda t: 1 / 0  # type: ignore[method-assign]
     with pytest.raises(ZeroDivisionError if rank == 0 else RuntimeError, match=r"division|rank 0"):
         probe.measure(nn.Linear(4, 2))
-    torch.save(lrs, f"{out}.{rank}")
-    dist.destroy_process_group()
+    return lrs
 
 
 def test_every_rank_sets_the_same_lrs(tmp_path):
-    if not dist.is_available():
-        pytest.skip("torch.distributed is not available")
-    out = str(tmp_path / "lrs")
-    run_two_ranks(worker, out)
-    first, second = torch.load(f"{out}.0", weights_only=True), torch.load(f"{out}.1", weights_only=True)
+    first, second = on_two_ranks(worker, tmp_path)
     assert first == second
     assert sequence(1) != first  # without the broadcast, rank 1 would have taken other steps
 
@@ -62,9 +55,7 @@ def batch_norm_net() -> nn.Module:
     return nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3))
 
 
-def ddp_worker(rank: int, init_method: str, out: str) -> None:
-    torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=init_method, rank=rank, world_size=2)
+def ddp_worker(rank: int) -> dict[str, Any]:
     torch.manual_seed(0)
     labels = torch.randint(0, 3, (300,))
     x = torch.randn(300, 4) + nn.functional.one_hot(labels, 4).float()
@@ -82,17 +73,12 @@ def ddp_worker(rank: int, init_method: str, out: str) -> None:
     probe = MIProbe(x, labels, n=200)
     values = probe.measure(model) + probe.watching(["module.1", "2"]).measure(model)
     train_step()  # the ranks still agree on their collectives
-    torch.save({"values": values, "state": state, "training": model.training}, f"{out}.{rank}")
-    dist.destroy_process_group()
+    return {"values": values, "state": state, "training": model.training}
 
 
 @pytest.mark.slow  # two processes, about 7 s here
 def test_a_ddp_model_with_batch_norm_is_measured_through_its_inner_module(tmp_path):
-    if not dist.is_available():
-        pytest.skip("torch.distributed is not available")
-    out = str(tmp_path / "mi")
-    run_two_ranks(ddp_worker, out, timeout=120)
-    first, second = torch.load(f"{out}.0", weights_only=True), torch.load(f"{out}.1", weights_only=True)
+    first, second = on_two_ranks(ddp_worker, tmp_path, timeout=120)
     assert first["values"] == second["values"]
     assert first["training"] and second["training"]
     # What rank 0 measured is the single-process measurement of its inner module; wrapper and inner

@@ -3,14 +3,12 @@ concatenated batch: f and g each in their own DDP wrapper, for both orders and e
 
 from __future__ import annotations
 
-import pytest
 import torch
-import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from iblearn.optim import ProximalSplit
-from tests.distributed import run_two_ranks
+from tests.distributed import on_two_ranks
 
 STEPS = 3
 SETTINGS = [(2, "l2"), (2, "l1"), (2, "huber"), (1, "l2"), (1, "l1")]
@@ -51,9 +49,7 @@ def train(f: nn.Module, g: nn.Module, x: torch.Tensor, y: torch.Tensor, order: i
         opt.step(closure)
 
 
-def worker(rank: int, init_method: str, out: str) -> None:
-    torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=init_method, rank=rank, world_size=2)
+def worker(rank: int) -> dict[str, list[torch.Tensor]]:
     x, y = data()
     results = {}
     for order, constraint in SETTINGS:
@@ -61,17 +57,11 @@ def worker(rank: int, init_method: str, out: str) -> None:
         fd, gd = DDP(f), DDP(g)
         train(fd, gd, x[rank * 4 : rank * 4 + 4], y[rank * 4 : rank * 4 + 4], order, constraint)
         results[f"{order}-{constraint}"] = [p.detach().clone() for p in [*f.parameters(), *g.parameters()]]
-    if rank == 0:
-        torch.save(results, out)
-    dist.destroy_process_group()
+    return results
 
 
 def test_two_ranks_equal_one_process_on_the_concatenated_batch(tmp_path):
-    if not dist.is_available():
-        pytest.skip("torch.distributed is not available")
-    out = str(tmp_path / "ddp.pt")
-    run_two_ranks(worker, out)
-    distributed = torch.load(out, weights_only=True)
+    distributed = on_two_ranks(worker, tmp_path)[0]
     x, y = data()
     for order, constraint in SETTINGS:
         f, g = nets()
