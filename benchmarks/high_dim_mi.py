@@ -9,13 +9,15 @@ benchmark-mi needs numpy<2 and jax (the ``bench`` extra), so its samples are dra
 environment that has it, and saved as ``.npy``; the estimators run in iblearn's own::
 
     python benchmarks/high_dim_mi.py --draw DIR [--quick]            # with benchmark-mi installed
-    python benchmarks/high_dim_mi.py --bmi DIR [--quick] [--out results.json] [--plot errors.png]
+    python benchmarks/high_dim_mi.py --bmi DIR [--quick] [--out results.json] [--plot errors.png] [--resume]
 
 Without ``--bmi`` only the Gaussians of 100 to 784 dimensions run. ``--quick``: 2,000 rows, one seed,
 a few hundred steps and small networks, two benchmark-mi tasks and one 100-d Gaussian: minutes on two
-loaded cores, figures to check that everything runs, not to rank the estimators. Writes the rows
-(one per task, method and seed) as JSON, prints a table (mean and sd of the estimate over seeds, and
-the error) and plots the error against the dimension.
+loaded cores, figures to check that everything runs, not to rank the estimators. Runs seed by
+seed, so a partial run covers every task. Writes the rows (one per task, method and seed) as JSON after
+each row, atomically; ``--resume`` keeps the rows of an earlier run of the same settings in ``--out``
+and runs only the missing ones. Prints a table (mean and sd of the estimate over seeds, and the error)
+and plots the error against the dimension.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import json
 import math
 import os
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +47,7 @@ BMI_TASKS = (
 QUICK_BMI_TASKS = ("multinormal-dense-25-25-0.5", "multinormal-sparse-25-25-2-2.0")
 GAUSSIAN_DIMS = (100, 256, 784)
 GAUSSIAN_NATS = (1.0, 2.0, 4.0, 8.0)
-METHODS = ("ksg", "mine", "infonce", "lmi", "mienf")
+METHODS = ("ksg", "mine", "infonce", "lmi", "mienf", "minde")
 
 
 def bmi_task(name: str) -> Any:
@@ -83,6 +86,7 @@ def settings(method: str, quick: bool) -> dict[str, Any]:
         "infonce": {"hidden": (64,), "lr": 1e-3},
         "lmi": {"hidden": (128, 64), "latent": 8, "lr": 1e-3},
         "mienf": {"hidden": (64,), "flow": "maf", "transforms": 2, "lr": 1e-3},
+        "minde": {"hidden": (128, 128), "lr": 1e-3},
     }[method]
 
 
@@ -99,40 +103,45 @@ def estimate(method: str, x: Any, y: Any, seed: int, steps: int, quick: bool) ->
 
 
 def samples(args: argparse.Namespace) -> list[tuple[str, float, int, int, Any]]:
-    """``(task, truth, dim_x + dim_y, seed, sampler)`` for every task and seed of the run."""
+    """``(task, truth, dim_x + dim_y, seed, sampler)`` for every task and seed of the run, seed by seed."""
     from iblearn.data.synthetic import high_mi
 
     n, seeds = (2000, 1) if args.quick else (args.n, args.seeds)
-    out = []
+
+    def drawn(name: str, seed: int) -> tuple[Any, Any]:
+        return tuple(np.load(args.bmi / f"{name}.{seed}.{v}.npy")[:n] for v in "xy")  # type: ignore[return-value]
+
+    def sampled(task: Any, seed: int) -> tuple[Any, Any]:
+        return tuple(a.float().numpy() for a in task.sample(n, seed=seed))  # type: ignore[return-value]
+
+    tasks = []  # (task, truth, dims, sampler of a seed)
     if args.bmi is not None:
-        truth = json.loads((args.bmi / "truth.json").read_text())
-        for name, info in truth.items():
-            for seed in range(seeds):
-                files = [args.bmi / f"{name}.{seed}.{v}.npy" for v in "xy"]
-                if all(f.exists() for f in files):
-                    dims = info["dim_x"] + info["dim_y"]
-                    load = lambda f=files: tuple(np.load(p)[:n] for p in f)  # noqa: E731
-                    out.append((name, info["mi"], dims, seed, load))
+        for name, info in json.loads((args.bmi / "truth.json").read_text()).items():
+            tasks.append((name, info["mi"], info["dim_x"] + info["dim_y"], partial(drawn, name)))
     grid = [(2.0, 100)] if args.quick else [(v, d) for d in GAUSSIAN_DIMS for v in GAUSSIAN_NATS]
     for nats, dim in grid:
         task = high_mi(nats, dim)
-        for seed in range(seeds):
-            load = lambda t=task, s=seed: tuple(a.float().numpy() for a in t.sample(n, seed=s))  # noqa: E731
-            out.append((task.name, task.mutual_information, 2 * dim, seed, load))
-    return out
+        tasks.append((task.name, task.mutual_information, 2 * dim, partial(sampled, task)))
+    return [
+        (name, truth, dims, s, partial(load, s)) for s in range(seeds) for name, truth, dims, load in tasks
+    ]
 
 
-def run(args: argparse.Namespace) -> list[dict[str, Any]]:
+def run(args: argparse.Namespace, rows: list[dict[str, Any]], save: Any) -> list[dict[str, Any]]:
+    """Every (task, seed, method) not yet in ``rows``, each row added and saved as it comes."""
     import torch
 
     from iblearn.estimators.neural import CriticDivergedError
 
     torch.set_num_threads(args.threads)
     steps = 400 if args.quick else args.steps
-    rows = []
+    finished = {(r["task"], r["seed"], r["method"]) for r in rows}
     for name, truth, dims, seed, load in samples(args):
+        todo = [m for m in args.methods if (name, seed, m) not in finished]
+        if not todo:
+            continue
         x, y = (torch.from_numpy(np.ascontiguousarray(a)) for a in load())
-        for method in args.methods:
+        for method in todo:
             start = time.perf_counter()
             try:
                 value, done = estimate(method, x, y, seed, steps, args.quick)
@@ -143,6 +152,7 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
             row = {"task": name, "truth": truth, "dims": dims, "method": method, "seed": seed,
                    "estimate": value, "seconds": seconds, "steps": done, "n": len(x)}  # fmt: skip
             rows.append(row)
+            save(rows)
             print(f"{name:42s} {truth:6.3f} {method:8s} s{seed} {value:9.3f} {seconds:7.1f} s", flush=True)
     return rows
 
@@ -214,18 +224,34 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/high_dim_mi.json"))
     parser.add_argument("--plot", type=Path, default=Path("benchmarks/results/high_dim_mi.png"))
+    parser.add_argument("--resume", action="store_true", help="keep the rows already in --out")
     args = parser.parse_args()
     if args.draw is not None:
         draw(args.draw, args.quick)
         return
-    start = time.perf_counter()
-    rows = run(args)
-    record = {"quick": args.quick, "seconds": time.perf_counter() - start, "rows": rows,
-              "settings": {m: settings(m, args.quick) for m in args.methods}}  # fmt: skip
-    write_atomic(args.out, json.dumps(record, indent=1, default=str))
+    run_settings = {"quick": args.quick, "n": args.n, "seeds": args.seeds, "steps": args.steps,
+                    "methods": {m: settings(m, args.quick) for m in args.methods}}  # fmt: skip
+    run_settings = json.loads(json.dumps(run_settings))  # tuples as lists, as read back
+    rows: list[dict[str, Any]] = []
+    if args.resume and args.out.exists():
+        earlier = json.loads(args.out.read_text())
+        methods = {**earlier["settings"]["methods"], **run_settings["methods"]}
+        if {**earlier["settings"], "methods": methods} != {**run_settings, "methods": methods} or any(
+            earlier["settings"]["methods"][m] != methods[m] for m in earlier["settings"]["methods"]
+        ):
+            raise SystemExit(f"--resume: {args.out} was written with other settings: {earlier['settings']}")
+        run_settings["methods"], rows = methods, earlier["rows"]
+
+    def save(rows: list[dict[str, Any]]) -> None:
+        seconds = sum(r["seconds"] for r in rows)  # of estimation, over every resumed part of the run
+        record = {"settings": run_settings, "seconds": seconds, "rows": rows}
+        write_atomic(args.out, json.dumps(record, indent=1, default=str))
+
+    rows = run(args, rows, save)
+    save(rows)
     print(table(rows))
     plot(rows, args.plot)
-    print(f"wrote {args.out} and {args.plot} ({record['seconds']:.0f} s)")
+    print(f"wrote {args.out} and {args.plot} ({sum(r['seconds'] for r in rows):.0f} s of estimation)")
 
 
 if __name__ == "__main__":
