@@ -158,28 +158,51 @@ class RepresentationEstimator(NeuralEstimator):
             return self._finite(self._estimate(xt, yt), "estimate", (xt, yt))
 
 
-def check_named_network(settings: NeuralSettings, name: str, why: str) -> None:
-    """Where ``settings.critic`` names the network, it must be ``name``, and ``x_dim`` and ``y_dim``,
-    which the network is built on, given (``why`` says so in the error)."""
-    if isinstance(settings.critic, str):
-        V.choice(settings.critic, "critic", (name,))
-        for dim in ("x_dim", "y_dim"):
-            if getattr(settings, dim) is None:
-                raise ValueError(f"{dim}: {why}; pass x_dim and y_dim")
-            settings._set(dim, V.positive_int(getattr(settings, dim), dim))
+@dataclass(frozen=True, kw_only=True)
+class NetworkSettings(NeuralSettings):
+    """:class:`NeuralSettings` of a :class:`RepresentationEstimator`, whose network is its ``critic``:
+    the default network, named :attr:`network`, is built on ``x_dim``, ``y_dim`` and a sequence of
+    ``hidden`` widths by :meth:`make_network`; y is continuous, so ``y_classes`` is refused. A family
+    checks its own fields in :meth:`check`."""
 
+    #: The default network's name (the value of ``critic`` that builds it).
+    network: ClassVar[str]
+    #: For the errors: why the network takes continuous y only, and why it needs both widths.
+    continuous_y: ClassVar[str]
+    both_widths: ClassVar[str]
 
-def network_widths(settings: NeuralSettings, needs: str) -> tuple[int, int, tuple[int, ...]]:
-    """``x_dim``, ``y_dim`` and ``hidden`` of checked settings that build a named network (``needs``:
-    the network and its verb, for the error)."""
-    x_dim, y_dim, hidden = settings.x_dim, settings.y_dim, settings.hidden
-    if x_dim is None or y_dim is None or not isinstance(hidden, tuple):  # __post_init__ makes them so
-        raise ValueError(f"x_dim, y_dim, hidden: {needs} both widths and a sequence of widths")
-    return x_dim, y_dim, hidden
+    def __post_init__(self) -> None:
+        if self.y_classes is not None:
+            raise ValueError(f"y_classes: {self.continuous_y}, not class labels")
+        super().__post_init__()
+        self.check()
+        if isinstance(self.critic, str):
+            V.choice(self.critic, "critic", (self.network,))
+            for dim in ("x_dim", "y_dim"):
+                if getattr(self, dim) is None:
+                    raise ValueError(f"{dim}: {self.both_widths}; pass x_dim and y_dim")
+                self._set(dim, V.positive_int(getattr(self, dim), dim))
+
+    def check(self) -> None:
+        """Check (and normalize) the family's own fields, after the shared ones."""
+
+    def build_critic(self) -> nn.Module:
+        if isinstance(self.critic, nn.Module):
+            return self.critic
+        x_dim, y_dim, hidden = self.x_dim, self.y_dim, self.hidden
+        if x_dim is None or y_dim is None or not isinstance(hidden, tuple):  # __post_init__ makes them so
+            raise ValueError(
+                f"x_dim, y_dim, hidden: the {self.network} needs both widths and a sequence of widths"
+            )
+        return seeded(lambda: self.make_network(x_dim, y_dim, hidden), self.seed)
+
+    def make_network(self, x_dim: int, y_dim: int, hidden: tuple[int, ...]) -> nn.Module:
+        """The default network, for inputs of ``x_dim`` and ``y_dim`` columns."""
+        raise NotImplementedError
 
 
 @dataclass(frozen=True, kw_only=True)
-class LMISettings(NeuralSettings):
+class LMISettings(NetworkSettings):
     """:class:`NeuralSettings` of latent MI, with the paper's code's defaults (its ``lmi.estimate``).
 
     Attributes:
@@ -203,10 +226,11 @@ class LMISettings(NeuralSettings):
     lr: float = 1e-4
     average: float | None = None  # the code keeps the weights of the best validation loss, unaveraged
 
-    def __post_init__(self) -> None:
-        if self.y_classes is not None:
-            raise ValueError("y_classes: the autoencoder reconstructs continuous y, not class labels")
-        super().__post_init__()
+    network = "autoencoder"
+    continuous_y = "the autoencoder reconstructs continuous y"
+    both_widths = "the autoencoder reconstructs both variables"
+
+    def check(self) -> None:
         self._set("latent", V.positive_int(self.latent, "latent"))
         self._set("k", V.positive_int(self.k, "k"))
         for name in ("alpha", "lam"):
@@ -222,13 +246,9 @@ class LMISettings(NeuralSettings):
             or not 0 <= self.dropout < 1
         ):
             raise ValueError(f"dropout: expected a rate in [0, 1), got {self.dropout!r}")
-        check_named_network(self, "autoencoder", "the autoencoder reconstructs both variables")
 
-    def build_critic(self) -> nn.Module:
-        if isinstance(self.critic, nn.Module):
-            return self.critic
-        x_dim, y_dim, hidden = network_widths(self, "the autoencoder needs")
-        return seeded(lambda: CrossAutoencoder(x_dim, y_dim, self.latent, hidden, self.dropout), self.seed)
+    def make_network(self, x_dim: int, y_dim: int, hidden: tuple[int, ...]) -> nn.Module:
+        return CrossAutoencoder(x_dim, y_dim, self.latent, hidden, self.dropout)
 
 
 class LMI(RepresentationEstimator):

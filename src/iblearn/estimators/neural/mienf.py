@@ -13,15 +13,9 @@ import torch
 from torch import Tensor, nn
 
 from iblearn import _checks as V
-from iblearn.estimators.critics import Hidden, seeded
+from iblearn.estimators.critics import Hidden
 from iblearn.estimators.neural import UnreliableEstimateWarning
-from iblearn.estimators.neural.lmi import (
-    RepresentationEstimator,
-    Standardize,
-    check_named_network,
-    network_widths,
-)
-from iblearn.estimators.neural.settings import NeuralSettings
+from iblearn.estimators.neural.lmi import NetworkSettings, RepresentationEstimator, Standardize
 from iblearn.functional.canonical import (
     canonical_basis,
     canonical_gaussian_log_prob,
@@ -134,7 +128,7 @@ class FlowPair(nn.Module):
 
 
 @dataclass(frozen=True, kw_only=True)
-class MIENFSettings(NeuralSettings):
+class MIENFSettings(NetworkSettings):
     """:class:`NeuralSettings` of MIENF.
 
     Attributes:
@@ -153,19 +147,16 @@ class MIENFSettings(NeuralSettings):
     lr: float = 5e-4
     average: float | None = None
 
-    def __post_init__(self) -> None:
-        if self.y_classes is not None:
-            raise ValueError("y_classes: a flow models continuous y, not class labels")
-        super().__post_init__()
+    network = "flows"
+    continuous_y = "a flow models continuous y"
+    both_widths = "a flow per variable needs its width"
+
+    def check(self) -> None:
         V.choice(self.flow, "flow", ("nsf", "maf"))
         self._set("transforms", V.positive_int(self.transforms, "transforms"))
-        check_named_network(self, "flows", "a flow per variable needs its width")
 
-    def build_critic(self) -> nn.Module:
-        if isinstance(self.critic, nn.Module):
-            return self.critic
-        x_dim, y_dim, hidden = network_widths(self, "the flows need")
-        return seeded(lambda: FlowPair(x_dim, y_dim, self.flow, self.transforms, hidden), self.seed)
+    def make_network(self, x_dim: int, y_dim: int, hidden: tuple[int, ...]) -> nn.Module:
+        return FlowPair(x_dim, y_dim, self.flow, self.transforms, hidden)
 
 
 class MIENF(RepresentationEstimator):

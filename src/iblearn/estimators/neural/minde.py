@@ -11,14 +11,8 @@ import torch
 from torch import Tensor, nn
 
 from iblearn import _checks as V
-from iblearn.estimators.critics import Hidden, seeded
-from iblearn.estimators.neural.lmi import (
-    RepresentationEstimator,
-    Standardize,
-    check_named_network,
-    network_widths,
-)
-from iblearn.estimators.neural.settings import NeuralSettings
+from iblearn.estimators.critics import Hidden
+from iblearn.estimators.neural.lmi import NetworkSettings, RepresentationEstimator, Standardize
 
 #: Diffusion time below which the importance density of t stays flat (the authors' ``t_epsilon``):
 #: q(t) ~ beta(t) / sigma(t)^2 grows as 1/t near 0 and has no finite integral there.
@@ -128,7 +122,7 @@ class ConditionalDenoiser(nn.Module):
 
 
 @dataclass(frozen=True, kw_only=True)
-class MINDESettings(NeuralSettings):
+class MINDESettings(NetworkSettings):
     """:class:`NeuralSettings` of MINDE, with the authors' code's diffusion.
 
     Attributes:
@@ -155,10 +149,11 @@ class MINDESettings(NeuralSettings):
     lr: float = 1e-3  # the authors' Adam rate
     average: float | None = None
 
-    def __post_init__(self) -> None:
-        if self.y_classes is not None:
-            raise ValueError("y_classes: MINDE-C conditions on continuous y, not class labels")
-        super().__post_init__()
+    network = "denoiser"
+    continuous_y = "MINDE-C conditions on continuous y"
+    both_widths = "the score network predicts x's noise given y"
+
+    def check(self) -> None:
         self._set("beta_min", V.positive(self.beta_min, "beta_min"))
         self._set("beta_max", V.positive(self.beta_max, "beta_max"))
         if not self.beta_max > self.beta_min:
@@ -169,13 +164,9 @@ class MINDESettings(NeuralSettings):
             raise ValueError(f"p_cond: both scores need training rows, so a share in (0, 1); got {p!r}")
         self._set("p_cond", float(p))
         self._set("draws", V.positive_int(self.draws, "draws"))
-        check_named_network(self, "denoiser", "the score network predicts x's noise given y")
 
-    def build_critic(self) -> nn.Module:
-        if isinstance(self.critic, nn.Module):
-            return self.critic
-        x_dim, y_dim, hidden = network_widths(self, "the score network needs")
-        return seeded(lambda: ConditionalDenoiser(x_dim, y_dim, hidden), self.seed)
+    def make_network(self, x_dim: int, y_dim: int, hidden: tuple[int, ...]) -> nn.Module:
+        return ConditionalDenoiser(x_dim, y_dim, hidden)
 
 
 class MINDE(RepresentationEstimator):
