@@ -6,8 +6,8 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import torch
@@ -161,12 +161,10 @@ class RepresentationEstimator(NeuralEstimator):
 @dataclass(frozen=True, kw_only=True)
 class NetworkSettings(NeuralSettings):
     """:class:`NeuralSettings` of a :class:`RepresentationEstimator`, whose network is its ``critic``:
-    the default network, named :attr:`network`, is built on ``x_dim``, ``y_dim`` and a sequence of
-    ``hidden`` widths by :meth:`make_network`; y is continuous, so ``y_classes`` is refused. A family
+    the default network, named by ``critic``'s default, is built on ``x_dim``, ``y_dim`` and a sequence
+    of ``hidden`` widths by :meth:`make_network`; y is continuous, so ``y_classes`` is refused. A family
     checks its own fields in :meth:`check`."""
 
-    #: The default network's name (the value of ``critic`` that builds it).
-    network: ClassVar[str]
     #: For the errors: why the network takes continuous y only, and why it needs both widths.
     continuous_y: ClassVar[str]
     both_widths: ClassVar[str]
@@ -177,11 +175,16 @@ class NetworkSettings(NeuralSettings):
         super().__post_init__()
         self.check()
         if isinstance(self.critic, str):
-            V.choice(self.critic, "critic", (self.network,))
+            V.choice(self.critic, "critic", (self.network(),))
             for dim in ("x_dim", "y_dim"):
                 if getattr(self, dim) is None:
                     raise ValueError(f"{dim}: {self.both_widths}; pass x_dim and y_dim")
                 self._set(dim, V.positive_int(getattr(self, dim), dim))
+
+    @classmethod
+    def network(cls) -> str:
+        """The default network's name: ``critic``'s default."""
+        return cast(str, next(f.default for f in fields(cls) if f.name == "critic"))
 
     def check(self) -> None:
         """Check (and normalize) the family's own fields, after the shared ones."""
@@ -192,7 +195,7 @@ class NetworkSettings(NeuralSettings):
         x_dim, y_dim, hidden = self.x_dim, self.y_dim, self.hidden
         if x_dim is None or y_dim is None or not isinstance(hidden, tuple):  # __post_init__ makes them so
             raise ValueError(
-                f"x_dim, y_dim, hidden: the {self.network} needs both widths and a sequence of widths"
+                f"x_dim, y_dim, hidden: the {self.network()} needs both widths and a sequence of widths"
             )
         return seeded(lambda: self.make_network(x_dim, y_dim, hidden), self.seed)
 
@@ -226,7 +229,6 @@ class LMISettings(NetworkSettings):
     lr: float = 1e-4
     average: float | None = None  # the code keeps the weights of the best validation loss, unaveraged
 
-    network = "autoencoder"
     continuous_y = "the autoencoder reconstructs continuous y"
     both_widths = "the autoencoder reconstructs both variables"
 

@@ -147,7 +147,6 @@ class MIENFSettings(NetworkSettings):
     lr: float = 5e-4
     average: float | None = None
 
-    network = "flows"
     continuous_y = "a flow models continuous y"
     both_widths = "a flow per variable needs its width"
 

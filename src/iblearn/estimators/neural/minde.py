@@ -149,7 +149,6 @@ class MINDESettings(NetworkSettings):
     lr: float = 1e-3  # the authors' Adam rate
     average: float | None = None
 
-    network = "denoiser"
     continuous_y = "MINDE-C conditions on continuous y"
     both_widths = "the score network predicts x's noise given y"
 
