@@ -15,24 +15,23 @@ Writes benchmarks/results/cmi.json (values, times, library versions) and cmi.md,
 The peers come from the ``bench`` extra; one that cannot be imported is reported as unavailable.
 """
 
-import os
+import _prelude  # noqa: F401  (first: one thread per library, the checkout's root on sys.path)
 
-for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS"):
-    os.environ.setdefault(var, "1")  # before numpy is imported: one thread for every method
+# isort: split
 
-import argparse  # noqa: E402
-import importlib  # noqa: E402
-import importlib.metadata  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+import argparse
+import importlib
+import importlib.metadata
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
-from iblearn.functional import gaussian_cmi_from_cov, ksg_cmi  # noqa: E402
-from iblearn.records import environment, markdown_table, write_json  # noqa: E402
+from iblearn.functional import gaussian_cmi_from_cov, ksg_cmi
+from iblearn.records import environment, markdown_table, write_json
 
 K = 3
 Arrays = tuple[np.ndarray, np.ndarray, np.ndarray]

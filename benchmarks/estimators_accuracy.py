@@ -7,18 +7,14 @@ Resumable: rows already in benchmarks/results/estimators_accuracy/metrics.csv ar
 continues where it stopped. Writes table.md, results.json and accuracy.png beside them.
 """
 
-import os
+import _prelude  # noqa: F401  (first: one thread per library, the checkout's root on sys.path)
 
-for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-    os.environ.setdefault(var, "1")
+# isort: split
 
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
+from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout's root: benchmarks.runners
-
-from benchmarks.runners import bench_accuracy  # noqa: E402
-from benchmarks.runners.script import parser  # noqa: E402
+from benchmarks.runners import bench_accuracy
+from benchmarks.runners.script import parser
 
 if __name__ == "__main__":
     arguments = parser(__doc__)

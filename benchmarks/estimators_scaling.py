@@ -10,31 +10,31 @@ at the larger N (the plain tree KSG takes minutes at 100,000). Peers come from t
 are left out where not installed. ``--threads 2`` adds iblearn with two threads beside one.
 """
 
+import _prelude  # noqa: F401  (first: one thread per library, the checkout's root on sys.path)
+
+# isort: split
+
+import argparse
+import json
+import math
 import os
+import platform
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
-for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-    os.environ.setdefault(var, "1")  # before numpy is imported: one thread for every method
+import numpy as np
+import torch
+from scipy.spatial import cKDTree
+from scipy.special import digamma
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import math  # noqa: E402
-import platform  # noqa: E402
-import subprocess  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
-
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from scipy.spatial import cKDTree  # noqa: E402
-from scipy.special import digamma  # noqa: E402
-
-from iblearn import functional as ibf  # noqa: E402
-from iblearn.data.synthetic import bivariate_normal, dense_gaussian  # noqa: E402
-from iblearn.functional._mixed import mixed_counts_brute  # noqa: E402
-from iblearn.functional._neighbors import _cdist  # noqa: E402
-from iblearn.functional.knn import prepare  # noqa: E402
+from iblearn import functional as ibf
+from iblearn.data.synthetic import bivariate_normal, dense_gaussian
+from iblearn.functional._mixed import mixed_counts_brute
+from iblearn.functional._neighbors import _cdist
+from iblearn.functional.knn import prepare
 
 SIZES = [1_000, 3_000, 10_000, 30_000, 100_000, 300_000, 1_000_000]
 

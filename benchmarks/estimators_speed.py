@@ -6,18 +6,14 @@ Writes benchmarks/results/estimators_speed.json and .md and prints the table. Ne
 (`make bench` installs it).
 """
 
-import os
+import _prelude  # noqa: F401  (first: one thread per library, the checkout's root on sys.path)
 
-for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-    os.environ.setdefault(var, "1")  # before numpy is imported: one thread for every method
+# isort: split
 
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
+from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout's root: benchmarks.runners
-
-from benchmarks.runners import bench_speed  # noqa: E402
-from benchmarks.runners.script import parser  # noqa: E402
+from benchmarks.runners import bench_speed
+from benchmarks.runners.script import parser
 
 if __name__ == "__main__":
     arguments = parser(__doc__)

@@ -12,18 +12,14 @@ A run with other --seeds belongs in its own --results folder (rows merge by task
 summarizes the rows of earlier runs (only seeds below N, where given) into OUT, without training.
 """
 
-import os
+import _prelude  # noqa: F401  (first: one thread per library, the checkout's root on sys.path)
 
-for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-    os.environ.setdefault(var, "1")
+# isort: split
 
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
+from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout's root: benchmarks.runners
-
-from benchmarks.runners import bench_neural, merge_neural  # noqa: E402
-from benchmarks.runners.script import parser  # noqa: E402
+from benchmarks.runners import bench_neural, merge_neural
+from benchmarks.runners.script import parser
 
 if __name__ == "__main__":
     arguments = parser(__doc__)

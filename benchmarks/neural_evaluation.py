@@ -11,19 +11,15 @@ Writes benchmarks/results/neural_evaluation.json (after every row; a killed run 
 Needs the bench extra (torch-mist).
 """
 
-import os
+import _prelude  # noqa: F401  (first: one thread per library, the checkout's root on sys.path)
 
-for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-    os.environ.setdefault(var, "1")
+# isort: split
 
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
+from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout's root: benchmarks.runners
-
-from benchmarks.runners.neural_eval import LOW_MI_TASKS, evaluation_row, evaluation_table  # noqa: E402
-from benchmarks.runners.script import parser  # noqa: E402
-from iblearn.records import environment, read_json, write_json  # noqa: E402
+from benchmarks.runners.neural_eval import LOW_MI_TASKS, evaluation_row, evaluation_table
+from benchmarks.runners.script import parser
+from iblearn.records import environment, read_json, write_json
 
 if __name__ == "__main__":
     arguments = parser(__doc__)
