@@ -133,6 +133,13 @@ def neighbours(k: int, n: int, name: str = "k") -> int:
     return int(k)
 
 
+def ksg_variant(value: int) -> int:
+    """KSG's algorithm: 1 or 2 (Kraskov et al. 2004, eqs. 8 and 9)."""
+    if value not in (1, 2):
+        raise ValueError(f"variant: expected 1 or 2 (the two algorithms of KSG), got {value!r}")
+    return value
+
+
 def positive(value: float, name: str) -> float:
     """A positive finite number (numpy scalars too; a bool is not a number here)."""
     number = isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)

@@ -85,9 +85,7 @@ class KSG(Conditional, _KNN):
         base: float = math.e,
     ) -> None:
         super().__init__(k, standardize, ties, backend, seed, base)
-        if variant not in (1, 2):
-            raise ValueError(f"variant: expected 1 or 2 (the two algorithms of KSG), got {variant!r}")
-        self.variant = variant
+        self.variant = V.ksg_variant(variant)
 
     def mi(self, x: Any, y: Any) -> Tensor:
         return ibf.ksg_mi(x, y, self.k, self.variant, **self._search())

@@ -12,6 +12,7 @@ All functions compute in float64 and return a 0-d float64 tensor in nats on the 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import torch
@@ -108,6 +109,23 @@ def prepare(value: Any, name: str, *, standardize: bool, ties: Ties, seed: int) 
         again = torch.randn((int(dup.sum()), t.shape[1]), generator=gen, dtype=t.dtype, device=t.device)
         t[dup] = t[dup] + JITTER * std * again
     raise ValueError(f"{name}: duplicate samples survive the jitter; rescale the data or pass unique samples")
+
+
+def prepare_samples(
+    samples: Sequence[tuple[str, Any]], k: int, *, standardize: bool, ties: Ties, seed: int
+) -> tuple[list[Tensor], int]:
+    """The named samples each made ready by :func:`prepare` (the i-th jittered from ``seed + i``) and
+    checked to hold the same N rows on one device, with ``k`` checked against N: what a KSG estimate
+    on them needs."""
+    seed = V.seed(seed)
+    out = [
+        prepare(value, name, standardize=standardize, ties=ties, seed=seed + i)
+        for i, (name, value) in enumerate(samples)
+    ]
+    named = [(name, t) for (name, _), t in zip(samples, out, strict=True)]
+    n = V.same_length(*named)
+    V.same_device(*named)
+    return out, V.neighbours(k, n)
 
 
 def _same_projection(t: Tensor) -> Tensor:
@@ -228,13 +246,8 @@ def _ksg_counts(
     x: Any, y: Any, k: int, variant: int, standardize: bool, ties: Ties, backend: Backend, seed: int
 ) -> tuple[int, Tensor, Tensor]:
     """``(k, n_x, n_y)`` of KSG: the inputs checked and prepared, ``k`` checked against N."""
-    if variant not in (1, 2):
-        raise ValueError(f"variant: expected 1 or 2 (the two algorithms of KSG), got {variant!r}")
-    x = prepare(x, "x", standardize=standardize, ties=ties, seed=V.seed(seed))
-    y = prepare(y, "y", standardize=standardize, ties=ties, seed=seed + 1)
-    n = V.same_length(("x", x), ("y", y))
-    V.same_device(("x", x), ("y", y))
-    k = V.neighbours(k, n)
+    V.ksg_variant(variant)
+    (x, y), k = prepare_samples([("x", x), ("y", y)], k, standardize=standardize, ties=ties, seed=seed)
     joint_dim = x.shape[1] + y.shape[1]
     if pick_backend(backend, x.device, joint_dim, knn_max_tree_dim("chebyshev")) == "brute":
         nx, ny = _ksg_counts_brute(x, y, k, variant)

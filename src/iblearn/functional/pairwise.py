@@ -28,7 +28,7 @@ from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn.functional._neighbors import CHUNK_BYTES, Backend, knn_max_tree_dim, pick_backend
-from iblearn.functional.knn import Ties, ksg_chunk_counts, ksg_counts_tree, ksg_from_counts, prepare
+from iblearn.functional.knn import Ties, ksg_chunk_counts, ksg_counts_tree, ksg_from_counts, prepare_samples
 
 
 def ksg_mi_pairs(
@@ -65,19 +65,17 @@ def ksg_mi_pairs(
         >>> bool(values[0] > 0.25 and abs(values[1]) < 0.05)  # I(X; Y) = log(2) / 2 = 0.35, I(X; Z) = 0
         True
     """
-    if variant not in (1, 2):
-        raise ValueError(f"variant: expected 1 or 2 (the two algorithms of KSG), got {variant!r}")
+    V.ksg_variant(variant)
     if isinstance(variables, Tensor) or not isinstance(variables, Sequence) or len(variables) < 2:
         raise ValueError("variables: expected a sequence of at least 2 samples (tensors or arrays)")
     pairs = _checked_pairs(pairs, len(variables))
-    seed = V.seed(seed)
-    prepared = [
-        prepare(v, f"variables[{i}]", standardize=standardize, ties=ties, seed=seed + i)
-        for i, v in enumerate(variables)
-    ]
-    n = V.same_length(*((f"variables[{i}]", v) for i, v in enumerate(prepared)))
-    V.same_device(*((f"variables[{i}]", v) for i, v in enumerate(prepared)))
-    k = V.neighbours(k, n)
+    prepared, k = prepare_samples(
+        [(f"variables[{i}]", v) for i, v in enumerate(variables)],
+        k,
+        standardize=standardize,
+        ties=ties,
+        seed=seed,
+    )
     out = torch.empty(len(pairs), dtype=torch.float64, device=prepared[0].device)
     brute = []
     for p, (a, b) in enumerate(pairs):
