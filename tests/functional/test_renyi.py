@@ -18,6 +18,7 @@ from iblearn.functional import (
     matrix_entropy,
     renyi,
     renyi_entropy,
+    renyi_joint_entropy,
     renyi_mi,
 )
 from iblearn.functional.renyi import _gaussian_kernel
@@ -37,6 +38,30 @@ def test_label_entropy_is_the_renyi_entropy_of_the_class_frequencies(alpha):
     assert float(renyi_entropy(labels, alpha)) == pytest.approx(expected, abs=1e-5)  # float32 labels
     # MI of labels with themselves: the joint Gram is the Gram itself, so I = S.
     assert float(renyi_mi(labels, labels, alpha)) == pytest.approx(expected, abs=1e-5)
+
+
+@pytest.mark.parametrize("alpha", [0.5, 1.0, 1.01, 3.0])
+def test_labels_take_the_class_blocks_and_agree_with_the_whole_eigenproblem(alpha):
+    # With labels on one side the joint Gram matrix is block diagonal over the classes (and the labels'
+    # own matrix has one eigenvalue per class, its count): the entropies, MI and gradients equal those
+    # of the N x N eigenproblem on the same matrices.
+    g = gen(3)
+    x = torch.randn(60, 2, generator=g, dtype=torch.float64, requires_grad=True)
+    labels = torch.randint(0, 3, (60,), generator=g)
+    other = torch.randint(0, 2, (60,), generator=g)
+    mi = renyi_mi(x, labels, alpha)
+    mi.backward()
+    grad, x.grad = x.grad.clone(), None
+    a, b = gram_matrix(x), gram_matrix(labels).double()
+    whole = matrix_entropy(a, alpha) + matrix_entropy(b, alpha) - matrix_entropy(joint_gram(a, b), alpha)
+    whole.backward()
+    assert mi.item() == pytest.approx(whole.item(), abs=1e-10)
+    assert torch.allclose(grad, x.grad, atol=1e-10)
+    assert renyi_mi(labels, x, alpha).item() == pytest.approx(whole.item(), abs=1e-10)
+    assert float(renyi_entropy(labels, alpha)) == pytest.approx(float(matrix_entropy(b, alpha)), abs=1e-6)
+    pairs = joint_gram(gram_matrix(labels), gram_matrix(other))  # both labels: the classes are the pairs
+    expected = float(matrix_entropy(pairs.double(), alpha))
+    assert float(renyi_joint_entropy(labels, other, alpha)) == pytest.approx(expected, abs=1e-6)
 
 
 def test_alpha_two_fast_path_equals_the_eigenvalue_formula():

@@ -232,7 +232,12 @@ def matrix_entropy(k: Tensor, alpha: float = DEFAULT_ALPHA) -> Tensor:
         k = k.float()  # eigvalsh has no half-precision kernel, and a log of such eigenvalues, little sense
     if alpha == 2.0:
         return 2 * torch.log(torch.trace(k)) - 2 * torch.log(torch.linalg.vector_norm(k))
-    lam = _eigvalsh(k)
+    return _spectrum_entropy(_eigvalsh(k), alpha)
+
+
+def _spectrum_entropy(lam: Tensor, alpha: float) -> Tensor:
+    """S_alpha of the eigenvalues ``lam`` of a positive semi-definite matrix, normalized here to sum to
+    one (see :func:`matrix_entropy`)."""
     # Eigenvalues below the round-off floor are zeros that came out a hair off; drop them (raising them
     # to the floor instead adds (N - rank) * floor^alpha, visible for alpha < 1), and normalize the rest
     # to sum to one, as probabilities do (else the dropped mass, times 1 / (1 - alpha), shows in float32).
@@ -248,6 +253,42 @@ def matrix_entropy(k: Tensor, alpha: float = DEFAULT_ALPHA) -> Tensor:
     if float(excess.detach()) > -0.5:
         return torch.log1p(excess) / (1 - alpha)
     return torch.log(torch.where(real, safe**alpha, torch.zeros_like(lam)).sum()) / (1 - alpha)
+
+
+def _labels(x: Any, name: str) -> Tensor | None:
+    """The checked labels of an integer sample (whose Gram matrix is the delta kernel), else None."""
+    t = V.as_tensor(x, name)
+    return None if torch.is_floating_point(t) else V.labels(t, name)
+
+
+def _entropy(k: Tensor, alpha: float, labels: Tensor | None) -> Tensor:
+    """:func:`matrix_entropy` of the Gram matrix ``k`` of a sample, or of ``labels``: the delta kernel's
+    matrix has one eigenvalue per class, its count (an all-ones block), so the entropy is that of the
+    class frequencies, without an eigenproblem (which LAPACK solves slowly there: 45 s in float32 for
+    1,737 rows of 2 classes, against 3 s for a Gaussian Gram matrix of that size)."""
+    if labels is None or alpha == 2.0:
+        return matrix_entropy(k, alpha)
+    alpha = V.positive(alpha, "alpha")
+    dtype = torch.float32 if k.dtype in HALF else k.dtype
+    return _spectrum_entropy(torch.unique(labels, return_counts=True)[1].to(dtype), alpha)
+
+
+def _joint_entropy(a: Tensor, b: Tensor, alpha: float, la: Tensor | None, lb: Tensor | None) -> Tensor:
+    """S_alpha(A, B) from the Gram matrices ``a``, ``b`` and the labels of either side, if labels: the
+    joint matrix ``a * [l_i == l_j]`` is then block diagonal over the classes, so its eigenvalues are
+    those of the classes' blocks, solved one class at a time (smaller, and no block of zeros to solve)."""
+    k = joint_gram(a, b)
+    if (la is None and lb is None) or alpha == 2.0:
+        return matrix_entropy(k, alpha)
+    if la is not None and lb is not None:  # both labels: the classes are the pairs of labels
+        return _entropy(k, alpha, torch.unique(torch.stack([la, lb], 1), dim=0, return_inverse=True)[1])
+    labels = la if la is not None else lb
+    assert labels is not None
+    alpha = V.positive(alpha, "alpha")
+    k = _psd_matrix(k)
+    k = k.float() if k.dtype in HALF else k
+    blocks = [torch.nonzero(labels == c).squeeze(1) for c in torch.unique(labels)]
+    return _spectrum_entropy(torch.cat([_eigvalsh(k[i][:, i]) for i in blocks]), alpha)
 
 
 def _eigvalsh(k: Tensor) -> Tensor:
@@ -306,7 +347,7 @@ def renyi_entropy(
         >>> round(float(renyi_entropy(labels, alpha=2)), 4)  # log 2
         0.6931
     """
-    return matrix_entropy(gram_matrix(x, sigma, channels=channels), alpha)
+    return _entropy(gram_matrix(x, sigma, channels=channels), alpha, _labels(x, "x"))
 
 
 def renyi_joint_entropy(
@@ -321,7 +362,7 @@ def renyi_joint_entropy(
 ) -> Tensor:
     """Joint matrix-based Renyi entropy S_alpha(A, B) in nats."""
     a, b = _pair(_gram(x, sigma_x, channels_x, "x"), _gram(y, sigma_y, channels_y, "y"))
-    return matrix_entropy(joint_gram(a, b), alpha)
+    return _joint_entropy(a, b, alpha, _labels(x, "x"), _labels(y, "y"))
 
 
 def renyi_mi(
@@ -364,8 +405,9 @@ def renyi_mi(
         True
     """
     a, b = _pair(_gram(x, sigma_x, channels_x, "x"), _gram(y, sigma_y, channels_y, "y"))
-    sa, sb = matrix_entropy(a, alpha), matrix_entropy(b, alpha)
-    mi = sa + sb - matrix_entropy(joint_gram(a, b), alpha)
+    la, lb = _labels(x, "x"), _labels(y, "y")
+    sa, sb = _entropy(a, alpha, la), _entropy(b, alpha, lb)
+    mi = sa + sb - _joint_entropy(a, b, alpha, la, lb)
     if not normalize:
         return mi
     if bool((a == 1).all()) or bool((b == 1).all()):  # the Gram matrix of a point mass
