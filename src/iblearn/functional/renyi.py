@@ -301,7 +301,7 @@ def _eigvalsh(k: Tensor) -> Tensor:
     """
     try:
         return torch.linalg.eigvalsh(k)
-    except torch.linalg.LinAlgError:
+    except torch.linalg.LinAlgError:  # type: ignore[attr-defined]  # exported at run time, not in the stubs
         if k.dtype == torch.float64:
             raise
         return torch.linalg.eigvalsh(k.double()).to(k.dtype)
