@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import shutil
 import statistics
 import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -16,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from iblearn.experiments import torchrun
 from iblearn.records import RunFolder
 from iblearn.training.greedy import OptimizerFactory
 
@@ -56,13 +58,22 @@ class ReproduceOptions:
             self.planned(config)
         return config
 
-    def run_folder(self, name: str) -> RunFolder:
+    def run_folder(self, name: str, *, nested: str | None = None) -> RunFolder:
+        """The run folder: :attr:`out`, or ``runs/<name>-quick`` / ``runs/<name>-full``. Without
+        :attr:`resume` the run starts over, so nothing of an earlier one is continued or reported: its
+        metrics, checkpoints, results and table go, and so does the sub-folder ``nested`` where a run
+        under torchrun keeps the checkpoints of its parts (rank 0 removes it; every rank waits for that).
+        """
         path = self.out or Path("runs") / f"{name}-{'full' if self.full else 'quick'}"
         run = RunFolder(path, resume=self.resume)
-        if not self.resume:  # start over: nothing of an earlier run may be continued or reported
+        if not self.resume:
             run.truncate_metrics(0)
             for stale in [*run.path.glob("checkpoint*.pt"), run.file("results.json"), run.file("table.md")]:
                 stale.unlink(missing_ok=True)
+            if nested is not None and run.writer:
+                shutil.rmtree(run.path / nested, ignore_errors=True)
+        if nested is not None:
+            torchrun.barrier()
         return run
 
     def tell(self, message: str) -> None:

@@ -17,7 +17,6 @@ epochs, at least ``min_steps`` updates (so the 1% subset trains for more epochs)
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -222,13 +221,10 @@ def run(options: ReproduceOptions, config: Config | None = None) -> Path:
 
 
 def _run(options: ReproduceOptions, config: Config) -> Path:
-    folder = options.run_folder("layerwise-ib")
+    folder = options.run_folder("layerwise-ib", nested="training")
     folder.write_config(
         {"experiment": "paper 002, Table 1 and Fig. 3", **asdict(config), "seed": options.seed}
     )
-    if not options.resume and folder.writer:
-        shutil.rmtree(folder.path / "training", ignore_errors=True)
-    torchrun.barrier()
     device = options.torch_device()
     done = {r["key"] for r in folder.metrics()}
     for name, fraction in config.runs:

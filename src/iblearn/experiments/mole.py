@@ -12,7 +12,6 @@ The t-SNE of every module's output (App. A.3) is saved as PNG.
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -313,12 +312,10 @@ def run(options: ReproduceOptions, config: Config | None = None) -> Path:
 
 
 def _run(options: ReproduceOptions, config: Config) -> Path:
-    folder = options.run_folder("mole")
+    # The greedy runs resume from their own checkpoints, under greedy/.
+    folder = options.run_folder("mole", nested="greedy")
     folder.write_config({"experiment": "paper 001, Table 1", **asdict(config), "seed": options.seed})
     done = {r["key"] for r in folder.metrics()}
-    if not options.resume and folder.writer:  # greedy runs resume from their own checkpoints: start over
-        shutil.rmtree(folder.path / "greedy", ignore_errors=True)
-    torchrun.barrier()
     device = options.torch_device()
     for name in config.tasks:
         task = load_task(name, config)
