@@ -205,10 +205,18 @@ def ksg_mi(
 
 def ksg_from_counts(nx: Tensor, ny: Tensor, k: int, variant: int) -> Tensor:
     """KSG eq. (8) (``variant=1``) or (9) from the neighbour counts n_x, n_y of each sample."""
+    constant, terms = _ksg_terms(nx, ny, k, variant)
+    return constant - terms.mean()
+
+
+def _ksg_terms(nx: Tensor, ny: Tensor, k: int, variant: int) -> tuple[float, Tensor]:
+    """KSG eq. (8) or (9) as ``constant - < terms >``: ``psi(k) + psi(N)`` and ``psi(n_x + 1) +
+    psi(n_y + 1)`` per sample for ``variant=1``, ``psi(k) - 1/k + psi(N)`` and ``psi(n_x) + psi(n_y)``
+    for ``variant=2``."""
     n = len(nx)
     if variant == 1:
-        return _psi(k) + _psi(n) - (_digamma(nx + 1) + _digamma(ny + 1)).mean()
-    return _psi(k) - 1.0 / k + _psi(n) - (_digamma(nx) + _digamma(ny)).mean()
+        return _psi(k) + _psi(n), _digamma(nx + 1) + _digamma(ny + 1)
+    return _psi(k) - 1.0 / k + _psi(n), _digamma(nx) + _digamma(ny)
 
 
 def ksg_pmi(
@@ -236,10 +244,8 @@ def ksg_pmi(
         True
     """
     k, nx, ny = _ksg_counts(x, y, k, variant, standardize, ties, backend, seed)
-    n = len(nx)
-    if variant == 1:
-        return _psi(k) + _psi(n) - (_digamma(nx + 1) + _digamma(ny + 1))
-    return _psi(k) - 1.0 / k + _psi(n) - (_digamma(nx) + _digamma(ny))
+    constant, terms = _ksg_terms(nx, ny, k, variant)
+    return constant - terms
 
 
 def _ksg_counts(
