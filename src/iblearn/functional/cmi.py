@@ -28,7 +28,6 @@ from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn.functional._neighbors import (
-    CHUNK_BYTES,
     Backend,
     count_within,
     knn_max_tree_dim,
@@ -37,7 +36,7 @@ from iblearn.functional._neighbors import (
 )
 from iblearn.functional._scale import constant_columns, power_of_two_scale
 from iblearn.functional.gaussian import _logdet, gaussian_mi, gaussian_mi_from_cov
-from iblearn.functional.knn import Ties, _digamma, _psi, ksg_mi, prepare
+from iblearn.functional.knn import Ties, _digamma, _psi, ksg_mi, prepare, row_chunks
 
 #: Neighbours in z among which x is permuted for the null distribution: k_perm = 5, Runge (2018)'s
 #: setting and tigramite's default.
@@ -175,11 +174,8 @@ def ksg_cmi(
 def _cmi_counts_brute(x: Tensor, y: Tensor, z: Tensor, k: int) -> tuple[Tensor, Tensor, Tensor]:
     """n_xz, n_yz and n_z in one pass over chunks of the three distance matrices; radius and counts
     come from the same numbers, so the k-th neighbour falls on the intended side of every strict test."""
-    n = x.shape[0]
-    rows_per_chunk = max(1, CHUNK_BYTES // (8 * n * 6))
     nxz, nyz, nz = [], [], []
-    for start in range(0, n, rows_per_chunk):
-        rows = torch.arange(start, min(n, start + rows_per_chunk), device=x.device)
+    for rows in row_chunks(x.shape[0], 6, x.device):
         dz = torch.cdist(z[rows], z, p=float("inf"))
         dxz = torch.maximum(torch.cdist(x[rows], x, p=float("inf")), dz)
         dy = torch.cdist(y[rows], y, p=float("inf"))

@@ -12,7 +12,7 @@ All functions compute in float64 and return a 0-d float64 tensor in nats on the 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
 import torch
@@ -282,17 +282,22 @@ def _spread(v: Tensor, idx: Tensor) -> Tensor:
 def _ksg_counts_brute(x: Tensor, y: Tensor, k: int, variant: int) -> tuple[Tensor, Tensor]:
     """n_x and n_y of KSG in one pass over chunks of the two distance matrices (each is computed once:
     in hundreds of dimensions the max-norm distances are nearly all the work)."""
-    n = x.shape[0]
-    rows_per_chunk = max(1, CHUNK_BYTES // (8 * n * 4))
     nx, ny = [], []
-    for start in range(0, n, rows_per_chunk):
-        rows = torch.arange(start, min(n, start + rows_per_chunk), device=x.device)
+    for rows in row_chunks(x.shape[0], 4, x.device):
         dx = torch.cdist(x[rows], x, p=float("inf"))
         dy = torch.cdist(y[rows], y, p=float("inf"))
         cx, cy = ksg_chunk_counts(dx, dy, rows, k, variant)
         nx.append(cx)
         ny.append(cy)
     return torch.cat(nx), torch.cat(ny)
+
+
+def row_chunks(n: int, blocks: int, device: torch.device) -> Iterator[Tensor]:
+    """The row indices ``0 .. n - 1`` in consecutive chunks, each small enough that ``blocks`` float64
+    matrices of (its rows, n) fit in ``CHUNK_BYTES`` (one row at least)."""
+    rows_per_chunk = max(1, CHUNK_BYTES // (8 * n * blocks))
+    for start in range(0, n, rows_per_chunk):
+        yield torch.arange(start, min(n, start + rows_per_chunk), device=device)
 
 
 def ksg_chunk_counts(dx: Tensor, dy: Tensor, rows: Tensor, k: int, variant: int) -> tuple[Tensor, Tensor]:

@@ -27,8 +27,15 @@ import torch
 from torch import Tensor
 
 from iblearn import _checks as V
-from iblearn.functional._neighbors import CHUNK_BYTES, Backend, knn_max_tree_dim, pick_backend
-from iblearn.functional.knn import Ties, ksg_chunk_counts, ksg_counts_tree, ksg_from_counts, prepare_samples
+from iblearn.functional._neighbors import Backend, knn_max_tree_dim, pick_backend
+from iblearn.functional.knn import (
+    Ties,
+    ksg_chunk_counts,
+    ksg_counts_tree,
+    ksg_from_counts,
+    prepare_samples,
+    row_chunks,
+)
 
 
 def ksg_mi_pairs(
@@ -209,14 +216,10 @@ def _shared_brute_counts(
 ) -> list[tuple[Tensor, Tensor]]:
     """n_x and n_y of each pair, from one max-norm distance block per variable and chunk of rows."""
     used = sorted({i for pair in pairs for i in pair})
-    n = prepared[0].shape[0]
-    device = prepared[0].device
-    # The blocks of every variable used, plus a pair's joint distances and comparison masks.
-    rows_per_chunk = max(1, CHUNK_BYTES // (8 * n * (len(used) + 3)))
     nx: list[list[Tensor]] = [[] for _ in pairs]
     ny: list[list[Tensor]] = [[] for _ in pairs]
-    for start in range(0, n, rows_per_chunk):
-        rows = torch.arange(start, min(n, start + rows_per_chunk), device=device)
+    # The blocks of every variable used, plus a pair's joint distances and comparison masks.
+    for rows in row_chunks(prepared[0].shape[0], len(used) + 3, prepared[0].device):
         dist = {i: torch.cdist(prepared[i][rows], prepared[i], p=float("inf")) for i in used}
         for p, (a, b) in enumerate(pairs):
             cx, cy = ksg_chunk_counts(dist[a], dist[b], rows, k, variant)
