@@ -41,6 +41,8 @@ import json
 import math
 import os
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -106,15 +108,17 @@ def append_row(path: Path, row: dict[str, Any]) -> None:
         os.close(fd)
 
 
-def iblearn_estimate(method: str, x: np.ndarray, y: np.ndarray, seed: int, steps: int) -> dict[str, Any]:
+def iblearn_estimate(
+    method: str, x: np.ndarray, y: np.ndarray, seed: int, steps: int, test: float = 0.2
+) -> dict[str, Any]:
     from iblearn.estimators import get_estimator
     from iblearn.estimators.split import estimate_mi
 
     if method in ("ksg", "gaussian", "binning"):
         result = get_estimator(method)(x, y)
         return {"estimate": float(result)}
-    result = estimate_mi(x, y, method, steps=steps, n_resamples=0, seed=seed)
-    return {"estimate": float(result), "reliable": bool(result.reliable)}
+    result = estimate_mi(x, y, method, test=test, steps=steps, n_resamples=0, seed=seed)
+    return {"estimate": float(result), "reliable": bool(result.reliable), "test": test}
 
 
 def bmi_estimate(method: str, x: np.ndarray, y: np.ndarray, seed: int, steps: int) -> dict[str, Any]:
@@ -145,12 +149,13 @@ def run(
     only: tuple[str, ...] = (),
     seeds: tuple[int, ...] = SEEDS,
     rows: Path | None = None,
+    test: float = 0.2,
 ) -> None:
     if library == "iblearn":
         import torch
 
         torch.set_num_threads(threads)
-        estimate = iblearn_estimate
+        estimate: Callable[..., dict[str, Any]] = partial(iblearn_estimate, test=test)
     else:
         os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")
         estimate = bmi_estimate
@@ -409,6 +414,9 @@ def main() -> None:
     )
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--test", type=float, default=0.2, help="run, iblearn: the share of rows a neural estimate is on"
+    )
     parser.add_argument("--out", type=Path, help="report: write the Markdown here too")
     parser.add_argument(
         "--bmi-python", help="pair: the interpreter that has benchmark-mi (without it: the table only)"
@@ -427,6 +435,7 @@ def main() -> None:
             tuple(args.tasks),
             tuple(args.seeds),
             args.rows,
+            args.test,
         )
     elif args.command == "pair":
         if not args.rows:
