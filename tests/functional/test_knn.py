@@ -42,6 +42,7 @@ def tree_kernel(request, monkeypatch):
         if request.param == "compiled k-d tree":
             monkeypatch.setattr(nb, "TREE_MIN_N", 0)
             monkeypatch.setattr(nb, "TREE_LEAF", 5)
+            monkeypatch.setattr(nb, "COUNT_LEAF", 5)
     else:
         monkeypatch.setattr(nb, "HAVE_KERNEL", False)
     return request.param
@@ -223,6 +224,7 @@ def _awkward(n: int, dim: int, seed: int) -> torch.Tensor:
 def test_the_k_d_tree_agrees_with_brute_force(monkeypatch, dim):
     monkeypatch.setattr(nb, "TREE_MIN_N", 0)
     monkeypatch.setattr(nb, "TREE_LEAF", 3)
+    monkeypatch.setattr(nb, "COUNT_LEAF", 3)
     for n in (5, 64, 300):
         x = _awkward(n, dim, seed=dim + n)
         for k in (1, 4):

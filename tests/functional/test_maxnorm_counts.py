@@ -1,0 +1,134 @@
+"""The compiled kernel's k-d tree range counts against brute force, point for point (issue 23).
+
+The tree's counts add whole nodes inside a ball and prune nodes outside it by box tests, and (since
+issue 23) test all the points of a query leaf against a node at once; every such shortcut must give
+the very counts of comparing each pair: ``#{j != i : max_d |x_id - x_jd| < r_i}`` (``<=`` when
+inclusive), including ties, duplicates and boxes that end exactly at a radius. The kernel is called
+directly, so that one dimension, leaf sizes from 1 to 64 and ranges of queries that cut leaves are
+all covered.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from iblearn.functional import _neighbors as nb
+from tests.conftest import gen
+
+pytestmark = pytest.mark.skipif(not nb.HAVE_KERNEL, reason="the compiled kernel was not built")
+
+
+def _distances(x: np.ndarray) -> np.ndarray:
+    dist = np.zeros((len(x), len(x)))
+    for col in x.T:  # a column at a time: n x n memory in 128 dimensions
+        np.maximum(dist, np.abs(col[:, None] - col[None, :]), out=dist)
+    return dist
+
+
+def _brute(x: np.ndarray, r: np.ndarray, inclusive: bool, dist: np.ndarray | None = None) -> np.ndarray:
+    dist = _distances(x) if dist is None else dist
+    within = dist <= r[:, None] if inclusive else dist < r[:, None]
+    return within.sum(axis=1) - within[np.arange(len(x)), np.arange(len(x))]
+
+
+def _tree_counts(
+    x: np.ndarray, r: np.ndarray, inclusive: bool, leaf: int, first: int = 0, last: int | None = None
+) -> np.ndarray:
+    """The kernel's tree counts for the points at layout positions first..last-1, in the caller's order
+    (-1 for the points outside the range, whose rows the kernel must not write)."""
+    n = len(x)
+    last = n if last is None else last
+    depth = max(0, math.ceil(math.log2(n / leaf))) if n > leaf else 0
+    nodes = 2 ** (depth + 1) - 1
+    order, span = np.empty(n, dtype=np.int64), np.empty(2 * nodes, dtype=np.int64)
+    boxes, data = np.empty(2 * nodes * x.shape[1]), np.empty(n * x.shape[1])
+    nb._maxnorm.build(np.ascontiguousarray(x), n, x.shape[1], depth, order, span, boxes, data)
+    layout = (data, n, x.shape[1], depth, span, boxes)
+    found = np.full(n, -1, dtype=np.int64)
+    nb._maxnorm.count(layout, np.ascontiguousarray(r[order]), inclusive, first, last, found)
+    counts = np.empty(n, dtype=np.int64)
+    counts[order] = found
+    return counts
+
+
+def _points(kind: str, n: int, dim: int, seed: int) -> np.ndarray:
+    g = gen(seed)
+    x = torch.randn(n, dim, generator=g, dtype=torch.float64)
+    if kind == "coarse":  # ties in every coordinate: box edges and medians fall between equal values
+        x = torch.round(x * 2) / 2
+    elif kind == "awkward":  # a constant column, a three-valued one, repeated rows
+        if dim >= 2:
+            x[:, 0] = 0.25
+        if dim >= 3:
+            x[:, 1] = torch.randint(0, 3, (n,), generator=g).to(torch.float64)
+        m = min(20, n // 3)
+        x[n // 2 : n // 2 + m] = x[:m]
+    return x.numpy()
+
+
+def _radii(dist: np.ndarray, seed: int) -> list[np.ndarray]:
+    """Given the distance matrix: the 3rd neighbour's distance (so that a neighbour sits exactly at
+    every radius), 0.7 times it, and random radii."""
+    eps = np.sort(dist, axis=1)[:, min(3, len(dist) - 1)]
+    eps = np.where(eps > 0, eps, 1.0)
+    rand = np.random.default_rng(seed).uniform(0.1, 1.5, len(dist))
+    return [eps, 0.7 * eps, rand]
+
+
+@pytest.mark.parametrize(
+    "dim",
+    [1, 2, 3, 5, 10, 16, pytest.param(64, marks=pytest.mark.slow), pytest.param(128, marks=pytest.mark.slow)],
+)
+@pytest.mark.parametrize("kind", ["gaussian", "coarse", "awkward"])
+def test_tree_counts_equal_brute_force(dim, kind):
+    # Leaves of 2 - 5 points: deep trees whose leaves go on point by point; of 32 and 64: leaves whose
+    # points walk the tree together.
+    for n, leaf in ((5, 2), (70, 3), (300, 5), (400, 32), (700, 64)):
+        x = _points(kind, n, dim, seed=dim + n)
+        dist = _distances(x)
+        for r in _radii(dist, seed=n):
+            for inclusive in (False, True):
+                got = _tree_counts(x, r, inclusive, leaf)
+                np.testing.assert_array_equal(got, _brute(x, r, inclusive, dist))
+
+
+@pytest.mark.parametrize("leaf", [2, 8, 16, 32, 64])
+@pytest.mark.parametrize("inclusive", [False, True])
+def test_tree_counts_on_a_grid_whose_boxes_end_exactly_at_the_radius(leaf, inclusive):
+    # An integer grid and integer radii: node boxes (of whole leaves and of the points a query leaf
+    # tests at once) lie at exactly the radius from many queries, the boundary of every box test.
+    x = np.stack(np.meshgrid(*[np.arange(5.0)] * 4), axis=-1).reshape(-1, 4)
+    x = x[np.random.default_rng(0).permutation(len(x))]
+    r = np.random.default_rng(1).integers(1, 4, len(x)).astype(np.float64)
+    np.testing.assert_array_equal(_tree_counts(x, r, inclusive, leaf), _brute(x, r, inclusive))
+
+
+@pytest.mark.parametrize("inclusive", [False, True])
+def test_tree_counts_of_duplicates_and_of_radii_that_differ_by_an_ulp(inclusive):
+    # 300 points, each five times: duplicates inside and across leaves; each radius one ulp around a
+    # distance that occurs, so that < and <= differ for many pairs.
+    base = _points("coarse", 300, 5, seed=4)
+    x = np.repeat(base, 5, axis=0)[np.random.default_rng(2).permutation(1500)]
+    r = _radii(_distances(x), seed=5)[0]
+    for radius in (r, np.nextafter(r, 0), np.nextafter(r, np.inf)):
+        np.testing.assert_array_equal(_tree_counts(x, radius, inclusive, 32), _brute(x, radius, inclusive))
+
+
+def test_a_range_of_queries_that_cuts_leaves_writes_exactly_its_rows():
+    # The Python side splits the queries between threads at positions that need not fall on a leaf's
+    # edge: the counts of each range are the brute force's, and no other row is written.
+    x = _points("gaussian", 1000, 5, seed=6)
+    r = _radii(_distances(x), seed=6)[0]
+    brute = _brute(x, r, False)
+    whole = _tree_counts(x, r, False, 32)
+    parts = np.full(1000, -1, dtype=np.int64)
+    for first, last in ((0, 13), (13, 500), (500, 517), (517, 1000)):
+        got = _tree_counts(x, r, False, 32, first, last)
+        assert (got >= 0).sum() == last - first
+        parts = np.where(got >= 0, got, parts)
+    np.testing.assert_array_equal(whole, brute)
+    np.testing.assert_array_equal(parts, brute)
