@@ -295,9 +295,10 @@ def _eigvalsh(k: Tensor) -> Tensor:
     """``eigvalsh``, retried in float64 where LAPACK's float32 solver does not converge.
 
     The float32 solver failed (error code 162, "ill-conditioned or too many repeated eigenvalues") on a
-    128 x 128 Gram matrix of a GCN layer's outputs in MOLE's matrix-based Mutagenicity run, after 20
-    clean epochs of its first module; the float64 solver converges on such matrices. The eigenvalues
-    go back to the input's dtype, and the gradient flows through the cast.
+    batch's node Gram matrix (about 2,000 nodes) in MOLE's matrix-based Mutagenicity run, in the first
+    epoch of its decoder module, whose labels' matrix has two distinct rows (such matrices now take the
+    class path of :func:`_entropy`, without an eigenproblem). The eigenvalues go back to the input's
+    dtype, and the gradient flows through the cast.
     """
     try:
         return torch.linalg.eigvalsh(k)
