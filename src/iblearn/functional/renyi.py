@@ -269,8 +269,7 @@ def _entropy(k: Tensor, alpha: float, labels: Tensor | None) -> Tensor:
     if labels is None or alpha == 2.0:
         return matrix_entropy(k, alpha)
     alpha = V.positive(alpha, "alpha")
-    dtype = torch.float32 if k.dtype in HALF else k.dtype
-    return _spectrum_entropy(torch.unique(labels, return_counts=True)[1].to(dtype), alpha)
+    return _spectrum_entropy(torch.unique(labels, return_counts=True)[1].to(k.dtype), alpha)
 
 
 def _joint_entropy(a: Tensor, b: Tensor, alpha: float, la: Tensor | None, lb: Tensor | None) -> Tensor:
@@ -278,15 +277,13 @@ def _joint_entropy(a: Tensor, b: Tensor, alpha: float, la: Tensor | None, lb: Te
     joint matrix ``a * [l_i == l_j]`` is then block diagonal over the classes, so its eigenvalues are
     those of the classes' blocks, solved one class at a time (smaller, and no block of zeros to solve)."""
     k = joint_gram(a, b)
-    if (la is None and lb is None) or alpha == 2.0:
+    labels = la if la is not None else lb
+    if labels is None or alpha == 2.0:
         return matrix_entropy(k, alpha)
     if la is not None and lb is not None:  # both labels: the classes are the pairs of labels
         return _entropy(k, alpha, torch.unique(torch.stack([la, lb], 1), dim=0, return_inverse=True)[1])
-    labels = la if la is not None else lb
-    assert labels is not None
     alpha = V.positive(alpha, "alpha")
-    k = _psd_matrix(k)
-    k = k.float() if k.dtype in HALF else k
+    k = _psd_matrix(k)  # float32 or wider: the Gram matrices of half-precision samples are float32
     blocks = [torch.nonzero(labels == c).squeeze(1) for c in torch.unique(labels)]
     return _spectrum_entropy(torch.cat([_eigvalsh(k[i][:, i]) for i in blocks]), alpha)
 
