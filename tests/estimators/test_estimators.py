@@ -81,6 +81,13 @@ def test_estimators_reach_their_tasks_truth():
     assert float(Binning(30)(x, y)) == pytest.approx(1.0549, abs=0.07)
     x, y = dense_gaussian(5).sample(2000, 0)
     assert float(GaussianMI()(x, y)) == pytest.approx(0.5928, abs=0.07)
+    corrected = GaussianMI(bias_correction=True)
+    assert float(corrected(x, y)) == pytest.approx(
+        float(ibf.gaussian_mi(x, y, bias_correction=True)), abs=1e-12
+    )
+    assert corrected.settings()["bias_correction"] is True
+    with pytest.raises(ValueError, match="bias_correction: corrects I\\(X; Y\\) only"):
+        corrected(x, y, z=x[:, :1])
 
 
 def test_registry_and_settings_errors():
@@ -98,6 +105,7 @@ def test_registry_and_settings_errors():
         (lambda: RenyiMI(alpha=-1), "alpha: must be a positive"),
         (lambda: RenyiMI(sigma_x="scott"), "sigma_x: expected one of"),
         (lambda: GaussianMI(base=1), "base: the logarithm's base must be positive and not 1"),
+        (lambda: GaussianMI(bias_correction="yes"), "bias_correction: expected True or False"),
         (lambda: KSG(base=math.inf), "base: the logarithm's base must be positive and not 1, and finite"),
         (lambda: MixedKSG()(torch.randn(20, 1), torch.randn(20)), "y: expected integer labels"),
         (lambda: get_estimator("ksg", kk=3), "kk: not a setting of ksg"),

@@ -53,6 +53,55 @@ def test_rank_deficient_variables_and_constant_columns():
     assert float(gaussian_mi(xc, y)) == pytest.approx(float(gaussian_mi(x, y)), abs=1e-9)
 
 
+@pytest.mark.parametrize("dims", [(1, 1), (10, 10), (20, 5)])
+def test_bias_correction_removes_the_plug_in_bias_in_expectation(dims):
+    # Plug-in bias about dx dy / (2 N): 1.0 nats at 20 x 5 and N = 50, 1.0 at 10 x 10 and N = 50.
+    dx, dy = dims
+    n, reps = 50, 200
+    task = dense_gaussian(dx) if dx == dy else sparse_gaussian(dx)
+    corrected, plug_in = [], []
+    for seed in range(reps):
+        x, y = task.sample(n, seed=seed) if dx == dy else _draw_unequal(dx, dy, n, seed)
+        corrected.append(float(gaussian_mi(x, y, bias_correction=True)))
+        plug_in.append(float(gaussian_mi(x, y)))
+    truth = task.mutual_information if dx == dy else _UNEQUAL_TRUTH
+    c, p = torch.tensor(corrected), torch.tensor(plug_in)
+    se = float(c.std()) / reps**0.5
+    assert abs(float(c.mean()) - truth) < 4 * se  # unbiased, to the Monte Carlo error
+    if dx * dy >= 50:
+        assert float(p.mean()) - truth > 0.5 * dx * dy / (2 * n)  # and the plug-in is not
+
+
+_UNEQUAL_TRUTH = -0.5 * math.log(1 - 0.8**2) * 3  # three pairs correlated 0.8, the rest independent
+
+
+def _draw_unequal(dx: int, dy: int, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, dx, generator=g, dtype=torch.float64)
+    y = torch.randn(n, dy, generator=g, dtype=torch.float64)
+    y[:, :3] = 0.8 * x[:, :3] + 0.6 * y[:, :3]
+    return x, y
+
+
+def test_bias_correction_is_the_expected_log_determinants_digamma_sum():
+    # Wishart: E log det S = log det Sigma + sum_i psi((N - i) / 2) + d log(2 / (N - 1)); the MI's
+    # correction is what remains of those sums over x, y and (x, y), at the effective dimensions.
+    x = torch.randn(300, 3, generator=gen(), dtype=torch.float64)
+    y = x[:, :2] @ torch.randn(2, 4, generator=gen(1), dtype=torch.float64)  # rank 2 in 4 columns
+    y = y + torch.randn(300, 4, generator=gen(2), dtype=torch.float64)
+
+    def psi_sum(d: int) -> float:
+        half = torch.arange(300 - 1, 300 - d - 1, -1, dtype=torch.float64) / 2  # (N - i) / 2, i = 1..d
+        return float(torch.special.digamma(half).sum())
+
+    expected = 0.5 * (psi_sum(3 + 4) - psi_sum(3) - psi_sum(4))
+    shift = float(gaussian_mi(x, y, bias_correction=True) - gaussian_mi(x, y))
+    assert shift == pytest.approx(expected, rel=1e-12) and shift < 0
+    flat = torch.cat([y[:, :2], y[:, :2] @ torch.randn(2, 2, generator=gen(3), dtype=torch.float64)], 1)
+    low = float(gaussian_mi(x, flat, bias_correction=True) - gaussian_mi(x, flat))
+    assert low == pytest.approx(0.5 * (psi_sum(3 + 2) - psi_sum(3) - psi_sum(2)), rel=1e-12)
+
+
 def test_deterministic_relation_is_infinite_and_canonical_correlations_are_sorted():
     x = torch.randn(100, 2, generator=gen(), dtype=torch.float64)
     assert math.isinf(float(gaussian_mi(x, 2 * x)))
@@ -84,6 +133,10 @@ def test_the_moment_matched_gaussian_is_not_a_lower_bound():
         (lambda: gaussian_mi(torch.randn(10, 6), torch.randn(10, 6)), "need more than that many samples"),
         (lambda: gaussian_mi(torch.ones(10, 2), torch.randn(10, 1)), "x: is constant"),
         (lambda: gaussian_mi(torch.randn(10, 2), torch.randn(10, 1), rtol=-1.0), "rtol: must be a number in"),
+        (
+            lambda: gaussian_mi(torch.randn(10, 2), torch.randn(10, 1), bias_correction=1),
+            "bias_correction: expected True or False",
+        ),
         (lambda: gaussian_entropy_from_cov(-torch.eye(2)), "cov: is not positive definite"),
         (lambda: gaussian_entropy_from_cov(torch.tensor([[1.0, 5.0], [0.0, 1.0]])), "cov: is not symmetric"),
         (

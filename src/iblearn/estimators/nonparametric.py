@@ -205,20 +205,25 @@ class GaussianMI(Conditional):
     with ``est(x, y, z=z)``, from partial canonical correlations.
 
     Exact (up to sampling error) for Gaussian data; see :func:`iblearn.functional.gaussian_mi` and
-    :func:`iblearn.functional.gaussian_cmi`.
+    :func:`iblearn.functional.gaussian_cmi`. ``bias_correction=True`` removes the plug-in's upward bias
+    of about ``dx dy / (2 N)`` nats (Wishart log-determinants; I(X; Y) only), which matters in high
+    dimension: 0.125 nats at 50 x 50 and N = 10,000.
     """
 
     name = "gaussian"
-    setting_names = ("rtol",)
+    setting_names = ("rtol", "bias_correction")
 
-    def __init__(self, *, rtol: float = 1e-9, base: float = math.e) -> None:
+    def __init__(self, *, rtol: float = 1e-9, bias_correction: bool = False, base: float = math.e) -> None:
         super().__init__(base=base)
         self.rtol = V.positive(rtol, "rtol")
+        self.bias_correction = V.flag(bias_correction, "bias_correction")
 
     def mi(self, x: Any, y: Any) -> Tensor:
-        return ibf.gaussian_mi(x, y, rtol=self.rtol)
+        return ibf.gaussian_mi(x, y, rtol=self.rtol, bias_correction=self.bias_correction)
 
     def cmi(self, x: Any, y: Any, z: Any) -> Tensor:
+        if self.bias_correction:
+            raise ValueError("bias_correction: corrects I(X; Y) only; conditional MI is the plug-in estimate")
         return ibf.gaussian_cmi(x, y, z, rtol=self.rtol)
 
 

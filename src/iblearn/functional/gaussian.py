@@ -44,6 +44,11 @@ def canonical_correlations(x: Any, y: Any, *, rtol: float = 1e-9) -> Tensor:
     Each variable is whitened on the span of its covariance's eigenvectors with eigenvalue above
     ``rtol`` times the largest, so constant columns and rank-deficient variables are handled.
     """
+    return _canonical(x, y, rtol)[0]
+
+
+def _canonical(x: Any, y: Any, rtol: float) -> tuple[Tensor, int, int, int]:
+    """The canonical correlations, the effective dimensions of x and y, and N."""
     if isinstance(rtol, bool) or not isinstance(rtol, int | float) or not 0 <= rtol < 1:
         raise ValueError(f"rtol: must be a number in [0, 1), got {rtol!r}")
     xt, yt = V.continuous(x, "x").to(torch.float64), V.continuous(y, "y").to(torch.float64)
@@ -70,16 +75,28 @@ def canonical_correlations(x: Any, y: Any, *, rtol: float = 1e-9) -> Tensor:
             f"x, y: {wx.shape[1]} + {wy.shape[1]} effective dimensions need more than that many samples, "
             f"got N={n}; with so few samples every canonical correlation is 1"
         )
-    return torch.linalg.svdvals(wx.T @ wy / n).clamp(0.0, 1.0)
+    rho = torch.linalg.svdvals(wx.T @ wy / n).clamp(0.0, 1.0)
+    return rho, wx.shape[1], wy.shape[1], n
 
 
-def gaussian_mi(x: Any, y: Any, *, rtol: float = 1e-9) -> Tensor:
-    """Plug-in Gaussian estimate of I(X; Y) in nats: ``-1/2 sum log(1 - rho_i^2)`` over the sample
-    canonical correlations. Exact in expectation (up to O(d^2/N) bias) for Gaussian data; for other data
-    it is the MI of the moment-matched Gaussian (the Gaussian with the same joint covariance), which is
-    neither a lower nor an upper bound in general: two noisy copies of a fair coin share at most
-    log 2 nats, yet their correlation gives about 2. Returns ``inf`` when a canonical correlation is 1
-    (a deterministic linear relation).
+def gaussian_mi(x: Any, y: Any, *, rtol: float = 1e-9, bias_correction: bool = False) -> Tensor:
+    """Gaussian estimate of I(X; Y) in nats from the sample canonical correlations rho_i: the plug-in
+    ``-1/2 sum log(1 - rho_i^2)``, or with ``bias_correction`` the unbiased one for Gaussian data.
+
+    The plug-in is the MI of the Gaussian with the sample's covariance. For Gaussian data it is biased
+    upwards by about ``dx dy / (2 N)`` nats (0.125 at 50 x 50 and N = 10,000), which dominates in high
+    dimension. ``bias_correction=True`` subtracts the bias exactly: (N - 1) times the sample covariance is
+    Wishart, so ``E log det S = log det Sigma + sum_{i=1..d} psi((N - i) / 2) + d log(2 / (N - 1))``
+    (the unbiased log-determinant behind the UMVU estimate of the Gaussian entropy, Ahmed & Gokhale
+    1989; Misra, Singh & Demchuk 2005), and the MI, a sum of three log-determinants, gets
+    ``1/2 [sum_{i=1..dx+dy} - sum_{i=1..dx} - sum_{i=1..dy}] psi((N - i) / 2)`` added (negative), with
+    dx, dy the effective dimensions (those kept by ``rtol``). The corrected value can be negative at
+    independence, as an unbiased estimate of 0 must be.
+
+    For other data either is the MI of a moment-matched Gaussian (the Gaussian with the same joint
+    covariance), which is neither a lower nor an upper bound in general: two noisy copies of a fair
+    coin share at most log 2 nats, yet their correlation gives about 2. Returns ``inf`` when a
+    canonical correlation is 1 (a deterministic linear relation).
 
     Example:
         >>> g = torch.Generator().manual_seed(0)
@@ -88,8 +105,14 @@ def gaussian_mi(x: Any, y: Any, *, rtol: float = 1e-9) -> Tensor:
         >>> abs(float(gaussian_mi(x, y)) - 0.4133) < 0.02  # sd at N=20000 is about 0.005
         True
     """
-    rho = canonical_correlations(x, y, rtol=rtol)
-    return -0.5 * torch.log1p(-(rho**2)).sum()
+    rho, dx, dy, n = _canonical(x, y, rtol)
+    mi = -0.5 * torch.log1p(-(rho**2)).sum()
+    if not V.flag(bias_correction, "bias_correction"):
+        return mi
+    psi = torch.special.digamma(
+        (n - torch.arange(1, dx + dy + 1, dtype=torch.float64, device=rho.device)) / 2
+    )
+    return mi + 0.5 * (psi.sum() - psi[:dx].sum() - psi[:dy].sum())
 
 
 def gaussian_entropy_from_cov(cov: Any) -> Tensor:
