@@ -84,8 +84,8 @@ def draw(folder: Path, quick: bool) -> None:
 
 
 def settings(method: str, quick: bool) -> dict[str, Any]:
-    """Constructor settings of each method. Full runs: the library's defaults for MINE and InfoNCE
-    (two layers of 256) and the papers' for LMI and MIENF; quick runs: small networks, higher rates."""
+    """Constructor settings of each method. Full runs: the library's defaults for MINE and InfoNCE (two
+    layers of 64, lr 2e-3) and the papers' for LMI and MIENF; quick runs: small networks, higher rates."""
     if method in VARIANTS:
         return VARIANTS[method][1]
     if not quick:
