@@ -163,12 +163,16 @@ def test_the_kth_neighbour_is_excluded_strictly_and_included_inclusively(tree_ke
 
 @pytest.mark.skipif(not nb.HAVE_KERNEL, reason="the compiled kernel was not built")
 def test_the_kernel_rejects_buffers_of_the_wrong_size():
-    cols, out = np.zeros((2, 10)), np.empty(10, dtype=np.int64)
+    cols, out, order = np.zeros((2, 10)), np.empty(10, dtype=np.int64), np.arange(10)
     with pytest.raises(ValueError, match="radius"):
         nb._maxnorm.count((cols, 10, 2, 1, 4), np.zeros(9), False, 0, 10, out)
     with pytest.raises(ValueError, match="k < n"):
         nb._maxnorm.knn(
-            (cols, 10, 2, 1, 4), 10, 0, 10, np.empty((10, 10)), np.empty((10, 10), dtype=np.int64)
+            (cols, 10, 2, 1, 4), order, 10, 0, 10, np.empty((10, 10)), np.empty((10, 10), dtype=np.int64)
+        )
+    with pytest.raises(ValueError, match="order"):
+        nb._maxnorm.knn(
+            (cols, 10, 2, 1, 4), order[:-1], 3, 0, 10, np.empty((10, 3)), np.empty((10, 3), dtype=np.int64)
         )
     with pytest.raises(ValueError, match="bcol"):
         nb._maxnorm.count((cols, 10, 2, 2, 4), np.zeros(10), False, 0, 10, out)
@@ -201,7 +205,13 @@ def test_the_tree_kernel_rejects_buffers_of_the_wrong_size():
         )
     with pytest.raises(ValueError, match="k < n"):
         nb._maxnorm.knn(
-            (cols, 10, 2, 1, span, boxes), 10, 0, 10, np.empty((10, 10)), np.empty((10, 10), dtype=np.int64)
+            (cols, 10, 2, 1, span, boxes),
+            order,
+            10,
+            0,
+            10,
+            np.empty((10, 10)),
+            np.empty((10, 10), dtype=np.int64),
         )
 
 

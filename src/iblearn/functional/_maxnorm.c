@@ -8,11 +8,15 @@
  * by a loop the compiler vectorises; they are the same float64 numbers as max_d |c_d[i] - c_d[j]|
  * computed any other way, so the answers are exact.
  *
- *   knn(layout, k, first, last, out_dist, out_idx), with layout the tuple (coords, n, dim, bcol, width):
- *       for the points at positions first..last-1 (the rows of the outputs that are written), the k
- *       nearest (self excluded), ascending, as positions in the layout. Slabs are visited nearest in a
- *       first, and within a slab blocks nearest in b first, so the k-th distance shrinks early; the
- *       search stops when every unvisited slab or block is at least that far in a or b.
+ *   knn(layout, order, k, first, last, out_dist, out_idx), with layout the tuple (coords, n, dim, bcol,
+ *       width) and order (int64, n) the caller's index of each layout position: for the points at
+ *       positions first..last-1 (the rows of the outputs that are written), the first k of the other
+ *       points in the order of (distance, caller's index), as caller's indices. At equal distance the
+ *       smaller index wins (issue 23), so the answer does not depend on the order a search visits the
+ *       points in (nor on the layout): KSG's variant 2 takes eps_x and eps_y from the k neighbours, and
+ *       every path (slabs, tree, brute force) must pick the same ones on tied data. Slabs are visited
+ *       nearest in a first, and within a slab blocks nearest in b first, so the k-th distance shrinks
+ *       early; the search stops when every unvisited slab or block is farther than that in a or b.
  *   count(layout, radius, inclusive, first, last, out): for the same range,
  *       #{j != i : d(i, j) < radius_i} (<= if inclusive).
  *
@@ -80,10 +84,17 @@ ALWAYS_INLINE void no_neighbours(double *best, int64_t *who, Py_ssize_t k) {
     }
 }
 
-/* Insert (d, j) into the ascending top-k list; the caller has checked d < best[k - 1]. */
+/* Whether a candidate at distance d of index j enters the top-k list: nearer than its k-th, or as near
+ * with a smaller index. The empty list's entries (infinity, index -1) admit no candidate at infinity, so
+ * an overflowed distance leaves -1 behind (the Python side refuses it). */
+ALWAYS_INLINE int precedes(const double *best, const int64_t *who, Py_ssize_t k, double d, int64_t j) {
+    return d < best[k - 1] || (d == best[k - 1] && j < who[k - 1]);
+}
+
+/* Insert (d, j) into the top-k list, ascending by (distance, index); the caller has checked precedes(). */
 static void insert(double *best, int64_t *who, Py_ssize_t k, double d, int64_t j) {
     Py_ssize_t s = k - 1;
-    while (s > 0 && best[s - 1] > d) {
+    while (s > 0 && (best[s - 1] > d || (best[s - 1] == d && who[s - 1] > j))) {
         best[s] = best[s - 1];
         who[s] = who[s - 1];
         s--;
@@ -122,12 +133,14 @@ typedef struct {
     const double *coords; /* dim rows of n: row 0 is a, row `bcol` is b */
     Py_ssize_t n, dim, width;
     const double *a, *b;
-    double *amin, *amax; /* per slab */
-    double *centre;      /* scratch: the query point's coordinates */
+    double *amin, *amax;  /* per slab */
+    double *centre;       /* scratch: the query point's coordinates */
+    const int64_t *order; /* the caller's index of each position (knn only) */
 } Layout;
 
 /* k nearest of point i among the slab [lo, hi), walking outwards from b_i in blocks (nearest b first)
- * and stopping when both sides are at least the current k-th distance away in b. */
+ * and stopping when both sides are farther than the current k-th distance in b (a point exactly as far
+ * may still enter by its index). */
 ALWAYS_INLINE void knn_slab(const Layout *L, Py_ssize_t i, const double *centre, Py_ssize_t lo, Py_ssize_t hi,
                             Py_ssize_t k, double *best, int64_t *who) {
     double dist[BLOCK];
@@ -136,9 +149,9 @@ ALWAYS_INLINE void knn_slab(const Layout *L, Py_ssize_t i, const double *centre,
     for (;;) {
         double gap_up = up < hi ? L->b[up] - bi : INFINITY;
         double gap_down = down > lo ? bi - L->b[down - 1] : INFINITY;
-        if (!(gap_up < best[k - 1]) && !(gap_down < best[k - 1])) return;
+        if ((!(gap_up <= best[k - 1]) && !(gap_down <= best[k - 1])) || (up == hi && down == lo)) return;
         Py_ssize_t start, len;
-        if (gap_up <= gap_down) {
+        if (down == lo || (up < hi && gap_up <= gap_down)) { /* gaps may both be infinite (overflow) */
             start = up;
             len = hi - up < BLOCK ? hi - up : BLOCK;
             up += len;
@@ -149,7 +162,8 @@ ALWAYS_INLINE void knn_slab(const Layout *L, Py_ssize_t i, const double *centre,
         }
         block_distances(L->coords, L->n, L->dim, centre, start, len, dist);
         for (Py_ssize_t t = 0; t < len; t++)
-            if (dist[t] < best[k - 1] && start + t != i) insert(best, who, k, dist[t], start + t);
+            if (dist[t] <= best[k - 1] && start + t != i && precedes(best, who, k, dist[t], L->order[start + t]))
+                insert(best, who, k, dist[t], L->order[start + t]);
     }
 }
 
@@ -168,8 +182,8 @@ VECTOR_CLONES static void knn_kernel(const Layout *L, Py_ssize_t k, Py_ssize_t f
             double gap_up = up < slabs ? L->amin[up] - ai : INFINITY;
             double gap_down = down > 0 ? ai - L->amax[down - 1] : INFINITY;
             if (gap_up < 0) gap_up = 0; /* i's own slab */
-            if (!(gap_up < best[k - 1]) && !(gap_down < best[k - 1])) break;
-            Py_ssize_t s = gap_up <= gap_down ? up++ : --down;
+            if ((!(gap_up <= best[k - 1]) && !(gap_down <= best[k - 1])) || (up == slabs && down == 0)) break;
+            Py_ssize_t s = down == 0 || (up < slabs && gap_up <= gap_down) ? up++ : --down;
             knn_slab(L, i, centre, s * w, (s + 1) * w < n ? (s + 1) * w : n, k, best, who);
         }
     }
@@ -219,7 +233,7 @@ VECTOR_CLONES static void count_kernel(const Layout *L, const double *radius, in
 static int layout(Layout *L, const double *coords, Py_ssize_t n, Py_ssize_t dim, Py_ssize_t bcol,
                   Py_ssize_t width) {
     Py_ssize_t slabs = (n + width - 1) / width;
-    *L = (Layout){coords, n, dim, width, coords, coords + bcol * n, NULL, NULL, NULL};
+    *L = (Layout){coords, n, dim, width, coords, coords + bcol * n, NULL, NULL, NULL, NULL};
     L->amin = malloc((2 * slabs + dim) * sizeof(double));
     if (!L->amin) {
         PyErr_NoMemory();
@@ -325,7 +339,7 @@ static PyObject *py_build(PyObject *Py_UNUSED(self), PyObject *args) {
  * (data, n, dim, depth, span, boxes) of the k-d tree, parsed, checked and made ready for a kernel. */
 typedef struct {
     int is_tree;
-    Py_buffer coords, span, boxes;
+    Py_buffer coords, span, boxes, order;
     Py_ssize_t n;
     Layout L;
     Tree T;
@@ -364,6 +378,7 @@ static void release_args(Args *a) {
     PyBuffer_Release(&a->coords);
     PyBuffer_Release(&a->span);
     PyBuffer_Release(&a->boxes);
+    PyBuffer_Release(&a->order);
 }
 
 /* Release what a call holds; its result (None, or NULL with the exception set). */
@@ -375,18 +390,20 @@ static PyObject *finish(Args *a, int ok, Py_buffer *one, Py_buffer *two) {
 }
 
 static PyObject *py_knn(PyObject *Py_UNUSED(self), PyObject *args) {
-    PyObject *spec;
+    PyObject *spec, *order;
     Py_buffer out_d, out_i;
     Py_ssize_t k, first, last;
-    if (!PyArg_ParseTuple(args, "Onnnw*w*", &spec, &k, &first, &last, &out_d, &out_i)) return NULL;
+    if (!PyArg_ParseTuple(args, "OOnnnw*w*", &spec, &order, &k, &first, &last, &out_d, &out_i)) return NULL;
     Args a;
     int ok = parse_args(spec, &a, k, first, last) && k < a.n && check(&out_d, "out_dist", a.n * k, 8) &&
              check(&out_i, "out_idx", a.n * k, 8);
     if (!ok && !PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "knn: need 1 <= k < n");
+    ok = ok && PyObject_GetBuffer(order, &a.order, PyBUF_SIMPLE) == 0 && check(&a.order, "order", a.n, 8);
     if (ok) {
+        a.L.order = a.order.buf;
         Py_BEGIN_ALLOW_THREADS
         if (a.is_tree)
-            tree_knn_kernel(&a.T, k, first, last, a.centre, out_d.buf, out_i.buf);
+            tree_knn_kernel(&a.T, a.order.buf, k, first, last, a.centre, out_d.buf, out_i.buf);
         else
             knn_kernel(&a.L, k, first, last, out_d.buf, out_i.buf);
         Py_END_ALLOW_THREADS
@@ -450,7 +467,8 @@ static PyObject *py_band_count(PyObject *Py_UNUSED(self), PyObject *args) {
 
 static PyMethodDef methods[] = {
     {"knn", py_knn, METH_VARARGS,
-     "knn(layout, k, first, last, out_dist, out_idx): k nearest in the max-norm, by the slabs or the tree."},
+     "knn(layout, order, k, first, last, out_dist, out_idx): k nearest in the max-norm by (distance, index), "
+     "by the slabs or the tree."},
     {"count", py_count, METH_VARARGS,
      "count(layout, radius, inclusive, first, last, out): points within radius, by the slabs or the tree."},
     {"build", py_build, METH_VARARGS,

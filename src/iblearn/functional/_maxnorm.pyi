@@ -9,6 +9,7 @@ Tree = tuple[NDArray[np.float64], int, int, int, NDArray[np.int64], NDArray[np.f
 
 def knn(
     layout: Slabs | Tree,
+    order: NDArray[np.int64],
     k: int,
     first: int,
     last: int,

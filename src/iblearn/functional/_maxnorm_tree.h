@@ -75,27 +75,30 @@ ALWAYS_INLINE double box_near(const Tree *T, Py_ssize_t t, const double *c) {
     return a;
 }
 
-/* Depth first, nearer child first (Friedman et al. 1977), pruning boxes no nearer than the k-th. A best-first
- * search (nodes from a heap in order of box distance) read 12% fewer points at N = 1,000,000 but took
- * longer at 300,000 and 1,000,000 (heap upkeep; measured interleaved). */
-ALWAYS_INLINE void tree_knn_search(const Tree *T, Py_ssize_t i, const double *c, Py_ssize_t k, double *best,
-                                   int64_t *who) {
+/* Depth first, nearer child first (Friedman et al. 1977), pruning boxes farther than the k-th (one exactly
+ * as far may hold a point of smaller index, which comes first: see insert). The search of node `root`'s
+ * subtree, whose box lies `root_near` from c. A best-first search (nodes from a heap in order of box
+ * distance) read 12% fewer points at N = 1,000,000 but took longer at 300,000 and 1,000,000 (heap upkeep;
+ * measured interleaved). */
+ALWAYS_INLINE void tree_knn_search(const Tree *T, const int64_t *order, Py_ssize_t i, const double *c,
+                                   Py_ssize_t k, double *best, int64_t *who, Py_ssize_t root, double root_near) {
     /* Iterative, so that the search is compiled into each copy of the kernel (a recursive function
      * stayed at the baseline's SSE2): the nodes still to visit, each with its box's distance, nearer
      * child on top, as the recursion visited them. */
     Py_ssize_t node[2 * 64];
     double near[2 * 64];
     int top = 1;
-    node[0] = 0;
-    near[0] = 0.0;
+    node[0] = root;
+    near[0] = root_near;
     while (top > 0) {
         Py_ssize_t t = node[--top];
-        if (!(near[top] < best[k - 1])) continue;
+        if (near[top] > best[k - 1]) continue;
         if (t >= T->first_leaf) {
             double dist[BLOCK];
             Py_ssize_t lo = T->span[2 * t], len = leaf_distances(T, t, c, dist);
             for (Py_ssize_t s = 0; s < len; s++)
-                if (dist[s] < best[k - 1] && lo + s != i) insert(best, who, k, dist[s], lo + s);
+                if (dist[s] <= best[k - 1] && lo + s != i && precedes(best, who, k, dist[s], order[lo + s]))
+                    insert(best, who, k, dist[s], order[lo + s]);
             continue;
         }
         Py_ssize_t l = 2 * t + 1, r = 2 * t + 2;
@@ -140,14 +143,14 @@ ALWAYS_INLINE int64_t tree_count_search(const Tree *T, const double *c, double r
     return m;
 }
 
-VECTOR_CLONES static void tree_knn_kernel(const Tree *T, Py_ssize_t k, Py_ssize_t first, Py_ssize_t last,
-                                          double *centre, double *out_d, int64_t *out_i) {
+VECTOR_CLONES static void tree_knn_kernel(const Tree *T, const int64_t *order, Py_ssize_t k, Py_ssize_t first,
+                                          Py_ssize_t last, double *centre, double *out_d, int64_t *out_i) {
     for (Py_ssize_t i = first; i < last; i++) {
         double *best = out_d + i * k;
         int64_t *who = out_i + i * k;
         no_neighbours(best, who, k);
         point_of(T, i, centre);
-        tree_knn_search(T, i, centre, k, best, who);
+        tree_knn_search(T, order, i, centre, k, best, who, 0, 0.0);
     }
 }
 

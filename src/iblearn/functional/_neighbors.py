@@ -93,7 +93,10 @@ def kth_neighbour(
     """Distance to each point's k-th nearest neighbour and the indices of its k nearest.
 
     The distance between two points is the maximum over ``parts`` of each part's ``metric`` distance
-    (for one part, just that distance). Returns ``(eps (N,), idx (N, k))``, self excluded.
+    (for one part, just that distance). Returns ``(eps (N,), idx (N, k))``, self excluded: the first k
+    of the other points ordered by (distance, index), so among neighbours at the same distance the
+    smaller index wins, on the compiled kernel and brute force alike (scipy's cKDTree, the fallback
+    without the kernel, states no such rule: there only the distances are exact).
     """
     if backend == "tree":
         if metric == "euclidean" and len(parts) > 1:
@@ -108,10 +111,32 @@ def kth_neighbour(
     eps, idx = [], []
     for rows, dist in _distance_rows(parts, metric):
         dist[torch.arange(len(rows)), rows] = -1.0  # self first, whatever the ties
-        val, ind = torch.topk(dist, k + 1, dim=1, largest=False)
+        val, ind = smallest(dist, k + 1)
         eps.append(val[:, k])
         idx.append(ind[:, 1:])
     return torch.cat(eps), torch.cat(idx)
+
+
+def smallest(dist: Tensor, m: int) -> tuple[Tensor, Tensor]:
+    """The ``m`` smallest entries of each row of ``dist (B, N)`` and their columns, ascending by (value,
+    column): at equal distance the smaller index first, as the compiled kernel orders neighbours.
+
+    ``torch.topk`` picks among equal values in no stated order; its values are right, so only rows
+    where more than ``m`` entries lie within the m-th value (ties straddle it: never on continuous
+    data) choose again, taking the entries below it and the first columns equal to it.
+    """
+    val, ind = torch.topk(dist, m, dim=1, largest=False)
+    tied = torch.nonzero((dist <= val[:, -1:]).sum(dim=1) > m).flatten()
+    if len(tied):
+        rows, last = dist[tied], val[tied, -1:]
+        at = rows == last
+        need = m - (rows < last).sum(dim=1, keepdim=True)
+        keep = (rows < last) | (at & (at.cumsum(dim=1, dtype=torch.int32) <= need))
+        ind[tied] = torch.nonzero(keep)[:, 1].view(-1, m)  # row by row, columns ascending
+        val[tied] = rows.gather(1, ind[tied])
+    ind, by_index = torch.sort(ind, dim=1)  # (value, column): by column, then stably by value
+    val, by_value = torch.sort(val.gather(1, by_index), dim=1, stable=True)
+    return val, ind.gather(1, by_value)
 
 
 def _distance_rows(parts: list[Tensor], metric: Metric) -> Iterator[tuple[Tensor, Tensor]]:
@@ -326,11 +351,11 @@ def _slab_knn(x: NDArray[np.float64], k: int) -> tuple[Tensor, Tensor]:
     n = len(x)
     dist, idx = np.empty((n, k)), np.empty((n, k), dtype=np.int64)
     order, layout = _tree_layout(x) if _use_tree(n, x.shape[1]) else _slab_layout(x)
-    _in_parts(n, lambda first, last: _maxnorm.knn(layout, k, first, last, dist, idx))
+    _in_parts(n, lambda first, last: _maxnorm.knn(layout, order, k, first, last, dist, idx))
     if (idx < 0).any():  # a distance overflowed to inf, so fewer than k neighbours were found
         raise ValueError("x: distances overflow float64; standardize or rescale the data")
     eps, nbr = np.empty(n), np.empty((n, k), dtype=np.int64)
-    eps[order], nbr[order] = dist[:, -1], order[idx]
+    eps[order], nbr[order] = dist[:, -1], idx
     return torch.from_numpy(eps), torch.from_numpy(nbr)
 
 

@@ -29,6 +29,7 @@ from iblearn.functional._neighbors import (
     knn_max_tree_dim,
     kth_neighbour,
     pick_backend,
+    smallest,
 )
 from iblearn.functional._scale import constant_columns, power_of_two_scale
 
@@ -305,7 +306,7 @@ def ksg_chunk_counts(dx: Tensor, dy: Tensor, rows: Tensor, k: int, variant: int)
     matrices of x and y."""
     joint = torch.maximum(dx, dy)
     joint[torch.arange(len(rows)), rows] = -1.0  # self first
-    val, idx = torch.topk(joint, k + 1, dim=1, largest=False)
+    val, idx = smallest(joint, k + 1)  # ties by index, as on the tree: variant 2's eps_x, eps_y
     if variant == 1:
         eps = val[:, k, None]
         return (dx < eps).sum(dim=1) - 1, (dy < eps).sum(dim=1) - 1

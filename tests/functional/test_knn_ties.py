@@ -1,0 +1,173 @@
+"""The k nearest neighbours under ties, and the kernel's k-d tree k-th neighbour search against brute
+force, neighbour for neighbour (issue 23).
+
+Among neighbours at the same distance the one of smaller index (in the caller's order) comes first, on
+every path: the compiled kernel's slabs, its k-d tree (a query leaf at a time, and point by point below
+a node that few of the leaf's points enter) and the brute force. So the k returned are the first k of
+the other points ordered by (distance, index), whatever order a search visits them in, and KSG's
+variant 2, whose eps_x and eps_y are the spread of those k (Kraskov et al. 2004, eq. 9), counts the same
+on tied data on every backend. The kernel is called directly, so that slab widths, leaf sizes from 2 to
+64 and ranges of queries that cut leaves are all covered.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from iblearn.functional import _neighbors as nb
+from iblearn.functional import knn as knn_module
+from iblearn.functional import ksg_mi
+from tests.functional.test_maxnorm_counts import _distances, _points
+
+pytestmark = pytest.mark.skipif(not nb.HAVE_KERNEL, reason="the compiled kernel was not built")
+
+#: The compiled paths: slabs of 7 and 64 points, trees with leaves of 2 - 64 points.
+PATHS = [("slabs", 7), ("slabs", 64), ("tree", 2), ("tree", 5), ("tree", 32), ("tree", 64)]
+
+
+def _reference(x: np.ndarray, k: int, dist: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Brute force: each point's k nearest others ordered by (distance, index), as (distances, indices)."""
+    dist = (_distances(x) if dist is None else dist).copy()
+    np.fill_diagonal(dist, -1.0)  # self first, then drop it
+    idx = np.argsort(dist, axis=1, kind="stable")[:, 1 : k + 1]  # stable: equal distances by index
+    return np.take_along_axis(dist, idx, axis=1), idx
+
+
+def _layout(x: np.ndarray, path: str, size: int) -> tuple[np.ndarray, tuple]:
+    if path == "tree":
+        return nb._tree_layout(x, size)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(nb, "_slab_width", lambda n: size)
+        return nb._slab_layout(x)
+
+
+def _kernel(
+    x: np.ndarray, k: int, path: str, size: int, first: int = 0, last: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The kernel's k nearest of the points at layout positions first..last-1, in the caller's order
+    (NaN and -2 in the rows outside the range, which the kernel must not write)."""
+    n = len(x)
+    order, layout = _layout(np.ascontiguousarray(x, dtype=np.float64), path, size)
+    dist, idx = np.full((n, k), np.nan), np.full((n, k), -2, dtype=np.int64)
+    nb._maxnorm.knn(layout, order, k, first, n if last is None else last, dist, idx)
+    out_d, out_i = np.empty_like(dist), np.empty_like(idx)
+    out_d[order], out_i[order] = dist, idx
+    return out_d, out_i
+
+
+def _tied(n: int, dim: int, seed: int) -> np.ndarray:
+    """Integer points in {0..3}^dim, some rows repeated: many neighbours at exactly the same distance."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 4, (n, dim)).astype(np.float64)
+    x[n // 2 : n // 2 + n // 10] = x[: n // 10]
+    return x[rng.permutation(n)]
+
+
+@pytest.mark.parametrize("dim", [1, 2, 3, 5, 8, 16])
+def test_every_compiled_path_keeps_the_smaller_index_among_tied_neighbours(dim):
+    x = _tied(400, dim, seed=dim)
+    dist = _distances(x)
+    for k in range(1, 6):
+        ref_d, ref_i = _reference(x, k, dist)
+        # The rule decides: for most points more than k others lie within the k-th distance.
+        assert ((dist <= ref_d[:, -1:]).sum(axis=1) - 1 > k).mean() > 0.5
+        for path, size in PATHS:
+            got_d, got_i = _kernel(x, k, path, size)
+            np.testing.assert_array_equal(got_d, ref_d, err_msg=f"{path} {size} k={k}")
+            np.testing.assert_array_equal(got_i, ref_i, err_msg=f"{path} {size} k={k}")
+
+
+@pytest.mark.parametrize("dim", [1, 3, 8])
+def test_brute_force_keeps_the_smaller_index_among_tied_neighbours(monkeypatch, dim):
+    x = _tied(300, dim, seed=10 + dim)
+    for k in (1, 3, 5):
+        ref_d, ref_i = _reference(x, k)
+        for chunk in (nb.CHUNK_BYTES, 2**16):  # one chunk of rows, several
+            monkeypatch.setattr(nb, "CHUNK_BYTES", chunk)
+            eps, idx = nb.kth_neighbour([torch.from_numpy(x)], k, "chebyshev", "brute")
+            np.testing.assert_array_equal(eps.numpy(), ref_d[:, -1])
+            np.testing.assert_array_equal(idx.numpy(), ref_i)
+            # The same through the public entry on the tree backend (the kernel).
+            eps, idx = nb.kth_neighbour([torch.from_numpy(x)], k, "chebyshev", "tree")
+            np.testing.assert_array_equal(idx.numpy(), ref_i)
+
+
+def _grid_pair() -> tuple[torch.Tensor, torch.Tensor]:
+    """x: the 512 points of {0..7}^3; y: the same points with 40% of the rows shuffled among themselves.
+    No duplicate rows (ties='raise' passes), every column's mean 3.5, so centring keeps the values
+    integer-spaced and the distances tied exactly."""
+    x = np.stack(np.meshgrid(*[np.arange(8.0)] * 3, indexing="ij"), axis=-1).reshape(-1, 3)
+    rng = np.random.default_rng(3)
+    y = x.copy()
+    moved = rng.choice(512, 200, replace=False)
+    y[moved] = y[rng.permutation(moved)]
+    return torch.from_numpy(x), torch.from_numpy(y)
+
+
+def _variant_2(x: np.ndarray, y: np.ndarray, idx: np.ndarray, k: int) -> float:
+    """KSG eq. (9) given each point's k neighbours ``idx`` in the joint space."""
+    counts = []
+    for v in (x, y):
+        spread = np.abs(v[:, None, :] - v[idx]).max(axis=(1, 2))  # eps_x (or eps_y) of each point
+        counts.append(torch.from_numpy((_distances(v) <= spread[:, None]).sum(axis=1) - 1))
+    return float(knn_module.ksg_from_counts(counts[0], counts[1], k, 2))
+
+
+@pytest.mark.parametrize("k", [1, 3, 5])
+def test_ksg_variant_2_on_tied_data_is_the_same_on_every_backend(monkeypatch, k):
+    x, y = _grid_pair()
+    joint = torch.cat([x, y], dim=1).numpy()
+    ref_d, ref_i = _reference(joint, k)
+    assert ((_distances(joint) <= ref_d[:, -1:]).sum(axis=1) - 1 > k).mean() > 0.3  # ties straddle eps
+    # The rule decides the value: the k of largest index among the ties give another.
+    expected = _variant_2(x.numpy(), y.numpy(), ref_i, k)
+    _, flipped = _reference(joint[::-1], k)
+    assert _variant_2(x.numpy()[::-1], y.numpy()[::-1], flipped, k) != expected
+
+    def value(variant: int, backend: str) -> float:
+        return float(ksg_mi(x, y, k, variant, standardize=False, ties="raise", backend=backend))
+
+    assert value(2, "brute") == expected
+    for variant in (1, 2):
+        brute = value(variant, "brute")
+        assert value(variant, "tree") == brute  # the slabs (N < TREE_MIN_N)
+        monkeypatch.setattr(nb, "TREE_MIN_N", 0)
+        for leaf in (3, 32, 64):
+            monkeypatch.setattr(nb, "TREE_LEAF", leaf)
+            monkeypatch.setattr(nb, "COUNT_LEAF", leaf)
+            assert value(variant, "tree") == brute, (variant, leaf)
+        monkeypatch.undo()
+
+
+@pytest.mark.parametrize(
+    "dim",
+    [1, 2, 3, 5, 10, 16, pytest.param(64, marks=pytest.mark.slow), pytest.param(128, marks=pytest.mark.slow)],
+)
+@pytest.mark.parametrize("kind", ["gaussian", "coarse", "awkward"])
+def test_tree_neighbours_equal_brute_force(dim, kind):
+    # Leaves of 2 - 5 points: deep trees whose query leaves soon go on point by point; of 32 and 64:
+    # leaves whose points walk the tree together.
+    for n, leaf in ((5, 2), (70, 3), (300, 5), (400, 32), (700, 64)):
+        x = _points(kind, n, dim, seed=dim + n)
+        dist = _distances(x)
+        for k in (1, 3, 4):
+            ref_d, ref_i = _reference(x, k, dist)
+            got_d, got_i = _kernel(x, k, "tree", leaf)
+            np.testing.assert_array_equal(got_d, ref_d, err_msg=f"n={n} leaf={leaf} k={k}")
+            np.testing.assert_array_equal(got_i, ref_i, err_msg=f"n={n} leaf={leaf} k={k}")
+
+
+@pytest.mark.parametrize("path,size", [("tree", 32), ("tree", 64), ("slabs", 64)])
+def test_a_range_of_queries_that_cuts_leaves_writes_exactly_its_rows(path, size):
+    x = _points("awkward", 1000, 5, seed=7)
+    ref_d, ref_i = _reference(x, 3)
+    parts_d, parts_i = np.full((1000, 3), np.nan), np.full((1000, 3), -2, dtype=np.int64)
+    for first, last in ((0, 13), (13, 500), (500, 517), (517, 1000)):
+        got_d, got_i = _kernel(x, 3, path, size, first, last)
+        written = (got_i >= 0).all(axis=1)
+        assert written.sum() == last - first and ((got_i == -2).all(axis=1) | written).all()
+        parts_d[written], parts_i[written] = got_d[written], got_i[written]
+    np.testing.assert_array_equal(parts_d, ref_d)
+    np.testing.assert_array_equal(parts_i, ref_i)
