@@ -252,7 +252,8 @@ static int layout(Layout *L, const double *coords, Py_ssize_t n, Py_ssize_t dim,
     return 0;
 }
 
-#include "_maxnorm_tree.h" /* the k-d tree: build, knn and count on it */
+#include "_maxnorm_tree.h" /* the k-d tree: build, and count on it */
+#include "_maxnorm_knn.h"  /* the k-th neighbour on the tree */
 
 /* ------------------------------------------------------------------------- MixedKSG's float32 filter
  *   band_count(values, rows, cols, sure, maybe, shift, col_sure, col_maybe, out_sure, out_maybe,
@@ -362,7 +363,7 @@ static int parse_args(PyObject *spec, Args *a, Py_ssize_t k, Py_ssize_t first, P
               tree_ok(a->n, dim, depth, &a->span, &a->boxes)))
             return 0;
         a->T = (Tree){a->coords.buf, a->boxes.buf, a->span.buf, a->n, dim, ((Py_ssize_t)1 << depth) - 1};
-        if (!(a->centre = malloc(dim * sizeof(double)))) {
+        if (!(a->centre = malloc(2 * dim * sizeof(double)))) { /* a point, a box centre */
             PyErr_NoMemory();
             return 0;
         }

@@ -1,6 +1,6 @@
 /* The k-d tree of _maxnorm.c, included there (one translation unit: the same inlining as when it
  * was one file, and no symbols to export). It uses insert() and the helpers defined before the
- * #include. */
+ * #include; the k-th neighbour search on the tree is in _maxnorm_knn.h. */
 
 /* ------------------------------------------------------------------------------------ k-d tree
  * For large N (Bentley 1975; Friedman, Bentley, Finkel 1977). The slab search visits every point whose
@@ -8,7 +8,8 @@
  * itself (N^-1/d), so its cost grows almost as N^2. The tree prunes by a box in every dimension, and a
  * range count adds a node whose box lies wholly inside the ball without visiting its points (as
  * scikit-learn's KDTree.query_radius(count_only=True) does): the work is the ball's surface, not its
- * volume. The points of one query leaf walk the tree together (tree_count_kernel).
+ * volume. The points of one query leaf walk the tree together (tree_count_kernel, and tree_knn_kernel
+ * in _maxnorm_knn.h).
  *
  * The tree is implicit: node t has children 2t+1 and 2t+2, every leaf lies at depth `depth`, a node's
  * points are the positions [span[2t], span[2t+1]) of the layout (its range halved at each level), split
@@ -40,14 +41,6 @@ ALWAYS_INLINE Py_ssize_t leaf_distances(const Tree *T, Py_ssize_t t, const doubl
     return len;
 }
 
-/* The coordinates of the point at layout position i, from its leaf. */
-static void point_of(const Tree *T, Py_ssize_t i, double *c) {
-    Py_ssize_t t = 0;
-    while (t < T->first_leaf) t = i < T->span[2 * (2 * t + 1) + 1] ? 2 * t + 1 : 2 * t + 2;
-    Py_ssize_t lo = T->span[2 * t], len = T->span[2 * t + 1] - lo;
-    for (Py_ssize_t j = 0; j < T->dim; j++) c[j] = T->data[lo * T->dim + j * len + (i - lo)];
-}
-
 /* Smallest and largest max-norm distance from c to the points of node t's box. */
 ALWAYS_INLINE void box_range(const Tree *T, Py_ssize_t t, const double *c, double *near, double *far) {
     const double *lo = T->boxes + 2 * t * T->dim, *hi = lo + T->dim;
@@ -73,44 +66,6 @@ ALWAYS_INLINE double box_near(const Tree *T, Py_ssize_t t, const double *c) {
         a = gap > a ? gap : a;
     }
     return a;
-}
-
-/* Depth first, nearer child first (Friedman et al. 1977), pruning boxes farther than the k-th (one exactly
- * as far may hold a point of smaller index, which comes first: see insert). The search of node `root`'s
- * subtree, whose box lies `root_near` from c. A best-first search (nodes from a heap in order of box
- * distance) read 12% fewer points at N = 1,000,000 but took longer at 300,000 and 1,000,000 (heap upkeep;
- * measured interleaved). */
-ALWAYS_INLINE void tree_knn_search(const Tree *T, const int64_t *order, Py_ssize_t i, const double *c,
-                                   Py_ssize_t k, double *best, int64_t *who, Py_ssize_t root, double root_near) {
-    /* Iterative, so that the search is compiled into each copy of the kernel (a recursive function
-     * stayed at the baseline's SSE2): the nodes still to visit, each with its box's distance, nearer
-     * child on top, as the recursion visited them. */
-    Py_ssize_t node[2 * 64];
-    double near[2 * 64];
-    int top = 1;
-    node[0] = root;
-    near[0] = root_near;
-    while (top > 0) {
-        Py_ssize_t t = node[--top];
-        if (near[top] > best[k - 1]) continue;
-        if (t >= T->first_leaf) {
-            double dist[BLOCK];
-            Py_ssize_t lo = T->span[2 * t], len = leaf_distances(T, t, c, dist);
-            for (Py_ssize_t s = 0; s < len; s++)
-                if (dist[s] <= best[k - 1] && lo + s != i && precedes(best, who, k, dist[s], order[lo + s]))
-                    insert(best, who, k, dist[s], order[lo + s]);
-            continue;
-        }
-        Py_ssize_t l = 2 * t + 1, r = 2 * t + 2;
-        double dl = box_near(T, l, c), dr = box_near(T, r, c);
-        if (dr < dl) {
-            Py_ssize_t u = l;
-            double du = dl;
-            l = r, dl = dr, r = u, dr = du;
-        }
-        node[top] = r, near[top++] = dr;
-        node[top] = l, near[top++] = dl;
-    }
 }
 
 /* Points of node `root`'s subtree within r of c (<= if inclusive). */
@@ -141,17 +96,6 @@ ALWAYS_INLINE int64_t tree_count_search(const Tree *T, const double *c, double r
             for (Py_ssize_t s = 0; s < len; s++) m += dist[s] < r;
     }
     return m;
-}
-
-VECTOR_CLONES static void tree_knn_kernel(const Tree *T, const int64_t *order, Py_ssize_t k, Py_ssize_t first,
-                                          Py_ssize_t last, double *centre, double *out_d, int64_t *out_i) {
-    for (Py_ssize_t i = first; i < last; i++) {
-        double *best = out_d + i * k;
-        int64_t *who = out_i + i * k;
-        no_neighbours(best, who, k);
-        point_of(T, i, centre);
-        tree_knn_search(T, order, i, centre, k, best, who, 0, 0.0);
-    }
 }
 
 /* Range counts a query leaf at a time (issue 23). A point's own search (tree_count_search) tests one box

@@ -302,10 +302,13 @@ def _use_tree(n: int, d: int) -> bool:
     return n >= (TREE_MIN_N if d <= TREE_LOW_DIM else 5 * TREE_MIN_N)
 
 
-#: Points per leaf of the k-d tree, at most 64 (the kernel's distance block). At N = 1,000,000 leaves of 8,
-#: 16 and 32 took about the same time for the k-th neighbour (fewer points, more boxes), 32 the least
-#: for counts point by point (115 us a point against 158 and 187).
-TREE_LEAF = 32
+#: Points per leaf of the k-d tree of the k-th neighbour search, at most 64 (the kernel's distance block).
+#: Point by point, at N = 1,000,000, leaves of 8, 16 and 32 took about the same time (fewer points, more
+#: boxes). Since issue 23 the points of a query leaf walk the tree together and a leaf is left as soon as
+#: all its points lie beyond the k-th distance in the dimensions read (_maxnorm_knn.h): with that, 64
+#: against 32 at N = 1,000,000 (5x5 KSG's joint space, A/B, one thread) 1.39x against 1.24x the
+#: point-by-point search of leaves of 32.
+TREE_LEAF = 64
 #: The same for the trees of range counts, whose query leaves walk the tree together, each leaf's points
 #: tested against a node's box in one vectorised loop (_maxnorm.c, tree_count_kernel). Against the
 #: point-by-point search with leaves of 32, the counts of 5x5 KSG (x's 5-d space, the joint 3rd
