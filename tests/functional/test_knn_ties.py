@@ -19,7 +19,7 @@ import torch
 from iblearn.functional import _neighbors as nb
 from iblearn.functional import knn as knn_module
 from iblearn.functional import ksg_mi
-from tests.functional.test_maxnorm_counts import _distances, _points
+from tests.functional.test_maxnorm_counts import TREE_DIMS, TREE_KINDS, _distances, _points, tree_cases
 
 pytestmark = pytest.mark.skipif(not nb.HAVE_KERNEL, reason="the compiled kernel was not built")
 
@@ -141,17 +141,10 @@ def test_ksg_variant_2_on_tied_data_is_the_same_on_every_backend(monkeypatch, k)
         monkeypatch.undo()
 
 
-@pytest.mark.parametrize(
-    "dim",
-    [1, 2, 3, 5, 10, 16, pytest.param(64, marks=pytest.mark.slow), pytest.param(128, marks=pytest.mark.slow)],
-)
-@pytest.mark.parametrize("kind", ["gaussian", "coarse", "awkward"])
+@pytest.mark.parametrize("dim", TREE_DIMS)
+@pytest.mark.parametrize("kind", TREE_KINDS)
 def test_tree_neighbours_equal_brute_force(dim, kind):
-    # Leaves of 2 - 5 points: deep trees whose query leaves soon go on point by point; of 32 and 64:
-    # leaves whose points walk the tree together.
-    for n, leaf in ((5, 2), (70, 3), (300, 5), (400, 32), (700, 64)):
-        x = _points(kind, n, dim, seed=dim + n)
-        dist = _distances(x)
+    for n, leaf, x, dist in tree_cases(dim, kind):
         for k in (1, 3, 4):
             ref_d, ref_i = _reference(x, k, dist)
             got_d, got_i = _kernel(x, k, "tree", leaf)

@@ -11,6 +11,7 @@ all covered.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -79,17 +80,34 @@ def _radii(dist: np.ndarray, seed: int) -> list[np.ndarray]:
     return [eps, 0.7 * eps, rand]
 
 
-@pytest.mark.parametrize(
-    "dim",
-    [1, 2, 3, 5, 10, 16, pytest.param(64, marks=pytest.mark.slow), pytest.param(128, marks=pytest.mark.slow)],
-)
-@pytest.mark.parametrize("kind", ["gaussian", "coarse", "awkward"])
-def test_tree_counts_equal_brute_force(dim, kind):
-    # Leaves of 2 - 5 points: deep trees whose leaves go on point by point; of 32 and 64: leaves whose
-    # points walk the tree together.
-    for n, leaf in ((5, 2), (70, 3), (300, 5), (400, 32), (700, 64)):
+#: The widths and the kinds of points every search of the tree is checked in against brute force, and
+#: the (N, points a leaf) of the trees: leaves of 2 - 5 points make deep trees whose query leaves soon go
+#: on point by point; of 32 and 64, leaves whose points walk the tree together.
+TREE_DIMS = [
+    1,
+    2,
+    3,
+    5,
+    10,
+    16,
+    pytest.param(64, marks=pytest.mark.slow),
+    pytest.param(128, marks=pytest.mark.slow),
+]
+TREE_KINDS = ["gaussian", "coarse", "awkward"]
+TREE_SIZES = ((5, 2), (70, 3), (300, 5), (400, 32), (700, 64))
+
+
+def tree_cases(dim: int, kind: str) -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:
+    """``(n, points a leaf, x, distance matrix)`` for each of :data:`TREE_SIZES`."""
+    for n, leaf in TREE_SIZES:
         x = _points(kind, n, dim, seed=dim + n)
-        dist = _distances(x)
+        yield n, leaf, x, _distances(x)
+
+
+@pytest.mark.parametrize("dim", TREE_DIMS)
+@pytest.mark.parametrize("kind", TREE_KINDS)
+def test_tree_counts_equal_brute_force(dim, kind):
+    for n, leaf, x, dist in tree_cases(dim, kind):
         for r in _radii(dist, seed=n):
             for inclusive in (False, True):
                 got = _tree_counts(x, r, inclusive, leaf)
