@@ -65,7 +65,7 @@ def test_neural_estimates_take_labels_from_a_text_file(samples, capsys):
         (["estimate", "x.npy", "y.npy", "--threads", "0"], "threads: expected a positive integer"),
         (
             ["estimate", "x.npy", "y.npy", "--method", "gaussian", "--k", "3"],
-            "k: not a setting of gaussian; it takes rtol, base",
+            "k: not a setting of gaussian; it takes rtol, bias_correction, base",
         ),
         (["reproduce", "nothing"], "NAME: unknown reproduction 'nothing'"),
         (["reproduce", "mole", "--set", "colour=3"], "--set colour: Config has no such field"),
