@@ -61,12 +61,12 @@ def kernel_seconds(
     layout: tuple[Any, ...], order: np.ndarray, call: str, k: int, radius: np.ndarray, q: int
 ) -> float:
     """Thread CPU seconds a query of the kernel's k-th neighbour search or strict count, over ``q``
-    layout positions in 10 runs spread over the sample (whole leaves: the count walks a leaf at once)."""
+    layout positions in 10 runs spread over the sample (each run a stretch of neighbouring leaves)."""
     n = len(order)
     dist, idx = np.empty((n, k)), np.empty((n, k), dtype=np.int64)
     out = np.empty(n, dtype=np.int64)
     t = time.thread_time()
-    for first in np.linspace(0, n - q // 10, 10).astype(int) // 64 * 64:
+    for first in np.linspace(0, n - q // 10, 10).astype(int):
         if call == "knn":
             _maxnorm.knn(layout, order, k, first, first + q // 10, dist, idx)
         else:
