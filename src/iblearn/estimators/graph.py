@@ -112,9 +112,27 @@ class GraphSettings(NeuralSettings):
     node representations h, of the node features the critic takes (GMI; None: not the critic's input),
     and GMI's weight of the topology term."""
 
+    critic: nn.Module | str = "bilinear"
     rep_dim: int
     feature_dim: int | None = None
     tmi_weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        V.positive_int(self.rep_dim, "rep_dim")
+        if self.feature_dim is not None:
+            V.positive_int(self.feature_dim, "feature_dim")
+        weight = self.tmi_weight
+        if not (isinstance(weight, int | float) and math.isfinite(weight) and weight >= 0):
+            raise ValueError(f"tmi_weight: must be a finite number >= 0, got {weight!r}")
+        self._set("tmi_weight", float(weight))
+
+    def build_critic(self) -> nn.Module:
+        """``"bilinear"``: ``h^T W x`` (GMI: h against the node features) or ``h^T W s`` (DGI: h against the
+        graph summary, so ``feature_dim`` is None), drawn from ``seed``; or the module given."""
+        if isinstance(self.critic, nn.Module):
+            return self.critic
+        return seeded(lambda: BilinearCritic(self.rep_dim, self.feature_dim or self.rep_dim), self.seed)
 
 
 class _GraphEstimator(NeuralEstimator):
@@ -213,23 +231,18 @@ class GMI(_GraphEstimator):
         seed: int = 0,
         base: float = math.e,
     ) -> None:
-        if not (isinstance(tmi_weight, int | float) and math.isfinite(tmi_weight) and tmi_weight >= 0):
-            raise ValueError(f"tmi_weight: must be a finite number >= 0, got {tmi_weight!r}")
-        V.positive_int(rep_dim, "rep_dim")
-        V.positive_int(feature_dim, "feature_dim")
-        V.seed(seed)
-        critic = seeded(lambda: BilinearCritic(rep_dim, feature_dim), seed)
-        config = GraphSettings(
-            critic=critic,
-            lr=lr,
-            average=None,
-            seed=seed,
-            base=base,
-            rep_dim=rep_dim,
-            feature_dim=feature_dim,
-            tmi_weight=float(tmi_weight),
+        V.positive_int(feature_dim, "feature_dim")  # GMI's critic takes the node features
+        super().__init__(
+            config=GraphSettings(
+                rep_dim=rep_dim,
+                feature_dim=feature_dim,
+                tmi_weight=tmi_weight,
+                lr=lr,
+                average=None,
+                seed=seed,
+                base=base,
+            )
         )
-        super().__init__(config=config)
 
     @staticmethod
     def _edges(n: int, edge_index: Tensor) -> tuple[Tensor, Tensor]:
@@ -316,12 +329,7 @@ class DGI(_GraphEstimator):
     ) -> None:
         if not callable(encoder):
             raise ValueError("encoder: expected a callable encoder(x, edge_index) -> h")
-        V.positive_int(rep_dim, "rep_dim")
-        V.seed(seed)
-        critic = seeded(lambda: BilinearCritic(rep_dim, rep_dim), seed)
-        super().__init__(
-            config=GraphSettings(critic=critic, lr=lr, average=None, seed=seed, base=base, rep_dim=rep_dim)
-        )
+        super().__init__(config=GraphSettings(rep_dim=rep_dim, lr=lr, average=None, seed=seed, base=base))
         object.__setattr__(self, "encoder", encoder)  # not a submodule: trained by its owner
 
     def fit(self, x: Any, y: Any = None, **options: Any) -> DGI:

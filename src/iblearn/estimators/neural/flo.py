@@ -57,6 +57,8 @@ class FLO(NeuralEstimator):
         >>> from iblearn.data.synthetic import bivariate_normal
         >>> x, y = bivariate_normal().sample(4000, seed=0)
         >>> est = FLO(1, 1, hidden=(64,), lr=3e-3).fit(x.float(), y.float(), steps=300)
+        >>> type(est.critic.u).__name__  # the u-network, trained with g on the bound
+        'ConcatCritic'
         >>> 0.2 < float(est(x.float(), y.float())) < 0.5  # truth 0.4133
         True
     """
