@@ -14,14 +14,18 @@ environment that has it, and saved as ``.npy``; the estimators run in iblearn's 
 
     python benchmarks/high_dim_mi.py --draw DIR [--quick]            # with benchmark-mi installed
     python benchmarks/high_dim_mi.py --bmi DIR [--quick] [--out results.json] [--plot errors.png] [--resume]
+        [--merge part.json ...] [--table table.md] [--peers rows-bmi.jsonl ...]
 
 Without ``--bmi`` only the Gaussians of 100 to 784 dimensions run. ``--quick``: 2,000 rows, one seed,
 a few hundred steps and small networks, two benchmark-mi tasks and one 100-d Gaussian: minutes on two
 loaded cores, figures to check that everything runs, not to rank the estimators. Runs seed by
 seed, so a partial run covers every task. Writes the rows (one per task, method and seed) as JSON after
 each row, atomically; ``--resume`` keeps the rows of an earlier run of the same settings in ``--out``
-and runs only the missing ones. Prints a table (mean and sd of the estimate over seeds, and the error)
-and plots the error against the dimension.
+and runs only the missing ones; ``--merge`` folds in first the rows of other runs of the same settings
+(a run per core, each with its own ``--out`` and ``--methods``). Prints a table (mean and sd of the
+estimate over seeds, and the error; ``--peers``: a column of benchmark-mi's best on the same samples,
+from ``benchmarks/bmi_suite.py``'s rows), writes it to ``--table``, and plots the error against the
+dimension.
 """
 
 from __future__ import annotations
@@ -187,13 +191,34 @@ def run(args: argparse.Namespace, rows: list[dict[str, Any]], save: Any) -> list
     return rows
 
 
-def table(rows: list[dict[str, Any]]) -> str:
-    """Markdown: per task, the truth and each method's mean estimate (sd over seeds) and relative error;
-    the estimate nearest the truth in bold."""
+def peer_best(paths: list[Path]) -> dict[str, str]:
+    """Per task, benchmark-mi's estimator whose mean over the seeds it ran is nearest the truth, as a
+    table cell, from the ``rows-bmi.jsonl`` files of ``benchmarks/bmi_suite.py`` (the same samples)."""
+    runs: dict[tuple[str, str], list[float]] = {}
+    truth: dict[str, float] = {}
+    for path in paths:
+        for line in path.read_text().splitlines():
+            r = json.loads(line)
+            runs.setdefault((r["task"], r["estimator"]), []).append(r["estimate"])
+            truth[r["task"]] = r["truth"]
+    best: dict[str, tuple[float, str]] = {}
+    for (task, method), values in runs.items():
+        mean = float(np.mean(values))
+        if math.isfinite(mean) and abs(mean - truth[task]) < best.get(task, (math.inf, ""))[0]:
+            error = f"{100 * (mean - truth[task]) / truth[task]:+.0f}%"
+            best[task] = (abs(mean - truth[task]), f"{mean:.2f} ({error}, {method}, seeds: {len(values)})")
+    return {task: cell for task, (_, cell) in best.items()}
+
+
+def table(rows: list[dict[str, Any]], peers: dict[str, str] | None = None) -> str:
+    """Markdown: per task, the truth and each method's mean estimate (sd over seeds) and relative error,
+    the estimate nearest the truth in bold; with ``peers`` (:func:`peer_best`) a last column of
+    benchmark-mi's best (not in the bold race; "-" where it did not run the task)."""
     methods = list(dict.fromkeys(r["method"] for r in rows))
+    peer = [] if peers is None else ["benchmark-mi's best"]
     lines = [
-        "| task | dims | truth | " + " | ".join(methods) + " |",
-        "|---|---|---|" + "---|" * len(methods),
+        "| task | dims | truth | " + " | ".join(methods + peer) + " |",
+        "|---|---|---|" + "---|" * (len(methods) + len(peer)),
     ]
     for task in dict.fromkeys(r["task"] for r in rows):
         mine = [r for r in rows if r["task"] == task]
@@ -208,6 +233,8 @@ def table(rows: list[dict[str, Any]]) -> str:
             cells.append(f"{mean:.2f}{spread} ({100 * (mean - truth) / truth:+.0f}%)")
         best = min(errors, key=errors.get)  # type: ignore[arg-type]
         cells = [f"**{c}**" if m == best else c for m, c in zip(methods, cells, strict=True)]
+        if peers is not None:
+            cells.append(peers.get(task, "-"))
         lines.append(f"| {task} | {mine[0]['dims']} | {truth:.3f} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -255,6 +282,15 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/high_dim_mi.json"))
     parser.add_argument("--plot", type=Path, default=Path("benchmarks/results/high_dim_mi.png"))
     parser.add_argument("--resume", action="store_true", help="keep the rows already in --out")
+    parser.add_argument(
+        "--merge", type=Path, nargs="+", default=[],
+        help="with --resume: fold in the rows of other runs of the same settings (one per core) first",
+    )  # fmt: skip
+    parser.add_argument("--table", type=Path, help="write the markdown table here too")
+    parser.add_argument(
+        "--peers", type=Path, nargs="+", default=[],
+        help="rows-bmi.jsonl files of benchmarks/bmi_suite.py: a column of benchmark-mi's best",
+    )  # fmt: skip
     args = parser.parse_args()
     if args.draw is not None:
         draw(args.draw, args.quick)
@@ -271,6 +307,16 @@ def main() -> None:
         ):
             raise SystemExit(f"--resume: {args.out} was written with other settings: {earlier['settings']}")
         run_settings["methods"], rows = methods, earlier["rows"]
+    for path in args.merge:
+        if not args.resume:
+            raise SystemExit("--merge: folds other runs into a resumed one; add --resume")
+        other = json.loads(path.read_text())
+        clash = [m for m, v in other["settings"]["methods"].items() if run_settings["methods"].get(m, v) != v]
+        if clash or {**other["settings"], "methods": {}} != {**run_settings, "methods": {}}:
+            raise SystemExit(f"--merge: {path} was written with other settings: {other['settings']}")
+        run_settings["methods"] = {**other["settings"]["methods"], **run_settings["methods"]}
+        have = {(r["task"], r["seed"], r["method"]) for r in rows}
+        rows += [r for r in other["rows"] if (r["task"], r["seed"], r["method"]) not in have]
 
     def save(rows: list[dict[str, Any]]) -> None:
         seconds = sum(r["seconds"] for r in rows)  # of estimation, over every resumed part of the run
@@ -279,7 +325,10 @@ def main() -> None:
 
     rows = run(args, rows, save)
     save(rows)
-    print(table(rows))
+    text = table(rows, peer_best(args.peers) if args.peers else None)
+    if args.table is not None:
+        write_atomic(args.table, text + "\n")
+    print(text)
     plot(rows, args.plot)
     print(f"wrote {args.out} and {args.plot} ({sum(r['seconds'] for r in rows):.0f} s of estimation)")
 
