@@ -96,6 +96,18 @@ def test_results_carry_the_environment(tmp_path, monkeypatch):
     assert results["environment"]["torch"] == torch.__version__
 
 
+def test_a_table_names_what_produced_it_once_the_results_are_written(tmp_path, monkeypatch):
+    monkeypatch.setattr(records, "git_commit", lambda: "0123456789abcdef")
+    run = RunFolder(tmp_path)
+    run.write_table("| a |\n|---|\n| 1 |\n")
+    assert (tmp_path / "table.md").read_text() == "| a |\n|---|\n| 1 |\n"  # nothing to name yet
+    run.write_results({"acc": 0.5}, seed=3, device="cpu")
+    run.write_table("| a |\n|---|\n| 1 |\n")
+    last = (tmp_path / "table.md").read_text().splitlines()[-1]
+    assert last.startswith("_Run on cpu, ") and "seed 3" in last and "commit 0123456" in last
+    assert f"torch {torch.__version__}" in last
+
+
 def test_markdown_table():
     assert markdown_table(["a", "b"], [[1, 0.123456]]) == "| a | b |\n|---|---|\n| 1 | 0.1235 |\n"
 

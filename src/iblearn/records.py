@@ -225,8 +225,25 @@ class RunFolder:
         )
 
     def write_table(self, markdown: str) -> None:
-        if self.writer:
-            atomic_write_text(self.file("table.md"), markdown)
+        """Write table.md: ``markdown`` and, once :meth:`write_results` has written results.json, a last
+        line naming where it ran (device, threads, seed, torch and the commit), so that a table read
+        alone says what produced it."""
+        if not self.writer:
+            return
+        path = self.file("results.json")
+        if path.exists():
+            results = read_json(path)
+            env = results.get("environment", {}) if isinstance(results, dict) else {}
+            if env:
+                where = results.get("device") or "an unnamed device"
+                if env.get("cuda") and str(where).startswith("cuda"):
+                    where = f"{where} ({env['cuda']})"
+                commit = (env.get("git_commit") or "unknown")[:7]
+                markdown = (
+                    f"{markdown.rstrip()}\n\n_Run on {where}, {env.get('cpu_threads')} CPU thread(s), seed "
+                    f"{results.get('seed')}; torch {env.get('torch')}, commit {commit} (results.json)._\n"
+                )
+        atomic_write_text(self.file("table.md"), markdown)
 
     def metrics(self) -> list[dict[str, str]]:
         """The rows of metrics.csv so far, as strings (a copy)."""

@@ -32,7 +32,7 @@ def run(options: ReproduceOptions, config: AccuracyConfig | None = None) -> Path
     run.write_config({"accuracy": config, "methods": [describe(m) for m in methods], "device": str(device)})
     rows = run_accuracy(config, methods, run, progress=options.progress, device=device)
     summary = summarize(rows)
-    run.write_table(accuracy_table(summary))
     run.write_results({"summary": summary}, seed=options.seed, device=str(device))
+    run.write_table(accuracy_table(summary))
     plot_accuracy(summary, str(run.file("accuracy.png")))
     return run.path
