@@ -14,7 +14,8 @@ environment that has it, and saved as ``.npy``; the estimators run in iblearn's 
 
     python benchmarks/high_dim_mi.py --draw DIR [--quick]            # with benchmark-mi installed
     python benchmarks/high_dim_mi.py --bmi DIR [--quick] [--out results.json] [--plot errors.png] [--resume]
-        [--merge part.json ...] [--table table.md] [--peers rows-bmi.jsonl ...]
+        [--methods M ...] [--only-seeds S ...] [--merge part.json ...] [--table table.md]
+        [--peers rows-bmi.jsonl ...]
 
 Without ``--bmi`` only the Gaussians of 100 to 784 dimensions run. ``--quick``: 2,000 rows, one seed,
 a few hundred steps and small networks, two benchmark-mi tasks and one 100-d Gaussian: minutes on two
@@ -22,7 +23,8 @@ loaded cores, figures to check that everything runs, not to rank the estimators.
 seed, so a partial run covers every task. Writes the rows (one per task, method and seed) as JSON after
 each row, atomically; ``--resume`` keeps the rows of an earlier run of the same settings in ``--out``
 and runs only the missing ones; ``--merge`` folds in first the rows of other runs of the same settings
-(a run per core, each with its own ``--out`` and ``--methods``). Prints a table (mean and sd of the
+(a run per core, each with its own ``--out`` and ``--methods`` or ``--only-seeds``). ``lmi_cross`` is
+LMI with ``alpha = 0`` (cross-prediction only), not run by default. Prints a table (mean and sd of the
 estimate over seeds, and the error; ``--peers``: a column of benchmark-mi's best on the same samples,
 from ``benchmarks/bmi_suite.py``'s rows), writes it to ``--table``, and plots the error against the
 dimension.
@@ -57,7 +59,10 @@ GAUSSIAN_DIMS = (100, 256, 784)
 GAUSSIAN_NATS = (1.0, 2.0, 4.0, 8.0)
 METHODS = ("ksg", "gaussian", "gaussian_bc", "mine", "infonce", "lmi", "mienf", "minde")
 #: Methods that are a registered estimator under another name, with settings of their own.
-VARIANTS = {"gaussian_bc": ("gaussian", {"bias_correction": True})}
+VARIANTS = {
+    "gaussian_bc": ("gaussian", {"bias_correction": True}),
+    "lmi_cross": ("lmi", {"alpha": 0.0}),  # cross-prediction only: no code spent on reconstruction
+}
 #: Methods that model a density, so need full-rank inputs (see ``principal_components``).
 DENSITY_METHODS = ("mienf", "minde")
 
@@ -91,7 +96,8 @@ def settings(method: str, quick: bool) -> dict[str, Any]:
     """Constructor settings of each method. Full runs: the library's defaults for MINE and InfoNCE (two
     layers of 64, lr 2e-3) and the papers' for LMI and MIENF; quick runs: small networks, higher rates."""
     if method in VARIANTS:
-        return VARIANTS[method][1]
+        base, own = VARIANTS[method]
+        return {**settings(base, quick), **own}
     if not quick:
         return {"ksg": {"k": 3}}.get(method, {})
     return {
@@ -109,13 +115,13 @@ def estimate(method: str, x: Any, y: Any, seed: int, steps: int, quick: bool) ->
     """The estimate (nats) and the training steps it took."""
     from iblearn.estimators import get_estimator
 
-    if method in ("ksg", "gaussian", "gaussian_bc"):  # nothing to fit: every row
-        name = VARIANTS.get(method, (method,))[0]
+    name = VARIANTS.get(method, (method,))[0]
+    if name in ("ksg", "gaussian"):  # nothing to fit: every row
         return float(get_estimator(name, **settings(method, quick))(x, y)), 0
     cut = int(0.8 * len(x))
-    if method in DENSITY_METHODS:
+    if name in DENSITY_METHODS:
         x, y = principal_components(x, cut), principal_components(y, cut)
-    est = get_estimator(method, x_dim=x.shape[1], y_dim=y.shape[1], seed=seed, **settings(method, quick))
+    est = get_estimator(name, x_dim=x.shape[1], y_dim=y.shape[1], seed=seed, **settings(method, quick))
     est.fit(x[:cut], y[:cut], steps=steps, batch_size=256, seed=seed)  # type: ignore[attr-defined]
     return float(est(x[cut:], y[cut:])), int(est.steps_done)  # type: ignore[attr-defined]
 
@@ -157,7 +163,10 @@ def samples(args: argparse.Namespace) -> list[tuple[str, float, int, int, Any]]:
         task = high_mi(nats, dim)
         tasks.append((task.name, task.mutual_information, 2 * dim, partial(sampled, task)))
     return [
-        (name, truth, dims, s, partial(load, s)) for s in range(seeds) for name, truth, dims, load in tasks
+        (name, truth, dims, s, partial(load, s))
+        for s in range(seeds)
+        if args.only_seeds is None or s in args.only_seeds
+        for name, truth, dims, load in tasks
     ]
 
 
@@ -274,10 +283,13 @@ def main() -> None:
     parser.add_argument("--draw", type=Path, help="draw benchmark-mi's samples into this folder, then stop")
     parser.add_argument("--bmi", type=Path, help="the folder --draw filled")
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--methods", nargs="+", default=list(METHODS))
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=sorted({*METHODS, *VARIANTS}))
     parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument(
+        "--only-seeds", type=int, nargs="+", help="run only these of the seeds (a run per core, each its own)"
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/high_dim_mi.json"))
     parser.add_argument("--plot", type=Path, default=Path("benchmarks/results/high_dim_mi.png"))
