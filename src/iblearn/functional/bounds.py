@@ -132,9 +132,11 @@ def smile_bound(joint: Tensor, marginal: Tensor, clip: float = 5.0, mask: Tensor
     """SMILE (Song & Ermon 2020): the DV bound with the partition term's density ratios clipped,
     ``E_P[T] - log E_Q[clip(exp T, e^-clip, e^clip)]``.
 
-    The formula of their section on clipped density ratios (Sec. 5 as recalled; section and equation
-    numbers not checked here: the paper is not on disk), as their reference code computes it: only the
-    scores of the partition term ``marginal`` are clipped, the joint term keeps ``T`` as it is.
+    The formula as the authors' code computes it (ermongroup/smile-mi-estimator, ``estimators.py``,
+    ``smile_lower_bound``, at afa72e0; the paper's section and equation numbers not checked: its text
+    was not at hand): only the scores of the partition term ``marginal`` are clipped, the joint term
+    keeps ``T`` as it is. Their partition term averages over every off-diagonal pair of a batch; pass
+    those as ``marginal`` (with ``mask``) to get theirs.
     Clipping bounds the variance of the partition estimate (for plain DV it grows exponentially with
     the MI, their central result); it can move the estimate either way, so SMILE is not a bound for a
     finite ``clip`` (it is DV as ``clip`` goes to infinity). Compare
@@ -165,8 +167,10 @@ def flo_bound(joint: Tensor, negatives: Tensor, u: Tensor) -> Tensor:
     conditional DV bound ``E[-log a]``, itself a lower bound on I, so FLO is a lower bound for every
     critic g and every u; it is tight at g the log density ratio (plus any function of x) and
     ``u(x, y) = -log p(x, y) / (p(x) p(y))``. Linear in the inner mean, so negatives sampled per row give
-    an unbiased estimate of it. The paper's FLO objective of its section on Fenchel-Legendre
-    optimization of MI (equation number not checked here: the paper is not on disk).
+    an unbiased estimate of it. The paper's eq. (11) (Sec. 2.2; the dual of ``-log`` is its eq. (7),
+    the optimal u its eq. (14)), numbered as in the preprint ``FLO.pdf`` of the authors' repository
+    qingguo666/FLO (the NeurIPS version may number them otherwise), and as their ``LossFLO`` computes
+    it with K negatives a row, less the sign.
 
     Args:
         joint: ``g(x_i, y_i)``, shape ``(N,)``.
@@ -213,11 +217,13 @@ def club_bound(mean: Tensor, log_var: Tensor, y: Tensor) -> Tensor:
 
     ``I_CLUB = E_p(x,y)[log q(y|x)] - E_p(x) E_p(y)[log q(y|x)]``, an upper bound on I when q is the true
     conditional (the gap is then ``KL(p(x) p(y) || p(x, y))``), and for a learned q when
-    ``KL(p(x, y) || q(x, y)) <= KL(p(x) p(y) || q(x, y))`` (the paper's variational CLUB; Sec. 3 as
-    recalled, with its theorem on when vCLUB stays an upper bound; section and equation numbers not
-    checked: the paper is not on disk). For a Gaussian the mean over all pairs needs no N x N matrix:
-    per row i and dimension d, ``mean_j (y_jd - mean_id)^2 = var_d(y) + (ybar_d - mean_id)^2``,
-    exactly, so the all-pairs form costs O(N d), as the sampled form (:func:`club_sampled_bound`) does.
+    ``KL(p(x, y) || q(x, y)) <= KL(p(x) p(y) || q(x, y))`` (the paper's variational CLUB and its
+    condition; section and equation numbers not checked: its text was not at hand). The same value as
+    the authors' ``CLUB.forward`` (Linear95/CLUB, ``mi_estimators.py``, at 57b4ad7), whose q keeps its
+    log-variance in (-1, 1) (:class:`~iblearn.estimators.CLUB`'s in (-10, 10)). For a Gaussian the
+    mean over all pairs needs no N x N matrix: per row i and dimension d, ``mean_j (y_jd - mean_id)^2 =
+    var_d(y) + (ybar_d - mean_id)^2``, exactly, so the all-pairs form costs O(N d), as the sampled form
+    (:func:`club_sampled_bound`) does.
 
     Args:
         mean, log_var: q's mean and log-variance for each x_i, ``(N, d)``.
@@ -239,9 +245,9 @@ def club_bound(mean: Tensor, log_var: Tensor, y: Tensor) -> Tensor:
 
 def club_sampled_bound(mean: Tensor, log_var: Tensor, y: Tensor, y_negative: Tensor) -> Tensor:
     """CLUB's sampled form (CLUBSample, Cheng et al. 2020): ``mean_i [log q(y_i | x_i) - log q(y'_i | x_i)]``
-    with one negative ``y'_i`` a row (another row's y), all ``(N, d)``: an unbiased estimate of
-    :func:`club_bound` when ``y'_i`` is drawn from all N rows, the paper's construction (Sec. 3 as
-    recalled, as for :func:`club_bound`; section and equation numbers not checked)."""
+    with one negative ``y'_i`` a row, all ``(N, d)``: an unbiased estimate of :func:`club_bound` when
+    ``y'_i`` is drawn from all N rows (its own included), as the authors' ``CLUBSample`` draws it with
+    ``randperm``; a derangement estimates the mean over the other rows instead."""
     mean, log_var, y = _gaussian(mean, log_var, y)
     y_negative = _wide(y_negative, "y_negative")
     if y_negative.shape != y.shape:
@@ -254,21 +260,28 @@ def doe_mi(mean: Tensor, log_var: Tensor, y: Tensor) -> Tensor:
     """Difference of entropies (DoE, McAllester & Stratos 2020): ``H_q(Y) - H_q(Y | X)``, each entropy
     a cross-entropy upper bound from a density model: here ``H_q(Y | X) = -mean_i log q(y_i | x_i)``
     for the diagonal Gaussian q(y | x) given by ``mean`` and ``log_var``, and ``H_q(Y)`` the entropy
-    ``log det(2 pi e S) / 2`` of the Gaussian fitted to y (S its covariance, divisor N), which is its
-    cross-entropy on these rows.
+    ``log det(2 pi e Sigma) / 2`` of y's Gaussian (Sigma its covariance; the largest entropy of any
+    variable with that covariance), estimated without bias from the rows.
 
-    The paper's proposal (their section on the difference-of-entropies estimator; equation number not
-    checked here: the paper is not on disk). A difference of two upper bounds is no bound: it is exact
-    where both models are (y Gaussian, q the true conditional), and errs either way elsewhere.
+    The paper's proposal, as the authors' code computes it (karlstratos/doe, ``util.py``: ``DoE``,
+    ``PDF``, ``ConditionalPDF``), but for H(Y): theirs is a diagonal Gaussian learned by gradient steps
+    and scored on fresh rows; here the full-covariance Gaussian in closed form. Its entropy on the rows
+    it was fitted to is biased low by about ``d (d + 3) / (4 N)`` nats (0.71 at d = 10, N = 50), and the
+    MI with it, so the log-determinant is the unbiased one: N times the covariance (divisor N) is
+    Wishart with N - 1 degrees of freedom, so ``E log det S = log det Sigma + sum_{i=1..d} psi((N -
+    i) / 2) + d log(2 / N)`` (as for :func:`gaussian_mi`'s ``bias_correction``). A difference of two
+    upper bounds is no bound: it is exact in expectation where both models are (y Gaussian, q the true
+    conditional), and errs either way elsewhere.
 
     Args:
         mean, log_var: q's mean and log-variance for each x_i, ``(N, d)``.
         y: the samples of y, ``(N, d)``, at least d + 1 rows.
 
     Example:
-        >>> y = torch.tensor([[1.0], [-1.0]])  # y's Gaussian N(0, 1); q(y | x) = N(y, e^-2), met at its peak
-        >>> doe_mi(y, torch.full((2, 1), -2.0), y)  # log(2 pi e) / 2 + (1 - log(2 pi) / 2)
-        tensor(1.5000)
+        >>> y = torch.tensor([[1.0], [-1.0], [0.0]])  # q(y | x) = N(y, e^-2), met at its peak
+        >>> # unbiased log det: log(2/3) - psi(1) - log(2/3); H(Y) 1.7075, mean log q(y | x) 0.0811
+        >>> round(float(doe_mi(y, torch.full((3, 1), -2.0), y)), 4)
+        1.7886
     """
     mean, log_var, y = _gaussian(mean, log_var, y)
     n, d = y.shape
@@ -276,5 +289,7 @@ def doe_mi(mean: Tensor, log_var: Tensor, y: Tensor) -> Tensor:
         raise ValueError(f"y: the Gaussian of y needs more rows than its {d} columns, got {n}")
     centred = y - y.mean(0, keepdim=True)
     _sign, logdet = torch.linalg.slogdet(centred.T @ centred / n)
+    wishart = torch.special.digamma((n - torch.arange(1, d + 1, dtype=y.dtype, device=y.device)) / 2)
+    logdet = logdet - wishart.sum() - d * math.log(2 / n)
     entropy_y = 0.5 * (d * math.log(2 * math.pi * math.e) + logdet)
     return entropy_y + gaussian_log_likelihood(mean, log_var, y)

@@ -6,7 +6,7 @@ correlation analysis) to standard normal coordinates ``xi`` and ``eta`` in which
 block-tridiagonal in the interleaved order. A flow per variable absorbs those maps, so this base loses
 no generality for Gaussian latents, and its MI is a sum of per-pair terms (Butakov et al. 2024, "Mutual
 information estimation via normalizing flows", NeurIPS; the tridiagonal base of their
-"tridiag-N-MIENF", recalled from the paper: section and equation numbers not checked here).
+"tridiag-N-MIENF"; the paper's text was not at hand, so no section or equation is cited).
 
 With ``m = len(rho)`` pairs, the first m coordinates of each side pair up; the rest are independent
 standard normals. All functions take float tensors and return nats.

@@ -128,8 +128,8 @@ class GaussianQ(NeuralEstimator):
 class CLUB(GaussianQ):
     """CLUB (Cheng et al. 2020, "CLUB: a contrastive log-ratio upper bound of mutual information"):
     ``E_p(x,y)[log q(y|x)] - E_p(x) E_p(y)[log q(y|x)]`` with a Gaussian q(y | x) learned by maximum
-    likelihood (the paper's variational CLUB, Sec. 3 as recalled; section and equation numbers not
-    checked here).
+    likelihood (the paper's variational CLUB, as the authors' code computes it: see
+    :func:`~iblearn.functional.club_bound`).
 
     An upper bound where q is good enough (the paper's condition: ``KL(p(x, y) || q(x, y)) <=
     KL(p(x) p(y) || q(x, y))``); even at q the true conditional it exceeds I by

@@ -41,7 +41,8 @@ class FLOSettings(NeuralSettings):
 
 class FLO(NeuralEstimator):
     """FLO (Guo et al. 2022, "Tight mutual information estimation with contrastive Fenchel-Legendre
-    optimization"): ``1 + E[-u(x, y) - E_p(y')[exp(-u(x, y) + g(x, y') - g(x, y))]]``.
+    optimization", NeurIPS; eq. (11) of their preprint): ``1 + E[-u(x, y) - E_p(y')[exp(-u(x, y) +
+    g(x, y') - g(x, y))]]``.
 
     A lower bound on I for every critic g and u-network u (:func:`~iblearn.functional.flo_bound`), tight
     at g the log density ratio and u minus it. Both are trained together on the bound itself, as the

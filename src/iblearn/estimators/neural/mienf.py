@@ -160,8 +160,11 @@ class MIENFSettings(NetworkSettings):
 
 class MIENF(RepresentationEstimator):
     """MI through normalizing flows (Butakov et al. 2024, "Mutual information estimation via normalizing
-    flows", NeurIPS; their tridiagonal-base MIENF, recalled from the paper: section and equation numbers
-    not checked here).
+    flows", NeurIPS, arXiv 2403.02187; the base of their "tridiag-N-MIENF"). Neither the paper's text
+    nor its authors' estimator code was at hand to check against (their benchmark package ``mutinfo``
+    builds the same canonical-pair Gaussian, ``CovViaTridiagonal``), so no section or equation is cited.
+    This library's own choices: the CCA start, the parameterization of ``rho``, the input
+    standardization, and the estimate as the mean pointwise MI of the rows given.
 
     MI is invariant under an invertible smooth map of each variable, so I(X; Y) = I(f_x(X); f_y(Y)).
     The flows f_x, f_y are trained together by maximum likelihood of the pairs under a canonical

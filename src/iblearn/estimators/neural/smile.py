@@ -31,7 +31,8 @@ class SMILESettings(NeuralSettings):
 
 class SMILE(NeuralEstimator):
     """SMILE (Song & Ermon 2020, "Understanding the limitations of variational mutual information
-    estimators", Sec. 5 as recalled, not checked): ``E_P[T] - log E_Q[clip(exp T, e^-tau, e^tau)]``.
+    estimators", ICLR; as the authors' code computes it, :func:`~iblearn.functional.smile_bound`):
+    ``E_P[T] - log E_Q[clip(exp T, e^-tau, e^tau)]``.
 
     The critic is trained on the Jensen-Shannon objective (:func:`~iblearn.functional.js_bound`), whose
     optimum is the log density ratio, as the paper's reference code trains it (the JS value with the DV
