@@ -59,7 +59,7 @@ GAUSSIAN_DIMS = (100, 256, 784)
 GAUSSIAN_NATS = (1.0, 2.0, 4.0, 8.0)
 METHODS = ("ksg", "gaussian", "gaussian_bc", "mine", "infonce", "lmi", "mienf", "minde")
 #: Methods that are a registered estimator under another name, with settings of their own.
-VARIANTS = {
+VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "gaussian_bc": ("gaussian", {"bias_correction": True}),
     "lmi_cross": ("lmi", {"alpha": 0.0}),  # cross-prediction only: no code spent on reconstruction
 }
@@ -99,8 +99,8 @@ def settings(method: str, quick: bool) -> dict[str, Any]:
         base, own = VARIANTS[method]
         return {**settings(base, quick), **own}
     if not quick:
-        return {"ksg": {"k": 3}}.get(method, {})
-    return {
+        return {"k": 3} if method == "ksg" else {}
+    quick_settings: dict[str, dict[str, Any]] = {
         "ksg": {"k": 3},
         "gaussian": {},
         "mine": {"hidden": (64,), "lr": 1e-3},
@@ -108,12 +108,14 @@ def settings(method: str, quick: bool) -> dict[str, Any]:
         "lmi": {"hidden": (128, 64), "latent": 8, "lr": 1e-3},
         "mienf": {"hidden": (64,), "flow": "maf", "transforms": 2, "lr": 1e-3},
         "minde": {"hidden": (128, 128), "lr": 1e-3},
-    }[method]
+    }
+    return quick_settings[method]
 
 
 def estimate(method: str, x: Any, y: Any, seed: int, steps: int, quick: bool) -> tuple[float, int]:
     """The estimate (nats) and the training steps it took."""
     from iblearn.estimators import get_estimator
+    from iblearn.estimators.neural import NeuralEstimator
 
     name = VARIANTS.get(method, (method,))[0]
     if name in ("ksg", "gaussian"):  # nothing to fit: every row
@@ -122,8 +124,9 @@ def estimate(method: str, x: Any, y: Any, seed: int, steps: int, quick: bool) ->
     if name in DENSITY_METHODS:
         x, y = principal_components(x, cut), principal_components(y, cut)
     est = get_estimator(name, x_dim=x.shape[1], y_dim=y.shape[1], seed=seed, **settings(method, quick))
-    est.fit(x[:cut], y[:cut], steps=steps, batch_size=256, seed=seed)  # type: ignore[attr-defined]
-    return float(est(x[cut:], y[cut:])), int(est.steps_done)  # type: ignore[attr-defined]
+    assert isinstance(est, NeuralEstimator)
+    est.fit(x[:cut], y[:cut], steps=steps, batch_size=256, seed=seed)
+    return float(est(x[cut:], y[cut:])), int(est.steps_done)
 
 
 def principal_components(t: Any, cut: int) -> Any:
