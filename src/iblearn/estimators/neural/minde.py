@@ -184,7 +184,7 @@ class MINDE(RepresentationEstimator):
     against the authors' code (MustaphaBounoua/minde at 4c09b55: ``mi_cond`` in
     ``src/libs/info_measures.py``, the importance density in ``src/libs/importance.py``): the same
     formula, beta 0.1 - 20, T = 1, and normalizer Z to 2.5e-5 (theirs rounds in float32). Given the
-    exact scores of a 10 x 10 Gaussian (4,000 rows, 16 draws a row, 3 seeds), this code reads 0.997 -
+    exact scores of a 10 x 10 Gaussian (4,000 rows, 16 draws a row, 3 seeds of draws), this reads 0.997 -
     0.998 for 1 nat and 4.006 - 4.053 for 4 (the tests), so a low reading is the network's. An earlier
     version of their code (``Minde_c.mi_compute``, at a1171c2) calls the formula "equation (18)"; the
     paper's text was not at hand to check that number. Both scores
@@ -208,7 +208,8 @@ class MINDE(RepresentationEstimator):
         lr, eval_batch_size, average, seed, base, validation, patience, eval_every: as for
             :class:`~iblearn.estimators.neural.base.NeuralEstimator` (``lr`` the authors' 1e-3 for
             up to 5 dimensions; their runs above that take 2e-3, 100,000 rows, 500 epochs and a weight
-            average of 0.999: what this code's 12 - 14% low readings in 10 x 10 lacked).
+            average of 0.999, where ``benchmarks/minde_gaussian.py`` read 12 - 14% low in 10 x 10
+            with 4,000 rows and 1,500 steps).
 
     Example:
         >>> from iblearn.data.synthetic import dense_gaussian
