@@ -28,6 +28,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--nats", type=float, nargs="+", default=[1.0, 4.0])
     parser.add_argument("--average", type=float, help="weight average (EMA) of the network, as the authors'")
+    parser.add_argument("--patience", type=int, default=4, help="held-out checks without gain, then stop")
     parser.add_argument("--out", help="also write the rows here as JSON")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -37,7 +38,9 @@ def main() -> None:
         task = sparse_gaussian(10, 2, rho)
         x, y = (t.float() for t in task.sample(args.rows + 1000, seed=args.seed))
         start = time.perf_counter()
-        est = MINDE(10, 10, lr=args.lr, eval_every=100, seed=args.seed, average=args.average)
+        est = MINDE(
+            10, 10, lr=args.lr, eval_every=100, patience=args.patience, seed=args.seed, average=args.average
+        )
         est.fit(x[: args.rows], y[: args.rows], steps=args.steps)
         seconds = time.perf_counter() - start
         value = float(est(x[args.rows :], y[args.rows :]))
