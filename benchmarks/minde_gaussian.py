@@ -3,7 +3,8 @@ that the MI is 1 and 4 nats, the other 8 + 8 coordinates noise. Prints the estim
 error per task; one torch thread. ``--out`` also writes the rows as JSON (atomically, after each task).
 
     python benchmarks/minde_gaussian.py --steps 1500 --rows 4000 --seed 0
-    python benchmarks/minde_gaussian.py --steps 15000 --rows 40000 --lr 2e-3 --average 0.999 --out r.json
+    python benchmarks/minde_gaussian.py --steps 20000 --rows 40000 --lr 2e-3 --average 0.999 \
+        --patience 1000 --seed 0 --out r.json
 """
 
 from __future__ import annotations
@@ -48,10 +49,11 @@ def main() -> None:
         best = est.history.best_step if est.history else None
         print(
             f"10x10, 2 pairs, truth {truth:.3f} nats: MINDE-C {value:.3f} (error {value - truth:+.3f}); "
-            f"{args.steps} steps, best at {best}, fit {seconds:.0f} s",
+            f"{int(est.steps_done)} of {args.steps} steps, best at {best}, fit {seconds:.0f} s",
             flush=True,
         )
-        rows.append({"truth": truth, "estimate": value, "best_step": best, "seconds": seconds})
+        done = int(est.steps_done)
+        rows.append({"truth": truth, "estimate": value, "steps": done, "best_step": best, "seconds": seconds})
         if args.out:
             atomic_write_text(args.out, json.dumps({"settings": vars(args), "rows": rows}, indent=1))
 
