@@ -128,7 +128,8 @@ def estimate(method: str, x: Any, y: Any, seed: int, steps: int, quick: bool) ->
     cut = int(0.8 * len(x))
     if name in DENSITY_METHODS:
         x, y = principal_components(x, cut), principal_components(y, cut)
-    steps = own.pop("steps", steps)
+    long = own.pop("steps", steps)  # a variant's own; a quick run keeps its few
+    steps = steps if quick else long
     est = get_estimator(name, x_dim=x.shape[1], y_dim=y.shape[1], seed=seed, **own)
     assert isinstance(est, NeuralEstimator)
     est.fit(x[:cut], y[:cut], steps=steps, batch_size=256, seed=seed)

@@ -70,7 +70,6 @@ def test_the_estimate_reaches_the_truth(fitted, data):
     assert fitted.history is not None and all(v < 0 for v in fitted.history.validation)  # minus a loss
 
 
-@pytest.mark.slow
 class ExactScores(torch.nn.Module):
     """The exact noise prediction ``-sigma(t) * score`` for the standard-normal pairs of ``sparse_gaussian``
     (x given y: ``N(rho y, 1 - rho^2)`` on the paired coordinates): the diffused x given y is
@@ -109,6 +108,7 @@ def test_the_estimate_of_exact_scores_is_the_truth(nats):
     assert float(est(x, y)) == pytest.approx(nats, rel=0.03)
 
 
+@pytest.mark.slow
 def test_independent_variables_give_about_zero(data):
     x, _ = data
     y = sparse_gaussian(2, 2, 0.0).sample(3000, seed=1)[1].float()

@@ -265,11 +265,12 @@ def doe_mi(mean: Tensor, log_var: Tensor, y: Tensor) -> Tensor:
 
     The paper's proposal, as the authors' code computes it (karlstratos/doe, ``util.py``: ``DoE``,
     ``PDF``, ``ConditionalPDF``), but for H(Y): theirs is a diagonal Gaussian learned by gradient steps
-    and scored on fresh rows; here the full-covariance Gaussian in closed form. Its entropy on the rows
-    it was fitted to is biased low by about ``d (d + 3) / (4 N)`` nats (0.71 at d = 10, N = 50), and the
-    MI with it, so the log-determinant is the unbiased one: N times the covariance (divisor N) is
-    Wishart with N - 1 degrees of freedom, so ``E log det S = log det Sigma + sum_{i=1..d} psi((N -
-    i) / 2) + d log(2 / N)`` (as for :func:`gaussian_mi`'s ``bias_correction``). A difference of two
+    and scored on fresh rows; here the full-covariance Gaussian in closed form. Fitted and scored on the
+    same rows, its entropy (and so the MI) would read low by about ``d (d + 3) / (4 N)`` nats (exactly
+    0.71 at d = 10, N = 50), so the log-determinant is the unbiased one: with S the sample covariance
+    of the N rows (divisor N), N S is Wishart with N - 1 degrees of freedom, so ``E log det S = log det
+    Sigma + sum_{i=1..d} psi((N - i) / 2) + d log(2 / N)`` (as for :func:`gaussian_mi`'s
+    ``bias_correction``). A difference of two
     upper bounds is no bound: it is exact in expectation where both models are (y Gaussian, q the true
     conditional), and errs either way elsewhere.
 

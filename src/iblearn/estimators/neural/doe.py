@@ -13,15 +13,15 @@ from iblearn.functional.bounds import doe_mi
 
 class DoE(GaussianQ):
     """Difference of entropies (McAllester & Stratos 2020, "Formal limitations on the measurement of
-    mutual information"): ``I = H(Y) - H(Y | X)``, each entropy estimated by a cross-entropy.
+    mutual information"): ``I = H(Y) - H(Y | X)``, each entropy estimated by an upper bound.
 
     H(Y | X) by the Gaussian q(y | x) of :class:`CLUB`, trained by maximum likelihood (``fit``), and H(Y)
     by the entropy of y's Gaussian, estimated without bias in closed form
     (:func:`~iblearn.functional.doe_mi`, which says how this differs from the authors' code). Each
-    cross-entropy is an upper bound on its entropy, so their difference is no bound (``bound`` is None):
-    exact in expectation for a Gaussian y with q the true conditional, off either way elsewhere (a
-    non-Gaussian y overstates H(Y), and so the MI). The paper's argument for it: unlike a lower bound
-    from a critic, it is not capped at log N. Settings as for :class:`CLUB`.
+    is an upper bound on its entropy (H(Y)'s in expectation), so their difference is no bound
+    (``bound`` is None): exact in expectation for a Gaussian y with q the true conditional, off either
+    way elsewhere (a non-Gaussian y overstates H(Y), and so the MI). The paper's argument for it:
+    unlike a lower bound from a critic, it is not capped at log N. Settings as for :class:`CLUB`.
 
     Example (a Gaussian y whose conditional is linear-Gaussian: the case where it is exact):
         >>> from iblearn.data.synthetic import dense_gaussian

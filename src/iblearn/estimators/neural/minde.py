@@ -183,7 +183,7 @@ class MINDE(RepresentationEstimator):
     with ``s_t(. | y)`` the score of ``X_t`` given y and ``s_t`` its unconditional score. Checked
     against the authors' code (MustaphaBounoua/minde at 4c09b55: ``mi_cond`` in
     ``src/libs/info_measures.py``, the importance density in ``src/libs/importance.py``): the same
-    formula, beta 0.1 - 20, T = 1, and normalizer Z to 2.5e-5 (theirs rounds in float32). Given the
+    formula, beta 0.1 - 20, T = 1, and normalizer Z to 2.5e-5 relative (theirs rounds in float32). Given the
     exact scores of a 10 x 10 Gaussian (4,000 rows, 16 draws a row, 3 seeds of draws), this reads 0.997 -
     0.998 for 1 nat and 4.006 - 4.053 for 4 (the tests), so a low reading is the network's. An earlier
     version of their code (``Minde_c.mi_compute``, at a1171c2) calls the formula "equation (18)"; the
@@ -209,8 +209,8 @@ class MINDE(RepresentationEstimator):
             :class:`~iblearn.estimators.neural.base.NeuralEstimator` (``lr`` the authors' 1e-3 for
             up to 5 dimensions; their runs above that take 2e-3, 100,000 rows, 500 epochs and a weight
             average of 0.999. In 10 x 10, 1 and 4 nats, ``benchmarks/minde_gaussian.py`` read 13% and
-            8% low with 4,000 rows and 1,500 steps, 1.5% and 3% low with 40,000 rows, 20,000 steps,
-            lr 2e-3, ``average=0.999`` and ``patience=1000``; means of 3 seeds).
+            8% low with 4,000 rows, 1,500 steps and lr 3e-3, 1.5% and 3% low with 40,000 rows, 20,000
+            steps, lr 2e-3, ``average=0.999`` and ``patience=1000``; means of 3 seeds).
 
     Example:
         >>> from iblearn.data.synthetic import dense_gaussian
