@@ -121,8 +121,9 @@ class FlowPair(nn.Module):
         return xi, eta
 
     def log_prob(self, x: Tensor, y: Tensor) -> Tensor:
-        """``log p(x, y)`` of each row (standardized): the base's log-density of the latents plus the
-        flows' log-determinants, ``(N,)``."""
+        """``log p(x, y)`` of each row up to a constant, ``(N,)``: the base's log-density of the latents
+        plus the flows' log-determinants, without those of the fixed standardization and rotation (so
+        not nats a row of x and y as given; the maximum and the MI do not depend on them)."""
         xi, eta, ladj = self._latents(x, y)
         return canonical_gaussian_log_prob(xi, eta, self.rho) + ladj
 
@@ -175,8 +176,8 @@ class MIENF(RepresentationEstimator):
     expectation where the flows fit, and follows the data it is given (a permutation test or a
     resampled standard error sees the data, not only the trained ``rho``). Neither is a bound.
 
-    ``fit`` maximizes the joint log-likelihood (nats a row, what :attr:`history` holds) on held-out rows
-    with early stopping; the first fit standardizes each input from its rows. The flows are zuko's:
+    ``fit`` maximizes the joint log-likelihood (up to a constant, what :attr:`history` holds) on
+    held-out rows with early stopping; the first fit standardizes each input from its rows. The flows are zuko's:
     install the ``flows`` extra (``pip install 'iblearn[flows]'``).
 
     Args:
