@@ -270,9 +270,8 @@ def doe_mi(mean: Tensor, log_var: Tensor, y: Tensor) -> Tensor:
     0.71 at d = 10, N = 50), so the log-determinant is the unbiased one: with S the sample covariance
     of the N rows (divisor N), N S is Wishart with N - 1 degrees of freedom, so ``E log det S = log det
     Sigma + sum_{i=1..d} psi((N - i) / 2) + d log(2 / N)`` (as for :func:`gaussian_mi`'s
-    ``bias_correction``). A difference of two
-    upper bounds is no bound: it is exact in expectation where both models are (y Gaussian, q the true
-    conditional), and errs either way elsewhere.
+    ``bias_correction``). A difference of two upper bounds is no bound: it is exact in expectation where
+    both models are (y Gaussian, q the true conditional), and errs either way elsewhere.
 
     Args:
         mean, log_var: q's mean and log-variance for each x_i, ``(N, d)``.

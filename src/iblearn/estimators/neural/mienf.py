@@ -177,8 +177,8 @@ class MIENF(RepresentationEstimator):
     resampled standard error sees the data, not only the trained ``rho``). Neither is a bound.
 
     ``fit`` maximizes the joint log-likelihood (up to a constant, what :attr:`history` holds) on
-    held-out rows with early stopping; the first fit standardizes each input from its rows. The flows are zuko's:
-    install the ``flows`` extra (``pip install 'iblearn[flows]'``).
+    held-out rows with early stopping; the first fit standardizes each input from its rows. The flows
+    are zuko's: install the ``flows`` extra (``pip install 'iblearn[flows]'``).
 
     Args:
         x_dim, y_dim: input widths, both required.
