@@ -44,15 +44,14 @@ def main() -> None:
         )
         est.fit(x[: args.rows], y[: args.rows], steps=args.steps)
         seconds = time.perf_counter() - start
-        value = float(est(x[args.rows :], y[args.rows :]))
+        value, done = float(est(x[args.rows :], y[args.rows :])), int(est.steps_done)
         truth = task.mutual_information
         best = est.history.best_step if est.history else None
         print(
             f"10x10, 2 pairs, truth {truth:.3f} nats: MINDE-C {value:.3f} (error {value - truth:+.3f}); "
-            f"{int(est.steps_done)} of {args.steps} steps, best at {best}, fit {seconds:.0f} s",
+            f"{done} of {args.steps} steps, best at {best}, fit {seconds:.0f} s",
             flush=True,
         )
-        done = int(est.steps_done)
         rows.append({"truth": truth, "estimate": value, "steps": done, "best_step": best, "seconds": seconds})
         if args.out:
             atomic_write_text(args.out, json.dumps({"settings": vars(args), "rows": rows}, indent=1))

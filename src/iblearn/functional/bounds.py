@@ -22,6 +22,7 @@ from torch import Tensor
 from torch.utils.checkpoint import checkpoint
 
 from iblearn import _checks as V
+from iblearn.functional.gaussian import wishart_digammas
 
 
 def _wide(t: Tensor, name: str) -> Tensor:
@@ -267,9 +268,8 @@ def doe_mi(mean: Tensor, log_var: Tensor, y: Tensor) -> Tensor:
     ``PDF``, ``ConditionalPDF``), but for H(Y): theirs is a diagonal Gaussian learned by gradient steps
     and scored on fresh rows; here the full-covariance Gaussian in closed form. Fitted and scored on the
     same rows, its entropy (and so the MI) would read low by about ``d (d + 3) / (4 N)`` nats (exactly
-    0.71 at d = 10, N = 50), so the log-determinant is the unbiased one: with S the sample covariance
-    of the N rows (divisor N), N S is Wishart with N - 1 degrees of freedom, so ``E log det S = log det
-    Sigma + sum_{i=1..d} psi((N - i) / 2) + d log(2 / N)`` (as for :func:`gaussian_mi`'s
+    0.71 at d = 10, N = 50), so the log-determinant is the unbiased one (its bias from
+    :func:`~iblearn.functional.gaussian.wishart_digammas`, as for :func:`gaussian_mi`'s
     ``bias_correction``). A difference of two upper bounds is no bound: it is exact in expectation where
     both models are (y Gaussian, q the true conditional), and errs either way elsewhere.
 
@@ -289,7 +289,6 @@ def doe_mi(mean: Tensor, log_var: Tensor, y: Tensor) -> Tensor:
         raise ValueError(f"y: the Gaussian of y needs more rows than its {d} columns, got {n}")
     centred = y - y.mean(0, keepdim=True)
     _sign, logdet = torch.linalg.slogdet(centred.T @ centred / n)
-    wishart = torch.special.digamma((n - torch.arange(1, d + 1, dtype=y.dtype, device=y.device)) / 2)
-    logdet = logdet - wishart.sum() - d * math.log(2 / n)
+    logdet = logdet - wishart_digammas(n, d, y).sum() - d * math.log(2 / n)
     entropy_y = 0.5 * (d * math.log(2 * math.pi * math.e) + logdet)
     return entropy_y + gaussian_log_likelihood(mean, log_var, y)

@@ -79,6 +79,15 @@ def _canonical(x: Any, y: Any, rtol: float) -> tuple[Tensor, int, int, int]:
     return rho, wx.shape[1], wy.shape[1], n
 
 
+def wishart_digammas(n: int, d: int, like: Tensor) -> Tensor:
+    """``psi((n - i) / 2)`` for i = 1..d (dtype and device of ``like``): with S the sample covariance of
+    n Gaussian rows in d dimensions (divisor n), ``E log det S = log det Sigma + sum of these + d log(2 /
+    n)``, since n S is Wishart with n - 1 degrees of freedom. The bias terms of :func:`gaussian_mi`'s
+    ``bias_correction`` and of :func:`~iblearn.functional.doe_mi`'s entropy of y."""
+    i = torch.arange(1, d + 1, dtype=like.dtype, device=like.device)
+    return torch.special.digamma((n - i) / 2)
+
+
 def gaussian_mi(x: Any, y: Any, *, rtol: float = 1e-9, bias_correction: bool = False) -> Tensor:
     """Gaussian estimate of I(X; Y) in nats from the sample canonical correlations rho_i: the plug-in
     ``-1/2 sum log(1 - rho_i^2)``, or with ``bias_correction`` the unbiased one for Gaussian data.
@@ -109,9 +118,7 @@ def gaussian_mi(x: Any, y: Any, *, rtol: float = 1e-9, bias_correction: bool = F
     mi = -0.5 * torch.log1p(-(rho**2)).sum()
     if not V.flag(bias_correction, "bias_correction"):
         return mi
-    psi = torch.special.digamma(
-        (n - torch.arange(1, dx + dy + 1, dtype=torch.float64, device=rho.device)) / 2
-    )
+    psi = wishart_digammas(n, dx + dy, rho)
     return mi + 0.5 * (psi.sum() - psi[:dx].sum() - psi[:dy].sum())
 
 
