@@ -3,6 +3,7 @@ CIFAR-10 binary parsers on files the tests write themselves, and the safe Planet
 
 from __future__ import annotations
 
+import collections
 import gzip
 import importlib.util
 import io
@@ -156,3 +157,89 @@ def test_a_tampered_cora_file_runs_nothing(tmp_path):
     with pytest.raises(pickle.UnpicklingError, match="runstring"):
         load_cora(root=str(tmp_path), download=False)
     assert not marker.exists()
+
+
+class _Reduced:
+    """Pickles as ``func(*args)``: a REDUCE that a tampered file could hold."""
+
+    def __init__(self, func: object, *args: object) -> None:
+        self.reduced = (func, args)
+
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        return self.reduced  # type: ignore[return-value]
+
+
+def _tampered_csr(**state: object) -> bytes:
+    """A protocol-4 pickle of a 4 x 4 CSR matrix whose attributes are replaced by ``state``."""
+    m = scipy.sparse.csr_matrix(np.eye(4))
+    m.__dict__.update(state)
+    return pickle.dumps(m, protocol=4)
+
+
+@pytest.mark.parametrize(
+    "state, match",
+    [
+        ({"indices": np.array([0, 1, 2, 10**7], dtype=np.int32)}, "must be < 4"),  # toarray() wrote there
+        ({"indices": np.array([0, 1, 2, -5], dtype=np.int32)}, "malformed"),
+        ({"indptr": np.array([0, 3, 1, 2, 4], dtype=np.int32)}, "malformed"),
+        ({"indptr": np.array([0, 1, 2, 3, 9], dtype=np.int32)}, "malformed"),
+        ({"indices": np.array([0.0, 1.0, 2.0, 3.0])}, "indices has dtype float64"),
+        ({"data": np.array([1, "a", None, 2], dtype=object)}, "data has dtype object"),
+        ({"_shape": (4, -1)}, "shape"),
+        ({"_shape": [4, 4]}, "shape"),
+        ({"_shape": (4, 2**40)}, "shape"),
+    ],
+)
+def test_a_tampered_sparse_matrix_is_refused_before_scipy_uses_it(state, match):
+    with pytest.raises(pickle.UnpicklingError, match=match):
+        _unpickle_bytes(_tampered_csr(**state))
+
+
+def test_data_pickles_build_arrays_only_as_numpy_pickles_them():
+    def build(obj: object) -> object:
+        return _unpickle_bytes(pickle.dumps(obj, protocol=4))
+
+    reconstruct = np.ndarray((0,)).__reduce__()[0]
+    with pytest.raises(pickle.UnpicklingError, match=r"numpy\.ndarray"):
+        build(_Reduced(np.ndarray, (4,), np.dtype("O"), b"A" * 32))  # an object array over raw bytes
+    with pytest.raises(pickle.UnpicklingError, match="as numpy pickles arrays"):
+        build(_Reduced(reconstruct, np.ndarray, (10**12,), b"b"))
+    with pytest.raises(pickle.UnpicklingError, match="dtype object"):
+        build(np.array([1, "x"], dtype=object))
+    with pytest.raises(pickle.UnpicklingError, match="dtype"):
+        build(np.zeros(2, dtype=[("a", "f8")]))
+    with pytest.raises(pickle.UnpicklingError, match="defaultdict"):
+        build(collections.defaultdict(np.dtype))
+    m = build(scipy.sparse.csr_matrix(np.arange(6.0).reshape(2, 3)))
+    assert isinstance(m, scipy.sparse.csr_matrix)
+    np.testing.assert_array_equal(m.toarray(), np.arange(6.0).reshape(2, 3))
+
+
+@pytest.mark.skipif(not (SHARED / "Cora").exists(), reason="needs ../shared/data")
+def test_a_cora_file_with_out_of_range_indices_is_refused(tmp_path):
+    folder = tmp_path / "Cora" / "raw"
+    shutil.copytree(SHARED / "Cora" / "raw", folder)
+    with (folder / "ind.cora.allx").open("rb") as f:
+        allx = load_data_pickle(f)
+    allx.indices[-1] = 2**30  # a segfault, and writes outside the array, before the check
+    (folder / "ind.cora.allx").write_bytes(pickle.dumps(allx, protocol=4))
+    with pytest.raises(pickle.UnpicklingError, match=r"ind\.cora\.allx: a sparse matrix is malformed"):
+        load_cora(root=str(tmp_path), download=False)
+
+
+@pytest.mark.skipif(not (SHARED / "Cora").exists(), reason="needs ../shared/data")
+@pytest.mark.parametrize("name", ["graph", "test.index", "ty"])
+def test_cora_files_that_disagree_are_refused(tmp_path, name):
+    folder = tmp_path / "Cora" / "raw"
+    shutil.copytree(SHARED / "Cora" / "raw", folder)
+    path = folder / f"ind.cora.{name}"
+    if name == "graph":
+        path.write_bytes(pickle.dumps({0: [1, 10**6]}, protocol=4))
+    elif name == "test.index":
+        path.write_text(path.read_text() + "99999\n")
+    else:
+        with path.open("rb") as f:
+            ty = load_data_pickle(f)
+        path.write_bytes(pickle.dumps(ty[:-1], protocol=4))
+    with pytest.raises(ValueError, match=r"Cora|ind\.cora"):
+        load_cora(root=str(tmp_path), download=False)

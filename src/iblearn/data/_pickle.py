@@ -8,8 +8,15 @@ objects, and ``pickle.load`` imports and calls whatever it names, so a tampered 
 sparse-matrix and container constructors these files use (read off their opcode streams with
 ``pickletools``), and nothing else. An allow-list of module prefixes is not enough: ``numpy`` alone
 exposes ``numpy.testing._private.utils.runstring`` (``exec``) and ``numpy.load(allow_pickle=True)``.
-Each admitted callable only builds data from data: an ndarray, a dtype, a CSR matrix, a list, a
-defaultdict whose factory must itself be admitted.
+Each admitted callable only builds data from data: an ndarray, a dtype, a list, a defaultdict whose
+factory must itself be admitted.
+
+Admitting only data constructors is not enough either: a pickle rebuilds a ``csr_matrix`` by NEWOBJ and
+then BUILD, which sets its ``indices`` and ``indptr`` unchecked, and ``toarray()`` then writes wherever
+they point. So no scipy object is built while unpickling: a CSR matrix is read into a plain stand-in,
+and :func:`load_data_pickle` rebuilds every one from its checked parts
+(``check_format(full_check=True)``) after the load, and refuses any array whose dtype is not a plain
+number and anything else that is not an array or a plain container.
 """
 
 from __future__ import annotations
@@ -27,14 +34,41 @@ import scipy.sparse
 # importing either module (numpy.core is deprecated in numpy 2).
 _RECONSTRUCT = np.ndarray((0,)).__reduce__()[0]
 
+
+class _NdarrayName:
+    """``numpy.ndarray`` as a data file names it: only the first argument of ``_reconstruct``. Called
+    itself, ``ndarray(shape, dtype, buffer)`` lays any dtype, an object dtype included, over raw bytes."""
+
+    def __new__(cls, *args: Any) -> _NdarrayName:
+        raise pickle.UnpicklingError("refusing to call numpy.ndarray from a data file")
+
+
+def _reconstruct(cls: Any, shape: Any, typecode: Any) -> np.ndarray:
+    """numpy's own pickles call this as ``_reconstruct(ndarray, (0,), b'b')``, then fill the empty
+    array by its ``__setstate__`` (which checks the data's length); nothing else is admitted."""
+    if cls is not _NdarrayName or shape != (0,) or typecode not in (b"b", "b"):  # "b": a Python 2 str
+        raise pickle.UnpicklingError("an array in a data file must be rebuilt as numpy pickles arrays")
+    return _RECONSTRUCT(np.ndarray, (0,), b"b")
+
+
+class _CSRState:
+    """What a pickle makes of a ``csr_matrix``: NEWOBJ creates this, BUILD fills its ``__dict__`` with
+    the matrix's attributes, and nothing of scipy runs until :func:`_checked` has verified them."""
+
+    def __new__(cls, *args: Any) -> _CSRState:
+        if args:
+            raise pickle.UnpicklingError("a sparse matrix in a data file must be rebuilt from its state")
+        return super().__new__(cls)
+
+
 _ALLOWED: dict[tuple[str, str], Any] = {
-    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "ndarray"): _NdarrayName,
     ("numpy", "dtype"): np.dtype,
-    ("numpy.core.multiarray", "_reconstruct"): _RECONSTRUCT,
-    ("numpy._core.multiarray", "_reconstruct"): _RECONSTRUCT,
+    ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
+    ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
     # scipy's private module for csr_matrix was scipy.sparse.csr, and is scipy.sparse._csr since 1.8.
-    ("scipy.sparse.csr", "csr_matrix"): scipy.sparse.csr_matrix,
-    ("scipy.sparse._csr", "csr_matrix"): scipy.sparse.csr_matrix,
+    ("scipy.sparse.csr", "csr_matrix"): _CSRState,
+    ("scipy.sparse._csr", "csr_matrix"): _CSRState,
     ("collections", "defaultdict"): collections.defaultdict,
     ("__builtin__", "list"): list,  # Python 2 pickles (the Planetoid files)
     ("builtins", "list"): list,
@@ -59,5 +93,75 @@ class DataUnpickler(pickle.Unpickler):
 
 
 def load_data_pickle(f: IO[bytes] | io.BufferedIOBase) -> Any:
-    """Unpickle one data file (a Python 2 pickle's byte strings read as latin-1, as numpy needs)."""
-    return DataUnpickler(io.BytesIO(f.read()), encoding="latin1").load()
+    """Unpickle one data file (a Python 2 pickle's byte strings read as latin-1, as numpy needs), then
+    check every structure it rebuilt.
+
+    Raises:
+        pickle.UnpicklingError: the file names a callable that is not admitted, or rebuilds a structure
+            that fails its checks (the message names the file).
+    """
+    name = getattr(f, "name", "a data file")
+    try:
+        return _checked(DataUnpickler(io.BytesIO(f.read()), encoding="latin1").load())
+    except pickle.UnpicklingError as e:
+        raise pickle.UnpicklingError(f"{name}: {e}") from e.__cause__
+
+
+# Plain numbers only: an object array holds whatever the pickle put in it, and a structured or
+# flexible dtype is nothing these files use.
+_NUMBER_KINDS = "biuf"
+
+
+def _checked(obj: Any) -> Any:
+    """``obj`` with every sparse stand-in rebuilt from checked parts; anything else refused."""
+    if isinstance(obj, _CSRState):
+        return _csr_from_state(vars(obj))
+    if isinstance(obj, np.ndarray):
+        _check_array(obj, "an array")
+        return obj
+    if isinstance(obj, collections.defaultdict):
+        if obj.default_factory not in (None, list):
+            raise pickle.UnpicklingError("a defaultdict in a data file may only default to a list")
+        out = collections.defaultdict(obj.default_factory)
+        out.update((_checked(k), _checked(v)) for k, v in obj.items())
+        return out
+    if isinstance(obj, dict):
+        return {_checked(k): _checked(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_checked(v) for v in obj)
+    if obj is None or isinstance(obj, (bool, int, float, str, bytes)):
+        return obj
+    raise pickle.UnpicklingError(f"refusing a {type(obj).__name__} in a data file")
+
+
+def _check_array(a: Any, what: str, kinds: str = _NUMBER_KINDS, ndim: int | None = None) -> None:
+    if not isinstance(a, np.ndarray):
+        raise pickle.UnpicklingError(f"{what} is a {type(a).__name__}, not an array")
+    if a.dtype.hasobject or a.dtype.fields is not None or a.dtype.kind not in kinds:
+        raise pickle.UnpicklingError(f"{what} has dtype {a.dtype}, not a plain number type")
+    if ndim is not None and a.ndim != ndim:
+        raise pickle.UnpicklingError(f"{what} has {a.ndim} dimensions, not {ndim}")
+
+
+def _csr_from_state(state: dict[str, Any]) -> scipy.sparse.csr_matrix:
+    """A CSR matrix from a pickled attribute dict, every index checked before scipy uses it."""
+    missing = {"_shape", "data", "indices", "indptr"} - state.keys()
+    if missing:
+        raise pickle.UnpicklingError(f"a sparse matrix lacks {sorted(missing)}")
+    shape = state["_shape"]
+    sizes = isinstance(shape, tuple) and len(shape) == 2
+    if not (sizes and all(type(n) is int or isinstance(n, np.integer) for n in shape)) or not all(
+        0 <= n < 2**31 for n in shape
+    ):
+        raise pickle.UnpicklingError(f"a sparse matrix has shape {shape!r}, not two sizes")
+    _check_array(state["data"], "a sparse matrix's data", ndim=1)
+    _check_array(state["indices"], "a sparse matrix's indices", kinds="iu", ndim=1)
+    _check_array(state["indptr"], "a sparse matrix's indptr", kinds="iu", ndim=1)
+    try:
+        m = scipy.sparse.csr_matrix(
+            (state["data"], state["indices"], state["indptr"]), shape=tuple(int(n) for n in shape)
+        )
+        m.check_format(full_check=True)  # indices within the columns, indptr monotone: what toarray() trusts
+    except ValueError as e:
+        raise pickle.UnpicklingError(f"a sparse matrix is malformed: {e}") from e
+    return m

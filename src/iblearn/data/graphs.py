@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import numpy as np
+import scipy.sparse
 import torch
+from numpy.typing import NDArray
 from torch import Tensor, nn
 
 from iblearn.data._pickle import load_data_pickle
@@ -141,6 +143,40 @@ def _unpickle(path: Path) -> Any:
         return load_data_pickle(f)
 
 
+def _check_planetoid(
+    folder: Path, y: Any, tx: Any, ty: Any, allx: Any, ally: Any, graph: Any, test_index: NDArray[Any]
+) -> None:
+    """The Planetoid files fit together: every index that :func:`load_cora` follows points inside."""
+    sparse = {"tx": tx, "allx": allx}
+    dense = {"y": y, "ty": ty, "ally": ally}
+    for name, m in sparse.items():
+        if not isinstance(m, scipy.sparse.csr_matrix):
+            raise ValueError(f"{folder / f'ind.cora.{name}'} holds a {type(m).__name__}, not a sparse matrix")
+    for name, a in dense.items():
+        if not (isinstance(a, np.ndarray) and a.ndim == 2):
+            raise ValueError(f"{folder / f'ind.cora.{name}'} holds no 2-D array of one-hot labels")
+    n = allx.shape[0] + tx.shape[0]
+    fits = (
+        tx.shape[1] == allx.shape[1]
+        and ty.shape[1] == ally.shape[1] == y.shape[1]
+        and (ally.shape[0], ty.shape[0]) == (allx.shape[0], tx.shape[0])
+        and y.shape[0] + 500 <= n
+        and len(test_index) == tx.shape[0]
+        and len(np.unique(test_index)) == len(test_index)
+        and ((0 <= test_index) & (test_index < n)).all()
+    )
+    if not fits:
+        raise ValueError(f"the Planetoid files in {folder} disagree in their shapes or test indices")
+    if not isinstance(graph, dict) or not all(
+        isinstance(a, int) and isinstance(nbrs, list) and all(isinstance(b, int) for b in nbrs)
+        for a, nbrs in graph.items()
+    ):
+        raise ValueError(f"{folder / 'ind.cora.graph'} is not a dict of node lists")
+    nodes = [a for a in graph] + [b for nbrs in graph.values() for b in nbrs]
+    if nodes and not 0 <= min(nodes) <= max(nodes) < n:
+        raise ValueError(f"{folder / 'ind.cora.graph'} names nodes outside 0..{n - 1}")
+
+
 @dataclass(frozen=True)
 class NodeData:
     """One graph with node labels and the standard split masks."""
@@ -165,6 +201,7 @@ def load_cora(*, root: str | None = None, download: bool = True) -> NodeData:
             _download(PLANETOID + path.name, path)
     _, y, tx, ty, allx, ally, graph = (_unpickle(folder / f"ind.cora.{n}") for n in names[:7])
     test_index = np.array([int(line) for line in (folder / "ind.cora.test.index").read_text().split()])
+    _check_planetoid(folder, y, tx, ty, allx, ally, graph, test_index)
     order = np.sort(test_index)
     features = np.vstack([allx.toarray(), tx.toarray()])
     labels = np.vstack([ally, ty])
