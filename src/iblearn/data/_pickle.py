@@ -32,7 +32,7 @@ import scipy.sparse
 # numpy names ndarray's reconstructor numpy.core.multiarray._reconstruct in old pickles and
 # numpy._core.multiarray._reconstruct since 2.0; take the function from ndarray itself instead of
 # importing either module (numpy.core is deprecated in numpy 2).
-_RECONSTRUCT = np.ndarray((0,)).__reduce__()[0]
+_RECONSTRUCT: Any = np.ndarray((0,)).__reduce__()[0]
 
 
 class _NdarrayName:
@@ -122,7 +122,7 @@ def _checked(obj: Any) -> Any:
     if isinstance(obj, collections.defaultdict):
         if obj.default_factory not in (None, list):
             raise pickle.UnpicklingError("a defaultdict in a data file may only default to a list")
-        out = collections.defaultdict(obj.default_factory)
+        out: collections.defaultdict[Any, Any] = collections.defaultdict(obj.default_factory)
         out.update((_checked(k), _checked(v)) for k, v in obj.items())
         return out
     if isinstance(obj, dict):
