@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import signal
 import time
 
 import numpy as np
@@ -194,3 +195,28 @@ def test_a_resumed_run_names_a_config_that_is_not_an_object_of_settings(tmp_path
     (tmp_path / "config.json").write_bytes(text.encode("latin-1"))
     with pytest.raises(ValueError, match=r"config\.json(: not valid JSON| holds a JSON)"):
         RunFolder(tmp_path, resume=True).write_config({"epochs": 2})
+
+
+@pytest.mark.parametrize("name", ["checkpoint.pt", "metrics.csv", "config.json", "results.json"])
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+def test_a_record_that_is_not_a_regular_file_is_named_not_opened(tmp_path, name, kind):
+    """Opening a FIFO blocks until another process writes to it: the run would hang, not fail."""
+    run = RunFolder(tmp_path / "run", resume=True)
+    path = run.file(name)
+    os.mkfifo(path) if kind == "fifo" else path.mkdir()
+    calls = {
+        "checkpoint.pt": lambda: run.load_checkpoint(),
+        "metrics.csv": lambda: run.metrics(),
+        "config.json": lambda: run.write_config({"a": 1}),
+        "results.json": lambda: run.write_table("| a |\n|---|\n"),
+    }
+    previous = signal.signal(signal.SIGALRM, lambda *_: pytest.fail(f"{kind} {name} blocked"))
+    signal.alarm(5)
+    try:
+        with pytest.raises(ValueError, match=f"{name}: not a regular file"):
+            calls[name]()
+        with pytest.raises(ValueError, match="not a regular file"):
+            read_json(path)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)

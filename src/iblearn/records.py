@@ -92,6 +92,7 @@ def write_json(path: str | os.PathLike[str], data: Any) -> None:
 
 
 def read_json(path: str | os.PathLike[str]) -> Any:
+    _present(Path(path))
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
@@ -100,6 +101,16 @@ def read_json(path: str | os.PathLike[str]) -> Any:
         raise ValueError(f"{path}: not valid JSON (nested too deeply)") from None
     except UnicodeDecodeError as err:
         raise ValueError(f"{path}: not valid JSON (not UTF-8 text: {err.reason})") from None
+
+
+def _present(path: Path) -> bool:
+    """Whether a run's file is there. Anything but a regular file in its place raises ValueError: opening
+    a FIFO blocks until another process writes to it, and a folder or a device is no record."""
+    if not path.exists():
+        return False
+    if not path.is_file():
+        raise ValueError(f"{path}: not a regular file; {_RESTART}")
+    return True
 
 
 def git_commit() -> str | None:
@@ -193,7 +204,7 @@ class RunFolder:
         """Write config.json; a resumed run must bring the config it was started with (its finished rows
         and checkpoints were made under that one), so a different one raises ValueError."""
         path = self.file("config.json")
-        if self.resume and path.exists():
+        if self.resume and _present(path):
             old, new = read_json(path), json.loads(json.dumps(_jsonable(config)))
             if not isinstance(old, dict):
                 raise ValueError(
@@ -231,7 +242,7 @@ class RunFolder:
         if not self.writer:
             return
         path = self.file("results.json")
-        if path.exists():
+        if _present(path):
             results = read_json(path)
             env = results.get("environment", {}) if isinstance(results, dict) else {}
             if env:
@@ -250,7 +261,7 @@ class RunFolder:
         if self._rows is None:
             path = self.file("metrics.csv")
             self._rows = []
-            if path.exists():
+            if _present(path):
                 with path.open(newline="", encoding="utf-8") as f:
                     self._rows = list(csv.DictReader(f))
         return [dict(r) for r in self._rows]
@@ -296,7 +307,7 @@ class RunFolder:
         path, restart = self.file(name), _RESTART
         if path.is_symlink():  # the run writes regular files only; a link may point anywhere
             raise ValueError(f"{path}: a checkpoint must be a regular file, not a symbolic link; {restart}")
-        if not path.exists():
+        if not _present(path):
             return None
         try:
             with torch.serialization.safe_globals([UninitializedParameter, UninitializedBuffer]):
