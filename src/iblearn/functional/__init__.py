@@ -32,6 +32,15 @@ from iblearn.functional.gaussian import (
     gaussian_mi_from_cov,
 )
 from iblearn.functional.knn import kl_entropy, ksg_mi, ksg_pmi, mixed_ksg_mi
+from iblearn.functional.multivariate import (
+    PIDParts,
+    dual_total_correlation,
+    o_information,
+    s_information,
+    total_correlation,
+)
+from iblearn.functional.multivariate_pid import interaction_information, pid
+from iblearn.functional.multivariate_search import SearchResult, o_information_search
 from iblearn.functional.noisy import linear_gaussian_noisy_mi, noisy_mi_bounds
 from iblearn.functional.pairwise import ksg_mi_pairs, layerwise_mi, pairwise_mi
 from iblearn.functional.renyi import (
@@ -46,6 +55,8 @@ from iblearn.functional.renyi import (
 from iblearn.functional.transfer import transfer_entropy
 
 __all__ = [
+    "PIDParts",
+    "SearchResult",
     "bin_values",
     "canonical_basis",
     "canonical_correlations",
@@ -57,6 +68,7 @@ __all__ = [
     "discrete_entropy",
     "discrete_mi",
     "doe_mi",
+    "dual_total_correlation",
     "dv_bound",
     "flo_bound",
     "gaussian_cmi",
@@ -68,6 +80,7 @@ __all__ = [
     "gram_matrix",
     "infonce_bound",
     "infonce_bound_chunked",
+    "interaction_information",
     "joint_gram",
     "js_bound",
     "kernel_width",
@@ -84,10 +97,15 @@ __all__ = [
     "mixed_ksg_mi",
     "noisy_mi_bounds",
     "nwj_bound",
+    "o_information",
+    "o_information_search",
     "pairwise_mi",
+    "pid",
     "renyi_entropy",
     "renyi_joint_entropy",
     "renyi_mi",
+    "s_information",
     "smile_bound",
+    "total_correlation",
     "transfer_entropy",
 ]

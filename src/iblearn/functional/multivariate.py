@@ -1,0 +1,344 @@
+"""Information among many variables: total correlation, dual total correlation, O- and S-information,
+interaction information, and the two-source partial information decomposition.
+
+For m variables X = (X_1, .., X_m), each a column or a block of columns, with X_-i all but X_i:
+
+    TC(X)  = sum_i h(X_i) - h(X)                  total correlation (multi-information)
+    DTC(X) = sum_i h(X_-i) - (m - 1) h(X)         dual total correlation (binding information)
+           = sum_i I(X_i; X_-i) - TC(X)
+    O(X)   = TC(X) - DTC(X)                       O-information: > 0 redundancy dominates, < 0 synergy
+    S(X)   = TC(X) + DTC(X) = sum_i I(X_i; X_-i)  S-information
+
+Three estimators, chosen by ``method``:
+
+* ``"ksg"``: Kraskov et al. (2004)'s m-variable generalization of their algorithm 1 (Sec. II.C), one
+  max-norm radius eps per sample from the joint space (the distance to its k-th neighbour) and strict
+  counts n_i of the samples within eps in each variable's space:
+  ``TC = psi(k) + (m - 1) psi(N) - < sum_i psi(n_i + 1) >``. With the same radius, ``I(X_i; X_-i)`` is
+  KSG's eq. (8) on the counts n_i and n_-i (the space of X_-i), so S is a sum of KSG estimates and
+  DTC = S - TC, O = 2 TC - S: no term is a separately estimated entropy, and their biases cancel as in
+  KSG (``DTC = (m - 1) psi(k) + psi(N) - < sum_i psi(n_-i + 1) >``).
+* ``"gaussian"``: the closed form of the Gaussian with the sample covariance, ``h(S) = 1/2 log det
+  Sigma_S`` up to terms that cancel, each log-determinant made unbiased for Gaussian data by the Wishart
+  terms of :func:`~iblearn.functional.gaussian.wishart_digammas` (``bias_correction=True``).
+* ``"copula"``: the Gaussian-copula estimate (Ince et al. 2017): each column replaced by
+  ``Phi^-1(rank / (N + 1))``, then the Gaussian closed form, with the same bias correction: the default
+  estimate of hoi (``"gc"``) and of THOI, which both correct the bias too.
+
+All estimates are 0-d float64 tensors in nats.
+
+References:
+    A. Kraskov, H. Stoegbauer, P. Grassberger. Estimating mutual information. Phys. Rev. E 69, 066138
+    (2004), eqs. (8) and (16).
+    F. Rosas, P. Mediano, M. Gastpar, H. Jensen. Quantifying high-order interdependencies via
+    multivariate extensions of the mutual information. Phys. Rev. E 100, 032305 (2019).
+    A. Barrett. Exploration of synergistic and redundant information sharing in static and dynamical
+    Gaussian systems. Phys. Rev. E 91, 052802 (2015): the minimum-MI (MMI) redundancy.
+    R. Ince et al. A statistical framework for neuroimaging data analysis based on mutual information
+    estimated via a Gaussian copula. Hum. Brain Mapp. 38, 1541 (2017).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from typing import Any, Literal, NamedTuple
+
+import numpy as np
+import torch
+from scipy.special import ndtri
+from scipy.stats import rankdata
+from torch import Tensor
+
+from iblearn import _checks as V
+from iblearn.functional._neighbors import Backend, count_within, knn_max_tree_dim, kth_neighbour, pick_backend
+from iblearn.functional._scale import constant_columns
+from iblearn.functional.gaussian import wishart_digammas
+from iblearn.functional.knn import Ties, _digamma, _psi, ksg_from_counts, prepare_samples
+from iblearn.functional.pairwise import _checked_blocks
+
+Method = Literal["ksg", "gaussian", "copula"]
+METHODS: tuple[Method, ...] = ("ksg", "gaussian", "copula")
+
+
+class PIDParts(NamedTuple):
+    """The four parts of I(X1, X2; T): they sum to it (:attr:`total`). Each a 0-d tensor in nats."""
+
+    redundancy: Tensor
+    unique_1: Tensor
+    unique_2: Tensor
+    synergy: Tensor
+
+    @property
+    def total(self) -> Tensor:
+        """I(X1, X2; T), the sum of the parts."""
+        return self.redundancy + self.unique_1 + self.unique_2 + self.synergy
+
+
+# ------------------------------------------------------------------------------------------------ inputs
+def split_variables(x: Any, blocks: Sequence[Sequence[int]] | None) -> list[Tensor]:
+    """The variables of ``x (N, d)``: its ``blocks`` of columns, or each column alone; at least two."""
+    t = V.continuous(x, "x")
+    if t.ndim != 2:
+        raise ValueError(f"x: expected (N, d) samples, got shape {tuple(t.shape)}")
+    cols = [[j] for j in range(t.shape[1])] if blocks is None else _checked_blocks(blocks, t.shape[1])
+    if len(cols) < 2:
+        raise ValueError(
+            f"x: information among variables needs at least 2 variables (columns or blocks), got {len(cols)}"
+        )
+    return [t[:, c] for c in cols]
+
+
+def named_variables(*named: tuple[str, Any]) -> list[Tensor]:
+    """Separate arguments as variables, each checked by name and all of one length."""
+    out = [V.continuous(v, name) for name, v in named]
+    V.same_length(*zip([name for name, _ in named], out, strict=True))
+    return out
+
+
+def check_not_constant(variables: list[Tensor], names: list[str]) -> None:
+    for v, name in zip(variables, names, strict=True):
+        constant = constant_columns(v.detach().to(torch.float64))
+        if bool(constant.any()):
+            raise ValueError(
+                f"{name}: has a constant column ({int(constant.nonzero()[0, 0])} of the variable); its "
+                "covariance is singular and every measure of it is undefined"
+            )
+
+
+def copula_normal(t: Tensor) -> Tensor:
+    """Each column of ``t (N, d)`` replaced by ``Phi^-1(rank / (N + 1))`` (average ranks for ties): the
+    Gaussian-copula transform, float64 on t's device."""
+    ranks = rankdata(t.detach().cpu().numpy(), axis=0)
+    return torch.from_numpy(ndtri(ranks / (t.shape[0] + 1))).to(t.device)
+
+
+# ---------------------------------------------------------------------------------------------- the core
+def combine(h_marginal: Tensor, h_rest: Tensor, h_joint: Tensor) -> tuple[Tensor, Tensor]:
+    """``(TC, DTC)`` from the entropies of each variable ``(..., m)``, of all but each ``(..., m)`` and
+    of all ``(...)``."""
+    m = h_marginal.shape[-1]
+    return h_marginal.sum(-1) - h_joint, h_rest.sum(-1) - (m - 1) * h_joint
+
+
+def logdet_correction(n: int, d: int, like: Tensor) -> Tensor:
+    """``E log det S - log det Sigma`` for the sample covariance S (divisor n) of n Gaussian rows in d
+    dimensions: ``sum_{j=1..d} psi((n - j) / 2) + d log(2 / n)`` (:func:`wishart_digammas`)."""
+    return wishart_digammas(n, d, like).sum() + d * math.log(2 / n)
+
+
+def half_logdet(cov: Tensor, n: int, bias_correction: bool) -> Tensor:
+    """``1/2 log det`` of a batch of sample covariances ``(..., d, d)`` of n rows (divisor n), made
+    unbiased for Gaussian data if ``bias_correction``: the Gaussian entropy up to ``d/2 log(2 pi e)``,
+    which cancels from TC and DTC."""
+    logdet = torch.linalg.slogdet(cov)[1]
+    if bias_correction:
+        logdet = logdet - logdet_correction(n, cov.shape[-1], logdet)
+    return 0.5 * logdet
+
+
+def _gaussian_tc_dtc(variables: list[Tensor], copula: bool, bias_correction: bool) -> tuple[Tensor, Tensor]:
+    t = torch.cat(variables, dim=1).detach().to(torch.float64)
+    if copula:
+        t = copula_normal(t)
+    n = t.shape[0]
+    if n <= t.shape[1] + 1:
+        raise ValueError(f"x: {t.shape[1]} columns need more than {t.shape[1] + 1} samples, got N={n}")
+    t = t - t.mean(dim=0)
+    cov = t.T @ t / n
+    edges = np.cumsum([0] + [v.shape[1] for v in variables])
+    cols = [list(range(a, b)) for a, b in itertools.pairwise(edges.tolist())]
+
+    def h(keep: list[int]) -> Tensor:
+        return half_logdet(cov[keep][:, keep], n, bias_correction)
+
+    rest = [[c for j, block in enumerate(cols) if j != i for c in block] for i in range(len(cols))]
+    return combine(
+        torch.stack([h(c) for c in cols]), torch.stack([h(r) for r in rest]), h(list(range(t.shape[1])))
+    )
+
+
+def ksg_counts(
+    prepared: list[Tensor], k: int, backend: Backend, rest: bool
+) -> tuple[list[Tensor], list[Tensor]]:
+    """Per-sample strict counts within the joint k-th neighbour's max-norm radius: in each variable's
+    space, and (if ``rest``) in the space of all the other variables."""
+    dim = sum(v.shape[1] for v in prepared)
+    how = pick_backend(backend, prepared[0].device, dim, knn_max_tree_dim("chebyshev"))
+    eps, _ = kth_neighbour(prepared, k, "chebyshev", how)
+
+    def count(parts: list[Tensor]) -> Tensor:
+        return count_within(torch.cat(parts, dim=1), eps, "chebyshev", how, inclusive=False)
+
+    marginal = [count([v]) for v in prepared]
+    if not rest:
+        return marginal, []
+    if len(prepared) == 2:  # the rest of one variable is the other: its counts are already there
+        return marginal, marginal[::-1]
+    return marginal, [count(prepared[:i] + prepared[i + 1 :]) for i in range(len(prepared))]
+
+
+def ksg_tc_dtc(prepared: list[Tensor], k: int, backend: Backend, dual: bool) -> tuple[Tensor, Tensor]:
+    """KSG's ``(TC, DTC)`` of prepared variables; see the module's notes. Without ``dual`` the counts
+    in the spaces of X_-i are skipped and DTC is NaN (callers that read only TC)."""
+    m, n = len(prepared), prepared[0].shape[0]
+    marginal, rest = ksg_counts(prepared, k, backend, dual)
+    tc = _psi(k) + (m - 1) * _psi(n) - _digamma(torch.stack(marginal) + 1).sum(0).mean()
+    if not dual:
+        return tc, torch.full_like(tc, float("nan"))
+    s = torch.stack([ksg_from_counts(a, b, k, 1) for a, b in zip(marginal, rest, strict=True)]).sum()
+    return tc, s - tc
+
+
+def tc_dtc(
+    variables: list[Tensor],
+    names: list[str],
+    method: Method,
+    *,
+    k: int,
+    dual: bool,
+    bias_correction: bool,
+    standardize: bool,
+    ties: Ties,
+    backend: Backend,
+    seed: int,
+) -> tuple[Tensor, Tensor]:
+    """``(TC, DTC)`` of checked variables by ``method`` (for KSG, DTC is NaN unless ``dual``)."""
+    V.choice(method, "method", METHODS)
+    bias_correction = V.flag(bias_correction, "bias_correction")
+    if method == "ksg":
+        prepared, k = prepare_samples(
+            list(zip(names, variables, strict=True)), k, standardize=standardize, ties=ties, seed=seed
+        )
+        return ksg_tc_dtc(prepared, k, backend, dual)
+    check_not_constant(variables, names)
+    return _gaussian_tc_dtc(variables, method == "copula", bias_correction)
+
+
+def _measure(x: Any, blocks: Any, method: Method, dual: bool, **options: Any) -> tuple[Tensor, Tensor]:
+    variables = split_variables(x, blocks)
+    names = [f"x (variable {i})" for i in range(len(variables))]
+    return tc_dtc(variables, names, method, dual=dual, **options)
+
+
+# ------------------------------------------------------------------------------------------ the measures
+def total_correlation(
+    x: Any,
+    blocks: Sequence[Sequence[int]] | None = None,
+    *,
+    method: Method = "ksg",
+    k: int = 3,
+    bias_correction: bool = True,
+    standardize: bool = True,
+    ties: Ties = "jitter",
+    backend: Backend = "auto",
+    seed: int = 0,
+) -> Tensor:
+    """Total correlation (multi-information) ``TC = sum_i h(X_i) - h(X)`` in nats: the KL divergence
+    of the joint from the product of its marginals, 0 exactly when the variables are independent.
+
+    Args:
+        x: ``(N, d)`` floating-point samples.
+        blocks: column indices of each variable (``[[0, 1], [2], [3, 4]]``); None: each column alone.
+        method: ``"ksg"``, ``"gaussian"`` or ``"copula"`` (see the module's notes).
+        k: neighbours in the joint space (``"ksg"``), 1 <= k < N.
+        bias_correction: Wishart bias correction of the log-determinants (``"gaussian"``, ``"copula"``).
+        standardize, ties, backend: as for :func:`~iblearn.functional.ksg_mi` (``"ksg"``).
+        seed: seeds the jitter (variable i from ``seed + i``).
+
+    Returns:
+        0-d float64 tensor, nats. Not clipped at 0.
+
+    Example:
+        >>> g = torch.Generator().manual_seed(0)
+        >>> z = torch.randn(2000, 1, generator=g)
+        >>> x = z + torch.randn(2000, 3, generator=g)  # three noisy copies of z
+        >>> round(float(total_correlation(x, method="gaussian")), 2)  # truth: log(2) / 2 = 0.347
+        0.35
+        >>> abs(float(total_correlation(x)) - 0.347) < 0.05  # KSG
+        True
+    """
+    options = dict(k=k, bias_correction=bias_correction, standardize=standardize, ties=ties, backend=backend)
+    return _measure(x, blocks, method, False, seed=seed, **options)[0]
+
+
+def dual_total_correlation(
+    x: Any,
+    blocks: Sequence[Sequence[int]] | None = None,
+    *,
+    method: Method = "ksg",
+    k: int = 3,
+    bias_correction: bool = True,
+    standardize: bool = True,
+    ties: Ties = "jitter",
+    backend: Backend = "auto",
+    seed: int = 0,
+) -> Tensor:
+    """Dual total correlation ``DTC = h(X) - sum_i h(X_i | X_-i) = sum_i I(X_i; X_-i) - TC`` in nats:
+    the information shared by at least two of the variables. Arguments as for :func:`total_correlation`.
+
+    Example:
+        >>> g = torch.Generator().manual_seed(0)
+        >>> x = torch.randn(5000, 2, generator=g)
+        >>> x = torch.cat([x, x.sum(1, keepdim=True) + 0.5 * torch.randn(5000, 1, generator=g)], 1)
+        >>> bool(dual_total_correlation(x) > total_correlation(x))  # y = x1 + x2: synergy
+        True
+    """
+    options = dict(k=k, bias_correction=bias_correction, standardize=standardize, ties=ties, backend=backend)
+    return _measure(x, blocks, method, True, seed=seed, **options)[1]
+
+
+def o_information(
+    x: Any,
+    blocks: Sequence[Sequence[int]] | None = None,
+    *,
+    method: Method = "ksg",
+    k: int = 3,
+    bias_correction: bool = True,
+    standardize: bool = True,
+    ties: Ties = "jitter",
+    backend: Backend = "auto",
+    seed: int = 0,
+) -> Tensor:
+    """O-information ``O = TC - DTC`` in nats (Rosas et al. 2019, eq. 5): positive when redundancy
+    dominates the dependencies among the variables, negative when synergy does; 0 for two variables.
+    For three it equals the interaction information. Arguments as for :func:`total_correlation`.
+
+    Example:
+        >>> g = torch.Generator().manual_seed(0)
+        >>> z = torch.randn(3000, 1, generator=g)
+        >>> o = o_information(z + torch.randn(3000, 3, generator=g))  # three noisy copies of one source
+        >>> bool(0.05 < o < 0.15)  # truth: (5 log 2 - 3 log 3) / 2 = 0.085
+        True
+    """
+    options = dict(k=k, bias_correction=bias_correction, standardize=standardize, ties=ties, backend=backend)
+    tc, dtc = _measure(x, blocks, method, True, seed=seed, **options)
+    return tc - dtc
+
+
+def s_information(
+    x: Any,
+    blocks: Sequence[Sequence[int]] | None = None,
+    *,
+    method: Method = "ksg",
+    k: int = 3,
+    bias_correction: bool = True,
+    standardize: bool = True,
+    ties: Ties = "jitter",
+    backend: Backend = "auto",
+    seed: int = 0,
+) -> Tensor:
+    """S-information ``S = TC + DTC = sum_i I(X_i; X_-i)`` in nats (Rosas et al. 2019, eq. 6): the
+    total amount of dependency, redundant and synergistic alike. Arguments as for
+    :func:`total_correlation`.
+
+    Example:
+        >>> g = torch.Generator().manual_seed(0)
+        >>> x = torch.randn(2000, 3, generator=g)
+        >>> abs(float(s_information(x))) < 0.05  # independent variables
+        True
+    """
+    options = dict(k=k, bias_correction=bias_correction, standardize=standardize, ties=ties, backend=backend)
+    tc, dtc = _measure(x, blocks, method, True, seed=seed, **options)
+    return tc + dtc

@@ -1,0 +1,278 @@
+"""A search over subsets of variables for the most redundant and the most synergistic groups: the
+O-information (or the total correlation) of every subset of the given sizes, kept to the top few.
+
+Subsets are visited in lexicographic order, in batches whose working memory is bounded, and only the
+``top`` highest and lowest values are kept, so memory does not grow with the number of subsets. The
+Gaussian and copula estimators evaluate a whole batch at once from the covariance of all the columns
+(batched Cholesky factorizations; a subset's ``log det Sigma_-i`` is ``log det Sigma + log P_ii`` with
+P its precision, so no leave-one-out matrix is factorized); KSG runs one neighbour search per subset,
+on all the threads torch is given. With a ``checkpoint`` file the search can be killed and resumed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import itertools
+import json
+import math
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from torch import Tensor
+
+from iblearn import _checks as V
+from iblearn.functional._neighbors import Backend
+from iblearn.functional.knn import Ties, prepare_samples
+from iblearn.functional.multivariate import (
+    METHODS,
+    Method,
+    check_not_constant,
+    combine,
+    copula_normal,
+    ksg_tc_dtc,
+    logdet_correction,
+    split_variables,
+)
+
+Measure = Literal["o_information", "total_correlation"]
+Subset = tuple[int, ...]
+#: Working memory of one batch of the Gaussian path (its covariance blocks and factors).
+BATCH_BYTES = 64 * 2**20
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """The ``top`` subsets with the highest and with the lowest values, each list best first, as
+    ``(columns, value in nats)``; ``evaluated`` subsets in all."""
+
+    highest: list[tuple[Subset, float]]
+    lowest: list[tuple[Subset, float]]
+    evaluated: int
+
+
+def o_information_search(
+    x: Any,
+    sizes: Sequence[int] = (3,),
+    *,
+    method: Method = "ksg",
+    top: int = 10,
+    measure: Measure = "o_information",
+    k: int = 3,
+    bias_correction: bool = True,
+    standardize: bool = True,
+    ties: Ties = "jitter",
+    backend: Backend = "auto",
+    seed: int = 0,
+    progress: bool = False,
+    checkpoint: str | os.PathLike[str] | None = None,
+) -> SearchResult:
+    """The O-information (or total correlation) of every subset of the columns of ``x`` of each size in
+    ``sizes``; the ``top`` most redundant (highest O) and most synergistic (lowest O) subsets.
+
+    Args:
+        x: ``(N, d)`` floating-point samples, one variable a column.
+        sizes: subset sizes, each from 2 to d.
+        method: ``"ksg"``, ``"gaussian"`` or ``"copula"`` (see :mod:`iblearn.functional.multivariate`);
+            the Gaussian two are thousands of times faster per subset.
+        top: how many subsets to keep at each end.
+        measure: ``"o_information"`` or ``"total_correlation"``.
+        k, bias_correction, standardize, ties, backend, seed: as for
+            :func:`~iblearn.functional.o_information` (each column jittered once, column j from
+            ``seed + j``, so a subset's value does not depend on the others).
+        progress: report the subsets done on stderr.
+        checkpoint: a JSON file written (atomically) after each batch; a search started with the same
+            file, data and settings resumes where the last one stopped. Deleted by the caller.
+
+    Returns:
+        :class:`SearchResult`.
+
+    Example:
+        >>> g = torch.Generator().manual_seed(0)
+        >>> x = torch.randn(2000, 6, generator=g)
+        >>> x[:, 1:3] += x[:, :1]  # columns 0, 1, 2 share a source
+        >>> x[:, 5] += x[:, 3] + x[:, 4]  # column 5 is the sum of 3 and 4
+        >>> found = o_information_search(x, sizes=(3,), method="gaussian", top=1)
+        >>> found.highest[0][0], found.lowest[0][0], found.evaluated
+        ((0, 1, 2), (3, 4, 5), 20)
+    """
+    V.choice(method, "method", METHODS)
+    bias_correction = V.flag(bias_correction, "bias_correction")
+    V.choice(measure, "measure", ("o_information", "total_correlation"))
+    top, progress = V.positive_int(top, "top"), V.flag(progress, "progress")
+    variables = split_variables(x, None)
+    d = len(variables)
+    sizes = _checked_sizes(sizes, d)
+    total = sum(math.comb(d, s) for s in sizes)
+    settings = dict(
+        method=method,
+        measure=measure,
+        k=k,
+        bias=bias_correction,
+        standardize=standardize,
+        ties=ties,
+        sizes=list(sizes),
+        top=top,
+        seed=seed,
+        backend=backend,
+    )
+    state = _State.load(checkpoint, _fingerprint(variables, settings))
+    batches = (
+        _gaussian_batches(variables, sizes, method == "copula", bias_correction, measure, state.done)
+        if method != "ksg"
+        else _ksg_batches(variables, sizes, measure, k, standardize, ties, backend, seed, state.done)
+    )
+    for subsets, values in batches:
+        state.add(subsets, values.tolist(), top)
+        state.save(checkpoint)
+        if progress:
+            print(f"\r{state.done}/{total} subsets", end="", file=sys.stderr, flush=True)
+    if progress:
+        print(file=sys.stderr)
+    return SearchResult(
+        highest=sorted(state.highest, key=lambda e: (-e[1], e[0])),
+        lowest=sorted(state.lowest, key=lambda e: (e[1], e[0])),
+        evaluated=state.done,
+    )
+
+
+def _checked_sizes(sizes: Any, d: int) -> list[int]:
+    try:
+        out = [V.positive_int(s, "sizes") for s in sizes]
+    except TypeError:
+        raise ValueError(f"sizes: expected a sequence of subset sizes, got {sizes!r}") from None
+    if not out or any(not 2 <= s <= d for s in out) or len(set(out)) != len(out):
+        raise ValueError(f"sizes: expected distinct sizes from 2 to the {d} columns of x, got {sizes!r}")
+    return out
+
+
+def _subsets(d: int, sizes: list[int], skip: int) -> Iterator[Subset]:
+    every = itertools.chain(*(itertools.combinations(range(d), s) for s in sizes))
+    return itertools.islice(every, skip, None)
+
+
+def _batched(it: Iterator[Subset], size: int) -> Iterator[list[Subset]]:
+    while batch := list(itertools.islice(it, size)):
+        yield batch
+
+
+def _gaussian_batches(
+    variables: list[Tensor], sizes: list[int], copula: bool, bias: bool, measure: Measure, skip: int
+) -> Iterator[tuple[list[Subset], Tensor]]:
+    check_not_constant(variables, [f"x (variable {i})" for i in range(len(variables))])
+    t = torch.cat(variables, dim=1).detach().to(torch.float64)
+    if copula:
+        t = copula_normal(t)
+    n = t.shape[0]
+    t = t - t.mean(dim=0)
+    cov = t.T @ t / n
+    largest = max(sizes)
+    per_batch = max(1, BATCH_BYTES // (8 * 4 * largest * largest))
+    for batch in _batched(_subsets(t.shape[1], sizes, skip), per_batch):
+        out = torch.empty(len(batch), dtype=torch.float64)
+        for s in {len(b) for b in batch}:  # one size at a time: batched matrices share a shape
+            rows = [i for i, b in enumerate(batch) if len(b) == s]
+            idx = torch.tensor([batch[i] for i in rows])
+            out[rows] = _gaussian_subsets(cov[idx[:, :, None], idx[:, None, :]], n, bias, measure)
+        yield batch, out
+
+
+def _gaussian_subsets(cov: Tensor, n: int, bias: bool, measure: Measure) -> Tensor:
+    """The measure of each of a batch of scalar-variable covariances ``(B, s, s)``."""
+    s = cov.shape[-1]
+    chol, info = torch.linalg.cholesky_ex(cov)
+    if bool(info.any()):
+        raise ValueError("x: some columns are linear functions of others (a singular covariance)")
+    logdet = 2 * torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1)
+    # log det Sigma_-i = log det Sigma + log (Sigma^-1)_ii (the Schur complement of the rest).
+    rest = logdet[:, None] + torch.log(torch.diagonal(torch.cholesky_inverse(chol), dim1=-2, dim2=-1))
+    marginal = torch.log(torch.diagonal(cov, dim1=-2, dim2=-1))
+    if bias:
+        logdet = logdet - logdet_correction(n, s, logdet)
+        rest = rest - logdet_correction(n, s - 1, logdet)
+        marginal = marginal - logdet_correction(n, 1, logdet)
+    tc, dtc = combine(0.5 * marginal, 0.5 * rest, 0.5 * logdet)
+    return tc if measure == "total_correlation" else tc - dtc
+
+
+def _ksg_batches(
+    variables: list[Tensor],
+    sizes: list[int],
+    measure: Measure,
+    k: int,
+    standardize: bool,
+    ties: Ties,
+    backend: Backend,
+    seed: int,
+    skip: int,
+) -> Iterator[tuple[list[Subset], Tensor]]:
+    prepared, k = prepare_samples(
+        [(f"x (variable {i})", v) for i, v in enumerate(variables)],
+        k,
+        standardize=standardize,
+        ties=ties,
+        seed=seed,
+    )
+    dual = measure == "o_information"
+    # Batches of subsets between checkpoints: one KSG search each, so a batch is a few seconds' work.
+    for batch in _batched(_subsets(len(prepared), sizes, skip), 64):
+        values = []
+        for subset in batch:
+            tc, dtc = ksg_tc_dtc([prepared[j] for j in subset], k, backend, dual)
+            values.append(tc - dtc if dual else tc)
+        yield batch, torch.stack(values).cpu()
+
+
+def _fingerprint(variables: list[Tensor], settings: dict[str, Any]) -> str:
+    """What a checkpoint must match: the data's bytes and the settings."""
+    h = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
+    h.update(torch.cat(variables, dim=1).detach().cpu().to(torch.float64).contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+@dataclass
+class _State:
+    """The search so far: subsets done (a prefix of the order) and the two heaps of the top values."""
+
+    key: str
+    done: int
+    highest: list[tuple[Subset, float]]
+    lowest: list[tuple[Subset, float]]
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str] | None, key: str) -> _State:
+        if path is None or not Path(path).exists():
+            return cls(key, 0, [], [])
+        saved = json.loads(Path(path).read_text())
+        if saved.get("key") != key:
+            raise ValueError(f"checkpoint: {path} is of another search (other data or settings); delete it")
+
+        def entries(name: str) -> list[tuple[Subset, float]]:
+            return [(tuple(s), float(v)) for s, v in saved[name]]
+
+        return cls(key, int(saved["done"]), entries("highest"), entries("lowest"))
+
+    def add(self, subsets: list[Subset], values: list[float], top: int) -> None:
+        self.done += len(subsets)
+        pairs = list(zip(subsets, values, strict=True))
+        self.highest = heapq.nlargest(top, self.highest + pairs, key=lambda e: (e[1], _neg(e[0])))
+        self.lowest = heapq.nsmallest(top, self.lowest + pairs, key=lambda e: (e[1], e[0]))
+
+    def save(self, path: str | os.PathLike[str] | None) -> None:
+        if path is None:
+            return
+        target = Path(path)
+        tmp = target.with_name(target.name + ".tmp")
+        state = {"key": self.key, "done": self.done, "highest": self.highest, "lowest": self.lowest}
+        tmp.write_text(json.dumps(state))
+        tmp.replace(target)
+
+
+def _neg(subset: Subset) -> tuple[int, ...]:
+    """Orders ties in value by subset, ascending, inside a largest-first selection."""
+    return tuple(-j for j in subset)
