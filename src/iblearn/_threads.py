@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import os
+
 import torch
 
 from iblearn import _checks as V
 
 
-def limit_threads(n: int) -> None:
+def limit_threads(n: int, name: str = "threads") -> None:
     """Use ``n`` threads in torch's intra-op pool and in every BLAS/OpenMP pool threadpoolctl can reach.
+
+    ``n`` may not exceed the CPU count (``os.cpu_count()``): more threads than cores only wait on each
+    other, and a pool of 100,000 took a minute to start before the BLAS libraries failed to map theirs.
+    A ValueError names ``name`` (the command's ``--threads``).
 
     iblearn's jobs are mostly many small operations (Gram matrices and eigendecompositions of a batch,
     small critics), for which a parallel region costs more than it gives, and costs far more when the
@@ -17,7 +23,10 @@ def limit_threads(n: int) -> None:
     ``eigvalsh`` of a 128 x 128 float32 matrix 1.4 ms on one thread, 460 ms on two; the MOLE demo
     section 105 s on one thread, 325 s on two.
     """
-    V.positive_int(n, "threads")
+    V.positive_int(n, name)
+    cores = os.cpu_count() or 1
+    if n > cores:
+        raise ValueError(f"{name}: at most the {cores} CPU cores of this machine, got {n}")
     torch.set_num_threads(n)
     try:
         from threadpoolctl import threadpool_limits

@@ -56,7 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     # overwriting the value given before it with its own default.
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--threads", type=int, default=argparse.SUPPRESS, help=threads_help)
-    parser = argparse.ArgumentParser(prog="iblearn", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="iblearn", description="The iblearn command: estimate, demo, bench and reproduce."
+    )
     parser.add_argument("--threads", type=int, default=1, help=threads_help)
     sub = parser.add_subparsers(dest="command", required=True)
     for command in (estimate, demo, bench, reproduce):
@@ -69,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         from iblearn._threads import limit_threads
 
-        limit_threads(args.threads)
+        limit_threads(args.threads, "--threads")
         code: int = args.func(args)
     except ValueError as e:
         err.print(f"[red]error:[/red] {e}")

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import time
+from functools import partial
+from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
+
 from iblearn.cli.console import Subparsers, out, progress_bar
-from iblearn.cli.inputs import _load, _option
+from iblearn.cli.inputs import COLUMNS_RULE, MAX_MB, SAMPLE_SUFFIXES, Samples, _load, _option
 
 
 def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
@@ -32,30 +37,40 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
         "--x-cols",
         metavar="COLS",
         default=None,
-        help="X's columns, by header name or 0-based index, comma-separated (default: all, or all but "
-        "--y-cols when X and Y share the file); a CSV's header line is detected",
+        help=f"X's {COLUMNS_RULE} (default: all, or all that --y-cols and --cond leave when they "
+        "share X's file); a CSV's header line is detected",
     )
     est.add_argument("--y-cols", metavar="COLS", default=None, help="Y's columns, as --x-cols")
     est.add_argument(
         "--method",
-        default="ksg",
+        default=None,
         help="estimator, by registry or class name in any case: ksg, mixed_ksg, binning, gaussian, renyi; "
-        "or a neural one (mine, mine_f, nwj, js, infonce), whose critic is trained on part of the rows and "
-        "reports on the rest",
+        "or a neural one (mine, mine_f, nwj, js, infonce, ...), whose critic is trained on part of the rows "
+        "and reports on the rest (default: mixed_ksg where Y is class labels, else ksg)",
+    )
+    est.add_argument(
+        "--y-type",
+        choices=("auto", "labels", "continuous"),
+        default="auto",
+        help=f"what Y is; auto: class labels where Y is one column of names, of integers (.npy), or of "
+        f"integral numbers with at most {MAX_CLASSES} distinct values, each on 2 rows or more on average",
     )
     est.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     est.add_argument(
         "--cond",
         metavar="Z",
         default=None,
-        help="samples of Z: estimate I(X;Y|Z) instead (ksg, gaussian); integer Z in a .npy is a discrete "
-        "condition, and --permutations then tests conditional independence",
+        help="samples of Z, a file or columns of X's file (as --x-cols): estimate I(X;Y|Z) instead (ksg, "
+        "gaussian); Z of class labels is a discrete condition, and --permutations then tests "
+        "conditional independence",
     )
     est.add_argument("--k", type=int, default=None, help="neighbours, for ksg and mixed_ksg")
     est.add_argument("--base", type=float, default=None, help="logarithm base: 2 for bits (default: nats)")
     est.add_argument("--resamples", type=int, default=0, help="resamples for a standard error")
     est.add_argument("--permutations", type=int, default=0, help="permutations for an independence p-value")
-    est.add_argument("--seed", type=int, default=0)
+    est.add_argument(
+        "--seed", type=int, default=0, help="seeds the estimator, resampling and permutations (default 0)"
+    )
     est.add_argument("--steps", type=int, default=2000, help="neural estimators: critic training steps")
     est.add_argument("--batch-size", type=int, default=256, help="neural estimators: rows per step")
     est.add_argument(
@@ -63,6 +78,13 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
         type=float,
         default=0.2,
         help="neural estimators: share of the rows held out for the estimate (default 0.2)",
+    )
+    est.add_argument(
+        "--max-mb",
+        type=float,
+        default=MAX_MB,
+        help=f"refuse sample files larger than this many megabytes (default {MAX_MB:g}); a table takes "
+        "about 8 bytes a number in memory",
     )
     est.add_argument(
         "--option",
@@ -75,41 +97,37 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
 
 
 def cmd_estimate(args: argparse.Namespace) -> int:
-    import numpy as np
-
     from iblearn.estimators import get_estimator
 
-    settings = dict(args.option or [])
-    if args.k is not None:
-        settings["k"] = args.k
-    if args.base is not None:
-        settings["base"] = args.base
-    args.method = _estimator_name(args.method)
-    est = get_estimator(args.method, **settings)
+    if args.seed < 0:
+        raise ValueError(f"--seed: expected a non-negative integer, got {args.seed}")
+    if not args.max_mb > 0:
+        raise ValueError(f"--max-mb: expected a positive number, got {args.max_mb}")
     if args.y is None and args.y_cols is None:
         raise ValueError("Y: give a second file, or --y-cols to take Y from X's file")
-    # One file for both: X is the columns that --y-cols leaves, unless --x-cols says otherwise.
-    rest = args.y_cols if args.y is None and args.x_cols is None else None
-    x, y = _load(args.x, "X", args.x_cols, exclude=rest), _load(args.y or args.x, "Y", args.y_cols)
-    labels = args.method == "mixed_ksg" or settings.get("y_classes") is not None
-    if labels and isinstance(y, np.ndarray) and y.dtype.kind == "f":
-        # Tables are read as floats (class names as codes); integral values in Y are the labels they must be.
-        if not np.array_equal(y, np.round(y)):
-            raise ValueError(f"Y: {args.method} needs integer class labels here, got non-integral numbers")
-        y = y.astype(np.int64)
+    given = dict(args.option or [])
+    if args.k is not None:
+        given["k"] = args.k
+    if args.base is not None:
+        given["base"] = args.base
+    method = _estimator_name(args.method) if args.method is not None else None
+    x, y, z = _read_samples(args)
+    method, y, settings = _fit_method(method, x, y, given, args)
+    est = get_estimator(method, **settings)
     start = time.perf_counter()
     trained = ""
     quantity, test = "I(X;Y)", "permutation test of independence"
-    if args.cond is not None:
-        result = _estimate_conditional(est, x, y, args)
+    if z is not None:
+        result = _estimate_conditional(est, x.values, y, z, method, args)
         quantity, test = "I(X;Y|Z)", "local permutation test of conditional independence"
     else:
+        xv = x.values
         if est.trainable:
-            x, y, trained = _fit_on_split(est, x, y, args)
-        result = est(x, y, n_resamples=args.resamples, n_permutations=args.permutations, seed=args.seed)
+            xv, y, trained = _fit_on_split(est, xv, y, args)
+        result = est(xv, y, n_resamples=args.resamples, n_permutations=args.permutations, seed=args.seed)
     seconds = time.perf_counter() - start
     if args.json:
-        _print_json(result, est, args, seconds, trained, quantity)
+        _print_json(result, est, method, args, seconds, trained, quantity)
         return 0
     line = f"{quantity} = {float(result):.4f} {result.unit}"
     if result.stderr is not None:
@@ -117,16 +135,144 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     out.print(line)
     if result.p_value is not None:
         out.print(f"p = {result.p_value:.4g} ({test}, {result.n_permutations} permutations)")
-    out.print(f"[dim]{args.method}, N = {result.n_samples}, {est.extra_repr()}; {seconds:.3f} s[/dim]")
+    if not result.reliable:
+        out.print(f"[yellow]unreliable:[/yellow] {escape(str(result.caveat))}")
+    chosen = (
+        ""
+        if args.method is not None
+        else f" (chosen for {'class labels' if method == 'mixed_ksg' else 'continuous'} Y)"
+    )
+    shown = ", ".join([f"{method}{chosen}", *(f"{k}={_shown(v)}" for k, v in given.items())])
+    if args.seed:
+        shown += f", seed={args.seed}"
+    out.print(f"[dim]{escape(shown)}; N = {result.n_samples}; {seconds:.3f} s[/dim]")
     if trained:
         out.print(f"[dim]{trained}[/dim]")
     return 0
 
 
+def _shown(value: Any) -> str:
+    """A setting as a user would write it: 2 for 2.0, [64] for (64,)."""
+    if isinstance(value, float):
+        return f"{value:g}"
+    return json.dumps(value) if isinstance(value, list | dict) else str(value)
+
+
+def _read_samples(args: argparse.Namespace) -> tuple[Samples, Samples, Samples | None]:
+    """X, Y and Z (None without --cond) from their files; --y-cols and --cond columns of X's file are
+    not X's unless --x-cols says so."""
+    cond_cols = args.cond if args.cond is not None and not _names_a_file(args.cond) else None
+    exclude = []
+    if args.x_cols is None:
+        if args.y is None:
+            exclude.append((args.y_cols, "--y-cols"))
+        if cond_cols is not None:
+            exclude.append((cond_cols, "--cond"))
+    load = partial(_load, max_mb=args.max_mb)
+    x = load(args.x, "X", args.x_cols, exclude=exclude)
+    y = load(args.y or args.x, "Y", args.y_cols)
+    if args.cond is None:
+        return x, y, None
+    z = load(args.x, "--cond", cond_cols) if cond_cols is not None else load(args.cond, "--cond")
+    return x, y, z
+
+
+def _names_a_file(text: str) -> bool:
+    """Whether ``--cond`` names a file (else it names columns of X's file)."""
+    return Path(text).is_file() or Path(text).suffix in SAMPLE_SUFFIXES
+
+
+def _fit_method(
+    method: str | None, x: Samples, y: Samples, given: dict[str, Any], args: argparse.Namespace
+) -> tuple[str, Any, dict[str, Any]]:
+    """The method (the one asked, or the one that fits Y: mixed_ksg for class labels, else ksg), Y as
+    it takes it (integer labels where it takes labels) and its settings: the ones given, plus the seed
+    and the input widths where it has such settings."""
+    import inspect
+
+    import numpy as np
+
+    from iblearn.estimators import REGISTRY
+
+    codes = _class_codes(y, args.y_type)
+    if method is None:
+        method = "mixed_ksg" if codes is not None else "ksg"
+    params = inspect.signature(REGISTRY[method]).parameters
+    settings = dict(given)
+    values = y.values
+    if codes is not None:
+        if method != "mixed_ksg" and "y_classes" not in params:
+            where = f"column {y.columns[0]}" if len(y.columns) == 1 else repr(args.y or args.x)
+            raise ValueError(
+                f"{'--y-cols' if args.y_cols else 'Y'}: {where} holds {int(codes.max()) + 1} class labels, "
+                f"which {method} reads as continuous numbers (KSG then underestimates I(X;Y)): use --method "
+                "mixed_ksg, or a neural method, or --y-type continuous where the numbers are quantities"
+            )
+        if "y_classes" in params:  # a neural critic takes them one-hot
+            settings.setdefault("y_classes", int(codes.max()) + 1)
+        values = codes
+    elif method == "mixed_ksg" or settings.get("y_classes") is not None:  # labels asked for
+        values = _integral(y.values, method)
+    if "seed" in params:
+        settings.setdefault("seed", args.seed)
+    xt, yt = np.asarray(x.values), np.asarray(values)
+    if "x_dim" in params and xt.ndim >= 1:
+        settings.setdefault("x_dim", int(np.prod(xt.shape[1:])))
+    if "y_dim" in params and "y_classes" not in settings and yt.ndim >= 1:
+        settings.setdefault("y_dim", int(np.prod(yt.shape[1:])))
+    return method, values, settings
+
+
+#: The most distinct values a column of integral numbers may hold to be read as class labels.
+MAX_CLASSES = 20
+
+
+def _class_codes(y: Samples, kind: str) -> Any:
+    """Y's classes as integer codes 0..K-1 (in sorted order of the values) where Y is one column of class
+    labels, else None: names, integers, or integral numbers with at most :data:`MAX_CLASSES` distinct
+    values and 2 rows or more a value on average; ``kind`` ("labels", "continuous") overrides."""
+    import numpy as np
+
+    values = np.asarray(y.values)
+    if values.ndim == 2 and values.shape[1] == 1:
+        values = values[:, 0]
+    if kind == "continuous":
+        if y.text:
+            raise ValueError(f"--y-type: Y holds names, not numbers: {', '.join(y.columns)}")
+        return None
+    if values.ndim != 1 or values.size == 0:
+        if kind == "labels":
+            raise ValueError("--y-type: class labels are one column")
+        return None
+    if values.dtype.kind == "f":
+        integral = bool(np.isfinite(values).all()) and np.array_equal(values, np.round(values))
+        if not integral:
+            if kind == "labels":
+                raise ValueError("--y-type: class labels are integers or names; Y holds other numbers")
+            return None
+    classes, codes = np.unique(values, return_inverse=True)
+    few = len(classes) <= min(MAX_CLASSES, len(values) // 2)
+    if kind == "labels" or y.text or values.dtype.kind in "iub" or few:
+        return codes.astype(np.int64)
+    return None
+
+
+def _integral(values: Any, method: str) -> Any:
+    """Y's numbers as the integer labels ``method`` takes (tables are read as floats)."""
+    import numpy as np
+
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f":
+        if not np.array_equal(values, np.round(values)):
+            raise ValueError(f"Y: {method} needs integer class labels here, got non-integral numbers")
+        return values.astype(np.int64)
+    return values
+
+
 def _print_json(
-    result: Any, est: Any, args: argparse.Namespace, seconds: float, trained: str, quantity: str
+    result: Any, est: Any, method: str, args: argparse.Namespace, seconds: float, trained: str, quantity: str
 ) -> None:
-    """``estimate --json``: one JSON object on stdout, for scripts; absent facts are null."""
+    """``estimate --json``: one strict JSON object on stdout, for scripts; absent facts are null, and so
+    are infinite and undefined numbers, which ``nonfinite`` then names (``{"value": "inf"}``)."""
     record = {
         "quantity": quantity,
         "value": float(result),
@@ -136,13 +282,34 @@ def _print_json(
         "resamples": args.resamples if result.stderr is not None else 0,
         "p_value": result.p_value,
         "permutations": result.n_permutations,
-        "method": args.method,
+        "reliable": result.reliable,
+        "caveat": result.caveat,
+        "method": method,
         "n_samples": result.n_samples,
+        "seed": args.seed,
         "settings": est.settings(),
         "seconds": round(seconds, 4),
         "training": trained or None,
     }
-    print(json.dumps(record, default=str))
+    nonfinite: dict[str, str] = {}
+    print(
+        json.dumps(
+            _finite(record, "", nonfinite) | {"nonfinite": nonfinite or None}, default=str, allow_nan=False
+        )
+    )
+
+
+def _finite(value: Any, key: str, nonfinite: dict[str, str]) -> Any:
+    """``value`` with every infinite or NaN float replaced by None, recorded in ``nonfinite`` by its
+    dotted key (JSON has no such numbers; jq and JSON.parse refuse Python's ``Infinity``)."""
+    if isinstance(value, dict):
+        return {k: _finite(v, f"{key}.{k}" if key else str(k), nonfinite) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v, f"{key}.{i}", nonfinite) for i, v in enumerate(value)]
+    if isinstance(value, float) and not math.isfinite(value):
+        nonfinite[key] = str(value)
+        return None
+    return value
 
 
 def _estimator_name(text: str) -> str:
@@ -163,19 +330,17 @@ def _estimator_name(text: str) -> str:
     raise ValueError(f"--method: unknown estimator {text!r}; {hint}known: {', '.join(sorted(REGISTRY))}")
 
 
-def _estimate_conditional(est: Any, x: Any, y: Any, args: argparse.Namespace) -> Any:
+def _estimate_conditional(est: Any, x: Any, y: Any, z: Samples, method: str, args: argparse.Namespace) -> Any:
     """``estimate X Y --cond Z``: I(X;Y|Z), with a p-value for conditional independence (local
-    permutations of X in Z, Runge 2018) instead of one for independence."""
-    import numpy as np
-
+    permutations of X in Z, Runge 2018) instead of one for independence. Z of class labels (one column
+    of names or integers, as Y's labels are told) is a discrete condition."""
     from iblearn.estimators.conditional import Conditional
 
     if not isinstance(est, Conditional):
-        raise ValueError(f"--cond: {args.method} does not estimate conditional MI; use ksg or gaussian")
-    z = _load(args.cond, "--cond")
-    if isinstance(z, np.ndarray) and z.dtype.kind in "iub":
-        z = z.astype(np.int64)  # integer Z (.npy) is a discrete condition: one class per value
-    return est(x, y, z=z, n_resamples=args.resamples, n_permutations=args.permutations, seed=args.seed)
+        raise ValueError(f"--cond: {method} does not estimate conditional MI; use ksg or gaussian")
+    codes = _class_codes(z, "auto")
+    zv = codes if codes is not None else z.values
+    return est(x, y, z=zv, n_resamples=args.resamples, n_permutations=args.permutations, seed=args.seed)
 
 
 def _fit_on_split(est: Any, x: Any, y: Any, args: argparse.Namespace) -> tuple[Any, Any, str]:

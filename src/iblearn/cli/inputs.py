@@ -7,25 +7,67 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import json
 import pickle
-from collections.abc import Sequence
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+from rich.markup import escape
+
+from iblearn.cli.console import err
+
+#: Sample files larger than this many megabytes (10^6 bytes) are refused unless ``--max-mb`` says more:
+#: a table's numbers take 8 bytes each in memory, often more than their text in the file.
+MAX_MB = 1000.0
+#: The longest line a table may have, in bytes: one line is split into fields at once.
+MAX_LINE = 1_000_000
+#: The suffixes of sample files.
+SAMPLE_SUFFIXES = (".npy", ".pt", ".csv", ".txt")
+# A number written with a decimal comma ("1,5", "-0,25"), which float() does not read.
+_DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+")
 
 
-def _load(path: str, name: str, cols: str | None = None, exclude: str | None = None) -> Any:
-    """An array from .npy (no pickles), .csv/.txt (a header line of column names is optional), or .pt
-    (tensors only). ``cols`` picks columns by header name or 0-based index, e.g. ``"age,2"``;
-    ``exclude`` takes all columns but those."""
+@dataclass(frozen=True)
+class Samples:
+    """Samples read from a file: ``values`` (a numpy array, or a tensor from a .pt file), the picked
+    columns for messages (a header name quoted, ``"'age'"``, else the index, ``"3"``; none for a whole
+    array), and ``text``, whether a picked column held names (class labels, as integer codes in sorted
+    order)."""
+
+    values: Any
+    columns: list[str] = field(default_factory=list)
+    text: bool = False
+
+
+def _load(
+    path: str,
+    name: str,
+    cols: str | None = None,
+    exclude: Sequence[tuple[str, str]] = (),
+    max_mb: float = MAX_MB,
+) -> Samples:
+    """Samples from .npy (no pickles), .csv/.txt (a header line of column names is optional), or .pt
+    (tensors only). ``cols`` picks columns (:func:`_column_indices`), e.g. ``"age,2"``; ``exclude``
+    takes all columns but those, as ``(cols, option)`` pairs. A file above ``max_mb`` megabytes is
+    refused."""
     import numpy as np
     import torch
 
     p = Path(path)
     if not p.is_file():
         raise ValueError(f"{name}: no such file {path!r}")
-    if p.suffix not in (".npy", ".pt", ".csv", ".txt"):
+    if p.suffix not in SAMPLE_SUFFIXES:
         raise ValueError(f"{name}: unsupported file type {p.suffix!r}; use .npy, .csv, .txt or .pt")
+    size = p.stat().st_size
+    if size > max_mb * 1e6:
+        raise ValueError(
+            f"{name}: {path!r} holds {size / 1e6:,.1f} MB, above the limit of {max_mb:g} MB (--max-mb); "
+            "give a larger --max-mb to read it, with memory for about 8 bytes a number"
+        )
     if p.suffix in (".csv", ".txt"):
         return _read_table(p, name, cols, exclude)
     try:
@@ -36,55 +78,126 @@ def _load(path: str, name: str, cols: str | None = None, exclude: str | None = N
     except (OSError, ValueError, RuntimeError, EOFError, pickle.UnpicklingError) as e:
         # EOFError: an empty .npy; UnpicklingError: a .pt that holds more than tensors (weights_only)
         raise ValueError(f"{name}: cannot read {path!r}: {str(e).splitlines()[0]}") from e
-    if cols is None and exclude is None:
-        return data
+    if cols is None and not exclude:
+        return Samples(data)
     if getattr(data, "ndim", 0) != 2:
         raise ValueError(f"{name}: columns are picked from a 2-D array; {path!r} holds another shape")
-    return data[:, _pick(cols, exclude, [], data.shape[1], name)]
+    picked = _pick(cols, exclude, [], data.shape[1], name)
+    return Samples(data[:, picked], [str(j) for j in picked])
 
 
-def _read_table(p: Path, name: str, cols: str | None, exclude: str | None) -> Any:
-    """A CSV (comma-separated) or .txt (whitespace-separated) table as a float64 array. The first line
-    is a header when any of its fields is not a number. A column of text (class names) becomes integer
-    codes in sorted order: labels, as mixed_ksg's Y needs. Empty fields and text among numbers are
-    refused, naming the line."""
-    import numpy as np
+def _read_table(p: Path, name: str, cols: str | None, exclude: Sequence[tuple[str, str]] = ()) -> Samples:
+    """A CSV (comma-separated) or .txt (whitespace-separated) table's picked columns as a float64 array.
 
+    The first line is a header when any of its fields is not a number. A column of text (class names)
+    becomes integer codes in sorted order: labels, as mixed_ksg's Y needs. Empty fields, text among
+    numbers and numbers with a decimal comma are refused, naming the line. The file is read twice,
+    a line at a time: once to count the rows, once to parse them into an array of that size, so that
+    memory holds the picked numbers and one line (at most :data:`MAX_LINE` bytes) of text.
+    """
+    where = repr(str(p))
     try:
+        n_rows = _count_rows(p, name)
         with p.open(encoding="utf-8-sig", newline="") as f:  # -sig: Excel writes a byte-order mark
-            if p.suffix == ".csv":
-                rows = [[field.strip() for field in row] for row in csv.reader(f) if row]
-            else:
-                rows = [line.split() for line in f if line.strip()]
+            rows = _rows(f, p.suffix == ".csv")
+            first = next(rows, (0, []))
+            header: list[str] = []
+            if first[1] and not all(_is_number(v) for v in first[1]):
+                header, n_rows, first = first[1], n_rows - 1, next(rows, (0, []))
+            if not first[1]:
+                raise ValueError(f"{name}: {where} holds no rows of samples")
+            width = len(header or first[1])
+            picked = _pick(cols, exclude, header, width, name)
+            table = _Table(name, where, [repr(header[j]) if header else str(j) for j in picked], n_rows)
+            for line, row in itertools.chain([first], rows):
+                if len(row) != width:
+                    raise ValueError(
+                        f"{name}: line {line} of {where} has {len(row)} fields, expected {width}"
+                    )
+                table.add(line, [row[j] for j in picked])
     except (OSError, UnicodeDecodeError, csv.Error) as e:
-        raise ValueError(f"{name}: cannot read {str(p)!r}: {e}") from e
-    header: list[str] = []
-    if rows and not all(_is_number(field) for field in rows[0]):
-        header, rows = rows[0], rows[1:]
-    if not rows:
-        raise ValueError(f"{name}: {str(p)!r} holds no rows of samples")
-    width = len(header or rows[0])
-    first = 2 if header else 1  # the line number of rows[0]
-    for line, row in enumerate(rows, start=first):
-        if len(row) != width:
-            raise ValueError(f"{name}: line {line} of {str(p)!r} has {len(row)} fields, expected {width}")
-    columns = []
-    for j in _pick(cols, exclude, header, width, name):
-        values = [row[j] for row in rows]
-        if "" in values:
-            raise ValueError(f"{name}: line {values.index('') + first} of {str(p)!r} has an empty field")
-        numbers = [_is_number(v) for v in values]
-        if all(numbers):
-            columns.append(np.array(values, dtype=np.float64))
-        elif any(numbers):  # a typo or a missing-value marker in a column of numbers, not a class name
-            bad = numbers.index(False)
+        raise ValueError(f"{name}: cannot read {where}: {e}") from e
+    return table.samples()
+
+
+class _Table:
+    """The picked columns of a table, filled a row at a time into an array of the counted rows."""
+
+    def __init__(self, name: str, where: str, labels: list[str], n_rows: int) -> None:
+        import numpy as np
+
+        self.name, self.where, self.labels = name, where, labels
+        self.values = np.empty((n_rows, len(labels)))
+        self.n = 0
+        self.codes: list[dict[str, int]] = [{} for _ in labels]  # a column's names, in order of appearance
+        self.numbers = [False] * len(labels)  # whether a column has held a number
+
+    def add(self, line: int, fields: list[str]) -> None:
+        if self.n == len(self.values):  # a line end the count did not see (a lone carriage return)
+            self.values.resize((2 * self.n + 1, len(self.labels)), refcheck=False)
+        for c, text in enumerate(fields):
+            try:
+                self.values[self.n, c] = float(text)
+            except ValueError:
+                self.values[self.n, c] = self._name(c, line, text)
+            else:
+                self.numbers[c] = True
+                if self.codes[c]:
+                    raise ValueError(
+                        f"{self.name}: {self.where} has {next(iter(self.codes[c]))!r} in column "
+                        f"{self.labels[c]}, a column of numbers (line {line} has {text!r})"
+                    )
+        self.n += 1
+
+    def _name(self, c: int, line: int, text: str) -> int:
+        """The code of a class name, refusing what is no class name."""
+        at = f"{self.name}: line {line} of {self.where}"
+        if not text:
+            raise ValueError(f"{at} has an empty field")
+        if _DECIMAL_COMMA.fullmatch(text):
             raise ValueError(
-                f"{name}: line {bad + first} of {str(p)!r} has {values[bad]!r} in a column of numbers"
+                f"{at} has {text!r} in column {self.labels[c]}, a number with a decimal comma, which is "
+                f"not read as a number: write a decimal point ({text.replace(',', '.')!r})"
             )
-        else:
-            names = np.array(sorted(set(values)))
-            columns.append(np.searchsorted(names, np.array(values)).astype(np.float64))
-    return np.stack(columns, axis=1)
+        if self.numbers[c]:  # a typo or a missing-value marker among numbers, not a class name
+            raise ValueError(f"{at} has {text!r} in a column of numbers")
+        return self.codes[c].setdefault(text, len(self.codes[c]))
+
+    def samples(self) -> Samples:
+        import numpy as np
+
+        values = self.values
+        values.resize((self.n, len(self.labels)), refcheck=False)  # blank lines were counted
+        for c, names in enumerate(self.codes):
+            if names:  # class names: codes in sorted order
+                rank = np.argsort(np.argsort(np.array(list(names))))
+                values[:, c] = rank[values[:, c].astype(np.int64)]
+        return Samples(values, self.labels, any(self.codes))
+
+
+def _count_rows(p: Path, name: str) -> int:
+    """The lines of ``p`` that are not blank (at least its rows), refusing a line above MAX_LINE bytes."""
+    rows = number = 0
+    with p.open("rb") as f:
+        while line := f.readline(MAX_LINE + 1):
+            number += 1
+            if len(line) > MAX_LINE:
+                raise ValueError(f"{name}: line {number} of {str(p)!r} is longer than {MAX_LINE:,} bytes")
+            rows += bool(line.strip())
+    return rows
+
+
+def _rows(f: IO[str], comma: bool) -> Iterator[tuple[int, list[str]]]:
+    """``(line number, stripped fields)`` of each row that is not blank."""
+    if comma:
+        reader = csv.reader(f)
+        for row in reader:
+            if row:
+                yield reader.line_num, [v.strip() for v in row]
+    else:
+        for number, line in enumerate(f, start=1):
+            if line.strip():
+                yield number, line.split()
 
 
 def _is_number(text: str) -> bool:
@@ -95,34 +208,76 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _pick(cols: str | None, exclude: str | None, header: Sequence[str], width: int, name: str) -> list[int]:
-    """The columns named by ``cols`` (all when None), less those named by ``exclude``."""
-    picked = _column_indices(cols, header, width, name) if cols else list(range(width))
-    if exclude:
-        dropped = set(_column_indices(exclude, header, width, "Y"))
+def _pick(
+    cols: str | None, exclude: Sequence[tuple[str, str]], header: Sequence[str], width: int, name: str
+) -> list[int]:
+    """The columns named by ``cols`` (all when None), less those named by ``exclude``'s
+    ``(cols, option)`` pairs."""
+    picked = _column_indices(cols, header, width, _option_of(name)) if cols else list(range(width))
+    for spec, option in exclude:
+        dropped = set(_column_indices(spec, header, width, option, warn=False))
         picked = [j for j in picked if j not in dropped]
-        if not picked:
-            raise ValueError(f"{name}: --y-cols takes every column of the file; none is left for X")
+    if not picked:
+        raise ValueError(f"{name}: {' and '.join(o for _, o in exclude)} take every column; none is left")
     return picked
 
 
-def _column_indices(cols: str, header: Sequence[str], width: int, name: str) -> list[int]:
-    """``"a,2"``: column ``a`` by header name, then column 2 (0-based; -1 is the last)."""
-    flag = "--x-cols" if name == "X" else "--y-cols" if name == "Y" else name
+def _option_of(name: str) -> str:
+    return {"X": "--x-cols", "Y": "--y-cols"}.get(name, name)
+
+
+#: How --x-cols, --y-cols and --cond read a column, as their help states it.
+COLUMNS_RULE = (
+    "columns by header name or 0-based index (-1 the last), comma-separated; a plain number is an index "
+    "(with a warning where it is also a header name), name:4 the column named 4, index:4 the fifth"
+)
+
+
+def _column_indices(
+    cols: str, header: Sequence[str], width: int, option: str, *, warn: bool = True
+) -> list[int]:
+    """``"a,2"``: column ``a`` by header name, then column 2 (0-based; -1 is the last). A token that
+    reads as an index is one; ``name:`` and ``index:`` say which a token is."""
     picked = []
     for token in (t.strip() for t in cols.split(",")):
-        if token in header:
-            picked.append(list(header).index(token))
-            continue
-        try:
-            j = int(token)
-        except ValueError:
+        kind, _, text = token.partition(":") if token.startswith(("name:", "index:")) else ("", "", token)
+        index = _index(text, width) if kind != "name" else None
+        named = list(header).index(text) if kind != "index" and text in header else None
+        if kind == "index" and index is None:
+            raise ValueError(f"{option}: {text!r} is not a column index; the file has {width} columns")
+        if index is not None:
+            if warn and named is not None and named != index:
+                err.print(
+                    f"[yellow]warning:[/yellow] {option}: {escape(repr(text))} is both column {index} and "
+                    f"the name of column {named}; took column {index} (name:{escape(text)} picks the other)"
+                )
+            picked.append(index)
+        elif named is not None:
+            picked.append(named)
+        elif kind == "name":
             known = f"the columns are {', '.join(header)}" if header else "the file has no header line"
-            raise ValueError(f"{flag}: no column {token!r}; {known}") from None
-        if not -width <= j < width:
-            raise ValueError(f"{flag}: column {j} is out of range; the file has {width} columns")
-        picked.append(j % width)
+            raise ValueError(f"{option}: no column named {text!r}; {known}")
+        elif _is_int(text):
+            raise ValueError(f"{option}: column {text} is out of range; the file has {width} columns")
+        else:
+            known = f"the columns are {', '.join(header)}" if header else "the file has no header line"
+            raise ValueError(f"{option}: no column {text!r}; {known}")
     return picked
+
+
+def _is_int(text: str) -> bool:
+    try:
+        int(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _index(text: str, width: int) -> int | None:
+    """``text`` as a column index (-1 the last), or None where it is no index of ``width`` columns."""
+    if not _is_int(text) or not -width <= int(text) < width:
+        return None
+    return int(text) % width
 
 
 def _option(text: str) -> tuple[str, Any]:

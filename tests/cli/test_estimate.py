@@ -1,0 +1,200 @@
+"""iblearn estimate: strict JSON, bounded resources, label columns, column picking, the result line."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+
+import numpy as np
+import pytest
+
+from iblearn.cli import main
+from iblearn.data.synthetic import bivariate_normal, categorical_uniform
+
+
+def _strict(text: str):
+    def refuse(name: str):
+        raise ValueError(f"not strict JSON: {name}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.fixture
+def pair(tmp_path):
+    x, y = bivariate_normal().sample(300, seed=0)
+    np.save(tmp_path / "x.npy", x.numpy())
+    np.save(tmp_path / "y.npy", y.numpy())
+    return tmp_path
+
+
+@pytest.fixture
+def wine(tmp_path):
+    """A table whose last column is a class, as integers ('cultivar') and as names ('kind'); 'z' a
+    condition; 'noise' independent of everything."""
+    x, c = categorical_uniform(3).sample(300, seed=1)
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=len(x))
+    noise = rng.normal(size=len(x))
+    names = np.array(["barolo", "grignolino", "barbera"])[c.numpy()]
+    lines = ["alcohol,z,noise,cultivar,kind"]
+    lines += [
+        f"{a:.17g},{b:.17g},{n:.17g},{k},{s}"
+        for a, b, n, k, s in zip(x.numpy()[:, 0] + z, z, noise, c.numpy(), names, strict=True)
+    ]
+    (tmp_path / "wine.csv").write_text("\n".join(lines) + "\n")
+    np.save(tmp_path / "xa.npy", (x.numpy()[:, 0] + z)[:, None])
+    np.save(tmp_path / "z.npy", z[:, None])
+    np.save(tmp_path / "c.npy", c.numpy())
+    return tmp_path
+
+
+def test_json_is_strict_where_the_estimate_is_infinite(pair, capsys):
+    args = ["estimate", str(pair / "x.npy"), str(pair / "x.npy"), "--method", "gaussian", "--json"]
+    assert main(args) == 0
+    record = _strict(capsys.readouterr().out)
+    assert record["value"] is None and record["nonfinite"] == {"value": "inf"}
+
+
+def test_threads_beyond_the_cores_are_refused_naming_the_option(pair, capsys):
+    import torch
+
+    from iblearn._threads import limit_threads
+
+    before = torch.get_num_threads()
+    try:
+        with pytest.raises(ValueError, match="threads: at most"):
+            limit_threads((os.cpu_count() or 1) + 1)
+    finally:
+        torch.set_num_threads(before)
+    assert main(["--threads", "100000", "estimate", str(pair / "x.npy"), str(pair / "y.npy")]) == 2
+    assert "--threads: at most" in capsys.readouterr().err
+
+
+@pytest.mark.filterwarnings("ignore:.*unreliable estimate")  # 4 training steps
+@pytest.mark.parametrize("method", ["mienf", "lmi", "minde", "club", "doe"])
+def test_estimators_that_need_the_widths_get_them_from_the_data(pair, capsys, method):
+    args = ["estimate", str(pair / "x.npy"), str(pair / "y.npy"), "--method", method, "--steps", "4"]
+    assert main([*args, "--batch-size", "32", "--option", "eval_every=2", "--json"]) == 0
+    record = _strict(capsys.readouterr().out)
+    assert record["settings"]["x_dim"] == 1 and record["settings"]["y_dim"] == 1
+
+
+def test_a_negative_seed_is_refused_naming_the_option(pair, capsys):
+    assert main(["estimate", str(pair / "x.npy"), str(pair / "y.npy"), "--seed", "-1"]) == 2
+    assert "--seed: " in capsys.readouterr().err
+
+
+def test_a_table_above_the_size_limit_is_refused_naming_the_limit(tmp_path, capsys):
+    rows = np.random.default_rng(0).normal(size=(30_000, 3))
+    np.savetxt(tmp_path / "big.csv", rows, delimiter=",")  # about 2 MB
+    assert main(["estimate", str(tmp_path / "big.csv"), "--y-cols", "2", "--max-mb", "1"]) == 2
+    text = " ".join(capsys.readouterr().err.split())
+    assert "above the limit of 1 MB" in text and "--max-mb" in text
+
+
+def test_reading_a_table_takes_about_the_memory_of_its_numbers(tmp_path):
+    import tracemalloc
+
+    from iblearn.cli.inputs import _read_table
+
+    rows = np.random.default_rng(0).normal(size=(20_000, 5))
+    path = tmp_path / "t.csv"
+    np.savetxt(path, rows, delimiter=",", header="a,b,c,d,e", comments="")
+    tracemalloc.start()
+    try:
+        table = _read_table(path, "X", None, ())
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # The file is 2.5 MB, its numbers 0.8 MB; read whole as strings, the table peaked at 9 times the file.
+    assert peak < 1.5 * rows.nbytes + 1_000_000
+    np.testing.assert_allclose(table.values, rows, rtol=1e-15)
+
+
+def test_a_decimal_comma_is_refused_naming_the_column_and_the_value(tmp_path, capsys):
+    (tmp_path / "t.csv").write_text('x,weight\n0.1,"1,5"\n0.2,"2,25"\n0.3,"3,0"\n')
+    assert main(["estimate", str(tmp_path / "t.csv"), "--y-cols", "weight"]) == 2
+    text = " ".join(capsys.readouterr().err.split())
+    assert "'weight'" in text and "'1,5'" in text and "decimal point" in text
+
+
+@pytest.mark.parametrize("column", ["cultivar", "kind"])
+def test_a_label_column_gets_mixed_ksg_unless_a_method_is_named(wine, capsys, column):
+    args = ["estimate", str(wine / "xa.npy"), str(wine / "c.npy"), "--method", "mixed_ksg", "--json"]
+    assert main(args) == 0
+    expected = _strict(capsys.readouterr().out)["value"]
+    table = ["estimate", str(wine / "wine.csv"), "--x-cols", "alcohol", "--y-cols", column]
+    assert main([*table, "--json"]) == 0
+    record = _strict(capsys.readouterr().out)
+    assert record["method"] == "mixed_ksg" and record["value"] == pytest.approx(expected, abs=1e-9)
+    assert main([*table, "--method", "ksg"]) == 2
+    text = " ".join(capsys.readouterr().err.split())
+    assert f"--y-cols: column '{column}' holds 3 class labels" in text and "--method mixed_ksg" in text
+    # integers may be quantities; names are not
+    assert main([*table, "--method", "ksg", "--y-type", "continuous"]) == (0 if column == "cultivar" else 2)
+
+
+def test_a_continuous_column_keeps_ksg(wine, capsys):
+    assert main(["estimate", str(wine / "wine.csv"), "--x-cols", "alcohol", "--y-cols", "z", "--json"]) == 0
+    assert _strict(capsys.readouterr().out)["method"] == "ksg"
+
+
+def test_cond_takes_columns_of_the_same_file(wine, capsys):
+    files = ["estimate", str(wine / "xa.npy"), str(wine / "z.npy"), "--cond", str(wine / "c.npy")]
+    assert main([*files, "--json"]) == 0
+    expected = _strict(capsys.readouterr().out)["value"]
+    for cond in ("cultivar", "3", "index:3"):
+        table = ["estimate", str(wine / "wine.csv"), "--x-cols", "alcohol", "--y-cols", "z", "--cond", cond]
+        assert main([*table, "--json"]) == 0
+        assert _strict(capsys.readouterr().out)["value"] == pytest.approx(expected, abs=1e-9)
+    # X is what --y-cols and --cond leave
+    assert main(["estimate", str(wine / "wine.csv"), "--y-cols", "z", "--cond", "noise,cultivar,kind"]) == 0
+
+
+@pytest.fixture
+def iris(tmp_path):
+    """scikit-learn's iris.csv: its first line, '150,4,setosa,...', is read as a header with a column
+    named '4' (the second) beside the fifth column, index 4."""
+    x, c = categorical_uniform(3).sample(150, seed=0)
+    noise = np.random.default_rng(0).normal(size=(150, 3))
+    lines = ["150,4,setosa,versicolor,virginica"]
+    rows = zip(x.numpy()[:, 0], noise, c.numpy(), strict=True)
+    lines += [f"{a:.17g},{b:.17g},{d:.17g},{e:.17g},{k}" for (a, (b, d, e), k) in rows]
+    (tmp_path / "iris.csv").write_text("\n".join(lines) + "\n")
+    return tmp_path
+
+
+def test_an_index_that_is_also_a_header_name_is_the_index_with_a_warning(iris, capsys):
+    base = ["estimate", str(iris / "iris.csv"), "--x-cols", "0", "--json"]
+    assert main([*base, "--y-cols", "4"]) == 0
+    captured = capsys.readouterr()
+    picked = _strict(captured.out)
+    warning = " ".join(captured.err.split())
+    assert "--y-cols: '4' is both column 4 and the name of column 1; took column 4" in warning
+    assert "name:4" in warning
+    assert main([*base, "--y-cols", "index:4"]) == 0
+    captured = capsys.readouterr()
+    assert _strict(captured.out)["value"] == picked["value"] and captured.err == ""
+    assert picked["method"] == "mixed_ksg"  # column 4 holds the classes
+    assert main([*base, "--y-cols", "name:4"]) == 0
+    assert _strict(capsys.readouterr().out)["method"] == "ksg"  # the column named '4' is noise
+    assert main([*base, "--y-cols", "name:7"]) == 2
+    assert "--y-cols: no column named '7'" in capsys.readouterr().err
+
+
+def test_the_result_line_shows_what_the_user_set_in_the_units_asked(pair, capsys):
+    files = ["estimate", str(pair / "x.npy"), str(pair / "y.npy")]
+    assert main(files) == 0
+    text = capsys.readouterr().out
+    assert "nats" in text and "base=" not in text and "2.718" not in text
+    assert main([*files, "--base", "2", "--k", "5"]) == 0
+    text = capsys.readouterr().out
+    assert "bits" in text and re.search(r"k=5, base=2(?![.\d])", text)
+
+
+def test_help_shows_no_markup(capsys):
+    for argv in (["--help"], ["estimate", "--help"], ["demo", "--help"]):
+        with pytest.raises(SystemExit):
+            main(argv)
+        assert "``" not in capsys.readouterr().out
