@@ -60,6 +60,16 @@ def test_conditional_mi():
     assert abs(collider["mi_xz"]) < 0.05 and collider["cmi_xz_given_y"] > 0.2  # explaining away
 
 
+
+def test_multivariate():
+    pytest.importorskip("sklearn")
+    results = _load("multivariate").main(["--quick"])
+    redundant, synergistic = results["groups"]["redundant"], results["groups"]["synergistic"]
+    assert redundant[0][1] > 0.1 and synergistic[0][1] < -0.5  # copula O of the extreme triplets
+    assert results["serum_tc"] > 1.0  # s1..s6 are strongly dependent (s1 and s2 correlate at 0.9)
+    parts = results["pid"]
+    assert abs(float(sum(parts)) - float(parts.total)) < 1e-12 and float(parts.redundancy) > 0.1
+
 DOC_PAGES = [ROOT / "docs" / "index.md", *sorted((ROOT / "docs").glob("guide/*.md"))]
 DOC_PAGES += sorted((ROOT / "docs").glob("papers/*.md"))
 
