@@ -280,3 +280,52 @@ def test_the_high_dimension_counts_the_benchmarks_page_quotes():
     assumes_gaussian = ("gaussian", "gaussian_bc")
     assert count(gaussian, assumes_gaussian) == 15 and count(list(NON_GAUSSIAN), assumes_gaussian) == 1
     assert count(list(NON_GAUSSIAN), (*assumes_gaussian, "minde_long")) == 0
+
+
+# The layer-wise Table 1 rows have no run folder: their per-seed values, as the page gives them, must
+# give the page's means, sds and paired standard errors.
+TABLE_1_SEEDS = {
+    "mnist 100%": (
+        [97.61, 97.93, 97.69, 97.34, 97.89],
+        [98.27, 98.32, 98.22, 98.31, 98.35],
+        [98.04, 98.01, 98.00, 98.08, 97.93],
+    ),
+    "mnist 1%": ([87.19, 84.89, 84.32], [89.06, 89.31, 89.44], [86.35, 87.69, 86.32]),
+    "fashion-mnist 10%": ([87.19, 86.56, 86.97], [88.68, 88.69, 88.49], [88.91, 88.58, 88.35]),
+}
+
+
+def test_layerwise_table_1_follows_from_the_per_seed_values_on_its_page():
+    page = (RESULTS / "layerwise-ib.md").read_text(encoding="utf-8")
+    names = (
+        "cross-entropy, end to end",
+        "I(Y;L), layer by layer (beta = 0)",
+        "I(Y;L) - beta I(X;L+eps), layer by layer",
+    )
+    for data, (ce, *layerwise) in TABLE_1_SEEDS.items():
+        cells = [
+            f"| {data} | {names[0]} | {statistics.fmean(ce):.2f} ± {statistics.stdev(ce):.2f} | {len(ce)} |"
+        ]
+        for name, values in zip(names[1:], layerwise, strict=True):
+            gaps = [a - b for a, b in zip(values, ce, strict=True)]
+            se = statistics.stdev(gaps) / math.sqrt(len(gaps))
+            cells.append(
+                f"| {data} | {name} | {statistics.fmean(values):.2f} ± {statistics.stdev(values):.2f} | "
+                f"{len(values)} | **{statistics.fmean(gaps):+.2f} ± {se:.2f}** |"
+            )
+        for cell in cells:
+            assert cell in page, cell
+
+
+def test_mole_cora_gap_over_ten_seeds_is_the_pages():
+    """Cora's GMI+MINE against BP over seeds 0 - 9, paired: the page's -3.83 with a standard error of 0.76."""
+    rows = [
+        r
+        for name in ("cora", "cora-seeds-3-9")
+        for r in RunFolder(RESULTS / "mole" / name, resume=True).metrics()
+    ]
+    test = {tuple(r["key"].split("|")[1:]): float(r["test_acc"]) for r in rows}
+    gaps = [test[("gmi+mine", str(s))] - test[("bp", str(s))] for s in range(10)]
+    se = statistics.stdev(gaps) / math.sqrt(len(gaps))
+    assert (round(statistics.fmean(gaps), 2), round(se, 2)) == (-3.83, 0.76)
+    assert "**-3.83** (standard error 0.76)" in (RESULTS / "mole.md").read_text(encoding="utf-8")
