@@ -22,6 +22,8 @@ import copy
 import pytest
 import torch
 from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten
 
 from iblearn.optim import LARS, DoubleBackwardError, ProximalSplit, split_model
 from iblearn.optim.proximal import NonFiniteStepError
@@ -501,3 +503,102 @@ def test_the_named_phases_compose_to_step_and_let_a_user_clip_between():
     torch.nn.utils.clip_grad_norm_(f2.parameters(), 1e-6)
     opts[1].forward_step()
     assert (f2.weight - f.weight).norm() <= 1e-3 * 1e-6 * 1.0001  # SGD at lr 1e-3 by a clipped gradient
+
+
+class _SubnormalOutputs(TorchDispatchMode):
+    """Records the shape of every operation's floating-point output that holds a subnormal number
+    (non-zero, below ``finfo.tiny``): on many CPUs each such number costs a slow microcode assist."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shapes: list[tuple[int, ...]] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        for t in tree_flatten(out)[0]:
+            if isinstance(t, torch.Tensor) and t.is_floating_point():
+                tiny = torch.finfo(t.dtype).tiny
+                if bool(((t != 0) & (t.abs() < tiny)).any()):
+                    self.shapes.append(tuple(t.shape))
+        return out
+
+
+def _fitted_mlp():
+    """A 784-256-256-256-256-256-10 ReLU network fitted by Adam to one batch of 128 until most rows'
+    wrong classes have probabilities far below 1e-10, split after its third layer."""
+    torch.manual_seed(0)
+    widths = [784, 256, 256, 256, 256, 256, 10]
+    layers: list[nn.Module] = []
+    for i in range(6):
+        layers += [nn.Linear(widths[i], widths[i + 1]), nn.ReLU()]
+    model = nn.Sequential(*layers[:-1])
+    x, y = torch.randn(128, 784), torch.randint(0, 10, (128,))
+    adam = torch.optim.Adam(model.parameters(), lr=1e-3)
+    for _ in range(60):
+        adam.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        adam.step()
+    f, g = split_model(model, 6)
+    return model, f, g, x, y
+
+
+@pytest.mark.parametrize("keep_first_order", [True, False])
+def test_a_fitted_batch_gives_no_subnormal_beyond_the_losss_own(keep_first_order):
+    # A well-fitted row's softmax curvature is tiny, and the second-order term multiplies it by that
+    # row's tiny grad_z L: the Hessian-vector product's rows fell below finfo.tiny and stayed there
+    # through every layer back to theta (tens of thousands of subnormals a step, which many CPUs
+    # handle in slow microcode). Only the loss's own softmax probabilities, which plain backprop meets
+    # too, may be subnormal.
+    model, f, g, x, y = _fitted_mlp()
+    plain = _SubnormalOutputs()
+    with plain:
+        nn.functional.cross_entropy(model(x), y).backward()
+    model.zero_grad()
+    assert {(128, 10)} <= set(plain.shapes) <= {(128, 10), (10, 128)}  # the probabilities, transposed
+    opt = ProximalSplit(f.parameters(), g.parameters(), beta=10.0, keep_first_order=keep_first_order)
+
+    def closure():
+        z = f(x)
+        return nn.functional.cross_entropy(g(z), y), z
+
+    step = _SubnormalOutputs()
+    with step:
+        opt.compute_gradients(closure)
+    assert set(step.shapes) <= set(plain.shapes)
+    # The same gradient as the penalty written out, up to float32 rounding.
+    z = f(x)
+    (gz,) = torch.autograd.grad(nn.functional.cross_entropy(g(z), y), z, create_graph=True)
+    v = z - z.detach() + 10.0 * gz if keep_first_order else 10.0 * gz
+    expected = torch.autograd.grad(0.5 * (v * v).sum(), list(f.parameters()))
+    for p, e in zip(f.parameters(), expected, strict=True):
+        torch.testing.assert_close(p.grad, e, rtol=1e-5, atol=1e-6 * float(e.abs().max()))
+
+
+@pytest.mark.parametrize("order, keep_first_order", [(1, None), (2, True)])
+def test_the_first_order_term_is_exact_when_z_is_large_next_to_its_step(order, keep_first_order):
+    # z - z~ = beta grad_z L exactly: computed as z - (z - beta grad_z L), it came out rounded to the
+    # spacing of the floats near z (1e-3 at z = 1e4 in float32), here an error larger than the step.
+    x, y, f, g = linear_problem(6)
+    x, y, f, g = x.float(), y.float(), f.float(), g.float()
+    big = nn.Linear(4, 3).float()
+    with torch.no_grad():
+        big.weight.copy_(f.weight)
+        big.bias.fill_(1e4)
+        g.weight.mul_(1e-3)
+    before = big.weight.detach().clone()
+    opt = split(big.parameters(), g.parameters(), order=order, keep_first_order=keep_first_order, lam=1.0)
+
+    def loss_of(z):
+        return ((g(z - 1e4) - y) ** 2).mean()  # grad_z L about 1e-4
+
+    z = big(x)
+    (backprop,) = torch.autograd.grad(loss_of(z), big.weight)
+    opt.step(lambda: (lambda z: (loss_of(z), z))(big(x)))
+    # l2, lam = 1: theta moves by -gamma beta grad_theta L (and, kept, a second-order term far smaller)
+    torch.testing.assert_close(
+        big.weight.detach(),
+        before - GAMMA * BETA * backprop,
+        rtol=0,
+        atol=1e-2 * float((GAMMA * BETA * backprop).abs().max()),
+    )
+    assert float((big.weight.detach() - before).abs().max()) > 0
