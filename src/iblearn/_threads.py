@@ -13,8 +13,8 @@ def limit_threads(n: int, name: str = "threads") -> None:
     """Use ``n`` threads in torch's intra-op pool and in every BLAS/OpenMP pool threadpoolctl can reach.
 
     ``n`` may not exceed the CPU count (``os.cpu_count()``): more threads than cores only wait on each
-    other, and a pool of 100,000 took a minute to start before the BLAS libraries failed to map theirs.
-    A ValueError names ``name`` (the command's ``--threads``).
+    other, and a pool of tens of thousands stalls the process before the BLAS libraries fail to start
+    theirs. A ValueError names ``name`` (the command's ``--threads``).
 
     iblearn's jobs are mostly many small operations (Gram matrices and eigendecompositions of a batch,
     small critics), for which a parallel region costs more than it gives, and costs far more when the

@@ -203,10 +203,11 @@ def _fit_method(
     if codes is not None:
         if method != "mixed_ksg" and "y_classes" not in params:
             where = f"column {y.columns[0]}" if len(y.columns) == 1 else repr(args.y or args.x)
+            fits = [n for n, c in REGISTRY.items() if "y_classes" in inspect.signature(c).parameters]
             raise ValueError(
                 f"{'--y-cols' if args.y_cols else 'Y'}: {where} holds {int(codes.max()) + 1} class labels, "
-                f"which {method} reads as continuous numbers (KSG then underestimates I(X;Y)): use --method "
-                "mixed_ksg, or a neural method, or --y-type continuous where the numbers are quantities"
+                f"which {method} reads as continuous numbers: use --method mixed_ksg (or a critic that "
+                f"takes labels: {', '.join(fits)}), or --y-type continuous where the numbers are quantities"
             )
         if "y_classes" in params:  # a neural critic takes them one-hot
             settings.setdefault("y_classes", int(codes.max()) + 1)

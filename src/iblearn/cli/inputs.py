@@ -254,14 +254,11 @@ def _column_indices(
             picked.append(index)
         elif named is not None:
             picked.append(named)
-        elif kind == "name":
-            known = f"the columns are {', '.join(header)}" if header else "the file has no header line"
-            raise ValueError(f"{option}: no column named {text!r}; {known}")
-        elif _is_int(text):
+        elif _is_int(text) and kind != "name":
             raise ValueError(f"{option}: column {text} is out of range; the file has {width} columns")
         else:
             known = f"the columns are {', '.join(header)}" if header else "the file has no header line"
-            raise ValueError(f"{option}: no column {text!r}; {known}")
+            raise ValueError(f"{option}: no column {'named ' if kind else ''}{text!r}; {known}")
     return picked
 
 
