@@ -63,8 +63,11 @@ class MIEstimate:
         p_value: permutation-test p-value for independence, if asked for.
         n_permutations: permutations behind ``p_value``.
         limit: a value the estimate can never exceed by construction (e.g. log N for InfoNCE).
-        reliable: False when the estimator knows its number cannot be read as an estimate (a neural
-            lower bound below 0, or far below its training value); ``caveat`` says why, and the
+        reliable: False when the estimator knows its number cannot be read as an estimate: a neural
+            estimate impossible for its data (below 0 beyond its sampling error, above H(Y) of
+            labels, a lower bound above log N, InfoNCE at its ceiling log B) or far below its
+            training value, or fitted with a batch that held every training row
+            (:func:`iblearn.estimators.neural.reliability.judged`); ``caveat`` says why, and the
             estimator warned (:class:`iblearn.estimators.neural.UnreliableEstimateWarning`).
         caveat: why the estimate is not reliable, else None.
         split: the rows behind an estimate that fitted a critic first (:func:`iblearn.estimate_mi`):

@@ -236,6 +236,5 @@ class DIM(NeuralEstimator):
             return super().mi(x, y)
         return self._batch_mean(*self._inputs(x, y), self._infonce)
 
-    def forward(self, x: Any, y: Any, **request: Any) -> MIEstimate:
-        result = super().forward(x, y, **request)
+    def _limited(self, result: MIEstimate) -> MIEstimate:
         return result if self._reports_dv() else self._batch_limit(result)

@@ -20,6 +20,8 @@ from torch import Tensor
 from iblearn import _checks as V
 from iblearn.estimators.base import Estimator, MIEstimate
 from iblearn.estimators.neural import NeuralEstimator
+from iblearn.estimators.neural.inputs import refuse_constant
+from iblearn.estimators.neural.reliability import flagged
 from iblearn.estimators.registry import REGISTRY, get_estimator
 from iblearn.functional._scale import power_of_two_scale
 
@@ -64,7 +66,8 @@ def fit_on_split(
         The standardized test rows ``(x, y)`` and the split, ``{"train", "validation", "test"}`` row counts.
 
     Raises:
-        ValueError: ``test`` outside (0, 1) or leaving fewer than 2 rows on a side, or a bad sample.
+        ValueError: ``test`` outside (0, 1) or leaving fewer than 2 rows on a side, or a bad sample
+            (named): NaN or Inf, whatever ``standardize`` is, or a constant variable.
     """
     if not isinstance(est, NeuralEstimator):
         raise ValueError(f"estimator: {est.name} has no critic to fit")
@@ -72,6 +75,10 @@ def fit_on_split(
     if isinstance(test, bool) or not isinstance(test, int | float) or not 0 < test < 1:
         raise ValueError(f"test: the share of rows held out must lie strictly between 0 and 1, got {test!r}")
     xt, yt = V.as_tensor(x, "x"), V.as_tensor(y, "y")
+    for name, t in (("x", xt), ("y", yt)):
+        if t.is_floating_point():  # before the standardization, which would map NaN to finite scores
+            V.continuous(t, name, allow_grid=True)
+    refuse_constant(xt, yt)
     n = V.same_length(("x", xt), ("y", yt))
     n_test = round(n * test)
     if min(n_test, n - n_test) < 2:
@@ -134,7 +141,10 @@ def estimate_mi(
     For a neural ``method`` (``"mine"``, ``"infonce"``, ``"nwj"``, ...) the rows are split into training
     (of which the critic holds out ``validation``, 0.2 by default, to stop early on) and ``test``
     (:func:`fit_on_split`), and the estimate is the bound on the test rows; it is flagged
-    (``reliable=False``, with a warning) where it cannot be read as an estimate. Other estimators
+    (``reliable=False``, with a ``caveat`` and a warning) where it is impossible for the data or cannot
+    be read as an estimate (:func:`iblearn.estimators.neural.reliability.judged`), or where the batch
+    held every training row. Input holding NaN or Inf, or a constant x or y, is refused whatever
+    ``standardize`` is. Other estimators
     (``"ksg"``, ``"gaussian"``) have nothing to fit and estimate on every row.
 
     Args:
@@ -176,8 +186,23 @@ def estimate_mi(
     settings.setdefault("seed", seed)
     dims = {"x_dim": int(xt[0].numel())} | ({} if labels else {"y_dim": int(yt[0].numel())})
     est = get_estimator(method, **dims, **settings)
+    n_test = round(len(xt) * test) if isinstance(test, float) and 0 < test < 1 else 0
+    if n_resamples and est.resampling == "half" and 2 <= n_test < 4:
+        raise ValueError(
+            f"test: {test:g} of {len(xt)} rows leaves {n_test} to estimate on, and a standard error by "
+            "half-sampling (n_resamples) needs at least 4 (2 a half); pass more rows, a larger test, "
+            "or n_resamples=0"
+        )
     x_test, y_test, split = fit_on_split(
         est, xt, yt, test=test, steps=steps, batch_size=batch_size, seed=seed, standardize=standardize
     )
-    result = est(x_test, y_test, n_resamples=n_resamples, seed=seed)
-    return replace(result, split=split)
+    result = replace(est(x_test, y_test, n_resamples=n_resamples, seed=seed), split=split)
+    if isinstance(batch_size, int) and batch_size > split["train"]:
+        result = flagged(
+            result,
+            est.name,
+            f"batch_size {batch_size} is more than the {split['train']} training rows, so every step "
+            "trained on all of them (and a contrastive bound drew its negatives from them alone); "
+            "pass more rows or a smaller batch_size",
+        )
+    return result

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import math
 import os
 import sys
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ import torch
 #: while the run folder shows nothing. Rank 0's evaluation and plots (t-SNE) run while the others wait
 #: at the next collective, so it is generous.
 TIMEOUT = 600.0
+YEAR = 365 * 24 * 3600.0
 
 
 def world() -> tuple[int, int]:
@@ -49,9 +51,7 @@ def joined(device: str) -> Iterator[None]:
     if "RANK" not in os.environ or not dist.is_available() or dist.is_initialized():
         yield
         return
-    timeout = float(os.environ.get("IBLEARN_DIST_TIMEOUT", TIMEOUT))
-    if not timeout > 0:
-        raise ValueError(f"IBLEARN_DIST_TIMEOUT: expected a positive number of seconds, got {timeout!r}")
+    timeout = _timeout(os.environ.get("IBLEARN_DIST_TIMEOUT"))
     if device == "cuda":
         torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
     dist.init_process_group(
@@ -66,6 +66,24 @@ def joined(device: str) -> Iterator[None]:
     finally:
         with contextlib.suppress(Exception):  # a peer already gone: nothing left to tear down cleanly
             dist.destroy_process_group()
+
+
+def _timeout(value: str | None) -> float:
+    """Seconds from ``IBLEARN_DIST_TIMEOUT`` (:data:`TIMEOUT` when unset): a finite number above 0 and at
+    most a year (timedelta holds no more than about 2.7 million years, and a collective that may wait a
+    year waits forever)."""
+    if value is None:
+        return TIMEOUT
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not 0 < seconds <= YEAR:
+        raise ValueError(
+            "IBLEARN_DIST_TIMEOUT: expected the seconds a rank waits in a collective, a number in "
+            f"(0, {YEAR:g}]; got {value!r}"
+        )
+    return seconds
 
 
 def shard(rows: torch.Tensor) -> torch.Tensor:

@@ -33,7 +33,14 @@ from iblearn import _checks as V
 from iblearn.estimators.base import Bound, Estimator, MIEstimate
 from iblearn.estimators.neural import distributed, fitting
 from iblearn.estimators.neural.averaging import WeightAverage, averaged_copy, frozen
-from iblearn.estimators.neural.inputs import as_input, checked_pair, detached, param_dtype, wants_grad
+from iblearn.estimators.neural.inputs import (
+    as_input,
+    checked_pair,
+    detached,
+    param_dtype,
+    refuse_constant,
+    wants_grad,
+)
 from iblearn.estimators.neural.negatives import scores
 from iblearn.estimators.neural.reliability import (
     BELOW_TRAINING,
@@ -42,6 +49,7 @@ from iblearn.estimators.neural.reliability import (
     CriticDivergedError,
     UnreliableEstimateWarning,
     judged,
+    label_entropy,
     plausible,
 )
 from iblearn.estimators.neural.settings import (
@@ -321,8 +329,10 @@ class NeuralEstimator(Estimator):
         seed = V.seed(seed)
         share = self.validation if validation is None else validation_share(validation)
         patience = self.patience if patience is None else V.positive_int(patience, "patience")
+        given = (x, y)
         x, y, held = fitting.hold_out(x, y, share, seed)
         batches = self._batches(x, y, batch_size, seed)
+        refuse_constant(*given)
         self._shuffles.manual_seed(seed)
         history = fitting.History() if held is not None else None
         best: dict[str, Any] | None = None
@@ -394,6 +404,11 @@ class NeuralEstimator(Estimator):
         terms = [bound(x[idx], y[idx]) * len(idx) for idx in self._eval_parts(x)]
         return self._finite(torch.stack(terms).sum() / len(x), "estimate", (x, y))
 
+    def _limited(self, result: MIEstimate) -> MIEstimate:
+        """``result`` with the ceiling the estimator cannot exceed by construction, if it has one (in
+        ``limit``, which :meth:`_judged` holds it against): none here."""
+        return result
+
     def _batch_limit(self, result: MIEstimate) -> MIEstimate:
         """``result`` with its ceiling: InfoNCE on a batch of B never exceeds log B."""
         largest = max(len(idx) for idx in self._eval_parts(torch.empty(result.n_samples)))
@@ -425,8 +440,9 @@ class NeuralEstimator(Estimator):
         try:
             with torch.set_grad_enabled(torch.is_grad_enabled() and self._needs_graph(x, y)):
                 x, y = self._everyone(x, y)
+                refuse_constant(x, y)
                 with distributed.local():
-                    return self._judged(super().forward(x, y, **request))
+                    return self._judged(self._limited(super().forward(x, y, **request)), y)
         finally:
             self._reporting = False
 
@@ -439,14 +455,15 @@ class NeuralEstimator(Estimator):
             return x, y
         return distributed.gather(V.as_tensor(x, "x")), distributed.gather(V.as_tensor(y, "y"))
 
-    def _judged(self, result: MIEstimate) -> MIEstimate:
-        """``result``, flagged and warned about where a lower bound cannot be read as an estimate
-        (:func:`.reliability.judged`), against the bound on training rows that ``fit`` recorded at the
-        kept critic."""
-        if self.bound != "lower":
-            return result
-        best = self.history.best if self.history is not None else None
-        return judged(result, self.name, self.base, None if best is None else best[0])
+    def _judged(self, result: MIEstimate, y: Any) -> MIEstimate:
+        """``result``, flagged and warned about where it is impossible for the data or cannot be read as
+        an estimate (:func:`.reliability.judged`): against 0, H(Y) of labels ``y``, its ceiling, and for
+        a lower bound log N and the bound on training rows that ``fit`` recorded at the kept critic."""
+        best = self.history.best if self.history is not None and self.bound == "lower" else None
+        entropy = label_entropy(y) if self.y_classes is not None else None
+        return judged(
+            result, self.name, self.base, training_best=None if best is None else best[0], entropy=entropy
+        )
 
     def _needs_graph(self, x: Any, y: Any) -> bool:
         return wants_grad(x, y)

@@ -99,5 +99,5 @@ class InfoNCE(NeuralEstimator):
     def mi(self, x: Any, y: Any) -> Tensor:
         return self._batch_mean(*self._inputs(x, y), self._matrix_bound)
 
-    def forward(self, x: Any, y: Any, **request: Any) -> MIEstimate:
-        return self._batch_limit(super().forward(x, y, **request))
+    def _limited(self, result: MIEstimate) -> MIEstimate:
+        return self._batch_limit(result)

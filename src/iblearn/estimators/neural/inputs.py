@@ -1,19 +1,22 @@
 """What a neural estimator accepts: rows of x and y as tensors of its critic's dtype, integer labels
 one-hot encoded, on its critic's device; and the small conversions its training step needs.
 
-A wrong shape, a sample-count mismatch, a non-finite value, or labels outside ``[0, y_classes)`` raise
-ValueError naming the argument (:mod:`iblearn._checks`).
+A wrong shape, a sample-count mismatch, a non-finite value, values beyond the critic's dtype, or labels
+outside ``[0, y_classes)`` raise ValueError naming the argument (:mod:`iblearn._checks`); so does a
+constant variable where an estimate or a fit is asked of it (:func:`refuse_constant`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from iblearn import _checks as V
+from iblearn.functional._scale import constant_columns
 
 
 def param_dtype(module: Any) -> torch.dtype:
@@ -27,10 +30,44 @@ def param_dtype(module: Any) -> torch.dtype:
 
 def as_input(value: Any, name: str, dtype: torch.dtype) -> Tensor:
     """``value`` as a tensor, cast to ``dtype`` if floating-point: users pass numpy's float64 (or
-    float16 activations) to a float32 critic. Cast before the checks, so that a value too large for
-    ``dtype`` is reported as an Inf in the argument."""
+    float16 activations) to a float32 critic. Finite values too large for ``dtype`` would become Inf in
+    the cast: they raise, saying so, rather than being reported as an Inf the user never passed."""
     t = V.as_tensor(value, name)
-    return t.to(dtype) if t.is_floating_point() else t
+    if not t.is_floating_point():
+        return t
+    cast = t.to(dtype)
+    if t.dtype != dtype and t.numel() and not bool(torch.isfinite(cast).all()):
+        finite = t[torch.isfinite(t)]
+        top, kind = float(finite.abs().max()) if finite.numel() else 0.0, str(dtype).removeprefix("torch.")
+        if top > torch.finfo(dtype).max:
+            raise ValueError(
+                f"{name}: values up to {top:.3g} overflow {kind}, the critic's dtype (largest "
+                f"{torch.finfo(dtype).max:.3g}); standardize them first "
+                "(estimate_mi's standardize='ranks' or 'moments'), or use a float64 critic (est.double())"
+            )
+    return cast
+
+
+def refuse_constant(x: Any, y: Any) -> None:
+    """Raise where ``x`` or ``y`` (rows) is constant: a constant variable carries no information, so its
+    MI with anything is 0, and an estimator would report its own noise (or divide by its zero spread), as
+    the nearest-neighbour estimators refuse it. Samples that are not rows (graphs, ``y`` None), that
+    hold NaN or Inf, or that are not floats (x) or labels (y) are left to the checks that name those."""
+    for name, value in (("x", x), ("y", y)):
+        if not isinstance(value, Tensor | np.ndarray) or value.ndim == 0 or len(value) < 2:
+            continue
+        t = V.as_tensor(value, name)
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            continue
+        if not t.is_floating_point():
+            if name == "x" or t.is_complex():
+                continue
+            if bool((t == t[:1]).all()):
+                raise ValueError(f"{name}: every sample has the same label; its MI with anything is 0")
+        elif bool(constant_columns(t.reshape(len(t), -1)).all()):
+            raise ValueError(
+                f"{name}: every column is constant; its MI with anything is 0, and no estimate is made of it"
+            )
 
 
 def checked_pair(

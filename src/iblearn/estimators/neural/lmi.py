@@ -18,6 +18,7 @@ from iblearn import _checks as V
 from iblearn.estimators.base import Bound
 from iblearn.estimators.critics import Hidden, flat, seeded
 from iblearn.estimators.neural.base import NeuralEstimator
+from iblearn.estimators.neural.inputs import refuse_constant
 from iblearn.estimators.neural.settings import NeuralSettings
 from iblearn.functional.knn import ksg_mi, ksg_pmi
 
@@ -127,6 +128,7 @@ class RepresentationEstimator(NeuralEstimator):
         stopping on ``objective``; the first call also sets the input standardization from ``x, y``."""
         if int(self.steps_done) == 0 and isinstance(x, Tensor | np.ndarray) and y is not None:
             xt, yt = self._inputs(x, y)
+            refuse_constant(xt, yt)  # its standardization would divide by a spread of 0
             for net in (self.critic, self.averaged):
                 if net is not None:
                     net.calibrate(xt, yt)  # type: ignore[operator]

@@ -1,5 +1,6 @@
-"""When a neural estimate is no estimate: a critic that diverged (an error) and an estimate that cannot
-be read as one (a warning, and ``reliable=False`` on the :class:`~iblearn.estimators.MIEstimate`)."""
+"""When an estimate is no estimate: a critic that diverged (an error), and an estimate that is impossible
+for the data it came from or otherwise cannot be read as one (a warning, and ``reliable=False`` with a
+``caveat`` on the :class:`~iblearn.estimators.MIEstimate`: :func:`judged`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import torch
 from torch import Tensor
 
 from iblearn.estimators.base import MIEstimate
+from iblearn.functional.discrete import discrete_entropy
 
 
 class CriticDivergedError(RuntimeError):
@@ -26,16 +28,29 @@ class CriticDivergedError(RuntimeError):
 #: lr=1e8 -7.7e33).
 IMPLAUSIBLE = 100
 
-#: A lower bound this far below 0 (nats) is flagged: nearer 0, it is what the noise of an estimate on a
-#: few thousand held-out rows gives at independence (MINE on independent normals, N = 2,000: -0.02).
+#: An estimate this far below 0 (nats), or beyond a ceiling by this much, is flagged, unless two standard
+#: errors reach further: nearer, it is what the noise of an estimate on a few thousand held-out rows gives
+#: at independence (MINE on independent normals, N = 2,000: -0.02).
 BELOW_ZERO = 0.05
 #: An estimate below half its critic's bound on training rows, by more than this many nats, is flagged:
 #: the critic has fitted its training rows (InfoNCE on 25 x 25 dims: 5.4 nats there, -5.6 held out).
 BELOW_TRAINING = 0.1
 
+_OVERFITTED = (
+    "the critic has overfitted (too few rows, or too many steps) or met heavy tails: fit on more rows, "
+    "with more held out (validation), a smaller critic (hidden) or a lower lr, or standardize the inputs"
+)
+
+_KIND = {
+    "lower": "a lower bound on the MI",
+    "upper": "an upper bound on the MI",
+    None: "an estimate of the MI",
+}
+
 
 class UnreliableEstimateWarning(UserWarning):
-    """A neural estimate that is no estimate: a lower bound below 0, or far below its training value."""
+    """An estimate that cannot be read as one: impossible for the data it came from (below 0 beyond its
+    sampling error, above a ceiling), or far below its training value."""
 
 
 def plausible(x: Any, y: Any, y_classes: int | None) -> float:
@@ -48,26 +63,76 @@ def plausible(x: Any, y: Any, y_classes: int | None) -> float:
     return IMPLAUSIBLE * max(min(caps, default=math.inf), 1.0)
 
 
-def judged(result: MIEstimate, name: str, base: float, training_best: float | None) -> MIEstimate:
-    """``result`` (a lower bound, in log ``base``), flagged (``reliable=False``, with why) and warned
-    about when it cannot be read as an estimate: more than :data:`BELOW_ZERO` nats below 0 (the MI is
-    never negative: the critic has overfitted, or met heavy tails), or below half ``training_best``,
-    its critic's bound on training rows (nats), by more than :data:`BELOW_TRAINING` nats (the critic
-    fits its training rows and not the distribution)."""
+def label_entropy(y: Any) -> float | None:
+    """H(Y) in nats of integer labels ``y`` as observed (plug-in, with Miller and Madow's (m - 1) / 2N
+    for the m classes seen, so that it is not below the truth on average), None for anything else: no
+    MI with the labels exceeds it."""
+    if not isinstance(y, Tensor) or y.is_floating_point() or y.is_complex() or not y.numel():
+        return None
+    return float(discrete_entropy(y.reshape(len(y), -1).long().cpu(), correction="miller-madow"))
+
+
+def judged(
+    result: MIEstimate,
+    name: str,
+    base: float,
+    *,
+    training_best: float | None = None,
+    entropy: float | None = None,
+) -> MIEstimate:
+    """``result`` (in log ``base``) flagged (``reliable=False``, with why in ``caveat``) and warned about
+    where it is impossible for the data it came from, whatever the estimator (bound or not); ``result``
+    itself where it is not. Impossible, beyond an allowance of :data:`BELOW_ZERO` nats or two standard
+    errors (the larger):
+
+    * below 0: no MI is negative (the critic overfitted, or met heavy tails);
+    * above ``entropy``, H(Y) of the labels evaluated (:func:`label_entropy`), which no MI with them
+      exceeds;
+    * a lower bound above log N of its N rows: no lower bound estimated from N samples can show more
+      (McAllester & Stratos 2020, "Formal limitations on the measurement of mutual information");
+    * at ``result.limit``, a ceiling of the estimator itself (InfoNCE's log B): the MI may be anything
+      above it;
+    * a lower bound below half ``training_best``, its critic's bound on training rows (nats), by more
+      than :data:`BELOW_TRAINING` nats: the critic fits its training rows and not the distribution.
+    """
     nats = float(result) * math.log(base)
+    allowance = max(BELOW_ZERO, 2 * (result.stderr or 0.0) * math.log(base))
+    lower = result.bound == "lower"
+    log_n = math.log(result.n_samples) if result.n_samples > 1 else 0.0
+    limit = None if result.limit is None else result.limit * math.log(base)
     why = None
-    if nats < -BELOW_ZERO:
-        why = f"a lower bound on the MI of {nats:.4g} nats, below 0"
-    elif training_best is not None and nats < 0.5 * training_best - BELOW_TRAINING:
-        why = f"{nats:.4g} nats, far below the critic's {training_best:.4g} on its training rows"
-    if why is None:
-        return result
-    why += (
-        "; the critic has overfitted or met heavy tails: fit with more held out (validation), "
-        "a smaller critic (hidden) or a lower lr, or standardize the inputs"
-    )
+    if nats < -allowance:
+        what = _KIND[result.bound]
+        why = f"{what} of {nats:.4g} nats, below 0 beyond its sampling error; {_OVERFITTED}"
+    elif entropy is not None and nats > entropy + allowance:
+        why = (
+            f"{nats:.4g} nats, above H(Y) = {entropy:.4g} nats of the labels evaluated, which no MI with "
+            f"them exceeds; {_OVERFITTED}"
+        )
+    elif limit is not None and nats > limit - allowance:
+        batch = round(math.exp(limit))
+        why = (
+            f"{nats:.4g} nats, at the ceiling log B = {limit:.4g} that {name} cannot exceed on evaluation "
+            f"batches of B = {batch} rows: the MI may be anything above it; evaluate on more rows a batch "
+            "(eval_batch_size), or use a bound without that ceiling (MINE, NWJ)"
+        )
+    elif lower and nats > log_n + allowance:
+        why = (
+            f"{nats:.4g} nats, above log N = {log_n:.4g} of the N = {result.n_samples} rows evaluated, more "
+            "than any lower bound estimated from N samples can show (McAllester & Stratos 2020); the critic "
+            "has fitted these rows: estimate on rows it was not trained on, and on more of them"
+        )
+    elif lower and training_best is not None and nats < 0.5 * training_best - BELOW_TRAINING:
+        why = f"{nats:.4g} nats, far below the critic's {training_best:.4g} on its training rows; "
+        why += _OVERFITTED
+    return flagged(result, name, why) if why is not None else result
+
+
+def flagged(result: MIEstimate, name: str, why: str) -> MIEstimate:
+    """``result`` with ``reliable=False`` and ``why`` as its caveat (after any it had), warned about."""
     warnings.warn(f"{name}: unreliable estimate: {why}", UnreliableEstimateWarning, stacklevel=_outside())
-    return replace(result, reliable=False, caveat=why)
+    caveat = why if result.caveat is None else f"{result.caveat}; and {why}"
+    return replace(result, reliable=False, caveat=caveat)
 
 
 def _outside() -> int:

@@ -1,0 +1,206 @@
+"""What a neural estimate is judged against: input it cannot be computed from is refused with a
+ValueError naming the argument (NaN or Inf whatever the standardization, values a float32 critic
+cannot hold, a constant variable), and a number that is impossible for the data (below 0 beyond its
+sampling error, above H(Y) of the labels, above log N for a lower bound, at InfoNCE's log B) comes back
+with ``reliable=False`` and a caveat saying why, for every estimator, bound or not."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import pytest
+import torch
+
+from iblearn.estimators import MINDE, MINE, SMILE, DoE, InfoNCE, MIEstimate
+from iblearn.estimators.neural import UnreliableEstimateWarning
+from iblearn.estimators.neural.mienf import MIENF
+from iblearn.estimators.neural.reliability import judged
+from iblearn.estimators.split import estimate_mi
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _pairs(n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 1, generator=g)
+    return x, x + torch.randn(n, 1, generator=g)
+
+
+# ------------------------------------------------------------------------------------ refused input
+@pytest.mark.parametrize("standardize", ["ranks", "moments", "none"])
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+@pytest.mark.parametrize("name", ["x", "y"])
+def test_nan_or_inf_rows_are_refused_whatever_the_standardization(standardize, bad, name):
+    x, y = _pairs(200)
+    (x if name == "x" else y)[:20] = bad  # normal scores would map these rows to finite values
+    with pytest.raises(ValueError, match=rf"^{name}: contains NaN or Inf"):
+        estimate_mi(x, y, "infonce", steps=1, hidden=(4,), standardize=standardize)
+
+
+@pytest.mark.parametrize("method", ["doe", "mienf", "minde"])
+def test_nan_rows_are_a_value_error_for_every_method(method):
+    x, y = _pairs(200)
+    x[:20] = float("nan")
+    with pytest.raises(ValueError, match=r"^x: contains NaN or Inf"):
+        estimate_mi(x, y, method, steps=1, hidden=(4,))
+
+
+def test_values_that_overflow_a_float32_critic_are_named_as_such():
+    x, y = _pairs(200)
+    with pytest.raises(ValueError, match=r"^x: .*overflow float32.*standardize"):
+        estimate_mi(x.double() * 1e200, y, "infonce", steps=1, hidden=(4,), standardize="none")
+    with pytest.raises(ValueError, match=r"^y: .*overflow float32"):
+        InfoNCE(1, 1, hidden=(4,))(x, y.double() * 1e200)
+
+
+@pytest.mark.parametrize("method", ["mienf", "minde", "doe", "lmi", "infonce", "smile"])
+@pytest.mark.parametrize("name", ["x", "y"])
+def test_a_constant_variable_is_refused_by_the_one_call_estimate(method, name):
+    x, y = _pairs(100)
+    (x if name == "x" else y).fill_(3.0)
+    with pytest.raises(ValueError, match=rf"^{name}: every column is constant"):
+        estimate_mi(x, y, method, steps=1, hidden=(4,))
+
+
+@pytest.mark.parametrize("cls", [MIENF, MINDE, DoE])
+def test_a_constant_x_is_refused_by_fit_and_by_the_estimate(cls):
+    x, y = _pairs(100)
+    constant = torch.ones(100, 1)
+    with pytest.raises(ValueError, match=r"^x: every column is constant"):
+        cls(1, 1, hidden=(4,)).fit(constant, y, steps=1)
+    est = cls(1, 1, hidden=(4,)).fit(x, y, steps=1)
+    with pytest.raises(ValueError, match=r"^x: every column is constant"):
+        est(constant, y)
+
+
+def test_labels_of_one_class_are_refused():
+    x, _ = _pairs(100)
+    with pytest.raises(ValueError, match=r"^y: every sample has the same label"):
+        estimate_mi(x, torch.zeros(100, dtype=torch.long), "mine", steps=1, hidden=(4,))
+
+
+def test_too_few_test_rows_for_a_standard_error_are_named_before_fitting():
+    x, y = _pairs(12)
+    with pytest.raises(ValueError, match=r"^test: .*n_resamples"):
+        estimate_mi(x, y, "mienf", steps=1, hidden=(4,))
+
+
+# --------------------------------------------------------------------------------- the judgement
+def _estimate(value: float, *, n: int = 400, bound=None, stderr=None, limit=None) -> MIEstimate:
+    return MIEstimate(
+        torch.tensor(value), n_samples=n, estimator="e", bound=bound, stderr=stderr, limit=limit
+    )
+
+
+@pytest.mark.parametrize(
+    ("result", "entropy", "why"),
+    [
+        (_estimate(-0.3), None, "below 0"),
+        (_estimate(-0.3, bound="upper"), None, "below 0"),
+        (_estimate(-0.3, stderr=0.05), None, "below 0"),
+        (_estimate(1.5), math.log(3), "above H\\(Y\\)"),
+        (_estimate(7.0, n=400, bound="lower"), None, "log N = 5.99"),
+        (_estimate(math.log(64) - 0.01, bound="lower", limit=math.log(64)), None, "ceiling"),
+    ],
+)
+def test_an_impossible_value_is_flagged_with_why(result, entropy, why):
+    with pytest.warns(UnreliableEstimateWarning, match=why):
+        flagged = judged(result, "e", math.e, entropy=entropy)
+    assert not flagged.reliable and flagged.caveat is not None and why.replace("\\", "") in flagged.caveat
+
+
+@pytest.mark.parametrize(
+    ("result", "entropy"),
+    [
+        (_estimate(-0.3, stderr=0.2), None),  # within two standard errors of 0
+        (_estimate(-0.02), None),
+        (_estimate(1.0), math.log(3)),
+        (_estimate(7.0, n=400), None),  # no bound: log N is no ceiling (DoE, MIENF)
+        (_estimate(2.0, bound="lower", limit=math.log(64)), None),
+    ],
+)
+def test_a_possible_value_is_left_alone(result, entropy):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert judged(result, "e", math.e, entropy=entropy).reliable
+
+
+class _NegativeDoE(DoE):
+    def _estimate(self, mean, log_var, y):
+        return mean.sum() * 0 - 1.0
+
+
+class _NegativeMINDE(MINDE):
+    def _estimate(self, x, y):
+        return x.sum() * 0 - 1.0
+
+
+class _NegativeMIENF(MIENF):
+    def _estimate(self, x, y):
+        return x.sum() * 0 - 1.0
+
+
+class _NegativeSMILE(SMILE):
+    def _pooled(self, joint, marginal):
+        return joint.sum() * 0 - 1.0
+
+
+@pytest.mark.parametrize("cls", [_NegativeDoE, _NegativeMINDE, _NegativeMIENF, _NegativeSMILE])
+def test_estimators_without_a_bound_are_judged_too(cls):
+    x, y = _pairs(100)
+    with pytest.warns(UnreliableEstimateWarning, match="below 0"):
+        result = cls(1, 1, hidden=(4,))(x, y)
+    assert not result.reliable and "below 0" in result.caveat
+
+
+class _Confident(MINE):
+    def _pooled(self, joint, marginal):
+        return joint.sum() * 0 + 5.0
+
+
+def test_an_estimate_above_the_entropy_of_the_labels_is_flagged():
+    x, _ = _pairs(300)
+    labels = torch.arange(300) % 3
+    with pytest.warns(UnreliableEstimateWarning, match=r"above H\(Y\) = 1.10"):
+        result = _Confident(1, y_classes=3, hidden=(4,))(x, labels)
+    assert not result.reliable
+
+
+def test_a_lower_bound_above_log_n_is_flagged():
+    x, y = _pairs(100)
+    with pytest.warns(UnreliableEstimateWarning, match="log N = 4.605"):
+        assert not _Confident(1, 1, hidden=(4,))(x, y).reliable
+
+
+class _Saturated(InfoNCE):
+    def mi(self, x, y):
+        return torch.tensor(math.log(8.0))
+
+
+def test_infonce_at_its_ceiling_says_so():
+    x, y = _pairs(100)
+    with pytest.warns(UnreliableEstimateWarning, match="ceiling log B = 2.079 .*eval_batch_size"):
+        result = _Saturated(1, 1, hidden=(4,), eval_batch_size=8)(x, y)
+    assert not result.reliable and result.limit == pytest.approx(math.log(8))
+
+
+def test_estimate_mi_flags_a_batch_larger_than_the_training_rows():
+    x, y = _pairs(200)
+    with pytest.warns(UnreliableEstimateWarning, match="batch_size 1000 .* 128 training rows"):
+        result = estimate_mi(x, y, "mine", steps=50, hidden=(8,), lr=5e-3, batch_size=1000, n_resamples=0)
+    assert not result.reliable and "batch_size" in result.caveat
+
+
+def test_a_reasonable_estimate_stays_reliable():
+    x, y = _pairs(1000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = estimate_mi(x, y, "mine", steps=150, hidden=(16,), lr=5e-3, n_resamples=4)
+    assert result.reliable and result.caveat is None and float(result) > 0
