@@ -198,3 +198,15 @@ def test_help_shows_no_markup(capsys):
         with pytest.raises(SystemExit):
             main(argv)
         assert "``" not in capsys.readouterr().out
+
+
+def test_a_table_with_carriage_returns_or_an_endless_line_is_read_or_refused(tmp_path, capsys):
+    from iblearn.cli.inputs import MAX_LINE, _read_table
+
+    (tmp_path / "cr.csv").write_text("a,b\r1,2\r3,4\r5,7\r", newline="")  # lines the count does not split
+    np.testing.assert_array_equal(
+        _read_table(tmp_path / "cr.csv", "X", None).values, [[1, 2], [3, 4], [5, 7]]
+    )
+    (tmp_path / "long.csv").write_text("1," * (MAX_LINE // 2) + "1\n")
+    assert main(["estimate", str(tmp_path / "long.csv"), "--y-cols", "0"]) == 2
+    assert "line 1 of" in capsys.readouterr().err
