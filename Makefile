@@ -57,8 +57,10 @@ test: setup
 	IBLEARN_SITE_DIR="$$out" $(PY) -m pytest -q; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; exit $$rc
 
+# The slow tests too, then the compiled kernel's tests again under AddressSanitizer and UBSan.
 test-all: setup
 	$(PY) -m pytest -q -m "slow or not slow"
+	$(PY) tests/run_sanitized.py -m "slow or not slow"
 
 $(VENV)/.bench-installed: $(VENV)/.installed
 	$(PIP) install -q -e '.[bench]'
@@ -72,8 +74,6 @@ bench: $(VENV)/.bench-installed
 docs: setup
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
-lint: setup
-	$(VENV)/bin/ruff check src tests benchmarks examples
 # The site served at http://127.0.0.1:8000 (search needs a server: a browser runs none from disk),
 # rebuilt on every change to docs/ or the docstrings.
 docs-serve: setup
@@ -87,6 +87,8 @@ dist: setup
 	rm -rf build
 	$(PIP) wheel -q --no-deps --no-build-isolation -w $(DIST) .
 
+lint: setup
+	$(VENV)/bin/ruff check src tests benchmarks examples
 	$(VENV)/bin/mypy
 
 clean:
