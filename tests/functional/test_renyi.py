@@ -398,3 +398,27 @@ def test_renyi_graph_mi_sees_the_edges_that_renyi_mi_ignores():
     kt, kx, ka = gram_matrix(t), gram_matrix(x), adjacency_gram(ring, 24)
     by_hand = matrix_entropy(kt) + matrix_entropy(kx * ka) - matrix_entropy(kt * kx * ka)
     torch.testing.assert_close(renyi_graph_mi(t, x, ring), by_hand)
+
+
+def test_a_users_matrix_is_checked_and_the_matrices_built_here_are_not(monkeypatch):
+    # The checks read the whole N x N matrix several times; run on every Gram matrix renyi_mi had just
+    # built from checked samples, they made it several times slower at N = 4,096.
+    checked = []
+    check = renyi._psd_matrix
+    monkeypatch.setattr(renyi, "_psd_matrix", lambda k: checked.append(k) or check(k))
+    g = gen(0)
+    x, y = torch.randn(30, 2, generator=g), torch.randn(30, 3, generator=g)
+    labels = torch.randint(0, 3, (30,), generator=g)
+    edges = torch.stack([torch.arange(30), (torch.arange(30) + 1) % 30])
+    for alpha in (2.0, 1.01):
+        renyi_mi(x, y, alpha, normalize=True)
+        renyi_mi(x, labels, alpha)
+        renyi_entropy(x, alpha)
+        renyi_joint_entropy(labels, y, alpha)
+        renyi.renyi_graph_mi(x, y, edges, alpha)
+    assert checked == []
+    k = gram_matrix(x)
+    matrix_entropy(k, 2.0)
+    assert len(checked) == 1 and checked[0] is k
+    with pytest.raises(ValueError, match="k: is not symmetric"):
+        matrix_entropy(torch.tensor([[1.0, 0.5], [0.0, 1.0]]), 2.0)
