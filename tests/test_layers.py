@@ -24,6 +24,7 @@ RANK = {
     "analysis": 4,
     "models": 4,
     "experiments": 5,
+    "sklearn": 5,  # scikit-learn adapters at the edge
     "cli": 6,
 }
 # Usable by every layer, so they import none of the layers themselves (and not each other upward).

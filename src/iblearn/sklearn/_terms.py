@@ -1,0 +1,105 @@
+"""The MI terms of the score functions and the selector, on numpy columns, in nats.
+
+Each term is a module-level function of its own columns only (so that joblib can send it to a
+worker, and a term's value cannot depend on the worker or the order of the others). A variable none of
+whose columns varies shares no information with anything: its terms are 0 rather than the kNN
+estimators' error about zero distances.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from iblearn import _checks as V
+from iblearn import functional as ibf
+
+#: The most distinct values an integral float target may hold to be read as class labels under
+#: ``discrete_target="auto"`` (the same rule as ``iblearn estimate``'s label columns).
+MAX_CLASSES = 20
+
+
+def discrete_target(y: np.ndarray, setting: Any) -> bool:
+    """Whether ``y`` is read as class labels: ``setting`` True or False says so; ``"auto"`` reads
+    bool, integer and non-numeric (string, object) targets as labels, and float targets whose values are
+    all integral with at most :data:`MAX_CLASSES` distinct values and at least 2 samples a value on
+    average."""
+    V.choice(setting, "discrete_target", ("auto", True, False))
+    if setting != "auto":
+        return bool(setting)
+    if y.dtype.kind != "f":
+        return True
+    if not np.array_equal(y, np.round(y)):
+        return False
+    return len(np.unique(y)) <= min(MAX_CLASSES, len(y) // 2)
+
+
+def class_codes(y: np.ndarray, name: str = "y") -> np.ndarray:
+    """``y``'s classes as codes 0..C-1; refused when no class occurs twice (the mixed estimator leaves
+    such samples out, so nothing would be left)."""
+    _, codes, counts = np.unique(y, return_inverse=True, return_counts=True)
+    if counts.max() < 2:
+        raise ValueError(
+            f"{name}: read as class labels, but no class occurs more than once; "
+            "pass discrete_target=False if it is a continuous target"
+        )
+    return codes.astype(np.int64).reshape(-1)
+
+
+def _varying(a: np.ndarray) -> np.ndarray:
+    """``a``'s columns that are not constant."""
+    return a[:, np.ptp(a, axis=0) > 0]
+
+
+def relevance(a: np.ndarray, y: np.ndarray, discrete: bool, k: int, seed: int = 0) -> float:
+    """I(A; Y): KSG (Kraskov et al. 2004, eq. 8) for a continuous ``y`` ``(N, 1)``, the mixed
+    estimator of Ross (2014) for class codes ``y`` ``(N,)``. ``a`` is ``(N, d)``, continuous."""
+    a = _varying(a)
+    if a.shape[1] == 0:
+        return 0.0
+    if discrete:
+        return float(ibf.mixed_ksg_mi(a, y, k, seed=seed))
+    if np.ptp(y) == 0:
+        return 0.0
+    return float(ibf.ksg_mi(a, y, k, seed=seed))
+
+
+def redundancy(a: np.ndarray, b: np.ndarray, k: int, seed: int = 0) -> float:
+    """I(A; B) between two continuous features ``(N, 1)``, by KSG."""
+    if np.ptp(a) == 0 or np.ptp(b) == 0:
+        return 0.0
+    return float(ibf.ksg_mi(a, b, k, seed=seed))
+
+
+def conditional(a: np.ndarray, y: np.ndarray, b: np.ndarray, discrete: bool, k: int, seed: int = 0) -> float:
+    """I(A; Y | B): the Frenzel-Pompe KSG estimate (``ksg_cmi``) for a continuous ``y``; for class
+    codes, the chain rule I(A, B; Y) - I(B; Y) with both terms by the mixed estimator (the kNN CMI needs
+    a continuous Y)."""
+    if discrete:
+        return relevance(np.hstack([a, b]), y, True, k, seed) - relevance(b, y, True, k, seed)
+    if np.ptp(a) == 0 or np.ptp(y) == 0:
+        return 0.0
+    if np.ptp(b) == 0:  # conditioning on a constant changes nothing
+        return relevance(a, y, False, k, seed)
+    return float(ibf.ksg_cmi(a, y, b, k, seed=seed))
+
+
+def discrete_relevance(codes: np.ndarray, y: np.ndarray, discrete: bool, k: int, seed: int = 0) -> float:
+    """I(X; Y) for a discrete feature's codes ``(N,)``: plug-in for class codes ``y``, the mixed
+    estimator (with ``y`` the continuous side) for a continuous ``y`` ``(N, 1)``."""
+    if discrete:
+        return float(ibf.discrete_mi(codes, y))
+    if np.ptp(y) == 0 or np.ptp(codes) == 0:
+        return 0.0
+    return float(ibf.mixed_ksg_mi(y, codes, k, seed=seed))
+
+
+def n_jobs(value: Any) -> Any:
+    """joblib's ``n_jobs``: None (one job unless a ``joblib.parallel_config`` context sets another, as
+    in scikit-learn), or a nonzero integer (-1 all cores, -2 all but one, ...)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value == 0:
+        raise ValueError(f"n_jobs: expected None or a nonzero integer (-1 for all cores), got {value!r}")
+    return int(value)
