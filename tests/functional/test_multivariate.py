@@ -9,6 +9,7 @@ import math
 
 import pytest
 import torch
+from scipy.stats import rankdata
 
 import iblearn.functional as ibf
 from iblearn.functional import multivariate_search
@@ -86,6 +87,16 @@ def test_copula_is_the_gaussian_method_on_normal_scores(name: str) -> None:
     scores = torch.special.ndtri(ranks / (len(x) + 1))
     expected = MEASURES[name](scores, method="gaussian")
     assert float(MEASURES[name](warped, method="copula")) == pytest.approx(float(expected), abs=1e-10)
+
+
+def test_copula_ranks_ties_by_their_average() -> None:
+    g = torch.Generator().manual_seed(3)
+    x = torch.randint(0, 4, (300, 3), generator=g).to(torch.float64) + torch.randn(300, 3, generator=g) * (
+        torch.arange(3) > 0
+    )  # column 0 has 4 values only
+    ranks = torch.from_numpy(rankdata(x.numpy(), axis=0))
+    expected = ibf.o_information(torch.special.ndtri(ranks / 301), method="gaussian")
+    assert float(ibf.o_information(x, method="copula")) == pytest.approx(float(expected), abs=1e-12)
 
 
 @pytest.mark.parametrize("method", ("gaussian", "copula"))

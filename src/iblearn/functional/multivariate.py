@@ -47,7 +47,6 @@ from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import torch
-from scipy.special import ndtri
 from scipy.stats import rankdata
 from torch import Tensor
 
@@ -110,8 +109,17 @@ def check_not_constant(variables: list[Tensor], names: list[str]) -> None:
 def copula_normal(t: Tensor) -> Tensor:
     """Each column of ``t (N, d)`` replaced by ``Phi^-1(rank / (N + 1))`` (average ranks for ties): the
     Gaussian-copula transform, float64 on t's device."""
-    ranks = rankdata(t.detach().cpu().numpy(), axis=0)
-    return torch.from_numpy(ndtri(ranks / (t.shape[0] + 1))).to(t.device)
+    # Rows of contiguous memory, sorted by numpy: 2x faster than torch.sort on 30 x 2,000.
+    columns = np.ascontiguousarray(t.detach().cpu().to(torch.float64).numpy().T)
+    n = columns.shape[1]
+    order = np.argsort(columns, axis=1)
+    ascending = np.take_along_axis(columns, order, axis=1)
+    if (ascending[:, 1:] == ascending[:, :-1]).any():
+        ranks = rankdata(columns, axis=1)
+    else:
+        ranks = np.empty_like(columns)
+        np.put_along_axis(ranks, order, np.arange(1.0, n + 1.0)[None, :], axis=1)
+    return torch.special.ndtri(torch.from_numpy(ranks / (n + 1)).T).to(t.device)
 
 
 # ---------------------------------------------------------------------------------------------- the core

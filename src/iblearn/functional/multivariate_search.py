@@ -12,7 +12,6 @@ on all the threads torch is given. With a ``checkpoint`` file the search can be 
 from __future__ import annotations
 
 import hashlib
-import heapq
 import itertools
 import json
 import math
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -121,24 +121,20 @@ def o_information_search(
         seed=seed,
         backend=backend,
     )
-    state = _State.load(checkpoint, _fingerprint(variables, settings))
+    state = _State.load(checkpoint, variables, settings)
     batches = (
         _gaussian_batches(variables, sizes, method == "copula", bias_correction, measure, state.done)
         if method != "ksg"
         else _ksg_batches(variables, sizes, measure, k, standardize, ties, backend, seed, state.done)
     )
     for subsets, values in batches:
-        state.add(subsets, values.tolist(), top)
+        state.add(subsets, values, top)
         state.save(checkpoint)
         if progress:
             print(f"\r{state.done}/{total} subsets", end="", file=sys.stderr, flush=True)
     if progress:
         print(file=sys.stderr)
-    return SearchResult(
-        highest=sorted(state.highest, key=lambda e: (-e[1], e[0])),
-        lowest=sorted(state.lowest, key=lambda e: (e[1], e[0])),
-        evaluated=state.done,
-    )
+    return SearchResult(highest=state.highest, lowest=state.lowest, evaluated=state.done)
 
 
 def _checked_sizes(sizes: Any, d: int) -> list[int]:
@@ -151,35 +147,35 @@ def _checked_sizes(sizes: Any, d: int) -> list[int]:
     return out
 
 
-def _subsets(d: int, sizes: list[int], skip: int) -> Iterator[Subset]:
-    every = itertools.chain(*(itertools.combinations(range(d), s) for s in sizes))
-    return itertools.islice(every, skip, None)
-
-
-def _batched(it: Iterator[Subset], size: int) -> Iterator[list[Subset]]:
-    while batch := list(itertools.islice(it, size)):
-        yield batch
+def _subsets(d: int, sizes: list[int], skip: int, batch: int) -> Iterator[Tensor]:
+    """The subsets after the first ``skip``, in batches ``(B, s)`` of at most ``batch`` of one size."""
+    for s in sizes:
+        count = math.comb(d, s)
+        if skip >= count:
+            skip -= count
+            continue
+        combos = itertools.islice(itertools.combinations(range(d), s), skip, None)
+        skip = 0
+        while True:
+            flat = np.fromiter(itertools.chain.from_iterable(itertools.islice(combos, batch)), dtype=np.int64)
+            if not len(flat):
+                break
+            yield torch.from_numpy(flat.reshape(-1, s))
 
 
 def _gaussian_batches(
     variables: list[Tensor], sizes: list[int], copula: bool, bias: bool, measure: Measure, skip: int
-) -> Iterator[tuple[list[Subset], Tensor]]:
+) -> Iterator[tuple[Tensor, Tensor]]:
     check_not_constant(variables, [f"x (variable {i})" for i in range(len(variables))])
-    t = torch.cat(variables, dim=1).detach().to(torch.float64)
+    t = torch.cat(variables, dim=1).detach().to(torch.float64).cpu()
     if copula:
         t = copula_normal(t)
     n = t.shape[0]
     t = t - t.mean(dim=0)
     cov = t.T @ t / n
-    largest = max(sizes)
-    per_batch = max(1, BATCH_BYTES // (8 * 4 * largest * largest))
-    for batch in _batched(_subsets(t.shape[1], sizes, skip), per_batch):
-        out = torch.empty(len(batch), dtype=torch.float64)
-        for s in {len(b) for b in batch}:  # one size at a time: batched matrices share a shape
-            rows = [i for i, b in enumerate(batch) if len(b) == s]
-            idx = torch.tensor([batch[i] for i in rows])
-            out[rows] = _gaussian_subsets(cov[idx[:, :, None], idx[:, None, :]], n, bias, measure)
-        yield batch, out
+    per_batch = max(1, BATCH_BYTES // (8 * 4 * max(sizes) ** 2))
+    for idx in _subsets(t.shape[1], sizes, skip, per_batch):
+        yield idx, _gaussian_subsets(cov[idx[:, :, None], idx[:, None, :]], n, bias, measure)
 
 
 def _gaussian_subsets(cov: Tensor, n: int, bias: bool, measure: Measure) -> Tensor:
@@ -210,7 +206,7 @@ def _ksg_batches(
     backend: Backend,
     seed: int,
     skip: int,
-) -> Iterator[tuple[list[Subset], Tensor]]:
+) -> Iterator[tuple[Tensor, Tensor]]:
     prepared, k = prepare_samples(
         [(f"x (variable {i})", v) for i, v in enumerate(variables)],
         k,
@@ -219,13 +215,13 @@ def _ksg_batches(
         seed=seed,
     )
     dual = measure == "o_information"
-    # Batches of subsets between checkpoints: one KSG search each, so a batch is a few seconds' work.
-    for batch in _batched(_subsets(len(prepared), sizes, skip), 64):
+    # Batches of subsets between checkpoints: one KSG search each, so a batch is seconds of work.
+    for idx in _subsets(len(prepared), sizes, skip, 64):
         values = []
-        for subset in batch:
+        for subset in idx.tolist():
             tc, dtc = ksg_tc_dtc([prepared[j] for j in subset], k, backend, dual)
             values.append(tc - dtc if dual else tc)
-        yield batch, torch.stack(values).cpu()
+        yield idx, torch.stack(values).cpu()
 
 
 def _fingerprint(variables: list[Tensor], settings: dict[str, Any]) -> str:
@@ -237,16 +233,21 @@ def _fingerprint(variables: list[Tensor], settings: dict[str, Any]) -> str:
 
 @dataclass
 class _State:
-    """The search so far: subsets done (a prefix of the order) and the two heaps of the top values."""
+    """The search so far: subsets done (a prefix of the order) and the top entries at each end."""
 
-    key: str
+    key: str | None
     done: int
     highest: list[tuple[Subset, float]]
     lowest: list[tuple[Subset, float]]
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str] | None, key: str) -> _State:
-        if path is None or not Path(path).exists():
+    def load(
+        cls, path: str | os.PathLike[str] | None, variables: list[Tensor], settings: dict[str, Any]
+    ) -> _State:
+        if path is None:
+            return cls(None, 0, [], [])
+        key = _fingerprint(variables, settings)
+        if not Path(path).exists():
             return cls(key, 0, [], [])
         saved = json.loads(Path(path).read_text())
         if saved.get("key") != key:
@@ -257,11 +258,16 @@ class _State:
 
         return cls(key, int(saved["done"]), entries("highest"), entries("lowest"))
 
-    def add(self, subsets: list[Subset], values: list[float], top: int) -> None:
-        self.done += len(subsets)
-        pairs = list(zip(subsets, values, strict=True))
-        self.highest = heapq.nlargest(top, self.highest + pairs, key=lambda e: (e[1], _neg(e[0])))
-        self.lowest = heapq.nsmallest(top, self.lowest + pairs, key=lambda e: (e[1], e[0]))
+    def add(self, subsets: Tensor, values: Tensor, top: int) -> None:
+        """Merge a batch ``(B, s)`` of subsets and their values into the two ends; equal values are
+        ordered by subset."""
+        self.done += len(values)
+        k = min(top, len(values))
+        for end, largest in ((self.highest, True), (self.lowest, False)):
+            picked = torch.topk(values, k, largest=largest).indices.tolist()
+            end += [(tuple(subsets[i].tolist()), float(values[i])) for i in picked]
+            end.sort(key=lambda e: (-e[1] if largest else e[1], e[0]))
+            del end[top:]
 
     def save(self, path: str | os.PathLike[str] | None) -> None:
         if path is None:
@@ -271,8 +277,3 @@ class _State:
         state = {"key": self.key, "done": self.done, "highest": self.highest, "lowest": self.lowest}
         tmp.write_text(json.dumps(state))
         tmp.replace(target)
-
-
-def _neg(subset: Subset) -> tuple[int, ...]:
-    """Orders ties in value by subset, ascending, inside a largest-first selection."""
-    return tuple(-j for j in subset)
