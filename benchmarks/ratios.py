@@ -1,0 +1,242 @@
+"""Each hot path's time over the time of its own core operation, in one process, so that a change
+that slows a hot path (a check run on every call, a slow intermediate) shows whatever the machine.
+
+* ``renyi_mi`` (default alpha 1.01, N = 1,024; 10-d and 3-d Gaussians) over ``torch.linalg.eigvalsh``
+  of the same three Gram matrices (x, y and their joint).
+* ``renyi_mi`` at alpha = 2 (N = 4,096), which needs no eigendecomposition, over the work of its two
+  Gaussian kernel matrices: one N x N matrix product and one ``exp`` each.
+* ``ksg_mi`` (k = 3, N = 10,000, 2-d and 2-d Gaussians) over the neighbour searches it makes on the
+  prepared samples: the joint k-th neighbour search and the two marginal counts.
+* a ``ProximalSplit`` step (default reading, Adam, beta 10) over a plain Adam step of the same
+  784-256-256-256-256-256-10 ReLU network on one batch of 128, split after its third layer, for 150
+  steps, so that the batch becomes fitted as in training.
+
+Times are thread CPU times (``time.thread_time``), one thread; the path and its core alternate (in
+turn first), and each ratio is the median over the repetitions of the ratio of each pair.
+
+    python benchmarks/ratios.py            # measure; write benchmarks/results/ratios/results.json
+    python benchmarks/ratios.py --check    # measure; exit 1 if a ratio exceeds the committed one
+                                           # by more than --tolerance (1.5x); writes nothing
+"""
+
+import _prelude  # noqa: F401  (first: one thread per library, the checkout's root on sys.path)
+
+# isort: split
+
+import argparse
+import copy
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from iblearn.functional import gram_matrix, ksg_mi, renyi_mi
+from iblearn.functional._neighbors import count_within, kth_neighbour
+from iblearn.functional.knn import prepare_samples
+from iblearn.optim import ProximalSplit, split_model
+from iblearn.records import environment, markdown_table, read_json, write_json
+
+OUT = Path(__file__).parent / "results" / "ratios" / "results.json"
+TOLERANCE = 1.5
+
+Step = Callable[[], Any]
+
+
+def paired_ratio(hot: Step, core: Step, repeats: int) -> dict[str, float]:
+    """Median over ``repeats`` interleaved pairs of hot's thread CPU time over core's (one warm-up
+    call each first), with the median seconds of each."""
+    hot(), core()
+    hots, cores = [], []
+    for i in range(repeats):
+        for name, fn in (("hot", hot), ("core", core)) if i % 2 == 0 else (("core", core), ("hot", hot)):
+            start = time.thread_time()
+            fn()
+            (hots if name == "hot" else cores).append(time.thread_time() - start)
+    return {
+        "ratio": statistics.median(h / c for h, c in zip(hots, cores, strict=True)),
+        "hot_s": statistics.median(hots),
+        "core_s": statistics.median(cores),
+        "repeats": repeats,
+    }
+
+
+def gaussians(n: int, dx: int, dy: int, seed: int = 0) -> tuple[Tensor, Tensor]:
+    """``x (n, dx)`` standard normal and ``y (n, dy)``, its first ``dy`` columns plus noise."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, dx, generator=g)
+    return x, x[:, :dy] + 0.5 * torch.randn(n, dy, generator=g)
+
+
+def renyi_eig_case(repeats: int) -> dict[str, float]:
+    x, y = gaussians(1024, 10, 3)
+    ka, kb = gram_matrix(x), gram_matrix(y)
+    grams = [ka, kb, ka * kb]
+
+    def core() -> None:
+        for k in grams:
+            torch.linalg.eigvalsh(k)
+
+    return paired_ratio(lambda: renyi_mi(x, y), core, repeats)
+
+
+def renyi_alpha2_case(repeats: int) -> dict[str, float]:
+    x, y = gaussians(4096, 10, 3)
+    x, y = x / 10, y / 10  # small products: exp of no inf
+
+    def core() -> None:
+        for t in (x, y):
+            torch.mm(t, t.T).exp_()
+
+    return paired_ratio(lambda: renyi_mi(x, y, alpha=2.0), core, repeats)
+
+
+def ksg_case(repeats: int) -> dict[str, float]:
+    x, y = gaussians(10_000, 2, 2)
+    (xp, yp), k = prepare_samples([("x", x), ("y", y)], 3, standardize=True, ties="jitter", seed=0)
+
+    def core() -> None:
+        eps, _ = kth_neighbour([xp, yp], k, "chebyshev", "tree")
+        count_within(xp, eps, "chebyshev", "tree", inclusive=False)
+        count_within(yp, eps, "chebyshev", "tree", inclusive=False)
+
+    return paired_ratio(lambda: ksg_mi(x, y), core, repeats)
+
+
+def mlp() -> nn.Sequential:
+    widths = [784, 256, 256, 256, 256, 256, 10]
+    layers: list[nn.Module] = []
+    for i in range(6):
+        layers += [nn.Linear(widths[i], widths[i + 1]), nn.ReLU()]
+    return nn.Sequential(*layers[:-1])
+
+
+def proximal_case(repeats: int) -> dict[str, float]:
+    torch.manual_seed(0)
+    model = mlp()
+    x, y = torch.randn(128, 784), torch.randint(0, 10, (128,))
+    plain_model = copy.deepcopy(model)
+    adam = torch.optim.Adam(plain_model.parameters(), lr=1e-3)
+    f, g = split_model(model, 6)
+    split = ProximalSplit(f.parameters(), g.parameters(), beta=10.0)
+
+    def plain() -> None:
+        adam.zero_grad()
+        F.cross_entropy(plain_model(x), y).backward()
+        adam.step()
+
+    def closure() -> tuple[Tensor, Tensor]:
+        z = f(x)
+        return F.cross_entropy(g(z), y), z
+
+    return paired_ratio(lambda: split.step(closure), plain, repeats)
+
+
+#: name: (hot path, core operation, measure, repetitions)
+CASES: dict[str, tuple[str, str, Callable[[int], dict[str, float]], int]] = {
+    "renyi_eig": (
+        "renyi_mi, alpha 1.01, N 1,024",
+        "eigvalsh of its 3 Gram matrices",
+        renyi_eig_case,
+        15,
+    ),
+    "renyi_alpha2": (
+        "renyi_mi, alpha 2, N 4,096",
+        "its 2 kernel matrices (mm, exp)",
+        renyi_alpha2_case,
+        15,
+    ),
+    "ksg": ("ksg_mi, k 3, N 10,000", "kNN search and 2 counts", ksg_case, 51),
+    "proximal": ("ProximalSplit step, MLP", "plain Adam step, same MLP", proximal_case, 150),
+}
+
+
+def table(ratios: dict[str, dict[str, float]], committed: dict[str, Any] | None = None) -> str:
+    header = ["hot path", "core operation", "hot ms", "core ms", "ratio"]
+    if committed is not None:
+        header += ["committed", "verdict"]
+    rows = []
+    for name, r in ratios.items():
+        hot, core = CASES[name][:2]
+        row = [hot, core, f"{r['hot_s'] * 1e3:.1f}", f"{r['core_s'] * 1e3:.1f}", f"{r['ratio']:.2f}"]
+        if committed is not None:
+            before = committed["ratios"].get(name, {}).get("ratio")
+            limit = None if before is None else before * committed["tolerance"]
+            verdict = "new" if limit is None else "ok" if r["ratio"] <= limit else "SLOWER"
+            row += ["-" if before is None else f"{before:.2f}", verdict]
+        rows.append(row)
+    return markdown_table(header, rows)
+
+
+def cpu_model() -> str | None:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
+
+
+def modified_sources() -> list[str] | None:
+    """Files of src/ that differ from the commit checked out (what the commit alone does not say)."""
+    try:
+        out = subprocess.run(
+            ["git", "status", "--porcelain", "--", "src"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            cwd=Path(__file__).resolve().parents[1],
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return sorted(line[3:] for line in out.stdout.splitlines()) if out.returncode == 0 else None
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--check", action="store_true", help="compare with the committed ratios; write nothing")
+    p.add_argument("--tolerance", type=float, default=TOLERANCE, help="allowed factor over a committed ratio")
+    p.add_argument("--out", default=str(OUT))
+    args = p.parse_args()
+    torch.set_num_threads(1)
+    committed = None
+    if args.check:
+        if not Path(args.out).is_file():
+            print(f"error: no committed ratios at {args.out}; run without --check first", file=sys.stderr)
+            return 2
+        committed = read_json(args.out)
+        committed["tolerance"] = args.tolerance
+    ratios = {}
+    for name, (hot, _core, measure, repeats) in CASES.items():
+        ratios[name] = measure(repeats)
+        print(f"{hot}: {ratios[name]['ratio']:.2f}x its core", flush=True)
+    print(table(ratios, committed))
+    if committed is not None:
+        slower = [n for n, r in ratios.items() if n in committed["ratios"]]
+        slower = [n for n in slower if ratios[n]["ratio"] > committed["ratios"][n]["ratio"] * args.tolerance]
+        if slower:
+            print(f"ratio check failed: {', '.join(slower)} above {args.tolerance}x the committed ratio")
+            return 1
+        print(f"ratio check passed: every ratio within {args.tolerance}x of the committed one")
+        return 0
+    provenance = {
+        **environment(),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "cpu": cpu_model(),
+        "threads": torch.get_num_threads(),
+        "src_modified": modified_sources(),
+    }
+    write_json(args.out, {"ratios": ratios, "tolerance": args.tolerance, "provenance": provenance})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
