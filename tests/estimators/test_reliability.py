@@ -12,10 +12,21 @@ import warnings
 import pytest
 import torch
 
-from iblearn.estimators import MINDE, MINE, SMILE, DoE, InfoNCE, MIEstimate
+from iblearn.estimators import (
+    KSG,
+    MINDE,
+    MINE,
+    SMILE,
+    Binning,
+    DoE,
+    GaussianMI,
+    InfoNCE,
+    MIEstimate,
+    MixedKSG,
+)
 from iblearn.estimators.neural import UnreliableEstimateWarning
 from iblearn.estimators.neural.mienf import MIENF
-from iblearn.estimators.neural.reliability import judged
+from iblearn.estimators.reliability import judged
 from iblearn.estimators.split import estimate_mi
 
 
@@ -204,3 +215,39 @@ def test_a_reasonable_estimate_stays_reliable():
         warnings.simplefilter("error")
         result = estimate_mi(x, y, "mine", steps=150, hidden=(16,), lr=5e-3, n_resamples=4)
     assert result.reliable and result.caveat is None and float(result) > 0
+
+
+# ------------------------------------------------------------------------- non-parametric estimates
+def test_a_non_parametric_estimate_above_the_entropy_of_a_discrete_variable_is_flagged():
+    """GaussianMI on one-hot labels (floats with 10 distinct rows) reads far above H(Y) = log 10."""
+    g = torch.Generator().manual_seed(0)
+    labels = torch.randint(0, 10, (1000,), generator=g)
+    onehot = torch.nn.functional.one_hot(labels, 10).double()
+    x = onehot + 0.01 * torch.randn(1000, 10, generator=g, dtype=torch.float64)
+    with pytest.warns(UnreliableEstimateWarning, match=r"gaussian: .*above H\(Y\) = 2\.30"):
+        result = GaussianMI()(x, onehot)
+    assert not result.reliable and "discrete values" in result.caveat
+    with pytest.warns(UnreliableEstimateWarning, match=r"above H\(X\)"):
+        assert not GaussianMI()(onehot, x).reliable  # x discrete: H(X) is the ceiling as well
+
+
+@pytest.mark.parametrize(
+    "make", [lambda: KSG(), lambda: GaussianMI(), lambda: MixedKSG(), lambda: Binning(4)]
+)
+def test_non_parametric_estimates_of_ordinary_data_stay_reliable(make):
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(500, 2, generator=g, dtype=torch.float64)
+    labels = (x[:, 0] > 0).long() + (x[:, 1] > 0).long()
+    y = labels if isinstance(make(), MixedKSG) else x + torch.randn(500, 2, generator=g, dtype=torch.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnreliableEstimateWarning)
+        assert make()(x, y).reliable
+
+
+def test_a_non_parametric_estimate_below_zero_beyond_its_error_is_flagged():
+    est = MIEstimate(torch.tensor(-0.3), n_samples=50, estimator="ksg", stderr=0.05)
+    with pytest.warns(UnreliableEstimateWarning, match="below 0 beyond its sampling error; the estimator is"):
+        flagged = KSG()._judged(est, torch.randn(50, 3), torch.randn(50, 3))
+    assert not flagged.reliable
+    fine = MIEstimate(torch.tensor(-0.3), n_samples=50, estimator="ksg", stderr=0.2)  # within 2 se
+    assert KSG()._judged(fine, torch.randn(50, 3), torch.randn(50, 3)).reliable

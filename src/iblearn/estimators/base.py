@@ -30,6 +30,7 @@ import torch
 from torch import Tensor, nn
 
 from iblearn import _checks as V
+from iblearn.estimators import reliability
 
 Bound = Literal["lower", "upper"] | None
 
@@ -67,7 +68,7 @@ class MIEstimate:
             estimate impossible for its data (below 0 beyond its sampling error, above H(Y) of
             labels, a lower bound above log N, InfoNCE at its ceiling log B) or far below its
             training value, or fitted with a batch that held every training row
-            (:func:`iblearn.estimators.neural.reliability.judged`); ``caveat`` says why, and the
+            (:func:`iblearn.estimators.reliability.judged`); ``caveat`` says why, and the
             estimator warned (:class:`iblearn.estimators.neural.UnreliableEstimateWarning`).
         caveat: why the estimate is not reliable, else None.
         split: the rows behind an estimate that fitted a critic first (:func:`iblearn.estimate_mi`):
@@ -253,7 +254,23 @@ class Estimator(nn.Module):
                 for _ in range(n_permutations)
             )
             p_value = (1 + hits) / (1 + n_permutations)
-        return self._estimate_of(value * scale, n, stderr, method, p_value, n_permutations)
+        result = self._estimate_of(value * scale, n, stderr, method, p_value, n_permutations)
+        return self._judged(self._limited(result), xt, yt)
+
+    def _limited(self, result: MIEstimate) -> MIEstimate:
+        """``result`` with the ceiling the estimator cannot exceed by construction (in ``limit``, which
+        :meth:`_judged` holds it against), where it has one: none here."""
+        return result
+
+    def _judged(self, result: MIEstimate, x: Any, y: Any) -> MIEstimate:
+        """``result``, flagged and warned about where it is impossible for the data
+        (:func:`iblearn.estimators.reliability.judged`): below 0 beyond its sampling error, or above
+        H(X) or H(Y) of a discrete ``x`` or ``y``
+        (:func:`iblearn.estimators.reliability.discrete_ceiling`)."""
+        entropy, of = reliability.discrete_ceiling(x, y) or (None, "")
+        return reliability.judged(
+            result, self.name, self.base, entropy=entropy, entropy_of=of, advice=reliability.BIASED
+        )
 
     @staticmethod
     def _checked_counts(n_resamples: Any, n_permutations: Any, seed: Any) -> int:

@@ -72,7 +72,8 @@ class Conditional(Estimator):
             observed = float(value.detach())
             hits = sum(float(self.cmi(xt[p.to(xt.device)], yt, zt)) >= observed for p in perms)
             p_value = (1 + hits) / (1 + n_permutations)
-        return self._estimate_of(value * scale, n, stderr, method, p_value, n_permutations)
+        result = self._estimate_of(value * scale, n, stderr, method, p_value, n_permutations)
+        return self._judged(result, xt, yt)  # I(X; Y | Z) is at most H(X) and H(Y) too
 
     def _conditional_stderr(
         self, x: Tensor, y: Tensor, z: Tensor, n_resamples: int, seed: int

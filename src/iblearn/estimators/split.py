@@ -21,8 +21,8 @@ from iblearn import _checks as V
 from iblearn.estimators.base import Estimator, MIEstimate
 from iblearn.estimators.neural import NeuralEstimator
 from iblearn.estimators.neural.inputs import refuse_constant
-from iblearn.estimators.neural.reliability import flagged
 from iblearn.estimators.registry import REGISTRY, get_estimator
+from iblearn.estimators.reliability import flagged
 from iblearn.functional._scale import power_of_two_scale
 
 #: How :func:`fit_on_split` standardizes float samples.
@@ -142,7 +142,7 @@ def estimate_mi(
     (of which the critic holds out ``validation``, 0.2 by default, to stop early on) and ``test``
     (:func:`fit_on_split`), and the estimate is the bound on the test rows; it is flagged
     (``reliable=False``, with a ``caveat`` and a warning) where it is impossible for the data or cannot
-    be read as an estimate (:func:`iblearn.estimators.neural.reliability.judged`), or where the batch
+    be read as an estimate (:func:`iblearn.estimators.reliability.judged`), or where the batch
     held every training row. Input holding NaN or Inf, or a constant x or y, is refused whatever
     ``standardize`` is. Other estimators
     (``"ksg"``, ``"gaussian"``) have nothing to fit and estimate on every row.

@@ -4,8 +4,8 @@ The package, by concern:
 
 * :mod:`.base`: :class:`NeuralEstimator` (scores, the training step, ``fit``'s loop, estimates);
 * :mod:`.inputs`: the rows a critic takes, checked, and the conversions of its training step;
-* :mod:`.reliability`: :class:`CriticDivergedError` and :class:`UnreliableEstimateWarning`, when a
-  critic has diverged or an estimate cannot be read as one;
+* :mod:`iblearn.estimators.reliability` (shared with every estimator): :class:`CriticDivergedError`
+  and :class:`UnreliableEstimateWarning`, when a critic has diverged or an estimate cannot be read as one;
 * :mod:`.settings`: :class:`NeuralSettings`, the one frozen dataclass the estimators are built from;
 * :mod:`.negatives`: negative pairs (:func:`derangements`, :func:`all_pair_scores`, class sums);
 * :mod:`.averaging`: the weight average the estimates report with;

@@ -13,7 +13,8 @@ A bound family is a subclass that defines :meth:`NeuralEstimator.objective` (wha
 on a batch) and :meth:`NeuralEstimator._pooled` (the bound reported from all joint and marginal scores);
 see :mod:`.nwj` for one in full. Under ``torch.distributed`` each rank passes its own rows and draws
 its negatives from every rank's (:mod:`.distributed`). What inputs are accepted is :mod:`.inputs`; when
-a critic has diverged or an estimate cannot be read as one, :mod:`.reliability` (both re-exported here).
+a critic has diverged or an estimate cannot be read as one, :mod:`iblearn.estimators.reliability` (both
+re-exported here).
 """
 
 from __future__ import annotations
@@ -42,7 +43,13 @@ from iblearn.estimators.neural.inputs import (
     wants_grad,
 )
 from iblearn.estimators.neural.negatives import scores
-from iblearn.estimators.neural.reliability import (
+from iblearn.estimators.neural.settings import (
+    NeuralSettings,
+    Setting,
+    constructor_signature,
+    validation_share,
+)
+from iblearn.estimators.reliability import (
     BELOW_TRAINING,
     BELOW_ZERO,
     IMPLAUSIBLE,
@@ -51,12 +58,6 @@ from iblearn.estimators.neural.reliability import (
     judged,
     label_entropy,
     plausible,
-)
-from iblearn.estimators.neural.settings import (
-    NeuralSettings,
-    Setting,
-    constructor_signature,
-    validation_share,
 )
 
 __all__ = [
@@ -404,11 +405,6 @@ class NeuralEstimator(Estimator):
         terms = [bound(x[idx], y[idx]) * len(idx) for idx in self._eval_parts(x)]
         return self._finite(torch.stack(terms).sum() / len(x), "estimate", (x, y))
 
-    def _limited(self, result: MIEstimate) -> MIEstimate:
-        """``result`` with the ceiling the estimator cannot exceed by construction, if it has one (in
-        ``limit``, which :meth:`_judged` holds it against): none here."""
-        return result
-
     def _batch_limit(self, result: MIEstimate) -> MIEstimate:
         """``result`` with its ceiling: InfoNCE on a batch of B never exceeds log B."""
         largest = max(len(idx) for idx in self._eval_parts(torch.empty(result.n_samples)))
@@ -428,7 +424,8 @@ class NeuralEstimator(Estimator):
         return value
 
     def _plausible(self, x: Any, y: Any) -> float:
-        """What no bound on these inputs can exceed without divergence (:func:`.reliability.plausible`)."""
+        """What no bound on these inputs can exceed without divergence
+        (:func:`iblearn.estimators.reliability.plausible`)."""
         return plausible(x, y, self.y_classes)
 
     def forward(self, x: Any, y: Any, **request: Any) -> MIEstimate:
@@ -442,7 +439,7 @@ class NeuralEstimator(Estimator):
                 x, y = self._everyone(x, y)
                 refuse_constant(x, y)
                 with distributed.local():
-                    return self._judged(self._limited(super().forward(x, y, **request)), y)
+                    return super().forward(x, y, **request)
         finally:
             self._reporting = False
 
@@ -455,10 +452,11 @@ class NeuralEstimator(Estimator):
             return x, y
         return distributed.gather(V.as_tensor(x, "x")), distributed.gather(V.as_tensor(y, "y"))
 
-    def _judged(self, result: MIEstimate, y: Any) -> MIEstimate:
+    def _judged(self, result: MIEstimate, x: Any, y: Any) -> MIEstimate:
         """``result``, flagged and warned about where it is impossible for the data or cannot be read as
-        an estimate (:func:`.reliability.judged`): against 0, H(Y) of labels ``y``, its ceiling, and for
-        a lower bound log N and the bound on training rows that ``fit`` recorded at the kept critic."""
+        an estimate (:func:`iblearn.estimators.reliability.judged`): against 0, H(Y) of labels ``y``,
+        its ceiling, and for a lower bound log N and the bound on training rows that ``fit`` recorded at
+        the kept critic."""
         best = self.history.best if self.history is not None and self.bound == "lower" else None
         entropy = label_entropy(y) if self.y_classes is not None else None
         return judged(

@@ -8,13 +8,15 @@ import math
 import sys
 import warnings
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor
 
-from iblearn.estimators.base import MIEstimate
 from iblearn.functional.discrete import discrete_entropy
+
+if TYPE_CHECKING:  # base.py judges every estimate through this module
+    from iblearn.estimators.base import MIEstimate
 
 
 class CriticDivergedError(RuntimeError):
@@ -39,6 +41,11 @@ BELOW_TRAINING = 0.1
 _OVERFITTED = (
     "the critic has overfitted (too few rows, or too many steps) or met heavy tails: fit on more rows, "
     "with more held out (validation), a smaller critic (hidden) or a lower lr, or standardize the inputs"
+)
+
+BIASED = (
+    "the estimator is biased on these data (too few rows for their dimensions, a k too large for N, or "
+    "variables it does not model): use more rows, fewer dimensions, or an estimator that fits the data"
 )
 
 _KIND = {
@@ -72,6 +79,30 @@ def label_entropy(y: Any) -> float | None:
     return float(discrete_entropy(y.reshape(len(y), -1).long().cpu(), correction="miller-madow"))
 
 
+#: A variable with at most this share of distinct rows is taken as discrete (H of its values observed is
+#: then a ceiling of its MI with anything); continuous samples have about N distinct rows.
+DISCRETE_SHARE = 0.1
+
+
+def discrete_ceiling(x: Any, y: Any) -> tuple[float, str] | None:
+    """The smaller of H(X) and H(Y) in nats (plug-in, with Miller and Madow's correction), over those of
+    ``x`` and ``y`` that are discrete: integer labels, or floats with at most :data:`DISCRETE_SHARE` of
+    their rows distinct (one-hot labels, a few levels); with its name, ``"H(X)"`` or ``"H(Y)"``. None if
+    neither is discrete. No MI exceeds it."""
+    ceilings = []
+    for name, t in (("H(X)", x), ("H(Y)", y)):
+        if not isinstance(t, Tensor) or t.ndim == 0 or not t.numel() or t.is_complex():
+            continue
+        rows = t.detach().reshape(len(t), -1).cpu()
+        if not rows.is_floating_point():
+            ceilings.append((float(discrete_entropy(rows.long(), correction="miller-madow")), name))
+            continue
+        values, codes = torch.unique(rows, dim=0, return_inverse=True)
+        if len(values) <= DISCRETE_SHARE * len(rows):
+            ceilings.append((float(discrete_entropy(codes, correction="miller-madow")), name))
+    return min(ceilings, default=None)
+
+
 def judged(
     result: MIEstimate,
     name: str,
@@ -79,6 +110,8 @@ def judged(
     *,
     training_best: float | None = None,
     entropy: float | None = None,
+    entropy_of: str = "H(Y)",
+    advice: str = _OVERFITTED,
 ) -> MIEstimate:
     """``result`` (in log ``base``) flagged (``reliable=False``, with why in ``caveat``) and warned about
     where it is impossible for the data it came from, whatever the estimator (bound or not); ``result``
@@ -86,14 +119,16 @@ def judged(
     errors (the larger):
 
     * below 0: no MI is negative (the critic overfitted, or met heavy tails);
-    * above ``entropy``, H(Y) of the labels evaluated (:func:`label_entropy`), which no MI with them
-      exceeds;
+    * above ``entropy``, H(Y) of the labels evaluated (:func:`label_entropy`; or ``entropy_of``, the
+      entropy of a discrete x or y: :func:`discrete_ceiling`), which no MI with them exceeds;
     * a lower bound above log N of its N rows: no lower bound estimated from N samples can show more
       (McAllester & Stratos 2020, "Formal limitations on the measurement of mutual information");
     * at ``result.limit``, a ceiling of the estimator itself (InfoNCE's log B): the MI may be anything
       above it;
     * a lower bound below half ``training_best``, its critic's bound on training rows (nats), by more
       than :data:`BELOW_TRAINING` nats: the critic fits its training rows and not the distribution.
+
+    ``advice`` ends the caveat of the first two: what to do about it (by default, a critic's remedies).
     """
     nats = float(result) * math.log(base)
     allowance = max(BELOW_ZERO, 2 * (result.stderr or 0.0) * math.log(base))
@@ -103,11 +138,11 @@ def judged(
     why = None
     if nats < -allowance:
         what = _KIND[result.bound]
-        why = f"{what} of {nats:.4g} nats, below 0 beyond its sampling error; {_OVERFITTED}"
+        why = f"{what} of {nats:.4g} nats, below 0 beyond its sampling error; {advice}"
     elif entropy is not None and nats > entropy + allowance:
         why = (
-            f"{nats:.4g} nats, above H(Y) = {entropy:.4g} nats of the labels evaluated, which no MI with "
-            f"them exceeds; {_OVERFITTED}"
+            f"{nats:.4g} nats, above {entropy_of} = {entropy:.4g} nats of the discrete values evaluated, "
+            f"which no MI with them exceeds; {advice}"
         )
     elif limit is not None and nats > limit - allowance:
         batch = round(math.exp(limit))
