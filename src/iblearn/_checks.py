@@ -194,3 +194,14 @@ def choice(value: T, name: str, options: tuple[T, ...]) -> T:
     if value not in options:
         raise ValueError(f"{name}: expected one of {', '.join(map(repr, options))}, got {value!r}")
     return value
+
+
+def several_rows(t: Tensor, name: str) -> Tensor:
+    """``t`` if it holds at least 2 samples (rows): one sample has no spread and no neighbour, and a check
+    for constant columns would call it constant."""
+    if t.shape[0] < 2:
+        raise ValueError(
+            f"{name}: has {t.shape[0]} sample (row); an estimate needs at least 2, "
+            "and a nearest-neighbour estimate more than k"
+        )
+    return t

@@ -464,6 +464,12 @@ def test_ksg_is_invariant_under_affine_maps(seed, scale, shift):
         (lambda: ksg_mi(torch.randn(10, 1), torch.randn(10, 1), k=10), "k=10 needs more than 10 samples"),
         (lambda: ksg_mi(torch.randn(10, 1), torch.randn(10, 1), k=0), "k: must be at least 1"),
         (lambda: ksg_mi(torch.ones(10, 2), torch.randn(10, 1)), "x: every column is constant"),
+        (
+            lambda: ksg_mi(torch.randn(1, 2), torch.randn(1, 1)),
+            r"^x: has 1 sample \(row\); an estimate needs",
+        ),
+        (lambda: mixed_ksg_mi(torch.randn(1, 2), torch.zeros(1, dtype=torch.int64)), r"^x: has 1 sample"),
+        (lambda: kl_entropy(torch.randn(1, 2)), r"^x: has 1 sample"),
         (lambda: ksg_mi(torch.arange(10)[:, None], torch.randn(10, 1)), "x: expected continuous samples"),
         (lambda: ksg_mi(torch.randn(10, 1), torch.randn(10, 1), variant=3), "variant: expected 1 or 2"),
         (lambda: ksg_mi(torch.randn(10, 1), torch.randn(10, 1), backend="gpu"), "backend"),

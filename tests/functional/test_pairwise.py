@@ -158,3 +158,86 @@ def test_canonical_log_density_and_pointwise_mi_are_the_normal_densities():
 def test_canonical_bad_input_is_named(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# ------------------------------------------------------------------------------------ memory and indices
+def test_brute_force_pairs_keep_no_counts_of_earlier_pairs(monkeypatch):
+    """Many pairs on the brute-force path hold the counts of one pair at a time: counts kept from pair
+    to pair, between the large distance temporaries, fragmented the heap (gigabytes for 100 columns)."""
+    import weakref
+
+    from iblearn.functional import pairwise
+
+    alive: list[weakref.ref] = []
+    chunk_counts = pairwise.ksg_chunk_counts
+
+    def counting(*args, **kwargs):
+        assert all(ref() is None for ref in alive), "counts of an earlier pair are still held"
+        out = chunk_counts(*args, **kwargs)
+        alive.extend(weakref.ref(t) for t in out)
+        return out
+
+    monkeypatch.setattr(pairwise, "ksg_chunk_counts", counting)
+    x = _sample(200)
+    m = ibf.pairwise_mi(x, backend="brute", seed=4)
+    assert len(alive) == 2 * 10
+    assert float(m[0, 1]) == pytest.approx(
+        float(ibf.ksg_mi(x[:, 0], x[:, 1], backend="brute", seed=4)), abs=1e-12
+    )
+
+
+_PEAK = """
+import resource, sys, torch
+torch.set_num_threads(1)
+from iblearn import functional as ibf
+x = torch.randn(500, 60, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+ibf.pairwise_mi(x, backend="brute")
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
+"""
+
+
+@pytest.mark.slow
+def test_brute_force_pairs_peak_memory_is_bounded():
+    """60 columns x 500 rows (1,770 pairs) on the brute-force path: the 60 distance blocks (120 MB) and
+    one pair's temporaries, not a heap that grows with the pairs (6.3 GB measured before)."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _PEAK], capture_output=True, text=True, check=True)
+    assert int(out.stdout.strip()) < 600  # MB above the import's peak
+
+
+def test_indices_are_any_integral_type_and_refused_when_not_integral():
+    import numpy as np
+
+    x = _sample(300)
+    cols = [x[:, 0], x[:, 1], x[:, 2]]
+    plain = ibf.ksg_mi_pairs(cols, [(0, 1), (1, 2)])
+    assert torch.equal(ibf.ksg_mi_pairs(cols, [(np.int64(0), np.int32(1)), (1, np.int16(2))]), plain)
+    assert torch.equal(ibf.ksg_mi_pairs(cols, [(torch.tensor(0), 1), (1, 2)]), plain)
+    blocks = ibf.pairwise_mi(x, blocks=[[np.int64(0)], [np.int32(1)], [3, np.uint8(4)]])
+    assert torch.equal(blocks.nan_to_num(), ibf.pairwise_mi(x, blocks=[[0], [1], [3, 4]]).nan_to_num())
+    for bad in ([[0.5], [1]], [[0], [1.0]], [[True], [1]], [["0"], [1]], [[np.float64(2.0)], [1]]):
+        with pytest.raises(ValueError, match="blocks: "):
+            ibf.pairwise_mi(x, blocks=bad)
+    for bad_pairs in ([(0.5, 1)], [(0, 1.0)], [(True, 1)], [(np.float64(0), 1)], [("0", 1)]):
+        with pytest.raises(ValueError, match="pairs: "):
+            ibf.ksg_mi_pairs(cols, bad_pairs)
+
+
+@pytest.mark.parametrize("backend", ["tree", "brute"])
+def test_errors_name_the_column_block_or_layer(backend):
+    x = _sample(100)
+    x[:, 3] = 1.5
+    with pytest.raises(ValueError, match=r"^x\[:, 3\]: every column is constant"):
+        ibf.pairwise_mi(x, backend=backend)
+    with pytest.raises(ValueError, match=r"^blocks\[2\] \(columns \[3, 4\] of x\): every column"):
+        ibf.pairwise_mi(x[:, [0, 1, 2, 3, 3]], blocks=[[0], [1], [3, 4]], backend=backend)
+    t = torch.randn(100, 4, dtype=torch.float64)
+    with pytest.raises(ValueError, match=r"^layers\[1\]: every column is constant"):
+        ibf.layerwise_mi([t, torch.ones(100, 2)], [x[:, :2]], backend=backend)
+    with pytest.raises(ValueError, match=r"^targets\[0\]: every column is constant"):
+        ibf.layerwise_mi([t], [torch.ones(100, 2)], backend=backend)
+    with pytest.raises(ValueError, match=r"layers\[0\] has 100, targets\[0\] has 90"):
+        ibf.layerwise_mi([t], [x[:90, :2]], backend=backend)

@@ -67,7 +67,7 @@ def prepare(value: Any, name: str, *, standardize: bool, ties: Ties, seed: int) 
     V.choice(ties, "ties", ("jitter", "raise"))
     standardize, seed = V.flag(standardize, "standardize"), V.seed(seed)
     # Not differentiable (counts of neighbours), so a layer's activations may come with a graph.
-    t = V.continuous(value, name).detach().to(torch.float64)
+    t = V.several_rows(V.continuous(value, name), name).detach().to(torch.float64)
     constant = constant_columns(t)
     if bool(constant.all()):
         raise ValueError(
@@ -214,10 +214,17 @@ def _ksg_terms(nx: Tensor, ny: Tensor, k: int, variant: int) -> tuple[float, Ten
     """KSG eq. (8) or (9) as ``constant - < terms >``: ``psi(k) + psi(N)`` and ``psi(n_x + 1) +
     psi(n_y + 1)`` per sample for ``variant=1``, ``psi(k) - 1/k + psi(N)`` and ``psi(n_x) + psi(n_y)``
     for ``variant=2``."""
-    n = len(nx)
-    if variant == 1:
-        return _psi(k) + _psi(n), _digamma(nx + 1) + _digamma(ny + 1)
-    return _psi(k) - 1.0 / k + _psi(n), _digamma(nx) + _digamma(ny)
+    return ksg_constant(len(nx), k, variant), ksg_count_terms(nx, ny, variant)
+
+
+def ksg_constant(n: int, k: int, variant: int) -> float:
+    """The constant of KSG eq. (8) (``variant=1``) or (9) for N = ``n`` samples (see :func:`_ksg_terms`)."""
+    return _psi(k) + _psi(n) if variant == 1 else _psi(k) - 1.0 / k + _psi(n)
+
+
+def ksg_count_terms(nx: Tensor, ny: Tensor, variant: int) -> Tensor:
+    """The per-sample terms of KSG eq. (8) (``variant=1``) or (9) (see :func:`_ksg_terms`)."""
+    return _digamma(nx + 1) + _digamma(ny + 1) if variant == 1 else _digamma(nx) + _digamma(ny)
 
 
 def ksg_pmi(
@@ -339,7 +346,7 @@ def kl_entropy(
         2.8
     """
     V.choice(metric, "metric", ("chebyshev", "euclidean"))
-    t = V.continuous(x, "x").detach().to(torch.float64)
+    t = V.several_rows(V.continuous(x, "x"), "x").detach().to(torch.float64)
     if bool(constant_columns(t).any()):
         raise ValueError("x: has a constant column, so no density in its dimension (h = -inf)")
     if bool(_duplicated(t).any()):

@@ -15,7 +15,7 @@ from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn.functional._neighbors import Backend
-from iblearn.functional.cmi import ksg_cmi
+from iblearn.functional.cmi import _ksg_cmi
 from iblearn.functional.knn import Ties
 
 
@@ -64,6 +64,9 @@ def transfer_entropy(
     src, tgt = V.continuous(source, "source").detach(), V.continuous(target, "target").detach()
     length = V.same_length(("source", src), ("target", tgt))
     V.same_device(("source", src), ("target", tgt))
+    for value, name in ((lag, "lag"), (history, "history")):
+        if value >= length:
+            raise ValueError(f"{name}: must be below the series length, {length} steps; got {value}")
     start = max(lag, history)
     n = length - start
     if n <= k:
@@ -74,6 +77,5 @@ def transfer_entropy(
     present = tgt[start:]
     past_source = src[start - lag : length - lag]
     past_target = torch.cat([tgt[start - j : length - j] for j in range(1, history + 1)], dim=1)
-    return ksg_cmi(
-        present, past_source, past_target, k, standardize=standardize, ties=ties, backend=backend, seed=seed
-    )
+    names = ("target", "source", "target")  # its present, the source's past, its own past
+    return _ksg_cmi(present, past_source, past_target, k, standardize, ties, backend, seed, names)
