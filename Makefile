@@ -66,7 +66,10 @@ $(VENV)/.bench-installed: $(VENV)/.installed
 	$(PIP) install -q -e '.[bench]'
 	touch $@
 
+# First the ratio check (about a minute): each hot path's time over its core operation's, against the
+# ratios committed in benchmarks/results/ratios/results.json; it fails when one grew more than 1.5x.
 bench: $(VENV)/.bench-installed
+	$(PY) benchmarks/ratios.py --check
 	$(PY) benchmarks/estimators_speed.py
 	$(PY) benchmarks/estimators_accuracy.py
 
