@@ -70,6 +70,13 @@ def test_multivariate():
     parts = results["pid"]
     assert abs(float(sum(parts)) - float(parts.total)) < 1e-12 and float(parts.redundancy) > 0.1
 
+
+def test_feature_selection():
+    results = _load("feature_selection").main(["--quick"])
+    assert results["mrmr"] > 0.9 and results["all"] > 0.9  # 5 of 30 features by mRMR, and all of them
+    assert len(results["picked"]) == results["best_params"]["mifeatureselector__n_features_to_select"]
+
+
 DOC_PAGES = [ROOT / "docs" / "index.md", *sorted((ROOT / "docs").glob("guide/*.md"))]
 DOC_PAGES += sorted((ROOT / "docs").glob("papers/*.md"))
 
