@@ -145,8 +145,6 @@ class MIFeatureSelector(SelectorMixin, BaseEstimator):  # type: ignore[misc]
             target = _terms.class_codes(np.asarray(y))
         else:
             target = np.asarray(y, dtype=np.float64).reshape(-1, 1)
-            if not np.isfinite(target).all():
-                raise ValueError("y: contains NaN or Inf")
         parallel = Parallel(n_jobs=jobs)
         col = [X[:, [j]] for j in range(n_features)]
         self.relevance_ = np.asarray(
