@@ -243,6 +243,16 @@ def test_search_total_correlation_and_top() -> None:
     assert [s for s, _ in found.highest] == best and len(found.lowest) == 2
 
 
+def test_search_reports_progress_and_ranks_ksg_total_correlation(capsys) -> None:
+    x = gaussian_sample(random_covariance(4, 13), 400, 10)
+    found = ibf.o_information_search(x, sizes=(2, 3), measure="total_correlation", top=1, progress=True)
+    assert capsys.readouterr().err.strip().endswith("10/10 subsets")
+    # TC only grows when a variable is added, so the top is a triplet and the bottom a pair.
+    assert len(found.highest[0][0]) == 3 and len(found.lowest[0][0]) == 2
+    subset, value = found.highest[0]
+    assert value == pytest.approx(float(ibf.total_correlation(x[:, list(subset)])), abs=0.01)
+
+
 def test_search_resumes_from_its_checkpoint(tmp_path, monkeypatch) -> None:
     x = gaussian_sample(random_covariance(8, 12), 300, 9)
     fresh = ibf.o_information_search(x, sizes=(3, 4), method="copula", top=5)
