@@ -135,6 +135,13 @@ def test_ksg_s_information_is_a_sum_of_ksg_mi() -> None:
     assert float(ibf.s_information(x, ties="raise")) == pytest.approx(sum(parts), abs=1e-12)
 
 
+def test_ksg_brute_force_and_tree_agree() -> None:
+    x = gaussian_sample(random_covariance(4, 14), 800, 11)
+    blocks = [[0, 1], [2], [3]]
+    for fn in MEASURES.values():
+        assert float(fn(x, blocks, backend="brute")) == pytest.approx(float(fn(x, blocks)), abs=1e-12)
+
+
 def test_ksg_against_the_truth_fast() -> None:
     cov = random_covariance(4, 100)
     truth = closed_forms(cov, [[j] for j in range(4)])
