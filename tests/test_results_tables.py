@@ -60,7 +60,7 @@ WRITERS: dict[str, tuple[type, Summarize, Table]] = {
 }
 
 # Folders whose results.json holds only the summary, without the per-seed rows behind it.
-NO_PER_SEED = {"proximal/binary10", "proximal/image", "proximal/vae"}
+NO_PER_SEED = {"proximal/image", "proximal/vae"}
 
 # Seeds run at different commits: the table's last line names each seed's, which results.json cannot.
 MERGED_PROVENANCE = {"mole/mutagenicity-matrix"}
