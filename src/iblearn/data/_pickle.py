@@ -105,6 +105,12 @@ def load_data_pickle(f: IO[bytes] | io.BufferedIOBase) -> Any:
         return _checked(DataUnpickler(io.BytesIO(f.read()), encoding="latin1").load())
     except pickle.UnpicklingError as e:
         raise pickle.UnpicklingError(f"{name}: {e}") from e.__cause__
+    # What a damaged stream makes the unpickler or an admitted constructor raise (a memo key that was
+    # never stored, a truncated frame, a dtype string that names no type, a state of the wrong shape).
+    except (EOFError, ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as e:
+        raise pickle.UnpicklingError(f"{name}: not a readable data file ({type(e).__name__}: {e})") from e
+    except (RecursionError, MemoryError) as e:
+        raise pickle.UnpicklingError(f"{name}: not a readable data file ({type(e).__name__})") from None
 
 
 # Plain numbers only: an object array holds whatever the pickle put in it, and a structured or

@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import gzip
 import importlib.util
+import math
 import os
 import shutil
 import tarfile
@@ -95,12 +96,16 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:  # type: ignore[type-a
     }
     if raw[2] not in dtypes:
         raise ValueError(f"path: {path} has an unknown IDX data type 0x{raw[2]:02x}")
-    ndim = raw[3]
+    ndim, dtype = raw[3], np.dtype(dtypes[raw[2]])
+    if len(raw) < 4 + 4 * ndim:
+        raise ValueError(f"path: {path} ends inside its header of {ndim} dimensions")
     shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    data = np.frombuffer(raw, dtype=dtypes[raw[2]], offset=4 + 4 * ndim)
-    if data.size != int(np.prod(shape)):
-        raise ValueError(f"path: {path} is truncated ({data.size} values for shape {shape})")
-    return data.reshape(shape)
+    body = len(raw) - 4 - 4 * ndim
+    if body != math.prod(shape) * dtype.itemsize:  # exact: np.prod would wrap around at 2^63
+        raise ValueError(
+            f"path: {path} holds {body} bytes of data, not the {shape} of {dtype} its header says"
+        )
+    return np.frombuffer(raw, dtype=dtype, offset=4 + 4 * ndim).reshape(shape)
 
 
 def _download(url: str, target: Path) -> None:

@@ -185,7 +185,7 @@ def estimate_mi(
         yt = yt[:, None]
     settings.setdefault("seed", seed)
     dims = {"x_dim": int(xt[0].numel())} | ({} if labels else {"y_dim": int(yt[0].numel())})
-    est = get_estimator(method, **dims, **settings)
+    est = get_estimator(method, **(dims | settings))  # a user's own x_dim or y_dim is theirs to give
     n_test = round(len(xt) * test) if isinstance(test, float) and 0 < test < 1 else 0
     if n_resamples and est.resampling == "half" and 2 <= n_test < 4:
         raise ValueError(
