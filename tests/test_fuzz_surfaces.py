@@ -39,6 +39,7 @@ from hypothesis.extra import numpy as hnp
 from iblearn import functional as ibf
 from iblearn.cli import main
 from iblearn.data._pickle import load_data_pickle
+from iblearn.data.graphs import load_tu
 from iblearn.data.vision import read_idx
 from iblearn.estimators import REGISTRY
 from iblearn.estimators.reliability import BELOW_ZERO, label_entropy
@@ -278,3 +279,33 @@ def test_a_record_that_is_not_a_regular_file_is_never_opened(tmp_path_factory, n
     }
     with pytest.raises(ValueError, match=name):
         calls[name]()
+
+
+@FUZZ
+@given(
+    st.lists(st.tuples(st.integers(-1, 8), st.integers(-1, 8)), max_size=8),
+    st.lists(st.integers(-1, 4), min_size=0, max_size=8),
+    st.lists(st.integers(0, 3), min_size=0, max_size=8),
+    st.lists(st.integers(-1, 2), min_size=0, max_size=4),
+    st.sampled_from(["", "x", "1.5", "99999999999999999999999"]),
+)
+def test_tu_graph_files_that_do_not_fit_together(tmp_path_factory, edges, indicator, labels, classes, junk):
+    """Edges between nodes that are not there, nodes of graphs that are not there: refused naming the file."""
+    folder = tmp_path_factory.mktemp("tu") / "T"
+    folder.mkdir()
+    lines = {
+        "A": "\n".join(f"{a}, {b}" for a, b in edges),
+        "graph_indicator": "\n".join(map(str, indicator)),
+        "node_labels": "\n".join(map(str, labels)) + ("\n" + junk if junk and len(edges) % 2 else ""),
+        "graph_labels": "\n".join(map(str, classes)),
+    }
+    for part, text in lines.items():
+        (folder / f"T_{part}.txt").write_text(text + "\n")
+    try:
+        data = load_tu("T", root=str(folder.parent), download=False)
+    except ValueError as err:
+        assert str(err).startswith("T"), err
+        return
+    nodes = len(data.x)
+    assert data.edge_index.numel() == 0 or int(data.edge_index.max()) < nodes
+    data.batch(torch.arange(len(data)))  # every index it follows lies inside

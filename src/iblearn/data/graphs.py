@@ -286,17 +286,40 @@ def _tu_files(name: str, root: str | None, download: bool) -> dict[str, str]:
     return {p: (folder / f"{name}_{p}.txt").read_text() for p in parts}
 
 
+def _tu_arrays(files: dict[str, str], name: str) -> tuple[NDArray[np.int64], ...]:
+    """The TU files' integers (0-based ids), checked to fit together: every edge joins two of the nodes,
+    every node belongs to one of the graphs."""
+
+    def ints(part: str, text: str) -> NDArray[np.int64]:
+        try:
+            return np.array([int(v) for v in text.replace(",", " ").split()], dtype=np.int64)
+        except (ValueError, OverflowError) as err:
+            raise ValueError(f"{name}_{part}.txt: not a list of integers ({err})") from None
+
+    lines = [line for line in files["A"].split("\n") if line.strip()]
+    if any(line.count(",") != 1 for line in lines):
+        raise ValueError(f"{name}_A.txt: every line must be one edge, 'i, j'")
+    edges = ints("A", "\n".join(lines)).reshape(-1, 2) - 1
+    node_graph = ints("graph_indicator", files["graph_indicator"]) - 1
+    node_labels = ints("node_labels", files["node_labels"])
+    graph_labels = ints("graph_labels", files["graph_labels"])
+    n, graphs = len(node_labels), len(graph_labels)
+    if len(node_graph) != n or not n or not graphs:
+        raise ValueError(
+            f"{name}: {len(node_graph)} graph indicators for {n} node labels and {graphs} graphs"
+        )
+    if edges.size and not (0 <= edges.min() <= edges.max() < n):
+        raise ValueError(f"{name}_A.txt: an edge names a node outside 1..{n}")
+    if not (0 <= node_graph.min() <= node_graph.max() < graphs):
+        raise ValueError(f"{name}_graph_indicator.txt: a node belongs to a graph outside 1..{graphs}")
+    return edges, node_graph, node_labels, graph_labels
+
+
 def load_tu(name: str, *, root: str | None = None, download: bool = True) -> GraphDataset:
     """A TU Dortmund data set (e.g. ``"Mutagenicity"``: 4,337 graphs, 14 atom types, 2 classes; or
     ``"MUTAG"``): node labels one-hot encoded as features, graph labels mapped to 0..C-1. The extra
     ``_edge_gt.txt`` some copies carry is not part of the data set and is ignored."""
-    files = _tu_files(name, root, download)
-    edges = (
-        np.array([[int(v) for v in line.split(",")] for line in files["A"].split("\n") if line.strip()]) - 1
-    )
-    node_graph = np.array([int(v) for v in files["graph_indicator"].split()]) - 1
-    node_labels = np.array([int(v) for v in files["node_labels"].split()])
-    graph_labels = np.array([int(v) for v in files["graph_labels"].split()])
+    edges, node_graph, node_labels, graph_labels = _tu_arrays(_tu_files(name, root, download), name)
     kinds = np.unique(node_labels)
     x = (node_labels[:, None] == kinds[None, :]).astype(np.float32)
     classes = np.unique(graph_labels)
