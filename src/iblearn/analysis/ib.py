@@ -34,7 +34,7 @@ Verdict = Literal["infinite", "piecewise-constant", "finite", "undetermined"]
 class IBFunctional:
     """The two terms (nats, or the unit of ``base``) and ``value = ixl - beta * iyl`` (paper 003, eq. 4).
 
-    ``ixl_given_y`` is I(X; L | Y), what L keeps of the input beyond the label (issue 21): with X the
+    ``ixl_given_y`` is I(X; L | Y), what L keeps of the input beyond the label: with X the
     data set, Y is a function of X, so the chain rule gives I(X; L) = I(Y; L) + I(X; L | Y), and it is
     computed from the same L as ``ixl`` (where ``iyl`` reads L through another noise or quantizer, it is
     not ``ixl - iyl``).
@@ -237,7 +237,7 @@ def ib_functional(
 
     ``settings`` are the keywords of that form's function (``threshold``; ``logits``; ``noise_scale``,
     ``noise_std``, ``noise_std_y``; ``n_bins``, ``n_bins_y``, ``strategy``, ``value_range``); one that
-    belongs to another form raises TypeError, where it used to be ignored.
+    belongs to another form raises TypeError.
 
     Example:
         >>> y = torch.tensor([0, 0, 1, 1])

@@ -368,7 +368,7 @@ class InformationPlane:
     def _warn_if_saturated(self, points: list[PlanePoint]) -> None:
         """Warn once per layer whose I(X; T) sits at its ceiling log N (X is one of the N samples): every
         sample lands apart, so I(T; Y) is forced to its own ceiling H(Y), and the layer's point cannot
-        move whatever the network does (issue 29: MNIST, 500 samples, 30 bins gave log 500 = 6.2146 and
+        move whatever the network does (MNIST, 500 samples, 30 bins give log 500 = 6.2146 and
         H(Y) = 2.2915 at every epoch). I(T; Y) at H(Y) alone is not warned of: a layer that separates
         the classes reaches it truly."""
         log_n = math.log(len(self.y)) * self.scale

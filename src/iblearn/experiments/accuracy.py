@@ -77,7 +77,7 @@ class AccuracyConfig:
     """What an accuracy run covers."""
 
     tasks: tuple[str, ...] = field(default_factory=lambda: tuple(t.name for t in standard_tasks()))
-    sizes: tuple[int, ...] = (1000, 5000, 10000)  # the issue's N
+    sizes: tuple[int, ...] = (1000, 5000, 10000)  # small, moderate and large for the kNN estimators
     seeds: int = 5
     time_budget: float = 300.0  # seconds for one call; slower pairs are skipped at larger N
     first_seed: int = 0

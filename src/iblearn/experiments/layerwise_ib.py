@@ -66,7 +66,7 @@ class Config:
     noise_std: float = 0.1
     # The MLP's layers. Sec. 4 post-trains a linear layer on the net's output Y-hat with "no nonlinear
     # activation between", so that "they can be combined into a single linear layer": the last layer is
-    # linear, its width that of Y (until commit e7e9914: (256, 128, 64), every layer with a ReLU).
+    # linear, its width that of Y (runs at commits before e7e9914 used (256, 128, 64), all with ReLU).
     widths: tuple[int, ...] = (256, 128, 10)
     linear_output: bool = True
     epochs: int = 10  # per layer, for the post-trained linear layer, and for the baseline

@@ -12,7 +12,7 @@
  *       width) and order (int64, n) the caller's index of each layout position: for the points at
  *       positions first..last-1 (the rows of the outputs that are written), the first k of the other
  *       points in the order of (distance, caller's index), as caller's indices. At equal distance the
- *       smaller index wins (issue 23), so the answer does not depend on the order a search visits the
+ *       smaller index wins, so the answer does not depend on the order a search visits the
  *       points in (nor on the layout): KSG's variant 2 takes eps_x and eps_y from the k neighbours, and
  *       every path (slabs, tree, brute force) must pick the same ones on tied data. Slabs are visited
  *       nearest in a first, and within a slab blocks nearest in b first, so the k-th distance shrinks

@@ -74,7 +74,7 @@ ALWAYS_INLINE void tree_knn_search(const Tree *T, const int64_t *order, Py_ssize
     }
 }
 
-/* The k-th neighbour a query leaf at a time (issue 23), as the range counts (tree_count_kernel). Each
+/* The k-th neighbour a query leaf at a time, as the range counts (tree_count_kernel). Each
  * point of the leaf keeps its own top-k list and bound (its current k-th distance); they start from the
  * leaf's own points, then walk the tree together from the root: at each node all of them are tested
  * against its box in one vectorised loop (box_near's comparisons), a point whose bound the box exceeds

@@ -119,7 +119,7 @@ ALWAYS_INLINE int64_t tree_count_search(const Tree *T, const double *c, double r
     return m;
 }
 
-/* Range counts a query leaf at a time (issue 23). A point's own search (tree_count_search) tests one box
+/* Range counts a query leaf at a time. A point's own search (tree_count_search) tests one box
  * per node it visits, about 720 nodes and 196 leaves a point at N = 1,000,000 in 5 dimensions, and the
  * points of one leaf visit mostly the same nodes. So they walk the tree together: at each node all of
  * them are tested against its box in one loop that the compiler vectorises (the same near and far as

@@ -287,12 +287,11 @@ def _slab_layout(x: NDArray[np.float64]) -> tuple[NDArray[np.int64], Slabs]:
 #: tree instead of its slabs; in more dimensions from 5x as many. The slab search visits every point
 #: whose two pruning coordinates lie within the radius, a share of the sample that falls only like the
 #: radius (N^-1/d), so its cost grows almost as N^2; the tree's grows more slowly but costs more per
-#: point at moderate N. KSG, one thread, slabs against tree, interleaved, the same values (issue 23,
-#: once the tree's searches ran in the AVX2 copy of the kernel; loaded cores): 5x5 Gaussian (10-d joint
-#: space, 5-d counts) 1.33x at N = 2,000, 0.96x at 5,000, 1.04x at 10,000, 1.12x at 20,000, 1.31x at
-#: 30,000, 1.66x at 60,000; bivariate normal (2-d) 1.05 - 1.08x at 20,000 - 100,000; 16x16 (32-d joint
-#: space) 0.72x at 20,000. Before that change the slabs won up to 100,000 in 10 dimensions (0.49x at
-#: 10,000, 0.97x at 100,000).
+#: point at moderate N. KSG, one thread, slabs against tree, interleaved, the same values (the tree's
+#: searches in the AVX2 copy of the kernel; loaded cores): 5x5 Gaussian (10-d joint space, 5-d counts)
+#: 1.33x at N = 2,000, 0.96x at 5,000, 1.04x at 10,000, 1.12x at 20,000, 1.31x at 30,000, 1.66x at
+#: 60,000; bivariate normal (2-d) 1.05 - 1.08x at 20,000 - 100,000; 16x16 (32-d joint space) 0.72x at
+#: 20,000.
 TREE_MIN_N = 20_000
 #: The most dimensions in which the tree takes over from :data:`TREE_MIN_N` points.
 TREE_LOW_DIM = 10
@@ -304,7 +303,7 @@ def _use_tree(n: int, d: int) -> bool:
 
 #: Points per leaf of the k-d tree of the k-th neighbour search, at most 64 (the kernel's distance block).
 #: Point by point, at N = 1,000,000, leaves of 8, 16 and 32 took about the same time (fewer points, more
-#: boxes). Since issue 23 the points of a query leaf walk the tree together and a leaf is left as soon as
+#: boxes). The points of a query leaf walk the tree together and a leaf is left as soon as
 #: all its points lie beyond the k-th distance in the dimensions read (_maxnorm_knn.h): with that, 64
 #: against 32 at N = 1,000,000 (5x5 KSG's joint space, A/B, one thread) 1.39x against 1.24x the
 #: point-by-point search of leaves of 32.
