@@ -1,4 +1,4 @@
-"""MIEstimate behaves as the number it holds (issue 29, item 7): repr, format, comparisons, arithmetic."""
+"""MIEstimate behaves as the number it holds: repr, format, comparisons, arithmetic."""
 
 from __future__ import annotations
 
@@ -17,8 +17,13 @@ def estimate(value: float = 0.4018, **kwargs) -> MIEstimate:
 
 def test_repr_is_one_short_line():
     assert repr(estimate()) == "MIEstimate(0.4018 nats, ksg, N=500)"
-    assert repr(estimate(stderr=0.01)) == "MIEstimate(0.4018 nats ± 0.0100, ksg, N=500)"
+    assert repr(estimate(stderr=0.01)) == "MIEstimate(0.4018 nats ± 0.0100 se, ksg, N=500)"
     assert "tensor" not in repr(estimate(p_value=0.05))
+
+
+def test_a_spread_is_printed_as_what_it_is():
+    """A standard error covers sampling error only; a bare ± would read as the estimate's whole error."""
+    assert str(estimate(stderr=0.01)) == "0.4018 nats ± 0.0100 (standard error) [ksg, N=500]"
 
 
 def test_format_reads_the_value_and_an_empty_spec_is_str():

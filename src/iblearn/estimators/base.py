@@ -100,8 +100,8 @@ class MIEstimate:
 
     def __str__(self) -> str:
         text = f"{float(self):.4f} {self.unit}"
-        if self.stderr is not None:
-            text += f" ± {self.stderr:.4f}"
+        if self.stderr is not None:  # sampling error only: not the bias an estimator may have
+            text += f" ± {self.stderr:.4f} (standard error)"
         if self.p_value is not None:
             text += f" (p = {self.p_value:.3g})"
         text = f"{text} [{self.estimator}, N={self.n_samples}]"
@@ -109,7 +109,7 @@ class MIEstimate:
 
     def __repr__(self) -> str:
         # The dataclass repr printed the whole tensor and every empty field: a screenful in a notebook.
-        spread = "" if self.stderr is None else f" ± {self.stderr:.4f}"
+        spread = "" if self.stderr is None else f" ± {self.stderr:.4f} se"
         flag = "" if self.reliable else ", unreliable"
         value = f"{float(self):.4f} {self.unit}{spread}"
         return f"MIEstimate({value}, {self.estimator}, N={self.n_samples}{flag})"
