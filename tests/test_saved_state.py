@@ -125,7 +125,11 @@ def test_a_saved_lr_range_checkpoint_resumes_as_the_test_never_stopped(name):
     tiny = Tiny()
     tiny.batches.set_state(saved["batches"])
     torch.manual_seed(12345)  # another process: the checkpoint's RNG state replaces this
-    result = tiny.run(completed=saved["records"], state=saved["state"])
+    test = tiny.test()
+    test.load_state_dict(saved)  # what the mi-lr reproduction saved: records, state (and its batches)
+    while not test.done:
+        test.step()
+    result = test.result()
     assert json.dumps(result.summary, sort_keys=True) == json.dumps(reference["summary"], sort_keys=True)
     assert json.dumps(result.curves, sort_keys=True) == json.dumps(reference["curves"], sort_keys=True)
     assert [result.lr_min, result.lr_max, result.lr_top, result.epsilon] == reference["range"]

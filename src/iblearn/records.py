@@ -3,9 +3,11 @@
 A run folder holds ``config.json``, ``metrics.csv`` (one row per epoch or step), ``results.json``
 (with seed, library versions, device and git commit), ``table.md`` and plots. Every write is atomic
 (a temporary file in the same folder, then ``os.replace``), so a killed run never leaves a torn file,
-and a run resumes from its last checkpoint, loaded with ``torch.load(..., weights_only=True)``.
+and each resumable part of a run (a reproduction's training run, greedy training, the LR range test)
+goes on from its :class:`Checkpoint`, loaded with ``torch.load(..., weights_only=True)``.
 
-This module imports nothing else of iblearn, so every layer can use it.
+This module imports nothing of iblearn's layers (only the private ``_provenance``), so every layer can
+use it.
 """
 
 from __future__ import annotations
@@ -14,12 +16,10 @@ import csv
 import io
 import json
 import os
-import platform
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any, NoReturn
@@ -27,6 +27,10 @@ from typing import Any, NoReturn
 import numpy as np
 import torch
 from torch.nn.parameter import UninitializedBuffer, UninitializedParameter
+
+# Re-exported: results.json's provenance is part of a run's records.
+from iblearn._provenance import environment as environment
+from iblearn._provenance import git_commit as git_commit
 
 _UMASK = os.umask(0)  # read once, at import: os.umask can only be read by setting it
 os.umask(_UMASK)
@@ -111,43 +115,6 @@ def _present(path: Path) -> bool:
     if not path.is_file():
         raise ValueError(f"{path}: not a regular file; {_RESTART}")
     return True
-
-
-def git_commit() -> str | None:
-    """The commit checked out where this package's source lies, or None outside a git checkout."""
-    try:
-        return (
-            subprocess.run(
-                ["git", "rev-parse", "HEAD"],
-                capture_output=True,
-                text=True,
-                timeout=5,
-                cwd=Path(__file__).resolve().parent,
-            ).stdout.strip()
-            or None
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
-def environment() -> dict[str, Any]:
-    """Library versions, device and git commit, for results.json."""
-    try:
-        from importlib.metadata import version
-
-        iblearn_version = version("iblearn")
-    except Exception:  # not installed as a distribution (e.g. run from a source tree)
-        iblearn_version = None
-    return {
-        "iblearn": iblearn_version,
-        "torch": torch.__version__,
-        "numpy": np.__version__,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpu_threads": torch.get_num_threads(),
-        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-        "git_commit": git_commit(),
-    }
 
 
 def _writer_alive(tmp: Path) -> bool:
@@ -295,43 +262,120 @@ class RunFolder:
         self._rows = rows
 
     def save_checkpoint(self, state: Mapping[str, Any], name: str = "checkpoint.pt") -> None:
-        if not self.writer:
-            return
-        buf = io.BytesIO()
-        torch.save(dict(state), buf)
-        atomic_write_bytes(self.file(name), buf.getvalue())
+        Checkpoint(self, name).save(state)
 
     def load_checkpoint(self, name: str = "checkpoint.pt") -> dict[str, Any] | None:
-        """The last checkpoint, or None. Tensors, numbers, strings and containers only (weights_only),
-        and the placeholders of lazy layers not yet called (a DIM critic's unused branch)."""
-        path, restart = self.file(name), _RESTART
+        """The last checkpoint, or None (see :meth:`Checkpoint.load`)."""
+        return Checkpoint(self, name).load()
+
+    def restoring(self, name: str) -> AbstractContextManager[None]:
+        """Loading checkpoint ``name``'s state into the run's objects (see :meth:`Checkpoint.restoring`)."""
+        return Checkpoint(self, name).restoring()
+
+    def refuse_checkpoint(self, name: str, why: str) -> NoReturn:
+        """Raise ValueError naming checkpoint ``name``: a run could not have written it (``why``)."""
+        Checkpoint(self, name).refuse(why)
+
+
+class Checkpoint:
+    """One resumable part of a run: a file in its run folder holding the state the part goes on from.
+
+    :meth:`save` writes a dict of plain values plus each named object's ``state_dict()`` (a list of
+    objects: the list of theirs) and, with ``random=True``, torch's RNG states; :meth:`load` reads it
+    back and :meth:`restore` loads it into the same objects. A file the part could not have written
+    raises ValueError naming it, with what to do. Without a run folder (``run`` None) nothing is
+    written and nothing is there to load. Under ``torch.distributed`` only rank 0 writes.
+
+    Example:
+        >>> import tempfile
+        >>> model = torch.nn.Linear(2, 1)
+        >>> part = Checkpoint(RunFolder(tempfile.mkdtemp()), "checkpoint-fit.pt")
+        >>> part.save({"epoch": 3}, random=True, model=model)
+        >>> state = part.load()
+        >>> part.restore(state, random=True, model=model)
+        >>> state["epoch"]
+        3
+    """
+
+    def __init__(self, run: RunFolder | None, name: str) -> None:
+        self.run, self.name = run, name
+
+    def save(self, state: Mapping[str, Any], *, random: bool = False, **objects: Any) -> None:
+        if self.run is None or not self.run.writer:
+            return
+        full = {**state, **{key: _state_of(obj) for key, obj in objects.items() if obj is not None}}
+        if random:
+            full["rng"] = torch.get_rng_state()
+            # Dropout and noise layers on a GPU draw from its generators.
+            full["cuda_rng"] = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else []
+        buf = io.BytesIO()
+        torch.save(full, buf)
+        atomic_write_bytes(self.run.file(self.name), buf.getvalue())
+
+    def load(self) -> dict[str, Any] | None:
+        """The saved state, or None. Tensors, numbers, strings and containers only (weights_only), and
+        the placeholders of lazy layers not yet called (a DIM critic's unused branch)."""
+        if self.run is None:
+            return None
+        path = self.run.file(self.name)
         if path.is_symlink():  # the run writes regular files only; a link may point anywhere
-            raise ValueError(f"{path}: a checkpoint must be a regular file, not a symbolic link; {restart}")
+            self.refuse("a checkpoint must be a regular file, not a symbolic link")
         if not _present(path):
             return None
         try:
             with torch.serialization.safe_globals([UninitializedParameter, UninitializedBuffer]):
                 state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as err:  # truncated, random bytes, a pickle that weights_only refuses, ...
-            raise ValueError(f"{path}: not a readable checkpoint ({type(err).__name__}); {restart}") from None
+            self.refuse(f"not a readable checkpoint ({type(err).__name__})")
         if not isinstance(state, dict):
-            raise ValueError(f"{path}: a checkpoint holds a dict, found {type(state).__name__}; {restart}")
+            self.refuse(f"a checkpoint holds a dict, found {type(state).__name__}")
         return state
 
+    def restore(self, state: Mapping[str, Any], *, random: bool = False, **objects: Any) -> None:
+        """Load ``state`` into the objects :meth:`save` was given under the same names (and torch's RNG:
+        under torchrun this rank's own, where the state holds every rank's as ``rank_rng``)."""
+        with self.restoring():
+            for key, obj in objects.items():
+                if obj is not None:
+                    _load_into(obj, state[key])
+            if random:
+                dist = torch.distributed
+                rank = dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
+                every = state.get("rank_rng") or []
+                torch.set_rng_state(every[rank] if rank < len(every) else state["rng"])
+                if state.get("cuda_rng"):
+                    torch.cuda.set_rng_state_all(state["cuda_rng"])
+
     @contextmanager
-    def restoring(self, name: str) -> Iterator[None]:
-        """Loading checkpoint ``name``'s state into the run's objects: a state that does not fit them
-        (a missing entry, another shape, a wrong type) raises ValueError naming the file."""
+    def restoring(self) -> Iterator[None]:
+        """Loading the state into the run's objects: a state that does not fit them (a missing entry,
+        another shape, a wrong type) raises ValueError naming the file."""
         try:
             yield
         except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as err:
-            raise ValueError(
-                f"{self.file(name)}: does not fit this run ({type(err).__name__}: {err}); {_RESTART}"
-            ) from None
+            self.refuse(f"does not fit this run ({type(err).__name__}: {err})")
 
-    def refuse_checkpoint(self, name: str, why: str) -> NoReturn:
-        """Raise ValueError naming checkpoint ``name``: a run could not have written it (``why``)."""
-        raise ValueError(f"{self.file(name)}: {why}; {_RESTART}")
+    def refuse(self, why: str) -> NoReturn:
+        """Raise ValueError naming the file: the run could not have written it (``why``)."""
+        where = self.run.file(self.name) if self.run is not None else self.name
+        raise ValueError(f"{where}: {why}; {_RESTART}") from None
+
+    def remove(self) -> None:
+        """The part is complete and its records say everything: the checkpoint goes."""
+        if self.run is not None and self.run.writer:
+            self.run.file(self.name).unlink(missing_ok=True)
+
+
+def _state_of(obj: Any) -> Any:
+    return [_state_of(o) for o in obj] if isinstance(obj, list | tuple) else obj.state_dict()
+
+
+def _load_into(obj: Any, saved: Any) -> None:
+    if isinstance(obj, list | tuple):
+        for o, s in zip(obj, saved, strict=True):
+            _load_into(o, s)
+    else:
+        obj.load_state_dict(saved)
 
 
 _RESTART = "delete it to start that part of the run over"

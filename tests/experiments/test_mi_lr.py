@@ -10,7 +10,7 @@ import torch
 
 import iblearn.experiments.mi_lr as exp
 from iblearn.experiments import REPRODUCTIONS, ReproduceOptions
-from iblearn.records import RunFolder, read_json
+from iblearn.records import Checkpoint, RunFolder, read_json
 from tests.experiments.kill import Killed, assert_resumes_exactly, image_loader, kill_at
 
 TINY = exp.Config(
@@ -132,20 +132,20 @@ def test_a_range_test_killed_after_an_epoch_resumes_to_the_unbroken_result(tmp_p
     tested = [(r["trial"], r["lr"], r["crashed"]) for r in unbroken["summary"]]
     assert tested == [(0, 0.03, False), (0, 1e30, True), (1, 1e30, True)]
     assert not (tmp_path / "unbroken" / CHECKPOINT).exists()  # the cache says everything
-    save, calls = RunFolder.save_checkpoint, []
+    save, calls = Checkpoint.save, []
 
-    def killing(self, state, name="checkpoint.pt"):
-        calls.append(name)
+    def killing(self, state, **objects):
+        calls.append(self.name)
         if len(calls) == kill:
             raise Killed
-        save(self, state, name)
+        save(self, state, **objects)
 
     out, trained[:] = tmp_path / "killed", []
     with monkeypatch.context() as patch, pytest.raises(Killed):
-        patch.setattr(RunFolder, "save_checkpoint", killing)
+        patch.setattr(Checkpoint, "save", killing)
         exp.range_test(_range_job(out), 0)
     assert set(calls) == {CHECKPOINT} and not (out / RANGE).exists()
-    with pytest.raises(ValueError, match=f"{CHECKPOINT}: completed: record 0 is trial 0, lr 0.03, epoch 0"):
+    with pytest.raises(ValueError, match=f"{CHECKPOINT}: state: record 0 is trial 0, lr 0.03, epoch 0"):
         exp.range_test(_range_job(out, replace(CRASHING, range_lrs=(0.01, 1e30))), 0)
     torch.manual_seed(kill)  # another process, another global RNG
     exp.range_test(_range_job(out), 0)

@@ -236,3 +236,15 @@ def test_what_the_callbacks_return_is_checked(measure, train_epoch, match):
     # measure returning [] ended in an IndexError, train_epoch returning {} in a KeyError.
     with pytest.raises(ValueError, match=match):
         lr_range_test(lambda t: nn.Linear(1, 1), train_epoch, measure, ixy=1.0, lrs=[0.1], epochs=2)
+
+
+def test_lr_range_test_states_the_keywords_of_the_test_it_runs():
+    """``lr_range_test`` repeats ``LRRangeTest``'s keywords so that help(), an IDE and mypy show them at
+    the call; the copies keep the same names, kinds, defaults and annotations."""
+    import inspect
+
+    from iblearn.optim import LRRangeTest
+
+    assert list(inspect.signature(lr_range_test).parameters.values()) == list(
+        inspect.signature(LRRangeTest).parameters.values()
+    )

@@ -1,4 +1,4 @@
-"""The LR range test resumed: killed after any record and handed its records and state back, it ends
+"""The LR range test resumed: killed after any record and loaded from its last ``state_dict``, it ends
 with the summary, curves and range of a test never stopped, training only what the kill lost."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from iblearn.optim import MIProbe, lr_range_test
+from iblearn.optim import LRRangeTest, MIProbe, lr_range_test
 
 LRS = [0.01, 0.1, 0.3, 1.0]
 CRASHES = {(0, 0.3)}  # (trial, lr) whose epochs report a NaN loss: trial 1 restarts from 0.3
@@ -52,8 +52,8 @@ class Tiny:
         crashed = (self.trial, optimizer.param_groups[0]["lr"]) in self.crashes
         return {"train_loss": math.nan if crashed else total / 90, "train_acc": hits / 90}
 
-    def run(self, **kwargs):
-        return lr_range_test(
+    def test(self, **kwargs):
+        return LRRangeTest(
             self.make_model,
             self.train_epoch,
             self.probe.measure,
@@ -66,26 +66,32 @@ class Tiny:
 
 
 class Saver:
-    """An ``on_epoch`` that keeps copies of what a file would (the records, the last state, the batch
-    generator's state), and kills the test at its ``kill``-th record before keeping it."""
+    """Steps a test to its end, keeping after every record what a file would (a copy of the test's
+    state and the batch generator's state); killed at its ``kill``-th record before keeping it."""
 
-    def __init__(self, tiny, kill=None, records=(), state=None, batches=None):
+    def __init__(self, tiny, kill=None, state=None, batches=None):
         self.tiny, self.kill, self.calls = tiny, kill, 0
-        self.records, self.state, self.batches = list(records), state, batches
+        self.state, self.batches = state, batches
+        self.records = list(state["records"]) if state else []
 
-    def __call__(self, record, state):
-        self.calls += 1
-        if self.calls == self.kill:
-            raise Killed
-        self.records.append(copy.deepcopy(record))
-        self.state, self.batches = copy.deepcopy(state), self.tiny.batches.get_state()
+    def run(self, test):
+        if self.state is not None:
+            test.load_state_dict(self.state)
+        while not test.done:
+            record = test.step()
+            self.calls += 1
+            if self.calls == self.kill:
+                raise Killed
+            self.records.append(record)
+            self.state, self.batches = copy.deepcopy(test.state_dict()), self.tiny.batches.get_state()
+        return test.result()
 
     def resume(self, tiny, kill=None):
-        """Another process's test, handed these records back: a fresh harness, another global RNG."""
+        """Another process's test, handed this state back: a fresh harness, another global RNG."""
         torch.manual_seed(12345 if self.records else 0)  # nothing recorded: it starts as the first did
         if self.batches is not None:
             tiny.batches.set_state(self.batches)
-        return Saver(tiny, kill, self.records, self.state, self.batches)
+        return Saver(tiny, kill, self.state, self.batches)
 
 
 def _json(value):
@@ -106,7 +112,31 @@ def unbroken():
     torch.manual_seed(0)
     tiny = Tiny()
     saver = Saver(tiny)
-    return tiny.run(on_epoch=saver), saver.records, tiny.trained
+    return saver.run(tiny.test()), saver.records, tiny.trained
+
+
+def test_lr_range_test_runs_the_same_test_to_its_end(unbroken):
+    torch.manual_seed(0)
+    tiny = Tiny()
+    said = []
+    result = lr_range_test(
+        tiny.make_model,
+        tiny.train_epoch,
+        tiny.probe.measure,
+        ixy=[tiny.probe.ixy()] * 2,
+        lrs=LRS,
+        trials=3,
+        epochs=3,
+        progress=said.append,
+    )
+    assert _same(result, unbroken[0])
+    assert said[:4] == [
+        "trial 0: lr 0.01",
+        "trial 0: lr 0.1",
+        "trial 0: lr 0.3 crashed; next trial",
+        "trial 1: lr 0.3",
+    ]
+    assert len(said) == len(result.summary)
 
 
 def test_the_reference_crashes_and_restarts(unbroken):
@@ -135,10 +165,10 @@ def _killed_and_resumed(kill, reference, records, trained):
     tiny = Tiny()
     saver = Saver(tiny, kill)
     with pytest.raises(Killed):
-        tiny.run(on_epoch=saver)
+        saver.run(tiny.test())
     again = Tiny()
     resumed = saver.resume(again)
-    result = again.run(on_epoch=resumed, completed=saver.records, state=saver.state)
+    result = resumed.run(again.test())
     assert _same(result, reference), f"killed at record {kill}"
     assert resumed.records == records, f"killed at record {kill}"
     # A kill loses at most the epoch in flight: the killed record's, if it was an epoch's row.
@@ -163,72 +193,79 @@ def test_killed_twice(unbroken):
     tiny = Tiny()
     first = Saver(tiny, 9)
     with pytest.raises(Killed):
-        tiny.run(on_epoch=first)
+        first.run(tiny.test())
     again = Tiny()
     second = first.resume(again, kill=7)  # its 7th call: the 15th record
     with pytest.raises(Killed):
-        again.run(on_epoch=second, completed=first.records, state=first.state)
+        second.run(again.test())
     last = Tiny()
     third = second.resume(last)
-    assert _same(last.run(on_epoch=third, completed=second.records, state=second.state), reference)
+    assert _same(third.run(last.test()), reference)
     assert third.records == records
 
 
-def test_every_record_replayed_trains_nothing(unbroken):
+def test_a_state_of_every_record_trains_nothing(unbroken):
     reference, records, _ = unbroken
     tiny = Tiny()
     tiny.make_model = tiny.train_epoch = None  # called, they would fail
-    assert _same(tiny.run(completed=records), reference)
+    test = tiny.test()
+    test.load_state_dict({"records": records, "state": None})
+    assert test.done
+    assert _same(test.result(), reference)
+    with pytest.raises(ValueError, match="step: every trial has ended"):
+        test.step()
 
 
-def test_bad_records_or_state_fail_before_any_training(unbroken):
+def test_a_state_this_test_could_not_have_made_fails_before_any_training(unbroken):
     _, records, _ = unbroken
 
-    def run(**kwargs):
+    def load(records, state=None):
         tiny = Tiny()
         tiny.train_epoch = None  # a test that trained would fail otherwise
-        return tiny.run(**kwargs)
+        tiny.test().load_state_dict({"records": records, "state": state})
 
     # Records of another set of LRs.
     other = [{**r, "lr": {0.01: 0.02}.get(r["lr"], r["lr"])} for r in records]
-    with pytest.raises(
-        ValueError, match=r"completed: record 0 is trial 0, lr 0.02, epoch 0, where this test"
-    ):
-        run(completed=other)
+    with pytest.raises(ValueError, match=r"state: record 0 is trial 0, lr 0.02, epoch 0, where this test"):
+        load(other)
     # The first candidate alike, then another: found before any training too.
     shifted = [r for r in records if r["lr"] != 0.1]
-    with pytest.raises(
-        ValueError, match=r"completed: record 4 is trial 0, lr 0.3, epoch 0, where .* lr 0.1,"
-    ):
-        run(completed=shifted)
-    with pytest.raises(ValueError, match="completed: 1 records after the end of this test"):
-        run(completed=[*records, records[-1]])
-    with pytest.raises(ValueError, match="completed: expected a sequence of records, got dict"):
-        run(completed=records[0])
+    with pytest.raises(ValueError, match=r"state: record 4 is trial 0, lr 0.3, epoch 0, where .* lr 0.1,"):
+        load(shifted)
+    with pytest.raises(ValueError, match="state: 1 records after the end of this test"):
+        load([*records, records[-1]])
+    with pytest.raises(ValueError, match="state: its records are a dict, not a list of records"):
+        load(records[0])
     # Written as JSON text where NaN is "nan": the crash could not be judged again.
     nan = [{**r, "train_loss": "nan"} if r.get("train_loss") != r.get("train_loss") else r for r in records]
     with pytest.raises(ValueError, match=r"\(trial 0, lr 0.3, epoch 1\) has no number for train_loss"):
-        run(completed=nan)
+        load(nan)
     with pytest.raises(ValueError, match=r"record 0 \(trial 0, lr 0.01, epoch 0\) has no number for ity_0"):
-        run(completed=[{"trial": 0, "lr": 0.01, "epoch": 0}])
+        load([{"trial": 0, "lr": 0.01, "epoch": 0}])
 
 
-def test_a_state_missing_not_of_the_last_record_or_not_fitting_is_refused():
+def test_a_live_state_missing_not_of_the_last_record_or_not_fitting_is_refused():
     torch.manual_seed(0)
     tiny = Tiny()
     saver = Saver(tiny, kill=4)
     with pytest.raises(Killed):
-        tiny.run(on_epoch=saver)
-    records, state = saver.records, saver.state  # epochs 0 - 2 of the first candidate, its state
-    with pytest.raises(ValueError, match="state: needed to go on after the 3 records of completed"):
-        Tiny().run(completed=records)
+        saver.run(tiny.test())
+    records, live = saver.state["records"], saver.state["state"]  # epochs 0 - 2 of the first candidate
+
+    def go_on(state):
+        test = Tiny().test()
+        test.load_state_dict(state)
+        test.step()
+
+    with pytest.raises(ValueError, match="state: needed to go on after its 3 records"):
+        go_on({"records": records, "state": None})
     with pytest.raises(
-        ValueError, match=r"state: of trial 0, lr 0.01, epoch 2, but the last record of .* epoch 1;"
+        ValueError, match=r"state: of trial 0, lr 0.01, epoch 2, but its last record .* epoch 1"
     ):
-        Tiny().run(completed=records[:2], state=state)
-    with pytest.raises(ValueError, match="state: given without completed"):
-        Tiny().run(state=state)
+        go_on({"records": records[:2], "state": live})
+    with pytest.raises(ValueError, match=r"state: of trial 0, lr 0.01, epoch 2, but its last record is none"):
+        go_on({"records": [], "state": live})
     with pytest.raises(ValueError, match="state: does not fit this test \\(RuntimeError"):
-        Tiny().run(completed=records, state={**state, "model": {"0.weight": torch.zeros(2, 2)}})
+        go_on({"records": records, "state": {**live, "model": {"0.weight": torch.zeros(2, 2)}}})
     with pytest.raises(ValueError, match="state: does not fit this test \\(KeyError"):
-        Tiny().run(completed=records, state={k: v for k, v in state.items() if k != "rng"})
+        go_on({"records": records, "state": {k: v for k, v in live.items() if k != "rng"}})

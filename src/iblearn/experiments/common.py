@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from iblearn.experiments import torchrun
-from iblearn.records import RunFolder
+from iblearn.records import Checkpoint, RunFolder
 from iblearn.training.greedy import OptimizerFactory
 
 
@@ -205,6 +205,7 @@ class RunCheckpoint:
     def __init__(self, run: RunFolder, key: str) -> None:
         self.run, self.key = run, key
         self.file = "checkpoint-" + "".join(c if c.isalnum() or c in "-_." else "_" for c in key) + ".pt"
+        self._checkpoint = Checkpoint(run, self.file)
 
     def epochs_done(
         self, modules: list[nn.Module], optimizer: Any, scheduler: Any = None, *, epochs: int
@@ -212,48 +213,42 @@ class RunCheckpoint:
         """Epochs of ``epochs`` already done; restores their state. A checkpoint this run could not have
         written (another key, an epoch outside 1..``epochs``, missing or misshapen state) raises
         ValueError naming the file: resuming from it would report wrong rows."""
-        state = self.run.load_checkpoint(self.file)
-        done = 0 if state is None else self._restore(state, modules, optimizer, scheduler, epochs)
+        state = self._checkpoint.load()
+        done = 0
+        if state is not None:
+            done = self._epoch(state, epochs)
+            self._checkpoint.restore(
+                state, random=True, modules=modules, optimizer=optimizer, scheduler=scheduler
+            )
         self.run.drop_metrics(lambda r: r.get("key") == self.key and int(r["epoch"]) > done)
         if state is not None and not self.finished(done):
             self.run.append_metrics(state["row"])
         return done
 
-    def _restore(
-        self, state: dict[str, Any], modules: list[nn.Module], optimizer: Any, scheduler: Any, epochs: int
-    ) -> int:
+    def _epoch(self, state: dict[str, Any], epochs: int) -> int:
         epoch, row = state.get("epoch"), state.get("row")
         if type(epoch) is not int or not 1 <= epoch <= epochs:
-            self.run.refuse_checkpoint(self.file, f"epoch {epoch!r} is not one of this run's 1..{epochs}")
+            self._checkpoint.refuse(f"epoch {epoch!r} is not one of this run's 1..{epochs}")
         if not isinstance(row, dict) or row.get("key") != self.key or row.get("epoch") != epoch:
-            self.run.refuse_checkpoint(self.file, f"its row is not epoch {epoch} of {self.key!r}")
-        with self.run.restoring(self.file):
-            for module, saved in zip(modules, state["modules"], strict=True):
-                module.load_state_dict(saved)
-            optimizer.load_state_dict(state["optimizer"])
-            if scheduler is not None:
-                scheduler.load_state_dict(state["scheduler"])
-            torch.set_rng_state(state["rng"])
+            self._checkpoint.refuse(f"its row is not epoch {epoch} of {self.key!r}")
         return epoch
 
     def save(
         self, epoch: int, modules: list[nn.Module], optimizer: Any, row: dict[str, Any], scheduler: Any = None
     ) -> None:
-        state = {
-            "epoch": epoch,
-            "modules": [m.state_dict() for m in modules],
-            "optimizer": optimizer.state_dict(),
-            "rng": torch.get_rng_state(),
-        }
-        if scheduler is not None:
-            state["scheduler"] = scheduler.state_dict()
-        state["row"] = {"key": self.key, "epoch": epoch, **row}
-        self.run.save_checkpoint(state, self.file)
-        self.run.append_metrics(state["row"])
+        full_row = {"key": self.key, "epoch": epoch, **row}
+        self._checkpoint.save(
+            {"epoch": epoch, "row": full_row},
+            random=True,
+            modules=modules,
+            optimizer=optimizer,
+            scheduler=scheduler,
+        )
+        self.run.append_metrics(full_row)
 
     def close(self) -> None:
         """The run is complete: its rows say everything the reproduction reports; drop the checkpoint."""
-        self.run.file(self.file).unlink(missing_ok=True)
+        self._checkpoint.remove()
 
     def finished(self, epochs: int) -> bool:
         return any(r.get("key") == self.key and int(r["epoch"]) == epochs for r in self.run.metrics())

@@ -28,9 +28,9 @@ from iblearn.data.vision import load_images, to_float
 from iblearn.experiments.common import ReproduceOptions, RunCheckpoint, accuracy, train_epoch
 from iblearn.experiments.mi_lr_report import PAPER, PAPER_SENSITIVITY, plot, summarize, table
 from iblearn.models.lenet import MODELS, layer_groups
-from iblearn.optim import LARS, MIDecayLR, MIProbe, lr_range_test, plot_range
+from iblearn.optim import LARS, LRRangeTest, MIDecayLR, MIProbe, plot_range
 from iblearn.optim.lr_range import LR_MAX_RULES, RESTARTS, LRRange, select_range
-from iblearn.records import RunFolder, read_json, write_json
+from iblearn.records import Checkpoint, RunFolder, read_json, write_json
 
 # The paper's numbers, the table and the figure: iblearn.experiments.mi_lr_report, re-exported here.
 __all__ = [
@@ -272,38 +272,35 @@ def range_test(job: Job, seed: int, tag: str = "") -> dict[str, float]:
         return _bounds(select_range(cached["summary"], cached["curves"], **_reading(config)))
     x, y = data["train"]
     gen = torch.Generator().manual_seed(seed)
-    checkpoint = f"checkpoint-{path.stem}.pt"
-    saved = folder.load_checkpoint(checkpoint) or {"records": [], "state": None, "batches": gen.get_state()}
-    with folder.restoring(checkpoint):
-        records, state = list(saved["records"]), saved["state"]
-        gen.set_state(saved["batches"])
-
-    def on_epoch(record: dict[str, Any], state: dict[str, Any]) -> None:
-        records.append(record)
-        folder.save_checkpoint({"records": records, "state": state, "batches": gen.get_state()}, checkpoint)
-
+    test = LRRangeTest(
+        lambda trial: _model(name, data, seed + trial, device),
+        lambda model, opt: train_epoch(model, opt, x, y, config.batch_size, gen, device),
+        job.probe.measure,
+        ixy=job.ixy,
+        lrs=list(config.range_lrs),
+        make_optimizer=lambda model, lr: _sgd(model.parameters(), lr),
+        trials=config.range_trials,
+        epochs=config.range_epochs,
+        **_reading(config),
+    )
+    checkpoint = Checkpoint(folder, f"checkpoint-{path.stem}.pt")
+    saved = checkpoint.load()
     try:
-        result = lr_range_test(
-            lambda trial: _model(name, data, seed + trial, device),
-            lambda model, opt: train_epoch(model, opt, x, y, config.batch_size, gen, device),
-            job.probe.measure,
-            ixy=job.ixy,
-            lrs=list(config.range_lrs),
-            make_optimizer=lambda model, lr: _sgd(model.parameters(), lr),
-            trials=config.range_trials,
-            epochs=config.range_epochs,
-            **_reading(config),
-            on_epoch=on_epoch,
-            completed=list(records),
-            state=state,
-        )
-    except ValueError as err:  # records or state this test could not have written
-        if str(err).startswith(("completed:", "state:")):
-            folder.refuse_checkpoint(checkpoint, str(err))
+        if saved is not None:  # the test's records and the state it goes on from, and the batch order
+            test.load_state_dict(saved)
+            with checkpoint.restoring():
+                gen.set_state(saved["batches"])
+        while not test.done:
+            test.step()
+            checkpoint.save({**test.state_dict(), "batches": gen.get_state()})
+    except ValueError as err:  # a saved state this test could not have made
+        if str(err).startswith("state:"):
+            checkpoint.refuse(str(err))
         raise
+    result = test.result()
     chosen = _bounds(result)
     write_json(path, {"range": chosen, "summary": result.summary, "curves": result.curves})
-    folder.file(checkpoint).unlink(missing_ok=True)  # the cache says everything now
+    checkpoint.remove()  # the cache says everything now
     if _plotting.available():
         plot_range(result, str(path.with_suffix(".png")))
     return chosen

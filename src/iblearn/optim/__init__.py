@@ -2,7 +2,7 @@
 (paper 004), and :class:`LARS` (a baseline of paper 004)."""
 
 from iblearn.optim.lars import LARS
-from iblearn.optim.lr_range import LRRange, lr_range_test, plot_range, select_range
+from iblearn.optim.lr_range import LRRange, LRRangeTest, lr_range_test, plot_range, select_range
 from iblearn.optim.mi_decay import MIDecayLR, MIProbe
 from iblearn.optim.proximal import DoubleBackwardError, NonFiniteStepError, ProximalSplit, split_model
 
@@ -10,6 +10,7 @@ __all__ = [
     "LARS",
     "DoubleBackwardError",
     "LRRange",
+    "LRRangeTest",
     "MIDecayLR",
     "MIProbe",
     "NonFiniteStepError",

@@ -11,7 +11,7 @@ begins"). Where the new trial starts is ``restart``:
   (current) candidate LR_i"): the new trial tests the LR that crashed again, with the new weights, and
   goes on upward from it; a trial that completes every candidate is followed by one from the smallest.
   An LR counts if it completed in at least one trial and crashed in none.
-* ``"smallest"`` (iblearn's reading before issue 25): every trial starts from the smallest LR, and an
+* ``"smallest"`` (a stricter reading): every trial starts from the smallest LR, and an
   LR counts only if it completed in every trial; one that crashed in a trial, or was not reached there
   because a smaller one crashed ("larger LRs would crash as well"), is out. Every candidate below a
   crash is tested in every trial (more trials per LR, more training), but nothing above a crash is
@@ -20,28 +20,10 @@ begins"). Where the new trial starts is ``restart``:
 A collapse is judged against the epoch before; at the first epoch, against the first epoch of the
 nearest smaller LR that completed: an LR whose every metric (accuracy, I(T; Y)) ends epoch 1 below
 half of that LR's has collapsed too (paper 004's "sudden or dramatic drop in all performance
-attributes"; LR 1.0 at chance on MNIST counted as completed before issue 25).
+attributes": LR 1.0 at chance on MNIST has not completed).
 
-Completed runs go into the summary table D. Then, for an attribute (training accuracy by default;
-I(T; Y) of a layer for layer-wise ranges), averaged over the trials an LR completed:
-
-    d1n = final - initial value;  dnn = MAXVAL - final value;  LR_top = argmax final value
-    Thresh = MAXVAL / C1
-    LR_min = the first LR with d1n >= Thresh
-    LR_max = the first LR from which dnn >= Thresh for it and every larger LR (crashed LRs count)
-    epsilon = C2 * median of all recorded min(d_s)
-
-``lr_max_rule`` reads LR_max one of two ways. ``"algorithm"`` (default) is Algorithm 2's line: "the
-first LR from which dnn >= Thresh for all successive LRs", an LR where training has already degraded
-(on MNIST / LeNet-5 here, 1.0, the LR that crashed). ``"prose"`` is the sentence describing the test:
-"the first LR beyond which performance relative to maximum performance drops below this threshold",
-the LR before that one, the largest that still trains well (0.3 there); the paper's own ranges (MNIST
-[1e-4, 0.2]) are operating ranges of that kind. Issue 20 runs both (docs/results/mi-lr.md).
-
-Algorithm 2 records only completed runs in D and does not say how trials combine. Here an LR that does
-not count (above) is crashed: it is never LR_top or LR_min, and its dnn is infinite, so LR_max lies at
-or below it. (Averaging only the trials that completed, crashes or not, would let an LR that crashed
-in two trials of three become LR_top on the strength of the third.)
+Completed runs go into the summary table D, from which :func:`select_range` reads the bounds
+(the docstring of its module, ``iblearn.optim._lr_table``, says how).
 
 "Initial" follows what Algorithm 2 measures: it computes ITY "the initial pre-training (epoch 0) MI"
 before the first epoch, so ``initial_ity`` (and ``initial_ity_<k>``) is that ITY_0; the training loss
@@ -49,110 +31,48 @@ and accuracy are computed only "after training-epoch", so their initial values a
 single epoch per candidate, loss and accuracy would not change between initial and final, and the only
 recorded d_s is epoch 1's 1.0 (epsilon = C2), so at least 2 epochs are required.
 
-Resuming. The test takes hours (paper 004's protocol on MNIST: 135 LeNet-5 epochs), so it can be
-killed. ``on_epoch(record, state)`` is handed every record the test makes: each candidate's epoch-0
-record (``trial``, ``lr``, ``epoch`` 0 and I(T; Y) before training, ITY_0) and each epoch's row (as in
-``curves``), with the state the test would go on from: the candidate's model and optimizer, the trial's
-initial weights and torch's global RNG (dropout draws from it). Handed back as ``completed`` and
-``state``, a new call replays the records without training (their crashes are judged again from their
-rows) and trains on from the state, so that its summary, curves and range are those of a test never
-stopped, and a kill loses at most the epoch in flight. Random numbers ``train_epoch`` draws from a
-generator of its own (its batches) are the caller's to save in ``on_epoch`` and restore; the CUDA RNG
-is not restored.
+Stepping and resuming. :class:`LRRangeTest` is the test as an object stepped once per record, as
+torch's schedulers are stepped once per epoch: each :meth:`~LRRangeTest.step` makes a candidate's
+epoch-0 record (I(T; Y) before training, ITY_0) or trains one epoch and makes its row (as in
+``curves``). The test takes hours (paper 004's protocol on MNIST: 135 LeNet-5 epochs), so its
+:meth:`~LRRangeTest.state_dict` holds what it goes on from: the records so far, and the model and
+optimizer of the candidate in flight, the trial's initial weights and torch's global RNG (dropout draws
+from it). A new test given that state by :meth:`~LRRangeTest.load_state_dict` takes the records again
+without training (their crashes judged again from their rows) and trains on, so that its summary,
+curves and range are those of a test never stopped, and a kill loses at most the epoch in flight.
+Random numbers ``train_epoch`` draws from a generator of its own (its batches) are the caller's to
+save and restore; the CUDA RNG is not restored. :func:`lr_range_test` runs a test to its end.
 """
 
 from __future__ import annotations
 
+import copy
 import math
-import os
-import statistics
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import torch
 from torch import nn
 
 from iblearn import _checks as V
-from iblearn import _plotting
-from iblearn.optim._lr_replay import Replay, ity_columns, report
+from iblearn.optim import _lr_table as table
+from iblearn.optim._lr_table import CRASH_DROP, LR_MAX_RULES, RESTARTS, LRRange, plot_range, select_range
 
-#: A metric that falls below this fraction of its previous epoch's value has collapsed.
-CRASH_DROP = 0.5
-#: Where a trial starts after a crash (see the module docstring).
-RESTARTS = ("candidate", "smallest")
-#: Which LR is LR_max (see the module docstring).
-LR_MAX_RULES = ("algorithm", "prose")
-
-
-@dataclass(frozen=True)
-class LRRange:
-    """The outcome of the range test: ``(lr_min, lr_max, lr_top, epsilon)``, and what it came from."""
-
-    lr_min: float
-    lr_max: float
-    lr_top: float
-    epsilon: float
-    attribute: str = "train_acc"
-    restart: str = "candidate"
-    summary: list[dict[str, Any]] = field(default_factory=list, repr=False)  # the table D
-    curves: list[dict[str, Any]] = field(default_factory=list, repr=False)  # every recorded epoch
+__all__ = [
+    "CRASH_DROP",
+    "LR_MAX_RULES",
+    "RESTARTS",
+    "LRRange",
+    "LRRangeTest",
+    "lr_range_test",
+    "plot_range",
+    "select_range",
+]
 
 
-def _ds(history: list[float]) -> float:
-    return (history[-1] - history[-2]) / history[-1] if len(history) > 1 and history[-1] > 0 else 1.0
-
-
-def _measured(values: Any, layers: int | None) -> list[float]:
-    """What ``measure`` returned, checked: I(T; Y) for each watched layer, as many as at first."""
-    try:
-        out = [float(v) for v in values]
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"measure: must return a list of I(T; Y) values, got {values!r}") from err
-    if not out:
-        raise ValueError("measure: returned no values; it must return I(T; Y) for each watched layer")
-    if layers is not None and len(out) != layers:
-        raise ValueError(f"measure: returned {len(out)} values after {layers} before")
-    return out
-
-
-def _trained(metrics: Any) -> dict[str, Any]:
-    """What ``train_epoch`` returned, checked: a dict with the epoch's ``train_loss`` at least."""
-    if not isinstance(metrics, dict) or "train_loss" not in metrics:
-        raise ValueError(f"train_epoch: must return a dict with at least 'train_loss', got {metrics!r}")
-    return metrics
-
-
-def _crashed(row: dict[str, Any], previous: dict[str, Any] | None, metrics: Sequence[str]) -> bool:
-    if not (math.isfinite(row["train_loss"]) and math.isfinite(row.get("ity", 0.0))):
-        return True
-    if previous is None:
-        return False
-    judged = [m for m in metrics if previous[m] > 0]  # every metric at 0: nothing to fall from
-    return bool(judged) and all(row[m] < CRASH_DROP * previous[m] for m in judged)
-
-
-def lr_range_test(
-    make_model: Callable[[int], nn.Module],
-    train_epoch: Callable[[nn.Module, torch.optim.Optimizer], dict[str, float]],
-    measure: Callable[[nn.Module], list[float]],
-    *,
-    ixy: float | Sequence[float],
-    lrs: Sequence[float],
-    make_optimizer: Callable[[nn.Module, float], torch.optim.Optimizer] | None = None,
-    trials: int = 3,
-    epochs: int = 5,
-    attribute: str = "train_acc",
-    c1: float = 10.0,
-    c2: float = 1.0,
-    restart: str = "candidate",
-    lr_max_rule: str = "algorithm",
-    progress: Callable[[str], None] | None = None,
-    on_epoch: Callable[[dict[str, Any], dict[str, Any]], None] | None = None,
-    completed: Sequence[Mapping[str, Any]] = (),
-    state: Mapping[str, Any] | None = None,
-) -> LRRange:
-    """Algorithm 2 of paper 004.
+class LRRangeTest:
+    """Algorithm 2 of paper 004, stepped once per record; :func:`lr_range_test` runs it to its end.
 
     The three callables are positional; every number after them is a keyword, as in
     :class:`~iblearn.optim.MIDecayLR` (``ixy`` and ``lrs`` given in each other's place would go unnoticed
@@ -174,238 +94,291 @@ def lr_range_test(
             crashed, or ``"smallest"``, the first candidate (see the module docstring).
         lr_max_rule: ``"algorithm"`` (Algorithm 2's line) or ``"prose"`` (the LR before it, the largest
             that trains well): see the module docstring.
-        progress: called with a message after every candidate run (not after those replayed from
-            ``completed``).
-        on_epoch: ``on_epoch(record, state)``, called after every record the test makes, to save its
-            progress (see "Resuming" in the module docstring): a candidate's epoch-0 record (I(T; Y)
-            before training) and then each of its epochs' rows (those of ``curves``). ``state`` holds
-            live tensors: save or copy it before returning.
-        completed: the records ``on_epoch`` was given by an interrupted test with the same arguments, in
-            order: replayed without training.
-        state: the ``state`` handed to ``on_epoch`` with the last of ``completed``; needed if the test
-            goes on after them (it restores torch's global RNG, and within a trial the trial's initial
-            weights and the model and optimizer of a candidate in flight).
-
-    Returns:
-        :class:`LRRange`, with the table D (``summary``) and every epoch's record (``curves``);
-        :func:`select_range` recomputes it for another attribute or constants without training again.
+        progress: called with a message after every candidate run (not after records loaded).
 
     Raises:
-        ValueError: naming the argument, for bad ``lrs``, ``trials``, ``epochs``, ``ixy``, ``c1`` or
-            ``c2``, checked before any training; for ``completed`` that this test would not have
-            recorded (another ``lrs``, ``trials``, ``epochs`` or ``restart``, a missing value) and a
-            ``state`` missing or not of the last record, found before any training.
+        ValueError: naming the argument, for bad ``lrs``, ``trials``, ``epochs``, ``ixy``, ``c1``,
+            ``c2``, ``restart`` or ``lr_max_rule``, before any training.
+
+    Example:
+        A test saved after every record, as a scheduler is after every epoch::
+
+            test = LRRangeTest(make_model, train_epoch, probe.measure, ixy=probe.ixy(), lrs=lrs)
+            while not test.done:
+                test.step()
+                torch.save(test.state_dict(), "range-test.pt")
+            bounds = test.result()
     """
-    if not lrs or any(not (math.isfinite(lr) and lr > 0) for lr in lrs):
-        raise ValueError(f"lrs: expected positive candidate learning rates, got {list(lrs)!r}")
-    for value, name in ((trials, "trials"), (epochs, "epochs")):
-        V.positive_int(value, name)
-    if epochs < 2:
-        # One epoch records d_s = 1.0 only (epsilon = C2) and the same first and final accuracy.
-        raise ValueError(f"epochs: Algorithm 2 needs at least 2 epochs per candidate, got {epochs}")
-    bounds = [float(v) for v in ixy] if isinstance(ixy, Sequence) else [float(ixy)]
-    if not bounds or not all(math.isfinite(v) and v > 0 for v in bounds):
-        raise ValueError(f"ixy: the MI upper bound must be positive and finite, got {ixy!r}")
-    # Checked here too, not only in select_range, so that bad constants fail before hours of training.
-    if not all(isinstance(c, int | float) and math.isfinite(c) and c > 0 for c in (c1, c2)):
-        raise ValueError(f"c1, c2: must be positive, got {c1}, {c2}")
-    if restart not in RESTARTS:
-        raise ValueError(f"restart: expected one of {', '.join(RESTARTS)}, got {restart!r}")
-    if lr_max_rule not in LR_MAX_RULES:
-        raise ValueError(f"lr_max_rule: expected one of {', '.join(LR_MAX_RULES)}, got {lr_max_rule!r}")
-    optimizer_for = make_optimizer or (
-        lambda model, lr: torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, nesterov=True)
-    )
-    summary: list[dict[str, Any]] = []
-    curves: list[dict[str, Any]] = []
-    first_epochs: dict[float, dict[str, Any]] = {}  # epoch 1 of each LR that completed: collapse references
-    candidates = sorted(lrs)
-    replay = Replay(completed, state)
-    begin = 0  # the candidate the trial starts from
-    for trial in range(trials):
-        initial: nn.Module | None = None  # made when the trial first trains (not while it is replayed)
-        saved: dict[str, Any] = {}
-        for i in range(begin, len(candidates)):
-            lr = candidates[i]
-            smaller = [first_epochs[c] for c in candidates[:i] if c in first_epochs]
-            model: nn.Module | None = None  # None while the candidate is replayed
-            optimizer: torch.optim.Optimizer | None = None
-            zero = replay.take(trial, lr, 0)
-            if zero is not None:
-                ity = [replay.ity(zero, None)]
-            else:
-                if initial is None:
-                    initial, saved = replay.trial_model(trial, make_model)
-                model = initial
-                model.load_state_dict(saved)
-                optimizer = optimizer_for(model, lr)
-                ity = [_measured(measure(model), None)]  # ITY_0, before training at this LR
-                zero = {"trial": trial, "lr": lr, "epoch": 0, **ity_columns(ity[0])}
-                report(on_epoch, zero, model, optimizer, saved)
-            first: dict[str, Any] | None = None
-            previous: dict[str, Any] | None = smaller[-1] if smaller else None
-            min_ds = [math.inf] * len(ity[0])
-            crashed = False
-            for epoch in range(1, epochs + 1):
-                d_s = [_ds([h[k] for h in ity]) for k in range(len(ity[0]))]
-                min_ds = [min(a, b) for a, b in zip(min_ds, d_s, strict=True)]
-                d_p = [
-                    1 - max(h[k] for h in ity) / bounds[min(k, len(bounds) - 1)] for k in range(len(ity[0]))
-                ]
-                row = replay.take(trial, lr, epoch) if model is None else None
-                if row is not None:
-                    ity.append(replay.ity(row, len(ity[0])))
-                else:
-                    if model is None or optimizer is None:  # the records end inside this candidate
-                        model, optimizer, saved = replay.candidate(trial, lr, make_model, optimizer_for)
-                        initial = model
-                    metrics = _trained(train_epoch(model, optimizer))
-                    ity.append(_measured(measure(model), len(ity[0])))
-                    row = {
-                        "trial": trial,
-                        "lr": lr,
-                        "epoch": epoch,
-                        "d_p": d_p[0],
-                        "d_s": d_s[0],
-                        **metrics,
-                        **ity_columns(ity[-1]),
-                        **{f"d_s_{k}": v for k, v in enumerate(d_s)},
-                    }
-                    report(on_epoch, row, model, optimizer, saved)
-                curves.append(row)
-                if _crashed(row, previous, [m for m in ("train_acc", "ity") if m in row]):
-                    crashed = True
-                    break
-                first = first or row
-                previous = row
-            if crashed or first is None or previous is None:
-                summary.append({"trial": trial, "lr": lr, "crashed": True})
-                if progress and model is not None:
-                    progress(f"trial {trial}: lr {lr:g} crashed; next trial")
-                begin = i if restart == "candidate" else 0
-                break
-            first_epochs[lr] = first
-            entry: dict[str, Any] = {
-                "trial": trial,
-                "lr": lr,
-                "crashed": False,
-                "min_d_s": min_ds[0],
-                **{f"min_d_s_{k}": v for k, v in enumerate(min_ds)},
-            }
-            # Algorithm 2 measures ITY before training (epoch 0), loss and accuracy only after epochs.
-            start = {**first, **ity_columns(ity[0])}
-            for key in previous:
-                if key not in ("trial", "lr", "epoch", "d_p", "d_s") and not key.startswith("d_s_"):
-                    entry[f"initial_{key}"], entry[f"final_{key}"] = start[key], previous[key]
-            summary.append(entry)
-            if progress and model is not None:
-                progress(f"trial {trial}: lr {lr:g}")
+
+    def __init__(
+        self,
+        make_model: Callable[[int], nn.Module],
+        train_epoch: Callable[[nn.Module, torch.optim.Optimizer], dict[str, float]],
+        measure: Callable[[nn.Module], list[float]],
+        *,
+        ixy: float | Sequence[float],
+        lrs: Sequence[float],
+        make_optimizer: Callable[[nn.Module, float], torch.optim.Optimizer] | None = None,
+        trials: int = 3,
+        epochs: int = 5,
+        attribute: str = "train_acc",
+        c1: float = 10.0,
+        c2: float = 1.0,
+        restart: str = "candidate",
+        lr_max_rule: str = "algorithm",
+        progress: Callable[[str], None] | None = None,
+    ) -> None:
+        if not lrs or any(not (math.isfinite(lr) and lr > 0) for lr in lrs):
+            raise ValueError(f"lrs: expected positive candidate learning rates, got {list(lrs)!r}")
+        for value, name in ((trials, "trials"), (epochs, "epochs")):
+            V.positive_int(value, name)
+        if epochs < 2:
+            # One epoch records d_s = 1.0 only (epsilon = C2) and the same first and final accuracy.
+            raise ValueError(f"epochs: Algorithm 2 needs at least 2 epochs per candidate, got {epochs}")
+        bounds = [float(v) for v in ixy] if isinstance(ixy, Sequence) else [float(ixy)]
+        if not bounds or not all(math.isfinite(v) and v > 0 for v in bounds):
+            raise ValueError(f"ixy: the MI upper bound must be positive and finite, got {ixy!r}")
+        # Checked here too, not only in select_range, so that bad constants fail before hours of training.
+        if not all(isinstance(c, int | float) and math.isfinite(c) and c > 0 for c in (c1, c2)):
+            raise ValueError(f"c1, c2: must be positive, got {c1}, {c2}")
+        if restart not in RESTARTS:
+            raise ValueError(f"restart: expected one of {', '.join(RESTARTS)}, got {restart!r}")
+        if lr_max_rule not in LR_MAX_RULES:
+            raise ValueError(f"lr_max_rule: expected one of {', '.join(LR_MAX_RULES)}, got {lr_max_rule!r}")
+        self.make_model, self.train_epoch, self.measure = make_model, train_epoch, measure
+        self.make_optimizer, self.progress = make_optimizer or table.sgd, progress
+        self.ixy, self.lrs, self.trials, self.epochs = bounds, sorted(lrs), trials, epochs
+        self.reading: dict[str, Any] = {"attribute": attribute, "c1": c1, "c2": c2, "restart": restart}
+        self.reading["lr_max_rule"] = lr_max_rule  # how result() reads the table D
+        self._start()
+
+    def _start(self) -> None:
+        self.records: list[dict[str, Any]] = []  # every record made, epoch-0 ones included
+        self.summary: list[dict[str, Any]] = []  # the table D
+        self.curves: list[dict[str, Any]] = []  # every epoch's row
+        self.trial, self._index, self._epoch = 0, 0, 0  # what the next record is of
+        self._first_epochs: dict[float, dict[str, Any]] = {}  # epoch 1 of each LR that completed
+        self._ity: list[list[float]] = []  # the candidate's I(T; Y) per epoch, ITY_0 first
+        self._min_ds: list[float] = []
+        self._first: dict[str, Any] | None = None
+        self._previous: dict[str, Any] | None = None  # what a collapse is judged against
+        self._model: nn.Module | None = None
+        self._optimizer: torch.optim.Optimizer | None = None
+        self._initial: dict[str, Any] | None = None  # the trial's initial weights
+        self._loaded: Mapping[str, Any] | None = None  # load_state_dict's, until the test next trains
+
+    @property
+    def done(self) -> bool:
+        """Whether every trial has ended: :meth:`result` reads the range."""
+        return self.trial >= self.trials
+
+    def step(self) -> dict[str, Any]:
+        """Make the next record: a candidate's I(T; Y) before training (epoch 0), or one epoch at its LR
+        and what it measured (a row of ``curves``). Returns the record."""
+        if self.done:
+            raise ValueError("step: every trial has ended; read result()")
+        lr = self.lrs[self._index]
+        if self._epoch == 0:
+            model = self._trial_model()
+            model.load_state_dict(self._initial)  # type: ignore[arg-type]
+            self._optimizer = self.make_optimizer(model, lr)
+            ity = table.measured(self.measure(model), None)  # ITY_0, before training at this LR
+            record = {"trial": self.trial, "lr": lr, "epoch": 0, **table.ity_columns(ity)}
         else:
-            begin = 0  # a trial that completed every candidate: the next one starts from the smallest
-    replay.finish()
-    return select_range(
-        summary, curves, attribute=attribute, c1=c1, c2=c2, restart=restart, lr_max_rule=lr_max_rule
-    )
+            model, optimizer = self._candidate(lr)
+            d_s, d_p = self._gaps()
+            metrics = table.trained(self.train_epoch(model, optimizer))
+            ity = table.measured(self.measure(model), len(self._ity[0]))
+            record = {
+                "trial": self.trial,
+                "lr": lr,
+                "epoch": self._epoch,
+                "d_p": d_p[0],
+                "d_s": d_s[0],
+                **metrics,
+                **table.ity_columns(ity),
+                **{f"d_s_{k}": v for k, v in enumerate(d_s)},
+            }
+        ended = len(self.summary)
+        self._take(record)
+        if self.progress is not None and len(self.summary) > ended:
+            crashed = " crashed; next trial" if self.summary[-1]["crashed"] else ""
+            self.progress(f"trial {record['trial']}: lr {lr:g}{crashed}")
+        return dict(record)
+
+    def result(self) -> LRRange:
+        """The range read from the finished test's table D (:func:`select_range`)."""
+        if not self.done:
+            raise ValueError(f"result: trial {self.trial} of {self.trials} has not ended; step on")
+        return select_range(self.summary, self.curves, **self.reading)
+
+    def _trial_model(self) -> nn.Module:
+        if self._model is None:
+            if self._initial is None:  # a trial starts: new weights
+                with self._restoring():
+                    if self._loaded is not None:
+                        torch.set_rng_state(self._loaded["rng"])  # before make_model, which may draw from it
+                self._model = self.make_model(self.trial)
+                self._initial = copy.deepcopy(self._model.state_dict())
+            else:  # loaded between two candidates of a trial
+                self._model = self.make_model(self.trial)
+                with self._restoring():
+                    if self._loaded is not None:
+                        torch.set_rng_state(self._loaded["rng"])  # after make_model, which may seed it
+            self._loaded = None
+        return self._model
+
+    def _candidate(self, lr: float) -> tuple[nn.Module, torch.optim.Optimizer]:
+        if self._model is None or self._optimizer is None:  # loaded inside a candidate
+            saved = self._loaded or {}
+            self._model = model = self.make_model(self.trial)
+            with self._restoring():
+                model.load_state_dict(saved["model"])
+                self._optimizer = self.make_optimizer(model, lr)
+                self._optimizer.load_state_dict(saved["optimizer"])
+                torch.set_rng_state(saved["rng"])
+            self._loaded = None
+        return self._model, self._optimizer
+
+    def _gaps(self) -> tuple[list[float], list[float]]:
+        """d_s and d_p of each watched layer from the candidate's I(T; Y) so far."""
+        layers = range(len(self._ity[0]))
+        d_s = [table.ds([h[k] for h in self._ity]) for k in layers]
+        d_p = [1 - max(h[k] for h in self._ity) / self.ixy[min(k, len(self.ixy) - 1)] for k in layers]
+        return d_s, d_p
+
+    def _take(self, record: dict[str, Any]) -> None:
+        """Go on past ``record``: the candidate's next epoch, or its entry in the table D and the next
+        candidate (or trial) where it crashed or completed."""
+        self.records.append(record)
+        if record["epoch"] == 0:
+            self._ity, self._first = [table.ity_of(record)], None
+            self._min_ds = [math.inf] * len(self._ity[0])
+            smaller = [self._first_epochs[c] for c in self.lrs[: self._index] if c in self._first_epochs]
+            self._previous, self._epoch = (smaller[-1] if smaller else None), 1
+            return
+        lr = self.lrs[self._index]
+        self._min_ds = [min(a, b) for a, b in zip(self._min_ds, self._gaps()[0], strict=True)]
+        self._ity.append(table.ity_of(record))
+        self.curves.append(record)
+        if table.crashed(record, self._previous, [m for m in ("train_acc", "ity") if m in record]):
+            self.summary.append({"trial": self.trial, "lr": lr, "crashed": True})
+            self._next_trial(self._index if self.reading["restart"] == "candidate" else 0)
+            return
+        self._first, self._previous = self._first or record, record
+        if self._epoch < self.epochs:
+            self._epoch += 1
+            return
+        self._first_epochs[lr] = self._first
+        entry: dict[str, Any] = {
+            "trial": self.trial,
+            "lr": lr,
+            "crashed": False,
+            "min_d_s": self._min_ds[0],
+            **{f"min_d_s_{k}": v for k, v in enumerate(self._min_ds)},
+        }
+        # Algorithm 2 measures ITY before training (epoch 0), loss and accuracy only after epochs.
+        start = {**self._first, **table.ity_columns(self._ity[0])}
+        for key in record:
+            if key not in ("trial", "lr", "epoch", "d_p", "d_s") and not key.startswith("d_s_"):
+                entry[f"initial_{key}"], entry[f"final_{key}"] = start[key], record[key]
+        self.summary.append(entry)
+        self._index, self._epoch = self._index + 1, 0
+        if self._index == len(self.lrs):
+            self._next_trial(0)  # a trial that completed every candidate: the next starts from the smallest
+
+    def _next_trial(self, begin: int) -> None:
+        self.trial, self._index, self._epoch = self.trial + 1, begin, 0
+        self._model = self._optimizer = self._initial = None
+
+    def state_dict(self) -> dict[str, Any]:
+        """``records``: every record so far; ``state``: what the test goes on from after the last of
+        them (None before the first): the model and optimizer of the candidate in flight, the trial's
+        initial weights, torch's global RNG. Like an optimizer's, it holds live tensors: save or copy
+        it before the next step."""
+        if not self.records:
+            return {"records": [], "state": None}
+        live = (
+            dict(self._loaded)
+            if self._loaded is not None
+            else {
+                "model": self._model.state_dict() if self._model is not None else None,
+                "optimizer": self._optimizer.state_dict() if self._optimizer is not None else None,
+                "initial": self._initial,
+                "rng": torch.get_rng_state(),
+            }
+        )
+        last = self.records[-1]
+        live.update(trial=last["trial"], lr=last["lr"], epoch=last["epoch"])
+        return {"records": [dict(r) for r in self.records], "state": live}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Go on from ``state`` (:meth:`state_dict`'s): its records are taken again without training
+        (their crashes judged again from their rows); the model, optimizer, initial weights and RNG come
+        back where the test next trains. A state this test could not have made (other ``lrs``,
+        ``trials``, ``epochs`` or ``restart``, records out of order or without their numbers, the live
+        state not of the last record) raises ValueError naming ``state``, before any training."""
+        records, live = state.get("records"), state.get("state")
+        if isinstance(records, str | bytes | Mapping) or not isinstance(records, Sequence):
+            raise ValueError(f"state: its records are a {type(records).__name__}, not a list of records")
+        self._start()
+        for n, record in enumerate(records):
+            if self.done:
+                raise ValueError(
+                    f"state: {len(records) - n} records after the end of this test, from "
+                    f"{table.where(record)}: {table.AGAIN}"
+                )
+            layers = len(self._ity[0]) if self._epoch else None
+            table.check_record(n, record, (self.trial, self.lrs[self._index], self._epoch), layers)
+            self._take(dict(record))
+        if live is None:
+            if records and not self.done:
+                raise ValueError(f"state: needed to go on after its {len(records)} records")
+            return
+        if not isinstance(live, Mapping) or not records or table.key_of(live) != table.key_of(records[-1]):
+            last = table.where(records[-1]) if records else "none"
+            raise ValueError(f"state: of {table.where(live)}, but its last record is {last}")
+        with self._restoring():
+            missing = [k for k in ("model", "optimizer", "initial", "rng") if k not in live]
+            if missing:
+                raise KeyError(missing[0])
+        self._loaded = live
+        if live["trial"] == self.trial:  # the trial goes on: its later candidates start from its weights
+            with self._restoring():
+                self._initial = dict(live["initial"])
+
+    @contextmanager
+    def _restoring(self) -> Iterator[None]:
+        try:
+            yield
+        except (KeyError, TypeError, ValueError, RuntimeError) as err:
+            raise ValueError(f"state: does not fit this test ({type(err).__name__}: {err})") from None
 
 
-def select_range(
-    summary: list[dict[str, Any]],
-    curves: list[dict[str, Any]],
+def lr_range_test(
+    make_model: Callable[[int], nn.Module],
+    train_epoch: Callable[[nn.Module, torch.optim.Optimizer], dict[str, float]],
+    measure: Callable[[nn.Module], list[float]],
     *,
+    ixy: float | Sequence[float],
+    lrs: Sequence[float],
+    make_optimizer: Callable[[nn.Module, float], torch.optim.Optimizer] | None = None,
+    trials: int = 3,
+    epochs: int = 5,
     attribute: str = "train_acc",
     c1: float = 10.0,
     c2: float = 1.0,
     restart: str = "candidate",
     lr_max_rule: str = "algorithm",
+    progress: Callable[[str], None] | None = None,
 ) -> LRRange:
-    """The bounds of Algorithm 2 from a recorded table D (see :func:`lr_range_test`); ``restart`` is
-    the one the table was recorded with, which says which LRs count; ``lr_max_rule`` which reading of
-    LR_max (the module docstring)."""
-    if c1 <= 0 or c2 <= 0:
-        raise ValueError(f"c1, c2: must be positive, got {c1}, {c2}")
-    if lr_max_rule not in LR_MAX_RULES:
-        raise ValueError(f"lr_max_rule: expected one of {', '.join(LR_MAX_RULES)}, got {lr_max_rule!r}")
-    if restart not in RESTARTS:
-        raise ValueError(f"restart: expected one of {', '.join(RESTARTS)}, got {restart!r}")
-    sign = -1.0 if attribute == "train_loss" else 1.0
-    lrs = sorted({row["lr"] for row in summary})
-    done = [row for row in summary if not row["crashed"]]
-    if not done:
-        raise ValueError("lrs: every candidate crashed; try smaller learning rates")
-    if f"final_{attribute}" not in done[0]:
-        raise ValueError(
-            f"attribute: not recorded; recorded: {sorted(k[6:] for k in done[0] if k.startswith('final_'))}"
-        )
-    # Which candidates count (see the module docstring); the rest crashed.
-    trials = {row["trial"] for row in summary}
-    crashed = {row["lr"] for row in summary if row["crashed"]}
+    """Algorithm 2 of paper 004, run to its end: :class:`LRRangeTest` (its arguments) stepped until done.
 
-    def counts(lr: float) -> bool:
-        completed = {r["trial"] for r in done if r["lr"] == lr}
-        return completed == trials if restart == "smallest" else bool(completed) and lr not in crashed
-
-    final = {
-        lr: statistics.fmean(sign * r[f"final_{attribute}"] for r in done if r["lr"] == lr)
-        for lr in lrs
-        if counts(lr)
-    }
-    if not final:
-        every = "completed every trial" if restart == "smallest" else "completed without a crash"
-        raise ValueError(f"lrs: no candidate {every}; try smaller learning rates")
-    growth = {
-        lr: statistics.fmean(
-            sign * (r[f"final_{attribute}"] - r[f"initial_{attribute}"]) for r in done if r["lr"] == lr
-        )
-        for lr in final
-    }
-    lr_top = max(final, key=final.__getitem__)
-    maxval = final[lr_top]
-    thresh = abs(maxval) / c1
-    lr_min = next((lr for lr in lrs if lr in growth and growth[lr] >= thresh), lrs[0])
-    drop = {lr: (maxval - final[lr]) if lr in final else math.inf for lr in lrs}  # crashed: the worst
-    lr_max = lrs[-1]
-    for i, lr in enumerate(lrs):
-        if lr > lr_top and all(drop[later] >= thresh for later in lrs[i:]):
-            lr_max = lrs[i - 1] if lr_max_rule == "prose" else lr  # lrs[i - 1] >= lr_top: it is no lower
-            break
-    key = "min_d_s" if not attribute.startswith("ity_") else f"min_d_s_{attribute[4:]}"
-    ds = [r[key] for r in done if math.isfinite(r.get(key, math.inf))]
-    epsilon = c2 * statistics.median(ds) if ds else 0.0
-    return LRRange(
-        lr_min=lr_min,
-        lr_max=max(lr_max, lr_min),
-        lr_top=lr_top,
-        epsilon=max(epsilon, 0.0),
-        attribute=attribute,
-        restart=restart,
-        summary=summary,
-        curves=curves,
-    )
-
-
-def plot_range(result: LRRange, path: str | os.PathLike[str] | None = None) -> Any:
-    """Final attribute against LR (log axis) with the chosen bounds, and the per-epoch curves.
-
-    Returns the matplotlib ``Figure`` (shown inline in a notebook; the backend is left as it was) and
-    writes it to ``path`` if given. Needs matplotlib (``iblearn[plot]``).
+    Returns:
+        :class:`LRRange`, with the table D (``summary``) and every epoch's record (``curves``);
+        :func:`select_range` recomputes it for another attribute or constants without training again.
     """
-    fig, ((left, right),) = _plotting.figure(1, 2, figsize=(10, 4))
-    done = [r for r in result.summary if not r["crashed"]]
-    for trial in sorted({r["trial"] for r in done}):
-        pts = sorted((r["lr"], r[f"final_{result.attribute}"]) for r in done if r["trial"] == trial)
-        left.plot(*zip(*pts, strict=True), marker="o", label=f"trial {trial}")
-    for lr, style in ((result.lr_min, ":"), (result.lr_max, "--"), (result.lr_top, "-")):
-        left.axvline(lr, color="k", ls=style, lw=1)
-    left.set_xscale("log")
-    left.set_xlabel("learning rate (lines: lr_min, lr_top, lr_max)")
-    left.set_ylabel(f"final {result.attribute}")
-    left.legend(fontsize=7)
-    for lr in sorted({r["lr"] for r in result.curves}):
-        pts = [(r["epoch"], r[result.attribute]) for r in result.curves if r["lr"] == lr and r["trial"] == 0]
-        if pts:
-            right.plot(*zip(*pts, strict=True), label=f"{lr:g}")
-    right.set_xlabel("epoch (trial 0)")
-    _plotting.integer_ticks(right)
-    right.set_ylabel(result.attribute)
-    right.legend(fontsize=6, title="lr")
-    return _plotting.finish(fig, path)
+    test = LRRangeTest(**locals())  # every argument, by its name
+    while not test.done:
+        test.step()
+    return test.result()

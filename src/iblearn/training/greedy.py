@@ -43,6 +43,7 @@ from iblearn.data.graphs import call_on_graph, is_graph, with_features
 from iblearn.estimators.neural import distributed
 from iblearn.records import RunFolder
 from iblearn.training import ranks
+from iblearn.training._greedy_checkpoint import GreedyCheckpoint
 from iblearn.training.objectives import Activation, Batch, Objective, kind
 
 Batches = Callable[[int], Iterable[Batch]]
@@ -160,7 +161,7 @@ def train_greedy(
     ranks.broadcast([*modules, *(e for o in objectives for e in o.estimators())])
     result = GreedyResult([[] for _ in modules])
     optimizers = [make(m.parameters()) for make, m in zip(factories, modules, strict=True)]
-    state = _Checkpoint(run, modules, objectives, optimizers, mode)
+    state = GreedyCheckpoint(run, modules, objectives, optimizers, mode)
     start_module, start_epoch = state.resume(result, per_module)
     if ranks.rank() != 0:
         progress = None
@@ -356,102 +357,3 @@ def _detach(t: Activation) -> Activation:
 def _tell(progress: Callable[[str], None] | None, message: str) -> None:
     if progress:
         progress(message)
-
-
-class _Checkpoint:
-    """Everything greedy training needs to continue: every module and critic, the optimizers, the RNG,
-    and the histories so far.
-
-    The checkpoint is written before the epoch's metrics row(s), so a kill between the two loses a row;
-    on resume the rows of metrics.csv are rebuilt from the checkpoint's histories (only rows with a
-    ``module`` column are this loop's; others in the folder are left alone). A folder opened without
-    ``resume=True`` starts over.
-    """
-
-    FILE = "greedy-checkpoint.pt"
-
-    def __init__(
-        self,
-        run: RunFolder | None,
-        modules: Sequence[nn.Module],
-        objectives: Sequence[Objective],
-        optimizers: Sequence[torch.optim.Optimizer],
-        mode: str,
-    ) -> None:
-        self.run, self.modules, self.objectives, self.optimizers = run, modules, objectives, optimizers
-        self.mode = mode
-
-    def save(self, k: int, epoch: int, result: GreedyResult, rows: list[int] | None = None) -> None:
-        """After module k's epoch: the state first, then the epoch's row(s) of ``rows`` (default [k]);
-        under torchrun by rank 0 alone, with every rank's RNG state."""
-        if self.run is None:
-            return
-        every_rng = ranks.rng_states()  # a collective: before rank 0 goes its own way
-        if ranks.rank() != 0:
-            return
-        self.run.save_checkpoint(
-            {
-                "module": k,
-                "epoch": epoch,
-                "modules": [m.state_dict() for m in self.modules],
-                "estimators": [[e.state_dict() for e in o.estimators()] for o in self.objectives],
-                "optimizers": [o.state_dict() for o in self.optimizers],
-                "rng": torch.get_rng_state(),
-                "rank_rng": every_rng or [],
-                # Dropout and noise layers on a GPU draw from its generators.
-                "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else [],
-                "histories": result.histories,
-            },
-            self.FILE,
-        )
-        self.run.extend_metrics([{"module": j, **result.histories[j][-1]} for j in rows or [k]])
-
-    def resume(self, result: GreedyResult, epochs: Sequence[int]) -> tuple[int, int]:
-        """(module, epoch) to start from; restores the state and the histories of a killed run. A
-        checkpoint this run could not have written raises ValueError naming the file."""
-        if self.run is None:
-            return 0, 0
-        run = self.run
-        writer = ranks.rank() == 0
-        if not run.resume:
-            if writer:
-                run.file(self.FILE).unlink(missing_ok=True)
-                run.drop_metrics(lambda r: bool(r.get("module")))
-            return 0, 0
-        state = run.load_checkpoint(self.FILE)
-        if state is None:
-            if writer:
-                run.drop_metrics(lambda r: bool(r.get("module")))
-            return 0, 0
-        k: Any = state.get("module")
-        epoch: Any = state.get("epoch")
-        in_range = type(k) is int and 0 <= k < len(epochs) and type(epoch) is int and 0 <= epoch < epochs[k]
-        if not in_range:
-            run.refuse_checkpoint(self.FILE, f"module {k!r}, epoch {epoch!r} is not a step of this run")
-        with run.restoring(self.FILE):
-            for m, s in zip(self.modules, state["modules"], strict=True):
-                m.load_state_dict(s)
-            for objective, saved in zip(self.objectives, state["estimators"], strict=True):
-                for est, s in zip(objective.estimators(), saved, strict=True):
-                    est.load_state_dict(s)
-            for opt, s in zip(self.optimizers, state["optimizers"], strict=True):
-                opt.load_state_dict(s)
-            mine = state.get("rank_rng") or []
-            torch.set_rng_state(mine[ranks.rank()] if ranks.rank() < len(mine) else state["rng"])
-            if state.get("cuda_rng"):
-                torch.cuda.set_rng_state_all(state["cuda_rng"])
-            histories = state["histories"]
-            if len(histories) != len(self.modules):
-                raise ValueError(f"{len(histories)} histories for {len(self.modules)} modules")
-            rows = self._rows(histories)
-        result.histories[:] = histories
-        if writer:
-            run.drop_metrics(lambda r: bool(r.get("module")))
-            run.extend_metrics(rows)
-        return k, epoch + 1
-
-    def _rows(self, histories: list[list[dict[str, float]]]) -> list[dict[str, Any]]:
-        """The metrics rows in the order they were written: module by module, or epoch by epoch."""
-        if self.mode == "sequential":
-            return [{"module": j, **row} for j, h in enumerate(histories) for row in h]
-        return [{"module": j, **h[e]} for e in range(len(histories[0])) for j, h in enumerate(histories)]

@@ -1,0 +1,48 @@
+"""What produced a result: the library versions, the device and the git commit (for results.json)."""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+
+def git_commit() -> str | None:
+    """The commit checked out where this package's source lies, or None outside a git checkout."""
+    try:
+        return (
+            subprocess.run(
+                ["git", "rev-parse", "HEAD"],
+                capture_output=True,
+                text=True,
+                timeout=5,
+                cwd=Path(__file__).resolve().parent,
+            ).stdout.strip()
+            or None
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def environment() -> dict[str, Any]:
+    """Library versions, device and git commit, for results.json."""
+    try:
+        from importlib.metadata import version
+
+        iblearn_version = version("iblearn")
+    except Exception:  # not installed as a distribution (e.g. run from a source tree)
+        iblearn_version = None
+    return {
+        "iblearn": iblearn_version,
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu_threads": torch.get_num_threads(),
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "git_commit": git_commit(),
+    }
