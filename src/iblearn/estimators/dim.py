@@ -201,10 +201,10 @@ class DIM(NeuralEstimator):
         critic's scores (``module_bound="infonce"``) or the critic's own :meth:`objective`
         (``"critic"``: JS, or InfoNCE with ``objective="infonce"``).
 
-        With a JS critic the default trains the module on another bound than the critic, as iblearn did
-        before issue 25 by way of ``batch_mi``; issue 25 made it one bound (Hjelm et al., Sec. 3.1, train
-        encoder and critic on one objective), and measurement put the mix back as the default (see the
-        class docstring); any critic's scores give a valid InfoNCE bound.
+        With a JS critic the default trains the module on another bound than the critic; one bound for
+        both (Hjelm et al., Sec. 3.1, train encoder and critic on one objective) is ``"critic"``, and
+        measurement made the mix the default (see the class docstring); any critic's scores give a valid
+        InfoNCE bound.
         """
         inputs = self._inputs(x, y)
         if self.module_bound == "infonce":

@@ -286,7 +286,7 @@ class GMI(_GraphEstimator):
 
         ``batch_mi`` (the DV bound of the unweighted scores) is the estimate, not GMI's objective: a
         module trained on it never saw ``w_ij`` nor the topology term, and ``tmi_weight`` 0 and 5 gave
-        bit-identical weights (issue 25).
+        bit-identical weights.
         """
         h, graph = self._inputs(x, y)
         return self._finite(self.objective(h, graph), "objective")

@@ -175,8 +175,8 @@ class Binning(Estimator):
         """Warn when the bins of a binned argument (or of both together) hold fewer than
         ``1 / SPARSE_CELLS`` samples each: the plug-in MI then reads the sample's distinctness, not the
         dependence. Joint bins in d dimensions number ``n_bins ** d``, so in a few dimensions nearly every
-        sample has a cell of its own (issue 29: 3.58 nats for multi-dimensional x, where the truth is
-        1.61 and KSG gives 1.60).
+        sample has a cell of its own (3.58 nats for a multi-dimensional x whose MI with y is 1.61, where
+        KSG reads 1.60).
         Integer arguments are the user's own symbols (sample indices, for the information plane) and
         are not judged."""
         n = len(cx)

@@ -1,5 +1,5 @@
 """One call for a number: split the rows, fit a critic with early stopping, estimate on the rows it never
-saw, with a standard error (issue 26), as torch-mist's ``estimate_mi`` and scikit-learn's
+saw, with a standard error, as torch-mist's ``estimate_mi`` and scikit-learn's
 ``mutual_info_regression`` give one.
 
 A bound evaluated on the rows its critic was fitted to rewards memorizing them, and is no bound; so the
@@ -46,12 +46,11 @@ def fit_on_split(
     Float samples are standardized (the MI does not change; the critic's default learning rate assumes
     unit-scale inputs): ``standardize="ranks"`` (the default) each column through its normal scores on
     the training rows (:func:`normal_scores`: heavy tails become Gaussian ones), ``"moments"`` with the
-    training rows' mean and spread, ``"none"`` not at all. Measured (issue 26, ``estimate_mi`` with the
-    defaults on benchmark-mi's 10,000 rows, seed 0): on Student-t 2 x 2 with one degree of freedom
-    (truth 0.432 nats) MINE gave 0.421 by ranks, 0.287 by moments (a Cauchy sample's few far rows set
-    the spread and squeeze the rest towards 0), InfoNCE 0.442 and 0.430; on the bimodal 1 x 1 task
-    (0.413) both alike, 0.442 / 0.443 and 0.432 / 0.431. The critic holds out its own validation
-    share of the training rows (``est.validation``) to stop early and keep its best weights.
+    training rows' mean and spread, ``"none"`` not at all. Ranks by default: a heavy-tailed sample's
+    few far rows set its spread and squeeze the rest towards 0 (benchmark-mi's Student-t tasks: the
+    figures in docs/benchmarks.md), and where there are no heavy tails the two agree. The critic holds
+    out its own validation share of the training rows (``est.validation``) to stop early and keep its
+    best weights.
 
     Args:
         est: a neural estimator (:class:`iblearn.estimators.neural.NeuralEstimator`).

@@ -25,10 +25,8 @@ class InfoNCESettings(NeuralSettings):
 
     critic: nn.Module | str = "separable"
     chunk: int | None = None
-    # Measured (issue 26): on benchmark-mi's Student-t tasks with one or two degrees of freedom, raw
-    # inputs, the unbounded critic diverged within 100 steps (also at lr 1e-4); clip 5 gave 0.414 for
-    # 0.432 nats (2 x 2, dof 1), 0.262 for 0.291 (3 x 3, dof 2), 0.114 for 0.224 (1 x 1, dof 1; clip
-    # 10: 0.059), and 1.414 against 1.419 unclipped on the 50 x 50 dense Gaussian (truth 1.624).
+    # Bounded scores: on heavy tails (benchmark-mi's Student-t tasks, raw inputs) the unbounded critic
+    # diverges, and clip 5 costs next to nothing elsewhere (the figures in docs/benchmarks.md).
     clip: float | None = 5.0
 
     def __post_init__(self) -> None:

@@ -24,9 +24,8 @@ class MINESettings(NeuralSettings):
 
     objective: str = "dv"
     rate: float = 0.01
-    # Song & Ermon (2020)'s tau = 5, measured (issue 26): on benchmark-mi's student-identity-2-2-1
-    # (0.43 nats; 8,000 rows, 2,000 held out) MINE gave 0.40 with clip 5, -0.69 with clip 10 and -1.48
-    # without (the held-out bound fell to -92 nats as training went on).
+    # Song & Ermon (2020)'s tau = 5: unbounded, MINE's held-out bound falls far below 0 on heavy tails
+    # as training goes on (the figures in docs/benchmarks.md).
     clip: float | None = 5.0
 
     def __post_init__(self) -> None:

@@ -20,9 +20,9 @@ from iblearn.estimators.critics import Hidden, hidden_widths, make_critic, seede
 
 T = TypeVar("T")
 
-#: The default critic's hidden widths and Adam learning rate of the neural estimators (measured, issue
-#: 26: see :class:`NeuralSettings`). The critics' own default, ``critics.DEFAULT_HIDDEN`` (256, 256), is
-#: that of a critic built directly.
+#: The default critic's hidden widths and Adam learning rate of the neural estimators (chosen by
+#: measurement: see :class:`NeuralSettings`). The critics' own default, ``critics.DEFAULT_HIDDEN``
+#: (256, 256), is that of a critic built directly.
 HIDDEN: tuple[int, ...] = (64, 64)
 LR = 2e-3
 
@@ -31,15 +31,10 @@ LR = 2e-3
 class NeuralSettings:
     """Settings shared by the neural estimators (defaults: :class:`NeuralEstimator`'s constructor's).
 
-    The default critic and learning rate were chosen by measurement on benchmark-mi's tasks (issue 26;
-    8,000 rows to fit, the estimate on 2,000 held out, early stopping on, seed 0;
-    ``benchmarks/neural_bmi.py``, figures in ``docs/benchmarks.md``): two layers of 64 at lr 2e-3 came
-    closer to the truth than the former 256 x 256 at lr 5e-4 on the 50 x 50 dense Gaussian (MINE 1.567
-    against 1.555, InfoNCE 1.419 against 1.337; truth 1.624), the 25 x 25 sparse one (MINE 0.902
-    against 0.865; truth 1.022) and Student-t 5 x 5 (MINE 0.375 against 0.368; truth 0.448); a wider
-    critic fits the 8,000 rows' noise sooner, its held-out bound peaking lower after 250 - 500 steps.
-    A step is about twice as fast (1.9 - 2.3x: 200 steps at batch 256 in 50 x 50 dimensions, MINE and
-    InfoNCE, three repeats side by side on loaded cores).
+    The default critic and learning rate were chosen by measurement on benchmark-mi's tasks
+    (``benchmarks/neural_bmi.py``; the figures in ``docs/benchmarks.md``): two layers of 64 at lr 2e-3
+    come closer to the truth than 256 x 256 at lr 5e-4, since a wider critic fits its training rows'
+    noise sooner, and a step takes about half the time.
 
     Attributes:
         critic: ``"concat"``, ``"separable"`` (built from ``x_dim``, ``y_dim``, ``hidden`` and ``seed``:
@@ -74,9 +69,9 @@ class NeuralSettings:
     average: float | None = 0.01
     seed: int = 0
     base: float = math.e
-    # Issue 26: a critic trained blindly for its steps overfitted 8,000 samples in 25 dimensions to
-    # InfoNCE -5.6 nats on held-out data (truth 1.29); benchmark-mi holds out data and keeps the best
-    # critic, evaluating every 250 steps (Czyz et al. 2023).
+    # A critic trained blindly for its steps fits its rows, and its bound on other rows falls far below
+    # the truth; benchmark-mi holds out data and keeps the best critic, evaluating every 250 steps
+    # (Czyz et al. 2023).
     validation: float = 0.2
     patience: int = 4
     eval_every: int = 250
