@@ -102,3 +102,44 @@ def test_the_check_sees_an_upward_import(tmp_path):
     assert _violations(fake) == [
         "functional/knn.py:2: functional imports iblearn.estimators.KSG (estimators is not below functional)"
     ]
+
+
+# What a source checkout holds beside the package; an installed wheel has none of it.
+CHECKOUT_ONLY = ("benchmarks", "tests", "examples")
+
+
+def _reaches_outside(src: Path = SRC) -> list[str]:
+    """Imports of a checkout's folders, and edits of sys.path (how a module would reach them), under src."""
+    bad = []
+    for path in sorted(src.rglob("*.py")):
+        rel, tree = path.relative_to(src), ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module or ""]
+            bad += [f"{rel}:{node.lineno}: imports {n}" for n in names if n.split(".")[0] in CHECKOUT_ONLY]
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr == "path"
+                and getattr(node.value, "id", "") == "sys"
+            ):
+                bad.append(f"{rel}:{node.lineno}: reaches sys.path")
+    return sorted(bad, key=lambda line: (line.split(":")[0], int(line.split(":")[1])))
+
+
+def test_the_package_imports_nothing_from_outside_it():
+    """The command and every module work from a wheel: nothing imports the checkout's benchmarks/,
+    tests/ or examples/, nor puts a folder on sys.path to reach them (``iblearn bench`` runs the
+    checkout's ``python -m benchmarks`` in a process of its own)."""
+    assert _reaches_outside() == []
+
+
+def test_the_check_sees_an_import_from_the_checkout(tmp_path):
+    (tmp_path / "cli").mkdir()
+    (tmp_path / "cli" / "bench.py").write_text(
+        "import sys\nsys.path.insert(0, '.')\nfrom benchmarks.runners import bench_speed\n"
+    )
+    assert _reaches_outside(tmp_path) == [
+        "cli/bench.py:2: reaches sys.path",
+        "cli/bench.py:3: imports benchmarks.runners",
+    ]

@@ -1,21 +1,68 @@
-"""`iblearn bench` finds the runners in the source checkout, and says how to get them outside one."""
+"""`iblearn bench` runs the checkout's entry point, ``python -m benchmarks``, in a process of its own
+(the command imports nothing from outside the package), and says how to get it outside a checkout."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
 
+import benchmarks.__main__ as entry
+
 from iblearn import cli
+from iblearn.cli import bench
 
 
-def test_bench_imports_the_runners_of_the_checkout():
-    runners = cli._bench_runners()
-    assert runners is sys.modules["benchmarks.runners"]
-    assert callable(runners.bench_accuracy) and callable(runners.all_methods)
+def test_bench_runs_the_checkouts_entry_point_with_the_commands_arguments(tmp_path, monkeypatch):
+    assert bench.checkout() == bench.CHECKOUT  # the tests run in a checkout
+    ran = []
+
+    def run(argv, cwd, check):
+        ran.append((argv, cwd))
+        return subprocess.CompletedProcess(argv, 3)
+
+    monkeypatch.setattr(bench.subprocess, "run", run)
+    monkeypatch.chdir(tmp_path)  # the results folder is the caller's, whatever folder the benchmarks run in
+    code = cli.main(
+        ["--threads", "1", "bench", "estimators", "--quick", "--only", "speed", "--results", "out"]
+    )
+    assert code == 3  # the benchmarks' own exit status
+    cli.main(["bench", "neural", "--restart", "--results", "out"])
+    common = [sys.executable, "-m", "benchmarks"]
+    assert ran[0] == (
+        [
+            *common,
+            "estimators",
+            "--results",
+            str(tmp_path / "out"),
+            "--threads",
+            "1",
+            "--only=speed",
+            "--quick",
+        ],
+        bench.CHECKOUT,
+    )
+    assert ran[1][0] == [*common, "neural", "--results", str(tmp_path / "out"), "--threads", "1", "--restart"]
 
 
-def test_outside_a_checkout_bench_says_how_to_get_the_runners(tmp_path, monkeypatch, capsys):
-    assert cli._bench_runners(tmp_path) is None
-    monkeypatch.setattr(cli.bench, "_bench_runners", lambda: None)
+def test_the_entry_point_runs_what_the_command_asks(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(
+        entry.runners, "bench_speed", lambda results, quick: calls.append(("speed", quick)) or ""
+    )
+    monkeypatch.setattr(
+        entry.runners,
+        "bench_accuracy",
+        lambda results, quick, resume, progress: calls.append(("accuracy", quick, resume)) or "",
+    )
+    assert entry.main(["estimators", "--quick", "--results", str(tmp_path / "r"), "--threads", "1"]) == 0
+    assert entry.main(["estimators", "--only=accuracy", "--restart", "--results", str(tmp_path / "r")]) == 0
+    assert calls == [("speed", True), ("accuracy", True, True), ("accuracy", False, False)]
+    assert (tmp_path / "r").is_dir()
+
+
+def test_outside_a_checkout_bench_says_how_to_get_the_benchmarks(tmp_path, monkeypatch, capsys):
+    assert bench.checkout(tmp_path) is None
+    monkeypatch.setattr(bench, "checkout", lambda: None)
     assert cli.main(["bench", "estimators", "--quick", "--results", str(tmp_path)]) == 2
     message = capsys.readouterr().err
     assert "source checkout" in message and "make bench" in message

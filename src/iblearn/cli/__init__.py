@@ -15,7 +15,6 @@ from collections.abc import Sequence
 
 from iblearn.cli import bench, demo, estimate, reproduce
 from iblearn.cli.bench import BENCH_MISSING, CHECKOUT, cmd_bench
-from iblearn.cli.bench import _bench_runners as _bench_runners
 from iblearn.cli.console import err, out, progress_bar
 from iblearn.cli.demo import DEMO_HELP, DEMO_SECTIONS, DemoSection, cmd_demo
 from iblearn.cli.demo import _demo_config as _demo_config
@@ -23,7 +22,7 @@ from iblearn.cli.estimate import _estimator_name as _estimator_name
 from iblearn.cli.estimate import cmd_estimate
 from iblearn.cli.reproduce import REPRODUCTION_NAMES, cmd_reproduce
 
-# _bench_runners, _demo_config and _estimator_name: tests reach them by their address before the split.
+# _demo_config and _estimator_name: tests reach them by their address before the split.
 
 # torch, numpy and the estimators are imported inside the commands that use them: `iblearn --help` and
 # argument errors then answer in about 0.2 s instead of 4-13 s (torch's import, on two shared cores).
