@@ -1,4 +1,4 @@
-"""Imports between iblearn's layers point down only (DESIGN.md, "Layers, and which way imports go").
+"""Imports between iblearn's layers point down only (docs/design.md, "Layers, and which way imports go").
 
 Every import statement under src/iblearn counts, those inside functions too: a lazy import upward is
 still a dependency upward. Docstring examples are not imports.
@@ -11,7 +11,7 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "iblearn"
 
-# The order of DESIGN.md with the code's one refinement: `data` imports nothing but `functional` (the
+# The order of docs/design.md: `data` imports nothing but `functional` (the
 # synthetic tasks' closed forms), and `training` and `models` take its GraphBatch, so it sits just above
 # `functional`. A package may import its own modules and those of lower ranks; packages of one rank are
 # siblings and import neither way.
@@ -65,7 +65,7 @@ def _violations(src: Path = SRC) -> list[str]:
             continue  # the package's top level re-exports names lazily from the layers (PEP 562)
         here = rel.parts[0].removesuffix(".py")
         if here not in RANK and here not in SHARED:
-            bad.append(f"{rel}: iblearn.{here} is in no layer of DESIGN.md")
+            bad.append(f"{rel}: iblearn.{here} is in no layer of docs/design.md")
             continue
         seen = set()
         for line, module in _imports(path, src):
