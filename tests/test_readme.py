@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
+import torch
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.S)
@@ -17,7 +19,37 @@ def test_the_readme_has_examples():
 
 @pytest.mark.parametrize("block", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
 def test_each_readme_example_runs_alone(block, capsys):
-    """A fresh namespace per block: no block may lean on names an earlier one defined (issue 29, item 10)."""
+    """A fresh namespace per block: no block may lean on names an earlier one defined."""
     exec(compile(block, str(README), "exec"), {"__name__": "readme"})
     if "print(" in block:
         assert capsys.readouterr().out
+
+
+def test_the_neural_example_scores_on_rows_its_critic_was_not_fitted_to(monkeypatch):
+    """A bound scored on the critic's own training rows rewards memorizing them: every MINE estimate the
+    README prints is on rows that critic's ``fit`` never received, one of them through ``estimate_mi``."""
+    from iblearn.estimators import MINE
+
+    block = next(b for b in BLOCKS if "MINE(" in b)
+    assert "estimate_mi(" in block
+    fitted: dict[int, torch.Tensor] = {}
+    scored: list[tuple[int, torch.Tensor]] = []
+    fit, forward = MINE.fit, MINE.forward
+
+    def spy_fit(self: MINE, x: Any, y: Any = None, **options: Any) -> MINE:
+        fitted[id(self)] = torch.as_tensor(x)
+        return fit(self, x, y, **options)
+
+    def spy_forward(self: MINE, x: Any, y: Any, **request: Any) -> Any:
+        if type(self) is MINE:
+            scored.append((id(self), torch.as_tensor(x)))
+        return forward(self, x, y, **request)
+
+    monkeypatch.setattr(MINE, "fit", spy_fit)
+    monkeypatch.setattr(MINE, "forward", spy_forward)
+    exec(compile(block, str(README), "exec"), {"__name__": "readme"})
+    assert len({critic for critic, _ in scored}) == 2
+    for critic, x in scored:
+        train = fitted[critic].reshape(len(fitted[critic]), -1)
+        rows = x.reshape(len(x), -1)
+        assert not (rows[:, None, :] == train[None, :, :]).all(-1).any()
