@@ -23,8 +23,17 @@ KNN_FAMILY: tuple[Callable[..., Any], ...] = (
     ibf.mixed_ksg_mi,
     KSG,
     MixedKSG,
+    ibf.total_correlation,
+    ibf.dual_total_correlation,
+    ibf.o_information,
+    ibf.s_information,
+    ibf.interaction_information,
+    ibf.pid,
 )
 KNN_KEYWORDS = {"standardize": True, "ties": "jitter", "backend": "auto", "seed": 0}
+
+#: The measures of many variables also share their estimator and its bias correction.
+MULTIVARIATE_KEYWORDS = {"method": "ksg", "bias_correction": True}
 
 RENYI_FAMILY = (ibf.renyi_mi, ibf.renyi_entropy, ibf.renyi_joint_entropy)
 
@@ -40,6 +49,14 @@ def test_knn_family_shares_its_search_keywords(fn: Callable[..., Any]) -> None:
     if "variant" in params:
         assert params["variant"].default == 1
     for name, default in KNN_KEYWORDS.items():
+        assert params[name].kind is inspect.Parameter.KEYWORD_ONLY, name
+        assert params[name].default == default, name
+
+
+@pytest.mark.parametrize("fn", KNN_FAMILY[-6:], ids=lambda fn: fn.__name__)
+def test_multivariate_measures_share_their_estimator_keywords(fn: Callable[..., Any]) -> None:
+    params = _parameters(fn)
+    for name, default in MULTIVARIATE_KEYWORDS.items():
         assert params[name].kind is inspect.Parameter.KEYWORD_ONLY, name
         assert params[name].default == default, name
 
