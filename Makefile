@@ -73,6 +73,15 @@ bench: $(VENV)/.bench-installed
 	$(PY) benchmarks/estimators_speed.py
 	$(PY) benchmarks/estimators_accuracy.py
 
+# Every estimator, optimizer and training procedure on a CUDA device against the CPU, then the hot paths
+# timed on both, into benchmarks/results/gpu/ (benchmarks/gpu_check.py says how to run it on a lent GPU
+# machine). It needs a CUDA build of torch, which the venv's is not: GPU_PY names a Python that has one
+# (GPU_PY=python3 on a GPU machine, iblearn found in src/); GPU_CHECK_ARGS adds options (--force, --only).
+GPU_PY ?= $(PY)
+.PHONY: gpu-check
+gpu-check:
+	$(GPU_PY) benchmarks/gpu_check.py $(GPU_CHECK_ARGS)
+
 # The documentation site (mkdocs.yml, docs/) into site/; --strict: a broken link or reference fails.
 docs: setup
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict

@@ -1,0 +1,89 @@
+"""benchmarks/gpu_check.py on the CPU against the CPU (``--device cpu --quick``): the rows it writes, a
+rerun that skips what is done, the exit status of a failed check, the budget's skips, and its counters."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from benchmarks import gpu_check
+from torch import nn
+
+SUBSET = ["estimator:ksg", "estimator:mine", "proximal_split", "ib_functional:noisy", "ksg_5x5_n1000"]
+
+
+def run(tmp_path, *extra):
+    return gpu_check.main(["--device", "cpu", "--quick", "--out", str(tmp_path), *extra])
+
+
+def rows(tmp_path):
+    return json.loads((tmp_path / "results.json").read_text())["rows"]
+
+
+def test_rows_are_written_and_a_rerun_skips_them_unless_forced(tmp_path):
+    assert run(tmp_path, "--only", *SUBSET) == 0
+    done = rows(tmp_path)
+    assert list(done) == SUBSET and all(r["ok"] for r in done.values())
+    assert done["estimator:mine"]["copies"]["scalar_reads"] > 0  # train_step returns its loss as a float
+    assert done["estimator:ksg"]["diff"] == 0.0 and done["ksg_5x5_n1000"]["cpu_s"] > 0
+    table = (tmp_path / "table.md").read_text()
+    assert "| estimator:mine |" in table and "| ksg_5x5_n1000 |" in table and "torch" in table
+
+    record = json.loads((tmp_path / "results.json").read_text())
+    record["rows"]["estimator:ksg"]["marker"] = True
+    (tmp_path / "results.json").write_text(json.dumps(record))
+    assert run(tmp_path, "--only", "estimator:ksg") == 0
+    assert rows(tmp_path)["estimator:ksg"]["marker"] is True  # skipped: done before
+    assert run(tmp_path, "--only", "estimator:ksg", "--force") == 0
+    assert "marker" not in rows(tmp_path)["estimator:ksg"] and list(rows(tmp_path)) == ["estimator:ksg"]
+
+
+def test_a_failed_or_broken_check_fails_the_run(tmp_path, monkeypatch):
+    monkeypatch.setattr(gpu_check, "check_plane", lambda device, quick: {"diff": 1.0, "problems": ["off"]})
+
+    def broken(mode, device):
+        raise RuntimeError("Expected all tensors to be on the same device")
+
+    monkeypatch.setattr(gpu_check, "check_ib", broken)
+    assert run(tmp_path, "--only", "information_plane", "ib_functional:soft") == 1
+    done = rows(tmp_path)
+    assert done["information_plane"]["ok"] is False and done["information_plane"]["problems"] == ["off"]
+    assert "same device" in done["ib_functional:soft"]["error"]
+    table = (tmp_path / "table.md").read_text()
+    assert "FAIL: off" in table and "FAIL: RuntimeError" in table
+
+
+def test_a_figure_predicted_over_the_budget_is_skipped_and_says_so(tmp_path):
+    assert run(tmp_path, "--only", "ksg_5x5_*", "--budget", "1e-9", "--device-budget", "1e-9") == 0
+    done = rows(tmp_path)
+    assert done["ksg_5x5_n1000"]["device_s"] > 0  # nothing to predict from
+    for name in ("ksg_5x5_n3000", "ksg_5x5_n10000"):
+        assert done[name]["device_s"] is None and done[name]["cpu_s"] is None
+        assert "over the 1e-09 s budget" in done[name]["cpu_skipped"]
+    assert "cpu predicted" in (tmp_path / "table.md").read_text()
+
+
+def test_the_counters():
+    t = torch.ones(3)
+    copies = gpu_check.host_copies(lambda: float(t.sum()) + int(t.argmax()), 4, torch.device("cpu"))
+    assert copies["scalar_reads"] == 2 and copies["dtoh"] == copies["htod"] == 0
+    cpu = torch.device("cpu")
+    model = nn.Linear(2, 2)
+    opt = torch.optim.Adam(model.parameters())
+    model(torch.ones(1, 2)).sum().backward()
+    opt.step()
+    assert gpu_check.misplaced(cpu, model=model, optimizer=opt) == []  # Adam's step counts are left out
+    assert gpu_check.misplaced(cpu, model=nn.Linear(2, 2).to("meta")) == [
+        "model.weight on meta",
+        "model.bias on meta",
+    ]
+    assert gpu_check.over_budget({"dtoh": 3, "htod": 0, "scalar_reads": 2, "device_events": 9}, cpu)
+
+
+@pytest.mark.slow
+def test_every_row_passes_on_the_cpu(tmp_path):
+    assert run(tmp_path) == 0
+    done = rows(tmp_path)
+    assert {f"estimator:{n}" for n in gpu_check.REGISTRY} <= set(done)
+    assert len(done) == len(gpu_check.plan(torch.device("cpu"), True, (120.0, 60.0), {}))
