@@ -39,7 +39,12 @@ from iblearn.functional.multivariate import (
     s_information,
     total_correlation,
 )
-from iblearn.functional.multivariate_pid import interaction_information, pid
+from iblearn.functional.multivariate_inference import (
+    MultivariateEstimate,
+    multivariate_estimate,
+    pid_estimate,
+)
+from iblearn.functional.multivariate_pid import conditional_entropy, interaction_information, pid
 from iblearn.functional.multivariate_search import SearchResult, o_information_search
 from iblearn.functional.noisy import linear_gaussian_noisy_mi, noisy_mi_bounds
 from iblearn.functional.pairwise import ksg_mi_pairs, layerwise_mi, pairwise_mi
@@ -55,6 +60,7 @@ from iblearn.functional.renyi import (
 from iblearn.functional.transfer import transfer_entropy
 
 __all__ = [
+    "MultivariateEstimate",
     "PIDParts",
     "SearchResult",
     "bin_values",
@@ -65,6 +71,7 @@ __all__ = [
     "canonical_gaussian_pmi",
     "club_bound",
     "club_sampled_bound",
+    "conditional_entropy",
     "discrete_entropy",
     "discrete_mi",
     "doe_mi",
@@ -95,12 +102,14 @@ __all__ = [
     "log_mean_exp",
     "matrix_entropy",
     "mixed_ksg_mi",
+    "multivariate_estimate",
     "noisy_mi_bounds",
     "nwj_bound",
     "o_information",
     "o_information_search",
     "pairwise_mi",
     "pid",
+    "pid_estimate",
     "renyi_entropy",
     "renyi_joint_entropy",
     "renyi_mi",

@@ -1,0 +1,353 @@
+"""Standard errors and permutation p-values of the measures among many variables.
+
+:func:`multivariate_estimate` gives total correlation, dual total correlation, O- and S-information
+and the interaction information with what is known of them; :func:`pid_estimate` does the same for each
+part of the two-source PID. Both return :class:`MultivariateEstimate` objects, which read as their
+number (``float(est)``).
+
+Standard errors, as the estimator objects give them (``est(x, y, n_resamples=...)``): for
+``method="ksg"`` the half-sampling jackknife (Shao & Wu 1989, delete-N/2: the spread of estimates on
+random halves of the rows, times ``sqrt(kept / (N - kept))``), since the repeated rows of a bootstrap
+resample are zero distances that corrupt neighbour counts; for ``"gaussian"`` and ``"copula"`` the
+bootstrap. They measure sampling error, not an estimator's bias.
+
+Permutation p-values, ``(1 + #{null >= observed}) / (1 + n_permutations)``, with the null each
+measure can honestly be given:
+
+* total correlation, DTC, S-information: the variables mutually independent, drawn by shuffling the
+  rows of every variable but the first, each by its own permutation (a block's columns move together).
+  All three are 0 then and positive otherwise, so the test is one-sided.
+* O-information and interaction information: the same null of mutual independence, under which they
+  are 0, compared by absolute value (two-sided). There is no exchangeable null for "O = 0" among
+  dependent variables, so a small p-value says the variables are not independent in a way O reflects;
+  it does not say whether redundancy or synergy dominates. For the sign, read the value against its
+  standard error.
+* PID: the target's rows shuffled, keeping the two sources' dependence on each other: the null of a
+  target independent of both sources, under which every part and their total are 0. Each part is held
+  against that one null (one-sided), so a small p-value for the synergy says it exceeds what chance
+  gives with no information at all, not that it is nonzero beside the other parts.
+
+Resample r and permutation p draw from their own generators, seeded by ``(seed, r)`` and
+``(seed, p)`` (numpy's ``SeedSequence``), so a result does not depend on how many were drawn before.
+
+Reference:
+    J. Shao, C. F. J. Wu. A general theory for jackknife variance estimation. Ann. Statist. 17, 1176
+    (1989).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from iblearn import _checks as V
+from iblearn.functional._neighbors import Backend
+from iblearn.functional.knn import Ties
+from iblearn.functional.multivariate import Method, named_variables, split_variables, tc_dtc
+from iblearn.functional.multivariate_pid import pid
+
+Measure = Literal[
+    "total_correlation", "dual_total_correlation", "o_information", "s_information", "interaction_information"
+]
+MEASURES: tuple[Measure, ...] = (
+    "total_correlation",
+    "dual_total_correlation",
+    "o_information",
+    "s_information",
+    "interaction_information",
+)
+#: Measures that take either sign: their permutation test compares absolute values.
+TWO_SIDED = frozenset({"o_information", "interaction_information"})
+#: The most resamples and permutations one call runs (as the estimator objects): each is an estimate.
+MAX_RESAMPLES = 100_000
+MAX_PERMUTATIONS = 1_000_000
+_RESAMPLE, _PERMUTATION = 0, 1  # the streams of derived seeds
+
+
+@dataclass(frozen=True, eq=False)
+class MultivariateEstimate:
+    """A measure among many variables and what is known of it; ``float(est)`` is its value.
+
+    Attributes:
+        value: 0-d float64 tensor, nats.
+        measure: what it measures (``"o_information"``, ``"synergy"``, ...).
+        method: ``"ksg"``, ``"gaussian"`` or ``"copula"``.
+        n_samples: rows the estimate used.
+        stderr: standard error, if ``n_resamples`` was asked for.
+        stderr_method: ``"half-sampling jackknife"`` (KSG) or ``"bootstrap"``.
+        p_value: permutation p-value against :attr:`null`, if ``n_permutations`` was asked for.
+        n_permutations: permutations behind ``p_value``.
+        null: the null hypothesis the permutations draw from.
+    """
+
+    value: Tensor
+    measure: str
+    method: str
+    n_samples: int
+    stderr: float | None = None
+    stderr_method: str | None = None
+    p_value: float | None = None
+    n_permutations: int = 0
+    null: str | None = None
+
+    def __float__(self) -> float:
+        return float(self.value)
+
+    def __str__(self) -> str:
+        text = f"{self.measure} = {float(self):.4f} nats"
+        if self.stderr is not None:
+            text += f" ± {self.stderr:.4f} (standard error)"
+        if self.p_value is not None:
+            text += f" (p = {self.p_value:.3g})"
+        return f"{text} [{self.method}, N={self.n_samples}]"
+
+    def __format__(self, spec: str) -> str:
+        return format(float(self), spec) if spec else str(self)
+
+
+def _counts(n_resamples: Any, n_permutations: Any) -> None:
+    for count, name, most in (
+        (n_resamples, "n_resamples", MAX_RESAMPLES),
+        (n_permutations, "n_permutations", MAX_PERMUTATIONS),
+    ):
+        if isinstance(count, bool) or not isinstance(count, int | np.integer) or count < 0:
+            raise ValueError(f"{name}: expected a non-negative integer, got {count!r}")
+        if count > most:
+            raise ValueError(f"{name}: at most {most:,} (one estimate each), got {count:,}")
+    if n_resamples == 1:
+        raise ValueError("n_resamples: a standard error needs at least 2 resamples")
+
+
+def _rng(seed: int, stream: int, i: int) -> np.random.Generator:
+    return np.random.default_rng([seed % 2**64, stream, i])
+
+
+def _stderr(
+    values: Callable[[list[Tensor]], Tensor], variables: list[Tensor], n_resamples: int, seed: int, half: bool
+) -> tuple[Tensor, str]:
+    """The standard errors of ``values`` (a 1-D tensor of estimates from the variables' rows) over
+    ``n_resamples`` half-samples (``half``) or bootstrap resamples."""
+    n = variables[0].shape[0]
+    draws = []
+    for r in range(n_resamples):
+        rng = _rng(seed, _RESAMPLE, r)
+        rows = rng.permutation(n)[: n // 2] if half else rng.integers(0, n, n)
+        idx = torch.from_numpy(rows).to(variables[0].device)
+        try:
+            draws.append(values([v[idx] for v in variables]))
+        except ValueError as err:  # the whole sample passed its checks; a resample of it did not
+            kind = "half-sample" if half else "bootstrap resample"
+            raise ValueError(f"n_resamples: a {kind} of {len(idx)} of the {n} rows: {err}") from err
+    sd = torch.stack(draws).std(dim=0)
+    if half:  # delete-d jackknife variance: (N - d) / d times the spread of the subsample estimates
+        kept = n // 2
+        return sd * math.sqrt(kept / (n - kept)), "half-sampling jackknife"
+    return sd, "bootstrap"
+
+
+def _p_values(
+    values: Callable[[list[Tensor]], Tensor],
+    variables: list[Tensor],
+    observed: Tensor,
+    shuffled: Sequence[int],
+    n_permutations: int,
+    seed: int,
+    two_sided: bool,
+) -> Tensor:
+    """Permutation p-values of ``observed`` with the rows of the variables ``shuffled`` each permuted."""
+    n = variables[0].shape[0]
+    hits = torch.zeros_like(observed)
+    for p in range(n_permutations):
+        rng = _rng(seed, _PERMUTATION, p)
+        permuted = list(variables)
+        for i in shuffled:
+            permuted[i] = variables[i][torch.from_numpy(rng.permutation(n)).to(variables[i].device)]
+        null = values(permuted)
+        hits += (null.abs() >= observed.abs()) if two_sided else (null >= observed)
+    return (1 + hits) / (1 + n_permutations)
+
+
+def _estimates(
+    names: list[str],
+    values: Callable[[list[Tensor]], Tensor],
+    variables: list[Tensor],
+    shuffled: Sequence[int],
+    null: str,
+    *,
+    method: Method,
+    n_resamples: int,
+    n_permutations: int,
+    seed: int,
+    two_sided: bool,
+) -> list[MultivariateEstimate]:
+    _counts(n_resamples, n_permutations)
+    seed = V.seed(seed)
+    observed = values(variables)
+    stderr = p_value = None
+    how = None
+    if n_resamples:
+        stderr, how = _stderr(values, variables, n_resamples, seed, method == "ksg")
+    if n_permutations:
+        p_value = _p_values(values, variables, observed, shuffled, n_permutations, seed, two_sided)
+    return [
+        MultivariateEstimate(
+            value=observed[i],
+            measure=name,
+            method=method,
+            n_samples=int(variables[0].shape[0]),
+            stderr=None if stderr is None else float(stderr[i]),
+            stderr_method=how,
+            p_value=None if p_value is None else float(p_value[i]),
+            n_permutations=n_permutations,
+            null=null if n_permutations else None,
+        )
+        for i, name in enumerate(names)
+    ]
+
+
+def multivariate_estimate(
+    measure: Measure,
+    x: Any,
+    blocks: Sequence[Sequence[int]] | None = None,
+    *,
+    method: Method = "ksg",
+    k: int = 3,
+    n_resamples: int = 0,
+    n_permutations: int = 0,
+    bias_correction: bool = True,
+    standardize: bool = True,
+    ties: Ties = "jitter",
+    backend: Backend = "auto",
+    seed: int = 0,
+) -> MultivariateEstimate:
+    """A measure among the variables of ``x`` with its standard error and permutation p-value (see the
+    module's notes for the null each measure is tested against).
+
+    Args:
+        measure: ``"total_correlation"``, ``"dual_total_correlation"``, ``"o_information"``,
+            ``"s_information"`` or ``"interaction_information"`` (exactly three variables).
+        x, blocks, method, k, bias_correction, standardize, ties, backend: as for
+            :func:`~iblearn.functional.total_correlation`.
+        n_resamples: if positive, a standard error from that many resamples (at least 2).
+        n_permutations: if positive, a permutation p-value from that many permutations.
+        seed: seeds the jitter, the resamples and the permutations.
+
+    Returns:
+        :class:`MultivariateEstimate`; its value equals the measure's function's.
+
+    Example:
+        >>> g = torch.Generator().manual_seed(0)
+        >>> z = torch.randn(1000, 1, generator=g)
+        >>> est = multivariate_estimate("o_information", z + torch.randn(1000, 3, generator=g),
+        ...                             method="gaussian", n_resamples=50, n_permutations=50)
+        >>> 0.05 < float(est) < 0.15, est.p_value < 0.05, 0.005 < est.stderr < 0.05
+        (True, True, True)
+    """
+    V.choice(measure, "measure", MEASURES)
+    variables = split_variables(x, blocks)
+    if measure == "interaction_information" and len(variables) != 3:
+        raise ValueError(f"blocks: the interaction information is of 3 variables, got {len(variables)}")
+    names = [f"x (variable {i})" for i in range(len(variables))]
+    options: dict[str, Any] = dict(
+        k=k,
+        dual=measure != "total_correlation",
+        bias_correction=bias_correction,
+        standardize=standardize,
+        ties=ties,
+        backend=backend,
+        seed=seed,
+    )
+
+    def values(vs: list[Tensor]) -> Tensor:
+        tc, dtc = tc_dtc(vs, names, method, **options)
+        if measure == "total_correlation":
+            return tc[None]
+        if measure == "dual_total_correlation":
+            return dtc[None]
+        return (tc + dtc)[None] if measure == "s_information" else (tc - dtc)[None]
+
+    null = "the variables mutually independent (every variable's rows shuffled but the first's)"
+    return _estimates(
+        [measure],
+        values,
+        variables,
+        range(1, len(variables)),
+        null,
+        method=method,
+        n_resamples=n_resamples,
+        n_permutations=n_permutations,
+        seed=seed,
+        two_sided=measure in TWO_SIDED,
+    )[0]
+
+
+def pid_estimate(
+    x1: Any,
+    x2: Any,
+    target: Any,
+    *,
+    method: Method = "ksg",
+    k: int = 3,
+    n_resamples: int = 0,
+    n_permutations: int = 0,
+    bias_correction: bool = True,
+    standardize: bool = True,
+    ties: Ties = "jitter",
+    backend: Backend = "auto",
+    seed: int = 0,
+) -> dict[str, MultivariateEstimate]:
+    """The parts of :func:`~iblearn.functional.pid` and their total I(X1, X2; T), each with its
+    standard error and a permutation p-value against a target independent of both sources.
+
+    Args:
+        x1, x2, target, method, k, bias_correction, standardize, ties, backend: as for
+            :func:`~iblearn.functional.pid`.
+        n_resamples, n_permutations, seed: as for :func:`multivariate_estimate`.
+
+    Returns:
+        ``{"redundancy", "unique_1", "unique_2", "synergy", "total"}`` to :class:`MultivariateEstimate`.
+
+    Example:
+        >>> g = torch.Generator().manual_seed(0)
+        >>> x1, x2 = torch.randn(1000, 1, generator=g), torch.randn(1000, 1, generator=g)
+        >>> parts = pid_estimate(x1, x2, x1 + x2, method="gaussian", n_permutations=20)
+        >>> parts["synergy"].p_value == 1 / 21
+        True
+    """
+    labels = ["x1", "x2", "target"]
+    variables = named_variables(*zip(labels, (x1, x2, target), strict=True))
+    options: dict[str, Any] = dict(
+        method=method,
+        k=k,
+        bias_correction=bias_correction,
+        standardize=standardize,
+        ties=ties,
+        backend=backend,
+        seed=seed,
+    )
+
+    def values(vs: list[Tensor]) -> Tensor:
+        parts = pid(*vs, **options)
+        return torch.stack([*parts, parts.total])
+
+    names = ["redundancy", "unique_1", "unique_2", "synergy", "total"]
+    null = "the target independent of both sources (the target's rows shuffled)"
+    out = _estimates(
+        names,
+        values,
+        variables,
+        [2],
+        null,
+        method=method,
+        n_resamples=n_resamples,
+        n_permutations=n_permutations,
+        seed=seed,
+        two_sided=False,
+    )
+    return dict(zip(names, out, strict=True))

@@ -1,0 +1,166 @@
+"""Standard errors and permutation p-values of the measures among many variables, and the conditional
+entropy: values equal to the measures' own, p-values spread out under independence and minimal under
+strong dependence, standard errors against the spread over independent samples, and bad input."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+import iblearn.functional as ibf
+from iblearn.functional.multivariate_inference import MEASURES
+
+torch.set_num_threads(1)
+
+FUNCTIONS = {
+    "total_correlation": ibf.total_correlation,
+    "dual_total_correlation": ibf.dual_total_correlation,
+    "o_information": ibf.o_information,
+    "s_information": ibf.s_information,
+    "interaction_information": ibf.o_information,  # of three variables, the same number
+}
+
+
+def copies(n: int, seed: int, noise: float = 0.5) -> torch.Tensor:
+    """Three noisy copies of one source: redundant."""
+    g = torch.Generator().manual_seed(seed)
+    z = torch.randn(n, 1, generator=g, dtype=torch.float64)
+    return z + noise * torch.randn(n, 3, generator=g, dtype=torch.float64)
+
+
+def independent(n: int, seed: int, d: int = 3) -> torch.Tensor:
+    return torch.randn(n, d, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+
+
+@pytest.mark.parametrize("method", ("ksg", "gaussian", "copula"))
+@pytest.mark.parametrize("measure", MEASURES)
+def test_the_value_is_the_measures_own(measure: str, method: str) -> None:
+    x = copies(400, 0)
+    est = ibf.multivariate_estimate(measure, x, method=method)
+    assert float(est) == float(FUNCTIONS[measure](x, method=method))
+    assert est.stderr is None and est.p_value is None and est.null is None and est.n_samples == 400
+
+
+@pytest.mark.parametrize("measure", ("total_correlation", "o_information"))
+def test_p_values_spread_out_under_independence(measure: str) -> None:
+    p = [
+        ibf.multivariate_estimate(
+            measure, independent(300, s), method="gaussian", n_permutations=39, seed=s
+        ).p_value
+        for s in range(30)
+    ]
+    assert all(v is not None for v in p)
+    mean = sum(p) / len(p)  # type: ignore[arg-type]
+    assert 0.3 < mean < 0.7  # uniform: 0.5, sd of the mean of 30 about 0.05
+    assert sum(v < 0.05 for v in p) <= 5  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("method", ("ksg", "gaussian", "copula"))
+@pytest.mark.parametrize("measure", ("total_correlation", "o_information", "s_information"))
+def test_strong_redundancy_gets_the_smallest_p_value(measure: str, method: str) -> None:
+    est = ibf.multivariate_estimate(measure, copies(500, 1), method=method, n_permutations=19)
+    assert est.p_value == pytest.approx(1 / 20) and est.n_permutations == 19
+    assert est.null is not None and "independent" in est.null
+
+
+def test_o_information_is_tested_two_sided() -> None:
+    g = torch.Generator().manual_seed(2)
+    x12 = torch.randn(500, 2, generator=g, dtype=torch.float64)
+    y = x12.sum(1, keepdim=True) + 0.3 * torch.randn(500, 1, generator=g, dtype=torch.float64)
+    x = torch.cat([x12, y], 1)
+    est = ibf.multivariate_estimate("o_information", x, n_permutations=19)
+    assert float(est) < -0.5 and est.p_value == pytest.approx(1 / 20)  # synergy: far below the null
+    ii = ibf.multivariate_estimate("interaction_information", x, method="gaussian", n_permutations=19)
+    assert ii.p_value == pytest.approx(1 / 20)
+
+
+@pytest.mark.parametrize(("method", "how"), (("ksg", "half-sampling jackknife"), ("copula", "bootstrap")))
+def test_stderr_matches_the_spread_over_independent_samples(method: str, how: str) -> None:
+    spread = torch.tensor([float(ibf.o_information(copies(1000, 100 + s), method=method)) for s in range(20)])
+    est = ibf.multivariate_estimate("o_information", copies(1000, 7), method=method, n_resamples=40)
+    assert est.stderr_method == how
+    assert est.stderr is not None
+    assert 0.5 < est.stderr / float(spread.std()) < 2  # sd at 1,000 rows: 0.025 (KSG), 0.018 (copula)
+
+
+def test_resampling_is_seeded() -> None:
+    x = copies(300, 3)
+    run = [
+        ibf.multivariate_estimate("total_correlation", x, n_resamples=5, n_permutations=5, seed=s)
+        for s in (4, 4, 5)
+    ]
+    assert run[0].stderr == run[1].stderr and run[0].stderr != run[2].stderr
+
+
+@pytest.mark.parametrize("method", ("ksg", "gaussian"))
+def test_pid_parts_with_uncertainty(method: str) -> None:
+    g = torch.Generator().manual_seed(4)
+    x1, x2 = (torch.randn(600, 1, generator=g, dtype=torch.float64) for _ in range(2))
+    target = x1 + x2 + 0.3 * torch.randn(600, 1, generator=g, dtype=torch.float64)
+    parts = ibf.pid_estimate(x1, x2, target, method=method, n_resamples=10, n_permutations=19)
+    plain = ibf.pid(x1, x2, target, method=method)
+    assert list(parts) == ["redundancy", "unique_1", "unique_2", "synergy", "total"]
+    for name, value in zip(plain._fields, plain, strict=True):
+        assert float(parts[name]) == float(value)
+        assert parts[name].stderr is not None
+    assert float(parts["total"]) == pytest.approx(float(plain.total), abs=1e-12)
+    assert parts["synergy"].p_value == pytest.approx(1 / 20)
+    assert parts["total"].p_value == pytest.approx(1 / 20)
+    # a target independent of the sources: nothing stands out
+    unrelated = torch.randn(600, 1, generator=g, dtype=torch.float64)
+    null = ibf.pid_estimate(x1, x2, unrelated, method=method, n_permutations=19, seed=1)
+    assert null["total"].p_value is not None and null["total"].p_value > 0.1
+
+
+def test_bad_settings_are_refused_by_name() -> None:
+    x = independent(100, 0)
+    with pytest.raises(ValueError, match="measure"):
+        ibf.multivariate_estimate("entropy", x)  # type: ignore[arg-type]
+    for bad in (-1, True, 2.5):
+        with pytest.raises(ValueError, match="n_resamples"):
+            ibf.multivariate_estimate("o_information", x, n_resamples=bad)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="n_permutations"):
+            ibf.multivariate_estimate("o_information", x, n_permutations=bad)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"n_resamples: .*at least 2"):
+        ibf.multivariate_estimate("o_information", x, n_resamples=1)
+    with pytest.raises(ValueError, match="n_permutations: at most"):
+        ibf.multivariate_estimate("o_information", x, n_permutations=2**40)
+    with pytest.raises(ValueError, match=r"blocks: .*3 variables"):
+        ibf.multivariate_estimate("interaction_information", independent(100, 0, 4))
+    with pytest.raises(ValueError, match="seed"):
+        ibf.pid_estimate(x[:, 0], x[:, 1], x[:, 2], seed="a")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="target: contains NaN"):
+        ibf.pid_estimate(x[:, 0], x[:, 1], torch.full((100,), math.nan), n_permutations=3)
+    tiny = independent(6, 0)
+    with pytest.raises(ValueError, match="n_resamples: a half-sample of 3 of the 6 rows"):
+        ibf.multivariate_estimate("total_correlation", tiny, n_resamples=3)
+
+
+def test_conditional_entropy_against_the_closed_form() -> None:
+    g = torch.Generator().manual_seed(5)
+    z = torch.randn(3000, 2, generator=g, dtype=torch.float64)
+    x = z @ torch.tensor([[1.0], [0.5]], dtype=torch.float64) + 0.5 * torch.randn(
+        3000, 1, generator=g, dtype=torch.float64
+    )
+    truth = 0.5 * math.log(2 * math.pi * math.e * 0.25)  # h(X | Z) is the noise's entropy
+    gaussian = float(ibf.conditional_entropy(x, z, method="gaussian"))
+    assert gaussian == pytest.approx(truth, abs=0.03)
+    assert float(ibf.conditional_entropy(x, z)) == pytest.approx(truth, abs=0.15)
+    # the same difference of Kozachenko-Leonenko entropies
+    joint = ibf.kl_entropy(torch.cat([x, z], 1)) - ibf.kl_entropy(z)
+    assert float(ibf.conditional_entropy(x, z)) == float(joint)
+
+
+def test_conditional_entropy_refuses_bad_input_by_name() -> None:
+    x = independent(200, 1, 2)
+    with pytest.raises(ValueError, match="method"):
+        ibf.conditional_entropy(x[:, 0], x[:, 1], method="ksg")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="sample counts differ"):
+        ibf.conditional_entropy(x[:, 0], x[:150, 1])
+    for method in ("kl", "gaussian"):
+        with pytest.raises(ValueError, match=r"given.*constant"):
+            ibf.conditional_entropy(x[:, 0], torch.ones(200, dtype=torch.float64), method=method)
+    with pytest.raises(ValueError, match="given: has repeated samples"):
+        ibf.conditional_entropy(x[:, 0], x[:, 1].round())
