@@ -77,6 +77,12 @@ def test_feature_selection():
     assert len(results["picked"]) == results["best_params"]["mifeatureselector__n_features_to_select"]
 
 
+def test_many_variables(capsys):
+    results = _load("many_variables").main(["--quick"])  # on a LocalCluster if dask is installed
+    assert results["same_as_serial"] and results["within_groups"] >= 10  # 12 edges within groups
+    assert capsys.readouterr().err.strip().endswith("66/66 pairs")  # the progress line
+
+
 DOC_PAGES = [ROOT / "docs" / "index.md", *sorted((ROOT / "docs").glob("guide/*.md"))]
 DOC_PAGES += sorted((ROOT / "docs").glob("papers/*.md"))
 

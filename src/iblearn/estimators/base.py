@@ -31,6 +31,7 @@ from torch import Tensor, nn
 
 from iblearn import _checks as V
 from iblearn.estimators import reliability
+from iblearn.functional._parallel import check_n_jobs, permuted_estimates
 
 Bound = Literal["lower", "upper"] | None
 
@@ -222,7 +223,14 @@ class Estimator(nn.Module):
         raise NotImplementedError
 
     def forward(
-        self, x: Any, y: Any, *, n_resamples: int = 0, n_permutations: int = 0, seed: int = 0
+        self,
+        x: Any,
+        y: Any,
+        *,
+        n_resamples: int = 0,
+        n_permutations: int = 0,
+        seed: int = 0,
+        n_jobs: int | None = None,
     ) -> MIEstimate:
         """Estimate I(X; Y).
 
@@ -233,8 +241,11 @@ class Estimator(nn.Module):
             n_permutations: if positive, a permutation-test p-value: the share of estimates with y's rows
                 shuffled that reach the observed one, ``(1 + #{perm >= obs}) / (1 + n_permutations)``.
             seed: seeds the resampling and the permutations.
+            n_jobs: jobs for the permutations through joblib, as in
+                :func:`iblearn.functional.pairwise_mi`; the p-value does not depend on it.
         """
         seed = self._checked_counts(n_resamples, n_permutations, seed)
+        check_n_jobs(n_jobs)
         scale = 1.0 / math.log(self.base)
         value = self.mi(x, y)
         xt = V.as_tensor(x, "x")
@@ -255,13 +266,15 @@ class Estimator(nn.Module):
                     f"n_permutations: {self.name} estimates from x alone; there is no y to permute"
                 )
             observed = float(value.detach())
-            hits = sum(
-                float(self.mi(xt, yt[torch.randperm(n, generator=gen).to(yt.device)])) >= observed
-                for _ in range(n_permutations)
-            )
+            draws = (torch.randperm(n, generator=gen) for _ in range(n_permutations))
+            nulls = permuted_estimates(self._mi_of_permuted_y, (yt, xt), draws, n_jobs)
+            hits = sum(v >= observed for v in nulls)
             p_value = (1 + hits) / (1 + n_permutations)
         result = self._estimate_of(value * scale, n, stderr, method, p_value, n_permutations)
         return self._judged(self._limited(result), xt, yt)
+
+    def _mi_of_permuted_y(self, y: Tensor, x: Tensor) -> Tensor:
+        return self.mi(x, y)
 
     def _limited(self, result: MIEstimate) -> MIEstimate:
         """``result`` with the ceiling the estimator cannot exceed by construction (in ``limit``, which

@@ -15,6 +15,7 @@ from torch import Tensor
 from iblearn import _checks as V
 from iblearn import functional as ibf
 from iblearn.estimators.base import Estimator, MIEstimate
+from iblearn.functional._parallel import check_n_jobs, permuted_estimates
 
 
 class Conditional(Estimator):
@@ -43,6 +44,7 @@ class Conditional(Estimator):
         n_resamples: int = 0,
         n_permutations: int = 0,
         seed: int = 0,
+        n_jobs: int | None = None,
     ) -> MIEstimate:
         """Estimate I(X; Y), or I(X; Y | Z) if ``z`` is given.
 
@@ -55,10 +57,14 @@ class Conditional(Estimator):
                 for independence (y's rows shuffled) without z, for conditional independence (x's rows
                 permuted locally in z) with it.
             seed: seeds the resampling and the permutations.
+            n_jobs: jobs for the permutations through joblib (see :meth:`Estimator.forward`).
         """
         if z is None:
-            return super().forward(x, y, n_resamples=n_resamples, n_permutations=n_permutations, seed=seed)
+            return super().forward(
+                x, y, n_resamples=n_resamples, n_permutations=n_permutations, seed=seed, n_jobs=n_jobs
+            )
         seed = self._checked_counts(n_resamples, n_permutations, seed)
+        check_n_jobs(n_jobs)
         scale = 1.0 / math.log(self.base)
         value = self.cmi(x, y, z)
         xt, yt, zt = V.as_tensor(x, "x"), V.as_tensor(y, "y"), V.as_tensor(z, "z")
@@ -70,7 +76,8 @@ class Conditional(Estimator):
         if n_permutations:
             perms = ibf.local_permutations(zt, n_permutations, standardize=self.standardize, seed=seed)
             observed = float(value.detach())
-            hits = sum(float(self.cmi(xt[p.to(xt.device)], yt, zt)) >= observed for p in perms)
+            nulls = permuted_estimates(self.cmi, (xt, yt, zt), perms, n_jobs)
+            hits = sum(v >= observed for v in nulls)
             p_value = (1 + hits) / (1 + n_permutations)
         result = self._estimate_of(value * scale, n, stderr, method, p_value, n_permutations)
         return self._judged(result, xt, yt)  # I(X; Y | Z) is at most H(X) and H(Y) too

@@ -57,7 +57,7 @@ from iblearn.functional.renyi import (
     renyi_joint_entropy,
     renyi_mi,
 )
-from iblearn.functional.transfer import transfer_entropy
+from iblearn.functional.transfer import transfer_entropy, transfer_entropy_matrix
 
 __all__ = [
     "MultivariateEstimate",
@@ -117,4 +117,5 @@ __all__ = [
     "smile_bound",
     "total_correlation",
     "transfer_entropy",
+    "transfer_entropy_matrix",
 ]

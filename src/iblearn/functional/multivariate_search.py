@@ -6,7 +6,8 @@ Subsets are visited in lexicographic order, in batches whose working memory is b
 Gaussian and copula estimators evaluate a whole batch at once from the covariance of all the columns
 (batched Cholesky factorizations; a subset's ``log det Sigma_-i`` is ``log det Sigma + log P_ii`` with
 P its precision, so no leave-one-out matrix is factorized); KSG runs one neighbour search per subset,
-on all the threads torch is given. With a ``checkpoint`` file the search can be killed and resumed.
+on all the threads torch is given, or its batches in parallel jobs through joblib (``n_jobs``). With
+a ``checkpoint`` file the search can be killed and resumed.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import itertools
 import json
 import math
 import os
-import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +28,7 @@ from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn.functional._neighbors import Backend
+from iblearn.functional._parallel import Progress, check_n_jobs, iter_batches, reporter
 from iblearn.functional.knn import Ties, prepare_samples
 from iblearn.functional.multivariate import (
     METHODS,
@@ -69,8 +70,9 @@ def o_information_search(
     ties: Ties = "jitter",
     backend: Backend = "auto",
     seed: int = 0,
-    progress: bool = False,
+    progress: Progress = False,
     checkpoint: str | os.PathLike[str] | None = None,
+    n_jobs: int | None = None,
 ) -> SearchResult:
     """The O-information (or total correlation) of every subset of the columns of ``x`` of each size in
     ``sizes``; the ``top`` most redundant (highest O) and most synergistic (lowest O) subsets.
@@ -85,9 +87,13 @@ def o_information_search(
         k, bias_correction, standardize, ties, backend, seed: as for
             :func:`~iblearn.functional.o_information` (each column jittered once, column j from
             ``seed + j``, so a subset's value does not depend on the others).
-        progress: report the subsets done on stderr.
+        progress: True reports the subsets done and the time left (one line on stderr); a callable
+            is given ``(subsets done, subsets)`` after each batch.
         checkpoint: a JSON file written (atomically) after each batch; a search started with the same
             file, data and settings resumes where the last one stopped. Deleted by the caller.
+        n_jobs: jobs for the KSG path's batches of 64 subsets through joblib, as in
+            :func:`~iblearn.functional.pairwise_mi` (the Gaussian ones run in this process, a batch of
+            covariances at once); the result does not depend on it.
 
     Returns:
         :class:`SearchResult`.
@@ -104,7 +110,9 @@ def o_information_search(
     V.choice(method, "method", METHODS)
     bias_correction = V.flag(bias_correction, "bias_correction")
     V.choice(measure, "measure", ("o_information", "total_correlation"))
-    top, progress = V.positive_int(top, "top"), V.flag(progress, "progress")
+    top, n_jobs = V.positive_int(top, "top"), check_n_jobs(n_jobs)
+    if not callable(progress):
+        progress = V.flag(progress, "progress")
     variables = split_variables(x, None)
     d = len(variables)
     sizes = _checked_sizes(sizes, d)
@@ -125,15 +133,14 @@ def o_information_search(
     batches = (
         _gaussian_batches(variables, sizes, method == "copula", bias_correction, measure, state.done)
         if method != "ksg"
-        else _ksg_batches(variables, sizes, measure, k, standardize, ties, backend, seed, state.done)
+        else _ksg_batches(variables, sizes, measure, k, standardize, ties, backend, seed, state.done, n_jobs)
     )
+    report = reporter(progress, total, state.done, "subsets")
     for subsets, values in batches:
         state.add(subsets, values, top)
         state.save(checkpoint)
-        if progress:
-            print(f"\r{state.done}/{total} subsets", end="", file=sys.stderr, flush=True)
-    if progress:
-        print(file=sys.stderr)
+        report(len(values))
+    report(0, end=True)
     return SearchResult(highest=state.highest, lowest=state.lowest, evaluated=state.done)
 
 
@@ -206,6 +213,7 @@ def _ksg_batches(
     backend: Backend,
     seed: int,
     skip: int,
+    n_jobs: int | None,
 ) -> Iterator[tuple[Tensor, Tensor]]:
     prepared, k = prepare_samples(
         [(f"x (variable {i})", v) for i, v in enumerate(variables)],
@@ -215,13 +223,28 @@ def _ksg_batches(
         seed=seed,
     )
     dual = measure == "o_information"
-    # Batches of subsets between checkpoints: one KSG search each, so a batch is seconds of work.
-    for idx in _subsets(len(prepared), sizes, skip, 64):
-        values = []
-        for subset in idx.tolist():
-            tc, dtc = ksg_tc_dtc([prepared[j] for j in subset], k, backend, dual)
-            values.append(tc - dtc if dual else tc)
-        yield idx, torch.stack(values).cpu()
+    sent: list[Tensor] = []  # the subsets of the batches handed to joblib, whose results come in order
+
+    def jobs() -> Iterator[tuple[Any, ...]]:
+        # Batches of subsets between checkpoints: one KSG search a subset, so a batch is seconds of work.
+        for idx in _subsets(len(prepared), sizes, skip, 64):
+            used, local = torch.unique(idx, return_inverse=True)
+            sent.append(idx)
+            yield [prepared[j] for j in used.tolist()], local.tolist(), k, backend, dual
+
+    for values in iter_batches(_ksg_subsets, jobs(), n_jobs):
+        yield sent.pop(0), values
+
+
+def _ksg_subsets(
+    variables: list[Tensor], subsets: list[list[int]], k: int, backend: Backend, dual: bool
+) -> Tensor:
+    """The measure of each subset (indices into ``variables``) by KSG."""
+    values = []
+    for subset in subsets:
+        tc, dtc = ksg_tc_dtc([variables[j] for j in subset], k, backend, dual)
+        values.append(tc - dtc if dual else tc)
+    return torch.stack(values).cpu()
 
 
 def _fingerprint(variables: list[Tensor], settings: dict[str, Any]) -> str:

@@ -22,24 +22,32 @@ References:
 from __future__ import annotations
 
 import operator
+import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn.functional._neighbors import Backend, knn_max_tree_dim, pick_backend
+from iblearn.functional._parallel import Progress, check_n_jobs, map_batches, store_for
 from iblearn.functional.knn import (
     Ties,
     ksg_chunk_counts,
     ksg_constant,
     ksg_count_terms,
     ksg_counts_tree,
-    ksg_from_counts,
     prepare_samples,
     row_chunks,
 )
+
+#: Pairs per batch of :func:`ksg_mi_pairs`, and variables per side of a tile of :func:`pairwise_mi` (a
+#: batch of up to 16 x 16 pairs sharing 32 variables' distances): seconds of work a batch at 10,000 rows.
+PAIRS_PER_BATCH = 256
+TILE = 16
 
 
 def ksg_mi_pairs(
@@ -52,6 +60,9 @@ def ksg_mi_pairs(
     ties: Ties = "jitter",
     backend: Backend = "auto",
     seed: int = 0,
+    n_jobs: int | None = None,
+    progress: Progress = False,
+    checkpoint: str | os.PathLike[str] | None = None,
 ) -> Tensor:
     """KSG estimates of I(V_a; V_b) for each pair ``(a, b)`` of indices into ``variables``, sharing the
     preparation of each variable and, on the brute-force path, its distances (see the module's notes).
@@ -64,6 +75,7 @@ def ksg_mi_pairs(
         pairs: index pairs ``(a, b)``, ``a != b``.
         k, variant, standardize, ties, backend: as for :func:`~iblearn.functional.ksg_mi`.
         seed: seeds the jitter.
+        n_jobs, progress, checkpoint: as for :func:`pairwise_mi` (batches of consecutive pairs).
 
     Returns:
         ``(len(pairs),)`` float64 tensor, nats.
@@ -80,7 +92,19 @@ def ksg_mi_pairs(
         raise ValueError("variables: expected a sequence of at least 2 samples (tensors or arrays)")
     pairs = _checked_pairs(pairs, len(variables))
     named = [(f"variables[{i}]", v) for i, v in enumerate(variables)]
-    return _named_pairs_mi(named, pairs, k, variant, standardize, ties, backend, seed)
+    starts = range(0, len(pairs), PAIRS_PER_BATCH)
+    batches = [list(range(p, min(p + PAIRS_PER_BATCH, len(pairs)))) for p in starts]
+    run = _Run(n_jobs, progress, checkpoint)
+    return _named_pairs_mi(named, pairs, k, variant, standardize, ties, backend, seed, batches, run)
+
+
+@dataclass(frozen=True)
+class _Run:
+    """How a many-pairs call runs: ``n_jobs``, ``progress`` and ``checkpoint`` as the user gave them."""
+
+    n_jobs: int | None = None
+    progress: Progress = False
+    checkpoint: str | os.PathLike[str] | None = None
 
 
 def _named_pairs_mi(
@@ -92,20 +116,61 @@ def _named_pairs_mi(
     ties: Ties,
     backend: Backend,
     seed: int,
+    batches: list[list[int]] | None = None,
+    run: _Run = _Run(),
 ) -> Tensor:
-    """:func:`ksg_mi_pairs` on samples that come with the names their errors should give."""
+    """:func:`ksg_mi_pairs` on samples that come with the names their errors should give, ``batches``
+    of indices into ``pairs`` (one batch if None) run as ``run`` says."""
     V.ksg_variant(variant)
+    check_n_jobs(run.n_jobs)
     prepared, k = prepare_samples(named, k, standardize=standardize, ties=ties, seed=seed)
-    out = torch.empty(len(pairs), dtype=torch.float64, device=prepared[0].device)
+    device = prepared[0].device
+    batches = [list(range(len(pairs)))] if batches is None else batches
+    jobs = []
+    for batch in batches:
+        used = sorted({i for p in batch for i in pairs[p]})
+        local = {v: j for j, v in enumerate(used)}
+        shipped = [prepared[i].numpy() if prepared[i].device.type == "cpu" else prepared[i] for i in used]
+        jobs.append((shipped, [(local[pairs[p][0]], local[pairs[p][1]]) for p in batch], k, variant, backend))
+    settings = dict(pairs=pairs, k=k, variant=variant, standardize=standardize, ties=ties, seed=seed)
+    store = store_for(run.checkpoint, [t.cpu() for t in prepared], {**settings, "batches": batches})
+    values = map_batches(
+        _batch_mi,
+        jobs,
+        run.n_jobs,
+        progress=run.progress,
+        sizes=[len(b) for b in batches],
+        store=store,
+        what="pairs",
+    )
+    out = torch.empty(len(pairs), dtype=torch.float64)
+    for batch, value in zip(batches, values, strict=True):
+        out[batch] = torch.as_tensor(value, dtype=torch.float64).cpu()
+    return out.to(device)
+
+
+def _batch_mi(
+    variables: list[Any], pairs: list[tuple[int, int]], k: int, variant: int, backend: Backend
+) -> Any:
+    """The KSG estimate of each pair of ``variables`` (prepared samples), as numpy on the CPU.
+
+    Each value depends on its pair alone and on the number of rows, never on the batch or on torch's
+    thread count (the tree path averages its terms with numpy, whose sum does not split by threads as
+    torch's does above 32,768 elements), so any cut into batches and any job count agree bit for bit.
+    """
+    prepared = [torch.as_tensor(v) for v in variables]
+    out = np.empty(len(pairs))
     brute = []
     for p, (a, b) in enumerate(pairs):
         dim = prepared[a].shape[1] + prepared[b].shape[1]
         if pick_backend(backend, prepared[a].device, dim, knn_max_tree_dim("chebyshev")) == "brute":
             brute.append(p)
         else:
-            out[p] = ksg_from_counts(*ksg_counts_tree(prepared[a], prepared[b], k, variant), k, variant)
+            nx, ny = ksg_counts_tree(prepared[a], prepared[b], k, variant)
+            n = prepared[a].shape[0]
+            out[p] = ksg_constant(n, k, variant) - ksg_count_terms(nx, ny, variant).numpy().mean()
     if brute:
-        out[brute] = _shared_brute_mi(prepared, [pairs[p] for p in brute], k, variant)
+        out[brute] = _shared_brute_mi(prepared, [pairs[p] for p in brute], k, variant).cpu().numpy()
     return out
 
 
@@ -119,16 +184,29 @@ def pairwise_mi(
     ties: Ties = "jitter",
     backend: Backend = "auto",
     seed: int = 0,
+    n_jobs: int | None = None,
+    progress: Progress = False,
+    checkpoint: str | os.PathLike[str] | None = None,
 ) -> Tensor:
     """The matrix of KSG estimates of I(X_i; X_j) between the columns of ``x`` (or its ``blocks`` of
     columns), as ennemi's ``pairwise_mi`` gives: symmetric, NaN on the diagonal (a continuous variable's
-    MI with itself is infinite). One :func:`ksg_mi_pairs` call over the ``m (m - 1) / 2`` pairs.
+    MI with itself is infinite). One :func:`ksg_mi_pairs` call over the ``m (m - 1) / 2`` pairs, in
+    batches that can run in parallel (see ``n_jobs``).
 
     Args:
         x: ``(N, d)`` floating-point samples.
         blocks: column indices of each variable (``[[0, 1], [2], [3, 4, 5]]``); None: each column alone.
         k, variant, standardize, ties, backend, seed: as for :func:`ksg_mi_pairs` (block i is jittered
             from ``seed + i``).
+        n_jobs: jobs for the batches (tiles of 16 x 16 pairs) through joblib: None runs them in this
+            process on all of torch's threads, unless a ``joblib.parallel_config`` or
+            ``parallel_backend`` context (``"dask"`` for a cluster) sets the jobs; -1 one job per
+            core, each on one thread. The matrix is the same, bit for bit, for any value and backend.
+        progress: True reports the pairs done and the time left on a line of stderr; a
+            callable is given ``(pairs done, pairs)`` after each batch.
+        checkpoint: a folder that keeps each finished batch; a call with the same folder, data and
+            settings computes only the batches not in it (a run killed after hours resumes). Deleted
+            by the caller.
 
     Returns:
         ``(m, m)`` float64 tensor, nats, m the number of columns or blocks.
@@ -148,12 +226,21 @@ def pairwise_mi(
     if len(cols) < 2:
         raise ValueError(f"x: pairwise MI needs at least 2 columns or blocks, got {len(cols)}")
     m = len(cols)
-    pairs = [(i, j) for i in range(m) for j in range(i + 1, m)]
+    pairs: list[tuple[int, int]] = []
+    batches: list[list[int]] = []
+    for a in range(0, m, TILE):
+        for b in range(a, m, TILE):
+            left, right = range(a, min(a + TILE, m)), range(b, min(b + TILE, m))
+            tile = [(i, j) for i in left for j in right if j > i]
+            if tile:
+                batches.append(list(range(len(pairs), len(pairs) + len(tile))))
+                pairs += tile
     if blocks is None:
         named = [(f"x[:, {c[0]}]", t[:, c]) for c in cols]
     else:
         named = [(f"blocks[{i}] (columns {c} of x)", t[:, c]) for i, c in enumerate(cols)]
-    values = _named_pairs_mi(named, pairs, k, variant, standardize, ties, backend, seed)
+    run = _Run(n_jobs, progress, checkpoint)
+    values = _named_pairs_mi(named, pairs, k, variant, standardize, ties, backend, seed, batches, run)
     out = torch.full((m, m), float("nan"), dtype=torch.float64, device=values.device)
     rows, columns = torch.tensor(pairs, device=values.device).T
     out[rows, columns] = values

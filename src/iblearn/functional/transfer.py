@@ -8,13 +8,17 @@ References:
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn.functional._neighbors import Backend
+from iblearn.functional._parallel import Progress, check_n_jobs, map_batches, store_for
 from iblearn.functional.cmi import _ksg_cmi
 from iblearn.functional.knn import Ties
 
@@ -79,3 +83,94 @@ def transfer_entropy(
     past_target = torch.cat([tgt[start - j : length - j] for j in range(1, history + 1)], dim=1)
     names = ("target", "source", "target")  # its present, the source's past, its own past
     return _ksg_cmi(present, past_source, past_target, k, standardize, ties, backend, seed, names)
+
+
+#: Ordered pairs per batch of :func:`transfer_entropy_matrix`.
+PAIRS_PER_BATCH = 32
+
+
+def transfer_entropy_matrix(
+    series: Any,
+    lag: int = 1,
+    history: int = 1,
+    k: int = 3,
+    *,
+    standardize: bool = True,
+    ties: Ties = "jitter",
+    backend: Backend = "auto",
+    seed: int = 0,
+    n_jobs: int | None = None,
+    progress: Progress = False,
+    checkpoint: str | os.PathLike[str] | None = None,
+) -> Tensor:
+    """The transfer entropy from every series to every other: entry ``[i, j]`` is
+    ``transfer_entropy(series[i], series[j], ...)`` with the same settings (NaN on the diagonal).
+
+    Args:
+        series: ``(T, m)`` samples, one series a column, or a sequence of m ``(T,)`` / ``(T, d_i)``
+            series.
+        lag, history, k, standardize, ties, backend, seed: as for :func:`transfer_entropy` (each entry
+            equals that call's value).
+        n_jobs, progress, checkpoint: as for :func:`~iblearn.functional.pairwise_mi` (batches of 32
+            ordered pairs); the matrix does not depend on ``n_jobs`` or the backend.
+
+    Returns:
+        ``(m, m)`` float64 tensor, nats.
+
+    Example:
+        >>> g = torch.Generator().manual_seed(0)
+        >>> x = torch.randn(2000, 3, generator=g)
+        >>> x[1:, 1] += 0.8 * x[:-1, 0]  # series 0 drives series 1 one step later
+        >>> te = transfer_entropy_matrix(x)  # te[0, 1]: truth log(1 + 0.8^2) / 2 = 0.25, the others 0
+        >>> bool(te[0, 1] > 0.2 and te[1:, 0].abs().max() < 0.1 and te[2, 2].isnan())
+        True
+    """
+    if isinstance(series, Tensor | np.ndarray):
+        t = V.continuous(series, "series")
+        if t.ndim != 2:
+            raise ValueError(f"series: expected (T, m) samples or a sequence of series, got {tuple(t.shape)}")
+        named = [(f"series[:, {i}]", t[:, i]) for i in range(t.shape[1])]
+    elif isinstance(series, Sequence) and not isinstance(series, str):
+        named = [(f"series[{i}]", V.continuous(s, f"series[{i}]")) for i, s in enumerate(series)]
+    else:
+        what = type(series).__name__
+        raise ValueError(f"series: expected (T, m) samples or a sequence of series, got {what}")
+    if len(named) < 2:
+        raise ValueError(f"series: transfer entropy between series needs at least 2, got {len(named)}")
+    m = len(named)
+    V.same_length(*named)
+    check_n_jobs(n_jobs)
+    pairs = [(i, j) for i in range(m) for j in range(m) if i != j]
+    jobs, batches = [], []
+    for s in range(0, len(pairs), PAIRS_PER_BATCH):
+        batch = pairs[s : s + PAIRS_PER_BATCH]
+        used = sorted({i for pair in batch for i in pair})
+        local = {v: j for j, v in enumerate(used)}
+        shipped = [(named[i][0], named[i][1].detach().cpu().numpy()) for i in used]
+        settings = (lag, history, k, standardize, ties, backend, seed)
+        jobs.append((shipped, [(local[a], local[b]) for a, b in batch], settings))
+        batches.append(batch)
+    key = dict(lag=lag, history=history, k=k, standardize=standardize, ties=ties, seed=seed, m=m)
+    store = store_for(checkpoint, [v for _, v in named], key)
+    values = map_batches(
+        _te_batch, jobs, n_jobs, progress=progress, sizes=[len(b) for b in batches], store=store, what="pairs"
+    )
+    out = torch.full((m, m), float("nan"), dtype=torch.float64)
+    for batch, value in zip(batches, values, strict=True):
+        for (a, b), v in zip(batch, np.asarray(value).tolist(), strict=True):
+            out[a, b] = v
+    return out
+
+
+def _te_batch(series: list[tuple[str, Any]], pairs: list[tuple[int, int]], settings: tuple[Any, ...]) -> Any:
+    lag, history, k, standardize, ties, backend, seed = settings
+    options = dict(standardize=standardize, ties=ties, backend=backend, seed=seed)
+    values = []
+    for a, b in pairs:
+        (name_a, source), (name_b, target) = series[a], series[b]
+        try:
+            te = transfer_entropy(source, target, lag, history, k, **options)
+        except ValueError as e:  # name the series as the caller gave them
+            raise ValueError(f"{name_a} (source) -> {name_b} (target): {e}") from None
+        values.append(float(te))
+    return np.asarray(values)

@@ -14,6 +14,7 @@ import numpy as np
 
 from iblearn import _checks as V
 from iblearn import functional as ibf
+from iblearn.functional._parallel import check_n_jobs
 
 #: The most distinct values an integral float target may hold to be read as class labels under
 #: ``discrete_target="auto"`` (the same rule as ``iblearn estimate``'s label columns).
@@ -98,8 +99,4 @@ def discrete_relevance(codes: np.ndarray, y: np.ndarray, discrete: bool, k: int,
 def n_jobs(value: Any) -> Any:
     """joblib's ``n_jobs``: None (one job unless a ``joblib.parallel_config`` context sets another, as
     in scikit-learn), or a nonzero integer (-1 all cores, -2 all but one, ...)."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value == 0:
-        raise ValueError(f"n_jobs: expected None or a nonzero integer (-1 for all cores), got {value!r}")
-    return int(value)
+    return check_n_jobs(value)
