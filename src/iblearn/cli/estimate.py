@@ -12,6 +12,7 @@ from typing import Any
 
 from rich.markup import escape
 
+from iblearn.cli import estimate_many
 from iblearn.cli.console import Subparsers, out, progress_bar
 from iblearn.cli.inputs import COLUMNS_RULE, MAX_MB, SAMPLE_SUFFIXES, Samples, _load, _option
 
@@ -23,7 +24,9 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="estimate I(X;Y) from sample files (rows are samples)",
         description="Estimate I(X;Y). Rows are samples. X and Y may be two files, or one CSV with "
-        "--y-cols (and --x-cols) naming columns, e.g. iblearn estimate data.csv --y-cols label",
+        "--y-cols (and --x-cols) naming columns, e.g. iblearn estimate data.csv --y-cols label; or, with "
+        "--measure, information among groups of one file's columns, e.g. --measure o_information "
+        '--groups "a,b;c;d"',
     )
     est.add_argument("x", metavar="X", help="samples of X: .npy, .csv, .txt or .pt")
     est.add_argument(
@@ -93,12 +96,17 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="any other estimator setting, e.g. --option n_bins=20",
     )
+    estimate_many.add_arguments(est)
     est.set_defaults(func=cmd_estimate)
 
 
 def cmd_estimate(args: argparse.Namespace) -> int:
     from iblearn.estimators import get_estimator
 
+    if args.measure is not None or args.groups is not None:
+        if args.measure is None:
+            raise ValueError("--groups: names the variables of a --measure; give --measure too")
+        return estimate_many.cmd_measure(args)
     if args.seed < 0:
         raise ValueError(f"--seed: expected a non-negative integer, got {args.seed}")
     if not args.max_mb > 0:

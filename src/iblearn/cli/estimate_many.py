@@ -1,0 +1,212 @@
+"""``iblearn estimate X --measure NAME``: information among many variables, each a group of X's columns."""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.markup import escape
+
+from iblearn.cli.console import out
+from iblearn.cli.inputs import Samples, _load
+
+#: ``--measure``'s names and what they print as.
+MEASURES = {
+    "total_correlation": "total correlation",
+    "dual_total_correlation": "dual total correlation",
+    "o_information": "O-information",
+    "s_information": "S-information",
+    "interaction_information": "interaction information",
+    "pid": "I(X1, X2; T)",
+}
+METHODS = ("ksg", "gaussian", "copula")
+#: Estimate options that have no meaning for a measure among many variables.
+_ONE_PAIR_ONLY = ("y", "y_cols", "cond")
+
+
+def add_arguments(est: argparse.ArgumentParser) -> None:
+    """``--measure`` and ``--groups`` on ``estimate``'s parser."""
+    est.add_argument(
+        "--measure",
+        choices=tuple(MEASURES),
+        default=None,
+        help="estimate a measure among the variables of X's file instead of I(X;Y): total_correlation, "
+        "dual_total_correlation, o_information, s_information, interaction_information (3 groups) or "
+        "pid (3 groups: two sources, then the target); --method ksg (default), gaussian or copula",
+    )
+    est.add_argument(
+        "--groups",
+        metavar="GROUPS",
+        default=None,
+        help="with --measure: the variables, groups of columns separated by ';' and columns by ',' "
+        '("a,b;c;d": three variables, the first of two columns); default: each column of X alone',
+    )
+
+
+def cmd_measure(args: argparse.Namespace) -> int:
+    """``estimate X --measure NAME``: the measure, with a standard error (``--resamples``) and a
+    permutation p-value (``--permutations``) from :mod:`iblearn.functional.multivariate_inference`."""
+    import torch
+
+    import iblearn.functional as ibf
+    from iblearn.estimators.base import unit_name
+
+    for name in _ONE_PAIR_ONLY:
+        if getattr(args, name) is not None:
+            option = "Y" if name == "y" else f"--{name.replace('_', '-')}"
+            raise ValueError(
+                f"{option}: --measure takes its variables from X's columns (--groups), not a Y or Z"
+            )
+    if args.groups is None and args.measure == "pid":
+        raise ValueError("--groups: pid needs three groups of columns: two sources, then the target")
+    method = (args.method or "ksg").lower()
+    if method not in METHODS:
+        raise ValueError(f"--method: with --measure one of {', '.join(METHODS)}, got {args.method!r}")
+    if args.seed < 0:
+        raise ValueError(f"--seed: expected a non-negative integer, got {args.seed}")
+    if not args.max_mb > 0:
+        raise ValueError(f"--max-mb: expected a positive number, got {args.max_mb}")
+    base = math.e if args.base is None else args.base
+    if not (math.isfinite(base) and base > 0 and base != 1):
+        raise ValueError(f"--base: the logarithm's base must be positive, finite and not 1; got {base}")
+    x, blocks, labels = _read_groups(args)
+    values = torch.as_tensor(x.values, dtype=torch.float64)
+    options = dict(args.option or [])
+    options.update(method=method, n_resamples=args.resamples, n_permutations=args.permutations)
+    options.update(seed=args.seed, k=3 if args.k is None else args.k)
+    start = time.perf_counter()
+    try:
+        if args.measure == "pid":
+            if len(blocks) != 3:
+                raise ValueError(
+                    f"--groups: pid takes 3 groups (two sources, then the target), got {len(blocks)}"
+                )
+            parts = ibf.pid_estimate(*(values[:, b] for b in blocks), **options)
+        else:
+            parts = {args.measure: ibf.multivariate_estimate(args.measure, values, blocks, **options)}
+    except TypeError as err:  # a keyword the function does not take
+        raise ValueError(f"--option: {err}") from err
+    except ValueError as err:
+        raise ValueError(_named(str(err), labels)) from err
+    seconds = time.perf_counter() - start
+    scale, unit = 1 / math.log(base), unit_name(base)
+    if args.json:
+        _print_json(args, parts, labels, method, unit, scale, seconds, len(values))
+        return 0
+    main = parts["total"] if args.measure == "pid" else parts[args.measure]
+    out.print(_line(MEASURES[args.measure], main, unit, scale, args.resamples))
+    if args.measure == "pid":
+        for name in ("redundancy", "unique_1", "unique_2", "synergy"):
+            out.print(_line(f"  {name}", parts[name], unit, scale, args.resamples))
+    if main.p_value is not None:
+        out.print(f"permutation test: {main.n_permutations} permutations; null: {main.null}")
+    groups = " | ".join(",".join(g) for g in labels)
+    shown = f"{method}, k={options['k']}" if method == "ksg" else method
+    shown += f", seed={args.seed}" if args.seed else ""
+    out.print(f"[dim]{escape(shown)}; variables: {escape(groups)}; N = {len(values)}; {seconds:.3f} s[/dim]")
+    return 0
+
+
+def _line(name: str, est: Any, unit: str, scale: float, resamples: int) -> str:
+    text = f"{name} = {float(est) * scale:.4f} {unit}"
+    if est.stderr is not None:
+        text += f" ± {est.stderr * scale:.4f} (standard error, {est.stderr_method}, {resamples} resamples)"
+    if est.p_value is not None:
+        text += f", p = {est.p_value:.4g}"
+    return text
+
+
+def _read_groups(args: argparse.Namespace) -> tuple[Samples, list[list[int]], list[list[str]]]:
+    """X's picked columns, the blocks of columns of each variable, and each variable's column labels."""
+    if not Path(args.x).is_file():
+        raise ValueError(f"X: no such file {args.x!r}")
+    if args.groups is None:
+        x = _load(args.x, "X", args.x_cols, max_mb=args.max_mb)
+        if getattr(x.values, "ndim", 0) == 1:
+            raise ValueError("X: one column is one variable; --measure needs at least 2")
+        width = x.values.shape[1]
+        labels = [[c] for c in x.columns] or [[str(j)] for j in range(width)]
+        return _numbers(x, "X"), [[j] for j in range(width)], labels
+    if args.x_cols is not None:
+        raise ValueError("--x-cols: --groups names the columns of every variable; give one or the other")
+    groups = [[t.strip() for t in g.split(",")] for g in args.groups.split(";")]
+    if any(not t for g in groups for t in g):
+        raise ValueError(f"--groups: an empty group or column in {args.groups!r}")
+    x = _load(args.x, "--groups", ",".join(t for g in groups for t in g), max_mb=args.max_mb)
+    seen: dict[str, int] = {}
+    for j, label in enumerate(x.columns):
+        if label in seen:
+            raise ValueError(f"--groups: column {label} is in more than one place; each column in one group")
+        seen[label] = j
+    edges = [0]
+    for g in groups:
+        edges.append(edges[-1] + len(g))
+    blocks = [list(range(a, b)) for a, b in itertools.pairwise(edges)]
+    return _numbers(x, "--groups"), blocks, [[x.columns[j] for j in b] for b in blocks]
+
+
+def _numbers(x: Samples, option: str) -> Samples:
+    if x.text:
+        raise ValueError(f"{option}: a column holds names (class labels); the measures take numbers")
+    return x
+
+
+def _named(message: str, labels: list[list[str]]) -> str:
+    """The function's message with its variables named by the user's columns: ``x (variable 1)`` is
+    group 1's columns."""
+    for i, group in reversed(list(enumerate(labels))):
+        message = message.replace(f"x (variable {i})", f"--groups: variable {i} ({','.join(group)})")
+    return f"--groups: {message[3:]}" if message.startswith("x: ") else message
+
+
+def _unquoted(label: str) -> str:
+    """A column's header name as written (labels quote names for messages: ``'age'``), or its index."""
+    return label[1:-1] if len(label) > 1 and label[0] == label[-1] == "'" else label
+
+
+def _print_json(
+    args: argparse.Namespace,
+    parts: dict[str, Any],
+    labels: list[list[str]],
+    method: str,
+    unit: str,
+    scale: float,
+    seconds: float,
+    n: int,
+) -> None:
+    """``--measure --json``: one strict JSON object, as ``estimate --json`` writes (absent facts null,
+    infinite or undefined numbers null and named in ``nonfinite``)."""
+    from iblearn.cli.estimate import _finite
+
+    def record(est: Any) -> dict[str, Any]:
+        return {
+            "value": float(est) * scale,
+            "stderr": None if est.stderr is None else est.stderr * scale,
+            "p_value": est.p_value,
+        }
+
+    main = parts["total"] if args.measure == "pid" else parts[args.measure]
+    result = {
+        "quantity": args.measure,
+        **record(main),
+        "unit": unit,
+        "stderr_method": main.stderr_method,
+        "resamples": args.resamples if main.stderr is not None else 0,
+        "permutations": main.n_permutations,
+        "null": main.null,
+        "parts": {k: record(v) for k, v in parts.items() if k != "total"} if args.measure == "pid" else None,
+        "method": method,
+        "groups": [[_unquoted(c) for c in g] for g in labels],
+        "n_samples": n,
+        "seed": args.seed,
+        "settings": {"k": 3 if args.k is None else args.k, **dict(args.option or [])},
+        "seconds": round(seconds, 4),
+    }
+    nonfinite: dict[str, str] = {}
+    cleaned = _finite(result, "", nonfinite)
+    print(json.dumps(cleaned | {"nonfinite": nonfinite or None}, default=str, allow_nan=False))
