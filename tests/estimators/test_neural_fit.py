@@ -187,3 +187,18 @@ def test_estimate_mi_takes_labels():
 def test_bad_arguments_are_named(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_reporting_scores_with_the_weight_average_within_it_only():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(64, 1, generator=g)
+    est = MINE(1, 1, hidden=(4,), seed=0)
+    with est.reporting():
+        assert est.scorer is est.critic  # before a step nothing is averaged
+    est.train_step(x, x + torch.randn(64, 1, generator=g))
+    assert est.scorer is est.critic  # training steps score with the live critic
+    with est.reporting():
+        assert est.scorer is est.averaged
+    with pytest.raises(KeyError), est.reporting():
+        raise KeyError("a failure while reporting")
+    assert est.scorer is est.critic

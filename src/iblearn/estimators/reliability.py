@@ -60,6 +60,20 @@ class UnreliableEstimateWarning(UserWarning):
     sampling error, above a ceiling), or far below its training value."""
 
 
+def not_diverged(value: Tensor, limit: float, what: str, steps: int) -> Tensor:
+    """``value``, unless it is NaN or Inf or beyond ``limit`` (:func:`plausible`): then ``what`` (the
+    estimator's name and the quantity) shows a critic diverged after ``steps`` training steps, and
+    :class:`CriticDivergedError` says so; a number would hide it."""
+    finite = bool(torch.isfinite(value).all())
+    if not (finite and float(value.detach().abs().max()) <= limit):
+        beyond = f" (beyond {limit:.6g} nats)" if finite else ""
+        raise CriticDivergedError(
+            f"{what} is {float(value.detach()):.6g}{beyond} after {steps} training steps; the critic "
+            "has diverged"
+        )
+    return value
+
+
 def plausible(x: Any, y: Any, y_classes: int | None) -> float:
     """:data:`IMPLAUSIBLE` times the nats one sample of x or y can hold, the smaller: its floats' bits
     (log 2 each), or log of the classes for labels; at least 1 nat."""

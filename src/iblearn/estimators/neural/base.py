@@ -19,21 +19,20 @@ re-exported here).
 
 from __future__ import annotations
 
-import copy
 import inspect
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any, ClassVar
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 
 from iblearn import _checks as V
 from iblearn.estimators.base import Bound, Estimator, MIEstimate
 from iblearn.estimators.neural import distributed, fitting
-from iblearn.estimators.neural.averaging import WeightAverage, averaged_copy, frozen
+from iblearn.estimators.neural.averaging import WeightAverage, averaged_copy
 from iblearn.estimators.neural.inputs import (
     as_input,
     checked_pair,
@@ -57,6 +56,7 @@ from iblearn.estimators.reliability import (
     UnreliableEstimateWarning,
     judged,
     label_entropy,
+    not_diverged,
     plausible,
 )
 
@@ -79,28 +79,12 @@ class NeuralEstimator(Estimator):
     constructor of a bound on vectors with a default critic (NWJ and JS use it as it is).
 
     Args:
-        x_dim, y_dim: input sizes (flattened); None infers them at the first call. For integer labels
-            y, pass ``y_classes`` instead: they are one-hot encoded, and where the bound allows
-            (``class_sums``) the marginal term sums over the classes instead of re-pairing (exact and
-            lower-variance: :func:`.negatives.class_scores`).
-        critic: ``"concat"`` (T(x, y) = MLP([x, y])), ``"separable"``, or an ``nn.Module``.
-        hidden: hidden widths of the default critics.
-        lr: Adam learning rate of the critic.
-        n_negatives: re-pairings per sample for the marginal term of ``est`` and ``batch_mi`` (concat
-            critics; none with ``y_classes``); a training step uses one, as MINE's Algorithm 1 does.
-        eval_batch_size: rows per evaluation batch of ``est`` (negatives are drawn within a batch).
-        average: rate of the exponential moving average of the critic's weights over the ``train_step``
-            calls (so ``fit``) that ``est(x, y)`` reports with (:class:`.averaging.WeightAverage`; it
-            keeps one more copy of the critic's weights). None reports with the last weights, as a
-            critic trained through ``loss`` with your own optimizer must (the average follows
-            ``train_step`` only). ``loss``, ``train_step`` and ``batch_mi`` always use the live critic.
-        seed: initializes the critic (lazy layers too, when x_dim or y_dim is None).
-        base: of the logarithm the estimate is reported in.
-        validation, patience, eval_every: how ``fit`` guards against overfitting: the share of rows it
-            holds out, evaluations without improvement before it stops, steps between evaluations
-            (:meth:`fit`).
-        config: all of the above as one :class:`NeuralSettings` (or a family's extension of it), in
-            place of the keywords.
+        x_dim, y_dim: input sizes (flattened); None infers them at the first call.
+        config: the settings as one :class:`NeuralSettings` (or a family's extension of it), in place
+            of the keywords.
+        **settings: the other keywords: the fields of :class:`NeuralSettings` (``critic``, ``hidden``,
+            ``y_classes``, ``lr``, ``n_negatives``, ``eval_batch_size``, ``average``, ``seed``,
+            ``base``, ``validation``, ``patience``, ``eval_every``), each described there.
 
     A family with settings of its own declares them once, as fields of a :class:`NeuralSettings`
     subclass named in its ``Settings`` attribute: its constructor then takes them as keywords (and
@@ -166,8 +150,8 @@ class NeuralEstimator(Estimator):
         self.history = None
         self.register_buffer("steps_done", torch.zeros((), dtype=torch.long))
         self._shuffles = torch.Generator().manual_seed(0)  # negatives while training; reseeded by fit
-        self.register_load_state_dict_pre_hook(_older_checkpoint)  # type: ignore[no-untyped-call]
-        self.register_load_state_dict_post_hook(_refreeze)  # type: ignore[no-untyped-call]
+        self.register_load_state_dict_pre_hook(fitting.older_checkpoint)  # type: ignore[no-untyped-call]
+        self.register_load_state_dict_post_hook(fitting.refreeze)  # type: ignore[no-untyped-call]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -190,11 +174,20 @@ class NeuralEstimator(Estimator):
         training steps, when it is the weight average (if averaging is on)."""
         return self.averaged if self._reporting and self.averaged is not None else self.critic
 
+    @contextmanager
+    def reporting(self) -> Iterator[None]:
+        """Within it :attr:`scorer` is the critic that reports an estimate: the weight average once
+        ``train_step`` has updated it, else the live critic."""
+        self._reporting = self.averaged is not None and int(self.steps_done) > 0
+        try:
+            yield
+        finally:
+            self._reporting = False
+
     def settings(self) -> dict[str, Any]:
         """The constructor's keywords, read from ``config`` (a critic module is not one)."""
         return self.config.as_keywords(inspect.signature(type(self)).parameters)
 
-    # ---------------------------------------------------------------------------------- inputs
     def _device(self) -> torch.device:
         for p in self.critic.parameters():
             return p.device
@@ -212,7 +205,6 @@ class NeuralEstimator(Estimator):
             y_dim=self.y_dim,
         )
 
-    # ------------------------------------------------------------------------------- scores
     def _scores(
         self, x: Tensor, y: Tensor, n_shuffles: int, gen: torch.Generator | None
     ) -> tuple[Tensor, Tensor]:
@@ -228,7 +220,6 @@ class NeuralEstimator(Estimator):
         """The reported bound from joint and marginal scores pooled over the data."""
         raise NotImplementedError
 
-    # ---------------------------------------------------------------------------- training
     def loss(self, x: Any, y: Any) -> Tensor:
         """The critic's training loss on a batch (minimize it over the critic's parameters). It moves
         what a training step moves (the negatives' generator, MINE's running denominator): to watch a
@@ -256,30 +247,10 @@ class NeuralEstimator(Estimator):
         Under ``torch.distributed`` the critic's gradients are averaged over the ranks, and the loss
         returned (and judged for divergence) is the mean over the ranks: the single-process step on the
         concatenated batch, taken alike on every rank (:mod:`.distributed`)."""
-        xt, yt = self._inputs(x, y)
-        loss = -self._weighed(self.objective(detached(xt), detached(yt)), xt)
-        step = int(self.steps_done) + 1
-        bound = self._training_bound(loss)
-        if distributed.active():  # every rank judges, and reports, the same numbers
-            bound = distributed.mean_over_ranks(bound)
-            reported = distributed.mean_over_ranks(loss)
-            loss = loss + (reported - loss.detach())  # the same gradient
-        if not (bool(torch.isfinite(loss)) and abs(float(bound)) <= self._plausible(xt, yt)):
-            beyond = f" (the batch's bound {float(bound):.6g} nats, beyond {self._plausible(xt, yt):.6g})"
-            raise CriticDivergedError(
-                f"{self.name}: the critic's loss became {float(loss.detach()):.6g}"
-                f"{beyond if bool(torch.isfinite(loss)) else ''} at training step {step}; "
-                "lower the learning rate, or standardize the inputs"
-            )
-        self._optimizer.step(loss, self.lr)
-        self.steps_done += 1
-        if self._average is not None:
-            self._average.update(int(self.steps_done))
-        return float(loss.detach())
+        return fitting.step(self, x, y)
 
     def _apply(self, fn: Any, recurse: bool = True) -> Any:
-        # .to() and its kin put new tensors in place of the buffers, and Adam's moments would keep the
-        # old dtype and device.
+        # .to() and its kin replace the tensors: Adam's moments must follow them to their dtype and device.
         if self._average is not None:
             self._average.forget()
         self._optimizer.release()
@@ -330,56 +301,22 @@ class NeuralEstimator(Estimator):
         seed = V.seed(seed)
         share = self.validation if validation is None else validation_share(validation)
         patience = self.patience if patience is None else V.positive_int(patience, "patience")
-        given = (x, y)
-        x, y, held = fitting.hold_out(x, y, share, seed)
-        batches = self._batches(x, y, batch_size, seed)
-        refuse_constant(*given)
-        self._shuffles.manual_seed(seed)
-        history = fitting.History() if held is not None else None
-        best: dict[str, Any] | None = None
-        self.train()
-        for i in range(steps):
-            xb, yb = next(batches)
-            value = self.train_step(xb, yb)
-            if progress:
-                progress(int(self.steps_done), value)
-            if held is None or history is None or not ((i + 1) % self.eval_every == 0 or i + 1 == steps):
-                continue
-            # The training rows watched: as many as are held out, the same each time.
-            bounds = self._watched(held, (x[: len(held[0])], y[: len(held[0])]))
-            history.steps.append(int(self.steps_done))
-            history.validation.append(bounds[0])
-            history.train.append(bounds[1])
-            if best is None or bounds[0] > max(history.validation[:-1]):
-                best, history.best_step = copy.deepcopy(self.state_dict()), int(self.steps_done)
-            elif len(history.steps) - history.steps.index(history.best_step) > patience:  # type: ignore[arg-type]
-                history.stopped_early = True
-                break
-        if best is not None:
-            self.load_state_dict(best)
-        self.history = history
+        self.history = fitting.train(self, x, y, steps, batch_size, seed, progress, share, patience)
         self.eval()
         return self
 
     def _watched(self, *parts: tuple[Tensor, Tensor]) -> list[float]:
         """The bound (nats) on each of ``parts`` as an estimate reports it (the averaged critic); under
         ``torch.distributed``, on every rank's rows of them, so every rank takes the same decisions."""
-        self._reporting = self.averaged is not None and int(self.steps_done) > 0
-        self.eval()
-        try:
-            with torch.no_grad():
-                everyone = [self._everyone(*part) for part in parts]
-                with distributed.local():
-                    return [float(self.mi(*part)) for part in everyone]
-        finally:
-            self._reporting = False
-            self.train()
+        with fitting.watching(self):
+            everyone = [self._everyone(*part) for part in parts]
+            with distributed.local():
+                return [float(self.mi(*part)) for part in everyone]
 
     def _batches(self, x: Any, y: Any, batch_size: int, seed: int) -> Any:
         """The training batches ``fit`` draws (:func:`.fitting.sample_batches`)."""
         return fitting.sample_batches(x, y, batch_size, seed)
 
-    # ---------------------------------------------------------------------------- estimates
     def batch_mi(self, x: Any, y: Any) -> Tensor:
         """The reported bound on one batch, differentiable w.r.t. the inputs (a training signal)."""
         xt, yt = self._inputs(x, y)
@@ -414,14 +351,7 @@ class NeuralEstimator(Estimator):
         """``value``, unless it is NaN or Inf, or (given the ``inputs`` it came from) beyond what is
         plausible for them (:meth:`_plausible`): then the critic has diverged, and a number would hide it."""
         limit = math.inf if inputs is None else self._plausible(*inputs)
-        finite = bool(torch.isfinite(value).all())
-        if not (finite and float(value.detach().abs().max()) <= limit):
-            beyond = f" (beyond {limit:.6g} nats)" if finite else ""
-            raise CriticDivergedError(
-                f"{self.name}: the {what} is {float(value.detach()):.6g}{beyond} after "
-                f"{int(self.steps_done)} training steps; the critic has diverged"
-            )
-        return value
+        return not_diverged(value, limit, f"{self.name}: the {what}", int(self.steps_done))
 
     def _plausible(self, x: Any, y: Any) -> float:
         """What no bound on these inputs can exceed without divergence
@@ -433,24 +363,17 @@ class NeuralEstimator(Estimator):
         ``train_step`` has updated it. Autograd follows it only where x or y require gradients: an
         estimate pooled over a test set otherwise holds no graph through the critic (for a conv critic
         over thousands of images, gigabytes), and ``loss`` is what trains the critic."""
-        self._reporting = self.averaged is not None and int(self.steps_done) > 0
-        try:
-            with torch.set_grad_enabled(torch.is_grad_enabled() and self._needs_graph(x, y)):
-                x, y = self._everyone(x, y)
-                refuse_constant(x, y)
-                with distributed.local():
-                    return super().forward(x, y, **request)
-        finally:
-            self._reporting = False
+        with self.reporting(), torch.set_grad_enabled(torch.is_grad_enabled() and self._needs_graph(x, y)):
+            x, y = self._everyone(x, y)
+            refuse_constant(x, y)
+            with distributed.local():
+                return super().forward(x, y, **request)
 
     def _everyone(self, x: Any, y: Any) -> tuple[Any, Any]:
         """Under ``torch.distributed``, the rows of every rank (in rank order, any number on each), so
         that an estimate is the single-process one on all of them, the same on every rank; else, or for
         inputs that are not rows (graphs), ``x`` and ``y`` as given."""
-        rows = (Tensor, np.ndarray)
-        if not (distributed.active() and isinstance(x, rows) and isinstance(y, rows)):
-            return x, y
-        return distributed.gather(V.as_tensor(x, "x")), distributed.gather(V.as_tensor(y, "y"))
+        return distributed.every_rank_rows(x, y)
 
     def _judged(self, result: MIEstimate, x: Any, y: Any) -> MIEstimate:
         """``result``, flagged and warned about where it is impossible for the data or cannot be read as
@@ -466,38 +389,12 @@ class NeuralEstimator(Estimator):
     def _needs_graph(self, x: Any, y: Any) -> bool:
         return wants_grad(x, y)
 
-    # ----------------------------------------------------------------------------- state
     def get_extra_state(self) -> dict[str, Any]:
-        """The critic's Adam state and the negatives' generator, saved with ``state_dict``: without them
-        a reloaded estimator restarts Adam's moments and draws other negatives, and trains differently
-        from one never saved."""
-        return {"optimizer": self._optimizer.state_dict(), "shuffles": self._shuffles.get_state()}
+        """What training goes on from, saved with ``state_dict`` (:func:`.fitting.extra_state`)."""
+        return fitting.extra_state(self)
 
     def set_extra_state(self, state: dict[str, Any]) -> None:
-        self._shuffles.set_state(state["shuffles"].cpu())
-        if self._average is not None:
-            self._average.forget()
-        self._optimizer.load_state_dict(state["optimizer"])
+        fitting.load_extra_state(self, state)
 
 
 NeuralEstimator.__signature__ = constructor_signature(NeuralSettings, {})  # type: ignore[attr-defined]
-
-
-def _older_checkpoint(est: NeuralEstimator, state: dict[str, Any], prefix: str, *_: Any) -> None:
-    """Completes, before loading, a checkpoint written before the estimator saved all it saves now.
-
-    Without the weight average the average starts from the checkpoint's critic, so ``est`` reports what
-    it reported when saved; without ``_extra_state`` (the Adam state and the negatives' generator)
-    training goes on with fresh Adam moments, as a reloaded critic did then.
-    """
-    if est.averaged is not None and not any(k.startswith(prefix + "averaged.") for k in state):
-        critic = prefix + "critic."
-        for key in [k for k in state if k.startswith(critic)]:
-            state[prefix + "averaged." + key.removeprefix(critic)] = state[key]
-    state.setdefault(prefix + "_extra_state", {"optimizer": None, "shuffles": est._shuffles.get_state()})
-
-
-def _refreeze(est: NeuralEstimator, _: Any) -> None:
-    """After loading: a lazy critic's average is materialized then, with parameters requiring grad."""
-    if est.averaged is not None:
-        frozen(est.averaged)

@@ -12,7 +12,7 @@ from torch import Tensor, nn
 from iblearn import _checks as V
 from iblearn.estimators.base import Bound
 from iblearn.estimators.critics import DEFAULT_HIDDEN, Hidden, flat, mlp, seeded
-from iblearn.estimators.neural import distributed
+from iblearn.estimators.neural import distributed, fitting
 from iblearn.estimators.neural.base import NeuralEstimator
 from iblearn.estimators.neural.settings import NeuralSettings
 from iblearn.functional.bounds import club_bound, gaussian_log_likelihood
@@ -99,16 +99,10 @@ class GaussianQ(NeuralEstimator):
         and so what :attr:`history` holds. Not the estimate: the best upper bound is not the largest,
         and the smallest would reward a q that fits badly (a q of y alone gives 0). Under
         ``torch.distributed``, on every rank's rows, so that every rank keeps the same q."""
-        self._reporting = self.averaged is not None and int(self.steps_done) > 0
-        self.eval()
-        try:
-            with torch.no_grad():
-                everyone = [self._inputs(*self._everyone(*part)) for part in parts]
-                with distributed.local():
-                    return [float(gaussian_log_likelihood(*self._q(x), flat(y))) for x, y in everyone]
-        finally:
-            self._reporting = False
-            self.train()
+        with fitting.watching(self):
+            everyone = [self._inputs(*self._everyone(*part)) for part in parts]
+            with distributed.local():
+                return [float(gaussian_log_likelihood(*self._q(x), flat(y))) for x, y in everyone]
 
     def batch_mi(self, x: Any, y: Any) -> Tensor:
         xt, yt = self._inputs(x, y)

@@ -35,8 +35,11 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Any, cast
 
+import numpy as np
 import torch
 from torch import Tensor, nn
+
+from iblearn import _checks as V
 
 # Set while an estimate evaluates rows already gathered from every rank: it is then one process's work.
 _local: ContextVar[bool] = ContextVar("iblearn_neural_local", default=False)
@@ -227,3 +230,13 @@ def average_gradients(module: nn.Module) -> None:
     for g in grads:
         g.copy_(flat[start : start + g.numel()].view_as(g))
         start += g.numel()
+
+
+def every_rank_rows(x: Any, y: Any) -> tuple[Any, Any]:
+    """Under ``torch.distributed``, the rows of every rank (in rank order, any number on each), so that
+    an estimate is the single-process one on all of them, the same on every rank; else, or for inputs
+    that are not rows (graphs), ``x`` and ``y`` as given."""
+    rows = (Tensor, np.ndarray)
+    if not (active() and isinstance(x, rows) and isinstance(y, rows)):
+        return x, y
+    return gather(V.as_tensor(x, "x")), gather(V.as_tensor(y, "y"))

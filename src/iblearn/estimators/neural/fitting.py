@@ -1,13 +1,15 @@
-"""Training a critic: its optimizer and that optimizer's lifecycle, the batches ``fit`` draws, the rows
-it holds out and the :class:`History` of the bound it watches on them, and the evaluation batches an
-estimate is pooled over."""
+"""Training a critic: the loop ``fit`` runs (:func:`train`), its optimizer and that optimizer's
+lifecycle, the batches it draws, the rows it holds out and the :class:`History` of the bound it watches
+on them, the evaluation batches an estimate is pooled over, and what a state dict saved by an earlier
+version lacks."""
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -15,6 +17,12 @@ from torch import Tensor, nn
 
 from iblearn import _checks as V
 from iblearn.estimators.neural import distributed
+from iblearn.estimators.neural.averaging import frozen
+from iblearn.estimators.neural.inputs import detached, refuse_constant
+from iblearn.estimators.reliability import CriticDivergedError
+
+if TYPE_CHECKING:
+    from iblearn.estimators.neural.base import NeuralEstimator
 
 
 def adam(params: list[nn.Parameter], lr: float) -> torch.optim.Optimizer:
@@ -176,3 +184,122 @@ class History:
             return None
         i = self.steps.index(self.best_step)
         return self.train[i], self.validation[i]
+
+
+def step(est: NeuralEstimator, x: Any, y: Any) -> float:
+    """:meth:`NeuralEstimator.train_step`: one optimizer step of the critic on a batch, judged for
+    divergence first (the loss, and the batch's bound against what is plausible for it), then the
+    weight average updated; under ``torch.distributed`` the same step on every rank."""
+    xt, yt = est._inputs(x, y)
+    loss = -est._weighed(est.objective(detached(xt), detached(yt)), xt)
+    number = int(est.steps_done) + 1
+    bound = est._training_bound(loss)
+    if distributed.active():  # every rank judges, and reports, the same numbers
+        bound = distributed.mean_over_ranks(bound)
+        reported = distributed.mean_over_ranks(loss)
+        loss = loss + (reported - loss.detach())  # the same gradient
+    if not (bool(torch.isfinite(loss)) and abs(float(bound)) <= est._plausible(xt, yt)):
+        beyond = f" (the batch's bound {float(bound):.6g} nats, beyond {est._plausible(xt, yt):.6g})"
+        raise CriticDivergedError(
+            f"{est.name}: the critic's loss became {float(loss.detach()):.6g}"
+            f"{beyond if bool(torch.isfinite(loss)) else ''} at training step {number}; "
+            "lower the learning rate, or standardize the inputs"
+        )
+    est._optimizer.step(loss, est.lr)
+    est.steps_done += 1
+    if est._average is not None:
+        est._average.update(int(est.steps_done))
+    return float(loss.detach())
+
+
+@contextmanager
+def watching(est: NeuralEstimator) -> Iterator[None]:
+    """``fit`` reading a bound as an estimate would: :meth:`NeuralEstimator.reporting`, in eval mode (no
+    dropout), without gradients; in training mode again after."""
+    with est.reporting():
+        est.eval()
+        try:
+            with torch.no_grad():
+                yield
+        finally:
+            est.train()
+
+
+def train(
+    est: NeuralEstimator,
+    x: Any,
+    y: Any,
+    steps: int,
+    batch_size: int,
+    seed: int,
+    progress: Callable[[int, float], None] | None,
+    share: float,
+    patience: int,
+) -> History | None:
+    """:meth:`NeuralEstimator.fit`'s loop, its arguments checked: ``steps`` training steps on batches
+    of ``batch_size``, the bound on the held-out ``share`` of the rows watched every ``eval_every``
+    steps and after the last, a stop after ``patience`` evaluations without improvement, and the
+    estimator left as it stood at its best evaluation. Returns what it watched (None with nothing held
+    out)."""
+    given = (x, y)
+    x, y, held = hold_out(x, y, share, seed)
+    batches = est._batches(x, y, batch_size, seed)
+    refuse_constant(*given)
+    est._shuffles.manual_seed(seed)
+    history = History() if held is not None else None
+    best: dict[str, Any] | None = None
+    est.train()
+    for i in range(steps):
+        xb, yb = next(batches)
+        value = est.train_step(xb, yb)
+        if progress:
+            progress(int(est.steps_done), value)
+        if held is None or history is None or not ((i + 1) % est.eval_every == 0 or i + 1 == steps):
+            continue
+        # The training rows watched: as many as are held out, the same each time.
+        bounds = est._watched(held, (x[: len(held[0])], y[: len(held[0])]))
+        history.steps.append(int(est.steps_done))
+        history.validation.append(bounds[0])
+        history.train.append(bounds[1])
+        if best is None or bounds[0] > max(history.validation[:-1]):
+            best, history.best_step = copy.deepcopy(est.state_dict()), int(est.steps_done)
+        elif len(history.steps) - history.steps.index(history.best_step) > patience:  # type: ignore[arg-type]
+            history.stopped_early = True
+            break
+    if best is not None:
+        est.load_state_dict(best)
+    return history
+
+
+def older_checkpoint(est: NeuralEstimator, state: dict[str, Any], prefix: str, *_: Any) -> None:
+    """Completes, before loading, a checkpoint written before the estimator saved all it saves now.
+
+    Without the weight average the average starts from the checkpoint's critic, so ``est`` reports what
+    it reported when saved; without ``_extra_state`` (the Adam state and the negatives' generator)
+    training goes on with fresh Adam moments, as a reloaded critic did then.
+    """
+    if est.averaged is not None and not any(k.startswith(prefix + "averaged.") for k in state):
+        critic = prefix + "critic."
+        for key in [k for k in state if k.startswith(critic)]:
+            state[prefix + "averaged." + key.removeprefix(critic)] = state[key]
+    state.setdefault(prefix + "_extra_state", {"optimizer": None, "shuffles": est._shuffles.get_state()})
+
+
+def refreeze(est: NeuralEstimator, _: Any) -> None:
+    """After loading: a lazy critic's average is materialized then, with parameters requiring grad."""
+    if est.averaged is not None:
+        frozen(est.averaged)
+
+
+def extra_state(est: NeuralEstimator) -> dict[str, Any]:
+    """The critic's Adam state and the negatives' generator, saved with ``state_dict``: without them a
+    reloaded estimator restarts Adam's moments and draws other negatives, and trains differently from
+    one never saved."""
+    return {"optimizer": est._optimizer.state_dict(), "shuffles": est._shuffles.get_state()}
+
+
+def load_extra_state(est: NeuralEstimator, state: dict[str, Any]) -> None:
+    est._shuffles.set_state(state["shuffles"].cpu())
+    if est._average is not None:
+        est._average.forget()
+    est._optimizer.load_state_dict(state["optimizer"])

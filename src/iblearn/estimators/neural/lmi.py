@@ -17,6 +17,7 @@ from torch import Tensor, nn
 from iblearn import _checks as V
 from iblearn.estimators.base import Bound
 from iblearn.estimators.critics import Hidden, flat, seeded
+from iblearn.estimators.neural import fitting
 from iblearn.estimators.neural.base import NeuralEstimator
 from iblearn.estimators.neural.inputs import refuse_constant
 from iblearn.estimators.neural.settings import NeuralSettings
@@ -136,14 +137,8 @@ class RepresentationEstimator(NeuralEstimator):
 
     def _watched(self, *parts: tuple[Tensor, Tensor]) -> list[float]:
         """``objective`` on each of ``parts`` with the network that reports, in eval mode (no dropout)."""
-        self._reporting = self.averaged is not None and int(self.steps_done) > 0
-        self.eval()
-        try:
-            with torch.no_grad():
-                return [float(self.objective(*self._inputs(*part))) for part in parts]
-        finally:
-            self._reporting = False
-            self.train()
+        with fitting.watching(self):
+            return [float(self.objective(*self._inputs(*part))) for part in parts]
 
     def _in_batches(self, fn: Callable[[Tensor, Tensor], Any], x: Tensor, y: Tensor) -> list[Any]:
         """``fn`` on consecutive batches of ``eval_batch_size`` rows, in order."""
@@ -315,12 +310,8 @@ class LMI(RepresentationEstimator):
         """The embeddings ``(z_x, z_y)`` of the rows of x and y, ``(N, latent)`` each, by the network
         that reports (evaluation batches, no gradient)."""
         xt, yt = self._inputs(x, y)
-        self._reporting = self.averaged is not None and int(self.steps_done) > 0
-        try:
-            with torch.no_grad():
-                parts = self._in_batches(self.scorer, xt, yt)
-        finally:
-            self._reporting = False
+        with self.reporting(), torch.no_grad():
+            parts = self._in_batches(self.scorer, xt, yt)
         zx, zy = (torch.cat(part) for part in zip(*parts, strict=True))
         return zx, zy
 

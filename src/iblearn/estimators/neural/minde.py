@@ -285,10 +285,6 @@ class MINDE(RepresentationEstimator):
         the pointwise MI: a row's share of the score gap, 0 or more)."""
         xt, yt = self._inputs(x, y)
         gen = torch.Generator().manual_seed(self.seed)
-        self._reporting = self.averaged is not None and int(self.steps_done) > 0
-        try:
-            with torch.no_grad():
-                parts = self._in_batches(lambda a, b: self._terms(a, b, gen), xt, yt)
-        finally:
-            self._reporting = False
+        with self.reporting(), torch.no_grad():
+            parts = self._in_batches(lambda a, b: self._terms(a, b, gen), xt, yt)
         return torch.cat(parts) / math.log(self.base)

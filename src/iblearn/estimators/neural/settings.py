@@ -45,12 +45,19 @@ class NeuralSettings:
         hidden: hidden widths of the default critic (DIM: the width of its convolutions, an int);
             ``HIDDEN``, two layers of 64, by default.
         y_classes: the number of classes, for integer labels y (one-hot encoded); None: y is continuous.
+            Where the bound allows (``class_sums``) the marginal term then sums over the classes instead
+            of re-pairing (exact and lower-variance: ``negatives.class_scores``).
         lr: Adam learning rate of the critic (2e-3, ``LR``, by default).
-        n_negatives: re-pairings per sample for the marginal term of an estimate (non-separable critics).
+        n_negatives: re-pairings per sample for the marginal term of ``est`` and ``batch_mi`` (concat
+            critics; none with ``y_classes``); a training step uses one, as MINE's Algorithm 1 does.
         eval_batch_size: rows per evaluation batch; negatives are drawn within a batch.
-        average: rate of the exponential moving average of the critic's weights that estimates report
-            with (:class:`iblearn.estimators.neural.averaging.WeightAverage`); None: the last weights.
-        seed: initializes the critic.
+        average: rate of the exponential moving average of the critic's weights over the ``train_step``
+            calls (so ``fit``) that ``est(x, y)`` reports with
+            (:class:`iblearn.estimators.neural.averaging.WeightAverage`; it keeps one more copy of the
+            critic's weights). None reports with the last weights, as a critic trained through ``loss``
+            with your own optimizer must (the average follows ``train_step`` only). ``loss``,
+            ``train_step`` and ``batch_mi`` always use the live critic.
+        seed: initializes the critic (lazy layers too, when x_dim or y_dim is None).
         base: of the logarithm the estimate is reported in.
         validation: the share of the rows ``fit`` holds out to watch the bound on (row tensors only;
             a DataLoader is used whole), in [0, 1): 0 trains on every row for every step, blindly.
