@@ -9,10 +9,6 @@ Redundant: three copies of one standard normal source, each plus independent noi
 of sd sigma. Writes docs/guide/multivariate_noise.png and benchmarks/results/multivariate/noise.csv.
 """
 
-import _prelude  # noqa: F401  (first: one thread per library, the checkout's root on sys.path)
-
-# isort: split
-
 import argparse
 import csv
 from pathlib import Path
@@ -48,15 +44,15 @@ def o_truth(cov: np.ndarray) -> float:
     return tc - dtc
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> list[tuple[str, float, float, float, float, float]]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--resamples", type=int, default=20)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "guide" / "multivariate_noise.png")
     parser.add_argument("--csv", type=Path, default=ROOT / "benchmarks/results/multivariate/noise.csv")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    rows = []
+    rows: list[tuple[str, float, float, float, float, float]] = []
     for system in ("redundant", "synergistic"):
         for i, sigma in enumerate(SIGMAS):
             cov = covariance(system, sigma)
@@ -102,6 +98,7 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(args.out, dpi=110)
     print(f"wrote {args.out} and {args.csv}")
+    return rows
 
 
 if __name__ == "__main__":
