@@ -164,3 +164,19 @@ def test_conditional_entropy_refuses_bad_input_by_name() -> None:
             ibf.conditional_entropy(x[:, 0], torch.ones(200, dtype=torch.float64), method=method)
     with pytest.raises(ValueError, match="given: has repeated samples"):
         ibf.conditional_entropy(x[:, 0], x[:, 1].round())
+
+
+def test_jobs_give_the_same_numbers() -> None:
+    from joblib import parallel_backend  # type: ignore[import-untyped]
+
+    x = copies(300, 6)
+    one = ibf.multivariate_estimate("o_information", x, n_resamples=20, n_permutations=20)
+    with parallel_backend("threading"):
+        two = ibf.multivariate_estimate("o_information", x, n_resamples=20, n_permutations=20, n_jobs=2)
+    assert (one.stderr, one.p_value) == (two.stderr, two.p_value)
+    parts = ibf.pid_estimate(x[:, 0], x[:, 1], x[:, 2], n_permutations=17, n_jobs=None)
+    with parallel_backend("threading"):
+        jobs = ibf.pid_estimate(x[:, 0], x[:, 1], x[:, 2], n_permutations=17, n_jobs=2)
+    assert [p.p_value for p in parts.values()] == [p.p_value for p in jobs.values()]
+    with pytest.raises(ValueError, match="n_jobs"):
+        ibf.multivariate_estimate("o_information", x, n_jobs=0)

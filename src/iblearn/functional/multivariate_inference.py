@@ -28,7 +28,9 @@ measure can honestly be given:
   gives with no information at all, not that it is nonzero beside the other parts.
 
 Resample r and permutation p draw from their own generators, seeded by ``(seed, r)`` and
-``(seed, p)`` (numpy's ``SeedSequence``), so a result does not depend on how many were drawn before.
+``(seed, p)`` (numpy's ``SeedSequence``), in this process; the estimates on them run in batches through
+joblib (``n_jobs``, as in :func:`~iblearn.functional.pairwise_mi`), and the results do not depend on
+the number of jobs.
 
 Reference:
     J. Shao, C. F. J. Wu. A general theory for jackknife variance estimation. Ann. Statist. 17, 1176
@@ -37,8 +39,9 @@ Reference:
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -48,6 +51,7 @@ from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn.functional._neighbors import Backend
+from iblearn.functional._parallel import PERMUTATIONS_PER_BATCH, check_n_jobs, iter_batches
 from iblearn.functional.knn import Ties
 from iblearn.functional.multivariate import Method, named_variables, split_variables, tc_dtc
 from iblearn.functional.multivariate_pid import pid
@@ -128,79 +132,101 @@ def _rng(seed: int, stream: int, i: int) -> np.random.Generator:
     return np.random.default_rng([seed % 2**64, stream, i])
 
 
-def _stderr(
-    values: Callable[[list[Tensor]], Tensor], variables: list[Tensor], n_resamples: int, seed: int, half: bool
-) -> tuple[Tensor, str]:
-    """The standard errors of ``values`` (a 1-D tensor of estimates from the variables' rows) over
-    ``n_resamples`` half-samples (``half``) or bootstrap resamples."""
-    n = variables[0].shape[0]
-    draws = []
-    for r in range(n_resamples):
-        rng = _rng(seed, _RESAMPLE, r)
-        rows = rng.permutation(n)[: n // 2] if half else rng.integers(0, n, n)
-        idx = torch.from_numpy(rows).to(variables[0].device)
-        try:
-            draws.append(values([v[idx] for v in variables]))
-        except ValueError as err:  # the whole sample passed its checks; a resample of it did not
-            kind = "half-sample" if half else "bootstrap resample"
-            raise ValueError(f"n_resamples: a {kind} of {len(idx)} of the {n} rows: {err}") from err
-    sd = torch.stack(draws).std(dim=0)
-    if half:  # delete-d jackknife variance: (N - d) / d times the spread of the subsample estimates
-        kept = n // 2
-        return sd * math.sqrt(kept / (n - kept)), "half-sampling jackknife"
-    return sd, "bootstrap"
+def _values(kind: str, variables: list[Tensor], settings: dict[str, Any]) -> Tensor:
+    """The estimates ``kind`` stands for, as a 1-D tensor: one measure, or the PID's parts and total."""
+    if kind == "pid":
+        parts = pid(*variables, **settings)
+        return torch.stack([*parts, parts.total])
+    names = [f"x (variable {i})" for i in range(len(variables))]
+    tc, dtc = tc_dtc(variables, names, dual=kind != "total_correlation", **settings)
+    if kind == "total_correlation":
+        return tc[None]
+    if kind == "dual_total_correlation":
+        return dtc[None]
+    return (tc + dtc)[None] if kind == "s_information" else (tc - dtc)[None]
 
 
-def _p_values(
-    values: Callable[[list[Tensor]], Tensor],
+def _batch(
+    kind: str, variables: list[Tensor], settings: dict[str, Any], draws: list[list[np.ndarray | None]]
+) -> list[Tensor]:
+    """:func:`_values` with each variable's rows taken as a draw says (None: as they are)."""
+    out = []
+    for rows in draws:
+        pairs = zip(variables, rows, strict=True)
+        taken = [v if r is None else v[torch.from_numpy(r).to(v.device)] for v, r in pairs]
+        out.append(_values(kind, taken, settings))
+    return out
+
+
+def _run(
+    kind: str,
     variables: list[Tensor],
-    observed: Tensor,
-    shuffled: Sequence[int],
-    n_permutations: int,
-    seed: int,
-    two_sided: bool,
+    settings: dict[str, Any],
+    draws: Iterator[list[np.ndarray | None]],
+    n_jobs: int | None,
 ) -> Tensor:
-    """Permutation p-values of ``observed`` with the rows of the variables ``shuffled`` each permuted."""
-    n = variables[0].shape[0]
-    hits = torch.zeros_like(observed)
-    for p in range(n_permutations):
-        rng = _rng(seed, _PERMUTATION, p)
-        permuted = list(variables)
-        for i in shuffled:
-            permuted[i] = variables[i][torch.from_numpy(rng.permutation(n)).to(variables[i].device)]
-        null = values(permuted)
-        hits += (null.abs() >= observed.abs()) if two_sided else (null >= observed)
-    return (1 + hits) / (1 + n_permutations)
+    """The estimates on every draw, ``(draws, values)``, in batches run as ``n_jobs`` says."""
+
+    def batches() -> Iterator[tuple[Any, ...]]:
+        while batch := list(itertools.islice(draws, PERMUTATIONS_PER_BATCH)):
+            yield kind, variables, settings, batch
+
+    return torch.stack([v for values in iter_batches(_batch, batches(), n_jobs) for v in values])
 
 
 def _estimates(
     names: list[str],
-    values: Callable[[list[Tensor]], Tensor],
+    kind: str,
     variables: list[Tensor],
+    settings: dict[str, Any],
     shuffled: Sequence[int],
     null: str,
     *,
-    method: Method,
     n_resamples: int,
     n_permutations: int,
-    seed: int,
+    n_jobs: int | None,
     two_sided: bool,
 ) -> list[MultivariateEstimate]:
     _counts(n_resamples, n_permutations)
-    seed = V.seed(seed)
-    observed = values(variables)
+    seed, n_jobs = V.seed(settings["seed"]), check_n_jobs(n_jobs)
+    method, n = settings["method"], int(variables[0].shape[0])
+    observed = _values(kind, variables, settings)
     stderr = p_value = None
     how = None
     if n_resamples:
-        stderr, how = _stderr(values, variables, n_resamples, seed, method == "ksg")
+        half = method == "ksg"  # a bootstrap's repeated rows are zero distances to a kNN estimate
+
+        def resample(r: int) -> list[np.ndarray | None]:
+            rng = _rng(seed, _RESAMPLE, r)
+            rows = rng.permutation(n)[: n // 2] if half else rng.integers(0, n, n)
+            return [rows] * len(variables)
+
+        try:
+            spread = _run(kind, variables, settings, map(resample, range(n_resamples)), n_jobs).std(dim=0)
+        except ValueError as err:  # the whole sample passed its checks; a resample of it did not
+            what = f"a half-sample of {n // 2}" if half else f"a bootstrap resample of {n}"
+            raise ValueError(f"n_resamples: {what} of the {n} rows: {err}") from err
+        # delete-d jackknife variance: (N - d) / d times the spread of the subsample estimates
+        stderr = spread * math.sqrt((n // 2) / (n - n // 2)) if half else spread
+        how = "half-sampling jackknife" if half else "bootstrap"
     if n_permutations:
-        p_value = _p_values(values, variables, observed, shuffled, n_permutations, seed, two_sided)
+
+        def permutation(p: int) -> list[np.ndarray | None]:
+            rng = _rng(seed, _PERMUTATION, p)
+            return [rng.permutation(n) if i in shuffled else None for i in range(len(variables))]
+
+        null_values = _run(kind, variables, settings, map(permutation, range(n_permutations)), n_jobs)
+        if two_sided:
+            hits = (null_values.abs() >= observed.abs()).sum(dim=0)
+        else:
+            hits = (null_values >= observed).sum(dim=0)
+        p_value = (1 + hits.to(torch.float64)) / (1 + n_permutations)
     return [
         MultivariateEstimate(
             value=observed[i],
             measure=name,
             method=method,
-            n_samples=int(variables[0].shape[0]),
+            n_samples=n,
             stderr=None if stderr is None else float(stderr[i]),
             stderr_method=how,
             p_value=None if p_value is None else float(p_value[i]),
@@ -225,6 +251,7 @@ def multivariate_estimate(
     ties: Ties = "jitter",
     backend: Backend = "auto",
     seed: int = 0,
+    n_jobs: int | None = None,
 ) -> MultivariateEstimate:
     """A measure among the variables of ``x`` with its standard error and permutation p-value (see the
     module's notes for the null each measure is tested against).
@@ -237,6 +264,8 @@ def multivariate_estimate(
         n_resamples: if positive, a standard error from that many resamples (at least 2).
         n_permutations: if positive, a permutation p-value from that many permutations.
         seed: seeds the jitter, the resamples and the permutations.
+        n_jobs: jobs for the resamples and permutations through joblib, as in
+            :func:`~iblearn.functional.pairwise_mi`; the result does not depend on it.
 
     Returns:
         :class:`MultivariateEstimate`; its value equals the measure's function's.
@@ -253,36 +282,26 @@ def multivariate_estimate(
     variables = split_variables(x, blocks)
     if measure == "interaction_information" and len(variables) != 3:
         raise ValueError(f"blocks: the interaction information is of 3 variables, got {len(variables)}")
-    names = [f"x (variable {i})" for i in range(len(variables))]
-    options: dict[str, Any] = dict(
+    settings: dict[str, Any] = dict(
+        method=method,
         k=k,
-        dual=measure != "total_correlation",
         bias_correction=bias_correction,
         standardize=standardize,
         ties=ties,
         backend=backend,
         seed=seed,
     )
-
-    def values(vs: list[Tensor]) -> Tensor:
-        tc, dtc = tc_dtc(vs, names, method, **options)
-        if measure == "total_correlation":
-            return tc[None]
-        if measure == "dual_total_correlation":
-            return dtc[None]
-        return (tc + dtc)[None] if measure == "s_information" else (tc - dtc)[None]
-
     null = "the variables mutually independent (every variable's rows shuffled but the first's)"
     return _estimates(
         [measure],
-        values,
+        measure,
         variables,
+        settings,
         range(1, len(variables)),
         null,
-        method=method,
         n_resamples=n_resamples,
         n_permutations=n_permutations,
-        seed=seed,
+        n_jobs=n_jobs,
         two_sided=measure in TWO_SIDED,
     )[0]
 
@@ -301,6 +320,7 @@ def pid_estimate(
     ties: Ties = "jitter",
     backend: Backend = "auto",
     seed: int = 0,
+    n_jobs: int | None = None,
 ) -> dict[str, MultivariateEstimate]:
     """The parts of :func:`~iblearn.functional.pid` and their total I(X1, X2; T), each with its
     standard error and a permutation p-value against a target independent of both sources.
@@ -308,7 +328,7 @@ def pid_estimate(
     Args:
         x1, x2, target, method, k, bias_correction, standardize, ties, backend: as for
             :func:`~iblearn.functional.pid`.
-        n_resamples, n_permutations, seed: as for :func:`multivariate_estimate`.
+        n_resamples, n_permutations, seed, n_jobs: as for :func:`multivariate_estimate`.
 
     Returns:
         ``{"redundancy", "unique_1", "unique_2", "synergy", "total"}`` to :class:`MultivariateEstimate`.
@@ -322,7 +342,7 @@ def pid_estimate(
     """
     labels = ["x1", "x2", "target"]
     variables = named_variables(*zip(labels, (x1, x2, target), strict=True))
-    options: dict[str, Any] = dict(
+    settings: dict[str, Any] = dict(
         method=method,
         k=k,
         bias_correction=bias_correction,
@@ -331,23 +351,18 @@ def pid_estimate(
         backend=backend,
         seed=seed,
     )
-
-    def values(vs: list[Tensor]) -> Tensor:
-        parts = pid(*vs, **options)
-        return torch.stack([*parts, parts.total])
-
     names = ["redundancy", "unique_1", "unique_2", "synergy", "total"]
     null = "the target independent of both sources (the target's rows shuffled)"
     out = _estimates(
         names,
-        values,
+        "pid",
         variables,
+        settings,
         [2],
         null,
-        method=method,
         n_resamples=n_resamples,
         n_permutations=n_permutations,
-        seed=seed,
+        n_jobs=n_jobs,
         two_sided=False,
     )
     return dict(zip(names, out, strict=True))
