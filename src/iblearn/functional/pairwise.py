@@ -4,15 +4,18 @@ as ennemi's ``pairwise_mi`` gives, and every layer's MI with one or more targets
 The work shared between pairs: each variable is checked, standardized and jittered once
 (:func:`iblearn.functional.knn.prepare`), however many pairs it enters; and where the neighbour search
 is brute force (joint spaces beyond the compiled search's 128 dimensions, or tensors on a GPU) each
-variable's max-norm distances are computed once per chunk of rows and every pair takes the maximum of
-its two variables' distances from them, instead of computing both again for each pair: with m variables,
-m distance matrices instead of 2 per pair, with one running sum per pair beside them (memory does not
-grow with the number of pairs). The max-norm distance in a joint space is the larger of its
-parts' (KSG's product space), so the counts are exactly those of one :func:`~iblearn.functional.ksg_mi`
-call per pair. Pairs searched by the compiled tree share only the preparation (each tree is built on
-its pair's own joint space). Measured (one thread, 2 loaded cores): 6 blocks of 40 columns, N = 2,000,
-brute force: 0.98 - 1.50 s against 3.73 - 4.30 s for one ``ksg_mi`` per pair (2.9 - 3.8x); 20 single
-columns, N = 5,000, tree: 1.12 s against 1.81 s.
+variable's max-norm distances are computed once per chunk of rows and batch of pairs, and every pair
+takes the maximum of its two variables' distances from them, instead of computing both again for each
+pair: a tile of 16 x 16 pairs of :func:`pairwise_mi` computes 32 distance matrices instead of 512, with
+one running sum per pair beside them (memory does not grow with the number of pairs). The max-norm
+distance in a joint space is the larger of its parts' (KSG's product space), so the counts are exactly
+those of one :func:`~iblearn.functional.ksg_mi` call per pair. Pairs searched by the compiled tree share
+only the preparation (each tree is built on its pair's own joint space). Measured (one thread, 2 loaded
+cores): 6 blocks of 40 columns, N = 2,000, brute force: 0.98 - 1.50 s against 3.73 - 4.30 s for one
+``ksg_mi`` per pair (2.9 - 3.8x); 20 single columns, N = 5,000, tree: 1.12 s against 1.81 s. The pairs
+run in batches (tiles of pairs, or 256 consecutive pairs of :func:`ksg_mi_pairs`) that ``n_jobs``
+spreads over joblib's jobs; a batch's values do not depend on the others, so the jobs change nothing in
+the result.
 
 References:
     A. Kraskov, H. Stoegbauer, P. Grassberger. Estimating mutual information. Phys. Rev. E 69, 066138
