@@ -135,9 +135,28 @@ def test_a_label_column_gets_mixed_ksg_unless_a_method_is_named(wine, capsys, co
     assert main([*table, "--method", "ksg", "--y-type", "continuous"]) == (0 if column == "cultivar" else 2)
 
 
-def test_a_continuous_column_keeps_ksg(wine, capsys):
-    assert main(["estimate", str(wine / "wine.csv"), "--x-cols", "alcohol", "--y-cols", "z", "--json"]) == 0
+def test_a_continuous_column_gets_auto_and_ksg_where_its_options_are_given(wine, capsys):
+    table = ["estimate", str(wine / "wine.csv"), "--x-cols", "alcohol", "--y-cols", "z", "--json"]
+    assert main(table) == 0
+    record = _strict(capsys.readouterr().out)
+    assert record["method"] == "auto" and record["chosen"] == "ksg"
+    assert record["interval"][0] <= record["value"] <= record["interval"][1]
+    assert set(record["checks"]) >= {"independence", "invariance", "additivity", "half data", "ceiling"}
+    assert main([*table, "--k", "5"]) == 0
     assert _strict(capsys.readouterr().out)["method"] == "ksg"
+
+
+def test_auto_prints_the_choice_and_each_check(pair, capsys):
+    assert main(["estimate", str(pair / "x.npy"), str(pair / "y.npy"), "--method", "auto"]) == 0
+    text = capsys.readouterr().out
+    assert "interval" in text and "chosen:" in text and "half data: passed" in text
+    assert (
+        main(
+            ["estimate", str(pair / "x.npy"), str(pair / "y.npy"), "--method", "auto", "--option", "n_bins=3"]
+        )
+        == 2
+    )
+    assert "--method: auto takes --k and --seed only, not n_bins" in " ".join(capsys.readouterr().err.split())
 
 
 def test_cond_takes_columns_of_the_same_file(wine, capsys):
@@ -178,7 +197,7 @@ def test_an_index_that_is_also_a_header_name_is_the_index_with_a_warning(iris, c
     assert _strict(captured.out)["value"] == picked["value"] and captured.err == ""
     assert picked["method"] == "mixed_ksg"  # column 4 holds the classes
     assert main([*base, "--y-cols", "name:4"]) == 0
-    assert _strict(capsys.readouterr().out)["method"] == "ksg"  # the column named '4' is noise
+    assert _strict(capsys.readouterr().out)["method"] == "auto"  # the column named '4' is noise
     assert main([*base, "--y-cols", "name:7"]) == 2
     assert "--y-cols: no column named '7'" in capsys.readouterr().err
 

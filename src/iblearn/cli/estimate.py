@@ -49,7 +49,8 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
         default=None,
         help="estimator, by registry or class name in any case: ksg, mixed_ksg, binning, gaussian, renyi; "
         "or a neural one (mine, mine_f, nwj, js, infonce, ...), whose critic is trained on part of the rows "
-        "and reports on the rest (default: mixed_ksg where Y is class labels, else ksg)",
+        "and reports on the rest; or auto: chosen from the data and checked (default: mixed_ksg where Y is "
+        "class labels, else auto; ksg where --k, --option, --resamples, --permutations or --cond is given)",
     )
     est.add_argument(
         "--y-type",
@@ -120,6 +121,9 @@ def cmd_estimate(args: argparse.Namespace) -> int:
         given["base"] = args.base
     method = _estimator_name(args.method) if args.method is not None else None
     x, y, z = _read_samples(args)
+    plain = not (given or args.resamples or args.permutations or args.cond)  # nothing only ksg reads
+    if (method == "auto" or (method is None and plain)) and _class_codes(y, args.y_type) is None:
+        return _estimate_auto(x.values, y.values, given, args)
     method, y, settings = _fit_method(method, x, y, given, args)
     est = get_estimator(method, **settings)
     start = time.perf_counter()
@@ -328,7 +332,7 @@ def _estimator_name(text: str) -> str:
 
     from iblearn.estimators import REGISTRY
 
-    names = {key: key for key in REGISTRY}
+    names = {key: key for key in REGISTRY} | {"auto": "auto"}
     names |= {cls.__name__.lower(): key for key, cls in REGISTRY.items()}
     key = text.lower().replace("-", "_")
     for candidate in (key, key.replace("_", "")):
@@ -337,6 +341,42 @@ def _estimator_name(text: str) -> str:
     close = difflib.get_close_matches(key, list(names), n=3, cutoff=0.5)
     hint = f"did you mean {' or '.join(dict.fromkeys(names[c] for c in close))}? " if close else ""
     raise ValueError(f"--method: unknown estimator {text!r}; {hint}known: {', '.join(sorted(REGISTRY))}")
+
+
+def _estimate_auto(x: Any, y: Any, given: dict[str, Any], args: argparse.Namespace) -> int:
+    """``estimate`` by ``method="auto"``: the estimate, its interval, the choice and each check."""
+    from iblearn.estimators.auto import auto_estimate
+
+    if set(given) - {"k"}:
+        raise ValueError(
+            f"--method: auto takes --k and --seed only, not {', '.join(sorted(set(given) - {'k'}))}"
+        )
+    start = time.perf_counter()
+    result = auto_estimate(x, y, k=given.get("k", 3), seed=args.seed)
+    seconds = time.perf_counter() - start
+    if not args.json:
+        out.print(escape(str(result)))
+        out.print(f"[dim]auto; N = {result.estimate.n_samples}; {seconds:.3f} s[/dim]")
+        return 0
+    checks = {n: {"passed": c.passed, **c.figures} for n, c in result.checks.items()}
+    record = {
+        "quantity": "I(X;Y)",
+        "value": float(result),
+        "unit": "nats",
+        "interval": list(result.interval),
+        "method": "auto",
+        "chosen": result.chosen,
+        "why": result.why,
+        "checks": checks,
+        "reliable": result.reliable,
+        "caveat": result.caveat,
+        "n_samples": result.estimate.n_samples,
+        "seed": args.seed,
+        "seconds": round(seconds, 4),
+    }
+    nonfinite: dict[str, str] = {}
+    print(json.dumps(_finite(record, "", nonfinite) | {"nonfinite": nonfinite or None}, allow_nan=False))
+    return 0
 
 
 def _estimate_conditional(est: Any, x: Any, y: Any, z: Samples, method: str, args: argparse.Namespace) -> Any:

@@ -1,0 +1,302 @@
+"""``method="auto"``: an estimator chosen from the data, checked without the truth, with an interval.
+
+The rule, from the committed benchmark rows (``benchmarks/auto_rule.py`` prints them per regime:
+benchmark-mi's 40 tasks and the 19 high-dimensional ones, N = 10,000, mean absolute relative error):
+
+1. **Labels.** y (or x) is discrete: integer labels, or floats with at most a tenth of their rows
+   distinct. Continuous against discrete: ``mixed_ksg`` (Ross 2014; the command's rule). Both discrete:
+   the plug-in ``discrete`` MI with Miller and Madow's correction.
+2. **Every continuous column goes to its normal scores** first (the Gaussian copula): a monotone map
+   of each column, which leaves the MI unchanged and makes heavy tails Gaussian ones.
+3. **1 x 1**: ``ksg`` (the rows: 2% on 1 x 1 Gaussians and 2% on the other 1 x 1 maps, the best).
+4. **3 to 10 joint dimensions**: ``gaussian`` with ``bias_correction`` on the scores (3% on
+   Gaussian-copula tasks, the best; KSG 11%) where the scores look jointly Gaussian (Mardia's
+   kurtosis within :data:`JOINT_GAUSSIAN` of a Gaussian's) or it agrees with KSG; else ``ksg``
+   (heavy-tailed 40% and other 20% against the Gaussian's 88% and 53%), and as those rows put KSG
+   alone 20 - 40% off there, the two candidates' disagreement is a failed check (``agreement``).
+5. **More than 10**: ``gaussian`` with ``bias_correction`` on the scores (1% on the Gaussian-copula
+   tasks where KSG is 35% off; 12 - 19% on the others, where KSG is 87% off). Where the scores do not
+   look jointly Gaussian and ``neural_steps`` allows, MINE is fitted too (on the rows, 25% there) and
+   the larger of the two reported: both read low where they fail.
+
+The chosen estimator is then checked (:mod:`iblearn.estimators.autocheck`): shuffled pairs, an
+invertible map, two copies, half the rows, the ceiling; the interval widens by what they reveal, and a
+failed check makes the estimate unreliable.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from iblearn import _checks as V
+from iblearn import functional as ibf
+from iblearn.estimators import reliability
+from iblearn.estimators.autocheck import FLOOR, MI, SHARE, AutoEstimate, Check, caveat, interval, run_checks
+from iblearn.estimators.base import MIEstimate
+from iblearn.functional.multivariate import copula_normal
+
+#: Mardia's multivariate kurtosis of the normal scores, relative to a Gaussian's D (D + 2), within which
+#: the joint is taken as Gaussian (a 5x5 Gaussian at N = 5,000 reads within 0.01; Student-t 5x5 with
+#: 3 degrees of freedom, through its scores, 0.08 and more).
+JOINT_GAUSSIAN = 0.03
+#: Joint dimensions up to which KSG is a candidate (the rows: 11 - 40% off at 3 - 10, 35 - 87% above).
+KNN_DIMS = 10
+#: Standard errors of a Gaussian's skew and kurtosis within which a column counts as Gaussian (the
+#: largest of 200 Gaussian columns at N = 2,000 is about 3).
+MARGINAL_SDS = 5
+#: Columns a side that the joint's Gaussianity and the cross-covariance's rank are measured on.
+FEATURE_COLUMNS = 32
+#: Fewest rows: each half of the checks needs a few neighbours a class.
+MIN_ROWS = 16
+
+_ADVICE = (
+    "the estimate may be biased here: use more rows, or an estimator that fits these data (the guide's "
+    "Choosing an estimator page); the interval includes the bias the checks found"
+)
+
+
+def _discrete(t: Tensor) -> Tensor | None:
+    """Integer codes of a discrete ``t`` (integers, or floats with at most a tenth of their rows
+    distinct: :data:`iblearn.estimators.reliability.DISCRETE_SHARE`), else None."""
+    rows = t.reshape(len(t), -1)
+    values, codes = torch.unique(rows, dim=0, return_inverse=True)
+    if not t.is_floating_point() or len(values) <= reliability.DISCRETE_SHARE * len(rows):
+        return codes
+    return None
+
+
+def features(x: Tensor, y: Tensor, zx: Tensor | None, zy: Tensor | None) -> dict[str, float]:
+    """What the rule looks at: rows, dimensions, ties, tails (largest excess kurtosis of a column),
+    skew, and of the normal scores (``zx``, ``zy``, continuous sides) how Gaussian the joint looks
+    (Mardia's kurtosis over a Gaussian's, minus 1) and the rank of the cross-covariance (canonical
+    correlations above the largest of shuffled pairs), both on at most :data:`FEATURE_COLUMNS` columns
+    a side."""
+    out = {"n": float(len(x)), "dx": float(x[0].numel()), "dy": float(y[0].numel())}
+    floats = [t.reshape(len(t), -1).double() for t in (x, y) if t.is_floating_point()]
+    if floats:
+        cols = torch.cat(floats, dim=1)
+        ties = [1 - len(torch.unique(c)) / len(c) for c in cols.T[:64]]
+        centred = (cols - cols.mean(0)) / cols.std(0).clamp_min(1e-300)
+        out["ties"] = max(ties)
+        out["kurtosis"] = float((centred**4).mean(0).max()) - 3
+        out["skew"] = float((centred**3).mean(0).abs().max())
+    if zx is not None and zy is not None:
+        if marginals_gaussian(out):  # raw: a Gaussian on fewer dimensions than it has keeps its rank
+            zx, zy = x.reshape(len(x), -1).double(), y.reshape(len(y), -1).double()
+        # At most FEATURE_COLUMNS a side, spread evenly: the SVDs of hundreds cost more than the estimate.
+        zx, zy = (
+            t[:, torch.linspace(0, t.shape[1] - 1, min(t.shape[1], FEATURE_COLUMNS)).long()] for t in (zx, zy)
+        )
+        joint = torch.cat([zx, zy], dim=1)
+        centred = joint - joint.mean(0)
+        d = int(torch.linalg.matrix_rank(centred))
+        if d < len(joint) // 2:
+            m = (
+                centred * (torch.linalg.pinv(torch.cov(joint.T).reshape(-1, joint.shape[1])) @ centred.T).T
+            ).sum(1)
+            out["mardia"] = float((m**2).mean()) / (d * (d + 2)) - 1
+            rho = _canonical(zx, zy)
+            null = _canonical(zx, zy[torch.randperm(len(zy), generator=torch.Generator().manual_seed(0))])
+            out["rank"] = float((rho > null.max()).sum())
+    return out
+
+
+def marginals_gaussian(feats: dict[str, float]) -> bool:
+    """Every column's skew and excess kurtosis within :data:`MARGINAL_SDS` standard errors of a
+    Gaussian's (sqrt(6 / N) and sqrt(24 / N)): then the Gaussian estimator takes the raw rows."""
+    n = feats["n"]
+    return feats.get("skew", math.inf) <= MARGINAL_SDS * math.sqrt(6 / n) and abs(
+        feats.get("kurtosis", math.inf)
+    ) <= MARGINAL_SDS * math.sqrt(24 / n)
+
+
+def _canonical(x: Tensor, y: Tensor) -> Tensor:
+    """The sample canonical correlations of x and y."""
+
+    def whiten(t: Tensor) -> Tensor:  # an orthonormal basis of t's centred columns, of their rank
+        u, sv, _ = torch.linalg.svd(t - t.mean(0), full_matrices=False)
+        return u[:, sv > 1e-9 * sv[0]]
+
+    return torch.linalg.svdvals(whiten(x).T @ whiten(y)).clamp(0, 1)
+
+
+def _rotate(t: Tensor, gen: torch.Generator, scores: bool = True) -> Tensor:
+    """``t``'s columns mixed by a random rotation, then (``scores``) each put to its normal scores."""
+    d = t.shape[1]
+    q = torch.linalg.qr(torch.randn(d, d, generator=gen, dtype=torch.float64)).Q
+    if d == 1:
+        return t
+    return copula_normal(t.double() @ q) if scores else t.double() @ q
+
+
+def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: int = 0) -> AutoEstimate:
+    """I(X; Y) by an estimator chosen from the data (the module's rule), checked without the truth.
+
+    Args:
+        x, y: samples as rows, ``(N, ...)``; either may be integer labels ``(N,)``.
+        k: neighbours for the kNN estimators.
+        neural_steps: where more than 10 joint dimensions do not look Gaussian, fit MINE for at most this
+            many steps as well (0, the default: no neural fit).
+        seed: seeds the jitter, the checks' shuffles, halves and rotations, and MINE.
+
+    Returns:
+        An :class:`~iblearn.estimators.autocheck.AutoEstimate`: the chosen estimator's estimate, the
+        interval, the choice and why, every check, ``reliable`` and ``caveat``.
+
+    Raises:
+        ValueError: naming ``x``, ``y``, ``k``, ``neural_steps`` or ``seed``: NaN or Inf, a constant
+            variable, mismatched or too few rows (fewer than :data:`MIN_ROWS`), a bad count.
+
+    Example:
+        >>> from iblearn.data.synthetic import dense_gaussian
+        >>> x, y = dense_gaussian(3).sample(2000, seed=0)
+        >>> result = auto_estimate(x, y)
+        >>> result.chosen, result.reliable, abs(float(result) - 0.4133) < 0.05
+        ('gaussian', True, True)
+    """
+    seed = V.seed(seed)
+    if isinstance(neural_steps, bool) or not isinstance(neural_steps, int) or neural_steps < 0:
+        raise ValueError(f"neural_steps: expected a non-negative integer, got {neural_steps!r}")
+    xt, yt = V.as_tensor(x, "x"), V.as_tensor(y, "y")
+    n = V.same_length(("x", xt), ("y", yt))
+    if n < MIN_ROWS:
+        raise ValueError(f"x: {n} rows; the checks need at least {MIN_ROWS} (halves of {MIN_ROWS // 2})")
+    V.neighbours(k, n // 2 - 1)
+    for name, t in (("x", xt), ("y", yt)):
+        if t.is_floating_point():
+            V.continuous(t, name, allow_grid=True)
+        if len(torch.unique(t.reshape(n, -1), dim=0)) < 2:
+            raise ValueError(f"{name}: is constant; it shares no information with anything")
+    agreement: Check | None = None
+    cx, cy = _discrete(xt), _discrete(yt)
+    if cx is not None and cy is None:  # the labels go second
+        xt, yt, cx, cy = yt, xt, cy, cx
+    zx = None if cx is not None else copula_normal(xt.reshape(n, -1))
+    zy = None if cy is not None else copula_normal(yt.reshape(n, -1))
+    feats = features(xt, yt, zx, zy)
+    log_n = math.log(n)
+    if cy is not None:
+        top = ("H(Y)", float(ibf.discrete_entropy(cy, correction="miller-madow")))
+        if cx is not None:
+            chosen, why = "discrete", "both variables discrete: the plug-in MI, Miller-Madow corrected"
+            mi: MI = lambda a, b: float(ibf.discrete_mi(a, b, correction="miller-madow"))  # noqa: E731
+            data = (cx, cy)
+            top = min(
+                top, ("H(X)", float(ibf.discrete_entropy(cx, correction="miller-madow"))), key=lambda c: c[1]
+            )
+        else:
+            chosen, why = "mixed_ksg", f"a continuous variable ({int(feats['dx'])} dims) against labels"
+            mi = lambda a, b: float(ibf.mixed_ksg_mi(a, b, k, seed=seed))  # noqa: E731
+            assert zx is not None
+            data = (zx, cy)
+        remap = lambda a, b, g: (_rotate(a, g) if a.is_floating_point() else a, b)  # noqa: E731
+    else:
+        assert zx is not None and zy is not None
+        chosen, why, mi, agreement = _choose(zx, zy, feats, k, seed)
+        # KSG cannot read above about log N; a Gaussian's MI from N rows has no such ceiling.
+        data, top = (
+            (zx, zy),
+            ("log N", log_n) if chosen == "ksg" else ("log N (not for a Gaussian)", math.inf),
+        )
+        remap = lambda a, b, g: (_rotate(a, g), _rotate(b, g))  # noqa: E731
+        if chosen == "gaussian" and marginals_gaussian(feats):
+            # Gaussian columns need no scores; a random rotation keeps a Gaussian one.
+            data = (xt.reshape(n, -1).double(), yt.reshape(n, -1).double())
+            remap = lambda a, b, g: (_rotate(a, g, False), _rotate(b, g, False))  # noqa: E731
+            why = why.replace("on normal scores", "on the rows") + "; the columns look Gaussian: on the rows"
+    value = mi(*data)
+    checks, stderr, _ = run_checks(mi, *data, value, ceiling=top, remap=remap, seed=seed)
+    if agreement is not None:
+        checks[agreement.name] = agreement
+    low, high = interval(value, stderr, checks, top[1])
+    est = MIEstimate(
+        torch.tensor(value),
+        n,
+        chosen if chosen != "discrete" else "binning",
+        stderr=stderr,
+        stderr_method="half-sampling jackknife",
+    )
+    if neural_steps and cy is None and feats["dx"] + feats["dy"] > KNN_DIMS and not _gaussian(feats):
+        est, chosen, why = _neural(xt, yt, est, chosen, why, neural_steps, seed)
+        low, high = min(low, float(est)), max(high, float(est) + 2 * (est.stderr or 0.0))
+    ceiling = reliability.discrete_ceiling(xt, yt)
+    est = reliability.judged(
+        est,
+        "auto",
+        math.e,
+        entropy=ceiling[0] if ceiling else None,
+        entropy_of=ceiling[1] if ceiling else "H(Y)",
+        advice=reliability.BIASED,
+    )
+    why_not = caveat(checks, _ADVICE)
+    if why_not is not None:
+        est = reliability.flagged(est, "auto", why_not)
+    return AutoEstimate(est, (low, high), chosen, why, checks, feats, est.reliable, est.caveat)
+
+
+def _gaussian(feats: dict[str, float]) -> bool:
+    return abs(feats.get("mardia", math.inf)) <= JOINT_GAUSSIAN
+
+
+def _choose(
+    zx: Tensor, zy: Tensor, feats: dict[str, float], k: int, seed: int
+) -> tuple[str, str, MI, Check | None]:
+    """(registry name, why, estimator on normal scores, the candidates' agreement where both ran) for
+    continuous x and y (the module's rule)."""
+
+    def ksg(a: Tensor, b: Tensor) -> float:
+        return float(ibf.ksg_mi(a, b, k, seed=seed))
+
+    def gaussian(a: Tensor, b: Tensor) -> float:
+        return float(ibf.gaussian_mi(a, b, bias_correction=True))
+
+    dims = int(feats["dx"] + feats["dy"])
+    shape = f"{dims} joint dims, N = {int(feats['n'])}, Mardia {feats.get('mardia', math.nan):+.3f}"
+    if dims == 2:
+        return "ksg", f"1 x 1 ({shape}): KSG on normal scores", ksg, None
+    if dims > KNN_DIMS:
+        why = f"more than {KNN_DIMS} dims ({shape}): bias-corrected Gaussian on normal scores"
+        return "gaussian", why, gaussian, None
+    if _gaussian(feats):
+        why = f"normal scores look jointly Gaussian ({shape}): bias-corrected Gaussian"
+        return "gaussian", why, gaussian, None
+    g, kn = gaussian(zx, zy), ksg(zx, zy)
+    agree = abs(g - kn) <= max(FLOOR, SHARE * abs(kn))
+    check = Check(
+        "agreement",
+        agree,
+        {"ksg": kn, "gaussian": g},
+        "KSG and the Gaussian on normal scores agree (the rows put KSG alone 20 - 40% off "
+        "on 3 - 10 dims that are not Gaussian in any monotone coordinates)",
+    )
+    if agree:
+        return (
+            "gaussian",
+            f"{shape}; the Gaussian {g:.4f} agrees with KSG {kn:.4f}: bias-corrected Gaussian",
+            gaussian,
+            check,
+        )
+    return "ksg", f"{shape}; the Gaussian {g:.4f} and KSG {kn:.4f} disagree: KSG on normal scores", ksg, check
+
+
+def _neural(
+    x: Tensor, y: Tensor, est: MIEstimate, chosen: str, why: str, steps: int, seed: int
+) -> tuple[MIEstimate, str, str]:
+    """MINE beside the Gaussian where neither KSG nor a Gaussian fits: the larger, as both read low."""
+    from iblearn.estimators.split import estimate_mi  # split.py will call this module
+
+    mine = estimate_mi(
+        x.float().reshape(len(x), -1),
+        y.float().reshape(len(y), -1),
+        "mine",
+        steps=steps,
+        n_resamples=0,
+        seed=seed,
+    )
+    if mine.reliable and float(mine) > float(est):
+        return mine, "mine", f"{why}; MINE ({steps} steps) read more, {float(mine):.4f}: MINE"
+    return est, chosen, f"{why}; MINE ({steps} steps) read {float(mine):.4f}, not more"

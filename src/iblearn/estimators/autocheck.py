@@ -1,0 +1,206 @@
+"""Checks that need no truth, for an estimate that ``method="auto"`` (:mod:`iblearn.estimators.auto`)
+made, and the report that carries them.
+
+Each check reruns the chosen estimator on data whose MI is known from the original's: independently
+shuffled pairs (0), an invertible map of x and of y (unchanged), two independent copies side by side
+(twice), half the rows (the same, but for the estimator's bias at N / 2), and a ceiling no MI exceeds
+(H(Y) of labels, log N). What a check reveals widens the interval (:func:`interval`); a failed one
+makes the estimate unreliable, with the check named in the caveat.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from iblearn.estimators.base import MIEstimate
+
+#: Below this many nats, every gap a check measures is noise (KSG on independent normals at N = 2,500
+#: reads within +-0.02).
+FLOOR = 0.03
+#: Share of the estimate a check may move it by and still pass: below the 10% asked of an estimate,
+#: so that an estimate more than 25% off moves some check by more.
+SHARE = 0.1
+
+#: Estimate on (x, y) rows: the chosen estimator, in nats.
+MI = Callable[[Tensor, Tensor], float]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One self-check: its name, whether it passed, the figures behind it (nats) and what it tests."""
+
+    name: str
+    passed: bool
+    figures: dict[str, float]
+    expects: str
+
+    def __str__(self) -> str:
+        numbers = ", ".join(f"{k} {v:.4g}" for k, v in self.figures.items())
+        return f"{self.name}: {'passed' if self.passed else 'FAILED'} ({self.expects}: {numbers})"
+
+
+@dataclass(frozen=True, eq=False)
+class AutoEstimate:
+    """What ``method="auto"`` returns: the chosen estimator's :class:`MIEstimate` and what the checks
+    say of it. ``float()`` reads the value; ``repr`` is one line, ``str`` the whole report.
+
+    Attributes:
+        estimate: the chosen estimator's estimate on every row (``reliable`` and ``caveat`` as below).
+        interval: (low, high) in nats: two standard errors and the bias the checks reveal.
+        chosen: the estimator's registry name (``"ksg"``, ``"gaussian"``, ``"mixed_ksg"``, ...), with
+            ``"copula "`` before it where it ran on each column's normal scores.
+        why: the features of the data and the rule that chose it.
+        checks: check name -> :class:`Check`.
+        features: what was measured of the data to choose.
+        reliable: False when a check failed or the estimator flagged its estimate.
+        caveat: which checks failed and what to do, else None.
+    """
+
+    estimate: MIEstimate
+    interval: tuple[float, float]
+    chosen: str
+    why: str
+    checks: dict[str, Check]
+    features: dict[str, float] = field(default_factory=dict)
+    reliable: bool = True
+    caveat: str | None = None
+
+    @property
+    def value(self) -> float:
+        return float(self.estimate)
+
+    def __float__(self) -> float:
+        return self.value
+
+    def __repr__(self) -> str:
+        low, high = self.interval
+        flag = "" if self.reliable else ", unreliable"
+        return f"AutoEstimate({self.value:.4f} nats [{low:.4f}, {high:.4f}], {self.chosen}{flag})"
+
+    def __str__(self) -> str:
+        low, high = self.interval
+        lines = [
+            f"I(X;Y) = {self.value:.4f} nats, interval [{low:.4f}, {high:.4f}] ({self.chosen}, "
+            f"N={self.estimate.n_samples})",
+            f"chosen: {self.why}",
+            *(f"  {check}" for check in self.checks.values()),
+            "reliable" if self.reliable else f"unreliable: {self.caveat}",
+        ]
+        return "\n".join(lines)
+
+
+def _floor(n: int) -> float:
+    """The gap below which a check cannot tell bias from noise on n rows: :data:`FLOOR`, or 1.5 / sqrt(n)
+    where that is larger (KSG on 150 independent rows reads as low as -0.10)."""
+    return max(FLOOR, 1.5 / math.sqrt(n))
+
+
+def _tolerance(value: float, stderr: float, n: int) -> float:
+    return max(_floor(n), SHARE * abs(value)) + 2 * stderr
+
+
+def run_checks(
+    mi: MI,
+    x: Tensor,
+    y: Tensor,
+    value: float,
+    *,
+    ceiling: tuple[str, float],
+    remap: Callable[[Tensor, Tensor, torch.Generator], tuple[Tensor, Tensor]],
+    seed: int,
+) -> tuple[dict[str, Check], float, float]:
+    """Every check of ``mi`` at ``(x, y)``, whose estimate is ``value``; with the standard error from
+    the two halves (delete-half jackknife: the halves' spread) and the half-data mean.
+
+    Args:
+        mi: the chosen estimator.
+        x, y: the rows it estimated from (already in the coordinates it estimates in).
+        value: ``mi(x, y)``.
+        ceiling: (its name, nats) that no MI of these data exceeds.
+        remap: an invertible map of x and of y (MI unchanged), drawn from the generator.
+        join: y of one half beside y of the other, as one variable (labels: one label a pair).
+        seed: seeds the shuffle, the halves and the map.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    n = len(x)
+    order = torch.randperm(n, generator=gen)
+    a, b = order[: n // 2], order[n // 2 : 2 * (n // 2)]
+    half_a, half_b = mi(x[a], y[a]), mi(x[b], y[b])
+    half = (half_a + half_b) / 2
+    # Delete-half jackknife from two halves: their sd, times sqrt(kept / left) = 1.
+    stderr = abs(half_a - half_b) / math.sqrt(2)
+    tol = _tolerance(value, stderr, n // 2)
+    shuffled = mi(x[a], y[a][torch.randperm(len(a), generator=gen)])  # on a half: as telling, cheaper
+    xm, ym = remap(x, y, gen)
+    mapped = mi(xm, ym)
+    doubled = mi(side_by_side(x[a], x[b]), side_by_side(y[a], y[b]))
+    name, top = ceiling
+    checks = [
+        Check(
+            "independence",
+            abs(shuffled) <= max(_floor(n // 2), SHARE * abs(value)) + 2 * stderr,
+            {"shuffled": shuffled},
+            "the estimate on shuffled pairs is near 0",
+        ),
+        Check(
+            "invariance",
+            abs(mapped - value) <= tol,
+            {"mapped": mapped, "estimate": value},
+            "an invertible map of x and of y leaves it unchanged",
+        ),
+        Check(
+            "additivity",
+            abs(doubled - (half_a + half_b)) <= 2 * _tolerance(half, stderr, n // 2),
+            {"two copies": doubled, "sum of the halves": half_a + half_b},
+            "two independent copies side by side hold twice the MI",
+        ),
+        Check(
+            "half data",
+            abs(value - half) <= tol,
+            {"half": half, "estimate": value},
+            "half the rows give the same (the bias trend with N)",
+        ),
+        Check(
+            "ceiling",
+            value <= top + max(_floor(n), 2 * stderr),
+            {name: top, "estimate": value},
+            f"no MI exceeds {name}",
+        ),
+    ]
+    return {c.name: c for c in checks}, stderr, half
+
+
+def side_by_side(a: Tensor, b: Tensor) -> Tensor:
+    """Rows of ``a`` beside rows of ``b`` as one variable: columns side by side, or for integer codes
+    one code a pair."""
+    if a.is_floating_point():
+        return torch.cat([a, b], dim=1)
+    return a * (int(b.max()) + 1) + b
+
+
+def interval(value: float, stderr: float, checks: dict[str, Check], ceiling: float) -> tuple[float, float]:
+    """``value`` widened by two standard errors and by the bias the checks reveal: the change from half
+    the rows (the estimate's trend with N; as much again may remain at N), half the additivity gap
+    (the copies' error is that of two estimates) and the change under the invertible map; within
+    [0, ceiling]."""
+    fig = {name: check.figures for name, check in checks.items()}
+    trend = abs(value - fig["half data"]["half"])
+    gap = abs(fig["additivity"]["two copies"] - fig["additivity"]["sum of the halves"]) / 2
+    moved = abs(fig["invariance"]["mapped"] - value)
+    width = 2 * stderr + trend + gap + moved
+    # An estimate that grows with N is low (kNN estimators' bias is downward in dimension): the truth
+    # lies further above it than below.
+    up = width + (trend if value > fig["half data"]["half"] else 0.0)
+    high = min(ceiling, value + up)
+    return min(max(0.0, value - width), high), high
+
+
+def caveat(checks: dict[str, Check], advice: str) -> str | None:
+    """Which checks failed, and ``advice``; None if none did."""
+    failed = [str(c) for c in checks.values() if not c.passed]
+    return None if not failed else "; ".join(failed) + f"; {advice}"

@@ -1,0 +1,140 @@
+"""``method="auto"``: the choice rule on constructed cases, each check passing and failing, the
+report's fields, bad input named."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import pytest
+import torch
+
+from iblearn.data.synthetic import bivariate_normal, categorical_uniform, dense_gaussian, student_t
+from iblearn.estimators.auto import auto_estimate
+from iblearn.estimators.autocheck import Check, interval, run_checks
+from iblearn.estimators.reliability import UnreliableEstimateWarning
+
+
+def quiet(x, y, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnreliableEstimateWarning)
+        return auto_estimate(x, y, **kw)
+
+
+def test_the_rule_chooses_from_the_data():
+    x, y = bivariate_normal().sample(1000, seed=0)
+    assert quiet(x, y).chosen == "ksg"  # 1 x 1
+    x, y = dense_gaussian(3).sample(1000, seed=0)
+    assert quiet(x, y).chosen == "gaussian"  # looks jointly Gaussian
+    x, y = student_t(2, 2, dof=1.0).sample(1000, seed=0)
+    result = quiet(x, y)
+    assert result.chosen == "ksg" and result.features["kurtosis"] > 10  # heavy tails, not Gaussian
+    x, y = dense_gaussian(8).sample(1000, seed=0)
+    assert quiet(x, y).chosen == "gaussian"  # 16 joint dims: no kNN
+    x, labels = categorical_uniform(5).sample(1000, seed=0)
+    assert quiet(x, labels).chosen == "mixed_ksg"
+    assert quiet(labels, x).chosen == "mixed_ksg"  # labels first are swapped
+    assert quiet(labels, (labels + 1) % 5).chosen == "discrete"
+
+
+def test_ksg_chosen_in_several_dims_is_unreliable_as_the_rows_say():
+    x, y = student_t(2, 2, dof=1.0).sample(1000, seed=0)
+    result = quiet(x, y)
+    assert not result.checks["agreement"].passed and not result.reliable
+    assert "agreement: FAILED" in result.caveat
+
+
+def test_a_gaussian_is_estimated_reliably_with_an_interval_around_the_truth():
+    task = dense_gaussian(3)
+    x, y = task.sample(2000, seed=1)
+    result = quiet(x, y)
+    low, high = result.interval
+    assert result.reliable and result.caveat is None
+    assert low <= task.mutual_information <= high and low <= float(result) <= high
+    assert set(result.checks) == {"independence", "invariance", "additivity", "half data", "ceiling"}
+    assert all(c.passed for c in result.checks.values())
+    assert result.estimate.estimator == "gaussian" and result.estimate.stderr is not None
+
+
+def test_the_report_prints_in_one_line_and_in_full():
+    x, y = dense_gaussian(2).sample(500, seed=0)
+    result = quiet(x, y)
+    assert "\n" not in repr(result) and repr(result).startswith("AutoEstimate(")
+    text = str(result)
+    assert "interval" in text and "chosen:" in text and "additivity: passed" in text
+    assert math.isclose(float(result), result.value)
+
+
+def _gauss_mi(a, b):
+    from iblearn.functional import gaussian_mi
+
+    return float(gaussian_mi(a, b))
+
+
+def _checks_of(mi, x, y, **kw):
+    value = mi(x, y)
+    args = {"ceiling": ("log N", math.log(len(x))), "remap": lambda a, b, g: (a, b), "seed": 0} | kw
+    return run_checks(mi, x, y, value, **args)[0]
+
+
+def test_each_check_passes_on_a_sound_estimator():
+    x, y = dense_gaussian(2).sample(2000, seed=0)
+    checks = _checks_of(_gauss_mi, x.double(), y.double())
+    assert all(c.passed for c in checks.values()), checks
+
+
+@pytest.mark.parametrize("check", ["independence", "invariance", "additivity", "half data", "ceiling"])
+def test_each_check_fails_on_an_estimator_broken_its_way(check):
+    x, y = dense_gaussian(2).sample(2000, seed=0)
+    x, y = x.double(), y.double()
+    broken = {
+        "independence": lambda a, b: _gauss_mi(a, b) + 0.5,  # reads 0.5 at independence
+        "invariance": _gauss_mi,
+        "additivity": lambda a, b: _gauss_mi(a, b) if a.shape[1] == 2 else 0.5 * _gauss_mi(a, b),
+        "half data": lambda a, b: _gauss_mi(a, b) * (len(a) / 1000) ** 0.5,  # grows with N
+        "ceiling": lambda a, b: _gauss_mi(a, b) + 10.0,
+    }[check]
+    kw = {"remap": lambda a, b, g: (a**3, b)} if check == "invariance" else {}  # Gaussian MI is not
+    checks = _checks_of(broken, x, y, **kw)
+    assert not checks[check].passed, checks[check]
+
+
+def test_a_failed_check_makes_it_unreliable_with_a_caveat_and_a_warning():
+    # KSG's two copies of a 1 x 1 pair at 1.7 nats read far from twice the halves (4 dims, high MI).
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(2000, 1, generator=g)
+    y = x + 0.02 * torch.rand(2000, 1, generator=g)
+    with pytest.warns(UnreliableEstimateWarning, match="auto"):
+        result = auto_estimate(x, y)
+    assert not result.reliable and "FAILED" in result.caveat
+    assert not result.estimate.reliable
+
+
+def test_the_interval_holds_the_bias_the_checks_reveal():
+    checks = {
+        "half data": Check("half data", False, {"half": 0.8, "estimate": 1.0}, ""),
+        "additivity": Check("additivity", True, {"two copies": 1.5, "sum of the halves": 1.6}, ""),
+        "invariance": Check("invariance", True, {"mapped": 1.02, "estimate": 1.0}, ""),
+    }
+    low, high = interval(1.0, 0.01, checks, math.inf)
+    assert math.isclose(low, 1.0 - (0.02 + 0.2 + 0.05 + 0.02))
+    assert math.isclose(high, 1.0 + 2 * 0.2 + 0.02 + 0.05 + 0.02)
+    assert interval(1.0, 0.01, checks, 1.1)[1] == 1.1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"x": torch.full((100, 2), float("nan"))}, "x"),
+        ({"y": torch.randn(99, 2)}, "sample counts differ: x has 100, y has 99"),
+        ({"y": torch.ones(100, 2)}, "y"),
+        ({"x": torch.randn(10, 2), "y": torch.randn(10, 2)}, "x"),
+        ({"k": 0}, "k"),
+        ({"neural_steps": -1}, "neural_steps"),
+        ({"seed": "0"}, "seed"),
+    ],
+)
+def test_bad_input_is_named(kwargs, name):
+    args = {"x": torch.randn(100, 2), "y": torch.randn(100, 2)} | kwargs
+    with pytest.raises(ValueError, match=rf"^{name}"):
+        auto_estimate(args.pop("x"), args.pop("y"), **args)
