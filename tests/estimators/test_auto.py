@@ -138,3 +138,12 @@ def test_bad_input_is_named(kwargs, name):
     args = {"x": torch.randn(100, 2), "y": torch.randn(100, 2)} | kwargs
     with pytest.raises(ValueError, match=rf"^{name}"):
         auto_estimate(args.pop("x"), args.pop("y"), **args)
+
+
+@pytest.mark.slow
+def test_a_neural_budget_fits_mine_beside_the_gaussian_where_the_joint_is_not_gaussian():
+    x, y = student_t(6, 6, dof=3.0).sample(800, seed=0)
+    result = quiet(x, y, neural_steps=30)
+    assert result.features["mardia"] > 0.03 and "MINE (30 steps)" in result.why
+    assert result.chosen in ("gaussian", "mine")
+    assert quiet(x, y).why.count("MINE") == 0  # no fit without a budget
