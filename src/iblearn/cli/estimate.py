@@ -355,22 +355,22 @@ def _estimate_auto(x: Any, y: Any, given: dict[str, Any], args: argparse.Namespa
     result = auto_estimate(x, y, k=given.get("k", 3), seed=args.seed)
     seconds = time.perf_counter() - start
     if not args.json:
-        out.print(escape(str(result)))
-        out.print(f"[dim]auto; N = {result.estimate.n_samples}; {seconds:.3f} s[/dim]")
+        out.print(escape(result.report()))
+        out.print(f"[dim]auto; N = {result.n_samples}; {seconds:.3f} s[/dim]")
         return 0
-    checks = {n: {"passed": c.passed, **c.figures} for n, c in result.checks.items()}
+    checks = {n: {"passed": c.passed, **c.figures} for n, c in (result.checks or {}).items()}
     record = {
         "quantity": "I(X;Y)",
         "value": float(result),
         "unit": "nats",
-        "interval": list(result.interval),
+        "interval": list(result.interval or ()),
         "method": "auto",
         "chosen": result.chosen,
         "why": result.why,
         "checks": checks,
         "reliable": result.reliable,
         "caveat": result.caveat,
-        "n_samples": result.estimate.n_samples,
+        "n_samples": result.n_samples,
         "seed": args.seed,
         "seconds": round(seconds, 4),
     }

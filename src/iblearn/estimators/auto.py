@@ -27,6 +27,7 @@ failed check makes the estimate unreliable.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import torch
@@ -35,7 +36,7 @@ from torch import Tensor
 from iblearn import _checks as V
 from iblearn import functional as ibf
 from iblearn.estimators import reliability
-from iblearn.estimators.autocheck import FLOOR, MI, SHARE, AutoEstimate, Check, caveat, interval, run_checks
+from iblearn.estimators.autocheck import FLOOR, MI, SHARE, Check, caveat, interval, run_checks
 from iblearn.estimators.base import MIEstimate
 from iblearn.functional.multivariate import copula_normal
 
@@ -133,7 +134,7 @@ def _rotate(t: Tensor, gen: torch.Generator, scores: bool = True) -> Tensor:
     return copula_normal(t.double() @ q) if scores else t.double() @ q
 
 
-def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: int = 0) -> AutoEstimate:
+def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: int = 0) -> MIEstimate:
     """I(X; Y) by an estimator chosen from the data (the module's rule), checked without the truth.
 
     Args:
@@ -144,8 +145,9 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
         seed: seeds the jitter, the checks' shuffles, halves and rotations, and MINE.
 
     Returns:
-        An :class:`~iblearn.estimators.autocheck.AutoEstimate`: the chosen estimator's estimate, the
-        interval, the choice and why, every check, ``reliable`` and ``caveat``.
+        The chosen estimator's :class:`~iblearn.estimators.MIEstimate` with ``interval``, ``chosen``,
+        ``why``, ``checks`` and ``features`` filled in, ``reliable`` and ``caveat`` from its checks;
+        ``str`` is one line, :meth:`~iblearn.estimators.MIEstimate.report` the whole report.
 
     Raises:
         ValueError: naming ``x``, ``y``, ``k``, ``neural_steps`` or ``seed``: NaN or Inf, a constant
@@ -235,7 +237,7 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
     why_not = caveat(checks, _ADVICE)
     if why_not is not None:
         est = reliability.flagged(est, "auto", why_not)
-    return AutoEstimate(est, (low, high), chosen, why, checks, feats, est.reliable, est.caveat)
+    return replace(est, interval=(low, high), chosen=chosen, why=why, checks=checks, features=feats)
 
 
 def _gaussian(feats: dict[str, float]) -> bool:

@@ -1,5 +1,5 @@
 """Checks that need no truth, for an estimate that ``method="auto"`` (:mod:`iblearn.estimators.auto`)
-made, and the report that carries them.
+made; the estimate carries them in ``MIEstimate.checks``.
 
 Each check reruns the chosen estimator on data whose MI is known from the original's: independently
 shuffled pairs (0), an invertible map of x and of y (unchanged), two independent copies side by side
@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
-
-from iblearn.estimators.base import MIEstimate
 
 #: Below this many nats, every gap a check measures is noise (KSG on independent normals at N = 2,500
 #: reads within +-0.02).
@@ -42,56 +40,6 @@ class Check:
     def __str__(self) -> str:
         numbers = ", ".join(f"{k} {v:.4g}" for k, v in self.figures.items())
         return f"{self.name}: {'passed' if self.passed else 'FAILED'} ({self.expects}: {numbers})"
-
-
-@dataclass(frozen=True, eq=False)
-class AutoEstimate:
-    """What ``method="auto"`` returns: the chosen estimator's :class:`MIEstimate` and what the checks
-    say of it. ``float()`` reads the value; ``repr`` is one line, ``str`` the whole report.
-
-    Attributes:
-        estimate: the chosen estimator's estimate on every row (``reliable`` and ``caveat`` as below).
-        interval: (low, high) in nats: two standard errors and the bias the checks reveal.
-        chosen: the estimator's registry name (``"ksg"``, ``"gaussian"``, ``"mixed_ksg"``, ...), with
-            ``"copula "`` before it where it ran on each column's normal scores.
-        why: the features of the data and the rule that chose it.
-        checks: check name -> :class:`Check`.
-        features: what was measured of the data to choose.
-        reliable: False when a check failed or the estimator flagged its estimate.
-        caveat: which checks failed and what to do, else None.
-    """
-
-    estimate: MIEstimate
-    interval: tuple[float, float]
-    chosen: str
-    why: str
-    checks: dict[str, Check]
-    features: dict[str, float] = field(default_factory=dict)
-    reliable: bool = True
-    caveat: str | None = None
-
-    @property
-    def value(self) -> float:
-        return float(self.estimate)
-
-    def __float__(self) -> float:
-        return self.value
-
-    def __repr__(self) -> str:
-        low, high = self.interval
-        flag = "" if self.reliable else ", unreliable"
-        return f"AutoEstimate({self.value:.4f} nats [{low:.4f}, {high:.4f}], {self.chosen}{flag})"
-
-    def __str__(self) -> str:
-        low, high = self.interval
-        lines = [
-            f"I(X;Y) = {self.value:.4f} nats, interval [{low:.4f}, {high:.4f}] ({self.chosen}, "
-            f"N={self.estimate.n_samples})",
-            f"chosen: {self.why}",
-            *(f"  {check}" for check in self.checks.values()),
-            "reliable" if self.reliable else f"unreliable: {self.caveat}",
-        ]
-        return "\n".join(lines)
 
 
 def _floor(n: int) -> float:

@@ -80,6 +80,14 @@ class MIEstimate:
         caveat: why the estimate is not reliable, else None.
         split: the rows behind an estimate that fitted a critic first (:func:`iblearn.estimate_mi`):
             ``{"train": ..., "validation": ..., "test": ...}``, the estimate on the test rows.
+        interval: ``(low, high)`` in ``unit`` from ``method="auto"``
+            (:func:`iblearn.estimators.auto.auto_estimate`): two standard errors and the bias its
+            checks reveal; else None.
+        chosen: the estimator ``method="auto"`` chose (``estimator``, with ``"copula "`` before it
+            where it ran on each column's normal scores), and ``why``: the rule and the data's
+            features that chose it.
+        checks: ``method="auto"``'s self-checks, name -> :class:`iblearn.estimators.autocheck.Check`.
+        features: what ``method="auto"`` measured of the data to choose.
     """
 
     value: Tensor
@@ -95,6 +103,11 @@ class MIEstimate:
     reliable: bool = True
     caveat: str | None = None
     split: dict[str, int] | None = None
+    interval: tuple[float, float] | None = None
+    chosen: str | None = None
+    why: str | None = None
+    checks: dict[str, Any] | None = None
+    features: dict[str, float] | None = None
 
     def __float__(self) -> float:
         return float(self.value.detach())
@@ -105,15 +118,28 @@ class MIEstimate:
             text += f" ± {self.stderr:.4f} (standard error)"
         if self.p_value is not None:
             text += f" (p = {self.p_value:.3g})"
-        text = f"{text} [{self.estimator}, N={self.n_samples}]"
+        if self.interval is not None:
+            text += f", interval [{self.interval[0]:.4f}, {self.interval[1]:.4f}]"
+        text = f"{text} [{self.chosen or self.estimator}, N={self.n_samples}]"
         return text if self.reliable else f"{text}, unreliable: {self.caveat}"
+
+    def report(self) -> str:
+        """The estimate in full: its line, then what chose the estimator and each self-check's outcome
+        (``method="auto"``), one a line."""
+        lines = [str(self)]
+        if self.why is not None:
+            lines.append(f"chosen: {self.why}")
+        lines += [f"  {check}" for check in (self.checks or {}).values()]
+        return "\n".join(lines)
 
     def __repr__(self) -> str:
         # The dataclass repr printed the whole tensor and every empty field: a screenful in a notebook.
         spread = "" if self.stderr is None else f" ± {self.stderr:.4f} se"
+        if self.interval is not None:
+            spread += f" [{self.interval[0]:.4f}, {self.interval[1]:.4f}]"
         flag = "" if self.reliable else ", unreliable"
         value = f"{float(self):.4f} {self.unit}{spread}"
-        return f"MIEstimate({value}, {self.estimator}, N={self.n_samples}{flag})"
+        return f"MIEstimate({value}, {self.chosen or self.estimator}, N={self.n_samples}{flag})"
 
     def __format__(self, spec: str) -> str:
         return format(float(self), spec) if spec else str(self)

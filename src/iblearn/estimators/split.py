@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 
 from iblearn import _checks as V
+from iblearn.estimators.auto import auto_estimate
 from iblearn.estimators.base import Estimator, MIEstimate
 from iblearn.estimators.neural import NeuralEstimator
 from iblearn.estimators.neural.inputs import refuse_constant
@@ -125,7 +126,7 @@ def normal_scores(t: Tensor, reference: Tensor) -> Tensor:
 def estimate_mi(
     x: Any,
     y: Any,
-    method: str = "mine",
+    method: str = "auto",
     *,
     test: float = 0.2,
     steps: int = 3000,
@@ -135,7 +136,11 @@ def estimate_mi(
     standardize: str = "ranks",
     **settings: Any,
 ) -> MIEstimate:
-    """I(X; Y) in one call: split, fit with early stopping, estimate on held-out rows, standard error.
+    """I(X; Y) in one call: by default an estimator chosen from the data and checked by it
+    (``method="auto"``, :func:`iblearn.estimators.auto.auto_estimate`: the estimate comes with an
+    ``interval``, the estimator ``chosen`` and ``why``, and its ``checks``; only ``k`` and
+    ``neural_steps`` of the settings below apply to it). Or a named estimator: split, fit with early
+    stopping, estimate on held-out rows, standard error.
 
     For a neural ``method`` (``"mine"``, ``"infonce"``, ``"nwj"``, ...) the rows are split into training
     (of which the critic holds out ``validation``, 0.2 by default, to stop early on) and ``test``
@@ -148,7 +153,7 @@ def estimate_mi(
 
     Args:
         x, y: samples as rows, ``(N, dx)`` and ``(N, dy)``; y may be ``(N,)`` integer class labels.
-        method: a registry name (:func:`iblearn.estimators.get_estimator`).
+        method: ``"auto"``, or a registry name (:func:`iblearn.estimators.get_estimator`).
         test: the share of rows the estimate is on (neural methods).
         steps: at most this many training steps (fewer when the validation bound stops improving).
         batch_size: rows per training step.
@@ -171,6 +176,13 @@ def estimate_mi(
         >>> result.estimator, result.split
         ('mine', {'train': 1280, 'validation': 320, 'test': 400})
     """
+    if method == "auto":
+        unknown = sorted(set(settings) - {"k", "neural_steps"})
+        if unknown:
+            raise ValueError(
+                f"{', '.join(unknown)}: not a setting of method='auto' (it takes k, neural_steps)"
+            )
+        return auto_estimate(x, y, seed=seed, **settings)
     xt, yt = V.as_tensor(x, "x"), V.as_tensor(y, "y")
     if method not in REGISTRY or not REGISTRY[method].trainable:
         est = get_estimator(method, **settings)  # names an unknown method
