@@ -148,3 +148,15 @@ def test_a_neural_budget_fits_mine_beside_the_gaussian_where_the_joint_is_not_ga
     assert result.features["mardia"] > 0.03 and "MINE (30 steps)" in result.why
     assert result.chosen in ("gaussian", "mine")
     assert quiet(x, y).why.count("MINE") == 0  # no fit without a budget
+
+
+def test_estimate_mi_is_auto_by_default_and_names_a_setting_auto_does_not_take():
+    from iblearn.estimators import estimate_mi
+
+    x, y = dense_gaussian(2).sample(600, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = estimate_mi(x, y)
+    assert result.chosen is not None and result.interval is not None and result.checks
+    with pytest.raises(ValueError, match=r"^hidden: not a setting of method='auto'"):
+        estimate_mi(x, y, hidden=(8,))
