@@ -60,7 +60,6 @@ import argparse
 import contextlib
 import copy
 import fnmatch
-import itertools
 import math
 import os
 import platform
@@ -83,11 +82,13 @@ with contextlib.suppress(ImportError):  # a source tree on a machine where iblea
     import iblearn  # noqa: F401
 if "iblearn" not in sys.modules:
     sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))  # benchmarks.runners
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from torch import Tensor, nn  # noqa: E402
 
+from benchmarks.runners.paired import mlp, paired_ratio, proximal_steps  # noqa: E402
 from iblearn import functional as ibf  # noqa: E402
 from iblearn.analysis import InformationPlane, ib_functional  # noqa: E402
 from iblearn.estimators import REGISTRY, InfoNCE, get_estimator  # noqa: E402
@@ -296,16 +297,9 @@ def check_estimator(name: str, device: torch.device) -> dict[str, Any]:
     }
 
 
-def _mlp(*widths: int) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    for a, b in itertools.pairwise(widths):
-        layers += [nn.Linear(a, b), nn.ReLU()]
-    return nn.Sequential(*layers[:-1])
-
-
 def check_proximal(device: torch.device, quick: bool) -> dict[str, Any]:
     torch.manual_seed(0)
-    model = _mlp(20, 16, 16, 4)
+    model = mlp(20, 16, 16, 4)
     x, y = torch.randn(64, 20), torch.randint(0, 4, (64,))
 
     def run(dev: torch.device) -> tuple[nn.Module, ProximalSplit, Callable[[], Any]]:
@@ -340,7 +334,7 @@ def check_mi_decay(device: torch.device, quick: bool) -> dict[str, Any]:
 
     def run(dev: torch.device) -> tuple[list[Any], nn.Module, Any]:
         torch.manual_seed(0)
-        net = _mlp(6, 8, 3).to(dev)
+        net = mlp(6, 8, 3).to(dev)
         opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
         probe = MIProbe(x, y, 100)
         sched = MIDecayLR(
@@ -539,39 +533,7 @@ def neural_speed(steps: int) -> Callable[[torch.device], Callable[[], Any]]:
 def proximal_ratio(device: torch.device, steps: int) -> dict[str, float]:
     """A ProximalSplit step's time over a plain Adam step's, interleaved, median of the pairs' ratios
     (the ratio check's network: 784-256x5-10, batch 128, split after its third layer)."""
-    torch.manual_seed(0)
-    model = _mlp(784, 256, 256, 256, 256, 256, 10).to(device)
-    x, y = torch.randn(128, 784, device=device), torch.randint(0, 10, (128,), device=device)
-    plain_model = copy.deepcopy(model)
-    adam = torch.optim.Adam(plain_model.parameters(), lr=1e-3)
-    f, g = split_model(model, 6)
-    split = ProximalSplit(f.parameters(), g.parameters(), beta=10.0)
-
-    def plain() -> None:
-        adam.zero_grad()
-        F.cross_entropy(plain_model(x), y).backward()
-        adam.step()
-
-    def closure() -> tuple[Tensor, Tensor]:
-        z = f(x)
-        return F.cross_entropy(g(z), y), z
-
-    def hot() -> None:
-        split.step(closure)
-
-    hot()
-    plain()
-    hots: list[float] = []
-    cores: list[float] = []
-    for i in range(steps):
-        pair = ((hot, hots), (plain, cores)) if i % 2 == 0 else ((plain, cores), (hot, hots))
-        for fn, out in pair:
-            out.append(timed(fn, device))
-    return {
-        "ratio": statistics.median(h / c for h, c in zip(hots, cores, strict=True)),
-        "step_s": statistics.median(hots),
-        "plain_s": statistics.median(cores),
-    }
+    return paired_ratio(*proximal_steps(device), steps, timer=partial(timed, device=device))
 
 
 def mole_epoch(n: int) -> Callable[[torch.device], Callable[[], Any]]:
@@ -675,12 +637,12 @@ def plan(
         steps = 6 if quick else 60
         dev, cpu = proximal_ratio(device, steps), proximal_ratio(torch.device("cpu"), steps)
         return {
-            "device_s": dev["step_s"],
-            "cpu_s": cpu["step_s"],
+            "device_s": dev["hot_s"],
+            "cpu_s": cpu["hot_s"],
             "device_ratio": dev["ratio"],
             "cpu_ratio": cpu["ratio"],
-            "device_plain_s": dev["plain_s"],
-            "cpu_plain_s": cpu["plain_s"],
+            "device_plain_s": dev["core_s"],
+            "cpu_plain_s": cpu["core_s"],
             "pairs": steps,
         }
 

@@ -24,48 +24,24 @@ import _prelude  # noqa: F401  (first: one thread per library, the checkout's ro
 # isort: split
 
 import argparse
-import copy
-import statistics
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
+from benchmarks.runners.paired import paired_ratio, proximal_steps
 from iblearn.functional import gram_matrix, ksg_mi, renyi_mi
 from iblearn.functional._neighbors import count_within, kth_neighbour
 from iblearn.functional.knn import prepare_samples
-from iblearn.optim import ProximalSplit, split_model
 from iblearn.records import environment, markdown_table, read_json, write_json
 
 OUT = Path(__file__).parent / "results" / "ratios" / "results.json"
 TOLERANCE = 1.5
-
-Step = Callable[[], Any]
-
-
-def paired_ratio(hot: Step, core: Step, repeats: int) -> dict[str, float]:
-    """Median over ``repeats`` interleaved pairs of hot's thread CPU time over core's (one warm-up
-    call each first), with the median seconds of each."""
-    hot(), core()
-    hots, cores = [], []
-    for i in range(repeats):
-        for name, fn in (("hot", hot), ("core", core)) if i % 2 == 0 else (("core", core), ("hot", hot)):
-            start = time.thread_time()
-            fn()
-            (hots if name == "hot" else cores).append(time.thread_time() - start)
-    return {
-        "ratio": statistics.median(h / c for h, c in zip(hots, cores, strict=True)),
-        "hot_s": statistics.median(hots),
-        "core_s": statistics.median(cores),
-        "repeats": repeats,
-    }
 
 
 def gaussians(n: int, dx: int, dy: int, seed: int = 0) -> tuple[Tensor, Tensor]:
@@ -110,33 +86,8 @@ def ksg_case(repeats: int) -> dict[str, float]:
     return paired_ratio(lambda: ksg_mi(x, y), core, repeats)
 
 
-def mlp() -> nn.Sequential:
-    widths = [784, 256, 256, 256, 256, 256, 10]
-    layers: list[nn.Module] = []
-    for i in range(6):
-        layers += [nn.Linear(widths[i], widths[i + 1]), nn.ReLU()]
-    return nn.Sequential(*layers[:-1])
-
-
 def proximal_case(repeats: int) -> dict[str, float]:
-    torch.manual_seed(0)
-    model = mlp()
-    x, y = torch.randn(128, 784), torch.randint(0, 10, (128,))
-    plain_model = copy.deepcopy(model)
-    adam = torch.optim.Adam(plain_model.parameters(), lr=1e-3)
-    f, g = split_model(model, 6)
-    split = ProximalSplit(f.parameters(), g.parameters(), beta=10.0)
-
-    def plain() -> None:
-        adam.zero_grad()
-        F.cross_entropy(plain_model(x), y).backward()
-        adam.step()
-
-    def closure() -> tuple[Tensor, Tensor]:
-        z = f(x)
-        return F.cross_entropy(g(z), y), z
-
-    return paired_ratio(lambda: split.step(closure), plain, repeats)
+    return paired_ratio(*proximal_steps(torch.device("cpu")), repeats)
 
 
 #: name: (hot path, core operation, measure, repetitions)
