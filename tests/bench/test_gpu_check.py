@@ -1,5 +1,6 @@
 """benchmarks/gpu_check.py on the CPU against the CPU (``--device cpu --quick``): the rows it writes, a
-rerun that skips what is done, the exit status of a failed check, the budget's skips, and its counters."""
+rerun that skips what is done, the exit status of a failed check, the budget's skips, and the counters
+of its rows (benchmarks/runners/gpu_rows.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 import pytest
 import torch
 from benchmarks import gpu_check
+from benchmarks.runners import gpu_rows
 from torch import nn
 
 SUBSET = ["estimator:ksg", "estimator:mine", "proximal_split", "ib_functional:noisy", "ksg_5x5_n1000"]
@@ -66,19 +68,19 @@ def test_a_figure_predicted_over_the_budget_is_skipped_and_says_so(tmp_path):
 
 def test_the_counters():
     t = torch.ones(3)
-    copies = gpu_check.host_copies(lambda: float(t.sum()) + int(t.argmax()), 4, torch.device("cpu"))
+    copies = gpu_rows.host_copies(lambda: float(t.sum()) + int(t.argmax()), 4, torch.device("cpu"))
     assert copies["scalar_reads"] == 2 and copies["dtoh"] == copies["htod"] == 0
     cpu = torch.device("cpu")
     model = nn.Linear(2, 2)
     opt = torch.optim.Adam(model.parameters())
     model(torch.ones(1, 2)).sum().backward()
     opt.step()
-    assert gpu_check.misplaced(cpu, model=model, optimizer=opt) == []  # Adam's step counts are left out
-    assert gpu_check.misplaced(cpu, model=nn.Linear(2, 2).to("meta")) == [
+    assert gpu_rows.misplaced(cpu, model=model, optimizer=opt) == []  # Adam's step counts are left out
+    assert gpu_rows.misplaced(cpu, model=nn.Linear(2, 2).to("meta")) == [
         "model.weight on meta",
         "model.bias on meta",
     ]
-    assert gpu_check.over_budget({"dtoh": 3, "htod": 0, "scalar_reads": 2, "device_events": 9}, cpu)
+    assert gpu_rows.over_budget({"dtoh": 3, "htod": 0, "scalar_reads": 2, "device_events": 9}, cpu)
 
 
 @pytest.mark.slow

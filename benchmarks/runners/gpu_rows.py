@@ -1,0 +1,500 @@
+"""The rows of benchmarks/gpu_check.py, each a call on the device and on the CPU with the same seed and
+inputs: the correctness checks (every registry estimator, ProximalSplit, MIDecayLR, train_greedy, the IB
+functional, the information plane; their values, where their states live, the host copies of a step)
+and the timed hot paths (see that script's notes for what each row measures and its budgets).
+
+Not part of the installed package: the driver imports it from the root of a source checkout.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from benchmarks.runners.paired import mlp, paired_ratio, proximal_steps
+from iblearn import functional as ibf
+from iblearn.analysis import InformationPlane, ib_functional
+from iblearn.estimators import REGISTRY, InfoNCE, get_estimator
+from iblearn.optim import MIDecayLR, MIProbe, ProximalSplit, split_model
+from iblearn.training import Batch, CrossEntropy, InfoMax, train_greedy
+
+RTOL, ATOL = 1e-4, 1e-6  # one call, float32 or float64: the same numbers up to rounding
+FIT_RTOL, FIT_ATOL = 1e-3, 1e-3  # after FIT_STEPS float32 Adam steps, rounding grown by training
+FIT_STEPS = 20
+HTOD_BUDGET = 4  # host-to-device copies a step may make (indices drawn on a CPU generator, constants)
+
+
+# ------------------------------------------------------------------------------------------ measuring
+def moved(value: Any, device: torch.device) -> Any:
+    """``value`` with every tensor in it (in tuples and lists too) on ``device``."""
+    if isinstance(value, Tensor):
+        return value.to(device)
+    if isinstance(value, tuple | list):
+        return type(value)(moved(v, device) for v in value)
+    return value
+
+
+def tensors_in(value: Any, name: str = "") -> Iterator[tuple[str, Tensor]]:
+    """Every tensor in nested dicts, lists and tuples (a state dict, an optimizer's state), by path."""
+    if isinstance(value, Tensor):
+        yield name, value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from tensors_in(v, f"{name}.{k}" if name else str(k))
+    elif isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            yield from tensors_in(v, f"{name}.{i}")
+
+
+def misplaced(device: torch.device, **states: Any) -> list[str]:
+    """The tensors of ``states`` (modules, optimizers, schedulers: their state dicts) not on ``device``.
+
+    Left out, where torch keeps them on the CPU by design: an optimizer's ``step`` counts (0-d) and the
+    states of random generators (byte tensors)."""
+    found = []
+    for what, obj in states.items():
+        state = obj.state_dict() if hasattr(obj, "state_dict") else obj
+        for name, t in tensors_in(state, what):
+            if t.dtype == torch.uint8 or (t.ndim == 0 and name.rsplit(".", 1)[-1] == "step"):
+                continue
+            if t.device.type != device.type:
+                found.append(f"{name} on {t.device}")
+    return found
+
+
+def host_copies(step: Callable[[], Any], steps: int, device: torch.device) -> dict[str, float]:
+    """Per step, over ``steps`` calls of ``step`` (after one unprofiled call): device-to-host and
+    host-to-device copies, and explicit scalar reads."""
+    from torch.profiler import ProfilerActivity, profile
+
+    step()
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    with profile(activities=activities) as prof:
+        for _ in range(steps):
+            step()
+        synchronize(device)
+    events = prof.events()
+    names = [e.name for e in events]
+    return {
+        "dtoh": sum("Memcpy DtoH" in n for n in names) / steps,
+        "htod": sum("Memcpy HtoD" in n for n in names) / steps,
+        "scalar_reads": sum(n == "aten::_local_scalar_dense" for n in names) / steps,
+        "device_events": sum(e.device_type.name == "CUDA" for e in events),
+        "profiled_steps": steps,
+    }
+
+
+def over_budget(copies: dict[str, float], device: torch.device) -> list[str]:
+    if device.type == "cuda" and not copies["device_events"]:
+        return ["the profiler saw no device activity: copies not counted"]
+    out = []
+    if copies["dtoh"] > copies["scalar_reads"]:
+        out.append(f"{copies['dtoh']:g} device-to-host copies a step for {copies['scalar_reads']:g} reads")
+    if copies["htod"] > HTOD_BUDGET:
+        out.append(f"{copies['htod']:g} host-to-device copies a step (budget {HTOD_BUDGET})")
+    return out
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def timed(fn: Callable[[], Any], device: torch.device) -> float:
+    """Seconds of one call: CUDA events on a GPU, thread CPU time on the CPU."""
+    if device.type == "cuda":
+        synchronize(device)
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        fn()
+        end.record()
+        synchronize(device)
+        return start.elapsed_time(end) / 1e3
+    start_s = time.thread_time()
+    fn()
+    return time.thread_time() - start_s
+
+
+def median_time(fn: Callable[[], Any], device: torch.device, repeats: int, warm: bool = True) -> float:
+    if warm:
+        fn()
+    return statistics.median(timed(fn, device) for _ in range(repeats))
+
+
+def compare(a: float, b: float, rtol: float, atol: float) -> tuple[bool, float]:
+    diff = abs(a - b)
+    return (math.isfinite(a) and math.isfinite(b) and diff <= atol + rtol * abs(b)), diff
+
+
+def rows_of(n: int, d: int, seed: int = 0, dy: int | None = None) -> tuple[Tensor, Tensor]:
+    """``x (n, d)`` standard normal and ``y (n, dy or d)``: x's first columns plus noise."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, d, generator=g)
+    dy = d if dy is None else dy
+    return x, x[:, :dy] + torch.randn(n, dy, generator=g)
+
+
+# ---------------------------------------------------------------------------------------- correctness
+class _Encoder(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = nn.Linear(2, 3)
+
+    def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
+        return self.lin(x)
+
+
+def _ring(n: int) -> Tensor:
+    return torch.stack([torch.arange(n), (torch.arange(n) + 1) % n])
+
+
+def estimator_case(name: str) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
+    """A small estimator of registry name ``name`` (seeded), its data, and ``fit``'s keywords."""
+    torch.manual_seed(0)
+    x, y = rows_of(64, 2, dy=1)
+    vector: dict[str, Any] = {"steps": FIT_STEPS, "batch_size": 32}
+    if name == "mixed_ksg":
+        return get_estimator(name), (x, torch.arange(64) % 3), {}
+    if not REGISTRY[name].trainable:
+        return get_estimator(name), (x, y), {}
+    if name == "aamine":
+        net = nn.Sequential(nn.Linear(2, 3), nn.Tanh())
+        return get_estimator(name, subnet=net, noise_std=0.2, hidden=(8,), seed=4), (x,), vector
+    if name == "dim":
+        g = torch.Generator().manual_seed(1)
+        data = (torch.randn(32, 2, 3, 3, generator=g), torch.randn(32, 2, generator=g))
+        return get_estimator(name, mode="global", hidden=8, seed=6), data, {**vector, "batch_size": 16}
+    if name in ("gmi", "dgi"):
+        g = torch.Generator().manual_seed(2)
+        nodes = torch.randn(10, 2, generator=g)
+        if name == "gmi":
+            est = get_estimator(name, rep_dim=4, feature_dim=2, seed=7)
+            h = torch.randn(10, 4, generator=g)
+        else:
+            encoder = _Encoder()
+            est = get_estimator(name, encoder=encoder, rep_dim=3, lr=1e-2, seed=8)
+            h = encoder(nodes, _ring(10)).detach()
+        return est, (h, (nodes, _ring(10))), {"steps": FIT_STEPS}
+    settings: dict[str, Any] = {"x_dim": 2, "y_dim": 1, "hidden": (8,), "seed": 3}
+    if name == "club":
+        settings.pop("x_dim")
+    if name == "mienf":
+        settings.update(flow="maf", transforms=1)
+    return get_estimator(name, **settings), (x, y), vector
+
+
+def check_estimator(name: str, device: torch.device) -> dict[str, Any]:
+    est, data, fit = estimator_case(name)
+    on_device = copy.deepcopy(est).to(device)
+    data_device = moved(data, device)
+    row: dict[str, Any] = {}
+    if fit:
+        est.fit(*data, **fit)
+        on_device.fit(*data_device, **fit)
+    cpu_value = float(est(*data))
+    result = on_device(*data_device)
+    rtol, atol = (FIT_RTOL, FIT_ATOL) if fit else (RTOL, ATOL)
+    ok, diff = compare(float(result), cpu_value, rtol, atol)
+    problems = [] if ok else [f"value {float(result):.6g} against the CPU's {cpu_value:.6g}"]
+    if result.value.device.type != device.type:
+        problems.append(f"estimate on {result.value.device}")
+    problems += misplaced(device, estimator=on_device)
+    if fit:  # the hot loop: training steps
+        batch = tuple(
+            moved(d[:16] if isinstance(d, Tensor) and name not in ("gmi", "dgi") else d, device) for d in data
+        )
+        row["copies"] = host_copies(lambda: on_device.train_step(*batch), 3, device)
+    else:  # one estimate is the hot path
+        row["copies"] = host_copies(lambda: on_device(*data_device), 2, device)
+    problems += over_budget(row["copies"], device)
+    return {
+        **row,
+        "value": float(result),
+        "cpu_value": cpu_value,
+        "diff": diff,
+        "tolerance": [rtol, atol],
+        "problems": problems,
+    }
+
+
+def check_proximal(device: torch.device, quick: bool) -> dict[str, Any]:
+    torch.manual_seed(0)
+    model = mlp(20, 16, 16, 4)
+    x, y = torch.randn(64, 20), torch.randint(0, 4, (64,))
+
+    def run(dev: torch.device) -> tuple[nn.Module, ProximalSplit, Callable[[], Any]]:
+        net = copy.deepcopy(model).to(dev)
+        f, g = split_model(net, 2)
+        opt = ProximalSplit(f.parameters(), g.parameters(), beta=10.0)
+        xd, yd = x.to(dev), y.to(dev)
+
+        def closure() -> tuple[Tensor, Tensor]:
+            z = f(xd)
+            return F.cross_entropy(g(z), yd), z
+
+        return net, opt, lambda: opt.step(closure)
+
+    (net_c, _, step_c), (net_d, opt_d, step_d) = run(torch.device("cpu")), run(device)
+    for _ in range(5):
+        step_c(), step_d()
+    diff = max(
+        float((a.detach().cpu() - b.detach()).abs().max())
+        for a, b in zip(net_d.parameters(), net_c.parameters(), strict=True)
+    )
+    problems = [] if diff <= FIT_ATOL else [f"weights differ by {diff:.3g} after 5 steps"]
+    problems += misplaced(device, model=net_d, optimizer=opt_d)
+    copies = host_copies(step_d, 3, device)
+    return {"diff": diff, "copies": copies, "problems": problems + over_budget(copies, device)}
+
+
+def check_mi_decay(device: torch.device, quick: bool) -> dict[str, Any]:
+    g = torch.Generator().manual_seed(0)
+    y = torch.randint(0, 3, (200,), generator=g)
+    x = torch.randn(200, 6, generator=g) + y[:, None].float()
+
+    def run(dev: torch.device) -> tuple[list[Any], nn.Module, Any]:
+        torch.manual_seed(0)
+        net = mlp(6, 8, 3).to(dev)
+        opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+        probe = MIProbe(x, y, 100)
+        sched = MIDecayLR(
+            opt, lr_min=1e-3, lr_max=0.1, epsilon=0.01, epochs=3, ixy=probe.ixy(), ity0=probe.measure(net)[0]
+        )
+        lrs = list(sched.get_last_lr())
+        xd, yd = x.to(dev), y.to(dev)
+        for _ in range(2):
+            opt.zero_grad()
+            F.cross_entropy(net(xd), yd).backward()
+            opt.step()
+            sched.step(torch.tensor(probe.measure(net)[0], device=dev))  # a tensor on the device too
+            lrs += sched.get_last_lr()
+        return lrs, net, opt
+
+    lr_c, _, _ = run(torch.device("cpu"))
+    lr_d, net, opt = run(device)
+    diff = max(abs(a - b) for a, b in zip(lr_c, lr_d, strict=True))
+    problems = [] if diff <= FIT_ATOL * max(lr_c) else [f"learning rates {lr_d} against {lr_c}"]
+    return {
+        "lrs": lr_d,
+        "cpu_lrs": lr_c,
+        "diff": diff,
+        "problems": problems + misplaced(device, model=net, optimizer=opt),
+    }
+
+
+def check_greedy(device: torch.device, quick: bool) -> dict[str, Any]:
+    g = torch.Generator().manual_seed(0)
+    y = torch.randint(0, 2, (200,), generator=g)
+    x = torch.randn(200, 10, generator=g)
+    x[:, :3] += 2.0 * y[:, None].float()
+    batches = [Batch(x[i : i + 50], y[i : i + 50]) for i in range(0, 200, 50)]
+
+    def run(dev: torch.device) -> tuple[list[nn.Module], Any]:
+        torch.manual_seed(0)
+        modules: list[nn.Module] = [nn.Sequential(nn.Linear(10, 16), nn.ReLU()), nn.Linear(16, 2)]
+        objectives = [InfoMax("label", "renyi"), CrossEntropy()]
+        return modules, train_greedy(modules, objectives, lambda e: batches, epochs=1, device=dev)
+
+    (_, result_c), (modules, result_d) = run(torch.device("cpu")), run(device)
+    numbers = [
+        (k, a[k], b[k])
+        for ha, hb in zip(result_c.histories, result_d.histories, strict=True)
+        for a, b in zip(ha, hb, strict=True)
+        for k in a
+        if k != "seconds"
+    ]
+    diff = max(abs(float(b) - float(a)) for _, a, b in numbers)
+    problems = [
+        f"{k}: {b:.6g} against {a:.6g}"
+        for k, a, b in numbers
+        if not compare(float(b), float(a), FIT_RTOL, FIT_ATOL)[0]
+    ]
+    problems += misplaced(device, **{f"module{i}": m for i, m in enumerate(modules)})
+    # The whole call (set-up included) over its steps: one a batch and module.
+    steps = len(batches) * len(modules)
+    copies = {k: v / steps for k, v in host_copies(lambda: run(device), 1, device).items()}
+    copies["profiled_steps"] = steps
+    return {"diff": diff, "copies": copies, "problems": problems + over_budget(copies, device)}
+
+
+def check_ib(mode: Any, device: torch.device) -> dict[str, Any]:
+    g = torch.Generator().manual_seed(0)
+    labels = torch.randint(0, 3, (120,), generator=g)
+    rep = torch.randn(120, 4, generator=g) + labels[:, None].float()
+    values = []
+    for dev in (torch.device("cpu"), device):
+        t = rep.to(dev).clone().requires_grad_(True)  # a leaf of its own, on the CPU too
+        ib = ib_functional(t, labels.to(dev), mode=mode, beta=0.5)
+        if ib.value.requires_grad:
+            ib.value.backward()
+        values.append((ib, t.grad))
+    (cpu_ib, cpu_grad), (dev_ib, dev_grad) = values
+    problems, diff = [], 0.0
+    for term in ("ixl", "iyl", "ixl_given_y"):
+        a, b = getattr(cpu_ib, term), getattr(dev_ib, term)
+        if a is None:
+            continue
+        ok, d = compare(float(b), float(a), RTOL, ATOL)
+        diff = max(diff, d)
+        if not ok:
+            problems.append(f"{term}: {float(b):.6g} against {float(a):.6g}")
+        if b.device.type != device.type:
+            problems.append(f"{term} on {b.device}")
+    if cpu_grad is not None and dev_grad is not None:
+        d = float((dev_grad.cpu() - cpu_grad).abs().max())
+        diff = max(diff, d)
+        if d > ATOL + RTOL * float(cpu_grad.abs().max()):
+            problems.append(f"gradient differs by {d:.3g}")
+    return {
+        "value": float(dev_ib.value),
+        "cpu_value": float(cpu_ib.value),
+        "diff": diff,
+        "problems": problems,
+    }
+
+
+def check_plane(device: torch.device, quick: bool) -> dict[str, Any]:
+    g = torch.Generator().manual_seed(0)
+    y = torch.arange(100) % 2
+    x = torch.randn(100, 4, generator=g) + y[:, None].float()
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 2))
+    points = []
+    for dev in (torch.device("cpu"), device):
+        net = copy.deepcopy(model).to(dev)
+        plane = InformationPlane(net, ["1", "2"], x.to(dev), y.to(dev), ixt="noisy", ity="noisy")
+        plane.record(0)
+        points.append(plane.result().points)
+        kept = misplaced(dev, model=net)  # the model stays where it was; the captures go to the CPU
+    pairs = list(zip(*points, strict=True))
+    diffs = [abs(getattr(b, k) - getattr(a, k)) for a, b in pairs for k in ("ixt", "ity")]
+    problems = [
+        f"{b} against {a}"
+        for a, b in pairs
+        if not all(compare(getattr(b, k), getattr(a, k), RTOL, ATOL)[0] for k in ("ixt", "ity"))
+    ]
+    return {"diff": max(diffs), "problems": problems + kept}
+
+
+# ---------------------------------------------------------------------------------------------- speed
+def speed_row(
+    device: torch.device,
+    fn_for: Callable[[torch.device], Callable[[], Any]],
+    repeats: int,
+    budgets: tuple[float, float],
+    predicted: tuple[float | None, float | None] = (None, None),
+) -> dict[str, Any]:
+    """Median seconds of ``fn_for(dev)()`` on ``device`` (``device_s``) and on the CPU (``cpu_s``); a
+    side whose ``predicted`` seconds are over its budget (device, CPU) is skipped, and says so."""
+    row: dict[str, Any] = {"repeats": repeats}
+    cpu = torch.device("cpu")
+    for side, dev, guess, budget in zip(("device", "cpu"), (device, cpu), predicted, budgets, strict=True):
+        if guess is not None and guess > budget:
+            row[f"{side}_s"], row[f"{side}_predicted_s"] = None, guess
+            row[f"{side}_skipped"] = f"{side} predicted {guess:.3g} s, over the {budget:g} s budget"
+            continue
+        fn = fn_for(dev)
+        # The first call warms up (a GPU loads its kernels and libraries then) for the repeats, unless it
+        # is long enough to be the figure: past 10 s on a GPU, 2 s on the CPU (which has nothing to load).
+        first = timed(fn, dev)
+        long = first > (10 if dev.type == "cuda" else 2)
+        row[f"{side}_s"] = first if long else median_time(fn, dev, repeats, warm=False)
+    return row
+
+
+def ksg_speed(n: int) -> Callable[[torch.device], Callable[[], Any]]:
+    x, y = rows_of(n, 5)
+
+    def fn_for(dev: torch.device) -> Callable[[], Any]:
+        xd, yd = x.to(dev), y.to(dev)
+        return lambda: ibf.ksg_mi(xd, yd)
+
+    return fn_for
+
+
+def mixed_speed(n: int) -> Callable[[torch.device], Callable[[], Any]]:
+    g = torch.Generator().manual_seed(0)
+    y = torch.randint(0, 10, (n,), generator=g)
+    x = torch.randn(n, 784, generator=g) + y[:, None].float() / 4
+
+    def fn_for(dev: torch.device) -> Callable[[], Any]:
+        xd, yd = x.to(dev), y.to(dev)
+        return lambda: ibf.mixed_ksg_mi(xd, yd)
+
+    return fn_for
+
+
+def renyi_speed(n: int) -> Callable[[torch.device], Callable[[], Any]]:
+    x, y = rows_of(n, 10, dy=3)
+
+    def fn_for(dev: torch.device) -> Callable[[], Any]:
+        xd, yd = x.to(dev), y.to(dev)
+
+        def call() -> None:
+            t = xd.clone().requires_grad_(True)
+            ibf.renyi_mi(t, yd).backward()
+
+        return call
+
+    return fn_for
+
+
+def neural_speed(steps: int) -> Callable[[torch.device], Callable[[], Any]]:
+    x, y = rows_of(8192, 20)
+
+    def fn_for(dev: torch.device) -> Callable[[], Any]:
+        est = InfoNCE(x_dim=20, y_dim=20, seed=0).to(dev)
+        xd, yd = x.to(dev), y.to(dev)
+        return lambda: est.fit(xd, yd, steps=steps, batch_size=256, validation=0)
+
+    return fn_for
+
+
+def proximal_ratio(device: torch.device, steps: int) -> dict[str, float]:
+    """A ProximalSplit step's time over a plain Adam step's, interleaved, median of the pairs' ratios
+    (the ratio check's network: 784-256x5-10, batch 128, split after its third layer)."""
+    return paired_ratio(*proximal_steps(device), steps, timer=partial(timed, device=device))
+
+
+def mole_epoch(n: int) -> Callable[[torch.device], Callable[[], Any]]:
+    """One epoch of each module of MOLE's MNIST network with its matrix-based objectives, on ``n``
+    synthetic 28 x 28 images (a class-dependent stroke on noise), as the reproduction trains it."""
+    from iblearn.experiments import mole
+    from iblearn.models import mole as nets
+
+    g = torch.Generator().manual_seed(0)
+    y = torch.randint(0, 10, (n,), generator=g)
+    x = torch.rand(n, 1, 28, 28, generator=g) * 0.3
+    x[torch.arange(n), 0, 2 + 2 * y] += 0.7
+    task = mole.Task(
+        "mnist",
+        (x, y),
+        (x, y),
+        nets.mnist_cnn,
+        ("encoder", "encoder", "decoder", "output"),
+        (32 * 13 * 13, 64 * 5 * 5, 128, 10),
+        784,
+        10,
+    )
+    config = replace(mole.Config.quick(), epochs=1, train_size=None)
+
+    def fn_for(dev: torch.device) -> Callable[[], Any]:
+        def epoch() -> None:
+            with tempfile.TemporaryDirectory() as folder:
+                mole.train_mole(task, "matrix", config, 0, Path(folder) / "run", dev)
+
+        return epoch
+
+    return fn_for
