@@ -309,3 +309,40 @@ def test_tu_graph_files_that_do_not_fit_together(tmp_path_factory, edges, indica
     nodes = len(data.x)
     assert data.edge_index.numel() == 0 or int(data.edge_index.max()) < nodes
     data.batch(torch.arange(len(data)))  # every index it follows lies inside
+
+
+_RECONSTRUCT = np.ndarray((0,)).__reduce__()[0]
+
+
+class _Built:
+    """Pickles as ``func(*args)`` followed by BUILD with ``state``: what a tampered file can hold."""
+
+    def __init__(self, func: object, args: tuple[object, ...], state: object) -> None:
+        self.parts = (func, args, state)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return self.parts
+
+
+@FUZZ
+@given(
+    st.sampled_from(["V16", "f8", "i4", "O", "u1", "S4", "c16"]),
+    st.sampled_from([">", "<", "|", "=", "!", None]),
+    st.sampled_from([("a",), None]),
+    st.sampled_from([1 << 28, 1 << 34, 8, -8, None]),
+    st.tuples(st.integers(1, 4), st.integers(1, 3)),
+    st.sampled_from([0, 0, 0, -1, 1]),
+)
+def test_array_dtypes_in_data_files_are_built_from_checked_parts(spec, order, names, offset, shape, extra):
+    """Field offsets and byte orders from the file: numpy's own dtype.__setstate__ took them, and the
+    array's byte swap wrote outside it (a segfault at an offset of 2^28)."""
+    size = math.prod(shape) * (16 if spec in ("V16", "O") else np.dtype(spec).itemsize)
+    fields = None if offset is None else {"a": (np.dtype(">i8"), offset)}
+    dtype = _Built(np.dtype, (spec, False, True), (3, order, None, names, fields, 16, 1, 16))
+    array = _Built(_RECONSTRUCT, (np.ndarray, (0,), b"b"), (1, shape, dtype, False, b"\x01" * (size + extra)))
+    try:
+        loaded = load_data_pickle(io.BytesIO(pickle.dumps(array, protocol=4)))
+    except pickle.UnpicklingError:
+        return
+    assert loaded.dtype.kind in "biuf" and loaded.dtype.fields is None and loaded.shape == shape
+    loaded.byteswap(inplace=True)  # touches every byte it claims: inside its own buffer only

@@ -184,7 +184,7 @@ def _tampered_csr(**state: object) -> bytes:
         ({"indptr": np.array([0, 3, 1, 2, 4], dtype=np.int32)}, "malformed"),
         ({"indptr": np.array([0, 1, 2, 3, 9], dtype=np.int32)}, "malformed"),
         ({"indices": np.array([0.0, 1.0, 2.0, 3.0])}, "indices has dtype float64"),
-        ({"data": np.array([1, "a", None, 2], dtype=object)}, "data has dtype object"),
+        ({"data": np.array([1, "a", None, 2], dtype=object)}, "dtype object"),
         ({"_shape": (4, -1)}, "shape"),
         ({"_shape": [4, 4]}, "shape"),
         ({"_shape": (4, 2**40)}, "shape"),
@@ -243,3 +243,41 @@ def test_cora_files_that_disagree_are_refused(tmp_path, name):
         path.write_bytes(pickle.dumps(ty[:-1], protocol=4))
     with pytest.raises(ValueError, match=r"Cora|ind\.cora"):
         load_cora(root=str(tmp_path), download=False)
+
+
+_RECONSTRUCT = np.ndarray((0,)).__reduce__()[0]
+
+
+def _array_pickle(dtype_state: tuple[object, ...], spec: str = "V16", data: bytes = b"\0" * 64) -> bytes:
+    """A protocol-4 pickle of an array of 4 items whose dtype is rebuilt from ``dtype_state``, as a
+    tampered file would rebuild it (numpy's own dtype.__setstate__ takes it unchecked)."""
+    dtype = _Reduced(np.dtype, spec, False, True)
+    dtype.reduced = (*dtype.reduced, dtype_state)  # type: ignore[assignment]
+    array = _Reduced(_RECONSTRUCT, np.ndarray, (0,), b"b")
+    array.reduced = (*array.reduced, (1, (4,), dtype, False, data))  # type: ignore[assignment]
+    return pickle.dumps(array, protocol=4)
+
+
+def test_a_dtype_with_a_field_outside_its_item_is_refused_before_numpy_builds_it():
+    """A big-endian field 2^28 bytes past each item: numpy's byte swap wrote there (a segfault)."""
+    far = (3, ">", None, ("a",), {"a": (np.dtype(">i8"), 1 << 28)}, 16, 1, 16)
+    with pytest.raises(pickle.UnpicklingError, match="fields, a sub-array or no byte order"):
+        _unpickle_bytes(_array_pickle(far))
+
+
+def test_arrays_in_data_files_are_rebuilt_exactly():
+    arrays = {
+        "c": np.arange(12.0).reshape(3, 4),
+        "fortran": np.asfortranarray(np.arange(12, dtype=np.int32).reshape(3, 4)),
+        "big-endian": np.arange(5, dtype=">i4"),
+        "bytes": np.arange(7, dtype=np.uint8),
+        "empty": np.zeros((0, 3), dtype=np.float32),
+    }
+    loaded = _unpickle_bytes(pickle.dumps(arrays, protocol=4))
+    for name, a in arrays.items():
+        np.testing.assert_array_equal(loaded[name], a)
+        assert loaded[name].dtype == a.dtype and loaded[name].shape == a.shape, name
+        assert loaded[name].flags.writeable, name
+    with pytest.raises(pickle.UnpicklingError, match="holds 63 bytes"):
+        plain = (3, "<", None, None, None, -1, -1, 0)
+        _unpickle_bytes(_array_pickle(plain, "f8", b"\0" * 63))

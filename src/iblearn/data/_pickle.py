@@ -8,31 +8,29 @@ objects, and ``pickle.load`` imports and calls whatever it names, so a tampered 
 sparse-matrix and container constructors these files use (read off their opcode streams with
 ``pickletools``), and nothing else. An allow-list of module prefixes is not enough: ``numpy`` alone
 exposes ``numpy.testing._private.utils.runstring`` (``exec``) and ``numpy.load(allow_pickle=True)``.
-Each admitted callable only builds data from data: an ndarray, a dtype, a list, a defaultdict whose
-factory must itself be admitted.
+Each admitted callable only records data: a stand-in (below), a list, a defaultdict whose factory must
+itself be admitted.
 
 Admitting only data constructors is not enough either: a pickle rebuilds a ``csr_matrix`` by NEWOBJ and
 then BUILD, which sets its ``indices`` and ``indptr`` unchecked, and ``toarray()`` then writes wherever
-they point. So no scipy object is built while unpickling: a CSR matrix is read into a plain stand-in,
-and :func:`load_data_pickle` rebuilds every one from its checked parts
-(``check_format(full_check=True)``) after the load, and refuses any array whose dtype is not a plain
-number and anything else that is not an array or a plain container.
+they point; numpy's ``dtype.__setstate__`` takes field offsets from the file, and an array's byte swap
+then writes wherever they point. So no numpy or scipy object is built while unpickling: dtypes, arrays
+and CSR matrices are read into plain stand-ins that only keep what the file says, and
+:func:`load_data_pickle` builds each afterwards from its checked parts: a dtype from its type string
+and byte order alone (plain numbers only), an array by copying exactly its shape's bytes, a CSR matrix
+after ``check_format(full_check=True)``. Anything else that is not a plain container is refused.
 """
 
 from __future__ import annotations
 
 import collections
 import io
+import math
 import pickle
 from typing import IO, Any
 
 import numpy as np
 import scipy.sparse
-
-# numpy names ndarray's reconstructor numpy.core.multiarray._reconstruct in old pickles and
-# numpy._core.multiarray._reconstruct since 2.0; take the function from ndarray itself instead of
-# importing either module (numpy.core is deprecated in numpy 2).
-_RECONSTRUCT: Any = np.ndarray((0,)).__reduce__()[0]
 
 
 class _NdarrayName:
@@ -43,12 +41,32 @@ class _NdarrayName:
         raise pickle.UnpicklingError("refusing to call numpy.ndarray from a data file")
 
 
-def _reconstruct(cls: Any, shape: Any, typecode: Any) -> np.ndarray:
+class _DtypeState:
+    """What a pickle makes of a ``numpy.dtype``: its arguments (REDUCE) and its state (BUILD), kept as
+    they are. numpy's own ``dtype.__setstate__`` takes field offsets and byte orders from the file
+    unchecked, and an array's byte swap then writes wherever they point."""
+
+    def __init__(self, spec: Any, align: Any = False, copy: Any = False) -> None:
+        self.spec, self.state = spec, None
+
+    def __setstate__(self, state: Any) -> None:
+        self.state = state
+
+
+class _ArrayState:
+    """What a pickle makes of an ndarray: ``_reconstruct`` creates this, BUILD hands it the array's
+    state ``(version, shape, dtype, fortran, data)``, and :func:`_array_from_state` checks it."""
+
+    def __setstate__(self, state: Any) -> None:
+        self.state = state
+
+
+def _reconstruct(cls: Any, shape: Any, typecode: Any) -> _ArrayState:
     """numpy's own pickles call this as ``_reconstruct(ndarray, (0,), b'b')``, then fill the empty
-    array by its ``__setstate__`` (which checks the data's length); nothing else is admitted."""
+    array by its ``__setstate__``; nothing else is admitted."""
     if cls is not _NdarrayName or shape != (0,) or typecode not in (b"b", "b"):  # "b": a Python 2 str
         raise pickle.UnpicklingError("an array in a data file must be rebuilt as numpy pickles arrays")
-    return _RECONSTRUCT(np.ndarray, (0,), b"b")
+    return _ArrayState()
 
 
 class _CSRState:
@@ -63,7 +81,7 @@ class _CSRState:
 
 _ALLOWED: dict[tuple[str, str], Any] = {
     ("numpy", "ndarray"): _NdarrayName,
-    ("numpy", "dtype"): np.dtype,
+    ("numpy", "dtype"): _DtypeState,
     ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
     ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
     # scipy's private module for csr_matrix was scipy.sparse.csr, and is scipy.sparse._csr since 1.8.
@@ -122,9 +140,8 @@ def _checked(obj: Any) -> Any:
     """``obj`` with every sparse stand-in rebuilt from checked parts; anything else refused."""
     if isinstance(obj, _CSRState):
         return _csr_from_state(vars(obj))
-    if isinstance(obj, np.ndarray):
-        _check_array(obj, "an array")
-        return obj
+    if isinstance(obj, _ArrayState):
+        return _array_from_state(getattr(obj, "state", None))
     if isinstance(obj, collections.defaultdict):
         if obj.default_factory not in (None, list):
             raise pickle.UnpicklingError("a defaultdict in a data file may only default to a list")
@@ -138,6 +155,48 @@ def _checked(obj: Any) -> Any:
     if obj is None or isinstance(obj, (bool, int, float, str, bytes)):
         return obj
     raise pickle.UnpicklingError(f"refusing a {type(obj).__name__} in a data file")
+
+
+def _plain_dtype(d: Any) -> np.dtype:
+    """The dtype a data file names, if it is a plain number type: built from its type string and byte
+    order alone (no fields, sub-arrays or offsets from the file)."""
+    state = getattr(d, "state", None)
+    if not (isinstance(d, _DtypeState) and isinstance(d.spec, str) and isinstance(state, tuple)):
+        raise pickle.UnpicklingError("an array's dtype in a data file is not a dtype")
+    order = state[1] if len(state) > 1 else None
+    if len(state) < 5 or any(part is not None for part in state[2:5]) or order not in ("<", ">", "|", "="):
+        raise pickle.UnpicklingError(
+            "an array's dtype in a data file has fields, a sub-array or no byte order"
+        )
+    try:
+        dtype = np.dtype(d.spec)
+    except (TypeError, ValueError) as e:
+        raise pickle.UnpicklingError(f"an array's dtype {d.spec!r} in a data file: {e}") from None
+    if dtype.kind not in _NUMBER_KINDS or dtype.fields is not None or dtype.subdtype is not None:
+        raise pickle.UnpicklingError(f"an array in a data file has dtype {dtype}, not a plain number type")
+    return dtype.newbyteorder(order) if order in "<>" and dtype.itemsize > 1 else dtype
+
+
+def _array_from_state(state: Any) -> np.ndarray:
+    """An ndarray from a pickled ``(version, shape, dtype, fortran, data)``: its size checked against
+    its data's length exactly, then copied out of the bytes (numpy's ``__setstate__`` is never run)."""
+    if isinstance(state, tuple) and len(state) == 5:
+        state = state[1:]
+    if not (isinstance(state, tuple) and len(state) == 4):
+        raise pickle.UnpicklingError("an array in a data file has no (shape, dtype, order, data) state")
+    shape, dtype, fortran, raw = state
+    if not (isinstance(shape, tuple) and all(type(n) is int and n >= 0 for n in shape)):
+        raise pickle.UnpicklingError(f"an array in a data file has shape {shape!r}, not sizes")
+    dtype = _plain_dtype(dtype)
+    if isinstance(raw, str):  # a Python 2 str, read as latin-1: its bytes are the code points
+        raw = raw.encode("latin1")
+    if not isinstance(raw, bytes) or len(raw) != math.prod(shape) * dtype.itemsize:
+        got = len(raw) if isinstance(raw, bytes) else type(raw).__name__
+        raise pickle.UnpicklingError(
+            f"an array in a data file of shape {shape} and {dtype} holds {got} bytes"
+        )
+    flat = np.frombuffer(raw, dtype=dtype)
+    return flat.reshape(shape, order="F" if fortran else "C").copy()
 
 
 def _check_array(a: Any, what: str, kinds: str = _NUMBER_KINDS, ndim: int | None = None) -> None:
@@ -160,13 +219,12 @@ def _csr_from_state(state: dict[str, Any]) -> scipy.sparse.csr_matrix:
         0 <= n < 2**31 for n in shape
     ):
         raise pickle.UnpicklingError(f"a sparse matrix has shape {shape!r}, not two sizes")
-    _check_array(state["data"], "a sparse matrix's data", ndim=1)
-    _check_array(state["indices"], "a sparse matrix's indices", kinds="iu", ndim=1)
-    _check_array(state["indptr"], "a sparse matrix's indptr", kinds="iu", ndim=1)
+    data, indices, indptr = (_checked(state[name]) for name in ("data", "indices", "indptr"))
+    _check_array(data, "a sparse matrix's data", ndim=1)
+    _check_array(indices, "a sparse matrix's indices", kinds="iu", ndim=1)
+    _check_array(indptr, "a sparse matrix's indptr", kinds="iu", ndim=1)
     try:
-        m = scipy.sparse.csr_matrix(
-            (state["data"], state["indices"], state["indptr"]), shape=tuple(int(n) for n in shape)
-        )
+        m = scipy.sparse.csr_matrix((data, indices, indptr), shape=tuple(int(n) for n in shape))
         m.check_format(full_check=True)  # indices within the columns, indptr monotone: what toarray() trusts
     except ValueError as e:
         raise pickle.UnpicklingError(f"a sparse matrix is malformed: {e}") from e
