@@ -202,3 +202,7 @@ def test_reporting_scores_with_the_weight_average_within_it_only():
     with pytest.raises(KeyError), est.reporting():
         raise KeyError("a failure while reporting")
     assert est.scorer is est.critic
+    with est.reporting():
+        with est.reporting():  # LMI's embeddings report within a report
+            pass
+        assert est.scorer is est.averaged  # the inner one left the outer one's critic in place

@@ -177,12 +177,14 @@ class NeuralEstimator(Estimator):
     @contextmanager
     def reporting(self) -> Iterator[None]:
         """Within it :attr:`scorer` is the critic that reports an estimate: the weight average once
-        ``train_step`` has updated it, else the live critic."""
-        self._reporting = self.averaged is not None and int(self.steps_done) > 0
+        ``train_step`` has updated it, else the live critic. It nests: an estimate that reports within
+        a report (LMI's embeddings, every resample of a standard error) keeps the outer one's critic."""
+        before = self._reporting
+        self._reporting = before or (self.averaged is not None and int(self.steps_done) > 0)
         try:
             yield
         finally:
-            self._reporting = False
+            self._reporting = before
 
     def settings(self) -> dict[str, Any]:
         """The constructor's keywords, read from ``config`` (a critic module is not one)."""
