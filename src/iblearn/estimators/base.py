@@ -35,12 +35,6 @@ from iblearn.functional._parallel import check_n_jobs, permuted_estimates
 
 Bound = Literal["lower", "upper"] | None
 
-#: The most resamples for a standard error, and permutations for a p-value, that one call runs: each is a
-#: whole estimate, and a p-value of 1e-6 or a standard error from 10^5 resamples is as fine as either
-#: gets; a count beyond them is a typo that would run for days.
-MAX_RESAMPLES = 100_000
-MAX_PERMUTATIONS = 1_000_000
-
 
 @dataclass(frozen=True, eq=False, repr=False)
 class MIEstimate:
@@ -320,16 +314,7 @@ class Estimator(nn.Module):
     @staticmethod
     def _checked_counts(n_resamples: Any, n_permutations: Any, seed: Any) -> int:
         """``forward``'s resampling arguments checked, naming the one at fault; the seed."""
-        for count, name, most in (
-            (n_resamples, "n_resamples", MAX_RESAMPLES),
-            (n_permutations, "n_permutations", MAX_PERMUTATIONS),
-        ):
-            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-                raise ValueError(f"{name}: expected a non-negative integer, got {count!r}")
-            if count > most:
-                raise ValueError(f"{name}: at most {most:,} (one estimate each), got {count:,}")
-        if n_resamples == 1:
-            raise ValueError("n_resamples: a standard error needs at least 2 resamples")
+        V.resampling_counts(n_resamples, n_permutations)
         return V.seed(seed)
 
     def _estimate_of(

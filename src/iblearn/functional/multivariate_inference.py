@@ -68,9 +68,6 @@ MEASURES: tuple[Measure, ...] = (
 )
 #: Measures that take either sign: their permutation test compares absolute values.
 TWO_SIDED = frozenset({"o_information", "interaction_information"})
-#: The most resamples and permutations one call runs (as the estimator objects): each is an estimate.
-MAX_RESAMPLES = 100_000
-MAX_PERMUTATIONS = 1_000_000
 _RESAMPLE, _PERMUTATION = 0, 1  # the streams of derived seeds
 
 
@@ -113,19 +110,6 @@ class MultivariateEstimate:
 
     def __format__(self, spec: str) -> str:
         return format(float(self), spec) if spec else str(self)
-
-
-def _counts(n_resamples: Any, n_permutations: Any) -> None:
-    for count, name, most in (
-        (n_resamples, "n_resamples", MAX_RESAMPLES),
-        (n_permutations, "n_permutations", MAX_PERMUTATIONS),
-    ):
-        if isinstance(count, bool) or not isinstance(count, int | np.integer) or count < 0:
-            raise ValueError(f"{name}: expected a non-negative integer, got {count!r}")
-        if count > most:
-            raise ValueError(f"{name}: at most {most:,} (one estimate each), got {count:,}")
-    if n_resamples == 1:
-        raise ValueError("n_resamples: a standard error needs at least 2 resamples")
 
 
 def _rng(seed: int, stream: int, i: int) -> np.random.Generator:
@@ -187,7 +171,7 @@ def _estimates(
     n_jobs: int | None,
     two_sided: bool,
 ) -> list[MultivariateEstimate]:
-    _counts(n_resamples, n_permutations)
+    V.resampling_counts(n_resamples, n_permutations)
     seed, n_jobs = V.seed(settings["seed"]), check_n_jobs(n_jobs)
     method, n = settings["method"], int(variables[0].shape[0])
     observed = _values(kind, variables, settings)
