@@ -109,7 +109,7 @@ def test_pid_prints_its_parts(table, capsys):
         (["--groups", "a;b;c", "--x-cols", "a"], "--x-cols: --groups names the columns"),
         (["--groups", "a"], "--groups: information among variables needs at least 2"),
         (["--groups", "a;b;c", "--resamples", "1"], "n_resamples: a standard error needs at least 2"),
-        (["--groups", "a;b;c", "--option", "colour=1"], "--option: "),
+        (["--groups", "a;b;c", "--option", "colour=1"], "--option: o_information takes no colour"),
         (["--groups", "a;b;c", "--k", "0"], "k: must be at least 1"),
         (["--groups", "a;b;c", "--seed", "-1"], "--seed: expected a non-negative integer"),
     ],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import itertools
 import json
 import math
@@ -79,6 +80,10 @@ def cmd_measure(args: argparse.Namespace) -> int:
     options = dict(args.option or [])
     options.update(method=method, n_resamples=args.resamples, n_permutations=args.permutations)
     options.update(seed=args.seed, k=3 if args.k is None else args.k)
+    function = ibf.pid_estimate if args.measure == "pid" else ibf.multivariate_estimate
+    unknown = sorted(set(options) - set(inspect.signature(function).parameters))
+    if unknown:
+        raise ValueError(f"--option: {args.measure} takes no {', '.join(unknown)}")
     start = time.perf_counter()
     try:
         if args.measure == "pid":
@@ -89,8 +94,6 @@ def cmd_measure(args: argparse.Namespace) -> int:
             parts = ibf.pid_estimate(*(values[:, b] for b in blocks), **options)
         else:
             parts = {args.measure: ibf.multivariate_estimate(args.measure, values, blocks, **options)}
-    except TypeError as err:  # a keyword the function does not take
-        raise ValueError(f"--option: {err}") from err
     except ValueError as err:
         raise ValueError(_named(str(err), labels)) from err
     seconds = time.perf_counter() - start
