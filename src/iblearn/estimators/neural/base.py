@@ -274,7 +274,7 @@ class NeuralEstimator(Estimator):
         held-out rows, and return ``self``.
 
         A critic trained blindly fits its training rows: InfoNCE reported -5.6 nats on held-out rows of
-        a 25 x 25-dimensional Gaussian holding 1.29 (issue 26). So ``fit`` holds out a share
+        a 25 x 25-dimensional Gaussian holding 1.29. So ``fit`` holds out a share
         ``validation`` of the rows, evaluates the bound on them every ``eval_every`` steps (and after
         the last), and when ``patience`` evaluations in a row bring no improvement stops early; the
         estimator is then restored as it stood at its best evaluation (critic, weight average, Adam's
