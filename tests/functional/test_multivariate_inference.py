@@ -180,3 +180,15 @@ def test_jobs_give_the_same_numbers() -> None:
     assert [p.p_value for p in parts.values()] == [p.p_value for p in jobs.values()]
     with pytest.raises(ValueError, match="n_jobs"):
         ibf.multivariate_estimate("o_information", x, n_jobs=0)
+
+
+def test_a_never_negative_measure_read_below_zero_beyond_its_error_is_flagged():
+    from iblearn.functional.multivariate_inference import _judged
+
+    fields = dict(method="ksg", n_samples=100, stderr=0.02)
+    low = _judged(value=torch.tensor(-0.3, dtype=torch.float64), measure="total_correlation", **fields)
+    assert not low.reliable and "never negative" in low.caveat and "unreliable" in str(low)
+    assert _judged(
+        value=torch.tensor(-0.03, dtype=torch.float64), measure="total_correlation", **fields
+    ).reliable
+    assert _judged(value=torch.tensor(-0.3, dtype=torch.float64), measure="o_information", **fields).reliable

@@ -42,7 +42,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -85,6 +85,9 @@ class MultivariateEstimate:
         p_value: permutation p-value against :attr:`null`, if ``n_permutations`` was asked for.
         n_permutations: permutations behind ``p_value``.
         null: the null hypothesis the permutations draw from.
+        reliable: False where the estimate is impossible for a measure that is never negative (total
+            correlation, DTC, S-information, the PID's parts) yet lies below 0 by more than 0.05 nats
+            or two standard errors, whichever is larger; ``caveat`` says why.
     """
 
     value: Tensor
@@ -96,6 +99,8 @@ class MultivariateEstimate:
     p_value: float | None = None
     n_permutations: int = 0
     null: str | None = None
+    reliable: bool = True
+    caveat: str | None = None
 
     def __float__(self) -> float:
         return float(self.value)
@@ -106,7 +111,8 @@ class MultivariateEstimate:
             text += f" ± {self.stderr:.4f} (standard error)"
         if self.p_value is not None:
             text += f" (p = {self.p_value:.3g})"
-        return f"{text} [{self.method}, N={self.n_samples}]"
+        text = f"{text} [{self.method}, N={self.n_samples}]"
+        return text if self.reliable else f"{text}, unreliable: {self.caveat}"
 
     def __format__(self, spec: str) -> str:
         return format(float(self), spec) if spec else str(self)
@@ -206,7 +212,7 @@ def _estimates(
             hits = (null_values >= observed).sum(dim=0)
         p_value = (1 + hits.to(torch.float64)) / (1 + n_permutations)
     return [
-        MultivariateEstimate(
+        _judged(
             value=observed[i],
             measure=name,
             method=method,
@@ -219,6 +225,28 @@ def _estimates(
         )
         for i, name in enumerate(names)
     ]
+
+
+#: Measures that are never negative, so that an estimate below 0 beyond its error is impossible.
+NON_NEGATIVE = frozenset(
+    {"total_correlation", "dual_total_correlation", "s_information", "redundancy", "unique_1", "unique_2"}
+    | {"synergy", "total"}
+)
+#: Nats below 0 that an estimate of a non-negative measure may read from noise alone (as for MI).
+BELOW_ZERO = 0.05
+
+
+def _judged(**fields: Any) -> MultivariateEstimate:
+    """The estimate, flagged where a non-negative measure reads below 0 beyond its sampling error."""
+    est = MultivariateEstimate(**fields)
+    allowance = max(BELOW_ZERO, 2 * (est.stderr or 0.0))
+    if est.measure in NON_NEGATIVE and float(est) < -allowance:
+        why = (
+            f"{est.measure} of {float(est):.4g} nats, below 0 beyond its sampling error (it is never "
+            "negative): the estimator is biased on these data; use more rows or fewer dimensions"
+        )
+        est = replace(est, reliable=False, caveat=why)
+    return est
 
 
 def multivariate_estimate(
