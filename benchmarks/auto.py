@@ -98,8 +98,8 @@ def timed(f: Callable[[], Any], repeats: int) -> tuple[Any, float]:
 def alone(chosen: str) -> Any:
     if chosen == "gaussian":
         return get_estimator("gaussian", bias_correction=True)
-    if chosen == "discrete":
-        return get_estimator("binning")
+    if chosen == "binning":
+        return get_estimator("binning", correction="miller-madow")
     return get_estimator(chosen)
 
 

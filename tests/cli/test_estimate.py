@@ -229,3 +229,52 @@ def test_a_table_with_carriage_returns_or_an_endless_line_is_read_or_refused(tmp
     (tmp_path / "long.csv").write_text("1," * (MAX_LINE // 2) + "1\n")
     assert main(["estimate", str(tmp_path / "long.csv"), "--y-cols", "0"]) == 2
     assert "line 1 of" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "y, labels",
+    [
+        (np.arange(2000) % 50 * 1.0, False),  # 50 integral levels at N = 2,000: a quantity
+        (np.arange(100) % 15 * 1.0, True),  # 15 integral levels at N = 100: classes
+        (np.arange(400) % 50, True),  # integer dtype
+        (np.linspace(0.0, 1.0, 200), False),  # non-integral floats
+    ],
+)
+def test_one_rule_for_class_labels_in_the_command_the_adapters_and_auto(y, labels):
+    """`iblearn estimate`'s Y, the scikit-learn adapters' discrete_target="auto" and method="auto" read
+    the same columns as class labels (iblearn.functional.class_codes)."""
+    import warnings
+
+    import torch
+
+    from iblearn.cli.estimate import _class_codes
+    from iblearn.cli.inputs import Samples
+    from iblearn.estimators import UnreliableEstimateWarning
+    from iblearn.estimators.auto import auto_estimate
+    from iblearn.functional import class_codes
+    from iblearn.sklearn._terms import discrete_target
+
+    assert (class_codes(y) is not None) == labels
+    assert (_class_codes(Samples(y), "auto") is not None) == labels
+    assert discrete_target(y, "auto") == labels
+    noise = torch.randn(len(y), 1, generator=torch.Generator().manual_seed(0))
+    x = torch.as_tensor(y).double().reshape(-1, 1) + noise
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnreliableEstimateWarning)
+        assert (auto_estimate(x, y).chosen == "mixed_ksg") == labels
+
+
+def test_a_constant_column_is_one_class_for_the_command_and_the_adapters_and_refused_by_auto():
+    import torch
+
+    from iblearn.cli.estimate import _class_codes
+    from iblearn.cli.inputs import Samples
+    from iblearn.estimators.auto import auto_estimate
+    from iblearn.functional import class_codes
+    from iblearn.sklearn._terms import discrete_target
+
+    y = np.full(100, 3.0)
+    assert class_codes(y).tolist() == _class_codes(Samples(y), "auto").tolist() == [0] * 100
+    assert discrete_target(y, "auto")
+    with pytest.raises(ValueError, match="y: is constant"):
+        auto_estimate(torch.randn(100, 1), y)

@@ -34,7 +34,7 @@ def test_the_rule_chooses_from_the_data():
     x, labels = categorical_uniform(5).sample(1000, seed=0)
     assert quiet(x, labels).chosen == "mixed_ksg"
     assert quiet(labels, x).chosen == "mixed_ksg"  # labels first are swapped
-    assert quiet(labels, (labels + 1) % 5).chosen == "discrete"
+    assert quiet(labels, (labels + 1) % 5).chosen == "binning"
 
 
 def test_ksg_chosen_in_several_dims_is_unreliable_as_the_rows_say():

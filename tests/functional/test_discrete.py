@@ -113,3 +113,25 @@ def test_uniform_bins_span_a_range_beyond_half_the_float_range():
     assert expected == [0, 1, 2, 3]
     assert bin_values(x * 1.5e308, n_bins=4).flatten().tolist() == expected
     assert bin_values(x * 1e-320, n_bins=4).flatten().tolist() == expected
+
+
+def _levels(levels: int, n: int) -> torch.Tensor:
+    """Integral floats 0..levels-1, each on n / levels rows."""
+    return (torch.arange(n) % levels).double()
+
+
+def test_class_codes_reads_integers_and_few_integral_floats_as_labels():
+    from iblearn.functional import class_codes
+
+    codes = class_codes(torch.tensor([3.0, 1.0, 3.0, 7.0, 1.0, 7.0]))
+    assert codes is not None and codes.tolist() == [1, 0, 1, 2, 0, 2]  # sorted order of the values
+    assert class_codes(_levels(15, 100)) is not None  # 15 <= 20 classes, about 7 rows each
+    assert class_codes(_levels(50, 2000)) is None  # 50 integral levels: a quantity, not 50 classes
+    assert class_codes(_levels(20, 30)) is None  # 20 classes on 30 rows: not 2 rows a class
+    assert class_codes(torch.arange(2000) % 50) is not None  # integer dtype: labels, however many
+    assert class_codes(torch.tensor([True, False, True])) is not None
+    assert class_codes(torch.linspace(0, 1, 100)) is None  # non-integral floats
+    assert class_codes(torch.tensor([0.0, 1.0, float("nan"), 1.0])) is None
+    assert class_codes(torch.ones(10)).tolist() == [0] * 10  # a constant: one class
+    one_hot = torch.eye(3).repeat(10, 1)  # rows are labels
+    assert class_codes(one_hot).tolist() == [2, 1, 0] * 10  # in sorted order of the rows

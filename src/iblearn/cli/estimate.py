@@ -56,8 +56,9 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
         "--y-type",
         choices=("auto", "labels", "continuous"),
         default="auto",
-        help=f"what Y is; auto: class labels where Y is one column of names, of integers (.npy), or of "
-        f"integral numbers with at most {MAX_CLASSES} distinct values, each on 2 rows or more on average",
+        help="what Y is; auto: class labels where Y is one column of names, of integers (.npy), or of "
+        "integral numbers with few distinct values, each on 2 rows or more on average (at most 20: "
+        "iblearn.functional.class_codes)",
     )
     est.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     est.add_argument(
@@ -236,15 +237,13 @@ def _fit_method(
     return method, values, settings
 
 
-#: The most distinct values a column of integral numbers may hold to be read as class labels.
-MAX_CLASSES = 20
-
-
 def _class_codes(y: Samples, kind: str) -> Any:
     """Y's classes as integer codes 0..K-1 (in sorted order of the values) where Y is one column of class
-    labels, else None: names, integers, or integral numbers with at most :data:`MAX_CLASSES` distinct
-    values and 2 rows or more a value on average; ``kind`` ("labels", "continuous") overrides."""
+    labels, else None: names, or numbers that :func:`iblearn.functional.class_codes` reads as labels;
+    ``kind`` ("labels", "continuous") overrides."""
     import numpy as np
+
+    from iblearn.functional import class_codes
 
     values = np.asarray(y.values)
     if values.ndim == 2 and values.shape[1] == 1:
@@ -257,17 +256,12 @@ def _class_codes(y: Samples, kind: str) -> Any:
         if kind == "labels":
             raise ValueError("--y-type: class labels are one column")
         return None
-    if values.dtype.kind == "f":
-        integral = bool(np.isfinite(values).all()) and np.array_equal(values, np.round(values))
-        if not integral:
-            if kind == "labels":
-                raise ValueError("--y-type: class labels are integers or names; Y holds other numbers")
-            return None
-    classes, codes = np.unique(values, return_inverse=True)
-    few = len(classes) <= min(MAX_CLASSES, len(values) // 2)
-    if kind == "labels" or y.text or values.dtype.kind in "iub" or few:
-        return codes.astype(np.int64)
-    return None
+    if kind == "labels" or y.text:  # names arrive as codes already; labels asked for are taken as given
+        if values.dtype.kind == "f" and not np.array_equal(values, np.round(values)):
+            raise ValueError("--y-type: class labels are integers or names; Y holds other numbers")
+        return np.unique(values, return_inverse=True)[1].astype(np.int64)
+    codes = class_codes(values, "Y")
+    return None if codes is None else codes.numpy()
 
 
 def _integral(values: Any, method: str) -> Any:

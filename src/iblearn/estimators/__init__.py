@@ -25,6 +25,7 @@ from iblearn.estimators.neural.mienf import MIENF
 from iblearn.estimators.neural.minde import MINDE
 from iblearn.estimators.nonparametric import KSG, Binning, GaussianMI, MixedKSG, RenyiMI
 from iblearn.estimators.registry import REGISTRY, get_estimator, register
+from iblearn.estimators.reliability import UnreliableEstimateWarning
 from iblearn.estimators.split import estimate_mi
 
 __all__ = [
@@ -60,6 +61,7 @@ __all__ = [
     "RenyiMI",
     "SeparableCritic",
     "TrainableEstimator",
+    "UnreliableEstimateWarning",
     "as_graph",
     "as_trainable",
     "estimate_mi",

@@ -3,9 +3,9 @@
 The rule, from the committed benchmark rows (``benchmarks/auto_rule.py`` prints them per regime:
 benchmark-mi's 40 tasks and the 19 high-dimensional ones, N = 10,000, mean absolute relative error):
 
-1. **Labels.** y (or x) is discrete: integer labels, or floats with at most a tenth of their rows
-   distinct. Continuous against discrete: ``mixed_ksg`` (Ross 2014; the command's rule). Both discrete:
-   the plug-in ``discrete`` MI with Miller and Madow's correction.
+1. **Labels.** y (or x) is class labels by :func:`iblearn.functional.class_codes` (integers, or few
+   integral floats). Continuous against discrete: ``mixed_ksg`` (Ross 2014; the command's rule). Both
+   discrete: ``binning``'s plug-in MI of the labels, with Miller and Madow's correction.
 2. **Every continuous column goes to its normal scores** first (the Gaussian copula): a monotone map
    of each column, which leaves the MI unchanged and makes heavy tails Gaussian ones.
 3. **1 x 1**: ``ksg`` (the rows: 2% on 1 x 1 Gaussians and 2% on the other 1 x 1 maps, the best).
@@ -58,16 +58,6 @@ _ADVICE = (
     "the estimate may be biased here: use more rows, or an estimator that fits these data (the guide's "
     "Choosing an estimator page); the interval includes the bias the checks found"
 )
-
-
-def _discrete(t: Tensor) -> Tensor | None:
-    """Integer codes of a discrete ``t`` (integers, or floats with at most a tenth of their rows
-    distinct: :data:`iblearn.estimators.reliability.DISCRETE_SHARE`), else None."""
-    rows = t.reshape(len(t), -1)
-    values, codes = torch.unique(rows, dim=0, return_inverse=True)
-    if not t.is_floating_point() or len(values) <= reliability.DISCRETE_SHARE * len(rows):
-        return codes
-    return None
 
 
 def features(x: Tensor, y: Tensor, zx: Tensor | None, zy: Tensor | None) -> dict[str, float]:
@@ -174,7 +164,7 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
         if len(torch.unique(t.reshape(n, -1), dim=0)) < 2:
             raise ValueError(f"{name}: is constant; it shares no information with anything")
     agreement: Check | None = None
-    cx, cy = _discrete(xt), _discrete(yt)
+    cx, cy = ibf.class_codes(xt, "x"), ibf.class_codes(yt, "y")
     if cx is not None and cy is None:  # the labels go second
         xt, yt, cx, cy = yt, xt, cy, cx
     zx = None if cx is not None else copula_normal(xt.reshape(n, -1))
@@ -184,7 +174,8 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
     if cy is not None:
         top = ("H(Y)", float(ibf.discrete_entropy(cy, correction="miller-madow")))
         if cx is not None:
-            chosen, why = "discrete", "both variables discrete: the plug-in MI, Miller-Madow corrected"
+            # What Binning(correction="miller-madow") computes on integer symbols.
+            chosen, why = "binning", "both variables discrete: the plug-in MI, Miller-Madow corrected"
             mi: MI = lambda a, b: float(ibf.discrete_mi(a, b, correction="miller-madow"))  # noqa: E731
             data = (cx, cy)
             top = min(
@@ -218,7 +209,7 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
     est = MIEstimate(
         torch.tensor(value),
         n,
-        chosen if chosen != "discrete" else "binning",
+        chosen,
         stderr=stderr,
         stderr_method="half-sampling jackknife",
     )

@@ -70,7 +70,7 @@ class MIEstimate:
             labels, a lower bound above log N, InfoNCE at its ceiling log B) or far below its
             training value, or fitted with a batch that held every training row
             (:func:`iblearn.estimators.reliability.judged`); ``caveat`` says why, and the
-            estimator warned (:class:`iblearn.estimators.neural.UnreliableEstimateWarning`).
+            estimator warned (:class:`iblearn.estimators.UnreliableEstimateWarning`).
         caveat: why the estimate is not reliable, else None.
         split: the rows behind an estimate that fitted a critic first (:func:`iblearn.estimate_mi`):
             ``{"train": ..., "validation": ..., "test": ...}``, the estimate on the test rows.

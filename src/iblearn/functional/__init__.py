@@ -24,7 +24,7 @@ from iblearn.functional.canonical import (
     canonical_gaussian_pmi,
 )
 from iblearn.functional.cmi import gaussian_cmi, gaussian_cmi_from_cov, ksg_cmi, local_permutations
-from iblearn.functional.discrete import bin_values, discrete_entropy, discrete_mi
+from iblearn.functional.discrete import bin_values, class_codes, discrete_entropy, discrete_mi
 from iblearn.functional.gaussian import (
     canonical_correlations,
     gaussian_entropy_from_cov,
@@ -69,6 +69,7 @@ __all__ = [
     "canonical_gaussian_log_prob",
     "canonical_gaussian_mi",
     "canonical_gaussian_pmi",
+    "class_codes",
     "club_bound",
     "club_sampled_bound",
     "conditional_entropy",

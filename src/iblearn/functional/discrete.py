@@ -21,6 +21,33 @@ Correction = Literal["none", "miller-madow"]
 Strategy = Literal["uniform", "quantile"]
 
 
+#: The most classes a floating-point column may hold to be read as class labels (:func:`class_codes`).
+MAX_CLASSES = 20
+
+
+def class_codes(y: Any, name: str = "y") -> Tensor | None:
+    """``y``'s classes as codes 0..C-1 (in sorted order of its distinct rows) where ``y`` reads as class
+    labels, else None. Labels are bool or integer, or floats whose values are all integral with at most
+    :data:`MAX_CLASSES` distinct rows and 2 rows or more a class on average (a float target of many
+    integral levels, such as a count, is a quantity). Each row of ``(N, d)`` is one label.
+
+    Example:
+        >>> class_codes(torch.tensor([3.0, 1.0, 3.0, 1.0])).tolist()
+        [1, 0, 1, 0]
+        >>> class_codes(torch.tensor([0.5, 1.0, 0.5, 1.0])) is None
+        True
+    """
+    t = V.as_tensor(y, name)
+    rows = t.reshape(len(t), -1)
+    floats = t.is_floating_point()
+    if floats and not (bool(torch.isfinite(rows).all()) and torch.equal(rows, rows.round())):
+        return None
+    classes, codes = torch.unique(rows, dim=0, return_inverse=True)
+    if floats and len(classes) > min(MAX_CLASSES, len(rows) // 2):
+        return None
+    return codes
+
+
 def _codes(t: Tensor) -> Tensor:
     """One integer code per distinct row of an integer matrix ``(N, d)``."""
     inverse: Tensor

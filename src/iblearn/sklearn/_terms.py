@@ -16,24 +16,17 @@ from iblearn import _checks as V
 from iblearn import functional as ibf
 from iblearn.functional._parallel import check_n_jobs
 
-#: The most distinct values an integral float target may hold to be read as class labels under
-#: ``discrete_target="auto"`` (the same rule as ``iblearn estimate``'s label columns).
-MAX_CLASSES = 20
-
 
 def discrete_target(y: np.ndarray, setting: Any) -> bool:
     """Whether ``y`` is read as class labels: ``setting`` True or False says so; ``"auto"`` reads
-    bool, integer and non-numeric (string, object) targets as labels, and float targets whose values are
-    all integral with at most :data:`MAX_CLASSES` distinct values and at least 2 samples a value on
-    average."""
+    non-numeric (string, object) targets as labels, and numeric ones by
+    :func:`iblearn.functional.class_codes` (bool and integer, or few integral float values)."""
     V.choice(setting, "discrete_target", ("auto", True, False))
     if setting != "auto":
         return bool(setting)
-    if y.dtype.kind != "f":
+    if y.dtype.kind not in "biuf":
         return True
-    if not np.array_equal(y, np.round(y)):
-        return False
-    return len(np.unique(y)) <= min(MAX_CLASSES, len(y) // 2)
+    return ibf.class_codes(y) is not None
 
 
 def class_codes(y: np.ndarray, name: str = "y") -> np.ndarray:
