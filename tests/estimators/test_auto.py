@@ -160,3 +160,15 @@ def test_estimate_mi_is_auto_by_default_and_names_a_setting_auto_does_not_take()
     assert result.chosen is not None and result.interval is not None and result.checks
     with pytest.raises(ValueError, match=r"^hidden: not a setting of method='auto'"):
         estimate_mi(x, y, hidden=(8,))
+
+
+def test_both_discrete_is_the_registry_binning_with_miller_madow():
+    from iblearn.estimators import get_estimator
+
+    gen = torch.Generator().manual_seed(0)
+    a = torch.randint(0, 5, (1000,), generator=gen)
+    b = (a + torch.randint(0, 2, (1000,), generator=gen)) % 5
+    result = quiet(a, b)
+    assert result.chosen == result.estimator == "binning"
+    binning = get_estimator(result.chosen, correction="miller-madow")
+    assert float(result) == pytest.approx(float(binning(a, b)))
