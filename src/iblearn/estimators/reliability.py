@@ -111,6 +111,10 @@ def discrete_ceiling(x: Any, y: Any) -> tuple[float, str] | None:
         if not rows.is_floating_point():
             ceilings.append((float(discrete_entropy(rows.long(), correction="miller-madow")), name))
             continue
+        # A row-wise unique sorts whole rows (as long as the estimate itself at N = 1,000): the first
+        # column alone, a fraction of that, rules out continuous samples, whose values are all distinct.
+        if len(torch.unique(rows[:, 0])) > DISCRETE_SHARE * len(rows):
+            continue
         values, codes = torch.unique(rows, dim=0, return_inverse=True)
         if len(values) <= DISCRETE_SHARE * len(rows):
             ceilings.append((float(discrete_entropy(codes, correction="miller-madow")), name))
