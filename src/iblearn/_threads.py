@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import torch
 
@@ -28,8 +31,31 @@ def limit_threads(n: int, name: str = "threads") -> None:
     if n > cores:
         raise ValueError(f"{name}: at most the {cores} CPU cores of this machine, got {n}")
     torch.set_num_threads(n)
+    _pool_limits(n)
+
+
+def _pool_limits(n: int) -> Any:
+    """The BLAS/OpenMP pools on ``n`` threads: threadpoolctl's limiter (None without threadpoolctl)."""
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # threadpoolctl comes with scikit-learn; without it only torch is limited
-        return
-    threadpool_limits(n)
+        return None
+    return threadpool_limits(n)
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """torch and the BLAS/OpenMP pools on one thread while inside, the counts before restored on leaving.
+
+    torch's count (an OpenMP setting) belongs to the thread that sets it, so each thread of a process
+    (joblib's threading backend) holds and restores its own.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    limiter = _pool_limits(1)
+    try:
+        yield
+    finally:  # in reverse: the limiter's originals were read after torch was set to one thread
+        if limiter is not None:
+            limiter.restore_original_limits()
+        torch.set_num_threads(before)

@@ -96,7 +96,7 @@ def write_json(path: str | os.PathLike[str], data: Any) -> None:
 
 
 def read_json(path: str | os.PathLike[str]) -> Any:
-    _present(Path(path))
+    present(Path(path))
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
@@ -107,9 +107,10 @@ def read_json(path: str | os.PathLike[str]) -> Any:
         raise ValueError(f"{path}: not valid JSON (not UTF-8 text: {err.reason})") from None
 
 
-def _present(path: Path) -> bool:
+def present(path: str | os.PathLike[str]) -> bool:
     """Whether a run's file is there. Anything but a regular file in its place raises ValueError: opening
     a FIFO blocks until another process writes to it, and a folder or a device is no record."""
+    path = Path(path)
     if not path.exists():
         return False
     if not path.is_file():
@@ -171,7 +172,7 @@ class RunFolder:
         """Write config.json; a resumed run must bring the config it was started with (its finished rows
         and checkpoints were made under that one), so a different one raises ValueError."""
         path = self.file("config.json")
-        if self.resume and _present(path):
+        if self.resume and present(path):
             old, new = read_json(path), json.loads(json.dumps(_jsonable(config)))
             if not isinstance(old, dict):
                 raise ValueError(
@@ -209,7 +210,7 @@ class RunFolder:
         if not self.writer:
             return
         path = self.file("results.json")
-        if _present(path):
+        if present(path):
             results = read_json(path)
             env = results.get("environment", {}) if isinstance(results, dict) else {}
             if env:
@@ -228,7 +229,7 @@ class RunFolder:
         if self._rows is None:
             path = self.file("metrics.csv")
             self._rows = []
-            if _present(path):
+            if present(path):
                 with path.open(newline="", encoding="utf-8") as f:
                     self._rows = list(csv.DictReader(f))
         return [dict(r) for r in self._rows]
@@ -320,7 +321,7 @@ class Checkpoint:
         path = self.run.file(self.name)
         if path.is_symlink():  # the run writes regular files only; a link may point anywhere
             self.refuse("a checkpoint must be a regular file, not a symbolic link")
-        if not _present(path):
+        if not present(path):
             return None
         try:
             with torch.serialization.safe_globals([UninitializedParameter, UninitializedBuffer]):

@@ -263,14 +263,14 @@ def test_search_reports_progress_and_ranks_ksg_total_correlation(capsys) -> None
 def test_search_resumes_from_its_checkpoint(tmp_path, monkeypatch) -> None:
     x = gaussian_sample(random_covariance(8, 12), 300, 9)
     fresh = ibf.o_information_search(x, sizes=(3, 4), method="copula", top=5)
-    path = tmp_path / "search.json"
+    path = tmp_path / "search"
     monkeypatch.setattr(multivariate_search, "BATCH_BYTES", 8 * 4 * 16 * 10)  # 10 subsets a batch
     saves = 0
     save = multivariate_search._State.save
 
-    def killed(self, target):
+    def killed(self):
         nonlocal saves
-        save(self, target)
+        save(self)
         saves += 1
         if saves == 3:
             raise KeyboardInterrupt
@@ -278,7 +278,7 @@ def test_search_resumes_from_its_checkpoint(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(multivariate_search._State, "save", killed)
     with pytest.raises(KeyboardInterrupt):
         ibf.o_information_search(x, sizes=(3, 4), method="copula", top=5, checkpoint=path)
-    assert json.loads(path.read_text())["done"] == 30
+    assert json.loads((path / "search.json").read_text())["done"] == 30
     monkeypatch.setattr(multivariate_search._State, "save", save)
     resumed = ibf.o_information_search(x, sizes=(3, 4), method="copula", top=5, checkpoint=path)
     assert resumed == fresh

@@ -3,6 +3,10 @@ jobs and the backend; one thread a job; bad n_jobs named; progress and checkpoin
 
 from __future__ import annotations
 
+import contextlib
+import os
+import threading
+
 import joblib
 import numpy as np
 import pytest
@@ -151,3 +155,115 @@ def test_pairwise_matrix_on_a_dask_cluster_equals_the_serial_one():
         on_cluster = ibf.pairwise_mi(x)
     assert _same(serial, on_cluster)
     assert np.isfinite(serial.numpy()[~np.eye(40, dtype=bool)]).all()
+
+
+def test_the_caller_keeps_its_threads_between_batches_and_after_an_early_exit():
+    torch.set_num_threads(2)
+    try:
+        with joblib.parallel_backend("threading"):
+            batches = _parallel.iter_batches(_threads, [()] * 3, 1)  # one job: computed in next()
+            assert next(batches) == 1
+            assert torch.get_num_threads() == 2  # not held across the yield
+            assert next(batches) == 1
+        del batches  # left unfinished
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(1)
+
+
+def test_n_jobs_beyond_the_cores_is_refused_by_name():
+    cores = os.cpu_count() or 1
+    assert _parallel.check_n_jobs(-1) == -1 and _parallel.check_n_jobs(-cores) == -cores
+    assert _parallel.check_n_jobs(cores) == cores
+    for bad in (cores + 1, -cores - 1, 10**6):
+        with pytest.raises(ValueError, match=f"n_jobs: at most the {cores} CPU cores"):
+            _parallel.check_n_jobs(bad)
+    with pytest.raises(ValueError, match="n_jobs"):
+        ibf.pairwise_mi(_columns(n=100, m=3), n_jobs=cores + 1)
+
+
+def _refused_in_time(call) -> str:
+    """The message of the ValueError ``call`` raises, failing (not hanging) if it blocks."""
+    outcome: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            call()
+        except BaseException as err:
+            outcome.append(err)
+        else:
+            outcome.append(None)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(20)
+    assert outcome, "blocked reading the checkpoint"
+    assert isinstance(outcome[0], ValueError), outcome[0]
+    return str(outcome[0])
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX")
+def test_a_fifo_in_a_checkpoint_is_refused_not_read(tmp_path):
+    x = _columns(n=100, m=4)
+    folder = tmp_path / "mi"
+    folder.mkdir()
+    os.mkfifo(folder / "key")
+    try:
+        assert "checkpoint" in _refused_in_time(lambda: ibf.pairwise_mi(x, checkpoint=folder))
+        ibf.pairwise_mi(x, checkpoint=tmp_path / "mi2")
+        os.mkfifo(tmp_path / "mi2" / "batch-0000000.npy.fifo")
+        (tmp_path / "mi2" / "batch-0000000.npy").unlink()
+        os.rename(tmp_path / "mi2" / "batch-0000000.npy.fifo", tmp_path / "mi2" / "batch-0000000.npy")
+        message = _refused_in_time(lambda: ibf.pairwise_mi(x, checkpoint=tmp_path / "mi2"))
+        assert "checkpoint" in message and "batch-0000000.npy" in message
+        search = tmp_path / "search"
+        search.mkdir()
+        ibf.o_information_search(x, method="gaussian", checkpoint=search)
+        (search / "search.json").unlink()
+        os.mkfifo(search / "search.json")
+        message = _refused_in_time(lambda: ibf.o_information_search(x, method="gaussian", checkpoint=search))
+        assert "checkpoint" in message and "search.json" in message
+    finally:  # a reader still blocked on a FIFO (before the fix) is let go
+        for fifo in (
+            folder / "key",
+            tmp_path / "mi2" / "batch-0000000.npy",
+            tmp_path / "search" / "search.json",
+        ):
+            if fifo.exists() and not fifo.is_file():
+                with contextlib.suppress(OSError):
+                    os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+
+
+@pytest.mark.parametrize(
+    "damage", ["{not json", '{"done": 3}', '{"done": 3, "highest": [[1, 2]], "lowest": []}', "[1, 2]"]
+)
+def test_a_damaged_search_checkpoint_is_refused_by_name(tmp_path, damage):
+    x = _columns(n=100, m=4)
+    folder = tmp_path / "search"
+    ibf.o_information_search(x, method="gaussian", checkpoint=folder)
+    (folder / "search.json").write_text(damage)
+    with pytest.raises(ValueError, match=r"checkpoint: .*search\.json"):
+        ibf.o_information_search(x, method="gaussian", checkpoint=folder)
+
+
+def test_a_damaged_batch_is_refused_by_name(tmp_path):
+    x = _columns(n=100, m=4)
+    folder = tmp_path / "mi"
+    ibf.pairwise_mi(x, checkpoint=folder)
+    (folder / "batch-0000000.npy").write_bytes(b"\x93NUMPY garbage")
+    with pytest.raises(ValueError, match=r"checkpoint: .*batch-0000000\.npy"):
+        ibf.pairwise_mi(x, checkpoint=folder)
+    (folder / "key").write_bytes(b"\xff\xfe")
+    with pytest.raises(ValueError, match=r"checkpoint: .*key"):
+        ibf.pairwise_mi(x, checkpoint=folder)
+
+
+def test_the_search_checkpoint_is_a_folder_as_for_the_others(tmp_path):
+    x = _columns(n=100, m=4)
+    folder = tmp_path / "search"
+    found = ibf.o_information_search(x, method="gaussian", checkpoint=folder)
+    assert sorted(p.name for p in folder.iterdir()) == ["key", "search.json"]  # no temporary left
+    assert ibf.o_information_search(x, method="gaussian", checkpoint=folder) == found
+    (tmp_path / "file.json").write_text("{}")
+    with pytest.raises(ValueError, match=r"checkpoint: .* is not a folder"):
+        ibf.o_information_search(x, method="gaussian", checkpoint=tmp_path / "file.json")

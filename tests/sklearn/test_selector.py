@@ -206,3 +206,33 @@ def test_score_function_bad_input(kwargs, message):
     X[0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         mutual_info_regression(X, y)
+
+
+def test_each_term_runs_on_one_thread_under_the_threading_backend(monkeypatch):
+    import torch
+
+    from iblearn.sklearn import _terms
+
+    seen: list[int] = []
+    relevance = _terms.relevance
+
+    def counted(*args):
+        seen.append(torch.get_num_threads())
+        return relevance(*args)
+
+    monkeypatch.setattr(_terms, "relevance", counted)
+    X, y = friedman_with_copies(100, 1)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with parallel_config(backend="threading"):
+            mutual_info_regression(X[:, :3], y, random_state=0, n_jobs=2)
+            MIFeatureSelector(2, method="jmi", n_jobs=2).fit(X[:, :3], y)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    assert len(seen) == 3 + 3 + 2 and set(seen) == {1}
+    with pytest.raises(ValueError, match="n_jobs"):
+        mutual_info_regression(X, y, n_jobs=10**6)
+    with pytest.raises(ValueError, match="n_jobs"):
+        MIFeatureSelector(2, n_jobs=10**6).fit(X, y)

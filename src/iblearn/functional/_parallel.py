@@ -26,15 +26,15 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import joblib  # type: ignore[import-untyped]
 import numpy as np
 import torch
 
-from iblearn.records import atomic_write_bytes, atomic_write_text
+from iblearn._threads import one_thread
+from iblearn.records import atomic_write_bytes, atomic_write_text, present
 
 #: A ``progress`` argument: False, True (one line on stderr, rewritten after each batch, with the time
 #: left), or a callable given ``(done, total)`` after each batch (to drive a tqdm or rich bar).
@@ -42,33 +42,28 @@ Progress = bool | Callable[[int, int], None]
 
 
 def check_n_jobs(value: Any) -> int | None:
-    """joblib's ``n_jobs``: None, or a nonzero integer (-1 all cores, -2 all but one, ...)."""
+    """joblib's ``n_jobs``: None, or a nonzero integer of at most the CPU count in size (scikit-learn's
+    reading of a negative count: -1 all cores, -2 all but one, down to minus the cores, one job).
+
+    More jobs than this machine's cores (``os.cpu_count()``) are refused rather than clipped: joblib
+    starts as many loky processes as asked, which only wait on each other. On a cluster backend (Dask,
+    Ray) leave ``n_jobs`` None and the backend's workers set it.
+    """
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value == 0:
         raise ValueError(f"n_jobs: expected None or a nonzero integer (-1 for all cores), got {value!r}")
-    return int(value)
+    value, cores = int(value), os.cpu_count() or 1
+    if abs(value) > cores:
+        raise ValueError(
+            f"n_jobs: at most the {cores} CPU cores of this machine (or -1 to -{cores}), got {value}"
+        )
+    return value
 
 
-@contextmanager
-def one_thread() -> Iterator[None]:
-    """torch and the BLAS/OpenMP pools on one thread for the duration."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # comes with scikit-learn; without it only torch is limited
-        limits: Any = nullcontext()
-    else:
-        limits = threadpool_limits(1)
-    try:
-        with limits:
-            yield
-    finally:
-        torch.set_num_threads(before)
-
-
-def _in_job(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+def _in_job(fn: Callable[..., Any], args: tuple[Any, ...], caller: int) -> Any:
+    if os.getpid() == caller:  # a thread of the caller's process: the caller holds the limit
+        return fn(*args)
     with one_thread():
         return fn(*args)
 
@@ -78,6 +73,9 @@ def _jobs(n_jobs: int | None) -> tuple[int | None, bool]:
     if n_jobs is None and joblib.parallel.get_active_backend()[1] is None:
         return None, False
     return n_jobs, True
+
+
+_END = object()
 
 
 def iter_batches(
@@ -91,9 +89,20 @@ def iter_batches(
         for b in batches:
             yield fn(*b)
         return
-    with one_thread():  # threads of this process (the threading backend) share its settings
-        parallel = joblib.Parallel(n_jobs=jobs, return_as="generator")
-        yield from parallel(joblib.delayed(_in_job)(fn, b) for b in batches)
+    results = iter(
+        joblib.Parallel(n_jobs=jobs, return_as="generator")(
+            joblib.delayed(_in_job)(fn, b, os.getpid()) for b in batches
+        )
+    )
+    while True:
+        # Jobs of the sequential and threading backends run in this process, whose threads share
+        # torch's setting (one thread setting it changes it for the others), so only the caller sets
+        # it, while it waits for a result; between results its own code has its threads back.
+        with one_thread():
+            value = next(results, _END)
+        if value is _END:
+            return
+        yield value
 
 
 def map_batches(
@@ -181,6 +190,21 @@ def fingerprint(arrays: Sequence[Any], settings: dict[str, Any]) -> str:
     return h.hexdigest()
 
 
+T = TypeVar("T")
+
+
+def read_checkpoint(path: Path, read: Callable[[Path], T]) -> T | None:
+    """``read(path)``, or None when nothing is there; a FIFO, folder or device in its place, or a file
+    ``read`` cannot make sense of (``ValueError``, ``KeyError``, ``TypeError``, ``OSError``), raises
+    ValueError naming the checkpoint's file."""
+    try:
+        return read(path) if present(path) else None
+    except (ValueError, KeyError, TypeError, OSError, EOFError, RecursionError) as err:
+        raise ValueError(
+            f"checkpoint: {path} is not a readable part of a checkpoint ({err!r}); delete it"
+        ) from None
+
+
 class BatchStore:
     """A checkpoint folder: ``key`` (the run's :func:`fingerprint`) and one ``.npy`` file a finished
     batch, each written atomically."""
@@ -189,21 +213,17 @@ class BatchStore:
         self.path = Path(path)
         if self.path.exists() and not self.path.is_dir():
             raise ValueError(f"checkpoint: {self.path} exists and is not a folder")
-        saved = self.path / "key"
-        if saved.exists():
-            if saved.read_text().strip() != key:
-                raise ValueError(
-                    f"checkpoint: {self.path} holds another run (other data or settings); delete it"
-                )
-        else:
-            atomic_write_text(saved, key + "\n")
+        saved = read_checkpoint(self.path / "key", lambda f: f.read_text(encoding="utf-8").strip())
+        if saved is None:
+            atomic_write_text(self.path / "key", key + "\n")
+        elif saved != key:
+            raise ValueError(f"checkpoint: {self.path} holds another run (other data or settings); delete it")
 
     def _file(self, i: int) -> Path:
         return self.path / f"batch-{i:07d}.npy"
 
     def load(self, i: int) -> np.ndarray | None:
-        f = self._file(i)
-        return np.load(f, allow_pickle=False) if f.exists() else None
+        return read_checkpoint(self._file(i), lambda f: np.load(f, allow_pickle=False))
 
     def save(self, i: int, values: Any) -> None:
         buf = io.BytesIO()

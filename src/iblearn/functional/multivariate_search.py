@@ -7,12 +7,11 @@ Gaussian and copula estimators evaluate a whole batch at once from the covarianc
 (batched Cholesky factorizations; a subset's ``log det Sigma_-i`` is ``log det Sigma + log P_ii`` with
 P its precision, so no leave-one-out matrix is factorized); KSG runs one neighbour search per subset,
 on all the threads torch is given, or its batches in parallel jobs through joblib (``n_jobs``). With
-a ``checkpoint`` file the search can be killed and resumed.
+a ``checkpoint`` folder the search can be killed and resumed.
 """
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import math
@@ -28,7 +27,14 @@ from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn.functional._neighbors import Backend
-from iblearn.functional._parallel import Progress, check_n_jobs, iter_batches, reporter
+from iblearn.functional._parallel import (
+    Progress,
+    check_n_jobs,
+    iter_batches,
+    read_checkpoint,
+    reporter,
+    store_for,
+)
 from iblearn.functional.knn import Ties, prepare_samples
 from iblearn.functional.multivariate import (
     METHODS,
@@ -40,6 +46,7 @@ from iblearn.functional.multivariate import (
     logdet_correction,
     split_variables,
 )
+from iblearn.records import atomic_write_text
 
 Measure = Literal["o_information", "total_correlation"]
 Subset = tuple[int, ...]
@@ -89,8 +96,10 @@ def o_information_search(
             ``seed + j``, so a subset's value does not depend on the others).
         progress: True reports the subsets done and the time left (one line on stderr); a callable
             is given ``(subsets done, subsets)`` after each batch.
-        checkpoint: a JSON file written (atomically) after each batch; a search started with the same
-            file, data and settings resumes where the last one stopped. Deleted by the caller.
+        checkpoint: a folder, as for :func:`~iblearn.functional.pairwise_mi`: a key of the data and
+            settings, and the search so far (``search.json``, rewritten atomically after each batch); a
+            search started with the same folder, data and settings resumes where the last one stopped.
+            Other data or settings there are refused. Deleted by the caller.
         n_jobs: jobs for the KSG path's batches of 64 subsets through joblib, as in
             :func:`~iblearn.functional.pairwise_mi` (the Gaussian ones run in this process, a batch of
             covariances at once); the result does not depend on it.
@@ -138,7 +147,7 @@ def o_information_search(
     report = reporter(progress, total, state.done, "subsets")
     for subsets, values in batches:
         state.add(subsets, values, top)
-        state.save(checkpoint)
+        state.save()
         report(len(values))
     report(0, end=True)
     return SearchResult(highest=state.highest, lowest=state.lowest, evaluated=state.done)
@@ -247,18 +256,11 @@ def _ksg_subsets(
     return torch.stack(values).cpu()
 
 
-def _fingerprint(variables: list[Tensor], settings: dict[str, Any]) -> str:
-    """What a checkpoint must match: the data's bytes and the settings."""
-    h = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
-    h.update(torch.cat(variables, dim=1).detach().cpu().to(torch.float64).contiguous().numpy().tobytes())
-    return h.hexdigest()
-
-
 @dataclass
 class _State:
     """The search so far: subsets done (a prefix of the order) and the top entries at each end."""
 
-    key: str | None
+    file: Path | None
     done: int
     highest: list[tuple[Subset, float]]
     lowest: list[tuple[Subset, float]]
@@ -267,19 +269,12 @@ class _State:
     def load(
         cls, path: str | os.PathLike[str] | None, variables: list[Tensor], settings: dict[str, Any]
     ) -> _State:
-        if path is None:
+        store = store_for(path, variables, settings)
+        if store is None:
             return cls(None, 0, [], [])
-        key = _fingerprint(variables, settings)
-        if not Path(path).exists():
-            return cls(key, 0, [], [])
-        saved = json.loads(Path(path).read_text())
-        if saved.get("key") != key:
-            raise ValueError(f"checkpoint: {path} is of another search (other data or settings); delete it")
-
-        def entries(name: str) -> list[tuple[Subset, float]]:
-            return [(tuple(s), float(v)) for s, v in saved[name]]
-
-        return cls(key, int(saved["done"]), entries("highest"), entries("lowest"))
+        file = store.path / "search.json"
+        saved = read_checkpoint(file, _read_state)
+        return cls(file, 0, [], []) if saved is None else cls(file, *saved)
 
     def add(self, subsets: Tensor, values: Tensor, top: int) -> None:
         """Merge a batch ``(B, s)`` of subsets and their values into the two ends; equal values are
@@ -292,11 +287,16 @@ class _State:
             end.sort(key=lambda e: (-e[1] if largest else e[1], e[0]))
             del end[top:]
 
-    def save(self, path: str | os.PathLike[str] | None) -> None:
-        if path is None:
-            return
-        target = Path(path)
-        tmp = target.with_name(target.name + ".tmp")
-        state = {"key": self.key, "done": self.done, "highest": self.highest, "lowest": self.lowest}
-        tmp.write_text(json.dumps(state))
-        tmp.replace(target)
+    def save(self) -> None:
+        if self.file is not None:
+            state = {"done": self.done, "highest": self.highest, "lowest": self.lowest}
+            atomic_write_text(self.file, json.dumps(state))
+
+
+def _read_state(file: Path) -> tuple[int, list[tuple[Subset, float]], list[tuple[Subset, float]]]:
+    saved = json.loads(file.read_text(encoding="utf-8"))
+
+    def entries(name: str) -> list[tuple[Subset, float]]:
+        return [(tuple(int(i) for i in s), float(v)) for s, v in saved[name]]
+
+    return int(saved["done"]), entries("highest"), entries("lowest")

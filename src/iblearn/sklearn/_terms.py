@@ -14,7 +14,6 @@ import numpy as np
 
 from iblearn import _checks as V
 from iblearn import functional as ibf
-from iblearn.functional._parallel import check_n_jobs
 
 
 def discrete_target(y: np.ndarray, setting: Any) -> bool:
@@ -87,9 +86,3 @@ def discrete_relevance(codes: np.ndarray, y: np.ndarray, discrete: bool, k: int,
     if np.ptp(y) == 0 or np.ptp(codes) == 0:
         return 0.0
     return float(ibf.mixed_ksg_mi(y, codes, k, seed=seed))
-
-
-def n_jobs(value: Any) -> Any:
-    """joblib's ``n_jobs``: None (one job unless a ``joblib.parallel_config`` context sets another, as
-    in scikit-learn), or a nonzero integer (-1 all cores, -2 all but one, ...)."""
-    return check_n_jobs(value)

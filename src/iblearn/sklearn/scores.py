@@ -8,13 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from joblib import Parallel, delayed  # type: ignore[import-untyped]
 from scipy import sparse
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_X_y
 
 from iblearn import _checks as V
+from iblearn.functional._parallel import check_n_jobs, iter_batches
 from iblearn.sklearn import _terms
 
 
@@ -43,6 +43,10 @@ def _discrete_mask(discrete_features: Any, X: Any, n_features: int) -> np.ndarra
     return mask
 
 
+def _call(fn: Any, args: tuple[Any, ...]) -> float:
+    return float(fn(*args))
+
+
 def _estimate(
     X: Any,
     y: Any,
@@ -52,7 +56,7 @@ def _estimate(
     random_state: Any,
     n_jobs: Any,
 ) -> np.ndarray:
-    n_jobs = _terms.n_jobs(n_jobs)
+    n_jobs = check_n_jobs(n_jobs)
     # At least k + 1 samples: the kNN estimators need k neighbours besides each sample.
     k = V.positive_int(n_neighbors, "n_neighbors")
     X, y = check_X_y(X, y, accept_sparse="csc", y_numeric=not discrete_target, ensure_min_samples=k + 1)
@@ -67,17 +71,17 @@ def _estimate(
         target = np.asarray(y, dtype=np.float64).reshape(-1, 1)
     # One jitter seed a column, drawn once: the same scores for any n_jobs.
     base = int(check_random_state(random_state).randint(2**31 - n_features))
-    jobs = []
+    jobs: list[tuple[Any, tuple[Any, ...]]] = []
     for j in range(n_features):
         if mask[j]:
             codes, counts = np.unique(X[:, j], return_inverse=True, return_counts=True)[1:]
             if not discrete_target and counts.max() < 2:  # the mixed estimator leaves singletons out
                 raise ValueError(f"X: column {j}, read as discrete, has no value that occurs twice")
             codes = codes.reshape(-1)
-            jobs.append(delayed(_terms.discrete_relevance)(codes, target, discrete_target, k, base + j))
+            jobs.append((_terms.discrete_relevance, (codes, target, discrete_target, k, base + j)))
         else:
-            jobs.append(delayed(_terms.relevance)(X[:, [j]], target, discrete_target, k, base + j))
-    scores = Parallel(n_jobs=n_jobs)(jobs)
+            jobs.append((_terms.relevance, (X[:, [j]], target, discrete_target, k, base + j)))
+    scores = list(iter_batches(_call, jobs, n_jobs))
     return np.maximum(np.asarray(scores, dtype=np.float64), 0.0)
 
 

@@ -18,12 +18,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from joblib import Parallel, delayed  # type: ignore[import-untyped]
 from sklearn.base import BaseEstimator
 from sklearn.feature_selection import SelectorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from iblearn import _checks as V
+from iblearn.functional._parallel import check_n_jobs, iter_batches
 from iblearn.sklearn import _terms
 
 try:  # scikit-learn >= 1.6
@@ -134,7 +134,7 @@ class MIFeatureSelector(SelectorMixin, BaseEstimator):  # type: ignore[misc]
             self, fitted.
         """
         V.choice(self.method, "method", METHODS)
-        jobs = _terms.n_jobs(self.n_jobs)
+        jobs = check_n_jobs(self.n_jobs)
         k = V.positive_int(self.k, "k")
         X, y = validate_data(self, X, y, ensure_min_samples=k + 1, dtype=np.float64)
         X = np.asarray(X, dtype=np.float64)
@@ -145,11 +145,9 @@ class MIFeatureSelector(SelectorMixin, BaseEstimator):  # type: ignore[misc]
             target = _terms.class_codes(np.asarray(y))
         else:
             target = np.asarray(y, dtype=np.float64).reshape(-1, 1)
-        parallel = Parallel(n_jobs=jobs)
         col = [X[:, [j]] for j in range(n_features)]
-        self.relevance_ = np.asarray(
-            parallel(delayed(_terms.relevance)(col[j], target, discrete, k) for j in range(n_features))
-        )
+        relevance = ((col[j], target, discrete, k) for j in range(n_features))
+        self.relevance_ = np.asarray(list(iter_batches(_terms.relevance, relevance, jobs)))
         first = int(np.argmax(self.relevance_))
         selected, scores = [first], [float(self.relevance_[first])]
         # Sum (mrmr, jmi) or minimum (cmim) over the selected features of each candidate's pair term.
@@ -158,14 +156,14 @@ class MIFeatureSelector(SelectorMixin, BaseEstimator):  # type: ignore[misc]
             s = selected[-1]
             left = [j for j in range(n_features) if j not in selected]
             if self.method == "mrmr":
-                terms = (delayed(_terms.redundancy)(col[j], col[s], k) for j in left)
+                terms = iter_batches(_terms.redundancy, ((col[j], col[s], k) for j in left), jobs)
             elif self.method == "jmi":
-                terms = (
-                    delayed(_terms.relevance)(np.hstack([col[j], col[s]]), target, discrete, k) for j in left
-                )
+                pairs = ((np.hstack([col[j], col[s]]), target, discrete, k) for j in left)
+                terms = iter_batches(_terms.relevance, pairs, jobs)
             else:
-                terms = (delayed(_terms.conditional)(col[j], target, col[s], discrete, k) for j in left)
-            new = np.asarray(parallel(terms))
+                given = ((col[j], target, col[s], discrete, k) for j in left)
+                terms = iter_batches(_terms.conditional, given, jobs)
+            new = np.asarray(list(terms))
             if self.method == "cmim":
                 pooled[left] = np.minimum(pooled[left], new)
                 criterion = pooled[left]
