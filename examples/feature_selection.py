@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    data = load_breast_cancer(as_frame=True)
+    data = load_breast_cancer()
     X, y = data.data, data.target
     folds = StratifiedKFold(3 if args.quick else 5, shuffle=True, random_state=args.seed)
     results: dict[str, object] = {}
