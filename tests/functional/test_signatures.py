@@ -29,6 +29,30 @@ KNN_FAMILY: tuple[Callable[..., Any], ...] = (
     ibf.s_information,
     ibf.interaction_information,
     ibf.pid,
+    ibf.o_information_search,
+    ibf.multivariate_estimate,
+    ibf.pid_estimate,
+    ibf.transfer_entropy_matrix,
+)
+MULTIVARIATE_FAMILY = (
+    ibf.total_correlation,
+    ibf.dual_total_correlation,
+    ibf.o_information,
+    ibf.s_information,
+    ibf.interaction_information,
+    ibf.pid,
+    ibf.o_information_search,
+    ibf.multivariate_estimate,
+    ibf.pid_estimate,
+)
+#: The many-variable functions run their batches through joblib, one process by default.
+PARALLEL_FAMILY = (
+    ibf.pairwise_mi,
+    ibf.ksg_mi_pairs,
+    ibf.transfer_entropy_matrix,
+    ibf.o_information_search,
+    ibf.multivariate_estimate,
+    ibf.pid_estimate,
 )
 KNN_KEYWORDS = {"standardize": True, "ties": "jitter", "backend": "auto", "seed": 0}
 
@@ -53,12 +77,18 @@ def test_knn_family_shares_its_search_keywords(fn: Callable[..., Any]) -> None:
         assert params[name].default == default, name
 
 
-@pytest.mark.parametrize("fn", KNN_FAMILY[-6:], ids=lambda fn: fn.__name__)
+@pytest.mark.parametrize("fn", MULTIVARIATE_FAMILY, ids=lambda fn: fn.__name__)
 def test_multivariate_measures_share_their_estimator_keywords(fn: Callable[..., Any]) -> None:
     params = _parameters(fn)
     for name, default in MULTIVARIATE_KEYWORDS.items():
         assert params[name].kind is inspect.Parameter.KEYWORD_ONLY, name
         assert params[name].default == default, name
+
+
+@pytest.mark.parametrize("fn", PARALLEL_FAMILY, ids=lambda fn: fn.__name__)
+def test_many_variable_functions_share_n_jobs(fn: Callable[..., Any]) -> None:
+    param = _parameters(fn)["n_jobs"]
+    assert param.kind is inspect.Parameter.KEYWORD_ONLY and param.default is None
 
 
 @pytest.mark.parametrize("fn", RENYI_FAMILY, ids=lambda fn: fn.__name__)
