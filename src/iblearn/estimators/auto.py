@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import Tensor
@@ -184,11 +184,10 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
         else:
             chosen, why = "mixed_ksg", f"a continuous variable ({int(feats['dx'])} dims) against labels"
             mi = lambda a, b: float(ibf.mixed_ksg_mi(a, b, k, seed=seed))  # noqa: E731
-            assert zx is not None
-            data = (zx, cy)
+            data = (cast(Tensor, zx), cy)  # x is continuous here, so it has its scores
         remap = lambda a, b, g: (_rotate(a, g) if a.is_floating_point() else a, b)  # noqa: E731
     else:
-        assert zx is not None and zy is not None
+        zx, zy = cast(Tensor, zx), cast(Tensor, zy)  # neither is discrete here: both have their scores
         chosen, why, mi, agreement = _choose(zx, zy, feats, k, seed)
         # KSG cannot read above about log N; a Gaussian's MI from N rows has no such ceiling.
         data, top = (
