@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, ClassVar
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -13,35 +13,37 @@ from iblearn import _checks as V
 from iblearn import functional as ibf
 from iblearn.estimators.base import Estimator
 from iblearn.estimators.conditional import Conditional
+from iblearn.estimators.settings import Configured, at_least, one_of, setting
 from iblearn.functional._neighbors import Backend, Metric
 from iblearn.functional.discrete import Correction, Strategy
 from iblearn.functional.knn import Ties
 from iblearn.functional.renyi import DEFAULT_ALPHA, DEFAULT_SIGMA, Channels, KernelWidth
 
 
-def _int_setting(value: int, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value!r}")
-    return value
+def _log_base(value: Any, name: str) -> float:
+    if not (isinstance(value, int | float) and math.isfinite(value) and value > 0 and value != 1):
+        raise ValueError(
+            f"{name}: the logarithm's base must be positive and not 1, and finite; got {value!r}"
+        )
+    return float(value)
+
+
+class _Declared(Configured, Estimator):
+    base: float = setting(default=math.e, check=_log_base)
 
 
 #: The settings of a kNN estimator that are keyword arguments of every kNN function.
 _SEARCH = ("standardize", "ties", "backend", "seed")
 
 
-class _KNN(Estimator):
+class _KNN(_Declared):
     resampling = "half"
-    setting_names: ClassVar[tuple[str, ...]] = ("k", *_SEARCH)
 
-    def __init__(
-        self, k: int, standardize: bool, ties: Ties, backend: Backend, seed: int, base: float
-    ) -> None:
-        super().__init__(base=base)
-        self.k = _int_setting(k, "k", 1)
-        self.standardize = V.flag(standardize, "standardize")  # "no" is truthy: refused, not read as True
-        self.ties = V.choice(ties, "ties", ("jitter", "raise"))
-        self.backend = V.choice(backend, "backend", ("auto", "tree", "brute"))
-        self.seed = V.seed(seed)
+    k: int = setting(default=3, check=at_least(1), kw_only=False)
+    standardize: bool = setting(default=True, check=V.flag)  # "no" is truthy: refused, not read as True
+    ties: Ties = setting(default="jitter", check=one_of("jitter", "raise"))
+    backend: Backend = setting(default="auto", check=one_of("auto", "tree", "brute"))
+    seed: int = setting(default=0, check=V.seed)
 
     def _search(self) -> dict[str, Any]:
         """The keyword arguments every kNN function takes from these settings."""
@@ -71,21 +73,8 @@ class KSG(Conditional, _KNN):
     """
 
     name = "ksg"
-    setting_names = ("variant", *_KNN.setting_names)
 
-    def __init__(
-        self,
-        k: int = 3,
-        variant: int = 1,
-        *,
-        standardize: bool = True,
-        ties: Ties = "jitter",
-        backend: Backend = "auto",
-        seed: int = 0,
-        base: float = math.e,
-    ) -> None:
-        super().__init__(k, standardize, ties, backend, seed, base)
-        self.variant = V.ksg_variant(variant)
+    variant: int = setting(default=1, check=lambda value, _: V.ksg_variant(value), kw_only=False)
 
     def mi(self, x: Any, y: Any) -> Tensor:
         return ibf.ksg_mi(x, y, self.k, self.variant, **self._search())
@@ -103,21 +92,8 @@ class MixedKSG(_KNN):
     """
 
     name = "mixed_ksg"
-    setting_names = ("metric", *_KNN.setting_names)
 
-    def __init__(
-        self,
-        k: int = 3,
-        *,
-        metric: Metric = "euclidean",
-        standardize: bool = True,
-        ties: Ties = "jitter",
-        backend: Backend = "auto",
-        seed: int = 0,
-        base: float = math.e,
-    ) -> None:
-        super().__init__(k, standardize, ties, backend, seed, base)
-        self.metric = V.choice(metric, "metric", ("euclidean", "chebyshev"))
+    metric: Metric = setting(default="euclidean", check=one_of("euclidean", "chebyshev"))
 
     def mi(self, x: Any, y: Any) -> Tensor:
         # Checked here, so that an error names the estimator's arguments (the function's is ``labels``).
@@ -130,7 +106,7 @@ class MixedKSG(_KNN):
 SPARSE_CELLS = 0.5
 
 
-class Binning(Estimator):
+class Binning(_Declared):
     """Plug-in MI after discretization: the information-plane estimator of Shwartz-Ziv & Tishby.
 
     Each argument is binned if it is floating-point (every unit into ``n_bins`` bins set from the data,
@@ -140,22 +116,11 @@ class Binning(Estimator):
     """
 
     name = "binning"
-    setting_names = ("n_bins", "strategy", "value_range", "correction")
 
-    def __init__(
-        self,
-        n_bins: int = 30,
-        *,
-        strategy: Strategy = "uniform",
-        value_range: tuple[float, float] | None = None,
-        correction: Correction = "none",
-        base: float = math.e,
-    ) -> None:
-        super().__init__(base=base)
-        self.n_bins = _int_setting(n_bins, "n_bins", 1)  # 30: Shwartz-Ziv & Tishby 2017
-        self.strategy = V.choice(strategy, "strategy", ("uniform", "quantile"))
-        self.value_range = value_range
-        self.correction = V.choice(correction, "correction", ("none", "miller-madow"))
+    n_bins: int = setting(default=30, check=at_least(1), kw_only=False)  # 30: Shwartz-Ziv & Tishby 2017
+    strategy: Strategy = setting(default="uniform", check=one_of("uniform", "quantile"))
+    value_range: tuple[float, float] | None = setting(default=None)
+    correction: Correction = setting(default="none", check=one_of("none", "miller-madow"))
 
     def discretize(self, v: Any, name: str) -> Tensor:
         t = V.as_tensor(v, name)
@@ -200,7 +165,7 @@ class Binning(Estimator):
                 return
 
 
-class GaussianMI(Conditional):
+class GaussianMI(Conditional, _Declared):
     """I(X; Y) of the Gaussian with the sample's covariance, from canonical correlations; I(X; Y | Z)
     with ``est(x, y, z=z)``, from partial canonical correlations.
 
@@ -211,12 +176,9 @@ class GaussianMI(Conditional):
     """
 
     name = "gaussian"
-    setting_names = ("rtol", "bias_correction")
 
-    def __init__(self, *, rtol: float = 1e-9, bias_correction: bool = False, base: float = math.e) -> None:
-        super().__init__(base=base)
-        self.rtol = V.positive(rtol, "rtol")
-        self.bias_correction = V.flag(bias_correction, "bias_correction")
+    rtol: float = setting(default=1e-9, check=V.positive)
+    bias_correction: bool = setting(default=False, check=V.flag)
 
     def mi(self, x: Any, y: Any) -> Tensor:
         return ibf.gaussian_mi(x, y, rtol=self.rtol, bias_correction=self.bias_correction)
@@ -227,7 +189,15 @@ class GaussianMI(Conditional):
         return ibf.gaussian_cmi(x, y, z, rtol=self.rtol)
 
 
-class RenyiMI(Estimator):
+def _kernel_width(value: Any, name: str) -> KernelWidth:
+    """A kernel width: a rule's name or a positive number."""
+    if isinstance(value, str):
+        return V.choice(value, name, ("silverman", "median"))  # type: ignore[arg-type]
+    V.positive(value, name)
+    return value
+
+
+class RenyiMI(_Declared):
     """Matrix-based Renyi alpha-order MI (Giraldo et al. 2014; Yu et al. 2020, 2021), differentiable.
 
     Note this is a different functional from Shannon's MI: it depends on the kernel widths and on alpha,
@@ -240,31 +210,13 @@ class RenyiMI(Estimator):
 
     name = "renyi"
     differentiable = True
-    setting_names = ("alpha", "sigma_x", "sigma_y", "channels_x", "channels_y", "normalize")
 
-    def __init__(
-        self,
-        alpha: float = DEFAULT_ALPHA,
-        *,
-        sigma_x: KernelWidth = DEFAULT_SIGMA,
-        sigma_y: KernelWidth = DEFAULT_SIGMA,
-        channels_x: Channels = False,
-        channels_y: Channels = False,
-        normalize: bool = False,
-        base: float = math.e,
-    ) -> None:
-        super().__init__(base=base)
-        self.alpha = V.positive(alpha, "alpha")
-        for rule, name in ((sigma_x, "sigma_x"), (sigma_y, "sigma_y")):
-            if isinstance(rule, str):
-                V.choice(rule, name, ("silverman", "median"))
-            else:
-                V.positive(rule, name)
-        self.sigma_x, self.sigma_y = sigma_x, sigma_y
-        for mode, name in ((channels_x, "channels_x"), (channels_y, "channels_y")):
-            V.choice(mode, name, (False, True, "product", "mean"))
-        self.channels_x, self.channels_y = channels_x, channels_y
-        self.normalize = V.flag(normalize, "normalize")
+    alpha: float = setting(default=DEFAULT_ALPHA, check=V.positive, kw_only=False)
+    sigma_x: KernelWidth = setting(default=DEFAULT_SIGMA, check=_kernel_width)
+    sigma_y: KernelWidth = setting(default=DEFAULT_SIGMA, check=_kernel_width)
+    channels_x: Channels = setting(default=False, check=one_of(False, True, "product", "mean"))
+    channels_y: Channels = setting(default=False, check=one_of(False, True, "product", "mean"))
+    normalize: bool = setting(default=False, check=V.flag)
 
     def mi(self, x: Any, y: Any) -> Tensor:
         return ibf.renyi_mi(
