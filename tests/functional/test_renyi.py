@@ -18,10 +18,11 @@ from iblearn.functional import (
     matrix_entropy,
     renyi,
     renyi_entropy,
+    renyi_gram,
     renyi_joint_entropy,
     renyi_mi,
 )
-from iblearn.functional.renyi import _gaussian_kernel
+from iblearn.functional.renyi_gram import _gaussian_kernel
 from tests.conftest import gen
 
 
@@ -124,7 +125,7 @@ def test_the_median_rule_survives_an_offset_far_above_the_spread():
 def test_the_median_rule_sees_active_rows_outside_its_subset(monkeypatch):
     """A unit active on one row only: wherever that row is, in the subset the rule looks at or not, the
     non-zero distances of the whole sample are all 5, and so is the width."""
-    monkeypatch.setattr(renyi, "MEDIAN_SAMPLES", 4)
+    monkeypatch.setattr(renyi_gram, "MEDIAN_SAMPLES", 4)
     for row in range(12):
         x = torch.zeros(12, 2, dtype=torch.float64)
         x[row] = torch.tensor([3.0, 4.0])

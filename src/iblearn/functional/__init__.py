@@ -48,15 +48,8 @@ from iblearn.functional.multivariate_pid import conditional_entropy, interaction
 from iblearn.functional.multivariate_search import SearchResult, o_information_search
 from iblearn.functional.noisy import linear_gaussian_noisy_mi, noisy_mi_bounds
 from iblearn.functional.pairwise import ksg_mi_pairs, layerwise_mi, pairwise_mi
-from iblearn.functional.renyi import (
-    gram_matrix,
-    joint_gram,
-    kernel_width,
-    matrix_entropy,
-    renyi_entropy,
-    renyi_joint_entropy,
-    renyi_mi,
-)
+from iblearn.functional.renyi import matrix_entropy, renyi_entropy, renyi_joint_entropy, renyi_mi
+from iblearn.functional.renyi_gram import gram_matrix, joint_gram, kernel_width
 from iblearn.functional.transfer import transfer_entropy, transfer_entropy_matrix
 
 __all__ = [

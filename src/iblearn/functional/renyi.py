@@ -13,202 +13,47 @@ density; its eigenvalues play the role of probabilities:
 Several variables (the channels of a feature map) enter a joint entropy through the Hadamard product
 of their Gram matrices (Yu et al. 2020, "Multivariate extension of matrix-based Renyi's alpha-order
 entropy functional", TPAMI). Everything here is differentiable, so it can be a training loss.
-Entropies are in nats (natural log).
+Entropies are in nats (natural log). The Gram matrices and their kernel widths are in
+:mod:`iblearn.functional.renyi_gram`.
 """
 
 from __future__ import annotations
 
-import math
-from typing import Any, Literal
+from typing import Any
 
 import torch
 from torch import Tensor
 
 from iblearn import _checks as V
-from iblearn.functional._scale import power_of_two_scale
+from iblearn.functional.renyi_gram import (
+    DEFAULT_SIGMA,
+    HALF,
+    Channels,
+    KernelWidth,
+    _gram,
+    adjacency_gram,
+    gram_matrix,
+    joint_gram,
+)
 
-KernelWidth = float | Literal["silverman", "median"]
-#: How channels enter one Gram matrix: False (flatten them), True or "product" (Yu et al. 2020), "mean".
-Channels = bool | Literal["product", "mean"]
-#: The median heuristic separates dependent from independent samples far better than Silverman's rule,
-#: whose width shrinks with N toward a nearly diagonal Gram matrix (entropies near log N): at N = 1000 in
-#: 10 dimensions, MI of a noisy copy vs. an independent sample was 0.77 vs 0.23 (median), 3.90 vs 3.50
-#: (Silverman).
-DEFAULT_SIGMA: KernelWidth = "median"
-#: The median rule looks at pairwise distances among at most this many samples (a fixed random subset).
-MEDIAN_SAMPLES = 1024
-#: Samples in these dtypes are upcast to float32 before the kernel: a bfloat16 Gram matrix (exponent
-#: products and exp rounded to 3 digits) biased MI by 12% on 300 samples of a 64-dim x.
-HALF = (torch.float16, torch.bfloat16)
+# The kernel names that the signatures here use stay importable from this module.
+__all__ = [
+    "DEFAULT_ALPHA",
+    "DEFAULT_SIGMA",
+    "Channels",
+    "KernelWidth",
+    "adjacency_gram",
+    "matrix_entropy",
+    "renyi_entropy",
+    "renyi_graph_mi",
+    "renyi_joint_entropy",
+    "renyi_mi",
+]
+
 #: Yu et al. use alpha slightly above 1 to approximate Shannon entropy while keeping the Renyi form.
 DEFAULT_ALPHA = 1.01
 #: Eigenvalues under N_FLOOR * machine epsilon * the largest are round-off, not spectrum.
 N_FLOOR = 64
-
-
-def _flat(x: Tensor) -> Tensor:
-    return x.reshape(x.shape[0], -1)
-
-
-def _sq_dists(x: Tensor) -> Tensor:
-    """Pairwise squared Euclidean distances (for the median rule)."""
-    sq = (x * x).sum(dim=1)
-    return (sq[:, None] + sq[None, :] - 2 * x @ x.T).clamp_min(0)
-
-
-def _gaussian_kernel(x: Tensor, sigma: float | Tensor) -> Tensor:
-    """``exp(-||x_i - x_j||^2 / (2 sigma^2))`` in two passes over the N x N matrix.
-
-    The exponent ``z_i.z_j - h_i - h_j`` (z = x / sigma, h = |z|^2 / 2) is one matrix product of
-    ``[z, -h, 1]`` and ``[z, 1, -h]``, so no N x N bias is ever built; then one in-place exp.
-    The columns are centred first: the expansion subtracts terms of the size of |z|^2, so an offset
-    much larger than the spread (a saturated tanh layer near 1, in float32) would otherwise cancel
-    the distances away. Round-off can still leave the diagonal a hair off 1; harmless, since every
-    entropy below normalizes by the actual trace.
-    """
-    z = (x - x.mean(dim=0)) / sigma
-    h = 0.5 * (z * z).sum(dim=1, keepdim=True)
-    one = torch.ones_like(h)
-    exponent = torch.cat([z, -h, one], dim=1) @ torch.cat([z, one, -h], dim=1).T
-    return exponent.clamp_max_(0).exp_()  # a squared distance is never negative
-
-
-def kernel_width(x: Any, rule: KernelWidth = DEFAULT_SIGMA) -> float:
-    """A Gaussian kernel width for samples ``x (N, ...)``, from a rule or a given number.
-
-    * ``"median"`` (default): the median pairwise Euclidean distance (the median heuristic of kernel
-      dependence measures), over at most :data:`MEDIAN_SAMPLES` samples; when more than half of the
-      pairs coincide, the median of the non-zero distances. When those samples are all the same but
-      others are not (a unit silent on all of them), the median of the non-zero distances of every
-      sample to them.
-    * ``"silverman"``: ``s * N^(-1/(4 + d))``, Silverman's rule in the form Yu et al. (2019) use, with
-      their empirical factor taken as the data's scale s = sqrt(total variance).
-    * a positive number: used as it is.
-
-    Both rules scale with the data, so scaling x leaves every entropy unchanged. Inside the entropies a
-    rule's width is differentiated through, like the kernel itself: the entropies are then functions of
-    x that do not change with its scale, and their gradient has no component along it. (With the width
-    held fixed, maximizing I(T; X) mostly grows the scale of T, which the next batch's width undoes:
-    measured on MOLE's MNIST conv layers, the MI fell while the activations grew a hundredfold.)
-    """
-    if not isinstance(rule, str):
-        return V.positive(rule, "sigma")
-    V.choice(rule, "sigma", ("silverman", "median"))
-    t = _flat(V.continuous(x, "x", allow_grid=True)).detach()
-    scale = power_of_two_scale(t)  # see _scaled
-    width = float(_rule_width(t / scale.to(t.dtype), str(rule))) * float(scale)
-    if not width > 0:
-        raise ValueError("x: all samples are identical, so no kernel width can be set from them")
-    return width
-
-
-def _rule_width(t: Tensor, rule: str, name: str = "x") -> Tensor:
-    """The width of :func:`kernel_width` for flat samples, as a 0-d tensor that carries t's gradient."""
-    n, d = t.shape
-    if n < 2:
-        raise ValueError(f"{name}: a kernel width rule ({rule!r}) needs at least 2 samples, got N={n}")
-    t64 = t.to(torch.float64)
-    if rule == "silverman":
-        return (t64.var(dim=0, unbiased=False).sum().sqrt() * n ** (-1.0 / (4 + d))).to(t.dtype)
-    # Centred, as in the kernel: under an offset far above the spread the expansion in _sq_dists would
-    # cancel the distances. On the coordinate-wise median, a value the data takes: rows at the most
-    # common value (a mostly silent unit) become exact zeros, as do their distances (the mean would
-    # leave them round-off, a width of 1e-10 instead of a median of the non-zero distances).
-    t64 = t64 - t64.median(dim=0).values
-    sub = t64
-    if n > MEDIAN_SAMPLES:
-        gen = torch.Generator().manual_seed(0)
-        sub = t64[torch.randperm(n, generator=gen)[:MEDIAN_SAMPLES].to(t.device)]
-    pairs = _sq_dists(sub)[torch.triu_indices(len(sub), len(sub), 1, device=t.device).unbind()]
-    if n > MEDIAN_SAMPLES and bool((sub == sub[0]).all()):
-        # The subset is one point, though the sample need not be: a unit active on a few rows, all
-        # outside it. Those few rows' distances to the rest are then most of the sample's non-zero pairs.
-        pairs = ((t64 - sub[0]) ** 2).sum(dim=1)
-    if float(pairs.detach().median()) == 0 and bool((pairs > 0).any()):
-        pairs = pairs[pairs > 0]  # most pairs coincide (a mostly silent ReLU unit)
-    return pairs.median().sqrt().to(t.dtype)
-
-
-def _scaled(x: Tensor, rule: KernelWidth, name: str) -> Tensor | None:
-    """Flat samples ``x`` divided by their kernel width (a number, or a rule's differentiable width), or
-    None when every row is the same (the caller uses the all-ones kernel of a point mass).
-
-    First divided by an exact power of two near their largest magnitude, and a given width with them:
-    the squared distances of the rules overflow from about 1e154 (a false "all samples are identical"
-    at 1e200) and vanish below 1e-154 (MI 0.0 for 0.666 at 1e-200). A point mass is found by comparing
-    the rows, not by a standard deviation that underflows.
-    """
-    if len(x) > 1 and bool((x.detach() == x.detach()[:1]).all()):  # one row: the rule says what it needs
-        if not isinstance(rule, str):
-            kernel_width(x, rule)  # the width is still checked
-        return None
-    scale = power_of_two_scale(x).to(x.dtype)
-    x = x / scale
-    x = x - x.mean(dim=0)  # before the width divides: an offset far above the spread would round away
-    if not isinstance(rule, str):
-        x = x / (kernel_width(x, rule) / float(scale))
-        if not bool(torch.isfinite(x.detach()).all()):
-            raise ValueError(f"sigma: {rule!r} is too small for {name}'s scale in {x.dtype}")
-        return x
-    width = _rule_width(x, V.choice(rule, "sigma", ("silverman", "median")), name)
-    if float(width.detach()) > 0:
-        return x / width
-    raise ValueError(f"{name}: all samples are identical, so no kernel width can be set from them")
-
-
-def gram_matrix(x: Any, sigma: KernelWidth = DEFAULT_SIGMA, *, channels: Channels = False) -> Tensor:
-    """Kernel Gram matrix ``K (N, N)`` of a sample, with unit diagonal; the entropy functions use it
-    normalized to unit trace, ``A = K / tr(K)`` (they divide by the trace themselves).
-
-    * floating-point ``x (N, ...)``: Gaussian kernel ``exp(-||x_i - x_j||^2 / (2 sigma^2))`` on the
-      flattened samples.
-    * ``channels=True`` or ``"product"``, ``x (N, C, ...)``: the multivariate extension, the Hadamard
-      product of the C channels' Gram matrices, each with its own width from ``sigma`` (summed in the
-      exponent, so it does not underflow).
-    * ``channels="mean"``: their geometric mean, the product's C-th root (each width times sqrt(C)), again
-      a Gaussian kernel. With a rule-based width every channel's kernel is about exp(-1/2) between two
-      typical samples, so the product is about exp(-C/2): for a 32-channel feature map the Gram matrix
-      is the identity to four decimals, every entropy is log N, and I(T; X) = S(X) whatever T is (no
-      gradient to train on; measured on MNIST conv features). The mean keeps one channel's scale.
-      As a training loss on sparse ReLU channels, prefer ``sigma="silverman"``: the median rule falls
-      back to the non-zero pairs when most pairs coincide, so its width jumps as activations cross zero
-      and the loss is discontinuous (docs/results/mole.md measures it).
-    * half-precision ``x`` (float16, bfloat16): upcast to float32 first, so K is float32, as are the
-      entropies (see :func:`matrix_entropy`).
-    * a sample (or a channel) whose rows are all identical: the all-ones kernel (a point mass; a dead
-      ReLU channel drops out of the product) instead of an error, so that training can go on.
-    * integer ``x (N,)`` (labels): the delta kernel ``[x_i == x_j]``, for which the matrix entropy is
-      exactly the Renyi entropy of the label frequencies.
-    """
-    return _gram(x, sigma, channels, "x")
-
-
-def _gram(x: Any, sigma: KernelWidth, channels: Channels, name: str) -> Tensor:
-    """:func:`gram_matrix`, its errors naming the argument ``name``."""
-    t = V.as_tensor(x, name)
-    if not torch.is_floating_point(t):
-        lab = V.labels(t, name)
-        return (lab[:, None] == lab[None, :]).to(torch.get_default_dtype())
-    t = V.continuous(t, name, allow_grid=True)
-    if t.dtype in HALF:
-        t = t.float()
-    V.choice(channels, "channels", (False, True, "product", "mean"))
-    if channels:
-        if t.ndim < 3:
-            raise ValueError(f"{name}: channels={channels!r} needs shape (N, C, ...), got {tuple(t.shape)}")
-        # Scaling each channel by its own width turns the product of the channels' kernels into one
-        # kernel of width 1 on the scaled, concatenated channels: one exp, no underflowing product.
-        # A channel constant over the batch (a dead ReLU) has an all-ones kernel: it drops out of the product.
-        parts = [_scaled(_flat(t[:, c]), sigma, name) for c in range(t.shape[1])]
-        root = math.sqrt(t.shape[1]) if channels == "mean" else 1.0
-        scaled = [p / root for p in parts if p is not None]
-        if not scaled:
-            return torch.ones(t.shape[0], t.shape[0], dtype=t.dtype, device=t.device)
-        return _gaussian_kernel(torch.cat(scaled, dim=1), 1.0)
-    flat = _scaled(_flat(t), sigma, name)
-    if flat is None:  # every sample the same: one point mass, entropy 0
-        return torch.ones(t.shape[0], t.shape[0], dtype=t.dtype, device=t.device)
-    return _gaussian_kernel(flat, 1.0)
 
 
 def matrix_entropy(k: Tensor, alpha: float = DEFAULT_ALPHA) -> Tensor:
@@ -331,14 +176,6 @@ def _psd_matrix(value: Any) -> Tensor:
     return k
 
 
-def joint_gram(*grams: Tensor) -> Tensor:
-    """Hadamard product of Gram matrices: the Gram matrix of their variables taken jointly."""
-    prod = grams[0]
-    for g in grams[1:]:
-        prod = prod * g
-    return prod
-
-
 def renyi_entropy(
     x: Any, alpha: float = DEFAULT_ALPHA, sigma: KernelWidth = DEFAULT_SIGMA, *, channels: Channels = False
 ) -> Tensor:
@@ -394,9 +231,9 @@ def renyi_mi(
     Args:
         x, y: floating-point samples ``(N, ...)``, or integer labels ``(N,)`` (delta kernel).
         alpha: the Renyi order.
-        sigma_x, sigma_y: kernel widths or rules (see :func:`kernel_width`).
+        sigma_x, sigma_y: kernel widths or rules (see :func:`~iblearn.functional.kernel_width`).
         channels_x, channels_y: treat dimension 1 as channels (multivariate extension; see
-            :func:`gram_matrix`).
+            :func:`~iblearn.functional.gram_matrix`).
         normalize: return the normalized MI.
 
     Example:
@@ -427,42 +264,6 @@ def _pair(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
     return a.to(dtype), b.to(dtype)
 
 
-def adjacency_gram(edge_index: Any, n: int, *, dtype: torch.dtype = torch.float32) -> Tensor:
-    """Gram matrix ``(n, n)`` of the nodes' adjacency vectors: the Gaussian kernel on the rows ``a_i``
-    of ``A + I`` at the median pairwise distance between distinct nodes (the median rule).
-
-    The self-loop makes every row differ from every other, so two isolated nodes are not one point.
-    Squared distances come from the sparse rows, ``|a_i| + |a_j| - 2 a_i . a_j``, the inner products
-    summed over each row's non-zeros (no ``n^3`` product: Cora has 2,708 nodes). The graph is data,
-    not a parameter: there is no gradient.
-
-    Args:
-        edge_index: ``(2, E)`` integer node pairs (either direction; the rows are made symmetric).
-        n: number of nodes.
-        dtype: of the result.
-    """
-    edges = V.as_tensor(edge_index, "edge_index")
-    if edges.is_floating_point() or edges.ndim != 2 or edges.shape[0] != 2:
-        raise ValueError(f"edge_index: expected integer indices of shape (2, E), got {tuple(edges.shape)}")
-    n = V.positive_int(n, "n")
-    if edges.numel() and (int(edges.min()) < 0 or int(edges.max()) >= n):
-        raise ValueError(f"edge_index: node indices must lie in [0, {n})")
-    loops = torch.arange(n, device=edges.device)
-    rows = torch.cat([edges[0], edges[1], loops])
-    cols = torch.cat([edges[1], edges[0], loops])
-    dense = torch.zeros(n, n, dtype=dtype, device=edges.device)
-    dense[rows, cols] = 1.0  # 0/1: an edge listed twice is one edge
-    i, j = dense.nonzero(as_tuple=True)
-    inner = torch.zeros_like(dense).index_add_(0, i, dense[j])  # a_i . a_k = sum over j in a_i of a_jk
-    sizes = dense.sum(dim=1)
-    sq = (sizes[:, None] + sizes[None, :] - 2 * inner).clamp_min(0)
-    if n == 1:
-        return torch.ones(1, 1, dtype=dtype, device=sq.device)
-    off = ~torch.eye(n, dtype=torch.bool, device=sq.device)
-    width2 = sq[off].median()  # a squared distance's median is the median distance's square
-    return torch.exp(-sq / (2 * width2))
-
-
 def renyi_graph_mi(
     t: Any,
     x: Any,
@@ -485,7 +286,7 @@ def renyi_graph_mi(
         x: node features ``(N, ...)``.
         edge_index: ``(2, E)`` integer node pairs.
         alpha: the Renyi order.
-        sigma_t, sigma_x: kernel widths or rules for t and x (see :func:`kernel_width`).
+        sigma_t, sigma_x: kernel widths or rules for t and x (see :func:`~iblearn.functional.kernel_width`).
 
     Example:
         >>> g = torch.Generator().manual_seed(0)
