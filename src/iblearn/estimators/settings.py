@@ -90,6 +90,11 @@ def at_least(minimum: int) -> Check:
     return check
 
 
+def optional(check: Check) -> Check:
+    """A check: None, or a value that passes ``check``."""
+    return lambda value, name: None if value is None else check(value, name)
+
+
 @dataclass_transform(kw_only_default=True, field_specifiers=(setting,))
 class Configured:
     """The base that makes a class's constructor from its declared settings (see the module).
@@ -144,12 +149,14 @@ class Configured:
 
     @property
     def config(self) -> Any:
-        """The settings as one frozen dataclass, ``type(self).Settings``."""
-        return type(self).Settings(**self.settings())
+        """The settings as one frozen dataclass, ``type(self).Settings`` (a network given included)."""
+        return type(self).Settings(**self._given())
 
     def settings(self) -> dict[str, Any]:
         """Constructor keyword arguments that rebuild an equivalent estimator, for records and configs:
         ``type(est)(**est.settings())``. A network handed to the constructor (a user's critic, AA-MINE's
         sub-network, DGI's encoder) is not a setting and cannot be rebuilt from a record: pass it again."""
-        values = {s.keyword: getattr(self, n) for n, s in type(self).declared.items()}
-        return {k: v for k, v in values.items() if not isinstance(v, nn.Module)}
+        return {k: v for k, v in self._given().items() if not isinstance(v, nn.Module)}
+
+    def _given(self) -> dict[str, Any]:
+        return {s.keyword: getattr(self, n) for n, s in type(self).declared.items()}
