@@ -36,7 +36,8 @@ from iblearn.functional._neighbors import (
 )
 from iblearn.functional._scale import constant_columns, power_of_two_scale
 from iblearn.functional.gaussian import _logdet, gaussian_mi, gaussian_mi_from_cov
-from iblearn.functional.knn import Ties, _digamma, _psi, ksg_mi, prepare, row_chunks
+from iblearn.functional.knn import Ties, ksg_mi, prepare
+from iblearn.functional.knn_counts import _digamma, _psi, row_chunks
 
 #: Neighbours in z among which x is permuted for the null distribution: k_perm = 5, Runge (2018)'s
 #: setting and tigramite's default.

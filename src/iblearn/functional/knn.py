@@ -7,45 +7,43 @@ References:
     B. C. Ross. Mutual information between discrete and continuous data sets. PLoS ONE 9, e87357 (2014).
 
 All functions compute in float64 and return a 0-d float64 tensor in nats on the input's device.
+The neighbour counts and KSG's formula on them are in :mod:`iblearn.functional.knn_counts`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import torch
-from scipy.special import digamma
 from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn.functional._mixed import mixed_counts_brute
 from iblearn.functional._neighbors import (
-    CHUNK_BYTES,
     Backend,
     Metric,
     count_within,
     knn_max_tree_dim,
     kth_neighbour,
     pick_backend,
-    smallest,
 )
 from iblearn.functional._scale import constant_columns, power_of_two_scale
+from iblearn.functional.knn_counts import (
+    _digamma,
+    _psi,
+    ksg_counts_brute,
+    ksg_counts_tree,
+    ksg_from_counts,
+    ksg_terms,
+)
 
 Ties = Literal["jitter", "raise"]
 #: Relative size of the noise that breaks ties (as scikit-learn and NPEET do, and paper 004 describes).
 JITTER = 1e-10
 #: Rounds of jitter for the rows that a round left still tied (one almost always suffices).
 REJITTER_ROUNDS = 3
-
-
-def _digamma(t: Tensor) -> Tensor:
-    return torch.special.digamma(t.to(torch.float64))
-
-
-def _psi(v: float) -> float:
-    return float(digamma(v))
 
 
 def prepare(value: Any, name: str, *, standardize: bool, ties: Ties, seed: int) -> Tensor:
@@ -204,29 +202,6 @@ def ksg_mi(
     return ksg_from_counts(nx, ny, k, variant)
 
 
-def ksg_from_counts(nx: Tensor, ny: Tensor, k: int, variant: int) -> Tensor:
-    """KSG eq. (8) (``variant=1``) or (9) from the neighbour counts n_x, n_y of each sample."""
-    constant, terms = _ksg_terms(nx, ny, k, variant)
-    return constant - terms.mean()
-
-
-def _ksg_terms(nx: Tensor, ny: Tensor, k: int, variant: int) -> tuple[float, Tensor]:
-    """KSG eq. (8) or (9) as ``constant - < terms >``: ``psi(k) + psi(N)`` and ``psi(n_x + 1) +
-    psi(n_y + 1)`` per sample for ``variant=1``, ``psi(k) - 1/k + psi(N)`` and ``psi(n_x) + psi(n_y)``
-    for ``variant=2``."""
-    return ksg_constant(len(nx), k, variant), ksg_count_terms(nx, ny, variant)
-
-
-def ksg_constant(n: int, k: int, variant: int) -> float:
-    """The constant of KSG eq. (8) (``variant=1``) or (9) for N = ``n`` samples (see :func:`_ksg_terms`)."""
-    return _psi(k) + _psi(n) if variant == 1 else _psi(k) - 1.0 / k + _psi(n)
-
-
-def ksg_count_terms(nx: Tensor, ny: Tensor, variant: int) -> Tensor:
-    """The per-sample terms of KSG eq. (8) (``variant=1``) or (9) (see :func:`_ksg_terms`)."""
-    return _digamma(nx + 1) + _digamma(ny + 1) if variant == 1 else _digamma(nx) + _digamma(ny)
-
-
 def ksg_pmi(
     x: Any,
     y: Any,
@@ -252,7 +227,7 @@ def ksg_pmi(
         True
     """
     k, nx, ny = _ksg_counts(x, y, k, variant, standardize, ties, backend, seed)
-    constant, terms = _ksg_terms(nx, ny, k, variant)
+    constant, terms = ksg_terms(nx, ny, k, variant)
     return constant - terms
 
 
@@ -264,62 +239,10 @@ def _ksg_counts(
     (x, y), k = prepare_samples([("x", x), ("y", y)], k, standardize=standardize, ties=ties, seed=seed)
     joint_dim = x.shape[1] + y.shape[1]
     if pick_backend(backend, x.device, joint_dim, knn_max_tree_dim("chebyshev")) == "brute":
-        nx, ny = _ksg_counts_brute(x, y, k, variant)
+        nx, ny = ksg_counts_brute(x, y, k, variant)
     else:
         nx, ny = ksg_counts_tree(x, y, k, variant)
     return k, nx, ny
-
-
-def ksg_counts_tree(x: Tensor, y: Tensor, k: int, variant: int) -> tuple[Tensor, Tensor]:
-    """n_x and n_y of KSG on prepared CPU samples by the tree searches."""
-    eps, idx = kth_neighbour([x, y], k, "chebyshev", "tree")
-    if variant == 1:
-        nx = count_within(x, eps, "chebyshev", "tree", inclusive=False)
-        ny = count_within(y, eps, "chebyshev", "tree", inclusive=False)
-    else:
-        nx = count_within(x, _spread(x, idx), "chebyshev", "tree", inclusive=True)
-        ny = count_within(y, _spread(y, idx), "chebyshev", "tree", inclusive=True)
-    return nx, ny
-
-
-def _spread(v: Tensor, idx: Tensor) -> Tensor:
-    """Largest max-norm distance from each point to its neighbours ``idx (N, k)``: eps_x of KSG eq. (9)."""
-    return (v[:, None, :] - v[idx]).abs().amax(dim=(1, 2))
-
-
-def _ksg_counts_brute(x: Tensor, y: Tensor, k: int, variant: int) -> tuple[Tensor, Tensor]:
-    """n_x and n_y of KSG in one pass over chunks of the two distance matrices (each is computed once:
-    in hundreds of dimensions the max-norm distances are nearly all the work)."""
-    nx, ny = [], []
-    for rows in row_chunks(x.shape[0], 4, x.device):
-        dx = torch.cdist(x[rows], x, p=float("inf"))
-        dy = torch.cdist(y[rows], y, p=float("inf"))
-        cx, cy = ksg_chunk_counts(dx, dy, rows, k, variant)
-        nx.append(cx)
-        ny.append(cy)
-    return torch.cat(nx), torch.cat(ny)
-
-
-def row_chunks(n: int, blocks: int, device: torch.device) -> Iterator[Tensor]:
-    """The row indices ``0 .. n - 1`` in consecutive chunks, each small enough that ``blocks`` float64
-    matrices of (its rows, n) fit in ``CHUNK_BYTES`` (one row at least)."""
-    rows_per_chunk = max(1, CHUNK_BYTES // (8 * n * blocks))
-    for start in range(0, n, rows_per_chunk):
-        yield torch.arange(start, min(n, start + rows_per_chunk), device=device)
-
-
-def ksg_chunk_counts(dx: Tensor, dy: Tensor, rows: Tensor, k: int, variant: int) -> tuple[Tensor, Tensor]:
-    """n_x and n_y of KSG for the points ``rows``, from their rows ``(B, N)`` of the max-norm distance
-    matrices of x and y."""
-    joint = torch.maximum(dx, dy)
-    joint[torch.arange(len(rows)), rows] = -1.0  # self first
-    val, idx = smallest(joint, k + 1)  # ties by index, as on the tree: variant 2's eps_x, eps_y
-    if variant == 1:
-        eps = val[:, k, None]
-        return (dx < eps).sum(dim=1) - 1, (dy < eps).sum(dim=1) - 1
-    ex = dx.gather(1, idx[:, 1:]).amax(dim=1, keepdim=True)
-    ey = dy.gather(1, idx[:, 1:]).amax(dim=1, keepdim=True)
-    return (dx <= ex).sum(dim=1) - 1, (dy <= ey).sum(dim=1) - 1
 
 
 def kl_entropy(

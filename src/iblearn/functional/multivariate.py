@@ -54,7 +54,8 @@ from iblearn import _checks as V
 from iblearn.functional._neighbors import Backend, count_within, knn_max_tree_dim, kth_neighbour, pick_backend
 from iblearn.functional._scale import constant_columns
 from iblearn.functional.gaussian import wishart_digammas
-from iblearn.functional.knn import Ties, _digamma, _psi, ksg_from_counts, prepare_samples
+from iblearn.functional.knn import Ties, prepare_samples
+from iblearn.functional.knn_counts import _digamma, _psi, ksg_from_counts
 from iblearn.functional.pairwise import _checked_blocks
 
 Method = Literal["ksg", "gaussian", "copula"]

@@ -27,7 +27,8 @@ from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn.functional._neighbors import Backend
-from iblearn.functional.knn import Ties, _digamma, _psi, kl_entropy, ksg_from_counts, prepare_samples
+from iblearn.functional.knn import Ties, kl_entropy, prepare_samples
+from iblearn.functional.knn_counts import _digamma, _psi, ksg_from_counts
 from iblearn.functional.multivariate import (
     METHODS,
     Method,

@@ -37,13 +37,12 @@ from torch import Tensor
 from iblearn import _checks as V
 from iblearn.functional._neighbors import Backend, knn_max_tree_dim, pick_backend
 from iblearn.functional._parallel import Progress, check_n_jobs, map_batches, store_for
-from iblearn.functional.knn import (
-    Ties,
+from iblearn.functional.knn import Ties, prepare_samples
+from iblearn.functional.knn_counts import (
     ksg_chunk_counts,
     ksg_constant,
     ksg_count_terms,
     ksg_counts_tree,
-    prepare_samples,
     row_chunks,
 )
 

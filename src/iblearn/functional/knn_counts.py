@@ -1,0 +1,100 @@
+"""KSG's estimate from neighbour counts (Kraskov et al. 2004, eqs. 8 and 9) and the counts themselves
+on prepared samples: by the tree searches, or in chunks of the brute-force distance matrices. Shared by
+:func:`~iblearn.functional.ksg_mi` and the functions that count neighbours as it does (pairs of
+variables, conditional and multivariate measures).
+
+All counts and estimates are float64 tensors on the samples' device.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+from scipy.special import digamma
+from torch import Tensor
+
+from iblearn.functional._neighbors import CHUNK_BYTES, count_within, kth_neighbour, smallest
+
+
+def _digamma(t: Tensor) -> Tensor:
+    return torch.special.digamma(t.to(torch.float64))
+
+
+def _psi(v: float) -> float:
+    return float(digamma(v))
+
+
+def ksg_from_counts(nx: Tensor, ny: Tensor, k: int, variant: int) -> Tensor:
+    """KSG eq. (8) (``variant=1``) or (9) from the neighbour counts n_x, n_y of each sample."""
+    constant, terms = ksg_terms(nx, ny, k, variant)
+    return constant - terms.mean()
+
+
+def ksg_terms(nx: Tensor, ny: Tensor, k: int, variant: int) -> tuple[float, Tensor]:
+    """KSG eq. (8) or (9) as ``constant - < terms >``: ``psi(k) + psi(N)`` and ``psi(n_x + 1) +
+    psi(n_y + 1)`` per sample for ``variant=1``, ``psi(k) - 1/k + psi(N)`` and ``psi(n_x) + psi(n_y)``
+    for ``variant=2``."""
+    return ksg_constant(len(nx), k, variant), ksg_count_terms(nx, ny, variant)
+
+
+def ksg_constant(n: int, k: int, variant: int) -> float:
+    """The constant of KSG eq. (8) (``variant=1``) or (9) for N = ``n`` samples (see :func:`ksg_terms`)."""
+    return _psi(k) + _psi(n) if variant == 1 else _psi(k) - 1.0 / k + _psi(n)
+
+
+def ksg_count_terms(nx: Tensor, ny: Tensor, variant: int) -> Tensor:
+    """The per-sample terms of KSG eq. (8) (``variant=1``) or (9) (see :func:`ksg_terms`)."""
+    return _digamma(nx + 1) + _digamma(ny + 1) if variant == 1 else _digamma(nx) + _digamma(ny)
+
+
+def ksg_counts_tree(x: Tensor, y: Tensor, k: int, variant: int) -> tuple[Tensor, Tensor]:
+    """n_x and n_y of KSG on prepared CPU samples by the tree searches."""
+    eps, idx = kth_neighbour([x, y], k, "chebyshev", "tree")
+    if variant == 1:
+        nx = count_within(x, eps, "chebyshev", "tree", inclusive=False)
+        ny = count_within(y, eps, "chebyshev", "tree", inclusive=False)
+    else:
+        nx = count_within(x, _spread(x, idx), "chebyshev", "tree", inclusive=True)
+        ny = count_within(y, _spread(y, idx), "chebyshev", "tree", inclusive=True)
+    return nx, ny
+
+
+def _spread(v: Tensor, idx: Tensor) -> Tensor:
+    """Largest max-norm distance from each point to its neighbours ``idx (N, k)``: eps_x of KSG eq. (9)."""
+    return (v[:, None, :] - v[idx]).abs().amax(dim=(1, 2))
+
+
+def ksg_counts_brute(x: Tensor, y: Tensor, k: int, variant: int) -> tuple[Tensor, Tensor]:
+    """n_x and n_y of KSG in one pass over chunks of the two distance matrices (each is computed once:
+    in hundreds of dimensions the max-norm distances are nearly all the work)."""
+    nx, ny = [], []
+    for rows in row_chunks(x.shape[0], 4, x.device):
+        dx = torch.cdist(x[rows], x, p=float("inf"))
+        dy = torch.cdist(y[rows], y, p=float("inf"))
+        cx, cy = ksg_chunk_counts(dx, dy, rows, k, variant)
+        nx.append(cx)
+        ny.append(cy)
+    return torch.cat(nx), torch.cat(ny)
+
+
+def row_chunks(n: int, blocks: int, device: torch.device) -> Iterator[Tensor]:
+    """The row indices ``0 .. n - 1`` in consecutive chunks, each small enough that ``blocks`` float64
+    matrices of (its rows, n) fit in ``CHUNK_BYTES`` (one row at least)."""
+    rows_per_chunk = max(1, CHUNK_BYTES // (8 * n * blocks))
+    for start in range(0, n, rows_per_chunk):
+        yield torch.arange(start, min(n, start + rows_per_chunk), device=device)
+
+
+def ksg_chunk_counts(dx: Tensor, dy: Tensor, rows: Tensor, k: int, variant: int) -> tuple[Tensor, Tensor]:
+    """n_x and n_y of KSG for the points ``rows``, from their rows ``(B, N)`` of the max-norm distance
+    matrices of x and y."""
+    joint = torch.maximum(dx, dy)
+    joint[torch.arange(len(rows)), rows] = -1.0  # self first
+    val, idx = smallest(joint, k + 1)  # ties by index, as on the tree: variant 2's eps_x, eps_y
+    if variant == 1:
+        eps = val[:, k, None]
+        return (dx < eps).sum(dim=1) - 1, (dy < eps).sum(dim=1) - 1
+    ex = dx.gather(1, idx[:, 1:]).amax(dim=1, keepdim=True)
+    ey = dy.gather(1, idx[:, 1:]).amax(dim=1, keepdim=True)
+    return (dx <= ex).sum(dim=1) - 1, (dy <= ey).sum(dim=1) - 1
