@@ -23,7 +23,8 @@ from iblearn.functional.canonical import (
     canonical_gaussian_mi,
     canonical_gaussian_pmi,
 )
-from iblearn.functional.cmi import gaussian_cmi, gaussian_cmi_from_cov, ksg_cmi, local_permutations
+from iblearn.functional.cmi import gaussian_cmi, gaussian_cmi_from_cov, ksg_cmi
+from iblearn.functional.cmi_permutations import local_permutations
 from iblearn.functional.discrete import bin_values, class_codes, discrete_entropy, discrete_mi
 from iblearn.functional.gaussian import (
     canonical_correlations,
