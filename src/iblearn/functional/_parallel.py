@@ -238,6 +238,14 @@ def store_for(
     return None if checkpoint is None else BatchStore(checkpoint, fingerprint(arrays, settings))
 
 
+def used_by(pairs: Sequence[tuple[int, int]]) -> tuple[list[int], list[tuple[int, int]]]:
+    """The variables that ``pairs`` use, in ascending order, and the pairs as indices into that list:
+    a batch of pairs ships to its job the variables it uses, not all of them."""
+    used = sorted({i for pair in pairs for i in pair})
+    local = {v: j for j, v in enumerate(used)}
+    return used, [(local[a], local[b]) for a, b in pairs]
+
+
 #: Permutations per batch of a permutation null.
 PERMUTATIONS_PER_BATCH = 16
 

@@ -36,7 +36,7 @@ from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn.functional._neighbors import Backend, knn_max_tree_dim, pick_backend
-from iblearn.functional._parallel import Progress, check_n_jobs, map_batches, store_for
+from iblearn.functional._parallel import Progress, check_n_jobs, map_batches, store_for, used_by
 from iblearn.functional.knn import Ties, prepare_samples
 from iblearn.functional.knn_counts import (
     ksg_chunk_counts,
@@ -130,10 +130,9 @@ def _named_pairs_mi(
     batches = [list(range(len(pairs)))] if batches is None else batches
     jobs = []
     for batch in batches:
-        used = sorted({i for p in batch for i in pairs[p]})
-        local = {v: j for j, v in enumerate(used)}
+        used, local = used_by([pairs[p] for p in batch])
         shipped = [prepared[i].numpy() if prepared[i].device.type == "cpu" else prepared[i] for i in used]
-        jobs.append((shipped, [(local[pairs[p][0]], local[pairs[p][1]]) for p in batch], k, variant, backend))
+        jobs.append((shipped, local, k, variant, backend))
     settings = dict(pairs=pairs, k=k, variant=variant, standardize=standardize, ties=ties, seed=seed)
     store = store_for(run.checkpoint, [t.cpu() for t in prepared], {**settings, "batches": batches})
     values = map_batches(

@@ -18,7 +18,7 @@ from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn.functional._neighbors import Backend
-from iblearn.functional._parallel import Progress, check_n_jobs, map_batches, store_for
+from iblearn.functional._parallel import Progress, check_n_jobs, map_batches, store_for, used_by
 from iblearn.functional.cmi import _ksg_cmi
 from iblearn.functional.knn import Ties
 
@@ -144,11 +144,10 @@ def transfer_entropy_matrix(
     jobs, batches = [], []
     for s in range(0, len(pairs), PAIRS_PER_BATCH):
         batch = pairs[s : s + PAIRS_PER_BATCH]
-        used = sorted({i for pair in batch for i in pair})
-        local = {v: j for j, v in enumerate(used)}
+        used, local = used_by(batch)
         shipped = [(named[i][0], named[i][1].detach().cpu().numpy()) for i in used]
         settings = (lag, history, k, standardize, ties, backend, seed)
-        jobs.append((shipped, [(local[a], local[b]) for a, b in batch], settings))
+        jobs.append((shipped, local, settings))
         batches.append(batch)
     key = dict(lag=lag, history=history, k=k, standardize=standardize, ties=ties, seed=seed, m=m)
     store = store_for(checkpoint, [v for _, v in named], key)
