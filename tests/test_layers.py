@@ -143,3 +143,53 @@ def test_the_check_sees_an_import_from_the_checkout(tmp_path):
         "cli/bench.py:2: reaches sys.path",
         "cli/bench.py:3: imports benchmarks.runners",
     ]
+
+
+NEURAL = SRC / "estimators" / "neural"
+# The neural package's machinery; every other module in it is an estimator family.
+MACHINERY = {
+    "__init__",
+    "averaging",
+    "base",
+    "bound",
+    "distributed",
+    "fitting",
+    "inputs",
+    "negatives",
+    "representation",
+    "settings",
+    "trainer",
+}
+
+
+def _neural_violations(package: Path = NEURAL, src: Path = SRC) -> list[str]:
+    """A family that imports the trainer (training is the base's and the trainer's alone), and machinery
+    that imports a family (the families build on the machinery, never the other way)."""
+    prefix = "iblearn.estimators.neural."
+    bad = []
+    for path in sorted(package.glob("*.py")):
+        for line, module in _imports(path, src):
+            name = module.removeprefix(prefix).split(".")[0] if module.startswith(prefix) else None
+            if name is None or path.stem == "__init__":
+                continue
+            if path.stem not in MACHINERY and name == "trainer":
+                bad.append(f"{path.name}:{line}: a family imports the trainer")
+            elif path.stem in MACHINERY and name not in MACHINERY:
+                bad.append(f"{path.name}:{line}: machinery imports the family {name}")
+    return bad
+
+
+def test_neural_families_build_on_the_machinery_and_leave_training_to_the_trainer():
+    assert {p.stem for p in NEURAL.glob("*.py")} >= MACHINERY | {"nwj", "lmi"}
+    assert _neural_violations() == []
+
+
+def test_the_neural_check_sees_a_family_reaching_the_trainer(tmp_path):
+    package = tmp_path / "iblearn" / "estimators" / "neural"
+    package.mkdir(parents=True)
+    (package / "nwj.py").write_text("from iblearn.estimators.neural.trainer import Trainer\n")
+    (package / "bound.py").write_text("from .nwj import NWJ\n")
+    assert _neural_violations(package, tmp_path / "iblearn") == [
+        "bound.py:1: machinery imports the family nwj",
+        "nwj.py:1: a family imports the trainer",
+    ]

@@ -56,7 +56,7 @@ def graph_case(name: str, graph: tuple[torch.Tensor, ...]) -> dict[str, Any]:
     """What a rank (or the single process) measures with GMI or DGI on its graph."""
     encoder = Encoder().double()
     est = (GMI(4, 3, tmi_weight=0.5) if name == "gmi" else DGI(encoder, 4)).double()
-    est._shuffles.manual_seed(3)
+    est.trainer.shuffles.manual_seed(3)
     x, edges, batch = graph
     # Rank 0 passes a single graph as (x, edge_index), rank 1 its batch of two with the batch vector.
     g = (x, edges) if int(batch.max()) == 0 else (x, edges, batch)
@@ -85,7 +85,7 @@ def aamine_case(x: torch.Tensor) -> dict[str, Any]:
     torch.manual_seed(0)
     subnet = nn.Sequential(nn.Linear(2, 2), nn.Tanh()).double()
     est = AAMINE(subnet, 0.3, hidden=(8,), n_negatives=3).double()
-    est._shuffles.manual_seed(3)
+    est.trainer.shuffles.manual_seed(3)
     out: dict[str, Any] = {"loss": est.loss(x, None).detach()}
     est.critic.zero_grad()
     xg = x.clone().requires_grad_(True)

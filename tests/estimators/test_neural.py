@@ -102,11 +102,11 @@ def test_mines_gradient_is_bias_corrected_by_the_moving_average(data):
     est.objective(x[:64], y[:64])  # starts the moving average
     with torch.no_grad():
         est.log_ema.fill_(0.5)
-    state = est._shuffles.get_state()
+    state = est.trainer.shuffles.get_state()
     objective = est.objective(x[:64], y[:64])
     ema = float(est.log_ema)  # 0.5 moved by one step toward this batch
-    est._shuffles.set_state(state)
-    joint, marginal = est._scores(x[:64], y[:64], 1, est._shuffles)
+    est.trainer.shuffles.set_state(state)
+    joint, marginal = est._scores(x[:64], y[:64], 1, est.trainer.shuffles)
     reference = joint.mean() - marginal.exp().mean() / math.exp(ema)
     params = list(est.critic.parameters())
     expected = torch.autograd.grad(reference, params)

@@ -58,7 +58,7 @@ def data(name: str) -> tuple[torch.Tensor, torch.Tensor]:
 def run(name: str, x: torch.Tensor, y: torch.Tensor) -> dict[str, Any]:
     """What each rank (or the single process) measures on its rows ``x``, ``y``."""
     est = CASES[name]().double()
-    est._shuffles.manual_seed(3)
+    est.trainer.shuffles.manual_seed(3)
     xg = x.clone().requires_grad_(True)
     yg = y.clone().requires_grad_(True) if y.is_floating_point() else y
     loss = est.loss(x, y)

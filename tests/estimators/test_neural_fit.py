@@ -11,7 +11,8 @@ import torch
 
 from iblearn.estimators import MINE, NWJ, InfoNCE, MIEstimate
 from iblearn.estimators.neural import UnreliableEstimateWarning
-from iblearn.estimators.neural.fitting import History, hold_out, sample_batches
+from iblearn.estimators.neural.fitting import hold_out, sample_batches
+from iblearn.estimators.neural.trainer import History
 from iblearn.estimators.split import estimate_mi, normal_scores
 from iblearn.functional.bounds import infonce_bound
 
@@ -51,7 +52,7 @@ def test_validation_zero_trains_every_row_for_every_step_as_before():
     x, y = _pairs(300)
     fitted = MINE(2, 2, hidden=(16,), lr=3e-3).fit(x, y, steps=30, batch_size=64, validation=0)
     by_hand = MINE(2, 2, hidden=(16,), lr=3e-3)
-    by_hand._shuffles.manual_seed(0)
+    by_hand.trainer.shuffles.manual_seed(0)
     batches = sample_batches(x, y, 64, 0)
     for _ in range(30):
         by_hand.train_step(*next(batches))
@@ -86,7 +87,7 @@ def test_an_estimate_far_below_the_training_value_is_flagged():
     est = MINE(2, 2, hidden=(32,), lr=3e-3).fit(x, y, steps=100)
     assert est.history is not None
     value = float(est(x, y))
-    est.history = History(steps=[100], train=[2 * value + 0.5], validation=[value], best_step=100)
+    est.trainer.history = History(steps=[100], train=[2 * value + 0.5], validation=[value], best_step=100)
     with pytest.warns(UnreliableEstimateWarning, match="far below the critic's"):
         assert not est(x, y).reliable
 

@@ -9,8 +9,20 @@ import pytest
 import torch
 from torch import Tensor
 
-from iblearn.estimators import DIM, GMI, JS, MINE, NWJ, InfoNCE, MINEf, NeuralEstimator, NeuralSettings
-from iblearn.estimators.neural import MINESettings
+from iblearn.estimators import (
+    DIM,
+    GMI,
+    JS,
+    LMI,
+    MINE,
+    NWJ,
+    REGISTRY,
+    InfoNCE,
+    MINEf,
+    NeuralEstimator,
+    NeuralSettings,
+)
+from iblearn.estimators.neural import BoundEstimator, MINESettings, RepresentationEstimator, Trainer
 from iblearn.functional.bounds import dv_bound
 
 
@@ -49,15 +61,45 @@ def test_an_attribute_assigned_is_checked_and_reported():
 
 def test_js_and_infonce_are_bounds_of_their_own_not_nwj():
     assert not issubclass(JS, NWJ) and not issubclass(InfoNCE, NWJ)
-    assert JS.__bases__ == (NeuralEstimator,) == InfoNCE.__bases__
+    assert JS.__bases__ == (BoundEstimator,) == InfoNCE.__bases__
+
+
+NEURAL = sorted(name for name, cls in REGISTRY.items() if issubclass(cls, NeuralEstimator))
+REPRESENTATIONS = {"lmi", "mienf", "minde"}
+
+
+def test_every_neural_estimator_is_a_bound_or_a_representation():
+    assert len(NEURAL) == 16 and REPRESENTATIONS < set(NEURAL)
+    for name in NEURAL:
+        cls = REGISTRY[name]
+        assert issubclass(cls, RepresentationEstimator) == (name in REPRESENTATIONS), name
+        assert issubclass(cls, BoundEstimator) == (name not in REPRESENTATIONS), name
+
+
+def test_a_representation_estimator_is_no_bound():
+    assert not issubclass(RepresentationEstimator, BoundEstimator)
+    assert RepresentationEstimator.bound is None and not RepresentationEstimator.differentiable
+    for part in ("_scores", "_pooled", "class_sums", "_training_bound"):
+        assert not hasattr(RepresentationEstimator, part), part
+
+
+def test_the_estimator_holds_its_trainer_and_hands_it_training():
+    x, y = _data()
+    est = NWJ(1, 1, hidden=(8,), eval_every=10)
+    assert isinstance(est.trainer, Trainer) and est.trainer.average is not None
+    est.fit(x, y, steps=20, batch_size=64)
+    assert est.history is est.trainer.history and est.history.steps == [10, 20]
+    assert int(est.steps_done) == est.history.best_step
+    assert est.trainer.optimizer.state_dict() is not None
+    assert LMI(2, 2, hidden=(8,), latent=2).trainer.average is None  # no weight average by default
 
 
 def test_a_new_bound_is_a_name_an_objective_and_a_pooled_bound():
-    class DV(NeuralEstimator):  # DV trained on itself: biased gradients, but a bound all the same
+    class DV(BoundEstimator):  # DV trained on itself: biased gradients, but a bound all the same
         name = "dv"
 
         def objective(self, x: Tensor, y: Tensor) -> Tensor:
-            return dv_bound(*self._scores(x, y, 1, self._shuffles))
+            return dv_bound(*self._scores(x, y, 1, self.trainer.shuffles))
 
         def _pooled(self, joint: Tensor, marginal: Tensor) -> Tensor:
             return dv_bound(joint, marginal)

@@ -121,9 +121,9 @@ def test_gmi_trains_the_module_on_its_topology_term_too():
     objective = InfoMax("input", "gmi", rep_dim=8, feature_dim=5, tmi_weight=5.0)
     assert isinstance(objective.estimator, GMI)
     h = layer(graph.x).detach()
-    objective.estimator._shuffles.manual_seed(7)
+    objective.estimator.trainer.shuffles.manual_seed(7)
     expected = objective.estimator.objective(h, (graph.x, graph.edge_index, None))
-    objective.estimator._shuffles.manual_seed(7)
+    objective.estimator.trainer.shuffles.manual_seed(7)
     loss, metrics = objective.loss(
         Batch(graph, torch.zeros(1)), type(graph)(h, graph.edge_index, graph.batch)
     )

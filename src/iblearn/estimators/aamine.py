@@ -27,15 +27,11 @@ from iblearn import _checks as V
 from iblearn._modes import evaluating
 from iblearn.estimators.base import MIEstimate
 from iblearn.estimators.critics import DEFAULT_HIDDEN, ConcatCritic, Hidden, flat, mlp, seeded
-from iblearn.estimators.neural import (
-    MINE,
-    MINESettings,
-    Setting,
-    as_input,
-    distributed,
-    param_dtype,
-    passes,
-)
+from iblearn.estimators.neural import distributed
+from iblearn.estimators.neural.fitting import passes
+from iblearn.estimators.neural.inputs import as_input, param_dtype
+from iblearn.estimators.neural.mine import MINE, MINESettings
+from iblearn.estimators.neural.settings import Setting
 
 
 class ArchitectureAwareCritic(nn.Module):
@@ -221,7 +217,7 @@ class AAMINE(MINE):
 
     def set_extra_state(self, state: dict[str, Any]) -> None:
         super().set_extra_state(state)
-        if "noise" in state:  # checkpoints without _extra_state (see neural.fitting.older_checkpoint) lack it
+        if "noise" in state:  # checkpoints without _extra_state (see neural.trainer.older_checkpoint) lack it
             self._noise.set_state(state["noise"].cpu())
 
     def train_step(self, x: Any, y: Any = None) -> float:

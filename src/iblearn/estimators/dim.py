@@ -23,7 +23,10 @@ from torch import Tensor, nn
 from iblearn import _checks as V
 from iblearn.estimators.base import MIEstimate
 from iblearn.estimators.critics import ConcatCritic, flat, seeded
-from iblearn.estimators.neural import NeuralEstimator, NeuralSettings, Setting, all_pair_scores, distributed
+from iblearn.estimators.neural import distributed
+from iblearn.estimators.neural.bound import BoundEstimator
+from iblearn.estimators.neural.negatives import all_pair_scores
+from iblearn.estimators.neural.settings import NeuralSettings, Setting
 from iblearn.functional.bounds import dv_bound, infonce_bound, js_bound
 
 
@@ -75,7 +78,7 @@ class DIMSettings(NeuralSettings):
         return V.positive_int(hidden, "hidden")
 
 
-class DIM(NeuralEstimator):
+class DIM(BoundEstimator):
     """Deep InfoMax estimator between feature maps ``x (N, C, H, W)`` and ``y``: a vector ``(N, D)`` or
     a grid ``(N, C', H', W')``.
 
@@ -163,7 +166,7 @@ class DIM(NeuralEstimator):
     @staticmethod
     def _columns(x: Tensor, y: Tensor) -> Tensor:
         """The y that x's rows are scored against: y itself, or under ``torch.distributed`` every rank's
-        y, this rank's first (its positives stay on the diagonal; :mod:`.neural.distributed`)."""
+        y, this rank's first (its positives stay on the diagonal; :mod:`.distributed`)."""
         if not distributed.active():
             return y
         return distributed.gather(y, "y").roll(-distributed.share(len(x), x.device)[0], 0)
@@ -192,7 +195,7 @@ class DIM(NeuralEstimator):
         if self.objective_kind == "infonce":
             return self._infonce(x, y)
         if self.mode == "global":
-            return js_bound(*self._scores(x, y, 1, self._shuffles))
+            return js_bound(*self._scores(x, y, 1, self.trainer.shuffles))
         _, joint, marginal = self._local(x, y)
         return js_bound(joint, marginal)  # a mean of per-pair terms: the mean over locations too
 

@@ -48,15 +48,11 @@ from iblearn._modes import evaluating
 from iblearn.data.graphs import GraphBatch, call_on_graph, is_graph, node_graph, with_features
 from iblearn.estimators.base import MIEstimate
 from iblearn.estimators.critics import seeded
-from iblearn.estimators.neural import (
-    NeuralEstimator,
-    NeuralSettings,
-    Setting,
-    as_input,
-    derangements,
-    distributed,
-    param_dtype,
-)
+from iblearn.estimators.neural import distributed
+from iblearn.estimators.neural.bound import BoundEstimator
+from iblearn.estimators.neural.inputs import as_input, param_dtype
+from iblearn.estimators.neural.negatives import derangements
+from iblearn.estimators.neural.settings import NeuralSettings, Setting
 from iblearn.functional.bounds import dv_bound, js_bound, log_mean_exp
 
 Graph = tuple[Tensor, Tensor, Tensor | None]
@@ -135,7 +131,7 @@ class GraphSettings(NeuralSettings):
         return seeded(lambda: BilinearCritic(self.rep_dim, self.feature_dim or self.rep_dim), self.seed)
 
 
-class _GraphEstimator(NeuralEstimator):
+class _GraphEstimator(BoundEstimator):
     """Graph estimators see the whole graph at every step."""
 
     accepts = frozenset({"graph"})
@@ -203,7 +199,7 @@ class _GraphEstimator(NeuralEstimator):
 
     def batch_mi(self, x: Any, y: Any) -> Tensor:
         h, graph = self._inputs(x, y)
-        return self._finite(self._pooled(*self._pair_scores(h, graph, self._shuffles)), "bound")
+        return self._finite(self._pooled(*self._pair_scores(h, graph, self.trainer.shuffles)), "bound")
 
     def _pair_scores(self, h: Tensor, graph: Checked, gen: torch.Generator) -> tuple[Tensor, Tensor]:
         raise NotImplementedError
@@ -265,14 +261,14 @@ class GMI(_GraphEstimator):
         makes h trains on it through :meth:`module_objective`."""
         x, edge_index = graph[0], graph[1]
         src, dst = self._edges(len(x), edge_index)
-        pos, neg = self._pair_scores(h, graph, self._shuffles)
+        pos, neg = self._pair_scores(h, graph, self.trainer.shuffles)
         w = torch.sigmoid((h[src] * h[dst]).sum(dim=1))
         fmi = ((w * -F.softplus(-pos)).sum() - (w * F.softplus(neg)).sum()) / distributed.rank_sum(w.sum())
         fmi = fmi * distributed.world()[1]  # this rank's share: the mean over ranks is the weighted mean
         # TMI: w_ij = sigmoid(h_i . h_j) should say which pairs are edges (random pairs as non-edges),
         # pairs of nodes of all ranks' graphs, drawn for all their edges, this rank scoring its share.
         nodes, edges = distributed.share(len(x), x.device), distributed.share(len(src), x.device)
-        rand = torch.randint(0, nodes[1], (2, edges[1]), generator=self._shuffles).to(x.device)
+        rand = torch.randint(0, nodes[1], (2, edges[1]), generator=self.trainer.shuffles).to(x.device)
         rand = rand[:, edges[0] : edges[0] + len(src)]
         everyone = distributed.gather(h)
         tmi = distributed.rank_mean(F.softplus(-(h[src] * h[dst]).sum(dim=1))) + distributed.rank_mean(
@@ -368,7 +364,7 @@ class DGI(_GraphEstimator):
         return self.scorer(h, s), self.scorer(corrupted, s)
 
     def objective(self, h: Tensor, graph: Any) -> Tensor:
-        pos, neg = self._pair_scores(h, graph, self._shuffles)
+        pos, neg = self._pair_scores(h, graph, self.trainer.shuffles)
         if not distributed.active():
             return js_bound(pos, neg)
         return distributed.rank_mean(-F.softplus(-pos)) - distributed.rank_mean(F.softplus(neg))

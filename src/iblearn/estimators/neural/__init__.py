@@ -1,21 +1,33 @@
-"""Trainable (neural) MI estimators: a critic fitted by gradient ascent on a variational bound.
+"""Trainable (neural) MI estimators: each is an estimator with a network that a trainer trains.
 
 The package, by concern:
 
-* :mod:`.base`: :class:`NeuralEstimator` (scores, the training step, ``fit``'s loop, estimates);
+* :mod:`.base`: :class:`NeuralEstimator`, the estimator with a network (input checks, the reported
+  estimate and its judgement, ``fit``/``train_step``/``loss`` handed to its trainer, the state saved);
+* :mod:`.trainer`: :class:`Trainer`, which trains the network and keeps what training goes on from (the
+  optimizer, the weight average, the negatives' generator, the step and its judgement of divergence,
+  ``fit``'s loop with early stopping and its :class:`History`, the extra state saved);
+* :mod:`.fitting`: the rows it trains and evaluates on (batches, held-out rows, evaluation batches);
+* :mod:`.bound`: :class:`BoundEstimator`, a variational bound: a critic, its ``objective``, its scores
+  and negatives, and the bound ``_pooled`` from them (``batch_mi``, the pooled estimate);
+* :mod:`.representation`: :class:`RepresentationEstimator`, which learns a representation and reads
+  the MI off it (no bound);
 * :mod:`.inputs`: the rows a critic takes, checked, and the conversions of its training step;
 * :mod:`iblearn.estimators.reliability` (shared with every estimator): :class:`CriticDivergedError`
   and :class:`UnreliableEstimateWarning`, when a critic has diverged or an estimate cannot be read as one;
 * :mod:`.settings`: :class:`NeuralSettings`, the one frozen dataclass the estimators are built from;
 * :mod:`.negatives`: negative pairs (:func:`derangements`, :func:`all_pair_scores`, class sums);
 * :mod:`.averaging`: the weight average the estimates report with;
-* :mod:`.fitting`: the critic's optimizer, ``fit``'s batches, the rows it holds out and the
-  :class:`History` of the bound on them, evaluation batches;
+* :mod:`.distributed`: rows and gradients across the ranks of a process group;
 * one file per bound family: :mod:`.mine` (MINE, MINE-f), :mod:`.nwj`, :mod:`.js`, :mod:`.infonce`,
-  :mod:`.smile`, :mod:`.flo`; and through a Gaussian q(y | x), :mod:`.club` (CLUB) and :mod:`.doe`.
+  :mod:`.smile`, :mod:`.flo`; through a Gaussian q(y | x), :mod:`.club` (CLUB) and :mod:`.doe`;
+* one file per representation estimator: :mod:`.lmi`, :mod:`.mienf`, :mod:`.minde`.
 
-A new bound is one file: a subclass of :class:`NeuralEstimator` with a ``name``, an ``objective`` and a
-``_pooled`` (:mod:`.nwj` is the whole of one), plus its line in the registry and its tests.
+A new bound is one file here: a subclass of :class:`BoundEstimator` with a ``name``, an ``objective``
+(its negatives drawn from ``self.trainer.shuffles``) and a ``_pooled`` (:mod:`.nwj` is the whole of
+one), plus its line in the registry and its tests. It touches neither the trainer nor :mod:`.fitting`.
+A new representation estimator subclasses :class:`RepresentationEstimator` with an ``objective`` and an
+``_estimate``.
 """
 
 from iblearn.estimators.neural.averaging import WeightAverage
@@ -27,17 +39,20 @@ from iblearn.estimators.neural.base import (
     as_input,
     param_dtype,
 )
+from iblearn.estimators.neural.bound import BoundEstimator
 from iblearn.estimators.neural.club import CLUB, GaussianConditional
 from iblearn.estimators.neural.doe import DoE
-from iblearn.estimators.neural.fitting import CriticOptimizer, History, passes
+from iblearn.estimators.neural.fitting import passes
 from iblearn.estimators.neural.flo import FLO
 from iblearn.estimators.neural.infonce import InfoNCE, InfoNCESettings
 from iblearn.estimators.neural.js import JS
 from iblearn.estimators.neural.mine import MINE, MINEf, MINESettings
 from iblearn.estimators.neural.negatives import all_pair_scores, derangements
 from iblearn.estimators.neural.nwj import NWJ
+from iblearn.estimators.neural.representation import RepresentationEstimator
 from iblearn.estimators.neural.settings import NeuralSettings, Setting
 from iblearn.estimators.neural.smile import SMILE
+from iblearn.estimators.neural.trainer import CriticOptimizer, History, Trainer
 
 __all__ = [
     "CLUB",
@@ -47,6 +62,7 @@ __all__ = [
     "MINE",
     "NWJ",
     "SMILE",
+    "BoundEstimator",
     "CriticDivergedError",
     "CriticOptimizer",
     "DoE",
@@ -58,7 +74,9 @@ __all__ = [
     "MINEf",
     "NeuralEstimator",
     "NeuralSettings",
+    "RepresentationEstimator",
     "Setting",
+    "Trainer",
     "UnreliableEstimateWarning",
     "WeightAverage",
     "all_pair_scores",

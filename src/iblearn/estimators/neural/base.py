@@ -1,20 +1,18 @@
-"""The base of the trainable (neural) MI estimators: a critic fitted by gradient ascent on a variational
-bound.
+"""The base of the neural MI estimators: an estimator with a network that its :class:`.trainer.Trainer`
+trains.
 
-Three things are kept apart (the lesson of torch-mist): ``loss(x, y)``, the critic's training loss on a
-batch (for MINE its gradient is the bias-corrected one, and its value is not an estimate);
-``batch_mi(x, y)``, the bound on a batch, differentiable, for use as a training signal for a network; and
-``est(x, y)``, the reported estimate on data, pooled over all of it, with the critic's weights averaged
-over training (``average``: :mod:`.averaging`). ``fit`` trains the critic from tensors or from a
-DataLoader (:mod:`.fitting`). A critic whose loss or estimate becomes NaN or Inf raises
-:class:`CriticDivergedError` with the step, never returns NaN.
+:class:`NeuralEstimator` holds the network (``critic``, and ``averaged``, its weight average), the
+settings (``config``), the count of training steps (``steps_done``) and the trainer (``trainer``); it
+checks inputs, reports an estimate (``est(x, y)``, scored by the weight average once trained: see
+:meth:`NeuralEstimator.reporting`), judges it, and saves and loads its state. What it trains is its
+:meth:`NeuralEstimator.objective` on a batch. Two kinds build on it: a variational bound, a critic
+plus its objective plus its pooled estimate (:mod:`.bound`), and an estimator that learns a
+representation and reads the MI off it (:mod:`.representation`). A critic whose loss or estimate
+becomes NaN or Inf raises :class:`CriticDivergedError` with the step, never returns NaN.
 
-A bound family is a subclass that defines :meth:`NeuralEstimator.objective` (what the critic maximizes
-on a batch) and :meth:`NeuralEstimator._pooled` (the bound reported from all joint and marginal scores);
-see :mod:`.nwj` for one in full. Under ``torch.distributed`` each rank passes its own rows and draws
-its negatives from every rank's (:mod:`.distributed`). What inputs are accepted is :mod:`.inputs`; when
-a critic has diverged or an estimate cannot be read as one, :mod:`iblearn.estimators.reliability` (both
-re-exported here).
+What inputs are accepted is :mod:`.inputs`; when a critic has diverged or an estimate cannot be read
+as one, :mod:`iblearn.estimators.reliability` (both re-exported here). Under ``torch.distributed`` an
+estimate is the single-process one on every rank's rows (:mod:`.distributed`).
 """
 
 from __future__ import annotations
@@ -30,9 +28,9 @@ import torch
 from torch import Tensor, nn
 
 from iblearn import _checks as V
-from iblearn.estimators.base import Bound, Estimator, MIEstimate
+from iblearn.estimators.base import Estimator, MIEstimate
 from iblearn.estimators.neural import distributed, fitting
-from iblearn.estimators.neural.averaging import WeightAverage, averaged_copy
+from iblearn.estimators.neural.averaging import averaged_copy
 from iblearn.estimators.neural.inputs import (
     as_input,
     checked_pair,
@@ -41,13 +39,13 @@ from iblearn.estimators.neural.inputs import (
     refuse_constant,
     wants_grad,
 )
-from iblearn.estimators.neural.negatives import scores
 from iblearn.estimators.neural.settings import (
     NeuralSettings,
     Setting,
     constructor_signature,
     validation_share,
 )
+from iblearn.estimators.neural.trainer import History, Trainer, older_checkpoint, refreeze
 from iblearn.estimators.reliability import (
     BELOW_TRAINING,
     BELOW_ZERO,
@@ -75,8 +73,10 @@ __all__ = [
 
 
 class NeuralEstimator(Estimator):
-    """Shared machinery: input checks, scores, the training step, ``fit`` and pooled estimates; and the
-    constructor of a bound on vectors with a default critic (NWJ and JS use it as it is).
+    """An estimator with a network that its :class:`~.trainer.Trainer` trains: input checks, the
+    reported estimate and its judgement, ``fit``, ``train_step`` and ``loss`` (the trainer's), and the
+    state saved; and the constructor of an estimator on vectors with a default critic (NWJ and JS use
+    it as it is).
 
     Args:
         x_dim, y_dim: input sizes (flattened); None infers them at the first call.
@@ -94,14 +94,9 @@ class NeuralEstimator(Estimator):
     accepts = frozenset({"vector", "grid", "graph"})  # graphs: node representations
 
     trainable = True
-    differentiable = True
-    bound: ClassVar[Bound] = "lower"
     # A bootstrap resample repeats rows, and a repeated row re-paired with its own copy is a joint pair
     # among the negatives: the spread over resamples would measure that, not the estimate's noise.
     resampling = "half"
-    #: Whether the marginal term sums over the classes of integer labels y (:func:`.negatives.class_scores`):
-    #: only for bounds that see the marginal scores through exp(T) alone, where weights are log offsets.
-    class_sums: ClassVar[bool] = False
 
     #: The family's settings: the constructor takes their fields as keywords (:func:`.settings.
     #: constructor_signature`), so a new bound declares its knobs once, in its dataclass.
@@ -112,6 +107,7 @@ class NeuralEstimator(Estimator):
     critic: nn.Module
     averaged: nn.Module | None
     steps_done: Tensor
+    trainer: Trainer
     x_dim = Setting[int | None]()
     y_dim = Setting[int | None]()
     hidden = Setting[Any]()
@@ -124,9 +120,6 @@ class NeuralEstimator(Estimator):
     validation = Setting[float]()
     patience = Setting[int]()
     eval_every = Setting[int]()
-    #: What the last ``fit`` saw of the bound on training and held-out rows (None before one that held
-    #: rows out): :class:`.fitting.History`.
-    history: fitting.History | None
 
     def __init__(
         self, x_dim: int | None = None, y_dim: int | None = None, *, config: Any = None, **settings: Any
@@ -141,17 +134,11 @@ class NeuralEstimator(Estimator):
         self.config = replace(config, base=self.base)
         self.critic = config.build_critic()
         # The reported estimate's critic: an exponential moving average of the weights train_step gives.
-        self.averaged, self._average = None, None
-        if config.average is not None:
-            self.averaged = averaged_copy(self.critic)
-            self._average = WeightAverage(self.critic, self.averaged, config.average)
-        self._optimizer = fitting.CriticOptimizer(self.critic)
-        self._reporting = False  # est(x, y) is reporting, with the averaged critic where there is one
-        self.history = None
+        self.averaged = None if config.average is None else averaged_copy(self.critic)
+        self.trainer = Trainer(self.critic, self.averaged, config.average)
         self.register_buffer("steps_done", torch.zeros((), dtype=torch.long))
-        self._shuffles = torch.Generator().manual_seed(0)  # negatives while training; reseeded by fit
-        self.register_load_state_dict_pre_hook(fitting.older_checkpoint)  # type: ignore[no-untyped-call]
-        self.register_load_state_dict_post_hook(fitting.refreeze)  # type: ignore[no-untyped-call]
+        self.register_load_state_dict_pre_hook(older_checkpoint)  # type: ignore[no-untyped-call]
+        self.register_load_state_dict_post_hook(refreeze)  # type: ignore[no-untyped-call]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -172,19 +159,21 @@ class NeuralEstimator(Estimator):
     def scorer(self) -> nn.Module:
         """The critic that scores: the live one, except while ``est(x, y)`` reports an estimate after
         training steps, when it is the weight average (if averaging is on)."""
-        return self.averaged if self._reporting and self.averaged is not None else self.critic
+        return self.trainer.scorer
 
     @contextmanager
     def reporting(self) -> Iterator[None]:
         """Within it :attr:`scorer` is the critic that reports an estimate: the weight average once
         ``train_step`` has updated it, else the live critic. It nests: an estimate that reports within
         a report (LMI's embeddings, every resample of a standard error) keeps the outer one's critic."""
-        before = self._reporting
-        self._reporting = before or (self.averaged is not None and int(self.steps_done) > 0)
-        try:
+        with self.trainer.reporting(int(self.steps_done)):
             yield
-        finally:
-            self._reporting = before
+
+    @property
+    def history(self) -> History | None:
+        """What the last ``fit`` saw of the bound on training and held-out rows (None before one that
+        held rows out): :class:`.trainer.History`."""
+        return self.trainer.history
 
     def settings(self) -> dict[str, Any]:
         """The constructor's keywords, read from ``config`` (a critic module is not one)."""
@@ -207,29 +196,25 @@ class NeuralEstimator(Estimator):
             y_dim=self.y_dim,
         )
 
-    def _scores(
-        self, x: Tensor, y: Tensor, n_shuffles: int, gen: torch.Generator | None
-    ) -> tuple[Tensor, Tensor]:
-        """Joint scores (N,) and marginal scores (flat) of :attr:`scorer` (see :func:`.negatives.scores`)."""
-        by_class = self.class_sums and self.y_classes is not None
-        return scores(self.scorer, x, y, n_shuffles, gen, by_class=by_class)
-
     def objective(self, x: Tensor, y: Tensor) -> Tensor:
-        """The quantity the critic maximizes on a batch (inputs already checked)."""
-        raise NotImplementedError
-
-    def _pooled(self, joint: Tensor, marginal: Tensor) -> Tensor:
-        """The reported bound from joint and marginal scores pooled over the data."""
+        """The quantity training maximizes on a batch (inputs already checked)."""
         raise NotImplementedError
 
     def loss(self, x: Any, y: Any) -> Tensor:
         """The critic's training loss on a batch (minimize it over the critic's parameters). It moves
         what a training step moves (the negatives' generator, MINE's running denominator): to watch a
         critic without changing its training, call ``est``."""
-        xt, yt = self._inputs(x, y)
-        loss = self._finite(-self._weighed(self.objective(xt, yt), xt), "loss")
-        self._finite(self._training_bound(loss), "batch's bound", (xt, yt))
-        return loss
+        return self.trainer.loss(self, x, y)
+
+    def _training_loss(self, x: Tensor, y: Tensor) -> Tensor:
+        """What the trainer minimizes on a batch of checked inputs: minus :meth:`objective`, weighed
+        for this rank's rows (:meth:`_weighed`)."""
+        return -self._weighed(self.objective(x, y), x)
+
+    def _batch_bound(self, loss: Tensor) -> Tensor | None:
+        """The bound on the batch that a training ``loss`` stands for, which the trainer judges for
+        divergence; None where training maximizes no bound (only the loss itself is judged)."""
+        return None
 
     def _weighed(self, bound: Tensor, x: Tensor) -> Tensor:
         """This rank's bound on its rows ``x``, weighted so that the mean over ranks is the bound on all
@@ -238,24 +223,16 @@ class NeuralEstimator(Estimator):
         share = distributed.row_share(len(x), x.device)
         return bound if share == 1.0 else bound * share
 
-    def _training_bound(self, loss: Tensor) -> Tensor:
-        """The bound on the batch that a training loss stands for: minus the loss, where the critic is
-        trained on the bound itself (MINE's loss is a gradient surrogate, and says otherwise)."""
-        return -loss.detach()
-
     def train_step(self, x: Any, y: Any) -> float:
         """One optimizer step of the critic on a batch (inputs are detached); returns the loss.
 
         Under ``torch.distributed`` the critic's gradients are averaged over the ranks, and the loss
         returned (and judged for divergence) is the mean over the ranks: the single-process step on the
         concatenated batch, taken alike on every rank (:mod:`.distributed`)."""
-        return fitting.step(self, x, y)
+        return self.trainer.step(self, x, y)
 
     def _apply(self, fn: Any, recurse: bool = True) -> Any:
-        # .to() and its kin replace the tensors: Adam's moments must follow them to their dtype and device.
-        if self._average is not None:
-            self._average.forget()
-        self._optimizer.release()
+        self.trainer.moved()  # .to() and its kin replace the tensors the trainer holds
         return super()._apply(fn, recurse)  # type: ignore[no-untyped-call]
 
     def fit(
@@ -303,51 +280,17 @@ class NeuralEstimator(Estimator):
         seed = V.seed(seed)
         share = self.validation if validation is None else validation_share(validation)
         patience = self.patience if patience is None else V.positive_int(patience, "patience")
-        self.history = fitting.train(self, x, y, steps, batch_size, seed, progress, share, patience)
-        self.eval()
+        self.trainer.fit(self, x, y, steps, batch_size, seed, progress, share, patience)
         return self
 
     def _watched(self, *parts: tuple[Tensor, Tensor]) -> list[float]:
-        """The bound (nats) on each of ``parts`` as an estimate reports it (the averaged critic); under
-        ``torch.distributed``, on every rank's rows of them, so every rank takes the same decisions."""
-        with fitting.watching(self):
-            everyone = [self._everyone(*part) for part in parts]
-            with distributed.local():
-                return [float(self.mi(*part)) for part in everyone]
+        """What ``fit`` keeps the best network by, on each of ``parts`` (in nats, higher is better),
+        read as an estimate reads it (:meth:`.trainer.Trainer.watching`)."""
+        raise NotImplementedError
 
     def _batches(self, x: Any, y: Any, batch_size: int, seed: int) -> Any:
         """The training batches ``fit`` draws (:func:`.fitting.sample_batches`)."""
         return fitting.sample_batches(x, y, batch_size, seed)
-
-    def batch_mi(self, x: Any, y: Any) -> Tensor:
-        """The reported bound on one batch, differentiable w.r.t. the inputs (a training signal)."""
-        xt, yt = self._inputs(x, y)
-        bound = self._pooled(*self._scores(xt, yt, self.n_negatives, self._shuffles))
-        return self._finite(self._weighed(bound, xt), "bound", (xt, yt))
-
-    def mi(self, x: Any, y: Any) -> Tensor:
-        """The bound on all the data, scores pooled across the evaluation batches
-        (:func:`.fitting.eval_parts`). Shuffles use a fixed generator, so the estimate is reproducible.
-        """
-        xt, yt = self._inputs(x, y)
-        gen = torch.Generator().manual_seed(0)
-        parts = [self._scores(xt[idx], yt[idx], self.n_negatives, gen) for idx in self._eval_parts(xt)]
-        joint, marginal = (torch.cat(part) for part in zip(*parts, strict=True))
-        return self._finite(self._pooled(joint, marginal), "estimate", (xt, yt))
-
-    def _eval_parts(self, x: Tensor) -> tuple[Tensor, ...]:
-        return fitting.eval_parts(len(x), self.eval_batch_size, x.device)
-
-    def _batch_mean(self, x: Tensor, y: Tensor, bound: Callable[[Tensor, Tensor], Tensor]) -> Tensor:
-        """``bound`` on each evaluation batch, weighted by its rows: for bounds that do not pool scores
-        (InfoNCE's log-softmax is per batch)."""
-        terms = [bound(x[idx], y[idx]) * len(idx) for idx in self._eval_parts(x)]
-        return self._finite(torch.stack(terms).sum() / len(x), "estimate", (x, y))
-
-    def _batch_limit(self, result: MIEstimate) -> MIEstimate:
-        """``result`` with its ceiling: InfoNCE on a batch of B never exceeds log B."""
-        largest = max(len(idx) for idx in self._eval_parts(torch.empty(result.n_samples)))
-        return replace(result, limit=math.log(largest) / math.log(self.base))
 
     def _finite(self, value: Tensor, what: str, inputs: tuple[Any, Any] | None = None) -> Tensor:
         """``value``, unless it is NaN or Inf, or (given the ``inputs`` it came from) beyond what is
@@ -392,11 +335,11 @@ class NeuralEstimator(Estimator):
         return wants_grad(x, y)
 
     def get_extra_state(self) -> dict[str, Any]:
-        """What training goes on from, saved with ``state_dict`` (:func:`.fitting.extra_state`)."""
-        return fitting.extra_state(self)
+        """What training goes on from, saved with ``state_dict`` (:meth:`.trainer.Trainer.state_dict`)."""
+        return self.trainer.state_dict()
 
     def set_extra_state(self, state: dict[str, Any]) -> None:
-        fitting.load_extra_state(self, state)
+        self.trainer.load_state_dict(state)
 
 
 NeuralEstimator.__signature__ = constructor_signature(NeuralSettings, {})  # type: ignore[attr-defined]

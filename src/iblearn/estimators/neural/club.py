@@ -12,8 +12,8 @@ from torch import Tensor, nn
 from iblearn import _checks as V
 from iblearn.estimators.base import Bound
 from iblearn.estimators.critics import DEFAULT_HIDDEN, Hidden, flat, mlp, seeded
-from iblearn.estimators.neural import distributed, fitting
-from iblearn.estimators.neural.base import NeuralEstimator
+from iblearn.estimators.neural import distributed
+from iblearn.estimators.neural.bound import BoundEstimator
 from iblearn.estimators.neural.settings import NeuralSettings
 from iblearn.functional.bounds import club_bound, gaussian_log_likelihood
 
@@ -63,7 +63,7 @@ class CLUBSettings(NeuralSettings):
         return seeded(lambda: GaussianConditional(self.x_dim, y_dim, hidden), self.seed)
 
 
-class GaussianQ(NeuralEstimator):
+class GaussianQ(BoundEstimator):
     """The machinery of an estimator through a Gaussian q(y | x) trained by maximum likelihood (CLUB,
     DoE): the critic is q, ``objective`` its mean log-likelihood, ``_estimate`` the reported value
     from q's means and log-variances on the data, pooled over all of it."""
@@ -90,7 +90,7 @@ class GaussianQ(NeuralEstimator):
         self._batch_value = self._estimate(mean.detach(), log_var.detach(), flat(y))
         return gaussian_log_likelihood(mean, log_var, flat(y))
 
-    def _training_bound(self, loss: Tensor) -> Tensor:
+    def _batch_bound(self, loss: Tensor) -> Tensor | None:
         # The loss is q's negative log-likelihood, no estimate: watch the estimate on the batch.
         return self._batch_value
 
@@ -99,7 +99,7 @@ class GaussianQ(NeuralEstimator):
         and so what :attr:`history` holds. Not the estimate: the best upper bound is not the largest,
         and the smallest would reward a q that fits badly (a q of y alone gives 0). Under
         ``torch.distributed``, on every rank's rows, so that every rank keeps the same q."""
-        with fitting.watching(self):
+        with self.trainer.watching(self):
             everyone = [self._inputs(*self._everyone(*part)) for part in parts]
             with distributed.local():
                 return [float(gaussian_log_likelihood(*self._q(x), flat(y))) for x, y in everyone]

@@ -9,7 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from iblearn.estimators.critics import DEFAULT_HIDDEN, ConcatCritic, seeded
-from iblearn.estimators.neural.base import NeuralEstimator
+from iblearn.estimators.neural.bound import BoundEstimator
 from iblearn.estimators.neural.negatives import scores
 from iblearn.estimators.neural.settings import NeuralSettings
 from iblearn.functional.bounds import flo_bound
@@ -39,7 +39,7 @@ class FLOSettings(NeuralSettings):
         return FLOCritic(g, u)
 
 
-class FLO(NeuralEstimator):
+class FLO(BoundEstimator):
     """FLO (Guo et al. 2022, "Tight mutual information estimation with contrastive Fenchel-Legendre
     optimization", NeurIPS; eq. (11) of their preprint): ``1 + E[-u(x, y) - E_p(y')[exp(-u(x, y) +
     g(x, y') - g(x, y))]]``.
@@ -82,11 +82,11 @@ class FLO(NeuralEstimator):
         return flo_bound(joint, negatives, pair.u(x, y))  # type: ignore[operator]
 
     def objective(self, x: Tensor, y: Tensor) -> Tensor:
-        return self._flo(x, y, 1, self._shuffles)
+        return self._flo(x, y, 1, self.trainer.shuffles)
 
     def batch_mi(self, x: Any, y: Any) -> Tensor:
         xt, yt = self._inputs(x, y)
-        return self._finite(self._flo(xt, yt, self.n_negatives, self._shuffles), "bound", (xt, yt))
+        return self._finite(self._flo(xt, yt, self.n_negatives, self.trainer.shuffles), "bound", (xt, yt))
 
     def mi(self, x: Any, y: Any) -> Tensor:
         gen = torch.Generator().manual_seed(0)  # reproducible negatives

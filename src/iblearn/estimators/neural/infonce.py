@@ -12,7 +12,7 @@ from torch import Tensor, nn
 from iblearn import _checks as V
 from iblearn.estimators.base import MIEstimate
 from iblearn.estimators.neural import distributed
-from iblearn.estimators.neural.base import NeuralEstimator
+from iblearn.estimators.neural.bound import BoundEstimator
 from iblearn.estimators.neural.negatives import all_pair_scores
 from iblearn.estimators.neural.settings import NeuralSettings, Setting
 from iblearn.functional.bounds import infonce_bound, infonce_bound_chunked
@@ -37,7 +37,7 @@ class InfoNCESettings(NeuralSettings):
             self._set("clip", V.positive(self.clip, "clip"))
 
 
-class InfoNCE(NeuralEstimator):
+class InfoNCE(BoundEstimator):
     """InfoNCE (van den Oord et al. 2018): every other sample of a batch is a negative.
 
     The estimate on B samples can never exceed log B; ``est(...)`` reports that ceiling in

@@ -5,11 +5,11 @@ from __future__ import annotations
 from torch import Tensor
 
 from iblearn.estimators.neural import distributed
-from iblearn.estimators.neural.base import NeuralEstimator
+from iblearn.estimators.neural.bound import BoundEstimator
 from iblearn.functional.bounds import dv_bound, js_bound
 
 
-class JS(NeuralEstimator):
+class JS(BoundEstimator):
     """Critic trained on the Jensen-Shannon objective (as in DIM), whose optimum is the log density
     ratio; MI reported as the DV bound of that critic.
 
@@ -24,7 +24,7 @@ class JS(NeuralEstimator):
     class_sums = False  # js_bound takes softplus of the marginal scores: a log weight is no weight there
 
     def objective(self, x: Tensor, y: Tensor) -> Tensor:
-        return js_bound(*self._scores(x, y, 1, self._shuffles))
+        return js_bound(*self._scores(x, y, 1, self.trainer.shuffles))
 
     def _pooled(self, joint: Tensor, marginal: Tensor) -> Tensor:
         return dv_bound(joint, distributed.gather(marginal, "marginal"))  # log E_Q over every rank

@@ -15,7 +15,7 @@ from torch import Tensor, nn
 from iblearn import _checks as V
 from iblearn.estimators.critics import Hidden
 from iblearn.estimators.neural import UnreliableEstimateWarning
-from iblearn.estimators.neural.lmi import NetworkSettings, RepresentationEstimator, Standardize
+from iblearn.estimators.neural.representation import NetworkSettings, RepresentationEstimator, Standardize
 from iblearn.functional.canonical import (
     canonical_basis,
     canonical_gaussian_log_prob,

@@ -12,7 +12,7 @@ from torch import Tensor, nn
 
 from iblearn import _checks as V
 from iblearn.estimators.critics import Hidden
-from iblearn.estimators.neural.lmi import NetworkSettings, RepresentationEstimator, Standardize
+from iblearn.estimators.neural.representation import NetworkSettings, RepresentationEstimator, Standardize
 
 #: Diffusion time below which the importance density of t stays flat (the authors' ``t_epsilon``):
 #: q(t) ~ beta(t) / sigma(t)^2 grows as 1/t near 0 and has no finite integral there.
@@ -91,7 +91,7 @@ class ConditionalDenoiser(nn.Module):
     """The score network of MINDE-C: an MLP (SiLU) that predicts the noise ``eps`` in ``x_t = alpha(t)
     x + sigma(t) eps`` from ``x_t``, t and, where ``cond`` is 1, y (with ``cond`` 0, y is zeroed and the
     network learns the unconditional score: amortized, one network for both). The score is ``-eps /
-    sigma(t)``. Inputs are standardized by buffers (:class:`~iblearn.estimators.neural.lmi.Standardize`,
+    sigma(t)``. Inputs are standardized by buffers (:class:`.representation.Standardize`,
     set by :meth:`calibrate`): the diffusion starts from unit-variance coordinates, as the VP SDE assumes.
     """
 
@@ -249,7 +249,7 @@ class MINDE(RepresentationEstimator):
         ``p_cond`` of the rows (training draws from the estimator's generator; evaluation from a fixed
         one)."""
         net = self.scorer
-        gen = self._shuffles if self.training else torch.Generator().manual_seed(WATCH_SEED)
+        gen = self.trainer.shuffles if self.training else torch.Generator().manual_seed(WATCH_SEED)
         x0, y0 = net.standardize(x, y)  # type: ignore[operator]
         losses = []
         for _ in range(1 if self.training else self.config.draws):

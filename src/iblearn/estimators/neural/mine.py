@@ -12,7 +12,7 @@ from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn.estimators.neural import distributed
-from iblearn.estimators.neural.base import NeuralEstimator
+from iblearn.estimators.neural.bound import BoundEstimator
 from iblearn.estimators.neural.settings import NeuralSettings, Setting
 from iblearn.functional.bounds import dv_bound, log_mean_exp, nwj_bound
 
@@ -37,7 +37,7 @@ class MINESettings(NeuralSettings):
             self._set("clip", V.positive(self.clip, "clip"))
 
 
-class MINE(NeuralEstimator):
+class MINE(BoundEstimator):
     """Mutual Information Neural Estimation (Belghazi et al. 2018): the Donsker-Varadhan bound.
 
     Training follows Algorithm 1 of MINE with the bias-corrected gradient: the denominator
@@ -97,7 +97,7 @@ class MINE(NeuralEstimator):
         return joint.clamp(-self.clip, self.clip), marginal.clamp(-self.clip, self.clip)
 
     def objective(self, x: Tensor, y: Tensor) -> Tensor:
-        joint, marginal = self._scores(x, y, 1, self._shuffles)
+        joint, marginal = self._scores(x, y, 1, self.trainer.shuffles)
         if self.objective_kind == "f":
             return nwj_bound(joint, marginal)
         # Under torch.distributed over every rank's marginal scores: the same denominator, and moving
@@ -115,9 +115,9 @@ class MINE(NeuralEstimator):
         # d/dtheta exp(lme - log_ema) = E_Q[grad T e^T] / EMA: the bias-corrected gradient of log E_Q e^T.
         return joint.mean() - torch.exp(lme - self.log_ema.to(lme.dtype))
 
-    def _training_bound(self, loss: Tensor) -> Tensor:
+    def _batch_bound(self, loss: Tensor) -> Tensor | None:
         # The surrogate's exp(lme - EMA) is large whenever the EMA lags, in healthy training too.
-        return self._batch_dv if self.objective_kind == "dv" else super()._training_bound(loss)
+        return self._batch_dv if self.objective_kind == "dv" else super()._batch_bound(loss)
 
     def _apply(self, fn: Any, recurse: bool = True) -> Any:
         ema = self.log_ema

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from iblearn.estimators.neural.base import NeuralEstimator
+from iblearn.estimators.neural.bound import BoundEstimator
 from iblearn.functional.bounds import nwj_bound
 
 
-class NWJ(NeuralEstimator):
+class NWJ(BoundEstimator):
     """The NWJ bound ``E_P[T] - E_Q[exp(T - 1)]`` (Nguyen et al. 2010), trained and reported.
 
     Unbiased in the batch size but high-variance when the MI is large (Poole et al. 2019). Settings as
@@ -20,7 +20,7 @@ class NWJ(NeuralEstimator):
     class_sums = True
 
     def objective(self, x: Tensor, y: Tensor) -> Tensor:
-        return nwj_bound(*self._scores(x, y, 1, self._shuffles))
+        return nwj_bound(*self._scores(x, y, 1, self.trainer.shuffles))
 
     def _pooled(self, joint: Tensor, marginal: Tensor) -> Tensor:
         return nwj_bound(joint, marginal)

@@ -9,7 +9,7 @@ from typing import ClassVar
 from torch import Tensor
 
 from iblearn.estimators.base import Bound
-from iblearn.estimators.neural.base import NeuralEstimator
+from iblearn.estimators.neural.bound import BoundEstimator
 from iblearn.estimators.neural.settings import NeuralSettings, Setting
 from iblearn.functional.bounds import js_bound, smile_bound
 
@@ -29,7 +29,7 @@ class SMILESettings(NeuralSettings):
         self._set("clip", float(self.clip))
 
 
-class SMILE(NeuralEstimator):
+class SMILE(BoundEstimator):
     """SMILE (Song & Ermon 2020, "Understanding the limitations of variational mutual information
     estimators", ICLR; as the authors' code computes it, :func:`~iblearn.functional.smile_bound`):
     ``E_P[T] - log E_Q[clip(exp T, e^-tau, e^tau)]``.
@@ -69,7 +69,7 @@ class SMILE(NeuralEstimator):
     Settings = SMILESettings
 
     def objective(self, x: Tensor, y: Tensor) -> Tensor:
-        return js_bound(*self._scores(x, y, 1, self._shuffles))
+        return js_bound(*self._scores(x, y, 1, self.trainer.shuffles))
 
     def _pooled(self, joint: Tensor, marginal: Tensor) -> Tensor:
         return smile_bound(joint, marginal, self.clip)

@@ -1,0 +1,141 @@
+"""The base of the estimators that learn a representation of x and y and read the MI off it (LMI,
+MIENF, MINDE): :class:`RepresentationEstimator`, the settings of its default network
+(:class:`NetworkSettings`), and the input standardization its networks share (:class:`Standardize`).
+Trained by the same trainer as the bounds (:mod:`.trainer`), it is no bound: no scores, no negatives,
+no pooled estimate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar, cast
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from iblearn import _checks as V
+from iblearn.estimators.critics import flat, seeded
+from iblearn.estimators.neural.base import NeuralEstimator
+from iblearn.estimators.neural.inputs import refuse_constant
+from iblearn.estimators.neural.settings import NeuralSettings
+
+#: Standardized inputs are clipped to this many standard deviations, as the paper's code does: one
+#: outlying row would otherwise dominate the squared reconstruction error.
+CLIP = 10.0
+
+
+class Standardize(nn.Module):
+    """``(t - mean) / std``, clipped to ``[-clip, clip]``; mean and std are buffers (saved in the state
+    dict), set from the training rows by :meth:`calibrate` (identity before)."""
+
+    mean: Tensor
+    scale: Tensor
+
+    def __init__(self, dim: int, clip: float = CLIP) -> None:
+        super().__init__()
+        self.clip = clip
+        self.register_buffer("mean", torch.zeros(dim))
+        self.register_buffer("scale", torch.ones(dim))
+
+    @torch.no_grad()
+    def calibrate(self, t: Tensor) -> None:
+        rows = flat(t).to(self.mean.dtype)
+        std = rows.std(dim=0, unbiased=False)
+        self.mean.copy_(rows.mean(dim=0))
+        self.scale.copy_(torch.where(std > 0, std, torch.ones_like(std)))
+
+    def forward(self, t: Tensor) -> Tensor:
+        return ((flat(t) - self.mean) / self.scale).clamp(-self.clip, self.clip)
+
+
+class RepresentationEstimator(NeuralEstimator):
+    """The base of the estimators that learn a representation of x and y and read the MI off it (latent
+    MI, MIENF, MINDE): the network is the ``critic`` (trained, averaged and saved as a critic is, by the
+    trainer), ``objective`` what training maximizes (no bound: ``fit`` watches it on the held-out rows
+    and keeps the best network; the trainer judges the loss alone), :meth:`_estimate` the MI from the
+    representation of the data. Not differentiable, and no bound. ``fit`` first sets the network's
+    input standardization from its rows (a DataLoader: left as it is)."""
+
+    accepts = frozenset({"vector"})
+    fixed: ClassVar[Mapping[str, Any]] = {"y_classes": None, "n_negatives": 8}
+
+    def _estimate(self, x: Tensor, y: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def fit(self, x: Any, y: Any = None, **options: Any) -> NeuralEstimator:  # type: ignore[override]
+        """Train the network: :meth:`NeuralEstimator.fit`'s arguments, with held-out rows and early
+        stopping on ``objective``; the first call also sets the input standardization from ``x, y``."""
+        if int(self.steps_done) == 0 and isinstance(x, Tensor | np.ndarray) and y is not None:
+            xt, yt = self._inputs(x, y)
+            refuse_constant(xt, yt)  # its standardization would divide by a spread of 0
+            for net in (self.critic, self.averaged):
+                if net is not None:
+                    net.calibrate(xt, yt)  # type: ignore[operator]
+        return super().fit(x, y, **options)
+
+    def _watched(self, *parts: tuple[Tensor, Tensor]) -> list[float]:
+        """``objective`` on each of ``parts`` with the network that reports, in eval mode (no dropout)."""
+        with self.trainer.watching(self):
+            return [float(self.objective(*self._inputs(*part))) for part in parts]
+
+    def _in_batches(self, fn: Callable[[Tensor, Tensor], Any], x: Tensor, y: Tensor) -> list[Any]:
+        """``fn`` on consecutive batches of ``eval_batch_size`` rows, in order."""
+        size = self.eval_batch_size
+        return [fn(x[i : i + size], y[i : i + size]) for i in range(0, len(x), size)]
+
+    def batch_mi(self, x: Any, y: Any) -> Tensor:
+        xt, yt = self._inputs(x, y)
+        return self._finite(self._estimate(xt, yt), "estimate", (xt, yt))
+
+    def mi(self, x: Any, y: Any) -> Tensor:
+        xt, yt = self._inputs(x, y)
+        with torch.no_grad():
+            return self._finite(self._estimate(xt, yt), "estimate", (xt, yt))
+
+
+@dataclass(frozen=True, kw_only=True)
+class NetworkSettings(NeuralSettings):
+    """:class:`NeuralSettings` of a :class:`RepresentationEstimator`, whose network is its ``critic``:
+    the default network, named by ``critic``'s default, is built on ``x_dim``, ``y_dim`` and a sequence
+    of ``hidden`` widths by :meth:`make_network`; y is continuous, so ``y_classes`` is refused. A family
+    checks its own fields in :meth:`check`."""
+
+    #: For the errors: why the network takes continuous y only, and why it needs both widths.
+    continuous_y: ClassVar[str]
+    both_widths: ClassVar[str]
+
+    def __post_init__(self) -> None:
+        if self.y_classes is not None:
+            raise ValueError(f"y_classes: {self.continuous_y}, not class labels")
+        super().__post_init__()
+        self.check()
+        if isinstance(self.critic, str):
+            V.choice(self.critic, "critic", (self.network(),))
+            for dim in ("x_dim", "y_dim"):
+                if getattr(self, dim) is None:
+                    raise ValueError(f"{dim}: {self.both_widths}; pass x_dim and y_dim")
+                self._set(dim, V.positive_int(getattr(self, dim), dim))
+
+    @classmethod
+    def network(cls) -> str:
+        """The default network's name: ``critic``'s default."""
+        return cast(str, next(f.default for f in fields(cls) if f.name == "critic"))
+
+    def check(self) -> None:
+        """Check (and normalize) the family's own fields, after the shared ones."""
+
+    def build_critic(self) -> nn.Module:
+        if isinstance(self.critic, nn.Module):
+            return self.critic
+        x_dim, y_dim, hidden = self.x_dim, self.y_dim, self.hidden
+        if x_dim is None or y_dim is None or not isinstance(hidden, tuple):  # __post_init__ makes them so
+            raise ValueError(
+                f"x_dim, y_dim, hidden: the {self.network()} needs both widths and a sequence of widths"
+            )
+        return seeded(lambda: self.make_network(x_dim, y_dim, hidden), self.seed)
+
+    def make_network(self, x_dim: int, y_dim: int, hidden: tuple[int, ...]) -> nn.Module:
+        """The default network, for inputs of ``x_dim`` and ``y_dim`` columns."""
+        raise NotImplementedError

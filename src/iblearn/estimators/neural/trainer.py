@@ -1,0 +1,294 @@
+"""The trainer of a neural estimator's network: one :class:`Trainer` per estimator (``est.trainer``).
+
+It owns what training carries from step to step and nothing an estimate needs: the network's Adam
+(:class:`CriticOptimizer`) and its lifecycle, the weight average the estimate reports with
+(:class:`~.averaging.WeightAverage`), the generator of the training negatives, the step with its
+judgement of divergence, ``fit``'s loop with its held-out rows, early stopping and :class:`History`,
+which network scores (the live one, or the average while reporting), the state saved with
+``state_dict``, and the step's agreement across ranks under ``torch.distributed``. It asks the
+estimator for the training loss on a batch and, for a bound, the batch's bound to judge
+(:meth:`~.base.NeuralEstimator._training_loss`, :meth:`~.base.NeuralEstimator._batch_bound`); the
+batches and held-out rows it trains on come from :mod:`.fitting`.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import Tensor, nn
+
+from iblearn.estimators.neural import distributed
+from iblearn.estimators.neural.averaging import WeightAverage, frozen
+from iblearn.estimators.neural.fitting import hold_out
+from iblearn.estimators.neural.inputs import detached, refuse_constant
+from iblearn.estimators.reliability import CriticDivergedError
+
+if TYPE_CHECKING:
+    from iblearn.estimators.neural.base import NeuralEstimator
+
+
+def adam(params: list[nn.Parameter], lr: float) -> torch.optim.Optimizer:
+    """Adam, fused into one kernel where torch has one for these parameters' device and dtype (a critic
+    step is many small tensors: fusing made a MINE step about 9% faster on one CPU thread)."""
+    # torch checks fused support at the first step, not here: decide from the parameters themselves.
+    fused = all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params)
+    return torch.optim.Adam(params, lr=lr, fused=fused or None)
+
+
+class CriticOptimizer:
+    """The critic's Adam, owned by the trainer, with the lifecycle a module's optimizer needs.
+
+    It is created at the first step, not with the estimator: a lazy critic has no parameters before its
+    first call. When the estimator moves (``.to()``, ``.double()``) it keeps only its state dict, and
+    the next step creates it again over the parameters as they stand then, loading that state (which
+    casts Adam's moments to the parameters' dtype and device). A state dict loaded before the first
+    step waits the same way.
+
+    Args:
+        critic: the module whose parameters it trains.
+    """
+
+    def __init__(self, critic: nn.Module) -> None:
+        self.critic = critic
+        self._adam: torch.optim.Optimizer | None = None
+        self._pending: dict[str, Any] | None = None  # state waiting for the optimizer to exist
+
+    def step(self, loss: Tensor, lr: float) -> None:
+        """One Adam step on ``loss``'s gradient w.r.t. the critic's parameters (``lr`` is read when the
+        optimizer is created)."""
+        if self._adam is None:
+            self._adam = adam(list(self.critic.parameters()), lr)
+            if self._pending is not None:
+                self._adam.load_state_dict(self._pending)
+                self._pending = None
+        self._adam.zero_grad(set_to_none=True)
+        loss.backward()
+        distributed.average_gradients(self.critic)  # as DDP would: the same step on every rank
+        self._adam.step()
+
+    def release(self) -> None:
+        """Keep the state only, for an optimizer created again over moved parameters (see above)."""
+        if self._adam is not None:
+            self._pending, self._adam = self._adam.state_dict(), None
+
+    def state_dict(self) -> dict[str, Any] | None:
+        """Adam's state (None before the first step, when nothing was loaded)."""
+        return self._adam.state_dict() if self._adam is not None else self._pending
+
+    def load_state_dict(self, state: dict[str, Any] | None) -> None:
+        """Adam's state, kept until the next step creates the optimizer (as the parameters stand then)."""
+        self._adam = None
+        self._pending = copy.deepcopy(state)
+
+
+@dataclass
+class History:
+    """What ``fit`` saw of the bound, evaluated every ``eval_every`` steps with the critic that reports
+    (the weight average where there is one), for plotting: ``plt.plot(h.steps, h.validation)``.
+
+    Attributes:
+        steps: the training steps done at each evaluation.
+        train: the bound on as many training rows as are held out (the same rows each time), in nats.
+        validation: the bound on the held-out rows, in nats.
+        best_step: the step whose critic ``fit`` kept (the best validation bound).
+        stopped_early: whether ``fit`` stopped before its ``steps`` for want of improvement.
+    """
+
+    steps: list[int] = field(default_factory=list)
+    train: list[float] = field(default_factory=list)
+    validation: list[float] = field(default_factory=list)
+    best_step: int | None = None
+    stopped_early: bool = False
+
+    @property
+    def best(self) -> tuple[float, float] | None:
+        """The (train, validation) bounds at ``best_step``, or None before any evaluation."""
+        if self.best_step is None:
+            return None
+        i = self.steps.index(self.best_step)
+        return self.train[i], self.validation[i]
+
+
+class Trainer:
+    """Trains an estimator's network (``critic``) and keeps what training goes on from.
+
+    Args:
+        critic: the live network, which the optimizer steps.
+        averaged: its frozen copy that receives the weight average, or None (no averaging).
+        rate: the averaging rate (:class:`~.averaging.WeightAverage`), read where ``averaged`` is given.
+
+    Attributes:
+        optimizer: the critic's Adam (:class:`CriticOptimizer`).
+        average: the weight average, or None.
+        shuffles: the generator of the negatives (and of any other draw) of a training step; ``fit``
+            reseeds it, and the state dict saves it.
+        history: what the last ``fit`` saw of the bound on training and held-out rows (None before one
+            that held rows out).
+    """
+
+    def __init__(self, critic: nn.Module, averaged: nn.Module | None, rate: float | None) -> None:
+        self.critic, self.averaged = critic, averaged
+        self.optimizer = CriticOptimizer(critic)
+        self.average = None if averaged is None or rate is None else WeightAverage(critic, averaged, rate)
+        self.shuffles = torch.Generator().manual_seed(0)
+        self.history: History | None = None
+        self._reporting = False  # an estimate is reporting, with the averaged critic where there is one
+
+    @property
+    def scorer(self) -> nn.Module:
+        """The network that scores: the live one, except while reporting (:meth:`reporting`)."""
+        return self.averaged if self._reporting and self.averaged is not None else self.critic
+
+    @contextmanager
+    def reporting(self, steps_done: int) -> Iterator[None]:
+        """Within it :attr:`scorer` is the weight average once ``steps_done`` steps have updated it, else
+        the live critic. It nests: a report within a report keeps the outer one's network."""
+        before = self._reporting
+        self._reporting = before or (self.averaged is not None and steps_done > 0)
+        try:
+            yield
+        finally:
+            self._reporting = before
+
+    @contextmanager
+    def watching(self, est: NeuralEstimator) -> Iterator[None]:
+        """``fit`` reading a bound as an estimate would: reporting, in eval mode (no dropout), without
+        gradients; in training mode again after."""
+        with est.reporting():
+            est.eval()
+            try:
+                with torch.no_grad():
+                    yield
+            finally:
+                est.train()
+
+    def loss(self, est: NeuralEstimator, x: Any, y: Any) -> Tensor:
+        """:meth:`NeuralEstimator.loss`: the training loss on a batch, refused (with the step) where it,
+        or a bound's value on the batch, is not finite or beyond what the inputs allow."""
+        xt, yt = est._inputs(x, y)
+        loss = est._finite(est._training_loss(xt, yt), "loss")
+        bound = est._batch_bound(loss)
+        if bound is not None:
+            est._finite(bound, "batch's bound", (xt, yt))
+        return loss
+
+    def step(self, est: NeuralEstimator, x: Any, y: Any) -> float:
+        """:meth:`NeuralEstimator.train_step`: one optimizer step on a batch (inputs detached), judged
+        for divergence first (the loss, and a bound's value on the batch against what is plausible for
+        it), then the weight average updated; under ``torch.distributed`` the same step on every rank,
+        the loss returned (and judged) the mean over the ranks."""
+        xt, yt = est._inputs(x, y)
+        loss = est._training_loss(detached(xt), detached(yt))
+        number = int(est.steps_done) + 1
+        bound = est._batch_bound(loss)
+        if distributed.active():  # every rank judges, and reports, the same numbers
+            bound = None if bound is None else distributed.mean_over_ranks(bound)
+            reported = distributed.mean_over_ranks(loss)
+            loss = loss + (reported - loss.detach())  # the same gradient
+        finite = bool(torch.isfinite(loss))
+        if not finite or (bound is not None and not abs(float(bound)) <= est._plausible(xt, yt)):
+            beyond = ""
+            if finite and bound is not None:
+                beyond = f" (the batch's bound {float(bound):.6g} nats, beyond {est._plausible(xt, yt):.6g})"
+            raise CriticDivergedError(
+                f"{est.name}: the critic's loss became {float(loss.detach()):.6g}{beyond} at training "
+                f"step {number}; "
+                "lower the learning rate, or standardize the inputs"
+            )
+        self.optimizer.step(loss, est.lr)
+        est.steps_done += 1
+        if self.average is not None:
+            self.average.update(int(est.steps_done))
+        return float(loss.detach())
+
+    def fit(
+        self,
+        est: NeuralEstimator,
+        x: Any,
+        y: Any,
+        steps: int,
+        batch_size: int,
+        seed: int,
+        progress: Callable[[int, float], None] | None,
+        share: float,
+        patience: int,
+    ) -> None:
+        """:meth:`NeuralEstimator.fit`'s loop, its arguments checked: ``steps`` training steps on batches
+        of ``batch_size``, the bound on the held-out ``share`` of the rows watched every ``eval_every``
+        steps and after the last, a stop after ``patience`` evaluations without improvement, and the
+        estimator left as it stood at its best evaluation; :attr:`history` what it watched (None with
+        nothing held out)."""
+        given = (x, y)
+        x, y, held = hold_out(x, y, share, seed)
+        batches = est._batches(x, y, batch_size, seed)
+        refuse_constant(*given)
+        self.shuffles.manual_seed(seed)
+        history = History() if held is not None else None
+        best: dict[str, Any] | None = None
+        est.train()
+        for i in range(steps):
+            xb, yb = next(batches)
+            value = est.train_step(xb, yb)
+            if progress:
+                progress(int(est.steps_done), value)
+            if held is None or history is None or not ((i + 1) % est.eval_every == 0 or i + 1 == steps):
+                continue
+            # The training rows watched: as many as are held out, the same each time.
+            bounds = est._watched(held, (x[: len(held[0])], y[: len(held[0])]))
+            history.steps.append(int(est.steps_done))
+            history.validation.append(bounds[0])
+            history.train.append(bounds[1])
+            if best is None or bounds[0] > max(history.validation[:-1]):
+                best, history.best_step = copy.deepcopy(est.state_dict()), int(est.steps_done)
+            elif len(history.steps) - history.steps.index(history.best_step) > patience:  # type: ignore[arg-type]
+                history.stopped_early = True
+                break
+        if best is not None:
+            est.load_state_dict(best)
+        self.history = history
+        est.eval()
+
+    def moved(self) -> None:
+        """Before ``.to()`` and its kin replace the tensors: Adam's moments must follow them to their
+        dtype and device, and the average must pick up the new ones."""
+        if self.average is not None:
+            self.average.forget()
+        self.optimizer.release()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The critic's Adam state and the negatives' generator, saved with the estimator's
+        ``state_dict``: without them a reloaded estimator restarts Adam's moments and draws other
+        negatives, and trains differently from one never saved."""
+        return {"optimizer": self.optimizer.state_dict(), "shuffles": self.shuffles.get_state()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.shuffles.set_state(state["shuffles"].cpu())
+        if self.average is not None:
+            self.average.forget()
+        self.optimizer.load_state_dict(state["optimizer"])
+
+
+def older_checkpoint(est: NeuralEstimator, state: dict[str, Any], prefix: str, *_: Any) -> None:
+    """Completes, before loading, a checkpoint written before the estimator saved all it saves now.
+
+    Without the weight average the average starts from the checkpoint's critic, so ``est`` reports what
+    it reported when saved; without ``_extra_state`` (the Adam state and the negatives' generator)
+    training goes on with fresh Adam moments, as a reloaded critic did then.
+    """
+    if est.averaged is not None and not any(k.startswith(prefix + "averaged.") for k in state):
+        critic = prefix + "critic."
+        for key in [k for k in state if k.startswith(critic)]:
+            state[prefix + "averaged." + key.removeprefix(critic)] = state[key]
+    fresh = {"optimizer": None, "shuffles": est.trainer.shuffles.get_state()}
+    state.setdefault(prefix + "_extra_state", fresh)
+
+
+def refreeze(est: NeuralEstimator, _: Any) -> None:
+    """After loading: a lazy critic's average is materialized then, with parameters requiring grad."""
+    if est.averaged is not None:
+        frozen(est.averaged)
