@@ -491,7 +491,7 @@ def test_a_joint_pair_is_never_scored_as_a_negative(cls):
 
 
 def _aa_critic():
-    from iblearn.estimators.aamine import ArchitectureAwareCritic
+    from iblearn.estimators.neural.aamine import ArchitectureAwareCritic
 
     critic = ArchitectureAwareCritic(nn.Sequential(nn.Linear(5, 3), nn.Tanh()), (16,))
     critic(torch.randn(2, 5), torch.randn(2, 3))  # materializes the lazy head

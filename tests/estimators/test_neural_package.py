@@ -68,10 +68,11 @@ NEURAL = sorted(name for name, cls in REGISTRY.items() if issubclass(cls, Neural
 REPRESENTATIONS = {"lmi", "mienf", "minde"}
 
 
-def test_every_neural_estimator_is_a_bound_or_a_representation():
+def test_every_neural_estimator_lives_in_the_neural_package_and_is_a_bound_or_a_representation():
     assert len(NEURAL) == 16 and REPRESENTATIONS < set(NEURAL)
     for name in NEURAL:
         cls = REGISTRY[name]
+        assert cls.__module__.startswith("iblearn.estimators.neural."), name
         assert issubclass(cls, RepresentationEstimator) == (name in REPRESENTATIONS), name
         assert issubclass(cls, BoundEstimator) == (name not in REPRESENTATIONS), name
 

@@ -1,24 +1,27 @@
 """Estimator objects: ``est(x, y)`` returns an :class:`MIEstimate`."""
 
-from iblearn.estimators.aamine import AAMINE, ArchitectureAwareCritic
 from iblearn.estimators.base import Estimator, MIEstimate, TrainableEstimator, as_trainable
 from iblearn.estimators.conditional import Conditional
 from iblearn.estimators.critics import ConcatCritic, SeparableCritic
-from iblearn.estimators.dim import DIM
-from iblearn.estimators.graph import DGI, GMI, as_graph
 from iblearn.estimators.neural import (
+    AAMINE,
     CLUB,
+    DGI,
+    DIM,
     FLO,
+    GMI,
     JS,
     MINE,
     NWJ,
     SMILE,
+    ArchitectureAwareCritic,
     CriticDivergedError,
     DoE,
     InfoNCE,
     MINEf,
     NeuralEstimator,
     NeuralSettings,
+    as_graph,
 )
 from iblearn.estimators.neural.lmi import LMI
 from iblearn.estimators.neural.mienf import MIENF

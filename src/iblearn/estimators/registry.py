@@ -8,11 +8,22 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from iblearn.estimators.aamine import AAMINE
 from iblearn.estimators.base import Estimator
-from iblearn.estimators.dim import DIM
-from iblearn.estimators.graph import DGI, GMI
-from iblearn.estimators.neural import CLUB, FLO, JS, MINE, NWJ, SMILE, DoE, InfoNCE, MINEf
+from iblearn.estimators.neural import (
+    AAMINE,
+    CLUB,
+    DGI,
+    DIM,
+    FLO,
+    GMI,
+    JS,
+    MINE,
+    NWJ,
+    SMILE,
+    DoE,
+    InfoNCE,
+    MINEf,
+)
 from iblearn.estimators.neural.lmi import LMI
 from iblearn.estimators.neural.mienf import MIENF
 from iblearn.estimators.neural.minde import MINDE

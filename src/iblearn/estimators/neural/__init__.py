@@ -1,4 +1,4 @@
-"""Trainable (neural) MI estimators: each is an estimator with a network that a trainer trains.
+"""Every neural MI estimator: each is an estimator with a network that a trainer trains.
 
 The package, by concern:
 
@@ -20,7 +20,9 @@ The package, by concern:
 * :mod:`.averaging`: the weight average the estimates report with;
 * :mod:`.distributed`: rows and gradients across the ranks of a process group;
 * one file per bound family: :mod:`.mine` (MINE, MINE-f), :mod:`.nwj`, :mod:`.js`, :mod:`.infonce`,
-  :mod:`.smile`, :mod:`.flo`; through a Gaussian q(y | x), :mod:`.club` (CLUB) and :mod:`.doe`;
+  :mod:`.smile`, :mod:`.flo`; through a Gaussian q(y | x), :mod:`.club` (CLUB) and :mod:`.doe`; bounds
+  with networks of their own, :mod:`.aamine` (AA-MINE), :mod:`.dim` (Deep InfoMax) and :mod:`.graph`
+  (GMI, DGI);
 * one file per representation estimator: :mod:`.lmi`, :mod:`.mienf`, :mod:`.minde`.
 
 A new bound is one file here: a subclass of :class:`BoundEstimator` with a ``name``, an ``objective``
@@ -30,6 +32,7 @@ A new representation estimator subclasses :class:`RepresentationEstimator` with 
 ``_estimate``.
 """
 
+from iblearn.estimators.neural.aamine import AAMINE, ArchitectureAwareCritic
 from iblearn.estimators.neural.averaging import WeightAverage
 from iblearn.estimators.neural.base import (
     IMPLAUSIBLE,
@@ -41,9 +44,11 @@ from iblearn.estimators.neural.base import (
 )
 from iblearn.estimators.neural.bound import BoundEstimator
 from iblearn.estimators.neural.club import CLUB, GaussianConditional
+from iblearn.estimators.neural.dim import DIM
 from iblearn.estimators.neural.doe import DoE
 from iblearn.estimators.neural.fitting import passes
 from iblearn.estimators.neural.flo import FLO
+from iblearn.estimators.neural.graph import DGI, GMI, as_graph
 from iblearn.estimators.neural.infonce import InfoNCE, InfoNCESettings
 from iblearn.estimators.neural.js import JS
 from iblearn.estimators.neural.mine import MINE, MINEf, MINESettings
@@ -55,13 +60,18 @@ from iblearn.estimators.neural.smile import SMILE
 from iblearn.estimators.neural.trainer import CriticOptimizer, History, Trainer
 
 __all__ = [
+    "AAMINE",
     "CLUB",
+    "DGI",
+    "DIM",
     "FLO",
+    "GMI",
     "IMPLAUSIBLE",
     "JS",
     "MINE",
     "NWJ",
     "SMILE",
+    "ArchitectureAwareCritic",
     "BoundEstimator",
     "CriticDivergedError",
     "CriticOptimizer",
@@ -80,6 +90,7 @@ __all__ = [
     "UnreliableEstimateWarning",
     "WeightAverage",
     "all_pair_scores",
+    "as_graph",
     "as_input",
     "derangements",
     "param_dtype",
