@@ -4,25 +4,22 @@ from iblearn.estimators.base import Estimator, MIEstimate, TrainableEstimator, a
 from iblearn.estimators.conditional import Conditional
 from iblearn.estimators.critics import ConcatCritic, SeparableCritic
 from iblearn.estimators.neural import (
-    AAMINE,
     CLUB,
-    DGI,
-    DIM,
     FLO,
-    GMI,
     JS,
     MINE,
     NWJ,
     SMILE,
-    ArchitectureAwareCritic,
     CriticDivergedError,
     DoE,
     InfoNCE,
     MINEf,
     NeuralEstimator,
     NeuralSettings,
-    as_graph,
 )
+from iblearn.estimators.neural.aamine import AAMINE, ArchitectureAwareCritic
+from iblearn.estimators.neural.dim import DIM
+from iblearn.estimators.neural.graph import DGI, GMI, as_graph
 from iblearn.estimators.neural.lmi import LMI
 from iblearn.estimators.neural.mienf import MIENF
 from iblearn.estimators.neural.minde import MINDE

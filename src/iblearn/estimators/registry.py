@@ -9,21 +9,10 @@ import inspect
 from typing import Any
 
 from iblearn.estimators.base import Estimator
-from iblearn.estimators.neural import (
-    AAMINE,
-    CLUB,
-    DGI,
-    DIM,
-    FLO,
-    GMI,
-    JS,
-    MINE,
-    NWJ,
-    SMILE,
-    DoE,
-    InfoNCE,
-    MINEf,
-)
+from iblearn.estimators.neural import CLUB, FLO, JS, MINE, NWJ, SMILE, DoE, InfoNCE, MINEf
+from iblearn.estimators.neural.aamine import AAMINE
+from iblearn.estimators.neural.dim import DIM
+from iblearn.estimators.neural.graph import DGI, GMI
 from iblearn.estimators.neural.lmi import LMI
 from iblearn.estimators.neural.mienf import MIENF
 from iblearn.estimators.neural.minde import MINDE

@@ -32,7 +32,6 @@ A new representation estimator subclasses :class:`RepresentationEstimator` with 
 ``_estimate``.
 """
 
-from iblearn.estimators.neural.aamine import AAMINE, ArchitectureAwareCritic
 from iblearn.estimators.neural.averaging import WeightAverage
 from iblearn.estimators.neural.base import (
     IMPLAUSIBLE,
@@ -44,11 +43,9 @@ from iblearn.estimators.neural.base import (
 )
 from iblearn.estimators.neural.bound import BoundEstimator
 from iblearn.estimators.neural.club import CLUB, GaussianConditional
-from iblearn.estimators.neural.dim import DIM
 from iblearn.estimators.neural.doe import DoE
 from iblearn.estimators.neural.fitting import passes
 from iblearn.estimators.neural.flo import FLO
-from iblearn.estimators.neural.graph import DGI, GMI, as_graph
 from iblearn.estimators.neural.infonce import InfoNCE, InfoNCESettings
 from iblearn.estimators.neural.js import JS
 from iblearn.estimators.neural.mine import MINE, MINEf, MINESettings
@@ -60,18 +57,13 @@ from iblearn.estimators.neural.smile import SMILE
 from iblearn.estimators.neural.trainer import CriticOptimizer, History, Trainer
 
 __all__ = [
-    "AAMINE",
     "CLUB",
-    "DGI",
-    "DIM",
     "FLO",
-    "GMI",
     "IMPLAUSIBLE",
     "JS",
     "MINE",
     "NWJ",
     "SMILE",
-    "ArchitectureAwareCritic",
     "BoundEstimator",
     "CriticDivergedError",
     "CriticOptimizer",
@@ -90,7 +82,6 @@ __all__ = [
     "UnreliableEstimateWarning",
     "WeightAverage",
     "all_pair_scores",
-    "as_graph",
     "as_input",
     "derangements",
     "param_dtype",
