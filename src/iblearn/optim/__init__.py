@@ -4,7 +4,8 @@
 from iblearn.optim.lars import LARS
 from iblearn.optim.lr_range import LRRange, LRRangeTest, lr_range_test, plot_range, select_range
 from iblearn.optim.mi_decay import MIDecayLR, MIProbe
-from iblearn.optim.proximal import DoubleBackwardError, NonFiniteStepError, ProximalSplit, split_model
+from iblearn.optim.proximal import ProximalSplit, split_model
+from iblearn.optim.proximal_errors import DoubleBackwardError, NonFiniteStepError
 
 __all__ = [
     "LARS",

@@ -46,71 +46,28 @@ A step whose loss or gradients are not finite changes no parameter: it raises
 
 from __future__ import annotations
 
-import math
-import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from iblearn import _checks as V
+from iblearn.optim.proximal_errors import (
+    Closure,
+    DoubleBackwardError,
+    NonFiniteStepError,
+    check_finite,
+    check_positive,
+    check_state_dict,
+    explain_missing_gradient,
+    raise_double_backward,
+    read_closure,
+)
+from iblearn.optim.proximal_penalty import constraint_norm, drop_negligible, penalty
 
-Closure = Callable[[], tuple[Tensor, Tensor | tuple[Tensor, ...] | list[Tensor]]]
-
-
-class DoubleBackwardError(ValueError):
-    """An operation between the bottleneck and the loss cannot be differentiated twice (order=2)."""
-
-
-class NonFiniteStepError(ValueError):
-    """The closure's loss, or a gradient of the step, is NaN or infinite; no parameter was changed."""
-
-
-def _check_positive(**values: Any) -> None:
-    for name, value in values.items():
-        if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
-            raise ValueError(f"{name}: must be positive and finite, got {value!r}")
-
-
-def _constraint(name: str, delta: float) -> Callable[[Tensor], Tensor]:
-    if name == "l2":
-        # One dot product: the squares of tiny entries stay inside it instead of forming a tensor of
-        # subnormal numbers.
-        return lambda v: torch.dot(v.reshape(-1), v.reshape(-1))
-    if name == "l1":
-        return lambda v: v.abs().sum()
-    if name == "huber":
-        return lambda v: F.huber_loss(v, torch.zeros_like(v), reduction="sum", delta=delta)
-    raise ValueError(f"constraint: expected 'l2', 'l1' or 'huber', got {name!r}")
-
-
-def _drop_negligible(grad: Tensor) -> Tensor:
-    """``grad`` with the entries below its dtype's epsilon times its largest set to zero.
-
-    Hooked on grad_z L, it trims the vector that the second-order term sends back through g. On a
-    fitted batch a row's grad_z L and its softmax curvature are both tiny, and their product fell below
-    ``finfo.tiny`` in every layer back to theta: tens of thousands of subnormal numbers a step, which
-    many CPUs handle in slow microcode. Such an entry's share of the gradient is below the rounding of
-    the largest entry's, so the update is the same up to float rounding.
-    """
-    size = grad.detach().abs()
-    return grad.masked_fill(size < torch.finfo(grad.dtype).eps * size.max(), 0)
-
-
-def _raise_double_backward(err: RuntimeError) -> None:
-    """Name the operation without a double backward, if that is what ``err`` says; else re-raise."""
-    text = str(err)
-    named = re.search(r"derivative for '?([\w.:]+)'? is not implemented", text)
-    if named or "once_differentiable" in text or "double backward" in text.lower():
-        op = named.group(1) if named else "a once-differentiable function"
-        raise DoubleBackwardError(
-            f"closure: order=2 differentiates grad_z L a second time, but {op!r} between the "
-            "bottleneck and the loss has no double backward; use order=1 or replace that operation"
-        ) from err
-    raise err
+__all__ = ["Closure", "DoubleBackwardError", "NonFiniteStepError", "ProximalSplit", "split_model"]
 
 
 class ProximalSplit(torch.optim.Optimizer):
@@ -180,7 +137,7 @@ class ProximalSplit(torch.optim.Optimizer):
             raise ValueError(f"keep_first_order: expected True or False, got {keep_first_order!r}")
         if order == 1 and keep_first_order is not None:
             raise ValueError("keep_first_order: applies to order=2 only (order=1 is first order already)")
-        _check_positive(
+        check_positive(
             lr_backward=lr_backward, lr_forward=lr_forward, beta=beta, lam=lam, huber_delta=huber_delta
         )
         # The inner optimizers get the groups built here, which carry lr and params already: an lr
@@ -193,7 +150,7 @@ class ProximalSplit(torch.optim.Optimizer):
             raise ValueError("params: pass the parameters as forward_params and backward_params")
         if not (isinstance(optimizer, type) and issubclass(optimizer, torch.optim.Optimizer)):
             raise ValueError(f"optimizer: expected a torch.optim.Optimizer class, got {optimizer!r}")
-        _constraint(constraint, huber_delta)
+        constraint_norm(constraint, huber_delta)
         defaults = {
             "beta": beta,
             "lam": lam,
@@ -258,7 +215,7 @@ class ProximalSplit(torch.optim.Optimizer):
         forward = [p for p in group["params"] if p.requires_grad]
         backward = [p for p in self.param_groups[1]["params"] if p.requires_grad]
         with torch.enable_grad():
-            loss, zs = self._call(closure)
+            loss, zs = read_closure(closure)
             self.zero_grad(set_to_none=True)
             scaled = self.grad_scaler.scale(loss) if self.grad_scaler is not None else loss
             scale = float(self.grad_scaler.get_scale()) if self.grad_scaler is not None else 1.0
@@ -288,14 +245,14 @@ class ProximalSplit(torch.optim.Optimizer):
                 self._check_second_order_path(zs, grads_z, forward)
             if second:
                 for g in grads_z:
-                    g.register_hook(_drop_negligible)
-            penalty = world * self._penalty(zs, grads_z, group)
-            penalty = self.grad_scaler.scale(penalty) if self.grad_scaler is not None else penalty
-            self._backward_penalty(penalty, forward)
+                    g.register_hook(drop_negligible)
+            term = world * penalty(zs, grads_z, group)
+            term = self.grad_scaler.scale(term) if self.grad_scaler is not None else term
+            self._backward_penalty(term, forward)
         if all(p.grad is None for p in forward):
-            self._explain_missing_gradient(zs, forward, group["order"])
+            explain_missing_gradient(zs, forward, group["order"])
         if self.grad_scaler is None:  # a scaler skips a step whose gradients are not finite itself
-            self._check_finite(loss, [*forward, *backward])
+            check_finite(loss, [*forward, *backward])
         return loss.detach()
 
     def backward_step(self) -> None:
@@ -312,79 +269,6 @@ class ProximalSplit(torch.optim.Optimizer):
         else:
             optimizer.step()
 
-    @staticmethod
-    def _check_finite(loss: Tensor, params: list[Tensor]) -> None:
-        """Refuse the step, before any inner optimizer has moved a parameter or its state, if the loss or
-        a gradient is not finite (a finite loss of 1e38 can still overflow one); one device sync."""
-        checks = [loss.isfinite(), *(p.grad.isfinite().all() for p in params if p.grad is not None)]
-        if not bool(torch.stack(checks).all()):
-            what = "loss" if not bool(loss.isfinite()) else "a gradient of the step"
-            raise NonFiniteStepError(
-                f"closure: {what} is not finite (loss {float(loss.detach()):.3g}); the step was refused "
-                "and no parameter changed"
-            )
-
-    @staticmethod
-    def _call(closure: Closure) -> tuple[Tensor, tuple[Tensor, ...]]:
-        out = closure()
-        if not (isinstance(out, tuple | list) and len(out) == 2):
-            lightning = (
-                "; a closure that returns the loss alone is what PyTorch Lightning's automatic optimization "
-                "passes: set self.automatic_optimization = False in the LightningModule and call "
-                "self.optimizers().step(closure) in training_step (README, ProximalSplit)"
-                if out is None or isinstance(out, Tensor)
-                else ""
-            )
-            raise ValueError("closure: must return (loss, z)" + lightning)
-        loss, z = out
-        zs = (z,) if isinstance(z, Tensor) else tuple(z)
-        if not isinstance(loss, Tensor) or loss.numel() != 1:
-            raise ValueError("closure: the loss must be a scalar tensor")
-        if not zs or not all(isinstance(t, Tensor) for t in zs):
-            raise ValueError("z: must be a tensor or a tuple of tensors")
-        for i, t in enumerate(zs):
-            if not t.requires_grad:
-                raise ValueError(
-                    f"z: {'member ' + str(i) + ' ' if len(zs) > 1 else ''}does not require grad; return the "
-                    "bottleneck as computed by f, inside the graph (not detached, not under no_grad)"
-                )
-        return loss.reshape(()), zs
-
-    @staticmethod
-    def _penalty(zs: tuple[Tensor, ...], grads_z: tuple[Tensor, ...], group: dict[str, Any]) -> Tensor:
-        norm = _constraint(group["constraint"], group["huber_delta"])
-        beta, lam = group["beta"], group["lam"]
-        if group["order"] == 1:
-            # eq. (4)/(6): the target z~ = z - beta grad_z L is a constant.
-            steps = [beta * g.detach() for g in grads_z]
-        else:
-            steps = [beta * g for g in grads_z]
-        if group["order"] == 2 and not group["keep_first_order"]:
-            # the literal eq. (5)/(7): theta sees lam/2 D(beta grad_z L) only through grad_z L.
-            return torch.stack([lam / 2 * norm(s) for s in steps]).sum()
-        # z - z~ with z~ = sg(z) - beta grad_z L (kept reading: eq. (5) read as substituting z~ into
-        # eq. (4), so theta sees both f(x; theta) and grad_z L; for l2, lam beta (grad_theta L + beta/2
-        # grad_theta ||g||^2)). Written z - sg(z) + beta grad_z L, which is exactly beta grad_z L in
-        # value: z - (z - beta g) rounds beta g to the spacing of the floats near z.
-        return torch.stack([lam / 2 * norm(z - z.detach() + s) for z, s in zip(zs, steps, strict=True)]).sum()
-
-    @staticmethod
-    def _explain_missing_gradient(zs: tuple[Tensor, ...], forward: list[Tensor], order: int) -> None:
-        with torch.enable_grad():
-            reached = torch.autograd.grad(
-                torch.stack([z.sum() for z in zs]).sum(), forward, allow_unused=True
-            )
-        if all(g is None for g in reached):
-            raise ValueError(
-                "z: no forward parameter reaches the bottleneck; does z come from f's parameters?"
-            )
-        raise DoubleBackwardError(
-            f"closure: the order={order} step found no path from theta to grad_z L. Either an "
-            "operation between the bottleneck and the loss is not twice differentiable (a custom "
-            "autograd.Function marked once_differentiable cuts the path silently), or the loss is "
-            "linear in z, so that its second derivative, and with it theta's step, is zero; use order=1"
-        )
-
     def _check_second_order_path(
         self, zs: tuple[Tensor, ...], grads_z: tuple[Tensor, ...], forward: list[Tensor]
     ) -> None:
@@ -396,17 +280,17 @@ class ProximalSplit(torch.optim.Optimizer):
                     torch.stack(linked).sum(), forward, retain_graph=True, allow_unused=True
                 )
             except RuntimeError as err:
-                _raise_double_backward(err)
+                raise_double_backward(err)
         if all(r is None for r in reached):
-            self._explain_missing_gradient(zs, forward, 2)
+            explain_missing_gradient(zs, forward, 2)
         self._second_order_checked = True
 
     @staticmethod
-    def _backward_penalty(penalty: Tensor, forward: list[Tensor]) -> None:
+    def _backward_penalty(term: Tensor, forward: list[Tensor]) -> None:
         try:
-            penalty.backward(inputs=forward)
+            term.backward(inputs=forward)
         except RuntimeError as err:
-            _raise_double_backward(err)
+            raise_double_backward(err)
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Refused after construction: the step knows two groups only, and no inner optimizer would
@@ -428,20 +312,7 @@ class ProximalSplit(torch.optim.Optimizer):
         }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        if set(state_dict) != {"wrapper", "forward", "backward"}:
-            raise ValueError("state_dict: not a ProximalSplit state dict (keys wrapper, forward, backward)")
-        for part in ("wrapper", "forward", "backward"):
-            groups = state_dict[part].get("param_groups") if isinstance(state_dict[part], dict) else None
-            if not isinstance(groups, list) or len(groups) != 2 - (part != "wrapper"):
-                raise ValueError(f"state_dict: its {part!r} part has no ProximalSplit param_groups")
-            for group in groups:  # settings a tampered or foreign state dict would bring in unchecked
-                _check_positive(**{k: group.get(k) for k in ("lr", "beta", "lam", "huber_delta")})
-                if group.get("order") not in (1, 2) or group.get("keep_first_order", False) not in (
-                    True,
-                    False,
-                ):
-                    raise ValueError("state_dict: order or keep_first_order is not one ProximalSplit takes")
-                _constraint(group.get("constraint"), group["huber_delta"])
+        check_state_dict(state_dict)
         super().load_state_dict(state_dict["wrapper"])
         self.forward_optimizer.load_state_dict(state_dict["forward"])
         self.backward_optimizer.load_state_dict(state_dict["backward"])
