@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import iblearn.experiments.proximal as exp
-from iblearn.experiments import ReproduceOptions
+from iblearn.experiments import ReproduceOptions, proximal_step
 from iblearn.records import RunFolder, read_json
 from tests.experiments.kill import Killed, assert_resumes_exactly, image_loader, kill_at, killed_then_resumed
 
@@ -95,7 +95,7 @@ def test_cifar_without_a_copy_is_marked_not_run(tmp_path, monkeypatch):
 
 def test_unknown_optimizer():
     with pytest.raises(ValueError, match="optimizers: unknown optimizer 'Lion'"):
-        exp._optimizer("Lion")
+        proximal_step.optimizer_class("Lion")
 
 
 BINARY = exp.Config(
@@ -147,7 +147,7 @@ def test_second_order_ratio_leaves_batch_norm_and_the_rng_alone():
     g = torch.nn.Linear(4, 2)
     x, y = torch.randn(16, 3), torch.randint(0, 2, (16,))
     seen = {}
-    closure = exp._closure(f, g, x, lambda out: torch.nn.functional.cross_entropy(out, y), seen)
+    closure = proximal_step.make_closure(f, g, x, lambda out: torch.nn.functional.cross_entropy(out, y), seen)
     mean, state = f[1].running_mean.clone(), torch.get_rng_state()
     ratio = exp.second_order_ratio(f, closure, beta=10.0)
     assert 0 < ratio < float("inf")

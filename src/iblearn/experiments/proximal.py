@@ -24,14 +24,14 @@ place of CIFAR-10 where no offline copy exists (CIFAR-10 rows are run if the arc
 downloaded, and marked "not run" otherwise). The extracted text of the paper garbles several
 hyper-parameters and the VAE table; values we reconstructed are marked with "?" in ``PAPER_*``
 (:mod:`iblearn.experiments.proximal_report`, with the tables and the figure). The config and which rows
-it runs: :mod:`iblearn.experiments.proximal_config`; the training here.
+it runs: :mod:`iblearn.experiments.proximal_config`; the optimizers, closures and one step:
+:mod:`iblearn.experiments.proximal_step`; the training of each part here.
 """
 
 from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Callable
 from dataclasses import asdict
 from functools import partial
 from pathlib import Path
@@ -60,12 +60,18 @@ from iblearn.experiments.proximal_config import (
     theta_rate,
 )
 from iblearn.experiments.proximal_report import plot, summarize, table
+from iblearn.experiments.proximal_step import (
+    batch_closure,
+    build_optimizer,
+    make_closure,
+    second_order_ratio,
+    train_step,
+)
 from iblearn.models.proximal import binary_mlp, conv_classifier, denoising_vae, psnr
-from iblearn.optim import NonFiniteStepError, ProximalSplit
 from iblearn.records import RunFolder
 
-# The config, its tables and figure live beside this module; their names are re-exported here, where
-# callers found them before the split.
+# The config, its tables and figure, and the training step live beside this module; their names are
+# re-exported here, where callers found them before the split.
 __all__ = [
     "ABLATION",
     "BINARY_ALPHA",
@@ -86,120 +92,6 @@ __all__ = [
     "theta_rate",
     "train_step",
 ]
-
-
-def _optimizer(name: str) -> Any:  # an optimizer class; called with (params, lr=...)
-    if name == "AdamP":
-        try:
-            from adamp import AdamP
-        except ImportError as err:
-            raise ValueError("optimizers: AdamP needs the adamp package (pip install adamp)") from err
-        return AdamP  # type: ignore[no-any-return]
-    options = {
-        "Adam": torch.optim.Adam,
-        "AdamW": torch.optim.AdamW,
-        "NAdam": torch.optim.NAdam,
-        "SGD": torch.optim.SGD,
-    }
-    if name not in options:
-        raise ValueError(f"optimizers: unknown optimizer {name!r}; known: {', '.join([*options, 'AdamP'])}")
-    return options[name]
-
-
-def build_optimizer(
-    method: Method,
-    f: nn.Module,
-    g: nn.Module,
-    opt_name: str,
-    settings: tuple[float, float, float],
-    lam: float,
-) -> Any:  # torch.optim.Optimizer, or ProximalSplit (step takes a closure)
-    alpha, beta, gamma = settings
-    gamma = method.gamma if method.gamma is not None else gamma
-    cls = _optimizer(opt_name)
-    if method.kind == "backprop":
-        return cls([*f.parameters(), *g.parameters()], lr=method.lr or alpha)
-    if method.kind == "split-lr":
-        rate = theta_rate(opt_name, beta, gamma, lam)
-        return cls([{"params": f.parameters(), "lr": rate}, {"params": g.parameters()}], lr=alpha)
-    return ProximalSplit(
-        f.parameters(),
-        g.parameters(),
-        cls,
-        lr_backward=alpha,
-        lr_forward=gamma,
-        beta=beta,
-        lam=lam,
-        order=method.order,
-        keep_first_order=method.keep_first_order,
-        constraint=method.constraint,
-    )
-
-
-Closure = Callable[[], tuple[Tensor, Any]]
-
-
-def train_step(opt: Any, closure: Closure) -> float:
-    """One step of either kind of optimizer; the loss before it, NaN where the step was refused."""
-    if isinstance(opt, ProximalSplit):
-        try:
-            return float(opt.step(closure))
-        except NonFiniteStepError:
-            return math.nan
-    opt.zero_grad()
-    loss = closure()[0]
-    if not torch.isfinite(loss):
-        return math.nan
-    loss.backward()
-    opt.step()
-    return float(loss.detach())
-
-
-def second_order_ratio(f: nn.Module, closure: Closure, beta: float) -> float:
-    """||beta/2 grad_theta ||grad_z L||^2|| / ||grad_theta L|| at the current parameters: the size of
-    eq. (5)'s term next to eq. (4)'s in the kept reading's l2 step. Buffers (BatchNorm statistics) and
-    the global RNG are left as they were."""
-    theta = [p for p in f.parameters() if p.requires_grad]
-    buffers = [b.clone() for b in f.buffers()]
-    with torch.enable_grad(), torch.random.fork_rng(devices=[]):
-        loss, z = closure()
-        zs = (z,) if isinstance(z, Tensor) else tuple(z)
-        grads_z = torch.autograd.grad(loss, zs, create_graph=True)
-        first = torch.autograd.grad(loss, theta, retain_graph=True, allow_unused=True)
-        penalty = beta / 2 * torch.stack([(gz**2).sum() for gz in grads_z]).sum()
-        second = torch.autograd.grad(penalty, theta, allow_unused=True)
-    with torch.no_grad():
-        for b, saved in zip(f.buffers(), buffers, strict=True):
-            b.copy_(saved)
-
-    def norm(grads: tuple[Tensor | None, ...]) -> float:
-        return math.sqrt(sum(float((t.detach() ** 2).sum()) for t in grads if t is not None))
-
-    return norm(second) / max(norm(first), 1e-300)
-
-
-def _closure(
-    f: nn.Module, g: nn.Module, x: Tensor, loss_of: Callable[[Tensor], Tensor], seen: dict[str, Tensor]
-) -> Closure:
-    """ProximalSplit's closure: the loss of g(f(x)) and the bottleneck f(x); g's output kept in ``seen``."""
-
-    def closure() -> tuple[Tensor, Tensor]:
-        z = f(x)
-        seen["out"] = g(z)
-        return loss_of(seen["out"]), z
-
-    return closure
-
-
-def _vae_closure(
-    enc: nn.Module, dec: nn.Module, noisy: Tensor, clean: Tensor, seen: dict[str, Tensor]
-) -> Closure:
-    def closure() -> tuple[Tensor, tuple[Tensor, Tensor]]:
-        mu, sigma = enc(noisy)
-        seen["out"] = dec(mu + sigma * torch.randn_like(sigma))  # eq. (6): z = mu + sigma * eps
-        return F.mse_loss(seen["out"], clean), (mu, sigma)
-
-    return closure
 
 
 # ------------------------------------------------------------------------------------------ part 1
@@ -245,7 +137,7 @@ def run_binary(run: RunFolder, config: Config, seed: int, device: torch.device) 
         f, g = f.apply(_normal_init).to(device), g.apply(_normal_init).to(device)
         opt = build_optimizer(method, f, g, "SGD", (BINARY_ALPHA, BINARY_BETA, 100.0), config.lam)
         seen: dict[str, Tensor] = {}
-        closure = _closure(f, g, x, partial(F.mse_loss, target=y), seen)
+        closure = make_closure(f, g, x, partial(F.mse_loss, target=y), seen)
         rows: list[dict[str, Any]] = []
         accuracy: list[float] = []
         for it in range(1, config.binary_iterations + 1):
@@ -298,7 +190,7 @@ def run_network(
     # Built before the checkpoint restores the RNG: the VAE probe's noise draw must not shift a resumed
     # run's random stream against an unbroken one's.
     probe_seen: dict[str, Tensor] = {}
-    probe = _batch_closure(part, f, g, xtr[:128].to(device), ytr[:128].to(device), config, probe_seen)
+    probe = batch_closure(part, f, g, xtr[:128].to(device), ytr[:128].to(device), config, probe_seen)
     runner = RunCheckpoint(run, key)
     start = runner.epochs_done([f, g], opt, epochs=epochs)
     gen = torch.Generator().manual_seed(seed)
@@ -312,7 +204,7 @@ def run_network(
         for idx in torch.split(torch.randperm(len(xtr), generator=gen), config.batch_size):
             seen: dict[str, Tensor] = {}
             xb, yb = xtr[idx].to(device), ytr[idx].to(device)
-            loss = train_step(opt, _batch_closure(part, f, g, xb, yb, config, seen))
+            loss = train_step(opt, batch_closure(part, f, g, xb, yb, config, seen))
             if not math.isfinite(loss):
                 break
             spikes += len(losses) >= 50 and loss > 2 * statistics.median(losses[-50:])
@@ -333,15 +225,6 @@ def run_network(
         }
         runner.save(epoch, [f, g], opt, row)
     runner.close()
-
-
-def _batch_closure(
-    part: str, f: nn.Module, g: nn.Module, xb: Tensor, yb: Tensor, config: Config, seen: dict[str, Tensor]
-) -> Closure:
-    if part == "image":
-        return _closure(f, g, xb, partial(F.cross_entropy, target=yb), seen)
-    noisy = xb + config.noise_std * torch.randn_like(xb)
-    return _vae_closure(f, g, noisy, xb, seen)
 
 
 def _quality(part: str, out: Tensor, xb: Tensor, yb: Tensor) -> float:
