@@ -8,179 +8,48 @@ DIM+MINE (MNIST: DIM grid-to-grid on the first conv layer, MINE on the rest) and
 on the first message-passing / graph layer, MINE on the others). Modules train sequentially, each
 for ``epochs``; backpropagation trains the whole network for the same number of epochs, same seeds.
 The t-SNE of every module's output (App. A.3) is saved as PNG.
+
+The paper's numbers and the presets: :mod:`iblearn.experiments.mole_config`; the data, batches and
+accuracy of each task: :mod:`iblearn.experiments.mole_tasks`; the objectives, training and table here.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import nn
 
 from iblearn import _plotting
-from iblearn.data.graphs import GraphBatch, load_cora, load_tu
-from iblearn.data.tabular import load_adult
-from iblearn.data.vision import load_mnist, to_float
+from iblearn.data.graphs import GraphBatch
 from iblearn.estimators.neural.distributed import average_gradients
 from iblearn.experiments import torchrun
 from iblearn.experiments.common import ReproduceOptions, module_optimizers, summarize_runs
-from iblearn.experiments.common import accuracy as tensor_accuracy
+from iblearn.experiments.mole_config import ESTIMATORS, PAPER, Config
+from iblearn.experiments.mole_tasks import CPU, Task, accuracy, epoch_batches, load_task, sample_for_tsne
 from iblearn.models import mole as nets
 from iblearn.records import RunFolder, markdown_table
-from iblearn.training import Batch, CrossEntropy, InfoMax, Objective, Standardize, train_greedy
+from iblearn.training import CrossEntropy, InfoMax, Objective, Standardize, train_greedy
 
-# Table 1: (train accuracy %, test accuracy %).
-PAPER = {
-    ("adult", "bp"): (91.08, 83.94),
-    ("adult", "matrix"): (84.74, 84.79),
-    ("adult", "mine"): (83.58, 83.69),
-    ("mnist", "bp"): (99.94, 99.28),
-    ("mnist", "matrix"): (96.65, 94.71),
-    ("mnist", "mine"): (95.05, 94.49),
-    ("mnist", "dim+mine"): (98.60, 96.85),
-    ("mutagenicity", "bp"): (76.82, 77.63),
-    ("mutagenicity", "matrix"): (67.90, 66.55),
-    ("mutagenicity", "mine"): (70.63, 69.55),
-    ("mutagenicity", "gmi+mine"): (75.56, 76.01),
-    ("cora", "bp"): (99.29, 70.60),
-    ("cora", "gmi+mine"): (82.86, 68.40),
-}
-CPU = torch.device("cpu")
-ESTIMATORS = {
-    "adult": ("matrix", "mine"),
-    "mnist": ("matrix", "mine", "dim+mine"),
-    "mutagenicity": ("matrix", "mine", "gmi+mine"),
-    "cora": ("gmi+mine",),
-}
-
-
-@dataclass(frozen=True)
-class Config:
-    tasks: tuple[str, ...] = ("adult", "mnist", "mutagenicity", "cora")
-    estimators: tuple[str, ...] = ()  # empty: every estimator of Table 1 for each task
-    epochs: int = 20  # per module; and for backpropagation
-    cora_epochs: int = 200  # Cora is one graph: one step per epoch
-    seeds: int = 3
-    batch_size: int = 128
-    train_size: int | None = None  # subsets for --quick (Adult, MNIST; graphs: number of graphs)
-    test_size: int | None = None
-    lr: float = 1e-3
-    # The output module is logistic regression on frozen features, a convex problem; at the information
-    # modules' 1e-3 it is still far from its optimum after Cora's 200 full-graph steps (train accuracy
-    # 80.7%, test 74.0%; at 1e-2: 87.9%, 76.4%; docs/results/mole.md). None: the same as ``lr``.
-    output_lr: float | None = 1e-2
-    critic_steps: int = 1
-    tsne_samples: int = 1000  # points per t-SNE plot; 0: no plots
-    standardize_output: bool = True  # fit the output module on standardized inputs (see training.Standardize)
-
-    @classmethod
-    def demo(cls) -> Config:
-        """``iblearn demo``'s preset: ``--quick`` on MNIST only, on 5,000 images."""
-        # tsne_samples: ten t-SNE fits (two methods, five panels); at 300 points, half the time
-        return replace(cls.quick(), tasks=("mnist",), train_size=5000, tsne_samples=200)
-
-    def progress_steps(self) -> int:
-        """How many times ``run`` reports progress: once per trained net (backpropagation and MOLE's)."""
-        nets = 0
-        for task in self.tasks:
-            known = ESTIMATORS.get(task, ())
-            nets += 1 + len([m for m in (self.estimators or known) if m in known])
-        return nets * self.seeds
-
-    @classmethod
-    def quick(cls) -> Config:
-        return cls(
-            tasks=("adult", "mnist"),
-            estimators=("matrix",),
-            epochs=2,
-            seeds=1,
-            train_size=3000,
-            test_size=1000,
-            tsne_samples=300,
-        )
-
-
-@dataclass
-class Task:
-    """Training batches per epoch, evaluation sets, and the network."""
-
-    name: str
-    train: Any
-    test: Any
-    make_modules: Any
-    kinds: tuple[str, ...]  # "encoder", "decoder", "output" per module
-    feature_dims: tuple[int, ...]  # output width of each module (for MINE critics)
-    input_dim: int
-    classes: int
-    gmi_module: int | None = None  # the module GMI trains in "gmi+mine" (App. A.2)
-
-
-def _subset(x: Tensor, y: Tensor, n: int | None) -> tuple[Tensor, Tensor]:
-    if n is None or n >= len(x):
-        return x, y
-    idx = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))[:n]
-    return x[idx], y[idx]
-
-
-def load_task(name: str, config: Config) -> Task:
-    if name == "adult":
-        tr, te = load_adult()
-        return Task(
-            name,
-            _subset(tr.x, tr.y, config.train_size),
-            _subset(te.x, te.y, config.test_size),
-            nets.adult_mlp,
-            ("encoder", "decoder", "output"),
-            (64, 16, 2),
-            104,
-            2,
-        )
-    if name == "mnist":
-        itr, ite = load_mnist("train"), load_mnist("test")
-        return Task(
-            name,
-            _subset(to_float(itr.images), itr.labels, config.train_size),
-            _subset(to_float(ite.images), ite.labels, config.test_size),
-            nets.mnist_cnn,
-            ("encoder", "encoder", "decoder", "output"),
-            (32 * 13 * 13, 64 * 5 * 5, 128, 10),
-            784,
-            10,
-        )
-    if name == "mutagenicity":
-        data = load_tu("Mutagenicity")
-        order = torch.randperm(len(data), generator=torch.Generator().manual_seed(0))
-        split = int(0.8 * len(data))
-        train, test = order[:split], order[split:]
-        if config.train_size:
-            train, test = train[: config.train_size], test[: config.test_size or len(test)]
-        return Task(
-            name,
-            (data, train),
-            (data, test),
-            nets.mutagenicity_mpgnn,
-            ("encoder", "encoder", "decoder", "output"),
-            (64, 64, 64, 2),
-            14,
-            2,
-            gmi_module=1,
-        )
-    if name == "cora":
-        return Task(
-            name,
-            load_cora(),
-            None,
-            nets.cora_gcn,
-            ("encoder", "decoder", "output"),
-            (64, 64, 7),
-            1433,
-            7,
-            gmi_module=0,
-        )
-    raise ValueError(f"tasks: unknown task {name!r}; known: {', '.join(ESTIMATORS)}")
+# The config and the tasks live beside this module; their names are re-exported here, where callers
+# found them before the split.
+__all__ = [
+    "ESTIMATORS",
+    "PAPER",
+    "Config",
+    "Task",
+    "accuracy",
+    "load_task",
+    "objectives_for",
+    "run",
+    "table",
+    "train_bp",
+    "train_mole",
+    "tsne",
+]
 
 
 def objectives_for(task: Task, estimator: str, seed: int) -> list[Objective]:
@@ -220,56 +89,11 @@ def objectives_for(task: Task, estimator: str, seed: int) -> list[Objective]:
     return out
 
 
-def _batches(task: Task, config: Config, seed: int) -> Any:
-    if task.name == "cora":
-        torchrun.refuse("cora", "one graph, which cannot be split over ranks")
-        data = task.train
-        return lambda epoch: [Batch(data.graph, data.y, data.train_mask)]
-    if task.name == "mutagenicity":
-        data, graphs = task.train
-
-        def graph_batches(epoch: int) -> list[Batch]:
-            # Under torchrun each rank takes its equal part of every batch's graphs; their numbers of
-            # nodes differ, which the estimators weigh (estimators.neural.distributed.row_share).
-            order = graphs[
-                torch.randperm(len(graphs), generator=torch.Generator().manual_seed(seed * 1000 + epoch))
-            ]
-            parts = [torchrun.shard(part.sort().values) for part in torch.split(order, 64)]
-            return [Batch(*data.batch(part)) for part in parts if len(part)]
-
-        return graph_batches
-    x, y = task.train
-
-    def tensor_batches(epoch: int) -> list[Batch]:
-        # Under torchrun each rank takes its equal part of every batch: a global batch of batch_size.
-        order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed * 1000 + epoch))
-        parts = [torchrun.shard(i) for i in torch.split(order, config.batch_size)]
-        return [Batch(x[i], y[i]) for i in parts if len(i)]
-
-    return tensor_batches
-
-
-@torch.no_grad()
-def accuracy(net: nn.Module, task: Task, split: str, device: torch.device = CPU) -> float:
-    net.eval()
-    if task.name == "cora":
-        data = task.train
-        mask = data.train_mask if split == "train" else data.test_mask
-        predicted = net(data.graph.to(device)).argmax(1).cpu()
-        return 100 * float((predicted[mask] == data.y[mask]).float().mean())
-    if task.name == "mutagenicity":
-        data, graphs = task.train if split == "train" else task.test
-        hits = sum(int((net(g.to(device)).argmax(1).cpu() == y).sum()) for g, y in data.batches(graphs, 256))
-        return 100 * hits / len(graphs)
-    x, y = task.train if split == "train" else task.test
-    return tensor_accuracy(net, x, y, device)
-
-
 def train_bp(task: Task, config: Config, seed: int, device: torch.device = CPU) -> nn.Module:
     torch.manual_seed(seed)
     net = nets.Sequential(task.make_modules()).to(device)
     opt = torch.optim.Adam(net.parameters(), lr=config.lr)
-    batches = _batches(task, config, seed)
+    batches = epoch_batches(task, config, seed)
     for epoch in range(config.cora_epochs if task.name == "cora" else config.epochs):
         net.train()
         for b in batches(epoch):
@@ -294,7 +118,7 @@ def train_mole(
     train_greedy(
         modules,
         objectives_for(task, estimator, seed),
-        _batches(task, config, seed),
+        epoch_batches(task, config, seed),
         epochs=epochs,
         optimizer=module_optimizers(len(modules), config.lr, config.output_lr),
         critic_steps=config.critic_steps,
@@ -397,7 +221,7 @@ def tsne(net: nn.Module, task: Task, config: Config, path: Path) -> Any:
         return None
     if not _plotting.available():
         return None
-    inputs, labels = _sample_for_tsne(task, config.tsne_samples)
+    inputs, labels = sample_for_tsne(task, config.tsne_samples)
     layers = [inputs]
     with torch.no_grad():
         net.eval()
@@ -421,13 +245,3 @@ def tsne(net: nn.Module, task: Task, config: Config, path: Path) -> Any:
         ax.set_yticks([])
     _plotting.class_legend(axes[0, -1], dots)
     return _plotting.finish(fig, path, dpi=100)
-
-
-def _sample_for_tsne(task: Task, n: int) -> tuple[Any, Tensor]:
-    if task.name == "cora":
-        return task.train.graph, task.train.y
-    if task.name == "mutagenicity":
-        data, graphs = task.test
-        return data.batch(graphs[: max(1, n // 30)].sort().values)
-    x, y = task.test
-    return x[:n], y[:n]
