@@ -3,18 +3,31 @@ is within 10% of the truth (no allowance in nats), how often its interval covers
 says ``reliable=False`` where it is more than 25% off (and how often it is more than 25% off while
 saying reliable: the goal is never), and its thread CPU time beside the chosen estimator's alone::
 
-    python benchmarks/auto.py [--n 5000] [--seeds 0] [--max-dim 200] [--out benchmarks/results/auto]
+    python benchmarks/auto.py [--n 5000 10000] [--seeds 0 1 2] [--max-dim 2000]
+        [--bmi-dir DIR] [--high-dim-dir DIR] [--families F ...] [--out benchmarks/results/auto]
 
-Tasks: iblearn's synthetic tasks (:func:`iblearn.data.standard_tasks`, closed-form MI; the 784-d ones
-left out above ``--max-dim``), Student-t 5 x 5 with 3 degrees of freedom, and, reported separately,
-tasks the rule was not derived from: invertible maps of those samples within x and within y, which
-keep the MI (benchmark-mi's half-cube and normal-CDF maps of each column, its spiral, a rotation by an
-angle growing with the norm, and a random invertible two-layer MLP: rotation, a strictly increasing
-map of each column, rotation).
+Families, each reported apart:
+
+- ``synthetic``: iblearn's synthetic tasks (:func:`iblearn.data.standard_tasks`, closed-form MI; tasks
+  of more joint dims than ``--max-dim`` left out) and Student-t 5 x 5 with 3 degrees of freedom, drawn
+  by iblearn at each N.
+- ``transformed``: tasks the rule was not derived from: invertible maps of four of those samples within
+  x and within y, which keep the MI (benchmark-mi's half-cube and normal-CDF maps of each column, its
+  spiral, a rotation by an angle growing with the norm, and a random invertible two-layer MLP:
+  rotation, a strictly increasing map of each column, rotation).
+- ``benchmark-mi``: benchmark-mi's 40 tasks, from the folder ``--bmi-dir`` that
+  ``benchmarks/bmi_suite.py draw DIR`` filled (N = 10,000 a seed; N = 5,000 is the first 5,000 rows of
+  the same draw).
+- ``high-dimensional``: the 19 tasks of ``benchmarks/high_dim_mi.py``: benchmark-mi's 7 from the folder
+  ``--high-dim-dir`` that ``high_dim_mi.py --draw DIR`` filled (first N rows, as above), and the 12
+  Gaussians of 100 to 784 dimensions a side holding 1 to 8 nats (``iblearn.data.synthetic.high_mi``),
+  drawn by iblearn at each N.
 
 The chosen estimator alone is its registry estimator on the raw rows with its defaults
 (``GaussianMI(bias_correction=True)`` for the Gaussian); auto and it are timed alternately, best of
-``--repeats``, one thread.
+``--repeats``, one thread. Each row is appended to ``OUT/rows.jsonl`` as it comes (seeds outermost,
+then N, then family), and a run skips the rows already there: kill it and run it again to go on.
+``results.json`` and ``table.md`` are written from every row in ``rows.jsonl`` at the end.
 """
 
 from __future__ import annotations
@@ -29,12 +42,15 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 import _prelude  # noqa: F401  (one thread, before numpy and torch)
+from bmi_suite import append_row, done_rows
+from high_dim_mi import GAUSSIAN_DIMS, GAUSSIAN_NATS
 from iblearn._provenance import environment
 from iblearn.data import standard_tasks
-from iblearn.data.synthetic import Task, student_t
+from iblearn.data.synthetic import Task, high_mi, student_t
 from iblearn.estimators import get_estimator
 from iblearn.estimators.auto import auto_estimate
 from iblearn.estimators.reliability import UnreliableEstimateWarning
@@ -76,13 +92,65 @@ MAPS: dict[str, Map] = {"half_cube": half_cube, "normal_cdf": normal_cdf, "spira
 MAPPED = ("bivariate-normal-0.75", "dense-gaussian-5x5", "2-pair-gaussian-3x3", "2-pair-gaussian-5x5")
 
 
-def tasks(max_dim: int) -> list[tuple[str, str, Task, Map | None]]:
-    """(family, name, task, map) of the run."""
+#: (family, name, truth, dims, sampler of (n, seed)) of one task.
+Source = tuple[str, str, float, int, Callable[[int, int], tuple[torch.Tensor, torch.Tensor]]]
+FAMILIES = ("synthetic", "transformed", "benchmark-mi", "high-dimensional")
+
+
+def _of_task(task: Task, f: Map | None = None) -> Callable[[int, int], tuple[torch.Tensor, torch.Tensor]]:
+    def sample(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+        x, y = task.sample(n, seed=seed)
+        if f is not None:
+            gen = torch.Generator().manual_seed(seed)
+            x, y = f(x.double(), gen), f(y.double(), gen)
+        return x, y
+
+    return sample
+
+
+def _drawn(folder: Path, stem: str) -> Callable[[int, int], tuple[torch.Tensor, torch.Tensor]]:
+    """The first n rows of a seed's draw: ``folder/STEM.{x,y}.npy`` with ``{seed}`` in ``stem``."""
+
+    def sample(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+        x, y = (np.load(folder / f"{stem.format(seed=seed)}.{v}.npy") for v in "xy")
+        if len(x) < n:
+            raise ValueError(f"--n: {n} rows asked, {folder} holds {len(x)} a seed")
+        return torch.from_numpy(x[:n]), torch.from_numpy(y[:n])
+
+    return sample
+
+
+def tasks(max_dim: int, bmi_dir: Path | None, high_dim_dir: Path | None) -> list[Source]:
+    """Every task of the run, family by family."""
     base = [t for t in standard_tasks() if t.dim_x + t.dim_y <= max_dim] + [student_t(5, 5, dof=3.0)]
-    out: list[tuple[str, str, Task, Map | None]] = [("synthetic", t.name, t, None) for t in base]
+    out: list[Source] = [
+        ("synthetic", t.name, float(t.mutual_information), t.dim_x + t.dim_y, _of_task(t)) for t in base
+    ]
     named = {t.name: t for t in base}
     for map_name, f in MAPS.items():
-        out += [("transformed", f"{map_name}-{name}", named[name], f) for name in MAPPED if name in named]
+        out += [
+            (
+                "transformed",
+                f"{map_name}-{name}",
+                float(t.mutual_information),
+                t.dim_x + t.dim_y,
+                _of_task(t, f),
+            )
+            for name in MAPPED
+            if (t := named.get(name)) is not None
+        ]
+    if bmi_dir is not None:
+        for name, info in json.loads((bmi_dir / "truth.json").read_text()).items():
+            dims = info["dx"] + info["dy"]
+            out.append(("benchmark-mi", name, info["mi"], dims, _drawn(bmi_dir, name + ".s{seed}")))
+    if high_dim_dir is not None:
+        for name, info in json.loads((high_dim_dir / "truth.json").read_text()).items():
+            dims = info["dim_x"] + info["dim_y"]
+            out.append(("high-dimensional", name, info["mi"], dims, _drawn(high_dim_dir, name + ".{seed}")))
+        for dim in GAUSSIAN_DIMS:
+            for nats in GAUSSIAN_NATS:
+                t = high_mi(nats, dim)
+                out.append(("high-dimensional", t.name, float(t.mutual_information), 2 * dim, _of_task(t)))
     return out
 
 
@@ -103,12 +171,9 @@ def alone(chosen: str) -> Any:
     return get_estimator(chosen)
 
 
-def row(family: str, name: str, task: Task, f: Map | None, n: int, seed: int, repeats: int) -> dict[str, Any]:
-    x, y = task.sample(n, seed=seed)
-    if f is not None:
-        gen = torch.Generator().manual_seed(seed)
-        x, y = f(x.double(), gen), f(y.double(), gen)
-    truth = float(task.mutual_information)
+def row(source: Source, n: int, seed: int, repeats: int) -> dict[str, Any]:
+    family, name, truth, _, sample = source
+    x, y = sample(n, seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnreliableEstimateWarning)
         auto_seconds, alone_seconds = math.inf, math.inf
@@ -119,6 +184,7 @@ def row(family: str, name: str, task: Task, f: Map | None, n: int, seed: int, re
             single, s = timed(partial(alone(result.chosen), x, y), 1)
             alone_seconds = min(alone_seconds, s)
     assert result is not None and single is not None
+    assert result.interval is not None
     value, (low, high) = float(result), result.interval
     error = (value - truth) / truth
     return {
@@ -144,14 +210,43 @@ def row(family: str, name: str, task: Task, f: Map | None, n: int, seed: int, re
     }
 
 
-def table(rows: list[dict[str, Any]]) -> str:
-    lines = []
+def key(r: dict[str, Any]) -> tuple[str, str, int, int]:
+    return r["family"], r["task"], r["seed"], r["n"]
+
+
+def summary(rows: list[dict[str, Any]]) -> str:
+    """One line a family and N: the goals' counts."""
+    lines = [
+        "| family | N | task-seeds | within 10% | interval covers | > 25% off | of those reliable=False "
+        "| **> 25% off, reliable** | reliable=False in all | CPU time over the chosen alone (median, range) "
+        "|",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for family in dict.fromkeys(r["family"] for r in rows):
-        mine = [r for r in rows if r["family"] == family]
+        for n in sorted({r["n"] for r in rows if r["family"] == family}):
+            mine = [r for r in rows if r["family"] == family and r["n"] == n]
+            off = [r for r in mine if r["off_25"]]
+            ratio = sorted(r["auto_seconds"] / max(r["alone_seconds"], 1e-6) for r in mine)
+            m = len(mine)
+            lines.append(
+                f"| {family} | {n:,} | {m} | {sum(r['within_10'] for r in mine)} "
+                f"({100 * sum(r['within_10'] for r in mine) / m:.0f}%) | {sum(r['covers'] for r in mine)} "
+                f"({100 * sum(r['covers'] for r in mine) / m:.0f}%) | {len(off)} | "
+                f"{sum(not r['reliable'] for r in off)} | **{sum(r['reliable'] for r in off)}** | "
+                f"{sum(not r['reliable'] for r in mine)} | {ratio[len(ratio) // 2]:.1f}x "
+                f"({ratio[0]:.1f} - {ratio[-1]:.1f}x) |"
+            )
+    return "\n".join(lines)
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    lines = [summary(rows), ""]
+    for family, n in dict.fromkeys((r["family"], r["n"]) for r in rows):
+        mine = [r for r in rows if r["family"] == family and r["n"] == n]
         off = [r for r in mine if r["off_25"]]
         ratio = sorted(r["auto_seconds"] / max(r["alone_seconds"], 1e-6) for r in mine)
         lines += [
-            f"### {family} ({len(mine)} task-seeds)",
+            f"### {family}, N = {n:,} ({len(mine)} task-seeds)",
             "",
             f"- within 10%: {sum(r['within_10'] for r in mine)} of {len(mine)}",
             f"- interval covers the truth: {sum(r['covers'] for r in mine)} of {len(mine)}",
@@ -179,41 +274,55 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=5000)
+    parser.add_argument("--n", type=int, nargs="+", default=[5000])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
-    parser.add_argument("--max-dim", type=int, default=200, help="leave out tasks of more joint dims")
+    parser.add_argument("--max-dim", type=int, default=200, help="leave out synthetic tasks above this")
+    parser.add_argument("--bmi-dir", type=Path, help="the folder `bmi_suite.py draw DIR` filled")
+    parser.add_argument("--high-dim-dir", type=Path, help="the folder `high_dim_mi.py --draw DIR` filled")
+    parser.add_argument("--families", nargs="+", choices=FAMILIES, default=list(FAMILIES))
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "auto")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    rows = []
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / "rows.jsonl"
+    done = {key(r) for r in done_rows(path)}
+    sources = [s for s in tasks(args.max_dim, args.bmi_dir, args.high_dim_dir) if s[0] in args.families]
     for seed in args.seeds:
-        for family, name, task, f in tasks(args.max_dim):
-            rows.append(row(family, name, task, f, args.n, seed, args.repeats))
-            r = rows[-1]
-            print(
-                f"{name}: {r['estimate']:.3f} for {r['truth']:.3f} ({r['chosen']}, reliable {r['reliable']}, "
-                f"failed {r['failed']}) {r['auto_seconds']:.2f}s / {r['alone_seconds']:.2f}s",
-                flush=True,
-            )
+        for n in args.n:
+            for source in sources:
+                if (source[0], source[1], seed, n) in done:
+                    continue
+                r = row(source, n, seed, args.repeats)
+                append_row(path, r)
+                print(
+                    f"{r['family']} {r['task']} s{seed} N={n}: {r['estimate']:.3f} for {r['truth']:.3f} "
+                    f"({r['chosen']}, reliable {r['reliable']}, failed {r['failed']}) "
+                    f"{r['auto_seconds']:.2f}s / {r['alone_seconds']:.2f}s",
+                    flush=True,
+                )
+    rows = sorted(done_rows(path), key=lambda r: (FAMILIES.index(r["family"]), r["n"], r["seed"]))
     settings = {
-        "n": args.n,
-        "seeds": args.seeds,
+        "n": sorted({r["n"] for r in rows}),
+        "seeds": sorted({r["seed"] for r in rows}),
+        "families": list(dict.fromkeys(r["family"] for r in rows)),
         "max_dim": args.max_dim,
         "repeats": args.repeats,
         "threads": 1,
         "timing": "time.thread_time, best of repeats, auto and alone interleaved",
+        "samples": "benchmark-mi and high-dimensional: benchmark-mi 0.1.3's draws of N = 10,000 a seed "
+        "(bmi_suite.py draw, high_dim_mi.py --draw), the first N rows; iblearn's tasks: drawn at each N",
     }
-    args.out.mkdir(parents=True, exist_ok=True)
     record = {"settings": settings, "provenance": environment(), "rows": rows}
     (args.out / "results.json").write_text(json.dumps(record, indent=1) + "\n")
     header = (
-        f'# method="auto" on tasks with known MI\n\n`python benchmarks/auto.py --n {args.n} --seeds '
-        f"{' '.join(map(str, args.seeds))} --max-dim {args.max_dim} --repeats {args.repeats}`; one "
-        "thread, thread CPU time; commit and versions in results.json.\n\n"
+        f'# method="auto" on tasks with known MI\n\n`python benchmarks/auto.py --n '
+        f"{' '.join(map(str, settings['n']))} --seeds {' '.join(map(str, settings['seeds']))} --max-dim "
+        f"{args.max_dim} --repeats {args.repeats} --bmi-dir DIR --high-dim-dir DIR`; one thread, thread "
+        "CPU time; commit and versions in results.json.\n\n"
     )
     (args.out / "table.md").write_text(header + table(rows))
-    print(table(rows))
+    print(summary(rows))
 
 
 if __name__ == "__main__":
