@@ -19,6 +19,7 @@ from torch import Tensor, nn
 
 from iblearn.experiments import torchrun
 from iblearn.records import Checkpoint, RunFolder
+from iblearn.training import Batch
 from iblearn.training.greedy import OptimizerFactory
 
 
@@ -259,6 +260,19 @@ def module_optimizers(n: int, lr: float, output_lr: float | None) -> Sequence[Op
     ``output_lr`` for the last (the output module; ``lr`` where None)."""
     head = lr if output_lr is None else output_lr
     return [partial(torch.optim.Adam, lr=lr)] * (n - 1) + [partial(torch.optim.Adam, lr=head)]
+
+
+def sharded_batches(x: Tensor, y: Tensor, batch_size: int, seed: int) -> Callable[[int], list[Batch]]:
+    """The batches of each epoch, as ``train_greedy`` takes them (a function of the epoch): the rows in
+    an order seeded by ``seed`` and the epoch, cut into batches of ``batch_size``. Under torchrun each
+    rank takes its equal part of every batch, so that a global batch holds ``batch_size`` rows."""
+
+    def batches(epoch: int) -> list[Batch]:
+        order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed * 1000 + epoch))
+        parts = [torchrun.shard(i) for i in torch.split(order, batch_size)]
+        return [Batch(x[i], y[i]) for i in parts if len(i)]
+
+    return batches
 
 
 @torch.no_grad()

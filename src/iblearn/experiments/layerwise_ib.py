@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -34,6 +33,7 @@ from iblearn.experiments.common import (
     RunCheckpoint,
     accuracy,
     module_optimizers,
+    sharded_batches,
     summarize_runs,
     train_epoch,
 )
@@ -41,7 +41,7 @@ from iblearn.experiments.layerwise_ib_config import METHODS, PAPER, Config
 from iblearn.experiments.layerwise_ib_report import beta_sweep, plot_beta_sweep, plot_tsne, table
 from iblearn.models.mole import Sequential, layerwise_mlp, small_convnet
 from iblearn.records import RunFolder
-from iblearn.training import Batch, CrossEntropy, NoisyIB, Objective, Standardize, train_greedy
+from iblearn.training import CrossEntropy, NoisyIB, Objective, Standardize, train_greedy
 
 # The config, the table and the figures live beside this module; their names are re-exported here,
 # where callers found them before the split.
@@ -116,16 +116,6 @@ def objectives(hidden: list[nn.Module], beta: float, config: Config, seed: int) 
     return [*layer_objectives, CrossEntropy()]
 
 
-def _batches(x: Tensor, y: Tensor, config: Config, seed: int) -> Any:
-    def batches(epoch: int) -> list[Batch]:
-        # Under torchrun each rank takes its equal part of every batch: a global batch of batch_size.
-        order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed * 1000 + epoch))
-        parts = [torchrun.shard(i) for i in torch.split(order, config.batch_size)]
-        return [Batch(x[i], y[i]) for i in parts if len(i)]
-
-    return batches
-
-
 def train_layerwise(
     name: str,
     x: Tensor,
@@ -143,7 +133,7 @@ def train_layerwise(
     train_greedy(
         [*hidden, out],
         objectives(hidden, beta, config, seed),
-        _batches(x, y, config, seed),
+        sharded_batches(x, y, config.batch_size, seed),
         epochs=epochs_for(len(x), config),
         device=device,
         run=RunFolder(folder, resume=True),  # a fresh start has removed the folder
@@ -228,7 +218,7 @@ def figure_3(
     for beta in config.tsne_betas:
         torch.manual_seed(options.seed)
         first = network(name, x, config)[0][:1]
-        batches = _batches(x, y, config, options.seed)
+        batches = sharded_batches(x, y, config.batch_size, options.seed)
         train_greedy(
             first,
             objectives(first, beta, config, options.seed)[:1],

@@ -15,6 +15,7 @@ from iblearn.data.tabular import load_adult
 from iblearn.data.vision import load_mnist, to_float
 from iblearn.experiments import torchrun
 from iblearn.experiments.common import accuracy as tensor_accuracy
+from iblearn.experiments.common import sharded_batches
 from iblearn.experiments.mole_config import ESTIMATORS, Config
 from iblearn.models import mole as nets
 from iblearn.training import Batch
@@ -122,14 +123,7 @@ def epoch_batches(task: Task, config: Config, seed: int) -> Any:
 
         return graph_batches
     x, y = task.train
-
-    def tensor_batches(epoch: int) -> list[Batch]:
-        # Under torchrun each rank takes its equal part of every batch: a global batch of batch_size.
-        order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed * 1000 + epoch))
-        parts = [torchrun.shard(i) for i in torch.split(order, config.batch_size)]
-        return [Batch(x[i], y[i]) for i in parts if len(i)]
-
-    return tensor_batches
+    return sharded_batches(x, y, config.batch_size, seed)
 
 
 @torch.no_grad()
