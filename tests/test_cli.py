@@ -220,9 +220,9 @@ def test_json_output_is_one_object_with_the_estimate(samples, capsys):
 
 @pytest.mark.parametrize(("given", "name"), [("KSG", "ksg"), ("MixedKSG", "mixed_ksg"), ("mine-f", "mine_f")])
 def test_method_takes_class_names_in_any_case(given, name):
-    from iblearn.cli import _estimator_name
+    from iblearn.cli.estimate_method import estimator_name
 
-    assert _estimator_name(given) == name
+    assert estimator_name(given) == name
 
 
 def test_threads_is_accepted_after_the_command_and_before_it():
@@ -261,7 +261,8 @@ def test_progress_knows_its_total_before_the_work(tmp_path):
 
 
 def test_every_experiment_has_a_demo_preset_and_counts_its_steps():
-    from iblearn.cli import DEMO_SECTIONS, _demo_config
+    from iblearn.cli import DEMO_SECTIONS
+    from iblearn.cli.demo import _demo_config
 
     for section in DEMO_SECTIONS.values():
         config = _demo_config(section.reproduction)

@@ -247,7 +247,7 @@ def test_one_rule_for_class_labels_in_the_command_the_adapters_and_auto(y, label
 
     import torch
 
-    from iblearn.cli.estimate import _class_codes
+    from iblearn.cli.estimate_method import label_codes
     from iblearn.cli.inputs import Samples
     from iblearn.estimators import UnreliableEstimateWarning
     from iblearn.estimators.auto import auto_estimate
@@ -255,7 +255,7 @@ def test_one_rule_for_class_labels_in_the_command_the_adapters_and_auto(y, label
     from iblearn.sklearn._terms import discrete_target
 
     assert (class_codes(y) is not None) == labels
-    assert (_class_codes(Samples(y), "auto") is not None) == labels
+    assert (label_codes(Samples(y), "auto") is not None) == labels
     assert discrete_target(y, "auto") == labels
     noise = torch.randn(len(y), 1, generator=torch.Generator().manual_seed(0))
     x = torch.as_tensor(y).double().reshape(-1, 1) + noise
@@ -267,14 +267,14 @@ def test_one_rule_for_class_labels_in_the_command_the_adapters_and_auto(y, label
 def test_a_constant_column_is_one_class_for_the_command_and_the_adapters_and_refused_by_auto():
     import torch
 
-    from iblearn.cli.estimate import _class_codes
+    from iblearn.cli.estimate_method import label_codes
     from iblearn.cli.inputs import Samples
     from iblearn.estimators.auto import auto_estimate
     from iblearn.functional import class_codes
     from iblearn.sklearn._terms import discrete_target
 
     y = np.full(100, 3.0)
-    assert class_codes(y).tolist() == _class_codes(Samples(y), "auto").tolist() == [0] * 100
+    assert class_codes(y).tolist() == label_codes(Samples(y), "auto").tolist() == [0] * 100
     assert discrete_target(y, "auto")
     with pytest.raises(ValueError, match="y: is constant"):
         auto_estimate(torch.randn(100, 1), y)

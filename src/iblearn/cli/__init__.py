@@ -5,7 +5,8 @@ error that names the argument.
 
 One module per command (:mod:`.estimate`, :mod:`.demo`, :mod:`.bench`, :mod:`.reproduce`), each with
 its ``add_parser`` and its ``cmd_*``; :mod:`.inputs` reads what the user hands them, :mod:`.console`
-prints and draws progress bars.
+prints and draws progress bars. ``estimate`` chooses its estimator in :mod:`.estimate_method` and
+estimates information among many variables in :mod:`.estimate_many`.
 """
 
 from __future__ import annotations
@@ -17,12 +18,8 @@ from iblearn.cli import bench, demo, estimate, reproduce
 from iblearn.cli.bench import BENCH_MISSING, CHECKOUT, cmd_bench
 from iblearn.cli.console import err, out, progress_bar
 from iblearn.cli.demo import DEMO_HELP, DEMO_SECTIONS, DemoSection, cmd_demo
-from iblearn.cli.demo import _demo_config as _demo_config
-from iblearn.cli.estimate import _estimator_name as _estimator_name
 from iblearn.cli.estimate import cmd_estimate
 from iblearn.cli.reproduce import REPRODUCTION_NAMES, cmd_reproduce
-
-# _demo_config and _estimator_name: tests reach them by their address before the split.
 
 # torch, numpy and the estimators are imported inside the commands that use them: `iblearn --help` and
 # argument errors then answer in about 0.2 s instead of 4-13 s (torch's import, on two shared cores).

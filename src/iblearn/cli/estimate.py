@@ -14,6 +14,7 @@ from rich.markup import escape
 
 from iblearn.cli import estimate_many
 from iblearn.cli.console import Subparsers, out, progress_bar
+from iblearn.cli.estimate_method import estimator_name, fit_method, label_codes
 from iblearn.cli.inputs import COLUMNS_RULE, MAX_MB, SAMPLE_SUFFIXES, Samples, _load, _option
 
 
@@ -120,12 +121,12 @@ def cmd_estimate(args: argparse.Namespace) -> int:
         given["k"] = args.k
     if args.base is not None:
         given["base"] = args.base
-    method = _estimator_name(args.method) if args.method is not None else None
+    method = estimator_name(args.method) if args.method is not None else None
     x, y, z = _read_samples(args)
     plain = not (given or args.resamples or args.permutations or args.cond)  # nothing only ksg reads
-    if (method == "auto" or (method is None and plain)) and _class_codes(y, args.y_type) is None:
+    if (method == "auto" or (method is None and plain)) and label_codes(y, args.y_type) is None:
         return _estimate_auto(x.values, y.values, given, args)
-    method, y, settings = _fit_method(method, x, y, given, args)
+    method, y, settings = fit_method(method, x, y, given, args)
     est = get_estimator(method, **settings)
     start = time.perf_counter()
     trained = ""
@@ -195,86 +196,6 @@ def _names_a_file(text: str) -> bool:
     return Path(text).is_file() or Path(text).suffix in SAMPLE_SUFFIXES
 
 
-def _fit_method(
-    method: str | None, x: Samples, y: Samples, given: dict[str, Any], args: argparse.Namespace
-) -> tuple[str, Any, dict[str, Any]]:
-    """The method (the one asked, or the one that fits Y: mixed_ksg for class labels, else ksg), Y as
-    it takes it (integer labels where it takes labels) and its settings: the ones given, plus the seed
-    and the input widths where it has such settings."""
-    import inspect
-
-    import numpy as np
-
-    from iblearn.estimators import REGISTRY
-
-    codes = _class_codes(y, args.y_type)
-    if method is None:
-        method = "mixed_ksg" if codes is not None else "ksg"
-    params = inspect.signature(REGISTRY[method]).parameters
-    settings = dict(given)
-    values = y.values
-    if codes is not None:
-        if method != "mixed_ksg" and "y_classes" not in params:
-            where = f"column {y.columns[0]}" if len(y.columns) == 1 else repr(args.y or args.x)
-            fits = [n for n, c in REGISTRY.items() if "y_classes" in inspect.signature(c).parameters]
-            raise ValueError(
-                f"{'--y-cols' if args.y_cols else 'Y'}: {where} holds {int(codes.max()) + 1} class labels, "
-                f"which {method} reads as continuous numbers: use --method mixed_ksg (or a critic that "
-                f"takes labels: {', '.join(fits)}), or --y-type continuous where the numbers are quantities"
-            )
-        if "y_classes" in params:  # a neural critic takes them one-hot
-            settings.setdefault("y_classes", int(codes.max()) + 1)
-        values = codes
-    elif method == "mixed_ksg" or settings.get("y_classes") is not None:  # labels asked for
-        values = _integral(y.values, method)
-    if "seed" in params:
-        settings.setdefault("seed", args.seed)
-    xt, yt = np.asarray(x.values), np.asarray(values)
-    if "x_dim" in params and xt.ndim >= 1:
-        settings.setdefault("x_dim", int(np.prod(xt.shape[1:])))
-    if "y_dim" in params and "y_classes" not in settings and yt.ndim >= 1:
-        settings.setdefault("y_dim", int(np.prod(yt.shape[1:])))
-    return method, values, settings
-
-
-def _class_codes(y: Samples, kind: str) -> Any:
-    """Y's classes as integer codes 0..K-1 (in sorted order of the values) where Y is one column of class
-    labels, else None: names, or numbers that :func:`iblearn.functional.class_codes` reads as labels;
-    ``kind`` ("labels", "continuous") overrides."""
-    import numpy as np
-
-    from iblearn.functional import class_codes
-
-    values = np.asarray(y.values)
-    if values.ndim == 2 and values.shape[1] == 1:
-        values = values[:, 0]
-    if kind == "continuous":
-        if y.text:
-            raise ValueError(f"--y-type: Y holds names, not numbers: {', '.join(y.columns)}")
-        return None
-    if values.ndim != 1 or values.size == 0:
-        if kind == "labels":
-            raise ValueError("--y-type: class labels are one column")
-        return None
-    if kind == "labels" or y.text:  # names arrive as codes already; labels asked for are taken as given
-        if values.dtype.kind == "f" and not np.array_equal(values, np.round(values)):
-            raise ValueError("--y-type: class labels are integers or names; Y holds other numbers")
-        return np.unique(values, return_inverse=True)[1].astype(np.int64)
-    codes = class_codes(values, "Y")
-    return None if codes is None else codes.numpy()
-
-
-def _integral(values: Any, method: str) -> Any:
-    """Y's numbers as the integer labels ``method`` takes (tables are read as floats)."""
-    import numpy as np
-
-    if isinstance(values, np.ndarray) and values.dtype.kind == "f":
-        if not np.array_equal(values, np.round(values)):
-            raise ValueError(f"Y: {method} needs integer class labels here, got non-integral numbers")
-        return values.astype(np.int64)
-    return values
-
-
 def _print_json(
     result: Any, est: Any, method: str, args: argparse.Namespace, seconds: float, trained: str, quantity: str
 ) -> None:
@@ -317,24 +238,6 @@ def _finite(value: Any, key: str, nonfinite: dict[str, str]) -> Any:
         nonfinite[key] = str(value)
         return None
     return value
-
-
-def _estimator_name(text: str) -> str:
-    """The registry name for ``--method``: a registry name or a class name in any case (``KSG``,
-    ``MixedKSG``, ``mine-f``); anything else raises ValueError with the closest names."""
-    import difflib
-
-    from iblearn.estimators import REGISTRY
-
-    names = {key: key for key in REGISTRY} | {"auto": "auto"}
-    names |= {cls.__name__.lower(): key for key, cls in REGISTRY.items()}
-    key = text.lower().replace("-", "_")
-    for candidate in (key, key.replace("_", "")):
-        if candidate in names:
-            return names[candidate]
-    close = difflib.get_close_matches(key, list(names), n=3, cutoff=0.5)
-    hint = f"did you mean {' or '.join(dict.fromkeys(names[c] for c in close))}? " if close else ""
-    raise ValueError(f"--method: unknown estimator {text!r}; {hint}known: {', '.join(sorted(REGISTRY))}")
 
 
 def _estimate_auto(x: Any, y: Any, given: dict[str, Any], args: argparse.Namespace) -> int:
@@ -381,7 +284,7 @@ def _estimate_conditional(est: Any, x: Any, y: Any, z: Samples, method: str, arg
 
     if not isinstance(est, Conditional):
         raise ValueError(f"--cond: {method} does not estimate conditional MI; use ksg or gaussian")
-    codes = _class_codes(z, "auto")
+    codes = label_codes(z, "auto")
     zv = codes if codes is not None else z.values
     return est(x, y, z=zv, n_resamples=args.resamples, n_permutations=args.permutations, seed=args.seed)
 
