@@ -10,12 +10,8 @@ from iblearn.analysis.ib import (
     ib_quantized,
     ib_soft,
 )
-from iblearn.analysis.information_plane import (
-    InformationPlane,
-    InformationPlaneCallback,
-    InformationPlaneResult,
-    PlanePoint,
-)
+from iblearn.analysis.information_plane import InformationPlane, InformationPlaneCallback
+from iblearn.analysis.plane_result import InformationPlaneResult, PlanePoint
 
 __all__ = [
     "IBFunctional",

@@ -19,14 +19,10 @@ run through its inner module, whose forward waits on no other rank.
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
 import math
-import os
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import torch
@@ -34,16 +30,15 @@ from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
 from iblearn import _checks as V
-from iblearn import _plotting
 from iblearn import functional as ibf
 from iblearn._lightning import CallbackBase
 from iblearn._modes import evaluating
 from iblearn.analysis.ib import IBFunctional, InputKind, diagnose_ib, ib_noisy
+from iblearn.analysis.plane_result import InformationPlaneResult, PlanePoint
 from iblearn.estimators.base import Estimator, unit_name
 from iblearn.estimators.conditional import Conditional
 from iblearn.estimators.neural import distributed
 from iblearn.estimators.registry import REGISTRY, get_estimator
-from iblearn.records import atomic_write_text
 
 XMethod = Literal["binning", "quantized", "ksg", "renyi", "noisy"]
 YMethod = Literal["binning", "quantized", "mixed_ksg", "renyi", "noisy"]
@@ -85,74 +80,6 @@ def _method(value: str | Estimator, name: str, own: tuple[str, ...]) -> tuple[st
 def _nats(est: Estimator, a: Tensor, b: Tensor) -> Tensor:
     """``est``'s estimate of I(a; b) in nats, as the recorder's own methods give it."""
     return est(a, b).value * math.log(est.base)
-
-
-@dataclass(frozen=True)
-class PlanePoint:
-    epoch: int
-    layer: str
-    ixt: float
-    ity: float
-    ixt_given_y: float | None = None  # I(T; X | Y), where the recorder was asked for it
-
-
-@dataclass(frozen=True)
-class InformationPlaneResult:
-    """The recorded points (in the recorder's unit) and how they were measured."""
-
-    points: tuple[PlanePoint, ...]
-    ixt_method: str
-    ity_method: str
-    unit: str
-
-    def layers(self) -> list[str]:
-        return list(dict.fromkeys(p.layer for p in self.points))
-
-    def to_csv(self, path: str | os.PathLike[str] | None = None) -> str:
-        """The points as CSV text (``epoch,layer,ixt,ity``, then ``ixt_given_y`` where recorded), also
-        written atomically to ``path``."""
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        conditional = any(p.ixt_given_y is not None for p in self.points)
-        w.writerow(["epoch", "layer", "ixt", "ity"] + ["ixt_given_y"] * conditional)
-        w.writerows(
-            [p.epoch, p.layer, f"{p.ixt:.6g}", f"{p.ity:.6g}"]
-            + ([f"{p.ixt_given_y:.6g}"] if p.ixt_given_y is not None else [])
-            for p in self.points
-        )
-        if path is not None:
-            atomic_write_text(path, buf.getvalue())
-        return buf.getvalue()
-
-    def plot(self, path: str | os.PathLike[str] | None = None, *, title: str = "") -> Any:
-        """I(X; T) against I(T; Y): one path per layer in its own colour (legend), from a hollow marker
-        at the first epoch to a filled one at the last, each end labelled with its epoch.
-
-        Returns the matplotlib ``Figure`` (shown inline in a notebook) and writes it to ``path`` if
-        given; the user's matplotlib backend is left as it was. Needs matplotlib (``iblearn[plot]``).
-        """
-        fig, axes = _plotting.figure(figsize=(5.5, 4.2))
-        ax = axes[0, 0]
-        for i, layer in enumerate(self.layers()):
-            pts = [p for p in self.points if p.layer == layer]
-            color = f"C{i % 10}"
-            xs, ys = [p.ixt for p in pts], [p.ity for p in pts]
-            ax.plot(xs, ys, color=color, lw=1.2, marker=".", ms=5, label=layer)
-            ax.plot(xs[:1], ys[:1], ls="", marker="o", ms=7, mfc="none", color=color)
-            ax.plot(xs[-1:], ys[-1:], ls="", marker="o", ms=7, color=color)
-            for p in (pts[0], pts[-1]) if len(pts) > 1 else pts[:1]:
-                ax.annotate(
-                    f"{p.epoch}", (p.ixt, p.ity), fontsize=6, xytext=(3, 3), textcoords="offset points"
-                )
-        if self.points:
-            epochs = sorted({p.epoch for p in self.points})
-            ax.legend(
-                title=f"layer (epoch {epochs[0]}: hollow, {epochs[-1]}: filled)", fontsize=7, title_fontsize=7
-            )
-        ax.set_xlabel(f"I(X; T) [{self.unit}, {self.ixt_method}]")
-        ax.set_ylabel(f"I(T; Y) [{self.unit}, {self.ity_method}]")
-        ax.set_title(title or "information plane")
-        return _plotting.finish(fig, path, dpi=120)
 
 
 class InformationPlane:
