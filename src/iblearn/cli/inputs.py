@@ -102,7 +102,7 @@ def _read_table(p: Path, name: str, cols: str | None, exclude: Sequence[tuple[st
             rows = _rows(f, p.suffix == ".csv")
             first = next(rows, (0, []))
             header: list[str] = []
-            if first[1] and not all(_is_number(v) for v in first[1]):
+            if first[1] and not all(_parses(v, float) for v in first[1]):
                 header, n_rows, first = first[1], n_rows - 1, next(rows, (0, []))
             if not first[1]:
                 raise ValueError(f"{name}: {where} holds no rows of samples")
@@ -200,9 +200,10 @@ def _rows(f: IO[str], comma: bool) -> Iterator[tuple[int, list[str]]]:
                 yield number, line.split()
 
 
-def _is_number(text: str) -> bool:
+def _parses(text: str, kind: type[int] | type[float]) -> bool:
+    """Whether ``text`` reads as a number of ``kind`` (``float``: a table's cell; ``int``: a column index)."""
     try:
-        float(text)
+        kind(text)
     except ValueError:
         return False
     return True
@@ -254,7 +255,7 @@ def _column_indices(
             picked.append(index)
         elif named is not None:
             picked.append(named)
-        elif _is_int(text) and kind != "name":
+        elif _parses(text, int) and kind != "name":
             raise ValueError(f"{option}: column {text} is out of range; the file has {width} columns")
         else:
             known = f"the columns are {', '.join(header)}" if header else "the file has no header line"
@@ -262,17 +263,9 @@ def _column_indices(
     return picked
 
 
-def _is_int(text: str) -> bool:
-    try:
-        int(text)
-    except ValueError:
-        return False
-    return True
-
-
 def _index(text: str, width: int) -> int | None:
     """``text`` as a column index (-1 the last), or None where it is no index of ``width`` columns."""
-    if not _is_int(text) or not -width <= int(text) < width:
+    if not _parses(text, int) or not -width <= int(text) < width:
         return None
     return int(text) % width
 
