@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from iblearn.experiments import ReproduceOptions
-from iblearn.experiments.common import RunCheckpoint, accuracy, module_optimizers
+from iblearn.experiments.common import RunCheckpoint, accuracy, module_optimizers, sharded_batches
 from iblearn.experiments.mole import Config
 
 
@@ -198,3 +198,17 @@ def test_a_tampered_checkpoint_is_refused_and_no_row_changes(tmp_path, changes, 
     with pytest.raises(ValueError, match=rf"(?s)checkpoint-a\.pt: .*{message}"):
         RunCheckpoint(run, "a").epochs_done([nn.Linear(2, 1)], opt, epochs=3)
     assert run.metrics() == rows
+
+
+def test_sharded_batches_cover_every_row_once_in_an_order_fixed_by_seed_and_epoch():
+    """In one process every batch is whole; a resumed run redraws the same order from seed and epoch."""
+    x, y = torch.arange(10.0)[:, None], torch.arange(10)
+    batches = sharded_batches(x, y, 4, seed=3)
+    first = batches(0)
+    assert [len(b.y) for b in first] == [4, 4, 2]
+    assert sorted(torch.cat([b.y for b in first]).tolist()) == list(range(10))
+    order = torch.randperm(10, generator=torch.Generator().manual_seed(3 * 1000 + 0))
+    assert torch.cat([b.y for b in first]).tolist() == order.tolist()
+    assert all(torch.equal(b.x[:, 0].long(), b.y) for b in first)
+    assert [b.y.tolist() for b in sharded_batches(x, y, 4, seed=3)(0)] == [b.y.tolist() for b in first]
+    assert torch.cat([b.y for b in batches(1)]).tolist() != order.tolist()
