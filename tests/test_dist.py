@@ -32,8 +32,15 @@ print(float(KSG(k=3)(x, y)), task.mutual_information)
 
 def test_make_dist_wheel_installs_and_estimates(tmp_path: Path) -> None:
     # This venv's python and pip; -o: it counts as set up, so that an edited Makefile does not reinstall it.
-    make = ["make", "--no-print-directory", "-o", f"{sys.prefix}/.installed", f"VENV={sys.prefix}",
-            f"DIST={tmp_path / 'dist'}", "dist"]
+    make = [
+        "make",
+        "--no-print-directory",
+        "-o",
+        f"{sys.prefix}/.installed",
+        f"VENV={sys.prefix}",
+        f"DIST={tmp_path / 'dist'}",
+        "dist",
+    ]
     build = subprocess.run(make, cwd=ROOT, capture_output=True, text=True)
     assert build.returncode == 0, build.stdout[-2000:] + build.stderr[-2000:]
     (wheel,) = (tmp_path / "dist").glob("iblearn-*.whl")
@@ -50,8 +57,18 @@ def test_make_dist_wheel_installs_and_estimates(tmp_path: Path) -> None:
     where = "import sysconfig; print(sysconfig.get_path('purelib'))"
     purelib = Path(subprocess.check_output([python, "-c", where], text=True).strip())
     install = subprocess.run(
-        [sys.executable, "-m", "pip", "--disable-pip-version-check", "--python", str(python),
-         "install", "-q", "--no-deps", str(wheel)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--disable-pip-version-check",
+            "--python",
+            str(python),
+            "install",
+            "-q",
+            "--no-deps",
+            str(wheel),
+        ],
         capture_output=True,
         text=True,
     )

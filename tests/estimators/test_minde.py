@@ -16,7 +16,7 @@ import torch
 
 from iblearn.data.synthetic import sparse_gaussian
 from iblearn.estimators import MINDE, get_estimator
-from iblearn.estimators.neural.minde import T_EPS, MINDESettings, VPSchedule
+from iblearn.estimators.neural.minde import T_EPS, VPSchedule
 from tests.estimators.round_trip import assert_state_round_trips
 
 RHO = math.sqrt(1 - math.exp(-0.5))  # two pairs: 0.5 nats
@@ -179,8 +179,8 @@ def test_bad_settings_are_named(settings, match):
 
 def test_bad_input_is_named(fitted, data):
     x, y = data
-    with pytest.raises(ValueError, match="y_classes"):
-        MINDESettings(x_dim=2, y_dim=2, y_classes=3)  # MINDE() takes no y_classes at all
+    with pytest.raises(TypeError, match="y_classes"):
+        MINDE(2, 2, y_classes=3)  # MINDE() takes no y_classes at all
     with pytest.raises(ValueError, match="x_dim"):
         MINDE(None, 2)
     with pytest.raises(ValueError, match="x"):

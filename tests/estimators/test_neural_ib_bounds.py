@@ -104,8 +104,8 @@ def test_flo_with_a_separable_critic_and_the_u_network_apart(data):
 @pytest.mark.parametrize(
     ("call", "match"),
     [
-        (lambda: SMILE(clip=0), "clip: expected a positive number"),
-        (lambda: SMILE(clip=True), "clip: expected a positive number"),
+        (lambda: SMILE(clip=0), "clip: must be a positive finite number"),
+        (lambda: SMILE(clip=True), "clip: must be a positive finite number"),
         (lambda: CLUB(1), "y_dim: the Gaussian q"),
         (lambda: CLUB(1, 1, critic="concat"), "critic: expected one of"),
         (lambda: get_estimator("club", y_classes=3), "y_classes: not a setting of club"),

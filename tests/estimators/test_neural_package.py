@@ -36,8 +36,8 @@ def test_settings_are_the_config_fields_the_constructor_takes_in_its_order():
     est = MINE(2, 1, hidden=[8], rate=0.1)
     assert isinstance(est.config, MINESettings) and est.config.hidden == (8,)
     order = (
-        "x_dim y_dim critic hidden objective rate clip y_classes lr n_negatives eval_batch_size average seed "
-        "base validation patience eval_every"
+        "x_dim y_dim critic hidden y_classes lr n_negatives eval_batch_size average seed validation patience "
+        "eval_every objective rate clip base"
     )
     assert list(est.settings()) == order.split()
     assert "objective" not in MINEf().settings()

@@ -35,11 +35,28 @@ from iblearn.estimators import reliability
 from iblearn.estimators.estimate import Bound as Bound
 from iblearn.estimators.estimate import MIEstimate as MIEstimate
 from iblearn.estimators.estimate import unit_name as unit_name
+from iblearn.estimators.settings import Configured, setting
 from iblearn.functional._parallel import check_n_jobs, permuted_estimates
 
 
-class Estimator(nn.Module):
-    """Base class: subclasses set the class attributes and implement :meth:`mi` (nats, 0-d tensor)."""
+def log_base(value: Any, name: str) -> float:
+    """The base of a logarithm: positive, finite and not 1."""
+    if isinstance(value, bool) or not (
+        isinstance(value, int | float) and math.isfinite(value) and value > 0 and value != 1
+    ):
+        raise ValueError(
+            f"{name}: the logarithm's base must be positive and not 1, and finite; got {value!r}"
+        )
+    return float(value)
+
+
+class Estimator(Configured, nn.Module):
+    """Base class: subclasses set the class attributes, declare their settings
+    (:mod:`iblearn.estimators.settings`) and implement :meth:`mi` (nats, 0-d tensor).
+
+    Args:
+        base: of the logarithm the estimate is reported in (e: nats; 2: bits).
+    """
 
     name: ClassVar[str] = "estimator"
     differentiable: ClassVar[bool] = False
@@ -49,17 +66,8 @@ class Estimator(nn.Module):
     graph_y: ClassVar[bool] = False
     #: ``"bootstrap"`` (resample with replacement) or ``"half"`` (half-sampling jackknife).
     resampling: ClassVar[Literal["bootstrap", "half"]] = "bootstrap"
-    #: The constructor's keyword arguments kept as attributes of the same names, in the order
-    #: :meth:`settings` reports them (``base`` comes last, always).
-    setting_names: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, *, base: float = math.e) -> None:
-        super().__init__()
-        if not (isinstance(base, int | float) and math.isfinite(base) and base > 0 and base != 1):
-            raise ValueError(
-                f"base: the logarithm's base must be positive and not 1, and finite; got {base!r}"
-            )
-        self.base = float(base)
+    base: float = setting(default=math.e, check=log_base)
 
     def mi(self, x: Any, y: Any) -> Tensor:
         """The estimate in nats as a 0-d tensor."""
@@ -196,13 +204,6 @@ class Estimator(nn.Module):
 
     def extra_repr(self) -> str:
         return ", ".join(f"{k}={v!r}" for k, v in self.settings().items())
-
-    def settings(self) -> dict[str, Any]:
-        """Constructor keyword arguments that rebuild an equivalent estimator, for records and configs:
-        ``type(est)(**est.settings())``. A network handed to the constructor (a user's critic module,
-        AA-MINE's sub-network, DGI's encoder) is not a setting and cannot be rebuilt: pass it again.
-        Read from the attributes named in :attr:`setting_names`."""
-        return {**{name: getattr(self, name) for name in self.setting_names}, "base": self.base}
 
 
 @runtime_checkable

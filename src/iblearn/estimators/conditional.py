@@ -28,9 +28,6 @@ class Conditional(Estimator):
     A global shuffle would test X independent of (Y, Z) instead, and reject whenever X depends on Z.
     """
 
-    #: The neighbour search in z for the permutations: overridden by estimators with these settings.
-    standardize: bool = True
-
     def cmi(self, x: Any, y: Any, z: Any) -> Tensor:
         """I(X; Y | Z) in nats as a 0-d tensor."""
         raise NotImplementedError
@@ -74,7 +71,10 @@ class Conditional(Estimator):
             stderr, method = self._conditional_stderr(xt, yt, zt, n_resamples, seed)
             stderr *= scale
         if n_permutations:
-            perms = ibf.local_permutations(zt, n_permutations, standardize=self.standardize, seed=seed)
+            # The neighbour search in z standardizes as the estimator's own search does (kNN estimators
+            # have the setting; the others always standardize).
+            standardize = bool(getattr(self, "standardize", True))
+            perms = ibf.local_permutations(zt, n_permutations, standardize=standardize, seed=seed)
             observed = float(value.detach())
             nulls = permuted_estimates(self.cmi, (xt, yt, zt), perms, n_jobs)
             hits = sum(v >= observed for v in nulls)

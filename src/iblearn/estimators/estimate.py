@@ -23,6 +23,7 @@ class MIEstimate:
     notebooks; ``str`` adds the standard error and p-value.
 
     Example:
+        >>> import torch
         >>> est = MIEstimate(torch.tensor(0.4018), n_samples=500, estimator="ksg")
         >>> est
         MIEstimate(0.4018 nats, ksg, N=500)

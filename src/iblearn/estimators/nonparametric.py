@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import warnings
 from typing import Any
 
@@ -13,30 +12,17 @@ from iblearn import _checks as V
 from iblearn import functional as ibf
 from iblearn.estimators.base import Estimator
 from iblearn.estimators.conditional import Conditional
-from iblearn.estimators.settings import Configured, at_least, one_of, setting
+from iblearn.estimators.settings import at_least, one_of, setting
 from iblearn.functional._neighbors import Backend, Metric
 from iblearn.functional.discrete import Correction, Strategy
 from iblearn.functional.knn import Ties
 from iblearn.functional.renyi import DEFAULT_ALPHA, DEFAULT_SIGMA, Channels, KernelWidth
 
-
-def _log_base(value: Any, name: str) -> float:
-    if not (isinstance(value, int | float) and math.isfinite(value) and value > 0 and value != 1):
-        raise ValueError(
-            f"{name}: the logarithm's base must be positive and not 1, and finite; got {value!r}"
-        )
-    return float(value)
-
-
-class _Declared(Configured, Estimator):
-    base: float = setting(default=math.e, check=_log_base)
-
-
 #: The settings of a kNN estimator that are keyword arguments of every kNN function.
 _SEARCH = ("standardize", "ties", "backend", "seed")
 
 
-class _KNN(_Declared):
+class _KNN(Estimator):
     resampling = "half"
 
     k: int = setting(default=3, check=at_least(1), kw_only=False)
@@ -106,7 +92,7 @@ class MixedKSG(_KNN):
 SPARSE_CELLS = 0.5
 
 
-class Binning(_Declared):
+class Binning(Estimator):
     """Plug-in MI after discretization: the information-plane estimator of Shwartz-Ziv & Tishby.
 
     Each argument is binned if it is floating-point (every unit into ``n_bins`` bins set from the data,
@@ -165,7 +151,7 @@ class Binning(_Declared):
                 return
 
 
-class GaussianMI(Conditional, _Declared):
+class GaussianMI(Conditional):
     """I(X; Y) of the Gaussian with the sample's covariance, from canonical correlations; I(X; Y | Z)
     with ``est(x, y, z=z)``, from partial canonical correlations.
 
@@ -197,7 +183,7 @@ def _kernel_width(value: Any, name: str) -> KernelWidth:
     return value
 
 
-class RenyiMI(_Declared):
+class RenyiMI(Estimator):
     """Matrix-based Renyi alpha-order MI (Giraldo et al. 2014; Yu et al. 2020, 2021), differentiable.
 
     Note this is a different functional from Shannon's MI: it depends on the kernel widths and on alpha,

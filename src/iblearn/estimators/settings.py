@@ -72,6 +72,12 @@ def setting(*, default: T, check: Check | None = None, kw_only: bool = True, ali
     return cast(T, Setting(default, check, kw_only, alias))
 
 
+def required(check: Check, *, kw_only: bool = False) -> Any:
+    """Declare a setting without a default (positional unless ``kw_only``): the constructor refuses a
+    call without it, as Python refuses a missing argument."""
+    return Setting(inspect.Parameter.empty, check, kw_only, None)
+
+
 def one_of(*options: Any) -> Check:
     """A check: the value must be one of ``options`` (compared by equality, booleans by identity)."""
     from iblearn import _checks as V
@@ -99,12 +105,15 @@ def optional(check: Check) -> Check:
 class Configured:
     """The base that makes a class's constructor from its declared settings (see the module).
 
-    A subclass lists the names it fixes itself (not constructor keywords, e.g. MINE-f's objective) in
-    ``fixed``, with their values.
+    A subclass lists the settings it fixes itself (not constructor keywords, e.g. MINE-f's objective)
+    in ``fixed``, with their values; or, where it takes few of the settings it inherits, names those it
+    takes in ``keywords`` (the others keep their defaults).
     """
 
     #: Settings the class sets itself or has no use for, with their values: not among its keywords.
     fixed: ClassVar[dict[str, Any]] = {}
+    #: The settings the class takes (attribute names), where not all it declares and inherits; None: all.
+    keywords: ClassVar[tuple[str, ...] | None] = None
     #: Every declared setting of the class and its bases, by attribute name, in the constructor's order.
     declared: ClassVar[dict[str, Setting[Any]]] = {}
     #: The settings as one frozen dataclass (``est.config``).
@@ -117,8 +126,11 @@ class Configured:
             found.update((n, v) for n, v in vars(klass).items() if isinstance(v, Setting))
         # As a dataclass orders its __init__: positional settings first, each group in declaration
         # order, the bases' before the class's; ``base`` (the logarithm's, every estimator's) last.
-        order = sorted(found, key=lambda n: (found[n].kw_only, n == "base"))
+        # The order of ``keywords`` where the class names the settings it takes.
+        taken = list(found) if cls.keywords is None else list(cls.keywords)
+        order = sorted(taken, key=lambda n: (found[n].kw_only, n == "base"))
         cls.declared = {n: found[n] for n in order if n not in cls.fixed}
+        cls.fixed = {**{n: s.default for n, s in found.items() if n not in taken}, **cls.fixed}
         P = inspect.Parameter
         params = [
             P(s.keyword, P.KEYWORD_ONLY if s.kw_only else P.POSITIONAL_OR_KEYWORD, default=s.default)

@@ -15,7 +15,8 @@ The package, by concern:
 * :mod:`.inputs`: the rows a critic takes, checked, and the conversions of its training step;
 * :mod:`iblearn.estimators.reliability` (shared with every estimator): :class:`CriticDivergedError`
   and :class:`UnreliableEstimateWarning`, when a critic has diverged or an estimate cannot be read as one;
-* :mod:`.settings`: :class:`NeuralSettings`, the one frozen dataclass the estimators are built from;
+* :mod:`.settings`: the checks and defaults of the settings every neural estimator shares (declared
+  on :class:`NeuralEstimator`; each family's as its own class attributes);
 * :mod:`.negatives`: negative pairs (:func:`derangements`, :func:`all_pair_scores`, class sums);
 * :mod:`.averaging`: the weight average the estimates report with;
 * :mod:`.distributed`: rows and gradients across the ranks of a process group;
@@ -46,15 +47,20 @@ from iblearn.estimators.neural.club import CLUB, GaussianConditional
 from iblearn.estimators.neural.doe import DoE
 from iblearn.estimators.neural.fitting import passes
 from iblearn.estimators.neural.flo import FLO
-from iblearn.estimators.neural.infonce import InfoNCE, InfoNCESettings
+from iblearn.estimators.neural.infonce import InfoNCE
 from iblearn.estimators.neural.js import JS
-from iblearn.estimators.neural.mine import MINE, MINEf, MINESettings
+from iblearn.estimators.neural.mine import MINE, MINEf
 from iblearn.estimators.neural.negatives import all_pair_scores, derangements
 from iblearn.estimators.neural.nwj import NWJ
 from iblearn.estimators.neural.representation import RepresentationEstimator
-from iblearn.estimators.neural.settings import NeuralSettings, Setting
 from iblearn.estimators.neural.smile import SMILE
 from iblearn.estimators.neural.trainer import CriticOptimizer, History, Trainer
+from iblearn.estimators.settings import Setting
+
+#: The settings of these estimators as one frozen dataclass each: ``type(est).Settings``, ``est.config``.
+NeuralSettings = NeuralEstimator.Settings
+MINESettings = MINE.Settings
+InfoNCESettings = InfoNCE.Settings
 
 __all__ = [
     "CLUB",

@@ -16,8 +16,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
@@ -26,12 +25,12 @@ from torch import Tensor, nn
 from iblearn import _checks as V
 from iblearn._modes import evaluating
 from iblearn.estimators.base import MIEstimate
-from iblearn.estimators.critics import DEFAULT_HIDDEN, ConcatCritic, Hidden, flat, mlp, seeded
+from iblearn.estimators.critics import DEFAULT_HIDDEN, ConcatCritic, Hidden, flat, hidden_widths, mlp, seeded
 from iblearn.estimators.neural import distributed
 from iblearn.estimators.neural.fitting import passes
 from iblearn.estimators.neural.inputs import as_input, param_dtype
-from iblearn.estimators.neural.mine import MINE, MINESettings
-from iblearn.estimators.neural.settings import Setting
+from iblearn.estimators.neural.mine import MINE
+from iblearn.estimators.settings import required, setting
 
 
 class ArchitectureAwareCritic(nn.Module):
@@ -64,13 +63,18 @@ class ArchitectureAwareCritic(nn.Module):
         return scores[: len(f)], scores[len(f) :]
 
 
-@dataclass(frozen=True, kw_only=True)
-class AAMINESettings(MINESettings):
-    """:class:`~iblearn.estimators.neural.MINESettings` and AA-MINE's ``noise_std`` and
-    ``architecture_aware``."""
+def module(value: Any, name: str) -> nn.Module:
+    if not isinstance(value, nn.Module):
+        raise ValueError(f"{name}: expected an nn.Module, got {type(value).__name__}")
+    return value
 
-    noise_std: float = 0.0
-    architecture_aware: bool = True
+
+def noise(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not (
+        isinstance(value, int | float) and math.isfinite(value) and value >= 0
+    ):
+        raise ValueError(f"{name}: must be a finite number >= 0, got {value!r}")
+    return float(value)
 
 
 class AAMINE(MINE):
@@ -98,56 +102,48 @@ class AAMINE(MINE):
     """
 
     name = "aamine"
-    config: AAMINESettings
-    noise_std = Setting[float]()
-    architecture_aware = Setting[bool]()
-    subnet: nn.Module
+    keywords: ClassVar[tuple[str, ...] | None] = (
+        "subnet",
+        "noise_std",
+        "architecture_aware",
+        "hidden",
+        "rate",
+        "lr",
+        "n_negatives",
+        "eval_batch_size",
+        "average",
+        "seed",
+        "base",
+    )
 
-    def __init__(
-        self,
-        subnet: nn.Module,
-        noise_std: float,
-        *,
-        architecture_aware: bool = True,
-        hidden: Hidden = DEFAULT_HIDDEN,
-        rate: float = 0.01,
-        lr: float = 5e-4,
-        n_negatives: int = 8,
-        eval_batch_size: int = 1024,
-        average: float | None = 0.01,
-        seed: int = 0,
-        base: float = math.e,
-    ) -> None:
-        if not isinstance(subnet, nn.Module):
-            raise ValueError(f"subnet: expected an nn.Module, got {type(subnet).__name__}")
-        if not (isinstance(noise_std, int | float) and math.isfinite(noise_std) and noise_std >= 0):
-            raise ValueError(f"noise_std: must be a finite number >= 0, got {noise_std!r}")
-        V.flag(architecture_aware, "architecture_aware")
-        V.seed(seed)
-        critic = seeded(
+    subnet: nn.Module = required(module)
+    noise_std: float = required(noise)
+    architecture_aware: bool = setting(default=True, check=V.flag)
+    hidden: Hidden | int = setting(default=DEFAULT_HIDDEN, check=lambda value, _: hidden_widths(value))
+    lr: float = setting(default=5e-4, check=V.positive)
+
+    if TYPE_CHECKING:  # the positional arguments, for type checkers (the constructor is made at run time)
+
+        def __init__(self, subnet: nn.Module, noise_std: float, **settings: Any) -> None: ...
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._noise = torch.Generator().manual_seed(self.seed)
+
+    def build_critic(self) -> nn.Module:
+        """A critic on a copy of the sub-network (architecture-aware), or the concat critic on
+        ``[x, l]``, drawn from ``seed``."""
+        hidden = self.hidden
+        if isinstance(hidden, int):
+            raise ValueError(f"hidden: AA-MINE's critic takes a sequence of widths, got {hidden!r}")
+        return seeded(
             lambda: (
-                ArchitectureAwareCritic(copy.deepcopy(subnet), hidden)
-                if architecture_aware
+                ArchitectureAwareCritic(copy.deepcopy(self.subnet), hidden)
+                if self.architecture_aware
                 else ConcatCritic(None, None, hidden)
             ),
-            seed,
+            self.seed,
         )
-        config = AAMINESettings(
-            critic=critic,
-            hidden=hidden,
-            rate=rate,
-            lr=lr,
-            n_negatives=n_negatives,
-            eval_batch_size=eval_batch_size,
-            average=average,
-            seed=seed,
-            base=base,
-            noise_std=float(noise_std),
-            architecture_aware=architecture_aware,
-        )
-        super().__init__(config=config)
-        object.__setattr__(self, "subnet", subnet)  # not a submodule: not in state_dict, not trained here
-        self._noise = torch.Generator().manual_seed(seed)
 
     def sync(self) -> None:
         """Copy the sub-network's current weights into the critic's copy (architecture-aware mode), and

@@ -17,18 +17,17 @@ estimate is the single-process one on every rank's rows (:mod:`.distributed`).
 
 from __future__ import annotations
 
-import inspect
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
-from typing import Any, ClassVar
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from iblearn import _checks as V
 from iblearn.estimators.base import Estimator, MIEstimate
+from iblearn.estimators.critics import Hidden, hidden_widths, make_critic, seeded
 from iblearn.estimators.neural import distributed, fitting
 from iblearn.estimators.neural.averaging import averaged_copy
 from iblearn.estimators.neural.inputs import (
@@ -40,9 +39,11 @@ from iblearn.estimators.neural.inputs import (
     wants_grad,
 )
 from iblearn.estimators.neural.settings import (
-    NeuralSettings,
-    Setting,
-    constructor_signature,
+    HIDDEN,
+    LR,
+    critic_choice,
+    eval_batch,
+    unit_rate,
     validation_share,
 )
 from iblearn.estimators.neural.trainer import History, Trainer, older_checkpoint, refreeze
@@ -57,6 +58,7 @@ from iblearn.estimators.reliability import (
     not_diverged,
     plausible,
 )
+from iblearn.estimators.settings import optional, setting
 
 __all__ = [
     "BELOW_TRAINING",
@@ -75,20 +77,43 @@ __all__ = [
 class NeuralEstimator(Estimator):
     """An estimator with a network that its :class:`~.trainer.Trainer` trains: input checks, the
     reported estimate and its judgement, ``fit``, ``train_step`` and ``loss`` (the trainer's), and the
-    state saved; and the constructor of an estimator on vectors with a default critic (NWJ and JS use
-    it as it is).
+    state saved; and the settings every neural estimator shares, with the default critic on vectors
+    (NWJ and JS use it as it is).
 
     Args:
-        x_dim, y_dim: input sizes (flattened); None infers them at the first call.
-        config: the settings as one :class:`NeuralSettings` (or a family's extension of it), in place
-            of the keywords.
-        **settings: the other keywords: the fields of :class:`NeuralSettings` (``critic``, ``hidden``,
-            ``y_classes``, ``lr``, ``n_negatives``, ``eval_batch_size``, ``average``, ``seed``,
-            ``base``, ``validation``, ``patience``, ``eval_every``), each described there.
+        x_dim, y_dim: input widths (flattened) the default critic is built for; None infers them at the
+            first call. With ``y_classes`` and no ``y_dim``, ``y_dim`` is the number of classes (one-hot).
+        critic: ``"concat"``, ``"separable"`` (built from ``x_dim``, ``y_dim``, ``hidden`` and ``seed``:
+            :func:`iblearn.estimators.critics.make_critic`), or an ``nn.Module``, used as it is (not a
+            setting: a module cannot be rebuilt from a record, so ``settings()`` leaves it out). The
+            attribute ``critic`` is the module; ``critic_spec`` what was asked for.
+        hidden: hidden widths of the default critic (DIM: the width of its convolutions, an int);
+            two layers of 64 by default (``settings.HIDDEN``: chosen by measurement on benchmark-mi's
+            tasks, ``benchmarks/neural_bmi.py``; a wider critic fits its training rows' noise sooner).
+        y_classes: the number of classes, for integer labels y (one-hot encoded); None: y is continuous.
+            Where the bound allows (``class_sums``) the marginal term then sums over the classes instead
+            of re-pairing (exact and lower-variance: ``negatives.class_scores``).
+        lr: Adam learning rate of the critic (2e-3, ``settings.LR``, by default).
+        n_negatives: re-pairings per sample for the marginal term of ``est`` and ``batch_mi`` (concat
+            critics; none with ``y_classes``); a training step uses one, as MINE's Algorithm 1 does.
+        eval_batch_size: rows per evaluation batch; negatives are drawn within a batch.
+        average: rate of the exponential moving average of the critic's weights over the ``train_step``
+            calls (so ``fit``) that ``est(x, y)`` reports with (:class:`.averaging.WeightAverage`; one
+            more copy of the critic's weights). None reports with the last weights, as a critic trained
+            through ``loss`` with your own optimizer must (the average follows ``train_step`` only).
+        seed: initializes the critic (lazy layers too, when x_dim or y_dim is None).
+        base: of the logarithm the estimate is reported in.
+        validation: the share of the rows ``fit`` holds out to watch the bound on (row tensors only;
+            a DataLoader is used whole), in [0, 1): 0 trains on every row for every step, blindly. A
+            critic trained blindly fits its rows, and its bound on other rows falls far below the truth;
+            benchmark-mi holds out data and keeps the best critic (Czyz et al. 2023).
+        patience: evaluations of the held-out bound without improvement before ``fit`` stops early.
+        eval_every: training steps between evaluations of the held-out bound (benchmark-mi's 250).
+        config: the settings as one ``type(est).Settings``, in place of the keywords.
 
-    A family with settings of its own declares them once, as fields of a :class:`NeuralSettings`
-    subclass named in its ``Settings`` attribute: its constructor then takes them as keywords (and
-    ``inspect.signature``, ``get_estimator`` and ``settings()`` see them), with no constructor to write.
+    A family declares its own settings as a class attribute each (``clip: float = setting(default=5.0,
+    check=V.positive)``: :mod:`iblearn.estimators.settings`), checks across settings in
+    :meth:`check_settings` and builds a critic of its own in :meth:`build_critic`.
     """
 
     accepts = frozenset({"vector", "grid", "graph"})  # graphs: node representations
@@ -98,62 +123,49 @@ class NeuralEstimator(Estimator):
     # among the negatives: the spread over resamples would measure that, not the estimate's noise.
     resampling = "half"
 
-    #: The family's settings: the constructor takes their fields as keywords (:func:`.settings.
-    #: constructor_signature`), so a new bound declares its knobs once, in its dataclass.
-    Settings: ClassVar[type[NeuralSettings]] = NeuralSettings
-    #: Settings the class sets itself (MINE-f's objective) or has no use for: not among its keywords.
-    fixed: ClassVar[Mapping[str, Any]] = {}
-    config: NeuralSettings
-    critic: nn.Module
-    averaged: nn.Module | None
-    steps_done: Tensor
-    trainer: Trainer
-    x_dim = Setting[int | None]()
-    y_dim = Setting[int | None]()
-    hidden = Setting[Any]()
-    y_classes = Setting[int | None]()
-    lr = Setting[float]()
-    n_negatives = Setting[int]()
-    eval_batch_size = Setting[int]()
-    average = Setting[float | None]()
-    seed = Setting[int]()
-    validation = Setting[float]()
-    patience = Setting[int]()
-    eval_every = Setting[int]()
+    x_dim: int | None = setting(default=None, kw_only=False)
+    y_dim: int | None = setting(default=None, kw_only=False)
+    critic_spec: nn.Module | str = setting(default="concat", check=critic_choice, alias="critic")
+    hidden: Hidden | int = setting(default=HIDDEN, check=lambda value, _: hidden_widths(value))
+    y_classes: int | None = setting(default=None, check=optional(V.positive_int))
+    lr: float = setting(default=LR, check=V.positive)
+    n_negatives: int = setting(default=8, check=V.positive_int)
+    eval_batch_size: int = setting(default=1024, check=eval_batch)
+    average: float | None = setting(default=0.01, check=optional(unit_rate))
+    seed: int = setting(default=0, check=V.seed)
+    validation: float = setting(default=0.2, check=lambda value, _: validation_share(value))
+    patience: int = setting(default=4, check=V.positive_int)
+    eval_every: int = setting(default=250, check=V.positive_int)
 
-    def __init__(
-        self, x_dim: int | None = None, y_dim: int | None = None, *, config: Any = None, **settings: Any
-    ) -> None:
-        if config is None:
-            keywords = inspect.signature(type(self)).parameters
-            unknown = [name for name in settings if name not in keywords or name == "config"]
-            if unknown:
-                raise TypeError(f"{type(self).__name__}() got unexpected keyword argument(s) {unknown}")
-            config = self.Settings(x_dim=x_dim, y_dim=y_dim, **settings, **self.fixed)
-        super().__init__(base=config.base)
-        self.config = replace(config, base=self.base)
-        self.critic = config.build_critic()
+    def __post_init__(self) -> None:
+        self.check_settings()
+        self.critic: nn.Module = self.build_critic()
         # The reported estimate's critic: an exponential moving average of the weights train_step gives.
-        self.averaged = None if config.average is None else averaged_copy(self.critic)
-        self.trainer = Trainer(self.critic, self.averaged, config.average)
+        self.averaged: nn.Module | None = None if self.average is None else averaged_copy(self.critic)
+        self.trainer = Trainer(self.critic, self.averaged, self.average)
         self.register_buffer("steps_done", torch.zeros((), dtype=torch.long))
+        self.steps_done: Tensor
         self.register_load_state_dict_pre_hook(older_checkpoint)  # type: ignore[no-untyped-call]
         self.register_load_state_dict_post_hook(refreeze)  # type: ignore[no-untyped-call]
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        init = cls.__dict__.get("__init__")
-        own = init is not None and not any(
-            p.kind is p.VAR_KEYWORD for p in inspect.signature(init).parameters.values()
-        )
-        # A class with a constructor of its own (DIM, GMI, AA-MINE) is described by it; the others by
-        # their settings.
-        cls.__signature__ = None if own else constructor_signature(cls.Settings, cls.fixed)  # type: ignore[attr-defined]
+    def check_settings(self) -> None:
+        """Checks across settings, once each is checked alone (a family extends it)."""
+        if self.y_classes is not None and self.y_dim is None:
+            self.y_dim = self.y_classes  # the critic takes the labels one-hot
+
+    def build_critic(self) -> nn.Module:
+        """The critic: the module given, or the default critic named, its weights drawn from ``seed``."""
+        if isinstance(self.critic_spec, nn.Module):
+            return self.critic_spec
+        kind, hidden = self.critic_spec, self.hidden
+        if isinstance(hidden, int):
+            raise ValueError(f"hidden: the default critics take a sequence of widths, got {hidden!r}")
+        return seeded(lambda: make_critic(kind, self.x_dim, self.y_dim, hidden), self.seed)
 
     @property
     def critic_kind(self) -> str | None:
         """The default critic's name, or None for a module given as the critic."""
-        return self.config.critic if isinstance(self.config.critic, str) else None
+        return self.critic_spec if isinstance(self.critic_spec, str) else None
 
     @property
     def scorer(self) -> nn.Module:
@@ -174,10 +186,6 @@ class NeuralEstimator(Estimator):
         """What the last ``fit`` saw of the bound on training and held-out rows (None before one that
         held rows out): :class:`.trainer.History`."""
         return self.trainer.history
-
-    def settings(self) -> dict[str, Any]:
-        """The constructor's keywords, read from ``config`` (a critic module is not one)."""
-        return self.config.as_keywords(inspect.signature(type(self)).parameters)
 
     def _device(self) -> torch.device:
         for p in self.critic.parameters():
@@ -340,6 +348,3 @@ class NeuralEstimator(Estimator):
 
     def set_extra_state(self, state: dict[str, Any]) -> None:
         self.trainer.load_state_dict(state)
-
-
-NeuralEstimator.__signature__ = constructor_signature(NeuralSettings, {})  # type: ignore[attr-defined]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
@@ -14,7 +12,8 @@ from iblearn.estimators.base import Bound
 from iblearn.estimators.critics import DEFAULT_HIDDEN, Hidden, flat, mlp, seeded
 from iblearn.estimators.neural import distributed
 from iblearn.estimators.neural.bound import BoundEstimator
-from iblearn.estimators.neural.settings import NeuralSettings
+from iblearn.estimators.neural.settings import critic_choice
+from iblearn.estimators.settings import setting
 from iblearn.functional.bounds import club_bound, gaussian_log_likelihood
 
 #: |log-variance| of q stays below this: where y is a function of x, maximum likelihood drives the
@@ -36,47 +35,37 @@ class GaussianConditional(nn.Module):
         return self.mean(h), LOG_VAR_LIMIT * torch.tanh(self.log_var(h) / LOG_VAR_LIMIT)
 
 
-@dataclass(frozen=True, kw_only=True)
-class CLUBSettings(NeuralSettings):
-    """:class:`NeuralSettings` for a q(y | x): ``critic`` is ``"gaussian"`` (:class:`GaussianConditional`
-    of ``x_dim``, ``y_dim`` and ``hidden``) or a module ``x -> (mean, log_var)``; ``y_dim`` is needed to
-    build the default, and integer labels are refused (q is a density on continuous y)."""
-
-    critic: nn.Module | str = "gaussian"
-
-    def __post_init__(self) -> None:
-        if self.y_classes is not None:
-            raise ValueError("y_classes: a Gaussian q(y | x) models continuous y, not class labels")
-        super().__post_init__()
-        if isinstance(self.critic, str):
-            V.choice(self.critic, "critic", ("gaussian",))
-            if self.y_dim is None:
-                raise ValueError("y_dim: the Gaussian q(y | x) outputs y's width; pass y_dim")
-            self._set("y_dim", V.positive_int(self.y_dim, "y_dim"))
-
-    def build_critic(self) -> nn.Module:
-        if isinstance(self.critic, nn.Module):
-            return self.critic
-        hidden, y_dim = self.hidden, self.y_dim
-        if not isinstance(hidden, tuple) or y_dim is None:  # __post_init__ makes both so
-            raise ValueError(f"hidden, y_dim: a Gaussian q needs widths and y_dim, got {hidden!r}, {y_dim!r}")
-        return seeded(lambda: GaussianConditional(self.x_dim, y_dim, hidden), self.seed)
-
-
 class GaussianQ(BoundEstimator):
     """The machinery of an estimator through a Gaussian q(y | x) trained by maximum likelihood (CLUB,
     DoE): the critic is q, ``objective`` its mean log-likelihood, ``_estimate`` the reported value
     from q's means and log-variances on the data, pooled over all of it."""
 
     accepts = frozenset({"vector", "grid"})
-    config: CLUBSettings
+    fixed: ClassVar[dict[str, Any]] = {"y_classes": None, "n_negatives": 8}  # not settings of a q(y | x)
 
-    Settings = CLUBSettings
-    fixed: ClassVar[Mapping[str, Any]] = {"y_classes": None, "n_negatives": 8}  # not settings of a q(y | x)
+    #: ``"gaussian"`` (:class:`GaussianConditional` of ``x_dim``, ``y_dim`` and ``hidden``) or a module
+    #: ``x -> (mean, log_var)``; ``y_dim`` is needed to build the default.
+    critic_spec: nn.Module | str = setting(default="gaussian", check=critic_choice, alias="critic")
 
-    def __init__(self, *args: Any, **settings: Any) -> None:
-        super().__init__(*args, **settings)
+    def __post_init__(self) -> None:
+        super().__post_init__()
         self._batch_value = torch.zeros(())  # the estimate on the last training batch
+
+    def check_settings(self) -> None:
+        super().check_settings()
+        if isinstance(self.critic_spec, str):
+            V.choice(self.critic_spec, "critic", ("gaussian",))
+            if self.y_dim is None:
+                raise ValueError("y_dim: the Gaussian q(y | x) outputs y's width; pass y_dim")
+            self.y_dim = V.positive_int(self.y_dim, "y_dim")
+
+    def build_critic(self) -> nn.Module:
+        if isinstance(self.critic_spec, nn.Module):
+            return self.critic_spec
+        hidden, y_dim = self.hidden, self.y_dim
+        if not isinstance(hidden, tuple) or y_dim is None:  # check_settings makes both so
+            raise ValueError(f"hidden, y_dim: a Gaussian q needs widths and y_dim, got {hidden!r}, {y_dim!r}")
+        return seeded(lambda: GaussianConditional(self.x_dim, y_dim, hidden), self.seed)
 
     def _q(self, x: Tensor) -> tuple[Tensor, Tensor]:
         mean, log_var = self.scorer(x)

@@ -12,9 +12,7 @@ and the layer's feature map (paper 001, App. A.2).
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -26,7 +24,8 @@ from iblearn.estimators.critics import ConcatCritic, flat, seeded
 from iblearn.estimators.neural import distributed
 from iblearn.estimators.neural.bound import BoundEstimator
 from iblearn.estimators.neural.negatives import all_pair_scores
-from iblearn.estimators.neural.settings import NeuralSettings, Setting
+from iblearn.estimators.neural.settings import eval_batch
+from iblearn.estimators.settings import one_of, setting
 from iblearn.functional.bounds import dv_bound, infonce_bound, js_bound
 
 
@@ -63,21 +62,6 @@ class LocalCritic(nn.Module):
         return self.local_scores(x, y).mean(dim=2)
 
 
-@dataclass(frozen=True, kw_only=True)
-class DIMSettings(NeuralSettings):
-    """:class:`~iblearn.estimators.neural.NeuralSettings` and DIM's ``mode``, ``objective``,
-    ``module_bound`` and ``embed_dim`` (its ``hidden`` is one width, an int)."""
-
-    mode: str = "local"
-    objective: str = "js"
-    module_bound: str = "infonce"
-    embed_dim: int = 64
-
-    @staticmethod
-    def _widths(hidden: Any) -> int:
-        return V.positive_int(hidden, "hidden")
-
-
 class DIM(BoundEstimator):
     """Deep InfoMax estimator between feature maps ``x (N, C, H, W)`` and ``y``: a vector ``(N, D)`` or
     a grid ``(N, C', H', W')``.
@@ -105,53 +89,32 @@ class DIM(BoundEstimator):
     accepts = frozenset({"grid"})
 
     name = "dim"
-    config: DIMSettings
-    mode = Setting[str]()
-    objective_kind = Setting[str]("objective")
-    module_bound = Setting[str]()
-    embed_dim = Setting[int]()
+    keywords: ClassVar[tuple[str, ...] | None] = (
+        "mode",
+        "objective_kind",
+        "module_bound",
+        "embed_dim",
+        "hidden",
+        "lr",
+        "eval_batch_size",
+        "seed",
+        "base",
+    )
+    fixed: ClassVar[dict[str, Any]] = {"average": None}
 
-    def __init__(
-        self,
-        *,
-        mode: str = "local",
-        objective: str = "js",
-        module_bound: str = "infonce",
-        embed_dim: int = 64,
-        hidden: int = 128,
-        lr: float = 5e-4,
-        eval_batch_size: int = 256,
-        seed: int = 0,
-        base: float = math.e,
-    ) -> None:
-        V.choice(mode, "mode", ("local", "global"))
-        V.choice(objective, "objective", ("js", "infonce"))
-        V.choice(module_bound, "module_bound", ("infonce", "critic"))
-        V.positive_int(embed_dim, "embed_dim")  # 0 built layers without outputs
-        V.positive_int(hidden, "hidden")
-        V.seed(seed)
-        critic = seeded(
-            lambda: (
-                LocalCritic(embed_dim, hidden)
-                if mode == "local"
-                else ConcatCritic(None, None, (hidden, hidden))
-            ),
-            seed,
-        )
-        config = DIMSettings(
-            critic=critic,
-            hidden=hidden,
-            lr=lr,
-            eval_batch_size=eval_batch_size,
-            average=None,
-            seed=seed,
-            base=base,
-            mode=mode,
-            objective=objective,
-            module_bound=module_bound,
-            embed_dim=embed_dim,
-        )
-        super().__init__(config=config)
+    mode: str = setting(default="local", check=one_of("local", "global"))
+    objective_kind: str = setting(default="js", check=one_of("js", "infonce"), alias="objective")
+    module_bound: str = setting(default="infonce", check=one_of("infonce", "critic"))
+    embed_dim: int = setting(default=64, check=V.positive_int)  # 0 built layers without outputs
+    hidden: int = setting(default=128, check=V.positive_int)  # one width: the critic's convolutions
+    lr: float = setting(default=5e-4, check=V.positive)
+    eval_batch_size: int = setting(default=256, check=eval_batch)
+
+    def build_critic(self) -> nn.Module:
+        hidden = self.hidden
+        if self.mode == "local":
+            return seeded(lambda: LocalCritic(self.embed_dim, hidden), self.seed)
+        return seeded(lambda: ConcatCritic(None, None, (hidden, hidden)), self.seed)
 
     def _inputs(self, x: Any, y: Any) -> tuple[Tensor, Tensor]:
         xt, yt = super()._inputs(x, y)

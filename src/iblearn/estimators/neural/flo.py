@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -11,7 +10,6 @@ from torch import Tensor, nn
 from iblearn.estimators.critics import DEFAULT_HIDDEN, ConcatCritic, seeded
 from iblearn.estimators.neural.bound import BoundEstimator
 from iblearn.estimators.neural.negatives import scores
-from iblearn.estimators.neural.settings import NeuralSettings
 from iblearn.functional.bounds import flo_bound
 
 
@@ -25,18 +23,6 @@ class FLOCritic(nn.Module):
 
     def forward(self, x: Tensor, y: Tensor) -> Tensor:
         return self.g(x, y)  # type: ignore[no-any-return]
-
-
-@dataclass(frozen=True, kw_only=True)
-class FLOSettings(NeuralSettings):
-    """:class:`NeuralSettings`; the critic it builds is g (as named) with a concat u-network beside it."""
-
-    def build_critic(self) -> nn.Module:
-        g = super().build_critic()
-        hidden = self.hidden if isinstance(self.hidden, tuple) else DEFAULT_HIDDEN
-        # Another seed than g's: a u-network drawn like a concat g would start as its copy.
-        u = seeded(lambda: ConcatCritic(self.x_dim, self.y_dim, hidden), self.seed + 1)
-        return FLOCritic(g, u)
 
 
 class FLO(BoundEstimator):
@@ -67,7 +53,13 @@ class FLO(BoundEstimator):
     name = "flo"
     class_sums = False  # the negatives of a row enter per row, not as one pooled partition term
 
-    Settings = FLOSettings
+    def build_critic(self) -> nn.Module:
+        """g (as named, or the module given) with a concat u-network beside it."""
+        g = super().build_critic()
+        hidden = self.hidden if isinstance(self.hidden, tuple) else DEFAULT_HIDDEN
+        # Another seed than g's: a u-network drawn like a concat g would start as its copy.
+        u = seeded(lambda: ConcatCritic(self.x_dim, self.y_dim, hidden), self.seed + 1)
+        return FLOCritic(g, u)
 
     def _flo(self, x: Tensor, y: Tensor, n_shuffles: int, gen: torch.Generator | None) -> Tensor:
         """The bound on a batch: g's joint scores, its negatives as an (N, K) matrix, u on the joint pairs."""

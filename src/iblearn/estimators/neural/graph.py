@@ -36,8 +36,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -52,7 +52,7 @@ from iblearn.estimators.neural import distributed
 from iblearn.estimators.neural.bound import BoundEstimator
 from iblearn.estimators.neural.inputs import as_input, param_dtype
 from iblearn.estimators.neural.negatives import derangements
-from iblearn.estimators.neural.settings import NeuralSettings, Setting
+from iblearn.estimators.settings import optional, required, setting
 from iblearn.functional.bounds import dv_bound, js_bound, log_mean_exp
 
 Graph = tuple[Tensor, Tensor, Tensor | None]
@@ -102,33 +102,18 @@ class BilinearCritic(nn.Module):
         return (a * self.weight(b)).sum(dim=1)
 
 
-@dataclass(frozen=True, kw_only=True)
-class GraphSettings(NeuralSettings):
-    """:class:`~iblearn.estimators.neural.NeuralSettings` and the graph estimators' own: the width of the
-    node representations h, of the node features the critic takes (GMI; None: not the critic's input),
-    and GMI's weight of the topology term."""
+def weight(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not (
+        isinstance(value, int | float) and math.isfinite(value) and value >= 0
+    ):
+        raise ValueError(f"{name}: must be a finite number >= 0, got {value!r}")
+    return float(value)
 
-    critic: nn.Module | str = "bilinear"
-    rep_dim: int
-    feature_dim: int | None = None
-    tmi_weight: float = 1.0
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        V.positive_int(self.rep_dim, "rep_dim")
-        if self.feature_dim is not None:
-            V.positive_int(self.feature_dim, "feature_dim")
-        weight = self.tmi_weight
-        if not (isinstance(weight, int | float) and math.isfinite(weight) and weight >= 0):
-            raise ValueError(f"tmi_weight: must be a finite number >= 0, got {weight!r}")
-        self._set("tmi_weight", float(weight))
-
-    def build_critic(self) -> nn.Module:
-        """``"bilinear"``: ``h^T W x`` (GMI: h against the node features) or ``h^T W s`` (DGI: h against the
-        graph summary, so ``feature_dim`` is None), drawn from ``seed``; or the module given."""
-        if isinstance(self.critic, nn.Module):
-            return self.critic
-        return seeded(lambda: BilinearCritic(self.rep_dim, self.feature_dim or self.rep_dim), self.seed)
+def encoder_call(value: Any, name: str) -> Callable[[Tensor, Tensor], Tensor]:
+    if not callable(value):
+        raise ValueError(f"{name}: expected a callable encoder(x, edge_index) -> h")
+    return value  # type: ignore[no-any-return]
 
 
 class _GraphEstimator(BoundEstimator):
@@ -136,9 +121,19 @@ class _GraphEstimator(BoundEstimator):
 
     accepts = frozenset({"graph"})
     graph_y = True
-    config: GraphSettings
-    rep_dim = Setting[int]()
-    feature_dim = Setting[int | None]()
+    keywords: ClassVar[tuple[str, ...] | None] = ("rep_dim", "feature_dim", "lr", "seed", "base")
+    fixed: ClassVar[dict[str, Any]] = {"average": None}
+
+    #: The width of the node representations h.
+    rep_dim: int = required(V.positive_int)
+    #: The width of the node features the critic takes (GMI; None: not the critic's input).
+    feature_dim: int | None = setting(default=None, check=optional(V.positive_int))
+    lr: float = setting(default=1e-3, check=V.positive)
+
+    def build_critic(self) -> nn.Module:
+        """``h^T W x`` (GMI: h against the node features) or ``h^T W s`` (DGI: h against the graph
+        summary, so ``feature_dim`` is None), drawn from ``seed``."""
+        return seeded(lambda: BilinearCritic(self.rep_dim, self.feature_dim or self.rep_dim), self.seed)
 
     def _inputs(self, x: Any, y: Any) -> tuple[Tensor, Any]:
         h = V.continuous(as_input(x, "h", param_dtype(self.critic)), "h")
@@ -215,30 +210,23 @@ class GMI(_GraphEstimator):
     """
 
     name = "gmi"
-    tmi_weight = Setting[float]()
+    keywords: ClassVar[tuple[str, ...] | None] = (
+        "rep_dim",
+        "feature_dim",
+        "tmi_weight",
+        "lr",
+        "seed",
+        "base",
+    )
 
-    def __init__(
-        self,
-        rep_dim: int,
-        feature_dim: int,
-        *,
-        tmi_weight: float = 1.0,
-        lr: float = 1e-3,
-        seed: int = 0,
-        base: float = math.e,
-    ) -> None:
-        V.positive_int(feature_dim, "feature_dim")  # GMI's critic takes the node features
-        super().__init__(
-            config=GraphSettings(
-                rep_dim=rep_dim,
-                feature_dim=feature_dim,
-                tmi_weight=tmi_weight,
-                lr=lr,
-                average=None,
-                seed=seed,
-                base=base,
-            )
-        )
+    # GMI's critic takes the node features: a width it needs.
+    feature_dim: int | None = required(V.positive_int)
+    #: Weight (>= 0) of the topology term in the training objective.
+    tmi_weight: float = setting(default=1.0, check=weight)
+
+    if TYPE_CHECKING:  # the positional arguments, for type checkers (the constructor is made at run time)
+
+        def __init__(self, rep_dim: int, feature_dim: int, **settings: Any) -> None: ...
 
     @staticmethod
     def _edges(n: int, edge_index: Tensor) -> tuple[Tensor, Tensor]:
@@ -312,21 +300,15 @@ class DGI(_GraphEstimator):
 
     name = "dgi"
     bound = None
-    encoder: Callable[[Tensor, Tensor], Tensor]
+    keywords: ClassVar[tuple[str, ...] | None] = ("encoder", "rep_dim", "lr", "seed", "base")
 
-    def __init__(
-        self,
-        encoder: Callable[[Tensor, Tensor], Tensor],
-        rep_dim: int,
-        *,
-        lr: float = 1e-3,
-        seed: int = 0,
-        base: float = math.e,
-    ) -> None:
-        if not callable(encoder):
-            raise ValueError("encoder: expected a callable encoder(x, edge_index) -> h")
-        super().__init__(config=GraphSettings(rep_dim=rep_dim, lr=lr, average=None, seed=seed, base=base))
-        object.__setattr__(self, "encoder", encoder)  # not a submodule: trained by its owner
+    encoder: Callable[[Tensor, Tensor], Tensor] = required(encoder_call)
+
+    if TYPE_CHECKING:  # the positional arguments, for type checkers (the constructor is made at run time)
+
+        def __init__(
+            self, encoder: Callable[[Tensor, Tensor], Tensor], rep_dim: int, **settings: Any
+        ) -> None: ...
 
     def fit(self, x: Any, y: Any = None, **options: Any) -> DGI:
         """As :meth:`NeuralEstimator.fit`, with the encoder in eval mode meanwhile."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -14,27 +13,9 @@ from iblearn.estimators.base import MIEstimate
 from iblearn.estimators.neural import distributed
 from iblearn.estimators.neural.bound import BoundEstimator
 from iblearn.estimators.neural.negatives import all_pair_scores
-from iblearn.estimators.neural.settings import NeuralSettings, Setting
+from iblearn.estimators.neural.settings import critic_choice
+from iblearn.estimators.settings import optional, setting
 from iblearn.functional.bounds import infonce_bound, infonce_bound_chunked
-
-
-@dataclass(frozen=True, kw_only=True)
-class InfoNCESettings(NeuralSettings):
-    """:class:`NeuralSettings` and InfoNCE's ``chunk`` (rows of the score matrix at a time; None: all)
-    and ``clip``, the smooth bound ``clip * tanh(score / clip)`` on the critic's scores (None: none)."""
-
-    critic: nn.Module | str = "separable"
-    chunk: int | None = None
-    # Bounded scores: on heavy tails (benchmark-mi's Student-t tasks, raw inputs) the unbounded critic
-    # diverges, and clip 5 costs next to nothing elsewhere (the figures in docs/benchmarks.md).
-    clip: float | None = 5.0
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.chunk is not None:
-            self._set("chunk", V.positive_int(self.chunk, "chunk"))
-        if self.clip is not None:
-            self._set("clip", V.positive(self.clip, "clip"))
 
 
 class InfoNCE(BoundEstimator):
@@ -57,11 +38,13 @@ class InfoNCE(BoundEstimator):
     """
 
     name = "infonce"
-    config: InfoNCESettings
-    chunk = Setting[int | None]()
-    clip = Setting[float | None]()
 
-    Settings = InfoNCESettings
+    critic_spec: nn.Module | str = setting(default="separable", check=critic_choice, alias="critic")
+    #: Rows of the score matrix at a time; None: all.
+    chunk: int | None = setting(default=None, check=optional(V.positive_int))
+    # Bounded scores: on heavy tails (benchmark-mi's Student-t tasks, raw inputs) the unbounded critic
+    # diverges, and clip 5 costs next to nothing elsewhere (the figures in docs/benchmarks.md).
+    clip: float | None = setting(default=5.0, check=optional(V.positive))
 
     def _matrix_bound(self, x: Tensor, y: Tensor) -> Tensor:
         """InfoNCE on one batch, all pairs (chunked when asked). Under ``torch.distributed``, this rank's

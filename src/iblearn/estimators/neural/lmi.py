@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -14,8 +13,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from iblearn import _checks as V
-from iblearn.estimators.critics import Hidden
-from iblearn.estimators.neural.representation import NetworkSettings, RepresentationEstimator, Standardize
+from iblearn.estimators.critics import Hidden, hidden_widths
+from iblearn.estimators.neural.representation import RepresentationEstimator, Standardize
+from iblearn.estimators.neural.settings import critic_choice, unit_rate
+from iblearn.estimators.settings import optional, setting
 from iblearn.functional.knn import ksg_mi, ksg_pmi
 
 
@@ -72,53 +73,18 @@ class CrossAutoencoder(nn.Module):
         return auto, cross
 
 
-@dataclass(frozen=True, kw_only=True)
-class LMISettings(NetworkSettings):
-    """:class:`NeuralSettings` of latent MI, with the paper's code's defaults (its ``lmi.estimate``).
+def weight(value: Any, name: str) -> float:
+    """A loss weight: a finite number >= 0."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
+        raise ValueError(f"{name}: expected a finite weight >= 0, got {value!r}")
+    return float(value)
 
-    Attributes:
-        critic: ``"autoencoder"`` (:class:`CrossAutoencoder` of ``x_dim``, ``y_dim``, ``latent``,
-            ``hidden``), or a module with its ``forward(x, y) -> (z_x, z_y)``, ``losses(x, y) ->
-            (auto, cross)`` and ``calibrate(x, y)``.
-        hidden: encoder widths, reversed for the decoders (the paper's 1024, 512, 256).
-        latent: dimensions of each embedding (the code's ``N_dims``, 8).
-        k: KSG's neighbours on the embeddings (the code's 4).
-        alpha, lam: weights of the self-reconstruction and the cross-prediction errors (1 and 1).
-        dropout: before each layer of the cross-decoders (0.5).
-    """
 
-    critic: nn.Module | str = "autoencoder"
-    hidden: Hidden | int = (1024, 512, 256)
-    latent: int = 8
-    k: int = 4
-    alpha: float = 1.0
-    lam: float = 1.0
-    dropout: float = 0.5
-    lr: float = 1e-4
-    average: float | None = None  # the code keeps the weights of the best validation loss, unaveraged
-
-    continuous_y = "the autoencoder reconstructs continuous y"
-    both_widths = "the autoencoder reconstructs both variables"
-
-    def check(self) -> None:
-        self._set("latent", V.positive_int(self.latent, "latent"))
-        self._set("k", V.positive_int(self.k, "k"))
-        for name in ("alpha", "lam"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
-                raise ValueError(f"{name}: expected a finite weight >= 0, got {value!r}")
-            self._set(name, float(value))
-        if self.alpha == 0 and self.lam == 0:
-            raise ValueError("alpha, lam: both 0 leaves nothing to train the encoders on")
-        if (
-            isinstance(self.dropout, bool)
-            or not isinstance(self.dropout, int | float)
-            or not 0 <= self.dropout < 1
-        ):
-            raise ValueError(f"dropout: expected a rate in [0, 1), got {self.dropout!r}")
-
-    def make_network(self, x_dim: int, y_dim: int, hidden: tuple[int, ...]) -> nn.Module:
-        return CrossAutoencoder(x_dim, y_dim, self.latent, hidden, self.dropout)
+def dropout_rate(value: Any, name: str) -> float:
+    """A dropout rate, in [0, 1)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1:
+        raise ValueError(f"{name}: expected a rate in [0, 1), got {value!r}")
+    return value
 
 
 class LMI(RepresentationEstimator):
@@ -146,7 +112,7 @@ class LMI(RepresentationEstimator):
 
     Args:
         x_dim, y_dim: input widths (flattened), both required with the default network.
-        hidden, latent, k, alpha, lam, dropout: :class:`LMISettings`.
+        hidden, latent, k, alpha, lam, dropout: as the attributes of the same names say.
         lr, eval_batch_size, average, seed, base, validation, patience, eval_every: as for
             :class:`~iblearn.estimators.neural.base.NeuralEstimator` (``lr`` the paper's 1e-4; no
             weight average).
@@ -160,8 +126,35 @@ class LMI(RepresentationEstimator):
     """
 
     name = "lmi"
-    Settings = LMISettings
-    config: LMISettings
+    continuous_y = "the autoencoder reconstructs continuous y"
+    both_widths = "the autoencoder reconstructs both variables"
+
+    #: ``"autoencoder"`` (:class:`CrossAutoencoder` of ``x_dim``, ``y_dim``, ``latent``, ``hidden``), or
+    #: a module with ``forward(x, y) -> (z_x, z_y)``, ``losses(x, y) -> (auto, cross)`` and
+    #: ``calibrate(x, y)``.
+    critic_spec: nn.Module | str = setting(default="autoencoder", check=critic_choice, alias="critic")
+    #: Encoder widths, reversed for the decoders (the paper's 1024, 512, 256).
+    hidden: Hidden | int = setting(default=(1024, 512, 256), check=lambda value, _: hidden_widths(value))
+    #: Dimensions of each embedding (the code's ``N_dims``, 8).
+    latent: int = setting(default=8, check=V.positive_int)
+    #: KSG's neighbours on the embeddings (the code's 4).
+    k: int = setting(default=4, check=V.positive_int)
+    #: Weights of the self-reconstruction and the cross-prediction errors (1 and 1).
+    alpha: float = setting(default=1.0, check=weight)
+    lam: float = setting(default=1.0, check=weight)
+    #: Before each layer of the cross-decoders (0.5).
+    dropout: float = setting(default=0.5, check=dropout_rate)
+    lr: float = setting(default=1e-4, check=V.positive)
+    # The code keeps the weights of the best validation loss, unaveraged.
+    average: float | None = setting(default=None, check=optional(unit_rate))
+
+    def check_settings(self) -> None:
+        super().check_settings()
+        if self.alpha == 0 and self.lam == 0:
+            raise ValueError("alpha, lam: both 0 leaves nothing to train the encoders on")
+
+    def make_network(self, x_dim: int, y_dim: int, hidden: tuple[int, ...]) -> nn.Module:
+        return CrossAutoencoder(x_dim, y_dim, self.latent, hidden, self.dropout)
 
     def objective(self, x: Tensor, y: Tensor) -> Tensor:
         if not self.training:
@@ -175,7 +168,7 @@ class LMI(RepresentationEstimator):
             with torch.random.fork_rng(devices=devices):
                 torch.manual_seed(seed)
                 auto, cross = self.scorer.losses(x, y)  # type: ignore[operator]
-        return -(self.config.alpha * auto + self.config.lam * cross)
+        return -(self.alpha * auto + self.lam * cross)
 
     def embed(self, x: Any, y: Any) -> tuple[Tensor, Tensor]:
         """The embeddings ``(z_x, z_y)`` of the rows of x and y, ``(N, latent)`` each, by the network
@@ -187,9 +180,9 @@ class LMI(RepresentationEstimator):
         return zx, zy
 
     def _estimate(self, x: Tensor, y: Tensor) -> Tensor:
-        return ksg_mi(*self.embed(x, y), self.config.k)
+        return ksg_mi(*self.embed(x, y), self.k)
 
     def pointwise(self, x: Any, y: Any) -> Tensor:
         """KSG's per-sample terms on the embeddings, ``(N,)`` float64 nats (in ``base``), whose mean is
         the estimate (:func:`~iblearn.functional.ksg_pmi`): the paper's pointwise MI values."""
-        return ksg_pmi(*self.embed(x, y), self.config.k) / math.log(self.base)
+        return ksg_pmi(*self.embed(x, y), self.k) / math.log(self.base)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
@@ -13,9 +12,11 @@ import torch
 from torch import Tensor, nn
 
 from iblearn import _checks as V
-from iblearn.estimators.critics import Hidden
+from iblearn.estimators.critics import Hidden, hidden_widths
 from iblearn.estimators.neural import UnreliableEstimateWarning
-from iblearn.estimators.neural.representation import NetworkSettings, RepresentationEstimator, Standardize
+from iblearn.estimators.neural.representation import RepresentationEstimator, Standardize
+from iblearn.estimators.neural.settings import critic_choice, unit_rate
+from iblearn.estimators.settings import one_of, optional, setting
 from iblearn.functional.canonical import (
     canonical_basis,
     canonical_gaussian_log_prob,
@@ -128,37 +129,6 @@ class FlowPair(nn.Module):
         return canonical_gaussian_log_prob(xi, eta, self.rho) + ladj
 
 
-@dataclass(frozen=True, kw_only=True)
-class MIENFSettings(NetworkSettings):
-    """:class:`NeuralSettings` of MIENF.
-
-    Attributes:
-        critic: ``"flows"`` (:class:`FlowPair` of ``x_dim``, ``y_dim``, ``flow``, ``transforms`` and
-            ``hidden``), or a module with ``forward(x, y) -> (xi, eta)``, ``log_prob(x, y)``, ``rho`` and
-            ``calibrate(x, y)``.
-        hidden: widths of each coupling layer's conditioner.
-        flow: ``"nsf"`` (spline couplings) or ``"maf"`` (affine couplings, as RealNVP).
-        transforms: coupling layers per variable.
-    """
-
-    critic: nn.Module | str = "flows"
-    hidden: Hidden | int = (128, 128)
-    flow: str = "nsf"
-    transforms: int = 3
-    lr: float = 5e-4
-    average: float | None = None
-
-    continuous_y = "a flow models continuous y"
-    both_widths = "a flow per variable needs its width"
-
-    def check(self) -> None:
-        V.choice(self.flow, "flow", ("nsf", "maf"))
-        self._set("transforms", V.positive_int(self.transforms, "transforms"))
-
-    def make_network(self, x_dim: int, y_dim: int, hidden: tuple[int, ...]) -> nn.Module:
-        return FlowPair(x_dim, y_dim, self.flow, self.transforms, hidden)
-
-
 class MIENF(RepresentationEstimator):
     """MI through normalizing flows (Butakov et al. 2024, "Mutual information estimation via normalizing
     flows", NeurIPS, arXiv 2403.02187; the base of their "tridiag-N-MIENF"). Neither the paper's text
@@ -182,7 +152,7 @@ class MIENF(RepresentationEstimator):
 
     Args:
         x_dim, y_dim: input widths, both required.
-        hidden, flow, transforms: :class:`MIENFSettings`.
+        hidden, flow, transforms: as the attributes of the same names say.
         lr, eval_batch_size, average, seed, base, validation, patience, eval_every: as for
             :class:`~iblearn.estimators.neural.base.NeuralEstimator`.
 
@@ -196,8 +166,24 @@ class MIENF(RepresentationEstimator):
     """
 
     name = "mienf"
-    Settings = MIENFSettings
-    config: MIENFSettings
+    continuous_y = "a flow models continuous y"
+    both_widths = "a flow per variable needs its width"
+
+    #: ``"flows"`` (:class:`FlowPair` of ``x_dim``, ``y_dim``, ``flow``, ``transforms`` and ``hidden``),
+    #: or a module with ``forward(x, y) -> (xi, eta)``, ``log_prob(x, y)``, ``rho`` and
+    #: ``calibrate(x, y)``.
+    critic_spec: nn.Module | str = setting(default="flows", check=critic_choice, alias="critic")
+    #: Widths of each coupling layer's conditioner.
+    hidden: Hidden | int = setting(default=(128, 128), check=lambda value, _: hidden_widths(value))
+    #: ``"nsf"`` (spline couplings) or ``"maf"`` (affine couplings, as RealNVP).
+    flow: str = setting(default="nsf", check=one_of("nsf", "maf"))
+    #: Coupling layers per variable.
+    transforms: int = setting(default=3, check=V.positive_int)
+    lr: float = setting(default=5e-4, check=V.positive)
+    average: float | None = setting(default=None, check=optional(unit_rate))
+
+    def make_network(self, x_dim: int, y_dim: int, hidden: tuple[int, ...]) -> nn.Module:
+        return FlowPair(x_dim, y_dim, self.flow, self.transforms, hidden)
 
     def objective(self, x: Tensor, y: Tensor) -> Tensor:
         return self.scorer.log_prob(x, y).mean()  # type: ignore[operator]

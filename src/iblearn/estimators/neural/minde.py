@@ -6,13 +6,16 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from iblearn import _checks as V
-from iblearn.estimators.critics import Hidden
-from iblearn.estimators.neural.representation import NetworkSettings, RepresentationEstimator, Standardize
+from iblearn.estimators.critics import Hidden, hidden_widths
+from iblearn.estimators.neural.representation import RepresentationEstimator, Standardize
+from iblearn.estimators.neural.settings import critic_choice, unit_rate
+from iblearn.estimators.settings import optional, setting
 
 #: Diffusion time below which the importance density of t stays flat (the authors' ``t_epsilon``):
 #: q(t) ~ beta(t) / sigma(t)^2 grows as 1/t near 0 and has no finite integral there.
@@ -121,51 +124,11 @@ class ConditionalDenoiser(nn.Module):
         return self.net(torch.cat([x_t, y * c, c, feats], dim=1))  # type: ignore[no-any-return]
 
 
-@dataclass(frozen=True, kw_only=True)
-class MINDESettings(NetworkSettings):
-    """:class:`NeuralSettings` of MINDE, with the authors' code's diffusion.
-
-    Attributes:
-        critic: ``"denoiser"`` (:class:`ConditionalDenoiser` of ``x_dim``, ``y_dim``, ``hidden``), or a
-            module with its ``forward(x_t, y, t, cond) -> eps``, ``standardize(x, y)`` and
-            ``calibrate(x, y)``.
-        hidden: widths of the score network.
-        beta_min, beta_max: the VP SDE's linear noise rate (0.1, 20, the authors').
-        importance: draw t from the importance density ``q`` (the authors' "debias", on by default);
-            False: uniformly on ``[T_EPS, 1]``, weighting by ``r(t)``.
-        p_cond: the share of training rows whose noise is predicted given y (the authors' ``d``, 0.5);
-            the others train the unconditional score.
-        draws: times (with their noise) drawn per row for an estimate; the Monte Carlo error of the
-            integral over t falls as ``1 / sqrt(N draws)``.
-    """
-
-    critic: nn.Module | str = "denoiser"
-    hidden: Hidden | int = (128, 128)
-    beta_min: float = 0.1
-    beta_max: float = 20.0
-    importance: bool = True
-    p_cond: float = 0.5
-    draws: int = 8
-    lr: float = 1e-3  # the authors' Adam rate at 5 dimensions or fewer (2e-3 above)
-    average: float | None = None
-
-    continuous_y = "MINDE-C conditions on continuous y"
-    both_widths = "the score network predicts x's noise given y"
-
-    def check(self) -> None:
-        self._set("beta_min", V.positive(self.beta_min, "beta_min"))
-        self._set("beta_max", V.positive(self.beta_max, "beta_max"))
-        if not self.beta_max > self.beta_min:
-            raise ValueError(f"beta_max: must exceed beta_min ({self.beta_min}), got {self.beta_max}")
-        V.flag(self.importance, "importance")
-        p = self.p_cond
-        if isinstance(p, bool) or not isinstance(p, int | float) or not 0 < p < 1:
-            raise ValueError(f"p_cond: both scores need training rows, so a share in (0, 1); got {p!r}")
-        self._set("p_cond", float(p))
-        self._set("draws", V.positive_int(self.draws, "draws"))
-
-    def make_network(self, x_dim: int, y_dim: int, hidden: tuple[int, ...]) -> nn.Module:
-        return ConditionalDenoiser(x_dim, y_dim, hidden)
+def conditioned_share(value: Any, name: str) -> float:
+    """The share of rows conditioned on y: both scores need training rows, so in (0, 1)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
+        raise ValueError(f"{name}: both scores need training rows, so a share in (0, 1); got {value!r}")
+    return float(value)
 
 
 class MINDE(RepresentationEstimator):
@@ -204,7 +167,7 @@ class MINDE(RepresentationEstimator):
 
     Args:
         x_dim, y_dim: input widths, both required.
-        hidden, beta_min, beta_max, importance, p_cond, draws: :class:`MINDESettings`.
+        hidden, beta_min, beta_max, importance, p_cond, draws: as the attributes of the same names say.
         lr, eval_batch_size, average, seed, base, validation, patience, eval_every: as for
             :class:`~iblearn.estimators.neural.base.NeuralEstimator` (``lr`` the authors' 1e-3 for
             up to 5 dimensions; their runs above that take 2e-3, 100,000 rows, 500 epochs and a weight
@@ -221,17 +184,45 @@ class MINDE(RepresentationEstimator):
     """
 
     name = "minde"
-    Settings = MINDESettings
-    config: MINDESettings
+    continuous_y = "MINDE-C conditions on continuous y"
+    both_widths = "the score network predicts x's noise given y"
+
+    #: ``"denoiser"`` (:class:`ConditionalDenoiser` of ``x_dim``, ``y_dim``, ``hidden``), or a module
+    #: with ``forward(x_t, y, t, cond) -> eps``, ``standardize(x, y)`` and ``calibrate(x, y)``.
+    critic_spec: nn.Module | str = setting(default="denoiser", check=critic_choice, alias="critic")
+    #: Widths of the score network.
+    hidden: Hidden | int = setting(default=(128, 128), check=lambda value, _: hidden_widths(value))
+    #: The VP SDE's linear noise rate (0.1, 20, the authors').
+    beta_min: float = setting(default=0.1, check=V.positive)
+    beta_max: float = setting(default=20.0, check=V.positive)
+    #: Draw t from the importance density ``q`` (the authors' "debias", on by default); False: uniformly
+    #: on ``[T_EPS, 1]``, weighting by ``r(t)``.
+    importance: bool = setting(default=True, check=V.flag)
+    #: The share of training rows whose noise is predicted given y (the authors' ``d``, 0.5); the others
+    #: train the unconditional score.
+    p_cond: float = setting(default=0.5, check=conditioned_share)
+    #: Times (with their noise) drawn per row for an estimate; the Monte Carlo error of the integral
+    #: over t falls as ``1 / sqrt(N draws)``.
+    draws: int = setting(default=8, check=V.positive_int)
+    lr: float = setting(default=1e-3, check=V.positive)  # the authors' at 5 dimensions or fewer (2e-3 above)
+    average: float | None = setting(default=None, check=optional(unit_rate))
+
+    def check_settings(self) -> None:
+        super().check_settings()
+        if not self.beta_max > self.beta_min:
+            raise ValueError(f"beta_max: must exceed beta_min ({self.beta_min}), got {self.beta_max}")
+
+    def make_network(self, x_dim: int, y_dim: int, hidden: tuple[int, ...]) -> nn.Module:
+        return ConditionalDenoiser(x_dim, y_dim, hidden)
 
     @property
     def schedule(self) -> VPSchedule:
-        return VPSchedule(self.config.beta_min, self.config.beta_max)
+        return VPSchedule(self.beta_min, self.beta_max)
 
     def _times(self, n: int, gen: torch.Generator) -> tuple[Tensor, Tensor]:
         """``n`` diffusion times and the weight ``r(t) / q(t)`` of each (float64)."""
         sde = self.schedule
-        if self.config.importance:
+        if self.importance:
             t = sde.sample_t(n, gen)
             return t, torch.full_like(t, sde.normalizer())
         t = T_EPS + (1 - T_EPS) * torch.rand(n, generator=gen, dtype=torch.float64)
@@ -252,9 +243,9 @@ class MINDE(RepresentationEstimator):
         gen = self.trainer.shuffles if self.training else torch.Generator().manual_seed(WATCH_SEED)
         x0, y0 = net.standardize(x, y)  # type: ignore[operator]
         losses = []
-        for _ in range(1 if self.training else self.config.draws):
+        for _ in range(1 if self.training else self.draws):
             t, _ = self._times(len(x0), gen)
-            cond = (torch.rand(len(x0), generator=gen) < self.config.p_cond).to(x0.device)
+            cond = (torch.rand(len(x0), generator=gen) < self.p_cond).to(x0.device)
             x_t, eps = self._noised(x0, t, gen)
             predicted = net(x_t, y0, t.to(x0.device), cond)
             losses.append(((predicted - eps) ** 2).sum(dim=1).mean())
@@ -272,13 +263,13 @@ class MINDE(RepresentationEstimator):
         x0, y0 = net.standardize(x, y)  # type: ignore[operator]
         n, total = len(x0), x0.new_zeros(len(x0))
         on, off = torch.ones(n, device=x0.device), torch.zeros(n, device=x0.device)
-        for _ in range(self.config.draws):
+        for _ in range(self.draws):
             t, weight = self._times(n, gen)
             x_t, _ = self._noised(x0, t, gen)
             td = t.to(x0.device)
             gap = net(x_t, y0, td, on) - net(x_t, y0, td, off)
             total = total + 0.5 * weight.to(x0.dtype).to(x0.device) * (gap**2).sum(dim=1)
-        return total / self.config.draws
+        return total / self.draws
 
     def pointwise(self, x: Tensor, y: Tensor) -> Tensor:
         """Each row's Monte Carlo integrand, ``(N,)`` (in ``base``), whose mean is the estimate (not

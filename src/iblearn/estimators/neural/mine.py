@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
@@ -13,28 +11,9 @@ from torch import Tensor
 from iblearn import _checks as V
 from iblearn.estimators.neural import distributed
 from iblearn.estimators.neural.bound import BoundEstimator
-from iblearn.estimators.neural.settings import NeuralSettings, Setting
+from iblearn.estimators.neural.settings import unit_rate
+from iblearn.estimators.settings import one_of, optional, setting
 from iblearn.functional.bounds import dv_bound, log_mean_exp, nwj_bound
-
-
-@dataclass(frozen=True, kw_only=True)
-class MINESettings(NeuralSettings):
-    """:class:`NeuralSettings` and MINE's own: ``objective`` (``"dv"`` or ``"f"``) and the moving-average
-    ``rate`` of the bias correction, and ``clip``, the bound on the critic's scores (None: unbounded)."""
-
-    objective: str = "dv"
-    rate: float = 0.01
-    # Song & Ermon (2020)'s tau = 5: unbounded, MINE's held-out bound falls far below 0 on heavy tails
-    # as training goes on (the figures in docs/benchmarks.md).
-    clip: float | None = 5.0
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        V.choice(self.objective, "objective", ("dv", "f"))
-        if not 0 < self.rate <= 1:
-            raise ValueError(f"rate: the moving-average rate must lie in (0, 1], got {self.rate!r}")
-        if self.clip is not None:
-            self._set("clip", V.positive(self.clip, "clip"))
 
 
 class MINE(BoundEstimator):
@@ -75,17 +54,17 @@ class MINE(BoundEstimator):
 
     name = "mine"
     class_sums = True
-    config: MINESettings
-    objective_kind = Setting[str]("objective")
-    rate = Setting[float]()
-    clip = Setting[float | None]()
-    log_ema: Tensor
 
-    Settings = MINESettings
+    objective_kind: str = setting(default="dv", check=one_of("dv", "f"), alias="objective")
+    rate: float = setting(default=0.01, check=unit_rate)
+    # Song & Ermon (2020)'s tau = 5: unbounded, MINE's held-out bound falls far below 0 on heavy tails
+    # as training goes on (the figures in docs/benchmarks.md).
+    clip: float | None = setting(default=5.0, check=optional(V.positive))
 
-    def __init__(self, *args: Any, **settings: Any) -> None:
-        super().__init__(*args, **settings)
+    def __post_init__(self) -> None:
+        super().__post_init__()
         self.register_buffer("log_ema", torch.tensor(float("nan"), dtype=torch.float64))
+        self.log_ema: Tensor
         self._batch_dv = torch.zeros(())  # the DV bound of the last training batch (objective)
 
     def _scores(
@@ -135,4 +114,4 @@ class MINEf(MINE):
     Settings as for :class:`MINE`, less ``objective``."""
 
     name = "mine_f"
-    fixed: ClassVar[Mapping[str, Any]] = {"objective": "f"}
+    fixed: ClassVar[dict[str, Any]] = {"objective_kind": "f"}

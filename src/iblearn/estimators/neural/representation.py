@@ -1,14 +1,13 @@
 """The base of the estimators that learn a representation of x and y and read the MI off it (LMI,
-MIENF, MINDE): :class:`RepresentationEstimator`, the settings of its default network
-(:class:`NetworkSettings`), and the input standardization its networks share (:class:`Standardize`).
+MIENF, MINDE): :class:`RepresentationEstimator`, which builds its default network from its settings,
+and the input standardization its networks share (:class:`Standardize`).
 Trained by the same trainer as the bounds (:mod:`.trainer`), it is no bound: no scores, no negatives,
 no pooled estimate.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from collections.abc import Callable
 from typing import Any, ClassVar, cast
 
 import numpy as np
@@ -19,7 +18,6 @@ from iblearn import _checks as V
 from iblearn.estimators.critics import flat, seeded
 from iblearn.estimators.neural.base import NeuralEstimator
 from iblearn.estimators.neural.inputs import refuse_constant
-from iblearn.estimators.neural.settings import NeuralSettings
 
 #: Standardized inputs are clipped to this many standard deviations, as the paper's code does: one
 #: outlying row would otherwise dominate the squared reconstruction error.
@@ -59,7 +57,38 @@ class RepresentationEstimator(NeuralEstimator):
     input standardization from its rows (a DataLoader: left as it is)."""
 
     accepts = frozenset({"vector"})
-    fixed: ClassVar[Mapping[str, Any]] = {"y_classes": None, "n_negatives": 8}
+    fixed: ClassVar[dict[str, Any]] = {"y_classes": None, "n_negatives": 8}
+    #: For the errors: why the network takes continuous y only, and why it needs both widths.
+    continuous_y: ClassVar[str]
+    both_widths: ClassVar[str]
+
+    @classmethod
+    def network(cls) -> str:
+        """The default network's name: ``critic``'s default."""
+        return cast(str, cls.declared["critic_spec"].default)
+
+    def check_settings(self) -> None:
+        super().check_settings()
+        if isinstance(self.critic_spec, str):
+            V.choice(self.critic_spec, "critic", (self.network(),))
+            for dim in ("x_dim", "y_dim"):
+                if getattr(self, dim) is None:
+                    raise ValueError(f"{dim}: {self.both_widths}; pass x_dim and y_dim")
+                setattr(self, dim, V.positive_int(getattr(self, dim), dim))
+
+    def build_critic(self) -> nn.Module:
+        if isinstance(self.critic_spec, nn.Module):
+            return self.critic_spec
+        x_dim, y_dim, hidden = self.x_dim, self.y_dim, self.hidden
+        if x_dim is None or y_dim is None or not isinstance(hidden, tuple):  # check_settings makes them so
+            raise ValueError(
+                f"x_dim, y_dim, hidden: the {self.network()} needs both widths and a sequence of widths"
+            )
+        return seeded(lambda: self.make_network(x_dim, y_dim, hidden), self.seed)
+
+    def make_network(self, x_dim: int, y_dim: int, hidden: tuple[int, ...]) -> nn.Module:
+        """The default network, for inputs of ``x_dim`` and ``y_dim`` columns."""
+        raise NotImplementedError
 
     def _estimate(self, x: Tensor, y: Tensor) -> Tensor:
         raise NotImplementedError
@@ -93,49 +122,3 @@ class RepresentationEstimator(NeuralEstimator):
         xt, yt = self._inputs(x, y)
         with torch.no_grad():
             return self._finite(self._estimate(xt, yt), "estimate", (xt, yt))
-
-
-@dataclass(frozen=True, kw_only=True)
-class NetworkSettings(NeuralSettings):
-    """:class:`NeuralSettings` of a :class:`RepresentationEstimator`, whose network is its ``critic``:
-    the default network, named by ``critic``'s default, is built on ``x_dim``, ``y_dim`` and a sequence
-    of ``hidden`` widths by :meth:`make_network`; y is continuous, so ``y_classes`` is refused. A family
-    checks its own fields in :meth:`check`."""
-
-    #: For the errors: why the network takes continuous y only, and why it needs both widths.
-    continuous_y: ClassVar[str]
-    both_widths: ClassVar[str]
-
-    def __post_init__(self) -> None:
-        if self.y_classes is not None:
-            raise ValueError(f"y_classes: {self.continuous_y}, not class labels")
-        super().__post_init__()
-        self.check()
-        if isinstance(self.critic, str):
-            V.choice(self.critic, "critic", (self.network(),))
-            for dim in ("x_dim", "y_dim"):
-                if getattr(self, dim) is None:
-                    raise ValueError(f"{dim}: {self.both_widths}; pass x_dim and y_dim")
-                self._set(dim, V.positive_int(getattr(self, dim), dim))
-
-    @classmethod
-    def network(cls) -> str:
-        """The default network's name: ``critic``'s default."""
-        return cast(str, next(f.default for f in fields(cls) if f.name == "critic"))
-
-    def check(self) -> None:
-        """Check (and normalize) the family's own fields, after the shared ones."""
-
-    def build_critic(self) -> nn.Module:
-        if isinstance(self.critic, nn.Module):
-            return self.critic
-        x_dim, y_dim, hidden = self.x_dim, self.y_dim, self.hidden
-        if x_dim is None or y_dim is None or not isinstance(hidden, tuple):  # __post_init__ makes them so
-            raise ValueError(
-                f"x_dim, y_dim, hidden: the {self.network()} needs both widths and a sequence of widths"
-            )
-        return seeded(lambda: self.make_network(x_dim, y_dim, hidden), self.seed)
-
-    def make_network(self, x_dim: int, y_dim: int, hidden: tuple[int, ...]) -> nn.Module:
-        """The default network, for inputs of ``x_dim`` and ``y_dim`` columns."""
-        raise NotImplementedError

@@ -3,30 +3,15 @@ bound with the partition term's density ratios clipped."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from torch import Tensor
 
+from iblearn import _checks as V
 from iblearn.estimators.base import Bound
 from iblearn.estimators.neural.bound import BoundEstimator
-from iblearn.estimators.neural.settings import NeuralSettings, Setting
+from iblearn.estimators.settings import setting
 from iblearn.functional.bounds import js_bound, smile_bound
-
-
-@dataclass(frozen=True, kw_only=True)
-class SMILESettings(NeuralSettings):
-    """:class:`NeuralSettings` and SMILE's ``clip`` (tau)."""
-
-    # Song & Ermon (2020) report tau = 1 and 5; 5 is the one their later comparisons (and benchmark-mi,
-    # Czyz et al. 2023) use.
-    clip: float = 5.0
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if isinstance(self.clip, bool) or not isinstance(self.clip, int | float) or not self.clip > 0:
-            raise ValueError(f"clip: expected a positive number (tau), got {self.clip!r}")
-        self._set("clip", float(self.clip))
 
 
 class SMILE(BoundEstimator):
@@ -63,10 +48,10 @@ class SMILE(BoundEstimator):
     name = "smile"
     bound: ClassVar[Bound] = None
     class_sums = False  # js_bound takes softplus of the marginal scores: a log weight is no weight there
-    config: SMILESettings
-    clip = Setting[float]()
 
-    Settings = SMILESettings
+    # Song & Ermon (2020) report tau = 1 and 5; 5 is the one their later comparisons (and benchmark-mi,
+    # Czyz et al. 2023) use.
+    clip: float = setting(default=5.0, check=V.positive)
 
     def objective(self, x: Tensor, y: Tensor) -> Tensor:
         return js_bound(*self._scores(x, y, 1, self.trainer.shuffles))
