@@ -99,6 +99,35 @@ def test_a_toml_config_file_sets_fields_and_set_takes_precedence(tmp_path, monke
     assert (seen[0].linear_n, seen[0].examples_n, seen[0].plane.epochs) == (600, 200, 3)
 
 
+def test_a_run_folders_config_json_reruns_that_run(tmp_path, monkeypatch):
+    """The config.json a run writes (its fields, the experiment's name, its seed and device) is a valid
+    --config: the fields as they were, the seed the run's unless --seed gives another."""
+    import json
+    from dataclasses import asdict
+
+    from iblearn import experiments
+    from iblearn.experiments import ib_theory
+
+    seen = []
+
+    def fake(options):
+        seen.append((options.configure(ib_theory.Config()), options.seed, options.device))
+        return tmp_path
+
+    monkeypatch.setitem(experiments.REPRODUCTIONS, "ib-theory", fake)
+    record = {
+        "experiment": "paper 003",
+        **asdict(ib_theory.Config()),
+        "linear_n": 600,
+        "seed": 7,
+        "device": "cpu",
+    }
+    (tmp_path / "config.json").write_text(json.dumps(record))
+    assert main(["reproduce", "ib-theory", "--config", str(tmp_path / "config.json")]) == 0
+    assert main(["reproduce", "ib-theory", "--config", str(tmp_path / "config.json"), "--seed", "1"]) == 0
+    assert [(c.linear_n, seed, device) for c, seed, device in seen] == [(600, 7, "cpu"), (600, 1, "cpu")]
+
+
 @pytest.mark.parametrize(
     ("text", "suffix", "message"),
     [

@@ -30,15 +30,21 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         raise ValueError(
             f"NAME: unknown reproduction {args.name!r}; known: {', '.join(sorted(REPRODUCTIONS))}"
         )
+    fields = _config_file(args.config) if args.config else {}
+    # A run folder's config.json also records what ran it: the experiment's name (no field), and the
+    # seed and device, which are the run's own unless the command line gives others.
+    recorded = {key: fields.pop(key) for key in ("experiment", "seed", "device") if key in fields}
+    seed = args.seed if args.seed is not None else recorded.get("seed", 0)
+    device = args.device or ("cuda" if str(recorded.get("device", "cpu")).startswith("cuda") else "cpu")
     quiet = torchrun.launched_rank() != 0  # under torchrun rank 0 alone reports
     with progress_bar(None, args.name, disable=quiet) as step:
         options = ReproduceOptions(
             full=args.full,
             out=Path(args.out) if args.out else None,
-            seed=args.seed,
-            device=args.device,
+            seed=seed,
+            device=device,
             resume=args.resume,
-            overrides={**(_config_file(args.config) if args.config else {}), **dict(args.set or [])},
+            overrides={**fields, **dict(args.set or [])},
             progress=step,
             planned=step.planned,
         )
@@ -66,8 +72,15 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     size.add_argument("--quick", dest="full", action="store_false", help="minutes on two CPU cores (default)")
     size.add_argument("--full", dest="full", action="store_true", help="the full reproduction")
     rep.add_argument("--out", default=None, help="run folder (default runs/NAME-quick or runs/NAME-full)")
-    rep.add_argument("--seed", type=int, default=0)
-    rep.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    rep.add_argument(
+        "--seed", type=int, default=None, help="default 0, or the seed a run's config.json records"
+    )
+    rep.add_argument(
+        "--device",
+        choices=["cpu", "cuda"],
+        default=None,
+        help="default cpu, or the device a run's config.json records",
+    )
     rep.add_argument("--resume", action="store_true", help="continue a killed run from its records")
     rep.add_argument(
         "--set",
@@ -79,6 +92,7 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     rep.add_argument(
         "--config",
         metavar="FILE",
-        help="a .json or .toml file of config fields to change, as --set does (--set wins)",
+        help="a .json or .toml file of config fields to change, as --set does (--set wins); a run "
+        "folder's config.json reruns that run",
     )
     rep.set_defaults(func=cmd_reproduce, full=False)
