@@ -112,8 +112,9 @@ class Configured:
 
     #: Settings the class sets itself or has no use for, with their values: not among its keywords.
     fixed: ClassVar[dict[str, Any]] = {}
-    #: The settings the class takes (attribute names), where not all it declares and inherits; None: all.
-    keywords: ClassVar[tuple[str, ...] | None] = None
+    #: The settings the class takes (attribute names, space-separated, in the constructor's order), where
+    #: not all it declares and inherits; None: all.
+    keywords: ClassVar[str | None] = None
     #: Every declared setting of the class and its bases, by attribute name, in the constructor's order.
     declared: ClassVar[dict[str, Setting[Any]]] = {}
     #: The settings as one frozen dataclass (``est.config``).
@@ -127,7 +128,7 @@ class Configured:
         # As a dataclass orders its __init__: positional settings first, each group in declaration
         # order, the bases' before the class's; ``base`` (the logarithm's, every estimator's) last.
         # The order of ``keywords`` where the class names the settings it takes.
-        taken = list(found) if cls.keywords is None else list(cls.keywords)
+        taken = list(found) if cls.keywords is None else cls.keywords.split()
         order = sorted(taken, key=lambda n: (found[n].kw_only, n == "base"))
         cls.declared = {n: found[n] for n in order if n not in cls.fixed}
         cls.fixed = {**{n: s.default for n, s in found.items() if n not in taken}, **cls.fixed}

@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -102,18 +102,8 @@ class AAMINE(MINE):
     """
 
     name = "aamine"
-    keywords: ClassVar[tuple[str, ...] | None] = (
-        "subnet",
-        "noise_std",
-        "architecture_aware",
-        "hidden",
-        "rate",
-        "lr",
-        "n_negatives",
-        "eval_batch_size",
-        "average",
-        "seed",
-        "base",
+    keywords = (
+        "subnet noise_std architecture_aware hidden rate lr n_negatives eval_batch_size average seed base"
     )
 
     subnet: nn.Module = required(module)

@@ -89,17 +89,7 @@ class DIM(BoundEstimator):
     accepts = frozenset({"grid"})
 
     name = "dim"
-    keywords: ClassVar[tuple[str, ...] | None] = (
-        "mode",
-        "objective_kind",
-        "module_bound",
-        "embed_dim",
-        "hidden",
-        "lr",
-        "eval_batch_size",
-        "seed",
-        "base",
-    )
+    keywords = "mode objective_kind module_bound embed_dim hidden lr eval_batch_size seed base"
     fixed: ClassVar[dict[str, Any]] = {"average": None}
 
     mode: str = setting(default="local", check=one_of("local", "global"))

@@ -121,7 +121,7 @@ class _GraphEstimator(BoundEstimator):
 
     accepts = frozenset({"graph"})
     graph_y = True
-    keywords: ClassVar[tuple[str, ...] | None] = ("rep_dim", "feature_dim", "lr", "seed", "base")
+    keywords = "rep_dim feature_dim lr seed base"
     fixed: ClassVar[dict[str, Any]] = {"average": None}
 
     #: The width of the node representations h.
@@ -210,14 +210,7 @@ class GMI(_GraphEstimator):
     """
 
     name = "gmi"
-    keywords: ClassVar[tuple[str, ...] | None] = (
-        "rep_dim",
-        "feature_dim",
-        "tmi_weight",
-        "lr",
-        "seed",
-        "base",
-    )
+    keywords = "rep_dim feature_dim tmi_weight lr seed base"
 
     # GMI's critic takes the node features: a width it needs.
     feature_dim: int | None = required(V.positive_int)
@@ -300,7 +293,7 @@ class DGI(_GraphEstimator):
 
     name = "dgi"
     bound = None
-    keywords: ClassVar[tuple[str, ...] | None] = ("encoder", "rep_dim", "lr", "seed", "base")
+    keywords = "encoder rep_dim lr seed base"
 
     encoder: Callable[[Tensor, Tensor], Tensor] = required(encoder_call)
 
