@@ -51,6 +51,20 @@ class BoundEstimator(NeuralEstimator):
         """The reported bound from joint and marginal scores pooled over the data."""
         raise NotImplementedError
 
+    @staticmethod
+    def _every_rank(marginal: Tensor) -> Tensor:
+        """The marginal scores of every rank under ``torch.distributed`` (else these): a partition term
+        ``log E_Q[exp T]`` is then the one over all rows, the same on every rank (:mod:`.distributed`)."""
+        return distributed.gather(marginal, "marginal")
+
+    @staticmethod
+    def _columns(x: Tensor, y: Tensor) -> Tensor:
+        """The y that x's rows are scored against by an all-pairs bound: y itself, or under
+        ``torch.distributed`` every rank's y, this rank's first (its positives stay on the diagonal)."""
+        if not distributed.active():
+            return y
+        return distributed.gather(y, "y").roll(-distributed.share(len(x), x.device)[0], 0)
+
     def _batch_bound(self, loss: Tensor) -> Tensor | None:
         """The bound on the batch that a training loss stands for: minus the loss, where the critic is
         trained on the bound itself (MINE's loss is a gradient surrogate, and says otherwise)."""

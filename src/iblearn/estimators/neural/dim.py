@@ -21,7 +21,6 @@ from torch import Tensor, nn
 from iblearn import _checks as V
 from iblearn.estimators.base import MIEstimate
 from iblearn.estimators.critics import ConcatCritic, flat, seeded
-from iblearn.estimators.neural import distributed
 from iblearn.estimators.neural.bound import BoundEstimator
 from iblearn.estimators.neural.negatives import all_pair_scores
 from iblearn.estimators.neural.settings import eval_batch
@@ -116,14 +115,6 @@ class DIM(BoundEstimator):
             )
         return xt, yt
 
-    @staticmethod
-    def _columns(x: Tensor, y: Tensor) -> Tensor:
-        """The y that x's rows are scored against: y itself, or under ``torch.distributed`` every rank's
-        y, this rank's first (its positives stay on the diagonal; :mod:`.distributed`)."""
-        if not distributed.active():
-            return y
-        return distributed.gather(y, "y").roll(-distributed.share(len(x), x.device)[0], 0)
-
     def _local(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """All scores ``(N, M, L)``, the positives ``(N, L)`` and the negatives ``(N (M - 1), L)``, for
         M columns (N, or every rank's under ``torch.distributed``)."""
@@ -169,7 +160,7 @@ class DIM(BoundEstimator):
 
     def _pooled(self, joint: Tensor, marginal: Tensor) -> Tensor:
         # Global mode: DV of the JS-trained critic (iblearn.estimators.JS), log E_Q over every rank.
-        return dv_bound(joint, distributed.gather(marginal, "marginal"))
+        return dv_bound(joint, self._every_rank(marginal))
 
     def _reports_dv(self) -> bool:
         return self.mode == "global" and self.objective_kind == "js"

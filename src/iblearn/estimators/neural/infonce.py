@@ -10,7 +10,6 @@ from torch import Tensor, nn
 
 from iblearn import _checks as V
 from iblearn.estimators.base import MIEstimate
-from iblearn.estimators.neural import distributed
 from iblearn.estimators.neural.bound import BoundEstimator
 from iblearn.estimators.neural.negatives import all_pair_scores
 from iblearn.estimators.neural.settings import critic_choice
@@ -50,11 +49,8 @@ class InfoNCE(BoundEstimator):
         """InfoNCE on one batch, all pairs (chunked when asked). Under ``torch.distributed``, this rank's
         rows against the columns of every rank (its own first, so the positives stay on the diagonal):
         the mean over its rows of the terms one process sums over all rows (:mod:`.distributed`)."""
-        ceiling = 0.0  # log of the columns over log of the rows, which the chunked form adds
-        if distributed.active():
-            offset, _ = distributed.share(len(x), x.device)
-            y = distributed.gather(y, "y").roll(-offset, 0)
-            ceiling = math.log(len(y)) - math.log(len(x))
+        y = self._columns(x, y)
+        ceiling = math.log(len(y)) - math.log(len(x))  # the columns' log over the rows', for the chunked form
 
         def rows(idx: Tensor) -> Tensor:
             return self._pairs(x[idx.to(x.device)], y)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from iblearn.estimators.neural import distributed
 from iblearn.estimators.neural.bound import BoundEstimator
 from iblearn.functional.bounds import dv_bound, js_bound
 
@@ -27,4 +26,4 @@ class JS(BoundEstimator):
         return js_bound(*self._scores(x, y, 1, self.trainer.shuffles))
 
     def _pooled(self, joint: Tensor, marginal: Tensor) -> Tensor:
-        return dv_bound(joint, distributed.gather(marginal, "marginal"))  # log E_Q over every rank
+        return dv_bound(joint, self._every_rank(marginal))  # log E_Q over every rank

@@ -9,7 +9,6 @@ import torch
 from torch import Tensor
 
 from iblearn import _checks as V
-from iblearn.estimators.neural import distributed
 from iblearn.estimators.neural.bound import BoundEstimator
 from iblearn.estimators.neural.settings import unit_rate
 from iblearn.estimators.settings import one_of, optional, setting
@@ -81,7 +80,7 @@ class MINE(BoundEstimator):
             return nwj_bound(joint, marginal)
         # Under torch.distributed over every rank's marginal scores: the same denominator, and moving
         # average, on every rank.
-        lme = log_mean_exp(distributed.gather(marginal, "marginal"))
+        lme = log_mean_exp(self._every_rank(marginal))
         with torch.no_grad():
             batch = lme.detach().double()
             if torch.isnan(self.log_ema):
@@ -106,7 +105,7 @@ class MINE(BoundEstimator):
         return result
 
     def _pooled(self, joint: Tensor, marginal: Tensor) -> Tensor:
-        return dv_bound(joint, distributed.gather(marginal, "marginal"))
+        return dv_bound(joint, self._every_rank(marginal))
 
 
 class MINEf(MINE):
