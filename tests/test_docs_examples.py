@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from iblearn.estimators.neural import BoundEstimator, RepresentationEstimator
+from iblearn.estimators import BoundEstimator, RepresentationEstimator
 
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "guide" / "extending.md"
 BLOCKS = re.findall(r"```python\n(.*?)```", PAGE.read_text(encoding="utf-8"), flags=re.S)

@@ -10,12 +10,14 @@ from iblearn.estimators.neural import (
     MINE,
     NWJ,
     SMILE,
+    BoundEstimator,
     CriticDivergedError,
     DoE,
     InfoNCE,
     MINEf,
     NeuralEstimator,
     NeuralSettings,
+    RepresentationEstimator,
 )
 from iblearn.estimators.neural.aamine import AAMINE, ArchitectureAwareCritic
 from iblearn.estimators.neural.dim import DIM
@@ -26,6 +28,7 @@ from iblearn.estimators.neural.minde import MINDE
 from iblearn.estimators.nonparametric import KSG, Binning, GaussianMI, MixedKSG, RenyiMI
 from iblearn.estimators.registry import REGISTRY, get_estimator, register
 from iblearn.estimators.reliability import UnreliableEstimateWarning
+from iblearn.estimators.settings import setting
 from iblearn.estimators.split import estimate_mi
 
 __all__ = [
@@ -46,6 +49,7 @@ __all__ = [
     "SMILE",
     "ArchitectureAwareCritic",
     "Binning",
+    "BoundEstimator",
     "ConcatCritic",
     "Conditional",
     "CriticDivergedError",
@@ -59,6 +63,7 @@ __all__ = [
     "NeuralEstimator",
     "NeuralSettings",
     "RenyiMI",
+    "RepresentationEstimator",
     "SeparableCritic",
     "TrainableEstimator",
     "UnreliableEstimateWarning",
@@ -67,4 +72,5 @@ __all__ = [
     "estimate_mi",
     "get_estimator",
     "register",
+    "setting",
 ]
