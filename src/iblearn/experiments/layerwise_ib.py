@@ -43,8 +43,8 @@ from iblearn.models.mole import Sequential, layerwise_mlp, small_convnet
 from iblearn.records import RunFolder
 from iblearn.training import CrossEntropy, NoisyIB, Objective, Standardize, train_greedy
 
-# The config, the table and the figures live beside this module; their names are re-exported here,
-# where callers found them before the split.
+# The reproduction's names, its config, table and figures included (they live beside this module), are
+# importable from here, its one address.
 __all__ = [
     "METHODS",
     "PAPER",

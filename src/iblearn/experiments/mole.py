@@ -34,8 +34,8 @@ from iblearn.models import mole as nets
 from iblearn.records import RunFolder, markdown_table
 from iblearn.training import CrossEntropy, InfoMax, Objective, Standardize, train_greedy
 
-# The config and the tasks live beside this module; their names are re-exported here, where callers
-# found them before the split.
+# The reproduction's names, its config and tasks included (they live beside this module), are importable
+# from here, its one address.
 __all__ = [
     "ESTIMATORS",
     "PAPER",

@@ -70,8 +70,8 @@ from iblearn.experiments.proximal_step import (
 from iblearn.models.proximal import binary_mlp, conv_classifier, denoising_vae, psnr
 from iblearn.records import RunFolder
 
-# The config, its tables and figure, and the training step live beside this module; their names are
-# re-exported here, where callers found them before the split.
+# The reproduction's names, its config, tables, figure and training step included (they live beside this
+# module), are importable from here, its one address.
 __all__ = [
     "ABLATION",
     "BINARY_ALPHA",
