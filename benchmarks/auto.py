@@ -310,8 +310,9 @@ def main(argv: list[str] | None = None) -> None:
         "repeats": args.repeats,
         "threads": 1,
         "timing": "time.thread_time, best of repeats, auto and alone interleaved",
-        "samples": "benchmark-mi and high-dimensional: benchmark-mi 0.1.3's draws of N = 10,000 a seed "
-        "(bmi_suite.py draw, high_dim_mi.py --draw), the first N rows; iblearn's tasks: drawn at each N",
+        "samples": "benchmark-mi's tasks: its 0.1.3's draws of N = 10,000 a seed (bmi_suite.py draw, "
+        "high_dim_mi.py --draw), the first N rows; iblearn's tasks (the high_mi Gaussians too): drawn "
+        "at each N",
     }
     record = {"settings": settings, "provenance": environment(), "rows": rows}
     (args.out / "results.json").write_text(json.dumps(record, indent=1) + "\n")
