@@ -125,9 +125,8 @@ class Configured:
         found: dict[str, Setting[Any]] = {}
         for klass in reversed(cls.__mro__):
             found.update((n, v) for n, v in vars(klass).items() if isinstance(v, Setting))
-        # As a dataclass orders its __init__: positional settings first, each group in declaration
-        # order, the bases' before the class's; ``base`` (the logarithm's, every estimator's) last.
-        # The order of ``keywords`` where the class names the settings it takes.
+        # As a dataclass orders its __init__: positional settings first, each group in declaration order
+        # (the bases' before the class's, or that of ``keywords``); ``base``, every estimator's, last.
         taken = list(found) if cls.keywords is None else cls.keywords.split()
         order = sorted(taken, key=lambda n: (found[n].kw_only, n == "base"))
         cls.declared = {n: found[n] for n in order if n not in cls.fixed}
@@ -138,7 +137,14 @@ class Configured:
             for s in cls.declared.values()
         ]
         cls.__signature__ = inspect.Signature([*params, P("config", P.KEYWORD_ONLY, default=None)])  # type: ignore[attr-defined]
-        fields = [(s.keyword, Any, dataclasses.field(default=s.default)) for s in cls.declared.values()]
+        fields = [
+            (
+                s.keyword,
+                Any,
+                dataclasses.field() if s.default is P.empty else dataclasses.field(default=s.default),
+            )
+            for s in cls.declared.values()
+        ]
         name = f"{cls.__name__}Settings"
         cls.Settings = dataclasses.make_dataclass(name, fields, frozen=True, kw_only=True)
         cls.Settings.__module__ = cls.__module__
@@ -169,7 +175,7 @@ class Configured:
         """Constructor keyword arguments that rebuild an equivalent estimator, for records and configs:
         ``type(est)(**est.settings())``. A network handed to the constructor (a user's critic, AA-MINE's
         sub-network, DGI's encoder) is not a setting and cannot be rebuilt from a record: pass it again."""
-        return {k: v for k, v in self._given().items() if not isinstance(v, nn.Module)}
+        return {k: v for k, v in self._given().items() if not (isinstance(v, nn.Module) or callable(v))}
 
     def _given(self) -> dict[str, Any]:
         return {s.keyword: getattr(self, n) for n, s in type(self).declared.items()}
