@@ -9,8 +9,15 @@ import warnings
 import pytest
 import torch
 
-from iblearn.data.synthetic import bivariate_normal, categorical_uniform, dense_gaussian, student_t
-from iblearn.estimators.auto import auto_estimate
+from iblearn.data.synthetic import (
+    bivariate_normal,
+    categorical_uniform,
+    dense_gaussian,
+    high_mi,
+    sparse_gaussian,
+    student_t,
+)
+from iblearn.estimators.auto import auto_estimate, gaussian_stderr
 from iblearn.estimators.autocheck import Check, interval, run_checks
 from iblearn.estimators.reliability import UnreliableEstimateWarning
 
@@ -51,7 +58,14 @@ def test_a_gaussian_is_estimated_reliably_with_an_interval_around_the_truth():
     low, high = result.interval
     assert result.reliable and result.caveat is None
     assert low <= task.mutual_information <= high and low <= float(result) <= high
-    assert set(result.checks) == {"independence", "invariance", "additivity", "half data", "ceiling"}
+    assert set(result.checks) == {
+        "independence",
+        "invariance",
+        "additivity",
+        "half data",
+        "ceiling",
+        "agreement",
+    }
     assert all(c.passed for c in result.checks.values())
     assert result.estimator == "gaussian" and result.stderr is not None
 
@@ -203,3 +217,60 @@ def test_auto_runs_knn_once_per_estimate_it_needs(monkeypatch, task, runs):
     monkeypatch.setattr(ibf, "ksg_mi", lambda *a, **kw: calls.append(1) or ksg_mi(*a, **kw))
     x, y = task.sample(1000, seed=0)
     assert quiet(x, y).chosen == "ksg" and len(calls) == runs
+
+
+def test_the_gaussian_standard_error_is_the_spread_of_its_estimate_over_draws():
+    from iblearn.functional import gaussian_mi
+
+    task = sparse_gaussian(3)  # two pairs, 1.02 nats
+    values, errors = [], []
+    for seed in range(40):
+        x, y = (t.double() for t in task.sample(1000, seed=seed))
+        values.append(float(gaussian_mi(x, y, bias_correction=True)))
+        errors.append(gaussian_stderr(x, y))
+    spread = torch.tensor(values).std().item()  # 0.032 on these draws
+    assert 0.75 < sum(errors) / len(errors) / spread < 1.33
+    # Independent variables: the null's share of sum r^2 is taken off, and nothing is left.
+    x, y = torch.randn(2000, 5, dtype=torch.float64), torch.randn(2000, 5, dtype=torch.float64)
+    assert gaussian_stderr(x, y) < 0.01
+
+
+def test_the_gaussians_interval_is_at_least_its_sampling_error():
+    # Four halves read a standard error of 0.0065 on this draw (interval 0.956 - 0.982); the estimate's
+    # own is 0.018.
+    x, y = high_mi(1.0, 100).sample(5000, seed=2)
+    result = quiet(x, y, seed=2)
+    low, high = result.interval
+    assert result.chosen == "gaussian" and result.stderr > 0.015
+    assert low <= 1.0 <= high  # covers the truth
+    assert 0.9 < low and high < 1.1  # and is no wider than the error allows
+
+
+def _spiral(t):
+    """The first two columns rotated by an angle growing with the row's norm (invertible)."""
+    angle = t.norm(dim=1)
+    out = t.clone()
+    out[:, 0], out[:, 1] = (
+        angle.cos() * t[:, 0] - angle.sin() * t[:, 1],
+        angle.sin() * t[:, 0] + angle.cos() * t[:, 1],
+    )
+    return out
+
+
+def test_ksg_above_the_gaussian_on_scores_that_look_gaussian_fails_agreement():
+    # Two pairs through the normal CDF and a spiral: the scores look jointly Gaussian, the Gaussian
+    # reads 0.82 of 1.02 nats, KSG 0.92.
+    x, y = (_spiral(torch.special.ndtr(t.double())) for t in sparse_gaussian(3).sample(10000, seed=0))
+    result = quiet(x, y)
+    assert result.features["mardia"] < 0.03
+    assert not result.checks["agreement"].passed and not result.reliable
+    assert result.chosen == "ksg" and abs(float(result) / 1.0217 - 1) < 0.1
+
+
+def test_ksg_below_the_gaussian_on_scores_that_look_gaussian_is_its_bias():
+    # A Gaussian 5 x 5: KSG reads 0.70 of 1.02 nats, the Gaussian 1.03.
+    x, y = sparse_gaussian(5).sample(2000, seed=0)
+    result = quiet(x, y)
+    figures = result.checks["agreement"].figures
+    assert figures["ksg"] < 0.8 * figures["gaussian"]
+    assert result.checks["agreement"].passed and result.reliable and result.chosen == "gaussian"
