@@ -28,7 +28,16 @@ RANK = {
     "cli": 6,
 }
 # Usable by every layer, so they import none of the layers themselves (and not each other upward).
-SHARED = {"records", "_provenance", "_checks", "_threads", "_plotting", "_modes", "_lightning"}
+SHARED = {
+    "records",
+    "_provenance",
+    "_checks",
+    "_threads",
+    "_plotting",
+    "_modes",
+    "_lightning",
+    "_reproductions",
+}
 
 
 def _top(module: str) -> str | None:

@@ -7,20 +7,13 @@ from pathlib import Path
 
 from rich.markdown import Markdown
 
+from iblearn import _reproductions
 from iblearn.cli.console import Subparsers, out, progress_bar
 from iblearn.cli.inputs import _config_file, _option
 
-# The reproductions by name, for `reproduce --help` without importing them (and torch); a test keeps this
-# equal to iblearn.experiments.REPRODUCTIONS.
-REPRODUCTION_NAMES = {
-    "estimators": "MI estimators against closed-form truth (no paper)",
-    "aamine-noise": "paper 002, Fig. 1: AA-MINE against MINE on a noisy random MLP",
-    "proximal": "paper 000: ProximalSplit, Fig. 3 and the image and VAE tables",
-    "mi-lr": "paper 004: the LR range test and MIDecayLR against Adam, RMSprop, LARS",
-    "mole": "paper 001, Table 1: MOLE's module-wise training against backpropagation",
-    "layerwise-ib": "paper 002, Table 1 and Fig. 3: layer-wise IB training",
-    "ib-theory": "paper 003: the IB functional of deterministic nets, information planes",
-}
+#: The reproductions by name and what each reproduces, for ``reproduce --help`` (read from the one table,
+#: :mod:`iblearn._reproductions`, which imports nothing).
+REPRODUCTION_NAMES = {name: about for name, (_, about) in _reproductions.REPRODUCTIONS.items()}
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:

@@ -10,20 +10,17 @@ the tests run; ``--full`` is the real thing.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from pathlib import Path
 
-from iblearn.experiments import aamine_noise, estimators, ib_theory, layerwise_ib, mi_lr, mole, proximal
+from iblearn import _reproductions
 from iblearn.experiments.common import ReproduceOptions
 
+#: Each reproduction's ``run``, by the name the command line takes (the table: :mod:`iblearn._reproductions`).
 REPRODUCTIONS: dict[str, Callable[..., Path]] = {
-    "estimators": estimators.run,
-    "aamine-noise": aamine_noise.run,
-    "proximal": proximal.run,
-    "mi-lr": mi_lr.run,
-    "mole": mole.run,
-    "layerwise-ib": layerwise_ib.run,
-    "ib-theory": ib_theory.run,
+    name: importlib.import_module(f"{__name__}.{module}").run
+    for name, (module, _) in _reproductions.REPRODUCTIONS.items()
 }
 
 __all__ = ["REPRODUCTIONS", "ReproduceOptions"]
