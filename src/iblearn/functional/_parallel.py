@@ -17,6 +17,7 @@ the data and settings, so a run killed after hours resumes with the batches it h
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import itertools
@@ -94,15 +95,19 @@ def iter_batches(
             joblib.delayed(_in_job)(fn, b, os.getpid()) for b in batches
         )
     )
-    while True:
-        # Jobs of the sequential and threading backends run in this process, whose threads share
-        # torch's setting (one thread setting it changes it for the others), so only the caller sets
-        # it, while it waits for a result; between results its own code has its threads back.
-        with one_thread():
-            value = next(results, _END)
-        if value is _END:
-            return
-        yield value
+    # Jobs that run in this process share torch's setting with the caller (one thread setting it
+    # changes it for the others), so only the caller sets it. Jobs in turn run while it waits for a
+    # result: one thread then, its own code has its threads back between results. Jobs on threads
+    # run ahead, between results too: one thread until the last result (the caller's code between
+    # results included).
+    on_threads = bool(getattr(joblib.parallel.get_active_backend()[0], "uses_threads", False))
+    with one_thread() if on_threads else contextlib.nullcontext():
+        while True:
+            with one_thread():
+                value = next(results, _END)
+            if value is _END:
+                return
+            yield value
 
 
 def map_batches(
