@@ -100,7 +100,8 @@ def iter_batches(
     # result: one thread then, its own code has its threads back between results. Jobs on threads
     # run ahead, between results too: one thread until the last result (the caller's code between
     # results included).
-    on_threads = bool(getattr(joblib.parallel.get_active_backend()[0], "uses_threads", False))
+    threads = bool(getattr(joblib.parallel.get_active_backend()[0], "uses_threads", False))
+    on_threads = threads and joblib.effective_n_jobs(jobs) > 1
     with one_thread() if on_threads else contextlib.nullcontext():
         while True:
             with one_thread():
