@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import time
 
 import joblib
 import numpy as np
@@ -166,6 +167,27 @@ def test_the_caller_keeps_its_threads_between_batches_and_after_an_early_exit():
             assert torch.get_num_threads() == 2  # not held across the yield
             assert next(batches) == 1
         del batches  # left unfinished
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(1)
+
+
+def _threads_after_a_while() -> int:
+    time.sleep(0.02)
+    return torch.get_num_threads()
+
+
+def test_jobs_on_threads_run_on_one_thread_also_while_the_caller_is_between_results():
+    """Jobs on threads run ahead of the caller: one that starts while the caller's own code runs between
+    two results must still find torch on one thread (they share the setting)."""
+    torch.set_num_threads(2)
+    try:
+        with joblib.parallel_backend("threading"):
+            seen = []
+            for value in _parallel.iter_batches(_threads_after_a_while, [()] * 8, 2):
+                seen.append(value)
+                time.sleep(0.05)  # the caller's own work, while the next jobs run
+        assert seen == [1] * 8
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(1)

@@ -95,11 +95,11 @@ def iter_batches(
             joblib.delayed(_in_job)(fn, b, os.getpid()) for b in batches
         )
     )
-    # Jobs that run in this process share torch's setting with the caller (one thread setting it
-    # changes it for the others), so only the caller sets it. Jobs in turn run while it waits for a
-    # result: one thread then, its own code has its threads back between results. Jobs on threads
-    # run ahead, between results too: one thread until the last result (the caller's code between
-    # results included).
+    # Jobs that run in this process take torch's thread count from the caller: a new thread takes the
+    # count set last, at its first use of torch, and keeps it. So only the caller sets it. Jobs in turn
+    # run while it waits for a result: one thread then, and its own code has its threads back between
+    # results. Jobs on threads start ahead, between results too: one thread until the last result (the
+    # caller's code between results included).
     threads = bool(getattr(joblib.parallel.get_active_backend()[0], "uses_threads", False))
     on_threads = threads and joblib.effective_n_jobs(jobs) > 1
     with one_thread() if on_threads else contextlib.nullcontext():
