@@ -26,6 +26,8 @@ from typing import Any, ClassVar, Generic, TypeVar, cast, dataclass_transform, o
 
 from torch import nn
 
+from iblearn import _checks as V
+
 T = TypeVar("T")
 Check = Callable[[Any, str], Any]
 
@@ -80,8 +82,6 @@ def required(check: Check, *, kw_only: bool = False) -> Any:
 
 def one_of(*options: Any) -> Check:
     """A check: the value must be one of ``options`` (compared by equality, booleans by identity)."""
-    from iblearn import _checks as V
-
     return lambda value, name: V.choice(value, name, options)
 
 

@@ -25,11 +25,12 @@ from torch import Tensor, nn
 from iblearn import _checks as V
 from iblearn._modes import evaluating
 from iblearn.estimators.base import MIEstimate
-from iblearn.estimators.critics import DEFAULT_HIDDEN, ConcatCritic, Hidden, flat, hidden_widths, mlp, seeded
+from iblearn.estimators.critics import DEFAULT_HIDDEN, ConcatCritic, Hidden, flat, mlp, seeded
 from iblearn.estimators.neural import distributed
 from iblearn.estimators.neural.fitting import passes
 from iblearn.estimators.neural.inputs import as_input, param_dtype
 from iblearn.estimators.neural.mine import MINE
+from iblearn.estimators.neural.settings import widths
 from iblearn.estimators.settings import required, setting
 
 
@@ -109,7 +110,7 @@ class AAMINE(MINE):
     subnet: nn.Module = required(module)
     noise_std: float = required(noise)
     architecture_aware: bool = setting(default=True, check=V.flag)
-    hidden: Hidden | int = setting(default=DEFAULT_HIDDEN, check=lambda value, _: hidden_widths(value))
+    hidden: Hidden | int = setting(default=DEFAULT_HIDDEN, check=widths)
     lr: float = setting(default=5e-4, check=V.positive)
 
     if TYPE_CHECKING:  # the positional arguments, for type checkers (the constructor is made at run time)

@@ -27,7 +27,7 @@ from torch import Tensor, nn
 
 from iblearn import _checks as V
 from iblearn.estimators.base import Estimator, MIEstimate
-from iblearn.estimators.critics import Hidden, hidden_widths, make_critic, seeded
+from iblearn.estimators.critics import Hidden, make_critic, seeded
 from iblearn.estimators.neural import distributed, fitting
 from iblearn.estimators.neural.averaging import averaged_copy
 from iblearn.estimators.neural.inputs import (
@@ -45,6 +45,7 @@ from iblearn.estimators.neural.settings import (
     eval_batch,
     unit_rate,
     validation_share,
+    widths,
 )
 from iblearn.estimators.neural.trainer import History, Trainer, older_checkpoint, refreeze
 from iblearn.estimators.reliability import (
@@ -126,14 +127,14 @@ class NeuralEstimator(Estimator):
     x_dim: int | None = setting(default=None, kw_only=False)
     y_dim: int | None = setting(default=None, kw_only=False)
     critic_spec: nn.Module | str = setting(default="concat", check=critic_choice, alias="critic")
-    hidden: Hidden | int = setting(default=HIDDEN, check=lambda value, _: hidden_widths(value))
+    hidden: Hidden | int = setting(default=HIDDEN, check=widths)
     y_classes: int | None = setting(default=None, check=optional(V.positive_int))
     lr: float = setting(default=LR, check=V.positive)
     n_negatives: int = setting(default=8, check=V.positive_int)
     eval_batch_size: int = setting(default=1024, check=eval_batch)
     average: float | None = setting(default=0.01, check=optional(unit_rate))
     seed: int = setting(default=0, check=V.seed)
-    validation: float = setting(default=0.2, check=lambda value, _: validation_share(value))
+    validation: float = setting(default=0.2, check=validation_share)
     patience: int = setting(default=4, check=V.positive_int)
     eval_every: int = setting(default=250, check=V.positive_int)
 

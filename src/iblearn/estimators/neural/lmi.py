@@ -13,9 +13,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from iblearn import _checks as V
-from iblearn.estimators.critics import Hidden, hidden_widths
+from iblearn.estimators.critics import Hidden
 from iblearn.estimators.neural.representation import RepresentationEstimator, Standardize
-from iblearn.estimators.neural.settings import critic_choice, unit_rate
+from iblearn.estimators.neural.settings import critic_choice, unit_rate, widths
 from iblearn.estimators.settings import optional, setting
 from iblearn.functional.knn import ksg_mi, ksg_pmi
 
@@ -134,7 +134,7 @@ class LMI(RepresentationEstimator):
     #: ``calibrate(x, y)``.
     critic_spec: nn.Module | str = setting(default="autoencoder", check=critic_choice, alias="critic")
     #: Encoder widths, reversed for the decoders (the paper's 1024, 512, 256).
-    hidden: Hidden | int = setting(default=(1024, 512, 256), check=lambda value, _: hidden_widths(value))
+    hidden: Hidden | int = setting(default=(1024, 512, 256), check=widths)
     #: Dimensions of each embedding (the code's ``N_dims``, 8).
     latent: int = setting(default=8, check=V.positive_int)
     #: KSG's neighbours on the embeddings (the code's 4).

@@ -12,10 +12,10 @@ import torch
 from torch import Tensor, nn
 
 from iblearn import _checks as V
-from iblearn.estimators.critics import Hidden, hidden_widths
+from iblearn.estimators.critics import Hidden
 from iblearn.estimators.neural import UnreliableEstimateWarning
 from iblearn.estimators.neural.representation import RepresentationEstimator, Standardize
-from iblearn.estimators.neural.settings import critic_choice, unit_rate
+from iblearn.estimators.neural.settings import critic_choice, unit_rate, widths
 from iblearn.estimators.settings import one_of, optional, setting
 from iblearn.functional.canonical import (
     canonical_basis,
@@ -174,7 +174,7 @@ class MIENF(RepresentationEstimator):
     #: ``calibrate(x, y)``.
     critic_spec: nn.Module | str = setting(default="flows", check=critic_choice, alias="critic")
     #: Widths of each coupling layer's conditioner.
-    hidden: Hidden | int = setting(default=(128, 128), check=lambda value, _: hidden_widths(value))
+    hidden: Hidden | int = setting(default=(128, 128), check=widths)
     #: ``"nsf"`` (spline couplings) or ``"maf"`` (affine couplings, as RealNVP).
     flow: str = setting(default="nsf", check=one_of("nsf", "maf"))
     #: Coupling layers per variable.

@@ -12,9 +12,9 @@ import torch
 from torch import Tensor, nn
 
 from iblearn import _checks as V
-from iblearn.estimators.critics import Hidden, hidden_widths
+from iblearn.estimators.critics import Hidden
 from iblearn.estimators.neural.representation import RepresentationEstimator, Standardize
-from iblearn.estimators.neural.settings import critic_choice, unit_rate
+from iblearn.estimators.neural.settings import critic_choice, unit_rate, widths
 from iblearn.estimators.settings import optional, setting
 
 #: Diffusion time below which the importance density of t stays flat (the authors' ``t_epsilon``):
@@ -191,7 +191,7 @@ class MINDE(RepresentationEstimator):
     #: with ``forward(x_t, y, t, cond) -> eps``, ``standardize(x, y)`` and ``calibrate(x, y)``.
     critic_spec: nn.Module | str = setting(default="denoiser", check=critic_choice, alias="critic")
     #: Widths of the score network.
-    hidden: Hidden | int = setting(default=(128, 128), check=lambda value, _: hidden_widths(value))
+    hidden: Hidden | int = setting(default=(128, 128), check=widths)
     #: The VP SDE's linear noise rate (0.1, 20, the authors').
     beta_min: float = setting(default=0.1, check=V.positive)
     beta_max: float = setting(default=20.0, check=V.positive)

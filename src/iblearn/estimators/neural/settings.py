@@ -9,6 +9,7 @@ from typing import Any
 from torch import nn
 
 from iblearn import _checks as V
+from iblearn.estimators.critics import Hidden, hidden_widths
 
 #: The default critic's hidden widths and Adam learning rate of the neural estimators, chosen by
 #: measurement on benchmark-mi's tasks (``benchmarks/neural_bmi.py``; the figures in
@@ -40,8 +41,13 @@ def eval_batch(value: Any, name: str) -> int:
     return int(value)
 
 
-def validation_share(value: Any) -> float:
+def validation_share(value: Any, name: str = "validation") -> float:
     """``value`` checked as the share of rows held out for validation: a number in [0, 1)."""
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1:
-        raise ValueError(f"validation: the share of rows held out must lie in [0, 1), got {value!r}")
+        raise ValueError(f"{name}: the share of rows held out must lie in [0, 1), got {value!r}")
     return float(value)
+
+
+def widths(value: Any, name: str) -> Hidden:
+    """A critic's hidden widths: a sequence of positive integers (:func:`.critics.hidden_widths`)."""
+    return hidden_widths(value)
