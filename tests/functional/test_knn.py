@@ -583,3 +583,20 @@ def test_a_constant_column_is_found_whatever_its_value(value):
         mixed_ksg_mi(c, torch.arange(200) % 2)
     with pytest.raises(ValueError, match="x: has a constant column"):
         kl_entropy(torch.cat([x, c], dim=1))
+
+
+def test_the_gpu_max_norm_blocks_give_torch_cdists_bits():
+    # chebyshev's broadcast path (taken on a GPU) against torch.cdist, in blocks narrower than a row and
+    # with a batch dimension, as the permutation nulls call it.
+    from iblearn.functional import _neighbors
+
+    g = torch.Generator().manual_seed(0)
+    a, b = (
+        torch.randn(2, 7, 5, generator=g, dtype=torch.float64),
+        torch.randn(2, 300, 5, generator=g, dtype=torch.float64),
+    )
+    want = torch.cdist(a, b, p=float("inf"))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_neighbors, "CHUNK_BYTES", 7 * 5 * 8 * 2 * 64)  # 64 columns a block
+        got = _neighbors._chebyshev_blocks(a, b)
+    assert torch.equal(got, want)

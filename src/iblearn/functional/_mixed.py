@@ -36,7 +36,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from iblearn.functional._neighbors import CHUNK_BYTES, HAVE_KERNEL, Metric, _cdist
+from iblearn.functional._neighbors import CHUNK_BYTES, HAVE_KERNEL, Metric, _cdist, chebyshev
 
 if HAVE_KERNEL:
     from iblearn.functional import _maxnorm
@@ -129,7 +129,7 @@ class _Filter:
             sure, maybe = (na - t_r + m_r) / 2, (na - t_r - m_r) / 2
             shift, c_sure, c_maybe = na / 2, (m_c - t_c) / 2, (-m_c - t_c) / 2
         else:
-            value = -torch.cdist(low[rows], low[later:], p=float("inf"))
+            value = -chebyshev(low[rows], low[later:])
             sure, maybe, shift = m_r - r, -r - m_r, torch.zeros_like(r)
             c_sure, c_maybe = m_c - rc, -rc - m_c
         f = [t.to(low.dtype) for t in (sure, maybe, shift, c_sure, c_maybe)]

@@ -28,6 +28,7 @@ from torch import Tensor
 from iblearn import _checks as V
 from iblearn.functional._neighbors import (
     Backend,
+    chebyshev,
     count_within,
     knn_max_tree_dim,
     kth_neighbour,
@@ -189,9 +190,9 @@ def _cmi_counts_brute(x: Tensor, y: Tensor, z: Tensor, k: int) -> tuple[Tensor, 
     come from the same numbers, so the k-th neighbour falls on the intended side of every strict test."""
     nxz, nyz, nz = [], [], []
     for rows in row_chunks(x.shape[0], 6, x.device):
-        dz = torch.cdist(z[rows], z, p=float("inf"))
-        dxz = torch.maximum(torch.cdist(x[rows], x, p=float("inf")), dz)
-        dy = torch.cdist(y[rows], y, p=float("inf"))
+        dz = chebyshev(z[rows], z)
+        dxz = torch.maximum(chebyshev(x[rows], x), dz)
+        dy = chebyshev(y[rows], y)
         joint = torch.maximum(dxz, dy)
         joint[torch.arange(len(rows)), rows] = -1.0  # self first
         eps = torch.topk(joint, k + 1, dim=1, largest=False).values[:, k, None]

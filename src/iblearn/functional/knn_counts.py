@@ -14,7 +14,7 @@ import torch
 from scipy.special import digamma
 from torch import Tensor
 
-from iblearn.functional._neighbors import CHUNK_BYTES, count_within, kth_neighbour, smallest
+from iblearn.functional._neighbors import CHUNK_BYTES, chebyshev, count_within, kth_neighbour, smallest
 
 
 def _digamma(t: Tensor) -> Tensor:
@@ -70,8 +70,8 @@ def ksg_counts_brute(x: Tensor, y: Tensor, k: int, variant: int) -> tuple[Tensor
     in hundreds of dimensions the max-norm distances are nearly all the work)."""
     nx, ny = [], []
     for rows in row_chunks(x.shape[0], 4, x.device):
-        dx = torch.cdist(x[rows], x, p=float("inf"))
-        dy = torch.cdist(y[rows], y, p=float("inf"))
+        dx = chebyshev(x[rows], x)
+        dy = chebyshev(y[rows], y)
         cx, cy = ksg_chunk_counts(dx, dy, rows, k, variant)
         nx.append(cx)
         ny.append(cy)

@@ -35,7 +35,7 @@ import torch
 from torch import Tensor
 
 from iblearn import _checks as V
-from iblearn.functional._neighbors import Backend, knn_max_tree_dim, pick_backend
+from iblearn.functional._neighbors import Backend, chebyshev, knn_max_tree_dim, pick_backend
 from iblearn.functional._parallel import Progress, check_n_jobs, map_batches, store_for, used_by
 from iblearn.functional.knn import Ties, prepare_samples
 from iblearn.functional.knn_counts import (
@@ -311,7 +311,7 @@ def _shared_brute_mi(prepared: list[Tensor], pairs: list[tuple[int, int]], k: in
     sums = torch.zeros(len(pairs), dtype=torch.float64, device=device)
     # The blocks of every variable used, plus a pair's joint distances and comparison masks.
     for rows in row_chunks(n, len(used) + 3, device):
-        dist = {i: torch.cdist(prepared[i][rows], prepared[i], p=float("inf")) for i in used}
+        dist = {i: chebyshev(prepared[i][rows], prepared[i]) for i in used}
         for p, (a, b) in enumerate(pairs):
             sums[p] += ksg_count_terms(*ksg_chunk_counts(dist[a], dist[b], rows, k, variant), variant).sum()
         del dist  # before the next chunk's blocks are computed
