@@ -26,3 +26,13 @@ def _seed() -> None:
 
 def gen(seed: int = 0) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``gpu`` run where torch sees a CUDA device (``make gpu-check``) and skip elsewhere."""
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA device (make gpu-check runs these on one)")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
