@@ -281,3 +281,17 @@ def test_arrays_in_data_files_are_rebuilt_exactly():
     with pytest.raises(pickle.UnpicklingError, match="holds 63 bytes"):
         plain = (3, "<", None, None, None, -1, -1, 0)
         _unpickle_bytes(_array_pickle(plain, "f8", b"\0" * 63))
+
+
+def test_a_graph_batch_renumbers_on_the_data_sets_device():
+    """The renumbering tensors live where the data set's do: under another default device (a GPU's data
+    beside the CPU's factories, meta here) the batch is the same."""
+    from iblearn.data.graphs import GraphDataset
+
+    ring = torch.tensor([[0, 1, 2, 3, 4, 5], [1, 2, 0, 4, 5, 3]])  # two triangles, graphs 0 and 1
+    data = GraphDataset(torch.eye(6), ring, torch.tensor([0, 0, 0, 1, 1, 1]), torch.tensor([1, 0]), "two")
+    expected, labels = data.batch(torch.tensor([1]))
+    with torch.device("meta"):
+        found, found_labels = data.batch(torch.tensor([1], device="cpu"))
+    assert all(torch.equal(a, b) for a, b in zip(found, expected, strict=True))
+    assert torch.equal(found_labels, labels) and expected.edge_index.tolist() == [[0, 1, 2], [1, 2, 0]]

@@ -62,6 +62,19 @@ def test_the_critic_copies_the_subnet_and_can_resync():
     assert torch.equal(est.critic.copy[0].weight, net[0].weight)
 
 
+def test_the_subnet_follows_the_estimator_to_a_dtype_as_to_a_device():
+    """``est.to(device)`` must carry the sub-network it runs on x (``double()`` stands in for a device
+    here: a float32 sub-network fails on float64 rows as a CPU one does on a GPU's), though the subnet
+    stays the caller's: not a child, not in the state dict."""
+    net = nn.Sequential(nn.Linear(3, 2), nn.Tanh())
+    est = AAMINE(net, 0.1, hidden=(8,), seed=1).double()
+    assert all(p.dtype == torch.float64 for p in net.parameters())
+    assert not any(k.startswith("subnet") for k in est.state_dict())
+    x = torch.randn(64, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    est.fit(x, steps=2, batch_size=32)
+    assert est(x).value.dtype == torch.float64
+
+
 def test_noisy_representation_carries_gradients_to_the_subnet():
     net = nn.Sequential(nn.Linear(3, 2))
     est = AAMINE(net, 0.1, hidden=(8,))

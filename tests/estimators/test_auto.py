@@ -274,3 +274,22 @@ def test_ksg_below_the_gaussian_on_scores_that_look_gaussian_is_its_bias():
     figures = result.checks["agreement"].figures
     assert figures["ksg"] < 0.8 * figures["gaussian"]
     assert result.checks["agreement"].passed and result.reliable and result.chosen == "gaussian"
+
+
+def test_the_random_rotation_of_the_checks_follows_the_datas_device():
+    """The rotation is drawn on the CPU generator (the same seed mixes alike everywhere) and moved to the
+    data: on another device (meta here, a GPU in use) the product must not mix devices."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils._pytree import tree_leaves
+
+    from iblearn.estimators.auto import _rotate
+
+    class OneDevice(TorchDispatchMode):  # meta tensors mix with the CPU's silently: refuse it here
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            found = {a.device for a in tree_leaves((args, kwargs)) if isinstance(a, torch.Tensor) and a.ndim}
+            assert len(found) <= 1, f"{func} mixes {found}"
+            return func(*args, **(kwargs or {}))
+
+    t = torch.randn(20, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    with OneDevice():
+        assert _rotate(t.to("meta"), torch.Generator().manual_seed(1), False).device.type == "meta"

@@ -106,6 +106,22 @@ def test_dgi_trains_with_negatives_from_its_encoder():
     assert math.isfinite(float(est(h.detach(), (x, edges, batch))))
 
 
+def test_the_dgi_encoder_follows_the_estimator_to_a_dtype_as_to_a_device():
+    """``est.to(device)`` must carry the encoder that makes the negatives (``double()`` stands in for a
+    device: a float32 encoder fails on float64 features as a CPU one does on a GPU's), though the
+    encoder stays the caller's: not a child, not in the state dict, its mode its own."""
+    g = torch.Generator().manual_seed(3)
+    x, edges = torch.randn(50, 8, generator=g, dtype=torch.float64), ring(50)
+    enc = Encoder()
+    est = DGI(enc, 16, lr=1e-2).double()
+    assert all(p.dtype == torch.float64 for p in enc.parameters())
+    assert not any(k.startswith("encoder") for k in est.state_dict())
+    assert "encoder" not in dict(est.named_children())
+    h = enc(x, edges).detach()
+    est.fit(h, (x, edges), steps=2)
+    assert math.isfinite(float(est(h, (x, edges)))) and enc.training
+
+
 class NormedEncoder(Encoder):
     """With BatchNorm: its running statistics show whether a call ran it in train mode."""
 

@@ -7,6 +7,7 @@ import math
 
 import pytest
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from iblearn import functional as ibf
 from iblearn.data.synthetic import bivariate_normal, categorical_uniform, dense_gaussian
@@ -258,3 +259,36 @@ _Y_NAN[7] = float("nan")
 def test_settings_and_inputs_are_checked_and_named(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+class _DefaultDraws(TorchDispatchMode):
+    """Records the random ops that draw from torch's default generator (no ``generator`` given)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: set[str] = set()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        for i, arg in enumerate(func._schema.arguments):
+            given = kwargs.get("generator", args[i] if i < len(args) else None)
+            if arg.name == "generator" and given is None:
+                self.found.add(str(func))
+        return func(*args, **kwargs)
+
+
+@pytest.mark.parametrize("name", sorted(n for n in REBUILD if REGISTRY[n].trainable))
+def test_a_training_step_draws_nothing_from_torchs_default_generators(name):
+    """A training step's randomness (negatives, noise, times, dropout) comes from the estimator's own CPU
+    generators, so a seed gives the same steps on any device: a GPU's generator draws other numbers
+    than the CPU's, and the global ones are the caller's."""
+    make, data = REBUILD[name]
+    est = make()
+    if data is None:  # graphs
+        x = torch.randn(10, 2)
+        h = torch.randn(10, 4) if name == "gmi" else _ENCODER(x, None).detach()
+        data = (h, (x, _ring(10)))
+    est.train_step(*data)  # lazy layers draw their (seeded) weights at the first call
+    with _DefaultDraws() as seen:
+        est.train_step(*data)
+    assert not seen.found

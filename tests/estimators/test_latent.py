@@ -173,3 +173,19 @@ def test_mienf_without_zuko_names_the_extra(monkeypatch):
 def test_bad_input_is_named(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_lmis_dropout_masks_drawn_on_the_host_are_torchs_cpu_masks():
+    """The cross-decoders' masks come from a CPU generator (the same on any device), drawn as torch's
+    CPU dropout draws them: on the CPU, training is what ``nn.Dropout`` under that seed gave."""
+    from torch import nn
+
+    from iblearn.estimators.neural.lmi import HostDropout, host_masks
+
+    x = torch.randn(6, 4, generator=torch.Generator().manual_seed(0))
+    layers = nn.Sequential(HostDropout(0.5, 4), nn.Linear(4, 3), HostDropout(0.5, 3))
+    with host_masks(layers, 6, torch.Generator().manual_seed(3), x):
+        ours = layers(x)
+    torch.manual_seed(3)
+    plain = nn.Sequential(nn.Dropout(0.5), layers[1], nn.Dropout(0.5))
+    assert torch.equal(ours, plain(x)) and layers[0].mask is None

@@ -153,6 +153,16 @@ def test_uniform_times_estimate_the_same_integral(fitted, data):
     assert float(uniform(x[2000:], y[2000:])) == pytest.approx(float(fitted(x[2000:], y[2000:])), abs=0.1)
 
 
+def test_a_training_step_after_fit_draws_afresh_from_the_estimators_generator(data):
+    """``fit`` leaves the estimator in eval mode; a ``train_step`` after it still trains: one draw a row
+    from the estimator's generator, not the fixed draws that ``fit`` watches held-out rows with."""
+    x, y = data
+    est = MINDE(2, 2, hidden=(8,), eval_every=5, seed=1).fit(x[:200], y[:200], steps=5, batch_size=64)
+    state = est.trainer.shuffles.get_state()
+    est.train_step(x[:64], y[:64])
+    assert not torch.equal(est.trainer.shuffles.get_state(), state)
+
+
 def test_state_dict_and_settings_round_trip(data):
     x, y = data
     est = _minde(seed=3).fit(x[:600].double(), y[:600].double(), steps=20, batch_size=64)

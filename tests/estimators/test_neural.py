@@ -414,6 +414,22 @@ def test_seed_fixes_lazily_built_critics(make, args):
     assert torch.equal(torch.get_rng_state(), state)  # the global RNG is left as it was
 
 
+def test_lazy_critics_materialize_under_a_fork_rng_that_parses_its_device_type(monkeypatch):
+    """torch before 2.13 parses ``fork_rng``'s device type whatever the devices (its default "cuda";
+    None raised TypeError): every lazy critic names one, and draws the weights it drew before."""
+    real = torch.random.fork_rng
+
+    def older_fork_rng(devices=None, enabled=True, device_type="cuda"):
+        torch.device(device_type)  # what torch 2.11 does first
+        return real(devices, enabled, device_type=device_type)
+
+    made = AAMINE(SUBNET, 0.1, hidden=(8,), seed=4)
+    x = torch.randn(16, 1, generator=torch.Generator().manual_seed(0))
+    expected = float(made(x))
+    monkeypatch.setattr(torch.random, "fork_rng", older_fork_rng)
+    assert float(AAMINE(SUBNET, 0.1, hidden=(8,), seed=4)(x)) == expected
+
+
 def test_a_diverged_critic_raises_from_every_output(data):
     x, y, _, _ = data
 

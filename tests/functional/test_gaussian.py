@@ -109,6 +109,19 @@ def test_deterministic_relation_is_infinite_and_canonical_correlations_are_sorte
     assert rho.shape == (1,) and 0 <= float(rho[0]) <= 1
 
 
+def test_the_canonical_basis_builds_its_tensors_on_the_datas_device():
+    """Under another default device (as a GPU's data would be beside the CPU's factories), a tensor made
+    without ``device=`` lands elsewhere than the data and the arithmetic refuses to mix them."""
+    from iblearn.functional.canonical import canonical_basis
+
+    x = torch.randn(50, 2, generator=gen(), dtype=torch.float64)
+    y = x + torch.randn(50, 2, generator=gen(1), dtype=torch.float64)
+    expected = canonical_basis(x, y)
+    with torch.device("meta"):
+        found = canonical_basis(x, y)
+    assert all(torch.equal(a, b) for a, b in zip(found, expected, strict=True))
+
+
 def test_the_moment_matched_gaussian_is_not_a_lower_bound():
     # X = B + n1, Y = B + n2 for a fair coin B = +-1: X -> B -> Y, so I(X; Y) <= H(B) = log 2, while the
     # correlation of 0.99 gives the moment-matched Gaussian about 2 nats.

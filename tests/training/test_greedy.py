@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from iblearn.data.graphs import GraphBatch
 from iblearn.models.mole import MessagePassing, NodeLinear, Readout, Sequential
@@ -277,3 +278,44 @@ def test_a_tampered_greedy_checkpoint_is_refused_and_no_row_changes(tmp_path, ch
     with pytest.raises(ValueError, match=rf"greedy-checkpoint\.pt: {message}"):
         train_greedy(mlp(), objectives(), batches_of(x, y), epochs=2, run=RunFolder(tmp_path, resume=True))
     assert RunFolder(tmp_path).metrics() == rows
+
+
+class _HostTraffic(TorchDispatchMode):
+    """Counts what copies to the host on a GPU: scalar reads (``float()``, ``bool()``, ``.item()``),
+    and the ops whose result size the host must learn (``nonzero``, an index by a boolean mask)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = self.sizes = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        name = str(func.overloadpacket)
+        self.reads += name == "aten._local_scalar_dense"
+        masks = args[1] if name == "aten.index" else []
+        self.sizes += name in ("aten.nonzero", "aten.masked_select") or any(
+            isinstance(i, torch.Tensor) and i.dtype == torch.bool for i in masks
+        )
+        return func(*args, **(kwargs or {}))
+
+
+def test_a_greedy_step_reads_few_numbers_and_copies_nothing_else_to_the_host(monkeypatch):
+    """On a GPU each read of a number is a copy and a wait. A step of the matrix-based I(T; Y) reads
+    its recorded MI and, of its inputs, their finiteness, whether they are one point, and the kernel
+    width's median (4); cross-entropy its loss and accuracy (2). Nothing else goes to the host but the
+    joint entropy's class sizes (one ``tolist`` a step): no ``.cpu()``, ``.numpy()``, ``nonzero``."""
+    copies = []
+
+    def counted(method):
+        real = getattr(torch.Tensor, method)
+        return lambda t, *args, **kw: copies.append(method) or real(t, *args, **kw)
+
+    for method in ("cpu", "numpy", "tolist"):
+        monkeypatch.setattr(torch.Tensor, method, counted(method))
+    x, y = data(200)
+    torch.manual_seed(0)
+    modules = [nn.Sequential(nn.Linear(10, 16), nn.ReLU()), nn.Linear(16, 2)]
+    objectives = [InfoMax("label", "renyi"), CrossEntropy()]
+    sgd = lambda p: torch.optim.SGD(p, lr=0.1)  # noqa: E731  (Adam reads its step counts)
+    with _HostTraffic() as seen:
+        train_greedy(modules, objectives, batches_of(x, y, 50), optimizer=sgd)
+    assert seen.reads == 4 * (4 + 2) and seen.sizes == 0 and copies == ["tolist"] * 4

@@ -244,11 +244,12 @@ class GraphDataset:
         """The given graphs as one batch (renumbered 0..B-1), and their labels."""
         keep = torch.isin(self.node_graph, graphs)
         nodes = keep.nonzero()[:, 0]
-        new_id = torch.full((len(self.x),), -1, dtype=torch.long)
-        new_id[nodes] = torch.arange(len(nodes))
+        device = self.node_graph.device  # the renumberings are indexed by the data set's tensors
+        new_id = torch.full((len(self.x),), -1, dtype=torch.long, device=device)
+        new_id[nodes] = torch.arange(len(nodes), device=device)
         edges = self.edge_index[:, keep[self.edge_index[0]]]
-        graph_id = torch.full((int(self.node_graph.max()) + 1,), -1, dtype=torch.long)
-        graph_id[graphs] = torch.arange(len(graphs))
+        graph_id = torch.full((int(self.node_graph.max()) + 1,), -1, dtype=torch.long, device=device)
+        graph_id[graphs] = torch.arange(len(graphs), device=device)
         return (GraphBatch(self.x[nodes], new_id[edges], graph_id[self.node_graph[nodes]]), self.y[graphs])
 
     def batches(

@@ -129,7 +129,8 @@ def _whiten(t: Tensor) -> Tensor:
 def _rotate(t: Tensor, gen: torch.Generator, scores: bool = True) -> Tensor:
     """``t``'s columns mixed by a random rotation, then (``scores``) each put to its normal scores."""
     d = t.shape[1]
-    q = torch.linalg.qr(torch.randn(d, d, generator=gen, dtype=torch.float64)).Q
+    # Drawn on the generator's CPU, so that a seed mixes alike on any device.
+    q = torch.linalg.qr(torch.randn(d, d, generator=gen, dtype=torch.float64)).Q.to(t.device)
     if d == 1:
         return t
     return copula_normal(t.double() @ q) if scores else t.double() @ q

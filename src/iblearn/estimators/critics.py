@@ -14,6 +14,7 @@ Inputs are flattened to ``(N, -1)``: images and feature maps can go to the defau
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any, cast
@@ -156,11 +157,21 @@ def _materialize(layer: nn.Module, args: tuple[Any, ...], *, seed: int) -> None:
     if not (isinstance(layer, LazyModuleMixin) and layer.has_uninitialized_params()):
         return  # materialized already (or loaded from a state_dict)
     device = args[0].device
-    # manual_seed seeds the accelerator's RNG too: fork the one the weights are drawn on.
+    # manual_seed seeds the accelerator's RNG too: fork the one the weights are drawn on. A device type
+    # is always named: torch before 2.13 parses it whatever the devices (None raised TypeError); with no
+    # devices listed, only the CPU's generator is forked.
     devices = [] if device.type in ("cpu", "meta") else [device]
-    with torch.random.fork_rng(devices=devices, device_type=device.type if devices else None):
+    with torch.random.fork_rng(devices=devices, device_type=device.type if devices else "cpu"):
         torch.manual_seed(seed)
+        if not devices:
+            layer.initialize_parameters(*args)
+            return
+        # Drawn on the CPU, whose generator gives these numbers on any device (an accelerator's draws
+        # others from the same seed), then copied in: a seed means the same critic everywhere.
+        twin = copy.deepcopy(layer).cpu()
+        twin.initialize_parameters(*(a.cpu() if isinstance(a, Tensor) else a for a in args))
         layer.initialize_parameters(*args)
+        layer.load_state_dict(twin.state_dict())
 
 
 def make_critic(kind: str, x_dim: int | None, y_dim: int | None, hidden: Hidden) -> nn.Module:

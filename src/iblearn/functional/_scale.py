@@ -10,7 +10,6 @@ the largest value); constancy is decided by comparing the values themselves.
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import Tensor
 
@@ -21,8 +20,13 @@ def power_of_two_scale(t: Tensor, dim: int | None = None) -> Tensor:
     t = t.detach()
     top = t.abs().amax() if dim is None else t.abs().amax(dim=dim)
     _, exponent = torch.frexp(top.to(torch.float64))
-    # numpy's ldexp is exact down to 2^-1074, where a power computed by pow or exp2 need not be.
-    scale = torch.from_numpy(np.asarray(np.ldexp(1.0, exponent.cpu().numpy() - 1))).to(t.device)
+    power = exponent.to(torch.int64) - 1  # 2^power <= top < 2^(power + 1)
+    # 2^power written as float64 bits, on t's device (no copy to the host and back): exact down to
+    # 2^-1074, where a power computed by pow or exp2 need not be. Normal: the biased exponent alone;
+    # subnormal (below 2^-1022): one mantissa bit.
+    normal = (power + 1023).clamp(0, 2046) << 52
+    subnormal = torch.ones_like(power) << (power + 1074).clamp(0, 51)
+    scale = torch.where(power >= -1022, normal, subnormal).view(torch.float64)
     return torch.where(top > 0, scale, torch.ones_like(scale))
 
 

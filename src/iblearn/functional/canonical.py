@@ -89,13 +89,27 @@ def canonical_basis(x: Any, y: Any, eps: float = 1e-6) -> tuple[Tensor, Tensor, 
 
     def whitening(t: Tensor) -> Tensor:
         cov = t.T @ t / n
-        cov = cov + eps * cov.diagonal().mean().clamp_min(1e-300) * torch.eye(len(cov), dtype=cov.dtype)
+        ridge = eps * cov.diagonal().mean().clamp_min(1e-300)
+        cov = cov + ridge * torch.eye(len(cov), dtype=cov.dtype, device=cov.device)
         evals, evecs = torch.linalg.eigh(cov)
         return (evecs / evals.sqrt()) @ evecs.T  # cov^(-1/2), symmetric
 
     wx, wy = whitening(xt), whitening(yt)
     u, rho, vh = torch.linalg.svd(wx @ (xt.T @ yt / n) @ wy)
-    return u.T @ wx, vh @ wy, rho
+    a, b = u.T @ wx, vh @ wy
+    # Each pair of canonical directions has a sign of its own, which LAPACK and cuSOLVER choose
+    # differently: fixed here (each row of A with its largest entry positive, B's row of the same pair
+    # flipped with it, B's other rows by their own largest entry), so that the basis is the same on any
+    # device.
+    sa, sb = _row_signs(a), _row_signs(b)
+    sb[: len(rho)] = sa[: len(rho)]
+    return a * sa[:, None], b * sb[:, None], rho
+
+
+def _row_signs(m: Tensor) -> Tensor:
+    """The sign of each row's entry of largest magnitude (1 for a zero row)."""
+    s = torch.sign(m.gather(1, m.abs().argmax(dim=1, keepdim=True))[:, 0])
+    return torch.where(s == 0, torch.ones_like(s), s)
 
 
 def _rho(rho: Any) -> Tensor:

@@ -19,6 +19,7 @@ Entropies are in nats (natural log). The Gram matrices and their kernel widths a
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import torch
@@ -100,9 +101,13 @@ def _spectrum_entropy(lam: Tensor, alpha: float) -> Tensor:
         return -torch.where(real, safe * torch.log(safe), torch.zeros_like(lam)).sum()
     # The dropped eigenvalues are 0 in lam and 1 in safe: their terms, and gradients, are 0.
     excess = (lam * torch.expm1((alpha - 1) * torch.log(safe))).sum()  # sum lambda^alpha - 1
-    if float(excess.detach()) > -0.5:
-        return torch.log1p(excess) / (1 - alpha)
-    return torch.log(torch.where(real, safe**alpha, torch.zeros_like(lam)).sum()) / (1 - alpha)
+    # Both forms, one chosen on the device (no read of excess to the host): each computed on a value
+    # where it is finite (the double where again), so the other's gradient is 0, never 0 * inf.
+    near = excess.detach() > -0.5
+    power_sum = torch.where(real, safe**alpha, torch.zeros_like(lam)).sum()
+    small = torch.log1p(torch.where(near, excess, torch.zeros_like(excess)))
+    large = torch.log(torch.where(near, torch.ones_like(power_sum), power_sum))
+    return torch.where(near, small, large) / (1 - alpha)
 
 
 def _labels(x: Any, name: str) -> Tensor | None:
@@ -133,8 +138,14 @@ def _joint_entropy(a: Tensor, b: Tensor, alpha: float, la: Tensor | None, lb: Te
         return _matrix_entropy(k, alpha)
     if la is not None and lb is not None:  # both labels: the classes are the pairs of labels
         return _entropy(k, alpha, torch.unique(torch.stack([la, lb], 1), dim=0, return_inverse=True)[1])
-    blocks = [torch.nonzero(labels == c).squeeze(1) for c in torch.unique(labels)]
-    return _spectrum_entropy(torch.cat([_eigvalsh(k[i][:, i]) for i in blocks]), alpha)
+    # The classes' blocks, each in row order, from one stable sort and the classes' sizes (one copy to
+    # the host, where a row index per class would take one each).
+    order = torch.argsort(labels, stable=True)
+    sizes = torch.unique(labels, return_counts=True)[1].tolist()
+    k = k[order][:, order]
+    ends = itertools.accumulate(sizes)
+    blocks = [k[end - size : end, end - size : end] for size, end in zip(sizes, ends, strict=True)]
+    return _spectrum_entropy(torch.cat([_eigvalsh(b) for b in blocks]), alpha)
 
 
 def _eigvalsh(k: Tensor) -> Tensor:

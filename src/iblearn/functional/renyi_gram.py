@@ -107,9 +107,11 @@ def _rule_width(t: Tensor, rule: str, name: str = "x") -> Tensor:
         # The subset is one point, though the sample need not be: a unit active on a few rows, all
         # outside it. Those few rows' distances to the rest are then most of the sample's non-zero pairs.
         pairs = ((t64 - sub[0]) ** 2).sum(dim=1)
-    if float(pairs.detach().median()) == 0 and bool((pairs > 0).any()):
-        pairs = pairs[pairs > 0]  # most pairs coincide (a mostly silent ReLU unit)
-    return pairs.median().sqrt().to(t.dtype)
+    if float(pairs.detach().median()) == 0:  # most pairs coincide (a mostly silent ReLU unit)
+        if not bool((pairs > 0).any()):
+            raise ValueError(f"{name}: all samples are identical, so no kernel width can be set from them")
+        pairs = pairs[pairs > 0]
+    return pairs.median().sqrt().to(t.dtype)  # positive: the read above saw positive pairs
 
 
 def _scaled(x: Tensor, rule: KernelWidth, name: str) -> Tensor | None:
@@ -134,7 +136,7 @@ def _scaled(x: Tensor, rule: KernelWidth, name: str) -> Tensor | None:
             raise ValueError(f"sigma: {rule!r} is too small for {name}'s scale in {x.dtype}")
         return x
     width = _rule_width(x, V.choice(rule, "sigma", ("silverman", "median")), name)
-    if float(width.detach()) > 0:
+    if rule == "median" or float(width.detach()) > 0:  # the median rule checked its width itself
         return x / width
     raise ValueError(f"{name}: all samples are identical, so no kernel width can be set from them")
 

@@ -46,9 +46,11 @@ class Batch:
     mask: Tensor | None = None
 
     def to(self, device: torch.device) -> Batch:
-        return Batch(
-            self.x.to(device), self.y.to(device), None if self.mask is None else self.mask.to(device)
-        )
+        """The batch on ``device``; from pinned memory (a ``DataLoader(pin_memory=True)``'s batches) the
+        copies run asynchronously, behind the work already queued there."""
+        x = self.x.to(device, non_blocking=True) if isinstance(self.x, Tensor) else self.x.to(device)
+        mask = None if self.mask is None else self.mask.to(device, non_blocking=True)
+        return Batch(x, self.y.to(device, non_blocking=True), mask)
 
 
 def kind(value: Activation) -> str:

@@ -242,7 +242,17 @@ class NeuralEstimator(Estimator):
 
     def _apply(self, fn: Any, recurse: bool = True) -> Any:
         self.trainer.moved()  # .to() and its kin replace the tensors the trainer holds
-        return super()._apply(fn, recurse)  # type: ignore[no-untyped-call]
+        result = super()._apply(fn, recurse)  # type: ignore[no-untyped-call]
+        if recurse:
+            # A network handed over as a setting (DGI's encoder, AA-MINE's sub-network) is the caller's,
+            # not a submodule: neither in the state dict nor switched by train() / eval(). It runs on the
+            # estimator's inputs, though, so it follows the estimator's device and dtype.
+            owned = {id(m) for m in self.modules()}
+            for name in type(self).declared:
+                network = self.__dict__.get(name)
+                if isinstance(network, nn.Module) and id(network) not in owned:
+                    network._apply(fn)
+        return result
 
     def fit(
         self,

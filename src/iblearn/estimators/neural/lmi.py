@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -20,13 +21,57 @@ from iblearn.estimators.settings import optional, setting
 from iblearn.functional.knn import ksg_mi, ksg_pmi
 
 
+class HostDropout(nn.Dropout):
+    """``nn.Dropout`` that, in training, applies the mask it is handed (:func:`host_masks`): masks drawn
+    on a CPU generator, so that a seed gives the same masks on any device (a GPU's generator draws other
+    numbers than the CPU's). Without one it is ``nn.Dropout``.
+
+    Args:
+        p: the dropout rate.
+        width: the features of its input ``(N, width)``.
+    """
+
+    def __init__(self, p: float, width: int) -> None:
+        super().__init__(p)
+        self.width = width
+        self.mask: Tensor | None = None
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.mask is None or not self.training:
+            return super().forward(x)
+        return x * self.mask
+
+
+@contextmanager
+def host_masks(net: nn.Module, rows: int, gen: torch.Generator, like: Tensor) -> Iterator[None]:
+    """Within it, every :class:`HostDropout` of ``net`` in training mode applies a mask for ``rows`` rows
+    drawn from ``gen`` (a CPU generator) as torch's CPU dropout draws it, ``bernoulli(1 - p) / (1 - p)``
+    in ``like``'s dtype, layer after layer in the order of ``net.modules()`` (the order the cross-decoders
+    run in); the masks go to ``like``'s device in one copy."""
+    layers = [m for m in net.modules() if isinstance(m, HostDropout) and m.training and m.p > 0]
+    masks = [
+        torch.empty(rows, m.width, dtype=like.dtype).bernoulli_(1 - m.p, generator=gen).div_(1 - m.p)
+        for m in layers
+    ]
+    if masks:
+        moved = torch.cat([m.flatten() for m in masks]).to(like.device).split([m.numel() for m in masks])
+        for layer, mask in zip(layers, moved, strict=True):
+            layer.mask = mask.view(rows, layer.width)
+    try:
+        yield
+    finally:
+        for layer in layers:
+            layer.mask = None
+
+
 def leaky_mlp(widths: Sequence[int], *, dropout: float = 0.0, last: bool = False) -> nn.Sequential:
     """Linear layers through ``widths`` with LeakyReLU(0.2) between them (and after the last if ``last``),
-    each preceded by dropout if ``dropout``; Xavier-uniform weights and zero biases (the paper's code)."""
+    each preceded by dropout if ``dropout`` (:class:`HostDropout`); Xavier-uniform weights and zero
+    biases (the paper's code)."""
     layers: list[nn.Module] = []
     for i, (a, b) in enumerate(itertools.pairwise(widths)):
         if dropout:
-            layers.append(nn.Dropout(dropout))
+            layers.append(HostDropout(dropout, a))
         linear = nn.Linear(a, b)
         nn.init.xavier_uniform_(linear.weight)
         nn.init.zeros_(linear.bias)
@@ -157,17 +202,20 @@ class LMI(RepresentationEstimator):
         return CrossAutoencoder(x_dim, y_dim, self.latent, hidden, self.dropout)
 
     def objective(self, x: Tensor, y: Tensor) -> Tensor:
-        if not self.training:
-            auto, cross = self.scorer.losses(x, y)  # type: ignore[operator]
+        net = self.scorer
+        if self.trainer.is_watching:  # in eval mode: no dropout, nothing drawn
+            auto, cross = net.losses(x, y)  # type: ignore[operator]
         else:
-            # Dropout draws from torch's global generator: seeded here from the estimator's own, which
-            # fit seeds and the state dict saves, so that training is reproducible and continues alike
-            # after a reload; the global generator is left as it was.
+            # Dropout's masks come from a seed drawn on the estimator's generator, which fit seeds and the
+            # state dict saves: training is reproducible and continues alike after a reload. The default
+            # network draws them on the CPU (host_masks), the same on any device; a network given as the
+            # critic draws from torch's global generators, seeded alike and then left as they were.
             seed = int(torch.randint(2**62, (), generator=self.trainer.shuffles))
             devices = [x.device.index or 0] if x.device.type == "cuda" else []
-            with torch.random.fork_rng(devices=devices):
+            masks = host_masks(net, len(x), torch.Generator().manual_seed(seed), x)
+            with torch.random.fork_rng(devices=devices), masks:
                 torch.manual_seed(seed)
-                auto, cross = self.scorer.losses(x, y)  # type: ignore[operator]
+                auto, cross = net.losses(x, y)  # type: ignore[operator]
         return -(self.alpha * auto + self.lam * cross)
 
     def embed(self, x: Any, y: Any) -> tuple[Tensor, Tensor]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -80,6 +80,19 @@ class VPSchedule:
         a = self.beta_max - self.beta_min
         steep = (-self.beta_min + torch.sqrt(self.beta_min**2 + 2 * a * b)) / a
         return torch.where(u <= r_eps * T_EPS / z, flat, steep).clamp(max=1.0)
+
+
+class Draw(NamedTuple):
+    """One draw for each row of a batch, on the rows' device: times ``t`` (float64), the weight ``r(t) /
+    q(t)`` of each, ``alpha(t)`` and ``sigma(t)`` as columns (in the rows' dtype), which rows are given
+    y (bool), and the noise ``eps`` (the rows' shape and dtype)."""
+
+    t: Tensor
+    weight: Tensor
+    alpha: Tensor
+    sigma: Tensor
+    given: Tensor
+    eps: Tensor
 
 
 def time_features(t: Tensor, n: int = 8) -> Tensor:
@@ -228,27 +241,40 @@ class MINDE(RepresentationEstimator):
         t = T_EPS + (1 - T_EPS) * torch.rand(n, generator=gen, dtype=torch.float64)
         return t, (1 - T_EPS) * sde.rate(t)
 
-    def _noised(self, x0: Tensor, t: Tensor, gen: torch.Generator) -> tuple[Tensor, Tensor]:
-        """``(x_t, eps)``: the rows diffused to times t, and the noise drawn."""
-        sde = self.schedule
-        eps = torch.randn(x0.shape, generator=gen, dtype=x0.dtype).to(x0.device)
-        a, s = (v.to(x0.dtype).to(x0.device)[:, None] for v in (sde.alpha(t), sde.sigma(t)))
-        return a * x0 + s * eps, eps
+    def _draws(self, x0: Tensor, gen: torch.Generator, count: int, conditioned: bool) -> list[Draw]:
+        """``count`` draws for the rows ``x0``, taken from ``gen`` in this order, draw by draw: the
+        times, the rows given y (where ``conditioned``; else all), the noise. ``gen`` is a CPU generator,
+        so the same seed gives the same numbers on any device; the draws and the schedule's factors at
+        those times go to x0's device in one copy, as float64 (which holds each of them exactly)."""
+        n, sde = len(x0), self.schedule
+        parts: list[Tensor] = []
+        for _ in range(count):
+            t, weight = self._times(n, gen)
+            given = torch.ones(n, dtype=torch.bool)
+            if conditioned:
+                given = torch.rand(n, generator=gen) < self.p_cond
+            eps = torch.randn(x0.shape, generator=gen, dtype=x0.dtype)
+            parts += [t, weight, sde.alpha(t), sde.sigma(t), given.double(), eps.double().flatten()]
+        moved = torch.cat(parts).to(x0.device).split(([n] * 5 + [x0.numel()]) * count)
+        dtype, draws = x0.dtype, []
+        for i in range(0, len(moved), 6):
+            t, weight, alpha, sigma, given, eps = moved[i : i + 6]
+            alpha, sigma = alpha.to(dtype)[:, None], sigma.to(dtype)[:, None]
+            draws.append(Draw(t, weight.to(dtype), alpha, sigma, given.bool(), eps.to(dtype).view_as(x0)))
+        return draws
 
     def objective(self, x: Tensor, y: Tensor) -> Tensor:
         """Minus the denoising score-matching loss on a batch: t from ``q``, y given to a share
-        ``p_cond`` of the rows (training draws from the estimator's generator; evaluation from a fixed
-        one)."""
+        ``p_cond`` of the rows. A training step draws once a row from the estimator's generator; ``fit``
+        watching held-out rows draws ``draws`` times a row from a fixed one (whatever the mode)."""
         net = self.scorer
-        gen = self.trainer.shuffles if self.training else torch.Generator().manual_seed(WATCH_SEED)
+        watched = self.trainer.is_watching
+        gen = torch.Generator().manual_seed(WATCH_SEED) if watched else self.trainer.shuffles
         x0, y0 = net.standardize(x, y)  # type: ignore[operator]
         losses = []
-        for _ in range(1 if self.training else self.draws):
-            t, _ = self._times(len(x0), gen)
-            cond = (torch.rand(len(x0), generator=gen) < self.p_cond).to(x0.device)
-            x_t, eps = self._noised(x0, t, gen)
-            predicted = net(x_t, y0, t.to(x0.device), cond)
-            losses.append(((predicted - eps) ** 2).sum(dim=1).mean())
+        for d in self._draws(x0, gen, self.draws if watched else 1, conditioned=True):
+            predicted = net(d.alpha * x0 + d.sigma * d.eps, y0, d.t, d.given)
+            losses.append(((predicted - d.eps) ** 2).sum(dim=1).mean())
         return -torch.stack(losses).mean()
 
     def _estimate(self, x: Tensor, y: Tensor) -> Tensor:
@@ -263,12 +289,10 @@ class MINDE(RepresentationEstimator):
         x0, y0 = net.standardize(x, y)  # type: ignore[operator]
         n, total = len(x0), x0.new_zeros(len(x0))
         on, off = torch.ones(n, device=x0.device), torch.zeros(n, device=x0.device)
-        for _ in range(self.draws):
-            t, weight = self._times(n, gen)
-            x_t, _ = self._noised(x0, t, gen)
-            td = t.to(x0.device)
-            gap = net(x_t, y0, td, on) - net(x_t, y0, td, off)
-            total = total + 0.5 * weight.to(x0.dtype).to(x0.device) * (gap**2).sum(dim=1)
+        for d in self._draws(x0, gen, self.draws, conditioned=False):
+            x_t = d.alpha * x0 + d.sigma * d.eps
+            gap = net(x_t, y0, d.t, on) - net(x_t, y0, d.t, off)
+            total = total + 0.5 * d.weight * (gap**2).sum(dim=1)
         return total / self.draws
 
     def pointwise(self, x: Tensor, y: Tensor) -> Tensor:

@@ -138,6 +138,7 @@ class Trainer:
         self.shuffles = torch.Generator().manual_seed(0)
         self.history: History | None = None
         self._reporting = False  # an estimate is reporting, with the averaged critic where there is one
+        self._watching = False
 
     @property
     def scorer(self) -> nn.Module:
@@ -155,16 +156,26 @@ class Trainer:
         finally:
             self._reporting = before
 
+    @property
+    def is_watching(self) -> bool:
+        """Whether ``fit`` is watching (:meth:`watching`): an objective that draws its own randomness
+        (noise, times, dropout) draws it from a fixed seed then, and from :attr:`shuffles` in a
+        training step, whatever the estimator's mode (``fit`` leaves it in eval mode, and a
+        ``train_step`` after it still trains)."""
+        return self._watching
+
     @contextmanager
     def watching(self, est: NeuralEstimator) -> Iterator[None]:
         """``fit`` reading a bound as an estimate would: reporting, in eval mode (no dropout), without
         gradients; in training mode again after."""
         with est.reporting():
             est.eval()
+            self._watching = True
             try:
                 with torch.no_grad():
                     yield
             finally:
+                self._watching = False
                 est.train()
 
     def loss(self, est: NeuralEstimator, x: Any, y: Any) -> Tensor:
