@@ -122,6 +122,26 @@ def test_the_canonical_basis_builds_its_tensors_on_the_datas_device():
     assert all(torch.equal(a, b) for a, b in zip(found, expected, strict=True))
 
 
+def test_the_canonical_basis_does_not_depend_on_the_signs_the_svd_picks(monkeypatch):
+    """LAPACK and cuSOLVER give singular vectors of other signs (each pair's, together): the basis is the
+    same whichever they pick, so a flow trained from it trains alike on any device."""
+    from iblearn.functional.canonical import canonical_basis
+
+    x = torch.randn(200, 3, generator=gen(), dtype=torch.float64)
+    y = x[:, :2] + torch.randn(200, 2, generator=gen(1), dtype=torch.float64)
+    expected = canonical_basis(x, y)
+    svd = torch.linalg.svd
+
+    def flipped(m):
+        u, s, vh = svd(m)
+        signs = torch.tensor([-1.0, 1.0], dtype=m.dtype)  # the first pair's vectors, negated
+        return u * torch.cat([signs, -torch.ones(len(u) - 2, dtype=m.dtype)]), s, vh * signs[:, None]
+
+    monkeypatch.setattr(torch.linalg, "svd", flipped)
+    found = canonical_basis(x, y)
+    assert all(torch.equal(a, b) for a, b in zip(found, expected, strict=True))
+
+
 def test_the_moment_matched_gaussian_is_not_a_lower_bound():
     # X = B + n1, Y = B + n2 for a fair coin B = +-1: X -> B -> Y, so I(X; Y) <= H(B) = log 2, while the
     # correlation of 0.99 gives the moment-matched Gaussian about 2 nats.
