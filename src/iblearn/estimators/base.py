@@ -116,13 +116,24 @@ class Estimator(Configured, nn.Module):
                 raise ValueError(
                     f"n_permutations: {self.name} estimates from x alone; there is no y to permute"
                 )
-            observed = float(value.detach())
-            draws = (torch.randperm(n, generator=gen) for _ in range(n_permutations))
-            nulls = permuted_estimates(self._mi_of_permuted_y, (yt, xt), draws, n_jobs)
-            hits = sum(v >= observed for v in nulls)
-            p_value = (1 + hits) / (1 + n_permutations)
+            p_value = self._p_value(xt, yt, float(value.detach()), n_permutations, gen, n_jobs)
         result = self._estimate_of(value * scale, n, stderr, method, p_value, n_permutations)
         return self._judged(self._limited(result), xt, yt)
+
+    def _p_value(
+        self,
+        x: Tensor,
+        y: Tensor,
+        observed: float,
+        n_permutations: int,
+        gen: torch.Generator,
+        n_jobs: int | None,
+    ) -> float:
+        """The permutation p-value of independence: one estimate per shuffle of y's rows (each
+        ``torch.randperm`` drawn from ``gen`` in turn), run through joblib as ``n_jobs`` says."""
+        draws = (torch.randperm(len(x), generator=gen) for _ in range(n_permutations))
+        nulls = permuted_estimates(self._mi_of_permuted_y, (y, x), draws, n_jobs)
+        return (1 + sum(v >= observed for v in nulls)) / (1 + n_permutations)
 
     def _mi_of_permuted_y(self, y: Tensor, x: Tensor) -> Tensor:
         return self.mi(x, y)

@@ -26,6 +26,8 @@ class Conditional(Estimator):
     permutation scheme of Runge (2018, Algorithm 1; :func:`iblearn.functional.local_permutations`):
     x is permuted only among samples whose z are near neighbours (within a class, for integer z).
     A global shuffle would test X independent of (Y, Z) instead, and reject whenever X depends on Z.
+    One estimate is made per permutation; ``KSG`` counts the permutations of its prepared rows at once
+    instead (:func:`iblearn.functional.ksg_cmi_test`, for a continuous z).
     """
 
     def cmi(self, x: Any, y: Any, z: Any) -> Tensor:
@@ -71,16 +73,31 @@ class Conditional(Estimator):
             stderr, method = self._conditional_stderr(xt, yt, zt, n_resamples, seed)
             stderr *= scale
         if n_permutations:
-            # The neighbour search in z standardizes as the estimator's own search does (kNN estimators
-            # have the setting; the others always standardize).
-            standardize = bool(getattr(self, "standardize", True))
-            perms = ibf.local_permutations(zt, n_permutations, standardize=standardize, seed=seed)
-            observed = float(value.detach())
-            nulls = permuted_estimates(self.cmi, (xt, yt, zt), perms, n_jobs)
-            hits = sum(v >= observed for v in nulls)
-            p_value = (1 + hits) / (1 + n_permutations)
+            p_value = self._conditional_p_value(
+                xt, yt, zt, float(value.detach()), n_permutations, seed, n_jobs
+            )
         result = self._estimate_of(value * scale, n, stderr, method, p_value, n_permutations)
         return self._judged(result, xt, yt)  # I(X; Y | Z) is at most H(X) and H(Y) too
+
+    def _conditional_p_value(
+        self,
+        x: Tensor,
+        y: Tensor,
+        z: Tensor,
+        observed: float,
+        n_permutations: int,
+        seed: int,
+        n_jobs: int | None,
+    ) -> float:
+        """The local permutation p-value of conditional independence: one estimate per permutation of x
+        (:func:`iblearn.functional.local_permutations` of z, seeded with ``seed``), run through joblib as
+        ``n_jobs`` says."""
+        # The neighbour search in z standardizes as the estimator's own search does (kNN estimators have
+        # the setting; the others always standardize).
+        standardize = bool(getattr(self, "standardize", True))
+        perms = ibf.local_permutations(z, n_permutations, standardize=standardize, seed=seed)
+        nulls = permuted_estimates(self.cmi, (x, y, z), perms, n_jobs)
+        return (1 + sum(v >= observed for v in nulls)) / (1 + n_permutations)
 
     def _conditional_stderr(
         self, x: Tensor, y: Tensor, z: Tensor, n_resamples: int, seed: int

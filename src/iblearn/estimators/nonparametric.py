@@ -46,6 +46,14 @@ class KSG(Conditional, _KNN):
     in low dimension (compiled, or scipy's k-d tree) and chunked brute force in high dimension or on a
     GPU, with memory bounded for N = 100,000.
 
+    ``n_permutations`` runs :func:`iblearn.functional.ksg_mi_test` (with a continuous z,
+    :func:`iblearn.functional.ksg_cmi_test`): the rows are prepared once (standardized and jittered on
+    the CPU) and every permutation of them is counted, many at once on a GPU, by the tree on the CPU.
+    The permutations come from the CPU generator seeded by ``seed`` (after the resampling draws), the
+    counts are exact and each null estimate is computed from its counts on the host, so the same seed
+    gives the same p-value on every device and backend. The reported value is :meth:`mi`'s, as without
+    permutations.
+
     Example:
         >>> from iblearn.data.synthetic import bivariate_normal
         >>> x, y = bivariate_normal().sample(5000, seed=0)
@@ -69,6 +77,52 @@ class KSG(Conditional, _KNN):
         if self.variant != 1:
             raise ValueError("variant: conditional MI is Frenzel & Pompe's form of variant 1; use variant=1")
         return ibf.ksg_cmi(x, y, z, self.k, **self._search())
+
+    def _p_value(
+        self,
+        x: Tensor,
+        y: Tensor,
+        observed: float,
+        n_permutations: int,
+        gen: torch.Generator,
+        n_jobs: int | None,
+    ) -> float:
+        # The rows prepared once and every shuffle counted, in batches on a GPU: ksg_mi_test.
+        test = ibf.ksg_mi_test(
+            x,
+            y,
+            self.k,
+            self.variant,
+            n_permutations=n_permutations,
+            n_jobs=n_jobs,
+            generator=gen,
+            **self._search(),
+        )
+        return test.p_value
+
+    def _conditional_p_value(
+        self,
+        x: Tensor,
+        y: Tensor,
+        z: Tensor,
+        observed: float,
+        n_permutations: int,
+        seed: int,
+        n_jobs: int | None,
+    ) -> float:
+        if not z.is_floating_point():  # classes: x shuffled within each, one estimate at a time
+            return super()._conditional_p_value(x, y, z, observed, n_permutations, seed, n_jobs)
+        test = ibf.ksg_cmi_test(
+            x,
+            y,
+            z,
+            self.k,
+            n_permutations=n_permutations,
+            n_jobs=n_jobs,
+            permutation_seed=seed,
+            **self._search(),
+        )
+        return test.p_value
 
 
 class MixedKSG(_KNN):

@@ -48,6 +48,7 @@ from iblearn.functional.multivariate_inference import (
 from iblearn.functional.multivariate_pid import conditional_entropy, interaction_information, pid
 from iblearn.functional.multivariate_search import SearchResult, o_information_search
 from iblearn.functional.noisy import linear_gaussian_noisy_mi, noisy_mi_bounds
+from iblearn.functional.nulls import PermutationTest, ksg_cmi_test, ksg_mi_test, transfer_entropy_test
 from iblearn.functional.pairwise import ksg_mi_pairs, layerwise_mi, pairwise_mi
 from iblearn.functional.renyi import matrix_entropy, renyi_entropy, renyi_joint_entropy, renyi_mi
 from iblearn.functional.renyi_gram import gram_matrix, joint_gram, kernel_width
@@ -56,6 +57,7 @@ from iblearn.functional.transfer import transfer_entropy, transfer_entropy_matri
 __all__ = [
     "MultivariateEstimate",
     "PIDParts",
+    "PermutationTest",
     "SearchResult",
     "bin_values",
     "canonical_basis",
@@ -88,8 +90,10 @@ __all__ = [
     "kernel_width",
     "kl_entropy",
     "ksg_cmi",
+    "ksg_cmi_test",
     "ksg_mi",
     "ksg_mi_pairs",
+    "ksg_mi_test",
     "ksg_pmi",
     "layerwise_mi",
     "linear_gaussian_noisy_mi",
@@ -113,4 +117,5 @@ __all__ = [
     "total_correlation",
     "transfer_entropy",
     "transfer_entropy_matrix",
+    "transfer_entropy_test",
 ]

@@ -156,9 +156,9 @@ def _ksg_cmi(
     """:func:`ksg_cmi` with the names that errors give x, y and a continuous z (transfer entropy's
     series), so that a message names what the caller passed."""
     classes = _classes(z)
-    x = prepare(x, names[0], standardize=standardize, ties=ties, seed=V.seed(seed))
-    y = prepare(y, names[1], standardize=standardize, ties=ties, seed=seed + 1)
     if classes is not None:
+        x = prepare(x, names[0], standardize=standardize, ties=ties, seed=V.seed(seed))
+        y = prepare(y, names[1], standardize=standardize, ties=ties, seed=seed + 1)
         n = V.same_length(("x", x), ("y", y), ("z", classes))
         V.same_device(("x", x), ("y", y))
         k = V.neighbours(k, n)
@@ -169,37 +169,63 @@ def _ksg_cmi(
             return ksg_mi(x[rows], y[rows], k, standardize=False, ties="raise", backend=backend)
 
         return _per_class(classes, k + 1, within, f"k={k}")
+    x, y, zt, k = _continuous_samples(x, y, z, k, standardize, ties, seed, names)
+    nxz, nyz, nz = _cmi_counts(x, y, zt, k, backend)
+    return _psi(k) - (_digamma(nxz + 1) + _digamma(nyz + 1) - _digamma(nz + 1)).mean()
+
+
+def _continuous_samples(
+    x: Any,
+    y: Any,
+    z: Any,
+    k: int,
+    standardize: bool,
+    ties: Ties,
+    seed: int,
+    names: tuple[str, str, str],
+) -> tuple[Tensor, Tensor, Tensor, int]:
+    """x, y and a continuous z made ready as :func:`ksg_cmi` does (jittered from ``seed``, ``seed + 1``
+    and ``seed + 2``), checked to hold the same N rows on one device, and ``k`` checked against N."""
+    x = prepare(x, names[0], standardize=standardize, ties=ties, seed=V.seed(seed))
+    y = prepare(y, names[1], standardize=standardize, ties=ties, seed=seed + 1)
     zt = prepare(_continuous_z(z, names[2]), names[2], standardize=standardize, ties=ties, seed=seed + 2)
     named = list(zip(names, (x, y, zt), strict=True))
     n = V.same_length(*named)
     V.same_device(*named)
-    k = V.neighbours(k, n)
-    joint_dim = x.shape[1] + y.shape[1] + zt.shape[1]
+    return x, y, zt, V.neighbours(k, n)
+
+
+def _cmi_counts(x: Tensor, y: Tensor, z: Tensor, k: int, backend: Backend) -> tuple[Tensor, Tensor, Tensor]:
+    """n_xz, n_yz and n_z of :func:`ksg_cmi` on prepared samples."""
+    joint_dim = x.shape[1] + y.shape[1] + z.shape[1]
     if pick_backend(backend, x.device, joint_dim, knn_max_tree_dim("chebyshev")) == "brute":
-        nxz, nyz, nz = _cmi_counts_brute(x, y, zt, k)
-    else:
-        eps, _ = kth_neighbour([x, y, zt], k, "chebyshev", "tree")
-        nxz = count_within(torch.cat([x, zt], dim=1), eps, "chebyshev", "tree", inclusive=False)
-        nyz = count_within(torch.cat([y, zt], dim=1), eps, "chebyshev", "tree", inclusive=False)
-        nz = count_within(zt, eps, "chebyshev", "tree", inclusive=False)
-    return _psi(k) - (_digamma(nxz + 1) + _digamma(nyz + 1) - _digamma(nz + 1)).mean()
+        nxz, nyz, nz = _cmi_counts_brute(x, y, z, k)
+        return nxz[0], nyz[0], nz[0]
+    eps, _ = kth_neighbour([x, y, z], k, "chebyshev", "tree")
+    nxz = count_within(torch.cat([x, z], dim=1), eps, "chebyshev", "tree", inclusive=False)
+    nyz = count_within(torch.cat([y, z], dim=1), eps, "chebyshev", "tree", inclusive=False)
+    nz = count_within(z, eps, "chebyshev", "tree", inclusive=False)
+    return nxz, nyz, nz
 
 
 def _cmi_counts_brute(x: Tensor, y: Tensor, z: Tensor, k: int) -> tuple[Tensor, Tensor, Tensor]:
-    """n_xz, n_yz and n_z in one pass over chunks of the three distance matrices; radius and counts
+    """n_xz, n_yz and n_z ``(B, N)`` of ``(x[b], y, z)`` for each of B copies of x ``(B, N, dx)`` (or of
+    x itself, ``(N, dx)``: B = 1), in one pass over chunks of the distance matrices; radius and counts
     come from the same numbers, so the k-th neighbour falls on the intended side of every strict test."""
+    xs = x if x.ndim == 3 else x[None]
+    b, n = xs.shape[:2]
     nxz, nyz, nz = [], [], []
-    for rows in row_chunks(x.shape[0], 6, x.device):
+    for rows in row_chunks(n, 4 * b + 2, x.device):
         dz = chebyshev(z[rows], z)
-        dxz = torch.maximum(chebyshev(x[rows], x), dz)
         dy = chebyshev(y[rows], y)
+        dxz = torch.maximum(chebyshev(xs[:, rows], xs), dz)
         joint = torch.maximum(dxz, dy)
-        joint[torch.arange(len(rows)), rows] = -1.0  # self first
-        eps = torch.topk(joint, k + 1, dim=1, largest=False).values[:, k, None]
-        nxz.append((dxz < eps).sum(dim=1) - 1)
-        nyz.append((torch.maximum(dy, dz) < eps).sum(dim=1) - 1)
-        nz.append((dz < eps).sum(dim=1) - 1)
-    return torch.cat(nxz), torch.cat(nyz), torch.cat(nz)
+        joint[:, torch.arange(len(rows)), rows] = -1.0  # self first
+        eps = torch.topk(joint, k + 1, dim=2, largest=False).values[..., k, None]
+        nxz.append((dxz < eps).sum(dim=2) - 1)
+        nyz.append((torch.maximum(dy, dz) < eps).sum(dim=2) - 1)
+        nz.append((dz < eps).sum(dim=2) - 1)
+    return torch.cat(nxz, dim=1), torch.cat(nyz, dim=1), torch.cat(nz, dim=1)
 
 
 # ----------------------------------------------------------------------------------- the Gaussian closed form

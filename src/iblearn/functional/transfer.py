@@ -63,6 +63,14 @@ def transfer_entropy(
         >>> round(float(te_xy), 1), abs(float(te_yx)) < 0.05  # truth: log(1 / 0.6) = 0.51, and 0
         (0.5, True)
     """
+    present, past_source, past_target = embedding(source, target, lag, history, k)
+    names = ("target", "source", "target")  # its present, the source's past, its own past
+    return _ksg_cmi(present, past_source, past_target, k, standardize, ties, backend, seed, names)
+
+
+def embedding(source: Any, target: Any, lag: int, history: int, k: int) -> tuple[Tensor, Tensor, Tensor]:
+    """The samples of :func:`transfer_entropy`, checked: the target's present ``(n, d_t)``, the source's
+    past ``(n, d_s)`` and the target's own past ``(n, history d_t)``, ``n = T - max(lag, history)``."""
     lag, history = V.positive_int(lag, "lag"), V.positive_int(history, "history")
     k = V.positive_int(k, "k")
     src, tgt = V.continuous(source, "source").detach(), V.continuous(target, "target").detach()
@@ -81,8 +89,7 @@ def transfer_entropy(
     present = tgt[start:]
     past_source = src[start - lag : length - lag]
     past_target = torch.cat([tgt[start - j : length - j] for j in range(1, history + 1)], dim=1)
-    names = ("target", "source", "target")  # its present, the source's past, its own past
-    return _ksg_cmi(present, past_source, past_target, k, standardize, ties, backend, seed, names)
+    return present, past_source, past_target
 
 
 #: Ordered pairs per batch of :func:`transfer_entropy_matrix`.

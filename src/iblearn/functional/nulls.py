@@ -1,0 +1,328 @@
+"""Permutation tests of the kNN estimators that prepare the samples once and count every permutation of
+the prepared rows: KSG's I(X; Y) against y's rows shuffled, the Frenzel-Pompe I(X; Y | Z) against x
+permuted locally in z (Runge 2018, Algorithm 1), and transfer entropy against the source's past
+permuted locally in the target's own past.
+
+The samples are standardized and jittered on the CPU, once, so the jitter that breaks ties belongs to a
+sample, not to where a permutation puts it, and every device counts the same numbers. On a GPU blocks of
+permutations are counted by batched kernels; on the CPU each permutation by the tree search (or, with
+``backend="brute"`` or in high dimension, by the same batched brute-force counts as on a GPU), in
+blocks run through joblib as ``n_jobs`` says. The neighbour counts are exact on every path (max-norm
+distances in float64), and each statistic is computed from its counts on the host by one function in
+one order of summation, so the same seed gives the same null and p-value, bit for bit, on every device,
+backend and number of jobs.
+
+Runge's local draw repeats some rows (see :func:`~iblearn.functional.local_permutations`); a repeated
+row would tie its twin's distances exactly, so the permuted variable gets noise of the jitter's size
+fixed per position (seeded from ``seed + 3``), as re-preparing each permuted sample did. A discrete
+(integer) z is left to the estimators, which shuffle within classes one estimate at a time.
+
+References:
+    A. Kraskov, H. Stoegbauer, P. Grassberger. Phys. Rev. E 69, 066138 (2004): eqs. (8) and (9).
+    J. Runge. Conditional independence testing based on a nearest-neighbor estimator of conditional
+    mutual information. AISTATS 2018, PMLR 84: the local permutation test.
+    T. Schreiber. Phys. Rev. Lett. 85, 461 (2000): transfer entropy, a conditional MI.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from scipy.special import digamma
+from torch import Tensor
+
+from iblearn import _checks as V
+from iblearn.functional._ksg_batched import ksg_counts_permuted
+from iblearn.functional._neighbors import Backend, knn_max_tree_dim, pick_backend
+from iblearn.functional._parallel import PERMUTATIONS_PER_BATCH, check_n_jobs, iter_batches
+from iblearn.functional.cmi import _classes, _cmi_counts, _cmi_counts_brute, _continuous_samples
+from iblearn.functional.cmi_permutations import local_permutations
+from iblearn.functional.knn import JITTER, Ties, prepare_samples
+from iblearn.functional.knn_counts import ksg_constant, ksg_counts_tree
+from iblearn.functional.transfer import embedding
+
+#: Permutations counted together on a GPU (on the CPU, a job takes ``PERMUTATIONS_PER_BATCH`` of
+#: :mod:`iblearn.functional._parallel`). The null does not depend on it.
+DEVICE_PERMUTATIONS_PER_BLOCK = 64
+
+
+@dataclass(frozen=True)
+class PermutationTest:
+    """An estimate and its permutation test; ``float(test)`` is the value.
+
+    Attributes:
+        value: the estimate in nats, from the same counts and the same host formula as the null (it
+            may differ from the plain estimate on a GPU in the last bits, or by the jitter's effect).
+        p_value: ``(1 + #{null >= value}) / (1 + n_permutations)``.
+        null: ``(n_permutations,)`` float64 CPU tensor, the estimate of each permutation, in the order
+            drawn.
+        n_permutations: permutations behind ``p_value``.
+    """
+
+    value: float
+    p_value: float
+    null: Tensor
+    n_permutations: int
+
+    def __float__(self) -> float:
+        return self.value
+
+    @classmethod
+    def of(cls, value: float, null: Tensor) -> PermutationTest:
+        """The test of ``value`` against ``null``."""
+        hits = int((null >= value).sum())
+        return cls(value=value, p_value=(1 + hits) / (1 + len(null)), null=null, n_permutations=len(null))
+
+
+def ksg_statistic(nx: Tensor, ny: Tensor, k: int, variant: int) -> float:
+    """KSG eq. (8) (``variant=1``) or (9) from the counts n_x, n_y, on the host in float64 with numpy's
+    summation (pairwise, one order whatever the threads), so the same counts give the same bits whatever
+    counted them."""
+    shift = 1 if variant == 1 else 0
+    terms = _psi(nx + shift) + _psi(ny + shift)
+    return ksg_constant(len(nx), k, variant) - float(np.mean(terms))
+
+
+def cmi_statistic(nxz: Tensor, nyz: Tensor, nz: Tensor, k: int) -> float:
+    """The Frenzel-Pompe I(X; Y | Z) from its counts (see :func:`~iblearn.functional.ksg_cmi`), on the
+    host as :func:`ksg_statistic` computes."""
+    terms = _psi(nxz + 1) + _psi(nyz + 1) - _psi(nz + 1)
+    return float(digamma(k)) - float(np.mean(terms))
+
+
+def _psi(counts: Tensor) -> np.ndarray:
+    return np.asarray(digamma(counts.cpu().numpy().astype(np.float64)))
+
+
+def ksg_mi_test(
+    x: Any,
+    y: Any,
+    k: int = 3,
+    variant: int = 1,
+    *,
+    n_permutations: int,
+    standardize: bool = True,
+    ties: Ties = "jitter",
+    backend: Backend = "auto",
+    seed: int = 0,
+    n_jobs: int | None = None,
+    generator: torch.Generator | None = None,
+) -> PermutationTest:
+    """:func:`~iblearn.functional.ksg_mi` and its permutation test of independence: the estimate of
+    ``(x, y[perm])`` for each of ``n_permutations`` permutations of the prepared rows of y.
+
+    Args:
+        x, y, k, variant, standardize, ties, backend, seed: as for :func:`~iblearn.functional.ksg_mi`
+            (``seed`` seeds the jitter, and the permutations if ``generator`` is None).
+        n_permutations: how many permutations, at least 1.
+        n_jobs: jobs for the CPU's blocks of permutations through joblib (see
+            :func:`~iblearn.functional.pairwise_mi`); on a GPU the blocks run in this process.
+        generator: a CPU generator that draws the permutations, ``torch.randperm(N)`` one after another;
+            None: one seeded with ``seed``.
+
+    Returns:
+        A :class:`PermutationTest`; the same seed gives the same one on every device and backend.
+
+    Example:
+        >>> g = torch.Generator().manual_seed(0)
+        >>> x = torch.randn(500, 2, generator=g)
+        >>> test = ksg_mi_test(x, x + torch.randn(500, 2, generator=g), n_permutations=19)
+        >>> test.p_value  # no shuffle reaches the estimate: 1 / (1 + 19)
+        0.05
+    """
+    V.ksg_variant(variant)
+    n_permutations, device = _checked(n_permutations, n_jobs, ("x", x), ("y", y))
+    (xp, yp), k = prepare_samples(
+        [("x", _host(x, "x")), ("y", _host(y, "y"))], k, standardize=standardize, ties=ties, seed=seed
+    )
+    how = pick_backend(backend, device, xp.shape[1] + yp.shape[1], knn_max_tree_dim("chebyshev"))
+    gen = torch.Generator().manual_seed(V.seed(seed)) if generator is None else generator
+    n = xp.shape[0]
+    draws = (torch.randperm(n, generator=gen) for _ in range(n_permutations))
+    args = (xp.to(device), yp.to(device), k, variant, how)
+    value = float(_mi_block(*args, torch.arange(n)[None])[0])
+    return PermutationTest.of(value, _null(_mi_block, args, draws, device, n_jobs))
+
+
+def ksg_cmi_test(
+    x: Any,
+    y: Any,
+    z: Any,
+    k: int = 3,
+    *,
+    n_permutations: int,
+    standardize: bool = True,
+    ties: Ties = "jitter",
+    backend: Backend = "auto",
+    seed: int = 0,
+    n_jobs: int | None = None,
+    permutation_seed: int | None = None,
+) -> PermutationTest:
+    """:func:`~iblearn.functional.ksg_cmi` and its local permutation test of conditional independence
+    (Runge 2018, Algorithm 1): the estimate of ``(x[perm], y, z)`` for each permutation of
+    :func:`~iblearn.functional.local_permutations` of z, which moves each sample's
+    x only among its 5 nearest neighbours in z, so that p(x | z) is kept and only a dependence on y
+    beyond z is broken.
+
+    Args:
+        x, y, z, k, standardize, ties, backend, seed: as for :func:`~iblearn.functional.ksg_cmi`, with a
+            continuous z (``(N, dz)`` floats).
+        n_permutations, n_jobs: as for :func:`ksg_mi_test`.
+        permutation_seed: seeds the local permutations; None: ``seed``.
+
+    Returns:
+        A :class:`PermutationTest`; the same seed gives the same one on every device and backend.
+
+    Example:
+        >>> g = torch.Generator().manual_seed(0)
+        >>> z = torch.randn(500, 1, generator=g)
+        >>> x, y = z + 0.5 * torch.randn(500, 1, generator=g), z + 0.5 * torch.randn(500, 1, generator=g)
+        >>> ksg_cmi_test(x, y, z, n_permutations=19).p_value > 0.05  # independent given z
+        True
+    """
+    options = (n_permutations, standardize, ties, backend, seed, n_jobs, permutation_seed)
+    return _local_test((x, y, z), ("x", "y", "z"), 0, k, *options)
+
+
+def transfer_entropy_test(
+    source: Any,
+    target: Any,
+    lag: int = 1,
+    history: int = 1,
+    k: int = 3,
+    *,
+    n_permutations: int,
+    standardize: bool = True,
+    ties: Ties = "jitter",
+    backend: Backend = "auto",
+    seed: int = 0,
+    n_jobs: int | None = None,
+    permutation_seed: int | None = None,
+) -> PermutationTest:
+    """:func:`~iblearn.functional.transfer_entropy` and its surrogate test of no transfer: TE is the
+    conditional MI I(target_t; source_{t-lag} | target's past), and its surrogates permute the source's
+    past locally among near neighbours in the target's past (Runge 2018's local permutations of a CMI
+    test), which keeps the target's own dynamics and the source's dependence on the target's past, and
+    breaks only what the source adds. A global shuffle of the source (IDTxl's default surrogates)
+    tests the source's independence of the target's past too, so it rejects wherever the target drives
+    the source.
+
+    Args:
+        source, target, lag, history, k, standardize, ties, backend, seed: as for
+            :func:`~iblearn.functional.transfer_entropy`.
+        n_permutations, n_jobs, permutation_seed: as for :func:`ksg_cmi_test`.
+
+    Returns:
+        A :class:`PermutationTest`; the same seed gives the same one on every device and backend.
+
+    Example:
+        >>> g = torch.Generator().manual_seed(0)
+        >>> x = torch.randn(1000, generator=g)
+        >>> y = torch.zeros(1000)
+        >>> y[1:] = 0.8 * x[:-1] + 0.6 * torch.randn(999, generator=g)  # x drives y one step later
+        >>> transfer_entropy_test(x, y, n_permutations=19).p_value  # 1 / (1 + 19)
+        0.05
+    """
+    present, past_source, past_target = embedding(source, target, lag, history, k)
+    names = ("target", "source", "target")  # its present, the source's past, its own past
+    samples = (present, past_source, past_target)
+    options = (n_permutations, standardize, ties, backend, seed, n_jobs, permutation_seed)
+    return _local_test(samples, names, 1, k, *options)
+
+
+def _local_test(
+    samples: tuple[Any, Any, Any],
+    names: tuple[str, str, str],
+    moved: int,
+    k: int,
+    n_permutations: int,
+    standardize: bool,
+    ties: Ties,
+    backend: Backend,
+    seed: int,
+    n_jobs: int | None,
+    permutation_seed: int | None,
+) -> PermutationTest:
+    """The local permutation test of I(X; Y | Z) for ``samples`` (x, y, z), of which x (``moved=0``) or
+    y (1) is permuted in z."""
+    n_permutations, device = _checked(n_permutations, n_jobs, *zip(names, samples, strict=True))
+    if _classes(samples[2]) is not None:
+        raise ValueError(
+            f"{names[2]}: integer classes; this test takes a continuous condition (the estimators' "
+            "n_permutations shuffles within classes)"
+        )
+    host = [_host(s, name) for s, name in zip(samples, names, strict=True)]
+    x, y, z, k = _continuous_samples(host[0], host[1], host[2], k, standardize, ties, seed, names)
+    seed = V.seed(seed)
+    how = pick_backend(backend, device, x.shape[1] + y.shape[1] + z.shape[1], knn_max_tree_dim("chebyshev"))
+    # Drawn on the CPU, so every device gets the same permutations (the neighbours in z come out the same).
+    drawn = seed if permutation_seed is None else V.seed(permutation_seed, "permutation_seed")
+    perms = local_permutations(host[2], n_permutations, standardize=standardize, seed=drawn)
+    pair = (x, y) if moved == 0 else (y, x)
+    # Repeated rows of the local draw would tie their twins' distances exactly, and strict counts would
+    # drop neighbours at the radius: noise fixed per position parts them (see the module's notes).
+    noise = torch.randn(pair[0].shape, generator=torch.Generator().manual_seed(seed + 3), dtype=torch.float64)
+    shake = JITTER * pair[0].std(dim=0, unbiased=False) * noise
+    args = (pair[0], shake, pair[1].to(device), z.to(device), k, how)
+    value = float(_cmi_block(*args, torch.arange(x.shape[0])[None])[0])
+    return PermutationTest.of(value, _null(_cmi_block, args, iter(perms), device, n_jobs))
+
+
+def _checked(n_permutations: Any, n_jobs: Any, *named: tuple[str, Any]) -> tuple[int, torch.device]:
+    """``n_permutations`` (at least 1) and ``n_jobs`` checked; the device of the samples ``named``."""
+    V.resampling_counts(0, n_permutations)
+    check_n_jobs(n_jobs)
+    tensors = [(name, V.as_tensor(value, name)) for name, value in named]
+    return V.positive_int(n_permutations, "n_permutations"), V.same_device(*tensors)
+
+
+def _host(value: Any, name: str) -> Tensor:
+    return V.as_tensor(value, name).detach().cpu()
+
+
+def _mi_block(x: Tensor, y: Tensor, k: int, variant: int, how: str, perms: Tensor) -> np.ndarray:
+    """KSG of ``(x, y[p])`` for each row p of ``perms`` by :func:`ksg_statistic`."""
+    if how == "tree":
+        counts: Any = (ksg_counts_tree(x, y[p], k, variant) for p in perms)
+    else:
+        nx, ny = ksg_counts_permuted(x, y, perms, k, variant)
+        counts = zip(nx.cpu(), ny.cpu(), strict=True)
+    return np.array([ksg_statistic(a, b, k, variant) for a, b in counts])
+
+
+def _cmi_block(
+    moved: Tensor, shake: Tensor, kept: Tensor, z: Tensor, k: int, how: str, perms: Tensor
+) -> np.ndarray:
+    """The CMI of ``(moved[p] + shake, kept, z)`` for each row p of ``perms`` by :func:`cmi_statistic`
+    (symmetric in the first two, so ``moved`` may be either); ``moved`` and ``shake`` on the CPU."""
+    xs = (moved[perms] + shake).to(kept.device)
+    if how == "tree":
+        counts: Any = (_cmi_counts(xb, kept, z, k, "tree") for xb in xs)
+    else:
+        counts = zip(*(c.cpu() for c in _cmi_counts_brute(xs, kept, z, k)), strict=True)
+    return np.array([cmi_statistic(a, b, c, k) for a, b, c in counts])
+
+
+def _null(
+    block: Callable[..., np.ndarray],
+    args: tuple[Any, ...],
+    perms: Iterator[Tensor],
+    device: torch.device,
+    n_jobs: int | None,
+) -> Tensor:
+    """``block(*args, perms)`` over consecutive blocks of ``perms``, drawn in order as needed: on the CPU
+    through :func:`~iblearn.functional._parallel.iter_batches`, on a GPU in this process."""
+    on_cpu = device.type == "cpu"
+    size = PERMUTATIONS_PER_BATCH if on_cpu else DEVICE_PERMUTATIONS_PER_BLOCK
+
+    def batches() -> Iterator[tuple[Any, ...]]:
+        while chunk := list(itertools.islice(perms, size)):
+            yield (*args, torch.stack(chunk))
+
+    values = iter_batches(block, batches(), n_jobs) if on_cpu else (block(*b) for b in batches())
+    return torch.from_numpy(np.concatenate(list(values)))

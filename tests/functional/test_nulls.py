@@ -1,0 +1,220 @@
+"""Permutation tests that prepare the samples once and count every permutation of the prepared rows:
+the same null as one estimate per permutation, the same bits on every backend and device, and the
+estimators' p-values through them."""
+
+from __future__ import annotations
+
+import inspect
+
+import joblib  # type: ignore[import-untyped]
+import pytest
+import torch
+
+import iblearn.functional as ibf
+from iblearn.estimators import KSG
+from iblearn.functional.cmi import _continuous_samples
+from iblearn.functional.knn import JITTER, prepare_samples
+from iblearn.functional.knn_counts import ksg_counts_tree
+from iblearn.functional.nulls import ksg_statistic
+from tests.conftest import gen
+
+
+def pair(n: int, seed: int, coupling: float, d: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+    g = gen(seed)
+    x = torch.randn(n, d, generator=g, dtype=torch.float64)
+    return x, coupling * x + torch.randn(n, d, generator=g, dtype=torch.float64)
+
+
+def common_cause(n: int, seed: int, coupling: float = 0.0) -> tuple[torch.Tensor, ...]:
+    """x and y noisy copies of z; ``coupling`` adds x to y, a dependence beyond z."""
+    g = gen(seed)
+    z = torch.randn(n, 1, generator=g, dtype=torch.float64)
+    x = z + 0.5 * torch.randn(n, 1, generator=g, dtype=torch.float64)
+    y = z + coupling * x + 0.5 * torch.randn(n, 1, generator=g, dtype=torch.float64)
+    return x, y, z
+
+
+def driven(n: int, seed: int, coupling: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """A series and another that it drives one step later (``coupling``), with its own memory."""
+    g = gen(seed)
+    source, target = torch.randn(n, generator=g), torch.zeros(n)
+    noise = torch.randn(n, generator=g)
+    for t in range(1, n):
+        target[t] = 0.6 * target[t - 1] + coupling * source[t - 1] + noise[t]
+    return source, target
+
+
+@pytest.mark.parametrize("variant", [1, 2])
+def test_null_equals_one_estimate_per_permutation_on_tie_free_data(variant):
+    x, y = pair(300, seed=0, coupling=0.3, d=2)
+    test = ibf.ksg_mi_test(x, y, 3, variant, n_permutations=12, seed=4)
+    draws = torch.Generator().manual_seed(4)
+    loop = [float(ibf.ksg_mi(x, y[torch.randperm(300, generator=draws)], 3, variant)) for _ in range(12)]
+    assert torch.allclose(test.null, torch.tensor(loop, dtype=torch.float64), rtol=0, atol=1e-12)
+    assert test.value == pytest.approx(float(ibf.ksg_mi(x, y, 3, variant)), abs=1e-12)
+    assert test.n_permutations == 12 and test.null.dtype == torch.float64
+    assert test.p_value == (1 + int((test.null >= test.value).sum())) / 13
+
+
+def test_the_jitter_belongs_to_the_samples_not_to_the_permutation():
+    # Tied data: the rows are jittered once, and a permutation moves each row with its jitter.
+    g = gen(1)
+    x = torch.randint(0, 4, (200, 2), generator=g).double()
+    y = x[:, :1] + torch.randint(0, 3, (200, 1), generator=g).double()
+    test = ibf.ksg_mi_test(x, y, n_permutations=6, seed=2)
+    (xp, yp), _ = prepare_samples([("x", x), ("y", y)], 3, standardize=True, ties="jitter", seed=2)
+    draws = torch.Generator().manual_seed(2)
+    for value in test.null.tolist():
+        perm = torch.randperm(200, generator=draws)
+        counts = ksg_counts_tree(xp, yp[perm], 3, 1)  # the prepared rows, permuted
+        assert value == ksg_statistic(*counts, 3, 1)
+
+
+def test_cmi_null_is_one_estimate_per_local_permutation_of_the_prepared_rows():
+    # Runge's draw repeats some rows, whose distances would tie their twins' exactly: the test parts
+    # them by noise of the jitter's size fixed per position (seeded from seed + 3). The estimates are
+    # then those of the prepared rows permuted and parted (not standardized again: the scale stays x's,
+    # not the draw's).
+    x, y, z = common_cause(300, seed=1, coupling=0.2)
+    test = ibf.ksg_cmi_test(x, y, z, n_permutations=10, seed=5)
+    xp, yp, zp, _ = _continuous_samples(x, y, z, 3, True, "jitter", 5, ("x", "y", "z"))
+    noise = torch.randn(300, 1, generator=gen(5 + 3), dtype=torch.float64)
+    shake = JITTER * xp.std(dim=0, unbiased=False) * noise
+    perms = ibf.local_permutations(z, 10, seed=5)
+    assert any(len(p.unique()) < 300 for p in perms)  # repeats, the case in point
+    loop = [float(ibf.ksg_cmi(xp[p] + shake, yp, zp, standardize=False, ties="raise")) for p in perms]
+    assert torch.allclose(test.null, torch.tensor(loop, dtype=torch.float64), rtol=0, atol=1e-12)
+    assert test.value == pytest.approx(float(ibf.ksg_cmi(x, y, z, seed=5)), abs=1e-12)
+
+
+@pytest.mark.parametrize("variant", [1, 2])
+def test_tree_and_brute_give_the_same_bits(variant):
+    # The brute-force counts are the path a GPU takes.
+    x, y = pair(250, seed=2, coupling=0.1, d=2)
+    tree = ibf.ksg_mi_test(x, y, 3, variant, n_permutations=20, seed=1, backend="tree")
+    brute = ibf.ksg_mi_test(x, y, 3, variant, n_permutations=20, seed=1, backend="brute")
+    assert torch.equal(tree.null, brute.null) and (tree.value, tree.p_value) == (brute.value, brute.p_value)
+    x, y, z = common_cause(250, seed=2, coupling=0.1)
+    tree = ibf.ksg_cmi_test(x, y, z, n_permutations=20, backend="tree")
+    brute = ibf.ksg_cmi_test(x, y, z, n_permutations=20, backend="brute")
+    assert torch.equal(tree.null, brute.null) and (tree.value, tree.p_value) == (brute.value, brute.p_value)
+    source, target = driven(300, seed=2, coupling=0.1)
+    tree = ibf.transfer_entropy_test(source, target, history=2, n_permutations=20, backend="tree")
+    brute = ibf.transfer_entropy_test(source, target, history=2, n_permutations=20, backend="brute")
+    assert torch.equal(tree.null, brute.null) and (tree.value, tree.p_value) == (brute.value, brute.p_value)
+
+
+def test_jobs_give_the_same_null():
+    x, y = pair(200, seed=3, coupling=0.2)
+    alone = ibf.ksg_mi_test(x, y, n_permutations=40, seed=3)
+    assert torch.equal(ibf.ksg_mi_test(x, y, n_permutations=40, seed=3, n_jobs=1).null, alone.null)
+    with joblib.parallel_backend("threading", n_jobs=2):
+        assert torch.equal(ibf.ksg_mi_test(x, y, n_permutations=40, seed=3).null, alone.null)
+        z = torch.randn(200, 1, generator=gen(4), dtype=torch.float64)
+        threads = ibf.ksg_cmi_test(x, y, z, n_permutations=40, seed=3)
+    assert torch.equal(ibf.ksg_cmi_test(x, y, z, n_permutations=40, seed=3).null, threads.null)
+
+
+def test_p_values_under_independence_and_strong_dependence():
+    n = 19
+    independent = [
+        ibf.ksg_mi_test(*pair(300, seed=s, coupling=0.0), n_permutations=n, seed=s) for s in range(4)
+    ]
+    assert min(t.p_value for t in independent) > 0.05
+    assert ibf.ksg_mi_test(*pair(300, seed=0, coupling=1.0), n_permutations=n).p_value == 1 / (n + 1)
+    # Independent given z (yet dependent: a global shuffle would reject), and dependent beyond z.
+    given = [ibf.ksg_cmi_test(*common_cause(300, seed=10 + s), n_permutations=n, seed=s) for s in range(4)]
+    assert min(t.p_value for t in given) > 0.05
+    assert ibf.ksg_cmi_test(*common_cause(300, seed=3, coupling=0.5), n_permutations=n).p_value == 1 / (n + 1)
+    # No transfer (the target's own memory kept by the local permutations), and a strong one.
+    none = [
+        ibf.transfer_entropy_test(*driven(400, seed=s, coupling=0.0), n_permutations=n, seed=s)
+        for s in range(4)
+    ]
+    assert min(t.p_value for t in none) > 0.05
+    strong = ibf.transfer_entropy_test(*driven(400, seed=0, coupling=0.8), n_permutations=n)
+    assert strong.p_value == 1 / (n + 1) and float(strong) > 0.1
+
+
+def test_estimators_take_the_batched_null():
+    x, y = pair(300, seed=4, coupling=0.15)
+    est = KSG(k=4, seed=7)
+    result = est(x, y, n_permutations=30, seed=2)
+    test = ibf.ksg_mi_test(x, y, 4, n_permutations=30, seed=7, generator=torch.Generator().manual_seed(2))
+    assert result.p_value == test.p_value and result.n_permutations == 30
+    assert float(result) == float(ibf.ksg_mi(x, y, 4, seed=7))  # the estimate is the plain one
+    # Resampling draws first, then the permutations, from the same generator.
+    draws = torch.Generator().manual_seed(2)
+    for _ in range(4):
+        torch.randperm(300, generator=draws)
+    resampled = est(x, y, n_resamples=4, n_permutations=30, seed=2)
+    assert resampled.p_value == ibf.ksg_mi_test(x, y, 4, n_permutations=30, seed=7, generator=draws).p_value
+    x, y, z = common_cause(300, seed=6, coupling=0.1)
+    conditional = est(x, y, z=z, n_permutations=30, seed=2)
+    test = ibf.ksg_cmi_test(x, y, z, 4, n_permutations=30, seed=7, permutation_seed=2)
+    assert conditional.p_value == test.p_value
+
+
+SEARCH = {"standardize": True, "ties": "jitter", "backend": "auto", "seed": 0}
+
+
+@pytest.mark.parametrize("fn", [ibf.ksg_mi_test, ibf.ksg_cmi_test, ibf.transfer_entropy_test])
+def test_tests_share_the_knn_keywords(fn):
+    params = inspect.signature(fn).parameters
+    assert params["k"].default == 3 and params["n_jobs"].default is None
+    assert params["n_permutations"].kind is inspect.Parameter.KEYWORD_ONLY
+    for name, default in SEARCH.items():
+        assert params[name].kind is inspect.Parameter.KEYWORD_ONLY and params[name].default == default
+
+
+def test_bad_arguments_are_named():
+    x, y, z = common_cause(60, seed=0)
+    source, target = driven(60, seed=0, coupling=0.5)
+    for bad in (0, -1, 1.5, True, 10**7):
+        with pytest.raises(ValueError, match=r"^n_permutations: "):
+            ibf.ksg_mi_test(x, y, n_permutations=bad)
+        with pytest.raises(ValueError, match=r"^n_permutations: "):
+            ibf.ksg_cmi_test(x, y, z, n_permutations=bad)
+        with pytest.raises(ValueError, match=r"^n_permutations: "):
+            ibf.transfer_entropy_test(source, target, n_permutations=bad)
+    cases = {
+        "n_jobs": lambda: ibf.ksg_mi_test(x, y, n_permutations=3, n_jobs=0),
+        "variant": lambda: ibf.ksg_mi_test(x, y, 3, 3, n_permutations=3),
+        "backend": lambda: ibf.ksg_mi_test(x, y, n_permutations=3, backend="gpu"),
+        "k": lambda: ibf.ksg_cmi_test(x, y, z, 60, n_permutations=3),
+        "z": lambda: ibf.ksg_cmi_test(x, y, (z[:, 0] > 0).long(), n_permutations=3),
+        "y": lambda: ibf.ksg_mi_test(x, y[:30], n_permutations=3),
+        "lag": lambda: ibf.transfer_entropy_test(source, target, 0, n_permutations=3),
+        "permutation_seed": lambda: ibf.ksg_cmi_test(x, y, z, n_permutations=3, permutation_seed=1.5),
+    }
+    for name, call in cases.items():
+        with pytest.raises(ValueError, match=f"^{name}[:=]|sample counts differ"):
+            call()
+
+
+# ------------------------------------------------------------------------------------------------ a GPU
+@pytest.mark.gpu
+def test_the_same_seed_gives_the_same_null_on_cuda_and_cpu():
+    x, y = pair(2000, seed=0, coupling=0.05, d=2)
+    cpu = ibf.ksg_mi_test(x, y, n_permutations=200, seed=1)
+    cuda = ibf.ksg_mi_test(x.cuda(), y.cuda(), n_permutations=200, seed=1)
+    assert torch.equal(cpu.null, cuda.null) and (cpu.value, cpu.p_value) == (cuda.value, cuda.p_value)
+    assert (
+        KSG()(x.cuda(), y.cuda(), n_permutations=200, seed=1).p_value
+        == KSG()(x, y, n_permutations=200, seed=1).p_value
+    )
+    x, y, z = common_cause(1000, seed=1, coupling=0.05)
+    cpu = ibf.ksg_cmi_test(x, y, z, n_permutations=100)
+    cuda = ibf.ksg_cmi_test(x.cuda(), y.cuda(), z.cuda(), n_permutations=100)
+    assert torch.equal(cpu.null, cuda.null) and cpu.p_value == cuda.p_value
+    source, target = driven(1000, seed=1, coupling=0.1)
+    cpu = ibf.transfer_entropy_test(source, target, n_permutations=100)
+    cuda = ibf.transfer_entropy_test(source.cuda(), target.cuda(), n_permutations=100)
+    assert torch.equal(cpu.null, cuda.null) and cpu.p_value == cuda.p_value
+
+
+@pytest.mark.gpu
+def test_many_permutations_of_many_samples_run_on_the_device():
+    x, y = pair(10_000, seed=2, coupling=0.0, d=5)
+    test = ibf.ksg_mi_test(x.cuda(), y.cuda(), n_permutations=1000)
+    assert test.null.shape == (1000,) and bool(test.null.isfinite().all()) and test.p_value > 0.001
