@@ -11,7 +11,8 @@ a radius of each point. Both are answered exactly, in float64, by one of two bac
   C compiler at install time), scipy's cKDTree, and counts in one dimension by sorting: the same
   answers, slower.
 * ``"brute"`` (any device): chunked pairwise distances in torch; the k-th neighbour and the counts
-  come from the same distance rows, so they agree to the last bit. Memory per chunk is bounded.
+  come from the same distance rows, so they agree to the last bit. Memory per chunk is bounded
+  (:func:`chunk_bytes`: more on a GPU, where small chunks leave it waiting on kernel launches).
 
 ``"auto"`` takes the tree on CPU up to :data:`TREE_MAX_DIM` dimensions and brute force otherwise
 (on a GPU always). Counts exclude the point itself. Duplicate points are the caller's business
@@ -54,9 +55,24 @@ TREE_MAX_DIM = 20
 #: at 200 (docs/benchmarks.md). MixedKSG keeps :data:`TREE_MAX_DIM`: its radii, a class's k-th
 #: neighbour, prune less.
 KERNEL_MAX_DIM = 128
-#: Working memory for one chunk of the brute-force path.
+#: Working memory for one chunk of the brute-force path on the CPU (and the least on a GPU).
 CHUNK_BYTES = 256 * 2**20
+#: The most working memory for one chunk on a GPU, which takes 1 / :data:`GPU_FREE_SHARE` of its free
+#: memory up to this: chunks of 80 rows of 100,000 columns left an H100 waiting on kernel launches.
+GPU_CHUNK_BYTES = 2 * 2**30
+#: A chunk's distance blocks, those of :func:`chebyshev` and the caller's own matrices are alive at once.
+GPU_FREE_SHARE = 8
 _P = {"chebyshev": float("inf"), "euclidean": 2.0}
+
+
+def chunk_bytes(device: torch.device) -> int:
+    """Working memory for one chunk of the brute-force path on ``device``: :data:`CHUNK_BYTES` on the
+    CPU; on a GPU 1 / :data:`GPU_FREE_SHARE` of its free memory, within :data:`CHUNK_BYTES` and
+    :data:`GPU_CHUNK_BYTES`."""
+    if device.type != "cuda":
+        return CHUNK_BYTES
+    free, _total = torch.cuda.mem_get_info(device)
+    return max(CHUNK_BYTES, min(GPU_CHUNK_BYTES, free // GPU_FREE_SHARE))
 
 
 def pick_backend(
@@ -123,11 +139,13 @@ def smallest(dist: Tensor, m: int) -> tuple[Tensor, Tensor]:
 
     ``torch.topk`` picks among equal values in no stated order; its values are right, so only rows
     where more than ``m`` entries lie within the m-th value (ties straddle it: never on continuous
-    data) choose again, taking the entries below it and the first columns equal to it.
+    data) choose again, taking the entries below it and the first columns equal to it. Whether any row
+    must is one scalar read (a wait on a GPU); the tied rows' numbers are asked for only then.
     """
     val, ind = torch.topk(dist, m, dim=1, largest=False)
-    tied = torch.nonzero((dist <= val[:, -1:]).sum(dim=1) > m).flatten()
-    if len(tied):
+    tied_rows = (dist <= val[:, -1:]).sum(dim=1) > m
+    if bool(tied_rows.any()):
+        tied = torch.nonzero(tied_rows).flatten()
         rows, last = dist[tied], val[tied, -1:]
         at = rows == last
         need = m - (rows < last).sum(dim=1, keepdim=True)
@@ -142,7 +160,7 @@ def smallest(dist: Tensor, m: int) -> tuple[Tensor, Tensor]:
 def _distance_rows(parts: list[Tensor], metric: Metric) -> Iterator[tuple[Tensor, Tensor]]:
     """Chunks of the (max-over-parts) distance matrix, one at a time: ``(row indices, (B, N) distances)``."""
     n = parts[0].shape[0]
-    rows_per_chunk = max(1, CHUNK_BYTES // (8 * n * (len(parts) + 2)))
+    rows_per_chunk = max(1, chunk_bytes(parts[0].device) // (8 * n * (len(parts) + 2)))
     for start in range(0, n, rows_per_chunk):
         rows = torch.arange(start, min(n, start + rows_per_chunk), device=parts[0].device)
         dist = _cdist(parts[0][rows], parts[0], metric, rows)
@@ -165,13 +183,14 @@ def chebyshev(a: Tensor, b: Tensor) -> Tensor:
 
 
 def _chebyshev_blocks(a: Tensor, b: Tensor) -> Tensor:
-    """:func:`chebyshev` by broadcast differences, in blocks of columns of at most :data:`CHUNK_BYTES`."""
-    cols = max(1, CHUNK_BYTES // (a.element_size() * max(1, a[..., 0].numel() * a.shape[-1])))
+    """:func:`chebyshev` by broadcast differences, in blocks of columns of at most :func:`chunk_bytes`."""
+    per_col = a.element_size() * max(1, a[..., 0].numel() * a.shape[-1])
+    cols = max(1, chunk_bytes(a.device) // per_col)
     blocks = [
-        (a[..., :, None, :] - b[..., None, j : j + cols, :]).abs().amax(-1)
+        (a[..., :, None, :] - b[..., None, j : j + cols, :]).abs_().amax(-1)
         for j in range(0, b.shape[-2], cols)
     ]
-    return torch.cat(blocks, dim=-1)
+    return blocks[0] if len(blocks) == 1 else torch.cat(blocks, dim=-1)
 
 
 def _cdist(

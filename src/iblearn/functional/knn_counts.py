@@ -1,5 +1,6 @@
 """KSG's estimate from neighbour counts (Kraskov et al. 2004, eqs. 8 and 9) and the counts themselves
-on prepared samples: by the tree searches, or in chunks of the brute-force distance matrices. Shared by
+on prepared samples: by the tree searches, or in chunks of the brute-force distance matrices (on a GPU
+with Triton, variant 1 by the fused kernel of :mod:`iblearn.functional._ksg_triton`). Shared by
 :func:`~iblearn.functional.ksg_mi` and the functions that count neighbours as it does (pairs of
 variables, conditional and multivariate measures).
 
@@ -14,7 +15,8 @@ import torch
 from scipy.special import digamma
 from torch import Tensor
 
-from iblearn.functional._neighbors import CHUNK_BYTES, chebyshev, count_within, kth_neighbour, smallest
+from iblearn.functional import _ksg_triton
+from iblearn.functional._neighbors import chebyshev, chunk_bytes, count_within, kth_neighbour, smallest
 
 
 def _digamma(t: Tensor) -> Tensor:
@@ -67,7 +69,11 @@ def _spread(v: Tensor, idx: Tensor) -> Tensor:
 
 def ksg_counts_brute(x: Tensor, y: Tensor, k: int, variant: int) -> tuple[Tensor, Tensor]:
     """n_x and n_y of KSG in one pass over chunks of the two distance matrices (each is computed once:
-    in hundreds of dimensions the max-norm distances are nearly all the work)."""
+    in hundreds of dimensions the max-norm distances are nearly all the work). On a GPU with Triton,
+    variant 1 by the fused kernel of :mod:`iblearn.functional._ksg_triton` (the same counts)."""
+    if _ksg_triton.usable(x, k, variant):
+        nx_b, ny_b = _ksg_triton.ksg_counts_fused(x, y, k)
+        return nx_b[0], ny_b[0]
     nx, ny = [], []
     for rows in row_chunks(x.shape[0], 4, x.device):
         dx = chebyshev(x[rows], x)
@@ -80,21 +86,24 @@ def ksg_counts_brute(x: Tensor, y: Tensor, k: int, variant: int) -> tuple[Tensor
 
 def row_chunks(n: int, blocks: int, device: torch.device) -> Iterator[Tensor]:
     """The row indices ``0 .. n - 1`` in consecutive chunks, each small enough that ``blocks`` float64
-    matrices of (its rows, n) fit in ``CHUNK_BYTES`` (one row at least)."""
-    rows_per_chunk = max(1, CHUNK_BYTES // (8 * n * blocks))
+    matrices of (its rows, n) fit in :func:`~iblearn.functional._neighbors.chunk_bytes` (one row at
+    least)."""
+    rows_per_chunk = max(1, chunk_bytes(device) // (8 * n * blocks))
     for start in range(0, n, rows_per_chunk):
         yield torch.arange(start, min(n, start + rows_per_chunk), device=device)
 
 
 def ksg_chunk_counts(dx: Tensor, dy: Tensor, rows: Tensor, k: int, variant: int) -> tuple[Tensor, Tensor]:
-    """n_x and n_y of KSG for the points ``rows``, from their rows ``(B, N)`` of the max-norm distance
-    matrices of x and y."""
+    """n_x and n_y of KSG for the points ``rows``, from their rows ``(..., R, N)`` of the max-norm
+    distance matrices of x and y (leading dimensions broadcast: one x against a batch of pairings)."""
     joint = torch.maximum(dx, dy)
-    joint[torch.arange(len(rows)), rows] = -1.0  # self first
-    val, idx = smallest(joint, k + 1)  # ties by index, as on the tree: variant 2's eps_x, eps_y
-    if variant == 1:
-        eps = val[:, k, None]
-        return (dx < eps).sum(dim=1) - 1, (dy < eps).sum(dim=1) - 1
-    ex = dx.gather(1, idx[:, 1:]).amax(dim=1, keepdim=True)
-    ey = dy.gather(1, idx[:, 1:]).amax(dim=1, keepdim=True)
-    return (dx <= ex).sum(dim=1) - 1, (dy <= ey).sum(dim=1) - 1
+    joint[..., torch.arange(len(rows), device=rows.device), rows] = -1.0  # self first
+    if variant == 1:  # eps alone, whichever neighbours tie at it: no tie pass (nor its wait on a GPU)
+        eps = torch.topk(joint, k + 1, dim=-1, largest=False).values[..., k:]
+        return (dx < eps).sum(dim=-1) - 1, (dy < eps).sum(dim=-1) - 1
+    # Ties by index, as on the tree: variant 2's eps_x, eps_y depend on which neighbours are taken.
+    _, idx = smallest(joint.reshape(-1, joint.shape[-1]), k + 1)
+    idx = idx[:, 1:].reshape(*joint.shape[:-1], k)
+    ex = dx.expand_as(joint).gather(-1, idx).amax(dim=-1, keepdim=True)
+    ey = dy.expand_as(joint).gather(-1, idx).amax(dim=-1, keepdim=True)
+    return (dx <= ex).sum(dim=-1) - 1, (dy <= ey).sum(dim=-1) - 1

@@ -1,0 +1,154 @@
+"""KSG's neighbour counts n_x, n_y (Kraskov et al. 2004, eq. 8) on a GPU in one fused Triton kernel.
+
+Brute force in torch writes every distance to memory and reads it back several times (about 60
+bytes a pair); here each program holds a block of rows and walks the columns in tiles, the max-norm
+distances computed in registers, twice: first keeping each row's k + 1 smallest joint distances (the
+row itself at 0 among them, so the largest kept is eps, the k-th neighbour's distance), then counting
+the columns strictly within eps in x and in y. The distances are the same float64 bits as
+:func:`~iblearn.functional._neighbors.chebyshev` (a difference and a maximum round nothing more), so
+the counts equal the torch path's and the CPU tree's.
+
+Triton is optional: without it (or on the CPU, or for variant 2, whose counts need the neighbours'
+indices) the torch path answers. ``TRITON_INTERPRET=1`` runs the kernel on CPU tensors (the tests).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from iblearn.functional._neighbors import chunk_bytes
+
+try:
+    import triton  # type: ignore[import-untyped,import-not-found,unused-ignore]
+    import triton.language as tl  # type: ignore[import-untyped,import-not-found,unused-ignore]
+
+    HAVE_TRITON = True
+except ImportError:  # the torch path
+    HAVE_TRITON = False
+
+#: The largest k the kernel takes: it keeps k + 1 distances a row in registers (KSG recommend 2 - 4).
+MAX_K = 31
+#: Rows a program, columns a tile (powers of two), warps a program. A thread holds one row and 16
+#: columns of a tile; compiled for sm_90 (ptxas, 5 + 5 dimensions, k = 3) that takes 155 registers and
+#: spills none, where 32 columns a thread spill (the ten coordinates of each column are loaded ahead).
+BLOCK_ROWS = 64
+BLOCK_COLS = 32
+NUM_WARPS = 4
+#: CUDA's limit on the second dimension of a grid: pairings a launch.
+MAX_GRID_Y = 65535
+
+
+def usable(x: Tensor, k: int, variant: int) -> bool:
+    """Whether the fused kernel counts for KSG on ``x``'s device: CUDA, Triton, variant 1, k <= MAX_K."""
+    return HAVE_TRITON and x.device.type == "cuda" and variant == 1 and k <= MAX_K
+
+
+def ksg_counts_fused(
+    x: Tensor,
+    y: Tensor,
+    k: int,
+    perms: Tensor | None = None,
+    *,
+    block_rows: int = BLOCK_ROWS,
+    block_cols: int = BLOCK_COLS,
+) -> tuple[Tensor, Tensor]:
+    """n_x and n_y of KSG eq. (8) for ``(x, y[perms[b]])``, every row b of ``perms``.
+
+    Args:
+        x, y: prepared float64 samples ``(N, d_x)``, ``(N, d_y)`` on one device (CUDA, or the CPU
+            under ``TRITON_INTERPRET=1``).
+        k: neighbours, 1 <= k <= :data:`MAX_K`, k < N.
+        perms: ``(B, N)`` int64 row indices of y (``y_b[i] = y[perms[b, i]]``); None for y itself.
+        block_rows, block_cols: the kernel's tile, powers of two.
+
+    Returns:
+        ``(B, N)`` int64 counts (B = 1 without ``perms``), equal to
+        :func:`~iblearn.functional.knn_counts.ksg_counts_brute`'s for each pairing.
+    """
+    n, dx = x.shape
+    dy = y.shape[1]
+    batches = 1 if perms is None else perms.shape[0]
+    nx = torch.empty(batches, n, dtype=torch.int64, device=x.device)
+    ny = torch.empty_like(nx)
+    xt = x.T.contiguous()  # (d, N): a tile's coordinates are consecutive loads
+    # Each launch takes as many pairings as their permuted copies of y fit in a chunk's memory.
+    step = max(1, min(MAX_GRID_Y, chunk_bytes(x.device) // (8 * n * dy)))
+    for s in range(0, batches, step):
+        ys = y[None] if perms is None else y[perms[s : s + step].to(x.device)]
+        yt = ys.transpose(1, 2).contiguous()  # (b, d_y, N)
+        grid = (triton.cdiv(n, block_rows), yt.shape[0])
+        _ksg_counts_kernel[grid](
+            xt, yt, nx[s:], ny[s:], n,
+            K1=k + 1, KP=triton.next_power_of_2(k + 1), DX=dx, DY=dy, BM=block_rows, BN=block_cols,
+            num_warps=NUM_WARPS,
+        )  # fmt: skip
+    return nx, ny
+
+
+if HAVE_TRITON:
+
+    @triton.jit  # type: ignore[untyped-decorator,misc,unused-ignore]
+    def _max_norm(d, pts, n, rows, cols, rmask, cmask, D: tl.constexpr):  # type: ignore[no-untyped-def]
+        """``max(d, max_c |pts[c, cols] - pts[c, rows]|)`` as a (cols, rows) tile; ``pts`` is (D, n).
+
+        Tiles are (columns, rows): a thread then holds one row and many columns, so the rows'
+        coordinates, loaded once for the whole loop, take D registers a thread, not D per row.
+        """
+        for c in tl.static_range(D):
+            pi = tl.load(pts + c * n + rows, mask=rmask, other=0.0)
+            pj = tl.load(pts + c * n + cols, mask=cmask, other=0.0)
+            d = tl.maximum(d, tl.abs(pj[:, None] - pi[None, :]))
+        return d
+
+    @triton.jit  # type: ignore[untyped-decorator,misc,unused-ignore]
+    def _ksg_counts_kernel(  # type: ignore[no-untyped-def]
+        xt, yt, nx, ny, n,
+        K1: tl.constexpr, KP: tl.constexpr, DX: tl.constexpr, DY: tl.constexpr,
+        BM: tl.constexpr, BN: tl.constexpr,
+    ):  # fmt: skip
+        """Program (i, b): rows i*BM ... of pairing b; ``yt`` is (B, DY, n), pairing b's y permuted.
+        K1 = k + 1 distances kept a row, in KP (a power of two) slots."""
+        inf = float("inf")
+        b = tl.program_id(1).to(tl.int64)
+        n64 = n.to(tl.int64)  # offsets c * n and b * DY * n can pass 2^31
+        rows = tl.program_id(0).to(tl.int64) * BM + tl.arange(0, BM)
+        rmask = rows < n64
+        yb = yt + b * DY * n64
+        tile = tl.arange(0, BN)
+        slot = tl.arange(0, KP)[:, None]
+        # Each row's K1 smallest joint distances so far, unordered, as (slots, rows); slots past K1 hold
+        # -1, which is never the largest, so never replaced.
+        best = tl.where(slot < K1, tl.full([KP, BM], inf, tl.float64), -1.0)
+        kth = tl.max(best, axis=0)
+        for start in range(0, n, BN):
+            cols = start + tile.to(tl.int64)
+            cmask = cols < n64
+            d = _max_norm(tl.zeros([BN, BM], tl.float64), xt, n64, rows, cols, rmask, cmask, DX)
+            d = _max_norm(d, yb, n64, rows, cols, rmask, cmask, DY)
+            d = tl.where(cmask[:, None] & rmask[None, :], d, inf)
+            # Only entries below a row's current K1-th value change it; most tiles have none, and the
+            # loop body never runs. Each turn moves the smallest such entry of each row into the place
+            # of the row's largest kept one, by position, so equal distances count with multiplicity.
+            left = tl.sum((d < kth[None, :]).to(tl.int32))
+            while left > 0:
+                m, at = tl.min(d, axis=0, return_indices=True, return_indices_tie_break_left=True)
+                worst = tl.argmax(best, axis=0, tie_break_left=True)
+                take = (m < kth)[None, :] & (slot == worst[None, :])
+                best = tl.where(take, m[None, :], best)
+                d = tl.where(tile[:, None] == at[None, :], inf, d)
+                kth = tl.max(best, axis=0)
+                left = tl.sum((d < kth[None, :]).to(tl.int32))
+        # eps = kth; n_x(i) = #{j != i : ||x_j - x_i|| < eps_i}, the same in y (KSG eq. 8).
+        cx = tl.zeros([BM], tl.int32)
+        cy = tl.zeros([BM], tl.int32)
+        for start in range(0, n, BN):
+            cols = start + tile.to(tl.int64)
+            cmask = cols < n64
+            zero = tl.zeros([BN, BM], tl.float64)
+            dxt = _max_norm(zero, xt, n64, rows, cols, rmask, cmask, DX)
+            cx += tl.sum(((dxt < kth[None, :]) & cmask[:, None]).to(tl.int32), axis=0)
+            dyt = _max_norm(zero, yb, n64, rows, cols, rmask, cmask, DY)
+            cy += tl.sum(((dyt < kth[None, :]) & cmask[:, None]).to(tl.int32), axis=0)
+        tl.store(nx + b * n64 + rows, (cx - 1).to(tl.int64), mask=rmask)  # less the row itself
+        tl.store(ny + b * n64 + rows, (cy - 1).to(tl.int64), mask=rmask)
