@@ -71,7 +71,7 @@ def _assert_counts_equal(x, y, k, perms=None, **blocks) -> None:
     [
         (50, 1, 1, 3, 16, 16),  # ragged last tiles both ways
         (37, 2, 3, 2, 8, 32),  # k + 1 = 3 in 4 slots; one column tile
-        (100, 5, 5, 4, 64, 32),  # the default blocks
+        (100, 5, 5, 4, 256, 4),  # the default blocks
         (10, 1, 2, 1, 16, 16),  # fewer points than a block
         (40, 3, 1, 7, 16, 16),  # k + 1 = 8 fills its slots
     ],
@@ -105,7 +105,7 @@ def test_ksg_mi_through_the_interpreted_kernel_equals_the_tree(monkeypatch):
         calls.append(1)
         return fused(*args, **kwargs)
 
-    monkeypatch.setattr(kt, "usable", lambda x, k, variant: variant == 1)
+    monkeypatch.setattr(kt, "usable", lambda x, y, k, variant: variant == 1)
     monkeypatch.setattr(kt, "ksg_counts_fused", spy)
     assert torch.equal(ksg_mi(x, y, backend="brute"), want) and calls == [1]
 
@@ -115,7 +115,7 @@ def test_ksg_mi_through_the_interpreted_kernel_equals_the_tree(monkeypatch):
 @pytest.mark.parametrize("n", [20_000, 100_000])
 def test_cuda_kernel_counts_equal_the_cpu_tree(n):
     x, y = _samples(n, 5, 5, "gaussian", seed=6)
-    assert kt.usable(x.cuda(), 3, 1)
+    assert kt.usable(x.cuda(), y.cuda(), 3, 1) and not kt.usable(x.cuda(), y.cuda(), kt.MAX_K + 1, 1)
     nx, ny = kt.ksg_counts_fused(x.cuda(), y.cuda(), 3)
     want = ksg_counts_tree(x, y, 3, 1)
     assert torch.equal(nx[0].cpu(), want[0]) and torch.equal(ny[0].cpu(), want[1])

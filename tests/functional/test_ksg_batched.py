@@ -77,7 +77,7 @@ def test_brute_force_and_batched_counts_hand_cuda_variant_1_to_the_fused_kernel(
     x, y = _pair(60, 2, tied=False)
     perms = _perms(3, 60)
     marker = (torch.full((3, 60), 7), torch.full((3, 60), 9))
-    monkeypatch.setattr(_ksg_triton, "usable", lambda x, k, variant: variant == 1)
+    monkeypatch.setattr(_ksg_triton, "usable", lambda x, y, k, variant: variant == 1)
     monkeypatch.setattr(_ksg_triton, "ksg_counts_fused", lambda x, y, k, perms=None: marker)
     assert torch.equal(ksg_counts_brute(x, y, 3, 1)[0], marker[0][0])
     assert kb.ksg_counts_permuted(x, y, perms, 3, 1) is marker
@@ -86,13 +86,13 @@ def test_brute_force_and_batched_counts_hand_cuda_variant_1_to_the_fused_kernel(
 
 def test_the_fused_kernel_is_never_taken_on_the_cpu():
     x = torch.zeros(10, 2, dtype=torch.float64)
-    assert not _ksg_triton.usable(x, 3, 1)
+    assert not _ksg_triton.usable(x, x, 3, 1)
 
 
 @pytest.mark.gpu
 @pytest.mark.parametrize("variant", [1, 2])
 def test_batched_torch_counts_on_cuda_equal_the_cpus(monkeypatch, variant):
-    monkeypatch.setattr(_ksg_triton, "usable", lambda x, k, variant: False)  # the torch path
+    monkeypatch.setattr(_ksg_triton, "usable", lambda x, y, k, variant: False)  # the torch path
     x, y = _pair(3000, 5, tied=False)
     perms = _perms(5, 3000)
     want = kb.ksg_counts_permuted(x, y, perms, 3, variant)
@@ -103,7 +103,7 @@ def test_batched_torch_counts_on_cuda_equal_the_cpus(monkeypatch, variant):
 @pytest.mark.gpu
 def test_brute_force_variant_1_on_cuda_never_waits_for_the_device(monkeypatch):
     # No scalar read, nonzero or copy to the host between the chunks (the tie pass is variant 2's).
-    monkeypatch.setattr(_ksg_triton, "usable", lambda x, k, variant: False)
+    monkeypatch.setattr(_ksg_triton, "usable", lambda x, y, k, variant: False)
     x, y = _pair(20_000, 5, tied=False)
     xc, yc = x.cuda(), y.cuda()
     ksg_counts_brute(xc, yc, 3, 1)  # warm up: allocator, kernels

@@ -38,7 +38,7 @@ def ksg_counts_permuted(x: Tensor, y: Tensor, perms: Tensor, k: int, variant: in
         :func:`~iblearn.functional.knn_counts.ksg_counts_brute` (and the tree's counts) of each pairing.
     """
     perms = perms.to(x.device)
-    if _ksg_triton.usable(x, k, variant):
+    if _ksg_triton.usable(x, y, k, variant):
         return _ksg_triton.ksg_counts_fused(x, y, k, perms)
     n = x.shape[0]
     nx, ny = [], []

@@ -27,21 +27,30 @@ try:
 except ImportError:  # the torch path
     HAVE_TRITON = False
 
-#: The largest k the kernel takes: it keeps k + 1 distances a row in registers (KSG recommend 2 - 4).
-MAX_K = 31
-#: Rows a program, columns a tile (powers of two), warps a program. A thread holds one row and 16
-#: columns of a tile; compiled for sm_90 (ptxas, 5 + 5 dimensions, k = 3) that takes 155 registers and
-#: spills none, where 32 columns a thread spill (the ten coordinates of each column are loaded ahead).
-BLOCK_ROWS = 64
-BLOCK_COLS = 32
-NUM_WARPS = 4
+#: The largest k the kernel takes: it keeps k + 1 distances a row in registers (KSG recommend 2 - 4);
+#: compiled for sm_90 at k = 31 they no longer fit, and the kernel runs out of local memory.
+MAX_K = 15
+#: Rows a program, columns a tile (powers of two), warps a program. A thread holds 4 rows and 4 columns
+#: of a tile, so each column's coordinate loaded serves 4 rows. Compiled for sm_90 (ptxas, 5 + 5
+#: dimensions, k = 3), a coordinate of a pair then takes about 4.3 instructions in the counting loop, two
+#: of them float64 (a difference, a comparison), against 15 with one row and 16 columns a thread;
+#: 255 registers, a few spilled outside the loops. (An estimate, not a measurement: at N = 1e6, 1e13
+#: coordinates of pairs a pass, about 3 s on an H100 if its float64 units are the limit.)
+BLOCK_ROWS = 256
+BLOCK_COLS = 4
+NUM_WARPS = 2
+#: The most dimensions of the joint space the kernel takes: each thread keeps its rows' coordinates in
+#: registers (compiled for sm_90, 10 + 10 spill a little in the counting loop, 20 + 20 much).
+MAX_DIM = 20
 #: CUDA's limit on the second dimension of a grid: pairings a launch.
 MAX_GRID_Y = 65535
 
 
-def usable(x: Tensor, k: int, variant: int) -> bool:
-    """Whether the fused kernel counts for KSG on ``x``'s device: CUDA, Triton, variant 1, k <= MAX_K."""
-    return HAVE_TRITON and x.device.type == "cuda" and variant == 1 and k <= MAX_K
+def usable(x: Tensor, y: Tensor, k: int, variant: int) -> bool:
+    """Whether the fused kernel counts for KSG on these samples: CUDA, Triton, variant 1, k <=
+    :data:`MAX_K`, at most :data:`MAX_DIM` dimensions in all."""
+    cuda = HAVE_TRITON and x.device.type == "cuda"
+    return cuda and variant == 1 and k <= MAX_K and x.shape[1] + y.shape[1] <= MAX_DIM
 
 
 def ksg_counts_fused(
@@ -89,17 +98,29 @@ def ksg_counts_fused(
 if HAVE_TRITON:
 
     @triton.jit  # type: ignore[untyped-decorator,misc,unused-ignore]
-    def _max_norm(d, pts, n, rows, cols, rmask, cmask, D: tl.constexpr):  # type: ignore[no-untyped-def]
+    def _max_norm(d, pts, n, rows, cols, D: tl.constexpr):  # type: ignore[no-untyped-def]
         """``max(d, max_c |pts[c, cols] - pts[c, rows]|)`` as a (cols, rows) tile; ``pts`` is (D, n).
 
-        Tiles are (columns, rows): a thread then holds one row and many columns, so the rows'
-        coordinates, loaded once for the whole loop, take D registers a thread, not D per row.
+        Tiles are (columns, rows), the threads of a warp side by side along the rows: each thread's
+        rows' coordinates stay in registers for the whole loop, and each column's coordinate loaded
+        serves all its rows. Indices past the end are clamped to the last point, and the caller
+        masks what they give: a load without a mask costs fewer instructions.
         """
         for c in tl.static_range(D):
-            pi = tl.load(pts + c * n + rows, mask=rmask, other=0.0)
-            pj = tl.load(pts + c * n + cols, mask=cmask, other=0.0)
+            pi = tl.load(pts + c * n + rows)
+            pj = tl.load(pts + c * n + cols)
             d = tl.maximum(d, tl.abs(pj[:, None] - pi[None, :]))
         return d
+
+    @triton.jit  # type: ignore[untyped-decorator,misc,unused-ignore]
+    def _within(inside, pts, n, rows, cols, r, D: tl.constexpr):  # type: ignore[no-untyped-def]
+        """``inside & (max_c |pts[c, cols] - pts[c, rows]| < r[rows])`` as :func:`_max_norm`'s tile: a
+        comparison a coordinate (a maximum would cost a comparison and two selects)."""
+        for c in tl.static_range(D):
+            pi = tl.load(pts + c * n + rows)
+            pj = tl.load(pts + c * n + cols)
+            inside = inside & (tl.abs(pj[:, None] - pi[None, :]) < r[None, :])
+        return inside
 
     @triton.jit  # type: ignore[untyped-decorator,misc,unused-ignore]
     def _ksg_counts_kernel(  # type: ignore[no-untyped-def]
@@ -114,6 +135,7 @@ if HAVE_TRITON:
         n64 = n.to(tl.int64)  # offsets c * n and b * DY * n can pass 2^31
         rows = tl.program_id(0).to(tl.int64) * BM + tl.arange(0, BM)
         rmask = rows < n64
+        at_rows = tl.minimum(rows, n64 - 1)
         yb = yt + b * DY * n64
         tile = tl.arange(0, BN)
         slot = tl.arange(0, KP)[:, None]
@@ -124,31 +146,34 @@ if HAVE_TRITON:
         for start in range(0, n, BN):
             cols = start + tile.to(tl.int64)
             cmask = cols < n64
-            d = _max_norm(tl.zeros([BN, BM], tl.float64), xt, n64, rows, cols, rmask, cmask, DX)
-            d = _max_norm(d, yb, n64, rows, cols, rmask, cmask, DY)
-            d = tl.where(cmask[:, None] & rmask[None, :], d, inf)
-            # Only entries below a row's current K1-th value change it; most tiles have none, and the
-            # loop body never runs. Each turn moves the smallest such entry of each row into the place
-            # of the row's largest kept one, by position, so equal distances count with multiplicity.
-            left = tl.sum((d < kth[None, :]).to(tl.int32))
-            while left > 0:
-                m, at = tl.min(d, axis=0, return_indices=True, return_indices_tie_break_left=True)
-                worst = tl.argmax(best, axis=0, tie_break_left=True)
-                take = (m < kth)[None, :] & (slot == worst[None, :])
-                best = tl.where(take, m[None, :], best)
-                d = tl.where(tile[:, None] == at[None, :], inf, d)
-                kth = tl.max(best, axis=0)
-                left = tl.sum((d < kth[None, :]).to(tl.int32))
+            at_cols = tl.minimum(cols, n64 - 1)
+            # Only entries below a row's current K1-th value change it, and most tiles have none: they
+            # are found by comparisons alone, and the distances computed only where there are some.
+            valid = cmask[:, None] & rmask[None, :]
+            below = _within(valid, xt, n64, at_rows, at_cols, kth, DX)
+            left = tl.sum(_within(below, yb, n64, at_rows, at_cols, kth, DY).to(tl.int32))
+            if left > 0:
+                d = _max_norm(tl.zeros([BN, BM], tl.float64), xt, n64, at_rows, at_cols, DX)
+                d = _max_norm(d, yb, n64, at_rows, at_cols, DY)
+                d = tl.where(valid, d, inf)
+                # Each turn moves the smallest entry below the K1-th value of each row into the place
+                # of the row's largest kept one, by position, so equal distances count with multiplicity.
+                while left > 0:
+                    m, at = tl.min(d, axis=0, return_indices=True, return_indices_tie_break_left=True)
+                    worst = tl.argmax(best, axis=0, tie_break_left=True)
+                    take = (m < kth)[None, :] & (slot == worst[None, :])
+                    best = tl.where(take, m[None, :], best)
+                    d = tl.where(tile[:, None] == at[None, :], inf, d)
+                    kth = tl.max(best, axis=0)
+                    left = tl.sum((d < kth[None, :]).to(tl.int32))
         # eps = kth; n_x(i) = #{j != i : ||x_j - x_i|| < eps_i}, the same in y (KSG eq. 8).
         cx = tl.zeros([BM], tl.int32)
         cy = tl.zeros([BM], tl.int32)
         for start in range(0, n, BN):
             cols = start + tile.to(tl.int64)
-            cmask = cols < n64
-            zero = tl.zeros([BN, BM], tl.float64)
-            dxt = _max_norm(zero, xt, n64, rows, cols, rmask, cmask, DX)
-            cx += tl.sum(((dxt < kth[None, :]) & cmask[:, None]).to(tl.int32), axis=0)
-            dyt = _max_norm(zero, yb, n64, rows, cols, rmask, cmask, DY)
-            cy += tl.sum(((dyt < kth[None, :]) & cmask[:, None]).to(tl.int32), axis=0)
+            at_cols = tl.minimum(cols, n64 - 1)
+            inside = (cols < n64)[:, None] & rmask[None, :]
+            cx += tl.sum(_within(inside, xt, n64, at_rows, at_cols, kth, DX).to(tl.int32), axis=0)
+            cy += tl.sum(_within(inside, yb, n64, at_rows, at_cols, kth, DY).to(tl.int32), axis=0)
         tl.store(nx + b * n64 + rows, (cx - 1).to(tl.int64), mask=rmask)  # less the row itself
         tl.store(ny + b * n64 + rows, (cy - 1).to(tl.int64), mask=rmask)

@@ -71,7 +71,7 @@ def ksg_counts_brute(x: Tensor, y: Tensor, k: int, variant: int) -> tuple[Tensor
     """n_x and n_y of KSG in one pass over chunks of the two distance matrices (each is computed once:
     in hundreds of dimensions the max-norm distances are nearly all the work). On a GPU with Triton,
     variant 1 by the fused kernel of :mod:`iblearn.functional._ksg_triton` (the same counts)."""
-    if _ksg_triton.usable(x, k, variant):
+    if _ksg_triton.usable(x, y, k, variant):
         nx_b, ny_b = _ksg_triton.ksg_counts_fused(x, y, k)
         return nx_b[0], ny_b[0]
     nx, ny = [], []
