@@ -11,14 +11,17 @@ Correctness rows (a failed one fails the run, exit 1, as does any row that raise
 * ``proximal_split``, ``mi_decay_lr``, ``train_greedy``, ``ib_functional:<mode>``,
   ``information_plane``: the same, for the optimizer wrapper, the scheduler (with its probe), greedy
   training, the four forms of the IB functional (and the noisy one's gradient), and the recorder
-  (whose captured layers stay on the CPU by design, while the model stays on the device).
+  (whose captured layers stay on the CPU by design, while the model stays on the device);
+* ``null:<test>`` for the permutation tests of KSG MI, KSG CMI and transfer entropy (2,000 rows, 200
+  permutations, seed 1): the device's null and p-value equal to the CPU's, to the bit.
 
 Host copies are counted with ``torch.profiler`` over a few steady-state steps: the device-to-host and
 host-to-device copies (the ``Memcpy DtoH`` / ``Memcpy HtoD`` activities of CUDA) and the explicit
 scalar reads (``aten::_local_scalar_dense``: ``float()``, ``int()``, ``bool()``, ``.item()`` of a tensor,
 each a copy and a wait on a GPU). A step may copy to the host no more often than it reads a scalar on
-purpose (a returned loss, a divergence check), and to the device at most ``HTOD_BUDGET`` times; a row
-over either budget fails. One estimate of a non-trainable estimator copies a fixed number of times (its
+purpose (a returned loss, a divergence check) plus once a symmetric eigendecomposition (cuSOLVER's
+status word, which torch reads), and to the device at most ``HTOD_BUDGET`` times; a row over either
+budget fails. One estimate of a non-trainable estimator copies a fixed number of times (its
 input checks, the reliability judgement, cuSOLVER's status words in an eigendecomposition): there the
 budget is that no count grows with the sample, from 5,000 rows to 20,000 (1,536 to 3,072 for
 ``renyi``), where the searches run in chunks.
@@ -27,13 +30,16 @@ Timing rows, each with the CPU figure of the same call beside the device's: KSG 
 (brute force on a GPU, the CPU's tree), mixed KSG with 784-d x, the matrix-based Renyi MI at n = 4,096
 and 16,384 with its backward (and at alpha = 2, which needs no eigendecomposition, with one float32
 ``eigvalsh`` of 16,384 rows, the floor of the other alphas: they take three), a neural fit's steps a
-second, a ProximalSplit step over a plain Adam step, and one MOLE epoch (the MNIST network and its
-matrix-based objectives on synthetic images).
+second, a ProximalSplit step over a plain Adam step, one MOLE epoch (the MNIST network and its matrix-
+based objectives on synthetic images), and the permutation tests at N = 10,000: 1,000 permutations of
+KSG MI (5x5), 200 of KSG CMI and of transfer entropy (the CPU figure extrapolated from a few
+permutations).
 Device times by CUDA events after ``torch.cuda.synchronize`` (thread CPU time on a CPU device); CPU
 times by thread CPU time on ``--cpu-threads`` threads (1). A figure whose time, predicted from the
 smaller size before it, is over its budget (``--device-budget`` 120 s, ``--budget`` 60 s on the CPU)
 is skipped, and the row says so. Goals: KSG 5x5
-at N = 1e6 under 5 s, Renyi at n = 16,384 with backward under 1 s (on the device).
+at N = 1e6 under 5 s, Renyi at n = 16,384 with backward under 1 s, 1,000 KSG permutations at N = 10,000
+under 10 s (on the device).
 
 Each row is written to ``results.json`` (atomically) as it finishes; a rerun skips the rows done unless
 ``--force`` (rows of another device or size are dropped). ``table.md`` holds both tables and the
@@ -95,9 +101,11 @@ from benchmarks.runners.gpu_rows import (  # noqa: E402
     HTOD_BUDGET,
     RTOL,
     check_estimator,
+    check_fused,
     check_greedy,
     check_ib,
     check_mi_decay,
+    check_null,
     check_plane,
     check_proximal,
     eigvalsh_speed,
@@ -105,6 +113,7 @@ from benchmarks.runners.gpu_rows import (  # noqa: E402
     mixed_speed,
     mole_epoch,
     neural_speed,
+    null_speed,
     proximal_ratio,
     renyi_speed,
     speed_row,
@@ -113,7 +122,14 @@ from iblearn.estimators import REGISTRY  # noqa: E402
 from iblearn.records import atomic_write_text, environment, markdown_table, read_json, write_json  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "results" / "gpu"
-GOALS = {"ksg_5x5_n1000000": 5.0, "renyi_n16384_backward": 1.0}  # seconds on the device
+GOALS = {  # seconds on the device
+    "ksg_5x5_n1000000": 5.0,
+    "ksg_fused_5x5_n1000000": 5.0,
+    "ksg_mi_null_fused_1000perm_n10000": 10.0,
+    "renyi_n16384_backward": 1.0,
+    "ksg_mi_null_1000perm_n10000": 10.0,
+}
+NULLS = ("ksg_mi", "ksg_cmi", "transfer_entropy")
 
 
 # ------------------------------------------------------------------------------------------- the plan
@@ -134,6 +150,8 @@ def plan(
             for m in ("decision", "soft", "noisy", "quantized")
         ],
         ("information_plane", lambda: check_plane(device, quick)),
+        *[(f"null:{kind}", partial(check_null, kind, device)) for kind in NULLS],
+        ("fused_ksg_counts", lambda: check_fused(device)),
     ]
 
     def predicted(name: str | None, device_factor: float, cpu_factor: float) -> tuple[Any, Any]:
@@ -156,6 +174,11 @@ def plan(
         last = ksg_sizes[i - 1] if i else n
         growth = ((n / last) ** 2, (n / last) * math.log(n) / math.log(last))
         checks.append((f"ksg_5x5_n{n}", partial(ksg_row, n, last, growth)))
+    for i, n in enumerate(ksg_sizes):  # the fused kernel, whose CPU figure is the row above's
+        last = ksg_sizes[i - 1] if i else n
+        guess = predicted(f"ksg_fused_5x5_n{last}", (n / last) ** 2, 0)
+        row = partial(speed_row, device, ksg_speed(n, fused=True), 1 if n >= 1_000_000 else 3, budgets)
+        checks.append((f"ksg_fused_5x5_n{n}", partial(row, guess, cpu=False)))
     mixed_n = 300 if quick else 10_000
     checks.append((f"mixed_ksg_784d_n{mixed_n}", lambda: speed_row(device, mixed_speed(mixed_n), 3, budgets)))
     small, large = (256, 512) if quick else (4096, 16_384)
@@ -206,6 +229,22 @@ def plan(
         }
 
     checks.append(("proximal_step_over_plain", proximal))
+    null_n = 1000 if quick else 10_000
+    for kind, perms in zip(NULLS, (1000, 200, 200), strict=True):
+        perms = perms // 20 if quick else perms
+        checks.append(
+            (
+                f"{kind}_null_{perms}perm_n{null_n}",
+                partial(null_speed, kind, null_n, perms, max(1, perms // 50), device),
+            )
+        )
+    fused_perms = 50 if quick else 1000
+    checks.append(
+        (
+            f"ksg_mi_null_fused_{fused_perms}perm_n{null_n}",
+            partial(null_speed, "ksg_mi", null_n, fused_perms, 0, device, fused=True),
+        )
+    )
     images = 64 if quick else 2048
     checks.append((f"mole_epoch_n{images}", lambda: speed_row(device, mole_epoch(images), 1, budgets)))
     return checks
@@ -213,6 +252,8 @@ def plan(
 
 CORRECTNESS = (
     "estimator:",
+    "null:",
+    "fused_ksg_counts",
     "proximal_split",
     "mi_decay_lr",
     "train_greedy",
@@ -286,9 +327,10 @@ def table(record: dict[str, Any]) -> str:
         f"{p['git_commit'] or 'unknown'}; {p['date']}{'; quick sizes' if record['quick'] else ''}.\n",
         f"Correctness: device against CPU, rtol {RTOL:g} / atol {ATOL:g} for one call, {FIT_RTOL:g} / "
         f"{FIT_ATOL:g} after {FIT_STEPS} training steps; copies a step (device-to-host, host-to-device, "
-        f"explicit scalar reads), budget for a training step: no more device-to-host copies than reads, at "
-        f"most {HTOD_BUDGET} host-to-device; for one estimate (non-trainable estimators, shown at the "
-        f"larger size): no count larger at 20,000 rows than at 5,000 (3,072 and 1,536 for renyi).\n",
+        f"explicit scalar reads), budget for a training step: no more device-to-host copies than reads and "
+        f"eigendecompositions, at most {HTOD_BUDGET} host-to-device; for one estimate (non-trainable "
+        f"estimators, shown at the larger size): no count larger at 20,000 rows than at 5,000 (3,072 and "
+        f"1,536 for renyi).\n",
     ]
     correct = []
     for name, r in rows.items():
@@ -314,6 +356,11 @@ def table(record: dict[str, Any]) -> str:
             note = f"{r['device_steps_per_s']:.0f} against {r['cpu_steps_per_s']:.0f} steps/s"
         if "device_ratio" in r:
             note = f"step / plain step: {r['device_ratio']:.2f} (device), {r['cpu_ratio']:.2f} (CPU)"
+        if "cpu_permutations" in r:
+            note = (
+                f"CPU: from {r['cpu_permutations']} and {2 * r['cpu_permutations']} permutations, "
+                f"{r['cpu_s_per_permutation'] * 1e3:.0f} ms each"
+            )
         if name in GOALS:
             met = "not measured" if dev is None else "met" if dev < GOALS[name] else "NOT met"
             note = f"goal < {GOALS[name]:g} s: {met}" + (f"; {note}" if note else "")

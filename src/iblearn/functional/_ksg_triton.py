@@ -14,6 +14,8 @@ indices) the torch path answers. ``TRITON_INTERPRET=1`` runs the kernel on CPU t
 
 from __future__ import annotations
 
+import os
+
 import torch
 from torch import Tensor
 
@@ -27,6 +29,11 @@ try:
 except ImportError:  # the torch path
     HAVE_TRITON = False
 
+#: Whether ``ksg_mi`` and the permutation nulls take the kernel on a GPU. Off unless
+#: ``IBLEARN_FUSED_KSG=1``: its counts equal the torch path's in Triton's interpreter and it compiles
+#: for sm_90, but it has not yet run on GPU hardware; ``make gpu-check`` and the tests marked gpu run it
+#: there, and it becomes the default once they pass.
+ENABLED = os.environ.get("IBLEARN_FUSED_KSG") == "1"
 #: The largest k the kernel takes: it keeps k + 1 distances a row in registers (KSG recommend 2 - 4);
 #: compiled for sm_90 at k = 31 they no longer fit, and the kernel runs out of local memory.
 MAX_K = 15
@@ -47,9 +54,9 @@ MAX_GRID_Y = 65535
 
 
 def usable(x: Tensor, y: Tensor, k: int, variant: int) -> bool:
-    """Whether the fused kernel counts for KSG on these samples: CUDA, Triton, variant 1, k <=
-    :data:`MAX_K`, at most :data:`MAX_DIM` dimensions in all."""
-    cuda = HAVE_TRITON and x.device.type == "cuda"
+    """Whether the fused kernel counts for KSG on these samples: :data:`ENABLED`, CUDA, Triton, variant 1,
+    k <= :data:`MAX_K`, at most :data:`MAX_DIM` dimensions in all."""
+    cuda = ENABLED and HAVE_TRITON and x.device.type == "cuda"
     return cuda and variant == 1 and k <= MAX_K and x.shape[1] + y.shape[1] <= MAX_DIM
 
 
