@@ -75,12 +75,14 @@ bench: $(VENV)/.bench-installed
 
 # Every estimator, optimizer and training procedure on a CUDA device against the CPU, then the hot paths
 # timed on both, into benchmarks/results/gpu/ (benchmarks/gpu_check.py says how to run it on a lent GPU
-# machine). It needs a CUDA build of torch, which the venv's is not: GPU_PY names a Python that has one
-# (GPU_PY=python3 on a GPU machine, iblearn found in src/); GPU_CHECK_ARGS adds options (--force, --only).
+# machine), then the tests marked gpu. It needs a CUDA build of torch, which the venv's is not: GPU_PY
+# names a Python that has one (GPU_PY=python3 on a GPU machine, iblearn found in src/); GPU_CHECK_ARGS
+# adds options (--force, --only).
 GPU_PY ?= $(PY)
 .PHONY: gpu-check
 gpu-check:
-	$(GPU_PY) benchmarks/gpu_check.py $(GPU_CHECK_ARGS)
+	$(GPU_PY) benchmarks/gpu_check.py $(GPU_CHECK_ARGS); status=$$?; \
+	$(GPU_PY) -m pytest -q -p no:cacheprovider -m gpu $$(grep -rl "mark.gpu" tests) && exit $$status
 
 # The documentation site (mkdocs.yml, docs/) into site/; --strict: a broken link or reference fails.
 docs: setup
