@@ -46,7 +46,7 @@ from iblearn import functional as ibf
 from iblearn.estimators import reliability
 from iblearn.estimators.autocheck import FLOOR, MI, SHARE, Check, caveat, interval, run_checks
 from iblearn.estimators.base import MIEstimate
-from iblearn.functional.gaussian import _canonical
+from iblearn.functional.gaussian import canonical_analysis
 from iblearn.functional.multivariate import copula_normal
 
 #: Mardia's multivariate kurtosis of the normal scores, relative to a Gaussian's D (D + 2), within which
@@ -258,7 +258,7 @@ def gaussian_stderr(x: Tensor, y: Tensor) -> float:
     the sample's sum of r_i^2 by its expectation under independence, dx dy / (N - 1) (Pillai's trace;
     dx, dy the effective dimensions), which is taken off.
     """
-    rho, dx, dy, n = _canonical(x, y, 1e-9)
+    rho, dx, dy, n = canonical_analysis(x, y)
     return math.sqrt(max(float((rho**2).sum()) - dx * dy / (n - 1), 0.0) / n)
 
 

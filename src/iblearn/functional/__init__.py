@@ -27,6 +27,8 @@ from iblearn.functional.cmi import gaussian_cmi, gaussian_cmi_from_cov, ksg_cmi
 from iblearn.functional.cmi_permutations import local_permutations
 from iblearn.functional.discrete import bin_values, class_codes, discrete_entropy, discrete_mi
 from iblearn.functional.gaussian import (
+    Canonical,
+    canonical_analysis,
     canonical_correlations,
     gaussian_entropy_from_cov,
     gaussian_mi,
@@ -55,11 +57,13 @@ from iblearn.functional.renyi_gram import gram_matrix, joint_gram, kernel_width
 from iblearn.functional.transfer import transfer_entropy, transfer_entropy_matrix
 
 __all__ = [
+    "Canonical",
     "MultivariateEstimate",
     "PIDParts",
     "PermutationTest",
     "SearchResult",
     "bin_values",
+    "canonical_analysis",
     "canonical_basis",
     "canonical_correlations",
     "canonical_gaussian_log_prob",

@@ -11,7 +11,7 @@ on a subspace (a constant column, or a low-rank map into many dimensions).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor
@@ -44,11 +44,22 @@ def canonical_correlations(x: Any, y: Any, *, rtol: float = 1e-9) -> Tensor:
     Each variable is whitened on the span of its covariance's eigenvectors with eigenvalue above
     ``rtol`` times the largest, so constant columns and rank-deficient variables are handled.
     """
-    return _canonical(x, y, rtol)[0]
+    return canonical_analysis(x, y, rtol=rtol).rho
 
 
-def _canonical(x: Any, y: Any, rtol: float) -> tuple[Tensor, int, int, int]:
-    """The canonical correlations, the effective dimensions of x and y, and N."""
+class Canonical(NamedTuple):
+    """What :func:`canonical_analysis` finds: the canonical correlations (largest first), the effective
+    dimensions of x and y (their covariances' ranks at the tolerance) and N."""
+
+    rho: Tensor
+    dx: int
+    dy: int
+    n: int
+
+
+def canonical_analysis(x: Any, y: Any, *, rtol: float = 1e-9) -> Canonical:
+    """The sample canonical correlations of ``x (N, dx)`` and ``y (N, dy)`` with the effective dimensions
+    behind them (see :func:`canonical_correlations`), as the Gaussian MI and its standard error use them."""
     if isinstance(rtol, bool) or not isinstance(rtol, int | float) or not 0 <= rtol < 1:
         raise ValueError(f"rtol: must be a number in [0, 1), got {rtol!r}")
     xt, yt = V.continuous(x, "x").to(torch.float64), V.continuous(y, "y").to(torch.float64)
@@ -76,7 +87,7 @@ def _canonical(x: Any, y: Any, rtol: float) -> tuple[Tensor, int, int, int]:
             f"got N={n}; with so few samples every canonical correlation is 1"
         )
     rho = torch.linalg.svdvals(wx.T @ wy / n).clamp(0.0, 1.0)
-    return rho, wx.shape[1], wy.shape[1], n
+    return Canonical(rho, wx.shape[1], wy.shape[1], n)
 
 
 def wishart_digammas(n: int, d: int, like: Tensor) -> Tensor:
@@ -114,7 +125,7 @@ def gaussian_mi(x: Any, y: Any, *, rtol: float = 1e-9, bias_correction: bool = F
         >>> abs(float(gaussian_mi(x, y)) - 0.4133) < 0.02  # sd at N=20000 is about 0.005
         True
     """
-    rho, dx, dy, n = _canonical(x, y, rtol)
+    rho, dx, dy, n = canonical_analysis(x, y, rtol=rtol)
     mi = -0.5 * torch.log1p(-(rho**2)).sum()
     if not V.flag(bias_correction, "bias_correction"):
         return mi
