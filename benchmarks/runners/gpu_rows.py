@@ -232,7 +232,7 @@ def larger_case(name: str, n: int) -> tuple[Tensor, Tensor]:
     return (x, torch.arange(n) % 3) if name == "mixed_ksg" else (x, y)
 
 
-def check_estimator(name: str, device: torch.device) -> dict[str, Any]:
+def check_estimator(name: str, device: torch.device, quick: bool = False) -> dict[str, Any]:
     est, data, fit = estimator_case(name)
     on_device = copy.deepcopy(est).to(device)
     data_device = moved(data, device)
@@ -255,7 +255,7 @@ def check_estimator(name: str, device: torch.device) -> dict[str, Any]:
         row["copies"] = host_copies(lambda: on_device.train_step(*batch), 3, device)
         problems += over_budget(row["copies"], device)
     else:  # one estimate: its copies are a fixed cost, none of them may grow with the sample
-        sizes = copy_sizes(name)
+        sizes = (300, 600) if quick else copy_sizes(name)
         small, large = (moved(larger_case(name, n), device) for n in sizes)
         row["copies_small"] = host_copies(lambda: on_device(*small), 2, device)
         row["copies"] = host_copies(lambda: on_device(*large), 2, device)

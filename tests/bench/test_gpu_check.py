@@ -89,3 +89,12 @@ def test_every_row_passes_on_the_cpu(tmp_path):
     done = rows(tmp_path)
     assert {f"estimator:{n}" for n in gpu_check.REGISTRY} <= set(done)
     assert len(done) == len(gpu_check.plan(torch.device("cpu"), True, (120.0, 60.0), {}))
+
+
+def test_a_rerun_measures_again_the_rows_of_other_code(tmp_path):
+    assert run(tmp_path, "--only", "estimator:ksg") == 0
+    record = json.loads((tmp_path / "results.json").read_text())
+    record["rows"]["estimator:ksg"].update(commit="0" * 40, marker=True)  # a row of another commit
+    (tmp_path / "results.json").write_text(json.dumps(record))
+    assert run(tmp_path, "--only", "estimator:ksg") == 0
+    assert "marker" not in rows(tmp_path)["estimator:ksg"]
