@@ -60,7 +60,7 @@ WRITERS: dict[str, tuple[type, Summarize, Table]] = {
 }
 
 # Folders whose results.json holds only the summary, without the per-seed rows behind it.
-NO_PER_SEED = {"proximal/vae"}
+NO_PER_SEED: set[str] = set()
 
 # Seeds run at different commits: the table's last line names each seed's, which results.json cannot.
 MERGED_PROVENANCE = {"mole/mutagenicity-matrix"}
@@ -140,11 +140,56 @@ def test_layerwise_noise_03_beta_01_has_the_two_seeds_the_page_gives():
     assert [round(float(r["test_acc"]), 2) for r in rows if "|ib|" in r["key"]] == [81.72, 79.54]
 
 
-def test_proximal_vae_l1_row_is_epoch_4_of_one_seed():
-    """The partial VAE run's L1 row: one seed, stopped after epoch 4 (the page says so)."""
+def _vae_test_psnr(name: str) -> dict[str, list[float]]:
+    """Test PSNR at the end of epoch 5 of seeds 0 - 2, per method, in a proximal VAE run folder."""
+    last = {
+        r["key"]: float(r["test"])
+        for r in RunFolder(RESULTS / "proximal" / name, resume=True).metrics()
+        if r["epoch"] == "5"
+    }
+    methods = dict.fromkeys(k.split("|")[3] for k in last)
+    return {m: [last[f"vae|mnist|Adam|{m}|{s}"] for s in range(3)] for m in methods}
+
+
+def _signed(values: list[float]) -> str:
+    return ", ".join(f"{v:+.2f}" for v in values)
+
+
+def test_proximal_vae_table_is_the_vae_folders():
+    """The VAE table on the page is the vae folder's (mean ± sd of test PSNR over seeds 0 - 2, all seven
+    rows from one run), and the per-seed figures the page gives are its rows and vae-ablation's."""
+    page = (RESULTS / "proximal.md").read_text(encoding="utf-8")
     summary = read_json(RESULTS / "proximal" / "vae" / "results.json")["summary"]
-    (l1,) = [s for s in summary if s["method"] == "second-order l1"]
-    assert (l1["seeds"], l1["epoch"], round(l1["test"][0], 2)) == (1, 4, 20.84)
+    assert len(summary) == 7
+    rows = [line for line in page.splitlines() if line.startswith("| ")]
+    text = " ".join(page.split())  # the prose, line breaks as spaces
+    for row in summary:
+        mean, sd = row["test"]
+        cell = f"| {row['seeds']} | {mean:.2f} ± {sd:.2f} |"
+        assert any(r.startswith(f"| {row['method']} ") and cell in r for r in rows), row
+    # the rows outside ProximalSplit give the earlier run's summary (commit 6214cd6) to the last digit
+    test = {row["method"]: row["test"] for row in summary}
+    assert test["baseline"] == [21.062782541910806, 0.15760083133512748]
+    assert test["split-lr backprop"] == [19.379555892944335, 2.425727634426241]
+
+    new, old = _vae_test_psnr("vae"), _vae_test_psnr("vae-ablation")
+    for method in ("split-lr backprop", "ours", "first-order l2", "ours literal"):
+        gaps = [a - b for a, b in zip(new[method], new["baseline"], strict=True)]
+        assert f"({_signed(gaps)}" in text, method
+    ours = [a - b for a, b in zip(new["ours"], new["baseline"], strict=True)]
+    se = statistics.stdev(ours) / math.sqrt(3)
+    assert f"mean {statistics.fmean(ours):.2f}, paired standard error {se:.2f})" in text
+    for method in ("ours", "first-order l2", "split-lr backprop"):
+        assert f"{method} {', '.join(f'{v:.2f}' for v in new[method])}" in text, method
+    for method in ("second-order l1", "second-order huber"):
+        # against first order: L1 below on every seed, Huber with it
+        gaps = [a - b for a, b in zip(new[method], new["first-order l2"], strict=True)]
+        assert f"({_signed(gaps)}" in text, method
+        cells = [", ".join(f"{v:.2f}" for v in values) for values in (old[method], new[method])]
+        moved = [a - b for a, b in zip(new[method], old[method], strict=True)]
+        assert f"{cells[0]} to {cells[1]} dB ({_signed(moved)})" in text, method
+    huber = zip(new["second-order huber"], new["split-lr backprop"], strict=True)
+    assert max(abs(a - b) for a, b in huber) < 0.01
 
 
 # ------------------------------------------------------------------------------------------ benchmarks
