@@ -28,6 +28,15 @@ def gen(seed: int = 0) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
+def common_cause(n: int, seed: int, coupling: float = 0.0) -> tuple[torch.Tensor, ...]:
+    """x and y noisy copies of z; ``coupling`` adds x to y, a dependence beyond z."""
+    g = gen(seed)
+    z = torch.randn(n, 1, generator=g, dtype=torch.float64)
+    x = z + 0.5 * torch.randn(n, 1, generator=g, dtype=torch.float64)
+    y = z + coupling * x + 0.5 * torch.randn(n, 1, generator=g, dtype=torch.float64)
+    return x, y, z
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests marked ``gpu`` run where torch sees a CUDA device (``make gpu-check``) and skip elsewhere."""
     if torch.cuda.is_available():

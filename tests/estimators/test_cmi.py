@@ -12,16 +12,7 @@ import torch
 from iblearn import functional as ibf
 from iblearn.cli import main
 from iblearn.estimators import KSG, GaussianMI, MIEstimate, MixedKSG, get_estimator
-from tests.conftest import gen
-
-
-def common_cause(n: int, seed: int, coupling: float = 0.0) -> tuple[torch.Tensor, ...]:
-    """x and y noisy copies of z; ``coupling`` adds x to y, a dependence beyond z."""
-    g = gen(seed)
-    z = torch.randn(n, 1, generator=g, dtype=torch.float64)
-    x = z + 0.5 * torch.randn(n, 1, generator=g, dtype=torch.float64)
-    y = z + coupling * x + 0.5 * torch.randn(n, 1, generator=g, dtype=torch.float64)
-    return x, y, z
+from tests.conftest import common_cause, gen
 
 
 @pytest.mark.parametrize(

@@ -16,22 +16,13 @@ from iblearn.functional.cmi import _continuous_samples
 from iblearn.functional.knn import JITTER, prepare_samples
 from iblearn.functional.knn_counts import ksg_counts_tree
 from iblearn.functional.nulls import ksg_statistic
-from tests.conftest import gen
+from tests.conftest import common_cause, gen
 
 
 def pair(n: int, seed: int, coupling: float, d: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
     g = gen(seed)
     x = torch.randn(n, d, generator=g, dtype=torch.float64)
     return x, coupling * x + torch.randn(n, d, generator=g, dtype=torch.float64)
-
-
-def common_cause(n: int, seed: int, coupling: float = 0.0) -> tuple[torch.Tensor, ...]:
-    """x and y noisy copies of z; ``coupling`` adds x to y, a dependence beyond z."""
-    g = gen(seed)
-    z = torch.randn(n, 1, generator=g, dtype=torch.float64)
-    x = z + 0.5 * torch.randn(n, 1, generator=g, dtype=torch.float64)
-    y = z + coupling * x + 0.5 * torch.randn(n, 1, generator=g, dtype=torch.float64)
-    return x, y, z
 
 
 def driven(n: int, seed: int, coupling: float) -> tuple[torch.Tensor, torch.Tensor]:
