@@ -58,7 +58,7 @@ def test_two_passes_count_as_the_single_pass(monkeypatch, metric, dim, kind):
     k_i = _k_i(lab, 3)
     want = _single_pass(x, lab, k_i, metric)
     assert torch.equal(_mixed.mixed_counts_brute(x, lab, k_i, metric), want)
-    monkeypatch.setattr(_mixed, "CHUNK_BYTES", 2**16)  # several chunks a class
+    monkeypatch.setattr(_mixed, "chunk_bytes", lambda device: 2**16)  # several chunks a class
     assert torch.equal(_mixed.mixed_counts_brute(x, lab, k_i, metric), want)
     monkeypatch.setattr(_mixed, "HAVE_KERNEL", False)  # torch's comparisons instead of the band count
     assert torch.equal(_mixed.mixed_counts_brute(x, lab, k_i, metric), want)
@@ -70,13 +70,13 @@ def test_data_beyond_float32s_range_take_float64(monkeypatch, metric, scale):
     x, lab = _samples("gaussian", 200, 6)
     x = x * scale
     k_i = _k_i(lab, 3)
-    assert _mixed._Filter(x, (x * x).sum(1), metric).low.dtype == torch.float64
+    assert _mixed._Filter(x, (x * x).sum(1), metric, 2**20).low.dtype == torch.float64
     assert torch.equal(_mixed.mixed_counts_brute(x, lab, k_i, metric), _single_pass(x, lab, k_i, metric))
 
 
 def test_the_float32_filter_is_taken_on_standardized_data():
     x = prepare(torch.randn(50, 3, generator=gen()), "x", standardize=True, ties="jitter", seed=0)
-    assert _mixed._Filter(x, (x * x).sum(1), "euclidean").low.dtype == torch.float32
+    assert _mixed._Filter(x, (x * x).sum(1), "euclidean", 2**20).low.dtype == torch.float32
 
 
 def test_the_band_count_counts_by_row_and_by_column():

@@ -241,3 +241,16 @@ def test_errors_name_the_column_block_or_layer(backend):
         ibf.layerwise_mi([t], [torch.ones(100, 2)], backend=backend)
     with pytest.raises(ValueError, match=r"layers\[0\] has 100, targets\[0\] has 90"):
         ibf.layerwise_mi([t], [x[:90, :2]], backend=backend)
+
+
+def test_fill_self_sets_each_row_at_its_own_column_in_every_batch():
+    from iblearn.functional._neighbors import fill_self
+
+    d = torch.zeros(2, 3, 5)
+    rows = torch.tensor([1, 2, 4])
+    fill_self(d, rows, -1.0)
+    expected = torch.zeros(3, 5)
+    expected[torch.arange(3), rows] = -1.0
+    assert torch.equal(d[0], expected) and torch.equal(d[1], expected)
+    mask = torch.ones(3, 5, dtype=torch.bool)
+    assert (~fill_self(mask, rows, False)).sum() == 3

@@ -423,3 +423,14 @@ def test_a_users_matrix_is_checked_and_the_matrices_built_here_are_not(monkeypat
     assert len(checked) == 1 and checked[0] is k
     with pytest.raises(ValueError, match="k: is not symmetric"):
         matrix_entropy(torch.tensor([[1.0, 0.5], [0.0, 1.0]]), 2.0)
+
+
+def test_class_sizes_are_the_label_counts_at_each_class_first_sorted_row():
+    from iblearn.functional.renyi import _class_sizes
+
+    labels = torch.tensor([3, 1, 3, 3, 7, 1, 0])
+    sizes = _class_sizes(labels)
+    assert sizes.tolist() == [1, 2, 0, 3, 0, 0, 1]  # sorted: 0 | 1 1 | 3 3 3 | 7
+    counts = torch.unique(labels, return_counts=True)[1]
+    assert torch.equal(sizes[sizes > 0], counts)
+    assert _class_sizes(torch.zeros(5, dtype=torch.long)).tolist() == [5, 0, 0, 0, 0]

@@ -36,7 +36,14 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from iblearn.functional._neighbors import CHUNK_BYTES, HAVE_KERNEL, Metric, _cdist, chebyshev
+from iblearn.functional._neighbors import (
+    HAVE_KERNEL,
+    Metric,
+    _cdist,
+    chebyshev,
+    chunk_bytes,
+    fill_self,
+)
 
 if HAVE_KERNEL:
     from iblearn.functional import _maxnorm
@@ -53,15 +60,19 @@ def mixed_counts_brute(x: Tensor, lab: Tensor, k_i: Tensor, metric: Metric) -> T
     order = torch.sort(lab, stable=True).indices
     xs, ks = x[order], k_i[order]
     _, sizes = torch.unique_consecutive(lab[order], return_counts=True)
-    ends = torch.cumsum(sizes, 0).tolist()
-    classes = list(zip([0, *ends[:-1]], ends, strict=True))
+    ends = torch.cumsum(sizes, 0)
+    starts = ends - sizes
+    # One copy to the host for the classes' bounds and neighbour counts (not one a class).
+    bounds = torch.stack([starts, ends, ks[starts]], 1).tolist()
     radius = torch.empty(n, dtype=x.dtype, device=x.device)
     m = torch.empty(n, dtype=torch.int64, device=x.device)
     norm2 = (xs * xs).sum(1)
-    for c0, c1 in classes:
-        _within(xs, c0, c1, int(ks[c0]), metric, norm2.max(), radius, m)
-    f = _Filter(xs, norm2, metric)
-    rows_per_chunk = max(1, CHUNK_BYTES // (f.low.element_size() * n * 2))
+    budget = chunk_bytes(x.device)
+    for c0, c1, k in bounds:
+        _within(xs, c0, c1, k, metric, norm2.max(), radius, m, budget)
+    f = _Filter(xs, norm2, metric, budget)
+    rows_per_chunk = max(1, budget // (f.low.element_size() * n * 2))
+    classes = [(c0, c1) for c0, c1, _ in bounds]
     for c0, c1 in classes[:-1]:
         for r0 in range(c0, c1, rows_per_chunk):
             rows = torch.arange(r0, min(c1, r0 + rows_per_chunk), device=x.device)
@@ -74,19 +85,26 @@ def mixed_counts_brute(x: Tensor, lab: Tensor, k_i: Tensor, metric: Metric) -> T
 
 
 def _within(
-    xs: Tensor, c0: int, c1: int, k: int, metric: Metric, norm2_max: Tensor, radius: Tensor, m: Tensor
+    xs: Tensor,
+    c0: int,
+    c1: int,
+    k: int,
+    metric: Metric,
+    norm2_max: Tensor,
+    radius: Tensor,
+    m: Tensor,
+    budget: int,
 ) -> None:
     """Pass 1 on the class at sorted positions ``[c0, c1)``: write its radii and own-class counts."""
     members = xs[c0:c1]
     # torch.cdist takes the matrix product when either side has more than 25 rows; the single pass
     # had the whole sample as columns, so it took it from N = 26 on.
     mode = "use_mm_for_euclid_dist" if len(xs) > 25 else "donot_use_mm_for_euclid_dist"
-    rows_per_chunk = max(1, CHUNK_BYTES // (8 * len(members) * 3))
+    rows_per_chunk = max(1, budget // (8 * len(members) * 3))
     for r0 in range(c0, c1, rows_per_chunk):
         rows = torch.arange(r0, min(c1, r0 + rows_per_chunk), device=xs.device)
         dist = _cdist(xs[rows], members, metric, rows - c0, b_norm2_max=norm2_max, mode=mode)
-        own = torch.arange(len(rows), device=xs.device)
-        dist[own, rows - c0] = -1.0  # self first
+        fill_self(dist, rows - c0, -1.0)  # self first
         r = torch.topk(dist, k + 1, dim=1, largest=False).values[:, k]
         radius[rows] = r
         m[rows] = (dist <= r[:, None]).sum(dim=1, dtype=torch.int32).long() - 1  # int32: twice as fast
@@ -95,8 +113,8 @@ def _within(
 class _Filter:
     """Pass 2: the data in the precision it is filtered in, and what every chunk of rows shares."""
 
-    def __init__(self, xs: Tensor, norm2: Tensor, metric: Metric) -> None:
-        self.xs, self.metric = xs, metric
+    def __init__(self, xs: Tensor, norm2: Tensor, metric: Metric, budget: int) -> None:
+        self.xs, self.metric, self.budget = xs, metric, budget
         self.size = norm2 if metric == "euclidean" else xs.abs().amax(1)  # float64, per row
         lo, hi = _F32_RANGE
         fits = lo < float(self.size.max()) < hi and xs.dtype == torch.float64
@@ -152,7 +170,7 @@ class _Filter:
     def _exact(self, i: Tensor, j: Tensor) -> Tensor:
         """The float64 distances of the pairs ``(i[p], j[p])``, from the differences, as ``_cdist``
         recomputes near-ties; in pieces, since they are many where many rows coincide."""
-        step = max(1, CHUNK_BYTES // (8 * self.xs.shape[1]))
+        step = max(1, self.budget // (8 * self.xs.shape[1]))
         out = []
         for s in range(0, len(i), step):
             diff = self.xs[i[s : s + step]] - self.xs[j[s : s + step]]

@@ -126,11 +126,19 @@ def kth_neighbour(
         return torch.from_numpy(dist[:, k]), torch.from_numpy(idx[:, 1:].astype(np.int64))
     eps, idx = [], []
     for rows, dist in _distance_rows(parts, metric):
-        dist[torch.arange(len(rows)), rows] = -1.0  # self first, whatever the ties
+        fill_self(dist, rows, -1.0)  # self first, whatever the ties
         val, ind = smallest(dist, k + 1)
         eps.append(val[:, k])
         idx.append(ind[:, 1:])
     return torch.cat(eps), torch.cat(idx)
+
+
+def fill_self(dist: Tensor, rows: Tensor, value: float) -> Tensor:
+    """``dist[..., i, rows[i]] = value`` for every row i, in place: each point's entry at its own column.
+
+    By a scatter, since an indexed assignment of a Python number copies it to the device first, a wait
+    on a GPU in every chunk of the brute-force searches."""
+    return dist.scatter_(-1, rows[:, None].expand(*dist.shape[:-1], 1), value)
 
 
 def smallest(dist: Tensor, m: int) -> tuple[Tensor, Tensor]:
@@ -221,9 +229,8 @@ def _cdist(
     b_max = (b * b).sum(1).max() if b_norm2_max is None else b_norm2_max
     bound = (_MM_ROUNDING * a.shape[1] * ((a * a).sum(1) + b_max)).sqrt()
     close = dist <= bound[:, None]
-    self_pairs = (torch.arange(len(rows), device=rows.device), rows)
-    close[self_pairs] = False
-    dist[self_pairs] = 0.0
+    fill_self(close, rows, False)
+    fill_self(dist, rows, 0.0)
     i, j = torch.nonzero(close, as_tuple=True)
     dist[i, j] = (a[i] - b[j]).norm(dim=1).to(dist.dtype)
     return dist

@@ -30,6 +30,7 @@ from iblearn.functional._neighbors import (
     Backend,
     chebyshev,
     count_within,
+    fill_self,
     knn_max_tree_dim,
     kth_neighbour,
     pick_backend,
@@ -220,7 +221,7 @@ def _cmi_counts_brute(x: Tensor, y: Tensor, z: Tensor, k: int) -> tuple[Tensor, 
         dy = chebyshev(y[rows], y)
         dxz = torch.maximum(chebyshev(xs[:, rows], xs), dz)
         joint = torch.maximum(dxz, dy)
-        joint[:, torch.arange(len(rows)), rows] = -1.0  # self first
+        fill_self(joint, rows, -1.0)  # self first
         eps = torch.topk(joint, k + 1, dim=2, largest=False).values[..., k, None]
         nxz.append((dxz < eps).sum(dim=2) - 1)
         nyz.append((torch.maximum(dy, dz) < eps).sum(dim=2) - 1)

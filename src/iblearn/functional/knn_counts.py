@@ -16,7 +16,14 @@ from scipy.special import digamma
 from torch import Tensor
 
 from iblearn.functional import _ksg_triton
-from iblearn.functional._neighbors import chebyshev, chunk_bytes, count_within, kth_neighbour, smallest
+from iblearn.functional._neighbors import (
+    chebyshev,
+    chunk_bytes,
+    count_within,
+    fill_self,
+    kth_neighbour,
+    smallest,
+)
 
 
 def _digamma(t: Tensor) -> Tensor:
@@ -97,7 +104,7 @@ def ksg_chunk_counts(dx: Tensor, dy: Tensor, rows: Tensor, k: int, variant: int)
     """n_x and n_y of KSG for the points ``rows``, from their rows ``(..., R, N)`` of the max-norm
     distance matrices of x and y (leading dimensions broadcast: one x against a batch of pairings)."""
     joint = torch.maximum(dx, dy)
-    joint[..., torch.arange(len(rows), device=rows.device), rows] = -1.0  # self first
+    fill_self(joint, rows, -1.0)  # self first
     if variant == 1:  # eps alone, whichever neighbours tie at it: no tie pass (nor its wait on a GPU)
         eps = torch.topk(joint, k + 1, dim=-1, largest=False).values[..., k:]
         return (dx < eps).sum(dim=-1) - 1, (dy < eps).sum(dim=-1) - 1

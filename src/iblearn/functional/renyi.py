@@ -124,7 +124,21 @@ def _entropy(k: Tensor, alpha: float, labels: Tensor | None) -> Tensor:
     alpha = V.positive(alpha, "alpha")
     if labels is None or alpha == 2.0:
         return _matrix_entropy(k, alpha)
-    return _spectrum_entropy(torch.unique(labels, return_counts=True)[1].to(k.dtype), alpha)
+    return _spectrum_entropy(_class_sizes(labels).to(k.dtype), alpha)
+
+
+def _class_sizes(labels: Tensor) -> Tensor:
+    """The delta kernel's spectrum, unnormalized: each class's size at its first row in sorted order, 0
+    elsewhere. From a sort and scans, without ``torch.unique``, whose number of classes is a read to the
+    host (a wait on a GPU in every training step)."""
+    s = torch.sort(labels).values
+    at = torch.arange(len(s), device=s.device)
+    first = torch.ones_like(s, dtype=torch.bool)
+    first[1:] = s[1:] != s[:-1]
+    starts = torch.where(first, at, len(s))
+    after = torch.cat([starts[1:], torch.full((1,), len(s), device=s.device)])  # the next class's start
+    next_start = after.flip(0).cummin(0).values.flip(0)
+    return torch.where(first, next_start - at, 0)
 
 
 def _joint_entropy(a: Tensor, b: Tensor, alpha: float, la: Tensor | None, lb: Tensor | None) -> Tensor:
@@ -134,7 +148,9 @@ def _joint_entropy(a: Tensor, b: Tensor, alpha: float, la: Tensor | None, lb: Te
     k = joint_gram(a, b)
     labels = la if la is not None else lb
     alpha = V.positive(alpha, "alpha")
-    if labels is None or alpha == 2.0:
+    if labels is None or alpha == 2.0 or k.is_cuda:
+        # On a GPU one eigendecomposition of the whole matrix: the blocks' sizes are a read to the host,
+        # and each block's solve another (cuSOLVER's status word).
         return _matrix_entropy(k, alpha)
     if la is not None and lb is not None:  # both labels: the classes are the pairs of labels
         return _entropy(k, alpha, torch.unique(torch.stack([la, lb], 1), dim=0, return_inverse=True)[1])
