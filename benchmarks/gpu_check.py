@@ -289,7 +289,9 @@ def provenance(device: torch.device, cpu_threads: int) -> dict[str, Any]:
     return {
         **env,
         **gpu,
-        "git_commit": env["git_commit"] or os.environ.get("GPU_CHECK_COMMIT"),
+        # The commit passed in first: a copied tree may carry a stale .git (on the lent machine, HEAD
+        # named the previous call's commit while the files were this one's).
+        "git_commit": os.environ.get("GPU_CHECK_COMMIT") or env["git_commit"],
         "device": str(device),
         "cpu_threads": cpu_threads,
         "cpu": _cpu_model(),
