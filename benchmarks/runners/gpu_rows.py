@@ -522,10 +522,8 @@ def null_speed(
     if not cpu_permutations:
         return {"device_s": device_s, "cpu_s": None, "permutations": permutations}
     cpu = torch.device("cpu")
-    once, twice = (
-        timed(lambda m=m: test(*data, n_permutations=m), cpu)
-        for m in (cpu_permutations, 2 * cpu_permutations)
-    )
+    once = timed(lambda: test(*data, n_permutations=cpu_permutations), cpu)
+    twice = timed(lambda: test(*data, n_permutations=2 * cpu_permutations), cpu)
     each = max(twice - once, 0.0) / cpu_permutations
     return {
         "device_s": device_s,
