@@ -60,7 +60,6 @@ def test_conditional_mi():
     assert abs(collider["mi_xz"]) < 0.05 and collider["cmi_xz_given_y"] > 0.2  # explaining away
 
 
-
 def test_multivariate():
     pytest.importorskip("sklearn")
     results = _load("multivariate").main(["--quick"])

@@ -383,7 +383,6 @@ def test_mole_cora_gap_over_ten_seeds_is_the_pages():
     assert "**-3.83** (standard error 0.76)" in (RESULTS / "mole.md").read_text(encoding="utf-8")
 
 
-
 # The MOLE tables' folders at one commit: every MOLE row's test accuracies, per-seed gaps to BP and
 # their mean (sd) on the page come from these files.
 MOLE_SEED_TABLES = (
@@ -420,6 +419,7 @@ def test_mole_rows_with_per_seed_gaps_are_the_pages(name):
             f"{statistics.fmean(gaps):+.2f} ({statistics.stdev(gaps):.2f}) |"
         )
         assert cell in page, (name, method, cell)
+
 
 def test_proximal_fig3_seed_by_seed_figures_are_the_pages():
     """Iterations to 95% per seed (the last row of each run), kept reading at gamma 100 against the
