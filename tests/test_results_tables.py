@@ -390,6 +390,7 @@ MOLE_SEED_TABLES = (
     "adult-10",
     "matrix-mnist-10k",
     "matrix-mnist-60k",
+    "matrix-mnist-60k-10",
     "summed-mnist-10k",
     "summed-mnist-60k",
     "summed-mutagenicity-gmi",
