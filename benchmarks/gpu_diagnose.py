@@ -27,11 +27,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
 import torch  # noqa: E402
-from torch import nn  # noqa: E402
 
 from benchmarks.runners import gpu_rows  # noqa: E402
 from iblearn import functional as ibf  # noqa: E402
-from iblearn.training import Batch, CrossEntropy, InfoMax, train_greedy  # noqa: E402
 
 CUDA = torch.device("cuda")
 
@@ -99,32 +97,14 @@ def cases() -> dict[str, Callable[[], Any]]:
             out[name] = lambda est=est, batch=batch: est.train_step(*batch)
         else:
             out[name] = lambda est=est, data=on_device: est(*data)
-    g = torch.Generator().manual_seed(0)
-    y, x = torch.randint(0, 2, (200,), generator=g), torch.randn(200, 10, generator=g)
-    batches = [Batch(x[i : i + 50], y[i : i + 50]) for i in range(0, 200, 50)]
-
-    def greedy() -> None:
-        torch.manual_seed(0)
-        modules = [nn.Sequential(nn.Linear(10, 16), nn.ReLU()), nn.Linear(16, 2)]
-        objectives = [InfoMax("label", "renyi"), CrossEntropy()]
-        train_greedy(modules, objectives, lambda epoch: batches, epochs=1, device=CUDA)
-
-    out["train_greedy"] = greedy
+    out["train_greedy"] = lambda: gpu_rows.greedy_run(CUDA)
     return out
 
 
 def seconds(fn: Callable[[], Any], repeats: int = 3) -> float:
     """The fastest of ``repeats`` calls after a warm-up, by CUDA events."""
     fn()
-    best = float("inf")
-    for _ in range(repeats):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        fn()
-        end.record()
-        torch.cuda.synchronize()
-        best = min(best, start.elapsed_time(end) / 1e3)
-    return best
+    return min(gpu_rows.timed(fn, CUDA) for _ in range(repeats))
 
 
 def times() -> dict[str, Any]:
