@@ -15,6 +15,10 @@ Families, each reported apart:
   x and within y, which keep the MI (benchmark-mi's half-cube and normal-CDF maps of each column, its
   spiral, a rotation by an angle growing with the norm, and a random invertible two-layer MLP:
   rotation, a strictly increasing map of each column, rotation).
+- ``mixtures``: mixtures the rule was not derived from either, iblearn's, drawn at each N: two
+  Gaussians whose pairs correlate at +0.8 in one and -0.8 in the other (no correlation at all; 1 x 1
+  and 3 x 3), and a discrete-continuous mixture, each x_i exactly 0 with probability 1/2 (a point
+  mass) and y = x + noise (1 x 1 and 3 x 3); their MI by quadrature.
 - ``benchmark-mi``: benchmark-mi's 40 tasks, from the folder ``--bmi-dir`` that
   ``benchmarks/bmi_suite.py draw DIR`` filled (N = 10,000 a seed; N = 5,000 is the first 5,000 rows of
   the same draw).
@@ -33,6 +37,7 @@ then N, then family), and a run skips the rows already there: kill it and run it
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import math
 import time
@@ -48,9 +53,9 @@ import torch
 import _prelude  # noqa: F401  (one thread, before numpy and torch)
 from bmi_suite import append_row, done_rows
 from high_dim_mi import GAUSSIAN_DIMS, GAUSSIAN_NATS
-from iblearn._provenance import environment
+from iblearn._provenance import environment, git_commit
 from iblearn.data import standard_tasks
-from iblearn.data.synthetic import Task, high_mi, student_t
+from iblearn.data.synthetic import Task, high_mi, sign_mixture, student_t, zero_inflated
 from iblearn.estimators import get_estimator
 from iblearn.estimators.auto import auto_estimate
 from iblearn.estimators.reliability import UnreliableEstimateWarning
@@ -94,7 +99,7 @@ MAPPED = ("bivariate-normal-0.75", "dense-gaussian-5x5", "2-pair-gaussian-3x3", 
 
 #: (family, name, truth, dims, sampler of (n, seed)) of one task.
 Source = tuple[str, str, float, int, Callable[[int, int], tuple[torch.Tensor, torch.Tensor]]]
-FAMILIES = ("synthetic", "transformed", "benchmark-mi", "high-dimensional")
+FAMILIES = ("synthetic", "transformed", "mixtures", "benchmark-mi", "high-dimensional")
 
 
 def _of_task(task: Task, f: Map | None = None) -> Callable[[int, int], tuple[torch.Tensor, torch.Tensor]]:
@@ -139,6 +144,8 @@ def tasks(max_dim: int, bmi_dir: Path | None, high_dim_dir: Path | None) -> list
             for name in MAPPED
             if (t := named.get(name)) is not None
         ]
+    for t in (sign_mixture(1), sign_mixture(3), zero_inflated(1), zero_inflated(3)):
+        out.append(("mixtures", t.name, float(t.mutual_information), t.dim_x + t.dim_y, _of_task(t)))
     if bmi_dir is not None:
         for name, info in json.loads((bmi_dir / "truth.json").read_text()).items():
             dims = info["dx"] + info["dy"]
@@ -208,6 +215,7 @@ def row(source: Source, n: int, seed: int, repeats: int) -> dict[str, Any]:
         "alone": float(single),
         "auto_seconds": auto_seconds,
         "alone_seconds": alone_seconds,
+        "commit": git_commit(),
     }
 
 
@@ -307,6 +315,7 @@ def main(argv: list[str] | None = None) -> None:
         "n": sorted({r["n"] for r in rows}),
         "seeds": sorted({r["seed"] for r in rows}),
         "families": list(dict.fromkeys(r["family"] for r in rows)),
+        "commits": dict(collections.Counter((r.get("commit") or "not recorded")[:9] for r in rows)),
         "max_dim": args.max_dim,
         "repeats": args.repeats,
         "threads": 1,
@@ -317,11 +326,12 @@ def main(argv: list[str] | None = None) -> None:
     }
     record = {"settings": settings, "provenance": environment(), "rows": rows}
     (args.out / "results.json").write_text(json.dumps(record, indent=1) + "\n")
+    commits = ", ".join(f"{c} ({k})" for c, k in settings["commits"].items())
     header = (
         f'# method="auto" on tasks with known MI\n\n`python benchmarks/auto.py --n '
         f"{' '.join(map(str, settings['n']))} --seeds {' '.join(map(str, settings['seeds']))} --max-dim "
         f"{args.max_dim} --repeats {args.repeats} --bmi-dir DIR --high-dim-dir DIR`; one thread, thread "
-        "CPU time; commit and versions in results.json.\n\n"
+        f"CPU time; rows by commit: {commits}; versions in results.json.\n\n"
     )
     (args.out / "table.md").write_text(header + table(rows))
     print(summary(rows))

@@ -16,9 +16,11 @@ from iblearn.data.synthetic import (
     categorical_uniform,
     get_task,
     high_mi,
+    sign_mixture,
     sparse_gaussian,
     standard_tasks,
     student_t,
+    zero_inflated,
 )
 
 
@@ -100,3 +102,58 @@ def test_bad_input():
         bivariate_normal().sample(0)
     with pytest.raises(ValueError, match="name: unknown task"):
         get_task("nope")
+
+
+@pytest.mark.parametrize("dim", [1, 3])
+def test_sign_mixture_by_monte_carlo(dim):
+    # log p(x, y) - log phi(x) - log phi(y) with p the mixture's density; 100,000 draws: se under 0.004.
+    rho, task = 0.8, sign_mixture(dim)
+    x, y = (t.numpy() for t in task.sample(100_000, seed=0))
+    comp = [
+        -((x**2 + y**2 - 2 * sign * rho * x * y) / (2 * (1 - rho**2))).sum(1)
+        - dim * math.log(2 * math.pi * math.sqrt(1 - rho**2))
+        for sign in (1, -1)
+    ]
+    joint = np.logaddexp(*comp) - math.log(2)
+    ratio = joint - stats.norm.logpdf(x).sum(1) - stats.norm.logpdf(y).sum(1)
+    assert ratio.mean() == pytest.approx(task.mutual_information, abs=4 * ratio.std() / math.sqrt(len(ratio)))
+
+
+def test_sign_mixture_has_no_correlation_and_its_bounds():
+    # Both marginals N(0, I) and no correlation, yet between dim I_rho - log 2 and dim I_rho; a faint
+    # rho carries almost nothing.
+    task = sign_mixture(2, 0.8)
+    x, y = task.sample(50_000, seed=1)
+    assert float(torch.corrcoef(torch.cat([x, y], 1).T)[:2, 2:].abs().max()) < 0.02
+    i_rho = -math.log(1 - 0.8**2) / 2
+    assert 2 * i_rho - math.log(2) < task.mutual_information < 2 * i_rho
+    assert 0 < sign_mixture(1, 0.05).mutual_information < 1e-5
+
+
+@pytest.mark.parametrize("dim", [1, 3])
+def test_zero_inflated_by_monte_carlo(dim):
+    task = zero_inflated(dim, p_zero=0.5, noise=0.5)
+    x, y = (t.numpy() for t in task.sample(100_000, seed=0))
+    assert 0.4 < (x == 0).mean() < 0.6  # the point mass
+    p_y = 0.5 * stats.norm.pdf(y, scale=0.5) + 0.5 * stats.norm.pdf(y, scale=math.sqrt(1.25))
+    ratio = (stats.norm.logpdf(y, loc=x, scale=0.5) - np.log(p_y)).sum(1)
+    assert ratio.mean() == pytest.approx(task.mutual_information, abs=4 * ratio.std() / math.sqrt(len(ratio)))
+
+
+def test_zero_inflated_without_zeros_is_a_gaussian_channel():
+    # p_zero = 0: Y = X + noise with X ~ N(0, I), I = dim / 2 log(1 + 1 / noise^2).
+    assert zero_inflated(2, p_zero=0.0, noise=0.5).mutual_information == pytest.approx(math.log(5), abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("make", "kwargs", "named"),
+    [
+        (sign_mixture, {"rho": 1.0}, "rho"),
+        (sign_mixture, {"dim": 0}, "dim"),
+        (zero_inflated, {"p_zero": 1.0}, "p_zero"),
+        (zero_inflated, {"noise": 0.0}, "noise"),
+    ],
+)
+def test_mixtures_refuse_bad_parameters(make, kwargs, named):
+    with pytest.raises(ValueError, match=named):
+        make(**kwargs)

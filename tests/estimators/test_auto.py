@@ -16,6 +16,7 @@ from iblearn.data.synthetic import (
     high_mi,
     sparse_gaussian,
     student_t,
+    zero_inflated,
 )
 from iblearn.estimators.auto import auto_estimate, gaussian_stderr
 from iblearn.estimators.autocheck import Check, interval, run_checks
@@ -274,6 +275,19 @@ def test_ksg_below_the_gaussian_on_scores_that_look_gaussian_is_its_bias():
     figures = result.checks["agreement"].figures
     assert figures["ksg"] < 0.8 * figures["gaussian"]
     assert result.checks["agreement"].passed and result.reliable and result.chosen == "gaussian"
+
+
+def test_a_point_mass_takes_ksg_and_a_rounded_gaussian_is_no_point_mass():
+    # Half of each x_i exactly 0: the Gaussian on normal scores read the 3 x 3 14% low and reliable; a
+    # Gaussian rounded to 0.01 has ties everywhere but no value on more than about 1% of the rows.
+    x, y = zero_inflated(3).sample(2000, seed=0)
+    result = quiet(x, y)
+    assert result.features["atom"] > 0.4 and result.chosen == "ksg" and "point mass" in result.why
+    assert "agreement" not in result.checks
+    x, y = (torch.round(t * 100) / 100 for t in dense_gaussian(3).sample(2000, seed=0))
+    result = quiet(x, y)
+    assert result.features["ties"] > 0.5 and result.features["atom"] < 0.02
+    assert result.chosen == "gaussian"
 
 
 def test_the_random_rotation_of_the_checks_follows_the_datas_device():

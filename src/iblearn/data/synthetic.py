@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 from numpy.typing import NDArray
-from scipy import stats
+from scipy import integrate, stats
 from scipy.special import digamma, gammaln
 from torch import Tensor
 
@@ -180,6 +180,88 @@ def student_t(dim_x: int = 2, dim_y: int = 2, dof: float = 1.0) -> Task:
         dim_x,
         dim_y,
         "multivariate Student-t, identity dispersion",
+        sampler=sampler,
+    )
+
+
+def sign_mixture(dim: int = 1, rho: float = 0.8) -> Task:
+    """Half the (x_i, y_i) pairs at correlation +rho, half at -rho (one sign a row, shared by its
+    ``dim`` pairs): every correlation is 0 and both marginals are N(0, I), so a Gaussian estimate reads
+    0, yet X and Y are dependent.
+
+    With p = (phi_+ + phi_-) / 2 and r_+- = phi_+- / (phi(x) phi(y)), by the symmetry y -> -y,
+    I = E_+[log(r_+ (1 + r_- / r_+) / 2)] = dim I_rho - log 2 + E_+[log(1 + exp(-2 rho S / (1 - rho^2)))]
+    with I_rho = -1/2 log(1 - rho^2) and S = sum_i x_i y_i under the + component, where
+    S = ((1 + rho) A - (1 - rho) B) / 2 with A, B independent chi-square(dim) (x_i y_i = (u^2 - v^2) / 2,
+    u, v = (x_i +- y_i) / sqrt 2). The expectation is a double integral over sqrt A and sqrt B, which
+    are chi-distributed (smooth at 0), by Gauss-Legendre quadrature.
+    """
+    V.positive_int(dim, "dim")
+    if not 0 < rho < 1:
+        raise ValueError(f"rho: must be in (0, 1), got {rho!r}")
+    chi = stats.chi(dim)
+    # Gauss-Legendre in each of sqrt A, sqrt B on [0, chi's 1 - 1e-14 quantile]: 256 nodes agree with
+    # adaptive quadrature to 1e-14 (dim 1 and 3), in milliseconds where the adaptive takes seconds.
+    nodes, weights = np.polynomial.legendre.leggauss(256)
+    upper = float(chi.isf(1e-14))
+    root = (nodes + 1) * upper / 2
+    mass = chi.pdf(root) * weights * upper / 2
+    s = ((1 + rho) * root[:, None] ** 2 - (1 - rho) * root[None, :] ** 2) / 2
+    softplus = float((np.logaddexp(0.0, -2 * rho / (1 - rho**2) * s) * mass[:, None] * mass[None, :]).sum())
+    mi = -dim / 2 * math.log(1 - rho**2) - math.log(2) + softplus
+    cov = np.array([[1.0, rho], [rho, 1.0]])
+    chol = np.linalg.cholesky(cov)
+
+    def sampler(n: int, rng: np.random.Generator) -> tuple[NDArray[Any], NDArray[Any]]:
+        pairs = rng.standard_normal((n, dim, 2)) @ chol.T
+        sign = rng.choice([-1.0, 1.0], size=(n, 1))
+        return pairs[..., 0], sign * pairs[..., 1]
+
+    return Task(
+        f"sign-mixture-{dim}x{dim}",
+        mi,
+        dim,
+        dim,
+        f"two Gaussians, the {dim} pairs at correlation +{rho:g} or -{rho:g} (one sign a row); "
+        "no correlation, MI by quadrature",
+        sampler=sampler,
+    )
+
+
+def zero_inflated(dim: int = 1, p_zero: float = 0.5, noise: float = 0.5) -> Task:
+    """A discrete-continuous mixture: each X_i is exactly 0 with probability ``p_zero`` (a point mass,
+    as dropouts in single-cell counts), else N(0, 1); Y_i = X_i + ``noise`` * N(0, 1), the coordinates
+    independent.
+
+    Y_i given X_i is N(X_i, noise^2) whichever way X_i was drawn, so
+    I = dim (h(Y_1) - 1/2 log(2 pi e noise^2)), with Y_1's density p_zero N(0, noise^2) +
+    (1 - p_zero) N(0, 1 + noise^2) and h(Y_1) by quadrature.
+    """
+    V.positive_int(dim, "dim")
+    if not 0 <= p_zero < 1:
+        raise ValueError(f"p_zero: must be in [0, 1), got {p_zero!r}")
+    if not noise > 0:
+        raise ValueError(f"noise: must be positive, got {noise!r}")
+    parts = (stats.norm(scale=noise), stats.norm(scale=math.sqrt(1 + noise**2)))
+
+    def minus_p_log_p(v: float) -> float:
+        p = p_zero * parts[0].pdf(v) + (1 - p_zero) * parts[1].pdf(v)
+        return float(-p * math.log(p)) if p > 0 else 0.0
+
+    edge = 40 * math.sqrt(1 + noise**2)
+    h = integrate.quad(minus_p_log_p, -edge, edge, points=[0.0], epsabs=1e-12, limit=200)[0]
+    mi = dim * (h - 0.5 * math.log(2 * math.pi * math.e * noise**2))
+
+    def sampler(n: int, rng: np.random.Generator) -> tuple[NDArray[Any], NDArray[Any]]:
+        x = rng.standard_normal((n, dim)) * (rng.random((n, dim)) >= p_zero)
+        return x, x + noise * rng.standard_normal((n, dim))
+
+    return Task(
+        f"zero-inflated-{dim}x{dim}",
+        mi,
+        dim,
+        dim,
+        f"X_i = 0 with probability {p_zero:g}, else N(0, 1); Y = X + {noise:g} N(0, I); MI by quadrature",
         sampler=sampler,
     )
 
