@@ -424,19 +424,25 @@ def test_mole_rows_with_per_seed_gaps_are_the_pages(name):
 
 def test_proximal_fig3_seed_by_seed_figures_are_the_pages():
     """Iterations to 95% per seed (the last row of each run), kept reading at gamma 100 against the
-    paper's baseline: first on 9 of 10 seeds; where both get there 389, 231, 71 against 4,289, 4,841,
-    2,912."""
-    last = {r["key"]: r for r in RunFolder(RESULTS / "proximal" / "binary10", resume=True).metrics()}
+    paper's baseline: first on 9 of 10 seeds with the current step (binary10: where both get there 732,
+    219, 67 against 4,289, 4,841, 2,912) and with the rounded one before it (389, 231, 71)."""
 
-    def reached(method: str) -> list[int | None]:
+    def reached(folder: str, method: str) -> list[int | None]:
+        last = {r["key"]: r for r in RunFolder(RESULTS / "proximal" / folder, resume=True).metrics()}
         cells = [last[f"binary|2d|SGD|{method}|{s}"]["iterations_to_95"] for s in range(10)]
         return [int(float(c)) if c else None for c in cells]
 
-    ours, base = reached("ours gamma=100"), reached("baseline lr=0.1")
-    first = sum(o is not None and (b is None or o < b) for o, b in zip(ours, base, strict=True))
-    both = [(o, b) for o, b in zip(ours, base, strict=True) if o is not None and b is not None]
-    assert first == 9 and both == [(389, 4289), (231, 4841), (71, 2912)]
-    assert (ours[9], base[9]) == (None, 3886)
+    page = (RESULTS / "proximal.md").read_text(encoding="utf-8")
+    for folder, expected in (
+        ("binary10", [(732, 4289), (219, 4841), (67, 2912)]),
+        ("binary10-rounded-step", [(389, 4289), (231, 4841), (71, 2912)]),
+    ):
+        ours, base = reached(folder, "ours gamma=100"), reached(folder, "baseline lr=0.1")
+        first = sum(o is not None and (b is None or o < b) for o, b in zip(ours, base, strict=True))
+        both = [(o, b) for o, b in zip(ours, base, strict=True) if o is not None and b is not None]
+        assert first == 9 and both == expected
+        assert (ours[9], base[9]) == (None, 3886)
+        assert "{:,}, {:,} and {:,}".format(*(o for o, _ in both)) in page
 
 
 def _proximal_binary(name: str) -> dict[str, list[dict[str, str]]]:
@@ -449,11 +455,15 @@ def _proximal_binary(name: str) -> dict[str, list[dict[str, str]]]:
 
 
 def test_proximal_fig3_seeds_0_2_rerun_differ_where_the_page_says():
-    """Fig. 3's task on seeds 0 - 2 in the image folder (ProximalSplit's exact z - z~) against binary10's
-    (the step before it): the rows without the first-order term are the same to the last digit, the
-    kept reading reaches 95% at the same iteration at gamma 1 and 0.1, and at gamma 100 it moves."""
-    new, old = _proximal_binary("image"), _proximal_binary("binary10")
+    """Fig. 3's task on seeds 0 - 2 in the image folder (ProximalSplit's exact z - z~) against
+    binary10-rounded-step's (the step before it): the rows without the first-order term are the same to
+    the last digit, the kept reading reaches 95% at the same iteration at gamma 1 and 0.1, and at gamma
+    100 it moves; binary10's seeds 0 - 2 (the current step, later code) are the image folder's rows."""
+    new, old = _proximal_binary("image"), _proximal_binary("binary10-rounded-step")
     assert len(new) == 42 and new.keys() == old.keys()
+    assert _proximal_binary("binary10") == {
+        k: [{c: r[c] for c in r if c in old[k][0]} for r in rows] for k, rows in new.items()
+    }
     cells = ("epoch", "train_loss", "train_acc", "second_order_ratio")
     same = {
         k.split("|")[3]
