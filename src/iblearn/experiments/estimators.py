@@ -29,7 +29,14 @@ def run(options: ReproduceOptions, config: AccuracyConfig | None = None) -> Path
     sizes, seeds = ((1000, 5000, 10000), 5) if options.full else ((1000,), 2)
     config = options.configure(config or AccuracyConfig(sizes=sizes, seeds=seeds, first_seed=options.seed))
     methods = ours()
-    run.write_config({"accuracy": config, "methods": [describe(m) for m in methods], "device": str(device)})
+    run.write_config(
+        {
+            "experiment": "estimators",
+            "accuracy": config,
+            "methods": [describe(m) for m in methods],
+            "device": str(device),
+        }
+    )
     rows = run_accuracy(config, methods, run, progress=options.progress, device=device)
     summary = summarize(rows)
     run.write_results({"summary": summary}, seed=options.seed, device=str(device))
