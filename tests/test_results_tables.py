@@ -20,8 +20,16 @@ from typing import Any
 import numpy as np
 import pytest
 
-from iblearn.experiments import layerwise_ib, mi_lr, mi_lr_report, mole, proximal, proximal_report
-from iblearn.experiments.accuracy import accuracy_table
+from iblearn.experiments import (
+    aamine_noise,
+    layerwise_ib,
+    mi_lr,
+    mi_lr_report,
+    mole,
+    proximal,
+    proximal_report,
+)
+from iblearn.experiments.accuracy import AccuracyConfig, accuracy_table
 from iblearn.experiments.accuracy import summarize as accuracy_summary
 from iblearn.experiments.common import ReproduceOptions, summarize_runs
 from iblearn.records import RunFolder, read_json
@@ -51,6 +59,16 @@ WRITERS: dict[str, tuple[type, Summarize, Table]] = {
         layerwise_ib.Config,
         lambda rows, c: summarize_runs(rows, ACCURACY),
         lambda s, res, c: layerwise_ib.table(s, c, res.get("figure_3", {})),
+    ),
+    "estimators": (
+        AccuracyConfig,
+        lambda rows, c: accuracy_summary(rows),
+        lambda s, res, c: accuracy_table(s),
+    ),
+    "paper 002 Fig. 1": (
+        aamine_noise.Config,
+        aamine_noise.summarize,
+        lambda s, res, c: aamine_noise.table(s),
     ),
     "paper 004": (
         mi_lr.Config,
@@ -97,6 +115,13 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
+def _summary(results: dict[str, Any]) -> Any:
+    """results.json's summary: under "summary", or (aamine-noise) the whole record less where it ran."""
+    if "summary" in results:
+        return results["summary"]
+    return {k: v for k, v in results.items() if k not in ("seed", "device", "environment")}
+
+
 def test_every_results_folder_has_a_writer():
     assert FOLDERS
     for folder in FOLDERS:
@@ -113,7 +138,7 @@ def test_the_summary_recomputes_from_the_per_seed_rows(folder):
     cls, summarize, _ = WRITERS[read_json(folder / "config.json")["experiment"]]
     config = _config(cls, read_json(folder / "config.json"))
     summary = summarize(RunFolder(folder, resume=True).metrics(), config)
-    assert _same(json.loads(json.dumps(summary)), read_json(folder / "results.json")["summary"])
+    assert _same(json.loads(json.dumps(summary)), _summary(read_json(folder / "results.json")))
 
 
 @pytest.mark.parametrize("folder", [f for f in FOLDERS if (f / "table.md").exists()], ids=_name)
@@ -122,7 +147,7 @@ def test_the_table_regenerates_from_the_committed_files(folder, tmp_path):
     cls, summarize, table = WRITERS[saved["experiment"]]
     config = _config(cls, saved)
     results = read_json(folder / "results.json")
-    summary = results["summary"]
+    summary = _summary(results)
     if (folder / "metrics.csv").exists():
         summary = json.loads(json.dumps(summarize(RunFolder(folder, resume=True).metrics(), config)))
     shutil.copy(folder / "results.json", tmp_path / "results.json")
@@ -133,6 +158,15 @@ def test_the_table_regenerates_from_the_committed_files(folder, tmp_path):
         assert written == committed
     else:  # written before tables named where they ran, or naming each seed's commits by hand
         assert written.split(PROVENANCE)[0].rstrip() == committed.split(PROVENANCE)[0].rstrip()
+
+
+@pytest.mark.parametrize("name", ["estimators", "aamine-noise"])
+def test_a_quick_runs_page_holds_its_folders_table(name):
+    """The page quotes its committed folder's table.md (less a heading of its own) verbatim."""
+    table = (RESULTS / name / "table.md").read_text(encoding="utf-8").split(PROVENANCE)[0].strip()
+    if table.startswith("## "):
+        table = table.split("\n", 1)[1].strip()
+    assert table in (RESULTS / f"{name}.md").read_text(encoding="utf-8")
 
 
 def test_layerwise_noise_03_beta_01_has_the_two_seeds_the_page_gives():
@@ -196,7 +230,7 @@ def test_proximal_vae_table_is_the_vae_folders():
 def test_the_accuracy_grid_table_regenerates():
     folder = BENCH / "estimators_accuracy"
     summary = accuracy_summary(RunFolder(folder, resume=True).metrics())
-    assert _same(json.loads(json.dumps(summary)), read_json(folder / "results.json")["summary"])
+    assert _same(json.loads(json.dumps(summary)), _summary(read_json(folder / "results.json")))
     committed = (folder / "table.md").read_text(encoding="utf-8")
     assert committed.split(PROVENANCE)[0].rstrip() == accuracy_table(summary).rstrip()
 
