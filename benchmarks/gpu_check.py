@@ -12,6 +12,10 @@ Correctness rows (a failed one fails the run, exit 1, as does any row that raise
   ``information_plane``: the same, for the optimizer wrapper, the scheduler (with its probe), greedy
   training, the four forms of the IB functional (and the noisy one's gradient), and the recorder
   (whose captured layers stay on the CPU by design, while the model stays on the device);
+* ``auto:<case>``: ``method="auto"`` on six cases of 2,000 rows that take each branch of its rule (1 x 1,
+  a Gaussian 3 x 3, Student-t 2 x 2, a point mass, labels, 32 joint dims): the same estimator chosen,
+  the same checks passed and the same verdict on the device as on the CPU, the value, the interval
+  and every check's figures within ``RTOL``/``ATOL``;
 * ``null:<test>`` for the permutation tests of KSG MI, KSG CMI and transfer entropy (2,000 rows, 200
   permutations, seed 1): the device's null and p-value equal to the CPU's, to the bit.
 
@@ -101,11 +105,13 @@ import torch  # noqa: E402
 
 from benchmarks.runners.gpu_rows import (  # noqa: E402
     ATOL,
+    AUTO_CASES,
     FIT_ATOL,
     FIT_RTOL,
     FIT_STEPS,
     HTOD_BUDGET,
     RTOL,
+    check_auto,
     check_estimator,
     check_fused,
     check_greedy,
@@ -158,6 +164,7 @@ def plan(
         ("information_plane", lambda: check_plane(device, quick)),
         *[(f"null:{kind}", partial(check_null, kind, device)) for kind in NULLS],
         ("fused_ksg_counts", lambda: check_fused(device)),
+        *[(f"auto:{case}", partial(check_auto, case, device)) for case in AUTO_CASES],
     ]
 
     def predicted(name: str | None, device_factor: float, cpu_factor: float) -> tuple[Any, Any]:
@@ -265,6 +272,7 @@ CORRECTNESS = (
     "train_greedy",
     "ib_functional:",
     "information_plane",
+    "auto:",
 )
 
 

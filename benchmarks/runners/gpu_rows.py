@@ -14,6 +14,7 @@ import math
 import statistics
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from functools import partial
@@ -27,7 +28,10 @@ from torch import Tensor, nn
 from benchmarks.runners.paired import mlp, paired_ratio, proximal_steps
 from iblearn import functional as ibf
 from iblearn.analysis import InformationPlane, ib_functional
+from iblearn.data import synthetic
 from iblearn.estimators import REGISTRY, InfoNCE, get_estimator
+from iblearn.estimators.auto import auto_estimate
+from iblearn.estimators.reliability import UnreliableEstimateWarning
 from iblearn.functional import _ksg_triton
 from iblearn.functional.knn_counts import ksg_counts_tree
 from iblearn.functional.renyi import DEFAULT_ALPHA
@@ -480,6 +484,64 @@ def check_plane(device: torch.device, quick: bool) -> dict[str, Any]:
         if not all(compare(getattr(b, k), getattr(a, k), RTOL, ATOL)[0] for k in ("ixt", "ity"))
     ]
     return {"diff": max(diffs), "problems": problems + kept}
+
+
+#: The branches of ``method="auto"``'s rule, each a case of 2,000 rows: (name, task).
+AUTO_CASES = {
+    "1x1": lambda: synthetic.bivariate_normal(),
+    "gaussian-3x3": lambda: synthetic.sparse_gaussian(3),
+    "student-2x2": lambda: synthetic.student_t(2, 2, 1.0),
+    "point-mass-3x3": lambda: synthetic.zero_inflated(3),
+    "labels": lambda: synthetic.categorical_uniform(5),
+    "gaussian-16x16": lambda: synthetic.dense_gaussian(16),
+}
+
+
+def check_auto(case: str, device: torch.device) -> dict[str, Any]:
+    """``auto_estimate`` on the device against the CPU, the same rows and seed: the same estimator
+    chosen, the same checks passed and the same verdict; the value, the interval and every check's
+    figures within float tolerance."""
+    x, y = AUTO_CASES[case]().sample(2000, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnreliableEstimateWarning)
+        cpu, dev = (auto_estimate(x.to(d), y.to(d), seed=0) for d in (torch.device("cpu"), device))
+    assert cpu.interval is not None and dev.interval is not None and cpu.checks and dev.checks
+    problems = [
+        f"{what}: {b!r} against {a!r}"
+        for what, a, b in (
+            ("chosen", cpu.chosen, dev.chosen),
+            ("reliable", cpu.reliable, dev.reliable),
+            (
+                "checks passed",
+                {k: c.passed for k, c in cpu.checks.items()},
+                {k: c.passed for k, c in dev.checks.items()},
+            ),
+        )
+        if a != b
+    ]
+    pairs = [(float(dev), float(cpu)), *zip(dev.interval, cpu.interval, strict=True)]
+    pairs += [
+        (b, a)
+        for name, check in cpu.checks.items()
+        if name in dev.checks
+        for a, b in zip(check.figures.values(), dev.checks[name].figures.values(), strict=True)
+        if math.isfinite(a)
+    ]
+    diff = 0.0
+    for b, a in pairs:
+        ok, d = compare(b, a, RTOL, ATOL)
+        diff = max(diff, d)
+        if not ok:
+            problems.append(f"{b:.6g} against {a:.6g}")
+    if dev.value.device.type != device.type:
+        problems.append(f"the estimate on {dev.value.device}")
+    return {
+        "value": float(dev),
+        "cpu_value": float(cpu),
+        "chosen": dev.chosen,
+        "diff": diff,
+        "problems": problems,
+    }
 
 
 def null_case(kind: str, n: int) -> tuple[Callable[..., Any], tuple[Tensor, ...]]:
