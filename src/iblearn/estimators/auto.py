@@ -240,7 +240,7 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
     if agreement is not None:
         checks[agreement.name] = agreement
     low, high = interval(value, stderr, checks, top[1])
-    est = MIEstimate(torch.tensor(value), n, chosen, stderr=stderr, stderr_method=method)
+    est = MIEstimate(torch.tensor(value, device=xt.device), n, chosen, stderr=stderr, stderr_method=method)
     if neural_steps and cy is None and feats["dx"] + feats["dy"] > KNN_DIMS and not _gaussian(feats):
         est, chosen, why = _neural(xt, yt, est, chosen, why, neural_steps, seed)
         low, high = min(low, float(est)), max(high, float(est) + 2 * (est.stderr or 0.0))

@@ -55,7 +55,8 @@ def prepare(value: Any, name: str, *, standardize: bool, ties: Ties, seed: int) 
     alone: they add nothing to any distance). A variable whose every column is constant is rejected,
     since all its distances are zero. Ties violate the continuity that the kNN estimators assume: with
     ``ties="jitter"`` every sample gets Gaussian noise of relative size :data:`JITTER`, as scikit-learn
-    and NPEET add, drawn from a generator seeded with ``seed`` (so the estimate is reproducible). It
+    and NPEET add, drawn from a CPU generator seeded with ``seed`` (so the estimate is reproducible,
+    and the same on every device). It
     breaks duplicate rows and tied distances alike (lattice data: on 1,000 distinct rows of 6 values
     in {0..3}, KSG said 1.02 nats unjittered, 0.61 - 0.62 jittered), and leaves the neighbour counts of
     continuous data as they are. Rows that the noise happens to leave equal are jittered again from the
@@ -96,8 +97,10 @@ def prepare(value: Any, name: str, *, standardize: bool, ties: Ties, seed: int) 
                 "Use ties='jitter', or an estimator for discrete data"
             )
         return t
-    gen = torch.Generator(device=t.device).manual_seed(seed)
-    noise = torch.randn(t.shape, generator=gen, dtype=t.dtype, device=t.device)
+    # Drawn on the CPU's generator and moved: the same seed jitters alike on every device, so that a
+    # GPU's estimate is the CPU's wherever the jitter decides a count (tied distances, point masses).
+    gen = torch.Generator().manual_seed(seed)
+    noise = torch.randn(t.shape, generator=gen, dtype=t.dtype).to(t.device)
     t = t + JITTER * std * noise
     # A jitter of 1e-10 sd spans only ~4e5 float64 steps at values near 1 sd, so among thousands of tied
     # samples (a discrete level, a silent ReLU unit) two may land on the same value: jitter those again.
@@ -105,7 +108,7 @@ def prepare(value: Any, name: str, *, standardize: bool, ties: Ties, seed: int) 
         dup = _duplicated(t)
         if not bool(dup.any()):
             return t
-        again = torch.randn((int(dup.sum()), t.shape[1]), generator=gen, dtype=t.dtype, device=t.device)
+        again = torch.randn((int(dup.sum()), t.shape[1]), generator=gen, dtype=t.dtype).to(t.device)
         t[dup] = t[dup] + JITTER * std * again
     raise ValueError(f"{name}: duplicate samples survive the jitter; rescale the data or pass unique samples")
 
