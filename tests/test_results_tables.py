@@ -22,6 +22,7 @@ import pytest
 
 from iblearn.experiments import (
     aamine_noise,
+    ib_theory,
     layerwise_ib,
     mi_lr,
     mi_lr_report,
@@ -167,6 +168,15 @@ def test_a_quick_runs_page_holds_its_folders_table(name):
     if table.startswith("## "):
         table = table.split("\n", 1)[1].strip()
     assert table in (RESULTS / f"{name}.md").read_text(encoding="utf-8")
+
+
+def test_ib_theorys_page_holds_every_table_row_of_its_results():
+    """ib-theory is one deterministic run whose results.json holds every figure: the tables its writer
+    makes from that file are the page's, row by row."""
+    written = ib_theory.table(read_json(RESULTS / "ib-theory" / "results.json"))
+    rows = [line for line in written.splitlines() if line.startswith("|")]
+    page = (RESULTS / "ib-theory.md").read_text(encoding="utf-8").splitlines()
+    assert len(rows) > 50 and [r for r in rows if r not in page] == []
 
 
 def test_layerwise_noise_03_beta_01_has_the_two_seeds_the_page_gives():
