@@ -19,8 +19,8 @@ benchmark-mi's 40 tasks and the 19 high-dimensional ones, N = 10,000, mean absol
    the Gaussian misses (a spiral). A column with a point mass (at least :data:`ATOM` of its rows on
    one value: zero-inflated data) takes ``ksg`` without the Gaussian: a variable with an atom has no
    unique copula, so its normal scores are not Gaussian ones (this part of the rule comes from the
-   held-out mixtures of the benchmark, where the Gaussian read a 3 x 3 zero-inflated task 14% low
-   and said reliable; the benchmark page gives both runs).
+   benchmark's held-out mixtures, where the Gaussian read a 3 x 3 zero-inflated task 14 - 16% low
+   and said reliable; the guide gives the runs with and without it).
 5. **More than 10**: ``gaussian`` with ``bias_correction`` on the scores (1% on the Gaussian-copula
    tasks where KSG is 35% off; 12 - 19% on the others, where KSG is 87% off). Where the scores do not
    look jointly Gaussian and ``neural_steps`` allows, MINE is fitted too (on the rows, 25% there) and
