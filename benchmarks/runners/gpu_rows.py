@@ -500,7 +500,9 @@ AUTO_CASES = {
 def check_auto(case: str, device: torch.device) -> dict[str, Any]:
     """``auto_estimate`` on the device against the CPU, the same rows and seed: the same estimator
     chosen, the same checks passed and the same verdict; the value, the interval and every check's
-    figures within float tolerance."""
+    figures within float tolerance, or within the CPU estimate's standard error where the kNN jitter
+    (drawn on the device, whose stream is not the CPU's) decides counts: tied distances of normal
+    scores, a point mass."""
     x, y = AUTO_CASES[case]().sample(2000, seed=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnreliableEstimateWarning)
@@ -527,11 +529,11 @@ def check_auto(case: str, device: torch.device) -> dict[str, Any]:
         for a, b in zip(check.figures.values(), dev.checks[name].figures.values(), strict=True)
         if math.isfinite(a)
     ]
-    diff = 0.0
+    diff, jitter = 0.0, cpu.stderr or 0.0
     for b, a in pairs:
         ok, d = compare(b, a, RTOL, ATOL)
         diff = max(diff, d)
-        if not ok:
+        if not ok and d > jitter:
             problems.append(f"{b:.6g} against {a:.6g}")
     if dev.value.device.type != device.type:
         problems.append(f"the estimate on {dev.value.device}")
