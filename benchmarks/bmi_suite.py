@@ -1,5 +1,5 @@
 """benchmark-mi's 40 tasks (Czyz et al. 2023, "Beyond Normal") through iblearn's estimators and
-benchmark-mi's own, side by side (issue 26, item 5): N = 10,000 rows, 3 seeds, a table per task and a
+benchmark-mi's own, side by side: N = 10,000 rows, 3 seeds, a table per task and a
 summary (on how many tasks each library's best estimator lies within 10% or 0.1 nats of the truth;
 how often iblearn's neural estimators are as close as benchmark-mi's; the seconds each took).
 
@@ -198,7 +198,7 @@ def run(
 
 
 def close(estimate: float, truth: float) -> bool:
-    """Within 10% or 0.1 nats of the truth (issue 26's criterion)."""
+    """Within 10% or 0.1 nats of the truth (the suite's looser criterion)."""
     return math.isfinite(estimate) and abs(estimate - truth) <= max(0.1, 0.1 * truth)
 
 

@@ -79,7 +79,7 @@ def _ours(threads: int) -> Callable[[torch.Tensor, torch.Tensor], float]:
 
 
 def single_pass_counts(x: torch.Tensor, lab: torch.Tensor, k_i: torch.Tensor) -> torch.Tensor:
-    """MixedKSG's m_i (Euclidean) as iblearn computed them before issue 23: chunks of whole rows of the
+    """MixedKSG's m_i (Euclidean) as an earlier iblearn computed them: chunks of whole rows of the
     float64 distance matrix, each row's radius from its class's columns."""
     n = x.shape[0]
     out = torch.empty(n, dtype=torch.int64)

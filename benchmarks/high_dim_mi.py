@@ -1,4 +1,4 @@
-"""MI in hundreds of dimensions (issue 28): latent MI (``"lmi"``), MIENF (``"mienf"``) and MINDE
+"""MI in hundreds of dimensions: latent MI (``"lmi"``), MIENF (``"mienf"``) and MINDE
 (``"minde"``) beside KSG, the Gaussian (CCA) estimate (plug-in, and ``"gaussian_bc"`` with its
 bias correction), MINE and InfoNCE on benchmark-mi's
 high-dimensional tasks (Czyz et al. 2023: 25 x 25 and 50 x 50 dense and sparse Gaussians, half-cube and

@@ -1,4 +1,4 @@
-"""How the work of KSG's range counts must grow with N on a k-d tree (issue 23's growth goal).
+"""How the work of KSG's range counts must grow with N on a k-d tree (the scaling benchmark's growth goal).
 
 KSG counts, for every point, the others within its joint k-th neighbour's radius eps in each marginal
 space. For a 5x5 Gaussian the joint radius shrinks like (k/N)^(1/10), so a marginal ball holds about

@@ -1,4 +1,4 @@
-"""MINDE-C on 10 x 10 Gaussians of known MI (issue 28, item 6): two pairs (x_i, y_i) correlated so
+"""MINDE-C on 10 x 10 Gaussians of known MI: two pairs (x_i, y_i) correlated so
 that the MI is 1 and 4 nats, the other 8 + 8 coordinates noise. Prints the estimate, the truth and the
 error per task; one torch thread. ``--out`` also writes the rows as JSON (atomically, after each task).
 

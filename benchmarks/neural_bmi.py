@@ -1,6 +1,6 @@
 """iblearn's neural estimators on benchmark-mi's tasks (Czyz et al. 2023, "Beyond Normal"), as a new
 user would run them: ``MINE(dx, dy).fit(x, y, steps=3000)`` on the first 8,000 samples, the estimate
-on the other 2,000 (issue 26).
+on the other 2,000.
 
 The samples come from benchmark-mi, which needs numpy<2 and jax (the ``bench`` extra), so they are
 drawn once by ``--draw`` in an environment that has it and saved as ``.npy``; the estimators then run

@@ -40,7 +40,7 @@ def test_a_neural_estimate_is_trained_on_part_of_the_rows_and_reported_on_the_re
     text = capsys.readouterr().out
     value = float(text.split("I(X;Y) = ")[1].split()[0])
     assert 0.2 < value < 0.7  # truth 0.413 (an untrained critic reports about 0)
-    # 400 training rows: 320 to train on, 80 to stop early on (issue 26).
+    # 400 training rows: 320 to train on, 80 to stop early on.
     words = " ".join(text.split())  # rich wraps long lines
     assert "trained on 320 standardized rows, 80 more held out" in words
     assert "the estimate is on the other 100" in words
@@ -183,7 +183,7 @@ def test_unreadable_files_and_a_diverging_critic_exit_2_with_a_message(tmp_path,
 
 
 def test_help_and_argument_errors_do_not_import_torch():
-    """torch's import took 4-13 s of every `iblearn --help` (issue 29, item 6); parsing needs none."""
+    """torch's import took 4-13 s of every `iblearn --help`; parsing needs none."""
     import subprocess
     import sys
 
@@ -217,7 +217,7 @@ def _json(capsys):
 
 
 def test_a_csv_with_a_header_is_read_by_column_name_or_index(table, capsys):
-    """'could not convert string to float' on any header (issue 29, item 5); class names become labels."""
+    """'could not convert string to float' on any header; class names become labels."""
     assert (
         main(["estimate", str(table / "x.npy"), str(table / "c.npy"), "--method", "mixed_ksg", "--json"]) == 0
     )
@@ -275,7 +275,7 @@ def test_reproduce_help_lists_every_reproduction(capsys):
 
 
 def test_progress_knows_its_total_before_the_work(tmp_path):
-    """reproduce showed '1/?' (issue 29, item 9): the config a run resolves tells the bar its total."""
+    """reproduce showed '1/?': the config a run resolves tells the bar its total."""
     from iblearn.experiments import aamine_noise
     from iblearn.experiments.common import ReproduceOptions
 
@@ -364,7 +364,7 @@ def test_a_bad_table_is_refused_naming_the_line(tmp_path, capsys, text, message)
 
 
 def test_a_neural_estimate_shows_its_training_progress(samples, monkeypatch, capsys):
-    """A neural estimate trained for seconds with no feedback (issue 29, item 9)."""
+    """A neural estimate trained for seconds with no feedback."""
     from contextlib import contextmanager
 
     import iblearn.cli.estimate

@@ -1,4 +1,4 @@
-"""Fuzzing the public API (issue 30, "Done when"): every bad input raises a ValueError that names the
+"""Fuzzing the public API: every bad input raises a ValueError that names the
 argument, and every accepted input gives a finite value.
 
 Inputs are drawn over shapes (0-d, empty, vectors, matrices, grids), dtypes (float32, float64, int64,

@@ -181,7 +181,7 @@ def test_each_form_is_a_function_with_its_own_keywords(form, mode, representatio
 
 
 def test_the_conditional_term_by_hand() -> None:
-    """I(X; L | Y) (issue 21): what the form keeps of the input beyond the label."""
+    """I(X; L | Y): what the form keeps of the input beyond the label."""
     # f' decides the label exactly: nothing beyond it. f'' decides the sets S3, S4 against S1, S2, which
     # split each class in halves: a fair coin in each class, log 2.
     assert float(ib_decision(F_PRIME, Y).ixl_given_y) == pytest.approx(0.0, abs=1e-12)

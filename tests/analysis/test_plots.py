@@ -1,4 +1,4 @@
-"""The library's plots leave the user's matplotlib alone and return their figures (issue 29, item 2)."""
+"""The library's plots leave the user's matplotlib alone and return their figures."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def notebook_backend() -> Iterator[str]:
 
 
 def flat_plane() -> InformationPlaneResult:
-    """Two layers; the second sits at H(Y) with 1e-12 jitter (the issue's '1e-12+2.29145914' axis)."""
+    """Two layers; the second sits at H(Y) with 1e-12 jitter (an axis that once read '1e-12+2.29145914')."""
     points = []
     for epoch in range(4):
         points.append(PlanePoint(epoch, "net.2", 1.0 + 0.5 * epoch, 0.5 + 0.3 * epoch))

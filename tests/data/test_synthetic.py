@@ -1,4 +1,4 @@
-"""The synthetic tasks: the issue's closed-form values, and each closed form checked independently by
+"""The synthetic tasks: closed-form values from the literature, and each closed form checked independently by
 Monte Carlo integration of log p(x, y) - log p(x) - log p(y) with the known densities."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Binning warns when its cells hold about one sample each (issue 29, item 8)."""
+"""Binning warns when its cells hold about one sample each."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Estimators that learn a representation first (issue 28, items 1-2): latent MI (KSG on a cross-
+"""Estimators that learn a representation first: latent MI (KSG on a cross-
 predictive autoencoder's embeddings) and MIENF (flows into a canonical Gaussian), each trained briefly on
 a 3 x 3 Gaussian (all six coordinates correlated at 0.5; truth 0.4133 nats) and checked against it,
 under an invertible map of x, for pointwise values, state round trips and bad input.

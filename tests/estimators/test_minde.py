@@ -1,4 +1,4 @@
-"""MINDE-C (issue 28, item 6): the diffusion schedule and its importance density, the estimate against
+"""MINDE-C: the diffusion schedule and its importance density, the estimate against
 Gaussians of known MI, independence, monotonicity in the correlation, bad input, state round trips.
 
 Tolerances measured (see TOLERANCE below) on a 2 x 2 Gaussian, two pairs at rho = 0.6273 (truth 0.5

@@ -498,7 +498,7 @@ def test_a_joint_pair_is_never_scored_as_a_negative(cls):
 
     oracle = OneWeight(lambda w, a, b: 8.0 * w * (a == b).all(dim=1).float(), torch.ones(()))
     x = torch.randn(4096, 2)
-    # Unclipped: MINE's default clip (5, issue 26) would cap the oracle's joint score of 8.
+    # Unclipped: MINE's default clip (5) would cap the oracle's joint score of 8.
     est = cls(critic=oracle, n_negatives=8, **({"clip": None} if cls is MINE else {}))
     joint, marginal = est._scores(x, x, 8, torch.Generator().manual_seed(0))
     assert bool((joint == 8).all()) and bool((marginal == 0).all())
@@ -604,7 +604,7 @@ def test_hidden_widths_are_positive_integers(hidden):
 @pytest.mark.parametrize(
     ("make", "lr"),
     [
-        # Unclipped: clipped scores (MINE's and InfoNCE's default since issue 26) cannot run away.
+        # Unclipped: clipped scores (MINE's and InfoNCE's default) cannot run away.
         (lambda lr: InfoNCE(1, 1, hidden=(32,), lr=lr, clip=None), 1e8),
         (lambda lr: MINE(1, 1, hidden=(32,), lr=lr, clip=None), 1e6),
     ],

@@ -1,4 +1,4 @@
-"""Neural estimators a user can trust on data nobody tuned them for (issue 26): ``fit`` holds rows out and
+"""Neural estimators a user can trust on data nobody tuned them for: ``fit`` holds rows out and
 keeps its best critic, an estimate that cannot be read as one is flagged and warned about, and one call
 splits, fits and estimates."""
 

@@ -1,4 +1,4 @@
-"""The bounds an IB objective needs (issue 28): SMILE and FLO from below, CLUB from above, DoE as a
+"""The bounds an IB objective needs: SMILE and FLO from below, CLUB from above, DoE as a
 difference of entropies, each trained briefly on the bivariate normal (truth 0.4133 nats) and checked
 against it, against the pure function it reports, and for its settings, state and bad input.
 

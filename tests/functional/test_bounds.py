@@ -162,7 +162,7 @@ def test_a_constant_critic_scores_zero_at_any_magnitude(score):
     assert float(infonce_bound(s)) == pytest.approx(math.log(100), rel=1e-6)
 
 
-# --------------------------------------------------------------- SMILE, FLO, CLUB, DoE (issue 28)
+# --------------------------------------------------------------- SMILE, FLO, CLUB, DoE
 def test_smile_clips_the_partition_term_only():
     joint, marginal = torch.tensor([2.0, 0.0]), torch.tensor([0.0, 10.0])
     # 1 - log((e^0 + e^1) / 2): the marginal 10 is clipped to 1, the joint mean stays 1.

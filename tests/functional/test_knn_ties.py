@@ -1,5 +1,5 @@
 """The k nearest neighbours under ties, and the kernel's k-d tree k-th neighbour search against brute
-force, neighbour for neighbour (issue 23).
+force, neighbour for neighbour.
 
 Among neighbours at the same distance the one of smaller index (in the caller's order) comes first, on
 every path: the compiled kernel's slabs, its k-d tree (a query leaf at a time, and point by point below

@@ -1,7 +1,7 @@
-"""The compiled kernel's k-d tree range counts against brute force, point for point (issue 23).
+"""The compiled kernel's k-d tree range counts against brute force, point for point.
 
-The tree's counts add whole nodes inside a ball and prune nodes outside it by box tests, and (since
-issue 23) test all the points of a query leaf against a node at once; every such shortcut must give
+The tree's counts add whole nodes inside a ball and prune nodes outside it by box tests, and
+test all the points of a query leaf against a node at once; every such shortcut must give
 the very counts of comparing each pair: ``#{j != i : max_d |x_id - x_jd| < r_i}`` (``<=`` when
 inclusive), including ties, duplicates and boxes that end exactly at a radius. The kernel is called
 directly, so that one dimension, leaf sizes from 1 to 64 and ranges of queries that cut leaves are

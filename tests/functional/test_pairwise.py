@@ -1,4 +1,4 @@
-"""Many KSG estimates in one call (issue 28, item 5): pairwise_mi, layerwise_mi and ksg_mi_pairs against
+"""Many KSG estimates in one call: pairwise_mi, layerwise_mi and ksg_mi_pairs against
 one ksg_mi call per pair; ksg_pmi against ksg_mi; the canonical Gaussian pair of MIENF against the
 general Gaussian closed forms."""
 

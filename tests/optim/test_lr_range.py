@@ -71,7 +71,7 @@ def test_bounds_follow_algorithm_2_on_scripted_outcomes():
 def test_an_lr_that_crashed_in_any_trial_is_not_a_candidate():
     # Trial 0: 0.3 crashes, so 1.0 is not reached. Trial 1: everything completes, and 0.3 and 1.0 end
     # with the best accuracies. Averaging only completed runs would make 1.0 LR_top.
-    # (restart="smallest", iblearn's reading before issue 25: every trial starts from the smallest LR.)
+    # (restart="smallest", an earlier reading of Algorithm 2: every trial starts from the smallest LR.)
     result = scripted_range_test(
         {0.01: 0.5, 0.1: 0.9, 0.3: 0.92, 1.0: 0.95},
         crashes=lambda trial, lr: (trial, lr) == (0, 0.3),
@@ -109,7 +109,7 @@ def test_after_a_crash_the_next_trial_starts_from_the_lr_that_crashed():
 
 def test_a_collapse_already_present_after_the_first_epoch_is_a_crash():
     # 1.0 sits at chance (10%) with no I(T; Y) from its first epoch: there is no drop between its own
-    # epochs, but every metric is below half of 0.3's first epoch. Issue 25: it counted as completed.
+    # epochs, but every metric is below half of 0.3's first epoch. It used to count as completed.
     result = scripted_range_test(
         {0.01: 0.5, 0.1: 0.9, 0.3: 0.92, 1.0: 0.1}, first={1.0: (0.1, 0.0)}, trials=1
     )

@@ -109,7 +109,7 @@ def _module_grad(objective: Objective, graph: Any, layer: torch.nn.Linear) -> Te
 
 
 def test_gmi_trains_the_module_on_its_topology_term_too():
-    # Issue 25: the module trained on the critic's unweighted DV bound, so tmi_weight 0 and 5 gave
+    # The module once trained on the critic's unweighted DV bound, so tmi_weight 0 and 5 gave
     # bit-identical weights. GMI's objective (weighted FMI + tmi_weight TMI) is the module's loss now.
     graph = _ring_graph()
     layer = torch.nn.Linear(5, 8)
@@ -133,7 +133,7 @@ def test_gmi_trains_the_module_on_its_topology_term_too():
 
 
 def test_dim_trains_the_module_on_the_bound_that_module_bound_names():
-    # Issue 25: the module trained on InfoNCE beside a JS critic, silently. Now it is a setting:
+    # The module once trained on InfoNCE beside a JS critic, silently. Now it is a setting:
     # "critic" trains it on the critic's own objective, "infonce" (the measured default) on InfoNCE.
     torch.manual_seed(0)
     images = torch.randn(12, 1, 8, 8)
@@ -156,7 +156,7 @@ def test_dim_trains_the_module_on_the_bound_that_module_bound_names():
 
 
 def test_matrix_based_infomax_on_a_graph_involves_the_adjacency():
-    # Issue 25: node representations were compared with node features only, whatever the edges.
+    # Node representations were once compared with node features only, whatever the edges.
     from iblearn.data.graphs import GraphBatch
     from iblearn.functional import renyi_mi
 
