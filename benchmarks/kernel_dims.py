@@ -7,10 +7,10 @@ dimension grows, the evidence behind ``KERNEL_MAX_DIM`` and ``TREE_MAX_DIM``
 
 KSG: x of d / 2 standard normal columns, y a fixed random linear map of x plus unit noise, at N = 2,000
 and 10,000, joint dims 32, 64, 100, 128 and 200, and 1,568 (784 + 784) at N = 2,000. MixedKSG: 10 class
-centres plus noise in 10, 20 and 40 dims at N = 5,000, with its default Euclidean metric and with the
-max-norm. Thread CPU time on one thread, the two backends alternated, best of ``--repeats``; each pair
-must give the same value to 1e-12. Writes ``results.json`` (rows, settings, provenance) and
-``table.md``.
+centres plus noise, with its default Euclidean metric in 1 - 10 dims at N = 5,000 and 20,000 (behind
+``iblearn.functional.knn.mixed_tree_dim``) and with the max-norm in 10, 20 and 40 dims at 5,000. Thread
+CPU time on one thread, the two backends alternated, best of ``--repeats``; each pair must give the
+same value to 1e-12. Writes ``results.json`` (rows, settings, provenance) and ``table.md``.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ from iblearn.functional._neighbors import HAVE_KERNEL
 from iblearn.records import atomic_write_text
 
 KSG_CASES = [(n, d) for n in (2000, 10_000) for d in (32, 64, 100, 128, 200)] + [(2000, 1568)]
-MIXED_CASES = [(5000, 10), (5000, 20), (5000, 40)]
+MIXED_CASES = [(n, d) for n in (5000, 20_000) for d in (1, 2, 3, 5, 8, 10)]
+MAXNORM_CASES = [(5000, d) for d in (10, 20, 40)]
 
 
 def ksg_data(n: int, dims: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -117,7 +118,11 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit("the compiled kernel is not built: `python setup.py build_ext --inplace`")
     torch.set_num_threads(1)
     rows = []
-    for kind, cases in (("ksg", KSG_CASES), ("mixed_ksg", MIXED_CASES), ("mixed_ksg max-norm", MIXED_CASES)):
+    for kind, cases in (
+        ("ksg", KSG_CASES),
+        ("mixed_ksg", MIXED_CASES),
+        ("mixed_ksg max-norm", MAXNORM_CASES),
+    ):
         for n, dims in cases:
             rows.append(row(kind, n, dims, args.repeats))
             r = rows[-1]

@@ -87,6 +87,21 @@ def test_tree_and_brute_force_give_the_same_value(variant, tree_kernel):
     )
 
 
+def test_mixed_ksg_takes_brute_force_for_euclidean_distances_where_it_is_faster(monkeypatch):
+    # The Euclidean switch moves up two dimensions a doubling of N (4 at 5,000, 8 at 20,000); the
+    # max-norm keeps the tree up to TREE_MAX_DIM.
+    assert [knn_module.mixed_tree_dim("euclidean", n) for n in (1000, 5000, 20_000, 10**7)] == [0, 4, 8, 20]
+    assert knn_module.mixed_tree_dim("chebyshev", 1000) == nb.TREE_MAX_DIM
+    picked = []
+    monkeypatch.setattr(
+        knn_module, "mixed_counts_brute", lambda *a: picked.append("brute") or torch.ones(len(a[0]))
+    )
+    x, lab = categorical_uniform(5).sample(5000, seed=0)
+    mixed_ksg_mi(torch.cat([x, torch.randn(5000, 9, generator=gen(), dtype=torch.float64)], 1), lab)
+    mixed_ksg_mi(x, lab)  # 1 dim: the tree
+    assert picked == ["brute"]
+
+
 def test_mixed_and_entropy_backends_agree(tree_kernel):
     x, lab = categorical_uniform(5).sample(600, seed=0)
     x3 = torch.cat([x, torch.randn(600, 2, generator=gen(), dtype=torch.float64)], dim=1)

@@ -22,6 +22,7 @@ from torch import Tensor
 from iblearn import _checks as V
 from iblearn.functional._mixed import mixed_counts_brute
 from iblearn.functional._neighbors import (
+    TREE_MAX_DIM,
     Backend,
     Metric,
     count_within,
@@ -296,6 +297,23 @@ def kl_entropy(
     return _psi(n) - _psi(k) + log_cd + d * (math.log(2) + torch.log(r).mean())
 
 
+def mixed_tree_dim(metric: Metric, n: int) -> int:
+    """The most dimensions at which MixedKSG's ``"auto"`` takes the tree on the CPU, for ``n`` rows.
+
+    With the max-norm, :data:`~iblearn.functional._neighbors.TREE_MAX_DIM` (the tree is the compiled
+    kernel where it is built: 3.1x and 2.1x brute force's speed at 10 and 40 dims, N = 5,000). With
+    Euclidean distances it is scipy's k-d tree, whose searches grow steeply with the dimension,
+    while brute force is a matrix product a chunk, whose cost grows as N^2 and hardly with the
+    dimension; so the switch moves up with N. Measured (``benchmarks/kernel_dims.py``, 10 classes, one
+    thread): at N = 5,000 the tree wins up to 3 dims (1.7x) and loses from 5 (0.7x; 0.19x at 10); at
+    20,000 it wins up to 5 (3.6x), ties at 8 and loses at 10 (0.54x). Two more dimensions for each
+    doubling of N fit both: 4 + 2 log2(N / 5,000).
+    """
+    if metric == "chebyshev":
+        return TREE_MAX_DIM
+    return max(0, min(TREE_MAX_DIM, int(4 + 2 * math.log2(max(n, 1) / 5000))))
+
+
 def mixed_ksg_mi(
     x: Any,
     labels: Any,
@@ -348,7 +366,7 @@ def mixed_ksg_mi(
     n = x.shape[0]
     k = V.neighbours(k, n)
     k_i = torch.clamp(n_c - 1, max=k)
-    how = pick_backend(backend, x.device, x.shape[1])
+    how = pick_backend(backend, x.device, x.shape[1], mixed_tree_dim(metric, n))
     if how == "tree":
         radius = torch.empty(n, dtype=torch.float64)
         for c in torch.unique(lab):
