@@ -135,6 +135,29 @@ def test_speed_table():
     check(rows[5][3], m["npeet-plus micd (a different estimator)"] / m["iblearn MixedKSG"])
 
 
+def test_kernel_against_brute_force_table(scripts):
+    kernel_dims = scripts("kernel_dims")
+    record = read("kernel_dims/results.json")
+    assert committed("kernel_dims/table.md").endswith(kernel_dims.table(record["rows"]))
+    at = {(r["estimator"], r["n"], r["dims"]): r for r in record["rows"]}
+    rows = {r[0]: r[1:] for r in table("Non-parametric estimators: speed", 1)[1:]}
+    for n in (2000, 10_000):
+        for cell, dims in zip(rows[f"{n:,}"], (32, 64, 100, 128, 200, 1568), strict=True):
+            if not cell:
+                continue
+            r = at["ksg", n, dims]
+            ratio = r["brute_s"] / r["tree_s"]
+            check(cell, ratio if ratio >= 1 else 1 / ratio)
+            assert ("slower" in cell) == (ratio < 1), cell
+            if "(" in cell:
+                check_time(cell.split("(")[1].rstrip(")"), r["tree_s"])
+    text = section("Non-parametric estimators: speed")
+    for kind, n, dims in (("mixed_ksg", 5000, 3), ("mixed_ksg", 5000, 5), ("mixed_ksg", 5000, 10)):
+        r = at[kind, n, dims]
+        ratio = r["brute_s"] / r["tree_s"]
+        assert f"{max(ratio, 1 / ratio):.1f}x" in text, (kind, n, dims)
+
+
 # ---------------------------------------------------------------------- non-parametric: large N
 SCALING = "Non-parametric estimators at large N"
 

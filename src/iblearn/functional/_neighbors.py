@@ -51,9 +51,9 @@ Backend = Literal["auto", "tree", "brute"]
 #: Above this many dimensions the tree searches prune little and brute force is faster (docs/benchmarks.md).
 TREE_MAX_DIM = 20
 #: The same for k-th neighbours alone (KSG's joint space, Kozachenko-Leonenko) with the compiled max-norm
-#: search: at N = 2,000 - 10,000 it is 1.8 - 5.5x faster than brute force up to 128 dimensions and even
-#: at 200 (docs/benchmarks.md). MixedKSG keeps :data:`TREE_MAX_DIM`: its radii, a class's k-th
-#: neighbour, prune less.
+#: search: at N = 2,000 - 10,000 it is 2.0 - 5.4x faster than brute force up to 128 dimensions and even
+#: at 200 (docs/benchmarks.md). MixedKSG keeps :data:`TREE_MAX_DIM` with the max-norm, and with
+#: Euclidean distances (scipy's tree) switches lower, as N allows (``knn.mixed_tree_dim``).
 KERNEL_MAX_DIM = 128
 #: Working memory for one chunk of the brute-force path on the CPU (and the least on a GPU).
 CHUNK_BYTES = 256 * 2**20
