@@ -443,13 +443,7 @@ def test_neural_width_and_learning_rate_table():
                     continue
             check(truth, r["truth"])
             _estimate(cell.rstrip("†‡ "), r)
-    # the former default's figures on the low-dimensional tasks come from no committed file
-    assert unsourced == [
-        ("wiggly-1v1-normal-0.75", "mine", "0.401"),
-        ("wiggly-1v1-normal-0.75", "infonce", "0.401"),
-        ("multinormal-dense-5-5-0.5", "mine", "0.619"),
-        ("multinormal-dense-5-5-0.5", "infonce", "0.597"),
-    ]
+    assert unsourced == []
 
 
 def _settings(**kw: str) -> tuple[tuple[str, str], ...]:
