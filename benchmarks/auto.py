@@ -215,7 +215,6 @@ def row(source: Source, n: int, seed: int, repeats: int) -> dict[str, Any]:
         "alone": float(single),
         "auto_seconds": auto_seconds,
         "alone_seconds": alone_seconds,
-        "commit": git_commit(),
     }
 
 
@@ -297,12 +296,13 @@ def main(argv: list[str] | None = None) -> None:
     path = args.out / "rows.jsonl"
     done = {key(r) for r in done_rows(path)}
     sources = [s for s in tasks(args.max_dim, args.bmi_dir, args.high_dim_dir) if s[0] in args.families]
+    commit = git_commit()
     for seed in args.seeds:
         for n in args.n:
             for source in sources:
                 if (source[0], source[1], seed, n) in done:
                     continue
-                r = row(source, n, seed, args.repeats)
+                r = {**row(source, n, seed, args.repeats), "commit": commit}
                 append_row(path, r)
                 print(
                     f"{r['family']} {r['task']} s{seed} N={n}: {r['estimate']:.3f} for {r['truth']:.3f} "

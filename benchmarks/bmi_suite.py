@@ -353,6 +353,16 @@ def pair(folder: Path, bmi_python: str, tasks: tuple[str, ...], rows: Path, seed
             subprocess.run([python, __file__, *args, "--seeds", str(seed), "--rows", str(rows)], check=True)
 
 
+def paired_rows(rows: Path) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Every (iblearn row, benchmark-mi row) of the same task, estimator and seed in the folder ``rows``."""
+    got = {
+        (r["library"], r["task"], r["estimator"], r["seed"]): r
+        for lib in LIBRARIES
+        for r in done_rows(rows / f"rows-{lib}.jsonl")
+    }
+    return [(r, got[("bmi", *key[1:])]) for key, r in got.items() if key[0] == "iblearn"]
+
+
 def paired_table(rows: Path, tasks: tuple[str, ...] = ()) -> str:
     """The pairs in ``rows`` (those of ``tasks``, or all): estimates (* within 10% or 0.1 nats),
     seconds, the time ratio (benchmark-mi over iblearn) and a summary, per pair and per task (each

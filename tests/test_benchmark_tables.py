@@ -500,13 +500,7 @@ def test_neural_ranks_against_moments_table():
 def _paired(name: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     from benchmarks import bmi_suite
 
-    folder = BENCH / "bmi_suite" / name
-    got = {
-        (r["library"], r["task"], r["estimator"], r["seed"]): r
-        for lib in bmi_suite.LIBRARIES
-        for r in bmi_suite.done_rows(folder / f"rows-{lib}.jsonl")
-    }
-    return [(r, got[("bmi", *key[1:])]) for key, r in got.items() if key[0] == "iblearn"]
+    return bmi_suite.paired_rows(BENCH / "bmi_suite" / name)
 
 
 def _error(r: dict[str, Any]) -> float:
