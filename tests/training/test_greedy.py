@@ -101,6 +101,23 @@ def test_noisy_ib_records_both_terms_and_beta_zero_has_no_aamine():
     assert NoisyIB(Sequential(modules), beta=0.0, noise_std=0.1, classes=2).aamine is None
 
 
+def test_noisy_ib_label_term_sums_over_classes_or_re_pairs():
+    torch.manual_seed(0)
+    layer = nn.Sequential(nn.Linear(4, 3), nn.ReLU())
+    x, y = torch.randn(40, 4), torch.arange(40) % 3
+    t = layer(x).detach()
+    signal = {}
+    for term in ("summed", "re-paired"):
+        objective = NoisyIB(
+            Sequential([layer]), beta=0.0, noise_std=0.1, classes=3, label_term=term, hidden=(8,)
+        )
+        signal[term] = [float(objective.mine.batch_mi(t, y)) for _ in range(2)]
+    assert signal["summed"][0] == signal["summed"][1]  # exact over the classes: no draw
+    assert signal["re-paired"][0] != signal["re-paired"][1]  # a fresh draw of labels each call
+    with pytest.raises(ValueError, match="label_term: expected one of"):
+        NoisyIB(Sequential([layer]), beta=0.0, noise_std=0.1, classes=3, label_term="shuffled")
+
+
 @pytest.mark.parametrize("estimate", [-5.0, 0.7])
 def test_noisy_ib_minimizes_only_a_non_negative_estimate_of_i_x_l(monkeypatch, estimate):
     torch.manual_seed(0)

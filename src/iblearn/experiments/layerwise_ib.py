@@ -107,6 +107,7 @@ def objectives(hidden: list[nn.Module], beta: float, config: Config, seed: int) 
             beta,
             config.noise_std,
             10,
+            label_term=config.label_term,
             hidden=(config.critic_hidden,),
             lr=config.critic_lr,
             seed=seed + i,

@@ -43,6 +43,9 @@ class Config:
     # 10-unit output it must also undo a rotation, which 120 steps at 1e-3 do not (the quick preset, I(Y;L):
     # 45% test accuracy at 1e-3, 85% at 1e-2). None: the same as ``lr``, as in --full (2,400 steps).
     output_lr: float | None = None
+    # MINE's marginal term for I(Y; L): "summed" over the classes, or "re-paired" labels (the ablation
+    # of docs/results/layerwise-ib.md's "three choices" table).
+    label_term: str = "summed"
     critic_hidden: int = 128
     critic_lr: float = 5e-4
     seeds: int = 3
