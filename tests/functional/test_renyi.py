@@ -434,3 +434,15 @@ def test_class_sizes_are_the_label_counts_at_each_class_first_sorted_row():
     counts = torch.unique(labels, return_counts=True)[1]
     assert torch.equal(sizes[sizes > 0], counts)
     assert _class_sizes(torch.zeros(5, dtype=torch.long)).tolist() == [5, 0, 0, 0, 0]
+
+
+def test_the_median_width_jumps_as_a_sparse_unit_crosses_zero_and_silvermans_does_not():
+    """On a mostly silent ReLU unit the median rule falls back to the non-zero pairs; one activation
+    crossing zero puts the median on its tiny distances to the silent rows, so the width (and with it
+    a training loss) jumps, where Silverman's rule moves by as little as the activation did."""
+    unit = torch.zeros(20, 1, dtype=torch.float64)
+    unit[:5] = torch.rand(5, 1, generator=gen(), dtype=torch.float64) + 1  # 15 of 20 rows silent
+    crossed = unit.clone()
+    crossed[5] = 1e-9  # a sixteenth row just above zero
+    assert kernel_width(unit, "median") > 1e6 * kernel_width(crossed, "median")
+    assert kernel_width(crossed, "silverman") == pytest.approx(kernel_width(unit, "silverman"), rel=1e-6)

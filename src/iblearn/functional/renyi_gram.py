@@ -157,7 +157,7 @@ def gram_matrix(x: Any, sigma: KernelWidth = DEFAULT_SIGMA, *, channels: Channel
       gradient to train on; measured on MNIST conv features). The mean keeps one channel's scale.
       As a training loss on sparse ReLU channels, prefer ``sigma="silverman"``: the median rule falls
       back to the non-zero pairs when most pairs coincide, so its width jumps as activations cross zero
-      and the loss is discontinuous (docs/results/mole.md measures it).
+      and the loss is discontinuous (docs/results/mole.md: what it does to MOLE's encoders).
     * half-precision ``x`` (float16, bfloat16): upcast to float32 first, so K is float32, as are the
       entropies (see :func:`~iblearn.functional.matrix_entropy`).
     * a sample (or a channel) whose rows are all identical: the all-ones kernel (a point mass; a dead
