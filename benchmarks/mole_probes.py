@@ -120,6 +120,10 @@ def probes(folders: list[Path]) -> list[dict[str, Any]]:
             if name != "mnist":
                 continue
             for weights in ("initial", "trained"):
+                if weights == "initial" and any(
+                    r["weights"] == "initial" and r["seed"] == seed for r in rows
+                ):
+                    continue  # the same seed's initial weights in every run
                 modules = initial_modules(task, config, seed)
                 if weights == "trained":
                     modules = trained(modules, path, len(modules))
