@@ -135,6 +135,43 @@ def test_speed_table():
     check(rows[5][3], m["npeet-plus micd (a different estimator)"] / m["iblearn MixedKSG"])
 
 
+def test_speed_sections_prose_figures():
+    """The Renyi and "How the 5x5 KSG ..." paragraphs: the speed run's and ksg_parts' figures."""
+    text = " ".join(section("Non-parametric estimators: speed").split())
+    seconds = {r["comparison"]: r["seconds"] for r in read("estimators_speed.json")["results"]}
+    alpha2 = seconds["RenyiMI alpha=2, n=4096"]["iblearn renyi_mi alpha=2"]
+    entropy_k = seconds["Renyi matrix_entropy(K), general alpha=1.01, n=2048"]
+    entropy_x = seconds["Renyi entropy, general alpha=1.01, n=2048"]
+    eig = "one eigvalsh of the Gram matrix"
+    assert f"n = 4,096 in {alpha2:.2f} s" in text
+    assert f"takes {entropy_k['iblearn matrix_entropy'] / entropy_k[eig]:.2f}x the time of one" in text
+    assert f"median-rule width, {entropy_x['iblearn renyi_entropy'] / entropy_x[eig]:.2f}x." in text
+    parts = read("ksg_parts/results.json")
+    by = {r["part"]: r for r in parts["rows"]}
+    search, count_x, count_y, whole = (
+        by[k] for k in ("k-th neighbour, 10-d joint", "count, 5-d x", "count, 5-d y", "ksg_mi, whole")
+    )
+    counts = sorted((count_x["fallback_s"], count_y["fallback_s"]))
+    assert f"{search['fallback_s']:.2f} s for the search and {counts[0]:.2f} - {counts[1]:.2f} s for" in text
+    assert f"{whole['fallback_s']:.2f} s in all" in text
+    assert (
+        f"The compiled search takes {search['kernel_s']:.3f} s and each count {count_x['kernel_s']:.3f} s"
+        in text
+    )
+    assert f"{whole['fallback_s'] / whole['kernel_s']:.1f}x less than the" in text
+    p, t = parts["pruning"], parts["threads"]
+    assert f"lies {p['mean_radius']:.2f} standard deviations away" in text
+    assert (
+        f"leave a query {100 * p['share_two']:.0f}% of the points to check, one would leave {100 * p['share_one']:.0f}%"
+        in text
+    )
+    assert f"KSG took {t['two_s']:.3f} s against {t['one_s']:.3f} s with one" in text
+    assert (
+        f"{seconds['KSG 5x5 Gaussian, N=10000']['iblearn KSG, scipy k-d tree (no compiled kernel)']:.2f} s"
+        in text
+    )
+
+
 def test_kernel_against_brute_force_table(scripts):
     kernel_dims = scripts("kernel_dims")
     record = read("kernel_dims/results.json")
