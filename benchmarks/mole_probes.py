@@ -5,9 +5,9 @@ run folder's ``greedy/`` (one per task, estimator and seed)::
     python benchmarks/mole_probes.py output-lr FOLDER [FOLDER ...] --out docs/results/mole/output-lr
 
 ``probes``: a linear probe (scikit-learn's multinomial logistic regression, LBFGS to convergence, on
-standardized features) on every module's output but the last, fitted on 10,000 training images (the
-subset of the runs on 10,000 images) and tested on all 10,000 test images; for the modules as trained
-and for the same seed's initial weights. MNIST runs only.
+standardized features) on the input and on every module's output but the last, fitted on the training
+rows (MNIST: the 10,000 images of the runs on 10,000 images) and tested on all test rows; for the
+modules as trained and for the same seed's initial weights. MNIST and Adult runs.
 
 ``output-lr``: the output module trained again on the run's frozen modules (the checkpoint's), at Adam
 1e-3, 1e-2 and 3e-2, for the run's epochs on the run's batches (``train_greedy`` with no epochs for
@@ -86,15 +86,16 @@ def recorded(folder: Path) -> dict[str, float]:
 
 @torch.no_grad()
 def features(modules: list[nn.Module], x: torch.Tensor) -> list[np.ndarray]:
-    """Every module's output but the last, flattened, for images ``x`` (in batches of 1,000)."""
+    """The input and every module's output but the last, flattened (in batches of 1,000 rows)."""
     for m in modules:
         m.eval()
-    parts: list[list[torch.Tensor]] = [[] for _ in modules[:-1]]
+    parts: list[list[torch.Tensor]] = [[] for _ in modules]
     for chunk in x.split(1000):
         h = chunk
+        parts[0].append(h.flatten(1))
         for k, m in enumerate(modules[:-1]):
             h = m(h)
-            parts[k].append(h.flatten(1))
+            parts[k + 1].append(h.flatten(1))
     return [torch.cat(p).double().numpy() for p in parts]
 
 
@@ -108,37 +109,43 @@ def probe(train: np.ndarray, y_train: np.ndarray, test: np.ndarray, y_test: np.n
 
 
 def probes(folders: list[Path]) -> list[dict[str, Any]]:
-    rows = []
+    """Probe rows of every MNIST and Adult checkpoint; a seed's initial weights once per task."""
+    rows: list[dict[str, Any]] = []
     for folder in folders:
         config = run_config(folder)
-        task = load_task("mnist", dataclasses.replace(config, train_size=None, test_size=None))
-        x_train, y_train = task.train
-        pick = torch.randperm(len(x_train), generator=torch.Generator().manual_seed(0))[:PROBE_TRAIN]
-        x_fit, y_fit = x_train[pick], y_train[pick].numpy()
-        x_test, y_test = task.test[0], task.test[1].numpy()
         for name, estimator, seed, path in checkpoints(folder):
-            if name != "mnist":
+            if name not in ("mnist", "adult"):
                 continue
+            task = load_task(name, dataclasses.replace(config, train_size=None, test_size=None))
+            x_train, y_train = task.train
+            if name == "mnist":  # the subset of the runs on 10,000 images
+                pick = torch.randperm(len(x_train), generator=torch.Generator().manual_seed(0))[:PROBE_TRAIN]
+                x_train, y_train = x_train[pick], y_train[pick]
+            x_test, y_test = task.test
             for weights in ("initial", "trained"):
-                if weights == "initial" and any(
-                    r["weights"] == "initial" and r["seed"] == seed for r in rows
-                ):
+                done = {(r["task"], r["seed"]) for r in rows if r["weights"] == "initial"}
+                if weights == "initial" and (name, seed) in done:
                     continue  # the same seed's initial weights in every run
                 modules = initial_modules(task, config, seed)
                 if weights == "trained":
                     modules = trained(modules, path, len(modules))
                 start = time.thread_time()
-                fit_feats, test_feats = features(modules, x_fit), features(modules, x_test)
-                accs = [probe(a, y_fit, b, y_test) for a, b in zip(fit_feats, test_feats, strict=True)]
+                fit_feats, test_feats = features(modules, x_train), features(modules, x_test)
+                accs = [
+                    probe(a, y_train.numpy(), b, y_test.numpy())
+                    for a, b in zip(fit_feats, test_feats, strict=True)
+                ]
                 rows.append(
                     {
                         "run": folder.name,
+                        "task": name,
                         "estimator": estimator,
                         "epochs": config.epochs,
-                        "train_size": config.train_size or len(x_train),
+                        "train_size": config.train_size or len(task.train[0]),
+                        "probe_train_size": len(x_train),
                         "seed": seed,
                         "weights": weights,
-                        "probe_test_acc": accs,
+                        "probe_test_acc": accs,  # the input, then each module but the output module
                         "seconds": time.thread_time() - start,
                     }
                 )
@@ -205,15 +212,14 @@ def mean_sd(values: list[float]) -> str:
 def probe_table(rows: list[dict[str, Any]]) -> str:
     groups: dict[tuple[Any, ...], list[list[float]]] = {}
     for r in rows:
-        key = (r["estimator"], r["weights"], r["train_size"], r["epochs"])
+        key = (r["task"], r["estimator"], r["weights"], r["train_size"], r["epochs"])
         groups.setdefault(key, []).append(r["probe_test_acc"])
     body = []
-    for (estimator, weights, n, epochs), accs in groups.items():
-        modules = [mean_sd([a[k] for a in accs]) for k in range(len(accs[0]))]
-        what = "initial weights" if weights == "initial" else f"{epochs} epochs on {n:,} images"
-        body.append([estimator, what, str(len(accs)), *modules])
-    width = max(len(r["probe_test_acc"]) for r in rows)
-    head = ["estimator", "modules", "seeds", *(f"probe on module {k + 1}" for k in range(width))]
+    for (task, estimator, weights, n, epochs), accs in groups.items():
+        cells = [mean_sd([a[k] for a in accs]) for k in range(len(accs[0]))]
+        what = "initial weights" if weights == "initial" else f"{epochs} epochs on {n:,} rows"
+        body.append([task, estimator, what, str(len(accs)), cells[0], ", ".join(cells[1:])])
+    head = ["task", "estimator", "modules", "seeds", "probe on the input", "probe on module 1, 2, ..."]
     return markdown_table(head, body)
 
 
