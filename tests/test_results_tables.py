@@ -409,6 +409,30 @@ def test_layerwise_table_1_follows_from_the_per_seed_values_on_its_page():
             assert cell in page, cell
 
 
+# The "three choices" table: each protocol's folder (MNIST 100%, seeds 0 - 4), in the table's order.
+CHOICES_FOLDERS = ("choices-relu64-repaired", "choices-linear-repaired", "table1-mnist100")
+
+
+def test_layerwise_three_choices_table_recomputes_from_its_folders():
+    """Each row: cross-entropy's mean ± sd and each layer-wise objective's paired gap to it, mean ± se."""
+    page = (RESULTS / "layerwise-ib.md").read_text(encoding="utf-8")
+    rows = [line for line in page.splitlines() if line.startswith("| ") and "MINE" in line]
+    for name, row in zip(
+        CHOICES_FOLDERS, [r for r in rows if "re-pairs" in r or "sums over" in r], strict=True
+    ):
+        test = {
+            tuple(r["key"].split("|")[1:]): float(r["test_acc"])
+            for r in RunFolder(RESULTS / "layerwise-ib" / name, resume=True).metrics()
+        }
+        ce = [test[("ce", str(s))] for s in range(5)]
+        cells = [f"{statistics.fmean(ce):.2f} ± {statistics.stdev(ce):.2f}"]
+        for method in ("iyl", "ib"):
+            gaps = [test[(method, str(s))] - c for s, c in enumerate(ce)]
+            se = statistics.stdev(gaps) / math.sqrt(len(gaps))
+            cells.append(f"{statistics.fmean(gaps):+.2f} ± {se:.2f}")
+        assert row.rstrip().endswith("| " + " | ".join(cells) + " |"), (name, row, cells)
+
+
 def test_mole_cora_gap_over_ten_seeds_is_the_pages():
     """Cora's GMI+MINE against BP over seeds 0 - 9, paired: the page's -3.83 with a standard error of 0.76."""
     rows = [

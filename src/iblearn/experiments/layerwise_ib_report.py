@@ -69,7 +69,10 @@ def table(summary: list[dict[str, Any]], config: Config, tsne_stats: dict[str, d
             )
     text = (
         "# Layer-by-layer IB training (paper 002, Table 1)\n\n"
-        f"beta = {config.beta:g}, noise std {config.noise_std:g}; MLP widths {config.widths} (MNIST), "
+        f"beta = {config.beta:g}, noise std {config.noise_std:g}; MLP widths {config.widths} (MNIST"
+        + ("" if config.linear_output else ", the last layer with ReLU")
+        + ("" if config.label_term == "summed" else f"; MINE's label term {config.label_term}")
+        + "), "
         "a 3-block conv net (Fashion-MNIST, whose paper column is CIFAR-10's); "
         f"{config.epochs} epochs per layer and for the baseline, at least {config.min_steps} updates; "
         f"batch {config.batch_size}; Adam {config.lr:g}"
