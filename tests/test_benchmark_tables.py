@@ -161,10 +161,9 @@ def test_speed_sections_prose_figures():
     assert f"{whole['fallback_s'] / whole['kernel_s']:.1f}x less than the" in text
     p, t = parts["pruning"], parts["threads"]
     assert f"lies {p['mean_radius']:.2f} standard deviations away" in text
-    assert (
-        f"leave a query {100 * p['share_two']:.0f}% of the points to check, one would leave {100 * p['share_one']:.0f}%"
-        in text
-    )
+    two, one = 100 * p["share_two"], 100 * p["share_one"]
+    shares = f"{two:.0f}% of the points to check, one would leave {one:.0f}%"
+    assert f"leave a query {shares}" in text
     assert f"KSG took {t['two_s']:.3f} s against {t['one_s']:.3f} s with one" in text
     assert (
         f"{seconds['KSG 5x5 Gaussian, N=10000']['iblearn KSG, scipy k-d tree (no compiled kernel)']:.2f} s"
