@@ -433,6 +433,19 @@ def test_layerwise_three_choices_table_recomputes_from_its_folders():
         assert row.rstrip().endswith("| " + " | ".join(cells) + " |"), (name, row, cells)
 
 
+def test_layerwise_fig_3_figures_are_its_folders():
+    stats = read_json(RESULTS / "layerwise-ib" / "fig3" / "results.json")["figure_3"]
+    text = " ".join((RESULTS / "layerwise-ib.md").read_text(encoding="utf-8").split())
+    dead, alive = stats["100"], stats["0.001"]
+    assert f"at beta = 100 the 1,000 test images get {dead['distinct']} distinct outputs" in text
+    assert f"at 1e-3 all {alive['distinct']:,}" in text
+    assert (
+        f"{dead['commonest']} of the 1,000 test images share one output, {dead['active_units']} of its"
+        in text
+    )
+    assert f"majority class gets {dead['majority_acc']:.0f}%" in text
+
+
 def test_mole_cora_gap_over_ten_seeds_is_the_pages():
     """Cora's GMI+MINE against BP over seeds 0 - 9, paired: the page's -3.83 with a standard error of 0.76."""
     rows = [
