@@ -243,7 +243,7 @@ def output_lr_table(rows: list[dict[str, Any]]) -> str:
     head = [
         "run",
         "task",
-        "module trained",
+        "method",
         "learning rate",
         "standardized input",
         "seeds",

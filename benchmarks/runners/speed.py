@@ -67,7 +67,7 @@ def _peer(method: Method, x: torch.Tensor, y: torch.Tensor) -> Callable[[], floa
 
 
 def run_speed(*, quick: bool = False, repeats: int = 3) -> list[dict[str, Any]]:
-    """All speed comparisons of the foundation issue; one result dict per comparison."""
+    """Every speed comparison of the estimators with their peers; one result dict per comparison."""
     limit_threads(1)
     peers = {m.name: m for m in M.peers()}
     n_big = 2000 if quick else 10_000

@@ -1,6 +1,6 @@
 """``iblearn reproduce estimators``: iblearn's estimators against the closed-form MI of the synthetic tasks.
 
-There is no paper to match here: this is the foundation's own check, and the default job of
+There is no paper to match here: this is the estimator core's own check, and the default job of
 ``iblearn demo``. ``--quick``: N = 1,000, 2 seeds (under a minute on two cores); ``--full``: N = 1,000,
 5,000 and 10,000, 5 seeds. The benchmark (``iblearn bench estimators``, from a source checkout) runs the same
 grid with the peers beside ours.
