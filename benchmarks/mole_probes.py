@@ -262,11 +262,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     torch.set_num_threads(1)
+    provenance = environment()  # the commit the measurement starts from
     rows = probes(args.folders) if args.measure == "probes" else output_lr(args.folders)
     table = probe_table(rows) if args.measure == "probes" else output_lr_table(rows)
     args.out.mkdir(parents=True, exist_ok=True)
     settings = {"measure": args.measure, "runs": [f.name for f in args.folders]}
-    record = {"settings": settings, "provenance": environment(), "rows": rows}
+    record = {"settings": settings, "provenance": provenance, "rows": rows}
     atomic_write_text(args.out / "results.json", json.dumps(record, indent=1) + "\n")
     atomic_write_text(args.out / "table.md", table + "\n")
     print(table)

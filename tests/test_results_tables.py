@@ -503,6 +503,81 @@ def test_mole_rows_with_per_seed_gaps_are_the_pages(name):
         assert cell in page, (name, method, cell)
 
 
+def _mean_sd(values: list[float]) -> str:
+    return f"{statistics.fmean(values):.2f} ± {statistics.stdev(values):.2f}"
+
+
+@pytest.mark.parametrize("name", ["probes", "output-lr"])
+def test_mole_probe_and_output_lr_tables_regenerate(name, monkeypatch):
+    monkeypatch.syspath_prepend(str(RESULTS.parents[1] / "benchmarks"))
+    import mole_probes
+
+    rows = read_json(RESULTS / "mole" / name / "results.json")["rows"]
+    table = mole_probes.probe_table(rows) if name == "probes" else mole_probes.output_lr_table(rows)
+    assert (RESULTS / "mole" / name / "table.md").read_text(encoding="utf-8") == table + "\n"
+
+
+def test_mole_probe_and_output_lr_figures_are_the_pages():
+    page = (RESULTS / "mole.md").read_text(encoding="utf-8")
+    probes = read_json(RESULTS / "mole" / "probes" / "results.json")["rows"]
+    mnist = [r for r in probes if r["task"] == "mnist"]
+    for label, run in (
+        ("initial weights", None),
+        ("5 epochs on 10,000 images", "matrix-mnist-10k"),
+        ("5 epochs on 60,000 images", "matrix-mnist-60k"),
+        ("10 epochs on 60,000 images", "matrix-mnist-60k-10"),
+    ):
+        accs = [
+            r["probe_test_acc"]
+            for r in mnist
+            if (r["weights"] == "initial") == (run is None) and run in (None, r["run"])
+        ]
+        assert len(accs) == 3, label
+        cells = " | ".join(_mean_sd([a[k] for a in accs]) for k in (1, 2, 3))
+        assert f"{label}{f' (`{run}`)' if run else ''} | {cells} |" in page, (label, cells)
+    adult = {
+        (r["estimator"], r["weights"]): r["probe_test_acc"]
+        for r in probes
+        if r["task"] == "adult" and r["seed"] == 0
+    }
+    text = " ".join(page.split())
+    assert f"the raw input {adult[('matrix', 'trained')][0]:.2f}," in text
+    for estimator, words in (
+        ("matrix", "the matrix-based encoder's output {} and its decoder's"),
+        ("mine", "with MINE {} and"),
+    ):
+        accs = [
+            r["probe_test_acc"]
+            for r in probes
+            if (r["task"], r["estimator"], r["weights"]) == ("adult", estimator, "trained")
+        ]
+        assert words.format(_mean_sd([a[1] for a in accs])) in text, estimator
+        assert _mean_sd([a[2] for a in accs]) in text, estimator
+    lr = read_json(RESULTS / "mole" / "output-lr" / "results.json")["rows"]
+
+    def test_acc(run: str, method: str, rate: float, standardized: bool | None) -> str:
+        values = [
+            r["test_acc"]
+            for r in lr
+            if (r["run"], r["method"], r["lr"], r.get("standardized")) == (run, method, rate, standardized)
+        ]
+        assert len(values) == 3, (run, method, rate)
+        return _mean_sd(values)
+
+    for run, method in (
+        ("summed-cora", "gmi+mine"),
+        ("summed-mutagenicity-gmi", "gmi+mine"),
+        ("matrix-mnist-10k", "matrix"),
+        ("adult-10", "matrix"),
+        ("adult-10", "mine"),
+    ):
+        cells = [test_acc(run, method, rate, True) for rate in (1e-3, 1e-2, 3e-2)]
+        cells.append(test_acc(run, method, 1e-2, False))
+        assert " | ".join(cells) + " |" in page, (run, method, cells)
+    assert f"(77.70 ± 0.95 against {test_acc('summed-cora', 'bp', 1e-3, None)};" in page
+    assert test_acc("summed-cora", "bp", 1e-2, None) == "77.70 ± 0.95"
+
+
 def test_proximal_fig3_seed_by_seed_figures_are_the_pages():
     """Iterations to 95% per seed (the last row of each run), kept reading at gamma 100 against the
     paper's baseline: first on 9 of 10 seeds with the current step (binary10: where both get there 732,

@@ -42,7 +42,7 @@ class Config:
     lr: float = 1e-3
     # The output module is logistic regression on frozen features, a convex problem; at the information
     # modules' 1e-3 it is still far from its optimum after Cora's 200 full-graph steps (train accuracy
-    # 80.7%, test 74.0%; at 1e-2: 87.9%, 76.4%; docs/results/mole.md). None: the same as ``lr``.
+    # 79.5%, test 69.5%; at 1e-2: 87.4%, 74.5%; 3 seeds, docs/results/mole.md). None: the same as ``lr``.
     output_lr: float | None = 1e-2
     critic_steps: int = 1
     tsne_samples: int = 1000  # points per t-SNE plot; 0: no plots
