@@ -13,7 +13,8 @@ modules as trained and for the same seed's initial weights. MNIST and Adult runs
 1e-3, 1e-2 and 3e-2, for the run's epochs on the run's batches (``train_greedy`` with no epochs for
 the frozen modules). Greedy training never returns to a module, so this is what a run with that output
 learning rate gives; at the run's own rate it must give the run's test accuracy (checked, to 1e-9).
-For Cora also backpropagation at 1e-2 (the run has it at 1e-3).
+Also at the run's rate on features that are not standardized, and for Cora backpropagation at 1e-3
+and 1e-2.
 
 Writes ``results.json`` (rows, settings, provenance) and ``table.md``.
 """
@@ -34,21 +35,22 @@ from torch import nn
 
 import _prelude  # noqa: F401  (one thread, before numpy and torch)
 from iblearn._provenance import environment
-from iblearn.experiments.common import module_optimizers
-from iblearn.experiments.mole import Config, accuracy, load_task, objectives_for, train_bp
-from iblearn.experiments.mole_tasks import Task, epoch_batches
+from iblearn.experiments.common import ReproduceOptions, module_optimizers
+from iblearn.experiments.mole import Config, accuracy, load_task, mole_modules, objectives_for, train_bp
+from iblearn.experiments.mole_tasks import epoch_batches
 from iblearn.models import mole as nets
 from iblearn.records import atomic_write_text, markdown_table
-from iblearn.training import Standardize, train_greedy
+from iblearn.training import train_greedy
 
 OUTPUT_LRS = (1e-3, 1e-2, 3e-2)
 PROBE_TRAIN = 10_000
 
 
 def run_config(folder: Path) -> Config:
+    """The run's Config, from its config.json."""
     saved = json.loads((folder / "config.json").read_text())
     fields = {f.name for f in dataclasses.fields(Config)}
-    return Config(**{k: tuple(v) if isinstance(v, list) else v for k, v in saved.items() if k in fields})
+    return ReproduceOptions(overrides={k: v for k, v in saved.items() if k in fields}).configure(Config())
 
 
 def checkpoints(folder: Path) -> list[tuple[str, str, int, Path]]:
@@ -59,15 +61,6 @@ def checkpoints(folder: Path) -> list[tuple[str, str, int, Path]]:
         estimator, seed = rest.rsplit("-", 1)
         found.append((task, estimator, int(seed), path))
     return found
-
-
-def initial_modules(task: Task, config: Config, seed: int) -> list[nn.Module]:
-    """The modules as ``train_mole`` builds them for ``seed``, before training."""
-    torch.manual_seed(seed)
-    modules = task.make_modules()
-    if config.standardize_output:
-        modules[-1] = nn.Sequential(Standardize(), modules[-1])
-    return modules
 
 
 def trained(modules: list[nn.Module], checkpoint: Path, upto: int) -> list[nn.Module]:
@@ -126,7 +119,7 @@ def probes(folders: list[Path]) -> list[dict[str, Any]]:
                 done = {(r["task"], r["seed"]) for r in rows if r["weights"] == "initial"}
                 if weights == "initial" and (name, seed) in done:
                     continue  # the same seed's initial weights in every run
-                modules = initial_modules(task, config, seed)
+                modules = mole_modules(task, config, seed)
                 if weights == "trained":
                     modules = trained(modules, path, len(modules))
                 start = time.thread_time()
@@ -164,7 +157,7 @@ def output_lr(folders: list[Path]) -> list[dict[str, Any]]:
             variants = [(lr, True) for lr in OUTPUT_LRS] + [(config.output_lr, False)]
             for lr, standardized in variants:
                 setting = dataclasses.replace(config, standardize_output=standardized)
-                modules = trained(initial_modules(task, setting, seed), path, len(task.kinds) - 1)
+                modules = trained(mole_modules(task, setting, seed), path, len(task.kinds) - 1)
                 train_greedy(
                     modules,
                     objectives_for(task, estimator, seed),

@@ -43,6 +43,7 @@ __all__ = [
     "Task",
     "accuracy",
     "load_task",
+    "mole_modules",
     "objectives_for",
     "run",
     "table",
@@ -107,13 +108,19 @@ def train_bp(task: Task, config: Config, seed: int, device: torch.device = CPU) 
     return net
 
 
-def train_mole(
-    task: Task, estimator: str, config: Config, seed: int, folder: Path, device: torch.device = CPU
-) -> nn.Module:
+def mole_modules(task: Task, config: Config, seed: int) -> list[nn.Module]:
+    """MOLE's modules for ``seed`` before training (the output module's input standardized, as set)."""
     torch.manual_seed(seed)
     modules = task.make_modules()
     if config.standardize_output:
         modules[-1] = nn.Sequential(Standardize(), modules[-1])
+    return modules
+
+
+def train_mole(
+    task: Task, estimator: str, config: Config, seed: int, folder: Path, device: torch.device = CPU
+) -> nn.Module:
+    modules = mole_modules(task, config, seed)
     epochs = config.cora_epochs if task.name == "cora" else config.epochs
     train_greedy(
         modules,
