@@ -170,6 +170,19 @@ def test_a_quick_runs_page_holds_its_folders_table(name):
     assert table in (RESULTS / f"{name}.md").read_text(encoding="utf-8")
 
 
+def test_mi_lrs_page_rows_are_its_folders_tables():
+    """mi-lr.md quotes the tables of its two folders (each regenerated from its files above) row by row:
+    the protocol's rows before the reduced run's heading, the reduced run's after it."""
+    page = (RESULTS / "mi-lr.md").read_text(encoding="utf-8")
+    protocol, reduced = page.split("reduced run\n", 1)
+    for text, name in ((protocol, "protocol"), (reduced, "reduced")):
+        table = (RESULTS / "mi-lr" / name / "table.md").read_text(encoding="utf-8").splitlines()
+        rows = [line for line in text.splitlines() if line.startswith("| mnist ")]
+        assert rows, name
+        for row in rows:
+            assert row in table, (name, row)
+
+
 def test_ib_theorys_page_holds_every_table_row_of_its_results():
     """ib-theory is one deterministic run whose results.json holds every figure: the tables its writer
     makes from that file are the page's, row by row."""
@@ -444,6 +457,39 @@ def test_layerwise_fig_3_figures_are_its_folders():
         in text
     )
     assert f"majority class gets {dead['majority_acc']:.0f}%" in text
+
+
+def _layerwise_test_acc(name: str, method: str) -> list[float]:
+    rows = RunFolder(RESULTS / "layerwise-ib" / name, resume=True).metrics()
+    return [float(r["test_acc"]) for r in rows if r["key"].split("|")[1] == method]
+
+
+def test_layerwise_beta_sweep_tables_are_their_folders():
+    page = (RESULTS / "layerwise-ib.md").read_text(encoding="utf-8")
+    for beta, name in (("1e-4", "0.0001"), ("1e-3", "0.001"), ("1e-1", "0.1")):
+        seeds = _layerwise_test_acc(f"beta-{name}-mnist1", "ib")
+        listed = ", ".join(f"{v:.2f}" for v in seeds)
+        assert f"| {beta} | {listed} | {statistics.fmean(seeds):.2f} |" in page, beta
+        seeds = _layerwise_test_acc(f"beta-{name}-mnist100", "ib")
+        listed = ", ".join(f"{v:.2f}" for v in seeds)
+        cell = f"| {beta} | {listed} | {statistics.fmean(seeds):.2f} ± {statistics.stdev(seeds):.2f} |"
+        assert cell in page, beta
+    for label, method in (
+        ("0 (I(Y;L) alone, Table 1)", "iyl"),
+        ("1e-2 (Table 1)", "ib"),
+        ("cross-entropy (Table 1)", "ce"),
+    ):
+        seeds = _layerwise_test_acc("table1-mnist1", method)
+        listed = ", ".join(f"{v:.2f}" for v in seeds)
+        assert f"| {label} | {listed} | {statistics.fmean(seeds):.2f} |" in page, label
+
+
+def test_layerwise_fig_3_sweep_table_is_its_folders():
+    page = (RESULTS / "layerwise-ib.md").read_text(encoding="utf-8")
+    for name in ("fig3-sweep", "fig3-fine"):
+        for beta, st in read_json(RESULTS / "layerwise-ib" / name / "results.json")["figure_3"].items():
+            cells = (st["distinct"], st["commonest"], st["active_units"], f"{st['majority_acc']:.1f}")
+            assert f"| {beta} | " + " | ".join(map(str, cells)) + " |" in page, (name, beta)
 
 
 def test_mole_cora_gap_over_ten_seeds_is_the_pages():
