@@ -760,6 +760,27 @@ def test_proximal_fig3_seeds_0_2_rerun_differ_where_the_page_says():
     assert (seed2[0], seed2[-1], len(seed2), acc2) == (1350, 5000, 73, {49.67, 50.33})  # but 4,600: 78%
 
 
+@pytest.mark.parametrize("name", ["image-rest", "image-rest-fmnist"])
+def test_proximal_other_optimizers_tables_are_their_folders(name):
+    """Each optimizer's row: baseline, split-lr backprop (or "(= baseline)" where its split rate is the
+    baseline's), ours and ours literal, mean ± sd of test accuracy from the folder's summary."""
+    page = (RESULTS / "proximal.md").read_text(encoding="utf-8").splitlines()
+    heading = next(i for i, line in enumerate(page) if line.startswith("### ") and f"[{name}]" in line)
+    rows = [line for line in page[heading + 1 :] if line.startswith("| ")]
+    summary = read_json(RESULTS / "proximal" / name / "results.json")["summary"]
+    test = {(r["optimizer"], r["method"]): r["test"] for r in summary}
+    for optimizer in sorted({o for o, _ in test}):
+        (row,) = [r for r in rows[:5] if r.startswith(f"| {optimizer} (")]
+        cells = []
+        for method in ("baseline", "split-lr backprop", "ours", "ours literal"):
+            if (optimizer, method) in test:
+                mean, sd = test[(optimizer, method)]
+                cells.append(f"{mean:.2f} ± {sd:.2f}")
+            else:
+                cells.append("(= baseline)")
+        assert "| " + " | ".join(cells) + " |" in row, (optimizer, cells, row)
+
+
 def test_proximal_table_2_left_is_the_image_folders():
     """Table 2 left on the page: each row's test accuracy is the image folder's (mean ± sd over seeds),
     and the gaps to the baseline the page gives seed by seed, with their paired standard error."""
