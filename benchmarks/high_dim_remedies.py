@@ -5,10 +5,10 @@ what KSG finds once the data are mapped where their information is, on the same 
     python benchmarks/high_dim_remedies.py DIR [--out benchmarks/results/high_dim_remedies]
 
 * Student-t 5 x 5, 3 degrees of freedom (``student-identity-5-5-3``): its dispersion is the identity,
-  so x and y are uncorrelated and all of the MI is in their shared scale, I(X; Y) = I(|X|; |Y|) (each
-  direction is uniform and independent of the rest). KSG on (log |x|, log |y|); and KSG on the columns
-  with their heavy tails taken away, which keeps the MI: normal scores (the empirical copula) and asinh,
-  at k = 3 and 10.
+  so x and y are uncorrelated and all of the MI is in their shared scale, I(X; Y) = I(‖X‖; ‖Y‖) (each
+  direction is uniform and independent of the rest). KSG on the log norms (log ‖x‖, log ‖y‖); and KSG
+  on the columns with their heavy tails taken away, which keeps the MI: normal scores (the empirical
+  copula) and asinh, at k = 3 and 10.
 * The spiral of the sparse 25 x 25 (``spiral-multinormal-sparse-25-25-2-2.0``): KSG on the top r
   canonical pairs (CCA of x and y, r = 1, 2, 3, 4, 6), beside the same projection of the plain sparse
   task and of its half-cube map, seed 0.
@@ -79,7 +79,7 @@ def rows_of(folder: Path) -> list[dict[str, Any]]:
         x, y = load(folder, STUDENT, seed)
         add(
             STUDENT,
-            "KSG on (log |x|, log |y|)",
+            "KSG on the log norms (log ‖x‖, log ‖y‖)",
             seed,
             ksg(
                 np.log(np.linalg.norm(x, axis=1, keepdims=True)),
