@@ -707,6 +707,31 @@ def test_three_seeds_table():
     assert set(bmi_suite.LIBRARIES) == {"iblearn", "bmi"}
 
 
+def test_high_dim_remedies_figures(scripts):
+    """The Student-t and spiral paragraph quotes high_dim_remedies' rows; its table regenerates."""
+    rows = read("high_dim_remedies/results.json")["rows"]
+    assert scripts("high_dim_remedies").table(rows) + "\n" == committed("high_dim_remedies/table.md")
+    by: dict[str, list[float]] = {}
+    for r in rows:
+        by.setdefault(f"{r['task']}: {r['what']}", []).append(r["estimate"])
+    text = " ".join(PAGE.split())
+
+    def listed(key: str) -> str:
+        return ", ".join(f"{v:.3f}" for v in by[key])
+
+    student = "student-identity-5-5-3: "
+    a, b, c = by[student + "KSG on the log norms (log ‖x‖, log ‖y‖)"]
+    assert f"gives {a:.3f}, {b:.3f} and {c:.3f} on the 3 seeds" in text
+    for k in (3, 10):
+        assert f"{listed(student + f'KSG, k = {k}, on normal scores')} (k = {k})" in text
+    spiral = "spiral-multinormal-sparse-25-25-2-2.0: KSG on the top {} canonical pairs"
+    values = ", ".join(f"{by[spiral.format(r)][0]:.3f}" for r in (1, 2, 3, 4, 6))
+    assert f"gives {values} for r = 1, 2, 3, 4, 6" in text
+    plain = by["multinormal-sparse-25-25-2-2.0: KSG on the top 2 canonical pairs"][0]
+    cube = by["half_cube-multinormal-sparse-25-25-2-2.0: KSG on the top 2 canonical pairs"][0]
+    assert f"gives {plain:.3f} on the plain sparse task and {cube:.3f} on the half-cube" in text
+
+
 # ------------------------------------------------------------------------------------ MINDE 10 x 10
 def test_minde_table():
     record = read("minde_gaussian/results.json")
