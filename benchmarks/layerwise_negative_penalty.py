@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 import _prelude  # noqa: F401  (one thread, before numpy and torch)
+from iblearn._threads import limit_threads
 from iblearn.experiments import layerwise_ib
 from iblearn.experiments.common import ReproduceOptions
 from iblearn.records import atomic_write_text
@@ -45,6 +46,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/negative-penalty"))
     parser.add_argument("--resume", action="store_true")
     args = parser.parse_args()
+    limit_threads(1)
     NoisyIB.loss = penalty_as_estimated  # type: ignore[method-assign]
     overrides = {"runs": [["mnist", 1.0]], "methods": ["ib"], "tsne_betas": [], "seeds": args.seeds}
     options = ReproduceOptions(
