@@ -446,6 +446,27 @@ def test_layerwise_three_choices_table_recomputes_from_its_folders():
         assert row.rstrip().endswith("| " + " | ".join(cells) + " |"), (name, row, cells)
 
 
+def test_layerwise_without_the_negative_rule_seed_3_is_table_1s():
+    """The full functional without the rule at zero trains seed 3 as Table 1 does, epoch by epoch."""
+    folder = RESULTS / "layerwise-ib"
+    without = (
+        folder / "negative-penalty-seed3" / "training" / "mnist-100pc-ib-3" / "metrics.csv"
+    ).read_text()
+    rule = (folder / "table1-mnist100" / "training" / "mnist-100pc-ib-3" / "metrics.csv").read_text()
+
+    def estimates(text: str) -> list[list[str]]:  # every column but the seconds
+        return [line.split(",")[:4] + line.split(",")[5:] for line in text.splitlines()[1:]]
+
+    assert estimates(without) == estimates(rule) and len(estimates(rule)) == 40  # 3 layers and the head
+    assert (
+        _layerwise_test_acc("negative-penalty-seed3", "ib")
+        == _layerwise_test_acc("table1-mnist100", "ib")[3:4]
+    )
+    assert "(98.09%) are those of Table 1's seed 3" in " ".join(
+        (RESULTS / "layerwise-ib.md").read_text().split()
+    )
+
+
 def test_layerwise_fig_3_figures_are_its_folders():
     stats = read_json(RESULTS / "layerwise-ib" / "fig3" / "results.json")["figure_3"]
     text = " ".join((RESULTS / "layerwise-ib.md").read_text(encoding="utf-8").split())
