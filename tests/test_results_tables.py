@@ -183,6 +183,25 @@ def test_mi_lrs_page_rows_are_its_folders_tables():
             assert row in table, (name, row)
 
 
+def test_mi_lr_prose_reading_figures_are_its_folders():
+    """The prose reading of the range test against the algorithm's, seed 0 of the global schedule."""
+
+    def seed_0(folder: str) -> dict[int, dict[str, str]]:
+        rows = RunFolder(RESULTS / "mi-lr" / folder, resume=True).metrics()
+        return {int(r["epoch"]): r for r in rows if r["key"] == "mnist|lenet5|mi-global|0"}
+
+    prose, algorithm = seed_0("prose-lr-max"), seed_0("protocol")
+    text = " ".join((RESULTS / "mi-lr.md").read_text(encoding="utf-8").split())
+    best = [max(float(r["acc"]) for r in run.values()) for run in (prose, algorithm)]
+    final = [float(run[50]["acc"]) for run in (prose, algorithm)]
+    assert f"best {best[0]:.2f} and final {final[0]:.2f} against {best[1]:.2f} and {final[1]:.2f}" in text
+    lr = [float(run[e]["lr"]) for e in (2, 10) for run in (prose, algorithm)]
+    assert (
+        f"({lr[0]:.4f} against {lr[1]:.3f} at epoch 2; {lr[2]:.4f} against {lr[3]:.4f} at epoch 10)" in text
+    )
+    assert f"(at epoch 10: {float(prose[10]['acc']):.2f} against {float(algorithm[10]['acc']):.2f})" in text
+
+
 def test_ib_theorys_page_holds_every_table_row_of_its_results():
     """ib-theory is one deterministic run whose results.json holds every figure: the tables its writer
     makes from that file are the page's, row by row."""
@@ -398,6 +417,14 @@ def _table_1_seeds() -> dict[str, tuple[list[float], ...]]:
         }
         seeds[data] = (by["ce"], by["iyl"], by["ib"])
     return seeds
+
+
+@pytest.mark.parametrize("name", ["table1-mnist1", "table1-mnist100"])
+def test_layerwise_table_1_runs_again_the_same_at_a_later_commit(name):
+    """Table 1's MNIST folders run again at 9865e9f: every seed's test accuracy to the last digit."""
+    again = RunFolder(RESULTS / "layerwise-ib" / f"{name}-9865e9f", resume=True).metrics()
+    first = RunFolder(RESULTS / "layerwise-ib" / name, resume=True).metrics()
+    assert [(r["key"], r["test_acc"]) for r in again] == [(r["key"], r["test_acc"]) for r in first]
 
 
 def test_layerwise_table_1_follows_from_the_per_seed_values_on_its_page():
