@@ -39,7 +39,7 @@ from iblearn.experiments.common import ReproduceOptions, module_optimizers
 from iblearn.experiments.mole import Config, accuracy, load_task, mole_modules, objectives_for, train_bp
 from iblearn.experiments.mole_tasks import epoch_batches
 from iblearn.models import mole as nets
-from iblearn.records import atomic_write_text, markdown_table
+from iblearn.records import Checkpoint, RunFolder, atomic_write_text, markdown_table
 from iblearn.training import train_greedy
 
 OUTPUT_LRS = (1e-3, 1e-2, 3e-2)
@@ -65,7 +65,10 @@ def checkpoints(folder: Path) -> list[tuple[str, str, int, Path]]:
 
 def trained(modules: list[nn.Module], checkpoint: Path, upto: int) -> list[nn.Module]:
     """``modules`` with the checkpoint's weights in the first ``upto``."""
-    states = torch.load(checkpoint, weights_only=False)["modules"]
+    state = Checkpoint(RunFolder(checkpoint.parent, resume=True), checkpoint.name).load()
+    if state is None:
+        raise FileNotFoundError(f"{checkpoint}: no checkpoint")
+    states = state["modules"]
     for module, state in zip(modules[:upto], states[:upto], strict=True):
         module.load_state_dict(state)
     return modules
