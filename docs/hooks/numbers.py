@@ -1,0 +1,240 @@
+"""Numbers on the site, read from the committed results files when the site is built.
+
+A page that sets ``render_macros: true`` in its front matter is rendered by mkdocs-macros with the
+helpers below, so a figure is written as where it comes from and how it is printed::
+
+    {% set r = one("benchmarks/results/estimators_scaling.json", n=1000000, method="iblearn KSG") %}
+    {{ r.seconds | fixed(1) }} s, {{ (r.seconds / 60 - 1) | pct(2) }} over a minute
+
+and cannot disagree with its file. A page that also sets ``sourced: true`` is checked: a measurement it
+writes as text (a number with a unit, a percentage, a ratio, or a decimal of two or more places) fails
+the build (``unsourced``). A figure quoted from a paper is written ``{{ paper("66.55") }}``: its source
+is the paper, named beside it. ``tests/test_sourced_numbers.py`` runs the same check on every page.
+
+Only files under ``benchmarks/results/`` and ``docs/results/`` can be read: those are the records.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+import statistics
+from collections.abc import Iterable, Sequence
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+RECORDS = ("benchmarks/results/", "docs/results/")
+
+
+# ----------------------------------------------------------------------------------------- reading ---
+def _number(text: str) -> Any:
+    """A CSV cell as a number where it is one (an int where it has no point), else the text."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+@cache
+def _load(path: str) -> Any:
+    if not path.startswith(RECORDS) or ".." in Path(path).parts:
+        raise ValueError(f"{path!r}: a sourced number is read from benchmarks/results/ or docs/results/")
+    file = ROOT / path
+    if not file.is_file():
+        raise FileNotFoundError(f"{path}: no such committed results file")
+    text = file.read_text(encoding="utf-8")
+    if file.suffix == ".json":
+        return json.loads(text)
+    if file.suffix == ".jsonl":
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+    if file.suffix == ".csv":
+        return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(text.splitlines())]
+    raise ValueError(f"{path}: read .json, .jsonl or .csv")
+
+
+def data(path: str, *keys: str | int) -> Any:
+    """The file's content (JSON, JSON lines, or CSV rows with numbers as numbers), then ``keys`` into it."""
+    value = _load(path)
+    for key in keys:
+        value = value[key]
+    return value
+
+
+def _matches(row: dict[str, Any], where: dict[str, Any]) -> bool:
+    return all(k in row and (row[k] == v or str(row[k]) == str(v)) for k, v in where.items())
+
+
+def rows(path: str, *keys: str | int, **where: Any) -> list[dict[str, Any]]:
+    """The rows of a file (a list, or a dict's ``rows``; ``keys`` go further in) with ``where``'s values."""
+    value = data(path, *keys)
+    if isinstance(value, dict):
+        value = value["rows"]
+    found = [r for r in value if _matches(r, where)]
+    if not found:
+        raise LookupError(f"{path}: no row with {where}")
+    return found
+
+
+def one(path: str, *keys: str | int, **where: Any) -> dict[str, Any]:
+    """The one row with ``where``'s values; more than one is an error (the page would be ambiguous)."""
+    found = rows(path, *keys, **where)
+    if len(found) != 1:
+        raise LookupError(f"{path}: {len(found)} rows with {where}, not one")
+    return found[0]
+
+
+def pluck(items: Iterable[dict[str, Any]], key: str) -> list[Any]:
+    """``key`` of every row."""
+    return [r[key] for r in items]
+
+
+# ---------------------------------------------------------------------------------------- statistics ---
+def median(values: Sequence[float]) -> float:
+    """The median (the mean of the two middle values for an even count)."""
+    return statistics.median(values)
+
+
+def mean(values: Sequence[float]) -> float:
+    return statistics.fmean(values)
+
+
+def sd(values: Sequence[float]) -> float:
+    """The sample standard deviation (n - 1)."""
+    return statistics.stdev(values)
+
+
+def se(values: Sequence[float]) -> float:
+    """The standard error of the mean, sd / sqrt(n)."""
+    return statistics.stdev(values) / math.sqrt(len(values))
+
+
+def diffs(a: Sequence[float], b: Sequence[float]) -> list[float]:
+    """``a - b`` pair by pair (paired seeds)."""
+    if len(a) != len(b):
+        raise ValueError(f"{len(a)} against {len(b)} values: not paired")
+    return [x - y for x, y in zip(a, b, strict=True)]
+
+
+def ratios(items: Iterable[dict[str, Any]], top: str, bottom: str) -> list[float]:
+    """``top / bottom`` of every row."""
+    return [r[top] / r[bottom] for r in items]
+
+
+# ---------------------------------------------------------------------------------------- formatting ---
+def fixed(x: float, digits: int = 2) -> str:
+    """``digits`` places, thousands separated: 1,234.57."""
+    return f"{x:,.{digits}f}"
+
+
+def signed(x: float, digits: int = 2) -> str:
+    """With its sign: +0.32, -1.27."""
+    return f"{x:+,.{digits}f}"
+
+
+def pct(x: float, digits: int = 1) -> str:
+    """A fraction as a percentage: 0.004 -> 0.4%."""
+    return f"{100 * x:,.{digits}f}%"
+
+
+def times(x: float, digits: int = 1) -> str:
+    """A ratio: 22.2x."""
+    return f"{x:,.{digits}f}x"
+
+
+def sig(x: float, digits: int = 3) -> str:
+    """``digits`` significant figures, never in exponent form: 0.0783, 12.8, 199."""
+    if x == 0 or not math.isfinite(x):
+        return str(x)
+    places = max(digits - 1 - math.floor(math.log10(abs(x))), 0)
+    return f"{round(x, places):,.{places}f}"
+
+
+def span(values: Iterable[float], digits: int = 1, unit: str = "") -> str:
+    """The range of ``values``: "40.6 - 52.6 s" (one value alone where all round the same)."""
+    values = list(values)
+    lo, hi = f"{min(values):,.{digits}f}", f"{max(values):,.{digits}f}"
+    return (lo if lo == hi else f"{lo} - {hi}") + (f" {unit}" if unit else "")
+
+
+def count(n: int) -> str:
+    """An integer, thousands separated: 1,000,000."""
+    return f"{n:,}"
+
+
+def paper(text: Any) -> str:
+    """A figure quoted from a paper (named beside it on the page), not from a results file."""
+    return str(text)
+
+
+def commit(path: str) -> str:
+    """The commit a results file records (``meta.commit``, ``environment.git_commit`` or ``commit``),
+    shortened to 7 characters."""
+    record = data(path)
+    for keys in (("meta", "commit"), ("environment", "git_commit"), ("commit",)):
+        value: Any = record
+        try:
+            for key in keys:
+                value = value[key]
+        except (KeyError, TypeError):
+            continue
+        return str(value)[:7]
+    raise LookupError(f"{path}: records no commit")
+
+
+HELPERS = (data, rows, one, pluck, median, mean, sd, se, diffs, ratios, fixed, signed, pct, times, sig,
+           span, count, paper, commit)
+FILTERS = (fixed, signed, pct, times, sig, span, count, median, mean, sd, se)
+
+
+# ------------------------------------------------------------------------------------------- checking ---
+_STRIP = [
+    re.compile(r"\A---\n.*?\n---\n", re.S),  # front matter
+    re.compile(r"^(```|~~~).*?^\1", re.S | re.M),  # fenced code
+    re.compile(r"\{\{.*?\}\}", re.S),  # macros: their numbers come from files
+    re.compile(r"\{%.*?%\}", re.S),
+    re.compile(r"\{#.*?#\}", re.S),
+    re.compile(r"\$\$.*?\$\$", re.S),  # math: formulas, not measurements
+    re.compile(r"\$[^$\n]+\$"),
+    re.compile(r"`[^`\n]+`"),  # inline code: names, settings, commands
+    re.compile(r"\]\([^)]*\)"),  # link targets
+    re.compile(r"<!--.*?-->", re.S),
+]
+UNIT = r"(?:%|x\b|\s?(?:s|ms|us|µs|ns|min|minutes?|hours?|nats?|bits?|KiB|MiB|GiB|KB|MB|GB|dB|points?)\b)"
+MEASUREMENT = re.compile(
+    rf"(?<![\w.\-/])(?:\d{{1,3}}(?:,\d{{3}})+|\d+)(?:\.\d+)?{UNIT}"  # 12.8 s, 0.40%, 22.2x, 3,885 MiB
+    r"|(?<![\w.\-/])\d+\.\d{2,}(?![\w.])"  # a bare decimal of two or more places: 0.013, 77.11
+)
+
+
+def unsourced(markdown: str) -> list[str]:
+    """The measurements a page writes as text (outside macros, code, math and link targets)."""
+    for pattern in _STRIP:
+        markdown = pattern.sub(" ", markdown)
+    return [m.group(0).strip() for m in MEASUREMENT.finditer(markdown)]
+
+
+# ------------------------------------------------------------------------------------- mkdocs-macros ---
+def define_env(env: Any) -> None:
+    for f in HELPERS:
+        env.macro(f)
+    for f in FILTERS:
+        env.filter(f)
+
+
+def on_pre_page_macros(env: Any) -> None:
+    """A page that says ``sourced: true`` fails the build where it writes a measurement by hand."""
+    if env.page.meta.get("sourced"):
+        found = unsourced(env.markdown)
+        if found:
+            raise ValueError(
+                f"{env.page.file.src_uri}: {len(found)} measurement(s) written by hand, not read from a "
+                f"results file: {', '.join(found[:10])}"
+            )
