@@ -40,6 +40,7 @@ import argparse
 import collections
 import json
 import math
+import statistics
 import time
 import warnings
 from collections.abc import Callable
@@ -241,7 +242,7 @@ def summary(rows: list[dict[str, Any]]) -> str:
                 f"({100 * sum(r['within_10'] for r in mine) / m:.0f}%) | {sum(r['covers'] for r in mine)} "
                 f"({100 * sum(r['covers'] for r in mine) / m:.0f}%) | {len(off)} | "
                 f"{sum(not r['reliable'] for r in off)} | **{sum(r['reliable'] for r in off)}** | "
-                f"{sum(not r['reliable'] for r in mine)} | {ratio[len(ratio) // 2]:.1f}x "
+                f"{sum(not r['reliable'] for r in mine)} | {statistics.median(ratio):.1f}x "
                 f"({ratio[0]:.1f} - {ratio[-1]:.1f}x) |"
             )
     return "\n".join(lines)
@@ -262,7 +263,7 @@ def table(rows: list[dict[str, Any]]) -> str:
             f"{sum(not r['reliable'] for r in off)}; **more than 25% off while reliable: "
             f"{sum(r['reliable'] for r in off)}**",
             f"- reliable=False in all: {sum(not r['reliable'] for r in mine)} of {len(mine)}",
-            f"- CPU time of auto over the chosen estimator alone: median {ratio[len(ratio) // 2]:.1f}x, "
+            f"- CPU time of auto over the chosen estimator alone: median {statistics.median(ratio):.1f}x, "
             f"range {ratio[0]:.1f} - {ratio[-1]:.1f}x",
             "",
             "| task | dims | truth | chosen | auto [interval] | error | reliable | failed checks | alone | "

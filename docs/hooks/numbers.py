@@ -221,6 +221,24 @@ def unsourced(markdown: str) -> list[str]:
     return [m.group(0).strip() for m in MEASUREMENT.finditer(markdown)]
 
 
+def render(markdown: str) -> str:
+    """A page as the site shows it (its front matter left out), for the tests: the same helpers under
+    plain Jinja, undefined names an error as in the build."""
+    import jinja2
+
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    env.globals.update({f.__name__: f for f in HELPERS})
+    env.filters.update({f.__name__: f for f in FILTERS})
+    return env.from_string(_STRIP[0].sub("", markdown)).render()
+
+
+def page(path: str) -> str:
+    """``docs/<path>`` as rendered, when its front matter asks for it; as written otherwise."""
+    text = (ROOT / "docs" / path).read_text(encoding="utf-8")
+    front = _STRIP[0].match(text)
+    return render(text) if front and "render_macros: true" in front.group(0) else text
+
+
 # ------------------------------------------------------------------------------------- mkdocs-macros ---
 def define_env(env: Any) -> None:
     for f in HELPERS:

@@ -4,7 +4,9 @@ counts, and the ceiling the guide quotes is what the committed benchmark-mi rows
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
+import statistics
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,14 @@ def scripts(monkeypatch):
     return lambda name: importlib.import_module(name)
 
 
+def numbers():
+    """docs/hooks/numbers.py, which renders a page's figures from the results files as the site does."""
+    spec = importlib.util.spec_from_file_location("numbers", ROOT / "docs" / "hooks" / "numbers.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def _rows(auto) -> list[dict]:
     rows = [json.loads(line) for line in (AUTO / "rows.jsonl").read_text().splitlines()]
     return sorted(rows, key=lambda r: (auto.FAMILIES.index(r["family"]), r["n"], r["seed"]))
@@ -33,7 +43,7 @@ def test_the_table_regenerates_from_the_rows(scripts):
 
 def test_the_guides_table_is_the_rows_counts(scripts):
     auto = scripts("auto")
-    rows, guide = _rows(auto), (ROOT / "docs" / "guide" / "auto.md").read_text(encoding="utf-8")
+    rows, guide = _rows(auto), numbers().page("guide/auto.md")
     for family, n in dict.fromkeys((r["family"], r["n"]) for r in rows):
         mine = [r for r in rows if r["family"] == family and r["n"] == n]
         m, within, covers = len(mine), sum(r["within_10"] for r in mine), sum(r["covers"] for r in mine)
@@ -43,6 +53,8 @@ def test_the_guides_table_is_the_rows_counts(scripts):
             f"{covers} ({100 * covers / m:.0f}%) | {len(off)} | **{sum(r['reliable'] for r in off)}** |"
         )
         assert cells in guide, cells
+        ratio = statistics.median(r["auto_seconds"] / max(r["alone_seconds"], 1e-6) for r in mine)
+        assert f"| {ratio:.1f}x (" in guide.split(cells, 1)[1].splitlines()[0], (cells, ratio)
 
 
 def test_the_ceiling_on_benchmark_mi_is_the_committed_rows(scripts):
