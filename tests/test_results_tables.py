@@ -9,6 +9,7 @@ benchmarks page quotes from them are recounted.
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import shutil
@@ -159,6 +160,18 @@ def test_the_table_regenerates_from_the_committed_files(folder, tmp_path):
         assert written == committed
     else:  # written before tables named where they ran, or naming each seed's commits by hand
         assert written.split(PROVENANCE)[0].rstrip() == committed.split(PROVENANCE)[0].rstrip()
+
+
+def test_the_merged_provenance_line_gives_each_seeds_minutes():
+    """The hand-written last line of the seeds run at different commits states the minutes a seed took,
+    summed from the per-module epochs in the folder."""
+    folder = RESULTS / "mole" / "mutagenicity-matrix"
+    minutes = [
+        sum(float(r["seconds"]) for r in csv.DictReader((folder / f"greedy-seed{seed}-metrics.csv").open())) / 60
+        for seed in range(3)
+    ]
+    line = (folder / "table.md").read_text(encoding="utf-8").split(PROVENANCE)[1]
+    assert f"({min(minutes):.0f} - {max(minutes):.0f} minutes a seed)" in line
 
 
 @pytest.mark.parametrize("name", ["estimators", "aamine-noise"])

@@ -91,6 +91,11 @@ def one(path: str, *keys: str | int, **where: Any) -> dict[str, Any]:
     return found[0]
 
 
+def prefixed(items: Iterable[dict[str, Any]], key: str, prefix: str) -> list[dict[str, Any]]:
+    """The rows whose ``key`` starts with ``prefix`` (a run folder's "task|method|seed" keys)."""
+    return [r for r in items if str(r[key]).startswith(prefix)]
+
+
 def pluck(items: Iterable[dict[str, Any]], key: str) -> list[Any]:
     """``key`` of every row."""
     return [r[key] for r in items]
@@ -189,9 +194,9 @@ def commit(path: str) -> str:
     raise LookupError(f"{path}: records no commit")
 
 
-HELPERS = (data, rows, one, pluck, median, mean, sd, se, diffs, ratios, fixed, signed, pct, times, sig,
+HELPERS = (data, rows, one, prefixed, pluck, median, mean, sd, se, diffs, ratios, fixed, signed, pct, times, sig,
            span, count, paper, commit)
-FILTERS = (fixed, signed, pct, times, sig, span, count, median, mean, sd, se)
+FILTERS = (prefixed, pluck, fixed, signed, pct, times, sig, span, count, median, mean, sd, se)
 
 
 # ------------------------------------------------------------------------------------------- checking ---
