@@ -211,7 +211,7 @@ def row(source: Source, n: int, seed: int, repeats: int) -> dict[str, Any]:
         "within_10": abs(error) <= 0.10,
         "covers": low <= truth <= high,
         "off_25": abs(error) > 0.25,
-        "failed": [c for c, check in result.checks.items() if not check.passed],
+        "failed": [c for c, check in result.checks.items() if check.passed is False],
         "candidates": result.checks["agreement"].figures if "agreement" in result.checks else None,
         "alone": float(single),
         "auto_seconds": auto_seconds,

@@ -4,6 +4,7 @@ report's fields, bad input named."""
 from __future__ import annotations
 
 import math
+import re
 import warnings
 
 import pytest
@@ -49,7 +50,7 @@ def test_ksg_chosen_in_several_dims_is_unreliable_as_the_rows_say():
     x, y = student_t(2, 2, dof=1.0).sample(1000, seed=0)
     result = quiet(x, y)
     assert not result.checks["agreement"].passed and not result.reliable
-    assert "agreement: FAILED" in result.caveat
+    assert re.search(r"agreement: ksg \S+ against gaussian \S+, tolerance \S+: FAILED", result.caveat)
 
 
 def test_a_gaussian_is_estimated_reliably_with_an_interval_around_the_truth():
@@ -66,8 +67,10 @@ def test_a_gaussian_is_estimated_reliably_with_an_interval_around_the_truth():
         "half data",
         "ceiling",
         "agreement",
+        "gaussian copula",
     }
-    assert all(c.passed for c in result.checks.values())
+    assert all(c.passed is not False for c in result.checks.values())
+    assert result.checks["ceiling"].passed is None  # a Gaussian estimate has no ceiling at log N
     assert result.estimator == "gaussian" and result.stderr is not None
 
 
@@ -77,7 +80,9 @@ def test_the_report_prints_in_one_line_and_in_full():
     assert "\n" not in repr(result) and repr(result).startswith("MIEstimate(")
     assert "\n" not in str(result) and "interval" in str(result)
     text = result.report()
-    assert "interval" in text and "chosen:" in text and "additivity: passed" in text
+    assert "interval" in text and "chosen:" in text
+    # Each check shows its figures and tolerance before its verdict.
+    assert re.search(r"additivity: two copies \S+ against sum of the halves \S+, tolerance \S+: passed", text)
     assert math.isclose(float(result), float(result.value))
 
 
@@ -96,7 +101,7 @@ def _checks_of(mi, x, y, **kw):
 def test_each_check_passes_on_a_sound_estimator():
     x, y = dense_gaussian(2).sample(2000, seed=0)
     checks = _checks_of(_gauss_mi, x.double(), y.double())
-    assert all(c.passed for c in checks.values()), checks
+    assert all(c.passed is not False for c in checks.values()), checks
 
 
 @pytest.mark.parametrize("check", ["independence", "invariance", "additivity", "half data", "ceiling"])
@@ -199,8 +204,9 @@ def test_the_checks_map_a_half_and_do_not_rerun_an_identity_map():
         return _gauss_mi(a, b)
 
     checks = _checks_of(mi, x, y)  # the identity: one column of scores, or labels
-    figures = checks["invariance"].figures
-    assert calls == [1000] + [500] * 6 and figures["mapped"] == figures["half"]
+    assert calls == [1000] + [500] * 6
+    # A map that cannot move the estimate is not a check that passed.
+    assert checks["invariance"].passed is None and "not applicable" in str(checks["invariance"])
     calls.clear()
     _checks_of(mi, x, y, remap=lambda a, b, g: (2 * a, b))
     # The estimate; four halves, the shuffled half, the mapped half, the copies.
@@ -307,3 +313,46 @@ def test_the_random_rotation_of_the_checks_follows_the_datas_device():
     t = torch.randn(20, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     with OneDevice():
         assert _rotate(t.to("meta"), torch.Generator().manual_seed(1), False).device.type == "meta"
+
+
+@pytest.mark.parametrize(("dims", "dof", "rho", "seed"), [(5, 3, 0.5, 1), (2, 5, 0.0, 0), (5, 8, 0.5, 0)])
+def test_a_student_t_copula_is_never_a_reliable_gaussian_estimate(dims, dof, rho, seed):
+    # The Gaussian reads 25 - 100% low here and KSG in 4 - 10 dims low too, so their agreement
+    # vouched for a wrong number; the magnitudes of the scores show the copula is not Gaussian.
+    task = student_t(dims, dims, dof=dof, rho=rho)
+    result = quiet(*task.sample(2000, seed=seed))
+    low, high = result.interval
+    assert not result.reliable or low <= task.mutual_information <= high, result.report()
+    if result.chosen == "gaussian":
+        assert result.checks["gaussian copula"].passed is False and "gaussian copula" in result.caveat
+
+
+def test_the_copula_check_passes_on_gaussian_copulas():
+    for seed in range(3):
+        x, y = dense_gaussian(4).sample(2000, seed=seed)
+        result = quiet(torch.exp(x), y**3, seed=seed)
+        assert result.checks["gaussian copula"].passed and result.reliable, result.report()
+
+
+def test_too_few_rows_for_the_checks_are_never_reliable():
+    # At N = 16 a Gaussian with rho 0.6 read -0.138 with interval (0, 0.10), truth 0.223, reliable.
+    x, y = bivariate_normal(0.6).sample(16, seed=1)
+    result = quiet(x, y, seed=1)
+    assert not result.reliable and "too few" in result.caveat
+    assert quiet(*bivariate_normal(0.6).sample(64, seed=1)).reliable
+
+
+def test_the_value_is_float64_as_its_checks():
+    x, y = dense_gaussian(2).sample(500, seed=0)
+    assert quiet(x.double(), y.double()).value.dtype == torch.float64
+    assert quiet(*bivariate_normal().sample(500, seed=0)).value.dtype == torch.float64
+
+
+def test_checks_that_cannot_run_on_the_data_are_not_applicable_not_an_error():
+    # A 50 x 50 Gaussian at N = 300: two copies of a half (150 rows) have 200 dimensions.
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(300, 50, generator=g, dtype=torch.float64)
+    result = quiet(z + 0.5 * torch.randn(300, 50, generator=g, dtype=torch.float64), z)
+    additivity = result.checks["additivity"]
+    assert additivity.passed is None and "too many dimensions for 150 rows" in str(additivity)
+    assert "inf" not in result.report()

@@ -35,16 +35,28 @@ MI = Callable[[Tensor, Tensor], float]
 
 @dataclass(frozen=True)
 class Check:
-    """One self-check: its name, whether it passed, the figures behind it (nats) and what it tests."""
+    """One self-check: its name, whether it passed (None: not applicable, it could not move on these
+    data), the figures behind it (nats), what it tests, the largest gap it allows and, where it is not
+    applicable, why."""
 
     name: str
-    passed: bool
+    passed: bool | None
     figures: dict[str, float]
     expects: str
+    tolerance: float | None = None
+    why_not: str | None = None
 
     def __str__(self) -> str:
-        numbers = ", ".join(f"{k} {v:.4g}" for k, v in self.figures.items())
-        return f"{self.name}: {'passed' if self.passed else 'FAILED'} ({self.expects}: {numbers})"
+        if self.passed is None:
+            return f"{self.name}: not applicable ({self.why_not})"
+        numbers = " against ".join(f"{k} {v:.4g}" for k, v in self.figures.items())
+        allowed = "" if self.tolerance is None else f", tolerance {self.tolerance:.3g}"
+        return f"{self.name}: {numbers}{allowed}: {'passed' if self.passed else 'FAILED'} ({self.expects})"
+
+
+def not_applicable(name: str, expects: str, why: str) -> Check:
+    """A check that cannot move on the data at hand, with why: never reported as passed."""
+    return Check(name, None, {}, expects, why_not=why)
 
 
 def _floor(n: int) -> float:
@@ -75,7 +87,8 @@ def run_checks(
         mi: the chosen estimator.
         x, y: the rows it estimated from (already in the coordinates it estimates in).
         value: ``mi(x, y)``.
-        ceiling: (its name, nats) that no MI of these data exceeds.
+        ceiling: (its name, nats) that no MI of these data exceeds; infinite where the estimator has
+            none (its name then says why).
         remap: an invertible map of x and of y (MI unchanged), drawn from the generator.
         join: y of one half beside y of the other, as one variable (labels: one label a pair).
         seed: seeds the shuffle, the halves and the map.
@@ -91,45 +104,83 @@ def run_checks(
     stderr = float(torch.tensor(halves, dtype=torch.float64).std())
     tol = _tolerance(value, stderr, n // 2)
     shuffled = mi(x[a], y[a][torch.randperm(len(a), generator=gen)])  # on a half: as telling, cheaper
-    # The map on the first half too, beside that half's estimate; a map that is the identity (one
-    # column of normal scores, labels) cannot move it, so it is not run again.
+    # The map on the first half too, beside that half's estimate.
     xa, ya = x[a], y[a]
     xm, ym = remap(xa, ya, gen)
-    mapped = half_a if xm is xa and ym is ya else mi(xm, ym)
-    doubled = mi(side_by_side(x[a], x[b]), side_by_side(y[a], y[b]))
-    name, top = ceiling
+    invariance = "an invertible map of x and of y leaves it unchanged"
+    independent = max(_floor(n // 2), SHARE * abs(value)) + 2 * stderr
     checks = [
         Check(
             "independence",
-            abs(shuffled) <= max(_floor(n // 2), SHARE * abs(value)) + 2 * stderr,
+            abs(shuffled) <= independent,
             {"shuffled": shuffled},
             "the estimate on shuffled pairs is near 0",
-        ),
-        Check(
-            "invariance",
-            abs(mapped - half_a) <= tol,
-            {"mapped": mapped, "half": half_a},
-            "an invertible map of x and of y leaves it unchanged",
-        ),
-        Check(
-            "additivity",
-            abs(doubled - (half_a + half_b)) <= 2 * _tolerance(half, stderr, n // 2),
-            {"two copies": doubled, "sum of the halves": half_a + half_b},
-            "two independent copies side by side hold twice the MI",
-        ),
+            independent,
+        )
+    ]
+    if xm is xa and ym is ya:
+        checks.append(
+            not_applicable(
+                "invariance",
+                invariance,
+                "the only invertible maps of these data leave "
+                "the estimator's input unchanged (one column of normal scores, labels)",
+            )
+        )
+    else:
+        mapped = mi(xm, ym)
+        checks.append(
+            Check(
+                "invariance", abs(mapped - half_a) <= tol, {"mapped": mapped, "half": half_a}, invariance, tol
+            )
+        )
+    additivity = "two independent copies side by side hold twice the MI"
+    try:
+        doubled = mi(side_by_side(x[a], x[b]), side_by_side(y[a], y[b]))
+    except ValueError as err:  # twice the dimensions on half the rows: more than the estimator takes
+        checks.append(
+            not_applicable(
+                "additivity",
+                additivity,
+                f"two copies of a half are too many dimensions for {n // 2} rows: {err}",
+            )
+        )
+    else:
+        gap = 2 * _tolerance(half, stderr, n // 2)
+        checks.append(
+            Check(
+                "additivity",
+                abs(doubled - (half_a + half_b)) <= gap,
+                {"two copies": doubled, "sum of the halves": half_a + half_b},
+                additivity,
+                gap,
+            )
+        )
+    checks.append(
         Check(
             "half data",
             abs(value - half) <= tol,
             {"half": half, "estimate": value},
             "half the rows give the same (the bias trend with N)",
-        ),
-        Check(
-            "ceiling",
-            value <= top + max(_floor(n), 2 * stderr),
-            {name: top, "estimate": value},
-            f"no MI exceeds {name}",
-        ),
-    ]
+            tol,
+        )
+    )
+    name, top = ceiling
+    if math.isinf(top):
+        checks.append(
+            not_applicable("ceiling", "no MI exceeds what the data can show", name)
+        )
+    else:
+        slack = max(_floor(n), 2 * stderr)
+        checks.append(
+            Check(
+                "ceiling",
+                value <= top + slack,
+                {"estimate": value, name: top},
+                f"no MI exceeds {name}",
+                slack,
+            )
+        )
     return {c.name: c for c in checks}, stderr, half
 
 
@@ -144,12 +195,15 @@ def side_by_side(a: Tensor, b: Tensor) -> Tensor:
 def interval(value: float, stderr: float, checks: dict[str, Check], ceiling: float) -> tuple[float, float]:
     """``value`` widened by two standard errors and by the bias the checks reveal: the change from half
     the rows (the estimate's trend with N; as much again may remain at N), half the additivity gap
-    (the copies' error is that of two estimates) and the change under the invertible map (on a half); within
-    [0, ceiling]."""
-    fig = {name: check.figures for name, check in checks.items()}
+    (the copies' error is that of two estimates) and the change under the invertible map (on a half),
+    each where it was run; within [0, ceiling]."""
+    fig = {name: check.figures for name, check in checks.items() if check.passed is not None}
     trend = abs(value - fig["half data"]["half"])
-    gap = abs(fig["additivity"]["two copies"] - fig["additivity"]["sum of the halves"]) / 2
-    moved = abs(fig["invariance"]["mapped"] - fig["invariance"]["half"])
+    gap = moved = 0.0
+    if "additivity" in fig:
+        gap = abs(fig["additivity"]["two copies"] - fig["additivity"]["sum of the halves"]) / 2
+    if "invariance" in fig:
+        moved = abs(fig["invariance"]["mapped"] - fig["invariance"]["half"])
     width = 2 * stderr + trend + gap + moved
     # An estimate that grows with N is low (kNN estimators' bias is downward in dimension): the truth
     # lies further above it than below.
@@ -160,5 +214,5 @@ def interval(value: float, stderr: float, checks: dict[str, Check], ceiling: flo
 
 def caveat(checks: dict[str, Check], advice: str) -> str | None:
     """Which checks failed, and ``advice``; None if none did."""
-    failed = [str(c) for c in checks.values() if not c.passed]
+    failed = [str(c) for c in checks.values() if c.passed is False]
     return None if not failed else "; ".join(failed) + f"; {advice}"

@@ -92,7 +92,7 @@ def prepare(value: Any, name: str, *, standardize: bool, ties: Ties, seed: int) 
                 "standardize or rescale the data"
             )
     if ties == "raise":
-        if bool(_duplicated(t).any()):
+        if bool(duplicated_rows(t).any()):
             raise ValueError(
                 f"{name}: has duplicate samples (ties); kNN estimators assume continuous data. "
                 "Use ties='jitter', or an estimator for discrete data"
@@ -110,7 +110,7 @@ def prepare(value: Any, name: str, *, standardize: bool, ties: Ties, seed: int) 
     # A jitter of 1e-10 sd spans only ~4e5 float64 steps at values near 1 sd, so among thousands of tied
     # samples (a discrete level, a silent ReLU unit) two may land on the same value: jitter those again.
     for _ in range(REJITTER_ROUNDS):
-        dup = _duplicated(t)
+        dup = duplicated_rows(t)
         if not bool(dup.any()):
             return t
         again = torch.randn((int(dup.sum()), t.shape[1]), generator=gen, dtype=t.dtype, device=t.device)
@@ -153,7 +153,7 @@ def _same_projection(t: Tensor) -> Tensor:
     return out
 
 
-def _duplicated(t: Tensor) -> Tensor:
+def duplicated_rows(t: Tensor) -> Tensor:
     """Rows exactly equal to another row; the projection picks the few candidates to compare."""
     rows = _same_projection(t).nonzero()[:, 0]
     out = torch.zeros(t.shape[0], dtype=torch.bool, device=t.device)
@@ -280,7 +280,7 @@ def kl_entropy(
     t = V.several_rows(V.continuous(x, "x"), "x").detach().to(torch.float64)
     if bool(constant_columns(t).any()):
         raise ValueError("x: has a constant column, so no density in its dimension (h = -inf)")
-    if bool(_duplicated(t).any()):
+    if bool(duplicated_rows(t).any()):
         raise ValueError(
             "x: has repeated samples, atoms without a density (h = -inf); if they are the rounding of "
             "continuous data, add noise at the rounding's scale first"

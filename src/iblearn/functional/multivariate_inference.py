@@ -52,8 +52,16 @@ from torch import Tensor
 from iblearn import _checks as V
 from iblearn.functional._neighbors import Backend
 from iblearn.functional._parallel import PERMUTATIONS_PER_BATCH, check_n_jobs, iter_batches
-from iblearn.functional.knn import Ties
-from iblearn.functional.multivariate import Method, named_variables, split_variables, tc_dtc
+from iblearn.functional.knn import Ties, duplicated_rows
+from iblearn.functional.multivariate import (
+    MAGNITUDES_Z,
+    Method,
+    copula_normal,
+    magnitude_dependence,
+    named_variables,
+    split_variables,
+    tc_dtc,
+)
 from iblearn.functional.multivariate_pid import pid
 
 Measure = Literal[
@@ -181,6 +189,11 @@ def _estimates(
     seed, n_jobs = V.seed(settings["seed"]), check_n_jobs(n_jobs)
     method, n = settings["method"], int(variables[0].shape[0])
     observed = _values(kind, variables, settings)
+    joint = torch.cat(variables, dim=1)
+    if method == "ksg":
+        repeated, magnitudes = float(duplicated_rows(joint).double().mean()), 0.0
+    else:
+        repeated, magnitudes = 0.0, magnitude_dependence(copula_normal(joint), joint.shape[1] // 2)
     stderr = p_value = None
     how = None
     if n_resamples:
@@ -222,6 +235,8 @@ def _estimates(
             p_value=None if p_value is None else float(p_value[i]),
             n_permutations=n_permutations,
             null=null if n_permutations else None,
+            repeated=repeated,
+            magnitudes=magnitudes,
         )
         for i, name in enumerate(names)
     ]
@@ -234,19 +249,40 @@ NON_NEGATIVE = frozenset(
 )
 #: Nats below 0 that an estimate of a non-negative measure may read from noise alone (as for MI).
 BELOW_ZERO = 0.05
+#: Share of the rows repeating another row exactly from which a kNN estimate is not taken as reliable:
+#: a repeated row is its own nearest neighbour at the jitter's distance, and with every row repeated
+#: five times independent columns read a total correlation of 10.8 nats.
+REPEATED = 0.01
 
 
-def _judged(**fields: Any) -> MultivariateEstimate:
-    """The estimate, flagged where a non-negative measure reads below 0 beyond its sampling error."""
+def _judged(repeated: float, magnitudes: float, **fields: Any) -> MultivariateEstimate:
+    """The estimate, flagged where it is not finite, where a non-negative measure reads below 0 beyond
+    its sampling error, where a ``repeated`` share of the rows (KSG) repeat another exactly, and where
+    the normal scores are not a Gaussian copula (``magnitudes``, the z of
+    :func:`~iblearn.functional.multivariate.magnitude_dependence`; the Gaussian and copula methods)."""
     est = MultivariateEstimate(**fields)
     allowance = max(BELOW_ZERO, 2 * (est.stderr or 0.0))
-    if est.measure in NON_NEGATIVE and float(est) < -allowance:
+    why = None
+    if not math.isfinite(float(est)):
+        why = f"{est.measure} of {float(est)} nats: not a number the data support"
+    elif repeated >= REPEATED:
+        why = (
+            f"{repeated:.0%} of the rows repeat another row exactly: a kNN estimate counts the repeats as "
+            "neighbours at zero distance, which inflates it without bound; drop the repeated rows, or "
+            "use method='copula'"
+        )
+    elif abs(magnitudes) > MAGNITUDES_Z:
+        why = (
+            f"the variables' magnitudes depend on each other beyond what a Gaussian copula allows (z = "
+            f"{magnitudes:.1f}: heavy joint tails, a shared scale), information that the {est.method} "
+            "estimate misses; use method='ksg'"
+        )
+    elif est.measure in NON_NEGATIVE and float(est) < -allowance:
         why = (
             f"{est.measure} of {float(est):.4g} nats, below 0 beyond its sampling error (it is never "
             "negative): the estimator is biased on these data; use more rows or fewer dimensions"
         )
-        est = replace(est, reliable=False, caveat=why)
-    return est
+    return est if why is None else replace(est, reliable=False, caveat=why)
 
 
 def multivariate_estimate(

@@ -34,6 +34,8 @@ from iblearn.functional.multivariate import (
     Method,
     PIDParts,
     check_not_constant,
+    column_labels,
+    correlation,
     half_logdet,
     ksg_counts,
     named_variables,
@@ -217,12 +219,15 @@ def conditional_entropy(
         n, d = t.shape
         if n <= d + 1:
             raise ValueError(f"x: {d} columns of x and given need more than {d + 1} samples, got N={n}")
-        t = t - t.mean(dim=0)
-        cov = t.T @ t / n
+        # The correlation matrix, with x's scales put back (log det Sigma = log det R + 2 sum log sd):
+        # a covariance of the raw columns overflows or underflows far inside float64's range.
+        corr, log_sd = correlation(t, column_labels([xt, zt], ["x", "given"]))
         dz = zt.shape[1]
         correct = V.flag(bias_correction, "bias_correction")
-        return 0.5 * (d - dz) * math.log(2 * math.pi * math.e) + (
-            half_logdet(cov, n, correct) - half_logdet(cov[-dz:, -dz:], n, correct)
+        return (
+            0.5 * (d - dz) * math.log(2 * math.pi * math.e)
+            + log_sd[:-dz].sum()
+            + (half_logdet(corr, n, correct) - half_logdet(corr[-dz:, -dz:], n, correct))
         )
     options: dict[str, Any] = dict(k=k, ties=ties, backend=backend, seed=seed)
 

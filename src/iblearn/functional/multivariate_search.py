@@ -40,6 +40,7 @@ from iblearn.functional.multivariate import (
     METHODS,
     Method,
     check_not_constant,
+    correlation,
     combine,
     copula_normal,
     ksg_tc_dtc,
@@ -187,8 +188,9 @@ def _gaussian_batches(
     if copula:
         t = copula_normal(t)
     n = t.shape[0]
-    t = t - t.mean(dim=0)
-    cov = t.T @ t / n
+    # Every subset's correlation matrix is a principal submatrix of the whole one, whose eigenvalues
+    # interlace with the whole one's: one check of the whole finds every degenerate subset.
+    cov, _ = correlation(t, [f"x[{j}]" for j in range(t.shape[1])])
     per_batch = max(1, BATCH_BYTES // (8 * 4 * max(sizes) ** 2))
     for idx in _subsets(t.shape[1], sizes, skip, per_batch):
         yield idx, _gaussian_subsets(cov[idx[:, :, None], idx[:, None, :]], n, bias, measure)
