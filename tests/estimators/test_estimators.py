@@ -118,6 +118,9 @@ def test_registry_and_settings_errors():
         KSG()(x, y, n_resamples=1)
     with pytest.raises(ValueError, match="n_permutations: expected a non-negative integer"):
         KSG()(x, y, n_permutations=-1)
+    # Halves of 4 rows with k = 3 always agree: a standard error of exactly 0 would be no error at all.
+    with pytest.raises(ValueError, match="n_resamples: every resample of the 8 rows gives the same"):
+        KSG()(x[:8], y[:8], n_resamples=10)
 
 
 def test_a_user_estimator_can_be_registered():

@@ -242,3 +242,9 @@ def test_linearly_dependent_columns_are_refused_by_name(method):
     if method == "gaussian":  # a sum is linear in the raw columns, not in their normal scores
         with pytest.raises(ValueError, match="linearly dependent"):
             ibf.s_information(torch.cat([x, x[:, :1] + x[:, 1:2]], dim=1), method=method)
+
+
+def test_a_resampled_error_that_cannot_vary_is_refused():
+    # Halves of 4 rows with k = 3: every half reads the same, a standard error of exactly 0.
+    with pytest.raises(ValueError, match="n_resamples: every resample of the 8 rows"):
+        ibf.multivariate_estimate("total_correlation", copies(8, 0), n_resamples=5)

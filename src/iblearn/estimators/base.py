@@ -207,6 +207,13 @@ class Estimator(Configured, nn.Module):
                 kind = "half-sample" if self.resampling == "half" else "bootstrap resample"
                 raise ValueError(f"n_resamples: a {kind} of {len(idx)} of the {n} rows: {err}") from err
         sd = float(torch.tensor(values, dtype=torch.float64).std())
+        if sd == 0 and n_resamples > 1:
+            # Halves of 4 rows with k = 3 neighbours, say: every estimate is the same number, which
+            # says nothing of the sampling error.
+            raise ValueError(
+                f"n_resamples: every resample of the {n} rows gives the same estimate, {values[0]:.4g}: "
+                "too few rows for a resampled standard error"
+            )
         if self.resampling == "half":
             kept = n // 2
             # Delete-d jackknife variance: (N - d) / d times the spread of the subsample estimates.

@@ -209,6 +209,11 @@ def _estimates(
         except ValueError as err:  # the whole sample passed its checks; a resample of it did not
             what = f"a half-sample of {n // 2}" if half else f"a bootstrap resample of {n}"
             raise ValueError(f"n_resamples: {what} of the {n} rows: {err}") from err
+        if bool((spread == 0).all()):  # halves of 4 rows with k = 3, say: one number, no error
+            raise ValueError(
+                f"n_resamples: every resample of the {n} rows gives the same estimate: too few rows for a "
+                "resampled standard error"
+            )
         # delete-d jackknife variance: (N - d) / d times the spread of the subsample estimates
         stderr = spread * math.sqrt((n // 2) / (n - n // 2)) if half else spread
         how = "half-sampling jackknife" if half else "bootstrap"
