@@ -35,6 +35,7 @@ from iblearn.experiments.accuracy import AccuracyConfig, accuracy_table
 from iblearn.experiments.accuracy import summarize as accuracy_summary
 from iblearn.experiments.common import ReproduceOptions, summarize_runs
 from iblearn.records import RunFolder, read_json
+from tests.docs_pages import page
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "docs" / "results"
@@ -167,7 +168,8 @@ def test_the_merged_provenance_line_gives_each_seeds_minutes():
     summed from the per-module epochs in the folder."""
     folder = RESULTS / "mole" / "mutagenicity-matrix"
     minutes = [
-        sum(float(r["seconds"]) for r in csv.DictReader((folder / f"greedy-seed{seed}-metrics.csv").open())) / 60
+        sum(float(r["seconds"]) for r in csv.DictReader((folder / f"greedy-seed{seed}-metrics.csv").open()))
+        / 60
         for seed in range(3)
     ]
     line = (folder / "table.md").read_text(encoding="utf-8").split(PROVENANCE)[1]
@@ -180,7 +182,7 @@ def test_a_quick_runs_page_holds_its_folders_table(name):
     table = (RESULTS / name / "table.md").read_text(encoding="utf-8").split(PROVENANCE)[0].strip()
     if table.startswith("## "):
         table = table.split("\n", 1)[1].strip()
-    assert table in (RESULTS / f"{name}.md").read_text(encoding="utf-8")
+    assert table in page(f"results/{name}.md")
 
 
 def test_mi_lrs_page_rows_are_its_folders_tables():

@@ -60,6 +60,19 @@ def _load(path: str) -> Any:
     raise ValueError(f"{path}: read .json, .jsonl or .csv")
 
 
+def table_md(path: str, provenance: bool = False, heading: bool = False) -> str:
+    """A committed ``table.md`` as it is, less (unless asked for) its first heading and its last line,
+    the "_Run on ..." provenance, which the page states in its words."""
+    if not path.startswith(RECORDS) or not path.endswith(".md") or ".." in Path(path).parts:
+        raise ValueError(f"{path!r}: a table is read from benchmarks/results/ or docs/results/")
+    text = (ROOT / path).read_text(encoding="utf-8").strip()
+    if text.startswith("# ") and not heading:
+        text = text.split("\n", 1)[1].strip()
+    if not provenance and "\n\n_Run on " in text:
+        text = text.split("\n\n_Run on ")[0].rstrip()
+    return text
+
+
 def data(path: str, *keys: str | int) -> Any:
     """The file's content (JSON, JSON lines, or CSV rows with numbers as numbers), then ``keys`` into it."""
     value = _load(path)
@@ -162,6 +175,12 @@ def sig(x: float, digits: int = 3) -> str:
     return f"{round(x, places):,.{places}f}"
 
 
+def exp(x: float, digits: int = 0) -> str:
+    """Exponent form, as the pages write small differences: 5e-7, 2.2e-9."""
+    mantissa, power = f"{x:.{digits}e}".split("e")
+    return f"{mantissa}e{int(power)}"
+
+
 def span(values: Iterable[float], digits: int = 1, unit: str = "") -> str:
     """The range of ``values``: "40.6 - 52.6 s" (one value alone where all round the same)."""
     values = list(values)
@@ -194,9 +213,31 @@ def commit(path: str) -> str:
     raise LookupError(f"{path}: records no commit")
 
 
-HELPERS = (data, rows, one, prefixed, pluck, median, mean, sd, se, diffs, ratios, fixed, signed, pct, times, sig,
-           span, count, paper, commit)
-FILTERS = (prefixed, pluck, fixed, signed, pct, times, sig, span, count, median, mean, sd, se)
+HELPERS = (
+    table_md,
+    data,
+    rows,
+    one,
+    prefixed,
+    pluck,
+    median,
+    mean,
+    sd,
+    se,
+    diffs,
+    ratios,
+    fixed,
+    signed,
+    pct,
+    times,
+    sig,
+    exp,
+    span,
+    count,
+    paper,
+    commit,
+)
+FILTERS = (prefixed, pluck, fixed, signed, pct, times, sig, exp, span, count, median, mean, sd, se)
 
 
 # ------------------------------------------------------------------------------------------- checking ---

@@ -4,12 +4,13 @@ counts, and the ceiling the guide quotes is what the committed benchmark-mi rows
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import json
 import statistics
 from pathlib import Path
 
 import pytest
+
+from tests.docs_pages import page
 
 ROOT = Path(__file__).resolve().parents[2]
 AUTO = ROOT / "benchmarks" / "results" / "auto"
@@ -20,14 +21,6 @@ LABELS = {"benchmark-mi": "benchmark-mi's 40", "high-dimensional": "high-dimensi
 def scripts(monkeypatch):
     monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
     return lambda name: importlib.import_module(name)
-
-
-def numbers():
-    """docs/hooks/numbers.py, which renders a page's figures from the results files as the site does."""
-    spec = importlib.util.spec_from_file_location("numbers", ROOT / "docs" / "hooks" / "numbers.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _rows(auto) -> list[dict]:
@@ -43,7 +36,7 @@ def test_the_table_regenerates_from_the_rows(scripts):
 
 def test_the_guides_table_is_the_rows_counts(scripts):
     auto = scripts("auto")
-    rows, guide = _rows(auto), numbers().page("guide/auto.md")
+    rows, guide = _rows(auto), page("guide/auto.md")
     for family, n in dict.fromkeys((r["family"], r["n"]) for r in rows):
         mine = [r for r in rows if r["family"] == family and r["n"] == n]
         m, within, covers = len(mine), sum(r["within_10"] for r in mine), sum(r["covers"] for r in mine)

@@ -1,0 +1,67 @@
+"""Figures on the site come from the committed results files.
+
+A page with ``render_macros: true`` in its front matter is rendered at build time by
+``docs/hooks/numbers.py``; one that also says ``sourced: true`` may write no measurement by hand (the
+build fails on it, and so does this test). ``SOURCED`` lists those pages, so that none drops the check
+unseen; the other pages still quote figures typed by hand.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.docs_pages import DOCS, numbers, page
+
+SOURCED = {
+    "guide/multivariate.md",
+    "guide/many-variables.md",
+    "results/estimators.md",
+    "results/aamine-noise.md",
+}
+
+
+def _front(path: str) -> str:
+    text = (DOCS / path).read_text(encoding="utf-8")
+    match = re.match(r"\A---\n(.*?)\n---\n", text, re.S)
+    return match.group(1) if match else ""
+
+
+PAGES = sorted(p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md") if "hooks" not in p.parts)
+RENDERED = [p for p in PAGES if "render_macros: true" in _front(p)]
+
+
+def test_the_sourced_pages_are_the_listed_ones():
+    assert {p for p in PAGES if "sourced: true" in _front(p)} == SOURCED
+
+
+@pytest.mark.parametrize("path", sorted(SOURCED))
+def test_a_sourced_page_writes_no_measurement_by_hand(path):
+    assert numbers().unsourced((DOCS / path).read_text(encoding="utf-8")) == []
+
+
+@pytest.mark.parametrize("path", RENDERED)
+def test_a_rendered_page_renders_from_its_files(path):
+    text = page(path)
+    assert "{{" not in text and "{%" not in text
+
+
+def test_the_check_finds_a_figure_typed_by_hand():
+    unsourced = numbers().unsourced
+    found = unsourced("took 60.2 s, 0.3% over; 22.4x the estimator, 3,885 MiB, 0.013 nats, seed 3, k = 3")
+    assert found == ["60.2 s", "0.3%", "22.4x", "3,885 MiB", "0.013 nats"]
+    # read from a file, in code, in math, in a link or a name: not written by hand
+    assert unsourced("{{ r.seconds | fixed(1) }} s, `lr=0.013`, $0.25 I$, [a](x/0.25.md), task-0.75") == []
+    assert unsourced('{{ paper("66.55") }} against the paper') == []
+
+
+def test_a_rendered_figure_is_its_files():
+    text = page("results/estimators.md")
+    row = numbers().one(
+        "docs/results/estimators/results.json",
+        "summary",
+        task="dense-gaussian-25x25",
+        method="iblearn GaussianMI",
+    )
+    assert f"reads {row['bias']:+.2f}" in " ".join(text.split())
