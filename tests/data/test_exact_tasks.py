@@ -1,0 +1,285 @@
+"""The tasks with exact answers: every truth against an independent computation, by Monte Carlo of its
+definition (the mean of the pointwise information over samples, within 4 standard errors) or by a
+second closed form, and the interface (shapes, labels, reproducible draws, the conventions of the
+estimators the truths are for)."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import numpy as np
+import pytest
+import torch
+
+from iblearn.data import exact_families as F
+from iblearn.data import synthetic
+from iblearn.data._exact_math import var_autocovariances
+from iblearn.data.exact_tasks import FAMILIES, PID_PARTS, exact_tasks, get_exact_task, te_samples
+from iblearn.functional import gaussian_cmi_from_cov, gaussian_mi_from_cov
+from iblearn.functional.transfer import embedding
+
+torch.set_num_threads(1)
+LOG2 = math.log(2)
+
+
+def monte_carlo(task, n: int, seed: int = 1) -> tuple[float, float]:
+    values = task.pointwise(*task.sample_numpy(n, seed))
+    return float(values.mean()), float(values.std(ddof=1) / math.sqrt(len(values)))
+
+
+def assert_monte_carlo(tasks, n: int) -> None:
+    failed = []
+    for task in tasks:
+        mean, se = monte_carlo(task, n)
+        if abs(mean - task.truth) > 4 * se + 1e-9:  # a pointwise value constant in the samples: se = 0
+            failed.append(f"{task.name}: truth {task.truth:.4f}, Monte Carlo {mean:.4f} +- {se:.4f}")
+    assert not failed, "\n".join(failed)
+
+
+# ------------------------------------------------------------------------------------------ the registry
+def test_registry_counts_and_names():
+    tasks = exact_tasks()
+    counts = Counter(t.family for t in tasks)
+    assert len(tasks) >= 100
+    assert counts["cmi"] >= 25 and counts["te"] >= 10 and counts["multivariate"] >= 30 and counts["mi"] >= 16
+    assert len({t.name for t in tasks}) == len(tasks)
+    assert set(counts) == set(FAMILIES)
+    assert get_exact_task("te-lag3").options == {"lag": 3, "history": 1}
+    assert synthetic.get_exact_task("o-synergy-10") is get_exact_task("o-synergy-10")
+    high = [t for t in exact_tasks("cmi") if t.truth > 3]
+    assert high, "a high-CMI task (over 3 nats)"
+    assert {t.measure for t in exact_tasks("multivariate")} >= {"tc", "dtc", "o", "s", "ii", *PID_PARTS}
+
+
+def test_bad_names_and_arguments():
+    with pytest.raises(ValueError, match="name"):
+        get_exact_task("no-such-task")
+    with pytest.raises(ValueError, match="family"):
+        exact_tasks("entropy")
+    with pytest.raises(ValueError, match=r"^n:"):
+        get_exact_task("cmi-gauss-1x1x1").sample(0)
+    with pytest.raises(ValueError, match="task"):
+        te_samples(get_exact_task("cmi-gauss-1x1x1"), np.zeros(10), np.zeros(10))
+
+
+def test_every_task_samples_reproducibly_with_its_arrays():
+    arity = {"mi": 2, "cmi": 3, "te": 2, "cte": 3, "ii": 3, "tc": 1, "dtc": 1, "o": 1, "s": 1}
+    for task in exact_tasks():
+        a, b, c = task.sample(40, seed=3), task.sample(40, seed=3), task.sample(40, seed=4)
+        assert len(a) == arity.get(task.measure, 3), task.name
+        start = max(task.options.get("lag", 0), task.options.get("history", 0))
+        for i, t in enumerate(a):
+            assert t.shape[0] == 40 + start, task.name
+            assert t.dtype == (torch.int64 if i in task.labels else torch.float64), task.name
+            assert bool(torch.isfinite(t.double()).all()), task.name
+        assert all(torch.equal(u, v) for u, v in zip(a, b, strict=True)), task.name
+        assert not all(torch.equal(u, v) for u, v in zip(a, c, strict=True)), task.name
+
+
+# ------------------------------------------------------------------------------- Monte Carlo of each truth
+REPRESENTATIVES = (
+    "cmi-gauss-3x3x3-warped",
+    "cmi-discrete-z-3class",
+    "cmi-student-2x2x2-dof2",
+    "cmi-t-copula-1x1x1-dof2",
+    "cmi-high-3pairs-rho0.97",
+    "te-lag3-warped",
+    "te-chain-direct-given-z",
+    "o-gauss-5-warped",
+    "dtc-synergy-5",
+    "ii-discrete-and",
+)
+
+
+def test_representatives_by_monte_carlo():
+    assert_monte_carlo([get_exact_task(name) for name in REPRESENTATIVES], 10_000)
+
+
+@pytest.mark.slow
+def test_every_truth_by_monte_carlo():
+    assert_monte_carlo([t for t in exact_tasks() if t.pointwise is not None], 40_000)
+
+
+# --------------------------------------------------------------------------------- second closed forms
+def schur_cmi(cov: np.ndarray, dx: int, dy: int) -> float:
+    """I(X; Y | Z) as the MI of the conditional covariance of (X, Y) given Z (a Schur complement)."""
+    a, z = slice(0, dx + dy), slice(dx + dy, None)
+    cond = cov[a, a] - cov[a, z] @ np.linalg.solve(cov[z, z], cov[z, a])
+    return float(gaussian_mi_from_cov(torch.from_numpy(cond), dx))
+
+
+def test_gaussian_cmi_by_the_schur_complement_and_functional():
+    for dims in F.CMI_DIMS:
+        cov = F._cmi_cov(*dims)
+        truth = get_exact_task("cmi-gauss-{}x{}x{}".format(*dims)).truth
+        assert truth == pytest.approx(schur_cmi(cov, dims[0], dims[1]), abs=1e-10)
+        assert truth == pytest.approx(
+            float(gaussian_cmi_from_cov(torch.from_numpy(cov), *dims[:2])), abs=1e-10
+        )
+    for name, pairs, rho in (("cmi-high-3pairs-rho0.97", 3, 0.97), ("cmi-high-5pairs-rho0.95", 5, 0.95)):
+        assert get_exact_task(name).truth == pytest.approx(-pairs / 2 * math.log(1 - rho**2), abs=1e-10)
+    for task in exact_tasks("cmi"):
+        if task.name.endswith("-warped"):
+            assert task.truth == get_exact_task(task.name.removesuffix("-warped")).truth
+        if task.name.endswith("-0"):
+            assert task.truth == pytest.approx(0.0, abs=1e-12)
+
+
+def test_student_cmi_by_the_chain_rule_of_student_mi():
+    # I(X; Y | Z) = I(X; Y, Z) - I(X; Z), each a Student-t MI of synthetic's own e(d):
+    # with identity dispersion and 1 dof, I(A; B) = e(dA) + e(dB) - e(dA + dB).
+    e = synthetic._student_entropy_part
+    expected = (e(2, 1.0) + e(4, 1.0) - e(6, 1.0)) - (e(2, 1.0) + e(2, 1.0) - e(4, 1.0))
+    assert get_exact_task("cmi-student-2x2x2-dof1-identity").truth == pytest.approx(expected, abs=1e-12)
+
+
+def test_discrete_z_truth_is_the_class_weighted_sum():
+    rho = (0.6, -0.3)
+    expected = sum(0.5 * -0.5 * math.log(1 - r**2) for r in rho)
+    assert get_exact_task("cmi-discrete-z-2class").truth == pytest.approx(expected, abs=1e-12)
+
+
+def ma_autocovariance(coefs: np.ndarray, h: int, terms: int = 3000) -> np.ndarray:
+    """Gamma(h) of a VAR(1) by its moving-average sum, sum_j A^(j+h) A^j' (unit noise)."""
+    out, power = np.zeros_like(coefs), np.linalg.matrix_power(coefs, h)
+    right = np.eye(len(coefs))
+    for _ in range(terms):
+        out += power @ right.T
+        power, right = coefs @ power, coefs @ right
+    return out
+
+
+def test_var_autocovariance_by_its_moving_average_sum():
+    coefs = np.array([[0.6, 0.0, 0.0], [0.7, 0.5, 0.0], [0.4, 0.5, 0.5]])
+    for h, gamma in enumerate(var_autocovariances([coefs], np.eye(3), 3)):
+        np.testing.assert_allclose(gamma, ma_autocovariance(coefs, h), atol=1e-10)
+
+
+def test_te_of_a_var1_pair_by_residual_variances():
+    # y_t = b y_(t-1) + c x_(t-1) + e: TE = 1/2 log(Var(y_t | y_(t-1)) / 1), the second variance that of e.
+    a, b = 0.6, 0.5
+    for c in (0.1, 0.5, 0.9):
+        coefs = np.array([[a, 0.0], [c, b]])
+        g0, g1 = ma_autocovariance(coefs, 0), ma_autocovariance(coefs, 1)
+        residual = g0[1, 1] - g1[1, 1] ** 2 / g0[1, 1]
+        assert get_exact_task(f"te-var1-c{c:g}").truth == pytest.approx(0.5 * math.log(residual), abs=1e-9)
+    # the chain given z and the reverse direction act through nothing: 0
+    for name in ("te-chain-given-z-0", "te-var1-c0.5-reverse-0", "te-independent-ar0.9-0"):
+        assert get_exact_task(name).truth == pytest.approx(0.0, abs=1e-12)
+
+
+def test_te_samples_follow_transfer_entropy():
+    for task in exact_tasks("te"):
+        series = task.sample(60, seed=0)
+        present, source, given = te_samples(task, *series)
+        assert present.shape[0] == 60
+        if task.measure == "te":
+            ours = embedding(series[0], series[1], task.options["lag"], task.options["history"], 3)
+            for mine, theirs in zip((present, source, given), ours, strict=True):
+                np.testing.assert_array_equal(mine, theirs.numpy())
+
+
+def chain_rule_measures(cov: np.ndarray) -> dict[str, float]:
+    """TC as the chain of MIs sum_i I(X_i; X_<i), S as sum_i I(X_i; X_-i), one column a variable."""
+    m = len(cov)
+    t = torch.from_numpy(cov)
+
+    def mi(first: list[int], second: list[int]) -> float:
+        idx = first + second
+        return float(gaussian_mi_from_cov(t[idx][:, idx], len(first)))
+
+    tc = sum(mi([i], list(range(i))) for i in range(1, m))
+    s = sum(mi([i], [j for j in range(m) if j != i]) for i in range(m))
+    return {"tc": tc, "s": s, "dtc": s - tc, "o": 2 * tc - s, "ii": 2 * tc - s}
+
+
+def test_gaussian_multivariate_by_the_chain_rule():
+    covs = {
+        "gauss-3": F._random_correlation(3, "multi-gauss-3", 1.5),
+        "gauss-5": F._random_correlation(5, "multi-gauss-5", 1.5),
+        "gauss-8": F._random_correlation(8, "multi-gauss-8", 1.5),
+        "redundant-3": F._redundant_cov(3, 1.0),
+        "redundant-5": F._redundant_cov(5, 1.0),
+        "redundant-10": F._redundant_cov(10, 1.0),
+        "synergy-3": F._synergy_cov(3, 0.5),
+        "synergy-5": F._synergy_cov(5, 0.5),
+        "synergy-10": F._synergy_cov(10, 0.5),
+    }
+    checked = 0
+    for task in exact_tasks("multivariate"):
+        measure, _, system = task.name.partition("-")
+        system = system.removesuffix("-warped")
+        if system in covs and measure in ("tc", "dtc", "o", "s", "ii"):
+            assert task.truth == pytest.approx(chain_rule_measures(covs[system])[measure], abs=1e-9), (
+                task.name
+            )
+            checked += 1
+    assert checked >= 20
+
+
+def regression_mi(cov: np.ndarray, sources: list[int]) -> float:
+    """I(X_S; T) = -1/2 log(1 - R^2), R^2 of the linear regression of T (the last column) on X_S."""
+    c = cov[np.ix_(sources, [-1])][:, 0]
+    r2 = c @ np.linalg.solve(cov[np.ix_(sources, sources)], c) / cov[-1, -1]
+    return -0.5 * math.log(1 - r2)
+
+
+def test_gaussian_pid_by_regression():
+    systems = {
+        "pid-gauss-sum": (F._pid_cov(0.0, 1.0, 1.0, 0.5), [0], [1]),
+        "pid-gauss-correlated": (F._pid_cov(0.5, 1.0, 0.5, 0.5), [0], [1]),
+        "pid-gauss-second": (F._pid_cov(0.3, 0.3, 1.0, 0.7), [0], [1]),
+        "pid-gauss-2d-sources": (F._random_correlation(5, "pid-gauss-2d-sources", 1.5), [0, 1], [2, 3]),
+    }
+    for name, (cov, s1, s2) in systems.items():
+        one, two, joint = regression_mi(cov, s1), regression_mi(cov, s2), regression_mi(cov, s1 + s2)
+        red = min(one, two)
+        parts = dict(zip(PID_PARTS, (red, one - red, two - red, joint - one - two + red), strict=True))
+        for part, value in parts.items():
+            task = f"{name}-{part.removeprefix('pid-')}"
+            if task in {t.name for t in exact_tasks("multivariate")}:
+                assert get_exact_task(task).truth == pytest.approx(value, abs=1e-10), task
+
+
+# Values of the literature (in bits, times log 2): Williams & Beer 2010, Timme et al. 2014, dit's docs.
+DISCRETE = {
+    "tc-discrete-xor": 1,
+    "dtc-discrete-xor": 2,
+    "o-discrete-xor": -1,
+    "s-discrete-xor": 3,
+    "ii-discrete-xor": -1,
+    "pid-synergy-discrete-xor": 1,
+    "pid-redundancy-discrete-and": 0.311278124459133,  # 3/4 log2(4/3)... : h(1/4) - 1/2 bits
+    "pid-synergy-discrete-and": 0.5,
+    "pid-synergy-discrete-or": 0.5,
+    "tc-discrete-copy": 2,
+    "pid-redundancy-discrete-copy": 1,
+    "o-discrete-rdn": 1,
+    "pid-redundancy-discrete-rdn": 1,
+    "pid-unique-1-discrete-unq": 1,
+    "ii-discrete-sum": -0.5,
+    "pid-synergy-discrete-sum": 1,
+    "pid-redundancy-discrete-rdnxor": 1,
+    "pid-synergy-discrete-rdnxor": 1,
+    "o-discrete-parity-5": -3,
+    "tc-discrete-parity-5": 1,
+    "o-discrete-copies-5": 3,
+}
+
+
+def test_discrete_systems_against_the_literature():
+    h = -(0.25 * math.log2(0.25) + 0.75 * math.log2(0.75))
+    assert DISCRETE["pid-redundancy-discrete-and"] == pytest.approx(h - 0.5)
+    for name, bits in DISCRETE.items():
+        assert get_exact_task(name).truth == pytest.approx(bits * LOG2, abs=1e-12), name
+    assert get_exact_task("tc-discrete-and").truth == pytest.approx(h * LOG2, abs=1e-12)  # H(Y), X1, X2 free
+
+
+def test_mi_family_is_the_synthetic_tasks():
+    mine = {t.name: t for t in exact_tasks("mi")}
+    for task in synthetic.standard_tasks():
+        assert mine[task.name].truth == task.mutual_information
+        x, y = mine[task.name].sample(30, seed=2)
+        x2, y2 = task.sample(30, seed=2)
+        assert torch.equal(x, x2) and torch.equal(y, y2)
