@@ -120,14 +120,17 @@ def test_a_decimal_comma_is_refused_naming_the_column_and_the_value(tmp_path, ca
 
 
 @pytest.mark.parametrize("column", ["cultivar", "kind"])
-def test_a_label_column_gets_mixed_ksg_unless_a_method_is_named(wine, capsys, column):
-    args = ["estimate", str(wine / "xa.npy"), str(wine / "c.npy"), "--method", "mixed_ksg", "--json"]
-    assert main(args) == 0
-    expected = _strict(capsys.readouterr().out)["value"]
+def test_a_label_column_gets_auto_as_in_python_unless_a_method_is_named(wine, capsys, column):
+    from iblearn.estimators.auto import auto_estimate
+
+    expected = auto_estimate(np.load(wine / "xa.npy"), np.load(wine / "c.npy"))
     table = ["estimate", str(wine / "wine.csv"), "--x-cols", "alcohol", "--y-cols", column]
     assert main([*table, "--json"]) == 0
     record = _strict(capsys.readouterr().out)
-    assert record["method"] == "mixed_ksg" and record["value"] == pytest.approx(expected, abs=1e-9)
+    # the interval and the checks of the Python call, not a plain mixed KSG without them
+    assert record["method"] == "auto" and record["chosen"] == "mixed_ksg"
+    assert record["value"] == pytest.approx(float(expected), abs=1e-9)
+    assert record["stderr"] == pytest.approx(expected.stderr, abs=1e-12) and record["checks"]
     assert main([*table, "--method", "ksg"]) == 2
     text = " ".join(capsys.readouterr().err.split())
     assert f"--y-cols: column '{column}' holds 3 class labels" in text and "--method mixed_ksg" in text
@@ -149,7 +152,8 @@ def test_a_continuous_column_gets_auto_and_ksg_where_its_options_are_given(wine,
 def test_auto_prints_the_choice_and_each_check(pair, capsys):
     assert main(["estimate", str(pair / "x.npy"), str(pair / "y.npy"), "--method", "auto"]) == 0
     text = capsys.readouterr().out
-    assert "interval" in text and "chosen:" in text and "half data: passed" in text
+    assert "interval" in text and "chosen:" in text
+    assert re.search(r"half data: half \S+ against estimate \S+, tolerance \S+: passed", text)
     assert (
         main(
             ["estimate", str(pair / "x.npy"), str(pair / "y.npy"), "--method", "auto", "--option", "n_bins=3"]
@@ -195,7 +199,7 @@ def test_an_index_that_is_also_a_header_name_is_the_index_with_a_warning(iris, c
     assert main([*base, "--y-cols", "index:4"]) == 0
     captured = capsys.readouterr()
     assert _strict(captured.out)["value"] == picked["value"] and captured.err == ""
-    assert picked["method"] == "mixed_ksg"  # column 4 holds the classes
+    assert picked["chosen"] == "mixed_ksg"  # column 4 holds the classes
     assert main([*base, "--y-cols", "name:4"]) == 0
     assert _strict(capsys.readouterr().out)["method"] == "auto"  # the column named '4' is noise
     assert main([*base, "--y-cols", "name:7"]) == 2
@@ -278,3 +282,29 @@ def test_a_constant_column_is_one_class_for_the_command_and_the_adapters_and_ref
     assert discrete_target(y, "auto")
     with pytest.raises(ValueError, match="y: is constant"):
         auto_estimate(torch.randn(100, 1), y)
+
+
+def test_names_as_x_are_labels_for_auto_and_refused_where_they_are_not(wine, capsys):
+    from iblearn.estimators.auto import auto_estimate
+
+    table = ["estimate", str(wine / "wine.csv"), "--y-cols", "alcohol"]
+    assert main([*table, "--x-cols", "kind", "--json"]) == 0  # labels on the x side: auto swaps them
+    record = _strict(capsys.readouterr().out)
+    expected = auto_estimate(np.load(wine / "c.npy"), np.load(wine / "xa.npy"))
+    assert record["chosen"] == "mixed_ksg" and record["value"] == pytest.approx(float(expected), abs=1e-9)
+    # class names beside numbers in one variable were read as numbers
+    assert main([*table, "--x-cols", "z,kind"]) == 2
+    assert "--x-cols: X's columns 'z', 'kind' mix names" in " ".join(capsys.readouterr().err.split())
+    assert main([*table, "--x-cols", "kind", "--method", "ksg"]) == 2
+    assert "which ksg does not take as X" in " ".join(capsys.readouterr().err.split())
+
+
+def test_free_text_is_refused_on_either_side(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    lines = ["note,proline"] + [f"tasting note {i},{rng.normal():.6f}" for i in range(60)]
+    (tmp_path / "notes.csv").write_text("\n".join(lines) + "\n")
+    # 60 distinct strings read 0.31 nats with every check passed
+    assert main(["estimate", str(tmp_path / "notes.csv"), "--x-cols", "note", "--y-cols", "proline"]) == 2
+    assert "X: column 'note' holds 60 distinct names in 60 rows" in " ".join(capsys.readouterr().err.split())
+    assert main(["estimate", str(tmp_path / "notes.csv"), "--y-cols", "note", "--x-cols", "proline"]) == 2
+    assert "Y: column 'note' holds 60 distinct names in 60 rows" in " ".join(capsys.readouterr().err.split())

@@ -112,6 +112,12 @@ def test_pid_prints_its_parts(table, capsys):
         (["--groups", "a;b;c", "--option", "colour=1"], "--option: o_information takes no colour"),
         (["--groups", "a;b;c", "--k", "0"], "k: must be at least 1"),
         (["--groups", "a;b;c", "--seed", "-1"], "--seed: expected a non-negative integer"),
+        (["--groups", "a;b;c", "--option", "x=1"], "--option: o_information takes no x"),
+        (["--groups", "a;b;c", "--option", "blocks=1"], "--option: o_information takes no blocks"),
+        (["--groups", "a;b;c", "--option", "measure=pid"], "--option: o_information takes no measure"),
+        (["--groups", "a;b;c", "--option", "k=20", "--k", "5"], "--option: k=20 and --k 5 disagree"),
+        (["--groups", "a;b;c", "--option", "method=mine"], "--option: method with --measure is one of"),
+        (["--groups", "a;b;cc"], "--groups: no column 'cc'; did you mean 'c'?"),
     ],
 )
 def test_bad_input_is_refused_naming_the_option(table, capsys, extra, message):
@@ -129,3 +135,35 @@ def test_pid_and_groups_need_each_other(table, capsys):
     with pytest.raises(SystemExit):  # argparse: not one of --measure's choices
         main(["estimate", str(path / "t.csv"), "--measure", "entropy"])
     assert "--measure: invalid choice" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("option", "setting"),
+    [("k=20", {"k": 20}), ("method=gaussian", {"method": "gaussian"}), ("seed=4", {"seed": 4})],
+)
+def test_settings_given_as_options_are_the_ones_used(table, capsys, option, setting):
+    path, values = table
+    args = ["estimate", str(path / "t.csv"), "--measure", "total_correlation", "--groups", "a;b;c"]
+    assert main([*args, "--option", option, "--json"]) == 0
+    record = _strict(capsys.readouterr().out)
+    expected = ibf.total_correlation(torch.as_tensor(values[:, :3]), **setting)
+    assert record["value"] == pytest.approx(float(expected), abs=1e-12)
+    key, value = next(iter(setting.items()))
+    assert (record[key] if key in ("method", "seed") else record["settings"][key]) == value
+
+
+def test_a_nan_without_groups_names_x_not_groups(tmp_path, capsys):
+    values = np.random.default_rng(0).normal(size=(50, 3))
+    values[4, 1] = np.nan
+    np.save(tmp_path / "nan.npy", values)
+    assert main(["estimate", str(tmp_path / "nan.npy"), "--measure", "total_correlation"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: X:") and "--groups" not in err
+
+
+def test_a_header_naming_two_columns_is_refused(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    rows = "\n".join(",".join(f"{v:.6f}" for v in rng.normal(size=3)) for _ in range(40))
+    (tmp_path / "dup.csv").write_text("a,b,a\n" + rows + "\n")
+    assert main(["estimate", str(tmp_path / "dup.csv"), "--measure", "total_correlation", "--groups", "a;b"]) == 2
+    assert "--groups: the header names 2 columns 'a' (0, 2)" in capsys.readouterr().err

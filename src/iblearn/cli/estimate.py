@@ -14,7 +14,7 @@ from rich.markup import escape
 
 from iblearn.cli import estimate_many
 from iblearn.cli.console import Subparsers, out, progress_bar
-from iblearn.cli.estimate_method import estimator_name, fit_method, label_codes
+from iblearn.cli.estimate_method import estimator_name, fit_method, label_codes, x_values
 from iblearn.cli.inputs import COLUMNS_RULE, MAX_MB, SAMPLE_SUFFIXES, Samples, _load, _option
 
 
@@ -124,8 +124,11 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     method = estimator_name(args.method) if args.method is not None else None
     x, y, z = _read_samples(args)
     plain = not (given or args.resamples or args.permutations or args.cond)  # nothing only ksg reads
-    if (method == "auto" or (method is None and plain)) and label_codes(y, args.y_type) is None:
-        return _estimate_auto(x.values, y.values, given, args)
+    auto = method == "auto" or (method is None and plain)
+    xv = x_values(x, "auto" if auto else method or "ksg or mixed_ksg")
+    if auto:  # labels on either side too: the automatic estimate takes them, with its checks
+        codes = label_codes(y, args.y_type)
+        return _estimate_auto(xv, y.values if codes is None else codes, given, args)
     method, y, settings = fit_method(method, x, y, given, args)
     est = get_estimator(method, **settings)
     start = time.perf_counter()
@@ -255,11 +258,16 @@ def _estimate_auto(x: Any, y: Any, given: dict[str, Any], args: argparse.Namespa
         out.print(escape(result.report()))
         out.print(f"[dim]auto; N = {result.n_samples}; {seconds:.3f} s[/dim]")
         return 0
-    checks = {n: {"passed": c.passed, **c.figures} for n, c in (result.checks or {}).items()}
+    checks = {
+        n: {"passed": c.passed, **c.figures, "tolerance": c.tolerance, "not_applicable": c.why_not}
+        for n, c in (result.checks or {}).items()
+    }
     record = {
         "quantity": "I(X;Y)",
         "value": float(result),
         "unit": "nats",
+        "stderr": result.stderr,
+        "stderr_method": result.stderr_method,
         "interval": list(result.interval or ()),
         "method": "auto",
         "chosen": result.chosen,

@@ -77,13 +77,8 @@ def cmd_measure(args: argparse.Namespace) -> int:
         raise ValueError(f"--base: the logarithm's base must be positive, finite and not 1; got {base}")
     x, blocks, labels = _read_groups(args)
     values = torch.as_tensor(x.values, dtype=torch.float64)
-    options = dict(args.option or [])
-    options.update(method=method, n_resamples=args.resamples, n_permutations=args.permutations)
-    options.update(seed=args.seed, k=3 if args.k is None else args.k)
-    function = ibf.pid_estimate if args.measure == "pid" else ibf.multivariate_estimate
-    unknown = sorted(set(options) - set(inspect.signature(function).parameters))
-    if unknown:
-        raise ValueError(f"--option: {args.measure} takes no {', '.join(unknown)}")
+    options = _options(args, method)
+    method = options["method"]
     start = time.perf_counter()
     try:
         if args.measure == "pid":
@@ -95,24 +90,58 @@ def cmd_measure(args: argparse.Namespace) -> int:
         else:
             parts = {args.measure: ibf.multivariate_estimate(args.measure, values, blocks, **options)}
     except ValueError as err:
-        raise ValueError(_named(str(err), labels)) from err
+        raise ValueError(_named(str(err), labels, "--groups" if args.groups is not None else "X")) from err
     seconds = time.perf_counter() - start
     scale, unit = 1 / math.log(base), unit_name(base)
     if args.json:
-        _print_json(args, parts, labels, method, unit, scale, seconds, len(values))
+        _print_json(args, parts, labels, options, unit, scale, seconds, len(values))
         return 0
     main = parts["total"] if args.measure == "pid" else parts[args.measure]
-    out.print(_line(MEASURES[args.measure], main, unit, scale, args.resamples))
+    resamples = options["n_resamples"]
+    out.print(_line(MEASURES[args.measure], main, unit, scale, resamples))
     if args.measure == "pid":
         for name in ("redundancy", "unique_1", "unique_2", "synergy"):
-            out.print(_line(f"  {name}", parts[name], unit, scale, args.resamples))
+            out.print(_line(f"  {name}", parts[name], unit, scale, resamples))
     if main.p_value is not None:
         out.print(f"permutation test: {main.n_permutations} permutations; null: {main.null}")
     groups = " | ".join(",".join(g) for g in labels)
     shown = f"{method}, k={options['k']}" if method == "ksg" else method
-    shown += f", seed={args.seed}" if args.seed else ""
+    shown += f", seed={options['seed']}" if options["seed"] else ""
     out.print(f"[dim]{escape(shown)}; variables: {escape(groups)}; N = {len(values)}; {seconds:.3f} s[/dim]")
     return 0
+
+
+#: Settings that have an option of their own, and what it is.
+_FLAGS = {"method": "--method", "k": "--k", "seed": "--seed", "n_resamples": "--resamples"}
+_FLAGS |= {"n_permutations": "--permutations"}
+
+
+def _options(args: argparse.Namespace, method: str) -> dict[str, Any]:
+    """The measure's keyword settings: ``--option``'s, and the flags' values where ``--option`` does
+    not give them (the same setting given both ways, differently, is refused); the variables
+    themselves are not settings."""
+    import iblearn.functional as ibf
+
+    given = dict(args.option or [])
+    flags = {"method": method, "k": 3 if args.k is None else args.k, "seed": args.seed}
+    flags |= {"n_resamples": args.resamples, "n_permutations": args.permutations}
+    explicit = {"method": args.method, "k": args.k, "seed": args.seed or None}
+    explicit |= {"n_resamples": args.resamples or None, "n_permutations": args.permutations or None}
+    for key, value in given.items():
+        if key in _FLAGS and explicit[key] is not None and explicit[key] != value:
+            raise ValueError(f"--option: {key}={value!r} and {_FLAGS[key]} {explicit[key]} disagree; give one")
+    function = ibf.pid_estimate if args.measure == "pid" else ibf.multivariate_estimate
+    settings = set(inspect.signature(function).parameters) - {"measure", "x", "blocks", "x1", "x2", "target"}
+    unknown = sorted(set(given) - settings)
+    if unknown:
+        raise ValueError(
+            f"--option: {args.measure} takes no {', '.join(unknown)}; its settings: {', '.join(sorted(settings))}"
+        )
+    options = flags | given
+    options["method"] = str(options["method"]).lower()
+    if options["method"] not in METHODS:
+        raise ValueError(f"--option: method with --measure is one of {', '.join(METHODS)}, got {options['method']!r}")
+    return options
 
 
 def _line(name: str, est: Any, unit: str, scale: float, resamples: int) -> str:
@@ -159,12 +188,12 @@ def _numbers(x: Samples, option: str) -> Samples:
     return x
 
 
-def _named(message: str, labels: list[list[str]]) -> str:
-    """The function's message with its variables named by the user's columns: ``x (variable 1)`` is
-    group 1's columns."""
+def _named(message: str, labels: list[list[str]], option: str) -> str:
+    """The function's message with its variables named by the user's columns (``x (variable 1)`` is
+    variable 1's columns) and by the ``option`` that picked them."""
     for i, group in reversed(list(enumerate(labels))):
-        message = message.replace(f"x (variable {i})", f"--groups: variable {i} ({','.join(group)})")
-    return f"--groups: {message[3:]}" if message.startswith("x: ") else message
+        message = message.replace(f"x (variable {i})", f"variable {i} ({','.join(group)})")
+    return f"{option}: {message[3:]}" if message.startswith("x: ") else f"{option}: {message}"
 
 
 def _unquoted(label: str) -> str:
@@ -176,7 +205,7 @@ def _print_json(
     args: argparse.Namespace,
     parts: dict[str, Any],
     labels: list[list[str]],
-    method: str,
+    options: dict[str, Any],
     unit: str,
     scale: float,
     seconds: float,
@@ -199,15 +228,15 @@ def _print_json(
         **record(main),
         "unit": unit,
         "stderr_method": main.stderr_method,
-        "resamples": args.resamples if main.stderr is not None else 0,
+        "resamples": options["n_resamples"] if main.stderr is not None else 0,
         "permutations": main.n_permutations,
         "null": main.null,
         "parts": {k: record(v) for k, v in parts.items() if k != "total"} if args.measure == "pid" else None,
-        "method": method,
+        "method": options["method"],
         "groups": [[_unquoted(c) for c in g] for g in labels],
         "n_samples": n,
-        "seed": args.seed,
-        "settings": {"k": 3 if args.k is None else args.k, **dict(args.option or [])},
+        "seed": options["seed"],
+        "settings": {k: v for k, v in options.items() if k not in ("method", "seed")},
         "seconds": round(seconds, 4),
     }
     nonfinite: dict[str, str] = {}

@@ -73,6 +73,46 @@ def fit_method(
     return method, values, settings
 
 
+def x_values(x: Samples, method: str | None) -> Any:
+    """X as the estimators take it: its numbers, or where X is one column of names (class labels) their
+    codes, for ``auto`` alone (the other estimators take labels as Y). Names beside numbers, names that
+    are free text (most of them on one row only) and names for another method are refused, naming X's
+    columns."""
+    import numpy as np
+
+    if not x.text:
+        return x.values
+    values = np.asarray(x.values)
+    cols = ", ".join(x.columns)
+    if values.ndim == 2 and values.shape[1] > 1:
+        raise ValueError(
+            f"--x-cols: X's columns {cols} mix names (class labels) with numbers; class labels are a "
+            "variable of their own: give them as Y (--y-cols), or pick only numeric columns for X"
+        )
+    codes = name_codes(values, "X", cols)
+    if method not in (None, "auto"):
+        raise ValueError(
+            f"X: column {cols} holds class names, which {method} does not take as X: give them as Y "
+            "(class labels go second), or use --method auto"
+        )
+    return codes
+
+
+def name_codes(values: Any, side: str, cols: str) -> Any:
+    """Class names read from a table (already codes in sorted order) as integer codes 0..K-1, refused
+    where they are free text: more distinct names than half the rows."""
+    import numpy as np
+
+    codes = np.unique(np.asarray(values).reshape(-1), return_inverse=True)[1].astype(np.int64)
+    distinct = int(codes.max()) + 1
+    if distinct > len(codes) / 2:
+        raise ValueError(
+            f"{side}: column {cols} holds {distinct} distinct names in {len(codes)} rows: free text, not "
+            "class labels; the estimators take numbers, or class labels that repeat"
+        )
+    return codes
+
+
 def label_codes(y: Samples, kind: str) -> Any:
     """Y's classes as integer codes 0..K-1 (in sorted order of the values) where Y is one column of class
     labels, else None: names, or numbers that :func:`iblearn.functional.class_codes` reads as labels;
@@ -92,7 +132,9 @@ def label_codes(y: Samples, kind: str) -> Any:
         if kind == "labels":
             raise ValueError("--y-type: class labels are one column")
         return None
-    if kind == "labels" or y.text:  # names arrive as codes already; labels asked for are taken as given
+    if y.text:
+        return name_codes(values, "Y", ", ".join(y.columns))
+    if kind == "labels":  # labels asked for are taken as given
         if values.dtype.kind == "f" and not np.array_equal(values, np.round(values)):
             raise ValueError("--y-type: class labels are integers or names; Y holds other numbers")
         return np.unique(values, return_inverse=True)[1].astype(np.int64)

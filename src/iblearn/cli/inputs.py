@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import difflib
 import itertools
 import json
 import pickle
@@ -244,6 +245,12 @@ def _column_indices(
         kind, _, text = token.partition(":") if token.startswith(("name:", "index:")) else ("", "", token)
         index = _index(text, width) if kind != "name" else None
         named = list(header).index(text) if kind != "index" and text in header else None
+        if named is not None and index is None and list(header).count(text) > 1:
+            where = [j for j, h in enumerate(header) if h == text]
+            raise ValueError(
+                f"{option}: the header names {len(where)} columns {text!r} ({', '.join(map(str, where))}); "
+                f"pick one by index (index:{where[0]})"
+            )
         if kind == "index" and index is None:
             raise ValueError(f"{option}: {text!r} is not a column index; the file has {width} columns")
         if index is not None:
@@ -259,7 +266,9 @@ def _column_indices(
             raise ValueError(f"{option}: column {text} is out of range; the file has {width} columns")
         else:
             known = f"the columns are {', '.join(header)}" if header else "the file has no header line"
-            raise ValueError(f"{option}: no column {'named ' if kind else ''}{text!r}; {known}")
+            close = difflib.get_close_matches(text, list(header), n=3, cutoff=0.6)
+            hint = f"did you mean {' or '.join(map(repr, close))}? " if close else ""
+            raise ValueError(f"{option}: no column {'named ' if kind else ''}{text!r}; {hint}{known}")
     return picked
 
 
