@@ -9,7 +9,11 @@ well. At build time, without touching the sources, this extension rewrites each 
 - a role (``:class:`MIEstimate```, ``:meth:`~Estimator.loss```, ``:func:`iblearn.functional.ksg_mi```)
   becomes a cross-reference to the object it names, resolved like a name in the docstring's own
   module; a name outside iblearn (``torch.Tensor``) becomes plain code;
-- a paragraph ending in ``::`` ends in ``:`` (the indented block after it is already code in Markdown).
+- a paragraph ending in ``::`` ends in ``:`` (the indented block after it is already code in Markdown);
+- an indented block of inline literals (a formula set apart, ````I = psi(N) - < psi(N_c) >````), which
+  Markdown would show as code with its backticks, becomes math: each literal is read as the plain-text
+  formula it is (``psi`` the digamma function, ``< ... >`` a mean, ``sum_i``, ``log det``, ``1/2``)
+  and typeset by MathJax, the block alone a display formula.
 """
 
 from __future__ import annotations
@@ -27,6 +31,57 @@ ROLE = re.compile(r":(?:py:)?(?:class|meth|func|attr|mod|data|obj|exc|const):`(?
 EXAMPLE = re.compile(r"^(?P<indent>[ \t]*)Examples?(?:\s*\((?P<caption>.*)\))?:[ \t]*$", re.MULTILINE)
 LITERAL = re.compile(r"(?<=\S)\s*::$", re.MULTILINE)
 PACKAGE = "iblearn"
+INLINE_LITERAL = re.compile(r"``(?P<body>.+?)``", re.S)
+FUNCTIONS = {"psi", "log", "det", "min", "max", "sum", "exp"}
+SYMBOLS = {
+    "eps": r"\varepsilon",
+    "alpha": r"\alpha",
+    "beta": r"\beta",
+    "lambda": r"\lambda",
+    "sigma": r"\sigma",
+    "rho": r"\rho",
+    "mu": r"\mu",
+}
+
+
+def tex(formula: str) -> str:
+    """A docstring's plain-text formula as TeX: ``psi(N) - < psi(N_c) >`` is
+    ``\\psi(N) - \\langle \\psi(N_c) \\rangle``; names of three letters or more that are not functions
+    are set upright."""
+    out = re.sub(r"#\{(.*)\}", lambda m: r"\#\{" + m[1] + r"\}", formula)
+    out = re.sub(r"(?<![\w])<\s(.+?)\s>", lambda m: r"\langle " + m[1] + r" \rangle", out)
+    out = out.replace("!=", r"\neq ").replace("...", r"\ldots ")
+    out = re.sub(r"(?<![\d.])(-?)1/2\b", lambda m: m[1] + r"\tfrac{1}{2}", out)
+    out = out.replace(" | ", r" \mid ").replace("|", r"\vert ")
+
+    def word(m: re.Match[str]) -> str:
+        name = m[0]
+        if name in FUNCTIONS:
+            return "\\" + name
+        return SYMBOLS.get(name, r"\mathrm{" + name + "}")
+
+    out = re.sub(r"(?<![A-Za-z\\{])[A-Za-z]{3,}(?![A-Za-z])", word, out)
+    out = re.sub(r"_([A-Za-z0-9]{2,})", r"_{\1}", out)
+    return re.sub(r"\b([A-Z])(\d)\b", r"\1_\2", out)
+
+
+def _formulas(text: str) -> str:
+    """Indented blocks of inline literals (formulas set apart) as math, the block at the paragraph's
+    level: one literal alone (with its punctuation) a display formula, several inline ones."""
+    blocks = re.split(r"(\n[ \t]*\n)", text)
+    for i, block in enumerate(blocks):
+        lines = block.split("\n")
+        if not block.strip() or not all(line.startswith("    ") for line in lines if line.strip()):
+            continue
+        body = "\n".join(line.strip() for line in lines)
+        if not body.startswith("``") or body.startswith(">>>"):
+            continue
+        alone = re.fullmatch(r"``(?P<body>[^`]+)``(?P<end>[.,;:]?)", body)
+        if alone:
+            blocks[i] = f"$$\n{tex(alone['body'])}{alone['end']}\n$$"
+        else:
+            blocks[i] = INLINE_LITERAL.sub(lambda m: f"${tex(m['body'])}$", body)
+    return "".join(blocks)
 
 
 def _target(obj: griffe.Object, name: str) -> str | None:
@@ -85,12 +140,15 @@ def rewrite(obj: griffe.Object, text: str) -> str:
         # "optional": an object that the site does not show (a private helper) reads as plain code.
         return f'<autoref identifier="{path}" optional><code>{title}</code></autoref>'
 
-
     def example(match: re.Match[str]) -> str:
         indent, caption = match["indent"], match["caption"]
         heading = f"{indent}Examples:"
         return f"{heading}\n{indent}    {caption[0].upper()}{caption[1:]}:" if caption else heading
 
+    # an inline literal broken over two lines is one literal (griffe would read a Returns line's second
+    # half as a second item)
+    text = re.sub(r"``([^`\n]+)\n[ \t]*([^`\n]+)``", r"``\1 \2``", text)
+    text = _formulas(text)
     text = EXAMPLE.sub(example, text)
     text = ROLE.sub(role, text)
     return LITERAL.sub(":", text)
