@@ -81,7 +81,7 @@ bench: $(VENV)/.bench-installed
 GPU_PY ?= $(PY)
 .PHONY: gpu-check
 gpu-check:
-	$(GPU_PY) benchmarks/gpu_check.py $(GPU_CHECK_ARGS); status=$$?; \
+	$(GPU_PY) benchmarks/gpu_check.py --out benchmarks/results/gpu $(GPU_CHECK_ARGS); status=$$?; \
 	$(GPU_PY) -m pytest -q -p no:cacheprovider -m gpu $$(grep -rl "mark.gpu" tests) && exit $$status
 
 # The documentation site (mkdocs.yml, docs/) into site/; --strict: a broken link or reference fails.

@@ -85,6 +85,7 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 import warnings
@@ -134,6 +135,8 @@ from iblearn.estimators import REGISTRY  # noqa: E402
 from iblearn.records import atomic_write_text, environment, markdown_table, read_json, write_json  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "results" / "gpu"
+#: Where a run writes unless ``--out`` says otherwise: never over the committed table by accident.
+SCRATCH = Path(tempfile.gettempdir()) / "iblearn-gpu-check"
 GOALS = {  # seconds on the device
     "ksg_5x5_n1000000": 5.0,
     "ksg_fused_5x5_n1000000": 5.0,
@@ -388,30 +391,64 @@ def table(record: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _checked(args: argparse.Namespace) -> tuple[torch.device, dict[str, Any] | None]:
+    """The device, and the record in ``--out`` to resume (None: none there); a bad option, a results
+    file that is not one, or one of another device or size (whose rows a run would replace; ``--force``
+    replaces them) raise ValueError naming the option."""
+    try:
+        device = torch.device(args.device)
+    except RuntimeError as err:
+        raise ValueError(f"--device: {args.device!r} is not a torch device ({err})") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda, but this torch sees no CUDA device")
+    if device.type not in ("cuda", "cpu", "meta", "mps", "xpu"):
+        raise ValueError(f"--device: expected cuda, cpu or another accelerator, got {args.device!r}")
+    if args.cpu_threads < 1:
+        raise ValueError(f"--cpu-threads: expected a positive number of threads, got {args.cpu_threads}")
+    path = Path(args.out) / "results.json"
+    if not path.is_file() or args.force:
+        return device, None
+    try:
+        record = read_json(path)
+        kept = (record["provenance"]["device"], record["quick"], dict(record["rows"]))
+    except (ValueError, KeyError, TypeError) as err:
+        raise ValueError(
+            f"--out: {path} is not a results file of this check ({err}); --force replaces it"
+        ) from None
+    if kept[:2] != (str(device), args.quick):
+        size = "quick" if kept[1] else "full"
+        raise ValueError(
+            f"--out: {path} holds the {size} rows of device {kept[0]}, which this run would replace; give "
+            "another --out, or --force to replace them"
+        )
+    return device, record
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--device", default="cuda", help="the device checked against the CPU (cuda)")
     p.add_argument("--quick", action="store_true", help="tiny sizes: the whole path in seconds")
     p.add_argument("--force", action="store_true", help="measure every row again")
     p.add_argument("--only", nargs="+", help="the rows of these names (patterns: 'ksg_5x5_*')")
-    p.add_argument("--out", default=str(OUT), help="folder of results.json and table.md")
+    p.add_argument(
+        "--out",
+        default=str(SCRATCH),
+        help=f"folder of results.json and table.md (default {SCRATCH}; the committed table is {OUT}, "
+        "which only an explicit --out writes)",
+    )
     p.add_argument("--budget", type=float, default=60.0, help="seconds a CPU figure may take (predicted)")
     p.add_argument("--device-budget", type=float, default=120.0, help="seconds a device figure may take")
     p.add_argument("--cpu-threads", type=int, default=1)
     args = p.parse_args(argv)
-    device = torch.device(args.device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        print("error: --device cuda, but this torch sees no CUDA device", file=sys.stderr)
+    try:
+        device, record = _checked(args)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
         return 2
     torch.set_num_threads(args.cpu_threads)
     out = Path(args.out)
     path = out / "results.json"
-    record = read_json(path) if path.is_file() else None
-    if (
-        args.force
-        or record is None
-        or (record["provenance"]["device"], record["quick"]) != (str(device), args.quick)
-    ):
+    if args.force or record is None:
         record = {"quick": args.quick, "rows": {}}
     record["provenance"] = provenance(device, args.cpu_threads)
     # A rerun resumes the rows of the same code only.

@@ -98,3 +98,37 @@ def test_a_rerun_measures_again_the_rows_of_other_code(tmp_path):
     (tmp_path / "results.json").write_text(json.dumps(record))
     assert run(tmp_path, "--only", "estimator:ksg") == 0
     assert "marker" not in rows(tmp_path)["estimator:ksg"]
+
+
+def test_the_committed_table_is_written_only_when_asked(tmp_path, monkeypatch):
+    # Without --out (even --device meta --quick) the check wrote over benchmarks/results/gpu/.
+    monkeypatch.setattr(gpu_check, "SCRATCH", tmp_path / "scratch")
+    committed = gpu_check.OUT / "results.json"
+    before = committed.read_bytes() if committed.is_file() else None
+    assert gpu_check.main(["--device", "cpu", "--quick", "--only", "estimator:ksg"]) == 0
+    assert (committed.read_bytes() if committed.is_file() else None) == before
+    assert list(rows(tmp_path / "scratch")) == ["estimator:ksg"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--device", "bogus"], "--device: 'bogus' is not a torch device"),
+        (["--device", "cpu", "--cpu-threads", "0"], "--cpu-threads: expected a positive number"),
+    ],
+)
+def test_bad_options_are_named_without_a_traceback(tmp_path, capsys, extra, message):
+    assert gpu_check.main(["--quick", "--out", str(tmp_path), *extra]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_results_file_of_another_device_or_a_broken_one_is_not_replaced(tmp_path, capsys):
+    (tmp_path / "results.json").write_text('{"rows": 3}')
+    assert run(tmp_path, "--only", "estimator:ksg") == 2
+    assert "is not a results file of this check" in capsys.readouterr().err
+    record = {"quick": True, "rows": {"x": {}}, "provenance": {"device": "cuda:0"}}
+    (tmp_path / "results.json").write_text(json.dumps(record))
+    assert run(tmp_path, "--only", "estimator:ksg") == 2
+    assert "holds the quick rows of device cuda:0" in capsys.readouterr().err
+    assert json.loads((tmp_path / "results.json").read_text()) == record
+    assert run(tmp_path, "--only", "estimator:ksg", "--force") == 0
