@@ -32,7 +32,29 @@ def on_files(files: Files, config: Any) -> Files:
     return files
 
 
+HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
+
+
+def _title(page: Any, markdown: str) -> str:
+    """A run folder's ``table.md`` (or ``status.md``), or a page in a benchmark's folder, is titled by
+    its folder, then its first heading: many tables share a heading, and one with none would be titled
+    "Table" in search. Its first-level heading, which search shows, says the folder too."""
+    uri = page.file.src_uri
+    published = uri.startswith(f"{PREFIX}/") and uri.count("/") > 1
+    if not (published or posixpath.basename(uri) in ("table.md", "status.md")) or "title" in page.meta:
+        return markdown
+    folder = posixpath.dirname(uri)
+    for prefix, name in (("results/", "results"), (f"{PREFIX}/", "benchmarks")):
+        if folder.startswith(prefix):
+            folder = f"{name}/{folder.removeprefix(prefix)}"
+    heading = HEADING.search(markdown)
+    what = heading.group(1).replace("`", "") if heading else posixpath.basename(uri).removesuffix(".md")
+    page.meta["title"] = f"{folder}: {what}"
+    return re.sub(r"\A(\s*)# ", lambda m: f"{m[1]}# {folder}: ", markdown, count=1)
+
+
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str:
+    markdown = _title(page, markdown)
     page_dir = posixpath.dirname(page.file.src_uri)
     depth = len(page_dir.split("/")) if page_dir else 0
 
