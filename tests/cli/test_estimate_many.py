@@ -165,5 +165,6 @@ def test_a_header_naming_two_columns_is_refused(tmp_path, capsys):
     rng = np.random.default_rng(0)
     rows = "\n".join(",".join(f"{v:.6f}" for v in rng.normal(size=3)) for _ in range(40))
     (tmp_path / "dup.csv").write_text("a,b,a\n" + rows + "\n")
-    assert main(["estimate", str(tmp_path / "dup.csv"), "--measure", "total_correlation", "--groups", "a;b"]) == 2
+    args = ["estimate", str(tmp_path / "dup.csv"), "--measure", "total_correlation", "--groups", "a;b"]
+    assert main(args) == 2
     assert "--groups: the header names 2 columns 'a' (0, 2)" in capsys.readouterr().err

@@ -4,6 +4,7 @@ jobs and the backend; one thread a job; bad n_jobs named; progress and checkpoin
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import threading
 import time
@@ -289,3 +290,49 @@ def test_the_search_checkpoint_is_a_folder_as_for_the_others(tmp_path):
     (tmp_path / "file.json").write_text("{}")
     with pytest.raises(ValueError, match=r"checkpoint: .* is not a folder"):
         ibf.o_information_search(x, method="gaussian", checkpoint=tmp_path / "file.json")
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda s: s | {"done": 10**9},
+        lambda s: s | {"done": True},
+        lambda s: s | {"done": 2},  # lowered: its entries come from subsets it says it has not done
+        lambda s: s | {"highest": [[[0, 1, 99], v] for _, v in s["highest"]]},  # column 99 of 4
+        lambda s: s | {"lowest": [[c, float("nan")] for c, _ in s["lowest"]]},
+        lambda s: s | {"highest": s["highest"][:1]},
+    ],
+)
+def test_a_search_checkpoint_that_its_search_could_not_have_written_is_refused(tmp_path, damage):
+    x = _columns(n=100, m=4)
+    folder = tmp_path / "search"
+    ibf.o_information_search(x, method="gaussian", checkpoint=folder)
+    saved = json.loads((folder / "search.json").read_text())
+    (folder / "search.json").write_text(json.dumps(damage(saved)))
+    with pytest.raises(ValueError, match=r"checkpoint: .*search\.json"):
+        ibf.o_information_search(x, method="gaussian", checkpoint=folder)
+
+
+@pytest.mark.parametrize("values", [np.float64(5.0), np.array([5.0]), np.array(["a", "b"])])
+def test_a_batch_of_another_shape_or_kind_is_refused(tmp_path, values):
+    # A batch file of shape () or (1,) was broadcast: 120 pairs became 5.0.
+    x = _columns(n=100, m=4)
+    folder = tmp_path / "mi"
+    ibf.pairwise_mi(x, checkpoint=folder)
+    np.save(folder / "batch-0000000.npy", values)
+    with pytest.raises(ValueError, match=r"checkpoint: .*batch-0000000\.npy.*expected 6 finite numbers"):
+        ibf.pairwise_mi(x, checkpoint=folder)
+
+
+def test_an_empty_checkpoint_path_and_numpy_settings(tmp_path, monkeypatch):
+    x = _columns(n=100, m=4)
+    monkeypatch.chdir(tmp_path)
+    for empty in ("", "  "):
+        with pytest.raises(ValueError, match="checkpoint: expected a folder's path"):
+            ibf.pairwise_mi(x, checkpoint=empty)
+        with pytest.raises(ValueError, match="checkpoint: expected a folder's path"):
+            ibf.o_information_search(x, method="gaussian", checkpoint=empty)
+    assert list(tmp_path.iterdir()) == []  # nothing written where nobody asked
+    # numpy's integers as settings were "int64 is not JSON serializable"
+    found = ibf.o_information_search(x, checkpoint=tmp_path / "s", k=np.int64(3), seed=np.int64(1))
+    assert found == ibf.o_information_search(x, k=3, seed=1)

@@ -129,18 +129,23 @@ def _options(args: argparse.Namespace, method: str) -> dict[str, Any]:
     explicit |= {"n_resamples": args.resamples or None, "n_permutations": args.permutations or None}
     for key, value in given.items():
         if key in _FLAGS and explicit[key] is not None and explicit[key] != value:
-            raise ValueError(f"--option: {key}={value!r} and {_FLAGS[key]} {explicit[key]} disagree; give one")
+            raise ValueError(
+                f"--option: {key}={value!r} and {_FLAGS[key]} {explicit[key]} disagree; give one"
+            )
     function = ibf.pid_estimate if args.measure == "pid" else ibf.multivariate_estimate
     settings = set(inspect.signature(function).parameters) - {"measure", "x", "blocks", "x1", "x2", "target"}
     unknown = sorted(set(given) - settings)
     if unknown:
         raise ValueError(
-            f"--option: {args.measure} takes no {', '.join(unknown)}; its settings: {', '.join(sorted(settings))}"
+            f"--option: {args.measure} takes no {', '.join(unknown)}; "
+            f"its settings: {', '.join(sorted(settings))}"
         )
     options = flags | given
     options["method"] = str(options["method"]).lower()
     if options["method"] not in METHODS:
-        raise ValueError(f"--option: method with --measure is one of {', '.join(METHODS)}, got {options['method']!r}")
+        raise ValueError(
+            f"--option: method with --measure is one of {', '.join(METHODS)}, got {options['method']!r}"
+        )
     return options
 
 

@@ -131,7 +131,7 @@ def map_batches(
     """
     n_jobs = check_n_jobs(n_jobs)
     sizes = list(sizes) if sizes is not None else [1] * len(batches)
-    results: list[Any] = [store.load(i) if store is not None else None for i in range(len(batches))]
+    results: list[Any] = [store.load(i, sizes[i]) if store is not None else None for i in range(len(batches))]
     todo = [i for i, r in enumerate(results) if r is None]
     report = reporter(progress, sum(sizes), sum(sizes) - sum(sizes[i] for i in todo), what)
     for i, value in zip(todo, iter_batches(fn, (batches[i] for i in todo), n_jobs), strict=True):
@@ -188,7 +188,11 @@ def _duration(seconds: float) -> str:
 
 def fingerprint(arrays: Sequence[Any], settings: dict[str, Any]) -> str:
     """What a checkpoint must match: the settings and the data's bytes."""
-    h = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
+    # numpy's scalars (an np.int64 k or seed) as the Python numbers they equal.
+    plain = json.dumps(
+        settings, sort_keys=True, default=lambda v: v.item() if isinstance(v, np.generic) else repr(v)
+    )
+    h = hashlib.sha256(plain.encode())
     for a in arrays:
         t = torch.as_tensor(a).detach().cpu().to(torch.float64).contiguous()
         h.update(str(tuple(t.shape)).encode())
@@ -228,8 +232,19 @@ class BatchStore:
     def _file(self, i: int) -> Path:
         return self.path / f"batch-{i:07d}.npy"
 
-    def load(self, i: int) -> np.ndarray | None:
-        return read_checkpoint(self._file(i), lambda f: np.load(f, allow_pickle=False))
+    def load(self, i: int, size: int) -> np.ndarray | None:
+        """Batch ``i``'s ``size`` values, None where it is not done; a file of another shape, or of
+        values that are not finite numbers, raises ValueError naming it."""
+
+        def read(f: Path) -> np.ndarray:
+            values = np.load(f, allow_pickle=False)
+            if values.shape != (size,) or values.dtype.kind != "f" or not np.isfinite(values).all():
+                raise ValueError(
+                    f"expected {size} finite numbers, got {values.dtype} of shape {values.shape}"
+                )
+            return values
+
+        return read_checkpoint(self._file(i), read)
 
     def save(self, i: int, values: Any) -> None:
         buf = io.BytesIO()
@@ -241,7 +256,13 @@ def store_for(
     checkpoint: str | os.PathLike[str] | None, arrays: Sequence[Any], settings: dict[str, Any]
 ) -> BatchStore | None:
     """The :class:`BatchStore` at ``checkpoint`` for this data and these settings (None: no store)."""
-    return None if checkpoint is None else BatchStore(checkpoint, fingerprint(arrays, settings))
+    if checkpoint is None:
+        return None
+    if not isinstance(checkpoint, str | os.PathLike) or not str(checkpoint).strip():
+        raise ValueError(
+            f"checkpoint: expected a folder's path, or None for no checkpoint; got {checkpoint!r}"
+        )
+    return BatchStore(checkpoint, fingerprint(arrays, settings))
 
 
 def used_by(pairs: Sequence[tuple[int, int]]) -> tuple[list[int], list[tuple[int, int]]]:

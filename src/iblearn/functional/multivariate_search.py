@@ -40,9 +40,9 @@ from iblearn.functional.multivariate import (
     METHODS,
     Method,
     check_not_constant,
-    correlation,
     combine,
     copula_normal,
+    correlation,
     ksg_tc_dtc,
     logdet_correction,
     split_variables,
@@ -275,7 +275,8 @@ class _State:
         if store is None:
             return cls(None, 0, [], [])
         file = store.path / "search.json"
-        saved = read_checkpoint(file, _read_state)
+        sizes, top = settings["sizes"], settings["top"]
+        saved = read_checkpoint(file, lambda f: _read_state(f, len(variables), sizes, top))
         return cls(file, 0, [], []) if saved is None else cls(file, *saved)
 
     def add(self, subsets: Tensor, values: Tensor, top: int) -> None:
@@ -295,10 +296,40 @@ class _State:
             atomic_write_text(self.file, json.dumps(state))
 
 
-def _read_state(file: Path) -> tuple[int, list[tuple[Subset, float]], list[tuple[Subset, float]]]:
+def _read_state(
+    file: Path, d: int, sizes: list[int], top: int
+) -> tuple[int, list[tuple[Subset, float]], list[tuple[Subset, float]]]:
+    """The search saved in ``file``, checked against what a search of ``d`` columns, these ``sizes``
+    and ``top`` can have written: a count of subsets done within their number, and at each end the
+    ``min(top, done)`` best of those done, each a subset of a searched size with a finite value.
+    Raises ValueError (or KeyError, TypeError) where it is not."""
     saved = json.loads(file.read_text(encoding="utf-8"))
+    done = saved["done"]
+    total = sum(math.comb(d, s) for s in sizes)
+    if isinstance(done, bool) or not isinstance(done, int) or not 0 <= done <= total:
+        raise ValueError(f"done: {done!r} is not a count of the {total} subsets")
 
     def entries(name: str) -> list[tuple[Subset, float]]:
-        return [(tuple(int(i) for i in s), float(v)) for s, v in saved[name]]
+        out = []
+        for subset, value in saved[name]:
+            cols = tuple(subset)
+            if not all(type(i) is int for i in cols) or list(cols) != sorted(set(cols)):
+                raise ValueError(f"{name}: {subset!r} is not a subset of column indices")
+            if len(cols) not in sizes or cols[0] < 0 or cols[-1] >= d or _position(cols, d, sizes) >= done:
+                raise ValueError(f"{name}: {subset!r} is not among the first {done} subsets searched")
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise ValueError(f"{name}: {value!r} is not the finite value of a subset")
+            out.append((cols, float(value)))
+        if len(out) != min(top, done):
+            raise ValueError(f"{name}: {len(out)} subsets where the search keeps {min(top, done)}")
+        return out
 
-    return int(saved["done"]), entries("highest"), entries("lowest")
+    return done, entries("highest"), entries("lowest")
+
+
+def _position(subset: Subset, d: int, sizes: list[int]) -> int:
+    """Where ``subset`` comes in the search's order: the sizes in turn, each in lexicographic order
+    (a combination's lexicographic rank is C(d, s) - 1 - sum_i C(d - 1 - c_i, s - i))."""
+    s = len(subset)
+    before = sum(math.comb(d, t) for t in sizes[: sizes.index(s)])
+    return before + math.comb(d, s) - 1 - sum(math.comb(d - 1 - c, s - i) for i, c in enumerate(subset))
