@@ -33,7 +33,10 @@ def as_tensor(value: Any, name: str) -> Tensor:
     if isinstance(value, Tensor):
         return materialized(value, name)
     try:
-        return torch.as_tensor(np.asarray(value))
+        array = np.asarray(value)
+        # A read-only array (a pandas frame's .to_numpy(), a memory map) is copied: a tensor sharing
+        # its memory would be writable, which torch warns of.
+        return torch.as_tensor(array if array.flags.writeable else array.copy())
     except (TypeError, ValueError, RuntimeError) as err:
         raise ValueError(f"{name}: cannot be read as an array of samples ({err})") from err
 

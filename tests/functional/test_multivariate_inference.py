@@ -249,3 +249,27 @@ def test_a_resampled_error_that_cannot_vary_is_refused():
     # Halves of 4 rows with k = 3: every half reads the same, a standard error of exactly 0.
     with pytest.raises(ValueError, match="n_resamples: every resample of the 8 rows"):
         ibf.multivariate_estimate("total_correlation", copies(8, 0), n_resamples=5)
+
+
+def test_pid_takes_class_labels_as_the_target():
+    # "expected continuous samples" for the usual case in machine learning, a class as the target.
+    g = torch.Generator().manual_seed(0)
+    x1, x2 = torch.randn(3000, 1, generator=g), torch.randn(3000, 1, generator=g)
+    labels = ((x1 + x2) > 0).long().flatten()
+    parts = ibf.pid(x1, x2, labels)
+    assert float(parts.total) == pytest.approx(math.log(2), abs=0.05)  # T is a function of (X1, X2)
+    assert float(parts.synergy) > 0.3 and float(parts.redundancy) > 0.1
+    est = ibf.pid_estimate(x1, x2, labels, n_resamples=4, n_permutations=9)
+    assert float(est["synergy"]) == pytest.approx(float(parts.synergy)) and est["synergy"].stderr > 0
+    with pytest.raises(ValueError, match="target: class labels take method='ksg'"):
+        ibf.pid(x1, x2, labels, method="gaussian")
+
+
+def test_a_read_only_array_is_read_without_a_warning():
+    import warnings
+
+    x = copies(300, 0).numpy()
+    x.setflags(write=False)  # as a pandas frame's .to_numpy() gives it
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ibf.total_correlation(x, method="gaussian")

@@ -189,7 +189,7 @@ def _estimates(
     seed, n_jobs = V.seed(settings["seed"]), check_n_jobs(n_jobs)
     method, n = settings["method"], int(variables[0].shape[0])
     observed = _values(kind, variables, settings)
-    joint = torch.cat(variables, dim=1)
+    joint = torch.cat([v.reshape(n, -1).to(torch.float64) for v in variables], dim=1)
     if method == "ksg":
         repeated, magnitudes = float(duplicated_rows(joint).double().mean()), 0.0
     else:
@@ -380,7 +380,7 @@ def pid_estimate(
 
     Args:
         x1, x2, target, method, k, bias_correction, standardize, ties, backend: as for
-            :func:`~iblearn.functional.pid`.
+            :func:`~iblearn.functional.pid` (the target may be class labels).
         n_resamples, n_permutations, seed, n_jobs: as for :func:`multivariate_estimate`.
 
     Returns:
@@ -393,8 +393,12 @@ def pid_estimate(
         >>> parts["synergy"].p_value == 1 / 21
         True
     """
-    labels = ["x1", "x2", "target"]
-    variables = named_variables(*zip(labels, (x1, x2, target), strict=True))
+    t = V.as_tensor(target, "target")
+    if t.is_floating_point():
+        variables = named_variables(("x1", x1), ("x2", x2), ("target", target))
+    else:  # class labels, which pid takes through the mixed KSG
+        variables = [*named_variables(("x1", x1), ("x2", x2)), t]
+        V.same_length(("x1", variables[0]), ("target", t))
     settings: dict[str, Any] = dict(
         method=method,
         k=k,

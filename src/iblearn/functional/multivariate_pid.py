@@ -27,7 +27,8 @@ from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn.functional._neighbors import Backend
-from iblearn.functional.knn import Ties, kl_entropy, prepare_samples
+from iblearn.functional.discrete import class_codes
+from iblearn.functional.knn import Ties, kl_entropy, mixed_ksg_mi, prepare_samples
 from iblearn.functional.knn_counts import _digamma, _psi, ksg_from_counts
 from iblearn.functional.multivariate import (
     METHODS,
@@ -116,7 +117,9 @@ def pid(
 
     Args:
         x1, x2: ``(N, d)`` or ``(N,)`` floating-point samples of the two sources.
-        target: ``(N, d)`` or ``(N,)`` floating-point samples of the target.
+        target: ``(N, d)`` or ``(N,)`` floating-point samples of the target, or ``(N,)`` integer class
+            labels (then each of I(X1; T), I(X2; T) and I(X1, X2; T) is a mixed KSG estimate, Ross 2014,
+            and ``method`` must be ``"ksg"``).
         method, k, bias_correction, standardize, ties, backend, seed: as for
             :func:`~iblearn.functional.total_correlation` (x1, x2, target jittered from seed, seed + 1,
             seed + 2).
@@ -134,6 +137,9 @@ def pid(
     """
     V.choice(method, "method", METHODS)
     names = ["x1", "x2", "target"]
+    labels = V.as_tensor(target, "target")
+    if not labels.is_floating_point():  # class labels: each I(.; T) by the mixed KSG
+        return _pid_of_labels(x1, x2, labels, method, k=k, standardize=standardize, ties=ties, seed=seed)
     variables = named_variables(*zip(names, (x1, x2, target), strict=True))
     if method == "ksg":
         prepared, k = prepare_samples(
@@ -163,6 +169,30 @@ def pid(
         one = mi(variables[0], variables[2], "x1", "target")
         two = mi(variables[1], variables[2], "x2", "target")
         joint = mi(torch.cat(variables[:2], dim=1), variables[2], "x1, x2", "target")
+    redundancy = torch.minimum(one, two)
+    return PIDParts(redundancy, one - redundancy, two - redundancy, joint - one - two + redundancy)
+
+
+def _pid_of_labels(
+    x1: Any, x2: Any, labels: Tensor, method: Method, *, k: int, standardize: bool, ties: Ties, seed: int
+) -> PIDParts:
+    """:func:`pid` of two continuous sources and a target of class labels, I(X1; T), I(X2; T) and
+    I(X1, X2; T) each by :func:`~iblearn.functional.mixed_ksg_mi` (Ross 2014)."""
+    if method != "ksg":
+        raise ValueError(
+            f"target: class labels take method='ksg' (the mixed KSG of Ross 2014), not {method!r}, whose "
+            "closed forms need a continuous target"
+        )
+    codes = class_codes(labels, "target")
+    if codes is None:
+        raise ValueError("target: expected class labels (integers) or continuous samples")
+    a, b = named_variables(("x1", x1), ("x2", x2))
+    V.same_length(("x1", a), ("target", codes))
+
+    def mi(x: Tensor) -> Tensor:
+        return mixed_ksg_mi(x, codes, k, standardize=standardize, ties=ties, seed=seed).to(torch.float64)
+
+    one, two, joint = mi(a), mi(b), mi(torch.cat([a, b], dim=1))
     redundancy = torch.minimum(one, two)
     return PIDParts(redundancy, one - redundancy, two - redundancy, joint - one - two + redundancy)
 

@@ -86,6 +86,15 @@ def embedding(source: Any, target: Any, lag: int, history: int, k: int) -> tuple
             f"target: a series of {length} steps leaves {n} samples after lag={lag} and history={history}; "
             f"k={k} needs more than {k}"
         )
+    dims = (history + 1) * tgt.shape[1] + src.shape[1]
+    if n <= dims:
+        # Fewer samples than the joint space's dimensions: every neighbour count is the same and the
+        # estimate reads 0 whatever the coupling.
+        raise ValueError(
+            f"history: {history} steps of history leave {n} samples of a {length}-step series in "
+            f"{dims} joint dimensions; a conditional MI needs more samples than dimensions: use a shorter "
+            "history or a longer series"
+        )
     present = tgt[start:]
     past_source = src[start - lag : length - lag]
     past_target = torch.cat([tgt[start - j : length - j] for j in range(1, history + 1)], dim=1)
