@@ -405,6 +405,6 @@ def test_a_history_that_leaves_fewer_samples_than_dimensions_is_refused():
     # history=390 on 400 steps read 1e-16 for every pair, coupled or not, without a word.
     series = torch.randn(400, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     with pytest.raises(ValueError, match="history: 390 steps of history leave 10 samples"):
-        ibf.transfer_entropy_matrix(series, history=390)
+        transfer_entropy_matrix(series, history=390)
     with pytest.raises(ValueError, match="history: 200 steps"):
-        ibf.transfer_entropy(series[:, 0], series[:, 1], history=200)
+        transfer_entropy(series[:, 0], series[:, 1], history=200)
