@@ -26,6 +26,7 @@ from iblearn.functional import (
     ksg_mi,
     local_permutations,
     transfer_entropy,
+    transfer_entropy_matrix,
 )
 from tests.conftest import gen
 
