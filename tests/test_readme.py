@@ -53,3 +53,27 @@ def test_the_neural_example_scores_on_rows_its_critic_was_not_fitted_to(monkeypa
         train = fitted[critic].reshape(len(fitted[critic]), -1)
         rows = x.reshape(len(x), -1)
         assert not (rows[:, None, :] == train[None, :, :]).all(-1).any()
+
+
+def test_the_readmes_commands_run_as_printed(tmp_path, monkeypatch):
+    """The command-line calls beside the Python ones, on the file the O-information example writes."""
+    import shlex
+    import subprocess
+    import sys
+
+    commands = [
+        line.split("  #")[0].strip()
+        for block in re.findall(r"```bash\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.S)
+        for line in block.splitlines()
+        if line.startswith("iblearn estimate copies.csv")
+    ]
+    assert len(commands) >= 2
+    monkeypatch.chdir(tmp_path)
+    exec(compile(next(b for b in BLOCKS if "copies.csv" in b), str(README), "exec"), {"__name__": "readme"})
+    for command in commands:
+        argv = shlex.split(command)[1:]
+        done = subprocess.run(
+            [sys.executable, "-m", "iblearn.cli", *argv], capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 0, (command, done.stderr)
+        assert "nats" in done.stdout, (command, done.stdout)

@@ -19,11 +19,11 @@ from rich.table import Table
 from iblearn.cli import demo_words as words
 from iblearn.cli.console import Subparsers, out, progress_bar
 
-# Measured on the project's 2-core machine with other jobs beside it: 225 s (load about 6) and 530 s
-# (heavier load; mole 235 s, layerwise-ib 111 s).
+# Measured by `make demo` on the project's 2-core machine, with other jobs beside it: 112 s of demo
+# (mole 39 s, mi-lr 20 s, proximal 16 s), 1 min 54 s for the whole command.
 DEMO_HELP = (
-    "run a small version of every reproduction and say what its numbers mean (4 to 9 minutes on two CPU "
-    "cores shared with other jobs; each section prints its time)"
+    "run a small version of every reproduction and say what its numbers mean (about 2 minutes on two "
+    "CPU cores; each section prints its time)"
 )
 
 
