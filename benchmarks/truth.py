@@ -1,0 +1,610 @@
+"""Ground truth beyond MI: iblearn's estimators and their peers on the tasks with exact answers
+(:func:`iblearn.data.exact_tasks.exact_tasks`: conditional MI, transfer entropy, the multivariate
+measures, MI), every estimator on the tasks whose measure it computes.
+
+    python benchmarks/truth.py [--quick] [--resume] [--sizes 1000 5000 20000] [--seeds 0 1 2]
+        [--families cmi te multivariate mi] [--estimators NAME ...] [--timeout 120]
+        [--peer-python /tmp/truthpeers/bin/python] [--render]
+
+Estimators: iblearn's KSG (``ksg_mi``, ``ksg_cmi``, ``transfer_entropy``, ``method="ksg"``), Gaussian
+(``gaussian_mi``, ``gaussian_cmi``, ``method="gaussian"``) and copula (``method="copula"``; for MI, CMI
+and TE ``copula_normal`` of the continuous arrays, then the Gaussian estimate), and for the discrete
+systems plug-in entropies (``discrete_entropy``); the peers NPEET-plus (MI, CMI, TE as a CMI), tigramite's
+CMIknn (CMI, TE as a CMI), ennemi (MI and CMI of scalars), infomeasure's KSG (MI, CMI, TE, conditional
+TE, TC), hoi (Gaussian copula ``gc`` and ``knn``: TC, DTC, O, S, interaction information, the MMI
+redundancy and synergy), THOI (TC, DTC, O, S) and dit (the discrete systems, its MMI PID). kNN
+estimators use k = 3. A TE computed as a CMI gets the samples of :func:`~iblearn.data.exact_tasks.te_samples`.
+
+Each estimator runs in a worker process of its library (``benchmarks/runners/truth_estimators.py``),
+one thread, kept between calls; a call over ``--timeout`` seconds is stopped (its worker killed and
+started again) and recorded as a timeout. The peers need packages that do not coexist with the
+project's pins (hoi wants jax, THOI its own torch): they run in a separate environment named by
+``--peer-python`` (or ``TRUTH_PEER_PYTHON``), made once with
+
+    python3 -m venv /tmp/truthpeers && /tmp/truthpeers/bin/pip install torch==2.13.0 npeet-plus \\
+        tigramite==5.2.10.1 numba six ennemi hoi==0.0.7 jax==0.4.30 jaxlib==0.4.30 thoi==0.2.42 \\
+        infomeasure==0.6.3 dit
+
+A peer that is missing is reported and skipped. hoi's kNN path holds an N x N matrix: it runs up to
+N = 5,000.
+
+Writes ``benchmarks/results/truth/rows.jsonl`` (one line per task, N, seed and estimator: task, family,
+measure, n, seed, estimator, truth, estimate, seconds, error, status), ``provenance.json`` (commit,
+machine, dates, versions, commands), ``table.md`` (the leaderboard: per family and N, each estimator's
+share within 10% of the truth, or 0.03 nats where the truth is below 0.3, median absolute error, median
+seconds; head to head against each peer; the tasks every estimator fails; the goals) and
+``leaderboard.png``. ``--resume`` keeps the rows already written and runs the rest; ``--quick``: N =
+1,000, seed 0, a 30 s limit (a few minutes). ``--render`` rewrites the table and figure from the rows.
+"""
+
+import _prelude  # noqa: F401  (first: one thread per library, the checkout's root on sys.path)
+
+# isort: split
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import select
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.runners.truth_estimators import LIBRARY, MAX_N, applies
+from iblearn.records import atomic_write_text, environment, write_json
+
+HERE = Path(__file__).resolve()
+WORKER = HERE.parent / "runners" / "truth_estimators.py"
+RESULTS = HERE.parent / "results" / "truth"
+FAMILIES = ("cmi", "te", "multivariate", "mi")
+ESTIMATORS = tuple(LIBRARY)
+IBLEARN = (*(e for e in ESTIMATORS if e.startswith("iblearn")), "iblearn best")
+PEER_PACKAGES = (
+    "npeet-plus",
+    "tigramite",
+    "ennemi",
+    "infomeasure",
+    "hoi",
+    "thoi",
+    "dit",
+    "jax",
+    "numba",
+    "torch",
+)
+
+
+def tolerance(truth: float) -> float:
+    """Within 10% of the truth, or 0.03 nats where |truth| < 0.3."""
+    return 0.03 if abs(truth) < 0.3 else 0.1 * abs(truth)
+
+
+def within(row: dict[str, Any]) -> bool:
+    return row.get("estimate") is not None and abs(row["estimate"] - row["truth"]) <= tolerance(row["truth"])
+
+
+# ---------------------------------------------------------------------------------------------- workers
+class Worker:
+    """A worker process of one library, answering one request a line."""
+
+    def __init__(self, library: str, python: str, log: Path) -> None:
+        self.library, self.python, self.log = library, python, log
+        self.proc: subprocess.Popen[str] | None = None
+
+    def start(self) -> None:
+        env = {
+            **os.environ,
+            "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+            "OPENBLAS_NUM_THREADS": "1",
+            "NUMBA_NUM_THREADS": "1",
+            "JAX_PLATFORMS": "cpu",
+            "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
+            "PYTHONWARNINGS": "ignore",
+        }
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        self.proc = subprocess.Popen(
+            [self.python, str(WORKER)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log.open("a"),
+            text=True,
+            env=env,
+        )
+
+    def call(self, request: dict[str, Any], timeout: float) -> dict[str, Any]:
+        if self.proc is None or self.proc.poll() is not None:
+            self.start()
+        assert self.proc is not None and self.proc.stdin is not None and self.proc.stdout is not None
+        try:
+            self.proc.stdin.write(json.dumps(request) + "\n")
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            self.stop()
+            return {"failed": "the worker exited"}
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        if not ready:
+            self.stop()
+            return {"timeout": True}
+        line = self.proc.stdout.readline()
+        if not line:
+            self.stop()
+            return {"failed": "the worker exited (see its log)"}
+        return json.loads(line)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+
+# ------------------------------------------------------------------------------------------------- run
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def append_row(path: Path, row: dict[str, Any]) -> None:
+    with path.open("a", encoding="utf-8") as f:
+        f.write(json.dumps(row) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def key(row: dict[str, Any]) -> tuple[str, int, int, str]:
+    return (row["task"], row["n"], row["seed"], row["estimator"])
+
+
+def describe(task: Any, n: int) -> dict[str, Any]:
+    arrays = task.sample_numpy(min(n, 50), seed=0)
+    return {
+        "measure": task.measure,
+        "family": task.family,
+        "labels": list(task.labels),
+        "dims": [1 if a.ndim == 1 else a.shape[1] for a in arrays],
+        "options": dict(task.options),
+    }
+
+
+def save_arrays(task: Any, n: int, seed: int, folder: Path) -> Path:
+    from iblearn.data.exact_tasks import te_samples
+
+    arrays = task.sample_numpy(n, seed)
+    data = {f"a{i}": np.asarray(a) for i, a in enumerate(arrays)}
+    if task.measure in ("te", "cte"):
+        data |= {f"e{i}": v for i, v in enumerate(te_samples(task, *arrays))}
+    path = folder / f"{task.name}.n{n}.s{seed}.npz"
+    np.savez(path, **data)
+    return path
+
+
+def run(args: argparse.Namespace) -> None:
+    from iblearn.data.exact_tasks import exact_tasks
+
+    out = Path(args.results)
+    out.mkdir(parents=True, exist_ok=True)
+    rows_path = out / "rows.jsonl"
+    if not args.resume and rows_path.exists():
+        rows_path.unlink()
+    done = {key(r) for r in read_rows(rows_path)}
+    tasks = [
+        t for t in exact_tasks() if t.family in args.families and (not args.tasks or t.name in args.tasks)
+    ]
+    plan = []
+    for n in args.sizes:
+        for seed in args.seeds:
+            for task in tasks:
+                info = describe(task, n)
+                names = [e for e in args.estimators if applies(e, {**info}) and n <= MAX_N.get(e, n)]
+                todo = [e for e in names if (task.name, n, seed, e) not in done]
+                if todo:
+                    plan.append((n, seed, task, info, todo))
+    total = sum(len(p[4]) for p in plan)
+    print(f"{total} calls to make ({len(done)} rows already in {rows_path})", flush=True)
+    record_provenance(out, args)
+    python = {
+        lib: (sys.executable if lib == "iblearn" else args.peer_python) for lib in set(LIBRARY.values())
+    }
+    logs = Path(tempfile.gettempdir()) / "truth-logs"
+    workers = {lib: Worker(lib, python[lib], logs / f"{lib}.log") for lib in python}
+    missing: dict[str, str] = {}
+    count, started = 0, time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        for n, seed, task, info, todo in plan:
+            data = save_arrays(task, n, seed, Path(tmp))
+            for estimator in todo:
+                count += 1
+                library = LIBRARY[estimator]
+                if library in missing:
+                    continue
+                request = {
+                    "estimator": estimator,
+                    "measure": task.measure,
+                    "data": str(data),
+                    "options": info["options"],
+                    "labels": info["labels"],
+                }
+                answer = workers[library].call(request, args.timeout)
+                failed = answer.get("failed", "")
+                if "ModuleNotFoundError" in failed or "ImportError" in failed:
+                    missing[library] = failed
+                    print(f"  {library} unavailable: {failed}", flush=True)
+                    continue
+                row = {
+                    "task": task.name,
+                    "family": task.family,
+                    "measure": task.measure,
+                    "n": n,
+                    "seed": seed,
+                    "estimator": estimator,
+                    "truth": task.truth,
+                    "estimate": answer.get("estimate"),
+                    "seconds": answer.get("seconds", args.timeout if answer.get("timeout") else None),
+                    "error": None if answer.get("estimate") is None else answer["estimate"] - task.truth,
+                    "status": "ok"
+                    if "estimate" in answer
+                    else ("timeout" if answer.get("timeout") else failed),
+                }
+                if row["estimate"] is not None and not np.isfinite(row["estimate"]):
+                    row.update(estimate=None, error=None, status=f"not finite: {answer['estimate']}")
+                append_row(rows_path, row)
+                shown = "-" if row["estimate"] is None else f"{row['estimate']:.4f}"
+                print(
+                    f"[{count}/{total} {time.perf_counter() - started:.0f}s] N={n} seed={seed} {task.name} "
+                    f"{estimator}: {shown} (truth {task.truth:.4f}) {row['status']}",
+                    flush=True,
+                )
+            data.unlink()
+    for w in workers.values():
+        w.stop()
+    if missing:
+        print("unavailable: " + "; ".join(f"{k}: {v}" for k, v in missing.items()))
+    record_provenance(out, args, finished=True)
+    render(out)
+
+
+def peer_versions(python: str) -> dict[str, str | None]:
+    code = (
+        "import importlib.metadata as m, json\n"
+        "out = {}\n"
+        f"for p in {PEER_PACKAGES!r}:\n"
+        "    try: out[p] = m.version(p)\n"
+        "    except m.PackageNotFoundError: out[p] = None\n"
+        "print(json.dumps(out))"
+    )
+    try:
+        text = subprocess.run(
+            [python, "-c", code], capture_output=True, text=True, timeout=60, check=True
+        ).stdout
+        return json.loads(text.strip().splitlines()[-1])
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return {}
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def record_provenance(out: Path, args: argparse.Namespace, finished: bool = False) -> None:
+    path = out / "provenance.json"
+    old = json.loads(path.read_text()) if path.exists() and (args.resume or finished) else {}
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    env = environment()
+    runs = old.get("runs", [])
+    if not finished:
+        runs.append(
+            {
+                "command": "python benchmarks/truth.py " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+                "started": now,
+                "git_commit": env.get("git_commit"),
+            }
+        )
+    else:
+        runs[-1]["finished"] = now
+    write_json(
+        path,
+        {
+            "machine": {"cpu": cpu_model(), "cpu_threads": os.cpu_count(), "platform": platform.platform()},
+            "iblearn_environment": env,
+            "peer_python": args.peer_python,
+            "peer_versions": peer_versions(args.peer_python),
+            "threads": 1,
+            "timeout_s": args.timeout,
+            "runs": runs,
+        },
+    )
+
+
+# ---------------------------------------------------------------------------------------------- report
+def _median(values: list[float]) -> float:
+    return float(np.median(values)) if values else float("nan")
+
+
+def summarize(rows: list[dict[str, Any]]) -> dict[tuple[str, int, str], dict[str, Any]]:
+    """(family, N, estimator) -> tasks, share within tolerance, median |error|, median seconds."""
+    groups: dict[tuple[str, int, str], list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        groups[(r["family"], r["n"], r["estimator"])].append(r)
+    out = {}
+    for k, rs in groups.items():
+        ok = [r for r in rs if r["estimate"] is not None]
+        out[k] = {
+            "tasks": len({r["task"] for r in rs}),
+            "rows": len(rs),
+            "share": sum(within(r) for r in rs) / len(rs),
+            "median_error": _median([abs(r["error"]) for r in ok]),
+            "median_seconds": _median([r["seconds"] for r in rs if r["seconds"] is not None]),
+            "timeouts": sum(r["status"] == "timeout" for r in rs),
+            "failed": sum(r["status"] not in ("ok", "timeout") for r in rs),
+        }
+    return out
+
+
+CONTINUOUS = ("iblearn KSG", "iblearn Gaussian", "iblearn copula")
+BEST = "iblearn best"
+
+
+def best_iblearn(summary: dict[tuple[str, int, str], dict[str, Any]], family: str, n: int) -> str | None:
+    """iblearn's continuous estimator with the largest share on the family at N (then the smaller
+    median error), among those that ran nearly all of its continuous tasks."""
+    most = max((summary[(family, n, e)]["tasks"] for e in CONTINUOUS if (family, n, e) in summary), default=0)
+    found = [
+        (s["share"], -s["median_error"], e)
+        for (f, m, e), s in summary.items()
+        if f == family and m == n and e in CONTINUOUS and s["tasks"] >= 0.9 * most
+    ]
+    return max(found)[2] if found else None
+
+
+def with_best(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[tuple[str, int], str]]:
+    """The rows and, per family and N, those of "iblearn best": on each task the row of the family's best
+    continuous iblearn estimator (:func:`best_iblearn`), else the plug-in's (the discrete systems), else
+    KSG's (labels, which the Gaussian estimates do not take)."""
+    summary = summarize(rows)
+    chosen = {}
+    mine = {(r["task"], r["n"], r["seed"], r["estimator"]): r for r in rows if r["estimator"] in IBLEARN}
+    extra = []
+    for family, n in {(r["family"], r["n"]) for r in rows}:
+        best = best_iblearn(summary, family, n)
+        if best is None:
+            continue
+        chosen[(family, n)] = best
+        for task, seed in {(r["task"], r["seed"]) for r in rows if r["family"] == family and r["n"] == n}:
+            for e in (best, "iblearn plug-in", "iblearn KSG"):
+                if (task, n, seed, e) in mine:
+                    extra.append({**mine[(task, n, seed, e)], "estimator": BEST, "via": e})
+                    break
+    return rows + extra, chosen
+
+
+def head_to_head(rows: list[dict[str, Any]], family: str, n: int, ours: str) -> list[dict[str, Any]]:
+    """On the rows (task, seed) that both ran: iblearn's best against each peer."""
+    by = {(r["task"], r["seed"], r["estimator"]): r for r in rows if r["family"] == family and r["n"] == n}
+    out = []
+    for peer in sorted({e for (_, _, e) in by if e not in IBLEARN}):
+        pairs = [(by[(t, s, ours)], r) for (t, s, e), r in by.items() if e == peer and (t, s, ours) in by]
+        if not pairs:
+            continue
+        a, b = [p[0] for p in pairs], [p[1] for p in pairs]
+        tasks = {p[0]["task"] for p in pairs}
+        better = sorted({q["task"] for p, q in pairs if within(q) and not within(p)})
+        out.append(
+            {
+                "peer": peer,
+                "tasks": len(tasks),
+                "ours_share": sum(map(within, a)) / len(a),
+                "peer_share": sum(map(within, b)) / len(b),
+                "ours_error": _median([abs(r["error"]) for r in a if r["error"] is not None]),
+                "peer_error": _median([abs(r["error"]) for r in b if r["error"] is not None]),
+                "peer_better_on": better,
+            }
+        )
+    return out
+
+
+def everyone_fails(rows: list[dict[str, Any]], n: int) -> list[tuple[str, float, str]]:
+    """Tasks at N where no estimator's estimate is within tolerance on a majority of its seeds."""
+    by: dict[str, dict[str, list[bool]]] = defaultdict(lambda: defaultdict(list))
+    truth, best = {}, {}
+    for r in rows:
+        if r["n"] != n:
+            continue
+        by[r["task"]][r["estimator"]].append(within(r))
+        truth[r["task"]] = r["truth"]
+        if r["error"] is not None and (r["task"] not in best or abs(r["error"]) < abs(best[r["task"]][0])):
+            best[r["task"]] = (r["error"], r["estimator"])
+    out = []
+    for task, ests in by.items():
+        if not any(sum(v) * 2 > len(v) for v in ests.values()):
+            closest = best.get(task, (float("nan"), "-"))
+            out.append((task, truth[task], f"{closest[1]} {closest[0]:+.3f}"))
+    return sorted(out)
+
+
+def render(out: Path) -> None:
+    measured = read_rows(out / "rows.jsonl")
+    if not measured:
+        print("no rows yet")
+        return
+    rows, chosen = with_best(measured)
+    summary = summarize(rows)
+    sizes = sorted({r["n"] for r in rows})
+    prov = json.loads((out / "provenance.json").read_text()) if (out / "provenance.json").exists() else {}
+    lines = ["# Ground truth beyond MI: the leaderboard", ""]
+    lines.append(
+        "Share: of the estimates (task x seed), those within 10% of the truth (0.03 nats where |truth| < "
+        "0.3); error: median |estimate - truth|, nats; seconds: median per call, one thread. A timeout or "
+        "failure counts as a miss. iblearn best: on each family and N, iblearn's continuous estimator (KSG, "
+        "Gaussian or copula) with the largest share there, and the plug-in estimate on the discrete systems; "
+        "it is the iblearn side of the head-to-head tables and the goals."
+    )
+    for n in sizes:
+        lines += ["", f"## N = {n:,}", ""]
+        lines.append(
+            "| family | estimator | tasks | share within | median error | median s | timeouts | failed |"
+        )
+        lines.append("|---|---|---|---|---|---|---|---|")
+        for family in FAMILIES:
+            ests = sorted(
+                (e for (f, m, e) in summary if f == family and m == n),
+                key=lambda e: (e not in IBLEARN, e != BEST, -summary[(family, n, e)]["share"]),
+            )
+            for e in ests:
+                s = summary[(family, n, e)]
+                name = f"**{e}** ({chosen[(family, n)].removeprefix('iblearn ')})" if e == BEST else e
+                lines.append(
+                    f"| {family} | {name} | {s['tasks']} | {s['share']:.0%} | {s['median_error']:.3f} | "
+                    f"{s['median_seconds']:.3g} | {s['timeouts']} | {s['failed']} |"
+                )
+        lines += [
+            "",
+            f"### Head to head at N = {n:,}: best iblearn against each peer, on the tasks both ran",
+            "",
+        ]
+        lines.append(
+            "| family | best iblearn | peer | tasks | iblearn share | peer share | iblearn error | "
+            "peer error | the peer within, iblearn not |"
+        )
+        lines.append("|---|---|---|---|---|---|---|---|---|")
+        for family in FAMILIES:
+            if (family, n) not in chosen:
+                continue
+            for h in head_to_head(rows, family, n, BEST):
+                lines.append(
+                    f"| {family} | {BEST} | {h['peer']} | {h['tasks']} | {h['ours_share']:.0%} | "
+                    f"{h['peer_share']:.0%} | {h['ours_error']:.3f} | {h['peer_error']:.3f} | "
+                    f"{', '.join(h['peer_better_on']) or '-'} |"
+                )
+        fails = everyone_fails(measured, n)
+        lines += ["", f"### Tasks every estimator fails at N = {n:,} (no estimator within on most seeds)", ""]
+        if fails:
+            lines.append("| task | truth | closest (estimator, error) |")
+            lines.append("|---|---|---|")
+            lines += [f"| {t} | {v:.4f} | {c} |" for t, v, c in fails]
+        else:
+            lines.append("None.")
+    lines += ["", "## Goals", "", *goals(summary, rows, chosen)]
+    runs = prov.get("runs", [])
+    machine = prov.get("machine", {})
+    commits = sorted({r.get("git_commit", "")[:7] for r in runs if r.get("git_commit")})
+    rows = measured
+    lines += [
+        "",
+        f"_Run on {machine.get('cpu', '?')} ({machine.get('cpu_threads', '?')} threads, one per call), "
+        f"commits {', '.join(commits)}, {runs[0]['started'] if runs else '?'} to "
+        f"{runs[-1].get('finished', runs[-1]['started']) if runs else '?'}; {len(rows)} rows; peers: "
+        + ", ".join(f"{k} {v}" for k, v in prov.get("peer_versions", {}).items() if v)
+        + "._",
+    ]
+    atomic_write_text(out / "table.md", "\n".join(lines) + "\n")
+    plot(summary, out / "leaderboard.png")
+    print("\n".join(lines))
+
+
+def goals(
+    summary: dict[tuple[str, int, str], dict[str, Any]],
+    rows: list[dict[str, Any]],
+    chosen: dict[tuple[str, int], str],
+) -> list[str]:
+    n = 5000
+    out = []
+    if not any(m == n for (_, m, _) in summary):
+        return [f"- Not measured yet: no rows at N = {n:,}."]
+    for family in ("cmi", "multivariate"):
+        if (family, n, BEST) not in summary:
+            out.append(f"- {family}: no iblearn rows at N = {n:,}.")
+            continue
+        share = summary[(family, n, BEST)]["share"]
+        out.append(
+            f"- {family} at N = {n:,}: iblearn best ({chosen[(family, n)]}) within on {share:.0%} of the "
+            f"estimates (goal 80%): {'met' if share >= 0.8 else 'not met'}."
+        )
+    for family in FAMILIES:
+        if (family, n) not in chosen:
+            continue
+        behind = [
+            h
+            for h in head_to_head(rows, family, n, BEST)
+            if h["peer_share"] > h["ours_share"]
+            or (h["peer_share"] == h["ours_share"] and h["peer_error"] < h["ours_error"])
+        ]
+        if behind:
+            text = "; ".join(
+                f"{h['peer']} {h['peer_share']:.0%} against {h['ours_share']:.0%} on {h['tasks']} "
+                f"tasks (median errors {h['peer_error']:.3f} / {h['ours_error']:.3f})"
+                for h in behind
+            )
+            out.append(f"- {family}: at least as accurate as every peer: not met ({text}).")
+        else:
+            out.append(f"- {family}: at least as accurate as every peer on the tasks both ran: met.")
+    return out
+
+
+def plot(summary: dict[tuple[str, int, str], dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    families = [f for f in FAMILIES if any(g == f for (g, _, _) in summary)]
+    fig, axes = plt.subplots(1, len(families), figsize=(4 * len(families), 4.2), sharey=True, squeeze=False)
+    for ax, family in zip(axes[0], families, strict=True):
+        ests = sorted({e for (f, _, e) in summary if f == family}, key=lambda e: (e not in IBLEARN, e))
+        for e in ests:
+            pts = sorted((m, s["share"]) for (f, m, x), s in summary.items() if f == family and x == e)
+            xs, ys = zip(*pts, strict=True)
+            style = "-o" if e in IBLEARN else "--s"
+            width = 2.5 if e == BEST else 1.0
+            ax.plot(xs, [100 * y for y in ys], style, label=e, markersize=4, linewidth=width)
+        ax.set_xscale("log")
+        ax.set_title(family)
+        ax.set_xlabel("N")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="lower right")
+    axes[0][0].set_ylabel("% of estimates within 10% (0.03 nats below 0.3)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="N = 1,000, seed 0, 30 s a call")
+    parser.add_argument("--resume", action="store_true", help="keep the rows already written, run the rest")
+    parser.add_argument("--render", action="store_true", help="rewrite table.md and the figure from the rows")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000, 20_000])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--families", nargs="+", default=list(FAMILIES), choices=FAMILIES)
+    parser.add_argument("--estimators", nargs="+", default=list(ESTIMATORS), choices=ESTIMATORS)
+    parser.add_argument("--tasks", nargs="+", default=[], help="only these task names")
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds a call may take")
+    parser.add_argument(
+        "--peer-python", default=os.environ.get("TRUTH_PEER_PYTHON", "/tmp/truthpeers/bin/python")
+    )
+    parser.add_argument("--results", default=str(RESULTS))
+    args = parser.parse_args()
+    if args.render:
+        render(Path(args.results))
+        return
+    if args.quick:
+        args.sizes, args.seeds, args.timeout = [1000], [0], min(args.timeout, 30.0)
+    run(args)
+
+
+if __name__ == "__main__":
+    main()
