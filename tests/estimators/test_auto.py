@@ -356,3 +356,14 @@ def test_checks_that_cannot_run_on_the_data_are_not_applicable_not_an_error():
     additivity = result.checks["additivity"]
     assert additivity.passed is None and "too many dimensions for 150 rows" in str(additivity)
     assert "inf" not in result.report()
+
+
+def test_labels_that_rarely_repeat_are_refused_with_the_count():
+    # 1,997 classes on 2,000 rows said "no class occurs more than once" (from a check's half), or
+    # "k=3 needs more than 3 samples, got N=3".
+    x = torch.randn(2000, 1, generator=torch.Generator().manual_seed(0))
+    labels = torch.cat([torch.arange(1997), torch.tensor([0, 1, 2])])
+    with pytest.raises(
+        ValueError, match="y: only 6 of the 2000 rows are in a class that occurs more than once"
+    ):
+        auto_estimate(x, labels)

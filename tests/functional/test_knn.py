@@ -491,7 +491,7 @@ def test_ksg_is_invariant_under_affine_maps(seed, scale, shift):
         (lambda: mixed_ksg_mi(torch.randn(10, 2), torch.rand(10)), "labels: expected integer labels"),
         (
             lambda: mixed_ksg_mi(torch.randn(10, 2), torch.arange(10)),
-            "labels: no class occurs more than once",
+            "labels: none of the 10 rows is in a class that occurs more than once",
         ),
         (lambda: kl_entropy(torch.randn(10, 2), metric="cosine"), "metric: expected one of"),
     ],

@@ -336,3 +336,11 @@ def test_an_empty_checkpoint_path_and_numpy_settings(tmp_path, monkeypatch):
     # numpy's integers as settings were "int64 is not JSON serializable"
     found = ibf.o_information_search(x, checkpoint=tmp_path / "s", k=np.int64(3), seed=np.int64(1))
     assert found == ibf.o_information_search(x, k=3, seed=1)
+
+
+def test_joblibs_multiprocessing_backend_gives_the_same_values():
+    # It returns lists only: "does not support return_as=generator" was raised.
+    x = _columns(n=100, m=4)
+    with joblib.parallel_backend("multiprocessing", n_jobs=2):
+        values = ibf.pairwise_mi(x)
+    assert torch.equal(values.nan_to_num(), ibf.pairwise_mi(x).nan_to_num())

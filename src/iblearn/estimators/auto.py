@@ -197,6 +197,9 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
     agreement: Check | None = None
     value: float | None = None
     cx, cy = ibf.class_codes(xt, "x"), ibf.class_codes(yt, "y")
+    for name, codes in (("x", cx), ("y", cy)):
+        if codes is not None:
+            _repeating_classes(codes, name)
     if cx is not None and cy is None:  # the labels go second
         xt, yt, cx, cy = yt, xt, cy, cx
 
@@ -278,6 +281,20 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
             f"of the intervals miss the truth); use at least {RELIABLE_ROWS} rows",
         )
     return replace(est, interval=(low, high), chosen=chosen, why=why, checks=checks, features=feats)
+
+
+def _repeating_classes(codes: Tensor, name: str) -> None:
+    """Refuse labels most of whose rows are in a class seen once: such a class has no neighbour within
+    it and no probability a plug-in can estimate, so its rows carry no estimable information (and the
+    checks' halves may hold no class seen twice)."""
+    counts = torch.bincount(codes.reshape(-1))
+    repeating = int(counts[counts > 1].sum())
+    if repeating < len(codes) / 2:
+        raise ValueError(
+            f"{name}: only {repeating} of the {len(codes)} rows are in a class that occurs more than once "
+            f"({int((counts > 0).sum())} classes): labels that rarely repeat carry no information an "
+            "estimate can see; merge rare classes, or pass the values as numbers"
+        )
 
 
 def gaussian_stderr(x: Tensor, y: Tensor) -> float:

@@ -90,8 +90,11 @@ def iter_batches(
         for b in batches:
             yield fn(*b)
         return
+    # joblib's multiprocessing backend returns lists only: there the batches all finish first.
+    backend = joblib.parallel.get_active_backend()[0]
+    streams = getattr(backend, "supports_return_generator", True)
     results = iter(
-        joblib.Parallel(n_jobs=jobs, return_as="generator")(
+        joblib.Parallel(n_jobs=jobs, return_as="generator" if streams else "list")(
             joblib.delayed(_in_job)(fn, b, os.getpid()) for b in batches
         )
     )

@@ -360,11 +360,16 @@ def mixed_ksg_mi(
     _, inverse, class_counts = torch.unique(lab, return_inverse=True, return_counts=True)
     n_c = class_counts[inverse]
     keep = n_c > 1
+    # A class seen once has no neighbour within it and is left out; each class takes at most its
+    # size less one neighbours (scikit-learn's mutual_info_classif does the same).
+    k = V.neighbours(k, k + 1)
     if int(keep.sum()) < 2:
-        raise ValueError("labels: no class occurs more than once; MI with labels cannot be estimated")
+        raise ValueError(
+            f"labels: none of the {len(lab)} rows is in a class that occurs more than once; MI with labels "
+            "that never repeat cannot be estimated"
+        )
     x, lab, n_c = x[keep], lab[keep], n_c[keep]
     n = x.shape[0]
-    k = V.neighbours(k, n)
     k_i = torch.clamp(n_c - 1, max=k)
     how = pick_backend(backend, x.device, x.shape[1], mixed_tree_dim(metric, n))
     if how == "tree":
