@@ -31,7 +31,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from iblearn import _checks as V
 from iblearn import functional as ibf
-from iblearn._lightning import CallbackBase
+from iblearn._lightning import CallbackBase, log_metrics
 from iblearn._modes import evaluating
 from iblearn.analysis.ib import IBFunctional, InputKind, diagnose_ib, ib_noisy
 from iblearn.analysis.plane_result import InformationPlaneResult, PlanePoint
@@ -330,7 +330,10 @@ class InformationPlane:
 
 class InformationPlaneCallback(CallbackBase):  # type: ignore[misc]
     """PyTorch Lightning adapter: records the plane after every ``every``-th training epoch (and before
-    the first). Without Lightning installed it is a plain object with the same hooks."""
+    the first), and writes each point to the trainer's loggers (TensorBoard, CSV, ...) at the trainer's
+    global step, as ``information_plane/<layer>/ixt`` and ``information_plane/<layer>/ity`` (and
+    ``.../ixt_given_y`` where the recorder measures it), in the recorder's unit. Without Lightning
+    installed it is a plain object with the same hooks."""
 
     def __init__(self, plane: InformationPlane, every: int = 1) -> None:
         super().__init__()
@@ -338,9 +341,20 @@ class InformationPlaneCallback(CallbackBase):  # type: ignore[misc]
         self.plane, self.every = plane, every
 
     def on_fit_start(self, trainer: Any, pl_module: Any) -> None:
-        self.plane.record(0)
+        self._record(trainer, 0)
 
     def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
         epoch = int(trainer.current_epoch) + 1
         if epoch % self.every == 0:
-            self.plane.record(epoch)
+            self._record(trainer, epoch)
+
+    def _record(self, trainer: Any, epoch: int) -> None:
+        before = len(self.plane.points)
+        self.plane.record(epoch)
+        metrics: dict[str, float] = {}
+        for p in self.plane.points[before:]:
+            metrics[f"information_plane/{p.layer}/ixt"] = p.ixt
+            metrics[f"information_plane/{p.layer}/ity"] = p.ity
+            if p.ixt_given_y is not None:
+                metrics[f"information_plane/{p.layer}/ixt_given_y"] = p.ixt_given_y
+        log_metrics(trainer, metrics)

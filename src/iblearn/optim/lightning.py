@@ -11,10 +11,14 @@ pass a factory that builds the scheduler once the optimizer exists::
     trainer = lightning.Trainer(max_epochs=50, callbacks=[callback])
 
 At fit start it measures I(X; Y) and I(T; Y) and builds the scheduler; after every training epoch it
-measures I(T; Y), steps the scheduler, and logs ``mi_ty`` and ``lr``. The scheduler's state (epoch, MI
-history) goes into Lightning's checkpoints through the callback's ``state_dict``, so a resumed fit goes
-on from the saved epoch. Without Lightning installed the class is a plain object with the same hooks
-(and is tested that way).
+measures I(T; Y) and steps the scheduler. Each measurement goes to the trainer's loggers (TensorBoard,
+CSV, ...) at the trainer's global step: ``mi_decay/ixy`` once, then ``mi_decay/ity`` (the last probed
+layer; ``mi_decay/ity/<layer>`` for each where ``layers=`` probes several) and ``mi_decay/lr`` (the first
+parameter group's; ``mi_decay/lr/<group>`` for each where there are several); ``mi_ty`` and ``lr`` are
+also logged through the module, for the progress bar and for callbacks that monitor them. The
+scheduler's state (epoch, MI history) goes into Lightning's checkpoints through the callback's
+``state_dict``, so a resumed fit goes on from the saved epoch. Without Lightning installed the class
+is a plain object with the same hooks (and is tested that way).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from typing import Any
 
 import torch
 
-from iblearn._lightning import CallbackBase
+from iblearn._lightning import CallbackBase, log_metrics
 from iblearn.optim.mi_decay import MIDecayLR, MIProbe
 
 SchedulerFactory = Callable[
@@ -48,13 +52,27 @@ class MIDecayCallback(CallbackBase):  # type: ignore[misc]
 
     def on_fit_start(self, trainer: Any, pl_module: Any) -> None:
         ixy = self.probe.ixy()
-        ity0 = self._value(self.probe.measure(pl_module))
+        values = self.probe.measure(pl_module)
+        ity0 = self._value(values)
         groups = len(trainer.optimizers[0].param_groups)
         self.scheduler = self.make_scheduler(
             trainer.optimizers[0], ixy if groups == 1 else [ixy] * groups, ity0
         )
         if self._loaded is not None:
             self._restore(self.scheduler, self._loaded)
+        log_metrics(trainer, {"mi_decay/ixy": float(ixy), **self._metrics(values)})
+
+    def _metrics(self, values: list[float]) -> dict[str, float]:
+        """I(T; Y) of the probed layers and the learning rates, as the loggers get them."""
+        assert self.scheduler is not None
+        lrs = [float(lr) for lr in self.scheduler.get_last_lr()]
+        out = {"mi_decay/ity": float(values[-1]), "mi_decay/lr": lrs[0]}
+        if len(values) > 1:
+            names = list(getattr(self.probe, "layers", None) or range(len(values)))
+            out |= {f"mi_decay/ity/{name}": float(v) for name, v in zip(names, values, strict=False)}
+        if len(lrs) > 1:
+            out |= {f"mi_decay/lr/{i}": lr for i, lr in enumerate(lrs)}
+        return out
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's epoch and MI history, which Lightning saves in its checkpoints."""
@@ -82,6 +100,7 @@ class MIDecayCallback(CallbackBase):  # type: ignore[misc]
             raise ValueError("make_scheduler: the scheduler was not built; did on_fit_start run?")
         values = self.probe.measure(pl_module)
         self.scheduler.step(self._value(values))
+        log_metrics(trainer, self._metrics(values))
         if hasattr(pl_module, "log"):
             pl_module.log("mi_ty", float(values[-1]))
             pl_module.log("lr", float(self.scheduler.get_last_lr()[0]))
