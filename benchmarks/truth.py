@@ -316,9 +316,13 @@ def record_provenance(out: Path, args: argparse.Namespace, finished: bool = Fals
         )
     else:
         runs[-1]["finished"] = now
+    from iblearn.data.exact_tasks import exact_tasks
+
+    counts = {f: len(exact_tasks(f)) for f in FAMILIES}
     write_json(
         path,
         {
+            "tasks": {**counts, "all": sum(counts.values())},
             "machine": {"cpu": cpu_model(), "cpu_threads": os.cpu_count(), "platform": platform.platform()},
             "iblearn_environment": env,
             "peer_python": args.peer_python,
