@@ -161,3 +161,68 @@ def test_every_section_has_words_that_take_an_empty_run(section):
 
     empty = {"summary": [], "final": [], "linear": [], "plane": {}, "ranges": {}}
     assert DEMO_SECTIONS[section].words(empty).endswith(".")
+
+
+def test_the_proximal_sentence_states_the_instabilities_the_table_shows():
+    from iblearn.experiments.proximal import Config
+    from iblearn.experiments.proximal_report import table
+
+    rows = [dict(r) for r in PROXIMAL]
+    rows[3] |= {"worst_after_95": (48.2, 0.0), "drops_after_95": (2910.0, 0.0)}
+    rows[5] |= {"worst_after_95": (61.5, 0.0), "drops_after_95": (53.0, 0.0)}
+    rows[1] |= {"worst_after_95": (93.5, 0.0), "drops_after_95": (0.0, 0.0)}
+    text = words.proximal_words({"summary": rows})
+    assert (
+        "ours gamma=100 reached 95% in 1 of 1 at iteration 331, then 2910 iterations below 90% (worst 48.2%)"
+        in text
+    )
+    assert "baseline lr=10 reached 95% in 1 of 1 at iteration 487, final accuracy 99.9%" in text  # no drop
+    assert "ours gamma=100 (2910 iterations), first-order gamma=100 (53 iterations) fell below 90%" in text
+    printed = table(rows, {}, Config.demo())
+    assert all(n in printed for n in _numbers(text))
+    assert "2910" in printed
+
+
+def test_the_binary_tasks_settings_say_full_batch():
+    from iblearn.experiments.proximal import Config
+    from iblearn.experiments.proximal_report import table
+
+    settings = next(
+        line for line in table(PROXIMAL, {}, Config.demo()).splitlines() if line.startswith("Settings")
+    )
+    assert "full batch" in settings and "batch 128" not in settings
+
+
+def test_the_layerwise_sentence_names_a_dead_layer():
+    from iblearn.experiments.layerwise_ib import Config
+    from iblearn.experiments.layerwise_ib_report import table
+
+    summary = [
+        {"task": "mnist 1%", "method": m, "seeds": 1, "train_acc": (acc, 0.0), "test_acc": (acc, 0.0)}
+        for m, acc in (("ce", 82.4), ("iyl", 85.2), ("ib", 85.55))
+    ]
+    figure = {
+        "100": {"distinct": 22, "samples": 300, "commonest": 279, "active_units": 5, "units": 256}
+        | {"majority_acc": 19.333},
+        "0.001": {"distinct": 300, "samples": 300, "commonest": 1, "active_units": 232, "units": 256}
+        | {"majority_acc": 100.0},
+    }
+    text = words.layerwise_words({"summary": summary, "figure_3": figure})
+    assert "at beta = 100 the first layer is dead: 279 of 300 test images share one output" in text
+    assert "5 of 256 units active, majority-label accuracy 19.3%" in text
+    assert "at beta = 0.001 it keeps 300 distinct outputs of 300, 232 of 256 units active" in text
+    printed = table(summary, Config.demo(), figure)
+    assert all(n in printed for n in _numbers(text))
+
+
+def test_the_demos_figures_of_full_runs_are_in_the_committed_results():
+    """What a section says of the full runs quotes numbers that the committed results tables print."""
+    from pathlib import Path
+
+    from iblearn.cli.demo import DEMO_SECTIONS
+
+    results = Path(__file__).resolve().parents[2] / "docs" / "results"
+    printed = "\n".join(p.read_text(encoding="utf-8") for p in results.rglob("table.md"))
+    for section in DEMO_SECTIONS.values():
+        for number in re.findall(r"[+-]?\d+\.\d\d", section.meaning):
+            assert number in printed, (section.reproduction, number)

@@ -60,15 +60,31 @@ def aamine_words(results: dict[str, Any]) -> str:
 
 
 def _binary(row: dict[str, Any]) -> str:
-    """One proximal binary row as its table prints it: runs reaching 95%, when, and final accuracy."""
+    """One proximal binary row as its table prints it: runs reaching 95%, when, what it did after (the
+    iterations below 90% and the lowest accuracy once it had reached 95%), and final accuracy."""
     reached, seeds = int(row.get("reached_95", 0)), int(row["seeds"])
     acc = row.get("train_acc")
     final = "-" if acc is None else f"{acc[0]:.1f}%"
     if reached and row.get("iterations_to_95") is not None:
         when = f"reached 95% in {reached} of {seeds} at iteration {row['iterations_to_95'][0]:.0f}"
+        drops, worst = row.get("drops_after_95"), row.get("worst_after_95")
+        if drops is not None and round(drops[0]) > 0:
+            when += f", then {drops[0]:.0f} iterations below 90%"
+            if worst is not None:
+                when += f" (worst {worst[0]:.1f}%)"
     else:
         when = f"reached 95% in 0 of {seeds}"
     return f"{when}, final accuracy {final}"
+
+
+def _unstable(rows: Sequence[dict[str, Any]]) -> str:
+    """The rows that fell below 90% after reaching 95%, the most iterations there first."""
+    fell = [s for s in rows if s.get("drops_after_95") is not None and round(s["drops_after_95"][0]) > 0]
+    if not fell:
+        return "no row fell below 90% after reaching 95%"
+    fell.sort(key=lambda s: -round(s["drops_after_95"][0]))
+    names = ", ".join(f"{s['method']} ({s['drops_after_95'][0]:.0f} iterations)" for s in fell)
+    return f"after reaching 95%, {names} fell below 90%"
 
 
 def proximal_words(results: dict[str, Any]) -> str:
@@ -86,6 +102,7 @@ def proximal_words(results: dict[str, Any]) -> str:
         base = next((s for s in rows if s["method"].startswith("baseline")), None)
         if ours is not None and base is not None:
             verdict += f"; {ours['method']} is {_faster(ours, base)} {base['method']}, the paper's comparison"
+        verdict += f"; {_unstable(rows)}"
     else:
         verdict = "no row reached 95%"
     return f"Here ({_seeds(seeds)}): {'; '.join(parts)}. So {verdict}."
@@ -159,8 +176,29 @@ _LAYERWISE = {"ce": "cross-entropy", "iyl": "I(Y;L) layer by layer", "ib": "the 
 
 
 def layerwise_words(results: dict[str, Any]) -> str:
-    """The layer-wise objectives against cross-entropy end to end."""
-    return _against(results["summary"], "ce", "cross-entropy", lambda m: _LAYERWISE.get(m, m))
+    """The layer-wise objectives against cross-entropy end to end, then Fig. 3's first layer at each beta:
+    dead (most images on one output) or not, with its active units and majority-label accuracy."""
+    sentence = _against(results["summary"], "ce", "cross-entropy", lambda m: _LAYERWISE.get(m, m))
+    figure = results.get("figure_3") or {}
+    parts = []
+    for beta, v in sorted(figure.items(), key=lambda kv: -float(kv[0])):
+        if not {"distinct", "samples", "commonest", "active_units", "units", "majority_acc"} <= set(v):
+            continue
+        units = f"{v['active_units']} of {v['units']} units active"
+        acc = f"majority-label accuracy {v['majority_acc']:.1f}%"
+        if 2 * int(v["commonest"]) > int(v["samples"]):
+            parts.append(
+                f"at beta = {beta} the first layer is dead: {v['commonest']} of {v['samples']} test images "
+                f"share one output, {units}, {acc}"
+            )
+        else:
+            parts.append(
+                f"at beta = {beta} it keeps {v['distinct']} distinct outputs of {v['samples']}, "
+                f"{units}, {acc}"
+            )
+    if parts:
+        sentence += " Fig. 3: " + "; ".join(parts) + "."
+    return sentence
 
 
 def ib_theory_words(results: dict[str, Any]) -> str:

@@ -131,13 +131,24 @@ def _seeds(s: dict[str, Any]) -> str:
 
 
 def table(summary: list[dict[str, Any]], skipped: dict[str, str], config: Any) -> str:
+    networks = "image" in config.parts or "vae" in config.parts
     lines = [
         "# Paper 000: ProximalSplit against the same optimizer without the split\n",
         "Settings: "
+        + (
+            f"the binary task full batch (600 points), {config.binary_iterations} iterations; "
+            if "binary" in config.parts
+            else ""
+        )
         + (f"{config.epochs} epochs (image), " if "image" in config.parts else "")
         + (f"{config.vae_epochs} epochs (VAE), " if "vae" in config.parts else "")
-        + f"batch {config.batch_size}, width {config.width}, train size {config.train_size or 'all'}, "
-        f"test size {config.test_size or 'all'}, {config.seeds} seed(s). The paper does not say how long it "
+        + (
+            f"batch {config.batch_size}, width {config.width}, train size {config.train_size or 'all'}, "
+            f"test size {config.test_size or 'all'}, "
+            if networks
+            else ""
+        )
+        + f"{config.seeds} seed(s). The paper does not say how long it "
         "trained. 'ours' keeps eq. (4)'s first-order term in theta's step (ProximalSplit's default), "
         "'ours literal' is the literal eq. (5); 'split-lr backprop' is plain backprop with theta at the "
         "rate the kept reading gives it and phi at alpha. The second-order ratio is ||beta/2 grad_theta "
