@@ -5,25 +5,19 @@ Every :class:`ExactTask` has a ``name``, a ``family`` (``"cmi"``, ``"te"``, ``"m
 ``"mi"``), the ``measure`` its ``truth`` (nats) is a value of, a description, and ``sample(n, seed)``
 returning the arrays that measure takes:
 
-==================================  ========================================================================
-measure                             arrays
-==================================  ========================================================================
-``mi``                              ``(x, y)``: :func:`~iblearn.functional.ksg_mi`
-``cmi``                             ``(x, y, z)``, z float or int64 labels:
-                                    :func:`~iblearn.functional.ksg_cmi`
-``te``                              ``(source, target)`` series of ``n + max(lag, history)`` steps, so that
-                                    :func:`~iblearn.functional.transfer_entropy` with ``task.options``
-                                    (``lag``, ``history``) sees ``n`` samples
-``cte``                             ``(source, target, condition)``: ``I(target_t; source_{t-lag} |
-                                    target_{t-1..t-history}, condition_{t-1..t-history})``
-                                    (:func:`te_samples` gives the three arguments of a CMI)
-``tc``, ``dtc``, ``o``, ``s``       ``(x,)`` ``(N, d)``, the variables its columns or ``options["blocks"]``:
-                                    :func:`~iblearn.functional.total_correlation` and the others
-``ii``                              ``(x, y, z)``: :func:`~iblearn.functional.interaction_information`
-``pid-redundancy``, ``pid-unique-1``,
-``pid-unique-2``, ``pid-synergy``   ``(x1, x2, target)``: one part of :func:`~iblearn.functional.pid`
-                                    (the minimum-MI redundancy of Barrett 2015)
-==================================  ========================================================================
+- ``mi``: ``(x, y)``, as :func:`~iblearn.functional.ksg_mi` takes them.
+- ``cmi``: ``(x, y, z)``, z floats or int64 class labels (:func:`~iblearn.functional.ksg_cmi`).
+- ``te``: ``(source, target)`` series of ``n + max(lag, history)`` steps, so that
+  :func:`~iblearn.functional.transfer_entropy` with ``task.options`` (``lag``, ``history``) sees ``n``
+  samples.
+- ``cte``: ``(source, target, condition)``, the conditional transfer entropy ``I(target_t;
+  source_{t-lag} | target_{t-1..t-history}, condition_{t-1..t-history})``; :func:`te_samples` gives the
+  three arguments of that CMI (and of a ``te`` task's).
+- ``tc``, ``dtc``, ``o``, ``s``: ``(x,)``, ``(N, d)`` whose variables are its columns or
+  ``options["blocks"]`` (:func:`~iblearn.functional.total_correlation` and the others).
+- ``ii``: ``(x, y, z)`` (:func:`~iblearn.functional.interaction_information`).
+- ``pid-redundancy``, ``pid-unique-1``, ``pid-unique-2``, ``pid-synergy``: ``(x1, x2, target)``, one part
+  of :func:`~iblearn.functional.pid` (the minimum-MI redundancy of Barrett 2015).
 
 Continuous arrays are float64; the arrays named in ``labels`` are int64 class labels (a discrete
 system, or a discrete Z). Where the density is known, ``pointwise(*arrays)`` gives the information of
@@ -31,6 +25,16 @@ each sample (``-sum_S c_S log p(x_S)`` for a measure ``sum_S c_S h(X_S)``; per s
 mean is the truth: the tests check every truth against it by Monte Carlo, or against a second closed
 form. Sampling is vectorized (a series is one loop over its steps) and seeded, so a draw is cheap and
 the same for the same ``(n, seed)``.
+
+References:
+    T. Schreiber. Measuring information transfer. Phys. Rev. Lett. 85, 461 (2000).
+    P. Williams, R. Beer. Nonnegative decomposition of multivariate information. arXiv:1004.2515 (2010).
+    R. Arellano-Valle, J. Contreras-Reyes, M. Genton. Shannon entropy and mutual information for
+    multivariate skew-elliptical distributions. Scand. J. Stat. 40, 42 (2013): the Student-t entropies.
+    A. Barrett. Exploration of synergistic and redundant information sharing in static and dynamical
+    Gaussian systems. Phys. Rev. E 91, 052802 (2015): the minimum-MI PID of Gaussian sources.
+    F. Rosas, P. Mediano, M. Gastpar, H. Jensen. Quantifying high-order interdependencies via
+    multivariate extensions of the mutual information. Phys. Rev. E 100, 032305 (2019).
 
 Example:
     >>> task = get_exact_task("cmi-gauss-1x1x1")

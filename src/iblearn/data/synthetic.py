@@ -324,4 +324,4 @@ def get_task(name: str) -> Task:
 
 # Tasks with exact answers beyond MI: conditional MI, transfer entropy and the multivariate measures
 # (their own module; re-exported here beside the MI tasks).
-from iblearn.data.exact_tasks import ExactTask, exact_tasks, get_exact_task, te_samples  # noqa: E402
+from iblearn.data.exact_tasks import ExactTask, exact_tasks, get_exact_task, te_samples  # noqa: E402, F401
