@@ -133,7 +133,7 @@ def test_a_role_links_to_the_object_it_names(page: Any) -> None:
     assert href.endswith("functional/#iblearn.functional.ksg_mi")
 
 
-@pytest.mark.parametrize("path", ["", "api/functional/"])
+@pytest.mark.parametrize("path", ["", "api/functional/", "guide/multivariate/", "api/sklearn/"])
 def test_math_renders(page: Any, path: str) -> None:
     _open(page, path)
     formulas = page.locator(".arithmatex").count()
@@ -142,7 +142,30 @@ def test_math_renders(page: Any, path: str) -> None:
         "n => document.querySelectorAll('.arithmatex mjx-container svg').length === n", arg=formulas
     )
     assert page.locator("mjx-merror").count() == 0
-    assert "\\frac" not in page.locator("article").inner_text()
+    text = page.locator("article").inner_text()
+    assert "\\frac" not in text and "\\psi" not in text
+    assert "``" not in text  # a docstring's formula set apart is typeset, not shown as code
+
+
+def test_a_results_page_shows_numbers_rendered_from_its_file(page: Any) -> None:
+    """The estimators page's figures are read from its folder's results.json when the site is built."""
+    from tests.docs_pages import numbers
+
+    row = numbers().one(
+        "docs/results/estimators/results.json",
+        "summary",
+        task="dense-gaussian-25x25",
+        method="iblearn GaussianMI",
+    )
+    _open(page, "results/estimators/")
+    text = " ".join(page.locator("article").inner_text().split())
+    assert f"reads {row['bias']:+.2f}" in text
+    assert f"{row['mean']:.4f}" in text  # the table, included from table.md
+    assert "{{" not in text and "{%" not in text
+    _open(page, "benchmarks/")
+    big = numbers().one("benchmarks/results/estimators_scaling.json", n=1000000, method="iblearn KSG")
+    text = " ".join(page.locator("article").inner_text().split())
+    assert f"no here, by {100 * (big['seconds'] / 60 - 1):.2f}%" in text
 
 
 def test_search_returns_a_result(page: Any) -> None:
@@ -189,3 +212,17 @@ def test_docstrings_read_as_markdown_without_a_browser(caplog: pytest.LogCapture
     with caplog.at_level("WARNING"):
         assert hook.rewrite(ksg, "See :class:`NoSuchThing`.") == "See `NoSuchThing`."
     assert "NoSuchThing" in caplog.text  # a warning, which fails the strict build
+
+
+def test_a_docstring_formula_reads_as_tex() -> None:
+    sys.path.insert(0, str(ROOT / "docs" / "hooks"))
+    try:
+        import sphinx_docstrings as hook
+    finally:
+        sys.path.pop(0)
+    assert hook.tex("I = psi(N) - < psi(N_c) > + < psi(k) >") == (
+        r"I = \psi(N) - \langle \psi(N_c) \rangle + \langle \psi(k) \rangle"
+    )
+    assert hook.tex("1/2 (log det S_xz - log det S)") == r"\tfrac{1}{2} (\log \det S_{xz} - \log \det S)"
+    block = "Text:\n\n    ``I = -1/2 sum_i log(1 - r_i^2)``,\n\nmore"
+    assert hook._formulas(block) == "Text:\n\n$$\nI = -\\tfrac{1}{2} \\sum_i \\log(1 - r_i^2),\n$$\n\nmore"
