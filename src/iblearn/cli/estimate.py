@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import time
 from functools import partial
 from pathlib import Path
@@ -16,6 +15,7 @@ from iblearn.cli import estimate_many
 from iblearn.cli.console import Subparsers, out, progress_bar
 from iblearn.cli.estimate_method import estimator_name, fit_method, label_codes, x_values
 from iblearn.cli.inputs import COLUMNS_RULE, MAX_MB, SAMPLE_SUFFIXES, Samples, _load, _option
+from iblearn.cli.json_out import strict
 
 
 def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
@@ -222,25 +222,7 @@ def _print_json(
         "seconds": round(seconds, 4),
         "training": trained or None,
     }
-    nonfinite: dict[str, str] = {}
-    print(
-        json.dumps(
-            _finite(record, "", nonfinite) | {"nonfinite": nonfinite or None}, default=str, allow_nan=False
-        )
-    )
-
-
-def _finite(value: Any, key: str, nonfinite: dict[str, str]) -> Any:
-    """``value`` with every infinite or NaN float replaced by None, recorded in ``nonfinite`` by its
-    dotted key (JSON has no such numbers; jq and JSON.parse refuse Python's ``Infinity``)."""
-    if isinstance(value, dict):
-        return {k: _finite(v, f"{key}.{k}" if key else str(k), nonfinite) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v, f"{key}.{i}", nonfinite) for i, v in enumerate(value)]
-    if isinstance(value, float) and not math.isfinite(value):
-        nonfinite[key] = str(value)
-        return None
-    return value
+    print(json.dumps(strict(record), default=str, allow_nan=False))
 
 
 def _estimate_auto(x: Any, y: Any, given: dict[str, Any], args: argparse.Namespace) -> int:
@@ -279,8 +261,7 @@ def _estimate_auto(x: Any, y: Any, given: dict[str, Any], args: argparse.Namespa
         "seed": args.seed,
         "seconds": round(seconds, 4),
     }
-    nonfinite: dict[str, str] = {}
-    print(json.dumps(_finite(record, "", nonfinite) | {"nonfinite": nonfinite or None}, allow_nan=False))
+    print(json.dumps(strict(record), allow_nan=False))
     return 0
 
 

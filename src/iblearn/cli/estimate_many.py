@@ -15,6 +15,7 @@ from rich.markup import escape
 
 from iblearn.cli.console import out
 from iblearn.cli.inputs import Samples, _load
+from iblearn.cli.json_out import strict
 
 #: ``--measure``'s names and what they print as.
 MEASURES = {
@@ -218,7 +219,6 @@ def _print_json(
 ) -> None:
     """``--measure --json``: one strict JSON object, as ``estimate --json`` writes (absent facts null,
     infinite or undefined numbers null and named in ``nonfinite``)."""
-    from iblearn.cli.estimate import _finite
 
     def record(est: Any) -> dict[str, Any]:
         return {
@@ -244,6 +244,4 @@ def _print_json(
         "settings": {k: v for k, v in options.items() if k not in ("method", "seed")},
         "seconds": round(seconds, 4),
     }
-    nonfinite: dict[str, str] = {}
-    cleaned = _finite(result, "", nonfinite)
-    print(json.dumps(cleaned | {"nonfinite": nonfinite or None}, default=str, allow_nan=False))
+    print(json.dumps(strict(result), default=str, allow_nan=False))

@@ -4,7 +4,7 @@ histories in one :class:`~iblearn.records.Checkpoint` after every epoch."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from torch import nn
@@ -12,9 +12,6 @@ from torch import nn
 from iblearn.records import Checkpoint, RunFolder
 from iblearn.training import ranks
 from iblearn.training.objectives import Objective
-
-if TYPE_CHECKING:
-    from iblearn.training.greedy import GreedyResult
 
 
 class GreedyCheckpoint:
@@ -45,20 +42,22 @@ class GreedyCheckpoint:
         estimators = [list(o.estimators()) for o in self.objectives]
         return {"modules": list(self.modules), "estimators": estimators, "optimizers": list(self.optimizers)}
 
-    def save(self, k: int, epoch: int, result: GreedyResult, rows: list[int] | None = None) -> None:
-        """After module k's epoch: the state first, then the epoch's row(s) of ``rows`` (default [k]);
-        under torchrun by rank 0 alone, with every rank's RNG state."""
+    def save(
+        self, k: int, epoch: int, histories: list[list[dict[str, float]]], rows: list[int] | None = None
+    ) -> None:
+        """After module k's epoch: the state with the ``histories`` so far first, then the epoch's
+        row(s) of ``rows`` (default [k]); under torchrun by rank 0 alone, with every rank's RNG state."""
         if self.run is None:
             return
         every_rng = ranks.rng_states()  # a collective: before rank 0 goes its own way
         if ranks.rank() != 0:
             return
-        state = {"module": k, "epoch": epoch, "rank_rng": every_rng or [], "histories": result.histories}
+        state = {"module": k, "epoch": epoch, "rank_rng": every_rng or [], "histories": histories}
         self.checkpoint.save(state, random=True, **self._objects())
-        self.run.extend_metrics([{"module": j, **result.histories[j][-1]} for j in rows or [k]])
+        self.run.extend_metrics([{"module": j, **histories[j][-1]} for j in rows or [k]])
 
-    def resume(self, result: GreedyResult, epochs: Sequence[int]) -> tuple[int, int]:
-        """(module, epoch) to start from; restores the state and the histories of a killed run. A
+    def resume(self, histories: list[list[dict[str, float]]], epochs: Sequence[int]) -> tuple[int, int]:
+        """(module, epoch) to start from; restores the state, and ``histories`` (in place), of a killed run. A
         checkpoint this run could not have written raises ValueError naming the file."""
         if self.run is None:
             return 0, 0
@@ -81,11 +80,11 @@ class GreedyCheckpoint:
             self.checkpoint.refuse(f"module {k!r}, epoch {epoch!r} is not a step of this run")
         self.checkpoint.restore(state, random=True, **self._objects())
         with self.checkpoint.restoring():
-            histories = state["histories"]
-            if len(histories) != len(self.modules):
-                raise ValueError(f"{len(histories)} histories for {len(self.modules)} modules")
-            rows = self._rows(histories)
-        result.histories[:] = histories
+            saved = state["histories"]
+            if len(saved) != len(self.modules):
+                raise ValueError(f"{len(saved)} histories for {len(self.modules)} modules")
+            rows = self._rows(saved)
+        histories[:] = saved
         if writer:
             run.drop_metrics(lambda r: bool(r.get("module")))
             run.extend_metrics(rows)

@@ -162,7 +162,7 @@ def train_greedy(
     result = GreedyResult([[] for _ in modules])
     optimizers = [make(m.parameters()) for make, m in zip(factories, modules, strict=True)]
     state = GreedyCheckpoint(run, modules, objectives, optimizers, mode)
-    start_module, start_epoch = state.resume(result, per_module)
+    start_module, start_epoch = state.resume(result.histories, per_module)
     if ranks.rank() != 0:
         progress = None
     if mode == "isolated":
@@ -173,7 +173,7 @@ def train_greedy(
         every = list(range(len(modules)))
         for epoch in range(start_epoch, per_module[0]):
             _epoch(modules, objectives, optimizers, every, get(epoch), critic_steps, device, result, epoch)
-            state.save(0, epoch, result, every)
+            state.save(0, epoch, result.histories, every)
             _tell(progress, f"epoch {epoch + 1}: " + ", ".join(f"{h[-1]}" for h in result.histories))
         return result
     for k in range(len(modules)):
@@ -183,7 +183,7 @@ def train_greedy(
         _fit_standardizers(modules, k, get, device)
         for epoch in range(start_epoch if k == start_module else 0, per_module[k]):
             _epoch(modules, objectives, optimizers, [k], get(epoch), critic_steps, device, result, epoch)
-            state.save(k, epoch, result)
+            state.save(k, epoch, result.histories)
             _tell(progress, f"module {k} epoch {epoch + 1}: {result.histories[k][-1]}")
         _freeze(modules[k])
     return result

@@ -1,0 +1,27 @@
+"""Strict JSON for ``--json``: what ``json.dumps(..., allow_nan=False)`` takes, every command alike."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+
+def finite(value: Any, key: str, nonfinite: dict[str, str]) -> Any:
+    """``value`` with every infinite or NaN float replaced by None, recorded in ``nonfinite`` by its
+    dotted key (JSON has no such numbers; jq and JSON.parse refuse Python's ``Infinity``)."""
+    if isinstance(value, dict):
+        return {k: finite(v, f"{key}.{k}" if key else str(k), nonfinite) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v, f"{key}.{i}", nonfinite) for i, v in enumerate(value)]
+    if isinstance(value, float) and not math.isfinite(value):
+        nonfinite[key] = str(value)
+        return None
+    return value
+
+
+def strict(record: dict[str, Any]) -> dict[str, Any]:
+    """``record`` made strict (:func:`finite`), with ``nonfinite``: the keys of the numbers it nulled
+    and what they were, or None."""
+    nonfinite: dict[str, str] = {}
+    cleaned: dict[str, Any] = finite(record, "", nonfinite)
+    return cleaned | {"nonfinite": nonfinite or None}
