@@ -95,6 +95,7 @@ def test_results_carry_the_environment(tmp_path, monkeypatch):
     assert results["seed"] == 1 and results["device"] == "cpu"
     assert results["environment"]["git_commit"] == "at-start"  # the code the run imported
     assert results["environment"]["torch"] == torch.__version__
+    assert results["environment"]["machine"] and results["environment"]["date"].endswith("+00:00")
 
 
 def test_a_table_names_what_produced_it_once_the_results_are_written(tmp_path, monkeypatch):

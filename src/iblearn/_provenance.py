@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+import os
 import platform
 import subprocess
 from pathlib import Path
@@ -29,7 +31,8 @@ def git_commit() -> str | None:
 
 
 def environment() -> dict[str, Any]:
-    """Library versions, device and git commit, for results.json."""
+    """Library versions, device, machine, date (UTC) and git commit, for results.json: every record says
+    what code made it, where and when."""
     try:
         from importlib.metadata import version
 
@@ -44,5 +47,7 @@ def environment() -> dict[str, Any]:
         "platform": platform.platform(),
         "cpu_threads": torch.get_num_threads(),
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "git_commit": git_commit(),
     }
