@@ -35,7 +35,7 @@ from iblearn.experiments.accuracy import AccuracyConfig, accuracy_table
 from iblearn.experiments.accuracy import summarize as accuracy_summary
 from iblearn.experiments.common import ReproduceOptions, summarize_runs
 from iblearn.records import RunFolder, read_json
-from tests.docs_pages import page
+from tests.docs_pages import page as rendered
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "docs" / "results"
@@ -182,13 +182,13 @@ def test_a_quick_runs_page_holds_its_folders_table(name):
     table = (RESULTS / name / "table.md").read_text(encoding="utf-8").split(PROVENANCE)[0].strip()
     if table.startswith("## "):
         table = table.split("\n", 1)[1].strip()
-    assert table in page(f"results/{name}.md")
+    assert table in rendered(f"results/{name}.md")
 
 
 def test_mi_lrs_page_rows_are_its_folders_tables():
     """mi-lr.md quotes the tables of its two folders (each regenerated from its files above) row by row:
     the protocol's rows before the reduced run's heading, the reduced run's after it."""
-    page = (RESULTS / "mi-lr.md").read_text(encoding="utf-8")
+    page = rendered("results/mi-lr.md")
     protocol, reduced = page.split("reduced run\n", 1)
     for text, name in ((protocol, "protocol"), (reduced, "reduced")):
         table = (RESULTS / "mi-lr" / name / "table.md").read_text(encoding="utf-8").splitlines()
@@ -206,7 +206,7 @@ def test_mi_lr_prose_reading_figures_are_its_folders():
         return {int(r["epoch"]): r for r in rows if r["key"] == "mnist|lenet5|mi-global|0"}
 
     prose, algorithm = seed_0("prose-lr-max"), seed_0("protocol")
-    text = " ".join((RESULTS / "mi-lr.md").read_text(encoding="utf-8").split())
+    text = " ".join(rendered("results/mi-lr.md").split())
     best = [max(float(r["acc"]) for r in run.values()) for run in (prose, algorithm)]
     final = [float(run[50]["acc"]) for run in (prose, algorithm)]
     assert f"best {best[0]:.2f} and final {final[0]:.2f} against {best[1]:.2f} and {final[1]:.2f}" in text
@@ -222,7 +222,7 @@ def test_ib_theorys_page_holds_every_table_row_of_its_results():
     makes from that file are the page's, row by row."""
     written = ib_theory.table(read_json(RESULTS / "ib-theory" / "results.json"))
     rows = [line for line in written.splitlines() if line.startswith("|")]
-    page = (RESULTS / "ib-theory.md").read_text(encoding="utf-8").splitlines()
+    page = rendered("results/ib-theory.md").splitlines()
     assert len(rows) > 50 and [r for r in rows if r not in page] == []
 
 
@@ -249,7 +249,7 @@ def _signed(values: list[float]) -> str:
 def test_proximal_vae_table_is_the_vae_folders():
     """The VAE table on the page is the vae folder's (mean ± sd of test PSNR over seeds 0 - 2, all seven
     rows from one run), and the per-seed figures the page gives are its rows and vae-ablation's."""
-    page = (RESULTS / "proximal.md").read_text(encoding="utf-8")
+    page = rendered("results/proximal.md")
     summary = read_json(RESULTS / "proximal" / "vae" / "results.json")["summary"]
     assert len(summary) == 7
     rows = [line for line in page.splitlines() if line.startswith("| ")]
@@ -443,7 +443,7 @@ def test_layerwise_table_1_runs_again_the_same_at_a_later_commit(name):
 
 
 def test_layerwise_table_1_follows_from_the_per_seed_values_on_its_page():
-    page = (RESULTS / "layerwise-ib.md").read_text(encoding="utf-8")
+    page = rendered("results/layerwise-ib.md")
     names = (
         "cross-entropy, end to end",
         "I(Y;L), layer by layer (beta = 0)",
@@ -470,7 +470,7 @@ CHOICES_FOLDERS = ("choices-relu64-repaired", "choices-linear-repaired", "table1
 
 def test_layerwise_three_choices_table_recomputes_from_its_folders():
     """Each row: cross-entropy's mean ± sd and each layer-wise objective's paired gap to it, mean ± se."""
-    page = (RESULTS / "layerwise-ib.md").read_text(encoding="utf-8")
+    page = rendered("results/layerwise-ib.md")
     rows = [line for line in page.splitlines() if line.startswith("| ") and "MINE" in line]
     for name, row in zip(
         CHOICES_FOLDERS, [r for r in rows if "re-pairs" in r or "sums over" in r], strict=True
@@ -504,14 +504,12 @@ def test_layerwise_without_the_negative_rule_seed_3_is_table_1s():
         _layerwise_test_acc("negative-penalty-seed3", "ib")
         == _layerwise_test_acc("table1-mnist100", "ib")[3:4]
     )
-    assert "(98.09%) are those of Table 1's seed 3" in " ".join(
-        (RESULTS / "layerwise-ib.md").read_text().split()
-    )
+    assert "(98.09%) are those of Table 1's seed 3" in " ".join(rendered("results/layerwise-ib.md").split())
 
 
 def test_layerwise_fig_3_figures_are_its_folders():
     stats = read_json(RESULTS / "layerwise-ib" / "fig3" / "results.json")["figure_3"]
-    text = " ".join((RESULTS / "layerwise-ib.md").read_text(encoding="utf-8").split())
+    text = " ".join(rendered("results/layerwise-ib.md").split())
     dead, alive = stats["100"], stats["0.001"]
     assert f"at beta = 100 the 1,000 test images get {dead['distinct']} distinct outputs" in text
     assert f"at 1e-3 all {alive['distinct']:,}" in text
@@ -528,7 +526,7 @@ def _layerwise_test_acc(name: str, method: str) -> list[float]:
 
 
 def test_layerwise_beta_sweep_tables_are_their_folders():
-    page = (RESULTS / "layerwise-ib.md").read_text(encoding="utf-8")
+    page = rendered("results/layerwise-ib.md")
     for beta, name in (("1e-4", "0.0001"), ("1e-3", "0.001"), ("1e-1", "0.1")):
         seeds = _layerwise_test_acc(f"beta-{name}-mnist1", "ib")
         listed = ", ".join(f"{v:.2f}" for v in seeds)
@@ -548,7 +546,7 @@ def test_layerwise_beta_sweep_tables_are_their_folders():
 
 
 def test_layerwise_fig_3_sweep_table_is_its_folders():
-    page = (RESULTS / "layerwise-ib.md").read_text(encoding="utf-8")
+    page = rendered("results/layerwise-ib.md")
     for name in ("fig3-sweep", "fig3-fine"):
         for beta, st in read_json(RESULTS / "layerwise-ib" / name / "results.json")["figure_3"].items():
             cells = (st["distinct"], st["commonest"], st["active_units"], f"{st['majority_acc']:.1f}")
@@ -566,7 +564,7 @@ def test_mole_cora_gap_over_ten_seeds_is_the_pages():
     gaps = [test[("gmi+mine", str(s))] - test[("bp", str(s))] for s in range(10)]
     se = statistics.stdev(gaps) / math.sqrt(len(gaps))
     assert (round(statistics.fmean(gaps), 2), round(se, 2)) == (-3.83, 0.76)
-    assert "**-3.83** (standard error 0.76)" in (RESULTS / "mole.md").read_text(encoding="utf-8")
+    assert "**-3.83** (standard error 0.76)" in rendered("results/mole.md")
 
 
 # The first MOLE table ("The GMI, DIM and matrix-based graph objectives"): a marker of each row and
@@ -594,9 +592,7 @@ def test_mole_objective_rows_recompute_from_their_folders(marker, folders):
         for r in RunFolder(RESULTS / "mole" / name, resume=True).metrics()
         for _, m, seed in [r["key"].split("|")]
     }
-    (row,) = [
-        line for line in (RESULTS / "mole.md").read_text(encoding="utf-8").splitlines() if marker in line
-    ]
+    (row,) = [line for line in rendered("results/mole.md").splitlines() if marker in line]
     seeds = sorted(s for m, s in test if m == "bp")
     (method,) = {m for m, _ in test} - {"bp"}
     bp, ours = [test[("bp", s)] for s in seeds], [test[(method, s)] for s in seeds]
@@ -633,7 +629,7 @@ def test_mole_rows_with_per_seed_gaps_are_the_pages(name):
         tuple(r["key"].split("|")[1:]): float(r["test_acc"])
         for r in RunFolder(RESULTS / "mole" / name, resume=True).metrics()
     }
-    page = (RESULTS / "mole.md").read_text(encoding="utf-8")
+    page = rendered("results/mole.md")
     seeds = sorted({s for _, s in test})
     bp = [test[("bp", s)] for s in seeds]
     for method in sorted({m for m, _ in test} - {"bp"}):
@@ -666,7 +662,7 @@ def test_mole_probe_and_output_lr_tables_regenerate(name, monkeypatch):
 
 
 def test_mole_probe_and_output_lr_figures_are_the_pages():
-    page = (RESULTS / "mole.md").read_text(encoding="utf-8")
+    page = rendered("results/mole.md")
     probes = read_json(RESULTS / "mole" / "probes" / "results.json")["rows"]
     mnist = [r for r in probes if r["task"] == "mnist"]
     for label, run in (
@@ -736,7 +732,7 @@ def test_proximal_fig3_seed_by_seed_figures_are_the_pages():
         cells = [last[f"binary|2d|SGD|{method}|{s}"]["iterations_to_95"] for s in range(10)]
         return [int(float(c)) if c else None for c in cells]
 
-    page = (RESULTS / "proximal.md").read_text(encoding="utf-8")
+    page = rendered("results/proximal.md")
     for folder, expected in (
         ("binary10", [(732, 4289), (219, 4841), (67, 2912)]),
         ("binary10-rounded-step", [(389, 4289), (231, 4841), (71, 2912)]),
@@ -827,7 +823,7 @@ def test_proximal_fig3_seeds_0_2_rerun_differ_where_the_page_says():
 def test_proximal_other_optimizers_tables_are_their_folders(name):
     """Each optimizer's row: baseline, split-lr backprop (or "(= baseline)" where its split rate is the
     baseline's), ours and ours literal, mean ± sd of test accuracy from the folder's summary."""
-    page = (RESULTS / "proximal.md").read_text(encoding="utf-8").splitlines()
+    page = rendered("results/proximal.md").splitlines()
     heading = next(i for i, line in enumerate(page) if line.startswith("### ") and f"[{name}]" in line)
     rows = [line for line in page[heading + 1 :] if line.startswith("| ")]
     summary = read_json(RESULTS / "proximal" / name / "results.json")["summary"]
@@ -847,7 +843,7 @@ def test_proximal_other_optimizers_tables_are_their_folders(name):
 def test_proximal_table_2_left_is_the_image_folders():
     """Table 2 left on the page: each row's test accuracy is the image folder's (mean ± sd over seeds),
     and the gaps to the baseline the page gives seed by seed, with their paired standard error."""
-    page = (RESULTS / "proximal.md").read_text(encoding="utf-8")
+    page = rendered("results/proximal.md")
     names = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
     for row in read_json(RESULTS / "proximal" / "image" / "results.json")["summary"]:
         if row["part"] == "image":
