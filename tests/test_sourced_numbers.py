@@ -65,3 +65,32 @@ def test_a_rendered_figure_is_its_files():
         method="iblearn GaussianMI",
     )
     assert f"reads {row['bias']:+.2f}" in " ".join(text.split())
+
+
+def _keys(value: object) -> set[str]:
+    if isinstance(value, dict):
+        return set(value) | {k for v in value.values() for k in _keys(v)}
+    if isinstance(value, list):
+        return {k for v in value[:3] for k in _keys(v)}
+    return set()
+
+
+def test_every_results_record_says_its_commit_machine_and_date():
+    """A JSON record under the results folders names the commit it ran at, the machine and the date, or
+    says that the run did not record one (``commit_from``, ``machine_from``, ``date_from``)."""
+    import json
+
+    from tests.docs_pages import ROOT
+
+    records = [
+        p
+        for p in (ROOT / "benchmarks" / "results").rglob("*.json")
+        if p.name not in {"config.json", "truth.json", "diagnosis.json"}
+    ] + list((ROOT / "docs" / "results").rglob("results.json"))  # a run folder's other files are its steps
+    assert len(records) > 80
+    for path in records:
+        keys = _keys(json.loads(path.read_text(encoding="utf-8")))
+        where = path.relative_to(ROOT)
+        assert any("commit" in k for k in keys), where
+        assert keys & {"platform", "machine", "cpu", "gpu", "machine_from"}, where
+        assert any("date" in k or k == "started" for k in keys), where
