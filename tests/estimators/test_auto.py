@@ -77,7 +77,7 @@ def test_a_gaussian_is_estimated_reliably_with_an_interval_around_the_truth():
 def test_the_report_prints_in_one_line_and_in_full():
     x, y = dense_gaussian(2).sample(500, seed=0)
     result = quiet(x, y)
-    assert "\n" not in repr(result) and repr(result).startswith("MIEstimate(")
+    assert "\n" not in repr(result) and repr(result).startswith("Estimate(")
     assert "\n" not in str(result) and "interval" in str(result)
     text = result.report()
     assert "interval" in text and "chosen:" in text

@@ -16,8 +16,8 @@ def estimate(value: float = 0.4018, **kwargs) -> MIEstimate:
 
 
 def test_repr_is_one_short_line():
-    assert repr(estimate()) == "MIEstimate(0.4018 nats, ksg, N=500)"
-    assert repr(estimate(stderr=0.01)) == "MIEstimate(0.4018 nats ± 0.0100 se, ksg, N=500)"
+    assert repr(estimate()) == "Estimate(0.4018 nats, ksg, N=500)"
+    assert repr(estimate(stderr=0.01)) == "Estimate(0.4018 nats ± 0.0100 se, ksg, N=500)"
     assert "tensor" not in repr(estimate(p_value=0.05))
 
 

@@ -185,7 +185,7 @@ def test_jobs_give_the_same_numbers() -> None:
 def test_a_never_negative_measure_read_below_zero_beyond_its_error_is_flagged():
     from iblearn.functional.multivariate_inference import _judged
 
-    fields = dict(method="ksg", n_samples=100, stderr=0.02, repeated=0.0, magnitudes=0.0)
+    fields = dict(estimator="ksg", n_samples=100, stderr=0.02, repeated=0.0, magnitudes=0.0, resampled=None)
     low = _judged(value=torch.tensor(-0.3, dtype=torch.float64), measure="total_correlation", **fields)
     assert not low.reliable and "never negative" in low.caveat and "unreliable" in str(low)
     assert _judged(

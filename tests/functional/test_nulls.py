@@ -12,6 +12,7 @@ import torch
 
 import iblearn.functional as ibf
 from iblearn.estimators import KSG
+from iblearn.functional import inference
 from iblearn.functional.cmi import _continuous_samples
 from iblearn.functional.knn import JITTER, prepare_samples
 from iblearn.functional.knn_counts import ksg_counts_tree
@@ -35,12 +36,16 @@ def driven(n: int, seed: int, coupling: float) -> tuple[torch.Tensor, torch.Tens
     return source, target
 
 
+def _permutation(n: int, seed: int, i: int) -> torch.Tensor:
+    """Permutation i of the inference core's scheme (iblearn.functional.inference.rng)."""
+    return torch.from_numpy(inference.rng(seed, inference.PERMUTATION, i).permutation(n))
+
+
 @pytest.mark.parametrize("variant", [1, 2])
 def test_null_equals_one_estimate_per_permutation_on_tie_free_data(variant):
     x, y = pair(300, seed=0, coupling=0.3, d=2)
     test = ibf.ksg_mi_test(x, y, 3, variant, n_permutations=12, seed=4)
-    draws = torch.Generator().manual_seed(4)
-    loop = [float(ibf.ksg_mi(x, y[torch.randperm(300, generator=draws)], 3, variant)) for _ in range(12)]
+    loop = [float(ibf.ksg_mi(x, y[_permutation(300, 4, i)], 3, variant)) for i in range(12)]
     assert torch.allclose(test.null, torch.tensor(loop, dtype=torch.float64), rtol=0, atol=1e-12)
     assert test.value == pytest.approx(float(ibf.ksg_mi(x, y, 3, variant)), abs=1e-12)
     assert test.n_permutations == 12 and test.null.dtype == torch.float64
@@ -54,9 +59,8 @@ def test_the_jitter_belongs_to_the_samples_not_to_the_permutation():
     y = x[:, :1] + torch.randint(0, 3, (200, 1), generator=g).double()
     test = ibf.ksg_mi_test(x, y, n_permutations=6, seed=2)
     (xp, yp), _ = prepare_samples([("x", x), ("y", y)], 3, standardize=True, ties="jitter", seed=2)
-    draws = torch.Generator().manual_seed(2)
-    for value in test.null.tolist():
-        perm = torch.randperm(200, generator=draws)
+    for i, value in enumerate(test.null.tolist()):
+        perm = _permutation(200, 2, i)
         counts = ksg_counts_tree(xp, yp[perm], 3, 1)  # the prepared rows, permuted
         assert value == ksg_statistic(*counts, 3, 1)
 
@@ -131,15 +135,15 @@ def test_estimators_take_the_batched_null():
     x, y = pair(300, seed=4, coupling=0.15)
     est = KSG(k=4, seed=7)
     result = est(x, y, n_permutations=30, seed=2)
-    test = ibf.ksg_mi_test(x, y, 4, n_permutations=30, seed=7, generator=torch.Generator().manual_seed(2))
+    test = ibf.ksg_mi_test(x, y, 4, n_permutations=30, seed=7, permutation_seed=2)
     assert result.p_value == test.p_value and result.n_permutations == 30
     assert float(result) == float(ibf.ksg_mi(x, y, 4, seed=7))  # the estimate is the plain one
-    # Resampling draws first, then the permutations, from the same generator.
-    draws = torch.Generator().manual_seed(2)
-    for _ in range(4):
-        torch.randperm(300, generator=draws)
+    # Resamples and permutations draw from streams of their own: asking for both changes neither.
     resampled = est(x, y, n_resamples=4, n_permutations=30, seed=2)
-    assert resampled.p_value == ibf.ksg_mi_test(x, y, 4, n_permutations=30, seed=7, generator=draws).p_value
+    assert resampled.p_value == test.p_value
+    draws = torch.Generator().manual_seed(2)  # a generator of the caller's still draws the permutations
+    by_generator = ibf.ksg_mi_test(x, y, 4, n_permutations=30, seed=7, generator=draws)
+    assert by_generator.null.tolist() != test.null.tolist()
     x, y, z = common_cause(300, seed=6, coupling=0.1)
     conditional = est(x, y, z=z, n_permutations=30, seed=2)
     test = ibf.ksg_cmi_test(x, y, z, 4, n_permutations=30, seed=7, permutation_seed=2)

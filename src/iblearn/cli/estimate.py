@@ -150,6 +150,11 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     if result.stderr is not None:
         line += f" ± {result.stderr:.4f} (standard error, {result.stderr_method}, {args.resamples} resamples)"
     out.print(line)
+    if result.interval is not None:
+        low, high = result.interval
+        out.print(
+            f"{result.confidence:.0%} interval [{low:.4f}, {high:.4f}] (bias-aware: the trend with N)"
+        )
     if result.p_value is not None:
         out.print(f"p = {result.p_value:.4g} ({test}, {result.n_permutations} permutations)")
     if not result.reliable:
@@ -210,6 +215,9 @@ def _print_json(
         "unit": result.unit,
         "stderr": result.stderr,
         "stderr_method": result.stderr_method,
+        "interval": None if result.interval is None else list(result.interval),
+        "confidence": result.confidence,
+        "bias": result.bias,
         "resamples": args.resamples if result.stderr is not None else 0,
         "p_value": result.p_value,
         "permutations": result.n_permutations,

@@ -154,6 +154,9 @@ def _line(name: str, est: Any, unit: str, scale: float, resamples: int) -> str:
     text = f"{name} = {float(est) * scale:.4f} {unit}"
     if est.stderr is not None:
         text += f" ± {est.stderr * scale:.4f} (standard error, {est.stderr_method}, {resamples} resamples)"
+    if est.interval is not None:
+        low, high = (v * scale for v in est.interval)
+        text += f", {est.confidence:.0%} interval [{low:.4f}, {high:.4f}]"
     if est.p_value is not None:
         text += f", p = {est.p_value:.4g}"
     return text
@@ -224,6 +227,7 @@ def _print_json(
         return {
             "value": float(est) * scale,
             "stderr": None if est.stderr is None else est.stderr * scale,
+            "interval": None if est.interval is None else [v * scale for v in est.interval],
             "p_value": est.p_value,
         }
 

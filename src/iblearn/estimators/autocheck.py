@@ -167,9 +167,7 @@ def run_checks(
     )
     name, top = ceiling
     if math.isinf(top):
-        checks.append(
-            not_applicable("ceiling", "no MI exceeds what the data can show", name)
-        )
+        checks.append(not_applicable("ceiling", "no MI exceeds what the data can show", name))
     else:
         slack = max(_floor(n), 2 * stderr)
         checks.append(

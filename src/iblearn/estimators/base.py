@@ -14,15 +14,16 @@ An estimator object holds settings (and, for neural estimators, a critic); the m
 What callers use of a trainable estimator (``loss``, ``batch_mi``, ``train_step``, ``fit``) is
 :class:`TrainableEstimator`; :func:`as_trainable` gives an estimator as one, or None.
 
-Uncertainty is asked for per call: ``est(x, y, n_resamples=100)`` adds a standard error,
-``est(x, y, n_permutations=200)`` a permutation-test p-value for independence.
+Uncertainty is asked for per call: ``est(x, y, n_resamples=100)`` adds a standard error, a bias and a
+95% interval, ``est(x, y, n_permutations=200)`` a permutation-test p-value for independence, both from
+the one inference core, :mod:`iblearn.functional.inference`.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -36,7 +37,13 @@ from iblearn.estimators.estimate import Bound as Bound
 from iblearn.estimators.estimate import MIEstimate as MIEstimate
 from iblearn.estimators.estimate import unit_name as unit_name
 from iblearn.estimators.settings import Configured, setting
+from iblearn.functional import inference
 from iblearn.functional._parallel import check_n_jobs, permuted_estimates
+
+
+def _taken(rows: Tensor, *tensors: Tensor | None) -> list[Any]:
+    """The ``rows`` of each tensor (None stays None), on its device."""
+    return [None if t is None else t[rows.to(t.device)] for t in tensors]
 
 
 def log_base(value: Any, name: str) -> float:
@@ -65,7 +72,7 @@ class Estimator(Configured, nn.Module):
     accepts: ClassVar[frozenset[str]] = frozenset({"vector"})
     graph_y: ClassVar[bool] = False
     #: ``"bootstrap"`` (resample with replacement) or ``"half"`` (half-sampling jackknife).
-    resampling: ClassVar[Literal["bootstrap", "half"]] = "bootstrap"
+    resampling: ClassVar[inference.Scheme] = "bootstrap"
 
     base: float = setting(default=math.e, check=log_base)
 
@@ -87,8 +94,9 @@ class Estimator(Configured, nn.Module):
 
         Args:
             x, y: samples as rows (see the estimator for dtypes and shapes).
-            n_resamples: if positive, a standard error from that many resamples (bootstrap, or
-                half-sampling jackknife for kNN estimators: Shao & Wu 1989, delete-N/2).
+            n_resamples: if positive, a standard error, a bias and a 95% interval from that many
+                resamples (bootstrap, or half-sampling jackknife for kNN estimators: Shao & Wu 1989,
+                delete-N/2; :mod:`iblearn.functional.inference`).
             n_permutations: if positive, a permutation-test p-value: the share of estimates with y's rows
                 shuffled that reach the observed one, ``(1 + #{perm >= obs}) / (1 + n_permutations)``.
             seed: seeds the resampling and the permutations.
@@ -106,18 +114,16 @@ class Estimator(Configured, nn.Module):
             raise ValueError(
                 f"n_resamples, n_permutations: {self.name} cannot resample rows of a {type(y).__name__}"
             )
-        stderr = method = p_value = None
-        gen = torch.Generator().manual_seed(seed)
+        resampled = p_value = None
         if n_resamples:
-            stderr, method = self._stderr(xt, yt, n_resamples, gen)
-            stderr *= scale
+            resampled = self._resampled(n, n_resamples, seed, lambda rows: self.mi(*_taken(rows, xt, yt)))
         if n_permutations:
             if yt is None:
                 raise ValueError(
                     f"n_permutations: {self.name} estimates from x alone; there is no y to permute"
                 )
-            p_value = self._p_value(xt, yt, float(value.detach()), n_permutations, gen, n_jobs)
-        result = self._estimate_of(value * scale, n, stderr, method, p_value, n_permutations)
+            p_value = self._p_value(xt, yt, float(value.detach()), n_permutations, seed, n_jobs)
+        result = self._estimate_of(value * scale, n, resampled, p_value, n_permutations)
         return self._judged(self._limited(result), xt, yt)
 
     def _p_value(
@@ -126,14 +132,18 @@ class Estimator(Configured, nn.Module):
         y: Tensor,
         observed: float,
         n_permutations: int,
-        gen: torch.Generator,
+        seed: int,
         n_jobs: int | None,
     ) -> float:
-        """The permutation p-value of independence: one estimate per shuffle of y's rows (each
-        ``torch.randperm`` drawn from ``gen`` in turn), run through joblib as ``n_jobs`` says."""
-        draws = (torch.randperm(len(x), generator=gen) for _ in range(n_permutations))
+        """The permutation p-value of independence: one estimate per shuffle of y's rows (permutation
+        i drawn by :func:`iblearn.functional.inference.rng` from ``seed``), run through joblib as
+        ``n_jobs`` says."""
+        draws = (
+            torch.from_numpy(inference.rng(seed, inference.PERMUTATION, i).permutation(len(x)))
+            for i in range(n_permutations)
+        )
         nulls = permuted_estimates(self._mi_of_permuted_y, (y, x), draws, n_jobs)
-        return (1 + sum(v >= observed for v in nulls)) / (1 + n_permutations)
+        return inference.p_value(observed, nulls)
 
     def _mi_of_permuted_y(self, y: Tensor, x: Tensor) -> Tensor:
         return self.mi(x, y)
@@ -163,62 +173,52 @@ class Estimator(Configured, nn.Module):
         self,
         value: Tensor,
         n: int,
-        stderr: float | None,
-        method: str | None,
+        resampled: inference.Resampled | None,
         p_value: float | None,
         n_permutations: int,
+        measure: str = "mi",
     ) -> MIEstimate:
-        """What ``forward`` returns: ``value`` (in this estimator's base) and what is known of it."""
+        """What ``forward`` returns: ``value`` (in this estimator's base) and what is known of it, with
+        the bias-aware interval of :func:`iblearn.functional.inference.interval` where it was resampled
+        (``resampled`` in nats)."""
+        scale = 1.0 / math.log(self.base)
+        spread: dict[str, Any] = {}
+        if resampled is not None:
+            (low, high), bias = inference.interval(
+                float(value.detach()) / scale,
+                resampled.stderr,
+                half=resampled.half,
+                n_resamples=resampled.n_resamples,
+                floor=0.0,
+            )
+            spread = dict(
+                stderr=resampled.stderr * scale,
+                stderr_method=resampled.method,
+                interval=(low * scale, high * scale),
+                confidence=inference.CONFIDENCE,
+                bias=None if resampled.half is None else bias * scale,
+            )
         return MIEstimate(
             value=value,
             n_samples=n,
             estimator=self.name,
+            measure=measure,
             unit=unit_name(self.base),
             bound=self.bound,
-            stderr=stderr,
-            stderr_method=method,
             p_value=p_value,
             n_permutations=n_permutations,
+            **spread,
         )
 
-    def _stderr(
-        self, x: Tensor, y: Tensor | None, n_resamples: int, gen: torch.Generator
-    ) -> tuple[float, str]:
-        def estimate(idx: Tensor) -> float:
-            idx = idx.to(x.device)
-            return float(self.mi(x[idx], None if y is None else y[idx]))
-
-        return self._resampled_stderr(int(x.shape[0]), n_resamples, gen, estimate)
-
-    def _resampled_stderr(
-        self, n: int, n_resamples: int, gen: torch.Generator, estimate: Callable[[Tensor], float]
-    ) -> tuple[float, str]:
-        """The standard error of ``estimate`` (a function of the row indices kept) over ``n_resamples``
-        resamples of ``n`` rows: bootstrap, or the half-sampling jackknife (``resampling == "half"``)."""
-        values = []
-        for _ in range(n_resamples):
-            if self.resampling == "half":
-                idx = torch.randperm(n, generator=gen)[: n // 2]
-            else:
-                idx = torch.randint(0, n, (n,), generator=gen)
-            try:
-                values.append(estimate(idx))
-            except ValueError as err:  # the whole sample passed its checks; a resample of it did not
-                kind = "half-sample" if self.resampling == "half" else "bootstrap resample"
-                raise ValueError(f"n_resamples: a {kind} of {len(idx)} of the {n} rows: {err}") from err
-        sd = float(torch.tensor(values, dtype=torch.float64).std())
-        if sd == 0 and n_resamples > 1:
-            # Halves of 4 rows with k = 3 neighbours, say: every estimate is the same number, which
-            # says nothing of the sampling error.
-            raise ValueError(
-                f"n_resamples: every resample of the {n} rows gives the same estimate, {values[0]:.4g}: "
-                "too few rows for a resampled standard error"
-            )
-        if self.resampling == "half":
-            kept = n // 2
-            # Delete-d jackknife variance: (N - d) / d times the spread of the subsample estimates.
-            return sd * math.sqrt(kept / (n - kept)), "half-sampling jackknife"
-        return sd, "bootstrap"
+    def _resampled(
+        self, n: int, n_resamples: int, seed: int, estimate: Callable[[Tensor], Tensor]
+    ) -> inference.Resampled:
+        """What ``n_resamples`` resamples of ``n`` rows say of ``estimate`` (a function of the rows
+        kept, in nats): by :attr:`resampling`, the half-sampling jackknife or the bootstrap
+        (:func:`iblearn.functional.inference.resampled`)."""
+        return inference.resampled(
+            lambda rows: float(estimate(torch.from_numpy(rows))), n, n_resamples, self.resampling, seed
+        )
 
     def extra_repr(self) -> str:
         return ", ".join(f"{k}={v!r}" for k, v in self.settings().items())

@@ -9,12 +9,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import torch
 from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn import functional as ibf
-from iblearn.estimators.base import Estimator, MIEstimate
+from iblearn.estimators.base import Estimator, MIEstimate, _taken
+from iblearn.functional import inference
 from iblearn.functional._parallel import check_n_jobs, permuted_estimates
 
 
@@ -68,15 +68,16 @@ class Conditional(Estimator):
         value = self.cmi(x, y, z)
         xt, yt, zt = V.as_tensor(x, "x"), V.as_tensor(y, "y"), V.as_tensor(z, "z")
         n = int(xt.shape[0])
-        stderr = method = p_value = None
+        resampled = p_value = None
         if n_resamples:
-            stderr, method = self._conditional_stderr(xt, yt, zt, n_resamples, seed)
-            stderr *= scale
+            resampled = self._resampled(
+                n, n_resamples, seed, lambda rows: self.cmi(*_taken(rows, xt, yt, zt))
+            )
         if n_permutations:
             p_value = self._conditional_p_value(
                 xt, yt, zt, float(value.detach()), n_permutations, seed, n_jobs
             )
-        result = self._estimate_of(value * scale, n, stderr, method, p_value, n_permutations)
+        result = self._estimate_of(value * scale, n, resampled, p_value, n_permutations, measure="cmi")
         return self._judged(result, xt, yt)  # I(X; Y | Z) is at most H(X) and H(Y) too
 
     def _conditional_p_value(
@@ -97,16 +98,4 @@ class Conditional(Estimator):
         standardize = bool(getattr(self, "standardize", True))
         perms = ibf.local_permutations(z, n_permutations, standardize=standardize, seed=seed)
         nulls = permuted_estimates(self.cmi, (x, y, z), perms, n_jobs)
-        return (1 + sum(v >= observed for v in nulls)) / (1 + n_permutations)
-
-    def _conditional_stderr(
-        self, x: Tensor, y: Tensor, z: Tensor, n_resamples: int, seed: int
-    ) -> tuple[float, str]:
-        """The base class's standard error (bootstrap, or half-sampling jackknife for kNN estimators,
-        whose duplicated bootstrap rows would be ties), over rows of x, y and z together."""
-
-        def estimate(idx: Tensor) -> float:
-            return float(self.cmi(x[idx.to(x.device)], y[idx.to(y.device)], z[idx.to(z.device)]))
-
-        gen = torch.Generator().manual_seed(seed)
-        return self._resampled_stderr(int(x.shape[0]), n_resamples, gen, estimate)
+        return inference.p_value(observed, nulls)

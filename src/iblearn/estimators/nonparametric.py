@@ -84,7 +84,7 @@ class KSG(Conditional, _KNN):
         y: Tensor,
         observed: float,
         n_permutations: int,
-        gen: torch.Generator,
+        seed: int,
         n_jobs: int | None,
     ) -> float:
         # The rows prepared once and every shuffle counted, in batches on a GPU: ksg_mi_test.
@@ -95,7 +95,7 @@ class KSG(Conditional, _KNN):
             self.variant,
             n_permutations=n_permutations,
             n_jobs=n_jobs,
-            generator=gen,
+            permutation_seed=seed,
             **self._search(),
         )
         return test.p_value

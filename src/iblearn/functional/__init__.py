@@ -42,6 +42,7 @@ from iblearn.functional.multivariate import (
     s_information,
     total_correlation,
 )
+from iblearn.functional.inference import Estimate
 from iblearn.functional.multivariate_inference import (
     MultivariateEstimate,
     multivariate_estimate,
@@ -50,13 +51,20 @@ from iblearn.functional.multivariate_inference import (
 from iblearn.functional.multivariate_pid import conditional_entropy, interaction_information, pid
 from iblearn.functional.multivariate_search import SearchResult, o_information_search
 from iblearn.functional.noisy import linear_gaussian_noisy_mi, noisy_mi_bounds
-from iblearn.functional.nulls import PermutationTest, ksg_cmi_test, ksg_mi_test, transfer_entropy_test
+from iblearn.functional.nulls import (
+    PermutationTest,
+    ksg_cmi_test,
+    ksg_mi_test,
+    transfer_entropy_estimate,
+    transfer_entropy_test,
+)
 from iblearn.functional.pairwise import ksg_mi_pairs, layerwise_mi, pairwise_mi
 from iblearn.functional.renyi import matrix_entropy, renyi_entropy, renyi_joint_entropy, renyi_mi
 from iblearn.functional.renyi_gram import gram_matrix, joint_gram, kernel_width
 from iblearn.functional.transfer import transfer_entropy, transfer_entropy_matrix
 
 __all__ = [
+    "Estimate",
     "Canonical",
     "MultivariateEstimate",
     "PIDParts",
@@ -120,6 +128,7 @@ __all__ = [
     "smile_bound",
     "total_correlation",
     "transfer_entropy",
+    "transfer_entropy_estimate",
     "transfer_entropy_matrix",
     "transfer_entropy_test",
 ]

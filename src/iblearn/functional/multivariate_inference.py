@@ -1,15 +1,16 @@
-"""Standard errors and permutation p-values of the measures among many variables.
+"""Standard errors, intervals and permutation p-values of the measures among many variables.
 
 :func:`multivariate_estimate` gives total correlation, dual total correlation, O- and S-information
 and the interaction information with what is known of them; :func:`pid_estimate` does the same for each
-part of the two-source PID. Both return :class:`MultivariateEstimate` objects, which read as their
+part of the two-source PID. Both return the one result type,
+:class:`~iblearn.functional.inference.Estimate` (``MultivariateEstimate`` here), which reads as its
 number (``float(est)``).
 
-Standard errors, as the estimator objects give them (``est(x, y, n_resamples=...)``): for
-``method="ksg"`` the half-sampling jackknife (Shao & Wu 1989, delete-N/2: the spread of estimates on
-random halves of the rows, times ``sqrt(kept / (N - kept))``), since the repeated rows of a bootstrap
-resample are zero distances that corrupt neighbour counts; for ``"gaussian"`` and ``"copula"`` the
-bootstrap. They measure sampling error, not an estimator's bias.
+Standard errors and intervals come from :mod:`iblearn.functional.inference`, as for the estimator
+objects (``est(x, y, n_resamples=...)``): for ``method="ksg"`` the half-sampling jackknife (Shao & Wu
+1989, delete-N/2), since the repeated rows of a bootstrap resample are zero distances that corrupt
+neighbour counts, and the interval bias-aware, from the estimate's trend between the halves and the
+whole; for ``"gaussian"`` and ``"copula"`` the bootstrap, the interval around the estimate.
 
 Permutation p-values, ``(1 + #{null >= observed}) / (1 + n_permutations)``, with the null each
 measure can honestly be given:
@@ -27,8 +28,8 @@ measure can honestly be given:
   against that one null (one-sided), so a small p-value for the synergy says it exceeds what chance
   gives with no information at all, not that it is nonzero beside the other parts.
 
-Resample r and permutation p draw from their own generators, seeded by ``(seed, r)`` and
-``(seed, p)`` (numpy's ``SeedSequence``), in this process; the estimates on them run in batches through
+Resample r and permutation p draw from their own generators (:func:`iblearn.functional.inference.rng`),
+in this process; the estimates on them run in batches through
 joblib (``n_jobs``, as in :func:`~iblearn.functional.pairwise_mi`), and the results do not depend on
 the number of jobs.
 
@@ -42,7 +43,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, Literal
 
 import numpy as np
@@ -50,8 +51,10 @@ import torch
 from torch import Tensor
 
 from iblearn import _checks as V
+from iblearn.functional import inference
 from iblearn.functional._neighbors import Backend
 from iblearn.functional._parallel import PERMUTATIONS_PER_BATCH, check_n_jobs, iter_batches
+from iblearn.functional.inference import Estimate
 from iblearn.functional.knn import Ties, duplicated_rows
 from iblearn.functional.multivariate import (
     MAGNITUDES_Z,
@@ -76,58 +79,11 @@ MEASURES: tuple[Measure, ...] = (
 )
 #: Measures that take either sign: their permutation test compares absolute values.
 TWO_SIDED = frozenset({"o_information", "interaction_information"})
-_RESAMPLE, _PERMUTATION = 0, 1  # the streams of derived seeds
 
 
-@dataclass(frozen=True, eq=False)
-class MultivariateEstimate:
-    """A measure among many variables and what is known of it; ``float(est)`` is its value.
-
-    Attributes:
-        value: 0-d float64 tensor, nats.
-        measure: what it measures (``"o_information"``, ``"synergy"``, ...).
-        method: ``"ksg"``, ``"gaussian"`` or ``"copula"``.
-        n_samples: rows the estimate used.
-        stderr: standard error, if ``n_resamples`` was asked for.
-        stderr_method: ``"half-sampling jackknife"`` (KSG) or ``"bootstrap"``.
-        p_value: permutation p-value against :attr:`null`, if ``n_permutations`` was asked for.
-        n_permutations: permutations behind ``p_value``.
-        null: the null hypothesis the permutations draw from.
-        reliable: False where the estimate is impossible for a measure that is never negative (total
-            correlation, DTC, S-information, the PID's parts) yet lies below 0 by more than 0.05 nats
-            or two standard errors, whichever is larger; ``caveat`` says why.
-    """
-
-    value: Tensor
-    measure: str
-    method: str
-    n_samples: int
-    stderr: float | None = None
-    stderr_method: str | None = None
-    p_value: float | None = None
-    n_permutations: int = 0
-    null: str | None = None
-    reliable: bool = True
-    caveat: str | None = None
-
-    def __float__(self) -> float:
-        return float(self.value)
-
-    def __str__(self) -> str:
-        text = f"{self.measure} = {float(self):.4f} nats"
-        if self.stderr is not None:
-            text += f" ± {self.stderr:.4f} (standard error)"
-        if self.p_value is not None:
-            text += f" (p = {self.p_value:.3g})"
-        text = f"{text} [{self.method}, N={self.n_samples}]"
-        return text if self.reliable else f"{text}, unreliable: {self.caveat}"
-
-    def __format__(self, spec: str) -> str:
-        return format(float(self), spec) if spec else str(self)
-
-
-def _rng(seed: int, stream: int, i: int) -> np.random.Generator:
-    return np.random.default_rng([seed % 2**64, stream, i])
+#: What these functions return: the one result type, :class:`~iblearn.functional.inference.Estimate`,
+#: whose ``measure`` names the measure and ``method`` (``estimator``) the estimator.
+MultivariateEstimate = Estimate
 
 
 def _values(kind: str, variables: list[Tensor], settings: dict[str, Any]) -> Tensor:
@@ -184,7 +140,7 @@ def _estimates(
     n_permutations: int,
     n_jobs: int | None,
     two_sided: bool,
-) -> list[MultivariateEstimate]:
+) -> list[Estimate]:
     V.resampling_counts(n_resamples, n_permutations)
     seed, n_jobs = V.seed(settings["seed"]), check_n_jobs(n_jobs)
     method, n = settings["method"], int(variables[0].shape[0])
@@ -194,50 +150,49 @@ def _estimates(
         repeated, magnitudes = float(duplicated_rows(joint).double().mean()), 0.0
     else:
         repeated, magnitudes = 0.0, magnitude_dependence(copula_normal(joint), joint.shape[1] // 2)
-    stderr = p_value = None
-    how = None
+    p_value = None
+    resampled: list[inference.Resampled] = []
     if n_resamples:
-        half = method == "ksg"  # a bootstrap's repeated rows are zero distances to a kNN estimate
+        # KSG: halves, whose rows are distinct (a bootstrap's repeats are zero distances to a kNN
+        # estimate); the closed forms: the bootstrap.
+        scheme: inference.Scheme = "half" if method == "ksg" else "bootstrap"
 
         def resample(r: int) -> list[np.ndarray | None]:
-            rng = _rng(seed, _RESAMPLE, r)
-            rows = rng.permutation(n)[: n // 2] if half else rng.integers(0, n, n)
-            return [rows] * len(variables)
+            return [inference.resample_rows(n, scheme, seed, r)] * len(variables)
 
         try:
-            spread = _run(kind, variables, settings, map(resample, range(n_resamples)), n_jobs).std(dim=0)
+            values = _run(kind, variables, settings, map(resample, range(n_resamples)), n_jobs)
         except ValueError as err:  # the whole sample passed its checks; a resample of it did not
-            what = f"a half-sample of {n // 2}" if half else f"a bootstrap resample of {n}"
+            what = f"a half-sample of {n // 2}" if scheme == "half" else f"a bootstrap resample of {n}"
             raise ValueError(f"n_resamples: {what} of the {n} rows: {err}") from err
-        if bool((spread == 0).all()):  # halves of 4 rows with k = 3, say: one number, no error
+        if bool((values.std(dim=0) == 0).all()):  # halves of 4 rows with k = 3, say: no error at all
             raise ValueError(
                 f"n_resamples: every resample of the {n} rows gives the same estimate: too few rows for a "
                 "resampled standard error"
             )
-        # delete-d jackknife variance: (N - d) / d times the spread of the subsample estimates
-        stderr = spread * math.sqrt((n // 2) / (n - n // 2)) if half else spread
-        how = "half-sampling jackknife" if half else "bootstrap"
+        resampled = [
+            inference.summarize(values[:, i].tolist(), n, scheme, constant=True)
+            for i in range(values.shape[1])
+        ]
     if n_permutations:
 
         def permutation(p: int) -> list[np.ndarray | None]:
-            rng = _rng(seed, _PERMUTATION, p)
-            return [rng.permutation(n) if i in shuffled else None for i in range(len(variables))]
+            g = inference.rng(seed, inference.PERMUTATION, p)
+            return [g.permutation(n) if i in shuffled else None for i in range(len(variables))]
 
         null_values = _run(kind, variables, settings, map(permutation, range(n_permutations)), n_jobs)
-        if two_sided:
-            hits = (null_values.abs() >= observed.abs()).sum(dim=0)
-        else:
-            hits = (null_values >= observed).sum(dim=0)
-        p_value = (1 + hits.to(torch.float64)) / (1 + n_permutations)
+        p_value = [
+            inference.p_value(float(observed[i]), null_values[:, i].tolist(), two_sided=two_sided)
+            for i in range(len(names))
+        ]
     return [
         _judged(
             value=observed[i],
             measure=name,
-            method=method,
+            estimator=method,
             n_samples=n,
-            stderr=None if stderr is None else float(stderr[i]),
-            stderr_method=how,
-            p_value=None if p_value is None else float(p_value[i]),
+            resampled=resampled[i] if resampled else None,
+            p_value=None if p_value is None else p_value[i],
             n_permutations=n_permutations,
             null=null if n_permutations else None,
             repeated=repeated,
@@ -260,12 +215,32 @@ BELOW_ZERO = 0.05
 REPEATED = 0.01
 
 
-def _judged(repeated: float, magnitudes: float, **fields: Any) -> MultivariateEstimate:
-    """The estimate, flagged where it is not finite, where a non-negative measure reads below 0 beyond
-    its sampling error, where a ``repeated`` share of the rows (KSG) repeat another exactly, and where
-    the normal scores are not a Gaussian copula (``magnitudes``, the z of
+def _judged(
+    repeated: float, magnitudes: float, resampled: inference.Resampled | None, **fields: Any
+) -> Estimate:
+    """The estimate, with its interval where it was resampled
+    (:func:`iblearn.functional.inference.interval`, held at 0 for a measure that is never negative),
+    flagged where it is not finite, where a non-negative measure reads below 0 beyond its sampling
+    error, where a ``repeated`` share of the rows (KSG) repeat another exactly, and where the normal
+    scores are not a Gaussian copula (``magnitudes``, the z of
     :func:`~iblearn.functional.multivariate.magnitude_dependence`; the Gaussian and copula methods)."""
-    est = MultivariateEstimate(**fields)
+    if resampled is not None:
+        floor = 0.0 if fields["measure"] in NON_NEGATIVE else -math.inf
+        span, bias = inference.interval(
+            float(fields["value"]),
+            resampled.stderr,
+            half=resampled.half,
+            n_resamples=resampled.n_resamples,
+            floor=floor,
+        )
+        fields |= dict(
+            stderr=resampled.stderr,
+            stderr_method=resampled.method,
+            interval=span,
+            confidence=inference.CONFIDENCE,
+            bias=None if resampled.half is None else bias,
+        )
+    est = Estimate(**fields)
     allowance = max(BELOW_ZERO, 2 * (est.stderr or 0.0))
     why = None
     if not math.isfinite(float(est)):

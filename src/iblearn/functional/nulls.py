@@ -37,10 +37,11 @@ from scipy.special import digamma
 from torch import Tensor
 
 from iblearn import _checks as V
+from iblearn.functional import inference
 from iblearn.functional._ksg_batched import ksg_counts_permuted
 from iblearn.functional._neighbors import Backend, knn_max_tree_dim, pick_backend
 from iblearn.functional._parallel import PERMUTATIONS_PER_BATCH, check_n_jobs, iter_batches
-from iblearn.functional.cmi import _classes, _cmi_counts, _cmi_counts_brute, _continuous_samples
+from iblearn.functional.cmi import _classes, _cmi_counts, _cmi_counts_brute, _continuous_samples, ksg_cmi
 from iblearn.functional.cmi_permutations import local_permutations
 from iblearn.functional.knn import JITTER, Ties, prepare_samples
 from iblearn.functional.knn_counts import ksg_constant, ksg_counts_tree
@@ -111,6 +112,7 @@ def ksg_mi_test(
     backend: Backend = "auto",
     seed: int = 0,
     n_jobs: int | None = None,
+    permutation_seed: int | None = None,
     generator: torch.Generator | None = None,
 ) -> PermutationTest:
     """:func:`~iblearn.functional.ksg_mi` and its permutation test of independence: the estimate of
@@ -118,12 +120,14 @@ def ksg_mi_test(
 
     Args:
         x, y, k, variant, standardize, ties, backend, seed: as for :func:`~iblearn.functional.ksg_mi`
-            (``seed`` seeds the jitter, and the permutations if ``generator`` is None).
+            (``seed`` seeds the jitter, and the permutations if ``permutation_seed`` is None).
         n_permutations: how many permutations, at least 1.
         n_jobs: jobs for the CPU's blocks of permutations through joblib (see
             :func:`~iblearn.functional.pairwise_mi`); on a GPU the blocks run in this process.
-        generator: a CPU generator that draws the permutations, ``torch.randperm(N)`` one after another;
-            None: one seeded with ``seed``.
+        permutation_seed: seeds the permutations, permutation i drawn by
+            :func:`iblearn.functional.inference.rng` (the estimators' scheme); None: ``seed``.
+        generator: a CPU generator that draws the permutations instead, ``torch.randperm(N)`` one after
+            another.
 
     Returns:
         A :class:`PermutationTest`; the same seed gives the same one on every device and backend.
@@ -141,9 +145,15 @@ def ksg_mi_test(
         [("x", _host(x, "x")), ("y", _host(y, "y"))], k, standardize=standardize, ties=ties, seed=seed
     )
     how = pick_backend(backend, device, xp.shape[1] + yp.shape[1], knn_max_tree_dim("chebyshev"))
-    gen = torch.Generator().manual_seed(V.seed(seed)) if generator is None else generator
     n = xp.shape[0]
-    draws = (torch.randperm(n, generator=gen) for _ in range(n_permutations))
+    if generator is not None:
+        draws: Iterator[Tensor] = (torch.randperm(n, generator=generator) for _ in range(n_permutations))
+    else:
+        start = V.seed(seed if permutation_seed is None else permutation_seed)
+        draws = (
+            torch.from_numpy(inference.rng(start, inference.PERMUTATION, i).permutation(n))
+            for i in range(n_permutations)
+        )
     args = (xp.to(device), yp.to(device), k, variant, how)
     value = float(_mi_block(*args, torch.arange(n)[None])[0])
     return PermutationTest.of(value, _null(_mi_block, args, draws, device, n_jobs))
@@ -326,3 +336,90 @@ def _null(
 
     values = iter_batches(block, batches(), n_jobs) if on_cpu else (block(*b) for b in batches())
     return torch.from_numpy(np.concatenate(list(values)))
+
+
+def transfer_entropy_estimate(
+    source: Any,
+    target: Any,
+    lag: int = 1,
+    history: int = 1,
+    k: int = 3,
+    *,
+    n_resamples: int = 0,
+    n_permutations: int = 0,
+    standardize: bool = True,
+    ties: Ties = "jitter",
+    backend: Backend = "auto",
+    seed: int = 0,
+    n_jobs: int | None = None,
+) -> inference.Estimate:
+    """:func:`~iblearn.functional.transfer_entropy` with what is known of it, as the one result type
+    (:class:`~iblearn.functional.inference.Estimate`): with ``n_resamples``, a standard error, a bias and
+    a 95% interval from the blockwise jackknife of :mod:`iblearn.functional.inference` (half of the
+    blocks of successive samples, so the series' own dependence stays in each resample); with
+    ``n_permutations``, the p-value of :func:`transfer_entropy_test`.
+
+    Args:
+        source, target, lag, history, k, standardize, ties, backend, seed: as for
+            :func:`~iblearn.functional.transfer_entropy` (``seed`` seeds the resamples and the
+            permutations too).
+        n_resamples: blockwise resamples behind the standard error and the interval (0: none).
+        n_permutations: local permutations behind the p-value (0: none).
+        n_jobs: jobs for the permutations, as in :func:`transfer_entropy_test`.
+
+    Example:
+        >>> g = torch.Generator().manual_seed(0)
+        >>> x = torch.randn(1000, generator=g)
+        >>> y = torch.zeros(1000)
+        >>> y[1:] = 0.8 * x[:-1] + 0.6 * torch.randn(999, generator=g)
+        >>> est = transfer_entropy_estimate(x, y, n_resamples=20)
+        >>> est.measure, est.stderr_method, est.interval[0] < float(est) < est.interval[1]
+        ('transfer_entropy', 'blockwise jackknife', True)
+    """
+    V.resampling_counts(n_resamples, n_permutations)
+    seed = V.seed(seed)
+    present, past_source, past_target = embedding(source, target, lag, history, k)
+    options: dict[str, Any] = dict(standardize=standardize, ties=ties, backend=backend, seed=seed)
+
+    def te(rows: np.ndarray | None) -> float:
+        taken = [
+            t if rows is None else t[torch.from_numpy(rows).to(t.device)]
+            for t in (present, past_source, past_target)
+        ]
+        return float(ksg_cmi(*taken, k, **options))
+
+    value = te(None)
+    n = len(present)
+    fields: dict[str, Any] = {}
+    if n_resamples:
+        res = inference.resampled(te, n, n_resamples, "block", seed)
+        span, bias = inference.interval(
+            value, res.stderr, half=res.half, n_resamples=res.n_resamples, floor=0.0
+        )
+        fields |= dict(
+            stderr=res.stderr,
+            stderr_method=res.method,
+            interval=span,
+            confidence=inference.CONFIDENCE,
+            bias=bias,
+        )
+    if n_permutations:
+        test = transfer_entropy_test(
+            source,
+            target,
+            lag,
+            history,
+            k,
+            n_permutations=n_permutations,
+            n_jobs=n_jobs,
+            permutation_seed=seed,
+            **options,
+        )
+        fields |= dict(
+            p_value=test.p_value,
+            n_permutations=n_permutations,
+            null="no transfer: the source's past permuted locally in the target's past",
+        )
+    return inference.Estimate(
+        torch.tensor(value, dtype=torch.float64), n, "ksg", measure="transfer_entropy", **fields
+    )

@@ -1,0 +1,393 @@
+"""One inference core: how rows are resampled, how a standard error, a bias and an interval come from
+the resamples, and how a permutation null gives a p-value, for every measure (MI, conditional MI,
+transfer entropy, the measures among many variables) and every estimator object.
+
+**One seeded scheme.** Draw ``i`` of stream ``s`` (resamples, subsamples, permutations) comes from its
+own generator, ``numpy.random.default_rng([seed, s, i])`` (numpy's ``SeedSequence``), so a draw does not
+depend on how many came before it, on the order they run in, or on the jobs that run them.
+
+**Resampling**, by what the estimator tolerates (:func:`resample_rows`):
+
+* ``"half"``: the half-sampling (delete-N/2) jackknife, random halves without replacement, for kNN
+  estimators: a bootstrap's repeated rows are zero distances that corrupt their neighbour counts (Shao
+  & Wu 1989). The variance is the halves' variance times ``kept / (N - kept)`` = 1.
+* ``"bootstrap"``: rows drawn with replacement, where repeats are harmless (closed forms, plug-ins).
+* ``"block"``: half-sampling of blocks for series: the samples cut in blocks of about ``N^(1/3)``
+  successive samples and half of the blocks kept (the blockwise jackknife of Kuensch 1989, as
+  subsampling), which keeps the dependence between successive samples that a row-wise draw breaks and,
+  drawing without replacement, repeats no row.
+
+**The interval** (:func:`interval`) is bias-aware: the resamples of half the rows say how the estimate
+moves with N (a kNN estimate of dependence in several dimensions is low by a bias that shrinks with
+N), and the interval is centred where that trend points, widened by its uncertainty, rather than two
+standard errors around a biased value. Its coverage is measured on tasks with exact answers by
+``benchmarks/calibration.py`` (the guide's reliability page gives the table).
+
+References:
+    J. Shao, C. F. J. Wu. A general theory for jackknife variance estimation. Ann. Statist. 17, 1176
+    (1989).
+    H. Kuensch. The jackknife and the bootstrap for general stationary observations. Ann. Statist. 17,
+    1217 (1989).
+    J. Runge. Conditional independence testing based on a nearest-neighbor estimator of conditional
+    mutual information. AISTATS 2018: the local permutation null.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+from scipy import stats
+from torch import Tensor
+
+Bound = Literal["lower", "upper"] | None
+Scheme = Literal["half", "bootstrap", "block"]
+SCHEMES: tuple[Scheme, ...] = ("half", "bootstrap", "block")
+#: The streams of derived seeds: one for resamples, one for permutations, one for subsamples.
+RESAMPLE, PERMUTATION, SUBSAMPLE = 0, 1, 2
+#: Confidence of an interval unless a call asks for another.
+CONFIDENCE = 0.95
+
+
+def rng(seed: int, stream: int, i: int) -> np.random.Generator:
+    """The generator of draw ``i`` of ``stream`` under ``seed`` (see the module's notes)."""
+    return np.random.default_rng([seed % 2**64, stream, i])
+
+
+def block_length(n: int) -> int:
+    """The block of a series of n samples: about n^(1/3) (the order that balances a blockwise
+    variance estimate's bias and variance, Kuensch 1989), at least 1."""
+    return max(1, round(n ** (1 / 3)))
+
+
+def resample_rows(n: int, scheme: Scheme, seed: int, i: int) -> np.ndarray:
+    """The rows of resample ``i`` of ``n`` rows under ``scheme``: ``n // 2`` distinct rows (``"half"``),
+    ``n`` rows drawn with replacement (``"bootstrap"``), or half of the blocks of :func:`block_length`
+    successive rows, in order (``"block"``)."""
+    g = rng(seed, RESAMPLE, i)
+    if scheme == "half":
+        return g.permutation(n)[: n // 2]
+    if scheme == "bootstrap":
+        return g.integers(0, n, n)
+    size = block_length(n)
+    blocks = -(-n // size)
+    kept = np.sort(g.permutation(blocks)[: blocks // 2])
+    rows = (kept[:, None] * size + np.arange(size)[None, :]).reshape(-1)
+    return rows[rows < n]
+
+
+def scheme_name(scheme: Scheme) -> str:
+    """How a standard error from ``scheme`` is described."""
+    return {"half": "half-sampling jackknife", "bootstrap": "bootstrap", "block": "blockwise jackknife"}[
+        scheme
+    ]
+
+
+@dataclass(frozen=True)
+class Resampled:
+    """What the resamples of an estimate say of it, in the estimate's units.
+
+    Attributes:
+        stderr: the standard error.
+        method: how it was found (:func:`scheme_name`).
+        half: the mean of the estimates on half the rows (``"half"`` and ``"block"``; else None): the
+            estimate's trend with N, from which :func:`interval` reads its bias.
+        n_resamples: how many resamples.
+    """
+
+    stderr: float
+    method: str
+    half: float | None
+    n_resamples: int
+
+
+def summarize(values: Sequence[float], n: int, scheme: Scheme, *, constant: bool = False) -> Resampled:
+    """The standard error (and for ``"half"`` and ``"block"`` the half-data mean) from the estimates on
+    resamples of ``n`` rows under ``scheme``.
+
+    Raises:
+        ValueError: naming ``n_resamples``, where every resample gives the same estimate (halves of 4
+            rows with k = 3, say), that is no standard error at all; unless ``constant`` says a
+            constant is possible (a PID part that is 0 by construction).
+    """
+    v = np.asarray(values, dtype=np.float64)
+    sd = float(v.std(ddof=1)) if len(v) > 1 else math.nan
+    if len(v) > 1 and sd == 0 and not constant:
+        raise ValueError(
+            f"n_resamples: every resample of the {n} rows gives the same estimate, {v[0]:.4g}: too few rows "
+            "for a resampled standard error"
+        )
+    if scheme == "bootstrap":
+        return Resampled(sd, scheme_name(scheme), None, len(v))
+    # Delete-d jackknife variance: (N - d) / d times the spread of the subsample estimates (half the
+    # rows, or half the blocks: d = N / 2 either way).
+    return Resampled(sd, scheme_name(scheme), float(v.mean()), len(v))
+
+
+def resampled(
+    estimate: Callable[[np.ndarray], float], n: int, n_resamples: int, scheme: Scheme, seed: int
+) -> Resampled:
+    """:func:`summarize` of ``estimate(rows)`` on ``n_resamples`` resamples of ``n`` rows."""
+    values = []
+    for i in range(n_resamples):
+        rows = resample_rows(n, scheme, seed, i)
+        try:
+            values.append(estimate(rows))
+        except ValueError as err:  # the whole sample passed its checks; a resample of it did not
+            what = {"half": "half-sample", "bootstrap": "bootstrap resample", "block": "half of the blocks"}
+            raise ValueError(f"n_resamples: a {what[scheme]} of {len(rows)} of the {n} rows: {err}") from err
+    return summarize(values, n, scheme)
+
+
+def interval(
+    value: float,
+    stderr: float,
+    *,
+    half: float | None = None,
+    n_resamples: int = 0,
+    confidence: float = CONFIDENCE,
+    floor: float = -math.inf,
+    ceiling: float = math.inf,
+) -> tuple[tuple[float, float], float]:
+    """The bias-aware interval of an estimate, and the bias it assumes (estimate minus truth).
+
+    With ``half``, the mean of the estimates on half the rows, the estimate's trend with N is
+    ``t = value - half``. A bias that shrinks as N^-a, a in [1/2, 1] (the orders of kNN estimators'
+    bias in one to a few dimensions), leaves ``t / (2^a - 1)`` between the estimate and its limit: from
+    t (a = 1) to 2.41 t (a = 1/2). The interval is centred at ``value + t`` (a = 1) and widened on the
+    side of the trend by the other 1.41 t, then by the quantile of Student's t with ``n_resamples - 1``
+    degrees of freedom (a standard error from R resamples is itself uncertain) times the standard
+    error; clipped to ``[floor, ceiling]``.
+
+    Returns:
+        ``((low, high), bias)``: ``bias`` is ``-t`` (0 without ``half``).
+    """
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence: expected a probability strictly between 0 and 1, got {confidence!r}")
+    df = n_resamples - 1 if n_resamples > 1 else math.inf
+    z = (
+        float(stats.t.ppf(0.5 + confidence / 2, df))
+        if math.isfinite(df)
+        else float(stats.norm.ppf(0.5 + confidence / 2))
+    )
+    trend = 0.0 if half is None else value - half
+    centre = value + trend
+    extra = math.sqrt(2) * trend  # the a = 1/2 reading, 2.41 t, beyond the a = 1 one
+    low = centre + min(extra, 0.0) - z * stderr
+    high = centre + max(extra, 0.0) + z * stderr
+    low, high = min(max(low, floor), ceiling), max(min(high, ceiling), floor)
+    return (low, high), -trend
+
+
+def p_value(observed: float, nulls: Sequence[float], *, two_sided: bool = False) -> float:
+    """The permutation p-value ``(1 + #{null >= observed}) / (1 + n)`` (by absolute value where
+    ``two_sided``): never 0, as the observed arrangement is one of the arrangements."""
+    v = np.asarray(nulls, dtype=np.float64)
+    hits = np.abs(v) >= abs(observed) if two_sided else v >= observed
+    return float((1 + hits.sum()) / (1 + len(v)))
+
+
+# ------------------------------------------------------------------------------------- the result
+@dataclass(frozen=True, eq=False, repr=False)
+class Estimate:
+    """An estimate of an information measure and what is known of it: the one result type of every
+    measure (MI, conditional MI, transfer entropy, the measures among many variables and the PID's
+    parts), from every estimator object and function that reports more than a number.
+
+    It behaves as the number it holds: ``float(est)``, ``f"{est:.3f}"``, ``est > 0.1``,
+    ``est - other`` and ``round(est, 2)`` read ``value`` (arithmetic gives a plain ``float``, detached:
+    use ``est.value`` for a differentiable tensor). ``==`` and ``hash`` are those of the number too, so
+    two estimates with one value are equal whatever else they carry. The repr is one line for
+    notebooks; ``str`` adds the standard error and p-value.
+
+    Example:
+        >>> import torch
+        >>> est = Estimate(torch.tensor(0.4018), n_samples=500, estimator="ksg")
+        >>> est
+        Estimate(0.4018 nats, ksg, N=500)
+        >>> f"{est:.2f}", est > 0.1, round(est - 0.4, 3)
+        ('0.40', True, 0.002)
+
+    Attributes:
+        value: 0-d tensor in ``unit`` (differentiable when the estimator is).
+        n_samples: samples the estimate used.
+        estimator: registry name of the estimator, or the method of a function (``"ksg"``,
+            ``"gaussian"``, ``"copula"``); also read as ``method``.
+        measure: what it estimates: ``"mi"`` (I(X; Y)), ``"cmi"``, ``"transfer_entropy"``, a measure
+            among many variables (``"o_information"``, ...) or a part of the PID (``"synergy"``, ...).
+        unit: ``"nats"``, ``"bits"`` or ``"log base b"``.
+        bound: ``"lower"``/``"upper"`` if the estimator bounds the MI, else ``None``.
+        stderr: standard error, if resampling was asked for.
+        stderr_method: ``"bootstrap"``, ``"half-sampling jackknife"`` (kNN estimators, which
+            duplicated bootstrap rows would corrupt) or ``"blockwise jackknife"`` (series).
+        p_value: permutation-test p-value against ``null``, if asked for.
+        n_permutations: permutations behind ``p_value``.
+        null: the null hypothesis the permutations draw from.
+        limit: a value the estimate can never exceed by construction (e.g. log N for InfoNCE).
+        reliable: False when the estimator knows its number cannot be read as an estimate: a neural
+            estimate impossible for its data (below 0 beyond its sampling error, above H(Y) of
+            labels, a lower bound above log N, InfoNCE at its ceiling log B) or far below its
+            training value, or fitted with a batch that held every training row
+            (:func:`iblearn.estimators.reliability.judged`); ``caveat`` says why, and the
+            estimator warned (:class:`iblearn.estimators.UnreliableEstimateWarning`).
+        caveat: why the estimate is not reliable, else None.
+        split: the rows behind an estimate that fitted a critic first (:func:`iblearn.estimate_mi`):
+            ``{"train": ..., "validation": ..., "test": ...}``, the estimate on the test rows.
+        interval: ``(low, high)`` in ``unit``, where resampling was asked for: the bias-aware
+            interval of :func:`iblearn.functional.inference.interval` at ``confidence`` (or, from
+            ``method="auto"``, two standard errors and the bias its checks reveal); else None.
+        confidence: the interval's nominal coverage (0.95 unless asked otherwise).
+        bias: the estimate's bias (estimate minus its limit at infinite N) that the interval assumes,
+            read from its trend with N; None where none was measured.
+        chosen: the estimator ``method="auto"`` chose (``estimator``, with ``"copula "`` before it
+            where it ran on each column's normal scores), and ``why``: the rule and the data's
+            features that chose it.
+        checks: ``method="auto"``'s self-checks, name -> :class:`iblearn.estimators.autocheck.Check`.
+        features: what ``method="auto"`` measured of the data to choose.
+    """
+
+    value: Tensor
+    n_samples: int
+    estimator: str
+    measure: str = "mi"
+    unit: str = "nats"
+    bound: Bound = None
+    stderr: float | None = None
+    stderr_method: str | None = None
+    p_value: float | None = None
+    n_permutations: int = 0
+    null: str | None = None
+    limit: float | None = field(default=None)
+    reliable: bool = True
+    caveat: str | None = None
+    split: dict[str, int] | None = None
+    interval: tuple[float, float] | None = None
+    confidence: float | None = None
+    bias: float | None = None
+    chosen: str | None = None
+    why: str | None = None
+    checks: dict[str, Any] | None = None
+    features: dict[str, float] | None = None
+
+    def __float__(self) -> float:
+        return float(self.value.detach())
+
+    @property
+    def method(self) -> str:
+        """The estimator's name (the multivariate functions' ``method``)."""
+        return self.estimator
+
+    def __str__(self) -> str:
+        text = f"{float(self):.4f} {self.unit}"
+        if self.measure != "mi":
+            text = f"{self.measure} = {text}"
+        if self.stderr is not None:  # sampling error only: not the bias an estimator may have
+            text += f" ± {self.stderr:.4f} (standard error)"
+        if self.p_value is not None:
+            text += f" (p = {self.p_value:.3g})"
+        if self.interval is not None:
+            level = "" if self.confidence is None else f"{self.confidence:.0%} "
+            text += f", {level}interval [{self.interval[0]:.4f}, {self.interval[1]:.4f}]"
+        text = f"{text} [{self.chosen or self.estimator}, N={self.n_samples}]"
+        return text if self.reliable else f"{text}, unreliable: {self.caveat}"
+
+    def report(self) -> str:
+        """The estimate in full: its line, then what chose the estimator and each self-check's outcome
+        (``method="auto"``), one a line."""
+        lines = [str(self)]
+        if self.why is not None:
+            lines.append(f"chosen: {self.why}")
+        lines += [f"  {check}" for check in (self.checks or {}).values()]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        # The dataclass repr printed the whole tensor and every empty field: a screenful in a notebook.
+        spread = "" if self.stderr is None else f" ± {self.stderr:.4f} se"
+        if self.interval is not None:
+            spread += f" [{self.interval[0]:.4f}, {self.interval[1]:.4f}]"
+        flag = "" if self.reliable else ", unreliable"
+        value = f"{float(self):.4f} {self.unit}{spread}"
+        what = "" if self.measure == "mi" else f"{self.measure}, "
+        return f"Estimate({what}{value}, {self.chosen or self.estimator}, N={self.n_samples}{flag})"
+
+    def __format__(self, spec: str) -> str:
+        return format(float(self), spec) if spec else str(self)
+
+    def __eq__(self, other: object) -> bool:
+        number = _as_number(other)
+        return NotImplemented if number is None else float(self) == number
+
+    def __hash__(self) -> int:
+        return hash(float(self))
+
+    def __lt__(self, other: object) -> bool:
+        number = _as_number(other)
+        return NotImplemented if number is None else float(self) < number
+
+    def __le__(self, other: object) -> bool:
+        number = _as_number(other)
+        return NotImplemented if number is None else float(self) <= number
+
+    def __gt__(self, other: object) -> bool:
+        number = _as_number(other)
+        return NotImplemented if number is None else float(self) > number
+
+    def __ge__(self, other: object) -> bool:
+        number = _as_number(other)
+        return NotImplemented if number is None else float(self) >= number
+
+    def __add__(self, other: object) -> float:
+        number = _as_number(other)
+        return NotImplemented if number is None else float(self) + number
+
+    __radd__ = __add__
+
+    def __sub__(self, other: object) -> float:
+        number = _as_number(other)
+        return NotImplemented if number is None else float(self) - number
+
+    def __rsub__(self, other: object) -> float:
+        number = _as_number(other)
+        return NotImplemented if number is None else number - float(self)
+
+    def __mul__(self, other: object) -> float:
+        number = _as_number(other)
+        return NotImplemented if number is None else float(self) * number
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other: object) -> float:
+        number = _as_number(other)
+        return NotImplemented if number is None else float(self) / number
+
+    def __rtruediv__(self, other: object) -> float:
+        number = _as_number(other)
+        return NotImplemented if number is None else number / float(self)
+
+    def __neg__(self) -> float:
+        return -float(self)
+
+    def __abs__(self) -> float:
+        return abs(float(self))
+
+    def __round__(self, ndigits: int | None = None) -> float:
+        return round(float(self), ndigits)
+
+
+def _as_number(other: object) -> float | None:
+    """``other`` as a float when it is a real number or another estimate, else ``None`` (so the
+    operator returns ``NotImplemented`` and Python tries the other side)."""
+    if isinstance(other, Estimate):
+        return float(other)
+    if isinstance(other, bool) or not isinstance(other, int | float | np.number):
+        return None
+    return float(other)
+
+
+def unit_name(base: float) -> str:
+    if base == math.e:
+        return "nats"
+    return "bits" if base == 2 else f"log base {base:g}"
