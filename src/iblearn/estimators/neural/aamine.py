@@ -204,7 +204,7 @@ class AAMINE(MINE):
 
     def set_extra_state(self, state: dict[str, Any]) -> None:
         super().set_extra_state(state)
-        if "noise" in state:  # checkpoints without _extra_state (see neural.trainer.older_checkpoint) lack it
+        if "noise" in state:  # a state without _extra_state (neural.base._complete_state) lacks it
             self._noise.set_state(state["noise"].cpu())
 
     def train_step(self, x: Any, y: Any = None) -> float:

@@ -29,7 +29,8 @@ from iblearn import _checks as V
 from iblearn.estimators.base import Estimator, MIEstimate
 from iblearn.estimators.critics import Hidden, make_critic, seeded
 from iblearn.estimators.neural import distributed, fitting
-from iblearn.estimators.neural.averaging import averaged_copy
+from iblearn.estimators.neural.averaging import averaged_copy, frozen
+from iblearn.estimators.neural.contract import BatchLoss
 from iblearn.estimators.neural.inputs import (
     as_input,
     checked_pair,
@@ -47,7 +48,7 @@ from iblearn.estimators.neural.settings import (
     validation_share,
     widths,
 )
-from iblearn.estimators.neural.trainer import History, Trainer, older_checkpoint, refreeze
+from iblearn.estimators.neural.trainer import History, Trainer
 from iblearn.estimators.reliability import (
     BELOW_TRAINING,
     BELOW_ZERO,
@@ -146,8 +147,8 @@ class NeuralEstimator(Estimator):
         self.trainer = Trainer(self.critic, self.averaged, self.average)
         self.register_buffer("steps_done", torch.zeros((), dtype=torch.long))
         self.steps_done: Tensor
-        self.register_load_state_dict_pre_hook(older_checkpoint)  # type: ignore[no-untyped-call]
-        self.register_load_state_dict_post_hook(refreeze)  # type: ignore[no-untyped-call]
+        self.register_load_state_dict_pre_hook(_complete_state)  # type: ignore[no-untyped-call]
+        self.register_load_state_dict_post_hook(_refreeze)  # type: ignore[no-untyped-call]
 
     def check_settings(self) -> None:
         """Checks across settings, once each is checked alone (a family extends it)."""
@@ -215,10 +216,17 @@ class NeuralEstimator(Estimator):
         critic without changing its training, call ``est``."""
         return self.trainer.loss(self, x, y)
 
-    def _training_loss(self, x: Tensor, y: Tensor) -> Tensor:
-        """What the trainer minimizes on a batch of checked inputs: minus :meth:`objective`, weighed
-        for this rank's rows (:meth:`_weighed`)."""
-        return -self._weighed(self.objective(x, y), x)
+    def checked_inputs(self, x: Any, y: Any) -> tuple[Any, Any]:
+        """``x`` and ``y`` as the critic takes them, checked (:class:`~.contract.TrainingTarget`; a
+        family that takes other inputs overrides :meth:`_inputs`)."""
+        return self._inputs(x, y)
+
+    def batch_loss(self, x: Any, y: Any) -> BatchLoss:
+        """What the trainer minimizes on a batch of checked inputs (:class:`~.contract.TrainingTarget`):
+        minus :meth:`objective`, weighed for this rank's rows (:meth:`_weighed`), with the bound it
+        stands for (:meth:`_batch_bound`)."""
+        loss = -self._weighed(self.objective(x, y), x)
+        return BatchLoss(loss, self._batch_bound(loss))
 
     def _batch_bound(self, loss: Tensor) -> Tensor | None:
         """The bound on the batch that a training ``loss`` stands for, which the trainer judges for
@@ -294,30 +302,41 @@ class NeuralEstimator(Estimator):
         Raises:
             ValueError: a bad argument, named; ``validation`` leaving fewer than 2 rows on a side.
         """
-        steps = V.positive_int(steps, "steps")
-        batch_size = V.positive_int(batch_size, "batch_size")
-        seed = V.seed(seed)
-        share = self.validation if validation is None else validation_share(validation)
-        patience = self.patience if patience is None else V.positive_int(patience, "patience")
-        self.trainer.fit(self, x, y, steps, batch_size, seed, progress, share, patience)
+        self.trainer.fit(
+            self,
+            x,
+            y,
+            steps=steps,
+            batch_size=batch_size,
+            seed=seed,
+            progress=progress,
+            validation=validation,
+            patience=patience,
+        )
         return self
 
-    def _watched(self, *parts: tuple[Tensor, Tensor]) -> list[float]:
+    def watched_bounds(self, *parts: tuple[Any, Any]) -> list[float]:
         """What ``fit`` keeps the best network by, on each of ``parts`` (in nats, higher is better),
         read as an estimate reads it (:meth:`.trainer.Trainer.watching`)."""
         raise NotImplementedError
 
+    def training_batches(self, x: Any, y: Any, batch_size: int, seed: int) -> Iterator[tuple[Any, Any]]:
+        """The training batches ``fit`` draws (:class:`~.contract.TrainingTarget`; a family that draws
+        them otherwise overrides :meth:`_batches`)."""
+        return self._batches(x, y, batch_size, seed)
+
     def _batches(self, x: Any, y: Any, batch_size: int, seed: int) -> Any:
-        """The training batches ``fit`` draws (:func:`.fitting.sample_batches`)."""
+        """The training batches (:func:`.fitting.sample_batches`)."""
         return fitting.sample_batches(x, y, batch_size, seed)
 
     def _finite(self, value: Tensor, what: str, inputs: tuple[Any, Any] | None = None) -> Tensor:
         """``value``, unless it is NaN or Inf, or (given the ``inputs`` it came from) beyond what is
-        plausible for them (:meth:`_plausible`): then the critic has diverged, and a number would hide it."""
-        limit = math.inf if inputs is None else self._plausible(*inputs)
+        plausible for them (:meth:`plausible_limit`): then the critic has diverged, and a number would
+        hide it."""
+        limit = math.inf if inputs is None else self.plausible_limit(*inputs)
         return not_diverged(value, limit, f"{self.name}: the {what}", int(self.steps_done))
 
-    def _plausible(self, x: Any, y: Any) -> float:
+    def plausible_limit(self, x: Any, y: Any) -> float:
         """What no bound on these inputs can exceed without divergence
         (:func:`iblearn.estimators.reliability.plausible`)."""
         return plausible(x, y, self.y_classes)
@@ -359,3 +378,24 @@ class NeuralEstimator(Estimator):
 
     def set_extra_state(self, state: dict[str, Any]) -> None:
         self.trainer.load_state_dict(state)
+
+
+def _complete_state(est: NeuralEstimator, state: dict[str, Any], prefix: str, *_: Any) -> None:
+    """Completes, before loading, a state dict that lacks the weight average or ``_extra_state``.
+
+    Without the weight average the average starts from the state's critic, so ``est`` reports what the
+    critic reports; without ``_extra_state`` (the trainer's Adam state and negatives' generator) training
+    goes on with fresh Adam moments.
+    """
+    if est.averaged is not None and not any(k.startswith(prefix + "averaged.") for k in state):
+        critic = prefix + "critic."
+        for key in [k for k in state if k.startswith(critic)]:
+            state[prefix + "averaged." + key.removeprefix(critic)] = state[key]
+    fresh = {"optimizer": None, "shuffles": est.trainer.shuffles.get_state()}
+    state.setdefault(prefix + "_extra_state", fresh)
+
+
+def _refreeze(est: NeuralEstimator, _: Any) -> None:
+    """After loading: a lazy critic's average is materialized then, with parameters requiring grad."""
+    if est.averaged is not None:
+        frozen(est.averaged)

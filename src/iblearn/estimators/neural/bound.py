@@ -70,7 +70,7 @@ class BoundEstimator(NeuralEstimator):
         trained on the bound itself (MINE's loss is a gradient surrogate, and says otherwise)."""
         return -loss.detach()
 
-    def _watched(self, *parts: tuple[Tensor, Tensor]) -> list[float]:
+    def watched_bounds(self, *parts: tuple[Tensor, Tensor]) -> list[float]:
         """The bound (nats) on each of ``parts`` as an estimate reports it (the averaged critic); under
         ``torch.distributed``, on every rank's rows of them, so every rank takes the same decisions."""
         with self.trainer.watching(self):

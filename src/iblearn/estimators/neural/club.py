@@ -83,7 +83,7 @@ class GaussianQ(BoundEstimator):
         # The loss is q's negative log-likelihood, no estimate: watch the estimate on the batch.
         return self._batch_value
 
-    def _watched(self, *parts: tuple[Tensor, Tensor]) -> list[float]:
+    def watched_bounds(self, *parts: tuple[Tensor, Tensor]) -> list[float]:
         """q's mean log-likelihood (nats a row) on each of ``parts``: what ``fit`` keeps the best q by,
         and so what :attr:`history` holds. Not the estimate: the best upper bound is not the largest,
         and the smallest would reward a q that fits badly (a q of y alone gives 0). Under

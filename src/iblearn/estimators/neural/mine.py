@@ -10,6 +10,7 @@ from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn.estimators.neural.bound import BoundEstimator
+from iblearn.estimators.neural.contract import BatchLoss
 from iblearn.estimators.neural.settings import unit_rate
 from iblearn.estimators.settings import one_of, optional, setting
 from iblearn.functional.bounds import dv_bound, log_mean_exp, nwj_bound
@@ -62,9 +63,10 @@ class MINE(BoundEstimator):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        # The bound's own training state, saved and loaded with the critic (a buffer): the log of the
+        # moving average of E_Q[exp T] over the training batches; NaN before the first.
         self.register_buffer("log_ema", torch.tensor(float("nan"), dtype=torch.float64))
         self.log_ema: Tensor
-        self._batch_dv = torch.zeros(())  # the DV bound of the last training batch (objective)
 
     def _scores(
         self, x: Tensor, y: Tensor, n_shuffles: int, gen: torch.Generator | None
@@ -75,9 +77,22 @@ class MINE(BoundEstimator):
         return joint.clamp(-self.clip, self.clip), marginal.clamp(-self.clip, self.clip)
 
     def objective(self, x: Tensor, y: Tensor) -> Tensor:
-        joint, marginal = self._scores(x, y, 1, self.trainer.shuffles)
         if self.objective_kind == "f":
-            return nwj_bound(joint, marginal)
+            return nwj_bound(*self._scores(x, y, 1, self.trainer.shuffles))
+        return self._dv_step(x, y)[0]
+
+    def batch_loss(self, x: Any, y: Any) -> BatchLoss:
+        """Minus the surrogate of :meth:`objective` and, to judge, the batch's DV bound (the surrogate's
+        exp(lme - EMA) is large whenever the average lags, in healthy training too)."""
+        if self.objective_kind == "f":
+            return super().batch_loss(x, y)
+        surrogate, dv = self._dv_step(x, y)
+        return BatchLoss(-self._weighed(surrogate, x), self._weighed(dv, x))
+
+    def _dv_step(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        """A training batch's bias-corrected surrogate of the DV bound and the DV bound itself
+        (detached), the moving average of the denominator updated by the batch."""
+        joint, marginal = self._scores(x, y, 1, self.trainer.shuffles)
         # Under torch.distributed over every rank's marginal scores: the same denominator, and moving
         # average, on every rank.
         lme = log_mean_exp(self._every_rank(marginal))
@@ -89,13 +104,9 @@ class MINE(BoundEstimator):
                 self.log_ema.copy_(
                     torch.logaddexp(math.log1p(-self.rate) + self.log_ema, math.log(self.rate) + batch)
                 )
-        self._batch_dv = self._weighed((joint.mean() - lme).detach(), x)
         # d/dtheta exp(lme - log_ema) = E_Q[grad T e^T] / EMA: the bias-corrected gradient of log E_Q e^T.
-        return joint.mean() - torch.exp(lme - self.log_ema.to(lme.dtype))
-
-    def _batch_bound(self, loss: Tensor) -> Tensor | None:
-        # The surrogate's exp(lme - EMA) is large whenever the EMA lags, in healthy training too.
-        return self._batch_dv if self.objective_kind == "dv" else super()._batch_bound(loss)
+        surrogate = joint.mean() - torch.exp(lme - self.log_ema.to(lme.dtype))
+        return surrogate, (joint.mean() - lme).detach()
 
     def _apply(self, fn: Any, recurse: bool = True) -> Any:
         ema = self.log_ema

@@ -104,7 +104,7 @@ class RepresentationEstimator(NeuralEstimator):
                     net.calibrate(xt, yt)  # type: ignore[operator]
         return super().fit(x, y, **options)
 
-    def _watched(self, *parts: tuple[Tensor, Tensor]) -> list[float]:
+    def watched_bounds(self, *parts: tuple[Tensor, Tensor]) -> list[float]:
         """``objective`` on each of ``parts`` with the network that reports, in eval mode (no dropout)."""
         with self.trainer.watching(self):
             return [float(self.objective(*self._inputs(*part))) for part in parts]

@@ -5,31 +5,32 @@ It owns what training carries from step to step and nothing an estimate needs: t
 (:class:`~.averaging.WeightAverage`), the generator of the training negatives, the step with its
 judgement of divergence, ``fit``'s loop with its held-out rows, early stopping and :class:`History`,
 which network scores (the live one, or the average while reporting), the state saved with
-``state_dict``, and the step's agreement across ranks under ``torch.distributed``. It asks the
-estimator for the training loss on a batch and, for a bound, the batch's bound to judge
-(:meth:`~.base.NeuralEstimator._training_loss`, :meth:`~.base.NeuralEstimator._batch_bound`); the
-batches and held-out rows it trains on come from :mod:`.fitting`.
+``state_dict``, and the step's agreement across ranks under ``torch.distributed``. What it asks of the
+estimator is :class:`~.contract.TrainingTarget`, public and one way: the loss on a batch with the bound
+it stands for, the batch source, the held-out bound, and what is plausible on the inputs. The held-out
+rows it watches are split off by :mod:`.fitting`.
 """
 
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
+from iblearn import _checks as V
 from iblearn.estimators.neural import distributed
-from iblearn.estimators.neural.averaging import WeightAverage, frozen
+from iblearn.estimators.neural.averaging import WeightAverage
+from iblearn.estimators.neural.contract import TrainingTarget
 from iblearn.estimators.neural.fitting import hold_out
 from iblearn.estimators.neural.inputs import detached, refuse_constant
-from iblearn.estimators.reliability import CriticDivergedError
-
-if TYPE_CHECKING:
-    from iblearn.estimators.neural.base import NeuralEstimator
+from iblearn.estimators.neural.settings import validation_share
+from iblearn.estimators.reliability import CriticDivergedError, not_diverged
 
 
 def adam(params: list[nn.Parameter], lr: float) -> torch.optim.Optimizer:
@@ -165,7 +166,7 @@ class Trainer:
         return self._watching
 
     @contextmanager
-    def watching(self, est: NeuralEstimator) -> Iterator[None]:
+    def watching(self, est: TrainingTarget) -> Iterator[None]:
         """``fit`` reading a bound as an estimate would: reporting, in eval mode (no dropout), without
         gradients; in training mode again after."""
         with est.reporting():
@@ -178,34 +179,35 @@ class Trainer:
                 self._watching = False
                 est.train()
 
-    def loss(self, est: NeuralEstimator, x: Any, y: Any) -> Tensor:
+    def loss(self, est: TrainingTarget, x: Any, y: Any) -> Tensor:
         """:meth:`NeuralEstimator.loss`: the training loss on a batch, refused (with the step) where it,
         or a bound's value on the batch, is not finite or beyond what the inputs allow."""
-        xt, yt = est._inputs(x, y)
-        loss = est._finite(est._training_loss(xt, yt), "loss")
-        bound = est._batch_bound(loss)
-        if bound is not None:
-            est._finite(bound, "batch's bound", (xt, yt))
+        xt, yt = est.checked_inputs(x, y)
+        batch = est.batch_loss(xt, yt)
+        where = int(est.steps_done)
+        loss = not_diverged(batch.loss, math.inf, f"{est.name}: the loss", where)
+        if batch.bound is not None:
+            not_diverged(batch.bound, est.plausible_limit(xt, yt), f"{est.name}: the batch's bound", where)
         return loss
 
-    def step(self, est: NeuralEstimator, x: Any, y: Any) -> float:
+    def step(self, est: TrainingTarget, x: Any, y: Any) -> float:
         """:meth:`NeuralEstimator.train_step`: one optimizer step on a batch (inputs detached), judged
         for divergence first (the loss, and a bound's value on the batch against what is plausible for
         it), then the weight average updated; under ``torch.distributed`` the same step on every rank,
         the loss returned (and judged) the mean over the ranks."""
-        xt, yt = est._inputs(x, y)
-        loss = est._training_loss(detached(xt), detached(yt))
+        xt, yt = est.checked_inputs(x, y)
+        loss, bound = est.batch_loss(detached(xt), detached(yt))
         number = int(est.steps_done) + 1
-        bound = est._batch_bound(loss)
         if distributed.active():  # every rank judges, and reports, the same numbers
             bound = None if bound is None else distributed.mean_over_ranks(bound)
             reported = distributed.mean_over_ranks(loss)
             loss = loss + (reported - loss.detach())  # the same gradient
         finite = bool(torch.isfinite(loss))
-        if not finite or (bound is not None and not abs(float(bound)) <= est._plausible(xt, yt)):
+        if not finite or (bound is not None and not abs(float(bound)) <= est.plausible_limit(xt, yt)):
             beyond = ""
             if finite and bound is not None:
-                beyond = f" (the batch's bound {float(bound):.6g} nats, beyond {est._plausible(xt, yt):.6g})"
+                limit = est.plausible_limit(xt, yt)
+                beyond = f" (the batch's bound {float(bound):.6g} nats, beyond {limit:.6g})"
             raise CriticDivergedError(
                 f"{est.name}: the critic's loss became {float(loss.detach()):.6g}{beyond} at training "
                 f"step {number}; "
@@ -219,24 +221,34 @@ class Trainer:
 
     def fit(
         self,
-        est: NeuralEstimator,
+        est: TrainingTarget,
         x: Any,
         y: Any,
+        *,
         steps: int,
         batch_size: int,
         seed: int,
         progress: Callable[[int, float], None] | None,
-        share: float,
-        patience: int,
+        validation: float | None,
+        patience: int | None,
     ) -> None:
-        """:meth:`NeuralEstimator.fit`'s loop, its arguments checked: ``steps`` training steps on batches
-        of ``batch_size``, the bound on the held-out ``share`` of the rows watched every ``eval_every``
-        steps and after the last, a stop after ``patience`` evaluations without improvement, and the
-        estimator left as it stood at its best evaluation; :attr:`history` what it watched (None with
-        nothing held out)."""
+        """:meth:`NeuralEstimator.fit`'s loop: ``steps`` training steps on batches of ``batch_size``, the
+        bound on the held-out ``validation`` share of the rows watched every ``eval_every`` steps and
+        after the last, a stop after ``patience`` evaluations without improvement, and the estimator
+        left as it stood at its best evaluation; :attr:`history` what it watched (None with nothing
+        held out). ``validation`` and ``patience`` None: the estimator's settings.
+
+        Raises:
+            ValueError: a bad argument, named; ``validation`` leaving fewer than 2 rows on a side.
+        """
+        steps = V.positive_int(steps, "steps")
+        batch_size = V.positive_int(batch_size, "batch_size")
+        seed = V.seed(seed)
+        share = est.validation if validation is None else validation_share(validation)
+        patience = est.patience if patience is None else V.positive_int(patience, "patience")
         given = (x, y)
         x, y, held = hold_out(x, y, share, seed)
-        batches = est._batches(x, y, batch_size, seed)
+        batches = est.training_batches(x, y, batch_size, seed)
         refuse_constant(*given)
         self.shuffles.manual_seed(seed)
         history = History() if held is not None else None
@@ -244,13 +256,13 @@ class Trainer:
         est.train()
         for i in range(steps):
             xb, yb = next(batches)
-            value = est.train_step(xb, yb)
+            value = self.step(est, xb, yb)
             if progress:
                 progress(int(est.steps_done), value)
             if held is None or history is None or not ((i + 1) % est.eval_every == 0 or i + 1 == steps):
                 continue
             # The training rows watched: as many as are held out, the same each time.
-            bounds = est._watched(held, (x[: len(held[0])], y[: len(held[0])]))
+            bounds = est.watched_bounds(held, (x[: len(held[0])], y[: len(held[0])]))
             history.steps.append(int(est.steps_done))
             history.validation.append(bounds[0])
             history.train.append(bounds[1])
@@ -282,24 +294,3 @@ class Trainer:
         if self.average is not None:
             self.average.forget()
         self.optimizer.load_state_dict(state["optimizer"])
-
-
-def older_checkpoint(est: NeuralEstimator, state: dict[str, Any], prefix: str, *_: Any) -> None:
-    """Completes, before loading, a checkpoint written before the estimator saved all it saves now.
-
-    Without the weight average the average starts from the checkpoint's critic, so ``est`` reports what
-    it reported when saved; without ``_extra_state`` (the Adam state and the negatives' generator)
-    training goes on with fresh Adam moments, as a reloaded critic did then.
-    """
-    if est.averaged is not None and not any(k.startswith(prefix + "averaged.") for k in state):
-        critic = prefix + "critic."
-        for key in [k for k in state if k.startswith(critic)]:
-            state[prefix + "averaged." + key.removeprefix(critic)] = state[key]
-    fresh = {"optimizer": None, "shuffles": est.trainer.shuffles.get_state()}
-    state.setdefault(prefix + "_extra_state", fresh)
-
-
-def refreeze(est: NeuralEstimator, _: Any) -> None:
-    """After loading: a lazy critic's average is materialized then, with parameters requiring grad."""
-    if est.averaged is not None:
-        frozen(est.averaged)
