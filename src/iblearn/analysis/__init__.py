@@ -1,4 +1,4 @@
-"""Analysis of what layers know: the information plane, the IB functional and its diagnosis (paper 003)."""
+"""What layers know: the information plane, the IB functional and its diagnosis (Amjad & Geiger 2019)."""
 
 from iblearn.analysis.ib import (
     IBFunctional,

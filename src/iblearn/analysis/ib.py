@@ -1,4 +1,4 @@
-"""The IB functional I(X; L) - beta I(Y; L) of a representation, in the forms paper 003 (Amjad & Geiger)
+"""The IB functional I(X; L) - beta I(Y; L) of a representation, in the forms Amjad & Geiger (2019)
 shows to be well defined, and a diagnosis of when the plain form is not.
 
 For a deterministic network the plain functional is infinite for continuous X and almost every weight
@@ -32,7 +32,8 @@ Verdict = Literal["infinite", "piecewise-constant", "finite", "undetermined"]
 
 @dataclass(frozen=True)
 class IBFunctional:
-    """The two terms (nats, or the unit of ``base``) and ``value = ixl - beta * iyl`` (paper 003, eq. 4).
+    """The two terms (nats, or the unit of ``base``) and ``value = ixl - beta * iyl`` (Amjad & Geiger 2019,
+    eq. 4).
 
     ``ixl_given_y`` is I(X; L | Y), what L keeps of the input beyond the label: with X the
     data set, Y is a function of X, so the chain rule gives I(X; L) = I(Y; L) + I(X; L | Y), and it is
@@ -78,8 +79,8 @@ def _checked(representation: Any, labels: Any, beta: float, base: float) -> tupl
 def ib_decision(
     representation: Any, labels: Any, *, beta: float = 1.0, threshold: float = 0.5, base: float = math.e
 ) -> IBFunctional:
-    """The IB functional of the decision Y^ = delta(L) (paper 003, eq. 6, Sec. 5.1): ``L > threshold``
-    for one column, the arg-max otherwise. Then I(X; Y^) = H(Y^) <= log |Y|, and I(X; Y^ | Y) =
+    """The IB functional of the decision Y^ = delta(L) (Amjad & Geiger 2019, eq. 6, Sec. 5.1): ``L >
+    threshold`` for one column, the arg-max otherwise. Then I(X; Y^) = H(Y^) <= log |Y|, and I(X; Y^ | Y) =
     H(Y^ | Y). Piecewise constant in the weights. The threshold applies to L as given (the paper's 0.5
     is for an output in [0, 1]; a logit's is 0).
 
@@ -106,8 +107,8 @@ def ib_decision(
 def ib_soft(
     representation: Any, labels: Any, *, beta: float = 1.0, logits: bool = True, base: float = math.e
 ) -> IBFunctional:
-    """The IB functional of the soft decision (paper 003, Sec. 5.2): L as a softmax output (``logits=
-    True``: softmax applied here; for one column the sigmoid), read as P(Y^ = i | x):
+    """The IB functional of the soft decision (Amjad & Geiger 2019, Sec. 5.2): L as a softmax output
+    (``logits= True``: softmax applied here; for one column the sigmoid), read as P(Y^ = i | x):
     I(X; Y^) = H(mean_x p) - mean_x H(p), I(Y; Y^) = H(mean_x p) - sum_c P(c) H(mean_{x in c} p), and
     I(X; Y^ | Y) = sum_c P(c) [H(mean_{x in c} p) - mean_{x in c} H(p)]. Exact and differentiable.
     Other arguments as for :func:`ib_decision`.
@@ -141,7 +142,7 @@ def ib_noisy(
     noise_std_y: float | None = None,
     base: float = math.e,
 ) -> IBFunctional:
-    """The IB functional of the noisy representation (paper 003, Sec. 5.4 and 5.3):
+    """The IB functional of the noisy representation (Amjad & Geiger 2019, Sec. 5.4 and 5.3):
     I(X; L + eta) - beta I(Y; L + eta) with eta ~ N(0, s^2 I), s adapted to the statistics of L.
 
     L + eta is a mixture of N Gaussians; both terms use the pairwise-distance (KL) estimate of its
@@ -196,8 +197,8 @@ def ib_quantized(
     value_range: tuple[float, float] | None = None,
     base: float = math.e,
 ) -> IBFunctional:
-    """The IB functional of the quantized representation, I(X; Q_L(L)) - beta I(Y; Q'_L(L)) (paper 003,
-    Sec. 5.4, eq. 7 with Q_X the identity), and I(X; Q_L(L) | Y) = H(Q_L(L) | Y). Piecewise constant.
+    """The IB functional of the quantized representation, I(X; Q_L(L)) - beta I(Y; Q'_L(L)) (Amjad & Geiger
+    2019, Sec. 5.4, eq. 7 with Q_X the identity), and I(X; Q_L(L) | Y) = H(Q_L(L) | Y). Piecewise constant.
 
     Args:
         n_bins: bins per unit of Q_L, set from L itself: ``strategy`` ``"uniform"`` over its range, or
@@ -233,7 +234,7 @@ def ib_functional(
 ) -> IBFunctional:
     """I(X; L) - beta I(Y; L) for a representation ``(N, d)`` of the N samples and their ``labels (N,)``,
     in the form ``mode`` names: :func:`ib_decision`, :func:`ib_soft`, :func:`ib_noisy` (the default) or
-    :func:`ib_quantized`, each finite where the plain functional is not (paper 003, Sec. 5).
+    :func:`ib_quantized`, each finite where the plain functional is not (Amjad & Geiger 2019, Sec. 5).
 
     ``settings`` are the keywords of that form's function (``threshold``; ``logits``; ``noise_scale``,
     ``noise_std``, ``noise_std_y``; ``n_bins``, ``n_bins_y``, ``strategy``, ``value_range``); one that
@@ -315,7 +316,8 @@ def _layer_outputs(model: nn.Module, x: Tensor) -> list[tuple[str, nn.Module, Te
 
 
 def diagnose_ib(model: nn.Module, x: Any, *, input_kind: InputKind | None = None) -> list[LayerDiagnosis]:
-    """For each layer of ``model`` (leaf modules, in forward order), is I(X; L) finite? (paper 003, Sec. 4)
+    """For each layer of ``model`` (leaf modules, in forward order), is I(X; L) finite? (Amjad & Geiger 2019,
+    Sec. 4)
 
     ``input_kind`` is what X is: ``"continuous"`` (a density, Theorem 1's setting), ``"discrete"``
     (finitely many values) or ``"dataset"`` (the empirical distribution of these samples). A sample cannot

@@ -6,8 +6,8 @@ state saved and restored, then puts every module's mode back. The layers' output
 reduced to two numbers each at once, so memory is one sample's activations of the watched layers.
 
 What the numbers mean depends on the estimator, and for a deterministic network with continuous input
-the plain I(X; T) is infinite (paper 003, Theorem 1): a "compression phase" seen with binning can be an
-artefact of the bins (Saxe et al. 2018). Asking for a plain estimate of a quantity :func:`diagnose_ib`
+the plain I(X; T) is infinite (Amjad & Geiger 2019, Theorem 1): a "compression phase" seen with binning can be
+an artefact of the bins (Saxe et al. 2018). Asking for a plain estimate of a quantity :func:`diagnose_ib`
 calls infinite (for the network measured: in evaluation mode) warns once and points to ``"noisy"`` or
 ``"quantized"``, which are well defined.
 
@@ -90,10 +90,11 @@ class InformationPlane:
         layers: names (as in ``model.named_modules()``) or the modules themselves.
         x: the evaluation inputs, the shape the model takes; y: their class labels ``(N,)``.
         ixt: ``"binning"`` (each unit in ``n_bins`` bins over the layer's range, X as the sample index),
-            ``"quantized"`` (the same number, read as the well-defined I(X; Q(T)) of paper 003 Sec. 5.4),
-            ``"ksg"``, ``"renyi"``, or ``"noisy"`` (I(X; T + eta), eta Gaussian, see :func:`.ib_noisy`);
-            or any :class:`~iblearn.estimators.Estimator`, as an object or by registry name (``"gaussian"``),
-            called as ``est(x, t)`` with x flattened (an estimate of the plain I(X; T)).
+            ``"quantized"`` (the same number, read as the well-defined I(X; Q(T)) of Amjad & Geiger (2019)
+            Sec. 5.4), ``"ksg"``, ``"renyi"``, or ``"noisy"`` (I(X; T + eta), eta Gaussian, see
+            :func:`.ib_noisy`); or any :class:`~iblearn.estimators.Estimator`, as an object or by registry
+            name (``"gaussian"``), called as ``est(x, t)`` with x flattened (an estimate of the plain I(X;
+            T)).
         ity: ``"binning"``, ``"quantized"``, ``"mixed_ksg"``, ``"renyi"`` or ``"noisy"``; or an
             ``Estimator`` or registry name, called as ``est(t, y)`` with y the class labels.
         noise_scale: the noise std of ``"noisy"`` in units of the layer's root mean unit variance, as in

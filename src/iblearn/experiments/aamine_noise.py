@@ -1,4 +1,4 @@
-"""``iblearn reproduce aamine-noise``: paper 002, Fig. 1.
+"""``iblearn reproduce aamine-noise``: Elad et al. (2019), Fig. 1.
 
 I(X; L(X) + eps) for the output L of a 3-layer MLP with random weights, estimated by AA-MINE and by a
 plain MINE over a range of noise variances. The paper's claims (its Fig. 1 has no numbers to match):

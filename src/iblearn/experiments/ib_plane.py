@@ -1,5 +1,5 @@
 """Information planes of a small MNIST MLP: the estimator decides the picture (Saxe et al. 2018), and a
-ProximalSplit run against its baseline (paper 000, Sec. V: "measure the MI of the bottleneck").
+ProximalSplit run against its baseline (Han et al. 2023, Sec. V: "measure the MI of the bottleneck").
 
 Each run trains the MLP 784-16-8-4-10 (tanh or ReLU; small layers, so that binning is not simply log N)
 with Adam and records, with :class:`~iblearn.analysis.InformationPlane`, I(X; T) and I(T; Y) of the
@@ -7,7 +7,7 @@ three hidden layers on a fixed evaluation sample with three estimators: binning 
 layer's range), KSG with MixedKSG, and the noisy form (Gaussian noise of 0.5 times the layer's spread,
 about Saxe et al.'s variance 0.1 for tanh units).
 
-The runs "tanh stochastic" and "tanh stochastic IB" are the same net made stochastic as paper 003,
+The runs "tanh stochastic" and "tanh stochastic IB" are the same net made stochastic as Amjad & Geiger (2019),
 Sec. 5.3 proposes: Gaussian noise eta ~ N(0, stochastic_std^2 I) is added to the last hidden layer L in
 training and L + eta is fed to the output layer (evaluation and the planes take L without noise). The
 first trains on the cross-entropy alone; the second adds ``ib_beta`` times the compression term
@@ -55,7 +55,7 @@ class Config:
     widths: tuple[int, ...] = (16, 8, 4)
     batch_size: int = 64
     lr: float = 1e-3
-    beta: float = 10.0  # ProximalSplit (paper 000's beta); split after the second hidden layer
+    beta: float = 10.0  # ProximalSplit (Han et al. (2023)'s beta); split after the second hidden layer
     noise_scale: float = 0.5  # the noisy estimator's noise, relative to each layer's spread
     stochastic_std: float = 0.3  # the stochastic nets' noise on the last hidden layer (tanh units)
     ib_beta: float = 0.01  # "tanh stochastic IB": weight of I(X; L + eta)

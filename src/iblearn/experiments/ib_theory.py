@@ -1,14 +1,14 @@
-"""Paper 003 (Amjad & Geiger), made visible: ``iblearn reproduce ib-theory``.
+"""Amjad & Geiger (2019), made visible: ``iblearn reproduce ib-theory``.
 
 1. Fig. 1: the net f(x) = ReLU(x - a) - ReLU(x - a - b) of Fig. 1(d) on a discrete, a data-set and a
    continuous input: I(X; Y~) and I(Y; Y~) exactly, over the (a, b) grid in steps of 0.05. Piecewise
    constant; infinite wherever the ramp (a, a + b) holds continuous probability mass.
 2. Figs. 2 and 3: nets whose plain IB functionals are identical, told apart (or not) by the decision-rule
    form (eq. 6), the noisy form (Sec. 5.4) and noise at the input (a stochastic net, Sec. 5.3).
-3. Paper 002, eq. (5): I(X; WX + eps) of a linear layer on Gaussian input, closed form against KSG, over
-   a scale of W: it shrinks with the weights.
+3. Elad et al. (2019), eq. (5): I(X; WX + eps) of a linear layer on Gaussian input, closed form against
+   KSG, over a scale of W: it shrinks with the weights.
 4. The information plane of a small MLP on MNIST (tanh, ReLU) with binning, KSG and the noisy form
-   (Saxe et al. 2018), and of a ProximalSplit run against its baseline (paper 000's conclusion); see
+   (Saxe et al. 2018), and of a ProximalSplit run against its baseline (Han et al. (2023)'s conclusion); see
    :mod:`iblearn.experiments.ib_plane`.
 
 The positions and masses of Fig. 1's points are drawn, not printed, in the paper: :data:`POINTS` is our
@@ -207,7 +207,7 @@ def examples(config: Config, seed: int) -> list[dict[str, Any]]:
 
 
 def linear_layer(config: Config, seed: int) -> list[dict[str, float]]:
-    """Paper 002 eq. (5) against KSG on samples, for W = s * W0."""
+    """Elad et al. (2019) eq. (5) against KSG on samples, for W = s * W0."""
     gen = torch.Generator().manual_seed(seed)
     cov = torch.tensor([[1.0, 0.5], [0.5, 1.0]], dtype=torch.float64)
     w0 = torch.tensor([[1.0, -0.5], [0.3, 0.8]], dtype=torch.float64)

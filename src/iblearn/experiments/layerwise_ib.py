@@ -1,4 +1,4 @@
-"""``iblearn reproduce layerwise-ib``: paper 002, Table 1 and Fig. 3.
+"""``iblearn reproduce layerwise-ib``: Elad et al. (2019), Table 1 and Fig. 3.
 
 Each hidden layer is trained alone on eq. (2), L = I(Y; L_i) - beta I(X; L_i + eps), I(Y; L_i) by MINE
 and I(X; L_i + eps) by AA-MINE (a copy of layers 1..i inside the critic), critics and layer updated in

@@ -1,4 +1,4 @@
-"""The configuration of ``iblearn reproduce layerwise-ib`` (paper 002, Table 1 and Fig. 3): the paper's
+"""The configuration of ``iblearn reproduce layerwise-ib`` (Elad et al. 2019, Table 1 and Fig. 3): the paper's
 numbers, the methods compared and the presets."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The table and figures of ``iblearn reproduce layerwise-ib`` (paper 002): Table 1 beside the paper's
+"""The table and figures of ``iblearn reproduce layerwise-ib`` (Elad et al. 2019): Table 1 beside the paper's
 numbers with what tells Fig. 3's quantization from a dead layer, the t-SNE of Fig. 3, and the test
 accuracy of a sweep over beta."""
 
@@ -120,8 +120,8 @@ def beta_sweep(folders: list[Path]) -> dict[str, dict[float, list[float]]]:
 def plot_beta_sweep(
     points: dict[str, dict[float, list[float]]], references: dict[str, dict[str, float]], path: Path
 ) -> Any:
-    """Paper 002's question in one figure: test accuracy of the full functional against beta (each seed
-    a dot, the mean a line), one panel per task, beside its ``references`` (e.g. ``{"I(Y;L) alone":
+    """Elad et al. (2019)'s question in one figure: test accuracy of the full functional against beta (each
+    seed a dot, the mean a line), one panel per task, beside its ``references`` (e.g. ``{"I(Y;L) alone":
     89.27, "cross-entropy": 85.47}``) drawn as horizontal lines. ``None`` without matplotlib."""
     if not _plotting.available():
         return None

@@ -1,4 +1,4 @@
-"""``iblearn reproduce mi-lr``: the experiments of paper 004 (Vasudevan 2020), MI-driven LR decay.
+"""``iblearn reproduce mi-lr``: the experiments of Vasudevan (2020), MI-driven LR decay.
 
 For each (data set, model): the LR range test (Algorithm 2) sets (lr_min, lr_max, lr_top, epsilon);
 SGD with momentum 0.9 and Nesterov then trains with MIDecayLR (Algorithm 1), globally (I(T; Y) of the
@@ -51,7 +51,7 @@ __all__ = [
 ]
 
 METHODS = ("mi-global", "mi-layerwise", "adam", "rmsprop", "step-sgd", "lars")
-IXY_CHOICES = ("entropy", "ksg")  # H(Y) of the MI sample, or paper 004's KSG estimate of I(X; Y)
+IXY_CHOICES = ("entropy", "ksg")  # H(Y) of the MI sample, or Vasudevan (2020)'s KSG estimate of I(X; Y)
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ class Config:
         ("cifar10", "small_vgg"),
     )
     methods: tuple[str, ...] = METHODS
-    epochs: int = 50  # paper 004, MNIST
+    epochs: int = 50  # Vasudevan (2020), MNIST
     batch_size: int = 256
     seeds: int = 3
     train_size: int | None = None
@@ -76,7 +76,7 @@ class Config:
     c1: float = 10.0
     c2: float = 1.0
     # I(X; Y), the bound d_p measures I(T; Y) against: "entropy" (default), H(Y) of the MI sample,
-    # exact where the label is a function of the image; "ksg", paper 004's KSG estimate (Sec. 3), which
+    # exact where the label is a function of the image; "ksg", Vasudevan (2020)'s KSG estimate (Sec. 3), which
     # on pixels is biased low (MNIST, n = 1000: 1.87 nats against H(Y) = 2.30), so that I(T; Y) passes it
     # after an epoch or two and d_p pins the LR to lr_min (MIProbe.ixy).
     ixy: str = "entropy"
@@ -153,7 +153,7 @@ def load(dataset: str, config: Config) -> Data | str:
 
 
 def _sgd(params: Any, lr: float) -> torch.optim.Optimizer:
-    return torch.optim.SGD(params, lr=lr, momentum=0.9, nesterov=True)  # paper 004, MNIST and CIFAR-10
+    return torch.optim.SGD(params, lr=lr, momentum=0.9, nesterov=True)  # Vasudevan (2020), MNIST and CIFAR-10
 
 
 def _model(name: str, data: Data, seed: int, device: torch.device) -> nn.Module:

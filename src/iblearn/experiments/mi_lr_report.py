@@ -1,4 +1,4 @@
-"""The table and figure of ``iblearn reproduce mi-lr`` (paper 004): the paper's numbers, the summary
+"""The table and figure of ``iblearn reproduce mi-lr`` (Vasudevan 2020): the paper's numbers, the summary
 over seeds of a run's rows, the Markdown table and the curves of accuracy and learning rate."""
 
 from __future__ import annotations
@@ -174,7 +174,7 @@ def _band(ax: Any, epochs: dict[int, list[dict[str, str]]], column: str, label: 
 
 def plot(folder: RunFolder) -> Any:
     """Per epoch, for each method, the mean over seeds and the band from the lowest seed to the highest
-    (paper 004, Figs. 3-4): test accuracy; the learning rate (the layer-wise schedule's per layer, thin);
+    (Vasudevan 2020, Figs. 3-4): test accuracy; the learning rate (the layer-wise schedule's per layer, thin);
     I(T; Y) of the last layer (runs that recorded it). The figure, or None without matplotlib."""
     if not _plotting.available():
         return None

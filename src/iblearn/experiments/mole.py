@@ -1,4 +1,4 @@
-"""``iblearn reproduce mole``: MOLE's Table 1 (paper 001) against backpropagation of the same network.
+"""``iblearn reproduce mole``: MOLE's Table 1 (Li & Pei 2023) against backpropagation of the same network.
 
 Adult (MLP 104-64-16-2), MNIST (2 conv + 2 fully connected), Mutagenicity (MPGNN: embedding, two
 message-passing layers, readout) and Cora (GCN: two graph convolutions, a linear output), with the

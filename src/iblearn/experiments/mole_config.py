@@ -1,4 +1,4 @@
-"""The configuration of ``iblearn reproduce mole`` (paper 001, Table 1): the paper's numbers, the
+"""The configuration of ``iblearn reproduce mole`` (Li & Pei 2023, Table 1): the paper's numbers, the
 estimators each task is run with, and the presets."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The tasks of ``iblearn reproduce mole`` (paper 001, Table 1): Adult, MNIST, Mutagenicity and Cora as
+"""The tasks of ``iblearn reproduce mole`` (Li & Pei 2023, Table 1): Adult, MNIST, Mutagenicity and Cora as
 training batches per epoch (each rank's part under torchrun), evaluation sets and the network of each,
 and the accuracy of a network on them."""
 

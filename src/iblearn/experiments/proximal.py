@@ -1,4 +1,4 @@
-"""``iblearn reproduce proximal``: the experiments of paper 000 (Han, Nakamura & Hong 2023).
+"""``iblearn reproduce proximal``: the experiments of Han, Nakamura & Hong (2023).
 
 1. Binary classification (Fig. 3): 600 points from N(0, I) in 2-D, 4 hidden layers of 8 sigmoid units,
    bottleneck in the middle, full-batch gradient descent, alpha = 0.1, beta = 10, gamma = 100, MSE.

@@ -1,4 +1,4 @@
-"""The configuration of ``iblearn reproduce proximal`` (paper 000): the paper's (alpha, beta, gamma) per
+"""The configuration of ``iblearn reproduce proximal`` (Han et al. 2023): the paper's (alpha, beta, gamma) per
 data set and optimizer, the rows of its tables (:class:`Method`), the run's :class:`Config`, and which
 rows a config runs, in which order."""
 

@@ -1,4 +1,4 @@
-"""The tables and figure of ``iblearn reproduce proximal`` (paper 000): the paper's numbers, the
+"""The tables and figure of ``iblearn reproduce proximal`` (Han et al. 2023): the paper's numbers, the
 summary over seeds of a run's rows, the Markdown table and the curves."""
 
 from __future__ import annotations

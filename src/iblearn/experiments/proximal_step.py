@@ -1,4 +1,4 @@
-"""One training step of ``iblearn reproduce proximal`` (paper 000): the optimizer of each method
+"""One training step of ``iblearn reproduce proximal`` (Han et al. 2023): the optimizer of each method
 (ProximalSplit, plain backprop, backprop at the split's rates), the closures that run f and g on a batch,
 the step of either kind of optimizer, and the size of eq. (5)'s second-order term next to eq. (4)'s."""
 

@@ -41,7 +41,7 @@ from iblearn.functional.knn_counts import (
 )
 
 Ties = Literal["jitter", "raise"]
-#: Relative size of the noise that breaks ties (as scikit-learn and NPEET do, and paper 004 describes).
+#: Relative size of the noise that breaks ties (as scikit-learn and NPEET do, and Vasudevan (2020) describes).
 JITTER = 1e-10
 #: Rounds of jitter for the rows that a round left still tied (one almost always suffices).
 REJITTER_ROUNDS = 3

@@ -2,12 +2,13 @@
 
 For a deterministic layer L and continuous X, I(X; L) is infinite; with additive Gaussian noise,
 
-    I(X; L + eps) = h(L + eps) - h(eps),     h(eps) = 1/2 log |2 pi e S_eps|      (paper 002, eqs. 3-4),
+    I(X; L + eps) = h(L + eps) - h(eps),     h(eps) = 1/2 log |2 pi e S_eps|      (Elad et al. 2019, eqs.
+    3-4),
 
 a penalty on the entropy of the representation alone. Two tools:
 
 * :func:`linear_gaussian_noisy_mi`: the closed form for a linear layer on a Gaussian input,
-  ``1/2 log |W S_x W^T + S_eps| - 1/2 log |S_eps|`` (paper 002, eq. 5).
+  ``1/2 log |W S_x W^T + S_eps| - 1/2 log |S_eps|`` (Elad et al. 2019, eq. 5).
 * :func:`noisy_mi_bounds`: for X uniform over N samples (the finite training set), L + eps is a
   mixture of N Gaussians, whose entropy is bracketed by pairwise distances (Kolchinsky & Tracey 2017,
   "Estimating mixture entropy with pairwise distances"); this is the noisy estimator Saxe et al. (2018)
@@ -27,7 +28,8 @@ from iblearn.functional._scale import power_of_two_scale
 
 
 def linear_gaussian_noisy_mi(weight: Any, cov_x: Any, noise_std: float) -> Tensor:
-    """I(X; W X + b + eps) in nats for X ~ N(mu, cov_x) and eps ~ N(0, noise_std^2 I) (paper 002, eq. 5).
+    """I(X; W X + b + eps) in nats for X ~ N(mu, cov_x) and eps ~ N(0, noise_std^2 I) (Elad et al.
+    2019, eq. 5).
 
     The bias b does not matter. Shrinks to 0 as W -> 0, which is why the penalty acts like weight decay.
 

@@ -1,5 +1,5 @@
 """Matrix-based Renyi alpha-entropy functional (Giraldo, Rao & Principe 2014) and its multivariate
-extension (Yu et al. 2020), the "matrix-based" estimator that MOLE trains with (paper 001, Sec. 4).
+extension (Yu et al. 2020), the "matrix-based" estimator that MOLE trains with (Li & Pei 2023, Sec. 4).
 
 For N samples, a kernel Gram matrix K normalized to trace one, ``A = K / tr(K)``, plays the role of a
 density; its eigenvalues play the role of probabilities:
@@ -301,7 +301,7 @@ def renyi_graph_mi(
 ) -> Tensor:
     """Matrix-based MI between node representations and the input graph, in nats: the multivariate
     extension (Yu et al. 2020) with each node's input taken as its features jointly with its adjacency
-    vector, as paper 001 (Sec. 4) extends the estimator to graphs "by involving the adjacent vector":
+    vector, as Li & Pei (2023) (Sec. 4) extends the estimator to graphs "by involving the adjacent vector":
 
         I(T; X, A) = S(K_t) + S(K_x o K_a) - S(K_t o K_x o K_a)
 

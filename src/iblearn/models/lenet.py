@@ -1,4 +1,4 @@
-"""The networks of paper 004's experiments: a LeNet-5-style model for MNIST (Sec. 4, Fig. 2: "two sets
+"""The networks of Vasudevan (2020)'s experiments: a LeNet-5-style model for MNIST (Sec. 4, Fig. 2: "two sets
 of convolution and pooling blocks followed by 2 fully connected layers separated by a Dropout layer",
 ReLU, softmax output) and a small VGG-style model for the deeper runs. Widths are ours; the paper's
 figure with them did not survive extraction.

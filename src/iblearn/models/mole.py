@@ -1,5 +1,5 @@
-"""The networks of MOLE's Table 1 (paper 001, App. A.2) and paper 002's MLP, each as a list of modules:
-the units that greedy training trains one at a time. ``nn.Sequential(*modules)`` is the same network
+"""The networks of MOLE's Table 1 (Li & Pei 2023, App. A.2) and Elad et al. (2019)'s MLP, each as a list of
+modules: the units that greedy training trains one at a time. ``nn.Sequential(*modules)`` is the same network
 for end-to-end backpropagation.
 
 Graph modules take and return a graph (an iblearn :class:`~iblearn.data.graphs.GraphBatch`, or a
@@ -44,7 +44,7 @@ def mnist_cnn() -> list[nn.Module]:
 def layerwise_mlp(
     widths: tuple[int, ...] = (512, 256, 128), in_dim: int = 784, *, linear_output: bool = False
 ) -> list[nn.Module]:
-    """Paper 002's three-layer MLP (widths ours; its supplementary material is not part of the text).
+    """Elad et al. (2019)'s three-layer MLP (widths ours; its supplementary material is not part of the text).
 
     Every layer is Linear + ReLU, except the last when ``linear_output``: then it is the net's output
     Y-hat with no activation, so that a linear layer post-trained on it folds into it (Sec. 4).
@@ -65,7 +65,7 @@ def layerwise_mlp(
 
 
 def small_convnet(in_channels: int = 1) -> list[nn.Module]:
-    """Paper 002's conv-net stand-in (for Fashion-MNIST, in place of CIFAR-10): three conv blocks."""
+    """Elad et al. (2019)'s conv-net stand-in (for Fashion-MNIST, in place of CIFAR-10): three conv blocks."""
     return [
         nn.Sequential(nn.Conv2d(in_channels, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)),
         nn.Sequential(nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)),

@@ -1,4 +1,4 @@
-"""The reference networks of paper 000 (Sec. IV-A), each split at its bottleneck into (f, g).
+"""The reference networks of Han et al. (2023) (Sec. IV-A), each split at its bottleneck into (f, g).
 
 The paper gives layer counts and activations, not widths; the widths here are ours (stated in each
 docstring) and the experiment's records carry them.

@@ -1,5 +1,5 @@
-"""Optimizers and schedulers: :class:`ProximalSplit` (paper 000), :class:`MIDecayLR` and the LR range test
-(paper 004), and :class:`LARS` (a baseline of paper 004)."""
+"""Optimizers and schedulers: :class:`ProximalSplit` (Han et al. 2023), :class:`MIDecayLR` and the LR range
+test (Vasudevan 2020), and :class:`LARS` (a baseline of Vasudevan (2020))."""
 
 from iblearn.optim.lars import LARS
 from iblearn.optim.lr_range import LRRange, LRRangeTest, lr_range_test, plot_range, select_range

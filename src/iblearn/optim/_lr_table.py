@@ -107,7 +107,7 @@ def trained(metrics: Any) -> dict[str, Any]:
 
 
 def sgd(model: nn.Module, lr: float) -> torch.optim.Optimizer:
-    return torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, nesterov=True)  # paper 004
+    return torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, nesterov=True)  # Vasudevan (2020)
 
 
 def check_record(n: int, record: Any, expected: tuple[int, float, int], layers: int | None) -> None:

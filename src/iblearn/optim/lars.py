@@ -1,4 +1,4 @@
-"""LARS: layer-wise adaptive rate scaling (You, Gitman & Ginsburg 2017), a baseline of paper 004."""
+"""LARS: layer-wise adaptive rate scaling (You, Gitman & Ginsburg 2017), a baseline of Vasudevan (2020)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The LR range test of paper 004 (Algorithm 2): the bounds, the best LR and the threshold MIDecayLR needs.
+"""The LR range test (Vasudevan 2020, Algorithm 2): the bounds, the best LR and the threshold MIDecayLR needs.
 
 For each of several trials the model is initialized afresh and saved; every candidate LR, in increasing
 order, trains that same initial model for a few epochs, recording per epoch d_p, d_s, the LR, I(T; Y),
@@ -19,7 +19,7 @@ begins"). Where the new trial starts is ``restart``:
 
 A collapse is judged against the epoch before; at the first epoch, against the first epoch of the
 nearest smaller LR that completed: an LR whose every metric (accuracy, I(T; Y)) ends epoch 1 below
-half of that LR's has collapsed too (paper 004's "sudden or dramatic drop in all performance
+half of that LR's has collapsed too (Vasudevan (2020)'s "sudden or dramatic drop in all performance
 attributes": LR 1.0 at chance on MNIST has not completed).
 
 Completed runs go into the summary table D, from which :func:`select_range` reads the bounds
@@ -34,7 +34,7 @@ recorded d_s is epoch 1's 1.0 (epsilon = C2), so at least 2 epochs are required.
 Stepping and resuming. :class:`LRRangeTest` is the test as an object stepped once per record, as
 torch's schedulers are stepped once per epoch: each :meth:`~LRRangeTest.step` makes a candidate's
 epoch-0 record (I(T; Y) before training, ITY_0) or trains one epoch and makes its row (as in
-``curves``). The test takes hours (paper 004's protocol on MNIST: 135 LeNet-5 epochs), so its
+``curves``). The test takes hours (Vasudevan (2020)'s protocol on MNIST: 135 LeNet-5 epochs), so its
 :meth:`~LRRangeTest.state_dict` holds what it goes on from: the records so far, and the model and
 optimizer of the candidate in flight, the trial's initial weights and torch's global RNG (dropout draws
 from it). A new test given that state by :meth:`~LRRangeTest.load_state_dict` takes the records again
@@ -72,7 +72,7 @@ __all__ = [
 
 
 class LRRangeTest:
-    """Algorithm 2 of paper 004, stepped once per record; :func:`lr_range_test` runs it to its end.
+    """Algorithm 2 of Vasudevan (2020), stepped once per record; :func:`lr_range_test` runs it to its end.
 
     The three callables are positional; every number after them is a keyword, as in
     :class:`~iblearn.optim.MIDecayLR` (``ixy`` and ``lrs`` given in each other's place would go unnoticed
@@ -84,7 +84,7 @@ class LRRangeTest:
         measure: I(T; Y) per watched layer after the epoch (e.g. :meth:`MIProbe.measure`).
         ixy: I(X; Y) of the MI sample, one value or one per watched layer.
         lrs: candidate LRs (tested in increasing order).
-        make_optimizer: ``(model, lr) -> optimizer``; default SGD, momentum 0.9, Nesterov (paper 004).
+        make_optimizer: ``(model, lr) -> optimizer``; default SGD, momentum 0.9, Nesterov (Vasudevan 2020).
         trials, epochs: trials, and epochs per candidate per trial (the paper suggests 3 and 5-6;
             at least 2 epochs, see the module docstring).
         attribute: the column the bounds come from: ``"train_acc"``, ``"train_loss"`` (lower is better,
@@ -372,7 +372,7 @@ def lr_range_test(
     lr_max_rule: str = "algorithm",
     progress: Callable[[str], None] | None = None,
 ) -> LRRange:
-    """Algorithm 2 of paper 004, run to its end: :class:`LRRangeTest` (its arguments) stepped until done.
+    """Algorithm 2 of Vasudevan (2020) run to its end: :class:`LRRangeTest` (its arguments) stepped to done.
 
     Returns:
         :class:`LRRange`, with the table D (``summary``) and every epoch's record (``curves``);

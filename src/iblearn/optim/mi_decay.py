@@ -1,4 +1,4 @@
-"""MIDecayLR: learning-rate decay driven by mutual information (Vasudevan 2020, paper 004, Algorithm 1),
+"""MIDecayLR: learning-rate decay driven by mutual information (Vasudevan 2020, Algorithm 1),
 and :class:`MIProbe`, which measures the MI it needs.
 
 With ITY_j the MI I(T; Y) measured after epoch j on a fixed sample (ITY_0 before training) and IXY the
@@ -42,10 +42,11 @@ def _per_group(value: float | Sequence[float], groups: int, name: str) -> list[f
 
 
 class MIDecayLR(LRScheduler):
-    """Algorithm 1 of paper 004 as a scheduler that, like ``ReduceLROnPlateau``, takes the measured value.
+    """Algorithm 1 of Vasudevan (2020) as a scheduler that, like ``ReduceLROnPlateau``, takes the value
+    measured.
 
     Call ``sched.step(mi)`` once per epoch with I(T; Y) measured after that epoch; the optimizer's LR is
-    then the LR of the next epoch. Layer-wise mode (paper 004, Fig. 4 and 6): give one ``ixy``/``ity0``
+    then the LR of the next epoch. Layer-wise mode (Vasudevan 2020, Fig. 4 and 6): give one ``ixy``/``ity0``
     per parameter group (or a single value shared by all) and step with one MI per group,
     ``step([mi_0, mi_1, ...])``; each group's LR follows its own MI history.
 
@@ -202,7 +203,7 @@ class MIProbe:
     Args:
         x: training inputs ``(N, ...)``.
         y: integer labels ``(N,)``.
-        n: size of the MI sample (paper 004: 1,000).
+        n: size of the MI sample (Vasudevan 2020: 1,000).
         layers: module names whose outputs to measure (``model.named_modules()`` names), or None for the
             network's output.
         estimator: a registered estimator name (MixedKSG by default, the estimator for I(T; Y) with

@@ -1,5 +1,5 @@
 """ProximalSplit: the proximal bottleneck-split update of Han, Nakamura & Hong (IEEE Access 2023,
-paper 000), as a ``torch.optim.Optimizer`` that wraps any other.
+Han et al. (2023)), as a ``torch.optim.Optimizer`` that wraps any other.
 
 A network is split at a bottleneck z = f(x; theta) into a forward network f and a backward network
 g(z; phi). With L the loss of one batch, eq. (4) is

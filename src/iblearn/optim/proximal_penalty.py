@@ -1,5 +1,5 @@
 """The proximal term of :class:`~iblearn.optim.ProximalSplit`: lam/2 D(z - z~), z~ = z - beta grad_z L
-(paper 000, eqs. 4-7), under each reading of eq. (5) and each constraint D."""
+(Han et al. 2023, eqs. 4-7), under each reading of eq. (5) and each constraint D."""
 
 from __future__ import annotations
 

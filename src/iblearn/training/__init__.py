@@ -1,5 +1,5 @@
-"""Greedy, gradient-isolated training (MOLE, paper 001; layer-by-layer IB, paper 002), and the
-stochastic layers and VIB that make an IB objective finite (paper 003, Sec. 5.3)."""
+"""Greedy, gradient-isolated training (MOLE, Li & Pei (2023); layer-by-layer IB, Elad et al. (2019)), and the
+stochastic layers and VIB that make an IB objective finite (Amjad & Geiger 2019, Sec. 5.3)."""
 
 from iblearn.training.greedy import (
     GreedyResult,

@@ -3,7 +3,7 @@ objective (see :mod:`iblearn.training.objectives`), never on a gradient from a l
 
 Two modes:
 
-* ``"sequential"`` (paper 002, and MOLE's "each module is sequentially trained from the input module to
+* ``"sequential"`` (Elad et al. 2019, and MOLE's "each module is sequentially trained from the input module to
   the output module"): module k trains for its epochs, then is frozen (``requires_grad=False``, eval
   mode), then module k + 1. Earlier modules run under ``torch.no_grad``, so memory holds one module's
   activations and critics, not the network's.
@@ -123,7 +123,7 @@ def train_greedy(
         optimizer: builds a module's optimizer from its parameters (one factory for all, or one per
             module: the output module of MOLE solves a convex problem on frozen features and can take a
             larger step than the information objectives before it).
-        critic_steps: critic updates per module update (adversarial alternation, paper 002 Sec. 4).
+        critic_steps: critic updates per module update (adversarial alternation, Elad et al. (2019) Sec. 4).
         device: where to train.
         run: a run folder to record and checkpoint into; one opened with ``resume=True`` continues a
             killed run from its checkpoint, any other starts over.

@@ -1,10 +1,10 @@
 """Per-module objectives for greedy training: one core loop (:mod:`iblearn.training.greedy`), two
 families of objectives.
 
-* MOLE (paper 001): an encoder-like module maximizes I(T_k; X), a decoder-like one I(T_k; Y), the output
+* MOLE (Li & Pei 2023): an encoder-like module maximizes I(T_k; X), a decoder-like one I(T_k; Y), the output
   module minimizes cross-entropy: :class:`InfoMax` with ``target="input"`` or ``"label"``, and
   :class:`CrossEntropy`.
-* Layer-by-layer IB (paper 002, eq. 2): each layer maximizes I(Y; L) - beta I(X; L + eps), I(Y; L) by
+* Layer-by-layer IB (Elad et al. 2019, eq. 2): each layer maximizes I(Y; L) - beta I(X; L + eps), I(Y; L) by
   MINE and I(X; L + eps) by AA-MINE with a copy of layers 1..k: :class:`NoisyIB`.
 
 An objective sees a :class:`Batch` (the network's input x, labels y, an optional mask of the labelled
@@ -101,7 +101,7 @@ class Objective:
 
 
 class CrossEntropy(Objective):
-    """The output module's objective (MOLE's last module; paper 002's post-trained linear layer)."""
+    """The output module's objective (MOLE's last module; Elad et al. (2019)'s post-trained linear layer)."""
 
     name = "cross-entropy"
     accepts = frozenset({"vector", "graph"})
@@ -129,7 +129,7 @@ class InfoMax(Objective):
         target: ``"input"`` or ``"label"``.
         estimator: an estimator object or registry name; it must be differentiable.
         adjacency: matrix-based (``renyi``) I(T; X) of a graph module: True (default) takes each node's
-            input as its features jointly with its adjacency vector, paper 001's graph extension
+            input as its features jointly with its adjacency vector, Li & Pei (2023)'s graph extension
             (Sec. 4, "involving the adjacent vector"; :func:`iblearn.functional.renyi.renyi_graph_mi`);
             False compares the node representations with the node features alone. Other estimators
             and targets take no adjacency: only None or False.
@@ -226,7 +226,7 @@ class _RepairingMINE(MINE):
 
 
 class NoisyIB(Objective):
-    """Paper 002, eq. (2): maximize I(Y; L) - beta I(X; L + eps), eps ~ N(0, noise_std^2 I).
+    """Elad et al. (2019), eq. (2): maximize I(Y; L) - beta I(X; L + eps), eps ~ N(0, noise_std^2 I).
 
     I(Y; L) by MINE (labels one-hot, its marginal term summed over the classes), I(X; L + eps) by
     AA-MINE whose critic holds a copy of layers 1..k (``subnet``), re-copied at the start of every

@@ -1,7 +1,7 @@
-"""Stochastic layers and the Variational Information Bottleneck: the remedies of paper 003, Sec. 5.3.
+"""Stochastic layers and the Variational Information Bottleneck: the remedies of Amjad & Geiger (2019, 5.3).
 
-For a deterministic network with continuous input, I(X; L) is infinite (paper 003, Theorem 1). Adding
-noise with an absolutely continuous distribution to L makes it finite, and makes I(Y; L) reward
+For a deterministic network with continuous input, I(X; L) is infinite (Amjad & Geiger 2019, Theorem 1).
+Adding noise with an absolutely continuous distribution to L makes it finite, and makes I(Y; L) reward
 representations whose classes stay apart under the noise (robust, simply decodable ones).
 
 * :class:`GaussianNoise` and :class:`UniformNoise`: additive noise with a fixed or learned scale,
@@ -49,7 +49,8 @@ class _AdditiveNoise(nn.Module):
 
 
 class GaussianNoise(_AdditiveNoise):
-    """``x + scale * N(0, I)``; ``learn_scale=True`` makes the scale a parameter (paper 003, Sec. 5.3).
+    """``x + scale * N(0, I)``; ``learn_scale=True`` makes the scale a parameter (Amjad & Geiger 2019,
+    Sec. 5.3).
 
     Example:
         >>> layer = GaussianNoise(0.1).eval()
@@ -62,7 +63,8 @@ class GaussianNoise(_AdditiveNoise):
 
 
 class UniformNoise(_AdditiveNoise):
-    """``x + scale * U(-1/2, 1/2)``: uniform noise of width ``scale`` (paper 003, Sec. 5.3's example)."""
+    """``x + scale * U(-1/2, 1/2)``: uniform noise of width ``scale`` (Amjad & Geiger 2019, Sec. 5.3's
+    example)."""
 
     def noise(self, like: Tensor) -> Tensor:
         return torch.rand_like(like) - 0.5

@@ -1,10 +1,10 @@
-"""Architecture-aware MINE (AA-MINE, paper 002, Sec. 3 and Fig. 2): I(X; F(X) + eps) for a known
+"""Architecture-aware MINE (AA-MINE, Elad et al. (2019), Sec. 3 and Fig. 2): I(X; F(X) + eps) for a known
 deterministic sub-network F and Gaussian noise eps.
 
 A plain MINE critic must learn from scratch that a representation l came from x; AA-MINE's critic
 holds its own copy of F, passes x through it, and compares the result with l. At zero noise it only
 has to check equality, so its estimate grows without bound as training goes on, as the true MI
-(infinite) demands; a plain MINE saturates (paper 002, Fig. 1).
+(infinite) demands; a plain MINE saturates (Elad et al. 2019, Fig. 1).
 
 Under ``torch.distributed`` each rank passes its own rows of x, as for MINE
 (:mod:`iblearn.estimators.neural.distributed`); the noise is drawn for the global batch, alike on every
@@ -38,7 +38,7 @@ class ArchitectureAwareCritic(nn.Module):
     """``D(x, l) = head([F'(x), l, (F'(x) - l)^2])`` with F' a trainable copy of the sub-network.
 
     The squared difference hands the head the comparison it needs ("whether the result is close to the
-    second argument, up to noise", paper 002, Sec. 3) instead of making it learn subtraction.
+    second argument, up to noise", Elad et al. (2019), Sec. 3) instead of making it learn subtraction.
     """
 
     separable = False
@@ -57,7 +57,7 @@ class ArchitectureAwareCritic(nn.Module):
     def repaired(self, x: Tensor, rep: Tensor, perms: Sequence[Tensor]) -> tuple[Tensor, Tensor]:
         """Scores of (x_i, rep_i) and of (x_i, rep_perm[i]) for each of ``perms``, with F'(x) computed
         once: the copy of the sub-network (a conv stack, say) is most of the critic's cost, and a
-        re-pairing only moves the representations. (Measured on paper 002's conv block at batch 100:
+        re-pairing only moves the representations. (Measured on Elad et al. (2019)'s conv block at batch 100:
         running the copy once per pairing spent 8.4 of 29 s in the re-paired calls.)"""
         f, r = flat(self.copy(x)), flat(rep)
         scores = self._head(f.repeat(1 + len(perms), 1), torch.cat([r, *(r[p] for p in perms)]))

@@ -7,7 +7,7 @@ Local scores are ``s[i, j, l] = <phi(x_i)[:, l], psi(y_j)>`` (global y) or
 an MLP for a vector y and a convolution MLP seeing 3x3 patches for a grid y. Pairs i = j are
 positives, i != j negatives, at every location l; the reported local MI is the average over
 locations. MOLE uses the grid-grid form on its first conv layer, I(T_1; X) between the input image
-and the layer's feature map (paper 001, App. A.2).
+and the layer's feature map (Li & Pei 2023, App. A.2).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ torch-geometric (the ``graph`` extra) is needed for its data sets and layers, no
   estimate is the DV bound of the FMI critic (nats per node-neighbour pair). A network trained with GMI
   maximizes GMI's objective itself, weighted FMI plus ``tmi_weight`` TMI (:meth:`GMI.module_objective`):
   TMI depends on h alone, so it reaches the network and not the critic. MOLE uses it on its first graph
-  layer, "the MI between two graphs" (paper 001, App. A.2).
+  layer, "the MI between two graphs" (Li & Pei 2023, App. A.2).
 * DGI estimates the MI between each node's representation and the graph summary
   ``s = sigmoid(mean h)``, with a bilinear critic and negatives from the encoder run on shuffled
   features; so it needs the ``encoder``.
