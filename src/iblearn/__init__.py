@@ -31,7 +31,7 @@ _FROM_ESTIMATORS = ("MIEstimate", "estimate_mi", "get_estimator")
 
 def __getattr__(name: str) -> Any:
     """The submodules and names above, imported on first use (PEP 562): ``import iblearn`` then costs no
-    torch import, so ``iblearn --help`` and the CLI's argument errors answer at once (4-13 s before)."""
+    torch import, so ``iblearn --help`` and the CLI's argument errors answer at once."""
     if name in _SUBMODULES:
         return importlib.import_module(f"iblearn.{name}")
     if name in _FROM_ESTIMATORS:

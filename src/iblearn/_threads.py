@@ -22,9 +22,8 @@ def limit_threads(n: int, name: str = "threads") -> None:
     iblearn's jobs are mostly many small operations (Gram matrices and eigendecompositions of a batch,
     small critics), for which a parallel region costs more than it gives, and costs far more when the
     cores are shared: each region waits for its slowest thread, and a thread the scheduler has parked
-    behind another process holds it up. Measured on a 2-core machine beside two busy processes: one
-    ``eigvalsh`` of a 128 x 128 float32 matrix 1.4 ms on one thread, 460 ms on two; the MOLE demo
-    section 105 s on one thread, 325 s on two.
+    behind another process holds it up: on shared cores two threads made a small eigendecomposition
+    hundreds of times slower (docs/design.md, "Measurements behind the code").
     """
     V.positive_int(n, name)
     cores = os.cpu_count() or 1

@@ -22,7 +22,7 @@ from iblearn.cli.estimate import cmd_estimate
 from iblearn.cli.reproduce import REPRODUCTION_NAMES, cmd_reproduce
 
 # torch, numpy and the estimators are imported inside the commands that use them: `iblearn --help` and
-# argument errors then answer in about 0.2 s instead of 4-13 s (torch's import, on two shared cores).
+# argument errors then answer at once, not after torch's import (docs/design.md, "Measurements").
 
 __all__ = [
     "BENCH_MISSING",

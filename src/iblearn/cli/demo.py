@@ -19,8 +19,7 @@ from rich.table import Table
 from iblearn.cli import demo_words as words
 from iblearn.cli.console import Subparsers, out, progress_bar
 
-# Measured by `make demo` on the project's 2-core machine, with other jobs beside it: 112 s of demo
-# (mole 39 s, mi-lr 20 s, proximal 16 s), 1 min 54 s for the whole command.
+# The length is measured by `make demo` (docs/design.md, "Measurements behind the code").
 DEMO_HELP = (
     "run a small version of every reproduction and say what its numbers mean (about 2 minutes on two "
     "CPU cores; each section prints its time)"

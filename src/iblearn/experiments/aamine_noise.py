@@ -109,9 +109,8 @@ def run(options: ReproduceOptions, config: Config | None = None) -> Path:
                         "estimate": float(est(xt)),
                     }
                 )
-            # A (noise, critic) pair is one unit: its rounds land in one atomic write, after any rows a
-            # killed earlier run left of it (they were appended round by round and were kept on resume:
-            # 84 rows instead of 72, a nan growth, and a paper claim flipped).
+            # A (noise, critic) pair is one unit: its rounds land in one atomic write, after the rows a
+            # killed run left of it are dropped (kept, they would be counted twice on resume).
             run.drop_metrics(partial(_of_pair, var, kind))
             run.extend_metrics(rows)
             options.tell(f"noise variance {var:g}, {kind}")

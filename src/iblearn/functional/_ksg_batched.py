@@ -20,7 +20,7 @@ from iblearn.functional.knn_counts import ksg_chunk_counts, row_chunks
 #: the comparisons of the counts (x's distances, one (rows, N) matrix, are counted in the rows).
 _BLOCKS = 4
 #: Pairings a step on the CPU, which has no launches to save and slows as the matrices outgrow its
-#: caches: 5x5, N = 1,000, 16 pairings, one thread: 215 ms one a step, 349 ms four, 451 ms sixteen.
+#: caches (docs/design.md, "Measurements behind the code").
 CPU_PAIRINGS = 1
 
 

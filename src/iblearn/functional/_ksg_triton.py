@@ -30,9 +30,8 @@ except ImportError:  # the torch path
     HAVE_TRITON = False
 
 #: Whether ``ksg_mi`` and the permutation nulls take the kernel on a GPU (with Triton): on unless
-#: ``IBLEARN_FUSED_KSG=0``. On an H100 its counts equalled the CPU tree's (20,000 and 100,000 rows, and
-#: permuted pairings), and KSG 5x5 at N = 1e6 took 4.8 s against 63 s on one CPU thread
-#: (benchmarks/results/gpu/).
+#: ``IBLEARN_FUSED_KSG=0``. Its counts equal the CPU tree's (docs/design.md, "Measurements behind the
+#: code"; benchmarks/results/gpu/).
 ENABLED = os.environ.get("IBLEARN_FUSED_KSG", "1") != "0"
 #: The largest k the kernel takes: it keeps k + 1 distances a row in registers (KSG recommend 2 - 4);
 #: compiled for sm_90 at k = 31 they no longer fit, and the kernel runs out of local memory.
@@ -41,8 +40,7 @@ MAX_K = 15
 #: of a tile, so each column's coordinate loaded serves 4 rows. Compiled for sm_90 (ptxas, 5 + 5
 #: dimensions, k = 3), a coordinate of a pair then takes about 4.3 instructions in the counting loop, two
 #: of them float64 (a difference, a comparison), against 15 with one row and 16 columns a thread;
-#: 255 registers, a few spilled outside the loops. (At N = 1e6, 1e13 coordinates of pairs a pass: about 3 s on
-#: an H100 if its float64 units were the limit; measured, 4.8 s for both passes.)
+#: 255 registers, a few spilled outside the loops.
 BLOCK_ROWS = 256
 BLOCK_COLS = 4
 NUM_WARPS = 2

@@ -6,14 +6,14 @@ The work is in two passes over the samples sorted by class:
 
 1. Within each class, chunks of its rows against its own members: the k-th neighbour's distance and
    the count of the class's own members within it, from the same float64 numbers, so the neighbour
-   itself is counted exactly. These are the numbers the single pass over whole rows gave before
+   itself is counted exactly. These are the numbers one pass over whole rows would give
    (``_cdist`` is given the whole sample's largest norm for its tie bound, and a distance does not
    depend on which columns share its block: tested). A tenth of the distance matrix with 10 classes.
-2. Against the other classes, counts only, from a float32 copy (half the bytes, a matrix product about
-   2.8x as fast as float64 in 64 dimensions: 0.026 against 0.074 s for 1,000 rows at N = 10,000),
+2. Against the other classes, counts only, from a float32 copy (half the bytes, a faster matrix
+   product: docs/design.md, "Measurements behind the code"),
    each class's rows against the classes after it, so that every block of the matrix is computed once
-   and counted for its rows and for its columns (1.5 - 1.6x faster than rows against every other
-   class at N = 10,000 - 20,000): an entry is counted where its float32 value lies below the radius
+   and counted for its rows and for its columns (faster than rows against every other class): an
+   entry is counted where its float32 value lies below the radius
    by more than a bound on float32's rounding, left out where it lies above by more, and the few in
    between (about one a row) are recomputed in float64 from the differences, as ``_cdist``
    recomputes near-ties.

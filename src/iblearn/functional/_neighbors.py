@@ -51,8 +51,8 @@ Backend = Literal["auto", "tree", "brute"]
 #: Above this many dimensions the tree searches prune little and brute force is faster (docs/benchmarks.md).
 TREE_MAX_DIM = 20
 #: The same for k-th neighbours alone (KSG's joint space, Kozachenko-Leonenko) with the compiled max-norm
-#: search: at N = 2,000 - 10,000 it is 2.0 - 5.4x faster than brute force up to 128 dimensions and even
-#: at 200 (docs/benchmarks.md). MixedKSG keeps :data:`TREE_MAX_DIM` with the max-norm, and with
+#: search: faster than brute force up to 128 dimensions and beyond (docs/design.md, "Measurements behind
+#: the code"). MixedKSG keeps :data:`TREE_MAX_DIM` with the max-norm, and with
 #: Euclidean distances (scipy's tree) switches lower, as N allows (``knn.mixed_tree_dim``).
 KERNEL_MAX_DIM = 128
 #: Working memory for one chunk of the brute-force path on the CPU (and the least on a GPU).
@@ -182,8 +182,8 @@ def chebyshev(a: Tensor, b: Tensor) -> Tensor:
     exact (a difference and a maximum round nothing more), so any device gives the same bits.
 
     On a GPU, through the broadcast differences in blocks of columns: torch.cdist's p = inf kernel there
-    took 131 - 145 ms for 1,024 x 100,000 pairs in 5 dimensions on an H100, the broadcast 5.5 ms. On the
-    CPU, torch.cdist, which is as fast as the broadcast there and allocates no (R, N, d) block.
+    is some 25 times slower (docs/design.md, "Measurements behind the code"). On the CPU, torch.cdist,
+    which is as fast as the broadcast there and allocates no (R, N, d) block.
     """
     if a.device.type == "cpu":
         return torch.cdist(a, b, p=float("inf"))
@@ -212,7 +212,7 @@ def _cdist(
 ) -> Tensor:
     """Distances between the rows of ``a`` and ``b``; callers take radii and counts from the same rows.
 
-    Euclidean goes through a matrix product, |a|^2 + |b|^2 - 2 a.b: 10x faster than differences in 784
+    Euclidean goes through a matrix product, |a|^2 + |b|^2 - 2 a.b: far faster than differences in many
     dimensions, but its rounding, about eps (|a|^2 + |b|^2), swamps the squared distance of two rows
     that differ by the 1e-10 tie-breaking jitter (repeated rows: silent ReLU units, saturated tanh),
     which came out as 0 or as noise. Entries within :data:`_MM_ROUNDING` of that error are recomputed
@@ -300,8 +300,8 @@ def _pruning_order(x: NDArray[np.float64]) -> NDArray[np.int64]:
     """The columns in decreasing spread: the kernel prunes by its first two, so they must spread.
 
     A constant column there (a dead ReLU unit) prunes nothing: every slab lies within any radius in
-    it, and the search degrades to comparing all pairs (N = 200,000 with two constant leading columns:
-    240.6 s, against 6.1 s with the same columns reordered). Spread is the interquartile range, so that
+    it, and the search degrades to comparing all pairs (docs/design.md, "Measurements behind the
+    code"). Spread is the interquartile range, so that
     a mostly silent unit, all one value but for a few rows, counts as the poor pruner it is; ties (such
     units among themselves) go by the number of rows off the median, then by position. Halves, so that
     the range does not overflow at 1e308. The max-norm distance does not depend on the order of the

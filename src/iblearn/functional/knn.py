@@ -101,9 +101,8 @@ def prepare(value: Any, name: str, *, standardize: bool, ties: Ties, seed: int) 
     # Drawn on the data's device. A GPU's stream is not the CPU's, so where the jitter decides a count
     # (tied distances, point masses) a GPU's estimate differs from the CPU's by the jitter's own
     # spread (an H100, N = 2,000: 1.3e-4 relative on 1 x 1 normal scores, 0.012 nats on a 3 x 3 point
-    # mass, each well within the estimate's standard error). Drawn on the CPU and moved, it was the
-    # same on both, but cost the fused KSG on an H100 30 ms at N = 100,000 (5 x 5; 1.39x) and 0.29 s at
-    # 1,000,000 (1.06x): the CPU's generator is slow.
+    # mass, each well within the estimate's standard error). Drawn on the CPU and moved, it would be the
+    # same on both, but the CPU's generator is slow (docs/design.md, "Measurements behind the code").
     gen = torch.Generator(device=t.device).manual_seed(seed)
     noise = torch.randn(t.shape, generator=gen, dtype=t.dtype, device=t.device)
     t = t + JITTER * std * noise

@@ -57,8 +57,7 @@ class ArchitectureAwareCritic(nn.Module):
     def repaired(self, x: Tensor, rep: Tensor, perms: Sequence[Tensor]) -> tuple[Tensor, Tensor]:
         """Scores of (x_i, rep_i) and of (x_i, rep_perm[i]) for each of ``perms``, with F'(x) computed
         once: the copy of the sub-network (a conv stack, say) is most of the critic's cost, and a
-        re-pairing only moves the representations. (Measured on Elad et al. (2019)'s conv block at batch 100:
-        running the copy once per pairing spent 8.4 of 29 s in the re-paired calls.)"""
+        re-pairing only moves the representations (docs/design.md, "Measurements behind the code")."""
         f, r = flat(self.copy(x)), flat(rep)
         scores = self._head(f.repeat(1 + len(perms), 1), torch.cat([r, *(r[p] for p in perms)]))
         return scores[: len(f)], scores[len(f) :]

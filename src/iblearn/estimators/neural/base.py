@@ -284,7 +284,7 @@ class NeuralEstimator(Estimator):
         estimator is then restored as it stood at its best evaluation (critic, weight average, Adam's
         moments, ``steps_done``), as benchmark-mi's estimators keep their best critic (Czyz et al.
         2023). What it saw is in :attr:`history`. ``validation=0`` trains on every row for every step,
-        as ``fit`` did before (the same critic, bit for bit).
+        blindly, with no evaluation.
 
         Args:
             x, y: tensors of samples (batches drawn without replacement, in a fresh random order on
