@@ -1,5 +1,5 @@
 """The documentation pages as the site shows them: a page whose front matter says ``render_macros: true``
-has its figures rendered from the committed results files by ``docs/hooks/numbers.py``, as the build
+has its figures rendered from the committed results files by ``docs/hooks/sourced.py``, as the build
 does; the tests that compare a page with its files read it here."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ DOCS = ROOT / "docs"
 
 @cache
 def numbers() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("iblearn_docs_numbers", DOCS / "hooks" / "numbers.py")
+    spec = importlib.util.spec_from_file_location("iblearn_docs_numbers", DOCS / "hooks" / "sourced.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -1,7 +1,7 @@
 """Figures on the site come from the committed results files.
 
 A page with ``render_macros: true`` in its front matter is rendered at build time by
-``docs/hooks/numbers.py``; one that also says ``sourced: true`` may write no measurement by hand (the
+``docs/hooks/sourced.py``; one that also says ``sourced: true`` may write no measurement by hand (the
 build fails on it, and so does this test). ``SOURCED`` lists those pages, so that none drops the check
 unseen; the other pages still quote figures typed by hand.
 """

@@ -199,17 +199,31 @@ def paper(text: Any) -> str:
 
 
 def commit(path: str) -> str:
-    """The commit a results file records (``meta.commit``, ``environment.git_commit`` or ``commit``),
-    shortened to 7 characters."""
+    """The commit a results file records, shortened to 7 characters: ``meta.commit``,
+    ``environment.git_commit``, ``provenance.git_commit``, ``recorded.git_commit`` or ``commit``, else
+    its rows' commits (one, or each in their order of first appearance, joined by ", ")."""
     record = data(path)
-    for keys in (("meta", "commit"), ("environment", "git_commit"), ("commit",)):
+    paths = (
+        ("meta", "commit"),
+        ("environment", "git_commit"),
+        ("provenance", "git_commit"),
+        ("recorded", "git_commit"),
+        ("commit",),
+    )
+    for keys in paths:
         value: Any = record
         try:
             for key in keys:
                 value = value[key]
         except (KeyError, TypeError):
             continue
-        return str(value)[:7]
+        if value:
+            return str(value)[:7]
+    found = record["rows"] if isinstance(record, dict) and isinstance(record.get("rows"), list) else record
+    if isinstance(found, list):
+        shas = dict.fromkeys(str(r["commit"])[:7] for r in found if isinstance(r, dict) and r.get("commit"))
+        if shas:
+            return ", ".join(shas)
     raise LookupError(f"{path}: records no commit")
 
 
