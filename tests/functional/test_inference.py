@@ -51,8 +51,13 @@ def test_the_half_sampling_standard_error_matches_the_spread_across_samples():
 
 def test_the_interval_follows_the_trend_with_n():
     (low, high), bias = inference.interval(1.0, 0.02, half=0.9, n_resamples=50)
-    # Growing with N: low by 0.1 (a = 1) to 0.24 (a = 1/2); the interval lies above the estimate.
-    assert bias == pytest.approx(-0.1) and low > 1.0 and high > 1.24
+    # Growing with N: low by up to 0.24 (a = 1/2); the interval reaches that far above the estimate.
+    assert bias == pytest.approx(-0.1) and 0.95 < low < 1.0 and high > 1.24 + 1.9 * 0.02
+    assert inference.bias_caveat(1.0, 0.02, 0.9, 50) is not None  # 0.24 > 2 standard errors
+    assert (
+        inference.bias_caveat(1.0, 0.2, 0.9, 50) is None
+        and inference.bias_caveat(1.0, 0.02, None, 50) is None
+    )
     (low, high), bias = inference.interval(1.0, 0.05, n_resamples=50)
     assert bias == 0 and low == pytest.approx(1 - (high - 1)) and high - 1 > 1.96 * 0.05
     assert inference.interval(-0.3, 0.05, floor=0.0)[0] == (0.0, 0.0)

@@ -124,7 +124,16 @@ class Estimator(Configured, nn.Module):
                 )
             p_value = self._p_value(xt, yt, float(value.detach()), n_permutations, seed, n_jobs)
         result = self._estimate_of(value * scale, n, resampled, p_value, n_permutations)
-        return self._judged(self._limited(result), xt, yt)
+        return self._judged(self._bias_judged(self._limited(result), resampled), xt, yt)
+
+    def _bias_judged(self, result: MIEstimate, resampled: inference.Resampled | None) -> MIEstimate:
+        """``result``, flagged where its trend with N allows a bias beyond its sampling error
+        (:func:`iblearn.functional.inference.bias_caveat`)."""
+        if resampled is None or self.trainable:  # measured on the non-parametric estimators
+            return result
+        value = float(result) * math.log(self.base)
+        why = inference.bias_caveat(value, resampled.stderr, resampled.half, resampled.n_resamples)
+        return result if why is None else reliability.flagged(result, self.name, why)
 
     def _p_value(
         self,

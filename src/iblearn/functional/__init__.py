@@ -34,6 +34,7 @@ from iblearn.functional.gaussian import (
     gaussian_mi,
     gaussian_mi_from_cov,
 )
+from iblearn.functional.inference import Estimate
 from iblearn.functional.knn import kl_entropy, ksg_mi, ksg_pmi, mixed_ksg_mi
 from iblearn.functional.multivariate import (
     PIDParts,
@@ -42,7 +43,6 @@ from iblearn.functional.multivariate import (
     s_information,
     total_correlation,
 )
-from iblearn.functional.inference import Estimate
 from iblearn.functional.multivariate_inference import (
     MultivariateEstimate,
     multivariate_estimate,
@@ -64,8 +64,8 @@ from iblearn.functional.renyi_gram import gram_matrix, joint_gram, kernel_width
 from iblearn.functional.transfer import transfer_entropy, transfer_entropy_matrix
 
 __all__ = [
-    "Estimate",
     "Canonical",
+    "Estimate",
     "MultivariateEstimate",
     "PIDParts",
     "PermutationTest",

@@ -257,6 +257,10 @@ def _judged(
             f"{magnitudes:.1f}: heavy joint tails, a shared scale), information that the {est.method} "
             "estimate misses; use method='ksg'"
         )
+    elif resampled is not None and (
+        caveat := inference.bias_caveat(float(est), resampled.stderr, resampled.half, resampled.n_resamples)
+    ):
+        why = caveat
     elif est.measure in NON_NEGATIVE and float(est) < -allowance:
         why = (
             f"{est.measure} of {float(est):.4g} nats, below 0 beyond its sampling error (it is never "

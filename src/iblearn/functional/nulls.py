@@ -403,6 +403,9 @@ def transfer_entropy_estimate(
             confidence=inference.CONFIDENCE,
             bias=bias,
         )
+        why = inference.bias_caveat(value, res.stderr, res.half, res.n_resamples)
+        if why is not None:
+            fields |= dict(reliable=False, caveat=why)
     if n_permutations:
         test = transfer_entropy_test(
             source,
