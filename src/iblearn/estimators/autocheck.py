@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from iblearn.functional import inference
+
 #: Below this many nats, every gap a check measures is noise (KSG on independent normals at N = 2,500
 #: reads within +-0.02).
 FLOOR = 0.03
@@ -93,17 +95,21 @@ def run_checks(
         join: y of one half beside y of the other, as one variable (labels: one label a pair).
         seed: seeds the shuffle, the halves and the map.
     """
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)  # the invertible map's draw
     n = len(x)
-    splits = [torch.randperm(n, generator=gen) for _ in range(SPLITS)]
+    # Each split's two halves, drawn as the inference core draws its resamples.
+    splits = [
+        torch.from_numpy(inference.rng(seed, inference.RESAMPLE, i).permutation(n)) for i in range(SPLITS)
+    ]
     a, b = splits[0][: n // 2], splits[0][n // 2 : 2 * (n // 2)]
     halves = [mi(x[i], y[i]) for order in splits for i in (order[: n // 2], order[n // 2 : 2 * (n // 2)])]
     half_a, half_b = halves[:2]
-    half = sum(halves) / len(halves)
     # Delete-half jackknife (Shao & Wu 1989): the halves' sd, times sqrt(kept / left) = 1.
-    stderr = float(torch.tensor(halves, dtype=torch.float64).std())
+    resampled = inference.summarize(halves, n, "half", constant=True)
+    stderr, half = resampled.stderr, float(resampled.half or 0.0)
     tol = _tolerance(value, stderr, n // 2)
-    shuffled = mi(x[a], y[a][torch.randperm(len(a), generator=gen)])  # on a half: as telling, cheaper
+    shuffle = torch.from_numpy(inference.rng(seed, inference.PERMUTATION, 0).permutation(len(a)))
+    shuffled = mi(x[a], y[a][shuffle])  # on a half: as telling, cheaper
     # The map on the first half too, beside that half's estimate.
     xa, ya = x[a], y[a]
     xm, ym = remap(xa, ya, gen)
