@@ -11,31 +11,29 @@ happen in this process or per item (a variable's jitter from the seed and its in
 job, and a batch's content never depends on the job count, so any count and backend gives the same
 numbers, bit for bit.
 
-With a checkpoint folder each finished batch is written to its own file (atomically) beside a key of
-the data and settings, so a run killed after hours resumes with the batches it has not finished.
+With a checkpoint folder each finished batch is written to its own file beside a key of the data and
+settings, so a run killed after hours resumes with the batches it has not finished. The folder and its
+files are the records layer's (:class:`iblearn.records.BatchStore`); this module only asks it for a
+batch's values and hands it the values of a finished one.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import io
 import itertools
-import json
 import math
 import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import joblib  # type: ignore[import-untyped]
 import numpy as np
 import torch
 
 from iblearn._threads import one_thread
-from iblearn.records import atomic_write_bytes, atomic_write_text, present
+from iblearn.records import BatchStore, fingerprint
 
 #: A ``progress`` argument: False, True (one line on stderr, rewritten after each batch, with the time
 #: left), or a callable given ``(done, total)`` after each batch (to drive a tqdm or rich bar).
@@ -187,72 +185,6 @@ def _line(total: int, done: int, what: str) -> Callable[..., None]:
 def _duration(seconds: float) -> str:
     s = math.ceil(seconds)
     return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
-
-
-def fingerprint(arrays: Sequence[Any], settings: dict[str, Any]) -> str:
-    """What a checkpoint must match: the settings and the data's bytes."""
-    # numpy's scalars (an np.int64 k or seed) as the Python numbers they equal.
-    plain = json.dumps(
-        settings, sort_keys=True, default=lambda v: v.item() if isinstance(v, np.generic) else repr(v)
-    )
-    h = hashlib.sha256(plain.encode())
-    for a in arrays:
-        t = torch.as_tensor(a).detach().cpu().to(torch.float64).contiguous()
-        h.update(str(tuple(t.shape)).encode())
-        h.update(t.numpy().tobytes())
-    return h.hexdigest()
-
-
-T = TypeVar("T")
-
-
-def read_checkpoint(path: Path, read: Callable[[Path], T]) -> T | None:
-    """``read(path)``, or None when nothing is there; a FIFO, folder or device in its place, or a file
-    ``read`` cannot make sense of (``ValueError``, ``KeyError``, ``TypeError``, ``OSError``), raises
-    ValueError naming the checkpoint's file."""
-    try:
-        return read(path) if present(path) else None
-    except (ValueError, KeyError, TypeError, OSError, EOFError, RecursionError) as err:
-        raise ValueError(
-            f"checkpoint: {path} is not a readable part of a checkpoint ({err!r}); delete it"
-        ) from None
-
-
-class BatchStore:
-    """A checkpoint folder: ``key`` (the run's :func:`fingerprint`) and one ``.npy`` file a finished
-    batch, each written atomically."""
-
-    def __init__(self, path: str | os.PathLike[str], key: str) -> None:
-        self.path = Path(path)
-        if self.path.exists() and not self.path.is_dir():
-            raise ValueError(f"checkpoint: {self.path} exists and is not a folder")
-        saved = read_checkpoint(self.path / "key", lambda f: f.read_text(encoding="utf-8").strip())
-        if saved is None:
-            atomic_write_text(self.path / "key", key + "\n")
-        elif saved != key:
-            raise ValueError(f"checkpoint: {self.path} holds another run (other data or settings); delete it")
-
-    def _file(self, i: int) -> Path:
-        return self.path / f"batch-{i:07d}.npy"
-
-    def load(self, i: int, size: int) -> np.ndarray | None:
-        """Batch ``i``'s ``size`` values, None where it is not done; a file of another shape, or of
-        values that are not finite numbers, raises ValueError naming it."""
-
-        def read(f: Path) -> np.ndarray:
-            values = np.load(f, allow_pickle=False)
-            if values.shape != (size,) or values.dtype.kind != "f" or not np.isfinite(values).all():
-                raise ValueError(
-                    f"expected {size} finite numbers, got {values.dtype} of shape {values.shape}"
-                )
-            return values
-
-        return read_checkpoint(self._file(i), read)
-
-    def save(self, i: int, values: Any) -> None:
-        buf = io.BytesIO()
-        np.save(buf, np.asarray(values), allow_pickle=False)
-        atomic_write_bytes(self._file(i), buf.getvalue())
 
 
 def store_for(

@@ -13,12 +13,10 @@ a ``checkpoint`` folder the search can be killed and resumed.
 from __future__ import annotations
 
 import itertools
-import json
 import math
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -31,7 +29,6 @@ from iblearn.functional._parallel import (
     Progress,
     check_n_jobs,
     iter_batches,
-    read_checkpoint,
     reporter,
     store_for,
 )
@@ -47,10 +44,12 @@ from iblearn.functional.multivariate import (
     logdet_correction,
     split_variables,
 )
-from iblearn.records import atomic_write_text
+from iblearn.records import BatchStore
 
 Measure = Literal["o_information", "total_correlation"]
 Subset = tuple[int, ...]
+#: The file of the search's state in its checkpoint folder.
+STATE = "search.json"
 #: Working memory of one batch of the Gaussian path (its covariance blocks and factors).
 BATCH_BYTES = 64 * 2**20
 
@@ -262,7 +261,7 @@ def _ksg_subsets(
 class _State:
     """The search so far: subsets done (a prefix of the order) and the top entries at each end."""
 
-    file: Path | None
+    store: BatchStore | None
     done: int
     highest: list[tuple[Subset, float]]
     lowest: list[tuple[Subset, float]]
@@ -274,10 +273,9 @@ class _State:
         store = store_for(path, variables, settings)
         if store is None:
             return cls(None, 0, [], [])
-        file = store.path / "search.json"
         sizes, top = settings["sizes"], settings["top"]
-        saved = read_checkpoint(file, lambda f: _read_state(f, len(variables), sizes, top))
-        return cls(file, 0, [], []) if saved is None else cls(file, *saved)
+        saved = store.read_json(STATE, lambda state: _checked_state(state, len(variables), sizes, top))
+        return cls(store, 0, [], []) if saved is None else cls(store, *saved)
 
     def add(self, subsets: Tensor, values: Tensor, top: int) -> None:
         """Merge a batch ``(B, s)`` of subsets and their values into the two ends; equal values are
@@ -291,19 +289,17 @@ class _State:
             del end[top:]
 
     def save(self) -> None:
-        if self.file is not None:
-            state = {"done": self.done, "highest": self.highest, "lowest": self.lowest}
-            atomic_write_text(self.file, json.dumps(state))
+        if self.store is not None:
+            self.store.write_json(STATE, {"done": self.done, "highest": self.highest, "lowest": self.lowest})
 
 
-def _read_state(
-    file: Path, d: int, sizes: list[int], top: int
+def _checked_state(
+    saved: Any, d: int, sizes: list[int], top: int
 ) -> tuple[int, list[tuple[Subset, float]], list[tuple[Subset, float]]]:
-    """The search saved in ``file``, checked against what a search of ``d`` columns, these ``sizes``
-    and ``top`` can have written: a count of subsets done within their number, and at each end the
-    ``min(top, done)`` best of those done, each a subset of a searched size with a finite value.
-    Raises ValueError (or KeyError, TypeError) where it is not."""
-    saved = json.loads(file.read_text(encoding="utf-8"))
+    """The search state ``saved`` (as read from JSON), checked against what a search of ``d`` columns,
+    these ``sizes`` and ``top`` can have written: a count of subsets done within their number, and at
+    each end the ``min(top, done)`` best of those done, each a subset of a searched size with a finite
+    value. Raises ValueError (or KeyError, TypeError) where it is not."""
     done = saved["done"]
     total = sum(math.comb(d, s) for s in sizes)
     if isinstance(done, bool) or not isinstance(done, int) or not 0 <= done <= total:
