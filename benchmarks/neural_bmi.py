@@ -69,7 +69,8 @@ def run(
     import torch
 
     from iblearn.estimators import get_estimator
-    from iblearn.estimators.split import estimate_mi, normal_scores
+    from iblearn.estimators.estimate_mi import estimate_mi
+    from iblearn.estimators.split import normal_scores
 
     torch.set_num_threads(1)
     truth = json.loads((folder / "truth.json").read_text())

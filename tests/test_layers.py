@@ -267,13 +267,9 @@ def _circles(src: Path = SRC) -> list[list[str]]:
 
 
 # Circles being taken apart elsewhere: each entry goes when its circle does (the test then fails until it
-# is struck off, so the list only shrinks). The estimate_mi front door and auto's choice share a module
-# pair; the estimate's judgement and the estimator base share the reliability flags; the exact tasks'
-# families and their registry name each other.
+# is struck off, so the list only shrinks). The exact tasks' families and their registry name each other.
 KNOWN_CIRCLES = [
     ["iblearn.data.exact_families", "iblearn.data.exact_tasks", "iblearn.data.synthetic"],
-    ["iblearn.estimators.auto", "iblearn.estimators.split"],
-    ["iblearn.estimators.base", "iblearn.estimators.reliability"],
 ]
 
 

@@ -10,10 +10,11 @@ import pytest
 import torch
 
 from iblearn.estimators import MINE, NWJ, InfoNCE, MIEstimate
+from iblearn.estimators.estimate_mi import estimate_mi
 from iblearn.estimators.neural import UnreliableEstimateWarning
 from iblearn.estimators.neural.fitting import hold_out, sample_batches
 from iblearn.estimators.neural.trainer import History
-from iblearn.estimators.split import estimate_mi, normal_scores
+from iblearn.estimators.split import normal_scores
 from iblearn.functional.bounds import infonce_bound
 
 

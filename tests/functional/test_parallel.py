@@ -146,7 +146,7 @@ def test_a_killed_run_resumes_from_its_checkpoint(tmp_path):
 
 def test_pairwise_matrix_on_a_dask_cluster_equals_the_serial_one():
     """A real cluster of 2 worker processes, one thread each, through joblib's Dask backend (the path
-    the many-variables guide gives), run from a script with a main guard (tests/functional/dask_cluster.py)."""
+    the many-variables guide gives), run from a script with a main guard (dask_cluster.py beside)."""
     pytest.importorskip("distributed")
     script = Path(__file__).resolve().parent / "dask_cluster.py"
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)

@@ -3,6 +3,7 @@
 from iblearn.estimators.base import Estimator, MIEstimate, TrainableEstimator, as_trainable
 from iblearn.estimators.conditional import Conditional
 from iblearn.estimators.critics import ConcatCritic, SeparableCritic
+from iblearn.estimators.estimate_mi import estimate_mi
 from iblearn.estimators.neural import (
     CLUB,
     FLO,
@@ -29,7 +30,6 @@ from iblearn.estimators.nonparametric import KSG, Binning, GaussianMI, MixedKSG,
 from iblearn.estimators.registry import REGISTRY, get_estimator, register
 from iblearn.estimators.reliability import UnreliableEstimateWarning
 from iblearn.estimators.settings import setting
-from iblearn.estimators.split import estimate_mi
 
 __all__ = [
     "AAMINE",

@@ -50,6 +50,7 @@ from iblearn import functional as ibf
 from iblearn.estimators import reliability
 from iblearn.estimators.autocheck import FLOOR, MI, SHARE, Check, caveat, interval, run_checks
 from iblearn.estimators.base import MIEstimate
+from iblearn.estimators.split import split_estimate
 from iblearn.functional.gaussian import canonical_analysis
 from iblearn.functional.multivariate import MAGNITUDES_Z, copula_normal, magnitude_dependence
 
@@ -392,9 +393,7 @@ def _neural(
     x: Tensor, y: Tensor, est: MIEstimate, chosen: str, why: str, steps: int, seed: int
 ) -> tuple[MIEstimate, str, str]:
     """MINE beside the Gaussian where neither KSG nor a Gaussian fits: the larger, as both read low."""
-    from iblearn.estimators.split import estimate_mi  # split.py will call this module
-
-    mine = estimate_mi(
+    mine = split_estimate(
         x.float().reshape(len(x), -1),
         y.float().reshape(len(y), -1),
         "mine",

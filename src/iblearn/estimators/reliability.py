@@ -8,15 +8,13 @@ import math
 import sys
 import warnings
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from torch import Tensor
 
+from iblearn.estimators.estimate import MIEstimate
 from iblearn.functional.discrete import discrete_entropy
-
-if TYPE_CHECKING:  # base.py judges every estimate through this module
-    from iblearn.estimators.base import MIEstimate
 
 
 class CriticDivergedError(RuntimeError):

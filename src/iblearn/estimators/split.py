@@ -1,6 +1,6 @@
-"""One call for a number: split the rows, fit a critic with early stopping, estimate on the rows it never
-saw, with a standard error, as torch-mist's ``estimate_mi`` and scikit-learn's
-``mutual_info_regression`` give one.
+"""The held-out split behind a neural estimate: split the rows, fit a critic with early stopping,
+estimate on the rows it never saw, with a standard error (:func:`split_estimate`, what
+:func:`iblearn.estimate_mi` does for a named method).
 
 A bound evaluated on the rows its critic was fitted to rewards memorizing them, and is no bound; so the
 estimate is on held-out test rows, and the critic kept is the one that did best on a further validation
@@ -18,7 +18,6 @@ import torch
 from torch import Tensor
 
 from iblearn import _checks as V
-from iblearn.estimators.auto import auto_estimate
 from iblearn.estimators.base import Estimator, MIEstimate
 from iblearn.estimators.neural import NeuralEstimator
 from iblearn.estimators.neural.inputs import refuse_constant
@@ -123,10 +122,10 @@ def normal_scores(t: Tensor, reference: Tensor) -> Tensor:
     return z.T.to(t.dtype if t.is_floating_point() else torch.float32).reshape(t.shape)
 
 
-def estimate_mi(
+def split_estimate(
     x: Any,
     y: Any,
-    method: str = "auto",
+    method: str,
     *,
     test: float = 0.2,
     steps: int = 3000,
@@ -136,53 +135,10 @@ def estimate_mi(
     standardize: str = "ranks",
     **settings: Any,
 ) -> MIEstimate:
-    """I(X; Y) in one call: by default an estimator chosen from the data and checked by it
-    (``method="auto"``, :func:`iblearn.estimators.auto.auto_estimate`: the estimate comes with an
-    ``interval``, the estimator ``chosen`` and ``why``, and its ``checks``; only ``k`` and
-    ``neural_steps`` of the settings below apply to it). Or a named estimator: split, fit with early
-    stopping, estimate on held-out rows, standard error.
-
-    For a neural ``method`` (``"mine"``, ``"infonce"``, ``"nwj"``, ...) the rows are split into training
-    (of which the critic holds out ``validation``, 0.2 by default, to stop early on) and ``test``
-    (:func:`fit_on_split`), and the estimate is the bound on the test rows; it is flagged
-    (``reliable=False``, with a ``caveat`` and a warning) where it is impossible for the data or cannot
-    be read as an estimate (:func:`iblearn.estimators.reliability.judged`), or where the batch
-    held every training row. Input holding NaN or Inf, or a constant x or y, is refused whatever
-    ``standardize`` is. Other estimators
-    (``"ksg"``, ``"gaussian"``) have nothing to fit and estimate on every row.
-
-    Args:
-        x, y: samples as rows, ``(N, dx)`` and ``(N, dy)``; y may be ``(N,)`` integer class labels.
-        method: ``"auto"``, or a registry name (:func:`iblearn.estimators.get_estimator`).
-        test: the share of rows the estimate is on (neural methods).
-        steps: at most this many training steps (fewer when the validation bound stops improving).
-        batch_size: rows per training step.
-        n_resamples: resamples behind the standard error (half-sampling jackknife for neural
-            estimators); 0 for none.
-        seed: seeds the critic, the split, the batches and the resampling.
-        standardize: how float samples are standardized before the critic sees them (neural methods):
-            ``"ranks"`` (normal scores, :func:`normal_scores`; the default), ``"moments"`` (mean and
-            spread) or ``"none"``; the MI is the same (:func:`fit_on_split`).
-        **settings: the estimator's own settings (``hidden=(64,)``, ``lr=1e-4``, ``validation=0.3``).
-
-    Returns:
-        The estimate, naming its estimator (``estimator``) and, for neural methods, the rows behind it
-        (``split``: ``{"train", "validation", "test"}`` counts).
-
-    Example:
-        >>> from iblearn.data.synthetic import bivariate_normal
-        >>> x, y = bivariate_normal().sample(2000, seed=0)
-        >>> result = estimate_mi(x, y, "mine", steps=300, hidden=(32,), lr=2e-3)
-        >>> result.estimator, result.split
-        ('mine', {'train': 1280, 'validation': 320, 'test': 400})
-    """
-    if method == "auto":
-        unknown = sorted(set(settings) - {"k", "neural_steps"})
-        if unknown:
-            raise ValueError(
-                f"{', '.join(unknown)}: not a setting of method='auto' (it takes k, neural_steps)"
-            )
-        return auto_estimate(x, y, seed=seed, **settings)
+    """I(X; Y) by the registered estimator ``method``: for a neural one, the rows split, the critic
+    fitted with early stopping on the training share (:func:`fit_on_split`) and the bound on the
+    held-out test rows, with a standard error; for a non-parametric one, every row. What
+    :func:`iblearn.estimate_mi` does for a named method (its arguments)."""
     xt, yt = V.as_tensor(x, "x"), V.as_tensor(y, "y")
     if method not in REGISTRY or not REGISTRY[method].trainable:
         est = get_estimator(method, **settings)  # names an unknown method
@@ -217,3 +173,11 @@ def estimate_mi(
             "pass more rows or a smaller batch_size",
         )
     return result
+
+
+def __getattr__(name: str) -> Any:
+    if name == "estimate_mi":
+        raise AttributeError(
+            "iblearn.estimators.split.estimate_mi is iblearn.estimate_mi, in iblearn.estimators.estimate_mi"
+        )
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
