@@ -73,6 +73,29 @@ def table_md(path: str, provenance: bool = False, heading: bool = False) -> str:
     return text
 
 
+def md_table(path: str, after: str = "", index: int = 0) -> str:
+    """The ``index``-th Markdown table of a committed ``.md`` (after the first line that contains
+    ``after``, if given), as it is: a page quotes a run's table without retyping it."""
+    text = table_md(path, provenance=True, heading=True)
+    lines = text.splitlines()
+    if after:
+        found = [i for i, line in enumerate(lines) if after in line]
+        if not found:
+            raise LookupError(f"{path}: no line with {after!r}")
+        lines = lines[found[0] + 1 :]
+    blocks: list[str] = []
+    current: list[str] = []
+    for line in [*lines, ""]:
+        if line.startswith("|"):
+            current.append(line)
+        elif current:
+            blocks.append("\n".join(current))
+            current = []
+    if index >= len(blocks):
+        raise LookupError(f"{path}: no table {index} after {after!r}")
+    return blocks[index]
+
+
 def data(path: str, *keys: str | int) -> Any:
     """The file's content (JSON, JSON lines, or CSV rows with numbers as numbers), then ``keys`` into it."""
     value = _load(path)
@@ -229,6 +252,7 @@ def commit(path: str) -> str:
 
 HELPERS = (
     table_md,
+    md_table,
     data,
     rows,
     one,
