@@ -23,7 +23,7 @@ from torch import Tensor, nn
 from iblearn import _checks as V
 from iblearn import functional as ibf
 from iblearn.functional.discrete import Strategy
-from iblearn.training.stochastic import VIBHead, _AdditiveNoise
+from iblearn.training.stochastic import AdditiveNoise, VIBHead
 
 Mode = Literal["decision", "soft", "noisy", "quantized"]
 InputKind = Literal["continuous", "discrete", "dataset"]
@@ -345,12 +345,12 @@ def diagnose_ib(model: nn.Module, x: Any, *, input_kind: InputKind | None = None
     report = []
     for name, module, out in outputs:
         kind = type(module).__name__
-        if isinstance(module, _AdditiveNoise | VIBHead) and (
+        if isinstance(module, AdditiveNoise | VIBHead) and (
             module.training or getattr(module, "at_eval", False)
         ):
             noisy = True
         elif (
-            not (_strict(module) or isinstance(module, (*_AFFINE, *_CONV, _AdditiveNoise, VIBHead)))
+            not (_strict(module) or isinstance(module, (*_AFFINE, *_CONV, AdditiveNoise, VIBHead)))
             and flat is None
         ):
             flat = (name, module)

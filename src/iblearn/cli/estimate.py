@@ -14,7 +14,7 @@ from rich.markup import escape
 from iblearn.cli import estimate_many
 from iblearn.cli.console import Subparsers, out, progress_bar
 from iblearn.cli.estimate_method import estimator_name, fit_method, label_codes, x_values
-from iblearn.cli.inputs import COLUMNS_RULE, MAX_MB, SAMPLE_SUFFIXES, Samples, _load, _option
+from iblearn.cli.inputs import COLUMNS_RULE, MAX_MB, SAMPLE_SUFFIXES, Samples, key_value, load_samples
 from iblearn.cli.json_out import strict
 
 
@@ -94,7 +94,7 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     )
     est.add_argument(
         "--option",
-        type=_option,
+        type=key_value,
         action="append",
         metavar="KEY=VALUE",
         help="any other estimator setting, e.g. --option n_bins=20",
@@ -190,7 +190,7 @@ def _read_samples(args: argparse.Namespace) -> tuple[Samples, Samples, Samples |
             exclude.append((args.y_cols, "--y-cols"))
         if cond_cols is not None:
             exclude.append((cond_cols, "--cond"))
-    load = partial(_load, max_mb=args.max_mb)
+    load = partial(load_samples, max_mb=args.max_mb)
     x = load(args.x, "X", args.x_cols, exclude=exclude)
     y = load(args.y or args.x, "Y", args.y_cols)
     if args.cond is None:

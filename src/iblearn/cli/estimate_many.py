@@ -14,7 +14,7 @@ from typing import Any
 from rich.markup import escape
 
 from iblearn.cli.console import out
-from iblearn.cli.inputs import Samples, _load
+from iblearn.cli.inputs import Samples, load_samples
 from iblearn.cli.json_out import strict
 
 #: ``--measure``'s names and what they print as.
@@ -167,7 +167,7 @@ def _read_groups(args: argparse.Namespace) -> tuple[Samples, list[list[int]], li
     if not Path(args.x).is_file():
         raise ValueError(f"X: no such file {args.x!r}")
     if args.groups is None:
-        x = _load(args.x, "X", args.x_cols, max_mb=args.max_mb)
+        x = load_samples(args.x, "X", args.x_cols, max_mb=args.max_mb)
         if getattr(x.values, "ndim", 0) == 1:
             raise ValueError("X: one column is one variable; --measure needs at least 2")
         width = x.values.shape[1]
@@ -178,7 +178,7 @@ def _read_groups(args: argparse.Namespace) -> tuple[Samples, list[list[int]], li
     groups = [[t.strip() for t in g.split(",")] for g in args.groups.split(";")]
     if any(not t for g in groups for t in g):
         raise ValueError(f"--groups: an empty group or column in {args.groups!r}")
-    x = _load(args.x, "--groups", ",".join(t for g in groups for t in g), max_mb=args.max_mb)
+    x = load_samples(args.x, "--groups", ",".join(t for g in groups for t in g), max_mb=args.max_mb)
     seen: dict[str, int] = {}
     for j, label in enumerate(x.columns):
         if label in seen:

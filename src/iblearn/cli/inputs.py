@@ -44,7 +44,7 @@ class Samples:
     text: bool = False
 
 
-def _load(
+def load_samples(
     path: str,
     name: str,
     cols: str | None = None,
@@ -279,7 +279,7 @@ def _index(text: str, width: int) -> int | None:
     return int(text) % width
 
 
-def _option(text: str) -> tuple[str, Any]:
+def key_value(text: str) -> tuple[str, Any]:
     if "=" not in text:
         raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
     key, value = text.split("=", 1)
@@ -293,7 +293,7 @@ def _no_constant(name: str) -> Any:
     raise argparse.ArgumentTypeError(f"{name} is not a setting's value (JSON's NaN and Infinity are refused)")
 
 
-def _config_file(path: str) -> dict[str, Any]:
+def config_file(path: str) -> dict[str, Any]:
     """Config fields from a JSON or TOML file: a table of ``KEY = VALUE``, nested configs as sub-tables.
     Nothing in it is evaluated or unpickled."""
     import tomllib

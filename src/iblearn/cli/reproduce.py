@@ -9,7 +9,7 @@ from rich.markdown import Markdown
 
 from iblearn import _reproductions
 from iblearn.cli.console import Subparsers, out, progress_bar
-from iblearn.cli.inputs import _config_file, _option
+from iblearn.cli.inputs import config_file, key_value
 
 #: The reproductions by name and what each reproduces, for ``reproduce --help`` (read from the one table,
 #: :mod:`iblearn._reproductions`, which imports nothing).
@@ -23,7 +23,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         raise ValueError(
             f"NAME: unknown reproduction {args.name!r}; known: {', '.join(sorted(REPRODUCTIONS))}"
         )
-    fields = _config_file(args.config) if args.config else {}
+    fields = config_file(args.config) if args.config else {}
     # A run folder's config.json also records what ran it: the experiment's name (no field), and the
     # seed and device, which are the run's own unless the command line gives others.
     recorded = {key: fields.pop(key) for key in ("experiment", "seed", "device") if key in fields}
@@ -77,7 +77,7 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     rep.add_argument("--resume", action="store_true", help="continue a killed run from its records")
     rep.add_argument(
         "--set",
-        type=_option,
+        type=key_value,
         action="append",
         metavar="KEY=VALUE",
         help="change a field of the preset config (VALUE as JSON), e.g. --set seeds=5",

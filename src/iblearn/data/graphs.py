@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 from torch import Tensor, nn
 
 from iblearn.data._pickle import load_data_pickle
-from iblearn.data.vision import _download, data_root
+from iblearn.data.vision import data_root, fetch_file
 
 if TYPE_CHECKING:
     from typing_extensions import TypeIs  # typing.TypeIs from Python 3.13
@@ -198,7 +198,7 @@ def load_cora(*, root: str | None = None, download: bool = True) -> NodeData:
         if not path.exists():
             if not download:
                 raise FileNotFoundError(f"{path} is missing and download=False")
-            _download(PLANETOID + path.name, path)
+            fetch_file(PLANETOID + path.name, path)
     _, y, tx, ty, allx, ally, graph = (_unpickle(folder / f"ind.cora.{n}") for n in names[:7])
     test_index = np.array([int(line) for line in (folder / "ind.cora.test.index").read_text().split()])
     _check_planetoid(folder, y, tx, ty, allx, ally, graph, test_index)
@@ -277,7 +277,7 @@ def _tu_files(name: str, root: str | None, download: bool) -> dict[str, str]:
         if root is None and bundled is not None and (bundled / f"{name}_A.txt").exists():
             folder = bundled
         elif download:
-            _download(TU + f"{name}.zip", archive)
+            fetch_file(TU + f"{name}.zip", archive)
         else:
             raise FileNotFoundError(f"{archive} is missing and download=False")
     if archive.exists():

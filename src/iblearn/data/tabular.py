@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from iblearn.data.vision import _download, data_root
+from iblearn.data.vision import data_root, fetch_file
 
 COLUMNS = [
     "age",
@@ -60,7 +60,7 @@ def _files(root: str | None, download: bool) -> tuple[Path, Path]:
         if not (folder / name).exists():
             if not download:
                 raise FileNotFoundError(f"{folder / name} is missing and download=False")
-            _download(UCI + name, folder / name)
+            fetch_file(UCI + name, folder / name)
     return folder / "adult.data", folder / "adult.test"
 
 

@@ -108,7 +108,8 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:  # type: ignore[type-a
     return np.frombuffer(raw, dtype=dtype, offset=4 + 4 * ndim).reshape(shape)
 
 
-def _download(url: str, target: Path) -> None:
+def fetch_file(url: str, target: Path) -> None:
+    """``url`` downloaded to ``target`` (through a ``.part`` file, renamed when complete)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(target.suffix + ".part")
     try:
@@ -126,7 +127,7 @@ def _idx_pair(folder: Path, split: Split, name: str, download: bool) -> ImageDat
         if not p.exists():
             if not download:
                 raise FileNotFoundError(f"{p} is missing and download=False")
-            _download(_SOURCES[name] + p.name, p)
+            fetch_file(_SOURCES[name] + p.name, p)
     images, labels = read_idx(paths[0]), read_idx(paths[1])
     return ImageData(
         torch.from_numpy(images.copy())[:, None], torch.from_numpy(labels.astype(np.int64)), name, split
@@ -186,7 +187,7 @@ def load_cifar10(split: Split = "train", *, root: str | None = None, download: b
         if not archive.exists():
             if not download:
                 raise FileNotFoundError(f"{archive} is missing and download=False")
-            _download(_SOURCES["CIFAR10"] + archive.name, archive)
+            fetch_file(_SOURCES["CIFAR10"] + archive.name, archive)
         with tarfile.open(archive) as tar:
             members = [m for m in tar.getmembers() if m.isfile() and m.name.endswith(".bin")]
             for m in members:

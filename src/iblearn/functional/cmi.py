@@ -140,10 +140,10 @@ def ksg_cmi(
         >>> float(ksg_mi(x, y)) > 0.4, abs(float(ksg_cmi(x, y, z))) < 0.05  # truths 0.51 and 0
         (True, True)
     """
-    return _ksg_cmi(x, y, z, k, standardize, ties, backend, seed, ("x", "y", "z"))
+    return ksg_cmi_named(x, y, z, k, standardize, ties, backend, seed, ("x", "y", "z"))
 
 
-def _ksg_cmi(
+def ksg_cmi_named(
     x: Any,
     y: Any,
     z: Any,

@@ -31,8 +31,8 @@ from iblearn.functional.renyi_gram import (
     HALF,
     Channels,
     KernelWidth,
-    _gram,
     adjacency_gram,
+    checked_gram,
     gram_matrix,
     joint_gram,
 )
@@ -227,7 +227,7 @@ def renyi_joint_entropy(
     channels_y: Channels = False,
 ) -> Tensor:
     """Joint matrix-based Renyi entropy S_alpha(A, B) in nats."""
-    a, b = _pair(_gram(x, sigma_x, channels_x, "x"), _gram(y, sigma_y, channels_y, "y"))
+    a, b = _pair(checked_gram(x, sigma_x, channels_x, "x"), checked_gram(y, sigma_y, channels_y, "y"))
     return _joint_entropy(a, b, alpha, _labels(x, "x"), _labels(y, "y"))
 
 
@@ -270,7 +270,7 @@ def renyi_mi(
         ...     renyi_mi(x, torch.randn(500, 2, generator=g)))
         True
     """
-    a, b = _pair(_gram(x, sigma_x, channels_x, "x"), _gram(y, sigma_y, channels_y, "y"))
+    a, b = _pair(checked_gram(x, sigma_x, channels_x, "x"), checked_gram(y, sigma_y, channels_y, "y"))
     la, lb = _labels(x, "x"), _labels(y, "y")
     sa, sb = _entropy(a, alpha, la), _entropy(b, alpha, lb)
     mi = sa + sb - _joint_entropy(a, b, alpha, la, lb)
@@ -322,7 +322,7 @@ def renyi_graph_mi(
         >>> bool(renyi_graph_mi(x, x, ring) > renyi_graph_mi(torch.randn(40, 3, generator=g), x, ring))
         True
     """
-    kt, kx = _pair(_gram(t, sigma_t, False, "t"), _gram(x, sigma_x, False, "x"))
+    kt, kx = _pair(checked_gram(t, sigma_t, False, "t"), checked_gram(x, sigma_x, False, "x"))
     ka = adjacency_gram(edge_index, kt.shape[0], dtype=kt.dtype).to(kt.device)
     kxa = joint_gram(kx, ka)
     alpha = V.positive(alpha, "alpha")

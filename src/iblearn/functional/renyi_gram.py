@@ -165,10 +165,10 @@ def gram_matrix(x: Any, sigma: KernelWidth = DEFAULT_SIGMA, *, channels: Channel
     * integer ``x (N,)`` (labels): the delta kernel ``[x_i == x_j]``, for which the matrix entropy is
       exactly the Renyi entropy of the label frequencies.
     """
-    return _gram(x, sigma, channels, "x")
+    return checked_gram(x, sigma, channels, "x")
 
 
-def _gram(x: Any, sigma: KernelWidth, channels: Channels, name: str) -> Tensor:
+def checked_gram(x: Any, sigma: KernelWidth, channels: Channels, name: str) -> Tensor:
     """:func:`gram_matrix`, its errors naming the argument ``name``."""
     t = V.as_tensor(x, name)
     if not torch.is_floating_point(t):

@@ -19,7 +19,7 @@ from torch import Tensor
 from iblearn import _checks as V
 from iblearn.functional._neighbors import Backend
 from iblearn.functional._parallel import Progress, check_n_jobs, map_batches, store_for, used_by
-from iblearn.functional.cmi import _ksg_cmi
+from iblearn.functional.cmi import ksg_cmi_named
 from iblearn.functional.knn import Ties
 
 
@@ -65,7 +65,7 @@ def transfer_entropy(
     """
     present, past_source, past_target = embedding(source, target, lag, history, k)
     names = ("target", "source", "target")  # its present, the source's past, its own past
-    return _ksg_cmi(present, past_source, past_target, k, standardize, ties, backend, seed, names)
+    return ksg_cmi_named(present, past_source, past_target, k, standardize, ties, backend, seed, names)
 
 
 def embedding(source: Any, target: Any, lag: int, history: int, k: int) -> tuple[Tensor, Tensor, Tensor]:

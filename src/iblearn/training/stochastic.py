@@ -21,7 +21,11 @@ from torch import Tensor, nn
 from iblearn import _checks as V
 
 
-class _AdditiveNoise(nn.Module):
+class AdditiveNoise(nn.Module):
+    """``x + scale * noise`` in training (and in eval with ``at_eval``), else ``x``: the base of
+    :class:`GaussianNoise` and :class:`UniformNoise`, each giving its ``noise``. A network holding one
+    has a finite I(X; L) after it (:func:`iblearn.analysis.diagnose_ib` reads it so)."""
+
     def __init__(self, scale: float, *, learn_scale: bool = False, at_eval: bool = False) -> None:
         super().__init__()
         if not (isinstance(scale, int | float) and not isinstance(scale, bool) and scale > 0):
@@ -48,7 +52,7 @@ class _AdditiveNoise(nn.Module):
         return f"scale={float(self.scale):.4g}, learn_scale={learned}, at_eval={self.at_eval}"
 
 
-class GaussianNoise(_AdditiveNoise):
+class GaussianNoise(AdditiveNoise):
     """``x + scale * N(0, I)``; ``learn_scale=True`` makes the scale a parameter (Amjad & Geiger 2019,
     Sec. 5.3).
 
@@ -62,7 +66,7 @@ class GaussianNoise(_AdditiveNoise):
         return torch.randn_like(like)
 
 
-class UniformNoise(_AdditiveNoise):
+class UniformNoise(AdditiveNoise):
     """``x + scale * U(-1/2, 1/2)``: uniform noise of width ``scale`` (Amjad & Geiger 2019, Sec. 5.3's
     example)."""
 
