@@ -22,7 +22,7 @@ the one inference core, :mod:`iblearn.functional.inference`.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
@@ -124,15 +124,31 @@ class Estimator(Configured, nn.Module):
                 )
             p_value = self._p_value(xt, yt, float(value.detach()), n_permutations, seed, n_jobs)
         result = self._estimate_of(value * scale, n, resampled, p_value, n_permutations)
-        return self._judged(self._bias_judged(self._limited(result), resampled), xt, yt)
+        judged = self._bias_judged(self._limited(result), resampled, [xt, yt], ["x", "y"])
+        return self._judged(judged, xt, yt)
 
-    def _bias_judged(self, result: MIEstimate, resampled: inference.Resampled | None) -> MIEstimate:
-        """``result``, flagged where its trend with N allows a bias beyond its sampling error
-        (:func:`iblearn.functional.inference.bias_caveat`)."""
-        if resampled is None or self.trainable:  # measured on the non-parametric estimators
+    def _data_caveat(self, samples: Sequence[Any], names: Sequence[str]) -> str | None:
+        """Why this estimator's interval is not to be trusted on these samples, or None: what its
+        calibration found it does not cover (none here; kNN and Gaussian estimators refuse heavy
+        tails)."""
+        return None
+
+    def _bias_judged(
+        self,
+        result: MIEstimate,
+        resampled: inference.Resampled | None,
+        samples: Sequence[Any] = (),
+        names: Sequence[str] = (),
+    ) -> MIEstimate:
+        """``result`` with an interval, flagged where its trend with N allows a bias beyond its
+        sampling error (:func:`iblearn.functional.inference.bias_caveat`) or the data are of a kind
+        its interval does not cover (:meth:`_data_caveat`); measured on the non-parametric estimators."""
+        if resampled is None or self.trainable:
             return result
         value = float(result) * math.log(self.base)
         why = inference.bias_caveat(value, resampled.stderr, resampled.half, resampled.n_resamples)
+        kept = [(t, name) for t, name in zip(samples, names, strict=True) if t is not None]
+        why = why or self._data_caveat([t for t, _ in kept], [name for _, name in kept])
         return result if why is None else reliability.flagged(result, self.name, why)
 
     def _p_value(

@@ -78,7 +78,7 @@ class Conditional(Estimator):
                 xt, yt, zt, float(value.detach()), n_permutations, seed, n_jobs
             )
         result = self._estimate_of(value * scale, n, resampled, p_value, n_permutations, measure="cmi")
-        result = self._bias_judged(result, resampled)
+        result = self._bias_judged(result, resampled, [xt, yt, zt], ["x", "y", "z"])
         return self._judged(result, xt, yt)  # I(X; Y | Z) is at most H(X) and H(Y) too
 
     def _conditional_p_value(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -13,9 +14,11 @@ from iblearn import functional as ibf
 from iblearn.estimators.base import Estimator
 from iblearn.estimators.conditional import Conditional
 from iblearn.estimators.settings import at_least, one_of, setting
+from iblearn.functional import inference
 from iblearn.functional._neighbors import Backend, Metric
 from iblearn.functional.discrete import Correction, Strategy
 from iblearn.functional.knn import Ties
+from iblearn.functional.multivariate import MAGNITUDES_Z, copula_normal, magnitude_dependence
 from iblearn.functional.renyi import DEFAULT_ALPHA, DEFAULT_SIGMA, Channels, KernelWidth
 
 #: The settings of a kNN estimator that are keyword arguments of every kNN function.
@@ -34,6 +37,9 @@ class _KNN(Estimator):
     def _search(self) -> dict[str, Any]:
         """The keyword arguments every kNN function takes from these settings."""
         return {name: getattr(self, name) for name in _SEARCH}
+
+    def _data_caveat(self, samples: Sequence[Any], names: Sequence[str]) -> str | None:
+        return inference.heavy_tails(samples, names)
 
 
 class KSG(Conditional, _KNN):
@@ -222,6 +228,21 @@ class GaussianMI(Conditional):
 
     def mi(self, x: Any, y: Any) -> Tensor:
         return ibf.gaussian_mi(x, y, rtol=self.rtol, bias_correction=self.bias_correction)
+
+    def _data_caveat(self, samples: Sequence[Any], names: Sequence[str]) -> str | None:
+        """Heavy tails, or magnitudes that depend on each other beyond a Gaussian's
+        (:func:`iblearn.functional.multivariate.magnitude_dependence`): the closed form misses that."""
+        why = inference.heavy_tails(samples, names)
+        floats = [torch.as_tensor(s).reshape(len(s), -1).double() for s in samples if s.is_floating_point()]
+        if why is None and len(floats) >= 2:
+            scores = copula_normal(torch.cat(floats, dim=1))
+            z = magnitude_dependence(scores, floats[0].shape[1])
+            if abs(z) > MAGNITUDES_Z:
+                why = (
+                    f"{', '.join(names)}: their magnitudes depend on each other beyond a Gaussian's (z = "
+                    f"{z:.1f}: heavy joint tails, a shared scale), which the Gaussian closed form misses"
+                )
+        return why
 
     def cmi(self, x: Any, y: Any, z: Any) -> Tensor:
         if self.bias_correction:

@@ -187,7 +187,7 @@ def column_labels(variables: list[Tensor], names: list[str]) -> list[str]:
     """One label a column of the variables side by side: the variable's name, with the column's index
     where it has several."""
     return [
-        name if v.shape[1] == 1 else f"{name}[{j}]"
+        name if v.shape[1] == 1 else f"({name})[{j}]" if ", " in name else f"{name}[{j}]"
         for v, name in zip(variables, names, strict=True)
         for j in range(v.shape[1])
     ]

@@ -146,6 +146,8 @@ def _estimates(
     method, n = settings["method"], int(variables[0].shape[0])
     observed = _values(kind, variables, settings)
     joint = torch.cat([v.reshape(n, -1).to(torch.float64) for v in variables], dim=1)
+    # The copula's normal scores have no tails; raw rows may, which bias KSG and the Gaussian closed form.
+    tails = None if method == "copula" else inference.heavy_tails([joint], ["x"])
     if method == "ksg":
         repeated, magnitudes = float(duplicated_rows(joint).double().mean()), 0.0
     else:
@@ -197,6 +199,7 @@ def _estimates(
             null=null if n_permutations else None,
             repeated=repeated,
             magnitudes=magnitudes,
+            tails=tails,
         )
         for i, name in enumerate(names)
     ]
@@ -216,14 +219,20 @@ REPEATED = 0.01
 
 
 def _judged(
-    repeated: float, magnitudes: float, resampled: inference.Resampled | None, **fields: Any
+    repeated: float,
+    magnitudes: float,
+    resampled: inference.Resampled | None,
+    tails: str | None = None,
+    **fields: Any,
 ) -> Estimate:
     """The estimate, with its interval where it was resampled
     (:func:`iblearn.functional.inference.interval`, held at 0 for a measure that is never negative),
     flagged where it is not finite, where a non-negative measure reads below 0 beyond its sampling
     error, where a ``repeated`` share of the rows (KSG) repeat another exactly, and where the normal
     scores are not a Gaussian copula (``magnitudes``, the z of
-    :func:`~iblearn.functional.multivariate.magnitude_dependence`; the Gaussian and copula methods)."""
+    :func:`~iblearn.functional.multivariate.magnitude_dependence`; the Gaussian and copula methods),
+    and, with an interval, where the raw rows are heavy-tailed (``tails``, why) or the estimate's trend
+    with N allows a bias beyond its sampling error."""
     if resampled is not None:
         floor = 0.0 if fields["measure"] in NON_NEGATIVE else -math.inf
         span, bias = inference.interval(
@@ -257,6 +266,8 @@ def _judged(
             f"{magnitudes:.1f}: heavy joint tails, a shared scale), information that the {est.method} "
             "estimate misses; use method='ksg'"
         )
+    elif resampled is not None and tails is not None:
+        why = tails
     elif resampled is not None and (
         caveat := inference.bias_caveat(float(est), resampled.stderr, resampled.half, resampled.n_resamples)
     ):
@@ -368,7 +379,8 @@ def pid_estimate(
     Example:
         >>> g = torch.Generator().manual_seed(0)
         >>> x1, x2 = torch.randn(1000, 1, generator=g), torch.randn(1000, 1, generator=g)
-        >>> parts = pid_estimate(x1, x2, x1 + x2, method="gaussian", n_permutations=20)
+        >>> target = x1 + x2 + 0.5 * torch.randn(1000, 1, generator=g)
+        >>> parts = pid_estimate(x1, x2, target, method="gaussian", n_permutations=20)
         >>> parts["synergy"].p_value == 1 / 21
         True
     """

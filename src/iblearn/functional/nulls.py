@@ -404,6 +404,7 @@ def transfer_entropy_estimate(
             bias=bias,
         )
         why = inference.bias_caveat(value, res.stderr, res.half, res.n_resamples)
+        why = why or inference.heavy_tails([source, target], ["source", "target"])
         if why is not None:
             fields |= dict(reliable=False, caveat=why)
     if n_permutations:
