@@ -11,7 +11,11 @@ setup(
         Extension(
             "iblearn.functional._maxnorm",
             sources=["src/iblearn/functional/_maxnorm.c"],
-            depends=["src/iblearn/functional/_maxnorm_tree.h", "src/iblearn/functional/_maxnorm_knn.h"],
+            depends=[
+                "src/iblearn/functional/_maxnorm_tree.h",
+                "src/iblearn/functional/_maxnorm_knn.h",
+                "src/iblearn/functional/_maxnorm_grid.h",
+            ],
             extra_compile_args=["-O3", "-std=c11"],
             optional=True,
         )

@@ -26,6 +26,7 @@ KERNEL_TESTS = [
     "tests/functional/test_mixed.py",
     "tests/functional/test_cmi.py",
     "tests/functional/test_pairwise.py",
+    "tests/functional/test_bivariate.py",
 ]
 FLAGS = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer", "-g", "-O1"]
 

@@ -20,7 +20,8 @@
  *   count(layout, radius, inclusive, first, last, out): for the same range,
  *       #{j != i : d(i, j) < radius_i} (<= if inclusive).
  *
- * Given the tree's layout tuple (below) instead, the same two search the k-d tree. Both release the GIL, so disjoint ranges run in parallel threads (the Python side does that).
+ * Given the tree's layout tuple (below) instead, the same two search the k-d tree. KSG between pairs of
+ * one-dimensional variables has a kernel of its own (pairs, _maxnorm_grid.h). Both release the GIL, so disjoint ranges run in parallel threads (the Python side does that).
  *
  * Buffers are C-contiguous float64 (coords, radius, out_dist) and int64 (out_idx, out); this private
  * module checks their sizes, not their dtypes: iblearn.functional._neighbors makes them.
@@ -254,6 +255,7 @@ static int layout(Layout *L, const double *coords, Py_ssize_t n, Py_ssize_t dim,
 
 #include "_maxnorm_tree.h" /* the k-d tree: build, and count on it */
 #include "_maxnorm_knn.h"  /* the k-th neighbour on the tree */
+#include "_maxnorm_grid.h" /* KSG between one-dimensional variables, many pairs */
 
 /* ------------------------------------------------------------------------- MixedKSG's float32 filter
  *   band_count(values, rows, cols, sure, maybe, shift, col_sure, col_maybe, out_sure, out_maybe,
@@ -466,6 +468,77 @@ static PyObject *py_band_count(PyObject *Py_UNUSED(self), PyObject *args) {
     return ok ? Py_NewRef(Py_None) : NULL;
 }
 
+static PyObject *py_pairs(PyObject *Py_UNUSED(self), PyObject *args) {
+    Py_buffer sorted, ranks, pairs, out_nx, out_ny;
+    Py_ssize_t n, k, cell;
+    int variant;
+    if (!PyArg_ParseTuple(args, "y*y*ny*ninw*w*", &sorted, &ranks, &n, &pairs, &k, &variant, &cell, &out_nx,
+                          &out_ny))
+        return NULL;
+    Py_ssize_t m = n >= 1 ? sorted.len / 8 / n : 0, npairs = pairs.len / 16;
+    int ok = n >= 2 && 1 <= k && k < n && (variant == 1 || variant == 2) && cell >= 1 && m >= 1 &&
+             n <= PY_SSIZE_T_MAX / 8 / (npairs > m ? npairs : m);
+    if (!ok) PyErr_SetString(PyExc_ValueError, "pairs: need n >= 2, 1 <= k < n, variant 1 or 2, cell >= 1");
+    ok = ok && check(&sorted, "sorted", m * n, 8) && check(&ranks, "ranks", m * n, 8) &&
+         check(&pairs, "pairs", 2 * npairs, 8) && check(&out_nx, "out_nx", npairs * n, 8) &&
+         check(&out_ny, "out_ny", npairs * n, 8);
+    const int64_t *pr = pairs.buf;
+    for (Py_ssize_t p = 0; ok && p < 2 * npairs; p++)
+        if (pr[p] < 0 || pr[p] >= m) {
+            PyErr_SetString(PyExc_ValueError, "pairs: an index outside the variables");
+            ok = 0;
+        }
+    const int64_t *rk = ranks.buf;
+    for (Py_ssize_t p = 0; ok && p < m * n; p++)
+        if (rk[p] < 0 || rk[p] >= n) {
+            PyErr_SetString(PyExc_ValueError, "ranks: a rank outside [0, n)");
+            ok = 0;
+        }
+    Py_ssize_t c = cell < n ? cell : n, g = (n + c - 1) / c, failed = -1;
+    Grid G = {0};
+    double *best = NULL;
+    int64_t *who = NULL;
+    if (ok) {
+        G.n = n, G.c = c, G.g = g;
+        G.start = malloc((2 * g * g + 1 + n) * sizeof(Py_ssize_t));
+        G.px = malloc(2 * n * sizeof(double));
+        G.pid = malloc(n * sizeof(int64_t));
+        best = malloc(k * sizeof(double));
+        who = malloc(k * sizeof(int64_t));
+        if (!G.start || !G.px || !G.pid || !best || !who) {
+            PyErr_NoMemory();
+            ok = 0;
+        } else {
+            G.fill = G.start + g * g + 1;
+            G.cellof = G.fill + g * g;
+            G.py = G.px + n;
+        }
+    }
+    if (ok) {
+        const double *s = sorted.buf;
+        int64_t *nx = out_nx.buf, *ny = out_ny.buf;
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t p = 0; p < npairs; p++) {
+            G.xs = s + pr[2 * p] * n, G.ys = s + pr[2 * p + 1] * n;
+            G.rx = rk + pr[2 * p] * n, G.ry = rk + pr[2 * p + 1] * n;
+            grid_fill(&G);
+            if (grid_ksg(&G, k, variant, best, who, nx + p * n, ny + p * n) < 0) {
+                failed = p;
+                break;
+            }
+        }
+        Py_END_ALLOW_THREADS
+    }
+    free(G.start);
+    free(G.px);
+    free(G.pid);
+    free(best);
+    free(who);
+    Py_buffer *held[] = {&sorted, &ranks, &pairs, &out_nx, &out_ny};
+    for (int b = 0; b < 5; b++) PyBuffer_Release(held[b]);
+    return ok ? PyLong_FromSsize_t(failed) : NULL;
+}
+
 static PyMethodDef methods[] = {
     {"knn", py_knn, METH_VARARGS,
      "knn(layout, order, k, first, last, out_dist, out_idx): k nearest in the max-norm by (distance, index), "
@@ -474,6 +547,9 @@ static PyMethodDef methods[] = {
      "count(layout, radius, inclusive, first, last, out): points within radius, by the slabs or the tree."},
     {"build", py_build, METH_VARARGS,
      "build(points, n, dim, depth, out_order, out_span, out_boxes, out_data): a k-d tree."},
+    {"pairs", py_pairs, METH_VARARGS,
+     "pairs(sorted, ranks, n, pairs, k, variant, cell, out_nx, out_ny): KSG's counts for pairs of 1-d "
+     "variables; the first pair whose distances overflowed, or -1."},
     {"band_count", py_band_count, METH_VARARGS,
      "band_count(values, rows, cols, sure, maybe, shift, col_sure, col_maybe, out_sure, out_maybe, "
      "out_col_sure, out_col_maybe): float32 counts by row and by column."},

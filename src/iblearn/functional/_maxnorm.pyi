@@ -34,6 +34,17 @@ def build(
     out_boxes: NDArray[np.float64],
     out_data: NDArray[np.float64],
 ) -> None: ...
+def pairs(
+    sorted: NDArray[np.float64],
+    ranks: NDArray[np.int64],
+    n: int,
+    pairs: NDArray[np.int64],
+    k: int,
+    variant: int,
+    cell: int,
+    out_nx: NDArray[np.int64],
+    out_ny: NDArray[np.int64],
+) -> int: ...
 def band_count(
     values: NDArray[np.float32],
     rows: int,

@@ -9,10 +9,11 @@ takes the maximum of its two variables' distances from them, instead of computin
 pair: a tile of 16 x 16 pairs of :func:`pairwise_mi` computes 32 distance matrices instead of 512, with
 one running sum per pair beside them (memory does not grow with the number of pairs). The max-norm
 distance in a joint space is the larger of its parts' (KSG's product space), so the counts are exactly
-those of one :func:`~iblearn.functional.ksg_mi` call per pair. Pairs searched by the compiled tree share
-only the preparation (each tree is built on its pair's own joint space). Measured (one thread, 2 loaded
-cores): 6 blocks of 40 columns, N = 2,000, brute force: 0.98 - 1.50 s against 3.73 - 4.30 s for one
-``ksg_mi`` per pair (2.9 - 3.8x); 20 single columns, N = 5,000, tree: 1.12 s against 1.81 s. The pairs
+those of one :func:`~iblearn.functional.ksg_mi` call per pair. Pairs of two single columns on the CPU
+(the all-pairs matrix of a table) go to a kernel of their own (:mod:`iblearn.functional._bivariate`):
+each column is sorted once for all its pairs in a batch, and a batch's pairs are counted in one call by
+a grid search in two dimensions, with the same counts as the general tree. Other pairs searched by the
+compiled tree share only the preparation (each tree is built on its pair's own joint space). The pairs
 run in batches (tiles of pairs, or 256 consecutive pairs of :func:`ksg_mi_pairs`) that ``n_jobs``
 spreads over joblib's jobs; a batch's values do not depend on the others, so the jobs change nothing in
 the result.
@@ -35,6 +36,7 @@ import torch
 from torch import Tensor
 
 from iblearn import _checks as V
+from iblearn.functional import _bivariate
 from iblearn.functional._neighbors import Backend, chebyshev, knn_max_tree_dim, pick_backend
 from iblearn.functional._parallel import Progress, check_n_jobs, map_batches, store_for, used_by
 from iblearn.functional.knn import Ties, prepare_samples
@@ -161,15 +163,28 @@ def _batch_mi(
     """
     prepared = [torch.as_tensor(v) for v in variables]
     out = np.empty(len(pairs))
-    brute = []
+    brute, tree = [], []
     for p, (a, b) in enumerate(pairs):
         dim = prepared[a].shape[1] + prepared[b].shape[1]
         if pick_backend(backend, prepared[a].device, dim, knn_max_tree_dim("chebyshev")) == "brute":
             brute.append(p)
         else:
-            nx, ny = ksg_counts_tree(prepared[a], prepared[b], k, variant)
-            n = prepared[a].shape[0]
-            out[p] = ksg_constant(n, k, variant) - ksg_count_terms(nx, ny, variant).numpy().mean()
+            tree.append(p)
+    bivariate = [p for p in tree if _bivariate.usable([prepared[i] for i in pairs[p]])]
+    if bivariate:
+        used, local = used_by([pairs[p] for p in bivariate])
+        values = _bivariate.bivariate_mi(
+            *_bivariate.sorted_ranks([prepared[i] for i in used]), local, k, variant
+        )
+        if values is not None:  # else an overflow, which the general search reports
+            out[bivariate] = values
+            done = set(bivariate)
+            tree = [p for p in tree if p not in done]
+    for p in tree:
+        a, b = pairs[p]
+        nx, ny = ksg_counts_tree(prepared[a], prepared[b], k, variant)
+        n = prepared[a].shape[0]
+        out[p] = ksg_constant(n, k, variant) - ksg_count_terms(nx, ny, variant).numpy().mean()
     if brute:
         out[brute] = _shared_brute_mi(prepared, [pairs[p] for p in brute], k, variant).cpu().numpy()
     return out

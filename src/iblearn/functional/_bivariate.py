@@ -1,0 +1,87 @@
+"""KSG between one-dimensional variables, many pairs at once, on the CPU.
+
+What a pair needs of each of its variables (the variable sorted, and each point's rank in it) is computed
+once per variable however many pairs it enters; the counts of a block of pairs come from one call of the
+compiled kernel (``_maxnorm.pairs``: a grid of cells of equal rank width for the joint k-th neighbour,
+bisection in the sorted variables for the marginal counts; see ``_maxnorm_grid.h``). The counts are
+exactly those of :func:`~iblearn.functional.knn_counts.ksg_counts_tree` on the same prepared samples,
+and each estimate is formed from them as there, so the values are the same to the last bit. Without
+the kernel (no C compiler at install time) the callers take the general search.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+
+from iblearn.functional import _neighbors
+from iblearn.functional.knn_counts import _digamma, ksg_constant
+
+#: Points a grid cell holds on average (its side is sqrt(CELL_POINTS * N) ranks): larger cells mean
+#: fewer cells to visit and more points to read in each; a search reads about 3 x 3 cells.
+CELL_POINTS = 2
+#: Counts held at once (two int64 arrays of pairs x rows), so that memory does not grow with the pairs.
+BLOCK_COUNTS = 2**21
+
+
+def usable(columns: Sequence[torch.Tensor]) -> bool:
+    """Whether the kernel can take these prepared samples: one column each, float64 on the CPU."""
+    return _neighbors.HAVE_KERNEL and all(
+        c.ndim == 2 and c.shape[1] == 1 and c.device.type == "cpu" and c.dtype == torch.float64
+        for c in columns
+    )
+
+
+def sorted_ranks(columns: Sequence[torch.Tensor]) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """Each ``(N, 1)`` column sorted, and each point's position in its sorted column: ``(m, N)`` each."""
+    values = np.stack([np.asarray(c, dtype=np.float64)[:, 0] for c in columns])
+    order = np.argsort(values, axis=1, kind="stable")
+    ranks = np.empty_like(order)
+    np.put_along_axis(ranks, order, np.arange(values.shape[1])[None, :], axis=1)
+    return np.ascontiguousarray(np.take_along_axis(values, order, axis=1)), np.ascontiguousarray(ranks)
+
+
+@lru_cache(maxsize=8)
+def _terms_table(n: int) -> NDArray[np.float64]:
+    """digamma(0 .. n + 1) by the same function as ``ksg_count_terms``, so the terms are its numbers."""
+    return _digamma(torch.arange(n + 2, dtype=torch.float64)).numpy()
+
+
+def cell_ranks(n: int) -> int:
+    """The side of a grid cell in ranks for N = ``n`` points."""
+    return max(1, round((CELL_POINTS * n) ** 0.5))
+
+
+def bivariate_mi(
+    sorted_values: NDArray[np.float64],
+    ranks: NDArray[np.int64],
+    pairs: Sequence[tuple[int, int]],
+    k: int,
+    variant: int,
+) -> NDArray[np.float64] | None:
+    """KSG eq. (8) (``variant=1``) or (9) of each pair ``(a, b)`` of the columns given by
+    :func:`sorted_ranks`, in nats; None if some pair's distances overflow float64 (the general search
+    then says so)."""
+    from iblearn.functional import _maxnorm  # built: usable() said so
+
+    n = sorted_values.shape[1]
+    table = _terms_table(n)
+    shift = 1 if variant == 1 else 0
+    out = np.empty(len(pairs))
+    step = max(1, BLOCK_COUNTS // n)
+    for first in range(0, len(pairs), step):
+        block = np.ascontiguousarray(pairs[first : first + step], dtype=np.int64).reshape(-1, 2)
+        nx = np.empty((len(block), n), dtype=np.int64)
+        ny = np.empty((len(block), n), dtype=np.int64)
+        failed = _maxnorm.pairs(sorted_values, ranks, n, block, k, variant, cell_ranks(n), nx, ny)
+        if failed >= 0:
+            return None
+        for p in range(len(block)):  # row by row: the same sums as one estimate's mean
+            out[first + p] = (
+                ksg_constant(n, k, variant) - (table[nx[p] + shift] + table[ny[p] + shift]).mean()
+            )
+    return out

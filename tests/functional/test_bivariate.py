@@ -1,0 +1,128 @@
+"""The kernel for pairs of one-dimensional variables (functional/_bivariate.py, _maxnorm_grid.h) gives
+the values of the general search: on random data, ties, nearly constant columns, small N, every k."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from iblearn import functional as ibf
+from iblearn.functional import _bivariate, _neighbors
+
+torch.set_num_threads(1)
+
+pytestmark = pytest.mark.skipif(not _neighbors.HAVE_KERNEL, reason="the compiled kernel was not built")
+
+
+def _general(x: torch.Tensor, **kwargs) -> torch.Tensor:
+    """pairwise_mi by the general tree search, one pair at a time (the kernel refused)."""
+    usable = _bivariate.usable
+    _bivariate.usable = lambda columns: False
+    try:
+        return ibf.pairwise_mi(x, **kwargs)
+    finally:
+        _bivariate.usable = usable
+
+
+def _columns(n: int, seed: int) -> torch.Tensor:
+    """Continuous, correlated, rounded (ties), binary, nearly constant (one row off) and tied to an
+    earlier column columns."""
+    g = torch.Generator().manual_seed(seed)
+    z = torch.randn(n, 7, generator=g, dtype=torch.float64)
+    cols = [
+        z[:, 0],
+        0.8 * z[:, 0] + 0.6 * z[:, 1],
+        torch.round(z[:, 2]),
+        (z[:, 3] > 0.5).to(torch.float64),
+        torch.zeros(n, dtype=torch.float64).index_fill(0, torch.tensor([n // 2]), 1.0),
+        z[:, 0] + 1e-6 * z[:, 5],
+        torch.exp(3 * z[:, 6]),
+    ]
+    return torch.stack(cols, dim=1)
+
+
+def _assert_same(a: torch.Tensor, b: torch.Tensor) -> None:
+    assert a.shape == b.shape
+    assert torch.equal(a.isnan(), b.isnan())
+    assert float((a - b).nan_to_num().abs().max()) <= 1e-12
+
+
+@pytest.mark.parametrize("variant", [1, 2])
+@pytest.mark.parametrize("n", [300, 1200])
+def test_the_general_search_values_on_random_ties_and_nearly_constant_columns(n, variant):
+    x = _columns(n, seed=n)
+    for k in (1, 2, 3, 4, 7, 10):
+        kernel = ibf.pairwise_mi(x, k=k, variant=variant, seed=5)
+        _assert_same(kernel, _general(x, k=k, variant=variant, seed=5))
+
+
+@pytest.mark.parametrize("variant", [1, 2])
+def test_every_k_at_small_n(variant):
+    for n in (2, 3, 5, 9, 17):
+        x = _columns(n, seed=n)[:, [0, 1, 2, 6]]
+        for k in range(1, n):
+            _assert_same(ibf.pairwise_mi(x, k=k, variant=variant), _general(x, k=k, variant=variant))
+
+
+def test_unstandardized_and_seeded_settings_and_ksg_mi_per_pair():
+    x = _columns(700, seed=1) * torch.tensor([1e-30, 1.0, 1e5, 2.0, 3.0, 1e200, 1.0], dtype=torch.float64)
+    _assert_same(ibf.pairwise_mi(x, standardize=False, seed=11), _general(x, standardize=False, seed=11))
+    # continuous columns, where the jitter (seeded by position) decides no count
+    continuous = x[:, [0, 1, 6]]
+    m = ibf.pairwise_mi(continuous, seed=2)
+    for i in range(3):
+        for j in range(i + 1, 3):
+            one = ibf.ksg_mi(continuous[:, i], continuous[:, j], seed=2 + i)
+            assert float(m[i, j]) == pytest.approx(float(one), abs=1e-12)
+
+
+def test_overflow_is_refused_as_by_the_general_search():
+    # Two clusters 1.9e308 apart: finite values whose differences overflow, and 50 points with fewer
+    # than k = 60 neighbours at a finite distance.
+    x = torch.randn(200, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    side = torch.where(torch.arange(200) < 50, 1.0, -1.0).to(torch.float64)
+    x[:, 1] = side * 0.95e308 * (1 + 1e-3 * x[:, 1])
+    with pytest.raises(ValueError, match="overflow") as general:
+        _general(x, k=60, standardize=False)
+    with pytest.raises(ValueError, match="overflow") as kernel:
+        ibf.pairwise_mi(x, k=60, standardize=False)
+    assert str(kernel.value) == str(general.value)
+
+
+def test_without_the_kernel_the_values_are_the_same(monkeypatch):
+    x = _columns(500, seed=3)[:, [0, 1, 5, 6]]
+    kernel = ibf.pairwise_mi(x)
+    monkeypatch.setattr(_neighbors, "HAVE_KERNEL", False)
+    assert not _bivariate.usable([x[:, :1]])
+    _assert_same(kernel, ibf.pairwise_mi(x))
+
+
+def test_blocks_mix_kernel_and_general_pairs():
+    x = _columns(600, seed=4)
+    blocks = [[0], [1, 2], [3], [5], [6]]
+    _assert_same(ibf.pairwise_mi(x, blocks=blocks), _general(x, blocks=blocks))
+
+
+@pytest.mark.slow
+def test_two_jobs_give_the_matrix_of_one_bit_for_bit():
+    x = _columns(600, seed=4)
+    assert torch.equal(ibf.pairwise_mi(x, n_jobs=2).nan_to_num(), ibf.pairwise_mi(x, n_jobs=1).nan_to_num())
+
+
+def test_kernel_checks_its_buffers():
+    values, ranks = _bivariate.sorted_ranks([torch.randn(10, 1, dtype=torch.float64) for _ in range(2)])
+    nx, ny = np.empty((1, 10), dtype=np.int64), np.empty((1, 10), dtype=np.int64)
+    pairs = np.array([[0, 1]], dtype=np.int64)
+    kernel = _neighbors._maxnorm.pairs
+    assert kernel(values, ranks, 10, pairs, 3, 1, 3, nx, ny) == -1
+    bad = ranks.copy()
+    bad[0, 0] = 10
+    with pytest.raises(ValueError, match="ranks"):
+        kernel(values, bad, 10, pairs, 3, 1, 3, nx, ny)
+    with pytest.raises(ValueError, match="pairs"):
+        kernel(values, ranks, 10, np.array([[0, 2]], dtype=np.int64), 3, 1, 3, nx, ny)
+    with pytest.raises(ValueError, match="k < n"):
+        kernel(values, ranks, 10, pairs, 10, 1, 3, nx, ny)
+    with pytest.raises(ValueError, match="out_nx"):
+        kernel(values, ranks, 10, pairs, 3, 1, 3, nx[:, :5], ny)
