@@ -17,8 +17,16 @@ from tests.docs_pages import DOCS, numbers, page
 SOURCED = {
     "guide/multivariate.md",
     "guide/many-variables.md",
+    "guide/extending.md",
     "results/estimators.md",
     "results/aamine-noise.md",
+    "index.md",
+    *(f"api/{name}.md" for name in ("analysis", "cli", "data", "estimators", "functional", "optim")),
+    *(f"api/{name}.md" for name in ("records", "sklearn", "training")),
+    *(
+        f"papers/{name}.md"
+        for name in ("index", "000-proximal-split", "001-mole", "003-ib-theory", "004-mi-lr")
+    ),
 }
 
 
@@ -77,7 +85,8 @@ def _keys(value: object) -> set[str]:
 
 def test_every_results_record_says_its_commit_machine_and_date():
     """A JSON record under the results folders names the commit it ran at, the machine and the date, or
-    says that the run did not record one (``commit_from``, ``machine_from``, ``date_from``)."""
+    says that the run did not record one (``commit_from``, ``machine_from``, ``date_from``); in a
+    benchmark's folder its ``provenance.json`` or ``results.json`` may say it for the folder's files."""
     import json
 
     from tests.docs_pages import ROOT
@@ -90,6 +99,9 @@ def test_every_results_record_says_its_commit_machine_and_date():
     assert len(records) > 80
     for path in records:
         keys = _keys(json.loads(path.read_text(encoding="utf-8")))
+        for sibling in ("provenance.json", "results.json"):  # a folder's record speaks for its files
+            if (path.parent / sibling).exists() and path.parent != ROOT / "benchmarks" / "results":
+                keys |= _keys(json.loads((path.parent / sibling).read_text(encoding="utf-8")))
         where = path.relative_to(ROOT)
         assert any("commit" in k for k in keys), where
         assert keys & {"platform", "machine", "cpu", "gpu", "machine_from"}, where
