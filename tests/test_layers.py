@@ -30,6 +30,7 @@ RANK = {
 # Usable by every layer, so they import none of the layers themselves (and not each other upward).
 SHARED = {
     "records",
+    "distributed",
     "_provenance",
     "_checks",
     "_threads",

@@ -30,6 +30,7 @@ from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
 from iblearn import _checks as V
+from iblearn import distributed
 from iblearn import functional as ibf
 from iblearn._lightning import CallbackBase, log_metrics
 from iblearn._modes import evaluating
@@ -37,7 +38,6 @@ from iblearn.analysis.ib import IBFunctional, InputKind, diagnose_ib, ib_noisy
 from iblearn.analysis.plane_result import InformationPlaneResult, PlanePoint
 from iblearn.estimators.base import Estimator, unit_name
 from iblearn.estimators.conditional import Conditional
-from iblearn.estimators.neural import distributed
 from iblearn.estimators.registry import REGISTRY, get_estimator
 
 XMethod = Literal["binning", "quantized", "ksg", "renyi", "noisy"]

@@ -25,7 +25,7 @@ from torch import nn
 
 from iblearn import _plotting
 from iblearn.data.graphs import GraphBatch
-from iblearn.estimators.neural.distributed import average_gradients
+from iblearn.distributed import average_gradients
 from iblearn.experiments import torchrun
 from iblearn.experiments.common import ReproduceOptions, module_optimizers, summarize_runs
 from iblearn.experiments.mole_config import ESTIMATORS, PAPER, Config

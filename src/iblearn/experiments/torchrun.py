@@ -16,20 +16,14 @@ from collections.abc import Iterator
 
 import torch
 
+from iblearn.distributed import world
+
 #: Seconds a rank waits in a collective for the others before it raises (``IBLEARN_DIST_TIMEOUT``): a
 #: rank that died or hangs must not keep the others waiting for torch's default of 30 minutes (gloo)
 #: while the run folder shows nothing. Rank 0's evaluation and plots (t-SNE) run while the others wait
 #: at the next collective, so it is generous.
 TIMEOUT = 600.0
 YEAR = 365 * 24 * 3600.0
-
-
-def world() -> tuple[int, int]:
-    """``(rank, world_size)`` of the initialized process group, ``(0, 1)`` without one."""
-    dist = torch.distributed
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
 
 
 def launched_rank() -> int:

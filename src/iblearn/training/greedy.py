@@ -38,9 +38,9 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from iblearn import distributed
 from iblearn._modes import evaluating
 from iblearn.data.graphs import call_on_graph, is_graph, with_features
-from iblearn.estimators.neural import distributed
 from iblearn.records import RunFolder
 from iblearn.training import ranks
 from iblearn.training._greedy_checkpoint import GreedyCheckpoint

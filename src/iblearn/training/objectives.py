@@ -28,9 +28,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from iblearn import distributed
 from iblearn.data.graphs import GraphLike, is_graph, node_graph
 from iblearn.estimators import AAMINE, DIM, GMI, MINE, Estimator, RenyiMI, as_trainable, get_estimator
-from iblearn.estimators.neural import distributed
 from iblearn.functional.renyi import renyi_graph_mi
 
 #: What flows between modules: a tensor, or a graph (an iblearn GraphBatch, a torch-geometric Data or Batch).

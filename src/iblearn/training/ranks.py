@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 import torch
 from torch import nn
 
-from iblearn.estimators.neural import distributed
+from iblearn import distributed
 
 T = TypeVar("T")
 

@@ -23,10 +23,10 @@ import torch
 from torch import Tensor, nn
 
 from iblearn import _checks as V
+from iblearn import distributed
 from iblearn._modes import evaluating
 from iblearn.estimators.base import MIEstimate
 from iblearn.estimators.critics import DEFAULT_HIDDEN, ConcatCritic, Hidden, flat, mlp, seeded
-from iblearn.estimators.neural import distributed
 from iblearn.estimators.neural.fitting import passes
 from iblearn.estimators.neural.inputs import as_input, param_dtype
 from iblearn.estimators.neural.mine import MINE

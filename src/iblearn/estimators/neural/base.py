@@ -26,9 +26,10 @@ import torch
 from torch import Tensor, nn
 
 from iblearn import _checks as V
+from iblearn import distributed
 from iblearn.estimators.base import Estimator, MIEstimate
 from iblearn.estimators.critics import Hidden, make_critic, seeded
-from iblearn.estimators.neural import distributed, fitting
+from iblearn.estimators.neural import fitting
 from iblearn.estimators.neural.averaging import averaged_copy, frozen
 from iblearn.estimators.neural.contract import BatchLoss
 from iblearn.estimators.neural.inputs import (

@@ -24,8 +24,9 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
+from iblearn import distributed
 from iblearn.estimators.base import Bound, MIEstimate
-from iblearn.estimators.neural import distributed, fitting
+from iblearn.estimators.neural import fitting
 from iblearn.estimators.neural.base import NeuralEstimator
 from iblearn.estimators.neural.negatives import scores
 

@@ -8,9 +8,9 @@ import torch
 from torch import Tensor, nn
 
 from iblearn import _checks as V
+from iblearn import distributed
 from iblearn.estimators.base import Bound
 from iblearn.estimators.critics import DEFAULT_HIDDEN, Hidden, flat, mlp, seeded
-from iblearn.estimators.neural import distributed
 from iblearn.estimators.neural.bound import BoundEstimator
 from iblearn.estimators.neural.settings import critic_choice
 from iblearn.estimators.settings import setting

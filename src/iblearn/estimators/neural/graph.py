@@ -44,11 +44,11 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from iblearn import _checks as V
+from iblearn import distributed
 from iblearn._modes import evaluating
 from iblearn.data.graphs import GraphBatch, call_on_graph, is_graph, node_graph, with_features
 from iblearn.estimators.base import MIEstimate
 from iblearn.estimators.critics import seeded
-from iblearn.estimators.neural import distributed
 from iblearn.estimators.neural.bound import BoundEstimator
 from iblearn.estimators.neural.inputs import as_input, param_dtype
 from iblearn.estimators.neural.negatives import derangements

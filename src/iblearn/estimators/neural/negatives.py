@@ -15,8 +15,8 @@ from typing import cast
 import torch
 from torch import Tensor, nn
 
+from iblearn import distributed
 from iblearn.estimators.critics import critic_method
-from iblearn.estimators.neural import distributed
 
 
 def scores(

@@ -24,7 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from iblearn import _checks as V
-from iblearn.estimators.neural import distributed
+from iblearn import distributed
 from iblearn.estimators.neural.averaging import WeightAverage
 from iblearn.estimators.neural.contract import TrainingTarget
 from iblearn.estimators.neural.fitting import hold_out
