@@ -866,3 +866,69 @@ def test_proximal_table_2_left_is_the_image_folders():
     assert [round(statistics.stdev(g) / math.sqrt(3), 2) for g in (ours, ours_f)] == [0.14, 0.14]
     literal = [-statistics.fmean(gaps(d, "ours literal")) for d in ("mnist", "fashion-mnist")]
     assert f"({literal[0]:.2f} and {literal[1]:.2f} below the baseline" in page
+
+
+def _paper_cells(name: str, method: str) -> tuple[str, str]:
+    """The paper's test accuracy of BP and of ``method``, and its gap, as the folder's table.md prints
+    them (the experiment writes the paper's figures beside its own)."""
+    rows = [
+        [c.strip() for c in line.strip("|").split("|")]
+        for line in (RESULTS / "mole" / name / "table.md").read_text(encoding="utf-8").splitlines()
+        if line.startswith("| ") and not line.startswith("| task")
+    ]
+    bp = next(r for r in rows if r[1] == "bp")
+    ours = next(r for r in rows if r[1] == method)
+    return f"{bp[5].split(' / ')[1]} / {ours[5].split(' / ')[1]}", ours[6]
+
+
+@pytest.mark.parametrize(
+    "marker, folders", MOLE_OBJECTIVE_ROWS, ids=lambda v: v if isinstance(v, str) else ""
+)
+def test_mole_objective_rows_papers_columns_and_criterion(marker, folders):
+    """The paper's BP / MOLE test accuracy and gap in each row are the ones the folder's table prints,
+    and the criterion says met where MOLE's gap to BP is no worse than the paper's, else by how much
+    it is missed."""
+    test = {
+        (m, int(seed)): float(r["test_acc"])
+        for name in folders
+        for r in RunFolder(RESULTS / "mole" / name, resume=True).metrics()
+        for _, m, seed in [r["key"].split("|")]
+    }
+    (method,) = {m for m, _ in test} - {"bp"}
+    papers, paper_gap = _paper_cells(folders[0], method)
+    (row,) = [line for line in rendered("results/mole.md").splitlines() if marker in line]
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[6] == papers and cells[9] == paper_gap, (marker, cells[6], cells[9])
+    seeds = sorted(s for m, s in test if m == "bp")
+    gap = round(statistics.fmean([test[(method, s)] - test[("bp", s)] for s in seeds]), 2)
+    criterion = (
+        "within the paper's gap: met"
+        if gap >= float(paper_gap)
+        else f"missed by {float(paper_gap) - gap:.2f}"
+    )
+    assert cells[10] == criterion, (marker, cells[10], criterion)
+
+
+@pytest.mark.parametrize("name", MOLE_SEED_TABLES)
+def test_mole_per_seed_rows_papers_gap_is_the_folders(name):
+    """Each per-seed row's "paper vs BP" is the gap the folder's table prints beside the paper's
+    figures."""
+    test = {
+        tuple(r["key"].split("|")[1:]): float(r["test_acc"])
+        for r in RunFolder(RESULTS / "mole" / name, resume=True).metrics()
+    }
+    lines = rendered("results/mole.md").splitlines()
+    seeds = sorted({s for _, s in test})
+    bp = [test[("bp", s)] for s in seeds]
+    for method in sorted({m for m, _ in test} - {"bp"}):
+        ours = [test[(method, s)] for s in seeds]
+        per_seed = ", ".join(
+            "0.00" if round(a - b, 2) == 0 else f"{a - b:+.2f}" for a, b in zip(ours, bp, strict=True)
+        )
+        mine = f"| {statistics.fmean(ours):.2f}" if len(seeds) > 1 else f"| {ours[0]:.2f}"
+        found = [line for line in lines if f"{mine}" in line and f"| {per_seed} |" in line]
+        assert found, (name, method)
+        _, paper_gap = _paper_cells(name, method)
+        for line in found:
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            assert cells[7] == paper_gap, (name, method, cells[7], paper_gap)
