@@ -566,18 +566,69 @@ def render(out: Path, max_knn_dim: int = 64) -> None:
     runs = prov.get("runs", [])
     machine = prov.get("machine", {})
     commits = sorted({r.get("git_commit", "")[:7] for r in runs if r.get("git_commit")})
-    rows = measured
     lines += [
         "",
         f"_Run on {machine.get('cpu', '?')} ({machine.get('cpu_threads', '?')} threads, one per call), "
         f"commits {', '.join(commits)}, {runs[0]['started'] if runs else '?'} to "
-        f"{runs[-1].get('finished', runs[-1]['started']) if runs else '?'}; {len(rows)} rows; peers: "
+        f"{runs[-1].get('finished', runs[-1]['started']) if runs else '?'}; {len(measured)} rows; peers: "
         + ", ".join(f"{k} {v}" for k, v in prov.get("peer_versions", {}).items() if v)
         + "._",
     ]
     atomic_write_text(out / "table.md", "\n".join(lines) + "\n")
+    write_json(out / "summary.json", summary_json(summary, rows, chosen, measured))
     plot(summary, out / "leaderboard.png")
     print("\n".join(lines))
+
+
+def summary_json(
+    summary: dict[tuple[str, int, str], dict[str, Any]],
+    rows: list[dict[str, Any]],
+    chosen: dict[tuple[str, int], str],
+    measured: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """What the page quotes: per N, family and estimator the leaderboard's figures; per N and family
+    iblearn best's choice, its head-to-head rows, and the share of tasks x seeds on which at least one
+    iblearn estimator is within (the best per task, which needs the truth to choose)."""
+    out: dict[str, Any] = {}
+    for (family, n, estimator), s in summary.items():
+        out.setdefault(str(n), {}).setdefault(family, {})[estimator] = s
+    oracle: dict[tuple[str, int], dict[tuple[str, int], bool]] = defaultdict(dict)
+    for r in measured:
+        if r["estimator"] in IBLEARN:
+            cell = oracle[(r["family"], r["n"])]
+            cell[(r["task"], r["seed"])] = cell.get((r["task"], r["seed"]), False) or within(r)
+    extra: dict[str, Any] = {}
+    for (family, n), best in chosen.items():
+        cell = oracle[(family, n)]
+        extra.setdefault(str(n), {})[family] = {
+            "best": best,
+            "any_iblearn_share": sum(cell.values()) / len(cell),
+            "head_to_head": head_to_head(rows, family, n, BEST),
+        }
+    return {"leaderboard": out, "iblearn": extra, "agreement": agreement(measured)}
+
+
+#: pairs of estimators that compute one formula: their largest difference on the same samples
+SAME = (
+    ("hoi gc", "iblearn copula"),
+    ("THOI", "iblearn copula"),
+    ("dit", "iblearn plug-in"),
+    ("tigramite CMIknn", "iblearn KSG"),
+    ("ennemi", "iblearn KSG"),
+    ("infomeasure KSG", "NPEET-plus"),
+)
+
+
+def agreement(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """For each pair of :data:`SAME`, the largest |difference| of their estimates on the same task, N
+    and seed, and the rows compared."""
+    by = {key(r): r["estimate"] for r in rows if r["estimate"] is not None}
+    out = {}
+    for a, b in SAME:
+        diffs = [abs(v - by[(t, n, s, b)]) for (t, n, s, e), v in by.items() if e == a and (t, n, s, b) in by]
+        if diffs:
+            out[f"{a} | {b}"] = {"max_difference": max(diffs), "compared": len(diffs)}
+    return out
 
 
 def goals(
