@@ -168,7 +168,7 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
     Returns:
         The chosen estimator's :class:`~iblearn.estimators.MIEstimate` with ``interval``, ``chosen``,
         ``why``, ``checks`` and ``features`` filled in, ``reliable`` and ``caveat`` from its checks;
-        ``str`` is one line, :meth:`~iblearn.estimators.MIEstimate.report` the whole report.
+        ``str`` is one line, :meth:`~iblearn.functional.inference.Estimate.report` the whole report.
 
     Raises:
         ValueError: naming ``x``, ``y``, ``k``, ``neural_steps`` or ``seed``: NaN or Inf, a constant

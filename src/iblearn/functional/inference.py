@@ -207,10 +207,11 @@ def bias_caveat(value: float, stderr: float, half: float | None, n_resamples: in
 
 
 #: Robust standard deviations (1.4826 median absolute deviations) from a column's median beyond which a
-#: row is in its tail, and the share of such rows from which the column is heavy-tailed: 6e-7 of a
-#: Gaussian's rows lie there, 12% of a Cauchy's, and a kNN or Gaussian estimate on such raw rows read
-#: 20 - 60% low on the calibration tasks while its interval stayed narrow.
-TAIL_SDS, TAIL_SHARE = 5.0, 0.01
+#: row is in its tail: 6e-7 of a Gaussian's rows lie there, 12% of a Cauchy's.
+TAIL_SDS = 5.0
+#: Share of a column's rows in its tail from which it is heavy-tailed: a kNN or Gaussian estimate on such
+#: raw rows read 20 - 60% low on the calibration tasks while its interval stayed narrow.
+TAIL_SHARE = 0.01
 
 
 def heavy_tails(samples: Sequence[Any], names: Sequence[str]) -> str | None:

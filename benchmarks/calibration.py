@@ -1,0 +1,375 @@
+"""Calibration of the intervals on tasks with exact answers: each estimator on each task, at N = 500,
+2,000 and 10,000, over 30 seeds, with what its interval is made of, and the coverage of the intervals.
+
+A row (``benchmarks/results/calibration/rows.jsonl``, one JSON object a line, appended as each
+finishes, so a killed run resumes with ``--resume``) holds the task, its family, measure and truth, N,
+the seed, the estimator, its estimate on all the rows, and the summaries of three resamplings from
+:mod:`iblearn.functional.inference`:
+
+* ``half``: 24 half-samples (halves of the blocks for series): the standard error and the half-data mean,
+  whose difference from the estimate is the estimate's trend with N;
+* ``quarter``: 12 subsamples of a quarter of the rows: the trend again, one size further;
+* ``bootstrap``: 12 naive bootstrap resamples (rows with replacement), the usual interval, whose repeated
+  rows are zero distances to a kNN estimator.
+
+The coverage table (``table.md``, ``results.json``) is computed from the rows: the share of seeds whose
+95% interval holds the truth, per family, estimator and N, for the library's interval
+(:func:`iblearn.functional.inference.interval`), two standard errors around the estimate (the plain
+interval), and the naive bootstrap's; with the median width of each; and ``estimate_mi``'s own interval
+and its ``reliable`` flag for the automatic choice.
+
+    python benchmarks/calibration.py --quick            # 2 tasks a family, N = 500, 5 seeds: a minute
+    python benchmarks/calibration.py --sizes 500 2000 --resume
+    python benchmarks/calibration.py --table-only       # the table from the rows there
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+import _prelude  # noqa: F401  (one thread for every numerical library)
+import iblearn.functional as ibf
+from benchmarks.runners.script import RESULTS
+from iblearn.data.exact_tasks import ExactTask, get_exact_task, te_samples
+from iblearn.functional.inference import bias_caveat, heavy_tails, interval, resample_rows, rng, summarize
+from iblearn.functional.multivariate import MAGNITUDES_Z, copula_normal, magnitude_dependence
+from iblearn.records import atomic_write_text, environment, write_json
+
+#: The tasks calibrated: each family's ordinary cases and the ones that trouble kNN estimators (tails,
+#: warps, a discrete condition, synergy), a few enough for 30 seeds at three sizes on two cores.
+TASKS = {
+    "mi": [
+        "bivariate-normal-0.75",
+        "dense-gaussian-5x5",
+        "student-t-2x2-dof1",
+        "additive-uniform-0.75",
+        "sign-mixture-1x1",
+        "zero-inflated-1x1",
+    ],
+    "cmi": [
+        "cmi-gauss-1x1x1",
+        "cmi-gauss-3x3x3",
+        "cmi-common-cause-3x3x3-0",
+        "cmi-discrete-z-2class",
+        "cmi-gauss-1x1x1-warped",
+        "cmi-student-1x1x1-dof3",
+    ],
+    "te": ["te-var1-c0.5", "te-independent-ar0.9-0", "te-lag3"],
+    "multivariate": [
+        "o-gauss-5",
+        "tc-gauss-3",
+        "o-synergy-3",
+        "o-redundant-5-warped",
+        "ii-synergy-3",
+        "pid-gauss-sum-synergy",
+    ],
+}
+HALVES, QUARTERS, BOOTSTRAPS = 24, 12, 12
+OUT = RESULTS / "calibration"
+Estimate = Callable[[list[np.ndarray]], float]
+
+
+def _t(a: np.ndarray) -> torch.Tensor:
+    t = torch.as_tensor(a)
+    return t if t.dtype == torch.int64 else t.to(torch.float64)
+
+
+def estimators(task: ExactTask) -> dict[str, Estimate]:
+    """The estimators of ``task``'s measure, each a function of its arrays (rows already taken)."""
+    m, opts = task.measure, dict(task.options)
+    if m == "mi":
+        if task.labels:
+            return {"mixed_ksg": lambda a: float(ibf.mixed_ksg_mi(_t(a[0]), _t(a[1])))}
+        return {
+            "ksg": lambda a: float(ibf.ksg_mi(_t(a[0]), _t(a[1]))),
+            "copula": lambda a: float(
+                ibf.gaussian_mi(copula_normal(_t(a[0])), copula_normal(_t(a[1])), bias_correction=True)
+            ),
+        }
+    if m in ("cmi", "te", "cte"):
+        out = {"ksg": lambda a: float(ibf.ksg_cmi(_t(a[0]), _t(a[1]), _t(a[2])))}
+        if not task.labels:
+            out["gaussian"] = lambda a: float(ibf.gaussian_cmi(_t(a[0]), _t(a[1]), _t(a[2])))
+        return out
+    blocks = opts.get("blocks")
+
+    def measure(method: str) -> Estimate:
+        def f(a: list[np.ndarray]) -> float:
+            t = [_t(v) for v in a]
+            if m.startswith("pid-"):
+                parts = ibf.pid(*t, method=method)
+                return float(getattr(parts, m.removeprefix("pid-").replace("-", "_")))
+            if m == "ii":
+                return float(ibf.interaction_information(*t, method=method))
+            fn = {
+                "tc": ibf.total_correlation,
+                "dtc": ibf.dual_total_correlation,
+                "o": ibf.o_information,
+                "s": ibf.s_information,
+            }[m]
+            return float(fn(t[0], blocks, method=method))
+
+        return f
+
+    return {"ksg": measure("ksg"), "copula": measure("copula")}
+
+
+def arrays(task: ExactTask, n: int, seed: int) -> tuple[list[np.ndarray], str]:
+    """The measure's arrays (rows aligned: a series as its embedding) and the resampling they take."""
+    drawn = [np.asarray(a) for a in task.sample(n, seed)]
+    if task.family == "te":
+        return [np.asarray(a) for a in te_samples(task, *drawn)], "block"
+    return drawn, "half"
+
+
+def _rows(a: list[np.ndarray], idx: np.ndarray) -> list[np.ndarray]:
+    return [v[idx] for v in a]
+
+
+def measure_row(task: ExactTask, n: int, seed: int, name: str, est: Estimate) -> dict[str, Any]:
+    a, scheme = arrays(task, n, seed)
+    rows = len(a[0])
+    start = time.process_time()
+    value = est(a)
+    seconds = time.process_time() - start
+    halves = summarize(
+        [est(_rows(a, resample_rows(rows, scheme, seed, i))) for i in range(HALVES)], rows, scheme
+    )
+    quarters = []
+    for i in range(QUARTERS):
+        order = rng(seed, 2, i).permutation(rows)[: rows // 4]
+        quarters.append(est(_rows(a, np.sort(order))))
+    boots = [est(_rows(a, resample_rows(rows, "bootstrap", seed, i))) for i in range(BOOTSTRAPS)]
+    return {
+        "task": task.name,
+        "family": task.family,
+        "measure": task.measure,
+        "truth": task.truth,
+        "n": n,
+        "seed": seed,
+        "estimator": name,
+        "value": value,
+        "seconds": seconds,
+        "half_stderr": halves.stderr,
+        "half_mean": halves.half,
+        "scheme": scheme,
+        "quarter_mean": float(np.mean(quarters)),
+        "quarter_sd": float(np.std(quarters, ddof=1)),
+        "boot_sd": float(np.std(boots, ddof=1)),
+        "boot_mean": float(np.mean(boots)),
+    }
+
+
+def auto_row(task: ExactTask, n: int, seed: int) -> dict[str, Any] | None:
+    """``estimate_mi``'s own interval and flag, for MI tasks."""
+    import warnings
+
+    from iblearn.estimators.auto import auto_estimate
+
+    if task.measure != "mi":
+        return None
+    x, y = task.sample(n, seed)
+    start = time.process_time()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            r = auto_estimate(x, y, seed=seed)
+        except ValueError as err:
+            return {
+                "task": task.name,
+                "family": "mi",
+                "measure": "mi",
+                "truth": task.truth,
+                "n": n,
+                "seed": seed,
+                "estimator": "auto",
+                "error": str(err),
+            }
+    return {
+        "task": task.name,
+        "family": "mi",
+        "measure": "mi",
+        "truth": task.truth,
+        "n": n,
+        "seed": seed,
+        "estimator": "auto",
+        "value": float(r),
+        "seconds": time.process_time() - start,
+        "interval": list(r.interval or ()),
+        "reliable": r.reliable,
+        "chosen": r.chosen,
+        "stderr": r.stderr,
+    }
+
+
+# ------------------------------------------------------------------------------------------- the table
+def intervals(row: dict[str, Any]) -> dict[str, tuple[float, float]]:
+    """The candidate intervals of a row: the library's, the plain one, the naive bootstrap's."""
+    v, se = row["value"], row["half_stderr"]
+    (lo, hi), _ = interval(v, se, half=row["half_mean"], n_resamples=HALVES)
+    return {
+        "library": (lo, hi),
+        "plain": (v - 1.96 * se, v + 1.96 * se),
+        "bootstrap": (v - 1.96 * row["boot_sd"], v + 1.96 * row["boot_sd"]),
+    }
+
+
+def library_caveat(row: dict[str, Any]) -> str | None:
+    """Why the library would call this row's estimate unreliable, or None: its trend with N
+    (:func:`iblearn.functional.inference.bias_caveat`), heavy-tailed raw rows for the kNN and Gaussian
+    estimators (:func:`iblearn.functional.inference.heavy_tails`), and for the Gaussian and copula ones
+    magnitudes that a Gaussian copula leaves independent (the task's arrays drawn again from its seed)."""
+    why = bias_caveat(row["value"], row["half_stderr"], row["half_mean"], HALVES)
+    if why is not None:
+        return why
+    task = get_exact_task(row["task"])
+    drawn, _ = arrays(task, row["n"], row["seed"])
+    floats = [
+        torch.as_tensor(a, dtype=torch.float64).reshape(len(a), -1) for a in drawn if a.dtype.kind == "f"
+    ]
+    if row["estimator"] != "copula":
+        why = heavy_tails(floats, [f"array {i}" for i in range(len(floats))])
+    if why is None and row["estimator"] in ("gaussian", "copula") and floats:
+        joint = torch.cat(floats, dim=1)
+        split = floats[0].shape[1] if len(floats) > 1 else joint.shape[1] // 2
+        if joint.shape[1] > 1 and abs(magnitude_dependence(copula_normal(joint), split)) > MAGNITUDES_Z:
+            why = "the magnitudes depend on each other beyond a Gaussian copula's"
+    return why
+
+
+def _share(hits: list[bool]) -> float | None:
+    return float(np.mean(hits)) if hits else None
+
+
+def _pct(value: float | None) -> str:
+    return "" if value is None else f"{value:.0%}"
+
+
+def tabulate(rows: list[dict[str, Any]]) -> tuple[dict[str, Any], str]:
+    """Coverage per family, estimator and N: of the library's interval where the estimate says
+    reliable (:func:`library_caveat`) and over all runs, of the plain and the naive
+    bootstrap intervals over all runs; the share reliable and the median width of the library's
+    interval. For ``estimate_mi``, its own interval where it says reliable."""
+    cells: dict[tuple[str, str, int], dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
+    for r in rows:
+        if "error" in r:
+            continue
+        c = cells[(r["family"], r["estimator"], r["n"])]
+        if r["estimator"] == "auto":
+            lo, hi = r["interval"]
+            c["reliable"].append(r["reliable"])
+            if r["reliable"]:
+                c["library"].append(lo <= r["truth"] <= hi)
+                c["width"].append(hi - lo)
+            continue
+        spans = intervals(r)
+        reliable = library_caveat(r) is None
+        c["reliable"].append(reliable)
+        for kind, (lo, hi) in spans.items():
+            c[kind + " (all)"].append(lo <= r["truth"] <= hi)
+        lo, hi = spans["library"]
+        if reliable:
+            c["library"].append(lo <= r["truth"] <= hi)
+            c["width"].append(hi - lo)
+    entries, lines = [], []
+    lines.append(
+        "| family | estimator | N | runs | reliable | coverage where reliable | coverage, all runs | "
+        "plain (2 se), all | naive bootstrap, all | median width where reliable |"
+    )
+    lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for (family, est, n), c in sorted(cells.items()):
+        entry = {
+            "family": family,
+            "estimator": "estimate_mi" if est == "auto" else est,
+            "n": n,
+            "runs": len(c["reliable"]),
+            "reliable": _share(c["reliable"]),
+            "coverage_where_reliable": _share(c["library"]),
+            "coverage_all": _share(c["library (all)"]),
+            "plain_all": _share(c["plain (all)"]),
+            "bootstrap_all": _share(c["bootstrap (all)"]),
+            "median_width": float(np.median(c["width"])) if c["width"] else None,
+        }
+        entries.append(entry)
+        width = "" if entry["median_width"] is None else f"{entry['median_width']:.3g}"
+        cols = [
+            _pct(entry[k])
+            for k in ("reliable", "coverage_where_reliable", "coverage_all", "plain_all", "bootstrap_all")
+        ]
+        lines.append(
+            f"| {family} | {entry['estimator']} | {n:,} | {entry['runs']} | "
+            + " | ".join(cols)
+            + f" | {width} |"
+        )
+    return {"cells": entries}, "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--sizes", type=int, nargs="+", default=[500, 2000, 10000])
+    p.add_argument("--seeds", type=int, default=30)
+    p.add_argument("--families", nargs="+", default=list(TASKS))
+    p.add_argument("--quick", action="store_true", help="2 tasks a family, N = 500, 5 seeds")
+    p.add_argument("--resume", action="store_true", help="keep the rows there and add the missing ones")
+    p.add_argument("--table-only", action="store_true")
+    p.add_argument("--out", default=str(OUT))
+    p.add_argument(
+        "--rows-commit",
+        default=None,
+        help="with --table-only: the commit the rows were measured at, recorded",
+    )
+    args = p.parse_args(argv)
+    torch.set_num_threads(1)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "rows.jsonl"
+    if not args.table_only:
+        if path.exists() and not args.resume:
+            path.unlink()
+        done = set()
+        if path.exists():
+            for line in path.read_text().splitlines():
+                r = json.loads(line)
+                done.add((r["task"], r["n"], r["seed"], r["estimator"]))
+        sizes, seeds = ([500], 5) if args.quick else (args.sizes, args.seeds)
+        for n in sizes:
+            for family in args.families:
+                for name in TASKS[family][: 2 if args.quick else None]:
+                    task = get_exact_task(name)
+                    for seed in range(seeds):
+                        todo = {k: e for k, e in estimators(task).items() if (name, n, seed, k) not in done}
+                        rows = [measure_row(task, n, seed, k, e) for k, e in todo.items()]
+                        if task.measure == "mi" and (name, n, seed, "auto") not in done:
+                            rows.append(auto_row(task, n, seed))
+                        with path.open("a") as f:
+                            for r in rows:
+                                f.write(json.dumps(r) + "\n")
+                    print(f"N = {n}, {name}: done", flush=True)
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    record, table = tabulate(rows)
+    record["rows_collected_at"] = args.rows_commit
+    env = environment()
+    write_json(out / "results.json", {**record, "environment": env})
+    made = f"rows measured at {args.rows_commit}; " if args.rows_commit else ""
+    table = (
+        "# Coverage of the 95% intervals on tasks with exact answers\n\n"
+        + table
+        + f"\n_Run on {env['machine']}, "
+        f"{made}table at commit {str(env['git_commit'])[:7]}, {env['date'][:10]}._\n"
+    )
+    atomic_write_text(out / "table.md", table)
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
