@@ -932,3 +932,30 @@ def test_mole_per_seed_rows_papers_gap_is_the_folders(name):
         for line in found:
             cells = [c.strip() for c in line.strip("|").split("|")]
             assert cells[7] == paper_gap, (name, method, cells[7], paper_gap)
+
+
+def test_layerwise_table_1_papers_columns_are_the_folders():
+    """Table 1's "paper" and "paper vs CE" cells on the page are the ones the run folders' tables print
+    (the experiment writes the paper's figures beside its own), and so are CIFAR-10's."""
+    page = [
+        [c.strip() for c in line.strip("|").split("|")]
+        for line in rendered("results/layerwise-ib.md")
+        .split("| data | method | test acc % |")[1]
+        .split("\n\n")[0]
+        .splitlines()
+        if line.startswith("| ") and not line.startswith("|---")
+    ]
+    folder = {}
+    for name in ("table1-mnist100", "table1-mnist1"):
+        for line in (RESULTS / "layerwise-ib" / name / "table.md").read_text(encoding="utf-8").splitlines():
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            if line.startswith("| ") and len(cells) == 7 and cells[0] != "data":
+                folder[cells[0], cells[1]] = cells[5:]
+    for cells in page:
+        if cells[0].startswith("cifar10"):
+            papers = [
+                folder["cifar10 100%", m][0] for m in sorted({m for d, m in folder if d == "cifar10 100%"})
+            ]
+            assert sorted(cells[5].split(" / ")) == sorted(papers), cells
+        else:
+            assert cells[5:] == folder[cells[0], cells[1]], cells
