@@ -286,7 +286,7 @@ def discrete_task(
     Example:
         >>> xor = np.array([[0, 0, 0], [0, 1, 1], [1, 0, 1], [1, 1, 0]])
         >>> t = discrete_task("xor", "o", xor, np.ones(4), [[0], [1], [2]], "XOR")
-        >>> round(t.truth / np.log(2), 6)  # -1 bit: synergy
+        >>> round(t.truth / float(np.log(2)), 6)  # -1 bit: synergy
         -1.0
     """
     outcomes = np.asarray(outcomes, dtype=np.int64)
