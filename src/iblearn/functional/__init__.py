@@ -34,6 +34,7 @@ from iblearn.functional.gaussian import (
     gaussian_mi,
     gaussian_mi_from_cov,
 )
+from iblearn.functional.ib_exact import IBCurve, dib_exhaustive, gaussian_ib_curve, ib_curve
 from iblearn.functional.inference import Estimate
 from iblearn.functional.knn import kl_entropy, ksg_mi, ksg_pmi, mixed_ksg_mi
 from iblearn.functional.multivariate import (
@@ -66,6 +67,7 @@ from iblearn.functional.transfer import transfer_entropy, transfer_entropy_matri
 __all__ = [
     "Canonical",
     "Estimate",
+    "IBCurve",
     "MultivariateEstimate",
     "PIDParts",
     "PermutationTest",
@@ -81,6 +83,7 @@ __all__ = [
     "club_bound",
     "club_sampled_bound",
     "conditional_entropy",
+    "dib_exhaustive",
     "discrete_entropy",
     "discrete_mi",
     "doe_mi",
@@ -90,10 +93,12 @@ __all__ = [
     "gaussian_cmi",
     "gaussian_cmi_from_cov",
     "gaussian_entropy_from_cov",
+    "gaussian_ib_curve",
     "gaussian_log_likelihood",
     "gaussian_mi",
     "gaussian_mi_from_cov",
     "gram_matrix",
+    "ib_curve",
     "infonce_bound",
     "infonce_bound_chunked",
     "interaction_information",
