@@ -38,6 +38,7 @@ SHARED = {
     "_modes",
     "_lightning",
     "_reproductions",
+    "_measures",
 }
 
 

@@ -337,3 +337,33 @@ def test_search_refuses_bad_settings() -> None:
         ibf.o_information_search(x, method="gaussian", measure="dtc")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"x: .*at least 2"):
         ibf.o_information_search(x[:, :1], sizes=(2,), method="gaussian")
+
+
+def test_every_measure_of_the_table_is_one_combination_of_tc_and_dtc_everywhere():
+    # One row of iblearn._measures.MEASURE_TABLE a measure: the functions, their estimates, the search
+    # and the command read it.
+    from iblearn._measures import MEASURE_TABLE
+    from iblearn.cli.estimate_many import MEASURES
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(400, 1, generator=g, dtype=torch.float64) + torch.randn(
+        400, 3, generator=g, dtype=torch.float64
+    )
+    tc = float(ibf.total_correlation(x, method="gaussian"))
+    dtc = float(ibf.dual_total_correlation(x, method="gaussian"))
+    functions = {
+        "total_correlation": ibf.total_correlation,
+        "dual_total_correlation": ibf.dual_total_correlation,
+        "o_information": ibf.o_information,
+        "s_information": ibf.s_information,
+        "interaction_information": lambda t, method: ibf.interaction_information(
+            t[:, :1], t[:, 1:2], t[:, 2:], method=method
+        ),
+    }
+    assert set(functions) == set(MEASURE_TABLE) and set(MEASURE_TABLE) <= set(MEASURES)
+    for name, spec in MEASURE_TABLE.items():
+        value = spec.tc * tc + spec.dtc * dtc
+        assert float(functions[name](x, method="gaussian")) == pytest.approx(value, abs=1e-12)
+        assert float(ibf.multivariate_estimate(name, x, method="gaussian")) == pytest.approx(value, abs=1e-12)
+        found = ibf.o_information_search(x, sizes=(3,), measure=name, method="gaussian", top=1)
+        assert found.evaluated == 1 and found.highest[0][1] == pytest.approx(value, abs=1e-9)

@@ -13,19 +13,13 @@ from typing import Any
 
 from rich.markup import escape
 
+from iblearn._measures import MEASURE_TABLE
 from iblearn.cli.console import out
 from iblearn.cli.inputs import Samples, load_samples
 from iblearn.cli.json_out import strict
 
 #: ``--measure``'s names and what they print as.
-MEASURES = {
-    "total_correlation": "total correlation",
-    "dual_total_correlation": "dual total correlation",
-    "o_information": "O-information",
-    "s_information": "S-information",
-    "interaction_information": "interaction information",
-    "pid": "I(X1, X2; T)",
-}
+MEASURES = {name: spec.label for name, spec in MEASURE_TABLE.items()} | {"pid": "I(X1, X2; T)"}
 METHODS = ("ksg", "gaussian", "copula")
 #: Estimate options that have no meaning for a measure among many variables.
 _ONE_PAIR_ONLY = ("y", "y_cols", "cond")

@@ -51,6 +51,8 @@ from scipy.stats import rankdata
 from torch import Tensor
 
 from iblearn import _checks as V
+from iblearn._measures import MEASURE_TABLE as MEASURE_TABLE
+from iblearn._measures import MeasureSpec as MeasureSpec
 from iblearn.functional._neighbors import Backend, count_within, knn_max_tree_dim, kth_neighbour, pick_backend
 from iblearn.functional._scale import constant_columns, power_of_two_scale
 from iblearn.functional.gaussian import wishart_digammas
@@ -304,10 +306,12 @@ def tc_dtc(
     return _gaussian_tc_dtc(variables, names, method == "copula", bias_correction)
 
 
-def _measure(x: Any, blocks: Any, method: Method, dual: bool, **options: Any) -> tuple[Tensor, Tensor]:
+def _measure(x: Any, blocks: Any, method: Method, name: str, **options: Any) -> Tensor:
+    """The measure ``name`` of :data:`MEASURE_TABLE` among the variables of ``x``."""
+    spec = MEASURE_TABLE[name]
     variables = split_variables(x, blocks)
     names = [f"x (variable {i})" for i in range(len(variables))]
-    return tc_dtc(variables, names, method, dual=dual, **options)
+    return spec.of(*tc_dtc(variables, names, method, dual=spec.dtc != 0, **options))
 
 
 # ------------------------------------------------------------------------------------------ the measures
@@ -348,7 +352,7 @@ def total_correlation(
         True
     """
     options = dict(k=k, bias_correction=bias_correction, standardize=standardize, ties=ties, backend=backend)
-    return _measure(x, blocks, method, False, seed=seed, **options)[0]
+    return _measure(x, blocks, method, "total_correlation", seed=seed, **options)
 
 
 def dual_total_correlation(
@@ -374,7 +378,7 @@ def dual_total_correlation(
         True
     """
     options = dict(k=k, bias_correction=bias_correction, standardize=standardize, ties=ties, backend=backend)
-    return _measure(x, blocks, method, True, seed=seed, **options)[1]
+    return _measure(x, blocks, method, "dual_total_correlation", seed=seed, **options)
 
 
 def o_information(
@@ -401,8 +405,7 @@ def o_information(
         True
     """
     options = dict(k=k, bias_correction=bias_correction, standardize=standardize, ties=ties, backend=backend)
-    tc, dtc = _measure(x, blocks, method, True, seed=seed, **options)
-    return tc - dtc
+    return _measure(x, blocks, method, "o_information", seed=seed, **options)
 
 
 def s_information(
@@ -428,5 +431,4 @@ def s_information(
         True
     """
     options = dict(k=k, bias_correction=bias_correction, standardize=standardize, ties=ties, backend=backend)
-    tc, dtc = _measure(x, blocks, method, True, seed=seed, **options)
-    return tc + dtc
+    return _measure(x, blocks, method, "s_information", seed=seed, **options)

@@ -58,6 +58,7 @@ from iblearn.functional.inference import Estimate
 from iblearn.functional.knn import Ties, duplicated_rows
 from iblearn.functional.multivariate import (
     MAGNITUDES_Z,
+    MEASURE_TABLE,
     Method,
     copula_normal,
     magnitude_dependence,
@@ -70,15 +71,9 @@ from iblearn.functional.multivariate_pid import pid
 Measure = Literal[
     "total_correlation", "dual_total_correlation", "o_information", "s_information", "interaction_information"
 ]
-MEASURES: tuple[Measure, ...] = (
-    "total_correlation",
-    "dual_total_correlation",
-    "o_information",
-    "s_information",
-    "interaction_information",
-)
+MEASURES: tuple[str, ...] = tuple(MEASURE_TABLE)
 #: Measures that take either sign: their permutation test compares absolute values.
-TWO_SIDED = frozenset({"o_information", "interaction_information"})
+TWO_SIDED = frozenset(name for name, spec in MEASURE_TABLE.items() if spec.signed)
 
 
 #: What these functions return: the one result type, :class:`~iblearn.functional.inference.Estimate`,
@@ -92,12 +87,8 @@ def _values(kind: str, variables: list[Tensor], settings: dict[str, Any]) -> Ten
         parts = pid(*variables, **settings)
         return torch.stack([*parts, parts.total])
     names = [f"x (variable {i})" for i in range(len(variables))]
-    tc, dtc = tc_dtc(variables, names, dual=kind != "total_correlation", **settings)
-    if kind == "total_correlation":
-        return tc[None]
-    if kind == "dual_total_correlation":
-        return dtc[None]
-    return (tc + dtc)[None] if kind == "s_information" else (tc - dtc)[None]
+    spec = MEASURE_TABLE[kind]
+    return spec.of(*tc_dtc(variables, names, dual=spec.dtc != 0, **settings))[None]
 
 
 def _batch(
@@ -206,9 +197,8 @@ def _estimates(
 
 
 #: Measures that are never negative, so that an estimate below 0 beyond its error is impossible.
-NON_NEGATIVE = frozenset(
-    {"total_correlation", "dual_total_correlation", "s_information", "redundancy", "unique_1", "unique_2"}
-    | {"synergy", "total"}
+NON_NEGATIVE = frozenset(name for name, spec in MEASURE_TABLE.items() if not spec.signed) | frozenset(
+    {"redundancy", "unique_1", "unique_2", "synergy", "total"}
 )
 #: Nats below 0 that an estimate of a non-negative measure may read from noise alone (as for MI).
 BELOW_ZERO = 0.05
@@ -323,8 +313,9 @@ def multivariate_estimate(
     """
     V.choice(measure, "measure", MEASURES)
     variables = split_variables(x, blocks)
-    if measure == "interaction_information" and len(variables) != 3:
-        raise ValueError(f"blocks: the interaction information is of 3 variables, got {len(variables)}")
+    spec = MEASURE_TABLE[measure]
+    if spec.variables is not None and len(variables) != spec.variables:
+        raise ValueError(f"blocks: the {spec.label} is of {spec.variables} variables, got {len(variables)}")
     settings: dict[str, Any] = dict(
         method=method,
         k=k,

@@ -31,6 +31,7 @@ from iblearn.functional.discrete import class_codes
 from iblearn.functional.knn import Ties, kl_entropy, mixed_ksg_mi, prepare_samples
 from iblearn.functional.knn_counts import _digamma, _psi, ksg_from_counts
 from iblearn.functional.multivariate import (
+    MEASURE_TABLE,
     METHODS,
     Method,
     PIDParts,
@@ -89,7 +90,7 @@ def interaction_information(
         backend=backend,
         seed=seed,
     )
-    return tc - dtc
+    return MEASURE_TABLE["interaction_information"].of(tc, dtc)
 
 
 def pid(

@@ -34,6 +34,7 @@ from iblearn.functional._parallel import (
 )
 from iblearn.functional.knn import Ties, prepare_samples
 from iblearn.functional.multivariate import (
+    MEASURE_TABLE,
     METHODS,
     Method,
     check_not_constant,
@@ -46,7 +47,9 @@ from iblearn.functional.multivariate import (
 )
 from iblearn.records import BatchStore
 
-Measure = Literal["o_information", "total_correlation"]
+Measure = Literal[
+    "o_information", "total_correlation", "dual_total_correlation", "s_information", "interaction_information"
+]
 Subset = tuple[int, ...]
 #: The file of the search's state in its checkpoint folder.
 STATE = "search.json"
@@ -90,7 +93,9 @@ def o_information_search(
         method: ``"ksg"``, ``"gaussian"`` or ``"copula"`` (see :mod:`iblearn.functional.multivariate`);
             the Gaussian two are thousands of times faster per subset.
         top: how many subsets to keep at each end.
-        measure: ``"o_information"`` or ``"total_correlation"``.
+        measure: a measure of :data:`iblearn.functional.multivariate.MEASURE_TABLE`:
+            ``"o_information"``, ``"total_correlation"``, ``"dual_total_correlation"``,
+            ``"s_information"``, or ``"interaction_information"`` (subsets of 3).
         k, bias_correction, standardize, ties, backend, seed: as for
             :func:`~iblearn.functional.o_information` (each column jittered once, column j from
             ``seed + j``, so a subset's value does not depend on the others).
@@ -118,13 +123,18 @@ def o_information_search(
     """
     V.choice(method, "method", METHODS)
     bias_correction = V.flag(bias_correction, "bias_correction")
-    V.choice(measure, "measure", ("o_information", "total_correlation"))
+    V.choice(measure, "measure", tuple(MEASURE_TABLE))
     top, n_jobs = V.positive_int(top, "top"), check_n_jobs(n_jobs)
     if not callable(progress):
         progress = V.flag(progress, "progress")
     variables = split_variables(x, None)
     d = len(variables)
     sizes = _checked_sizes(sizes, d)
+    fixed = MEASURE_TABLE[measure].variables
+    if fixed is not None and sizes != [fixed]:
+        raise ValueError(
+            f"sizes: the {MEASURE_TABLE[measure].label} is of {fixed} variables; got sizes {sizes}"
+        )
     total = sum(math.comb(d, s) for s in sizes)
     settings = dict(
         method=method,
@@ -210,7 +220,7 @@ def _gaussian_subsets(cov: Tensor, n: int, bias: bool, measure: Measure) -> Tens
         rest = rest - logdet_correction(n, s - 1, logdet)
         marginal = marginal - logdet_correction(n, 1, logdet)
     tc, dtc = combine(0.5 * marginal, 0.5 * rest, 0.5 * logdet)
-    return tc if measure == "total_correlation" else tc - dtc
+    return MEASURE_TABLE[measure].of(tc, dtc)
 
 
 def _ksg_batches(
@@ -232,7 +242,6 @@ def _ksg_batches(
         ties=ties,
         seed=seed,
     )
-    dual = measure == "o_information"
     sent: list[Tensor] = []  # the subsets of the batches handed to joblib, whose results come in order
 
     def jobs() -> Iterator[tuple[Any, ...]]:
@@ -240,20 +249,20 @@ def _ksg_batches(
         for idx in _subsets(len(prepared), sizes, skip, 64):
             used, local = torch.unique(idx, return_inverse=True)
             sent.append(idx)
-            yield [prepared[j] for j in used.tolist()], local.tolist(), k, backend, dual
+            yield [prepared[j] for j in used.tolist()], local.tolist(), k, backend, measure
 
     for values in iter_batches(_ksg_subsets, jobs(), n_jobs):
         yield sent.pop(0), values
 
 
 def _ksg_subsets(
-    variables: list[Tensor], subsets: list[list[int]], k: int, backend: Backend, dual: bool
+    variables: list[Tensor], subsets: list[list[int]], k: int, backend: Backend, measure: str
 ) -> Tensor:
     """The measure of each subset (indices into ``variables``) by KSG."""
+    spec = MEASURE_TABLE[measure]
     values = []
     for subset in subsets:
-        tc, dtc = ksg_tc_dtc([variables[j] for j in subset], k, backend, dual)
-        values.append(tc - dtc if dual else tc)
+        values.append(spec.of(*ksg_tc_dtc([variables[j] for j in subset], k, backend, spec.dtc != 0)))
     return torch.stack(values).cpu()
 
 
