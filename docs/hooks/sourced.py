@@ -291,7 +291,7 @@ _STRIP = [
     re.compile(r"\]\([^)]*\)"),  # link targets
     re.compile(r"<!--.*?-->", re.S),
 ]
-UNIT = r"(?:%|x\b|\s?(?:s|ms|us|µs|ns|min|minutes?|hours?|nats?|bits?|KiB|MiB|GiB|KB|MB|GB|dB|points?)\b)"
+UNIT = r"(?:%|x\b|\s?(?:s|ms|us|µs|ns|seconds?|min|minutes?|hours?|nats?|bits?|KiB|MiB|GiB|KB|MB|GB|dB|points?)\b)"
 MEASUREMENT = re.compile(
     rf"(?<![\w.\-/])(?:\d{{1,3}}(?:,\d{{3}})+|\d+)(?:\.\d+)?{UNIT}"  # 12.8 s, 0.40%, 22.2x, 3,885 MiB
     r"|(?<![\w.\-/])\d+\.\d{2,}(?![\w.])"  # a bare decimal of two or more places: 0.013, 77.11
