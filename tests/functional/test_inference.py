@@ -98,3 +98,22 @@ def test_transfer_entropy_has_its_estimate_with_a_blockwise_error():
     truth = -0.5 * math.log(1 - 0.36)  # I(y_t; x_{t-1} | y_{t-1}) = I(y_t; x_{t-1}) here
     assert est.interval[0] <= truth <= est.interval[1] and est.p_value == 0.1
     assert float(est) == pytest.approx(float(ibf.transfer_entropy(x, y)))
+
+
+def test_transfer_entropy_takes_a_circular_shift_null():
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(800, generator=g, dtype=torch.float64)
+    y = torch.zeros(800, dtype=torch.float64)
+    y[1:] = 0.6 * x[:-1] + 0.8 * torch.randn(799, generator=g, dtype=torch.float64)
+    coupled = ibf.transfer_entropy_estimate(x, y, n_permutations=19, null="shift")
+    assert coupled.p_value == 0.05 and "circularly shifted" in coupled.null
+    independent = ibf.transfer_entropy_estimate(
+        torch.randn(800, generator=g, dtype=torch.float64), y, n_permutations=19, null="shift"
+    )
+    assert independent.p_value > 0.05
+    shifts = inference.circular_shifts(100, 50, 0, 10)
+    assert shifts.min() >= 10 and shifts.max() <= 90
+    with pytest.raises(ValueError, match="n_permutations: a series of 15 steps"):
+        inference.circular_shifts(15, 5, 0, 10)
+    with pytest.raises(ValueError, match="null: expected one of"):
+        ibf.transfer_entropy_estimate(x, y, null="global")

@@ -79,6 +79,21 @@ def resample_rows(n: int, scheme: Scheme, seed: int, i: int) -> np.ndarray:
     return rows[rows < n]
 
 
+def circular_shifts(n: int, count: int, seed: int, least: int) -> np.ndarray:
+    """``count`` circular shifts of a series of ``n`` steps, each at least ``least`` steps from the
+    alignment either way (shift i drawn from its own generator of the permutation stream): the
+    surrogates of a series null that keep each series whole and break only their alignment.
+
+    Raises:
+        ValueError: naming ``n_permutations``, where the series is too short for any such shift.
+    """
+    if n - 2 * least < 1:
+        raise ValueError(
+            f"n_permutations: a series of {n} steps has no circular shift of {least} or more either way"
+        )
+    return np.array([least + rng(seed, PERMUTATION, i).integers(0, n - 2 * least + 1) for i in range(count)])
+
+
 def scheme_name(scheme: Scheme) -> str:
     """How a standard error from ``scheme`` is described."""
     return {"half": "half-sampling jackknife", "bootstrap": "bootstrap", "block": "blockwise jackknife"}[

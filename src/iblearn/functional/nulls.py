@@ -29,7 +29,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -43,9 +43,10 @@ from iblearn.functional._neighbors import Backend, knn_max_tree_dim, pick_backen
 from iblearn.functional._parallel import PERMUTATIONS_PER_BATCH, check_n_jobs, iter_batches
 from iblearn.functional.cmi import _classes, _cmi_counts, _cmi_counts_brute, _continuous_samples, ksg_cmi
 from iblearn.functional.cmi_permutations import local_permutations
+from iblearn.functional.inference import block_length
 from iblearn.functional.knn import JITTER, Ties, prepare_samples
 from iblearn.functional.knn_counts import ksg_constant, ksg_counts_tree
-from iblearn.functional.transfer import embedding
+from iblearn.functional.transfer import embedding, transfer_entropy
 
 #: Permutations counted together on a GPU (on the CPU, a job takes ``PERMUTATIONS_PER_BATCH`` of
 #: :mod:`iblearn.functional._parallel`). The null does not depend on it.
@@ -352,6 +353,7 @@ def transfer_entropy_estimate(
     backend: Backend = "auto",
     seed: int = 0,
     n_jobs: int | None = None,
+    null: Literal["local", "shift"] = "local",
 ) -> inference.Estimate:
     """:func:`~iblearn.functional.transfer_entropy` with what is known of it, as the one result type
     (:class:`~iblearn.functional.inference.Estimate`): with ``n_resamples``, a standard error, a bias and
@@ -364,8 +366,13 @@ def transfer_entropy_estimate(
             :func:`~iblearn.functional.transfer_entropy` (``seed`` seeds the resamples and the
             permutations too).
         n_resamples: blockwise resamples behind the standard error and the interval (0: none).
-        n_permutations: local permutations behind the p-value (0: none).
-        n_jobs: jobs for the permutations, as in :func:`transfer_entropy_test`.
+        n_permutations: surrogates behind the p-value (0: none).
+        n_jobs: jobs for the local permutations, as in :func:`transfer_entropy_test`.
+        null: the surrogates: ``"local"``, the source's past permuted locally in the target's past
+            (:func:`transfer_entropy_test`); or ``"shift"``, the whole source series circularly
+            shifted against the target by at least :func:`iblearn.functional.inference.block_length`
+            plus ``max(lag, history)`` steps (:func:`iblearn.functional.inference.circular_shifts`),
+            which keeps each series' own dynamics whole and breaks only their alignment.
 
     Example:
         >>> g = torch.Generator().manual_seed(0)
@@ -407,7 +414,8 @@ def transfer_entropy_estimate(
         why = why or inference.heavy_tails([source, target], ["source", "target"])
         if why is not None:
             fields |= dict(reliable=False, caveat=why)
-    if n_permutations:
+    V.choice(null, "null", ("local", "shift"))
+    if n_permutations and null == "local":
         test = transfer_entropy_test(
             source,
             target,
@@ -423,6 +431,21 @@ def transfer_entropy_estimate(
             p_value=test.p_value,
             n_permutations=n_permutations,
             null="no transfer: the source's past permuted locally in the target's past",
+        )
+    elif n_permutations:
+        src = V.continuous(source, "source")
+        length = len(src)
+        shifts = inference.circular_shifts(
+            length, n_permutations, seed, max(lag, history) + block_length(length)
+        )
+        nulls = [
+            float(transfer_entropy(torch.roll(src, int(s), 0), target, lag, history, k, **options))
+            for s in shifts
+        ]
+        fields |= dict(
+            p_value=inference.p_value(value, nulls),
+            n_permutations=n_permutations,
+            null="no transfer: the source series circularly shifted against the target",
         )
     return inference.Estimate(
         torch.tensor(value, dtype=torch.float64), n, "ksg", measure="transfer_entropy", **fields
