@@ -19,6 +19,7 @@ SOURCED = {
     "guide/many-variables.md",
     "guide/extending.md",
     "guide/distributed.md",
+    "guide/reliability.md",
     "results/estimators.md",
     "results/aamine-noise.md",
     "index.md",
