@@ -20,6 +20,7 @@ SOURCED = {
     "guide/extending.md",
     "guide/distributed.md",
     "guide/reliability.md",
+    "guide/feature-selection.md",
     "results/estimators.md",
     "results/aamine-noise.md",
     "index.md",

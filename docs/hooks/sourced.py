@@ -169,6 +169,16 @@ def ratios(items: Iterable[dict[str, Any]], top: str, bottom: str) -> list[float
     return [r[top] / r[bottom] for r in items]
 
 
+def cpu_median(method: str, path: str, task: str, key: str = "seconds") -> float:
+    """The median of ``key`` over the rows of ``method`` on ``task`` (a filter: methods | map(...))."""
+    return statistics.median(r[key] for r in rows(path, task=task, method=method))
+
+
+def cpu_median_of(task: str, path: str, method: str, key: str = "seconds") -> float:
+    """The same, mapped over tasks."""
+    return cpu_median(method, path, task, key)
+
+
 # ---------------------------------------------------------------------------------------- formatting ---
 def fixed(x: float, digits: int = 2) -> str:
     """``digits`` places, thousands separated: 1,234.57."""
@@ -275,7 +285,24 @@ HELPERS = (
     paper,
     commit,
 )
-FILTERS = (prefixed, pluck, fixed, signed, pct, times, sig, exp, span, count, median, mean, sd, se)
+FILTERS = (
+    cpu_median,
+    cpu_median_of,
+    prefixed,
+    pluck,
+    fixed,
+    signed,
+    pct,
+    times,
+    sig,
+    exp,
+    span,
+    count,
+    median,
+    mean,
+    sd,
+    se,
+)
 
 
 # ------------------------------------------------------------------------------------------- checking ---
@@ -291,7 +318,10 @@ _STRIP = [
     re.compile(r"\]\([^)]*\)"),  # link targets
     re.compile(r"<!--.*?-->", re.S),
 ]
-UNIT = r"(?:%|x\b|\s?(?:s|ms|us|µs|ns|seconds?|min|minutes?|hours?|nats?|bits?|KiB|MiB|GiB|KB|MB|GB|dB|points?)\b)"
+UNIT = (
+    r"(?:%|x\b|\s?(?:s|ms|us|µs|ns|seconds?|min|minutes?|hours?|nats?|bits?"
+    r"|KiB|MiB|GiB|KB|MB|GB|dB|points?)\b)"
+)
 MEASUREMENT = re.compile(
     rf"(?<![\w.\-/])(?:\d{{1,3}}(?:,\d{{3}})+|\d+)(?:\.\d+)?{UNIT}"  # 12.8 s, 0.40%, 22.2x, 3,885 MiB
     r"|(?<![\w.\-/])\d+\.\d{2,}(?![\w.])"  # a bare decimal of two or more places: 0.013, 77.11
