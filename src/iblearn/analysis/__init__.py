@@ -10,7 +10,7 @@ from iblearn.analysis.ib import (
     ib_quantized,
     ib_soft,
 )
-from iblearn.analysis.information_plane import InformationPlane, InformationPlaneCallback
+from iblearn.analysis.information_plane import InformationPlane, InformationPlaneCallback, data_joint
 from iblearn.analysis.plane_result import InformationPlaneResult, PlanePoint
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "InformationPlaneResult",
     "LayerDiagnosis",
     "PlanePoint",
+    "data_joint",
     "diagnose_ib",
     "ib_decision",
     "ib_functional",

@@ -103,6 +103,10 @@ class InformationPlane:
             alike (see ``NOISE_SCALE`` for the measurement behind it).
         noise_std: the noise std of ``"noisy"`` as an absolute value, instead of ``noise_scale``.
         input_kind: what X is, for the Theorem 1 warning (see :func:`diagnose_ib`).
+        bound: draw the exact IB curve (:func:`~iblearn.functional.ib_curve`) beside the layers: ``True``
+            takes the data's joint, each distinct input row against the labels (:func:`data_joint`: the
+            binning estimator's X is the sample, so a binned layer's point lies on or below it); a table
+            ``(|X|, |Y|)`` gives p(x, y) directly. The result's ``bound`` and ``gaps()`` give it.
         ixt_given_y: also record I(T; X | Y), what a layer keeps of its input beyond the label:
             ``"ksg"`` (:func:`~iblearn.functional.ksg_cmi` with the labels as a discrete condition, the
             class-weighted sum of per-class KSG), or an estimator that takes ``z=`` (``KSG()``,
@@ -132,6 +136,7 @@ class InformationPlane:
         input_kind: InputKind | None = None,
         base: float = math.e,
         ixt_given_y: Literal["ksg"] | Conditional | None = None,
+        bound: bool | Any = False,
     ) -> None:
         self.ixt, self._ixt_estimator = _method(ixt, "ixt", _X_METHODS)
         self.ity, self._ity_estimator = _method(ity, "ity", _Y_METHODS)
@@ -168,6 +173,10 @@ class InformationPlane:
         self.y = V.labels(y, "y")
         V.same_length(("x", self.x), ("y", self.y))
         self.input_kind = input_kind
+        self.bound: ibf.IBCurve | None = None
+        if not (isinstance(bound, bool) and not bound):
+            joint = data_joint(self.x, self.y) if bound is True else bound
+            self.bound = ibf.ib_curve(joint, critical=False)
         self.points: list[PlanePoint] = []
         self._warned = False
         self._saturated: set[str] = set()
@@ -326,7 +335,33 @@ class InformationPlane:
         )
 
     def result(self) -> InformationPlaneResult:
-        return InformationPlaneResult(tuple(self.points), self.ixt, self.ity, self.unit)
+        points = tuple(self.points)
+        return InformationPlaneResult(points, self.ixt, self.ity, self.unit, self.bound, self.scale)
+
+
+def data_joint(x: Any, y: Any, n_bins: int | None = None) -> Tensor:
+    """The joint table p(x, y) ``(|X|, |Y|)`` of a sample, each sample of weight 1/N: X each distinct
+    input row, Y the class labels. The binning estimator reads I(X; T) as H(T) of a layer's bins, X the
+    sample, so with the input rows as they are (``n_bins=None``) every layer's binned T is a function of
+    X and its plug-in point lies on or below this joint's IB curve. ``n_bins`` bins each input unit first
+    (:func:`~iblearn.functional.bin_values` over the input's range), which merges inputs a layer may still
+    tell apart: the bound is then only that of the binned input.
+
+    Example:
+        >>> data_joint(torch.tensor([[0.0], [0.0], [1.0], [1.0]]), torch.tensor([0, 1, 1, 1])).tolist()
+        [[0.25, 0.25], [0.0, 0.5]]
+    """
+    labels = V.labels(y, "y")
+    inputs = V.as_tensor(x, "x")
+    V.same_length(("x", inputs), ("y", labels))
+    flat = inputs.reshape(len(inputs), -1).cpu()
+    if n_bins is not None:
+        flat = ibf.bin_values(flat.to(torch.float64), V.positive_int(n_bins, "n_bins"))
+    codes = torch.unique(flat, dim=0, return_inverse=True)[1]
+    classes = torch.unique(labels.cpu(), return_inverse=True)[1]
+    joint = torch.zeros(int(codes.max()) + 1, int(classes.max()) + 1, dtype=torch.float64)
+    joint.index_put_((codes, classes), torch.ones(len(codes), dtype=torch.float64), accumulate=True)
+    return joint / len(codes)
 
 
 class InformationPlaneCallback(CallbackBase):  # type: ignore[misc]

@@ -326,6 +326,8 @@ def draw(curve: IBCurve, ax: Any, *, scale: float = 1.0) -> None:
     """Draw ``curve`` (its envelope, the solutions as dots) and the data-processing bounds on ``ax``,
     values multiplied by ``scale`` (``1 / log 2`` for bits)."""
     ex, ey = curve.envelope()
+    if math.isfinite(curve.h_x) and curve.h_x > float(ex[-1]):  # flat from where I(T; Y) is all of I(X; Y)
+        ex, ey = torch.cat([ex, ex.new_tensor([curve.h_x])]), torch.cat([ey, ey[-1:]])
     ax.plot(
         (ex * scale).tolist(), (ey * scale).tolist(), color="k", lw=1.5, label=f"{curve.method.upper()} curve"
     )
