@@ -42,7 +42,7 @@ class _Steps:
         if callable(steps):
             self.bar.update(self.task, total=steps())
         elif type(config).__name__ == "AccuracyConfig":  # the estimators grid
-            from iblearn.experiments.accuracy import grid_size, ours
+            from iblearn.experiments.estimators.accuracy import grid_size, ours
 
             self.bar.update(self.task, total=grid_size(config, ours()))
 

@@ -22,7 +22,7 @@ from torch import nn
 
 from iblearn import _plotting
 from iblearn.estimators import AAMINE
-from iblearn.experiments.common import ReproduceOptions
+from iblearn.experiments.options import ReproduceOptions
 from iblearn.records import RunFolder, markdown_table
 
 MIN_STEPS_FOR_GROWTH_CLAIM = 2500

@@ -7,7 +7,7 @@ does on each rank so that N ranks train as one process on the concatenation of t
 * After a module's backward pass its gradients are averaged over the ranks, module by module (each
   module is its own network under gradient isolation: what a DDP wrapper per module does, one
   all-reduce a step; a frozen module, which DDP refuses to wrap, has nothing to average). The critics
-  average theirs in their own training step (:mod:`iblearn.estimators.neural.distributed`).
+  average theirs in their own training step (:mod:`iblearn.distributed`).
 * The objectives see each rank's rows and share negatives and normalizers across ranks
   (:mod:`iblearn.training.objectives`), so the mean over ranks of a module's loss and gradient is the
   single-process one.

@@ -19,7 +19,8 @@ The package, by concern:
   on :class:`NeuralEstimator`; each family's as its own class attributes);
 * :mod:`.negatives`: negative pairs (:func:`derangements`, :func:`all_pair_scores`, class sums);
 * :mod:`.averaging`: the weight average the estimates report with;
-* :mod:`.distributed`: rows and gradients across the ranks of a process group;
+* :mod:`iblearn.distributed` (shared with training, the analysis and the reproductions): rows and
+  gradients across the ranks of a process group;
 * one file per bound family: :mod:`.mine` (MINE, MINE-f), :mod:`.nwj`, :mod:`.js`, :mod:`.infonce`,
   :mod:`.smile`, :mod:`.flo`; through a Gaussian q(y | x), :mod:`.club` (CLUB) and :mod:`.doe`; bounds
   with networks of their own, :mod:`.aamine` (AA-MINE), :mod:`.dim` (Deep InfoMax) and :mod:`.graph`

@@ -7,7 +7,7 @@ has to check equality, so its estimate grows without bound as training goes on, 
 (infinite) demands; a plain MINE saturates (Elad et al. 2019, Fig. 1).
 
 Under ``torch.distributed`` each rank passes its own rows of x, as for MINE
-(:mod:`iblearn.estimators.neural.distributed`); the noise is drawn for the global batch, alike on every
+(:mod:`iblearn.distributed`); the noise is drawn for the global batch, alike on every
 rank, and each rank adds its rows of it, and ``est(x)`` gathers every rank's x.
 """
 

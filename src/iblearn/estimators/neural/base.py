@@ -12,7 +12,7 @@ becomes NaN or Inf raises :class:`CriticDivergedError` with the step, never retu
 
 What inputs are accepted is :mod:`.inputs`; when a critic has diverged or an estimate cannot be read
 as one, :mod:`iblearn.estimators.reliability` (both re-exported here). Under ``torch.distributed`` an
-estimate is the single-process one on every rank's rows (:mod:`.distributed`).
+estimate is the single-process one on every rank's rows (:mod:`iblearn.distributed`).
 """
 
 from __future__ import annotations
@@ -246,7 +246,7 @@ class NeuralEstimator(Estimator):
 
         Under ``torch.distributed`` the critic's gradients are averaged over the ranks, and the loss
         returned (and judged for divergence) is the mean over the ranks: the single-process step on the
-        concatenated batch, taken alike on every rank (:mod:`.distributed`)."""
+        concatenated batch, taken alike on every rank (:mod:`iblearn.distributed`)."""
         return self.trainer.step(self, x, y)
 
     def _apply(self, fn: Any, recurse: bool = True) -> Any:

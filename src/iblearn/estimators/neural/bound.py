@@ -11,7 +11,7 @@ from ``self.trainer.shuffles``) and :meth:`BoundEstimator._pooled` (the bound re
 and marginal scores); see :mod:`.nwj` for one in full. Training (the optimizer, the weight average,
 ``fit``'s loop) is the trainer's (:mod:`.trainer`), and a bound touches none of it. Under
 ``torch.distributed`` each rank passes its own rows and draws its negatives from every rank's
-(:mod:`.distributed`).
+(:mod:`iblearn.distributed`).
 """
 
 from __future__ import annotations
@@ -55,7 +55,8 @@ class BoundEstimator(NeuralEstimator):
     @staticmethod
     def _every_rank(marginal: Tensor) -> Tensor:
         """The marginal scores of every rank under ``torch.distributed`` (else these): a partition term
-        ``log E_Q[exp T]`` is then the one over all rows, the same on every rank (:mod:`.distributed`)."""
+        ``log E_Q[exp T]`` is then the one over all rows, the same on every rank
+        (:mod:`iblearn.distributed`)."""
         return distributed.gather(marginal, "marginal")
 
     @staticmethod

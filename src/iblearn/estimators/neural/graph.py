@@ -18,14 +18,14 @@ torch-geometric (the ``graph`` extra) is needed for its data sets and layers, no
   ``s = sigmoid(mean h)``, with a bilinear critic and negatives from the encoder run on shuffled
   features; so it needs the ``encoder``.
 
-Under ``torch.distributed`` (:mod:`iblearn.estimators.neural.distributed`) a rank's rows are **its own
+Under ``torch.distributed`` (:mod:`iblearn.distributed`) a rank's rows are **its own
 graphs**: each rank passes a graph (one, or a ``Batch`` of several) whose edges join its own nodes, and
 the global batch is the disjoint union of every rank's graphs in rank order, what one process would get
 from ``Batch.from_data_list`` of all of them. A graph cannot be split over ranks (an edge between two
 ranks' nodes has no index on either), and need not be: ranks may hold different numbers of nodes and
 edges. Negatives shuffle the features of every rank's nodes (gathered), with the permutation of the
 global batch drawn alike on every rank; each rank's bound is its share of the means over every rank's
-edges or nodes (:func:`~iblearn.estimators.neural.distributed.rank_mean`) and of GMI's weight sum, and
+edges or nodes (:func:`~iblearn.distributed.rank_mean`) and of GMI's weight sum, and
 ``log E_Q[exp T]`` is over every rank's negatives, so the mean over ranks of the per-rank values and
 gradients is the single-process one on the union. ``est(h, graph)`` reports that value on every rank.
 A rank that passes the whole graph, as every other rank does, counts it once per rank (a transductive

@@ -48,7 +48,7 @@ class InfoNCE(BoundEstimator):
     def _matrix_bound(self, x: Tensor, y: Tensor) -> Tensor:
         """InfoNCE on one batch, all pairs (chunked when asked). Under ``torch.distributed``, this rank's
         rows against the columns of every rank (its own first, so the positives stay on the diagonal):
-        the mean over its rows of the terms one process sums over all rows (:mod:`.distributed`)."""
+        the mean over its rows of the terms one process sums over all rows (:mod:`iblearn.distributed`)."""
         y = self._columns(x, y)
         ceiling = math.log(len(y)) - math.log(len(x))  # the columns' log over the rows', for the chunked form
 

@@ -23,9 +23,9 @@ size (128), the input noise of the VAE (std 0.4 on [-1, 1] images, every class),
 place of CIFAR-10 where no offline copy exists (CIFAR-10 rows are run if the archive can be found or
 downloaded, and marked "not run" otherwise). The extracted text of the paper garbles several
 hyper-parameters and the VAE table; values we reconstructed are marked with "?" in ``PAPER_*``
-(:mod:`iblearn.experiments.proximal_report`, with the tables and the figure). The config and which rows
-it runs: :mod:`iblearn.experiments.proximal_config`; the optimizers, closures and one step:
-:mod:`iblearn.experiments.proximal_step`; the training of each part here.
+(:mod:`iblearn.experiments.proximal.report`, with the tables and the figure). The config and which rows
+it runs: :mod:`iblearn.experiments.proximal.config`; the optimizers, closures and one step:
+:mod:`iblearn.experiments.proximal.step`; the training of each part here.
 """
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from iblearn.data.vision import load_images, to_float
-from iblearn.experiments.common import ReproduceOptions, RunCheckpoint
-from iblearn.experiments.proximal_config import (
+from iblearn.experiments.options import ReproduceOptions
+from iblearn.experiments.proximal.config import (
     ABLATION,
     BINARY_ALPHA,
     BINARY_BETA,
@@ -59,14 +59,15 @@ from iblearn.experiments.proximal_config import (
     paper_settings,
     theta_rate,
 )
-from iblearn.experiments.proximal_report import plot, summarize, table
-from iblearn.experiments.proximal_step import (
+from iblearn.experiments.proximal.report import plot, summarize, table
+from iblearn.experiments.proximal.step import (
     batch_closure,
     build_optimizer,
     make_closure,
     second_order_ratio,
     train_step,
 )
+from iblearn.experiments.run_checkpoint import RunCheckpoint
 from iblearn.models.proximal import binary_mlp, conv_classifier, denoising_vae, psnr
 from iblearn.records import RunFolder
 

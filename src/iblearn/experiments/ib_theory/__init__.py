@@ -9,7 +9,7 @@
    KSG, over a scale of W: it shrinks with the weights.
 4. The information plane of a small MLP on MNIST (tanh, ReLU) with binning, KSG and the noisy form
    (Saxe et al. 2018), and of a ProximalSplit run against its baseline (Han et al. (2023)'s conclusion); see
-   :mod:`iblearn.experiments.ib_plane`.
+   :mod:`iblearn.experiments.ib_theory.plane`.
 
 The positions and masses of Fig. 1's points are drawn, not printed, in the paper: :data:`POINTS` is our
 reading (four class-alternating clusters); what the figure shows (piecewise constancy, and where the
@@ -29,8 +29,8 @@ from numpy.typing import NDArray
 
 from iblearn import _plotting
 from iblearn.analysis import ib_decision, ib_noisy, ib_quantized
-from iblearn.experiments import ib_plane
-from iblearn.experiments.common import ReproduceOptions
+from iblearn.experiments.ib_theory import plane as ib_plane
+from iblearn.experiments.options import ReproduceOptions
 from iblearn.functional import ksg_mi, linear_gaussian_noisy_mi
 from iblearn.records import RunFolder, markdown_table
 

@@ -10,7 +10,7 @@ from typing import Any
 from torch import Tensor
 
 from iblearn import _plotting
-from iblearn.experiments.layerwise_ib_config import METHODS, PAPER, Config
+from iblearn.experiments.layerwise_ib.config import METHODS, PAPER, Config
 from iblearn.records import RunFolder, markdown_table, read_json
 
 

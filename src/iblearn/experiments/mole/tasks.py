@@ -14,9 +14,9 @@ from iblearn.data.graphs import load_cora, load_tu
 from iblearn.data.tabular import load_adult
 from iblearn.data.vision import load_mnist, to_float
 from iblearn.experiments import torchrun
-from iblearn.experiments.common import accuracy as tensor_accuracy
-from iblearn.experiments.common import sharded_batches
-from iblearn.experiments.mole_config import ESTIMATORS, Config
+from iblearn.experiments.mole.config import ESTIMATORS, Config
+from iblearn.experiments.training import accuracy as tensor_accuracy
+from iblearn.experiments.training import sharded_batches
 from iblearn.models import mole as nets
 from iblearn.training import Batch
 
@@ -114,7 +114,7 @@ def epoch_batches(task: Task, config: Config, seed: int) -> Any:
 
         def graph_batches(epoch: int) -> list[Batch]:
             # Under torchrun each rank takes its equal part of every batch's graphs; their numbers of
-            # nodes differ, which the estimators weigh (estimators.neural.distributed.row_share).
+            # nodes differ, which the estimators weigh (iblearn.distributed.row_share).
             order = graphs[
                 torch.randperm(len(graphs), generator=torch.Generator().manual_seed(seed * 1000 + epoch))
             ]

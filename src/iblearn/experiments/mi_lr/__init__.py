@@ -25,14 +25,16 @@ from torch import Tensor, nn
 
 from iblearn import _plotting
 from iblearn.data.vision import load_images, to_float
-from iblearn.experiments.common import ReproduceOptions, RunCheckpoint, accuracy, train_epoch
-from iblearn.experiments.mi_lr_report import PAPER, PAPER_SENSITIVITY, plot, summarize, table
+from iblearn.experiments.mi_lr.report import PAPER, PAPER_SENSITIVITY, plot, summarize, table
+from iblearn.experiments.options import ReproduceOptions
+from iblearn.experiments.run_checkpoint import RunCheckpoint
+from iblearn.experiments.training import accuracy, train_epoch
 from iblearn.models.lenet import MODELS, layer_groups
 from iblearn.optim import LARS, LRRangeTest, MIDecayLR, MIProbe, plot_range
 from iblearn.optim.lr_range import LR_MAX_RULES, RESTARTS, LRRange, select_range
 from iblearn.records import Checkpoint, RunFolder, read_json, write_json
 
-# The paper's numbers, the table and the figure: iblearn.experiments.mi_lr_report, re-exported here.
+# The paper's numbers, the table and the figure: iblearn.experiments.mi_lr.report, re-exported here.
 __all__ = [
     "IXY_CHOICES",
     "METHODS",

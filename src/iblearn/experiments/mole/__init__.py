@@ -9,8 +9,8 @@ on the first message-passing / graph layer, MINE on the others). Modules train s
 for ``epochs``; backpropagation trains the whole network for the same number of epochs, same seeds.
 The t-SNE of every module's output (App. A.3) is saved as PNG.
 
-The paper's numbers and the presets: :mod:`iblearn.experiments.mole_config`; the data, batches and
-accuracy of each task: :mod:`iblearn.experiments.mole_tasks`; the objectives, training and table here.
+The paper's numbers and the presets: :mod:`iblearn.experiments.mole.config`; the data, batches and
+accuracy of each task: :mod:`iblearn.experiments.mole.tasks`; the objectives, training and table here.
 """
 
 from __future__ import annotations
@@ -27,9 +27,11 @@ from iblearn import _plotting
 from iblearn.data.graphs import GraphBatch
 from iblearn.distributed import average_gradients
 from iblearn.experiments import torchrun
-from iblearn.experiments.common import ReproduceOptions, module_optimizers, summarize_runs
-from iblearn.experiments.mole_config import ESTIMATORS, PAPER, Config
-from iblearn.experiments.mole_tasks import CPU, Task, accuracy, epoch_batches, load_task, sample_for_tsne
+from iblearn.experiments.mole.config import ESTIMATORS, PAPER, Config
+from iblearn.experiments.mole.tasks import CPU, Task, accuracy, epoch_batches, load_task, sample_for_tsne
+from iblearn.experiments.options import ReproduceOptions
+from iblearn.experiments.summary import summarize_runs
+from iblearn.experiments.training import module_optimizers
 from iblearn.models import mole as nets
 from iblearn.records import RunFolder, markdown_table
 from iblearn.training import CrossEntropy, InfoMax, Objective, Standardize, train_greedy

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from iblearn.experiments.accuracy import (
+from iblearn.experiments.estimators.accuracy import (
     AccuracyConfig,
     accuracy_table,
     describe,
@@ -19,7 +19,7 @@ from iblearn.experiments.accuracy import (
     run_accuracy,
     summarize,
 )
-from iblearn.experiments.common import ReproduceOptions
+from iblearn.experiments.options import ReproduceOptions
 
 
 def run(options: ReproduceOptions, config: AccuracyConfig | None = None) -> Path:

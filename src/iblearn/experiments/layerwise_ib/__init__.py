@@ -14,8 +14,8 @@ The paper gives no widths, beta, noise level or epochs (they are in its suppleme
 the text): ours are in :class:`Config`. Every layer and the baseline train for the same number of
 epochs, at least ``min_steps`` updates (so the 1% subset trains for more epochs).
 
-The paper's numbers and the presets: :mod:`iblearn.experiments.layerwise_ib_config`; the table and the
-figures: :mod:`iblearn.experiments.layerwise_ib_report`; the training here.
+The paper's numbers and the presets: :mod:`iblearn.experiments.layerwise_ib.config`; the table and the
+figures: :mod:`iblearn.experiments.layerwise_ib.report`; the training here.
 """
 
 from __future__ import annotations
@@ -28,17 +28,12 @@ from torch import Tensor, nn
 
 from iblearn.data.vision import load_images, to_float
 from iblearn.experiments import torchrun
-from iblearn.experiments.common import (
-    ReproduceOptions,
-    RunCheckpoint,
-    accuracy,
-    module_optimizers,
-    sharded_batches,
-    summarize_runs,
-    train_epoch,
-)
-from iblearn.experiments.layerwise_ib_config import METHODS, PAPER, Config
-from iblearn.experiments.layerwise_ib_report import beta_sweep, plot_beta_sweep, plot_tsne, table
+from iblearn.experiments.layerwise_ib.config import METHODS, PAPER, Config
+from iblearn.experiments.layerwise_ib.report import beta_sweep, plot_beta_sweep, plot_tsne, table
+from iblearn.experiments.options import ReproduceOptions
+from iblearn.experiments.run_checkpoint import RunCheckpoint
+from iblearn.experiments.summary import summarize_runs
+from iblearn.experiments.training import accuracy, module_optimizers, sharded_batches, train_epoch
 from iblearn.models.mole import Sequential, layerwise_mlp, small_convnet
 from iblearn.records import RunFolder
 from iblearn.training import CrossEntropy, NoisyIB, Objective, Standardize, train_greedy

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from iblearn.experiments.proximal_config import Config, Method, theta_rate
+from iblearn.experiments.proximal.config import Config, Method, theta_rate
 from iblearn.optim import NonFiniteStepError, ProximalSplit
 
 

@@ -1,0 +1,188 @@
+"""The options every reproduction takes (``iblearn reproduce``'s), the run folder they name, and a
+preset config overridden from JSON values, checked against its types and ranges."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import shutil
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from iblearn.experiments import torchrun
+from iblearn.records import RunFolder
+
+
+@dataclass(frozen=True)
+class ReproduceOptions:
+    """The common command-line options of ``iblearn reproduce``.
+
+    Attributes:
+        full: the real reproduction (``--full``) instead of the few-minute ``--quick`` one.
+        out: run folder; default ``runs/<name>-quick`` or ``runs/<name>-full``.
+        seed: first seed; runs with several seeds use ``seed, seed + 1, ...``.
+        device: ``"cpu"`` or ``"cuda"``.
+        resume: continue a killed run from its records instead of starting over.
+        overrides: config fields to change from the preset (``--set KEY=VALUE``), e.g.
+            ``{"tasks": ["cora"], "seeds": 5}``; lists become tuples (nested ones too) where the field
+            holds a tuple.
+        progress: called with a short message as work completes (the CLI draws a progress bar).
+        planned: called with the config a run resolved (preset and overrides), before any work; the
+            CLI sizes its progress bar from it (``config.progress_steps()``).
+    """
+
+    full: bool = False
+    out: Path | None = None
+    seed: int = 0
+    device: str = "cpu"
+    resume: bool = False
+    overrides: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    progress: Callable[[str], None] | None = field(default=None, compare=False)
+    planned: Callable[[Any], None] | None = field(default=None, compare=False)
+
+    def configure(self, config: Any) -> Any:
+        """``config`` (a frozen dataclass) with :attr:`overrides` applied; a key it lacks, or a value
+        that does not fit its field, raises ValueError naming ``--set KEY``."""
+        if self.overrides:
+            config = _replace(config, self.overrides, "")
+        if self.planned:
+            self.planned(config)
+        return config
+
+    def run_folder(self, name: str, *, nested: str | None = None) -> RunFolder:
+        """The run folder: :attr:`out`, or ``runs/<name>-quick`` / ``runs/<name>-full``. Without
+        :attr:`resume` the run starts over, so nothing of an earlier one is continued or reported: its
+        metrics, checkpoints, results and table go, and so does the sub-folder ``nested`` where a run
+        under torchrun keeps the checkpoints of its parts (rank 0 removes it; every rank waits for that).
+        """
+        path = self.out or Path("runs") / f"{name}-{'full' if self.full else 'quick'}"
+        run = RunFolder(path, resume=self.resume)
+        if not self.resume:
+            run.truncate_metrics(0)
+            for stale in [*run.path.glob("checkpoint*.pt"), run.file("results.json"), run.file("table.md")]:
+                stale.unlink(missing_ok=True)
+            if nested is not None and run.writer:
+                shutil.rmtree(run.path / nested, ignore_errors=True)
+        if nested is not None:
+            torchrun.barrier()
+        return run
+
+    def tell(self, message: str) -> None:
+        """Report that a piece of work is done, to :attr:`progress` where the caller gave one."""
+        if self.progress:
+            self.progress(message)
+
+    def torch_device(self) -> torch.device:
+        if self.device not in ("cpu", "cuda"):
+            raise ValueError(f"device: expected 'cpu' or 'cuda', got {self.device!r}")
+        if self.device == "cuda" and not torch.cuda.is_available():
+            raise ValueError("device: 'cuda' was asked for, but torch sees no CUDA device")
+        return torch.device(self.device)
+
+
+# Every number in the reproductions' configs is a count, a size, a rate or a scale: none may be
+# negative, and an integer count of 0 would run nothing, except in these fields, where 0 turns a part off.
+ZERO_COUNTS = frozenset({"tsne_samples", "min_steps", "first_seed"})
+# No count here is meant to reach this: a larger one (seeds=1e20, sizes=[1e11]) would run for ever or
+# die in an allocation, so it is refused before anything runs.
+MAX_COUNT = 10**8
+
+
+def _replace(config: Any, overrides: Mapping[str, Any], prefix: str) -> Any:
+    """``dataclasses.replace`` from JSON values, checked against the preset's types and ranges; a
+    nested config takes a JSON object of its own fields."""
+    fields = [f.name for f in dataclasses.fields(config)]
+    hints = typing.get_type_hints(type(config))
+    changes = {}
+    for key, value in overrides.items():
+        name = prefix + key
+        if key not in fields:
+            raise ValueError(
+                f"--set {name}: {type(config).__name__} has no such field; it has {', '.join(fields)}"
+            )
+        current = getattr(config, key)
+        if dataclasses.is_dataclass(current):
+            if not isinstance(value, dict):
+                raise ValueError(f"--set {name}: expected a JSON object of {type(current).__name__}'s fields")
+            changes[key] = _replace(current, value, name + ".")
+            continue
+        changes[key] = _tuples(value)
+        optional = type(None) in typing.get_args(hints[key])
+        if value is None and optional:
+            continue
+        template = current if current is not None else _template(hints[key])
+        if template is not None and not _fits(value, template):
+            expected = _kind(template) + (" or null" if optional else "")
+            raise ValueError(f"--set {name}: expected {expected} (the preset has {current!r}), got {value!r}")
+        minimum = 1 if type(template) is int and key not in ZERO_COUNTS else 0
+        if _below(value, minimum):
+            raise ValueError(f"--set {name}: must be >= {minimum}, got {value!r}")
+        if _above(value, MAX_COUNT):
+            raise ValueError(f"--set {name}: must be at most {MAX_COUNT:,}, got {value!r}")
+        if (
+            value == []
+            and isinstance(current, tuple)
+            and current
+            and all(isinstance(c, str) for c in current)
+        ):
+            raise ValueError(
+                f"--set {name}: must name at least one of its choices (the preset has {current!r})"
+            )
+    return dataclasses.replace(config, **changes)
+
+
+def _template(hint: Any) -> Any:
+    """A value of the type an optional field holds when it is set (``int | None``: an int)."""
+    kinds = [k for k in typing.get_args(hint) if k is not type(None)]
+    return {int: 1, float: 1.0, str: ""}.get(kinds[0]) if len(kinds) == 1 else None
+
+
+def _below(value: Any, minimum: int) -> bool:
+    """Whether a number in ``value`` is below ``minimum`` (list items: below zero)."""
+    if isinstance(value, list):
+        return any(_below(v, 0) for v in value)
+    return isinstance(value, int | float) and not isinstance(value, bool) and value < minimum
+
+
+def _above(value: Any, maximum: int) -> bool:
+    """Whether an integer in ``value`` (list items too) is above ``maximum``."""
+    if isinstance(value, list):
+        return any(_above(v, maximum) for v in value)
+    return isinstance(value, int) and not isinstance(value, bool) and value > maximum
+
+
+def _fits(value: Any, current: Any) -> bool:
+    """Whether a JSON value has the type of the preset's value, list items included."""
+    if isinstance(current, tuple):
+        if not isinstance(value, list):
+            return False
+        kinds = {type(c) for c in current}
+        if len(kinds) == 1:  # a list of one kind: tasks, widths, (name, fraction) pairs
+            return all(_fits(v, current[0]) for v in value)
+        if kinds:  # a record such as (name, fraction): item by item
+            return len(value) == len(current) and all(
+                _fits(v, c) for v, c in zip(value, current, strict=True)
+            )
+        return True  # an empty preset says nothing
+    if isinstance(current, bool):
+        return isinstance(value, bool)
+    if isinstance(current, int | float):
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        return ok and (isinstance(current, float) or isinstance(value, int))
+    return isinstance(value, type(current))
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, tuple):
+        return "a JSON list"
+    return "true or false" if isinstance(value, bool) else type(value).__name__
+
+
+def _tuples(value: Any) -> Any:
+    """JSON lists as tuples, nested ones too (configs are frozen: their sequences are tuples)."""
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
