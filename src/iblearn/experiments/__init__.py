@@ -23,7 +23,7 @@ from iblearn import _reproductions
 from iblearn.experiments.options import ReproduceOptions
 
 #: Each reproduction is a subpackage: its ``run`` in the package itself, its config, report and helpers
-#: in modules of their own. The modules by their former flat names, which import as those modules.
+#: in modules of their own. Those modules also import by the flat names that configs and scripts use.
 MOVED = {
     "proximal_config": "proximal.config",
     "proximal_report": "proximal.report",
@@ -39,8 +39,8 @@ MOVED = {
 
 
 class _Moved(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Imports ``iblearn.experiments.<former name>`` (:data:`MOVED`) as the module it names now: the same
-    module object, so a script, a config or a test written against the flat names keeps working."""
+    """Imports ``iblearn.experiments.<flat name>`` (:data:`MOVED`) as the module it names: the same module
+    object, so a script or a config that names the flat module gets the module itself."""
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
@@ -59,7 +59,7 @@ class _Moved(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         return module
 
     def exec_module(self, module: ModuleType) -> None:
-        # The import system gave the module the former name's spec: it keeps its own.
+        # The import system gave the module the flat name's spec: it keeps its own.
         module.__spec__ = self._specs.pop(module.__name__, module.__spec__)
 
 

@@ -169,7 +169,7 @@ def _eigvalsh(k: Tensor) -> Tensor:
 
     The float32 solver failed (error code 162, "ill-conditioned or too many repeated eigenvalues") on a
     batch's node Gram matrix (about 2,000 nodes) in MOLE's matrix-based Mutagenicity run, in the first
-    epoch of its decoder module, whose labels' matrix has two distinct rows (such matrices now take the
+    epoch of its decoder module, whose labels' matrix has two distinct rows (such matrices take the
     class path of :func:`_entropy`, without an eigenproblem). The eigenvalues go back to the input's
     dtype, and the gradient flows through the cast.
     """
