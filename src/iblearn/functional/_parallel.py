@@ -91,19 +91,19 @@ def iter_batches(
     # joblib's multiprocessing backend returns lists only: there the batches all finish first.
     backend = joblib.parallel.get_active_backend()[0]
     streams = getattr(backend, "supports_return_generator", True)
-    results = iter(
-        joblib.Parallel(n_jobs=jobs, return_as="generator" if streams else "list")(
-            joblib.delayed(_in_job)(fn, b, os.getpid()) for b in batches
-        )
-    )
     # Jobs that run in this process take torch's thread count from the caller: a new thread takes the
     # count set last, at its first use of torch, and keeps it. So only the caller sets it. Jobs in turn
     # run while it waits for a result: one thread then, and its own code has its threads back between
-    # results. Jobs on threads start ahead, between results too: one thread until the last result (the
-    # caller's code between results included).
-    threads = bool(getattr(joblib.parallel.get_active_backend()[0], "uses_threads", False))
+    # results. Jobs on threads start ahead, as soon as they are dispatched and between results too: one
+    # thread from the dispatch until the last result (the caller's code between results included).
+    threads = bool(getattr(backend, "uses_threads", False))
     on_threads = threads and joblib.effective_n_jobs(jobs) > 1
     with one_thread() if on_threads else contextlib.nullcontext():
+        results = iter(
+            joblib.Parallel(n_jobs=jobs, return_as="generator" if streams else "list")(
+                joblib.delayed(_in_job)(fn, b, os.getpid()) for b in batches
+            )
+        )
         while True:
             with one_thread():
                 value = next(results, _END)

@@ -15,13 +15,16 @@ References:
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
+import joblib  # type: ignore[import-untyped]
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.feature_selection import SelectorMixin
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, check_memory
 
+from iblearn import __version__
 from iblearn import _checks as V
 from iblearn.functional._parallel import check_n_jobs, iter_batches
 from iblearn.sklearn import _terms
@@ -35,6 +38,39 @@ except ImportError:  # pragma: no cover - older scikit-learn validates through a
 
 
 METHODS = ("mrmr", "jmi", "cmim")
+#: The pair term each method's step estimates for every candidate f and the last feature picked s:
+#: I(f; s), I(f, s; y) or I(f; y | s) (for class labels the latter is I(f, s; y) less the relevance of s).
+_KINDS = {"mrmr": "redundancy", "jmi": "joint", "cmim": "conditional"}
+
+
+def _relevance(
+    rows: str | None, discrete: bool, k: int, X: np.ndarray, target: np.ndarray, jobs: int | None
+) -> np.ndarray:
+    """I(f; y) of every column of ``X``; ``rows`` names the data for the memory (None: no memory)."""
+    terms = ((X[:, [j]], target, discrete, k) for j in range(X.shape[1]))
+    return np.asarray(list(iter_batches(_terms.relevance, terms, jobs)))
+
+
+def _step_terms(
+    rows: str | None,
+    kind: str,
+    s: int,
+    left: tuple[int, ...],
+    discrete: bool,
+    k: int,
+    X: np.ndarray,
+    target: np.ndarray,
+    jobs: int | None,
+) -> np.ndarray:
+    """The pair term ``kind`` (see :data:`_KINDS`) of each candidate in ``left`` with feature ``s``."""
+    col = [X[:, [j]] for j in range(X.shape[1])]
+    if kind == "redundancy":
+        return np.asarray(list(iter_batches(_terms.redundancy, ((col[j], col[s], k) for j in left), jobs)))
+    if kind == "joint":
+        pairs = ((np.hstack([col[j], col[s]]), target, discrete, k) for j in left)
+        return np.asarray(list(iter_batches(_terms.relevance, pairs, jobs)))
+    given = ((col[j], target, col[s], discrete, k) for j in left)
+    return np.asarray(list(iter_batches(_terms.conditional, given, jobs)))
 
 
 class MIFeatureSelector(SelectorMixin, BaseEstimator):  # type: ignore[misc]
@@ -69,9 +105,15 @@ class MIFeatureSelector(SelectorMixin, BaseEstimator):  # type: ignore[misc]
             ``joblib.parallel_config`` context says otherwise (scikit-learn's convention), -1 all cores.
             The selection does not depend on it.
         k: neighbours of the kNN estimators (KSG recommend 2 - 4).
+        memory: where to keep the relevance and each step's terms between fits, as scikit-learn's
+            ``Pipeline(memory=...)``: None keeps nothing, a path or a ``joblib.Memory`` caches them on
+            disk. Fits on the same rows (a fold of a ``GridSearchCV``) then estimate each term once: the
+            relevance once for every method and count, and the greedy path once for the largest count,
+            the smaller counts reading its first steps. The selection does not depend on it.
 
     Attributes:
-        selected_: ``(n_features_to_select,)`` column indices in the order picked.
+        selected_: ``(n_features_to_select,)`` column indices in the order picked: the greedy path, whose
+            first j entries are the selection of j features.
         scores_: the criterion of each selected feature when it was picked, in nats, in that order.
         relevance_: ``(n_features_in_,)`` I(f; y) of every feature, in nats (not clipped).
         n_features_in_: the number of columns seen in ``fit``.
@@ -95,12 +137,14 @@ class MIFeatureSelector(SelectorMixin, BaseEstimator):  # type: ignore[misc]
         discrete_target: bool | str = "auto",
         n_jobs: int | None = None,
         k: int = 3,
+        memory: Any = None,
     ) -> None:
         self.n_features_to_select = n_features_to_select
         self.method = method
         self.discrete_target = discrete_target
         self.n_jobs = n_jobs
         self.k = k
+        self.memory = memory
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -137,7 +181,7 @@ class MIFeatureSelector(SelectorMixin, BaseEstimator):  # type: ignore[misc]
         jobs = check_n_jobs(self.n_jobs)
         k = V.positive_int(self.k, "k")
         X, y = validate_data(self, X, y, ensure_min_samples=k + 1, dtype=np.float64)
-        X = np.asarray(X, dtype=np.float64)
+        X = np.ascontiguousarray(X, dtype=np.float64)
         n_features = X.shape[1]
         count = self._how_many(n_features)
         discrete = _terms.discrete_target(np.asarray(y), self.discrete_target)
@@ -145,26 +189,25 @@ class MIFeatureSelector(SelectorMixin, BaseEstimator):  # type: ignore[misc]
             target = _terms.class_codes(np.asarray(y))
         else:
             target = np.asarray(y, dtype=np.float64).reshape(-1, 1)
-        col = [X[:, [j]] for j in range(n_features)]
-        relevance = ((col[j], target, discrete, k) for j in range(n_features))
-        self.relevance_ = np.asarray(list(iter_batches(_terms.relevance, relevance, jobs)))
+        memory = check_memory(os.fspath(self.memory) if isinstance(self.memory, os.PathLike) else self.memory)
+        # The terms depend on the rows, the target and k alone: a search over the method and the count on
+        # the same rows (a fold) finds the relevance and each step of the path in the memory.
+        rows = None if memory.location is None else joblib.hash((X, target, discrete, k, __version__))
+        relevance_of = memory.cache(_relevance, ignore=["X", "target", "jobs"])
+        step_terms = memory.cache(_step_terms, ignore=["X", "target", "jobs"])
+        self.relevance_ = relevance_of(rows, discrete, k, X, target, jobs)
         first = int(np.argmax(self.relevance_))
         selected, scores = [first], [float(self.relevance_[first])]
         # Sum (mrmr, jmi) or minimum (cmim) over the selected features of each candidate's pair term.
         pooled = np.full(n_features, np.inf) if self.method == "cmim" else np.zeros(n_features)
+        kind = _KINDS[self.method] if self.method != "cmim" or not discrete else "joint"
         while len(selected) < count:
             s = selected[-1]
             left = [j for j in range(n_features) if j not in selected]
-            if self.method == "mrmr":
-                terms = iter_batches(_terms.redundancy, ((col[j], col[s], k) for j in left), jobs)
-            elif self.method == "jmi":
-                pairs = ((np.hstack([col[j], col[s]]), target, discrete, k) for j in left)
-                terms = iter_batches(_terms.relevance, pairs, jobs)
-            else:
-                given = ((col[j], target, col[s], discrete, k) for j in left)
-                terms = iter_batches(_terms.conditional, given, jobs)
-            new = np.asarray(list(terms))
+            new = step_terms(rows, kind, s, tuple(left), discrete, k, X, target, jobs)
             if self.method == "cmim":
+                if discrete:  # I(f; y | s) = I(f, s; y) - I(s; y), the latter the relevance of s
+                    new = new - self.relevance_[s]
                 pooled[left] = np.minimum(pooled[left], new)
                 criterion = pooled[left]
             elif self.method == "jmi":
