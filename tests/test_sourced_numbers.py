@@ -21,6 +21,7 @@ SOURCED = {
     "guide/distributed.md",
     "guide/reliability.md",
     "guide/feature-selection.md",
+    "examples.md",
     "results/estimators.md",
     "results/aamine-noise.md",
     "index.md",
