@@ -393,7 +393,8 @@ def transfer_entropy_estimate(
             t if rows is None else t[torch.from_numpy(rows).to(t.device)]
             for t in (present, past_source, past_target)
         ]
-        return float(ksg_cmi(*taken, k, **options))
+        x, y, z = taken
+        return float(ksg_cmi(x, y, z, k, **options))
 
     value = te(None)
     n = len(present)
