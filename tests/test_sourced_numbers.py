@@ -22,6 +22,8 @@ SOURCED = {
     "guide/reliability.md",
     "guide/feature-selection.md",
     "examples.md",
+    "papers/002-layerwise-ib.md",
+    "results/README.md",
     "results/estimators.md",
     "results/aamine-noise.md",
     "index.md",
