@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from iblearn import data, estimators, functional
-    from iblearn.estimators import MIEstimate, estimate_mi, get_estimator
+    from iblearn.estimators import MIEstimate, get_estimator
+    from iblearn.estimators.estimate_mi import estimate_mi
 
 __version__ = "0.1.0"
 
