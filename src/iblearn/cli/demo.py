@@ -53,8 +53,8 @@ DEMO_SECTIONS: dict[str, DemoSection] = {
     ),
     "aamine": DemoSection(
         "aamine-noise",
-        "Paper 002, Fig. 1: I(X; L + eps) of a random 3-layer MLP, AA-MINE against plain MINE, 2 rounds "
-        "of 250 critic steps (a small version of iblearn reproduce aamine-noise).",
+        "Elad et al. 2019, Fig. 1: I(X; L + eps) of a random 3-layer MLP, AA-MINE against plain MINE, 2 "
+        "rounds of 250 critic steps (a small version of iblearn reproduce aamine-noise).",
         "The nats are far below the paper's: a 10-10-10-5 net on 10 inputs and 500 critic steps, where "
         "the paper has 784 inputs and far longer training, so 'keeps growing' cannot be judged here. The "
         "paper has AA-MINE above MINE at zero noise, both falling as the noise grows and agreeing once it "
@@ -64,8 +64,8 @@ DEMO_SECTIONS: dict[str, DemoSection] = {
     ),
     "proximal": DemoSection(
         "proximal",
-        "Paper 000, Fig. 3: ProximalSplit on the paper's binary task (full-batch SGD, alpha 0.1, beta 10, "
-        "gamma 100, 1 seed) against plain backprop at the paper's rate, a split-rate control (theta at "
+        "Han et al. 2023, Fig. 3: ProximalSplit on the paper's binary task (full-batch SGD, alpha 0.1, beta "
+        "10, gamma 100, 1 seed) against plain backprop at the paper's rate, a split-rate control (theta at "
         "gamma * lam * beta = 1000, phi at 0.1) and a tuned plain SGD (lr 10).",
         "'Iterations to 95%' is the paper's claim, faster convergence at gamma = 100 than the baseline at "
         "lr 0.1; the split-rate control (theta's learning rate without the split) and plain SGD at lr 10 "
@@ -76,8 +76,8 @@ DEMO_SECTIONS: dict[str, DemoSection] = {
     ),
     "mi-lr": DemoSection(
         "mi-lr",
-        "Paper 004: the LR range test (Algorithm 2) over 0.01 - 0.3, then SGD with MIDecayLR (Algorithm 1) "
-        "against Adam on 3,000 MNIST images, 3 epochs (a small version of iblearn reproduce mi-lr).",
+        "Vasudevan 2020: the LR range test (Algorithm 2) over 0.01 - 0.3, then SGD with MIDecayLR (Algorithm "
+        "1) against Adam on 3,000 MNIST images, 3 epochs (a small version of iblearn reproduce mi-lr).",
         "Accuracies after 3 epochs on 3,000 images, far from the paper's 50 on 60,000 (99.27% and 99.53%). "
         "The candidates stop at 0.3, the top of the range the 10-epoch run found ([0.003, 0.3]). At 10 "
         "epochs on 20,000 images MIDecayLR ends below Adam (97.85 against 98.93, best test accuracy); at "
@@ -88,7 +88,7 @@ DEMO_SECTIONS: dict[str, DemoSection] = {
     ),
     "mole": DemoSection(
         "mole",
-        "Paper 001: MOLE, each module of a CNN trained alone on its own MI objective (matrix-based Renyi "
+        "Li & Pei 2023: MOLE, each module of a CNN trained alone on its own MI objective (matrix-based Renyi "
         "estimator), against backpropagation of the same net, on 5,000 MNIST images, 2 epochs (a small "
         "version of iblearn reproduce mole).",
         "Two epochs on 5,000 images are about 80 updates: backpropagation is far from converged, and MOLE, "
@@ -100,9 +100,9 @@ DEMO_SECTIONS: dict[str, DemoSection] = {
     ),
     "layerwise-ib": DemoSection(
         "layerwise-ib",
-        "Paper 002: an MLP trained layer by layer on I(Y;L) - beta I(X;L+eps) (MINE and AA-MINE), then a "
-        "post-trained linear layer, against cross-entropy end to end, on 1% of MNIST (600 images; a small "
-        "version of iblearn reproduce layerwise-ib).",
+        "Elad et al. 2019: an MLP trained layer by layer on I(Y;L) - beta I(X;L+eps) (MINE and AA-MINE), "
+        "then a post-trained linear layer, against cross-entropy end to end, on 1% of MNIST (600 images; a "
+        "small version of iblearn reproduce layerwise-ib).",
         "120 updates per layer and one seed: the order of the rows can change from seed to seed; the full "
         "protocol (2,400 updates per layer, 3 seeds) puts both layer-wise objectives above cross-entropy "
         "(+3.25 and +1.68 points at 1%; docs/results/layerwise-ib.md). The Fig. 3 rows tell a layer that "
@@ -112,9 +112,9 @@ DEMO_SECTIONS: dict[str, DemoSection] = {
     ),
     "ib-theory": DemoSection(
         "ib-theory",
-        "Paper 003: the IB functional of a deterministic net is infinite or piecewise constant; its "
-        "decision-rule, noisy and stochastic forms are not. Exact values for the toy nets of Figs. 1-3, eq. "
-        "(5) against KSG, and information planes of a small MLP on 1,000 MNIST images, 8 epochs (a small "
+        "Amjad & Geiger 2019: the IB functional of a deterministic net is infinite or piecewise constant; "
+        "its decision-rule, noisy and stochastic forms are not. Exact values for the toy nets of Figs. 1-3, "
+        "eq. (5) against KSG, and information planes of a small MLP on 1,000 MNIST images, 8 epochs (a small "
         "version of iblearn reproduce ib-theory).",
         "The toy nets' values are exact, so they hold at any scale. The information planes are ours (paper "
         "003 has no experiment), 8 epochs on 1,000 images: I(X;T) of a deterministic layer is infinite, so "
