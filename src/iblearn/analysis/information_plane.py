@@ -216,7 +216,7 @@ class InformationPlane:
         infinite = [n for n in self.layers if verdicts.get(n) == "infinite"]
         if infinite:
             warnings.warn(
-                f"I(X; T) is infinite for layer(s) {', '.join(infinite)} (paper 003, Theorem 1: "
+                f"I(X; T) is infinite for layer(s) {', '.join(infinite)} (Amjad & Geiger 2019, Theorem 1: "
                 "deterministic layers, continuous input, strictly increasing activations); the "
                 f"{self.ixt} estimate measures the estimator, not the network. Use ixt='noisy' or "
                 "ixt='quantized' for a finite quantity.",

@@ -304,5 +304,5 @@ def _plot_fig1(folder: RunFolder, grids: dict[str, NDArray[Any]]) -> Any:
             im = axes[r, c].imshow(img, origin="lower", extent=(0, 1, 0, 1), cmap="viridis")
             axes[r, c].set(title=f"{kind}: {label} [bits]", xlabel="b", ylabel="a")
             fig.colorbar(im, ax=axes[r, c])
-    fig.suptitle("Paper 003 Fig. 1(e)-(g): white = infinite")
+    fig.suptitle("Amjad & Geiger (2019), Fig. 1(e)-(g): white = infinite")
     return _plotting.finish(fig, folder.file("fig1_grid.png"))
