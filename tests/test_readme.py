@@ -18,8 +18,10 @@ def test_the_readme_has_examples():
 
 
 @pytest.mark.parametrize("block", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
-def test_each_readme_example_runs_alone(block, capsys):
-    """A fresh namespace per block: no block may lean on names an earlier one defined."""
+def test_each_readme_example_runs_alone(block, capsys, tmp_path, monkeypatch):
+    """A fresh namespace per block: no block may lean on names an earlier one defined. Each runs in a
+    folder of its own (one writes a CSV for the command-line example)."""
+    monkeypatch.chdir(tmp_path)
     exec(compile(block, str(README), "exec"), {"__name__": "readme"})
     if "print(" in block:
         assert capsys.readouterr().out
