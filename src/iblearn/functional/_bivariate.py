@@ -19,7 +19,7 @@ import torch
 from numpy.typing import NDArray
 
 from iblearn.functional import _neighbors
-from iblearn.functional.knn_counts import _digamma, ksg_constant
+from iblearn.functional.knn_counts import digamma_f64, ksg_constant
 
 #: Points a grid cell holds on average (its side is sqrt(CELL_POINTS * N) ranks): larger cells mean
 #: fewer cells to visit and more points to read in each; a search reads about 3 x 3 cells.
@@ -48,7 +48,7 @@ def sorted_ranks(columns: Sequence[torch.Tensor]) -> tuple[NDArray[np.float64], 
 @lru_cache(maxsize=8)
 def _terms_table(n: int) -> NDArray[np.float64]:
     """digamma(0 .. n + 1) by the same function as ``ksg_count_terms``, so the terms are its numbers."""
-    return _digamma(torch.arange(n + 2, dtype=torch.float64)).numpy()
+    return digamma_f64(torch.arange(n + 2, dtype=torch.float64)).numpy()
 
 
 def cell_ranks(n: int) -> int:

@@ -38,7 +38,7 @@ from iblearn.functional._neighbors import (
 from iblearn.functional._scale import constant_columns, power_of_two_scale
 from iblearn.functional.gaussian import _logdet, gaussian_mi, gaussian_mi_from_cov
 from iblearn.functional.knn import Ties, ksg_mi, prepare
-from iblearn.functional.knn_counts import _digamma, _psi, row_chunks
+from iblearn.functional.knn_counts import digamma_f64, psi, row_chunks
 
 
 def _classes(z: Any) -> Tensor | None:
@@ -172,7 +172,7 @@ def ksg_cmi_named(
         return _per_class(classes, k + 1, within, f"k={k}")
     x, y, zt, k = _continuous_samples(x, y, z, k, standardize, ties, seed, names)
     nxz, nyz, nz = _cmi_counts(x, y, zt, k, backend)
-    return _psi(k) - (_digamma(nxz + 1) + _digamma(nyz + 1) - _digamma(nz + 1)).mean()
+    return psi(k) - (digamma_f64(nxz + 1) + digamma_f64(nyz + 1) - digamma_f64(nz + 1)).mean()
 
 
 def _continuous_samples(

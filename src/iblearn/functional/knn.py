@@ -32,12 +32,12 @@ from iblearn.functional._neighbors import (
 )
 from iblearn.functional._scale import constant_columns, power_of_two_scale
 from iblearn.functional.knn_counts import (
-    _digamma,
-    _psi,
+    digamma_f64,
     ksg_counts_brute,
     ksg_counts_tree,
     ksg_from_counts,
     ksg_terms,
+    psi,
 )
 
 Ties = Literal["jitter", "raise"]
@@ -293,7 +293,7 @@ def kl_entropy(
     else:
         log_cd = (d / 2) * math.log(math.pi) - math.lgamma(d / 2 + 1) - d * math.log(2)
     # log 2 + log r: 2 r overflows for a spread near float64's largest value.
-    return _psi(n) - _psi(k) + log_cd + d * (math.log(2) + torch.log(r).mean())
+    return psi(n) - psi(k) + log_cd + d * (math.log(2) + torch.log(r).mean())
 
 
 def mixed_tree_dim(metric: Metric, n: int) -> int:
@@ -379,4 +379,4 @@ def mixed_ksg_mi(
         m = count_within(x, radius, metric, "tree", inclusive=True)
     else:
         m = mixed_counts_brute(x, lab, k_i, metric)
-    return _psi(n) - _digamma(n_c).mean() + _digamma(k_i).mean() - _digamma(m).mean()
+    return psi(n) - digamma_f64(n_c).mean() + digamma_f64(k_i).mean() - digamma_f64(m).mean()

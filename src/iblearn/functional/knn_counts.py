@@ -26,11 +26,13 @@ from iblearn.functional._neighbors import (
 )
 
 
-def _digamma(t: Tensor) -> Tensor:
+def digamma_f64(t: Tensor) -> Tensor:
+    """The digamma function of a tensor of counts, in float64 (the KSG sums' terms)."""
     return torch.special.digamma(t.to(torch.float64))
 
 
-def _psi(v: float) -> float:
+def psi(v: float) -> float:
+    """The digamma function of one number (``psi(k)``, ``psi(N)`` of the KSG formulas)."""
     return float(digamma(v))
 
 
@@ -49,12 +51,12 @@ def ksg_terms(nx: Tensor, ny: Tensor, k: int, variant: int) -> tuple[float, Tens
 
 def ksg_constant(n: int, k: int, variant: int) -> float:
     """The constant of KSG eq. (8) (``variant=1``) or (9) for N = ``n`` samples (see :func:`ksg_terms`)."""
-    return _psi(k) + _psi(n) if variant == 1 else _psi(k) - 1.0 / k + _psi(n)
+    return psi(k) + psi(n) if variant == 1 else psi(k) - 1.0 / k + psi(n)
 
 
 def ksg_count_terms(nx: Tensor, ny: Tensor, variant: int) -> Tensor:
     """The per-sample terms of KSG eq. (8) (``variant=1``) or (9) (see :func:`ksg_terms`)."""
-    return _digamma(nx + 1) + _digamma(ny + 1) if variant == 1 else _digamma(nx) + _digamma(ny)
+    return digamma_f64(nx + 1) + digamma_f64(ny + 1) if variant == 1 else digamma_f64(nx) + digamma_f64(ny)
 
 
 def ksg_counts_tree(x: Tensor, y: Tensor, k: int, variant: int) -> tuple[Tensor, Tensor]:

@@ -57,7 +57,7 @@ from iblearn.functional._neighbors import Backend, count_within, knn_max_tree_di
 from iblearn.functional._scale import constant_columns, power_of_two_scale
 from iblearn.functional.gaussian import wishart_digammas
 from iblearn.functional.knn import Ties, prepare_samples
-from iblearn.functional.knn_counts import _digamma, _psi, ksg_from_counts
+from iblearn.functional.knn_counts import digamma_f64, ksg_from_counts, psi
 from iblearn.functional.pairwise import _checked_blocks
 
 Method = Literal["ksg", "gaussian", "copula"]
@@ -274,7 +274,7 @@ def ksg_tc_dtc(prepared: list[Tensor], k: int, backend: Backend, dual: bool) -> 
     in the spaces of X_-i are skipped and DTC is NaN (callers that read only TC)."""
     m, n = len(prepared), prepared[0].shape[0]
     marginal, rest = ksg_counts(prepared, k, backend, dual)
-    tc = _psi(k) + (m - 1) * _psi(n) - _digamma(torch.stack(marginal) + 1).sum(0).mean()
+    tc = psi(k) + (m - 1) * psi(n) - digamma_f64(torch.stack(marginal) + 1).sum(0).mean()
     if not dual:
         return tc, torch.full_like(tc, float("nan"))
     s = torch.stack([ksg_from_counts(a, b, k, 1) for a, b in zip(marginal, rest, strict=True)]).sum()

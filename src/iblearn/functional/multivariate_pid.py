@@ -29,7 +29,7 @@ from iblearn import _checks as V
 from iblearn.functional._neighbors import Backend
 from iblearn.functional.discrete import class_codes
 from iblearn.functional.knn import Ties, kl_entropy, mixed_ksg_mi, prepare_samples
-from iblearn.functional.knn_counts import _digamma, _psi, ksg_from_counts
+from iblearn.functional.knn_counts import digamma_f64, ksg_from_counts, psi
 from iblearn.functional.multivariate import (
     MEASURE_TABLE,
     METHODS,
@@ -151,8 +151,8 @@ def pid(
         # I(X_i; T) as h(X_i) + h(T) - h(X_i, T) with the joint space's radius: the log-radius terms
         # cancel, leaving the counts (Frenzel & Pompe's construction).
         n = len(nt)
-        one = _psi(n) + (_digamma(n1t + 1) - _digamma(n1 + 1) - _digamma(nt + 1)).mean()
-        two = _psi(n) + (_digamma(n2t + 1) - _digamma(n2 + 1) - _digamma(nt + 1)).mean()
+        one = psi(n) + (digamma_f64(n1t + 1) - digamma_f64(n1 + 1) - digamma_f64(nt + 1)).mean()
+        two = psi(n) + (digamma_f64(n2t + 1) - digamma_f64(n2 + 1) - digamma_f64(nt + 1)).mean()
     else:
         options: dict[str, Any] = dict(
             k=k,
