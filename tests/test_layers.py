@@ -290,3 +290,26 @@ def test_the_circle_check_sees_a_lazy_import_and_a_compiled_module(tmp_path):
     (package / "_kernel.pyi").write_text("")
     (package / "kernel.py").write_text("from iblearn.cli import _kernel\n")
     assert _circles(tmp_path / "iblearn") == [["iblearn.cli.estimate", "iblearn.cli.estimate_many"]]
+
+
+def _private_imports(src: Path = SRC) -> set[tuple[str, str]]:
+    """(module, name) of every private name (``_name``, not a module) imported from another module."""
+    found = set()
+    for path in src.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            source = node.module or "" if isinstance(node, ast.ImportFrom) else ""
+            if not source.startswith("iblearn"):
+                continue
+            folder = src.parent / source.replace(".", "/")
+            for alias in node.names:
+                name = alias.name
+                module = [folder / f"{name}.py", folder / f"{name}.pyi", folder / name]
+                if name.startswith("_") and not name.startswith("__") and not any(p.exists() for p in module):
+                    found.add((source, name))
+    return found
+
+
+def test_few_private_names_cross_a_module():
+    """A name another module needs is that module's interface, and public; the private names imported
+    across modules are a package's own implementation details, at most 12."""
+    assert len(_private_imports()) <= 12, sorted(_private_imports())
