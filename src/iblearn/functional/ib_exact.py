@@ -105,7 +105,7 @@ def _terms(p: Tensor, q: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     qt = pxt.sum(-2)
     h_t = -_xlogx(qt).sum(-1)
     h_t_x = -(px[:, None] * _xlogx(q)).sum((-2, -1))
-    pty = torch.einsum("bxt,xy->bty", q, p)
+    pty = q.transpose(-1, -2) @ p
     i_ty = (_xlogx(pty).sum((-2, -1)) + h_t + torch.special.xlogy(py, 1 / py).sum()).clamp_min(0)
     return h_t, h_t_x, i_ty
 
@@ -117,11 +117,11 @@ def _lagrangian(p: Tensor, q: Tensor, betas: Tensor, alpha: float) -> Tensor:
 
 def _step(p: Tensor, pyx: Tensor, q: Tensor, betas: Tensor, alpha: float) -> Tensor:
     """One pass of the self-consistent equations on a batch of encoders ``(B, X, T)``."""
-    qt = torch.einsum("x,bxt->bt", p.sum(1), q)
-    pty = torch.einsum("bxt,xy->bty", q, p)
+    qt = p.sum(1) @ q
+    pty = q.transpose(-1, -2) @ p
     log_qyt = torch.log(pty.clamp_min(_TINY)) - torch.log(qt.clamp_min(_TINY))[..., None]
     # -D_KL(p(y|x) || q(y|t)) up to a term of x alone, which the normalisation over t removes.
-    logits = torch.log(qt)[:, None, :] + betas[:, None, None] * torch.einsum("xy,bty->bxt", pyx, log_qyt)
+    logits = torch.log(qt)[:, None, :] + betas[:, None, None] * (pyx @ log_qyt.transpose(-1, -2))
     if alpha == 0:
         best = logits.argmax(-1)
         return torch.nn.functional.one_hot(best, q.shape[-1]).to(q.dtype)
@@ -134,8 +134,8 @@ def _merge(p: Tensor, q: Tensor, betas: Tensor) -> tuple[Tensor, Tensor]:
     m = q(s) + q(t), pi = q(s) / m, changes H(T) by -m H_2(pi) and I(T; Y) by -m JS_pi(q(y|s), q(y|t))
     (the agglomerative IB of Slonim & Tishby 2000), so L = H(T) - beta I(T; Y) changes by
     -m (H_2(pi) - beta JS_pi)."""
-    qt = torch.einsum("x,bxt->bt", p.sum(1), q)
-    pty = torch.einsum("bxt,xy->bty", q, p)
+    qt = p.sum(1) @ q
+    pty = q.transpose(-1, -2) @ p
     m = qt[:, :, None] + qt[:, None, :]
     pair = pty[:, :, None, :] + pty[:, None, :, :]
     h_pair = _xlogx(m) - _xlogx(qt)[:, :, None] - _xlogx(qt)[:, None, :]  # m H_2(pi)
@@ -199,10 +199,12 @@ def _iterate(p: Tensor, q: Tensor, betas: Tensor, alpha: float, tol: float, max_
         step = -(r.flatten(1).norm(dim=1) / v.flatten(1).norm(dim=1).clamp_min(_TINY)).clamp_min(1.0)
         s = step[:, None, None]
         jump = _step(p, pyx, torch.softmax(l0 - 2 * s * r + s * s * v, -1), b, alpha)
-        plain, ahead = _lagrangian(p, q2, b, alpha), _lagrangian(p, jump, b, alpha)
-        take = ahead < plain
-        q[active] = torch.where(take[:, None, None], jump, q2)
-        value = torch.minimum(plain, ahead)
+        value = _lagrangian(p, jump, b, alpha)
+        worse = ~(value <= last[active])  # the jump overshot (or is not finite): keep the plain steps
+        if bool(worse.any()):
+            jump[worse] = q2[worse]
+            value[worse] = _lagrangian(p, q2[worse], b[worse], alpha)
+        q[active] = jump
         going = last[active] - value > tol * (1 + value.abs())
         last[active] = value
         active, i = active[going], i + 3
