@@ -1,0 +1,272 @@
+"""The exact IB curve against dit's and embo's information bottleneck on random joints p(x, y).
+
+For each size |X| x |Y| and seed, a joint drawn from a Dirichlet(1/2) is swept over the same 50 betas
+(geometric, 1 to 200) by iblearn's ``ib_curve``, by embo (its ``beta_iter``, the per-beta solver its
+``IB`` runs, called in this process: 3 random restarts, 100 iterations, rtol 1e-3, its defaults) and,
+on the sizes named by ``--dit``, by dit (its ``InformationBottleneck`` optimizer from high beta to low,
+each warm-started from the last, as its ``IBCurve`` sweeps). Reported:
+
+* agreement: the largest amount by which a peer's point (I(X; T), I(T; Y)) lies above iblearn's curve
+  (the upper concave envelope of its solutions, read at the peer's I(X; T)), in bits, with iblearn's
+  curve of the same 50 betas and of 200 over the same range (between two betas the envelope is a chord
+  of the concave curve, which a point found at a beta in between can pass); and the other way round,
+  iblearn's points above the peer's envelope;
+* which finds the better point where they differ: at each beta, the lower IB Lagrangian
+  I(X; T) - beta I(T; Y) (a difference below 1e-9 nats is a tie);
+* time: thread CPU time of a 50-beta sweep, methods interleaved within each repetition, the median
+  of ``--repeats``; iblearn's without the critical betas (the peers find none), and the time of
+  finding them alone;
+* the critical betas of cases with known transitions against their closed forms.
+
+Run it with the peers installed beside iblearn (they are not in the project's environment)::
+
+    python -m venv /tmp/ibpeers && /tmp/ibpeers/bin/pip install dit embo
+    /tmp/ibpeers/bin/pip install -e . --no-deps   # torch, numpy as the project pins them
+    /tmp/ibpeers/bin/python benchmarks/exact_ib.py --dit 8x2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import time
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+import _prelude  # noqa: F401  (first: one thread for every library, the checkout on sys.path)
+from iblearn import functional as ibf
+from iblearn.functional.ib_exact import upper_envelope
+from iblearn.records import environment, write_json
+
+SIZES = [(8, 2), (16, 4), (32, 8), (64, 16)]
+BETAS = np.geomspace(1.0, 200.0, 50)
+BITS = 1 / math.log(2)
+TIE = 1e-9
+
+
+def joint(nx: int, ny: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).dirichlet(np.full(nx * ny, 0.5)).reshape(nx, ny)
+
+
+def terms(pxy: np.ndarray, q_t_x: np.ndarray) -> tuple[float, float]:
+    """I(X; T), I(T; Y) in nats of an encoder ``q_t_x (|X|, |T|)``."""
+    px = pxy.sum(1)
+    pxt = px[:, None] * q_t_x
+    pty = q_t_x.T @ pxy
+    qt, py = pxt.sum(0), pxy.sum(0)
+
+    def mi(joint: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
+        mask = joint > 0
+        return float((joint[mask] * np.log(joint[mask] / np.outer(a, b)[mask])).sum())
+
+    return mi(pxt, px, qt), mi(pty, qt, py)
+
+
+def ours(pxy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    curve = ibf.ib_curve(pxy, BETAS, critical=False)
+    return curve.i_xt.numpy(), curve.i_ty.numpy()
+
+
+def ours_dense(pxy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The same range at 4 times the betas: between two betas of the sweep the curve is drawn as a chord,
+    which a peer's point at a beta in between can pass; the denser curve shows how much of a gap that is."""
+    curve = ibf.ib_curve(pxy, np.geomspace(BETAS[0], BETAS[-1], 4 * len(BETAS)), critical=False)
+    return curve.i_xt.numpy(), curve.i_ty.numpy()
+
+
+def ours_critical(pxy: np.ndarray) -> int:
+    return len(ibf.ib_curve(pxy, BETAS).critical_betas)
+
+
+def embo_sweep(pxy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    from embo.core import InformationBottleneck
+
+    px, py = pxy.sum(1), pxy.sum(0)
+    pyx_c = pxy.T / px
+    rows = [
+        InformationBottleneck.beta_iter(1, b, px, py, pyx_c, px.size, restarts=3, iterations=100, rtol=1e-3)
+        for b in BETAS
+    ]
+    return np.array([r[0] for r in rows]) * math.log(2), np.array([r[1] for r in rows]) * math.log(2)  # bits
+
+
+def dit_sweep(pxy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    import dit
+    from dit.rate_distortion.information_bottleneck import InformationBottleneck
+
+    dist = dit.Distribution.from_ndarray(pxy)
+    bn = InformationBottleneck(dist, beta=0.0, rvs=[[0], [1]], bound=pxy.shape[0])
+    i_xt, i_ty, x0 = [], [], None
+    for b in BETAS[::-1]:  # from high beta down, each warm-started (dit's IBCurve.compute)
+        bn._beta = b
+        bn.optimize(x0=x0)
+        x0 = bn._optima.copy()
+        q_xyzt = bn.construct_joint(x0)
+        q_xt = q_xyzt.reshape(pxy.shape[0], pxy.shape[1], -1, q_xyzt.shape[-1]).sum(axis=(1, 2))
+        q_t_x = q_xt / np.maximum(q_xt.sum(1, keepdims=True), 1e-300)
+        a, c = terms(pxy, q_t_x)
+        i_xt.append(a)
+        i_ty.append(c)
+    return np.array(i_xt[::-1]), np.array(i_ty[::-1])
+
+
+def above(points: tuple[np.ndarray, np.ndarray], curve: tuple[np.ndarray, np.ndarray]) -> float:
+    """The most any of ``points`` lies above the upper concave envelope of ``curve``'s points, bits."""
+    ex, ey = upper_envelope(torch.tensor(curve[0]), torch.tensor(curve[1]))
+    at = np.interp(points[0], ex.numpy(), ey.numpy())
+    return float((points[1] - at).max()) * BITS
+
+
+def better(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> tuple[int, int]:
+    """At how many betas a's Lagrangian is lower than b's, and b's lower than a's (beyond a tie)."""
+    la, lb = a[0] - BETAS * a[1], b[0] - BETAS * b[1]
+    return int((la < lb - TIE).sum()), int((lb < la - TIE).sum())
+
+
+def timed(fn: Any, pxy: np.ndarray) -> tuple[float, Any]:
+    start = time.thread_time()
+    out = fn(pxy)
+    return time.thread_time() - start, out
+
+
+def critical_cases() -> list[dict[str, Any]]:
+    def bsc(e: float) -> np.ndarray:
+        return np.array([[0.5 * (1 - e), 0.5 * e], [0.5 * e, 0.5 * (1 - e)]])
+
+    rng = np.random.default_rng(0)
+    a, b = rng.random((3, 2)) ** 3, rng.random((2, 3)) ** 3
+    block = np.zeros((5, 5))
+    block[:3, :2], block[3:, 2:] = a / a.sum() / 2, b / b.sum() / 2
+    cases: list[tuple[str, np.ndarray, list[float]]] = [
+        (f"BSC eps={e}", bsc(e), [1 / (1 - 2 * e) ** 2]) for e in (0.05, 0.1, 0.2, 0.3)
+    ]
+    cases += [
+        (f"BSC({e1}) x BSC({e2})", np.kron(bsc(e1), bsc(e2)), [1 / (1 - 2 * e1) ** 2, 1 / (1 - 2 * e2) ** 2])
+        for e1, e2 in ((0.05, 0.2), (0.1, 0.25))
+    ]
+    cases.append(("two blocks (rho_m = 1)", block, [1.0]))
+    out = []
+    for name, pxy, expected in cases:
+        found = ibf.ib_curve(pxy, np.geomspace(0.5, 20, 40)).critical_betas.tolist()
+        # the cases' first transitions are known (a block's own splits come later)
+        first = found[: len(expected)]
+        worst = (
+            max(abs(f / e - 1) for f, e in zip(first, expected, strict=True))
+            if len(first) == len(expected)
+            else math.inf
+        )
+        out.append(
+            {
+                "case": name,
+                "analytic": expected,
+                "found": found,
+                "max_rel_error": worst if len(found) == len(expected) else math.inf,
+            }
+        )
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--dit", default="8x2", help="sizes to run dit on, as 8x2,16x4 ('' for none): it is slow")
+    p.add_argument("--results", default=str(Path(__file__).resolve().parent / "results" / "exact_ib"))
+    args = p.parse_args(argv)
+    torch.set_num_threads(1)
+    dit_sizes = {tuple(int(v) for v in s.split("x")) for s in args.dit.split(",") if s}
+    rows = []
+    for nx, ny in SIZES:
+        for seed in range(args.seeds):
+            pxy = joint(nx, ny, seed)
+            methods: dict[str, Any] = {"iblearn": ours, "embo": embo_sweep}
+            if (nx, ny) in dit_sizes and seed == 0:
+                methods["dit"] = dit_sweep
+            times: dict[str, list[float]] = {m: [] for m in methods}
+            curves: dict[str, Any] = {}
+            for _ in range(args.repeats if "dit" not in methods else 1):
+                for name, fn in methods.items():  # interleaved: each repetition runs every method once
+                    seconds, curves[name] = timed(fn, pxy)
+                    times[name].append(seconds)
+            critical_time, n_critical = timed(ours_critical, pxy)
+            dense = ours_dense(pxy)
+            row: dict[str, Any] = {
+                "nx": nx,
+                "ny": ny,
+                "seed": seed,
+                "seconds": {m: statistics.median(t) for m, t in times.items()},
+                "seconds_with_critical_betas": critical_time,
+                "critical_betas_found": n_critical,
+            }
+            for peer in methods:
+                if peer == "iblearn":
+                    continue
+                row[peer] = {
+                    "peer_above_iblearn_bits": above(curves[peer], curves["iblearn"]),
+                    "peer_above_iblearn_200_betas_bits": above(curves[peer], dense),
+                    "iblearn_above_peer_bits": above(curves["iblearn"], curves[peer]),
+                    "betas_iblearn_better_peer_better": better(curves["iblearn"], curves[peer]),
+                }
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    record = {
+        "betas": BETAS.tolist(),
+        "rows": rows,
+        "critical": critical_cases(),
+        "peers": {name: version(name) for name in ("dit", "embo")},
+        "environment": environment(),
+    }
+    out = Path(args.results)
+    write_json(out / "results.json", record)
+    table = render(record)
+    (out / "table.md").write_text(table, encoding="utf-8")
+    print(table)
+
+
+def render(record: dict[str, Any]) -> str:
+    """The Markdown table of a results.json record."""
+    env = record["environment"]
+    lines = [
+        f"Exact IB curve, 50 betas (1 to 200, geometric); commit {str(env['git_commit'])[:7]}, "
+        f"{env['machine']}, {env['date']}; dit {record['peers']['dit']}, embo {record['peers']['embo']}.",
+        "",
+        "| size | seed | iblearn s | with critical betas s | embo s | dit s | embo above iblearn (bits) "
+        "| same, iblearn on 200 betas | iblearn above embo (bits) | dit above iblearn (bits) "
+        "| same, iblearn on 200 betas | iblearn above dit (bits) | betas better: iblearn / embo "
+        "| iblearn / dit |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in record["rows"]:
+        s, e, d = r["seconds"], r.get("embo", {}), r.get("dit", {})
+
+        def cell(peer: dict[str, Any], key: str) -> str:
+            return f"{peer[key]:.2e}" if key in peer else "-"
+
+        def count(peer: dict[str, Any]) -> str:
+            return "{} / {}".format(*peer["betas_iblearn_better_peer_better"]) if peer else "-"
+
+        dit_s = f"{s['dit']:.1f}" if "dit" in s else "-"
+        lines.append(
+            f"| {r['nx']}x{r['ny']} | {r['seed']} | {s['iblearn']:.3f} "
+            f"| {r['seconds_with_critical_betas']:.3f} "
+            f"| {s['embo']:.3f} | {dit_s} | {cell(e, 'peer_above_iblearn_bits')} "
+            f"| {cell(e, 'peer_above_iblearn_200_betas_bits')} | {cell(e, 'iblearn_above_peer_bits')} "
+            f"| {cell(d, 'peer_above_iblearn_bits')} | {cell(d, 'peer_above_iblearn_200_betas_bits')} "
+            f"| {cell(d, 'iblearn_above_peer_bits')} | {count(e)} | {count(d)} |"
+        )
+    lines += ["", "| case | analytic critical betas | found | largest relative error |", "|---|---|---|---|"]
+    for c in record["critical"]:
+        analytic = ", ".join(f"{v:.4f}" for v in c["analytic"])
+        found = ", ".join(f"{v:.4f}" for v in c["found"])
+        lines.append(f"| {c['case']} | {analytic} | {found} | {c['max_rel_error']:.1e} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
