@@ -96,6 +96,23 @@ def md_table(path: str, after: str = "", index: int = 0) -> str:
     return blocks[index]
 
 
+def script(module: str, *calls: str) -> Any:
+    """What a benchmark script computes from its committed rows: ``benchmarks/<module>.py`` imported
+    and its functions applied in turn (``script("auto_rule", "rows", "regimes", "report")`` is
+    ``report(regimes(rows()))``), so a page prints the script's table rather than a copy of it."""
+    import importlib
+    import sys
+
+    folder = str(ROOT / "benchmarks")
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    value: Any = None
+    for i, name in enumerate(calls):
+        function = getattr(importlib.import_module(module), name)
+        value = function() if i == 0 else function(value)
+    return value
+
+
 def data(path: str, *keys: str | int) -> Any:
     """The file's content (JSON, JSON lines, or CSV rows with numbers as numbers), then ``keys`` into it."""
     value = _load(path)
@@ -263,6 +280,7 @@ def commit(path: str) -> str:
 HELPERS = (
     table_md,
     md_table,
+    script,
     data,
     rows,
     one,
