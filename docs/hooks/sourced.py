@@ -96,6 +96,18 @@ def md_table(path: str, after: str = "", index: int = 0) -> str:
     return blocks[index]
 
 
+def table_cell(path: str, row: Sequence[str], column: str, index: int = 0) -> str:
+    """The cell under ``column`` in the row whose first cells are ``row``, in the ``index``-th table of
+    a committed ``.md`` (a figure the run's table prints, the paper's beside its own)."""
+    lines = md_table(path, index=index).splitlines()
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    for line in lines[2:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if cells[: len(row)] == list(row):
+            return cells[header.index(column)]
+    raise LookupError(f"{path}: no row {list(row)}")
+
+
 def script(module: str, *calls: str) -> Any:
     """What a benchmark script computes from its committed rows: ``benchmarks/<module>.py`` imported
     and its functions applied in turn (``script("auto_rule", "rows", "regimes", "report")`` is
@@ -280,6 +292,7 @@ def commit(path: str) -> str:
 HELPERS = (
     table_md,
     md_table,
+    table_cell,
     script,
     data,
     rows,
