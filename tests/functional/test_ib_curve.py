@@ -258,3 +258,13 @@ def test_gpu_agrees_with_cpu():
     betas = torch.logspace(0, 2, 20, dtype=torch.float64)
     cpu, cuda = ibf.ib_curve(p, betas, critical=False), ibf.ib_curve(p, betas, critical=False, device="cuda")
     assert torch.allclose(cpu.lagrangian, cuda.lagrangian, atol=1e-8)
+
+
+def test_device_and_cardinality_settings():
+    p = random_joint(5, 3, 10)
+    betas = torch.logspace(0, 1, 6, dtype=torch.float64)
+    a = ibf.ib_curve(p, betas, device="cpu", critical=False)
+    b = ibf.ib_curve(p, betas, n_t=2, critical=False)
+    assert a.encoders.shape == (6, 5, 5) and b.encoders.shape == (6, 5, 2) and len(a.critical_betas) == 0
+    assert bool((b.lagrangian >= a.lagrangian - 1e-9).all())  # fewer values of T never do better
+    assert torch.allclose(a.encoders.sum(-1), torch.ones(6, 5, dtype=torch.float64))
