@@ -7,6 +7,8 @@ The package, by concern:
 * :mod:`.trainer`: :class:`Trainer`, which trains the network and keeps what training goes on from (the
   optimizer, the weight average, the negatives' generator, the step and its judgement of divergence,
   ``fit``'s loop with early stopping and its :class:`History`, the extra state saved);
+* :mod:`.contract`: :class:`TrainingTarget`, what the trainer asks of the estimator it trains (public,
+  one way: the trainer imports it, not the estimator), and :class:`BatchLoss`;
 * :mod:`.fitting`: the rows it trains and evaluates on (batches, held-out rows, evaluation batches);
 * :mod:`.bound`: :class:`BoundEstimator`, a variational bound: a critic, its ``objective``, its scores
   and negatives, and the bound ``_pooled`` from them (``batch_mi``, the pooled estimate);
@@ -45,6 +47,7 @@ from iblearn.estimators.neural.base import (
 )
 from iblearn.estimators.neural.bound import BoundEstimator
 from iblearn.estimators.neural.club import CLUB, GaussianConditional
+from iblearn.estimators.neural.contract import BatchLoss, TrainingTarget
 from iblearn.estimators.neural.doe import DoE
 from iblearn.estimators.neural.fitting import passes
 from iblearn.estimators.neural.flo import FLO
@@ -71,6 +74,7 @@ __all__ = [
     "MINE",
     "NWJ",
     "SMILE",
+    "BatchLoss",
     "BoundEstimator",
     "CriticDivergedError",
     "CriticOptimizer",
@@ -86,6 +90,7 @@ __all__ = [
     "RepresentationEstimator",
     "Setting",
     "Trainer",
+    "TrainingTarget",
     "UnreliableEstimateWarning",
     "WeightAverage",
     "all_pair_scores",
