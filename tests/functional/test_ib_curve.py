@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -268,3 +269,14 @@ def test_device_and_cardinality_settings():
     assert a.encoders.shape == (6, 5, 5) and b.encoders.shape == (6, 5, 2) and len(a.critical_betas) == 0
     assert bool((b.lagrangian >= a.lagrangian - 1e-9).all())  # fewer values of T never do better
     assert torch.allclose(a.encoders.sum(-1), torch.ones(6, 5, dtype=torch.float64))
+
+
+def test_trivial_solution_loses_out_past_its_stability():
+    """Past 1 / lambda_2 the trivial solution is not even a local minimum, so the optimum learns; an
+    asymmetric joint can learn before it (a first-order transition), never after."""
+    p = torch.tensor(np.random.default_rng(0).dirichlet(np.full(16, 0.5)).reshape(8, 2))
+    curve = ibf.ib_curve(p, torch.logspace(0, 1, 40, dtype=torch.float64))
+    first = float(curve.critical_betas[0])
+    assert first == pytest.approx(1 / float(maximal_correlation_squared(p)))
+    assert bool((curve.i_xt[curve.betas > first] > 1e-6).all())
+    assert float(curve.betas[curve.i_xt > 1e-6][0]) < first  # this joint learns before 1 / lambda_2

@@ -22,19 +22,23 @@ solutions of its two neighbours on the grid, and keeps whichever of its candidat
 Lagrangian, until no beta improves (a solution travels one step of the grid a pass, upward and downward
 at once: the two directions of deterministic annealing, Rose 1998).
 
-What is certified: the first critical beta, where the trivial solution q(t|x) = q(t) stops being a
-minimum, is 1 / lambda_2, lambda_2 the second largest eigenvalue of the matrix
+What is certified: the trivial solution q(t|x) = q(t) is a local minimum of L exactly up to
+beta = 1 / lambda_2, lambda_2 the second largest eigenvalue of the matrix
 M[x, x'] = sum_y p(y|x) p(x'|y), i.e. the square of the Hirschfeld-Gebelein-Renyi maximal correlation of
-X and Y (Wu, Fischer, Chuang & Tegmark 2019 relate IB-learnability to it). The second-order condition:
-with q(t|x) = q(t) (1 + eps h_t(x)), sum_t q(t) h_t(x) = 0, to second order in eps
+X and Y. The second-order condition: with q(t|x) = q(t) (1 + eps h_t(x)), sum_t q(t) h_t(x) = 0, to
+second order in eps
 
     I(X; T) = eps^2 / 2 sum_t q(t) Var[h_t(X)],   I(T; Y) = eps^2 / 2 sum_t q(t) Var[E[h_t(X) | Y]],
 
-so L >= 0 = L(trivial) for every h iff beta Var[E[h(X) | Y]] <= Var[h(X)], i.e. beta <= 1 / lambda_2,
-lambda_2 = sup_h Var[E[h | Y]] / Var[h], the top eigenvalue of M off the constants. The
-later ones are where a cluster t of the continuing solution fails the same condition on its own joint
-p(x, y | t) (a symmetry-breaking bifurcation, Parker, Gedeon & Dimitrov 2002); and, for small alphabets,
-the DIB's optimum over every deterministic encoder (:func:`dib_exhaustive`).
+so L >= 0 = L(trivial) near it for every h iff beta Var[E[h(X) | Y]] <= Var[h(X)], i.e.
+beta <= 1 / lambda_2, lambda_2 = sup_h Var[E[h | Y]] / Var[h], the top eigenvalue of M off the constants.
+Where the third-order term does not vanish (a joint without the symmetry of a binary symmetric channel)
+a solution of finite size can beat the trivial one below 1 / lambda_2, a first-order transition that the
+sweep finds and the condition does not: 1 / lambda_2 bounds the beta at which T starts to learn from
+above (Wu, Fischer, Chuang & Tegmark 2019, on IB-learnability and the maximal correlation). The later
+critical betas are where a cluster t of the continuing solution fails the same condition on its own
+joint p(x, y | t) (a symmetry-breaking bifurcation, Parker, Gedeon & Dimitrov 2002). And, for small
+alphabets, the DIB's optimum over every deterministic encoder is exact (:func:`dib_exhaustive`).
 """
 
 from __future__ import annotations
@@ -277,8 +281,10 @@ class IBCurve:
             joint H(T) is a differential entropy and is NaN: the curve does not depend on it).
         encoders: ``(B, |X|, |T|)`` the encoders q(t|x) (for a Gaussian joint, the matrices A of
             T = A X + xi, xi standard normal, ``(B, dx, dx)``).
-        critical_betas: ``(K,)`` the betas at which the optimal T gains a value (a dimension for a
-            Gaussian joint), increasing.
+        critical_betas: ``(K,)`` increasing: for the IB, the betas at which the continuing solution
+            loses its second-order stability and T gains a value (a first-order jump can come before,
+            see the module's text); for the DIB, where the optimal partition changes; for a Gaussian
+            joint, where T gains a dimension.
         h_x, i_xy: H(X) and I(X; Y), the data-processing bounds I(X; T) <= H(X), I(T; Y) <= I(X; Y)
             (H(X) is infinite for a Gaussian joint).
         method: ``"ib"``, ``"dib"``, ``"gib"`` or ``"gaussian"``; alpha: the generalized IB's alpha.
@@ -535,7 +541,7 @@ def ib_curve(
 
     Returns:
         An :class:`IBCurve`: I(X; T), I(T; Y), H(T) (nats) and q(t|x) at each beta, and the critical
-        betas (for the IB: the bifurcations of the continuing solution, the first 1 / lambda_2 exactly;
+        betas (for the IB: the bifurcations of the continuing solution, the first 1 / lambda_2;
         for the DIB and GIB: the betas between grid points where the solution's partition changes, at
         which the two partitions' Lagrangians are equal, exact for the DIB).
 
