@@ -19,7 +19,7 @@ values are infinite) does not depend on them.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +27,12 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
-from iblearn import _plotting
 from iblearn.analysis import ib_decision, ib_noisy, ib_quantized
 from iblearn.experiments.ib_theory import plane as ib_plane
+from iblearn.experiments.ib_theory.config import Config
+from iblearn.experiments.ib_theory.report import plot_fig1, table
 from iblearn.experiments.options import ReproduceOptions
 from iblearn.functional import ksg_mi, linear_gaussian_noisy_mi
-from iblearn.records import RunFolder, markdown_table
 
 # Fig. 1(a): mass points on [0, 1], their probabilities and classes (red Y = 0, black Y = 1).
 POINTS = (0.1, 0.35, 0.6, 0.85)
@@ -40,29 +40,6 @@ MASSES = (0.2, 0.3, 0.25, 0.25)
 CLASSES = (0, 1, 0, 1)
 HALF_WIDTH = 0.05  # Fig. 1(c): uniform on [p - 0.05, p + 0.05], same masses
 GRID = np.round(np.arange(0, 1.0001, 0.05), 2)
-
-
-@dataclass(frozen=True)
-class Config:
-    dataset_size: int = 12  # Fig. 1(b): points drawn from the continuous input
-    examples_n: int = 400  # samples per Fig. 2/3 data set
-    output_noise: float = 0.1  # std of the noise added to Y~ in the noisy form (outputs lie in [0, 1])
-    input_noise: float = 0.04  # std of the noise added to X in the stochastic-net column
-    linear_n: int = 5000
-    plane: ib_plane.Config = field(default_factory=ib_plane.Config)
-
-    @classmethod
-    def full(cls) -> Config:
-        return cls(linear_n=20000, plane=ib_plane.Config.full())
-
-    @classmethod
-    def demo(cls) -> Config:
-        """``iblearn demo``'s preset: information planes on 1,000 MNIST images, 8 epochs."""
-        return cls(plane=ib_plane.Config(train_size=1000, eval_size=300, epochs=8, records=5))
-
-    def progress_steps(self) -> int:
-        """How many times ``run`` reports progress: once per information plane."""
-        return len(self.plane.runs)
 
 
 def _entropy(p: NDArray[Any]) -> float:
@@ -240,7 +217,7 @@ def run(options: ReproduceOptions, config: Config | None = None) -> Path:
     results = {"fig1": _fig1_summary(grids), "examples": ex, "linear": lin, "plane": plane}
     folder.write_results(results, seed=options.seed, device=str(options.torch_device()))
     folder.write_table(table(results))
-    _plot_fig1(folder, grids)
+    plot_fig1(folder, grids)
     return folder.path
 
 
@@ -255,54 +232,3 @@ def _fig1_summary(grids: dict[str, NDArray[Any]]) -> dict[str, Any]:
             "cells": int(g[..., 0].size),
         }
     return out
-
-
-def table(results: dict[str, Any]) -> str:
-    fig1 = markdown_table(
-        ["input (Fig. 1)", "cells", "distinct I(X;Y~)", "distinct I(Y;Y~)", "infinite I(X;Y~)"],
-        [
-            [k, v["cells"], v["distinct I(X;Y~)"], v["distinct I(Y;Y~)"], v["infinite cells"]]
-            for k, v in results["fig1"].items()
-        ],
-    )
-    keys = [k for k in results["examples"][0] if k != "net"]
-    ex = markdown_table(
-        ["net", *keys], [[r["net"], *(f"{r[k]:.3f}" for k in keys)] for r in results["examples"]]
-    )
-    lin = markdown_table(
-        ["scale of W", "eq. (5) (nats)", "KSG (nats)"],
-        [[r["scale of W"], f"{r['eq. (5)']:.3f}", f"{r['KSG']:.3f}"] for r in results["linear"]],
-    )
-    return "\n\n".join(
-        [
-            "# The IB functional examined (paper 003)",
-            "## Fig. 1: the ReLU net of Fig. 1(d) over the (a, b) grid, step 0.05 (bits, exact)",
-            "Piecewise constant: a 21 x 21 grid takes only the listed number of distinct values. With the "
-            "continuous input, I(X; Y~) is infinite wherever the ramp (a, a+b) holds probability mass "
-            "(the missing cells of Fig. 1(g)); I(Y; Y~) stays finite.",
-            fig1,
-            "## Figs. 2 and 3: equal plain IB functionals, told apart by its remedies (bits)",
-            "plain = I on Y~ itself (1000 bins: every distinct value its own); decision = eq. (6) with the "
-            "threshold; noisy = Y~ + N(0, 0.1^2); input noise = the decision on f(X + xi), a stochastic net. "
-            "Paper: the decision rule separates f' from f'' but not f' from f''' or f^I from f^II; noise "
-            "separates the robust nets. (Fig. 3's nets have equal, infinite, plain functionals for the "
-            "continuous input; at 1000 bins of a finite sample they differ, and f^I's classes overlap on "
-            "[1/2, 1/2 + eps], as the paper's supports do.)",
-            ex,
-            "## Paper 002, eq. (5): I(X; WX + b + eps), eps ~ N(0, 0.5^2 I), X ~ N(0, [[1, .5], [.5, 1]])",
-            lin,
-            ib_plane.table(results["plane"]),
-        ]
-    )
-
-
-def _plot_fig1(folder: RunFolder, grids: dict[str, NDArray[Any]]) -> Any:
-    fig, axes = _plotting.figure(3, 2, figsize=(7, 9))
-    for r, (kind, g) in enumerate(grids.items()):
-        for c, label in enumerate(("I(X; Y~)", "I(Y; Y~)")):
-            img = np.where(np.isfinite(g[..., c]), g[..., c], np.nan)
-            im = axes[r, c].imshow(img, origin="lower", extent=(0, 1, 0, 1), cmap="viridis")
-            axes[r, c].set(title=f"{kind}: {label} [bits]", xlabel="b", ylabel="a")
-            fig.colorbar(im, ax=axes[r, c])
-    fig.suptitle("Amjad & Geiger (2019), Fig. 1(e)-(g): white = infinite")
-    return _plotting.finish(fig, folder.file("fig1_grid.png"))
