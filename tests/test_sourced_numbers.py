@@ -46,6 +46,26 @@ PAGES = sorted(p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md") if "ho
 RENDERED = [p for p in PAGES if "render_macros: true" in _front(p)]
 
 
+# Pages not yet converted, and how many figures each still writes by hand: the count may fall, never
+# rise, so a new figure on these pages comes from a results file too.
+STILL_BY_HAND = {
+    "benchmarks.md": 812,
+    "guide/auto.md": 56,
+    "guide/choosing-an-estimator.md": 248,
+    "results/ib-theory.md": 332,
+    "results/layerwise-ib.md": 261,
+    "results/mi-lr.md": 84,
+    "results/mole.md": 339,
+    "results/proximal.md": 230,
+}
+
+
+@pytest.mark.parametrize("path", sorted(STILL_BY_HAND))
+def test_a_page_not_yet_converted_gains_no_figure_by_hand(path):
+    found = numbers().unsourced((DOCS / path).read_text(encoding="utf-8"))
+    assert len(found) <= STILL_BY_HAND[path], (path, len(found))
+
+
 CHECKED = sorted(p for p in PAGES if "sourced: true" in _front(p))
 
 
