@@ -117,7 +117,7 @@ def test_the_recorded_selections_with_and_without_a_memory(name, method, tmp_pat
 
 def _counting(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     """Count the estimates of each kind of term from now on."""
-    calls = {"relevance": 0, "redundancy": 0, "conditional": 0}
+    calls = {"relevance": 0, "redundancy": 0, "redundancies": 0, "conditional": 0}
     for name in calls:
         real = getattr(_terms, name)
 
@@ -152,7 +152,7 @@ def test_a_larger_count_extends_the_path_of_a_smaller_one(tmp_path, monkeypatch)
     MIFeatureSelector(3, method="mrmr", memory=tmp_path).fit(X, y)
     calls = _counting(monkeypatch)
     longer = MIFeatureSelector(6, method="mrmr", memory=tmp_path).fit(X, y)
-    assert calls["relevance"] == 0 and calls["redundancy"] == 5 + 4 + 3  # steps 3 - 5 only
+    assert calls["relevance"] == 0 and calls["redundancies"] == 3  # steps 3 - 5 only
     assert longer.selected_.tolist() == fresh.selected_.tolist()
     np.testing.assert_array_equal(longer.scores_, fresh.scores_)
 
@@ -166,3 +166,18 @@ def test_a_grid_search_is_the_same_with_a_memory(tmp_path):
         results.append(GridSearchCV(pipe, grid, cv=3).fit(X, y).cv_results_)
     for key in ("mean_test_score", "split0_test_score", "rank_test_score"):
         np.testing.assert_array_equal(results[0][key], results[1][key])
+
+
+def test_a_step_of_redundancies_is_each_term_estimated_alone(monkeypatch):
+    from iblearn.functional import _neighbors
+
+    X, _ = make_friedman1(n_samples=150, n_features=6, random_state=3)
+    X[:, 2] = 1.0  # constant: no information
+    X[:, 4] = np.round(X[:, 4], 1)  # ties
+    cols = [X[:, [j]] for j in range(6)]
+    for k in (1, 3, 8):
+        alone = [_terms.redundancy(cols[j], cols[5], k) for j in range(5)]
+        assert _terms.redundancies(cols[:5], cols[5], k).tolist() == alone
+    assert _terms.redundancies(cols[:2], cols[2], 3).tolist() == [0.0, 0.0]
+    monkeypatch.setattr(_neighbors, "HAVE_KERNEL", False)
+    np.testing.assert_allclose(_terms.redundancies(cols[:5], cols[5], 8), alone, rtol=0, atol=1e-12)

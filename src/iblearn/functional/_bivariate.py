@@ -56,6 +56,26 @@ def cell_ranks(n: int) -> int:
     return max(1, round((CELL_POINTS * n) ** 0.5))
 
 
+def pair_counts(
+    sorted_values: NDArray[np.float64],
+    ranks: NDArray[np.int64],
+    pairs: Sequence[tuple[int, int]],
+    k: int,
+    variant: int,
+) -> tuple[NDArray[np.int64], NDArray[np.int64]] | None:
+    """KSG's n_x and n_y (``(len(pairs), N)`` each) of each pair ``(a, b)`` of the columns given by
+    :func:`sorted_ranks`; None if some pair's distances overflow float64 (the general search then says
+    so)."""
+    from iblearn.functional import _maxnorm  # built: usable() said so
+
+    n = sorted_values.shape[1]
+    block = np.ascontiguousarray(pairs, dtype=np.int64).reshape(-1, 2)
+    nx = np.empty((len(block), n), dtype=np.int64)
+    ny = np.empty((len(block), n), dtype=np.int64)
+    failed = _maxnorm.pairs(sorted_values, ranks, n, block, k, variant, cell_ranks(n), nx, ny)
+    return None if failed >= 0 else (nx, ny)
+
+
 def bivariate_mi(
     sorted_values: NDArray[np.float64],
     ranks: NDArray[np.int64],
@@ -64,24 +84,19 @@ def bivariate_mi(
     variant: int,
 ) -> NDArray[np.float64] | None:
     """KSG eq. (8) (``variant=1``) or (9) of each pair ``(a, b)`` of the columns given by
-    :func:`sorted_ranks`, in nats; None if some pair's distances overflow float64 (the general search
-    then says so)."""
-    from iblearn.functional import _maxnorm  # built: usable() said so
-
+    :func:`sorted_ranks`, in nats, formed from the counts as the many-pairs functions form them; None if
+    some pair's distances overflow float64."""
     n = sorted_values.shape[1]
     table = _terms_table(n)
     shift = 1 if variant == 1 else 0
     out = np.empty(len(pairs))
     step = max(1, BLOCK_COUNTS // n)
     for first in range(0, len(pairs), step):
-        block = np.ascontiguousarray(pairs[first : first + step], dtype=np.int64).reshape(-1, 2)
-        nx = np.empty((len(block), n), dtype=np.int64)
-        ny = np.empty((len(block), n), dtype=np.int64)
-        failed = _maxnorm.pairs(sorted_values, ranks, n, block, k, variant, cell_ranks(n), nx, ny)
-        if failed >= 0:
+        counts = pair_counts(sorted_values, ranks, pairs[first : first + step], k, variant)
+        if counts is None:
             return None
-        for p in range(len(block)):  # row by row: the same sums as one estimate's mean
-            out[first + p] = (
-                ksg_constant(n, k, variant) - (table[nx[p] + shift] + table[ny[p] + shift]).mean()
-            )
+        nx, ny = counts
+        for p in range(len(nx)):  # row by row: the same sums as one estimate's mean
+            terms = table[nx[p] + shift] + table[ny[p] + shift]
+            out[first + p] = ksg_constant(n, k, variant) - terms.mean()
     return out

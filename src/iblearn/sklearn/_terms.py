@@ -11,9 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import torch
 
 from iblearn import _checks as V
 from iblearn import functional as ibf
+from iblearn.functional import _bivariate
+from iblearn.functional.knn import prepare
+from iblearn.functional.knn_counts import ksg_from_counts
 
 
 def discrete_target(y: np.ndarray, setting: Any) -> bool:
@@ -63,6 +67,29 @@ def redundancy(a: np.ndarray, b: np.ndarray, k: int, seed: int = 0) -> float:
     if np.ptp(a) == 0 or np.ptp(b) == 0:
         return 0.0
     return float(ibf.ksg_mi(a, b, k, seed=seed))
+
+
+def redundancies(a: list[np.ndarray], b: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
+    """``redundancy(a_i, b, k, seed)`` for each of the columns ``a``, the same numbers: where the
+    compiled kernel is built, the pairs' neighbour counts in one call of it (each ``a_i`` prepared as
+    ``ksg_mi`` prepares its x, ``b`` as its y, and each estimate formed from the counts as there)."""
+    out = np.zeros(len(a))
+    live = [i for i, col in enumerate(a) if np.ptp(col) != 0]
+    if np.ptp(b) == 0 or not live:
+        return out
+    k = V.neighbours(k, len(b))
+    prepared = [prepare(a[i], "x", standardize=True, ties="jitter", seed=seed) for i in live]
+    prepared.append(prepare(b, "y", standardize=True, ties="jitter", seed=seed + 1))
+    counts = None
+    if _bivariate.usable(prepared):
+        pairs = [(p, len(live)) for p in range(len(live))]
+        counts = _bivariate.pair_counts(*_bivariate.sorted_ranks(prepared), pairs, k, 1)
+    if counts is None:  # no kernel, or distances that overflow: one estimate at a time
+        out[live] = [redundancy(a[i], b, k, seed) for i in live]
+        return out
+    nx, ny = (torch.from_numpy(c) for c in counts)
+    out[live] = [float(ksg_from_counts(nx[p], ny[p], k, 1)) for p in range(len(live))]
+    return out
 
 
 def conditional(a: np.ndarray, y: np.ndarray, b: np.ndarray, discrete: bool, k: int, seed: int = 0) -> float:

@@ -64,8 +64,8 @@ def _step_terms(
 ) -> np.ndarray:
     """The pair term ``kind`` (see :data:`_KINDS`) of each candidate in ``left`` with feature ``s``."""
     col = [X[:, [j]] for j in range(X.shape[1])]
-    if kind == "redundancy":
-        return np.asarray(list(iter_batches(_terms.redundancy, ((col[j], col[s], k) for j in left), jobs)))
+    if kind == "redundancy":  # one batch: the kernel counts a step's pairs in one call
+        return _terms.redundancies([col[j] for j in left], col[s], k)
     if kind == "joint":
         pairs = ((np.hstack([col[j], col[s]]), target, discrete, k) for j in left)
         return np.asarray(list(iter_batches(_terms.relevance, pairs, jobs)))
