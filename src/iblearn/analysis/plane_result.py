@@ -75,7 +75,7 @@ class InformationPlaneResult:
         Returns the matplotlib ``Figure`` (shown inline in a notebook) and writes it to ``path`` if
         given; the user's matplotlib backend is left as it was. Needs matplotlib (``iblearn[plot]``).
         """
-        fig, axes = _plotting.figure(figsize=(5.5, 4.2))
+        fig, axes = _plotting.figure(figsize=(5.5 if self.bound is None else 7.0, 4.2))
         ax = axes[0, 0]
         if self.bound is not None:
             draw(self.bound, ax, scale=self.per_nat)
@@ -92,11 +92,13 @@ class InformationPlaneResult:
                 )
         if self.points:
             epochs = sorted({p.epoch for p in self.points})
+            # with the curve drawn the plane fills up from its lower left: the legend goes to the right
+            outside = {"loc": "center left", "bbox_to_anchor": (1, 0.5)} if self.bound is not None else {}
             ax.legend(
                 title=f"layer (epoch {epochs[0]}: hollow, {epochs[-1]}: filled)",
                 fontsize=7,
                 title_fontsize=7,
-                loc="lower right" if self.bound is not None else "best",
+                **outside,
             )
         ax.set_xlabel(f"I(X; T) [{self.unit}, {self.ixt_method}]")
         ax.set_ylabel(f"I(T; Y) [{self.unit}, {self.ity_method}]")
