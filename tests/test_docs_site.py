@@ -226,3 +226,18 @@ def test_a_docstring_formula_reads_as_tex() -> None:
     assert hook.tex("1/2 (log det S_xz - log det S)") == r"\tfrac{1}{2} (\log \det S_{xz} - \log \det S)"
     block = "Text:\n\n    ``I = -1/2 sum_i log(1 - r_i^2)``,\n\nmore"
     assert hook._formulas(block) == "Text:\n\n$$\nI = -\\tfrac{1}{2} \\sum_i \\log(1 - r_i^2),\n$$\n\nmore"
+
+
+def test_every_public_name_has_an_entry_in_the_api_reference(site: Path) -> None:
+    """Each name a package exports (its ``__all__``) has an anchor on the site, so it can be linked."""
+    import importlib
+
+    anchors: set[str] = set()
+    for html in (site / "api").rglob("index.html"):
+        anchors |= set(re.findall(r'id="(iblearn\.[\w.]+)"', html.read_text(encoding="utf-8")))
+    for package in ("estimators", "functional", "optim", "training", "analysis", "data", "sklearn"):
+        module = importlib.import_module(f"iblearn.{package}")
+        for name in module.__all__:
+            candidates = {f"iblearn.{package}.{name}", f"iblearn.{package}.{name}.{name}"}
+            assert candidates & anchors, f"iblearn.{package}.{name}"
+    assert "iblearn.estimators.auto.auto_estimate" in anchors
