@@ -38,9 +38,9 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from iblearn import distributed
 from iblearn._modes import evaluating
 from iblearn.data.graphs import call_on_graph, is_graph, with_features
+from iblearn.estimators.standardize import Standardize
 from iblearn.records import RunFolder
 from iblearn.training import ranks
 from iblearn.training._greedy_checkpoint import GreedyCheckpoint
@@ -187,53 +187,6 @@ def train_greedy(
             _tell(progress, f"module {k} epoch {epoch + 1}: {result.histories[k][-1]}")
         _freeze(modules[k])
     return result
-
-
-class Standardize(nn.Module):
-    """``(x - mean) / std`` per feature, with statistics fitted once on the frozen input (not trained).
-
-    Put it first in a linear output module (``nn.Sequential(Standardize(), nn.Linear(...))``): greedy
-    training fits it on the module's input over the first epoch's batches right before the module
-    trains. A fixed affine map followed by a linear layer is a linear layer, so the network is the same
-    function class; what changes is the conditioning of the convex problem the output layer solves.
-    Information objectives leave the offset and scale of a representation free (the matrix-based
-    estimator does not see them at all), so without it the output layer can need many times more
-    epochs (measured for MOLE on MNIST: a linear layer on the frozen decoder output reached 70.9%
-    test accuracy after 5 Adam epochs, 88.6% standardized; converged logistic regression: 92.9%).
-    Graph inputs are standardized per node feature. Until fitted it is the identity. Under torchrun
-    the statistics are those of every rank's inputs, the same on every rank.
-    """
-
-    mean: Tensor
-    std: Tensor
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.register_buffer("mean", torch.zeros(0))
-        self.register_buffer("std", torch.ones(0))
-
-    @property
-    def fitted(self) -> bool:
-        return self.mean.numel() > 0
-
-    @torch.no_grad()
-    def fit(self, inputs: Iterable[Activation]) -> None:
-        rows = distributed.gather(torch.cat([_rows(t).flatten(1) for t in inputs]))
-        self.mean, self.std = rows.mean(dim=0), rows.std(dim=0).clamp_min(1e-6)
-
-    def forward(self, t: Activation) -> Activation:
-        if not self.fitted:  # the identity until fitted
-            return t
-        if is_graph(t):
-            return with_features(t, (t.x - self.mean) / self.std)  # type: ignore[no-any-return]
-        return ((t.flatten(1) - self.mean) / self.std).view_as(t)
-
-    def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any) -> None:
-        for name in ("mean", "std"):  # fitted statistics have a shape the empty buffers do not
-            if prefix + name in state_dict:
-                old = getattr(self, name)  # device and dtype stay the module's, as for any buffer
-                setattr(self, name, old.new_empty(state_dict[prefix + name].shape))
-        super()._load_from_state_dict(state_dict, prefix, *args)
 
 
 def _rows(t: Activation) -> Tensor:

@@ -15,10 +15,15 @@ from torch import Tensor, nn
 
 from iblearn import _checks as V
 from iblearn.estimators.critics import Hidden
-from iblearn.estimators.neural.representation import RepresentationEstimator, Standardize
+from iblearn.estimators.neural.representation import RepresentationEstimator
 from iblearn.estimators.neural.settings import critic_choice, unit_rate, widths
 from iblearn.estimators.settings import optional, setting
+from iblearn.estimators.standardize import Standardize
 from iblearn.functional.knn import ksg_mi, ksg_pmi
+
+#: Standardized inputs are clipped to this many standard deviations, as the paper's code does: one
+#: outlying row would otherwise dominate the squared reconstruction error.
+CLIP = 10.0
 
 
 class HostDropout(nn.Dropout):
@@ -92,7 +97,7 @@ class CrossAutoencoder(nn.Module):
         self, x_dim: int, y_dim: int, latent: int, hidden: Sequence[int], dropout: float = 0.5
     ) -> None:
         super().__init__()
-        self.x_scale, self.y_scale = Standardize(x_dim), Standardize(y_dim)
+        self.x_scale, self.y_scale = Standardize(x_dim, CLIP), Standardize(y_dim, CLIP)
         down, up = list(hidden), list(reversed(hidden))
         self.x_encoder = leaky_mlp([x_dim, *down, latent], last=True)
         self.y_encoder = leaky_mlp([y_dim, *down, latent], last=True)

@@ -14,9 +14,10 @@ from torch import Tensor, nn
 from iblearn import _checks as V
 from iblearn.estimators.critics import Hidden
 from iblearn.estimators.neural import UnreliableEstimateWarning
-from iblearn.estimators.neural.representation import RepresentationEstimator, Standardize
+from iblearn.estimators.neural.representation import RepresentationEstimator
 from iblearn.estimators.neural.settings import critic_choice, unit_rate, widths
 from iblearn.estimators.settings import one_of, optional, setting
+from iblearn.estimators.standardize import Standardize
 from iblearn.functional.canonical import (
     canonical_basis,
     canonical_gaussian_log_prob,
@@ -75,7 +76,7 @@ class FlowPair(nn.Module):
 
     def __init__(self, x_dim: int, y_dim: int, kind: str, transforms: int, hidden: Hidden) -> None:
         super().__init__()
-        self.x_scale, self.y_scale = Standardize(x_dim, math.inf), Standardize(y_dim, math.inf)
+        self.x_scale, self.y_scale = Standardize(x_dim), Standardize(y_dim)
         self.register_buffer("x_basis", torch.eye(x_dim))
         self.register_buffer("y_basis", torch.eye(y_dim))
         self.x_flow = flow_transform(x_dim, kind, transforms, hidden)

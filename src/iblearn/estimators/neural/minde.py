@@ -13,9 +13,10 @@ from torch import Tensor, nn
 
 from iblearn import _checks as V
 from iblearn.estimators.critics import Hidden
-from iblearn.estimators.neural.representation import RepresentationEstimator, Standardize
+from iblearn.estimators.neural.representation import RepresentationEstimator
 from iblearn.estimators.neural.settings import critic_choice, unit_rate, widths
 from iblearn.estimators.settings import optional, setting
+from iblearn.estimators.standardize import Standardize
 
 #: Diffusion time below which the importance density of t stays flat (the authors' ``t_epsilon``):
 #: q(t) ~ beta(t) / sigma(t)^2 grows as 1/t near 0 and has no finite integral there.
@@ -107,13 +108,13 @@ class ConditionalDenoiser(nn.Module):
     """The score network of MINDE-C: an MLP (SiLU) that predicts the noise ``eps`` in ``x_t = alpha(t)
     x + sigma(t) eps`` from ``x_t``, t and, where ``cond`` is 1, y (with ``cond`` 0, y is zeroed and the
     network learns the unconditional score: amortized, one network for both). The score is ``-eps /
-    sigma(t)``. Inputs are standardized by buffers (:class:`.representation.Standardize`,
+    sigma(t)``. Inputs are standardized by buffers (:class:`~iblearn.estimators.standardize.Standardize`,
     set by :meth:`calibrate`): the diffusion starts from unit-variance coordinates, as the VP SDE assumes.
     """
 
     def __init__(self, x_dim: int, y_dim: int, hidden: Hidden, frequencies: int = 8) -> None:
         super().__init__()
-        self.x_scale, self.y_scale = Standardize(x_dim, math.inf), Standardize(y_dim, math.inf)
+        self.x_scale, self.y_scale = Standardize(x_dim), Standardize(y_dim)
         self.frequencies = frequencies
         widths = [x_dim + y_dim + 1 + 2 * frequencies, *hidden]
         layers: list[nn.Module] = []

@@ -1,6 +1,6 @@
 """The base of the estimators that learn a representation of x and y and read the MI off it (LMI,
 MIENF, MINDE): :class:`RepresentationEstimator`, which builds its default network from its settings,
-and the input standardization its networks share (:class:`Standardize`).
+and the input standardization its networks share (:class:`~iblearn.estimators.standardize.Standardize`).
 Trained by the same trainer as the bounds (:mod:`.trainer`), it is no bound: no scores, no negatives,
 no pooled estimate.
 """
@@ -15,37 +15,10 @@ import torch
 from torch import Tensor, nn
 
 from iblearn import _checks as V
-from iblearn.estimators.critics import flat, seeded
+from iblearn.estimators.critics import seeded
 from iblearn.estimators.neural.base import NeuralEstimator
 from iblearn.estimators.neural.inputs import refuse_constant
-
-#: Standardized inputs are clipped to this many standard deviations, as the paper's code does: one
-#: outlying row would otherwise dominate the squared reconstruction error.
-CLIP = 10.0
-
-
-class Standardize(nn.Module):
-    """``(t - mean) / std``, clipped to ``[-clip, clip]``; mean and std are buffers (saved in the state
-    dict), set from the training rows by :meth:`calibrate` (identity before)."""
-
-    mean: Tensor
-    scale: Tensor
-
-    def __init__(self, dim: int, clip: float = CLIP) -> None:
-        super().__init__()
-        self.clip = clip
-        self.register_buffer("mean", torch.zeros(dim))
-        self.register_buffer("scale", torch.ones(dim))
-
-    @torch.no_grad()
-    def calibrate(self, t: Tensor) -> None:
-        rows = flat(t).to(self.mean.dtype)
-        std = rows.std(dim=0, unbiased=False)
-        self.mean.copy_(rows.mean(dim=0))
-        self.scale.copy_(torch.where(std > 0, std, torch.ones_like(std)))
-
-    def forward(self, t: Tensor) -> Tensor:
-        return ((flat(t) - self.mean) / self.scale).clamp(-self.clip, self.clip)
+from iblearn.estimators.standardize import Standardize as Standardize  # the networks' input scaling
 
 
 class RepresentationEstimator(NeuralEstimator):
