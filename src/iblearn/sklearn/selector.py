@@ -204,7 +204,13 @@ class MIFeatureSelector(SelectorMixin, BaseEstimator):  # type: ignore[misc]
         while len(selected) < count:
             s = selected[-1]
             left = [j for j in range(n_features) if j not in selected]
-            new = step_terms(rows, kind, s, tuple(left), discrete, k, X, target, jobs)
+            if kind == "joint" and rows is not None:
+                # I(f, s; y) for every f: JMI and CMIM on class labels both read it, on other paths
+                others = [j for j in range(n_features) if j != s]
+                every = step_terms(rows, kind, s, tuple(others), discrete, k, X, target, jobs)
+                new = every[[j - (j > s) for j in left]]
+            else:
+                new = step_terms(rows, kind, s, tuple(left), discrete, k, X, target, jobs)
             if self.method == "cmim":
                 if discrete:  # I(f; y | s) = I(f, s; y) - I(s; y), the latter the relevance of s
                     new = new - self.relevance_[s]
