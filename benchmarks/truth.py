@@ -677,7 +677,7 @@ def plot(summary: dict[tuple[str, int, str], dict[str, Any]], path: Path) -> Non
     import matplotlib.pyplot as plt
 
     families = [f for f in FAMILIES if any(g == f for (g, _, _) in summary)]
-    fig, axes = plt.subplots(1, len(families), figsize=(4 * len(families), 4.2), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(families), figsize=(4 * len(families), 5.6), sharey=True, squeeze=False)
     for ax, family in zip(axes[0], families, strict=True):
         ests = sorted({e for (f, _, e) in summary if f == family}, key=lambda e: (e not in IBLEARN, e))
         for e in ests:
@@ -688,10 +688,13 @@ def plot(summary: dict[tuple[str, int, str], dict[str, Any]], path: Path) -> Non
             ax.plot(xs, [100 * y for y in ys], style, label=e, markersize=4, linewidth=width)
         ax.set_xscale("log")
         ax.set_ylim(0, 102)
+        sizes = sorted({m for (f, m, _) in summary if f == family})
+        ax.set_xticks(sizes, [f"{m:,}" for m in sizes])
+        ax.minorticks_off()
         ax.set_title(family)
         ax.set_xlabel("N")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
     axes[0][0].set_ylabel("% of estimates within 10% (0.03 nats below 0.3)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
