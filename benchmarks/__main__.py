@@ -15,7 +15,7 @@ from benchmarks import runners
 from iblearn._threads import limit_threads
 from iblearn.cli.bench import add_arguments
 from iblearn.cli.console import out, progress_bar
-from iblearn.experiments.accuracy import AccuracyConfig, grid_size
+from iblearn.experiments.estimators.accuracy import AccuracyConfig, grid_size
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -31,9 +31,9 @@ from iblearn.experiments import (
     proximal,
     proximal_report,
 )
-from iblearn.experiments.accuracy import AccuracyConfig, accuracy_table
-from iblearn.experiments.accuracy import summarize as accuracy_summary
 from iblearn.experiments.common import ReproduceOptions, summarize_runs
+from iblearn.experiments.estimators.accuracy import AccuracyConfig, accuracy_table
+from iblearn.experiments.estimators.accuracy import summarize as accuracy_summary
 from iblearn.records import RunFolder, read_json
 from tests.docs_pages import page as rendered
 

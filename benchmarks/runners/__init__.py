@@ -14,7 +14,7 @@ from typing import Any
 from benchmarks.runners.peers import all_methods
 from benchmarks.runners.speed import run_speed, speed_table
 from iblearn._threads import limit_threads
-from iblearn.experiments.accuracy import (
+from iblearn.experiments.estimators.accuracy import (
     AccuracyConfig,
     accuracy_table,
     describe,

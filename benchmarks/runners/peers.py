@@ -1,5 +1,5 @@
 """The peers a benchmark compares iblearn's estimators with, as more methods of the accuracy grid
-(:class:`iblearn.experiments.accuracy.Method`).
+(:class:`iblearn.experiments.estimators.accuracy.Method`).
 
 Peers come from the ``bench`` extra and are imported only when used; one that cannot be imported
 is reported as unavailable, with the reason, instead of failing the run.
@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 from torch import Tensor
 
-from iblearn.experiments.accuracy import Method, continuous, one_dimensional, ours
+from iblearn.experiments.estimators.accuracy import Method, continuous, one_dimensional, ours
 
 
 def _np(t: Tensor) -> NDArray[Any]:

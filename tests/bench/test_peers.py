@@ -5,7 +5,7 @@ from __future__ import annotations
 from benchmarks.runners.peers import peers
 
 from iblearn.data.synthetic import get_task
-from iblearn.experiments.accuracy import ours
+from iblearn.experiments.estimators.accuracy import ours
 
 
 def test_methods_accept_the_tasks_they_can_estimate():

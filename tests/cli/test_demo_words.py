@@ -36,7 +36,7 @@ PROXIMAL = [
 
 def test_the_proximal_sentence_states_what_the_table_shows():
     from iblearn.experiments.proximal import Config
-    from iblearn.experiments.proximal_report import table
+    from iblearn.experiments.proximal.report import table
 
     text = words.proximal_words({"summary": PROXIMAL})
     assert "split-lr backprop gamma=100 reached 95% in 0 of 1, final accuracy 53.3%" in text
@@ -55,7 +55,7 @@ def test_the_proximal_sentence_says_when_ours_is_slower():
 
 def test_the_mi_lr_sentence_takes_the_gap_from_the_printed_accuracies():
     from iblearn.experiments.mi_lr import Config
-    from iblearn.experiments.mi_lr_report import table
+    from iblearn.experiments.mi_lr.report import table
 
     summary = [
         {"dataset": "mnist", "model": "lenet5", "method": m, "seeds": 1, "epochs": 3}
@@ -165,7 +165,7 @@ def test_every_section_has_words_that_take_an_empty_run(section):
 
 def test_the_proximal_sentence_states_the_instabilities_the_table_shows():
     from iblearn.experiments.proximal import Config
-    from iblearn.experiments.proximal_report import table
+    from iblearn.experiments.proximal.report import table
 
     rows = [dict(r) for r in PROXIMAL]
     rows[3] |= {"worst_after_95": (48.2, 0.0), "drops_after_95": (2910.0, 0.0)}
@@ -185,7 +185,7 @@ def test_the_proximal_sentence_states_the_instabilities_the_table_shows():
 
 def test_the_binary_tasks_settings_say_full_batch():
     from iblearn.experiments.proximal import Config
-    from iblearn.experiments.proximal_report import table
+    from iblearn.experiments.proximal.report import table
 
     settings = next(
         line for line in table(PROXIMAL, {}, Config.demo()).splitlines() if line.startswith("Settings")
@@ -195,7 +195,7 @@ def test_the_binary_tasks_settings_say_full_batch():
 
 def test_the_layerwise_sentence_names_a_dead_layer():
     from iblearn.experiments.layerwise_ib import Config
-    from iblearn.experiments.layerwise_ib_report import table
+    from iblearn.experiments.layerwise_ib.report import table
 
     summary = [
         {"task": "mnist 1%", "method": m, "seeds": 1, "train_acc": (acc, 0.0), "test_acc": (acc, 0.0)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from iblearn.experiments import REPRODUCTIONS, ReproduceOptions
-from iblearn.experiments.accuracy import (
+from iblearn.experiments.estimators.accuracy import (
     AccuracyConfig,
     Method,
     accuracy_table,

@@ -156,7 +156,7 @@ def test_counts_that_could_never_finish_and_empty_choices_are_refused(overrides,
 
 
 def test_first_seed_zero_is_the_default_and_is_accepted():
-    from iblearn.experiments.accuracy import AccuracyConfig
+    from iblearn.experiments.estimators.accuracy import AccuracyConfig
 
     assert ReproduceOptions(overrides={"first_seed": 0}).configure(AccuracyConfig()).first_seed == 0
 

@@ -170,7 +170,7 @@ def test_a_run_killed_at_random_writes_resumes_to_the_rows_of_an_unbroken_run(tm
 
 
 def test_a_seed_still_under_way_is_left_out_of_the_summary():
-    from iblearn.experiments.proximal_report import summarize
+    from iblearn.experiments.proximal.report import summarize
 
     rows = [
         {"key": f"image|mnist|Adam|ours|{seed}", "epoch": str(epoch), "test": str(90 + epoch)}
