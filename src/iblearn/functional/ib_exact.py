@@ -238,7 +238,10 @@ def _anneal(p: Tensor, betas: Tensor, alpha: float, n_t: int, tol: float, max_it
     batch, n_x = len(betas), p.shape[0]
     q = best = torch.empty(0)
     loss = torch.full((batch,), math.inf, dtype=torch.float64, device=p.device)
-    for start in _starts(n_x, n_t, batch, alpha, gen, p.device):
+    starts = _starts(n_x, n_t, batch, alpha, gen, p.device)
+    if alpha > 0:  # the deterministic IB's partitions, softened: near the optimum where beta is large
+        starts.append(0.9 * _anneal(p, betas, 0.0, n_t, tol, max_iter, seed) + 0.1 / n_t)
+    for start in starts:
         found = _solve(p, start, betas, alpha, tol, max_iter)
         value = _lagrangian(p, found, betas, alpha)
         better = value < loss
