@@ -7,6 +7,14 @@ that slows a hot path (a check run on every call, a slow intermediate) shows wha
   Gaussian kernel matrices: one N x N matrix product and one ``exp`` each.
 * ``ksg_mi`` (k = 3, N = 10,000, 2-d and 2-d Gaussians) over the neighbour searches it makes on the
   prepared samples: the joint k-th neighbour search and the two marginal counts.
+* ``pairwise_mi`` (k = 3, 16 Gaussian columns of N = 5,000) over the compiled kernel's counts of its 120
+  pairs on the prepared, sorted columns (what the function adds: preparation, batches, the estimates
+  from the counts); and that kernel over the general tree search's counts of the same pairs (the
+  kernel's own speed, against the search it replaces for single columns).
+* ``MIFeatureSelector`` (mRMR, 10 of the 30 breast-cancer features, 455 rows) over the estimates of its
+  terms called directly; and a fit that finds its path in a warm ``memory`` (5 features after a fit of
+  10) over the hash of its rows that finds them there (a cache that stops working would estimate
+  again: a hundred times the hash).
 * a ``ProximalSplit`` step (default reading, Adam, beta 10) over a plain Adam step of the same
   784-256-256-256-256-256-10 ReLU network on one batch of 128, split after its third layer, for 150
   steps, so that the batch becomes fitted as in training.
@@ -17,6 +25,7 @@ turn first), and each ratio is the median over the repetitions of the ratio of e
     python benchmarks/ratios.py            # measure; write benchmarks/results/ratios/results.json
     python benchmarks/ratios.py --check    # measure; exit 1 if a ratio exceeds the committed one
                                            # by more than --tolerance (1.5x); writes nothing
+    python benchmarks/ratios.py --cases pairwise selection   # measure these; replace their rows only
 """
 
 import _prelude  # noqa: F401  (first: one thread per library, the checkout's root on sys.path)
@@ -26,20 +35,26 @@ import _prelude  # noqa: F401  (first: one thread per library, the checkout's ro
 import argparse
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import joblib
+import numpy as np
 import torch
+from sklearn.datasets import load_breast_cancer
 from torch import Tensor
 
 from benchmarks.runners.paired import paired_ratio, proximal_steps
 from iblearn.estimators import KSG
-from iblearn.functional import gram_matrix, ksg_mi, renyi_mi
+from iblearn.functional import _bivariate, _maxnorm, gram_matrix, ksg_mi, pairwise_mi, renyi_mi
 from iblearn.functional._neighbors import count_within, kth_neighbour
 from iblearn.functional.knn import prepare_samples
+from iblearn.functional.knn_counts import ksg_counts_tree
 from iblearn.records import environment, markdown_table, read_json, write_json
+from iblearn.sklearn import MIFeatureSelector, _terms
 
 OUT = Path(__file__).parent / "results" / "ratios" / "results.json"
 TOLERANCE = 1.5
@@ -95,6 +110,71 @@ def ksg_object_case(repeats: int) -> dict[str, float]:
     return paired_ratio(lambda: est(x, y), lambda: ksg_mi(x, y), repeats)
 
 
+def _pairwise_columns() -> tuple[Tensor, list[Tensor], list[tuple[int, int]]]:
+    """16 columns of 5,000 rows, in groups of 4 sharing a Gaussian source; each prepared as
+    ``pairwise_mi`` prepares it; the 120 pairs."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(5_000, 4, generator=g, dtype=torch.float64).repeat_interleave(4, dim=1)
+    x = x + torch.randn(5_000, 16, generator=g, dtype=torch.float64)
+    named = [(str(j), x[:, [j]]) for j in range(16)]
+    prepared, _ = prepare_samples(named, 3, standardize=True, ties="jitter", seed=0)
+    return x, prepared, [(i, j) for i in range(16) for j in range(i + 1, 16)]
+
+
+def _kernel_counts(prepared: list[Tensor], pairs: list[tuple[int, int]]) -> None:
+    values, ranks = _bivariate.sorted_ranks(prepared)
+    n = values.shape[1]
+    nx, ny = np.empty((len(pairs), n), dtype=np.int64), np.empty((len(pairs), n), dtype=np.int64)
+    _maxnorm.pairs(values, ranks, n, np.asarray(pairs), 3, 1, _bivariate.cell_ranks(n), nx, ny)
+
+
+def pairwise_case(repeats: int) -> dict[str, float]:
+    x, prepared, pairs = _pairwise_columns()
+    return paired_ratio(lambda: pairwise_mi(x), lambda: _kernel_counts(prepared, pairs), repeats)
+
+
+def pairwise_kernel_case(repeats: int) -> dict[str, float]:
+    _x, prepared, pairs = _pairwise_columns()
+
+    def general() -> None:
+        for a, b in pairs:
+            ksg_counts_tree(prepared[a], prepared[b], 3, 1)
+
+    return paired_ratio(lambda: _kernel_counts(prepared, pairs), general, repeats)
+
+
+def _cancer_fold() -> tuple[np.ndarray, np.ndarray]:
+    """Four fifths of the breast-cancer rows (a training fold of a 5-fold search), standardized."""
+    X, y = load_breast_cancer(return_X_y=True)
+    keep = np.arange(len(y)) % 5 != 0
+    X = X[keep]
+    return (X - X.mean(axis=0)) / X.std(axis=0), y[keep]
+
+
+def selection_case(repeats: int) -> dict[str, float]:
+    X, y = _cancer_fold()
+    selector = MIFeatureSelector(10, method="mrmr")
+
+    path = selector.fit(X, y).selected_.tolist()
+    cols = [X[:, [j]] for j in range(X.shape[1])]
+
+    def direct() -> None:
+        for j in range(X.shape[1]):
+            _terms.relevance(cols[j], y, True, 3)
+        for step, s in enumerate(path[:-1]):
+            _terms.redundancies([cols[j] for j in range(X.shape[1]) if j not in path[: step + 1]], cols[s], 3)
+
+    return paired_ratio(lambda: selector.fit(X, y), direct, repeats)
+
+
+def selection_memory_case(repeats: int) -> dict[str, float]:
+    X, y = _cancer_fold()
+    with tempfile.TemporaryDirectory() as folder:
+        MIFeatureSelector(10, method="mrmr", memory=folder).fit(X, y)
+        warm = MIFeatureSelector(5, method="mrmr", memory=folder)
+        return paired_ratio(lambda: warm.fit(X, y), lambda: joblib.hash((X, y)), repeats)
+
+
 def proximal_case(repeats: int) -> dict[str, float]:
     return paired_ratio(*proximal_steps(torch.device("cpu")), repeats)
 
@@ -116,6 +196,20 @@ CASES: dict[str, tuple[str, str, Callable[[int], dict[str, float]], int]] = {
     "ksg": ("ksg_mi, k 3, N 10,000", "kNN search and 2 counts", ksg_case, 51),
     "ksg_object": ("KSG()(x, y), 1 x 1, N 1,000", "ksg_mi on the same rows", ksg_object_case, 101),
     "proximal": ("ProximalSplit step, MLP", "plain Adam step, same MLP", proximal_case, 150),
+    "pairwise": ("pairwise_mi, 16 x 5,000", "kernel counts of its 120 pairs", pairwise_case, 21),
+    "pairwise_kernel": (
+        "kernel counts, 120 pairs of 5,000",
+        "general tree counts, same pairs",
+        pairwise_kernel_case,
+        11,
+    ),
+    "selection": ("MIFeatureSelector(10) fit, 455 x 30", "its terms called directly", selection_case, 11),
+    "selection_memory": (
+        "the same, 5, warm memory",
+        "joblib.hash of its rows",
+        selection_memory_case,
+        31,
+    ),
 }
 
 
@@ -166,6 +260,7 @@ def main() -> int:
     p.add_argument("--check", action="store_true", help="compare with the committed ratios; write nothing")
     p.add_argument("--tolerance", type=float, default=TOLERANCE, help="allowed factor over a committed ratio")
     p.add_argument("--out", default=str(OUT))
+    p.add_argument("--cases", nargs="+", choices=list(CASES), help="only these (a write keeps the others)")
     args = p.parse_args()
     torch.set_num_threads(1)
     committed = None
@@ -177,6 +272,8 @@ def main() -> int:
         committed["tolerance"] = args.tolerance
     ratios = {}
     for name, (hot, _core, measure, repeats) in CASES.items():
+        if args.cases and name not in args.cases:
+            continue
         ratios[name] = measure(repeats)
         print(f"{hot}: {ratios[name]['ratio']:.2f}x its core", flush=True)
     print(table(ratios, committed))
@@ -195,6 +292,12 @@ def main() -> int:
         "threads": torch.get_num_threads(),
         "src_modified": modified_sources(),
     }
+    if args.cases and Path(args.out).is_file():  # these rows replaced, each with its own provenance
+        before = read_json(args.out)
+        measured = {**before.get("measured", {}), **dict.fromkeys(ratios, provenance)}
+        ratios = {**before["ratios"], **ratios}
+        write_json(args.out, {**before, "ratios": ratios, "measured": measured})
+        return 0
     write_json(args.out, {"ratios": ratios, "tolerance": args.tolerance, "provenance": provenance})
     return 0
 
