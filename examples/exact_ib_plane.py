@@ -7,7 +7,7 @@ T = f(X): its point can lie on or below the IB curve of p(x, y), never above. Th
 diagonal I(T; Y) = I(X; T) up to H(Y) = log 2 (Y is a function of X: T = Y is optimal), so a layer's
 distance below it is what its bins keep of X beyond the label.
 
-    python examples/exact_ib_plane.py            # 200 epochs, about 20 s on one CPU thread
+    python examples/exact_ib_plane.py            # 200 epochs, under half a minute on one CPU thread
     python examples/exact_ib_plane.py --quick    # 20 epochs, a few seconds
 
 It writes the picture (exact_ib_plane.png) and the points (exact_ib_plane.csv) to --out.
