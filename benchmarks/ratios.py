@@ -52,7 +52,6 @@ from iblearn.estimators import KSG
 from iblearn.functional import _bivariate, _maxnorm, gram_matrix, ksg_mi, pairwise_mi, renyi_mi
 from iblearn.functional._neighbors import count_within, kth_neighbour
 from iblearn.functional.knn import prepare_samples
-from iblearn.functional.knn_counts import ksg_counts_tree
 from iblearn.records import environment, markdown_table, read_json, write_json
 from iblearn.sklearn import MIFeatureSelector, _terms
 
@@ -138,7 +137,9 @@ def pairwise_kernel_case(repeats: int) -> dict[str, float]:
 
     def general() -> None:
         for a, b in pairs:
-            ksg_counts_tree(prepared[a], prepared[b], 3, 1)
+            eps, _ = kth_neighbour([prepared[a], prepared[b]], 3, "chebyshev", "tree")
+            count_within(prepared[a], eps, "chebyshev", "tree", inclusive=False)
+            count_within(prepared[b], eps, "chebyshev", "tree", inclusive=False)
 
     return paired_ratio(lambda: _kernel_counts(prepared, pairs), general, repeats)
 

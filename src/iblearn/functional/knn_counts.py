@@ -60,7 +60,14 @@ def ksg_count_terms(nx: Tensor, ny: Tensor, variant: int) -> Tensor:
 
 
 def ksg_counts_tree(x: Tensor, y: Tensor, k: int, variant: int) -> tuple[Tensor, Tensor]:
-    """n_x and n_y of KSG on prepared CPU samples by the tree searches."""
+    """n_x and n_y of KSG on prepared CPU samples by the tree searches; for two single columns by the
+    compiled kernel's grid (:mod:`iblearn.functional._bivariate`), which gives the same counts."""
+    from iblearn.functional import _bivariate  # it reads this module's digamma
+
+    if _bivariate.usable([x, y]):
+        counts = _bivariate.pair_counts(*_bivariate.sorted_ranks([x, y]), [(0, 1)], k, variant)
+        if counts is not None:  # else distances overflow, which the general search reports
+            return torch.from_numpy(counts[0][0]), torch.from_numpy(counts[1][0])
     eps, idx = kth_neighbour([x, y], k, "chebyshev", "tree")
     if variant == 1:
         nx = count_within(x, eps, "chebyshev", "tree", inclusive=False)
