@@ -138,3 +138,16 @@ def test_ksg_mi_of_two_single_columns_is_the_general_search(variant, monkeypatch
     monkeypatch.setattr(_bivariate, "usable", lambda columns: False)
     for (i, j, k), terms in kernel.items():
         assert torch.equal(terms, ibf.ksg_pmi(x[:, i], x[:, j], k, variant, seed=i))
+
+
+def test_threads_split_the_pairs_and_change_nothing():
+    x = _columns(3000, seed=7)
+    one = ibf.pairwise_mi(x, variant=2)
+    single = ibf.ksg_mi(x[:, 0], x[:, 6])
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        assert torch.equal(ibf.pairwise_mi(x, variant=2).nan_to_num(), one.nan_to_num())
+        assert torch.equal(ibf.ksg_mi(x[:, 0], x[:, 6]), single)  # the tree searches, in 2 threads
+    finally:
+        torch.set_num_threads(before)

@@ -12,6 +12,7 @@ the kernel (no C compiler at install time) the callers take the general search.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
 import numpy as np
@@ -72,8 +73,30 @@ def pair_counts(
     block = np.ascontiguousarray(pairs, dtype=np.int64).reshape(-1, 2)
     nx = np.empty((len(block), n), dtype=np.int64)
     ny = np.empty((len(block), n), dtype=np.int64)
-    failed = _maxnorm.pairs(sorted_values, ranks, n, block, k, variant, cell_ranks(n), nx, ny)
-    return None if failed >= 0 else (nx, ny)
+
+    def run(first: int, last: int) -> int:
+        return _maxnorm.pairs(
+            sorted_values,
+            ranks,
+            n,
+            block[first:last],
+            k,
+            variant,
+            cell_ranks(n),
+            nx[first:last],
+            ny[first:last],
+        )
+
+    # The pairs split between torch's threads (the kernel releases the GIL; each part writes its own
+    # rows), as the tree searches split their points.
+    parts = min(torch.get_num_threads(), len(block))
+    if parts <= 1:
+        failed = [run(0, len(block))]
+    else:
+        bounds = np.linspace(0, len(block), parts + 1).astype(np.int64).tolist()
+        with ThreadPoolExecutor(parts) as pool:
+            failed = list(pool.map(run, bounds[:-1], bounds[1:]))
+    return None if max(failed) >= 0 else (nx, ny)
 
 
 def bivariate_mi(

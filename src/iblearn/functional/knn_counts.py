@@ -17,6 +17,7 @@ from torch import Tensor
 
 from iblearn.functional import _ksg_triton
 from iblearn.functional._neighbors import (
+    PART_POINTS,
     chebyshev,
     chunk_bytes,
     count_within,
@@ -61,10 +62,12 @@ def ksg_count_terms(nx: Tensor, ny: Tensor, variant: int) -> Tensor:
 
 def ksg_counts_tree(x: Tensor, y: Tensor, k: int, variant: int) -> tuple[Tensor, Tensor]:
     """n_x and n_y of KSG on prepared CPU samples by the tree searches; for two single columns by the
-    compiled kernel's grid (:mod:`iblearn.functional._bivariate`), which gives the same counts."""
+    compiled kernel's grid (:mod:`iblearn.functional._bivariate`), which gives the same counts, where
+    the tree searches would run on one thread (the grid counts one pair on one)."""
     from iblearn.functional import _bivariate  # it reads this module's digamma
 
-    if _bivariate.usable([x, y]):
+    one_thread = torch.get_num_threads() == 1 or x.shape[0] <= PART_POINTS
+    if one_thread and _bivariate.usable([x, y]):
         counts = _bivariate.pair_counts(*_bivariate.sorted_ranks([x, y]), [(0, 1)], k, variant)
         if counts is not None:  # else distances overflow, which the general search reports
             return torch.from_numpy(counts[0][0]), torch.from_numpy(counts[1][0])
