@@ -103,7 +103,8 @@ class MIFeatureSelector(SelectorMixin, BaseEstimator):  # type: ignore[misc]
             integral and there are at most 20 distinct values (and 2 samples a value on average).
         n_jobs: candidates' terms estimated in parallel through joblib: None is one job unless a
             ``joblib.parallel_config`` context says otherwise (scikit-learn's convention), -1 all cores.
-            The selection does not depend on it.
+            (An mRMR step's redundancies are counted in one call of the compiled kernel, on torch's
+            threads, where it is built.) The selection does not depend on it.
         k: neighbours of the kNN estimators (KSG recommend 2 - 4).
         memory: where to keep the relevance and each step's terms between fits, as scikit-learn's
             ``Pipeline(memory=...)``: None keeps nothing, a path or a ``joblib.Memory`` caches them on
