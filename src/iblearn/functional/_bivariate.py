@@ -20,7 +20,7 @@ import torch
 from numpy.typing import NDArray
 
 from iblearn.functional import _neighbors
-from iblearn.functional.knn_counts import digamma_f64, ksg_constant
+from iblearn.functional.ksg_formula import digamma_f64, ksg_constant
 
 #: Points a grid cell holds on average (its side is sqrt(CELL_POINTS * N) ranks): larger cells mean
 #: fewer cells to visit and more points to read in each; a search reads about 3 x 3 cells.

@@ -12,10 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import torch
-from scipy.special import digamma
 from torch import Tensor
 
-from iblearn.functional import _ksg_triton
+from iblearn.functional import _bivariate, _ksg_triton
 from iblearn.functional._neighbors import (
     PART_POINTS,
     chebyshev,
@@ -25,47 +24,20 @@ from iblearn.functional._neighbors import (
     kth_neighbour,
     smallest,
 )
-
-
-def digamma_f64(t: Tensor) -> Tensor:
-    """The digamma function of a tensor of counts, in float64 (the KSG sums' terms)."""
-    return torch.special.digamma(t.to(torch.float64))
-
-
-def psi(v: float) -> float:
-    """The digamma function of one number (``psi(k)``, ``psi(N)`` of the KSG formulas)."""
-    return float(digamma(v))
-
-
-def ksg_from_counts(nx: Tensor, ny: Tensor, k: int, variant: int) -> Tensor:
-    """KSG eq. (8) (``variant=1``) or (9) from the neighbour counts n_x, n_y of each sample."""
-    constant, terms = ksg_terms(nx, ny, k, variant)
-    return constant - terms.mean()
-
-
-def ksg_terms(nx: Tensor, ny: Tensor, k: int, variant: int) -> tuple[float, Tensor]:
-    """KSG eq. (8) or (9) as ``constant - < terms >``: ``psi(k) + psi(N)`` and ``psi(n_x + 1) +
-    psi(n_y + 1)`` per sample for ``variant=1``, ``psi(k) - 1/k + psi(N)`` and ``psi(n_x) + psi(n_y)``
-    for ``variant=2``."""
-    return ksg_constant(len(nx), k, variant), ksg_count_terms(nx, ny, variant)
-
-
-def ksg_constant(n: int, k: int, variant: int) -> float:
-    """The constant of KSG eq. (8) (``variant=1``) or (9) for N = ``n`` samples (see :func:`ksg_terms`)."""
-    return psi(k) + psi(n) if variant == 1 else psi(k) - 1.0 / k + psi(n)
-
-
-def ksg_count_terms(nx: Tensor, ny: Tensor, variant: int) -> Tensor:
-    """The per-sample terms of KSG eq. (8) (``variant=1``) or (9) (see :func:`ksg_terms`)."""
-    return digamma_f64(nx + 1) + digamma_f64(ny + 1) if variant == 1 else digamma_f64(nx) + digamma_f64(ny)
+from iblearn.functional.ksg_formula import (
+    digamma_f64,
+    ksg_constant,
+    ksg_count_terms,
+    ksg_from_counts,
+    ksg_terms,
+    psi,
+)
 
 
 def ksg_counts_tree(x: Tensor, y: Tensor, k: int, variant: int) -> tuple[Tensor, Tensor]:
     """n_x and n_y of KSG on prepared CPU samples by the tree searches; for two single columns by the
     compiled kernel's grid (:mod:`iblearn.functional._bivariate`), which gives the same counts, where
     the tree searches would run on one thread (the grid counts one pair on one)."""
-    from iblearn.functional import _bivariate  # it reads this module's digamma
-
     one_thread = torch.get_num_threads() == 1 or x.shape[0] <= PART_POINTS
     if one_thread and _bivariate.usable([x, y]):
         counts = _bivariate.pair_counts(*_bivariate.sorted_ranks([x, y]), [(0, 1)], k, variant)
@@ -126,3 +98,17 @@ def ksg_chunk_counts(dx: Tensor, dy: Tensor, rows: Tensor, k: int, variant: int)
     ex = dx.expand_as(joint).gather(-1, idx).amax(dim=-1, keepdim=True)
     ey = dy.expand_as(joint).gather(-1, idx).amax(dim=-1, keepdim=True)
     return (dx <= ex).sum(dim=-1) - 1, (dy <= ey).sum(dim=-1) - 1
+
+
+__all__ = [
+    "digamma_f64",
+    "ksg_chunk_counts",
+    "ksg_constant",
+    "ksg_count_terms",
+    "ksg_counts_brute",
+    "ksg_counts_tree",
+    "ksg_from_counts",
+    "ksg_terms",
+    "psi",
+    "row_chunks",
+]
