@@ -367,3 +367,15 @@ def test_every_measure_of_the_table_is_one_combination_of_tc_and_dtc_everywhere(
         assert float(ibf.multivariate_estimate(name, x, method="gaussian")) == pytest.approx(value, abs=1e-12)
         found = ibf.o_information_search(x, sizes=(3,), measure=name, method="gaussian", top=1)
         assert found.evaluated == 1 and found.highest[0][1] == pytest.approx(value, abs=1e-9)
+
+
+def test_the_search_names_a_tables_columns():
+    pd = pytest.importorskip("pandas")
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(500, 4, generator=g, dtype=torch.float64)
+    x[:, 1:3] += x[:, :1]
+    table = pd.DataFrame(x.numpy(), columns=["gene_a", "gene_b", "gene_c", "gene_d"])
+    found = ibf.o_information_search(table, sizes=(3,), method="gaussian", top=1)
+    by_index = ibf.o_information_search(x, sizes=(3,), method="gaussian", top=1)
+    assert found.highest[0] == (("gene_a", "gene_b", "gene_c"), by_index.highest[0][1])
+    assert by_index.highest[0][0] == (0, 1, 2)

@@ -60,10 +60,11 @@ BATCH_BYTES = 64 * 2**20
 @dataclass(frozen=True)
 class SearchResult:
     """The ``top`` subsets with the highest and with the lowest values, each list best first, as
-    ``(columns, value in nats)``; ``evaluated`` subsets in all."""
+    ``(columns, value in nats)``, the columns as indices, or as names for a table that has them (a
+    pandas DataFrame); ``evaluated`` subsets in all."""
 
-    highest: list[tuple[Subset, float]]
-    lowest: list[tuple[Subset, float]]
+    highest: list[tuple[tuple[Any, ...], float]]
+    lowest: list[tuple[tuple[Any, ...], float]]
     evaluated: int
 
 
@@ -88,7 +89,8 @@ def o_information_search(
     ``sizes``; the ``top`` most redundant (highest O) and most synergistic (lowest O) subsets.
 
     Args:
-        x: ``(N, d)`` floating-point samples, one variable a column.
+        x: ``(N, d)`` floating-point samples, one variable a column; a pandas DataFrame's subsets are
+            given by its column names.
         sizes: subset sizes, each from 2 to d.
         method: ``"ksg"``, ``"gaussian"`` or ``"copula"`` (see :mod:`iblearn.functional.multivariate`);
             the Gaussian two are thousands of times faster per subset.
@@ -160,7 +162,13 @@ def o_information_search(
         state.save()
         report(len(values))
     report(0, end=True)
-    return SearchResult(highest=state.highest, lowest=state.lowest, evaluated=state.done)
+    # A table's column names in place of indices (a pandas DataFrame's columns), as a user reads them.
+    names = list(getattr(x, "columns", [])) or None
+
+    def named(entries: list[tuple[Subset, float]]) -> list[tuple[tuple[Any, ...], float]]:
+        return entries if names is None else [(tuple(names[j] for j in cols), v) for cols, v in entries]
+
+    return SearchResult(highest=named(state.highest), lowest=named(state.lowest), evaluated=state.done)
 
 
 def _checked_sizes(sizes: Any, d: int) -> list[int]:
