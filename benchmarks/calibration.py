@@ -179,29 +179,15 @@ def auto_row(task: ExactTask, n: int, seed: int) -> dict[str, Any] | None:
         return None
     x, y = task.sample(n, seed)
     start = time.process_time()
+    row = {"task": task.name, "family": "mi", "measure": "mi", "truth": task.truth, "n": n, "seed": seed}
+    row["estimator"] = "auto"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
             r = auto_estimate(x, y, seed=seed)
         except ValueError as err:
-            return {
-                "task": task.name,
-                "family": "mi",
-                "measure": "mi",
-                "truth": task.truth,
-                "n": n,
-                "seed": seed,
-                "estimator": "auto",
-                "error": str(err),
-            }
-    return {
-        "task": task.name,
-        "family": "mi",
-        "measure": "mi",
-        "truth": task.truth,
-        "n": n,
-        "seed": seed,
-        "estimator": "auto",
+            return row | {"error": str(err)}
+    return row | {
         "value": float(r),
         "seconds": time.process_time() - start,
         "interval": list(r.interval or ()),
