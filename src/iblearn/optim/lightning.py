@@ -60,12 +60,11 @@ class MIDecayCallback(CallbackBase):  # type: ignore[misc]
         )
         if self._loaded is not None:
             self._restore(self.scheduler, self._loaded)
-        log_metrics(trainer, {"mi_decay/ixy": float(ixy), **self._metrics(values)})
+        log_metrics(trainer, {"mi_decay/ixy": float(ixy), **self._metrics(self.scheduler, values)})
 
-    def _metrics(self, values: list[float]) -> dict[str, float]:
-        """I(T; Y) of the probed layers and the learning rates, as the loggers get them."""
-        assert self.scheduler is not None
-        lrs = [float(lr) for lr in self.scheduler.get_last_lr()]
+    def _metrics(self, scheduler: Any, values: list[float]) -> dict[str, float]:
+        """I(T; Y) of the probed layers and ``scheduler``'s learning rates, as the loggers get them."""
+        lrs = [float(lr) for lr in scheduler.get_last_lr()]
         out = {"mi_decay/ity": float(values[-1]), "mi_decay/lr": lrs[0]}
         if len(values) > 1:
             names = list(getattr(self.probe, "layers", None) or range(len(values)))
@@ -100,7 +99,7 @@ class MIDecayCallback(CallbackBase):  # type: ignore[misc]
             raise ValueError("make_scheduler: the scheduler was not built; did on_fit_start run?")
         values = self.probe.measure(pl_module)
         self.scheduler.step(self._value(values))
-        log_metrics(trainer, self._metrics(values))
+        log_metrics(trainer, self._metrics(self.scheduler, values))
         if hasattr(pl_module, "log"):
             pl_module.log("mi_ty", float(values[-1]))
             pl_module.log("lr", float(self.scheduler.get_last_lr()[0]))
