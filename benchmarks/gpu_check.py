@@ -131,6 +131,7 @@ from benchmarks.runners.gpu_rows import (  # noqa: E402
     renyi_speed,
     speed_row,
 )
+from benchmarks.runners.script import cpu_model  # noqa: E402
 from iblearn.estimators import REGISTRY  # noqa: E402
 from iblearn.records import atomic_write_text, environment, markdown_table, read_json, write_json  # noqa: E402
 
@@ -305,7 +306,7 @@ def provenance(device: torch.device, cpu_threads: int) -> dict[str, Any]:
         "git_commit": os.environ.get("GPU_CHECK_COMMIT") or env["git_commit"],
         "device": str(device),
         "cpu_threads": cpu_threads,
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "machine": platform.node(),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }
@@ -322,14 +323,6 @@ def _driver() -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None
-
-
-def _cpu_model() -> str | None:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return None
 
 
 def _s(v: float | None) -> str:

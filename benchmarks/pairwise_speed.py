@@ -43,6 +43,7 @@ from scipy.spatial import cKDTree
 from scipy.special import digamma
 
 import iblearn.functional as ibf
+from benchmarks.runners.script import cpu_model
 from iblearn.records import environment, markdown_table, write_json
 
 OUT = Path(__file__).parent / "results" / "pairwise_speed"
@@ -199,16 +200,6 @@ def matrix_on_two_jobs(x: np.ndarray, slice_columns: int, full: bool) -> dict[st
         "load_average_before": load_before,
         "load_average_after": load_after,
     }
-
-
-def cpu_model() -> str | None:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return None
 
 
 def table(results: dict[str, Any]) -> str:

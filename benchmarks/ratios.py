@@ -48,6 +48,7 @@ from sklearn.datasets import load_breast_cancer
 from torch import Tensor
 
 from benchmarks.runners.paired import paired_ratio, proximal_steps
+from benchmarks.runners.script import cpu_model
 from iblearn.estimators import KSG
 from iblearn.functional import _bivariate, _maxnorm, gram_matrix, ksg_mi, pairwise_mi, renyi_mi
 from iblearn.functional._neighbors import count_within, kth_neighbour
@@ -229,16 +230,6 @@ def table(ratios: dict[str, dict[str, float]], committed: dict[str, Any] | None 
             row += ["-" if before is None else f"{before:.2f}", verdict]
         rows.append(row)
     return markdown_table(header, rows)
-
-
-def cpu_model() -> str | None:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return None
 
 
 def modified_sources() -> list[str] | None:

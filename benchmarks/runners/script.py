@@ -17,6 +17,17 @@ from iblearn.records import environment, write_json
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 
 
+def cpu_model() -> str | None:
+    """The processor's model name from /proc/cpuinfo (None where there is none), for provenance."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
+
+
 def parser(doc: str, *, threads: bool = False, device: bool = False) -> argparse.ArgumentParser:
     """A script's parser, described by the first line of its docstring ``doc``, with ``--results``;
     ``--threads`` (torch's, default 1) and ``--device`` (default cpu) where asked for."""
