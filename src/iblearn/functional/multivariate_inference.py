@@ -137,8 +137,9 @@ def _estimates(
     method, n = settings["method"], int(variables[0].shape[0])
     observed = _values(kind, variables, settings)
     joint = torch.cat([v.reshape(n, -1).to(torch.float64) for v in variables], dim=1)
-    # The copula's normal scores have no tails; raw rows may, which bias KSG and the Gaussian closed form.
-    tails = None if method == "copula" else inference.heavy_tails([joint], ["x"])
+    # The copula's normal scores have no tails; raw rows may, which bias KSG and the Gaussian closed form
+    # (a flag on the interval: read only where one is made).
+    tails = None if method == "copula" or not n_resamples else inference.heavy_tails([joint], ["x"])
     if method == "ksg":
         repeated, magnitudes = float(duplicated_rows(joint).double().mean()), 0.0
     else:
