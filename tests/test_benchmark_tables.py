@@ -237,7 +237,7 @@ def test_scaling_targets_table(scripts):
     result, at = _scaling()
     rows = {r[0]: r for r in table(SCALING, 1)[1:]}
     tree, ksg = at["cKDTree KSG", 100_000], at["iblearn KSG", 100_000]
-    cell = rows["KSG 5x5, N = 100,000: at least 10x a plain cKDTree KSG, same value to 1e-10"][1]
+    cell = rows["KSG 5x5, N = 100,000: at least ten times a plain cKDTree KSG, same value to 1e-10"][1]
     assert (
         cell
         == f"{tree['seconds'] / ksg['seconds']:.1f}x, values within {abs(tree['value'] - ksg['value']):.0e}"
@@ -245,7 +245,7 @@ def test_scaling_targets_table(scripts):
     two = at["iblearn KSG, 2 threads", 1_000_000]["value"] - at["iblearn KSG", 1_000_000]["value"]
     assert f"the value within {abs(two):.0e} at 1,000,000" in rows["values the same to the last bit"][1]
     million = at["iblearn KSG", 1_000_000]["seconds"]
-    cell = rows["N = 1,000,000 under 60 s on one core"][1]
+    cell = rows["N = 1,000,000 under a minute on one core"][1]
     check(cell, million)
     check(cell.split("; ")[1], read("gpu/results.json")["rows"]["ksg_5x5_n1000000"]["cpu_s"])
 
@@ -268,7 +268,7 @@ def test_scaling_targets_table(scripts):
         assert text in cell
 
     mixed = result["mixed"]
-    cell = rows["MixedKSG, 64-d, 10 classes, N = 50,000, under 15 s"][1]
+    cell = rows["MixedKSG, 64-d, 10 classes, N = 50,000, under fifteen seconds"][1]
     single = mixed["single pass seconds (counts only)"] / mixed["seconds"]
     assert mixed["same counts"]
     assert cell.startswith(
@@ -279,7 +279,7 @@ def test_scaling_targets_table(scripts):
     def speedup(n: int) -> str:
         return f"{at['iblearn KSG', n]['seconds'] / at['iblearn KSG, 2 threads', n]['seconds']:.2f}x"
 
-    cell = rows["`--threads 2` at least 1.8x one core"][1]
+    cell = rows["`--threads 2` at least 1.8 times one core"][1]
     assert speedup(1_000_000) == speedup(300_000)
     assert cell.startswith(
         f"{speedup(1_000_000)} at 1,000,000 and 300,000, {speedup(100_000)} at 100,000; {speedup(30_000)} "
