@@ -29,6 +29,7 @@ SOURCED = {
     "results/aamine-noise.md",
     "results/mi-lr.md",
     "results/layerwise-ib.md",
+    "results/ib-theory.md",
     "results/mole.md",
     "results/proximal.md",
     "index.md",
@@ -54,9 +55,8 @@ RENDERED = [p for p in PAGES if "render_macros: true" in _front(p)]
 # Pages not yet converted, and how many figures each still writes by hand: the count may fall, never
 # rise, so a new figure on these pages comes from a results file too.
 STILL_BY_HAND = {
-    "benchmarks.md": 330,
+    "benchmarks.md": 176,
     "guide/auto.md": 56,
-    "results/ib-theory.md": 332,
 }
 
 
