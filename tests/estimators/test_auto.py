@@ -367,3 +367,34 @@ def test_labels_that_rarely_repeat_are_refused_with_the_count():
         ValueError, match="y: only 6 of the 2000 rows are in a class that occurs more than once"
     ):
         auto_estimate(x, labels)
+
+
+def test_a_gaussian_on_a_subspace_is_a_gaussian_copula():
+    # Four pairs mapped linearly into 100 dimensions a side, as a wide layer's activations lie: its
+    # normal scores, whitened in all 200 dimensions, read magnitudes z 38.7 and were flagged; in the
+    # rows' own rank the copula check passes and the estimate holds the truth.
+    task = high_mi(2.0, 100)
+    result = quiet(*task.sample(5000, seed=0))
+    assert result.chosen == "gaussian" and result.checks["gaussian copula"].passed, result.report()
+    low, high = result.interval
+    assert result.reliable and low <= task.mutual_information <= high
+
+
+def test_the_checks_gaussian_on_whitened_rows_is_the_gaussian_estimate():
+    from iblearn.estimators.auto import _gaussian_on_bases
+    from iblearn.functional import gaussian_mi
+    from iblearn.functional.gaussian import canonical_bases
+
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(400, 3, generator=g, dtype=torch.float64)
+    x = torch.cat([z, z[:, :1] - z[:, 1:2]], dim=1)  # 4 columns of rank 3
+    y = z[:, :2] @ torch.randn(2, 5, generator=g, dtype=torch.float64) + torch.randn(400, 5, generator=g)
+    wx, wy = canonical_bases(x, y)
+    assert (wx.shape[1], wy.shape[1]) == (3, 5)
+    torch.testing.assert_close(wx.T @ wx / 400, torch.eye(3, dtype=torch.float64))
+    rows = torch.randperm(400, generator=g)[:200]
+    for a, b in ((x[rows], y[rows]), (x[rows], y[rows.flip(0)])):  # a half, and its pairs shuffled
+        expected = float(gaussian_mi(a, b, bias_correction=True))
+        assert abs(_gaussian_on_bases(*canonical_bases(a, b)) - expected) < 1e-10
+    half = _gaussian_on_bases(wx[rows], wy[rows])
+    assert abs(half - float(gaussian_mi(x[rows], y[rows], bias_correction=True))) < 1e-10

@@ -51,7 +51,13 @@ from iblearn.estimators import reliability
 from iblearn.estimators.autocheck import FLOOR, MI, SHARE, Check, caveat, interval, run_checks
 from iblearn.estimators.base import MIEstimate
 from iblearn.estimators.split import split_estimate
-from iblearn.functional.gaussian import canonical_analysis
+from iblearn.functional.gaussian import (
+    Canonical,
+    canonical_analysis,
+    canonical_bases,
+    gaussian_mi_of,
+    wishart_digammas,
+)
 from iblearn.functional.multivariate import MAGNITUDES_Z, copula_normal, magnitude_dependence
 
 #: Mardia's multivariate kurtosis of the normal scores, relative to a Gaussian's D (D + 2), within which
@@ -240,17 +246,24 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
             value = None  # the candidates ran on the scores
         else:
             data = scores()
-    if value is None:
+    analysis = None
+    if chosen == "gaussian":
+        # Every Gaussian estimate is unchanged by an invertible linear map of each side: the checks run
+        # on the rows' whitened coordinates, made once, where the covariance has full rank (a variable on
+        # a subspace, such as a wide layer's activations, keeps only its rank's columns).
+        data = canonical_bases(*data)
+        analysis = canonical_analysis(*data)
+        value, mi = float(gaussian_mi_of(analysis, bias_correction=True)), _gaussian_on_bases
+    elif value is None:
         value = mi(*data)
     checks, stderr, _ = run_checks(mi, *data, value, ceiling=top, remap=remap, seed=seed)
     method = "half-sampling jackknife"
-    if chosen == "gaussian":
-        stderr = max(stderr, gaussian_stderr(*data))
+    if analysis is not None:
+        stderr = max(stderr, delta_stderr(analysis))
         method += ", at least the delta method's"
+        checks["gaussian copula"] = _copula_check(*data)
     if agreement is not None:
         checks[agreement.name] = agreement
-    if chosen == "gaussian":
-        checks["gaussian copula"] = _copula_check(*scores())
     low, high = interval(value, stderr, checks, top[1])
     est = MIEstimate(
         torch.tensor(value, dtype=torch.float64, device=xt.device),
@@ -298,6 +311,26 @@ def _repeating_classes(codes: Tensor, name: str) -> None:
         )
 
 
+def _gaussian_on_bases(x: Tensor, y: Tensor) -> float:
+    """The bias-corrected Gaussian estimate (:func:`~iblearn.functional.gaussian_mi`) on rows whose
+    covariance has full rank, as :func:`~iblearn.functional.gaussian.canonical_bases` makes them: there
+    the plug-in is 1/2 (log det S_xx + log det S_yy - log det S), two Cholesky factors instead of two
+    eigendecompositions and a singular value decomposition. Rows whose covariance is singular all the
+    same take :func:`~iblearn.functional.gaussian_mi`."""
+    z = torch.cat([x, y], dim=1)
+    z = z - z.mean(dim=0)
+    cov = z.T @ z / len(z)
+    dx = x.shape[1]
+    joint, info = torch.linalg.cholesky_ex(cov)
+    side, info_y = torch.linalg.cholesky_ex(cov[dx:, dx:])
+    if bool(info) or bool(info_y):
+        return float(ibf.gaussian_mi(x, y, bias_correction=True))
+    logdiag = joint.diagonal().log()  # the leading block of the joint's factor is S_xx's
+    plug_in = logdiag[:dx].sum() + side.diagonal().log().sum() - logdiag.sum()
+    psi = wishart_digammas(len(z), z.shape[1], z)
+    return float(plug_in + 0.5 * (psi.sum() - psi[:dx].sum() - psi[: z.shape[1] - dx].sum()))
+
+
 def gaussian_stderr(x: Tensor, y: Tensor) -> float:
     """The asymptotic standard error of the Gaussian estimate of I(X; Y) from N rows: sqrt((sum_i r_i^2
     - dx dy / (N - 1)) / N) with r_i the sample canonical correlations (0 where that is negative).
@@ -311,15 +344,22 @@ def gaussian_stderr(x: Tensor, y: Tensor) -> float:
     the sample's sum of r_i^2 by its expectation under independence, dx dy / (N - 1) (Pillai's trace;
     dx, dy the effective dimensions), which is taken off.
     """
-    rho, dx, dy, n = canonical_analysis(x, y)
+    return delta_stderr(canonical_analysis(x, y))
+
+
+def delta_stderr(analysis: Canonical) -> float:
+    """:func:`gaussian_stderr` from the rows' :func:`~iblearn.functional.canonical_analysis`."""
+    rho, dx, dy, n = analysis
     return math.sqrt(max(float((rho**2).sum()) - dx * dy / (n - 1), 0.0) / n)
 
 
 def _copula_check(zx: Tensor, zy: Tensor) -> Check:
-    """Whether the normal scores can be a Gaussian copula, by the dependence of their magnitudes that
+    """Whether the rows the Gaussian estimated from (normal scores, or rows whose columns look Gaussian),
+    in their whitened coordinates, can be a Gaussian copula, by the dependence of their magnitudes that
     a Gaussian copula leaves out (:func:`~iblearn.functional.multivariate.magnitude_dependence`): a
     Student-t copula's shared scale is information the Gaussian estimate misses, and KSG in 3 - 10
-    dimensions reads low there too, so their agreement does not vouch for either."""
+    dimensions reads low there too, so their agreement does not vouch for either. Whitened, a variable
+    on a subspace is measured on its rank's columns, where its magnitudes are defined."""
     z = magnitude_dependence(torch.cat([zx, zy], dim=1), zx.shape[1])
     return Check(
         "gaussian copula",

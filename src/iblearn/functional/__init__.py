@@ -29,6 +29,7 @@ from iblearn.functional.discrete import bin_values, class_codes, discrete_entrop
 from iblearn.functional.gaussian import (
     Canonical,
     canonical_analysis,
+    canonical_bases,
     canonical_correlations,
     gaussian_entropy_from_cov,
     gaussian_mi,
@@ -74,6 +75,7 @@ __all__ = [
     "SearchResult",
     "bin_values",
     "canonical_analysis",
+    "canonical_bases",
     "canonical_basis",
     "canonical_correlations",
     "canonical_gaussian_log_prob",

@@ -60,6 +60,20 @@ class Canonical(NamedTuple):
 def canonical_analysis(x: Any, y: Any, *, rtol: float = 1e-9) -> Canonical:
     """The sample canonical correlations of ``x (N, dx)`` and ``y (N, dy)`` with the effective dimensions
     behind them (see :func:`canonical_correlations`), as the Gaussian MI and its standard error use them."""
+    wx, wy = canonical_bases(x, y, rtol=rtol)
+    rho = torch.linalg.svdvals(wx.T @ wy / len(wx)).clamp(0.0, 1.0)
+    return Canonical(rho, wx.shape[1], wy.shape[1], len(wx))
+
+
+def canonical_bases(x: Any, y: Any, *, rtol: float = 1e-9) -> tuple[Tensor, Tensor]:
+    """``x (N, dx)`` and ``y (N, dy)`` each centred and whitened on its span, ``(N, rx)`` and ``(N, ry)``
+    with identity covariance (divisor N): the coordinates of :func:`canonical_analysis`, in which every
+    Gaussian estimate of I(X; Y) from these rows, or from a subset of them, is unchanged (it is
+    invariant to an invertible linear map of each side) and the covariance has full rank.
+
+    Each side keeps the eigenvectors of its covariance with eigenvalue above ``rtol`` times the largest,
+    so constant columns and rank-deficient variables are handled.
+    """
     if isinstance(rtol, bool) or not isinstance(rtol, int | float) or not 0 <= rtol < 1:
         raise ValueError(f"rtol: must be a number in [0, 1), got {rtol!r}")
     xt, yt = V.continuous(x, "x").to(torch.float64), V.continuous(y, "y").to(torch.float64)
@@ -86,8 +100,7 @@ def canonical_analysis(x: Any, y: Any, *, rtol: float = 1e-9) -> Canonical:
             f"x, y: {wx.shape[1]} + {wy.shape[1]} effective dimensions need more than that many samples, "
             f"got N={n}; with so few samples every canonical correlation is 1"
         )
-    rho = torch.linalg.svdvals(wx.T @ wy / n).clamp(0.0, 1.0)
-    return Canonical(rho, wx.shape[1], wy.shape[1], n)
+    return wx, wy
 
 
 def wishart_digammas(n: int, d: int, like: Tensor) -> Tensor:
@@ -125,7 +138,12 @@ def gaussian_mi(x: Any, y: Any, *, rtol: float = 1e-9, bias_correction: bool = F
         >>> abs(float(gaussian_mi(x, y)) - 0.4133) < 0.02  # sd at N=20000 is about 0.005
         True
     """
-    rho, dx, dy, n = canonical_analysis(x, y, rtol=rtol)
+    return gaussian_mi_of(canonical_analysis(x, y, rtol=rtol), bias_correction=bias_correction)
+
+
+def gaussian_mi_of(canonical: Canonical, *, bias_correction: bool = False) -> Tensor:
+    """:func:`gaussian_mi` from the :func:`canonical_analysis` of the rows."""
+    rho, dx, dy, n = canonical
     mi = -0.5 * torch.log1p(-(rho**2)).sum()
     if not V.flag(bias_correction, "bias_correction"):
         return mi
