@@ -723,9 +723,9 @@ def neural_speed(steps: int) -> Callable[[torch.device], Callable[[], Any]]:
     x, y = rows_of(8192, 20)
 
     def fn_for(dev: torch.device) -> Callable[[], Any]:
-        est = InfoNCE(x_dim=20, y_dim=20, seed=0).to(dev)
+        est = InfoNCE(x_dim=20, y_dim=20, seed=0, validation=0).to(dev)
         xd, yd = x.to(dev), y.to(dev)
-        return lambda: est.fit(xd, yd, steps=steps, batch_size=256, validation=0)
+        return lambda: est.fit(xd, yd, steps=steps, batch_size=256)
 
     return fn_for
 

@@ -99,10 +99,10 @@ def test_registry_and_settings_errors():
     with pytest.raises(ValueError, match="cls: expected an Estimator subclass"):
         register("thing", dict)  # type: ignore[arg-type]
     for make, match in [
-        (lambda: KSG(k=0), "k: expected an integer >= 1"),
+        (lambda: KSG(k=0), "k: expected a positive integer"),
         (lambda: KSG(variant=3), "variant: expected 1 or 2"),
         (lambda: MixedKSG(metric="cosine"), "metric: expected one of"),
-        (lambda: Binning(n_bins=0), "n_bins: expected an integer >= 1"),
+        (lambda: Binning(n_bins=0), "n_bins: expected a positive integer"),
         (lambda: RenyiMI(alpha=-1), "alpha: must be a positive"),
         (lambda: RenyiMI(sigma_x="scott"), "sigma_x: expected one of"),
         (lambda: GaussianMI(base=1), "base: the logarithm's base must be positive and not 1"),

@@ -51,7 +51,7 @@ def test_early_stopping_keeps_the_critic_with_the_best_held_out_bound():
 
 def test_validation_zero_trains_every_row_for_every_step_as_before():
     x, y = _pairs(300)
-    fitted = MINE(2, 2, hidden=(16,), lr=3e-3).fit(x, y, steps=30, batch_size=64, validation=0)
+    fitted = MINE(2, 2, hidden=(16,), lr=3e-3, validation=0).fit(x, y, steps=30, batch_size=64)
     by_hand = MINE(2, 2, hidden=(16,), lr=3e-3)
     by_hand.trainer.shuffles.manual_seed(0)
     batches = sample_batches(x, y, 64, 0)
@@ -72,7 +72,7 @@ def test_a_dataloader_is_used_whole():
 
 def test_a_negative_bound_is_flagged_and_warned_about():
     x, y = _pairs(400)
-    est = NWJ(2, 2, hidden=(32,), lr=3e-3).fit(x, y, steps=100, validation=0)
+    est = NWJ(2, 2, hidden=(32,), lr=3e-3, validation=0).fit(x, y, steps=100)
     with pytest.warns(UnreliableEstimateWarning, match="nwj: unreliable estimate: .* below 0"):
         result = est(x, -y)  # dependent the other way round
     assert float(result) < -0.05 and not result.reliable and "below 0" in result.caveat
@@ -95,7 +95,7 @@ def test_an_estimate_far_below_the_training_value_is_flagged():
 
 def test_mine_clip_bounds_the_scores_of_both_terms():
     x, y = _pairs(300)
-    est = MINE(2, 2, hidden=(32,), lr=3e-3, clip=0.5).fit(x, y, steps=20, validation=0)
+    est = MINE(2, 2, hidden=(32,), lr=3e-3, clip=0.5, validation=0).fit(x, y, steps=20)
     joint, marginal = est._scores(x * 100, y * 100, 2, torch.Generator().manual_seed(0))
     assert joint.abs().max() <= 0.5 and marginal.abs().max() <= 0.5
     assert float(est(x, y)) <= 1.0  # the DV bound of a critic within [-c, c] is at most 2c
@@ -178,8 +178,8 @@ def test_estimate_mi_takes_labels():
         (lambda: MINE(1, 1, eval_every=0), "eval_every: expected a positive integer"),
         (lambda: MINE(1, 1, clip=0.0), "clip: "),
         (lambda: InfoNCE(1, 1, clip=-1.0), "clip: "),
-        (lambda: MINE(1, 1).fit(*_pairs(20, 0), validation=float("nan")), "validation: "),
-        (lambda: MINE(1, 1).fit(*_pairs(20, 0), patience=1.5), "patience: "),
+        (lambda: MINE(1, 1, validation=float("nan")), "validation: "),
+        (lambda: MINE(1, 1, patience=1.5), "patience: "),
         (lambda: MINE(2, 2).fit(*_pairs(6, 0), steps=1), "validation: 0.2 of 6 rows leaves fewer than 2"),
         (lambda: estimate_mi(*_pairs(20, 0), "mine", test=1.0), "test: "),
         (lambda: estimate_mi(*_pairs(20, 0), "mine", standardize="rank"), "standardize: "),

@@ -17,7 +17,6 @@ from iblearn.estimators.neural import (
     InfoNCE,
     MINEf,
     NeuralEstimator,
-    NeuralSettings,
     RepresentationEstimator,
 )
 from iblearn.estimators.neural.aamine import AAMINE, ArchitectureAwareCritic
@@ -29,7 +28,6 @@ from iblearn.estimators.neural.minde import MINDE
 from iblearn.estimators.nonparametric import KSG, Binning, GaussianMI, MixedKSG, RenyiMI
 from iblearn.estimators.registry import REGISTRY, get_estimator, register
 from iblearn.estimators.reliability import UnreliableEstimateWarning
-from iblearn.estimators.settings import setting
 
 __all__ = [
     "AAMINE",
@@ -61,7 +59,6 @@ __all__ = [
     "MINEf",
     "MixedKSG",
     "NeuralEstimator",
-    "NeuralSettings",
     "RenyiMI",
     "RepresentationEstimator",
     "SeparableCritic",
@@ -72,5 +69,4 @@ __all__ = [
     "estimate_mi",
     "get_estimator",
     "register",
-    "setting",
 ]

@@ -14,6 +14,12 @@ An estimator object holds settings (and, for neural estimators, a critic); the m
 What callers use of a trainable estimator (``loss``, ``batch_mi``, ``train_step``, ``fit``) is
 :class:`TrainableEstimator`; :func:`as_trainable` gives an estimator as one, or None.
 
+Settings are the keyword arguments of the class's ``__init__``, as in torch.optim and scikit-learn:
+each ``__init__`` lists its own with their defaults, checks them (a bad value raises a ValueError
+naming the argument), stores each as an attribute of the same name, and passes the rest on with
+``super().__init__(**kwargs)``. ``est.settings()`` reads them back by the signature, and
+``inspect.signature(type(est))`` (so ``help()``) lists them all: see :func:`settings_signature`.
+
 Uncertainty is asked for per call: ``est(x, y, n_resamples=100)`` adds a standard error, a bias and a
 95% interval, ``est(x, y, n_permutations=200)`` a permutation-test p-value for independence, both from
 the one inference core, :mod:`iblearn.functional.inference`.
@@ -21,6 +27,7 @@ the one inference core, :mod:`iblearn.functional.inference`.
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Protocol, runtime_checkable
@@ -36,7 +43,6 @@ from iblearn.estimators import reliability
 from iblearn.estimators.estimate import Bound as Bound
 from iblearn.estimators.estimate import MIEstimate as MIEstimate
 from iblearn.estimators.estimate import unit_name as unit_name
-from iblearn.estimators.settings import Configured, setting
 from iblearn.functional import inference
 from iblearn.functional._parallel import check_n_jobs, permuted_estimates
 
@@ -57,9 +63,31 @@ def log_base(value: Any, name: str) -> float:
     return float(value)
 
 
-class Estimator(Configured, nn.Module):
-    """Base class: subclasses set the class attributes, declare their settings
-    (:mod:`iblearn.estimators.settings`) and implement :meth:`mi` (nats, 0-d tensor).
+def settings_signature(cls: type) -> inspect.Signature:
+    """The settings ``cls`` takes: the parameters of its ``__init__`` and, where that takes ``**kwargs``
+    (passed on to ``super().__init__``), those of the next ``__init__`` up the MRO, and so on (a name
+    met again is the first one's); positional parameters first, each kind in the order met. A class
+    that fixes a setting it inherits lists its own signature without ``**kwargs``, or holds the value as
+    a class attribute of a class whose ``__init__`` does not take it (MINE-f beside MINE)."""
+    found: dict[str, inspect.Parameter] = {}
+    for klass in cls.__mro__:
+        init = vars(klass).get("__init__")
+        if init is None:
+            continue
+        passes_on = False
+        for p in list(inspect.signature(init).parameters.values())[1:]:  # after self
+            if p.kind is p.VAR_KEYWORD:
+                passes_on = True
+            elif p.kind is not p.VAR_POSITIONAL:
+                found.setdefault(p.name, p)
+        if not passes_on:
+            break
+    return inspect.Signature(sorted(found.values(), key=lambda p: p.kind))
+
+
+class Estimator(nn.Module):
+    """Base class: subclasses set the class attributes, take their settings in ``__init__`` (see the
+    module) and implement :meth:`mi` (nats, 0-d tensor).
 
     Args:
         base: of the logarithm the estimate is reported in (e: nats; 2: bits).
@@ -74,7 +102,26 @@ class Estimator(Configured, nn.Module):
     #: ``"bootstrap"`` (resample with replacement) or ``"half"`` (half-sampling jackknife).
     resampling: ClassVar[inference.Scheme] = "bootstrap"
 
-    base: float = setting(default=math.e, check=log_base)
+    #: Constructor keywords held under another attribute, where the keyword's own name is taken: by the
+    #: network built (``critic``) or a method (``objective``).
+    renamed: ClassVar[dict[str, str]] = {"critic": "critic_spec", "objective": "objective_kind"}
+
+    def __init__(self, *, base: float = math.e) -> None:
+        super().__init__()
+        self.base = log_base(base, "base")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.__signature__ = settings_signature(cls)  # type: ignore[attr-defined]  # help(), inspect
+
+    def settings(self) -> dict[str, Any]:
+        """Constructor keyword arguments that rebuild an equivalent estimator, for records and configs:
+        ``type(est)(**est.settings())``, the signature's parameters read back from the attributes. A
+        network handed to the constructor (a user's critic, AA-MINE's sub-network, DGI's encoder) is not
+        a setting and cannot be rebuilt from a record: pass it again."""
+        names = inspect.signature(type(self)).parameters
+        values = {name: getattr(self, self.renamed.get(name, name)) for name in names}
+        return {k: v for k, v in values.items() if not (isinstance(v, nn.Module) or callable(v))}
 
     def mi(self, x: Any, y: Any) -> Tensor:
         """The estimate in nats as a 0-d tensor."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -13,7 +14,6 @@ from iblearn import _checks as V
 from iblearn import functional as ibf
 from iblearn.estimators.base import Estimator
 from iblearn.estimators.conditional import Conditional
-from iblearn.estimators.settings import at_least, one_of, setting
 from iblearn.functional import inference
 from iblearn.functional._neighbors import Backend, Metric
 from iblearn.functional.discrete import Correction, Strategy
@@ -28,11 +28,22 @@ _SEARCH = ("standardize", "ties", "backend", "seed")
 class _KNN(Estimator):
     resampling = "half"
 
-    k: int = setting(default=3, check=at_least(1), kw_only=False)
-    standardize: bool = setting(default=True, check=V.flag)  # "no" is truthy: refused, not read as True
-    ties: Ties = setting(default="jitter", check=one_of("jitter", "raise"))
-    backend: Backend = setting(default="auto", check=one_of("auto", "tree", "brute"))
-    seed: int = setting(default=0, check=V.seed)
+    def __init__(
+        self,
+        k: int = 3,
+        *,
+        standardize: bool = True,
+        ties: Ties = "jitter",
+        backend: Backend = "auto",
+        seed: int = 0,
+        **kwargs: Any,
+    ) -> None:
+        self.k = V.positive_int(k, "k")
+        self.standardize = V.flag(standardize, "standardize")  # "no" is truthy: refused, not read as True
+        self.ties = V.choice(ties, "ties", ("jitter", "raise"))
+        self.backend = V.choice(backend, "backend", ("auto", "tree", "brute"))
+        self.seed = V.seed(seed)
+        super().__init__(**kwargs)
 
     def _search(self) -> dict[str, Any]:
         """The keyword arguments every kNN function takes from these settings."""
@@ -74,7 +85,9 @@ class KSG(Conditional, _KNN):
 
     name = "ksg"
 
-    variant: int = setting(default=1, check=lambda value, _: V.ksg_variant(value), kw_only=False)
+    def __init__(self, k: int = 3, variant: int = 1, **kwargs: Any) -> None:
+        self.variant = V.ksg_variant(variant)
+        super().__init__(k, **kwargs)
 
     def mi(self, x: Any, y: Any) -> Tensor:
         return ibf.ksg_mi(x, y, self.k, self.variant, **self._search())
@@ -139,7 +152,9 @@ class MixedKSG(_KNN):
 
     name = "mixed_ksg"
 
-    metric: Metric = setting(default="euclidean", check=one_of("euclidean", "chebyshev"))
+    def __init__(self, k: int = 3, *, metric: Metric = "euclidean", **kwargs: Any) -> None:
+        self.metric = V.choice(metric, "metric", ("euclidean", "chebyshev"))
+        super().__init__(k, **kwargs)
 
     def mi(self, x: Any, y: Any) -> Tensor:
         # Checked here, so that an error names the estimator's arguments (the function's is ``labels``).
@@ -163,10 +178,20 @@ class Binning(Estimator):
 
     name = "binning"
 
-    n_bins: int = setting(default=30, check=at_least(1), kw_only=False)  # 30: Shwartz-Ziv & Tishby 2017
-    strategy: Strategy = setting(default="uniform", check=one_of("uniform", "quantile"))
-    value_range: tuple[float, float] | None = setting(default=None)
-    correction: Correction = setting(default="none", check=one_of("none", "miller-madow"))
+    def __init__(
+        self,
+        n_bins: int = 30,  # Shwartz-Ziv & Tishby 2017
+        *,
+        strategy: Strategy = "uniform",
+        value_range: tuple[float, float] | None = None,
+        correction: Correction = "none",
+        base: float = math.e,
+    ) -> None:
+        self.n_bins = V.positive_int(n_bins, "n_bins")
+        self.strategy = V.choice(strategy, "strategy", ("uniform", "quantile"))
+        self.value_range = value_range
+        self.correction = V.choice(correction, "correction", ("none", "miller-madow"))
+        super().__init__(base=base)
 
     def discretize(self, v: Any, name: str) -> Tensor:
         t = V.as_tensor(v, name)
@@ -223,8 +248,10 @@ class GaussianMI(Conditional):
 
     name = "gaussian"
 
-    rtol: float = setting(default=1e-9, check=V.positive)
-    bias_correction: bool = setting(default=False, check=V.flag)
+    def __init__(self, *, rtol: float = 1e-9, bias_correction: bool = False, base: float = math.e) -> None:
+        self.rtol = V.positive(rtol, "rtol")
+        self.bias_correction = V.flag(bias_correction, "bias_correction")
+        super().__init__(base=base)
 
     def mi(self, x: Any, y: Any) -> Tensor:
         return ibf.gaussian_mi(x, y, rtol=self.rtol, bias_correction=self.bias_correction)
@@ -272,12 +299,25 @@ class RenyiMI(Estimator):
     name = "renyi"
     differentiable = True
 
-    alpha: float = setting(default=DEFAULT_ALPHA, check=V.positive, kw_only=False)
-    sigma_x: KernelWidth = setting(default=DEFAULT_SIGMA, check=_kernel_width)
-    sigma_y: KernelWidth = setting(default=DEFAULT_SIGMA, check=_kernel_width)
-    channels_x: Channels = setting(default=False, check=one_of(False, True, "product", "mean"))
-    channels_y: Channels = setting(default=False, check=one_of(False, True, "product", "mean"))
-    normalize: bool = setting(default=False, check=V.flag)
+    def __init__(
+        self,
+        alpha: float = DEFAULT_ALPHA,
+        *,
+        sigma_x: KernelWidth = DEFAULT_SIGMA,
+        sigma_y: KernelWidth = DEFAULT_SIGMA,
+        channels_x: Channels = False,
+        channels_y: Channels = False,
+        normalize: bool = False,
+        base: float = math.e,
+    ) -> None:
+        self.alpha = V.positive(alpha, "alpha")
+        self.sigma_x = _kernel_width(sigma_x, "sigma_x")
+        self.sigma_y = _kernel_width(sigma_y, "sigma_y")
+        channels: tuple[Channels, ...] = (False, True, "product", "mean")
+        self.channels_x = V.choice(channels_x, "channels_x", channels)
+        self.channels_y = V.choice(channels_y, "channels_y", channels)
+        self.normalize = V.flag(normalize, "normalize")
+        super().__init__(base=base)
 
     def mi(self, x: Any, y: Any) -> Tensor:
         return ibf.renyi_mi(

@@ -17,8 +17,8 @@ The package, by concern:
 * :mod:`.inputs`: the rows a critic takes, checked, and the conversions of its training step;
 * :mod:`iblearn.estimators.reliability` (shared with every estimator): :class:`CriticDivergedError`
   and :class:`UnreliableEstimateWarning`, when a critic has diverged or an estimate cannot be read as one;
-* :mod:`.settings`: the checks and defaults of the settings every neural estimator shares (declared
-  on :class:`NeuralEstimator`; each family's as its own class attributes);
+* :mod:`.settings`: the checks and defaults of the settings every neural estimator shares (taken by
+  :class:`NeuralEstimator`'s ``__init__``; each family takes its own in its ``__init__``);
 * :mod:`.negatives`: negative pairs (:func:`derangements`, :func:`all_pair_scores`, class sums);
 * :mod:`.averaging`: the weight average the estimates report with;
 * :mod:`iblearn.distributed` (shared with training, the analysis and the reproductions): rows and
@@ -59,12 +59,6 @@ from iblearn.estimators.neural.nwj import NWJ
 from iblearn.estimators.neural.representation import RepresentationEstimator
 from iblearn.estimators.neural.smile import SMILE
 from iblearn.estimators.neural.trainer import CriticOptimizer, History, Trainer
-from iblearn.estimators.settings import Setting
-
-#: The settings of these estimators as one frozen dataclass each: ``type(est).Settings``, ``est.config``.
-NeuralSettings = NeuralEstimator.Settings
-MINESettings = MINE.Settings
-InfoNCESettings = InfoNCE.Settings
 
 __all__ = [
     "CLUB",
@@ -82,13 +76,9 @@ __all__ = [
     "GaussianConditional",
     "History",
     "InfoNCE",
-    "InfoNCESettings",
-    "MINESettings",
     "MINEf",
     "NeuralEstimator",
-    "NeuralSettings",
     "RepresentationEstimator",
-    "Setting",
     "Trainer",
     "TrainingTarget",
     "UnreliableEstimateWarning",

@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
@@ -30,8 +30,6 @@ from iblearn.estimators.critics import DEFAULT_HIDDEN, ConcatCritic, Hidden, fla
 from iblearn.estimators.neural.fitting import passes
 from iblearn.estimators.neural.inputs import as_input, param_dtype
 from iblearn.estimators.neural.mine import MINE
-from iblearn.estimators.neural.settings import widths
-from iblearn.estimators.settings import required, setting
 
 
 class ArchitectureAwareCritic(nn.Module):
@@ -102,22 +100,37 @@ class AAMINE(MINE):
     """
 
     name = "aamine"
-    keywords = (
-        "subnet noise_std architecture_aware hidden rate lr n_negatives eval_batch_size average seed base"
-    )
 
-    subnet: nn.Module = required(module)
-    noise_std: float = required(noise)
-    architecture_aware: bool = setting(default=True, check=V.flag)
-    hidden: Hidden | int = setting(default=DEFAULT_HIDDEN, check=widths)
-    lr: float = setting(default=5e-4, check=V.positive)
+    subnet: nn.Module
 
-    if TYPE_CHECKING:  # the positional arguments, for type checkers (the constructor is made at run time)
-
-        def __init__(self, subnet: nn.Module, noise_std: float, **settings: Any) -> None: ...
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
+    def __init__(
+        self,
+        subnet: nn.Module,
+        noise_std: float,
+        *,
+        architecture_aware: bool = True,
+        hidden: Hidden = DEFAULT_HIDDEN,
+        rate: float = 0.01,
+        lr: float = 5e-4,
+        n_negatives: int = 8,
+        eval_batch_size: int = 1024,
+        average: float | None = 0.01,
+        seed: int = 0,
+        base: float = math.e,
+    ) -> None:
+        self.__dict__["subnet"] = module(subnet, "subnet")  # the caller's: a value, not a submodule
+        self.noise_std = noise(noise_std, "noise_std")
+        self.architecture_aware = V.flag(architecture_aware, "architecture_aware")
+        super().__init__(
+            hidden=hidden,
+            rate=rate,
+            lr=lr,
+            n_negatives=n_negatives,
+            eval_batch_size=eval_batch_size,
+            average=average,
+            seed=seed,
+            base=base,
+        )
         self._noise = torch.Generator().manual_seed(self.seed)
 
     def build_critic(self) -> nn.Module:

@@ -2,7 +2,7 @@
 trains.
 
 :class:`NeuralEstimator` holds the network (``critic``, and ``averaged``, its weight average), the
-settings (``config``), the count of training steps (``steps_done``) and the trainer (``trainer``); it
+settings, the count of training steps (``steps_done``) and the trainer (``trainer``); it
 checks inputs, reports an estimate (``est(x, y)``, scored by the weight average once trained: see
 :meth:`NeuralEstimator.reporting`), judges it, and saves and loads its state. What it trains is its
 :meth:`NeuralEstimator.objective` on a batch. Two kinds build on it: a variational bound, a critic
@@ -61,7 +61,6 @@ from iblearn.estimators.reliability import (
     not_diverged,
     plausible,
 )
-from iblearn.estimators.settings import optional, setting
 
 __all__ = [
     "BELOW_TRAINING",
@@ -78,10 +77,10 @@ __all__ = [
 
 
 class NeuralEstimator(Estimator):
-    """An estimator with a network that its :class:`~.trainer.Trainer` trains: input checks, the
-    reported estimate and its judgement, ``fit``, ``train_step`` and ``loss`` (the trainer's), and the
-    state saved; and the settings every neural estimator shares, with the default critic on vectors
-    (NWJ and JS use it as it is).
+    """An estimator with a network that its :class:`~iblearn.estimators.neural.trainer.Trainer`
+    trains: input checks, the reported estimate and its judgement, ``fit``, ``train_step`` and ``loss``
+    (the trainer's), and the state saved; and the settings every neural estimator shares, with the
+    default critic on vectors (NWJ and JS use it as it is).
 
     Args:
         x_dim, y_dim: input widths (flattened) the default critic is built for; None infers them at the
@@ -93,12 +92,7 @@ class NeuralEstimator(Estimator):
         hidden: hidden widths of the default critic (DIM: the width of its convolutions, an int);
             two layers of 64 by default (``settings.HIDDEN``: chosen by measurement on benchmark-mi's
             tasks, ``benchmarks/neural_bmi.py``; a wider critic fits its training rows' noise sooner).
-        y_classes: the number of classes, for integer labels y (one-hot encoded); None: y is continuous.
-            Where the bound allows (``class_sums``) the marginal term then sums over the classes instead
-            of re-pairing (exact and lower-variance: ``negatives.class_scores``).
         lr: Adam learning rate of the critic (2e-3, ``settings.LR``, by default).
-        n_negatives: re-pairings per sample for the marginal term of ``est`` and ``batch_mi`` (concat
-            critics; none with ``y_classes``); a training step uses one, as MINE's Algorithm 1 does.
         eval_batch_size: rows per evaluation batch; negatives are drawn within a batch.
         average: rate of the exponential moving average of the critic's weights over the ``train_step``
             calls (so ``fit``) that ``est(x, y)`` reports with (:class:`.averaging.WeightAverage`; one
@@ -112,11 +106,14 @@ class NeuralEstimator(Estimator):
             benchmark-mi holds out data and keeps the best critic (Czyz et al. 2023).
         patience: evaluations of the held-out bound without improvement before ``fit`` stops early.
         eval_every: training steps between evaluations of the held-out bound (benchmark-mi's 250).
-        config: the settings as one ``type(est).Settings``, in place of the keywords.
 
-    A family declares its own settings as a class attribute each (``clip: float = setting(default=5.0,
-    check=V.positive)``: :mod:`iblearn.estimators.settings`), checks across settings in
-    :meth:`check_settings` and builds a critic of its own in :meth:`build_critic`.
+    ``y_classes`` (None: y is continuous) and ``n_negatives`` are settings of the bounds that draw
+    negatives (:class:`~.bound.BoundEstimator`); the others hold these values.
+
+    A family takes its own settings in its ``__init__``, checks and stores them, and passes the rest on
+    with ``super().__init__(x_dim, y_dim, **kwargs)``: this ``__init__`` then builds the critic from all
+    of them, after the checks across settings of :meth:`check_settings`, by :meth:`build_critic`. Work
+    that needs the critic follows the ``super().__init__`` call.
     """
 
     accepts = frozenset({"vector", "grid", "graph"})  # graphs: node representations
@@ -126,21 +123,39 @@ class NeuralEstimator(Estimator):
     # among the negatives: the spread over resamples would measure that, not the estimate's noise.
     resampling = "half"
 
-    x_dim: int | None = setting(default=None, kw_only=False)
-    y_dim: int | None = setting(default=None, kw_only=False)
-    critic_spec: nn.Module | str = setting(default="concat", check=critic_choice, alias="critic")
-    hidden: Hidden | int = setting(default=HIDDEN, check=widths)
-    y_classes: int | None = setting(default=None, check=optional(V.positive_int))
-    lr: float = setting(default=LR, check=V.positive)
-    n_negatives: int = setting(default=8, check=V.positive_int)
-    eval_batch_size: int = setting(default=1024, check=eval_batch)
-    average: float | None = setting(default=0.01, check=optional(unit_rate))
-    seed: int = setting(default=0, check=V.seed)
-    validation: float = setting(default=0.2, check=validation_share)
-    patience: int = setting(default=4, check=V.positive_int)
-    eval_every: int = setting(default=250, check=V.positive_int)
+    y_classes: int | None = None
+    n_negatives: int = 8
+    critic_spec: nn.Module | str
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        x_dim: int | None = None,
+        y_dim: int | None = None,
+        *,
+        critic: nn.Module | str = "concat",
+        hidden: Hidden | int = HIDDEN,
+        lr: float = LR,
+        eval_batch_size: int = 1024,
+        average: float | None = 0.01,
+        seed: int = 0,
+        validation: float = 0.2,
+        patience: int = 4,
+        eval_every: int = 250,
+        base: float = math.e,
+    ) -> None:
+        super().__init__(base=base)
+        self.x_dim, self.y_dim = x_dim, y_dim
+        # A module given is kept as a value, not registered under this name: build_critic registers it
+        # as ``critic``.
+        self.__dict__["critic_spec"] = critic_choice(critic, "critic")
+        self.hidden = widths(hidden, "hidden")
+        self.lr = V.positive(lr, "lr")
+        self.eval_batch_size = eval_batch(eval_batch_size, "eval_batch_size")
+        self.average = None if average is None else unit_rate(average, "average")
+        self.seed = V.seed(seed)
+        self.validation = validation_share(validation)
+        self.patience = V.positive_int(patience, "patience")
+        self.eval_every = V.positive_int(eval_every, "eval_every")
         self.check_settings()
         self.critic: nn.Module = self.build_critic()
         # The reported estimate's critic: an exponential moving average of the weights train_step gives.
@@ -162,7 +177,9 @@ class NeuralEstimator(Estimator):
             return self.critic_spec
         kind, hidden = self.critic_spec, self.hidden
         if isinstance(hidden, int):
-            raise ValueError(f"hidden: the default critics take a sequence of widths, got {hidden!r}")
+            raise ValueError(
+                f"hidden: expected a sequence of positive integer widths, got {hidden!r} (one width: DIM's)"
+            )
         return seeded(lambda: make_critic(kind, self.x_dim, self.y_dim, hidden), self.seed)
 
     @property
@@ -187,7 +204,7 @@ class NeuralEstimator(Estimator):
     @property
     def history(self) -> History | None:
         """What the last ``fit`` saw of the bound on training and held-out rows (None before one that
-        held rows out): :class:`.trainer.History`."""
+        held rows out): :class:`~iblearn.estimators.neural.trainer.History`."""
         return self.trainer.history
 
     def _device(self) -> torch.device:
@@ -254,11 +271,11 @@ class NeuralEstimator(Estimator):
         result = super()._apply(fn, recurse)  # type: ignore[no-untyped-call]
         if recurse:
             # A network handed over as a setting (DGI's encoder, AA-MINE's sub-network) is the caller's,
-            # not a submodule: neither in the state dict nor switched by train() / eval(). It runs on the
-            # estimator's inputs, though, so it follows the estimator's device and dtype.
+            # not a submodule: held as a plain attribute, neither in the state dict nor switched by
+            # train() / eval(). It runs on the estimator's inputs, though, so it follows the estimator's
+            # device and dtype.
             owned = {id(m) for m in self.modules()}
-            for name in type(self).declared:
-                network = self.__dict__.get(name)
+            for network in list(vars(self).values()):
                 if isinstance(network, nn.Module) and id(network) not in owned:
                     network._apply(fn)
         return result
@@ -272,8 +289,6 @@ class NeuralEstimator(Estimator):
         batch_size: int = 256,
         seed: int = 0,
         progress: Callable[[int, float], None] | None = None,
-        validation: float | None = None,
-        patience: int | None = None,
     ) -> NeuralEstimator:
         """Train the critic for at most ``steps`` batches, keeping the critic with the best bound on
         held-out rows, and return ``self``.
@@ -284,8 +299,8 @@ class NeuralEstimator(Estimator):
         the last), and when ``patience`` evaluations in a row bring no improvement stops early; the
         estimator is then restored as it stood at its best evaluation (critic, weight average, Adam's
         moments, ``steps_done``), as benchmark-mi's estimators keep their best critic (Czyz et al.
-        2023). What it saw is in :attr:`history`. ``validation=0`` trains on every row for every step,
-        blindly, with no evaluation.
+        2023). What it saw is in :attr:`history`. An estimator built with ``validation=0`` trains on
+        every row for every step, blindly, with no evaluation.
 
         Args:
             x, y: tensors of samples (batches drawn without replacement, in a fresh random order on
@@ -297,28 +312,16 @@ class NeuralEstimator(Estimator):
                 ``seed``: two calls with the same seed train on the same batches and negatives; pass a
                 different seed to continue with fresh ones.
             progress: called as ``progress(step, loss)`` after every step.
-            validation: the share of rows held out, in [0, 1); None: the estimator's setting.
-            patience: evaluations without improvement before stopping, at least 1; None: the setting.
 
         Raises:
             ValueError: a bad argument, named; ``validation`` leaving fewer than 2 rows on a side.
         """
-        self.trainer.fit(
-            self,
-            x,
-            y,
-            steps=steps,
-            batch_size=batch_size,
-            seed=seed,
-            progress=progress,
-            validation=validation,
-            patience=patience,
-        )
+        self.trainer.fit(self, x, y, steps=steps, batch_size=batch_size, seed=seed, progress=progress)
         return self
 
     def watched_bounds(self, *parts: tuple[Any, Any]) -> list[float]:
         """What ``fit`` keeps the best network by, on each of ``parts`` (in nats, higher is better),
-        read as an estimate reads it (:meth:`.trainer.Trainer.watching`)."""
+        read as an estimate reads it (:meth:`~iblearn.estimators.neural.trainer.Trainer.watching`)."""
         raise NotImplementedError
 
     def training_batches(self, x: Any, y: Any, batch_size: int, seed: int) -> Iterator[tuple[Any, Any]]:
@@ -374,7 +377,8 @@ class NeuralEstimator(Estimator):
         return wants_grad(x, y)
 
     def get_extra_state(self) -> dict[str, Any]:
-        """What training goes on from, saved with ``state_dict`` (:meth:`.trainer.Trainer.state_dict`)."""
+        """What training goes on from, saved with ``state_dict``
+        (:meth:`~iblearn.estimators.neural.trainer.Trainer.state_dict`)."""
         return self.trainer.state_dict()
 
     def set_extra_state(self, state: dict[str, Any]) -> None:

@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
+from iblearn import _checks as V
 from iblearn import distributed
 from iblearn.estimators.base import Bound, MIEstimate
 from iblearn.estimators.neural import fitting
@@ -33,13 +34,35 @@ from iblearn.estimators.neural.negatives import scores
 
 class BoundEstimator(NeuralEstimator):
     """A variational bound on the MI: a critic trained on :meth:`objective`, reporting :meth:`_pooled`
-    of its joint and marginal scores over the data (settings: :class:`~.base.NeuralEstimator`)."""
+    of its joint and marginal scores over the data.
+
+    Args:
+        y_classes: the number of classes, for integer labels y (one-hot encoded); None: y is continuous.
+            Where the bound allows (``class_sums``) the marginal term then sums over the classes instead
+            of re-pairing (exact and lower-variance: ``negatives.class_scores``).
+        n_negatives: re-pairings per sample for the marginal term of ``est`` and ``batch_mi`` (concat
+            critics; none with ``y_classes``); a training step uses one, as MINE's Algorithm 1 does.
+        x_dim, y_dim, critic, hidden, lr, ...: as for :class:`~.base.NeuralEstimator`.
+    """
 
     differentiable = True
     bound: ClassVar[Bound] = "lower"
     #: Whether the marginal term sums over the classes of integer labels y (:func:`.negatives.class_scores`):
     #: only for bounds that see the marginal scores through exp(T) alone, where weights are log offsets.
     class_sums: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        x_dim: int | None = None,
+        y_dim: int | None = None,
+        *,
+        y_classes: int | None = None,
+        n_negatives: int = 8,
+        **kwargs: Any,
+    ) -> None:
+        self.y_classes = None if y_classes is None else V.positive_int(y_classes, "y_classes")
+        self.n_negatives = V.positive_int(n_negatives, "n_negatives")
+        super().__init__(x_dim, y_dim, **kwargs)
 
     def _scores(
         self, x: Tensor, y: Tensor, n_shuffles: int, gen: torch.Generator | None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 import torch
@@ -12,8 +13,7 @@ from iblearn import distributed
 from iblearn.estimators.base import Bound
 from iblearn.estimators.critics import DEFAULT_HIDDEN, Hidden, flat, mlp, seeded
 from iblearn.estimators.neural.bound import BoundEstimator
-from iblearn.estimators.neural.settings import critic_choice
-from iblearn.estimators.settings import setting
+from iblearn.estimators.neural.settings import HIDDEN, LR
 from iblearn.functional.bounds import club_bound, gaussian_log_likelihood
 
 #: |log-variance| of q stays below this: where y is a function of x, maximum likelihood drives the
@@ -41,14 +41,39 @@ class GaussianQ(BoundEstimator):
     from q's means and log-variances on the data, pooled over all of it."""
 
     accepts = frozenset({"vector", "grid"})
-    fixed: ClassVar[dict[str, Any]] = {"y_classes": None, "n_negatives": 8}  # not settings of a q(y | x)
 
-    #: ``"gaussian"`` (:class:`GaussianConditional` of ``x_dim``, ``y_dim`` and ``hidden``) or a module
-    #: ``x -> (mean, log_var)``; ``y_dim`` is needed to build the default.
-    critic_spec: nn.Module | str = setting(default="gaussian", check=critic_choice, alias="critic")
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
+    # The settings of NeuralEstimator: y_classes and n_negatives, the bounds' with negatives, are none
+    # of a q(y | x)'s.
+    def __init__(
+        self,
+        x_dim: int | None = None,
+        y_dim: int | None = None,
+        *,
+        critic: nn.Module | str = "gaussian",
+        hidden: Hidden = HIDDEN,
+        lr: float = LR,
+        eval_batch_size: int = 1024,
+        average: float | None = 0.01,
+        seed: int = 0,
+        validation: float = 0.2,
+        patience: int = 4,
+        eval_every: int = 250,
+        base: float = math.e,
+    ) -> None:
+        super().__init__(
+            x_dim,
+            y_dim,
+            critic=critic,
+            hidden=hidden,
+            lr=lr,
+            eval_batch_size=eval_batch_size,
+            average=average,
+            seed=seed,
+            validation=validation,
+            patience=patience,
+            eval_every=eval_every,
+            base=base,
+        )
         self._batch_value = torch.zeros(())  # the estimate on the last training batch
 
     def check_settings(self) -> None:
@@ -126,7 +151,8 @@ class CLUB(GaussianQ):
     Args:
         x_dim: x's width (flattened); None infers it at the first call.
         y_dim: y's width (flattened), which q outputs: required with the default q.
-        critic: ``"gaussian"`` (:class:`GaussianConditional`), or a module ``x -> (mean, log_var)``.
+        critic: ``"gaussian"`` (:class:`GaussianConditional` of ``x_dim``, ``y_dim`` and ``hidden``),
+            or a module ``x -> (mean, log_var)``; ``y_dim`` is needed to build the default.
         hidden, lr, eval_batch_size, average, seed, base, validation, patience, eval_every:
             as for :class:`~iblearn.estimators.neural.base.NeuralEstimator`.
 

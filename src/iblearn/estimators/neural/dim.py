@@ -12,7 +12,8 @@ and the layer's feature map (Li & Pei 2023, App. A.2).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+import math
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -23,8 +24,6 @@ from iblearn.estimators.base import MIEstimate
 from iblearn.estimators.critics import ConcatCritic, flat, seeded
 from iblearn.estimators.neural.bound import BoundEstimator
 from iblearn.estimators.neural.negatives import all_pair_scores
-from iblearn.estimators.neural.settings import eval_batch
-from iblearn.estimators.settings import one_of, setting
 from iblearn.functional.bounds import dv_bound, infonce_bound, js_bound
 
 
@@ -88,16 +87,34 @@ class DIM(BoundEstimator):
     accepts = frozenset({"grid"})
 
     name = "dim"
-    keywords = "mode objective_kind module_bound embed_dim hidden lr eval_batch_size seed base"
-    fixed: ClassVar[dict[str, Any]] = {"average": None}
 
-    mode: str = setting(default="local", check=one_of("local", "global"))
-    objective_kind: str = setting(default="js", check=one_of("js", "infonce"), alias="objective")
-    module_bound: str = setting(default="infonce", check=one_of("infonce", "critic"))
-    embed_dim: int = setting(default=64, check=V.positive_int)  # 0 built layers without outputs
-    hidden: int = setting(default=128, check=V.positive_int)  # one width: the critic's convolutions
-    lr: float = setting(default=5e-4, check=V.positive)
-    eval_batch_size: int = setting(default=256, check=eval_batch)
+    hidden: int
+
+    def __init__(
+        self,
+        *,
+        mode: str = "local",
+        objective: str = "js",
+        module_bound: str = "infonce",
+        embed_dim: int = 64,
+        hidden: int = 128,
+        lr: float = 5e-4,
+        eval_batch_size: int = 256,
+        seed: int = 0,
+        base: float = math.e,
+    ) -> None:
+        self.mode = V.choice(mode, "mode", ("local", "global"))
+        self.objective_kind = V.choice(objective, "objective", ("js", "infonce"))
+        self.module_bound = V.choice(module_bound, "module_bound", ("infonce", "critic"))
+        self.embed_dim = V.positive_int(embed_dim, "embed_dim")  # 0 built layers without outputs
+        super().__init__(
+            hidden=V.positive_int(hidden, "hidden"),  # one width: the critic's convolutions
+            lr=lr,
+            eval_batch_size=eval_batch_size,
+            average=None,
+            seed=seed,
+            base=base,
+        )
 
     def build_critic(self) -> nn.Module:
         hidden = self.hidden

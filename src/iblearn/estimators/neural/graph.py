@@ -37,7 +37,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -52,7 +52,6 @@ from iblearn.estimators.critics import seeded
 from iblearn.estimators.neural.bound import BoundEstimator
 from iblearn.estimators.neural.inputs import as_input, param_dtype
 from iblearn.estimators.neural.negatives import derangements
-from iblearn.estimators.settings import optional, required, setting
 from iblearn.functional.bounds import dv_bound, js_bound, log_mean_exp
 
 Graph = tuple[Tensor, Tensor, Tensor | None]
@@ -121,14 +120,20 @@ class _GraphEstimator(BoundEstimator):
 
     accepts = frozenset({"graph"})
     graph_y = True
-    keywords = "rep_dim feature_dim lr seed base"
-    fixed: ClassVar[dict[str, Any]] = {"average": None}
 
-    #: The width of the node representations h.
-    rep_dim: int = required(V.positive_int)
-    #: The width of the node features the critic takes (GMI; None: not the critic's input).
-    feature_dim: int | None = setting(default=None, check=optional(V.positive_int))
-    lr: float = setting(default=1e-3, check=V.positive)
+    def __init__(
+        self,
+        rep_dim: int,
+        feature_dim: int | None = None,
+        *,
+        lr: float = 1e-3,
+        seed: int = 0,
+        base: float = math.e,
+    ) -> None:
+        self.rep_dim = V.positive_int(rep_dim, "rep_dim")  # the width of the node representations h
+        # The width of the node features the critic takes (GMI; None: not the critic's input).
+        self.feature_dim = None if feature_dim is None else V.positive_int(feature_dim, "feature_dim")
+        super().__init__(lr=lr, average=None, seed=seed, base=base)
 
     def build_critic(self) -> nn.Module:
         """``h^T W x`` (GMI: h against the node features) or ``h^T W s`` (DGI: h against the graph
@@ -210,16 +215,11 @@ class GMI(_GraphEstimator):
     """
 
     name = "gmi"
-    keywords = "rep_dim feature_dim tmi_weight lr seed base"
 
-    # GMI's critic takes the node features: a width it needs.
-    feature_dim: int | None = required(V.positive_int)
-    #: Weight (>= 0) of the topology term in the training objective.
-    tmi_weight: float = setting(default=1.0, check=weight)
-
-    if TYPE_CHECKING:  # the positional arguments, for type checkers (the constructor is made at run time)
-
-        def __init__(self, rep_dim: int, feature_dim: int, **settings: Any) -> None: ...
+    def __init__(self, rep_dim: int, feature_dim: int, *, tmi_weight: float = 1.0, **kwargs: Any) -> None:
+        self.tmi_weight = weight(tmi_weight, "tmi_weight")
+        # GMI's critic takes the node features: a width it needs.
+        super().__init__(rep_dim, V.positive_int(feature_dim, "feature_dim"), **kwargs)
 
     @staticmethod
     def _edges(n: int, edge_index: Tensor) -> tuple[Tensor, Tensor]:
@@ -293,15 +293,21 @@ class DGI(_GraphEstimator):
 
     name = "dgi"
     bound = None
-    keywords = "encoder rep_dim lr seed base"
 
-    encoder: Callable[[Tensor, Tensor], Tensor] = required(encoder_call)
+    encoder: Callable[[Tensor, Tensor], Tensor]
 
-    if TYPE_CHECKING:  # the positional arguments, for type checkers (the constructor is made at run time)
-
-        def __init__(
-            self, encoder: Callable[[Tensor, Tensor], Tensor], rep_dim: int, **settings: Any
-        ) -> None: ...
+    def __init__(
+        self,
+        encoder: Callable[[Tensor, Tensor], Tensor],
+        rep_dim: int,
+        *,
+        lr: float = 1e-3,
+        seed: int = 0,
+        base: float = math.e,
+    ) -> None:
+        # The caller's network: held as a value, not registered as a submodule.
+        self.__dict__["encoder"] = encoder_call(encoder, "encoder")
+        super().__init__(rep_dim, lr=lr, seed=seed, base=base)
 
     def fit(self, x: Any, y: Any = None, **options: Any) -> DGI:
         """As :meth:`NeuralEstimator.fit`, with the encoder in eval mode meanwhile."""

@@ -12,8 +12,6 @@ from iblearn import _checks as V
 from iblearn.estimators.base import MIEstimate
 from iblearn.estimators.neural.bound import BoundEstimator
 from iblearn.estimators.neural.negatives import all_pair_scores
-from iblearn.estimators.neural.settings import critic_choice
-from iblearn.estimators.settings import optional, setting
 from iblearn.functional.bounds import infonce_bound, infonce_bound_chunked
 
 
@@ -38,12 +36,21 @@ class InfoNCE(BoundEstimator):
 
     name = "infonce"
 
-    critic_spec: nn.Module | str = setting(default="separable", check=critic_choice, alias="critic")
-    #: Rows of the score matrix at a time; None: all.
-    chunk: int | None = setting(default=None, check=optional(V.positive_int))
-    # Bounded scores: on heavy tails (benchmark-mi's Student-t tasks, raw inputs) the unbounded critic
-    # diverges, and clip 5 costs next to nothing elsewhere (the figures in docs/benchmarks.md).
-    clip: float | None = setting(default=5.0, check=optional(V.positive))
+    def __init__(
+        self,
+        x_dim: int | None = None,
+        y_dim: int | None = None,
+        *,
+        critic: nn.Module | str = "separable",
+        chunk: int | None = None,  # rows of the score matrix at a time; None: all
+        # Bounded scores: on heavy tails (benchmark-mi's Student-t tasks, raw inputs) the unbounded
+        # critic diverges, and clip 5 costs next to nothing elsewhere (the figures in docs/benchmarks.md).
+        clip: float | None = 5.0,
+        **kwargs: Any,
+    ) -> None:
+        self.chunk = None if chunk is None else V.positive_int(chunk, "chunk")
+        self.clip = None if clip is None else V.positive(clip, "clip")
+        super().__init__(x_dim, y_dim, critic=critic, **kwargs)
 
     def _matrix_bound(self, x: Tensor, y: Tensor) -> Tensor:
         """InfoNCE on one batch, all pairs (chunked when asked). Under ``torch.distributed``, this rank's

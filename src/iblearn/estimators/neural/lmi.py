@@ -16,8 +16,6 @@ from torch import Tensor, nn
 from iblearn import _checks as V
 from iblearn.estimators.critics import Hidden
 from iblearn.estimators.neural.representation import RepresentationEstimator
-from iblearn.estimators.neural.settings import critic_choice, unit_rate, widths
-from iblearn.estimators.settings import optional, setting
 from iblearn.estimators.standardize import Standardize
 from iblearn.functional.knn import ksg_mi, ksg_pmi
 
@@ -162,7 +160,14 @@ class LMI(RepresentationEstimator):
 
     Args:
         x_dim, y_dim: input widths (flattened), both required with the default network.
-        hidden, latent, k, alpha, lam, dropout: as the attributes of the same names say.
+        critic: ``"autoencoder"`` (:class:`CrossAutoencoder` of ``x_dim``, ``y_dim``, ``latent``,
+            ``hidden``), or a module with ``forward(x, y) -> (z_x, z_y)``, ``losses(x, y) -> (auto,
+            cross)`` and ``calibrate(x, y)``.
+        hidden: encoder widths, reversed for the decoders (the paper's 1024, 512, 256).
+        latent: dimensions of each embedding (the code's ``N_dims``, 8).
+        k: KSG's neighbours on the embeddings (the code's 4).
+        alpha, lam: weights of the self-reconstruction and the cross-prediction errors (1 and 1).
+        dropout: before each layer of the cross-decoders (0.5).
         lr, eval_batch_size, average, seed, base, validation, patience, eval_every: as for
             :class:`~iblearn.estimators.neural.base.NeuralEstimator` (``lr`` the paper's 1e-4; no
             weight average).
@@ -179,29 +184,29 @@ class LMI(RepresentationEstimator):
     continuous_y = "the autoencoder reconstructs continuous y"
     both_widths = "the autoencoder reconstructs both variables"
 
-    #: ``"autoencoder"`` (:class:`CrossAutoencoder` of ``x_dim``, ``y_dim``, ``latent``, ``hidden``), or
-    #: a module with ``forward(x, y) -> (z_x, z_y)``, ``losses(x, y) -> (auto, cross)`` and
-    #: ``calibrate(x, y)``.
-    critic_spec: nn.Module | str = setting(default="autoencoder", check=critic_choice, alias="critic")
-    #: Encoder widths, reversed for the decoders (the paper's 1024, 512, 256).
-    hidden: Hidden | int = setting(default=(1024, 512, 256), check=widths)
-    #: Dimensions of each embedding (the code's ``N_dims``, 8).
-    latent: int = setting(default=8, check=V.positive_int)
-    #: KSG's neighbours on the embeddings (the code's 4).
-    k: int = setting(default=4, check=V.positive_int)
-    #: Weights of the self-reconstruction and the cross-prediction errors (1 and 1).
-    alpha: float = setting(default=1.0, check=weight)
-    lam: float = setting(default=1.0, check=weight)
-    #: Before each layer of the cross-decoders (0.5).
-    dropout: float = setting(default=0.5, check=dropout_rate)
-    lr: float = setting(default=1e-4, check=V.positive)
-    # The code keeps the weights of the best validation loss, unaveraged.
-    average: float | None = setting(default=None, check=optional(unit_rate))
-
-    def check_settings(self) -> None:
-        super().check_settings()
+    def __init__(
+        self,
+        x_dim: int | None = None,
+        y_dim: int | None = None,
+        *,
+        critic: nn.Module | str = "autoencoder",
+        hidden: Hidden = (1024, 512, 256),
+        latent: int = 8,
+        k: int = 4,
+        alpha: float = 1.0,
+        lam: float = 1.0,
+        dropout: float = 0.5,
+        lr: float = 1e-4,
+        average: float | None = None,  # the code keeps the weights of the best validation loss
+        **kwargs: Any,
+    ) -> None:
+        self.latent = V.positive_int(latent, "latent")
+        self.k = V.positive_int(k, "k")
+        self.alpha, self.lam = weight(alpha, "alpha"), weight(lam, "lam")
         if self.alpha == 0 and self.lam == 0:
             raise ValueError("alpha, lam: both 0 leaves nothing to train the encoders on")
+        self.dropout = dropout_rate(dropout, "dropout")
+        super().__init__(x_dim, y_dim, critic=critic, hidden=hidden, lr=lr, average=average, **kwargs)
 
     def make_network(self, x_dim: int, y_dim: int, hidden: tuple[int, ...]) -> nn.Module:
         return CrossAutoencoder(x_dim, y_dim, self.latent, hidden, self.dropout)

@@ -15,8 +15,6 @@ from iblearn import _checks as V
 from iblearn.estimators.critics import Hidden
 from iblearn.estimators.neural import UnreliableEstimateWarning
 from iblearn.estimators.neural.representation import RepresentationEstimator
-from iblearn.estimators.neural.settings import critic_choice, unit_rate, widths
-from iblearn.estimators.settings import one_of, optional, setting
 from iblearn.estimators.standardize import Standardize
 from iblearn.functional.canonical import (
     canonical_basis,
@@ -153,7 +151,12 @@ class MIENF(RepresentationEstimator):
 
     Args:
         x_dim, y_dim: input widths, both required.
-        hidden, flow, transforms: as the attributes of the same names say.
+        critic: ``"flows"`` (:class:`FlowPair` of ``x_dim``, ``y_dim``, ``flow``, ``transforms`` and
+            ``hidden``), or a module with ``forward(x, y) -> (xi, eta)``, ``log_prob(x, y)``, ``rho`` and
+            ``calibrate(x, y)``.
+        hidden: widths of each coupling layer's conditioner.
+        flow: ``"nsf"`` (spline couplings) or ``"maf"`` (affine couplings, as RealNVP).
+        transforms: coupling layers per variable.
         lr, eval_batch_size, average, seed, base, validation, patience, eval_every: as for
             :class:`~iblearn.estimators.neural.base.NeuralEstimator`.
 
@@ -170,18 +173,22 @@ class MIENF(RepresentationEstimator):
     continuous_y = "a flow models continuous y"
     both_widths = "a flow per variable needs its width"
 
-    #: ``"flows"`` (:class:`FlowPair` of ``x_dim``, ``y_dim``, ``flow``, ``transforms`` and ``hidden``),
-    #: or a module with ``forward(x, y) -> (xi, eta)``, ``log_prob(x, y)``, ``rho`` and
-    #: ``calibrate(x, y)``.
-    critic_spec: nn.Module | str = setting(default="flows", check=critic_choice, alias="critic")
-    #: Widths of each coupling layer's conditioner.
-    hidden: Hidden | int = setting(default=(128, 128), check=widths)
-    #: ``"nsf"`` (spline couplings) or ``"maf"`` (affine couplings, as RealNVP).
-    flow: str = setting(default="nsf", check=one_of("nsf", "maf"))
-    #: Coupling layers per variable.
-    transforms: int = setting(default=3, check=V.positive_int)
-    lr: float = setting(default=5e-4, check=V.positive)
-    average: float | None = setting(default=None, check=optional(unit_rate))
+    def __init__(
+        self,
+        x_dim: int | None = None,
+        y_dim: int | None = None,
+        *,
+        critic: nn.Module | str = "flows",
+        hidden: Hidden = (128, 128),
+        flow: str = "nsf",
+        transforms: int = 3,
+        lr: float = 5e-4,
+        average: float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.flow = V.choice(flow, "flow", ("nsf", "maf"))
+        self.transforms = V.positive_int(transforms, "transforms")
+        super().__init__(x_dim, y_dim, critic=critic, hidden=hidden, lr=lr, average=average, **kwargs)
 
     def make_network(self, x_dim: int, y_dim: int, hidden: tuple[int, ...]) -> nn.Module:
         return FlowPair(x_dim, y_dim, self.flow, self.transforms, hidden)

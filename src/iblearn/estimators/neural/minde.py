@@ -14,8 +14,6 @@ from torch import Tensor, nn
 from iblearn import _checks as V
 from iblearn.estimators.critics import Hidden
 from iblearn.estimators.neural.representation import RepresentationEstimator
-from iblearn.estimators.neural.settings import critic_choice, unit_rate, widths
-from iblearn.estimators.settings import optional, setting
 from iblearn.estimators.standardize import Standardize
 
 #: Diffusion time below which the importance density of t stays flat (the authors' ``t_epsilon``):
@@ -181,7 +179,16 @@ class MINDE(RepresentationEstimator):
 
     Args:
         x_dim, y_dim: input widths, both required.
-        hidden, beta_min, beta_max, importance, p_cond, draws: as the attributes of the same names say.
+        critic: ``"denoiser"`` (:class:`ConditionalDenoiser` of ``x_dim``, ``y_dim``, ``hidden``), or a
+            module with ``forward(x_t, y, t, cond) -> eps``, ``standardize(x, y)`` and ``calibrate(x, y)``.
+        hidden: widths of the score network.
+        beta_min, beta_max: the VP SDE's linear noise rate (0.1, 20, the authors').
+        importance: draw t from the importance density ``q`` (the authors' "debias", on by default);
+            False: uniformly on ``[T_EPS, 1]``, weighting by ``r(t)``.
+        p_cond: the share of training rows whose noise is predicted given y (the authors' ``d``, 0.5);
+            the others train the unconditional score.
+        draws: times (with their noise) drawn per row for an estimate; the Monte Carlo error of the
+            integral over t falls as ``1 / sqrt(N draws)``.
         lr, eval_batch_size, average, seed, base, validation, patience, eval_every: as for
             :class:`~iblearn.estimators.neural.base.NeuralEstimator` (``lr`` the authors' 1e-3 for
             up to 5 dimensions; their runs above that take 2e-3, 100,000 rows, 500 epochs and a weight
@@ -201,30 +208,29 @@ class MINDE(RepresentationEstimator):
     continuous_y = "MINDE-C conditions on continuous y"
     both_widths = "the score network predicts x's noise given y"
 
-    #: ``"denoiser"`` (:class:`ConditionalDenoiser` of ``x_dim``, ``y_dim``, ``hidden``), or a module
-    #: with ``forward(x_t, y, t, cond) -> eps``, ``standardize(x, y)`` and ``calibrate(x, y)``.
-    critic_spec: nn.Module | str = setting(default="denoiser", check=critic_choice, alias="critic")
-    #: Widths of the score network.
-    hidden: Hidden | int = setting(default=(128, 128), check=widths)
-    #: The VP SDE's linear noise rate (0.1, 20, the authors').
-    beta_min: float = setting(default=0.1, check=V.positive)
-    beta_max: float = setting(default=20.0, check=V.positive)
-    #: Draw t from the importance density ``q`` (the authors' "debias", on by default); False: uniformly
-    #: on ``[T_EPS, 1]``, weighting by ``r(t)``.
-    importance: bool = setting(default=True, check=V.flag)
-    #: The share of training rows whose noise is predicted given y (the authors' ``d``, 0.5); the others
-    #: train the unconditional score.
-    p_cond: float = setting(default=0.5, check=conditioned_share)
-    #: Times (with their noise) drawn per row for an estimate; the Monte Carlo error of the integral
-    #: over t falls as ``1 / sqrt(N draws)``.
-    draws: int = setting(default=8, check=V.positive_int)
-    lr: float = setting(default=1e-3, check=V.positive)  # the authors' at 5 dimensions or fewer (2e-3 above)
-    average: float | None = setting(default=None, check=optional(unit_rate))
-
-    def check_settings(self) -> None:
-        super().check_settings()
+    def __init__(
+        self,
+        x_dim: int | None = None,
+        y_dim: int | None = None,
+        *,
+        critic: nn.Module | str = "denoiser",
+        hidden: Hidden = (128, 128),
+        beta_min: float = 0.1,
+        beta_max: float = 20.0,
+        importance: bool = True,
+        p_cond: float = 0.5,
+        draws: int = 8,
+        lr: float = 1e-3,  # the authors' at 5 dimensions or fewer (2e-3 above)
+        average: float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.beta_min, self.beta_max = V.positive(beta_min, "beta_min"), V.positive(beta_max, "beta_max")
         if not self.beta_max > self.beta_min:
             raise ValueError(f"beta_max: must exceed beta_min ({self.beta_min}), got {self.beta_max}")
+        self.importance = V.flag(importance, "importance")
+        self.p_cond = conditioned_share(p_cond, "p_cond")
+        self.draws = V.positive_int(draws, "draws")
+        super().__init__(x_dim, y_dim, critic=critic, hidden=hidden, lr=lr, average=average, **kwargs)
 
     def make_network(self, x_dim: int, y_dim: int, hidden: tuple[int, ...]) -> nn.Module:
         return ConditionalDenoiser(x_dim, y_dim, hidden)

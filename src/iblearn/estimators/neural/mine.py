@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -12,57 +12,31 @@ from iblearn import _checks as V
 from iblearn.estimators.neural.bound import BoundEstimator
 from iblearn.estimators.neural.contract import BatchLoss
 from iblearn.estimators.neural.settings import unit_rate
-from iblearn.estimators.settings import one_of, optional, setting
 from iblearn.functional.bounds import dv_bound, log_mean_exp, nwj_bound
 
 
-class MINE(BoundEstimator):
-    """Mutual Information Neural Estimation (Belghazi et al. 2018): the Donsker-Varadhan bound.
+class _MINE(BoundEstimator):
+    """MINE's bound, training and settings (:class:`MINE`'s docstring), with the objective MINE takes
+    and MINE-f fixes in ``objective_kind``."""
 
-    Training follows Algorithm 1 of MINE with the bias-corrected gradient: the denominator
-    E_Q[exp T] of the DV gradient is replaced by its exponential moving average (``rate``, default
-    0.01: MINE Sec. 3.2). ``objective="f"`` trains on the f-divergence (NWJ) bound instead: MINE-f,
-    unbiased gradients without a moving average. The reported estimate is the DV bound (MINE, eq. 10),
-    on whatever data ``est(x, y)`` is given (pass held-out data for an honest number).
-
-    The critic's scores are clipped to ``[-clip, clip]`` in both terms, in training and in the
-    estimate, with Song & Ermon (2020)'s tau = 5 by default. The DV bound of the unclipped critic meets
-    heavy tails badly: a few marginal pairs far out get scores whose exponentials swamp
-    ``log E_Q[exp T]`` (benchmark-mi's student-identity-2-2-1, 0.43 nats: -1.48 nats, and a held-out
-    bound of -92 as training went on; clipped, 0.40). Clipping both terms is the DV bound of another
-    critic, ``clip(T)``, so the estimate stays a lower bound on the MI (SMILE clips the marginal term
-    only, which is not one); but it can never exceed ``2 * clip`` nats: raise ``clip``, or pass None,
-    for an MI of more than a few nats. With integer labels y (``y_classes``) nothing is clipped (the
-    marginal scores carry the classes' log weights).
-
-    Args:
-        objective: ``"dv"`` (MINE) or ``"f"`` (MINE-f).
-        rate: moving-average rate of the bias correction.
-        clip: the critic's scores are clipped to ``[-clip, clip]`` (see above); None: unbounded.
-        x_dim, y_dim, critic, hidden, y_classes, lr, n_negatives, eval_batch_size, average, seed: as for
-            :class:`~iblearn.estimators.neural.base.NeuralEstimator`, and so are ``base``, ``validation``,
-            ``patience`` and ``eval_every``. With ``y_classes`` the marginal term sums over the classes
-            instead of re-pairing.
-
-    Example:
-        >>> from iblearn.data.synthetic import bivariate_normal
-        >>> x, y = bivariate_normal().sample(4000, seed=0)
-        >>> est = MINE(1, 1, hidden=(64,), lr=2e-3).fit(x.float(), y.float(), steps=400)
-        >>> 0.2 < float(est(x.float(), y.float())) < 0.5  # truth 0.4133
-        True
-    """
-
-    name = "mine"
     class_sums = True
 
-    objective_kind: str = setting(default="dv", check=one_of("dv", "f"), alias="objective")
-    rate: float = setting(default=0.01, check=unit_rate)
-    # Song & Ermon (2020)'s tau = 5: unbounded, MINE's held-out bound falls far below 0 on heavy tails
-    # as training goes on (the figures in docs/benchmarks.md).
-    clip: float | None = setting(default=5.0, check=optional(V.positive))
+    objective_kind: str = "dv"
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
+    def __init__(
+        self,
+        x_dim: int | None = None,
+        y_dim: int | None = None,
+        *,
+        rate: float = 0.01,
+        # Song & Ermon (2020)'s tau = 5: unbounded, MINE's held-out bound falls far below 0 on heavy
+        # tails as training goes on (the figures in docs/benchmarks.md).
+        clip: float | None = 5.0,
+        **kwargs: Any,
+    ) -> None:
+        self.rate = unit_rate(rate, "rate")
+        self.clip = None if clip is None else V.positive(clip, "clip")
+        super().__init__(x_dim, y_dim, **kwargs)
         # The bound's own training state, saved and loaded with the critic (a buffer): the log of the
         # moving average of E_Q[exp T] over the training batches; NaN before the first.
         self.register_buffer("log_ema", torch.tensor(float("nan"), dtype=torch.float64))
@@ -119,9 +93,54 @@ class MINE(BoundEstimator):
         return dv_bound(joint, self._every_rank(marginal))
 
 
-class MINEf(MINE):
+class MINE(_MINE):
+    """Mutual Information Neural Estimation (Belghazi et al. 2018): the Donsker-Varadhan bound.
+
+    Training follows Algorithm 1 of MINE with the bias-corrected gradient: the denominator
+    E_Q[exp T] of the DV gradient is replaced by its exponential moving average (``rate``, default
+    0.01: MINE Sec. 3.2). ``objective="f"`` trains on the f-divergence (NWJ) bound instead: MINE-f,
+    unbiased gradients without a moving average. The reported estimate is the DV bound (MINE, eq. 10),
+    on whatever data ``est(x, y)`` is given (pass held-out data for an honest number).
+
+    The critic's scores are clipped to ``[-clip, clip]`` in both terms, in training and in the
+    estimate, with Song & Ermon (2020)'s tau = 5 by default. The DV bound of the unclipped critic meets
+    heavy tails badly: a few marginal pairs far out get scores whose exponentials swamp
+    ``log E_Q[exp T]`` (benchmark-mi's student-identity-2-2-1, 0.43 nats: -1.48 nats, and a held-out
+    bound of -92 as training went on; clipped, 0.40). Clipping both terms is the DV bound of another
+    critic, ``clip(T)``, so the estimate stays a lower bound on the MI (SMILE clips the marginal term
+    only, which is not one); but it can never exceed ``2 * clip`` nats: raise ``clip``, or pass None,
+    for an MI of more than a few nats. With integer labels y (``y_classes``) nothing is clipped (the
+    marginal scores carry the classes' log weights).
+
+    Args:
+        objective: ``"dv"`` (MINE) or ``"f"`` (MINE-f).
+        rate: moving-average rate of the bias correction.
+        clip: the critic's scores are clipped to ``[-clip, clip]`` (see above); None: unbounded.
+        x_dim, y_dim, critic, hidden, y_classes, lr, n_negatives, eval_batch_size, average, seed: as for
+            :class:`~iblearn.estimators.neural.base.NeuralEstimator`, and so are ``base``, ``validation``,
+            ``patience`` and ``eval_every``. With ``y_classes`` the marginal term sums over the classes
+            instead of re-pairing.
+
+    Example:
+        >>> from iblearn.data.synthetic import bivariate_normal
+        >>> x, y = bivariate_normal().sample(4000, seed=0)
+        >>> est = MINE(1, 1, hidden=(64,), lr=2e-3).fit(x.float(), y.float(), steps=400)
+        >>> 0.2 < float(est(x.float(), y.float())) < 0.5  # truth 0.4133
+        True
+    """
+
+    name = "mine"
+
+    def __init__(
+        self, x_dim: int | None = None, y_dim: int | None = None, *, objective: str = "dv", **kwargs: Any
+    ) -> None:
+        self.objective_kind = V.choice(objective, "objective", ("dv", "f"))
+        super().__init__(x_dim, y_dim, **kwargs)
+
+
+class MINEf(_MINE):
     """MINE-f (Belghazi et al. 2018): MINE trained on the f-divergence bound; reports the DV bound.
     Settings as for :class:`MINE`, less ``objective``."""
 
     name = "mine_f"
-    fixed: ClassVar[dict[str, Any]] = {"objective_kind": "f"}
+    objective_kind = "f"

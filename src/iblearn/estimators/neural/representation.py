@@ -7,6 +7,7 @@ no pooled estimate.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any, ClassVar, cast
 
@@ -30,7 +31,6 @@ class RepresentationEstimator(NeuralEstimator):
     input standardization from its rows (a DataLoader: left as it is)."""
 
     accepts = frozenset({"vector"})
-    fixed: ClassVar[dict[str, Any]] = {"y_classes": None, "n_negatives": 8}
     #: For the errors: why the network takes continuous y only, and why it needs both widths.
     continuous_y: ClassVar[str]
     both_widths: ClassVar[str]
@@ -38,7 +38,7 @@ class RepresentationEstimator(NeuralEstimator):
     @classmethod
     def network(cls) -> str:
         """The default network's name: ``critic``'s default."""
-        return cast(str, cls.declared["critic_spec"].default)
+        return cast(str, inspect.signature(cls).parameters["critic"].default)
 
     def check_settings(self) -> None:
         super().check_settings()

@@ -1,6 +1,5 @@
-"""The checks and defaults of the settings every neural estimator shares (declared on
-:class:`iblearn.estimators.neural.base.NeuralEstimator`, the way :mod:`iblearn.estimators.settings`
-describes)."""
+"""The checks and defaults of the settings every neural estimator shares (taken by
+:class:`iblearn.estimators.neural.base.NeuralEstimator`'s ``__init__``)."""
 
 from __future__ import annotations
 
@@ -48,6 +47,9 @@ def validation_share(value: Any, name: str = "validation") -> float:
     return float(value)
 
 
-def widths(value: Any, name: str) -> Hidden:
-    """A critic's hidden widths: a sequence of positive integers (:func:`.critics.hidden_widths`)."""
-    return hidden_widths(value)
+def widths(value: Any, name: str) -> Hidden | int:
+    """A critic's hidden widths: a sequence of positive integers (:func:`.critics.hidden_widths`), or
+    one positive width for a critic that takes one (DIM's; the default critics refuse it)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    return hidden_widths(value, name)

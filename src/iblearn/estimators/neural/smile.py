@@ -3,14 +3,13 @@ bound with the partition term's density ratios clipped."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn.estimators.base import Bound
 from iblearn.estimators.neural.bound import BoundEstimator
-from iblearn.estimators.settings import setting
 from iblearn.functional.bounds import js_bound, smile_bound
 
 
@@ -49,9 +48,18 @@ class SMILE(BoundEstimator):
     bound: ClassVar[Bound] = None
     class_sums = False  # js_bound takes softplus of the marginal scores: a log weight is no weight there
 
-    # Song & Ermon (2020) report tau = 1 and 5; 5 is the one their later comparisons (and benchmark-mi,
-    # Czyz et al. 2023) use.
-    clip: float = setting(default=5.0, check=V.positive)
+    def __init__(
+        self,
+        x_dim: int | None = None,
+        y_dim: int | None = None,
+        *,
+        # Song & Ermon (2020) report tau = 1 and 5; 5 is the one their later comparisons (and
+        # benchmark-mi, Czyz et al. 2023) use.
+        clip: float = 5.0,
+        **kwargs: Any,
+    ) -> None:
+        self.clip = V.positive(clip, "clip")
+        super().__init__(x_dim, y_dim, **kwargs)
 
     def objective(self, x: Tensor, y: Tensor) -> Tensor:
         return js_bound(*self._scores(x, y, 1, self.trainer.shuffles))

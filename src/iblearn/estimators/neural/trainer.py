@@ -29,7 +29,6 @@ from iblearn.estimators.neural.averaging import WeightAverage
 from iblearn.estimators.neural.contract import TrainingTarget
 from iblearn.estimators.neural.fitting import hold_out
 from iblearn.estimators.neural.inputs import detached, refuse_constant
-from iblearn.estimators.neural.settings import validation_share
 from iblearn.estimators.reliability import CriticDivergedError, not_diverged
 
 
@@ -229,14 +228,12 @@ class Trainer:
         batch_size: int,
         seed: int,
         progress: Callable[[int, float], None] | None,
-        validation: float | None,
-        patience: int | None,
     ) -> None:
         """:meth:`NeuralEstimator.fit`'s loop: ``steps`` training steps on batches of ``batch_size``, the
-        bound on the held-out ``validation`` share of the rows watched every ``eval_every`` steps and
-        after the last, a stop after ``patience`` evaluations without improvement, and the estimator
-        left as it stood at its best evaluation; :attr:`history` what it watched (None with nothing
-        held out). ``validation`` and ``patience`` None: the estimator's settings.
+        bound on the held-out share of the rows (the estimator's ``validation``) watched every
+        ``eval_every`` steps and after the last, a stop after ``patience`` evaluations without
+        improvement, and the estimator left as it stood at its best evaluation; :attr:`history` what it
+        watched (None with nothing held out).
 
         Raises:
             ValueError: a bad argument, named; ``validation`` leaving fewer than 2 rows on a side.
@@ -244,8 +241,7 @@ class Trainer:
         steps = V.positive_int(steps, "steps")
         batch_size = V.positive_int(batch_size, "batch_size")
         seed = V.seed(seed)
-        share = est.validation if validation is None else validation_share(validation)
-        patience = est.patience if patience is None else V.positive_int(patience, "patience")
+        share, patience = est.validation, est.patience
         given = (x, y)
         x, y, held = hold_out(x, y, share, seed)
         batches = est.training_batches(x, y, batch_size, seed)
