@@ -251,3 +251,16 @@ def test_a_non_parametric_estimate_below_zero_beyond_its_error_is_flagged():
     assert not flagged.reliable
     fine = MIEstimate(torch.tensor(-0.3), n_samples=50, estimator="ksg", stderr=0.2)  # within 2 se
     assert KSG()._judged(fine, torch.randn(50, 3), torch.randn(50, 3)).reliable
+
+
+def test_the_gaussian_closed_form_trusts_a_gaussian_on_a_subspace_and_not_a_shared_scale():
+    from iblearn.data.synthetic import high_mi, student_t
+
+    # Four pairs mapped linearly into 100 dimensions a side: whitened in all 200 dimensions their normal
+    # scores read magnitudes z 38.7; whitened in their own rank, as the closed form sees them, they pass.
+    gaussian = GaussianMI().forward(*high_mi(2.0, 100).sample(5000, seed=0), n_resamples=16)
+    assert gaussian.reliable, gaussian.caveat
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnreliableEstimateWarning)
+        shared = GaussianMI().forward(*student_t(3, 3, dof=8, rho=0.5).sample(5000, seed=0), n_resamples=16)
+    assert not shared.reliable and "magnitudes depend" in shared.caveat

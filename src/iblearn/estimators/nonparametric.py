@@ -18,7 +18,7 @@ from iblearn.functional import inference
 from iblearn.functional._neighbors import Backend, Metric
 from iblearn.functional.discrete import Correction, Strategy
 from iblearn.functional.knn import Ties
-from iblearn.functional.multivariate import MAGNITUDES_Z, copula_normal, magnitude_dependence
+from iblearn.functional.multivariate import MAGNITUDES_Z, magnitude_dependence
 from iblearn.functional.renyi import DEFAULT_ALPHA, DEFAULT_SIGMA, Channels, KernelWidth
 
 #: The settings of a kNN estimator that are keyword arguments of every kNN function.
@@ -258,12 +258,13 @@ class GaussianMI(Conditional):
 
     def _data_caveat(self, samples: Sequence[Any], names: Sequence[str]) -> str | None:
         """Heavy tails, or magnitudes that depend on each other beyond a Gaussian's
-        (:func:`iblearn.functional.multivariate.magnitude_dependence`): the closed form misses that."""
+        (:func:`iblearn.functional.multivariate.magnitude_dependence`, on the rows whitened in their own
+        rank, as the closed form sees them): the closed form misses that."""
         why = inference.heavy_tails(samples, names)
         floats = [torch.as_tensor(s).reshape(len(s), -1).double() for s in samples if s.is_floating_point()]
         if why is None and len(floats) >= 2:
-            scores = copula_normal(torch.cat(floats, dim=1))
-            z = magnitude_dependence(scores, floats[0].shape[1])
+            wx, wy = ibf.canonical_bases(floats[0], torch.cat(floats[1:], dim=1), rtol=self.rtol)
+            z = magnitude_dependence(torch.cat([wx, wy], dim=1), wx.shape[1])
             if abs(z) > MAGNITUDES_Z:
                 why = (
                     f"{', '.join(names)}: their magnitudes depend on each other beyond a Gaussian's (z = "
