@@ -135,3 +135,12 @@ def test_class_codes_reads_integers_and_few_integral_floats_as_labels():
     assert class_codes(torch.ones(10)).tolist() == [0] * 10  # a constant: one class
     one_hot = torch.eye(3).repeat(10, 1)  # rows are labels
     assert class_codes(one_hot).tolist() == [2, 1, 0] * 10  # in sorted order of the rows
+
+
+def test_row_codes_number_rows_in_lexicographic_order():
+    from iblearn.functional.discrete import row_codes
+
+    g = torch.Generator().manual_seed(0)
+    for d in (1, 2, 4):
+        rows = torch.randint(-3, 9, (500, d), generator=g)
+        assert torch.equal(row_codes(rows), torch.unique(rows, dim=0, return_inverse=True)[1])

@@ -16,7 +16,7 @@ from iblearn.estimators.base import Estimator
 from iblearn.estimators.conditional import Conditional
 from iblearn.functional import inference
 from iblearn.functional._neighbors import Backend, Metric
-from iblearn.functional.discrete import Correction, Strategy
+from iblearn.functional.discrete import Correction, Strategy, row_codes
 from iblearn.functional.knn import Ties
 from iblearn.functional.multivariate import MAGNITUDES_Z, magnitude_dependence
 from iblearn.functional.renyi import DEFAULT_ALPHA, DEFAULT_SIGMA, Channels, KernelWidth
@@ -218,15 +218,20 @@ class Binning(Estimator):
         n = len(cx)
         if len(cy) != n:
             return  # discrete_mi refuses it, naming the argument
-        sides = [(name, c) for name, c, binned in (("x", cx, x_binned), ("y", cy, y_binned)) if binned]
+        sides = [
+            (name, row_codes(c.reshape(n, -1)), c.reshape(n, -1).shape[1])
+            for name, c, binned in (("x", cx, x_binned), ("y", cy, y_binned))
+            if binned
+        ]
         if len(sides) == 2:
-            sides.append(("(x, y) jointly", torch.cat([cx.reshape(n, -1), cy.reshape(n, -1)], dim=1)))
-        for name, codes in sides:
-            cells = len(torch.unique(codes.reshape(n, -1), dim=0))
+            (_, a, da), (_, b, db) = sides
+            sides.append(("(x, y) jointly", a * (int(b.max()) + 1) + b, da + db))
+        for name, codes, columns in sides:
+            cells = len(torch.unique(codes))
             if cells >= SPARSE_CELLS * n:
                 warnings.warn(
                     f"Binning: {name} occupies {cells} cells for N = {n} samples ({self.n_bins} bins per "
-                    f"column, {codes.reshape(n, -1).shape[1]} column(s)); with about one sample per cell the "
+                    f"column, {columns} column(s)); with about one sample per cell the "
                     "plug-in MI measures how many samples fall apart, not the dependence (biased high). "
                     "Use fewer bins (n_bins), more samples, or ksg for continuous data in several "
                     "dimensions.",

@@ -48,14 +48,15 @@ def class_codes(y: Any, name: str = "y") -> Tensor | None:
     return codes
 
 
-def _codes(t: Tensor) -> Tensor:
-    """One integer code per distinct row of an integer matrix ``(N, d)``."""
-    inverse: Tensor
-    if t.shape[1] == 1:
-        _, inverse = torch.unique(t[:, 0], return_inverse=True)
-    else:
-        _, inverse = torch.unique(t, dim=0, return_inverse=True)
-    return inverse
+def row_codes(t: Tensor) -> Tensor:
+    """One code per distinct row of an integer matrix ``(N, d)``, 0 to (distinct rows - 1): column by
+    column, the codes so far times the next column's count plus its code, made dense again (a unique of
+    integers per column: ``torch.unique(t, dim=0)`` sorts rows lexicographically, tens of times slower)."""
+    codes = torch.zeros(len(t), dtype=torch.long, device=t.device)
+    for column in t.T:
+        _, inverse = torch.unique(column, return_inverse=True)
+        _, codes = torch.unique(codes * (int(inverse.max()) + 1) + inverse, return_inverse=True)
+    return codes
 
 
 def _entropy_of_codes(codes: Tensor, correction: Correction) -> Tensor:
@@ -80,7 +81,7 @@ def discrete_entropy(x: Any, *, correction: Correction = "none") -> Tensor:
         1.3863
     """
     V.choice(correction, "correction", ("none", "miller-madow"))
-    return _entropy_of_codes(_codes(V.symbols(x, "x")), correction)
+    return _entropy_of_codes(row_codes(V.symbols(x, "x")), correction)
 
 
 def discrete_mi(x: Any, y: Any, *, correction: Correction = "none") -> Tensor:
@@ -98,7 +99,7 @@ def discrete_mi(x: Any, y: Any, *, correction: Correction = "none") -> Tensor:
     xs, ys = V.symbols(x, "x"), V.symbols(y, "y")
     V.same_length(("x", xs), ("y", ys))
     V.same_device(("x", xs), ("y", ys))
-    cx, cy = _codes(xs), _codes(ys)
+    cx, cy = row_codes(xs), row_codes(ys)
     joint = cx * (int(cy.max()) + 1) + cy
     hx, hy = _entropy_of_codes(cx, correction), _entropy_of_codes(cy, correction)
     hxy = _entropy_of_codes(torch.unique(joint, return_inverse=True)[1], correction)
