@@ -11,6 +11,8 @@ that slows a hot path (a check run on every call, a slow intermediate) shows wha
   pairs on the prepared, sorted columns (what the function adds: preparation, batches, the estimates
   from the counts); and that kernel over the general tree search's counts of the same pairs (the
   kernel's own speed, against the search it replaces for single columns).
+* ``auto_estimate`` over the estimator it chooses, on the same rows: KSG (Student-t 3 x 3, N = 5,000)
+  and the bias-corrected Gaussian (four pairs in 100 dimensions a side, N = 5,000).
 * ``MIFeatureSelector`` (mRMR, 10 of the 30 breast-cancer features, 455 rows) over the estimates of its
   terms called directly; and a fit that finds its path in a warm ``memory`` (5 features after a fit of
   10) over the hash of its rows that finds them there (a cache that stops working would estimate
@@ -49,8 +51,10 @@ from torch import Tensor
 
 from benchmarks.runners.paired import paired_ratio, proximal_steps
 from benchmarks.runners.script import cpu_model
+from iblearn.data.synthetic import high_mi, student_t
 from iblearn.estimators import KSG
-from iblearn.functional import _bivariate, _maxnorm, gram_matrix, ksg_mi, pairwise_mi, renyi_mi
+from iblearn.estimators.auto import auto_estimate
+from iblearn.functional import _bivariate, _maxnorm, gaussian_mi, gram_matrix, ksg_mi, pairwise_mi, renyi_mi
 from iblearn.functional._neighbors import count_within, kth_neighbour
 from iblearn.functional.knn import prepare_samples
 from iblearn.records import environment, markdown_table, read_json, write_json
@@ -108,6 +112,20 @@ def ksg_object_case(repeats: int) -> dict[str, float]:
     x, y = gaussians(1_000, 1, 1)
     est = KSG()
     return paired_ratio(lambda: est(x, y), lambda: ksg_mi(x, y), repeats)
+
+
+def auto_ksg_case(repeats: int) -> dict[str, float]:
+    """``auto_estimate`` where it chooses KSG (Student-t 3 x 3, 3 degrees of freedom, N = 5,000) over KSG
+    on the same rows: what the choice, the checks and the interval cost."""
+    x, y = student_t(3, 3, dof=3.0).sample(5_000, seed=0)
+    return paired_ratio(lambda: auto_estimate(x, y), lambda: ksg_mi(x, y), repeats)
+
+
+def auto_gaussian_case(repeats: int) -> dict[str, float]:
+    """``auto_estimate`` where it chooses the Gaussian (four pairs mapped into 100 dimensions a side, N =
+    5,000) over the bias-corrected Gaussian estimate on the same rows."""
+    x, y = high_mi(2.0, 100).sample(5_000, seed=0)
+    return paired_ratio(lambda: auto_estimate(x, y), lambda: gaussian_mi(x, y, bias_correction=True), repeats)
 
 
 def _pairwise_columns() -> tuple[Tensor, list[Tensor], list[tuple[int, int]]]:
@@ -203,6 +221,13 @@ CASES: dict[str, tuple[str, str, Callable[[int], dict[str, float]], int]] = {
         "kernel counts, 120 pairs of 5,000",
         "general tree counts, same pairs",
         pairwise_kernel_case,
+        11,
+    ),
+    "auto_ksg": ("auto_estimate, KSG chosen, 3 x 3, N 5,000", "ksg_mi on the same rows", auto_ksg_case, 11),
+    "auto_gaussian": (
+        "auto_estimate, Gaussian chosen, 100 x 100 of rank 4, N 5,000",
+        "gaussian_mi on the same rows",
+        auto_gaussian_case,
         11,
     ),
     "selection": ("MIFeatureSelector(10) fit, 455 x 30", "its terms called directly", selection_case, 11),
