@@ -55,6 +55,7 @@ from iblearn.functional.gaussian import (
     Canonical,
     canonical_analysis,
     canonical_bases,
+    canonical_of_bases,
     gaussian_mi_of,
     wishart_digammas,
 )
@@ -252,7 +253,7 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
         # on the rows' whitened coordinates, made once, where the covariance has full rank (a variable on
         # a subspace, such as a wide layer's activations, keeps only its rank's columns).
         data = canonical_bases(*data)
-        analysis = canonical_analysis(*data)
+        analysis = canonical_of_bases(*data)
         value, mi = float(gaussian_mi_of(analysis, bias_correction=True)), _gaussian_on_bases
     elif value is None:
         value = mi(*data)

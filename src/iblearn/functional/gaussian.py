@@ -60,7 +60,12 @@ class Canonical(NamedTuple):
 def canonical_analysis(x: Any, y: Any, *, rtol: float = 1e-9) -> Canonical:
     """The sample canonical correlations of ``x (N, dx)`` and ``y (N, dy)`` with the effective dimensions
     behind them (see :func:`canonical_correlations`), as the Gaussian MI and its standard error use them."""
-    wx, wy = canonical_bases(x, y, rtol=rtol)
+    return canonical_of_bases(*canonical_bases(x, y, rtol=rtol))
+
+
+def canonical_of_bases(wx: Tensor, wy: Tensor) -> Canonical:
+    """The :func:`canonical_analysis` of rows already in their :func:`canonical_bases`: the canonical
+    correlations are the singular values of the bases' cross-covariance."""
     rho = torch.linalg.svdvals(wx.T @ wy / len(wx)).clamp(0.0, 1.0)
     return Canonical(rho, wx.shape[1], wy.shape[1], len(wx))
 
