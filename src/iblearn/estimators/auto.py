@@ -109,9 +109,11 @@ def features(x: Tensor, y: Tensor, scores: Callable[[], tuple[Tensor, Tensor]] |
         out["atom"] = max(
             float(np.diff(np.flatnonzero(np.r_[True, ~row, True])).max()) for row in same
         ) / len(cols)
-        centred = (cols - cols.mean(0)) / cols.std(0).clamp_min(1e-300)
-        out["kurtosis"] = float((centred**4).mean(0).max()) - 3
-        out["skew"] = float((centred**3).mean(0).abs().max())
+        centred = cols - cols.mean(0)
+        squares = centred.square()
+        var = (squares.sum(0) / (len(cols) - 1)).clamp_min(1e-300)  # the sample variance
+        out["kurtosis"] = float((squares.square().mean(0) / var.square()).max()) - 3
+        out["skew"] = float(((squares * centred).mean(0) / var**1.5).abs().max())
     if scores is not None:
         if marginals_gaussian(out):  # raw: a Gaussian on fewer dimensions than it has keeps its rank
             zx, zy = x.reshape(len(x), -1).double(), y.reshape(len(y), -1).double()
