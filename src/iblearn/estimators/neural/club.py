@@ -42,8 +42,8 @@ class GaussianQ(BoundEstimator):
 
     accepts = frozenset({"vector", "grid"})
 
-    # The settings of NeuralEstimator: y_classes and n_negatives, the bounds' with negatives, are none
-    # of a q(y | x)'s.
+    # NeuralEstimator's settings, listed here: a q(y | x) draws no negatives, so BoundEstimator's
+    # y_classes and n_negatives are none of its.
     def __init__(
         self,
         x_dim: int | None = None,

@@ -81,7 +81,7 @@ def hold_out(x: Any, y: Any, share: float, seed: int) -> tuple[Any, Any, tuple[T
     if min(n_held, n - n_held) < 2:
         raise ValueError(
             f"validation: {share:g} of {n} rows leaves fewer than 2 on one side; "
-            "pass validation=0 to train on every row"
+            "build the estimator with validation=0 to train on every row"
         )
     # Its own stream: the batches' generator starts from ``seed`` too.
     order = torch.randperm(n, generator=torch.Generator().manual_seed(seed + 0x5EED)).to(xt.device)
