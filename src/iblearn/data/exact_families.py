@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from iblearn.data import _exact_math as M
-from iblearn.data.exact_tasks import (
+from iblearn.data.exact_task import (
     Array,
     ExactTask,
     _cycle,

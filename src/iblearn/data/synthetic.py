@@ -320,8 +320,3 @@ def get_task(name: str) -> Task:
     if name not in tasks:
         raise ValueError(f"name: unknown task {name!r}; known: {', '.join(tasks)}")
     return tasks[name]
-
-
-# Tasks with exact answers beyond MI: conditional MI, transfer entropy and the multivariate measures
-# (their own module; re-exported here beside the MI tasks).
-from iblearn.data.exact_tasks import ExactTask, exact_tasks, get_exact_task, te_samples  # noqa: E402, F401
