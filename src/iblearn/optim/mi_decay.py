@@ -250,9 +250,10 @@ class MIProbe:
         By default the plug-in entropy H(Y) of the sample's labels: for labels that are a function of
         the input, I(X; Y) = H(Y) exactly, the "theoretical upper bound" Algorithm 1 asks for.
         ``estimate=True`` estimates I(X; Y) from the raw inputs with the probe's estimator instead (the
-        paper's KSG route); in high dimension that is biased low (MNIST, MixedKSG on pixels: 1.75,
-        1.87, 1.97 nats at n = 500, 1000, 2000, against H(Y) = 2.30), and the network's own I(T; Y)
-        then passes it after an epoch or two, which pins the LR to lr_min.
+        paper's KSG route); in high dimension that is biased low (MNIST, MixedKSG on pixels: 1.66,
+        1.83, 1.93 nats at n = 500, 1000, 2000, against H(Y) = 2.27 - 2.30: the results page of the
+        MIDecayLR reproduction), and the network's own I(T; Y) then passes it after an epoch or two,
+        which pins the LR to lr_min.
         """
 
         def compute() -> list[float]:
