@@ -41,7 +41,12 @@ import iblearn.functional as ibf
 from benchmarks.runners.script import RESULTS
 from iblearn.data.exact_tasks import ExactTask, get_exact_task, te_samples
 from iblearn.functional.inference import bias_caveat, heavy_tails, interval, resample_rows, rng, summarize
-from iblearn.functional.multivariate import MAGNITUDES_Z, copula_normal, magnitude_dependence
+from iblearn.functional.multivariate import (
+    MAGNITUDES_Z,
+    copula_normal,
+    magnitude_dependence,
+    scalar_disagreement,
+)
 from iblearn.records import atomic_write_text, environment, write_json
 
 #: The tasks calibrated: each family's ordinary cases and the ones that trouble kNN estimators (tails,
@@ -213,7 +218,8 @@ def library_caveat(row: dict[str, Any]) -> str | None:
     """Why the library would call this row's estimate unreliable, or None: its trend with N
     (:func:`iblearn.functional.inference.bias_caveat`), heavy-tailed raw rows for the kNN and Gaussian
     estimators (:func:`iblearn.functional.inference.heavy_tails`), and for the Gaussian and copula ones
-    magnitudes that a Gaussian copula leaves independent (the task's arrays drawn again from its seed)."""
+    magnitudes that a Gaussian copula leaves independent, or on one column a side a closed form that KSG
+    on the same columns contradicts (the task's arrays drawn again from its seed)."""
     why = bias_caveat(row["value"], row["half_stderr"], row["half_mean"], HALVES)
     if why is not None:
         return why
@@ -227,8 +233,12 @@ def library_caveat(row: dict[str, Any]) -> str | None:
     if why is None and row["estimator"] in ("gaussian", "copula") and floats:
         joint = torch.cat(floats, dim=1)
         split = floats[0].shape[1] if len(floats) > 1 else joint.shape[1] // 2
-        if joint.shape[1] > 1 and abs(magnitude_dependence(copula_normal(joint), split)) > MAGNITUDES_Z:
+        scores = copula_normal(joint)
+        if joint.shape[1] > 1 and abs(magnitude_dependence(scores, split)) > MAGNITUDES_Z:
             why = "the magnitudes depend on each other beyond a Gaussian copula's"
+        elif joint.shape[1] == 2 and len(floats) == 2:  # one column a side: the closed form beside KSG
+            pair = scores if row["estimator"] == "copula" else joint
+            why = scalar_disagreement(pair[:, :1], pair[:, 1:])
     return why
 
 

@@ -264,3 +264,13 @@ def test_the_gaussian_closed_form_trusts_a_gaussian_on_a_subspace_and_not_a_shar
         warnings.simplefilter("ignore", UnreliableEstimateWarning)
         shared = GaussianMI().forward(*student_t(3, 3, dof=8, rho=0.5).sample(5000, seed=0), n_resamples=16)
     assert not shared.reliable and "magnitudes depend" in shared.caveat
+
+
+def test_the_gaussian_closed_form_on_one_column_a_side_is_checked_against_ksg():
+    from iblearn.data.exact_tasks import get_exact_task
+
+    x, y = (torch.as_tensor(a) for a in get_exact_task("additive-uniform-0.75").sample(2000, seed=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnreliableEstimateWarning)
+        est = GaussianMI().forward(x, y, n_resamples=16)
+    assert not est.reliable and "KSG on the same columns" in est.caveat

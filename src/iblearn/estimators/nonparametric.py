@@ -18,7 +18,7 @@ from iblearn.functional import inference
 from iblearn.functional._neighbors import Backend, Metric
 from iblearn.functional.discrete import Correction, Strategy, row_codes
 from iblearn.functional.knn import Ties
-from iblearn.functional.multivariate import MAGNITUDES_Z, magnitude_dependence
+from iblearn.functional.multivariate import MAGNITUDES_Z, magnitude_dependence, scalar_disagreement
 from iblearn.functional.renyi import DEFAULT_ALPHA, DEFAULT_SIGMA, Channels, KernelWidth
 
 #: The settings of a kNN estimator that are keyword arguments of every kNN function.
@@ -275,6 +275,9 @@ class GaussianMI(Conditional):
                     f"{', '.join(names)}: their magnitudes depend on each other beyond a Gaussian's (z = "
                     f"{z:.1f}: heavy joint tails, a shared scale), which the Gaussian closed form misses"
                 )
+        if why is None and [f.shape[1] for f in floats] == [1, 1]:
+            disagreement = scalar_disagreement(*floats)
+            why = None if disagreement is None else f"{', '.join(names)}: {disagreement}; use KSG"
         return why
 
     def cmi(self, x: Any, y: Any, z: Any) -> Tensor:

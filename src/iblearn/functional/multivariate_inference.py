@@ -63,6 +63,7 @@ from iblearn.functional.multivariate import (
     copula_normal,
     magnitude_dependence,
     named_variables,
+    scalar_disagreement,
     split_variables,
     tc_dtc,
 )
@@ -140,10 +141,15 @@ def _estimates(
     # The copula's normal scores have no tails; raw rows may, which bias KSG and the Gaussian closed form
     # (a flag on the interval: read only where one is made).
     tails = None if method == "copula" or not n_resamples else inference.heavy_tails([joint], ["x"])
+    disagreement = None
     if method == "ksg":
         repeated, magnitudes = float(duplicated_rows(joint).double().mean()), 0.0
     else:
-        repeated, magnitudes = 0.0, magnitude_dependence(copula_normal(joint), joint.shape[1] // 2)
+        scores = copula_normal(joint)
+        repeated, magnitudes = 0.0, magnitude_dependence(scores, joint.shape[1] // 2)
+        if joint.shape[1] == 2:  # two single columns: KSG on the same coordinates, beside the closed form
+            pair = scores if method == "copula" else joint
+            disagreement = scalar_disagreement(pair[:, :1], pair[:, 1:])
     p_value = None
     resampled: list[inference.Resampled] = []
     if n_resamples:
@@ -192,6 +198,7 @@ def _estimates(
             repeated=repeated,
             magnitudes=magnitudes,
             tails=tails,
+            disagreement=disagreement,
         )
         for i, name in enumerate(names)
     ]
@@ -214,6 +221,7 @@ def _judged(
     magnitudes: float,
     resampled: inference.Resampled | None,
     tails: str | None = None,
+    disagreement: str | None = None,
     **fields: Any,
 ) -> Estimate:
     """The estimate, with its interval where it was resampled
@@ -221,9 +229,11 @@ def _judged(
     flagged where it is not finite, where a non-negative measure reads below 0 beyond its sampling
     error, where a ``repeated`` share of the rows (KSG) repeat another exactly, and where the normal
     scores are not a Gaussian copula (``magnitudes``, the z of
-    :func:`~iblearn.functional.multivariate.magnitude_dependence`; the Gaussian and copula methods),
-    and, with an interval, where the raw rows are heavy-tailed (``tails``, why) or the estimate's trend
-    with N allows a bias beyond its sampling error."""
+    :func:`~iblearn.functional.multivariate.magnitude_dependence`; the Gaussian and copula methods) or,
+    for two single columns, the closed form and KSG disagree (``disagreement``, why:
+    :func:`~iblearn.functional.multivariate.scalar_disagreement`), and, with an interval, where the
+    raw rows are heavy-tailed (``tails``, why) or the estimate's trend with N allows a bias beyond its
+    sampling error."""
     if resampled is not None:
         floor = 0.0 if fields["measure"] in NON_NEGATIVE else -math.inf
         span, bias = inference.interval(
@@ -257,6 +267,8 @@ def _judged(
             f"{magnitudes:.1f}: heavy joint tails, a shared scale), information that the {est.method} "
             "estimate misses; use method='ksg'"
         )
+    elif disagreement is not None:
+        why = f"{disagreement}; use method='ksg'"
     elif resampled is not None and tails is not None:
         why = tails
     elif resampled is not None and (
