@@ -156,19 +156,23 @@ def magnitude_dependence(scores: Tensor, split: int) -> float:
 
 
 #: The gap between the Gaussian closed form and KSG on the same two columns beyond which the closed
-#: form is not taken as the MI: the larger of these nats, this share of KSG's estimate and
-#: SCALAR_GAP_SDS / sqrt(N). The gap's sd on Gaussians is about 0.74 / sqrt(N): bivariate Gaussians of
-#: rho 0 - 0.9 at N = 500 and 2,000, 100 draws each, had none beyond it; uniform noise (0.33 nats),
-#: a point mass and two opposite correlations were beyond it on 96 - 100 of 100 at N = 2,000.
-SCALAR_GAP_NATS, SCALAR_GAP_SHARE, SCALAR_GAP_SDS = 0.03, 0.1, 2.5
+#: form is not taken as the MI is the largest of three: these nats,
+SCALAR_GAP_NATS = 0.03
+#: this share of KSG's estimate,
+SCALAR_GAP_SHARE = 0.1
+#: and this many over sqrt(N). The gap's sd on Gaussians is about 0.74 / sqrt(N): bivariate Gaussians of
+#: rho 0 - 0.9 at N = 500 and 2,000, 100 draws each, had none beyond it; uniform noise (0.33 nats), a
+#: point mass and two opposite correlations were beyond it on 96 - 100 of 100 at N = 2,000.
+SCALAR_GAP_SDS = 2.5
 
 
 def scalar_disagreement(a: Tensor, b: Tensor) -> str | None:
     """Why the Gaussian closed form is not the MI of two single columns, or None: KSG on the same
     columns (2 - 8% off on benchmark-mi's 1 x 1 tasks) reads differently, beyond
-    :data:`SCALAR_GAP_NATS`, :data:`SCALAR_GAP_SHARE` of its estimate and 2.5 / sqrt(N). One column a
-    side leaves :func:`magnitude_dependence` little to see: additive uniform noise, a point mass and
-    two opposite correlations, which the copula reads 16 - 100% low, are seen here.
+    :data:`SCALAR_GAP_NATS`, :data:`SCALAR_GAP_SHARE` of its estimate and :data:`SCALAR_GAP_SDS` /
+    sqrt(N). One column a side leaves :func:`magnitude_dependence` little to see: additive uniform
+    noise, a point mass and two opposite correlations, which the copula reads 16 - 100% low, are seen
+    here.
 
     Args:
         a, b: ``(N, 1)`` each, in the coordinates the closed form took (normal scores for the copula).
