@@ -43,9 +43,10 @@ from iblearn.data.exact_tasks import ExactTask, get_exact_task, te_samples
 from iblearn.functional.inference import bias_caveat, heavy_tails, interval, resample_rows, rng, summarize
 from iblearn.functional.multivariate import (
     MAGNITUDES_Z,
+    ScalarCheck,
     copula_normal,
     magnitude_dependence,
-    scalar_disagreement,
+    scalar_check,
 )
 from iblearn.records import atomic_write_text, environment, write_json
 
@@ -204,9 +205,16 @@ def auto_row(task: ExactTask, n: int, seed: int) -> dict[str, Any] | None:
 
 # ------------------------------------------------------------------------------------------- the table
 def intervals(row: dict[str, Any]) -> dict[str, tuple[float, float]]:
-    """The candidate intervals of a row: the library's, the plain one, the naive bootstrap's."""
+    """The candidate intervals of a row: the library's, the plain one, the naive bootstrap's. On one
+    column a side the library's closed forms reach what KSG on the same columns allows
+    (:meth:`iblearn.functional.multivariate.ScalarCheck.reach`), as
+    :func:`iblearn.functional.multivariate_estimate` does."""
     v, se = row["value"], row["half_stderr"]
     (lo, hi), _ = interval(v, se, half=row["half_mean"], n_resamples=HALVES)
+    check = _scalar(row)
+    if check is not None:
+        low, high = check.reach(se)
+        lo, hi = max(0.0, min(lo, low)), max(hi, high)
     return {
         "library": (lo, hi),
         "plain": (v - 1.96 * se, v + 1.96 * se),
@@ -223,23 +231,36 @@ def library_caveat(row: dict[str, Any]) -> str | None:
     why = bias_caveat(row["value"], row["half_stderr"], row["half_mean"], HALVES)
     if why is not None:
         return why
-    task = get_exact_task(row["task"])
-    drawn, _ = arrays(task, row["n"], row["seed"])
-    floats = [
-        torch.as_tensor(a, dtype=torch.float64).reshape(len(a), -1) for a in drawn if a.dtype.kind == "f"
-    ]
+    floats = _floats(row)
     if row["estimator"] != "copula":
         why = heavy_tails(floats, [f"array {i}" for i in range(len(floats))])
     if why is None and row["estimator"] in ("gaussian", "copula") and floats:
         joint = torch.cat(floats, dim=1)
         split = floats[0].shape[1] if len(floats) > 1 else joint.shape[1] // 2
-        scores = copula_normal(joint)
-        if joint.shape[1] > 1 and abs(magnitude_dependence(scores, split)) > MAGNITUDES_Z:
+        if joint.shape[1] > 1 and abs(magnitude_dependence(copula_normal(joint), split)) > MAGNITUDES_Z:
             why = "the magnitudes depend on each other beyond a Gaussian copula's"
-        elif joint.shape[1] == 2 and len(floats) == 2:  # one column a side: the closed form beside KSG
-            pair = scores if row["estimator"] == "copula" else joint
-            why = scalar_disagreement(pair[:, :1], pair[:, 1:])
+        elif (check := _scalar(row)) is not None:
+            why = check.why
     return why
+
+
+def _floats(row: dict[str, Any]) -> list[torch.Tensor]:
+    """The row's task's float arrays, drawn again from its seed."""
+    drawn, _ = arrays(get_exact_task(row["task"]), row["n"], row["seed"])
+    return [torch.as_tensor(a, dtype=torch.float64).reshape(len(a), -1) for a in drawn if a.dtype.kind == "f"]
+
+
+def _scalar(row: dict[str, Any]) -> ScalarCheck | None:
+    """For a closed form's MI of one column a side, the closed form beside KSG on the same columns
+    (scores for the copula), as the library checks it; else None."""
+    if row["family"] != "mi" or row["estimator"] not in ("gaussian", "copula"):
+        return None
+    floats = _floats(row)
+    if [f.shape[1] for f in floats] != [1, 1]:
+        return None
+    pair = torch.cat(floats, dim=1)
+    pair = copula_normal(pair) if row["estimator"] == "copula" else pair
+    return scalar_check(pair[:, :1], pair[:, 1:])
 
 
 def _share(hits: list[bool]) -> float | None:

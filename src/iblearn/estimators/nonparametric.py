@@ -18,7 +18,7 @@ from iblearn.functional import inference
 from iblearn.functional._neighbors import Backend, Metric
 from iblearn.functional.discrete import Correction, Strategy, row_codes
 from iblearn.functional.knn import Ties
-from iblearn.functional.multivariate import MAGNITUDES_Z, magnitude_dependence, scalar_disagreement
+from iblearn.functional.multivariate import MAGNITUDES_Z, magnitude_dependence, scalar_check
 from iblearn.functional.renyi import DEFAULT_ALPHA, DEFAULT_SIGMA, Channels, KernelWidth
 
 #: The settings of a kNN estimator that are keyword arguments of every kNN function.
@@ -276,7 +276,7 @@ class GaussianMI(Conditional):
                     f"{z:.1f}: heavy joint tails, a shared scale), which the Gaussian closed form misses"
                 )
         if why is None and [f.shape[1] for f in floats] == [1, 1]:
-            disagreement = scalar_disagreement(*floats)
+            disagreement = scalar_check(*floats).why
             why = None if disagreement is None else f"{', '.join(names)}: {disagreement}; use KSG"
         return why
 

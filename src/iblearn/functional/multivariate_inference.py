@@ -60,10 +60,11 @@ from iblearn.functional.multivariate import (
     MAGNITUDES_Z,
     MEASURE_TABLE,
     Method,
+    ScalarCheck,
     copula_normal,
     magnitude_dependence,
     named_variables,
-    scalar_disagreement,
+    scalar_check,
     split_variables,
     tc_dtc,
 )
@@ -141,7 +142,7 @@ def _estimates(
     # The copula's normal scores have no tails; raw rows may, which bias KSG and the Gaussian closed form
     # (a flag on the interval: read only where one is made).
     tails = None if method == "copula" or not n_resamples else inference.heavy_tails([joint], ["x"])
-    disagreement = None
+    scalar = None
     if method == "ksg":
         repeated, magnitudes = float(duplicated_rows(joint).double().mean()), 0.0
     else:
@@ -149,7 +150,7 @@ def _estimates(
         repeated, magnitudes = 0.0, magnitude_dependence(scores, joint.shape[1] // 2)
         if joint.shape[1] == 2:  # two single columns: KSG on the same coordinates, beside the closed form
             pair = scores if method == "copula" else joint
-            disagreement = scalar_disagreement(pair[:, :1], pair[:, 1:])
+            scalar = scalar_check(pair[:, :1], pair[:, 1:])
     p_value = None
     resampled: list[inference.Resampled] = []
     if n_resamples:
@@ -198,7 +199,7 @@ def _estimates(
             repeated=repeated,
             magnitudes=magnitudes,
             tails=tails,
-            disagreement=disagreement,
+            scalar=scalar,
         )
         for i, name in enumerate(names)
     ]
@@ -221,7 +222,7 @@ def _judged(
     magnitudes: float,
     resampled: inference.Resampled | None,
     tails: str | None = None,
-    disagreement: str | None = None,
+    scalar: ScalarCheck | None = None,
     **fields: Any,
 ) -> Estimate:
     """The estimate, with its interval where it was resampled
@@ -230,8 +231,10 @@ def _judged(
     error, where a ``repeated`` share of the rows (KSG) repeat another exactly, and where the normal
     scores are not a Gaussian copula (``magnitudes``, the z of
     :func:`~iblearn.functional.multivariate.magnitude_dependence`; the Gaussian and copula methods) or,
-    for two single columns, the closed form and KSG disagree (``disagreement``, why:
-    :func:`~iblearn.functional.multivariate.scalar_disagreement`), and, with an interval, where the
+    for two single columns, the closed form and KSG disagree (``scalar``:
+    :func:`~iblearn.functional.multivariate.scalar_check`; where they agree, the interval reaches what
+    KSG's reading allows, :meth:`~iblearn.functional.multivariate.ScalarCheck.reach`), and, with an
+    interval, where the
     raw rows are heavy-tailed (``tails``, why) or the estimate's trend with N allows a bias beyond its
     sampling error."""
     if resampled is not None:
@@ -243,6 +246,11 @@ def _judged(
             n_resamples=resampled.n_resamples,
             floor=floor,
         )
+        spec = MEASURE_TABLE.get(fields["measure"])
+        scale = 0 if spec is None else spec.tc + spec.dtc  # of two variables' MI: TC = DTC = the MI
+        if scalar is not None and scale:
+            low, high = sorted(scale * v for v in scalar.reach(resampled.stderr / abs(scale)))
+            span = (max(floor, min(span[0], low)), max(span[1], high))
         fields |= dict(
             stderr=resampled.stderr,
             stderr_method=resampled.method,
@@ -267,8 +275,8 @@ def _judged(
             f"{magnitudes:.1f}: heavy joint tails, a shared scale), information that the {est.method} "
             "estimate misses; use method='ksg'"
         )
-    elif disagreement is not None:
-        why = f"{disagreement}; use method='ksg'"
+    elif scalar is not None and scalar.why is not None:
+        why = f"{scalar.why}; use method='ksg'"
     elif resampled is not None and tails is not None:
         why = tails
     elif resampled is not None and (
