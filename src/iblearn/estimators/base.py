@@ -1,4 +1,4 @@
-"""The estimator interface: ``est(x, y)`` returns an :class:`MIEstimate`.
+"""The interface every estimator object implements: called as ``est(x, y)``, it gives an :class:`MIEstimate`.
 
 An estimator object holds settings (and, for neural estimators, a critic); the math lives in
 :mod:`iblearn.functional`. Class attributes say what an estimator is:
