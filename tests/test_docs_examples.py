@@ -48,7 +48,7 @@ def test_the_examples_estimate_near_the_truth(examples):
     assert 0.3 < codes < 0.4133 + 0.03  # data processing: at most the MI, up to KSG's error
 
 
-def test_a_setting_declared_once_is_a_checked_keyword_and_a_setting(examples):
+def test_a_constructor_keyword_is_a_checked_setting(examples):
     tuba = examples[0]["TUBA"]
     assert tuba(1, 1, baseline=2.0).settings()["baseline"] == 2.0
     with pytest.raises(ValueError, match="baseline"):

@@ -414,8 +414,8 @@ def test_the_high_dimension_counts_the_benchmarks_page_quotes():
     assert count(list(NON_GAUSSIAN), (*assumes_gaussian, "minde_long")) == 0
 
 
-# Layer-wise Table 1: the MNIST rows' per-seed values come from their run folders; the Fashion-MNIST
-# row has none, and its per-seed values are the page's own.
+# Layer-wise Table 1: each row's per-seed values come from its run folders (Fashion-MNIST: one folder a
+# seed).
 TABLE_1_FOLDERS = {
     "mnist 100%": ("table1-mnist100",),
     "mnist 1%": ("table1-mnist1",),
