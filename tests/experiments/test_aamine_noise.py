@@ -31,7 +31,7 @@ def test_writes_the_run_folder_and_resumes(tmp_path):
     results = read_json(path / "results.json")
     assert set(results) >= {"claim_aa_above_mine_at_zero_noise", "claim_aa_falls_with_noise", "environment"}
     assert results["claim_aa_keeps_growing_at_zero_noise"] is None  # 40 steps: too short to tell
-    assert "paper 002, Fig. 1" in (path / "table.md").read_text()
+    assert "Elad et al. 2019, Fig. 1" in (path / "table.md").read_text()
     assert REPRODUCTIONS["aamine-noise"] is exp.run
 
 

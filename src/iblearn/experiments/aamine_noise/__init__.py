@@ -42,7 +42,7 @@ def run(options: ReproduceOptions, config: Config | None = None) -> Path:
     config = options.configure(config or (Config.full() if options.full else Config()))
     run = options.run_folder("aamine-noise")
     device = options.torch_device()
-    run.write_config({"experiment": "paper 002 Fig. 1", **asdict(config), "seed": options.seed})
+    run.write_config({"experiment": "Elad et al. (2019), Fig. 1", **asdict(config), "seed": options.seed})
     gen = torch.Generator().manual_seed(options.seed)
     x = torch.randn(config.n_train, config.input_dim, generator=gen).to(device)
     xt = torch.randn(config.n_test, config.input_dim, generator=gen).to(device)

@@ -52,7 +52,7 @@ def table(results: dict[str, Any]) -> str:
     g = results["zero_noise_growth_second_half"]
     growing = results["claim_aa_keeps_growing_at_zero_noise"]
     claims = markdown_table(
-        ["paper 002, Fig. 1", "here"],
+        ["Elad et al. 2019, Fig. 1", "here"],
         [
             [
                 "At zero noise (infinite MI) AA-MINE estimates more than plain MINE",

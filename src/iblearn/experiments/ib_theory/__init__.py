@@ -208,7 +208,11 @@ def run(options: ReproduceOptions, config: Config | None = None) -> Path:
     config = options.configure(config or (Config.full() if options.full else Config()))
     folder = options.run_folder("ib-theory")
     folder.write_config(
-        {"experiment": "paper 003 (with papers 000 and 002)", **asdict(config), "seed": options.seed}
+        {
+            "experiment": "Amjad & Geiger (2019), with Han et al. (2023) and Elad et al. (2019)",
+            **asdict(config),
+            "seed": options.seed,
+        }
     )
     grids = fig1_grids(config, options.seed)
     ex = examples(config, options.seed)

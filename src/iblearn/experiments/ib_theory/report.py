@@ -30,7 +30,7 @@ def table(results: dict[str, Any]) -> str:
     )
     return "\n\n".join(
         [
-            "# The IB functional examined (paper 003)",
+            "# The IB functional examined (Amjad & Geiger 2019)",
             "## Fig. 1: the ReLU net of Fig. 1(d) over the (a, b) grid, step 0.05 (bits, exact)",
             "Piecewise constant: a 21 x 21 grid takes only the listed number of distinct values. With the "
             "continuous input, I(X; Y~) is infinite wherever the ramp (a, a+b) holds probability mass "

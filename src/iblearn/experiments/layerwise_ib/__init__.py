@@ -165,7 +165,7 @@ def run(options: ReproduceOptions, config: Config | None = None) -> Path:
 def _run(options: ReproduceOptions, config: Config) -> Path:
     folder = options.run_folder("layerwise-ib", nested="training")
     folder.write_config(
-        {"experiment": "paper 002, Table 1 and Fig. 3", **asdict(config), "seed": options.seed}
+        {"experiment": "Elad et al. (2019), Table 1 and Fig. 3", **asdict(config), "seed": options.seed}
     )
     device = options.torch_device()
     done = {r["key"] for r in folder.metrics()}

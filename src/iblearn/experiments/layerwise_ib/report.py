@@ -68,7 +68,7 @@ def table(summary: list[dict[str, Any]], config: Config, tsne_stats: dict[str, d
                 ]
             )
     text = (
-        "# Layer-by-layer IB training (paper 002, Table 1)\n\n"
+        "# Layer-by-layer IB training (Elad et al. 2019, Table 1)\n\n"
         f"beta = {config.beta:g}, noise std {config.noise_std:g}; MLP widths {config.widths} (MNIST"
         + ("" if config.linear_output else ", the last layer with ReLU")
         + ("" if config.label_term == "summed" else f"; MINE's label term {config.label_term}")

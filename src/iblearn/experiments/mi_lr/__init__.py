@@ -253,7 +253,12 @@ def run(options: ReproduceOptions, config: Config | None = None) -> Path:
     folder = options.run_folder("mi-lr")
     device = options.torch_device()
     folder.write_config(
-        {"experiment": "paper 004", **asdict(config), "seed": options.seed, "device": str(device)}
+        {
+            "experiment": "Vasudevan (2020), MIDecayLR",
+            **asdict(config),
+            "seed": options.seed,
+            "device": str(device),
+        }
     )
     seeds = range(options.seed, options.seed + config.seeds)
     skipped, ranges = {}, {}

@@ -147,7 +147,9 @@ def run(options: ReproduceOptions, config: Config | None = None) -> Path:
 def _run(options: ReproduceOptions, config: Config) -> Path:
     # The greedy runs resume from their own checkpoints, under greedy/.
     folder = options.run_folder("mole", nested="greedy")
-    folder.write_config({"experiment": "paper 001, Table 1", **asdict(config), "seed": options.seed})
+    folder.write_config(
+        {"experiment": "Li & Pei (2023), MOLE, Table 1", **asdict(config), "seed": options.seed}
+    )
     done = {r["key"] for r in folder.metrics()}
     device = options.torch_device()
     for name in config.tasks:
@@ -203,7 +205,8 @@ def table(summary: list[dict[str, Any]], config: Config) -> str:
             ]
         )
     head = (
-        f"# MOLE (paper 001, Table 1) against backpropagation\n\n{config.epochs} epochs per module and for "
+        "# MOLE (Li & Pei 2023, Table 1) against backpropagation\n\n"
+        f"{config.epochs} epochs per module and for "
         f"backpropagation (Cora: {config.cora_epochs}), {config.seeds} seed(s), train size "
         f"{config.train_size or 'all'}. The paper does not give its epochs.\n\n"
     )

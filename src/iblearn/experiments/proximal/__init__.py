@@ -287,7 +287,12 @@ def run(options: ReproduceOptions, config: Config | None = None) -> Path:
     folder = options.run_folder("proximal")
     device = options.torch_device()
     folder.write_config(
-        {"experiment": "paper 000", **asdict(config), "seed": options.seed, "device": str(device)}
+        {
+            "experiment": "Han, Nakamura & Hong (2023), ProximalSplit",
+            **asdict(config),
+            "seed": options.seed,
+            "device": str(device),
+        }
     )
     seeds = range(options.seed, options.seed + config.seeds)
     skipped: dict[str, str] = {}
