@@ -398,3 +398,31 @@ def test_the_checks_gaussian_on_whitened_rows_is_the_gaussian_estimate():
         assert abs(_gaussian_on_bases(*canonical_bases(a, b)) - expected) < 1e-10
     half = _gaussian_on_bases(wx[rows], wy[rows])
     assert abs(half - float(gaussian_mi(x[rows], y[rows], bias_correction=True))) < 1e-10
+
+
+@pytest.mark.parametrize("n, linear", [(601, True), (600, True), (600, False)])
+def test_the_gaussians_checks_from_second_moments_are_the_refitted_ones(n, linear):
+    from functools import partial
+
+    from iblearn.estimators.auto import _gaussian_on_bases, _GaussianReruns, _rotate
+    from iblearn.estimators.autocheck import Reruns
+    from iblearn.functional.gaussian import canonical_bases
+
+    x, y = dense_gaussian(4).sample(n, seed=1)
+    wx, wy = canonical_bases(x, y)
+    rotate = partial(_rotate, scores=not linear)
+
+    def remap(a, b, g):
+        return rotate(a, g), rotate(b, g)
+
+    def checks(reruns):
+        found, stderr, half = run_checks(reruns, wx, wy, 0.5, ceiling=("none", math.inf), remap=remap, seed=3)
+        return {k: c.figures for k, c in found.items()}, stderr, half
+
+    moments = checks(_GaussianReruns(wx, wy, remap, linear))
+    refitted = checks(Reruns(_gaussian_on_bases, wx, wy, remap))
+    assert moments[0].keys() == refitted[0].keys()
+    for name, figures in refitted[0].items():
+        for key, value in figures.items():
+            assert moments[0][name][key] == pytest.approx(value, abs=1e-9), (name, key)
+    assert moments[1:] == pytest.approx(refitted[1:], abs=1e-9)

@@ -71,8 +71,44 @@ def _tolerance(value: float, stderr: float, n: int) -> float:
     return max(_floor(n), SHARE * abs(value)) + 2 * stderr
 
 
+class Reruns:
+    """The chosen estimator rerun on what the checks need of the rows ``x``, ``y``: halves, a half with
+    its pairs shuffled, a half through an invertible map, two halves side by side. This one slices the
+    rows and calls ``mi``; an estimator with a cheaper way (the Gaussian, from second moments) overrides
+    the methods, with the same values."""
+
+    def __init__(
+        self,
+        mi: MI,
+        x: Tensor,
+        y: Tensor,
+        remap: Callable[[Tensor, Tensor, torch.Generator], tuple[Tensor, Tensor]],
+    ) -> None:
+        self.mi, self.x, self.y, self.remap = mi, x, y, remap
+
+    def half(self, rows: Tensor) -> float:
+        return self.mi(self.x[rows], self.y[rows])
+
+    def halves(self, splits: list[tuple[Tensor, Tensor]]) -> list[float]:
+        """Each split's two halves, in order."""
+        return [self.half(rows) for pair in splits for rows in pair]
+
+    def shuffled(self, rows: Tensor, order: Tensor) -> float:
+        return self.mi(self.x[rows], self.y[rows][order])
+
+    def mapped(self, rows: Tensor, gen: torch.Generator) -> float | None:
+        """On the rows through the invertible map drawn from ``gen``; None where the map leaves the
+        estimator's input as it is."""
+        xa, ya = self.x[rows], self.y[rows]
+        xm, ym = self.remap(xa, ya, gen)
+        return None if xm is xa and ym is ya else self.mi(xm, ym)
+
+    def doubled(self, a: Tensor, b: Tensor) -> float:
+        return self.mi(side_by_side(self.x[a], self.x[b]), side_by_side(self.y[a], self.y[b]))
+
+
 def run_checks(
-    mi: MI,
+    mi: MI | Reruns,
     x: Tensor,
     y: Tensor,
     value: float,
@@ -86,33 +122,33 @@ def run_checks(
     half-data mean.
 
     Args:
-        mi: the chosen estimator.
+        mi: the chosen estimator, or its :class:`Reruns` on ``(x, y)``.
         x, y: the rows it estimated from (already in the coordinates it estimates in).
         value: ``mi(x, y)``.
         ceiling: (its name, nats) that no MI of these data exceeds; infinite where the estimator has
             none (its name then says why).
         remap: an invertible map of x and of y (MI unchanged), drawn from the generator.
-        join: y of one half beside y of the other, as one variable (labels: one label a pair).
         seed: seeds the shuffle, the halves and the map.
     """
+    reruns = mi if isinstance(mi, Reruns) else Reruns(mi, x, y, remap)
     gen = torch.Generator().manual_seed(seed)  # the invertible map's draw
     n = len(x)
     # Each split's two halves, drawn as the inference core draws its resamples.
-    splits = [
+    orders = [
         torch.from_numpy(inference.rng(seed, inference.RESAMPLE, i).permutation(n)) for i in range(SPLITS)
     ]
-    a, b = splits[0][: n // 2], splits[0][n // 2 : 2 * (n // 2)]
-    halves = [mi(x[i], y[i]) for order in splits for i in (order[: n // 2], order[n // 2 : 2 * (n // 2)])]
+    splits = [(order[: n // 2], order[n // 2 : 2 * (n // 2)]) for order in orders]
+    a, b = splits[0]
+    halves = reruns.halves(splits)
     half_a, half_b = halves[:2]
     # Delete-half jackknife (Shao & Wu 1989): the halves' sd, times sqrt(kept / left) = 1.
     resampled = inference.summarize(halves, n, "half", constant=True)
     stderr, half = resampled.stderr, float(resampled.half or 0.0)
     tol = _tolerance(value, stderr, n // 2)
     shuffle = torch.from_numpy(inference.rng(seed, inference.PERMUTATION, 0).permutation(len(a)))
-    shuffled = mi(x[a], y[a][shuffle])  # on a half: as telling, cheaper
+    shuffled = reruns.shuffled(a, shuffle)  # on a half: as telling, cheaper
     # The map on the first half too, beside that half's estimate.
-    xa, ya = x[a], y[a]
-    xm, ym = remap(xa, ya, gen)
+    mapped = reruns.mapped(a, gen)
     invariance = "an invertible map of x and of y leaves it unchanged"
     independent = max(_floor(n // 2), SHARE * abs(value)) + 2 * stderr
     checks = [
@@ -124,7 +160,7 @@ def run_checks(
             independent,
         )
     ]
-    if xm is xa and ym is ya:
+    if mapped is None:
         checks.append(
             not_applicable(
                 "invariance",
@@ -134,7 +170,6 @@ def run_checks(
             )
         )
     else:
-        mapped = mi(xm, ym)
         checks.append(
             Check(
                 "invariance", abs(mapped - half_a) <= tol, {"mapped": mapped, "half": half_a}, invariance, tol
@@ -142,7 +177,7 @@ def run_checks(
         )
     additivity = "two independent copies side by side hold twice the MI"
     try:
-        doubled = mi(side_by_side(x[a], x[b]), side_by_side(y[a], y[b]))
+        doubled = reruns.doubled(a, b)
     except ValueError as err:  # twice the dimensions on half the rows: more than the estimator takes
         checks.append(
             not_applicable(

@@ -131,7 +131,7 @@ def copula_normal(t: Tensor) -> Tensor:
 MAGNITUDES_Z = 4.0
 
 
-def magnitude_dependence(scores: Tensor, split: int) -> float:
+def magnitude_dependence(scores: Tensor, split: int, *, whitened: bool = False) -> float:
     """A test of the Gaussian copula on what it leaves out: with the normal scores ``(N, d)`` whitened
     in order (by the Cholesky factor of their correlation), the first ``split`` whitened columns and the
     rest are independent standard normals under a Gaussian copula, so their squared norms are
@@ -139,17 +139,34 @@ def magnitude_dependence(scores: Tensor, split: int) -> float:
     dependence is information that every Gaussian and Gaussian-copula estimate misses (for a Student-t
     with uncorrelated X and Y, all of I(X; Y)).
 
+    Args:
+        scores: ``(N, d)``.
+        split: the first ``split`` columns against the rest.
+        whitened: each side's columns are already centred with identity covariance (the rows'
+            :func:`~iblearn.functional.gaussian.canonical_bases`): the rest is then whitened from its
+            regression on the first, without a product of all the columns.
+
     Returns:
         sqrt(N) times the Spearman correlation of the two squared norms: about standard normal under a
         Gaussian copula; beyond :data:`MAGNITUDES_Z` in size the copula is not Gaussian.
     """
     t = scores.detach().to(torch.float64)
-    t = t - t.mean(dim=0)
-    chol, info = torch.linalg.cholesky_ex(t.T @ t / len(t))
-    if bool(info):  # linearly dependent scores: no Gaussian copula has a density there
-        return math.inf
-    white = torch.linalg.solve_triangular(chol, t.T, upper=False).T
-    a, b = white[:, :split].square().sum(1), white[:, split:].square().sum(1)
+    if whitened:
+        x, y = t[:, :split], t[:, split:]
+        cross = x.T @ y / len(t)
+        residual = y - x @ cross  # given x, whose covariance is the identity
+        chol, info = torch.linalg.cholesky_ex(torch.eye(y.shape[1], dtype=t.dtype) - cross.T @ cross)
+        if bool(info):  # a canonical correlation of 1: no density
+            return math.inf
+        a = x.square().sum(1)
+        b = torch.linalg.solve_triangular(chol, residual.T, upper=False).square().sum(0)
+    else:
+        t = t - t.mean(dim=0)
+        chol, info = torch.linalg.cholesky_ex(t.T @ t / len(t))
+        if bool(info):  # linearly dependent scores: no Gaussian copula has a density there
+            return math.inf
+        white = torch.linalg.solve_triangular(chol, t.T, upper=False).T
+        a, b = white[:, :split].square().sum(1), white[:, split:].square().sum(1)
     ra, rb = (torch.from_numpy(rankdata(v.cpu().numpy())) for v in (a, b))
     rho = float(torch.corrcoef(torch.stack([ra, rb]))[0, 1])
     return rho * math.sqrt(len(t))
