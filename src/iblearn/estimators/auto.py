@@ -410,7 +410,7 @@ class _GaussianReruns(Reruns):
         q = torch.block_diag(qx, qy)
         sums, products = self._moments(rows)
         value = self._of(q.T @ sums, q.T @ products @ q, len(rows))
-        return self.half(rows) if value is None else value
+        return self.half(rows) if value is None else value  # a rotation leaves the estimate as it is
 
     def doubled(self, a: Tensor, b: Tensor) -> float:
         (sa, pa), (sb, pb) = self._moments(a), self._moments(b)
