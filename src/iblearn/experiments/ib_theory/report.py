@@ -44,7 +44,8 @@ def table(results: dict[str, Any]) -> str:
             "continuous input; at 1000 bins of a finite sample they differ, and f^I's classes overlap on "
             "[1/2, 1/2 + eps], as the paper's supports do.)",
             ex,
-            "## Paper 002, eq. (5): I(X; WX + b + eps), eps ~ N(0, 0.5^2 I), X ~ N(0, [[1, .5], [.5, 1]])",
+            "## Elad et al.'s (2019) eq. (5): I(X; WX + b + eps), eps ~ N(0, 0.5^2 I), "
+            "X ~ N(0, [[1, .5], [.5, 1]])",
             lin,
             ib_plane.table(results["plane"]),
         ]

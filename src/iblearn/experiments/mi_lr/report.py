@@ -68,7 +68,7 @@ def table(
     config: Any,
 ) -> str:
     lines = [
-        "# Paper 004: MI-based learning-rate decay\n",
+        "# Vasudevan (2020): MI-based learning-rate decay\n",
         f"{config.epochs} epochs, batch {config.batch_size}, {config.seeds} seed(s), MI on "
         f"{config.mi_samples} samples, train size {config.train_size or 'all'}. Paper: 50 epochs on MNIST; "
         "its CIFAR-10 rows (AllConvNet 350 epochs, VGG16 200) need CIFAR-10.\n",

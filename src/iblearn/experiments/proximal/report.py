@@ -133,7 +133,7 @@ def _seeds(s: dict[str, Any]) -> str:
 def table(summary: list[dict[str, Any]], skipped: dict[str, str], config: Any) -> str:
     networks = "image" in config.parts or "vae" in config.parts
     lines = [
-        "# Paper 000: ProximalSplit against the same optimizer without the split\n",
+        "# Han et al. (2023): ProximalSplit against the same optimizer without the split\n",
         "Settings: "
         + (
             f"the binary task full batch (600 points), {config.binary_iterations} iterations; "
