@@ -30,6 +30,7 @@ import json
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -246,7 +247,12 @@ def library_caveat(row: dict[str, Any]) -> str | None:
 
 def _floats(row: dict[str, Any]) -> list[torch.Tensor]:
     """The row's task's float arrays, drawn again from its seed."""
-    drawn, _ = arrays(get_exact_task(row["task"]), row["n"], row["seed"])
+    return _drawn(row["task"], row["n"], row["seed"])
+
+
+@lru_cache(maxsize=2)  # a row's interval and its caveat are judged one after the other
+def _drawn(task: str, n: int, seed: int) -> list[torch.Tensor]:
+    drawn, _ = arrays(get_exact_task(task), n, seed)
     return [torch.as_tensor(a, dtype=torch.float64).reshape(len(a), -1) for a in drawn if a.dtype.kind == "f"]
 
 
@@ -255,11 +261,16 @@ def _scalar(row: dict[str, Any]) -> ScalarCheck | None:
     (scores for the copula), as the library checks it; else None."""
     if row["family"] != "mi" or row["estimator"] not in ("gaussian", "copula"):
         return None
-    floats = _floats(row)
+    return _scalar_of(row["task"], row["n"], row["seed"], row["estimator"])
+
+
+@cache
+def _scalar_of(task: str, n: int, seed: int, estimator: str) -> ScalarCheck | None:
+    floats = _drawn(task, n, seed)
     if [f.shape[1] for f in floats] != [1, 1]:
         return None
     pair = torch.cat(floats, dim=1)
-    pair = copula_normal(pair) if row["estimator"] == "copula" else pair
+    pair = copula_normal(pair) if estimator == "copula" else pair
     return scalar_check(pair[:, :1], pair[:, 1:])
 
 
