@@ -99,6 +99,8 @@ class AAMINE(MINE):
         256
     """
 
+    capturable_step = False  # its batches carry noise drawn on the host
+
     name = "aamine"
 
     subnet: nn.Module

@@ -125,6 +125,10 @@ class NeuralEstimator(Estimator):
 
     y_classes: int | None = None
     n_negatives: int = 8
+    #: Whether ``fit`` may capture its training step in a CUDA graph and replay it (:mod:`.captured`): a
+    #: step on batches of rows that reads nothing to the host, draws nothing but the derangements of
+    #: :func:`~.negatives.drawn`, and whose shapes do not depend on the data. A family says so.
+    capturable_step = False
     critic_spec: nn.Module | str
 
     def __init__(

@@ -40,6 +40,8 @@ class GaussianQ(BoundEstimator):
     DoE): the critic is q, ``objective`` its mean log-likelihood, ``_estimate`` the reported value
     from q's means and log-variances on the data, pooled over all of it."""
 
+    capturable_step = True
+
     accepts = frozenset({"vector", "grid"})
 
     # NeuralEstimator's settings, listed here: a q(y | x) draws no negatives, so BoundEstimator's

@@ -33,21 +33,23 @@ def sample_batches(x: Any, y: Any, batch_size: int, seed: int) -> Iterator[tuple
     n = V.same_length(("x", xt), ("y", yt))
     if n < 2:  # an empty x drew batches of 0 rows (range() with step 0)
         raise ValueError(f"x: at least 2 samples are needed to form negative pairs, got {n}")
+    orders = batch_orders(n, batch_size, seed, xt.device)
+    return ((xt[idx], yt[idx]) for idx in orders)
+
+
+def batch_orders(n: int, batch_size: int, seed: int, device: torch.device | None = None) -> Iterator[Tensor]:
+    """The row indices of :func:`sample_batches`' batches, endless: ``min(batch_size, n)`` rows drawn
+    without replacement in a fresh random order on each pass (seeded), on ``device`` (the CPU if None).
+
+    Without replacement, since a row drawn twice into a batch would be its own copy's negative, a joint
+    pair scored as a marginal one (see derangements). The last partial batch of a pass is dropped; the
+    next pass is a new permutation."""
     gen = torch.Generator().manual_seed(seed)
-
     size = min(batch_size, n)
-
-    def draws() -> Iterator[tuple[Tensor, Tensor]]:
-        # Without replacement: a row drawn twice into a batch would be its own copy's negative, a
-        # joint pair scored as a marginal one (see derangements). The last partial batch of a pass
-        # is dropped; the next pass is a new permutation.
-        while True:
-            order = torch.randperm(n, generator=gen).to(xt.device)
-            for start in range(0, n - size + 1, size):
-                idx = order[start : start + size]
-                yield xt[idx], yt[idx]
-
-    return draws()
+    while True:
+        order = torch.randperm(n, generator=gen).to(device)
+        for start in range(0, n - size + 1, size):
+            yield order[start : start + size]
 
 
 def eval_parts(n: int, eval_batch_size: int, device: torch.device) -> tuple[Tensor, ...]:

@@ -50,6 +50,8 @@ class FLO(BoundEstimator):
         True
     """
 
+    capturable_step = True
+
     name = "flo"
     class_sums = False  # the negatives of a row enter per row, not as one pooled partition term
 

@@ -34,6 +34,8 @@ class InfoNCE(BoundEstimator):
     Other settings as for :class:`~iblearn.estimators.neural.base.NeuralEstimator`.
     """
 
+    capturable_step = True
+
     name = "infonce"
 
     def __init__(

@@ -19,6 +19,8 @@ class JS(BoundEstimator):
     for :class:`NWJ`.
     """
 
+    capturable_step = True
+
     name = "js"
     class_sums = False  # js_bound takes softplus of the marginal scores: a log weight is no weight there
 

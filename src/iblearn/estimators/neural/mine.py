@@ -19,6 +19,8 @@ class _MINE(BoundEstimator):
     """MINE's bound, training and settings (:class:`MINE`'s docstring), with the objective MINE takes
     and MINE-f fixes in ``objective_kind``."""
 
+    capturable_step = True
+
     class_sums = True
 
     objective_kind: str = "dv"
@@ -72,12 +74,9 @@ class _MINE(BoundEstimator):
         lme = log_mean_exp(self._every_rank(marginal))
         with torch.no_grad():
             batch = lme.detach().double()
-            if torch.isnan(self.log_ema):
-                self.log_ema.copy_(batch)
-            else:
-                self.log_ema.copy_(
-                    torch.logaddexp(math.log1p(-self.rate) + self.log_ema, math.log(self.rate) + batch)
-                )
+            moved = torch.logaddexp(math.log1p(-self.rate) + self.log_ema, math.log(self.rate) + batch)
+            # The first batch starts the average (chosen on the device: no read of it to the host).
+            self.log_ema.copy_(torch.where(torch.isnan(self.log_ema), batch, moved))
         # d/dtheta exp(lme - log_ema) = E_Q[grad T e^T] / EMA: the bias-corrected gradient of log E_Q e^T.
         surrogate = joint.mean() - torch.exp(lme - self.log_ema.to(lme.dtype))
         return surrogate, (joint.mean() - lme).detach()

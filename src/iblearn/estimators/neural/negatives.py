@@ -9,7 +9,9 @@ re-pairings of y that never pair a sample with itself (:func:`derangements`). Un
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import cast
 
 import torch
@@ -32,16 +34,48 @@ def scores(
         return spread_scores(critic, x, y, n_shuffles, gen, by_class=by_class)
     if getattr(critic, "separable", False):
         pairwise = cast(Callable[[Tensor, Tensor], Tensor], critic.pairwise)
-        matrix = pairwise(x, y)
-        off = ~torch.eye(len(x), dtype=torch.bool, device=x.device)
-        return critic(x, y), matrix[off]
+        return critic(x, y), off_diagonal(pairwise(x, y))
     if by_class:
         return class_scores(critic, x, y)
-    perms = [perm.to(x.device) for perm in derangements(len(x), n_shuffles, gen)]
+    perms = drawn(len(x), n_shuffles, gen, x.device)
     repaired = critic_method(critic, "repaired")  # a critic that re-pairs cheaply
     if repaired is not None:
         return cast(tuple[Tensor, Tensor], repaired(x, y, perms))
     return critic(x, y), torch.cat([critic(x, y[perm]) for perm in perms])
+
+
+def off_diagonal(matrix: Tensor) -> Tensor:
+    """The off-diagonal entries of a square ``matrix``, row by row (as ``matrix[~eye]``), without the
+    boolean mask's read of its count to the host: after the first entry, the entries fall into rows of
+    n + 1 whose last is the next diagonal one."""
+    n = len(matrix)
+    return matrix.flatten()[1:].view(n - 1, n + 1)[:, :-1].flatten()
+
+
+#: Where a training step's derangements come from while :func:`drawing_from` says otherwise.
+_SOURCE: ContextVar[Callable[[int, int, torch.Generator | None, torch.device], list[Tensor]] | None]
+_SOURCE = ContextVar("iblearn_negatives_source", default=None)
+
+
+def drawn(n: int, count: int, gen: torch.Generator | None, device: torch.device) -> list[Tensor]:
+    """:func:`derangements` of ``n`` rows from ``gen``, on ``device``; within :func:`drawing_from`, what its
+    source gives for them (a training step captured in a CUDA graph reads them from the device)."""
+    source = _SOURCE.get()
+    if source is not None:
+        return source(n, count, gen, device)
+    return [perm.to(device) for perm in derangements(n, count, gen)]
+
+
+@contextmanager
+def drawing_from(
+    source: Callable[[int, int, torch.Generator | None, torch.device], list[Tensor]],
+) -> Iterator[None]:
+    """Within it :func:`drawn` calls ``source(n, count, gen, device)`` for a batch's derangements."""
+    token = _SOURCE.set(source)
+    try:
+        yield
+    finally:
+        _SOURCE.reset(token)
 
 
 def spread_scores(

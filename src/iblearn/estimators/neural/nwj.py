@@ -16,6 +16,8 @@ class NWJ(BoundEstimator):
     and ``rate``).
     """
 
+    capturable_step = True
+
     name = "nwj"
     class_sums = True
 

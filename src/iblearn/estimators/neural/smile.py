@@ -44,6 +44,8 @@ class SMILE(BoundEstimator):
         True
     """
 
+    capturable_step = True
+
     name = "smile"
     bound: ClassVar[Bound] = None
     class_sums = False  # js_bound takes softplus of the marginal scores: a log weight is no weight there

@@ -26,6 +26,7 @@ from torch import Tensor, nn
 from iblearn import _checks as V
 from iblearn import distributed
 from iblearn.estimators.neural.averaging import WeightAverage
+from iblearn.estimators.neural.captured import CapturedSteps, capturable
 from iblearn.estimators.neural.contract import TrainingTarget
 from iblearn.estimators.neural.fitting import hold_out
 from iblearn.estimators.neural.inputs import detached, refuse_constant
@@ -70,6 +71,11 @@ class CriticOptimizer:
         loss.backward()
         distributed.average_gradients(self.critic)  # as DDP would: the same step on every rank
         self._adam.step()
+
+    @property
+    def adam(self) -> torch.optim.Optimizer | None:
+        """The optimizer, once a step has created it."""
+        return self._adam
 
     def release(self) -> None:
         """Keep the state only, for an optimizer created again over moved parameters (see above)."""
@@ -129,6 +135,8 @@ class Trainer:
             reseeds it, and the state dict saves it.
         history: what the last ``fit`` saw of the bound on training and held-out rows (None before one
             that held rows out).
+        replayed: how many of the last ``fit``'s steps replayed a step captured in a CUDA graph
+            (:mod:`.captured`).
     """
 
     def __init__(self, critic: nn.Module, averaged: nn.Module | None, rate: float | None) -> None:
@@ -137,6 +145,7 @@ class Trainer:
         self.average = None if averaged is None or rate is None else WeightAverage(critic, averaged, rate)
         self.shuffles = torch.Generator().manual_seed(0)
         self.history: History | None = None
+        self.replayed = 0
         self._reporting = False  # an estimate is reporting, with the averaged critic where there is one
         self._watching = False
 
@@ -247,15 +256,24 @@ class Trainer:
         batches = est.training_batches(x, y, batch_size, seed)
         refuse_constant(*given)
         self.shuffles.manual_seed(seed)
+        # On a CUDA device, steps replayed from a captured one (the same batches and negatives).
+        captured = CapturedSteps(self, est, x, y, batch_size, seed) if capturable(est, x, y, steps) else None
         history = History() if held is not None else None
         best: dict[str, Any] | None = None
         est.train()
-        for i in range(steps):
-            xb, yb = next(batches)
-            value = self.step(est, xb, yb)
+        done = 0
+        while done < steps:
+            until = steps if history is None else min(steps, (done // est.eval_every + 1) * est.eval_every)
+            if captured is not None:
+                values = captured.steps(until - done)
+            else:
+                values = [self.step(est, *next(batches))]
             if progress:
-                progress(int(est.steps_done), value)
-            if held is None or history is None or not ((i + 1) % est.eval_every == 0 or i + 1 == steps):
+                first = int(est.steps_done) - len(values) + 1
+                for j, value in enumerate(values):
+                    progress(first + j, value)
+            done += len(values)
+            if held is None or history is None or done < until:
                 continue
             # The training rows watched: as many as are held out, the same each time.
             bounds = est.watched_bounds(held, (x[: len(held[0])], y[: len(held[0])]))
@@ -267,6 +285,7 @@ class Trainer:
             elif len(history.steps) - history.steps.index(history.best_step) > patience:  # type: ignore[arg-type]
                 history.stopped_early = True
                 break
+        self.replayed = 0 if captured is None else captured.replayed
         if best is not None:
             est.load_state_dict(best)
         self.history = history

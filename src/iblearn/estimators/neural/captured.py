@@ -1,0 +1,209 @@
+"""``fit``'s training steps on a CUDA device, captured once in a CUDA graph and replayed.
+
+A critic's training step is a hundred or so small kernels, and on a GPU it is bound by launching them
+and by the host's reads of the loss that judge it (finite, plausible): eagerly, InfoNCE's step on
+batches of 256 ran slower on an H100 than on one CPU thread (``benchmarks/results/gpu``). Here the
+step is captured once (PyTorch's CUDA graphs, Adam in its capturable form) and replayed for a chunk of
+steps, the batch's rows and negatives read from buffers on the device, each step's loss and its
+judgement written to the device and read once a chunk.
+
+It is the same training: the batches come from the same seeded stream as the eager steps', the
+negatives from the trainer's ``shuffles`` in the same order, drawn on the host ahead of the chunk; the
+step's arithmetic is the eager step's. Where a replayed step diverges, the estimator goes back to its
+state before the chunk and takes the chunk's steps eagerly, so the error names the step, and the
+estimator stands before it, as in eager training.
+
+What may be captured is the estimator's to say (``capturable_step``): a step with no read to the host,
+no draw but the derangements of :func:`~.negatives.drawn`, and shapes that do not depend on the data.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import Tensor
+
+from iblearn import _checks as V
+from iblearn import distributed
+from iblearn.estimators.neural import negatives
+from iblearn.estimators.neural.contract import TrainingTarget
+from iblearn.estimators.neural.fitting import batch_orders
+
+if TYPE_CHECKING:
+    from iblearn.estimators.neural.trainer import Trainer
+
+#: Whether ``fit`` replays captured steps on a CUDA device: on unless ``IBLEARN_CUDA_GRAPHS=0``.
+ENABLED = os.environ.get("IBLEARN_CUDA_GRAPHS", "1") != "0"
+#: Eager steps before the capture, on the capture's stream (PyTorch's CUDA graphs ask for a few: the
+#: optimizer's state and the libraries' workspaces exist before it); they also record the negatives a
+#: step draws.
+WARMUP = 3
+#: The most steps replayed between two reads of their losses (the size of the buffers on the device).
+CHUNK = 250
+
+
+def capturable(est: TrainingTarget, x: Any, y: Any, steps: int) -> bool:
+    """Whether ``fit`` of ``steps`` steps on rows ``x``, ``y`` replays a captured step: a CUDA device,
+    row tensors, an estimator whose step may be captured, outside ``torch.distributed``, and more steps
+    than the warm-up."""
+    return (
+        ENABLED
+        and bool(getattr(est, "capturable_step", False))
+        and isinstance(x, Tensor)
+        and isinstance(y, Tensor)
+        and x.is_cuda
+        and steps > WARMUP
+        and not distributed.active()
+    )
+
+
+class CapturedSteps:
+    """The training steps of one ``fit`` on a CUDA device: :data:`WARMUP` eager steps, then a step
+    captured and replayed in chunks (:meth:`steps`).
+
+    Args:
+        trainer: the estimator's trainer, whose step the eager steps are.
+        est: the estimator.
+        x, y: the training rows (tensors on the device, as ``fit`` was given them).
+        batch_size, seed: as ``fit``'s.
+
+    Attributes:
+        replayed: the steps replayed so far.
+    """
+
+    def __init__(
+        self, trainer: Trainer, est: TrainingTarget, x: Tensor, y: Tensor, batch_size: int, seed: int
+    ):
+        self.trainer, self.est = trainer, est
+        self.raw = (V.as_tensor(x, "x"), V.as_tensor(y, "y"))  # what an eager step is given
+        self.x, self.y = (t.detach() for t in est.checked_inputs(x, y))  # what the captured step reads
+        self.orders = batch_orders(len(self.x), batch_size, seed)
+        self.size = min(batch_size, len(self.x))
+        self.device = self.x.device
+        self.stream = torch.cuda.Stream(self.device)
+        self.graph: torch.cuda.CUDAGraph | None = None
+        self.failed = False  # the capture failed, or a replayed step diverged: eager from then on
+        self.warm = 0
+        self.draws: list[tuple[int, int, int]] | None = None  # a step's derangements: n, count, drawn
+        self.replayed = 0
+        # The captured step's buffers, made with it: its batches' rows and negatives, the step it is at
+        # within a chunk, and each step's loss and divergence.
+        self.index = self.cursor = self.losses = self.bad = torch.empty(0)
+        self.perms: list[Tensor] = []
+
+    def steps(self, count: int) -> list[float]:
+        """Up to ``count`` training steps (at least one), their losses."""
+        if self.failed:
+            return [self._eager(next(self.orders))]
+        if self.warm < WARMUP:
+            return [self._warm_up()]
+        if self.graph is None:
+            self._capture()
+            if self.graph is None:
+                return [self._eager(next(self.orders))]
+        return self._replay(min(count, CHUNK))
+
+    def _eager(self, idx: Tensor) -> float:
+        x, y = self.raw
+        idx = idx.to(x.device)
+        return self.trainer.step(self.est, x[idx], y[idx])
+
+    def _warm_up(self) -> float:
+        """An eager step on the capture's stream, recording the derangements it draws."""
+        calls: list[tuple[int, int, int]] = []
+
+        def record(n: int, count: int, gen: torch.Generator | None, device: torch.device) -> list[Tensor]:
+            perms = [p.to(device) for p in negatives.derangements(n, count, gen)]
+            calls.append((n, count, len(perms)))
+            return perms
+
+        self.stream.wait_stream(torch.cuda.current_stream(self.device))
+        with torch.cuda.stream(self.stream), negatives.drawing_from(record):
+            value = self._eager(next(self.orders))
+        torch.cuda.current_stream(self.device).wait_stream(self.stream)
+        self.warm += 1
+        if self.warm > 1 and calls != self.draws:  # a step that draws otherwise each time
+            self.failed = True
+        self.draws = calls
+        return value
+
+    def _capture(self) -> None:
+        """One training step captured in :attr:`graph`, reading its batch and negatives from buffers at
+        :attr:`cursor`, writing its loss and whether it diverged there. Falls back to eager steps
+        (:attr:`failed`) where the step cannot be captured."""
+        est, trainer = self.est, self.trainer
+        adam = trainer.optimizer.adam
+        assert adam is not None and self.draws is not None  # created by the warm-up's steps
+        self.index = torch.zeros((CHUNK, self.size), dtype=torch.long, device=self.device)
+        self.perms = [
+            torch.zeros((CHUNK, k, n), dtype=torch.long, device=self.device) for n, _, k in self.draws
+        ]
+        self.cursor = torch.zeros(1, dtype=torch.long, device=self.device)
+        self.losses = torch.zeros(CHUNK, dtype=torch.float64, device=self.device)
+        self.bad = torch.zeros(CHUNK, dtype=torch.bool, device=self.device)
+        limit = est.plausible_limit(self.x, self.y)
+        served = iter(range(len(self.draws)))
+
+        def serve(n: int, count: int, gen: torch.Generator | None, device: torch.device) -> list[Tensor]:
+            call = next(served)
+            if self.draws is None or self.draws[call][:2] != (n, count):
+                raise RuntimeError("the captured step draws other negatives than its warm-up")
+            return list(self.perms[call].index_select(0, self.cursor)[0].unbind(0))
+
+        graph = torch.cuda.CUDAGraph()
+        for group in adam.param_groups:
+            group["capturable"] = True
+        adam.zero_grad(set_to_none=True)
+        self.stream.wait_stream(torch.cuda.current_stream(self.device))
+        try:
+            with negatives.drawing_from(serve), torch.cuda.graph(graph, stream=self.stream):
+                idx = self.index.index_select(0, self.cursor)[0]
+                loss, bound = est.batch_loss(self.x.index_select(0, idx), self.y.index_select(0, idx))
+                bad = ~torch.isfinite(loss)
+                if bound is not None:
+                    bad = bad | ~(bound.abs() <= limit)
+                self.bad.index_copy_(0, self.cursor, bad.reshape(1))
+                self.losses.index_copy_(0, self.cursor, loss.detach().reshape(1).double())
+                loss.backward()
+                adam.step()
+                est.steps_done.add_(1)
+                if trainer.average is not None:
+                    trainer.average.update(2)  # any step after the first: the average moves
+                self.cursor.add_(1)
+        except Exception:  # a step that cannot be captured (a read to the host in it) trains eagerly
+            self.failed = True
+            return
+        finally:
+            for group in adam.param_groups:
+                group["capturable"] = False  # eager steps after this one: Adam's plain form
+            torch.cuda.current_stream(self.device).wait_stream(self.stream)
+        self.graph = graph
+
+    def _replay(self, count: int) -> list[float]:
+        """``count`` replayed steps; where one diverged, the chunk again eagerly from its start."""
+        assert self.graph is not None and self.draws is not None
+        before = copy.deepcopy(self.est.state_dict())  # the negatives' generator's state too
+        orders = [next(self.orders) for _ in range(count)]
+        self.index[:count].copy_(torch.stack(orders))
+        gen = self.trainer.shuffles
+        drawn: list[list[Tensor]] = [[] for _ in self.draws]
+        for _ in range(count):
+            for call, (n, k, _) in enumerate(self.draws):
+                drawn[call].append(torch.stack(negatives.derangements(n, k, gen)))
+        for buffer, perms in zip(self.perms, drawn, strict=True):
+            buffer[:count].copy_(torch.stack(perms))
+        self.cursor.zero_()
+        for _ in range(count):
+            self.graph.replay()
+        read = torch.cat([self.losses[:count], self.bad[:count].double()]).cpu()
+        if not bool(read[count:].any()):
+            self.replayed += count
+            return read[:count].tolist()
+        # A step diverged: back to the state before the chunk, and the chunk's steps eagerly, the
+        # diverging one raising as it does in eager training.
+        self.est.load_state_dict(before)
+        self.failed, self.graph = True, None
+        return [self._eager(idx) for idx in orders]
