@@ -8,6 +8,11 @@ the columns strictly within eps in x and in y. The distances are the same float6
 :func:`~iblearn.functional._neighbors.chebyshev` (a difference and a maximum round nothing more), so
 the counts equal the torch path's and the CPU tree's.
 
+One launch counts many pairings: program (i, b) takes the rows of block i of pairing b, whose x and y
+are slots of two stacks of samples named by row b of an index, so a permutation null (one x against
+permuted copies of y) and the all-pairs MI of a table's columns (one stack, both sides indexing it)
+are the same kernel.
+
 Triton is optional: without it (or on the CPU, or for variant 2, whose counts need the neighbours'
 indices) the torch path answers. ``TRITON_INTERPRET=1`` runs the kernel on CPU tensors (the tests).
 """
@@ -51,11 +56,17 @@ MAX_DIM = 20
 MAX_GRID_Y = 65535
 
 
+def enabled(device: torch.device, k: int, variant: int) -> bool:
+    """Whether the fused kernel counts for KSG on ``device`` with these settings: :data:`ENABLED`, CUDA,
+    Triton, variant 1, k <= :data:`MAX_K`."""
+    cuda = ENABLED and HAVE_TRITON and device.type == "cuda"
+    return cuda and variant == 1 and k <= MAX_K
+
+
 def usable(x: Tensor, y: Tensor, k: int, variant: int) -> bool:
-    """Whether the fused kernel counts for KSG on these samples: :data:`ENABLED`, CUDA, Triton, variant 1,
-    k <= :data:`MAX_K`, at most :data:`MAX_DIM` dimensions in all."""
-    cuda = ENABLED and HAVE_TRITON and x.device.type == "cuda"
-    return cuda and variant == 1 and k <= MAX_K and x.shape[1] + y.shape[1] <= MAX_DIM
+    """Whether the fused kernel counts for KSG on these samples: :func:`enabled` on their device, at most
+    :data:`MAX_DIM` dimensions in all."""
+    return enabled(x.device, k, variant) and x.shape[1] + y.shape[1] <= MAX_DIM
 
 
 def ksg_counts_fused(
@@ -80,24 +91,65 @@ def ksg_counts_fused(
         ``(B, N)`` int64 counts (B = 1 without ``perms``), equal to
         :func:`~iblearn.functional.knn_counts.ksg_counts_brute`'s for each pairing.
     """
-    n, dx = x.shape
-    dy = y.shape[1]
+    n, dy = y.shape
     batches = 1 if perms is None else perms.shape[0]
     nx = torch.empty(batches, n, dtype=torch.int64, device=x.device)
     ny = torch.empty_like(nx)
-    xt = x.T.contiguous()  # (d, N): a tile's coordinates are consecutive loads
+    xt = x.T.contiguous()[None]  # (1, d, N): a tile's coordinates are consecutive loads
     # Each launch takes as many pairings as their permuted copies of y fit in a chunk's memory.
     step = max(1, min(MAX_GRID_Y, chunk_bytes(x.device) // (8 * n * dy)))
     for s in range(0, batches, step):
         ys = y[None] if perms is None else y[perms[s : s + step].to(x.device)]
         yt = ys.transpose(1, 2).contiguous()  # (b, d_y, N)
-        grid = (triton.cdiv(n, block_rows), yt.shape[0])
-        _ksg_counts_kernel[grid](
-            xt, yt, nx[s:], ny[s:], n,
-            K1=k + 1, KP=triton.next_power_of_2(k + 1), DX=dx, DY=dy, BM=block_rows, BN=block_cols,
-            num_warps=NUM_WARPS,
-        )  # fmt: skip
+        index = torch.zeros(yt.shape[0], 2, dtype=torch.int64, device=x.device)
+        index[:, 1] = torch.arange(yt.shape[0], device=x.device)  # x against each permuted copy
+        _launch(xt, yt, index, nx[s:], ny[s:], k, block_rows, block_cols)
     return nx, ny
+
+
+def ksg_counts_pairs(
+    xt: Tensor,
+    yt: Tensor,
+    index: Tensor,
+    k: int,
+    *,
+    block_rows: int = BLOCK_ROWS,
+    block_cols: int = BLOCK_COLS,
+) -> tuple[Tensor, Tensor]:
+    """n_x and n_y of KSG eq. (8) for the pairs ``(xt[a], yt[b])``, every row ``(a, b)`` of ``index``.
+
+    Args:
+        xt, yt: stacks of prepared float64 samples, coordinates first: ``(M_x, d_x, N)`` and
+            ``(M_y, d_y, N)``, contiguous, on one device (CUDA, or the CPU under ``TRITON_INTERPRET=1``);
+            the same tensor for both sides where the pairs are drawn from one set of variables.
+        index: ``(P, 2)`` int64 slots ``(a, b)``, on that device.
+        k: neighbours, 1 <= k <= :data:`MAX_K`, k < N.
+        block_rows, block_cols: the kernel's tile, powers of two.
+
+    Returns:
+        ``(P, N)`` int64 counts, equal to :func:`~iblearn.functional.knn_counts.ksg_counts_brute`'s for
+        each pair; one launch for up to :data:`MAX_GRID_Y` pairs.
+    """
+    n = xt.shape[2]
+    nx = torch.empty(index.shape[0], n, dtype=torch.int64, device=xt.device)
+    ny = torch.empty_like(nx)
+    for s in range(0, index.shape[0], MAX_GRID_Y):
+        part = index[s : s + MAX_GRID_Y].contiguous()
+        _launch(xt, yt, part, nx[s:], ny[s:], k, block_rows, block_cols)
+    return nx, ny
+
+
+def _launch(
+    xt: Tensor, yt: Tensor, index: Tensor, nx: Tensor, ny: Tensor, k: int, block_rows: int, block_cols: int
+) -> None:
+    """One launch: pairing b of ``index`` writes its counts to rows b of ``nx`` and ``ny``."""
+    n = xt.shape[2]
+    grid = (triton.cdiv(n, block_rows), index.shape[0])
+    _ksg_counts_kernel[grid](
+        xt, yt, index, nx, ny, n,
+        K1=k + 1, KP=triton.next_power_of_2(k + 1), DX=xt.shape[1], DY=yt.shape[1],
+        BM=block_rows, BN=block_cols, num_warps=NUM_WARPS,
+    )  # fmt: skip
 
 
 if HAVE_TRITON:
@@ -129,19 +181,21 @@ if HAVE_TRITON:
 
     @triton.jit  # type: ignore[untyped-decorator,misc,unused-ignore]
     def _ksg_counts_kernel(  # type: ignore[no-untyped-def]
-        xt, yt, nx, ny, n,
+        xt, yt, index, nx, ny, n,
         K1: tl.constexpr, KP: tl.constexpr, DX: tl.constexpr, DY: tl.constexpr,
         BM: tl.constexpr, BN: tl.constexpr,
     ):  # fmt: skip
-        """Program (i, b): rows i*BM ... of pairing b; ``yt`` is (B, DY, n), pairing b's y permuted.
-        K1 = k + 1 distances kept a row, in KP (a power of two) slots."""
+        """Program (i, b): rows i*BM ... of pairing b, whose x is ``xt[index[b, 0]]`` and y
+        ``yt[index[b, 1]]`` (stacks (M, D, n)). K1 = k + 1 distances kept a row, in KP (a power of two)
+        slots."""
         inf = float("inf")
         b = tl.program_id(1).to(tl.int64)
-        n64 = n.to(tl.int64)  # offsets c * n and b * DY * n can pass 2^31
+        n64 = n.to(tl.int64)  # offsets c * n and slot * D * n can pass 2^31
         rows = tl.program_id(0).to(tl.int64) * BM + tl.arange(0, BM)
         rmask = rows < n64
         at_rows = tl.minimum(rows, n64 - 1)
-        yb = yt + b * DY * n64
+        xb = xt + tl.load(index + 2 * b).to(tl.int64) * DX * n64
+        yb = yt + tl.load(index + 2 * b + 1).to(tl.int64) * DY * n64
         tile = tl.arange(0, BN)
         slot = tl.arange(0, KP)[:, None]
         # Each row's K1 smallest joint distances so far, unordered, as (slots, rows); slots past K1 hold
@@ -155,10 +209,10 @@ if HAVE_TRITON:
             # Only entries below a row's current K1-th value change it, and most tiles have none: they
             # are found by comparisons alone, and the distances computed only where there are some.
             valid = cmask[:, None] & rmask[None, :]
-            below = _within(valid, xt, n64, at_rows, at_cols, kth, DX)
+            below = _within(valid, xb, n64, at_rows, at_cols, kth, DX)
             left = tl.sum(_within(below, yb, n64, at_rows, at_cols, kth, DY).to(tl.int32))
             if left > 0:
-                d = _max_norm(tl.zeros([BN, BM], tl.float64), xt, n64, at_rows, at_cols, DX)
+                d = _max_norm(tl.zeros([BN, BM], tl.float64), xb, n64, at_rows, at_cols, DX)
                 d = _max_norm(d, yb, n64, at_rows, at_cols, DY)
                 d = tl.where(valid, d, inf)
                 # Each turn moves the smallest entry below the K1-th value of each row into the place
@@ -178,7 +232,7 @@ if HAVE_TRITON:
             cols = start + tile.to(tl.int64)
             at_cols = tl.minimum(cols, n64 - 1)
             inside = (cols < n64)[:, None] & rmask[None, :]
-            cx += tl.sum(_within(inside, xt, n64, at_rows, at_cols, kth, DX).to(tl.int32), axis=0)
+            cx += tl.sum(_within(inside, xb, n64, at_rows, at_cols, kth, DX).to(tl.int32), axis=0)
             cy += tl.sum(_within(inside, yb, n64, at_rows, at_cols, kth, DY).to(tl.int32), axis=0)
         tl.store(nx + b * n64 + rows, (cx - 1).to(tl.int64), mask=rmask)  # less the row itself
         tl.store(ny + b * n64 + rows, (cy - 1).to(tl.int64), mask=rmask)

@@ -13,10 +13,14 @@ those of one :func:`~iblearn.functional.ksg_mi` call per pair. Pairs of two sing
 (the all-pairs matrix of a table) go to a kernel of their own (:mod:`iblearn.functional._bivariate`):
 each column is sorted once for all its pairs in a batch, and a batch's pairs are counted in one call by
 a grid search in two dimensions, with the same counts as the general tree. Other pairs searched by the
-compiled tree share only the preparation (each tree is built on its pair's own joint space). The pairs
-run in batches (tiles of pairs, or 256 consecutive pairs of :func:`ksg_mi_pairs`) that ``n_jobs``
-spreads over joblib's jobs; a batch's values do not depend on the others, so the jobs change nothing in
-the result.
+compiled tree share only the preparation (each tree is built on its pair's own joint space). On a GPU
+with Triton (variant 1), a batch's pairs are counted by the fused kernel of
+:mod:`iblearn.functional._ksg_triton` in one launch: the variables of each dimension stacked once, the
+pairs a ``(P, 2)`` index into the stacks, each pair's distances computed in registers and never
+written, and the KSG terms reduced per pair on the device; its counts are the torch path's and the
+tree's. The pairs run in batches (tiles of pairs, or consecutive pairs of :func:`ksg_mi_pairs`; larger
+where the fused kernel takes them, whose launches want thousands of pairs) that ``n_jobs`` spreads over
+joblib's jobs; a batch's values do not depend on the others, so the jobs change nothing in the result.
 
 References:
     A. Kraskov, H. Stoegbauer, P. Grassberger. Estimating mutual information. Phys. Rev. E 69, 066138
@@ -36,8 +40,8 @@ import torch
 from torch import Tensor
 
 from iblearn import _checks as V
-from iblearn.functional import _bivariate
-from iblearn.functional._neighbors import Backend, chebyshev, knn_max_tree_dim, pick_backend
+from iblearn.functional import _bivariate, _ksg_triton
+from iblearn.functional._neighbors import Backend, chebyshev, chunk_bytes, knn_max_tree_dim, pick_backend
 from iblearn.functional._parallel import Progress, check_n_jobs, map_batches, store_for, used_by
 from iblearn.functional.knn import Ties, prepare_samples
 from iblearn.functional.knn_counts import (
@@ -52,6 +56,13 @@ from iblearn.functional.knn_counts import (
 #: batch of up to 16 x 16 pairs sharing 32 variables' distances): seconds of work a batch at 10,000 rows.
 PAIRS_PER_BATCH = 256
 TILE = 16
+#: The same where the fused kernel counts (a GPU with Triton): one launch a batch, of up to 64 x 64 pairs,
+#: enough programs to fill the device however small the sample, and a checkpoint still every few seconds.
+FUSED_PAIRS_PER_BATCH = 4096
+FUSED_TILE = 64
+#: (pairs, N) matrices alive at once while a launch's counts become terms: n_x, n_y, and the float64
+#: copies and digammas of :func:`~iblearn.functional.knn_counts.ksg_count_terms`.
+_TERM_BLOCKS = 8
 
 
 def ksg_mi_pairs(
@@ -96,10 +107,16 @@ def ksg_mi_pairs(
         raise ValueError("variables: expected a sequence of at least 2 samples (tensors or arrays)")
     pairs = _checked_pairs(pairs, len(variables))
     named = [(f"variables[{i}]", v) for i, v in enumerate(variables)]
-    starts = range(0, len(pairs), PAIRS_PER_BATCH)
-    batches = [list(range(p, min(p + PAIRS_PER_BATCH, len(pairs)))) for p in starts]
+    size = FUSED_PAIRS_PER_BATCH if _fused(variables[0], k, variant, backend) else PAIRS_PER_BATCH
+    batches = [list(range(p, min(p + size, len(pairs)))) for p in range(0, len(pairs), size)]
     run = _Run(n_jobs, progress, checkpoint)
     return _named_pairs_mi(named, pairs, k, variant, standardize, ties, backend, seed, batches, run)
+
+
+def _fused(sample: Any, k: int, variant: int, backend: Backend) -> bool:
+    """Whether pairs of this device and these settings go to the fused kernel (so take its batches)."""
+    device = sample.device if isinstance(sample, Tensor) else torch.device("cpu")
+    return backend != "tree" and _ksg_triton.enabled(device, k, variant)
 
 
 @dataclass(frozen=True)
@@ -160,6 +177,7 @@ def _batch_mi(
     Each value depends on its pair alone and on the number of rows, never on the batch or on torch's
     thread count (the tree path averages its terms with numpy, whose sum does not split by threads as
     torch's does above 32,768 elements), so any cut into batches and any job count agree bit for bit.
+    On a GPU the counts are still the pair's alone, their average the device's reduction.
     """
     prepared = [torch.as_tensor(v) for v in variables]
     out = np.empty(len(pairs))
@@ -185,6 +203,11 @@ def _batch_mi(
         nx, ny = ksg_counts_tree(prepared[a], prepared[b], k, variant)
         n = prepared[a].shape[0]
         out[p] = ksg_constant(n, k, variant) - ksg_count_terms(nx, ny, variant).numpy().mean()
+    fused = [p for p in brute if _ksg_triton.usable(prepared[pairs[p][0]], prepared[pairs[p][1]], k, variant)]
+    if fused:
+        out[fused] = _fused_pairs_mi(prepared, [pairs[p] for p in fused], k).cpu().numpy()
+        done = set(fused)
+        brute = [p for p in brute if p not in done]
     if brute:
         out[brute] = _shared_brute_mi(prepared, [pairs[p] for p in brute], k, variant).cpu().numpy()
     return out
@@ -214,10 +237,11 @@ def pairwise_mi(
         blocks: column indices of each variable (``[[0, 1], [2], [3, 4, 5]]``); None: each column alone.
         k, variant, standardize, ties, backend, seed: as for :func:`ksg_mi_pairs` (block i is jittered
             from ``seed + i``).
-        n_jobs: jobs for the batches (tiles of 16 x 16 pairs) through joblib: None runs them in this
-            process on all of torch's threads, unless a ``joblib.parallel_config`` or
-            ``parallel_backend`` context (``"dask"`` for a cluster) sets the jobs; -1 one job per
-            core, each on one thread. The matrix is the same, bit for bit, for any value and backend.
+        n_jobs: jobs for the batches (tiles of 16 x 16 pairs; 64 x 64, one launch each, where the
+            fused kernel counts on a GPU) through joblib: None runs them in this process on all of
+            torch's threads, unless a ``joblib.parallel_config`` or ``parallel_backend`` context
+            (``"dask"`` for a cluster) sets the jobs; -1 one job per core, each on one thread. The
+            matrix is the same, bit for bit, for any value and backend.
         progress: True reports the pairs done and the time left on a line of stderr; a
             callable is given ``(pairs done, pairs)`` after each batch.
         checkpoint: a folder that keeps each finished batch; a call with the same folder, data and
@@ -244,13 +268,14 @@ def pairwise_mi(
     m = len(cols)
     pairs: list[tuple[int, int]] = []
     batches: list[list[int]] = []
-    for a in range(0, m, TILE):
-        for b in range(a, m, TILE):
-            left, right = range(a, min(a + TILE, m)), range(b, min(b + TILE, m))
-            tile = [(i, j) for i in left for j in right if j > i]
-            if tile:
-                batches.append(list(range(len(pairs), len(pairs) + len(tile))))
-                pairs += tile
+    tile = FUSED_TILE if _fused(t, k, variant, backend) else TILE
+    for a in range(0, m, tile):
+        for b in range(a, m, tile):
+            left, right = range(a, min(a + tile, m)), range(b, min(b + tile, m))
+            block = [(i, j) for i in left for j in right if j > i]
+            if block:
+                batches.append(list(range(len(pairs), len(pairs) + len(block))))
+                pairs += block
     if blocks is None:
         named = [(f"x[:, {c[0]}]", t[:, c]) for c in cols]
     else:
@@ -331,6 +356,34 @@ def _shared_brute_mi(prepared: list[Tensor], pairs: list[tuple[int, int]], k: in
             sums[p] += ksg_count_terms(*ksg_chunk_counts(dist[a], dist[b], rows, k, variant), variant).sum()
         del dist  # before the next chunk's blocks are computed
     return ksg_constant(n, k, variant) - sums / n
+
+
+def _fused_pairs_mi(prepared: list[Tensor], pairs: list[tuple[int, int]], k: int) -> Tensor:
+    """The KSG estimate (variant 1) of each pair by the fused kernel: the variables of each dimension
+    stacked once, coordinates first, and each group of pairs of the same two dimensions counted in one
+    launch (or a few, where its counts would outgrow a chunk's memory), their terms averaged per pair on
+    the device."""
+    n, device = prepared[0].shape[0], prepared[0].device
+    slot: dict[int, int] = {}  # variable -> its place in the stack of its dimension
+    members: dict[int, list[int]] = {}
+    for i in sorted({i for pair in pairs for i in pair}):
+        group = members.setdefault(prepared[i].shape[1], [])
+        slot[i] = len(group)
+        group.append(i)
+    stacks = {d: torch.stack([prepared[i].T for i in group]).contiguous() for d, group in members.items()}
+    groups: dict[tuple[int, int], list[int]] = {}
+    for p, (a, b) in enumerate(pairs):
+        groups.setdefault((prepared[a].shape[1], prepared[b].shape[1]), []).append(p)
+    out = torch.empty(len(pairs), dtype=torch.float64, device=device)
+    step = max(1, chunk_bytes(device) // (8 * n * _TERM_BLOCKS))
+    constant = ksg_constant(n, k, 1)
+    for (dx, dy), ps in groups.items():
+        index = torch.tensor([(slot[pairs[p][0]], slot[pairs[p][1]]) for p in ps], device=device)
+        at = torch.tensor(ps, device=device)
+        for s in range(0, len(ps), step):
+            nx, ny = _ksg_triton.ksg_counts_pairs(stacks[dx], stacks[dy], index[s : s + step], k)
+            out[at[s : s + step]] = constant - ksg_count_terms(nx, ny, 1).mean(dim=1)
+    return out
 
 
 def _index(value: Any) -> int:
