@@ -164,6 +164,7 @@ MACHINERY = {
     "base",
     "contract",
     "bound",
+    "captured",
     "distributed",
     "fitting",
     "inputs",

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import copy
 import os
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import torch
 from torch import Tensor
@@ -29,11 +29,9 @@ from torch import Tensor
 from iblearn import _checks as V
 from iblearn import distributed
 from iblearn.estimators.neural import negatives
+from iblearn.estimators.neural.averaging import WeightAverage
 from iblearn.estimators.neural.contract import TrainingTarget
 from iblearn.estimators.neural.fitting import batch_orders
-
-if TYPE_CHECKING:
-    from iblearn.estimators.neural.trainer import Trainer
 
 #: Whether ``fit`` replays captured steps on a CUDA device: on unless ``IBLEARN_CUDA_GRAPHS=0``.
 ENABLED = os.environ.get("IBLEARN_CUDA_GRAPHS", "1") != "0"
@@ -60,6 +58,25 @@ def capturable(est: TrainingTarget, x: Any, y: Any, steps: int) -> bool:
     )
 
 
+class _Optimizer(Protocol):
+    @property
+    def adam(self) -> torch.optim.Optimizer | None: ...
+
+
+class _Trainer(Protocol):
+    """What the captured steps use of :class:`~.trainer.Trainer` (which builds them)."""
+
+    shuffles: torch.Generator
+
+    @property
+    def average(self) -> WeightAverage | None: ...
+
+    @property
+    def optimizer(self) -> _Optimizer: ...
+
+    def step(self, est: TrainingTarget, x: Any, y: Any) -> float: ...
+
+
 class CapturedSteps:
     """The training steps of one ``fit`` on a CUDA device: :data:`WARMUP` eager steps, then a step
     captured and replayed in chunks (:meth:`steps`).
@@ -75,7 +92,7 @@ class CapturedSteps:
     """
 
     def __init__(
-        self, trainer: Trainer, est: TrainingTarget, x: Tensor, y: Tensor, batch_size: int, seed: int
+        self, trainer: _Trainer, est: TrainingTarget, x: Tensor, y: Tensor, batch_size: int, seed: int
     ):
         self.trainer, self.est = trainer, est
         self.raw = (V.as_tensor(x, "x"), V.as_tensor(y, "y"))  # what an eager step is given
