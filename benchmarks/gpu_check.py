@@ -31,13 +31,14 @@ checks, the reliability judgement): there the budget is that no count, less the 
 the sample, from 5,000 rows to 20,000 (1,536 to 3,072 for ``renyi``), where the searches run in chunks.
 
 Timing rows, each with the CPU figure of the same call beside the device's: KSG 5x5 at N = 1e4, 1e5, 1e6
-(brute force on a GPU, the CPU's tree), mixed KSG with 784-d x, the matrix-based Renyi MI at n = 4,096
-and 16,384 with its backward (and at alpha = 2, which needs no eigendecomposition, with one float32
-``eigvalsh`` of 16,384 rows, the floor of the other alphas: they take three), a neural fit's steps a
-second, a ProximalSplit step over a plain Adam step, one MOLE epoch (the MNIST network and its matrix-
-based objectives on synthetic images), and the permutation tests at N = 10,000: 1,000 permutations of
-KSG MI (5x5), 200 of KSG CMI and of transfer entropy (the CPU figure extrapolated from a few
-permutations).
+(brute force on a GPU, the CPU's tree), mixed KSG with 784-d x, the matrix-based Renyi MI at n = 4,096 and
+16,384 with its backward (and at alpha = 2, which needs no eigendecomposition, with one float32
+``eigvalsh`` of 16,384 rows, the floor of the other alphas: they take three), the steps a second of a
+neural fit at its default budget (InfoNCE, NWJ, MINE and CLUB; on the device replaying the captured step,
+and for InfoNCE with eager steps too), a ProximalSplit step over a plain Adam step, one MOLE epoch (the
+MNIST network and its matrix-based objectives on synthetic images), and the permutation tests at
+N = 10,000: 1,000 permutations of KSG MI (5x5), 200 of KSG CMI and of transfer entropy (the CPU figure
+extrapolated from a few permutations).
 Device times by CUDA events after ``torch.cuda.synchronize`` (thread CPU time on a CPU device); CPU
 times by thread CPU time on ``--cpu-threads`` threads (1). A figure whose time, predicted from the
 smaller size before it, is over its budget (``--device-budget`` 120 s, ``--budget`` 60 s on the CPU)
@@ -111,6 +112,7 @@ from benchmarks.runners.gpu_rows import (  # noqa: E402
     FIT_RTOL,
     FIT_STEPS,
     HTOD_BUDGET,
+    NEURAL_FITS,
     RTOL,
     check_auto,
     check_estimator,
@@ -125,7 +127,7 @@ from benchmarks.runners.gpu_rows import (  # noqa: E402
     ksg_speed,
     mixed_speed,
     mole_epoch,
-    neural_speed,
+    neural_row,
     null_speed,
     proximal_ratio,
     renyi_speed,
@@ -219,18 +221,8 @@ def plan(
             ),
         )
     )
-    fit_steps = 20 if quick else 300
-
-    def neural() -> dict[str, Any]:
-        row = speed_row(device, neural_speed(fit_steps), 3, budgets)
-        return {
-            **row,
-            "steps": fit_steps,
-            "device_steps_per_s": fit_steps / row["device_s"],
-            "cpu_steps_per_s": fit_steps / row["cpu_s"],
-        }
-
-    checks.append(("neural_fit_infonce", neural))
+    for name in NEURAL_FITS:
+        checks.append((f"neural_fit_{name}", partial(neural_row, name, device, quick, name == "infonce")))
 
     def proximal() -> dict[str, Any]:
         steps = 6 if quick else 60
@@ -368,7 +360,10 @@ def table(record: dict[str, Any]) -> str:
         speedup = "-" if not (cpu and dev) else f"{cpu / dev:.1f}x"
         note = "; ".join(r[k] for k in ("device_skipped", "cpu_skipped") if r.get(k))
         if "device_steps_per_s" in r:
-            note = f"{r['device_steps_per_s']:.0f} against {r['cpu_steps_per_s']:.0f} steps/s"
+            eager = r.get("device_eager_steps_per_s")
+            note = f"{r['device_steps_per_s']:.0f} against {r['cpu_steps_per_s']:.0f} steps/s" + (
+                f" ({eager:.0f} with eager steps on the device)" if eager else ""
+            )
         if "device_ratio" in r:
             note = f"step / plain step: {r['device_ratio']:.2f} (device), {r['cpu_ratio']:.2f} (CPU)"
         if "cpu_permutations" in r:

@@ -29,8 +29,9 @@ from benchmarks.runners.paired import mlp, paired_ratio, proximal_steps
 from iblearn import functional as ibf
 from iblearn.analysis import InformationPlane, ib_functional
 from iblearn.data import synthetic
-from iblearn.estimators import REGISTRY, InfoNCE, get_estimator
+from iblearn.estimators import REGISTRY, get_estimator
 from iblearn.estimators.auto import auto_estimate
+from iblearn.estimators.neural import captured
 from iblearn.estimators.reliability import UnreliableEstimateWarning
 from iblearn.functional import _ksg_triton
 from iblearn.functional.knn_counts import ksg_counts_tree
@@ -719,15 +720,51 @@ def eigvalsh_speed(n: int) -> Callable[[torch.device], Callable[[], Any]]:
     return fn_for
 
 
-def neural_speed(steps: int) -> Callable[[torch.device], Callable[[], Any]]:
+#: The estimators whose fit the speed rows time: the bound most used, one with sampled negatives, MINE's
+#: moving average, and a variational upper bound.
+NEURAL_FITS = ("infonce", "nwj", "mine", "club")
+
+
+def neural_fit(
+    name: str, dev: torch.device, steps: int | None, replay: bool = True
+) -> tuple[Callable[[], Any], list[int]]:
+    """A ``fit`` of ``name`` on 8,192 rows of 20 + 20 dims, from a new estimator each call: at the
+    default budget (``steps`` None: 2,000 steps of 256 rows, a fifth held out and read every 250 steps,
+    early stopping), on a GPU replaying its captured step or (``replay`` False) with eager steps; and
+    the list each call appends its steps taken to."""
     x, y = rows_of(8192, 20)
+    xd, yd = x.to(dev), y.to(dev)
+    taken: list[int] = []
+    budget = {} if steps is None else {"steps": steps}
 
-    def fn_for(dev: torch.device) -> Callable[[], Any]:
-        est = InfoNCE(x_dim=20, y_dim=20, seed=0, validation=0).to(dev)
-        xd, yd = x.to(dev), y.to(dev)
-        return lambda: est.fit(xd, yd, steps=steps, batch_size=256)
+    def fit() -> None:
+        before = captured.ENABLED
+        captured.ENABLED = replay
+        try:
+            est = get_estimator(name, x_dim=20, y_dim=20, seed=0).to(dev).fit(xd, yd, **budget)
+        finally:
+            captured.ENABLED = before
+        taken.append(est.history.steps[-1] if est.history else int(est.steps_done))
 
-    return fn_for
+    return fit, taken
+
+
+def neural_row(name: str, device: torch.device, quick: bool, eager: bool) -> dict[str, Any]:
+    """Steps a second of ``name``'s fit (:func:`neural_fit`) on the device (the second of two fits: the
+    first loads the kernels), with eager steps there too where ``eager``, and on the CPU (one fit)."""
+    steps = 40 if quick else None
+    row: dict[str, Any] = {}
+    sides = [("device", device, True), ("cpu", torch.device("cpu"), True)]
+    if eager:
+        sides.insert(1, ("device_eager", device, False))
+    for side, dev, replay in sides:
+        fit, taken = neural_fit(name, dev, steps, replay)
+        if dev.type == "cuda":
+            fit()
+        row[f"{side}_s"] = timed(fit, dev)
+        row[f"{side}_steps"] = taken[-1]
+        row[f"{side}_steps_per_s"] = taken[-1] / row[f"{side}_s"]
+    return row
 
 
 def proximal_ratio(device: torch.device, steps: int) -> dict[str, float]:
