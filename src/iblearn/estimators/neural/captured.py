@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import os
+import warnings
 from typing import Any, Protocol
 
 import torch
@@ -190,7 +191,13 @@ class CapturedSteps:
                 if trainer.average is not None:
                     trainer.average.update(2)  # any step after the first: the average moves
                 self.cursor.add_(1)
-        except Exception:  # a step that cannot be captured (a read to the host in it) trains eagerly
+        except Exception as error:  # a step that cannot be captured (a read to the host in it) trains eagerly
+            warnings.warn(
+                f"{est.name}: its training step could not be captured in a CUDA graph ({error}); "
+                "fit goes on with eager steps",
+                RuntimeWarning,
+                stacklevel=4,
+            )
             self.failed = True
             return
         finally:
