@@ -38,7 +38,9 @@ neural fit at its default budget (InfoNCE, NWJ, MINE and CLUB; on the device rep
 and for InfoNCE with eager steps too), a ProximalSplit step over a plain Adam step, one MOLE epoch (the
 MNIST network and its matrix-based objectives on synthetic images), and the permutation tests at
 N = 10,000: 1,000 permutations of KSG MI (5x5), 200 of KSG CMI and of transfer entropy (the CPU figure
-extrapolated from a few permutations).
+extrapolated from a few permutations), and the all-pairs MI matrix of 1,000 columns x 10,000 rows
+(``pairwise_mi``: on the device from a call at 200 columns where 1,000 is predicted over the device
+budget, on the CPU from calls at 8 and 12 columns).
 Device times by CUDA events after ``torch.cuda.synchronize`` (thread CPU time on a CPU device); CPU
 times by thread CPU time on ``--cpu-threads`` threads (1). A figure whose time, predicted from the
 smaller size before it, is over its budget (``--device-budget`` 120 s, ``--budget`` 60 s on the CPU)
@@ -114,6 +116,7 @@ from benchmarks.runners.gpu_rows import (  # noqa: E402
     HTOD_BUDGET,
     NEURAL_FITS,
     RTOL,
+    all_pairs_speed,
     check_auto,
     check_estimator,
     check_fused,
@@ -131,6 +134,7 @@ from benchmarks.runners.gpu_rows import (  # noqa: E402
     null_speed,
     proximal_ratio,
     renyi_speed,
+    renyi_truncated,
     speed_row,
 )
 from benchmarks.runners.script import cpu_model  # noqa: E402
@@ -144,7 +148,7 @@ GOALS = {  # seconds on the device
     "ksg_5x5_n1000000": 5.0,
     "ksg_fused_5x5_n1000000": 5.0,
     "ksg_mi_null_fused_1000perm_n10000": 10.0,
-    "renyi_n16384_backward": 1.0,
+    "renyi_truncated_n16384_backward": 1.0,
     "ksg_mi_null_1000perm_n10000": 10.0,
 }
 NULLS = ("ksg_mi", "ksg_cmi", "transfer_entropy")
@@ -210,6 +214,7 @@ def plan(
             lambda: speed_row(device, renyi_speed(large), 3, budgets, predicted(first, cubic, cubic)),
         )
     )
+    checks.append((f"renyi_truncated_n{large}_backward", lambda: renyi_truncated(device, large, budgets)))
     checks.append(
         (f"renyi_alpha2_n{large}_backward", lambda: speed_row(device, renyi_speed(large, 2.0), 3, budgets))
     )
@@ -252,6 +257,14 @@ def plan(
         (
             f"ksg_mi_null_fused_{fused_perms}perm_n{null_n}",
             partial(null_speed, "ksg_mi", null_n, fused_perms, 0, device, fused=True),
+        )
+    )
+    # All pairs of a table's columns: the device at m columns, or predicted from `small` over its budget.
+    pair_m, pair_n, pair_small = (30, 1000, 10) if quick else (1000, 10_000, 200)
+    checks.append(
+        (
+            f"pairwise_mi_{pair_m}x{pair_n}",
+            partial(all_pairs_speed, pair_m, pair_n, pair_small, device, budgets),
         )
     )
     images = 64 if quick else 2048
@@ -370,6 +383,16 @@ def table(record: dict[str, Any]) -> str:
             note = (
                 f"CPU: from {r['cpu_permutations']} and {2 * r['cpu_permutations']} permutations, "
                 f"{r['cpu_s_per_permutation'] * 1e3:.0f} ms each"
+            )
+        if "cpu_pairs" in r:
+            few, more = r["cpu_pairs"]
+            cpu_note = f"CPU: from {few} and {more} pairs, {r['cpu_s_per_pair'] * 1e3:.1f} ms each"
+            note = "; ".join(n for n in (r.get("device_skipped"), cpu_note) if n)
+        if "truncated_mi" in r:
+            exact = "-" if r["exact_mi"] is None else f"{r['exact_mi']:.4f}"
+            note = (
+                f"MI {r['truncated_mi']:.4f} in [{r['mi_lower']:.4f}, {r['mi_upper']:.4f}], exact path "
+                f"(float32) {exact}; ranks (x, y, joint; 0: exact) {', '.join(map(str, r['ranks']))}"
             )
         if name in GOALS:
             met = "not measured" if dev is None else "met" if dev < GOALS[name] else "NOT met"

@@ -35,7 +35,8 @@ from iblearn.estimators.neural import captured
 from iblearn.estimators.reliability import UnreliableEstimateWarning
 from iblearn.functional import _ksg_triton
 from iblearn.functional.knn_counts import ksg_counts_tree
-from iblearn.functional.renyi import DEFAULT_ALPHA
+from iblearn.functional.renyi import DEFAULT_ALPHA, SPECTRUM_TOL, Spectrum, _matrix_entropy, truncated_entropy
+from iblearn.functional.renyi_gram import checked_gram
 from iblearn.optim import MIDecayLR, MIProbe, ProximalSplit, split_model
 from iblearn.training import Batch, CrossEntropy, InfoMax, train_greedy
 
@@ -692,7 +693,9 @@ def mixed_speed(n: int) -> Callable[[torch.device], Callable[[], Any]]:
     return fn_for
 
 
-def renyi_speed(n: int, alpha: float = DEFAULT_ALPHA) -> Callable[[torch.device], Callable[[], Any]]:
+def renyi_speed(
+    n: int, alpha: float = DEFAULT_ALPHA, spectrum: Spectrum = "exact"
+) -> Callable[[torch.device], Callable[[], Any]]:
     x, y = rows_of(n, 10, dy=3)
 
     def fn_for(dev: torch.device) -> Callable[[], Any]:
@@ -700,11 +703,41 @@ def renyi_speed(n: int, alpha: float = DEFAULT_ALPHA) -> Callable[[torch.device]
 
         def call() -> None:
             t = xd.clone().requires_grad_(True)
-            ibf.renyi_mi(t, yd, alpha=alpha).backward()
+            ibf.renyi_mi(t, yd, alpha=alpha, spectrum=spectrum).backward()
 
         return call
 
     return fn_for
+
+
+def renyi_truncated(
+    device: torch.device, n: int, budgets: tuple[float, float], exact_limit: int = 4096
+) -> dict[str, Any]:
+    """renyi_mi forward and backward with the truncated spectrum on the device (the renyi row's data), and
+    its values: the MI, the interval of each entropy (summed into the MI's: S(x) + S(y) - S(x, y)), each
+    entropy's rank (0 where it fell back to the exact path), and the exact path's MI (forward, float32),
+    on a CPU only up to ``exact_limit`` rows."""
+    row = speed_row(device, renyi_speed(n, spectrum="truncated"), 3, budgets, cpu=False)
+    x, y = (t.to(device) for t in rows_of(n, 10, dy=3))
+    with torch.no_grad():
+        row["truncated_mi"] = float(ibf.renyi_mi(x, y, spectrum="truncated"))
+        exact = device.type != "cpu" or n <= exact_limit
+        row["exact_mi"] = float(ibf.renyi_mi(x, y, spectrum="exact")) if exact else None
+        kx = checked_gram(x, "median", False, "x")
+        ky = checked_gram(y, "median", False, "y")
+        bounds, ranks = [], []
+        for k in (kx, ky, ibf.joint_gram(kx, ky)):
+            found = truncated_entropy(k, DEFAULT_ALPHA)
+            if found.half_width <= SPECTRUM_TOL:
+                bounds.append((float(found.lower), float(found.upper)))
+                ranks.append(found.rank)
+            else:  # the exact path: a point
+                value = float(_matrix_entropy(k, DEFAULT_ALPHA))
+                bounds.append((value, value))
+                ranks.append(0)
+    (lx, ux), (ly, uy), (lj, uj) = bounds
+    row["mi_lower"], row["mi_upper"], row["ranks"] = lx + ly - uj, ux + uy - lj, ranks
+    return row
 
 
 def eigvalsh_speed(n: int) -> Callable[[torch.device], Callable[[], Any]]:
@@ -803,3 +836,63 @@ def mole_epoch(n: int) -> Callable[[torch.device], Callable[[], Any]]:
         return epoch
 
     return fn_for
+
+
+# ------------------------------------------------------------------------------------------ all pairs
+def pairs_table(n: int, m: int, seed: int = 0) -> Tensor:
+    """``(n, m)`` float64 columns: 8 Gaussian factors mixed into each, plus noise, every 7th column
+    warped (exp, tanh, cube in turn): pairs of every strength of dependence, margins not all Gaussian."""
+    g = torch.Generator().manual_seed(seed)
+    factors = torch.randn(n, 8, generator=g, dtype=torch.float64)
+    x = factors @ torch.randn(8, m, generator=g, dtype=torch.float64)
+    x += torch.randn(n, m, generator=g, dtype=torch.float64)
+    for i, j in enumerate(range(0, m, 7)):
+        x[:, j] = (torch.exp(x[:, j] / 3), torch.tanh(x[:, j] / 2), x[:, j] ** 3)[i % 3]
+    return x
+
+
+def all_pairs_speed(
+    m: int,
+    n: int,
+    small: int,
+    device: torch.device,
+    budgets: tuple[float, float],
+    cpu_columns: tuple[int, int] = (8, 12),
+) -> dict[str, Any]:
+    """Seconds of ``pairwise_mi`` of ``m`` columns x ``n`` rows (the MI of all m (m - 1) / 2 pairs).
+
+    On the device: a call at ``small`` columns (after one at 4 columns, which compiles the kernel),
+    then one at ``m`` unless its time predicted from that call (in proportion to the pairs) is over the
+    device budget, where the row gives the prediction and says so. On the CPU (one thread, the check's
+    ``--cpu-threads``): predicted from calls at ``cpu_columns`` columns, a fixed cost and a cost a pair,
+    as the permutation rows extrapolate from a few permutations.
+    """
+
+    def pairs(columns: int) -> int:
+        return columns * (columns - 1) // 2
+
+    def call(columns: int, dev: torch.device) -> float:
+        x = pairs_table(n, columns, seed=columns).to(dev)
+        return timed(lambda: ibf.pairwise_mi(x), dev)
+
+    call(4, device)
+    small_s = call(small, device)
+    guess = small_s * pairs(m) / pairs(small)
+    row: dict[str, Any] = {"pairs": pairs(m), "device_small_s": small_s, "small_columns": small}
+    if guess > budgets[0]:
+        row["device_s"], row["device_predicted_s"] = None, guess
+        row["device_skipped"] = (
+            f"device predicted {guess:.3g} s from {small} columns ({small_s:.3g} s), over the "
+            f"{budgets[0]:g} s budget"
+        )
+    else:
+        row["device_s"] = call(m, device)
+    cpu = torch.device("cpu")
+    few, more = (call(c, cpu) for c in cpu_columns)
+    each = max(more - few, 0.0) / (pairs(cpu_columns[1]) - pairs(cpu_columns[0]))
+    return {
+        **row,
+        "cpu_s": few + each * (pairs(m) - pairs(cpu_columns[0])),
+        "cpu_s_per_pair": each,
+        "cpu_pairs": [pairs(c) for c in cpu_columns],
+    }
