@@ -134,6 +134,7 @@ from benchmarks.runners.gpu_rows import (  # noqa: E402
     null_speed,
     proximal_ratio,
     renyi_speed,
+    renyi_truncated,
     speed_row,
 )
 from benchmarks.runners.script import cpu_model  # noqa: E402
@@ -147,7 +148,7 @@ GOALS = {  # seconds on the device
     "ksg_5x5_n1000000": 5.0,
     "ksg_fused_5x5_n1000000": 5.0,
     "ksg_mi_null_fused_1000perm_n10000": 10.0,
-    "renyi_n16384_backward": 1.0,
+    "renyi_truncated_n16384_backward": 1.0,
     "ksg_mi_null_1000perm_n10000": 10.0,
 }
 NULLS = ("ksg_mi", "ksg_cmi", "transfer_entropy")
@@ -213,6 +214,7 @@ def plan(
             lambda: speed_row(device, renyi_speed(large), 3, budgets, predicted(first, cubic, cubic)),
         )
     )
+    checks.append((f"renyi_truncated_n{large}_backward", lambda: renyi_truncated(device, large, budgets)))
     checks.append(
         (f"renyi_alpha2_n{large}_backward", lambda: speed_row(device, renyi_speed(large, 2.0), 3, budgets))
     )
@@ -386,6 +388,12 @@ def table(record: dict[str, Any]) -> str:
             few, more = r["cpu_pairs"]
             cpu_note = f"CPU: from {few} and {more} pairs, {r['cpu_s_per_pair'] * 1e3:.1f} ms each"
             note = "; ".join(n for n in (r.get("device_skipped"), cpu_note) if n)
+        if "truncated_mi" in r:
+            exact = "-" if r["exact_mi"] is None else f"{r['exact_mi']:.4f}"
+            note = (
+                f"MI {r['truncated_mi']:.4f} in [{r['mi_lower']:.4f}, {r['mi_upper']:.4f}], exact path "
+                f"(float32) {exact}; ranks (x, y, joint; 0: exact) {', '.join(map(str, r['ranks']))}"
+            )
         if name in GOALS:
             met = "not measured" if dev is None else "met" if dev < GOALS[name] else "NOT met"
             note = f"goal < {GOALS[name]:g} s: {met}" + (f"; {note}" if note else "")

@@ -35,7 +35,8 @@ from iblearn.estimators.neural import captured
 from iblearn.estimators.reliability import UnreliableEstimateWarning
 from iblearn.functional import _ksg_triton
 from iblearn.functional.knn_counts import ksg_counts_tree
-from iblearn.functional.renyi import DEFAULT_ALPHA
+from iblearn.functional.renyi import DEFAULT_ALPHA, SPECTRUM_TOL, Spectrum, _matrix_entropy, truncated_entropy
+from iblearn.functional.renyi_gram import checked_gram
 from iblearn.optim import MIDecayLR, MIProbe, ProximalSplit, split_model
 from iblearn.training import Batch, CrossEntropy, InfoMax, train_greedy
 
@@ -692,7 +693,9 @@ def mixed_speed(n: int) -> Callable[[torch.device], Callable[[], Any]]:
     return fn_for
 
 
-def renyi_speed(n: int, alpha: float = DEFAULT_ALPHA) -> Callable[[torch.device], Callable[[], Any]]:
+def renyi_speed(
+    n: int, alpha: float = DEFAULT_ALPHA, spectrum: Spectrum = "exact"
+) -> Callable[[torch.device], Callable[[], Any]]:
     x, y = rows_of(n, 10, dy=3)
 
     def fn_for(dev: torch.device) -> Callable[[], Any]:
@@ -700,11 +703,41 @@ def renyi_speed(n: int, alpha: float = DEFAULT_ALPHA) -> Callable[[torch.device]
 
         def call() -> None:
             t = xd.clone().requires_grad_(True)
-            ibf.renyi_mi(t, yd, alpha=alpha).backward()
+            ibf.renyi_mi(t, yd, alpha=alpha, spectrum=spectrum).backward()
 
         return call
 
     return fn_for
+
+
+def renyi_truncated(
+    device: torch.device, n: int, budgets: tuple[float, float], exact_limit: int = 4096
+) -> dict[str, Any]:
+    """renyi_mi forward and backward with the truncated spectrum on the device (the renyi row's data), and
+    its values: the MI, the interval of each entropy (summed into the MI's: S(x) + S(y) - S(x, y)), each
+    entropy's rank (0 where it fell back to the exact path), and the exact path's MI (forward, float32),
+    on a CPU only up to ``exact_limit`` rows."""
+    row = speed_row(device, renyi_speed(n, spectrum="truncated"), 3, budgets, cpu=False)
+    x, y = (t.to(device) for t in rows_of(n, 10, dy=3))
+    with torch.no_grad():
+        row["truncated_mi"] = float(ibf.renyi_mi(x, y, spectrum="truncated"))
+        exact = device.type != "cpu" or n <= exact_limit
+        row["exact_mi"] = float(ibf.renyi_mi(x, y, spectrum="exact")) if exact else None
+        kx = checked_gram(x, "median", False, "x")
+        ky = checked_gram(y, "median", False, "y")
+        bounds, ranks = [], []
+        for k in (kx, ky, ibf.joint_gram(kx, ky)):
+            found = truncated_entropy(k, DEFAULT_ALPHA)
+            if found.half_width <= SPECTRUM_TOL:
+                bounds.append((float(found.lower), float(found.upper)))
+                ranks.append(found.rank)
+            else:  # the exact path: a point
+                value = float(_matrix_entropy(k, DEFAULT_ALPHA))
+                bounds.append((value, value))
+                ranks.append(0)
+    (lx, ux), (ly, uy), (lj, uj) = bounds
+    row["mi_lower"], row["mi_upper"], row["ranks"] = lx + ly - uj, ux + uy - lj, ranks
+    return row
 
 
 def eigvalsh_speed(n: int) -> Callable[[torch.device], Callable[[], Any]]:

@@ -20,7 +20,7 @@ Entropies are in nats (natural log). The Gram matrices and their kernel widths a
 from __future__ import annotations
 
 import itertools
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch import Tensor
@@ -36,28 +36,48 @@ from iblearn.functional.renyi_gram import (
     gram_matrix,
     joint_gram,
 )
+from iblearn.functional.spectrum import SPECTRUM_TOL, SpectrumEntropy, truncated_entropy
 
 # The kernel names that the signatures here use stay importable from this module.
 __all__ = [
     "DEFAULT_ALPHA",
     "DEFAULT_SIGMA",
+    "SPECTRUM_TOL",
+    "TRUNCATE_FROM",
     "Channels",
     "KernelWidth",
+    "Spectrum",
+    "SpectrumEntropy",
     "adjacency_gram",
     "matrix_entropy",
     "renyi_entropy",
     "renyi_graph_mi",
     "renyi_joint_entropy",
     "renyi_mi",
+    "truncated_entropy",
 ]
 
 #: Yu et al. use alpha slightly above 1 to approximate Shannon entropy while keeping the Renyi form.
 DEFAULT_ALPHA = 1.01
+#: How an entropy's spectrum is found: all of it ("exact"), the top eigenpairs and a bound on the rest
+#: within a tolerance ("truncated", see :mod:`iblearn.functional.spectrum`), or the first from
+#: TRUNCATE_FROM rows on ("auto"). The truncated path falls back to the exact one where the tail is too
+#: heavy for the tolerance.
+Spectrum = Literal["auto", "exact", "truncated"]
+#: From this many rows "auto" truncates the spectrum: an n x n eigendecomposition grows as n^3, the
+#: truncated path as n^2 times the rank.
+TRUNCATE_FROM = 8192
 #: Eigenvalues under N_FLOOR * machine epsilon * the largest are round-off, not spectrum.
 N_FLOOR = 64
 
 
-def matrix_entropy(k: Tensor, alpha: float = DEFAULT_ALPHA) -> Tensor:
+def matrix_entropy(
+    k: Tensor,
+    alpha: float = DEFAULT_ALPHA,
+    *,
+    spectrum: Spectrum = "auto",
+    spectrum_tol: float = SPECTRUM_TOL,
+) -> Tensor:
     """S_alpha(A) in nats of ``A = K / tr(K)``, for a symmetric positive semi-definite ``K``.
 
     ``alpha = 2`` uses ``tr(A^2) = ||K||_F^2 / tr(K)^2`` (no eigendecomposition); ``alpha = 1`` is the
@@ -71,11 +91,26 @@ def matrix_entropy(k: Tensor, alpha: float = DEFAULT_ALPHA) -> Tensor:
     which keeps its precision as alpha tends to 1 (and tends to the von Neumann entropy), where
     ``log(sum lambda^alpha) / (1 - alpha)`` cancels: float32 at alpha = 1 + 1e-6 was 0.03 nats off.
     When ``sum lambda^alpha < 1/2`` (large alpha) the log of the sum is the accurate form and is used.
+
+    ``spectrum="truncated"`` (and ``"auto"`` from :data:`TRUNCATE_FROM` rows on) takes the top
+    eigenpairs by randomized subspace iteration and bounds the rest of the spectrum by its mass and
+    largest value (:func:`~iblearn.functional.spectrum.truncated_entropy`, which returns the interval
+    too): the estimate is within ``spectrum_tol`` nats of the entropy of the spectrum, or the exact path
+    is taken where the tail is too heavy for that.
     """
-    return _matrix_entropy(_psd_matrix(k), V.positive(alpha, "alpha"))
+    solve = _spectrum_args(spectrum, spectrum_tol)
+    return _matrix_entropy(_psd_matrix(k), V.positive(alpha, "alpha"), solve)
 
 
-def _matrix_entropy(k: Tensor, alpha: float) -> Tensor:
+_Solve = tuple[str, float]  # (spectrum, spectrum_tol), checked
+_EXACT: _Solve = ("exact", SPECTRUM_TOL)
+
+
+def _spectrum_args(spectrum: Any, tol: Any) -> _Solve:
+    return V.choice(spectrum, "spectrum", ("auto", "exact", "truncated")), V.positive(tol, "spectrum_tol")
+
+
+def _matrix_entropy(k: Tensor, alpha: float, solve: _Solve = _EXACT) -> Tensor:
     """:func:`matrix_entropy` of a matrix built here (a Gram matrix of checked samples, or a product of
     such), without the checks a user's matrix gets: they read the N x N matrix several times over, more
     work than the alpha = 2 entropy itself."""
@@ -83,6 +118,11 @@ def _matrix_entropy(k: Tensor, alpha: float) -> Tensor:
         k = k.float()  # eigvalsh has no half-precision kernel, and a log of such eigenvalues, little sense
     if alpha == 2.0:
         return 2 * torch.log(torch.trace(k)) - 2 * torch.log(torch.linalg.vector_norm(k))
+    spectrum, tol = solve
+    if spectrum == "truncated" or (spectrum == "auto" and k.shape[0] >= TRUNCATE_FROM):
+        found = truncated_entropy(k, alpha, tol)
+        if found.half_width <= tol:
+            return found.value
     return _spectrum_entropy(_eigvalsh(k), alpha)
 
 
@@ -116,14 +156,14 @@ def _labels(x: Any, name: str) -> Tensor | None:
     return None if torch.is_floating_point(t) else V.labels(t, name)
 
 
-def _entropy(k: Tensor, alpha: float, labels: Tensor | None) -> Tensor:
+def _entropy(k: Tensor, alpha: float, labels: Tensor | None, solve: _Solve = _EXACT) -> Tensor:
     """:func:`matrix_entropy` of the Gram matrix ``k`` of a sample, or of ``labels``: the delta kernel's
     matrix has one eigenvalue per class, its count (an all-ones block), so the entropy is that of the
     class frequencies, without an eigenproblem (which LAPACK solves slowly for such a matrix: docs/design.md,
     "Measurements behind the code")."""
     alpha = V.positive(alpha, "alpha")
     if labels is None or alpha == 2.0:
-        return _matrix_entropy(k, alpha)
+        return _matrix_entropy(k, alpha, solve)
     return _spectrum_entropy(_class_sizes(labels).to(k.dtype), alpha)
 
 
@@ -141,7 +181,9 @@ def _class_sizes(labels: Tensor) -> Tensor:
     return torch.where(first, next_start - at, 0)
 
 
-def _joint_entropy(a: Tensor, b: Tensor, alpha: float, la: Tensor | None, lb: Tensor | None) -> Tensor:
+def _joint_entropy(
+    a: Tensor, b: Tensor, alpha: float, la: Tensor | None, lb: Tensor | None, solve: _Solve = _EXACT
+) -> Tensor:
     """S_alpha(A, B) from the Gram matrices ``a``, ``b`` and the labels of either side, if labels: the
     joint matrix ``a * [l_i == l_j]`` is then block diagonal over the classes, so its eigenvalues are
     those of the classes' blocks, solved one class at a time (smaller, and no block of zeros to solve)."""
@@ -151,7 +193,7 @@ def _joint_entropy(a: Tensor, b: Tensor, alpha: float, la: Tensor | None, lb: Te
     if labels is None or alpha == 2.0 or k.is_cuda:
         # On a GPU one eigendecomposition of the whole matrix: the blocks' sizes are a read to the host,
         # and each block's solve another (cuSOLVER's status word).
-        return _matrix_entropy(k, alpha)
+        return _matrix_entropy(k, alpha, solve)
     if la is not None and lb is not None:  # both labels: the classes are the pairs of labels
         return _entropy(k, alpha, torch.unique(torch.stack([la, lb], 1), dim=0, return_inverse=True)[1])
     # The classes' blocks, each in row order, from one stable sort and the classes' sizes (one copy to
@@ -204,7 +246,13 @@ def _psd_matrix(value: Any) -> Tensor:
 
 
 def renyi_entropy(
-    x: Any, alpha: float = DEFAULT_ALPHA, sigma: KernelWidth = DEFAULT_SIGMA, *, channels: Channels = False
+    x: Any,
+    alpha: float = DEFAULT_ALPHA,
+    sigma: KernelWidth = DEFAULT_SIGMA,
+    *,
+    channels: Channels = False,
+    spectrum: Spectrum = "auto",
+    spectrum_tol: float = SPECTRUM_TOL,
 ) -> Tensor:
     """Matrix-based Renyi entropy S_alpha of a sample, in nats (at most log N).
 
@@ -213,7 +261,8 @@ def renyi_entropy(
         >>> round(float(renyi_entropy(labels, alpha=2)), 4)  # log 2
         0.6931
     """
-    return _entropy(gram_matrix(x, sigma, channels=channels), alpha, _labels(x, "x"))
+    solve = _spectrum_args(spectrum, spectrum_tol)
+    return _entropy(gram_matrix(x, sigma, channels=channels), alpha, _labels(x, "x"), solve)
 
 
 def renyi_joint_entropy(
@@ -225,10 +274,13 @@ def renyi_joint_entropy(
     *,
     channels_x: Channels = False,
     channels_y: Channels = False,
+    spectrum: Spectrum = "auto",
+    spectrum_tol: float = SPECTRUM_TOL,
 ) -> Tensor:
-    """Joint matrix-based Renyi entropy S_alpha(A, B) in nats."""
+    """Joint matrix-based Renyi entropy S_alpha(A, B) in nats (``spectrum``: see :func:`renyi_mi`)."""
+    solve = _spectrum_args(spectrum, spectrum_tol)
     a, b = _pair(checked_gram(x, sigma_x, channels_x, "x"), checked_gram(y, sigma_y, channels_y, "y"))
-    return _joint_entropy(a, b, alpha, _labels(x, "x"), _labels(y, "y"))
+    return _joint_entropy(a, b, alpha, _labels(x, "x"), _labels(y, "y"), solve)
 
 
 def renyi_mi(
@@ -241,6 +293,8 @@ def renyi_mi(
     channels_x: Channels = False,
     channels_y: Channels = False,
     normalize: bool = False,
+    spectrum: Spectrum = "auto",
+    spectrum_tol: float = SPECTRUM_TOL,
 ) -> Tensor:
     """Matrix-based Renyi MI ``I_alpha = S(A) + S(B) - S(A, B)`` in nats.
 
@@ -262,6 +316,11 @@ def renyi_mi(
         channels_x, channels_y: treat dimension 1 as channels (multivariate extension; see
             :func:`~iblearn.functional.gram_matrix`).
         normalize: return the normalized MI.
+        spectrum: ``"exact"`` (every eigenvalue), ``"truncated"`` (the top eigenpairs and a bound on the
+            rest, :func:`~iblearn.functional.spectrum.truncated_entropy`; the exact path where the tail is
+            too heavy), or ``"auto"``: truncated from :data:`TRUNCATE_FROM` rows on.
+        spectrum_tol: the most, in nats, that each of the three entropies of a truncated spectrum may
+            be off (so the MI at most three times it).
 
     Example:
         >>> g = torch.Generator().manual_seed(0)
@@ -270,10 +329,11 @@ def renyi_mi(
         ...     renyi_mi(x, torch.randn(500, 2, generator=g)))
         True
     """
+    solve = _spectrum_args(spectrum, spectrum_tol)
     a, b = _pair(checked_gram(x, sigma_x, channels_x, "x"), checked_gram(y, sigma_y, channels_y, "y"))
     la, lb = _labels(x, "x"), _labels(y, "y")
-    sa, sb = _entropy(a, alpha, la), _entropy(b, alpha, lb)
-    mi = sa + sb - _joint_entropy(a, b, alpha, la, lb)
+    sa, sb = _entropy(a, alpha, la, solve), _entropy(b, alpha, lb, solve)
+    mi = sa + sb - _joint_entropy(a, b, alpha, la, lb, solve)
     if not normalize:
         return mi
     if bool((a == 1).all()) or bool((b == 1).all()):  # the Gram matrix of a point mass
