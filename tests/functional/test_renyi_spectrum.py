@@ -83,8 +83,8 @@ def test_truncated_mi_and_gradient_follow_the_exact_path() -> None:
     exact, g_exact = mi_and_grad("exact")
     truncated, g_truncated = mi_and_grad("truncated")
     assert truncated != exact  # it took the truncated path
-    assert abs(truncated - exact) < 1e-3
-    assert float((g_truncated - g_exact).norm() / g_exact.norm()) < 0.02
+    assert abs(truncated - exact) < 1e-4
+    assert float((g_truncated - g_exact).norm() / g_exact.norm()) < 2e-3
 
 
 def test_heavy_tail_falls_back_to_the_exact_path() -> None:

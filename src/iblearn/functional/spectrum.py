@@ -15,10 +15,19 @@ since ``lambda^alpha`` is convex (alpha > 1) or concave (alpha < 1), and S_alpha
 an interval about ``m log(lambda_r (n - r) / m)`` nats wide at alpha near 1. The estimate is its middle;
 the rank grows until the half-width is under the caller's tolerance.
 
+The interval assumes the top Ritz values are the top eigenvalues; they are lower bounds of them
+(Cauchy interlacing), equal at a converged subspace. On the CPU, on Gaussian Gram matrices at the
+median width (samples Gaussian in 1, 3, 10 and 20 dimensions, uniform, exponential, a three-cluster
+mixture, and the 13-dimensional joint of a pair), the exact entropy lay inside every interval in
+float64 (800 rows, in the tests) and within 1e-4 of it in float32 (2,048 and 4,096 rows), where the
+estimate was within 0.003 nats of the float64 exact entropy at 4,096 rows (the float32 exact path,
+which drops the eigenvalues under its round-off floor, 0.015 to 0.018 below it).
+
 The gradient flows through the Ritz values only: the subspace ``Q`` is found without autograd and
-``theta = eigvalsh(Q^T A Q)``, whose derivative in ``A`` is ``sum_i f'(theta_i) q_i q_i^T`` over the top
+``theta = eigvalsh(Q^T K Q) / tr(K)``, whose derivative is ``sum_i f'(theta_i) q_i q_i^T`` over the top
 Ritz vectors (and the tail's mass, through the trace): at a converged subspace, the exact path's
-gradient on the top eigenvectors.
+gradient on the top eigenvectors, with the tail's eigenvectors sharing one weight. (On 500 rows of a
+2-dimensional pair in float64, 0.02% from the exact path's gradient, in the tests.)
 """
 
 from __future__ import annotations
@@ -31,10 +40,11 @@ from torch import Tensor
 
 #: Default half-width, in nats, of the interval that the truncated spectrum leaves around an entropy.
 SPECTRUM_TOL = 0.01
-#: The first block of the subspace iteration; it doubles until the interval is narrow enough.
+#: The first block of the subspace iteration; it grows until the interval is narrow enough.
 FIRST_RANK = 256
-#: Subspace (power) iterations after the first product: with a spectrum decaying as fast as a
-#: Gaussian Gram matrix's, one brings the entropy within a few thousandths of a nat of the exact one.
+#: Subspace (power) iterations after the first product. On 4,096 rows of a 10-dimensional Gaussian
+#: sample (float32, CPU) the estimate was 0.0047 nats off float64 exact with none, 0.0028 with one,
+#: 0.0024 with two: one is most of the gain, for one more product and QR per block.
 POWER_ITERATIONS = 1
 #: Of each block, this fraction is oversampling whose Ritz values are not trusted: the kept rank r is at
 #: most the block less it.
