@@ -14,7 +14,9 @@ Several variables (the channels of a feature map) enter a joint entropy through 
 of their Gram matrices (Yu et al. 2020, "Multivariate extension of matrix-based Renyi's alpha-order
 entropy functional", TPAMI). Everything here is differentiable, so it can be a training loss.
 Entropies are in nats (natural log). The Gram matrices and their kernel widths are in
-:mod:`iblearn.functional.renyi_gram`.
+:mod:`iblearn.functional.renyi_gram`. Each entropy other than alpha = 2 takes the spectrum of an
+N x N matrix: all of it (``spectrum="exact"``, N^3 work), or from :data:`TRUNCATE_FROM` rows on its
+top eigenpairs and an interval for the rest (:mod:`iblearn.functional.spectrum`, N^2 times the rank).
 """
 
 from __future__ import annotations
