@@ -137,3 +137,14 @@ def test_bad_spectrum_arguments_are_named(kwargs: dict[str, object], name: str) 
         renyi_entropy(x, **kwargs)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=f"^{name}:"):
         matrix_entropy(gram_matrix(x), **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("alpha", [0.5, 1.0, 1.01, 3.0])
+def test_low_rank_matrix_has_a_point_interval(alpha: float) -> None:
+    v = _sample("gaussian", 300, 5)
+    k = v @ v.T  # rank 5: no tail
+    found = truncated_entropy(k, alpha)
+    exact = float(_matrix_entropy(k, alpha))
+    assert found.tail_mass < 1e-12  # round-off
+    assert found.half_width < 1e-6  # round-off, to the power alpha = 0.5 too
+    assert float(found.value) == pytest.approx(exact, abs=1e-6)
