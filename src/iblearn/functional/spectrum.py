@@ -70,7 +70,9 @@ class SpectrumEntropy(NamedTuple):
 
     @property
     def half_width(self) -> float:
-        """Half of ``upper - lower``: the most the estimate can be off, if the top eigenvalues are exact."""
+        """Half of ``upper - lower``: the most the estimate can be off, if the top eigenvalues are exact
+        (up to their round-off: a float32 tail under it counts as none, 5e-6 nats on 1,000 rows of a
+        3-dimensional Gaussian sample)."""
         return 0.5 * float(self.upper.detach() - self.lower.detach())
 
 
@@ -131,6 +133,16 @@ def truncated_entropy(
         tol: the half-width, in nats, to reach.
         max_rank: the largest block of the subspace iteration.
         seed: of the random start of the iteration.
+
+    Example:
+        >>> from iblearn.functional import gram_matrix, matrix_entropy
+        >>> g = torch.Generator().manual_seed(0)
+        >>> k = gram_matrix(torch.randn(1000, 3, generator=g, dtype=torch.float64))
+        >>> found = truncated_entropy(k, alpha=1.01)
+        >>> found.half_width <= 0.01
+        True
+        >>> bool(found.lower <= matrix_entropy(k, spectrum="exact") <= found.upper)
+        True
     """
     n = k.shape[0]
     trace = torch.trace(k)
