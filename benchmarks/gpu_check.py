@@ -148,6 +148,7 @@ GOALS = {  # seconds on the device
     "ksg_5x5_n1000000": 5.0,
     "ksg_fused_5x5_n1000000": 5.0,
     "ksg_mi_null_fused_1000perm_n10000": 10.0,
+    "renyi_n16384_backward": 1.0,  # the exact path, the baseline
     "renyi_truncated_n16384_backward": 1.0,
     "ksg_mi_null_1000perm_n10000": 10.0,
 }
