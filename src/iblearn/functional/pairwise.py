@@ -57,7 +57,7 @@ from iblearn.functional.knn_counts import (
 PAIRS_PER_BATCH = 256
 TILE = 16
 #: The same where the fused kernel counts (a GPU with Triton): one launch a batch, of up to 64 x 64 pairs,
-#: enough programs to fill the device however small the sample, and a checkpoint still every few seconds.
+#: thousands of programs (a block of rows of a pair each) however few the rows.
 FUSED_PAIRS_PER_BATCH = 4096
 FUSED_TILE = 64
 #: (pairs, N) matrices alive at once while a launch's counts become terms: n_x, n_y, and the float64
