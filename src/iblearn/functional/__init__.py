@@ -63,6 +63,7 @@ from iblearn.functional.nulls import (
 from iblearn.functional.pairwise import ksg_mi_pairs, layerwise_mi, pairwise_mi
 from iblearn.functional.renyi import matrix_entropy, renyi_entropy, renyi_joint_entropy, renyi_mi
 from iblearn.functional.renyi_gram import gram_matrix, joint_gram, kernel_width
+from iblearn.functional.spectrum import SpectrumEntropy, truncated_entropy
 from iblearn.functional.transfer import transfer_entropy, transfer_entropy_matrix
 
 __all__ = [
@@ -73,6 +74,7 @@ __all__ = [
     "PIDParts",
     "PermutationTest",
     "SearchResult",
+    "SpectrumEntropy",
     "bin_values",
     "canonical_analysis",
     "canonical_bases",
@@ -138,4 +140,5 @@ __all__ = [
     "transfer_entropy_estimate",
     "transfer_entropy_matrix",
     "transfer_entropy_test",
+    "truncated_entropy",
 ]
