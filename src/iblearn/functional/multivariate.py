@@ -155,7 +155,9 @@ def magnitude_dependence(scores: Tensor, split: int, *, whitened: bool = False) 
         x, y = t[:, :split], t[:, split:]
         cross = x.T @ y / len(t)
         residual = y - x @ cross  # given x, whose covariance is the identity
-        chol, info = torch.linalg.cholesky_ex(torch.eye(y.shape[1], dtype=t.dtype) - cross.T @ cross)
+        chol, info = torch.linalg.cholesky_ex(
+            torch.eye(y.shape[1], dtype=t.dtype, device=t.device) - cross.T @ cross
+        )
         if bool(info):  # a canonical correlation of 1: no density
             return math.inf
         a = x.square().sum(1)
