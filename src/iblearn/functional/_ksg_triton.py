@@ -103,7 +103,7 @@ def ksg_counts_fused(
         yt = ys.transpose(1, 2).contiguous()  # (b, d_y, N)
         index = torch.zeros(yt.shape[0], 2, dtype=torch.int64, device=x.device)
         index[:, 1] = torch.arange(yt.shape[0], device=x.device)  # x against each permuted copy
-        _launch(xt, yt, index, nx[s:], ny[s:], k, block_rows, block_cols)
+        _launch(xt, yt, index, nx[s:], ny[s:], k, block_rows, block_cols, one_x=True)
     return nx, ny
 
 
@@ -135,20 +135,34 @@ def ksg_counts_pairs(
     ny = torch.empty_like(nx)
     for s in range(0, index.shape[0], MAX_GRID_Y):
         part = index[s : s + MAX_GRID_Y].contiguous()
-        _launch(xt, yt, part, nx[s:], ny[s:], k, block_rows, block_cols)
+        _launch(xt, yt, part, nx[s:], ny[s:], k, block_rows, block_cols, one_x=False)
     return nx, ny
 
 
 def _launch(
-    xt: Tensor, yt: Tensor, index: Tensor, nx: Tensor, ny: Tensor, k: int, block_rows: int, block_cols: int
+    xt: Tensor,
+    yt: Tensor,
+    index: Tensor,
+    nx: Tensor,
+    ny: Tensor,
+    k: int,
+    block_rows: int,
+    block_cols: int,
+    *,
+    one_x: bool,
 ) -> None:
-    """One launch: pairing b of ``index`` writes its counts to rows b of ``nx`` and ``ny``."""
+    """One launch: pairing b of ``index`` writes its counts to rows b of ``nx`` and ``ny``; ``one_x``:
+    the index is ``(0, b)`` for every b (one x against each of ``yt``)."""
     n = xt.shape[2]
     grid = (triton.cdiv(n, block_rows), index.shape[0])
+    # One x against copies of y (a permutation null, or one estimate): the index is (0, b), and that
+    # kernel is compiled without reading it, as it was before it took pairs. With x's slot read from the
+    # index, the counts of a 5 x 5 sample at N = 100,000 and 300,000 took 22 - 28% longer on an H200
+    # (benchmarks/results/gpu/followup/ab.txt), the base address of x no longer a kernel argument.
     _ksg_counts_kernel[grid](
         xt, yt, index, nx, ny, n,
         K1=k + 1, KP=triton.next_power_of_2(k + 1), DX=xt.shape[1], DY=yt.shape[1],
-        BM=block_rows, BN=block_cols, num_warps=NUM_WARPS,
+        BM=block_rows, BN=block_cols, ONE_X=one_x, num_warps=NUM_WARPS,
     )  # fmt: skip
 
 
@@ -183,19 +197,23 @@ if HAVE_TRITON:
     def _ksg_counts_kernel(  # type: ignore[no-untyped-def]
         xt, yt, index, nx, ny, n,
         K1: tl.constexpr, KP: tl.constexpr, DX: tl.constexpr, DY: tl.constexpr,
-        BM: tl.constexpr, BN: tl.constexpr,
+        BM: tl.constexpr, BN: tl.constexpr, ONE_X: tl.constexpr,
     ):  # fmt: skip
         """Program (i, b): rows i*BM ... of pairing b, whose x is ``xt[index[b, 0]]`` and y
-        ``yt[index[b, 1]]`` (stacks (M, D, n)). K1 = k + 1 distances kept a row, in KP (a power of two)
-        slots."""
+        ``yt[index[b, 1]]`` (stacks (M, D, n)); with ONE_X, x is ``xt[0]`` and y ``yt[b]``, the index
+        unread. K1 = k + 1 distances kept a row, in KP (a power of two) slots."""
         inf = float("inf")
         b = tl.program_id(1).to(tl.int64)
         n64 = n.to(tl.int64)  # offsets c * n and slot * D * n can pass 2^31
         rows = tl.program_id(0).to(tl.int64) * BM + tl.arange(0, BM)
         rmask = rows < n64
         at_rows = tl.minimum(rows, n64 - 1)
-        xb = xt + tl.load(index + 2 * b).to(tl.int64) * DX * n64
-        yb = yt + tl.load(index + 2 * b + 1).to(tl.int64) * DY * n64
+        if ONE_X:
+            xb = xt
+            yb = yt + b * DY * n64
+        else:
+            xb = xt + tl.load(index + 2 * b).to(tl.int64) * DX * n64
+            yb = yt + tl.load(index + 2 * b + 1).to(tl.int64) * DY * n64
         tile = tl.arange(0, BN)
         slot = tl.arange(0, KP)[:, None]
         # Each row's K1 smallest joint distances so far, unordered, as (slots, rows); slots past K1 hold
