@@ -52,15 +52,16 @@ Each row is written to ``results.json`` (atomically) as it finishes; a rerun ski
 ``--force`` (rows of another device or size are dropped). ``table.md`` holds both tables and the
 provenance: GPU, driver, CUDA and torch versions, commit.
 
-    python benchmarks/gpu_check.py                     # cuda against cpu, under 8 minutes on an H100
+    python benchmarks/gpu_check.py                     # cuda against cpu, about 6 minutes on an H200
     python benchmarks/gpu_check.py --device cpu --quick --out /tmp/gpu   # the whole path, CPU only
     make gpu-check GPU_PY=python3                      # the same as the first, through make
 
 On the lent GPU machine (its python3 has a CUDA torch, numpy and scipy; not zuko, which the normalizing
 flows of ``mienf`` need: carry its wheel, fetched here once with ``python3 -m pip download --no-deps
 --only-binary=:all: -d .whl zuko==1.6.0`` and ``/.whl/`` in ``.git/info/exclude``), the device tool's
-command, with ``carry: [".whl"]`` and ``timeout_s: 480`` (the check takes about 4 - 5 minutes on an
-H100, most of it the CPU's figures; the tests marked gpu about 1.5). Rows go straight to ``$OUT``, each
+command, with ``carry: [".whl"]`` and ``timeout_s: 600`` (the check and the tests marked gpu took 6.1
+minutes on an H200, most of it the CPU's figures; the all-pairs row at 1,000 columns, about 2 minutes
+more on the device, runs with ``--device-budget 200``). Rows go straight to ``$OUT``, each
 written as it finishes, so a run stopped at its limit still brings back what it measured (copy its
 results.json into benchmarks/results/gpu/ here and the next call resumes from it); the commit is
 passed in, as the tree copied there may have no git history:
@@ -69,8 +70,8 @@ passed in, as the tree copied there may have no git history:
     python3 -m pip install -q --no-index --no-deps --no-compile --upgrade --target /tmp/site .whl/*.whl;
     python3 setup.py -q build_ext --inplace >/dev/null 2>&1 || echo "no C kernel: scipy's tree on the CPU";
     mkdir -p $OUT/gpu; cp benchmarks/results/gpu/results.json $OUT/gpu/ 2>/dev/null;
-    timeout 300 python3 benchmarks/gpu_check.py --out $OUT/gpu --device-budget 40;
-    timeout 120 python3 -m pytest -q -p no:cacheprovider -m gpu $(grep -rl "mark.gpu" tests) \
+    timeout 470 python3 benchmarks/gpu_check.py --out $OUT/gpu --device-budget 60;
+    timeout 100 python3 -m pytest -q -p no:cacheprovider -m gpu $(grep -rl "mark.gpu" tests) \
         | tee $OUT/gpu-tests.txt
 
 (``build_ext`` compiles the optional C kernel of the CPU's tree for that Python; of the copied

@@ -782,11 +782,16 @@ def test_gpu_table(scripts):
     gpu_check = scripts("gpu_check")
     record = read("gpu/results.json")
     assert gpu_check.table(record) == committed("gpu/table.md")
-    rows = record["rows"]
+    followup = read("gpu/followup/results.json")
+    assert gpu_check.table(followup) == committed("gpu/followup/table.md")
+    assert followup["provenance"]["gpu"] == record["provenance"]["gpu"]
+    rows, later = record["rows"], followup["rows"]
     page = {r[0]: r[1:] for r in table("On a GPU")[1:]}
     correctness = [n for n in rows if gpu_check.is_correctness(n)]
-    assert f"all {len(correctness)} correctness rows pass" in section("On a GPU")
-    assert all(rows[n]["ok"] for n in correctness)
+    failed = [n for n in correctness if not rows[n]["ok"]]
+    assert f"{len(correctness) - len(failed)} of {len(correctness)} correctness rows pass" in section("On a GPU")
+    # Every row that failed in the run of record passes at the later commit, on the same card.
+    assert all(later[n]["ok"] for n in failed)
 
     def times(cell: str, names: list[str], key: str) -> None:
         parts = cell.split(" / ")
@@ -794,10 +799,13 @@ def test_gpu_table(scripts):
         for part, name in zip(parts, names, strict=True):
             check_time(re.sub(r" \(.*\)| fused| torch", "", part), rows[name][key])
 
+    def goal(note: str, seconds: float, limit: float) -> None:
+        assert note.split(":")[1].lstrip().startswith("met" if seconds < limit else "not met"), note
+
     device, cpu, note = page["KSG 5x5, N = 10^4 / 10^5 / 10^6, fused kernel"]
     times(device, [f"ksg_fused_5x5_n{n}" for n in (10_000, 100_000, 1_000_000)], "device_s")
     times(cpu, [f"ksg_5x5_n{n}" for n in (10_000, 100_000, 1_000_000)], "cpu_s")
-    assert rows["ksg_fused_5x5_n1000000"]["device_s"] < 5 and note.startswith("goal under 5 s at 10^6: met")
+    goal(note, rows["ksg_fused_5x5_n1000000"]["device_s"], 5)
     device, cpu, _ = page["KSG 5x5, N = 10^4 / 10^5, torch brute force"]
     times(device, ["ksg_5x5_n10000", "ksg_5x5_n100000"], "device_s")
     for label, name in (
@@ -811,14 +819,26 @@ def test_gpu_table(scripts):
         check_time(cpu, rows[name]["cpu_s"])
         if NUMBER.match(ratio):
             check(ratio, rows[name]["cpu_s"] / rows[name]["device_s"])
-    device, cpu, note = page["Renyi MI, n = 16,384, with backward"]
+    device, cpu, note = page["Renyi MI, n = 16,384, with backward, exact spectrum"]
     check_time(device, rows["renyi_n16384_backward"]["device_s"])
     assert cpu == "not run" and rows["renyi_n16384_backward"].get("cpu_s") is None
-    assert rows["renyi_n16384_backward"]["device_s"] > 1 and note.startswith("goal under 1 s: not met")
+    goal(note, rows["renyi_n16384_backward"]["device_s"], 1)
     check(note.split("at ")[1], rows["eigvalsh_n16384"]["device_s"])
-    device, cpu, _ = page["InfoNCE fit (20-d, batch 256)"]
-    check(device, rows["neural_fit_infonce"]["device_steps_per_s"])
-    check(cpu, rows["neural_fit_infonce"]["cpu_steps_per_s"])
+    truncated = rows["renyi_truncated_n16384_backward"]
+    device, _, note = page["Renyi MI, n = 16,384, with backward, truncated spectrum"]
+    check_time(device, truncated["device_s"])
+    goal(note, truncated["device_s"], 1)
+    check(note.split("; ")[1], truncated["truncated_mi"], truncated["mi_lower"], truncated["mi_upper"])
+    assert truncated["mi_lower"] <= truncated["truncated_mi"] <= truncated["mi_upper"]
+    for name in ("infonce", "nwj", "mine", "club"):
+        r = rows[f"neural_fit_{name}"]
+        label = {"infonce": "InfoNCE"}.get(name, name.upper())
+        device, cpu, ratio = page[f"{label} fit, default budget (2,000 steps of 256 rows, 20 + 20 dims)"]
+        check(device, r["device_steps_per_s"])
+        check(cpu, r["cpu_steps_per_s"])
+        check(ratio, r["device_steps_per_s"] / r["cpu_steps_per_s"])
+        assert r["device_steps_per_s"] > 3 * r["cpu_steps_per_s"]  # the goal: three times the CPU's
+    assert rows["neural_fit_infonce"]["device_eager_steps_per_s"] < rows["neural_fit_infonce"]["cpu_steps_per_s"]
     device, cpu, _ = page["ProximalSplit step / plain Adam step"]
     check(device, rows["proximal_step_over_plain"]["device_ratio"])
     check(cpu, rows["proximal_step_over_plain"]["cpu_ratio"])
@@ -827,11 +847,18 @@ def test_gpu_table(scripts):
     check_time(fused.removesuffix(" fused"), rows["ksg_mi_null_fused_1000perm_n10000"]["device_s"])
     check_time(torch_.removesuffix(" torch"), rows["ksg_mi_null_1000perm_n10000"]["device_s"])
     check_time(cpu, rows["ksg_mi_null_1000perm_n10000"]["cpu_s"])
-    assert rows["ksg_mi_null_fused_1000perm_n10000"]["device_s"] < 10 and note == "goal under 10 s: met"
+    goal(note, rows["ksg_mi_null_fused_1000perm_n10000"]["device_s"], 10)
     device, cpu, _ = page["200 KSG-CMI permutations / 200 transfer-entropy surrogates, N = 10^4"]
     names = ["ksg_cmi_null_200perm_n10000", "transfer_entropy_null_200perm_n10000"]
     times(device, names, "device_s")
     times(cpu, names, "cpu_s")
+    pairs = later["pairwise_mi_1000x10000"]
+    device, cpu, ratio = page["all pairs of 1,000 columns x 10,000 rows (499,500 pairs, `pairwise_mi`)"]
+    check_time(device, pairs["device_s"])
+    check_time(cpu, pairs["cpu_s"])
+    check(ratio, pairs["cpu_s"] / pairs["device_s"])
+    ab = read("gpu/followup/ab.json")["rows"]
+    assert all(r["counts_equal"] for r in ab)
 
 
 # ----------------------------------------------------------------------- many variables at once

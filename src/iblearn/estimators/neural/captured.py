@@ -1,11 +1,11 @@
 """``fit``'s training steps on a CUDA device, captured once in a CUDA graph and replayed.
 
-A critic's training step is a hundred or so small kernels, and on a GPU it is bound by launching them
-and by the host's reads of the loss that judge it (finite, plausible): eagerly, InfoNCE's step on
-batches of 256 ran slower on an H100 than on one CPU thread (``benchmarks/results/gpu``). Here the
-step is captured once (PyTorch's CUDA graphs, Adam in its capturable form) and replayed for a chunk of
-steps, the batch's rows and negatives read from buffers on the device, each step's loss and its
-judgement written to the device and read once a chunk.
+A critic's training step is many small kernels, and on a GPU it is bound by launching them and by
+the host's reads of the loss that judge it (finite, plausible): eagerly, InfoNCE's step on batches of
+256 ran slower on an H100 and on an H200 than on one thread of their CPUs (``benchmarks/results/gpu``).
+Here the step is captured once (PyTorch's CUDA graphs, Adam in its capturable form) and replayed for a
+chunk of steps, the batch's rows and negatives read from buffers on the device, each step's loss and
+its judgement written to the device and read once a chunk.
 
 It is the same training: the batches come from the same seeded stream as the eager steps', the
 negatives from the trainer's ``shuffles`` in the same order, drawn on the host ahead of the chunk; the
