@@ -17,6 +17,8 @@ that slows a hot path (a check run on every call, a slow intermediate) shows wha
   terms called directly; and a fit that finds its path in a warm ``memory`` (5 features after a fit of
   10) over the hash of its rows that finds them there (a cache that stops working would estimate
   again: a hundred times the hash).
+* ``renyi_mi`` with the truncated spectrum (N = 2,048) over the exact one on the same rows.
+* ``NWJ.fit`` (100 steps of 128 rows) over its 100 ``train_step`` calls on the same batches.
 * a ``ProximalSplit`` step (default reading, Adam, beta 10) over a plain Adam step of the same
   784-256-256-256-256-256-10 ReLU network on one batch of 128, split after its third layer, for 150
   steps, so that the batch becomes fitted as in training.
@@ -53,8 +55,9 @@ from torch import Tensor
 from benchmarks.runners.paired import paired_ratio, proximal_steps
 from benchmarks.runners.script import cpu_model
 from iblearn.data.synthetic import high_mi, student_t
-from iblearn.estimators import KSG
+from iblearn.estimators import KSG, NWJ
 from iblearn.estimators.auto import auto_estimate
+from iblearn.estimators.neural.fitting import sample_batches
 from iblearn.estimators.reliability import UnreliableEstimateWarning
 from iblearn.functional import _bivariate, _maxnorm, gaussian_mi, gram_matrix, ksg_mi, pairwise_mi, renyi_mi
 from iblearn.functional._neighbors import count_within, kth_neighbour
@@ -203,6 +206,32 @@ def selection_memory_case(repeats: int) -> dict[str, float]:
         return paired_ratio(lambda: warm.fit(X, y), lambda: joblib.hash((X, y)), repeats)
 
 
+def neural_fit_case(repeats: int) -> dict[str, float]:
+    """``NWJ.fit`` (100 steps of 128 rows, nothing held out) over the same 100 ``train_step`` calls on
+    the batches ``fit`` draws, each from a new estimator: what the loop adds to its steps."""
+    x, y = gaussians(2_000, 2, 2)
+
+    def fit() -> None:
+        NWJ(2, 2, validation=0).fit(x, y, steps=100, batch_size=128)
+
+    def steps() -> None:
+        est = NWJ(2, 2, validation=0)
+        batches = sample_batches(x, y, 128, 0)
+        for _ in range(100):
+            est.train_step(*next(batches))
+
+    return paired_ratio(fit, steps, repeats)
+
+
+def renyi_truncated_case(repeats: int) -> dict[str, float]:
+    """``renyi_mi`` with the truncated spectrum over the exact one (N = 2,048, the 10-d and 3-d Gaussians
+    of ``renyi_eig``): the top eigenpairs and the interval for the rest against three eigendecompositions."""
+    x, y = gaussians(2048, 10, 3)
+    return paired_ratio(
+        lambda: renyi_mi(x, y, spectrum="truncated"), lambda: renyi_mi(x, y, spectrum="exact"), repeats
+    )
+
+
 def proximal_case(repeats: int) -> dict[str, float]:
     return paired_ratio(*proximal_steps(torch.device("cpu")), repeats)
 
@@ -238,6 +267,13 @@ CASES: dict[str, tuple[str, str, Callable[[int], dict[str, float]], int]] = {
         auto_gaussian_case,
         11,
     ),
+    "renyi_truncated": (
+        "renyi_mi, truncated spectrum, N 2,048",
+        "renyi_mi, exact spectrum, same rows",
+        renyi_truncated_case,
+        7,
+    ),
+    "neural_fit": ("NWJ fit, 100 steps of 128", "its 100 train_step calls", neural_fit_case, 21),
     "selection": ("MIFeatureSelector(10) fit, 455 x 30", "its terms called directly", selection_case, 11),
     "selection_memory": (
         "the same, 5, warm memory",
