@@ -38,7 +38,13 @@ from iblearn.functional.renyi_gram import (
     gram_matrix,
     joint_gram,
 )
-from iblearn.functional.spectrum import SPECTRUM_TOL, SpectrumEntropy, truncated_entropy
+from iblearn.functional.spectrum import (
+    N_FLOOR,
+    SPECTRUM_TOL,
+    TAIL_NOISE,
+    SpectrumEntropy,
+    truncated_entropy,
+)
 
 # The kernel names that the signatures here use stay importable from this module.
 __all__ = [
@@ -69,8 +75,6 @@ Spectrum = Literal["auto", "exact", "truncated"]
 #: From this many rows "auto" truncates the spectrum: an n x n eigendecomposition grows as n^3, the
 #: truncated path as n^2 times the rank.
 TRUNCATE_FROM = 8192
-#: Eigenvalues under N_FLOOR * machine epsilon * the largest are round-off, not spectrum.
-N_FLOOR = 64
 
 
 def matrix_entropy(
@@ -84,7 +88,14 @@ def matrix_entropy(
 
     ``alpha = 2`` uses ``tr(A^2) = ||K||_F^2 / tr(K)^2`` (no eigendecomposition); ``alpha = 1`` is the
     von Neumann entropy ``-sum lambda log lambda``; other alphas go through ``eigvalsh``, whose backward
-    pass is stable even for repeated eigenvalues; eigenvalues at round-off level count as zero.
+    pass is stable even for repeated eigenvalues. Eigenvalues under the solver's round-off floor
+    (:data:`~iblearn.functional.spectrum.N_FLOOR` times its epsilon times the largest) are each noise,
+    but together they carry the rest of the trace: that mass is read as a geometric tail under the
+    floor (none where it is itself round-off, as for a point mass or a low-rank matrix). Dropped, with
+    the rest renormalized, it left float32 entropies at alpha = 1.01 up to 0.017 nats under float64 on
+    2,048 rows of 10- and 20-dimensional Gaussian samples (0.24 at alpha = 0.5), and their gradients 28%
+    off; read as the tail, within 1e-4 nats (0.003 at alpha = 0.5) and 0.5% (CPU; the data sets of
+    benchmarks/renyi_spectrum.py and tests/functional/test_renyi_tail.py).
 
     As the eigenvalues sum to one, ``sum lambda^alpha = 1 + sum lambda (lambda^(alpha - 1) - 1)``, so
 
@@ -130,26 +141,61 @@ def _matrix_entropy(k: Tensor, alpha: float, solve: _Solve = _EXACT) -> Tensor:
 
 def _spectrum_entropy(lam: Tensor, alpha: float) -> Tensor:
     """S_alpha of the eigenvalues ``lam`` of a positive semi-definite matrix, normalized here to sum to
-    one (see :func:`matrix_entropy`)."""
-    # Eigenvalues below the round-off floor are zeros that came out a hair off; drop them (raising them
-    # to the floor instead adds (N - rank) * floor^alpha, visible for alpha < 1), and normalize the rest
-    # to sum to one, as probabilities do (else the dropped mass, times 1 / (1 - alpha), shows in float32).
-    # The double where keeps the dropped ones' gradient at zero instead of 0 * inf.
-    real = lam > torch.finfo(lam.dtype).eps * N_FLOOR * lam.max().detach()
-    lam = torch.where(real, lam, torch.zeros_like(lam))
-    lam = lam / lam.sum()
-    safe = torch.where(real, lam, torch.ones_like(lam))
+    one (see :func:`matrix_entropy`), the eigenvalues under the round-off floor read as a geometric tail.
+
+    Eigenvalues under ``N_FLOOR * eps * lambda_max`` are round-off in the solver's dtype, but their sum
+    is not: ``m = 1 - sum(kept) / sum(all)`` (the sum of all is the trace). The tail that carries it is
+    read as a geometric sequence under the floor (:func:`_with_tail`). Of the shapes tried on 2,048 rows
+    of 2-, 10- and 20-dimensional Gaussian samples in float32, it came closest to float64: within 5e-5
+    nats at alpha = 1.01 and 0.003 at alpha = 0.5, where the tail flat at the floor read up to 0.16
+    nats high, the tail concentrated at the floor 0.11 low, and their middle (the truncated path's
+    estimate) 0.07 off.
+    """
+    eps = torch.finfo(lam.dtype).eps
+    top = lam.max().detach()
+    real = lam > eps * N_FLOOR * top
+    kept = torch.where(real, lam, torch.zeros_like(lam))
+    p = _with_tail(kept, real, lam.sum(), top, eps)
+    pos = p > 0
+    # Terms at zero (and their gradients) are 0: the double where keeps them so instead of 0 * inf.
+    safe = torch.where(pos, p, torch.ones_like(p))
     if alpha == 1.0:
-        return -torch.where(real, safe * torch.log(safe), torch.zeros_like(lam)).sum()
-    # The dropped eigenvalues are 0 in lam and 1 in safe: their terms, and gradients, are 0.
-    excess = (lam * torch.expm1((alpha - 1) * torch.log(safe))).sum()  # sum lambda^alpha - 1
+        return -torch.where(pos, safe * torch.log(safe), torch.zeros_like(p)).sum()
+    # The zero ones are 0 in p and 1 in safe: their terms, and gradients, are 0.
+    excess = (p * torch.expm1((alpha - 1) * torch.log(safe))).sum()  # sum lambda^alpha - 1
     # Both forms, one chosen on the device (no read of excess to the host): each computed on a value
     # where it is finite (the double where again), so the other's gradient is 0, never 0 * inf.
     near = excess.detach() > -0.5
-    power_sum = torch.where(real, safe**alpha, torch.zeros_like(lam)).sum()
+    power_sum = torch.where(pos, safe**alpha, torch.zeros_like(p)).sum()
     small = torch.log1p(torch.where(near, excess, torch.zeros_like(excess)))
     large = torch.log(torch.where(near, torch.ones_like(power_sum), power_sum))
     return torch.where(near, small, large) / (1 - alpha)
+
+
+def _with_tail(kept: Tensor, real: Tensor, total: Tensor, top: Tensor, eps: float) -> Tensor:
+    """The spectrum normalized to sum to one: the kept eigenvalues and, in the dropped places, the
+    geometric tail ``f q^j`` (j = 1, 2, ...) under the floor ``f`` whose sum is the dropped mass ``m``,
+    ``q = c / (1 + c)`` for ``c = m / f``, cut at the number of dropped places and scaled back to ``m``;
+    where ``m`` is within round-off, none. (Solving for the ratio of the cut sequence instead measured no
+    closer to float64.)"""
+    # On the CPU a flag is read for free (on a GPU it would be a wait): the spectra of most training
+    # batches (of wide representations) have no eigenvalue under the floor, and skip the tail's work.
+    on_cpu = kept.device.type == "cpu"
+    if on_cpu and bool(real.all()):
+        return kept / kept.sum()
+    dropped = ~real
+    count = dropped.sum().to(kept.dtype)
+    mass = 1 - kept.sum() / total  # differentiable: the tail's share moves with the trace and the top
+    share = top / total.detach()  # lambda_max of the normalized spectrum
+    m = mass.detach()
+    counts = (m > TAIL_NOISE * torch.sqrt(count) * eps * share) & (count > 0)
+    if on_cpu and not bool(counts):
+        return kept / kept.sum()
+    c = (m / (eps * N_FLOOR * share)).clamp_min(torch.finfo(kept.dtype).tiny)
+    j = torch.cumsum(dropped.to(kept.dtype), 0) - 1  # 0, 1, ... over the dropped places
+    w = torch.where(dropped, (c / (1 + c)) ** j, torch.zeros_like(kept))
+    tail = torch.where(counts, mass, torch.zeros_like(mass)) * w / w.sum().clamp_min(1.0)
+    return kept / torch.where(counts, total, kept.sum()) + tail
 
 
 def _labels(x: Any, name: str) -> Tensor | None:
