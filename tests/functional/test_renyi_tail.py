@@ -13,7 +13,7 @@ from tests.conftest import gen
 
 @pytest.fixture(scope="module")
 def wide_gram() -> torch.Tensor:
-    # 20 dimensions: a slowly decaying spectrum, 0.15% of its trace under float32's floor at 2,048 rows.
+    # 20 dimensions: a slowly decaying spectrum, 0.16% of its trace under float32's floor at 2,048 rows.
     return gram_matrix(torch.randn(2048, 20, generator=gen(), dtype=torch.float64))
 
 
