@@ -252,7 +252,7 @@ def summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 continue
             for path in PATHS:
                 s: dict[str, Any] = {
-                    "path": path,
+                    "reading": path,
                     "alpha": alpha,
                     "n": n if n is not None else "all",
                     "entropies": len(ent),
@@ -308,7 +308,7 @@ def table(record: dict[str, Any]) -> str:
         "holding the float64 value; entropies whose interval met the tolerance (else the library takes the",
         "exact path).",
         "",
-        "| path | alpha | n | max entropy error | max MI error | intervals holding (entropy, MI) | kept "
+        "| reading | alpha | n | max entropy error | max MI error | intervals holding (entropy, MI) | kept "
         "| kept: max entropy error, MI error, holding |",
         "|---|---|---|---|---|---|---|---|",
     ]
@@ -325,7 +325,7 @@ def table(record: dict[str, Any]) -> str:
             mi_error = "-" if s["max_kept_mi_error"] is None else f"{s['max_kept_mi_error']:.5f}"
             within = f"{s['max_kept_entropy_error']:.5f}, {mi_error}, {s['kept_entropy_holds']}/{s['kept']}"
         lines.append(
-            f"| {s['path']} | {s['alpha']} | {s['n']} | {s['max_entropy_error']:.5f} "
+            f"| {s['reading']} | {s['alpha']} | {s['n']} | {s['max_entropy_error']:.5f} "
             f"| {s['max_mi_error']:.5f} | {holds} | {kept} | {within} |"
         )
     lines += [
@@ -413,7 +413,10 @@ def main() -> None:
             env = {**environment(), "cpu": cpu_model(), "cpu_threads": args.threads}
             record = {"config": config, "rows": rows, "summary": summary(rows), "timings": timings(rows)}
             write_json(path, {**record, "environment": env})
+    # The summaries again from the rows (a record of the same rows gets this script's summaries).
     record = json.loads(path.read_text())
+    record["summary"], record["timings"] = summary(record["rows"]), timings(record["rows"])
+    write_json(path, record)
     env = record["environment"]
     text = table(record) + (
         f"\n_Run on {env['machine']} ({env['cpu']}), one torch thread, commit {str(env['git_commit'])[:7]}, "
