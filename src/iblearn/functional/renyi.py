@@ -174,15 +174,17 @@ def _spectrum_entropy(lam: Tensor, alpha: float) -> Tensor:
     return torch.where(near, small, large) / (1 - alpha)
 
 
-def _with_tail(kept: Tensor, real: Tensor, total: Tensor, top: Tensor, eps: float) -> Tensor:
+def _with_tail(
+    kept: Tensor, real: Tensor, total: Tensor, top: Tensor, eps: float, *, host_reads: bool | None = None
+) -> Tensor:
     """The spectrum normalized to sum to one: the kept eigenvalues and, in the dropped places, the
     geometric tail ``f q^j`` (j = 1, 2, ...) under the floor ``f`` whose sum is the dropped mass ``m``,
     ``q = c / (1 + c)`` for ``c = m / f``, cut at the number of dropped places and scaled back to ``m``;
     where ``m`` is within round-off, none. (Solving for the ratio of the cut sequence instead measured no
-    closer to float64.)"""
-    # On the CPU a flag is read for free (on a GPU it would be a wait): the spectra of most training
-    # batches (of wide representations) have no eigenvalue under the floor, and skip the tail's work.
-    on_cpu = kept.device.type == "cpu"
+    closer to float64.) ``host_reads`` (default: on the CPU) lets it skip the tail's work where there is
+    none, by reading a flag, which on the CPU costs nothing and on a GPU would be a wait: the spectra of
+    most training batches (of wide representations) have no eigenvalue under the floor."""
+    on_cpu = kept.device.type == "cpu" if host_reads is None else host_reads
     if on_cpu and bool(real.all()):
         return kept / kept.sum()
     dropped = ~real
