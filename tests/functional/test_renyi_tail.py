@@ -8,8 +8,6 @@ import pytest
 import torch
 
 from iblearn.functional import gram_matrix, matrix_entropy
-from iblearn.functional.renyi import _with_tail
-from iblearn.functional.spectrum import N_FLOOR
 from tests.conftest import gen
 
 
@@ -70,23 +68,3 @@ def test_the_tail_keeps_the_spectrum_a_distribution():
         h = float(matrix_entropy(k, alpha, spectrum="exact"))
         assert 0 <= h <= torch.log(torch.tensor(300.0)).item()
     assert float(matrix_entropy(torch.eye(64), 0.5)) == pytest.approx(float(torch.log(torch.tensor(64.0))))
-
-
-@pytest.mark.parametrize("host_reads", [True, False])
-def test_the_device_path_reads_the_tail_as_the_cpu_path_does(host_reads):
-    # On a GPU the tail is computed without reading whether there is one (a wait on the device);
-    # the result is the same, with a tail, without one, and with none under the floor.
-    x = torch.randn(300, 2, generator=gen(), dtype=torch.float64)
-    cases = [gram_matrix(x).float(), gram_matrix(torch.randn(100, 64, generator=gen())), torch.ones(40, 40)]
-    cases += [k.float() for k in _low_rank(60).values()]
-    for k in cases:
-        lam = torch.linalg.eigvalsh(k)
-        eps = torch.finfo(lam.dtype).eps
-        top = lam.max()
-        real = lam > eps * N_FLOOR * top
-        kept = torch.where(real, lam, torch.zeros_like(lam))
-        p = _with_tail(kept, real, lam.sum(), top, eps, host_reads=host_reads)
-        reference = _with_tail(kept, real, lam.sum(), top, eps)
-        assert torch.allclose(p, reference, rtol=0, atol=1e-7)
-        assert float(p.sum()) == pytest.approx(1.0, abs=1e-5)
-        assert bool((p >= 0).all())

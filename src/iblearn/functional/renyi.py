@@ -174,32 +174,25 @@ def _spectrum_entropy(lam: Tensor, alpha: float) -> Tensor:
     return torch.where(near, small, large) / (1 - alpha)
 
 
-def _with_tail(
-    kept: Tensor, real: Tensor, total: Tensor, top: Tensor, eps: float, *, host_reads: bool | None = None
-) -> Tensor:
+def _with_tail(kept: Tensor, real: Tensor, total: Tensor, top: Tensor, eps: float) -> Tensor:
     """The spectrum normalized to sum to one: the kept eigenvalues and, in the dropped places, the
     geometric tail ``f q^j`` (j = 1, 2, ...) under the floor ``f`` whose sum is the dropped mass ``m``,
     ``q = c / (1 + c)`` for ``c = m / f``, cut at the number of dropped places and scaled back to ``m``;
     where ``m`` is within round-off, none. (Solving for the ratio of the cut sequence instead measured no
-    closer to float64.) ``host_reads`` (default: on the CPU) lets it skip the tail's work where there is
-    none, by reading a flag, which on the CPU costs nothing and on a GPU would be a wait: the spectra of
-    most training batches (of wide representations) have no eigenvalue under the floor."""
-    on_cpu = kept.device.type == "cpu" if host_reads is None else host_reads
-    if on_cpu and bool(real.all()):
-        return kept / kept.sum()
-    dropped = ~real
-    count = dropped.sum().to(kept.dtype)
-    mass = 1 - kept.sum() / total  # differentiable: the tail's share moves with the trace and the top
+    closer to float64.) Nothing is read to the host (on a GPU a wait), so the tail is computed, as
+    zeros, where there is none."""
+    dropped = (~real).to(kept.dtype)
+    count = dropped.sum()
+    kept_sum = kept.sum()
+    mass = 1 - kept_sum / total  # differentiable: the tail's share moves with the trace and the top
     share = top / total.detach()  # lambda_max of the normalized spectrum
     m = mass.detach()
     counts = (m > TAIL_NOISE * torch.sqrt(count) * eps * share) & (count > 0)
-    if on_cpu and not bool(counts):
-        return kept / kept.sum()
-    c = (m / (eps * N_FLOOR * share)).clamp_min(torch.finfo(kept.dtype).tiny)
-    j = torch.cumsum(dropped.to(kept.dtype), 0) - 1  # 0, 1, ... over the dropped places
-    w = torch.where(dropped, (c / (1 + c)) ** j, torch.zeros_like(kept))
-    tail = torch.where(counts, mass, torch.zeros_like(mass)) * w / w.sum().clamp_min(1.0)
-    return kept / torch.where(counts, total, kept.sum()) + tail
+    c = (m / (eps * N_FLOOR * share)).clamp_min(0)
+    # q^0, q^1, ... over the dropped places (the exponent counts the dropped ones before), 0 elsewhere
+    w = (c / (1 + c)) ** (torch.cumsum(dropped, 0) - dropped) * dropped
+    tail = mass * counts * w / w.sum().clamp_min(1.0)
+    return kept / torch.where(counts, total, kept_sum) + tail
 
 
 def _labels(x: Any, name: str) -> Tensor | None:
