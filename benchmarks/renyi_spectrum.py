@@ -116,7 +116,7 @@ def _former_reading(lam: Tensor, alpha: float) -> Tensor:
 
 #: The cost comparison's Gram matrices (rows, dimensions of a Gaussian sample) and repetitions: wide
 #: samples have no eigenvalue under float32's floor, narrow ones a tail.
-COST_CASES = ((64, 10, 2000), (64, 2, 2000), (256, 64, 600), (256, 10, 600), (1024, 10, 100))
+COST_CASES = ((64, 10, 2000), (64, 2, 2000), (128, 64, 1500), (256, 64, 600), (256, 10, 600), (1024, 10, 100))
 
 
 def reading_cost() -> list[dict[str, Any]]:
