@@ -789,7 +789,8 @@ def test_gpu_table(scripts):
     page = {r[0]: r[1:] for r in table("On a GPU")[1:]}
     correctness = [n for n in rows if gpu_check.is_correctness(n)]
     failed = [n for n in correctness if not rows[n]["ok"]]
-    assert f"{len(correctness) - len(failed)} of {len(correctness)} correctness rows pass" in section("On a GPU")
+    passed = f"{len(correctness) - len(failed)} of {len(correctness)} correctness rows pass"
+    assert passed in section("On a GPU")
     # Every row that failed in the run of record passes at the later commit, on the same card.
     assert all(later[n]["ok"] for n in failed)
 
@@ -838,7 +839,8 @@ def test_gpu_table(scripts):
         check(cpu, r["cpu_steps_per_s"])
         check(ratio, r["device_steps_per_s"] / r["cpu_steps_per_s"])
         assert r["device_steps_per_s"] > 3 * r["cpu_steps_per_s"]  # the goal: three times the CPU's
-    assert rows["neural_fit_infonce"]["device_eager_steps_per_s"] < rows["neural_fit_infonce"]["cpu_steps_per_s"]
+    infonce = rows["neural_fit_infonce"]
+    assert infonce["device_eager_steps_per_s"] < infonce["cpu_steps_per_s"]  # what the capture is for
     device, cpu, _ = page["ProximalSplit step / plain Adam step"]
     check(device, rows["proximal_step_over_plain"]["device_ratio"])
     check(cpu, rows["proximal_step_over_plain"]["cpu_ratio"])
