@@ -1,4 +1,4 @@
-"""MIDecayLR's per-epoch MI measurement as a share of the MNIST LeNet epoch (paper 004's setting).
+"""MIDecayLR's per-epoch MI measurement as a share of the MNIST LeNet epoch (Vasudevan's (2020) setting).
 
     python benchmarks/mi_overhead.py [--threads 1]
 

@@ -1,4 +1,4 @@
-"""Fig. 3's task of paper 000 with PyTorch's default initialization, where the experiment draws N(0, 1).
+"""Fig. 3's task of Han et al. (2023) with PyTorch's default initialization (the experiment draws N(0, 1)).
 
 ``iblearn reproduce proximal`` trains the binary task (600 points, four sigmoid layers of 8, full batch,
 SGD at alpha 0.1) with every weight drawn from N(0, 1) and every bias 0; the paper gives no
@@ -66,7 +66,7 @@ def run(method_name: str, seed: int) -> dict[str, object]:
 
 def table(rows: list[dict[str, object]]) -> str:
     lines = [
-        "# Fig. 3's task with PyTorch's default initialization (paper 000)",
+        "# Fig. 3's task with PyTorch's default initialization (Han et al. 2023)",
         "",
         f"SGD at alpha {BINARY_ALPHA:g}, full batch, {ITERATIONS:,} iterations; one row a seed.",
         "",

@@ -1,4 +1,4 @@
-"""Cost of MIDecayLR's per-epoch measurement against the epoch it steers (paper 004's MNIST LeNet run):
+"""Cost of MIDecayLR's per-epoch measurement against the epoch it steers (Vasudevan 2020, MNIST LeNet):
 one training epoch on all 60,000 images at batch 256, then I(T; Y) on n = 1,000 samples for the output
 (global mode) and for the four layers (layer-wise mode), each timed on the same machine in one run."""
 
