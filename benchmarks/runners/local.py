@@ -43,8 +43,8 @@ def _layerwise_mlp() -> tuple[list[nn.Module], list[Objective]]:
 
 
 CASES: dict[str, Callable[[], tuple[list[nn.Module], list[Objective]]]] = {
-    "MOLE CNN (paper 001, MNIST), matrix-based Renyi": _mole_cnn,
-    "layer-wise MLP (paper 002), MINE + AA-MINE": _layerwise_mlp,
+    "MOLE CNN (Li & Pei 2023, MNIST), matrix-based Renyi": _mole_cnn,
+    "layer-wise MLP (Elad et al. 2019), MINE + AA-MINE": _layerwise_mlp,
 }
 
 

@@ -1,4 +1,4 @@
-"""Merge the run folders of paper 004's protocol on MNIST / LeNet-5, which ran split by method (one a
+"""Merge the run folders of Vasudevan's (2020) protocol on MNIST / LeNet-5, which ran split by method (one a
 core), into one folder with the report one run would have written: config (with ``merged_from``),
 metrics, the range test, results, table and figure.
 
