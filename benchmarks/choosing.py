@@ -21,7 +21,7 @@ import _prelude  # noqa: F401  (one thread for every library, the checkout's roo
 from benchmarks.runners.script import cpu_model, parser
 from iblearn.data import get_task
 from iblearn.estimators import CLUB, FLO, KSG, MINE, SMILE, Binning, DoE, GaussianMI, InfoNCE, RenyiMI
-from iblearn.records import environment, write_json
+from iblearn.records import environment, markdown_table, write_json
 
 TASKS = ("bivariate-normal-0.75", "dense-gaussian-5x5")
 PARTS = ("basic", "neural", "bounds", "digits")
@@ -165,42 +165,52 @@ def digits() -> dict[str, Any]:
 
 
 def table(record: dict[str, Any]) -> str:
-    lines = ["# Figures of the guide's measurement (`benchmarks/choosing.py`)", ""]
+    parts = ["# Figures of the guide's measurement (`benchmarks/choosing.py`)\n"]
     if "basic" in record:
-        lines += ["| task | N | method | estimate | seconds |", "|---|---|---|---|---|"]
-        lines += [
-            f"| {r['task']} ({r['truth']:.4f}) | {r['n']:,} | {r['method']} "
-            f"| {r['estimate']:.4f} | {r['seconds']:.4f} |"
+        rows = [
+            [
+                f"{r['task']} ({r['truth']:.4f})",
+                f"{r['n']:,}",
+                r["method"],
+                f"{r['estimate']:.4f}",
+                f"{r['seconds']:.4f}",
+            ]
             for r in record["basic"]
         ]
-        lines.append("")
+        parts.append(markdown_table(["task", "N", "method", "estimate", "seconds"], rows))
     if "neural" in record:
-        lines += ["| task | method | steps done | held-out estimate | seconds |", "|---|---|---|---|---|"]
-        lines += [
-            f"| {r['task']} ({r['truth']:.4f}) | {r['method']} | {r['steps_done']} "
-            f"| {r['estimate']:.4f} | {r['seconds']:.1f} |"
+        rows = [
+            [
+                f"{r['task']} ({r['truth']:.4f})",
+                r["method"],
+                r["steps_done"],
+                f"{r['estimate']:.4f}",
+                f"{r['seconds']:.1f}",
+            ]
             for r in record["neural"]
         ]
-        lines.append("")
+        parts.append(markdown_table(["task", "method", "steps done", "held-out estimate", "seconds"], rows))
     if "bounds" in record:
-        lines += ["| task | method | mean | sd | seeds |", "|---|---|---|---|---|"]
+        rows = []
         for name in BOUNDS:
             for method in ("SMILE", "FLO", "CLUB", "DoE"):
                 values = [
                     r["estimate"] for r in record["bounds"] if r["task"] == name and r["method"] == method
                 ]
-                lines.append(
-                    f"| {name} | {method} | {statistics.fmean(values):.3f} "
-                    f"| {statistics.stdev(values):.3f} | {len(values)} |"
+                rows.append(
+                    [
+                        name,
+                        method,
+                        f"{statistics.fmean(values):.3f}",
+                        f"{statistics.stdev(values):.3f}",
+                        len(values),
+                    ]
                 )
-        lines.append("")
+        parts.append(markdown_table(["task", "method", "mean", "sd", "seeds"], rows))
     if "digits" in record:
-        lines += ["| pixels compared | largest difference | median |", "|---|---|---|"]
-        lines += [
-            f"| {r['pair']} | {r['max']:.3f} | {r['median']:.3f} |" for r in record["digits"]["summary"]
-        ]
-        lines.append("")
-    return "\n".join(lines)
+        rows = [[r["pair"], f"{r['max']:.3f}", f"{r['median']:.3f}"] for r in record["digits"]["summary"]]
+        parts.append(markdown_table(["pixels compared", "largest difference", "median"], rows))
+    return "\n".join(parts)
 
 
 def main() -> None:
