@@ -15,6 +15,9 @@ estimator stands before it, as in eager training.
 
 What may be captured is the estimator's to say (``capturable_step``): a step with no read to the host,
 no draw but the derangements of :func:`~.negatives.drawn`, and shapes that do not depend on the data.
+A critic given as a module is part of the step: one that reads to the host cannot be captured (a
+warning, and eager steps), and one that draws on the host would replay its first draw; such a critic
+trains with ``IBLEARN_CUDA_GRAPHS=0``, or draws on its device (whose generator the graph advances).
 """
 
 from __future__ import annotations
