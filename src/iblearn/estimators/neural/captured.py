@@ -108,7 +108,7 @@ class CapturedSteps:
         self.graph: torch.cuda.CUDAGraph | None = None
         self.failed = False  # the capture failed, or a replayed step diverged: eager from then on
         self.warm = 0
-        self.draws: list[tuple[int, int, int]] | None = None  # a step's derangements: n, count, drawn
+        self.draws: list[tuple[int, int, int]] = []  # a step's derangements: n, count, drawn
         self.replayed = 0
         # The captured step's buffers, made with it: its batches' rows and negatives, the step it is at
         # within a chunk, and each step's loss and divergence.
@@ -122,10 +122,11 @@ class CapturedSteps:
         if self.warm < WARMUP:
             return [self._warm_up()]
         if self.graph is None:
-            self._capture()
+            adam = self.trainer.optimizer.adam  # created by the warm-up's steps
+            self.graph = None if adam is None else self._capture(adam)
             if self.graph is None:
                 return [self._eager(next(self.orders))]
-        return self._replay(min(count, CHUNK))
+        return self._replay(self.graph, min(count, CHUNK))
 
     def _eager(self, idx: Tensor) -> float:
         x, y = self.raw
@@ -151,13 +152,11 @@ class CapturedSteps:
         self.draws = calls
         return value
 
-    def _capture(self) -> None:
-        """One training step captured in :attr:`graph`, reading its batch and negatives from buffers at
-        :attr:`cursor`, writing its loss and whether it diverged there. Falls back to eager steps
-        (:attr:`failed`) where the step cannot be captured."""
+    def _capture(self, adam: torch.optim.Optimizer) -> torch.cuda.CUDAGraph | None:
+        """One training step captured in a graph, reading its batch and negatives from buffers at
+        :attr:`cursor`, writing its loss and whether it diverged there; None (eager steps from then on,
+        :attr:`failed`) where the step cannot be captured."""
         est, trainer = self.est, self.trainer
-        adam = trainer.optimizer.adam
-        assert adam is not None and self.draws is not None  # created by the warm-up's steps
         self.index = torch.zeros((CHUNK, self.size), dtype=torch.long, device=self.device)
         self.perms = [
             torch.zeros((CHUNK, k, n), dtype=torch.long, device=self.device) for n, _, k in self.draws
@@ -170,7 +169,7 @@ class CapturedSteps:
 
         def serve(n: int, count: int, gen: torch.Generator | None, device: torch.device) -> list[Tensor]:
             call = next(served)
-            if self.draws is None or self.draws[call][:2] != (n, count):
+            if self.draws[call][:2] != (n, count):
                 raise RuntimeError("the captured step draws other negatives than its warm-up")
             return list(self.perms[call].index_select(0, self.cursor)[0].unbind(0))
 
@@ -202,16 +201,16 @@ class CapturedSteps:
                 stacklevel=4,
             )
             self.failed = True
-            return
+            return None
         finally:
             for group in adam.param_groups:
                 group["capturable"] = False  # eager steps after this one: Adam's plain form
             torch.cuda.current_stream(self.device).wait_stream(self.stream)
-        self.graph = graph
+        return graph
 
-    def _replay(self, count: int) -> list[float]:
-        """``count`` replayed steps; where one diverged, the chunk again eagerly from its start."""
-        assert self.graph is not None and self.draws is not None
+    def _replay(self, graph: torch.cuda.CUDAGraph, count: int) -> list[float]:
+        """``count`` replayed steps of ``graph``; where one diverged, the chunk again eagerly from its
+        start."""
         before = copy.deepcopy(self.est.state_dict())  # the negatives' generator's state too
         orders = [next(self.orders) for _ in range(count)]
         self.index[:count].copy_(torch.stack(orders))
@@ -224,7 +223,7 @@ class CapturedSteps:
             buffer[:count].copy_(torch.stack(perms))
         self.cursor.zero_()
         for _ in range(count):
-            self.graph.replay()
+            graph.replay()
         read = torch.cat([self.losses[:count], self.bad[:count].double()]).cpu()
         if not bool(read[count:].any()):
             self.replayed += count
