@@ -19,14 +19,19 @@ interval), and the naive bootstrap's; with the median width of each; and ``estim
 and its ``reliable`` flag for the automatic choice.
 
     python benchmarks/calibration.py --quick            # 2 tasks a family, N = 500, 5 seeds: a minute
-    python benchmarks/calibration.py --sizes 500 2000 --resume
+    python benchmarks/calibration.py --sizes 500 2000 --resume --write-results
     python benchmarks/calibration.py --table-only       # the table from the rows there
+
+A run writes to ``benchmarks/results/_scratch/calibration`` unless ``--out`` names a folder; the
+committed folder changes only with ``--write-results``, and its rows are merged by task, N, seed and
+estimator (see :mod:`benchmarks.runners.script`).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -39,7 +44,7 @@ import torch
 
 import _prelude  # noqa: F401  (one thread for every numerical library)
 import iblearn.functional as ibf
-from benchmarks.runners.script import RESULTS
+from benchmarks.runners.script import RESULTS, Parser, positive_int, read_rows, scratch_for, write_rows
 from iblearn.data.exact_tasks import ExactTask, get_exact_task, te_samples
 from iblearn.functional.inference import bias_caveat, heavy_tails, interval, resample_rows, rng, summarize
 from iblearn.functional.multivariate import (
@@ -341,49 +346,72 @@ def tabulate(rows: list[dict[str, Any]]) -> tuple[dict[str, Any], str]:
     return {"cells": entries}, "\n".join(lines) + "\n"
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--sizes", type=int, nargs="+", default=[500, 2000, 10000])
-    p.add_argument("--seeds", type=int, default=30)
-    p.add_argument("--families", nargs="+", default=list(TASKS))
+KEY = ("task", "n", "seed", "estimator")
+
+
+def _parser() -> Parser:
+    p = Parser(description=__doc__.splitlines()[0])
+    p.add_argument("--sizes", type=positive_int, nargs="+", default=[500, 2000, 10000])
+    p.add_argument("--seeds", type=positive_int, default=30)
+    p.add_argument("--families", nargs="+", default=list(TASKS), choices=list(TASKS))
     p.add_argument("--quick", action="store_true", help="2 tasks a family, N = 500, 5 seeds")
     p.add_argument("--resume", action="store_true", help="keep the rows there and add the missing ones")
-    p.add_argument("--table-only", action="store_true")
-    p.add_argument("--out", default=str(OUT))
+    p.add_argument("--table-only", action="store_true", help="the table from the rows there")
+    p.add_output(OUT)
     p.add_argument(
         "--rows-commit",
         default=None,
         help="with --table-only: the commit the rows were measured at, recorded",
     )
+    return p
+
+
+def measure(args: argparse.Namespace, path: Path) -> None:
+    """Appends each task's rows to ``path`` as they finish (the rows there kept, with --resume the
+    ones done skipped), then rewrites the file with one row a key, the newest."""
+    write_rows(path, read_rows(path, KEY))  # a line cut short by a killed run goes
+    done = {tuple(r[k] for k in KEY) for r in read_rows(path, KEY)} if args.resume else set()
+    sizes, seeds = ([500], 5) if args.quick else (args.sizes, args.seeds)
+    for n in sizes:
+        for family in args.families:
+            for name in TASKS[family][: 2 if args.quick else None]:
+                task = get_exact_task(name)
+                for seed in range(seeds):
+                    todo = {k: e for k, e in estimators(task).items() if (name, n, seed, k) not in done}
+                    rows = [measure_row(task, n, seed, k, e) for k, e in todo.items()]
+                    if task.measure == "mi" and (name, n, seed, "auto") not in done:
+                        rows.append(auto_row(task, n, seed))
+                    with path.open("a") as f:
+                        for r in rows:
+                            f.write(json.dumps(r) + "\n")
+                print(f"N = {n}, {name}: done", flush=True)
+    write_rows(path, read_rows(path, KEY))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = _parser()
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "rows.jsonl"
-    if not args.table_only:
-        if path.exists() and not args.resume:
-            path.unlink()
-        done = set()
-        if path.exists():
-            for line in path.read_text().splitlines():
-                r = json.loads(line)
-                done.add((r["task"], r["n"], r["seed"], r["estimator"]))
-        sizes, seeds = ([500], 5) if args.quick else (args.sizes, args.seeds)
-        for n in sizes:
-            for family in args.families:
-                for name in TASKS[family][: 2 if args.quick else None]:
-                    task = get_exact_task(name)
-                    for seed in range(seeds):
-                        todo = {k: e for k, e in estimators(task).items() if (name, n, seed, k) not in done}
-                        rows = [measure_row(task, n, seed, k, e) for k, e in todo.items()]
-                        if task.measure == "mi" and (name, n, seed, "auto") not in done:
-                            rows.append(auto_row(task, n, seed))
-                        with path.open("a") as f:
-                            for r in rows:
-                                f.write(json.dumps(r) + "\n")
-                    print(f"N = {n}, {name}: done", flush=True)
-    rows = [json.loads(line) for line in path.read_text().splitlines()]
-    record, table = tabulate(rows)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        path = out / "rows.jsonl"
+        if not args.table_only:
+            measure(args, path)
+        elif not path.exists() and out == scratch_for(OUT):  # the committed rows' table, in scratch
+            path = OUT / "rows.jsonl"
+        rows = read_rows(path, KEY)
+    except (OSError, ValueError) as err:
+        print(f"calibration.py: error: {err}", file=sys.stderr)
+        return 1
+    if not rows:
+        p.error(f"--table-only: no rows in {path}")
+    print(f"writing {out}", flush=True)
+    try:
+        record, table = tabulate(rows)
+    except (KeyError, TypeError, ValueError) as err:
+        print(f"calibration.py: error: {path}: a row lacks what the table needs ({err!r})", file=sys.stderr)
+        return 1
     record["rows_collected_at"] = args.rows_commit
     env = environment()
     write_json(out / "results.json", {**record, "environment": env})

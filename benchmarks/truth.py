@@ -60,7 +60,8 @@ from typing import Any
 
 import numpy as np
 
-from iblearn.records import atomic_write_text, environment, write_json
+from benchmarks.runners import script
+from iblearn.records import atomic_write_text, environment, read_json, write_json
 
 HERE = Path(__file__).resolve()
 # The estimators' module by its folder, not through benchmarks.runners (whose package imports the
@@ -153,16 +154,24 @@ class Worker:
 
 
 # ------------------------------------------------------------------------------------------------- run
+KEY = ("task", "n", "seed", "estimator")
+
+
 def read_rows(path: Path) -> list[dict[str, Any]]:
+    """The rows of ``path``, one a key (see :func:`benchmarks.runners.script.read_rows`)."""
+    return script.read_rows(path, (*KEY, "family", "truth", "estimate", "error", "seconds", "status"))
+
+
+def read_provenance(path: Path) -> dict[str, Any]:
+    """provenance.json ({} where there is none); ValueError naming the file where it is not one."""
     if not path.exists():
-        return []
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:  # a line being written by a run in progress
-            continue
-    return rows
+        return {}
+    prov = read_json(path)
+    if not isinstance(prov, dict) or not isinstance(prov.get("runs", []), list):
+        raise ValueError(f"{path}: not a provenance record (an object with a list of runs)")
+    if not all(isinstance(r, dict) and "started" in r for r in prov.get("runs", [])):
+        raise ValueError(f"{path}: each run must be an object with its start")
+    return prov
 
 
 def append_row(path: Path, row: dict[str, Any]) -> None:
@@ -173,7 +182,7 @@ def append_row(path: Path, row: dict[str, Any]) -> None:
 
 
 def key(row: dict[str, Any]) -> tuple[str, int, int, str]:
-    return (row["task"], row["n"], row["seed"], row["estimator"])
+    return (row["task"], row["n"], row["seed"], row["estimator"])  # type: ignore[return-value]
 
 
 def describe(task: Any, n: int) -> dict[str, Any]:
@@ -215,9 +224,8 @@ def run(args: argparse.Namespace) -> None:
     out = Path(args.results)
     out.mkdir(parents=True, exist_ok=True)
     rows_path = out / "rows.jsonl"
-    if not args.resume and rows_path.exists():
-        rows_path.unlink()
-    done = {key(r) for r in read_rows(rows_path)}
+    script.write_rows(rows_path, read_rows(rows_path))  # a line cut short by a killed run goes
+    done = {key(r) for r in read_rows(rows_path)} if args.resume else set()
     tasks = [
         t for t in exact_tasks() if t.family in args.families and (not args.tasks or t.name in args.tasks)
     ]
@@ -253,6 +261,7 @@ def run(args: argparse.Namespace) -> None:
             w.stop()
     if missing:
         print("unavailable: " + "; ".join(f"{k}: {v}" for k, v in missing.items()))
+    script.write_rows(rows_path, read_rows(rows_path))  # one row a key, the newest
     record_provenance(out, args, finished=True)
     render(out, args.max_knn_dim)
 
@@ -347,7 +356,7 @@ def cpu_model() -> str:
 def record_provenance(out: Path, args: argparse.Namespace, finished: bool = False) -> None:
     """provenance.json: the machine, the environments, and each run's command, commit and dates."""
     path = out / "provenance.json"
-    old = json.loads(path.read_text()) if path.exists() and (args.resume or finished) else {}
+    old = read_provenance(path)
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     env = environment()
     runs = old.get("runs", [])
@@ -507,7 +516,7 @@ def render(out: Path, max_knn_dim: int = 64) -> None:
     rows, chosen = with_best(measured)
     summary = summarize(rows)
     sizes = sorted({r["n"] for r in rows})
-    prov = json.loads((out / "provenance.json").read_text()) if (out / "provenance.json").exists() else {}
+    prov = read_provenance(out / "provenance.json")
     lines = ["# Ground truth beyond MI: the leaderboard", ""]
     lines.append(
         "Share: of the estimates (task x seed), those within 10% of the truth (0.03 nats where |truth| < "
@@ -701,33 +710,49 @@ def plot(summary: dict[tuple[str, int, str], dict[str, Any]], path: Path) -> Non
     plt.close(fig)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> int:
+    parser = script.Parser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="N = 1,000, seed 0, 30 s a call")
     parser.add_argument("--resume", action="store_true", help="keep the rows already written, run the rest")
     parser.add_argument("--render", action="store_true", help="rewrite table.md and the figure from the rows")
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000, 20_000])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--sizes", type=script.positive_int, nargs="+", default=[1000, 5000, 20_000])
+    parser.add_argument("--seeds", type=script.nonnegative_int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--families", nargs="+", default=list(FAMILIES), choices=FAMILIES)
     parser.add_argument("--estimators", nargs="+", default=list(ESTIMATORS), choices=ESTIMATORS)
     parser.add_argument("--tasks", nargs="+", default=[], help="only these task names")
     parser.add_argument(
-        "--max-knn-dim", type=int, default=64, help="the most columns a kNN estimator is run on"
+        "--max-knn-dim",
+        type=script.positive_int,
+        default=64,
+        help="the most columns a kNN estimator is run on",
     )
-    parser.add_argument("--timeout", type=float, default=120.0, help="seconds a call may take")
+    parser.add_argument(
+        "--timeout", type=script.positive_float, default=120.0, help="seconds a call may take"
+    )
     parser.add_argument(
         "--peer-python", default=os.environ.get("TRUTH_PEER_PYTHON", "/tmp/truthpeers/bin/python")
     )
-    parser.add_argument("--results", default=str(RESULTS))
+    parser.add_output(RESULTS, "--results")
     args = parser.parse_args(argv)
     args.argv = sys.argv[1:] if argv is None else argv
-    if args.render:
-        render(Path(args.results), args.max_knn_dim)
-        return
+    out = Path(args.results)
     if args.quick:
         args.sizes, args.seeds, args.timeout = [1000], [0], min(args.timeout, 30.0)
-    run(args)
+    try:
+        if args.render and out == script.scratch_for(RESULTS) and not (out / "rows.jsonl").exists():
+            # the committed rows, rendered in the scratch folder
+            out.mkdir(parents=True, exist_ok=True)
+            for name in ("rows.jsonl", "provenance.json"):
+                if (RESULTS / name).exists():
+                    (out / name).write_bytes((RESULTS / name).read_bytes())
+        if args.render and not read_rows(out / "rows.jsonl"):
+            parser.error(f"--render: no rows in {out / 'rows.jsonl'}")
+        render(out, args.max_knn_dim) if args.render else run(args)
+    except (OSError, ValueError) as err:
+        print(f"truth.py: error: {err}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

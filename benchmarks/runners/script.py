@@ -1,20 +1,32 @@
 """What the scripts in benchmarks/ share: a parser with ``--results`` (and ``--threads``, ``--device``
 for the timings), the JSON record and Markdown table each leaves there, and the whole of a timing
-script that runs on a device."""
+script that runs on a device.
+
+The rule for where a script writes: the committed folders under ``benchmarks/results`` change only
+with ``--write-results``; any other run (a quick one, a subset, fewer seeds) writes to a scratch folder
+under ``benchmarks/results/_scratch`` (git-ignored) unless its ``--out`` (or ``--results``) names a
+folder of the user's. A rows file is merged by each row's key and rewritten atomically, so a run never
+removes a row it did not measure again, and a line cut short by a killed run is dropped and redone.
+"""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+import json
+import math
+import sys
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from iblearn.records import environment, write_json
+from iblearn.records import atomic_write_text, environment, write_json
 
-#: Where the scripts leave their records unless told otherwise: benchmarks/results of the checkout.
+#: The committed records: benchmarks/results of the checkout, written only with ``--write-results``.
 RESULTS = Path(__file__).resolve().parents[1] / "results"
+#: Where a run goes without ``--write-results`` or a folder of the user's (git-ignored).
+SCRATCH = RESULTS / "_scratch"
 
 
 def cpu_model() -> str | None:
@@ -28,16 +40,151 @@ def cpu_model() -> str | None:
     return None
 
 
-def parser(doc: str, *, threads: bool = False, device: bool = False) -> argparse.ArgumentParser:
-    """A script's parser, described by the first line of its docstring ``doc``, with ``--results``;
-    ``--threads`` (torch's, default 1) and ``--device`` (default cpu) where asked for."""
-    p = argparse.ArgumentParser(description=doc.splitlines()[0])
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose outputs follow the rule of this module: declare each with
+    :meth:`add_output`; the parsed namespace then holds the path to write, resolved and checked."""
+
+    def add_output(self, committed: str | Path, flag: str = "--out") -> None:
+        """``flag``, the folder (or, where ``committed`` has a suffix, the file) written, and once
+        ``--write-results``, which writes the committed ``committed``."""
+        outputs = self.__dict__.setdefault("_outputs", [])
+        outputs.append((flag.lstrip("-").replace("-", "_"), Path(committed)))
+        self.add_argument(
+            flag,
+            type=Path,
+            default=None,
+            help=f"where to write (default: under {SCRATCH.name}/, or {committed} with --write-results)",
+        )
+        if len(outputs) == 1:
+            self.add_argument(
+                "--write-results", action="store_true", help="write the committed results of the checkout"
+            )
+
+    def parse_known_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> Any:
+        ns, extra = super().parse_known_args(args, namespace)
+        for dest, committed in self.__dict__.get("_outputs", []):
+            try:
+                setattr(
+                    ns, dest, output_path(getattr(ns, dest), committed, ns, "--" + dest.replace("_", "-"))
+                )
+            except ValueError as err:
+                self.error(str(err))
+        return ns, extra
+
+
+def output_path(out: Path | None, committed: Path, args: argparse.Namespace, flag: str = "--out") -> Path:
+    """Where a run writes: ``out`` where given (a folder, or a file where ``committed`` is one; among
+    the committed results only with ``--write-results``), else ``committed`` with ``--write-results``,
+    else its scratch twin."""
+    write_results, quick = getattr(args, "write_results", False), getattr(args, "quick", False)
+    if write_results and quick:
+        raise ValueError("--write-results: a --quick run is not written to the committed results")
+    if out is None:
+        return committed if write_results else scratch_for(committed)
+    path = Path(out)
+    if committed.suffix and path.is_dir():
+        raise ValueError(f"{flag}: {out} is a folder, not a file")
+    if not committed.suffix and path.exists() and not path.is_dir():
+        raise ValueError(f"{flag}: {out} is a file, not a folder")
+    if not write_results and (committed_path(path) or path.resolve() == committed.resolve()):
+        raise ValueError(f"{flag}: {out} holds committed results; add --write-results to change them")
+    return path
+
+
+def committed_path(path: Path) -> bool:
+    """Whether ``path`` lies among the committed results (under RESULTS, not under SCRATCH)."""
+    path = path.resolve()
+    return path.is_relative_to(RESULTS) and not path.is_relative_to(SCRATCH)
+
+
+def scratch_for(committed: Path) -> Path:
+    """The scratch twin of a committed folder or file."""
+    committed = committed.resolve()
+    return SCRATCH / (committed.relative_to(RESULTS) if committed.is_relative_to(RESULTS) else committed.name)
+
+
+def parser(doc: str, *, threads: bool = False, device: bool = False) -> Parser:
+    """A script's parser, described by the first line of its docstring ``doc``, with ``--results``
+    (and ``--write-results``: see the module's rule); ``--threads`` (torch's, default 1) and
+    ``--device`` (default cpu) where asked for."""
+    p = Parser(description=doc.splitlines()[0])
     if device:
         p.add_argument("--device", default="cpu")
     if threads:
-        p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--results", default=str(RESULTS))
+        p.add_argument("--threads", type=positive_int, default=1)
+    p.add_output(RESULTS, "--results")
     return p
+
+
+# ------------------------------------------------------------------------------ shared argument types
+def _whole(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+
+def positive_int(text: str) -> int:
+    """An argument that must be a whole number above 0 (a size, a count)."""
+    if (value := _whole(text)) <= 0:
+        raise argparse.ArgumentTypeError(f"{text} must be positive")
+    return value
+
+
+def nonnegative_int(text: str) -> int:
+    """An argument that must be a whole number, 0 or above (a seed)."""
+    if (value := _whole(text)) < 0:
+        raise argparse.ArgumentTypeError(f"{text} must be 0 or above")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """An argument that must be a finite number above 0 (seconds, a tolerance)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} must be finite and positive")
+    return value
+
+
+# --------------------------------------------------------------------------------------- rows files
+def read_rows(path: Path, keys: Iterable[str]) -> list[dict[str, Any]]:
+    """The rows of a JSON-lines file (none where it is absent), the last of each key kept. A last line
+    cut short (no newline: a run killed mid-write) is dropped, to be measured again; any other line that
+    is not a JSON object holding ``keys`` raises ValueError naming the file and line."""
+    if not path.exists():
+        return []
+    if not path.is_file():
+        raise ValueError(f"{path}: not a file")
+    text = path.read_text(encoding="utf-8")
+    lines = text.split("\n")
+    last = len(lines) - (1 if text.endswith("\n") else 0)
+    keys = tuple(keys)
+    rows: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for i, line in enumerate(lines[:last], start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as err:
+            if i == last and not text.endswith("\n"):
+                print(f"{path}: line {i} is cut short; it is measured again", file=sys.stderr)
+                continue
+            raise ValueError(f"{path}, line {i}: not valid JSON ({err.msg})") from None
+        if not isinstance(row, dict):
+            raise ValueError(f"{path}, line {i}: a row must be a JSON object, not {type(row).__name__}")
+        missing = [k for k in keys if k not in row]
+        if missing:
+            raise ValueError(f"{path}, line {i}: the row lacks {', '.join(missing)}")
+        rows[tuple(json.dumps(row[k]) for k in keys)] = row
+    return list(rows.values())
+
+
+def write_rows(path: Path, rows: Iterable[dict[str, Any]]) -> None:
+    """``rows`` as JSON lines in ``path``, atomically."""
+    atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in rows))
 
 
 def write(results: str | Path, name: str, record: dict[str, Any], table: str) -> None:
