@@ -145,7 +145,11 @@ def judged(
       than :data:`BELOW_TRAINING` nats: the critic fits its training rows and not the distribution.
 
     ``advice`` ends the caveat of the first two: what to do about it (by default, a critic's remedies).
+    A value, standard error or interval that is not a finite number is never reliable
+    (:func:`not_finite`).
     """
+    if (why := not_finite(result)) is not None:
+        return flagged(result, name, why)
     nats = float(result) * math.log(base)
     allowance = max(BELOW_ZERO, 2 * (result.stderr or 0.0) * math.log(base))
     lower = result.bound == "lower"
@@ -177,6 +181,17 @@ def judged(
         why = f"{nats:.4g} nats, far below the critic's {training_best:.4g} on its training rows; "
         why += _OVERFITTED
     return flagged(result, name, why) if why is not None else result
+
+
+def not_finite(result: MIEstimate) -> str | None:
+    """Why ``result`` cannot be read as an estimate for a number in it that is not finite (NaN or
+    infinite: the estimator's arithmetic overflowed or met a degenerate sample), or None."""
+    numbers = {"value": float(result), "standard error": result.stderr}
+    numbers |= dict(zip(("interval's low end", "interval's high end"), result.interval or (), strict=False))
+    bad = [f"its {what} is {v}" for what, v in numbers.items() if v is not None and not math.isfinite(v)]
+    if not bad:
+        return None
+    return f"{', '.join(bad)}: not a finite number, so no estimate; check the data and the settings"
 
 
 def flagged(result: MIEstimate, name: str, why: str) -> MIEstimate:

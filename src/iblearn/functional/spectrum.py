@@ -40,6 +40,8 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
+from iblearn import _checks as V
+
 #: Default half-width, in nats, of the interval that the truncated spectrum leaves around an entropy.
 SPECTRUM_TOL = 0.01
 #: The first block of the subspace iteration; it grows until the interval is narrow enough.
@@ -91,6 +93,13 @@ def _excess(lam: Tensor, alpha: float) -> Tensor:
     return (lam * torch.expm1((alpha - 1) * torch.log(lam))).sum()
 
 
+def log_power_sum(log_terms: Tensor) -> Tensor:
+    """``log sum_i exp(t_i)`` of the logs ``t_i = alpha log lambda_i`` (``-inf`` for a term that is 0):
+    ``alpha log lambda_max + log sum_i (lambda_i / lambda_max)^alpha``, finite where ``lambda^alpha``
+    itself underflows (alpha in the thousands), so that S_alpha tends to ``-log lambda_max``."""
+    return torch.logsumexp(log_terms, 0)
+
+
 def _entropy(top: Tensor, mass: Tensor, tail_value: Tensor, alpha: float) -> Tensor:
     """S_alpha of the spectrum ``top`` plus ``mass / tail_value`` eigenvalues of ``tail_value`` each."""
     if alpha == 1.0:
@@ -99,9 +108,11 @@ def _entropy(top: Tensor, mass: Tensor, tail_value: Tensor, alpha: float) -> Ten
     total = _excess(top, alpha) + tail  # sum lambda^alpha - 1
     if float(total.detach()) > -0.5:
         return torch.log1p(total) / (1 - alpha)
-    # Far from alpha = 1 the power sum itself is small, and the accurate form.
-    power_sum = (top**alpha).sum() + mass * tail_value ** (alpha - 1)
-    return torch.log(power_sum) / (1 - alpha)
+    # Far from alpha = 1 the power sum itself is small, and its log the accurate form, in log space.
+    some = mass > 0
+    log_mass = torch.where(some, torch.log(torch.where(some, mass, torch.ones_like(mass))), -math.inf)
+    log_tail = log_mass + (alpha - 1) * torch.log(tail_value)
+    return log_power_sum(torch.cat([alpha * torch.log(top), log_tail.reshape(1)])) / (1 - alpha)
 
 
 def _orthonormal(y: Tensor) -> Tensor:
@@ -137,11 +148,17 @@ def truncated_entropy(
     three times, at least once): a Gaussian Gram matrix's widths fall by a steady factor per doubling.
 
     Args:
-        k: a symmetric positive semi-definite ``(n, n)`` matrix (unchecked) with a positive trace.
-        alpha: the Renyi order, positive.
-        tol: the half-width, in nats, to reach.
-        max_rank: the largest block of the subspace iteration.
+        k: a symmetric positive semi-definite ``(n, n)`` floating-point matrix with a positive trace
+            (its shape, dtype, finiteness and trace are checked; its symmetry and definiteness are not).
+        alpha: the Renyi order, positive and finite.
+        tol: the half-width, in nats, to reach, positive.
+        max_rank: the largest block of the subspace iteration, a positive integer; by default
+            ``n // 4``. At least :data:`OVERSAMPLE` columns are used (the whole matrix, every
+            eigenvalue, where n is no more), at most n.
         seed: of the random start of the iteration.
+
+    Raises:
+        ValueError: naming the argument at fault.
 
     Example:
         >>> from iblearn.functional import gram_matrix, matrix_entropy
@@ -153,9 +170,36 @@ def truncated_entropy(
         >>> bool(found.lower <= matrix_entropy(k, spectrum="exact") <= found.upper)
         True
     """
+    _checked_matrix(k)
+    alpha, tol = V.positive(alpha, "alpha"), V.positive(tol, "tol")
+    if max_rank is not None:
+        max_rank = V.positive_int(max_rank, "max_rank")
+    return solve_truncated(k, alpha, tol, max_rank=max_rank, seed=V.seed(seed))
+
+
+def _checked_matrix(k: object) -> None:
+    """Refuse what :func:`truncated_entropy` cannot read as a kernel matrix, naming ``k``."""
+    if not isinstance(k, Tensor) or not torch.is_floating_point(k):
+        raise ValueError(f"k: expected a floating-point tensor, got {type(k).__name__}")
+    if k.ndim != 2 or k.shape[0] != k.shape[1] or k.shape[0] == 0:
+        raise ValueError(f"k: expected a square (n, n) matrix, got shape {tuple(k.shape)}")
+    if not bool(torch.isfinite(k).all()):
+        raise ValueError("k: contains NaN or Inf")
+    if not float(torch.trace(k.detach())) > 0:
+        raise ValueError("k: its trace is not positive; a positive semi-definite kernel matrix has one")
+
+
+def solve_truncated(
+    k: Tensor, alpha: float, tol: float = SPECTRUM_TOL, *, max_rank: int | None = None, seed: int = 0
+) -> SpectrumEntropy:
+    """:func:`truncated_entropy` on arguments already checked (a Gram matrix built and checked by the
+    caller)."""
     n = k.shape[0]
     trace = torch.trace(k)
-    max_rank = min(n, max_rank if max_rank is not None else n // 4)
+    # A block of fewer than OVERSAMPLE columns has no column of oversampling, and its Ritz values are
+    # not the top eigenvalues (n // 4 is even 0 for n <= 3): at least that many, the whole matrix
+    # (every eigenvalue) where it has no more rows.
+    max_rank = min(n, max(max_rank if max_rank is not None else n // 4, OVERSAMPLE))
     block = min(FIRST_RANK, max_rank)
     best: SpectrumEntropy | None = None
     while True:
@@ -196,8 +240,13 @@ def _at_rank(k: Tensor, trace: Tensor, block: int, alpha: float, seed: int) -> t
         value = _entropy(top / top.sum(), torch.zeros_like(m), torch.ones_like(m), alpha)
         return SpectrumEntropy(value, value.detach(), value.detach(), r, 0.0), fall
     flat = m / (n - r)
-    peak = torch.maximum(theta[r - 1], flat)
     upper = _entropy(top, m, flat, alpha)
-    lower = _entropy(top, m, peak, alpha)
+    if float(flat.detach()) > float(theta[r - 1].detach()):
+        # A tail whose mean exceeds the last kept value: the Ritz values are not the top eigenvalues (a
+        # subspace far from converged, as a block of one column of a tiny matrix). Only the bounds every
+        # spectrum of n values obeys hold, 0 <= S_alpha <= log n.
+        bounds = torch.tensor([0.0, math.log(n)], dtype=upper.dtype, device=upper.device)
+        return SpectrumEntropy(upper, bounds[0], bounds[1], r, float(m.detach())), fall
+    lower = _entropy(top, m, theta[r - 1], alpha)
     value = 0.5 * (upper + lower)
     return SpectrumEntropy(value, lower.detach(), upper.detach(), r, float(m.detach())), fall

@@ -1,0 +1,54 @@
+"""A value, standard error or interval that is not a finite number is never a reliable estimate."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from iblearn.estimators import UnreliableEstimateWarning
+from iblearn.estimators.base import Estimator, MIEstimate
+from iblearn.estimators.reliability import judged
+
+torch.set_num_threads(1)
+
+
+class _Constant(Estimator):
+    name = "constant"
+
+    def __init__(self, value: float = 0.0, **kwargs) -> None:
+        self.value = value
+        super().__init__(**kwargs)
+
+    def mi(self, x, y):
+        return torch.tensor(self.value, dtype=torch.float64)
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+def test_a_non_finite_value_is_flagged(value):
+    x = torch.randn(50, 1, generator=torch.Generator().manual_seed(0))
+    with pytest.warns(UnreliableEstimateWarning, match="not a finite number"):
+        est = _Constant(value)(x, x)
+    assert not est.reliable and "not a finite number" in est.caveat
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"stderr": math.nan},
+        {"stderr": 0.1, "interval": (0.0, math.inf)},
+        {"stderr": 0.1, "interval": (math.nan, 1.0)},
+    ],
+)
+def test_a_non_finite_spread_is_flagged(fields):
+    result = MIEstimate(value=torch.tensor(0.5), n_samples=100, estimator="x", **fields)
+    with pytest.warns(UnreliableEstimateWarning):
+        assert not judged(result, "x", math.e).reliable
+
+
+def test_a_finite_estimate_is_left_as_it_is():
+    result = MIEstimate(
+        value=torch.tensor(0.5), n_samples=100, estimator="x", stderr=0.1, interval=(0.3, 0.7)
+    )
+    assert judged(result, "x", math.e).reliable
