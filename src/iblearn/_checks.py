@@ -136,11 +136,11 @@ def neighbours(k: int, n: int, name: str = "k") -> int:
     return int(k)
 
 
-def ksg_variant(value: int) -> int:
-    """KSG's algorithm: 1 or 2 (Kraskov et al. 2004, eqs. 8 and 9)."""
-    if value not in (1, 2):
-        raise ValueError(f"variant: expected 1 or 2 (the two algorithms of KSG), got {value!r}")
-    return value
+def ksg_variant(value: int, name: str = "variant") -> int:
+    """KSG's algorithm: the integer 1 or 2 (Kraskov et al. 2004, eqs. 8 and 9); not True, nor 2.0."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value not in (1, 2):
+        raise ValueError(f"{name}: expected 1 or 2 (the two algorithms of KSG), got {value!r}")
+    return int(value)
 
 
 def positive(value: float, name: str) -> float:
