@@ -24,7 +24,7 @@ Families, each reported apart:
   the same draw).
 - ``high-dimensional``: the 19 tasks of ``benchmarks/high_dim_mi.py``: benchmark-mi's 7 from the folder
   ``--high-dim-dir`` that ``high_dim_mi.py --draw DIR`` filled (first N rows, as above), and the 12
-  Gaussians of 100 to 784 dimensions a side holding 1 to 8 nats (``iblearn.data.synthetic.high_mi``),
+  Gaussians of 100 to 784 dimensions a side holding 1 to 8 nats (``iblearn.data.high_mi``),
   drawn by iblearn at each N.
 
 The chosen estimator alone is its registry estimator on the raw rows with its defaults
@@ -56,7 +56,7 @@ from bmi_suite import append_row, done_rows
 from high_dim_mi import GAUSSIAN_DIMS, GAUSSIAN_NATS
 from iblearn._provenance import environment, git_commit
 from iblearn.data import standard_tasks
-from iblearn.data.synthetic import Task, high_mi, sign_mixture, student_t, zero_inflated
+from iblearn.data import Task, high_mi, sign_mixture, student_t, zero_inflated
 from iblearn.estimators import get_estimator
 from iblearn.estimators.auto import auto_estimate
 from iblearn.estimators.reliability import UnreliableEstimateWarning

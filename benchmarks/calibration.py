@@ -45,7 +45,7 @@ import torch
 import _prelude  # noqa: F401  (one thread for every numerical library)
 import iblearn.functional as ibf
 from benchmarks.runners.script import RESULTS, Parser, positive_int, read_rows, scratch_for, write_rows
-from iblearn.data.exact_tasks import ExactTask, get_exact_task, te_samples
+from iblearn.data import Task, get_exact_task, te_samples
 from iblearn.functional.inference import bias_caveat, heavy_tails, interval, resample_rows, rng, summarize
 from iblearn.functional.multivariate import (
     MAGNITUDES_Z,
@@ -95,7 +95,7 @@ def _t(a: np.ndarray) -> torch.Tensor:
     return t if t.dtype == torch.int64 else t.to(torch.float64)
 
 
-def estimators(task: ExactTask) -> dict[str, Estimate]:
+def estimators(task: Task) -> dict[str, Estimate]:
     """The estimators of ``task``'s measure, each a function of its arrays (rows already taken)."""
     m, opts = task.measure, dict(task.options)
     if m == "mi":
@@ -135,7 +135,7 @@ def estimators(task: ExactTask) -> dict[str, Estimate]:
     return {"ksg": measure("ksg"), "copula": measure("copula")}
 
 
-def arrays(task: ExactTask, n: int, seed: int) -> tuple[list[np.ndarray], str]:
+def arrays(task: Task, n: int, seed: int) -> tuple[list[np.ndarray], str]:
     """The measure's arrays (rows aligned: a series as its embedding) and the resampling they take."""
     drawn = [np.asarray(a) for a in task.sample(n, seed)]
     if task.family == "te":
@@ -147,7 +147,7 @@ def _rows(a: list[np.ndarray], idx: np.ndarray) -> list[np.ndarray]:
     return [v[idx] for v in a]
 
 
-def measure_row(task: ExactTask, n: int, seed: int, name: str, est: Estimate) -> dict[str, Any]:
+def measure_row(task: Task, n: int, seed: int, name: str, est: Estimate) -> dict[str, Any]:
     a, scheme = arrays(task, n, seed)
     rows = len(a[0])
     start = time.process_time()
@@ -181,7 +181,7 @@ def measure_row(task: ExactTask, n: int, seed: int, name: str, est: Estimate) ->
     }
 
 
-def auto_row(task: ExactTask, n: int, seed: int) -> dict[str, Any] | None:
+def auto_row(task: Task, n: int, seed: int) -> dict[str, Any] | None:
     """``estimate_mi``'s own interval and flag, for MI tasks."""
     import warnings
 

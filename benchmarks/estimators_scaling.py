@@ -31,7 +31,7 @@ from scipy.spatial import cKDTree
 from scipy.special import digamma
 
 from iblearn import functional as ibf
-from iblearn.data.synthetic import bivariate_normal, dense_gaussian
+from iblearn.data import bivariate_normal, dense_gaussian
 from iblearn.functional._mixed import mixed_counts_brute
 from iblearn.functional._neighbors import _cdist
 from iblearn.functional.knn import prepare

@@ -3,7 +3,7 @@
 bias correction), MINE and InfoNCE on benchmark-mi's
 high-dimensional tasks (Czyz et al. 2023: 25 x 25 and 50 x 50 dense and sparse Gaussians, half-cube and
 spiral of the sparse 25 x 25, Student-t) and on Gaussians of 100 to 784 dimensions a side holding 1 to 8
-nats (``iblearn.data.synthetic.high_mi``: 4 correlated pairs mapped into the dimension), N = 10,000
+nats (``iblearn.data.high_mi``: 4 correlated pairs mapped into the dimension), N = 10,000
 rows, 3 seeds. A neural estimator is fitted on 80% of the rows (holding out a fifth of those to stop
 early) and reports on the other 20%; KSG and the Gaussian estimate use every row. MIENF and MINDE model
 densities, which a variable on a subspace lacks: they see each side of the ``high_mi`` Gaussians on its
@@ -154,7 +154,7 @@ def principal_components(t: Any, cut: int) -> Any:
 
 def samples(args: argparse.Namespace) -> list[tuple[str, float, int, int, Any]]:
     """``(task, truth, dim_x + dim_y, seed, sampler)`` for every task and seed of the run, seed by seed."""
-    from iblearn.data.synthetic import high_mi
+    from iblearn.data import high_mi
 
     n, seeds = (2000, 1) if args.quick else (args.n, args.seeds)
 

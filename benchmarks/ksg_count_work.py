@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from scipy.spatial import cKDTree
 
-from iblearn.data.synthetic import dense_gaussian
+from iblearn.data import dense_gaussian
 from iblearn.functional import _maxnorm
 from iblearn.functional._neighbors import COUNT_LEAF, _tree_layout
 

@@ -26,7 +26,7 @@ import torch
 
 import _prelude  # noqa: F401  (one thread, before numpy and torch)
 from iblearn._provenance import environment
-from iblearn.data.synthetic import dense_gaussian
+from iblearn.data import dense_gaussian
 from iblearn.functional import _neighbors, ksg_mi
 from iblearn.functional._neighbors import count_within, kth_neighbour
 from iblearn.functional.knn import prepare_samples

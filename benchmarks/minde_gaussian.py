@@ -16,7 +16,7 @@ import time
 
 import torch
 
-from iblearn.data.synthetic import sparse_gaussian
+from iblearn.data import sparse_gaussian
 from iblearn.estimators import MINDE
 from iblearn.records import atomic_write_text
 

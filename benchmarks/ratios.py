@@ -54,7 +54,7 @@ from torch import Tensor
 
 from benchmarks.runners.paired import paired_ratio, proximal_steps
 from benchmarks.runners.script import cpu_model
-from iblearn.data.synthetic import high_mi, student_t
+from iblearn.data import high_mi, student_t
 from iblearn.estimators import KSG, NWJ
 from iblearn.estimators.auto import auto_estimate
 from iblearn.estimators.neural.fitting import sample_batches

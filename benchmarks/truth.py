@@ -1,5 +1,5 @@
 """Ground truth beyond MI: iblearn's estimators and their peers on the tasks with exact answers
-(:func:`iblearn.data.exact_tasks.exact_tasks`: conditional MI, transfer entropy, the multivariate
+(:func:`iblearn.data.exact_tasks`: conditional MI, transfer entropy, the multivariate
 measures, MI), every estimator on the tasks whose measure it computes.
 
     python benchmarks/truth.py [--quick] [--resume] [--sizes 1000 5000 20000] [--seeds 0 1 2]
@@ -13,7 +13,7 @@ systems plug-in entropies (``discrete_entropy``); the peers NPEET-plus (MI, CMI,
 CMIknn (CMI, TE as a CMI), ennemi (MI and CMI of scalars), infomeasure's KSG (MI, CMI, TE, conditional
 TE, TC), hoi (Gaussian copula ``gc`` and ``knn``: TC, DTC, O, S, interaction information, the MMI
 redundancy and synergy), THOI (TC, DTC, O, S) and dit (the discrete systems, its MMI PID). kNN
-estimators use k = 3. A TE computed as a CMI gets the samples of :func:`~iblearn.data.exact_tasks.te_samples`.
+estimators use k = 3. A TE computed as a CMI gets the samples of :func:`~iblearn.data.te_samples`.
 
 Each estimator runs in a worker process of its library (``benchmarks/runners/truth_estimators.py``),
 one thread, kept between calls; a call over ``--timeout`` seconds is stopped (its worker killed and
@@ -207,7 +207,7 @@ def too_wide(estimator: str, info: dict[str, Any], max_dim: int) -> bool:
 
 
 def save_arrays(task: Any, n: int, seed: int, folder: Path) -> Path:
-    from iblearn.data.exact_tasks import te_samples
+    from iblearn.data import te_samples
 
     arrays = task.sample_numpy(n, seed)
     data = {f"a{i}": np.asarray(a) for i, a in enumerate(arrays)}
@@ -219,7 +219,7 @@ def save_arrays(task: Any, n: int, seed: int, folder: Path) -> Path:
 
 
 def run(args: argparse.Namespace) -> None:
-    from iblearn.data.exact_tasks import exact_tasks
+    from iblearn.data import exact_tasks
 
     out = Path(args.results)
     out.mkdir(parents=True, exist_ok=True)
@@ -370,7 +370,7 @@ def record_provenance(out: Path, args: argparse.Namespace, finished: bool = Fals
         )
     else:
         runs[-1]["finished"] = now
-    from iblearn.data.exact_tasks import exact_tasks
+    from iblearn.data import exact_tasks
 
     counts = {f: len(exact_tasks(f)) for f in FAMILIES}
     write_json(
@@ -502,7 +502,7 @@ def everyone_fails(rows: list[dict[str, Any]], n: int) -> list[tuple[str, float,
 
 @functools.cache
 def _info(name: str) -> dict[str, Any]:
-    from iblearn.data.exact_tasks import get_exact_task
+    from iblearn.data import get_exact_task
 
     return describe(get_exact_task(name), 50)
 

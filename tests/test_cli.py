@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from iblearn.cli import main
-from iblearn.data.synthetic import bivariate_normal, categorical_uniform
+from iblearn.data import bivariate_normal, categorical_uniform
 
 
 @pytest.fixture

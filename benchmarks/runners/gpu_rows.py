@@ -28,7 +28,7 @@ from torch import Tensor, nn
 from benchmarks.runners.paired import mlp, paired_ratio, proximal_steps
 from iblearn import functional as ibf
 from iblearn.analysis import InformationPlane, ib_functional
-from iblearn.data import synthetic
+from iblearn.data import tasks
 from iblearn.estimators import REGISTRY, get_estimator
 from iblearn.estimators.auto import auto_estimate
 from iblearn.estimators.neural import captured
@@ -490,12 +490,12 @@ def check_plane(device: torch.device, quick: bool) -> dict[str, Any]:
 
 #: The branches of ``method="auto"``'s rule, each a case of 2,000 rows: (name, task).
 AUTO_CASES = {
-    "1x1": lambda: synthetic.bivariate_normal(),
-    "gaussian-3x3": lambda: synthetic.sparse_gaussian(3),
-    "student-2x2": lambda: synthetic.student_t(2, 2, 1.0),
-    "point-mass-3x3": lambda: synthetic.zero_inflated(3),
-    "labels": lambda: synthetic.categorical_uniform(5),
-    "gaussian-16x16": lambda: synthetic.dense_gaussian(16),
+    "1x1": lambda: tasks.bivariate_normal(),
+    "gaussian-3x3": lambda: tasks.sparse_gaussian(3),
+    "student-2x2": lambda: tasks.student_t(2, 2, 1.0),
+    "point-mass-3x3": lambda: tasks.zero_inflated(3),
+    "labels": lambda: tasks.categorical_uniform(5),
+    "gaussian-16x16": lambda: tasks.dense_gaussian(16),
 }
 
 

@@ -19,7 +19,7 @@ import torch
 from scipy.stats import t as student_t
 
 from iblearn._threads import limit_threads
-from iblearn.data.synthetic import Task, get_task
+from iblearn.data import Task, get_task
 from iblearn.estimators import JS, MINE, NWJ, InfoNCE
 from iblearn.records import environment, markdown_table
 

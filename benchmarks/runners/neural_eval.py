@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 
 from benchmarks.runners.neural import theirs_reported, train_pair
-from iblearn.data.synthetic import get_task
+from iblearn.data import get_task
 from iblearn.estimators.neural import derangements
 from iblearn.functional.bounds import dv_bound, nwj_bound
 from iblearn.records import markdown_table

@@ -17,7 +17,7 @@ import torch
 from benchmarks.runners import peers as M
 from iblearn import functional as ibf
 from iblearn._threads import limit_threads
-from iblearn.data.synthetic import additive_uniform, bivariate_normal, dense_gaussian
+from iblearn.data import additive_uniform, bivariate_normal, dense_gaussian
 from iblearn.experiments.estimators.accuracy import Method
 from iblearn.functional import _neighbors
 from iblearn.records import markdown_table

@@ -137,7 +137,7 @@ def _plug_in(measure: str, a: list[Array]) -> float:
     import torch
 
     import iblearn.functional as ibf
-    from iblearn.data._exact_math import entropy_terms
+    from iblearn.data.tasks.base import entropy_terms
 
     v = np.column_stack([x.reshape(len(x), -1) for x in a])
     t = torch.from_numpy(v)

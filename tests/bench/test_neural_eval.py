@@ -9,7 +9,7 @@ import pytest
 import torch
 from benchmarks.runners.neural_eval import BOUNDS, chunked, pooled
 
-from iblearn.data.synthetic import bivariate_normal
+from iblearn.data import bivariate_normal
 
 RHO = 0.75
 

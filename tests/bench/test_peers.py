@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from benchmarks.runners.peers import peers
 
-from iblearn.data.synthetic import get_task
+from iblearn.data import get_task
 from iblearn.experiments.estimators.accuracy import ours
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from iblearn.data.exact_tasks import exact_tasks
+from iblearn.data import exact_tasks
 
 # The script imports its folder's _prelude first, as `python benchmarks/truth.py` finds it.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))

@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 import torch
 
-from iblearn.data import exact_families as F
-from iblearn.data import synthetic
-from iblearn.data._exact_math import var_autocovariances
-from iblearn.data.exact_tasks import FAMILIES, PID_PARTS, exact_tasks, get_exact_task, te_samples
+from iblearn.data import FAMILIES, PID_PARTS, exact_tasks, get_exact_task, standard_tasks, te_samples
+from iblearn.data.tasks import gaussian as G
+from iblearn.data.tasks.series import var_autocovariances
+from iblearn.data.tasks.student import student_entropy_part
+from iblearn.data.tasks.tables import CMI_DIMS
 from iblearn.functional import gaussian_cmi_from_cov, gaussian_mi_from_cov
 from iblearn.functional.transfer import embedding
 
@@ -109,8 +110,8 @@ def schur_cmi(cov: np.ndarray, dx: int, dy: int) -> float:
 
 
 def test_gaussian_cmi_by_the_schur_complement_and_functional():
-    for dims in F.CMI_DIMS:
-        cov = F._cmi_cov(*dims)
+    for dims in CMI_DIMS:
+        cov = G.cmi_cov(*dims)
         truth = get_exact_task("cmi-gauss-{}x{}x{}".format(*dims)).truth
         assert truth == pytest.approx(schur_cmi(cov, dims[0], dims[1]), abs=1e-10)
         assert truth == pytest.approx(
@@ -126,9 +127,9 @@ def test_gaussian_cmi_by_the_schur_complement_and_functional():
 
 
 def test_student_cmi_by_the_chain_rule_of_student_mi():
-    # I(X; Y | Z) = I(X; Y, Z) - I(X; Z), each a Student-t MI of synthetic's own e(d):
+    # I(X; Y | Z) = I(X; Y, Z) - I(X; Z), each a Student-t MI of e(d):
     # with identity dispersion and 1 dof, I(A; B) = e(dA) + e(dB) - e(dA + dB).
-    e = synthetic._student_entropy_part
+    e = student_entropy_part
     expected = (e(2, 1.0) + e(4, 1.0) - e(6, 1.0)) - (e(2, 1.0) + e(2, 1.0) - e(4, 1.0))
     assert get_exact_task("cmi-student-2x2x2-dof1-identity").truth == pytest.approx(expected, abs=1e-12)
 
@@ -195,15 +196,15 @@ def chain_rule_measures(cov: np.ndarray) -> dict[str, float]:
 
 def test_gaussian_multivariate_by_the_chain_rule():
     covs = {
-        "gauss-3": F._random_correlation(3, "multi-gauss-3", 1.5),
-        "gauss-5": F._random_correlation(5, "multi-gauss-5", 1.5),
-        "gauss-8": F._random_correlation(8, "multi-gauss-8", 1.5),
-        "redundant-3": F._redundant_cov(3, 1.0),
-        "redundant-5": F._redundant_cov(5, 1.0),
-        "redundant-10": F._redundant_cov(10, 1.0),
-        "synergy-3": F._synergy_cov(3, 0.5),
-        "synergy-5": F._synergy_cov(5, 0.5),
-        "synergy-10": F._synergy_cov(10, 0.5),
+        "gauss-3": G.random_correlation(3, "multi-gauss-3", 1.5),
+        "gauss-5": G.random_correlation(5, "multi-gauss-5", 1.5),
+        "gauss-8": G.random_correlation(8, "multi-gauss-8", 1.5),
+        "redundant-3": G.redundant_cov(3, 1.0),
+        "redundant-5": G.redundant_cov(5, 1.0),
+        "redundant-10": G.redundant_cov(10, 1.0),
+        "synergy-3": G.synergy_cov(3, 0.5),
+        "synergy-5": G.synergy_cov(5, 0.5),
+        "synergy-10": G.synergy_cov(10, 0.5),
     }
     checked = 0
     for task in exact_tasks("multivariate"):
@@ -226,10 +227,10 @@ def regression_mi(cov: np.ndarray, sources: list[int]) -> float:
 
 def test_gaussian_pid_by_regression():
     systems = {
-        "pid-gauss-sum": (F._pid_cov(0.0, 1.0, 1.0, 0.5), [0], [1]),
-        "pid-gauss-correlated": (F._pid_cov(0.5, 1.0, 0.5, 0.5), [0], [1]),
-        "pid-gauss-second": (F._pid_cov(0.3, 0.3, 1.0, 0.7), [0], [1]),
-        "pid-gauss-2d-sources": (F._random_correlation(5, "pid-gauss-2d-sources", 1.5), [0, 1], [2, 3]),
+        "pid-gauss-sum": (G.pid_cov(0.0, 1.0, 1.0, 0.5), [0], [1]),
+        "pid-gauss-correlated": (G.pid_cov(0.5, 1.0, 0.5, 0.5), [0], [1]),
+        "pid-gauss-second": (G.pid_cov(0.3, 0.3, 1.0, 0.7), [0], [1]),
+        "pid-gauss-2d-sources": (G.random_correlation(5, "pid-gauss-2d-sources", 1.5), [0, 1], [2, 3]),
     }
     for name, (cov, s1, s2) in systems.items():
         one, two, joint = regression_mi(cov, s1), regression_mi(cov, s2), regression_mi(cov, s1 + s2)
@@ -275,10 +276,26 @@ def test_discrete_systems_against_the_literature():
     assert get_exact_task("tc-discrete-and").truth == pytest.approx(h * LOG2, abs=1e-12)  # H(Y), X1, X2 free
 
 
-def test_mi_family_is_the_synthetic_tasks():
+def test_mi_family_is_the_standard_tasks():
     mine = {t.name: t for t in exact_tasks("mi")}
-    for task in synthetic.standard_tasks():
+    for task in standard_tasks():
         assert mine[task.name].truth == task.mutual_information
         x, y = mine[task.name].sample(30, seed=2)
         x2, y2 = task.sample(30, seed=2)
         assert torch.equal(x, x2) and torch.equal(y, y2)
+
+
+def test_one_task_type_for_every_family():
+    """MI tasks and the tasks with exact answers are one type: dims give each array's width, labels its
+    dtype, and an MI view of a task of another measure is refused, not made up."""
+    from iblearn.data import Task
+
+    for task in exact_tasks():
+        assert isinstance(task, Task)
+        arrays = task.sample(7, seed=0)
+        assert task.dims == tuple(1 if a.ndim == 1 else a.shape[1] for a in arrays), task.name
+        assert all((a.dtype == torch.int64) == (i in task.labels) for i, a in enumerate(arrays)), task.name
+    mi = get_exact_task("categorical-uniform-5")
+    assert (mi.dim_x, mi.dim_y, mi.y_discrete, mi.mutual_information) == (1, 1, True, mi.truth)
+    with pytest.raises(ValueError, match="task"):
+        _ = get_exact_task("cmi-gauss-1x1x1").mutual_information

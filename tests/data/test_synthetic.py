@@ -10,7 +10,7 @@ import pytest
 import torch
 from scipy import stats
 
-from iblearn.data.synthetic import (
+from iblearn.data import (
     additive_uniform,
     bivariate_normal,
     categorical_uniform,

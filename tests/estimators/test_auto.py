@@ -10,7 +10,7 @@ import warnings
 import pytest
 import torch
 
-from iblearn.data.synthetic import (
+from iblearn.data import (
     bivariate_normal,
     categorical_uniform,
     dense_gaussian,

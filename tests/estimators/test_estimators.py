@@ -10,7 +10,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from iblearn import functional as ibf
-from iblearn.data.synthetic import bivariate_normal, categorical_uniform, dense_gaussian
+from iblearn.data import bivariate_normal, categorical_uniform, dense_gaussian
 from iblearn.estimators import (
     KSG,
     REGISTRY,

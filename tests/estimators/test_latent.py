@@ -17,7 +17,7 @@ import builtins
 import pytest
 import torch
 
-from iblearn.data.synthetic import dense_gaussian
+from iblearn.data import dense_gaussian
 from iblearn.estimators import LMI, MIENF, get_estimator
 from iblearn.estimators.neural import UnreliableEstimateWarning
 from iblearn.functional import canonical_gaussian_pmi, ksg_mi

@@ -14,7 +14,7 @@ import math
 import pytest
 import torch
 
-from iblearn.data.synthetic import sparse_gaussian
+from iblearn.data import sparse_gaussian
 from iblearn.estimators import MINDE, get_estimator
 from iblearn.estimators.neural.minde import T_EPS, VPSchedule
 from tests.estimators.round_trip import assert_state_round_trips

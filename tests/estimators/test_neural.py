@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from iblearn.data.synthetic import bivariate_normal
+from iblearn.data import bivariate_normal
 from iblearn.estimators import (
     AAMINE,
     DIM,

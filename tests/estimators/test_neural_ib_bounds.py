@@ -14,7 +14,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from iblearn.data.synthetic import bivariate_normal
+from iblearn.data import bivariate_normal
 from iblearn.estimators import CLUB, FLO, SMILE, DoE, get_estimator
 from iblearn.functional import club_bound, doe_mi, smile_bound
 

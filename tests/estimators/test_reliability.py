@@ -254,7 +254,7 @@ def test_a_non_parametric_estimate_below_zero_beyond_its_error_is_flagged():
 
 
 def test_the_gaussian_closed_form_trusts_a_gaussian_on_a_subspace_and_not_a_shared_scale():
-    from iblearn.data.synthetic import high_mi, student_t
+    from iblearn.data import high_mi, student_t
 
     # Four pairs mapped linearly into 100 dimensions a side: whitened in all 200 dimensions their normal
     # scores read magnitudes z 38.7; whitened in their own rank, as the closed form sees them, they pass.
@@ -267,7 +267,7 @@ def test_the_gaussian_closed_form_trusts_a_gaussian_on_a_subspace_and_not_a_shar
 
 
 def test_the_gaussian_closed_form_on_one_column_a_side_is_checked_against_ksg():
-    from iblearn.data.exact_tasks import get_exact_task
+    from iblearn.data import get_exact_task
 
     x, y = (torch.as_tensor(a) for a in get_exact_task("additive-uniform-0.75").sample(2000, seed=0))
     with warnings.catch_warnings():

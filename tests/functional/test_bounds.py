@@ -10,7 +10,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from iblearn.data.synthetic import bivariate_normal
+from iblearn.data import bivariate_normal
 from iblearn.functional import (
     club_bound,
     club_sampled_bound,

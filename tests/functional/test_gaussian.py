@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from iblearn.data.synthetic import dense_gaussian, high_mi, sparse_gaussian
+from iblearn.data import dense_gaussian, high_mi, sparse_gaussian
 from iblearn.functional import (
     canonical_correlations,
     gaussian_entropy_from_cov,

@@ -18,7 +18,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from iblearn.data.synthetic import additive_uniform, bivariate_normal, categorical_uniform, dense_gaussian
+from iblearn.data import additive_uniform, bivariate_normal, categorical_uniform, dense_gaussian
 from iblearn.functional import _neighbors as nb
 from iblearn.functional import kl_entropy, ksg_mi, mixed_ksg_mi
 from iblearn.functional import knn as knn_module

@@ -278,8 +278,7 @@ def test_a_read_only_array_is_read_without_a_warning():
 def test_two_single_columns_whose_copula_is_not_gaussian_are_flagged_for_the_closed_forms():
     # Additive uniform noise, one column a side: the copula reads 0.19 nats of 0.33 and its magnitudes
     # look Gaussian; KSG on the same scores reads 0.29, and the gap flags it. Gaussians keep theirs.
-    from iblearn.data.exact_tasks import get_exact_task
-    from iblearn.data.synthetic import bivariate_normal
+    from iblearn.data import bivariate_normal, get_exact_task
 
     x, y = get_exact_task("additive-uniform-0.75").sample(2000, seed=0)
     joint = torch.cat([torch.as_tensor(x), torch.as_tensor(y)], dim=1)
@@ -296,7 +295,7 @@ def test_two_single_columns_whose_copula_is_not_gaussian_are_flagged_for_the_clo
 def test_where_the_one_column_check_cannot_tell_the_interval_reaches_ksgs_reading():
     # At N = 500 the copula's 0.18 nats of 0.33 and KSG's 0.28 are within the gap's noise: reliable, so
     # the interval must hold the truth, which the copula's two standard errors alone miss.
-    from iblearn.data.exact_tasks import get_exact_task
+    from iblearn.data import get_exact_task
 
     task = get_exact_task("additive-uniform-0.75")
     reliable = 0
@@ -314,7 +313,7 @@ def test_where_the_one_column_check_cannot_tell_the_interval_reaches_ksgs_readin
 
 
 def test_the_magnitude_test_on_whitened_sides_is_the_test_on_the_rows():
-    from iblearn.data.synthetic import dense_gaussian, student_t
+    from iblearn.data import dense_gaussian, student_t
     from iblearn.functional.gaussian import canonical_bases
     from iblearn.functional.multivariate import MAGNITUDES_Z, magnitude_dependence
 

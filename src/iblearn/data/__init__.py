@@ -1,5 +1,55 @@
-"""Data: synthetic tasks with known MI (:mod:`iblearn.data.synthetic`) and offline-first loaders."""
+"""Data: tasks whose information measures are known exactly (:mod:`iblearn.data.tasks`) and offline-first
+loaders of real data sets (:mod:`~iblearn.data.vision`, :mod:`~iblearn.data.tabular`,
+:mod:`~iblearn.data.graphs`)."""
 
-from iblearn.data.synthetic import Task, get_task, standard_tasks
+from iblearn.data.tasks import (
+    FAMILIES,
+    PID_PARTS,
+    Task,
+    additive_uniform,
+    bivariate_normal,
+    categorical_uniform,
+    dense_gaussian,
+    discrete_task,
+    embed,
+    exact_tasks,
+    gaussian_task,
+    get_exact_task,
+    get_task,
+    high_mi,
+    mi_tasks,
+    sign_mixture,
+    sparse_gaussian,
+    standard_tasks,
+    student_t,
+    student_task,
+    te_samples,
+    var_task,
+    zero_inflated,
+)
 
-__all__ = ["Task", "get_task", "standard_tasks"]
+__all__ = [
+    "FAMILIES",
+    "PID_PARTS",
+    "Task",
+    "additive_uniform",
+    "bivariate_normal",
+    "categorical_uniform",
+    "dense_gaussian",
+    "discrete_task",
+    "embed",
+    "exact_tasks",
+    "gaussian_task",
+    "get_exact_task",
+    "get_task",
+    "high_mi",
+    "mi_tasks",
+    "sign_mixture",
+    "sparse_gaussian",
+    "standard_tasks",
+    "student_t",
+    "student_task",
+    "te_samples",
+    "var_task",
+    "zero_inflated",
+]

@@ -184,7 +184,7 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
             variable, mismatched or too few rows (fewer than :data:`MIN_ROWS`), a bad count.
 
     Example:
-        >>> from iblearn.data.synthetic import dense_gaussian
+        >>> from iblearn.data import dense_gaussian
         >>> x, y = dense_gaussian(3).sample(2000, seed=0)
         >>> result = auto_estimate(x, y)
         >>> result.chosen, result.reliable, abs(float(result) - 0.4133) < 0.05

@@ -63,7 +63,7 @@ def estimate_mi(
         (``split``: ``{"train", "validation", "test"}`` counts).
 
     Example:
-        >>> from iblearn.data.synthetic import bivariate_normal
+        >>> from iblearn.data import bivariate_normal
         >>> x, y = bivariate_normal().sample(2000, seed=0)
         >>> result = estimate_mi(x, y, "mine", steps=300, hidden=(32,), lr=2e-3)
         >>> result.estimator, result.split

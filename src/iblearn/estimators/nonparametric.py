@@ -72,7 +72,7 @@ class KSG(Conditional, _KNN):
     permutations.
 
     Example:
-        >>> from iblearn.data.synthetic import bivariate_normal
+        >>> from iblearn.data import bivariate_normal
         >>> x, y = bivariate_normal().sample(5000, seed=0)
         >>> est = KSG(k=3)(x, y)
         >>> abs(float(est) - 0.4133) < 0.05

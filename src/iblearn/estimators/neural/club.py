@@ -159,7 +159,7 @@ class CLUB(GaussianQ):
             as for :class:`~iblearn.estimators.neural.base.NeuralEstimator`.
 
     Example:
-        >>> from iblearn.data.synthetic import bivariate_normal
+        >>> from iblearn.data import bivariate_normal
         >>> x, y = bivariate_normal().sample(4000, seed=0)
         >>> est = CLUB(1, 1, hidden=(64,), lr=3e-3).fit(x.float(), y.float(), steps=300)
         >>> 1.0 < float(est(x.float(), y.float())) < 1.5  # CLUB of the true q: 1.2857; I = 0.4133

@@ -24,7 +24,7 @@ class DoE(GaussianQ):
     unlike a lower bound from a critic, it is not capped at log N. Settings as for :class:`CLUB`.
 
     Example (a Gaussian y whose conditional is linear-Gaussian: the case where it is exact):
-        >>> from iblearn.data.synthetic import dense_gaussian
+        >>> from iblearn.data import dense_gaussian
         >>> task = dense_gaussian(2)  # 2 x 2 dims, every pair correlated at 0.5
         >>> x, y = (v.float() for v in task.sample(4000, seed=0))
         >>> est = DoE(2, 2, hidden=(64,), lr=3e-3).fit(x, y, steps=300)

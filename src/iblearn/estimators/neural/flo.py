@@ -41,7 +41,7 @@ class FLO(BoundEstimator):
     :class:`~iblearn.estimators.neural.base.NeuralEstimator`.
 
     Example:
-        >>> from iblearn.data.synthetic import bivariate_normal
+        >>> from iblearn.data import bivariate_normal
         >>> x, y = bivariate_normal().sample(4000, seed=0)
         >>> est = FLO(1, 1, hidden=(64,), lr=3e-3).fit(x.float(), y.float(), steps=300)
         >>> type(est.critic.u).__name__  # the u-network, trained with g on the bound

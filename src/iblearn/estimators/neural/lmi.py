@@ -173,7 +173,7 @@ class LMI(RepresentationEstimator):
             weight average).
 
     Example:
-        >>> from iblearn.data.synthetic import dense_gaussian
+        >>> from iblearn.data import dense_gaussian
         >>> x, y = dense_gaussian(3).sample(3000, seed=0)  # 3 x 3 dims, all correlated at 0.5
         >>> est = LMI(3, 3, hidden=(32,), latent=2, lr=3e-3).fit(x[:2000], y[:2000], steps=300)
         >>> 0.3 < float(est(x[2000:], y[2000:])) < 0.5  # truth 0.4133

@@ -161,7 +161,7 @@ class MIENF(RepresentationEstimator):
             :class:`~iblearn.estimators.neural.base.NeuralEstimator`.
 
     Example:
-        >>> from iblearn.data.synthetic import dense_gaussian
+        >>> from iblearn.data import dense_gaussian
         >>> x, y = dense_gaussian(3).sample(3000, seed=0)  # 3 x 3 dims, all correlated at 0.5
         >>> est = MIENF(3, 3, hidden=(32,), flow="maf", transforms=2, lr=3e-3)
         >>> est = est.fit(x[:2000].float(), y[:2000].float(), steps=300)

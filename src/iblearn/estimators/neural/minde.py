@@ -197,7 +197,7 @@ class MINDE(RepresentationEstimator):
             steps, lr 2e-3, ``average=0.999`` and ``patience=1000``; means of 3 seeds).
 
     Example:
-        >>> from iblearn.data.synthetic import dense_gaussian
+        >>> from iblearn.data import dense_gaussian
         >>> x, y = dense_gaussian(3).sample(3000, seed=0)  # 3 x 3 dims, all correlated at 0.5
         >>> est = MINDE(3, 3, lr=3e-3, eval_every=50).fit(x[:2000], y[:2000], steps=100)
         >>> float(est(x[2000:], y[2000:])) >= 0  # 0 or more by construction; truth 0.4133, see the tests

@@ -121,7 +121,7 @@ class MINE(_MINE):
             instead of re-pairing.
 
     Example:
-        >>> from iblearn.data.synthetic import bivariate_normal
+        >>> from iblearn.data import bivariate_normal
         >>> x, y = bivariate_normal().sample(4000, seed=0)
         >>> est = MINE(1, 1, hidden=(64,), lr=2e-3).fit(x.float(), y.float(), steps=400)
         >>> 0.2 < float(est(x.float(), y.float())) < 0.5  # truth 0.4133

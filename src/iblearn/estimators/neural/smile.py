@@ -37,7 +37,7 @@ class SMILE(BoundEstimator):
             ``patience`` and ``eval_every``.
 
     Example:
-        >>> from iblearn.data.synthetic import bivariate_normal
+        >>> from iblearn.data import bivariate_normal
         >>> x, y = bivariate_normal().sample(4000, seed=0)
         >>> est = SMILE(1, 1, hidden=(64,), lr=3e-3, clip=1.0).fit(x.float(), y.float(), steps=300)
         >>> 0.2 < float(est(x.float(), y.float())) < 0.6  # truth 0.4133; clipped at tau = 1, it is no bound

@@ -23,7 +23,7 @@ import torch
 from torch import Tensor
 
 from iblearn import _plotting
-from iblearn.data.synthetic import Task, get_task, standard_tasks
+from iblearn.data import Task, get_task, standard_tasks
 from iblearn.estimators import KSG, Binning, GaussianMI, MixedKSG
 from iblearn.records import RunFolder, markdown_table
 
