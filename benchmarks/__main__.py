@@ -12,6 +12,7 @@ from pathlib import Path
 from rich.markdown import Markdown
 
 from benchmarks import runners
+from benchmarks.runners.script import RESULTS, output_path
 from iblearn._threads import limit_threads
 from iblearn.cli.bench import add_arguments
 from iblearn.cli.console import out, progress_bar
@@ -24,7 +25,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (iblearn --threads)")
     args = parser.parse_args(argv)
     limit_threads(args.threads, "--threads")
-    results = Path(args.results)
+    try:
+        results = output_path(args.results and Path(args.results), RESULTS, args, "--results")
+    except ValueError as err:
+        parser.error(str(err))
     results.mkdir(parents=True, exist_ok=True)
     if args.suite == "neural":
         with progress_bar(None, "neural") as step:

@@ -19,7 +19,6 @@ import _prelude  # noqa: F401  (first: one thread per library, the checkout's ro
 
 # isort: split
 
-import argparse
 import importlib
 import importlib.metadata
 import time
@@ -30,6 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from benchmarks.runners import script
 from iblearn.functional import gaussian_cmi_from_cov, ksg_cmi
 from iblearn.records import environment, markdown_table, write_json
 
@@ -162,11 +162,11 @@ def table(results: dict[str, Any]) -> str:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = script.Parser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--dims", type=int, nargs="+", default=[1, 3, 10])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--results", default=str(Path(__file__).parent / "results"))
+    parser.add_output(Path(__file__).parent / "results", "--results")
     args = parser.parse_args()
     torch.set_num_threads(1)
     results = run(args.sizes, args.dims, args.repeats)

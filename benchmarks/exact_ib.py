@@ -29,7 +29,6 @@ Run it with the peers installed beside iblearn (they are not in the project's en
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import statistics
@@ -42,6 +41,7 @@ import numpy as np
 import torch
 
 import _prelude  # noqa: F401  (first: one thread for every library, the checkout on sys.path)
+from benchmarks.runners import script
 from iblearn import functional as ibf
 from iblearn.functional.ib_exact import upper_envelope
 from iblearn.records import environment, write_json
@@ -183,11 +183,11 @@ def critical_cases() -> list[dict[str, Any]]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = script.Parser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--dit", default="8x2", help="sizes to run dit on, as 8x2,16x4 ('' for none): it is slow")
-    p.add_argument("--results", default=str(Path(__file__).resolve().parent / "results" / "exact_ib"))
+    p.add_output(Path(__file__).resolve().parent / "results" / "exact_ib", "--results")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     dit_sizes = {tuple(int(v) for v in s.split("x")) for s in args.dit.split(",") if s}

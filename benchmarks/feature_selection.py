@@ -26,7 +26,6 @@ import _prelude  # noqa: F401  (first: one thread per library, the checkout's ro
 
 # isort: split
 
-import argparse
 import importlib.metadata
 import statistics
 import time
@@ -44,6 +43,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from benchmarks.runners import script
 from iblearn.records import environment, markdown_table, write_json
 from iblearn.sklearn import MIFeatureSelector, mutual_info_classif, mutual_info_regression
 from sklearn import feature_selection as skfs
@@ -196,11 +196,11 @@ def table(rows: list[dict[str, Any]], config: dict[str, Any]) -> str:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = script.Parser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--out", default=str(OUT))
+    parser.add_output(OUT)
     args = parser.parse_args()
     torch.set_num_threads(1)
     versions = {p: importlib.metadata.version(p) for p in ("scikit-learn", "mrmr-selection", "joblib")}

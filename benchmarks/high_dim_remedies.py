@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 import _prelude  # noqa: F401  (one thread, before numpy and torch)
+from benchmarks.runners import script
 from iblearn._provenance import environment
 from iblearn.functional import ksg_mi
 from iblearn.records import atomic_write_text, markdown_table
@@ -111,11 +112,9 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = script.Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folder", type=Path)
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/high_dim_remedies"))
+    parser.add_output(Path(__file__).parent / "results" / "high_dim_remedies")
     args = parser.parse_args()
     torch.set_num_threads(1)
     provenance = environment()

@@ -15,7 +15,6 @@ same value to 1e-12. Writes ``results.json`` (rows, settings, provenance) and ``
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from typing import Any
 import torch
 
 import _prelude  # noqa: F401  (one thread, before numpy and torch)
+from benchmarks.runners import script
 from iblearn import functional as ibf
 from iblearn._provenance import environment
 from iblearn.functional._neighbors import HAVE_KERNEL
@@ -110,9 +110,9 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = script.Parser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "kernel_dims")
+    parser.add_output(Path(__file__).parent / "results" / "kernel_dims")
     args = parser.parse_args(argv)
     if not HAVE_KERNEL:
         raise SystemExit("the compiled kernel is not built: `python setup.py build_ext --inplace`")

@@ -25,7 +25,6 @@ import _prelude  # noqa: F401  (first: one thread per library, the checkout's ro
 
 # isort: split
 
-import argparse
 import importlib.metadata
 import os
 import statistics
@@ -39,6 +38,7 @@ import numpy as np
 import torch
 
 import iblearn.functional as ibf
+from benchmarks.runners import script
 from iblearn.records import environment, markdown_table, write_json
 
 OUT = Path(__file__).parent / "results" / "many_variables"
@@ -204,7 +204,7 @@ def table(results: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = script.Parser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--columns", type=int, default=200)
     parser.add_argument(
@@ -214,7 +214,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--full", action="store_true", help="time iblearn on all the columns")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_output(OUT)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     x = columns(args.rows, args.columns, args.seed)

@@ -46,6 +46,8 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.runners import script
+
 HERE = Path(__file__).resolve()
 PEERS = ("hoi", "thoi", "infomeasure", "jax")
 
@@ -389,7 +391,7 @@ def versions() -> dict[str, str | None]:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = script.Parser(description=__doc__.splitlines()[0])
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--render", action="store_true", help="rewrite table.md from results.json only")
     parser.add_argument("--o5-n", type=int, default=10_000)
@@ -401,7 +403,7 @@ if __name__ == "__main__":
     parser.add_argument("--parts", nargs="+", default=["o5", "tc", "search"], choices=["o5", "tc", "search"])
     parser.add_argument("--ab-rounds", type=int, default=20, help="alternating calls of the two searches")
     parser.add_argument("--repeats", type=int, default=5, help="calls of the fast methods (the least time)")
-    parser.add_argument("--results", default=str(HERE.parent / "results" / "multivariate"))
+    parser.add_output(HERE.parent / "results" / "multivariate", "--results")
     args = parser.parse_args()
     if args.child:
         print(json.dumps(measure(json.loads(args.child))))

@@ -9,7 +9,10 @@ Redundant: three copies of one standard normal source, each plus independent noi
 of sd sigma. Writes docs/guide/multivariate_noise.png and benchmarks/results/multivariate/noise.csv.
 """
 
-import argparse
+import _prelude  # noqa: F401  (first: one thread per library, the checkout's root on sys.path)
+
+# isort: split
+
 import csv
 from pathlib import Path
 
@@ -21,6 +24,7 @@ import numpy as np
 import torch
 
 import iblearn.functional as ibf
+from benchmarks.runners import script
 
 ROOT = Path(__file__).resolve().parents[1]
 SIGMAS = (0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0)
@@ -45,11 +49,11 @@ def o_truth(cov: np.ndarray) -> float:
 
 
 def main(argv: list[str] | None = None) -> list[tuple[str, float, float, float, float, float]]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = script.Parser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--resamples", type=int, default=20)
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "guide" / "multivariate_noise.png")
-    parser.add_argument("--csv", type=Path, default=ROOT / "benchmarks/results/multivariate/noise.csv")
+    parser.add_output(ROOT / "docs" / "guide" / "multivariate_noise.png")
+    parser.add_output(ROOT / "benchmarks/results/multivariate/noise.csv", "--csv")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     rows: list[tuple[str, float, float, float, float, float]] = []

@@ -27,7 +27,6 @@ import _prelude  # noqa: F401  (first: one thread per library, the checkout's ro
 
 # isort: split
 
-import argparse
 import importlib.metadata
 import os
 import statistics
@@ -43,6 +42,7 @@ from scipy.spatial import cKDTree
 from scipy.special import digamma
 
 import iblearn.functional as ibf
+from benchmarks.runners import script
 from benchmarks.runners.script import cpu_model
 from iblearn.records import environment, markdown_table, write_json
 
@@ -252,7 +252,7 @@ def table(results: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = script.Parser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--peer-python", default="/tmp/perfpeers/bin/python", help="a Python with ennemi")
     parser.add_argument(
@@ -260,7 +260,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     )
     parser.add_argument("--full-matrix", action="store_true", help="time all 1,000 columns on 2 jobs")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_output(OUT)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     config = {k: v for k, v in vars(args).items() if k not in ("out", "peer_python")}

@@ -18,7 +18,6 @@ import _prelude  # noqa: F401  (first: one thread per library, the checkout's ro
 
 # isort: split
 
-import argparse
 import importlib.metadata
 import re
 import statistics
@@ -38,6 +37,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+from benchmarks.runners import script
 from iblearn.records import environment, markdown_table, write_json
 from iblearn.sklearn import MIFeatureSelector
 
@@ -77,11 +77,11 @@ def cpu_seconds(fn: Callable[[], GridSearchCV]) -> tuple[float, GridSearchCV]:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = script.Parser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_output(OUT)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     X, y = load_breast_cancer(return_X_y=True)

@@ -67,3 +67,18 @@ def test_outside_a_checkout_bench_says_how_to_get_the_benchmarks(tmp_path, monke
     message = capsys.readouterr().err
     assert "source checkout" in message and "make bench" in message
     assert not any(tmp_path.iterdir())  # nothing written
+
+
+def test_the_entry_point_writes_the_committed_results_only_when_asked(tmp_path, monkeypatch, capsys):
+    folders = []
+    monkeypatch.setattr(entry.runners, "bench_speed", lambda results, quick: folders.append(results) or "")
+    monkeypatch.setattr("benchmarks.runners.script.SCRATCH", tmp_path / "_scratch")
+    assert entry.main(["estimators", "--only=speed"]) == 0
+    assert folders == [tmp_path / "_scratch"]
+    for argv in (["--results", str(entry.RESULTS)], ["--quick", "--write-results"]):
+        try:
+            entry.main(["estimators", "--only=speed", *argv])
+        except SystemExit as stop:
+            assert stop.code == 2 and "--write-results" in capsys.readouterr().err
+        else:
+            raise AssertionError(argv)

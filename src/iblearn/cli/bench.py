@@ -35,9 +35,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if root is None:
         err.print(f"[red]error:[/red] {BENCH_MISSING}")
         return 2
-    argv = [args.suite, "--results", str(Path(args.results).resolve()), "--threads", str(args.threads)]
+    argv = [args.suite] + (["--results", str(Path(args.results).resolve())] if args.results else [])
+    argv += ["--threads", str(args.threads)]
     argv += [f"--only={args.only}"] if args.only else []
-    argv += [flag for flag in ("--quick", "--restart") if getattr(args, flag[2:])]
+    argv += [
+        flag
+        for flag in ("--quick", "--restart", "--write-results")
+        if getattr(args, flag[2:].replace("-", "_"))
+    ]
     return subprocess.run([sys.executable, "-m", "benchmarks", *argv], cwd=root, check=False).returncode
 
 
@@ -49,7 +54,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="estimators: non-parametric vs sklearn/ennemi/npeet/bmi; neural: vs torch-mist",
     )
     parser.add_argument("--quick", action="store_true", help="small N and few seeds")
-    parser.add_argument("--results", default="benchmarks/results", help="results folder")
+    parser.add_argument(
+        "--results",
+        default=None,
+        help="results folder (default: the checkout's benchmarks/results/_scratch, or its committed "
+        "benchmarks/results with --write-results)",
+    )
+    parser.add_argument(
+        "--write-results", action="store_true", help="write the committed results of the checkout"
+    )
     parser.add_argument("--only", choices=["speed", "accuracy"], default=None)
     parser.add_argument(
         "--restart", action="store_true", help="discard earlier accuracy rows instead of resuming"
