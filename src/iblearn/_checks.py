@@ -19,6 +19,7 @@ everywhere; a check two modules need belongs here.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import numpy as np
@@ -153,6 +154,35 @@ def positive(value: float, name: str) -> float:
     if not (math.isfinite(as_float) and as_float > 0):
         raise ValueError(f"{name}: must be a positive finite number, got {value!r}")
     return as_float
+
+
+def real_number(value: Any, name: str) -> float:
+    """A real number as a float: Python's, numpy's (``np.float32(2.5)``, ``np.int64(2)``) or a 0-d real
+    tensor's (``torch.tensor(2.0)``); not a bool, a complex number or a string. NaN and infinities
+    pass: the caller says what range it takes."""
+    if (
+        isinstance(value, Tensor)
+        and value.ndim == 0
+        and not (value.is_complex() or value.dtype == torch.bool)
+    ):
+        value = value.item()
+    elif isinstance(value, np.integer | np.floating):
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{name}: expected a real number, got {value!r}")
+    try:
+        return float(value)
+    except OverflowError:  # an int beyond float64's range: 10**400
+        return math.inf if value > 0 else -math.inf
+
+
+def one_of(*options: Any) -> Callable[[Any, str], Any]:
+    """The check that a setting is one of ``options`` (:func:`choice`), for a table of checks by name."""
+
+    def check(value: Any, name: str) -> Any:
+        return choice(value, name, options)
+
+    return check
 
 
 def positive_int(value: int, name: str) -> int:

@@ -17,7 +17,9 @@ What callers use of a trainable estimator (``loss``, ``batch_mi``, ``train_step`
 Settings are the keyword arguments of the class's ``__init__``, as in torch.optim and scikit-learn:
 each ``__init__`` lists its own with their defaults, checks them (a bad value raises a ValueError
 naming the argument), stores each as an attribute of the same name, and passes the rest on with
-``super().__init__(**kwargs)``. ``est.settings()`` reads them back by the signature, and
+``super().__init__(**kwargs)``. A setting with a check in the class's ``setting_checks`` is checked on
+every assignment, so one changed after construction (``est.normalize = "no"``) is refused as the
+constructor refuses it. ``est.settings()`` reads them back by the signature, and
 ``inspect.signature(type(est))`` (so ``help()``) lists them all: see :func:`settings_signature`.
 
 Uncertainty is asked for per call: ``est(x, y, n_resamples=100)`` adds a standard error, a bias and a
@@ -29,7 +31,7 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
@@ -53,14 +55,26 @@ def _taken(rows: Tensor, *tensors: Tensor | None) -> list[Any]:
 
 
 def log_base(value: Any, name: str) -> float:
-    """The base of a logarithm: positive, finite and not 1."""
-    if isinstance(value, bool) or not (
-        isinstance(value, int | float) and math.isfinite(value) and value > 0 and value != 1
-    ):
-        raise ValueError(
-            f"{name}: the logarithm's base must be positive and not 1, and finite; got {value!r}"
-        )
-    return float(value)
+    """The base of a logarithm: a real number (numpy's and 0-d tensors' too), finite, positive and not
+    1 (log 1 = 0 would divide every estimate); the message says which of these ``value`` is not."""
+    b = V.real_number(value, name)
+    if not math.isfinite(b):
+        raise ValueError(f"{name}: the logarithm's base must be finite, got {value!r}")
+    if b <= 0 or b == 1:
+        raise ValueError(f"{name}: the logarithm's base must be positive and not 1, got {value!r}")
+    return b
+
+
+#: A setting's check: ``check(value, name)`` gives the value to keep, or raises a ValueError naming it.
+SettingCheck = Callable[[Any, str], Any]
+
+
+def _merged_checks(cls: type) -> dict[str, SettingCheck]:
+    """The :attr:`Estimator.setting_checks` of ``cls`` and its bases, a subclass's over its bases'."""
+    merged: dict[str, SettingCheck] = {}
+    for klass in reversed(cls.__mro__):
+        merged.update(vars(klass).get("setting_checks", {}))
+    return merged
 
 
 def settings_signature(cls: type) -> inspect.Signature:
@@ -106,13 +120,24 @@ class Estimator(nn.Module):
     #: network built (``critic``) or a method (``objective``).
     renamed: ClassVar[dict[str, str]] = {"critic": "critic_spec", "objective": "objective_kind"}
 
+    #: The check of each setting, by attribute name, run on every assignment of it: in ``__init__`` and
+    #: after (``est.base = 1`` raises as ``Estimator(base=1)`` does, with the same message). A subclass
+    #: lists its own settings' checks; the tables of a class and its bases merge.
+    setting_checks: ClassVar[Mapping[str, SettingCheck]] = {"base": log_base}
+    _all_setting_checks: ClassVar[dict[str, SettingCheck]]
+
     def __init__(self, *, base: float = math.e) -> None:
         super().__init__()
-        self.base = log_base(base, "base")
+        self.base = base
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls.__signature__ = settings_signature(cls)  # type: ignore[attr-defined]  # help(), inspect
+        cls._all_setting_checks = _merged_checks(cls)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        check = self._all_setting_checks.get(name)
+        super().__setattr__(name, value if check is None else check(value, name))
 
     def settings(self) -> dict[str, Any]:
         """Constructor keyword arguments that rebuild an equivalent estimator, for records and configs:
@@ -294,6 +319,9 @@ class Estimator(nn.Module):
 
     def extra_repr(self) -> str:
         return ", ".join(f"{k}={v!r}" for k, v in self.settings().items())
+
+
+Estimator._all_setting_checks = _merged_checks(Estimator)
 
 
 @runtime_checkable

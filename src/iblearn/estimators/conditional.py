@@ -34,6 +34,11 @@ class Conditional(Estimator):
         """I(X; Y | Z) in nats as a 0-d tensor."""
         raise NotImplementedError
 
+    def _unresampleable(self, x: Tensor, y: Tensor, z: Tensor) -> str | None:
+        """Why resampling ``(x, y, z)`` cannot give a standard error, naming the argument at fault, or
+        None: none known here (the Gaussian closed form knows one, a z that determines x or y)."""
+        return None
+
     def forward(
         self,
         x: Any,
@@ -69,6 +74,8 @@ class Conditional(Estimator):
         xt, yt, zt = V.as_tensor(x, "x"), V.as_tensor(y, "y"), V.as_tensor(z, "z")
         n = int(xt.shape[0])
         resampled = p_value = None
+        if n_resamples and (why := self._unresampleable(xt, yt, zt)) is not None:
+            raise ValueError(why)
         if n_resamples:
             resampled = self._resampled(
                 n, n_resamples, seed, lambda rows: self.cmi(*_taken(rows, xt, yt, zt))

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn import functional as ibf
-from iblearn.estimators.base import Estimator
+from iblearn.estimators.base import Estimator, SettingCheck
 from iblearn.estimators.conditional import Conditional
 from iblearn.functional import inference
 from iblearn.functional._neighbors import Backend, Metric
@@ -27,6 +27,13 @@ _SEARCH = ("standardize", "ties", "backend", "seed")
 
 class _KNN(Estimator):
     resampling = "half"
+    setting_checks: ClassVar[Mapping[str, SettingCheck]] = {
+        "k": V.positive_int,
+        "standardize": V.flag,  # "no" is truthy: refused, not read as True
+        "ties": V.one_of("jitter", "raise"),
+        "backend": V.one_of("auto", "tree", "brute"),
+        "seed": V.seed,
+    }
 
     def __init__(
         self,
@@ -38,11 +45,12 @@ class _KNN(Estimator):
         seed: int = 0,
         **kwargs: Any,
     ) -> None:
-        self.k = V.positive_int(k, "k")
-        self.standardize = V.flag(standardize, "standardize")  # "no" is truthy: refused, not read as True
-        self.ties = V.choice(ties, "ties", ("jitter", "raise"))
-        self.backend = V.choice(backend, "backend", ("auto", "tree", "brute"))
-        self.seed = V.seed(seed)
+        # Each checked on assignment, here and after construction: setting_checks.
+        self.k = k
+        self.standardize = standardize
+        self.ties = ties
+        self.backend = backend
+        self.seed = seed
         super().__init__(**kwargs)
 
     def _search(self) -> dict[str, Any]:
@@ -84,9 +92,10 @@ class KSG(Conditional, _KNN):
     """
 
     name = "ksg"
+    setting_checks: ClassVar[Mapping[str, SettingCheck]] = {"variant": V.ksg_variant}
 
     def __init__(self, k: int = 3, variant: int = 1, **kwargs: Any) -> None:
-        self.variant = V.ksg_variant(variant)
+        self.variant = variant
         super().__init__(k, **kwargs)
 
     def mi(self, x: Any, y: Any) -> Tensor:
@@ -151,9 +160,10 @@ class MixedKSG(_KNN):
     """
 
     name = "mixed_ksg"
+    setting_checks: ClassVar[Mapping[str, SettingCheck]] = {"metric": V.one_of("euclidean", "chebyshev")}
 
     def __init__(self, k: int = 3, *, metric: Metric = "euclidean", **kwargs: Any) -> None:
-        self.metric = V.choice(metric, "metric", ("euclidean", "chebyshev"))
+        self.metric = metric
         super().__init__(k, **kwargs)
 
     def mi(self, x: Any, y: Any) -> Tensor:
@@ -177,6 +187,11 @@ class Binning(Estimator):
     """
 
     name = "binning"
+    setting_checks: ClassVar[Mapping[str, SettingCheck]] = {
+        "n_bins": V.positive_int,
+        "strategy": V.one_of("uniform", "quantile"),
+        "correction": V.one_of("none", "miller-madow"),
+    }
 
     def __init__(
         self,
@@ -187,10 +202,10 @@ class Binning(Estimator):
         correction: Correction = "none",
         base: float = math.e,
     ) -> None:
-        self.n_bins = V.positive_int(n_bins, "n_bins")
-        self.strategy = V.choice(strategy, "strategy", ("uniform", "quantile"))
+        self.n_bins = n_bins  # each checked on assignment: setting_checks
+        self.strategy = strategy
         self.value_range = value_range
-        self.correction = V.choice(correction, "correction", ("none", "miller-madow"))
+        self.correction = correction
         super().__init__(base=base)
 
     def discretize(self, v: Any, name: str) -> Tensor:
@@ -252,10 +267,11 @@ class GaussianMI(Conditional):
     """
 
     name = "gaussian"
+    setting_checks: ClassVar[Mapping[str, SettingCheck]] = {"rtol": V.positive, "bias_correction": V.flag}
 
     def __init__(self, *, rtol: float = 1e-9, bias_correction: bool = False, base: float = math.e) -> None:
-        self.rtol = V.positive(rtol, "rtol")
-        self.bias_correction = V.flag(bias_correction, "bias_correction")
+        self.rtol = rtol  # each checked on assignment: setting_checks
+        self.bias_correction = bias_correction
         super().__init__(base=base)
 
     def mi(self, x: Any, y: Any) -> Tensor:
@@ -279,6 +295,25 @@ class GaussianMI(Conditional):
             disagreement = scalar_check(*floats).why
             why = None if disagreement is None else f"{', '.join(names)}: {disagreement}; use KSG"
         return why
+
+    def _unresampleable(self, x: Tensor, y: Tensor, z: Tensor) -> str | None:
+        """A continuous z that determines x or y linearly (x or y lies in the span of z's columns, as
+        for ``z = [x, x]``): the closed form is then exactly 0 on every resample, which has no spread."""
+        if not z.is_floating_point():
+            return None
+        for t, name in ((x, "x"), (y, "y")):
+            try:
+                canonical = ibf.canonical_analysis(t, z, rtol=self.rtol)
+            except ValueError:  # too few rows, or a constant side: the estimate itself says so
+                return None
+            determined = int((1 - canonical.rho**2 <= self.rtol).sum())
+            if canonical.dx <= canonical.dy and determined == canonical.dx:
+                return (
+                    f"z: determines {name} linearly ({name} lies in the span of z's columns: z is collinear "
+                    f"with {name}), so I(X; Y | Z) is 0 on every resample and has no standard error; "
+                    f"leave {name}'s columns out of z"
+                )
+        return None
 
     def cmi(self, x: Any, y: Any, z: Any) -> Tensor:
         if self.bias_correction:
@@ -307,6 +342,14 @@ class RenyiMI(Estimator):
 
     name = "renyi"
     differentiable = True
+    setting_checks: ClassVar[Mapping[str, SettingCheck]] = {
+        "alpha": V.positive,
+        "sigma_x": _kernel_width,
+        "sigma_y": _kernel_width,
+        "channels_x": V.one_of(False, True, "product", "mean"),
+        "channels_y": V.one_of(False, True, "product", "mean"),
+        "normalize": V.flag,
+    }
 
     def __init__(
         self,
@@ -319,13 +362,13 @@ class RenyiMI(Estimator):
         normalize: bool = False,
         base: float = math.e,
     ) -> None:
-        self.alpha = V.positive(alpha, "alpha")
-        self.sigma_x = _kernel_width(sigma_x, "sigma_x")
-        self.sigma_y = _kernel_width(sigma_y, "sigma_y")
-        channels: tuple[Channels, ...] = (False, True, "product", "mean")
-        self.channels_x = V.choice(channels_x, "channels_x", channels)
-        self.channels_y = V.choice(channels_y, "channels_y", channels)
-        self.normalize = V.flag(normalize, "normalize")
+        # Each checked on assignment, here and after construction: setting_checks.
+        self.alpha = alpha
+        self.sigma_x = sigma_x
+        self.sigma_y = sigma_y
+        self.channels_x = channels_x
+        self.channels_y = channels_y
+        self.normalize = normalize
         super().__init__(base=base)
 
     def mi(self, x: Any, y: Any) -> Tensor:
