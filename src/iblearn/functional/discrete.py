@@ -1,4 +1,7 @@
-"""Plug-in entropy and MI of discrete variables, and the binning that turns a continuous layer into one.
+"""Entropy, MI and conditional MI of discrete variables by nine estimators, from symbols or counts, and
+the binning that turns a continuous layer into symbols.
+
+The estimators themselves work on the counts of counts (``_entropy_estimators``, ``_jvhw``, ``_nsb``).
 
 The binning estimator of the information plane (Shwartz-Ziv & Tishby 2017) discretizes each unit of a
 layer and treats every distinct row of bin indices as one symbol. Its bins are set from the data
@@ -9,12 +12,19 @@ but silently saturates ReLU layers (Saxe et al. 2018).
 from __future__ import annotations
 
 import math
+import typing
+from collections.abc import Callable
 from typing import Any, Literal
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from iblearn import _checks as V
+from iblearn.functional import _entropy_estimators as E
+from iblearn.functional._entropy_estimators import Fingerprint, fingerprint
+from iblearn.functional._jvhw import jvhw
+from iblearn.functional._nsb import nsb, nsb_unknown
 from iblearn.functional._scale import power_of_two_scale
 
 Correction = Literal["none", "miller-madow"]
@@ -62,51 +72,185 @@ def row_codes(t: Tensor) -> Tensor:
     return codes
 
 
-def _entropy_of_codes(codes: Tensor, correction: Correction) -> Tensor:
-    counts = torch.bincount(codes).to(torch.float64)
-    counts = counts[counts > 0]
-    n = counts.sum()
-    p = counts / n
-    h = -(p * torch.log(p)).sum()
-    if correction == "miller-madow":
-        h = h + (counts.numel() - 1) / (2 * n)
-    return h
+Method = Literal[
+    "plugin", "miller_madow", "grassberger", "chao_shen", "zhang", "cwj", "shrinkage", "jvhw", "nsb"
+]
+METHODS: tuple[Method, ...] = typing.get_args(Method)
+_ESTIMATORS: dict[str, Callable[[Fingerprint], float]] = {
+    "plugin": E.plugin,
+    "miller_madow": E.miller_madow,
+    "grassberger": E.grassberger,
+    "chao_shen": E.chao_shen,
+    "zhang": E.zhang,
+    "cwj": E.cwj,
+    "shrinkage": E.shrinkage,
+    "jvhw": jvhw,
+}
 
 
-def discrete_entropy(x: Any, *, correction: Correction = "none") -> Tensor:
-    """Plug-in entropy H(X) in nats of integer symbols ``(N,)`` or ``(N, d)`` (each row one outcome).
+def _method(method: str, correction: Correction | None) -> str:
+    """``method``, or the one the older keyword ``correction`` names."""
+    if correction is None:
+        return V.choice(method, "method", METHODS)
+    V.choice(correction, "correction", ("none", "miller-madow"))
+    named = "plugin" if correction == "none" else "miller_madow"
+    if method not in ("plugin", named):
+        raise ValueError(f"correction: give method= alone (method={method!r}, correction={correction!r})")
+    return named
 
-    ``correction="miller-madow"`` adds (m - 1) / (2N), m the number of observed outcomes, which removes
-    the first-order bias of the plug-in estimate (Miller 1955).
+
+def _log_base(base: float) -> float:
+    if V.positive(base, "base") == 1:
+        raise ValueError("base: a logarithm's base must not be 1")
+    return math.log(base)
+
+
+def _device(*given: Any) -> torch.device:
+    """The device of the first tensor given (CPU for lists and arrays)."""
+    return next((g.device for g in given if isinstance(g, Tensor)), torch.device("cpu"))
+
+
+def counts_of(x: Any = None, counts: Any = None) -> np.ndarray:
+    """The counts of the symbols of ``x`` (rows are outcomes), or ``counts`` checked: exactly one given."""
+    if (x is None) == (counts is None):
+        raise ValueError("x: give the symbols x or their counts=, not both and not neither")
+    if x is not None:
+        return torch.bincount(row_codes(V.symbols(x, "x"))).cpu().numpy().astype(np.int64)
+    t = V.as_tensor(counts, "counts")
+    if t.is_floating_point() and not bool((t == t.round()).all()):
+        raise ValueError("counts: expected whole numbers of samples per symbol")
+    c = t.detach().cpu().reshape(-1).to(torch.float64).numpy()
+    if t.ndim != 1 or len(c) == 0 or not np.isfinite(c).all() or (c < 0).any() or c.sum() < 1:
+        raise ValueError(
+            f"counts: expected a 1-D vector of non-negative counts with at least one sample, got {t}"
+        )
+    return c.astype(np.int64)
+
+
+def entropy_of_counts(c: np.ndarray, method: str, alphabet: int | None) -> tuple[float, float | None]:
+    """H in nats of the counts ``c`` by ``method``, and NSB's posterior sd (None for the others)."""
+    f = fingerprint(c, alphabet)
+    if alphabet is not None and f.observed > alphabet:
+        raise ValueError(f"alphabet: {alphabet} symbols, but {f.observed} distinct symbols were seen")
+    if method == "nsb":
+        return nsb(f, float(alphabet)) if alphabet is not None else nsb_unknown(f)
+    return _ESTIMATORS[method](f), None
+
+
+def discrete_entropy(
+    x: Any = None,
+    *,
+    counts: Any = None,
+    method: Method = "plugin",
+    alphabet: int | None = None,
+    base: float = math.e,
+    correction: Correction | None = None,
+) -> Tensor:
+    r"""Entropy H(X) of integer symbols ``x`` ``(N,)`` or ``(N, d)`` (each row one outcome), or of the
+    ``counts`` of each symbol (zeros are symbols not seen), by ``method``:
+
+    * ``"plugin"``: :math:`-\sum_i \hat p_i \log \hat p_i`, biased low by about (m - 1) / (2N).
+    * ``"miller_madow"``: plug-in plus (m - 1) / (2N), m the symbols seen (Miller 1955).
+    * ``"grassberger"``: :math:`\log N - \frac1N \sum_i n_i G(n_i)`, G_n = psi(n) + (-1)^n / 2
+      (psi((n+1)/2) - psi(n/2)) (Grassberger 2003, eq. 35).
+    * ``"chao_shen"``: the coverage-adjusted Horvitz-Thompson sum (Chao & Shen 2003): the frequencies
+      scaled by the Good-Turing coverage 1 - f1/N, each term divided by the chance its symbol is seen.
+    * ``"zhang"``: Zhang (2012), :math:`\sum_i \frac{n_i}{N}(\psi(N) - \psi(n_i))`.
+    * ``"cwj"``: Chao, Wang & Jost (2013): Zhang's sum plus the unseen symbols' part from f1 and f2.
+    * ``"shrinkage"``: James-Stein shrinkage toward 1/K (Hausser & Strimmer 2009).
+    * ``"jvhw"``: the minimax polynomial estimator of Jiao, Venkat, Han & Weissman (2015).
+    * ``"nsb"``: the posterior mean of Nemenman, Shafee & Bialek (2002) (:func:`nsb_entropy` gives
+      its posterior sd too).
+
+    Args:
+        x: integer symbols; or give ``counts`` instead.
+        counts: a 1-D vector of non-negative counts, one per symbol.
+        method: the estimator (above).
+        alphabet: the number K of possible symbols, where known: NSB's prior and the shrinkage target
+            use it; with None, NSB follows ndd's rule for an unknown K (a guessed K, or the asymptotic
+            NSB of Nemenman 2011 when coincidences are under a tenth of N) and shrinkage uses the
+            symbols seen. The other estimators read only the counts seen (Chao-Shen, Chao-Wang-Jost
+            and JVHW estimate the unseen mass from the singletons and doubletons).
+        base: of the logarithm (2 for bits).
+        correction: the older spelling of ``method``: ``"none"`` (plug-in) or ``"miller-madow"``.
 
     Example:
         >>> round(float(discrete_entropy(torch.tensor([0, 1, 2, 3]))), 4)  # log 4
         1.3863
+        >>> round(float(discrete_entropy(counts=[3, 1], method="miller_madow")), 4)  # 0.5623 + 1/8
+        0.6873
     """
-    V.choice(correction, "correction", ("none", "miller-madow"))
-    return _entropy_of_codes(row_codes(V.symbols(x, "x")), correction)
+    chosen = _method(method, correction)
+    if alphabet is not None:
+        alphabet = V.positive_int(alphabet, "alphabet")
+    h, _ = entropy_of_counts(counts_of(x, counts), chosen, alphabet)
+    return torch.tensor(h / _log_base(base), dtype=torch.float64, device=_device(x, counts))
 
 
-def discrete_mi(x: Any, y: Any, *, correction: Correction = "none") -> Tensor:
-    """Plug-in I(X; Y) = H(X) + H(Y) - H(X, Y) in nats of integer symbols (rows are outcomes).
+def nsb_entropy(x: Any = None, *, counts: Any = None, alphabet: int | None = None) -> tuple[float, float]:
+    """NSB's posterior mean and standard deviation of H in nats (Nemenman, Shafee & Bialek 2002), by
+    the exact integral over the Dirichlet concentration (``_nsb``'s notes). With no coincidences and
+    ``alphabet`` unknown the sd is infinite: the sample says nothing of H beyond log N.
 
-    With ``correction="miller-madow"`` each entropy is corrected. Always within
-    [0, min(H(X), H(Y))] for the plug-in form.
+    Example:
+        >>> mean, sd = nsb_entropy(counts=[4, 12, 4, 5, 3, 1, 5, 1, 2, 2, 2, 2, 11, 3, 4, 12, 12, 1, 2],
+        ...                        alphabet=100)
+        >>> round(mean, 3), round(sd, 3)
+        (2.806, 0.119)
+    """
+    if alphabet is not None:
+        alphabet = V.positive_int(alphabet, "alphabet")
+    mean, sd = entropy_of_counts(counts_of(x, counts), "nsb", alphabet)
+    return mean, float(sd if sd is not None else 0.0)
+
+
+def joint_codes(*variables: tuple[str, Any]) -> list[Tensor]:
+    """Each variable's row codes, checked for one length and device."""
+    tensors = [(name, V.symbols(v, name)) for name, v in variables]
+    V.same_length(*tensors)
+    V.same_device(*tensors)
+    return [row_codes(t) for _, t in tensors]
+
+
+def _pair(a: Tensor, b: Tensor) -> Tensor:
+    return torch.unique(a * (int(b.max()) + 1) + b, return_inverse=True)[1]
+
+
+def _h(codes: Tensor, method: str) -> float:
+    return entropy_of_counts(torch.bincount(codes).cpu().numpy(), method, None)[0]
+
+
+def discrete_mi(
+    x: Any, y: Any, *, method: Method = "plugin", base: float = math.e, correction: Correction | None = None
+) -> Tensor:
+    """I(X; Y) = H(X) + H(Y) - H(X, Y) of integer symbols (rows are outcomes), each entropy by
+    ``method`` (:func:`discrete_entropy`; NSB's terms are its posterior means, K unknown). The plug-in
+    form is always within [0, min(H(X), H(Y))]; a bias-corrected one may fall below 0.
 
     Example:
         >>> x = torch.tensor([0, 0, 1, 1])
         >>> round(float(discrete_mi(x, x)), 4), round(float(discrete_mi(x, torch.tensor([0, 1, 0, 1]))), 4)
         (0.6931, 0.0)
     """
-    V.choice(correction, "correction", ("none", "miller-madow"))
-    xs, ys = V.symbols(x, "x"), V.symbols(y, "y")
-    V.same_length(("x", xs), ("y", ys))
-    V.same_device(("x", xs), ("y", ys))
-    cx, cy = row_codes(xs), row_codes(ys)
-    joint = cx * (int(cy.max()) + 1) + cy
-    hx, hy = _entropy_of_codes(cx, correction), _entropy_of_codes(cy, correction)
-    hxy = _entropy_of_codes(torch.unique(joint, return_inverse=True)[1], correction)
-    return hx + hy - hxy
+    chosen = _method(method, correction)
+    cx, cy = joint_codes(("x", x), ("y", y))
+    mi = _h(cx, chosen) + _h(cy, chosen) - _h(_pair(cx, cy), chosen)
+    return torch.tensor(mi / _log_base(base), dtype=torch.float64, device=cx.device)
+
+
+def discrete_cmi(x: Any, y: Any, z: Any, *, method: Method = "plugin", base: float = math.e) -> Tensor:
+    """I(X; Y | Z) = H(X, Z) + H(Y, Z) - H(X, Y, Z) - H(Z) of integer symbols, each entropy by ``method``.
+
+    Example:
+        >>> x, z = torch.tensor([0, 1, 0, 1, 0, 1, 0, 1]), torch.tensor([0, 0, 1, 1, 0, 0, 1, 1])
+        >>> round(float(discrete_cmi(x, x, z)), 4)  # H(X | Z) = log 2
+        0.6931
+    """
+    chosen = V.choice(method, "method", METHODS)
+    cx, cy, cz = joint_codes(("x", x), ("y", y), ("z", z))
+    xz, yz = _pair(cx, cz), _pair(cy, cz)
+    cmi = _h(xz, chosen) + _h(yz, chosen) - _h(_pair(xz, cy), chosen) - _h(cz, chosen)
+    return torch.tensor(cmi / _log_base(base), dtype=torch.float64, device=cx.device)
 
 
 def bin_values(

@@ -1,0 +1,189 @@
+"""Intervals for the discrete entropy and MI estimators, and the rule that chooses an estimator from
+the sample's coincidence regime.
+
+NSB's interval is its posterior mean plus or minus z times its posterior sd. Every other estimator's
+comes from the bootstrap: the counts drawn again from the multinomial of the observed frequencies
+(the same law as drawing the rows with replacement), the estimate plus or minus Student's t times
+the resamples' sd (:func:`iblearn.functional.inference.interval`).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import numpy as np
+import torch
+from scipy import stats
+
+from iblearn import _checks as V
+from iblearn.functional import inference
+from iblearn.functional.discrete import (
+    METHODS,
+    Method,
+    counts_of,
+    entropy_of_counts,
+    joint_codes,
+)
+from iblearn.functional.inference import Estimate
+
+#: Unseen mass (Good-Turing, f1 / N) and samples a symbol seen beyond which a sample is well sampled:
+#: Miller-Madow's remaining bias is then of order 1/N^2.
+WELL_SAMPLED_UNSEEN, WELL_SAMPLED_RATIO = 0.01, 10.0
+
+
+def _bootstrap(values: list[float], value: float, confidence: float) -> tuple[float, tuple[float, float]]:
+    sd = float(np.std(values, ddof=1))
+    (low, high), _ = inference.interval(value, sd, n_resamples=len(values), confidence=confidence)
+    return sd, (max(low, 0.0), high)
+
+
+def discrete_entropy_estimate(
+    x: Any = None,
+    *,
+    counts: Any = None,
+    method: Method = "nsb",
+    alphabet: int | None = None,
+    confidence: float = inference.CONFIDENCE,
+    n_resamples: int = 200,
+    seed: int = 0,
+) -> Estimate:
+    """H(X) in nats with an interval: NSB's posterior (mean +- z sd), or for the other methods the
+    bootstrap's (module notes). Arguments as :func:`~iblearn.functional.discrete_entropy`.
+
+    Example:
+        >>> est = discrete_entropy_estimate(counts=[5, 3, 2, 2, 1, 1, 0, 0], alphabet=8)
+        >>> est.interval[0] < float(est) < est.interval[1]
+        True
+    """
+    V.choice(method, "method", METHODS)
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence: expected a probability strictly between 0 and 1, got {confidence!r}")
+    n_resamples, seed = V.positive_int(n_resamples, "n_resamples"), V.seed(seed)
+    if alphabet is not None:
+        alphabet = V.positive_int(alphabet, "alphabet")
+    c = counts_of(x, counts)
+    n = int(c.sum())
+    value, sd = entropy_of_counts(c, method, alphabet)
+    if method == "nsb" and sd is not None:
+        z = float(stats.norm.ppf(0.5 + confidence / 2))
+        top = math.log(alphabet) if alphabet is not None else math.inf
+        span = (max(value - z * sd, 0.0), min(value + z * sd, top)) if math.isfinite(sd) else (0.0, top)
+        stderr, how = sd, "NSB posterior"
+    else:
+        p = c / n
+        draws = [
+            entropy_of_counts(inference.rng(seed, inference.RESAMPLE, i).multinomial(n, p), method, alphabet)[
+                0
+            ]
+            for i in range(n_resamples)
+        ]
+        stderr, span = _bootstrap(draws, value, confidence)
+        how = "bootstrap"
+    return Estimate(
+        torch.tensor(value, dtype=torch.float64),
+        n_samples=n,
+        estimator=method,
+        measure="entropy",
+        stderr=stderr,
+        stderr_method=how,
+        interval=span,
+        confidence=confidence,
+    )
+
+
+def _mi_of_cells(cells: np.ndarray, cx: np.ndarray, cy: np.ndarray, method: str) -> float:
+    """I = H(X) + H(Y) - H(X, Y) from the counts of the joint cells and each cell's x and y code."""
+    hx = entropy_of_counts(np.bincount(cx, weights=cells).astype(np.int64), method, None)[0]
+    hy = entropy_of_counts(np.bincount(cy, weights=cells).astype(np.int64), method, None)[0]
+    return hx + hy - entropy_of_counts(cells, method, None)[0]
+
+
+def discrete_mi_estimate(
+    x: Any,
+    y: Any,
+    *,
+    method: Method = "nsb",
+    confidence: float = inference.CONFIDENCE,
+    n_resamples: int = 200,
+    seed: int = 0,
+) -> Estimate:
+    """I(X; Y) = H(X) + H(Y) - H(X, Y) in nats of integer symbols, each entropy by ``method``, with the
+    bootstrap's interval (rows drawn with replacement, as joint cells drawn from their multinomial).
+    NSB's three posteriors are not independent, so their sds do not add up to the MI's: the bootstrap
+    gives its interval for every method.
+
+    Example:
+        >>> x = torch.arange(200) % 4
+        >>> est = discrete_mi_estimate(x, x // 2, method="miller_madow")
+        >>> round(float(est), 3)  # log 2 plus the Miller-Madow terms (1 + 3 - 3) / 400
+        0.696
+    """
+    V.choice(method, "method", METHODS)
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence: expected a probability strictly between 0 and 1, got {confidence!r}")
+    n_resamples, seed = V.positive_int(n_resamples, "n_resamples"), V.seed(seed)
+    codes_x, codes_y = joint_codes(("x", x), ("y", y))
+    joint = torch.stack([codes_x, codes_y], dim=1).cpu()
+    pairs, cells = torch.unique(joint, dim=0, return_counts=True)
+    cx, cy, c = pairs[:, 0].numpy(), pairs[:, 1].numpy(), cells.numpy().astype(np.int64)
+    n = int(c.sum())
+    value = _mi_of_cells(c, cx, cy, method)
+    p = c / n
+    draws = [
+        _mi_of_cells(inference.rng(seed, inference.RESAMPLE, i).multinomial(n, p), cx, cy, method)
+        for i in range(n_resamples)
+    ]
+    sd = float(np.std(draws, ddof=1))
+    span, _ = inference.interval(value, sd, n_resamples=n_resamples, confidence=confidence)
+    return Estimate(
+        torch.tensor(value, dtype=torch.float64),
+        n_samples=n,
+        estimator=method,
+        measure="mi",
+        stderr=sd,
+        stderr_method="bootstrap",
+        interval=span,
+        confidence=confidence,
+    )
+
+
+def choose_discrete_method(counts: Any, alphabet: int | None = None) -> tuple[str, str]:
+    """The entropy estimator for a sample's counts, by its coincidence regime, and one sentence why.
+
+    With N samples, m distinct symbols and f1 singletons: where each symbol is seen
+    ``WELL_SAMPLED_RATIO`` times on average and the unseen mass f1 / N (Good-Turing) is under
+    ``WELL_SAMPLED_UNSEEN``, ``"miller_madow"`` (its remaining bias is of order 1/N^2); where symbols
+    repeat but the sample is undersampled, ``"nsb"``, whose posterior also gives an interval; where no
+    symbol repeats, no estimator can tell the entropy from the sample (it is at least about log N):
+    ``"nsb"`` if K is known (the prior over K symbols decides, with a wide interval), else the plug-in
+    (log N), with a warning either way.
+
+    Example:
+        >>> choose_discrete_method([500, 300, 200])[0]
+        'miller_madow'
+        >>> choose_discrete_method([3, 1, 2, 1, 1, 2, 1, 1, 1, 1])[0]
+        'nsb'
+    """
+    c = counts_of(counts=counts)
+    n, m = int(c.sum()), int((c > 0).sum())
+    f1 = int((c == 1).sum())
+    if n == m:
+        warnings.warn(
+            f"counts: no symbol repeats among {n} samples: the entropy is not identified (at least about "
+            f"log N = {math.log(n):.3g} nats)",
+            stacklevel=2,
+        )
+        if alphabet is not None:
+            return "nsb", f"no coincidences among N = {n}: NSB's prior over K = {alphabet} symbols decides"
+        return "plugin", f"no coincidences among N = {n}: the sample gives log N and no more"
+    if n >= WELL_SAMPLED_RATIO * m and f1 / n <= WELL_SAMPLED_UNSEEN:
+        return "miller_madow", (
+            f"well sampled: N = {n} is {n / m:.3g} times the {m} symbols seen and the unseen mass f1/N is "
+            f"{f1 / n:.2g}, so Miller-Madow's remaining bias is of order 1/N^2"
+        )
+    return "nsb", (
+        f"undersampled: N = {n} over {m} symbols seen with {n - m} coincidences and unseen mass f1/N = "
+        f"{f1 / n:.2g}: NSB's posterior uses the coincidences and gives an interval"
+    )
