@@ -3,6 +3,11 @@
 Every function returns a 0-d tensor in nats.
 """
 
+from iblearn.functional._discrete_inference import (
+    choose_discrete_method,
+    discrete_entropy_estimate,
+    discrete_mi_estimate,
+)
 from iblearn.functional.bounds import (
     club_bound,
     club_sampled_bound,
@@ -25,7 +30,14 @@ from iblearn.functional.canonical import (
 )
 from iblearn.functional.cmi import gaussian_cmi, gaussian_cmi_from_cov, ksg_cmi
 from iblearn.functional.cmi_permutations import local_permutations
-from iblearn.functional.discrete import bin_values, class_codes, discrete_entropy, discrete_mi
+from iblearn.functional.discrete import (
+    bin_values,
+    class_codes,
+    discrete_cmi,
+    discrete_entropy,
+    discrete_mi,
+    nsb_entropy,
+)
 from iblearn.functional.gaussian import (
     Canonical,
     canonical_analysis,
@@ -83,13 +95,17 @@ __all__ = [
     "canonical_gaussian_log_prob",
     "canonical_gaussian_mi",
     "canonical_gaussian_pmi",
+    "choose_discrete_method",
     "class_codes",
     "club_bound",
     "club_sampled_bound",
     "conditional_entropy",
     "dib_exhaustive",
+    "discrete_cmi",
     "discrete_entropy",
+    "discrete_entropy_estimate",
     "discrete_mi",
+    "discrete_mi_estimate",
     "doe_mi",
     "dual_total_correlation",
     "dv_bound",
@@ -124,6 +140,7 @@ __all__ = [
     "mixed_ksg_mi",
     "multivariate_estimate",
     "noisy_mi_bounds",
+    "nsb_entropy",
     "nwj_bound",
     "o_information",
     "o_information_search",
