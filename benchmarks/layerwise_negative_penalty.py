@@ -20,7 +20,7 @@ import torch
 import _prelude  # noqa: F401  (one thread, before numpy and torch)
 from iblearn._threads import limit_threads
 from iblearn.experiments import layerwise_ib
-from iblearn.experiments.common import ReproduceOptions
+from iblearn.experiments.options import ReproduceOptions
 from iblearn.records import atomic_write_text
 from iblearn.training import Batch, NoisyIB
 

@@ -35,9 +35,10 @@ from torch import nn
 
 import _prelude  # noqa: F401  (one thread, before numpy and torch)
 from iblearn._provenance import environment
-from iblearn.experiments.common import ReproduceOptions, module_optimizers
 from iblearn.experiments.mole import Config, accuracy, load_task, mole_modules, objectives_for, train_bp
 from iblearn.experiments.mole.tasks import epoch_batches
+from iblearn.experiments.options import ReproduceOptions
+from iblearn.experiments.training import module_optimizers
 from iblearn.models import mole as nets
 from iblearn.records import Checkpoint, RunFolder, atomic_write_text, markdown_table
 from iblearn.training import train_greedy

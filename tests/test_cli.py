@@ -277,7 +277,7 @@ def test_reproduce_help_lists_every_reproduction(capsys):
 def test_progress_knows_its_total_before_the_work(tmp_path):
     """reproduce showed '1/?': the config a run resolves tells the bar its total."""
     from iblearn.experiments import aamine_noise
-    from iblearn.experiments.common import ReproduceOptions
+    from iblearn.experiments.options import ReproduceOptions
 
     calls: list[str] = []
     planned: list[int] = []

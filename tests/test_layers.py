@@ -165,7 +165,6 @@ MACHINERY = {
     "contract",
     "bound",
     "captured",
-    "distributed",
     "fitting",
     "inputs",
     "negatives",

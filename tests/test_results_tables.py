@@ -26,14 +26,15 @@ from iblearn.experiments import (
     ib_theory,
     layerwise_ib,
     mi_lr,
-    mi_lr_report,
     mole,
     proximal,
-    proximal_report,
 )
-from iblearn.experiments.common import ReproduceOptions, summarize_runs
 from iblearn.experiments.estimators.accuracy import AccuracyConfig, accuracy_table
 from iblearn.experiments.estimators.accuracy import summarize as accuracy_summary
+from iblearn.experiments.mi_lr import report as mi_lr_report
+from iblearn.experiments.options import ReproduceOptions
+from iblearn.experiments.proximal import report as proximal_report
+from iblearn.experiments.summary import summarize_runs
 from iblearn.records import RunFolder, read_json
 from tests.docs_pages import page as rendered
 

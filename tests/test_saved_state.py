@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from iblearn.estimators import REGISTRY
-from iblearn.experiments.common import RunCheckpoint
+from iblearn.experiments.run_checkpoint import RunCheckpoint
 from iblearn.records import RunFolder
 from iblearn.training import Batch, CrossEntropy, InfoMax, train_greedy
 

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 from iblearn.data.vision import load_images, to_float
-from iblearn.experiments.common import train_epoch
+from iblearn.experiments.training import train_epoch
 from iblearn.models.lenet import LAYER_GROUPS, lenet5
 from iblearn.optim import MIProbe
 from iblearn.records import markdown_table

@@ -17,7 +17,7 @@ from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
 from iblearn.estimators import AAMINE, DGI, GMI, InfoNCE
-from iblearn.estimators.neural.distributed import average_gradients
+from iblearn.distributed import average_gradients
 from tests.distributed import on_two_ranks
 
 STEPS = 3

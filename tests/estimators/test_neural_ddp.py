@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from iblearn.estimators import DIM, JS, MINE, NWJ, InfoNCE, MINEf
-from iblearn.estimators.neural import distributed
+from iblearn import distributed
 from tests.distributed import on_two_ranks
 
 N, STEPS = 12, 3  # rows in all, training steps

@@ -5,8 +5,9 @@ import torch
 from torch import nn
 
 from iblearn.experiments import ReproduceOptions
-from iblearn.experiments.common import RunCheckpoint, accuracy, module_optimizers, sharded_batches
 from iblearn.experiments.mole import Config
+from iblearn.experiments.run_checkpoint import RunCheckpoint
+from iblearn.experiments.training import accuracy, module_optimizers, sharded_batches
 
 
 def test_overrides_replace_fields_and_lists_become_tuples():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from iblearn.experiments import mi_lr_report
+from iblearn.experiments.mi_lr import report
 from iblearn.records import RunFolder
 
 
@@ -20,7 +20,7 @@ def test_the_figure_draws_each_methods_mean_over_seeds_and_its_band(tmp_path):
             )  # fmt: skip
             folder.append_metrics({"key": f"mnist|lenet5|adam|{seed}", **common, "acc": 96, "lr": 1e-3})
     folder.append_metrics({"key": "grid|mnist|lenet5|adam|0.001", "epoch": 1, "acc": 10, "lr": 1e-3})
-    fig = mi_lr_report.plot(folder)
+    fig = report.plot(folder)
     assert folder.file("mi_lr.png").exists()
     acc, lr, mi = fig.axes
     lines = {line.get_label(): list(line.get_ydata()) for line in acc.get_lines()}

@@ -1,7 +1,8 @@
 """What an estimate is: :class:`MIEstimate`, the number and what the estimator knows about it.
 
-It is the one result type of every measure, :class:`iblearn.functional.inference.Estimate`, under the
-name the estimators have always returned.
+``MIEstimate`` is the public name of what an estimator returns (``iblearn.MIEstimate``, the README's);
+it is the one result type of every measure, :class:`iblearn.functional.inference.Estimate`, whose
+``repr`` reads ``Estimate(...)``.
 """
 
 from __future__ import annotations
