@@ -134,7 +134,7 @@ def test_the_same_selection_for_two_threads():
         ({"n_features_to_select": 16}, "n_features_to_select: asked for 16 features, but X has 15"),
         ({"n_features_to_select": 0}, "n_features_to_select: expected a positive integer"),
         ({"method": "mifs"}, "method: expected one of 'mrmr', 'jmi', 'cmim'"),
-        ({"k": 0}, "k: expected a positive integer"),
+        ({"n_neighbors": 0}, "n_neighbors: expected a positive integer"),
         ({"discrete_target": "yes"}, "discrete_target: expected one of"),
     ],
 )

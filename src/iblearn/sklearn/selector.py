@@ -15,19 +15,17 @@ References:
 
 from __future__ import annotations
 
-import os
+from pathlib import Path
 from typing import Any
 
-import joblib  # type: ignore[import-untyped]
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.feature_selection import SelectorMixin
-from sklearn.utils.validation import check_is_fitted, check_memory
+from sklearn.utils.validation import check_is_fitted
 
-from iblearn import __version__
 from iblearn import _checks as V
 from iblearn.functional._parallel import check_n_jobs, iter_batches
-from iblearn.sklearn import _terms
+from iblearn.sklearn import _cache, _terms
 
 try:  # scikit-learn >= 1.6
     from sklearn.utils.validation import validate_data
@@ -43,16 +41,13 @@ METHODS = ("mrmr", "jmi", "cmim")
 _KINDS = {"mrmr": "redundancy", "jmi": "joint", "cmim": "conditional"}
 
 
-def _relevance(
-    rows: str | None, discrete: bool, k: int, X: np.ndarray, target: np.ndarray, jobs: int | None
-) -> np.ndarray:
-    """I(f; y) of every column of ``X``; ``rows`` names the data for the memory (None: no memory)."""
+def _relevance(discrete: bool, k: int, X: np.ndarray, target: np.ndarray, jobs: int | None) -> np.ndarray:
+    """I(f; y) of every column of ``X``."""
     terms = ((X[:, [j]], target, discrete, k) for j in range(X.shape[1]))
     return np.asarray(list(iter_batches(_terms.relevance, terms, jobs)))
 
 
 def _step_terms(
-    rows: str | None,
     kind: str,
     s: int,
     left: tuple[int, ...],
@@ -105,12 +100,20 @@ class MIFeatureSelector(SelectorMixin, BaseEstimator):  # type: ignore[misc]
             ``joblib.parallel_config`` context says otherwise (scikit-learn's convention), -1 all cores.
             (An mRMR step's redundancies are counted in one call of the compiled kernel, on torch's
             threads, where it is built.) The selection does not depend on it.
-        k: neighbours of the kNN estimators (KSG recommend 2 - 4).
-        memory: where to keep the relevance and each step's terms between fits, as scikit-learn's
-            ``Pipeline(memory=...)``: None keeps nothing, a path or a ``joblib.Memory`` caches them on
-            disk. Fits on the same rows (a fold of a ``GridSearchCV``) then estimate each term once: the
-            relevance once for every method and count, and the greedy path once for the largest count,
-            the smaller counts reading its first steps. The selection does not depend on it.
+        n_neighbors: neighbours of the kNN estimators (KSG recommend 2 - 4), as in
+            ``sklearn.feature_selection.mutual_info_classif``.
+        memory: a folder where to keep the relevance and each step's terms between fits, as
+            scikit-learn's ``Pipeline(memory=...)``: None keeps nothing; a path (or a ``joblib.Memory``,
+            whose ``location`` is the folder) keeps them on disk. Fits on the same rows (a fold of a
+            ``GridSearchCV``) then estimate each term once: the relevance once for every method and
+            count, and the greedy path once for the largest count, the smaller counts reading its first
+            steps. The selection does not depend on it. The terms are kept as ``.npy`` arrays of
+            numbers, named by a hash of the rows, the target and the settings, and read back without
+            pickle: a file in the folder cannot run code, and one that is not such an array is
+            estimated afresh and replaced.
+        k: not a setting: read as ``SelectKBest``'s number of features or as the kNN estimators'
+            neighbours it would be wrong one way, so ``fit`` refuses any value but None, naming
+            ``n_features_to_select`` and ``n_neighbors``.
 
     Attributes:
         selected_: ``(n_features_to_select,)`` column indices in the order picked: the greedy path, whose
@@ -137,15 +140,17 @@ class MIFeatureSelector(SelectorMixin, BaseEstimator):  # type: ignore[misc]
         method: str = "mrmr",
         discrete_target: bool | str = "auto",
         n_jobs: int | None = None,
-        k: int = 3,
+        n_neighbors: int = 3,
         memory: Any = None,
+        k: None = None,
     ) -> None:
         self.n_features_to_select = n_features_to_select
         self.method = method
         self.discrete_target = discrete_target
         self.n_jobs = n_jobs
-        self.k = k
+        self.n_neighbors = n_neighbors
         self.memory = memory
+        self.k = k
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -168,6 +173,18 @@ class MIFeatureSelector(SelectorMixin, BaseEstimator):  # type: ignore[misc]
             )
         return count
 
+    def _checked_settings(self) -> tuple[int | None, int, Path | None]:
+        """The jobs, the neighbours and the memory's folder, each setting checked (ValueError naming it)."""
+        if self.k is not None:
+            raise ValueError(
+                f"k: is not a setting of MIFeatureSelector, got k={self.k!r}: pass the number of features "
+                "to keep as n_features_to_select (SelectKBest's k), the kNN estimators' neighbours as "
+                "n_neighbors"
+            )
+        V.choice(self.method, "method", METHODS)
+        jobs = check_n_jobs(self.n_jobs)
+        return jobs, V.positive_int(self.n_neighbors, "n_neighbors"), _cache.folder(self.memory)
+
     def fit(self, X: Any, y: Any) -> MIFeatureSelector:
         """Pick the features greedily.
 
@@ -178,9 +195,7 @@ class MIFeatureSelector(SelectorMixin, BaseEstimator):  # type: ignore[misc]
         Returns:
             self, fitted.
         """
-        V.choice(self.method, "method", METHODS)
-        jobs = check_n_jobs(self.n_jobs)
-        k = V.positive_int(self.k, "k")
+        jobs, k, where = self._checked_settings()
         X, y = validate_data(self, X, y, ensure_min_samples=k + 1, dtype=np.float64)
         X = np.ascontiguousarray(X, dtype=np.float64)
         n_features = X.shape[1]
@@ -190,13 +205,24 @@ class MIFeatureSelector(SelectorMixin, BaseEstimator):  # type: ignore[misc]
             target = _terms.class_codes(np.asarray(y))
         else:
             target = np.asarray(y, dtype=np.float64).reshape(-1, 1)
-        memory = check_memory(os.fspath(self.memory) if isinstance(self.memory, os.PathLike) else self.memory)
         # The terms depend on the rows, the target and k alone: a search over the method and the count on
         # the same rows (a fold) finds the relevance and each step of the path in the memory.
-        rows = None if memory.location is None else joblib.hash((X, target, discrete, k, __version__))
-        relevance_of = memory.cache(_relevance, ignore=["X", "target", "jobs"])
-        step_terms = memory.cache(_step_terms, ignore=["X", "target", "jobs"])
-        self.relevance_ = relevance_of(rows, discrete, k, X, target, jobs)
+        rows = "" if where is None else _cache.rows_key(X, target, settings=(discrete, k))
+        self.relevance_ = _cache.cached(
+            where,
+            _cache.key(rows, "relevance"),
+            (n_features,),
+            lambda: _relevance(discrete, k, X, target, jobs),
+        )
+
+        def step_terms(kind: str, s: int, among: tuple[int, ...]) -> np.ndarray:
+            return _cache.cached(
+                where,
+                _cache.key(rows, kind, s, among),
+                (len(among),),
+                lambda: _step_terms(kind, s, among, discrete, k, X, target, jobs),
+            )
+
         first = int(np.argmax(self.relevance_))
         selected, scores = [first], [float(self.relevance_[first])]
         # Sum (mrmr, jmi) or minimum (cmim) over the selected features of each candidate's pair term.
@@ -205,13 +231,13 @@ class MIFeatureSelector(SelectorMixin, BaseEstimator):  # type: ignore[misc]
         while len(selected) < count:
             s = selected[-1]
             left = [j for j in range(n_features) if j not in selected]
-            if kind == "joint" and rows is not None:
+            if kind == "joint" and where is not None:
                 # I(f, s; y) for every f: JMI and CMIM on class labels both read it, on other paths
                 others = [j for j in range(n_features) if j != s]
-                every = step_terms(rows, kind, s, tuple(others), discrete, k, X, target, jobs)
+                every = step_terms(kind, s, tuple(others))
                 new = every[[j - (j > s) for j in left]]
             else:
-                new = step_terms(rows, kind, s, tuple(left), discrete, k, X, target, jobs)
+                new = step_terms(kind, s, tuple(left))
             if self.method == "cmim":
                 if discrete:  # I(f; y | s) = I(f, s; y) - I(s; y), the latter the relevance of s
                     new = new - self.relevance_[s]
