@@ -221,3 +221,17 @@ def test_a_record_that_is_not_a_regular_file_is_named_not_opened(tmp_path, name,
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def test_a_checkpoint_folder_holding_another_key_says_what_the_file_is_and_not_to_delete_it(tmp_path):
+    from iblearn.records import BatchStore
+
+    (tmp_path / "key").write_text("my notes\n")
+    with pytest.raises(
+        ValueError, match=r"expected to hold this run's fingerprint.*holds something else"
+    ) as e:
+        BatchStore(tmp_path, "a" * 64)
+    assert "delete" not in str(e.value)
+    BatchStore(tmp_path / "run", "b" * 64)
+    with pytest.raises(ValueError, match="holds another run's"):
+        BatchStore(tmp_path / "run", "c" * 64)

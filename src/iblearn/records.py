@@ -426,7 +426,16 @@ class BatchStore:
         if saved is None:
             atomic_write_text(self.path / "key", key + "\n")
         elif saved != key:
-            raise ValueError(f"checkpoint: {self.path} holds another run (other data or settings); delete it")
+            raise ValueError(
+                f"checkpoint: {self.path / 'key'} is expected to hold this run's fingerprint (the data's and "
+                "settings' hash a checkpoint folder starts with), and holds "
+                + (
+                    "another run's"
+                    if len(saved) == 64 and set(saved) <= set("0123456789abcdef")
+                    else "something else"
+                )
+                + "; give checkpoint= a folder of its own (a new one, or this run's)"
+            )
 
     def _file(self, i: int) -> Path:
         return self.path / f"batch-{i:07d}.npy"

@@ -8,8 +8,10 @@ import re
 
 import numpy as np
 import pytest
+import torch
 
 from iblearn.cli import main
+from iblearn.cli.json_out import nonfinite_estimate
 from iblearn.data import bivariate_normal, categorical_uniform
 
 
@@ -49,11 +51,61 @@ def wine(tmp_path):
     return tmp_path
 
 
-def test_json_is_strict_where_the_estimate_is_infinite(pair, capsys):
-    args = ["estimate", str(pair / "x.npy"), str(pair / "x.npy"), "--method", "gaussian", "--json"]
-    assert main(args) == 0
-    record = _strict(capsys.readouterr().out)
-    assert record["value"] is None and record["nonfinite"] == {"value": "inf"}
+@pytest.fixture
+def nan_estimate(monkeypatch):
+    """Every estimator of the command returns NaN (the estimate of a setting beyond its reach)."""
+    import dataclasses
+
+    import iblearn.estimators as registry
+
+    real = registry.get_estimator
+
+    def nan_estimator(name, **settings):
+        est = real(name, **settings)
+        call = est.__call__
+        monkeypatch.setattr(
+            type(est),
+            "__call__",
+            lambda self, *a, **k: dataclasses.replace(call(*a, **k), value=torch.tensor(float("nan"))),
+        )
+        return est
+
+    monkeypatch.setattr(registry, "get_estimator", nan_estimator)
+
+
+def test_json_is_strict_where_the_estimate_is_not_finite_and_the_exit_says_it_failed(
+    pair, capsys, nan_estimate
+):
+    args = ["estimate", str(pair / "x.npy"), str(pair / "y.npy"), "--method", "gaussian", "--json"]
+    assert main(args) == 2
+    printed = capsys.readouterr()
+    record = _strict(printed.out)
+    assert record["value"] is None and record["nonfinite"]["value"] == "nan"
+    assert "I(X;Y) = nan, not a finite estimate" in " ".join(printed.err.split())
+
+
+def test_a_nonfinite_estimate_is_an_error_not_a_line_of_output(pair, capsys, nan_estimate):
+    assert main(["estimate", str(pair / "x.npy"), str(pair / "y.npy"), "--method", "gaussian"]) == 2
+    printed = capsys.readouterr()
+    assert "nats" not in printed.out and "I(X;Y) = nan, not a finite estimate" in " ".join(
+        printed.err.split()
+    )
+    assert nonfinite_estimate(float("inf"), "I(X;Y)").startswith("I(X;Y) = inf, not a finite estimate")
+    assert nonfinite_estimate(0.5, "I(X;Y)") is None
+
+
+def test_complex_samples_are_refused_naming_the_file(pair, capsys):
+    np.save(pair / "c.npy", np.ones((50, 2), dtype=complex))
+    assert main(["estimate", str(pair / "c.npy"), str(pair / "y.npy")]) == 2
+    assert "c.npy' holds complex numbers" in " ".join(capsys.readouterr().err.split())
+
+
+def test_a_setting_of_the_wrong_kind_is_refused_naming_it(pair, capsys):
+    args = ["estimate", str(pair / "x.npy"), str(pair / "y.npy"), "--method", "binning"]
+    assert main([*args, "--option", 'value_range="ab"']) == 2
+    assert "value_range: expected (low, high), got 'ab'" in capsys.readouterr().err
+    assert main([*args, "--option", 'value_range=[0, "b"]']) == 2
+    assert "value_range: expected a real number, got 'b'" in capsys.readouterr().err
 
 
 def test_threads_beyond_the_cores_are_refused_naming_the_option(pair, capsys):

@@ -108,9 +108,10 @@ def test_pid_prints_its_parts(table, capsys):
         (["--groups", "a;b;c", "--y-cols", "s1"], "--y-cols: --measure takes its variables"),
         (["--groups", "a;b;c", "--x-cols", "a"], "--x-cols: --groups names the columns"),
         (["--groups", "a"], "--groups: information among variables needs at least 2"),
-        (["--groups", "a;b;c", "--resamples", "1"], "n_resamples: a standard error needs at least 2"),
+        (["--groups", "a;b;c", "--resamples", "1"], "--resamples: a standard error needs at least 2"),
         (["--groups", "a;b;c", "--option", "colour=1"], "--option: o_information takes no colour"),
-        (["--groups", "a;b;c", "--k", "0"], "k: must be at least 1"),
+        (["--groups", "a;b;c", "--k", "0"], "--k: must be at least 1"),
+        (["--groups", "a;b;c", "--option", "k=0"], "--option k: must be at least 1"),
         (["--groups", "a;b;c", "--seed", "-1"], "--seed: expected a non-negative integer"),
         (["--groups", "a;b;c", "--option", "x=1"], "--option: o_information takes no x"),
         (["--groups", "a;b;c", "--option", "blocks=1"], "--option: o_information takes no blocks"),
@@ -168,3 +169,18 @@ def test_a_header_naming_two_columns_is_refused(tmp_path, capsys):
     args = ["estimate", str(tmp_path / "dup.csv"), "--measure", "total_correlation", "--groups", "a;b"]
     assert main(args) == 2
     assert "--groups: the header names 2 columns 'a' (0, 2)" in capsys.readouterr().err
+
+
+def test_a_nonfinite_measure_fails_naming_it(table, capsys, monkeypatch):
+    import dataclasses
+
+    real = ibf.multivariate_estimate
+    nan = torch.tensor(float("nan"))
+    monkeypatch.setattr(
+        ibf, "multivariate_estimate", lambda *a, **k: dataclasses.replace(real(*a, **k), value=nan)
+    )
+    args = ["estimate", str(table[0] / "t.csv"), "--measure", "o_information", "--groups", "a;b;c"]
+    assert main(args) == 2
+    assert "not a finite estimate" in capsys.readouterr().err
+    assert main([*args, "--json"]) == 2
+    assert _strict(capsys.readouterr().out)["nonfinite"]

@@ -15,7 +15,7 @@ from iblearn.cli import estimate_many
 from iblearn.cli.console import Subparsers, out, progress_bar
 from iblearn.cli.estimate_method import estimator_name, fit_method, label_codes, x_values
 from iblearn.cli.inputs import COLUMNS_RULE, MAX_MB, SAMPLE_SUFFIXES, Samples, key_value, load_samples
-from iblearn.cli.json_out import strict
+from iblearn.cli.json_out import exit_code, nonfinite_estimate, strict
 
 
 def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
@@ -145,16 +145,16 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - start
     if args.json:
         _print_json(result, est, method, args, seconds, trained, quantity)
-        return 0
+        return exit_code(float(result), quantity)
+    if why := nonfinite_estimate(float(result), quantity):
+        raise ValueError(why)
     line = f"{quantity} = {float(result):.4f} {result.unit}"
     if result.stderr is not None:
         line += f" ± {result.stderr:.4f} (standard error, {result.stderr_method}, {args.resamples} resamples)"
     out.print(line)
     if result.interval is not None:
         low, high = result.interval
-        out.print(
-            f"{result.confidence:.0%} interval [{low:.4f}, {high:.4f}] (bias-aware: the trend with N)"
-        )
+        out.print(f"{result.confidence:.0%} interval [{low:.4f}, {high:.4f}] (bias-aware: the trend with N)")
     if result.p_value is not None:
         out.print(f"p = {result.p_value:.4g} ({test}, {result.n_permutations} permutations)")
     if not result.reliable:
@@ -244,6 +244,8 @@ def _estimate_auto(x: Any, y: Any, given: dict[str, Any], args: argparse.Namespa
     start = time.perf_counter()
     result = auto_estimate(x, y, k=given.get("k", 3), seed=args.seed)
     seconds = time.perf_counter() - start
+    if not args.json and (why := nonfinite_estimate(float(result), "I(X;Y)")):
+        raise ValueError(why)
     if not args.json:
         out.print(escape(result.report()))
         out.print(f"[dim]auto; N = {result.n_samples}; {seconds:.3f} s[/dim]")
@@ -270,7 +272,7 @@ def _estimate_auto(x: Any, y: Any, given: dict[str, Any], args: argparse.Namespa
         "seconds": round(seconds, 4),
     }
     print(json.dumps(strict(record), allow_nan=False))
-    return 0
+    return exit_code(float(result), "I(X;Y)")
 
 
 def _estimate_conditional(est: Any, x: Any, y: Any, z: Samples, method: str, args: argparse.Namespace) -> Any:

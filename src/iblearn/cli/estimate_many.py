@@ -16,7 +16,7 @@ from rich.markup import escape
 from iblearn._measures import MEASURE_TABLE
 from iblearn.cli.console import out
 from iblearn.cli.inputs import Samples, load_samples
-from iblearn.cli.json_out import strict
+from iblearn.cli.json_out import exit_code, nonfinite_estimate, strict
 
 #: ``--measure``'s names and what they print as.
 MEASURES = {name: spec.label for name, spec in MEASURE_TABLE.items()} | {"pid": "I(X1, X2; T)"}
@@ -85,13 +85,15 @@ def cmd_measure(args: argparse.Namespace) -> int:
         else:
             parts = {args.measure: ibf.multivariate_estimate(args.measure, values, blocks, **options)}
     except ValueError as err:
-        raise ValueError(_named(str(err), labels, "--groups" if args.groups is not None else "X")) from err
+        raise _blamed(err, args, options, labels) from err
     seconds = time.perf_counter() - start
     scale, unit = 1 / math.log(base), unit_name(base)
+    main = parts["total"] if args.measure == "pid" else parts[args.measure]
     if args.json:
         _print_json(args, parts, labels, options, unit, scale, seconds, len(values))
-        return 0
-    main = parts["total"] if args.measure == "pid" else parts[args.measure]
+        return exit_code(float(main), MEASURES[args.measure])
+    if why := nonfinite_estimate(float(main), MEASURES[args.measure]):
+        raise ValueError(why)
     resamples = options["n_resamples"]
     out.print(_line(MEASURES[args.measure], main, unit, scale, resamples))
     if args.measure == "pid":
@@ -142,6 +144,17 @@ def _options(args: argparse.Namespace, method: str) -> dict[str, Any]:
             f"--option: method with --measure is one of {', '.join(METHODS)}, got {options['method']!r}"
         )
     return options
+
+
+def _blamed(err: ValueError, args: argparse.Namespace, options: dict[str, Any], labels: Any) -> ValueError:
+    """The measure's error, naming what the user gave: the option of a setting (``--k``,
+    ``--option NAME``), else the variables (``--groups`` or X)."""
+    setting, _, rest = str(err).partition(":")
+    if setting in options and rest:
+        flag = f"--option {setting}" if setting in dict(args.option or []) else _FLAGS.get(setting)
+        if flag is not None:
+            return ValueError(f"{flag}:{rest}")
+    return ValueError(_named(str(err), labels, "--groups" if args.groups is not None else "X"))
 
 
 def _line(name: str, est: Any, unit: str, scale: float, resamples: int) -> str:

@@ -79,6 +79,11 @@ def load_samples(
     except (OSError, ValueError, RuntimeError, EOFError, pickle.UnpicklingError) as e:
         # EOFError: an empty .npy; UnpicklingError: a .pt that holds more than tensors (weights_only)
         raise ValueError(f"{name}: cannot read {path!r}: {str(e).splitlines()[0]}") from e
+    if data.is_complex() if isinstance(data, torch.Tensor) else np.iscomplexobj(data):
+        raise ValueError(
+            f"{name}: {path!r} holds complex numbers, which iblearn does not support; give the real "
+            "and imaginary parts as columns of their own"
+        )
     if cols is None and not exclude:
         return Samples(data)
     if getattr(data, "ndim", 0) != 2:

@@ -25,3 +25,26 @@ def strict(record: dict[str, Any]) -> dict[str, Any]:
     nonfinite: dict[str, str] = {}
     cleaned: dict[str, Any] = finite(record, "", nonfinite)
     return cleaned | {"nonfinite": nonfinite or None}
+
+
+def nonfinite_estimate(value: float, quantity: str) -> str | None:
+    """Why the command fails where an estimate is infinite or NaN (None where it is finite): such a
+    value is never an answer to report, whatever the output's form."""
+    if math.isfinite(value):
+        return None
+    return (
+        f"{quantity} = {value}, not a finite estimate, so none is reported; try another --method or "
+        "check the data (a column copied on both sides makes MI infinite)"
+    )
+
+
+def exit_code(value: float, quantity: str) -> int:
+    """After ``--json`` printed its record: 0, or 2 with the reason on stderr where ``value`` is not
+    finite (:func:`nonfinite_estimate`)."""
+    from iblearn.cli.console import err
+
+    why = nonfinite_estimate(value, quantity)
+    if why is None:
+        return 0
+    err.print(f"[red]error:[/red] {why}")
+    return 2

@@ -287,7 +287,13 @@ def bin_values(
         ordered = t.sort(dim=0).values
         inner = torch.lerp(ordered[below], ordered[(below + 1).clamp_max(len(t) - 1)], (pos - below)[:, None])
         return torch.searchsorted(inner.T.contiguous(), t.T.contiguous(), right=True).T
-    lo, hi = (float(t.min()), float(t.max())) if value_range is None else value_range
+    if value_range is not None and (isinstance(value_range, str) or len(value_range) != 2):
+        raise ValueError(f"value_range: expected (low, high), got {value_range!r}")
+    lo, hi = (
+        (float(t.min()), float(t.max()))
+        if value_range is None
+        else (V.real_number(value_range[0], "value_range"), V.real_number(value_range[1], "value_range"))
+    )
     if not (math.isfinite(lo) and math.isfinite(hi)):
         raise ValueError(f"value_range: must be finite, got {value_range}")
     if not hi > lo:
