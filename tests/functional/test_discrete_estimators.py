@@ -126,7 +126,7 @@ def test_nsb_quadrature_is_the_adaptive_integral_over_the_whole_range(k):
     rng = np.random.default_rng(k)
     counts = rng.multinomial(300, rng.dirichlet(np.full(k, 0.3)) if k < 10**5 else np.full(k, 1 / k))
     f = fingerprint(counts, k)
-    top, _, _ = _peak(f, k)
+    top, _ = _peak(f, k)
     peak = _log_weight(np.array([top]), f, k)[0]
     w = lambda t: math.exp(_log_weight(np.array([t]), f, k)[0] - peak)  # noqa: E731
     m = lambda t: w(t) * _moments(np.array([t]), f, k)[0][0]  # noqa: E731
@@ -201,3 +201,35 @@ def test_choice_by_coincidence_regime():
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_integer_counts_are_read_in_place():
+    # A million integer counts are checked without a float copy of them: that copy cost more than NSB.
+    from iblearn.functional.discrete import counts_of
+
+    counts = np.zeros(10**6, dtype=np.int64)
+    counts[:3] = (5, 1, 2)
+    assert np.shares_memory(counts_of(counts=counts), counts)
+    assert np.shares_memory(counts_of(counts=torch.from_numpy(counts)), counts)
+    assert counts_of(counts=[2.0, 0.0, 1.0]).tolist() == [2, 0, 1]
+    with pytest.raises(ValueError, match="counts: expected a 1-D"):
+        counts_of(counts=np.zeros(4, dtype=np.uint8))
+
+
+def test_nsb_mi_interval_takes_fewer_resamples_by_default(monkeypatch):
+    from iblearn.functional import _discrete_inference as D
+
+    calls = {"n": 0}
+    inner = D._mi_of_cells
+
+    def counted(*args):
+        calls["n"] += 1
+        return inner(*args)
+
+    monkeypatch.setattr(D, "_mi_of_cells", counted)
+    x = torch.arange(120) % 6
+    D.discrete_mi_estimate(x, x // 2, method="nsb")
+    assert calls["n"] == 1 + D.NSB_RESAMPLES
+    calls["n"] = 0
+    D.discrete_mi_estimate(x, x // 2, method="grassberger")
+    assert calls["n"] == 1 + D.RESAMPLES

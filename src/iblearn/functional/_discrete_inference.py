@@ -31,6 +31,11 @@ from iblearn.functional.inference import Estimate
 #: Unseen mass (Good-Turing, f1 / N) and samples a symbol seen beyond which a sample is well sampled:
 #: Miller-Madow's remaining bias is then of order 1/N^2.
 WELL_SAMPLED_UNSEEN, WELL_SAMPLED_RATIO = 0.01, 10.0
+#: Bootstrap resamples of the MI by default, and by NSB (three posteriors and a guess of K per
+#: resample): the interval's Student's t quantile with R - 1 degrees of freedom carries the resampled
+#: sd's own error, so fewer resamples widen the interval (t = 2.01 against 1.97 at 95%) and keep it
+#: honest.
+RESAMPLES, NSB_RESAMPLES = 200, 50
 
 
 def _bootstrap(values: list[float], value: float, confidence: float) -> tuple[float, tuple[float, float]]:
@@ -106,13 +111,14 @@ def discrete_mi_estimate(
     *,
     method: Method = "nsb",
     confidence: float = inference.CONFIDENCE,
-    n_resamples: int = 200,
+    n_resamples: int | None = None,
     seed: int = 0,
 ) -> Estimate:
     """I(X; Y) = H(X) + H(Y) - H(X, Y) in nats of integer symbols, each entropy by ``method``, with the
     bootstrap's interval (rows drawn with replacement, as joint cells drawn from their multinomial).
     NSB's three posteriors are not independent, so their sds do not add up to the MI's: the bootstrap
-    gives its interval for every method.
+    gives its interval for every method, from ``n_resamples`` resamples (default :data:`RESAMPLES`,
+    :data:`NSB_RESAMPLES` for NSB; the interval's Student's t quantile allows for their number).
 
     Example:
         >>> x = torch.arange(200) % 4
@@ -123,6 +129,8 @@ def discrete_mi_estimate(
     V.choice(method, "method", METHODS)
     if not 0 < confidence < 1:
         raise ValueError(f"confidence: expected a probability strictly between 0 and 1, got {confidence!r}")
+    if n_resamples is None:
+        n_resamples = NSB_RESAMPLES if method == "nsb" else RESAMPLES
     n_resamples, seed = V.positive_int(n_resamples, "n_resamples"), V.seed(seed)
     codes_x, codes_y = joint_codes(("x", x), ("y", y))
     joint = torch.stack([codes_x, codes_y], dim=1).cpu()

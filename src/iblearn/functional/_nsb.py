@@ -36,7 +36,12 @@ REACH = 50.0
 LARGE = 1e3
 #: Where the weight is negligible: e^-40 of its peak.
 DROP = 40.0
-_NODES, _WEIGHTS = np.polynomial.legendre.leggauss(12)
+#: The quadrature's pieces: the first a fraction of the weight's width, each next one GROWTH times as
+#: wide, Gauss-Legendre of ORDER nodes on each.
+FIRST, GROWTH, PIECES, ORDER = 0.7, 1.8, 40, 12
+_NODES, _WEIGHTS = np.polynomial.legendre.leggauss(ORDER)
+#: The slope's grid over ndd's range, and the finer grids within the bracket of its sign change.
+GRID, FINE, REFINE = 47, 17, 2
 
 
 def _groups(f: Fingerprint, k: float) -> tuple[Array, Array]:
@@ -71,14 +76,14 @@ def _log_weight(t: Array, f: Fingerprint, k: float) -> Array:
     return np.log(_prior(a, k)[0]) + evidence + t
 
 
-def _slope(t: float, f: Fingerprint, k: float) -> float:
-    """d/dt of :func:`_log_weight`."""
-    a = math.exp(t)
-    value, d = _prior(np.array([a]), k, slope=True)
-    prior, dprior = float(value[0]), float(d[0])  # type: ignore[index]
-    seen = float((f.multiplicities * (special.digamma(f.values + a) - special.digamma(a))).sum())
+def _slope(t: Array, f: Fingerprint, k: float) -> Array:
+    """d/dt of :func:`_log_weight`, at every t of ``t``."""
+    a = np.exp(t)
+    prior, dprior = _prior(a, k, slope=True)
+    col = a[:, None]
+    seen = (f.multiplicities * (special.digamma(f.values + col) - special.digamma(col))).sum(axis=1)
     devidence = k * (special.digamma(k * a) - special.digamma(f.n + k * a)) + seen
-    return float(a * (dprior / prior + devidence) + 1)
+    return a * (dprior / prior + devidence) + 1  # type: ignore[operator]
 
 
 def _moments(t: Array, f: Fingerprint, k: float) -> tuple[Array, Array]:
@@ -98,55 +103,55 @@ def _moments(t: Array, f: Fingerprint, k: float) -> tuple[Array, Array]:
     return mean, np.maximum(second - mean**2, 0.0)
 
 
-def _peak(f: Fingerprint, k: float) -> tuple[float, float, float]:
-    """The log weight's maximum t* and the range [lo, hi] of t to integrate."""
+def _peak(f: Fingerprint, k: float) -> tuple[float, float]:
+    """The log weight's maximum t* within ndd's range, and the weight's width there (1 / sqrt of the
+    log weight's curvature): the slope on a grid, then on finer grids within the bracket where it turns
+    negative. The quadrature needs the peak to a fraction of the width, not to machine precision."""
     lo, hi = -math.log(k) - SPAN, -math.log(k) + SPAN
-    far_lo, far_hi = lo - REACH, hi + REACH
-    s_lo, s_hi = _slope(lo, f, k), _slope(hi, f, k)
-    if s_lo <= 0:
-        top = lo
-    elif s_hi >= 0:
-        top = hi
+    grid = np.linspace(lo, hi, GRID)
+    for _ in range(REFINE):
+        s = _slope(grid, f, k)
+        below = np.flatnonzero(s <= 0)
+        if len(below) == 0 or below[0] == 0:
+            break
+        i = int(below[0])
+        step = grid[i] - grid[i - 1]
+        if s[i - 1] - s[i] > 0:
+            curve = (s[i - 1] - s[i]) / step
+            top = float(grid[i - 1] + s[i - 1] / curve)
+        grid = np.linspace(grid[i - 1], grid[i], FINE)
     else:
-        top = optimize.brentq(_slope, lo, hi, args=(f, k), xtol=1e-10)
-    peak = float(_log_weight(np.array([top]), f, k)[0])
-    ends = []
-    for end, direction in ((far_lo, -1.0), (far_hi, 1.0)):
-        step, t = 0.25, top
-        while (t - end) * direction < 0:
-            t = min(t + step, end) if direction > 0 else max(t - step, end)
-            if float(_log_weight(np.array([t]), f, k)[0]) < peak - DROP:
-                break
-            step *= 1.6
-        ends.append(t)
-    return top, ends[0], ends[1]
+        return top, 1 / math.sqrt(curve)
+    top = float(grid[-1] if len(below) == 0 else grid[0])
+    # A maximum at an end of the range: the weight falls away from it on one side only.
+    return top, 1.0
 
 
-def _nodes(top: float, lo: float, hi: float, f: Fingerprint, k: float) -> tuple[Array, Array]:
-    """Gauss-Legendre nodes and weights on [lo, hi], in pieces that widen away from the peak: a
-    quarter of the weight's width near it, growing geometrically into the tails."""
-    h = 1e-4
-    curve = (_slope(top - h, f, k) - _slope(top + h, f, k)) / (2 * h)
-    width = 1 / math.sqrt(curve) if curve > 0 else 1.0
-    steps = width * np.concatenate([[0.0], 0.25 * 1.35 ** np.arange(40)]).cumsum()
+def _nodes(f: Fingerprint, k: float) -> tuple[Array, Array, Array]:
+    """Gauss-Legendre nodes, their weights and the log weight there, on pieces that widen away from the
+    peak (a quarter of the weight's width near it, growing geometrically into the tails) out to REACH
+    beyond ndd's range; only the pieces where the weight exceeds e^-DROP of its peak at an end are
+    kept (the weight is unimodal in t)."""
+    top, width = _peak(f, k)
+    lo, hi = -math.log(k) - SPAN - REACH, -math.log(k) + SPAN + REACH
+    steps = width * np.concatenate([[0.0], FIRST * GROWTH ** np.arange(PIECES)]).cumsum()
     edges = np.unique(np.clip(np.concatenate([top - steps, top + steps]), lo, hi))
-    half = np.diff(edges)[:, None] / 2
-    t = ((edges[:-1, None] + edges[1:, None]) / 2 + half * _NODES).ravel()
-    return t, (half * _WEIGHTS).ravel()
+    at = _log_weight(edges, f, k)
+    live = np.maximum(at[:-1], at[1:]) > at.max() - DROP
+    left, right = edges[:-1][live], edges[1:][live]
+    half = (right - left)[:, None] / 2
+    t = ((left + right)[:, None] / 2 + half * _NODES).ravel()
+    return t, (half * _WEIGHTS).ravel(), _log_weight(t, f, k)
 
 
 def nsb(f: Fingerprint, k: float) -> tuple[float, float]:
     """The NSB posterior mean and standard deviation of H (nats) over K = ``k`` symbols."""
     if k <= 1 or f.observed == 0:
         return 0.0, 0.0
-    top, lo, hi = _peak(f, k)
-    if hi - lo < 1e-12:
-        at_top, spread = _moments(np.array([top]), f, k)
-        return float(at_top[0]), math.sqrt(float(spread[0]))
-    t, weights = _nodes(top, lo, hi, f, k)
-    log_w = _log_weight(t, f, k)
+    t, weights, log_w = _nodes(f, k)
     w = weights * np.exp(log_w - log_w.max())
-    w /= w.sum()
+    keep = w > w.max() * 1e-18  # nodes below float64's resolution of the sum add nothing
+    w, t = w[keep] / w[keep].sum(), t[keep]
     mean_a, var_a = _moments(t, f, k)
     mean = float(w @ mean_a)
     var = float(w @ (var_a + (mean_a - mean) ** 2))

@@ -116,15 +116,28 @@ def counts_of(x: Any = None, counts: Any = None) -> np.ndarray:
         raise ValueError("x: give the symbols x or their counts=, not both and not neither")
     if x is not None:
         return torch.bincount(row_codes(V.symbols(x, "x"))).cpu().numpy().astype(np.int64)
-    t = V.as_tensor(counts, "counts")
-    if t.is_floating_point() and not bool((t == t.round()).all()):
-        raise ValueError("counts: expected whole numbers of samples per symbol")
-    c = t.detach().cpu().reshape(-1).to(torch.float64).numpy()
-    if t.ndim != 1 or len(c) == 0 or not np.isfinite(c).all() or (c < 0).any() or c.sum() < 1:
+    if isinstance(counts, Tensor):
+        V.materialized(counts, "counts")
+        c = counts.detach().cpu().resolve_conj().resolve_neg().numpy()
+    else:
+        c = V.as_tensor(counts, "counts").numpy()
+    # An integer vector is checked and kept as it is: a float64 copy of 10^6 counts and a comparison
+    # with its rounding cost more than every estimator's work on the counts of counts.
+    if c.dtype.kind in "iu":
+        bad = c.ndim != 1 or len(c) == 0 or (c.dtype.kind == "i" and int(c.min()) < 0) or not c.any()
+    elif c.dtype.kind == "b":
+        bad, c = c.ndim != 1 or not c.any(), c.astype(np.int64)
+    elif c.dtype.kind == "f":
+        if not np.array_equal(c, np.round(c)) and np.isfinite(c).all():
+            raise ValueError("counts: expected whole numbers of samples per symbol")
+        bad = c.ndim != 1 or len(c) == 0 or not np.isfinite(c).all() or (c < 0).any() or c.sum() < 1
+    else:
+        bad = True
+    if bad:
         raise ValueError(
-            f"counts: expected a 1-D vector of non-negative counts with at least one sample, got {t}"
+            f"counts: expected a 1-D vector of non-negative counts with at least one sample, got {counts}"
         )
-    return c.astype(np.int64)
+    return c.astype(np.int64, copy=False)
 
 
 def entropy_of_counts(c: np.ndarray, method: str, alphabet: int | None) -> tuple[float, float | None]:
