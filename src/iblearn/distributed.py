@@ -17,7 +17,7 @@ against all columns:
   it, is the same on every rank, and again the mean over ranks is the single-process bound.
 * The ranks may hold different numbers of rows (a ``DistributedSampler``'s last batch, or the nodes
   of each rank's graphs): each rank's bound is then weighted by its share of the rows
-  (:func:`row_share`), so the mean over ranks is again the bound on the concatenated batch.
+  (:func:`rank_weight`), so the mean over ranks is again the bound on the concatenated batch.
 * Re-pairings are drawn over the global batch from the estimator's generator, which every rank seeds
   alike (``fit(seed=...)``) and advances alike: the same derangements as one process on the
   concatenated batch, each rank scoring its own rows of them.
@@ -28,6 +28,21 @@ keeps the same critic. An estimate (``est(x, y)``, and ``fit``'s validation) gat
 rank and evaluates them on each, so every rank reports the same number: the single-process estimate on
 all rows. Outside a process group (or in a group of one) nothing here acts: :func:`gather` returns its
 argument itself.
+
+What each name gives:
+
+* where this process stands: :func:`rank` and :func:`world_size` of the work (0 and 1 inside
+  :func:`single_process`); :func:`is_distributed`, whether the work is spread over ranks now, and
+  :func:`in_process_group`, whether a group of several ranks exists at all;
+* two contexts: :func:`single_process` (rows already gathered, computed as one process) and
+  :func:`across_ranks` (spread again, inside it);
+* rows: :func:`gather` (every rank's rows), :func:`every_rank_rows` (both arguments of an estimate),
+  :func:`offset_and_total` (where this rank's rows start, and how many there are in all),
+  :func:`own_row_indices` (their indices in the global batch);
+* means and sums over ranks: :func:`rank_weight` (a rank's weight as a float), :func:`share_of_mean`
+  (this rank's share of the mean over every rank's values, with gradients), :func:`mean_over_ranks`
+  (the detached mean of one value a rank), :func:`sum_over_ranks` (the sum, with gradients),
+  :func:`average_gradients` (a module's gradients, as DDP).
 """
 
 from __future__ import annotations
@@ -44,50 +59,57 @@ from torch import Tensor, nn
 from iblearn import _checks as V
 
 # Set while an estimate evaluates rows already gathered from every rank: it is then one process's work.
-_local: ContextVar[bool] = ContextVar("iblearn_neural_local", default=False)
+_single: ContextVar[bool] = ContextVar("iblearn_single_process", default=False)
 
 
-def world() -> tuple[int, int]:
-    """``(rank, world_size)`` of the default process group, ``(0, 1)`` outside one (or inside
-    :func:`local`)."""
-    if _local.get() or not (torch.distributed.is_available() and torch.distributed.is_initialized()):
-        return 0, 1
-    return torch.distributed.get_rank(), torch.distributed.get_world_size()
+def _group_size() -> int:
+    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+        return 1
+    return torch.distributed.get_world_size()
 
 
-def active() -> bool:
-    """Whether bounds are spread over more than one rank (see the module's docstring)."""
-    return world()[1] > 1
+def rank() -> int:
+    """This process's rank in the default process group: 0 outside one (or inside
+    :func:`single_process`)."""
+    return 0 if _single.get() or _group_size() == 1 else torch.distributed.get_rank()
+
+
+def world_size() -> int:
+    """The number of ranks the work is spread over: 1 outside a process group (or inside
+    :func:`single_process`)."""
+    return 1 if _single.get() else _group_size()
+
+
+def is_distributed() -> bool:
+    """Whether the work is spread over more than one rank (see the module's docstring): False outside a
+    process group of more than one rank and inside :func:`single_process`."""
+    return world_size() > 1
+
+
+def in_process_group() -> bool:
+    """Whether a process group of more than one rank is initialized, inside :func:`single_process` too."""
+    return _group_size() > 1
 
 
 @contextlib.contextmanager
-def local() -> Iterator[None]:
+def single_process() -> Iterator[None]:
     """Within it, the estimators compute as one process on the rows they are given."""
-    token = _local.set(True)
+    token = _single.set(True)
     try:
         yield
     finally:
-        _local.reset(token)
-
-
-def grouped() -> bool:
-    """Whether a process group of more than one rank is initialized, inside :func:`local` too."""
-    token = _local.set(False)
-    try:
-        return active()
-    finally:
-        _local.reset(token)
+        _single.reset(token)
 
 
 @contextlib.contextmanager
-def spread() -> Iterator[None]:
-    """Undoes :func:`local` within it: for inputs that are not rows to pool on one rank (graphs), an
-    estimate is each rank's share of it, summed over the ranks."""
-    token = _local.set(False)
+def across_ranks() -> Iterator[None]:
+    """Undoes :func:`single_process` within it: for inputs that are not rows to pool on one rank
+    (graphs), an estimate is each rank's share of it, summed over the ranks."""
+    token = _single.set(False)
     try:
         yield
     finally:
-        _local.reset(token)
+        _single.reset(token)
 
 
 def _sizes(t: Tensor, what: str = "x") -> list[int]:
@@ -96,7 +118,7 @@ def _sizes(t: Tensor, what: str = "x") -> list[int]:
     Raises:
         ValueError: the ranks' rows differ in shape (``what`` names the argument).
     """
-    _, size = world()
+    size = world_size()
     if t.ndim > 7:
         raise ValueError(f"{what}: at most 7 dimensions under torch.distributed, got {t.ndim}")
     shape = [t.ndim, *t.shape] + [-1] * (7 - t.ndim)  # every rank's, as one fixed-size row
@@ -119,7 +141,7 @@ def gather(t: Tensor, what: str = "x") -> Tensor:
     Raises:
         ValueError: the ranks' rows differ in shape (``what`` names the argument).
     """
-    if not active():
+    if not is_distributed():
         return t
     sizes = _sizes(t, what)
     if len(set(sizes)) == 1:
@@ -137,7 +159,7 @@ class _Gather(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, t: Tensor) -> Tensor:
         t = t.contiguous()
-        parts = [torch.empty_like(t) for _ in range(world()[1])]
+        parts = [torch.empty_like(t) for _ in range(world_size())]
         torch.distributed.all_gather(parts, t)
         ctx.rows = len(t)
         return torch.cat(parts)
@@ -146,48 +168,48 @@ class _Gather(torch.autograd.Function):
     def backward(ctx: Any, grad: Tensor) -> Tensor:
         grad = grad.contiguous().clone()
         torch.distributed.all_reduce(grad)
-        rank, _ = world()
-        return grad[rank * ctx.rows : (rank + 1) * ctx.rows]
+        mine = rank()
+        return grad[mine * ctx.rows : (mine + 1) * ctx.rows]
 
 
-def share(n_local: int, device: torch.device | None = None) -> tuple[int, int]:
+def offset_and_total(n_local: int, device: torch.device | None = None) -> tuple[int, int]:
     """``(offset, total)``: where this rank's ``n_local`` rows start in the global batch (every rank's
     rows in rank order, any number on each), and how many rows it has; ``(0, n_local)`` outside a
     process group."""
-    if not active():
+    if not is_distributed():
         return 0, n_local
     if device is None:  # NCCL's collectives take tensors on the rank's GPU only
         nccl = torch.distributed.get_backend() == "nccl"
         device = torch.device("cuda", torch.cuda.current_device()) if nccl else torch.device("cpu")
     sizes = _sizes(torch.empty(n_local, device=device))
-    return sum(sizes[: world()[0]]), sum(sizes)
+    return sum(sizes[: rank()]), sum(sizes)
 
 
-def rank_mean(values: Tensor) -> Tensor:
+def share_of_mean(values: Tensor) -> Tensor:
     """This rank's share of the mean of ``values`` over every rank's (any number on each): their sum
     times the number of ranks over the number of values on all ranks, so that the mean over ranks (what
     DDP does to gradients) is the mean over all values; ``values.mean()`` outside a process group."""
-    if not active():
+    if not is_distributed():
         return values.mean()
-    _, total = share(values.numel(), values.device)
-    return values.sum() * (world()[1] / total)
+    _, total = offset_and_total(values.numel(), values.device)
+    return values.sum() * (world_size() / total)
 
 
-def rank_sum(value: Tensor) -> Tensor:
+def sum_over_ranks(value: Tensor) -> Tensor:
     """The sum of the 0-d ``value`` over the ranks, with gradients flowing back to every rank's own
     (each rank's ``value`` is one row of a :func:`gather`); ``value`` outside a process group."""
-    if not active():
+    if not is_distributed():
         return value
     return gather(value.reshape(1), "value").sum()
 
 
-def own_rows(n_local: int, device: torch.device) -> Tensor:
+def own_row_indices(n_local: int, device: torch.device) -> Tensor:
     """This rank's row indices in the global batch (every rank's rows in rank order)."""
-    offset, _ = share(n_local, device)
+    offset, _ = offset_and_total(n_local, device)
     return torch.arange(offset, offset + n_local, device=device)
 
 
-def row_share(n_local: int, device: torch.device | None = None) -> float:
+def rank_weight(n_local: int, device: torch.device | None = None) -> float:
     """The weight of this rank's bound when the ranks hold ``n_local`` rows each, any number on each:
     the number of ranks times this rank's share of the rows (1.0 outside a process group, and for
     equal batches).
@@ -196,20 +218,20 @@ def row_share(n_local: int, device: torch.device | None = None) -> float:
     rows (DV's log E_Q[exp T], InfoNCE's log M). Weighted so, the mean over ranks (what DDP does to
     gradients) is the mean over all rows: the single-process bound on the concatenated batch, and its
     gradient, however unequal the batches."""
-    if not active():
+    if not is_distributed():
         return 1.0
-    _, total = share(n_local, device)
-    return world()[1] * n_local / total
+    _, total = offset_and_total(n_local, device)
+    return world_size() * n_local / total
 
 
 def mean_over_ranks(value: Tensor) -> Tensor:
     """``value`` (detached) averaged over the ranks: the single-process value of a bound whose per-rank
     values are its means over each rank's rows."""
-    if not active():
+    if not is_distributed():
         return value
     out = value.detach().clone()
     torch.distributed.all_reduce(out)
-    return out / world()[1]
+    return out / world_size()
 
 
 def average_gradients(module: nn.Module) -> None:
@@ -220,14 +242,14 @@ def average_gradients(module: nn.Module) -> None:
     parameters in DDP yourself. Parameters without a gradient are left alone (every rank runs the same
     code, so they are the same on every rank). No-op outside a process group.
     """
-    if not active():
+    if not is_distributed():
         return
     grads = [p.grad for p in module.parameters() if p.grad is not None]
     if not grads:
         return
     flat = torch.cat([g.reshape(-1) for g in grads])
     torch.distributed.all_reduce(flat)
-    flat /= world()[1]
+    flat /= world_size()
     start = 0
     for g in grads:
         g.copy_(flat[start : start + g.numel()].view_as(g))
@@ -239,6 +261,6 @@ def every_rank_rows(x: Any, y: Any) -> tuple[Any, Any]:
     an estimate is the single-process one on all of them, the same on every rank; else, or for inputs
     that are not rows (graphs), ``x`` and ``y`` as given."""
     rows = (Tensor, np.ndarray)
-    if not (active() and isinstance(x, rows) and isinstance(y, rows)):
+    if not (is_distributed() and isinstance(x, rows) and isinstance(y, rows)):
         return x, y
     return gather(V.as_tensor(x, "x")), gather(V.as_tensor(y, "y"))

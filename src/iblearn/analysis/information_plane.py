@@ -275,14 +275,14 @@ class InformationPlane:
         rank keeps rank 0's points. Should rank 0 fail, every rank raises (the others a RuntimeError
         naming rank 0), none waits.
         """
-        if not distributed.grouped():
+        if not distributed.in_process_group():
             self._record(epoch)
             return
         payload: list[Any] = [None]
         failure: Exception | None = None
-        if distributed.world()[0] == 0:
+        if distributed.rank() == 0:
             try:
-                with distributed.local():
+                with distributed.single_process():
                     payload = [("points", self._record(epoch))]
             except Exception as err:  # told to the other ranks, then raised here
                 failure, payload = err, [("error", f"{type(err).__name__}: {err}")]
@@ -292,7 +292,7 @@ class InformationPlane:
         what, found = payload[0]
         if what == "error":
             raise RuntimeError(f"InformationPlane.record: rank 0 failed to measure epoch {epoch}: {found}")
-        if distributed.world()[0] != 0:
+        if distributed.rank() != 0:
             self.points.extend(found)
 
     def _record(self, epoch: int) -> list[PlanePoint]:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import torch
 
-from iblearn.distributed import world
+from iblearn.distributed import rank, world_size
 
 #: Seconds a rank waits in a collective for the others before it raises (``IBLEARN_DIST_TIMEOUT``): a
 #: rank that died or hangs must not keep the others waiting for torch's default of 30 minutes (gloo)
@@ -51,11 +51,11 @@ def joined(device: str) -> Iterator[None]:
     dist.init_process_group(
         "nccl" if device == "cuda" else "gloo", timeout=datetime.timedelta(seconds=timeout)
     )
-    rank, size = world()
     try:
         yield
     except Exception as err:
-        print(f"iblearn: rank {rank} of {size} failed: {type(err).__name__}: {err}", file=sys.stderr)
+        failed = f"iblearn: rank {rank()} of {world_size()} failed: {type(err).__name__}: {err}"
+        print(failed, file=sys.stderr)
         raise
     finally:
         with contextlib.suppress(Exception):  # a peer already gone: nothing left to tear down cleanly
@@ -84,19 +84,19 @@ def shard(rows: torch.Tensor) -> torch.Tensor:
     """This rank's part of a global batch's row indices: the batch cut into equal parts, one a rank, the
     rows beyond a multiple of the number of ranks dropped (every rank's batch has the same size); the
     whole batch in one process."""
-    rank, size = world()
+    size = world_size()
     if size == 1:
         return rows
-    return rows[: len(rows) - len(rows) % size].tensor_split(size)[rank]
+    return rows[: len(rows) - len(rows) % size].tensor_split(size)[rank()]
 
 
 def barrier() -> None:
     """Wait for every rank (after rank 0 has cleared what a fresh start removes)."""
-    if world()[1] > 1:
+    if world_size() > 1:
         torch.distributed.barrier()
 
 
 def refuse(task: str, why: str) -> None:
     """Raise ValueError for ``task``, which cannot run split over ranks (``why``), under torchrun."""
-    if world()[1] > 1:
+    if world_size() > 1:
         raise ValueError(f"tasks: {task} does not run under torchrun ({why}); run it in one process")

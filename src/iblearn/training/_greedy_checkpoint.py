@@ -9,6 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from iblearn import distributed
 from iblearn.records import Checkpoint, RunFolder
 from iblearn.training import ranks
 from iblearn.training.objectives import Objective
@@ -50,7 +51,7 @@ class GreedyCheckpoint:
         if self.run is None:
             return
         every_rng = ranks.rng_states()  # a collective: before rank 0 goes its own way
-        if ranks.rank() != 0:
+        if distributed.rank() != 0:
             return
         state = {"module": k, "epoch": epoch, "rank_rng": every_rng or [], "histories": histories}
         self.checkpoint.save(state, random=True, **self._objects())
@@ -62,7 +63,7 @@ class GreedyCheckpoint:
         if self.run is None:
             return 0, 0
         run = self.run
-        writer = ranks.rank() == 0
+        writer = distributed.rank() == 0
         if not run.resume:
             if writer:
                 self.checkpoint.remove()

@@ -38,6 +38,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from iblearn import distributed
 from iblearn._modes import evaluating
 from iblearn.data.graphs import call_on_graph, is_graph, with_features
 from iblearn.estimators.standardize import Standardize
@@ -163,7 +164,7 @@ def train_greedy(
     optimizers = [make(m.parameters()) for make, m in zip(factories, modules, strict=True)]
     state = GreedyCheckpoint(run, modules, objectives, optimizers, mode)
     start_module, start_epoch = state.resume(result.histories, per_module)
-    if ranks.rank() != 0:
+    if distributed.rank() != 0:
         progress = None
     if mode == "isolated":
         if any(isinstance(m, Standardize) for module in modules for m in module.modules()):
@@ -294,7 +295,7 @@ def _step(
     loss, metrics = objective.loss(batch, t)
     opt.zero_grad(set_to_none=True)
     loss.backward()
-    ranks.average_gradients(module)
+    distributed.average_gradients(module)
     opt.step()
     return metrics
 

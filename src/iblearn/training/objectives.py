@@ -108,9 +108,9 @@ class CrossEntropy(Objective):
 
     def loss(self, batch: Batch, t: Activation) -> tuple[Tensor, dict[str, float]]:
         logits, y = _labels_for(t, batch)
-        if distributed.active():  # this rank's share of the means over every rank's rows
-            loss = distributed.rank_mean(F.cross_entropy(logits, y, reduction="none"))
-            acc = distributed.rank_mean((logits.argmax(dim=1) == y).to(logits.dtype))
+        if distributed.is_distributed():  # this rank's share of the means over every rank's rows
+            loss = distributed.share_of_mean(F.cross_entropy(logits, y, reduction="none"))
+            acc = distributed.share_of_mean((logits.argmax(dim=1) == y).to(logits.dtype))
             return loss, {"loss": float(loss.detach()), "acc": float(acc)}
         loss = F.cross_entropy(logits, y)
         return loss, {"loss": float(loss.detach()), "acc": float((logits.argmax(dim=1) == y).float().mean())}
@@ -197,10 +197,10 @@ class InfoMax(Objective):
         """The estimator's MI on the batch: under ``torch.distributed`` on every rank's rows, gathered
         with their gradients, the same value on every rank (a matrix-based estimate is no mean over
         rows that ranks could share; its gradient reaches each rank's rows through the gather)."""
-        if not distributed.active():
+        if not distributed.is_distributed():
             return self.estimator.mi(a, b)
         a, b = distributed.gather(a), distributed.gather(b)
-        with distributed.local():
+        with distributed.single_process():
             return self.estimator.mi(a, b)
 
     def _graph_matrix_loss(self, batch: Batch, t: GraphLike, est: RenyiMI) -> tuple[Tensor, dict[str, float]]:
@@ -208,8 +208,8 @@ class InfoMax(Objective):
         if not is_graph(graph):
             raise ValueError("target: a graph module's input I(T; X) needs the network input to be a graph")
         rep, features, edges = t.x, graph.x, graph.edge_index
-        if distributed.active():  # the disjoint union of every rank's graphs, as for GMI
-            offset, _ = distributed.share(len(features), features.device)
+        if distributed.is_distributed():  # the disjoint union of every rank's graphs, as for GMI
+            offset, _ = distributed.offset_and_total(len(features), features.device)
             rep, features = distributed.gather(rep), distributed.gather(features)
             edges = distributed.gather((edges + offset).T).T
         mi = renyi_graph_mi(rep, features, edges, est.alpha, est.sigma_x, est.sigma_y)
@@ -299,7 +299,7 @@ class NoisyIB(Objective):
         # I(X; L + eps) >= 0, so a negative estimate is a critic lagging behind the layer, not information
         # to remove: minimizing it chases the critic. Seen (MNIST, seed 3): -3.7, -196, then -37,280 nats
         # in the next layer, and 24% test accuracy. Below zero the penalty has no gradient.
-        if not distributed.active():
+        if not distributed.is_distributed():
             return -(i_yl - self.beta * i_xl.clamp_min(0.0)), metrics
         # Each rank's i_xl is its share: the penalty is off where the bound over all ranks is below 0.
         on = bool(distributed.mean_over_ranks(i_xl) > 0)

@@ -32,10 +32,7 @@ from iblearn import distributed
 
 T = TypeVar("T")
 
-__all__ = ["active", "average_gradients", "broadcast", "everyone_steps", "mean_row", "rank", "same_run"]
-
-active = distributed.active
-average_gradients = distributed.average_gradients
+__all__ = ["broadcast", "everyone_steps", "mean_row", "rng_states", "same_run"]
 
 
 def _device() -> torch.device:
@@ -48,19 +45,15 @@ def _device() -> torch.device:
 def _flags(flag: bool) -> list[bool]:
     """``flag`` of every rank, in rank order."""
     mine = torch.tensor([flag], dtype=torch.long, device=_device())
-    every = [torch.empty_like(mine) for _ in range(distributed.world()[1])]
+    every = [torch.empty_like(mine) for _ in range(distributed.world_size())]
     torch.distributed.all_gather(every, mine)
     return [bool(f) for f in every]
 
 
-def rank() -> int:
-    """This process's rank (0 outside a process group)."""
-    return distributed.world()[0]
-
 
 def broadcast(modules: Iterable[nn.Module]) -> None:
     """Rank 0's parameters and buffers into every rank's ``modules`` (in place)."""
-    if not active():
+    if not distributed.is_distributed():
         return
     with torch.no_grad():
         for module in modules:
@@ -76,7 +69,7 @@ def same_run(run: Any) -> None:
         ValueError: some ranks have one and some not (naming them): rank 0 writes it, and every rank
             resumes from its checkpoint.
     """
-    if not active():
+    if not distributed.is_distributed():
         return
     flags = _flags(run is not None)
     if len(set(flags)) > 1:
@@ -94,7 +87,7 @@ def everyone_steps(batches: Iterable[T], epoch: int) -> Iterator[T]:
         ValueError: the ranks hold different numbers of batches this epoch (naming the ranks that ran
             out): give every rank the same number (a ``DistributedSampler`` with ``drop_last=True``).
     """
-    if not active():
+    if not distributed.is_distributed():
         yield from batches
         return
     it = iter(batches)
@@ -116,20 +109,20 @@ def everyone_steps(batches: Iterable[T], epoch: int) -> Iterator[T]:
 
 def mean_row(row: dict[str, float]) -> dict[str, float]:
     """``row``'s numbers averaged over the ranks (every rank holds the same keys, in the same order)."""
-    if not active():
+    if not distributed.is_distributed():
         return row
     keys = list(row)
     values = torch.tensor([float(row[k]) for k in keys], dtype=torch.float64, device=_device())
     torch.distributed.all_reduce(values)
-    values = values.cpu() / distributed.world()[1]
+    values = values.cpu() / distributed.world_size()
     return {k: (row[k] if k == "epoch" else float(v)) for k, v in zip(keys, values.tolist(), strict=True)}
 
 
 def rng_states() -> Sequence[torch.Tensor] | None:
     """Every rank's CPU RNG state (for a checkpoint), None outside a process group."""
-    if not active():
+    if not distributed.is_distributed():
         return None
     mine = torch.get_rng_state().to(_device())
-    every = [torch.empty_like(mine) for _ in range(distributed.world()[1])]
+    every = [torch.empty_like(mine) for _ in range(distributed.world_size())]
     torch.distributed.all_gather(every, mine)
     return [state.cpu() for state in every]

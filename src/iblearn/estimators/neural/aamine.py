@@ -169,7 +169,7 @@ class AAMINE(MINE):
             return rep
         # Under torch.distributed, this rank's rows of the noise of the global batch, drawn alike on
         # every rank: the noise one process draws on the concatenated batch.
-        offset, total = distributed.share(len(rep), rep.device)
+        offset, total = distributed.offset_and_total(len(rep), rep.device)
         noise = torch.randn((total, *rep.shape[1:]), generator=gen or self._noise, dtype=rep.dtype)
         return rep + self.noise_std * noise[offset : offset + len(rep)].to(rep.device)
 
@@ -181,7 +181,7 @@ class AAMINE(MINE):
 
     def _everyone(self, x: Any, y: Any) -> tuple[Any, Any]:
         # With y None, x alone carries the rows: an estimate gathers every rank's x, and makes y there.
-        if y is None and distributed.active() and isinstance(x, Tensor | np.ndarray):
+        if y is None and distributed.is_distributed() and isinstance(x, Tensor | np.ndarray):
             return distributed.gather(V.as_tensor(x, "x")), None
         return super()._everyone(x, y)
 

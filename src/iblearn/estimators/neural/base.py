@@ -257,9 +257,9 @@ class NeuralEstimator(Estimator):
 
     def _weighed(self, bound: Tensor, x: Tensor) -> Tensor:
         """This rank's bound on its rows ``x``, weighted so that the mean over ranks is the bound on all
-        rows, however many each rank holds (:func:`.distributed.row_share`); ``bound`` itself outside a
+        rows, however many each rank holds (:func:`.distributed.rank_weight`); ``bound`` itself outside a
         process group and for equal batches."""
-        share = distributed.row_share(len(x), x.device)
+        share = distributed.rank_weight(len(x), x.device)
         return bound if share == 1.0 else bound * share
 
     def train_step(self, x: Any, y: Any) -> float:
@@ -357,7 +357,7 @@ class NeuralEstimator(Estimator):
         with self.reporting(), torch.set_grad_enabled(torch.is_grad_enabled() and self._needs_graph(x, y)):
             x, y = self._everyone(x, y)
             refuse_constant(x, y)
-            with distributed.local():
+            with distributed.single_process():
                 return super().forward(x, y, **request)
 
     def _everyone(self, x: Any, y: Any) -> tuple[Any, Any]:

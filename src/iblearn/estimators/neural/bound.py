@@ -86,9 +86,9 @@ class BoundEstimator(NeuralEstimator):
     def _columns(x: Tensor, y: Tensor) -> Tensor:
         """The y that x's rows are scored against by an all-pairs bound: y itself, or under
         ``torch.distributed`` every rank's y, this rank's first (its positives stay on the diagonal)."""
-        if not distributed.active():
+        if not distributed.is_distributed():
             return y
-        return distributed.gather(y, "y").roll(-distributed.share(len(x), x.device)[0], 0)
+        return distributed.gather(y, "y").roll(-distributed.offset_and_total(len(x), x.device)[0], 0)
 
     def _batch_bound(self, loss: Tensor) -> Tensor | None:
         """The bound on the batch that a training loss stands for: minus the loss, where the critic is
@@ -100,7 +100,7 @@ class BoundEstimator(NeuralEstimator):
         ``torch.distributed``, on every rank's rows of them, so every rank takes the same decisions."""
         with self.trainer.watching(self):
             everyone = [self._everyone(*part) for part in parts]
-            with distributed.local():
+            with distributed.single_process():
                 return [float(self.mi(*part)) for part in everyone]
 
     def batch_mi(self, x: Any, y: Any) -> Tensor:

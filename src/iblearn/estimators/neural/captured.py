@@ -58,7 +58,7 @@ def capturable(est: TrainingTarget, x: Any, y: Any, steps: int) -> bool:
         and isinstance(y, Tensor)
         and x.is_cuda
         and steps > WARMUP
-        and not distributed.active()
+        and not distributed.is_distributed()
     )
 
 

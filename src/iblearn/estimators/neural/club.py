@@ -117,7 +117,7 @@ class GaussianQ(BoundEstimator):
         ``torch.distributed``, on every rank's rows, so that every rank keeps the same q."""
         with self.trainer.watching(self):
             everyone = [self._inputs(*self._everyone(*part)) for part in parts]
-            with distributed.local():
+            with distributed.single_process():
                 return [float(gaussian_log_likelihood(*self._q(x), flat(y))) for x, y in everyone]
 
     def batch_mi(self, x: Any, y: Any) -> Tensor:

@@ -25,7 +25,7 @@ from ``Batch.from_data_list`` of all of them. A graph cannot be split over ranks
 ranks' nodes has no index on either), and need not be: ranks may hold different numbers of nodes and
 edges. Negatives shuffle the features of every rank's nodes (gathered), with the permutation of the
 global batch drawn alike on every rank; each rank's bound is its share of the means over every rank's
-edges or nodes (:func:`~iblearn.distributed.rank_mean`) and of GMI's weight sum, and
+edges or nodes (:func:`~iblearn.distributed.share_of_mean`) and of GMI's weight sum, and
 ``log E_Q[exp T]`` is over every rank's negatives, so the mean over ranks of the per-rank values and
 gradients is the single-process one on the union. ``est(h, graph)`` reports that value on every rank.
 A rank that passes the whole graph, as every other rank does, counts it once per rank (a transductive
@@ -164,36 +164,36 @@ class _GraphEstimator(BoundEstimator):
             yield x, y
 
     def _weighed(self, bound: Tensor, x: Tensor) -> Tensor:
-        return bound  # the bounds weigh every rank's nodes and edges themselves (distributed.rank_mean)
+        return bound  # the bounds weigh every rank's nodes and edges themselves (distributed.share_of_mean)
 
     def _pooled(self, joint: Tensor, marginal: Tensor) -> Tensor:
         # DV of the JS-trained critic (see iblearn.estimators.JS); under torch.distributed this rank's
         # share of the mean of the joint scores, and log E_Q over every rank's negatives.
-        if not distributed.active():
+        if not distributed.is_distributed():
             return dv_bound(joint, marginal)
-        return distributed.rank_mean(joint) - log_mean_exp(distributed.gather(marginal))
+        return distributed.share_of_mean(joint) - log_mean_exp(distributed.gather(marginal))
 
     def mi(self, x: Any, y: Any) -> Tensor:
         # A rank's graphs are not rows to pool on one rank: each scores its own, and the shares are
         # summed (the module's docstring), even where an estimate is otherwise computed locally.
-        with distributed.spread():
+        with distributed.across_ranks():
             h, graph = self._inputs(x, y)
             value = self._pooled(*self._pair_scores(h, graph, torch.Generator().manual_seed(0)))
-            if distributed.active():  # the sum of the shares, with this rank's share's gradient
+            if distributed.is_distributed():  # the sum of the shares, with this rank's share's gradient
                 value = value + (distributed.mean_over_ranks(value) - value.detach())
             return self._finite(value, "estimate")
 
     def forward(self, x: Any, y: Any, **request: Any) -> MIEstimate:
         result = super().forward(x, y, **request)
-        if not distributed.grouped():
+        if not distributed.in_process_group():
             return result
-        with distributed.spread():  # the nodes of every rank's graphs
-            return replace(result, n_samples=distributed.share(result.n_samples)[1])
+        with distributed.across_ranks():  # the nodes of every rank's graphs
+            return replace(result, n_samples=distributed.offset_and_total(result.n_samples)[1])
 
     def _shuffled(self, x: Tensor, perm: Callable[[int], Tensor]) -> Tensor:
         """``x`` at the rows ``perm(N)`` picks for this rank's nodes, a permutation of all N nodes (of
         every rank's graphs, whose features are gathered, under ``torch.distributed``)."""
-        offset, total = distributed.share(len(x), x.device)
+        offset, total = distributed.offset_and_total(len(x), x.device)
         rows = perm(total)[offset : offset + len(x)].to(x.device)
         return distributed.gather(x)[rows]
 
@@ -244,17 +244,18 @@ class GMI(_GraphEstimator):
         src, dst = self._edges(len(x), edge_index)
         pos, neg = self._pair_scores(h, graph, self.trainer.shuffles)
         w = torch.sigmoid((h[src] * h[dst]).sum(dim=1))
-        fmi = ((w * -F.softplus(-pos)).sum() - (w * F.softplus(neg)).sum()) / distributed.rank_sum(w.sum())
-        fmi = fmi * distributed.world()[1]  # this rank's share: the mean over ranks is the weighted mean
+        weighted = (w * -F.softplus(-pos)).sum() - (w * F.softplus(neg)).sum()
+        fmi = weighted / distributed.sum_over_ranks(w.sum())
+        fmi = fmi * distributed.world_size()  # this rank's share: the mean over ranks is the weighted mean
         # TMI: w_ij = sigmoid(h_i . h_j) should say which pairs are edges (random pairs as non-edges),
         # pairs of nodes of all ranks' graphs, drawn for all their edges, this rank scoring its share.
-        nodes, edges = distributed.share(len(x), x.device), distributed.share(len(src), x.device)
+        nodes = distributed.offset_and_total(len(x), x.device)
+        edges = distributed.offset_and_total(len(src), x.device)
         rand = torch.randint(0, nodes[1], (2, edges[1]), generator=self.trainer.shuffles).to(x.device)
         rand = rand[:, edges[0] : edges[0] + len(src)]
         everyone = distributed.gather(h)
-        tmi = distributed.rank_mean(F.softplus(-(h[src] * h[dst]).sum(dim=1))) + distributed.rank_mean(
-            F.softplus((everyone[rand[0]] * everyone[rand[1]]).sum(dim=1))
-        )
+        tmi = distributed.share_of_mean(F.softplus(-(h[src] * h[dst]).sum(dim=1)))
+        tmi = tmi + distributed.share_of_mean(F.softplus((everyone[rand[0]] * everyone[rand[1]]).sum(dim=1)))
         return fmi - self.tmi_weight * tmi
 
     def module_objective(self, x: Any, y: Any) -> Tensor:
@@ -346,6 +347,6 @@ class DGI(_GraphEstimator):
 
     def objective(self, h: Tensor, graph: Any) -> Tensor:
         pos, neg = self._pair_scores(h, graph, self.trainer.shuffles)
-        if not distributed.active():
+        if not distributed.is_distributed():
             return js_bound(pos, neg)
-        return distributed.rank_mean(-F.softplus(-pos)) - distributed.rank_mean(F.softplus(neg))
+        return distributed.share_of_mean(-F.softplus(-pos)) - distributed.share_of_mean(F.softplus(neg))

@@ -30,7 +30,7 @@ def scores(
     that sees the marginal scores through exp(T) alone) the classes are summed (:func:`class_scores`);
     else ``n_shuffles`` random re-pairings of y, none pairing a sample with itself.
     """
-    if distributed.active():
+    if distributed.is_distributed():
         return spread_scores(critic, x, y, n_shuffles, gen, by_class=by_class)
     if getattr(critic, "separable", False):
         pairwise = cast(Callable[[Tensor, Tensor], Tensor], critic.pairwise)
@@ -93,7 +93,7 @@ def spread_scores(
     if by_class:
         return class_scores(critic, x, y, columns)
     joint = critic(x, y)
-    rows = distributed.own_rows(len(x), x.device)
+    rows = distributed.own_row_indices(len(x), x.device)
     if getattr(critic, "separable", False):
         matrix = cast(Callable[[Tensor, Tensor], Tensor], critic.pairwise)(x, columns)  # (B, N)
         off = torch.ones_like(matrix, dtype=torch.bool)

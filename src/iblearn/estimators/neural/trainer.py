@@ -206,7 +206,7 @@ class Trainer:
         xt, yt = est.checked_inputs(x, y)
         loss, bound = est.batch_loss(detached(xt), detached(yt))
         number = int(est.steps_done) + 1
-        if distributed.active():  # every rank judges, and reports, the same numbers
+        if distributed.is_distributed():  # every rank judges, and reports, the same numbers
             bound = None if bound is None else distributed.mean_over_ranks(bound)
             reported = distributed.mean_over_ranks(loss)
             loss = loss + (reported - loss.detach())  # the same gradient

@@ -114,7 +114,7 @@ def epoch_batches(task: Task, config: Config, seed: int) -> Any:
 
         def graph_batches(epoch: int) -> list[Batch]:
             # Under torchrun each rank takes its equal part of every batch's graphs; their numbers of
-            # nodes differ, which the estimators weigh (iblearn.distributed.row_share).
+            # nodes differ, which the estimators weigh (iblearn.distributed.rank_weight).
             order = graphs[
                 torch.randperm(len(graphs), generator=torch.Generator().manual_seed(seed * 1000 + epoch))
             ]
