@@ -291,6 +291,7 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
     why_not = caveat(checks, _ADVICE)
     if why_not is not None:
         est = reliability.flagged(est, "auto", why_not)
+    est = reliability.in_order(est, "auto", (xt, yt), ("x", "y"))
     if n < RELIABLE_ROWS:
         est = reliability.flagged(
             est,

@@ -256,9 +256,10 @@ class Estimator(nn.Module):
         H(X) or H(Y) of a discrete ``x`` or ``y``
         (:func:`iblearn.estimators.reliability.discrete_ceiling`)."""
         entropy, of = reliability.discrete_ceiling(x, y) or (None, "")
-        return reliability.judged(
+        result = reliability.judged(
             result, self.name, self.base, entropy=entropy, entropy_of=of, advice=reliability.BIASED
         )
+        return reliability.in_order(result, self.name, (x, y), ("x", "y"))
 
     @staticmethod
     def _checked_counts(n_resamples: Any, n_permutations: Any, seed: Any) -> int:

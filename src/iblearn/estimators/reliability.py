@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import sys
 import warnings
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -15,6 +16,7 @@ from torch import Tensor
 
 from iblearn.estimators.estimate import MIEstimate
 from iblearn.functional.discrete import discrete_entropy
+from iblearn.functional.serial import ordered_rows
 
 
 class CriticDivergedError(RuntimeError):
@@ -192,6 +194,15 @@ def not_finite(result: MIEstimate) -> str | None:
     if not bad:
         return None
     return f"{', '.join(bad)}: not a finite number, so no estimate; check the data and the settings"
+
+
+def in_order(result: MIEstimate, name: str, samples: Sequence[Any], names: Sequence[str]) -> MIEstimate:
+    """``result`` flagged and warned about where the rows of ``samples`` look like successive samples of
+    series rather than independent draws (:func:`iblearn.functional.serial.ordered_rows`): an estimator
+    that takes rows as independent reads a dependence between two slowly varying series where there is
+    none, and its interval is too narrow; the caveat points to the series estimates."""
+    why = ordered_rows(samples, names)
+    return result if why is None else flagged(result, name, why)
 
 
 def flagged(result: MIEstimate, name: str, why: str) -> MIEstimate:

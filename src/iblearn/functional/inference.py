@@ -12,10 +12,11 @@ depend on how many came before it, on the order they run in, or on the jobs that
   estimators: a bootstrap's repeated rows are zero distances that corrupt their neighbour counts (Shao
   & Wu 1989). The variance is the halves' variance times ``kept / (N - kept)`` = 1.
 * ``"bootstrap"``: rows drawn with replacement, where repeats are harmless (closed forms, plug-ins).
-* ``"block"``: half-sampling of blocks for series: the samples cut in blocks of about ``N^(1/3)``
-  successive samples and half of the blocks kept (the blockwise jackknife of Kuensch 1989, as
-  subsampling), which keeps the dependence between successive samples that a row-wise draw breaks and,
-  drawing without replacement, repeats no row.
+* ``"block"``: half-sampling of blocks for series: the samples cut in blocks of successive samples
+  and half of the blocks kept (the blockwise jackknife of Kuensch 1989, as subsampling), which keeps the
+  dependence between successive samples that a row-wise draw breaks and, drawing without replacement,
+  repeats no row. A block is about ``N^(1/3)`` samples, or as long as a slowly mixing series needs
+  (:func:`iblearn.functional.serial.series_blocks`, from its autocorrelation).
 
 **The interval** (:func:`interval`) is bias-aware: the resamples of half the rows say how the estimate
 moves with N (a kNN estimate of dependence in several dimensions is low by a bias that shrinks with
@@ -63,16 +64,16 @@ def block_length(n: int) -> int:
     return max(1, round(n ** (1 / 3)))
 
 
-def resample_rows(n: int, scheme: Scheme, seed: int, i: int) -> np.ndarray:
+def resample_rows(n: int, scheme: Scheme, seed: int, i: int, block: int | None = None) -> np.ndarray:
     """The rows of resample ``i`` of ``n`` rows under ``scheme``: ``n // 2`` distinct rows (``"half"``),
-    ``n`` rows drawn with replacement (``"bootstrap"``), or half of the blocks of :func:`block_length`
-    successive rows, in order (``"block"``)."""
+    ``n`` rows drawn with replacement (``"bootstrap"``), or half of the blocks of ``block`` (by default
+    :func:`block_length`) successive rows, in order (``"block"``)."""
     g = rng(seed, RESAMPLE, i)
     if scheme == "half":
         return g.permutation(n)[: n // 2]
     if scheme == "bootstrap":
         return g.integers(0, n, n)
-    size = block_length(n)
+    size = block_length(n) if block is None else max(1, min(int(block), n))
     blocks = -(-n // size)
     kept = np.sort(g.permutation(blocks)[: blocks // 2])
     rows = (kept[:, None] * size + np.arange(size)[None, :]).reshape(-1)
@@ -143,12 +144,18 @@ def summarize(values: Sequence[float], n: int, scheme: Scheme, *, constant: bool
 
 
 def resampled(
-    estimate: Callable[[np.ndarray], float], n: int, n_resamples: int, scheme: Scheme, seed: int
+    estimate: Callable[[np.ndarray], float],
+    n: int,
+    n_resamples: int,
+    scheme: Scheme,
+    seed: int,
+    block: int | None = None,
 ) -> Resampled:
-    """:func:`summarize` of ``estimate(rows)`` on ``n_resamples`` resamples of ``n`` rows."""
+    """:func:`summarize` of ``estimate(rows)`` on ``n_resamples`` resamples of ``n`` rows (``block``: as
+    for :func:`resample_rows`)."""
     values = []
     for i in range(n_resamples):
-        rows = resample_rows(n, scheme, seed, i)
+        rows = resample_rows(n, scheme, seed, i, block)
         try:
             values.append(estimate(rows))
         except ValueError as err:  # the whole sample passed its checks; a resample of it did not

@@ -46,7 +46,8 @@ from iblearn.functional.cmi_permutations import local_permutations
 from iblearn.functional.inference import block_length
 from iblearn.functional.knn import JITTER, Ties, prepare_samples
 from iblearn.functional.knn_counts import ksg_constant, ksg_counts_tree
-from iblearn.functional.transfer import embedding, transfer_entropy
+from iblearn.functional.serial import series_blocks
+from iblearn.functional.transfer import embedding, partialled, transfer_entropy
 
 #: Permutations counted together on a GPU (on the CPU, a job takes ``PERMUTATIONS_PER_BATCH`` of
 #: :mod:`iblearn.functional._parallel`). The null does not depend on it.
@@ -239,7 +240,7 @@ def transfer_entropy_test(
         >>> transfer_entropy_test(x, y, n_permutations=19).p_value  # 1 / (1 + 19)
         0.05
     """
-    present, past_source, past_target = embedding(source, target, lag, history, k)
+    present, past_source, past_target = partialled(*embedding(source, target, lag, history, k))
     names = ("target", "source", "target")  # its present, the source's past, its own past
     samples = (present, past_source, past_target)
     options = (n_permutations, standardize, ties, backend, seed, n_jobs, permutation_seed)
@@ -358,8 +359,10 @@ def transfer_entropy_estimate(
     """:func:`~iblearn.functional.transfer_entropy` with what is known of it, as the one result type
     (:class:`~iblearn.functional.inference.Estimate`): with ``n_resamples``, a standard error, a bias and
     a 95% interval from the blockwise jackknife of :mod:`iblearn.functional.inference` (half of the
-    blocks of successive samples, so the series' own dependence stays in each resample); with
-    ``n_permutations``, the p-value of :func:`transfer_entropy_test`.
+    blocks of successive samples, so the series' own dependence stays in each resample; a block as long
+    as the series' autocorrelation asks, :func:`iblearn.functional.serial.series_blocks`, and the
+    estimate unreliable, with why, where the series mix too slowly for their length to give enough
+    blocks); with ``n_permutations``, the p-value of :func:`transfer_entropy_test`.
 
     Args:
         source, target, lag, history, k, standardize, ties, backend, seed: as for
@@ -385,7 +388,7 @@ def transfer_entropy_estimate(
     """
     V.resampling_counts(n_resamples, n_permutations)
     seed = V.seed(seed)
-    present, past_source, past_target = embedding(source, target, lag, history, k)
+    present, past_source, past_target = partialled(*embedding(source, target, lag, history, k))
     options: dict[str, Any] = dict(standardize=standardize, ties=ties, backend=backend, seed=seed)
 
     def te(rows: np.ndarray | None) -> float:
@@ -400,9 +403,13 @@ def transfer_entropy_estimate(
     n = len(present)
     fields: dict[str, Any] = {}
     if n_resamples:
-        res = inference.resampled(te, n, n_resamples, "block", seed)
+        block, slow = series_blocks([source, target], ["source", "target"], n)
+        res = inference.resampled(te, n, n_resamples, "block", seed, block)
+        # A blockwise spread rests on the blocks: with fewer blocks than resamples, theirs are its degrees
+        # of freedom.
+        blocks = -(-n // block)
         span, bias = inference.interval(
-            value, res.stderr, half=res.half, n_resamples=res.n_resamples, floor=0.0
+            value, res.stderr, half=res.half, n_resamples=min(res.n_resamples, blocks), floor=0.0
         )
         fields |= dict(
             stderr=res.stderr,
@@ -411,7 +418,7 @@ def transfer_entropy_estimate(
             confidence=inference.CONFIDENCE,
             bias=bias,
         )
-        why = inference.bias_caveat(value, res.stderr, res.half, res.n_resamples)
+        why = slow or inference.bias_caveat(value, res.stderr, res.half, res.n_resamples)
         why = why or inference.heavy_tails([source, target], ["source", "target"])
         if why is not None:
             fields |= dict(reliable=False, caveat=why)

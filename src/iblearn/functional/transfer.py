@@ -42,7 +42,10 @@ def transfer_entropy(
     what the source's past tells about the target's present beyond the target's own past (Schreiber
     2000, eq. 4, with one source sample at ``lag``). One sample per t from ``max(lag, history)`` to
     T - 1, so ``T - max(lag, history)`` samples; they are successive, not independent, so the
-    estimator's variance is larger than for as many independent samples.
+    estimator's variance is larger than for as many independent samples. The target's present and the
+    source's past enter as their residuals from a linear fit on the target's past
+    (:func:`partialled`), which leaves the TE as it is and keeps the kNN counts from reading it far too
+    low on slowly mixing series.
 
     Args:
         source: ``(T,)`` or ``(T, d_s)`` series, rows in time order.
@@ -63,9 +66,39 @@ def transfer_entropy(
         >>> round(float(te_xy), 1), abs(float(te_yx)) < 0.05  # truth: log(1 / 0.6) = 0.51, and 0
         (0.5, True)
     """
-    present, past_source, past_target = embedding(source, target, lag, history, k)
+    present, past_source, past_target = partialled(*embedding(source, target, lag, history, k))
     names = ("target", "source", "target")  # its present, the source's past, its own past
     return ksg_cmi_named(present, past_source, past_target, k, standardize, ties, backend, seed, names)
+
+
+#: A residual whose spread is below this share of its column's is what is left of a column that the
+#: past determines: the column is kept as it is rather than made of rounding error.
+DETERMINED = 1e-9
+
+
+def partialled(present: Tensor, past_source: Tensor, past_target: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """The samples of :func:`embedding` with the target's present and the source's past replaced by
+    their residuals from a least-squares fit on the target's past (and a constant), in float64.
+
+    For each value z of the target's past, ``(y, x) -> (y - B z, x - C z)`` is a shift, invertible, so
+    ``I(Y - B Z; X - C Z | Z) = I(Y; X | Z)`` for any B and C: the transfer entropy is unchanged. The
+    kNN estimate is not: a present that follows its own past closely (a slowly mixing series) puts the
+    samples near a thin ridge in the joint space, where the neighbour counts read the conditional MI
+    far too low; the residuals take the linear part of that dependence away.
+    """
+    z = past_target.detach().cpu().double()
+    design = torch.cat([torch.ones(len(z), 1, dtype=torch.float64), z - z.mean(dim=0)], dim=1)
+    out = []
+    for t in (present, past_source):
+        raw = t.detach().cpu().double()
+        coef = torch.linalg.lstsq(design, raw, driver="gelsd").solution
+        residual = raw - design @ coef
+        # Columns the past determines (up to rounding), constant ones among them, keep their values:
+        # see DETERMINED.
+        spread = raw.std(dim=0)
+        keep = (residual.std(dim=0) <= DETERMINED * spread) | (spread == 0)
+        out.append(torch.where(keep, raw, residual).to(t.device))
+    return out[0], out[1], past_target
 
 
 def embedding(source: Any, target: Any, lag: int, history: int, k: int) -> tuple[Tensor, Tensor, Tensor]:

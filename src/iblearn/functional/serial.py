@@ -1,0 +1,182 @@
+"""The dependence between successive rows: autocorrelation, the automatic block length of a blockwise
+resampling, the effective sample size of a slowly mixing series, and the test that tells rows in time
+order from independent draws.
+
+A series whose rows depend on their neighbours holds fewer independent samples than rows: an estimate
+from T successive samples varies as one from about ``T / tau`` independent ones, where
+``tau = 1 + 2 sum_k rho(k)`` is the integrated autocorrelation time. A resampling of rows (half-sampling,
+the bootstrap) or of short blocks sees none of that, and its interval is too narrow; blocks long enough
+to hold the dependence (Politis & White 2004) see it, and where a series mixes too slowly for any block
+to (a root near 1: the autocorrelation has not died out within the longest block), no resampling can
+give an error, and the estimate says so.
+
+References:
+    D. N. Politis, H. White. Automatic block-length selection for the dependent bootstrap. Econometric
+    Reviews 23, 53 (2004); A. Patton, D. N. Politis, H. White. Correction. Econometric Reviews 28, 372
+    (2009): the flat-top lag window and the block length of the circular bootstrap.
+    M. S. Bartlett. On the theoretical specification and sampling properties of autocorrelated
+    time-series. J. R. Stat. Soc. Suppl. 8, 27 (1946): the variance of a cross-correlation of two
+    autocorrelated series, ``(1 + 2 sum_k rho_x(k) rho_y(k)) / N``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+#: Fewest blocks a blockwise standard error is read from: with fewer, the spread of halves of the blocks
+#: rests on a handful of them and its interval does not cover.
+MIN_BLOCKS = 8
+#: Columns of a variable whose autocorrelation is measured (spread evenly over its columns): enough to
+#: see a series, few enough to cost nothing beside an estimate.
+COLUMNS = 8
+#: Lag-1 autocorrelations beyond this many of their standard errors (1 / sqrt(N) for independent rows)
+#: on both sides are a sign of rows in time order; for independent rows both exceed it about 7e-6 of the
+#: time.
+LAG1_SES = 3.0
+#: Variance inflation ``1 + 2 sum_k rho_x(k) rho_y(k)`` from which rows in time order make an interval
+#: that takes them as independent too narrow: its standard error low by a factor sqrt(2) or more, beyond
+#: what the bias-aware interval's margin absorbs.
+INFLATION = 2.0
+
+
+def _columns(sample: Any) -> np.ndarray | None:
+    """Up to :data:`COLUMNS` float64 columns of a float ``sample`` (rows first), centred; None for integer
+    labels, empty or constant samples."""
+    t = np.asarray(sample.detach().cpu() if hasattr(sample, "detach") else sample)
+    if t.dtype.kind != "f" or t.size == 0 or len(t) < 4:
+        return None
+    cols = t.reshape(len(t), -1).astype(np.float64)
+    picks = np.unique(np.linspace(0, cols.shape[1] - 1, min(COLUMNS, cols.shape[1])).round().astype(int))
+    cols = cols[:, picks]
+    cols = cols[:, cols.std(axis=0) > 0]
+    return (cols - cols.mean(axis=0)) if cols.shape[1] else None
+
+
+def autocorrelation(columns: np.ndarray, lags: int) -> np.ndarray:
+    """The sample autocorrelation ``rho(0..lags)`` of each column of ``(N, d)`` centred ``columns``, by
+    the FFT (the biased estimate, divided by N at every lag, so that it is a positive definite
+    sequence); ``(lags + 1, d)``."""
+    n = len(columns)
+    size = 1 << (2 * n - 1).bit_length()
+    spectrum = np.fft.rfft(columns, size, axis=0)
+    acov = np.fft.irfft(spectrum * np.conj(spectrum), size, axis=0)[: lags + 1] / n
+    return acov / acov[:1]
+
+
+@dataclass(frozen=True)
+class Mixing:
+    """How fast a series forgets its past, read from its slowest column.
+
+    Attributes:
+        block: the automatic block length (Politis & White 2004, circular bootstrap), uncapped.
+        tau: the integrated autocorrelation time ``sum_k lambda(k / M) rho(k)`` over the flat-top window.
+        effective: the effective sample size ``N / tau``.
+        decayed: whether the autocorrelation died out within the lags searched (``sqrt(N)`` and a few):
+            where it did not, a root near 1 is likely and no block of the series is long enough.
+    """
+
+    block: float
+    tau: float
+    effective: float
+    decayed: bool
+
+
+def mixing(samples: Sequence[Any]) -> Mixing | None:
+    """The :class:`Mixing` of the slowest column of ``samples`` (arrays or tensors of one length, rows in
+    time order; integer ones are skipped), or None where none has float columns that vary.
+
+    For each column, the first lag ``m`` after which ``K = max(5, sqrt(log10 N))`` successive
+    autocorrelations stay within ``2 sqrt(log10 N / N)`` sets the window ``M = 2 m``; with the flat-top
+    window ``lambda`` (1 to M / 2, falling linearly to 0 at M), ``G = sum lambda(k/M) |k| rho(k)`` and
+    ``g = sum lambda(k/M) rho(k)`` over ``|k| <= M``, the block is ``(3 G^2 / 2 g^2)^(1/3) N^(1/3)``
+    (Politis & White 2004 with the correction of Patton et al. 2009)."""
+    cols = [c for c in (_columns(s) for s in samples) if c is not None]
+    if not cols:
+        return None
+    series = np.hstack(cols)
+    n = len(series)
+    k_n = max(5, math.ceil(math.sqrt(math.log10(n))))
+    longest = min(math.ceil(math.sqrt(n)) + k_n, n - 1)
+    rho = autocorrelation(series, min(2 * longest, n - 1))
+    bound = 2 * math.sqrt(math.log10(n) / n)
+    columns_mixing = []
+    for j in range(series.shape[1]):
+        small = np.abs(rho[1:, j]) < bound
+        # The first m whose next k_n autocorrelations are all within the bound.
+        runs = np.convolve(small.astype(int), np.ones(k_n, dtype=int), "valid")
+        found = np.flatnonzero(runs[:longest] == k_n)
+        decayed = found.size > 0
+        m = int(found[0]) if decayed else longest
+        window = min(2 * max(m, 1), len(rho) - 1)
+        lags = np.arange(1, window + 1)
+        weights = np.clip(2 * (1 - lags / window), 0, 1)
+        g = 1 + 2 * float(np.sum(weights * rho[1 : window + 1, j]))
+        big_g = 2 * float(np.sum(weights * lags * rho[1 : window + 1, j]))
+        tau = max(g, 1 / n)
+        block = max(1.0, (1.5 * big_g**2 / tau**2) ** (1 / 3) * n ** (1 / 3)) if big_g > 0 else 1.0
+        columns_mixing.append(Mixing(block, tau, n / tau, decayed))
+    return max(columns_mixing, key=lambda mix: (not mix.decayed, mix.block))
+
+
+def series_blocks(samples: Sequence[Any], names: Sequence[str], n: int) -> tuple[int, str | None]:
+    """The block length of a blockwise resampling of ``n`` rows of the series ``samples``: at least
+    ``n^(1/3)`` (Kuensch 1989) and at least :func:`mixing`'s block of its slowest column; with why no
+    blockwise error of them can be trusted, or None: the block leaves fewer than :data:`MIN_BLOCKS`
+    blocks, the series mixing too slowly for its length."""
+    base = max(1, round(n ** (1 / 3)))
+    mix = mixing(samples)
+    if mix is None:
+        return base, None
+    block = min(max(base, math.ceil(mix.block)), n)
+    if n / block >= MIN_BLOCKS:
+        return block, None
+    root = "" if mix.decayed else "; the autocorrelation has not died out within sqrt(N) steps"
+    return block, (
+        f"{' and '.join(names)} mix too slowly for {n} steps (integrated autocorrelation time {mix.tau:.3g}, "
+        f"about {mix.effective:.3g} effective samples{root}): a block that holds their dependence "
+        f"({block} steps) leaves fewer than {MIN_BLOCKS} blocks for a blockwise error (a root near 1 or a "
+        "random walk has no stationary law to estimate); use a longer series, or difference a random walk"
+    )
+
+
+def ordered_rows(samples: Sequence[Any], names: Sequence[str]) -> str | None:
+    """Why the rows of ``samples`` (two or more variables, rows first) look like successive samples of
+    series rather than independent draws, or None: where every float variable's most autocorrelated
+    column has a lag-1 autocorrelation beyond :data:`LAG1_SES` of its standard errors ``1 / sqrt(N)``,
+    and the variance of an estimate of their dependence is inflated by at least :data:`INFLATION`:
+    Bartlett's ``1 + 2 sum_k rho_x(k) rho_y(k)`` over ``k <= sqrt(N)``, for the first two of them.
+    Integer (label) samples are skipped, and a single float variable says nothing. An estimate that
+    takes such rows as independent reads a dependence between two slowly varying series where there is
+    none, and its interval is too narrow."""
+    named = [(name, c) for name, c in ((name, _columns(s)) for s, name in zip(samples, names, strict=True))]
+    cols = [(name, c) for name, c in named if c is not None]
+    if len(cols) < 2:
+        return None
+    n = len(cols[0][1])
+    lags = min(n - 1, math.ceil(math.sqrt(n)))
+    rhos, firsts = [], []
+    for _, c in cols:
+        rho = autocorrelation(c, lags)
+        j = int(np.argmax(np.abs(rho[1])))
+        rhos.append(rho[1:, j])
+        firsts.append(float(rho[1, j]))
+    if min(abs(r) for r in firsts) <= LAG1_SES / math.sqrt(n):
+        return None
+    inflation = 1 + 2 * float(np.sum(rhos[0] * rhos[1]))
+    if inflation < INFLATION:
+        return None
+    which = " and ".join(name for name, _ in cols)
+    firsts_text = ", ".join(f"{r:.2f}" for r in firsts)
+    return (
+        f"the rows look like a time series: {which} have lag-1 autocorrelations {firsts_text} (independent "
+        f"rows: within {LAG1_SES / math.sqrt(n):.2g}), so their order carries dependence and the {n} rows "
+        f"hold about {n / inflation:.3g} independent ones; a dependence between slowly varying series reads "
+        "where there is none, and an interval that takes the rows as independent is too narrow: for series, "
+        "use iblearn.functional.transfer_entropy_estimate (block resampling) or a test that shifts one "
+        "series against the other; if the rows are independent draws stored in some order, shuffle them"
+    )
