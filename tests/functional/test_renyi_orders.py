@@ -10,6 +10,7 @@ import torch
 
 from iblearn import functional as ibf
 from iblearn.estimators import RenyiMI
+from iblearn.functional import spectrum
 from iblearn.functional.spectrum import truncated_entropy
 
 torch.set_num_threads(1)
@@ -67,14 +68,24 @@ def test_the_truncated_spectrum_of_a_tiny_matrix(n, tol):
         assert truncated == pytest.approx(float(ibf.renyi_entropy(x, spectrum="exact")), abs=tol)
 
 
-def test_an_unconverged_subspace_gives_only_the_trivial_bounds():
-    # 40 rows with a block of 8 columns is far from converged on some draws: the bound never excludes the
-    # exact entropy
-    for seed in range(20):
-        k = ibf.gram_matrix(_sample(40, seed, torch.float64))
-        found = truncated_entropy(k, 1.01, max_rank=8)
-        exact = float(ibf.matrix_entropy(k, 1.01, spectrum="exact"))
+def test_a_nearly_flat_spectrum_is_held_by_its_interval():
+    for seed in range(10):
+        g = torch.Generator().manual_seed(seed)
+        q = torch.linalg.qr(torch.randn(300, 300, generator=g, dtype=torch.float64)).Q
+        k = (q * (1 + 0.5 * torch.rand(300, generator=g, dtype=torch.float64))) @ q.T
+        found = truncated_entropy((k + k.T) / 2, 2.5, max_rank=8)
+        exact = float(ibf.matrix_entropy((k + k.T) / 2, 2.5, spectrum="exact"))
         assert float(found.lower) - 1e-9 <= exact <= float(found.upper) + 1e-9
+
+
+def test_ritz_values_that_cannot_be_the_top_eigenvalues_give_only_the_trivial_bounds(monkeypatch):
+    # A subspace spanned by the bottom eigenvectors: its Ritz values lie below the tail's mean.
+    k = ibf.gram_matrix(_sample(300, 0, torch.float64))
+    bottom = torch.linalg.eigh(k).eigenvectors[:, :8]
+    monkeypatch.setattr(spectrum, "top_subspace", lambda a, rank, iterations=None, seed=0: bottom[:, :rank])
+    found = spectrum.truncated_entropy(k, 1.01, max_rank=8)
+    assert (float(found.lower), float(found.upper)) == (0.0, pytest.approx(math.log(300)))
+    assert found.half_width > 0.01  # a caller takes the exact path
 
 
 @pytest.mark.parametrize(

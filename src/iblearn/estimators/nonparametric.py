@@ -175,6 +175,18 @@ class MixedKSG(_KNN):
 
 #: Binning warns when a binned argument occupies at least this share of N cells.
 SPARSE_CELLS = 0.5
+#: The most bins a column: far beyond any sample's count of distinct values (the plug-in reads
+#: distinctness from far fewer, see SPARSE_CELLS), so a larger count is a typo; beyond int64's range
+#: the bins' edges cannot even be laid out.
+MAX_BINS = 10**6
+
+
+def _bin_count(value: Any, name: str) -> int:
+    """A count of bins: a positive integer of at most :data:`MAX_BINS`."""
+    count = V.positive_int(value, name)
+    if count > MAX_BINS:
+        raise ValueError(f"{name}: at most {MAX_BINS:,} bins a column, got {count:,}")
+    return count
 
 
 class Binning(Estimator):
@@ -188,7 +200,7 @@ class Binning(Estimator):
 
     name = "binning"
     setting_checks: ClassVar[Mapping[str, SettingCheck]] = {
-        "n_bins": V.positive_int,
+        "n_bins": _bin_count,
         "strategy": V.one_of("uniform", "quantile"),
         "correction": V.one_of("none", "miller-madow"),
     }

@@ -153,8 +153,8 @@ def truncated_entropy(
         alpha: the Renyi order, positive and finite.
         tol: the half-width, in nats, to reach, positive.
         max_rank: the largest block of the subspace iteration, a positive integer; by default
-            ``n // 4``. At least :data:`OVERSAMPLE` columns are used (the whole matrix, every
-            eigenvalue, where n is no more), at most n.
+            ``n // 4``. At least :data:`OVERSAMPLE` columns are used, at most n; a matrix of at most
+            :data:`FIRST_RANK` rows is solved whole (every eigenvalue).
         seed: of the random start of the iteration.
 
     Raises:
@@ -197,9 +197,12 @@ def solve_truncated(
     n = k.shape[0]
     trace = torch.trace(k)
     # A block of fewer than OVERSAMPLE columns has no column of oversampling, and its Ritz values are
-    # not the top eigenvalues (n // 4 is even 0 for n <= 3): at least that many, the whole matrix
-    # (every eigenvalue) where it has no more rows.
+    # not the top eigenvalues (n // 4 is even 0 for n <= 3): at least that many. A matrix of at most
+    # FIRST_RANK rows is solved whole (every eigenvalue): a subspace of a fraction of so few rows is
+    # far from converged on a flat spectrum, and the whole costs no more than its iteration.
     max_rank = min(n, max(max_rank if max_rank is not None else n // 4, OVERSAMPLE))
+    if n <= FIRST_RANK:
+        max_rank = n
     block = min(FIRST_RANK, max_rank)
     best: SpectrumEntropy | None = None
     while True:
