@@ -7,8 +7,8 @@ The package, by concern:
 * :mod:`.trainer`: :class:`Trainer`, which trains the network and keeps what training goes on from (the
   optimizer, the weight average, the negatives' generator, the step and its judgement of divergence,
   ``fit``'s loop with early stopping and its :class:`History`, the extra state saved);
-* :mod:`.contract`: :class:`TrainingTarget`, what the trainer asks of the estimator it trains (public,
-  one way: the trainer imports it, not the estimator), and :class:`BatchLoss`;
+* :mod:`.contract`: :class:`TrainingTarget`, the module the trainer trains and the members it asks of
+  it (public, one way: the trainer imports it, not the estimator), and :class:`BatchLoss`;
 * :mod:`.fitting`: the rows it trains and evaluates on (batches, held-out rows, evaluation batches);
 * :mod:`.bound`: :class:`BoundEstimator`, a variational bound: a critic, its ``objective``, its scores
   and negatives, and the bound ``_pooled`` from them (``batch_mi``, the pooled estimate);

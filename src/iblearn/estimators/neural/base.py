@@ -31,7 +31,7 @@ from iblearn.estimators.base import Estimator, MIEstimate
 from iblearn.estimators.critics import Hidden, make_critic, seeded
 from iblearn.estimators.neural import fitting
 from iblearn.estimators.neural.averaging import averaged_copy, frozen
-from iblearn.estimators.neural.contract import BatchLoss
+from iblearn.estimators.neural.contract import BatchLoss, TrainingTarget
 from iblearn.estimators.neural.inputs import (
     as_input,
     checked_pair,
@@ -76,7 +76,7 @@ __all__ = [
 ]
 
 
-class NeuralEstimator(Estimator):
+class NeuralEstimator(Estimator, TrainingTarget):
     """An estimator with a network that its :class:`~iblearn.estimators.neural.trainer.Trainer`
     trains: input checks, the reported estimate and its judgement, ``fit``, ``train_step`` and ``loss``
     (the trainer's), and the state saved; and the settings every neural estimator shares, with the
@@ -320,7 +320,18 @@ class NeuralEstimator(Estimator):
         Raises:
             ValueError: a bad argument, named; ``validation`` leaving fewer than 2 rows on a side.
         """
-        self.trainer.fit(self, x, y, steps=steps, batch_size=batch_size, seed=seed, progress=progress)
+        self.trainer.fit(
+            self,
+            x,
+            y,
+            steps=steps,
+            batch_size=batch_size,
+            seed=seed,
+            progress=progress,
+            validation=self.validation,
+            patience=self.patience,
+            eval_every=self.eval_every,
+        )
         return self
 
     def watched_bounds(self, *parts: tuple[Any, Any]) -> list[float]:

@@ -2,19 +2,18 @@
 
 The trainer owns the optimizer, the weight average, early stopping, the generator of the negatives and
 the loop; the estimator owns its network, its objective and what its inputs are. Between the two runs
-this protocol, one way: the trainer calls these public members of the estimator, and the estimator
-never reaches into the trainer's loop (it reads the trainer's public ``shuffles``, ``is_watching`` and
-``watching()``). :class:`~.base.NeuralEstimator` implements it; a network trained some other way
-implements it to be trained by the same :class:`~.trainer.Trainer`.
+:class:`TrainingTarget`, one way: the trainer calls its members, and the estimator never reaches into
+the trainer's loop (it reads the trainer's public ``shuffles``, ``is_watching`` and ``watching()``).
+:class:`~.base.NeuralEstimator` is one; a network trained some other way subclasses it to be trained by
+the same :class:`~.trainer.Trainer`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import AbstractContextManager
-from typing import Any, NamedTuple, Protocol
+from typing import Any, ClassVar, NamedTuple
 
-from torch import Tensor
+from torch import Tensor, nn
 
 
 class BatchLoss(NamedTuple):
@@ -32,59 +31,42 @@ class BatchLoss(NamedTuple):
     bound: Tensor | None
 
 
-class TrainingTarget(Protocol):
-    """What the trainer needs of the estimator it trains.
+class TrainingTarget(nn.Module):
+    """What the trainer needs of the module it trains: the module itself (the trainer switches it
+    between training and evaluation, and keeps its best ``state_dict``), and these members. The
+    settings of ``fit``'s loop (held-out share, patience, evaluation interval) are arguments of
+    :meth:`~.trainer.Trainer.fit`, not members.
 
     Attributes:
         name: the estimator's name, in the trainer's messages.
         steps_done: a 0-d long tensor (a buffer, so it is saved): the training steps taken, which the
             trainer counts up.
-        lr: the learning rate of the trainer's optimizer.
-        eval_every: training steps between two readings of the held-out bound in ``fit``.
-        validation: the share of rows ``fit`` holds out, in [0, 1).
-        patience: readings without improvement before ``fit`` stops.
+        lr: the learning rate of the trainer's optimizer, read when it creates the optimizer.
     """
 
+    name: ClassVar[str]
     steps_done: Tensor
     lr: float
-    eval_every: int
-    validation: float
-    patience: int
-
-    @property
-    def name(self) -> str: ...
 
     def checked_inputs(self, x: Any, y: Any) -> tuple[Any, Any]:
         """``x`` and ``y`` as the network takes them, checked (a ValueError naming a bad one)."""
-        ...
+        raise NotImplementedError
 
     def batch_loss(self, x: Any, y: Any) -> BatchLoss:
         """The loss of one training step on a batch of checked inputs, and its bound. It may move the
         estimator's own training state (MINE's moving average) and draw from the trainer's
         ``shuffles``."""
-        ...
+        raise NotImplementedError
 
     def plausible_limit(self, x: Any, y: Any) -> float:
         """What no bound on these inputs can exceed unless the network has diverged, in nats."""
-        ...
+        raise NotImplementedError
 
     def training_batches(self, x: Any, y: Any, batch_size: int, seed: int) -> Iterator[tuple[Any, Any]]:
         """The endless source of training batches ``fit`` draws from (rows, or a loader's batches)."""
-        ...
+        raise NotImplementedError
 
     def watched_bounds(self, *parts: tuple[Any, Any]) -> list[float]:
         """What ``fit`` keeps the best network by, on each of ``parts``: higher is better, in nats, read
         as an estimate reads it (inside the trainer's ``watching``)."""
-        ...
-
-    def reporting(self) -> AbstractContextManager[None]:
-        """Within it the network that reports an estimate scores (the weight average once trained)."""
-        ...
-
-    def train(self, mode: bool = True) -> Any: ...
-
-    def eval(self) -> Any: ...
-
-    def state_dict(self) -> dict[str, Any]: ...
-
-    def load_state_dict(self, state_dict: Any, strict: bool = True) -> Any: ...
+        raise NotImplementedError

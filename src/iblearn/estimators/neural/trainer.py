@@ -177,7 +177,7 @@ class Trainer:
     def watching(self, est: TrainingTarget) -> Iterator[None]:
         """``fit`` reading a bound as an estimate would: reporting, in eval mode (no dropout), without
         gradients; in training mode again after."""
-        with est.reporting():
+        with self.reporting(int(est.steps_done)):
             est.eval()
             self._watching = True
             try:
@@ -237,12 +237,15 @@ class Trainer:
         batch_size: int,
         seed: int,
         progress: Callable[[int, float], None] | None,
+        validation: float,
+        patience: int,
+        eval_every: int,
     ) -> None:
         """:meth:`NeuralEstimator.fit`'s loop: ``steps`` training steps on batches of ``batch_size``, the
-        bound on the held-out share of the rows (the estimator's ``validation``) watched every
-        ``eval_every`` steps and after the last, a stop after ``patience`` evaluations without
-        improvement, and the estimator left as it stood at its best evaluation; :attr:`history` what it
-        watched (None with nothing held out).
+        bound on the held-out share ``validation`` of the rows watched every ``eval_every`` steps and
+        after the last, a stop after ``patience`` evaluations without improvement, and the estimator
+        left as it stood at its best evaluation; :attr:`history` what it watched (None with nothing
+        held out).
 
         Raises:
             ValueError: a bad argument, named; ``validation`` leaving fewer than 2 rows on a side.
@@ -250,9 +253,8 @@ class Trainer:
         steps = V.positive_int(steps, "steps")
         batch_size = V.positive_int(batch_size, "batch_size")
         seed = V.seed(seed)
-        share, patience = est.validation, est.patience
         given = (x, y)
-        x, y, held = hold_out(x, y, share, seed)
+        x, y, held = hold_out(x, y, validation, seed)
         batches = est.training_batches(x, y, batch_size, seed)
         refuse_constant(*given)
         self.shuffles.manual_seed(seed)
@@ -263,7 +265,7 @@ class Trainer:
         est.train()
         done = 0
         while done < steps:
-            until = steps if history is None else min(steps, (done // est.eval_every + 1) * est.eval_every)
+            until = steps if history is None else min(steps, (done // eval_every + 1) * eval_every)
             if captured is not None:
                 values = captured.steps(until - done)
             else:
