@@ -9,6 +9,7 @@ fails on any other broken link.
 
 from __future__ import annotations
 
+import html
 import posixpath
 import re
 from pathlib import Path
@@ -49,11 +50,29 @@ def _title(page: Any, markdown: str) -> str:
             folder = f"{name}/{folder.removeprefix(prefix)}"
     heading = HEADING.search(markdown)
     what = heading.group(1).replace("`", "") if heading else posixpath.basename(uri).removesuffix(".md")
+    what = re.sub("[<>]", "", html.unescape(what))  # the theme prints the title as it is: no markup
     page.meta["title"] = f"{folder}: {what}"
     return re.sub(r"\A(\s*)# ", lambda m: f"{m[1]}# {folder}: ", markdown, count=1)
 
 
+#: Code, which Markdown shows as written: fenced blocks and inline spans.
+CODE = re.compile(r"^(```|~~~).*?^\1|(`+).*?\2", re.S | re.M)
+
+
+def escaped(text: str) -> str:
+    """A record's Markdown with ``&``, ``<`` and ``>`` escaped as HTML outside code: a results file
+    adds no markup to the site."""
+    out, last = [], 0
+    for m in CODE.finditer(text):
+        out += [html.escape(text[last : m.start()], quote=False), m.group(0)]
+        last = m.end()
+    return "".join([*out, html.escape(text[last:], quote=False)])
+
+
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str:
+    uri = page.file.src_uri
+    if uri.startswith(f"{PREFIX}/") or posixpath.basename(uri) in ("table.md", "status.md"):
+        markdown = escaped(markdown)  # a record written by a run, published as it is
     markdown = _title(page, markdown)
     page_dir = posixpath.dirname(page.file.src_uri)
     depth = len(page_dir.split("/")) if page_dir else 0

@@ -12,11 +12,15 @@ the build (``unsourced``). A figure quoted from a paper is written ``{{ paper("6
 is the paper, named beside it. ``tests/test_sourced_numbers.py`` runs the same check on every page.
 
 Only files under ``benchmarks/results/`` and ``docs/results/`` can be read: those are the records.
+What a page inserts from them is escaped as HTML (outside code spans), so a results file cannot add
+markup to the site, and a figure that is not finite (NaN, an infinity) fails the build, naming the
+file and the key it came from.
 """
 
 from __future__ import annotations
 
 import csv
+import html
 import json
 import math
 import re
@@ -43,6 +47,69 @@ def _number(text: str) -> Any:
         return text
 
 
+class NonFinite(float):
+    """A NaN or infinity read from a results file, with where it was read (``source``): printing it,
+    or a figure made from it, fails the build naming that place."""
+
+    source: str
+
+    def __new__(cls, value: float, source: str) -> NonFinite:
+        made = super().__new__(cls, value)
+        made.source = source
+        return made
+
+
+def _tagged(value: Any, path: str, key: str = "") -> Any:
+    """``value`` with each non-finite float replaced by a :class:`NonFinite` naming ``path`` and its key."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return NonFinite(value, f"{path}, key {key or '(the file)'}")
+    if isinstance(value, dict):
+        return {k: _tagged(v, path, f"{key}.{k}" if key else str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_tagged(v, path, f"{key}.{i}" if key else str(i)) for i, v in enumerate(value)]
+    return value
+
+
+def finite(x: Any) -> Any:
+    """``x`` where it is not a float or is a finite one; else ValueError naming where it came from."""
+    if isinstance(x, float) and not math.isfinite(x):
+        where = x.source if isinstance(x, NonFinite) else "a figure computed from a results file"
+        raise ValueError(f"{where}: {x} is not a finite figure; a page prints numbers only")
+    return x
+
+
+#: Code, which Markdown shows as written: fenced blocks and inline spans.
+_CODE_SPAN = re.compile(r"^(```|~~~).*?^\1|(`+).*?\2", re.S | re.M)
+
+
+def escaped(text: str) -> str:
+    """``text`` from a results file made safe to insert into Markdown: ``&``, ``<`` and ``>`` escaped as
+    HTML outside code (inside it Markdown shows the characters as they are)."""
+    out, last = [], 0
+    for m in _CODE_SPAN.finditer(text):
+        out += [html.escape(text[last : m.start()], quote=False), m.group(0)]
+        last = m.end()
+    return "".join([*out, html.escape(text[last:], quote=False)])
+
+
+def _finalize(value: Any) -> Any:
+    """What every ``{{ ... }}`` prints: text escaped (:func:`escaped`), numbers only finite ones."""
+    if isinstance(value, str):
+        return escaped(value)
+    return finite(value)
+
+
+_NONFINITE_CELL = re.compile(r"(?<![\w.])[-+]?(?:nan|inf|infinity)(?:%|x)?(?![\w.])", re.I)
+
+
+def _checked_table(path: str, text: str) -> str:
+    """A committed table's text, refused where a cell holds a non-finite figure."""
+    for i, line in enumerate(text.splitlines(), start=1):
+        if line.startswith("|") and (m := _NONFINITE_CELL.search(_CODE_SPAN.sub(" ", line))):
+            raise ValueError(f"{path}, line {i}: {m.group(0)} is not a finite figure: {line.strip()}")
+    return text
+
+
 @cache
 def _load(path: str) -> Any:
     if not path.startswith(RECORDS) or ".." in Path(path).parts:
@@ -52,11 +119,13 @@ def _load(path: str) -> Any:
         raise FileNotFoundError(f"{path}: no such committed results file")
     text = file.read_text(encoding="utf-8")
     if file.suffix == ".json":
-        return json.loads(text)
+        return _tagged(json.loads(text), path)
     if file.suffix == ".jsonl":
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
+        return _tagged([json.loads(line) for line in text.splitlines() if line.strip()], path)
     if file.suffix == ".csv":
-        return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(text.splitlines())]
+        return _tagged(
+            [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(text.splitlines())], path
+        )
     raise ValueError(f"{path}: read .json, .jsonl or .csv")
 
 
@@ -70,7 +139,7 @@ def table_md(path: str, provenance: bool = False, heading: bool = False) -> str:
         text = text.split("\n", 1)[1].strip()
     if not provenance and "\n\n_Run on " in text:
         text = text.split("\n\n_Run on ")[0].rstrip()
-    return text
+    return _checked_table(path, text)
 
 
 def md_table(path: str, after: str = "", index: int = 0) -> str:
@@ -211,27 +280,27 @@ def cpu_median_of(task: str, path: str, method: str, key: str = "seconds") -> fl
 # ---------------------------------------------------------------------------------------- formatting ---
 def fixed(x: float, digits: int = 2) -> str:
     """``digits`` places, thousands separated: 1,234.57."""
-    return f"{x:,.{digits}f}"
+    return f"{finite(x):,.{digits}f}"
 
 
 def signed(x: float, digits: int = 2) -> str:
     """With its sign: +0.32, -1.27."""
-    return f"{x:+,.{digits}f}"
+    return f"{finite(x):+,.{digits}f}"
 
 
 def pct(x: float, digits: int = 1) -> str:
     """A fraction as a percentage: 0.004 -> 0.4%."""
-    return f"{100 * x:,.{digits}f}%"
+    return f"{100 * finite(x):,.{digits}f}%"
 
 
 def times(x: float, digits: int = 1) -> str:
     """A ratio: 22.2x."""
-    return f"{x:,.{digits}f}x"
+    return f"{finite(x):,.{digits}f}x"
 
 
 def sig(x: float, digits: int = 3) -> str:
     """``digits`` significant figures, never in exponent form: 0.0783, 12.8, 199."""
-    if x == 0 or not math.isfinite(x):
+    if finite(x) == 0:
         return str(x)
     places = max(digits - 1 - math.floor(math.log10(abs(x))), 0)
     return f"{round(x, places):,.{places}f}"
@@ -239,13 +308,13 @@ def sig(x: float, digits: int = 3) -> str:
 
 def exp(x: float, digits: int = 0) -> str:
     """Exponent form, as the pages write small differences: 5e-7, 2.2e-9."""
-    mantissa, power = f"{x:.{digits}e}".split("e")
+    mantissa, power = f"{finite(x):.{digits}e}".split("e")
     return f"{mantissa}e{int(power)}"
 
 
 def span(values: Iterable[float], digits: int = 1, unit: str = "") -> str:
     """The range of ``values``: "40.6 - 52.6 s" (one value alone where all round the same)."""
-    values = list(values)
+    values = [finite(v) for v in values]
     lo, hi = f"{min(values):,.{digits}f}", f"{max(values):,.{digits}f}"
     return (lo if lo == hi else f"{lo} - {hi}") + (f" {unit}" if unit else "")
 
@@ -371,7 +440,7 @@ def render(markdown: str) -> str:
     plain Jinja, undefined names an error as in the build."""
     import jinja2
 
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, finalize=_finalize)
     env.globals.update({f.__name__: f for f in HELPERS})
     env.filters.update({f.__name__: f for f in FILTERS})
     return env.from_string(_STRIP[0].sub("", markdown)).render()
@@ -394,6 +463,7 @@ def define_env(env: Any) -> None:
 
 def on_pre_page_macros(env: Any) -> None:
     """A page that says ``sourced: true`` fails the build where it writes a measurement by hand."""
+    env.env.finalize = _finalize  # every inserted value: escaped text, finite numbers
     if env.page.meta.get("sourced"):
         found = unsourced(env.markdown)
         if found:
