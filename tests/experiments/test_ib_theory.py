@@ -12,7 +12,8 @@ import torch
 
 from iblearn.analysis import ib_noisy
 from iblearn.data.vision import ImageData
-from iblearn.experiments import ReproduceOptions, ib_plane, ib_theory
+from iblearn.experiments import ReproduceOptions, ib_theory
+from iblearn.experiments.ib_theory import plane as ib_plane
 from tests.experiments.kill import assert_resumes_exactly
 
 

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 import iblearn.experiments.proximal as exp
-from iblearn.experiments import ReproduceOptions, proximal_step
+from iblearn.experiments import ReproduceOptions
+from iblearn.experiments.proximal import step as proximal_step
 from iblearn.records import RunFolder, read_json
 from tests.experiments.kill import Killed, assert_resumes_exactly, image_loader, kill_at, killed_then_resumed
 

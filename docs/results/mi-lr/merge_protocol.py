@@ -12,7 +12,8 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
-from iblearn.experiments import mi_lr, mi_lr_report
+from iblearn.experiments import mi_lr
+from iblearn.experiments.mi_lr import report as mi_lr_report
 from iblearn.records import RunFolder, read_json
 
 out, parts = Path(sys.argv[1]), [Path(p) for p in sys.argv[2:]]
