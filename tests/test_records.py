@@ -87,9 +87,9 @@ def test_checkpoints_round_trip_with_weights_only(tmp_path):
 
 
 def test_results_carry_the_environment(tmp_path, monkeypatch):
-    monkeypatch.setattr(records, "git_commit", lambda: "at-start")
+    monkeypatch.setattr(records.runs, "git_commit", lambda: "at-start")
     run = RunFolder(tmp_path)
-    monkeypatch.setattr(records, "git_commit", lambda: "committed-while-running")
+    monkeypatch.setattr(records.runs, "git_commit", lambda: "committed-while-running")
     run.write_results({"acc": 0.5}, seed=1, device="cpu")
     results = read_json(tmp_path / "results.json")
     assert results["seed"] == 1 and results["device"] == "cpu"
@@ -99,7 +99,7 @@ def test_results_carry_the_environment(tmp_path, monkeypatch):
 
 
 def test_a_table_names_what_produced_it_once_the_results_are_written(tmp_path, monkeypatch):
-    monkeypatch.setattr(records, "git_commit", lambda: "0123456789abcdef")
+    monkeypatch.setattr(records.runs, "git_commit", lambda: "0123456789abcdef")
     run = RunFolder(tmp_path)
     run.write_table("| a |\n|---|\n| 1 |\n")
     assert (tmp_path / "table.md").read_text() == "| a |\n|---|\n| 1 |\n"  # nothing to name yet

@@ -102,7 +102,7 @@ def assert_resumes_exactly(
     (seeded) and resumed with ``--resume``; each resumed folder must hold the unbroken run's rows and
     results."""
     writes = 0
-    write = records.atomic_write_bytes
+    write = records.atomic.atomic_write_bytes
 
     def counting(*args: Any) -> None:
         nonlocal writes
@@ -110,7 +110,7 @@ def assert_resumes_exactly(
         write(*args)
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(records, "atomic_write_bytes", counting)
+        mp.setattr(records.atomic, "atomic_write_bytes", counting)
         reference = run(ReproduceOptions(out=tmp_path / "unbroken"), config)
     for at in sorted(random.Random(seed).sample(range(2, writes), kills)):  # the first write is config
         calls = 0
@@ -124,7 +124,7 @@ def assert_resumes_exactly(
 
         out = tmp_path / f"killed-at-{at}"
         with pytest.MonkeyPatch.context() as mp, pytest.raises(Killed):
-            mp.setattr(records, "atomic_write_bytes", killing)
+            mp.setattr(records.atomic, "atomic_write_bytes", killing)
             run(ReproduceOptions(out=out), config)
         resumed = run(ReproduceOptions(out=out, resume=True), config)
         got, want = _rows(resumed), _rows(reference)

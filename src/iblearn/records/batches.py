@@ -1,0 +1,103 @@
+"""The checkpoint folder of many-variable work cut into batches (:class:`BatchStore`), with the key it
+must match (:func:`fingerprint`)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import torch
+
+from iblearn.records import atomic
+
+T = TypeVar("T")
+
+
+def fingerprint(arrays: Sequence[Any], settings: dict[str, Any]) -> str:
+    """What a checkpoint must match: the settings and the data's bytes."""
+    # numpy's scalars (an np.int64 k or seed) as the Python numbers they equal.
+    plain = json.dumps(
+        settings, sort_keys=True, default=lambda v: v.item() if isinstance(v, np.generic) else repr(v)
+    )
+    h = hashlib.sha256(plain.encode())
+    for a in arrays:
+        t = torch.as_tensor(a).detach().cpu().to(torch.float64).contiguous()
+        h.update(str(tuple(t.shape)).encode())
+        h.update(t.numpy().tobytes())
+    return h.hexdigest()
+
+
+def read_checkpoint(path: Path, read: Callable[[Path], T]) -> T | None:
+    """``read(path)``, or None when nothing is there; a FIFO, folder or device in its place, or a file
+    ``read`` cannot make sense of (``ValueError``, ``KeyError``, ``TypeError``, ``OSError``), raises
+    ValueError naming the checkpoint's file."""
+    try:
+        return read(path) if atomic.present(path) else None
+    except (ValueError, KeyError, TypeError, OSError, EOFError, RecursionError) as err:
+        raise ValueError(
+            f"checkpoint: {path} is not a readable part of a checkpoint ({err!r}); delete it"
+        ) from None
+
+
+class BatchStore:
+    """The checkpoint folder of many-variable work cut into batches (``iblearn.functional``'s pairwise
+    matrices, transfer entropies and subset searches): ``key`` (the run's :func:`fingerprint`), one
+    ``.npy`` file a finished batch, and named JSON files of a search's state, each written atomically.
+    A folder that holds another run's key is refused, never mixed in."""
+
+    def __init__(self, path: str | os.PathLike[str], key: str) -> None:
+        self.path = Path(path)
+        if self.path.exists() and not self.path.is_dir():
+            raise ValueError(f"checkpoint: {self.path} exists and is not a folder")
+        saved = read_checkpoint(self.path / "key", lambda f: f.read_text(encoding="utf-8").strip())
+        if saved is None:
+            atomic.atomic_write_text(self.path / "key", key + "\n")
+        elif saved != key:
+            raise ValueError(
+                f"checkpoint: {self.path / 'key'} is expected to hold this run's fingerprint (the data's and "
+                "settings' hash a checkpoint folder starts with), and holds "
+                + (
+                    "another run's"
+                    if len(saved) == 64 and set(saved) <= set("0123456789abcdef")
+                    else "something else"
+                )
+                + "; give checkpoint= a folder of its own (a new one, or this run's)"
+            )
+
+    def _file(self, i: int) -> Path:
+        return self.path / f"batch-{i:07d}.npy"
+
+    def load(self, i: int, size: int) -> np.ndarray | None:
+        """Batch ``i``'s ``size`` values, None where it is not done; a file of another shape, or of
+        values that are not finite numbers, raises ValueError naming it."""
+
+        def read(f: Path) -> np.ndarray:
+            values = np.load(f, allow_pickle=False)
+            if values.shape != (size,) or values.dtype.kind != "f" or not np.isfinite(values).all():
+                raise ValueError(
+                    f"expected {size} finite numbers, got {values.dtype} of shape {values.shape}"
+                )
+            return values
+
+        return read_checkpoint(self._file(i), read)
+
+    def save(self, i: int, values: Any) -> None:
+        buf = io.BytesIO()
+        np.save(buf, np.asarray(values), allow_pickle=False)
+        atomic.atomic_write_bytes(self._file(i), buf.getvalue())
+
+    def read_json(self, name: str, check: Callable[[Any], T]) -> T | None:
+        """``check`` of the JSON held in the folder's file ``name``, or None where there is none; a file
+        that is not JSON, or that ``check`` refuses (``ValueError``, ``KeyError``, ``TypeError``), raises
+        ValueError naming it (:func:`read_checkpoint`)."""
+        return read_checkpoint(self.path / name, lambda f: check(json.loads(f.read_text(encoding="utf-8"))))
+
+    def write_json(self, name: str, data: Any) -> None:
+        """``data`` as JSON in the folder's file ``name``, atomically."""
+        atomic.atomic_write_text(self.path / name, json.dumps(data))
