@@ -269,7 +269,7 @@ def _circles(src: Path = SRC) -> list[list[str]]:
 
 
 # Circles being taken apart elsewhere: each entry goes when its circle does (the test then fails until it
-# is struck off, so the list only shrinks). The exact tasks' families and their registry name each other.
+# is struck off, so the list only shrinks).
 KNOWN_CIRCLES: list[list[str]] = []
 
 
@@ -311,3 +311,77 @@ def test_few_private_names_cross_a_module():
     """A name another module needs is that module's interface, and public; the private names imported
     across modules are a package's own implementation details, at most 12."""
     assert len(_private_imports()) <= 12, sorted(_private_imports())
+
+
+# Rooms: packages whose modules are floors of their own, each importing only floors below it (and, for a
+# room of a layer, only the layers below that layer and the shared helpers). A new module of a room is
+# refused until it has a floor here.
+ROOMS: dict[str, dict[str, int]] = {
+    # one task type and the sums of entropies; the builders by kind of joint; those built on a
+    # Gaussian's; the tables; the look-ups by name
+    "iblearn.data.tasks": {
+        "base": 0,
+        "gaussian": 1,
+        "student": 1,
+        "discrete": 1,
+        "series": 2,
+        "mixtures": 2,
+        "tables": 3,
+        "registry": 4,
+        "__init__": 5,
+    },
+    # atomic writes and JSON below everything; the package's API on top
+    "iblearn.records": {
+        "atomic": 0,
+        "tables": 0,
+        "checkpoints": 1,
+        "batches": 1,
+        "runs": 2,
+        "__init__": 3,
+    },
+}
+
+
+def _room_violations(src: Path = SRC, rooms: dict[str, dict[str, int]] = ROOMS) -> list[str]:
+    """A module of a room with no floor, an import of a floor not below the importer's, and a private name
+    imported from another module of the room."""
+    bad = []
+    for room, floors in rooms.items():
+        folder = src.parent / room.replace(".", "/")
+        for path in sorted(folder.glob("*.py")):
+            here = path.stem
+            if here not in floors:
+                bad.append(f"{room}.{here}: a module with no floor in ROOMS")
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not isinstance(node, ast.ImportFrom) or not (node.module or "").startswith(room):
+                    continue
+                names = [node.module.removeprefix(room).lstrip(".")] if node.module != room else []
+                names = names or [a.name for a in node.names]
+                for there in (n.split(".")[0] for n in names):
+                    if there in floors and floors[there] >= floors[here]:
+                        bad.append(f"{room}.{here}:{node.lineno}: imports {there}, not on a floor below")
+                bad += [
+                    f"{room}.{here}:{node.lineno}: imports the private {a.name} of {node.module}"
+                    for a in node.names
+                    if a.name.startswith("_") and not a.name.startswith("__")
+                ]
+    return bad
+
+
+def test_the_rooms_of_a_package_import_down_their_floors():
+    assert _room_violations() == []
+
+
+def test_the_room_check_sees_an_import_up_a_floor_and_a_private_name(tmp_path):
+    room = tmp_path / "iblearn" / "records"
+    room.mkdir(parents=True)
+    (room / "atomic.py").write_text("from iblearn.records.runs import RunFolder\n")
+    (room / "runs.py").write_text("from iblearn.records.atomic import _umask\n")
+    (room / "extra.py").write_text("")
+    floors = {"iblearn.records": {"atomic": 0, "runs": 1}}
+    assert _room_violations(tmp_path / "iblearn", floors) == [
+        "iblearn.records.atomic:1: imports runs, not on a floor below",
+        "iblearn.records.extra: a module with no floor in ROOMS",
+        "iblearn.records.runs:1: imports the private _umask of iblearn.records.atomic",
+    ]
