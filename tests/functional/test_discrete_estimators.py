@@ -233,3 +233,10 @@ def test_nsb_mi_interval_takes_fewer_resamples_by_default(monkeypatch):
     calls["n"] = 0
     D.discrete_mi_estimate(x, x // 2, method="grassberger")
     assert calls["n"] == 1 + D.RESAMPLES
+
+
+def test_trigamma_series_is_scipys_zeta():
+    from iblearn.functional._nsb import _trigamma
+
+    x = np.concatenate([np.linspace(1, 30, 5000), np.logspace(0, 12, 2000)])
+    assert np.abs(_trigamma(x) / special.zeta(2, x) - 1).max() < 1e-13

@@ -120,7 +120,10 @@ def counts_of(x: Any = None, counts: Any = None) -> np.ndarray:
         V.materialized(counts, "counts")
         c = counts.detach().cpu().resolve_conj().resolve_neg().numpy()
     else:
-        c = V.as_tensor(counts, "counts").numpy()
+        try:
+            c = np.asarray(counts)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"counts: cannot be read as an array of samples ({err})") from err
     # An integer vector is checked and kept as it is: a float64 copy of 10^6 counts and a comparison
     # with its rounding cost more than every estimator's work on the counts of counts.
     if c.dtype.kind in "iu":
