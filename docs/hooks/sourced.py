@@ -298,6 +298,19 @@ def times(x: float, digits: int = 1) -> str:
     return f"{finite(x):,.{digits}f}x"
 
 
+def than(ratio: float, digits: int = 1, up: str = "faster", down: str = "slower") -> str:
+    """A ratio of times (theirs over ours) with its direction read from it: 1.7x faster, 1.4x slower
+    (the inverse of 0.71), so the word cannot contradict the figure."""
+    ratio = finite(ratio)
+    return f"{ratio:,.{digits}f}x {up}" if ratio >= 1 else f"{1 / ratio:,.{digits}f}x {down}"
+
+
+def verdict(value: float, goal: float, at_least: bool = True, yes: str = "met", no: str = "not met") -> str:
+    """Whether ``value`` reaches ``goal`` (at least it, or with ``at_least=False`` at most it), in words
+    computed from the figures the page prints beside them."""
+    return yes if (finite(value) >= goal if at_least else finite(value) <= goal) else no
+
+
 def sig(x: float, digits: int = 3) -> str:
     """``digits`` significant figures, never in exponent form: 0.0783, 12.8, 199."""
     if finite(x) == 0:
@@ -326,6 +339,12 @@ def count(n: int) -> str:
 
 def paper(text: Any) -> str:
     """A figure quoted from a paper (named beside it on the page), not from a results file."""
+    return str(text)
+
+
+def given(text: Any) -> str:
+    """A setting, tolerance, goal or bound the page states (an input of a run or a test, not a
+    measurement): ``{{ given("1e-10") }}``."""
     return str(text)
 
 
@@ -378,11 +397,14 @@ HELPERS = (
     signed,
     pct,
     times,
+    than,
+    verdict,
     sig,
     exp,
     span,
     count,
     paper,
+    given,
     commit,
 )
 FILTERS = (
@@ -394,6 +416,7 @@ FILTERS = (
     signed,
     pct,
     times,
+    than,
     sig,
     exp,
     span,
@@ -420,19 +443,35 @@ _STRIP = [
 ]
 UNIT = (
     r"(?:%|x\b|\s?(?:s|ms|us|µs|ns|seconds?|min|minutes?|hours?|nats?|bits?"
-    r"|KiB|MiB|GiB|KB|MB|GB|dB|points?)\b)"
+    r"|KiB|MiB|GiB|KB|MB|GB|dB|points?|times)\b)"
 )
+_NUMBER = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
 MEASUREMENT = re.compile(
-    rf"(?<![\w.\-/])(?:\d{{1,3}}(?:,\d{{3}})+|\d+)(?:\.\d+)?{UNIT}"  # 12.8 s, 0.40%, 22.2x, 3,885 MiB
+    # 12.8 s, 0.40%, 22.2x, 3,885 MiB, 14.6 times; a range of them: 1.4-5.6x, 2 - 3 s
+    rf"(?<![\w.\-/]){_NUMBER}(?:\s?[-–]\s?{_NUMBER})?{UNIT}"
     r"|(?<![\w.\-/])\d+\.\d{2,}(?![\w.])"  # a bare decimal of two or more places: 0.013, 77.11
+    # an agreement in exponent form: to 3e-9, within 2e-15, by 5e-7, 1e-3 nats (a setting, lr 1e-3, is not)
+    rf"|(?:(?<=\bto\s)|(?<=\bwithin\s)|(?<=\bby\s))\d+(?:\.\d+)?[eE][-+]?\d+(?![\w.])|\d+(?:\.\d+)?[eE][-+]?\d+{UNIT}"
+    r"|(?<![\w.\-/])\d*\.\d+(?=\s+of\b)"  # a share: 0.9 of its CPU time
+)
+#: A verdict typed beside a rendered figure: the figure may change with its file, the word would not.
+VERDICT = re.compile(
+    r"\}\}\s*(?:faster|slower)\b"  # {{ r | times }} faster
+    r"|\}\}[\s,(|]*(?:met|not met|missed|within (?:the |its |a )?goal)\b",  # 3.50x, within the goal; | met
+    re.I,
 )
 
 
 def unsourced(markdown: str) -> list[str]:
-    """The measurements a page writes as text (outside macros, code, math and link targets)."""
+    """The measurements a page writes as text (outside macros, code, math and link targets), and the
+    verdicts it types beside a rendered figure (``{{ r | times }} faster``, ``| {{ x }} | met |``):
+    a verdict comes from the figure's data, as :func:`than` and :func:`verdict` make it."""
+    verdicts = [m.group(0) for m in VERDICT.finditer(_STRIP[1].sub(" ", _STRIP[0].sub(" ", markdown)))]
     for pattern in _STRIP:
         markdown = pattern.sub(" ", markdown)
-    return [m.group(0).strip() for m in MEASUREMENT.finditer(markdown)]
+    return [m.group(0).strip() for m in MEASUREMENT.finditer(markdown)] + [
+        f"verdict by hand: {v}" for v in verdicts
+    ]
 
 
 def render(markdown: str) -> str:
