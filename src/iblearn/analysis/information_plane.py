@@ -52,8 +52,8 @@ SATURATION = 5e-3
 #: 0.1 leaves every layer within 6% of log N (5.72-6.21); 0.2 moves only after training (5.98-6.17 at
 #: initialization, 4.50-5.64 after 5 epochs); 0.3 moves at every epoch (5.01-5.86 at initialization,
 #: 3.59-4.65 after 5 epochs) and keeps 2.07-2.20 of H(Y) in I(T; Y) of the trained layers; 0.5 blurs
-#: the classes (I(T; Y) 1.42-1.74 after training). The old default, 0.1 of the root mean unit variance,
-#: saturated: it is 0.1 / sqrt(d) of the whole spread (0.006 for 256 units).
+#: the classes (I(T; Y) 1.42-1.74 after training). A scale of 0.1 of the root mean unit
+#: variance saturates: it is 0.1 / sqrt(d) of the whole spread (0.006 for 256 units).
 NOISE_SCALE = 0.3
 
 

@@ -156,8 +156,8 @@ def _launch(
     n = xt.shape[2]
     grid = (triton.cdiv(n, block_rows), index.shape[0])
     # One x against copies of y (a permutation null, or one estimate): the index is (0, b), and that
-    # kernel is compiled without reading it, as it was before it took pairs; with x's slot read from the
-    # index it was slower (docs/benchmarks.md, "On a GPU").
+    # kernel is compiled without reading it: with x's slot read from the index it is slower
+    # (docs/benchmarks.md, "On a GPU").
     _ksg_counts_kernel[grid](
         xt, yt, index, nx, ny, n,
         K1=k + 1, KP=triton.next_power_of_2(k + 1), DX=xt.shape[1], DY=yt.shape[1],

@@ -19,7 +19,7 @@ KernelWidth = float | Literal["silverman", "median"]
 Channels = bool | Literal["product", "mean"]
 #: The median heuristic separates dependent from independent samples far better than Silverman's rule,
 #: whose width shrinks with N toward a nearly diagonal Gram matrix (entropies near log N): at N = 1000 in
-#: 10 dimensions, MI of a noisy copy vs. an independent sample was 0.77 vs 0.23 (median), 3.90 vs 3.50
+#: 10 dimensions, MI of a noisy copy vs. an independent sample reads 0.77 vs 0.23 (median), 3.90 vs 3.50
 #: (Silverman).
 DEFAULT_SIGMA: KernelWidth = "median"
 #: The median rule looks at pairwise distances among at most this many samples (a fixed random subset).

@@ -32,7 +32,7 @@ RHO_MAX = 1 - 1e-6
 #: 0.56 nats for 1.02; with 20, 1.05 (MAF) and 1.02 (NSF), with 5, 1.05 and 0.92.
 RHO_GAIN = 20.0
 #: Rows whose rank ``fit`` checks: a variable on a subspace has no density (a layer's activations often
-#: lie on one), and on a 4-dimensional Gaussian mapped into 100 the estimate was 149 nats for 2.
+#: lie on one), and on a 4-dimensional Gaussian mapped into 100 an unchecked fit reads 149 nats for 2.
 RANK_ROWS = 4096
 #: Singular values below this share of the largest count as none: float32 rows that are exactly
 #: dependent keep singular values near 1e-7 of the largest.
