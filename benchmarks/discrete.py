@@ -24,6 +24,7 @@ import math
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ import numpy as np
 import torch
 
 from benchmarks.runners.script import RESULTS, cpu_model, parser, positive_int
-from iblearn.functional import discrete_entropy, nsb_entropy
+from iblearn.functional import choose_discrete_method, discrete_entropy, nsb_entropy
 from iblearn.records import environment, markdown_table, write_json
 
 PEER = Path(__file__).resolve().parent / "runners" / "discrete_peer.py"
@@ -113,6 +114,14 @@ def ours(counts: np.ndarray, k: int) -> dict[str, list[Any]]:
     return out
 
 
+def auto(counts: np.ndarray, k: int) -> str:
+    """The estimator ``choose_discrete_method`` picks for the counts with K known (NSB: ``nsb_k``)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        chosen = choose_discrete_method(counts, alphabet=k)[0]
+    return "nsb_k" if chosen == "nsb" else chosen
+
+
 class Peer:
     """A peer's worker process (``discrete_peer.py`` in its venv), one request a line."""
 
@@ -178,7 +187,7 @@ def run_cell(cell: dict[str, Any], draws: int, seed: int, peers: dict[str, Peer]
     key = [seed, cell["k"], cell["n"], int(1000 * (cell["alpha"] or 0)), len(cell["regime"])]
     rng = np.random.default_rng(key)
     found: dict[tuple[str, str], list[tuple[float, list[Any]]]] = {}
-    pairs, exact = [], None
+    pairs, exact, choices = [], None, []
     for i in range(draws):
         truth, parts = draw(cell, rng)
         answers = {"iblearn": _combine([ours(c, k) for c, k in parts])}
@@ -188,12 +197,20 @@ def run_cell(cell: dict[str, Any], draws: int, seed: int, peers: dict[str, Peer]
             for estimator, got in by.items():
                 if got is not None:
                     found.setdefault((library, estimator), []).append((truth, got))
+        if len(parts) == 1:
+            by = answers["iblearn"]
+            chosen = auto(*parts[0])
+            choices.append(chosen)
+            found.setdefault(("iblearn", "auto"), []).append((truth, [*by[chosen][:1], None, by[chosen][2]]))
         theirs = answers.get("ndd", {}).get("nsb_k")
         if len(parts) == 1 and theirs is not None:
             pairs.append((answers["iblearn"]["nsb_k"][0], theirs[0]))
             if i == 0:
                 exact = reference_nsb(*parts[0]), answers["iblearn"]["nsb_k"][0], theirs[0]
     rows = [summary(cell, library, estimator, got, draws) for (library, estimator), got in found.items()]
+    for r in rows:
+        if r["estimator"] == "auto":
+            r["chosen"] = {c: choices.count(c) for c in sorted(set(choices))}
     if pairs:
         rows.append(
             {
@@ -268,7 +285,9 @@ def summary(
 
 # ------------------------------------------------------------------------------------------ table
 def _best(rows: list[dict[str, Any]], library: str) -> dict[str, Any] | None:
-    mine = [r for r in rows if r["library"] == library and r["ran"] == r["draws"]]
+    mine = [
+        r for r in rows if r["library"] == library and r["ran"] == r["draws"] and r["estimator"] != "auto"
+    ]
     return min(mine, key=lambda r: r["rmse"]) if mine else None
 
 
@@ -318,6 +337,24 @@ def cell_line(key: tuple[Any, ...], rows: list[dict[str, Any]]) -> list[Any]:
     ]
 
 
+def rule_line(key: tuple[Any, ...], rows: list[dict[str, Any]]) -> list[Any]:
+    """The rule's choices in a cell, their RMSE, and the least RMSE of iblearn's estimators."""
+    auto_, best = _get(rows, "iblearn", "auto"), _best(rows, "iblearn")
+    assert auto_ is not None and best is not None
+    chosen = ", ".join(f"{m} {c}" for m, c in auto_["chosen"].items())
+    ratio = auto_["rmse"] / best["rmse"] if best["rmse"] > 0 else 1.0
+    alpha = "-" if key[2] is None else key[2]
+    return [
+        *key[:2],
+        alpha,
+        key[3],
+        chosen,
+        f"{auto_['rmse']:.3g}",
+        f"{best['estimator']} {best['rmse']:.3g}",
+        f"{ratio:.2f}",
+    ]
+
+
 def table(rows: list[dict[str, Any]], record: dict[str, Any]) -> str:
     """The Markdown table of every cell, and NSB against ndd's and the reference quadrature."""
     header = [
@@ -360,6 +397,13 @@ def table(rows: list[dict[str, Any]], record: dict[str, Any]) -> str:
                 ]
                 for r in agree
             ],
+        )
+    rule = [(key, rs) for key, rs in cellwise.items() if _get(rs, "iblearn", "auto")]
+    if rule:
+        text += "\n## choose_discrete_method (K known) against the least RMSE of iblearn's estimators\n\n"
+        text += markdown_table(
+            ["regime", "K", "alpha", "N", "chosen (draws)", "its RMSE", "least RMSE", "ratio"],
+            [rule_line(key, rs) for key, rs in rule],
         )
     versions = ", ".join(f"{k} {v}" for k, v in prov["versions"].items() if v)
     return text + f"\n_Run on {prov['machine']}, {prov['date']}, commit {prov['git_commit']}; {versions}._\n"
