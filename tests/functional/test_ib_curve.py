@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from iblearn import functional as ibf
-from iblearn.functional.ib_exact import _partitions, maximal_correlation_squared, upper_envelope
+from iblearn.functional._ib_deterministic import partitions as _partitions
+from iblearn.functional.ib_exact import maximal_correlation_squared, upper_envelope
 from tests.conftest import gen
 
 torch.set_num_threads(1)

@@ -1,0 +1,109 @@
+"""The self-consistent equations of the (generalized, deterministic) information bottleneck, iterated on a
+batch of encoders (Tishby, Pereira & Bialek 1999; Strouse & Schwab 2017)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from iblearn.functional._ib_deterministic import lagrangian, xlogx
+
+_TINY = 1e-300
+
+
+def step(p: Tensor, pyx: Tensor, q: Tensor, betas: Tensor, alpha: float) -> Tensor:
+    """One pass of the self-consistent equations on a batch of encoders ``(B, X, T)``."""
+    qt = p.sum(1) @ q
+    pty = q.transpose(-1, -2) @ p
+    log_qyt = torch.log(pty.clamp_min(_TINY)) - torch.log(qt.clamp_min(_TINY))[..., None]
+    # -D_KL(p(y|x) || q(y|t)) up to a term of x alone, which the normalisation over t removes.
+    logits = torch.log(qt)[:, None, :] + betas[:, None, None] * (pyx @ log_qyt.transpose(-1, -2))
+    if alpha == 0:
+        best = logits.argmax(-1)
+        return torch.nn.functional.one_hot(best, q.shape[-1]).to(q.dtype)
+    return torch.softmax(logits / alpha, dim=-1)
+
+
+def merge(p: Tensor, q: Tensor, betas: Tensor) -> tuple[Tensor, Tensor]:
+    """Deterministic encoders with, in each, the pair of clusters whose merging lowers the DIB's
+    Lagrangian most merged (where one does), and which were merged. Merging s and t of mass
+    m = q(s) + q(t), pi = q(s) / m, changes H(T) by -m H_2(pi) and I(T; Y) by -m JS_pi(q(y|s), q(y|t))
+    (the agglomerative IB of Slonim & Tishby 2000), so L = H(T) - beta I(T; Y) changes by
+    -m (H_2(pi) - beta JS_pi)."""
+    qt = p.sum(1) @ q
+    pty = q.transpose(-1, -2) @ p
+    m = qt[:, :, None] + qt[:, None, :]
+    pair = pty[:, :, None, :] + pty[:, None, :, :]
+    h_pair = xlogx(m) - xlogx(qt)[:, :, None] - xlogx(qt)[:, None, :]  # m H_2(pi)
+    js = (xlogx(pty).sum(-1)[:, :, None] + xlogx(pty).sum(-1)[:, None, :] - xlogx(pair).sum(-1)) + h_pair
+    gain = h_pair - betas[:, None, None] * js  # the decrease of L
+    used = qt > 0
+    ok = used[:, :, None] & used[:, None, :] & ~torch.eye(q.shape[-1], dtype=torch.bool, device=q.device)
+    gain = torch.where(ok, gain, -math.inf)
+    best, where = gain.flatten(1).max(1)
+    merged = best > 1e-12
+    s, t = where // q.shape[-1], where % q.shape[-1]
+    rows = torch.arange(len(q), device=q.device)[merged]
+    q = q.clone()
+    q[rows, :, s[merged]] += q[rows, :, t[merged]]
+    q[rows, :, t[merged]] = 0
+    return q, merged
+
+
+def solve(p: Tensor, q: Tensor, betas: Tensor, alpha: float, tol: float, max_iter: int) -> Tensor:
+    """Iterate each encoder of the batch until no entry moves by more than ``tol`` (or ``max_iter``);
+    deterministic encoders (alpha = 0) then merge clusters while that lowers L, iterating after each."""
+    q = iterate(p, q, betas, alpha, tol, max_iter)
+    if alpha > 0:
+        return q
+    active = torch.arange(len(q), device=q.device)
+    for _ in range(q.shape[-1]):
+        merged_q, merged = merge(p, q[active], betas[active])
+        active = active[merged]
+        if len(active) == 0:
+            break
+        q[active] = iterate(p, merged_q[merged], betas[active], alpha, tol, max_iter)
+    return q
+
+
+def iterate(p: Tensor, q: Tensor, betas: Tensor, alpha: float, tol: float, max_iter: int) -> Tensor:
+    """The self-consistent iteration until each encoder's Lagrangian falls by less than ``tol``
+    (relative) in a cycle (L converges as the square of the encoder, and its error is that of the point
+    on the curve; a mass split between two identical clusters, which moves without changing L, never
+    holds a run up), or until a deterministic encoder stops changing.
+
+    Soft encoders are iterated in cycles of SQUAREM (Varadhan & Roland 2008): two steps, an
+    extrapolation of log q along them, and a step from there, kept only where it lowers L. Near a
+    critical beta the plain iteration slows down (its slowest mode's rate tends to 1); the extrapolation
+    jumps along that mode."""
+    pyx = p / p.sum(1, keepdim=True)
+    q = q.clone()
+    active = torch.arange(len(q), device=q.device)
+    last = torch.full((len(q),), math.inf, dtype=q.dtype, device=q.device)
+    i = 0
+    while i < max_iter and len(active) > 0:
+        q0, b = q[active], betas[active]
+        if alpha == 0:
+            new = step(p, pyx, q0, b, alpha)
+            moved = (new != q0).flatten(1).any(1)
+            q[active], active, i = new, active[moved], i + 1
+            continue
+        q1 = step(p, pyx, q0, b, alpha)
+        q2 = step(p, pyx, q1, b, alpha)
+        l0, l1, l2 = (torch.log(t.clamp_min(_TINY)) for t in (q0, q1, q2))
+        r, v = l1 - l0, l2 - 2 * l1 + l0
+        length = -(r.flatten(1).norm(dim=1) / v.flatten(1).norm(dim=1).clamp_min(_TINY)).clamp_min(1.0)
+        s = length[:, None, None]
+        jump = step(p, pyx, torch.softmax(l0 - 2 * s * r + s * s * v, -1), b, alpha)
+        value = lagrangian(p, jump, b, alpha)
+        worse = ~(value <= last[active])  # the jump overshot (or is not finite): keep the plain steps
+        if bool(worse.any()):
+            jump[worse] = q2[worse]
+            value[worse] = lagrangian(p, q2[worse], b[worse], alpha)
+        q[active] = jump
+        going = last[active] - value > tol * (1 + value.abs())
+        last[active] = value
+        active, i = active[going], i + 3
+    return q

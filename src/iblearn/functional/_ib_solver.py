@@ -1,0 +1,265 @@
+"""The exact IB's search over encoders at every beta of a grid: the best deterministic encoders first, then
+several starts of the self-consistent iteration, annealing across the grid, and cluster splits.
+
+Every encoder tried is a feasible point of the same Lagrangian, and each beta keeps the lowest found, so
+the answer is never worse than any start: in particular than the best deterministic encoder found (every
+partition of X where |X| is small, the agglomerative path refined by the deterministic IB otherwise).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from iblearn.functional._ib_deterministic import (
+    AGGLOMERATIVE_MAX,
+    EXHAUSTIVE_START,
+    agglomerative,
+    best_partitions,
+    lagrangian,
+)
+from iblearn.functional._ib_iterate import solve
+
+#: Up to this many x, T gets a value per x from the start; above, T starts with half as many values
+#: again as the best deterministic encoders use, and doubles while some beta uses all its values.
+FULL_T = 16
+#: Up to this many x the deterministic IB also starts from x to its own t and from random partitions.
+FULL_DIB = 64
+#: Split candidates solved at once are capped at about this many encoder entries (batch x |X| x |T|).
+SPLIT_BUDGET = 1 << 21
+#: The search's solves stop after this many iterations (the best at each beta is then iterated up to
+#: ``max_iter``): a start that holds more clusters than its beta needs merges them only slowly.
+SEARCH_ITER = 100
+#: A split is kept where it lowers the Lagrangian by more than this (relative).
+SPLIT_GAIN = 1e-8
+#: Each round splits at most this many clusters of each beta's encoder (the most unstable), and the
+#: rounds stop when none gains, or after this many (plus one for each doubling of T).
+SPLIT_PER_BETA = 2
+SPLIT_ROUNDS = 3
+_TINY = 1e-300
+
+
+@dataclass
+class Search:
+    """The problem and the best encoder found so far at each beta, with its Lagrangian."""
+
+    p: Tensor
+    betas: Tensor
+    alpha: float
+    tol: float
+    max_iter: int
+    gen: torch.Generator
+    q: Tensor
+    loss: Tensor
+
+    def offer(self, found: Tensor, rows: Tensor | None = None, gain: float | None = None) -> Tensor:
+        """Keep each candidate encoder (for the betas ``rows``, default all) that lowers its beta's
+        Lagrangian by more than ``gain`` (relative; default ``tol``); returns which rows improved."""
+        rows = torch.arange(len(self.betas), device=self.p.device) if rows is None else rows
+        value = lagrangian(self.p, found, self.betas[rows], self.alpha)
+        improved = torch.zeros(len(self.betas), dtype=torch.bool, device=self.p.device)
+        for k in torch.argsort(value).tolist():  # the best candidate of a beta first
+            t = int(rows[k])
+            bound = float(self.loss[t])
+            if math.isfinite(bound):
+                bound -= (self.tol if gain is None else gain) * (1 + abs(bound))
+            if float(value[k]) < bound:
+                self.q[t], self.loss[t], improved[t] = found[k], value[k], True
+        return improved
+
+    def solve(self, start: Tensor, rows: Tensor | None = None) -> Tensor:
+        rows = torch.arange(len(self.betas), device=self.p.device) if rows is None else rows
+        return self.offer(solve(self.p, start, self.betas[rows], self.alpha, self.tol, self.max_iter), rows)
+
+    def pad(self, n_t: int) -> None:
+        extra = n_t - self.q.shape[-1]
+        if extra > 0:
+            self.q = torch.cat([self.q, self.q.new_zeros(*self.q.shape[:-1], extra)], -1)
+
+
+def solve_curve(
+    p: Tensor, betas: Tensor, alpha: float, n_t: int, grow: bool, tol: float, max_iter: int, seed: int
+) -> Tensor:
+    """The best encoders ``(B, |X|, T)`` found at each beta, T at most ``n_t`` (grown up to |X| from a
+    smaller start when ``grow``, a default the caller did not fix)."""
+    gen = torch.Generator().manual_seed(seed)
+    n_x = p.shape[0]
+    det = deterministic(p, betas, n_t, tol, max_iter, gen)
+    if alpha == 0:
+        return det
+    det = packed(det)
+    used = det.shape[-1]
+    width = n_t if not grow or n_x <= FULL_T else min(n_x, max(used + 2 + used // 2, 8))
+    det = torch.cat([det, det.new_zeros(*det.shape[:-1], width - used)], -1)
+    loss = lagrangian(p, det, betas, alpha)
+    s = Search(p, betas, alpha, tol, min(max_iter, SEARCH_ITER), gen, det.clone(), loss)
+    for start in soft_starts(s, det, n_x == width):
+        s.solve(start)
+    anneal(s)
+    rounds = 0
+    while rounds < SPLIT_ROUNDS:
+        improved, saturated = split_round(s)
+        if saturated and grow and s.q.shape[-1] < n_x:
+            s.pad(min(n_x, 2 * s.q.shape[-1]))
+            continue
+        if not bool(improved.any()):
+            break
+        anneal(s, improved)
+        rounds += 1
+    s.max_iter = max_iter  # each beta's best, iterated to convergence
+    s.solve(s.q)
+    return packed(s.q) if grow else s.q
+
+
+def packed(q: Tensor) -> Tensor:
+    """The encoders ``q (B, X, T)`` with each one's used values of T first, and the values no encoder
+    uses left out (a relabelling of T, which changes no term)."""
+    used = q.sum(1) > 0
+    order = torch.argsort((~used).to(torch.int8), dim=1, stable=True)
+    q = torch.gather(q, 2, order[:, None, :].expand_as(q))
+    return q[..., : max(1, int(used.sum(1).max()))]
+
+
+def soft_starts(s: Search, det: Tensor, identity: bool) -> list[Tensor]:
+    """Starts of the soft iteration: the deterministic encoders (the iteration keeps their clusters);
+    where T has a value per x also softened (every value of T can take mass), random soft encoders, and
+    x to its own t softened (the DIB's start, Strouse & Schwab 2017, Sec. 3.1). With fewer values than x,
+    the splits give T its new values: a start with mass on every value would hold many near-twins, whose
+    drift apart the iteration follows slowly."""
+    if not identity:
+        return [det]
+    batch, n_x, n_t = det.shape
+    noise = torch.rand(batch, n_x, n_t, generator=s.gen, dtype=torch.float64).to(det.device)
+    eye = torch.eye(n_x, dtype=torch.float64, device=det.device)
+    return [
+        det,
+        0.9 * det + 0.1 / n_t,
+        noise / noise.sum(-1, keepdim=True),
+        (0.9 * eye + 0.1 / n_t).expand_as(det),
+    ]
+
+
+def deterministic(
+    p: Tensor, betas: Tensor, n_t: int, tol: float, max_iter: int, gen: torch.Generator
+) -> Tensor:
+    """The best deterministic encoders found, one-hot ``(B, |X|, n_t)``: exact (every partition into at
+    most ``n_t`` blocks) up to :data:`EXHAUSTIVE_START` x; above, the deterministic IB solved from the
+    agglomerative path's best level at each beta and a finer one, from x to its own t and from random
+    partitions, annealed across the grid."""
+    n_x = p.shape[0]
+    if n_x <= EXHAUSTIVE_START:
+        return torch.nn.functional.one_hot(best_partitions(p, betas, n_t), n_t).to(p.dtype)
+    starts = []
+    if n_x <= AGGLOMERATIVE_MAX:
+        h_t, i_ty, rows = agglomerative(p, n_t)
+        best = (h_t[None, :] - betas[:, None] * i_ty[None, :]).argmin(1)
+        finer = (2 * best + 1).clamp_max(len(rows) - 1)  # level k has k + 1 clusters
+        starts += [rows[best], rows[finer]]
+    if n_x <= FULL_DIB or not starts:
+        starts.append(torch.arange(n_x, device=p.device).expand(len(betas), n_x) % n_t)
+        starts.append(torch.randint(n_t, (len(betas), n_x), generator=gen).to(p.device))
+    width = min(n_t, int(max(int(s.max()) for s in starts)) + 1)
+    s = Search(
+        p,
+        betas,
+        0.0,
+        tol,
+        max_iter,
+        gen,
+        p.new_zeros(len(betas), n_x, width),
+        betas.new_full(betas.shape, math.inf),
+    )
+    for labels in starts:
+        s.solve(torch.nn.functional.one_hot(labels % width, width).to(p.dtype))
+    anneal(s)
+    return torch.cat([s.q, s.q.new_zeros(*s.q.shape[:-1], n_t - width)], -1)
+
+
+def anneal(s: Search, fresh: Tensor | None = None) -> None:
+    """Warm starts across the grid until no beta improves: beta i from beta i-1's encoder (upward) and
+    from beta i+1's (downward), where that one changed in the last pass (the two directions of
+    deterministic annealing, Rose 1998), from the betas ``fresh`` (default all). A warm start keeps its
+    clusters: the splits give T new values."""
+    batch = len(s.betas)
+    rows = torch.arange(batch, device=s.p.device)
+    fresh = torch.ones(batch, dtype=torch.bool, device=s.p.device) if fresh is None else fresh
+    for _ in range(batch):
+        up, down = rows[1:][fresh[:-1]], rows[:-1][fresh[1:]]
+        target = torch.cat([up, down])
+        if len(target) == 0:
+            break
+        fresh = s.solve(s.q[torch.cat([up - 1, down + 1])], target)
+
+
+def directions(p: Tensor, q: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """For each cluster t of each encoder ``q (B, X, T)``: its mass q(t), lambda_2 of its own joint
+    p(x, y | t) (the second-order condition of a split, beta lambda_2 <= 1) and the direction h(x) of its
+    splitting (M's second eigenvector), ``(B, T)``, ``(B, T)``, ``(B, T, X)``."""
+    joint = q.transpose(1, 2)[..., None] * p  # (B, T, X, Y)
+    mass = joint.sum((-2, -1))
+    joint = joint / mass.clamp_min(_TINY)[..., None, None]
+    pxt, pyt = joint.sum(-1), joint.sum(-2)
+    a = joint / torch.sqrt(pxt[..., None] * pyt[..., None, :]).clamp_min(_TINY)
+    if p.shape[1] < 2:
+        return mass, torch.zeros_like(mass), torch.zeros_like(pxt)
+    values, vectors = torch.linalg.eigh(a.transpose(-1, -2) @ a)  # Y x Y: the same eigenvalues as M
+    h = (a @ vectors[..., -2:-1])[..., 0] / torch.sqrt(pxt).clamp_min(_TINY)
+    return mass, values[..., -2], h
+
+
+def split_round(s: Search) -> tuple[Tensor, bool]:
+    """Each beta's clusters split in two along their directions into an empty value of T, solved again
+    and kept where that lowers the Lagrangian: softly, each cluster past its second-order condition
+    (beta lambda_2(t) > 1, a saddle that a split leaves downhill); with its members apart, the cluster
+    nearest to it (a split that only a finite step finds). Returns the betas that improved, and whether
+    some beta had no empty value to split into."""
+    compact(s)
+    batch, n_x, n_t = s.q.shape
+    mass, lam2, h = directions(s.p, s.q)
+    empty = mass <= 1e-14
+    spare = torch.where(empty.any(1), empty.long().argmax(1), -1)
+    excess = torch.where(mass > 1e-14, s.betas[:, None] * lam2 - 1, -math.inf)
+    excess[spare < 0] = -math.inf
+    per_beta = max(1, min(SPLIT_PER_BETA, n_t, SPLIT_BUDGET // (2 * batch * n_x * n_t)))
+    order = torch.argsort(excess, 1, descending=True)[:, :per_beta]
+    top = torch.gather(excess, 1, order)
+    starts, rows = [], []
+    for kind, chosen in (("soft", top > 0), ("hard", torch.isfinite(top) & (torch.arange(per_beta) == 0))):
+        b, k = torch.nonzero(chosen, as_tuple=True)
+        if len(b) == 0:
+            continue
+        t = order[b, k]
+        d = h[b, t] / h[b, t].abs().amax(1, keepdim=True).clamp_min(_TINY)
+        col = s.q[b, :, t]
+        kept = col * (0.5 + 0.45 * d) if kind == "soft" else col * (d >= 0)
+        start = s.q[b].clone()
+        start[torch.arange(len(b)), :, t] = kept
+        start[torch.arange(len(b)), :, spare[b]] += col - kept
+        starts.append(start)
+        rows.append(b)
+    saturated = bool((spare < 0).any())
+    if not starts:
+        return torch.zeros(batch, dtype=torch.bool), saturated
+    found = solve(s.p, torch.cat(starts), s.betas[torch.cat(rows)], s.alpha, s.tol, s.max_iter)
+    return s.offer(found, torch.cat(rows), SPLIT_GAIN), saturated
+
+
+def compact(s: Search) -> None:
+    """Clusters of equal q(y|t) merged into one at each beta, where that does not raise the Lagrangian
+    (at alpha = 1 it leaves it as it is; below, it lowers H(T) more than alpha H(T|X)): the iteration
+    keeps such twins apart forever, and each holds a value of T that a split could use."""
+    pty = s.q.transpose(1, 2) @ s.p
+    qt = pty.sum(-1)
+    cond = pty / qt.clamp_min(_TINY)[..., None]
+    used = qt > 1e-14
+    same = (cond[:, :, None, :] - cond[:, None, :, :]).abs().amax(-1) < 1e-9
+    same &= used[:, :, None] & used[:, None, :]
+    same &= torch.ones_like(same[0]).tril(-1)  # t joins the first s < t it equals
+    target = torch.where(same.any(-1), same.long().argmax(-1), torch.arange(qt.shape[1], device=qt.device))
+    merged = torch.zeros_like(s.q).scatter_add_(-1, target[:, None, :].expand_as(s.q), s.q)
+    value = lagrangian(s.p, merged, s.betas, s.alpha)
+    keep = value <= s.loss + 1e-12 * (1 + s.loss.abs())
+    s.q[keep], s.loss[keep] = merged[keep], torch.minimum(value, s.loss)[keep]

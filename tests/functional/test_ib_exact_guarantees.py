@@ -1,0 +1,164 @@
+"""The exact IB's guarantees: never worse than the best deterministic encoder (a fuzz over skewed tables
+against every partition of X), the trivial curve where X and Y are independent, the cardinality of T,
+large |X|, the arguments refused, and the thread count left as the caller set it."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from iblearn import functional as ibf
+
+torch.set_num_threads(1)
+
+METHODS = [("ib", None), ("dib", None), ("gib", 0.3), ("gib", 0.7)]
+
+
+def skewed(nx: int, ny: int, rng: np.random.Generator) -> np.ndarray:
+    p = rng.random((nx, ny)) ** 4
+    return p / p.sum()
+
+
+def best_deterministic(p: np.ndarray, betas: np.ndarray) -> np.ndarray:
+    """min over every map f: X -> T of H(T) - beta I(T; Y), by brute force over all label vectors (the
+    Lagrangian of every method at a deterministic encoder, where H(T | X) = 0)."""
+    nx = p.shape[0]
+    labels = np.array(list(itertools.product(range(nx), repeat=nx)))
+    pty = np.zeros((len(labels), nx, p.shape[1]))
+    for x in range(nx):
+        pty[np.arange(len(labels)), labels[:, x]] += p[x]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        qt, py = pty.sum(-1), p.sum(0)
+        h_t = -np.nansum(np.where(qt > 0, qt * np.log(qt), 0.0), -1)
+        ratio = np.where(pty > 0, pty / (qt[..., None] * py), 1.0)
+        i_ty = np.sum(np.where(pty > 0, pty * np.log(ratio), 0.0), (-2, -1))
+    return (h_t[None, :] - betas[:, None] * i_ty[None, :]).min(1)
+
+
+def check_never_worse(p: np.ndarray, betas: np.ndarray, method: str, alpha: float | None) -> float:
+    curve = ibf.ib_curve(p, betas, method=method, alpha=alpha, critical=False)
+    ref = best_deterministic(p, betas)
+    return float(((curve.lagrangian.numpy() - ref) / (1 + np.abs(ref))).max())
+
+
+def test_a_low_mass_x_merged_into_a_cluster_is_split_again():
+    p = [[0.15, 0.01], [0.48, 0.35], [0.01, 0.0]]
+    identity = float(ibf.dib_exhaustive(p, [200.0]).lagrangian[0])
+    assert identity == pytest.approx(-9.6905, abs=1e-4)
+    for method, alpha in METHODS:
+        curve = ibf.ib_curve(p, [200.0], method=method, alpha=alpha)
+        assert float(curve.lagrangian[0]) <= identity + 1e-9 * abs(identity)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_no_method_is_worse_than_the_best_deterministic_encoder(seed):
+    rng = np.random.default_rng(seed)
+    betas = np.geomspace(1.0, 1000.0, 8)
+    for nx, ny in [(3, 2), (5, 3), (6, 2)]:
+        p = skewed(nx, ny, rng)
+        for method, alpha in METHODS:
+            assert check_never_worse(p, betas, method, alpha) <= 1e-9, (nx, ny, method, alpha)
+
+
+@pytest.mark.slow
+def test_no_method_is_worse_than_the_best_deterministic_encoder_sweep():
+    rng = np.random.default_rng(100)
+    betas = np.geomspace(1.0, 1000.0, 20)
+    worst = {}
+    for _ in range(60):
+        p = skewed(int(rng.integers(2, 7)), int(rng.integers(2, 5)), rng)
+        for method, alpha in METHODS:
+            key = f"{method}{alpha or ''}"
+            worst[key] = max(worst.get(key, -np.inf), check_never_worse(p, betas, method, alpha))
+    assert max(worst.values()) <= 1e-9, worst
+
+
+@pytest.mark.parametrize(
+    "pxy",
+    [
+        [[1.0]],
+        [[0.25, 0.75]],
+        [[0.3], [0.7]],
+        [[0.5, 0.5], [0.0, 0.0]],
+        np.outer([0.2, 0.3, 0.5], [0.6, 0.4]),
+    ],
+)
+@pytest.mark.parametrize(("method", "alpha"), METHODS)
+def test_independent_tables_give_the_trivial_curve(pxy, method, alpha):
+    curve = ibf.ib_curve(pxy, [0.5, 10.0, 1000.0], method=method, alpha=alpha)
+    nx = np.asarray(pxy).shape[0]
+    assert curve.i_xt.tolist() == [0.0] * 3 and curve.i_ty.tolist() == [0.0] * 3
+    assert curve.encoders.shape == (3, nx, 1) and bool((curve.encoders == 1).all())
+    assert len(curve.critical_betas) == 0 and curve.i_xy == pytest.approx(0.0, abs=1e-12)
+
+
+def test_n_t_above_the_number_of_x_is_clamped():
+    p = np.array([[0.2, 0.1], [0.1, 0.3], [0.25, 0.05]])
+    curve = ibf.ib_curve(p, [1.0, 10.0, 100.0], n_t=7)
+    ref = ibf.ib_curve(p, [1.0, 10.0, 100.0])
+    assert curve.encoders.shape[-1] <= 3
+    assert torch.allclose(curve.lagrangian, ref.lagrangian, atol=1e-9)
+
+
+def test_identity_joint_has_one_critical_beta():
+    """Y = X uniform on three values: L = (1 - beta) I(X; T), so T copies X as soon as beta > 1, and
+    every cluster splits there at once."""
+    curve = ibf.ib_curve(np.eye(3) / 3, np.geomspace(0.5, 100, 20))
+    assert curve.critical_betas.tolist() == pytest.approx([1.0], rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"betas": [[1.0, 2.0], [3.0, 4.0]]}, "betas"),
+        ({"betas": [True]}, "betas"),
+        ({"betas": [1.0, True]}, "betas"),
+        ({"method": "gib", "alpha": True}, "alpha"),
+        ({"method": "gib", "alpha": float("nan")}, "alpha"),
+        ({"n_t": True}, "n_t"),
+    ],
+)
+def test_bad_arguments_are_named(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        ibf.ib_curve([[0.4, 0.1], [0.1, 0.4]], **kwargs)
+
+
+def test_repr_is_short():
+    curve = ibf.ib_curve(np.random.default_rng(1).dirichlet(np.ones(40)).reshape(20, 2), critical=False)
+    text = repr(curve)
+    assert len(text) < 400 and "ib" in text and "50 points" in text and "tensor" not in text
+    assert "critical betas [1.563]" in repr(ibf.ib_curve([[0.45, 0.05], [0.05, 0.45]], [1.0, 2.0]))
+    assert str(curve) == text
+
+
+def test_the_callers_thread_count_is_left_alone():
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        ibf.ib_curve([[0.3, 0.1], [0.1, 0.2], [0.05, 0.25]], [1.0, 10.0])
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_many_x_use_few_values_of_t():
+    """120 x 2: the curve needs far fewer than 120 values of T."""
+    p = np.random.default_rng(0).dirichlet(np.full(240, 0.5)).reshape(120, 2)
+    betas = np.geomspace(1, 1000, 5)
+    curve = ibf.ib_curve(p, betas, critical=False)
+    assert curve.encoders.shape[:2] == (5, 120) and curve.encoders.shape[2] < 60
+    dib = ibf.ib_curve(p, betas, method="dib", critical=False)
+    assert float((curve.lagrangian - dib.lagrangian).max()) <= 1e-9
+
+
+@pytest.mark.slow
+def test_a_thousand_x_and_fifty_betas_in_seconds():
+    p = np.random.default_rng(0).dirichlet(np.full(2000, 0.5)).reshape(1000, 2)
+    start = time.process_time()
+    curve = ibf.ib_curve(p)
+    assert time.process_time() - start < 30
+    assert len(curve.betas) == 50 and float(curve.i_ty[-1]) <= curve.i_xy + 1e-9
