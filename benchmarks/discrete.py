@@ -32,9 +32,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from benchmarks.runners.discrete_report import render
 from benchmarks.runners.script import RESULTS, cpu_model, parser, positive_int
 from iblearn.functional import choose_discrete_method, discrete_entropy, nsb_entropy
-from iblearn.records import environment, markdown_table, write_json
+from iblearn.records import environment, write_json
 
 PEER = Path(__file__).resolve().parent / "runners" / "discrete_peer.py"
 PEERS = {"ndd": "/work/peers/ndd/bin/python", "infomeasure": "/work/peers/infomeasure/bin/python"}
@@ -283,132 +284,6 @@ def summary(
     }
 
 
-# ------------------------------------------------------------------------------------------ table
-def _best(rows: list[dict[str, Any]], library: str) -> dict[str, Any] | None:
-    mine = [
-        r for r in rows if r["library"] == library and r["ran"] == r["draws"] and r["estimator"] != "auto"
-    ]
-    return min(mine, key=lambda r: r["rmse"]) if mine else None
-
-
-def _get(rows: list[dict[str, Any]], library: str, estimator: str) -> dict[str, Any] | None:
-    return next((r for r in rows if r["library"] == library and r["estimator"] == estimator), None)
-
-
-def _fmt(r: dict[str, Any] | None, key: str, form: str = "{:.3g}") -> str:
-    return "-" if r is None or r.get(key) is None else form.format(r[key])
-
-
-def by_cell(rows: list[dict[str, Any]]) -> dict[tuple[Any, ...], list[dict[str, Any]]]:
-    out: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
-    for r in rows:
-        out.setdefault((r["regime"], r["k"], r["alpha"], r["n"]), []).append(r)
-    return out
-
-
-def cell_line(key: tuple[Any, ...], rows: list[dict[str, Any]]) -> list[Any]:
-    """One line of the table: the best of each library by RMSE, coverage and seconds."""
-    best = {lib: _best(rows, lib) for lib in ("iblearn", "ndd", "infomeasure")}
-    peers = [b for lib, b in best.items() if lib != "iblearn" and b is not None]
-    ours_ = best["iblearn"]
-    met = (
-        "-"
-        if not peers or ours_ is None
-        else ("yes" if ours_["rmse"] <= min(p["rmse"] for p in peers) else "no")
-    )
-    named = [f"{b['estimator']} {b['rmse']:.3g}" if b else "-" for b in best.values()]
-    nsb, ndd, im_nsb = (
-        _get(rows, "iblearn", "nsb_k"),
-        _get(rows, "ndd", "nsb_k"),
-        _get(rows, "infomeasure", "nsb"),
-    )
-    return [
-        *key[:2],
-        "-" if key[2] is None else key[2],
-        key[3],
-        *named,
-        met,
-        _fmt(nsb, "rmse"),
-        _fmt(nsb, "coverage", "{:.0%}"),
-        _fmt(ndd, "coverage", "{:.0%}"),
-        _fmt(nsb, "seconds", "{:.2g}"),
-        _fmt(ndd, "seconds", "{:.2g}"),
-        _fmt(im_nsb, "seconds", "{:.2g}"),
-    ]
-
-
-def rule_line(key: tuple[Any, ...], rows: list[dict[str, Any]]) -> list[Any]:
-    """The rule's choices in a cell, their RMSE, and the least RMSE of iblearn's estimators."""
-    auto_, best = _get(rows, "iblearn", "auto"), _best(rows, "iblearn")
-    assert auto_ is not None and best is not None
-    chosen = ", ".join(f"{m} {c}" for m, c in auto_["chosen"].items())
-    ratio = auto_["rmse"] / best["rmse"] if best["rmse"] > 0 else 1.0
-    alpha = "-" if key[2] is None else key[2]
-    return [
-        *key[:2],
-        alpha,
-        key[3],
-        chosen,
-        f"{auto_['rmse']:.3g}",
-        f"{best['estimator']} {best['rmse']:.3g}",
-        f"{ratio:.2f}",
-    ]
-
-
-def table(rows: list[dict[str, Any]], record: dict[str, Any]) -> str:
-    """The Markdown table of every cell, and NSB against ndd's and the reference quadrature."""
-    header = [
-        "regime", "K", "alpha / eps", "N", "best iblearn (RMSE)", "best ndd (RMSE)",
-        "best infomeasure (RMSE)", "met", "iblearn NSB RMSE", "iblearn NSB coverage", "ndd coverage",
-        "iblearn NSB s", "ndd NSB s", "infomeasure NSB s",
-    ]  # fmt: skip
-    cellwise = by_cell([r for r in rows if r["library"] != "iblearn-ndd"])
-    lines = [cell_line(key, rs) for key, rs in cellwise.items()]
-    agree = [r for r in rows if r["library"] == "iblearn-ndd"]
-    prov = record["provenance"]
-    text = (
-        "# Discrete entropy and MI: iblearn against ndd and infomeasure\n\n"
-        f"{record['config']['draws']} draws a cell; RMSE and bias in nats; coverage of the estimate +- 1.96 "
-        "posterior sds (NSB with K known); seconds: median thread CPU time of one call (a channel's: "
-        "its three entropies). 'met': iblearn's best RMSE is at most every peer's best.\n\n"
-        + markdown_table(header, lines)
-    )
-    if agree:
-        text += "\n## NSB with K known: iblearn against ndd, and both against an adaptive quadrature\n\n"
-        text += markdown_table(
-            [
-                "K",
-                "alpha",
-                "N",
-                "max abs diff",
-                "median abs diff",
-                "iblearn to quadrature",
-                "ndd to quadrature",
-            ],
-            [
-                [
-                    r["k"],
-                    r["alpha"],
-                    r["n"],
-                    *(
-                        _fmt(r, k, "{:.2g}")
-                        for k in ("max_diff", "median_diff", "ours_to_exact", "ndd_to_exact")
-                    ),
-                ]
-                for r in agree
-            ],
-        )
-    rule = [(key, rs) for key, rs in cellwise.items() if _get(rs, "iblearn", "auto")]
-    if rule:
-        text += "\n## choose_discrete_method (K known) against the least RMSE of iblearn's estimators\n\n"
-        text += markdown_table(
-            ["regime", "K", "alpha", "N", "chosen (draws)", "its RMSE", "least RMSE", "ratio"],
-            [rule_line(key, rs) for key, rs in rule],
-        )
-    versions = ", ".join(f"{k} {v}" for k, v in prov["versions"].items() if v)
-    return text + f"\n_Run on {prov['machine']}, {prov['date']}, commit {prov['git_commit']}; {versions}._\n"
-
-
 # ------------------------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> None:
     p = parser(__doc__)
@@ -419,7 +294,13 @@ def main(argv: list[str] | None = None) -> None:
     for name, python in PEERS.items():
         p.add_argument(f"--{name}", default=python, help=f"the Python of {name}'s venv")
     p.add_output(RESULTS / "discrete", "--out")
+    p.add_argument(
+        "--render", action="store_true", help="only rewrite the table and summary from results.json"
+    )
     args = p.parse_args(argv)
+    if args.render:
+        render(args.out, json.loads((args.out / "results.json").read_text(encoding="utf-8")))
+        return
     torch.set_num_threads(1)
     config = {**(QUICK if args.quick else FULL), "draws": args.draws, "seed": args.seed}
     peers, missing = start_peers({} if args.no_peers else {n: getattr(args, n) for n in PEERS})
@@ -445,7 +326,7 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(cell), f"{provenance['cpu_seconds']:.0f} s", file=sys.stderr, flush=True)
     for peer in peers.values():
         peer.close()
-    (out / "table.md").write_text(table(rows, record), encoding="utf-8")
+    render(out, record)
     print(out / "table.md")
 
 
