@@ -32,9 +32,9 @@ from scipy.special import digamma
 
 from iblearn import functional as ibf
 from iblearn.data import bivariate_normal, dense_gaussian
-from iblearn.functional._mixed import mixed_counts_brute
-from iblearn.functional._neighbors import _cdist
-from iblearn.functional.knn import prepare
+from iblearn.functional.knn.mixed import mixed_counts_brute
+from iblearn.functional.knn.neighbors import _cdist
+from iblearn.functional.knn.ksg import prepare
 
 SIZES = [1_000, 3_000, 10_000, 30_000, 100_000, 300_000, 1_000_000]
 

@@ -31,8 +31,8 @@ import torch
 from scipy.spatial import cKDTree
 
 from iblearn.data import dense_gaussian
-from iblearn.functional import _maxnorm
-from iblearn.functional._neighbors import COUNT_LEAF, _tree_layout
+from iblearn.functional.knn import _maxnorm
+from iblearn.functional.knn.neighbors import COUNT_LEAF, _tree_layout
 
 OUT = Path(__file__).parent / "results" / "ksg_count_work.json"
 

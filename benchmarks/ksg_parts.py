@@ -27,9 +27,10 @@ import torch
 import _prelude  # noqa: F401  (one thread, before numpy and torch)
 from iblearn._provenance import environment
 from iblearn.data import dense_gaussian
-from iblearn.functional import _neighbors, ksg_mi
-from iblearn.functional._neighbors import count_within, kth_neighbour
-from iblearn.functional.knn import prepare_samples
+from iblearn.functional import ksg_mi
+from iblearn.functional.knn import neighbors as _neighbors
+from iblearn.functional.knn.neighbors import count_within, kth_neighbour
+from iblearn.functional.knn.ksg import prepare_samples
 from iblearn.records import atomic_write_text, markdown_table
 
 N, K = 10_000, 3

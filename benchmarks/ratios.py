@@ -59,9 +59,11 @@ from iblearn.estimators import KSG, NWJ
 from iblearn.estimators.auto import auto_estimate
 from iblearn.estimators.neural.fitting import sample_batches
 from iblearn.estimators.reliability import UnreliableEstimateWarning
-from iblearn.functional import _bivariate, _maxnorm, gaussian_mi, gram_matrix, ksg_mi, pairwise_mi, renyi_mi
-from iblearn.functional._neighbors import count_within, kth_neighbour
-from iblearn.functional.knn import prepare_samples
+from iblearn.functional import gaussian_mi, gram_matrix, ksg_mi, pairwise_mi, renyi_mi
+from iblearn.functional.knn import _maxnorm
+from iblearn.functional.knn import bivariate as _bivariate
+from iblearn.functional.knn.neighbors import count_within, kth_neighbour
+from iblearn.functional.knn.ksg import prepare_samples
 from iblearn.records import environment, markdown_table, read_json, write_json
 from iblearn.sklearn import MIFeatureSelector, _terms
 

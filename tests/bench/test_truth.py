@@ -98,3 +98,18 @@ def test_the_scoring():
     assert [t for t, _, _ in truth.everyone_fails(rows, 5000)] == ["c"]
     (h,) = truth.head_to_head(both, "cmi", 5000, truth.BEST)
     assert h["peer"] == "NPEET-plus" and h["peer_better_on"] == [] and h["ours_share"] == pytest.approx(1 / 3)
+
+
+def test_the_leaderboard_counts_every_row_it_holds_and_says_how_many_are_wide(tmp_path):
+    """Rows of a kNN estimator on a task wider than --max-knn-dim, measured by a run with a higher limit,
+    are in the table and its summary, and the table says how many there are."""
+    rows = [
+        {"task": "high-mi-2nats-100d", "family": "mi", "measure": "mi", "n": 1000, "seed": 0, "truth": 2.0}
+        | {"estimator": e, "estimate": v, "error": v - 2.0, "seconds": 1.0, "status": "ok"}
+        for e, v in (("iblearn KSG", 2.05), ("iblearn Gaussian", 1.0))
+    ]
+    (tmp_path / "rows.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    truth.render(tmp_path)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["leaderboard"]["1000"]["mi"]["iblearn KSG"]["share"] == 1.0
+    assert "1 row(s) of kNN estimators on wider tasks" in (tmp_path / "table.md").read_text()
