@@ -36,7 +36,6 @@ then N, then family), and a run skips the rows already there: kill it and run it
 
 from __future__ import annotations
 
-import argparse
 import collections
 import json
 import math
@@ -52,11 +51,11 @@ import numpy as np
 import torch
 
 import _prelude  # noqa: F401  (one thread, before numpy and torch)
+from benchmarks.runners import script
 from bmi_suite import append_row, done_rows
 from high_dim_mi import GAUSSIAN_DIMS, GAUSSIAN_NATS
 from iblearn._provenance import environment, git_commit
-from iblearn.data import standard_tasks
-from iblearn.data import Task, high_mi, sign_mixture, student_t, zero_inflated
+from iblearn.data import Task, high_mi, sign_mixture, standard_tasks, student_t, zero_inflated
 from iblearn.estimators import get_estimator
 from iblearn.estimators.auto import auto_estimate
 from iblearn.estimators.reliability import UnreliableEstimateWarning
@@ -282,7 +281,7 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = script.Parser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, nargs="+", default=[5000])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--max-dim", type=int, default=200, help="leave out synthetic tasks above this")
@@ -290,7 +289,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--high-dim-dir", type=Path, help="the folder `high_dim_mi.py --draw DIR` filled")
     parser.add_argument("--families", nargs="+", choices=FAMILIES, default=list(FAMILIES))
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "auto")
+    parser.add_output(Path(__file__).parent / "results" / "auto")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     args.out.mkdir(parents=True, exist_ok=True)

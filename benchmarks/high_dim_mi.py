@@ -33,6 +33,10 @@ dimension.
 
 from __future__ import annotations
 
+import _prelude  # noqa: F401  (first: one thread per library, the checkout's root on sys.path)
+
+# isort: split
+
 import argparse
 import json
 import math
@@ -43,6 +47,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from benchmarks.runners import script
 
 #: benchmark-mi's high-dimensional tasks: its BENCHMARK_TASKS names, and the 50 x 50 sparse Gaussian
 #: built with its own task function (BENCHMARK_TASKS has the sparse one at 25 x 25 only).
@@ -287,9 +293,7 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = script.Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--draw", type=Path, help="draw benchmark-mi's samples into this folder, then stop")
     parser.add_argument("--bmi", type=Path, help="the folder --draw filled")
     parser.add_argument("--quick", action="store_true")
@@ -301,8 +305,8 @@ def main() -> None:
         "--only-seeds", type=int, nargs="+", help="run only these of the seeds (a run per core, each its own)"
     )
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/high_dim_mi.json"))
-    parser.add_argument("--plot", type=Path, default=Path("benchmarks/results/high_dim_mi.png"))
+    parser.add_output(Path(__file__).parent / "results" / "high_dim_mi.json")
+    parser.add_output(Path(__file__).parent / "results" / "high_dim_mi.png", "--plot")
     parser.add_argument("--resume", action="store_true", help="keep the rows already in --out")
     parser.add_argument(
         "--merge", type=Path, nargs="+", default=[],
