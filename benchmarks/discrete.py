@@ -115,12 +115,13 @@ def ours(counts: np.ndarray, k: int) -> dict[str, list[Any]]:
     return out
 
 
-def auto(counts: np.ndarray, k: int) -> str:
-    """The estimator ``choose_discrete_method`` picks for the counts with K known (NSB: ``nsb_k``)."""
+def auto(counts: np.ndarray, k: int | None) -> str:
+    """The estimator ``choose_discrete_method`` picks for the counts, K known (its NSB is ``nsb_k``) or
+    not."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         chosen = choose_discrete_method(counts, alphabet=k)[0]
-    return "nsb_k" if chosen == "nsb" else chosen
+    return "nsb_k" if chosen == "nsb" and k is not None else chosen
 
 
 class Peer:
@@ -188,7 +189,7 @@ def run_cell(cell: dict[str, Any], draws: int, seed: int, peers: dict[str, Peer]
     key = [seed, cell["k"], cell["n"], int(1000 * (cell["alpha"] or 0)), len(cell["regime"])]
     rng = np.random.default_rng(key)
     found: dict[tuple[str, str], list[tuple[float, list[Any]]]] = {}
-    pairs, exact, choices = [], None, []
+    pairs, exact, choices = [], None, {}
     for i in range(draws):
         truth, parts = draw(cell, rng)
         answers = {"iblearn": _combine([ours(c, k) for c, k in parts])}
@@ -200,9 +201,10 @@ def run_cell(cell: dict[str, Any], draws: int, seed: int, peers: dict[str, Peer]
                     found.setdefault((library, estimator), []).append((truth, got))
         if len(parts) == 1:
             by = answers["iblearn"]
-            chosen = auto(*parts[0])
-            choices.append(chosen)
-            found.setdefault(("iblearn", "auto"), []).append((truth, [*by[chosen][:1], None, by[chosen][2]]))
+            for name, known in (("auto_k", parts[0][1]), ("auto", None)):
+                chosen = auto(parts[0][0], known)
+                choices.setdefault(name, []).append(chosen)
+                found.setdefault(("iblearn", name), []).append((truth, [by[chosen][0], None, by[chosen][2]]))
         theirs = answers.get("ndd", {}).get("nsb_k")
         if len(parts) == 1 and theirs is not None:
             pairs.append((answers["iblearn"]["nsb_k"][0], theirs[0]))
@@ -210,8 +212,9 @@ def run_cell(cell: dict[str, Any], draws: int, seed: int, peers: dict[str, Peer]
                 exact = reference_nsb(*parts[0]), answers["iblearn"]["nsb_k"][0], theirs[0]
     rows = [summary(cell, library, estimator, got, draws) for (library, estimator), got in found.items()]
     for r in rows:
-        if r["estimator"] == "auto":
-            r["chosen"] = {c: choices.count(c) for c in sorted(set(choices))}
+        if r["estimator"] in choices:
+            picks = choices[r["estimator"]]
+            r["chosen"] = {c: picks.count(c) for c in sorted(set(picks))}
     if pairs:
         rows.append(
             {
