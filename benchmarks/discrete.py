@@ -26,6 +26,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +36,21 @@ import torch
 from benchmarks.runners.discrete_report import render
 from benchmarks.runners.script import RESULTS, cpu_model, parser, positive_int
 from iblearn.functional import choose_discrete_method, discrete_entropy, nsb_entropy
+from iblearn.functional.discrete import Method
 from iblearn.records import environment, write_json
 
 PEER = Path(__file__).resolve().parent / "runners" / "discrete_peer.py"
 PEERS = {"ndd": "/work/peers/ndd/bin/python", "infomeasure": "/work/peers/infomeasure/bin/python"}
-METHODS = ("plugin", "miller_madow", "grassberger", "chao_shen", "zhang", "cwj", "shrinkage", "jvhw")
+METHODS: tuple[Method, ...] = (
+    "plugin",
+    "miller_madow",
+    "grassberger",
+    "chao_shen",
+    "zhang",
+    "cwj",
+    "shrinkage",
+    "jvhw",
+)
 Z = 1.959963984540054
 FULL = {
     "ks": [100, 10**4, 10**6],
@@ -109,7 +120,9 @@ def _timed(call: Callable[[], Any]) -> list[Any]:
 
 def ours(counts: np.ndarray, k: int) -> dict[str, list[Any]]:
     """iblearn's estimators on one count vector: [value, sd or None, seconds] each."""
-    out = {m: _timed(lambda m=m: discrete_entropy(counts=counts, method=m, alphabet=k)) for m in METHODS}
+    out: dict[str, list[Any]] = {
+        m: _timed(partial(discrete_entropy, counts=counts, method=m, alphabet=k)) for m in METHODS
+    }
     out["nsb"] = _timed(lambda: nsb_entropy(counts=counts))
     out["nsb_k"] = _timed(lambda: nsb_entropy(counts=counts, alphabet=k))
     return out
@@ -177,8 +190,8 @@ def _combine(parts: list[dict[str, list[Any]]]) -> dict[str, list[Any]]:
         return parts[0]
     out = {}
     for name in parts[0]:
-        got = [p.get(name) for p in parts]
-        if all(g is not None for g in got):
+        got = [g for p in parts if (g := p.get(name)) is not None]
+        if len(got) == len(parts):
             value = got[0][0] + got[1][0] - got[2][0]
             out[name] = [value, None, sum(g[2] for g in got)]
     return out
@@ -189,7 +202,8 @@ def run_cell(cell: dict[str, Any], draws: int, seed: int, peers: dict[str, Peer]
     key = [seed, cell["k"], cell["n"], int(1000 * (cell["alpha"] or 0)), len(cell["regime"])]
     rng = np.random.default_rng(key)
     found: dict[tuple[str, str], list[tuple[float, list[Any]]]] = {}
-    pairs, exact, choices = [], None, {}
+    pairs, exact = [], None
+    choices: dict[str, list[str]] = {}
     for i in range(draws):
         truth, parts = draw(cell, rng)
         answers = {"iblearn": _combine([ours(c, k) for c, k in parts])}

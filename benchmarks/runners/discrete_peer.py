@@ -17,6 +17,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -52,7 +53,7 @@ def _timed(call: Callable[[], Any]) -> list[Any] | None:
 
 
 def _ndd(counts: np.ndarray, k: int | None) -> dict[str, Any]:
-    import ndd
+    import ndd  # type: ignore[import-not-found]
 
     out = {"nsb": _timed(lambda: ndd.entropy(counts, return_std=True))}
     if k is not None:
@@ -61,14 +62,14 @@ def _ndd(counts: np.ndarray, k: int | None) -> dict[str, Any]:
 
 
 def _infomeasure(counts: np.ndarray, k: int | None) -> dict[str, Any]:
-    import infomeasure as im
+    import infomeasure as im  # type: ignore[import-not-found]
 
     samples = np.repeat(np.arange(len(counts)), counts)
     n = len(samples)
     out: dict[str, Any] = {}
     for name, approach in INFOMEASURE.items():
         if n <= CAPS.get(name, n):
-            out[name] = _timed(lambda a=approach: im.entropy(samples, approach=a, base="e"))
+            out[name] = _timed(partial(im.entropy, samples, approach=approach, base="e"))
     return out
 
 

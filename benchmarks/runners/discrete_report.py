@@ -149,7 +149,8 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """The goals' figures: cells where iblearn's best RMSE is at most the peers' best (and the misses),
     NSB against ndd, pooled coverage, speed against ndd, and the rule against the least RMSE."""
     cellwise = by_cell([r for r in rows if r["library"] != "iblearn-ndd"])
-    misses, compared, speed, winners, ratios = [], 0, [], {}, []
+    misses, compared, speed, ratios = [], 0, [], []
+    winners: dict[str, int] = {}
     rule: dict[str, list[float]] = {}
     for key, rs in cellwise.items():
         best = {lib: _best(rs, lib) for lib in ("iblearn", "ndd", "infomeasure")}

@@ -127,13 +127,13 @@ def counts_of(x: Any = None, counts: Any = None) -> np.ndarray:
     # An integer vector is checked and kept as it is: a float64 copy of 10^6 counts and a comparison
     # with its rounding cost more than every estimator's work on the counts of counts.
     if c.dtype.kind in "iu":
-        bad = c.ndim != 1 or len(c) == 0 or (c.dtype.kind == "i" and int(c.min()) < 0) or not c.any()
+        bad = bool(c.ndim != 1 or len(c) == 0 or (c.dtype.kind == "i" and int(c.min()) < 0) or not c.any())
     elif c.dtype.kind == "b":
-        bad, c = c.ndim != 1 or not c.any(), c.astype(np.int64)
+        bad, c = bool(c.ndim != 1 or not c.any()), c.astype(np.int64)
     elif c.dtype.kind == "f":
         if not np.array_equal(c, np.round(c)) and np.isfinite(c).all():
             raise ValueError("counts: expected whole numbers of samples per symbol")
-        bad = c.ndim != 1 or len(c) == 0 or not np.isfinite(c).all() or (c < 0).any() or c.sum() < 1
+        bad = bool(c.ndim != 1 or len(c) == 0 or not np.isfinite(c).all() or (c < 0).any() or c.sum() < 1)
     else:
         bad = True
     if bad:
