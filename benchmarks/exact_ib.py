@@ -241,43 +241,50 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def render(record: dict[str, Any]) -> str:
-    """The Markdown table of a results.json record."""
+    """The Markdown tables of a results.json record: the times, the agreement with embo, with dit (on
+    the sizes dit ran), and the critical betas; one table each, so that each fits a page's width."""
     env = record["environment"]
+    rows = record["rows"]
     lines = [
         f"Exact IB curve, 50 betas (1 to 200, geometric); commit {str(env['git_commit'])[:7]}, "
         f"{env['machine']}, {env['date']}; dit {record['peers']['dit']}, embo {record['peers']['embo']}.",
         "",
-        "| size | seed | iblearn s | with critical betas s | embo s | dit s | embo above iblearn (bits) "
-        "| same, iblearn on 200 betas | embo above iblearn's lines (bits) | iblearn above embo (bits) "
-        "| dit above iblearn (bits) | same, iblearn on 200 betas | dit above iblearn's lines (bits) "
-        "| iblearn above dit (bits) | betas better: iblearn / embo | iblearn / dit |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| size | seed | iblearn s | with critical betas s | embo s | dit s |",
+        "|---|---|---|---|---|---|",
     ]
-    for r in record["rows"]:
-        s, e, d = r["seconds"], r.get("embo", {}), r.get("dit", {})
-
-        def cell(peer: dict[str, Any], key: str) -> str:
-            return f"{peer[key]:.2e}" if key in peer else "-"
-
-        def count(peer: dict[str, Any]) -> str:
-            return "{} / {}".format(*peer["betas_iblearn_better_peer_better"]) if peer else "-"
-
+    for r in rows:
+        s = r["seconds"]
         dit_s = f"{s['dit']:.1f}" if "dit" in s else "-"
         lines.append(
             f"| {r['nx']}x{r['ny']} | {r['seed']} | {s['iblearn']:.3f} "
-            f"| {r['seconds_with_critical_betas']:.3f} "
-            f"| {s['embo']:.3f} | {dit_s} | {cell(e, 'peer_above_iblearn_bits')} "
-            f"| {cell(e, 'peer_above_iblearn_200_betas_bits')} | {cell(e, 'peer_above_iblearn_lines_bits')} "
-            f"| {cell(e, 'iblearn_above_peer_bits')} | {cell(d, 'peer_above_iblearn_bits')} "
-            f"| {cell(d, 'peer_above_iblearn_200_betas_bits')} | {cell(d, 'peer_above_iblearn_lines_bits')} "
-            f"| {cell(d, 'iblearn_above_peer_bits')} | {count(e)} | {count(d)} |"
+            f"| {r['seconds_with_critical_betas']:.3f} | {s['embo']:.3f} | {dit_s} |"
         )
+    for peer in ("embo", "dit"):
+        lines += ["", *_agreement(peer, [r for r in rows if r.get(peer)])]
     lines += ["", "| case | analytic critical betas | found | largest relative error |", "|---|---|---|---|"]
     for c in record["critical"]:
         analytic = ", ".join(f"{v:.4f}" for v in c["analytic"])
         found = ", ".join(f"{v:.4f}" for v in c["found"])
         lines.append(f"| {c['case']} | {analytic} | {found} | {c['max_rel_error']:.1e} |")
     return "\n".join(lines) + "\n"
+
+
+def _agreement(peer: str, rows: list[dict[str, Any]]) -> list[str]:
+    """The table of ``peer`` against iblearn (bits; the betas where each has the lower Lagrangian)."""
+    lines = [
+        f"Against {peer}, in bits:",
+        "",
+        f"| size | seed | {peer} above iblearn | same, iblearn on 200 betas | {peer} above iblearn's lines "
+        f"| iblearn above {peer} | betas better: iblearn / {peer} |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    keys = ("peer_above_iblearn_bits", "peer_above_iblearn_200_betas_bits", "peer_above_iblearn_lines_bits")
+    for r in rows:
+        a = r[peer]
+        cells = " | ".join(f"{a[k]:.2e}" for k in (*keys, "iblearn_above_peer_bits"))
+        better = "{} / {}".format(*a["betas_iblearn_better_peer_better"])
+        lines.append(f"| {r['nx']}x{r['ny']} | {r['seed']} | {cells} | {better} |")
+    return lines
 
 
 if __name__ == "__main__":

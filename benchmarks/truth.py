@@ -481,6 +481,38 @@ def head_to_head(rows: list[dict[str, Any]], family: str, n: int, ours: str) -> 
     return out
 
 
+def head_to_head_lines(rows: list[dict[str, Any]], chosen: dict[tuple[str, int], str], n: int) -> list[str]:
+    """The head-to-head table at ``n`` (shares and median errors, iblearn best / the peer), then the
+    tasks where the peer is within and iblearn best is not, as a list (a column of task names would
+    make the table wider than a page)."""
+    lines = ["", f"### Head to head at N = {n:,}: best iblearn against each peer, on the tasks both ran", ""]
+    lines.append(
+        "| family | peer | tasks | within: iblearn best / peer | median error: iblearn best / peer |"
+    )
+    lines.append("|---|---|---|---|---|")
+    notes = []
+    for family in FAMILIES:
+        if (family, n) not in chosen:
+            continue
+        for h in head_to_head(rows, family, n, BEST):
+            lines.append(
+                f"| {family} | {h['peer']} | {h['tasks']} | {h['ours_share']:.0%} / {h['peer_share']:.0%} | "
+                f"{h['ours_error']:.3f} / {h['peer_error']:.3f} |"
+            )
+            if h["peer_better_on"]:
+                lost = h["no_iblearn_within"]
+                notes.append(
+                    f"- {family}, {h['peer']}: the peer within and iblearn best not on "
+                    f"{', '.join(h['peer_better_on'])}; "
+                    + (
+                        f"no iblearn estimator within on {', '.join(lost)}."
+                        if lost
+                        else "another iblearn estimator within on each."
+                    )
+                )
+    return lines + (["", *notes] if notes else [])
+
+
 def everyone_fails(rows: list[dict[str, Any]], n: int) -> list[tuple[str, float, str]]:
     """Tasks at N where no estimator's estimate is within tolerance on a majority of its seeds."""
     by: dict[str, dict[str, list[bool]]] = defaultdict(lambda: defaultdict(list))
@@ -534,10 +566,8 @@ def render(out: Path, max_knn_dim: int = 64) -> None:
     )
     for n in sizes:
         lines += ["", f"## N = {n:,}", ""]
-        lines.append(
-            "| family | estimator | tasks | share within | median error | median s | timeouts | failed |"
-        )
-        lines.append("|---|---|---|---|---|---|---|---|")
+        lines.append("| family | estimator | tasks | within | median error | median s | timeouts / failed |")
+        lines.append("|---|---|---|---|---|---|---|")
         for family in FAMILIES:
             ests = sorted(
                 (e for (f, m, e) in summary if f == family and m == n),
@@ -548,27 +578,9 @@ def render(out: Path, max_knn_dim: int = 64) -> None:
                 name = f"**{e}** ({chosen[(family, n)].removeprefix('iblearn ')})" if e == BEST else e
                 lines.append(
                     f"| {family} | {name} | {s['tasks']} | {s['share']:.0%} | {s['median_error']:.3f} | "
-                    f"{s['median_seconds']:.3g} | {s['timeouts']} | {s['failed']} |"
+                    f"{s['median_seconds']:.3g} | {s['timeouts']} / {s['failed']} |"
                 )
-        lines += [
-            "",
-            f"### Head to head at N = {n:,}: best iblearn against each peer, on the tasks both ran",
-            "",
-        ]
-        lines.append(
-            "| family | best iblearn | peer | tasks | iblearn share | peer share | iblearn error | "
-            "peer error | the peer within, iblearn best not | ... and no iblearn estimator within |"
-        )
-        lines.append("|---|---|---|---|---|---|---|---|---|---|")
-        for family in FAMILIES:
-            if (family, n) not in chosen:
-                continue
-            for h in head_to_head(rows, family, n, BEST):
-                lines.append(
-                    f"| {family} | {BEST} | {h['peer']} | {h['tasks']} | {h['ours_share']:.0%} | "
-                    f"{h['peer_share']:.0%} | {h['ours_error']:.3f} | {h['peer_error']:.3f} | "
-                    f"{', '.join(h['peer_better_on']) or '-'} | {', '.join(h['no_iblearn_within']) or '-'} |"
-                )
+        lines += head_to_head_lines(rows, chosen, n)
         fails = everyone_fails(measured, n)
         lines += ["", f"### Tasks every estimator fails at N = {n:,} (no estimator within on most seeds)", ""]
         if fails:

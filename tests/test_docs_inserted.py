@@ -78,3 +78,14 @@ def test_a_published_record_is_escaped():
     out = hook.on_page_markdown(markdown, page, None, None)
     assert "<script>" not in out and "<img" not in out and "&lt;img src=x onerror=alert(1)&gt;" in out
     assert "<" not in page.meta["title"]
+
+
+@pytest.mark.parametrize("path", ["benchmarks/calibration.md", "benchmarks/truth.md", "guide/exact-ib.md"])
+def test_the_wide_results_tables_are_split_to_fit_a_page(path):
+    """At 1280 px a table of more than 8 columns of figures scrolls (figures do not wrap): the pages that
+    quote the widest results split them."""
+    from tests.docs_pages import page
+
+    for line in page(path).splitlines():
+        if line.startswith("|") and not line.startswith("|--"):
+            assert line.count("|") - 1 <= 8, (path, line)
