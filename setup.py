@@ -1,7 +1,7 @@
 """The one compiled part of iblearn: an optional C kernel for exact max-norm neighbour searches.
 
 Everything else is in pyproject.toml. Where no C compiler is found the build goes on without it and
-iblearn falls back to scipy's k-d tree (`iblearn.functional._neighbors`), exactly as correct but slower.
+iblearn falls back to scipy's k-d tree (`iblearn.functional.knn.neighbors`), exactly as correct but slower.
 """
 
 from setuptools import Extension, setup
@@ -9,12 +9,12 @@ from setuptools import Extension, setup
 setup(
     ext_modules=[
         Extension(
-            "iblearn.functional._maxnorm",
-            sources=["src/iblearn/functional/_maxnorm.c"],
+            "iblearn.functional.knn._maxnorm",
+            sources=["src/iblearn/functional/knn/_maxnorm.c"],
             depends=[
-                "src/iblearn/functional/_maxnorm_tree.h",
-                "src/iblearn/functional/_maxnorm_knn.h",
-                "src/iblearn/functional/_maxnorm_grid.h",
+                "src/iblearn/functional/knn/_maxnorm_tree.h",
+                "src/iblearn/functional/knn/_maxnorm_knn.h",
+                "src/iblearn/functional/knn/_maxnorm_grid.h",
             ],
             extra_compile_args=["-O3", "-std=c11"],
             optional=True,

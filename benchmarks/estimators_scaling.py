@@ -33,7 +33,7 @@ from scipy.special import digamma
 from iblearn import functional as ibf
 from iblearn.data import bivariate_normal, dense_gaussian
 from iblearn.functional.knn.mixed import mixed_counts_brute
-from iblearn.functional.knn.neighbors import _cdist
+from iblearn.functional.knn.neighbors import cdist
 from iblearn.functional.knn.ksg import prepare
 
 SIZES = [1_000, 3_000, 10_000, 30_000, 100_000, 300_000, 1_000_000]
@@ -89,7 +89,7 @@ def single_pass_counts(x: torch.Tensor, lab: torch.Tensor, k_i: torch.Tensor) ->
         k = int(k_i[members[0]])
         for start in range(0, len(members), rows_per_chunk):
             rows = members[start : start + rows_per_chunk]
-            dist = _cdist(x[rows], x, "euclidean", rows)
+            dist = cdist(x[rows], x, "euclidean", rows)
             within = dist[:, members]
             own = torch.arange(len(rows))
             within[own, own + start] = -1.0

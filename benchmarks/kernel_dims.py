@@ -1,14 +1,14 @@
 """Where the tree stops paying: KSG and MixedKSG by the tree (``backend="tree"``: the compiled max-norm
 kernel, or scipy's k-d tree for Euclidean distances) against brute force (``backend="brute"``) as the
 dimension grows, the evidence behind ``KERNEL_MAX_DIM`` and ``TREE_MAX_DIM``
-(``iblearn.functional._neighbors``)::
+(``iblearn.functional.knn.neighbors``)::
 
     python benchmarks/kernel_dims.py [--repeats 2] [--out benchmarks/results/kernel_dims]
 
 KSG: x of d / 2 standard normal columns, y a fixed random linear map of x plus unit noise, at N = 2,000
 and 10,000, joint dims 32, 64, 100, 128 and 200, and 1,568 (784 + 784) at N = 2,000. MixedKSG: 10 class
 centres plus noise, with its default Euclidean metric in 1 - 10 dims at N = 5,000 and 20,000 (behind
-``iblearn.functional.knn.mixed_tree_dim``) and with the max-norm in 10, 20 and 40 dims at 5,000. Thread
+``iblearn.functional.knn.ksg.mixed_tree_dim``) and with the max-norm in 10, 20 and 40 dims at 5,000. Thread
 CPU time on one thread, the two backends alternated, best of ``--repeats``; each pair must give the
 same value to 1e-12. Writes ``results.json`` (rows, settings, provenance) and ``table.md``.
 """
@@ -27,7 +27,7 @@ import _prelude  # noqa: F401  (one thread, before numpy and torch)
 from benchmarks.runners import script
 from iblearn import functional as ibf
 from iblearn._provenance import environment
-from iblearn.functional._neighbors import HAVE_KERNEL
+from iblearn.functional.knn.neighbors import HAVE_KERNEL
 from iblearn.records import atomic_write_text
 
 KSG_CASES = [(n, d) for n in (2000, 10_000) for d in (32, 64, 100, 128, 200)] + [(2000, 1568)]

@@ -1,6 +1,6 @@
 """The compiled kernel's tests under AddressSanitizer and UndefinedBehaviorSanitizer (`make test-all`).
 
-The kernel (``functional/_maxnorm.c``) is built again with ``-fsanitize=address,undefined`` into a copy
+The kernel (``functional/knn/_maxnorm.c``) is built again with ``-fsanitize=address,undefined`` into a copy
 of the package in a temporary folder, and the test files that reach it run against that copy, with the
 sanitizers' runtime preloaded into Python (which is not built with them). Any out-of-bounds access,
 use after free or undefined behaviour in the kernel aborts the run with the sanitizer's report.
@@ -59,7 +59,7 @@ def main(args: list[str]) -> int:
             "ASAN_OPTIONS": "detect_leaks=0:alloc_dealloc_mismatch=0:abort_on_error=1",
             "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
         }
-        probe = "import iblearn.functional._neighbors as n; assert n.HAVE_KERNEL; print(n._maxnorm.__file__)"
+        probe = "import iblearn.functional.knn.neighbors as n; assert n.HAVE_KERNEL; print(n._maxnorm.__file__)"
         where = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
         if where.returncode != 0 or not where.stdout.startswith(tmp):
             sys.stderr.write(where.stdout + where.stderr)

@@ -21,11 +21,12 @@ RANK = {
     "estimators": 2,
     "optim": 3,
     "training": 3,
-    "analysis": 4,
-    "models": 4,
-    "experiments": 5,
-    "sklearn": 5,  # scikit-learn adapters at the edge
-    "cli": 6,
+    "estimate": 4,  # the front door, over every estimator and measure
+    "analysis": 5,
+    "models": 5,
+    "experiments": 6,
+    "sklearn": 6,  # scikit-learn adapters at the edge
+    "cli": 7,
 }
 # Usable by every layer, so they import none of the layers themselves (and not each other upward).
 SHARED = {
@@ -339,32 +340,115 @@ ROOMS: dict[str, dict[str, int]] = {
         "runs": 2,
         "__init__": 3,
     },
+    # the pure math, in rooms (a module or a sub-package each): scaling, batches, series blocks and the
+    # one result below everything; the inference core, the closed forms and the leaves (Renyi, the
+    # exact IB, the discrete estimators' kernels); bounds and discrete entropies; the neighbour engine;
+    # the measures of many variables on it; the package's API on top
+    "iblearn.functional": {
+        "_scale": 0,
+        "_parallel": 0,
+        "serial": 0,
+        "result": 0,
+        "_entropy_estimators": 0,
+        "_ib_result": 0,
+        "inference": 1,
+        "gaussian": 1,
+        "canonical": 1,
+        "noisy": 1,
+        "renyi_gram": 1,
+        "spectrum": 2,
+        "renyi": 3,
+        "_nsb": 1,
+        "_jvhw": 1,
+        "_ib_deterministic": 1,
+        "_ib_iterate": 2,
+        "_ib_solver": 3,
+        "_ib_critical": 4,
+        "ib_exact": 5,
+        "bounds": 2,
+        "discrete": 2,
+        "knn": 3,
+        "_discrete_inference": 3,
+        "multivariate": 4,
+        "multivariate_pid": 5,
+        "multivariate_inference": 6,
+        "multivariate_search": 6,
+        "__init__": 7,
+    },
+    # the exact neighbour search; KSG's formula and the counting kernels; the counts; the estimators on
+    # two variables; conditional MI and many pairs; local permutations and transfer entropy; the nulls;
+    # what the other rooms may use (engine), and the room's API
+    "iblearn.functional.knn": {
+        "_maxnorm": 0,  # compiled (its stub, _maxnorm.pyi)
+        "formula": 0,
+        "neighbors": 1,
+        "bivariate": 2,
+        "fused": 2,
+        "mixed": 2,
+        "counts": 3,
+        "batched": 4,
+        "ksg": 4,
+        "cmi": 5,
+        "pairwise": 5,
+        "permutations": 6,
+        "transfer": 6,
+        "nulls": 7,
+        "engine": 8,
+        "__init__": 9,
+    },
 }
+#: The one module of a sub-package room that other rooms may import besides the package itself.
+INTERNAL_API = "engine"
+
+
+def _room_of(path: Path, folder: Path) -> str:
+    """The room ``path`` lies in: its module's name, or the sub-package it lies under."""
+    rel = path.relative_to(folder)
+    return rel.parts[0] if len(rel.parts) > 1 else path.stem
+
+
+def _is_module(src: Path, dotted: str) -> bool:
+    base = src.parent / dotted.replace(".", "/")
+    return any(p.exists() for p in (base.with_suffix(".py"), base.with_suffix(".pyi"), base / "__init__.py"))
 
 
 def _room_violations(src: Path = SRC, rooms: dict[str, dict[str, int]] = ROOMS) -> list[str]:
-    """A module of a room with no floor, an import of a floor not below the importer's, and a private name
-    imported from another module of the room."""
+    """A module of a room with no floor, an import of a floor not below the importer's, a private name
+    imported from another module of the room, a module inside another room's sub-package imported other
+    than through that package or its ``engine``, and the room's own API imported from inside it."""
     bad = []
     for room, floors in rooms.items():
         folder = src.parent / room.replace(".", "/")
-        for path in sorted(folder.glob("*.py")):
-            here = path.stem
+        paths = sorted(folder.glob("*.py")) + sorted(folder.glob("*/**/*.py"))
+        for path in paths:
+            here = _room_of(path, folder)
             if here not in floors:
                 bad.append(f"{room}.{here}: a module with no floor in ROOMS")
                 continue
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
                 if not isinstance(node, ast.ImportFrom) or not (node.module or "").startswith(room):
                     continue
-                names = [node.module.removeprefix(room).lstrip(".")] if node.module != room else []
-                names = names or [a.name for a in node.names]
-                for there in (n.split(".")[0] for n in names):
-                    if there in floors and floors[there] >= floors[here]:
-                        bad.append(f"{room}.{here}:{node.lineno}: imports {there}, not on a floor below")
+                if node.module != room and not node.module.startswith(room + "."):
+                    continue
+                inner = node.module.removeprefix(room).lstrip(".")
+                names = [inner] if inner else [a.name for a in node.names]
+                where = f"{_module(path, src)}:{node.lineno}"
+                for dotted in names:
+                    there = dotted.split(".")[0]
+                    if there == here or there not in floors:
+                        if not inner and there not in floors and path.stem != "__init__":
+                            bad.append(f"{where}: imports {there} from the room's API, inside the room")
+                        continue
+                    if floors[there] >= floors[here]:
+                        bad.append(f"{where}: imports {there}, not on a floor below")
+                    if (folder / there).is_dir() and dotted not in (there, f"{there}.{INTERNAL_API}"):
+                        bad.append(f"{where}: imports {dotted}, inside the room {there}")
                 bad += [
-                    f"{room}.{here}:{node.lineno}: imports the private {a.name} of {node.module}"
+                    f"{where}: imports the private {a.name} of {node.module}"
                     for a in node.names
-                    if a.name.startswith("_") and not a.name.startswith("__")
+                    if a.name.startswith("_")
+                    and not a.name.startswith("__")
+                    and not _is_module(src, f"{node.module}.{a.name}")
                 ]
     return bad
 

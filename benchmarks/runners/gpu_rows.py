@@ -33,8 +33,8 @@ from iblearn.estimators import REGISTRY, get_estimator
 from iblearn.estimators.auto import auto_estimate
 from iblearn.estimators.neural import captured
 from iblearn.estimators.reliability import UnreliableEstimateWarning
-from iblearn.functional import _ksg_triton
-from iblearn.functional.knn_counts import ksg_counts_tree
+from iblearn.functional.knn import fused as _ksg_triton
+from iblearn.functional.knn.counts import ksg_counts_tree
 from iblearn.functional.renyi import DEFAULT_ALPHA, SPECTRUM_TOL, Spectrum, _matrix_entropy, truncated_entropy
 from iblearn.functional.renyi_gram import checked_gram
 from iblearn.optim import MIDecayLR, MIProbe, ProximalSplit, split_model

@@ -19,7 +19,7 @@ from iblearn import functional as ibf
 from iblearn._threads import limit_threads
 from iblearn.data import additive_uniform, bivariate_normal, dense_gaussian
 from iblearn.experiments.estimators.accuracy import Method
-from iblearn.functional import _neighbors
+from iblearn.functional.knn import neighbors as _neighbors
 from iblearn.records import markdown_table
 
 Timed = dict[str, Callable[[], float]]

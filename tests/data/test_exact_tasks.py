@@ -18,7 +18,7 @@ from iblearn.data.tasks.series import var_autocovariances
 from iblearn.data.tasks.student import student_entropy_part
 from iblearn.data.tasks.tables import CMI_DIMS
 from iblearn.functional import gaussian_cmi_from_cov, gaussian_mi_from_cov
-from iblearn.functional.transfer import embedding
+from iblearn.functional.knn.transfer import embedding
 
 torch.set_num_threads(1)
 LOG2 = math.log(2)

@@ -1,4 +1,4 @@
-"""The kernel for pairs of one-dimensional variables (functional/_bivariate.py, _maxnorm_grid.h) gives
+"""The kernel for pairs of one-dimensional variables (functional/knn/bivariate.py, _maxnorm_grid.h) gives
 the values of the general search: on random data, ties, nearly constant columns, small N, every k."""
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from iblearn import functional as ibf
-from iblearn.functional import _bivariate, _neighbors
+from iblearn.functional.knn import bivariate as _bivariate
+from iblearn.functional.knn import neighbors as _neighbors
 
 torch.set_num_threads(1)
 

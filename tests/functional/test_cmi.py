@@ -17,7 +17,6 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy.special import digamma
 
-from iblearn.functional import _neighbors as nb
 from iblearn.functional import (
     gaussian_cmi,
     gaussian_cmi_from_cov,
@@ -28,6 +27,7 @@ from iblearn.functional import (
     transfer_entropy,
     transfer_entropy_matrix,
 )
+from iblearn.functional.knn import neighbors as nb
 from tests.conftest import gen
 
 
@@ -228,7 +228,7 @@ def test_transfer_entropy_of_a_linear_gaussian_autoregressive_pair():
 
 
 def test_transfer_entropy_builds_the_embedding_it_says():
-    from iblearn.functional.transfer import partialled
+    from iblearn.functional.knn.transfer import partialled
 
     g = gen(1)
     source, target = torch.randn(400, 2, generator=g), torch.randn(400, generator=g)

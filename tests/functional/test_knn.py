@@ -19,9 +19,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from iblearn.data import additive_uniform, bivariate_normal, categorical_uniform, dense_gaussian
-from iblearn.functional import _neighbors as nb
 from iblearn.functional import kl_entropy, ksg_mi, mixed_ksg_mi
-from iblearn.functional import knn as knn_module
+from iblearn.functional.knn import ksg as knn_module
+from iblearn.functional.knn import neighbors as nb
 from tests.conftest import gen
 
 
@@ -358,7 +358,7 @@ def test_ties_far_from_zero_are_jittered_too(tree_kernel):
 def test_ties_that_survive_the_jitter_raise(monkeypatch):
     monkeypatch.setattr(knn_module, "JITTER", 0.0)
     x = torch.randint(0, 5, (300, 1), generator=gen()).double()
-    with pytest.raises(ValueError, match="x: [0-9]+ samples stay tied after [0-9]+ rounds of jitter"):
+    with pytest.raises(ValueError, match=r"x: [0-9]+ samples stay tied after [0-9]+ rounds of jitter"):
         ksg_mi(x, torch.randn(300, 1, generator=gen(1), dtype=torch.float64))
 
 
@@ -603,7 +603,7 @@ def test_a_constant_column_is_found_whatever_its_value(value):
 def test_the_gpu_max_norm_blocks_give_torch_cdists_bits():
     # chebyshev's broadcast path (taken on a GPU) against torch.cdist, in blocks narrower than a row and
     # with a batch dimension, as the permutation nulls call it.
-    from iblearn.functional import _neighbors
+    from iblearn.functional.knn import neighbors as _neighbors
 
     g = torch.Generator().manual_seed(0)
     a, b = (

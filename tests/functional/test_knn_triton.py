@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 import torch
 
-from iblearn.functional import _ksg_triton as kt
 from iblearn.functional import ksg_mi
-from iblearn.functional.knn_counts import ksg_counts_brute, ksg_counts_tree
+from iblearn.functional.knn import fused as kt
+from iblearn.functional.knn.counts import ksg_counts_brute, ksg_counts_tree
 from tests.conftest import gen
 
 INTERPRETED = os.environ.get("TRITON_INTERPRET") == "1"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from iblearn.functional import _ksg_batched as kb
-from iblearn.functional import _ksg_triton
-from iblearn.functional import _neighbors as nb
-from iblearn.functional.knn_counts import ksg_counts_brute
+from iblearn.functional.knn import batched as kb
+from iblearn.functional.knn import fused as _ksg_triton
+from iblearn.functional.knn import neighbors as nb
+from iblearn.functional.knn.counts import ksg_counts_brute
 from tests.conftest import gen
 
 

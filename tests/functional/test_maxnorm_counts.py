@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import torch
 
-from iblearn.functional import _neighbors as nb
+from iblearn.functional.knn import neighbors as nb
 from tests.conftest import gen
 
 pytestmark = pytest.mark.skipif(not nb.HAVE_KERNEL, reason="the compiled kernel was not built")

@@ -1,4 +1,4 @@
-"""MixedKSG's brute-force counts (functional/_mixed.py) against the plain single pass over the whole
+"""MixedKSG's brute-force counts (functional/knn/mixed.py) against the plain single pass over the whole
 distance matrix: the same counts, to the last one, on every path (float32 filter with and without the
 compiled band count, the float64 fallback, several chunks), at widths 1 to 128, with jittered repeated
 rows, and for the max-norm lattice data whose distances tie exactly at the radius."""
@@ -9,15 +9,15 @@ import numpy as np
 import pytest
 import torch
 
-from iblearn.functional import _mixed
-from iblearn.functional import _neighbors as nb
-from iblearn.functional.knn import prepare
+from iblearn.functional.knn import mixed as _mixed
+from iblearn.functional.knn import neighbors as nb
+from iblearn.functional.knn.ksg import prepare
 from tests.conftest import gen
 
 
 def _single_pass(x: torch.Tensor, lab: torch.Tensor, k_i: torch.Tensor, metric: str) -> torch.Tensor:
     """m_i from the whole distance matrix at once, as the code before the two passes computed it."""
-    dist = nb._cdist(x, x, metric, torch.arange(len(x)))
+    dist = nb.cdist(x, x, metric, torch.arange(len(x)))
     out = torch.empty(len(x), dtype=torch.int64)
     for i in range(len(x)):
         own = (lab == lab[i]).nonzero()[:, 0]

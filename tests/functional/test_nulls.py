@@ -13,10 +13,10 @@ import torch
 import iblearn.functional as ibf
 from iblearn.estimators import KSG
 from iblearn.functional import inference
-from iblearn.functional.cmi import _continuous_samples
-from iblearn.functional.knn import JITTER, prepare_samples
-from iblearn.functional.knn_counts import ksg_counts_tree
-from iblearn.functional.nulls import ksg_statistic
+from iblearn.functional.knn.cmi import continuous_samples
+from iblearn.functional.knn.counts import ksg_counts_tree
+from iblearn.functional.knn.ksg import JITTER, prepare_samples
+from iblearn.functional.knn.nulls import ksg_statistic
 from tests.conftest import common_cause, gen
 
 
@@ -72,7 +72,7 @@ def test_cmi_null_is_one_estimate_per_local_permutation_of_the_prepared_rows():
     # not the draw's).
     x, y, z = common_cause(300, seed=1, coupling=0.2)
     test = ibf.ksg_cmi_test(x, y, z, n_permutations=10, seed=5)
-    xp, yp, zp, _ = _continuous_samples(x, y, z, 3, True, "jitter", 5, ("x", "y", "z"))
+    xp, yp, zp, _ = continuous_samples(x, y, z, 3, True, "jitter", 5, ("x", "y", "z"))
     noise = torch.randn(300, 1, generator=gen(5 + 3), dtype=torch.float64)
     shake = JITTER * xp.std(dim=0, unbiased=False) * noise
     perms = ibf.local_permutations(z, 10, seed=5)

@@ -166,7 +166,7 @@ def test_brute_force_pairs_keep_no_counts_of_earlier_pairs(monkeypatch):
     to pair, between the large distance temporaries, fragmented the heap (gigabytes for 100 columns)."""
     import weakref
 
-    from iblearn.functional import pairwise
+    from iblearn.functional.knn import pairwise
 
     alive: list[weakref.ref] = []
     chunk_counts = pairwise.ksg_chunk_counts
@@ -244,7 +244,7 @@ def test_errors_name_the_column_block_or_layer(backend):
 
 
 def test_fill_self_sets_each_row_at_its_own_column_in_every_batch():
-    from iblearn.functional._neighbors import fill_self
+    from iblearn.functional.knn.neighbors import fill_self
 
     d = torch.zeros(2, 3, 5)
     rows = torch.tensor([1, 2, 4])

@@ -17,9 +17,10 @@ import os
 import pytest
 import torch
 
-from iblearn.functional import _ksg_triton as kt
-from iblearn.functional import ksg_mi_pairs, pairwise, pairwise_mi
-from iblearn.functional.knn_counts import ksg_counts_tree
+from iblearn.functional import ksg_mi_pairs, pairwise_mi
+from iblearn.functional.knn import fused as kt
+from iblearn.functional.knn import pairwise
+from iblearn.functional.knn.counts import ksg_counts_tree
 from tests.conftest import gen
 from tests.functional.test_knn_triton import scalar_index  # noqa: F401 (a fixture)
 

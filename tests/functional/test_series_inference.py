@@ -10,8 +10,8 @@ from scipy import linalg
 
 import iblearn.functional as ibf
 from iblearn.functional import serial
-from iblearn.functional.nulls import transfer_entropy_estimate
-from iblearn.functional.transfer import embedding, partialled
+from iblearn.functional.knn.nulls import transfer_entropy_estimate
+from iblearn.functional.knn.transfer import embedding, partialled
 
 torch.set_num_threads(1)
 

@@ -169,7 +169,7 @@ def test_a_grid_search_is_the_same_with_a_memory(tmp_path):
 
 
 def test_a_step_of_redundancies_is_each_term_estimated_alone(monkeypatch):
-    from iblearn.functional import _neighbors
+    from iblearn.functional.knn import neighbors as _neighbors
 
     X, _ = make_friedman1(n_samples=150, n_features=6, random_state=3)
     X[:, 2] = 1.0  # constant: no information

@@ -15,9 +15,9 @@ from iblearn import functional as ibf
 from iblearn.estimators.base import Estimator, SettingCheck
 from iblearn.estimators.conditional import Conditional
 from iblearn.functional import inference
-from iblearn.functional._neighbors import Backend, Metric
+from iblearn.functional.knn.neighbors import Backend, Metric
 from iblearn.functional.discrete import Correction, Strategy, row_codes
-from iblearn.functional.knn import Ties
+from iblearn.functional.knn.ksg import Ties
 from iblearn.functional.multivariate import MAGNITUDES_Z, magnitude_dependence, scalar_check
 from iblearn.functional.renyi import DEFAULT_ALPHA, DEFAULT_SIGMA, Channels, KernelWidth
 

@@ -28,8 +28,6 @@ from iblearn.functional.canonical import (
     canonical_gaussian_mi,
     canonical_gaussian_pmi,
 )
-from iblearn.functional.cmi import gaussian_cmi, gaussian_cmi_from_cov, ksg_cmi
-from iblearn.functional.cmi_permutations import local_permutations
 from iblearn.functional.discrete import (
     bin_values,
     class_codes,
@@ -49,7 +47,26 @@ from iblearn.functional.gaussian import (
 )
 from iblearn.functional.ib_exact import IBCurve, dib_exhaustive, gaussian_ib_curve, ib_curve
 from iblearn.functional.inference import Estimate
-from iblearn.functional.knn import kl_entropy, ksg_mi, ksg_pmi, mixed_ksg_mi
+from iblearn.functional.knn import (
+    PermutationTest,
+    gaussian_cmi,
+    gaussian_cmi_from_cov,
+    kl_entropy,
+    ksg_cmi,
+    ksg_cmi_test,
+    ksg_mi,
+    ksg_mi_pairs,
+    ksg_mi_test,
+    ksg_pmi,
+    layerwise_mi,
+    local_permutations,
+    mixed_ksg_mi,
+    pairwise_mi,
+    transfer_entropy,
+    transfer_entropy_estimate,
+    transfer_entropy_matrix,
+    transfer_entropy_test,
+)
 from iblearn.functional.multivariate import (
     PIDParts,
     dual_total_correlation,
@@ -65,18 +82,9 @@ from iblearn.functional.multivariate_inference import (
 from iblearn.functional.multivariate_pid import conditional_entropy, interaction_information, pid
 from iblearn.functional.multivariate_search import SearchResult, o_information_search
 from iblearn.functional.noisy import linear_gaussian_noisy_mi, noisy_mi_bounds
-from iblearn.functional.nulls import (
-    PermutationTest,
-    ksg_cmi_test,
-    ksg_mi_test,
-    transfer_entropy_estimate,
-    transfer_entropy_test,
-)
-from iblearn.functional.pairwise import ksg_mi_pairs, layerwise_mi, pairwise_mi
 from iblearn.functional.renyi import matrix_entropy, renyi_entropy, renyi_joint_entropy, renyi_mi
 from iblearn.functional.renyi_gram import gram_matrix, joint_gram, kernel_width
 from iblearn.functional.spectrum import SpectrumEntropy, truncated_entropy
-from iblearn.functional.transfer import transfer_entropy, transfer_entropy_matrix
 
 __all__ = [
     "Canonical",

@@ -30,10 +30,10 @@ def gaussian_mi_from_cov(cov: Any, dim_x: int) -> Tensor:
     c = V.covariance(cov, "cov")
     if not V.positive_int(dim_x, "dim_x") < c.shape[0]:
         raise ValueError(f"dim_x: must be between 1 and {c.shape[0] - 1}, got {dim_x}")
-    return 0.5 * (_logdet(c[:dim_x, :dim_x]) + _logdet(c[dim_x:, dim_x:]) - _logdet(c))
+    return 0.5 * (logdet(c[:dim_x, :dim_x]) + logdet(c[dim_x:, dim_x:]) - logdet(c))
 
 
-def _logdet(c: Tensor) -> Tensor:
+def logdet(c: Tensor) -> Tensor:
     """log det of a positive definite matrix (a principal block of one is positive definite too)."""
     return 2 * torch.log(torch.diagonal(torch.linalg.cholesky(c))).sum()
 
@@ -160,4 +160,4 @@ def gaussian_entropy_from_cov(cov: Any) -> Tensor:
     """Differential entropy 1/2 log det(2 pi e S) in nats of a Gaussian with covariance ``cov``."""
     c = V.covariance(cov, "cov")
     d = c.shape[0]
-    return 0.5 * (d * torch.log(torch.tensor(2 * torch.pi * torch.e, dtype=torch.float64)) + _logdet(c))
+    return 0.5 * (d * torch.log(torch.tensor(2 * torch.pi * torch.e, dtype=torch.float64)) + logdet(c))

@@ -53,12 +53,22 @@ from torch import Tensor
 from iblearn import _checks as V
 from iblearn._measures import MEASURE_TABLE as MEASURE_TABLE
 from iblearn._measures import MeasureSpec as MeasureSpec
-from iblearn.functional._neighbors import Backend, count_within, knn_max_tree_dim, kth_neighbour, pick_backend
 from iblearn.functional._scale import constant_columns, power_of_two_scale
 from iblearn.functional.gaussian import gaussian_mi, wishart_digammas
-from iblearn.functional.knn import Ties, ksg_mi, prepare_samples
-from iblearn.functional.knn_counts import digamma_f64, ksg_from_counts, psi
-from iblearn.functional.pairwise import _checked_blocks
+from iblearn.functional.knn.engine import (
+    Backend,
+    Ties,
+    checked_blocks,
+    count_within,
+    digamma_f64,
+    knn_max_tree_dim,
+    ksg_from_counts,
+    ksg_mi,
+    kth_neighbour,
+    pick_backend,
+    prepare_samples,
+    psi,
+)
 
 Method = Literal["ksg", "gaussian", "copula"]
 METHODS: tuple[Method, ...] = ("ksg", "gaussian", "copula")
@@ -84,7 +94,7 @@ def split_variables(x: Any, blocks: Sequence[Sequence[int]] | None) -> list[Tens
     t = V.continuous(x, "x")
     if t.ndim != 2:
         raise ValueError(f"x: expected (N, d) samples, got shape {tuple(t.shape)}")
-    cols = [[j] for j in range(t.shape[1])] if blocks is None else _checked_blocks(blocks, t.shape[1])
+    cols = [[j] for j in range(t.shape[1])] if blocks is None else checked_blocks(blocks, t.shape[1])
     if len(cols) < 2:
         raise ValueError(
             f"x: information among variables needs at least 2 variables (columns or blocks), got {len(cols)}"

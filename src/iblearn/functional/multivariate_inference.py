@@ -52,10 +52,9 @@ from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn.functional import inference
-from iblearn.functional._neighbors import Backend
 from iblearn.functional._parallel import PERMUTATIONS_PER_BATCH, check_n_jobs, iter_batches
 from iblearn.functional.inference import Estimate
-from iblearn.functional.knn import Ties, duplicated_rows
+from iblearn.functional.knn.engine import Backend, Ties, duplicated_rows
 from iblearn.functional.multivariate import (
     MAGNITUDES_Z,
     MEASURE_TABLE,

@@ -26,10 +26,17 @@ import torch
 from torch import Tensor
 
 from iblearn import _checks as V
-from iblearn.functional._neighbors import Backend
 from iblearn.functional.discrete import class_codes
-from iblearn.functional.knn import Ties, kl_entropy, mixed_ksg_mi, prepare_samples
-from iblearn.functional.knn_counts import digamma_f64, ksg_from_counts, psi
+from iblearn.functional.knn.engine import (
+    Backend,
+    Ties,
+    digamma_f64,
+    kl_entropy,
+    ksg_from_counts,
+    mixed_ksg_mi,
+    prepare_samples,
+    psi,
+)
 from iblearn.functional.multivariate import (
     MEASURE_TABLE,
     METHODS,

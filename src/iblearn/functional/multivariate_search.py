@@ -24,7 +24,6 @@ import torch
 from torch import Tensor
 
 from iblearn import _checks as V
-from iblearn.functional._neighbors import Backend
 from iblearn.functional._parallel import (
     Progress,
     check_n_jobs,
@@ -32,7 +31,7 @@ from iblearn.functional._parallel import (
     reporter,
     store_for,
 )
-from iblearn.functional.knn import Ties, prepare_samples
+from iblearn.functional.knn.engine import Backend, Ties, prepare_samples
 from iblearn.functional.multivariate import (
     MEASURE_TABLE,
     METHODS,

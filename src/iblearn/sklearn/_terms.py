@@ -15,9 +15,9 @@ import torch
 
 from iblearn import _checks as V
 from iblearn import functional as ibf
-from iblearn.functional import _bivariate
-from iblearn.functional.knn import prepare
-from iblearn.functional.knn_counts import ksg_from_counts
+from iblearn.functional.knn import bivariate as _bivariate
+from iblearn.functional.knn.counts import ksg_from_counts
+from iblearn.functional.knn.ksg import prepare
 
 
 def discrete_target(y: np.ndarray, setting: Any) -> bool:

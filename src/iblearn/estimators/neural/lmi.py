@@ -17,7 +17,7 @@ from iblearn import _checks as V
 from iblearn.estimators.critics import Hidden
 from iblearn.estimators.neural.representation import RepresentationEstimator
 from iblearn.estimators.standardize import Standardize
-from iblearn.functional.knn import ksg_mi, ksg_pmi
+from iblearn.functional.knn.ksg import ksg_mi, ksg_pmi
 
 #: Standardized inputs are clipped to this many standard deviations, as the paper's code does: one
 #: outlying row would otherwise dominate the squared reconstruction error.

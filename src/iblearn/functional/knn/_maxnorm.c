@@ -1,6 +1,6 @@
 /* Exact max-norm neighbour searches for the kNN estimators (KSG, Kozachenko-Leonenko, Ross).
  *
- * Layout (made by iblearn.functional._neighbors._slab_layout): the points, column by column (`coords`,
+ * Layout (made by iblearn.functional.knn.neighbors._slab_layout): the points, column by column (`coords`,
  * d rows of n doubles), cut into slabs of `width` consecutive points in the order of coordinate a
  * (row 0), each slab sorted by coordinate b (row `bcol`). Since |a_i - a_j| and |b_i - b_j| are lower
  * bounds of the max-norm distance, the candidates for a radius r are, in each slab whose a-range
@@ -24,7 +24,7 @@
  * one-dimensional variables has a kernel of its own (pairs, _maxnorm_grid.h). Both release the GIL, so disjoint ranges run in parallel threads (the Python side does that).
  *
  * Buffers are C-contiguous float64 (coords, radius, out_dist) and int64 (out_idx, out); this private
- * module checks their sizes, not their dtypes: iblearn.functional._neighbors makes them.
+ * module checks their sizes, not their dtypes: iblearn.functional.knn.neighbors makes them.
  *
  * Why slabs and not only a k-d tree: in the 10-d joint space of a 5x5 KSG problem at N = 10,000 the
  * k-th neighbour lies about 0.74 standard deviations away, so any box test passes a large share of the
@@ -263,7 +263,7 @@ static int layout(Layout *L, const double *coords, Py_ssize_t n, Py_ssize_t dim,
  *       per row i the entries > sure[i] and those >= maybe[i]; per column j the entries whose
  *       value - shift[i] is > col_sure[j] and those >= col_maybe[j] (added to the int64 outputs). One
  *       pass for both directions, where torch's comparisons and sums of booleans took five a direction
- *       (see iblearn.functional._mixed).
+ *       (see iblearn.functional.knn.mixed).
  */
 VECTOR_CLONES static void band_kernel(const float *v, Py_ssize_t rows, Py_ssize_t cols, const float *sure,
                                       const float *maybe, const float *shift, const float *csure,

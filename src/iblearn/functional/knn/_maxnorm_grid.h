@@ -1,4 +1,4 @@
-/* KSG between two one-dimensional variables, for many pairs (iblearn.functional._bivariate), included by
+/* KSG between two one-dimensional variables, for many pairs (iblearn.functional.knn.bivariate), included by
  * _maxnorm.c after its helpers (precedes, insert, no_neighbours).
  *
  *   pairs(sorted, ranks, n, pairs, k, variant, cell, out_nx, out_ny): `sorted` holds m variables of n

@@ -1,10 +1,10 @@
 """KSG's neighbour counts for many pairings of the same samples at once: ``(x, y[perm])`` for each row
 of a permutation matrix, as permutation nulls need them.
 
-On a GPU with Triton, variant 1 by the fused kernel (:mod:`iblearn.functional._ksg_triton`), all
+On a GPU with Triton, variant 1 by the fused kernel (:mod:`iblearn.functional.knn.fused`), all
 pairings in one launch. Elsewhere in torch: chunks of rows, x's distances computed once a chunk, and
 as many pairings a step as a chunk's memory holds, their y-distances a batch dimension through
-:func:`~iblearn.functional._neighbors.chebyshev`, the k-th neighbour search and the counts.
+:func:`~iblearn.functional.knn.neighbors.chebyshev`, the k-th neighbour search and the counts.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from iblearn.functional import _ksg_triton
-from iblearn.functional._neighbors import chebyshev, chunk_bytes
-from iblearn.functional.knn_counts import ksg_chunk_counts, row_chunks
+from iblearn.functional.knn import fused
+from iblearn.functional.knn.counts import ksg_chunk_counts, row_chunks
+from iblearn.functional.knn.neighbors import chebyshev, chunk_bytes
 
 #: float64 matrices of (pairings, rows, N) alive at once in a step: y's distances, the joint ones and
 #: the comparisons of the counts (x's distances, one (rows, N) matrix, are counted in the rows).
@@ -35,11 +35,11 @@ def ksg_counts_permuted(x: Tensor, y: Tensor, perms: Tensor, k: int, variant: in
 
     Returns:
         ``(B, N)`` int64 counts n_x and n_y on x's device, equal to
-        :func:`~iblearn.functional.knn_counts.ksg_counts_brute` (and the tree's counts) of each pairing.
+        :func:`~iblearn.functional.knn.counts.ksg_counts_brute` (and the tree's counts) of each pairing.
     """
     perms = perms.to(x.device)
-    if _ksg_triton.usable(x, y, k, variant):
-        return _ksg_triton.ksg_counts_fused(x, y, k, perms)
+    if fused.usable(x, y, k, variant):
+        return fused.ksg_counts_fused(x, y, k, perms)
     n = x.shape[0]
     nx, ny = [], []
     for rows in row_chunks(n, _BLOCKS, x.device):

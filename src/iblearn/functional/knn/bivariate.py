@@ -4,7 +4,7 @@ What a pair needs of each of its variables (the variable sorted, and each point'
 once per variable however many pairs it enters; the counts of a block of pairs come from one call of the
 compiled kernel (``_maxnorm.pairs``: a grid of cells of equal rank width for the joint k-th neighbour,
 bisection in the sorted variables for the marginal counts; see ``_maxnorm_grid.h``). The counts are
-exactly those of :func:`~iblearn.functional.knn_counts.ksg_counts_tree` on the same prepared samples,
+exactly those of :func:`~iblearn.functional.knn.counts.ksg_counts_tree` on the same prepared samples,
 and each estimate is formed from them as there, so the values are the same to the last bit. Without
 the kernel (no C compiler at install time) the callers take the general search.
 """
@@ -19,8 +19,8 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
-from iblearn.functional import _neighbors
-from iblearn.functional.ksg_formula import digamma_f64, ksg_constant
+from iblearn.functional.knn import neighbors
+from iblearn.functional.knn.formula import digamma_f64, ksg_constant
 
 #: Points a grid cell holds on average (its side is sqrt(CELL_POINTS * N) ranks): larger cells mean
 #: fewer cells to visit and more points to read in each; a search reads about 3 x 3 cells.
@@ -31,7 +31,7 @@ BLOCK_COUNTS = 2**21
 
 def usable(columns: Sequence[torch.Tensor]) -> bool:
     """Whether the kernel can take these prepared samples: one column each, float64 on the CPU."""
-    return _neighbors.HAVE_KERNEL and all(
+    return neighbors.HAVE_KERNEL and all(
         c.ndim == 2 and c.shape[1] == 1 and c.device.type == "cpu" and c.dtype == torch.float64
         for c in columns
     )
@@ -67,7 +67,7 @@ def pair_counts(
     """KSG's n_x and n_y (``(len(pairs), N)`` each) of each pair ``(a, b)`` of the columns given by
     :func:`sorted_ranks`; None if some pair's distances overflow float64 (the general search then says
     so)."""
-    from iblearn.functional import _maxnorm  # built: usable() said so
+    from iblearn.functional.knn import _maxnorm  # built: usable() said so
 
     n = sorted_values.shape[1]
     block = np.ascontiguousarray(pairs, dtype=np.int64).reshape(-1, 2)

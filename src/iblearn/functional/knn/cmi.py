@@ -1,6 +1,6 @@
 """Conditional mutual information I(X; Y | Z): the nearest-neighbour estimator of Frenzel & Pompe, its
 Gaussian closed form; the local permutation scheme that tests conditional independence with it is in
-:mod:`iblearn.functional.cmi_permutations`.
+:mod:`iblearn.functional.knn.permutations`.
 
     I(X; Y | Z) = h(X, Z) + h(Y, Z) - h(X, Y, Z) - h(Z)
 
@@ -26,7 +26,11 @@ import torch
 from torch import Tensor
 
 from iblearn import _checks as V
-from iblearn.functional._neighbors import (
+from iblearn.functional._scale import constant_columns, power_of_two_scale
+from iblearn.functional.gaussian import gaussian_mi, gaussian_mi_from_cov, logdet
+from iblearn.functional.knn.counts import digamma_f64, psi, row_chunks
+from iblearn.functional.knn.ksg import Ties, ksg_mi, prepare
+from iblearn.functional.knn.neighbors import (
     Backend,
     chebyshev,
     count_within,
@@ -35,13 +39,9 @@ from iblearn.functional._neighbors import (
     kth_neighbour,
     pick_backend,
 )
-from iblearn.functional._scale import constant_columns, power_of_two_scale
-from iblearn.functional.gaussian import _logdet, gaussian_mi, gaussian_mi_from_cov
-from iblearn.functional.knn import Ties, ksg_mi, prepare
-from iblearn.functional.knn_counts import digamma_f64, psi, row_chunks
 
 
-def _classes(z: Any) -> Tensor | None:
+def z_classes(z: Any) -> Tensor | None:
     """``z`` as class indices ``(N,)`` if it holds integers (or bools), else None (continuous).
 
     Integer rows ``(N, d)`` are one class per distinct row, so a z of several discrete variables
@@ -54,7 +54,7 @@ def _classes(z: Any) -> Tensor | None:
     return torch.unique(symbols, dim=0, return_inverse=True)[1]
 
 
-def _continuous_z(z: Any, name: str = "z") -> Tensor:
+def continuous_z(z: Any, name: str = "z") -> Tensor:
     """A continuous z, refused if it is constant: conditioning on a constant is no conditioning."""
     t = V.several_rows(V.continuous(z, name), name).detach()
     if bool(constant_columns(t).all()):
@@ -156,7 +156,7 @@ def ksg_cmi_named(
 ) -> Tensor:
     """:func:`ksg_cmi` with the names that errors give x, y and a continuous z (transfer entropy's
     series), so that a message names what the caller passed."""
-    classes = _classes(z)
+    classes = z_classes(z)
     if classes is not None:
         x = prepare(x, names[0], standardize=standardize, ties=ties, seed=V.seed(seed))
         y = prepare(y, names[1], standardize=standardize, ties=ties, seed=seed + 1)
@@ -170,12 +170,12 @@ def ksg_cmi_named(
             return ksg_mi(x[rows], y[rows], k, standardize=False, ties="raise", backend=backend)
 
         return _per_class(classes, k + 1, within, f"k={k}")
-    x, y, zt, k = _continuous_samples(x, y, z, k, standardize, ties, seed, names)
-    nxz, nyz, nz = _cmi_counts(x, y, zt, k, backend)
+    x, y, zt, k = continuous_samples(x, y, z, k, standardize, ties, seed, names)
+    nxz, nyz, nz = cmi_counts(x, y, zt, k, backend)
     return psi(k) - (digamma_f64(nxz + 1) + digamma_f64(nyz + 1) - digamma_f64(nz + 1)).mean()
 
 
-def _continuous_samples(
+def continuous_samples(
     x: Any,
     y: Any,
     z: Any,
@@ -189,18 +189,18 @@ def _continuous_samples(
     and ``seed + 2``), checked to hold the same N rows on one device, and ``k`` checked against N."""
     x = prepare(x, names[0], standardize=standardize, ties=ties, seed=V.seed(seed))
     y = prepare(y, names[1], standardize=standardize, ties=ties, seed=seed + 1)
-    zt = prepare(_continuous_z(z, names[2]), names[2], standardize=standardize, ties=ties, seed=seed + 2)
+    zt = prepare(continuous_z(z, names[2]), names[2], standardize=standardize, ties=ties, seed=seed + 2)
     named = list(zip(names, (x, y, zt), strict=True))
     n = V.same_length(*named)
     V.same_device(*named)
     return x, y, zt, V.neighbours(k, n)
 
 
-def _cmi_counts(x: Tensor, y: Tensor, z: Tensor, k: int, backend: Backend) -> tuple[Tensor, Tensor, Tensor]:
+def cmi_counts(x: Tensor, y: Tensor, z: Tensor, k: int, backend: Backend) -> tuple[Tensor, Tensor, Tensor]:
     """n_xz, n_yz and n_z of :func:`ksg_cmi` on prepared samples."""
     joint_dim = x.shape[1] + y.shape[1] + z.shape[1]
     if pick_backend(backend, x.device, joint_dim, knn_max_tree_dim("chebyshev")) == "brute":
-        nxz, nyz, nz = _cmi_counts_brute(x, y, z, k)
+        nxz, nyz, nz = cmi_counts_brute(x, y, z, k)
         return nxz[0], nyz[0], nz[0]
     eps, _ = kth_neighbour([x, y, z], k, "chebyshev", "tree")
     nxz = count_within(torch.cat([x, z], dim=1), eps, "chebyshev", "tree", inclusive=False)
@@ -209,7 +209,7 @@ def _cmi_counts(x: Tensor, y: Tensor, z: Tensor, k: int, backend: Backend) -> tu
     return nxz, nyz, nz
 
 
-def _cmi_counts_brute(x: Tensor, y: Tensor, z: Tensor, k: int) -> tuple[Tensor, Tensor, Tensor]:
+def cmi_counts_brute(x: Tensor, y: Tensor, z: Tensor, k: int) -> tuple[Tensor, Tensor, Tensor]:
     """n_xz, n_yz and n_z ``(B, N)`` of ``(x[b], y, z)`` for each of B copies of x ``(B, N, dx)`` (or of
     x itself, ``(N, dx)``: B = 1), in one pass over chunks of the distance matrices; radius and counts
     come from the same numbers, so the k-th neighbour falls on the intended side of every strict test."""
@@ -251,7 +251,7 @@ def gaussian_cmi_from_cov(cov: Any, dim_x: int, dim_y: int) -> Tensor:
     xz = torch.cat([torch.arange(dim_x), torch.arange(dim_x + dim_y, d)])
     yz = torch.arange(dim_x, d)
     z = torch.arange(dim_x + dim_y, d)
-    return 0.5 * (_logdet(c[xz][:, xz]) + _logdet(c[yz][:, yz]) - _logdet(c) - _logdet(c[z][:, z]))
+    return 0.5 * (logdet(c[xz][:, xz]) + logdet(c[yz][:, yz]) - logdet(c) - logdet(c[z][:, z]))
 
 
 def _whiten(t: Tensor, threshold: float) -> Tensor:
@@ -309,7 +309,7 @@ def gaussian_cmi(x: Any, y: Any, z: Any, *, rtol: float = 1e-9) -> Tensor:
     """
     if isinstance(rtol, bool) or not isinstance(rtol, int | float) or not 0 <= rtol < 1:
         raise ValueError(f"rtol: must be a number in [0, 1), got {rtol!r}")
-    classes = _classes(z)
+    classes = z_classes(z)
     xt, yt = _centred(x, "x"), _centred(y, "y")
     if classes is not None:
         V.same_length(("x", xt), ("y", yt), ("z", classes))
@@ -319,7 +319,7 @@ def gaussian_cmi(x: Any, y: Any, z: Any, *, rtol: float = 1e-9) -> Tensor:
             lambda rows: gaussian_mi(xt[rows.to(xt.device)], yt[rows.to(yt.device)], rtol=rtol),
             "gaussian_cmi",
         )
-    zt = _centred(_continuous_z(z), "z")
+    zt = _centred(continuous_z(z), "z")
     n = V.same_length(("x", xt), ("y", yt), ("z", zt))
     V.same_device(("x", xt), ("y", yt), ("z", zt))
     wx, wy, wz = _whiten(xt, rtol), _whiten(yt, rtol), _whiten(zt, rtol)

@@ -1,6 +1,6 @@
 """KSG's estimate from neighbour counts (Kraskov et al. 2004, eqs. 8 and 9) and the counts themselves
 on prepared samples: by the tree searches, or in chunks of the brute-force distance matrices (on a GPU
-with Triton, variant 1 by the fused kernel of :mod:`iblearn.functional._ksg_triton`). Shared by
+with Triton, variant 1 by the fused kernel of :mod:`iblearn.functional.knn.fused`). Shared by
 :func:`~iblearn.functional.ksg_mi` and the functions that count neighbours as it does (pairs of
 variables, conditional and multivariate measures).
 
@@ -14,8 +14,16 @@ from collections.abc import Iterator
 import torch
 from torch import Tensor
 
-from iblearn.functional import _bivariate, _ksg_triton
-from iblearn.functional._neighbors import (
+from iblearn.functional.knn import bivariate, fused
+from iblearn.functional.knn.formula import (
+    digamma_f64,
+    ksg_constant,
+    ksg_count_terms,
+    ksg_from_counts,
+    ksg_terms,
+    psi,
+)
+from iblearn.functional.knn.neighbors import (
     PART_POINTS,
     chebyshev,
     chunk_bytes,
@@ -24,23 +32,15 @@ from iblearn.functional._neighbors import (
     kth_neighbour,
     smallest,
 )
-from iblearn.functional.ksg_formula import (
-    digamma_f64,
-    ksg_constant,
-    ksg_count_terms,
-    ksg_from_counts,
-    ksg_terms,
-    psi,
-)
 
 
 def ksg_counts_tree(x: Tensor, y: Tensor, k: int, variant: int) -> tuple[Tensor, Tensor]:
     """n_x and n_y of KSG on prepared CPU samples by the tree searches; for two single columns by the
-    compiled kernel's grid (:mod:`iblearn.functional._bivariate`), which gives the same counts, where
+    compiled kernel's grid (:mod:`iblearn.functional.knn.bivariate`), which gives the same counts, where
     the tree searches would run on one thread (the grid counts one pair on one)."""
     one_thread = torch.get_num_threads() == 1 or x.shape[0] <= PART_POINTS
-    if one_thread and _bivariate.usable([x, y]):
-        counts = _bivariate.pair_counts(*_bivariate.sorted_ranks([x, y]), [(0, 1)], k, variant)
+    if one_thread and bivariate.usable([x, y]):
+        counts = bivariate.pair_counts(*bivariate.sorted_ranks([x, y]), [(0, 1)], k, variant)
         if counts is not None:  # else distances overflow, which the general search reports
             return torch.from_numpy(counts[0][0]), torch.from_numpy(counts[1][0])
     eps, idx = kth_neighbour([x, y], k, "chebyshev", "tree")
@@ -61,9 +61,9 @@ def _spread(v: Tensor, idx: Tensor) -> Tensor:
 def ksg_counts_brute(x: Tensor, y: Tensor, k: int, variant: int) -> tuple[Tensor, Tensor]:
     """n_x and n_y of KSG in one pass over chunks of the two distance matrices (each is computed once:
     in hundreds of dimensions the max-norm distances are nearly all the work). On a GPU with Triton,
-    variant 1 by the fused kernel of :mod:`iblearn.functional._ksg_triton` (the same counts)."""
-    if _ksg_triton.usable(x, y, k, variant):
-        nx_b, ny_b = _ksg_triton.ksg_counts_fused(x, y, k)
+    variant 1 by the fused kernel of :mod:`iblearn.functional.knn.fused` (the same counts)."""
+    if fused.usable(x, y, k, variant):
+        nx_b, ny_b = fused.ksg_counts_fused(x, y, k)
         return nx_b[0], ny_b[0]
     nx, ny = [], []
     for rows in row_chunks(x.shape[0], 4, x.device):
@@ -77,7 +77,7 @@ def ksg_counts_brute(x: Tensor, y: Tensor, k: int, variant: int) -> tuple[Tensor
 
 def row_chunks(n: int, blocks: int, device: torch.device) -> Iterator[Tensor]:
     """The row indices ``0 .. n - 1`` in consecutive chunks, each small enough that ``blocks`` float64
-    matrices of (its rows, n) fit in :func:`~iblearn.functional._neighbors.chunk_bytes` (one row at
+    matrices of (its rows, n) fit in :func:`~iblearn.functional.knn.neighbors.chunk_bytes` (one row at
     least)."""
     rows_per_chunk = max(1, chunk_bytes(device) // (8 * n * blocks))
     for start in range(0, n, rows_per_chunk):

@@ -1,6 +1,6 @@
 """KSG's formulas from neighbour counts (Kraskov et al. 2004, eqs. 8 and 9), below every module that
-counts: the tree and brute-force searches (:mod:`iblearn.functional.knn_counts`) and the bivariate
-kernel (:mod:`iblearn.functional._bivariate`) read them from here.
+counts: the tree and brute-force searches (:mod:`iblearn.functional.knn.counts`) and the bivariate
+kernel (:mod:`iblearn.functional.knn.bivariate`) read them from here.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ bytes a pair); here each program holds a block of rows and walks the columns in 
 distances computed in registers, twice: first keeping each row's k + 1 smallest joint distances (the
 row itself at 0 among them, so the largest kept is eps, the k-th neighbour's distance), then counting
 the columns strictly within eps in x and in y. The distances are the same float64 bits as
-:func:`~iblearn.functional._neighbors.chebyshev` (a difference and a maximum round nothing more), so
+:func:`~iblearn.functional.knn.neighbors.chebyshev` (a difference and a maximum round nothing more), so
 the counts equal the torch path's and the CPU tree's.
 
 One launch counts many pairings: program (i, b) takes the rows of block i of pairing b, whose x and y
@@ -24,7 +24,7 @@ import os
 import torch
 from torch import Tensor
 
-from iblearn.functional._neighbors import chunk_bytes
+from iblearn.functional.knn.neighbors import chunk_bytes
 
 try:
     import triton  # type: ignore[import-untyped,import-not-found,unused-ignore]
@@ -89,7 +89,7 @@ def ksg_counts_fused(
 
     Returns:
         ``(B, N)`` int64 counts (B = 1 without ``perms``), equal to
-        :func:`~iblearn.functional.knn_counts.ksg_counts_brute`'s for each pairing.
+        :func:`~iblearn.functional.knn.counts.ksg_counts_brute`'s for each pairing.
     """
     n, dy = y.shape
     batches = 1 if perms is None else perms.shape[0]
@@ -127,7 +127,7 @@ def ksg_counts_pairs(
         block_rows, block_cols: the kernel's tile, powers of two.
 
     Returns:
-        ``(P, N)`` int64 counts, equal to :func:`~iblearn.functional.knn_counts.ksg_counts_brute`'s for
+        ``(P, N)`` int64 counts, equal to :func:`~iblearn.functional.knn.counts.ksg_counts_brute`'s for
         each pair; one launch for up to :data:`MAX_GRID_Y` pairs.
     """
     n = xt.shape[2]

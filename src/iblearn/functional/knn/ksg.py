@@ -7,7 +7,7 @@ References:
     B. C. Ross. Mutual information between discrete and continuous data sets. PLoS ONE 9, e87357 (2014).
 
 All functions compute in float64 and return a 0-d float64 tensor in nats on the input's device.
-The neighbour counts and KSG's formula on them are in :mod:`iblearn.functional.knn_counts`.
+The neighbour counts and KSG's formula on them are in :mod:`iblearn.functional.knn.counts`.
 """
 
 from __future__ import annotations
@@ -20,8 +20,17 @@ import torch
 from torch import Tensor
 
 from iblearn import _checks as V
-from iblearn.functional._mixed import mixed_counts_brute
-from iblearn.functional._neighbors import (
+from iblearn.functional._scale import constant_columns, power_of_two_scale
+from iblearn.functional.knn.counts import (
+    digamma_f64,
+    ksg_counts_brute,
+    ksg_counts_tree,
+    ksg_from_counts,
+    ksg_terms,
+    psi,
+)
+from iblearn.functional.knn.mixed import mixed_counts_brute
+from iblearn.functional.knn.neighbors import (
     TREE_MAX_DIM,
     Backend,
     Metric,
@@ -29,15 +38,6 @@ from iblearn.functional._neighbors import (
     knn_max_tree_dim,
     kth_neighbour,
     pick_backend,
-)
-from iblearn.functional._scale import constant_columns, power_of_two_scale
-from iblearn.functional.knn_counts import (
-    digamma_f64,
-    ksg_counts_brute,
-    ksg_counts_tree,
-    ksg_from_counts,
-    ksg_terms,
-    psi,
 )
 
 Ties = Literal["jitter", "raise"]
@@ -199,7 +199,7 @@ def ksg_mi(
         standardize: scale each column to unit standard deviation first (as scikit-learn does).
         ties: ``"jitter"`` or ``"raise"`` on duplicate samples (see :func:`prepare`).
         backend: ``"auto"``, ``"tree"`` (CPU: the compiled max-norm search, else scipy's k-d tree) or
-            ``"brute"`` (chunked, any device); see :mod:`iblearn.functional._neighbors`.
+            ``"brute"`` (chunked, any device); see :mod:`iblearn.functional.knn.neighbors`.
         seed: seeds the jitter, if any.
 
     Returns:
@@ -306,7 +306,7 @@ def kl_entropy(
 def mixed_tree_dim(metric: Metric, n: int) -> int:
     """The most dimensions at which MixedKSG's ``"auto"`` takes the tree on the CPU, for ``n`` rows.
 
-    With the max-norm, :data:`~iblearn.functional._neighbors.TREE_MAX_DIM` (the tree is the compiled
+    With the max-norm, :data:`~iblearn.functional.knn.neighbors.TREE_MAX_DIM` (the tree is the compiled
     kernel where it is built: 3.1x and 2.1x brute force's speed at 10 and 40 dims, N = 5,000). With
     Euclidean distances it is scipy's k-d tree, whose searches grow steeply with the dimension,
     while brute force is a matrix product a chunk, whose cost grows as N^2 and hardly with the

@@ -7,7 +7,7 @@ The work is in two passes over the samples sorted by class:
 1. Within each class, chunks of its rows against its own members: the k-th neighbour's distance and
    the count of the class's own members within it, from the same float64 numbers, so the neighbour
    itself is counted exactly. These are the numbers one pass over whole rows would give
-   (``_cdist`` is given the whole sample's largest norm for its tie bound, and a distance does not
+   (``cdist`` is given the whole sample's largest norm for its tie bound, and a distance does not
    depend on which columns share its block: tested). A tenth of the distance matrix with 10 classes.
 2. Against the other classes, counts only, from a float32 copy (half the bytes, a faster matrix
    product: docs/design.md, "Measurements behind the code"),
@@ -15,7 +15,7 @@ The work is in two passes over the samples sorted by class:
    and counted for its rows and for its columns (faster than rows against every other class): an
    entry is counted where its float32 value lies below the radius
    by more than a bound on float32's rounding, left out where it lies above by more, and the few in
-   between (about one a row) are recomputed in float64 from the differences, as ``_cdist``
+   between (about one a row) are recomputed in float64 from the differences, as ``cdist``
    recomputes near-ties.
 
 For the max-norm every answer is the float64 number the single pass gave, so the counts are the
@@ -29,7 +29,7 @@ distance, and by eps (|a|_inf + |b|_inf) in a max-norm distance. The margin used
 times that scale, several times the bound. Data whose scale float32 cannot hold (norms beyond 1e18 or
 below 1e-10) take the same path in float64.
 
-Blocks take :func:`~iblearn.functional._neighbors.chunk_bytes` of the device. The entries to recompute
+Blocks take :func:`~iblearn.functional.knn.neighbors.chunk_bytes` of the device. The entries to recompute
 are found by ``nonzero``, so on a GPU each block reads their number to the host: one wait a block (on
 an H100 one estimate on 5,000 and on 20,000 rows of 3 classes made the same 29 copies to the host),
 not one a row.
@@ -41,17 +41,17 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from iblearn.functional._neighbors import (
+from iblearn.functional.knn.neighbors import (
     HAVE_KERNEL,
     Metric,
-    _cdist,
+    cdist,
     chebyshev,
     chunk_bytes,
     fill_self,
 )
 
 if HAVE_KERNEL:
-    from iblearn.functional import _maxnorm
+    from iblearn.functional.knn import _maxnorm
 
 #: Squared norms (Euclidean) or largest coordinates (max-norm) within which a float32 copy represents
 #: the data without overflow or underflow swamping the margin.
@@ -108,7 +108,7 @@ def _within(
     rows_per_chunk = max(1, budget // (8 * len(members) * 3))
     for r0 in range(c0, c1, rows_per_chunk):
         rows = torch.arange(r0, min(c1, r0 + rows_per_chunk), device=xs.device)
-        dist = _cdist(xs[rows], members, metric, rows - c0, b_norm2_max=norm2_max, mode=mode)
+        dist = cdist(xs[rows], members, metric, rows - c0, b_norm2_max=norm2_max, mode=mode)
         fill_self(dist, rows - c0, -1.0)  # self first
         r = torch.topk(dist, k + 1, dim=1, largest=False).values[:, k]
         radius[rows] = r
@@ -173,7 +173,7 @@ class _Filter:
         return counts, c_counts
 
     def _exact(self, i: Tensor, j: Tensor) -> Tensor:
-        """The float64 distances of the pairs ``(i[p], j[p])``, from the differences, as ``_cdist``
+        """The float64 distances of the pairs ``(i[p], j[p])``, from the differences, as ``cdist``
         recomputes near-ties; in pieces, since they are many where many rows coincide."""
         step = max(1, self.budget // (8 * self.xs.shape[1]))
         out = []

@@ -16,7 +16,7 @@ a radius of each point. Both are answered exactly, in float64, by one of two bac
 
 ``"auto"`` takes the tree on CPU up to :data:`TREE_MAX_DIM` dimensions and brute force otherwise
 (on a GPU always). Counts exclude the point itself. Duplicate points are the caller's business
-(see ``ties`` in :mod:`iblearn.functional.knn`): here they are assumed away.
+(see ``ties`` in :mod:`iblearn.functional.knn.ksg`): here they are assumed away.
 """
 
 from __future__ import annotations
@@ -35,10 +35,10 @@ from torch import Tensor
 from iblearn import _checks as V
 
 if TYPE_CHECKING:
-    from iblearn.functional._maxnorm import Slabs, Tree
+    from iblearn.functional.knn._maxnorm import Slabs, Tree
 
 try:
-    from iblearn.functional import _maxnorm
+    from iblearn.functional.knn import _maxnorm
 
     #: Whether the compiled max-norm kernel was built (setup.py); without it the k-d tree answers.
     HAVE_KERNEL = True
@@ -171,9 +171,9 @@ def _distance_rows(parts: list[Tensor], metric: Metric) -> Iterator[tuple[Tensor
     rows_per_chunk = max(1, chunk_bytes(parts[0].device) // (8 * n * (len(parts) + 2)))
     for start in range(0, n, rows_per_chunk):
         rows = torch.arange(start, min(n, start + rows_per_chunk), device=parts[0].device)
-        dist = _cdist(parts[0][rows], parts[0], metric, rows)
+        dist = cdist(parts[0][rows], parts[0], metric, rows)
         for p in parts[1:]:
-            dist = torch.maximum(dist, _cdist(p[rows], p, metric, rows))
+            dist = torch.maximum(dist, cdist(p[rows], p, metric, rows))
         yield rows, dist
 
 
@@ -201,7 +201,7 @@ def _chebyshev_blocks(a: Tensor, b: Tensor) -> Tensor:
     return blocks[0] if len(blocks) == 1 else torch.cat(blocks, dim=-1)
 
 
-def _cdist(
+def cdist(
     a: Tensor,
     b: Tensor,
     metric: Metric,
@@ -249,7 +249,7 @@ def count_within(
     """For each point i, the number of points j != i with ``d(x_i, x_j) < radius_i`` (``<=`` if inclusive).
 
     Radii must be positive and finite: a zero radius means duplicate points, which the estimators
-    remove first (``ties`` in :mod:`iblearn.functional.knn`).
+    remove first (``ties`` in :mod:`iblearn.functional.knn.ksg`).
     """
     if not bool(((radius > 0) & torch.isfinite(radius)).all()):
         raise ValueError("radius: expected positive, finite radii (duplicate points give zero)")

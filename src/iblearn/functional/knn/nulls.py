@@ -38,16 +38,16 @@ from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn.functional import inference
-from iblearn.functional._ksg_batched import ksg_counts_permuted
-from iblearn.functional._neighbors import Backend, knn_max_tree_dim, pick_backend
 from iblearn.functional._parallel import PERMUTATIONS_PER_BATCH, check_n_jobs, iter_batches
-from iblearn.functional.cmi import _classes, _cmi_counts, _cmi_counts_brute, _continuous_samples, ksg_cmi
-from iblearn.functional.cmi_permutations import local_permutations
 from iblearn.functional.inference import block_length
-from iblearn.functional.knn import JITTER, Ties, prepare_samples
-from iblearn.functional.knn_counts import ksg_constant, ksg_counts_tree
+from iblearn.functional.knn.batched import ksg_counts_permuted
+from iblearn.functional.knn.cmi import cmi_counts, cmi_counts_brute, continuous_samples, ksg_cmi, z_classes
+from iblearn.functional.knn.counts import ksg_constant, ksg_counts_tree
+from iblearn.functional.knn.ksg import JITTER, Ties, prepare_samples
+from iblearn.functional.knn.neighbors import Backend, knn_max_tree_dim, pick_backend
+from iblearn.functional.knn.permutations import local_permutations
+from iblearn.functional.knn.transfer import embedding, partialled, transfer_entropy
 from iblearn.functional.serial import series_blocks
-from iblearn.functional.transfer import embedding, partialled, transfer_entropy
 
 #: Permutations counted together on a GPU (on the CPU, a job takes ``PERMUTATIONS_PER_BATCH`` of
 #: :mod:`iblearn.functional._parallel`). The null does not depend on it.
@@ -263,13 +263,13 @@ def _local_test(
     """The local permutation test of I(X; Y | Z) for ``samples`` (x, y, z), of which x (``moved=0``) or
     y (1) is permuted in z."""
     n_permutations, device = _checked(n_permutations, n_jobs, *zip(names, samples, strict=True))
-    if _classes(samples[2]) is not None:
+    if z_classes(samples[2]) is not None:
         raise ValueError(
             f"{names[2]}: integer classes; this test takes a continuous condition (the estimators' "
             "n_permutations shuffles within classes)"
         )
     host = [_host(s, name) for s, name in zip(samples, names, strict=True)]
-    x, y, z, k = _continuous_samples(host[0], host[1], host[2], k, standardize, ties, seed, names)
+    x, y, z, k = continuous_samples(host[0], host[1], host[2], k, standardize, ties, seed, names)
     seed = V.seed(seed)
     how = pick_backend(backend, device, x.shape[1] + y.shape[1] + z.shape[1], knn_max_tree_dim("chebyshev"))
     # Drawn on the CPU, so every device gets the same permutations (the neighbours in z come out the same).
@@ -314,9 +314,9 @@ def _cmi_block(
     (symmetric in the first two, so ``moved`` may be either); ``moved`` and ``shake`` on the CPU."""
     xs = (moved[perms] + shake).to(kept.device)
     if how == "tree":
-        counts: Any = (_cmi_counts(xb, kept, z, k, "tree") for xb in xs)
+        counts: Any = (cmi_counts(xb, kept, z, k, "tree") for xb in xs)
     else:
-        counts = zip(*(c.cpu() for c in _cmi_counts_brute(xs, kept, z, k)), strict=True)
+        counts = zip(*(c.cpu() for c in cmi_counts_brute(xs, kept, z, k)), strict=True)
     return np.array([cmi_statistic(a, b, c, k) for a, b, c in counts])
 
 

@@ -2,7 +2,7 @@
 as ennemi's ``pairwise_mi`` gives, and every layer's MI with one or more targets in one call.
 
 The work shared between pairs: each variable is checked, standardized and jittered once
-(:func:`iblearn.functional.knn.prepare`), however many pairs it enters; and where the neighbour search
+(:func:`iblearn.functional.knn.ksg.prepare`), however many pairs it enters; and where the neighbour search
 is brute force (joint spaces beyond the compiled search's 128 dimensions, or tensors on a GPU) each
 variable's max-norm distances are computed once per chunk of rows and batch of pairs, and every pair
 takes the maximum of its two variables' distances from them, instead of computing both again for each
@@ -10,12 +10,12 @@ pair: a tile of 16 x 16 pairs of :func:`pairwise_mi` computes 32 distance matric
 one running sum per pair beside them (memory does not grow with the number of pairs). The max-norm
 distance in a joint space is the larger of its parts' (KSG's product space), so the counts are exactly
 those of one :func:`~iblearn.functional.ksg_mi` call per pair. Pairs of two single columns on the CPU
-(the all-pairs matrix of a table) go to a kernel of their own (:mod:`iblearn.functional._bivariate`):
+(the all-pairs matrix of a table) go to a kernel of their own (:mod:`iblearn.functional.knn.bivariate`):
 each column is sorted once for all its pairs in a batch, and a batch's pairs are counted in one call by
 a grid search in two dimensions, with the same counts as the general tree. Other pairs searched by the
 compiled tree share only the preparation (each tree is built on its pair's own joint space). On a GPU
 with Triton (variant 1), a batch's pairs are counted by the fused kernel of
-:mod:`iblearn.functional._ksg_triton` in one launch: the variables of each dimension stacked once, the
+:mod:`iblearn.functional.knn.fused` in one launch: the variables of each dimension stacked once, the
 pairs a ``(P, 2)`` index into the stacks, each pair's distances computed in registers and never
 written, and the KSG terms reduced per pair on the device; its counts are the torch path's and the
 tree's. The pairs run in batches (tiles of pairs, or consecutive pairs of :func:`ksg_mi_pairs`; larger
@@ -40,17 +40,17 @@ import torch
 from torch import Tensor
 
 from iblearn import _checks as V
-from iblearn.functional import _bivariate, _ksg_triton
-from iblearn.functional._neighbors import Backend, chebyshev, chunk_bytes, knn_max_tree_dim, pick_backend
 from iblearn.functional._parallel import Progress, check_n_jobs, map_batches, store_for, used_by
-from iblearn.functional.knn import Ties, prepare_samples
-from iblearn.functional.knn_counts import (
+from iblearn.functional.knn import bivariate, fused
+from iblearn.functional.knn.counts import (
     ksg_chunk_counts,
     ksg_constant,
     ksg_count_terms,
     ksg_counts_tree,
     row_chunks,
 )
+from iblearn.functional.knn.ksg import Ties, prepare_samples
+from iblearn.functional.knn.neighbors import Backend, chebyshev, chunk_bytes, knn_max_tree_dim, pick_backend
 
 #: Pairs per batch of :func:`ksg_mi_pairs`, and variables per side of a tile of :func:`pairwise_mi` (a
 #: batch of up to 16 x 16 pairs sharing 32 variables' distances): seconds of work a batch at 10,000 rows.
@@ -61,7 +61,7 @@ TILE = 16
 FUSED_PAIRS_PER_BATCH = 4096
 FUSED_TILE = 64
 #: (pairs, N) matrices alive at once while a launch's counts become terms: n_x, n_y, and the float64
-#: copies and digammas of :func:`~iblearn.functional.knn_counts.ksg_count_terms`.
+#: copies and digammas of :func:`~iblearn.functional.knn.counts.ksg_count_terms`.
 _TERM_BLOCKS = 8
 
 
@@ -116,7 +116,7 @@ def ksg_mi_pairs(
 def _fused(sample: Any, k: int, variant: int, backend: Backend) -> bool:
     """Whether pairs of this device and these settings go to the fused kernel (so take its batches)."""
     device = sample.device if isinstance(sample, Tensor) else torch.device("cpu")
-    return backend != "tree" and _ksg_triton.enabled(device, k, variant)
+    return backend != "tree" and fused.enabled(device, k, variant)
 
 
 @dataclass(frozen=True)
@@ -188,25 +188,25 @@ def _batch_mi(
             brute.append(p)
         else:
             tree.append(p)
-    bivariate = [p for p in tree if _bivariate.usable([prepared[i] for i in pairs[p]])]
-    if bivariate:
-        used, local = used_by([pairs[p] for p in bivariate])
-        values = _bivariate.bivariate_mi(
-            *_bivariate.sorted_ranks([prepared[i] for i in used]), local, k, variant
+    one_d = [p for p in tree if bivariate.usable([prepared[i] for i in pairs[p]])]
+    if one_d:
+        used, local = used_by([pairs[p] for p in one_d])
+        values = bivariate.bivariate_mi(
+            *bivariate.sorted_ranks([prepared[i] for i in used]), local, k, variant
         )
         if values is not None:  # else an overflow, which the general search reports
-            out[bivariate] = values
-            done = set(bivariate)
+            out[one_d] = values
+            done = set(one_d)
             tree = [p for p in tree if p not in done]
     for p in tree:
         a, b = pairs[p]
         nx, ny = ksg_counts_tree(prepared[a], prepared[b], k, variant)
         n = prepared[a].shape[0]
         out[p] = ksg_constant(n, k, variant) - ksg_count_terms(nx, ny, variant).numpy().mean()
-    fused = [p for p in brute if _ksg_triton.usable(prepared[pairs[p][0]], prepared[pairs[p][1]], k, variant)]
-    if fused:
-        out[fused] = _fused_pairs_mi(prepared, [pairs[p] for p in fused], k).cpu().numpy()
-        done = set(fused)
+    on_gpu = [p for p in brute if fused.usable(prepared[pairs[p][0]], prepared[pairs[p][1]], k, variant)]
+    if on_gpu:
+        out[on_gpu] = _fused_pairs_mi(prepared, [pairs[p] for p in on_gpu], k).cpu().numpy()
+        done = set(on_gpu)
         brute = [p for p in brute if p not in done]
     if brute:
         out[brute] = _shared_brute_mi(prepared, [pairs[p] for p in brute], k, variant).cpu().numpy()
@@ -262,7 +262,7 @@ def pairwise_mi(
     t = V.continuous(x, "x")
     if t.ndim != 2:
         raise ValueError(f"x: expected (N, d) samples, got shape {tuple(t.shape)}")
-    cols = [[j] for j in range(t.shape[1])] if blocks is None else _checked_blocks(blocks, t.shape[1])
+    cols = [[j] for j in range(t.shape[1])] if blocks is None else checked_blocks(blocks, t.shape[1])
     if len(cols) < 2:
         raise ValueError(f"x: pairwise MI needs at least 2 columns or blocks, got {len(cols)}")
     m = len(cols)
@@ -381,7 +381,7 @@ def _fused_pairs_mi(prepared: list[Tensor], pairs: list[tuple[int, int]], k: int
         index = torch.tensor([(slot[pairs[p][0]], slot[pairs[p][1]]) for p in ps], device=device)
         at = torch.tensor(ps, device=device)
         for s in range(0, len(ps), step):
-            nx, ny = _ksg_triton.ksg_counts_pairs(stacks[dx], stacks[dy], index[s : s + step], k)
+            nx, ny = fused.ksg_counts_pairs(stacks[dx], stacks[dy], index[s : s + step], k)
             out[at[s : s + step]] = constant - ksg_count_terms(nx, ny, 1).mean(dim=1)
     return out
 
@@ -407,7 +407,7 @@ def _checked_pairs(pairs: Any, m: int) -> list[tuple[int, int]]:
     return out
 
 
-def _checked_blocks(blocks: Any, d: int) -> list[list[int]]:
+def checked_blocks(blocks: Any, d: int) -> list[list[int]]:
     try:
         out = [[_index(j) for j in block] for block in blocks]
     except (TypeError, ValueError):

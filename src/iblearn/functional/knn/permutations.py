@@ -17,9 +17,9 @@ import torch
 from torch import Tensor
 
 from iblearn import _checks as V
-from iblearn.functional._neighbors import Backend, knn_max_tree_dim, kth_neighbour, pick_backend
-from iblearn.functional.cmi import _classes, _continuous_z
-from iblearn.functional.knn import prepare
+from iblearn.functional.knn.cmi import continuous_z, z_classes
+from iblearn.functional.knn.ksg import prepare
+from iblearn.functional.knn.neighbors import Backend, knn_max_tree_dim, kth_neighbour, pick_backend
 
 #: Neighbours in z among which x is permuted for the null distribution: k_perm = 5, Runge (2018)'s
 #: setting and tigramite's default.
@@ -72,7 +72,7 @@ def local_permutations(
     """
     n_permutations = V.positive_int(n_permutations, "n_permutations")
     rng = np.random.default_rng(V.seed(seed) % 2**64)
-    classes = _classes(z)
+    classes = z_classes(z)
     if classes is not None:
         n = _bounded_count(n_permutations, classes.shape[0])
         out = np.empty((n_permutations, n), dtype=np.int64)
@@ -82,7 +82,7 @@ def local_permutations(
                 members = np.flatnonzero(labels == c)
                 out[p, members] = rng.permutation(members)
         return torch.from_numpy(out).to(classes.device)
-    zt = prepare(_continuous_z(z), "z", standardize=standardize, ties="jitter", seed=seed)
+    zt = prepare(continuous_z(z), "z", standardize=standardize, ties="jitter", seed=seed)
     n = _bounded_count(n_permutations, zt.shape[0])
     m = V.positive_int(n_neighbours, "n_neighbours")
     if m > n:

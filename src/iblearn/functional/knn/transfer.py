@@ -17,10 +17,10 @@ import torch
 from torch import Tensor
 
 from iblearn import _checks as V
-from iblearn.functional._neighbors import Backend
 from iblearn.functional._parallel import Progress, check_n_jobs, map_batches, store_for, used_by
-from iblearn.functional.cmi import ksg_cmi_named
-from iblearn.functional.knn import Ties
+from iblearn.functional.knn.cmi import ksg_cmi_named
+from iblearn.functional.knn.ksg import Ties
+from iblearn.functional.knn.neighbors import Backend
 
 
 def transfer_entropy(

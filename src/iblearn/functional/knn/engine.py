@@ -1,0 +1,42 @@
+"""What the other rooms of :mod:`iblearn.functional` build on from the neighbour engine.
+
+The multivariate measures count neighbours in the spaces of many variables with the same exact search,
+the same tie rule and the same KSG terms as the estimators on two variables; they import them from here
+and from no other module of the room, so that the room's inside can change behind this list.
+"""
+
+from iblearn.functional.knn.counts import digamma_f64, ksg_from_counts, psi
+from iblearn.functional.knn.ksg import (
+    Ties,
+    duplicated_rows,
+    kl_entropy,
+    ksg_mi,
+    mixed_ksg_mi,
+    prepare_samples,
+)
+from iblearn.functional.knn.neighbors import (
+    Backend,
+    count_within,
+    knn_max_tree_dim,
+    kth_neighbour,
+    pick_backend,
+)
+from iblearn.functional.knn.pairwise import checked_blocks
+
+__all__ = [
+    "Backend",
+    "Ties",
+    "checked_blocks",
+    "count_within",
+    "digamma_f64",
+    "duplicated_rows",
+    "kl_entropy",
+    "knn_max_tree_dim",
+    "ksg_from_counts",
+    "ksg_mi",
+    "kth_neighbour",
+    "mixed_ksg_mi",
+    "pick_backend",
+    "prepare_samples",
+    "psi",
+]
