@@ -47,7 +47,7 @@ import iblearn.functional as ibf
 from benchmarks.runners.script import RESULTS, Parser, positive_int, read_rows, scratch_for, write_rows
 from iblearn.data import Task, get_exact_task, te_samples
 from iblearn.functional.inference import bias_caveat, heavy_tails, interval, resample_rows, rng, summarize
-from iblearn.functional.multivariate import (
+from iblearn.functional.multivariate.inputs import (
     MAGNITUDES_Z,
     ScalarCheck,
     copula_normal,
@@ -269,7 +269,7 @@ def series_row(name: str, n: int, seed: int) -> dict[str, Any]:
 def intervals(row: dict[str, Any]) -> dict[str, tuple[float, float]]:
     """The candidate intervals of a row: the library's, the plain one, the naive bootstrap's. On one
     column a side the library's closed forms reach what KSG on the same columns allows
-    (:meth:`iblearn.functional.multivariate.ScalarCheck.reach`), as
+    (:meth:`iblearn.functional.multivariate.inputs.ScalarCheck.reach`), as
     :func:`iblearn.functional.multivariate_estimate` does."""
     v, se = row["value"], row["half_stderr"]
     (lo, hi), _ = interval(v, se, half=row["half_mean"], n_resamples=HALVES)

@@ -370,10 +370,7 @@ ROOMS: dict[str, dict[str, int]] = {
         "knn": 3,
         "_discrete_inference": 3,
         "multivariate": 4,
-        "multivariate_pid": 5,
-        "multivariate_inference": 6,
-        "multivariate_search": 6,
-        "__init__": 7,
+        "__init__": 6,
     },
     # the exact neighbour search; KSG's formula and the counting kernels; the counts; the estimators on
     # two variables; conditional MI and many pairs; local permutations and transfer entropy; the nulls;
@@ -395,6 +392,17 @@ ROOMS: dict[str, dict[str, int]] = {
         "nulls": 7,
         "engine": 8,
         "__init__": 9,
+    },
+    # the variables and their checks; the entropies' sums; the measures and the PID; their inference and
+    # the subset search; the room's API
+    "iblearn.functional.multivariate": {
+        "inputs": 0,
+        "core": 1,
+        "measures": 2,
+        "pid": 2,
+        "estimate": 3,
+        "search": 3,
+        "__init__": 4,
     },
 }
 #: The one module of a sub-package room that other rooms may import besides the package itself.

@@ -92,7 +92,7 @@ def _iblearn(estimator: str, measure: str, a: list[Array], e: list[Array], optio
     import torch
 
     import iblearn.functional as ibf
-    from iblearn.functional.multivariate import copula_normal
+    from iblearn.functional.multivariate.inputs import copula_normal
 
     t = [torch.from_numpy(v) for v in a]
     if estimator == "iblearn plug-in":

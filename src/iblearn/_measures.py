@@ -1,6 +1,6 @@
 """The measures among many variables as one table: each a combination of total correlation and dual
 total correlation, with its sign and the number of variables it is of. Read by
-:mod:`iblearn.functional.multivariate` (the functions), :mod:`iblearn.functional.multivariate_inference`
+:mod:`iblearn.functional.multivariate` (the functions), :mod:`iblearn.functional.multivariate.estimate`
 (standard errors and permutation nulls), the subset search and the command's ``--measure``; it imports
 nothing, so the command reads it without torch.
 """
@@ -41,7 +41,7 @@ class MeasureSpec:
 
 #: Every measure among many variables, read by the functions of :mod:`iblearn.functional.multivariate`,
 #: their standard errors and p-values
-#: (:mod:`iblearn.functional.multivariate_inference`), the subset search and the command's
+#: (:mod:`iblearn.functional.multivariate.estimate`), the subset search and the command's
 #: ``--measure``: a new measure is one row here (and its function and test).
 MEASURE_TABLE: dict[str, MeasureSpec] = {
     spec.name: spec

@@ -12,7 +12,7 @@ import torch
 from scipy.stats import rankdata
 
 import iblearn.functional as ibf
-from iblearn.functional import multivariate_search
+from iblearn.functional.multivariate import search as multivariate_search
 
 torch.set_num_threads(1)
 

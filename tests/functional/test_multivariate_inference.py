@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import iblearn.functional as ibf
-from iblearn.functional.multivariate_inference import MEASURES
+from iblearn.functional.multivariate.estimate import MEASURES
 
 torch.set_num_threads(1)
 
@@ -183,7 +183,7 @@ def test_jobs_give_the_same_numbers() -> None:
 
 
 def test_a_never_negative_measure_read_below_zero_beyond_its_error_is_flagged():
-    from iblearn.functional.multivariate_inference import _judged
+    from iblearn.functional.multivariate.estimate import _judged
 
     fields = dict(estimator="ksg", n_samples=100, stderr=0.02, repeated=0.0, magnitudes=0.0, resampled=None)
     low = _judged(value=torch.tensor(-0.3, dtype=torch.float64), measure="total_correlation", **fields)
@@ -315,7 +315,7 @@ def test_where_the_one_column_check_cannot_tell_the_interval_reaches_ksgs_readin
 def test_the_magnitude_test_on_whitened_sides_is_the_test_on_the_rows():
     from iblearn.data import dense_gaussian, student_t
     from iblearn.functional.gaussian import canonical_bases
-    from iblearn.functional.multivariate import MAGNITUDES_Z, magnitude_dependence
+    from iblearn.functional.multivariate.inputs import MAGNITUDES_Z, magnitude_dependence
 
     for task, gaussian in ((dense_gaussian(5), True), (student_t(3, 3, dof=3.0, rho=0.5), False)):
         x, y = task.sample(3000, seed=0)

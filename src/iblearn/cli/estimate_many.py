@@ -46,7 +46,7 @@ def add_arguments(est: argparse.ArgumentParser) -> None:
 
 def cmd_measure(args: argparse.Namespace) -> int:
     """``estimate X --measure NAME``: the measure, with a standard error (``--resamples``) and a
-    permutation p-value (``--permutations``) from :mod:`iblearn.functional.multivariate_inference`."""
+    permutation p-value (``--permutations``) from :mod:`iblearn.functional.multivariate.estimate`."""
     import torch
 
     import iblearn.functional as ibf

@@ -59,7 +59,7 @@ from iblearn.functional.gaussian import (
     gaussian_mi_of,
     wishart_digammas,
 )
-from iblearn.functional.multivariate import MAGNITUDES_Z, copula_normal, magnitude_dependence
+from iblearn.functional.multivariate.inputs import MAGNITUDES_Z, copula_normal, magnitude_dependence
 
 #: Mardia's multivariate kurtosis of the normal scores, relative to a Gaussian's D (D + 2), within which
 #: the joint is taken as Gaussian (a 5x5 Gaussian at N = 5,000 reads within 0.01; Student-t 5x5 with
@@ -453,7 +453,7 @@ def delta_stderr(analysis: Canonical) -> float:
 def _copula_check(zx: Tensor, zy: Tensor) -> Check:
     """Whether the rows the Gaussian estimated from (normal scores, or rows whose columns look Gaussian),
     in their whitened coordinates, can be a Gaussian copula, by the dependence of their magnitudes that
-    a Gaussian copula leaves out (:func:`~iblearn.functional.multivariate.magnitude_dependence`): a
+    a Gaussian copula leaves out (:func:`~iblearn.functional.multivariate.inputs.magnitude_dependence`): a
     Student-t copula's shared scale is information the Gaussian estimate misses, and KSG in 3 - 10
     dimensions reads low there too, so their agreement does not vouch for either. Whitened, a variable
     on a subspace is measured on its rank's columns, where its magnitudes are defined."""

@@ -18,7 +18,7 @@ from iblearn.functional import inference
 from iblearn.functional.knn.neighbors import Backend, Metric
 from iblearn.functional.discrete import Correction, Strategy, row_codes
 from iblearn.functional.knn.ksg import Ties
-from iblearn.functional.multivariate import MAGNITUDES_Z, magnitude_dependence, scalar_check
+from iblearn.functional.multivariate.inputs import MAGNITUDES_Z, magnitude_dependence, scalar_check
 from iblearn.functional.renyi import DEFAULT_ALPHA, DEFAULT_SIGMA, Channels, KernelWidth
 
 #: The settings of a kNN estimator that are keyword arguments of every kNN function.
@@ -291,7 +291,7 @@ class GaussianMI(Conditional):
 
     def _data_caveat(self, samples: Sequence[Any], names: Sequence[str]) -> str | None:
         """Heavy tails, or magnitudes that depend on each other beyond a Gaussian's
-        (:func:`iblearn.functional.multivariate.magnitude_dependence`, on the rows whitened in their own
+        (:func:`iblearn.functional.multivariate.inputs.magnitude_dependence`, on the rows whitened in their own
         rank, as the closed form sees them): the closed form misses that."""
         why = inference.heavy_tails(samples, names)
         floats = [torch.as_tensor(s).reshape(len(s), -1).double() for s in samples if s.is_floating_point()]

@@ -68,19 +68,20 @@ from iblearn.functional.knn import (
     transfer_entropy_test,
 )
 from iblearn.functional.multivariate import (
+    MultivariateEstimate,
     PIDParts,
+    SearchResult,
+    conditional_entropy,
     dual_total_correlation,
+    interaction_information,
+    multivariate_estimate,
     o_information,
+    o_information_search,
+    pid,
+    pid_estimate,
     s_information,
     total_correlation,
 )
-from iblearn.functional.multivariate_inference import (
-    MultivariateEstimate,
-    multivariate_estimate,
-    pid_estimate,
-)
-from iblearn.functional.multivariate_pid import conditional_entropy, interaction_information, pid
-from iblearn.functional.multivariate_search import SearchResult, o_information_search
 from iblearn.functional.noisy import linear_gaussian_noisy_mi, noisy_mi_bounds
 from iblearn.functional.renyi import matrix_entropy, renyi_entropy, renyi_joint_entropy, renyi_mi
 from iblearn.functional.renyi_gram import gram_matrix, joint_gram, kernel_width

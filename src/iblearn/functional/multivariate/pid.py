@@ -26,6 +26,7 @@ import torch
 from torch import Tensor
 
 from iblearn import _checks as V
+from iblearn._measures import MEASURE_TABLE
 from iblearn.functional.discrete import class_codes
 from iblearn.functional.knn.engine import (
     Backend,
@@ -37,19 +38,17 @@ from iblearn.functional.knn.engine import (
     prepare_samples,
     psi,
 )
-from iblearn.functional.multivariate import (
-    MEASURE_TABLE,
+from iblearn.functional.multivariate.core import (
     METHODS,
     Method,
     PIDParts,
-    check_not_constant,
     column_labels,
     correlation,
     half_logdet,
     ksg_counts,
-    named_variables,
     tc_dtc,
 )
+from iblearn.functional.multivariate.inputs import check_not_constant, named_variables
 
 
 def interaction_information(

@@ -24,6 +24,7 @@ import torch
 from torch import Tensor
 
 from iblearn import _checks as V
+from iblearn._measures import MEASURE_TABLE
 from iblearn.functional._parallel import (
     Progress,
     check_n_jobs,
@@ -32,18 +33,15 @@ from iblearn.functional._parallel import (
     store_for,
 )
 from iblearn.functional.knn.engine import Backend, Ties, prepare_samples
-from iblearn.functional.multivariate import (
-    MEASURE_TABLE,
+from iblearn.functional.multivariate.core import (
     METHODS,
     Method,
-    check_not_constant,
     combine,
-    copula_normal,
     correlation,
     ksg_tc_dtc,
     logdet_correction,
-    split_variables,
 )
+from iblearn.functional.multivariate.inputs import check_not_constant, copula_normal, split_variables
 from iblearn.records import BatchStore
 
 Measure = Literal[

@@ -51,23 +51,22 @@ import torch
 from torch import Tensor
 
 from iblearn import _checks as V
+from iblearn._measures import MEASURE_TABLE
 from iblearn.functional import inference
 from iblearn.functional._parallel import PERMUTATIONS_PER_BATCH, check_n_jobs, iter_batches
 from iblearn.functional.inference import Estimate
 from iblearn.functional.knn.engine import Backend, Ties, duplicated_rows
-from iblearn.functional.multivariate import (
+from iblearn.functional.multivariate.core import Method, tc_dtc
+from iblearn.functional.multivariate.inputs import (
     MAGNITUDES_Z,
-    MEASURE_TABLE,
-    Method,
     ScalarCheck,
     copula_normal,
     magnitude_dependence,
     named_variables,
     scalar_check,
     split_variables,
-    tc_dtc,
 )
-from iblearn.functional.multivariate_pid import pid
+from iblearn.functional.multivariate.pid import pid
 
 Measure = Literal[
     "total_correlation", "dual_total_correlation", "o_information", "s_information", "interaction_information"

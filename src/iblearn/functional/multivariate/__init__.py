@@ -1,0 +1,36 @@
+"""The measures among many variables: total correlation, dual total correlation, O- and S-information,
+interaction information, the two-source partial information decomposition, their standard errors and
+permutation p-values, and the search for the subsets of most redundancy or synergy.
+
+Floors, each importing only those below it: the variables and the checks on them (:mod:`.inputs`); the
+entropies' sums by each estimator (:mod:`.core`); the measures (:mod:`.measures`) and the PID
+(:mod:`.pid`); their inference (:mod:`.estimate`) and the subset search (:mod:`.search`). The room
+builds on the neighbour engine through :mod:`iblearn.functional.knn.engine` only.
+"""
+
+from iblearn.functional.multivariate.core import PIDParts
+from iblearn.functional.multivariate.estimate import MultivariateEstimate, multivariate_estimate, pid_estimate
+from iblearn.functional.multivariate.measures import (
+    dual_total_correlation,
+    o_information,
+    s_information,
+    total_correlation,
+)
+from iblearn.functional.multivariate.pid import conditional_entropy, interaction_information, pid
+from iblearn.functional.multivariate.search import SearchResult, o_information_search
+
+__all__ = [
+    "MultivariateEstimate",
+    "PIDParts",
+    "SearchResult",
+    "conditional_entropy",
+    "dual_total_correlation",
+    "interaction_information",
+    "multivariate_estimate",
+    "o_information",
+    "o_information_search",
+    "pid",
+    "pid_estimate",
+    "s_information",
+    "total_correlation",
+]

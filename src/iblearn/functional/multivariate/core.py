@@ -1,0 +1,208 @@
+"""What every measure among many variables is made of: the entropies' sums of total correlation and
+dual total correlation by each estimator (KSG's counts in the joint radius; the Gaussian's and the
+copula's log-determinants, bias-corrected), and the one path of a measure named in the measure table.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any, Literal, NamedTuple
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from iblearn import _checks as V
+from iblearn._measures import MEASURE_TABLE as MEASURE_TABLE
+from iblearn._measures import MeasureSpec as MeasureSpec
+from iblearn.functional._scale import power_of_two_scale
+from iblearn.functional.gaussian import wishart_digammas
+from iblearn.functional.knn.engine import (
+    Backend,
+    Ties,
+    count_within,
+    digamma_f64,
+    knn_max_tree_dim,
+    ksg_from_counts,
+    kth_neighbour,
+    pick_backend,
+    prepare_samples,
+    psi,
+)
+from iblearn.functional.multivariate.inputs import check_not_constant, copula_normal, split_variables
+
+Method = Literal["ksg", "gaussian", "copula"]
+METHODS: tuple[Method, ...] = ("ksg", "gaussian", "copula")
+
+
+class PIDParts(NamedTuple):
+    """The four parts of I(X1, X2; T): they sum to it (:attr:`total`). Each a 0-d tensor in nats."""
+
+    redundancy: Tensor
+    unique_1: Tensor
+    unique_2: Tensor
+    synergy: Tensor
+
+    @property
+    def total(self) -> Tensor:
+        """I(X1, X2; T), the sum of the parts."""
+        return self.redundancy + self.unique_1 + self.unique_2 + self.synergy
+
+
+def combine(h_marginal: Tensor, h_rest: Tensor, h_joint: Tensor) -> tuple[Tensor, Tensor]:
+    """``(TC, DTC)`` from the entropies of each variable ``(..., m)``, of all but each ``(..., m)`` and
+    of all ``(...)``."""
+    m = h_marginal.shape[-1]
+    return h_marginal.sum(-1) - h_joint, h_rest.sum(-1) - (m - 1) * h_joint
+
+
+def logdet_correction(n: int, d: int, like: Tensor) -> Tensor:
+    """``E log det S - log det Sigma`` for the sample covariance S (divisor n) of n Gaussian rows in d
+    dimensions: ``sum_{j=1..d} psi((n - j) / 2) + d log(2 / n)`` (:func:`wishart_digammas`)."""
+    return wishart_digammas(n, d, like).sum() + d * math.log(2 / n)
+
+
+def half_logdet(cov: Tensor, n: int, bias_correction: bool) -> Tensor:
+    """``1/2 log det`` of a batch of sample covariances ``(..., d, d)`` of n rows (divisor n), made
+    unbiased for Gaussian data if ``bias_correction``: the Gaussian entropy up to ``d/2 log(2 pi e)``,
+    which cancels from TC and DTC."""
+    logdet = torch.linalg.slogdet(cov)[1]
+    if bias_correction:
+        logdet = logdet - logdet_correction(n, cov.shape[-1], logdet)
+    return 0.5 * logdet
+
+
+#: Smallest eigenvalue of the columns' correlation matrix at which the Gaussian closed forms still hold:
+#: below it some column is, to round-off, a linear function of others, the joint has no density and
+#: TC, DTC and S are infinite (O undefined). At 1e-10 the dependent columns alone hold 11.5 nats.
+SINGULAR = 1e-10
+
+
+def column_labels(variables: list[Tensor], names: list[str]) -> list[str]:
+    """One label a column of the variables side by side: the variable's name, with the column's index
+    where it has several."""
+    return [
+        name if v.shape[1] == 1 else f"({name})[{j}]" if ", " in name else f"{name}[{j}]"
+        for v, name in zip(variables, names, strict=True)
+        for j in range(v.shape[1])
+    ]
+
+
+def correlation(t: Tensor, labels: list[str]) -> tuple[Tensor, Tensor]:
+    """The sample correlation matrix of the columns of ``t (N, d)`` and their log standard deviations
+    (divisor N), at any scale float64 holds (each column divided by a power of two near its largest
+    magnitude first, which is exact, so no square overflows or underflows).
+
+    Raises:
+        ValueError: the columns are linearly dependent to round-off (the smallest eigenvalue of their
+            correlation matrix below :data:`SINGULAR`), naming the columns involved by ``labels``.
+    """
+    t = t.detach().to(torch.float64)
+    scale = power_of_two_scale(t, dim=0)
+    t = t / scale
+    t = t - t.mean(dim=0)
+    sd = (t.square().mean(dim=0)).sqrt()
+    t = t / sd
+    corr = t.T @ t / t.shape[0]
+    eigenvalues, vectors = torch.linalg.eigh(corr)
+    if float(eigenvalues[0]) < SINGULAR:
+        # The columns that carry the null direction are the ones that depend on each other.
+        weights = vectors[:, 0].abs()
+        involved = [labels[j] for j in torch.nonzero(weights > 0.1 * weights.max()).flatten().tolist()]
+        raise ValueError(
+            f"{', '.join(involved)}: linearly dependent columns (the smallest eigenvalue of their "
+            f"correlation matrix is {float(eigenvalues[0]):.2g}): their joint has no density, so its "
+            "Gaussian total correlation is infinite and the O-information undefined; drop the redundant "
+            "column, or use method='ksg'"
+        )
+    return corr, torch.log(sd) + torch.log(scale)
+
+
+def _gaussian_tc_dtc(
+    variables: list[Tensor], names: list[str], copula: bool, bias_correction: bool
+) -> tuple[Tensor, Tensor]:
+    t = torch.cat(variables, dim=1).detach().to(torch.float64)
+    if copula:
+        t = copula_normal(t)
+    n = t.shape[0]
+    if n <= t.shape[1] + 1:
+        raise ValueError(f"x: {t.shape[1]} columns need more than {t.shape[1] + 1} samples, got N={n}")
+    # TC and DTC do not depend on the columns' scales (each column's log-variance enters the marginal
+    # and the joint terms alike), so the correlation matrix serves: it neither overflows nor underflows.
+    cov, _ = correlation(t, column_labels(variables, names))
+    edges = np.cumsum([0] + [v.shape[1] for v in variables])
+    cols = [list(range(a, b)) for a, b in itertools.pairwise(edges.tolist())]
+
+    def h(keep: list[int]) -> Tensor:
+        return half_logdet(cov[keep][:, keep], n, bias_correction)
+
+    rest = [[c for j, block in enumerate(cols) if j != i for c in block] for i in range(len(cols))]
+    return combine(
+        torch.stack([h(c) for c in cols]), torch.stack([h(r) for r in rest]), h(list(range(t.shape[1])))
+    )
+
+
+def ksg_counts(
+    prepared: list[Tensor], k: int, backend: Backend, rest: bool
+) -> tuple[list[Tensor], list[Tensor]]:
+    """Per-sample strict counts within the joint k-th neighbour's max-norm radius: in each variable's
+    space, and (if ``rest``) in the space of all the other variables."""
+    dim = sum(v.shape[1] for v in prepared)
+    how = pick_backend(backend, prepared[0].device, dim, knn_max_tree_dim("chebyshev"))
+    eps, _ = kth_neighbour(prepared, k, "chebyshev", how)
+
+    def count(parts: list[Tensor]) -> Tensor:
+        return count_within(torch.cat(parts, dim=1), eps, "chebyshev", how, inclusive=False)
+
+    marginal = [count([v]) for v in prepared]
+    if not rest:
+        return marginal, []
+    if len(prepared) == 2:  # the rest of one variable is the other: its counts are already there
+        return marginal, marginal[::-1]
+    return marginal, [count(prepared[:i] + prepared[i + 1 :]) for i in range(len(prepared))]
+
+
+def ksg_tc_dtc(prepared: list[Tensor], k: int, backend: Backend, dual: bool) -> tuple[Tensor, Tensor]:
+    """KSG's ``(TC, DTC)`` of prepared variables; see the module's notes. Without ``dual`` the counts
+    in the spaces of X_-i are skipped and DTC is NaN (callers that read only TC)."""
+    m, n = len(prepared), prepared[0].shape[0]
+    marginal, rest = ksg_counts(prepared, k, backend, dual)
+    tc = psi(k) + (m - 1) * psi(n) - digamma_f64(torch.stack(marginal) + 1).sum(0).mean()
+    if not dual:
+        return tc, torch.full_like(tc, float("nan"))
+    s = torch.stack([ksg_from_counts(a, b, k, 1) for a, b in zip(marginal, rest, strict=True)]).sum()
+    return tc, s - tc
+
+
+def tc_dtc(
+    variables: list[Tensor],
+    names: list[str],
+    method: Method,
+    *,
+    k: int,
+    dual: bool,
+    bias_correction: bool,
+    standardize: bool,
+    ties: Ties,
+    backend: Backend,
+    seed: int,
+) -> tuple[Tensor, Tensor]:
+    """``(TC, DTC)`` of checked variables by ``method`` (for KSG, DTC is NaN unless ``dual``)."""
+    V.choice(method, "method", METHODS)
+    bias_correction = V.flag(bias_correction, "bias_correction")
+    if method == "ksg":
+        prepared, k = prepare_samples(
+            list(zip(names, variables, strict=True)), k, standardize=standardize, ties=ties, seed=seed
+        )
+        return ksg_tc_dtc(prepared, k, backend, dual)
+    check_not_constant(variables, names)
+    return _gaussian_tc_dtc(variables, names, method == "copula", bias_correction)
+
+
+def measure(x: Any, blocks: Any, method: Method, name: str, **options: Any) -> Tensor:
+    """The measure ``name`` of :data:`MEASURE_TABLE` among the variables of ``x``."""
+    spec = MEASURE_TABLE[name]
+    variables = split_variables(x, blocks)
+    names = [f"x (variable {i})" for i in range(len(variables))]
+    return spec.of(*tc_dtc(variables, names, method, dual=spec.dtc != 0, **options))
