@@ -188,7 +188,7 @@ def row(source: Source, n: int, seed: int, repeats: int) -> dict[str, Any]:
         for _ in range(repeats):  # interleaved: auto, then the chosen estimator alone
             result, s = timed(lambda: auto_estimate(x, y, seed=seed), 1)
             auto_seconds = min(auto_seconds, s)
-            single, s = timed(partial(alone(result.chosen), x, y), 1)
+            single, s = timed(partial(alone(result.report.chosen), x, y), 1)
             alone_seconds = min(alone_seconds, s)
     assert result is not None and single is not None
     assert result.interval is not None
@@ -201,7 +201,7 @@ def row(source: Source, n: int, seed: int, repeats: int) -> dict[str, Any]:
         "n": n,
         "dims": int(x[0].numel() + y[0].numel()),
         "truth": truth,
-        "chosen": result.chosen,
+        "chosen": result.report.chosen,
         "estimate": value,
         "low": low,
         "high": high,
@@ -210,8 +210,8 @@ def row(source: Source, n: int, seed: int, repeats: int) -> dict[str, Any]:
         "within_10": abs(error) <= 0.10,
         "covers": low <= truth <= high,
         "off_25": abs(error) > 0.25,
-        "failed": [c for c, check in result.checks.items() if check.passed is False],
-        "candidates": result.checks["agreement"].figures if "agreement" in result.checks else None,
+        "failed": [c for c, check in result.report.checks.items() if check.passed is False],
+        "candidates": result.report.checks["agreement"].figures if "agreement" in result.report.checks else None,
         "alone": float(single),
         "auto_seconds": auto_seconds,
         "alone_seconds": alone_seconds,

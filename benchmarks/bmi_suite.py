@@ -112,7 +112,7 @@ def iblearn_estimate(
     method: str, x: np.ndarray, y: np.ndarray, seed: int, steps: int, test: float = 0.2
 ) -> dict[str, Any]:
     from iblearn.estimators import get_estimator
-    from iblearn.estimators.estimate_mi import estimate_mi
+    from iblearn import estimate_mi
 
     if method in ("ksg", "gaussian", "binning"):
         result = get_estimator(method)(x, y)

@@ -213,7 +213,7 @@ def auto_row(task: Task, n: int, seed: int) -> dict[str, Any] | None:
         "seconds": time.process_time() - start,
         "interval": list(r.interval or ()),
         "reliable": r.reliable,
-        "chosen": r.chosen,
+        "chosen": r.report.chosen,
         "stderr": r.stderr,
     }
 

@@ -69,7 +69,7 @@ def run(
     import torch
 
     from iblearn.estimators import get_estimator
-    from iblearn.estimators.estimate_mi import estimate_mi
+    from iblearn import estimate_mi
     from iblearn.estimators.split import normal_scores
 
     torch.set_num_threads(1)

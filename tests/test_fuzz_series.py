@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from iblearn import functional as ibf
 from iblearn.estimators import KSG
-from iblearn.estimators.estimate_mi import estimate_mi
+from iblearn import estimate_mi
 from tests.test_fuzz import FUZZ
 
 torch.set_num_threads(1)

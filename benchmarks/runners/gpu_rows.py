@@ -509,16 +509,16 @@ def check_auto(case: str, device: torch.device) -> dict[str, Any]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnreliableEstimateWarning)
         cpu, dev = (auto_estimate(x.to(d), y.to(d), seed=0) for d in (torch.device("cpu"), device))
-    assert cpu.interval is not None and dev.interval is not None and cpu.checks and dev.checks
+    assert cpu.interval is not None and dev.interval is not None and cpu.report.checks and dev.report.checks
     problems = [
         f"{what}: {b!r} against {a!r}"
         for what, a, b in (
-            ("chosen", cpu.chosen, dev.chosen),
+            ("chosen", cpu.report.chosen, dev.report.chosen),
             ("reliable", cpu.reliable, dev.reliable),
             (
                 "checks passed",
-                {k: c.passed for k, c in cpu.checks.items()},
-                {k: c.passed for k, c in dev.checks.items()},
+                {k: c.passed for k, c in cpu.report.checks.items()},
+                {k: c.passed for k, c in dev.report.checks.items()},
             ),
         )
         if a != b
@@ -526,9 +526,9 @@ def check_auto(case: str, device: torch.device) -> dict[str, Any]:
     pairs = [(float(dev), float(cpu)), *zip(dev.interval, cpu.interval, strict=True)]
     pairs += [
         (b, a)
-        for name, check in cpu.checks.items()
-        if name in dev.checks
-        for a, b in zip(check.figures.values(), dev.checks[name].figures.values(), strict=True)
+        for name, check in cpu.report.checks.items()
+        if name in dev.report.checks
+        for a, b in zip(check.figures.values(), dev.report.checks[name].figures.values(), strict=True)
         if math.isfinite(a)
     ]
     diff, jitter = 0.0, cpu.stderr or 0.0
@@ -542,7 +542,7 @@ def check_auto(case: str, device: torch.device) -> dict[str, Any]:
     return {
         "value": float(dev),
         "cpu_value": float(cpu),
-        "chosen": dev.chosen,
+        "chosen": dev.report.chosen,
         "diff": diff,
         "problems": problems,
     }

@@ -317,7 +317,7 @@ def test_one_rule_for_class_labels_in_the_command_the_adapters_and_auto(y, label
     x = torch.as_tensor(y).double().reshape(-1, 1) + noise
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnreliableEstimateWarning)
-        assert (auto_estimate(x, y).chosen == "mixed_ksg") == labels
+        assert (auto_estimate(x, y).report.chosen == "mixed_ksg") == labels
 
 
 def test_a_constant_column_is_one_class_for_the_command_and_the_adapters_and_refused_by_auto():

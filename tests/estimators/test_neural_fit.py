@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from iblearn.estimators import MINE, NWJ, InfoNCE, MIEstimate
-from iblearn.estimators.estimate_mi import estimate_mi
+from iblearn import estimate_mi
 from iblearn.estimators.neural import UnreliableEstimateWarning
 from iblearn.estimators.neural.fitting import hold_out, sample_batches
 from iblearn.estimators.neural.trainer import History
@@ -152,7 +152,7 @@ def test_estimate_mi_names_its_estimator_and_split():
     x, y = _pairs(1000)
     result = estimate_mi(x, y, "infonce", steps=150, hidden=(16,), lr=5e-3, n_resamples=4)
     assert isinstance(result, MIEstimate) and result.estimator == "infonce"
-    assert result.split == {"train": 640, "validation": 160, "test": 200}
+    assert result.report.split == {"train": 640, "validation": 160, "test": 200}
     assert result.n_samples == 200 and result.stderr is not None and result.bound == "lower"
     assert float(result) > 0.1  # truth 2 * 0.5 log 2 = 0.69
     ksg = estimate_mi(x, y, "ksg", n_resamples=0)
@@ -164,7 +164,7 @@ def test_estimate_mi_takes_labels():
     labels = torch.randint(0, 3, (400,), generator=g)
     x = labels[:, None].float() + 0.3 * torch.randn(400, 1, generator=g)
     result = estimate_mi(x, labels, "mine", steps=150, hidden=(16,), lr=1e-2, n_resamples=0)
-    assert result.split == {"train": 256, "validation": 64, "test": 80}
+    assert result.report.split == {"train": 256, "validation": 64, "test": 80}
     assert float(result) > 0.5  # truth about 0.85
 
 

@@ -24,7 +24,7 @@ from iblearn.estimators import (
     MIEstimate,
     MixedKSG,
 )
-from iblearn.estimators.estimate_mi import estimate_mi
+from iblearn import estimate_mi
 from iblearn.estimators.neural import UnreliableEstimateWarning
 from iblearn.estimators.neural.mienf import MIENF
 from iblearn.estimators.reliability import judged

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from iblearn.estimators import KSG, GaussianMI, UnreliableEstimateWarning
-from iblearn.estimators.estimate_mi import estimate_mi
+from iblearn import estimate_mi
 
 torch.set_num_threads(1)
 

@@ -3,7 +3,6 @@
 from iblearn.estimators.base import Estimator, MIEstimate, TrainableEstimator, as_trainable
 from iblearn.estimators.conditional import Conditional
 from iblearn.estimators.critics import ConcatCritic, SeparableCritic
-from iblearn.estimators.estimate_mi import estimate_mi
 from iblearn.estimators.neural import (
     CLUB,
     FLO,
@@ -66,7 +65,6 @@ __all__ = [
     "UnreliableEstimateWarning",
     "as_graph",
     "as_trainable",
-    "estimate_mi",
     "get_estimator",
     "register",
 ]

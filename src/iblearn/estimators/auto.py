@@ -48,18 +48,13 @@ from torch import Tensor
 from iblearn import _checks as V
 from iblearn import functional as ibf
 from iblearn.estimators import reliability
-from iblearn.estimators.autocheck import FLOOR, MI, SHARE, Check, Reruns, caveat, interval, run_checks
+from iblearn.estimators.auto_gaussian import _copula_check, _gaussian_on_bases, _GaussianReruns, delta_stderr
+from iblearn.estimators.auto_gaussian import gaussian_stderr as gaussian_stderr
+from iblearn.estimators.autocheck import FLOOR, MI, SHARE, Check, caveat, interval, run_checks
 from iblearn.estimators.base import MIEstimate
 from iblearn.estimators.split import split_estimate
-from iblearn.functional.gaussian import (
-    Canonical,
-    canonical_analysis,
-    canonical_bases,
-    canonical_of_bases,
-    gaussian_mi_of,
-    wishart_digammas,
-)
-from iblearn.functional.multivariate.inputs import MAGNITUDES_Z, copula_normal, magnitude_dependence
+from iblearn.functional.gaussian import canonical_bases, canonical_of_bases, gaussian_mi_of
+from iblearn.functional.multivariate.inputs import copula_normal
 
 #: Mardia's multivariate kurtosis of the normal scores, relative to a Gaussian's D (D + 2), within which
 #: the joint is taken as Gaussian (a 5x5 Gaussian at N = 5,000 reads within 0.01; Student-t 5x5 with
@@ -154,7 +149,7 @@ def _whiten(t: Tensor) -> Tensor:
     return u[:, sv > 1e-9 * sv[0]]
 
 
-def _rotate(t: Tensor, gen: torch.Generator, scores: bool = True) -> Tensor:
+def rotate(t: Tensor, gen: torch.Generator, scores: bool = True) -> Tensor:
     """``t``'s columns mixed by a random rotation, then (``scores``) each put to its normal scores."""
     d = t.shape[1]
     # Drawn on the generator's CPU, so that a seed mixes alike on any device.
@@ -177,7 +172,7 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
     Returns:
         The chosen estimator's :class:`~iblearn.estimators.MIEstimate` with ``interval``, ``chosen``,
         ``why``, ``checks`` and ``features`` filled in, ``reliable`` and ``caveat`` from its checks;
-        ``str`` is one line, :meth:`~iblearn.functional.inference.Estimate.report` the whole report.
+        ``str`` is one line, :meth:`~iblearn.functional.inference.Estimate.describe` the whole report.
 
     Raises:
         ValueError: naming ``x``, ``y``, ``k``, ``neural_steps`` or ``seed``: NaN or Inf, a constant
@@ -187,7 +182,7 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
         >>> from iblearn.data import dense_gaussian
         >>> x, y = dense_gaussian(3).sample(2000, seed=0)
         >>> result = auto_estimate(x, y)
-        >>> result.chosen, result.reliable, abs(float(result) - 0.4133) < 0.05
+        >>> result.report.chosen, result.reliable, abs(float(result) - 0.4133) < 0.05
         ('gaussian', True, True)
     """
     seed = V.seed(seed)
@@ -233,18 +228,18 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
             chosen, why = "mixed_ksg", f"a continuous variable ({int(feats['dx'])} dims) against labels"
             mi = lambda a, b: float(ibf.mixed_ksg_mi(a, b, k, seed=seed))  # noqa: E731
             data = (copula_normal(xt.reshape(n, -1)), cy)
-        remap = lambda a, b, g: (_rotate(a, g) if a.is_floating_point() else a, b)  # noqa: E731
+        remap = lambda a, b, g: (rotate(a, g) if a.is_floating_point() else a, b)  # noqa: E731
     else:
-        chosen, why, mi, agreement, value = _choose(scores, feats, k, seed)
+        chosen, why, mi, agreement, value = choose(scores, feats, k, seed)
         # KSG cannot read above about log N; a Gaussian's MI from N rows has no such ceiling.
         top = (
             ("log N", log_n) if chosen == "ksg" else ("a Gaussian estimate has no ceiling at log N", math.inf)
         )
-        remap = lambda a, b, g: (_rotate(a, g), _rotate(b, g))  # noqa: E731
+        remap = lambda a, b, g: (rotate(a, g), rotate(b, g))  # noqa: E731
         if chosen == "gaussian" and marginals_gaussian(feats):
             # Gaussian columns need no scores; a random rotation keeps a Gaussian one.
             data = (xt.reshape(n, -1).double(), yt.reshape(n, -1).double())
-            remap = lambda a, b, g: (_rotate(a, g, False), _rotate(b, g, False))  # noqa: E731
+            remap = lambda a, b, g: (rotate(a, g, False), rotate(b, g, False))  # noqa: E731
             why = why.replace("on normal scores", "on the rows") + "; the columns look Gaussian: on the rows"
             value = None  # the candidates ran on the scores
         else:
@@ -276,10 +271,24 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
         stderr=stderr,
         stderr_method=method,
     )
-    if neural_steps and cy is None and feats["dx"] + feats["dy"] > KNN_DIMS and not _gaussian(feats):
+    if neural_steps and cy is None and feats["dx"] + feats["dy"] > KNN_DIMS and not looks_gaussian(feats):
         est, chosen, why = _neural(xt, yt, est, chosen, why, neural_steps, seed)
         low, high = min(low, float(est)), max(high, float(est) + 2 * (est.stderr or 0.0))
-    ceiling = reliability.discrete_ceiling(xt, yt)
+    est = verdict(est, checks, (xt, yt), ("x", "y"), reliability.discrete_ceiling(xt, yt))
+    report = replace(est.report, chosen=chosen, why=why, checks=checks, features=feats)
+    return replace(est, interval=(low, high), report=report)
+
+
+def verdict(
+    est: MIEstimate,
+    checks: dict[str, Check],
+    samples: tuple[Tensor, ...],
+    names: tuple[str, ...],
+    ceiling: tuple[float, str] | None = None,
+) -> MIEstimate:
+    """``est`` judged as every automatic estimate is: impossible for its data (below 0 beyond its error,
+    above ``ceiling``, the entropy of labels), a failed check, rows in time order, or fewer than
+    :data:`RELIABLE_ROWS` rows make it unreliable, with why."""
     est = reliability.judged(
         est,
         "auto",
@@ -291,7 +300,8 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
     why_not = caveat(checks, _ADVICE)
     if why_not is not None:
         est = reliability.flagged(est, "auto", why_not)
-    est = reliability.in_order(est, "auto", (xt, yt), ("x", "y"))
+    est = reliability.in_order(est, "auto", samples, names)
+    n = est.n_samples
     if n < RELIABLE_ROWS:
         est = reliability.flagged(
             est,
@@ -299,7 +309,7 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
             f"{n} rows: halves of {n // 2} are too few for the checks to see a bias (at N = 16 up to 13% "
             f"of the intervals miss the truth); use at least {RELIABLE_ROWS} rows",
         )
-    return replace(est, interval=(low, high), chosen=chosen, why=why, checks=checks, features=feats)
+    return est
 
 
 def _repeating_classes(codes: Tensor, name: str) -> None:
@@ -316,172 +326,29 @@ def _repeating_classes(codes: Tensor, name: str) -> None:
         )
 
 
-def _gaussian_on_bases(x: Tensor, y: Tensor) -> float:
-    """The bias-corrected Gaussian estimate (:func:`~iblearn.functional.gaussian_mi`) on rows whose
-    covariance has full rank, as :func:`~iblearn.functional.gaussian.canonical_bases` makes them: there
-    the plug-in is 1/2 (log det S_xx + log det S_yy - log det S), two Cholesky factors instead of two
-    eigendecompositions and a singular value decomposition. Rows whose covariance is singular all the
-    same take :func:`~iblearn.functional.gaussian_mi`."""
-    z = torch.cat([x, y], dim=1)
-    z = z - z.mean(dim=0)
-    value = _gaussian_of_cov(z.T @ z / len(z), x.shape[1], len(z))
-    return float(ibf.gaussian_mi(x, y, bias_correction=True)) if value is None else value
-
-
-def _gaussian_of_cov(cov: Tensor, dx: int, n: int) -> float | None:
-    """The bias-corrected Gaussian estimate from the covariance (divisor n) of n rows whose first ``dx``
-    columns are x; None where it is not positive definite."""
-    joint, info = torch.linalg.cholesky_ex(cov)
-    side, info_y = torch.linalg.cholesky_ex(cov[dx:, dx:])
-    if bool(info) or bool(info_y):
-        return None
-    logdiag = joint.diagonal().log()  # the leading block of the joint's factor is S_xx's
-    plug_in = logdiag[:dx].sum() + side.diagonal().log().sum() - logdiag.sum()
-    d = cov.shape[0]
-    psi = wishart_digammas(n, d, cov)
-    return float(plug_in + 0.5 * (psi.sum() - psi[:dx].sum() - psi[: d - dx].sum()))
-
-
-class _GaussianReruns(Reruns):
-    """The bias-corrected Gaussian's reruns from second moments of rows in their whitened coordinates
-    (centred, identity covariance a side): a half's moments by one product, the other half's by
-    difference from the whole's (known from the cross-covariance), a shuffled half's by its cross block
-    alone, two halves side by side by the halves' and one cross product, and a rotation (the linear
-    map of rows that look Gaussian) by rotating the half's covariance. The values are those of refitting
-    :func:`_gaussian_on_bases` on the rows, to rounding; where a covariance is singular, it refits."""
-
-    def __init__(
-        self,
-        x: Tensor,
-        y: Tensor,
-        remap: Callable[[Tensor, Tensor, torch.Generator], tuple[Tensor, Tensor]],
-        linear: bool,
-    ) -> None:
-        super().__init__(_gaussian_on_bases, x, y, remap)
-        self.z, self.dx, self.linear = torch.cat([x, y], dim=1), x.shape[1], linear
-        n, dy = len(x), y.shape[1]
-        # The whole's products: n I a side (whitened), the cross products between the sides.
-        self.total = n * torch.eye(self.dx + dy, dtype=self.z.dtype, device=self.z.device)
-        cross = x.T @ y
-        self.total[: self.dx, self.dx :], self.total[self.dx :, : self.dx] = cross, cross.T
-        self.sums = self.z.sum(dim=0)
-        self.seen: dict[int, tuple[Tensor, Tensor, Tensor]] = {}  # id(rows) -> (rows, sum, products)
-
-    def _moments(self, rows: Tensor) -> tuple[Tensor, Tensor]:
-        if id(rows) not in self.seen:
-            z = self.z[rows]
-            self.seen[id(rows)] = (rows, z.sum(dim=0), z.T @ z)
-        return self.seen[id(rows)][1:]
-
-    def _of(self, sums: Tensor, products: Tensor, n: int, dx: int | None = None) -> float | None:
-        mean = sums / n
-        return _gaussian_of_cov(products / n - torch.outer(mean, mean), dx or self.dx, n)
-
-    def half(self, rows: Tensor) -> float:
-        value = self._of(*self._moments(rows), len(rows))
-        return super().half(rows) if value is None else value
-
-    def halves(self, splits: list[tuple[Tensor, Tensor]]) -> list[float]:
-        out = []
-        for a, b in splits:
-            out.append(self.half(a))
-            if len(a) + len(b) == len(self.z):  # b is the rest of the rows
-                sums, products = self._moments(a)
-                self.seen[id(b)] = (b, self.sums - sums, self.total - products)
-            out.append(self.half(b))
-        return out
-
-    def shuffled(self, rows: Tensor, order: Tensor) -> float:
-        sums, products = self._moments(rows)
-        z = self.z[rows]
-        cross = z[:, : self.dx].T @ z[order, self.dx :]
-        products = products.clone()
-        products[: self.dx, self.dx :], products[self.dx :, : self.dx] = cross, cross.T
-        value = self._of(sums, products, len(rows))
-        return super().shuffled(rows, order) if value is None else value
-
-    def mapped(self, rows: Tensor, gen: torch.Generator) -> float | None:
-        if not self.linear:
-            return super().mapped(rows, gen)
-        ex = torch.eye(self.dx, dtype=self.z.dtype, device=self.z.device)
-        ey = torch.eye(self.z.shape[1] - self.dx, dtype=self.z.dtype, device=self.z.device)
-        qx, qy = self.remap(ex, ey, gen)  # the map's own draw, as it would map the rows
-        if qx is ex and qy is ey:
-            return None
-        q = torch.block_diag(qx, qy)
-        sums, products = self._moments(rows)
-        value = self._of(q.T @ sums, q.T @ products @ q, len(rows))
-        return self.half(rows) if value is None else value  # a rotation leaves the estimate as it is
-
-    def doubled(self, a: Tensor, b: Tensor) -> float:
-        (sa, pa), (sb, pb) = self._moments(a), self._moments(b)
-        cross = self.z[a].T @ self.z[b]
-        dx = self.dx
-        # Columns [x_a, x_b, y_a, y_b]: each half's own blocks and the cross product between the halves.
-        order = [(0, slice(None, dx)), (1, slice(None, dx)), (0, slice(dx, None)), (1, slice(dx, None))]
-        blocks = {(0, 0): pa, (1, 1): pb, (0, 1): cross, (1, 0): cross.T}
-        products = torch.cat(
-            [torch.cat([blocks[(h, k)][i, j] for k, j in order], dim=1) for h, i in order], dim=0
-        )
-        sums = torch.cat([sa[:dx], sb[:dx], sa[dx:], sb[dx:]])
-        value = self._of(sums, products, len(a), 2 * dx)
-        return super().doubled(a, b) if value is None else value
-
-
-def gaussian_stderr(x: Tensor, y: Tensor) -> float:
-    """The asymptotic standard error of the Gaussian estimate of I(X; Y) from N rows: sqrt((sum_i r_i^2
-    - dx dy / (N - 1)) / N) with r_i the sample canonical correlations (0 where that is negative).
-
-    The Gaussian estimate is ``-1/2 sum_i log(1 - r_i^2)``, whose derivative in r_i is
-    r_i / (1 - r_i^2). A sample canonical correlation of a distinct non-zero rho_i is asymptotically
-    normal with variance (1 - rho_i^2)^2 / N, and independent of the others (Hsu 1941, "On the limiting
-    distribution of the canonical correlations", Biometrika 32; Anderson 2003, *An Introduction to
-    Multivariate Statistical Analysis*, ch. 12), so by the delta method the estimate's variance is
-    sum_i rho_i^2 / N. The canonical correlations that are 0 add nothing at that order, but they lift
-    the sample's sum of r_i^2 by its expectation under independence, dx dy / (N - 1) (Pillai's trace;
-    dx, dy the effective dimensions), which is taken off.
-    """
-    return delta_stderr(canonical_analysis(x, y))
-
-
-def delta_stderr(analysis: Canonical) -> float:
-    """:func:`gaussian_stderr` from the rows' :func:`~iblearn.functional.canonical_analysis`."""
-    rho, dx, dy, n = analysis
-    return math.sqrt(max(float((rho**2).sum()) - dx * dy / (n - 1), 0.0) / n)
-
-
-def _copula_check(zx: Tensor, zy: Tensor) -> Check:
-    """Whether the rows the Gaussian estimated from (normal scores, or rows whose columns look Gaussian),
-    in their whitened coordinates, can be a Gaussian copula, by the dependence of their magnitudes that
-    a Gaussian copula leaves out (:func:`~iblearn.functional.multivariate.inputs.magnitude_dependence`): a
-    Student-t copula's shared scale is information the Gaussian estimate misses, and KSG in 3 - 10
-    dimensions reads low there too, so their agreement does not vouch for either. Whitened, a variable
-    on a subspace is measured on its rank's columns, where its magnitudes are defined."""
-    z = magnitude_dependence(torch.cat([zx, zy], dim=1), zx.shape[1], whitened=True)
-    return Check(
-        "gaussian copula",
-        abs(z) <= MAGNITUDES_Z,
-        {"magnitudes z": z},
-        "x's and y's magnitudes, whitened, are independent as a Gaussian copula has them",
-        MAGNITUDES_Z,
-    )
-
-
-def _gaussian(feats: dict[str, float]) -> bool:
+def looks_gaussian(feats: dict[str, float]) -> bool:
+    """The normal scores' Mardia kurtosis within :data:`JOINT_GAUSSIAN` of a Gaussian's."""
     return abs(feats.get("mardia", math.inf)) <= JOINT_GAUSSIAN
 
 
-def _choose(
-    scores: Callable[[], tuple[Tensor, Tensor]], feats: dict[str, float], k: int, seed: int
+def choose(
+    scores: Callable[[], tuple[Tensor, Tensor]],
+    feats: dict[str, float],
+    k: int,
+    seed: int,
+    candidates: tuple[MI, MI] | None = None,
 ) -> tuple[str, str, MI, Check | None, float | None]:
     """(registry name, why, estimator on normal scores, the candidates' agreement and the chosen one's
-    estimate on the scores where both ran) for continuous x and y (the module's rule)."""
+    estimate on the scores where both ran) for continuous x and y (the module's rule); ``candidates``:
+    (KSG, bias-corrected Gaussian) of another measure on the same rows (conditional MI), else MI's."""
 
-    def ksg(a: Tensor, b: Tensor) -> float:
+    def ksg_mi(a: Tensor, b: Tensor) -> float:
         return float(ibf.ksg_mi(a, b, k, seed=seed))
 
-    def gaussian(a: Tensor, b: Tensor) -> float:
+    def gaussian_mi(a: Tensor, b: Tensor) -> float:
         return float(ibf.gaussian_mi(a, b, bias_correction=True))
+
+    ksg, gaussian = (ksg_mi, gaussian_mi) if candidates is None else candidates
 
     dims = int(feats["dx"] + feats["dy"])
     shape = f"{dims} joint dims, N = {int(feats['n'])}, Mardia {feats.get('mardia', math.nan):+.3f}"
@@ -498,12 +365,12 @@ def _choose(
         return "ksg", why, ksg, None, None
     g, kn = gaussian(*scores()), ksg(*scores())
     tolerance = max(FLOOR, SHARE * abs(kn))
-    looks_gaussian = _gaussian(feats)
+    gaussian_like = looks_gaussian(feats)
     # Where the scores look Gaussian, KSG reading below the Gaussian is its own downward bias in 3 - 10
     # dims (the rows: -10% on average, 20 - 30% on Gaussian 5 x 5s whose Gaussian estimate is within
     # 2%); reading above it, it sees dependence the Gaussian misses (a spiral whose scores look Gaussian).
-    agree = kn - g <= tolerance if looks_gaussian else abs(g - kn) <= tolerance
-    if looks_gaussian:
+    agree = kn - g <= tolerance if gaussian_like else abs(g - kn) <= tolerance
+    if gaussian_like:
         shape += " (looks jointly Gaussian)"
     check = Check(
         "agreement",

@@ -1,5 +1,5 @@
 """Checks that need no truth, for an estimate that ``method="auto"`` (:mod:`iblearn.estimators.auto`)
-made; the estimate carries them in ``MIEstimate.checks``.
+made; the estimate carries them in ``MIEstimate.report.checks``.
 
 Each check reruns the chosen estimator on data whose MI is known from the original's: independently
 shuffled pairs (0), an invertible map of x and of y (unchanged), two independent copies side by side

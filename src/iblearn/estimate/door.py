@@ -1,0 +1,145 @@
+"""The dispatcher: :data:`MEASURES`, a table of each measure's variables, its automatic rule and its
+named methods, and :func:`estimate`, which checks a call against the table and hands it over.
+
+A measure is one entry: the names of its variables, the function of ``method="auto"`` and the function
+that runs a named method (it takes ``method=`` and raises naming it where it does not know it). The
+options a call may pass are those the function it reaches states in its signature (any, where that
+function takes ``**``).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from iblearn.estimate import labels, many, pairs, series
+from iblearn.functional import Estimate
+
+__all__ = ["MEASURES", "Measure", "estimate", "estimate_mi"]
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One measure of the front door: its variables' names, its automatic rule (``auto``) and the
+    function of its named methods (``named``, called with ``method=``)."""
+
+    variables: tuple[str, ...]
+    auto: Callable[..., Any]
+    named: Callable[..., Any]
+
+
+_MANY = (
+    "total_correlation",
+    "dual_total_correlation",
+    "o_information",
+    "s_information",
+    "interaction_information",
+)
+
+#: Every measure :func:`estimate` takes.
+MEASURES: dict[str, Measure] = {
+    "mi": Measure(("x", "y"), pairs.mi_auto, pairs.mi_method),
+    "cmi": Measure(("x", "y", "z"), pairs.cmi_auto, pairs.cmi_method),
+    "te": Measure(("source", "target"), series.te_auto, series.te_method),
+    "entropy": Measure(("labels",), labels.entropy_auto, labels.entropy_method),
+    **{
+        name: Measure(
+            ("data",), partial(many.multivariate_auto, name), partial(many.multivariate_method, name)
+        )
+        for name in _MANY
+    },
+    "pid": Measure(("x1", "x2", "target"), many.pid_auto, many.pid_method),
+}
+
+
+def _options(fn: Callable[..., Any], measure: str, method: str, given: dict[str, Any]) -> None:
+    """Refuse an option ``fn`` does not take, naming it and the options it does take."""
+    params = inspect.signature(fn).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    known = [name for name, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    known += [name for name in ("blocks", "condition") if name in params]
+    for name in given:
+        if name not in known:
+            raise ValueError(
+                f"{name}: not an option of estimate({measure!r}, method={method!r}); it takes "
+                f"{', '.join(sorted(set(known) - {'method'})) or 'none'}"
+            )
+
+
+def estimate(measure: str, *variables: Any, method: str = "auto", **options: Any) -> Any:
+    """One estimate of ``measure`` from ``variables``: by default an estimator chosen from the data,
+    checked without the truth, with an interval (``method="auto"``); or a named method.
+
+    ``est.report`` carries what auto chose and why (``report.chosen``, ``report.why``), the data's
+    features, and each check (``report.checks``: shuffled null, invariance, additivity, half data,
+    ceiling; for series a shifted source); a failed check makes the estimate unreliable with the check
+    in its ``caveat``.
+
+    Args:
+        measure: ``"mi"`` (x, y), ``"cmi"`` (x, y, z), ``"te"`` (source, target; ``lag``,
+            ``history``, ``condition``), ``"entropy"`` (labels), ``"total_correlation"``,
+            ``"dual_total_correlation"``, ``"o_information"``, ``"s_information"``,
+            ``"interaction_information"`` (data; ``blocks``) or ``"pid"`` (x1, x2, target).
+        *variables: the measure's variables, samples as rows.
+        method: ``"auto"``, or a named method of the measure (a registry name for MI; ``"ksg"``,
+            ``"gaussian"``, ``"copula"`` for the measures among many variables; a discrete estimator
+            for the entropy).
+        **options: the measure's options (``k``, ``seed``, ``lag``, ``blocks``, ...).
+
+    Returns:
+        An :class:`~iblearn.functional.Estimate`; for ``"pid"``, a dict of them, one a part.
+
+    Raises:
+        ValueError: naming ``measure``, a missing or extra variable, or an option the method does not
+            take, with the choices.
+
+    Example:
+        >>> from iblearn.data import dense_gaussian
+        >>> x, y = dense_gaussian(3).sample(2000, seed=0)
+        >>> est = estimate("mi", x, y)
+        >>> est.report.chosen, est.reliable
+        ('gaussian', True)
+    """
+    if measure not in MEASURES:
+        raise ValueError(f"measure: unknown {measure!r}; one of {', '.join(MEASURES)}")
+    spec = MEASURES[measure]
+    if len(variables) != len(spec.variables):
+        raise ValueError(
+            f"variables: {measure!r} takes {len(spec.variables)} ({', '.join(spec.variables)}), "
+            f"got {len(variables)}"
+        )
+    if method == "auto":
+        _options(spec.auto, measure, method, options)
+        return spec.auto(*variables, **options)
+    if not isinstance(method, str):
+        raise ValueError(f"method: expected 'auto' or a method's name, got {method!r}")
+    _options(spec.named, measure, method, options)
+    return spec.named(*variables, method=method, **options)
+
+
+def estimate_mi(x: Any, y: Any, method: str = "auto", *, z: Any = None, **options: Any) -> Estimate:
+    """I(X; Y), or I(X; Y | Z) with ``z``, in one call: :func:`estimate` of ``"mi"`` or ``"cmi"``.
+
+    By default an estimator chosen from the data and checked by it (``method="auto"``): the estimate
+    comes with an ``interval``, and ``report`` holds the estimator ``chosen`` and ``why``, and its
+    ``checks``; it takes ``k``, ``neural_steps`` (MI) and ``seed``. A named estimator is fitted on a
+    split of the rows where it trains a critic (``"mine"``, ``"infonce"``, ...: ``test``, ``steps``,
+    ``batch_size``, ``n_resamples``, ``standardize`` and the estimator's own settings, as
+    :func:`iblearn.estimators.split.split_estimate`), and estimates on the held-out rows, its
+    ``report.split`` counting them; a named estimator given ``z`` is a conditional one (``"ksg"``,
+    ``"gaussian"``).
+
+    Example:
+        >>> from iblearn.data import bivariate_normal
+        >>> x, y = bivariate_normal().sample(2000, seed=0)
+        >>> result = estimate_mi(x, y, "mine", steps=300, hidden=(32,), lr=2e-3)
+        >>> result.estimator, result.report.split
+        ('mine', {'train': 1280, 'validation': 320, 'test': 400})
+    """
+    if z is None:
+        return estimate("mi", x, y, method=method, **options)  # type: ignore[no-any-return]
+    return estimate("cmi", x, y, z, method=method, **options)  # type: ignore[no-any-return]

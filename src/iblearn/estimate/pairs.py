@@ -1,0 +1,215 @@
+"""I(X; Y) and I(X; Y | Z) for the front door: the automatic rule and the named estimators.
+
+MI's automatic rule is :func:`iblearn.estimators.auto.auto_estimate`. Conditional MI's takes the same
+rule and the same checks with the conditional candidates: KSG's conditional form (Frenzel & Pompe
+2007) and the bias-corrected Gaussian by the chain rule, I(X; Y | Z) = I(X; (Y, Z)) - I(X; Z), each
+term bias-corrected (:func:`iblearn.functional.gaussian_mi`). The checks see the rows as x against
+(y, z): shuffling (y, z) together against x gives 0, an invertible map of x and one of y and of z
+apart leave it unchanged, two copies side by side hold twice it, and half the rows the same.
+
+Reference:
+    S. Frenzel, B. Pompe. Partial mutual information for coupling analysis of multivariate time
+    series. Phys. Rev. Lett. 99, 204101 (2007).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from functools import cache
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from iblearn import _checks as V
+from iblearn import functional as ibf
+from iblearn.estimators import get_estimator
+from iblearn.estimators.auto import (
+    MIN_ROWS,
+    auto_estimate,
+    choose,
+    features,
+    marginals_gaussian,
+    rotate,
+    verdict,
+)
+from iblearn.estimators.auto_gaussian import _copula_check, gaussian_stderr
+from iblearn.estimators.autocheck import MI, interval, run_checks
+from iblearn.estimators.split import split_estimate
+from iblearn.functional import Estimate
+from iblearn.functional.gaussian import canonical_bases
+from iblearn.functional.multivariate.inputs import copula_normal
+
+__all__ = ["cmi_auto", "cmi_method", "mi_auto", "mi_method"]
+
+
+def mi_auto(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: int = 0) -> Estimate:
+    """I(X; Y) by :func:`iblearn.estimators.auto.auto_estimate` (its rule, checks and interval)."""
+    return auto_estimate(x, y, k=k, neural_steps=neural_steps, seed=seed)
+
+
+def mi_method(
+    x: Any,
+    y: Any,
+    *,
+    method: str,
+    test: float = 0.2,
+    steps: int = 3000,
+    batch_size: int = 256,
+    n_resamples: int = 20,
+    seed: int = 0,
+    standardize: str = "ranks",
+    **settings: Any,
+) -> Estimate:
+    """I(X; Y) by a named estimator (:func:`iblearn.estimators.split.split_estimate`: a neural one fitted
+    on part of the rows and estimated on the rest)."""
+    return split_estimate(
+        x,
+        y,
+        method,
+        test=test,
+        steps=steps,
+        batch_size=batch_size,
+        n_resamples=n_resamples,
+        seed=seed,
+        standardize=standardize,
+        **settings,
+    )
+
+
+def cmi_method(
+    x: Any,
+    y: Any,
+    z: Any,
+    *,
+    method: str,
+    n_resamples: int = 0,
+    n_permutations: int = 0,
+    seed: int = 0,
+    n_jobs: int | None = None,
+    **settings: Any,
+) -> Estimate:
+    """I(X; Y | Z) by a named estimator that takes a condition (``"ksg"``, ``"gaussian"``), with a
+    standard error (``n_resamples``) and a local-permutation p-value (``n_permutations``)."""
+    from iblearn.estimators.conditional import Conditional
+
+    est = get_estimator(method, **settings)
+    if not isinstance(est, Conditional):
+        raise ValueError(f"method: {method} does not estimate conditional MI; use ksg or gaussian")
+    return est(x, y, z=z, n_resamples=n_resamples, n_permutations=n_permutations, seed=seed, n_jobs=n_jobs)
+
+
+def _split(b: Tensor, dy: int, width: int) -> tuple[Tensor, Tensor]:
+    """(y, z) of rows ``b`` that hold ``(y, z)`` once, or several copies side by side."""
+    v = b.reshape(len(b), -1, width)
+    return v[:, :, :dy].reshape(len(b), -1), v[:, :, dy:].reshape(len(b), -1)
+
+
+def _rows(value: Any, name: str) -> Tensor:
+    """``value`` as float rows ``(N, d)``; class labels as their values (ties jittered by KSG)."""
+    t = V.as_tensor(value, name)
+    t = t.reshape(len(t), -1) if t.dim() else t
+    if t.is_floating_point():
+        V.continuous(t, name, allow_grid=True)
+    if bool((t == t[0]).all()):
+        raise ValueError(f"{name}: is constant; it shares no information with anything")
+    return t.double()
+
+
+def cmi_auto(x: Any, y: Any, z: Any, *, k: int = 3, seed: int = 0) -> Estimate:
+    """I(X; Y | Z) by the automatic rule (module notes), checked, with an interval and a report.
+
+    Example:
+        >>> import torch
+        >>> g = torch.Generator().manual_seed(0)
+        >>> z = torch.randn(1000, 1, generator=g)
+        >>> x, y = z + torch.randn(1000, 1, generator=g), z + torch.randn(1000, 1, generator=g)
+        >>> est = cmi_auto(x, y, z)
+        >>> est.report.chosen, est.interval[0] <= 0.02
+        ('gaussian', True)
+    """
+    seed, k = V.seed(seed), V.positive_int(k, "k")
+    xt, yt, zt = _rows(x, "x"), _rows(y, "y"), _rows(z, "z")
+    n = V.same_length(("x", xt), ("y", yt), ("z", zt))
+    if n < MIN_ROWS:
+        raise ValueError(f"x: {n} rows; the checks need at least {MIN_ROWS}")
+    V.neighbours(k, n // 2 - 1)
+    dy, width = yt.shape[1], yt.shape[1] + zt.shape[1]
+
+    def ksg(a: Tensor, b: Tensor) -> float:
+        return float(ibf.ksg_cmi(a, *_split(b, dy, width), k, seed=seed))
+
+    def gaussian(a: Tensor, b: Tensor) -> float:
+        yb, zb = _split(b, dy, width)
+        whole = ibf.gaussian_mi(a, torch.cat([yb, zb], dim=1), bias_correction=True)
+        return float(whole - ibf.gaussian_mi(a, zb, bias_correction=True))
+
+    @cache
+    def scores() -> tuple[Tensor, Tensor]:
+        return copula_normal(xt), torch.cat([copula_normal(yt), copula_normal(zt)], dim=1)
+
+    feats = features(xt, torch.cat([yt, zt], dim=1), scores)
+    chosen, why, mi, agreement, value = choose(scores, feats, k, seed, (ksg, gaussian))
+    why = why.replace("KSG on", "KSG's conditional MI on")
+    raw = chosen == "gaussian" and marginals_gaussian(feats)
+    data = (xt, torch.cat([yt, zt], dim=1)) if raw else scores()
+    if raw:
+        why += "; the columns look Gaussian: on the rows"
+        value = None
+
+    def remap(a: Tensor, b: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor]:
+        # x mapped alone, y and z each alone: a map that mixes y with z changes I(X; Y | Z).
+        return rotate(a, g, not raw), torch.cat(
+            [rotate(b[:, :dy], g, not raw), rotate(b[:, dy:], g, not raw)], 1
+        )
+
+    value = mi(*data) if value is None else value
+    top = (
+        ("log N", math.log(n))
+        if chosen == "ksg"
+        else ("a Gaussian estimate has no ceiling at log N", math.inf)
+    )
+    return _checked(mi, data, value, top, remap, chosen, why, feats, agreement, (xt, yt, zt), dy, seed)
+
+
+def _checked(
+    mi: MI,
+    data: tuple[Tensor, Tensor],
+    value: float,
+    top: tuple[str, float],
+    remap: Any,
+    chosen: str,
+    why: str,
+    feats: dict[str, float],
+    agreement: Any,
+    samples: tuple[Tensor, Tensor, Tensor],
+    dy: int,
+    seed: int,
+) -> Estimate:
+    """The conditional estimate ``value`` with the checks of :mod:`iblearn.estimators.autocheck`, its
+    interval and verdict."""
+    checks, stderr, _ = run_checks(mi, *data, value, ceiling=top, remap=remap, seed=seed)
+    method = "half-sampling jackknife"
+    if chosen == "gaussian":
+        # The partial canonical correlations: those of x's and y's residuals on z.
+        zt = data[1][:, dy:]
+        z1 = torch.cat([zt, torch.ones(len(zt), 1, dtype=zt.dtype, device=zt.device)], dim=1)
+        rx, ry = (t - z1 @ torch.linalg.lstsq(z1, t).solution for t in (data[0], data[1][:, :dy]))
+        stderr = max(stderr, gaussian_stderr(rx, ry))
+        method += ", at least the delta method's"
+        checks["gaussian copula"] = _copula_check(*canonical_bases(*data))
+    if agreement is not None:
+        checks[agreement.name] = agreement
+    low, high = interval(value, stderr, checks, top[1])
+    est = Estimate(
+        torch.tensor(value, dtype=torch.float64, device=data[0].device),
+        len(data[0]),
+        chosen,
+        measure="cmi",
+        stderr=stderr,
+        stderr_method=method,
+    )
+    est = verdict(est, checks, samples, ("x", "y", "z"))
+    report = replace(est.report, chosen=chosen, why=why, checks=checks, features=feats)
+    return replace(est, interval=(low, high), report=report)

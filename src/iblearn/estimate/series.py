@@ -1,0 +1,167 @@
+"""Transfer entropy for the front door: the series path, checked as series.
+
+``method="auto"`` takes :func:`iblearn.functional.transfer_entropy_estimate` (KSG's conditional MI with
+the target's past partialled out, the blockwise jackknife's interval over blocks as long as the series'
+autocorrelation asks) and checks it as a series allows: the source circularly shifted against the
+target by more than a block (a shift keeps each series whole and breaks only their alignment) reads
+about 0, the trend from half the blocks to all of them stays within the tolerance, and no estimate
+exceeds log N. Rows of a series are not exchangeable, so the row-shuffling checks of
+:mod:`iblearn.estimators.autocheck` do not apply.
+
+With a ``condition`` (other series whose past may explain the transfer), the estimate is
+I(target_t; source_{t-lag} | target's past, condition_{t-lag}) by KSG's conditional MI, with the same
+blockwise interval.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import Any
+
+import torch
+
+from iblearn import _checks as V
+from iblearn import functional as ibf
+from iblearn.estimators import reliability
+from iblearn.estimators.autocheck import FLOOR, SHARE, Check, caveat
+from iblearn.functional import Estimate, inference
+from iblearn.functional.serial import series_blocks
+
+__all__ = ["te_auto", "te_method"]
+
+#: Halves of the blocks behind the automatic estimate's standard error: each costs about half an
+#: estimate, and with the shifted half the whole stays within four estimates.
+RESAMPLES = 5
+_ADVICE = "the estimate may be biased here: use a longer series, or a shorter history"
+
+
+def te_method(
+    source: Any,
+    target: Any,
+    *,
+    method: str,
+    lag: int = 1,
+    history: int = 1,
+    condition: Any = None,
+    k: int = 3,
+    n_resamples: int = 0,
+    seed: int = 0,
+    **options: Any,
+) -> Estimate:
+    """Transfer entropy by a named method: ``"ksg"``, :func:`iblearn.functional.transfer_entropy_estimate`
+    (``n_permutations``, ``null``, ``standardize``, ``ties``, ``backend``, ``n_jobs`` as there)."""
+    V.choice(method, "method", ("ksg",))
+    if condition is not None:
+        if options:
+            raise ValueError(f"{sorted(options)[0]}: not an option of a conditional transfer entropy")
+        return _conditional(source, target, condition, lag, history, k, n_resamples, seed)
+    return ibf.transfer_entropy_estimate(
+        source, target, lag, history, k, n_resamples=n_resamples, seed=seed, **options
+    )
+
+
+def te_auto(
+    source: Any,
+    target: Any,
+    *,
+    lag: int = 1,
+    history: int = 1,
+    condition: Any = None,
+    k: int = 3,
+    seed: int = 0,
+) -> Estimate:
+    """Transfer entropy from ``source`` to ``target`` (given ``condition``), checked as series (module
+    notes), with the blockwise interval.
+
+    Example:
+        >>> import torch
+        >>> g = torch.Generator().manual_seed(0)
+        >>> x = torch.randn(1000, 1, generator=g)
+        >>> y = torch.cat([torch.zeros(1, 1), 0.8 * x[:-1]]) + 0.6 * torch.randn(1000, 1, generator=g)
+        >>> est = te_auto(x, y)
+        >>> est.report.chosen, est.reliable, est.interval[0] > 0.3
+        ('ksg', True, True)
+    """
+    seed = V.seed(seed)
+    if condition is None:
+        est = ibf.transfer_entropy_estimate(source, target, lag, history, k, n_resamples=RESAMPLES, seed=seed)
+        why = "series: KSG's conditional MI with the target's past partialled out, blockwise interval"
+    else:
+        est = _conditional(source, target, condition, lag, history, k, RESAMPLES, seed)
+        why = "series given a condition: KSG's conditional MI on the condition's and the target's past"
+    src = V.continuous(source, "source")
+    n = len(src)
+    half = n // 2
+    # The source shifted by a quarter of the series (more than a block) on its first half.
+    shift = max(half // 2, 1)
+    shifted_args = (torch.roll(src[:half], shift, 0), V.continuous(target, "target")[:half])
+    if condition is None:
+        shifted = float(ibf.transfer_entropy(*shifted_args, lag, history, k, seed=seed))
+    else:
+        cond = V.continuous(condition, "condition")[:half]
+        shifted = float(_conditional(*shifted_args, cond, lag, history, k, 0, seed))
+    value, stderr = float(est), est.stderr or 0.0
+    tolerance = max(FLOOR, 1.5 / math.sqrt(half), SHARE * abs(value)) + 2 * stderr
+    checks = {
+        "independence": Check(
+            "independence",
+            abs(shifted) <= tolerance,
+            {"shifted": shifted},
+            "the source circularly shifted against the target (on half the series) reads about 0",
+            tolerance,
+        ),
+        "ceiling": Check(
+            "ceiling",
+            value <= math.log(n) + max(FLOOR, 2 * stderr),
+            {"estimate": value, "log N": math.log(n)},
+            "no transfer entropy exceeds log N",
+            max(FLOOR, 2 * stderr),
+        ),
+    }
+    if est.bias is not None:
+        checks["half data"] = Check(
+            "half data",
+            abs(est.bias) <= tolerance,
+            {"bias": est.bias},
+            "half of the blocks give the same (the bias trend with N)",
+            tolerance,
+        )
+    why_not = caveat(checks, _ADVICE)
+    if why_not is not None:
+        est = reliability.flagged(est, "auto", why_not)
+    return replace(est, report=replace(est.report, chosen="ksg", why=why, checks=checks, features={"n": n}))
+
+
+def _conditional(
+    source: Any, target: Any, condition: Any, lag: int, history: int, k: int, n_resamples: int, seed: int
+) -> Estimate:
+    """I(target_t; source_{t-lag} | target's past, condition_{t-lag}) with a blockwise interval."""
+    from iblearn.functional.knn.transfer import embedding
+
+    present, past_source, past_target = embedding(source, target, lag, history, k)
+    _, past_condition, _ = embedding(condition, target, lag, history, k)
+    given = torch.cat([past_target, past_condition], dim=1)
+
+    def te(rows: Any) -> float:
+        return float(ibf.ksg_cmi(present[rows], past_source[rows], given[rows], k, seed=seed))
+
+    n = len(present)
+    value = te(slice(None))
+    fields: dict[str, Any] = {}
+    if n_resamples:
+        block, slow = series_blocks([source, target, condition], ["source", "target", "condition"], n)
+        res = inference.resampled(te, n, n_resamples, "block", seed, block)
+        span, bias = inference.interval(
+            value, res.stderr, half=res.half, n_resamples=res.n_resamples, floor=0.0
+        )
+        fields = dict(
+            stderr=res.stderr,
+            stderr_method=res.method,
+            interval=span,
+            confidence=inference.CONFIDENCE,
+            bias=bias,
+        )
+        if slow is not None:
+            fields |= dict(reliable=False, caveat=slow)
+    return Estimate(torch.tensor(value, dtype=torch.float64), n, "ksg", measure="transfer_entropy", **fields)

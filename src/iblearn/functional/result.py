@@ -1,0 +1,303 @@
+"""The one result of every measure: :class:`Estimate`, the number and what is known of it, and the
+:class:`Report` it carries of how it was made (the resampling and null behind its figures, the fitted
+split, and ``method="auto"``'s choice, reasons, features and checks).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+from torch import Tensor
+
+Bound = Literal["lower", "upper"] | None
+
+
+@dataclass(frozen=True)
+class Report:
+    """How an estimate was made: what its figures rest on, and what ``method="auto"`` chose and checked.
+
+    Attributes:
+        stderr_method: ``"bootstrap"``, ``"half-sampling jackknife"`` (kNN estimators, which duplicated
+            bootstrap rows would corrupt) or ``"blockwise jackknife"`` (series), where there is a
+            standard error.
+        n_permutations: permutations behind the p-value.
+        null: the null hypothesis the permutations draw from.
+        limit: a value the estimate can never exceed by construction (log N for InfoNCE).
+        split: the rows behind an estimate that fitted a critic first: ``{"train", "validation",
+            "test"}`` counts, the estimate on the test rows.
+        chosen: the estimator ``method="auto"`` chose, and ``why``: the rule and the data's features
+            that chose it.
+        checks: ``method="auto"``'s self-checks, name -> check (``iblearn.estimators.autocheck.Check``:
+            ``passed``, ``figures``, ``tolerance``).
+        features: what ``method="auto"`` measured of the data to choose.
+    """
+
+    stderr_method: str | None = None
+    n_permutations: int = 0
+    null: str | None = None
+    limit: float | None = None
+    split: dict[str, int] | None = None
+    chosen: str | None = None
+    why: str | None = None
+    checks: dict[str, Any] = field(default_factory=dict)
+    features: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (numbers, strings, lists, dicts) for JSON: each check as its fields."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        out["checks"] = {
+            name: dataclasses.asdict(c) if dataclasses.is_dataclass(c) and not isinstance(c, type) else c
+            for name, c in self.checks.items()
+        }
+        return out
+
+
+#: What the report holds that an estimate's constructor also takes as keywords (``stderr_method=``).
+_REPORTED = ("stderr_method", "n_permutations", "null", "limit", "split")
+
+
+@dataclass(frozen=True, eq=False, repr=False, init=False)
+class Estimate:
+    """An estimate of an information measure and what is known of it: the one result type of every
+    measure (MI, conditional MI, transfer entropy, entropy, the measures among many variables and the
+    PID's parts), from every estimator object, function and :func:`iblearn.estimate`.
+
+    It behaves as the number it holds: ``float(est)``, ``f"{est:.3f}"``, ``est > 0.1``,
+    ``est - other`` and ``round(est, 2)`` read ``value`` (arithmetic gives a plain ``float``, detached:
+    use ``est.value`` for a differentiable tensor). ``==`` and ``hash`` are those of the number too, so
+    two estimates with one value are equal whatever else they carry. The repr is one line for
+    notebooks; ``str`` adds the standard error and p-value.
+
+    Example:
+        >>> import torch
+        >>> est = Estimate(torch.tensor(0.4018), n_samples=500, estimator="ksg")
+        >>> est
+        Estimate(0.4018 nats, ksg, N=500)
+        >>> f"{est:.2f}", est > 0.1, round(est - 0.4, 3)
+        ('0.40', True, 0.002)
+
+    Attributes:
+        value: 0-d tensor in ``unit`` (differentiable when the estimator is).
+        n_samples: samples the estimate used.
+        estimator: registry name of the estimator, or the method of a function (``"ksg"``,
+            ``"gaussian"``, ``"copula"``); also read as ``method``.
+        measure: what it estimates: ``"mi"`` (I(X; Y)), ``"cmi"``, ``"transfer_entropy"``,
+            ``"entropy"``, a measure among many variables (``"o_information"``, ...) or a part of the
+            PID (``"synergy"``, ...).
+        unit: ``"nats"``, ``"bits"`` or ``"log base b"``.
+        bound: ``"lower"``/``"upper"`` if the estimator bounds the MI, else ``None``.
+        stderr: standard error, if resampling was asked for.
+        p_value: permutation-test p-value, if asked for (its null and count in ``report``).
+        reliable: False when the estimate cannot be read as one: impossible for its data, a failed
+            self-check, rows too few or in time order (:mod:`iblearn.estimators.reliability`);
+            ``caveat`` says why.
+        caveat: why the estimate is not reliable, else None.
+        interval: ``(low, high)`` in ``unit`` at ``confidence``, where resampling was asked for: the
+            bias-aware interval of :func:`iblearn.functional.inference.interval` (or, from
+            ``method="auto"``, two standard errors and the bias its checks reveal); else None.
+        confidence: the interval's nominal coverage (0.95 unless asked otherwise).
+        bias: the estimate's bias (estimate minus its limit at infinite N) that the interval assumes,
+            read from its trend with N; None where none was measured.
+        report: how it was made (:class:`Report`): ``report.chosen``, ``report.why``,
+            ``report.checks``; the constructor takes the report's ``stderr_method``,
+            ``n_permutations``, ``null``, ``limit`` and ``split`` as keywords too, and the estimate
+            reads them as attributes.
+    """
+
+    value: Tensor
+    n_samples: int
+    estimator: str
+    measure: str
+    unit: str
+    bound: Bound
+    stderr: float | None
+    p_value: float | None
+    reliable: bool
+    caveat: str | None
+    interval: tuple[float, float] | None
+    confidence: float | None
+    bias: float | None
+    report: Report
+
+    def __init__(
+        self,
+        value: Tensor,
+        n_samples: int,
+        estimator: str,
+        measure: str = "mi",
+        unit: str = "nats",
+        bound: Bound = None,
+        stderr: float | None = None,
+        p_value: float | None = None,
+        reliable: bool = True,
+        caveat: str | None = None,
+        interval: tuple[float, float] | None = None,
+        confidence: float | None = None,
+        bias: float | None = None,
+        report: Report | None = None,
+        **reported: Any,
+    ) -> None:
+        unknown = sorted(set(reported) - set(_REPORTED))
+        if unknown:
+            raise TypeError(f"Estimate: unexpected keyword {unknown[0]!r}")
+        report = Report() if report is None else report
+        if reported:
+            report = dataclasses.replace(report, **reported)
+        given = dict(locals())
+        for f in dataclasses.fields(self):
+            object.__setattr__(self, f.name, given[f.name])
+
+    @property
+    def stderr_method(self) -> str | None:
+        """How the standard error was found (``report.stderr_method``)."""
+        return self.report.stderr_method
+
+    @property
+    def n_permutations(self) -> int:
+        """Permutations behind ``p_value`` (``report.n_permutations``)."""
+        return self.report.n_permutations
+
+    @property
+    def null(self) -> str | None:
+        """The null hypothesis of ``p_value`` (``report.null``)."""
+        return self.report.null
+
+    @property
+    def limit(self) -> float | None:
+        """A value the estimate never exceeds by construction (``report.limit``)."""
+        return self.report.limit
+
+    def __float__(self) -> float:
+        return float(self.value.detach())
+
+    @property
+    def method(self) -> str:
+        """The estimator's name (the multivariate functions' ``method``)."""
+        return self.estimator
+
+    def to_dict(self) -> dict[str, Any]:
+        """The estimate as plain data for JSON: every field, the value a float, the report's fields
+        under ``"report"``; numbers that are not finite stay floats (a strict JSON writer names them)."""
+        out: dict[str, Any] = {"value": float(self), "method": self.method}
+        for f in dataclasses.fields(self):
+            if f.name not in ("value", "report"):
+                out[f.name] = getattr(self, f.name)
+        out["interval"] = None if self.interval is None else list(self.interval)
+        out["report"] = self.report.to_dict()
+        return out
+
+    def __str__(self) -> str:
+        text = f"{float(self):.4f} {self.unit}"
+        if self.measure != "mi":
+            text = f"{self.measure} = {text}"
+        if self.stderr is not None:  # sampling error only: not the bias an estimator may have
+            text += f" ± {self.stderr:.4f} (standard error)"
+        if self.p_value is not None:
+            text += f" (p = {self.p_value:.3g})"
+        if self.interval is not None:
+            level = "" if self.confidence is None else f"{self.confidence:.0%} "
+            text += f", {level}interval [{self.interval[0]:.4f}, {self.interval[1]:.4f}]"
+        text = f"{text} [{self.report.chosen or self.estimator}, N={self.n_samples}]"
+        return text if self.reliable else f"{text}, unreliable: {self.caveat}"
+
+    def describe(self) -> str:
+        """The estimate in full: its line, then what chose the estimator and each self-check's outcome
+        (``method="auto"``), one a line."""
+        lines = [str(self)]
+        if self.report.why is not None:
+            lines.append(f"chosen: {self.report.why}")
+        lines += [f"  {check}" for check in self.report.checks.values()]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        # One line: a dataclass repr prints the whole tensor and every empty field.
+        spread = "" if self.stderr is None else f" ± {self.stderr:.4f} se"
+        if self.interval is not None:
+            spread += f" [{self.interval[0]:.4f}, {self.interval[1]:.4f}]"
+        flag = "" if self.reliable else ", unreliable"
+        value = f"{float(self):.4f} {self.unit}{spread}"
+        what = "" if self.measure == "mi" else f"{self.measure}, "
+        return f"Estimate({what}{value}, {self.report.chosen or self.estimator}, N={self.n_samples}{flag})"
+
+    def __format__(self, spec: str) -> str:
+        return format(float(self), spec) if spec else str(self)
+
+    def __eq__(self, other: object) -> bool:
+        number = _as_number(other)
+        return NotImplemented if number is None else float(self) == number
+
+    def __hash__(self) -> int:
+        return hash(float(self))
+
+    def __lt__(self, other: object) -> bool:
+        number = _as_number(other)
+        return NotImplemented if number is None else float(self) < number
+
+    def __le__(self, other: object) -> bool:
+        number = _as_number(other)
+        return NotImplemented if number is None else float(self) <= number
+
+    def __gt__(self, other: object) -> bool:
+        number = _as_number(other)
+        return NotImplemented if number is None else float(self) > number
+
+    def __ge__(self, other: object) -> bool:
+        number = _as_number(other)
+        return NotImplemented if number is None else float(self) >= number
+
+    def __add__(self, other: object) -> float:
+        number = _as_number(other)
+        return NotImplemented if number is None else float(self) + number
+
+    __radd__ = __add__
+
+    def __sub__(self, other: object) -> float:
+        number = _as_number(other)
+        return NotImplemented if number is None else float(self) - number
+
+    def __rsub__(self, other: object) -> float:
+        number = _as_number(other)
+        return NotImplemented if number is None else number - float(self)
+
+    def __mul__(self, other: object) -> float:
+        number = _as_number(other)
+        return NotImplemented if number is None else float(self) * number
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other: object) -> float:
+        number = _as_number(other)
+        return NotImplemented if number is None else float(self) / number
+
+    def __rtruediv__(self, other: object) -> float:
+        number = _as_number(other)
+        return NotImplemented if number is None else number / float(self)
+
+    def __neg__(self) -> float:
+        return -float(self)
+
+    def __abs__(self) -> float:
+        return abs(float(self))
+
+    def __round__(self, ndigits: int | None = None) -> float:
+        return round(float(self), ndigits)
+
+
+def _as_number(other: object) -> float | None:
+    """``other`` as a float when it is a real number or another estimate, else ``None`` (so the
+    operator returns ``NotImplemented`` and Python tries the other side)."""
+    if isinstance(other, Estimate):
+        return float(other)
+    if isinstance(other, bool) or not isinstance(other, int | float | np.number):
+        return None
+    return float(other)
+
+
+def unit_name(base: float) -> str:
+    if base == math.e:
+        return "nats"
+    return "bits" if base == 2 else f"log base {base:g}"

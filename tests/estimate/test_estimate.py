@@ -1,0 +1,135 @@
+"""The front door: every measure through ``estimate(measure, *variables)``, auto by default, with its
+report; the table, the refusals that name what they refuse, and the lean result."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import warnings
+
+import pytest
+import torch
+
+import iblearn
+from iblearn import estimate, estimate_mi
+from iblearn.estimate import MEASURES, Measure
+from iblearn.functional import Estimate
+
+torch.set_num_threads(1)
+
+
+def _gaussians(n: int = 400, d: int = 4, seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, 1, generator=g, dtype=torch.float64) + torch.randn(n, d, generator=g, dtype=torch.float64)
+
+
+def _series(n: int = 600, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    s = torch.randn(n, generator=g, dtype=torch.float64)
+    noise = torch.randn(n, generator=g, dtype=torch.float64)
+    t = torch.zeros(n, dtype=torch.float64)
+    for i in range(1, n):
+        t[i] = 0.5 * t[i - 1] + 0.6 * s[i - 1] + 0.5 * noise[i]
+    return s[:, None], t[:, None]
+
+
+def quiet(*args, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return estimate(*args, **kw)
+
+
+@pytest.mark.parametrize(
+    "measure",
+    ["total_correlation", "dual_total_correlation", "o_information", "s_information", "interaction_information"],
+)
+def test_every_measure_among_many_variables_is_auto_by_default_with_a_report(measure):
+    data = _gaussians(d=3 if measure == "interaction_information" else 4)
+    est = quiet(measure, data)
+    assert isinstance(est, Estimate) and est.measure == measure
+    assert est.report.chosen == "gaussian" and est.report.why and "independence" in est.report.checks
+    assert est.interval[0] <= float(est) <= est.interval[1]
+
+
+def test_the_rule_takes_the_copula_for_heavy_tails_and_ksg_where_no_copula_is_gaussian():
+    g = torch.Generator().manual_seed(1)
+    data = _gaussians(800)
+    assert quiet("o_information", data.pow(3)).report.chosen == "copula"  # monotone maps of a Gaussian
+    t = torch.distributions.StudentT(torch.tensor(1.5, dtype=torch.float64)).sample((800, 1))
+    shared = t * torch.randn(800, 3, generator=g, dtype=torch.float64).abs()  # one scale: a t copula
+    assert quiet("total_correlation", shared).report.chosen == "ksg"
+
+
+def test_cmi_is_estimate_mi_with_z_and_its_checks_run():
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(800, 1, generator=g, dtype=torch.float64)
+    x = z + torch.randn(800, 1, generator=g, dtype=torch.float64)
+    y = z + 0.5 * x + torch.randn(800, 1, generator=g, dtype=torch.float64)
+    est = estimate_mi(x, y, z=z)
+    assert est.measure == "cmi" and float(est) == float(estimate("cmi", x, y, z))
+    assert est.report.chosen == "gaussian" and est.reliable
+    assert {"independence", "invariance", "additivity", "half data"} <= set(est.report.checks)
+    # The truth: I(X; Y | Z) = 1/2 log(1 + 0.25 * Var(X | Z)) with Var(X | Z) = 1.
+    assert est.interval[0] <= 0.5 * torch.log(torch.tensor(1.25)).item() <= est.interval[1]
+    named = estimate_mi(x, y, "ksg", z=z)
+    assert named.measure == "cmi" and named.estimator == "ksg"
+
+
+def test_transfer_entropy_auto_checks_the_shifted_source_and_takes_a_condition():
+    source, target = _series()
+    est = quiet("te", source, target, lag=1, history=1)
+    assert est.measure == "transfer_entropy" and est.report.chosen == "ksg"
+    assert est.report.checks["independence"].passed and est.interval[0] > 0.2
+    g = torch.Generator().manual_seed(3)
+    other = torch.randn(len(source), 1, generator=g, dtype=torch.float64)
+    given = quiet("te", source, target, condition=other)
+    assert abs(float(given) - float(est)) < 0.1 and given.interval is not None
+
+
+def test_pid_gives_each_part_an_estimate_with_the_report_and_entropy_takes_labels():
+    data = _gaussians(500, 3)
+    parts = quiet("pid", data[:, :1], data[:, 1:2], data[:, 2:])
+    assert set(parts) == {"redundancy", "unique_1", "unique_2", "synergy", "total"}
+    assert all(p.report.chosen == "gaussian" and p.interval is not None for p in parts.values())
+    labels = torch.arange(600) % 4
+    h = estimate("entropy", labels)
+    assert h.report.chosen and abs(float(h) - torch.log(torch.tensor(4.0)).item()) < 0.02
+
+
+def test_explicit_methods_keep_working():
+    data = _gaussians(300)
+    assert estimate("o_information", data, method="ksg").estimator == "ksg"
+    assert estimate("total_correlation", data, method="gaussian", n_resamples=10).stderr is not None
+
+
+def test_an_unknown_measure_option_or_variable_count_is_named_with_the_choices():
+    x = _gaussians(100, 1)
+    with pytest.raises(ValueError, match=r"^measure: unknown 'mutual'; one of mi, cmi, te"):
+        estimate("mutual", x, x)
+    with pytest.raises(ValueError, match=r"^lag: not an option of estimate\('mi', method='auto'\); it takes k"):
+        estimate("mi", x, x, lag=2)
+    with pytest.raises(ValueError, match=r"^blocks: not an option of estimate\('te'.*it takes condition, history"):
+        estimate("te", x, x, blocks=[[0]])
+    with pytest.raises(ValueError, match=r"^variables: 'cmi' takes 3 \(x, y, z\), got 2"):
+        estimate("cmi", x, x)
+
+
+def test_a_measure_is_one_table_entry(monkeypatch):
+    def auto(x, *, seed=0):
+        return Estimate(torch.tensor(float(seed)), len(x), "mine", measure="toy")
+
+    monkeypatch.setitem(MEASURES, "toy", Measure(("x",), auto, auto))
+    assert float(estimate("toy", torch.zeros(3), seed=2)) == 2.0
+    with pytest.raises(ValueError, match="^k: not an option"):
+        estimate("toy", torch.zeros(3), k=2)
+
+
+def test_the_package_is_the_function_and_the_result_is_lean():
+    assert iblearn.estimate is estimate and callable(iblearn.estimate)
+    assert len(dataclasses.fields(Estimate)) <= 14
+    x = _gaussians(300, 1)
+    est = quiet("mi", x, x[:, :1] + torch.randn_like(x))
+    record = est.to_dict()
+    assert record["value"] == float(est) and record["report"]["chosen"] == est.report.chosen
+    assert record["report"]["checks"]["independence"]["passed"] is True
+    json.dumps(record)
