@@ -28,8 +28,8 @@ from torch import Tensor
 import _prelude  # noqa: F401  (one thread for every library, the checkout's root on sys.path)
 from benchmarks.runners.script import cpu_model, parser
 from iblearn.functional import gram_matrix, joint_gram, renyi_mi, truncated_entropy
-from iblearn.functional.renyi import DEFAULT_ALPHA, SPECTRUM_TOL, _spectrum_entropy
-from iblearn.functional.spectrum import N_FLOOR
+from iblearn.functional.renyi.entropy import DEFAULT_ALPHA, SPECTRUM_TOL, _spectrum_entropy
+from iblearn.functional.renyi.spectrum import N_FLOOR
 from iblearn.records import atomic_write_text, environment, write_json
 
 ALPHAS = (DEFAULT_ALPHA, 0.5, 3.0)

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from iblearn import functional as ibf
 from iblearn.estimators import REGISTRY
-from iblearn.functional.spectrum import truncated_entropy
+from iblearn.functional.renyi.spectrum import truncated_entropy
 from tests.test_fuzz import FUZZ
 
 torch.set_num_threads(1)

@@ -355,9 +355,7 @@ ROOMS: dict[str, dict[str, int]] = {
         "gaussian": 1,
         "canonical": 1,
         "noisy": 1,
-        "renyi_gram": 1,
-        "spectrum": 2,
-        "renyi": 3,
+        "renyi": 1,
         "_nsb": 1,
         "_jvhw": 1,
         "_ib_deterministic": 1,
@@ -393,10 +391,16 @@ ROOMS: dict[str, dict[str, int]] = {
         "engine": 8,
         "__init__": 9,
     },
+    # the Gram matrices; the truncated spectrum; the entropies on them; the room's API
+    "iblearn.functional.renyi": {"gram": 0, "spectrum": 0, "entropy": 1, "__init__": 2},
     # the variables and their checks; the entropies' sums; the measures and the PID; their inference and
     # the subset search; the room's API
     "iblearn.functional.multivariate": {
         "inputs": 0,
+        "_pid_lattice": 0,
+        "_pid_measures": 0,
+        "_broja": 0,
+        "pid_discrete": 2,
         "core": 1,
         "measures": 2,
         "pid": 2,

@@ -16,13 +16,13 @@ from iblearn.functional import (
     joint_gram,
     kernel_width,
     matrix_entropy,
-    renyi,
     renyi_entropy,
-    renyi_gram,
     renyi_joint_entropy,
     renyi_mi,
 )
-from iblearn.functional.renyi_gram import _gaussian_kernel
+from iblearn.functional.renyi import entropy as renyi
+from iblearn.functional.renyi import gram as renyi_gram
+from iblearn.functional.renyi.gram import _gaussian_kernel
 from tests.conftest import gen
 
 
@@ -371,7 +371,7 @@ def test_a_float32_eigensolver_failure_is_retried_in_float64(monkeypatch):
 
 
 def test_adjacency_gram_is_the_gaussian_kernel_on_the_rows_of_a_plus_i():
-    from iblearn.functional.renyi import adjacency_gram
+    from iblearn.functional.renyi.entropy import adjacency_gram
 
     edges = torch.tensor([[0, 1, 2, 2], [1, 2, 3, 3]])  # (2, 3) listed twice: one edge
     a = torch.eye(5)
@@ -385,7 +385,7 @@ def test_adjacency_gram_is_the_gaussian_kernel_on_the_rows_of_a_plus_i():
 
 
 def test_renyi_graph_mi_sees_the_edges_that_renyi_mi_ignores():
-    from iblearn.functional.renyi import renyi_graph_mi
+    from iblearn.functional.renyi.entropy import renyi_graph_mi
 
     g = gen(0)
     x = torch.randn(24, 3, generator=g)
@@ -394,7 +394,7 @@ def test_renyi_graph_mi_sees_the_edges_that_renyi_mi_ignores():
     t = x + 0.1 * torch.randn(24, 3, generator=g)
     assert float(renyi_graph_mi(t, x, ring)) != pytest.approx(float(renyi_graph_mi(t, x, pairs)), abs=1e-3)
     # the joint Gram K_x o K_a: by hand
-    from iblearn.functional.renyi import adjacency_gram
+    from iblearn.functional.renyi.entropy import adjacency_gram
 
     kt, kx, ka = gram_matrix(t), gram_matrix(x), adjacency_gram(ring, 24)
     by_hand = matrix_entropy(kt) + matrix_entropy(kx * ka) - matrix_entropy(kt * kx * ka)
@@ -426,7 +426,7 @@ def test_a_users_matrix_is_checked_and_the_matrices_built_here_are_not(monkeypat
 
 
 def test_class_sizes_are_the_label_counts_at_each_class_first_sorted_row():
-    from iblearn.functional.renyi import _class_sizes
+    from iblearn.functional.renyi.entropy import _class_sizes
 
     labels = torch.tensor([3, 1, 3, 3, 7, 1, 0])
     sizes = _class_sizes(labels)

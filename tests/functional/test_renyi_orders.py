@@ -10,8 +10,8 @@ import torch
 
 from iblearn import functional as ibf
 from iblearn.estimators import RenyiMI
-from iblearn.functional import spectrum
-from iblearn.functional.spectrum import truncated_entropy
+from iblearn.functional.renyi import spectrum
+from iblearn.functional.renyi.spectrum import truncated_entropy
 
 torch.set_num_threads(1)
 

@@ -1,15 +1,16 @@
-"""The truncated spectrum of the matrix-based Renyi entropies (iblearn.functional.spectrum): its interval
-holds the exact entropy, its estimate and gradient follow the exact path's, a heavy tail falls back."""
+"""The truncated spectrum of the matrix-based Renyi entropies (iblearn.functional.renyi.spectrum): its
+interval holds the exact entropy, its estimate and gradient follow the exact path's, a heavy tail falls
+back."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from iblearn.functional import renyi
-from iblearn.functional.renyi import _matrix_entropy, matrix_entropy, renyi_entropy, renyi_mi
-from iblearn.functional.renyi_gram import gram_matrix, joint_gram
-from iblearn.functional.spectrum import truncated_entropy
+from iblearn.functional.renyi import entropy as renyi
+from iblearn.functional.renyi.entropy import _matrix_entropy, matrix_entropy, renyi_entropy, renyi_mi
+from iblearn.functional.renyi.gram import gram_matrix, joint_gram
+from iblearn.functional.renyi.spectrum import truncated_entropy
 
 torch.set_num_threads(1)
 

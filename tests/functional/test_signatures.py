@@ -11,7 +11,7 @@ import pytest
 
 import iblearn.functional as ibf
 from iblearn.estimators import KSG, MixedKSG
-from iblearn.functional.renyi import DEFAULT_ALPHA, DEFAULT_SIGMA
+from iblearn.functional.renyi.entropy import DEFAULT_ALPHA, DEFAULT_SIGMA
 
 KNN_FAMILY: tuple[Callable[..., Any], ...] = (
     ibf.ksg_mi,

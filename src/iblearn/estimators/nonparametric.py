@@ -19,7 +19,7 @@ from iblearn.functional.knn.neighbors import Backend, Metric
 from iblearn.functional.discrete import Correction, Strategy, row_codes
 from iblearn.functional.knn.ksg import Ties
 from iblearn.functional.multivariate.inputs import MAGNITUDES_Z, magnitude_dependence, scalar_check
-from iblearn.functional.renyi import DEFAULT_ALPHA, DEFAULT_SIGMA, Channels, KernelWidth
+from iblearn.functional.renyi.entropy import DEFAULT_ALPHA, DEFAULT_SIGMA, Channels, KernelWidth
 
 #: The settings of a kNN estimator that are keyword arguments of every kNN function.
 _SEARCH = ("standardize", "ties", "backend", "seed")

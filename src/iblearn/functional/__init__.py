@@ -71,6 +71,7 @@ from iblearn.functional.multivariate import (
     MultivariateEstimate,
     PIDParts,
     SearchResult,
+    broja_pid,
     conditional_entropy,
     dual_total_correlation,
     interaction_information,
@@ -78,14 +79,24 @@ from iblearn.functional.multivariate import (
     o_information,
     o_information_search,
     pid,
+    pid_distribution,
     pid_estimate,
+    pid_lattice,
     s_information,
     total_correlation,
 )
 from iblearn.functional.noisy import linear_gaussian_noisy_mi, noisy_mi_bounds
-from iblearn.functional.renyi import matrix_entropy, renyi_entropy, renyi_joint_entropy, renyi_mi
-from iblearn.functional.renyi_gram import gram_matrix, joint_gram, kernel_width
-from iblearn.functional.spectrum import SpectrumEntropy, truncated_entropy
+from iblearn.functional.renyi import (
+    SpectrumEntropy,
+    gram_matrix,
+    joint_gram,
+    kernel_width,
+    matrix_entropy,
+    renyi_entropy,
+    renyi_joint_entropy,
+    renyi_mi,
+    truncated_entropy,
+)
 
 __all__ = [
     "Canonical",
@@ -97,6 +108,7 @@ __all__ = [
     "SearchResult",
     "SpectrumEntropy",
     "bin_values",
+    "broja_pid",
     "canonical_analysis",
     "canonical_bases",
     "canonical_basis",
@@ -155,7 +167,9 @@ __all__ = [
     "o_information_search",
     "pairwise_mi",
     "pid",
+    "pid_distribution",
     "pid_estimate",
+    "pid_lattice",
     "renyi_entropy",
     "renyi_joint_entropy",
     "renyi_mi",

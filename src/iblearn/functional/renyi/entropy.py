@@ -14,9 +14,9 @@ Several variables (the channels of a feature map) enter a joint entropy through 
 of their Gram matrices (Yu et al. 2020, "Multivariate extension of matrix-based Renyi's alpha-order
 entropy functional", TPAMI). Everything here is differentiable, so it can be a training loss.
 Entropies are in nats (natural log). The Gram matrices and their kernel widths are in
-:mod:`iblearn.functional.renyi_gram`. Each entropy other than alpha = 2 takes the spectrum of an
+:mod:`iblearn.functional.renyi.gram`. Each entropy other than alpha = 2 takes the spectrum of an
 N x N matrix: all of it (``spectrum="exact"``, N^3 work), or from :data:`TRUNCATE_FROM` rows on its
-top eigenpairs and an interval for the rest (:mod:`iblearn.functional.spectrum`, N^2 times the rank).
+top eigenpairs and an interval for the rest (:mod:`iblearn.functional.renyi.spectrum`, N^2 times the rank).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import torch
 from torch import Tensor
 
 from iblearn import _checks as V
-from iblearn.functional.renyi_gram import (
+from iblearn.functional.renyi.gram import (
     DEFAULT_SIGMA,
     HALF,
     Channels,
@@ -39,7 +39,7 @@ from iblearn.functional.renyi_gram import (
     gram_matrix,
     joint_gram,
 )
-from iblearn.functional.spectrum import (
+from iblearn.functional.renyi.spectrum import (
     N_FLOOR,
     SPECTRUM_TOL,
     TAIL_NOISE,
@@ -71,7 +71,7 @@ __all__ = [
 #: Yu et al. use alpha slightly above 1 to approximate Shannon entropy while keeping the Renyi form.
 DEFAULT_ALPHA = 1.01
 #: How an entropy's spectrum is found: all of it ("exact"), the top eigenpairs and a bound on the rest
-#: within a tolerance ("truncated", see :mod:`iblearn.functional.spectrum`), or the first from
+#: within a tolerance ("truncated", see :mod:`iblearn.functional.renyi.spectrum`), or the first from
 #: TRUNCATE_FROM rows on ("auto"). The truncated path falls back to the exact one where the tail is too
 #: heavy for the tolerance.
 Spectrum = Literal["auto", "exact", "truncated"]
@@ -92,7 +92,7 @@ def matrix_entropy(
     ``alpha = 2`` uses ``tr(A^2) = ||K||_F^2 / tr(K)^2`` (no eigendecomposition); ``alpha = 1`` is the
     von Neumann entropy ``-sum lambda log lambda``; other alphas go through ``eigvalsh``, whose backward
     pass is stable even for repeated eigenvalues. Eigenvalues under the solver's round-off floor
-    (:data:`~iblearn.functional.spectrum.N_FLOOR` times its epsilon times the largest) are each noise,
+    (:data:`~iblearn.functional.renyi.spectrum.N_FLOOR` times its epsilon times the largest) are each noise,
     but together they carry the rest of the trace: that mass is read as a geometric tail under the
     floor (none where it is itself round-off, as for a point mass or a low-rank matrix). On the six
     data sets of benchmarks/renyi_spectrum.py (1,024 to 4,096 rows, CPU), the float32 entropies were
@@ -118,7 +118,7 @@ def matrix_entropy(
 
     ``spectrum="truncated"`` (and ``"auto"`` from :data:`TRUNCATE_FROM` rows on) takes the top
     eigenpairs by randomized subspace iteration and bounds the rest of the spectrum by its mass and
-    largest value (:func:`~iblearn.functional.spectrum.truncated_entropy`, which returns the interval
+    largest value (:func:`~iblearn.functional.renyi.spectrum.truncated_entropy`, which returns the interval
     too): the estimate is within ``spectrum_tol`` nats of the entropy of the spectrum, or the exact path
     is taken where the tail is too heavy for that.
     """
@@ -370,8 +370,8 @@ def renyi_mi(
             :func:`~iblearn.functional.gram_matrix`).
         normalize: return the normalized MI.
         spectrum: ``"exact"`` (every eigenvalue), ``"truncated"`` (the top eigenpairs and a bound on the
-            rest, :func:`~iblearn.functional.spectrum.truncated_entropy`; the exact path where the tail is
-            too heavy), or ``"auto"``: truncated from :data:`TRUNCATE_FROM` rows on.
+            rest, :func:`~iblearn.functional.renyi.spectrum.truncated_entropy`; the exact path where the tail
+            is too heavy), or ``"auto"``: truncated from :data:`TRUNCATE_FROM` rows on.
         spectrum_tol: the most, in nats, that each of the three entropies of a truncated spectrum may
             be off (so the MI at most three times it).
 

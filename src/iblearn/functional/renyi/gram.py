@@ -1,4 +1,4 @@
-"""Gram matrices of samples for the matrix-based Renyi functional (:mod:`iblearn.functional.renyi`):
+"""Gram matrices of samples for the matrix-based Renyi functional (:mod:`iblearn.functional.renyi.entropy`):
 the Gaussian kernel at a width set by a rule or given as a number, the channels of a feature map
 (Yu et al. 2020), the delta kernel of labels, and the kernel of a graph's adjacency vectors.
 """
