@@ -55,3 +55,7 @@ def test_a_constructor_keyword_is_a_checked_setting(examples):
         tuba(1, 1, baseline=-1.0)
     with pytest.raises(TypeError, match="baseline_"):
         tuba(1, 1, baseline_=2.0)
+    est = tuba(1, 1)
+    with pytest.raises(ValueError, match="baseline"):
+        est.baseline = 0.0  # checked on assignment too
+    assert type(est)(**est.settings()).settings() == est.settings()

@@ -185,6 +185,15 @@ def one_of(*options: Any) -> Callable[[Any, str], Any]:
     return check
 
 
+def optional(check: Callable[[Any, str], Any]) -> Callable[[Any, str], Any]:
+    """The check of a setting that may also be None (off): None passes, anything else goes to ``check``."""
+
+    def checked(value: Any, name: str) -> Any:
+        return None if value is None else check(value, name)
+
+    return checked
+
+
 def positive_int(value: int, name: str) -> int:
     """A count of at least 1 (numpy integers too; a bool is not a count)."""
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:

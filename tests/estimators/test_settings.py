@@ -1,5 +1,6 @@
-"""Settings as keyword arguments of ``__init__`` (iblearn.estimators.base): checked and stored there,
-read back by ``settings()`` through the signature, a fixed one no keyword, ``fit`` without them."""
+"""Settings as keyword arguments of ``__init__`` (iblearn.estimators.base): each class lists its own in
+its signature, checked and stored there, read back by ``settings()`` through that signature, a fixed
+one no keyword, ``fit`` without them."""
 
 from __future__ import annotations
 
@@ -13,18 +14,34 @@ from torch import Tensor, nn
 
 from iblearn import _checks as V
 from iblearn import estimators as E
-from iblearn.estimators import CLUB, DGI, DIM, KSG, MINE, NWJ, Estimator, MINEf
-from iblearn.estimators.base import settings_signature
+from iblearn.estimators import (
+    CLUB,
+    DGI,
+    DIM,
+    KSG,
+    MINE,
+    NWJ,
+    REGISTRY,
+    SMILE,
+    BoundEstimator,
+    Estimator,
+    InfoNCE,
+    MINEf,
+    NeuralEstimator,
+)
+from iblearn.estimators import base as estimator_base
 
 
 class Toy(Estimator):
     name = "toy"
 
-    def __init__(self, k: int = 3, *, mode: str = "a", scale: float | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, k: int = 3, *, mode: str = "a", scale: float | None = None, base: float = math.e
+    ) -> None:
         self.k = V.positive_int(k, "k")
         self.mode = V.choice(mode, "mode", ("a", "b"))
         self.scale = None if scale is None else V.positive(scale, "scale")
-        super().__init__(**kwargs)
+        super().__init__(base=base)
 
     def mi(self, x: Any, y: Any) -> Tensor:
         raise NotImplementedError
@@ -64,11 +81,13 @@ def test_a_bad_value_raises_a_value_error_naming_its_argument():
         NWJ(lr=0)
 
 
-def test_an_assignment_is_plain_and_settings_report_it():
-    """As in scikit-learn, an attribute assigned is not checked; ``settings()`` reads what is there."""
+def test_an_assignment_is_checked_as_the_constructor_checks_it_and_settings_report_it():
     est = NWJ(1, 1)
     est.lr = 1e-2
     assert est.settings()["lr"] == 1e-2
+    with pytest.raises(ValueError, match="lr: must be a positive finite number"):
+        est.lr = 0
+    assert est.lr == 1e-2
 
 
 def test_unknown_and_missing_arguments_are_type_errors_as_in_python():
@@ -103,16 +122,32 @@ def test_a_fixed_setting_is_no_keyword_and_keeps_its_value():
 
 
 def test_the_signature_shows_every_setting_with_its_default():
-    """``**kwargs`` passed on to ``super().__init__`` are the base's settings: the signature follows them,
-    so ``help()`` and the registry see them all."""
+    """Each class's own ``__init__`` lists its settings: ``help()``, IDEs and mypy see them all."""
     params = inspect.signature(MINE).parameters
     assert params["clip"].default == 5.0 and params["lr"].default == 2e-3 and params["base"].default == math.e
     assert params["x_dim"].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
     assert params["seed"].kind is inspect.Parameter.KEYWORD_ONLY
-    assert not any(p.kind is p.VAR_KEYWORD for p in params.values())
     assert inspect.signature(KSG).parameters["variant"].default == 1
-    assert settings_signature(MINE) == inspect.signature(MINE)
     assert "critic" in inspect.signature(NWJ).parameters  # the keyword; the attribute critic is the module
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_every_registered_signature_is_its_own_init_with_no_passed_on_keywords(name):
+    """What ``inspect.signature`` shows is the class's ``__init__`` (no signature written for it), and it
+    lists every setting: no ``**kwargs`` hides one (``settings()`` returning each of them is checked for
+    every exported class below)."""
+    cls = REGISTRY[name]
+    params = inspect.signature(cls).parameters
+    assert "__signature__" not in vars(cls)
+    assert inspect.signature(cls.__init__).parameters.keys() - {"self"} == params.keys()
+    assert not any(p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL) for p in params.values())
+    assert cls.__name__ in E.__all__  # so test_settings_rebuild_every_exported_estimator covers it
+
+
+def test_the_machinery_is_gone():
+    assert not hasattr(estimator_base, "settings_signature")
+    assert not hasattr(Estimator, "renamed")
+
 
 # What each exported estimator class needs beyond its defaults (small networks: built, not trained).
 _NEEDS: dict[str, dict[str, Any]] = {
@@ -151,3 +186,22 @@ def test_fit_takes_the_training_settings_once_from_the_constructor():
     with pytest.raises(TypeError, match="patience"):
         est.fit(x, x, steps=1, patience=2)  # type: ignore[call-arg]
     assert est.fit(x, x, steps=2, batch_size=8).history is None  # validation=0: nothing held out
+
+
+# The defaults a family changes on purpose: its default network, and the widths, learning rates and
+# (no) weight average of the estimators that follow their papers; DIM's evaluation batch of images.
+_OWN_DEFAULTS = {"critic", "hidden", "lr", "average"}
+_OWN_DEFAULTS_OF = {"dim": {"eval_batch_size"}}
+
+
+@pytest.mark.parametrize("name", sorted(n for n, c in REGISTRY.items() if issubclass(c, NeuralEstimator)))
+def test_a_shared_setting_has_the_same_default_in_every_signature_that_states_it(name):
+    """The neural family's shared settings are stated in each constructor: their defaults stay equal."""
+    shared = inspect.signature(BoundEstimator).parameters
+    for param in inspect.signature(REGISTRY[name]).parameters.values():
+        if param.name in shared and param.name not in _OWN_DEFAULTS | _OWN_DEFAULTS_OF.get(name, set()):
+            assert param.default == shared[param.name].default, (name, param.name)
+            assert param.kind == shared[param.name].kind, (name, param.name)
+    for cls in (MINE, MINEf, InfoNCE, SMILE, CLUB):
+        for key in ("hidden", "lr", "average"):
+            assert inspect.signature(cls).parameters[key].default == shared[key].default, (cls, key)

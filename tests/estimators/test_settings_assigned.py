@@ -1,4 +1,5 @@
-"""Settings assigned after construction are checked as the constructor checks them, with its message;
+"""Settings assigned after construction are checked as the constructor checks them, with its message
+(non-parametric and neural estimators alike);
 the logarithm's base takes numpy and torch real scalars; a z that determines x is named as the reason
 no standard error exists."""
 
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from iblearn.estimators import KSG, Binning, GaussianMI, MixedKSG, RenyiMI
+from iblearn.estimators import KSG, MINE, NWJ, SMILE, Binning, GaussianMI, InfoNCE, MixedKSG, RenyiMI
 from iblearn.estimators.base import Estimator
 
 torch.set_num_threads(1)
@@ -38,6 +39,20 @@ BAD = [
     (Binning, "correction", "jackknife"),
     (GaussianMI, "rtol", -1.0),
     (GaussianMI, "bias_correction", "yes"),
+    (NWJ, "lr", 0),
+    (NWJ, "hidden", (0,)),
+    (NWJ, "average", 2.0),
+    (NWJ, "seed", 1.5),
+    (NWJ, "validation", 1.0),
+    (NWJ, "patience", 0),
+    (NWJ, "eval_every", True),
+    (NWJ, "eval_batch_size", 1),
+    (NWJ, "n_negatives", 0),
+    (NWJ, "y_classes", 0),
+    (MINE, "rate", 0.0),
+    (MINE, "clip", -1.0),
+    (InfoNCE, "chunk", 0),
+    (SMILE, "clip", None),
     *[
         (cls, "base", b)
         for cls in (KSG, RenyiMI, GaussianMI)

@@ -15,12 +15,13 @@ What callers use of a trainable estimator (``loss``, ``batch_mi``, ``train_step`
 :class:`TrainableEstimator`; :func:`as_trainable` gives an estimator as one, or None.
 
 Settings are the keyword arguments of the class's ``__init__``, as in torch.optim and scikit-learn:
-each ``__init__`` lists its own with their defaults, checks them (a bad value raises a ValueError
-naming the argument), stores each as an attribute of the same name, and passes the rest on with
-``super().__init__(**kwargs)``. A setting with a check in the class's ``setting_checks`` is checked on
-every assignment, so one changed after construction (``est.normalize = "no"``) is refused as the
-constructor refuses it. ``est.settings()`` reads them back by the signature, and
-``inspect.signature(type(est))`` (so ``help()``) lists them all: see :func:`settings_signature`.
+each concrete class lists every setting it takes in its own ``__init__`` signature, with its default,
+so that ``help()``, ``inspect.signature``, IDEs and mypy read them all, and an unknown keyword is a
+TypeError (and a mypy error). Each setting is stored as an attribute of the same name; one with a
+check in the class's ``setting_checks`` (a subclass's table merged over its bases') is checked on
+every assignment, so a bad value raises a ValueError naming the argument in ``__init__``, and one
+changed after construction (``est.normalize = "no"``) is refused with the constructor's message.
+``est.settings()`` reads the settings back by the class's signature.
 
 Uncertainty is asked for per call: ``est(x, y, n_resamples=100)`` adds a standard error, a bias and a
 95% interval, ``est(x, y, n_permutations=200)`` a permutation-test p-value for independence, both from
@@ -77,28 +78,6 @@ def _merged_checks(cls: type) -> dict[str, SettingCheck]:
     return merged
 
 
-def settings_signature(cls: type) -> inspect.Signature:
-    """The settings ``cls`` takes: the parameters of its ``__init__`` and, where that takes ``**kwargs``
-    (passed on to ``super().__init__``), those of the next ``__init__`` up the MRO, and so on (a name
-    met again is the first one's); positional parameters first, each kind in the order met. A class
-    that fixes a setting it inherits lists its own signature without ``**kwargs``, or holds the value as
-    a class attribute of a class whose ``__init__`` does not take it (MINE-f beside MINE)."""
-    found: dict[str, inspect.Parameter] = {}
-    for klass in cls.__mro__:
-        init = vars(klass).get("__init__")
-        if init is None:
-            continue
-        passes_on = False
-        for p in list(inspect.signature(init).parameters.values())[1:]:  # after self
-            if p.kind is p.VAR_KEYWORD:
-                passes_on = True
-            elif p.kind is not p.VAR_POSITIONAL:
-                found.setdefault(p.name, p)
-        if not passes_on:
-            break
-    return inspect.Signature(sorted(found.values(), key=lambda p: p.kind))
-
-
 class Estimator(nn.Module):
     """Base class: subclasses set the class attributes, take their settings in ``__init__`` (see the
     module) and implement :meth:`mi` (nats, 0-d tensor).
@@ -116,10 +95,6 @@ class Estimator(nn.Module):
     #: ``"bootstrap"`` (resample with replacement) or ``"half"`` (half-sampling jackknife).
     resampling: ClassVar[inference.Scheme] = "bootstrap"
 
-    #: Constructor keywords held under another attribute, where the keyword's own name is taken: by the
-    #: network built (``critic``) or a method (``objective``).
-    renamed: ClassVar[dict[str, str]] = {"critic": "critic_spec", "objective": "objective_kind"}
-
     #: The check of each setting, by attribute name, run on every assignment of it: in ``__init__`` and
     #: after (``est.base = 1`` raises as ``Estimator(base=1)`` does, with the same message). A subclass
     #: lists its own settings' checks; the tables of a class and its bases merge.
@@ -132,7 +107,6 @@ class Estimator(nn.Module):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls.__signature__ = settings_signature(cls)  # type: ignore[attr-defined]  # help(), inspect
         cls._all_setting_checks = _merged_checks(cls)
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -141,12 +115,19 @@ class Estimator(nn.Module):
 
     def settings(self) -> dict[str, Any]:
         """Constructor keyword arguments that rebuild an equivalent estimator, for records and configs:
-        ``type(est)(**est.settings())``, the signature's parameters read back from the attributes. A
-        network handed to the constructor (a user's critic, AA-MINE's sub-network, DGI's encoder) is not
-        a setting and cannot be rebuilt from a record: pass it again."""
-        names = inspect.signature(type(self)).parameters
-        values = {name: getattr(self, self.renamed.get(name, name)) for name in names}
+        ``type(est)(**est.settings())``, the parameters of the class's ``__init__`` read back by
+        :meth:`setting`. A network handed to the constructor (a user's critic, AA-MINE's sub-network,
+        DGI's encoder) is not a setting and cannot be rebuilt from a record: pass it again."""
+        params = inspect.signature(type(self)).parameters.values()
+        values = {
+            p.name: self.setting(p.name) for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        }
         return {k: v for k, v in values.items() if not (isinstance(v, nn.Module) or callable(v))}
+
+    def setting(self, name: str) -> Any:
+        """The value of the setting ``name``: the attribute of that name (a class whose keyword names
+        something else, a network or a method, says where the setting is held)."""
+        return getattr(self, name)
 
     def mi(self, x: Any, y: Any) -> Tensor:
         """The estimate in nats as a 0-d tensor."""

@@ -43,7 +43,7 @@ class _KNN(Estimator):
         ties: Ties = "jitter",
         backend: Backend = "auto",
         seed: int = 0,
-        **kwargs: Any,
+        base: float = math.e,
     ) -> None:
         # Each checked on assignment, here and after construction: setting_checks.
         self.k = k
@@ -51,7 +51,7 @@ class _KNN(Estimator):
         self.ties = ties
         self.backend = backend
         self.seed = seed
-        super().__init__(**kwargs)
+        super().__init__(base=base)
 
     def _search(self) -> dict[str, Any]:
         """The keyword arguments every kNN function takes from these settings."""
@@ -94,9 +94,19 @@ class KSG(Conditional, _KNN):
     name = "ksg"
     setting_checks: ClassVar[Mapping[str, SettingCheck]] = {"variant": V.ksg_variant}
 
-    def __init__(self, k: int = 3, variant: int = 1, **kwargs: Any) -> None:
-        self.variant = variant
-        super().__init__(k, **kwargs)
+    def __init__(
+        self,
+        k: int = 3,
+        variant: int = 1,
+        *,
+        standardize: bool = True,
+        ties: Ties = "jitter",
+        backend: Backend = "auto",
+        seed: int = 0,
+        base: float = math.e,
+    ) -> None:
+        self.variant = variant  # checked on assignment: setting_checks
+        super().__init__(k, standardize=standardize, ties=ties, backend=backend, seed=seed, base=base)
 
     def mi(self, x: Any, y: Any) -> Tensor:
         return ibf.ksg_mi(x, y, self.k, self.variant, **self._search())
@@ -162,9 +172,19 @@ class MixedKSG(_KNN):
     name = "mixed_ksg"
     setting_checks: ClassVar[Mapping[str, SettingCheck]] = {"metric": V.one_of("euclidean", "chebyshev")}
 
-    def __init__(self, k: int = 3, *, metric: Metric = "euclidean", **kwargs: Any) -> None:
-        self.metric = metric
-        super().__init__(k, **kwargs)
+    def __init__(
+        self,
+        k: int = 3,
+        *,
+        metric: Metric = "euclidean",
+        standardize: bool = True,
+        ties: Ties = "jitter",
+        backend: Backend = "auto",
+        seed: int = 0,
+        base: float = math.e,
+    ) -> None:
+        self.metric = metric  # checked on assignment: setting_checks
+        super().__init__(k, standardize=standardize, ties=ties, backend=backend, seed=seed, base=base)
 
     def mi(self, x: Any, y: Any) -> Tensor:
         # Checked here, so that an error names the estimator's arguments (the function's is ``labels``).
@@ -291,8 +311,8 @@ class GaussianMI(Conditional):
 
     def _data_caveat(self, samples: Sequence[Any], names: Sequence[str]) -> str | None:
         """Heavy tails, or magnitudes that depend on each other beyond a Gaussian's
-        (:func:`iblearn.functional.multivariate.inputs.magnitude_dependence`, on the rows whitened in their own
-        rank, as the closed form sees them): the closed form misses that."""
+        (:func:`iblearn.functional.multivariate.inputs.magnitude_dependence`, on the rows whitened in
+        their own rank, as the closed form sees them): the closed form misses that."""
         why = inference.heavy_tails(samples, names)
         floats = [torch.as_tensor(s).reshape(len(s), -1).double() for s in samples if s.is_floating_point()]
         if why is None and len(floats) >= 2:

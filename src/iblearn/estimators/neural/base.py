@@ -18,16 +18,16 @@ estimate is the single-process one on every rank's rows (:mod:`iblearn.distribut
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
 
 from iblearn import _checks as V
 from iblearn import distributed
-from iblearn.estimators.base import Estimator, MIEstimate
+from iblearn.estimators.base import Estimator, MIEstimate, SettingCheck
 from iblearn.estimators.critics import Hidden, make_critic, seeded
 from iblearn.estimators.neural import fitting
 from iblearn.estimators.neural.averaging import averaged_copy, frozen
@@ -88,7 +88,7 @@ class NeuralEstimator(Estimator, TrainingTarget):
         critic: ``"concat"``, ``"separable"`` (built from ``x_dim``, ``y_dim``, ``hidden`` and ``seed``:
             :func:`iblearn.estimators.critics.make_critic`), or an ``nn.Module``, used as it is (not a
             setting: a module cannot be rebuilt from a record, so ``settings()`` leaves it out). The
-            attribute ``critic`` is the module; ``critic_spec`` what was asked for.
+            attribute ``critic`` is the module; ``critic_kind`` the default critic's name (None: a module).
         hidden: hidden widths of the default critic (DIM: the width of its convolutions, an int);
             two layers of 64 by default (``settings.HIDDEN``: chosen by measurement on benchmark-mi's
             tasks, ``benchmarks/neural_bmi.py``; a wider critic fits its training rows' noise sooner).
@@ -110,10 +110,12 @@ class NeuralEstimator(Estimator, TrainingTarget):
     ``y_classes`` (None: y is continuous) and ``n_negatives`` are settings of the bounds that draw
     negatives (:class:`~.bound.BoundEstimator`); the others hold these values.
 
-    A family takes its own settings in its ``__init__``, checks and stores them, and passes the rest on
-    with ``super().__init__(x_dim, y_dim, **kwargs)``: this ``__init__`` then builds the critic from all
-    of them, after the checks across settings of :meth:`check_settings`, by :meth:`build_critic`. Work
-    that needs the critic follows the ``super().__init__`` call.
+    A family lists every setting it takes in its own ``__init__`` (so that ``help()``, IDEs and mypy
+    see them all), stores and checks its own, and passes the shared ones to ``super().__init__``, which
+    builds the critic from all of them, after the checks across settings of :meth:`check_settings`,
+    by :meth:`build_critic`: a family's own settings that the critic or those checks read are assigned
+    before the ``super().__init__`` call, work that needs the critic after it. Each shared setting is
+    checked on every assignment (``setting_checks``), after construction too.
     """
 
     accepts = frozenset({"vector", "grid", "graph"})  # graphs: node representations
@@ -123,13 +125,27 @@ class NeuralEstimator(Estimator, TrainingTarget):
     # among the negatives: the spread over resamples would measure that, not the estimate's noise.
     resampling = "half"
 
+    setting_checks: ClassVar[Mapping[str, SettingCheck]] = {
+        "hidden": widths,
+        "lr": V.positive,
+        "eval_batch_size": eval_batch,
+        "average": V.optional(unit_rate),
+        "seed": V.seed,
+        "validation": validation_share,
+        "patience": V.positive_int,
+        "eval_every": V.positive_int,
+    }
+
     y_classes: int | None = None
     n_negatives: int = 8
+    #: The objective a family trains on, where it offers a choice (the setting ``objective``: the name
+    #: ``objective`` is the method).
+    objective_kind: str | None = None
     #: Whether ``fit`` may capture its training step in a CUDA graph and replay it (:mod:`.captured`): a
     #: step on batches of rows that reads nothing to the host, draws nothing but the derangements of
     #: :func:`~.negatives.drawn`, and whose shapes do not depend on the data. A family says so.
     capturable_step = False
-    critic_spec: nn.Module | str
+    critic: nn.Module
 
     def __init__(
         self,
@@ -149,19 +165,21 @@ class NeuralEstimator(Estimator, TrainingTarget):
     ) -> None:
         super().__init__(base=base)
         self.x_dim, self.y_dim = x_dim, y_dim
-        # A module given is kept as a value, not registered under this name: build_critic registers it
-        # as ``critic``.
-        self.__dict__["critic_spec"] = critic_choice(critic, "critic")
-        self.hidden = widths(hidden, "hidden")
-        self.lr = V.positive(lr, "lr")
-        self.eval_batch_size = eval_batch(eval_batch_size, "eval_batch_size")
-        self.average = None if average is None else unit_rate(average, "average")
-        self.seed = V.seed(seed)
-        self.validation = validation_share(validation)
-        self.patience = V.positive_int(patience, "patience")
-        self.eval_every = V.positive_int(eval_every, "eval_every")
+        given = critic_choice(critic, "critic")
+        #: The default critic's name, or None for a module given as the critic.
+        self.critic_kind: str | None = given if isinstance(given, str) else None
+        self.hidden = hidden  # each checked on assignment: setting_checks
+        self.lr = lr
+        self.eval_batch_size = eval_batch_size
+        self.average = average
+        self.seed = seed
+        self.validation = validation
+        self.patience = patience
+        self.eval_every = eval_every
         self.check_settings()
-        self.critic: nn.Module = self.build_critic()
+        if isinstance(given, nn.Module):
+            self.critic = given  # what build_critic starts from (FLO wraps it)
+        self.critic = self.build_critic()
         # The reported estimate's critic: an exponential moving average of the weights train_step gives.
         self.averaged: nn.Module | None = None if self.average is None else averaged_copy(self.critic)
         self.trainer = Trainer(self.critic, self.averaged, self.average)
@@ -170,6 +188,16 @@ class NeuralEstimator(Estimator, TrainingTarget):
         self.register_load_state_dict_pre_hook(_complete_state)  # type: ignore[no-untyped-call]
         self.register_load_state_dict_post_hook(_refreeze)  # type: ignore[no-untyped-call]
 
+    def setting(self, name: str) -> Any:
+        """The setting ``name``; ``critic`` and ``objective`` name the network built and the method
+        trained, so their settings are :attr:`critic_kind` (a module given is no setting) and
+        :attr:`objective_kind`."""
+        if name == "critic":
+            return self.critic if self.critic_kind is None else self.critic_kind
+        if name == "objective":
+            return self.objective_kind
+        return super().setting(name)
+
     def check_settings(self) -> None:
         """Checks across settings, once each is checked alone (a family extends it)."""
         if self.y_classes is not None and self.y_dim is None:
@@ -177,19 +205,14 @@ class NeuralEstimator(Estimator, TrainingTarget):
 
     def build_critic(self) -> nn.Module:
         """The critic: the module given, or the default critic named, its weights drawn from ``seed``."""
-        if isinstance(self.critic_spec, nn.Module):
-            return self.critic_spec
-        kind, hidden = self.critic_spec, self.hidden
+        if self.critic_kind is None:
+            return self.critic
+        kind, hidden = self.critic_kind, self.hidden
         if isinstance(hidden, int):
             raise ValueError(
                 f"hidden: expected a sequence of positive integer widths, got {hidden!r} (one width: DIM's)"
             )
         return seeded(lambda: make_critic(kind, self.x_dim, self.y_dim, hidden), self.seed)
-
-    @property
-    def critic_kind(self) -> str | None:
-        """The default critic's name, or None for a module given as the critic."""
-        return self.critic_spec if isinstance(self.critic_spec, str) else None
 
     @property
     def scorer(self) -> nn.Module:

@@ -17,19 +17,21 @@ and marginal scores); see :mod:`.nwj` for one in full. Training (the optimizer, 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any, ClassVar
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from iblearn import _checks as V
 from iblearn import distributed
-from iblearn.estimators.base import Bound, MIEstimate
+from iblearn.estimators.base import Bound, MIEstimate, SettingCheck
+from iblearn.estimators.critics import Hidden
 from iblearn.estimators.neural import fitting
 from iblearn.estimators.neural.base import NeuralEstimator
 from iblearn.estimators.neural.negatives import scores
+from iblearn.estimators.neural.settings import HIDDEN, LR
 
 
 class BoundEstimator(NeuralEstimator):
@@ -51,6 +53,11 @@ class BoundEstimator(NeuralEstimator):
     #: only for bounds that see the marginal scores through exp(T) alone, where weights are log offsets.
     class_sums: ClassVar[bool] = False
 
+    setting_checks: ClassVar[Mapping[str, SettingCheck]] = {
+        "y_classes": V.optional(V.positive_int),
+        "n_negatives": V.positive_int,
+    }
+
     def __init__(
         self,
         x_dim: int | None = None,
@@ -58,11 +65,33 @@ class BoundEstimator(NeuralEstimator):
         *,
         y_classes: int | None = None,
         n_negatives: int = 8,
-        **kwargs: Any,
+        critic: nn.Module | str = "concat",
+        hidden: Hidden | int = HIDDEN,
+        lr: float = LR,
+        eval_batch_size: int = 1024,
+        average: float | None = 0.01,
+        seed: int = 0,
+        validation: float = 0.2,
+        patience: int = 4,
+        eval_every: int = 250,
+        base: float = math.e,
     ) -> None:
-        self.y_classes = None if y_classes is None else V.positive_int(y_classes, "y_classes")
-        self.n_negatives = V.positive_int(n_negatives, "n_negatives")
-        super().__init__(x_dim, y_dim, **kwargs)
+        self.y_classes = y_classes  # each checked on assignment: setting_checks
+        self.n_negatives = n_negatives
+        super().__init__(
+            x_dim,
+            y_dim,
+            critic=critic,
+            hidden=hidden,
+            lr=lr,
+            eval_batch_size=eval_batch_size,
+            average=average,
+            seed=seed,
+            validation=validation,
+            patience=patience,
+            eval_every=eval_every,
+            base=base,
+        )
 
     def _scores(
         self, x: Tensor, y: Tensor, n_shuffles: int, gen: torch.Generator | None
@@ -131,4 +160,4 @@ class BoundEstimator(NeuralEstimator):
     def _batch_limit(self, result: MIEstimate) -> MIEstimate:
         """``result`` with its ceiling: InfoNCE on a batch of B never exceeds log B."""
         largest = max(len(idx) for idx in self._eval_parts(torch.empty(result.n_samples)))
-        return replace(result, limit=math.log(largest) / math.log(self.base))
+        return replace(result, report=replace(result.report, limit=math.log(largest) / math.log(self.base)))

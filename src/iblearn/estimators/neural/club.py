@@ -80,15 +80,15 @@ class GaussianQ(BoundEstimator):
 
     def check_settings(self) -> None:
         super().check_settings()
-        if isinstance(self.critic_spec, str):
-            V.choice(self.critic_spec, "critic", ("gaussian",))
+        if self.critic_kind is not None:
+            V.choice(self.critic_kind, "critic", ("gaussian",))
             if self.y_dim is None:
                 raise ValueError("y_dim: the Gaussian q(y | x) outputs y's width; pass y_dim")
             self.y_dim = V.positive_int(self.y_dim, "y_dim")
 
     def build_critic(self) -> nn.Module:
-        if isinstance(self.critic_spec, nn.Module):
-            return self.critic_spec
+        if self.critic_kind is None:
+            return self.critic  # the module given
         hidden, y_dim = self.hidden, self.y_dim
         if not isinstance(hidden, tuple) or y_dim is None:  # check_settings makes both so
             raise ValueError(f"hidden, y_dim: a Gaussian q needs widths and y_dim, got {hidden!r}, {y_dim!r}")

@@ -35,9 +35,9 @@ graph such as Cora is one graph: train on it in one process, or give each rank i
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -47,7 +47,7 @@ from iblearn import _checks as V
 from iblearn import distributed
 from iblearn._modes import evaluating
 from iblearn.data.graphs import GraphBatch, call_on_graph, is_graph, node_graph, with_features
-from iblearn.estimators.base import MIEstimate
+from iblearn.estimators.base import MIEstimate, SettingCheck
 from iblearn.estimators.critics import seeded
 from iblearn.estimators.neural.bound import BoundEstimator
 from iblearn.estimators.neural.inputs import as_input, param_dtype
@@ -216,10 +216,21 @@ class GMI(_GraphEstimator):
 
     name = "gmi"
 
-    def __init__(self, rep_dim: int, feature_dim: int, *, tmi_weight: float = 1.0, **kwargs: Any) -> None:
-        self.tmi_weight = weight(tmi_weight, "tmi_weight")
+    setting_checks: ClassVar[Mapping[str, SettingCheck]] = {"tmi_weight": weight}
+
+    def __init__(
+        self,
+        rep_dim: int,
+        feature_dim: int,
+        *,
+        tmi_weight: float = 1.0,
+        lr: float = 1e-3,
+        seed: int = 0,
+        base: float = math.e,
+    ) -> None:
+        self.tmi_weight = tmi_weight  # checked on assignment: setting_checks
         # GMI's critic takes the node features: a width it needs.
-        super().__init__(rep_dim, V.positive_int(feature_dim, "feature_dim"), **kwargs)
+        super().__init__(rep_dim, V.positive_int(feature_dim, "feature_dim"), lr=lr, seed=seed, base=base)
 
     @staticmethod
     def _edges(n: int, edge_index: Tensor) -> tuple[Tensor, Tensor]:

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
 
 from iblearn import _checks as V
-from iblearn.estimators.base import MIEstimate
+from iblearn.estimators.base import MIEstimate, SettingCheck
+from iblearn.estimators.critics import Hidden
 from iblearn.estimators.neural.bound import BoundEstimator
 from iblearn.estimators.neural.negatives import all_pair_scores
+from iblearn.estimators.neural.settings import HIDDEN, LR
 from iblearn.functional.bounds import infonce_bound, infonce_bound_chunked
 
 
@@ -38,6 +41,11 @@ class InfoNCE(BoundEstimator):
 
     name = "infonce"
 
+    setting_checks: ClassVar[Mapping[str, SettingCheck]] = {
+        "chunk": V.optional(V.positive_int),
+        "clip": V.optional(V.positive),
+    }
+
     def __init__(
         self,
         x_dim: int | None = None,
@@ -48,11 +56,36 @@ class InfoNCE(BoundEstimator):
         # Bounded scores: on heavy tails (benchmark-mi's Student-t tasks, raw inputs) the unbounded
         # critic diverges, and clip 5 costs next to nothing elsewhere (the figures in docs/benchmarks.md).
         clip: float | None = 5.0,
-        **kwargs: Any,
+        y_classes: int | None = None,
+        n_negatives: int = 8,
+        hidden: Hidden = HIDDEN,
+        lr: float = LR,
+        eval_batch_size: int = 1024,
+        average: float | None = 0.01,
+        seed: int = 0,
+        validation: float = 0.2,
+        patience: int = 4,
+        eval_every: int = 250,
+        base: float = math.e,
     ) -> None:
-        self.chunk = None if chunk is None else V.positive_int(chunk, "chunk")
-        self.clip = None if clip is None else V.positive(clip, "clip")
-        super().__init__(x_dim, y_dim, critic=critic, **kwargs)
+        self.chunk = chunk  # each checked on assignment: setting_checks
+        self.clip = clip
+        super().__init__(
+            x_dim,
+            y_dim,
+            y_classes=y_classes,
+            n_negatives=n_negatives,
+            critic=critic,
+            hidden=hidden,
+            lr=lr,
+            eval_batch_size=eval_batch_size,
+            average=average,
+            seed=seed,
+            validation=validation,
+            patience=patience,
+            eval_every=eval_every,
+            base=base,
+        )
 
     def _matrix_bound(self, x: Tensor, y: Tensor) -> Tensor:
         """InfoNCE on one batch, all pairs (chunked when asked). Under ``torch.distributed``, this rank's

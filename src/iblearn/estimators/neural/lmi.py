@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from iblearn import _checks as V
+from iblearn.estimators.base import SettingCheck
 from iblearn.estimators.critics import Hidden
 from iblearn.estimators.neural.representation import RepresentationEstimator
 from iblearn.estimators.standardize import Standardize
@@ -184,6 +185,14 @@ class LMI(RepresentationEstimator):
     continuous_y = "the autoencoder reconstructs continuous y"
     both_widths = "the autoencoder reconstructs both variables"
 
+    setting_checks: ClassVar[Mapping[str, SettingCheck]] = {
+        "latent": V.positive_int,
+        "k": V.positive_int,
+        "alpha": weight,
+        "lam": weight,
+        "dropout": dropout_rate,
+    }
+
     def __init__(
         self,
         x_dim: int | None = None,
@@ -198,15 +207,32 @@ class LMI(RepresentationEstimator):
         dropout: float = 0.5,
         lr: float = 1e-4,
         average: float | None = None,  # the code keeps the weights of the best validation loss
-        **kwargs: Any,
+        eval_batch_size: int = 1024,
+        seed: int = 0,
+        validation: float = 0.2,
+        patience: int = 4,
+        eval_every: int = 250,
+        base: float = math.e,
     ) -> None:
-        self.latent = V.positive_int(latent, "latent")
-        self.k = V.positive_int(k, "k")
-        self.alpha, self.lam = weight(alpha, "alpha"), weight(lam, "lam")
+        self.latent, self.k = latent, k  # each checked on assignment: setting_checks
+        self.alpha, self.lam = alpha, lam
         if self.alpha == 0 and self.lam == 0:
             raise ValueError("alpha, lam: both 0 leaves nothing to train the encoders on")
-        self.dropout = dropout_rate(dropout, "dropout")
-        super().__init__(x_dim, y_dim, critic=critic, hidden=hidden, lr=lr, average=average, **kwargs)
+        self.dropout = dropout
+        super().__init__(
+            x_dim,
+            y_dim,
+            critic=critic,
+            hidden=hidden,
+            lr=lr,
+            eval_batch_size=eval_batch_size,
+            average=average,
+            seed=seed,
+            validation=validation,
+            patience=patience,
+            eval_every=eval_every,
+            base=base,
+        )
 
     def make_network(self, x_dim: int, y_dim: int, hidden: tuple[int, ...]) -> nn.Module:
         return CrossAutoencoder(x_dim, y_dim, self.latent, hidden, self.dropout)

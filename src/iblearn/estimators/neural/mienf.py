@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Mapping
 from types import ModuleType
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
 
 from iblearn import _checks as V
+from iblearn.estimators.base import SettingCheck
 from iblearn.estimators.critics import Hidden
 from iblearn.estimators.neural import UnreliableEstimateWarning
 from iblearn.estimators.neural.representation import RepresentationEstimator
@@ -173,6 +175,11 @@ class MIENF(RepresentationEstimator):
     continuous_y = "a flow models continuous y"
     both_widths = "a flow per variable needs its width"
 
+    setting_checks: ClassVar[Mapping[str, SettingCheck]] = {
+        "flow": V.one_of("nsf", "maf"),
+        "transforms": V.positive_int,
+    }
+
     def __init__(
         self,
         x_dim: int | None = None,
@@ -184,11 +191,29 @@ class MIENF(RepresentationEstimator):
         transforms: int = 3,
         lr: float = 5e-4,
         average: float | None = None,
-        **kwargs: Any,
+        eval_batch_size: int = 1024,
+        seed: int = 0,
+        validation: float = 0.2,
+        patience: int = 4,
+        eval_every: int = 250,
+        base: float = math.e,
     ) -> None:
-        self.flow = V.choice(flow, "flow", ("nsf", "maf"))
-        self.transforms = V.positive_int(transforms, "transforms")
-        super().__init__(x_dim, y_dim, critic=critic, hidden=hidden, lr=lr, average=average, **kwargs)
+        self.flow = flow  # each checked on assignment: setting_checks
+        self.transforms = transforms
+        super().__init__(
+            x_dim,
+            y_dim,
+            critic=critic,
+            hidden=hidden,
+            lr=lr,
+            eval_batch_size=eval_batch_size,
+            average=average,
+            seed=seed,
+            validation=validation,
+            patience=patience,
+            eval_every=eval_every,
+            base=base,
+        )
 
     def make_network(self, x_dim: int, y_dim: int, hidden: tuple[int, ...]) -> nn.Module:
         return FlowPair(x_dim, y_dim, self.flow, self.transforms, hidden)

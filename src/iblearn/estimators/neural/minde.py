@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import torch
 from torch import Tensor, nn
 
 from iblearn import _checks as V
+from iblearn.estimators.base import SettingCheck
 from iblearn.estimators.critics import Hidden
 from iblearn.estimators.neural.representation import RepresentationEstimator
 from iblearn.estimators.standardize import Standardize
@@ -208,6 +210,14 @@ class MINDE(RepresentationEstimator):
     continuous_y = "MINDE-C conditions on continuous y"
     both_widths = "the score network predicts x's noise given y"
 
+    setting_checks: ClassVar[Mapping[str, SettingCheck]] = {
+        "beta_min": V.positive,
+        "beta_max": V.positive,
+        "importance": V.flag,
+        "p_cond": conditioned_share,
+        "draws": V.positive_int,
+    }
+
     def __init__(
         self,
         x_dim: int | None = None,
@@ -222,15 +232,33 @@ class MINDE(RepresentationEstimator):
         draws: int = 8,
         lr: float = 1e-3,  # the authors' at 5 dimensions or fewer (2e-3 above)
         average: float | None = None,
-        **kwargs: Any,
+        eval_batch_size: int = 1024,
+        seed: int = 0,
+        validation: float = 0.2,
+        patience: int = 4,
+        eval_every: int = 250,
+        base: float = math.e,
     ) -> None:
-        self.beta_min, self.beta_max = V.positive(beta_min, "beta_min"), V.positive(beta_max, "beta_max")
+        self.beta_min, self.beta_max = beta_min, beta_max  # each checked on assignment: setting_checks
         if not self.beta_max > self.beta_min:
             raise ValueError(f"beta_max: must exceed beta_min ({self.beta_min}), got {self.beta_max}")
-        self.importance = V.flag(importance, "importance")
-        self.p_cond = conditioned_share(p_cond, "p_cond")
-        self.draws = V.positive_int(draws, "draws")
-        super().__init__(x_dim, y_dim, critic=critic, hidden=hidden, lr=lr, average=average, **kwargs)
+        self.importance = importance
+        self.p_cond = p_cond
+        self.draws = draws
+        super().__init__(
+            x_dim,
+            y_dim,
+            critic=critic,
+            hidden=hidden,
+            lr=lr,
+            eval_batch_size=eval_batch_size,
+            average=average,
+            seed=seed,
+            validation=validation,
+            patience=patience,
+            eval_every=eval_every,
+            base=base,
+        )
 
     def make_network(self, x_dim: int, y_dim: int, hidden: tuple[int, ...]) -> nn.Module:
         return ConditionalDenoiser(x_dim, y_dim, hidden)

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from iblearn import _checks as V
+from iblearn.estimators.base import SettingCheck
+from iblearn.estimators.critics import Hidden
 from iblearn.estimators.neural.bound import BoundEstimator
 from iblearn.estimators.neural.contract import BatchLoss
-from iblearn.estimators.neural.settings import unit_rate
+from iblearn.estimators.neural.settings import HIDDEN, LR, unit_rate
 from iblearn.functional.bounds import dv_bound, log_mean_exp, nwj_bound
 
 
@@ -23,7 +26,12 @@ class _MINE(BoundEstimator):
 
     class_sums = True
 
-    objective_kind: str = "dv"
+    objective_kind = "dv"
+
+    setting_checks: ClassVar[Mapping[str, SettingCheck]] = {
+        "rate": unit_rate,
+        "clip": V.optional(V.positive),
+    }
 
     def __init__(
         self,
@@ -34,11 +42,37 @@ class _MINE(BoundEstimator):
         # Song & Ermon (2020)'s tau = 5: unbounded, MINE's held-out bound falls far below 0 on heavy
         # tails as training goes on (the figures in docs/benchmarks.md).
         clip: float | None = 5.0,
-        **kwargs: Any,
+        y_classes: int | None = None,
+        n_negatives: int = 8,
+        critic: nn.Module | str = "concat",
+        hidden: Hidden = HIDDEN,
+        lr: float = LR,
+        eval_batch_size: int = 1024,
+        average: float | None = 0.01,
+        seed: int = 0,
+        validation: float = 0.2,
+        patience: int = 4,
+        eval_every: int = 250,
+        base: float = math.e,
     ) -> None:
-        self.rate = unit_rate(rate, "rate")
-        self.clip = None if clip is None else V.positive(clip, "clip")
-        super().__init__(x_dim, y_dim, **kwargs)
+        self.rate = rate  # each checked on assignment: setting_checks
+        self.clip = clip
+        super().__init__(
+            x_dim,
+            y_dim,
+            y_classes=y_classes,
+            n_negatives=n_negatives,
+            critic=critic,
+            hidden=hidden,
+            lr=lr,
+            eval_batch_size=eval_batch_size,
+            average=average,
+            seed=seed,
+            validation=validation,
+            patience=patience,
+            eval_every=eval_every,
+            base=base,
+        )
         # The bound's own training state, saved and loaded with the critic (a buffer): the log of the
         # moving average of E_Q[exp T] over the training batches; NaN before the first.
         self.register_buffer("log_ema", torch.tensor(float("nan"), dtype=torch.float64))
@@ -131,10 +165,45 @@ class MINE(_MINE):
     name = "mine"
 
     def __init__(
-        self, x_dim: int | None = None, y_dim: int | None = None, *, objective: str = "dv", **kwargs: Any
+        self,
+        x_dim: int | None = None,
+        y_dim: int | None = None,
+        *,
+        objective: str = "dv",
+        rate: float = 0.01,
+        clip: float | None = 5.0,
+        y_classes: int | None = None,
+        n_negatives: int = 8,
+        critic: nn.Module | str = "concat",
+        hidden: Hidden = HIDDEN,
+        lr: float = LR,
+        eval_batch_size: int = 1024,
+        average: float | None = 0.01,
+        seed: int = 0,
+        validation: float = 0.2,
+        patience: int = 4,
+        eval_every: int = 250,
+        base: float = math.e,
     ) -> None:
         self.objective_kind = V.choice(objective, "objective", ("dv", "f"))
-        super().__init__(x_dim, y_dim, **kwargs)
+        super().__init__(
+            x_dim,
+            y_dim,
+            rate=rate,
+            clip=clip,
+            y_classes=y_classes,
+            n_negatives=n_negatives,
+            critic=critic,
+            hidden=hidden,
+            lr=lr,
+            eval_batch_size=eval_batch_size,
+            average=average,
+            seed=seed,
+            validation=validation,
+            patience=patience,
+            eval_every=eval_every,
+            base=base,
+        )
 
 
 class MINEf(_MINE):

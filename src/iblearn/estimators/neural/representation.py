@@ -42,16 +42,16 @@ class RepresentationEstimator(NeuralEstimator):
 
     def check_settings(self) -> None:
         super().check_settings()
-        if isinstance(self.critic_spec, str):
-            V.choice(self.critic_spec, "critic", (self.network(),))
+        if self.critic_kind is not None:
+            V.choice(self.critic_kind, "critic", (self.network(),))
             for dim in ("x_dim", "y_dim"):
                 if getattr(self, dim) is None:
                     raise ValueError(f"{dim}: {self.both_widths}; pass x_dim and y_dim")
                 setattr(self, dim, V.positive_int(getattr(self, dim), dim))
 
     def build_critic(self) -> nn.Module:
-        if isinstance(self.critic_spec, nn.Module):
-            return self.critic_spec
+        if self.critic_kind is None:
+            return self.critic  # the module given
         x_dim, y_dim, hidden = self.x_dim, self.y_dim, self.hidden
         if x_dim is None or y_dim is None or not isinstance(hidden, tuple):  # check_settings makes them so
             raise ValueError(

@@ -3,13 +3,17 @@ bound with the partition term's density ratios clipped."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+import math
+from collections.abc import Mapping
+from typing import ClassVar
 
-from torch import Tensor
+from torch import Tensor, nn
 
 from iblearn import _checks as V
-from iblearn.estimators.base import Bound
+from iblearn.estimators.base import Bound, SettingCheck
+from iblearn.estimators.critics import Hidden
 from iblearn.estimators.neural.bound import BoundEstimator
+from iblearn.estimators.neural.settings import HIDDEN, LR
 from iblearn.functional.bounds import js_bound, smile_bound
 
 
@@ -50,6 +54,8 @@ class SMILE(BoundEstimator):
     bound: ClassVar[Bound] = None
     class_sums = False  # js_bound takes softplus of the marginal scores: a log weight is no weight there
 
+    setting_checks: ClassVar[Mapping[str, SettingCheck]] = {"clip": V.positive}
+
     def __init__(
         self,
         x_dim: int | None = None,
@@ -58,10 +64,36 @@ class SMILE(BoundEstimator):
         # Song & Ermon (2020) report tau = 1 and 5; 5 is the one their later comparisons (and
         # benchmark-mi, Czyz et al. 2023) use.
         clip: float = 5.0,
-        **kwargs: Any,
+        y_classes: int | None = None,
+        n_negatives: int = 8,
+        critic: nn.Module | str = "concat",
+        hidden: Hidden = HIDDEN,
+        lr: float = LR,
+        eval_batch_size: int = 1024,
+        average: float | None = 0.01,
+        seed: int = 0,
+        validation: float = 0.2,
+        patience: int = 4,
+        eval_every: int = 250,
+        base: float = math.e,
     ) -> None:
-        self.clip = V.positive(clip, "clip")
-        super().__init__(x_dim, y_dim, **kwargs)
+        self.clip = clip  # checked on assignment: setting_checks
+        super().__init__(
+            x_dim,
+            y_dim,
+            y_classes=y_classes,
+            n_negatives=n_negatives,
+            critic=critic,
+            hidden=hidden,
+            lr=lr,
+            eval_batch_size=eval_batch_size,
+            average=average,
+            seed=seed,
+            validation=validation,
+            patience=patience,
+            eval_every=eval_every,
+            base=base,
+        )
 
     def objective(self, x: Tensor, y: Tensor) -> Tensor:
         return js_bound(*self._scores(x, y, 1, self.trainer.shuffles))
