@@ -134,6 +134,38 @@ def train_greedy(
     ``DistributedSampler``'s share: its epoch is set here each epoch) and the same modules, objectives
     and ``run`` (see :mod:`.ranks`); every rank ends with the same weights and histories.
     """
+    per_module, factories = _checked_schedule(modules, epochs, mode, optimizer)
+    device = torch.device(device)
+    for m in modules:
+        m.to(device)
+    for objective in objectives:
+        for est in objective.estimators():
+            est.to(device)
+    get = _batch_source(batches)
+    check_pipeline(modules, objectives, next(iter(get(0))).to(device))
+    ranks.same_run(run)
+    ranks.broadcast([*modules, *(e for o in objectives for e in o.estimators())])
+    result = GreedyResult([[] for _ in modules])
+    optimizers = [make(m.parameters()) for make, m in zip(factories, modules, strict=True)]
+    state = GreedyCheckpoint(run, modules, objectives, optimizers, mode)
+    start = state.resume(result.histories, per_module)
+    loop = _Loop(modules, objectives, optimizers, get, critic_steps, device, result, state)
+    tell = progress if distributed.rank() == 0 else None
+    if mode == "isolated":
+        loop.isolated(start[1], per_module[0], tell)
+    else:
+        loop.sequential(start, per_module, tell)
+    return result
+
+
+def _checked_schedule(
+    modules: Sequence[nn.Module],
+    epochs: int | Sequence[int],
+    mode: str,
+    optimizer: OptimizerFactory | Sequence[OptimizerFactory],
+) -> tuple[list[int], list[OptimizerFactory]]:
+    """The epochs and the optimizer factory of each module, checked with ``mode``; a ValueError names
+    the argument at fault."""
     if mode not in ("sequential", "isolated"):
         raise ValueError(f"mode: expected 'sequential' or 'isolated', got {mode!r}")
     per_module = [epochs] * len(modules) if isinstance(epochs, int) else list(epochs)
@@ -150,44 +182,65 @@ def train_greedy(
             f"optimizer: expected a factory params -> optimizer, or one per module ({len(modules)}), "
             f"got {optimizer!r}"
         )
-    device = torch.device(device)
-    for m in modules:
-        m.to(device)
-    for objective in objectives:
-        for est in objective.estimators():
-            est.to(device)
-    get = _batch_source(batches)
-    check_pipeline(modules, objectives, next(iter(get(0))).to(device))
-    ranks.same_run(run)
-    ranks.broadcast([*modules, *(e for o in objectives for e in o.estimators())])
-    result = GreedyResult([[] for _ in modules])
-    optimizers = [make(m.parameters()) for make, m in zip(factories, modules, strict=True)]
-    state = GreedyCheckpoint(run, modules, objectives, optimizers, mode)
-    start_module, start_epoch = state.resume(result.histories, per_module)
-    if distributed.rank() != 0:
-        progress = None
-    if mode == "isolated":
-        if any(isinstance(m, Standardize) for module in modules for m in module.modules()):
-            raise ValueError(
-                "modules: Standardize needs mode='sequential' (its input must be frozen when fitted)"
-            )
-        every = list(range(len(modules)))
-        for epoch in range(start_epoch, per_module[0]):
-            _epoch(modules, objectives, optimizers, every, get(epoch), critic_steps, device, result, epoch)
-            state.save(0, epoch, result.histories, every)
-            _tell(progress, f"epoch {epoch + 1}: " + ", ".join(f"{h[-1]}" for h in result.histories))
-        return result
-    for k in range(len(modules)):
-        if k < start_module:
-            _freeze(modules[k])
-            continue
-        _fit_standardizers(modules, k, get, device)
-        for epoch in range(start_epoch if k == start_module else 0, per_module[k]):
-            _epoch(modules, objectives, optimizers, [k], get(epoch), critic_steps, device, result, epoch)
-            state.save(k, epoch, result.histories)
-            _tell(progress, f"module {k} epoch {epoch + 1}: {result.histories[k][-1]}")
-        _freeze(modules[k])
-    return result
+    if mode == "isolated" and any(isinstance(m, Standardize) for module in modules for m in module.modules()):
+        raise ValueError(
+            "modules: Standardize needs mode='sequential' (its input must be frozen when fitted)"
+        )
+    return per_module, factories
+
+
+@dataclass
+class _Loop:
+    """The epochs of a greedy run: every module at once (isolated) or one module after another
+    (sequential), each epoch checkpointed into the run's state."""
+
+    modules: Sequence[nn.Module]
+    objectives: Sequence[Objective]
+    optimizers: list[torch.optim.Optimizer]
+    get: Batches
+    critic_steps: int
+    device: torch.device
+    result: GreedyResult
+    state: GreedyCheckpoint
+
+    def _epoch(self, trained: list[int], epoch: int) -> None:
+        _epoch(
+            self.modules,
+            self.objectives,
+            self.optimizers,
+            trained,
+            self.get(epoch),
+            self.critic_steps,
+            self.device,
+            self.result,
+            epoch,
+        )
+
+    def isolated(self, start_epoch: int, epochs: int, progress: Callable[[str], None] | None) -> None:
+        """Every module trained on every batch, each on its own objective (gradient-isolated)."""
+        every = list(range(len(self.modules)))
+        histories = self.result.histories
+        for epoch in range(start_epoch, epochs):
+            self._epoch(every, epoch)
+            self.state.save(0, epoch, histories, every)
+            _tell(progress, f"epoch {epoch + 1}: " + ", ".join(f"{h[-1]}" for h in histories))
+
+    def sequential(
+        self, start: tuple[int, int], per_module: list[int], progress: Callable[[str], None] | None
+    ) -> None:
+        """Module k trained for its epochs, then frozen, before module k + 1; a resumed run skips the
+        modules ``start`` says are done, and starts its module at ``start``'s epoch."""
+        start_module, start_epoch = start
+        for k, module in enumerate(self.modules):
+            if k < start_module:
+                _freeze(module)
+                continue
+            _fit_standardizers(self.modules, k, self.get, self.device)
+            for epoch in range(start_epoch if k == start_module else 0, per_module[k]):
+                self._epoch([k], epoch)
+                self.state.save(k, epoch, self.result.histories)
+                _tell(progress, f"module {k} epoch {epoch + 1}: {self.result.histories[k][-1]}")
+            _freeze(module)
 
 
 def _rows(t: Activation) -> Tensor:

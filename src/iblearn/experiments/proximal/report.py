@@ -131,9 +131,28 @@ def _seeds(s: dict[str, Any]) -> str:
 
 
 def table(summary: list[dict[str, Any]], skipped: dict[str, str], config: Any) -> str:
-    networks = "image" in config.parts or "vae" in config.parts
+    """The report: the settings, then a section per part run (binary, image, VAE), then what was
+    skipped and why."""
     lines = [
         "# Han et al. (2023): ProximalSplit against the same optimizer without the split\n",
+        _settings(config),
+    ]
+    binary = [s for s in summary if s["part"] == "binary"]
+    if binary:
+        lines.extend(_binary_section(binary))
+    for part in ("image", "vae"):
+        entries = [s for s in summary if s["part"] == part]
+        if entries:
+            lines.extend(_network_section(part, entries))
+    for what, why in skipped.items():
+        lines.append(f"\n{what}: {why}")
+    return "\n".join(lines) + "\n"
+
+
+def _settings(config: Any) -> str:
+    """The report's paragraph on what was run and how the methods differ."""
+    networks = "image" in config.parts or "vae" in config.parts
+    return (
         "Settings: "
         + (
             f"the binary task full batch (600 points), {config.binary_iterations} iterations; "
@@ -153,93 +172,74 @@ def table(summary: list[dict[str, Any]], skipped: dict[str, str], config: Any) -
         "'ours literal' is the literal eq. (5); 'split-lr backprop' is plain backprop with theta at the "
         "rate the kept reading gives it and phi at alpha. The second-order ratio is ||beta/2 grad_theta "
         "||grad_z L||^2|| / ||grad_theta L|| (eq. 5's term against eq. 4's), smallest - largest over "
-        "the run.\n",
-    ]
-    binary = [s for s in summary if s["part"] == "binary"]
-    if binary:
-        lines.append("## Binary classification (Fig. 3: the paper reports curves, no numbers)\n")
-        lines.append(
-            "The paper: the proposed method converges faster than the baseline at gamma = 100. "
-            "Iterations to 95% count the seeds that got there; 'worst after' is the lowest accuracy after "
-            "that, 'drops' the iterations below 90% after it.\n"
-        )
-        lines.append(
-            markdown_table(
-                [
-                    "method",
-                    "seeds",
-                    "final accuracy %",
-                    "reached 95%",
-                    "iterations to 95%",
-                    "worst after 95% %",
-                    "drops after 95%",
-                    "final MSE",
-                    "second-order ratio",
-                ],
-                [
-                    [
-                        s["method"],
-                        _seeds(s),
-                        _ms(s.get("train_acc"), 1),
-                        f"{s['reached_95']} of {s['seeds']}",
-                        _ms(s.get("iterations_to_95"), 0),
-                        _ms(s.get("worst_after_95"), 1),
-                        _ms(s.get("drops_after_95"), 0),
-                        _ms(s.get("train_loss"), 4),
-                        _range(s.get("ratio_range")),
-                    ]
-                    for s in binary
-                ],
-            )
-        )
-    for part, title, paper_of, header in (
-        ("image", "Image classification (Table 2, left)", _paper_image, ["test acc %", "paper test acc %"]),
-        (
-            "vae",
-            "Denoising VAE (Table 2, right; Table 3)",
-            _paper_vae,
-            ["test PSNR dB", "paper train / test PSNR dB"],
-        ),
-    ):
-        entries = [s for s in summary if s["part"] == part]
-        if not entries:
-            continue
-        lines.append(f"\n## {title}\n")
-        quality = "train acc %" if part == "image" else "train PSNR dB"
-        rows = [
-            [
-                s["dataset"],
-                s["method"],
-                s["optimizer"],
-                _seeds(s),
-                _ms(s.get("train_loss"), 3 if part == "image" else 4),
-                _ms(s.get("train_quality")),
-                _ms(s.get("test")),
-                paper_of(s),
-                _ms(s.get("spikes"), 1),
-                _range(s.get("ratio_range")),
-            ]
-            for s in entries
+        "the run.\n"
+    )
+
+
+_BINARY_HEADER = [
+    "method",
+    "seeds",
+    "final accuracy %",
+    "reached 95%",
+    "iterations to 95%",
+    "worst after 95% %",
+    "drops after 95%",
+    "final MSE",
+    "second-order ratio",
+]
+
+
+def _binary_section(binary: list[dict[str, Any]]) -> list[str]:
+    """The binary task's section (Fig. 3): a row per method."""
+    rows = [
+        [
+            s["method"],
+            _seeds(s),
+            _ms(s.get("train_acc"), 1),
+            f"{s['reached_95']} of {s['seeds']}",
+            _ms(s.get("iterations_to_95"), 0),
+            _ms(s.get("worst_after_95"), 1),
+            _ms(s.get("drops_after_95"), 0),
+            _ms(s.get("train_loss"), 4),
+            _range(s.get("ratio_range")),
         ]
-        lines.append(
-            markdown_table(
-                [
-                    "data",
-                    "method",
-                    "optimizer",
-                    "seeds",
-                    "train loss",
-                    quality,
-                    *header,
-                    "loss spikes / epoch",
-                    "second-order ratio",
-                ],
-                rows,
-            )
-        )
-    for what, why in skipped.items():
-        lines.append(f"\n{what}: {why}")
-    return "\n".join(lines) + "\n"
+        for s in binary
+    ]
+    return [
+        "## Binary classification (Fig. 3: the paper reports curves, no numbers)\n",
+        "The paper: the proposed method converges faster than the baseline at gamma = 100. "
+        "Iterations to 95% count the seeds that got there; 'worst after' is the lowest accuracy after "
+        "that, 'drops' the iterations below 90% after it.\n",
+        markdown_table(_BINARY_HEADER, rows),
+    ]
+
+
+def _network_section(part: str, entries: list[dict[str, Any]]) -> list[str]:
+    """The image (Table 2, left) or VAE (Table 2, right; Table 3) section: a row per data set, method
+    and optimizer, beside the paper's figure."""
+    if part == "image":
+        title, paper_of, quality = "Image classification (Table 2, left)", _paper_image, "train acc %"
+        header = ["test acc %", "paper test acc %"]
+    else:
+        title, paper_of, quality = "Denoising VAE (Table 2, right; Table 3)", _paper_vae, "train PSNR dB"
+        header = ["test PSNR dB", "paper train / test PSNR dB"]
+    rows = [
+        [
+            s["dataset"],
+            s["method"],
+            s["optimizer"],
+            _seeds(s),
+            _ms(s.get("train_loss"), 3 if part == "image" else 4),
+            _ms(s.get("train_quality")),
+            _ms(s.get("test")),
+            paper_of(s),
+            _ms(s.get("spikes"), 1),
+            _range(s.get("ratio_range")),
+        ]
+        for s in entries
+    ]
+    columns = ["data", "method", "optimizer", "seeds", "train loss", quality, *header]
+    return [f"\n## {title}\n", markdown_table([*columns, "loss spikes / epoch", "second-order ratio"], rows)]
 
 
 def _paper_image(s: dict[str, Any]) -> str:
