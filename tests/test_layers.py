@@ -380,6 +380,7 @@ ROOMS: dict[str, dict[str, int]] = {
         "bivariate": 2,
         "fused": 2,
         "mixed": 2,
+        "options": 2,
         "counts": 3,
         "batched": 4,
         "ksg": 4,

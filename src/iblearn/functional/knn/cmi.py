@@ -20,7 +20,7 @@ All estimates are 0-d float64 tensors in nats on the input's device.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Unpack
 
 import torch
 from torch import Tensor
@@ -29,7 +29,7 @@ from iblearn import _checks as V
 from iblearn.functional._scale import constant_columns, power_of_two_scale
 from iblearn.functional.gaussian import gaussian_mi, gaussian_mi_from_cov, logdet
 from iblearn.functional.knn.counts import digamma_f64, psi, row_chunks
-from iblearn.functional.knn.ksg import Ties, ksg_mi, prepare
+from iblearn.functional.knn.ksg import ksg_mi, prepare
 from iblearn.functional.knn.neighbors import (
     Backend,
     chebyshev,
@@ -39,6 +39,7 @@ from iblearn.functional.knn.neighbors import (
     kth_neighbour,
     pick_backend,
 )
+from iblearn.functional.knn.options import KNNKeywords, KNNOptions, Ties
 
 
 def z_classes(z: Any) -> Tensor | None:
@@ -94,11 +95,7 @@ def ksg_cmi(
     y: Any,
     z: Any,
     k: int = 3,
-    *,
-    standardize: bool = True,
-    ties: Ties = "jitter",
-    backend: Backend = "auto",
-    seed: int = 0,
+    **options: Unpack[KNNKeywords],
 ) -> Tensor:
     """Frenzel-Pompe estimate of the conditional mutual information I(X; Y | Z) in nats, max-norm.
 
@@ -126,8 +123,9 @@ def ksg_cmi(
             rows ``(N, d)``, one class per distinct row).
         k: neighbours in the joint space, 1 <= k < N (KSG recommend 2 - 4 for estimation; for a
             test, Runge 2018 takes k as a fraction of N, up to about 20%, for more power).
-        standardize, ties, backend, seed: as in :func:`iblearn.functional.ksg_mi` (x is jittered from
-            ``seed``, y from ``seed + 1``, as there, and z from ``seed + 2``).
+        **options: the kNN settings (:class:`~iblearn.functional.knn.options.KNNKeywords`): x is jittered
+            from ``seed``, y from ``seed + 1``, as in :func:`iblearn.functional.ksg_mi`, and z from
+            ``seed + 2``.
 
     Returns:
         0-d float64 tensor, nats. Not clipped at 0.
@@ -140,7 +138,8 @@ def ksg_cmi(
         >>> float(ksg_mi(x, y)) > 0.4, abs(float(ksg_cmi(x, y, z))) < 0.05  # truths 0.51 and 0
         (True, True)
     """
-    return ksg_cmi_named(x, y, z, k, standardize, ties, backend, seed, ("x", "y", "z"))
+    opts = KNNOptions(**options)
+    return ksg_cmi_named(x, y, z, k, opts, ("x", "y", "z"))
 
 
 def ksg_cmi_named(
@@ -148,18 +147,15 @@ def ksg_cmi_named(
     y: Any,
     z: Any,
     k: int,
-    standardize: bool,
-    ties: Ties,
-    backend: Backend,
-    seed: int,
+    opts: KNNOptions,
     names: tuple[str, str, str],
 ) -> Tensor:
     """:func:`ksg_cmi` with the names that errors give x, y and a continuous z (transfer entropy's
     series), so that a message names what the caller passed."""
     classes = z_classes(z)
     if classes is not None:
-        x = prepare(x, names[0], standardize=standardize, ties=ties, seed=V.seed(seed))
-        y = prepare(y, names[1], standardize=standardize, ties=ties, seed=seed + 1)
+        x = prepare(x, names[0], standardize=opts.standardize, ties=opts.ties, seed=opts.seed)
+        y = prepare(y, names[1], standardize=opts.standardize, ties=opts.ties, seed=opts.seed + 1)
         n = V.same_length(("x", x), ("y", y), ("z", classes))
         V.same_device(("x", x), ("y", y))
         k = V.neighbours(k, n)
@@ -167,11 +163,11 @@ def ksg_cmi_named(
         def within(rows: Tensor) -> Tensor:
             # Already standardized and jittered: ties="raise" only checks, adding no second jitter.
             rows = rows.to(x.device)
-            return ksg_mi(x[rows], y[rows], k, standardize=False, ties="raise", backend=backend)
+            return ksg_mi(x[rows], y[rows], k, standardize=False, ties="raise", backend=opts.backend)
 
         return _per_class(classes, k + 1, within, f"k={k}")
-    x, y, zt, k = continuous_samples(x, y, z, k, standardize, ties, seed, names)
-    nxz, nyz, nz = cmi_counts(x, y, zt, k, backend)
+    x, y, zt, k = continuous_samples(x, y, z, k, opts.standardize, opts.ties, opts.seed, names)
+    nxz, nyz, nz = cmi_counts(x, y, zt, k, opts.backend)
     return psi(k) - (digamma_f64(nxz + 1) + digamma_f64(nyz + 1) - digamma_f64(nz + 1)).mean()
 
 

@@ -7,7 +7,6 @@ and from no other module of the room, so that the room's inside can change behin
 
 from iblearn.functional.knn.counts import digamma_f64, ksg_from_counts, psi
 from iblearn.functional.knn.ksg import (
-    Ties,
     duplicated_rows,
     kl_entropy,
     ksg_mi,
@@ -21,10 +20,13 @@ from iblearn.functional.knn.neighbors import (
     kth_neighbour,
     pick_backend,
 )
+from iblearn.functional.knn.options import KNNKeywords, KNNOptions, Ties
 from iblearn.functional.knn.pairwise import checked_blocks
 
 __all__ = [
     "Backend",
+    "KNNKeywords",
+    "KNNOptions",
     "Ties",
     "checked_blocks",
     "count_within",

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Unpack
 
 import torch
 from torch import Tensor
@@ -39,8 +39,8 @@ from iblearn.functional.knn.neighbors import (
     kth_neighbour,
     pick_backend,
 )
+from iblearn.functional.knn.options import KNNKeywords, KNNOptions, Ties
 
-Ties = Literal["jitter", "raise"]
 #: Relative size of the noise that breaks ties (as scikit-learn and NPEET do, and Vasudevan (2020) describes).
 JITTER = 1e-10
 #: Rounds of jitter for the rows that a round left still tied: one almost always suffices, and each
@@ -174,11 +174,7 @@ def ksg_mi(
     y: Any,
     k: int = 3,
     variant: int = 1,
-    *,
-    standardize: bool = True,
-    ties: Ties = "jitter",
-    backend: Backend = "auto",
-    seed: int = 0,
+    **options: Unpack[KNNKeywords],
 ) -> Tensor:
     """Kraskov-Stoegbauer-Grassberger estimate of I(X; Y) in nats, max-norm in every space.
 
@@ -196,11 +192,7 @@ def ksg_mi(
         y: ``(N, dy)`` or ``(N,)`` floating-point samples.
         k: neighbours, 1 <= k < N (the paper recommends 2-4).
         variant: 1 or 2, the two algorithms of the paper.
-        standardize: scale each column to unit standard deviation first (as scikit-learn does).
-        ties: ``"jitter"`` or ``"raise"`` on duplicate samples (see :func:`prepare`).
-        backend: ``"auto"``, ``"tree"`` (CPU: the compiled max-norm search, else scipy's k-d tree) or
-            ``"brute"`` (chunked, any device); see :mod:`iblearn.functional.knn.neighbors`.
-        seed: seeds the jitter, if any.
+        **options: the kNN settings (:class:`~iblearn.functional.knn.options.KNNKeywords`).
 
     Returns:
         0-d float64 tensor, nats. Not clipped at 0: a small negative value is the estimator's bias.
@@ -212,7 +204,8 @@ def ksg_mi(
         >>> abs(float(ksg_mi(x, y)) - 0.4133) < 0.1  # truth -log(1 - 0.75^2)/2; sd at N=2000 is 0.024
         True
     """
-    k, nx, ny = _ksg_counts(x, y, k, variant, standardize, ties, backend, seed)
+    opts = KNNOptions(**options)
+    k, nx, ny = _ksg_counts(x, y, k, variant, opts)
     return ksg_from_counts(nx, ny, k, variant)
 
 
@@ -221,11 +214,7 @@ def ksg_pmi(
     y: Any,
     k: int = 3,
     variant: int = 1,
-    *,
-    standardize: bool = True,
-    ties: Ties = "jitter",
-    backend: Backend = "auto",
-    seed: int = 0,
+    **options: Unpack[KNNKeywords],
 ) -> Tensor:
     """The pointwise terms of :func:`ksg_mi`, one per sample, whose mean is the estimate (nats, ``(N,)``
     float64): ``psi(k) + psi(N) - psi(n_x(i) + 1) - psi(n_y(i) + 1)`` for ``variant=1`` (KSG eq. 8
@@ -240,19 +229,20 @@ def ksg_pmi(
         >>> bool(torch.isclose(ksg_pmi(x, y).mean(), ksg_mi(x, y)))
         True
     """
-    k, nx, ny = _ksg_counts(x, y, k, variant, standardize, ties, backend, seed)
+    opts = KNNOptions(**options)
+    k, nx, ny = _ksg_counts(x, y, k, variant, opts)
     constant, terms = ksg_terms(nx, ny, k, variant)
     return constant - terms
 
 
-def _ksg_counts(
-    x: Any, y: Any, k: int, variant: int, standardize: bool, ties: Ties, backend: Backend, seed: int
-) -> tuple[int, Tensor, Tensor]:
+def _ksg_counts(x: Any, y: Any, k: int, variant: int, opts: KNNOptions) -> tuple[int, Tensor, Tensor]:
     """``(k, n_x, n_y)`` of KSG: the inputs checked and prepared, ``k`` checked against N."""
     V.ksg_variant(variant)
-    (x, y), k = prepare_samples([("x", x), ("y", y)], k, standardize=standardize, ties=ties, seed=seed)
+    (x, y), k = prepare_samples(
+        [("x", x), ("y", y)], k, standardize=opts.standardize, ties=opts.ties, seed=opts.seed
+    )
     joint_dim = x.shape[1] + y.shape[1]
-    if pick_backend(backend, x.device, joint_dim, knn_max_tree_dim("chebyshev")) == "brute":
+    if pick_backend(opts.backend, x.device, joint_dim, knn_max_tree_dim("chebyshev")) == "brute":
         nx, ny = ksg_counts_brute(x, y, k, variant)
     else:
         nx, ny = ksg_counts_tree(x, y, k, variant)
@@ -326,10 +316,7 @@ def mixed_ksg_mi(
     k: int = 3,
     *,
     metric: Metric = "euclidean",
-    standardize: bool = True,
-    ties: Ties = "jitter",
-    backend: Backend = "auto",
-    seed: int = 0,
+    **options: Unpack[KNNKeywords],
 ) -> Tensor:
     """MI between a continuous variable and a discrete one (class labels), in nats (Ross 2014).
 
@@ -350,7 +337,7 @@ def mixed_ksg_mi(
         metric: ``"euclidean"`` (default) or ``"chebyshev"``. The estimator lives in one space, so any
             norm is valid; in hundreds of dimensions the max-norm is ruled by the single most deviant
             unit, while the Euclidean norm pools all of them and is computed by a matrix product.
-        standardize, ties, backend, seed: as in :func:`ksg_mi`.
+        **options: the kNN settings (:class:`~iblearn.functional.knn.options.KNNKeywords`).
 
     Example:
         >>> g = torch.Generator().manual_seed(0)
@@ -359,8 +346,9 @@ def mixed_ksg_mi(
         >>> 0.55 < float(mixed_ksg_mi(x, y)) < 0.7  # truth: a little under log 2 = 0.693
         True
     """
+    opts = KNNOptions(**options)
     V.choice(metric, "metric", ("chebyshev", "euclidean"))
-    x = prepare(x, "x", standardize=standardize, ties=ties, seed=seed)
+    x = prepare(x, "x", standardize=opts.standardize, ties=opts.ties, seed=opts.seed)
     lab = V.labels(labels, "labels").to(x.device)
     V.same_length(("x", x), ("labels", lab))
     _, inverse, class_counts = torch.unique(lab, return_inverse=True, return_counts=True)
@@ -377,7 +365,7 @@ def mixed_ksg_mi(
     x, lab, n_c = x[keep], lab[keep], n_c[keep]
     n = x.shape[0]
     k_i = torch.clamp(n_c - 1, max=k)
-    how = pick_backend(backend, x.device, x.shape[1], mixed_tree_dim(metric, n))
+    how = pick_backend(opts.backend, x.device, x.shape[1], mixed_tree_dim(metric, n))
     if how == "tree":
         radius = torch.empty(n, dtype=torch.float64)
         for c in torch.unique(lab):

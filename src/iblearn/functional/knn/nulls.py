@@ -29,7 +29,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Unpack
 
 import numpy as np
 import torch
@@ -43,8 +43,9 @@ from iblearn.functional.inference import block_length
 from iblearn.functional.knn.batched import ksg_counts_permuted
 from iblearn.functional.knn.cmi import cmi_counts, cmi_counts_brute, continuous_samples, ksg_cmi, z_classes
 from iblearn.functional.knn.counts import ksg_constant, ksg_counts_tree
-from iblearn.functional.knn.ksg import JITTER, Ties, prepare_samples
-from iblearn.functional.knn.neighbors import Backend, knn_max_tree_dim, pick_backend
+from iblearn.functional.knn.ksg import JITTER, prepare_samples
+from iblearn.functional.knn.neighbors import knn_max_tree_dim, pick_backend
+from iblearn.functional.knn.options import KNNKeywords, KNNOptions
 from iblearn.functional.knn.permutations import local_permutations
 from iblearn.functional.knn.transfer import embedding, partialled, transfer_entropy
 from iblearn.functional.serial import series_blocks
@@ -109,19 +110,16 @@ def ksg_mi_test(
     variant: int = 1,
     *,
     n_permutations: int,
-    standardize: bool = True,
-    ties: Ties = "jitter",
-    backend: Backend = "auto",
-    seed: int = 0,
     n_jobs: int | None = None,
     permutation_seed: int | None = None,
     generator: torch.Generator | None = None,
+    **options: Unpack[KNNKeywords],
 ) -> PermutationTest:
     """:func:`~iblearn.functional.ksg_mi` and its permutation test of independence: the estimate of
     ``(x, y[perm])`` for each of ``n_permutations`` permutations of the prepared rows of y.
 
     Args:
-        x, y, k, variant, standardize, ties, backend, seed: as for :func:`~iblearn.functional.ksg_mi`
+        x, y, k, variant, **options: as for :func:`~iblearn.functional.ksg_mi`
             (``seed`` seeds the jitter, and the permutations if ``permutation_seed`` is None).
         n_permutations: how many permutations, at least 1.
         n_jobs: jobs for the CPU's blocks of permutations through joblib (see
@@ -141,17 +139,22 @@ def ksg_mi_test(
         >>> test.p_value  # no shuffle reaches the estimate: 1 / (1 + 19)
         0.05
     """
+    opts = KNNOptions(**options)
     V.ksg_variant(variant)
     n_permutations, device = _checked(n_permutations, n_jobs, ("x", x), ("y", y))
     (xp, yp), k = prepare_samples(
-        [("x", _host(x, "x")), ("y", _host(y, "y"))], k, standardize=standardize, ties=ties, seed=seed
+        [("x", _host(x, "x")), ("y", _host(y, "y"))],
+        k,
+        standardize=opts.standardize,
+        ties=opts.ties,
+        seed=opts.seed,
     )
-    how = pick_backend(backend, device, xp.shape[1] + yp.shape[1], knn_max_tree_dim("chebyshev"))
+    how = pick_backend(opts.backend, device, xp.shape[1] + yp.shape[1], knn_max_tree_dim("chebyshev"))
     n = xp.shape[0]
     if generator is not None:
         draws: Iterator[Tensor] = (torch.randperm(n, generator=generator) for _ in range(n_permutations))
     else:
-        start = V.seed(seed if permutation_seed is None else permutation_seed)
+        start = V.seed(opts.seed if permutation_seed is None else permutation_seed)
         draws = (
             torch.from_numpy(inference.rng(start, inference.PERMUTATION, i).permutation(n))
             for i in range(n_permutations)
@@ -168,12 +171,9 @@ def ksg_cmi_test(
     k: int = 3,
     *,
     n_permutations: int,
-    standardize: bool = True,
-    ties: Ties = "jitter",
-    backend: Backend = "auto",
-    seed: int = 0,
     n_jobs: int | None = None,
     permutation_seed: int | None = None,
+    **options: Unpack[KNNKeywords],
 ) -> PermutationTest:
     """:func:`~iblearn.functional.ksg_cmi` and its local permutation test of conditional independence
     (Runge 2018, Algorithm 1): the estimate of ``(x[perm], y, z)`` for each permutation of
@@ -182,7 +182,7 @@ def ksg_cmi_test(
     beyond z is broken.
 
     Args:
-        x, y, z, k, standardize, ties, backend, seed: as for :func:`~iblearn.functional.ksg_cmi`, with a
+        x, y, z, k, **options: as for :func:`~iblearn.functional.ksg_cmi`, with a
             continuous z (``(N, dz)`` floats).
         n_permutations, n_jobs: as for :func:`ksg_mi_test`.
         permutation_seed: seeds the local permutations; None: ``seed``.
@@ -197,8 +197,8 @@ def ksg_cmi_test(
         >>> ksg_cmi_test(x, y, z, n_permutations=19).p_value > 0.05  # independent given z
         True
     """
-    options = (n_permutations, standardize, ties, backend, seed, n_jobs, permutation_seed)
-    return _local_test((x, y, z), ("x", "y", "z"), 0, k, *options)
+    opts = KNNOptions(**options)
+    return _local_test((x, y, z), ("x", "y", "z"), 0, k, n_permutations, opts, n_jobs, permutation_seed)
 
 
 def transfer_entropy_test(
@@ -209,12 +209,9 @@ def transfer_entropy_test(
     k: int = 3,
     *,
     n_permutations: int,
-    standardize: bool = True,
-    ties: Ties = "jitter",
-    backend: Backend = "auto",
-    seed: int = 0,
     n_jobs: int | None = None,
     permutation_seed: int | None = None,
+    **options: Unpack[KNNKeywords],
 ) -> PermutationTest:
     """:func:`~iblearn.functional.transfer_entropy` and its surrogate test of no transfer: TE is the
     conditional MI I(target_t; source_{t-lag} | target's past), and its surrogates permute the source's
@@ -225,7 +222,7 @@ def transfer_entropy_test(
     the source.
 
     Args:
-        source, target, lag, history, k, standardize, ties, backend, seed: as for
+        source, target, lag, history, k, **options: as for
             :func:`~iblearn.functional.transfer_entropy`.
         n_permutations, n_jobs, permutation_seed: as for :func:`ksg_cmi_test`.
 
@@ -240,11 +237,11 @@ def transfer_entropy_test(
         >>> transfer_entropy_test(x, y, n_permutations=19).p_value  # 1 / (1 + 19)
         0.05
     """
+    opts = KNNOptions(**options)
     present, past_source, past_target = partialled(*embedding(source, target, lag, history, k))
     names = ("target", "source", "target")  # its present, the source's past, its own past
     samples = (present, past_source, past_target)
-    options = (n_permutations, standardize, ties, backend, seed, n_jobs, permutation_seed)
-    return _local_test(samples, names, 1, k, *options)
+    return _local_test(samples, names, 1, k, n_permutations, opts, n_jobs, permutation_seed)
 
 
 def _local_test(
@@ -253,10 +250,7 @@ def _local_test(
     moved: int,
     k: int,
     n_permutations: int,
-    standardize: bool,
-    ties: Ties,
-    backend: Backend,
-    seed: int,
+    opts: KNNOptions,
     n_jobs: int | None,
     permutation_seed: int | None,
 ) -> PermutationTest:
@@ -269,12 +263,16 @@ def _local_test(
             "n_permutations shuffles within classes)"
         )
     host = [_host(s, name) for s, name in zip(samples, names, strict=True)]
-    x, y, z, k = continuous_samples(host[0], host[1], host[2], k, standardize, ties, seed, names)
-    seed = V.seed(seed)
-    how = pick_backend(backend, device, x.shape[1] + y.shape[1] + z.shape[1], knn_max_tree_dim("chebyshev"))
+    x, y, z, k = continuous_samples(
+        host[0], host[1], host[2], k, opts.standardize, opts.ties, opts.seed, names
+    )
+    seed = opts.seed
+    how = pick_backend(
+        opts.backend, device, x.shape[1] + y.shape[1] + z.shape[1], knn_max_tree_dim("chebyshev")
+    )
     # Drawn on the CPU, so every device gets the same permutations (the neighbours in z come out the same).
     drawn = seed if permutation_seed is None else V.seed(permutation_seed, "permutation_seed")
-    perms = local_permutations(host[2], n_permutations, standardize=standardize, seed=drawn)
+    perms = local_permutations(host[2], n_permutations, standardize=opts.standardize, seed=drawn)
     pair = (x, y) if moved == 0 else (y, x)
     # Repeated rows of the local draw would tie their twins' distances exactly, and strict counts would
     # drop neighbours at the radius: noise fixed per position parts them (see the module's notes).
@@ -349,12 +347,9 @@ def transfer_entropy_estimate(
     *,
     n_resamples: int = 0,
     n_permutations: int = 0,
-    standardize: bool = True,
-    ties: Ties = "jitter",
-    backend: Backend = "auto",
-    seed: int = 0,
     n_jobs: int | None = None,
     null: Literal["local", "shift"] = "local",
+    **options: Unpack[KNNKeywords],
 ) -> inference.Estimate:
     """:func:`~iblearn.functional.transfer_entropy` with what is known of it, as the one result type
     (:class:`~iblearn.functional.inference.Estimate`): with ``n_resamples``, a standard error, a bias and
@@ -365,7 +360,7 @@ def transfer_entropy_estimate(
     blocks); with ``n_permutations``, the p-value of :func:`transfer_entropy_test`.
 
     Args:
-        source, target, lag, history, k, standardize, ties, backend, seed: as for
+        source, target, lag, history, k, **options: as for
             :func:`~iblearn.functional.transfer_entropy` (``seed`` seeds the resamples and the
             permutations too).
         n_resamples: blockwise resamples behind the standard error and the interval (0: none).
@@ -386,10 +381,10 @@ def transfer_entropy_estimate(
         >>> est.measure, est.stderr_method, est.interval[0] < float(est) < est.interval[1]
         ('transfer_entropy', 'blockwise jackknife', True)
     """
+    opts = KNNOptions(**options)
     V.resampling_counts(n_resamples, n_permutations)
-    seed = V.seed(seed)
     present, past_source, past_target = partialled(*embedding(source, target, lag, history, k))
-    options: dict[str, Any] = dict(standardize=standardize, ties=ties, backend=backend, seed=seed)
+    keywords = opts.keywords()
 
     def te(rows: np.ndarray | None) -> float:
         taken = [
@@ -397,64 +392,77 @@ def transfer_entropy_estimate(
             for t in (present, past_source, past_target)
         ]
         x, y, z = taken
-        return float(ksg_cmi(x, y, z, k, **options))
+        return float(ksg_cmi(x, y, z, k, **keywords))
 
     value = te(None)
     n = len(present)
-    fields: dict[str, Any] = {}
-    if n_resamples:
-        block, slow = series_blocks([source, target], ["source", "target"], n)
-        res = inference.resampled(te, n, n_resamples, "block", seed, block)
-        # A blockwise spread rests on the blocks: with fewer blocks than resamples, theirs are its degrees
-        # of freedom.
-        blocks = -(-n // block)
-        span, bias = inference.interval(
-            value, res.stderr, half=res.half, n_resamples=min(res.n_resamples, blocks), floor=0.0
-        )
-        fields |= dict(
-            stderr=res.stderr,
-            stderr_method=res.method,
-            interval=span,
-            confidence=inference.CONFIDENCE,
-            bias=bias,
-        )
-        why = slow or inference.bias_caveat(value, res.stderr, res.half, res.n_resamples)
-        why = why or inference.heavy_tails([source, target], ["source", "target"])
-        if why is not None:
-            fields |= dict(reliable=False, caveat=why)
     V.choice(null, "null", ("local", "shift"))
-    if n_permutations and null == "local":
-        test = transfer_entropy_test(
-            source,
-            target,
-            lag,
-            history,
-            k,
-            n_permutations=n_permutations,
-            n_jobs=n_jobs,
-            permutation_seed=seed,
-            **options,
-        )
-        fields |= dict(
-            p_value=test.p_value,
-            n_permutations=n_permutations,
-            null="no transfer: the source's past permuted locally in the target's past",
-        )
-    elif n_permutations:
-        src = V.continuous(source, "source")
-        length = len(src)
-        shifts = inference.circular_shifts(
-            length, n_permutations, seed, max(lag, history) + block_length(length)
-        )
-        nulls = [
-            float(transfer_entropy(torch.roll(src, int(s), 0), target, lag, history, k, **options))
-            for s in shifts
-        ]
-        fields |= dict(
-            p_value=inference.p_value(value, nulls),
-            n_permutations=n_permutations,
-            null="no transfer: the source series circularly shifted against the target",
-        )
+    fields = _te_spread(te, value, n, (source, target), n_resamples, opts.seed) if n_resamples else {}
+    if n_permutations:
+        series, embed = (source, target), (lag, history, k)
+        fields |= _te_null(null, value, series, embed, n_permutations, n_jobs, opts)
     return inference.Estimate(
         torch.tensor(value, dtype=torch.float64), n, "ksg", measure="transfer_entropy", **fields
     )
+
+
+def _te_spread(
+    te: Callable[[np.ndarray | None], float],
+    value: float,
+    n: int,
+    series: tuple[Any, Any],
+    n_resamples: int,
+    seed: int,
+) -> dict[str, Any]:
+    """The blockwise standard error, interval and bias of a transfer entropy ``value`` of ``n`` rows,
+    and why it is unreliable where it is."""
+    names = ["source", "target"]
+    block, slow = series_blocks(list(series), names, n)
+    res = inference.resampled(te, n, n_resamples, "block", seed, block)
+    # A blockwise spread rests on the blocks: with fewer blocks than resamples, theirs are its degrees
+    # of freedom.
+    blocks = -(-n // block)
+    span, bias = inference.interval(
+        value, res.stderr, half=res.half, n_resamples=min(res.n_resamples, blocks), floor=0.0
+    )
+    fields: dict[str, Any] = dict(
+        stderr=res.stderr, stderr_method=res.method, interval=span, confidence=inference.CONFIDENCE, bias=bias
+    )
+    why = slow or inference.bias_caveat(value, res.stderr, res.half, res.n_resamples)
+    why = why or inference.heavy_tails(list(series), names)
+    return fields if why is None else fields | dict(reliable=False, caveat=why)
+
+
+def _te_null(
+    null: str,
+    value: float,
+    series: tuple[Any, Any],
+    embed: tuple[int, int, int],
+    n_permutations: int,
+    n_jobs: int | None,
+    opts: KNNOptions,
+) -> dict[str, Any]:
+    """The permutation p-value of a transfer entropy ``value`` against ``null``: the source's past
+    permuted locally in the target's past, or the source circularly shifted."""
+    (source, target), (lag, history, k) = series, embed
+    if null == "local":
+        test = transfer_entropy_test(
+            source, target, *embed, n_permutations=n_permutations, n_jobs=n_jobs,
+            permutation_seed=opts.seed, **opts.keywords(),
+        )  # fmt: skip
+        what, p = "no transfer: the source's past permuted locally in the target's past", test.p_value
+    else:
+        src = V.continuous(source, "source")
+        length = len(src)
+        shifts = inference.circular_shifts(
+            length, n_permutations, opts.seed, max(lag, history) + block_length(length)
+        )
+        nulls = [
+            float(transfer_entropy(torch.roll(src, int(s), 0), target, lag, history, k, **opts.keywords()))
+            for s in shifts
+        ]
+        what, p = (
+            "no transfer: the source series circularly shifted against the target",
+            inference.p_value(value, nulls),
+        )
+    return dict(p_value=p, n_permutations=n_permutations, null=what)

@@ -33,7 +33,7 @@ import operator
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Unpack
 
 import numpy as np
 import torch
@@ -49,8 +49,9 @@ from iblearn.functional.knn.counts import (
     ksg_counts_tree,
     row_chunks,
 )
-from iblearn.functional.knn.ksg import Ties, prepare_samples
+from iblearn.functional.knn.ksg import prepare_samples
 from iblearn.functional.knn.neighbors import Backend, chebyshev, chunk_bytes, knn_max_tree_dim, pick_backend
+from iblearn.functional.knn.options import KNNKeywords, KNNOptions
 
 #: Pairs per batch of :func:`ksg_mi_pairs`, and variables per side of a tile of :func:`pairwise_mi` (a
 #: batch of up to 16 x 16 pairs sharing 32 variables' distances): seconds of work a batch at 10,000 rows.
@@ -71,13 +72,10 @@ def ksg_mi_pairs(
     k: int = 3,
     variant: int = 1,
     *,
-    standardize: bool = True,
-    ties: Ties = "jitter",
-    backend: Backend = "auto",
-    seed: int = 0,
     n_jobs: int | None = None,
     progress: Progress = False,
     checkpoint: str | os.PathLike[str] | None = None,
+    **options: Unpack[KNNKeywords],
 ) -> Tensor:
     """KSG estimates of I(V_a; V_b) for each pair ``(a, b)`` of indices into ``variables``, sharing the
     preparation of each variable and, on the brute-force path, its distances (see the module's notes).
@@ -88,8 +86,7 @@ def ksg_mi_pairs(
     Args:
         variables: ``(N, d_i)`` or ``(N,)`` floating-point samples, the same N for all.
         pairs: index pairs ``(a, b)``, ``a != b``.
-        k, variant, standardize, ties, backend: as for :func:`~iblearn.functional.ksg_mi`.
-        seed: seeds the jitter.
+        k, variant, **options: as for :func:`~iblearn.functional.ksg_mi` (``seed`` seeds the jitter).
         n_jobs, progress, checkpoint: as for :func:`pairwise_mi` (batches of consecutive pairs).
 
     Returns:
@@ -103,14 +100,15 @@ def ksg_mi_pairs(
         >>> bool(values[0] > 0.25 and abs(values[1]) < 0.05)  # I(X; Y) = log(2) / 2 = 0.35, I(X; Z) = 0
         True
     """
+    opts = KNNOptions(**options)
     if isinstance(variables, Tensor) or not isinstance(variables, Sequence) or len(variables) < 2:
         raise ValueError("variables: expected a sequence of at least 2 samples (tensors or arrays)")
     pairs = _checked_pairs(pairs, len(variables))
     named = [(f"variables[{i}]", v) for i, v in enumerate(variables)]
-    size = FUSED_PAIRS_PER_BATCH if _fused(variables[0], k, variant, backend) else PAIRS_PER_BATCH
+    size = FUSED_PAIRS_PER_BATCH if _fused(variables[0], k, variant, opts.backend) else PAIRS_PER_BATCH
     batches = [list(range(p, min(p + size, len(pairs)))) for p in range(0, len(pairs), size)]
     run = _Run(n_jobs, progress, checkpoint)
-    return _named_pairs_mi(named, pairs, k, variant, standardize, ties, backend, seed, batches, run)
+    return _named_pairs_mi(named, pairs, k, variant, opts, batches, run)
 
 
 def _fused(sample: Any, k: int, variant: int, backend: Backend) -> bool:
@@ -133,10 +131,7 @@ def _named_pairs_mi(
     pairs: list[tuple[int, int]],
     k: int,
     variant: int,
-    standardize: bool,
-    ties: Ties,
-    backend: Backend,
-    seed: int,
+    opts: KNNOptions,
     batches: list[list[int]] | None = None,
     run: _Run = _Run(),
 ) -> Tensor:
@@ -144,15 +139,17 @@ def _named_pairs_mi(
     of indices into ``pairs`` (one batch if None) run as ``run`` says."""
     V.ksg_variant(variant)
     check_n_jobs(run.n_jobs)
-    prepared, k = prepare_samples(named, k, standardize=standardize, ties=ties, seed=seed)
+    prepared, k = prepare_samples(named, k, standardize=opts.standardize, ties=opts.ties, seed=opts.seed)
     device = prepared[0].device
     batches = [list(range(len(pairs)))] if batches is None else batches
     jobs = []
     for batch in batches:
         used, local = used_by([pairs[p] for p in batch])
         shipped = [prepared[i].numpy() if prepared[i].device.type == "cpu" else prepared[i] for i in used]
-        jobs.append((shipped, local, k, variant, backend))
-    settings = dict(pairs=pairs, k=k, variant=variant, standardize=standardize, ties=ties, seed=seed)
+        jobs.append((shipped, local, k, variant, opts.backend))
+    settings = dict(
+        pairs=pairs, k=k, variant=variant, standardize=opts.standardize, ties=opts.ties, seed=opts.seed
+    )
     store = store_for(run.checkpoint, [t.cpu() for t in prepared], {**settings, "batches": batches})
     values = map_batches(
         _batch_mi,
@@ -219,13 +216,10 @@ def pairwise_mi(
     k: int = 3,
     variant: int = 1,
     *,
-    standardize: bool = True,
-    ties: Ties = "jitter",
-    backend: Backend = "auto",
-    seed: int = 0,
     n_jobs: int | None = None,
     progress: Progress = False,
     checkpoint: str | os.PathLike[str] | None = None,
+    **options: Unpack[KNNKeywords],
 ) -> Tensor:
     """The matrix of KSG estimates of I(X_i; X_j) between the columns of ``x`` (or its ``blocks`` of
     columns), as ennemi's ``pairwise_mi`` gives: symmetric, NaN on the diagonal (a continuous variable's
@@ -235,7 +229,7 @@ def pairwise_mi(
     Args:
         x: ``(N, d)`` floating-point samples.
         blocks: column indices of each variable (``[[0, 1], [2], [3, 4, 5]]``); None: each column alone.
-        k, variant, standardize, ties, backend, seed: as for :func:`ksg_mi_pairs` (block i is jittered
+        k, variant, **options: as for :func:`ksg_mi_pairs` (block i is jittered
             from ``seed + i``).
         n_jobs: jobs for the batches (tiles of 16 x 16 pairs; 64 x 64, one launch each, where the
             fused kernel counts on a GPU) through joblib: None runs them in this process on all of
@@ -259,6 +253,7 @@ def pairwise_mi(
         >>> bool(m[0, 2] > 0.6 and m[0, 2] == m[2, 0] and abs(m[0, 1]) < 0.05 and m[1, 1].isnan())
         True
     """
+    opts = KNNOptions(**options)
     t = V.continuous(x, "x")
     if t.ndim != 2:
         raise ValueError(f"x: expected (N, d) samples, got shape {tuple(t.shape)}")
@@ -268,7 +263,7 @@ def pairwise_mi(
     m = len(cols)
     pairs: list[tuple[int, int]] = []
     batches: list[list[int]] = []
-    tile = FUSED_TILE if _fused(t, k, variant, backend) else TILE
+    tile = FUSED_TILE if _fused(t, k, variant, opts.backend) else TILE
     for a in range(0, m, tile):
         for b in range(a, m, tile):
             left, right = range(a, min(a + tile, m)), range(b, min(b + tile, m))
@@ -281,7 +276,7 @@ def pairwise_mi(
     else:
         named = [(f"blocks[{i}] (columns {c} of x)", t[:, c]) for i, c in enumerate(cols)]
     run = _Run(n_jobs, progress, checkpoint)
-    values = _named_pairs_mi(named, pairs, k, variant, standardize, ties, backend, seed, batches, run)
+    values = _named_pairs_mi(named, pairs, k, variant, opts, batches, run)
     out = torch.full((m, m), float("nan"), dtype=torch.float64, device=values.device)
     rows, columns = torch.tensor(pairs, device=values.device).T
     out[rows, columns] = values
@@ -294,11 +289,7 @@ def layerwise_mi(
     targets: Sequence[Any],
     k: int = 3,
     variant: int = 1,
-    *,
-    standardize: bool = True,
-    ties: Ties = "jitter",
-    backend: Backend = "auto",
-    seed: int = 0,
+    **options: Unpack[KNNKeywords],
 ) -> Tensor:
     """KSG estimates of I(T_l; Z_t) for every layer's activations T_l and every target Z_t (the input X
     and a continuous Y, as an information plane needs), in one :func:`ksg_mi_pairs` call: each target's
@@ -307,7 +298,7 @@ def layerwise_mi(
     Args:
         layers: ``(N, d_l)`` activations of each layer (flattened beyond the first axis).
         targets: ``(N, d_t)`` continuous samples, e.g. ``[x, y]``.
-        k, variant, standardize, ties, backend, seed: as for :func:`ksg_mi_pairs` (layers come first
+        k, variant, **options: as for :func:`ksg_mi_pairs` (layers come first
             in the jitter's order, then targets).
 
     Returns:
@@ -321,6 +312,7 @@ def layerwise_mi(
         >>> m.shape, bool(m[0, 0] > 1.0 and abs(m[1, 0]) < 0.05)
         (torch.Size([2, 1]), True)
     """
+    opts = KNNOptions(**options)
     for name, seq in (("layers", layers), ("targets", targets)):
         if isinstance(seq, Tensor) or not isinstance(seq, Sequence) or not seq:
             raise ValueError(f"{name}: expected a non-empty sequence of samples (tensors or arrays)")
@@ -328,7 +320,7 @@ def layerwise_mi(
     named += [(f"targets[{j}]", v) for j, v in enumerate(targets)]
     n_layers = len(layers)
     pairs = [(i, n_layers + j) for i in range(n_layers) for j in range(len(targets))]
-    values = _named_pairs_mi(named, pairs, k, variant, standardize, ties, backend, seed)
+    values = _named_pairs_mi(named, pairs, k, variant, opts)
     return values.reshape(n_layers, len(targets))
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Unpack
 
 import numpy as np
 import torch
@@ -19,8 +19,7 @@ from torch import Tensor
 from iblearn import _checks as V
 from iblearn.functional._parallel import Progress, check_n_jobs, map_batches, store_for, used_by
 from iblearn.functional.knn.cmi import ksg_cmi_named
-from iblearn.functional.knn.ksg import Ties
-from iblearn.functional.knn.neighbors import Backend
+from iblearn.functional.knn.options import KNNKeywords, KNNOptions
 
 
 def transfer_entropy(
@@ -29,11 +28,7 @@ def transfer_entropy(
     lag: int = 1,
     history: int = 1,
     k: int = 3,
-    *,
-    standardize: bool = True,
-    ties: Ties = "jitter",
-    backend: Backend = "auto",
-    seed: int = 0,
+    **options: Unpack[KNNKeywords],
 ) -> Tensor:
     """Transfer entropy from ``source`` to ``target`` in nats, estimated by :func:`ksg_cmi`:
 
@@ -52,7 +47,7 @@ def transfer_entropy(
         target: ``(T,)`` or ``(T, d_t)`` series of the same length.
         lag: delay of the source sample, at least 1.
         history: past target samples conditioned on, at least 1.
-        k, standardize, ties, backend, seed: as in :func:`iblearn.functional.ksg_cmi`.
+        k, **options: as in :func:`iblearn.functional.ksg_cmi`.
 
     Returns:
         0-d float64 tensor, nats.
@@ -66,9 +61,10 @@ def transfer_entropy(
         >>> round(float(te_xy), 1), abs(float(te_yx)) < 0.05  # truth: log(1 / 0.6) = 0.51, and 0
         (0.5, True)
     """
+    opts = KNNOptions(**options)
     present, past_source, past_target = partialled(*embedding(source, target, lag, history, k))
     names = ("target", "source", "target")  # its present, the source's past, its own past
-    return ksg_cmi_named(present, past_source, past_target, k, standardize, ties, backend, seed, names)
+    return ksg_cmi_named(present, past_source, past_target, k, opts, names)
 
 
 #: A residual whose spread is below this share of its column's is what is left of a column that the
@@ -144,13 +140,10 @@ def transfer_entropy_matrix(
     history: int = 1,
     k: int = 3,
     *,
-    standardize: bool = True,
-    ties: Ties = "jitter",
-    backend: Backend = "auto",
-    seed: int = 0,
     n_jobs: int | None = None,
     progress: Progress = False,
     checkpoint: str | os.PathLike[str] | None = None,
+    **options: Unpack[KNNKeywords],
 ) -> Tensor:
     """The transfer entropy from every series to every other: entry ``[i, j]`` is
     ``transfer_entropy(series[i], series[j], ...)`` with the same settings (NaN on the diagonal).
@@ -158,7 +151,7 @@ def transfer_entropy_matrix(
     Args:
         series: ``(T, m)`` samples, one series a column, or a sequence of m ``(T,)`` / ``(T, d_i)``
             series.
-        lag, history, k, standardize, ties, backend, seed: as for :func:`transfer_entropy` (each entry
+        lag, history, k, **options: as for :func:`transfer_entropy` (each entry
             equals that call's value).
         n_jobs, progress, checkpoint: as for :func:`~iblearn.functional.pairwise_mi` (batches of 32
             ordered pairs); the matrix does not depend on ``n_jobs`` or the backend.
@@ -174,6 +167,7 @@ def transfer_entropy_matrix(
         >>> bool(te[0, 1] > 0.2 and te[1:, 0].abs().max() < 0.1 and te[2, 2].isnan())
         True
     """
+    opts = KNNOptions(**options)
     if isinstance(series, Tensor | np.ndarray):
         t = V.continuous(series, "series")
         if t.ndim != 2:
@@ -195,10 +189,12 @@ def transfer_entropy_matrix(
         batch = pairs[s : s + PAIRS_PER_BATCH]
         used, local = used_by(batch)
         shipped = [(named[i][0], named[i][1].detach().cpu().numpy()) for i in used]
-        settings = (lag, history, k, standardize, ties, backend, seed)
+        settings = (lag, history, k, opts)
         jobs.append((shipped, local, settings))
         batches.append(batch)
-    key = dict(lag=lag, history=history, k=k, standardize=standardize, ties=ties, seed=seed, m=m)
+    key = dict(
+        lag=lag, history=history, k=k, standardize=opts.standardize, ties=opts.ties, seed=opts.seed, m=m
+    )
     store = store_for(checkpoint, [v for _, v in named], key)
     values = map_batches(
         _te_batch, jobs, n_jobs, progress=progress, sizes=[len(b) for b in batches], store=store, what="pairs"
@@ -211,13 +207,12 @@ def transfer_entropy_matrix(
 
 
 def _te_batch(series: list[tuple[str, Any]], pairs: list[tuple[int, int]], settings: tuple[Any, ...]) -> Any:
-    lag, history, k, standardize, ties, backend, seed = settings
-    options = dict(standardize=standardize, ties=ties, backend=backend, seed=seed)
+    lag, history, k, opts = settings
     values = []
     for a, b in pairs:
         (name_a, source), (name_b, target) = series[a], series[b]
         try:
-            te = transfer_entropy(source, target, lag, history, k, **options)
+            te = transfer_entropy(source, target, lag, history, k, **opts.keywords())
         except ValueError as e:  # name the series as the caller gave them
             raise ValueError(f"{name_a} (source) -> {name_b} (target): {e}") from None
         values.append(float(te))

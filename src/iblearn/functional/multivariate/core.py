@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
@@ -20,7 +21,8 @@ from iblearn.functional._scale import power_of_two_scale
 from iblearn.functional.gaussian import wishart_digammas
 from iblearn.functional.knn.engine import (
     Backend,
-    Ties,
+    KNNKeywords,
+    KNNOptions,
     count_within,
     digamma_f64,
     knn_max_tree_dim,
@@ -34,6 +36,35 @@ from iblearn.functional.multivariate.inputs import check_not_constant, copula_no
 
 Method = Literal["ksg", "gaussian", "copula"]
 METHODS: tuple[Method, ...] = ("ksg", "gaussian", "copula")
+
+
+class MeasureKeywords(KNNKeywords, total=False):
+    """The keywords of a measure among many variables, as its ``**options`` take them: the kNN settings
+    (:class:`~iblearn.functional.knn.options.KNNKeywords`; variable i is jittered from ``seed + i``) and
+
+    Keys:
+        method: ``"ksg"``, ``"gaussian"`` or ``"copula"`` (see :mod:`iblearn.functional.multivariate`).
+        k: neighbours in the joint space (``"ksg"``), 1 <= k < N.
+        bias_correction: Wishart bias correction of the log-determinants (``"gaussian"``, ``"copula"``).
+    """
+
+    method: Method
+    k: int
+    bias_correction: bool
+
+
+@dataclass(frozen=True)
+class MeasureOptions(KNNOptions):
+    """The settings of a measure among many variables, checked: :class:`MeasureKeywords` with defaults."""
+
+    method: Method = "ksg"
+    k: int = 3
+    bias_correction: bool = True
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        V.choice(self.method, "method", METHODS)
+        object.__setattr__(self, "bias_correction", V.flag(self.bias_correction, "bias_correction"))
 
 
 class PIDParts(NamedTuple):
@@ -176,33 +207,22 @@ def ksg_tc_dtc(prepared: list[Tensor], k: int, backend: Backend, dual: bool) -> 
 
 
 def tc_dtc(
-    variables: list[Tensor],
-    names: list[str],
-    method: Method,
-    *,
-    k: int,
-    dual: bool,
-    bias_correction: bool,
-    standardize: bool,
-    ties: Ties,
-    backend: Backend,
-    seed: int,
+    variables: list[Tensor], names: list[str], opts: MeasureOptions, *, dual: bool
 ) -> tuple[Tensor, Tensor]:
-    """``(TC, DTC)`` of checked variables by ``method`` (for KSG, DTC is NaN unless ``dual``)."""
-    V.choice(method, "method", METHODS)
-    bias_correction = V.flag(bias_correction, "bias_correction")
-    if method == "ksg":
+    """``(TC, DTC)`` of checked variables by ``opts.method`` (for KSG, DTC is NaN unless ``dual``)."""
+    if opts.method == "ksg":
+        named = list(zip(names, variables, strict=True))
         prepared, k = prepare_samples(
-            list(zip(names, variables, strict=True)), k, standardize=standardize, ties=ties, seed=seed
+            named, opts.k, standardize=opts.standardize, ties=opts.ties, seed=opts.seed
         )
-        return ksg_tc_dtc(prepared, k, backend, dual)
+        return ksg_tc_dtc(prepared, k, opts.backend, dual)
     check_not_constant(variables, names)
-    return _gaussian_tc_dtc(variables, names, method == "copula", bias_correction)
+    return _gaussian_tc_dtc(variables, names, opts.method == "copula", opts.bias_correction)
 
 
-def measure(x: Any, blocks: Any, method: Method, name: str, **options: Any) -> Tensor:
+def measure(x: Any, blocks: Any, name: str, opts: MeasureOptions) -> Tensor:
     """The measure ``name`` of :data:`MEASURE_TABLE` among the variables of ``x``."""
     spec = MEASURE_TABLE[name]
     variables = split_variables(x, blocks)
     names = [f"x (variable {i})" for i in range(len(variables))]
-    return spec.of(*tc_dtc(variables, names, method, dual=spec.dtc != 0, **options))
+    return spec.of(*tc_dtc(variables, names, opts, dual=spec.dtc != 0))

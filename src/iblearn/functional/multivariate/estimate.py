@@ -44,7 +44,7 @@ import itertools
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
-from typing import Any, Literal
+from typing import Any, Literal, Unpack
 
 import numpy as np
 import torch
@@ -55,8 +55,8 @@ from iblearn._measures import MEASURE_TABLE
 from iblearn.functional import inference
 from iblearn.functional._parallel import PERMUTATIONS_PER_BATCH, check_n_jobs, iter_batches
 from iblearn.functional.inference import Estimate
-from iblearn.functional.knn.engine import Backend, Ties, duplicated_rows
-from iblearn.functional.multivariate.core import Method, tc_dtc
+from iblearn.functional.knn.engine import duplicated_rows
+from iblearn.functional.multivariate.core import MeasureKeywords, MeasureOptions, tc_dtc
 from iblearn.functional.multivariate.inputs import (
     MAGNITUDES_Z,
     ScalarCheck,
@@ -66,7 +66,7 @@ from iblearn.functional.multivariate.inputs import (
     scalar_check,
     split_variables,
 )
-from iblearn.functional.multivariate.pid import pid
+from iblearn.functional.multivariate.pid import pid_of
 
 Measure = Literal[
     "total_correlation", "dual_total_correlation", "o_information", "s_information", "interaction_information"
@@ -81,32 +81,32 @@ TWO_SIDED = frozenset(name for name, spec in MEASURE_TABLE.items() if spec.signe
 MultivariateEstimate = Estimate
 
 
-def _values(kind: str, variables: list[Tensor], settings: dict[str, Any]) -> Tensor:
+def _values(kind: str, variables: list[Tensor], opts: MeasureOptions) -> Tensor:
     """The estimates ``kind`` stands for, as a 1-D tensor: one measure, or the PID's parts and total."""
     if kind == "pid":
-        parts = pid(*variables, **settings)
+        parts = pid_of(variables[0], variables[1], variables[2], opts)
         return torch.stack([*parts, parts.total])
     names = [f"x (variable {i})" for i in range(len(variables))]
     spec = MEASURE_TABLE[kind]
-    return spec.of(*tc_dtc(variables, names, dual=spec.dtc != 0, **settings))[None]
+    return spec.of(*tc_dtc(variables, names, opts, dual=spec.dtc != 0))[None]
 
 
 def _batch(
-    kind: str, variables: list[Tensor], settings: dict[str, Any], draws: list[list[np.ndarray | None]]
+    kind: str, variables: list[Tensor], opts: MeasureOptions, draws: list[list[np.ndarray | None]]
 ) -> list[Tensor]:
     """:func:`_values` with each variable's rows taken as a draw says (None: as they are)."""
     out = []
     for rows in draws:
         pairs = zip(variables, rows, strict=True)
         taken = [v if r is None else v[torch.from_numpy(r).to(v.device)] for v, r in pairs]
-        out.append(_values(kind, taken, settings))
+        out.append(_values(kind, taken, opts))
     return out
 
 
 def _run(
     kind: str,
     variables: list[Tensor],
-    settings: dict[str, Any],
+    opts: MeasureOptions,
     draws: Iterator[list[np.ndarray | None]],
     n_jobs: int | None,
 ) -> Tensor:
@@ -114,7 +114,7 @@ def _run(
 
     def batches() -> Iterator[tuple[Any, ...]]:
         while batch := list(itertools.islice(draws, PERMUTATIONS_PER_BATCH)):
-            yield kind, variables, settings, batch
+            yield kind, variables, opts, batch
 
     return torch.stack([v for values in iter_batches(_batch, batches(), n_jobs) for v in values])
 
@@ -123,7 +123,7 @@ def _estimates(
     names: list[str],
     kind: str,
     variables: list[Tensor],
-    settings: dict[str, Any],
+    opts: MeasureOptions,
     shuffled: Sequence[int],
     null: str,
     *,
@@ -133,9 +133,9 @@ def _estimates(
     two_sided: bool,
 ) -> list[Estimate]:
     V.resampling_counts(n_resamples, n_permutations)
-    seed, n_jobs = V.seed(settings["seed"]), check_n_jobs(n_jobs)
-    method, n = settings["method"], int(variables[0].shape[0])
-    observed = _values(kind, variables, settings)
+    seed, n_jobs = opts.seed, check_n_jobs(n_jobs)
+    method, n = opts.method, int(variables[0].shape[0])
+    observed = _values(kind, variables, opts)
     joint = torch.cat([v.reshape(n, -1).to(torch.float64) for v in variables], dim=1)
     # The copula's normal scores have no tails; raw rows may, which bias KSG and the Gaussian closed form
     # (a flag on the interval: read only where one is made).
@@ -149,37 +149,16 @@ def _estimates(
         if joint.shape[1] == 2:  # two single columns: KSG on the same coordinates, beside the closed form
             pair = scores if method == "copula" else joint
             scalar = scalar_check(pair[:, :1], pair[:, 1:])
-    p_value = None
-    resampled: list[inference.Resampled] = []
+    p_value, resampled = None, []
     if n_resamples:
-        # KSG: halves, whose rows are distinct (a bootstrap's repeats are zero distances to a kNN
-        # estimate); the closed forms: the bootstrap.
-        scheme: inference.Scheme = "half" if method == "ksg" else "bootstrap"
-
-        def resample(r: int) -> list[np.ndarray | None]:
-            return [inference.resample_rows(n, scheme, seed, r)] * len(variables)
-
-        try:
-            values = _run(kind, variables, settings, map(resample, range(n_resamples)), n_jobs)
-        except ValueError as err:  # the whole sample passed its checks; a resample of it did not
-            what = f"a half-sample of {n // 2}" if scheme == "half" else f"a bootstrap resample of {n}"
-            raise ValueError(f"n_resamples: {what} of the {n} rows: {err}") from err
-        if bool((values.std(dim=0) == 0).all()):  # halves of 4 rows with k = 3, say: no error at all
-            raise ValueError(
-                f"n_resamples: every resample of the {n} rows gives the same estimate: too few rows for a "
-                "resampled standard error"
-            )
-        resampled = [
-            inference.summarize(values[:, i].tolist(), n, scheme, constant=True)
-            for i in range(values.shape[1])
-        ]
+        resampled = _resampled(kind, variables, opts, n_resamples, n_jobs)
     if n_permutations:
 
         def permutation(p: int) -> list[np.ndarray | None]:
             g = inference.rng(seed, inference.PERMUTATION, p)
             return [g.permutation(n) if i in shuffled else None for i in range(len(variables))]
 
-        null_values = _run(kind, variables, settings, map(permutation, range(n_permutations)), n_jobs)
+        null_values = _run(kind, variables, opts, map(permutation, range(n_permutations)), n_jobs)
         p_value = [
             inference.p_value(float(observed[i]), null_values[:, i].tolist(), two_sided=two_sided)
             for i in range(len(names))
@@ -213,6 +192,33 @@ BELOW_ZERO = 0.05
 #: a repeated row is its own nearest neighbour at the jitter's distance, and with every row repeated
 #: five times independent columns read a total correlation of 10.8 nats.
 REPEATED = 0.01
+
+
+def _resampled(
+    kind: str, variables: list[Tensor], opts: MeasureOptions, n_resamples: int, n_jobs: int | None
+) -> list[inference.Resampled]:
+    """The resampled spread of each estimate ``kind`` stands for: KSG from halves, whose rows are
+    distinct (a bootstrap's repeats are zero distances to a kNN estimate); the closed forms from the
+    bootstrap."""
+    n = int(variables[0].shape[0])
+    scheme: inference.Scheme = "half" if opts.method == "ksg" else "bootstrap"
+
+    def resample(r: int) -> list[np.ndarray | None]:
+        return [inference.resample_rows(n, scheme, opts.seed, r)] * len(variables)
+
+    try:
+        values = _run(kind, variables, opts, map(resample, range(n_resamples)), n_jobs)
+    except ValueError as err:  # the whole sample passed its checks; a resample of it did not
+        what = f"a half-sample of {n // 2}" if scheme == "half" else f"a bootstrap resample of {n}"
+        raise ValueError(f"n_resamples: {what} of the {n} rows: {err}") from err
+    if bool((values.std(dim=0) == 0).all()):  # halves of 4 rows with k = 3, say: no error at all
+        raise ValueError(
+            f"n_resamples: every resample of the {n} rows gives the same estimate: too few rows for a "
+            "resampled standard error"
+        )
+    return [
+        inference.summarize(values[:, i].tolist(), n, scheme, constant=True) for i in range(values.shape[1])
+    ]
 
 
 def _judged(
@@ -294,16 +300,10 @@ def multivariate_estimate(
     x: Any,
     blocks: Sequence[Sequence[int]] | None = None,
     *,
-    method: Method = "ksg",
-    k: int = 3,
     n_resamples: int = 0,
     n_permutations: int = 0,
-    bias_correction: bool = True,
-    standardize: bool = True,
-    ties: Ties = "jitter",
-    backend: Backend = "auto",
-    seed: int = 0,
     n_jobs: int | None = None,
+    **options: Unpack[MeasureKeywords],
 ) -> MultivariateEstimate:
     """A measure among the variables of ``x`` with its standard error and permutation p-value (see the
     module's notes for the null each measure is tested against).
@@ -311,11 +311,10 @@ def multivariate_estimate(
     Args:
         measure: ``"total_correlation"``, ``"dual_total_correlation"``, ``"o_information"``,
             ``"s_information"`` or ``"interaction_information"`` (exactly three variables).
-        x, blocks, method, k, bias_correction, standardize, ties, backend: as for
-            :func:`~iblearn.functional.total_correlation`.
+        x, blocks, **options: as for :func:`~iblearn.functional.total_correlation` (``seed`` also seeds
+            the resamples and the permutations).
         n_resamples: if positive, a standard error from that many resamples (at least 2).
         n_permutations: if positive, a permutation p-value from that many permutations.
-        seed: seeds the jitter, the resamples and the permutations.
         n_jobs: jobs for the resamples and permutations through joblib, as in
             :func:`~iblearn.functional.pairwise_mi`; the result does not depend on it.
 
@@ -335,21 +334,13 @@ def multivariate_estimate(
     spec = MEASURE_TABLE[measure]
     if spec.variables is not None and len(variables) != spec.variables:
         raise ValueError(f"blocks: the {spec.label} is of {spec.variables} variables, got {len(variables)}")
-    settings: dict[str, Any] = dict(
-        method=method,
-        k=k,
-        bias_correction=bias_correction,
-        standardize=standardize,
-        ties=ties,
-        backend=backend,
-        seed=seed,
-    )
+    opts = MeasureOptions(**options)
     null = "the variables mutually independent (every variable's rows shuffled but the first's)"
     return _estimates(
         [measure],
         measure,
         variables,
-        settings,
+        opts,
         range(1, len(variables)),
         null,
         n_resamples=n_resamples,
@@ -364,24 +355,17 @@ def pid_estimate(
     x2: Any,
     target: Any,
     *,
-    method: Method = "ksg",
-    k: int = 3,
     n_resamples: int = 0,
     n_permutations: int = 0,
-    bias_correction: bool = True,
-    standardize: bool = True,
-    ties: Ties = "jitter",
-    backend: Backend = "auto",
-    seed: int = 0,
     n_jobs: int | None = None,
+    **options: Unpack[MeasureKeywords],
 ) -> dict[str, MultivariateEstimate]:
     """The parts of :func:`~iblearn.functional.pid` and their total I(X1, X2; T), each with its
     standard error and a permutation p-value against a target independent of both sources.
 
     Args:
-        x1, x2, target, method, k, bias_correction, standardize, ties, backend: as for
-            :func:`~iblearn.functional.pid` (the target may be class labels).
-        n_resamples, n_permutations, seed, n_jobs: as for :func:`multivariate_estimate`.
+        x1, x2, target, **options: as for :func:`~iblearn.functional.pid` (the target may be class labels).
+        n_resamples, n_permutations, n_jobs: as for :func:`multivariate_estimate`.
 
     Returns:
         ``{"redundancy", "unique_1", "unique_2", "synergy", "total"}`` to :class:`MultivariateEstimate`.
@@ -400,22 +384,14 @@ def pid_estimate(
     else:  # class labels, which pid takes through the mixed KSG
         variables = [*named_variables(("x1", x1), ("x2", x2)), t]
         V.same_length(("x1", variables[0]), ("target", t))
-    settings: dict[str, Any] = dict(
-        method=method,
-        k=k,
-        bias_correction=bias_correction,
-        standardize=standardize,
-        ties=ties,
-        backend=backend,
-        seed=seed,
-    )
+    opts = MeasureOptions(**options)
     names = ["redundancy", "unique_1", "unique_2", "synergy", "total"]
     null = "the target independent of both sources (the target's rows shuffled)"
     out = _estimates(
         names,
         "pid",
         variables,
-        settings,
+        opts,
         [2],
         null,
         n_resamples=n_resamples,

@@ -41,30 +41,17 @@ References:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Unpack
 
 from torch import Tensor
 
-from iblearn._measures import MEASURE_TABLE as MEASURE_TABLE
-from iblearn._measures import MeasureSpec as MeasureSpec
-from iblearn.functional.knn.engine import (
-    Backend,
-    Ties,
-)
-from iblearn.functional.multivariate.core import Method, measure
+from iblearn.functional.multivariate.core import MeasureKeywords, MeasureOptions, measure
 
 
 def total_correlation(
     x: Any,
     blocks: Sequence[Sequence[int]] | None = None,
-    *,
-    method: Method = "ksg",
-    k: int = 3,
-    bias_correction: bool = True,
-    standardize: bool = True,
-    ties: Ties = "jitter",
-    backend: Backend = "auto",
-    seed: int = 0,
+    **options: Unpack[MeasureKeywords],
 ) -> Tensor:
     """Total correlation (multi-information) ``TC = sum_i h(X_i) - h(X)`` in nats: the KL divergence
     of the joint from the product of its marginals, 0 exactly when the variables are independent.
@@ -72,11 +59,9 @@ def total_correlation(
     Args:
         x: ``(N, d)`` floating-point samples.
         blocks: column indices of each variable (``[[0, 1], [2], [3, 4]]``); None: each column alone.
-        method: ``"ksg"``, ``"gaussian"`` or ``"copula"`` (see the module's notes).
-        k: neighbours in the joint space (``"ksg"``), 1 <= k < N.
-        bias_correction: Wishart bias correction of the log-determinants (``"gaussian"``, ``"copula"``).
-        standardize, ties, backend: as for :func:`~iblearn.functional.ksg_mi` (``"ksg"``).
-        seed: seeds the jitter (variable i from ``seed + i``).
+        **options: ``method`` (``"ksg"``, ``"gaussian"`` or ``"copula"``: see the module's notes), ``k``,
+            ``bias_correction`` and the kNN settings
+            (:class:`~iblearn.functional.multivariate.core.MeasureKeywords`).
 
     Returns:
         0-d float64 tensor, nats. Not clipped at 0.
@@ -90,21 +75,13 @@ def total_correlation(
         >>> abs(float(total_correlation(x)) - 0.347) < 0.05  # KSG
         True
     """
-    options = dict(k=k, bias_correction=bias_correction, standardize=standardize, ties=ties, backend=backend)
-    return measure(x, blocks, method, "total_correlation", seed=seed, **options)
+    return measure(x, blocks, "total_correlation", MeasureOptions(**options))
 
 
 def dual_total_correlation(
     x: Any,
     blocks: Sequence[Sequence[int]] | None = None,
-    *,
-    method: Method = "ksg",
-    k: int = 3,
-    bias_correction: bool = True,
-    standardize: bool = True,
-    ties: Ties = "jitter",
-    backend: Backend = "auto",
-    seed: int = 0,
+    **options: Unpack[MeasureKeywords],
 ) -> Tensor:
     """Dual total correlation ``DTC = h(X) - sum_i h(X_i | X_-i) = sum_i I(X_i; X_-i) - TC`` in nats:
     the information shared by at least two of the variables. Arguments as for :func:`total_correlation`.
@@ -116,21 +93,13 @@ def dual_total_correlation(
         >>> bool(dual_total_correlation(x) > total_correlation(x))  # y = x1 + x2: synergy
         True
     """
-    options = dict(k=k, bias_correction=bias_correction, standardize=standardize, ties=ties, backend=backend)
-    return measure(x, blocks, method, "dual_total_correlation", seed=seed, **options)
+    return measure(x, blocks, "dual_total_correlation", MeasureOptions(**options))
 
 
 def o_information(
     x: Any,
     blocks: Sequence[Sequence[int]] | None = None,
-    *,
-    method: Method = "ksg",
-    k: int = 3,
-    bias_correction: bool = True,
-    standardize: bool = True,
-    ties: Ties = "jitter",
-    backend: Backend = "auto",
-    seed: int = 0,
+    **options: Unpack[MeasureKeywords],
 ) -> Tensor:
     """O-information ``O = TC - DTC`` in nats (Rosas et al. 2019, eq. 5): positive when redundancy
     dominates the dependencies among the variables, negative when synergy does; 0 for two variables.
@@ -143,21 +112,13 @@ def o_information(
         >>> bool(0.05 < o < 0.15)  # truth: (5 log 2 - 3 log 3) / 2 = 0.085
         True
     """
-    options = dict(k=k, bias_correction=bias_correction, standardize=standardize, ties=ties, backend=backend)
-    return measure(x, blocks, method, "o_information", seed=seed, **options)
+    return measure(x, blocks, "o_information", MeasureOptions(**options))
 
 
 def s_information(
     x: Any,
     blocks: Sequence[Sequence[int]] | None = None,
-    *,
-    method: Method = "ksg",
-    k: int = 3,
-    bias_correction: bool = True,
-    standardize: bool = True,
-    ties: Ties = "jitter",
-    backend: Backend = "auto",
-    seed: int = 0,
+    **options: Unpack[MeasureKeywords],
 ) -> Tensor:
     """S-information ``S = TC + DTC = sum_i I(X_i; X_-i)`` in nats (Rosas et al. 2019, eq. 6): the
     total amount of dependency, redundant and synergistic alike. Arguments as for
@@ -169,5 +130,4 @@ def s_information(
         >>> abs(float(s_information(x))) < 0.05  # independent variables
         True
     """
-    options = dict(k=k, bias_correction=bias_correction, standardize=standardize, ties=ties, backend=backend)
-    return measure(x, blocks, method, "s_information", seed=seed, **options)
+    return measure(x, blocks, "s_information", MeasureOptions(**options))

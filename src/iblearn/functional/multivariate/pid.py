@@ -20,7 +20,7 @@ References:
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Any, Literal, Unpack
 
 import torch
 from torch import Tensor
@@ -39,8 +39,8 @@ from iblearn.functional.knn.engine import (
     psi,
 )
 from iblearn.functional.multivariate.core import (
-    METHODS,
-    Method,
+    MeasureKeywords,
+    MeasureOptions,
     PIDParts,
     column_labels,
     correlation,
@@ -55,14 +55,7 @@ def interaction_information(
     x: Any,
     y: Any,
     z: Any,
-    *,
-    method: Method = "ksg",
-    k: int = 3,
-    bias_correction: bool = True,
-    standardize: bool = True,
-    ties: Ties = "jitter",
-    backend: Backend = "auto",
-    seed: int = 0,
+    **options: Unpack[MeasureKeywords],
 ) -> Tensor:
     """Interaction information (co-information) ``II = I(X; Y) - I(X; Y | Z)`` in nats, symmetric in
     the three variables: positive when they share redundant information, negative when two of them
@@ -70,8 +63,8 @@ def interaction_information(
 
     Args:
         x, y, z: ``(N, d)`` or ``(N,)`` floating-point samples, the same N.
-        method, k, bias_correction, standardize, ties, backend, seed: as for
-            :func:`~iblearn.functional.total_correlation` (x, y, z jittered from seed, seed + 1, seed + 2).
+        **options: as for :func:`~iblearn.functional.total_correlation` (x, y, z jittered from ``seed``,
+            ``seed + 1``, ``seed + 2``).
 
     Returns:
         0-d float64 tensor, nats.
@@ -84,18 +77,7 @@ def interaction_information(
         True
     """
     variables = named_variables(("x", x), ("y", y), ("z", z))
-    tc, dtc = tc_dtc(
-        variables,
-        ["x", "y", "z"],
-        method,
-        k=k,
-        dual=True,
-        bias_correction=bias_correction,
-        standardize=standardize,
-        ties=ties,
-        backend=backend,
-        seed=seed,
-    )
+    tc, dtc = tc_dtc(variables, ["x", "y", "z"], MeasureOptions(**options), dual=True)
     return MEASURE_TABLE["interaction_information"].of(tc, dtc)
 
 
@@ -103,14 +85,7 @@ def pid(
     x1: Any,
     x2: Any,
     target: Any,
-    *,
-    method: Method = "ksg",
-    k: int = 3,
-    bias_correction: bool = True,
-    standardize: bool = True,
-    ties: Ties = "jitter",
-    backend: Backend = "auto",
-    seed: int = 0,
+    **options: Unpack[MeasureKeywords],
 ) -> PIDParts:
     """Partial information decomposition of ``I(X1, X2; T)`` into the information the two sources give
     redundantly, each one alone, and only together (Williams & Beer 2010), with the minimum-MI
@@ -127,9 +102,8 @@ def pid(
         target: ``(N, d)`` or ``(N,)`` floating-point samples of the target, or ``(N,)`` integer class
             labels (then each of I(X1; T), I(X2; T) and I(X1, X2; T) is a mixed KSG estimate, Ross 2014,
             and ``method`` must be ``"ksg"``).
-        method, k, bias_correction, standardize, ties, backend, seed: as for
-            :func:`~iblearn.functional.total_correlation` (x1, x2, target jittered from seed, seed + 1,
-            seed + 2).
+        **options: as for :func:`~iblearn.functional.total_correlation` (x1, x2, target jittered from
+            ``seed``, ``seed + 1``, ``seed + 2``).
 
     Returns:
         :class:`~iblearn.functional.PIDParts` ``(redundancy, unique_1, unique_2,
@@ -142,17 +116,22 @@ def pid(
         >>> [round(float(p), 2) for p in parts]  # truth: 0.29, 0, 0, 0.80
         [0.29, 0.0, 0.0, 0.79]
     """
-    V.choice(method, "method", METHODS)
+    return pid_of(x1, x2, target, MeasureOptions(**options))
+
+
+def pid_of(x1: Any, x2: Any, target: Any, opts: MeasureOptions) -> PIDParts:
+    """:func:`pid` with its settings checked."""
     names = ["x1", "x2", "target"]
     labels = V.as_tensor(target, "target")
     if not labels.is_floating_point():  # class labels: each I(.; T) by the mixed KSG
-        return _pid_of_labels(x1, x2, labels, method, k=k, standardize=standardize, ties=ties, seed=seed)
+        return _pid_of_labels(x1, x2, labels, opts)
     variables = named_variables(*zip(names, (x1, x2, target), strict=True))
-    if method == "ksg":
+    if opts.method == "ksg":
+        named = list(zip(names, variables, strict=True))
         prepared, k = prepare_samples(
-            list(zip(names, variables, strict=True)), k, standardize=standardize, ties=ties, seed=seed
+            named, opts.k, standardize=opts.standardize, ties=opts.ties, seed=opts.seed
         )
-        (n1, n2, nt), (n2t, n1t, n12) = ksg_counts(prepared, k, backend, rest=True)
+        (n1, n2, nt), (n2t, n1t, n12) = ksg_counts(prepared, k, opts.backend, rest=True)
         joint = ksg_from_counts(nt, n12, k, 1)
         # I(X_i; T) as h(X_i) + h(T) - h(X_i, T) with the joint space's radius: the log-radius terms
         # cancel, leaving the counts (Frenzel & Pompe's construction).
@@ -160,18 +139,9 @@ def pid(
         one = psi(n) + (digamma_f64(n1t + 1) - digamma_f64(n1 + 1) - digamma_f64(nt + 1)).mean()
         two = psi(n) + (digamma_f64(n2t + 1) - digamma_f64(n2 + 1) - digamma_f64(nt + 1)).mean()
     else:
-        options: dict[str, Any] = dict(
-            k=k,
-            dual=False,
-            bias_correction=bias_correction,
-            standardize=standardize,
-            ties=ties,
-            backend=backend,
-            seed=seed,
-        )
 
         def mi(a: Tensor, b: Tensor, a_name: str, b_name: str) -> Tensor:
-            return tc_dtc([a, b], [a_name, b_name], method, **options)[0]
+            return tc_dtc([a, b], [a_name, b_name], opts, dual=False)[0]
 
         one = mi(variables[0], variables[2], "x1", "target")
         two = mi(variables[1], variables[2], "x2", "target")
@@ -180,15 +150,13 @@ def pid(
     return PIDParts(redundancy, one - redundancy, two - redundancy, joint - one - two + redundancy)
 
 
-def _pid_of_labels(
-    x1: Any, x2: Any, labels: Tensor, method: Method, *, k: int, standardize: bool, ties: Ties, seed: int
-) -> PIDParts:
+def _pid_of_labels(x1: Any, x2: Any, labels: Tensor, opts: MeasureOptions) -> PIDParts:
     """:func:`pid` of two continuous sources and a target of class labels, I(X1; T), I(X2; T) and
     I(X1, X2; T) each by :func:`~iblearn.functional.mixed_ksg_mi` (Ross 2014)."""
-    if method != "ksg":
+    if opts.method != "ksg":
         raise ValueError(
-            f"target: class labels take method='ksg' (the mixed KSG of Ross 2014), not {method!r}, whose "
-            "closed forms need a continuous target"
+            "target: class labels take method='ksg' (the mixed KSG of Ross 2014), not "
+            f"{opts.method!r}, whose closed forms need a continuous target"
         )
     codes = class_codes(labels, "target")
     if codes is None:
@@ -197,7 +165,7 @@ def _pid_of_labels(
     V.same_length(("x1", a), ("target", codes))
 
     def mi(x: Tensor) -> Tensor:
-        return mixed_ksg_mi(x, codes, k, standardize=standardize, ties=ties, seed=seed).to(torch.float64)
+        return mixed_ksg_mi(x, codes, opts.k, **opts.keywords()).to(torch.float64)
 
     one, two, joint = mi(a), mi(b), mi(torch.cat([a, b], dim=1))
     redundancy = torch.minimum(one, two)

@@ -17,7 +17,7 @@ import math
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Unpack
 
 import numpy as np
 import torch
@@ -32,10 +32,10 @@ from iblearn.functional._parallel import (
     reporter,
     store_for,
 )
-from iblearn.functional.knn.engine import Backend, Ties, prepare_samples
+from iblearn.functional.knn.engine import Backend, prepare_samples
 from iblearn.functional.multivariate.core import (
-    METHODS,
-    Method,
+    MeasureKeywords,
+    MeasureOptions,
     combine,
     correlation,
     ksg_tc_dtc,
@@ -69,18 +69,12 @@ def o_information_search(
     x: Any,
     sizes: Sequence[int] = (3,),
     *,
-    method: Method = "ksg",
     top: int = 10,
     measure: Measure = "o_information",
-    k: int = 3,
-    bias_correction: bool = True,
-    standardize: bool = True,
-    ties: Ties = "jitter",
-    backend: Backend = "auto",
-    seed: int = 0,
     progress: Progress = False,
     checkpoint: str | os.PathLike[str] | None = None,
     n_jobs: int | None = None,
+    **options: Unpack[MeasureKeywords],
 ) -> SearchResult:
     """The O-information (or total correlation) of every subset of the columns of ``x`` of each size in
     ``sizes``; the ``top`` most redundant (highest O) and most synergistic (lowest O) subsets.
@@ -89,15 +83,13 @@ def o_information_search(
         x: ``(N, d)`` floating-point samples, one variable a column; a pandas DataFrame's subsets are
             given by its column names.
         sizes: subset sizes, each from 2 to d.
-        method: ``"ksg"``, ``"gaussian"`` or ``"copula"`` (see :mod:`iblearn.functional.multivariate`);
-            the Gaussian two are thousands of times faster per subset.
         top: how many subsets to keep at each end.
         measure: a measure of :data:`iblearn.functional.multivariate.MEASURE_TABLE`:
             ``"o_information"``, ``"total_correlation"``, ``"dual_total_correlation"``,
             ``"s_information"``, or ``"interaction_information"`` (subsets of 3).
-        k, bias_correction, standardize, ties, backend, seed: as for
-            :func:`~iblearn.functional.o_information` (each column jittered once, column j from
-            ``seed + j``, so a subset's value does not depend on the others).
+        **options: as for :func:`~iblearn.functional.o_information` (each column jittered once, column j
+            from ``seed + j``, so a subset's value does not depend on the others); ``method="gaussian"``
+            and ``"copula"`` are thousands of times faster per subset than ``"ksg"``.
         progress: True reports the subsets done and the time left (one line on stderr); a callable
             is given ``(subsets done, subsets)`` after each batch.
         checkpoint: a folder, as for :func:`~iblearn.functional.pairwise_mi`: a key of the data and
@@ -120,40 +112,21 @@ def o_information_search(
         >>> found.highest[0][0], found.lowest[0][0], found.evaluated
         ((0, 1, 2), (3, 4, 5), 20)
     """
-    V.choice(method, "method", METHODS)
-    bias_correction = V.flag(bias_correction, "bias_correction")
+    opts = MeasureOptions(**options)
     V.choice(measure, "measure", tuple(MEASURE_TABLE))
     top, n_jobs = V.positive_int(top, "top"), check_n_jobs(n_jobs)
     if not callable(progress):
         progress = V.flag(progress, "progress")
     variables = split_variables(x, None)
     d = len(variables)
-    sizes = _checked_sizes(sizes, d)
-    fixed = MEASURE_TABLE[measure].variables
-    if fixed is not None and sizes != [fixed]:
-        raise ValueError(
-            f"sizes: the {MEASURE_TABLE[measure].label} is of {fixed} variables; got sizes {sizes}"
-        )
-    total = sum(math.comb(d, s) for s in sizes)
-    settings = dict(
-        method=method,
-        measure=measure,
-        k=k,
-        bias=bias_correction,
-        standardize=standardize,
-        ties=ties,
-        sizes=list(sizes),
-        top=top,
-        seed=seed,
-        backend=backend,
-    )
-    state = _State.load(checkpoint, variables, settings)
-    batches = (
-        _gaussian_batches(variables, sizes, method == "copula", bias_correction, measure, state.done)
-        if method != "ksg"
-        else _ksg_batches(variables, sizes, measure, k, standardize, ties, backend, seed, state.done, n_jobs)
-    )
-    report = reporter(progress, total, state.done, "subsets")
+    sizes = _checked_sizes(sizes, d, measure)
+    state = _State.load(checkpoint, variables, _key(opts, measure, sizes, top))
+    if opts.method == "ksg":
+        batches = _ksg_batches(variables, sizes, measure, opts, state.done, n_jobs)
+    else:
+        copula, bias = opts.method == "copula", opts.bias_correction
+        batches = _gaussian_batches(variables, sizes, copula, bias, measure, state.done)
+    report = reporter(progress, sum(math.comb(d, s) for s in sizes), state.done, "subsets")
     for subsets, values in batches:
         state.add(subsets, values, top)
         state.save()
@@ -168,13 +141,33 @@ def o_information_search(
     return SearchResult(highest=named(state.highest), lowest=named(state.lowest), evaluated=state.done)
 
 
-def _checked_sizes(sizes: Any, d: int) -> list[int]:
+def _key(opts: MeasureOptions, measure: Measure, sizes: list[int], top: int) -> dict[str, Any]:
+    """What a checkpoint of the search is of: its settings."""
+    return dict(
+        method=opts.method,
+        measure=measure,
+        k=opts.k,
+        bias=opts.bias_correction,
+        standardize=opts.standardize,
+        ties=opts.ties,
+        sizes=list(sizes),
+        top=top,
+        seed=opts.seed,
+        backend=opts.backend,
+    )
+
+
+def _checked_sizes(sizes: Any, d: int, measure: Measure) -> list[int]:
     try:
         out = [V.positive_int(s, "sizes") for s in sizes]
     except TypeError:
         raise ValueError(f"sizes: expected a sequence of subset sizes, got {sizes!r}") from None
     if not out or any(not 2 <= s <= d for s in out) or len(set(out)) != len(out):
         raise ValueError(f"sizes: expected distinct sizes from 2 to the {d} columns of x, got {sizes!r}")
+    fixed = MEASURE_TABLE[measure].variables
+    if fixed is not None and out != [fixed]:
+        label = MEASURE_TABLE[measure].label
+        raise ValueError(f"sizes: the {label} is of {fixed} variables; got sizes {out}")
     return out
 
 
@@ -232,21 +225,13 @@ def _ksg_batches(
     variables: list[Tensor],
     sizes: list[int],
     measure: Measure,
-    k: int,
-    standardize: bool,
-    ties: Ties,
-    backend: Backend,
-    seed: int,
+    opts: MeasureOptions,
     skip: int,
     n_jobs: int | None,
 ) -> Iterator[tuple[Tensor, Tensor]]:
-    prepared, k = prepare_samples(
-        [(f"x (variable {i})", v) for i, v in enumerate(variables)],
-        k,
-        standardize=standardize,
-        ties=ties,
-        seed=seed,
-    )
+    named = [(f"x (variable {i})", v) for i, v in enumerate(variables)]
+    prepared, k = prepare_samples(named, opts.k, standardize=opts.standardize, ties=opts.ties, seed=opts.seed)
+    backend = opts.backend
     sent: list[Tensor] = []  # the subsets of the batches handed to joblib, whose results come in order
 
     def jobs() -> Iterator[tuple[Any, ...]]:
