@@ -13,7 +13,19 @@ import numpy as np
 import pytest
 import torch
 
-from iblearn.estimators import KSG, MINE, NWJ, SMILE, Binning, GaussianMI, InfoNCE, MixedKSG, RenyiMI
+from iblearn.estimators import (
+    AAMINE,
+    DIM,
+    KSG,
+    MINE,
+    NWJ,
+    SMILE,
+    Binning,
+    GaussianMI,
+    InfoNCE,
+    MixedKSG,
+    RenyiMI,
+)
 from iblearn.estimators.base import Estimator
 
 torch.set_num_threads(1)
@@ -53,6 +65,9 @@ BAD = [
     (MINE, "clip", -1.0),
     (InfoNCE, "chunk", 0),
     (SMILE, "clip", None),
+    (DIM, "mode", "mid"),
+    (DIM, "module_bound", "dv"),
+    (DIM, "embed_dim", 0),
     *[
         (cls, "base", b)
         for cls in (KSG, RenyiMI, GaussianMI)
@@ -71,6 +86,15 @@ def test_a_bad_setting_assigned_later_is_refused_as_the_constructor_refuses_it(c
         setattr(est, name, value)
     assert getattr(est, name) == before  # left as it was
     assert str(built.value).startswith(f"{name}: ")
+
+
+def test_a_setting_of_an_estimator_over_a_network_is_checked_on_assignment():
+    est = AAMINE(torch.nn.Linear(2, 2), 0.1, hidden=(4,))
+    with pytest.raises(ValueError, match="noise_std: must be a finite number >= 0"):
+        est.noise_std = -1.0
+    with pytest.raises(ValueError, match="architecture_aware: expected True or False"):
+        est.architecture_aware = "yes"
+    assert (est.noise_std, est.architecture_aware) == (0.1, True)
 
 
 def test_a_good_setting_assigned_later_is_kept_as_the_constructor_keeps_it():

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -25,7 +25,7 @@ from torch import Tensor, nn
 from iblearn import _checks as V
 from iblearn import distributed
 from iblearn._modes import evaluating
-from iblearn.estimators.base import MIEstimate
+from iblearn.estimators.base import MIEstimate, SettingCheck
 from iblearn.estimators.critics import DEFAULT_HIDDEN, ConcatCritic, Hidden, flat, mlp, seeded
 from iblearn.estimators.neural.fitting import passes
 from iblearn.estimators.neural.inputs import as_input, param_dtype
@@ -105,6 +105,11 @@ class AAMINE(MINE):
 
     subnet: nn.Module
 
+    setting_checks: ClassVar[Mapping[str, SettingCheck]] = {
+        "noise_std": noise,
+        "architecture_aware": V.flag,
+    }
+
     def __init__(
         self,
         subnet: nn.Module,
@@ -121,8 +126,8 @@ class AAMINE(MINE):
         base: float = math.e,
     ) -> None:
         self.__dict__["subnet"] = module(subnet, "subnet")  # the caller's: a value, not a submodule
-        self.noise_std = noise(noise_std, "noise_std")
-        self.architecture_aware = V.flag(architecture_aware, "architecture_aware")
+        self.noise_std = noise_std  # each checked on assignment: setting_checks
+        self.architecture_aware = architecture_aware
         super().__init__(
             hidden=hidden,
             rate=rate,

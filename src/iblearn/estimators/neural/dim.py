@@ -13,14 +13,15 @@ and the layer's feature map (Li & Pei 2023, App. A.2).
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from iblearn import _checks as V
-from iblearn.estimators.base import MIEstimate
+from iblearn.estimators.base import MIEstimate, SettingCheck
 from iblearn.estimators.critics import ConcatCritic, flat, seeded
 from iblearn.estimators.neural.bound import BoundEstimator
 from iblearn.estimators.neural.negatives import all_pair_scores
@@ -90,6 +91,12 @@ class DIM(BoundEstimator):
 
     hidden: int
 
+    setting_checks: ClassVar[Mapping[str, SettingCheck]] = {
+        "mode": V.one_of("local", "global"),
+        "module_bound": V.one_of("infonce", "critic"),
+        "embed_dim": V.positive_int,  # 0 built layers without outputs
+    }
+
     def __init__(
         self,
         *,
@@ -103,10 +110,10 @@ class DIM(BoundEstimator):
         seed: int = 0,
         base: float = math.e,
     ) -> None:
-        self.mode = V.choice(mode, "mode", ("local", "global"))
+        self.mode = mode  # each checked on assignment: setting_checks
         self.objective_kind = V.choice(objective, "objective", ("js", "infonce"))
-        self.module_bound = V.choice(module_bound, "module_bound", ("infonce", "critic"))
-        self.embed_dim = V.positive_int(embed_dim, "embed_dim")  # 0 built layers without outputs
+        self.module_bound = module_bound
+        self.embed_dim = embed_dim
         super().__init__(
             hidden=V.positive_int(hidden, "hidden"),  # one width: the critic's convolutions
             lr=lr,
