@@ -1,4 +1,6 @@
-"""``iblearn estimate``: I(X;Y), or I(X;Y|Z), from sample files."""
+"""``iblearn estimate``: I(X;Y), I(X;Y|Z), transfer entropy or a measure among many variables, from sample
+files, through :func:`iblearn.estimate` (the command reads files and prints; the front door chooses,
+checks and refuses)."""
 
 from __future__ import annotations
 
@@ -66,9 +68,13 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
         "--cond",
         metavar="Z",
         default=None,
-        help="samples of Z, a file or columns of X's file (as --x-cols): estimate I(X;Y|Z) instead (ksg, "
-        "gaussian); Z of class labels is a discrete condition, and --permutations then tests "
-        "conditional independence",
+        help="samples of Z, a file or columns of X's file (as --x-cols): estimate I(X;Y|Z) instead (auto by "
+        "default; ksg, gaussian); Z of class labels is a discrete condition, and --permutations then tests "
+        "conditional independence; with --measure te, series the transfer is conditioned on",
+    )
+    est.add_argument("--lag", type=int, default=None, help="--measure te: the source's lag (default 1)")
+    est.add_argument(
+        "--history", type=int, default=None, help="--measure te: past target steps conditioned on (default 1)"
     )
     est.add_argument("--k", type=int, default=None, help="neighbours, for ksg and mixed_ksg")
     est.add_argument("--base", type=float, default=None, help="logarithm base: 2 for bits (default: nats)")
@@ -106,6 +112,10 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
 def cmd_estimate(args: argparse.Namespace) -> int:
     from iblearn.estimators import get_estimator
 
+    if args.measure != "te" and (args.lag is not None or args.history is not None):
+        raise ValueError(f"{'--lag' if args.lag is not None else '--history'}: only with --measure te")
+    if args.measure == "te":
+        return _estimate_series(args)
     if args.measure is not None or args.groups is not None:
         if args.measure is None:
             raise ValueError("--groups: names the variables of a --measure; give --measure too")
@@ -123,12 +133,12 @@ def cmd_estimate(args: argparse.Namespace) -> int:
         given["base"] = args.base
     method = estimator_name(args.method) if args.method is not None else None
     x, y, z = _read_samples(args)
-    plain = not (given or args.resamples or args.permutations or args.cond)  # nothing only ksg reads
+    plain = not (given or args.resamples or args.permutations)  # nothing only ksg reads
     auto = method == "auto" or (method is None and plain)
     xv = x_values(x, "auto" if auto else method or "ksg or mixed_ksg")
     if auto:  # labels on either side too: the automatic estimate takes them, with its checks
         codes = label_codes(y, args.y_type)
-        return _estimate_auto(xv, y.values if codes is None else codes, given, args)
+        return _estimate_auto(xv, y.values if codes is None else codes, z, given, args)
     method, y, settings = fit_method(method, x, y, given, args)
     est = get_estimator(method, **settings)
     start = time.perf_counter()
@@ -233,46 +243,72 @@ def _print_json(
     print(json.dumps(strict(record), default=str, allow_nan=False))
 
 
-def _estimate_auto(x: Any, y: Any, given: dict[str, Any], args: argparse.Namespace) -> int:
-    """``estimate`` by ``method="auto"``: the estimate, its interval, the choice and each check."""
-    from iblearn.estimators.auto import auto_estimate
+def _estimate_auto(x: Any, y: Any, z: Samples | None, given: dict[str, Any], args: argparse.Namespace) -> int:
+    """``estimate`` by ``method="auto"``: :func:`iblearn.estimate` of MI, or of CMI with ``--cond``."""
+    from iblearn.estimate import estimate
 
-    if set(given) - {"k"}:
-        raise ValueError(
-            f"--method: auto takes --k and --seed only, not {', '.join(sorted(set(given) - {'k'}))}"
-        )
     start = time.perf_counter()
-    result = auto_estimate(x, y, k=given.get("k", 3), seed=args.seed)
-    seconds = time.perf_counter() - start
-    if not args.json and (why := nonfinite_estimate(float(result), "I(X;Y)")):
+    try:
+        if z is None:
+            result, quantity = estimate("mi", x, y, seed=args.seed, **given), "I(X;Y)"
+        else:
+            result, quantity = estimate("cmi", x, y, _condition(z), seed=args.seed, **given), "I(X;Y|Z)"
+    except ValueError as err:
+        raise _flagged(err, given, args) from err
+    return _print_result(result, quantity, time.perf_counter() - start, args)
+
+
+def _flagged(err: ValueError, given: dict[str, Any], args: argparse.Namespace) -> ValueError:
+    """The front door's message naming a setting, with the option that gave it (``--option n_bins``)."""
+    setting, _, rest = str(err).partition(":")
+    if setting in dict(args.option or []):
+        return ValueError(f"--option {setting}:{rest}")
+    return ValueError(f"--{setting}:{rest}") if setting in given else err
+
+
+def _print_result(result: Any, quantity: str, seconds: float, args: argparse.Namespace) -> int:
+    """What :func:`iblearn.estimate` returned: its own record (``--json``), or its report."""
+    if args.json:
+        print(json.dumps(strict(result.to_dict()), default=str, allow_nan=False))
+        return exit_code(float(result), quantity)
+    if why := nonfinite_estimate(float(result), quantity):
         raise ValueError(why)
-    if not args.json:
-        out.print(escape(result.report()))
-        out.print(f"[dim]auto; N = {result.n_samples}; {seconds:.3f} s[/dim]")
-        return 0
-    checks = {
-        n: {"passed": c.passed, **c.figures, "tolerance": c.tolerance, "not_applicable": c.why_not}
-        for n, c in (result.checks or {}).items()
-    }
-    record = {
-        "quantity": "I(X;Y)",
-        "value": float(result),
-        "unit": "nats",
-        "stderr": result.stderr,
-        "stderr_method": result.stderr_method,
-        "interval": list(result.interval or ()),
-        "method": "auto",
-        "chosen": result.chosen,
-        "why": result.why,
-        "checks": checks,
-        "reliable": result.reliable,
-        "caveat": result.caveat,
-        "n_samples": result.n_samples,
-        "seed": args.seed,
-        "seconds": round(seconds, 4),
-    }
-    print(json.dumps(strict(record), allow_nan=False))
-    return exit_code(float(result), "I(X;Y)")
+    out.print(escape(result.describe()))
+    out.print(f"[dim]{result.method}; N = {result.n_samples}; {seconds:.3f} s[/dim]")
+    return 0
+
+
+def _condition(z: Samples) -> Any:
+    """Z as the estimate takes it: integer codes where it is class labels (a discrete condition)."""
+    codes = label_codes(z, "auto")
+    return codes if codes is not None else z.values
+
+
+def _estimate_series(args: argparse.Namespace) -> int:
+    """``estimate X Y --measure te``: transfer entropy from the series X to the series Y (rows are time
+    steps), given the series of ``--cond``; auto by default, or ``--method ksg`` with ``--resamples``
+    and ``--permutations``."""
+    from iblearn.estimate import estimate
+
+    if args.y is None and args.y_cols is None:
+        raise ValueError("Y: the target series: give a second file, or --y-cols to take it from X's file")
+    x, y, z = _read_samples(args)
+    given = dict(args.option or [])
+    if args.k is not None:
+        given["k"] = args.k
+    given["lag"] = 1 if args.lag is None else args.lag
+    given["history"] = 1 if args.history is None else args.history
+    method = "auto" if args.method is None else args.method.lower()
+    if method != "auto":
+        given |= {"n_resamples": args.resamples, "n_permutations": args.permutations}
+    condition = None if z is None else z.values
+    start = time.perf_counter()
+    try:
+        given["seed"] = args.seed
+        result = estimate("te", x.values, y.values, method=method, condition=condition, **given)
+    except ValueError as err:
+        raise _flagged(err, given, args) from err
+    return _print_result(result, "TE(X -> Y)", time.perf_counter() - start, args)
 
 
 def _estimate_conditional(est: Any, x: Any, y: Any, z: Samples, method: str, args: argparse.Namespace) -> Any:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import inspect
 import itertools
 import json
 import math
@@ -20,7 +19,8 @@ from iblearn.cli.json_out import exit_code, nonfinite_estimate, strict
 
 #: ``--measure``'s names and what they print as.
 MEASURES = {name: spec.label for name, spec in MEASURE_TABLE.items()} | {"pid": "I(X1, X2; T)"}
-METHODS = ("ksg", "gaussian", "copula")
+#: ``--measure``'s names with the series' one, which takes X and Y (:mod:`iblearn.cli.estimate`).
+CHOICES = (*MEASURES, "te")
 #: Estimate options that have no meaning for a measure among many variables.
 _ONE_PAIR_ONLY = ("y", "y_cols", "cond")
 
@@ -29,11 +29,13 @@ def add_arguments(est: argparse.ArgumentParser) -> None:
     """``--measure`` and ``--groups`` on ``estimate``'s parser."""
     est.add_argument(
         "--measure",
-        choices=tuple(MEASURES),
+        choices=CHOICES,
         default=None,
         help="estimate a measure among the variables of X's file instead of I(X;Y): total_correlation, "
         "dual_total_correlation, o_information, s_information, interaction_information (3 groups) or "
-        "pid (3 groups: two sources, then the target); --method ksg (default), gaussian or copula",
+        "pid (3 groups: two sources, then the target); --method auto (default: chosen from the data and "
+        "checked; ksg where --resamples, --permutations or --option is given), ksg, gaussian or copula; "
+        "or te: transfer entropy from the series X to the series Y (--lag, --history, --cond)",
     )
     est.add_argument(
         "--groups",
@@ -45,12 +47,13 @@ def add_arguments(est: argparse.ArgumentParser) -> None:
 
 
 def cmd_measure(args: argparse.Namespace) -> int:
-    """``estimate X --measure NAME``: the measure, with a standard error (``--resamples``) and a
-    permutation p-value (``--permutations``) from :mod:`iblearn.functional.multivariate.estimate`."""
+    """``estimate X --measure NAME``: the measure through :func:`iblearn.estimate`: chosen and checked
+    (``auto``), or a named method with a standard error (``--resamples``) and a permutation p-value
+    (``--permutations``)."""
     import torch
 
-    import iblearn.functional as ibf
-    from iblearn.estimators.base import unit_name
+    from iblearn.estimate import estimate
+    from iblearn.functional.inference import unit_name
 
     for name in _ONE_PAIR_ONLY:
         if getattr(args, name) is not None:
@@ -60,9 +63,8 @@ def cmd_measure(args: argparse.Namespace) -> int:
             )
     if args.groups is None and args.measure == "pid":
         raise ValueError("--groups: pid needs three groups of columns: two sources, then the target")
-    method = (args.method or "ksg").lower()
-    if method not in METHODS:
-        raise ValueError(f"--method: with --measure one of {', '.join(METHODS)}, got {args.method!r}")
+    named = args.option or args.resamples or args.permutations  # what only a named method reads
+    method = (args.method or ("ksg" if named else "auto")).lower()
     if args.seed < 0:
         raise ValueError(f"--seed: expected a non-negative integer, got {args.seed}")
     if not args.max_mb > 0:
@@ -74,6 +76,9 @@ def cmd_measure(args: argparse.Namespace) -> int:
     values = torch.as_tensor(x.values, dtype=torch.float64)
     options = _options(args, method)
     method = options["method"]
+    given = {k: v for k, v in options.items() if k != "method"}
+    if method == "auto":  # auto takes its own resamples, and no permutations
+        given = {k: given[k] for k in ("k", "seed")}
     start = time.perf_counter()
     try:
         if args.measure == "pid":
@@ -81,14 +86,25 @@ def cmd_measure(args: argparse.Namespace) -> int:
                 raise ValueError(
                     f"--groups: pid takes 3 groups (two sources, then the target), got {len(blocks)}"
                 )
-            parts = ibf.pid_estimate(*(values[:, b] for b in blocks), **options)
+            parts = estimate("pid", *(values[:, b] for b in blocks), method=method, **given)
         else:
-            parts = {args.measure: ibf.multivariate_estimate(args.measure, values, blocks, **options)}
+            parts = {args.measure: estimate(args.measure, values, blocks=blocks, method=method, **given)}
     except ValueError as err:
         raise _blamed(err, args, options, labels) from err
     seconds = time.perf_counter() - start
     scale, unit = 1 / math.log(base), unit_name(base)
     main = parts["total"] if args.measure == "pid" else parts[args.measure]
+    if args.json and method == "auto":  # the result's own record (a part each for the PID)
+        record = {k: v.to_dict() for k, v in parts.items()} if args.measure == "pid" else main.to_dict()
+        print(json.dumps(strict(record), default=str, allow_nan=False))
+        return exit_code(float(main), MEASURES[args.measure])
+    if method == "auto" and not args.json:
+        if why := nonfinite_estimate(float(main), MEASURES[args.measure]):
+            raise ValueError(why)
+        for est in parts.values() if args.measure == "pid" else (main,):
+            out.print(escape(est.describe()))
+        out.print(f"[dim]auto; N = {len(values)}; {seconds:.3f} s[/dim]")
+        return 0
     if args.json:
         _print_json(args, parts, labels, options, unit, scale, seconds, len(values))
         return exit_code(float(main), MEASURES[args.measure])
@@ -115,10 +131,8 @@ _FLAGS |= {"n_permutations": "--permutations"}
 
 def _options(args: argparse.Namespace, method: str) -> dict[str, Any]:
     """The measure's keyword settings: ``--option``'s, and the flags' values where ``--option`` does
-    not give them (the same setting given both ways, differently, is refused); the variables
-    themselves are not settings."""
-    import iblearn.functional as ibf
-
+    not give them (the same setting given both ways, differently, is refused); which the measure
+    takes, :func:`iblearn.estimate` says."""
     given = dict(args.option or [])
     flags = {"method": method, "k": 3 if args.k is None else args.k, "seed": args.seed}
     flags |= {"n_resamples": args.resamples, "n_permutations": args.permutations}
@@ -129,20 +143,11 @@ def _options(args: argparse.Namespace, method: str) -> dict[str, Any]:
             raise ValueError(
                 f"--option: {key}={value!r} and {_FLAGS[key]} {explicit[key]} disagree; give one"
             )
-    function = ibf.pid_estimate if args.measure == "pid" else ibf.multivariate_estimate
-    settings = set(inspect.signature(function).parameters) - {"measure", "x", "blocks", "x1", "x2", "target"}
-    unknown = sorted(set(given) - settings)
-    if unknown:
-        raise ValueError(
-            f"--option: {args.measure} takes no {', '.join(unknown)}; "
-            f"its settings: {', '.join(sorted(settings))}"
-        )
+    for key in ("measure", "blocks"):
+        if key in given:
+            raise ValueError(f"--option: {key} is not a setting; --measure and --groups give it")
     options = flags | given
     options["method"] = str(options["method"]).lower()
-    if options["method"] not in METHODS:
-        raise ValueError(
-            f"--option: method with --measure is one of {', '.join(METHODS)}, got {options['method']!r}"
-        )
     return options
 
 

@@ -30,7 +30,7 @@ from iblearn.estimators import reliability
 from iblearn.estimators.auto import ATOM, KNN_DIMS, features, looks_gaussian, marginals_gaussian
 from iblearn.estimators.autocheck import FLOOR, SHARE, Check, caveat
 from iblearn.functional import Estimate, inference
-from iblearn.functional.multivariate.inputs import copula_normal
+from iblearn.functional.multivariate.inputs import copula_normal, split_variables
 
 __all__ = ["choose_method", "multivariate_auto", "multivariate_method", "pid_auto", "pid_method"]
 
@@ -74,16 +74,66 @@ def choose_method(cols: Tensor) -> tuple[str, str, dict[str, float]]:
 
 
 def multivariate_method(
-    measure: str, data: Any, blocks: Any = None, *, method: str, **options: Any
+    measure: str,
+    data: Any,
+    blocks: Any = None,
+    *,
+    method: str,
+    k: int = 3,
+    n_resamples: int = 0,
+    n_permutations: int = 0,
+    bias_correction: bool = True,
+    standardize: bool = True,
+    ties: str = "jitter",
+    backend: str = "auto",
+    seed: int = 0,
+    n_jobs: int | None = None,
 ) -> Estimate:
     """``measure`` by a named method (``"ksg"``, ``"gaussian"``, ``"copula"``):
     :func:`iblearn.functional.multivariate_estimate`, options as there."""
-    return ibf.multivariate_estimate(measure, data, blocks, method=method, **options)  # type: ignore[arg-type]
+    return ibf.multivariate_estimate(
+        measure,  # type: ignore[arg-type]
+        data,
+        blocks,
+        n_resamples=n_resamples,
+        n_permutations=n_permutations,
+        n_jobs=n_jobs,
+        **_settings(method, k, bias_correction, standardize, ties, backend, seed),
+    )
 
 
-def pid_method(x1: Any, x2: Any, target: Any, *, method: str, **options: Any) -> dict[str, Estimate]:
+def pid_method(
+    x1: Any,
+    x2: Any,
+    target: Any,
+    *,
+    method: str,
+    k: int = 3,
+    n_resamples: int = 0,
+    n_permutations: int = 0,
+    bias_correction: bool = True,
+    standardize: bool = True,
+    ties: str = "jitter",
+    backend: str = "auto",
+    seed: int = 0,
+    n_jobs: int | None = None,
+) -> dict[str, Estimate]:
     """The PID's parts by a named method: :func:`iblearn.functional.pid_estimate`, options as there."""
-    return ibf.pid_estimate(x1, x2, target, method=method, **options)  # type: ignore[arg-type]
+    return ibf.pid_estimate(
+        x1,
+        x2,
+        target,
+        n_resamples=n_resamples,
+        n_permutations=n_permutations,
+        n_jobs=n_jobs,
+        **_settings(method, k, bias_correction, standardize, ties, backend, seed),
+    )
+
+
+def _settings(*values: Any) -> Any:
+    """The measure's own keywords, by name."""
+    names = ("method", "k", "bias_correction", "standardize", "ties", "backend", "seed")
+    return dict(zip(names, values, strict=True))
 
 
 def _scores(value: Any, name: str) -> Any:
@@ -117,6 +167,8 @@ def multivariate_auto(measure: str, data: Any, blocks: Any = None, *, k: int = 3
     """
     seed = V.seed(seed)
     cols = _columns(data, names=("data",))
+    split_variables(cols, blocks)  # at least two variables, blocks that fit
+    k = V.neighbours(k, len(cols) // 2)
     chosen, why, feats = choose_method(cols)
     if chosen == "ksg":  # each column's normal scores: a monotone map of it, which no measure sees
         cols, why = copula_normal(cols), why + " on normal scores"
@@ -150,6 +202,7 @@ def pid_auto(x1: Any, x2: Any, target: Any, *, k: int = 3, seed: int = 0) -> dic
     part reads about 0), with its interval and the report."""
     seed = V.seed(seed)
     cols = _columns(x1, x2, target, names=("x1", "x2", "target"))
+    k = V.neighbours(k, len(cols) // 2)
     chosen, why, feats = choose_method(cols)
     if chosen == "ksg":  # normal scores of the continuous variables, as for the other measures
         x1, x2, target = (_scores(v, name) for v, name in ((x1, "x1"), (x2, "x2"), (target, "target")))
