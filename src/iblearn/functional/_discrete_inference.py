@@ -117,8 +117,8 @@ def discrete_mi_estimate(
     """I(X; Y) = H(X) + H(Y) - H(X, Y) in nats of integer symbols, each entropy by ``method``, with the
     bootstrap's interval (rows drawn with replacement, as joint cells drawn from their multinomial).
     NSB's three posteriors are not independent, so their sds do not add up to the MI's: the bootstrap
-    gives its interval for every method, from ``n_resamples`` resamples (default :data:`RESAMPLES`,
-    :data:`NSB_RESAMPLES` for NSB; the interval's Student's t quantile allows for their number).
+    gives its interval for every method, from ``n_resamples`` resamples (default ``RESAMPLES``,
+    ``NSB_RESAMPLES`` for NSB; the interval's Student's t quantile allows for their number).
 
     Example:
         >>> x = torch.arange(200) % 4
