@@ -43,7 +43,7 @@ import torch
 import _prelude  # noqa: F401  (first: one thread for every library, the checkout on sys.path)
 from benchmarks.runners import script
 from iblearn import functional as ibf
-from iblearn.functional.ib_exact import upper_envelope
+from iblearn.functional.ib.exact import upper_envelope
 from iblearn.records import environment, write_json
 
 SIZES = [(8, 2), (16, 4), (32, 8), (64, 16)]

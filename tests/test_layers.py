@@ -350,7 +350,6 @@ ROOMS: dict[str, dict[str, int]] = {
         "serial": 0,
         "result": 0,
         "_entropy_estimators": 0,
-        "_ib_result": 0,
         "inference": 1,
         "gaussian": 1,
         "canonical": 1,
@@ -358,11 +357,7 @@ ROOMS: dict[str, dict[str, int]] = {
         "renyi": 1,
         "_nsb": 1,
         "_jvhw": 1,
-        "_ib_deterministic": 1,
-        "_ib_iterate": 2,
-        "_ib_solver": 3,
-        "_ib_critical": 4,
-        "ib_exact": 5,
+        "ib": 1,
         "bounds": 2,
         "discrete": 2,
         "knn": 3,
@@ -391,6 +386,17 @@ ROOMS: dict[str, dict[str, int]] = {
         "nulls": 7,
         "engine": 8,
         "__init__": 9,
+    },
+    # the result and its envelope; the deterministic encoders; the iteration; the sweep; the critical
+    # betas; the curves; the room's API
+    "iblearn.functional.ib": {
+        "result": 0,
+        "deterministic": 1,
+        "iterate": 2,
+        "solver": 3,
+        "critical": 4,
+        "exact": 5,
+        "__init__": 6,
     },
     # the Gram matrices; the truncated spectrum; the entropies on them; the room's API
     "iblearn.functional.renyi": {"gram": 0, "spectrum": 0, "entropy": 1, "__init__": 2},

@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from iblearn import functional as ibf
-from iblearn.functional._ib_deterministic import partitions as _partitions
-from iblearn.functional.ib_exact import maximal_correlation_squared, upper_envelope
+from iblearn.analysis import plot_ib_curve
+from iblearn.functional.ib.deterministic import partitions as _partitions
+from iblearn.functional.ib.exact import maximal_correlation_squared, upper_envelope
 from tests.conftest import gen
 
 torch.set_num_threads(1)
@@ -250,7 +251,7 @@ def test_quantized_gaussian_approaches_the_closed_form():
 def test_result_plots(tmp_path):
     pytest.importorskip("matplotlib")
     curve = ibf.ib_curve(bsc(0.1), [1.0, 2.0, 5.0])
-    fig = curve.plot(tmp_path / "ib.png", base=2)
+    fig = plot_ib_curve(curve, tmp_path / "ib.png", base=2)
     assert (tmp_path / "ib.png").stat().st_size > 0 and fig.axes[0].get_xlabel().endswith("[bits]")
 
 

@@ -9,6 +9,7 @@ from iblearn.analysis.ib import (
     ib_noisy,
     ib_quantized,
     ib_soft,
+    plot_ib_curve,
 )
 from iblearn.analysis.information_plane import InformationPlane, InformationPlaneCallback, data_joint
 from iblearn.analysis.plane_result import InformationPlaneResult, PlanePoint
@@ -27,4 +28,5 @@ __all__ = [
     "ib_noisy",
     "ib_quantized",
     "ib_soft",
+    "plot_ib_curve",
 ]

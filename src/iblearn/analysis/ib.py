@@ -14,6 +14,7 @@ Throughout, X is the finite data set: uniform over the N given samples, each sam
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -23,6 +24,7 @@ from torch import Tensor, nn
 from iblearn import _checks as V
 from iblearn import functional as ibf
 from iblearn.functional.discrete import Strategy
+from iblearn.functional.ib import IBCurve
 from iblearn.training.stochastic import AdditiveNoise, VIBHead
 
 Mode = Literal["decision", "soft", "noisy", "quantized"]
@@ -369,3 +371,36 @@ def diagnose_ib(model: nn.Module, x: Any, *, input_kind: InputKind | None = None
         distinct = len(torch.unique(out.reshape(len(out), -1), dim=0)) if out.ndim else 1
         report.append(LayerDiagnosis(name, kind, verdict, reason, distinct))
     return report
+
+
+# ------------------------------------------------------------------------------ drawing the exact curve
+def draw_ib_curve(curve: IBCurve, ax: Any, *, scale: float = 1.0) -> None:
+    """Draw ``curve`` (its envelope, the solutions as dots) and the data-processing bounds on ``ax``,
+    values multiplied by ``scale`` (``1 / log 2`` for bits)."""
+    ex, ey = curve.envelope()
+    if math.isfinite(curve.h_x) and curve.h_x > float(ex[-1]):  # flat from where I(T; Y) is all of I(X; Y)
+        ex, ey = torch.cat([ex, ex.new_tensor([curve.h_x])]), torch.cat([ey, ey[-1:]])
+    label = f"{curve.method.upper()} curve"
+    ax.plot((ex * scale).tolist(), (ey * scale).tolist(), color="k", lw=1.5, label=label)
+    ax.plot((curve.i_xt * scale).tolist(), (curve.i_ty * scale).tolist(), ls="", marker=".", ms=3, color="k")
+    ax.axhline(curve.i_xy * scale, color="0.5", ls="--", lw=0.8, label="I(X; Y)")
+    if math.isfinite(curve.h_x):
+        ax.axvline(curve.h_x * scale, color="0.5", ls=":", lw=0.8, label="H(X)")
+
+
+def plot_ib_curve(
+    curve: IBCurve, path: str | os.PathLike[str] | None = None, *, base: float = math.e, title: str = ""
+) -> Any:
+    """The exact IB curve (:func:`~iblearn.functional.ib_curve`) in the information plane with its
+    data-processing bounds; returns the matplotlib ``Figure`` (written to ``path`` if given). Needs
+    matplotlib (``iblearn[plot]``)."""
+    from iblearn import _plotting
+
+    fig, axes = _plotting.figure(figsize=(5.0, 3.8))
+    draw_ib_curve(curve, axes[0, 0], scale=1 / math.log(base))
+    unit = "bits" if base == 2 else "nats" if base == math.e else f"log base {base:g}"
+    axes[0, 0].set_xlabel(f"I(X; T) [{unit}]")
+    axes[0, 0].set_ylabel(f"I(T; Y) [{unit}]")
+    axes[0, 0].legend(fontsize=7)
+    axes[0, 0].set_title(title or f"{curve.method.upper()} curve")
+    return _plotting.finish(fig, path, dpi=120)

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from iblearn import _plotting
-from iblearn.functional.ib_exact import IBCurve, draw
+from iblearn.analysis.ib import draw_ib_curve
+from iblearn.functional.ib import IBCurve
 from iblearn.records import atomic_write_text
 
 
@@ -78,7 +79,7 @@ class InformationPlaneResult:
         fig, axes = _plotting.figure(figsize=(5.5 if self.bound is None else 7.0, 4.2))
         ax = axes[0, 0]
         if self.bound is not None:
-            draw(self.bound, ax, scale=self.per_nat)
+            draw_ib_curve(self.bound, ax, scale=self.per_nat)
         for i, layer in enumerate(self.layers()):
             pts = [p for p in self.points if p.layer == layer]
             color = f"C{i % 10}"

@@ -45,7 +45,7 @@ from iblearn.functional.gaussian import (
     gaussian_mi,
     gaussian_mi_from_cov,
 )
-from iblearn.functional.ib_exact import IBCurve, dib_exhaustive, gaussian_ib_curve, ib_curve
+from iblearn.functional.ib import IBCurve, dib_exhaustive, gaussian_ib_curve, ib_curve
 from iblearn.functional.inference import Estimate
 from iblearn.functional.knn import (
     PermutationTest,

@@ -8,9 +8,9 @@ import math
 import torch
 from torch import Tensor
 
-from iblearn.functional._ib_deterministic import terms
-from iblearn.functional._ib_iterate import solve
-from iblearn.functional._ib_solver import directions
+from iblearn.functional.ib.deterministic import terms
+from iblearn.functional.ib.iterate import solve
+from iblearn.functional.ib.solver import directions
 
 _TINY = 1e-300
 

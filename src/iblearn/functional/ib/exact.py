@@ -61,16 +61,15 @@ from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn._threads import one_thread
-from iblearn.functional._ib_critical import lambda2 as _lambda2
-from iblearn.functional._ib_critical import partition_changes, split_betas
-from iblearn.functional._ib_deterministic import envelope_partitions, lagrangian, terms, xlogx
-from iblearn.functional._ib_result import IBCurve, draw, upper_envelope
-from iblearn.functional._ib_solver import solve_curve
+from iblearn.functional.ib.critical import lambda2 as _lambda2
+from iblearn.functional.ib.critical import partition_changes, split_betas
+from iblearn.functional.ib.deterministic import envelope_partitions, lagrangian, terms, xlogx
+from iblearn.functional.ib.result import IBCurve, upper_envelope
+from iblearn.functional.ib.solver import solve_curve
 
 __all__ = [
     "IBCurve",
     "dib_exhaustive",
-    "draw",
     "gaussian_ib_curve",
     "ib_curve",
     "joint_table",
@@ -125,6 +124,16 @@ def _merged(p: Tensor) -> tuple[Tensor, Tensor]:
     index = torch.full((p.shape[0],), -1, dtype=torch.long, device=p.device)
     index[keep] = inverse
     return merged[:, merged.sum(0) > 0], index
+
+
+def default_betas() -> Tensor:
+    """The grid of beta a solver takes by default: 50 values from 1 to 1,000, geometrically spaced."""
+    return torch.logspace(0, 3, 50, dtype=torch.float64)
+
+
+def _betas(betas: Any) -> Tensor:
+    """``betas`` checked, or the default grid where None."""
+    return _check_betas(default_betas() if betas is None else betas)
 
 
 def _check_betas(betas: Any) -> Tensor:
@@ -193,8 +202,8 @@ def ib_curve(
 
     Args:
         pxy: the joint probability table ``(|X|, |Y|)``: nonnegative, summing to 1.
-        betas: the trade-off parameters, a 1-D sequence of positive finite numbers (default: 50 from 1
-            to 1000, geometrically spaced).
+        betas: the trade-off parameters, a 1-D sequence of positive finite numbers (default:
+            :func:`default_betas`).
         method: ``"ib"`` (alpha = 1), ``"dib"`` (alpha = 0, deterministic encoders) or ``"gib"``.
         alpha: the generalized IB's alpha in (0, 1], for ``method="gib"`` only.
         n_t: at most this many values of T, clamped to |X| after merging (an optimum needs no more: L is
@@ -227,7 +236,7 @@ def ib_curve(
     raw = joint_table(pxy)
     dev = torch.device(device) if device is not None else raw.device
     raw = raw.to(dev)
-    b = _check_betas(torch.logspace(0, 3, 50, dtype=torch.float64) if betas is None else betas).to(dev)
+    b = _betas(betas).to(dev)
     V.positive(tol, "tol")
     V.positive_int(max_iter, "max_iter")
     V.flag(critical, "critical")
@@ -309,7 +318,7 @@ def dib_exhaustive(
         raise ValueError(
             f"pxy: {n} distinct x values: the search over B({n}) partitions exceeds max_x={max_x}"
         )
-    b = _check_betas(torch.logspace(0, 3, 50, dtype=torch.float64) if betas is None else betas)
+    b = _betas(betas)
     ex, ey, vertices = envelope_partitions(p, V.positive_int(chunk, "chunk"))
     choice = (b[:, None] * ey[None, :] - ex[None, :]).argmax(1)
     chosen = vertices[choice].long()
@@ -349,7 +358,7 @@ def gaussian_ib_curve(cov: Any, dx: int, betas: Any = None) -> IBCurve:
     Args:
         cov: the joint covariance ``(dx + dy, dx + dy)`` of X then Y, positive definite.
         dx: X's dimension.
-        betas: as :func:`ib_curve` (default: 50 from 1 to 1000, geometrically spaced).
+        betas: as :func:`ib_curve` (default: :func:`default_betas`).
 
     Example:
         >>> curve = gaussian_ib_curve([[1.0, 0.8], [0.8, 1.0]], 1, [2.0, 4.0])  # rho = 0.8: beta_c = 1/0.64
@@ -359,7 +368,7 @@ def gaussian_ib_curve(cov: Any, dx: int, betas: Any = None) -> IBCurve:
     c = V.covariance(cov, "cov")
     if not V.positive_int(dx, "dx") < c.shape[0]:
         raise ValueError(f"dx: must be between 1 and {c.shape[0] - 1}, got {dx}")
-    b = _check_betas(torch.logspace(0, 3, 50, dtype=torch.float64) if betas is None else betas)
+    b = _betas(betas)
     sxx, sxy, syy = c[:dx, :dx], c[:dx, dx:], c[dx:, dx:]
     w, u = torch.linalg.eigh(sxx)
     root_inv = u @ torch.diag(w.rsqrt()) @ u.T  # Sigma_x^(-1/2)

@@ -13,7 +13,7 @@ import math
 import torch
 from torch import Tensor
 
-from iblearn.functional._ib_result import upper_envelope
+from iblearn.functional.ib.result import upper_envelope
 
 #: Up to this many x (after merging the x of equal p(y|x)) the solvers start from the best of every
 #: partition of X: B(9) = 21,147 partitions, a few milliseconds.

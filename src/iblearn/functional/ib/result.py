@@ -1,10 +1,9 @@
-"""The result of an information bottleneck solver (:class:`IBCurve`), its upper concave envelope and its
-drawing."""
+"""The result of an information bottleneck solver (:class:`IBCurve`) and its upper concave envelope
+(drawing it is :func:`iblearn.analysis.plot_ib_curve`)."""
 
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,37 +68,6 @@ class IBCurve:
         ex, ey = self.envelope()
         at = torch.as_tensor(i_xt, dtype=torch.float64)
         return _interp(at, ex, ey)
-
-    def plot(
-        self, path: str | os.PathLike[str] | None = None, *, base: float = math.e, title: str = ""
-    ) -> Any:
-        """The curve in the information plane with its data-processing bounds; returns the matplotlib
-        ``Figure`` (written to ``path`` if given). Needs matplotlib (``iblearn[plot]``)."""
-        from iblearn import _plotting
-
-        fig, axes = _plotting.figure(figsize=(5.0, 3.8))
-        draw(self, axes[0, 0], scale=1 / math.log(base))
-        unit = "bits" if base == 2 else "nats" if base == math.e else f"log base {base:g}"
-        axes[0, 0].set_xlabel(f"I(X; T) [{unit}]")
-        axes[0, 0].set_ylabel(f"I(T; Y) [{unit}]")
-        axes[0, 0].legend(fontsize=7)
-        axes[0, 0].set_title(title or f"{self.method.upper()} curve")
-        return _plotting.finish(fig, path, dpi=120)
-
-
-def draw(curve: IBCurve, ax: Any, *, scale: float = 1.0) -> None:
-    """Draw ``curve`` (its envelope, the solutions as dots) and the data-processing bounds on ``ax``,
-    values multiplied by ``scale`` (``1 / log 2`` for bits)."""
-    ex, ey = curve.envelope()
-    if math.isfinite(curve.h_x) and curve.h_x > float(ex[-1]):  # flat from where I(T; Y) is all of I(X; Y)
-        ex, ey = torch.cat([ex, ex.new_tensor([curve.h_x])]), torch.cat([ey, ey[-1:]])
-    ax.plot(
-        (ex * scale).tolist(), (ey * scale).tolist(), color="k", lw=1.5, label=f"{curve.method.upper()} curve"
-    )
-    ax.plot((curve.i_xt * scale).tolist(), (curve.i_ty * scale).tolist(), ls="", marker=".", ms=3, color="k")
-    ax.axhline(curve.i_xy * scale, color="0.5", ls="--", lw=0.8, label="I(X; Y)")
-    if math.isfinite(curve.h_x):
-        ax.axvline(curve.h_x * scale, color="0.5", ls=":", lw=0.8, label="H(X)")
 
 
 def _interp(at: Tensor, ex: Tensor, ey: Tensor) -> Tensor:

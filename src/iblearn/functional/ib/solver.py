@@ -14,14 +14,14 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from iblearn.functional._ib_deterministic import (
+from iblearn.functional.ib.deterministic import (
     AGGLOMERATIVE_MAX,
     EXHAUSTIVE_START,
     agglomerative,
     best_partitions,
     lagrangian,
 )
-from iblearn.functional._ib_iterate import solve
+from iblearn.functional.ib.iterate import solve
 
 #: Up to this many x, T gets a value per x from the start; above, T starts with half as many values
 #: again as the best deterministic encoders use, and doubles while some beta uses all its values.

@@ -8,7 +8,7 @@ import math
 import torch
 from torch import Tensor
 
-from iblearn.functional._ib_deterministic import lagrangian, xlogx
+from iblearn.functional.ib.deterministic import lagrangian, xlogx
 
 _TINY = 1e-300
 
