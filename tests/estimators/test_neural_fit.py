@@ -156,7 +156,7 @@ def test_estimate_mi_names_its_estimator_and_split():
     assert result.n_samples == 200 and result.stderr is not None and result.bound == "lower"
     assert float(result) > 0.1  # truth 2 * 0.5 log 2 = 0.69
     ksg = estimate_mi(x, y, "ksg", n_resamples=0)
-    assert ksg.estimator == "ksg" and ksg.split is None and ksg.n_samples == 1000
+    assert ksg.estimator == "ksg" and ksg.report.split is None and ksg.n_samples == 1000
 
 
 def test_estimate_mi_takes_labels():
