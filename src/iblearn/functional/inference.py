@@ -168,8 +168,8 @@ def resampled(
 
 
 #: Standard errors beyond which the bias an estimate's trend with N allows makes it unreliable
-#: (:func:`bias_caveat`): on the calibration tasks, kNN estimates whose extrapolated bias stayed within
-#: two standard errors were covered by their 95% intervals in 80 - 100% of runs a family and size.
+#: (:func:`bias_caveat`): within them, the calibration tasks' intervals keep their coverage
+#: (docs/design.md, "Measurements behind the code").
 BIAS_SES = 2.0
 
 
@@ -234,8 +234,8 @@ def bias_caveat(value: float, stderr: float, half: float | None, n_resamples: in
 #: Robust standard deviations (1.4826 median absolute deviations) from a column's median beyond which a
 #: row is in its tail: 6e-7 of a Gaussian's rows lie there, 12% of a Cauchy's.
 TAIL_SDS = 5.0
-#: Share of a column's rows in its tail from which it is heavy-tailed: a kNN or Gaussian estimate on such
-#: raw rows read 20 - 60% low on the calibration tasks while its interval stayed narrow.
+#: Share of a column's rows in its tail from which it is heavy-tailed: estimates on such raw rows read
+#: low while their intervals stay narrow (docs/design.md, "Measurements behind the code").
 TAIL_SHARE = 0.01
 
 

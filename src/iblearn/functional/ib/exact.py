@@ -234,12 +234,10 @@ def ib_curve(
     """
     a = _check_alpha(method, alpha)
     raw = joint_table(pxy)
-    dev = torch.device(device) if device is not None else raw.device
-    raw = raw.to(dev)
-    b = _betas(betas).to(dev)
-    V.positive(tol, "tol")
-    V.positive_int(max_iter, "max_iter")
-    V.flag(critical, "critical")
+    raw = raw.to(torch.device(device) if device is not None else raw.device)
+    dev, b = raw.device, _betas(betas).to(raw.device)
+    tol, max_iter = V.positive(tol, "tol"), V.positive_int(max_iter, "max_iter")
+    critical = V.flag(critical, "critical")
     p, index = _merged(raw)
     n_x = p.shape[0]
     width = n_x if n_t is None else min(V.positive_int(n_t, "n_t"), n_x)
@@ -250,15 +248,32 @@ def ib_curve(
         else:
             q = solve_curve(p, b, a, width, n_t is None, tol, max_iter, V.seed(seed))
         value = lagrangian(p, q, b, a)
-        h_t, h_t_x, i_ty = terms(p, q)
         if not critical:
             found = []
         elif method == "ib":
             found = split_betas(p, b, tol, max_iter)
         else:
             found = partition_changes(p, q, b, a)
+    return _curve(raw, p, index, q, b, value, method, a, found)
+
+
+def _curve(
+    raw: Tensor,
+    p: Tensor,
+    index: Tensor,
+    q: Tensor,
+    b: Tensor,
+    value: Tensor,
+    method: Method,
+    alpha: float,
+    found: list[float],
+) -> IBCurve:
+    """The :class:`IBCurve` of encoders ``q`` over the merged X of ``p`` (``index`` maps the original X
+    onto them, -1 for an x of probability 0, which gets the uniform encoder)."""
     full = q[:, index.clamp_min(0)]
     full[:, index < 0] = q.new_tensor(1.0 / q.shape[-1])
+    h_t, h_t_x, i_ty = terms(p, q)
+    identity = torch.eye(p.shape[0], dtype=p.dtype, device=p.device)[None]
     return IBCurve(
         betas=b.cpu(),
         i_xt=(h_t - h_t_x).clamp_min(0).cpu(),
@@ -267,9 +282,9 @@ def ib_curve(
         encoders=full.cpu(),
         critical_betas=torch.tensor(found, dtype=torch.float64),
         h_x=float(-xlogx(raw.sum(1)).sum()),
-        i_xy=float(terms(p, torch.eye(n_x, dtype=p.dtype, device=dev)[None])[2][0]),
+        i_xy=float(terms(p, identity)[2][0]),
         method=method,
-        alpha=a,
+        alpha=alpha,
         lagrangian=value.cpu(),
     )
 

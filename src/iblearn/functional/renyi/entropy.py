@@ -94,20 +94,17 @@ def matrix_entropy(
     pass is stable even for repeated eigenvalues. Eigenvalues under the solver's round-off floor
     (:data:`~iblearn.functional.renyi.spectrum.N_FLOOR` times its epsilon times the largest) are each noise,
     but together they carry the rest of the trace: that mass is read as a geometric tail under the
-    floor (none where it is itself round-off, as for a point mass or a low-rank matrix). On the six
-    data sets of benchmarks/renyi_spectrum.py (1,024 to 4,096 rows, CPU), the float32 entropies were
-    within 0.0002 nats of float64 at alpha = 1.01 (0.03 at alpha = 0.5) read so, and up to 0.027 under
-    it (0.36 at alpha = 0.5) with the tail dropped and the rest renormalized; the gradient of one
-    entropy of 600 rows of a 20-dimensional sample was 0.5% off float64's, 28% with the tail dropped.
-    Where the tail's mass is within round-off it is left out: 0.0002 nats (0.013 at alpha = 0.5) of a
-    2-dimensional sample's entropy at 4,096 rows.
+    floor (none where it is itself round-off, as for a point mass or a low-rank matrix): in float32
+    that keeps the entropies and their gradient near float64's, where dropping the tail and
+    renormalizing the rest does not (docs/design.md, "Measurements behind the code"). Where the tail's
+    mass is within round-off it is left out.
 
     As the eigenvalues sum to one, ``sum lambda^alpha = 1 + sum lambda (lambda^(alpha - 1) - 1)``, so
 
         S_alpha(A) = log1p(sum_i lambda_i expm1((alpha - 1) log lambda_i)) / (1 - alpha),
 
     which keeps its precision as alpha tends to 1 (and tends to the von Neumann entropy), where
-    ``log(sum lambda^alpha) / (1 - alpha)`` cancels: float32 at alpha = 1 + 1e-6 was 0.03 nats off.
+    ``log(sum lambda^alpha) / (1 - alpha)`` loses its digits to cancellation in float32.
     When ``sum lambda^alpha < 1/2`` (large alpha) the log of the sum is the accurate form and is used,
     summed in log space,
 
@@ -186,9 +183,9 @@ def _with_tail(kept: Tensor, real: Tensor, total: Tensor, top: Tensor, eps: floa
     """The spectrum normalized to sum to one: the kept eigenvalues and, in the dropped places, the
     geometric tail ``f q^j`` (j = 1, 2, ...) under the floor ``f`` whose sum is the dropped mass ``m``,
     ``q = c / (1 + c)`` for ``c = m / f``, cut at the number of dropped places and scaled back to ``m``;
-    where ``m`` is within round-off, none. (Solving for the ratio of the cut sequence instead measured no
-    closer to float64.) Nothing is read to the host (on a GPU a wait), so the tail is computed, as
-    zeros, where there is none."""
+    where ``m`` is within round-off, none. (Solving for the ratio of the cut sequence instead comes no
+    closer to float64: docs/design.md, "Measurements behind the code".) Nothing is read to the host (on
+    a GPU a wait), so the tail is computed, as zeros, where there is none."""
     dropped = (~real).to(kept.dtype)
     count = dropped.sum()
     kept_sum = kept.sum()

@@ -18,14 +18,13 @@ KernelWidth = float | Literal["silverman", "median"]
 #: How channels enter one Gram matrix: False (flatten them), True or "product" (Yu et al. 2020), "mean".
 Channels = bool | Literal["product", "mean"]
 #: The median heuristic separates dependent from independent samples far better than Silverman's rule,
-#: whose width shrinks with N toward a nearly diagonal Gram matrix (entropies near log N): at N = 1000 in
-#: 10 dimensions, MI of a noisy copy vs. an independent sample reads 0.77 vs 0.23 (median), 3.90 vs 3.50
-#: (Silverman).
+#: whose width shrinks with N toward a nearly diagonal Gram matrix (entropies near log N); the figures:
+#: docs/design.md, "Measurements behind the code".
 DEFAULT_SIGMA: KernelWidth = "median"
 #: The median rule looks at pairwise distances among at most this many samples (a fixed random subset).
 MEDIAN_SAMPLES = 1024
-#: Samples in these dtypes are upcast to float32 before the kernel: a bfloat16 Gram matrix (exponent
-#: products and exp rounded to 3 digits) biased MI by 12% on 300 samples of a 64-dim x.
+#: Samples in these dtypes are upcast to float32 before the kernel: a half-precision Gram matrix rounds
+#: the exponents' products and exp to 3 digits, which biases MI (docs/design.md, "Measurements").
 HALF = (torch.float16, torch.bfloat16)
 
 
@@ -71,8 +70,8 @@ def kernel_width(x: Any, rule: KernelWidth = DEFAULT_SIGMA) -> float:
     Both rules scale with the data, so scaling x leaves every entropy unchanged. Inside the entropies a
     rule's width is differentiated through, like the kernel itself: the entropies are then functions of
     x that do not change with its scale, and their gradient has no component along it. (With the width
-    held fixed, maximizing I(T; X) mostly grows the scale of T, which the next batch's width undoes:
-    measured on MOLE's MNIST conv layers, the MI fell while the activations grew a hundredfold.)
+    held fixed, maximizing I(T; X) mostly grows the scale of T, which the next batch's width undoes;
+    docs/design.md, "Measurements behind the code", gives what it did to MOLE's conv layers.)
     """
     if not isinstance(rule, str):
         return V.positive(rule, "sigma")
@@ -154,7 +153,7 @@ def gram_matrix(x: Any, sigma: KernelWidth = DEFAULT_SIGMA, *, channels: Channel
       a Gaussian kernel. With a rule-based width every channel's kernel is about exp(-1/2) between two
       typical samples, so the product is about exp(-C/2): for a 32-channel feature map the Gram matrix
       is the identity to four decimals, every entropy is log N, and I(T; X) = S(X) whatever T is (no
-      gradient to train on; measured on MNIST conv features). The mean keeps one channel's scale.
+      gradient to train on). The mean keeps one channel's scale.
       As a training loss on sparse ReLU channels, prefer ``sigma="silverman"``: the median rule falls
       back to the non-zero pairs when most pairs coincide, so its width jumps as activations cross zero
       and the loss is discontinuous (docs/results/mole.md: what it does to MOLE's encoders).

@@ -16,20 +16,16 @@ an interval about ``m log(lambda_r (n - r) / m)`` nats wide at alpha near 1. The
 the rank grows until the half-width is under the caller's tolerance.
 
 The interval assumes the top Ritz values are the top eigenvalues; they are lower bounds of them
-(Cauchy interlacing), equal at a converged subspace. On the CPU, on Gaussian Gram matrices at the
-median width (samples Gaussian in 1, 3, 10 and 20 dimensions, uniform, exponential, a three-cluster
-mixture, and the 13-dimensional joint of a pair), the exact entropy lay inside every interval in
-float64 (800 rows, in the tests) and within 1e-4 of it in float32 (2,048 and 4,096 rows), where the
-estimate was within 0.003 nats of the float64 exact entropy at 4,096 rows. Ritz values under the
-round-off floor (:data:`N_FLOOR`) are not spectrum: they join the tail, and a tail whose mass is within
-round-off (:data:`TAIL_NOISE`) is none, as in the exact path. benchmarks/renyi_spectrum.py measures
-the estimate, its interval and the exact paths against float64 on six data sets.
+(Cauchy interlacing), equal at a converged subspace; the tests check that the exact entropy lies inside
+it, and docs/design.md ("Measurements behind the code") gives how close the estimate comes. Ritz values
+under the round-off floor (:data:`N_FLOOR`) are not spectrum: they join the tail, and a tail whose mass
+is within round-off (:data:`TAIL_NOISE`) is none, as in the exact path. benchmarks/renyi_spectrum.py
+measures the estimate, its interval and the exact paths against float64 on six data sets.
 
 The gradient flows through the Ritz values only: the subspace ``Q`` is found without autograd and
 ``theta = eigvalsh(Q^T K Q) / tr(K)``, whose derivative is ``sum_i f'(theta_i) q_i q_i^T`` over the top
 Ritz vectors (and the tail's mass, through the trace): at a converged subspace, the exact path's
-gradient on the top eigenvectors, with the tail's eigenvectors sharing one weight. (On 500 rows of a
-2-dimensional pair in float64, 0.02% from the exact path's gradient, in the tests.)
+gradient on the top eigenvectors, with the tail's eigenvectors sharing one weight.
 """
 
 from __future__ import annotations
@@ -46,9 +42,8 @@ from iblearn import _checks as V
 SPECTRUM_TOL = 0.01
 #: The first block of the subspace iteration; it grows until the interval is narrow enough.
 FIRST_RANK = 256
-#: Subspace (power) iterations after the first product. On 4,096 rows of a 10-dimensional Gaussian
-#: sample (float32, CPU) the estimate was 0.0047 nats off float64 exact with none, 0.0028 with one,
-#: 0.0024 with two: one is most of the gain, for one more product and QR per block.
+#: Subspace (power) iterations after the first product: one gives most of the accuracy that more would
+#: (docs/design.md, "Measurements behind the code"), for one more product and QR per block.
 POWER_ITERATIONS = 1
 #: Of each block, this fraction is oversampling whose Ritz values are not trusted: the kept rank r is at
 #: most the block less it.
@@ -57,8 +52,8 @@ OVERSAMPLE = 8
 #: spectrum; together they carry a mass, the tail's.
 N_FLOOR = 64
 #: Eigenvalues under the floor are each off by about eps * lambda_max, so their sum by about sqrt(count)
-#: times that (under 0.8 of it on all-ones, class and low-rank linear kernels of 40 to 2,048 rows in
-#: float32): a tail counts from TAIL_NOISE times that, else it is round-off and there is none.
+#: times that: a tail counts from TAIL_NOISE times that, else it is round-off and there is none
+#: (the margin: docs/design.md, "Measurements behind the code").
 TAIL_NOISE = 4.0
 
 
