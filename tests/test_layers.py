@@ -22,6 +22,7 @@ RANK = {
     "optim": 3,
     "training": 3,
     "estimate": 4,  # the front door, over every estimator and measure
+    "network": 4.5,  # network inference by multivariate TE: above the front door, below analysis
     "analysis": 5,
     "models": 5,
     "experiments": 6,
@@ -363,6 +364,8 @@ ROOMS: dict[str, dict[str, int]] = {
         "knn": 3,
         "_discrete_inference": 3,
         "multivariate": 4,
+        "_cmi_surrogates": 4,  # network inference's CMI of candidates and their surrogates
+        "information_dynamics": 5,
         "__init__": 6,
     },
     # the exact neighbour search; KSG's formula and the counting kernels; the counts; the estimators on
@@ -408,6 +411,7 @@ ROOMS: dict[str, dict[str, int]] = {
         "_pid_measures": 0,
         "_broja": 0,
         "pid_discrete": 2,
+        "phiid": 0,
         "core": 1,
         "measures": 2,
         "pid": 2,

@@ -1,0 +1,204 @@
+"""Conditional mutual information I(C; Y | Z) of a candidate C with a target's present Y given a
+conditioning set Z, and of C's surrogates, as network inference and the information dynamics ask for
+them: one conditioning set, many candidates and many surrogates of each.
+
+Both estimators first take the linear part of Z out of Y and C (least squares on Z and a constant):
+for each value z, ``(y, c) -> (y - B z, c - A z)`` is a shift, so ``I(Y - BZ; C - AZ | Z) = I(Y; C | Z)``
+for any A and B; the Gaussian estimate then is a partial correlation, and the kNN estimate no longer
+reads a present that follows its own past closely as a thin ridge (the residualization of
+:func:`iblearn.functional.transfer_entropy`).
+
+- ``"gaussian"``: ``I = -1/2 log(1 - R^2)`` with R^2 the share of the residual Y's variance that the
+  residual C explains (Barnett, Barrett & Seth 2009: transfer entropy is Granger causality for Gaussian
+  variables). All surrogates of one candidate at once (:meth:`Surrogates.dots`).
+- ``"ksg"``: the Frenzel-Pompe estimate (:func:`iblearn.functional.ksg_cmi`, exact neighbour search,
+  k = 4 as IDTxl's JIDT estimator by default) on the residuals, one surrogate at a time, so that a
+  maximum-statistic test can stop as soon as its outcome is settled.
+- ``"copula"``: the Gaussian estimate on normal scores (made by the caller).
+
+Surrogates keep each series' own dynamics and break only its alignment with the target
+(:class:`Surrogates`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from iblearn.functional.knn import ksg_cmi, ksg_mi
+
+
+def surrogate_kind(segments: Sequence[int], n_permutations: int) -> str:
+    """``"trials"`` where the trials are of one length and numerous enough for ``n_permutations``
+    distinct orders (``R! >= n_permutations``, IDTxl's rule), else ``"shift"``."""
+    r = len(segments)
+    if r > 1 and len(set(segments)) == 1 and math.factorial(min(r, 20)) >= n_permutations:
+        return "trials"
+    return "shift"
+
+
+@dataclass(frozen=True)
+class Surrogates:
+    """The surrogates of one candidate variable, drawn once and laid out on demand: ``"trials"``, the
+    variable's realisations taken from a permuted order of the trials (each trial's samples whole, so
+    their autocorrelation is kept and only their alignment with the target is broken); ``"shift"``,
+    within each trial the realisations circularly shifted by at least a tenth of the trial, the block
+    surrogate that keeps the series' own dependence (IDTxl's time-shift surrogates for few trials)."""
+
+    segments: tuple[int, ...]
+    kind: str
+    #: ``(B, R)``: the trial order (``"trials"``) or each trial's shift (``"shift"``) of surrogate b.
+    draws: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.draws.shape[0])
+
+    def dots(self, a: np.ndarray, column: np.ndarray) -> np.ndarray:
+        """``a' c_b`` for every surrogate ``c_b`` of ``column`` ``(n,)``, with ``a`` ``(n, k)``:
+        ``(B, k)``, without laying the surrogates out. Circular shifts: per trial, the circular
+        cross-correlation of a and c at every shift at once by FFT (``ifft(conj(fft a) fft c)``);
+        trial orders: the R x R products of the trials' pieces, summed along each order."""
+        starts = np.concatenate([[0], np.cumsum(self.segments)[:-1]]).astype(np.int64)
+        if self.kind == "trials":
+            size = self.segments[0]
+            pieces_a = a.reshape(len(self.segments), size, -1)
+            pieces_c = column.reshape(len(self.segments), size)
+            products = np.einsum("rtk,qt->rqk", pieces_a, pieces_c)  # [r, q]: trial r of a, trial q of c
+            return products[np.arange(len(self.segments))[None, :], self.draws].sum(axis=1)
+        out = np.zeros((len(self), a.shape[1]))
+        for r, (start, length) in enumerate(zip(starts, self.segments, strict=True)):
+            fa = np.fft.rfft(a[start : start + length], axis=0)
+            fc = np.fft.rfft(column[start : start + length])
+            circular = np.fft.irfft(np.conj(fa) * fc[:, None], n=length, axis=0)
+            out += circular[self.draws[:, r] % length]
+        return out
+
+    def take(self, column: np.ndarray, which: slice | int = slice(None)) -> np.ndarray:
+        """Surrogates ``which`` of a variable's realisations ``column`` (``(n,)`` or ``(n, m)``, the m
+        columns moved together): ``(b, n)`` or ``(b, n, m)``."""
+        draws = np.atleast_2d(self.draws[which])
+        starts = np.concatenate([[0], np.cumsum(self.segments)[:-1]]).astype(np.int64)
+        pieces = []
+        for r, (start, length) in enumerate(zip(starts, self.segments, strict=True)):
+            if self.kind == "trials":
+                # Trial r of surrogate b is trial draws[b, r] of the data.
+                windows = np.stack([column[s : s + length] for s in starts])
+                pieces.append(windows[draws[:, r]])
+            else:
+                # A circular shift by s is the window at s of the trial repeated twice: one gather.
+                twice = np.concatenate([column[start : start + length]] * 2)
+                view = np.lib.stride_tricks.sliding_window_view(twice, length, axis=0)
+                picked = view[draws[:, r] % length]
+                pieces.append(np.moveaxis(picked, -1, 1) if column.ndim == 2 else picked)
+        return np.concatenate(pieces, axis=1)
+
+
+def surrogates(segments: tuple[int, ...], count: int, kind: str, key: Sequence[int]) -> Surrogates:
+    """The :class:`Surrogates` drawn from ``numpy.random.default_rng(key)``: a key of the seed, the
+    target, the step and the variable, so that they never depend on which worker runs the target."""
+    rng = np.random.default_rng([int(k) % 2**64 for k in key])
+    if kind == "trials":
+        return Surrogates(segments, kind, np.stack([rng.permutation(len(segments)) for _ in range(count)]))
+    least = [max(1, length // 10) for length in segments]
+    draws = np.stack(
+        [rng.integers(lo, length - lo + 1, size=count) for lo, length in zip(least, segments, strict=True)],
+        axis=1,
+    )
+    return Surrogates(segments, kind, draws)
+
+
+#: Neighbours of the kNN estimate: JIDT's default, which IDTxl's JidtKraskovCMI passes on.
+KSG_K = 4
+#: Singular values of the conditioning design below this share of the largest are dropped (collinear
+#: columns add nothing to condition on).
+RANK_TOL = 1e-10
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One conditioning set, prepared: an orthonormal basis of ``[1, Z]`` and the residual target."""
+
+    basis: np.ndarray
+    target: np.ndarray
+    z: np.ndarray
+
+    def residual(self, a: np.ndarray) -> np.ndarray:
+        """``a`` (``(n,)``, ``(n, m)`` or ``(n, B)``) less its least-squares fit on ``[1, Z]``."""
+        return a - self.basis @ (self.basis.T @ a)
+
+
+def condition(y: np.ndarray, z: np.ndarray) -> Condition:
+    """The :class:`Condition` of target present ``y`` ``(n,)`` given ``z`` ``(n, d)`` (d may be 0)."""
+    design = np.column_stack([np.ones(len(y)), z])
+    u, s, _ = np.linalg.svd(design, full_matrices=False)
+    basis = u[:, s > RANK_TOL * s[0]]
+    c = Condition(basis, y, z)
+    return Condition(basis, c.residual(y), z)
+
+
+def _explained(ry: np.ndarray, rc: np.ndarray) -> float:
+    """Share of ``ry``'s sum of squares that the columns of ``rc`` explain by least squares."""
+    coef = np.linalg.lstsq(rc, ry, rcond=None)[0]
+    fitted = rc @ coef
+    return float(fitted @ fitted) / float(ry @ ry)
+
+
+def _nats(share: np.ndarray | float) -> np.ndarray:
+    return -0.5 * np.log1p(-np.clip(share, 0.0, 1.0 - 1e-15))
+
+
+class GaussianCMI:
+    """The Gaussian (linear) conditional MI; all surrogates of one candidate in one product."""
+
+    batched = True
+
+    def value(self, cond: Condition, c: np.ndarray) -> float:
+        rc = cond.residual(c.reshape(len(c), -1))
+        return float(_nats(_explained(cond.target, rc)))
+
+    def surrogates(self, cond: Condition, c: np.ndarray, plan: Surrogates) -> np.ndarray:
+        """The estimate for every surrogate of ``c`` in ``plan``: ``(B,)``.
+
+        A surrogate is a permutation of c's rows, so its sum of squares is c's, and its residual's is
+        that less its projection on the conditioning basis Q; and ``ry . P c_b = ry . c_b`` (``ry`` is a
+        residual already): the products of the surrogates with ``[ry, Q]``
+        (:meth:`~iblearn.network.embedding.Surrogates.dots`) give every R^2.
+        """
+        ry = cond.target
+        if c.ndim == 1 or c.shape[1] == 1:
+            along = plan.dots(np.column_stack([ry, cond.basis]), c.reshape(-1))
+            kept = float(c.reshape(-1) @ c.reshape(-1)) - (along[:, 1:] ** 2).sum(axis=1)
+            return _nats(along[:, 0] ** 2 / (float(ry @ ry) * np.maximum(kept, 1e-300)))
+        return np.array([self.value(cond, sample) for sample in plan.take(c)])
+
+
+class KSGCMI:
+    """The Frenzel-Pompe kNN conditional MI with exact neighbours (``k`` of them) on the residuals."""
+
+    batched = False
+
+    def __init__(self, k: int = KSG_K) -> None:
+        self.k = k
+
+    def value(self, cond: Condition, c: np.ndarray) -> float:
+        rc = torch.from_numpy(np.ascontiguousarray(cond.residual(c.reshape(len(c), -1))))
+        ry = torch.from_numpy(np.ascontiguousarray(cond.target.reshape(-1, 1)))
+        if cond.z.shape[1] == 0:
+            return float(ksg_mi(rc, ry, self.k))
+        return float(ksg_cmi(rc, ry, torch.from_numpy(np.ascontiguousarray(cond.z)), self.k))
+
+    def surrogates(self, cond: Condition, c: np.ndarray, plan: Surrogates) -> np.ndarray:
+        """The estimate for every surrogate of ``c`` in ``plan``, one after another: ``(B,)``."""
+        return np.array([self.value(cond, plan.take(c, b)[0]) for b in range(len(plan))])
+
+
+Engine = GaussianCMI | KSGCMI
+
+
+def engine(method: str) -> Engine:
+    """The estimator of ``method`` (``"copula"`` is the Gaussian one on normal scores)."""
+    return KSGCMI() if method == "ksg" else GaussianCMI()

@@ -1,0 +1,208 @@
+"""Network inference by multivariate transfer entropy: every target's sources (:mod:`.target`), in
+parallel and resumable, then the correction across targets."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from iblearn import _checks as V
+from iblearn._threads import one_thread
+from iblearn.functional._cmi_surrogates import KSG_K, surrogate_kind
+from iblearn.functional._parallel import check_n_jobs, iter_batches
+from iblearn.network.embedding import Embedded, as_trials, check_lags, embed, normal_scores
+from iblearn.network.result import NetworkResult
+from iblearn.network.target import Settings, TargetResult, infer_target
+from iblearn.records import atomic_write_text, fingerprint, read_checkpoint, read_json, write_json
+
+METHODS = ("auto", "ksg", "gaussian", "copula")
+
+
+def infer_network(
+    data: Any,
+    max_lag: int = 5,
+    min_lag: int = 1,
+    method: str = "auto",
+    n_permutations: int = 200,
+    alpha: float = 0.05,
+    fdr: bool = True,
+    seed: int = 0,
+    n_jobs: int | None = None,
+    progress: bool = False,
+    checkpoint: str | os.PathLike[str] | None = None,
+) -> NetworkResult:
+    """The directed network of ``data``'s processes by multivariate transfer entropy, the algorithm of
+    Novelli et al. (2019; IDTxl's ``MultivariateTE``). For each target process Y, with Y_t its present:
+
+    (a) the target's past: among Y_{t-1}, ..., Y_{t-max_lag}, the variable of largest ``I(Y_{t-l}; Y_t |
+        chosen)`` joins the chosen set while a maximum statistic says it is significant: its CMI is
+        compared with the largest CMI of all remaining candidates in each surrogate, the p-value being
+        ``(1 + #{surrogate maxima >= it}) / (1 + n_permutations)``;
+    (b) the sources: every X_{t-l} of every other process X and lag l in [min_lag, max_lag], chosen
+        the same way, conditioning on everything chosen so far (the target's past included);
+    (c) pruning: the chosen source variable of least CMI given all other chosen variables is removed
+        while a minimum statistic (its CMI against the least of all chosen sources' CMI in each
+        surrogate) is not significant;
+    (d) omnibus: the TE of all chosen source variables together given the target's past, against
+        surrogates of the sources permuted together;
+    (e) the omnibus p-values of the targets with sources corrected by Benjamini-Hochberg at ``alpha``
+        (``fdr=True``) or each taken at ``alpha``; a target that fails gives no edges.
+
+    Surrogates keep each series' own dynamics and break only its alignment with the target: with
+    several trials of one length and ``trials! >= n_permutations``, the candidate's realisations from a
+    permuted order of the trials (IDTxl's swap of replications); otherwise, within each trial, the
+    candidate's realisations circularly shifted by at least a tenth of the trial (a block surrogate, in
+    place of IDTxl's permutation of samples in time, which would break the autocorrelation). Each
+    target's and each candidate's surrogates are drawn from a seed derived from ``seed``, the target,
+    the step and the candidate, never from a worker, so the result is the same for every ``n_jobs`` and
+    backend, bit for bit.
+
+    Estimators (:mod:`iblearn.functional._cmi_surrogates`): ``"ksg"``, Frenzel-Pompe kNN CMI with exact
+    neighbours and k = 4 on the residuals of a linear fit on the conditioning set; ``"gaussian"``,
+    linear (Granger) TE; ``"copula"``, the Gaussian estimate on normal scores; ``"auto"``, Gaussian
+    where the processes and their one-step joint look Gaussian by the automatic estimator's rule
+    (every column's skew and kurtosis, Mardia's kurtosis of the joint), else KSG.
+
+    Args:
+        data: ``(T, P)`` samples, one process a column, or a list of trials of ``(T_r, P)``.
+        max_lag, min_lag: the source lags searched, ``1 <= min_lag <= max_lag``; the target's own past
+            is searched over lags 1 to ``max_lag``.
+        method: ``"auto"``, ``"ksg"``, ``"gaussian"`` or ``"copula"``.
+        n_permutations: surrogates of every test.
+        alpha: the level of every test and of the correction across targets.
+        fdr: Benjamini-Hochberg across targets (else each omnibus test at ``alpha``).
+        seed: the seed every surrogate's seed is derived from.
+        n_jobs: targets run in parallel through joblib (None: one after another, or as a
+            ``joblib.parallel_config`` context says, e.g. a Dask cluster's backend).
+        progress: print one line to stderr as each target finishes.
+        checkpoint: a folder: each finished target is written there atomically as JSON, and a run
+            given the same folder, data and settings reads the finished targets back.
+
+    Returns:
+        :class:`~iblearn.network.result.NetworkResult`.
+    """
+    trials = as_trials(data)
+    min_lag, max_lag = check_lags(min_lag, max_lag, trials)
+    V.choice(method, "method", METHODS)
+    n_permutations = V.positive_int(n_permutations, "n_permutations")
+    alpha = V.real_number(alpha, "alpha")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha: must lie in (0, 1), got {alpha}")
+    if n_permutations < 1 / alpha:
+        raise ValueError(
+            f"n_permutations: {n_permutations} surrogates cannot give a p-value below alpha={alpha}"
+        )
+    fdr, progress = V.flag(fdr, "fdr"), V.flag(progress, "progress")
+    seed, n_jobs = V.seed(seed), check_n_jobs(n_jobs)
+    chosen, reason = (method, "asked for") if method != "auto" else choose_method(trials)
+    emb = embed(normal_scores(trials) if chosen == "copula" else trials, max_lag)
+    kind = surrogate_kind(emb.segments, n_permutations)
+    st = Settings(min_lag, max_lag, chosen, n_permutations, alpha, seed, kind)
+    folder = _checkpoint(checkpoint, trials, st)
+    results = _run_targets(emb, st, n_jobs, progress, folder)
+    significant = _corrected([r.omnibus_p if r.sources else None for r in results], alpha, fdr)
+    settings = asdict(st) | dict(fdr=fdr, method_reason=reason, surrogates=kind)
+    if chosen == "ksg":
+        settings["k"] = KSG_K
+    return NetworkResult(emb.n_processes, tuple(results), tuple(significant), settings)
+
+
+def choose_method(trials: list[np.ndarray]) -> tuple[str, str]:
+    """``"gaussian"`` where the processes' present and one-step past look jointly Gaussian by the
+    automatic estimator's rule (:func:`iblearn.estimators.auto.features`), else ``"ksg"``; and why."""
+    from iblearn.estimators.auto import JOINT_GAUSSIAN, features, marginals_gaussian
+
+    now = np.concatenate([t[1:] for t in trials])
+    before = np.concatenate([t[:-1] for t in trials])
+    x, y = torch.from_numpy(now), torch.from_numpy(before)
+    scores = normal_scores([now, before])
+    feats = features(x, y, lambda: (torch.from_numpy(scores[0]), torch.from_numpy(scores[1])))
+    mardia = feats.get("mardia", float("inf"))
+    if marginals_gaussian(feats) and abs(mardia) <= JOINT_GAUSSIAN:
+        return "gaussian", f"Gaussian: marginals within a Gaussian's skew and kurtosis, Mardia {mardia:+.3f}"
+    return (
+        "ksg",
+        f"not Gaussian (Mardia {mardia:+.3f}, skew {feats['skew']:.2f}, kurtosis {feats['kurtosis']:+.2f})",
+    )
+
+
+def _checkpoint(checkpoint: Any, trials: list[np.ndarray], st: Settings) -> Path | None:
+    """The checkpoint folder, its key written (or checked: another run's folder is refused)."""
+    if checkpoint is None:
+        return None
+    folder = Path(checkpoint)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"checkpoint: {folder} exists and is not a folder")
+    key = fingerprint(trials, asdict(st))
+    saved = read_checkpoint(folder / "key", lambda f: f.read_text(encoding="utf-8").strip())
+    if saved is None:
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(folder / "key", key + "\n")
+    elif saved != key:
+        raise ValueError(f"checkpoint: {folder} holds another run (other data or settings); use a new folder")
+    return folder
+
+
+def _finished(folder: Path | None, j: int) -> TargetResult | None:
+    if folder is None:
+        return None
+    return read_checkpoint(folder / f"target_{j}.json", lambda f: TargetResult.from_json(read_json(f)))
+
+
+def _job(emb: Embedded, j: int, st: Settings) -> TargetResult:
+    # One thread: the work is many small products and neighbour searches, which threads only slow.
+    with one_thread():
+        return infer_target(emb, j, st)
+
+
+def _run_targets(
+    emb: Embedded, st: Settings, n_jobs: int | None, progress: bool, folder: Path | None
+) -> list[TargetResult]:
+    """Every target's result: those the checkpoint holds read back, the others run (in parallel where
+    ``n_jobs`` says) and written there as each finishes."""
+    p = emb.n_processes
+    results: dict[int, TargetResult] = {}
+    for j in range(p):
+        if (done := _finished(folder, j)) is not None:
+            results[j] = done
+    todo = [j for j in range(p) if j not in results]
+    start = time.perf_counter()
+    for j, r in zip(todo, iter_batches(_job, [(emb, j, st) for j in todo], n_jobs), strict=True):
+        results[j] = r
+        if folder is not None:
+            write_json(folder / f"target_{j}.json", r.to_json())
+        if progress:
+            print(
+                f"target {j}: {len(r.sources)} source variables, past {list(r.past)} "
+                f"({len(results)}/{p} targets, {time.perf_counter() - start:.1f} s)",
+                file=sys.stderr,
+            )
+    return [results[j] for j in range(p)]
+
+
+def benjamini_hochberg(p_values: list[float], alpha: float) -> list[bool]:
+    """Which hypotheses Benjamini & Hochberg (1995) reject at false discovery rate ``alpha``: the k
+    smallest p-values, k the largest with ``p_(k) <= k alpha / m``."""
+    m = len(p_values)
+    order = np.argsort(p_values, kind="stable")
+    below = [i for i in range(m) if p_values[order[i]] <= (i + 1) * alpha / m]
+    keep = set(order[: below[-1] + 1].tolist()) if below else set()
+    return [i in keep for i in range(m)]
+
+
+def _corrected(p_values: list[float | None], alpha: float, fdr: bool) -> list[bool]:
+    """Per target, whether its omnibus test stands; targets without sources (None) are not tested."""
+    tested = [i for i, p in enumerate(p_values) if p is not None]
+    values = [float(p_values[i]) for i in tested]  # type: ignore[arg-type]
+    keep = benjamini_hochberg(values, alpha) if fdr else [p < alpha for p in values]
+    out = [False] * len(p_values)
+    for i, k in zip(tested, keep, strict=True):
+        out[i] = k
+    return out

@@ -1,0 +1,118 @@
+"""What :func:`iblearn.network.infer_network` returns: the inferred network, per target and per edge."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from iblearn.network.target import TargetResult
+
+
+@dataclass(frozen=True)
+class NetworkResult:
+    """A network inferred by multivariate transfer entropy.
+
+    Attributes:
+        n_processes: P, the processes (nodes).
+        targets: each target's :class:`~iblearn.network.target.TargetResult` (its selected past, its
+            sources with their conditional TE and p-values, the omnibus TE and p-value), in order.
+        significant: per target, whether its omnibus test survived the correction across targets
+            (Benjamini-Hochberg at ``alpha`` where ``fdr``, else ``omnibus_p < alpha``); a target that
+            did not keeps its selected sources in ``targets`` but gives no edge.
+        settings: the settings the network was inferred with, the estimator ``auto`` chose and why,
+            and the surrogates used.
+
+    Example:
+        >>> import numpy as np
+        >>> from iblearn.network import infer_network
+        >>> rng = np.random.default_rng(0)
+        >>> x = rng.standard_normal((1000, 3))
+        >>> x[2:, 1] += 0.7 * x[:-2, 0]  # process 0 drives process 1 two steps later
+        >>> result = infer_network(x, max_lag=3, method="gaussian", n_permutations=100)
+        >>> result.edges
+        [(0, 1, 2)]
+    """
+
+    n_processes: int
+    targets: tuple[TargetResult, ...]
+    significant: tuple[bool, ...]
+    settings: Mapping[str, Any]
+
+    @property
+    def edges(self) -> list[tuple[int, int, int]]:
+        """``(source, target, lag)`` of every inferred source variable of a significant target."""
+        return [
+            (s, t.target, lag)
+            for t, keep in zip(self.targets, self.significant, strict=True)
+            if keep
+            for s, lag in t.sources
+        ]
+
+    @property
+    def adjacency(self) -> np.ndarray:
+        """``(P, P)`` bools, ``[source, target]`` true where the source drives the target at some lag."""
+        out = np.zeros((self.n_processes, self.n_processes), dtype=bool)
+        for s, t, _ in self.edges:
+            out[s, t] = True
+        return out
+
+    @property
+    def edge_te(self) -> dict[tuple[int, int, int], tuple[float, float]]:
+        """``(source, target, lag) -> (conditional TE in nats, p-value)`` of every edge: the TE of that
+        source variable given the target's selected past and all its other selected sources."""
+        out = {}
+        for t, keep in zip(self.targets, self.significant, strict=True):
+            if keep:
+                for (s, lag), te, p in zip(t.sources, t.te, t.p_values, strict=True):
+                    out[(s, t.target, lag)] = (te, p)
+        return out
+
+    @property
+    def selected_past(self) -> dict[int, tuple[int, ...]]:
+        """Each target's selected own lags (its active information storage's variables)."""
+        return {t.target: t.past for t in self.targets}
+
+    def to_networkx(self) -> Any:
+        """A ``networkx.MultiDiGraph``: one node a process, one edge a ``(source, target, lag)`` with
+        attributes ``lag``, ``te`` and ``p_value``.
+
+        Raises:
+            ImportError: naming the package where networkx is not installed.
+        """
+        try:
+            import networkx as nx  # type: ignore[import-untyped]
+        except ImportError as err:
+            raise ImportError("to_networkx needs networkx: pip install networkx") from err
+        graph = nx.MultiDiGraph()
+        graph.add_nodes_from(range(self.n_processes))
+        for (s, t, lag), (te, p) in self.edge_te.items():
+            graph.add_edge(s, t, lag=lag, te=te, p_value=p)
+        return graph
+
+    def plot(self, ax: Any = None) -> Any:
+        """The network on a circle, arrows from source to target labelled by lag (matplotlib)."""
+        try:
+            import matplotlib.pyplot as plt
+        except ImportError as err:
+            raise ImportError("plot needs matplotlib: pip install matplotlib") from err
+        if ax is None:
+            _, ax = plt.subplots(figsize=(4, 4))
+        angle = 2 * np.pi * np.arange(self.n_processes) / self.n_processes
+        xy = np.stack([np.cos(angle), np.sin(angle)], axis=1)
+        for (s, t, lag), (te, _) in self.edge_te.items():
+            ax.annotate(
+                "",
+                xy=xy[t],
+                xytext=xy[s],
+                arrowprops=dict(arrowstyle="->", lw=0.5 + 4 * min(te, 1.0), shrinkA=9, shrinkB=9),
+            )
+            ax.text(*(0.55 * xy[s] + 0.45 * xy[t]), str(lag), fontsize=7, ha="center")
+        ax.scatter(xy[:, 0], xy[:, 1], s=300, c="white", edgecolors="black", zorder=3)
+        for p in range(self.n_processes):
+            ax.text(*xy[p], str(p), ha="center", va="center", zorder=4)
+        ax.set_axis_off()
+        ax.set_aspect("equal")
+        return ax

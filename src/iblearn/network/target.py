@@ -1,0 +1,195 @@
+"""The sources of one target, by the steps of Novelli et al. (2019, "Methods", Algorithm 1; IDTxl's
+``MultivariateTE``): (a) the target's own past, (b) the sources' past variables, each chosen greedily by
+conditional MI and kept while a maximum statistic against surrogates says it adds information, (c)
+pruning by a minimum statistic, (d) an omnibus test of all chosen sources together.
+
+References:
+    L. Novelli, P. Wollstadt, P. Mediano, M. Wibral, J. T. Lizier. Large-scale directed network
+    inference with multivariate transfer entropy and hierarchical statistical testing. Network
+    Neuroscience 3(3), 827-847 (2019).
+    J. T. Lizier, M. Rubinov. Multivariate construction of effective computational networks from
+    observational data. Preprint, MPI MIS 25/2012: the greedy selection with maximum statistics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from iblearn.functional._cmi_surrogates import Condition, Engine, condition, engine, surrogates
+from iblearn.network.embedding import Embedded, Variable
+
+#: The steps, as the third element of every surrogate's key.
+PAST, SOURCES, PRUNING, OMNIBUS, EDGE = 0, 1, 2, 3, 4
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What every target is inferred with (checked by :func:`iblearn.network.infer_network`)."""
+
+    min_lag: int
+    max_lag: int
+    method: str
+    n_permutations: int
+    alpha: float
+    seed: int
+    surrogates: str
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    """One target's inferred past, before the correction across targets.
+
+    Attributes:
+        target: the target process.
+        past: lags of the target's own past that were selected (step a).
+        sources: ``(source, lag)`` of each selected source variable after pruning (steps b, c).
+        te: each source variable's conditional TE given all other selected variables, nats.
+        p_values: its p-value against its own surrogates.
+        omnibus_te: TE of all selected source variables together given the target's past (step d).
+        omnibus_p: the omnibus test's p-value (1 where no source was selected).
+    """
+
+    target: int
+    past: tuple[int, ...]
+    sources: tuple[tuple[int, int], ...]
+    te: tuple[float, ...]
+    p_values: tuple[float, ...]
+    omnibus_te: float
+    omnibus_p: float
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> TargetResult:
+        return cls(
+            int(d["target"]),
+            tuple(int(v) for v in d["past"]),
+            tuple((int(s), int(lag)) for s, lag in d["sources"]),
+            tuple(float(v) for v in d["te"]),
+            tuple(float(v) for v in d["p_values"]),
+            float(d["omnibus_te"]),
+            float(d["omnibus_p"]),
+        )
+
+
+class _Search:
+    """The state of one target's search: its samples, estimator and the surrogates' keys."""
+
+    def __init__(self, emb: Embedded, j: int, st: Settings) -> None:
+        self.emb, self.j, self.st = emb, j, st
+        self.eng: Engine = engine(st.method)
+        self.y = emb.values[:, j, 0]
+
+    def surr(self, step: int, var: Variable) -> Any:
+        key = (self.st.seed, self.j, step, var[0], var[1])
+        return surrogates(self.emb.segments, self.st.n_permutations, self.st.surrogates, key)
+
+    def column(self, var: Variable) -> np.ndarray:
+        return self.emb.values[:, var[0], var[1]]
+
+    def significant(self, count: int) -> bool:
+        """Whether ``count`` surrogates at or above the statistic give a p-value below alpha."""
+        return (count + 1) / (self.st.n_permutations + 1) < self.st.alpha
+
+    def max_test(self, cond: Condition, candidates: list[Variable], observed: float) -> bool:
+        """Step (a)/(b)'s test: ``observed`` (the largest candidate's CMI) against the largest of all
+        candidates' CMI in each surrogate (Novelli et al. 2019, "maximum statistic")."""
+        step = PAST if candidates[0][0] == self.j else SOURCES
+        if self.eng.batched:
+            table = [self.eng.surrogates(cond, self.column(v), self.surr(step, v)) for v in candidates]
+            return self.significant(int((np.max(table, axis=0) >= observed).sum()))
+        plans = [self.surr(step, v) for v in candidates]
+        count = 0
+        for b in range(self.st.n_permutations):
+            for v, plan in zip(candidates, plans, strict=True):
+                if self.eng.value(cond, plan.take(self.column(v), b)[0]) >= observed:
+                    count += 1
+                    break
+            if not self.significant(count):  # settled: more surrogates cannot bring p below alpha
+                return False
+        return True
+
+    def select(self, chosen: list[Variable], candidates: list[Variable]) -> list[Variable]:
+        """Greedy inclusion: the candidate of largest CMI given ``chosen``, while its maximum statistic
+        is significant (Algorithm 1, steps a and b)."""
+        chosen, remaining, added = list(chosen), list(candidates), []
+        while remaining:
+            cond = condition(self.y, self.emb.columns(chosen))
+            values = [self.eng.value(cond, self.column(v)) for v in remaining]
+            best = int(np.argmax(values))
+            if not self.max_test(cond, remaining, values[best]):
+                break
+            added.append(remaining.pop(best))
+            chosen.append(added[-1])
+        return added
+
+    def min_test(self, past: list[Variable], sources: list[Variable]) -> tuple[int, bool]:
+        """Step (c)'s test: the source variable of least CMI given all others, against the least of all
+        source variables' CMI in each surrogate; returns its index and whether it is significant."""
+        conds = [
+            condition(self.y, self.emb.columns(past + sources[:i] + sources[i + 1 :]))
+            for i in range(len(sources))
+        ]
+        values = [self.eng.value(c, self.column(v)) for c, v in zip(conds, sources, strict=True)]
+        worst, observed = int(np.argmin(values)), min(values)
+        plans = [self.surr(PRUNING, v) for v in sources]
+        if self.eng.batched:
+            table = [
+                self.eng.surrogates(c, self.column(v), p)
+                for c, v, p in zip(conds, sources, plans, strict=True)
+            ]
+            return worst, self.significant(int((np.min(table, axis=0) >= observed).sum()))
+        count = 0
+        for b in range(self.st.n_permutations):
+            count += all(
+                self.eng.value(c, p.take(self.column(v), b)[0]) >= observed
+                for c, v, p in zip(conds, sources, plans, strict=True)
+            )  # all() stops at the first surrogate below: that b cannot count
+            if not self.significant(count):
+                return worst, False
+        return worst, True
+
+    def prune(self, past: list[Variable], sources: list[Variable]) -> list[Variable]:
+        """Remove the least informative source variable while its minimum statistic is not significant."""
+        sources = list(sources)
+        while sources:
+            worst, keep = self.min_test(past, sources)
+            if keep:
+                break
+            sources.pop(worst)
+        return sources
+
+    def tested(self, cond: Condition, c: np.ndarray, step: int, var: Variable) -> tuple[float, float]:
+        """CMI of ``c`` given ``cond`` and its p-value against all its surrogates."""
+        value = self.eng.value(cond, c)
+        nulls = self.eng.surrogates(cond, c, self.surr(step, var))
+        return value, (int((nulls >= value).sum()) + 1) / (len(nulls) + 1)
+
+
+def infer_target(emb: Embedded, j: int, st: Settings) -> TargetResult:
+    """The steps (a) - (d) for target ``j`` (see the module's notes)."""
+    s = _Search(emb, j, st)
+    past = s.select([], [(j, lag) for lag in range(1, st.max_lag + 1)])
+    candidates = [
+        (p, lag) for p in range(emb.n_processes) if p != j for lag in range(st.min_lag, st.max_lag + 1)
+    ]
+    sources = s.prune(past, s.select(past, candidates))
+    te, p_values = [], []
+    for i, v in enumerate(sources):
+        cond = condition(s.y, emb.columns(past + sources[:i] + sources[i + 1 :]))
+        value, p = s.tested(cond, s.column(v), EDGE, v)
+        te.append(value)
+        p_values.append(p)
+    omnibus_te, omnibus_p = 0.0, 1.0
+    if sources:
+        # The sources' variables permuted together: one surrogate order for all of them.
+        omnibus_te, omnibus_p = s.tested(
+            condition(s.y, emb.columns(past)), emb.columns(sources), OMNIBUS, (-1, -1)
+        )
+    return TargetResult(
+        j, tuple(lag for _, lag in past), tuple(sources), tuple(te), tuple(p_values), omnibus_te, omnibus_p
+    )

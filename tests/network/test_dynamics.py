@@ -1,0 +1,110 @@
+"""Active information storage and conditional transfer entropy against closed forms, and the network
+estimators against the library's CMI functions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import iblearn.functional as ibf
+from iblearn.functional._cmi_surrogates import KSGCMI, GaussianCMI, condition, surrogates
+from iblearn.network import active_information_storage, transfer_entropy
+
+
+def _ar1(phi: float, t: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    x = np.zeros(t)
+    for step in range(1, t):
+        x[step] = phi * x[step - 1] + rng.standard_normal()
+    return x
+
+
+@pytest.mark.parametrize("method", ["gaussian", "ksg"])
+def test_ais_of_an_ar1_process_is_covered_by_its_interval(method):
+    truth = -0.5 * np.log(1 - 0.8**2)
+    a = active_information_storage(_ar1(0.8, 2000, 0), method=method, n_resamples=20)
+    assert a.measure == "active_information_storage" and a.stderr_method == "blockwise jackknife"
+    assert a.interval[0] <= truth <= a.interval[1]
+
+
+def test_ais_of_white_noise_is_not_significant():
+    a = active_information_storage(
+        np.random.default_rng(1).standard_normal(1000), method="gaussian", n_permutations=99
+    )
+    assert a.p_value > 0.05
+
+
+def test_conditioning_on_a_common_driver_removes_the_transfer():
+    rng = np.random.default_rng(2)
+    w = rng.standard_normal(2000)
+    x, y = np.zeros(2000), np.zeros(2000)
+    x[1:] = w[:-1] + 0.5 * rng.standard_normal(1999)
+    y[2:] = w[:-2] + 0.5 * rng.standard_normal(1998)
+    plain = transfer_entropy(x, y, method="gaussian", n_permutations=50)
+    given = transfer_entropy(x, y, method="gaussian", condition=w, condition_lag=2, n_permutations=50)
+    assert plain.p_value < 0.05 and float(plain) > 0.2
+    assert given.p_value > 0.05 and abs(float(given)) < 0.01
+    plain = transfer_entropy(x[:1000], y[:1000])  # KSG
+    given = transfer_entropy(x[:1000], y[:1000], condition=w[:1000], condition_lag=2)
+    assert float(plain) > 0.2 and abs(float(given)) < 0.03
+
+
+def test_transfer_entropy_of_a_linear_coupling_matches_its_closed_form():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(3000)
+    y = np.zeros(3000)
+    y[1:] = 0.8 * x[:-1] + 0.6 * rng.standard_normal(2999)
+    te = transfer_entropy(x, y, method="gaussian", n_resamples=20)
+    truth = np.log(1 / 0.6)
+    assert te.interval[0] <= truth <= te.interval[1]
+
+
+@pytest.mark.parametrize(
+    ("call", "named"),
+    [
+        (lambda: active_information_storage(np.zeros((100, 2))), "x"),
+        (lambda: active_information_storage(np.ones(100), history=0), "history"),
+        (lambda: active_information_storage(np.ones(100), method="mine"), "method"),
+        (lambda: transfer_entropy(np.ones(100), np.ones(90)), "sample counts differ: source has 100, target"),
+        (
+            lambda: transfer_entropy(np.ones(100), np.ones(100), condition=np.ones(50)),
+            "sample counts differ: target has 100, condition",
+        ),
+        (lambda: transfer_entropy(np.ones(100), np.ones(100), lag=0), "lag"),
+        (
+            lambda: transfer_entropy(np.ones(100), np.ones(100), condition_lag=-1, condition=np.ones(100)),
+            "condition_lag",
+        ),
+    ],
+)
+def test_bad_input_is_named(call, named):
+    with pytest.raises(ValueError, match=f"^{named}"):
+        call()
+
+
+def test_the_estimators_agree_with_the_library_functions():
+    rng = np.random.default_rng(4)
+    y, c, z = rng.standard_normal(500), rng.standard_normal(500), rng.standard_normal((500, 2))
+    y += 0.5 * c + z[:, 0]
+    cond = condition(y, z)
+    expected = ibf.gaussian_cmi(torch.from_numpy(c), torch.from_numpy(y), torch.from_numpy(z))
+    assert GaussianCMI().value(cond, c) == pytest.approx(float(expected), rel=1e-9)
+    # KSG on the residuals of the linear fit on z: the library's KSG CMI of those residuals.
+    rc, ry = cond.residual(c), cond.target
+    expected = ibf.ksg_cmi(torch.from_numpy(rc), torch.from_numpy(ry), torch.from_numpy(z), 4)
+    assert KSGCMI().value(cond, c) == float(expected)
+
+
+@pytest.mark.parametrize(
+    ("segments", "kind"), [((500,), "shift"), ((250, 250), "shift"), ((100,) * 5, "trials")]
+)
+def test_batched_gaussian_surrogates_equal_the_surrogates_laid_out(segments, kind):
+    rng = np.random.default_rng(5)
+    n = sum(segments)
+    y, c, z = rng.standard_normal(n), rng.standard_normal(n), rng.standard_normal((n, 2))
+    y += 0.3 * c
+    cond, plan = condition(y, z), surrogates(segments, 50, kind, (0, 1, 2))
+    batched = GaussianCMI().surrogates(cond, c, plan)
+    one_by_one = [GaussianCMI().value(cond, s) for s in plan.take(c)]
+    np.testing.assert_allclose(batched, one_by_one, rtol=1e-8, atol=1e-12)

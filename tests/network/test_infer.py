@@ -1,0 +1,165 @@
+"""infer_network against networks of known structure: recovery, common drivers, chains, and the false
+positives of independent processes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from iblearn.network import benjamini_hochberg, infer_network
+from iblearn.network.simulate import random_var_network
+
+
+def _scores(found: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
+    tp = int((found & truth).sum())
+    return tp / max(1, int(found.sum())), tp / int(truth.sum())
+
+
+def test_recovers_a_sparse_var_network_of_ten_processes():
+    net = random_var_network(10, 2000, seed=1)
+    result = infer_network(net.data, max_lag=3, method="gaussian")
+    precision, recall = _scores(result.adjacency, net.adjacency)
+    assert precision >= 0.9 and recall >= 0.9
+    # The lags too: every true (source, target, lag) is found.
+    assert set(net.edges) <= set(result.edges)
+
+
+@pytest.mark.slow
+def test_recovers_a_sparse_var_network_of_ten_processes_by_ksg():
+    net = random_var_network(10, 2000, seed=1, nonlinear=1)
+    result = infer_network(net.data, max_lag=3, method="ksg")
+    precision, recall = _scores(result.adjacency, net.adjacency)
+    assert precision >= 0.9 and recall >= 0.9
+
+
+def _independent(p: int, t: int, seed: int) -> np.ndarray:
+    """p independent AR(1) processes (autocorrelation 0.5)."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((t, p))
+    for step in range(1, t):
+        x[step] += 0.5 * x[step - 1]
+    return x
+
+
+def test_independent_processes_give_few_false_edges():
+    result = infer_network(_independent(6, 600, 0), max_lag=2, method="gaussian", n_permutations=100)
+    possible = 6 * 5
+    assert result.adjacency.sum() / possible <= 0.05
+    assert all(t.past == (1,) for t in result.targets)  # each process's own memory is found
+
+
+@pytest.mark.slow
+def test_false_positive_rate_on_independent_processes_is_within_alpha():
+    """Per target, the chance of any false source is held at alpha by the maximum statistic; over 40
+    networks of 5 targets the share of targets with one stays below alpha plus two standard errors."""
+    hits = targets = 0
+    for seed in range(40):
+        result = infer_network(_independent(5, 500, seed), max_lag=2, method="gaussian", seed=seed, fdr=False)
+        hits += int(result.adjacency.any(axis=0).sum())
+        targets += 5
+    assert hits / targets <= 0.05 + 2 * np.sqrt(0.05 * 0.95 / targets)
+
+
+def test_a_common_driver_gives_no_edge_between_its_targets():
+    rng = np.random.default_rng(3)
+    t = 2000
+    z, x, y = rng.standard_normal(t), rng.standard_normal(t), rng.standard_normal(t)
+    x[1:] += 0.8 * z[:-1]
+    y[3:] += 0.8 * z[:-3]  # x_{t-2} = z_{t-3} + noise predicts y_t, but only through z
+    result = infer_network(np.column_stack([z, x, y]), max_lag=3, method="gaussian")
+    assert (0, 1, 1) in result.edges and (0, 2, 3) in result.edges
+    assert not result.adjacency[1, 2] and not result.adjacency[2, 1]
+
+
+def test_a_chain_gives_no_edge_from_its_first_to_its_last():
+    rng = np.random.default_rng(4)
+    t = 2000
+    x, y, z = rng.standard_normal(t), rng.standard_normal(t), rng.standard_normal(t)
+    y[1:] += 0.8 * x[:-1]
+    z[1:] += 0.8 * y[:-1]
+    result = infer_network(np.column_stack([x, y, z]), max_lag=3, method="gaussian")
+    assert result.adjacency[0, 1] and result.adjacency[1, 2]
+    assert not result.adjacency[0, 2]
+
+
+def test_auto_picks_gaussian_for_a_linear_gaussian_network_and_ksg_otherwise():
+    net = random_var_network(4, 1500, seed=2)
+    data = net.data
+    assert infer_network(data, max_lag=2, n_permutations=40).settings["method"] == "gaussian"
+    skewed = np.exp(data)
+    from iblearn.network.inference import choose_method
+
+    assert choose_method([skewed])[0] == "ksg"
+
+
+def test_copula_sees_a_monotone_transform_as_the_raw_network():
+    net = random_var_network(4, 1000, seed=5)
+    raw = infer_network(net.data, max_lag=2, method="copula", n_permutations=60)
+    warped = infer_network(np.exp(net.data), max_lag=2, method="copula", n_permutations=60)
+    assert raw.edges == warped.edges
+
+
+def test_trials_are_pooled_and_permuted_as_surrogates():
+    rng = np.random.default_rng(6)
+    trials = []
+    for _ in range(8):
+        x = rng.standard_normal((200, 2))
+        x[2:, 1] += 0.7 * x[:-2, 0]
+        trials.append(x)
+    result = infer_network(trials, max_lag=3, method="gaussian", n_permutations=100)
+    assert result.settings["surrogates"] == "trials"
+    assert result.edges == [(0, 1, 2)]
+
+
+def test_the_result_reports_each_edge_and_target():
+    net = random_var_network(4, 1500, seed=7)
+    result = infer_network(net.data, max_lag=3, method="gaussian", n_permutations=100)
+    assert set(result.edge_te) == set(result.edges)
+    assert all(te > 0 and p < 0.05 for te, p in result.edge_te.values())
+    for t in result.targets:
+        assert t.omnibus_p <= 1 and (t.omnibus_te > 0 or not t.sources)
+    assert result.selected_past == {t.target: t.past for t in result.targets}
+    assert result.settings["n_permutations"] == 100
+
+
+def test_to_networkx_and_plot():
+    nx = pytest.importorskip("networkx")
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    net = random_var_network(4, 1500, seed=7)
+    result = infer_network(net.data, max_lag=3, method="gaussian", n_permutations=100)
+    graph = result.to_networkx()
+    assert isinstance(graph, nx.MultiDiGraph)
+    assert sorted((s, t, d["lag"]) for s, t, d in graph.edges(data=True)) == sorted(result.edges)
+    assert result.plot() is not None
+
+
+def test_benjamini_hochberg():
+    # m = 5, alpha 0.05: thresholds 0.01, 0.02, 0.03, 0.04, 0.05; the largest k with p_(k) below is 3.
+    assert benjamini_hochberg([0.005, 0.5, 0.025, 0.015, 0.2], 0.05) == [True, False, True, True, False]
+    assert benjamini_hochberg([0.2, 0.3], 0.05) == [False, False]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "named"),
+    [
+        (dict(data=np.zeros(100)), "data"),
+        (dict(data=np.full((100, 3), np.nan)), "data"),
+        (dict(data=np.random.default_rng(0).standard_normal((100, 1))), "data"),
+        (dict(data=[np.ones((100, 2)), np.ones((100, 3))]), "data"),
+        (dict(min_lag=3, max_lag=2), "min_lag"),
+        (dict(max_lag=0), "max_lag"),
+        (dict(max_lag=95), "max_lag"),
+        (dict(method="mine"), "method"),
+        (dict(alpha=1.5), "alpha"),
+        (dict(n_permutations=10), "n_permutations"),
+        (dict(fdr="yes"), "fdr"),
+        (dict(n_jobs=0), "n_jobs"),
+    ],
+)
+def test_bad_input_is_named(kwargs, named):
+    args = dict(data=np.random.default_rng(0).standard_normal((100, 3))) | kwargs
+    with pytest.raises(ValueError, match=f"^{named}"):
+        infer_network(**args)

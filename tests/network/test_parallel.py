@@ -1,0 +1,84 @@
+"""infer_network's result does not depend on the jobs that run it, and resumes from a checkpoint."""
+
+from __future__ import annotations
+
+import json
+
+import joblib
+import numpy as np
+import pytest
+
+from iblearn.functional._cmi_surrogates import surrogates
+from iblearn.network import infer_network
+from iblearn.network.simulate import random_var_network
+
+
+@pytest.fixture(scope="module")
+def data() -> np.ndarray:
+    return random_var_network(4, 800, seed=11).data
+
+
+def _run(data, **kwargs):
+    return infer_network(data, max_lag=2, method="gaussian", n_permutations=60, **kwargs)
+
+
+def test_the_same_result_bit_for_bit_on_threads(data):
+    serial = _run(data)
+    with joblib.parallel_config(backend="threading", n_jobs=2):
+        assert _run(data) == serial
+
+
+@pytest.mark.slow
+def test_the_same_result_bit_for_bit_in_processes(data):
+    assert _run(data, n_jobs=2) == _run(data)
+
+
+def test_surrogates_are_drawn_per_seed_target_step_and_candidate():
+    keys = [
+        (0, 1, 1, 2, 3),
+        (1, 1, 1, 2, 3),
+        (0, 2, 1, 2, 3),
+        (0, 1, 2, 2, 3),
+        (0, 1, 1, 0, 3),
+        (0, 1, 1, 2, 1),
+    ]
+    draws = [surrogates((500,), 20, "shift", key).draws for key in keys]
+    assert all(not np.array_equal(draws[0], d) for d in draws[1:])
+    assert np.array_equal(draws[0], surrogates((500,), 20, "shift", keys[0]).draws)
+
+
+@pytest.mark.slow
+def test_ksg_the_same_whatever_the_jobs():
+    x = random_var_network(3, 300, seed=12).data
+    kwargs = dict(max_lag=1, method="ksg", n_permutations=20, alpha=0.1)
+    assert infer_network(x, **kwargs, n_jobs=2) == infer_network(x, **kwargs)
+
+
+def test_resumes_from_a_partial_checkpoint(data, tmp_path):
+    folder = tmp_path / "run"
+    full = _run(data, checkpoint=folder)
+    files = sorted(p.name for p in folder.glob("target_*.json"))
+    assert files == [f"target_{j}.json" for j in range(4)]
+    # A run stopped after two targets: the others' files are not there, and the finished ones are read
+    # back rather than run again (a marked value shows it).
+    (folder / "target_2.json").unlink()
+    (folder / "target_3.json").unlink()
+    saved = json.loads((folder / "target_0.json").read_text())
+    saved["omnibus_te"] = 123.0
+    (folder / "target_0.json").write_text(json.dumps(saved))
+    resumed = _run(data, checkpoint=folder)
+    assert resumed.targets[0].omnibus_te == 123.0
+    assert resumed.targets[1:] == full.targets[1:]
+    assert (folder / "target_3.json").exists()
+
+
+def test_a_checkpoint_of_other_settings_is_refused(data, tmp_path):
+    _run(data, checkpoint=tmp_path)
+    with pytest.raises(ValueError, match=r"^checkpoint"):
+        _run(data, seed=5, checkpoint=tmp_path)
+
+
+def test_progress_prints_a_line_per_target(data, capsys):
+    _run(data, progress=True)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 4 and lines[-1].startswith("target 3:") and "4/4 targets" in lines[-1]
