@@ -69,6 +69,7 @@ from iblearn.functional.knn import (
 )
 from iblearn.functional.multivariate import (
     MultivariateEstimate,
+    PhiIDResult,
     PIDParts,
     SearchResult,
     broja_pid,
@@ -78,6 +79,7 @@ from iblearn.functional.multivariate import (
     multivariate_estimate,
     o_information,
     o_information_search,
+    phiid,
     pid,
     pid_distribution,
     pid_estimate,
@@ -104,6 +106,7 @@ __all__ = [
     "IBCurve",
     "MultivariateEstimate",
     "PIDParts",
+    "PhiIDResult",
     "PermutationTest",
     "SearchResult",
     "SpectrumEntropy",
@@ -166,6 +169,7 @@ __all__ = [
     "o_information",
     "o_information_search",
     "pairwise_mi",
+    "phiid",
     "pid",
     "pid_distribution",
     "pid_estimate",

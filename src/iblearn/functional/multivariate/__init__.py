@@ -17,20 +17,27 @@ from iblearn.functional.multivariate.measures import (
     total_correlation,
 )
 from iblearn.functional.multivariate.pid import conditional_entropy, interaction_information, pid
+from iblearn.functional.multivariate.phiid import PhiIDResult, phiid
+from iblearn.functional.multivariate.pid_discrete import broja_pid, pid_distribution, pid_lattice
 from iblearn.functional.multivariate.search import SearchResult, o_information_search
 
 __all__ = [
     "MultivariateEstimate",
     "PIDParts",
+    "PhiIDResult",
     "SearchResult",
+    "broja_pid",
     "conditional_entropy",
     "dual_total_correlation",
     "interaction_information",
     "multivariate_estimate",
     "o_information",
     "o_information_search",
+    "phiid",
     "pid",
+    "pid_distribution",
     "pid_estimate",
+    "pid_lattice",
     "s_information",
     "total_correlation",
 ]
