@@ -145,3 +145,19 @@ def test_the_package_is_the_function_and_the_result_is_lean():
     assert record["value"] == float(est) and record["report"]["chosen"] == est.report.chosen
     assert record["report"]["checks"]["independence"]["passed"] is True
     json.dumps(record)
+
+
+def test_the_checks_widen_the_interval_only_beyond_their_own_sampling_error():
+    from iblearn.estimators.autocheck import Check, interval
+
+    def checks(half: float, copies: float) -> dict:
+        return {
+            "half data": Check("half data", True, {"half": half, "estimate": 1.0}, ""),
+            "additivity": Check("additivity", True, {"two copies": copies, "sum of the halves": 2.0}, ""),
+        }
+
+    # A trend and a copies' gap within a standard error (0.05) are noise: two standard errors alone.
+    assert interval(1.0, 0.05, checks(0.97, 2.06), 10.0) == pytest.approx((0.9, 1.1))
+    # Beyond it, the excess widens the interval (and a rising estimate's trend widens it upward again).
+    low, high = interval(1.0, 0.05, checks(0.85, 2.0), 10.0)
+    assert low == pytest.approx(1.0 - 0.1 - 0.1) and high == pytest.approx(1.0 + 0.2 + 0.1)

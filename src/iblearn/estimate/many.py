@@ -36,7 +36,7 @@ __all__ = ["choose_method", "multivariate_auto", "multivariate_method", "pid_aut
 
 #: Resamples behind the automatic interval, by method: KSG's halves cost about half an estimate each
 #: (with the shuffled half, within four estimates); the closed forms' bootstrap costs little.
-RESAMPLES = {"ksg": 5, "gaussian": 50, "copula": 50}
+RESAMPLES = {"ksg": 4, "gaussian": 50, "copula": 50}
 _ADVICE = "the estimate may be biased here: use more rows, or fewer variables"
 
 

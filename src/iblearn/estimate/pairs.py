@@ -159,10 +159,12 @@ def cmi_auto(x: Any, y: Any, z: Any, *, k: int = 3, seed: int = 0) -> Estimate:
         value = None
 
     def remap(a: Tensor, b: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor]:
-        # x mapped alone, y and z each alone: a map that mixes y with z changes I(X; Y | Z).
-        return rotate(a, g, not raw), torch.cat(
-            [rotate(b[:, :dy], g, not raw), rotate(b[:, dy:], g, not raw)], 1
-        )
+        # x mapped alone, y and z each alone: a map that mixes y with z changes I(X; Y | Z). One column
+        # a variable has no map that moves its normal scores: the check does not apply.
+        if max(a.shape[1], dy, b.shape[1] - dy) == 1 and not raw:
+            return a, b
+        y_z = (rotate(b[:, :dy], g, not raw), rotate(b[:, dy:], g, not raw))
+        return rotate(a, g, not raw), torch.cat(y_z, 1)
 
     value = mi(*data) if value is None else value
     top = (

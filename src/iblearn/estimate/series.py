@@ -32,7 +32,7 @@ __all__ = ["te_auto", "te_method"]
 
 #: Halves of the blocks behind the automatic estimate's standard error: each costs about half an
 #: estimate, and with the shifted half the whole stays within four estimates.
-RESAMPLES = 5
+RESAMPLES = 4
 _ADVICE = "the estimate may be biased here: use a longer series, or a shorter history"
 
 

@@ -235,14 +235,21 @@ def interval(value: float, stderr: float, checks: dict[str, Check], ceiling: flo
     """``value`` widened by two standard errors and by the bias the checks reveal: the change from half
     the rows (the estimate's trend with N; as much again may remain at N), half the additivity gap
     (the copies' error is that of two estimates) and the change under the invertible map (on a half),
-    each where it was run; within [0, ceiling]."""
+    each where it was run and each beyond one standard error, the sampling error a gap between two
+    estimates carries with no bias at all; within [0, ceiling]."""
     fig = {name: check.figures for name, check in checks.items() if check.passed is not None}
-    trend = abs(value - fig["half data"]["half"])
+
+    def excess(gap: float) -> float:
+        # Counted whole, a gap's own noise widens the interval beside the two standard errors that
+        # already hold it (the guide's reliability page gives the widths and coverage).
+        return max(0.0, gap - stderr)
+
+    trend = excess(abs(value - fig["half data"]["half"]))
     gap = moved = 0.0
     if "additivity" in fig:
-        gap = abs(fig["additivity"]["two copies"] - fig["additivity"]["sum of the halves"]) / 2
+        gap = excess(abs(fig["additivity"]["two copies"] - fig["additivity"]["sum of the halves"]) / 2)
     if "invariance" in fig:
-        moved = abs(fig["invariance"]["mapped"] - fig["invariance"]["half"])
+        moved = excess(abs(fig["invariance"]["mapped"] - fig["invariance"]["half"]))
     width = 2 * stderr + trend + gap + moved
     # An estimate that grows with N is low (kNN estimators' bias is downward in dimension): the truth
     # lies further above it than below.
