@@ -154,7 +154,7 @@ def delta_stderr(analysis: Canonical) -> float:
 def _copula_check(zx: Tensor, zy: Tensor) -> Check:
     """Whether the rows the Gaussian estimated from (normal scores, or rows whose columns look Gaussian),
     in their whitened coordinates, can be a Gaussian copula, by the dependence of their magnitudes that
-    a Gaussian copula leaves out (:func:`~iblearn.functional.multivariate.magnitude_dependence`): a
+    a Gaussian copula leaves out (:func:`~iblearn.functional.multivariate.inputs.magnitude_dependence`): a
     Student-t copula's shared scale is information the Gaussian estimate misses, and KSG in 3 - 10
     dimensions reads low there too, so their agreement does not vouch for either. Whitened, a variable
     on a subspace is measured on its rank's columns, where its magnitudes are defined."""
