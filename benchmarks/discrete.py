@@ -247,8 +247,8 @@ def reference_nsb(counts: np.ndarray, k: int) -> float:
     log a within 60 of -log K: the reference both quadratures are held to."""
     from scipy import integrate
 
-    from iblearn.functional._entropy_estimators import fingerprint
-    from iblearn.functional._nsb import _log_weight, _moments, _peak
+    from iblearn.functional.discrete.estimators import fingerprint
+    from iblearn.functional.discrete.nsb import _log_weight, _moments, _peak
 
     f = fingerprint(counts, k)
     top, _ = _peak(f, k)

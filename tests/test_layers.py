@@ -350,19 +350,15 @@ ROOMS: dict[str, dict[str, int]] = {
         "_parallel": 0,
         "serial": 0,
         "result": 0,
-        "_entropy_estimators": 0,
         "inference": 1,
         "gaussian": 1,
         "canonical": 1,
         "noisy": 1,
         "renyi": 1,
-        "_nsb": 1,
-        "_jvhw": 1,
         "ib": 1,
         "bounds": 2,
         "discrete": 2,
         "knn": 3,
-        "_discrete_inference": 3,
         "multivariate": 4,
         "_cmi_surrogates": 4,  # network inference's CMI of candidates and their surrogates
         "information_dynamics": 5,
@@ -389,6 +385,16 @@ ROOMS: dict[str, dict[str, int]] = {
         "nulls": 7,
         "engine": 8,
         "__init__": 9,
+    },
+    # the fingerprint and simple corrections; NSB and JVHW; the functions on samples; their inference and
+    # the choice of method; the room's API
+    "iblearn.functional.discrete": {
+        "estimators": 0,
+        "nsb": 1,
+        "jvhw": 1,
+        "entropies": 2,
+        "inference": 3,
+        "__init__": 4,
     },
     # the result and its envelope; the deterministic encoders; the iteration; the sweep; the critical
     # betas; the curves; the room's API

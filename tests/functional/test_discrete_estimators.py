@@ -18,9 +18,9 @@ from iblearn.functional import (
     discrete_mi_estimate,
     nsb_entropy,
 )
-from iblearn.functional._entropy_estimators import fingerprint
-from iblearn.functional._jvhw import coefficients
-from iblearn.functional._nsb import _log_weight, _moments, _peak
+from iblearn.functional.discrete.estimators import fingerprint
+from iblearn.functional.discrete.jvhw import coefficients
+from iblearn.functional.discrete.nsb import _log_weight, _moments, _peak
 
 torch.set_num_threads(1)
 METHODS = ("plugin", "miller_madow", "grassberger", "chao_shen", "zhang", "cwj", "shrinkage", "jvhw", "nsb")
@@ -221,7 +221,7 @@ def test_integer_counts_are_read_in_place():
 
 
 def test_nsb_mi_interval_takes_fewer_resamples_by_default(monkeypatch):
-    from iblearn.functional import _discrete_inference as D
+    from iblearn.functional.discrete import inference as D
 
     calls = {"n": 0}
     inner = D._mi_of_cells
@@ -240,7 +240,7 @@ def test_nsb_mi_interval_takes_fewer_resamples_by_default(monkeypatch):
 
 
 def test_trigamma_series_is_scipys_zeta():
-    from iblearn.functional._nsb import _trigamma
+    from iblearn.functional.discrete.nsb import _trigamma
 
     x = np.concatenate([np.linspace(1, 30, 5000), np.logspace(0, 12, 2000)])
     assert np.abs(_trigamma(x) / special.zeta(2, x) - 1).max() < 1e-13

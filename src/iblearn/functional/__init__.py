@@ -1,13 +1,13 @@
-"""Pure tensor math of the estimators: no state, nothing else of iblearn imported.
+"""Pure tensor math of the estimators, with no state, in rooms (docs/design.md, "The rooms of
+`functional`"): ``knn`` (the neighbour engine and the measures on it), ``multivariate``, ``renyi``,
+``ib`` (the exact IB), ``discrete``, and the modules ``bounds``, ``gaussian``, ``canonical``, ``noisy``
+and ``inference``. It imports only iblearn's shared helpers (checks, threads, records).
 
-Every function returns a 0-d tensor in nats.
+Functions return 0-d tensors in nats, or a result that says more: :class:`Estimate` (the one result of
+an estimate with its uncertainty), :class:`IBCurve`, :class:`SpectrumEntropy`, :class:`SearchResult`,
+:class:`PermutationTest`, :class:`PIDParts`.
 """
 
-from iblearn.functional._discrete_inference import (
-    choose_discrete_method,
-    discrete_entropy_estimate,
-    discrete_mi_estimate,
-)
 from iblearn.functional.bounds import (
     club_bound,
     club_sampled_bound,
@@ -30,10 +30,13 @@ from iblearn.functional.canonical import (
 )
 from iblearn.functional.discrete import (
     bin_values,
+    choose_discrete_method,
     class_codes,
     discrete_cmi,
     discrete_entropy,
+    discrete_entropy_estimate,
     discrete_mi,
+    discrete_mi_estimate,
     nsb_entropy,
 )
 from iblearn.functional.gaussian import (
@@ -106,8 +109,8 @@ __all__ = [
     "IBCurve",
     "MultivariateEstimate",
     "PIDParts",
-    "PhiIDResult",
     "PermutationTest",
+    "PhiIDResult",
     "SearchResult",
     "SpectrumEntropy",
     "bin_values",

@@ -16,8 +16,8 @@ from iblearn.functional.multivariate.measures import (
     s_information,
     total_correlation,
 )
-from iblearn.functional.multivariate.pid import conditional_entropy, interaction_information, pid
 from iblearn.functional.multivariate.phiid import PhiIDResult, phiid
+from iblearn.functional.multivariate.pid import conditional_entropy, interaction_information, pid
 from iblearn.functional.multivariate.pid_discrete import broja_pid, pid_distribution, pid_lattice
 from iblearn.functional.multivariate.search import SearchResult, o_information_search
 

@@ -25,7 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import special
 
-from iblearn.functional._entropy_estimators import Fingerprint
+from iblearn.functional.discrete.estimators import Fingerprint
 
 Array = NDArray[np.float64]
 #: Where the weight's peak is sought: a from 10^-8 to 10^8 times 1 / K (ndd's range).

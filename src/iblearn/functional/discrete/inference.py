@@ -19,7 +19,7 @@ from scipy import stats
 
 from iblearn import _checks as V
 from iblearn.functional import inference
-from iblearn.functional.discrete import (
+from iblearn.functional.discrete.entropies import (
     METHODS,
     Method,
     counts_of,

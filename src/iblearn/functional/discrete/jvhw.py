@@ -21,7 +21,7 @@ import numpy as np
 from numpy.polynomial import Chebyshev, Polynomial
 from numpy.typing import NDArray
 
-from iblearn.functional._entropy_estimators import Fingerprint
+from iblearn.functional.discrete.estimators import Fingerprint
 
 Array = NDArray[np.float64]
 

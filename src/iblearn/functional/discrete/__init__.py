@@ -1,0 +1,49 @@
+"""The discrete room: entropies and MI of class labels and binned values, plug-in and bias-corrected.
+
+Floors, each importing only those below it: the fingerprint of a sample and the simple corrections
+(:mod:`.estimators`); NSB's posterior (:mod:`.nsb`) and the JVHW polynomial estimator (:mod:`.jvhw`); the
+functions on samples (:mod:`.entropies`); their standard errors and the choice of method
+(:mod:`.inference`).
+"""
+
+from iblearn.functional.discrete.entropies import (
+    METHODS,
+    Correction,
+    Method,
+    Strategy,
+    bin_values,
+    class_codes,
+    counts_of,
+    discrete_cmi,
+    discrete_entropy,
+    discrete_mi,
+    entropy_of_counts,
+    joint_codes,
+    nsb_entropy,
+    row_codes,
+)
+from iblearn.functional.discrete.inference import (
+    choose_discrete_method,
+    discrete_entropy_estimate,
+    discrete_mi_estimate,
+)
+
+__all__ = [
+    "METHODS",
+    "Correction",
+    "Method",
+    "Strategy",
+    "bin_values",
+    "choose_discrete_method",
+    "class_codes",
+    "counts_of",
+    "discrete_cmi",
+    "discrete_entropy",
+    "discrete_entropy_estimate",
+    "discrete_mi",
+    "discrete_mi_estimate",
+    "entropy_of_counts",
+    "joint_codes",
+    "nsb_entropy",
+    "row_codes",
+]
