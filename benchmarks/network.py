@@ -1,0 +1,157 @@
+"""Network inference by multivariate transfer entropy against IDTxl and tigramite on random sparse VAR
+networks.
+
+    python -m benchmarks.network [--nodes 5 10 20] [--samples 1000] [--seeds 3] [--libraries ...]
+        [--targets N] [--out DIR | --write-results]
+
+Each network: every process its own lag-1 memory, 2 - 3 sources at lags 1 - 3 with couplings 0.3 - 0.5,
+one of them through the source's square (:func:`iblearn.network.simulate.random_var_network`). Each
+library searches lags 1 - 3 with 200 surrogates a test and alpha 0.05; precision and recall are over
+the directed pairs (source, target), against the true ones. ``seconds`` is the CPU time of the
+inference on one thread (the JVM's threads included for IDTxl); with ``--targets N`` the slow
+libraries (iblearn's and IDTxl's KSG) infer only the first N targets, and ``seconds`` is that time
+scaled to all targets (precision and recall then over those targets' sources).
+
+Libraries: ``iblearn-gaussian``, ``iblearn-ksg`` (in this process), ``idtxl`` (JidtKraskovCMI, k = 4),
+``tigramite-parcorr`` and ``tigramite-cmiknn`` (PCMCI), each peer in its own venv through
+``benchmarks/runners/network_peer.py``; a peer that cannot start is left out and said so.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from benchmarks.runners.script import RESULTS, cpu_model, parser, positive_int
+from iblearn.network import infer_network
+from iblearn.network.simulate import random_var_network
+from iblearn.records import environment, write_json
+
+PEER = Path(__file__).resolve().parent / "runners" / "network_peer.py"
+PYTHONS = {"idtxl": "/work/peers/idtxl/bin/python", "tigramite": "/work/peers/tigramite/bin/python"}
+LIBRARIES = ("iblearn-gaussian", "iblearn-ksg", "idtxl", "tigramite-parcorr", "tigramite-cmiknn")
+#: Libraries slow enough that --targets applies to them.
+SLOW = ("iblearn-ksg", "idtxl")
+SETTINGS = {"max_lag": 3, "min_lag": 1, "alpha": 0.05, "n_permutations": 200}
+
+
+def scores(found: set[tuple[int, int]], truth: set[tuple[int, int]]) -> tuple[float, float]:
+    """Precision and recall of directed pairs (precision 1 where nothing is found)."""
+    hits = len(found & truth)
+    return (hits / len(found) if found else 1.0), (hits / len(truth) if truth else 1.0)
+
+
+def run_iblearn(data: np.ndarray, method: str, targets: list[int] | None) -> tuple[list[list[int]], float]:
+    """Edges and CPU seconds of infer_network (on the first ``targets`` only, where given: the other
+    processes then stay sources)."""
+    start = time.process_time()
+    if targets is None:
+        result = infer_network(data, method=method, **SETTINGS)
+        return [list(e) for e in result.edges], time.process_time() - start
+    from iblearn.network.embedding import embed
+    from iblearn.network.inference import _corrected
+    from iblearn.network.target import Settings, infer_target
+
+    st = Settings(1, 3, method, 200, 0.05, 0, "shift")
+    emb = embed([data], 3)
+    found = [infer_target(emb, j, st) for j in targets]
+    keep = _corrected([r.omnibus_p if r.sources else None for r in found], 0.05, True)
+    edges = [[s, r.target, lag] for r, k in zip(found, keep, strict=True) if k for s, lag in r.sources]
+    return edges, time.process_time() - start
+
+
+def run_peer(library: str, data: np.ndarray, targets: list[int] | None, python: str) -> dict[str, Any]:
+    """The answer of ``network_peer.py`` in the peer's venv."""
+    with tempfile.TemporaryDirectory() as tmp:
+        np.save(Path(tmp) / "data.npy", data)
+        settings = dict(SETTINGS, targets=targets, test=library.split("-")[-1])
+        request = {"library": library.split("-")[0], "data": str(Path(tmp) / "data.npy"), "settings": settings}
+        (Path(tmp) / "request.json").write_text(json.dumps(request))
+        done = subprocess.run(
+            [python, str(PEER), str(Path(tmp) / "request.json")], capture_output=True, text=True, check=False
+        )
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run_cell(library: str, nodes: int, samples: int, seed: int, n_targets: int | None) -> dict[str, Any]:
+    net = random_var_network(nodes, samples, seed=seed, nonlinear=1)
+    targets = list(range(min(n_targets, nodes))) if (n_targets and library in SLOW) else None
+    if library.startswith("iblearn"):
+        edges, seconds = run_iblearn(net.data, library.split("-")[1], targets)
+        version = None
+    else:
+        answer = run_peer(library, net.data, targets, PYTHONS[library.split("-")[0]])
+        edges, seconds, version = answer["edges"], answer["seconds"], answer["version"]
+    kept = set(targets) if targets is not None else set(range(nodes))
+    truth = {(s, t) for s, t, _ in net.edges if t in kept}
+    precision, recall = scores({(s, t) for s, t, _ in edges if t in kept}, truth)
+    scale = nodes / len(kept)
+    return {
+        "library": library,
+        "nodes": nodes,
+        "samples": samples,
+        "lags": "1-3",
+        "seed": seed,
+        "precision": precision,
+        "recall": recall,
+        "seconds": seconds * scale,
+        "targets_measured": len(kept),
+        "threads": 1,
+        "peer_version": version,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = parser(__doc__)
+    p.add_argument("--nodes", type=positive_int, nargs="+", default=[5, 10, 20])
+    p.add_argument("--samples", type=positive_int, nargs="+", default=[1000])
+    p.add_argument("--seeds", type=positive_int, default=3)
+    p.add_argument("--libraries", nargs="+", choices=LIBRARIES, default=list(LIBRARIES))
+    p.add_argument("--targets", type=positive_int, default=None, help="slow libraries: the first N targets")
+    p.add_argument("--max-nodes-cmiknn", type=positive_int, default=5)
+    p.add_output(RESULTS / "network", "--out")
+    args = p.parse_args(argv)
+    torch.set_num_threads(1)
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    config = {k: getattr(args, k) for k in ("nodes", "samples", "seeds", "libraries", "targets")} | SETTINGS
+    env = environment()
+    provenance = {
+        "git_commit": env["git_commit"],
+        "date": env["date"],
+        "machine": f"{cpu_model() or env['machine']} ({env['machine']})",
+        "versions": {"iblearn": env["iblearn"], "numpy": np.__version__, "python": env["python"]},
+    }
+    write_json(out / "config.json", {"config": config, "provenance": provenance})
+    summary = out / "summary.json"
+    rows: list[dict[str, Any]] = json.loads(summary.read_text())["rows"] if summary.exists() else []
+    for samples in args.samples:
+        for nodes in args.nodes:
+            for seed in range(args.seeds):
+                for library in args.libraries:
+                    if library == "tigramite-cmiknn" and nodes > args.max_nodes_cmiknn:
+                        continue
+                    try:
+                        row = run_cell(library, nodes, samples, seed, args.targets)
+                    except (RuntimeError, OSError, json.JSONDecodeError) as err:
+                        print(f"{library}: left out ({err})", file=sys.stderr)
+                        continue
+                    key = (library, nodes, samples, seed)
+                    rows = [r for r in rows if (r["library"], r["nodes"], r["samples"], r["seed"]) != key] + [row]
+                    write_json(summary, {"provenance": provenance, "rows": rows})
+                    print(json.dumps(row), file=sys.stderr, flush=True)
+    print(summary)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""One network inference by a peer library, run in that peer's own virtual environment:
+
+    PEER_PYTHON benchmarks/runners/network_peer.py REQUEST.json
+
+The request names the library (``idtxl`` or ``tigramite``), the data file (``.npy``, ``(T, P)``) and
+the settings; the answer, one JSON line on stdout, holds the found edges ``[source, target, lag]``, the
+CPU seconds of the inference in this process (the JVM's threads included), and the library's version.
+Imports nothing of iblearn: the peers' venvs do not have it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+
+def idtxl_edges(data: np.ndarray, s: dict) -> list[list[int]]:
+    """IDTxl's MultivariateTE with JIDT's KSG CMI on one thread, every test at alpha with the same
+    surrogate count, FDR across targets."""
+    from idtxl.data import Data
+    from idtxl.multivariate_te import MultivariateTE
+
+    n = s["n_permutations"]
+    settings = {
+        "cmi_estimator": "JidtKraskovCMI",
+        "kraskov_k": 4,
+        "num_threads": 1,
+        "max_lag_sources": s["max_lag"],
+        "min_lag_sources": s["min_lag"],
+        "max_lag_target": s["max_lag"],
+        "n_perm_max_stat": n,
+        "n_perm_min_stat": n,
+        "n_perm_omnibus": n,
+        "n_perm_max_seq": n,
+        "alpha_max_stat": s["alpha"],
+        "alpha_min_stat": s["alpha"],
+        "alpha_omnibus": s["alpha"],
+        "alpha_max_seq": s["alpha"],
+        "fdr_correction": True,
+        "verbose": False,
+    }
+    targets = s.get("targets") or list(range(data.shape[1]))
+    results = MultivariateTE().analyse_network(
+        settings=settings, data=Data(data, dim_order="sp", normalise=True), targets=targets
+    )
+    edges = []
+    for t in targets:
+        try:
+            single = results.get_single_target(t, fdr=True)
+        except (RuntimeError, KeyError, AttributeError):
+            continue
+        for source, lag in single["selected_vars_sources"] or []:
+            edges.append([int(source), int(t), int(lag)])
+    return edges
+
+
+def tigramite_edges(data: np.ndarray, s: dict) -> list[list[int]]:
+    """PCMCI with ParCorr (or CMIknn with shuffle tests of the same surrogate count), p-values corrected
+    by Benjamini-Hochberg, links at alpha."""
+    from tigramite import data_processing as pp
+    from tigramite.pcmci import PCMCI
+
+    if s["test"] == "cmiknn":
+        from tigramite.independence_tests.cmiknn import CMIknn
+
+        test = CMIknn(significance="shuffle_test", sig_samples=s["n_permutations"])
+    else:
+        from tigramite.independence_tests.parcorr import ParCorr
+
+        test = ParCorr()
+    pcmci = PCMCI(dataframe=pp.DataFrame(data), cond_ind_test=test, verbosity=0)
+    res = pcmci.run_pcmci(tau_min=s["min_lag"], tau_max=s["max_lag"], pc_alpha=None)
+    q = pcmci.get_corrected_pvalues(p_matrix=res["p_matrix"], fdr_method="fdr_bh")
+    found = np.argwhere(q <= s["alpha"])
+    return [[int(i), int(j), int(tau)] for i, j, tau in found if i != j and tau >= s["min_lag"]]
+
+
+def main() -> None:
+    request = json.loads(open(sys.argv[1], encoding="utf-8").read())
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    data = np.load(request["data"])
+    library = request["library"]
+    start = time.process_time()
+    edges = (idtxl_edges if library == "idtxl" else tigramite_edges)(data, request["settings"])
+    seconds = time.process_time() - start
+    from importlib.metadata import version
+
+    name = "idtxl-uv" if library == "idtxl" else "tigramite"
+    print(json.dumps({"edges": edges, "seconds": seconds, "version": version(name)}))
+
+
+if __name__ == "__main__":
+    main()
