@@ -73,7 +73,11 @@ def run_peer(library: str, data: np.ndarray, targets: list[int] | None, python: 
     with tempfile.TemporaryDirectory() as tmp:
         np.save(Path(tmp) / "data.npy", data)
         settings = dict(SETTINGS, targets=targets, test=library.split("-")[-1])
-        request = {"library": library.split("-")[0], "data": str(Path(tmp) / "data.npy"), "settings": settings}
+        request = {
+            "library": library.split("-")[0],
+            "data": str(Path(tmp) / "data.npy"),
+            "settings": settings,
+        }
         (Path(tmp) / "request.json").write_text(json.dumps(request))
         done = subprocess.run(
             [python, str(PEER), str(Path(tmp) / "request.json")], capture_output=True, text=True, check=False
@@ -147,7 +151,9 @@ def main(argv: list[str] | None = None) -> None:
                         print(f"{library}: left out ({err})", file=sys.stderr)
                         continue
                     key = (library, nodes, samples, seed)
-                    rows = [r for r in rows if (r["library"], r["nodes"], r["samples"], r["seed"]) != key] + [row]
+                    rows = [r for r in rows if (r["library"], r["nodes"], r["samples"], r["seed"]) != key] + [
+                        row
+                    ]
                     write_json(summary, {"provenance": provenance, "rows": rows})
                     print(json.dumps(row), file=sys.stderr, flush=True)
     print(summary)
