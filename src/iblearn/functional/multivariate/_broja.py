@@ -63,7 +63,8 @@ def _center(q: np.ndarray, basis: np.ndarray, cols: np.ndarray, n_cols: int, mu:
         f, g, h = _objective(q, cols, n_cols)
         g, h = g - mu / q, h + np.diag(mu / q**2)
         gz, hz = basis.T @ g, basis.T @ h @ basis
-        dz = -np.linalg.solve(hz + 1e-300 * np.eye(len(gz)), gz)
+        # f is linear along each column's own direction; late on the path only mu's tiny term bends it
+        dz = -np.linalg.lstsq(hz, gz, rcond=None)[0]
         decrement = float(-gz @ dz)
         if decrement / 2 < 1e-16:
             break

@@ -51,7 +51,7 @@ LATTICE_MEASURES: dict[str, Callable[[np.ndarray, Any], float]] = {
 #: A joint table must sum to 1 within this.
 SUM_TOLERANCE = 1e-6
 #: BROJA's certified gap (nats) above which a warning says the optimum was not certified.
-BROJA_GAP_WARNING = 1e-9
+BROJA_GAP_WARNING = 1e-7
 
 
 def probability_table(p: Any, name: str = "p", *, min_ndim: int = 3) -> np.ndarray:
