@@ -161,3 +161,12 @@ def test_the_checks_widen_the_interval_only_beyond_their_own_sampling_error():
     # Beyond it, the excess widens the interval (and a rising estimate's trend widens it upward again).
     low, high = interval(1.0, 0.05, checks(0.85, 2.0), 10.0)
     assert low == pytest.approx(1.0 - 0.1 - 0.1) and high == pytest.approx(1.0 + 0.2 + 0.1)
+
+
+def test_a_transfer_through_the_condition_reads_about_zero_given_its_past():
+    from iblearn.data import get_exact_task
+
+    task = get_exact_task("te-chain-given-z-0")  # x -> z -> y: no transfer x -> y given z's past
+    source, target, condition = task.sample(2000, seed=0)
+    est = quiet("te", source, target, condition=condition, lag=2, history=1)
+    assert est.interval[0] <= task.truth <= est.interval[1] and float(est) < 0.03

@@ -9,8 +9,8 @@ exceeds log N. Rows of a series are not exchangeable, so the row-shuffling check
 :mod:`iblearn.estimators.autocheck` do not apply.
 
 With a ``condition`` (other series whose past may explain the transfer), the estimate is
-I(target_t; source_{t-lag} | target's past, condition_{t-lag}) by KSG's conditional MI, with the same
-blockwise interval.
+I(target_t; source_{t-lag} | target's past, condition's past), the condition's ``history`` past steps
+beside the target's, by KSG's conditional MI, with the same blockwise interval.
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def te_auto(
         why = "series: KSG's conditional MI with the target's past partialled out, blockwise interval"
     else:
         est = _conditional(source, target, condition, lag, history, k, RESAMPLES, seed)
-        why = "series given a condition: KSG's conditional MI on the condition's and the target's past"
+        why = "series given a condition: KSG's conditional MI, both pasts partialled out"
     src = V.continuous(source, "source")
     n = len(src)
     half = n // 2
@@ -136,12 +136,16 @@ def te_auto(
 def _conditional(
     source: Any, target: Any, condition: Any, lag: int, history: int, k: int, n_resamples: int, seed: int
 ) -> Estimate:
-    """I(target_t; source_{t-lag} | target's past, condition_{t-lag}) with a blockwise interval."""
-    from iblearn.functional.knn.transfer import embedding
+    """I(target_t; source_{t-lag} | target's past, condition's past) with a blockwise interval: the
+    condition's ``history`` past steps beside the target's, all partialled out of the present and the
+    source as the unconditional estimate does (a linear fit, which leaves the conditional MI as it is)."""
+    from iblearn.functional.knn.transfer import embedding, partialled
 
     present, past_source, past_target = embedding(source, target, lag, history, k)
-    _, past_condition, _ = embedding(condition, target, lag, history, k)
-    given = torch.cat([past_target, past_condition], dim=1)
+    _, _, past_condition = embedding(source, condition, lag, history, k)
+    present, past_source, given = partialled(
+        present, past_source, torch.cat([past_target, past_condition], 1)
+    )
 
     def te(rows: Any) -> float:
         return float(ibf.ksg_cmi(present[rows], past_source[rows], given[rows], k, seed=seed))
