@@ -418,6 +418,7 @@ ROOMS: dict[str, dict[str, int]] = {
         "_broja": 0,
         "pid_discrete": 2,
         "phiid": 0,
+        "pid_samples": 3,
         "core": 1,
         "measures": 2,
         "pid": 2,

@@ -19,6 +19,7 @@ from iblearn.functional.multivariate.measures import (
 from iblearn.functional.multivariate.phiid import PhiIDResult, phiid
 from iblearn.functional.multivariate.pid import conditional_entropy, interaction_information, pid
 from iblearn.functional.multivariate.pid_discrete import broja_pid, pid_distribution, pid_lattice
+from iblearn.functional.multivariate.pid_samples import pid_from_samples
 from iblearn.functional.multivariate.search import SearchResult, o_information_search
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "pid",
     "pid_distribution",
     "pid_estimate",
+    "pid_from_samples",
     "pid_lattice",
     "s_information",
     "total_correlation",

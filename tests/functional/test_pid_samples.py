@@ -1,0 +1,73 @@
+"""PID from samples: the gates through the labels path (plug-in equals the exact table), MMI by a
+bias-corrected estimator, the vector-target caveat, Gaussian BROJA of a scalar target, bad input."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from iblearn.functional import pid_distribution, pid_from_samples
+
+torch.set_num_threads(1)
+X1, X2 = torch.tensor([0, 0, 1, 1] * 25), torch.tensor([0, 1, 0, 1] * 25)
+
+
+@pytest.mark.parametrize("redundancy", ["mmi", "min", "broja", "ccs", "dep", "sx"])
+def test_gates_through_labels_equal_the_exact_pid(redundancy: str) -> None:
+    for target, table in ((X1 ^ X2, "xor"), (X1 & X2, "and"), (2 * X1 + X2, "copy")):
+        p = torch.zeros(2, 2, int(target.max()) + 1, dtype=torch.float64)
+        for a, b in ((0, 0), (0, 1), (1, 0), (1, 1)):
+            p[a, b, int(target[2 * a + b])] = 0.25
+        got = pid_from_samples(X1, X2, target, redundancy=redundancy)  # type: ignore[arg-type]
+        want = pid_distribution(p, redundancy)  # type: ignore[arg-type]
+        assert [float(v) for v in got] == pytest.approx([float(v) for v in want], abs=1e-9), table
+
+
+def test_copy_has_no_redundancy_but_under_mmi() -> None:
+    copy = 2 * X1 + X2
+    assert float(pid_from_samples(X1, X2, copy, redundancy="ccs").redundancy) == pytest.approx(0, abs=1e-9)
+    assert float(pid_from_samples(X1, X2, copy).redundancy) == pytest.approx(math.log(2), abs=1e-9)
+
+
+def test_mmi_by_a_bias_corrected_estimator() -> None:
+    parts = pid_from_samples(X1, X2, X1 ^ X2, method="miller_madow")
+    assert float(parts.total) == pytest.approx(math.log(2), abs=0.05)
+
+
+def test_gaussian_vector_target_says_mmi_is_only_mmi() -> None:
+    g = torch.Generator().manual_seed(0)
+    x1, x2 = torch.randn(500, 1, generator=g), torch.randn(500, 1, generator=g)
+    target = torch.cat([x1 + x2, x1 - x2], 1) + 0.5 * torch.randn(500, 2, generator=g)
+    with pytest.warns(UserWarning, match="Barrett"):
+        pid_from_samples(x1, x2, target, method="gaussian")
+    with pytest.raises(ValueError, match="univariate target"):
+        pid_from_samples(x1, x2, target, redundancy="broja", method="gaussian")
+
+
+def test_gaussian_broja_of_a_scalar_target_is_mmi() -> None:
+    g = torch.Generator().manual_seed(0)
+    x1, x2 = torch.randn(500, 1, generator=g), torch.randn(500, 1, generator=g)
+    t = x1 + 0.5 * x2 + 0.5 * torch.randn(500, 1, generator=g)
+    a = pid_from_samples(x1, x2, t, redundancy="broja", method="gaussian")
+    b = pid_from_samples(x1, x2, t, method="gaussian")
+    assert [float(v) for v in a] == [float(v) for v in b]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"redundancy": "wb"}, "redundancy"),
+        ({"redundancy": "ccs", "method": "nsb"}, "method"),
+    ],
+)
+def test_bad_input_is_named(kwargs: dict, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        pid_from_samples(X1, X2, X1 ^ X2, **kwargs)
+
+
+def test_continuous_samples_refuse_a_labels_only_measure() -> None:
+    x = torch.randn(100, 1)
+    with pytest.raises(ValueError, match="redundancy: 'ccs'"):
+        pid_from_samples(x, x, x, redundancy="ccs")
