@@ -16,6 +16,7 @@ from tests.docs_pages import DOCS, numbers, page
 
 SOURCED = {
     "guide/multivariate.md",
+    "guide/pid.md",
     "guide/many-variables.md",
     "guide/extending.md",
     "guide/distributed.md",
