@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from iblearn.functional import pid_distribution, pid_from_samples
+from iblearn.functional import local_pid, pid_distribution, pid_from_samples
 
 torch.set_num_threads(1)
 X1, X2 = torch.tensor([0, 0, 1, 1] * 25), torch.tensor([0, 1, 0, 1] * 25)
@@ -71,3 +71,18 @@ def test_continuous_samples_refuse_a_labels_only_measure() -> None:
     x = torch.randn(100, 1)
     with pytest.raises(ValueError, match="redundancy: 'ccs'"):
         pid_from_samples(x, x, x, redundancy="ccs")
+
+
+def test_local_sx_atoms_average_to_the_estimate() -> None:
+    g = torch.Generator().manual_seed(2)
+    a, b = torch.randint(0, 3, (400,), generator=g), torch.randint(0, 2, (400,), generator=g)
+    t = (a + b + torch.randint(0, 2, (400,), generator=g)) % 3
+    local = local_pid(a, b, t)
+    whole = pid_from_samples(a, b, t, redundancy="sx")
+    assert local.redundancy.shape == (400,)
+    assert [float(v.mean()) for v in local] == pytest.approx([float(v) for v in whole], abs=1e-12)
+
+
+def test_local_pid_takes_labels_only() -> None:
+    with pytest.raises(ValueError, match="labels"):
+        local_pid(torch.randn(10), X1[:10], X2[:10])

@@ -19,7 +19,7 @@ from iblearn.functional.multivariate.measures import (
 from iblearn.functional.multivariate.phiid import PhiIDResult, phiid
 from iblearn.functional.multivariate.pid import conditional_entropy, interaction_information, pid
 from iblearn.functional.multivariate.pid_discrete import broja_pid, pid_distribution, pid_lattice
-from iblearn.functional.multivariate.pid_samples import pid_from_samples
+from iblearn.functional.multivariate.pid_samples import local_pid, pid_from_samples
 from iblearn.functional.multivariate.search import SearchResult, o_information_search
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "conditional_entropy",
     "dual_total_correlation",
     "interaction_information",
+    "local_pid",
     "multivariate_estimate",
     "o_information",
     "o_information_search",

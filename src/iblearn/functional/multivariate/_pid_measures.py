@@ -79,11 +79,12 @@ def i_min(p: np.ndarray, sets: Sets) -> float:
     return float((pt.ravel() * np.min(np.stack(specific), axis=0)).sum())
 
 
-def i_sx(p: np.ndarray, sets: Sets) -> float:
-    """Shared-exclusion redundancy (Makkeh et al. 2021), the mean over outcomes of
+def i_sx_pointwise(p: np.ndarray, sets: Sets) -> np.ndarray:
+    """The shared-exclusion redundancy of each outcome (Makkeh et al. 2021), a table like ``p``:
 
-    ``i_sx = log( P(T = t, U) / (P(T = t) P(U)) )``,  U = the union of the events {A_i = a_i}.
-    """
+        ``i_sx = log( P(T = t, U) / (P(T = t) P(U)) )``,  U = the union of the events {A_i = a_i},
+
+    0 where ``p`` is 0. Its mean under ``p`` is :func:`i_sx`."""
     shape, t = p.shape, p.ndim - 1
     configs = np.array(list(itertools.product(*(range(c) for c in shape[:-1]))))  # (M, n)
     same = np.zeros((len(configs), len(configs)), dtype=bool)
@@ -93,7 +94,20 @@ def i_sx(p: np.ndarray, sets: Sets) -> float:
     pst = p.reshape(-1, shape[-1])
     union_t, union = same @ pst, same @ pst.sum(1)
     pt = marginal(p, [t]).reshape(1, -1)
-    return float((pst * xlogy_ratio(np.where(pst > 0, union_t, 0.0), union[:, None] * pt)).sum())
+    return xlogy_ratio(np.where(pst > 0, union_t, 0.0), union[:, None] * pt).reshape(shape)
+
+
+def i_sx(p: np.ndarray, sets: Sets) -> float:
+    """Shared-exclusion redundancy (Makkeh et al. 2021), the mean of :func:`i_sx_pointwise`."""
+    return float((p * i_sx_pointwise(p, sets)).sum())
+
+
+def pointwise_mi(p: np.ndarray, axes: Sequence[int]) -> np.ndarray:
+    """``i(x_axes; t) = log p(x_axes, t) / (p(x_axes) p(t))`` of each outcome, a table like ``p``."""
+    t = p.ndim - 1
+    keep = sorted(set(axes))
+    pxt, px, pt = marginal(p, [*keep, t]), marginal(p, keep), marginal(p, [t])
+    return np.broadcast_to(xlogy_ratio(pxt, px * pt), p.shape)
 
 
 def _ipf(

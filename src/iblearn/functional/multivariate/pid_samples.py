@@ -21,13 +21,20 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from iblearn.functional.discrete import class_codes, discrete_mi
+from iblearn.functional.multivariate._pid_measures import i_sx_pointwise, pointwise_mi
 from iblearn.functional.multivariate.core import PIDParts
 from iblearn.functional.multivariate.pid import pid
-from iblearn.functional.multivariate.pid_discrete import REDUNDANCIES, Redundancy, pid_distribution
+from iblearn.functional.multivariate.pid_discrete import (
+    REDUNDANCIES,
+    Redundancy,
+    pid_distribution,
+    probability_table,
+)
 
 #: The redundancies of continuous samples, and the methods each takes.
 CONTINUOUS = {"mmi": ("ksg", "gaussian", "copula"), "broja": ("gaussian",)}
@@ -127,3 +134,37 @@ def pid_from_samples(
             stacklevel=2,
         )
     return pid(x1, x2, target, method=method, **options)  # type: ignore[arg-type]
+
+
+def local_pid(x1: Any, x2: Any, target: Any) -> PIDParts:
+    """The local (pointwise) PID of each sample of labels by shared exclusion (I_sx, Makkeh et al.
+    2021), on the plug-in table: per sample ``n``, ``redundancy[n] = i_sx(t; x1, x2)``,
+    ``unique_i[n] = i(x_i; t) - redundancy[n]`` and ``synergy[n] = i(x1, x2; t) - i(x1; t) - i(x2; t)
+    + redundancy[n]``. Their means are ``pid_from_samples(x1, x2, target, redundancy="sx")``. (I_ccs is
+    a mean over a maximum-entropy table, not over the samples, and has no such local form.)
+
+    Args:
+        x1, x2, target: ``(N,)`` or ``(N, d)`` integer symbols, the same N.
+
+    Returns:
+        :class:`~iblearn.functional.PIDParts` of ``(N,)`` float64 tensors, nats.
+
+    Raises:
+        ValueError: samples that are not labels, or lengths that differ.
+
+    Example:
+        >>> x1, x2 = torch.tensor([0, 0, 1, 1]), torch.tensor([0, 1, 0, 1])
+        >>> [round(float(v.mean()), 4) for v in local_pid(x1, x2, x1 ^ x2)]  # XOR, as I_sx splits it
+        [-0.4055, 0.4055, 0.4055, 0.2877]
+    """
+    codes = _labels(x1, x2, target)
+    if codes is None:
+        raise ValueError("x1, x2, target: local_pid takes labels (integer symbols) in all three")
+    a, b, t = codes
+    table = probability_table(_table(a, b, t))
+    red = i_sx_pointwise(table, [[0], [1]])
+    one, two, joint = (pointwise_mi(table, axes) for axes in ([0], [1], [0, 1]))
+    parts = (red, one - red, two - red, joint - one - two + red)
+    return PIDParts(
+        *(torch.from_numpy(np.ascontiguousarray(v[a.numpy(), b.numpy(), t.numpy()])) for v in parts)
+    )
