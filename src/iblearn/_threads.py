@@ -58,3 +58,21 @@ def one_thread() -> Iterator[None]:
         if limiter is not None:
             limiter.restore_original_limits()
         torch.set_num_threads(before)
+
+
+@contextmanager
+def one_torch_thread(small: bool = True) -> Iterator[None]:
+    """torch's intra-op pool on one thread while inside where ``small`` (else nothing changes), the
+    caller's count restored on leaving.
+
+    For small torch work called often (a kNN estimate on a few thousand rows): each parallel region of
+    such work costs more than it gives, and on shared cores far more. torch's setting alone costs
+    nothing to change, where reaching the BLAS/OpenMP pools (:func:`one_thread`) costs milliseconds.
+    """
+    before = torch.get_num_threads()
+    if small:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

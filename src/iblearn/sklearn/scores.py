@@ -5,6 +5,7 @@ estimators: drop-in replacements for ``sklearn.feature_selection.mutual_info_reg
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,9 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_X_y
 
 from iblearn import _checks as V
+from iblearn._threads import one_thread
 from iblearn.functional._parallel import check_n_jobs, iter_batches
+from iblearn.functional.knn.neighbors import PART_POINTS
 from iblearn.sklearn import _terms
 
 
@@ -81,7 +84,9 @@ def _estimate(
             jobs.append((_terms.discrete_relevance, (codes, target, discrete_target, k, base + j)))
         else:
             jobs.append((_terms.relevance, (X[:, [j]], target, discrete_target, k, base + j)))
-    scores = list(iter_batches(_call, jobs, n_jobs))
+    # Up to PART_POINTS rows the kNN engine counts on one thread: more threads only add waits.
+    with one_thread() if X.shape[0] <= PART_POINTS else contextlib.nullcontext():
+        scores = list(iter_batches(_call, jobs, n_jobs))
     return np.maximum(np.asarray(scores, dtype=np.float64), 0.0)
 
 

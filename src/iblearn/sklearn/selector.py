@@ -15,6 +15,7 @@ References:
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,9 @@ from sklearn.feature_selection import SelectorMixin
 from sklearn.utils.validation import check_is_fitted
 
 from iblearn import _checks as V
+from iblearn._threads import one_thread
 from iblearn.functional._parallel import check_n_jobs, iter_batches
+from iblearn.functional.knn.neighbors import PART_POINTS
 from iblearn.sklearn import _cache, _terms
 
 try:  # scikit-learn >= 1.6
@@ -197,6 +200,12 @@ class MIFeatureSelector(SelectorMixin, BaseEstimator):  # type: ignore[misc]
         """
         jobs, k, where = self._checked_settings()
         X, y = validate_data(self, X, y, ensure_min_samples=k + 1, dtype=np.float64)
+        # Up to PART_POINTS rows the kNN engine counts on one thread: more threads only add waits.
+        with one_thread() if X.shape[0] <= PART_POINTS else contextlib.nullcontext():
+            return self._fit(X, y, jobs, k, where)
+
+    def _fit(self, X: np.ndarray, y: Any, jobs: int | None, k: int, where: Path | None) -> MIFeatureSelector:
+        """``fit`` on the validated ``X`` and ``y`` with the checked settings."""
         X = np.ascontiguousarray(X, dtype=np.float64)
         n_features = X.shape[1]
         count = self._how_many(n_features)

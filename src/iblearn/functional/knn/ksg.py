@@ -20,6 +20,7 @@ import torch
 from torch import Tensor
 
 from iblearn import _checks as V
+from iblearn._threads import one_torch_thread
 from iblearn.functional._scale import constant_columns, power_of_two_scale
 from iblearn.functional.knn.counts import (
     digamma_f64,
@@ -31,6 +32,7 @@ from iblearn.functional.knn.counts import (
 )
 from iblearn.functional.knn.mixed import mixed_counts_brute
 from iblearn.functional.knn.neighbors import (
+    PART_POINTS,
     TREE_MAX_DIM,
     Backend,
     Metric,
@@ -372,6 +374,7 @@ def mixed_ksg_mi(
             members = (lab == c).nonzero()[:, 0]
             radius[members], _ = kth_neighbour([x[members]], int(k_i[members[0]]), metric, "tree")
         m = count_within(x, radius, metric, "tree", inclusive=True)
-    else:
-        m = mixed_counts_brute(x, lab, k_i, metric)
+    else:  # up to PART_POINTS rows on one thread: a parallel region there costs more than it gives
+        with one_torch_thread(x.device.type == "cpu" and n <= PART_POINTS):
+            m = mixed_counts_brute(x, lab, k_i, metric)
     return psi(n) - digamma_f64(n_c).mean() + digamma_f64(k_i).mean() - digamma_f64(m).mean()
