@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from iblearn.functional import local_pid, pid_distribution, pid_from_samples
+from iblearn.functional import local_pid, pid_distribution, pid_from_samples, pid_interval
 
 torch.set_num_threads(1)
 X1, X2 = torch.tensor([0, 0, 1, 1] * 25), torch.tensor([0, 1, 0, 1] * 25)
@@ -86,3 +86,13 @@ def test_local_sx_atoms_average_to_the_estimate() -> None:
 def test_local_pid_takes_labels_only() -> None:
     with pytest.raises(ValueError, match="labels"):
         local_pid(torch.randn(10), X1[:10], X2[:10])
+
+
+def test_intervals_hold_the_part_and_cover_xors_synergy() -> None:
+    g = torch.Generator().manual_seed(4)
+    a, b = torch.randint(0, 2, (300,), generator=g), torch.randint(0, 2, (300,), generator=g)
+    got = pid_interval(a, b, a ^ b, redundancy="ccs", n_resamples=20)
+    assert set(got) == {"redundancy", "unique_1", "unique_2", "synergy", "total"}
+    for part in got.values():
+        assert part.low <= part.value <= part.high
+    assert got["synergy"].low < math.log(2) < got["synergy"].high

@@ -72,6 +72,7 @@ from iblearn.functional.knn import (
 )
 from iblearn.functional.multivariate import (
     MultivariateEstimate,
+    PartInterval,
     PhiIDResult,
     PIDParts,
     SearchResult,
@@ -88,6 +89,7 @@ from iblearn.functional.multivariate import (
     pid_distribution,
     pid_estimate,
     pid_from_samples,
+    pid_interval,
     pid_lattice,
     s_information,
     total_correlation,
@@ -111,6 +113,7 @@ __all__ = [
     "IBCurve",
     "MultivariateEstimate",
     "PIDParts",
+    "PartInterval",
     "PermutationTest",
     "PhiIDResult",
     "SearchResult",
@@ -180,6 +183,7 @@ __all__ = [
     "pid_distribution",
     "pid_estimate",
     "pid_from_samples",
+    "pid_interval",
     "pid_lattice",
     "renyi_entropy",
     "renyi_joint_entropy",

@@ -19,12 +19,18 @@ from iblearn.functional.multivariate.measures import (
 from iblearn.functional.multivariate.phiid import PhiIDResult, phiid
 from iblearn.functional.multivariate.pid import conditional_entropy, interaction_information, pid
 from iblearn.functional.multivariate.pid_discrete import broja_pid, pid_distribution, pid_lattice
-from iblearn.functional.multivariate.pid_samples import local_pid, pid_from_samples
+from iblearn.functional.multivariate.pid_samples import (
+    PartInterval,
+    local_pid,
+    pid_from_samples,
+    pid_interval,
+)
 from iblearn.functional.multivariate.search import SearchResult, o_information_search
 
 __all__ = [
     "MultivariateEstimate",
     "PIDParts",
+    "PartInterval",
     "PhiIDResult",
     "SearchResult",
     "broja_pid",
@@ -40,6 +46,7 @@ __all__ = [
     "pid_distribution",
     "pid_estimate",
     "pid_from_samples",
+    "pid_interval",
     "pid_lattice",
     "s_information",
     "total_correlation",
