@@ -205,3 +205,10 @@ def test_a_shared_setting_has_the_same_default_in_every_signature_that_states_it
     for cls in (MINE, MINEf, InfoNCE, SMILE, CLUB):
         for key in ("hidden", "lr", "average"):
             assert inspect.signature(cls).parameters[key].default == shared[key].default, (cls, key)
+
+
+def test_passed_on_hands_the_parents_keywords_and_leaves_the_rest_at_its_defaults():
+    given = {"self": object(), "k": 5, "mode": "b", "net": nn.Identity(), "__class__": Toy}
+    assert estimator_base.passed_on(given, Toy) == {"k": 5, "mode": "b"}  # scale keeps Toy's default
+    est = NWJ(1, 1, lr=1e-3, patience=2, seed=3)  # through BoundEstimator to NeuralEstimator
+    assert (est.lr, est.patience, est.seed, est.n_negatives) == (1e-3, 2, 3, 8)

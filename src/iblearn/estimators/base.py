@@ -21,7 +21,8 @@ TypeError (and a mypy error). Each setting is stored as an attribute of the same
 check in the class's ``setting_checks`` (a subclass's table merged over its bases') is checked on
 every assignment, so a bad value raises a ValueError naming the argument in ``__init__``, and one
 changed after construction (``est.normalize = "no"``) is refused with the constructor's message.
-``est.settings()`` reads the settings back by the class's signature.
+``est.settings()`` reads the settings back by the class's signature. A class hands its base's
+settings on with :func:`passed_on`, so that the signature is the one list of them.
 
 Uncertainty is asked for per call: ``est(x, y, n_resamples=100)`` adds a standard error, a bias and a
 95% interval, ``est(x, y, n_permutations=200)`` a permutation-test p-value for independence, both from
@@ -68,6 +69,15 @@ def log_base(value: Any, name: str) -> float:
 
 #: A setting's check: ``check(value, name)`` gives the value to keep, or raises a ValueError naming it.
 SettingCheck = Callable[[Any, str], Any]
+
+
+def passed_on(given: Mapping[str, Any], parent: type) -> dict[str, Any]:
+    """The keyword arguments of ``parent``'s ``__init__`` among ``given``, a constructor's ``locals()``:
+    what a class that lists every setting in its own signature hands to ``super().__init__``
+    (``super().__init__(**passed_on(locals(), BoundEstimator))``), so the shared settings are named
+    once, in the signature. A parameter of ``parent`` the class does not take keeps ``parent``'s
+    default."""
+    return {name: given[name] for name in inspect.signature(parent).parameters if name in given}
 
 
 def _merged_checks(cls: type) -> dict[str, SettingCheck]:

@@ -16,8 +16,8 @@ from iblearn.estimators.base import Estimator, SettingCheck
 from iblearn.estimators.conditional import Conditional
 from iblearn.functional import inference
 from iblearn.functional.discrete import Correction, Strategy, row_codes
-from iblearn.functional.knn.options import Ties
 from iblearn.functional.knn.neighbors import Backend, Metric
+from iblearn.functional.knn.options import Ties
 from iblearn.functional.multivariate.inputs import MAGNITUDES_Z, magnitude_dependence, scalar_check
 from iblearn.functional.renyi.entropy import DEFAULT_ALPHA, DEFAULT_SIGMA, Channels, KernelWidth
 

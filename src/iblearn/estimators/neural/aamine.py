@@ -25,7 +25,7 @@ from torch import Tensor, nn
 from iblearn import _checks as V
 from iblearn import distributed
 from iblearn._modes import evaluating
-from iblearn.estimators.base import MIEstimate, SettingCheck
+from iblearn.estimators.base import MIEstimate, SettingCheck, passed_on
 from iblearn.estimators.critics import DEFAULT_HIDDEN, ConcatCritic, Hidden, flat, mlp, seeded
 from iblearn.estimators.neural.fitting import passes
 from iblearn.estimators.neural.inputs import as_input, param_dtype
@@ -128,16 +128,7 @@ class AAMINE(MINE):
         self.__dict__["subnet"] = module(subnet, "subnet")  # the caller's: a value, not a submodule
         self.noise_std = noise_std  # each checked on assignment: setting_checks
         self.architecture_aware = architecture_aware
-        super().__init__(
-            hidden=hidden,
-            rate=rate,
-            lr=lr,
-            n_negatives=n_negatives,
-            eval_batch_size=eval_batch_size,
-            average=average,
-            seed=seed,
-            base=base,
-        )
+        super().__init__(**passed_on(locals(), MINE))  # the others keep MINE's defaults
         self._noise = torch.Generator().manual_seed(self.seed)
 
     def build_critic(self) -> nn.Module:

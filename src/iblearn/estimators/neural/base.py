@@ -111,7 +111,8 @@ class NeuralEstimator(Estimator, TrainingTarget):
     negatives (:class:`~.bound.BoundEstimator`); the others hold these values.
 
     A family lists every setting it takes in its own ``__init__`` (so that ``help()``, IDEs and mypy
-    see them all), stores and checks its own, and passes the shared ones to ``super().__init__``, which
+    see them all), stores and checks its own, and passes the shared ones on
+    (``super().__init__(**passed_on(locals(), Base))``: :func:`~iblearn.estimators.base.passed_on`), which
     builds the critic from all of them, after the checks across settings of :meth:`check_settings`,
     by :meth:`build_critic`: a family's own settings that the critic or those checks read are assigned
     before the ``super().__init__`` call, work that needs the critic after it. Each shared setting is

@@ -26,7 +26,7 @@ from torch import Tensor, nn
 
 from iblearn import _checks as V
 from iblearn import distributed
-from iblearn.estimators.base import Bound, MIEstimate, SettingCheck
+from iblearn.estimators.base import Bound, MIEstimate, SettingCheck, passed_on
 from iblearn.estimators.critics import Hidden
 from iblearn.estimators.neural import fitting
 from iblearn.estimators.neural.base import NeuralEstimator
@@ -78,20 +78,7 @@ class BoundEstimator(NeuralEstimator):
     ) -> None:
         self.y_classes = y_classes  # each checked on assignment: setting_checks
         self.n_negatives = n_negatives
-        super().__init__(
-            x_dim,
-            y_dim,
-            critic=critic,
-            hidden=hidden,
-            lr=lr,
-            eval_batch_size=eval_batch_size,
-            average=average,
-            seed=seed,
-            validation=validation,
-            patience=patience,
-            eval_every=eval_every,
-            base=base,
-        )
+        super().__init__(**passed_on(locals(), NeuralEstimator))
 
     def _scores(
         self, x: Tensor, y: Tensor, n_shuffles: int, gen: torch.Generator | None

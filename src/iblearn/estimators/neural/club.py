@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from iblearn import _checks as V
 from iblearn import distributed
-from iblearn.estimators.base import Bound
+from iblearn.estimators.base import Bound, passed_on
 from iblearn.estimators.critics import DEFAULT_HIDDEN, Hidden, flat, mlp, seeded
 from iblearn.estimators.neural.bound import BoundEstimator
 from iblearn.estimators.neural.settings import HIDDEN, LR
@@ -62,20 +62,7 @@ class GaussianQ(BoundEstimator):
         eval_every: int = 250,
         base: float = math.e,
     ) -> None:
-        super().__init__(
-            x_dim,
-            y_dim,
-            critic=critic,
-            hidden=hidden,
-            lr=lr,
-            eval_batch_size=eval_batch_size,
-            average=average,
-            seed=seed,
-            validation=validation,
-            patience=patience,
-            eval_every=eval_every,
-            base=base,
-        )
+        super().__init__(**passed_on(locals(), BoundEstimator))
         self._batch_value = torch.zeros(())  # the estimate on the last training batch
 
     def check_settings(self) -> None:

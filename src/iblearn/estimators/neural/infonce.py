@@ -10,7 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from iblearn import _checks as V
-from iblearn.estimators.base import MIEstimate, SettingCheck
+from iblearn.estimators.base import MIEstimate, SettingCheck, passed_on
 from iblearn.estimators.critics import Hidden
 from iblearn.estimators.neural.bound import BoundEstimator
 from iblearn.estimators.neural.negatives import all_pair_scores
@@ -70,22 +70,7 @@ class InfoNCE(BoundEstimator):
     ) -> None:
         self.chunk = chunk  # each checked on assignment: setting_checks
         self.clip = clip
-        super().__init__(
-            x_dim,
-            y_dim,
-            y_classes=y_classes,
-            n_negatives=n_negatives,
-            critic=critic,
-            hidden=hidden,
-            lr=lr,
-            eval_batch_size=eval_batch_size,
-            average=average,
-            seed=seed,
-            validation=validation,
-            patience=patience,
-            eval_every=eval_every,
-            base=base,
-        )
+        super().__init__(**passed_on(locals(), BoundEstimator))
 
     def _matrix_bound(self, x: Tensor, y: Tensor) -> Tensor:
         """InfoNCE on one batch, all pairs (chunked when asked). Under ``torch.distributed``, this rank's

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from iblearn import _checks as V
-from iblearn.estimators.base import SettingCheck
+from iblearn.estimators.base import SettingCheck, passed_on
 from iblearn.estimators.critics import Hidden
 from iblearn.estimators.neural.representation import RepresentationEstimator
 from iblearn.estimators.standardize import Standardize
@@ -219,20 +219,7 @@ class LMI(RepresentationEstimator):
         if self.alpha == 0 and self.lam == 0:
             raise ValueError("alpha, lam: both 0 leaves nothing to train the encoders on")
         self.dropout = dropout
-        super().__init__(
-            x_dim,
-            y_dim,
-            critic=critic,
-            hidden=hidden,
-            lr=lr,
-            eval_batch_size=eval_batch_size,
-            average=average,
-            seed=seed,
-            validation=validation,
-            patience=patience,
-            eval_every=eval_every,
-            base=base,
-        )
+        super().__init__(**passed_on(locals(), RepresentationEstimator))
 
     def make_network(self, x_dim: int, y_dim: int, hidden: tuple[int, ...]) -> nn.Module:
         return CrossAutoencoder(x_dim, y_dim, self.latent, hidden, self.dropout)

@@ -13,7 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from iblearn import _checks as V
-from iblearn.estimators.base import SettingCheck
+from iblearn.estimators.base import SettingCheck, passed_on
 from iblearn.estimators.critics import Hidden
 from iblearn.estimators.neural.representation import RepresentationEstimator
 from iblearn.estimators.standardize import Standardize
@@ -245,20 +245,7 @@ class MINDE(RepresentationEstimator):
         self.importance = importance
         self.p_cond = p_cond
         self.draws = draws
-        super().__init__(
-            x_dim,
-            y_dim,
-            critic=critic,
-            hidden=hidden,
-            lr=lr,
-            eval_batch_size=eval_batch_size,
-            average=average,
-            seed=seed,
-            validation=validation,
-            patience=patience,
-            eval_every=eval_every,
-            base=base,
-        )
+        super().__init__(**passed_on(locals(), RepresentationEstimator))
 
     def make_network(self, x_dim: int, y_dim: int, hidden: tuple[int, ...]) -> nn.Module:
         return ConditionalDenoiser(x_dim, y_dim, hidden)

@@ -10,7 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from iblearn import _checks as V
-from iblearn.estimators.base import SettingCheck
+from iblearn.estimators.base import SettingCheck, passed_on
 from iblearn.estimators.critics import Hidden
 from iblearn.estimators.neural.bound import BoundEstimator
 from iblearn.estimators.neural.contract import BatchLoss
@@ -57,22 +57,7 @@ class _MINE(BoundEstimator):
     ) -> None:
         self.rate = rate  # each checked on assignment: setting_checks
         self.clip = clip
-        super().__init__(
-            x_dim,
-            y_dim,
-            y_classes=y_classes,
-            n_negatives=n_negatives,
-            critic=critic,
-            hidden=hidden,
-            lr=lr,
-            eval_batch_size=eval_batch_size,
-            average=average,
-            seed=seed,
-            validation=validation,
-            patience=patience,
-            eval_every=eval_every,
-            base=base,
-        )
+        super().__init__(**passed_on(locals(), BoundEstimator))
         # The bound's own training state, saved and loaded with the critic (a buffer): the log of the
         # moving average of E_Q[exp T] over the training batches; NaN before the first.
         self.register_buffer("log_ema", torch.tensor(float("nan"), dtype=torch.float64))
@@ -186,24 +171,7 @@ class MINE(_MINE):
         base: float = math.e,
     ) -> None:
         self.objective_kind = V.choice(objective, "objective", ("dv", "f"))
-        super().__init__(
-            x_dim,
-            y_dim,
-            rate=rate,
-            clip=clip,
-            y_classes=y_classes,
-            n_negatives=n_negatives,
-            critic=critic,
-            hidden=hidden,
-            lr=lr,
-            eval_batch_size=eval_batch_size,
-            average=average,
-            seed=seed,
-            validation=validation,
-            patience=patience,
-            eval_every=eval_every,
-            base=base,
-        )
+        super().__init__(**passed_on(locals(), _MINE))
 
 
 class MINEf(_MINE):

@@ -10,7 +10,7 @@ from typing import ClassVar
 from torch import Tensor, nn
 
 from iblearn import _checks as V
-from iblearn.estimators.base import Bound, SettingCheck
+from iblearn.estimators.base import Bound, SettingCheck, passed_on
 from iblearn.estimators.critics import Hidden
 from iblearn.estimators.neural.bound import BoundEstimator
 from iblearn.estimators.neural.settings import HIDDEN, LR
@@ -78,22 +78,7 @@ class SMILE(BoundEstimator):
         base: float = math.e,
     ) -> None:
         self.clip = clip  # checked on assignment: setting_checks
-        super().__init__(
-            x_dim,
-            y_dim,
-            y_classes=y_classes,
-            n_negatives=n_negatives,
-            critic=critic,
-            hidden=hidden,
-            lr=lr,
-            eval_batch_size=eval_batch_size,
-            average=average,
-            seed=seed,
-            validation=validation,
-            patience=patience,
-            eval_every=eval_every,
-            base=base,
-        )
+        super().__init__(**passed_on(locals(), BoundEstimator))
 
     def objective(self, x: Tensor, y: Tensor) -> Tensor:
         return js_bound(*self._scores(x, y, 1, self.trainer.shuffles))
