@@ -2,54 +2,6 @@
 loaders of real data sets (:mod:`~iblearn.data.vision`, :mod:`~iblearn.data.tabular`,
 :mod:`~iblearn.data.graphs`)."""
 
-from iblearn.data.tasks import (
-    FAMILIES,
-    PID_PARTS,
-    Task,
-    additive_uniform,
-    bivariate_normal,
-    categorical_uniform,
-    dense_gaussian,
-    discrete_task,
-    embed,
-    exact_tasks,
-    gaussian_task,
-    get_exact_task,
-    get_task,
-    high_mi,
-    mi_tasks,
-    sign_mixture,
-    sparse_gaussian,
-    standard_tasks,
-    student_t,
-    student_task,
-    te_samples,
-    var_task,
-    zero_inflated,
-)
-
-__all__ = [
-    "FAMILIES",
-    "PID_PARTS",
-    "Task",
-    "additive_uniform",
-    "bivariate_normal",
-    "categorical_uniform",
-    "dense_gaussian",
-    "discrete_task",
-    "embed",
-    "exact_tasks",
-    "gaussian_task",
-    "get_exact_task",
-    "get_task",
-    "high_mi",
-    "mi_tasks",
-    "sign_mixture",
-    "sparse_gaussian",
-    "standard_tasks",
-    "student_t",
-    "student_task",
-    "te_samples",
-    "var_task",
-    "zero_inflated",
-]
+# The names of the tasks, listed once: in iblearn.data.tasks.__all__.
+from iblearn.data.tasks import *  # noqa: F403
+from iblearn.data.tasks import __all__ as __all__
