@@ -50,8 +50,8 @@ LATTICE_MEASURES: dict[str, Callable[[np.ndarray, Any], float]] = {
 }
 #: A joint table must sum to 1 within this.
 SUM_TOLERANCE = 1e-6
-#: BROJA's certified gap (nats) above which a warning says the optimum was not certified.
-BROJA_GAP_WARNING = 1e-7
+#: BROJA's certified gap (nats) above which a warning says the optimum was not certified: 1e-6 bits.
+BROJA_GAP_WARNING = 1e-6 * math.log(2)
 
 
 def probability_table(p: Any, name: str = "p", *, min_ndim: int = 3) -> np.ndarray:
