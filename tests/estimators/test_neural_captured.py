@@ -13,13 +13,7 @@ from iblearn.estimators.neural import captured, negatives
 from iblearn.estimators.neural.fitting import batch_orders, sample_batches
 from iblearn.estimators.reliability import CriticDivergedError
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _pairs(n: int, device: str = "cpu", seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

@@ -9,21 +9,15 @@ import warnings
 import pytest
 import torch
 
-from iblearn.estimators import MINE, NWJ, InfoNCE, MIEstimate
 from iblearn import estimate_mi
+from iblearn.estimators import MINE, NWJ, InfoNCE, MIEstimate
 from iblearn.estimators.neural import UnreliableEstimateWarning
 from iblearn.estimators.neural.fitting import hold_out, sample_batches
 from iblearn.estimators.neural.trainer import History
 from iblearn.estimators.split import normal_scores
 from iblearn.functional.bounds import infonce_bound
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _pairs(n: int, seed: int = 0, noise: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:

@@ -12,6 +12,7 @@ import warnings
 import pytest
 import torch
 
+from iblearn import estimate_mi
 from iblearn.estimators import (
     KSG,
     MINDE,
@@ -24,18 +25,11 @@ from iblearn.estimators import (
     MIEstimate,
     MixedKSG,
 )
-from iblearn import estimate_mi
 from iblearn.estimators.neural import UnreliableEstimateWarning
 from iblearn.estimators.neural.mienf import MIENF
 from iblearn.estimators.reliability import judged
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _pairs(n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
