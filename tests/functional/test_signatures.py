@@ -19,6 +19,18 @@ from iblearn.functional.knn.options import KNNKeywords, KNNOptions
 from iblearn.functional.multivariate.core import MeasureKeywords, MeasureOptions
 from iblearn.functional.renyi.entropy import DEFAULT_ALPHA, DEFAULT_SIGMA
 
+#: The measures among many variables, on the kNN engine through their own options.
+MULTIVARIATE_FAMILY: tuple[Callable[..., Any], ...] = (
+    ibf.total_correlation,
+    ibf.dual_total_correlation,
+    ibf.o_information,
+    ibf.s_information,
+    ibf.interaction_information,
+    ibf.pid,
+    ibf.o_information_search,
+    ibf.multivariate_estimate,
+    ibf.pid_estimate,
+)
 KNN_FAMILY: tuple[Callable[..., Any], ...] = (
     ibf.ksg_mi,
     ibf.ksg_mi_test,
@@ -32,30 +44,11 @@ KNN_FAMILY: tuple[Callable[..., Any], ...] = (
     ibf.ksg_cmi,
     ibf.transfer_entropy,
     ibf.mixed_ksg_mi,
-    ibf.total_correlation,
-    ibf.dual_total_correlation,
-    ibf.o_information,
-    ibf.s_information,
-    ibf.interaction_information,
-    ibf.pid,
-    ibf.o_information_search,
-    ibf.multivariate_estimate,
-    ibf.pid_estimate,
+    *MULTIVARIATE_FAMILY,
     ibf.transfer_entropy_matrix,
 )
 #: The estimator objects state their settings in their own signatures.
 KNN_CLASSES = (KSG, MixedKSG)
-MULTIVARIATE_FAMILY = (
-    ibf.total_correlation,
-    ibf.dual_total_correlation,
-    ibf.o_information,
-    ibf.s_information,
-    ibf.interaction_information,
-    ibf.pid,
-    ibf.o_information_search,
-    ibf.multivariate_estimate,
-    ibf.pid_estimate,
-)
 #: The many-variable functions run their batches through joblib, one process by default.
 PARALLEL_FAMILY = (
     ibf.pairwise_mi,
