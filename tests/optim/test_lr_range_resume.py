@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+from typing import Any
 
 import pytest
 import torch
@@ -52,17 +53,14 @@ class Tiny:
         crashed = (self.trial, optimizer.param_groups[0]["lr"]) in self.crashes
         return {"train_loss": math.nan if crashed else total / 90, "train_acc": hits / 90}
 
+    def arguments(self) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """The arguments of the range test on this network, for ``LRRangeTest`` and ``lr_range_test``."""
+        fns = (self.make_model, self.train_epoch, self.probe.measure)
+        return fns, {"ixy": [self.probe.ixy()] * 2, "lrs": LRS, "trials": 3, "epochs": 3}
+
     def test(self, **kwargs):
-        return LRRangeTest(
-            self.make_model,
-            self.train_epoch,
-            self.probe.measure,
-            ixy=[self.probe.ixy()] * 2,
-            lrs=LRS,
-            trials=3,
-            epochs=3,
-            **kwargs,
-        )
+        args, settings = self.arguments()
+        return LRRangeTest(*args, **settings, **kwargs)
 
 
 class Saver:
@@ -119,16 +117,8 @@ def test_lr_range_test_runs_the_same_test_to_its_end(unbroken):
     torch.manual_seed(0)
     tiny = Tiny()
     said = []
-    result = lr_range_test(
-        tiny.make_model,
-        tiny.train_epoch,
-        tiny.probe.measure,
-        ixy=[tiny.probe.ixy()] * 2,
-        lrs=LRS,
-        trials=3,
-        epochs=3,
-        progress=said.append,
-    )
+    args, settings = tiny.arguments()
+    result = lr_range_test(*args, **settings, progress=said.append)
     assert _same(result, unbroken[0])
     assert said[:4] == [
         "trial 0: lr 0.01",
