@@ -44,7 +44,15 @@ import torch
 
 import _prelude  # noqa: F401  (one thread for every numerical library)
 import iblearn.functional as ibf
-from benchmarks.runners.script import RESULTS, Parser, positive_int, read_rows, scratch_for, write_rows
+from benchmarks.runners.script import (
+    RESULTS,
+    Parser,
+    positive_int,
+    read_rows,
+    scratch_for,
+    stamped,
+    write_rows,
+)
 from iblearn.data import Task, get_exact_task, te_samples
 from iblearn.functional.inference import bias_caveat, heavy_tails, interval, resample_rows, rng, summarize
 from iblearn.functional.multivariate.inputs import (
@@ -436,7 +444,7 @@ def measure(args: argparse.Namespace, path: Path) -> None:
                     todo_series = [s for s in range(seeds) if (name, n, s, SERIES_ESTIMATOR) not in done]
                     with path.open("a") as f:
                         for seed in todo_series:
-                            f.write(json.dumps(series_row(name, n, seed)) + "\n")
+                            f.write(json.dumps(stamped(series_row(name, n, seed))) + "\n")
                     print(f"N = {n}, {name}: done", flush=True)
                     continue
                 task = get_exact_task(name)
@@ -447,7 +455,7 @@ def measure(args: argparse.Namespace, path: Path) -> None:
                         rows.append(auto_row(task, n, seed))
                     with path.open("a") as f:
                         for r in rows:
-                            f.write(json.dumps(r) + "\n")
+                            f.write(json.dumps(stamped(r)) + "\n")
                 print(f"N = {n}, {name}: done", flush=True)
     write_rows(path, read_rows(path, KEY))
 

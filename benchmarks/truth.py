@@ -176,7 +176,7 @@ def read_provenance(path: Path) -> dict[str, Any]:
 
 def append_row(path: Path, row: dict[str, Any]) -> None:
     with path.open("a", encoding="utf-8") as f:
-        f.write(json.dumps(row) + "\n")
+        f.write(json.dumps(script.stamped(row)) + "\n")
         f.flush()
         os.fsync(f.fileno())
 

@@ -12,6 +12,7 @@ removes a row it did not measure again, and a line cut short by a killed run is 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import sys
@@ -21,6 +22,7 @@ from typing import Any
 
 import torch
 
+from iblearn._provenance import git_commit
 from iblearn.records import atomic_write_text, environment, write_json
 
 #: The committed records: benchmarks/results of the checkout, written only with ``--write-results``.
@@ -180,6 +182,17 @@ def read_rows(path: Path, keys: Iterable[str]) -> list[dict[str, Any]]:
             raise ValueError(f"{path}, line {i}: the row lacks {', '.join(missing)}")
         rows[tuple(json.dumps(row[k]) for k in keys)] = row
     return list(rows.values())
+
+
+@functools.cache
+def run_commit() -> str | None:
+    """The commit this run imported iblearn from (read once: a commit made while it runs is not its)."""
+    return git_commit()
+
+
+def stamped(row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` as a rows file keeps it: with ``commit``, the commit it ran at (its own where it has one)."""
+    return {**row, "commit": row.get("commit") or run_commit()}
 
 
 def write_rows(path: Path, rows: Iterable[dict[str, Any]]) -> None:

@@ -1,0 +1,114 @@
+"""Every committed results folder says what produced it: the commit it ran at (a ``git_commit`` or
+``commit`` in its records, or a table's provenance line), in it or in a folder above it; or a
+``provenance.json`` that says what is known of a run that recorded none (``recorded: false``, the dates
+from git, never invented values)."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = [ROOT / "benchmarks" / "results", ROOT / "docs" / "results"]
+DATA = {".json", ".jsonl", ".csv"}
+COMMIT = re.compile(r'"(git_)?commit"\s*:\s*"[0-9a-f]{7,40}"|commit [0-9a-f]{7,40}')
+
+
+def _folders() -> list[Path]:
+    """The folders that hold a data file, outside the git-ignored scratch folder."""
+    found = set()
+    for root in RESULTS:
+        for path in root.rglob("*"):
+            if path.is_file() and path.suffix in DATA and "_scratch" not in path.relative_to(root).parts:
+                found.add(path.parent)
+    return sorted(found)
+
+
+def _records_a_commit(folder: Path) -> bool:
+    for path in folder.iterdir():
+        if (
+            path.is_file()
+            and path.suffix in DATA | {".md"}
+            and COMMIT.search(path.read_text(errors="replace"))
+        ):
+            return True
+    return False
+
+
+def _provenance(folder: Path) -> Path | None:
+    """The folder's record of what produced it, or its nearest parent's within the results roots."""
+    if folder in RESULTS:  # loose files, each on its own (see the test below)
+        return folder
+    for where in (folder, *folder.parents):
+        if where in RESULTS or where == ROOT:
+            return None
+        if (where / "provenance.json").exists() or _records_a_commit(where):
+            return where
+    return None
+
+
+def test_the_folders_are_found():
+    assert len(_folders()) > 100
+
+
+def _loose() -> list[Path]:
+    """The data files directly in a results root (not a run's folder), provenance files aside."""
+    return sorted(
+        p
+        for root in RESULTS
+        for p in root.iterdir()
+        if p.suffix in DATA and not p.name.endswith("provenance.json")
+    )
+
+
+@pytest.mark.parametrize("path", _loose(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_loose_results_file_records_its_provenance(path):
+    said = path.with_name(f"{path.stem}.provenance.json")
+    assert COMMIT.search(path.read_text(errors="replace")) or said.exists(), (
+        f"{path.relative_to(ROOT)}: no commit"
+    )
+
+
+@pytest.mark.parametrize("folder", _folders(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_results_folder_records_its_provenance(folder):
+    assert _provenance(folder) is not None, (
+        f"{folder.relative_to(ROOT)}: no commit recorded, no provenance.json"
+    )
+
+
+def _unrecorded() -> list[Path]:
+    return sorted(
+        p
+        for root in RESULTS
+        for p in root.rglob("*provenance.json")
+        if json.loads(p.read_text()).get("recorded") is False
+    )
+
+
+@pytest.mark.parametrize("path", _unrecorded(), ids=lambda p: str(p.parent.relative_to(ROOT)))
+def test_a_run_without_provenance_says_so_and_invents_nothing(path):
+    record = json.loads(path.read_text())
+    assert record["git_commit"] is None and record["machine"] is None and record["date"] is None
+    added, changed = (datetime.fromisoformat(record[k]) for k in ("files_added", "files_last_changed"))
+    assert added <= changed
+    assert record["sources"] and all((ROOT / s).exists() for s in record["sources"])
+
+
+def test_a_row_records_the_commit_it_ran_at(tmp_path, monkeypatch):
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from benchmarks import truth
+    from benchmarks.runners import script
+
+    monkeypatch.setattr(script, "run_commit", lambda: "0123456789abcdef")
+    assert script.stamped({"task": "t"}) == {"task": "t", "commit": "0123456789abcdef"}
+    assert (
+        script.stamped({"task": "t", "commit": "fedcba9"})["commit"] == "fedcba9"
+    )  # a row of an earlier run
+    truth.append_row(tmp_path / "rows.jsonl", {"task": "t"})
+    assert json.loads((tmp_path / "rows.jsonl").read_text())["commit"] == "0123456789abcdef"
