@@ -225,6 +225,23 @@ def pointwise_of(
     return pointwise
 
 
+def density_task(
+    name: str,
+    measure: str,
+    groups: Sequence[Sequence[int]],
+    truth: float,
+    description: str,
+    sampler: Sampler,
+    logpdf: Callable[[Array, tuple[int, ...]], Array],
+    prepare: Callable[[Array], Array],
+) -> Task:
+    """A task of continuous arrays cut from the columns of one joint density: ``measure`` over
+    ``groups``, the pointwise information from ``logpdf`` after ``prepare`` (:func:`pointwise_of`)."""
+    pointwise = pointwise_of(measure, groups, logpdf, prepare)
+    dims, options = dims_of(measure, groups), options_of(measure, groups)
+    return Task(name, measure, truth, description, sampler, dims, (), options, pointwise)
+
+
 def arrays_of(measure: str, groups: Sequence[Sequence[int]]) -> list[list[int]]:
     """The columns of each array the measure takes (in order: the groups tile the columns)."""
     if measure in ONE_ARRAY:

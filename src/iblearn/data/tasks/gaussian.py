@@ -13,9 +13,7 @@ from scipy import linalg
 from iblearn.data.tasks.base import (
     Array,
     Task,
-    dims_of,
-    options_of,
-    pointwise_of,
+    density_task,
     rng_for,
     split,
     truth_of,
@@ -70,18 +68,10 @@ def gaussian_task(
     def logpdf(v: Array, cols: tuple[int, ...]) -> Array:
         return gaussian_logpdf(v[:, list(cols)], cov[np.ix_(cols, cols)])
 
-    pointwise = pointwise_of(measure, groups, logpdf, lambda v: warp(v, warps, inverse=True))
-    return Task(
-        name,
-        measure,
-        truth,
-        description,
-        sampler,
-        dims_of(measure, groups),
-        (),
-        options_of(measure, groups),
-        pointwise,
-    )
+    def unwarp(v: Array) -> Array:
+        return warp(v, warps, inverse=True)
+
+    return density_task(name, measure, groups, truth, description, sampler, logpdf, unwarp)
 
 
 # ------------------------------------------------------------------- covariances the tables name

@@ -11,7 +11,7 @@ import torch
 from scipy import linalg, stats
 from scipy.special import digamma, gammaln
 
-from iblearn.data.tasks.base import Array, Task, dims_of, options_of, pointwise_of, split, truth_of
+from iblearn.data.tasks.base import Array, Task, density_task, split, truth_of
 from iblearn.functional.gaussian import gaussian_mi_from_cov
 
 
@@ -90,18 +90,7 @@ def student_task(
     def prepare(v: Array) -> Array:
         return normal_to_t(v, scale, dof) if normal_margins else v
 
-    pointwise = pointwise_of(measure, groups, logpdf, prepare)
-    return Task(
-        name,
-        measure,
-        truth,
-        description,
-        sampler,
-        dims_of(measure, groups),
-        (),
-        options_of(measure, groups),
-        pointwise,
-    )
+    return density_task(name, measure, groups, truth, description, sampler, logpdf, prepare)
 
 
 def student_t(dim_x: int = 2, dim_y: int = 2, dof: float = 1.0, rho: float = 0.0) -> Task:
