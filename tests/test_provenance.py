@@ -112,3 +112,36 @@ def test_a_row_records_the_commit_it_ran_at(tmp_path, monkeypatch):
     )  # a row of an earlier run
     truth.append_row(tmp_path / "rows.jsonl", {"task": "t"})
     assert json.loads((tmp_path / "rows.jsonl").read_text())["commit"] == "0123456789abcdef"
+
+
+def test_a_page_says_when_the_code_behind_its_figures_changed_since_their_commit(tmp_path, monkeypatch):
+    import subprocess
+
+    from tests.docs_pages import numbers
+
+    def git(*args: str) -> str:
+        run = subprocess.run(["git", *args], cwd=tmp_path, capture_output=True, text=True, check=True)
+        return run.stdout.strip()
+
+    git("init", "-q")
+    git("config", "user.email", "t@t")
+    git("config", "user.name", "t")
+    (tmp_path / "code.py").write_text("a = 1\n")
+    git("add", ".")
+    git("commit", "-qm", "code")
+    ran_at = git("rev-parse", "HEAD")
+    folder = tmp_path / "benchmarks" / "results" / "run"
+    folder.mkdir(parents=True)
+    (folder / "results.json").write_text(json.dumps({"environment": {"git_commit": ran_at}}))
+    (folder / "sources.json").write_text('["code.py"]')
+    (tmp_path / "other.py").write_text("b = 1\n")
+    git("add", ".")
+    git("commit", "-qm", "results and other code")
+    hook = numbers()
+    monkeypatch.setattr(hook, "ROOT", tmp_path)
+    assert hook.changed_since("benchmarks/results/run/results.json") == ""
+    (tmp_path / "code.py").write_text("a = 2\n")
+    git("commit", "-qam", "the code changes")
+    hook._load.cache_clear()
+    note = hook.changed_since("benchmarks/results/run/results.json")
+    assert f"has changed since commit {ran_at[:7]}" in note and "`code.py`" in note

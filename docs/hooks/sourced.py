@@ -377,7 +377,42 @@ def commit(path: str) -> str:
     raise LookupError(f"{path}: records no commit")
 
 
+def changed_since(path: str) -> str:
+    """A note where the code behind a results file's figures has changed since the commit it records:
+    the paths in ``sources.json`` (or a ``provenance.json``'s ``sources``) of the file's folder,
+    compared by ``git log <commit>..HEAD``; empty where none changed (or no source list is there)."""
+    import subprocess
+
+    folder = (ROOT / path).parent
+    listed = folder / "sources.json"
+    sources = json.loads(listed.read_text()) if listed.exists() else None
+    if sources is None and (folder / "provenance.json").exists():
+        sources = json.loads((folder / "provenance.json").read_text()).get("sources")
+    if not sources:
+        return ""
+    try:
+        sha = commit(path)
+    except LookupError:
+        return "_The commit these figures ran at is not recorded._"
+    log = subprocess.run(
+        ["git", "log", "--format=%h", f"{sha}..HEAD", "--", *sources],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    if log.returncode != 0:
+        return f"_Commit {sha}, which these figures ran at, is not in this checkout's history._"
+    changes = log.stdout.split()
+    if not changes:
+        return ""
+    return (
+        f"_The code behind these figures has changed since commit {sha} ({len(changes)} commit(s) to "
+        f"{', '.join(f'`{s}`' for s in sources)}); the figures are those of that commit._"
+    )
+
+
 HELPERS = (
+    changed_since,
     table_md,
     md_table,
     table_cell,
