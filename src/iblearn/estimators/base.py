@@ -43,7 +43,7 @@ from torch import Tensor, nn
 from iblearn import _checks as V
 from iblearn.estimators import reliability
 
-# The interface's own types, importable from here as they always were.
+# The interface's own types, importable from here as well.
 from iblearn.estimators.estimate import Bound as Bound
 from iblearn.estimators.estimate import MIEstimate as MIEstimate
 from iblearn.estimators.estimate import unit_name as unit_name
