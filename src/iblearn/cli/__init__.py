@@ -46,7 +46,8 @@ __all__ = [
 def build_parser() -> argparse.ArgumentParser:
     threads_help = (
         "CPU threads for torch, BLAS and OpenMP (default 1: iblearn's jobs are many small operations, "
-        "which one thread runs fastest, above all on shared cores; see iblearn._threads)"
+        "which one thread runs fastest, above all on shared cores; see the command's reference, "
+        "docs/api/cli.md)"
     )
     # --threads is accepted before the command and after it; SUPPRESS keeps a subcommand's parser from
     # overwriting the value given before it with its own default.
