@@ -1,5 +1,8 @@
 """The options every reproduction shares: overriding a preset's config from the command line."""
 
+import json
+from dataclasses import asdict
+
 import pytest
 import torch
 from torch import nn
@@ -82,6 +85,20 @@ def test_a_fresh_start_leaves_nothing_of_an_earlier_run_to_continue_or_report(tm
     assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.csv"]
     opt = torch.optim.SGD(net.parameters(), lr=0.1)
     assert RunCheckpoint(fresh, "a").epochs_done([net], opt, epochs=1) == 0
+
+
+def test_start_writes_the_experiment_the_config_the_seed_and_what_else_is_given(tmp_path):
+    run = ReproduceOptions(out=tmp_path, seed=3).start(
+        "x", "A & B (2020), Table 1", Config.quick(), device="cpu"
+    )
+    written = json.loads(run.file("config.json").read_text())
+    assert list(written) == ["experiment", *asdict(Config.quick()), "seed", "device"]
+    assert written == {
+        "experiment": "A & B (2020), Table 1",
+        **json.loads(json.dumps(asdict(Config.quick()))),
+        "seed": 3,
+        "device": "cpu",
+    }
 
 
 @pytest.mark.parametrize(

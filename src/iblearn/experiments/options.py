@@ -72,6 +72,16 @@ class ReproduceOptions:
             torchrun.barrier()
         return run
 
+    def start(
+        self, name: str, experiment: str, config: Any, *, nested: str | None = None, **extra: Any
+    ) -> RunFolder:
+        """The :meth:`run_folder` of ``name`` with the run's config written in it: ``experiment`` (the
+        paper and what of it is reproduced), the fields of ``config`` (a dataclass), the seed, and
+        ``extra`` (the device, where the results depend on it)."""
+        run = self.run_folder(name, nested=nested)
+        run.write_config({"experiment": experiment, **dataclasses.asdict(config), "seed": self.seed, **extra})
+        return run
+
     def tell(self, message: str) -> None:
         """Report that a piece of work is done, to :attr:`progress` where the caller gave one."""
         if self.progress:

@@ -11,7 +11,6 @@ Differences from the paper: Gaussian inputs instead of MNIST images, a smaller n
 from __future__ import annotations
 
 import math
-from dataclasses import asdict
 from functools import partial
 from pathlib import Path
 
@@ -40,9 +39,8 @@ def random_mlp(config: Config, seed: int) -> nn.Sequential:
 def run(options: ReproduceOptions, config: Config | None = None) -> Path:
     """Run (or resume) the reproduction; ``config`` overrides the ``--quick``/``--full`` presets."""
     config = options.configure(config or (Config.full() if options.full else Config()))
-    run = options.run_folder("aamine-noise")
     device = options.torch_device()
-    run.write_config({"experiment": "Elad et al. (2019), Fig. 1", **asdict(config), "seed": options.seed})
+    run = options.start("aamine-noise", "Elad et al. (2019), Fig. 1", config)
     gen = torch.Generator().manual_seed(options.seed)
     x = torch.randn(config.n_train, config.input_dim, generator=gen).to(device)
     xt = torch.randn(config.n_test, config.input_dim, generator=gen).to(device)

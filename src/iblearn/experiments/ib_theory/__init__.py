@@ -19,7 +19,6 @@ values are infinite) does not depend on them.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -206,14 +205,8 @@ def linear_layer(config: Config, seed: int) -> list[dict[str, float]]:
 def run(options: ReproduceOptions, config: Config | None = None) -> Path:
     """Write the four demonstrations into the run folder; ``config`` overrides the presets."""
     config = options.configure(config or (Config.full() if options.full else Config()))
-    folder = options.run_folder("ib-theory")
-    folder.write_config(
-        {
-            "experiment": "Amjad & Geiger (2019), with Han et al. (2023) and Elad et al. (2019)",
-            **asdict(config),
-            "seed": options.seed,
-        }
-    )
+    experiment = "Amjad & Geiger (2019), with Han et al. (2023) and Elad et al. (2019)"
+    folder = options.start("ib-theory", experiment, config)
     grids = fig1_grids(config, options.seed)
     ex = examples(config, options.seed)
     lin = linear_layer(config, options.seed)

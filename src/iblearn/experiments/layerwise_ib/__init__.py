@@ -20,7 +20,6 @@ figures: :mod:`iblearn.experiments.layerwise_ib.report`; the training here.
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -163,10 +162,8 @@ def run(options: ReproduceOptions, config: Config | None = None) -> Path:
 
 
 def _run(options: ReproduceOptions, config: Config) -> Path:
-    folder = options.run_folder("layerwise-ib", nested="training")
-    folder.write_config(
-        {"experiment": "Elad et al. (2019), Table 1 and Fig. 3", **asdict(config), "seed": options.seed}
-    )
+    experiment = "Elad et al. (2019), Table 1 and Fig. 3"
+    folder = options.start("layerwise-ib", experiment, config, nested="training")
     device = options.torch_device()
     done = {r["key"] for r in folder.metrics()}
     for name, fraction in config.runs:

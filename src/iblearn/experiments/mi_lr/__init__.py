@@ -16,7 +16,7 @@ without weight decay with a polynomial (power 2) decay of its global LR, as in Y
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -250,16 +250,8 @@ def run(options: ReproduceOptions, config: Config | None = None) -> Path:
     ):
         if value not in choices:
             raise ValueError(f"--set {name}: expected one of {', '.join(choices)}, got {value!r}")
-    folder = options.run_folder("mi-lr")
     device = options.torch_device()
-    folder.write_config(
-        {
-            "experiment": "Vasudevan (2020), MIDecayLR",
-            **asdict(config),
-            "seed": options.seed,
-            "device": str(device),
-        }
-    )
+    folder = options.start("mi-lr", "Vasudevan (2020), MIDecayLR", config, device=str(device))
     seeds = range(options.seed, options.seed + config.seeds)
     skipped, ranges = {}, {}
     for dataset, name in config.runs:

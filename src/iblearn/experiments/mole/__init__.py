@@ -15,7 +15,6 @@ accuracy of each task: :mod:`iblearn.experiments.mole.tasks`; the objectives, tr
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -146,10 +145,7 @@ def run(options: ReproduceOptions, config: Config | None = None) -> Path:
 
 def _run(options: ReproduceOptions, config: Config) -> Path:
     # The greedy runs resume from their own checkpoints, under greedy/.
-    folder = options.run_folder("mole", nested="greedy")
-    folder.write_config(
-        {"experiment": "Li & Pei (2023), MOLE, Table 1", **asdict(config), "seed": options.seed}
-    )
+    folder = options.start("mole", "Li & Pei (2023), MOLE, Table 1", config, nested="greedy")
     done = {r["key"] for r in folder.metrics()}
     device = options.torch_device()
     for name in config.tasks:

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import math
 import statistics
-from dataclasses import asdict
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -284,16 +283,9 @@ def _load(
 def run(options: ReproduceOptions, config: Config | None = None) -> Path:
     """Run (or resume) the experiments; ``config`` overrides the ``--quick``/``--full`` presets."""
     config = options.configure(config or (Config() if options.full else Config.quick()))
-    folder = options.run_folder("proximal")
     device = options.torch_device()
-    folder.write_config(
-        {
-            "experiment": "Han, Nakamura & Hong (2023), ProximalSplit",
-            **asdict(config),
-            "seed": options.seed,
-            "device": str(device),
-        }
-    )
+    experiment = "Han, Nakamura & Hong (2023), ProximalSplit"
+    folder = options.start("proximal", experiment, config, device=str(device))
     seeds = range(options.seed, options.seed + config.seeds)
     skipped: dict[str, str] = {}
     if "binary" in config.parts:
