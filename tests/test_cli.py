@@ -24,8 +24,8 @@ def test_estimate_prints_value_error_and_time(samples, capsys):
     options = "--method ksg --k 4 --resamples 4 --permutations 9".split()
     assert main(["estimate", str(samples / "x.npy"), str(samples / "y.npy"), *options]) == 0
     text = capsys.readouterr().out
-    assert "I(X;Y) = 0.4" in text and "nats ±" in text and "half-sampling jackknife" in text
-    assert "p = 0.1 (permutation test" in text and "k=4" in text
+    assert "I(X;Y) = 0.4" in text and "standard error: 0.0" in text and "half-sampling jackknife" in text
+    assert "p-value: 0.1, from 9 permutations" in text and "k=4" in text
 
 
 def test_estimate_in_bits_from_csv_labels(samples, capsys):
@@ -244,7 +244,7 @@ def test_json_output_is_one_object_with_the_estimate(samples, capsys):
     record = _json(capsys)
     assert record["method"] == "ksg" and record["unit"] == "nats" and record["n_samples"] == 500
     assert 0.35 < record["value"] < 0.55 and record["stderr"] > 0 and record["p_value"] == pytest.approx(0.1)
-    assert record["settings"]["k"] == 3 and record["quantity"] == "I(X;Y)"
+    assert record["measure"] == "mi" and record["report"]["n_permutations"] == 9
 
 
 @pytest.mark.parametrize(("given", "name"), [("KSG", "ksg"), ("MixedKSG", "mixed_ksg"), ("mine-f", "mine_f")])

@@ -86,4 +86,4 @@ def test_the_command_and_python_give_the_same_o_information(files, capsys):
     assert main(["estimate", str(path / "d.npy"), "--measure", "o_information", "--json"]) == 0
     _same(_record(capsys), estimate("o_information", torch.as_tensor(a["d"], dtype=torch.float64)))
     assert main(["estimate", str(path / "d.npy"), "--measure", "o_information"]) == 0
-    assert "chosen:" in capsys.readouterr().out
+    assert "chosen because" in capsys.readouterr().out

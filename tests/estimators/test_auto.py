@@ -52,7 +52,7 @@ def test_ksg_chosen_in_several_dims_is_unreliable_as_the_rows_say():
     x, y = student_t(2, 2, dof=1.0).sample(1000, seed=0)
     result = quiet(x, y)
     assert not result.report.checks["agreement"].passed and not result.reliable
-    assert re.search(r"agreement: ksg \S+ against gaussian \S+, tolerance \S+: FAILED", result.caveat)
+    assert re.search(r"agreement: FAIL — .*\(ksg \S+, gaussian \S+; tolerance \S+\)", result.caveat)
 
 
 def test_a_gaussian_is_estimated_reliably_with_an_interval_around_the_truth():
@@ -82,9 +82,9 @@ def test_the_report_prints_in_one_line_and_in_full():
     assert "\n" not in repr(result) and repr(result).startswith("Estimate(")
     assert "\n" not in str(result) and "interval" in str(result)
     text = result.describe()
-    assert "interval" in text and "chosen:" in text
-    # Each check shows its figures and tolerance before its verdict.
-    assert re.search(r"additivity: two copies \S+ against sum of the halves \S+, tolerance \S+: passed", text)
+    assert "95% interval" in text and "chosen because" in text
+    # Each check shows its verdict, what it expects, its figures and tolerance.
+    assert re.search(r"additivity: pass — .*\(two copies \S+, sum of the halves \S+; tolerance \S+\)", text)
     assert math.isclose(float(result), float(result.value))
 
 
@@ -129,7 +129,7 @@ def test_a_failed_check_makes_it_unreliable_with_a_caveat_and_a_warning():
     y = x + 0.02 * torch.rand(2000, 1, generator=g)
     with pytest.warns(UnreliableEstimateWarning, match="auto"):
         result = auto_estimate(x, y)
-    assert not result.reliable and "FAILED" in result.caveat
+    assert not result.reliable and ": FAIL — " in result.caveat
     assert not result.reliable
 
 

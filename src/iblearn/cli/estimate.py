@@ -143,44 +143,17 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     est = get_estimator(method, **settings)
     start = time.perf_counter()
     trained = ""
-    quantity, test = "I(X;Y)", "permutation test of independence"
+    quantity = "I(X;Y)"
     if z is not None:
         result = _estimate_conditional(est, x.values, y, z, method, args)
-        quantity, test = "I(X;Y|Z)", "local permutation test of conditional independence"
+        quantity = "I(X;Y|Z)"
     else:
         xv = x.values
         if est.trainable:
             xv, y, trained = _fit_on_split(est, xv, y, args)
         result = est(xv, y, n_resamples=args.resamples, n_permutations=args.permutations, seed=args.seed)
-    seconds = time.perf_counter() - start
-    if args.json:
-        _print_json(result, est, method, args, seconds, trained, quantity)
-        return exit_code(float(result), quantity)
-    if why := nonfinite_estimate(float(result), quantity):
-        raise ValueError(why)
-    line = f"{quantity} = {float(result):.4f} {result.unit}"
-    if result.stderr is not None:
-        line += f" ± {result.stderr:.4f} (standard error, {result.stderr_method}, {args.resamples} resamples)"
-    out.print(line)
-    if result.interval is not None:
-        low, high = result.interval
-        out.print(f"{result.confidence:.0%} interval [{low:.4f}, {high:.4f}] (bias-aware: the trend with N)")
-    if result.p_value is not None:
-        out.print(f"p = {result.p_value:.4g} ({test}, {result.n_permutations} permutations)")
-    if not result.reliable:
-        out.print(f"[yellow]unreliable:[/yellow] {escape(str(result.caveat))}")
-    chosen = (
-        ""
-        if args.method is not None
-        else f" (chosen for {'class labels' if method == 'mixed_ksg' else 'continuous'} Y)"
-    )
-    shown = ", ".join([f"{method}{chosen}", *(f"{k}={_shown(v)}" for k, v in given.items())])
-    if args.seed:
-        shown += f", seed={args.seed}"
-    out.print(f"[dim]{escape(shown)}; N = {result.n_samples}; {seconds:.3f} s[/dim]")
-    if trained:
-        out.print(f"[dim]{trained}[/dim]")
-    return 0
+    shown = ", ".join(f"{k}={_shown(v)}" for k, v in settings.items())
+    return _print_result(result, quantity, time.perf_counter() - start, args, shown, trained)
 
 
 def _shown(value: Any) -> str:
@@ -214,35 +187,6 @@ def _names_a_file(text: str) -> bool:
     return Path(text).is_file() or Path(text).suffix in SAMPLE_SUFFIXES
 
 
-def _print_json(
-    result: Any, est: Any, method: str, args: argparse.Namespace, seconds: float, trained: str, quantity: str
-) -> None:
-    """``estimate --json``: one strict JSON object on stdout, for scripts; absent facts are null, and so
-    are infinite and undefined numbers, which ``nonfinite`` then names (``{"value": "inf"}``)."""
-    record = {
-        "quantity": quantity,
-        "value": float(result),
-        "unit": result.unit,
-        "stderr": result.stderr,
-        "stderr_method": result.stderr_method,
-        "interval": None if result.interval is None else list(result.interval),
-        "confidence": result.confidence,
-        "bias": result.bias,
-        "resamples": args.resamples if result.stderr is not None else 0,
-        "p_value": result.p_value,
-        "permutations": result.n_permutations,
-        "reliable": result.reliable,
-        "caveat": result.caveat,
-        "method": method,
-        "n_samples": result.n_samples,
-        "seed": args.seed,
-        "settings": est.settings(),
-        "seconds": round(seconds, 4),
-        "training": trained or None,
-    }
-    print(json.dumps(strict(record), default=str, allow_nan=False))
-
-
 def _estimate_auto(x: Any, y: Any, z: Samples | None, given: dict[str, Any], args: argparse.Namespace) -> int:
     """``estimate`` by ``method="auto"``: :func:`iblearn.estimate` of MI, or of CMI with ``--cond``."""
     from iblearn.estimate import estimate
@@ -266,15 +210,28 @@ def _flagged(err: ValueError, given: dict[str, Any], args: argparse.Namespace) -
     return ValueError(f"--{setting}:{rest}") if setting in given else err
 
 
-def _print_result(result: Any, quantity: str, seconds: float, args: argparse.Namespace) -> int:
-    """What :func:`iblearn.estimate` returned: its own record (``--json``), or its report."""
+def _print_result(
+    result: Any,
+    quantity: str,
+    seconds: float,
+    args: argparse.Namespace,
+    settings: str = "",
+    trained: str = "",
+) -> int:
+    """What :func:`iblearn.estimate` or a named estimator returned: its own record (``--json``:
+    ``to_dict()``), or its own description, then the settings and the time it took."""
     if args.json:
         print(json.dumps(strict(result.to_dict()), default=str, allow_nan=False))
         return exit_code(float(result), quantity)
     if why := nonfinite_estimate(float(result), quantity):
         raise ValueError(why)
     out.print(escape(result.describe()))
-    out.print(f"[dim]{result.method}; N = {result.n_samples}; {seconds:.3f} s[/dim]")
+    shown = ", ".join(
+        part for part in (result.method, settings, f"seed={args.seed}" if args.seed else "") if part
+    )
+    out.print(f"[dim]{escape(shown)}; N = {result.n_samples}; {seconds:.3f} s[/dim]")
+    if trained:
+        out.print(f"[dim]{trained}[/dim]")
     return 0
 
 

@@ -28,7 +28,7 @@ from iblearn import _checks as V
 from iblearn import functional as ibf
 from iblearn.estimators import reliability
 from iblearn.estimators.auto import ATOM, KNN_DIMS, features, looks_gaussian, marginals_gaussian
-from iblearn.estimators.autocheck import FLOOR, SHARE, Check, caveat
+from iblearn.estimators.autocheck import FLOOR, HALF_DATA, SHARE, Check, caveat
 from iblearn.functional import Estimate, inference
 from iblearn.functional.multivariate.inputs import copula_normal, split_variables
 
@@ -261,7 +261,7 @@ def _judged(
             "half data",
             abs(est.bias) <= tolerance,
             {"bias": est.bias},
-            "half the rows give the same (the bias trend with N)",
+            HALF_DATA,
             tolerance,
         )
     why_not = caveat(checks, _ADVICE)

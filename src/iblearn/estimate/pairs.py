@@ -35,10 +35,11 @@ from iblearn.estimators.auto import (
     verdict,
 )
 from iblearn.estimators.auto_gaussian import _copula_check, gaussian_stderr
-from iblearn.estimators.autocheck import MI, interval, run_checks
+from iblearn.estimators.autocheck import HALVES, MI, interval, run_checks
 from iblearn.estimators.split import split_estimate
 from iblearn.functional import Estimate
 from iblearn.functional.gaussian import canonical_bases
+from iblearn.functional.inference import CONFIDENCE
 from iblearn.functional.multivariate.inputs import copula_normal
 
 __all__ = ["cmi_auto", "cmi_method", "mi_auto", "mi_method"]
@@ -151,11 +152,15 @@ def cmi_auto(x: Any, y: Any, z: Any, *, k: int = 3, seed: int = 0) -> Estimate:
 
     feats = features(xt, torch.cat([yt, zt], dim=1), scores)
     chosen, why, mi, agreement, value = choose(scores, feats, k, seed, (ksg, gaussian))
-    why = why.replace("KSG on", "KSG's conditional MI on")
+    why = (
+        why.replace("x and y have", "x, y and z have")
+        .replace("KSG (nearest", "KSG's conditional MI (nearest")
+        .replace(": KSG on", ": KSG's conditional MI on")
+    )
     raw = chosen == "gaussian" and marginals_gaussian(feats)
     data = (xt, torch.cat([yt, zt], dim=1)) if raw else scores()
     if raw:
-        why += "; the columns look Gaussian: on the rows"
+        why = why.replace("on normal scores", "on the raw rows, as every column looks Gaussian")
         value = None
 
     def remap(a: Tensor, b: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor]:
@@ -192,14 +197,14 @@ def _checked(
     """The conditional estimate ``value`` with the checks of :mod:`iblearn.estimators.autocheck`, its
     interval and verdict."""
     checks, stderr, _ = run_checks(mi, *data, value, ceiling=top, remap=remap, seed=seed)
-    method = "half-sampling jackknife"
+    method = HALVES
     if chosen == "gaussian":
         # The partial canonical correlations: those of x's and y's residuals on z.
         zt = data[1][:, dy:]
         z1 = torch.cat([zt, torch.ones(len(zt), 1, dtype=zt.dtype, device=zt.device)], dim=1)
         rx, ry = (t - z1 @ torch.linalg.lstsq(z1, t).solution for t in (data[0], data[1][:, :dy]))
         stderr = max(stderr, gaussian_stderr(rx, ry))
-        method += ", at least the delta method's"
+        method += "; at least the Gaussian's asymptotic standard error by the delta method"
         checks["gaussian copula"] = _copula_check(*canonical_bases(*data))
     if agreement is not None:
         checks[agreement.name] = agreement
@@ -214,4 +219,4 @@ def _checked(
     )
     est = verdict(est, checks, samples, ("x", "y", "z"))
     report = replace(est.report, chosen=chosen, why=why, checks=checks, features=feats)
-    return replace(est, interval=(low, high), report=report)
+    return replace(est, interval=(low, high), confidence=CONFIDENCE, report=report)

@@ -124,7 +124,7 @@ def te_auto(
             "half data",
             abs(est.bias) <= tolerance,
             {"bias": est.bias},
-            "half of the blocks give the same (the bias trend with N)",
+            "half of the blocks give about the same; a change is a bias that shrinks as the series grows",
             tolerance,
         )
     why_not = caveat(checks, _ADVICE)

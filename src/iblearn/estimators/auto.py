@@ -50,9 +50,10 @@ from iblearn import functional as ibf
 from iblearn.estimators import reliability
 from iblearn.estimators.auto_gaussian import _copula_check, _gaussian_on_bases, _GaussianReruns, delta_stderr
 from iblearn.estimators.auto_gaussian import gaussian_stderr as gaussian_stderr
-from iblearn.estimators.autocheck import FLOOR, MI, SHARE, Check, caveat, interval, run_checks
+from iblearn.estimators.autocheck import FLOOR, HALVES, MI, SHARE, Check, caveat, interval, run_checks
 from iblearn.estimators.base import MIEstimate
 from iblearn.estimators.split import split_estimate
+from iblearn.functional import inference
 from iblearn.functional.gaussian import canonical_bases, canonical_of_bases, gaussian_mi_of
 from iblearn.functional.multivariate.inputs import copula_normal
 
@@ -218,14 +219,20 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
         top = ("H(Y)", float(ibf.discrete_entropy(cy, correction="miller-madow")))
         if cx is not None:
             # What Binning(correction="miller-madow") computes on integer symbols.
-            chosen, why = "binning", "both variables discrete: the plug-in MI, Miller-Madow corrected"
+            chosen, why = "binning", "both variables are labels: the plug-in MI, Miller-Madow corrected"
             mi: MI = lambda a, b: float(ibf.discrete_mi(a, b, correction="miller-madow"))  # noqa: E731
             data = (cx, cy)
             top = min(
                 top, ("H(X)", float(ibf.discrete_entropy(cx, correction="miller-madow"))), key=lambda c: c[1]
             )
         else:
-            chosen, why = "mixed_ksg", f"a continuous variable ({int(feats['dx'])} dims) against labels"
+            chosen, why = (
+                "mixed_ksg",
+                (
+                    f"x ({int(feats['dx'])} columns) is continuous and y is labels: the mixed KSG, nearest "
+                    "neighbours within each class"
+                ),
+            )
             mi = lambda a, b: float(ibf.mixed_ksg_mi(a, b, k, seed=seed))  # noqa: E731
             data = (copula_normal(xt.reshape(n, -1)), cy)
         remap = lambda a, b, g: (rotate(a, g) if a.is_floating_point() else a, b)  # noqa: E731
@@ -240,7 +247,7 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
             # Gaussian columns need no scores; a random rotation keeps a Gaussian one.
             data = (xt.reshape(n, -1).double(), yt.reshape(n, -1).double())
             remap = lambda a, b, g: (rotate(a, g, False), rotate(b, g, False))  # noqa: E731
-            why = why.replace("on normal scores", "on the rows") + "; the columns look Gaussian: on the rows"
+            why = why.replace("on normal scores", "on the raw rows, as every column looks Gaussian")
             value = None  # the candidates ran on the scores
         else:
             data = scores()
@@ -256,10 +263,10 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
         value = mi(*data)
     reruns = _GaussianReruns(*data, remap, marginals_gaussian(feats)) if analysis is not None else mi
     checks, stderr, _ = run_checks(reruns, *data, value, ceiling=top, remap=remap, seed=seed)
-    method = "half-sampling jackknife"
+    method = HALVES
     if analysis is not None:
         stderr = max(stderr, delta_stderr(analysis))
-        method += ", at least the delta method's"
+        method += "; at least the Gaussian's asymptotic standard error by the delta method"
         checks["gaussian copula"] = _copula_check(*data)
     if agreement is not None:
         checks[agreement.name] = agreement
@@ -276,7 +283,7 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
         low, high = min(low, float(est)), max(high, float(est) + 2 * (est.stderr or 0.0))
     est = verdict(est, checks, (xt, yt), ("x", "y"), reliability.discrete_ceiling(xt, yt))
     report = replace(est.report, chosen=chosen, why=why, checks=checks, features=feats)
-    return replace(est, interval=(low, high), report=report)
+    return replace(est, interval=(low, high), confidence=inference.CONFIDENCE, report=report)
 
 
 def verdict(
@@ -351,16 +358,19 @@ def choose(
     ksg, gaussian = (ksg_mi, gaussian_mi) if candidates is None else candidates
 
     dims = int(feats["dx"] + feats["dy"])
-    shape = f"{dims} joint dims, N = {int(feats['n'])}, Mardia {feats.get('mardia', math.nan):+.3f}"
     if dims == 2:
-        return "ksg", f"1 x 1 ({shape}): KSG on normal scores", ksg, None, None
+        why = "x and y are one column each, where KSG (nearest neighbours) on normal scores is most accurate"
+        return "ksg", why, ksg, None, None
     if dims > KNN_DIMS:
-        why = f"more than {KNN_DIMS} dims ({shape}): bias-corrected Gaussian on normal scores"
+        why = (
+            f"x and y have {dims} columns together, too many for nearest neighbours: the bias-corrected "
+            "Gaussian estimate on normal scores"
+        )
         return "gaussian", why, gaussian, None, None
     if feats.get("atom", 0.0) >= ATOM:
         why = (
-            f"{shape}; a column has a point mass ({feats['atom']:.0%} of the rows on one value), where "
-            "normal scores are not a Gaussian copula: KSG on normal scores"
+            f"a column has a point mass, {feats['atom']:.0%} of its rows on one value, where normal scores "
+            "cannot be Gaussian: KSG (nearest neighbours) on normal scores"
         )
         return "ksg", why, ksg, None, None
     g, kn = gaussian(*scores()), ksg(*scores())
@@ -370,8 +380,9 @@ def choose(
     # dims (the rows: -10% on average, 20 - 30% on Gaussian 5 x 5s whose Gaussian estimate is within
     # 2%); reading above it, it sees dependence the Gaussian misses (a spiral whose scores look Gaussian).
     agree = kn - g <= tolerance if gaussian_like else abs(g - kn) <= tolerance
-    if gaussian_like:
-        shape += " (looks jointly Gaussian)"
+    shape = f"x and y have {dims} columns together" + (
+        " whose normal scores look jointly Gaussian" if gaussian_like else ""
+    )
     check = Check(
         "agreement",
         agree,
@@ -384,12 +395,13 @@ def choose(
     if agree:
         return (
             "gaussian",
-            f"{shape}; the Gaussian {g:.4f} agrees with KSG {kn:.4f}: bias-corrected Gaussian",
+            f"{shape}, and the Gaussian estimate {g:.4f} agrees with KSG's {kn:.4f}: the bias-corrected "
+            "Gaussian estimate on normal scores",
             gaussian,
             check,
             g,
         )
-    why = f"{shape}; the Gaussian {g:.4f} and KSG {kn:.4f} disagree: KSG on normal scores"
+    why = f"{shape}, and the Gaussian estimate {g:.4f} disagrees with KSG's {kn:.4f}: KSG on normal scores"
     return "ksg", why, ksg, check, kn
 
 

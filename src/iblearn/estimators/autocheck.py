@@ -31,6 +31,15 @@ SHARE = 0.1
 #: halves have three.
 SPLITS = 2
 
+#: What the half-data check expects, in words.
+HALF_DATA = "half the rows give about the same; a change is a bias that shrinks as rows are added"
+
+#: How the checks' standard error is found, in words.
+HALVES = (
+    f"half-sampling jackknife: the spread of {2 * SPLITS} estimates on random halves of the rows, so few "
+    "that it changes from one seed to another (the interval's width allows for that)"
+)
+
 #: Estimate on (x, y) rows: the chosen estimator, in nats.
 MI = Callable[[Tensor, Tensor], float]
 
@@ -50,10 +59,10 @@ class Check:
 
     def __str__(self) -> str:
         if self.passed is None:
-            return f"{self.name}: not applicable ({self.why_not})"
-        numbers = " against ".join(f"{k} {v:.4g}" for k, v in self.figures.items())
-        allowed = "" if self.tolerance is None else f", tolerance {self.tolerance:.3g}"
-        return f"{self.name}: {numbers}{allowed}: {'passed' if self.passed else 'FAILED'} ({self.expects})"
+            return f"{self.name}: not applicable — {self.why_not}"
+        numbers = ", ".join(f"{k} {v:.4g}" for k, v in self.figures.items())
+        allowed = "" if self.tolerance is None else f"; tolerance {self.tolerance:.3g}"
+        return f"{self.name}: {'pass' if self.passed else 'FAIL'} — {self.expects} ({numbers}{allowed})"
 
 
 def not_applicable(name: str, expects: str, why: str) -> Check:
@@ -156,26 +165,19 @@ def run_checks(
             "independence",
             abs(shuffled) <= independent,
             {"shuffled": shuffled},
-            "the estimate on shuffled pairs is near 0",
+            "shuffled pairs, which share nothing, read about 0",
             independent,
         )
     ]
     if mapped is None:
-        checks.append(
-            not_applicable(
-                "invariance",
-                invariance,
-                "the only invertible maps of these data leave "
-                "the estimator's input unchanged (one column of normal scores, labels)",
-            )
-        )
+        checks.append(not_applicable("invariance", invariance, _unmoved(x, y)))
     else:
         checks.append(
             Check(
                 "invariance", abs(mapped - half_a) <= tol, {"mapped": mapped, "half": half_a}, invariance, tol
             )
         )
-    additivity = "two independent copies side by side hold twice the MI"
+    additivity = "two independent copies side by side hold twice the information"
     try:
         doubled = reruns.doubled(a, b)
     except ValueError as err:  # twice the dimensions on half the rows: more than the estimator takes
@@ -202,7 +204,7 @@ def run_checks(
             "half data",
             abs(value - half) <= tol,
             {"half": half, "estimate": value},
-            "half the rows give the same (the bias trend with N)",
+            HALF_DATA,
             tol,
         )
     )
@@ -221,6 +223,18 @@ def run_checks(
             )
         )
     return {c.name: c for c in checks}, stderr, half
+
+
+def _unmoved(x: Tensor, y: Tensor) -> str:
+    """Why no invertible map of ``x`` and ``y`` can move the estimator's input, in words."""
+    kinds = ["one column" if t.is_floating_point() else "labels" for t in (x, y)]
+    what = f"x and y are {kinds[0]} each" if kinds[0] == kinds[1] else f"x is {kinds[0]} and y {kinds[1]}"
+    read = [
+        text
+        for kind, text in (("one column", "a column's normal scores"), ("labels", "which rows share a label"))
+        if kind in kinds
+    ]
+    return f"{what}: the estimator reads {' and '.join(read)}, which an invertible map leaves as they are"
 
 
 def side_by_side(a: Tensor, b: Tensor) -> Tensor:

@@ -15,6 +15,14 @@ from torch import Tensor
 
 Bound = Literal["lower", "upper"] | None
 
+#: How :meth:`Estimate.describe` names each measure's quantity.
+_QUANTITIES = {
+    "mi": "I(X;Y)",
+    "cmi": "I(X;Y|Z)",
+    "transfer_entropy": "TE(X -> Y)",
+    "entropy": "H(X)",
+}
+
 
 @dataclass(frozen=True)
 class Report:
@@ -205,13 +213,58 @@ class Estimate:
         return text if self.reliable else f"{text}, unreliable: {self.caveat}"
 
     def describe(self) -> str:
-        """The estimate in full: its line, then what chose the estimator and each self-check's outcome
-        (``method="auto"``), one a line."""
-        lines = [str(self)]
-        if self.report.why is not None:
-            lines.append(f"chosen: {self.report.why}")
-        lines += [f"  {check}" for check in self.report.checks.values()]
+        """The estimate in words a newcomer reads without the guide, one fact a line: the value with its
+        unit and its interval at its confidence (and where the interval was clipped at 0), whether it is
+        reliable and why, where its standard error comes from, the estimator and why it was chosen, and
+        each self-check (``method="auto"``) as pass, FAIL or not applicable with its tolerance.
+
+        Example:
+            >>> import torch
+            >>> est = Estimate(torch.tensor(-0.0234), 500, "ksg", interval=(0.0, 0.0914), confidence=0.95)
+            >>> print(est.describe().splitlines()[0].split("] ")[1])
+            (clipped at 0: the measure is never negative)
+        """
+        lines = [self._headline(), self._reliability()]
+        if self.stderr is not None:
+            how = f", from the {self.report.stderr_method}" if self.report.stderr_method else ""
+            lines.append(f"standard error: {self.stderr:.4f} {self.unit}{how}")
+        if self.p_value is not None:
+            given = " given Z" if self.measure == "cmi" else ""
+            null = self.report.null or f"the variables independent{given}"
+            lines.append(
+                f"p-value: {self.p_value:.3g}, from {self.report.n_permutations} permutations (the chance "
+                f"of an estimate this large under {null})"
+            )
+        if self.report.chosen is not None:
+            lines.append(f"estimator: {self.report.chosen}, chosen because {self.report.why}")
+        else:
+            lines.append(f"estimator: {self.estimator}, as named")
+        if self.report.checks:
+            lines.append("checks (each passes when its gap is within its tolerance, in nats):")
+            lines += [f"  - {check}" for check in self.report.checks.values()]
         return "\n".join(lines)
+
+    def _headline(self) -> str:
+        """``I(X; Y) = 0.4141 nats, 95% interval [0.3765, 0.4518]``, saying where the interval was clipped."""
+        name = _QUANTITIES.get(self.measure, self.measure)
+        text = f"{name} = {float(self):.4f} {self.unit}"
+        if self.interval is not None:
+            low, high = self.interval
+            level = "" if self.confidence is None else f"{self.confidence:.0%} "
+            text += f", {level}interval [{low:.4f}, {high:.4f}]"
+            # A lower end exactly at 0 is the clip of a measure that cannot be negative.
+            if low == 0.0 and float(self) != 0.0:
+                text += " (clipped at 0: the measure is never negative)"
+        return text
+
+    def _reliability(self) -> str:
+        """``reliable: yes`` or ``reliable: no``, with why."""
+        if not self.reliable:
+            return f"reliable: no — {self.caveat}"
+        ran = [c for c in self.report.checks.values() if getattr(c, "passed", None) is not None]
+        if ran:
+            return f"reliable: yes — every check that ran passed ({len(ran)} of {len(self.report.checks)})"
+        return "reliable: yes — nothing marks it unreliable (a named method runs no self-checks; auto does)"
 
     def __repr__(self) -> str:
         # One line: a dataclass repr prints the whole tensor and every empty field.
