@@ -81,7 +81,11 @@ def test_an_unreliable_estimate_says_no_and_why():
 def test_a_named_estimator_says_it_ran_no_self_checks():
     x, y = _pair(500, 0.8)
     text = KSG()(x, y, n_resamples=4, n_permutations=9).describe()
-    assert "estimator: ksg, as named" in text and "p-value: 0.1, from 9 permutations" in text
+    assert (
+        "estimator: ksg, as named" in text
+        and "p-value: 0.1, from 9 permutations" in text
+        and "under X and Y independent" in text
+    )
 
 
 @pytest.fixture

@@ -111,7 +111,9 @@ def test_cli_estimate_with_cond(tmp_path, capsys):
     assert main(["estimate", *paths, "--cond", str(tmp_path / "z.npy"), "--permutations", "9"]) == 0
     printed = capsys.readouterr().out
     assert f"I(X;Y|Z) = {float(ibf.ksg_cmi(x, y, z)):.4f} nats" in printed
-    assert "p = 0.1 (local permutation test of conditional independence, 9 permutations)" in printed
+    assert "p-value: 0.1, from 9 permutations" in printed and "independent given Z" in " ".join(
+        printed.split()
+    )
     labels = str(tmp_path / "labels.npy")
     assert main(["estimate", *paths, "--cond", labels, "--method", "gaussian"]) == 0
     assert f"I(X;Y|Z) = {float(ibf.gaussian_cmi(x, y, (z[:, 0] > 0).long())):.4f}" in capsys.readouterr().out

@@ -229,8 +229,8 @@ class Estimate:
             how = f", from the {self.report.stderr_method}" if self.report.stderr_method else ""
             lines.append(f"standard error: {self.stderr:.4f} {self.unit}{how}")
         if self.p_value is not None:
-            given = " given Z" if self.measure == "cmi" else ""
-            null = self.report.null or f"the variables independent{given}"
+            given = " given Z (X permuted among rows of like Z)" if self.measure == "cmi" else ""
+            null = self.report.null or f"X and Y independent{given}"
             lines.append(
                 f"p-value: {self.p_value:.3g}, from {self.report.n_permutations} permutations (the chance "
                 f"of an estimate this large under {null})"
