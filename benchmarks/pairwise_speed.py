@@ -33,6 +33,7 @@ import statistics
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +95,10 @@ def ckdtree_matrix(x: np.ndarray) -> np.ndarray:
     return out
 
 
+#: Seconds of each method, one a round.
+Times = dict[str, list[float]]
+
+
 def thread_seconds(fn: Any, *args: Any) -> tuple[float, Any]:
     start = time.thread_time()
     out = fn(*args)
@@ -125,13 +130,8 @@ def versus_ennemi(x: np.ndarray, reps: int, python: str) -> dict[str, Any]:
             worker.stdin.flush()  # type: ignore[union-attr]
             return float(worker.stdout.readline())  # type: ignore[union-attr]
 
-        times: dict[str, list[float]] = {"iblearn": [], "ennemi": []}
         ours = iblearn_matrix(x)  # warm-up
-        for r in range(reps):
-            for name in ("iblearn", "ennemi") if r % 2 == 0 else ("ennemi", "iblearn"):
-                seconds = ennemi() if name == "ennemi" else thread_seconds(iblearn_matrix, x)[0]
-                times[name].append(seconds)
-                print(f"  {name}: {seconds:.2f} s", flush=True)
+        times = interleaved({"iblearn": lambda: thread_seconds(iblearn_matrix, x)[0], "ennemi": ennemi}, reps)
         theirs = np.load(matrix)
         worker.stdin.close()
         worker.wait(timeout=60)
@@ -140,32 +140,40 @@ def versus_ennemi(x: np.ndarray, reps: int, python: str) -> dict[str, Any]:
             capture_output=True,
             text=True,
         ).stdout.strip()
-    off = ~np.eye(x.shape[1], dtype=bool)
-    return {
-        "shape": list(x.shape),
-        "thread_seconds": times,
-        "ratio": statistics.median(times["ennemi"]) / statistics.median(times["iblearn"]),
-        "max_abs_difference_nats": float(np.abs(ours[off] - theirs[off]).max()),
-        "peer_version": version,
-    }
+    return compared(x, times, ours, theirs, "ennemi", version)
 
 
 def versus_ckdtree(x: np.ndarray, reps: int) -> dict[str, Any]:
-    times: dict[str, list[float]] = {"iblearn": [], "cKDTree KSG": []}
     ours, theirs = iblearn_matrix(x), ckdtree_matrix(x)
+    fns = {"iblearn": iblearn_matrix, "cKDTree KSG": ckdtree_matrix}
+    times = interleaved({name: lambda fn=fn: thread_seconds(fn, x)[0] for name, fn in fns.items()}, reps)
+    return compared(x, times, ours, theirs, "cKDTree KSG", importlib.metadata.version("scipy"))
+
+
+def interleaved(timers: dict[str, Callable[[], float]], reps: int) -> Times:
+    """Each timer's seconds in ``reps`` rounds, the order reversed every other round (so that load on
+    a shared machine hits both alike), printed as they come."""
+    times: Times = {name: [] for name in timers}
     for r in range(reps):
-        for name in ("iblearn", "cKDTree KSG") if r % 2 == 0 else ("cKDTree KSG", "iblearn"):
-            fn = iblearn_matrix if name == "iblearn" else ckdtree_matrix
-            seconds = thread_seconds(fn, x)[0]
+        for name in list(timers) if r % 2 == 0 else list(timers)[::-1]:
+            seconds = timers[name]()
             times[name].append(seconds)
             print(f"  {name}: {seconds:.2f} s", flush=True)
+    return times
+
+
+def compared(
+    x: np.ndarray, times: Times, ours: np.ndarray, theirs: np.ndarray, peer: str, version: str
+) -> dict[str, Any]:
+    """The record of iblearn against ``peer`` on ``x``: the times, the ratio of the median times (the
+    peer's over iblearn's) and the largest difference of the two MI matrices off the diagonal."""
     off = ~np.eye(x.shape[1], dtype=bool)
     return {
         "shape": list(x.shape),
         "thread_seconds": times,
-        "ratio": statistics.median(times["cKDTree KSG"]) / statistics.median(times["iblearn"]),
+        "ratio": statistics.median(times[peer]) / statistics.median(times["iblearn"]),
         "max_abs_difference_nats": float(np.abs(ours[off] - theirs[off]).max()),
-        "peer_version": importlib.metadata.version("scipy"),
+        "peer_version": version,
     }
 
 
