@@ -234,10 +234,10 @@ def _judged(
     flagged where it is not finite, where a non-negative measure reads below 0 beyond its sampling
     error, where a ``repeated`` share of the rows (KSG) repeat another exactly, and where the normal
     scores are not a Gaussian copula (``magnitudes``, the z of
-    :func:`~iblearn.functional.multivariate.magnitude_dependence`; the Gaussian and copula methods) or,
+    :func:`~iblearn.functional.multivariate.inputs.magnitude_dependence`; the Gaussian and copula methods) or,
     for two single columns, the closed form and KSG disagree (``scalar``:
-    :func:`~iblearn.functional.multivariate.scalar_check`; where they agree, the interval reaches what
-    KSG's reading allows, :meth:`~iblearn.functional.multivariate.ScalarCheck.reach`), and, with an
+    :func:`~iblearn.functional.multivariate.inputs.scalar_check`; where they agree, the interval reaches what
+    KSG's reading allows, :meth:`~iblearn.functional.multivariate.inputs.ScalarCheck.reach`), and, with an
     interval, where the
     raw rows are heavy-tailed (``tails``, why) or the estimate's trend with N allows a bias beyond its
     sampling error."""

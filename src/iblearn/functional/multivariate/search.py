@@ -84,7 +84,7 @@ def o_information_search(
             given by its column names.
         sizes: subset sizes, each from 2 to d.
         top: how many subsets to keep at each end.
-        measure: a measure of :data:`iblearn.functional.multivariate.MEASURE_TABLE`:
+        measure: a measure of :data:`iblearn._measures.MEASURE_TABLE`:
             ``"o_information"``, ``"total_correlation"``, ``"dual_total_correlation"``,
             ``"s_information"``, or ``"interaction_information"`` (subsets of 3).
         **options: as for :func:`~iblearn.functional.o_information` (each column jittered once, column j
