@@ -3,6 +3,7 @@ random tables, and Phi-ID's 16 atoms against phyid; each library's thread CPU ti
 
     python -m benchmarks.pid [--random 20] [--seed 0] [--dit PYTHON] [--out DIR | --write-results]
     python -m benchmarks.pid --render [--out DIR | --write-results]
+    python -m benchmarks.pid --coverage [--seeds 30] [--resamples 20] [--out DIR | --write-results]
 
 The gates are dit's own (``dit.pid.distributions``: 27 of two sources, 13 of three), read from dit as
 tables and handed to both libraries. Two sources: mmi, min, broja, ccs, dep, sx; three sources (the
@@ -14,6 +15,8 @@ solved by ECOS: benchmarks/runners/pid_idtxl.py), a second peer where dit's opti
 Phi-ID: four coupled linear processes (VAR(1)), each Gaussian and binarized at its mean, MMI and
 CCS, against phyid run from a checkout in its own virtual environment
 (benchmarks/runners/phiid_peer.py). Writes results.json and table.md (Markdown, rendered from it).
+``--coverage``: the intervals of pid_interval on the PID tasks with known atoms at N = 1,000 and
+5,000 (benchmarks/pid_coverage.py), written to coverage.json and coverage.md.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from benchmarks.pid_coverage import coverage_rows, render_coverage
 from benchmarks.runners.script import RESULTS, cpu_model, parser, positive_int
 from iblearn.functional import broja_pid, phiid, pid_distribution, pid_lattice
 from iblearn.records import atomic_write_text, environment, write_json
@@ -52,6 +56,7 @@ THREE = ("mmi", "min", "ccs", "sx")
 SHAPES = ((2, 2, 2), (2, 2, 3), (3, 3, 2), (2, 3, 4), (3, 3, 3))
 PARTS = ("{1}{2}", "{1}", "{2}", "{12}")  # PIDParts' order as dit names the nodes
 BITS = math.log(2)
+COVERAGE_NS = (1000, 5000)
 
 
 def random_tables(n: int, seed: int) -> dict[str, list[Any]]:
@@ -264,6 +269,28 @@ def render(out: Path, record: dict[str, Any]) -> None:
     atomic_write_text(out / "table.md", "\n".join(lines) + "\n")
 
 
+def coverage(out: Path, seeds: int, n_resamples: int) -> None:
+    """coverage.json and coverage.md (:mod:`benchmarks.pid_coverage`)."""
+    env = environment()
+    start = time.process_time()
+    rows = coverage_rows(COVERAGE_NS, seeds, n_resamples)
+    record = {
+        "config": {"ns": list(COVERAGE_NS), "seeds": seeds, "n_resamples": n_resamples, "confidence": 0.95},
+        "provenance": {
+            "git_commit": env["git_commit"],
+            "date": env["date"],
+            "machine": f"{cpu_model() or env['machine']} ({env['machine']})",
+            "versions": {"iblearn": env["iblearn"], "python": env["python"]},
+            "cpu_s": time.process_time() - start,
+        },
+        "rows": rows,
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "coverage.json", record)
+    atomic_write_text(out / "coverage.md", render_coverage(record))
+    print(out / "coverage.md", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> None:
     p = parser(__doc__)
     p.add_argument("--random", type=positive_int, default=20, help="random tables")
@@ -275,13 +302,22 @@ def main(argv: list[str] | None = None) -> None:
         "--phyid-checkout", default=PHYID_CHECKOUT, help=f"a checkout of phyid at {PHYID_COMMIT[:7]}"
     )
     p.add_argument("--render", action="store_true", help="only rewrite table.md from results.json")
+    p.add_argument("--coverage", action="store_true", help="the intervals' coverage on the PID tasks")
+    p.add_argument("--seeds", type=positive_int, default=30, help="seeds per task and N (--coverage)")
+    p.add_argument("--resamples", type=positive_int, default=20, help="half-samples (--coverage)")
     p.add_output(RESULTS / "pid", "--out")
     args = p.parse_args(argv)
     out: Path = args.out
     if args.render:
         render(out, json.loads((out / "results.json").read_text(encoding="utf-8")))
+        if (out / "coverage.json").exists():
+            record = json.loads((out / "coverage.json").read_text(encoding="utf-8"))
+            atomic_write_text(out / "coverage.md", render_coverage(record))
         return
     torch.set_num_threads(1)
+    if args.coverage:
+        coverage(out, args.seeds, args.resamples)
+        return
     exported = json.loads(
         subprocess.run([args.dit, str(ADAPTER), "gates"], capture_output=True, text=True, check=True).stdout
     )

@@ -32,7 +32,7 @@ Array = NDArray[Any]
 Sampler = Callable[[int, np.random.Generator], tuple[Array, ...]]
 Pointwise = Callable[..., Array]
 Terms = list[tuple[float, tuple[int, ...]]]
-FAMILIES = ("cmi", "te", "multivariate", "mi")
+FAMILIES = ("cmi", "te", "multivariate", "mi", "pid")
 PID_PARTS = ("pid-redundancy", "pid-unique-1", "pid-unique-2", "pid-synergy")
 #: The measures written as sums of entropies (:func:`entropy_terms`).
 SUMS = ("mi", "cmi", "tc", "dtc", "o", "s", "ii")
@@ -43,7 +43,7 @@ ONE_ARRAY = ("tc", "dtc", "o", "s")
 def family_of(measure: str) -> str:
     """The family a measure belongs to: ``"mi"``, ``"cmi"``, ``"te"`` (TE and conditional TE) or
     ``"multivariate"`` (the rest)."""
-    if measure in ("mi", "cmi"):
+    if measure in ("mi", "cmi", "pid"):
         return measure
     return "te" if measure in ("te", "cte") else "multivariate"
 

@@ -10,6 +10,7 @@ from iblearn import _checks as V
 from iblearn.data.tasks.base import FAMILIES, Task
 from iblearn.data.tasks.gaussian import bivariate_normal, dense_gaussian, high_mi, sparse_gaussian
 from iblearn.data.tasks.mixtures import additive_uniform, categorical_uniform, sign_mixture, zero_inflated
+from iblearn.data.tasks.pid import pid_tasks
 from iblearn.data.tasks.student import student_t
 from iblearn.data.tasks.tables import CMI_TABLE, MULTIVARIATE_TABLE, TE_TABLE, expand
 
@@ -52,7 +53,7 @@ def mi_tasks() -> list[Task]:
 
 @functools.cache
 def _registry() -> dict[str, Task]:
-    tasks = [*expand(CMI_TABLE), *expand(TE_TABLE), *expand(MULTIVARIATE_TABLE), *mi_tasks()]
+    tasks = [*expand(CMI_TABLE), *expand(TE_TABLE), *expand(MULTIVARIATE_TABLE), *mi_tasks(), *pid_tasks()]
     out = {t.name: t for t in tasks}
     if len(out) != len(tasks):
         raise RuntimeError("tasks: two tasks share a name")
@@ -60,12 +61,12 @@ def _registry() -> dict[str, Task]:
 
 
 def exact_tasks(family: str | None = None) -> list[Task]:
-    """Every task with an exact answer, in a fixed order (by family: cmi, te, multivariate, mi), or
+    """Every task with an exact answer, in a fixed order (by family: cmi, te, multivariate, mi, pid), or
     those of one ``family``.
 
     Example:
         >>> {f: len(exact_tasks(f)) >= 10 for f in FAMILIES}
-        {'cmi': True, 'te': True, 'multivariate': True, 'mi': True}
+        {'cmi': True, 'te': True, 'multivariate': True, 'mi': True, 'pid': True}
     """
     tasks = list(_registry().values())
     if family is None:
