@@ -29,6 +29,7 @@ References:
 
 from __future__ import annotations
 
+import math
 import operator
 import os
 from collections.abc import Sequence
@@ -41,7 +42,7 @@ from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn.functional._parallel import Progress, check_n_jobs, map_batches, store_for, used_by
-from iblearn.functional.knn import bivariate, fused
+from iblearn.functional.knn import bivariate, fused, pairwise_stream
 from iblearn.functional.knn.counts import (
     ksg_chunk_counts,
     ksg_constant,
@@ -219,8 +220,12 @@ def pairwise_mi(
     n_jobs: int | None = None,
     progress: Progress = False,
     checkpoint: str | os.PathLike[str] | None = None,
+    top_k: int | None = None,
+    threshold: float | None = None,
+    fdr: float | None = None,
+    aracne: float | None = None,
     **options: Unpack[KNNKeywords],
-) -> Tensor:
+) -> Any:
     """The matrix of KSG estimates of I(X_i; X_j) between the columns of ``x`` (or its ``blocks`` of
     columns), as ennemi's ``pairwise_mi`` gives: symmetric, NaN on the diagonal (a continuous variable's
     MI with itself is infinite). One :func:`ksg_mi_pairs` call over the ``m (m - 1) / 2`` pairs, in
@@ -240,10 +245,21 @@ def pairwise_mi(
             callable is given ``(pairs done, pairs)`` after each batch.
         checkpoint: a folder that keeps each finished batch; a call with the same folder, data and
             settings computes only the batches not in it (a run killed after hours resumes). Deleted
-            by the caller.
+            by the caller. With a sparse form (below) each finished tile's part as an ``.npz``
+            shard, and the result as ``result.npz``.
+        top_k, threshold, fdr: at most one; each streams the pairs in tiles of 256 x 256 columns
+            and keeps part of the matrix, which never exists whole (memory O(P K + kept edges)):
+            ``top_k`` each row's K largest values (ties to the smaller column), ``threshold`` the
+            edges above it (nats), ``fdr`` the edges Benjamini-Hochberg keeps at that level over all
+            pairs, their p-values from a permutation null of KSG on normal scores drawn once for N
+            (with ``fdr`` every estimate is of the columns' normal scores; see
+            :mod:`iblearn.functional.knn.pairwise_stream`). One column a variable (``blocks`` None).
+        aracne: with a sparse form, ARACNE's pruning (the data processing inequality) of the kept
+            edges with this tolerance in nats (0: in every triangle drop the weakest edge).
 
     Returns:
-        ``(m, m)`` float64 tensor, nats, m the number of columns or blocks.
+        ``(m, m)`` float64 tensor, nats, m the number of columns or blocks; with ``top_k``,
+        ``threshold`` or ``fdr`` a :class:`~iblearn.functional.knn.pairwise_edges.PairwiseEdges`.
 
     Example:
         >>> g = torch.Generator().manual_seed(0)
@@ -261,6 +277,11 @@ def pairwise_mi(
     if len(cols) < 2:
         raise ValueError(f"x: pairwise MI needs at least 2 columns or blocks, got {len(cols)}")
     m = len(cols)
+    sparse = sparse_form(m, top_k, threshold, fdr, aracne, blocks)
+    if sparse is not None:
+        return pairwise_stream.streamed_pairwise_mi(
+            t, k, variant, opts, *sparse, out=checkpoint, aracne=aracne, n_jobs=n_jobs, progress=progress
+        )
     pairs: list[tuple[int, int]] = []
     batches: list[list[int]] = []
     tile = FUSED_TILE if _fused(t, k, variant, opts.backend) else TILE
@@ -282,6 +303,42 @@ def pairwise_mi(
     out[rows, columns] = values
     out[columns, rows] = values
     return out
+
+
+def sparse_form(
+    m: int,
+    top_k: Any,
+    threshold: Any,
+    fdr: Any,
+    aracne: Any,
+    blocks: Any,
+) -> tuple[str, float] | None:
+    """Which sparse form :func:`pairwise_mi` is asked for, checked: ``(mode, parameter)``, or None
+    for the dense matrix."""
+    given = [name for name, v in (("top_k", top_k), ("threshold", threshold), ("fdr", fdr)) if v is not None]
+    if not given:
+        if aracne is not None:
+            raise ValueError("aracne: applies to a sparse result; give top_k, threshold or fdr")
+        return None
+    if len(given) > 1:
+        raise ValueError(f"{', '.join(given)}: give at most one of top_k, threshold and fdr")
+    if blocks is not None:
+        raise ValueError(f"blocks: {given[0]} streams pairs of single columns; leave blocks None")
+    if top_k is not None:
+        if isinstance(top_k, bool) or not isinstance(top_k, int | np.integer) or not 0 < top_k < m:
+            raise ValueError(
+                f"top_k: expected an integer in [1, {m - 1}] (the columns less one), got {top_k!r}"
+            )
+        return "top_k", int(top_k)
+    if threshold is not None:
+        value = V.real_number(threshold, "threshold")
+        if math.isnan(value):
+            raise ValueError("threshold: expected a number of nats, got nan")
+        return "threshold", value
+    q = V.real_number(fdr, "fdr")
+    if not 0 < q < 1:
+        raise ValueError(f"fdr: expected a level in (0, 1), got {fdr!r}")
+    return "fdr", q
 
 
 def layerwise_mi(

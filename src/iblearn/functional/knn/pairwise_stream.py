@@ -1,0 +1,344 @@
+"""All pairs of many one-dimensional variables, streamed: the KSG estimate of every pair computed in
+square tiles of variables and reduced tile by tile to what the caller keeps (each row's top K, the
+edges above a threshold, or the edges that Benjamini-Hochberg keeps over all pairs), so that the
+``P x P`` matrix never exists: memory is O(P K + kept edges + one tile).
+
+Each variable is prepared (standardized, jittered from ``seed + i``) and sorted once for all its pairs;
+a tile's pairs go to the bivariate kernel (:mod:`iblearn.functional.knn.bivariate`) in one call, so
+each value is the dense :func:`~iblearn.functional.pairwise_mi` matrix's entry, to the last bit. Tiles
+run through joblib (:mod:`iblearn.functional._parallel`) and are reduced in their order, whatever the
+jobs: the result is the same for every backend and job count. With an output folder each finished
+tile's reduction is written to an ``.npz`` shard (atomically) beside the key of the data and settings,
+and a call with the same folder computes only the tiles missing from it.
+
+The FDR null. For independent continuous X and Y the ranks of Y given X's are a uniformly random
+permutation, so the KSG estimate of their normal scores (Phi^-1(rank / (N + 1))) has one distribution
+that depends on N and k only: it is drawn once, by permuting a single column of normal scores, and
+serves every pair. The p-value of an estimate is the upper tail of the Pearson type III law (a shifted
+gamma) with the null's mean, standard deviation and skewness: the estimate is an average of N terms,
+near normal but skewed to the right at small N, where a normal fit's tail holds up to three times the
+mass it claims; the tests check the fitted tail against a larger draw of the null. With ``fdr`` the
+variables are replaced by their normal scores before any estimate.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from scipy import stats
+from torch import Tensor
+
+from iblearn import _checks as V
+from iblearn.functional._parallel import Progress, check_n_jobs, iter_batches, reporter
+from iblearn.functional.knn import bivariate, neighbors
+from iblearn.functional.knn.counts import ksg_counts_tree
+from iblearn.functional.knn.formula import digamma_f64, ksg_constant, ksg_count_terms
+from iblearn.functional.knn.ksg import prepare_samples
+from iblearn.functional.knn.options import KNNOptions
+from iblearn.functional.knn.pairwise_edges import PairwiseEdges, aracne_kept, bh_kept, merge_top_k, row_top_k
+from iblearn.records import BatchStore, atomic_write_bytes, fingerprint, read_checkpoint
+
+#: Variables per side of a tile: 32,640 pairs, seconds of work at a few hundred rows.
+STREAM_TILE = 256
+#: Permutations of the FDR null, for its mean, standard deviation and skewness.
+NULL_PERMUTATIONS = 5000
+
+
+def normal_scores(x: Tensor) -> Tensor:
+    """Each column of ``(N, d)`` ``x`` replaced by Phi^-1(rank / (N + 1)), ranks 1..N (ties by row)."""
+    n = x.shape[0]
+    ranks = torch.argsort(torch.argsort(x, dim=0, stable=True), dim=0).to(torch.float64) + 1
+    return torch.special.ndtri(ranks / (n + 1))
+
+
+def ksg_null(n: int, k: int, variant: int, n_permutations: int, seed: int) -> NDArray[np.float64]:
+    """KSG estimates of ``(s, s[perm])`` for ``n_permutations`` seeded permutations of the normal scores
+    ``s`` of ``n`` points: the null of every pair of normal-scored independent variables of N = ``n``."""
+    s = normal_scores(torch.arange(n, dtype=torch.float64)[:, None])
+    gen = torch.Generator().manual_seed(seed)
+    perms = [torch.randperm(n, generator=gen) for _ in range(n_permutations)]
+    columns = [s] + [s[p] for p in perms]
+    named = [(f"null[{i}]", c) for i, c in enumerate(columns)]
+    prepared, k = prepare_samples(named, k, standardize=True, ties="jitter", seed=seed)
+    pairs = np.array([(0, b) for b in range(1, len(columns))], dtype=np.int64)
+    return _pairs_values(*bivariate.sorted_ranks(prepared), pairs, k, variant)
+
+
+def null_tail(settings: dict[str, Any]) -> Any:
+    """The Pearson type III law of the null's moments in ``settings`` (scipy's frozen ``pearson3``)."""
+    return stats.pearson3(settings["null_skew"], loc=settings["null_mean"], scale=settings["null_sd"])
+
+
+def _pairs_values(
+    sorted_values: NDArray[np.float64],
+    ranks: NDArray[np.int64],
+    pairs: NDArray[np.int64],
+    k: int,
+    variant: int,
+) -> NDArray[np.float64]:
+    """KSG of each pair of the sorted columns, formed as the dense matrix forms it (bit for bit)."""
+    n = sorted_values.shape[1]
+    constant = ksg_constant(n, k, variant)
+    out = np.empty(len(pairs))
+    if not neighbors.HAVE_KERNEL:
+        columns = np.take_along_axis(sorted_values, ranks, axis=1)
+        for p, (a, b) in enumerate(pairs.tolist()):
+            xa, xb = (torch.as_tensor(columns[i])[:, None] for i in (a, b))
+            out[p] = constant - ksg_count_terms(*ksg_counts_tree(xa, xb, k, variant), variant).numpy().mean()
+        return out
+    table = digamma_f64(torch.arange(n + 2, dtype=torch.float64)).numpy()
+    shift = 1 if variant == 1 else 0
+    step = max(1, bivariate.BLOCK_COUNTS // n)
+    for first in range(0, len(pairs), step):
+        counts = bivariate.pair_counts(
+            sorted_values, ranks, cast(Any, pairs[first : first + step]), k, variant
+        )
+        if counts is None:
+            raise ValueError("x: a pair's k-th neighbour distance overflows float64; rescale the columns")
+        nx, ny = counts
+        out[first : first + len(nx)] = constant - (table[nx + shift] + table[ny + shift]).mean(axis=1)
+    return out
+
+
+def _tile_job(
+    sorted_values: NDArray[np.float64],
+    ranks: NDArray[np.int64],
+    starts: tuple[int, int],
+    sizes: tuple[int, int],
+    k: int,
+    variant: int,
+    keep: tuple[str, float],
+) -> dict[str, NDArray[Any]]:
+    """One tile's reduction. Rows ``[0, na)`` of the arrays are the variables ``starts[0] + i``, the rest
+    ``starts[1] + j`` (none when the tile is on the diagonal, ``starts[0] == starts[1]``). ``keep`` is
+    ``("top_k", K)`` or ``("above", cutoff)``."""
+    (a0, b0), (na, nb) = starts, sizes
+    same = a0 == b0
+    ii, jj = np.triu_indices(na, 1) if same else np.divmod(np.arange(na * nb), nb)
+    pairs = np.stack([ii, jj if same else na + jj], axis=1).astype(np.int64)
+    values = _pairs_values(sorted_values, ranks, pairs, k, variant)
+    mode, parameter = keep
+    if mode == "above":
+        hit = values > parameter
+        return {"i": a0 + ii[hit], "j": b0 + jj[hit], "v": values[hit]}
+    tile = np.full((na, nb), -np.inf)
+    tile[ii, jj] = values
+    if same:
+        tile[jj, ii] = values
+    rows_v, rows_i = row_top_k(tile, b0 + np.arange(nb), int(parameter))
+    out = {"row_v": rows_v, "row_i": rows_i}
+    if not same:
+        out["col_v"], out["col_i"] = row_top_k(
+            np.ascontiguousarray(tile.T), a0 + np.arange(na), int(parameter)
+        )
+    return out
+
+
+class _Shards:
+    """The output folder: the run's key (:class:`~iblearn.records.BatchStore`) and one ``.npz`` shard
+    a finished tile, written atomically."""
+
+    def __init__(self, path: str | os.PathLike[str] | None, key: str) -> None:
+        self.path = None if path is None else BatchStore(path, key).path
+
+    def load(self, t: int) -> dict[str, NDArray[Any]] | None:
+        if self.path is None:
+            return None
+
+        def read(f: Path) -> dict[str, NDArray[Any]]:
+            with np.load(f, allow_pickle=False) as z:
+                return {name: z[name] for name in z.files}
+
+        return read_checkpoint(self.path / f"tile-{t:07d}.npz", read)
+
+    def save(self, t: int, part: dict[str, NDArray[Any]]) -> None:
+        if self.path is not None:
+            buf = io.BytesIO()
+            np.savez(buf, **part)  # type: ignore[arg-type]
+            atomic_write_bytes(self.path / f"tile-{t:07d}.npz", buf.getvalue())
+
+
+def _tiles(p: int, tile: int) -> list[tuple[int, int]]:
+    return [(a, b) for a in range(0, p, tile) for b in range(a, p, tile)]
+
+
+def _stream(
+    sorted_values: NDArray[np.float64],
+    ranks: NDArray[np.int64],
+    tiles: list[tuple[int, int]],
+    tile: int,
+    job: tuple[int, int, tuple[str, float]],
+    shards: _Shards,
+    n_jobs: int | None,
+    progress: Progress,
+) -> Iterator[tuple[tuple[int, int], dict[str, NDArray[Any]]]]:
+    """Each tile's reduction, in the tiles' order: read from its shard, or computed (and written)."""
+    p = len(sorted_values)
+    done = [shards.load(t) for t in range(len(tiles))]
+    todo = [t for t, d in enumerate(done) if d is None]
+    size = {t: _tile_pairs(a, b, tile, p) for t, (a, b) in enumerate(tiles)}
+    report = reporter(progress, sum(size.values()), sum(size.values()) - sum(size[t] for t in todo), "pairs")
+
+    def args(t: int) -> tuple[Any, ...]:
+        a, b = tiles[t]
+        rows = np.r_[a : min(a + tile, p)] if a == b else np.r_[a : min(a + tile, p), b : min(b + tile, p)]
+        sizes = (min(a + tile, p) - a, min(b + tile, p) - b)
+        return (sorted_values[rows], ranks[rows], (a, b), sizes, *job)
+
+    computed = iter_batches(_tile_job, (args(t) for t in todo), n_jobs)
+    for t in range(len(tiles)):
+        part = done[t]
+        if part is None:
+            part = next(computed)
+            shards.save(t, part)
+            report(size[t])
+        yield tiles[t], part
+    report(0, end=True)
+
+
+def _tile_pairs(a: int, b: int, tile: int, p: int) -> int:
+    na, nb = min(a + tile, p) - a, min(b + tile, p) - b
+    return na * (na - 1) // 2 if a == b else na * nb
+
+
+def streamed_pairwise_mi(
+    x: Tensor,
+    k: int,
+    variant: int,
+    opts: KNNOptions,
+    mode: str,
+    parameter: float,
+    *,
+    out: str | os.PathLike[str] | None = None,
+    aracne: float | None = None,
+    n_jobs: int | None = None,
+    progress: Progress = False,
+    tile: int = STREAM_TILE,
+    n_permutations: int = NULL_PERMUTATIONS,
+) -> PairwiseEdges:
+    """:func:`~iblearn.functional.pairwise_mi`'s sparse forms on checked ``(N, P)`` samples ``x``:
+    ``mode`` ``"top_k"`` (``parameter`` K), ``"threshold"`` (edges above ``parameter`` nats) or ``"fdr"``
+    (level ``parameter``); see the module's notes."""
+    V.ksg_variant(variant)
+    check_n_jobs(n_jobs)
+    tile, n_permutations = V.positive_int(tile, "tile"), V.positive_int(n_permutations, "n_permutations")
+    x = x.detach().to("cpu", torch.float64)
+    n, p = x.shape
+    settings: dict[str, Any] = {"mode": mode, mode: parameter, "k": k, "variant": variant, "tile": tile}
+    settings.update(seed=opts.seed, standardize=opts.standardize, ties=opts.ties)
+    if mode == "fdr":
+        x = normal_scores(x)
+        V.neighbours(k, n)
+        null = ksg_null(n, k, variant, n_permutations, opts.seed)
+        moments = dict(null_mean=float(null.mean()), null_sd=float(null.std(ddof=1)))
+        moments["null_skew"] = float(stats.skew(null, bias=False))
+        settings.update(n_permutations=n_permutations, **moments)
+        # Every edge BH keeps has p <= q, so a tile keeps only those with p <= q.
+        keep = ("above", float(null_tail(settings).isf(parameter)))
+    else:
+        keep = ("top_k", parameter) if mode == "top_k" else ("above", parameter)
+    named = [(f"x[:, {j}]", x[:, j : j + 1]) for j in range(p)]
+    prepared, k = prepare_samples(named, k, standardize=opts.standardize, ties=opts.ties, seed=opts.seed)
+    sorted_values, ranks = bivariate.sorted_ranks(prepared)
+    del prepared
+    shards = _Shards(out, fingerprint([x], settings))
+    tiles = _tiles(p, tile)
+    parts = _stream(sorted_values, ranks, tiles, tile, (k, variant, keep), shards, n_jobs, progress)
+    if mode == "top_k":
+        result = _top_k(parts, p, int(parameter), settings)
+    else:
+        result = _edges(parts, p, settings)
+    if aracne is not None:
+        result = pruned(result, aracne)
+    if out is not None:
+        _save_result(Path(out), result)
+    return result
+
+
+def _top_k(
+    parts: Iterator[tuple[tuple[int, int], dict[str, NDArray[Any]]]], p: int, k: int, settings: dict[str, Any]
+) -> PairwiseEdges:
+    values = np.full((p, k), -np.inf)
+    indices = np.full((p, k), -1, dtype=np.int64)
+    for (a, b), part in parts:
+        for start, v, i in ((a, part["row_v"], part["row_i"]), (b, part.get("col_v"), part.get("col_i"))):
+            if v is None or i is None:
+                continue
+            rows = slice(start, start + len(v))
+            both_v, both_i = np.concatenate([values[rows], v], 1), np.concatenate([indices[rows], i], 1)
+            values[rows], indices[rows] = merge_top_k(both_v, both_i, k)
+    return PairwiseEdges(p, torch.from_numpy(values), indices=torch.from_numpy(indices), settings=settings)
+
+
+def _edges(
+    parts: Iterator[tuple[tuple[int, int], dict[str, NDArray[Any]]]], p: int, settings: dict[str, Any]
+) -> PairwiseEdges:
+    chunks = [(part["i"], part["j"], part["v"]) for _, part in parts]
+    i, j, v = (np.concatenate([c[f] for c in chunks]) for f in range(3))
+    order = np.lexsort((j, i))
+    edges, values = np.stack([i[order], j[order]], axis=1).astype(np.int64), v[order]
+    if settings["mode"] != "fdr":
+        return PairwiseEdges(p, torch.from_numpy(values), edges=torch.from_numpy(edges), settings=settings)
+    p_values = np.asarray(null_tail(settings).sf(values), dtype=np.float64)
+    kept = bh_kept(p_values, p * (p - 1) // 2, settings["fdr"])
+    return PairwiseEdges(
+        p,
+        torch.from_numpy(values[kept]),
+        edges=torch.from_numpy(edges[kept]),
+        p_values=torch.from_numpy(p_values[kept]),
+        settings=settings,
+    )
+
+
+def pruned(result: PairwiseEdges, tolerance: float) -> PairwiseEdges:
+    """``result`` with ARACNE's pruning (:func:`~iblearn.functional.knn.pairwise_edges.aracne_kept`)
+    applied to its edges (for a top-K result, to the union of its rows' entries as undirected edges)."""
+    tolerance = V.real_number(tolerance, "aracne")
+    if not tolerance >= 0:
+        raise ValueError(f"aracne: expected a tolerance >= 0 nats (or None for no pruning), got {tolerance}")
+    settings = {**result.settings, "aracne": tolerance}
+    if result.indices is None:
+        assert result.edges is not None
+        kept = aracne_kept(result.edges.numpy(), result.values.numpy(), tolerance)
+        p_values = None if result.p_values is None else result.p_values[kept]
+        mask = torch.from_numpy(kept)
+        return PairwiseEdges(
+            result.n_variables,
+            result.values[mask],
+            edges=result.edges[mask],
+            p_values=p_values,
+            settings=settings,
+        )
+    indices, values = result.indices.numpy(), result.values.numpy()
+    rows = np.broadcast_to(np.arange(len(indices))[:, None], indices.shape)
+    real = indices >= 0
+    a, b = np.minimum(rows, indices)[real], np.maximum(rows, indices)[real]
+    pairs, first = np.unique(np.stack([a, b], 1), axis=0, return_index=True)
+    kept_pairs = aracne_kept(pairs, values[real][first], tolerance)
+    dropped = {tuple(e) for e in pairs[~kept_pairs].tolist()}
+    drop = np.zeros(indices.shape, dtype=bool)
+    drop[real] = [(int(u), int(w)) in dropped for u, w in zip(a, b, strict=True)]
+    new_i, new_v = indices.copy(), values.copy()
+    new_i[drop], new_v[drop] = -1, np.nan
+    return PairwiseEdges(
+        result.n_variables, torch.from_numpy(new_v), indices=torch.from_numpy(new_i), settings=settings
+    )
+
+
+def _save_result(folder: Path, result: PairwiseEdges) -> None:
+    """The whole result as ``result.npz`` in the output folder, atomically."""
+    arrays = {"values": result.values.numpy()}
+    for name in ("indices", "edges", "p_values"):
+        value = getattr(result, name)
+        if value is not None:
+            arrays[name] = value.numpy()
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)  # type: ignore[arg-type]
+    atomic_write_bytes(folder / "result.npz", buf.getvalue())

@@ -1,0 +1,205 @@
+"""All pairs streamed: top K, threshold and FDR edges equal the dense matrix's, resumable, the same for
+any job count, memory that does not grow as P^2, and bad input named."""
+
+import time
+import tracemalloc
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+
+import iblearn.functional as ibf
+from iblearn.functional.knn import pairwise_stream
+from iblearn.functional.knn.options import KNNOptions
+from iblearn.functional.knn.pairwise_edges import PairwiseEdges, aracne_kept, bh_kept
+from iblearn.functional.knn.pairwise_stream import ksg_null, normal_scores, null_tail
+
+torch.set_num_threads(1)
+
+
+def planted(n: int = 120, p: int = 30, seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, p, generator=g, dtype=torch.float64)
+    x[:, 1] += x[:, 0]
+    x[:, 5] = torch.sin(3 * x[:, 4]) + 0.1 * x[:, 5]
+    x[:, 9] = x[:, 8] ** 2 + 0.3 * x[:, 9]
+    return x
+
+
+def dense_top_k(matrix: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    d = matrix.clone()
+    d.fill_diagonal_(-float("inf"))
+    values, indices = torch.sort(d, dim=1, descending=True, stable=True)  # stable: ties to the smaller column
+    return values[:, :k], indices[:, :k]
+
+
+@pytest.mark.parametrize("tile", [4, 7, 256])
+def test_top_k_is_the_dense_matrix_top_k(tile):
+    x = planted()
+    values, indices = dense_top_k(ibf.pairwise_mi(x), 5)
+    got = pairwise_stream.streamed_pairwise_mi(x, 3, 1, KNNOptions(), "top_k", 5, tile=tile)
+    assert torch.equal(got.values, values) and torch.equal(got.indices, indices)
+    assert torch.equal(ibf.pairwise_mi(x, top_k=5).indices, indices)
+
+
+def test_top_k_ties_go_to_the_smaller_column():
+    x = planted(p=12)
+    x[:, 7] = x[:, 3]  # column 3 and 7 carry the same values: equal MI with every other column
+    got = ibf.pairwise_mi(x, top_k=11, ties="jitter")
+    dense_values, dense_indices = dense_top_k(ibf.pairwise_mi(x), 11)
+    assert torch.equal(got.indices, dense_indices) and torch.equal(got.values, dense_values)
+
+
+def test_threshold_edges_are_the_dense_ones():
+    x = planted()
+    matrix = ibf.pairwise_mi(x)
+    got = ibf.pairwise_mi(x, threshold=0.1)
+    i, j = torch.triu_indices(30, 30, 1)
+    above = matrix[i, j] > 0.1
+    assert torch.equal(got.edges, torch.stack([i[above], j[above]], 1))
+    assert torch.equal(got.values, matrix[i, j][above])
+    assert torch.equal(got.to_dense().isnan(), ~((matrix > 0.1) & ~matrix.isnan()))
+
+
+def test_fdr_edges_are_bh_over_the_dense_matrix_of_normal_scores():
+    x = planted(n=150, p=40)
+    got = pairwise_stream.streamed_pairwise_mi(x, 3, 1, KNNOptions(), "fdr", 0.05, n_permutations=600)
+    matrix = ibf.pairwise_mi(normal_scores(x))
+    i, j = torch.triu_indices(40, 40, 1)
+    p_values = null_tail(got.settings).sf(matrix[i, j].numpy())
+    kept = torch.from_numpy(bh_kept(p_values, len(p_values), 0.05))
+    assert torch.equal(got.edges, torch.stack([i[kept], j[kept]], 1))
+    assert {(0, 1), (4, 5), (8, 9)} <= {tuple(e) for e in got.edges.tolist()}
+    assert np.allclose(got.p_values.numpy(), p_values[kept.numpy()])
+
+
+@pytest.mark.slow
+def test_the_null_of_normal_scores_depends_only_on_n_and_the_fitted_tail_holds_its_mass():
+    """Independent columns of any continuous law, normal-scored, give the permutation null's law."""
+    n, draws = 60, 3000
+    null = ksg_null(n, 3, 1, 3000, seed=1)
+    g = torch.Generator().manual_seed(2)
+    for law in (lambda s: torch.randn(s, generator=g), lambda s: torch.rand(s, generator=g) ** 8):
+        x = torch.stack([law((n,)) for _ in range(2 * 60)], 1).double()
+        m = ibf.pairwise_mi(normal_scores(x))
+        values = m[torch.arange(0, 120, 2), torch.arange(1, 120, 2)].numpy()  # 60 independent pairs
+        assert stats.ks_2samp(values, null).pvalue > 0.01
+    reference = ksg_null(n, 3, 1, draws * 10, seed=3)
+    tail = null_tail(
+        {"null_mean": null.mean(), "null_sd": null.std(ddof=1), "null_skew": stats.skew(null, bias=False)}
+    )
+    for q in (0.05, 0.01):
+        assert (reference > tail.isf(q)).mean() == pytest.approx(q, rel=0.35)
+
+
+def test_a_killed_run_resumes_from_its_finished_tiles(tmp_path, monkeypatch):
+    x = planted()
+    full = pairwise_stream.streamed_pairwise_mi(x, 3, 1, KNNOptions(), "top_k", 3, tile=8, out=tmp_path / "a")
+    shards = sorted((tmp_path / "a").glob("tile-*.npz"))
+    assert len(shards) == 10 and (tmp_path / "a" / "result.npz").exists()
+    calls = []
+    real = pairwise_stream._tile_job
+
+    def dying(*args):
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        calls.append(args[2])
+        return real(*args)
+
+    monkeypatch.setattr(pairwise_stream, "_tile_job", dying)
+    with pytest.raises(KeyboardInterrupt):
+        pairwise_stream.streamed_pairwise_mi(x, 3, 1, KNNOptions(), "top_k", 3, tile=8, out=tmp_path / "b")
+    assert len(list((tmp_path / "b").glob("tile-*.npz"))) == 4
+    calls.clear()
+    monkeypatch.setattr(pairwise_stream, "_tile_job", lambda *a: calls.append(a[2]) or real(*a))
+    again = pairwise_stream.streamed_pairwise_mi(
+        x, 3, 1, KNNOptions(), "top_k", 3, tile=8, out=tmp_path / "b"
+    )
+    assert len(calls) == 6  # only the tiles not finished before
+    assert torch.equal(again.values, full.values) and torch.equal(again.indices, full.indices)
+    with pytest.raises(ValueError, match="checkpoint"):  # another run's folder is refused
+        ibf.pairwise_mi(x, top_k=4, checkpoint=tmp_path / "b")
+
+
+@pytest.mark.parametrize("mode", ["top_k", "threshold"])
+def test_the_result_is_the_same_for_any_job_count(mode):
+    x = planted()
+    parameter = 3 if mode == "top_k" else 0.05
+    one = pairwise_stream.streamed_pairwise_mi(x, 3, 1, KNNOptions(), mode, parameter, tile=8)
+    with joblib.parallel_config(backend="threading", n_jobs=2):
+        two = pairwise_stream.streamed_pairwise_mi(x, 3, 1, KNNOptions(), mode, parameter, tile=8)
+    assert_same(one, two)
+
+
+@pytest.mark.slow
+def test_the_result_is_the_same_on_two_processes():
+    x = planted()
+    one = pairwise_stream.streamed_pairwise_mi(x, 3, 1, KNNOptions(), "top_k", 3, tile=8)
+    two = pairwise_stream.streamed_pairwise_mi(x, 3, 1, KNNOptions(), "top_k", 3, tile=8, n_jobs=2)
+    assert_same(one, two)
+
+
+def assert_same(one: PairwiseEdges, two: PairwiseEdges) -> None:
+    assert torch.equal(one.values, two.values)
+    for name in ("indices", "edges", "p_values"):
+        a, b = getattr(one, name), getattr(two, name)
+        assert (a is None and b is None) or torch.equal(a, b)
+
+
+def test_top_k_at_3000_variables_holds_no_dense_matrix(monkeypatch):
+    """The reduction's memory: the tiles' values stand in for the kernel's (deterministic, cheap)."""
+
+    def fake(sorted_values, ranks, pairs, k, variant):
+        return np.sin(sorted_values[pairs[:, 0], 0] * 7.0 + sorted_values[pairs[:, 1], 1] * 3.0)
+
+    monkeypatch.setattr(pairwise_stream, "_pairs_values", fake)
+    x = torch.randn(50, 3000, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    tracemalloc.start()
+    start = time.perf_counter()
+    got = pairwise_stream.streamed_pairwise_mi(x, 3, 1, KNNOptions(), "top_k", 5, tile=500)
+    seconds = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert got.values.shape == (3000, 5) and (got.indices >= 0).all()
+    assert peak < 8 * 3000 * 3000 / 2  # half the dense float64 matrix (36 MB)
+    assert seconds < 20
+    with pytest.raises(ValueError, match="to_dense: a 3,000 x 3,000"):
+        got.to_dense(max_variables=2000)
+
+
+def test_aracne_drops_the_weakest_edge_of_each_triangle():
+    edges = np.array([[0, 1], [1, 2], [0, 2], [2, 3]])
+    values = np.array([0.9, 0.8, 0.3, 0.5])
+    assert aracne_kept(edges, values, 0.0).tolist() == [True, True, False, True]
+    assert aracne_kept(edges, values, 0.6).tolist() == [True, True, True, True]
+    x = planted()
+    x[:, 1] = x[:, 0] + 0.5 * x[:, 1]
+    x[:, 2] = x[:, 1] + 0.7 * x[:, 2]  # a chain 0 -> 1 -> 2: the indirect edge (0, 2) goes
+    pruned = ibf.pairwise_mi(x, threshold=0.2, aracne=0.0)
+    kept = {tuple(e) for e in pruned.edges.tolist()}
+    assert {(0, 1), (1, 2)} <= kept and (0, 2) not in kept
+    top = ibf.pairwise_mi(x, top_k=2, aracne=0.0)
+    assert isinstance(top, PairwiseEdges) and (top.indices[0] != 2).all()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"top_k": 0}, "top_k"),
+        ({"top_k": 30}, "top_k"),
+        ({"top_k": 2.5}, "top_k"),
+        ({"threshold": float("nan")}, "threshold"),
+        ({"fdr": 0.0}, "fdr"),
+        ({"fdr": 1.0}, "fdr"),
+        ({"top_k": 3, "fdr": 0.1}, "top_k, fdr"),
+        ({"threshold": 0.1, "top_k": 3}, "top_k, threshold"),
+        ({"aracne": 0.0}, "aracne"),
+        ({"threshold": 0.1, "aracne": -1.0}, "aracne"),
+        ({"top_k": 3, "blocks": [[0, 1], [2]]}, "blocks"),
+    ],
+)
+def test_bad_input_is_named(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        ibf.pairwise_mi(planted(), **kwargs)
