@@ -13,6 +13,8 @@ from iblearn.functional.ib.iterate import solve
 from iblearn.functional.ib.solver import directions
 
 _TINY = 1e-300
+#: Betas solved at once in each round of narrowing an interval around a critical beta.
+SECTIONS = 15
 
 
 def lambda2(p: Tensor) -> Tensor:
@@ -43,22 +45,16 @@ def split_betas(p: Tensor, betas: Tensor, tol: float, max_iter: int) -> list[flo
         if _unstable(p, q_lo, lo):
             q = _split(p, q_lo, lo)
             continue
-        hi = None
-        for b in [b for b in betas.tolist() if b > lo]:
-            q_b = _follow(p, q_lo, b, tol, max_iter)
-            if _unstable(p, q_b, b):
-                hi = b
+        ahead = betas[betas > lo]
+        hi, q_lo, lo = None, q_lo, lo
+        for start in range(0, len(ahead), SECTIONS):
+            chunk = ahead[start : start + SECTIONS]
+            lo, hi, q_lo = _first_unstable(p, q_lo, lo, chunk, tol, max_iter)
+            if hi is not None:
                 break
-            lo, q_lo = b, q_b
         if hi is None:
             break
-        while hi / lo - 1 > 1e-7:  # bisection
-            mid = math.sqrt(lo * hi)
-            q_mid = _follow(p, q_lo, mid, tol, max_iter)
-            if _unstable(p, q_mid, mid):
-                hi = mid
-            else:
-                lo, q_lo = mid, q_mid
+        lo, hi, q_lo = _bracket(p, q_lo, lo, hi, tol, max_iter)
         beta = math.sqrt(lo * hi)
         found.append(beta)
         q = _split(p, q_lo, hi)
@@ -70,6 +66,36 @@ def _follow(p: Tensor, q: Tensor, beta: float, tol: float, max_iter: int) -> Ten
     return solve(p, q[None], torch.tensor([beta], dtype=torch.float64, device=p.device), 1.0, tol, max_iter)[
         0
     ]
+
+
+def _first_unstable(
+    p: Tensor, q_lo: Tensor, lo: float, betas: Tensor, tol: float, max_iter: int
+) -> tuple[float, float | None, Tensor]:
+    """The branch through ``q_lo`` (stable at ``lo``) solved at the increasing ``betas`` at once, each
+    from ``q_lo``: the last stable beta before the first unstable one, that one (None if all are
+    stable), and the solution at the former."""
+    q = solve(p, q_lo.expand(len(betas), *q_lo.shape), betas, 1.0, tol, max_iter)
+    mass, lam2, _ = directions(p, q)
+    unstable = (torch.where(mass > 1e-12, betas[:, None] * lam2 - 1, -math.inf) > 0).any(1).tolist()
+    first = unstable.index(True) if True in unstable else len(betas)
+    if first > 0:
+        lo, q_lo = float(betas[first - 1]), q[first - 1]
+    return lo, float(betas[first]) if first < len(betas) else None, q_lo
+
+
+def _bracket(
+    p: Tensor, q_lo: Tensor, lo: float, hi: float, tol: float, max_iter: int
+) -> tuple[float, float, Tensor]:
+    """The interval [lo, hi] (stable at lo, unstable at hi) narrowed to a relative width of 1e-7: each
+    round solves :data:`SECTIONS` betas inside it at once from the stable solution at lo and keeps the
+    interval between the last stable one and the first unstable one (a bisection in a few rounds)."""
+    while hi / lo - 1 > 1e-7:
+        mids = torch.logspace(
+            math.log10(lo), math.log10(hi), SECTIONS + 2, dtype=torch.float64, device=p.device
+        )[1:-1]
+        lo, found, q_lo = _first_unstable(p, q_lo, lo, mids, tol, max_iter)
+        hi = hi if found is None else found
+    return lo, hi, q_lo
 
 
 def _excess(p: Tensor, q: Tensor, beta: float) -> tuple[Tensor, Tensor]:

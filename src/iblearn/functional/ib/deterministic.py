@@ -118,9 +118,10 @@ def agglomerative(p: Tensor, max_blocks: int) -> tuple[Tensor, Tensor, Tensor]:
     del pair
     labels = torch.arange(n, device=p.device)
     levels = [labels.clone()] if n <= max_blocks else []
+    best, partner = cost.min(1)  # each row's cheapest merge, kept up to date: a merge changes two rows
     for k in range(n - 1, 0, -1):
-        where = int(cost.argmin())
-        i, j = divmod(where, n)
+        i = int(best.argmin())
+        j = int(partner[i])
         pty[i] += pty[j]
         pty[j] = 0
         alive[j] = False
@@ -130,6 +131,12 @@ def agglomerative(p: Tensor, max_blocks: int) -> tuple[Tensor, Tensor, Tensor]:
         row = loss(i)
         cost[i, :] = row
         cost[:, i] = row
+        best[j] = math.inf
+        stale = ((partner == i) | (partner == j)).nonzero().flatten()
+        closer = row < best
+        best, partner = torch.where(closer, row, best), torch.where(closer, i, partner)
+        best[stale], partner[stale] = cost[stale].min(1)
+        best[i], partner[i] = row.min(0)
         if k <= max_blocks:
             levels.append(torch.unique(labels, return_inverse=True)[1])
     rows = torch.stack(levels[::-1])

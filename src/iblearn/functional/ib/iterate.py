@@ -11,6 +11,9 @@ from torch import Tensor
 from iblearn.functional.ib.deterministic import lagrangian, xlogx
 
 _TINY = 1e-300
+#: Batches of at least this many encoder entries (batch x |X| x |T|) are solved in groups by the number
+#: of values of T they use; below, one group costs less.
+GROUP_WORK = 1 << 16
 
 
 def step(p: Tensor, pyx: Tensor, q: Tensor, betas: Tensor, alpha: float) -> Tensor:
@@ -53,8 +56,27 @@ def merge(p: Tensor, q: Tensor, betas: Tensor) -> tuple[Tensor, Tensor]:
 
 
 def solve(p: Tensor, q: Tensor, betas: Tensor, alpha: float, tol: float, max_iter: int) -> Tensor:
-    """Iterate each encoder of the batch until no entry moves by more than ``tol`` (or ``max_iter``);
-    deterministic encoders (alpha = 0) then merge clusters while that lowers L, iterating after each."""
+    """Iterate each encoder of the batch until its Lagrangian settles (or ``max_iter``); deterministic
+    encoders (alpha = 0) then merge clusters while that lowers L, iterating after each.
+
+    A value of T without mass stays without it, so a large batch is solved in groups of encoders that
+    use about as many values, each group over only its used values (their labels kept)."""
+    batch, _, n_t = q.shape
+    if batch < 2 or n_t <= 4 or q.numel() < GROUP_WORK:
+        return _solve(p, q, betas, alpha, tol, max_iter)
+    used = (p.sum(1) @ q) > 1e-14
+    order = torch.argsort((~used).to(torch.int8), dim=1, stable=True)
+    index = order[:, None, :].expand_as(q)
+    packed = torch.gather(q, 2, index)
+    width = (2 ** torch.ceil(torch.log2(used.sum(1).clamp_min(1).double()))).long().clamp_max(n_t)
+    out = torch.zeros_like(q)
+    for w in torch.unique(width).tolist():
+        rows = (width == w).nonzero().flatten()
+        out[rows, :, :w] = _solve(p, packed[rows, :, :w], betas[rows], alpha, tol, max_iter)
+    return torch.zeros_like(q).scatter_(2, index, out)
+
+
+def _solve(p: Tensor, q: Tensor, betas: Tensor, alpha: float, tol: float, max_iter: int) -> Tensor:
     q = iterate(p, q, betas, alpha, tol, max_iter)
     if alpha > 0:
         return q

@@ -33,6 +33,9 @@ SPLIT_BUDGET = 1 << 21
 #: The search's solves stop after this many iterations (the best at each beta is then iterated up to
 #: ``max_iter``): a start that holds more clusters than its beta needs merges them only slowly.
 SEARCH_ITER = 100
+#: The search's solves stop when the Lagrangian falls by less than this (relative) in a cycle, or the
+#: caller's ``tol`` if looser: a start is compared with the others, not yet polished.
+SEARCH_TOL = 1e-6
 #: A split is kept where it lowers the Lagrangian by more than this (relative).
 SPLIT_GAIN = 1e-8
 #: Each round splits at most this many clusters of each beta's encoder (the most unstable), and the
@@ -95,9 +98,9 @@ def solve_curve(
     width = n_t if not grow or n_x <= FULL_T else min(n_x, max(used + 2 + used // 2, 8))
     det = torch.cat([det, det.new_zeros(*det.shape[:-1], width - used)], -1)
     loss = lagrangian(p, det, betas, alpha)
-    s = Search(p, betas, alpha, tol, min(max_iter, SEARCH_ITER), gen, det.clone(), loss)
-    for start in soft_starts(s, det, n_x == width):
-        s.solve(start)
+    s = Search(p, betas, alpha, max(tol, SEARCH_TOL), min(max_iter, SEARCH_ITER), gen, det.clone(), loss)
+    starts = soft_starts(s, det, n_x == width)
+    s.solve(torch.cat(starts), torch.arange(len(betas), device=p.device).repeat(len(starts)))
     anneal(s)
     rounds = 0
     while rounds < SPLIT_ROUNDS:
@@ -109,7 +112,7 @@ def solve_curve(
             break
         anneal(s, improved)
         rounds += 1
-    s.max_iter = max_iter  # each beta's best, iterated to convergence
+    s.tol, s.max_iter = tol, max_iter  # each beta's best, iterated to convergence
     s.solve(s.q)
     return packed(s.q) if grow else s.q
 
@@ -172,8 +175,8 @@ def deterministic(
         p.new_zeros(len(betas), n_x, width),
         betas.new_full(betas.shape, math.inf),
     )
-    for labels in starts:
-        s.solve(torch.nn.functional.one_hot(labels % width, width).to(p.dtype))
+    one_hot = torch.nn.functional.one_hot(torch.cat(starts) % width, width).to(p.dtype)
+    s.solve(one_hot, torch.arange(len(betas), device=p.device).repeat(len(starts)))
     anneal(s)
     return torch.cat([s.q, s.q.new_zeros(*s.q.shape[:-1], n_t - width)], -1)
 
@@ -197,17 +200,29 @@ def anneal(s: Search, fresh: Tensor | None = None) -> None:
 def directions(p: Tensor, q: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     """For each cluster t of each encoder ``q (B, X, T)``: its mass q(t), lambda_2 of its own joint
     p(x, y | t) (the second-order condition of a split, beta lambda_2 <= 1) and the direction h(x) of its
-    splitting (M's second eigenvector), ``(B, T)``, ``(B, T)``, ``(B, T, X)``."""
-    joint = q.transpose(1, 2)[..., None] * p  # (B, T, X, Y)
-    mass = joint.sum((-2, -1))
-    joint = joint / mass.clamp_min(_TINY)[..., None, None]
-    pxt, pyt = joint.sum(-1), joint.sum(-2)
-    a = joint / torch.sqrt(pxt[..., None] * pyt[..., None, :]).clamp_min(_TINY)
-    if p.shape[1] < 2:
-        return mass, torch.zeros_like(mass), torch.zeros_like(pxt)
-    values, vectors = torch.linalg.eigh(a.transpose(-1, -2) @ a)  # Y x Y: the same eigenvalues as M
-    h = (a @ vectors[..., -2:-1])[..., 0] / torch.sqrt(pxt).clamp_min(_TINY)
-    return mass, values[..., -2], h
+    splitting (M's second eigenvector, zero off the cluster), ``(B, T)``, ``(B, T)``, ``(B, T, X)``.
+
+    With A[x, y] = p(x, y | t) / sqrt(p(x | t) p(y | t)), M's eigenvalues are those of the Y x Y matrix
+    A'A[y, y'] = sum_x q(t|x) p(x, y) p(x, y') / (p(x) q(t) sqrt(p(y|t) p(y'|t))), one product of the
+    encoders with the table p(x, y) p(x, y') / p(x), and the eigenvector v of A'A gives
+    h(x) = sum_y p(y|x) v(y) / sqrt(p(y|t))."""
+    n_x, n_y = p.shape
+    px = p.sum(1)
+    qt = q.transpose(1, 2)  # (B, T, X)
+    mass = qt @ px
+    pyt = (qt @ p) / mass.clamp_min(_TINY)[..., None]
+    if n_y < 2:
+        return mass, torch.zeros_like(mass), torch.zeros_like(qt)
+    pyx = p / px[:, None]
+    if n_x * n_y * n_y <= 1 << 22:
+        gram = (qt @ (pyx[:, :, None] * p[:, None, :]).reshape(n_x, -1)).view(*mass.shape, n_y, n_y)
+    else:
+        gram = torch.einsum("btx,xy,xz->btyz", qt, pyx, p)
+    root = torch.sqrt(pyt)
+    gram = gram / (mass[..., None, None] * root[..., :, None] * root[..., None, :]).clamp_min(_TINY)
+    values, vectors = torch.linalg.eigh(gram)
+    h = (vectors[..., -2] / root.clamp_min(_TINY)) @ pyx.T  # (B, T, X)
+    return mass, values[..., -2], torch.where(qt > 0, h, 0.0)
 
 
 def split_round(s: Search) -> tuple[Tensor, bool]:
