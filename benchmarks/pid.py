@@ -3,6 +3,7 @@ random tables, and Phi-ID's 16 atoms against phyid; each library's thread CPU ti
 
     python -m benchmarks.pid [--random 20] [--seed 0] [--dit PYTHON] [--out DIR | --write-results]
     python -m benchmarks.pid --render [--out DIR | --write-results]
+    python -m benchmarks.pid --gpid [--out DIR | --write-results]
     python -m benchmarks.pid --coverage [--seeds 30] [--resamples 20] [--out DIR | --write-results]
 
 The gates are dit's own (``dit.pid.distributions``: 27 of two sources, 13 of three), read from dit as
@@ -33,6 +34,7 @@ import numpy as np
 import torch
 
 from benchmarks.pid_coverage import coverage_rows, render_coverage
+from benchmarks.pid_gaussian import GPID_COMMIT, gpid_rows, render_gpid
 from benchmarks.runners.script import RESULTS, cpu_model, parser, positive_int
 from iblearn.functional import broja_pid, phiid, pid_distribution, pid_lattice
 from iblearn.records import atomic_write_text, environment, write_json
@@ -303,6 +305,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     p.add_argument("--render", action="store_true", help="only rewrite table.md from results.json")
     p.add_argument("--coverage", action="store_true", help="the intervals' coverage on the PID tasks")
+    p.add_argument(
+        "--gpid", action="store_true", help="Gaussian BROJA against gpid (benchmarks/pid_gaussian.py)"
+    )
     p.add_argument("--seeds", type=positive_int, default=30, help="seeds per task and N (--coverage)")
     p.add_argument("--resamples", type=positive_int, default=20, help="half-samples (--coverage)")
     p.add_output(RESULTS / "pid", "--out")
@@ -310,6 +315,9 @@ def main(argv: list[str] | None = None) -> None:
     out: Path = args.out
     if args.render:
         render(out, json.loads((out / "results.json").read_text(encoding="utf-8")))
+        if (out / "gpid.json").exists():
+            record = json.loads((out / "gpid.json").read_text(encoding="utf-8"))
+            atomic_write_text(out / "gpid.md", render_gpid(record))
         if (out / "coverage.json").exists():
             record = json.loads((out / "coverage.json").read_text(encoding="utf-8"))
             atomic_write_text(out / "coverage.md", render_coverage(record))
@@ -317,6 +325,16 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(1)
     if args.coverage:
         coverage(out, args.seeds, args.resamples)
+        return
+    if args.gpid:
+        env = environment()
+        record = {
+            "provenance": {"git_commit": env["git_commit"], "date": env["date"], "gpid": GPID_COMMIT},
+            "rows": gpid_rows(),
+        }
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(out / "gpid.json", record)
+        atomic_write_text(out / "gpid.md", render_gpid(record))
         return
     exported = json.loads(
         subprocess.run([args.dit, str(ADAPTER), "gates"], capture_output=True, text=True, check=True).stdout

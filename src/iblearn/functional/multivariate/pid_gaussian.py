@@ -10,8 +10,9 @@ Every measure splits ``I(X1, X2; T) = R + U1 + U2 + S`` with ``I(X_i; T) = R + U
   standardized and each source's noise given T whitened, ``X1 = H1 T + N1``, ``X2 = H2 T + N2``, the
   free parameter is ``Sigma = Cov(N1, N2)`` with ``||Sigma||_2 <= 1`` and
   ``I_cup = min 1/2 log det(I + H2^T H2 + B^T (I - Sigma Sigma^T)^{-1} B)``, ``B = H1 - Sigma H2``.
-  Written ``Sigma = L^{-1} K`` with ``L L^T = I + K K^T`` (so ``(I - Sigma Sigma^T)^{-1} = L^T L``) the program is
-  unconstrained in K and solved by L-BFGS-B. For a univariate target it equals MMI (Barrett 2015).
+  Written ``Sigma = L^{-1} K`` with ``L L^T = I + K K^T`` (so ``(I - Sigma Sigma^T)^{-1} = L^T L``),
+  the program is unconstrained in K and solved by L-BFGS-B. For a univariate target it equals MMI
+  (Barrett 2015).
 - ``"ccs"``: Ince's (2017) common change in surprisal: the mean over the Gaussian of the local
   co-information ``c = i(x1; t) + i(x2; t) - i(x1, x2; t)`` where ``c``, ``i(x1; t)``, ``i(x2; t)`` and
   ``i(x1, x2; t)`` share one sign (the maximum-entropy distribution with the pairwise marginals of a
@@ -36,6 +37,7 @@ References:
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -69,9 +71,7 @@ def _logdet(a: np.ndarray) -> float:
 def _mi(cov: np.ndarray, a: Sequence[int], b: Sequence[int]) -> float:
     """``I(A; B) = 1/2 (log det S_A + log det S_B - log det S_AB)`` in nats."""
     ab = [*a, *b]
-    return 0.5 * (
-        _logdet(cov[np.ix_(a, a)]) + _logdet(cov[np.ix_(b, b)]) - _logdet(cov[np.ix_(ab, ab)])
-    )
+    return 0.5 * (_logdet(cov[np.ix_(a, a)]) + _logdet(cov[np.ix_(b, b)]) - _logdet(cov[np.ix_(ab, ab)]))
 
 
 def _inv_sqrt(a: np.ndarray) -> np.ndarray:
@@ -157,7 +157,7 @@ def _indices(dims: Sequence[int], width: int) -> tuple[list[int], list[int], lis
     if sum(dims) != width:
         raise ValueError(f"dims: widths {tuple(dims)} sum to {sum(dims)}, the covariance is {width}x{width}")
     edges = np.cumsum([0, *dims]).tolist()
-    return tuple(list(range(a, b)) for a, b in zip(edges[:-1], edges[1:], strict=True))  # type: ignore[return-value]
+    return tuple(list(range(a, b)) for a, b in itertools.pairwise(edges))  # type: ignore[return-value]
 
 
 def gaussian_pid(

@@ -7,7 +7,9 @@ of I(X1; T), I(X2; T) and I(X1, X2; T) by a bias-corrected discrete estimator
 :func:`~iblearn.functional.pid` (kNN, Gaussian or copula). For jointly Gaussian sources and a
 *univariate* target, MMI is the redundancy of every PID whose unique parts depend on the (X_i, T)
 marginals only, BROJA among them (Barrett 2015), so ``redundancy="broja"`` is answered by it there;
-for a vector target that equivalence fails (Venkatesh & Schamberg 2022) and MMI is only MMI.
+for a vector target that equivalence fails (Venkatesh & Schamberg 2022): MMI is only MMI, and
+``"broja"`` is the Gaussian ~-PID of the sample covariance (:func:`~iblearn.functional.gaussian_pid`),
+as are ``"ccs"`` and ``"dep"`` with ``method="gaussian"``.
 
 References:
     A. Barrett. Exploration of synergistic and redundant information sharing in static and dynamical
@@ -30,6 +32,7 @@ from iblearn.functional.discrete import class_codes, discrete_mi
 from iblearn.functional.inference import CONFIDENCE, Scheme, interval, resample_rows, summarize
 from iblearn.functional.multivariate._pid_measures import i_sx_pointwise, pointwise_mi
 from iblearn.functional.multivariate.core import PIDParts
+from iblearn.functional.multivariate.inputs import check_not_constant, named_variables
 from iblearn.functional.multivariate.pid import pid
 from iblearn.functional.multivariate.pid_discrete import (
     REDUNDANCIES,
@@ -37,9 +40,15 @@ from iblearn.functional.multivariate.pid_discrete import (
     pid_distribution,
     probability_table,
 )
+from iblearn.functional.multivariate.pid_gaussian import GaussianRedundancy, gaussian_pid
 
 #: The redundancies of continuous samples, and the methods each takes.
-CONTINUOUS = {"mmi": ("ksg", "gaussian", "copula"), "broja": ("gaussian",)}
+CONTINUOUS = {
+    "mmi": ("ksg", "gaussian", "copula"),
+    "broja": ("gaussian",),
+    "ccs": ("gaussian",),
+    "dep": ("gaussian",),
+}
 
 
 def _labels(x1: Any, x2: Any, target: Any) -> list[Tensor] | None:
@@ -89,8 +98,8 @@ def pid_from_samples(
         x1, x2, target: ``(N,)`` or ``(N, d)`` samples, the same N: all three integer symbols (labels),
             or continuous (as :func:`~iblearn.functional.pid` takes them).
         redundancy: ``"mmi"``, ``"min"``, ``"broja"``, ``"ccs"``, ``"dep"`` or ``"sx"`` for labels;
-            ``"mmi"``, or ``"broja"`` with ``method="gaussian"`` and a univariate target, for
-            continuous samples.
+            ``"mmi"``, or ``"broja"``, ``"ccs"`` or ``"dep"`` with ``method="gaussian"`` (the
+            :func:`~iblearn.functional.gaussian_pid` of the sample covariance), for continuous samples.
         method: labels: ``"plugin"`` (the default; any redundancy) or a bias-corrected estimator of
             :func:`~iblearn.functional.discrete_entropy` (``"nsb"``, ``"cwj"``, ...; MMI only).
             Continuous: ``"ksg"`` (the default), ``"gaussian"`` or ``"copula"``.
@@ -117,16 +126,17 @@ def pid_from_samples(
     if method not in CONTINUOUS.get(redundancy, ()):
         raise ValueError(
             f"redundancy: {redundancy!r} with method={method!r} is not available for continuous samples; "
-            "'mmi' takes 'ksg', 'gaussian' or 'copula', 'broja' takes 'gaussian' with a univariate "
-            "target; the others take labels"
+            "'mmi' takes 'ksg', 'gaussian' or 'copula', 'broja', 'ccs' and 'dep' take 'gaussian'; "
+            "'min' and 'sx' take labels"
         )
     t = torch.as_tensor(target)
     vector_target = t.ndim == 2 and t.shape[1] > 1
-    if redundancy == "broja" and vector_target:
-        raise ValueError(
-            "target: Gaussian BROJA equals MMI only for a univariate target (Barrett 2015); "
-            f"for a {t.shape[1]}-dimensional target it needs the optimisation of Venkatesh & Schamberg"
-        )
+    if redundancy in ("ccs", "dep") or (redundancy == "broja" and vector_target):
+        if options:
+            raise ValueError(
+                f"options: {redundancy!r} from Gaussian samples takes none, got {sorted(options)}"
+            )
+        return _gaussian_of_samples(x1, x2, target, redundancy)  # type: ignore[arg-type]
     if method == "gaussian" and vector_target:
         warnings.warn(
             "pid: minimum-MI redundancy with a vector target is MMI only: Barrett's equivalence with BROJA "
@@ -136,6 +146,19 @@ def pid_from_samples(
             stacklevel=2,
         )
     return pid(x1, x2, target, method=method, **options)  # type: ignore[arg-type]
+
+
+def _gaussian_of_samples(x1: Any, x2: Any, target: Any, redundancy: GaussianRedundancy) -> PIDParts:
+    """:func:`~iblearn.functional.gaussian_pid` of the sample covariance (divisor N - 1)."""
+    variables = named_variables(("x1", x1), ("x2", x2), ("target", target))
+    check_not_constant(variables, ["x1", "x2", "target"])
+    joint = torch.cat(variables, dim=1).detach().to(torch.float64)
+    if len(joint) <= joint.shape[1] + 1:
+        raise ValueError(
+            f"x1, x2, target: {joint.shape[1]} columns need more than {joint.shape[1] + 1} samples"
+        )
+    cov = torch.cov(joint.T).reshape(joint.shape[1], joint.shape[1])
+    return gaussian_pid(cov, tuple(v.shape[1] for v in variables), redundancy)
 
 
 def local_pid(x1: Any, x2: Any, target: Any) -> PIDParts:
