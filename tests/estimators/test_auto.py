@@ -45,7 +45,7 @@ def test_the_rule_chooses_from_the_data():
     x, labels = categorical_uniform(5).sample(1000, seed=0)
     assert quiet(x, labels).report.chosen == "mixed_ksg"
     assert quiet(labels, x).report.chosen == "mixed_ksg"  # labels first are swapped
-    assert quiet(labels, (labels + 1) % 5).report.chosen == "binning"
+    assert quiet(labels, (labels + 1) % 5).report.chosen == "cwj"  # well sampled labels
 
 
 def test_ksg_chosen_in_several_dims_is_unreliable_as_the_rows_say():
@@ -187,16 +187,15 @@ def test_estimate_mi_is_auto_by_default_and_names_a_setting_auto_does_not_take()
         estimate_mi(x, y, hidden=(8,))
 
 
-def test_both_discrete_is_the_registry_binning_with_miller_madow():
-    from iblearn.estimators import get_estimator
+def test_both_discrete_is_the_discrete_estimator_the_joint_asks_for():
+    from iblearn.functional import discrete_mi
 
     gen = torch.Generator().manual_seed(0)
     a = torch.randint(0, 5, (1000,), generator=gen)
     b = (a + torch.randint(0, 2, (1000,), generator=gen)) % 5
     result = quiet(a, b)
-    assert result.report.chosen == result.estimator == "binning"
-    binning = get_estimator(result.report.chosen, correction="miller-madow")
-    assert float(result) == pytest.approx(float(binning(a, b)))
+    assert result.report.chosen == result.estimator == "cwj"
+    assert float(result) == pytest.approx(float(discrete_mi(a, b, method="cwj")))
 
 
 def test_the_checks_map_a_half_and_do_not_rerun_an_identity_map():

@@ -34,6 +34,8 @@ from iblearn.estimators.auto import (
     rotate,
     verdict,
 )
+from iblearn.estimators.auto_discrete import ADVICE as LABELS_ADVICE
+from iblearn.estimators.auto_discrete import labels_estimate
 from iblearn.estimators.auto_gaussian import _copula_check, gaussian_stderr
 from iblearn.estimators.autocheck import HALVES, MI, interval, run_checks
 from iblearn.estimators.split import split_estimate
@@ -131,7 +133,14 @@ def cmi_auto(x: Any, y: Any, z: Any, *, k: int = 3, seed: int = 0) -> Estimate:
         ('gaussian', True)
     """
     seed, k = V.seed(seed), V.positive_int(k, "k")
+    codes = [ibf.class_codes(v, name) for v, name in ((x, "x"), (y, "y"), (z, "z"))]
     xt, yt, zt = _rows(x, "x"), _rows(y, "y"), _rows(z, "z")
+    if all(c is not None for c in codes):
+        n = V.same_length(("x", xt), ("y", yt), ("z", zt))
+        if n < MIN_ROWS:
+            raise ValueError(f"x: {n} rows; the checks need at least {MIN_ROWS}")
+        est = labels_estimate([c for c in codes if c is not None], "cmi", seed)
+        return verdict(est, est.report.checks, (xt, yt, zt), ("x", "y", "z"), advice=LABELS_ADVICE)
     n = V.same_length(("x", xt), ("y", yt), ("z", zt))
     if n < MIN_ROWS:
         raise ValueError(f"x: {n} rows; the checks need at least {MIN_ROWS}")

@@ -48,6 +48,8 @@ from torch import Tensor
 from iblearn import _checks as V
 from iblearn import functional as ibf
 from iblearn.estimators import reliability
+from iblearn.estimators.auto_discrete import ADVICE as LABELS_ADVICE
+from iblearn.estimators.auto_discrete import labels_estimate
 from iblearn.estimators.auto_gaussian import _copula_check, _gaussian_on_bases, _GaussianReruns, delta_stderr
 from iblearn.estimators.auto_gaussian import gaussian_stderr as gaussian_stderr
 from iblearn.estimators.autocheck import FLOOR, HALVES, MI, SHARE, Check, caveat, interval, run_checks
@@ -206,6 +208,10 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
     for name, codes in (("x", cx), ("y", cy)):
         if codes is not None:
             _repeating_classes(codes, name)
+    if cx is not None and cy is not None:
+        est = labels_estimate([cx, cy], "mi", seed)
+        ceiling = reliability.discrete_ceiling(xt, yt)
+        return verdict(est, est.report.checks, (xt, yt), ("x", "y"), ceiling, advice=LABELS_ADVICE)
     if cx is not None and cy is None:  # the labels go second
         xt, yt, cx, cy = yt, xt, cy, cx
 
@@ -215,26 +221,18 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
 
     feats = features(xt, yt, scores if cx is None and cy is None else None)
     log_n = math.log(n)
+    mi: MI
     if cy is not None:
         top = ("H(Y)", float(ibf.discrete_entropy(cy, correction="miller-madow")))
-        if cx is not None:
-            # What Binning(correction="miller-madow") computes on integer symbols.
-            chosen, why = "binning", "both variables are labels: the plug-in MI, Miller-Madow corrected"
-            mi: MI = lambda a, b: float(ibf.discrete_mi(a, b, correction="miller-madow"))  # noqa: E731
-            data = (cx, cy)
-            top = min(
-                top, ("H(X)", float(ibf.discrete_entropy(cx, correction="miller-madow"))), key=lambda c: c[1]
-            )
-        else:
-            chosen, why = (
-                "mixed_ksg",
-                (
-                    f"x ({int(feats['dx'])} columns) is continuous and y is labels: the mixed KSG, nearest "
-                    "neighbours within each class"
-                ),
-            )
-            mi = lambda a, b: float(ibf.mixed_ksg_mi(a, b, k, seed=seed))  # noqa: E731
-            data = (copula_normal(xt.reshape(n, -1)), cy)
+        chosen, why = (
+            "mixed_ksg",
+            (
+                f"x ({int(feats['dx'])} columns) is continuous and y is labels: the mixed KSG, nearest "
+                "neighbours within each class"
+            ),
+        )
+        mi = lambda a, b: float(ibf.mixed_ksg_mi(a, b, k, seed=seed))  # noqa: E731
+        data = (copula_normal(xt.reshape(n, -1)), cy)
         remap = lambda a, b, g: (rotate(a, g) if a.is_floating_point() else a, b)  # noqa: E731
     else:
         chosen, why, mi, agreement, value = choose(scores, feats, k, seed)
@@ -292,6 +290,7 @@ def verdict(
     samples: tuple[Tensor, ...],
     names: tuple[str, ...],
     ceiling: tuple[float, str] | None = None,
+    advice: str = _ADVICE,
 ) -> MIEstimate:
     """``est`` judged as every automatic estimate is: impossible for its data (below 0 beyond its error,
     above ``ceiling``, the entropy of labels), a failed check, rows in time order, or fewer than
@@ -304,7 +303,7 @@ def verdict(
         entropy_of=ceiling[1] if ceiling else "H(Y)",
         advice=reliability.BIASED,
     )
-    why_not = caveat(checks, _ADVICE)
+    why_not = caveat(checks, advice)
     if why_not is not None:
         est = reliability.flagged(est, "auto", why_not)
     est = reliability.in_order(est, "auto", samples, names)
