@@ -26,6 +26,7 @@ from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn import functional as ibf
+from iblearn.estimate.pid_labels import REDUNDANCIES, label_codes, pid_labels
 from iblearn.estimators import reliability
 from iblearn.estimators.auto import ATOM, KNN_DIMS, features, looks_gaussian, marginals_gaussian
 from iblearn.estimators.autocheck import FLOOR, HALF_DATA, SHARE, Check, caveat
@@ -196,11 +197,25 @@ def multivariate_auto(measure: str, data: Any, blocks: Any = None, *, k: int = 3
     return _judged(est, shuffled, chosen, why, feats, "each variable's rows shuffled apart")
 
 
-def pid_auto(x1: Any, x2: Any, target: Any, *, k: int = 3, seed: int = 0) -> dict[str, Estimate]:
+def pid_auto(
+    x1: Any, x2: Any, target: Any, *, redundancy: str = "mmi", k: int = 3, seed: int = 0
+) -> dict[str, Estimate]:
     """The PID's parts (redundancy, unique_1, unique_2, synergy, total) by the rule on the three
     variables together, each checked (the target shuffled against the sources on half the rows: every
-    part reads about 0), with its interval and the report."""
+    part reads about 0), with its interval and the report. Labels in all three take the discrete path
+    (:mod:`iblearn.estimate.pid_labels`) and any ``redundancy`` of
+    :data:`~iblearn.estimate.pid_labels.REDUNDANCIES`; continuous samples take the minimum-MI one."""
     seed = V.seed(seed)
+    V.choice(redundancy, "redundancy", REDUNDANCIES)
+    codes = label_codes(("x1", x1), ("x2", x2), ("target", target))
+    if codes is not None:
+        V.same_length(*zip(("x1", "x2", "target"), codes, strict=True))
+        return pid_labels(codes, redundancy, seed)
+    if redundancy != "mmi":
+        raise ValueError(
+            f"redundancy: {redundancy!r} is defined on a joint table and takes labels (integer symbols) in "
+            "x1, x2 and the target; continuous samples take 'mmi'"
+        )
     cols = _columns(x1, x2, target, names=("x1", "x2", "target"))
     k = V.neighbours(k, len(cols) // 2)
     chosen, why, feats = choose_method(cols)
