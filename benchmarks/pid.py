@@ -329,7 +329,12 @@ def main(argv: list[str] | None = None) -> None:
     if args.gpid:
         env = environment()
         record = {
-            "provenance": {"git_commit": env["git_commit"], "date": env["date"], "gpid": GPID_COMMIT},
+            "provenance": {
+                "git_commit": env["git_commit"],
+                "date": env["date"],
+                "machine": f"{cpu_model() or env['machine']} ({env['machine']})",
+                "gpid": GPID_COMMIT,
+            },
             "rows": gpid_rows(),
         }
         out.mkdir(parents=True, exist_ok=True)

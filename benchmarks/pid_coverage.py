@@ -50,7 +50,7 @@ def coverage_rows(ns: tuple[int, ...], seeds: int, n_resamples: int) -> list[dic
                 data = task.sample(n, seed)
                 for m in got:
                     got[m].append(
-                        pid_interval(*data, redundancy=m, method=method, n_resamples=n_resamples, seed=seed)
+                        pid_interval(*data, redundancy=m, method=method, n_resamples=n_resamples, seed=seed)  # type: ignore[arg-type]
                     )
             spent = time.process_time() - start
             for m, draws in got.items():

@@ -2,8 +2,8 @@
 conditional MI, transfer entropy and the multivariate measures.
 
 Every task has a ``name``, the ``measure`` its ``truth`` (nats) is a value of, its ``family``
-(``"cmi"``, ``"te"``, ``"multivariate"``, ``"mi"``), a description, and ``sample(n, seed)`` returning
-the arrays that measure takes, so a test reads
+(``"cmi"``, ``"te"``, ``"multivariate"``, ``"mi"``, ``"pid"``), a description, and ``sample(n, seed)``
+returning the arrays that measure takes, so a test reads
 ``assert float(est(x, y)) == approx(task.truth, ...)`` (the pattern of the bmi benchmark, Czyz et al.
 2023, whose MI tasks these follow):
 
@@ -21,6 +21,9 @@ the arrays that measure takes, so a test reads
 - ``ii``: ``(x, y, z)`` (:func:`~iblearn.functional.interaction_information`).
 - ``pid-redundancy``, ``pid-unique-1``, ``pid-unique-2``, ``pid-synergy``: ``(x1, x2, target)``, one part
   of :func:`~iblearn.functional.pid` (the minimum-MI redundancy of Barrett 2015).
+- ``pid``: ``(x1, x2, target)``; ``truth`` is ``I(X1, X2; T)`` and ``options["atoms"]`` maps each
+  redundancy measure to its exact ``(redundancy, unique_1, unique_2, synergy)``
+  (:mod:`iblearn.data.tasks.pid`: gates through labels, Gaussian systems).
 
 Continuous arrays are float64; the arrays named in ``labels`` are int64 class labels (a discrete
 system, a discrete Z, a class label Y). Where the density is known, ``pointwise(*arrays)`` gives the

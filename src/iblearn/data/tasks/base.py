@@ -41,8 +41,8 @@ ONE_ARRAY = ("tc", "dtc", "o", "s")
 
 
 def family_of(measure: str) -> str:
-    """The family a measure belongs to: ``"mi"``, ``"cmi"``, ``"te"`` (TE and conditional TE) or
-    ``"multivariate"`` (the rest)."""
+    """The family a measure belongs to: ``"mi"``, ``"cmi"``, ``"pid"`` (a whole PID), ``"te"`` (TE and
+    conditional TE) or ``"multivariate"`` (the rest)."""
     if measure in ("mi", "cmi", "pid"):
         return measure
     return "te" if measure in ("te", "cte") else "multivariate"
@@ -77,7 +77,7 @@ class Task:
 
     @property
     def family(self) -> str:
-        """``"cmi"``, ``"te"``, ``"multivariate"`` or ``"mi"`` (:func:`family_of` the measure)."""
+        """``"cmi"``, ``"te"``, ``"multivariate"``, ``"mi"`` or ``"pid"`` (:func:`family_of` the measure)."""
         return family_of(self.measure)
 
     @property
