@@ -8,12 +8,15 @@ import math
 import torch
 from torch import Tensor
 
+from iblearn.functional.ib import iterate_np
 from iblearn.functional.ib.deterministic import lagrangian, xlogx
 
 _TINY = 1e-300
 #: Batches of at least this many encoder entries (batch x |X| x |T|) are solved in groups by the number
 #: of values of T they use; below, one group costs less.
 GROUP_WORK = 1 << 16
+#: Soft batches on the CPU of at most this many encoder entries are iterated in numpy.
+NUMPY_WORK = 1 << 16
 
 
 def step(p: Tensor, pyx: Tensor, q: Tensor, betas: Tensor, alpha: float) -> Tensor:
@@ -100,6 +103,9 @@ def iterate(p: Tensor, q: Tensor, betas: Tensor, alpha: float, tol: float, max_i
     extrapolation of log q along them, and a step from there, kept only where it lowers L. Near a
     critical beta the plain iteration slows down (its slowest mode's rate tends to 1); the extrapolation
     jumps along that mode."""
+    if alpha > 0 and q.device.type == "cpu" and q.numel() <= NUMPY_WORK:
+        found = iterate_np.iterate(p.numpy(), q.numpy(), betas.numpy(), alpha, tol, max_iter)
+        return torch.from_numpy(found)
     pyx = p / p.sum(1, keepdim=True)
     q = q.clone()
     active = torch.arange(len(q), device=q.device)

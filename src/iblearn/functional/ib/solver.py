@@ -33,8 +33,8 @@ SPLIT_BUDGET = 1 << 21
 #: The search's solves stop after this many iterations (the best at each beta is then iterated up to
 #: ``max_iter``): a start that holds more clusters than its beta needs merges them only slowly.
 SEARCH_ITER = 100
-#: The search's solves stop when the Lagrangian falls by less than this (relative) in a cycle, or the
-#: caller's ``tol`` if looser: a start is compared with the others, not yet polished.
+#: The search's solves stop when the Lagrangian falls by less than this (relative) in a cycle, whatever
+#: the caller's ``tol``: a start is compared with the others, and only the best is polished to ``tol``.
 SEARCH_TOL = 1e-6
 #: A split is kept where it lowers the Lagrangian by more than this (relative).
 SPLIT_GAIN = 1e-8
@@ -98,7 +98,7 @@ def solve_curve(
     width = n_t if not grow or n_x <= FULL_T else min(n_x, max(used + 2 + used // 2, 8))
     det = torch.cat([det, det.new_zeros(*det.shape[:-1], width - used)], -1)
     loss = lagrangian(p, det, betas, alpha)
-    s = Search(p, betas, alpha, max(tol, SEARCH_TOL), min(max_iter, SEARCH_ITER), gen, det.clone(), loss)
+    s = Search(p, betas, alpha, SEARCH_TOL, min(max_iter, SEARCH_ITER), gen, det.clone(), loss)
     starts = soft_starts(s, det, n_x == width)
     s.solve(torch.cat(starts), torch.arange(len(betas), device=p.device).repeat(len(starts)))
     anneal(s)
