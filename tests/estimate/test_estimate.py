@@ -170,3 +170,20 @@ def test_a_transfer_through_the_condition_reads_about_zero_given_its_past():
     source, target, condition = task.sample(2000, seed=0)
     est = quiet("te", source, target, condition=condition, lag=2, history=1)
     assert est.interval[0] <= task.truth <= est.interval[1] and float(est) < 0.03
+
+
+def test_active_information_storage_is_a_measure_of_the_front_door_checked_as_a_series():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    x = np.zeros(1000)
+    for t in range(1, 1000):
+        x[t] = 0.8 * x[t - 1] + rng.standard_normal()
+    est = estimate("ais", x)
+    assert est.measure == "active_information_storage" and est.report.chosen == "ksg" and est.reliable
+    assert est.interval[0] < -0.5 * np.log(1 - 0.64) < est.interval[1]  # truth of an AR(1)
+    assert {"independence", "ceiling"} <= set(est.report.checks)
+    assert est.describe().startswith("A(X) = ")
+    noise = estimate("ais", rng.standard_normal(1000), history=2)
+    assert noise.interval[0] == 0.0 and float(noise) < 0.05
+    assert float(estimate("ais", x, method="gaussian")) == pytest.approx(0.51, abs=0.05)

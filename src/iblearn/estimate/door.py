@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from iblearn.estimate import labels, many, pairs, series
+from iblearn.estimate import labels, many, pairs, series, storage
 from iblearn.functional import Estimate
 
 __all__ = ["MEASURES", "Measure", "estimate", "estimate_mi"]
@@ -44,6 +44,7 @@ MEASURES: dict[str, Measure] = {
     "mi": Measure(("x", "y"), pairs.mi_auto, pairs.mi_method),
     "cmi": Measure(("x", "y", "z"), pairs.cmi_auto, pairs.cmi_method),
     "te": Measure(("source", "target"), series.te_auto, series.te_method),
+    "ais": Measure(("series",), storage.ais_auto, storage.ais_method),
     "entropy": Measure(("labels",), labels.entropy_auto, labels.entropy_method),
     **{
         name: Measure(
@@ -81,9 +82,11 @@ def estimate(measure: str, *variables: Any, method: str = "auto", **options: Any
 
     Args:
         measure: ``"mi"`` (x, y), ``"cmi"`` (x, y, z), ``"te"`` (source, target; ``lag``,
-            ``history``, ``condition``), ``"entropy"`` (labels), ``"total_correlation"``,
+            ``history``, ``condition``), ``"ais"`` (series; ``history``: active information storage),
+            ``"entropy"`` (labels), ``"total_correlation"``,
             ``"dual_total_correlation"``, ``"o_information"``, ``"s_information"``,
-            ``"interaction_information"`` (data; ``blocks``) or ``"pid"`` (x1, x2, target).
+            ``"interaction_information"`` (data; ``blocks``) or ``"pid"`` (x1, x2, target;
+            ``redundancy`` for labels).
         *variables: the measure's variables, samples as rows.
         method: ``"auto"``, or a named method of the measure (a registry name for MI; ``"ksg"``,
             ``"gaussian"``, ``"copula"`` for the measures among many variables; a discrete estimator

@@ -21,6 +21,7 @@ _QUANTITIES = {
     "cmi": "I(X;Y|Z)",
     "transfer_entropy": "TE(X -> Y)",
     "entropy": "H(X)",
+    "active_information_storage": "A(X)",
 }
 
 

@@ -1,0 +1,106 @@
+"""Active information storage for the front door: what a series' own past tells about its present,
+A_X(history) = I(X_t; X_{t-1}, ..., X_{t-history}) (Lizier, Prokopenko & Zomaya 2012), by
+:func:`iblearn.functional.information_dynamics.active_information_storage`.
+
+``method="auto"`` takes KSG (the kNN estimate, as for transfer entropy) with the blockwise jackknife's
+interval, and checks it as a series allows: the series with its steps shuffled (no order, so no
+storage) reads about 0 on half the steps, the trend from half the blocks to all of them stays within
+the tolerance, and no estimate exceeds log N.
+
+Reference:
+    J. T. Lizier, M. Prokopenko, A. Y. Zomaya. Local measures of information storage in complex
+    distributed computation. Information Sciences 208, 39-54 (2012).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import Any
+
+import torch
+
+from iblearn import _checks as V
+from iblearn.estimators import reliability
+from iblearn.estimators.autocheck import FLOOR, SHARE, Check, caveat
+from iblearn.functional import Estimate, inference
+from iblearn.functional.information_dynamics import active_information_storage
+
+__all__ = ["ais_auto", "ais_method"]
+
+#: Halves of the blocks behind the automatic estimate's standard error, as for transfer entropy.
+RESAMPLES = 4
+_ADVICE = "the estimate may be biased here: use a longer series, or a shorter history"
+
+
+def ais_method(
+    series: Any,
+    *,
+    method: str,
+    history: int = 1,
+    k: int = 4,
+    n_resamples: int = 0,
+    n_permutations: int = 0,
+    seed: int = 0,
+) -> Estimate:
+    """Active information storage by a named method (``"ksg"``, ``"gaussian"``, ``"copula"``), with a
+    blockwise interval (``n_resamples``) and a p-value against circular shifts (``n_permutations``)."""
+    return active_information_storage(
+        series, history, method, k=k, n_resamples=n_resamples, n_permutations=n_permutations, seed=seed
+    )
+
+
+def ais_auto(series: Any, *, history: int = 1, k: int = 4, seed: int = 0) -> Estimate:
+    """Active information storage of ``series`` by KSG, checked as a series (module notes), with the
+    blockwise interval.
+
+    Example:
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0)
+        >>> x = np.zeros(1000)
+        >>> for t in range(1, 1000):
+        ...     x[t] = 0.8 * x[t - 1] + rng.standard_normal()
+        >>> est = ais_auto(x)
+        >>> est.report.chosen, est.reliable, est.interval[0] < 0.51 < est.interval[1]
+        ('ksg', True, True)
+    """
+    seed = V.seed(seed)
+    est = active_information_storage(series, history, "ksg", k=k, n_resamples=RESAMPLES, seed=seed)
+    steps = V.continuous(series, "series").reshape(-1)
+    n, half = len(steps), len(steps) // 2
+    order = torch.from_numpy(inference.rng(seed, inference.PERMUTATION, 0).permutation(half))
+    shuffled = float(active_information_storage(steps[:half][order], history, "ksg", k=k, seed=seed))
+    value, stderr = float(est), est.stderr or 0.0
+    tolerance = max(FLOOR, 1.5 / math.sqrt(half), SHARE * abs(value)) + 2 * stderr
+    checks = {
+        "independence": Check(
+            "independence",
+            abs(shuffled) <= tolerance,
+            {"shuffled": shuffled},
+            "the series with its steps shuffled (on half of it), which then stores nothing, reads about 0",
+            tolerance,
+        ),
+        "ceiling": Check(
+            "ceiling",
+            value <= math.log(n) + max(FLOOR, 2 * stderr),
+            {"estimate": value, "log N": math.log(n)},
+            "no information storage exceeds log N",
+            max(FLOOR, 2 * stderr),
+        ),
+    }
+    if est.bias is not None:
+        checks["half data"] = Check(
+            "half data",
+            abs(est.bias) <= tolerance,
+            {"bias": est.bias},
+            "half of the blocks give about the same; a change is a bias that shrinks as the series grows",
+            tolerance,
+        )
+    why_not = caveat(checks, _ADVICE)
+    if why_not is not None:
+        est = reliability.flagged(est, "auto", why_not)
+    why = (
+        f"a series: KSG (nearest neighbours) between its present and its past {history} step(s), "
+        "with the blockwise interval"
+    )
+    return replace(est, report=replace(est.report, chosen="ksg", why=why, checks=checks, features={"n": n}))
