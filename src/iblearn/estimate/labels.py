@@ -1,6 +1,6 @@
 """The entropy of labels for the front door: the discrete estimators, chosen by
 :func:`iblearn.functional.choose_discrete_method` from how well the sample covers its symbols
-(Miller-Madow where each symbol is seen often and little mass is unseen, NSB where the sample is
+(Chao-Wang-Jost where each symbol is seen often and little mass is unseen, NSB where the sample is
 undersampled), with the chosen estimator's interval."""
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def entropy_auto(labels: Any, *, alphabet: int | None = None, seed: int = 0) -> 
         >>> import torch
         >>> est = entropy_auto(torch.arange(2000) % 4)
         >>> est.report.chosen, round(float(est), 3)
-        ('miller_madow', 1.387)
+        ('cwj', 1.387)
     """
     counts = counts_of(labels)
     chosen, why = ibf.choose_discrete_method(counts, alphabet)

@@ -50,7 +50,12 @@ def pid_labels(codes: list[Tensor], redundancy: str, seed: int) -> dict[str, Est
             "is defined on a table), its bias read from half the rows to all of them"
         )
     parts = ibf.pid_interval(
-        *codes, redundancy=redundancy, method=method, n_resamples=RESAMPLES, scheme="half", seed=seed
+        *codes,
+        redundancy=redundancy,  # type: ignore[arg-type]
+        method=method,
+        n_resamples=RESAMPLES,
+        scheme="half",
+        seed=seed,
     )
     sampling = sampling_check(cells, "(x1, x2, target)")
     n = int(cells.sum())

@@ -386,9 +386,8 @@ def choose(
         "agreement",
         agree,
         {"ksg": kn, "gaussian": g},
-        "KSG does not read above the Gaussian on normal scores that look jointly Gaussian (KSG reads low "
-        "there), and agrees with it elsewhere (the rows put KSG alone 20 - 40% off on 3 - 10 dims that "
-        "are not Gaussian in any monotone coordinates)",
+        "KSG and the Gaussian estimate agree; where the normal scores look jointly Gaussian only KSG "
+        "reading above the Gaussian counts, as KSG reads low there",
         tolerance,
     )
     if agree:
