@@ -246,7 +246,7 @@ class Estimate:
         return "\n".join(lines)
 
     def _headline(self) -> str:
-        """``I(X; Y) = 0.4141 nats, 95% interval [0.3765, 0.4518]``, saying where the interval was clipped."""
+        """``I(X;Y) = 0.4141 nats, 95% interval [0.3765, 0.4518]``, saying where the interval was clipped."""
         name = _QUANTITIES.get(self.measure, self.measure)
         text = f"{name} = {float(self):.4f} {self.unit}"
         if self.interval is not None:
