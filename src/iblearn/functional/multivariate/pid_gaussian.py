@@ -17,8 +17,7 @@ Every measure splits ``I(X1, X2; T) = R + U1 + U2 + S`` with ``I(X_i; T) = R + U
   co-information ``c = i(x1; t) + i(x2; t) - i(x1, x2; t)`` where ``c``, ``i(x1; t)``, ``i(x2; t)`` and
   ``i(x1, x2; t)`` share one sign (the maximum-entropy distribution with the pairwise marginals of a
   Gaussian is the Gaussian itself), as phyid and NuMIT compute it: a Monte Carlo mean over
-  ``n_draws`` seeded draws, its standard error about ``0.5 / sqrt(n_draws)`` nats for unit
-  informations.
+  ``n_draws`` seeded draws, whose error falls as ``1 / sqrt(n_draws)``.
 - ``"dep"``: James, Emenheiser & Crutchfield's (2018) dependency-constraint unique information, in Kay
   & Ince's (2018) Gaussian form ``U1 = min(I1, I_ci - I2, I12 - I2)``, with ``I_ci`` the information
   of the Gaussian with ``X1`` and ``X2`` independent given T (``Cov(X1, X2) = S_1T S_T^{-1} S_T2``).
