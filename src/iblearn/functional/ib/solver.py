@@ -63,14 +63,16 @@ class Search:
         Lagrangian by more than ``gain`` (relative; default ``tol``); returns which rows improved."""
         rows = torch.arange(len(self.betas), device=self.p.device) if rows is None else rows
         value = lagrangian(self.p, found, self.betas[rows], self.alpha)
-        improved = torch.zeros(len(self.betas), dtype=torch.bool, device=self.p.device)
-        for k in torch.argsort(value).tolist():  # the best candidate of a beta first
-            t = int(rows[k])
-            bound = float(self.loss[t])
-            if math.isfinite(bound):
-                bound -= (self.tol if gain is None else gain) * (1 + abs(bound))
-            if float(value[k]) < bound:
-                self.q[t], self.loss[t], improved[t] = found[k], value[k], True
+        value = torch.where(torch.isnan(value), math.inf, value)
+        best = torch.full_like(self.loss, math.inf).scatter_reduce(0, rows, value, "amin")
+        winner = torch.full(self.loss.shape, -1, dtype=torch.long, device=self.p.device)
+        chosen = value <= best[rows]  # each beta's best candidate (one of them where several tie)
+        winner[rows[chosen]] = torch.arange(len(rows), device=self.p.device)[chosen]
+        margin = (self.tol if gain is None else gain) * (1 + self.loss.abs())
+        bound = torch.where(torch.isfinite(self.loss), self.loss - margin, self.loss)
+        improved = best < bound
+        take = improved.nonzero().flatten()
+        self.q[take], self.loss[take] = found[winner[take]], best[take]
         return improved
 
     def solve(self, start: Tensor, rows: Tensor | None = None) -> Tensor:
