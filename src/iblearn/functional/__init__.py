@@ -51,6 +51,7 @@ from iblearn.functional.gaussian import (
 from iblearn.functional.ib import IBCurve, dib_exhaustive, gaussian_ib_curve, ib_curve
 from iblearn.functional.inference import Estimate
 from iblearn.functional.knn import (
+    PairwiseEdges,
     PermutationTest,
     gaussian_cmi,
     gaussian_cmi_from_cov,
@@ -114,6 +115,7 @@ __all__ = [
     "IBCurve",
     "MultivariateEstimate",
     "PIDParts",
+    "PairwiseEdges",
     "PartInterval",
     "PermutationTest",
     "PhiIDResult",

@@ -18,10 +18,12 @@ from iblearn.functional.knn.nulls import (
     transfer_entropy_test,
 )
 from iblearn.functional.knn.pairwise import ksg_mi_pairs, layerwise_mi, pairwise_mi
+from iblearn.functional.knn.pairwise_edges import PairwiseEdges
 from iblearn.functional.knn.permutations import local_permutations
 from iblearn.functional.knn.transfer import transfer_entropy, transfer_entropy_matrix
 
 __all__ = [
+    "PairwiseEdges",
     "PermutationTest",
     "gaussian_cmi",
     "gaussian_cmi_from_cov",

@@ -63,8 +63,8 @@ class PairwiseEdges:
             keep = self.indices >= 0
             i, j, v = rows[keep], self.indices[keep], self.values[keep]
         else:
-            assert self.edges is not None  # the dataclass holds indices or edges
-            i, j, v = self.edges[:, 0], self.edges[:, 1], self.values
+            edges = self.edges if self.edges is not None else torch.empty((0, 2), dtype=torch.int64)
+            i, j, v = edges[:, 0], edges[:, 1], self.values
         out[i, j] = v.to(torch.float64)
         out[j, i] = v.to(torch.float64)
         return out

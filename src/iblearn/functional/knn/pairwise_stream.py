@@ -304,8 +304,7 @@ def pruned(result: PairwiseEdges, tolerance: float) -> PairwiseEdges:
     if not tolerance >= 0:
         raise ValueError(f"aracne: expected a tolerance >= 0 nats (or None for no pruning), got {tolerance}")
     settings = {**result.settings, "aracne": tolerance}
-    if result.indices is None:
-        assert result.edges is not None
+    if result.indices is None and result.edges is not None:
         kept = aracne_kept(result.edges.numpy(), result.values.numpy(), tolerance)
         p_values = None if result.p_values is None else result.p_values[kept]
         mask = torch.from_numpy(kept)
@@ -316,6 +315,8 @@ def pruned(result: PairwiseEdges, tolerance: float) -> PairwiseEdges:
             p_values=p_values,
             settings=settings,
         )
+    if result.indices is None:
+        return result
     indices, values = result.indices.numpy(), result.values.numpy()
     rows = np.broadcast_to(np.arange(len(indices))[:, None], indices.shape)
     real = indices >= 0
