@@ -4,7 +4,7 @@ permutation p-values, and the search for the subsets of most redundancy or syner
 
 Floors, each importing only those below it: the variables and the checks on them (:mod:`.inputs`); the
 entropies' sums by each estimator (:mod:`.core`); the measures (:mod:`.measures`) and the PID
-(:mod:`.pid`); their inference (:mod:`.estimate`) and the subset search (:mod:`.search`). The room
+(:mod:`.pid_mmi`); their inference (:mod:`.estimate`) and the subset search (:mod:`.search`). The room
 builds on the neighbour engine through :mod:`iblearn.functional.knn.engine` only.
 """
 
@@ -16,8 +16,8 @@ from iblearn.functional.multivariate.measures import (
     s_information,
     total_correlation,
 )
-from iblearn.functional.multivariate.phiid import PhiIDResult, phiid
-from iblearn.functional.multivariate.pid import conditional_entropy, interaction_information, pid
+from iblearn.functional.multivariate.phiid_atoms import PhiIDResult, phiid
+from iblearn.functional.multivariate.pid_mmi import conditional_entropy, interaction_information, pid
 from iblearn.functional.multivariate.pid_discrete import broja_pid, pid_distribution, pid_lattice
 from iblearn.functional.multivariate.pid_gaussian import gaussian_pid
 from iblearn.functional.multivariate.pid_samples import (

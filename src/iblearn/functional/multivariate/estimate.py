@@ -66,7 +66,7 @@ from iblearn.functional.multivariate.inputs import (
     scalar_check,
     split_variables,
 )
-from iblearn.functional.multivariate.pid import pid_of
+from iblearn.functional.multivariate.pid_mmi import pid_of
 
 Measure = Literal[
     "total_correlation", "dual_total_correlation", "o_information", "s_information", "interaction_information"

@@ -33,7 +33,7 @@ from iblearn.functional.inference import CONFIDENCE, Scheme, interval, resample_
 from iblearn.functional.multivariate._pid_measures import i_sx_pointwise, pointwise_mi
 from iblearn.functional.multivariate.core import PIDParts
 from iblearn.functional.multivariate.inputs import check_not_constant, named_variables
-from iblearn.functional.multivariate.pid import pid
+from iblearn.functional.multivariate.pid_mmi import pid
 from iblearn.functional.multivariate.pid_discrete import (
     REDUNDANCIES,
     Redundancy,
