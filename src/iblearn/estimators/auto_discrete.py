@@ -27,9 +27,12 @@ from iblearn.functional.discrete.entropies import entropy_of_counts
 from iblearn.functional.discrete.inference import NSB_RESAMPLES, RESAMPLES
 from iblearn.functional.inference import Estimate
 
-#: Rows a joint symbol seen, on average, and the share of rows on joint symbols seen once (the unseen
-#: mass by Good-Turing), beyond which the joint is too undersampled for any interval to hold its bias.
-JOINT_RATIO, JOINT_UNSEEN = 4.0, 0.1
+#: Rows a joint symbol seen, on average, under which the joint is too undersampled for any interval
+#: to hold its bias.
+JOINT_RATIO = 4.0
+#: The share of rows on joint symbols seen once (the unseen mass by Good-Turing) beyond which the joint
+#: is too undersampled for any interval to hold its bias.
+JOINT_UNSEEN = 0.1
 
 #: What to do where a check fails.
 ADVICE = (
