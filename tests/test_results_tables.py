@@ -33,7 +33,8 @@ from iblearn.experiments.estimators.accuracy import AccuracyConfig, accuracy_tab
 from iblearn.experiments.estimators.accuracy import summarize as accuracy_summary
 from iblearn.experiments.mi_lr import report as mi_lr_report
 from iblearn.experiments.options import ReproduceOptions
-from iblearn.experiments.proximal import report as proximal_report
+from iblearn.experiments.proximal.report import summarize as proximal_summary
+from iblearn.experiments.proximal.report import table as proximal_table
 from iblearn.experiments.summary import summarize_runs
 from iblearn.records import RunFolder, read_json
 from tests.docs_pages import page as rendered
@@ -51,8 +52,8 @@ Table = Callable[[list[dict[str, Any]], dict[str, Any], Any], str]
 WRITERS: dict[str, tuple[type, Summarize, Table]] = {
     "Han, Nakamura & Hong (2023), ProximalSplit": (
         proximal.Config,
-        lambda rows, c: proximal_report.summarize(rows, {"image": c.epochs, "vae": c.vae_epochs}),
-        lambda s, res, c: proximal_report.table(s, res.get("not_run", {}), c),
+        lambda rows, c: proximal_summary(rows, {"image": c.epochs, "vae": c.vae_epochs}),
+        lambda s, res, c: proximal_table(s, res.get("not_run", {}), c),
     ),
     "Li & Pei (2023), MOLE, Table 1": (
         mole.Config,
@@ -321,7 +322,8 @@ def test_the_paired_neural_table_regenerates_from_its_rows(name, tmp_path):
     assert text + "\n" == (BENCH / "bmi_suite" / name / "paired.md").read_text()
 
 
-def test_the_high_dimension_table_regenerates_from_its_rows():
+def test_the_high_dimension_table_regenerates_from_its_rows(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))  # the script finds its _prelude beside it
     from benchmarks import high_dim_mi
 
     rows = read_json(BENCH / "high_dim_mi" / "results.json")["rows"]
