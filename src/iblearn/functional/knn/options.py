@@ -11,7 +11,7 @@ before, and an IDE or mypy knows each keyword and refuses an unknown one), and b
     >>> KNNOptions(backend="gpu")
     Traceback (most recent call last):
     ...
-    ValueError: backend: expected one of ('auto', 'tree', 'brute'), got 'gpu'
+    ValueError: backend: expected one of 'auto', 'tree', 'brute', got 'gpu'
 """
 
 from __future__ import annotations

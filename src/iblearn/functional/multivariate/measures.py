@@ -67,6 +67,7 @@ def total_correlation(
         0-d float64 tensor, nats. Not clipped at 0.
 
     Example:
+        >>> import torch
         >>> g = torch.Generator().manual_seed(0)
         >>> z = torch.randn(2000, 1, generator=g)
         >>> x = z + torch.randn(2000, 3, generator=g)  # three noisy copies of z
@@ -87,6 +88,7 @@ def dual_total_correlation(
     the information shared by at least two of the variables. Arguments as for :func:`total_correlation`.
 
     Example:
+        >>> import torch
         >>> g = torch.Generator().manual_seed(0)
         >>> x = torch.randn(5000, 2, generator=g)
         >>> x = torch.cat([x, x.sum(1, keepdim=True) + 0.5 * torch.randn(5000, 1, generator=g)], 1)
@@ -106,6 +108,7 @@ def o_information(
     For three it equals the interaction information. Arguments as for :func:`total_correlation`.
 
     Example:
+        >>> import torch
         >>> g = torch.Generator().manual_seed(0)
         >>> z = torch.randn(3000, 1, generator=g)
         >>> o = o_information(z + torch.randn(3000, 3, generator=g))  # three noisy copies of one source
@@ -125,6 +128,7 @@ def s_information(
     :func:`total_correlation`.
 
     Example:
+        >>> import torch
         >>> g = torch.Generator().manual_seed(0)
         >>> x = torch.randn(2000, 3, generator=g)
         >>> abs(float(s_information(x))) < 0.05  # independent variables
