@@ -328,6 +328,7 @@ ROOMS: dict[str, dict[str, int]] = {
         "discrete": 1,
         "series": 2,
         "mixtures": 2,
+        "pid": 2,
         "tables": 3,
         "registry": 4,
         "__init__": 5,
@@ -403,6 +404,7 @@ ROOMS: dict[str, dict[str, int]] = {
     "iblearn.functional.ib": {
         "result": 0,
         "deterministic": 1,
+        "iterate_np": 1,
         "iterate": 2,
         "solver": 3,
         "critical": 4,
@@ -424,6 +426,7 @@ ROOMS: dict[str, dict[str, int]] = {
         "core": 1,
         "measures": 2,
         "pid_mmi": 2,
+        "pid_gaussian": 2,
         "estimate": 3,
         "search": 3,
         "__init__": 4,

@@ -8,7 +8,7 @@ import math
 import torch
 from torch import Tensor
 
-from iblearn.functional.ib import iterate_np
+import iblearn.functional.ib.iterate_np as iterate_np
 from iblearn.functional.ib.deterministic import lagrangian, xlogx
 
 _TINY = 1e-300
