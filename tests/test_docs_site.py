@@ -226,6 +226,10 @@ def test_a_docstring_formula_reads_as_tex() -> None:
     assert hook.tex("1/2 (log det S_xz - log det S)") == r"\tfrac{1}{2} (\log \det S_{xz} - \log \det S)"
     block = "Text:\n\n    ``I = -1/2 sum_i log(1 - r_i^2)``,\n\nmore"
     assert hook._formulas(block) == "Text:\n\n$$\nI = -\\tfrac{1}{2} \\sum_i \\log(1 - r_i^2),\n$$\n\nmore"
+    # a :math: role is TeX already: typeset inline as written
+    assert hook.MATH.sub(hook.inline_math, r"plug-in, :math:`-\sum_i \hat p_i`, biased") == (
+        r"plug-in, $-\sum_i \hat p_i$, biased"
+    )
 
 
 def test_every_public_name_has_an_entry_in_the_api_reference(site: Path) -> None:

@@ -13,7 +13,8 @@ well. At build time, without touching the sources, this extension rewrites each 
 - an indented block of inline literals (a formula set apart, ````I = psi(N) - < psi(N_c) >````), which
   Markdown would show as code with its backticks, becomes math: each literal is read as the plain-text
   formula it is (``psi`` the digamma function, ``< ... >`` a mean, ``sum_i``, ``log det``, ``1/2``)
-  and typeset by MathJax, the block alone a display formula.
+  and typeset by MathJax, the block alone a display formula;
+- a ``:math:`` role, TeX already, is typeset inline as written.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ EXAMPLE = re.compile(r"^(?P<indent>[ \t]*)Examples?(?:\s*\((?P<caption>.*)\))?:[
 LITERAL = re.compile(r"(?<=\S)\s*::$", re.MULTILINE)
 PACKAGE = "iblearn"
 INLINE_LITERAL = re.compile(r"``(?P<body>.+?)``", re.S)
+MATH = re.compile(r":math:`(?P<body>[^`]+)`")
 FUNCTIONS = {"psi", "log", "det", "min", "max", "sum", "exp"}
 SYMBOLS = {
     "eps": r"\varepsilon",
@@ -63,6 +65,11 @@ def tex(formula: str) -> str:
     out = re.sub(r"(?<![A-Za-z\\{])[A-Za-z]{3,}(?![A-Za-z])", word, out)
     out = re.sub(r"_([A-Za-z0-9]{2,})", r"_{\1}", out)
     return re.sub(r"\b([A-Z])(\d)\b", r"\1_\2", out)
+
+
+def inline_math(match: re.Match[str]) -> str:
+    """A ``:math:`` role's TeX as an inline formula for MathJax."""
+    return f"${match['body']}$"
 
 
 def _formulas(text: str) -> str:
@@ -150,6 +157,7 @@ def rewrite(obj: griffe.Object, text: str) -> str:
     text = re.sub(r"``([^`\n]+)\n[ \t]*([^`\n]+)``", r"``\1 \2``", text)
     text = _formulas(text)
     text = EXAMPLE.sub(example, text)
+    text = MATH.sub(inline_math, text)
     text = ROLE.sub(role, text)
     return LITERAL.sub(":", text)
 
