@@ -17,9 +17,9 @@ from iblearn.functional.multivariate.measures import (
     total_correlation,
 )
 from iblearn.functional.multivariate.phiid_atoms import PhiIDResult, phiid
-from iblearn.functional.multivariate.pid_mmi import conditional_entropy, interaction_information, pid
 from iblearn.functional.multivariate.pid_discrete import broja_pid, pid_distribution, pid_lattice
 from iblearn.functional.multivariate.pid_gaussian import gaussian_pid
+from iblearn.functional.multivariate.pid_mmi import conditional_entropy, interaction_information, pid
 from iblearn.functional.multivariate.pid_samples import (
     PartInterval,
     local_pid,

@@ -33,7 +33,6 @@ from iblearn.functional.inference import CONFIDENCE, Scheme, interval, resample_
 from iblearn.functional.multivariate._pid_measures import i_sx_pointwise, pointwise_mi
 from iblearn.functional.multivariate.core import PIDParts
 from iblearn.functional.multivariate.inputs import check_not_constant, named_variables
-from iblearn.functional.multivariate.pid_mmi import pid
 from iblearn.functional.multivariate.pid_discrete import (
     REDUNDANCIES,
     Redundancy,
@@ -41,6 +40,7 @@ from iblearn.functional.multivariate.pid_discrete import (
     probability_table,
 )
 from iblearn.functional.multivariate.pid_gaussian import GaussianRedundancy, gaussian_pid
+from iblearn.functional.multivariate.pid_mmi import pid
 
 #: The redundancies of continuous samples, and the methods each takes.
 CONTINUOUS = {
