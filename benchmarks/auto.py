@@ -211,7 +211,9 @@ def row(source: Source, n: int, seed: int, repeats: int) -> dict[str, Any]:
         "covers": low <= truth <= high,
         "off_25": abs(error) > 0.25,
         "failed": [c for c, check in result.report.checks.items() if check.passed is False],
-        "candidates": result.report.checks["agreement"].figures if "agreement" in result.report.checks else None,
+        "candidates": (
+            result.report.checks["agreement"].figures if "agreement" in result.report.checks else None
+        ),
         "alone": float(single),
         "auto_seconds": auto_seconds,
         "alone_seconds": alone_seconds,

@@ -111,8 +111,8 @@ def append_row(path: Path, row: dict[str, Any]) -> None:
 def iblearn_estimate(
     method: str, x: np.ndarray, y: np.ndarray, seed: int, steps: int, test: float = 0.2
 ) -> dict[str, Any]:
-    from iblearn.estimators import get_estimator
     from iblearn import estimate_mi
+    from iblearn.estimators import get_estimator
 
     if method in ("ksg", "gaussian", "binning"):
         result = get_estimator(method)(x, y)

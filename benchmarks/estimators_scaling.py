@@ -14,7 +14,6 @@ import _prelude  # noqa: F401  (first: one thread per library, the checkout's ro
 
 # isort: split
 
-import argparse
 import json
 import math
 import os
@@ -30,11 +29,12 @@ import torch
 from scipy.spatial import cKDTree
 from scipy.special import digamma
 
+from benchmarks.runners import script
 from iblearn import functional as ibf
 from iblearn.data import bivariate_normal, dense_gaussian
+from iblearn.functional.knn.ksg import prepare
 from iblearn.functional.knn.mixed import mixed_counts_brute
 from iblearn.functional.knn.neighbors import cdist
-from iblearn.functional.knn.ksg import prepare
 
 SIZES = [1_000, 3_000, 10_000, 30_000, 100_000, 300_000, 1_000_000]
 
@@ -227,12 +227,12 @@ def plot(result: dict[str, Any], path: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = script.Parser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="N up to 30,000")
     parser.add_argument("--threads", type=int, default=1, help="also time iblearn with this many threads")
     parser.add_argument("--budget", type=float, default=300.0, help="seconds a run may be expected to take")
     parser.add_argument("--mixed", type=int, default=50_000, help="MixedKSG's N (64-d, 10 classes); 0: skip")
-    parser.add_argument("--results", default=str(Path(__file__).parent / "results"))
+    parser.add_output(Path(__file__).parent / "results", "--results")
     args = parser.parse_args()
     sizes = [n for n in SIZES if n <= 30_000] if args.quick else SIZES
     result = run(sizes, args.threads, args.budget)

@@ -20,7 +20,6 @@ import _prelude  # noqa: F401  (first: one thread per library, the checkout's ro
 
 # isort: split
 
-import argparse
 import json
 import time
 from pathlib import Path
@@ -30,6 +29,7 @@ import numpy as np
 import torch
 from scipy.spatial import cKDTree
 
+from benchmarks.runners import script
 from iblearn.data import dense_gaussian
 from iblearn.functional.knn import _maxnorm
 from iblearn.functional.knn.neighbors import COUNT_LEAF, _tree_layout
@@ -105,10 +105,10 @@ def slope(rows: list[dict[str, Any]], key: str, lo: int = 100_000) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = script.Parser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", type=int, default=[10_000, 30_000, 100_000, 300_000, 1_000_000])
     parser.add_argument("--queries", type=int, default=400)
-    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_output(OUT)
     args = parser.parse_args()
     torch.set_num_threads(1)
     rows = []

@@ -25,12 +25,13 @@ from typing import Any
 import torch
 
 import _prelude  # noqa: F401  (one thread, before numpy and torch)
+from benchmarks.runners import script
 from iblearn._provenance import environment
 from iblearn.data import dense_gaussian
 from iblearn.functional import ksg_mi
 from iblearn.functional.knn import neighbors as _neighbors
-from iblearn.functional.knn.neighbors import count_within, kth_neighbour
 from iblearn.functional.knn.ksg import prepare_samples
+from iblearn.functional.knn.neighbors import count_within, kth_neighbour
 from iblearn.records import atomic_write_text, markdown_table
 
 N, K = 10_000, 3
@@ -77,11 +78,9 @@ def pruning(xp: torch.Tensor, yp: torch.Tensor) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = script.Parser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/ksg_parts"))
+    parser.add_output(Path(__file__).parent / "results" / "ksg_parts")
     args = parser.parse_args()
     if not _neighbors.HAVE_KERNEL:
         raise SystemExit("the compiled kernel is not built here: nothing to compare the fallback with")

@@ -68,8 +68,8 @@ def run(
 ) -> list[dict]:
     import torch
 
-    from iblearn.estimators import get_estimator
     from iblearn import estimate_mi
+    from iblearn.estimators import get_estimator
     from iblearn.estimators.split import normal_scores
 
     torch.set_num_threads(1)

@@ -36,7 +36,6 @@ import _prelude  # noqa: F401  (first: one thread per library, the checkout's ro
 
 # isort: split
 
-import argparse
 import subprocess
 import sys
 import tempfile
@@ -52,6 +51,7 @@ import torch
 from sklearn.datasets import load_breast_cancer
 from torch import Tensor
 
+from benchmarks.runners import script
 from benchmarks.runners.paired import paired_ratio, proximal_steps
 from benchmarks.runners.script import cpu_model
 from iblearn.data import high_mi, student_t
@@ -62,8 +62,8 @@ from iblearn.estimators.reliability import UnreliableEstimateWarning
 from iblearn.functional import gaussian_mi, gram_matrix, ksg_mi, pairwise_mi, renyi_mi
 from iblearn.functional.knn import _maxnorm
 from iblearn.functional.knn import bivariate as _bivariate
-from iblearn.functional.knn.neighbors import count_within, kth_neighbour
 from iblearn.functional.knn.ksg import prepare_samples
+from iblearn.functional.knn.neighbors import count_within, kth_neighbour
 from iblearn.records import environment, markdown_table, read_json, write_json
 from iblearn.sklearn import MIFeatureSelector, _terms
 
@@ -319,19 +319,20 @@ def modified_sources() -> list[str] | None:
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = script.Parser(description=__doc__.splitlines()[0])
     p.add_argument("--check", action="store_true", help="compare with the committed ratios; write nothing")
     p.add_argument("--tolerance", type=float, default=TOLERANCE, help="allowed factor over a committed ratio")
-    p.add_argument("--out", default=str(OUT))
+    p.add_output(OUT)
     p.add_argument("--cases", nargs="+", choices=list(CASES), help="only these (a write keeps the others)")
     args = p.parse_args()
     torch.set_num_threads(1)
     committed = None
-    if args.check:
-        if not Path(args.out).is_file():
-            print(f"error: no committed ratios at {args.out}; run without --check first", file=sys.stderr)
+    if args.check:  # against the committed ratios, or those of the file --out names
+        against = OUT if args.out == script.scratch_for(OUT) else args.out
+        if not Path(against).is_file():
+            print(f"error: no committed ratios at {against}; run without --check first", file=sys.stderr)
             return 2
-        committed = read_json(args.out)
+        committed = read_json(against)
         committed["tolerance"] = args.tolerance
     ratios = {}
     for name, (hot, _core, measure, repeats) in CASES.items():

@@ -59,7 +59,9 @@ def main(args: list[str]) -> int:
             "ASAN_OPTIONS": "detect_leaks=0:alloc_dealloc_mismatch=0:abort_on_error=1",
             "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
         }
-        probe = "import iblearn.functional.knn.neighbors as n; assert n.HAVE_KERNEL; print(n._maxnorm.__file__)"
+        probe = (
+            "import iblearn.functional.knn.neighbors as n; assert n.HAVE_KERNEL; print(n._maxnorm.__file__)"
+        )
         where = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
         if where.returncode != 0 or not where.stdout.startswith(tmp):
             sys.stderr.write(where.stdout + where.stderr)

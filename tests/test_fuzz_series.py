@@ -20,9 +20,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from iblearn import estimate_mi
 from iblearn import functional as ibf
 from iblearn.estimators import KSG
-from iblearn import estimate_mi
 from tests.test_fuzz import FUZZ
 
 torch.set_num_threads(1)

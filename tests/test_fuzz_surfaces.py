@@ -36,13 +36,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from iblearn import estimate_mi
 from iblearn import functional as ibf
 from iblearn.cli import main
 from iblearn.data._pickle import load_data_pickle
 from iblearn.data.graphs import load_tu
 from iblearn.data.vision import read_idx
 from iblearn.estimators import REGISTRY
-from iblearn import estimate_mi
 from iblearn.estimators.reliability import BELOW_ZERO, label_entropy
 from iblearn.records import RunFolder
 from tests.test_fuzz import FUZZ, _check, samples

@@ -35,7 +35,13 @@ from iblearn.estimators.neural import captured
 from iblearn.estimators.reliability import UnreliableEstimateWarning
 from iblearn.functional.knn import fused as _ksg_triton
 from iblearn.functional.knn.counts import ksg_counts_tree
-from iblearn.functional.renyi.entropy import DEFAULT_ALPHA, SPECTRUM_TOL, Spectrum, _matrix_entropy, truncated_entropy
+from iblearn.functional.renyi.entropy import (
+    DEFAULT_ALPHA,
+    SPECTRUM_TOL,
+    Spectrum,
+    _matrix_entropy,
+    truncated_entropy,
+)
 from iblearn.functional.renyi.gram import checked_gram
 from iblearn.optim import MIDecayLR, MIProbe, ProximalSplit, split_model
 from iblearn.training import Batch, CrossEntropy, InfoMax, train_greedy

@@ -16,8 +16,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
-from iblearn.estimators import AAMINE, DGI, GMI, InfoNCE
 from iblearn.distributed import average_gradients
+from iblearn.estimators import AAMINE, DGI, GMI, InfoNCE
 from tests.distributed import on_two_ranks
 
 STEPS = 3

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import torch
 
-from iblearn.estimators import DIM, JS, MINE, NWJ, InfoNCE, MINEf
 from iblearn import distributed
+from iblearn.estimators import DIM, JS, MINE, NWJ, InfoNCE, MINEf
 from tests.distributed import on_two_ranks
 
 N, STEPS = 12, 3  # rows in all, training steps

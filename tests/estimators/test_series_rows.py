@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from iblearn.estimators import KSG, GaussianMI, UnreliableEstimateWarning
 from iblearn import estimate_mi
+from iblearn.estimators import KSG, GaussianMI, UnreliableEstimateWarning
 
 torch.set_num_threads(1)
 
