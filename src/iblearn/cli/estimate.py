@@ -19,6 +19,112 @@ from iblearn.cli.estimate_method import estimator_name, fit_method, label_codes,
 from iblearn.cli.inputs import COLUMNS_RULE, MAX_MB, SAMPLE_SUFFIXES, Samples, key_value, load_samples
 from iblearn.cli.json_out import exit_code, nonfinite_estimate, strict
 
+_DESCRIPTION = (
+    "Estimate I(X;Y). Rows are samples. X and Y may be two files, or one CSV with "
+    "--y-cols (and --x-cols) naming columns, e.g. iblearn estimate data.csv --y-cols label; or, with "
+    "--measure, information among groups of one file's columns, e.g. --measure o_information "
+    '--groups "a,b;c;d"'
+)
+
+# The command's own options, in the order --help lists them: (flags, keyword arguments of add_argument).
+_ARGUMENTS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
+    (("x",), {"metavar": "X", "help": "samples of X: .npy, .csv, .txt or .pt"}),
+    (
+        ("y",),
+        {
+            "metavar": "Y",
+            "nargs": "?",
+            "default": None,
+            "help": "samples of Y (integer labels or class names for mixed_ksg); leave out to take --y-cols "
+            "from X",
+        },
+    ),
+    (
+        ("--x-cols",),
+        {
+            "metavar": "COLS",
+            "default": None,
+            "help": f"X's {COLUMNS_RULE} (default: all, or all that --y-cols and --cond leave when they "
+            "share X's file); a CSV's header line is detected",
+        },
+    ),
+    (("--y-cols",), {"metavar": "COLS", "default": None, "help": "Y's columns, as --x-cols"}),
+    (
+        ("--method",),
+        {
+            "default": None,
+            "help": "estimator, by registry or class name in any case: ksg, mixed_ksg, binning, gaussian, "
+            "renyi; or a neural one (mine, mine_f, nwj, js, infonce, ...), whose critic is trained on part "
+            "of the rows and reports on the rest; or auto: chosen from the data and checked (default: "
+            "mixed_ksg where Y is class labels, else auto; ksg where --k, --option, --resamples, "
+            "--permutations or --cond is given)",
+        },
+    ),
+    (
+        ("--y-type",),
+        {
+            "choices": ("auto", "labels", "continuous"),
+            "default": "auto",
+            "help": "what Y is; auto: class labels where Y is one column of names, of integers (.npy), or "
+            "of integral numbers with few distinct values, each on 2 rows or more on average (at most 20: "
+            "iblearn.functional.class_codes)",
+        },
+    ),
+    (("--json",), {"action": "store_true", "help": "print one JSON object instead of text"}),
+    (
+        ("--cond",),
+        {
+            "metavar": "Z",
+            "default": None,
+            "help": "samples of Z, a file or columns of X's file (as --x-cols): estimate I(X;Y|Z) instead "
+            "(auto by default; ksg, gaussian); Z of class labels is a discrete condition, and "
+            "--permutations then tests conditional independence; with --measure te, series the transfer "
+            "is conditioned on",
+        },
+    ),
+    (("--lag",), {"type": int, "default": None, "help": "--measure te: the source's lag (default 1)"}),
+    (
+        ("--history",),
+        {"type": int, "default": None, "help": "--measure te: past target steps conditioned on (default 1)"},
+    ),
+    (("--k",), {"type": int, "default": None, "help": "neighbours, for ksg and mixed_ksg"}),
+    (("--base",), {"type": float, "default": None, "help": "logarithm base: 2 for bits (default: nats)"}),
+    (("--resamples",), {"type": int, "default": 0, "help": "resamples for a standard error"}),
+    (("--permutations",), {"type": int, "default": 0, "help": "permutations for an independence p-value"}),
+    (
+        ("--seed",),
+        {"type": int, "default": 0, "help": "seeds the estimator, resampling and permutations (default 0)"},
+    ),
+    (("--steps",), {"type": int, "default": 2000, "help": "neural estimators: critic training steps"}),
+    (("--batch-size",), {"type": int, "default": 256, "help": "neural estimators: rows per step"}),
+    (
+        ("--test-fraction",),
+        {
+            "type": float,
+            "default": 0.2,
+            "help": "neural estimators: share of the rows held out for the estimate (default 0.2)",
+        },
+    ),
+    (
+        ("--max-mb",),
+        {
+            "type": float,
+            "default": MAX_MB,
+            "help": f"refuse sample files larger than this many megabytes (default {MAX_MB:g}); a table "
+            "takes about 8 bytes a number in memory",
+        },
+    ),
+    (
+        ("--option",),
+        {
+            "type": key_value,
+            "action": "append",
+            "metavar": "KEY=VALUE",
+            "help": "any other estimator setting, e.g. --option n_bins=20",
+        },
+    ),
+)
+
 
 def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     """The command's parser under ``sub``, with the options of ``common``."""
@@ -26,85 +132,10 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
         "estimate",
         parents=[common],
         help="estimate I(X;Y) from sample files (rows are samples)",
-        description="Estimate I(X;Y). Rows are samples. X and Y may be two files, or one CSV with "
-        "--y-cols (and --x-cols) naming columns, e.g. iblearn estimate data.csv --y-cols label; or, with "
-        "--measure, information among groups of one file's columns, e.g. --measure o_information "
-        '--groups "a,b;c;d"',
+        description=_DESCRIPTION,
     )
-    est.add_argument("x", metavar="X", help="samples of X: .npy, .csv, .txt or .pt")
-    est.add_argument(
-        "y",
-        metavar="Y",
-        nargs="?",
-        default=None,
-        help="samples of Y (integer labels or class names for mixed_ksg); leave out to take --y-cols from X",
-    )
-    est.add_argument(
-        "--x-cols",
-        metavar="COLS",
-        default=None,
-        help=f"X's {COLUMNS_RULE} (default: all, or all that --y-cols and --cond leave when they "
-        "share X's file); a CSV's header line is detected",
-    )
-    est.add_argument("--y-cols", metavar="COLS", default=None, help="Y's columns, as --x-cols")
-    est.add_argument(
-        "--method",
-        default=None,
-        help="estimator, by registry or class name in any case: ksg, mixed_ksg, binning, gaussian, renyi; "
-        "or a neural one (mine, mine_f, nwj, js, infonce, ...), whose critic is trained on part of the rows "
-        "and reports on the rest; or auto: chosen from the data and checked (default: mixed_ksg where Y is "
-        "class labels, else auto; ksg where --k, --option, --resamples, --permutations or --cond is given)",
-    )
-    est.add_argument(
-        "--y-type",
-        choices=("auto", "labels", "continuous"),
-        default="auto",
-        help="what Y is; auto: class labels where Y is one column of names, of integers (.npy), or of "
-        "integral numbers with few distinct values, each on 2 rows or more on average (at most 20: "
-        "iblearn.functional.class_codes)",
-    )
-    est.add_argument("--json", action="store_true", help="print one JSON object instead of text")
-    est.add_argument(
-        "--cond",
-        metavar="Z",
-        default=None,
-        help="samples of Z, a file or columns of X's file (as --x-cols): estimate I(X;Y|Z) instead (auto by "
-        "default; ksg, gaussian); Z of class labels is a discrete condition, and --permutations then tests "
-        "conditional independence; with --measure te, series the transfer is conditioned on",
-    )
-    est.add_argument("--lag", type=int, default=None, help="--measure te: the source's lag (default 1)")
-    est.add_argument(
-        "--history", type=int, default=None, help="--measure te: past target steps conditioned on (default 1)"
-    )
-    est.add_argument("--k", type=int, default=None, help="neighbours, for ksg and mixed_ksg")
-    est.add_argument("--base", type=float, default=None, help="logarithm base: 2 for bits (default: nats)")
-    est.add_argument("--resamples", type=int, default=0, help="resamples for a standard error")
-    est.add_argument("--permutations", type=int, default=0, help="permutations for an independence p-value")
-    est.add_argument(
-        "--seed", type=int, default=0, help="seeds the estimator, resampling and permutations (default 0)"
-    )
-    est.add_argument("--steps", type=int, default=2000, help="neural estimators: critic training steps")
-    est.add_argument("--batch-size", type=int, default=256, help="neural estimators: rows per step")
-    est.add_argument(
-        "--test-fraction",
-        type=float,
-        default=0.2,
-        help="neural estimators: share of the rows held out for the estimate (default 0.2)",
-    )
-    est.add_argument(
-        "--max-mb",
-        type=float,
-        default=MAX_MB,
-        help=f"refuse sample files larger than this many megabytes (default {MAX_MB:g}); a table takes "
-        "about 8 bytes a number in memory",
-    )
-    est.add_argument(
-        "--option",
-        type=key_value,
-        action="append",
-        metavar="KEY=VALUE",
-        help="any other estimator setting, e.g. --option n_bins=20",
-    )
+    for flags, settings in _ARGUMENTS:
+        est.add_argument(*flags, **settings)
     estimate_many.add_arguments(est)
     est.set_defaults(func=cmd_estimate)
 
