@@ -91,14 +91,7 @@ def infer_network(
     trials = as_trials(data)
     min_lag, max_lag = check_lags(min_lag, max_lag, trials)
     V.choice(method, "method", METHODS)
-    n_permutations = V.positive_int(n_permutations, "n_permutations")
-    alpha = V.real_number(alpha, "alpha")
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha: must lie in (0, 1), got {alpha}")
-    if n_permutations < 1 / alpha:
-        raise ValueError(
-            f"n_permutations: {n_permutations} surrogates cannot give a p-value below alpha={alpha}"
-        )
+    n_permutations, alpha = _checked_test(n_permutations, alpha)
     fdr, progress = V.flag(fdr, "fdr"), V.flag(progress, "progress")
     seed, n_jobs = V.seed(seed), check_n_jobs(n_jobs)
     chosen, reason = (method, "asked for") if method != "auto" else choose_method(trials)
@@ -112,6 +105,20 @@ def infer_network(
     if chosen == "ksg":
         settings["k"] = KSG_K
     return NetworkResult(emb.n_processes, tuple(results), tuple(significant), settings)
+
+
+def _checked_test(n_permutations: Any, alpha: Any) -> tuple[int, float]:
+    """``n_permutations`` and ``alpha`` checked: a level in (0, 1) that so many surrogates can reach,
+    the smallest p-value being ``1 / (1 + n_permutations)``."""
+    n_permutations = V.positive_int(n_permutations, "n_permutations")
+    alpha = V.real_number(alpha, "alpha")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha: must lie in (0, 1), got {alpha}")
+    if n_permutations < 1 / alpha:
+        raise ValueError(
+            f"n_permutations: {n_permutations} surrogates cannot give a p-value below alpha={alpha}"
+        )
+    return n_permutations, alpha
 
 
 def choose_method(trials: list[np.ndarray]) -> tuple[str, str]:
