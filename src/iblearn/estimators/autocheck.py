@@ -177,28 +177,7 @@ def run_checks(
                 "invariance", abs(mapped - half_a) <= tol, {"mapped": mapped, "half": half_a}, invariance, tol
             )
         )
-    additivity = "two independent copies side by side hold twice the information"
-    try:
-        doubled = reruns.doubled(a, b)
-    except ValueError as err:  # twice the dimensions on half the rows: more than the estimator takes
-        checks.append(
-            not_applicable(
-                "additivity",
-                additivity,
-                f"two copies of a half are too many dimensions for {n // 2} rows: {err}",
-            )
-        )
-    else:
-        gap = 2 * _tolerance(half, stderr, n // 2)
-        checks.append(
-            Check(
-                "additivity",
-                abs(doubled - (half_a + half_b)) <= gap,
-                {"two copies": doubled, "sum of the halves": half_a + half_b},
-                additivity,
-                gap,
-            )
-        )
+    checks.append(_additivity(reruns, (a, b), (half_a, half_b), half, stderr))
     checks.append(
         Check(
             "half data",
@@ -208,21 +187,52 @@ def run_checks(
             tol,
         )
     )
+    checks.append(_ceiling(ceiling, value, n, stderr))
+    return {c.name: c for c in checks}, stderr, half
+
+
+def _additivity(
+    reruns: Reruns, halves: tuple[Tensor, Tensor], values: tuple[float, float], half: float, stderr: float
+) -> Check:
+    """The additivity check: the estimator on two independent copies side by side (the two halves of a
+    split, rows ``halves``, whose estimates are ``values``) reads their sum, within twice the half-data
+    tolerance; not applicable where the doubled dimensions are more than the estimator takes."""
+    a, b = halves
+    half_a, half_b = values
+    rows = len(a)
+    additivity = "two independent copies side by side hold twice the information"
+    try:
+        doubled = reruns.doubled(a, b)
+    except ValueError as err:  # twice the dimensions on half the rows: more than the estimator takes
+        return not_applicable(
+            "additivity",
+            additivity,
+            f"two copies of a half are too many dimensions for {rows} rows: {err}",
+        )
+    gap = 2 * _tolerance(half, stderr, rows)
+    return Check(
+        "additivity",
+        abs(doubled - (half_a + half_b)) <= gap,
+        {"two copies": doubled, "sum of the halves": half_a + half_b},
+        additivity,
+        gap,
+    )
+
+
+def _ceiling(ceiling: tuple[str, float], value: float, n: int, stderr: float) -> Check:
+    """The ceiling check: ``value`` from ``n`` rows exceeds no ``ceiling`` (name, nats) by more than
+    the noise; not applicable where the ceiling is infinite (its name says why)."""
     name, top = ceiling
     if math.isinf(top):
-        checks.append(not_applicable("ceiling", "no MI exceeds what the data can show", name))
-    else:
-        slack = max(_floor(n), 2 * stderr)
-        checks.append(
-            Check(
-                "ceiling",
-                value <= top + slack,
-                {"estimate": value, name: top},
-                f"no MI exceeds {name}",
-                slack,
-            )
-        )
-    return {c.name: c for c in checks}, stderr, half
+        return not_applicable("ceiling", "no MI exceeds what the data can show", name)
+    slack = max(_floor(n), 2 * stderr)
+    return Check(
+        "ceiling",
+        value <= top + slack,
+        {"estimate": value, name: top},
+        f"no MI exceeds {name}",
+        slack,
+    )
 
 
 def _unmoved(x: Tensor, y: Tensor) -> str:
