@@ -282,9 +282,21 @@ def pairwise_mi(
         return pairwise_stream.streamed_pairwise_mi(
             t, k, variant, opts, *sparse, out=checkpoint, aracne=aracne, n_jobs=n_jobs, progress=progress
         )
+    pairs, batches = _tiled_pairs(m, FUSED_TILE if _fused(t, k, variant, opts.backend) else TILE)
+    if blocks is None:
+        named = [(f"x[:, {c[0]}]", t[:, c]) for c in cols]
+    else:
+        named = [(f"blocks[{i}] (columns {c} of x)", t[:, c]) for i, c in enumerate(cols)]
+    run = _Run(n_jobs, progress, checkpoint)
+    values = _named_pairs_mi(named, pairs, k, variant, opts, batches, run)
+    return _symmetric(values, pairs, m)
+
+
+def _tiled_pairs(m: int, tile: int) -> tuple[list[tuple[int, int]], list[list[int]]]:
+    """The pairs ``i < j`` of ``m`` variables, tile by tile of ``tile x tile`` (the upper triangle's
+    tiles, row of tiles by row), and each non-empty tile's indices into them: one batch a tile."""
     pairs: list[tuple[int, int]] = []
     batches: list[list[int]] = []
-    tile = FUSED_TILE if _fused(t, k, variant, opts.backend) else TILE
     for a in range(0, m, tile):
         for b in range(a, m, tile):
             left, right = range(a, min(a + tile, m)), range(b, min(b + tile, m))
@@ -292,12 +304,11 @@ def pairwise_mi(
             if block:
                 batches.append(list(range(len(pairs), len(pairs) + len(block))))
                 pairs += block
-    if blocks is None:
-        named = [(f"x[:, {c[0]}]", t[:, c]) for c in cols]
-    else:
-        named = [(f"blocks[{i}] (columns {c} of x)", t[:, c]) for i, c in enumerate(cols)]
-    run = _Run(n_jobs, progress, checkpoint)
-    values = _named_pairs_mi(named, pairs, k, variant, opts, batches, run)
+    return pairs, batches
+
+
+def _symmetric(values: Tensor, pairs: list[tuple[int, int]], m: int) -> Tensor:
+    """The ``(m, m)`` float64 matrix with ``values`` at each pair and its mirror, NaN on the diagonal."""
     out = torch.full((m, m), float("nan"), dtype=torch.float64, device=values.device)
     rows, columns = torch.tensor(pairs, device=values.device).T
     out[rows, columns] = values
