@@ -59,6 +59,9 @@ from iblearn.functional import inference
 from iblearn.functional.gaussian import canonical_bases, canonical_of_bases, gaussian_mi_of
 from iblearn.functional.multivariate.inputs import copula_normal
 
+#: An invertible map of x and of y (MI unchanged), drawn from the generator.
+Remap = Callable[[Tensor, Tensor, torch.Generator], tuple[Tensor, Tensor]]
+
 #: Mardia's multivariate kurtosis of the normal scores, relative to a Gaussian's D (D + 2), within which
 #: the joint is taken as Gaussian (a 5x5 Gaussian at N = 5,000 reads within 0.01; Student-t 5x5 with
 #: 3 degrees of freedom, through its scores, 0.08 and more).
@@ -189,21 +192,7 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
         ('gaussian', True, True)
     """
     seed = V.seed(seed)
-    if isinstance(neural_steps, bool) or not isinstance(neural_steps, int) or neural_steps < 0:
-        raise ValueError(f"neural_steps: expected a non-negative integer, got {neural_steps!r}")
-    xt, yt = V.as_tensor(x, "x"), V.as_tensor(y, "y")
-    n = V.same_length(("x", xt), ("y", yt))
-    if n < MIN_ROWS:
-        raise ValueError(f"x: {n} rows; the checks need at least {MIN_ROWS} (halves of {MIN_ROWS // 2})")
-    V.neighbours(k, n // 2 - 1)
-    for name, t in (("x", xt), ("y", yt)):
-        if t.is_floating_point():
-            V.continuous(t, name, allow_grid=True)
-        flat = t.reshape(n, -1)
-        if bool((flat == flat[0]).all()):
-            raise ValueError(f"{name}: is constant; it shares no information with anything")
-    agreement: Check | None = None
-    value: float | None = None
+    xt, yt, n = _checked_samples(x, y, k, neural_steps)
     cx, cy = ibf.class_codes(xt, "x"), ibf.class_codes(yt, "y")
     for name, codes in (("x", cx), ("y", cy)):
         if codes is not None:
@@ -220,35 +209,7 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
         return copula_normal(xt.reshape(n, -1)), copula_normal(yt.reshape(n, -1))
 
     feats = features(xt, yt, scores if cx is None and cy is None else None)
-    log_n = math.log(n)
-    mi: MI
-    if cy is not None:
-        top = ("H(Y)", float(ibf.discrete_entropy(cy, correction="miller-madow")))
-        chosen, why = (
-            "mixed_ksg",
-            (
-                f"x ({int(feats['dx'])} columns) is continuous and y is labels: the mixed KSG, nearest "
-                "neighbours within each class"
-            ),
-        )
-        mi = lambda a, b: float(ibf.mixed_ksg_mi(a, b, k, seed=seed))  # noqa: E731
-        data = (copula_normal(xt.reshape(n, -1)), cy)
-        remap = lambda a, b, g: (rotate(a, g) if a.is_floating_point() else a, b)  # noqa: E731
-    else:
-        chosen, why, mi, agreement, value = choose(scores, feats, k, seed)
-        # KSG cannot read above about log N; a Gaussian's MI from N rows has no such ceiling.
-        top = (
-            ("log N", log_n) if chosen == "ksg" else ("a Gaussian estimate has no ceiling at log N", math.inf)
-        )
-        remap = lambda a, b, g: (rotate(a, g), rotate(b, g))  # noqa: E731
-        if chosen == "gaussian" and marginals_gaussian(feats):
-            # Gaussian columns need no scores; a random rotation keeps a Gaussian one.
-            data = (xt.reshape(n, -1).double(), yt.reshape(n, -1).double())
-            remap = lambda a, b, g: (rotate(a, g, False), rotate(b, g, False))  # noqa: E731
-            why = why.replace("on normal scores", "on the raw rows, as every column looks Gaussian")
-            value = None  # the candidates ran on the scores
-        else:
-            data = scores()
+    chosen, why, mi, data, remap, top, agreement, value = _plan(xt, yt, cy, feats, scores, k, seed)
     analysis = None
     if chosen == "gaussian":
         # Every Gaussian estimate is unchanged by an invertible linear map of each side: the checks run
@@ -282,6 +243,76 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
     est = verdict(est, checks, (xt, yt), ("x", "y"), reliability.discrete_ceiling(xt, yt))
     report = replace(est.report, chosen=chosen, why=why, checks=checks, features=feats)
     return replace(est, interval=(low, high), confidence=inference.CONFIDENCE, report=report)
+
+
+def _checked_samples(x: Any, y: Any, k: int, neural_steps: int) -> tuple[Tensor, Tensor, int]:
+    """``x`` and ``y`` as tensors and their row count, refused (ValueError naming the argument) where
+    ``neural_steps`` is no count, the rows are too few for the checks' halves or for ``k`` neighbours
+    in a half, or a side holds NaN, Inf or one value only."""
+    if isinstance(neural_steps, bool) or not isinstance(neural_steps, int) or neural_steps < 0:
+        raise ValueError(f"neural_steps: expected a non-negative integer, got {neural_steps!r}")
+    xt, yt = V.as_tensor(x, "x"), V.as_tensor(y, "y")
+    n = V.same_length(("x", xt), ("y", yt))
+    if n < MIN_ROWS:
+        raise ValueError(f"x: {n} rows; the checks need at least {MIN_ROWS} (halves of {MIN_ROWS // 2})")
+    V.neighbours(k, n // 2 - 1)
+    for name, t in (("x", xt), ("y", yt)):
+        if t.is_floating_point():
+            V.continuous(t, name, allow_grid=True)
+        flat = t.reshape(n, -1)
+        if bool((flat == flat[0]).all()):
+            raise ValueError(f"{name}: is constant; it shares no information with anything")
+    return xt, yt, n
+
+
+def _plan(
+    xt: Tensor,
+    yt: Tensor,
+    cy: Tensor | None,
+    feats: dict[str, float],
+    scores: Callable[[], tuple[Tensor, Tensor]],
+    k: int,
+    seed: int,
+) -> tuple[str, str, MI, tuple[Tensor, Tensor], Remap, tuple[str, float], Check | None, float | None]:
+    """What :func:`auto_estimate` runs for continuous x and y, or continuous x and labels ``cy`` (the
+    module's rule): (registry name, why, the estimator, the rows it estimates from, the invertible map
+    its checks draw, the ceiling (name, nats), the candidates' agreement, and the chosen estimate where
+    the candidates already gave it on those rows)."""
+    n = len(xt)
+    agreement: Check | None = None
+    value: float | None = None
+    mi: MI
+    remap: Remap
+    if cy is not None:
+        top = ("H(Y)", float(ibf.discrete_entropy(cy, correction="miller-madow")))
+        chosen, why = (
+            "mixed_ksg",
+            (
+                f"x ({int(feats['dx'])} columns) is continuous and y is labels: the mixed KSG, nearest "
+                "neighbours within each class"
+            ),
+        )
+        mi = lambda a, b: float(ibf.mixed_ksg_mi(a, b, k, seed=seed))  # noqa: E731
+        data = (copula_normal(xt.reshape(n, -1)), cy)
+        remap = lambda a, b, g: (rotate(a, g) if a.is_floating_point() else a, b)  # noqa: E731
+        return chosen, why, mi, data, remap, top, agreement, value
+    chosen, why, mi, agreement, value = choose(scores, feats, k, seed)
+    # KSG cannot read above about log N; a Gaussian's MI from N rows has no such ceiling.
+    top = (
+        ("log N", math.log(n))
+        if chosen == "ksg"
+        else ("a Gaussian estimate has no ceiling at log N", math.inf)
+    )
+    remap = lambda a, b, g: (rotate(a, g), rotate(b, g))  # noqa: E731
+    if chosen == "gaussian" and marginals_gaussian(feats):
+        # Gaussian columns need no scores; a random rotation keeps a Gaussian one.
+        data = (xt.reshape(n, -1).double(), yt.reshape(n, -1).double())
+        remap = lambda a, b, g: (rotate(a, g, False), rotate(b, g, False))  # noqa: E731
+        why = why.replace("on normal scores", "on the raw rows, as every column looks Gaussian")
+        value = None  # the candidates ran on the scores
+    else:
+        data = scores()
+    return chosen, why, mi, data, remap, top, agreement, value
 
 
 def verdict(
