@@ -28,12 +28,12 @@ from iblearn.estimators.autocheck import FLOOR, SHARE, Check, caveat
 from iblearn.functional import Estimate, inference
 from iblearn.functional.serial import series_blocks
 
-__all__ = ["te_auto", "te_method"]
+__all__ = ["series_verdict", "te_auto", "te_method"]
 
 #: Halves of the blocks behind the automatic estimate's standard error: each costs about half an
 #: estimate, and with the shifted half the whole stays within four estimates.
 RESAMPLES = 4
-_ADVICE = "the estimate may be biased here: use a longer series, or a shorter history"
+ADVICE = "the estimate may be biased here: use a longer series, or a shorter history"
 
 
 def te_method(
@@ -101,21 +101,34 @@ def te_auto(
     else:
         cond = V.continuous(condition, "condition")[:half]
         shifted = float(_conditional(*shifted_args, cond, lag, history, k, 0, seed))
+    probe = (
+        "independence",
+        "shifted",
+        shifted,
+        "the source circularly shifted against the target (on half the series) reads about 0",
+    )
+    return series_verdict(est, n, probe, "no transfer entropy exceeds log N", why)
+
+
+def series_verdict(
+    est: Estimate, n: int, probe: tuple[str, str, float, str], ceiling: str, why: str
+) -> Estimate:
+    """``est`` of a series of ``n`` steps with its checks, flagged where one fails: the ``probe``
+    (check name, figure name, its value on half the series, what it shows) reads about 0, no estimate
+    exceeds log N (``ceiling`` says of what), and half of the blocks give about the same.
+
+    The tolerance is max(FLOOR, 1.5 / sqrt(N / 2), SHARE * |estimate|) plus twice the standard error.
+    """
+    name, figure, probed, text = probe
     value, stderr = float(est), est.stderr or 0.0
-    tolerance = max(FLOOR, 1.5 / math.sqrt(half), SHARE * abs(value)) + 2 * stderr
+    tolerance = max(FLOOR, 1.5 / math.sqrt(n // 2), SHARE * abs(value)) + 2 * stderr
     checks = {
-        "independence": Check(
-            "independence",
-            abs(shifted) <= tolerance,
-            {"shifted": shifted},
-            "the source circularly shifted against the target (on half the series) reads about 0",
-            tolerance,
-        ),
+        name: Check(name, abs(probed) <= tolerance, {figure: probed}, text, tolerance),
         "ceiling": Check(
             "ceiling",
             value <= math.log(n) + max(FLOOR, 2 * stderr),
             {"estimate": value, "log N": math.log(n)},
-            "no transfer entropy exceeds log N",
+            ceiling,
             max(FLOOR, 2 * stderr),
         ),
     }
@@ -127,7 +140,7 @@ def te_auto(
             "half of the blocks give about the same; a change is a bias that shrinks as the series grows",
             tolerance,
         )
-    why_not = caveat(checks, _ADVICE)
+    why_not = caveat(checks, ADVICE)
     if why_not is not None:
         est = reliability.flagged(est, "auto", why_not)
     return replace(est, report=replace(est.report, chosen="ksg", why=why, checks=checks, features={"n": n}))

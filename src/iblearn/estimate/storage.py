@@ -14,23 +14,16 @@ Reference:
 
 from __future__ import annotations
 
-import math
-from dataclasses import replace
 from typing import Any
 
 import torch
 
 from iblearn import _checks as V
-from iblearn.estimators import reliability
-from iblearn.estimators.autocheck import FLOOR, SHARE, Check, caveat
+from iblearn.estimate.series import RESAMPLES, series_verdict
 from iblearn.functional import Estimate, inference
 from iblearn.functional.information_dynamics import active_information_storage
 
 __all__ = ["ais_auto", "ais_method"]
-
-#: Halves of the blocks behind the automatic estimate's standard error, as for transfer entropy.
-RESAMPLES = 4
-_ADVICE = "the estimate may be biased here: use a longer series, or a shorter history"
 
 
 def ais_method(
@@ -70,37 +63,14 @@ def ais_auto(series: Any, *, history: int = 1, k: int = 4, seed: int = 0) -> Est
     n, half = len(steps), len(steps) // 2
     order = torch.from_numpy(inference.rng(seed, inference.PERMUTATION, 0).permutation(half))
     shuffled = float(active_information_storage(steps[:half][order], history, "ksg", k=k, seed=seed))
-    value, stderr = float(est), est.stderr or 0.0
-    tolerance = max(FLOOR, 1.5 / math.sqrt(half), SHARE * abs(value)) + 2 * stderr
-    checks = {
-        "independence": Check(
-            "independence",
-            abs(shuffled) <= tolerance,
-            {"shuffled": shuffled},
-            "the series with its steps shuffled (on half of it), which then stores nothing, reads about 0",
-            tolerance,
-        ),
-        "ceiling": Check(
-            "ceiling",
-            value <= math.log(n) + max(FLOOR, 2 * stderr),
-            {"estimate": value, "log N": math.log(n)},
-            "no information storage exceeds log N",
-            max(FLOOR, 2 * stderr),
-        ),
-    }
-    if est.bias is not None:
-        checks["half data"] = Check(
-            "half data",
-            abs(est.bias) <= tolerance,
-            {"bias": est.bias},
-            "half of the blocks give about the same; a change is a bias that shrinks as the series grows",
-            tolerance,
-        )
-    why_not = caveat(checks, _ADVICE)
-    if why_not is not None:
-        est = reliability.flagged(est, "auto", why_not)
     why = (
         f"a series: KSG (nearest neighbours) between its present and its past {history} step(s), "
         "with the blockwise interval"
     )
-    return replace(est, report=replace(est.report, chosen="ksg", why=why, checks=checks, features={"n": n}))
+    probe = (
+        "independence",
+        "shuffled",
+        shuffled,
+        "the series with its steps shuffled (on half of it), which then stores nothing, reads about 0",
+    )
+    return series_verdict(est, n, probe, "no information storage exceeds log N", why)
