@@ -15,15 +15,17 @@ References:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 import torch
+from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn.functional import inference
 from iblearn.functional._cmi_surrogates import KSG_K, KSGCMI, GaussianCMI, condition, surrogates
 from iblearn.functional.inference import Estimate
+from iblearn.functional.knn import ksg_cmi, ksg_pmi
 from iblearn.functional.serial import series_blocks
 
 DYNAMICS_METHODS = ("ksg", "gaussian", "copula")
@@ -94,6 +96,31 @@ def _estimate(
     return Estimate(torch.tensor(v, dtype=torch.float64), n, method, measure=measure, **fields)
 
 
+def _local(y: np.ndarray, c: np.ndarray, z: np.ndarray, method: str, k: int) -> Tensor:
+    """The local values ``(n,)`` of ``I(c; y | z)`` whose mean is :func:`_estimate`'s value, computed on
+    the same residuals (y and c less their least-squares fits on ``[1, z]``).
+
+    kNN: the pointwise Frenzel-Pompe (or, without z, KSG) terms. Gaussian and copula: the log-density
+    ratio ``log p(y | c, z) / p(y | z)`` of the fitted linear-Gaussian model,
+
+        ``-1/2 log(s_e^2 / s_y^2) - e_t^2 / (2 s_e^2) + r_t^2 / (2 s_y^2)``,
+
+    r the residual of y on z, e that of r on c's residual, s^2 their mean squares; the last two terms
+    average to 1/2 each, so the mean is ``-1/2 log(1 - R^2)``, the estimate.
+    """
+    cond = condition(y, z)
+    rc = cond.residual(c.reshape(len(c), -1))
+    ry = cond.target
+    if method == "ksg":
+        rct, ryt = torch.from_numpy(np.ascontiguousarray(rc)), torch.from_numpy(ry.reshape(-1, 1).copy())
+        if z.shape[1] == 0:
+            return ksg_pmi(rct, ryt, k)
+        return ksg_cmi(rct, ryt, torch.from_numpy(np.ascontiguousarray(z)), k, local=True)
+    e = ry - rc @ np.linalg.lstsq(rc, ry, rcond=None)[0]
+    sy, se = float(ry @ ry) / len(ry), max(float(e @ e) / len(e), 1e-300)
+    return torch.from_numpy(-0.5 * np.log(se / sy) - e**2 / (2 * se) + ry**2 / (2 * sy))
+
+
 def _settings(method: str, k: int, n_resamples: int, n_permutations: int, seed: int) -> tuple[int, int]:
     V.choice(method, "method", DYNAMICS_METHODS)
     V.neighbours(k, 10**9)
@@ -102,6 +129,30 @@ def _settings(method: str, k: int, n_resamples: int, n_permutations: int, seed: 
     return n_resamples, n_permutations
 
 
+@overload
+def active_information_storage(
+    x: Any,
+    history: int = ...,
+    method: str = ...,
+    *,
+    k: int = ...,
+    n_resamples: int = ...,
+    n_permutations: int = ...,
+    seed: int = ...,
+    local: Literal[False] = ...,
+) -> Estimate: ...
+@overload
+def active_information_storage(
+    x: Any,
+    history: int = ...,
+    method: str = ...,
+    *,
+    k: int = ...,
+    n_resamples: int = ...,
+    n_permutations: int = ...,
+    seed: int = ...,
+    local: Literal[True],
+) -> Tensor: ...
 def active_information_storage(
     x: Any,
     history: int = 1,
@@ -111,7 +162,8 @@ def active_information_storage(
     n_resamples: int = 0,
     n_permutations: int = 0,
     seed: int = 0,
-) -> Estimate:
+    local: bool = False,
+) -> Estimate | Tensor:
     """Active information storage of a series in nats (Lizier et al. 2012, eq. 8):
 
         ``A_X(history) = I(X_t ; X_{t-1}, ..., X_{t-history})``,
@@ -126,9 +178,13 @@ def active_information_storage(
         n_resamples: blockwise resamples behind a standard error and an interval (0: none).
         n_permutations: circularly shifted surrogates behind a p-value (0: none).
         seed: seeds the resamples and the surrogates.
+        local: return the local active information storage (Lizier et al. 2012, eq. 9) instead, one
+            value per embedded time point t = history, ..., T - 1 in that order, whose mean is the
+            estimate (:func:`_local`); resamples and surrogates are then not drawn.
 
     Returns:
-        :class:`~iblearn.functional.Estimate` of measure ``"active_information_storage"``.
+        :class:`~iblearn.functional.Estimate` of measure ``"active_information_storage"``; with
+        ``local``, a ``(T - history,)`` float64 tensor, nats.
 
     Example:
         >>> rng = np.random.default_rng(0)
@@ -146,6 +202,8 @@ def active_information_storage(
         raise ValueError(f"history: {history} leaves too few samples of a {len(s)}-step series")
     (z,) = _scored([s], method)
     past = _lagged(z, range(1, history + 1), history)
+    if V.flag(local, "local"):
+        return _local(z[history:], past, past[:, :0], method, k)
     return _estimate(
         "active_information_storage",
         z[history:],
@@ -160,6 +218,38 @@ def active_information_storage(
     )
 
 
+@overload
+def transfer_entropy(
+    source: Any,
+    target: Any,
+    lag: int = ...,
+    history: int = ...,
+    method: str = ...,
+    *,
+    condition: Any = ...,
+    condition_lag: int = ...,
+    k: int = ...,
+    n_resamples: int = ...,
+    n_permutations: int = ...,
+    seed: int = ...,
+    local: Literal[False] = ...,
+) -> Estimate: ...
+@overload
+def transfer_entropy(
+    source: Any,
+    target: Any,
+    lag: int = ...,
+    history: int = ...,
+    method: str = ...,
+    *,
+    condition: Any = ...,
+    condition_lag: int = ...,
+    k: int = ...,
+    n_resamples: int = ...,
+    n_permutations: int = ...,
+    seed: int = ...,
+    local: Literal[True],
+) -> Tensor: ...
 def transfer_entropy(
     source: Any,
     target: Any,
@@ -173,7 +263,8 @@ def transfer_entropy(
     n_resamples: int = 0,
     n_permutations: int = 0,
     seed: int = 0,
-) -> Estimate:
+    local: bool = False,
+) -> Estimate | Tensor:
     """Transfer entropy from ``source`` to ``target`` in nats, conditioned on other processes:
 
         ``TE = I(Y_t ; X_{t-lag} | Y_{t-1}, ..., Y_{t-history}, W_{t-condition_lag})``
@@ -191,9 +282,13 @@ def transfer_entropy(
         condition_lag: the condition's delay (0 allowed: its present).
         k, n_resamples, n_permutations, seed: as for :func:`active_information_storage`; the
             surrogates shift the source.
+        local: return the local (conditional) transfer entropy (Lizier et al. 2008, eq. 9) instead,
+            one value per embedded time point t = ``max(lag, history, condition_lag)``, ..., T - 1 in
+            that order, whose mean is the estimate (:func:`_local`).
 
     Returns:
-        :class:`~iblearn.functional.Estimate` of measure ``"transfer_entropy"``.
+        :class:`~iblearn.functional.Estimate` of measure ``"transfer_entropy"``; with ``local``, a
+        ``(T - start,)`` float64 tensor of those time points, nats.
 
     Example:
         >>> rng = np.random.default_rng(0)
@@ -227,6 +322,8 @@ def transfer_entropy(
             [z, *(_lagged(c, range(condition_lag, condition_lag + 1), start) for c in scored[2:])]
         )
     x = _lagged(scored[0], range(lag, lag + 1), start)
+    if V.flag(local, "local"):
+        return _local(scored[1][start:], x, z, method, k)
     return _estimate(
         "transfer_entropy", scored[1][start:], x, z, method, k, raw, n_resamples, n_permutations, seed
     )

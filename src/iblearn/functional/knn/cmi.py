@@ -29,7 +29,7 @@ from iblearn import _checks as V
 from iblearn.functional._scale import constant_columns, power_of_two_scale
 from iblearn.functional.gaussian import gaussian_mi, gaussian_mi_from_cov, logdet
 from iblearn.functional.knn.counts import digamma_f64, psi, row_chunks
-from iblearn.functional.knn.ksg import ksg_mi, prepare
+from iblearn.functional.knn.ksg import ksg_mi, ksg_pmi, prepare
 from iblearn.functional.knn.neighbors import (
     Backend,
     chebyshev,
@@ -89,12 +89,29 @@ def _per_class(classes: Tensor, need: int, estimate: Callable[[Tensor], Tensor],
     return total
 
 
+def _per_class_local(classes: Tensor, need: int, local: Callable[[Tensor], Tensor], what: str) -> Tensor:
+    """The local values ``(N,)`` of :func:`_per_class`: each sample's value within its class, so that
+    their mean is ``sum_c p(c) <local values of class c>``, the estimate."""
+    out: list[Tensor] = []
+
+    def placed(rows: Tensor) -> Tensor:
+        values = local(rows)
+        out.append(torch.zeros(classes.shape[0], dtype=torch.float64, device=values.device))
+        out[-1][rows.to(values.device)] = values.to(torch.float64)
+        return values.mean()
+
+    _per_class(classes, need, placed, what)
+    return torch.stack(out).sum(dim=0)
+
+
 # -------------------------------------------------------------------------------------- the kNN estimator
 def ksg_cmi(
     x: Any,
     y: Any,
     z: Any,
     k: int = 3,
+    *,
+    local: bool = False,
     **options: Unpack[KNNKeywords],
 ) -> Tensor:
     """Frenzel-Pompe estimate of the conditional mutual information I(X; Y | Z) in nats, max-norm.
@@ -123,12 +140,16 @@ def ksg_cmi(
             rows ``(N, d)``, one class per distinct row).
         k: neighbours in the joint space, 1 <= k < N (KSG recommend 2 - 4 for estimation; for a
             test, Runge 2018 takes k as a fraction of N, up to about 20%, for more power).
+        local: return the local (pointwise) values, one per sample, whose mean is the estimate:
+            ``psi(k) - psi(n_xz(i) + 1) - psi(n_yz(i) + 1) + psi(n_z(i) + 1)`` (the local CMI of
+            Lizier's JIDT); for integer z, the pointwise KSG MI
+            (:func:`~iblearn.functional.ksg_pmi`) of each sample within its class.
         **options: the kNN settings (:class:`~iblearn.functional.knn.options.KNNKeywords`): x is jittered
             from ``seed``, y from ``seed + 1``, as in :func:`iblearn.functional.ksg_mi`, and z from
             ``seed + 2``.
 
     Returns:
-        0-d float64 tensor, nats. Not clipped at 0.
+        0-d float64 tensor, nats, not clipped at 0; with ``local``, ``(N,)`` float64.
 
     Example:
         >>> g = torch.Generator().manual_seed(0)
@@ -139,7 +160,7 @@ def ksg_cmi(
         (True, True)
     """
     opts = KNNOptions(**options)
-    return ksg_cmi_named(x, y, z, k, opts, ("x", "y", "z"))
+    return ksg_cmi_named(x, y, z, k, opts, ("x", "y", "z"), local=V.flag(local, "local"))
 
 
 def ksg_cmi_named(
@@ -149,9 +170,10 @@ def ksg_cmi_named(
     k: int,
     opts: KNNOptions,
     names: tuple[str, str, str],
+    local: bool = False,
 ) -> Tensor:
     """:func:`ksg_cmi` with the names that errors give x, y and a continuous z (transfer entropy's
-    series), so that a message names what the caller passed."""
+    series), so that a message names what the caller passed; ``local`` as for :func:`ksg_cmi`."""
     classes = z_classes(z)
     if classes is not None:
         x = prepare(x, names[0], standardize=opts.standardize, ties=opts.ties, seed=opts.seed)
@@ -163,12 +185,16 @@ def ksg_cmi_named(
         def within(rows: Tensor) -> Tensor:
             # Already standardized and jittered: ties="raise" only checks, adding no second jitter.
             rows = rows.to(x.device)
-            return ksg_mi(x[rows], y[rows], k, standardize=False, ties="raise", backend=opts.backend)
+            kind = ksg_pmi if local else ksg_mi
+            return kind(x[rows], y[rows], k, standardize=False, ties="raise", backend=opts.backend)
 
+        if local:
+            return _per_class_local(classes, k + 1, within, f"k={k}")
         return _per_class(classes, k + 1, within, f"k={k}")
     x, y, zt, k = continuous_samples(x, y, z, k, opts.standardize, opts.ties, opts.seed, names)
     nxz, nyz, nz = cmi_counts(x, y, zt, k, opts.backend)
-    return psi(k) - (digamma_f64(nxz + 1) + digamma_f64(nyz + 1) - digamma_f64(nz + 1)).mean()
+    terms = psi(k) - (digamma_f64(nxz + 1) + digamma_f64(nyz + 1) - digamma_f64(nz + 1))
+    return terms if local else terms.mean()
 
 
 def continuous_samples(

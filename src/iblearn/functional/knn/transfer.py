@@ -4,6 +4,8 @@ References:
     T. Schreiber. Measuring information transfer. Phys. Rev. Lett. 85, 461 (2000): the definition.
     S. Frenzel, B. Pompe. Phys. Rev. Lett. 99, 204101 (2007): its nearest-neighbour estimate as a
     conditional MI (:func:`iblearn.functional.ksg_cmi`).
+    J. T. Lizier, M. Prokopenko, A. Y. Zomaya. Local information transfer as a spatiotemporal filter for
+    complex systems. Phys. Rev. E 77, 026110 (2008): the local transfer entropy.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ def transfer_entropy(
     lag: int = 1,
     history: int = 1,
     k: int = 3,
+    *,
+    local: bool = False,
     **options: Unpack[KNNKeywords],
 ) -> Tensor:
     """Transfer entropy from ``source`` to ``target`` in nats, estimated by :func:`ksg_cmi`:
@@ -48,9 +52,13 @@ def transfer_entropy(
         lag: delay of the source sample, at least 1.
         history: past target samples conditioned on, at least 1.
         k, **options: as in :func:`iblearn.functional.ksg_cmi`.
+        local: return the local transfer entropy (Lizier et al. 2008), one value per embedded time
+            point t = ``max(lag, history)``, ..., T - 1 in that order, whose mean is the estimate: the
+            local values of :func:`~iblearn.functional.ksg_cmi` on the samples above, the residuals
+            included.
 
     Returns:
-        0-d float64 tensor, nats.
+        0-d float64 tensor, nats; with ``local``, ``(T - max(lag, history),)`` float64.
 
     Example:
         >>> g = torch.Generator().manual_seed(0)
@@ -64,7 +72,7 @@ def transfer_entropy(
     opts = KNNOptions(**options)
     present, past_source, past_target = partialled(*embedding(source, target, lag, history, k))
     names = ("target", "source", "target")  # its present, the source's past, its own past
-    return ksg_cmi_named(present, past_source, past_target, k, opts, names)
+    return ksg_cmi_named(present, past_source, past_target, k, opts, names, local=V.flag(local, "local"))
 
 
 #: A residual whose spread is below this share of its column's is what is left of a column that the
