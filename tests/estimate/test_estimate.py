@@ -126,6 +126,28 @@ def test_an_unknown_measure_option_or_variable_count_is_named_with_the_choices()
         estimate("cmi", x, x)
 
 
+def test_a_named_method_refuses_an_option_it_does_not_take_and_lists_those_it_does():
+    data = _gaussians(100)
+    takes = (
+        "backend, bias_correction, blocks, k, n_jobs, n_permutations, n_resamples, seed, standardize, ties"
+    )
+    with pytest.raises(ValueError) as err:
+        estimate("o_information", data, method="ksg", lag=2)
+    assert (
+        str(err.value) == f"lag: not an option of estimate('o_information', method='ksg'); it takes {takes}"
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"^blocks: not an option of estimate\('pid', method='ksg'\); it takes backend, bias_c",
+    ):
+        estimate("pid", data[:, :1], data[:, 1:2], data[:, 2:], method="ksg", blocks=[[0]])
+    with pytest.raises(
+        ValueError,
+        match=r"^lag: not an option of estimate\('ais', method='ksg'\); it takes history, k, n_perm",
+    ):
+        estimate("ais", data[:, 0], method="ksg", lag=2)
+
+
 def test_a_measure_is_one_table_entry(monkeypatch):
     def auto(x, *, seed=0):
         return Estimate(torch.tensor(float(seed)), len(x), "mine", measure="toy")

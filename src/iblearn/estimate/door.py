@@ -3,13 +3,15 @@ named methods, and :func:`estimate`, which checks a call against the table and h
 
 A measure is one entry: the names of its variables, the function of ``method="auto"`` and the function
 that runs a named method (it takes ``method=`` and raises naming it where it does not know it). The
-options a call may pass are those the function it reaches states in its signature (any, where that
-function takes ``**``).
+options a call may pass are those the function it reaches states in its signature: its keywords, the
+keys of ``SomeKeywords`` where it takes ``**options: Unpack[SomeKeywords]``, any where it takes a bare
+``**``.
 """
 
 from __future__ import annotations
 
 import inspect
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -59,9 +61,15 @@ MEASURES: dict[str, Measure] = {
 def _options(fn: Callable[..., Any], measure: str, method: str, given: dict[str, Any]) -> None:
     """Refuse an option ``fn`` does not take, naming it and the options it does take."""
     params = inspect.signature(fn).parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return
     known = [name for name, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    for name, p in params.items():
+        if p.kind is inspect.Parameter.VAR_KEYWORD:
+            # ``**options: Unpack[SomeKeywords]`` states its options; a bare ``**settings`` takes any.
+            bare = fn.func if isinstance(fn, partial) else fn
+            hint = typing.get_type_hints(bare, include_extras=True).get(name)
+            if typing.get_origin(hint) is not typing.Unpack:
+                return
+            known += list(typing.get_type_hints(typing.get_args(hint)[0]))
     known += [name for name in ("blocks", "condition") if name in params]
     for name in given:
         if name not in known:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 from functools import cache
-from typing import Any
+from typing import Any, Unpack
 
 import numpy as np
 import torch
@@ -31,9 +31,17 @@ from iblearn.estimators import reliability
 from iblearn.estimators.auto import ATOM, KNN_DIMS, features, looks_gaussian, marginals_gaussian
 from iblearn.estimators.autocheck import FLOOR, HALF_DATA, SHARE, Check, caveat
 from iblearn.functional import Estimate, inference
+from iblearn.functional.knn.options import KNNKeywords
 from iblearn.functional.multivariate.inputs import copula_normal, split_variables
 
-__all__ = ["choose_method", "multivariate_auto", "multivariate_method", "pid_auto", "pid_method"]
+__all__ = [
+    "NamedKeywords",
+    "choose_method",
+    "multivariate_auto",
+    "multivariate_method",
+    "pid_auto",
+    "pid_method",
+]
 
 #: Resamples behind the automatic interval, by method: KSG's halves cost about half an estimate each
 #: (with the shuffled half, within four estimates); the closed forms' bootstrap costs little.
@@ -74,67 +82,37 @@ def choose_method(cols: Tensor) -> tuple[str, str, dict[str, float]]:
     return "ksg", f"{shape}: not jointly Gaussian in any monotone coordinates: KSG", feats
 
 
+class NamedKeywords(KNNKeywords, total=False):
+    """The options of a measure among many variables by a named method, as ``**options`` take them:
+    :class:`~iblearn.functional.multivariate.core.MeasureKeywords` less ``method`` (named apart), with
+    the resampling of :func:`iblearn.functional.multivariate_estimate`.
+
+    Keys:
+        k, bias_correction, standardize, ties, backend, seed: as for
+            :func:`iblearn.functional.total_correlation`.
+        n_resamples, n_permutations, n_jobs: as for :func:`iblearn.functional.multivariate_estimate`.
+    """
+
+    k: int
+    bias_correction: bool
+    n_resamples: int
+    n_permutations: int
+    n_jobs: int | None
+
+
 def multivariate_method(
-    measure: str,
-    data: Any,
-    blocks: Any = None,
-    *,
-    method: str,
-    k: int = 3,
-    n_resamples: int = 0,
-    n_permutations: int = 0,
-    bias_correction: bool = True,
-    standardize: bool = True,
-    ties: str = "jitter",
-    backend: str = "auto",
-    seed: int = 0,
-    n_jobs: int | None = None,
+    measure: str, data: Any, blocks: Any = None, *, method: str, **options: Unpack[NamedKeywords]
 ) -> Estimate:
     """``measure`` by a named method (``"ksg"``, ``"gaussian"``, ``"copula"``):
     :func:`iblearn.functional.multivariate_estimate`, options as there."""
-    return ibf.multivariate_estimate(
-        measure,  # type: ignore[arg-type]
-        data,
-        blocks,
-        n_resamples=n_resamples,
-        n_permutations=n_permutations,
-        n_jobs=n_jobs,
-        **_settings(method, k, bias_correction, standardize, ties, backend, seed),
-    )
+    return ibf.multivariate_estimate(measure, data, blocks, method=method, **options)  # type: ignore[arg-type]
 
 
 def pid_method(
-    x1: Any,
-    x2: Any,
-    target: Any,
-    *,
-    method: str,
-    k: int = 3,
-    n_resamples: int = 0,
-    n_permutations: int = 0,
-    bias_correction: bool = True,
-    standardize: bool = True,
-    ties: str = "jitter",
-    backend: str = "auto",
-    seed: int = 0,
-    n_jobs: int | None = None,
+    x1: Any, x2: Any, target: Any, *, method: str, **options: Unpack[NamedKeywords]
 ) -> dict[str, Estimate]:
     """The PID's parts by a named method: :func:`iblearn.functional.pid_estimate`, options as there."""
-    return ibf.pid_estimate(
-        x1,
-        x2,
-        target,
-        n_resamples=n_resamples,
-        n_permutations=n_permutations,
-        n_jobs=n_jobs,
-        **_settings(method, k, bias_correction, standardize, ties, backend, seed),
-    )
-
-
-def _settings(*values: Any) -> Any:
-    """The measure's own keywords, by name."""
-    names = ("method", "k", "bias_correction", "standardize", "ties", "backend", "seed")
-    return dict(zip(names, values, strict=True))
+    return ibf.pid_estimate(x1, x2, target, method=method, **options)  # type: ignore[arg-type]
 
 
 def _scores(value: Any, name: str) -> Any:

@@ -52,55 +52,28 @@ def mi_auto(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: int = 0)
     return auto_estimate(x, y, k=k, neural_steps=neural_steps, seed=seed)
 
 
-def mi_method(
-    x: Any,
-    y: Any,
-    *,
-    method: str,
-    test: float = 0.2,
-    steps: int = 3000,
-    batch_size: int = 256,
-    n_resamples: int = 20,
-    seed: int = 0,
-    standardize: str = "ranks",
-    **settings: Any,
-) -> Estimate:
-    """I(X; Y) by a named estimator (:func:`iblearn.estimators.split.split_estimate`: a neural one fitted
-    on part of the rows and estimated on the rest)."""
-    return split_estimate(
-        x,
-        y,
-        method,
-        test=test,
-        steps=steps,
-        batch_size=batch_size,
-        n_resamples=n_resamples,
-        seed=seed,
-        standardize=standardize,
-        **settings,
-    )
+def mi_method(x: Any, y: Any, *, method: str, **settings: Any) -> Estimate:
+    """I(X; Y) by a named estimator (:func:`iblearn.estimators.split.split_estimate`, settings as there:
+    a neural one fitted on part of the rows and estimated on the rest)."""
+    return split_estimate(x, y, method, **settings)
 
 
-def cmi_method(
-    x: Any,
-    y: Any,
-    z: Any,
-    *,
-    method: str,
-    n_resamples: int = 0,
-    n_permutations: int = 0,
-    seed: int = 0,
-    n_jobs: int | None = None,
-    **settings: Any,
-) -> Estimate:
+#: The keywords of an estimator's call (:meth:`iblearn.estimators.base.Estimator.forward`), apart
+#: from those that build the estimator.
+CALL = ("n_resamples", "n_permutations", "seed", "n_jobs")
+
+
+def cmi_method(x: Any, y: Any, z: Any, *, method: str, **settings: Any) -> Estimate:
     """I(X; Y | Z) by a named estimator that takes a condition (``"ksg"``, ``"gaussian"``), with a
-    standard error (``n_resamples``) and a local-permutation p-value (``n_permutations``)."""
+    standard error (``n_resamples``) and a local-permutation p-value (``n_permutations``); the other
+    ``settings`` build the estimator."""
     from iblearn.estimators.conditional import Conditional
 
+    call = {name: settings.pop(name) for name in CALL if name in settings}
     est = get_estimator(method, **settings)
     if not isinstance(est, Conditional):
         raise ValueError(f"method: {method} does not estimate conditional MI; use ksg or gaussian")
-    return est(x, y, z=z, n_resamples=n_resamples, n_permutations=n_permutations, seed=seed, n_jobs=n_jobs)
+    return est(x, y, z=z, **call)
 
 
 def _split(b: Tensor, dy: int, width: int) -> tuple[Tensor, Tensor]:

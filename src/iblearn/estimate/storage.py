@@ -14,7 +14,7 @@ Reference:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import torch
 
@@ -23,24 +23,32 @@ from iblearn.estimate.series import RESAMPLES, series_verdict
 from iblearn.functional import Estimate, inference
 from iblearn.functional.information_dynamics import active_information_storage
 
-__all__ = ["ais_auto", "ais_method"]
+__all__ = ["StorageKeywords", "ais_auto", "ais_method"]
 
 
-def ais_method(
-    series: Any,
-    *,
-    method: str,
-    history: int = 1,
-    k: int = 4,
-    n_resamples: int = 0,
-    n_permutations: int = 0,
-    seed: int = 0,
-) -> Estimate:
+class StorageKeywords(TypedDict, total=False):
+    """The options of :func:`ais_method`, as ``**options`` take them: those of
+    :func:`iblearn.functional.information_dynamics.active_information_storage`.
+
+    Keys:
+        history: past steps of the series.
+        k: neighbours (``"ksg"``).
+        n_resamples: if positive, a blockwise interval from that many resamples.
+        n_permutations: if positive, a p-value against that many circular shifts.
+        seed: seeds the resamples, the shifts and the jitter.
+    """
+
+    history: int
+    k: int
+    n_resamples: int
+    n_permutations: int
+    seed: int
+
+
+def ais_method(series: Any, *, method: str, **options: Unpack[StorageKeywords]) -> Estimate:
     """Active information storage by a named method (``"ksg"``, ``"gaussian"``, ``"copula"``), with a
     blockwise interval (``n_resamples``) and a p-value against circular shifts (``n_permutations``)."""
-    return active_information_storage(
-        series, history, method, k=k, n_resamples=n_resamples, n_permutations=n_permutations, seed=seed
-    )
+    return active_information_storage(series, method=method, **options)
 
 
 def ais_auto(series: Any, *, history: int = 1, k: int = 4, seed: int = 0) -> Estimate:
