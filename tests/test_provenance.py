@@ -145,3 +145,42 @@ def test_a_page_says_when_the_code_behind_its_figures_changed_since_their_commit
     hook._load.cache_clear()
     note = hook.changed_since("benchmarks/results/run/results.json")
     assert f"has changed since commit {ran_at[:7]}" in note and "`code.py`" in note
+
+
+def test_figures_of_several_runs_are_compared_from_the_first_runs_commit(tmp_path, monkeypatch):
+    """A folder whose runs each record a commit (the ground-truth rows) gets its note from the first."""
+    import subprocess
+
+    from tests.docs_pages import numbers
+
+    def git(*args: str) -> str:
+        run = subprocess.run(["git", *args], cwd=tmp_path, capture_output=True, text=True, check=True)
+        return run.stdout.strip()
+
+    git("init", "-q")
+    git("config", "user.email", "t@t")
+    git("config", "user.name", "t")
+    shas = []
+    for value in (1, 2):
+        (tmp_path / "code.py").write_text(f"a = {value}\n")
+        git("add", ".")
+        git("commit", "-qm", f"code {value}")
+        shas.append(git("rev-parse", "HEAD"))
+    folder = tmp_path / "benchmarks" / "results" / "run"
+    folder.mkdir(parents=True)
+    runs = [{"git_commit": sha} for sha in shas]
+    (folder / "provenance.json").write_text(json.dumps({"runs": runs}))
+    (folder / "sources.json").write_text('["code.py"]')
+    hook = numbers()
+    monkeypatch.setattr(hook, "ROOT", tmp_path)
+    assert hook.commit("benchmarks/results/run/provenance.json") == f"{shas[0][:7]}, {shas[1][:7]}"
+    note = hook.changed_since("benchmarks/results/run/provenance.json")
+    assert f"since commit {shas[0][:7]} (1 commit(s)" in note and "the 2 commits they ran at" in note
+
+
+@pytest.mark.parametrize("folder", ["calibration", "truth"])
+def test_a_sourced_results_folder_lists_existing_sources_and_its_page_notes_changes(folder):
+    sources = json.loads((ROOT / "benchmarks" / "results" / folder / "sources.json").read_text())
+    assert sources and all((ROOT / s).exists() for s in sources)
+    page = (ROOT / "docs" / "benchmarks" / f"{folder}.md").read_text()
+    assert f'changed_since("benchmarks/results/{folder}/' in page

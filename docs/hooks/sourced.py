@@ -351,7 +351,8 @@ def given(text: Any) -> str:
 def commit(path: str) -> str:
     """The commit a results file records, shortened to 7 characters: ``meta.commit``,
     ``environment.git_commit``, ``provenance.git_commit``, ``recorded.git_commit`` or ``commit``, else
-    its rows' commits (one, or each in their order of first appearance, joined by ", ")."""
+    its rows' ``commit`` or its runs' ``git_commit`` (one, or each in their order of first appearance,
+    joined by ", ")."""
     record = data(path)
     paths = (
         ("meta", "commit"),
@@ -369,18 +370,20 @@ def commit(path: str) -> str:
             continue
         if value:
             return str(value)[:7]
-    found = record["rows"] if isinstance(record, dict) and isinstance(record.get("rows"), list) else record
-    if isinstance(found, list):
-        shas = dict.fromkeys(str(r["commit"])[:7] for r in found if isinstance(r, dict) and r.get("commit"))
-        if shas:
-            return ", ".join(shas)
+    for part, field in (("rows", "commit"), ("runs", "git_commit")):
+        found = record.get(part) if isinstance(record, dict) else record
+        if isinstance(found, list):
+            shas = dict.fromkeys(str(r[field])[:7] for r in found if isinstance(r, dict) and r.get(field))
+            if shas:
+                return ", ".join(shas)
     raise LookupError(f"{path}: records no commit")
 
 
 def changed_since(path: str) -> str:
     """A note where the code behind a results file's figures has changed since the commit it records:
     the paths in ``sources.json`` (or a ``provenance.json``'s ``sources``) of the file's folder,
-    compared by ``git log <commit>..HEAD``; empty where none changed (or no source list is there)."""
+    compared by ``git log <commit>..HEAD``, from the first commit where the figures ran at several;
+    empty where none changed (or no source list is there)."""
     import subprocess
 
     folder = (ROOT / path).parent
@@ -391,9 +394,10 @@ def changed_since(path: str) -> str:
     if not sources:
         return ""
     try:
-        sha = commit(path)
+        shas = commit(path).split(", ")
     except LookupError:
         return "_The commit these figures ran at is not recorded._"
+    sha = shas[0]
     log = subprocess.run(
         ["git", "log", "--format=%h", f"{sha}..HEAD", "--", *sources],
         capture_output=True,
@@ -405,9 +409,10 @@ def changed_since(path: str) -> str:
     changes = log.stdout.split()
     if not changes:
         return ""
+    ran_at = "that commit" if len(shas) == 1 else f"the {len(shas)} commits they ran at, {sha} the first"
     return (
         f"_The code behind these figures has changed since commit {sha} ({len(changes)} commit(s) to "
-        f"{', '.join(f'`{s}`' for s in sources)}); the figures are those of that commit._"
+        f"{', '.join(f'`{s}`' for s in sources)}); the figures are those of {ran_at}._"
     )
 
 
