@@ -115,6 +115,11 @@ def pid_method(
     return ibf.pid_estimate(x1, x2, target, method=method, **options)  # type: ignore[arg-type]
 
 
+def _auto(method: str, k: int, seed: int) -> NamedKeywords:
+    """The options of the automatic estimate by ``method``: its resamples for the interval."""
+    return NamedKeywords(k=k, n_resamples=RESAMPLES[method], seed=seed)
+
+
 def _scores(value: Any, name: str) -> Any:
     t = V.as_tensor(value, name)
     if not t.is_floating_point() or ibf.class_codes(t, name) is not None:
@@ -151,15 +156,7 @@ def multivariate_auto(measure: str, data: Any, blocks: Any = None, *, k: int = 3
     chosen, why, feats = choose_method(cols)
     if chosen == "ksg":  # each column's normal scores: a monotone map of it, which no measure sees
         cols, why = copula_normal(cols), why + " on normal scores"
-    est = ibf.multivariate_estimate(
-        measure,  # type: ignore[arg-type]
-        cols,
-        blocks,
-        method=chosen,  # type: ignore[arg-type]
-        k=k,
-        n_resamples=RESAMPLES[chosen],
-        seed=seed,
-    )
+    est = ibf.multivariate_estimate(measure, cols, blocks, method=chosen, **_auto(chosen, k, seed))  # type: ignore[arg-type]
     variables = [list(b) for b in blocks] if blocks is not None else [[i] for i in range(cols.shape[1])]
 
     def shuffled(rows: np.ndarray) -> float:
@@ -200,15 +197,7 @@ def pid_auto(
     if chosen == "ksg":  # normal scores of the continuous variables, as for the other measures
         x1, x2, target = (_scores(v, name) for v, name in ((x1, "x1"), (x2, "x2"), (target, "target")))
         why += " on normal scores"
-    parts = ibf.pid_estimate(
-        x1,
-        x2,
-        target,
-        method=chosen,  # type: ignore[arg-type]
-        k=k,
-        n_resamples=RESAMPLES[chosen],
-        seed=seed,
-    )
+    parts = ibf.pid_estimate(x1, x2, target, method=chosen, **_auto(chosen, k, seed))  # type: ignore[arg-type]
     t = V.as_tensor(target, "target")
     a, b = V.as_tensor(x1, "x1"), V.as_tensor(x2, "x2")
     null_parts: dict[str, float] = {}

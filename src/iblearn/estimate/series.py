@@ -34,6 +34,7 @@ __all__ = ["series_verdict", "te_auto", "te_method"]
 #: estimate, and with the shifted half the whole stays within four estimates.
 RESAMPLES = 4
 ADVICE = "the estimate may be biased here: use a longer series, or a shorter history"
+_CEILING = "no transfer entropy exceeds log N"
 
 
 def te_method(
@@ -101,13 +102,8 @@ def te_auto(
     else:
         cond = V.continuous(condition, "condition")[:half]
         shifted = float(_conditional(*shifted_args, cond, lag, history, k, 0, seed))
-    probe = (
-        "independence",
-        "shifted",
-        shifted,
-        "the source circularly shifted against the target (on half the series) reads about 0",
-    )
-    return series_verdict(est, n, probe, "no transfer entropy exceeds log N", why)
+    shift_text = "the source circularly shifted against the target (on half the series) reads about 0"
+    return series_verdict(est, n, ("independence", "shifted", shifted, shift_text), _CEILING, why)
 
 
 def series_verdict(

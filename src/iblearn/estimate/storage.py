@@ -25,6 +25,8 @@ from iblearn.functional.information_dynamics import active_information_storage
 
 __all__ = ["StorageKeywords", "ais_auto", "ais_method"]
 
+_SHUFFLED = "the series with its steps shuffled (on half of it), which then stores nothing, reads about 0"
+
 
 class StorageKeywords(TypedDict, total=False):
     """The options of :func:`ais_method`, as ``**options`` take them: those of
@@ -75,10 +77,8 @@ def ais_auto(series: Any, *, history: int = 1, k: int = 4, seed: int = 0) -> Est
         f"a series: KSG (nearest neighbours) between its present and its past {history} step(s), "
         "with the blockwise interval"
     )
-    probe = (
-        "independence",
-        "shuffled",
-        shuffled,
-        "the series with its steps shuffled (on half of it), which then stores nothing, reads about 0",
+    shuffle_text = (
+        "the series with its steps shuffled (on half of it), which then stores nothing, reads about 0"
     )
-    return series_verdict(est, n, probe, "no information storage exceeds log N", why)
+    ceiling = "no information storage exceeds log N"
+    return series_verdict(est, n, ("independence", "shuffled", shuffled, shuffle_text), ceiling, why)
