@@ -209,3 +209,14 @@ def test_active_information_storage_is_a_measure_of_the_front_door_checked_as_a_
     noise = estimate("ais", rng.standard_normal(1000), history=2)
     assert noise.interval[0] == 0.0 and float(noise) < 0.05
     assert float(estimate("ais", x, method="gaussian")) == pytest.approx(0.51, abs=0.05)
+
+
+def test_transfer_entropy_names_the_options_it_does_not_take():
+    x = _gaussians(100, 1)
+    with pytest.raises(
+        ValueError,
+        match=r"^null: not an option of estimate\('te', method='auto'\); it takes condition, history, k, lag, seed$",
+    ):
+        estimate("te", x, x, null="shift")
+    with pytest.raises(ValueError, match=r"^null: not an option of a conditional transfer entropy$"):
+        estimate("te", x, x, method="ksg", condition=x, null="shift")

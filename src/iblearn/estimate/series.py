@@ -16,8 +16,8 @@ beside the target's, by KSG's conditional MI, with the same blockwise interval.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, TypedDict, Unpack
 
 import torch
 
@@ -28,7 +28,7 @@ from iblearn.estimators.autocheck import FLOOR, SHARE, Check, caveat
 from iblearn.functional import Estimate, inference
 from iblearn.functional.serial import series_blocks
 
-__all__ = ["series_verdict", "te_auto", "te_method"]
+__all__ = ["SeriesKeywords", "SeriesOptions", "series_verdict", "te_auto", "te_method"]
 
 #: Halves of the blocks behind the automatic estimate's standard error: each costs about half an
 #: estimate, and with the shifted half the whole stays within four estimates.
@@ -37,40 +37,51 @@ ADVICE = "the estimate may be biased here: use a longer series, or a shorter his
 _CEILING = "no transfer entropy exceeds log N"
 
 
-def te_method(
-    source: Any,
-    target: Any,
-    *,
-    method: str,
-    lag: int = 1,
-    history: int = 1,
-    condition: Any = None,
-    k: int = 3,
-    n_resamples: int = 0,
-    seed: int = 0,
-    **options: Any,
-) -> Estimate:
+class SeriesKeywords(TypedDict, total=False):
+    """The options transfer entropy's automatic estimate takes as ``**options``, and its named method
+    beside the estimator's own.
+
+    Keys:
+        lag: steps from the source's past to the target's present.
+        history: past steps of the target (and of the condition).
+        k: neighbours (KSG).
+        seed: seeds the resamples and the jitter.
+    """
+
+    lag: int
+    history: int
+    k: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class SeriesOptions:
+    """:class:`SeriesKeywords` with their defaults."""
+
+    lag: int = 1
+    history: int = 1
+    k: int = 3
+    seed: int = 0
+
+
+def te_method(source: Any, target: Any, *, method: str, condition: Any = None, **options: Any) -> Estimate:
     """Transfer entropy by a named method: ``"ksg"``, :func:`iblearn.functional.transfer_entropy_estimate`
-    (``n_permutations``, ``null``, ``standardize``, ``ties``, ``backend``, ``n_jobs`` as there)."""
+    (:class:`SeriesKeywords`, ``n_resamples``, and ``n_permutations``, ``null``, ``standardize``,
+    ``ties``, ``backend``, ``n_jobs`` as there)."""
     V.choice(method, "method", ("ksg",))
+    n_resamples = options.pop("n_resamples", 0)
+    o = SeriesOptions(**{key: options.pop(key) for key in SeriesKeywords.__annotations__ if key in options})
     if condition is not None:
         if options:
             raise ValueError(f"{sorted(options)[0]}: not an option of a conditional transfer entropy")
-        return _conditional(source, target, condition, lag, history, k, n_resamples, seed)
+        return _conditional(source, target, condition, o.lag, o.history, o.k, n_resamples, o.seed)
     return ibf.transfer_entropy_estimate(
-        source, target, lag, history, k, n_resamples=n_resamples, seed=seed, **options
+        source, target, o.lag, o.history, o.k, n_resamples=n_resamples, seed=o.seed, **options
     )
 
 
 def te_auto(
-    source: Any,
-    target: Any,
-    *,
-    lag: int = 1,
-    history: int = 1,
-    condition: Any = None,
-    k: int = 3,
-    seed: int = 0,
+    source: Any, target: Any, *, condition: Any = None, **options: Unpack[SeriesKeywords]
 ) -> Estimate:
     """Transfer entropy from ``source`` to ``target`` (given ``condition``), checked as series (module
     notes), with the blockwise interval.
@@ -84,7 +95,8 @@ def te_auto(
         >>> est.report.chosen, est.reliable, est.interval[0] > 0.3
         ('ksg', True, True)
     """
-    seed = V.seed(seed)
+    o = SeriesOptions(**options)
+    lag, history, k, seed = o.lag, o.history, o.k, V.seed(o.seed)
     if condition is None:
         est = ibf.transfer_entropy_estimate(source, target, lag, history, k, n_resamples=RESAMPLES, seed=seed)
         why = "series: KSG's conditional MI with the target's past partialled out, blockwise interval"
