@@ -215,7 +215,8 @@ def test_transfer_entropy_names_the_options_it_does_not_take():
     x = _gaussians(100, 1)
     with pytest.raises(
         ValueError,
-        match=r"^null: not an option of estimate\('te', method='auto'\); it takes condition, history, k, lag, seed$",
+        match=r"^null: not an option of estimate\('te', method='auto'\); "
+        r"it takes condition, history, k, lag, seed$",
     ):
         estimate("te", x, x, null="shift")
     with pytest.raises(ValueError, match=r"^null: not an option of a conditional transfer entropy$"):
