@@ -21,7 +21,7 @@ RANK = {
     "estimators": 2,
     "optim": 3,
     "training": 3,
-    "estimate": 4,  # the front door, over every estimator and measure
+    "estimation": 4,  # the front door, over every estimator and measure
     "network": 4.5,  # network inference by multivariate TE: above the front door, below analysis
     "analysis": 5,
     "models": 5,

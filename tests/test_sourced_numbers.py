@@ -38,7 +38,7 @@ SOURCED = {
     "results/proximal.md",
     "index.md",
     *(f"api/{name}.md" for name in ("analysis", "cli", "data", "estimators", "functional", "optim")),
-    *(f"api/{name}.md" for name in ("estimate", "records", "sklearn", "training")),
+    *(f"api/{name}.md" for name in ("estimation", "records", "sklearn", "training")),
     *(
         f"papers/{name}.md"
         for name in ("index", "000-proximal-split", "001-mole", "003-ib-theory", "004-mi-lr")

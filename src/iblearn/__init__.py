@@ -21,13 +21,14 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from iblearn import data, estimators, functional
-    from iblearn.estimate import estimate, estimate_mi
+    from iblearn.estimation import estimate, estimate_mi
     from iblearn.estimators import MIEstimate, get_estimator
 
 __version__ = "0.1.0"
 
 _SUBMODULES = ("data", "estimators", "functional")
 _FROM_ESTIMATORS = ("MIEstimate", "get_estimator")
+_FROM_ESTIMATION = ("estimate", "estimate_mi")  # the front door (iblearn.estimation)
 
 
 def __getattr__(name: str) -> Any:
@@ -35,10 +36,8 @@ def __getattr__(name: str) -> Any:
     torch import, so ``iblearn --help`` and the CLI's argument errors answer at once."""
     if name in _SUBMODULES:
         return importlib.import_module(f"iblearn.{name}")
-    if name == "estimate":  # the front door's package, callable as its function
-        return importlib.import_module("iblearn.estimate")
-    if name == "estimate_mi":
-        return importlib.import_module("iblearn.estimate").estimate_mi
+    if name in _FROM_ESTIMATION:
+        return getattr(importlib.import_module("iblearn.estimation"), name)
     if name in _FROM_ESTIMATORS:
         return getattr(importlib.import_module("iblearn.estimators"), name)
     raise AttributeError(f"module 'iblearn' has no attribute {name!r}")

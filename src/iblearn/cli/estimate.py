@@ -1,6 +1,6 @@
 """``iblearn estimate``: I(X;Y), I(X;Y|Z), transfer entropy or a measure among many variables, from sample
-files, through :func:`iblearn.estimate` (the command reads files and prints; the front door chooses,
-checks and refuses)."""
+files, through :func:`iblearn.estimation.estimate` (the command reads files and prints; the front door
+chooses, checks and refuses)."""
 
 from __future__ import annotations
 
@@ -219,8 +219,9 @@ def _names_a_file(text: str) -> bool:
 
 
 def _estimate_auto(x: Any, y: Any, z: Samples | None, given: dict[str, Any], args: argparse.Namespace) -> int:
-    """``estimate`` by ``method="auto"``: :func:`iblearn.estimate` of MI, or of CMI with ``--cond``."""
-    from iblearn.estimate import estimate
+    """``estimate`` by ``method="auto"``: :func:`iblearn.estimation.estimate` of MI, or of CMI with
+    ``--cond``."""
+    from iblearn.estimation import estimate
 
     start = time.perf_counter()
     try:
@@ -249,7 +250,7 @@ def _print_result(
     settings: str = "",
     trained: str = "",
 ) -> int:
-    """What :func:`iblearn.estimate` or a named estimator returned: its own record (``--json``:
+    """What :func:`iblearn.estimation.estimate` or a named estimator returned: its own record (``--json``:
     ``to_dict()``), or its own description, then the settings and the time it took."""
     if args.json:
         print(json.dumps(strict(result.to_dict()), default=str, allow_nan=False))
@@ -276,7 +277,7 @@ def _estimate_series(args: argparse.Namespace) -> int:
     """``estimate X Y --measure te``: transfer entropy from the series X to the series Y (rows are time
     steps), given the series of ``--cond``; auto by default, or ``--method ksg`` with ``--resamples``
     and ``--permutations``."""
-    from iblearn.estimate import estimate
+    from iblearn.estimation import estimate
 
     if args.y is None and args.y_cols is None:
         raise ValueError("Y: the target series: give a second file, or --y-cols to take it from X's file")

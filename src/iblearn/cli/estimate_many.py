@@ -47,12 +47,12 @@ def add_arguments(est: argparse.ArgumentParser) -> None:
 
 
 def cmd_measure(args: argparse.Namespace) -> int:
-    """``estimate X --measure NAME``: the measure through :func:`iblearn.estimate`: chosen and checked
-    (``auto``), or a named method with a standard error (``--resamples``) and a permutation p-value
+    """``estimate X --measure NAME``: the measure through :func:`iblearn.estimation.estimate`: chosen and
+    checked (``auto``), or a named method with a standard error (``--resamples``) and a permutation p-value
     (``--permutations``)."""
     import torch
 
-    from iblearn.estimate import estimate
+    from iblearn.estimation import estimate
     from iblearn.functional.inference import unit_name
 
     for name in _ONE_PAIR_ONLY:
@@ -132,7 +132,7 @@ _FLAGS |= {"n_permutations": "--permutations"}
 def _options(args: argparse.Namespace, method: str) -> dict[str, Any]:
     """The measure's keyword settings: ``--option``'s, and the flags' values where ``--option`` does
     not give them (the same setting given both ways, differently, is refused); which the measure
-    takes, :func:`iblearn.estimate` says."""
+    takes, :func:`iblearn.estimation.estimate` says."""
     given = dict(args.option or [])
     flags = {"method": method, "k": 3 if args.k is None else args.k, "seed": args.seed}
     flags |= {"n_resamples": args.resamples, "n_permutations": args.permutations}

@@ -73,7 +73,7 @@ _REPORTED = ("stderr_method", "n_permutations", "null", "limit", "split")
 class Estimate:
     """An estimate of an information measure and what is known of it: the one result type of every
     measure (MI, conditional MI, transfer entropy, entropy, the measures among many variables and the
-    PID's parts), from every estimator object, function and :func:`iblearn.estimate`.
+    PID's parts), from every estimator object, function and :func:`iblearn.estimation.estimate`.
 
     It behaves as the number it holds: ``float(est)``, ``f"{est:.3f}"``, ``est > 0.1``,
     ``est - other`` and ``round(est, 2)`` read ``value`` (arithmetic gives a plain ``float``, detached:

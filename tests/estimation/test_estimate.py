@@ -12,7 +12,7 @@ import torch
 
 import iblearn
 from iblearn import estimate, estimate_mi
-from iblearn.estimate import MEASURES, Measure
+from iblearn.estimation import MEASURES, Measure
 from iblearn.functional import Estimate
 
 torch.set_num_threads(1)
@@ -158,7 +158,7 @@ def test_a_measure_is_one_table_entry(monkeypatch):
         estimate("toy", torch.zeros(3), k=2)
 
 
-def test_the_package_is_the_function_and_the_result_is_lean():
+def test_iblearn_estimate_is_the_front_door_and_the_result_is_lean():
     assert iblearn.estimate is estimate and callable(iblearn.estimate)
     assert len(dataclasses.fields(Estimate)) <= 14
     x = _gaussians(300, 1)

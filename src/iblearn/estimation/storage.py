@@ -19,7 +19,7 @@ from typing import Any, TypedDict, Unpack
 import torch
 
 from iblearn import _checks as V
-from iblearn.estimate.series import RESAMPLES, series_verdict
+from iblearn.estimation.series import RESAMPLES, series_verdict
 from iblearn.functional import Estimate, inference
 from iblearn.functional.information_dynamics import active_information_storage
 

@@ -26,7 +26,7 @@ from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn import functional as ibf
-from iblearn.estimate.pid_labels import REDUNDANCIES, label_codes, pid_labels
+from iblearn.estimation.pid_labels import REDUNDANCIES, label_codes, pid_labels
 from iblearn.estimators import reliability
 from iblearn.estimators.auto import ATOM, KNN_DIMS, features, looks_gaussian, marginals_gaussian
 from iblearn.estimators.autocheck import FLOOR, HALF_DATA, SHARE, Check, caveat
@@ -178,8 +178,8 @@ def pid_auto(
     """The PID's parts (redundancy, unique_1, unique_2, synergy, total) by the rule on the three
     variables together, each checked (the target shuffled against the sources on half the rows: every
     part reads about 0), with its interval and the report. Labels in all three take the discrete path
-    (:mod:`iblearn.estimate.pid_labels`) and any ``redundancy`` of
-    :data:`~iblearn.estimate.pid_labels.REDUNDANCIES`; continuous samples take the minimum-MI one."""
+    (:mod:`iblearn.estimation.pid_labels`) and any ``redundancy`` of
+    :data:`~iblearn.estimation.pid_labels.REDUNDANCIES`; continuous samples take the minimum-MI one."""
     seed = V.seed(seed)
     V.choice(redundancy, "redundancy", REDUNDANCIES)
     codes = label_codes(("x1", x1), ("x2", x2), ("target", target))

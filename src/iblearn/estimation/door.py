@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from iblearn.estimate import labels, many, pairs, series, storage
+from iblearn.estimation import labels, many, pairs, series, storage
 from iblearn.functional import Estimate
 
 __all__ = ["MEASURES", "Measure", "estimate", "estimate_mi"]

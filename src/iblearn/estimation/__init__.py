@@ -1,0 +1,19 @@
+"""The one front door: ``estimate(measure, *variables, method="auto", **options)`` chooses an estimator
+from the data, checks it and bounds it, for every measure (:data:`MEASURES`); :func:`estimate_mi` is
+its MI and conditional MI.
+
+It is what ``from iblearn import estimate`` gives::
+
+    from iblearn import estimate
+    est = estimate("cmi", x, y, z)
+
+Adding a measure is one entry of :data:`MEASURES` (its variables, its automatic rule, its named
+methods) and the functions it names.
+"""
+
+from __future__ import annotations
+
+from iblearn.estimation.door import MEASURES, Measure, estimate, estimate_mi
+
+__all__ = ["MEASURES", "Measure", "estimate", "estimate_mi"]
+
