@@ -391,7 +391,7 @@ def test_a_gaussian_on_a_subspace_is_a_gaussian_copula():
 
 
 def test_the_checks_gaussian_on_whitened_rows_is_the_gaussian_estimate():
-    from iblearn.estimators.auto import _gaussian_on_bases
+    from iblearn.estimators.auto import gaussian_on_bases
     from iblearn.functional import gaussian_mi
     from iblearn.functional.gaussian import canonical_bases
 
@@ -405,8 +405,8 @@ def test_the_checks_gaussian_on_whitened_rows_is_the_gaussian_estimate():
     rows = torch.randperm(400, generator=g)[:200]
     for a, b in ((x[rows], y[rows]), (x[rows], y[rows.flip(0)])):  # a half, and its pairs shuffled
         expected = float(gaussian_mi(a, b, bias_correction=True))
-        assert abs(_gaussian_on_bases(*canonical_bases(a, b)) - expected) < 1e-10
-    half = _gaussian_on_bases(wx[rows], wy[rows])
+        assert abs(gaussian_on_bases(*canonical_bases(a, b)) - expected) < 1e-10
+    half = gaussian_on_bases(wx[rows], wy[rows])
     assert abs(half - float(gaussian_mi(x[rows], y[rows], bias_correction=True))) < 1e-10
 
 
@@ -414,7 +414,7 @@ def test_the_checks_gaussian_on_whitened_rows_is_the_gaussian_estimate():
 def test_the_gaussians_checks_from_second_moments_are_the_refitted_ones(n, linear):
     from functools import partial
 
-    from iblearn.estimators.auto import _gaussian_on_bases, _GaussianReruns, rotate
+    from iblearn.estimators.auto import GaussianReruns, gaussian_on_bases, rotate
     from iblearn.estimators.autocheck import Reruns
     from iblearn.functional.gaussian import canonical_bases
 
@@ -429,8 +429,8 @@ def test_the_gaussians_checks_from_second_moments_are_the_refitted_ones(n, linea
         found, stderr, half = run_checks(reruns, wx, wy, 0.5, ceiling=("none", math.inf), remap=remap, seed=3)
         return {k: c.figures for k, c in found.items()}, stderr, half
 
-    moments = checks(_GaussianReruns(wx, wy, remap, linear))
-    refitted = checks(Reruns(_gaussian_on_bases, wx, wy, remap))
+    moments = checks(GaussianReruns(wx, wy, remap, linear))
+    refitted = checks(Reruns(gaussian_on_bases, wx, wy, remap))
     assert moments[0].keys() == refitted[0].keys()
     for name, figures in refitted[0].items():
         for key, value in figures.items():

@@ -36,7 +36,7 @@ from iblearn.estimators.auto import (
 )
 from iblearn.estimators.auto_discrete import ADVICE as LABELS_ADVICE
 from iblearn.estimators.auto_discrete import labels_estimate
-from iblearn.estimators.auto_gaussian import _copula_check, gaussian_stderr
+from iblearn.estimators.auto_gaussian import copula_check, gaussian_stderr
 from iblearn.estimators.autocheck import HALVES, MI, interval, run_checks
 from iblearn.estimators.split import split_estimate
 from iblearn.functional import Estimate
@@ -187,7 +187,7 @@ def _checked(
         rx, ry = (t - z1 @ torch.linalg.lstsq(z1, t).solution for t in (data[0], data[1][:, :dy]))
         stderr = max(stderr, gaussian_stderr(rx, ry))
         method += "; at least the Gaussian's asymptotic standard error by the delta method"
-        checks["gaussian copula"] = _copula_check(*canonical_bases(*data))
+        checks["gaussian copula"] = copula_check(*canonical_bases(*data))
     if agreement is not None:
         checks[agreement.name] = agreement
     low, high = interval(value, stderr, checks, top[1])

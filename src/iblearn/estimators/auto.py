@@ -50,7 +50,7 @@ from iblearn import functional as ibf
 from iblearn.estimators import reliability
 from iblearn.estimators.auto_discrete import ADVICE as LABELS_ADVICE
 from iblearn.estimators.auto_discrete import labels_estimate
-from iblearn.estimators.auto_gaussian import _copula_check, _gaussian_on_bases, _GaussianReruns, delta_stderr
+from iblearn.estimators.auto_gaussian import GaussianReruns, copula_check, delta_stderr, gaussian_on_bases
 from iblearn.estimators.auto_gaussian import gaussian_stderr as gaussian_stderr
 from iblearn.estimators.autocheck import FLOOR, HALVES, MI, SHARE, Check, caveat, interval, run_checks
 from iblearn.estimators.base import MIEstimate
@@ -217,16 +217,16 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
         # a subspace, such as a wide layer's activations, keeps only its rank's columns).
         data = canonical_bases(*data)
         analysis = canonical_of_bases(*data)
-        value, mi = float(gaussian_mi_of(analysis, bias_correction=True)), _gaussian_on_bases
+        value, mi = float(gaussian_mi_of(analysis, bias_correction=True)), gaussian_on_bases
     elif value is None:
         value = mi(*data)
-    reruns = _GaussianReruns(*data, remap, marginals_gaussian(feats)) if analysis is not None else mi
+    reruns = GaussianReruns(*data, remap, marginals_gaussian(feats)) if analysis is not None else mi
     checks, stderr, _ = run_checks(reruns, *data, value, ceiling=top, remap=remap, seed=seed)
     method = HALVES
     if analysis is not None:
         stderr = max(stderr, delta_stderr(analysis))
         method += "; at least the Gaussian's asymptotic standard error by the delta method"
-        checks["gaussian copula"] = _copula_check(*data)
+        checks["gaussian copula"] = copula_check(*data)
     if agreement is not None:
         checks[agreement.name] = agreement
     low, high = interval(value, stderr, checks, top[1])

@@ -17,7 +17,7 @@ from iblearn.functional.gaussian import Canonical, canonical_analysis, wishart_d
 from iblearn.functional.multivariate.inputs import MAGNITUDES_Z, magnitude_dependence
 
 
-def _gaussian_on_bases(x: Tensor, y: Tensor) -> float:
+def gaussian_on_bases(x: Tensor, y: Tensor) -> float:
     """The bias-corrected Gaussian estimate (:func:`~iblearn.functional.gaussian_mi`) on rows whose
     covariance has full rank, as :func:`~iblearn.functional.gaussian.canonical_bases` makes them: there
     the plug-in is 1/2 (log det S_xx + log det S_yy - log det S), two Cholesky factors instead of two
@@ -43,13 +43,13 @@ def _gaussian_of_cov(cov: Tensor, dx: int, n: int) -> float | None:
     return float(plug_in + 0.5 * (psi.sum() - psi[:dx].sum() - psi[: d - dx].sum()))
 
 
-class _GaussianReruns(Reruns):
+class GaussianReruns(Reruns):
     """The bias-corrected Gaussian's reruns from second moments of rows in their whitened coordinates
     (centred, identity covariance a side): a half's moments by one product, the other half's by
     difference from the whole's (known from the cross-covariance), a shuffled half's by its cross block
     alone, two halves side by side by the halves' and one cross product, and a rotation (the linear
     map of rows that look Gaussian) by rotating the half's covariance. The values are those of refitting
-    :func:`_gaussian_on_bases` on the rows, to rounding; where a covariance is singular, it refits."""
+    :func:`gaussian_on_bases` on the rows, to rounding; where a covariance is singular, it refits."""
 
     def __init__(
         self,
@@ -58,7 +58,7 @@ class _GaussianReruns(Reruns):
         remap: Callable[[Tensor, Tensor, torch.Generator], tuple[Tensor, Tensor]],
         linear: bool,
     ) -> None:
-        super().__init__(_gaussian_on_bases, x, y, remap)
+        super().__init__(gaussian_on_bases, x, y, remap)
         self.z, self.dx, self.linear = torch.cat([x, y], dim=1), x.shape[1], linear
         n, dy = len(x), y.shape[1]
         # The whole's products: n I a side (whitened), the cross products between the sides.
@@ -151,7 +151,7 @@ def delta_stderr(analysis: Canonical) -> float:
     return math.sqrt(max(float((rho**2).sum()) - dx * dy / (n - 1), 0.0) / n)
 
 
-def _copula_check(zx: Tensor, zy: Tensor) -> Check:
+def copula_check(zx: Tensor, zy: Tensor) -> Check:
     """Whether the rows the Gaussian estimated from (normal scores, or rows whose columns look Gaussian),
     in their whitened coordinates, can be a Gaussian copula, by the dependence of their magnitudes that
     a Gaussian copula leaves out (:func:`~iblearn.functional.multivariate.inputs.magnitude_dependence`): a

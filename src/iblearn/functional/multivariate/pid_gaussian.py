@@ -110,9 +110,8 @@ def union_information(h1: np.ndarray, h2: np.ndarray) -> tuple[float, np.ndarray
     def value_grad(x: np.ndarray) -> tuple[float, np.ndarray]:
         k = torch.tensor(x.reshape(d1, d2), dtype=torch.float64, requires_grad=True)
         value = objective(k)
-        value.backward()
-        assert k.grad is not None
-        return float(value.detach()), k.grad.numpy().ravel().copy()
+        (grad,) = torch.autograd.grad(value, k)
+        return float(value.detach()), grad.numpy().ravel().copy()
 
     # The program is convex in Sigma (Venkatesh et al. 2023), so one start suffices; K is bounded so
     # that I + K K^T stays well inside float64's precision near the boundary ||Sigma|| = 1.
