@@ -19,7 +19,8 @@ from iblearn.functional.discrete import Correction, Strategy, row_codes
 from iblearn.functional.knn.neighbors import Backend, Metric
 from iblearn.functional.knn.options import Ties
 from iblearn.functional.multivariate.inputs import MAGNITUDES_Z, magnitude_dependence, scalar_check
-from iblearn.functional.renyi.entropy import DEFAULT_ALPHA, DEFAULT_SIGMA, Channels, KernelWidth
+from iblearn.functional.renyi.entropy import DEFAULT_ALPHA
+from iblearn.functional.renyi.gram import DEFAULT_SIGMA, Channels, KernelWidth
 
 #: The settings of a kNN estimator that are keyword arguments of every kNN function.
 _SEARCH = ("standardize", "ties", "backend", "seed")

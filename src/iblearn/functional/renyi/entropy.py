@@ -43,30 +43,9 @@ from iblearn.functional.renyi.spectrum import (
     N_FLOOR,
     SPECTRUM_TOL,
     TAIL_NOISE,
-    SpectrumEntropy,
     log_power_sum,
     solve_truncated,
-    truncated_entropy,
 )
-
-# The kernel names that the signatures here use stay importable from this module.
-__all__ = [
-    "DEFAULT_ALPHA",
-    "DEFAULT_SIGMA",
-    "SPECTRUM_TOL",
-    "TRUNCATE_FROM",
-    "Channels",
-    "KernelWidth",
-    "Spectrum",
-    "SpectrumEntropy",
-    "adjacency_gram",
-    "matrix_entropy",
-    "renyi_entropy",
-    "renyi_graph_mi",
-    "renyi_joint_entropy",
-    "renyi_mi",
-    "truncated_entropy",
-]
 
 #: Yu et al. use alpha slightly above 1 to approximate Shannon entropy while keeping the Renyi form.
 DEFAULT_ALPHA = 1.01
