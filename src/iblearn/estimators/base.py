@@ -34,6 +34,7 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
@@ -65,6 +66,17 @@ def log_base(value: Any, name: str) -> float:
     if b <= 0 or b == 1:
         raise ValueError(f"{name}: the logarithm's base must be positive and not 1, got {value!r}")
     return b
+
+
+@dataclass(frozen=True)
+class Permutations:
+    """A permutation test asked of an estimate: ``count`` permutations drawn from ``seed`` and run
+    through joblib as ``n_jobs`` says, against the ``observed`` estimate in nats."""
+
+    observed: float
+    count: int
+    seed: int
+    n_jobs: int | None
 
 
 #: A setting's check: ``check(value, name)`` gives the value to keep, or raises a ValueError naming it.
@@ -185,7 +197,7 @@ class Estimator(nn.Module):
                 raise ValueError(
                     f"n_permutations: {self.name} estimates from x alone; there is no y to permute"
                 )
-            p_value = self._p_value(xt, yt, float(value.detach()), n_permutations, seed, n_jobs)
+            p_value = self._p_value(xt, yt, Permutations(float(value.detach()), n_permutations, seed, n_jobs))
         result = self._estimate_of(value * scale, n, resampled, p_value, n_permutations)
         judged = self._bias_judged(self._limited(result), resampled, [xt, yt], ["x", "y"])
         return self._judged(judged, xt, yt)
@@ -214,24 +226,15 @@ class Estimator(nn.Module):
         why = why or self._data_caveat([t for t, _ in kept], [name for _, name in kept])
         return result if why is None else reliability.flagged(result, self.name, why)
 
-    def _p_value(
-        self,
-        x: Tensor,
-        y: Tensor,
-        observed: float,
-        n_permutations: int,
-        seed: int,
-        n_jobs: int | None,
-    ) -> float:
+    def _p_value(self, x: Tensor, y: Tensor, asked: Permutations) -> float:
         """The permutation p-value of independence: one estimate per shuffle of y's rows (permutation
-        i drawn by :func:`iblearn.functional.inference.rng` from ``seed``), run through joblib as
-        ``n_jobs`` says."""
+        i drawn by :func:`iblearn.functional.inference.rng` from ``asked.seed``)."""
         draws = (
-            torch.from_numpy(inference.rng(seed, inference.PERMUTATION, i).permutation(len(x)))
-            for i in range(n_permutations)
+            torch.from_numpy(inference.rng(asked.seed, inference.PERMUTATION, i).permutation(len(x)))
+            for i in range(asked.count)
         )
-        nulls = permuted_estimates(self._mi_of_permuted_y, (y, x), draws, n_jobs)
-        return inference.p_value(observed, nulls)
+        nulls = permuted_estimates(self._mi_of_permuted_y, (y, x), draws, asked.n_jobs)
+        return inference.p_value(asked.observed, nulls)
 
     def _mi_of_permuted_y(self, y: Tensor, x: Tensor) -> Tensor:
         return self.mi(x, y)

@@ -13,7 +13,7 @@ from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn import functional as ibf
-from iblearn.estimators.base import Estimator, MIEstimate, _taken
+from iblearn.estimators.base import Estimator, MIEstimate, Permutations, _taken
 from iblearn.functional import inference
 from iblearn.functional._parallel import check_n_jobs, permuted_estimates
 
@@ -81,29 +81,18 @@ class Conditional(Estimator):
                 n, n_resamples, seed, lambda rows: self.cmi(*_taken(rows, xt, yt, zt))
             )
         if n_permutations:
-            p_value = self._conditional_p_value(
-                xt, yt, zt, float(value.detach()), n_permutations, seed, n_jobs
-            )
+            asked = Permutations(float(value.detach()), n_permutations, seed, n_jobs)
+            p_value = self._conditional_p_value(xt, yt, zt, asked)
         result = self._estimate_of(value * scale, n, resampled, p_value, n_permutations, measure="cmi")
         result = self._bias_judged(result, resampled, [xt, yt, zt], ["x", "y", "z"])
         return self._judged(result, xt, yt)  # I(X; Y | Z) is at most H(X) and H(Y) too
 
-    def _conditional_p_value(
-        self,
-        x: Tensor,
-        y: Tensor,
-        z: Tensor,
-        observed: float,
-        n_permutations: int,
-        seed: int,
-        n_jobs: int | None,
-    ) -> float:
+    def _conditional_p_value(self, x: Tensor, y: Tensor, z: Tensor, asked: Permutations) -> float:
         """The local permutation p-value of conditional independence: one estimate per permutation of x
-        (:func:`iblearn.functional.local_permutations` of z, seeded with ``seed``), run through joblib as
-        ``n_jobs`` says."""
+        (:func:`iblearn.functional.local_permutations` of z, seeded with ``asked.seed``)."""
         # The neighbour search in z standardizes as the estimator's own search does (kNN estimators have
         # the setting; the others always standardize).
         standardize = bool(getattr(self, "standardize", True))
-        perms = ibf.local_permutations(z, n_permutations, standardize=standardize, seed=seed)
-        nulls = permuted_estimates(self.cmi, (x, y, z), perms, n_jobs)
-        return inference.p_value(observed, nulls)
+        perms = ibf.local_permutations(z, asked.count, standardize=standardize, seed=asked.seed)
+        nulls = permuted_estimates(self.cmi, (x, y, z), perms, asked.n_jobs)
+        return inference.p_value(asked.observed, nulls)

@@ -12,7 +12,7 @@ from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn import functional as ibf
-from iblearn.estimators.base import Estimator, SettingCheck
+from iblearn.estimators.base import Estimator, Permutations, SettingCheck, passed_on
 from iblearn.estimators.conditional import Conditional
 from iblearn.functional import inference
 from iblearn.functional.discrete import Correction, Strategy, row_codes
@@ -57,6 +57,11 @@ class _KNN(Estimator):
     def _search(self) -> dict[str, Any]:
         """The keyword arguments every kNN function takes from these settings."""
         return {name: getattr(self, name) for name in _SEARCH}
+
+    def _test_keywords(self, asked: Permutations) -> dict[str, Any]:
+        """The keyword arguments of a kNN permutation test (:func:`iblearn.functional.ksg_mi_test`)."""
+        permutations = {"n_permutations": asked.count, "n_jobs": asked.n_jobs, "permutation_seed": asked.seed}
+        return permutations | self._search()
 
     def _data_caveat(self, samples: Sequence[Any], names: Sequence[str]) -> str | None:
         return inference.heavy_tails(samples, names)
@@ -107,7 +112,7 @@ class KSG(Conditional, _KNN):
         base: float = math.e,
     ) -> None:
         self.variant = variant  # checked on assignment: setting_checks
-        super().__init__(k, standardize=standardize, ties=ties, backend=backend, seed=seed, base=base)
+        super().__init__(**passed_on(locals(), _KNN))
 
     def mi(self, x: Any, y: Any) -> Tensor:
         return ibf.ksg_mi(x, y, self.k, self.variant, **self._search())
@@ -117,51 +122,14 @@ class KSG(Conditional, _KNN):
             raise ValueError("variant: conditional MI is Frenzel & Pompe's form of variant 1; use variant=1")
         return ibf.ksg_cmi(x, y, z, self.k, **self._search())
 
-    def _p_value(
-        self,
-        x: Tensor,
-        y: Tensor,
-        observed: float,
-        n_permutations: int,
-        seed: int,
-        n_jobs: int | None,
-    ) -> float:
+    def _p_value(self, x: Tensor, y: Tensor, asked: Permutations) -> float:
         # The rows prepared once and every shuffle counted, in batches on a GPU: ksg_mi_test.
-        test = ibf.ksg_mi_test(
-            x,
-            y,
-            self.k,
-            self.variant,
-            n_permutations=n_permutations,
-            n_jobs=n_jobs,
-            permutation_seed=seed,
-            **self._search(),
-        )
-        return test.p_value
+        return ibf.ksg_mi_test(x, y, self.k, self.variant, **self._test_keywords(asked)).p_value
 
-    def _conditional_p_value(
-        self,
-        x: Tensor,
-        y: Tensor,
-        z: Tensor,
-        observed: float,
-        n_permutations: int,
-        seed: int,
-        n_jobs: int | None,
-    ) -> float:
+    def _conditional_p_value(self, x: Tensor, y: Tensor, z: Tensor, asked: Permutations) -> float:
         if not z.is_floating_point():  # classes: x shuffled within each, one estimate at a time
-            return super()._conditional_p_value(x, y, z, observed, n_permutations, seed, n_jobs)
-        test = ibf.ksg_cmi_test(
-            x,
-            y,
-            z,
-            self.k,
-            n_permutations=n_permutations,
-            n_jobs=n_jobs,
-            permutation_seed=seed,
-            **self._search(),
-        )
-        return test.p_value
+            return super()._conditional_p_value(x, y, z, asked)
+        return ibf.ksg_cmi_test(x, y, z, self.k, **self._test_keywords(asked)).p_value
 
 
 class MixedKSG(_KNN):
@@ -185,7 +153,7 @@ class MixedKSG(_KNN):
         base: float = math.e,
     ) -> None:
         self.metric = metric  # checked on assignment: setting_checks
-        super().__init__(k, standardize=standardize, ties=ties, backend=backend, seed=seed, base=base)
+        super().__init__(**passed_on(locals(), _KNN))
 
     def mi(self, x: Any, y: Any) -> Tensor:
         # Checked here, so that an error names the estimator's arguments (the function's is ``labels``).
