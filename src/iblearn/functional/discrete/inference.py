@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -38,10 +39,56 @@ WELL_SAMPLED_UNSEEN, WELL_SAMPLED_RATIO = 0.01, 10.0
 RESAMPLES, NSB_RESAMPLES = 200, 50
 
 
-def _bootstrap(values: list[float], value: float, confidence: float) -> tuple[float, tuple[float, float]]:
-    sd = float(np.std(values, ddof=1))
-    (low, high), _ = inference.interval(value, sd, n_resamples=len(values), confidence=confidence)
-    return sd, (max(low, 0.0), high)
+def _checked(method: str, confidence: float, n_resamples: int, seed: int) -> tuple[int, int]:
+    """``n_resamples`` and ``seed`` checked, after ``method`` and ``confidence``."""
+    V.choice(method, "method", METHODS)
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence: expected a probability strictly between 0 and 1, got {confidence!r}")
+    return V.positive_int(n_resamples, "n_resamples"), V.seed(seed)
+
+
+def _bootstrap(
+    value_of: Callable[[np.ndarray], float],
+    counts: np.ndarray,
+    value: float,
+    n_resamples: int,
+    seed: int,
+    confidence: float,
+) -> tuple[float, tuple[float, float]]:
+    """The sd of ``value_of`` over ``n_resamples`` draws of ``counts`` from the multinomial of their
+    frequencies, and the interval it gives ``value`` (:func:`iblearn.functional.inference.interval`)."""
+    n = int(counts.sum())
+    p = counts / n
+    draws = [
+        value_of(inference.rng(seed, inference.RESAMPLE, i).multinomial(n, p)) for i in range(n_resamples)
+    ]
+    sd = float(np.std(draws, ddof=1))
+    span, _ = inference.interval(value, sd, n_resamples=n_resamples, confidence=confidence)
+    return sd, span
+
+
+def _estimate(
+    value: float,
+    n: int,
+    method: str,
+    measure: str,
+    confidence: float,
+    stderr: float,
+    how: str,
+    span: tuple[float, float],
+) -> Estimate:
+    """The :class:`Estimate` of ``measure`` by ``method`` on ``n`` samples, with the standard error found
+    ``how`` and its interval."""
+    return Estimate(
+        torch.tensor(value, dtype=torch.float64),
+        n_samples=n,
+        estimator=method,
+        measure=measure,
+        stderr=stderr,
+        stderr_method=how,
+        interval=span,
+        confidence=confidence,
+    )
 
 
 def discrete_entropy_estimate(
@@ -62,10 +109,7 @@ def discrete_entropy_estimate(
         >>> est.interval[0] < float(est) < est.interval[1]
         True
     """
-    V.choice(method, "method", METHODS)
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence: expected a probability strictly between 0 and 1, got {confidence!r}")
-    n_resamples, seed = V.positive_int(n_resamples, "n_resamples"), V.seed(seed)
+    n_resamples, seed = _checked(method, confidence, n_resamples, seed)
     if alphabet is not None:
         alphabet = V.positive_int(alphabet, "alphabet")
     c = counts_of(x, counts)
@@ -77,25 +121,10 @@ def discrete_entropy_estimate(
         span = (max(value - z * sd, 0.0), min(value + z * sd, top)) if math.isfinite(sd) else (0.0, top)
         stderr, how = sd, "NSB posterior"
     else:
-        p = c / n
-        draws = [
-            entropy_of_counts(inference.rng(seed, inference.RESAMPLE, i).multinomial(n, p), method, alphabet)[
-                0
-            ]
-            for i in range(n_resamples)
-        ]
-        stderr, span = _bootstrap(draws, value, confidence)
-        how = "bootstrap"
-    return Estimate(
-        torch.tensor(value, dtype=torch.float64),
-        n_samples=n,
-        estimator=method,
-        measure="entropy",
-        stderr=stderr,
-        stderr_method=how,
-        interval=span,
-        confidence=confidence,
-    )
+        entropy = lambda d: entropy_of_counts(d, method, alphabet)[0]  # noqa: E731
+        stderr, (low, high) = _bootstrap(entropy, c, value, n_resamples, seed, confidence)
+        span, how = (max(low, 0.0), high), "bootstrap"
+    return _estimate(value, n, method, "entropy", confidence, stderr, how, span)
 
 
 def _mi_of_cells(cells: np.ndarray, cx: np.ndarray, cy: np.ndarray, method: str) -> float:
@@ -126,35 +155,16 @@ def discrete_mi_estimate(
         >>> round(float(est), 3)  # log 2 plus the Miller-Madow terms (1 + 3 - 3) / 400
         0.696
     """
-    V.choice(method, "method", METHODS)
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence: expected a probability strictly between 0 and 1, got {confidence!r}")
     if n_resamples is None:
         n_resamples = NSB_RESAMPLES if method == "nsb" else RESAMPLES
-    n_resamples, seed = V.positive_int(n_resamples, "n_resamples"), V.seed(seed)
+    n_resamples, seed = _checked(method, confidence, n_resamples, seed)
     codes_x, codes_y = joint_codes(("x", x), ("y", y))
     joint = torch.stack([codes_x, codes_y], dim=1).cpu()
     pairs, cells = torch.unique(joint, dim=0, return_counts=True)
     cx, cy, c = pairs[:, 0].numpy(), pairs[:, 1].numpy(), cells.numpy().astype(np.int64)
-    n = int(c.sum())
     value = _mi_of_cells(c, cx, cy, method)
-    p = c / n
-    draws = [
-        _mi_of_cells(inference.rng(seed, inference.RESAMPLE, i).multinomial(n, p), cx, cy, method)
-        for i in range(n_resamples)
-    ]
-    sd = float(np.std(draws, ddof=1))
-    span, _ = inference.interval(value, sd, n_resamples=n_resamples, confidence=confidence)
-    return Estimate(
-        torch.tensor(value, dtype=torch.float64),
-        n_samples=n,
-        estimator=method,
-        measure="mi",
-        stderr=sd,
-        stderr_method="bootstrap",
-        interval=span,
-        confidence=confidence,
-    )
+    sd, span = _bootstrap(lambda d: _mi_of_cells(d, cx, cy, method), c, value, n_resamples, seed, confidence)
+    return _estimate(value, int(c.sum()), method, "mi", confidence, sd, "bootstrap", span)
 
 
 def choose_discrete_method(counts: Any, alphabet: int | None = None) -> tuple[str, str]:
