@@ -114,18 +114,24 @@ def test_a_row_records_the_commit_it_ran_at(tmp_path, monkeypatch):
     assert json.loads((tmp_path / "rows.jsonl").read_text())["commit"] == "0123456789abcdef"
 
 
-def test_a_page_says_when_the_code_behind_its_figures_changed_since_their_commit(tmp_path, monkeypatch):
+@pytest.fixture
+def git(tmp_path):
+    """``git(*args)`` in a fresh repository at ``tmp_path``, returning its output."""
     import subprocess
 
+    def run(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=tmp_path, capture_output=True, text=True, check=True)
+        return done.stdout.strip()
+
+    run("init", "-q")
+    run("config", "user.email", "t@t")
+    run("config", "user.name", "t")
+    return run
+
+
+def test_a_page_says_when_the_code_behind_its_figures_changed_since_their_commit(tmp_path, monkeypatch, git):
     from tests.docs_pages import numbers
 
-    def git(*args: str) -> str:
-        run = subprocess.run(["git", *args], cwd=tmp_path, capture_output=True, text=True, check=True)
-        return run.stdout.strip()
-
-    git("init", "-q")
-    git("config", "user.email", "t@t")
-    git("config", "user.name", "t")
     (tmp_path / "code.py").write_text("a = 1\n")
     git("add", ".")
     git("commit", "-qm", "code")
@@ -147,19 +153,10 @@ def test_a_page_says_when_the_code_behind_its_figures_changed_since_their_commit
     assert f"has changed since commit {ran_at[:7]}" in note and "`code.py`" in note
 
 
-def test_figures_of_several_runs_are_compared_from_the_first_runs_commit(tmp_path, monkeypatch):
+def test_figures_of_several_runs_are_compared_from_the_first_runs_commit(tmp_path, monkeypatch, git):
     """A folder whose runs each record a commit (the ground-truth rows) gets its note from the first."""
-    import subprocess
-
     from tests.docs_pages import numbers
 
-    def git(*args: str) -> str:
-        run = subprocess.run(["git", *args], cwd=tmp_path, capture_output=True, text=True, check=True)
-        return run.stdout.strip()
-
-    git("init", "-q")
-    git("config", "user.email", "t@t")
-    git("config", "user.name", "t")
     shas = []
     for value in (1, 2):
         (tmp_path / "code.py").write_text(f"a = {value}\n")
