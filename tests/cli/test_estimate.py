@@ -13,13 +13,7 @@ import torch
 from iblearn.cli import main
 from iblearn.cli.json_out import nonfinite_estimate
 from iblearn.data import bivariate_normal, categorical_uniform
-
-
-def _strict(text: str):
-    def refuse(name: str):
-        raise ValueError(f"not strict JSON: {name}")
-
-    return json.loads(text, parse_constant=refuse)
+from tests.cli import strict_json
 
 
 @pytest.fixture
@@ -79,7 +73,7 @@ def test_json_is_strict_where_the_estimate_is_not_finite_and_the_exit_says_it_fa
     args = ["estimate", str(pair / "x.npy"), str(pair / "y.npy"), "--method", "gaussian", "--json"]
     assert main(args) == 2
     printed = capsys.readouterr()
-    record = _strict(printed.out)
+    record = strict_json(printed.out)
     assert record["value"] is None and record["nonfinite"]["value"] == "nan"
     assert "I(X;Y) = nan, not a finite estimate" in " ".join(printed.err.split())
 
@@ -178,7 +172,7 @@ def test_a_label_column_gets_auto_as_in_python_unless_a_method_is_named(wine, ca
     expected = auto_estimate(np.load(wine / "xa.npy"), np.load(wine / "c.npy"))
     table = ["estimate", str(wine / "wine.csv"), "--x-cols", "alcohol", "--y-cols", column]
     assert main([*table, "--json"]) == 0
-    record = _strict(capsys.readouterr().out)
+    record = strict_json(capsys.readouterr().out)
     # the interval and the checks of the Python call, not a plain mixed KSG without them
     assert record.pop("nonfinite") is None  # the strict writer's one key of its own
     assert record == json.loads(json.dumps(expected.to_dict(), default=str))  # the Python call's own record
@@ -193,7 +187,7 @@ def test_a_label_column_gets_auto_as_in_python_unless_a_method_is_named(wine, ca
 def test_a_continuous_column_gets_auto_and_ksg_where_its_options_are_given(wine, capsys):
     table = ["estimate", str(wine / "wine.csv"), "--x-cols", "alcohol", "--y-cols", "z", "--json"]
     assert main(table) == 0
-    record = _strict(capsys.readouterr().out)
+    record = strict_json(capsys.readouterr().out)
     assert record["method"] == record["report"]["chosen"] == "ksg"
     assert record["interval"][0] <= record["value"] <= record["interval"][1]
     assert set(record["report"]["checks"]) >= {
@@ -204,7 +198,7 @@ def test_a_continuous_column_gets_auto_and_ksg_where_its_options_are_given(wine,
         "ceiling",
     }
     assert main([*table, "--k", "5"]) == 0
-    assert _strict(capsys.readouterr().out)["method"] == "ksg"
+    assert strict_json(capsys.readouterr().out)["method"] == "ksg"
 
 
 def test_auto_prints_the_choice_and_each_check(pair, capsys):
@@ -227,11 +221,11 @@ def test_auto_prints_the_choice_and_each_check(pair, capsys):
 def test_cond_takes_columns_of_the_same_file(wine, capsys):
     files = ["estimate", str(wine / "xa.npy"), str(wine / "z.npy"), "--cond", str(wine / "c.npy")]
     assert main([*files, "--json"]) == 0
-    expected = _strict(capsys.readouterr().out)["value"]
+    expected = strict_json(capsys.readouterr().out)["value"]
     for cond in ("cultivar", "3", "index:3"):
         table = ["estimate", str(wine / "wine.csv"), "--x-cols", "alcohol", "--y-cols", "z", "--cond", cond]
         assert main([*table, "--json"]) == 0
-        assert _strict(capsys.readouterr().out)["value"] == pytest.approx(expected, abs=1e-9)
+        assert strict_json(capsys.readouterr().out)["value"] == pytest.approx(expected, abs=1e-9)
     # X is what --y-cols and --cond leave
     assert main(["estimate", str(wine / "wine.csv"), "--y-cols", "z", "--cond", "noise,cultivar,kind"]) == 0
 
@@ -253,16 +247,16 @@ def test_an_index_that_is_also_a_header_name_is_the_index_with_a_warning(iris, c
     base = ["estimate", str(iris / "iris.csv"), "--x-cols", "0", "--json"]
     assert main([*base, "--y-cols", "4"]) == 0
     captured = capsys.readouterr()
-    picked = _strict(captured.out)
+    picked = strict_json(captured.out)
     warning = " ".join(captured.err.split())
     assert "--y-cols: '4' is both column 4 and the name of column 1; took column 4" in warning
     assert "name:4" in warning
     assert main([*base, "--y-cols", "index:4"]) == 0
     captured = capsys.readouterr()
-    assert _strict(captured.out)["value"] == picked["value"] and captured.err == ""
+    assert strict_json(captured.out)["value"] == picked["value"] and captured.err == ""
     assert picked["report"]["chosen"] == "mixed_ksg"  # column 4 holds the classes
     assert main([*base, "--y-cols", "name:4"]) == 0
-    assert _strict(capsys.readouterr().out)["report"]["chosen"] == "ksg"  # the column named '4' is noise
+    assert strict_json(capsys.readouterr().out)["report"]["chosen"] == "ksg"  # the column named '4' is noise
     assert main([*base, "--y-cols", "name:7"]) == 2
     assert "--y-cols: no column named '7'" in capsys.readouterr().err
 
@@ -350,7 +344,7 @@ def test_names_as_x_are_labels_for_auto_and_refused_where_they_are_not(wine, cap
 
     table = ["estimate", str(wine / "wine.csv"), "--y-cols", "alcohol"]
     assert main([*table, "--x-cols", "kind", "--json"]) == 0  # labels on the x side: auto swaps them
-    record = _strict(capsys.readouterr().out)
+    record = strict_json(capsys.readouterr().out)
     expected = auto_estimate(np.load(wine / "c.npy"), np.load(wine / "xa.npy"))
     assert record["report"]["chosen"] == "mixed_ksg" and record["value"] == pytest.approx(
         float(expected), abs=1e-9

@@ -3,23 +3,15 @@ JSON, and errors that name the option."""
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 import torch
 
 import iblearn.functional as ibf
 from iblearn.cli import main
+from tests.cli import strict_json
 
 torch.set_num_threads(1)
-
-
-def _strict(text: str):
-    def refuse(name: str):
-        raise ValueError(f"not strict JSON: {name}")
-
-    return json.loads(text, parse_constant=refuse)
 
 
 @pytest.fixture
@@ -44,7 +36,7 @@ def test_o_information_of_groups_equals_the_function(table, capsys):
     path, values = table
     args = ["estimate", str(path / "t.csv"), "--measure", "o_information", "--groups", "a,b;c;s1"]
     assert main([*args, "--json", "--resamples", "4", "--permutations", "9"]) == 0
-    record = _strict(capsys.readouterr().out)
+    record = strict_json(capsys.readouterr().out)
     expected = ibf.multivariate_estimate(
         "o_information", torch.as_tensor(values), [[0, 1], [2], [3]], n_resamples=4, n_permutations=9
     )
@@ -59,7 +51,7 @@ def test_every_column_alone_by_default_in_the_units_asked(table, capsys):
     path, values = table
     args = ["estimate", str(path / "t.npy"), "--measure", "total_correlation", "--method", "gaussian"]
     assert main([*args, "--base", "2", "--json"]) == 0
-    record = _strict(capsys.readouterr().out)
+    record = strict_json(capsys.readouterr().out)
     nats = float(ibf.total_correlation(torch.as_tensor(values), method="gaussian"))
     assert record["value"] == pytest.approx(nats / np.log(2), abs=1e-12) and record["unit"] == "bits"
     assert len(record["groups"]) == 6
@@ -88,7 +80,7 @@ def test_pid_prints_its_parts(table, capsys):
         "gaussian",
     ]
     assert main([*args, "--json"]) == 0
-    record = _strict(capsys.readouterr().out)
+    record = strict_json(capsys.readouterr().out)
     parts = ibf.pid(*(torch.as_tensor(values[:, [j]]) for j in (3, 4, 5)), method="gaussian")
     assert record["value"] == pytest.approx(float(parts.total), abs=1e-12)
     assert record["parts"]["synergy"]["value"] == pytest.approx(float(parts.synergy), abs=1e-12)
@@ -149,7 +141,7 @@ def test_settings_given_as_options_are_the_ones_used(table, capsys, option, sett
     path, values = table
     args = ["estimate", str(path / "t.csv"), "--measure", "total_correlation", "--groups", "a;b;c"]
     assert main([*args, "--option", option, "--json"]) == 0
-    record = _strict(capsys.readouterr().out)
+    record = strict_json(capsys.readouterr().out)
     expected = ibf.total_correlation(torch.as_tensor(values[:, :3]), **setting)
     assert record["value"] == pytest.approx(float(expected), abs=1e-12)
     key, value = next(iter(setting.items()))
@@ -186,4 +178,4 @@ def test_a_nonfinite_measure_fails_naming_it(table, capsys, monkeypatch):
     assert main(args) == 2
     assert "not a finite estimate" in capsys.readouterr().err
     assert main([*args, "--json"]) == 2
-    assert _strict(capsys.readouterr().out)["nonfinite"]
+    assert strict_json(capsys.readouterr().out)["nonfinite"]
