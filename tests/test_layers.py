@@ -106,12 +106,22 @@ def test_imports_point_down_the_layers():
     assert _violations() == []
 
 
+def _package(root: Path, files: dict[str, str]) -> Path:
+    """``root`` holding ``files`` (a path below it, with its folders, to its text): a package to check."""
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
 def test_the_check_sees_an_upward_import(tmp_path):
-    fake = tmp_path / "iblearn"
-    (fake / "functional").mkdir(parents=True)
-    (fake / "estimators").mkdir()
-    (fake / "functional" / "knn.py").write_text("def f():\n    from iblearn.estimators import KSG\n")
-    (fake / "estimators" / "base.py").write_text("from ..functional import knn\n")
+    fake = _package(
+        tmp_path / "iblearn",
+        {
+            "functional/knn.py": "def f():\n    from iblearn.estimators import KSG\n",
+            "estimators/base.py": "from ..functional import knn\n",
+        },
+    )
     assert _violations(fake) == [
         "functional/knn.py:2: functional imports iblearn.estimators.KSG (estimators is not below functional)"
     ]
@@ -148,9 +158,9 @@ def test_the_package_imports_nothing_from_outside_it():
 
 
 def test_the_check_sees_an_import_from_the_checkout(tmp_path):
-    (tmp_path / "cli").mkdir()
-    (tmp_path / "cli" / "bench.py").write_text(
-        "import sys\nsys.path.insert(0, '.')\nfrom benchmarks.runners import bench_speed\n"
+    _package(
+        tmp_path,
+        {"cli/bench.py": "import sys\nsys.path.insert(0, '.')\nfrom benchmarks.runners import bench_speed\n"},
     )
     assert _reaches_outside(tmp_path) == [
         "cli/bench.py:2: reaches sys.path",
@@ -199,10 +209,13 @@ def test_neural_families_build_on_the_machinery_and_leave_training_to_the_traine
 
 
 def test_the_neural_check_sees_a_family_reaching_the_trainer(tmp_path):
-    package = tmp_path / "iblearn" / "estimators" / "neural"
-    package.mkdir(parents=True)
-    (package / "nwj.py").write_text("from iblearn.estimators.neural.trainer import Trainer\n")
-    (package / "bound.py").write_text("from .nwj import NWJ\n")
+    package = _package(
+        tmp_path / "iblearn" / "estimators" / "neural",
+        {
+            "nwj.py": "from iblearn.estimators.neural.trainer import Trainer\n",
+            "bound.py": "from .nwj import NWJ\n",
+        },
+    )
     assert _neural_violations(package, tmp_path / "iblearn") == [
         "bound.py:1: machinery imports the family nwj",
         "nwj.py:1: a family imports the trainer",
@@ -282,13 +295,14 @@ def test_no_module_imports_itself_round_a_circle():
 
 
 def test_the_circle_check_sees_a_lazy_import_and_a_compiled_module(tmp_path):
-    package = tmp_path / "iblearn" / "cli"
-    package.mkdir(parents=True)
-    (package / "__init__.py").write_text("")
-    (package / "estimate.py").write_text("from iblearn.cli import estimate_many\n")
-    (package / "estimate_many.py").write_text("def f():\n    from iblearn.cli.estimate import g\n")
-    (package / "_kernel.pyi").write_text("")
-    (package / "kernel.py").write_text("from iblearn.cli import _kernel\n")
+    files = {
+        "__init__.py": "",
+        "estimate.py": "from iblearn.cli import estimate_many\n",
+        "estimate_many.py": "def f():\n    from iblearn.cli.estimate import g\n",
+        "_kernel.pyi": "",
+        "kernel.py": "from iblearn.cli import _kernel\n",
+    }
+    _package(tmp_path / "iblearn" / "cli", files)
     assert _circles(tmp_path / "iblearn") == [["iblearn.cli.estimate", "iblearn.cli.estimate_many"]]
 
 
@@ -493,11 +507,12 @@ def test_the_rooms_of_a_package_import_down_their_floors():
 
 
 def test_the_room_check_sees_an_import_up_a_floor_and_a_private_name(tmp_path):
-    room = tmp_path / "iblearn" / "records"
-    room.mkdir(parents=True)
-    (room / "atomic.py").write_text("from iblearn.records.runs import RunFolder\n")
-    (room / "runs.py").write_text("from iblearn.records.atomic import _umask\n")
-    (room / "extra.py").write_text("")
+    files = {
+        "atomic.py": "from iblearn.records.runs import RunFolder\n",
+        "runs.py": "from iblearn.records.atomic import _umask\n",
+        "extra.py": "",
+    }
+    _package(tmp_path / "iblearn" / "records", files)
     floors = {"iblearn.records": {"atomic": 0, "runs": 1}}
     assert _room_violations(tmp_path / "iblearn", floors) == [
         "iblearn.records.atomic:1: imports runs, not on a floor below",
