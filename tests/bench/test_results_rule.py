@@ -107,18 +107,31 @@ def test_a_bad_row_names_the_file_and_line(folders, tmp_path, capsys, line, said
     assert err.count("\n") == 0 and "rows.jsonl, line 1" in err and said in err
 
 
-@pytest.mark.parametrize(
-    "argv, said",
-    [
-        (["--families", "bogus"], "--families"),
-        (["--seeds", "0"], "--seeds"),
-        (["--sizes", "-5"], "--sizes"),
-        (["--quick", "--write-results"], "--write-results"),
+#: Arguments each script refuses; its message names the last option given.
+BAD_ARGUMENTS = {
+    "calibration": [
+        ["--families", "bogus"],
+        ["--seeds", "0"],
+        ["--sizes", "-5"],
+        ["--quick", "--write-results"],
     ],
+    "truth": [
+        ["--families", "bogus"],
+        ["--sizes", "-5"],
+        ["--seeds", "-1"],
+        ["--timeout", "nan"],
+        ["--quick", "--write-results"],
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "argv"), [(name, argv) for name, bad in BAD_ARGUMENTS.items() for argv in bad]
 )
-def test_calibration_refuses_bad_arguments_naming_them(folders, capsys, argv, said):
+def test_the_scripts_refuse_bad_arguments_naming_them(folders, capsys, name, argv):
     with pytest.raises(SystemExit) as stop:
-        calibration.main(argv)
+        {"calibration": calibration, "truth": truth}[name].main(argv)
+    said = [a for a in argv if a.startswith("--")][-1]
     assert stop.value.code == 2 and said in capsys.readouterr().err
 
 
@@ -129,22 +142,6 @@ def test_calibration_table_only_without_rows_and_out_at_a_file(folders, tmp_path
         with pytest.raises(SystemExit) as stop:
             calibration.main(argv)
         assert stop.value.code == 2 and said in capsys.readouterr().err
-
-
-@pytest.mark.parametrize(
-    "argv, said",
-    [
-        (["--families", "bogus"], "--families"),
-        (["--sizes", "-5"], "--sizes"),
-        (["--seeds", "-1"], "--seeds"),
-        (["--timeout", "nan"], "--timeout"),
-        (["--quick", "--write-results"], "--write-results"),
-    ],
-)
-def test_truth_refuses_bad_arguments_naming_them(capsys, argv, said):
-    with pytest.raises(SystemExit) as stop:
-        truth.main(argv)
-    assert stop.value.code == 2 and said in capsys.readouterr().err
 
 
 def test_truth_render_names_a_bad_provenance_and_an_empty_folder(tmp_path, capsys):
