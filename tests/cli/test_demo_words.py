@@ -14,6 +14,14 @@ def _numbers(text: str) -> list[str]:
     return re.findall(r"\d+\.\d+", text)
 
 
+def _accuracies(task: str, test_acc: dict[str, float]) -> list[dict]:
+    """Summary rows of one seed a method, with these test accuracies (and the same training ones)."""
+    return [
+        {"task": task, "method": m, "seeds": 1, "train_acc": (acc, 0.0), "test_acc": (acc, 0.0)}
+        for m, acc in test_acc.items()
+    ]
+
+
 def _binary(method, reached, when, acc, seeds=1):
     row = {"part": "binary", "dataset": "2d", "optimizer": "SGD", "method": method, "seeds": seeds}
     row |= {"epoch": 5000, "diverged": 0, "reached_95": reached, "train_acc": (acc, 0.0)}
@@ -75,10 +83,7 @@ def test_the_mi_lr_sentence_takes_the_gap_from_the_printed_accuracies():
 def test_the_mole_sentence_gives_the_tables_gap_and_the_best_row():
     from iblearn.experiments.mole import Config, table
 
-    summary = [
-        {"task": "mnist", "method": m, "seeds": 1, "train_acc": (acc, 0.0), "test_acc": (acc, 0.0)}
-        for m, acc in (("bp", 90.104), ("matrix", 91.3), ("mine", 88.0))
-    ]
+    summary = _accuracies("mnist", {"bp": 90.104, "matrix": 91.3, "mine": 88.0})
     text = words.mole_words({"summary": summary})
     assert "against backpropagation (90.10% test accuracy, 1 seed)" in text
     assert "MOLE (matrix) +1.20 points, MOLE (mine) -2.10 points" in text
@@ -88,10 +93,7 @@ def test_the_mole_sentence_gives_the_tables_gap_and_the_best_row():
 
 
 def test_the_layerwise_sentence_names_the_objectives():
-    summary = [
-        {"task": "mnist 1%", "method": m, "seeds": 1, "train_acc": (acc, 0.0), "test_acc": (acc, 0.0)}
-        for m, acc in (("ce", 80.0), ("iyl", 79.5), ("ib", 81.25))
-    ]
+    summary = _accuracies("mnist 1%", {"ce": 80.0, "iyl": 79.5, "ib": 81.25})
     text = words.layerwise_words({"summary": summary})
     assert "I(Y;L) layer by layer -0.50 points, the IB objective layer by layer +1.25 points" in text
     assert "the best is the IB objective layer by layer" in text
@@ -197,10 +199,7 @@ def test_the_layerwise_sentence_names_a_dead_layer():
     from iblearn.experiments.layerwise_ib import Config
     from iblearn.experiments.layerwise_ib.report import table
 
-    summary = [
-        {"task": "mnist 1%", "method": m, "seeds": 1, "train_acc": (acc, 0.0), "test_acc": (acc, 0.0)}
-        for m, acc in (("ce", 82.4), ("iyl", 85.2), ("ib", 85.55))
-    ]
+    summary = _accuracies("mnist 1%", {"ce": 82.4, "iyl": 85.2, "ib": 85.55})
     figure = {
         "100": {"distinct": 22, "samples": 300, "commonest": 279, "active_units": 5, "units": 256}
         | {"majority_acc": 19.333},
