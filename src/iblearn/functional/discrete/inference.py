@@ -67,30 +67,6 @@ def _bootstrap(
     return sd, span
 
 
-def _estimate(
-    value: float,
-    n: int,
-    method: str,
-    measure: str,
-    confidence: float,
-    stderr: float,
-    how: str,
-    span: tuple[float, float],
-) -> Estimate:
-    """The :class:`Estimate` of ``measure`` by ``method`` on ``n`` samples, with the standard error found
-    ``how`` and its interval."""
-    return Estimate(
-        torch.tensor(value, dtype=torch.float64),
-        n_samples=n,
-        estimator=method,
-        measure=measure,
-        stderr=stderr,
-        stderr_method=how,
-        interval=span,
-        confidence=confidence,
-    )
-
-
 def discrete_entropy_estimate(
     x: Any = None,
     *,
@@ -124,7 +100,8 @@ def discrete_entropy_estimate(
         entropy = lambda d: entropy_of_counts(d, method, alphabet)[0]  # noqa: E731
         stderr, (low, high) = _bootstrap(entropy, c, value, n_resamples, seed, confidence)
         span, how = (max(low, 0.0), high), "bootstrap"
-    return _estimate(value, n, method, "entropy", confidence, stderr, how, span)
+    fields = {"stderr": stderr, "stderr_method": how, "interval": span, "confidence": confidence}
+    return Estimate(torch.tensor(value, dtype=torch.float64), n, method, measure="entropy", **fields)
 
 
 def _mi_of_cells(cells: np.ndarray, cx: np.ndarray, cy: np.ndarray, method: str) -> float:
@@ -164,7 +141,8 @@ def discrete_mi_estimate(
     cx, cy, c = pairs[:, 0].numpy(), pairs[:, 1].numpy(), cells.numpy().astype(np.int64)
     value = _mi_of_cells(c, cx, cy, method)
     sd, span = _bootstrap(lambda d: _mi_of_cells(d, cx, cy, method), c, value, n_resamples, seed, confidence)
-    return _estimate(value, int(c.sum()), method, "mi", confidence, sd, "bootstrap", span)
+    fields = {"stderr": sd, "stderr_method": "bootstrap", "interval": span, "confidence": confidence}
+    return Estimate(torch.tensor(value, dtype=torch.float64), int(c.sum()), method, measure="mi", **fields)
 
 
 def choose_discrete_method(counts: Any, alphabet: int | None = None) -> tuple[str, str]:
