@@ -36,15 +36,9 @@ class _KNN(Estimator):
         "seed": V.seed,
     }
 
+    # The defaults are the concrete estimators', in their own signatures.
     def __init__(
-        self,
-        k: int = 3,
-        *,
-        standardize: bool = True,
-        ties: Ties = "jitter",
-        backend: Backend = "auto",
-        seed: int = 0,
-        base: float = math.e,
+        self, k: int, *, standardize: bool, ties: Ties, backend: Backend, seed: int, base: float
     ) -> None:
         # Each checked on assignment, here and after construction: setting_checks.
         self.k = k
