@@ -100,7 +100,12 @@ def discrete_entropy_estimate(
         entropy = lambda d: entropy_of_counts(d, method, alphabet)[0]  # noqa: E731
         stderr, (low, high) = _bootstrap(entropy, c, value, n_resamples, seed, confidence)
         span, how = (max(low, 0.0), high), "bootstrap"
-    fields = {"stderr": stderr, "stderr_method": how, "interval": span, "confidence": confidence}
+    fields: dict[str, Any] = {
+        "stderr": stderr,
+        "stderr_method": how,
+        "interval": span,
+        "confidence": confidence,
+    }
     return Estimate(torch.tensor(value, dtype=torch.float64), n, method, measure="entropy", **fields)
 
 
@@ -141,7 +146,12 @@ def discrete_mi_estimate(
     cx, cy, c = pairs[:, 0].numpy(), pairs[:, 1].numpy(), cells.numpy().astype(np.int64)
     value = _mi_of_cells(c, cx, cy, method)
     sd, span = _bootstrap(lambda d: _mi_of_cells(d, cx, cy, method), c, value, n_resamples, seed, confidence)
-    fields = {"stderr": sd, "stderr_method": "bootstrap", "interval": span, "confidence": confidence}
+    fields: dict[str, Any] = {
+        "stderr": sd,
+        "stderr_method": "bootstrap",
+        "interval": span,
+        "confidence": confidence,
+    }
     return Estimate(torch.tensor(value, dtype=torch.float64), int(c.sum()), method, measure="mi", **fields)
 
 
