@@ -40,9 +40,9 @@ from iblearn.functional.renyi.entropy import (
     SPECTRUM_TOL,
     Spectrum,
     _matrix_entropy,
-    truncated_entropy,
 )
 from iblearn.functional.renyi.gram import checked_gram
+from iblearn.functional.renyi.spectrum import truncated_entropy
 from iblearn.optim import MIDecayLR, MIProbe, ProximalSplit, split_model
 from iblearn.training import Batch, CrossEntropy, InfoMax, train_greedy
 
