@@ -3,6 +3,8 @@ weight average scored with and never swapped in."""
 
 from __future__ import annotations
 
+import inspect
+
 import pytest
 import torch
 from torch import Tensor
@@ -44,6 +46,18 @@ def test_settings_are_the_keywords_the_constructor_takes_in_its_order():
     assert GMI(4, 2).settings()["feature_dim"] == 2
     with pytest.raises(ValueError, match="eval_batch_size: an evaluation batch needs 2 samples"):
         NeuralEstimator(eval_batch_size=1)
+
+
+def test_the_shared_neural_settings_are_listed_once_for_the_bounds_that_take_no_others():
+    """NeuralEstimator's signature is the bounds' (y_classes and n_negatives among its settings):
+    BoundEstimator restates none of it, and a family that draws no negatives holds the defaults."""
+    assert "__init__" not in vars(BoundEstimator)
+    assert inspect.signature(NWJ) == inspect.signature(NeuralEstimator) == inspect.signature(JS)
+    assert NWJ(1, y_classes=3, n_negatives=2).y_dim == 3  # one-hot labels: their width
+    with pytest.raises(ValueError, match="n_negatives: expected a positive integer"):
+        NeuralEstimator(n_negatives=0)
+    lmi = LMI(2, 2, hidden=(8,), latent=2)
+    assert (lmi.y_classes, lmi.n_negatives) == (None, 8) and "y_classes" not in lmi.settings()
 
 
 def test_js_and_infonce_are_bounds_of_their_own_not_nwj():

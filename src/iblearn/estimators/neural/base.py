@@ -107,8 +107,15 @@ class NeuralEstimator(Estimator, TrainingTarget):
         patience: evaluations of the held-out bound without improvement before ``fit`` stops early.
         eval_every: training steps between evaluations of the held-out bound (benchmark-mi's 250).
 
-    ``y_classes`` (None: y is continuous) and ``n_negatives`` are settings of the bounds that draw
-    negatives (:class:`~.bound.BoundEstimator`); the others hold these values.
+        y_classes: the number of classes, for integer labels y (one-hot encoded); None: y is continuous.
+            Where a bound allows (``class_sums``) the marginal term then sums over the classes instead
+            of re-pairing (exact and lower-variance: ``negatives.class_scores``).
+        n_negatives: re-pairings per sample for the marginal term of ``est`` and ``batch_mi`` (concat
+            critics; none with ``y_classes``); a training step uses one, as MINE's Algorithm 1 does.
+
+    These are the settings of the bounds that draw negatives (:class:`~.bound.BoundEstimator`, whose
+    signature this is: NWJ's, JS's and FLO's). A family that draws none (a Gaussian q, a representation)
+    leaves ``y_classes`` and ``n_negatives`` out of its own signature and holds the defaults.
 
     A family lists every setting it takes in its own ``__init__`` (so that ``help()``, IDEs and mypy
     see them all), stores and checks its own, and passes the shared ones on
@@ -127,6 +134,8 @@ class NeuralEstimator(Estimator, TrainingTarget):
     resampling = "half"
 
     setting_checks: ClassVar[Mapping[str, SettingCheck]] = {
+        "y_classes": V.optional(V.positive_int),
+        "n_negatives": V.positive_int,
         "hidden": widths,
         "lr": V.positive,
         "eval_batch_size": eval_batch,
@@ -137,8 +146,8 @@ class NeuralEstimator(Estimator, TrainingTarget):
         "eval_every": V.positive_int,
     }
 
-    y_classes: int | None = None
-    n_negatives: int = 8
+    y_classes: int | None
+    n_negatives: int
     #: The objective a family trains on, where it offers a choice (the setting ``objective``: the name
     #: ``objective`` is the method).
     objective_kind: str | None = None
@@ -153,6 +162,8 @@ class NeuralEstimator(Estimator, TrainingTarget):
         x_dim: int | None = None,
         y_dim: int | None = None,
         *,
+        y_classes: int | None = None,
+        n_negatives: int = 8,
         critic: nn.Module | str = "concat",
         hidden: Hidden | int = HIDDEN,
         lr: float = LR,
@@ -166,10 +177,12 @@ class NeuralEstimator(Estimator, TrainingTarget):
     ) -> None:
         super().__init__(base=base)
         self.x_dim, self.y_dim = x_dim, y_dim
+        self.y_classes = y_classes  # each checked on assignment: setting_checks
+        self.n_negatives = n_negatives
         given = critic_choice(critic, "critic")
         #: The default critic's name, or None for a module given as the critic.
         self.critic_kind: str | None = given if isinstance(given, str) else None
-        self.hidden = hidden  # each checked on assignment: setting_checks
+        self.hidden = hidden
         self.lr = lr
         self.eval_batch_size = eval_batch_size
         self.average = average

@@ -17,34 +17,26 @@ and marginal scores); see :mod:`.nwj` for one in full. Training (the optimizer, 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, ClassVar
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from iblearn import _checks as V
 from iblearn import distributed
-from iblearn.estimators.base import Bound, MIEstimate, SettingCheck, passed_on
-from iblearn.estimators.critics import Hidden
+from iblearn.estimators.base import Bound, MIEstimate
 from iblearn.estimators.neural import fitting
 from iblearn.estimators.neural.base import NeuralEstimator
 from iblearn.estimators.neural.negatives import scores
-from iblearn.estimators.neural.settings import HIDDEN, LR
 
 
 class BoundEstimator(NeuralEstimator):
     """A variational bound on the MI: a critic trained on :meth:`objective`, reporting :meth:`_pooled`
     of its joint and marginal scores over the data.
 
-    Args:
-        y_classes: the number of classes, for integer labels y (one-hot encoded); None: y is continuous.
-            Where the bound allows (``class_sums``) the marginal term then sums over the classes instead
-            of re-pairing (exact and lower-variance: ``negatives.class_scores``).
-        n_negatives: re-pairings per sample for the marginal term of ``est`` and ``batch_mi`` (concat
-            critics; none with ``y_classes``); a training step uses one, as MINE's Algorithm 1 does.
-        x_dim, y_dim, critic, hidden, lr, ...: as for :class:`~.base.NeuralEstimator`.
+    Its settings are :class:`~.base.NeuralEstimator`'s, ``y_classes`` and ``n_negatives`` among them
+    (a bound that needs no others takes that signature as it is: NWJ, JS, FLO).
     """
 
     differentiable = True
@@ -52,33 +44,6 @@ class BoundEstimator(NeuralEstimator):
     #: Whether the marginal term sums over the classes of integer labels y (:func:`.negatives.class_scores`):
     #: only for bounds that see the marginal scores through exp(T) alone, where weights are log offsets.
     class_sums: ClassVar[bool] = False
-
-    setting_checks: ClassVar[Mapping[str, SettingCheck]] = {
-        "y_classes": V.optional(V.positive_int),
-        "n_negatives": V.positive_int,
-    }
-
-    def __init__(
-        self,
-        x_dim: int | None = None,
-        y_dim: int | None = None,
-        *,
-        y_classes: int | None = None,
-        n_negatives: int = 8,
-        critic: nn.Module | str = "concat",
-        hidden: Hidden | int = HIDDEN,
-        lr: float = LR,
-        eval_batch_size: int = 1024,
-        average: float | None = 0.01,
-        seed: int = 0,
-        validation: float = 0.2,
-        patience: int = 4,
-        eval_every: int = 250,
-        base: float = math.e,
-    ) -> None:
-        self.y_classes = y_classes  # each checked on assignment: setting_checks
-        self.n_negatives = n_negatives
-        super().__init__(**passed_on(locals(), NeuralEstimator))
 
     def _scores(
         self, x: Tensor, y: Tensor, n_shuffles: int, gen: torch.Generator | None

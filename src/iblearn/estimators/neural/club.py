@@ -44,8 +44,8 @@ class GaussianQ(BoundEstimator):
 
     accepts = frozenset({"vector", "grid"})
 
-    # NeuralEstimator's settings, listed here: a q(y | x) draws no negatives, so BoundEstimator's
-    # y_classes and n_negatives are none of its.
+    # NeuralEstimator's settings, listed here less y_classes and n_negatives: a q(y | x) draws no
+    # negatives.
     def __init__(
         self,
         x_dim: int | None = None,
