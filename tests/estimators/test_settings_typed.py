@@ -9,13 +9,15 @@ from pathlib import Path
 import pytest
 
 SNIPPET = """
-from iblearn.estimators import KSG, LMI, MINE, InfoNCE
+from iblearn.estimators import KSG, LMI, MINE, NWJ, InfoNCE
 
 MINE(1, 1, lr=1e-3, hidden=(64,))
 InfoNCE(2, 2, chunk=128, seed=1)
 LMI(2, 2, latent=4, patience=2)
 KSG(5, seed=1)
+NWJ(1, y_classes=3, n_negatives=4)
 MINE(1, 1, bogus=1)
+NWJ(1, 1, bogus=1)
 """
 
 
@@ -32,5 +34,6 @@ def test_mypy_refuses_an_unknown_setting(tmp_path: Path) -> None:
         timeout=600,
     )
     errors = [line for line in run.stdout.splitlines() if ": error:" in line]
-    assert len(errors) == 1, run.stdout
-    assert ':8: error: Unexpected keyword argument "bogus" for "MINE"' in errors[0]
+    assert len(errors) == 2, run.stdout
+    assert ':9: error: Unexpected keyword argument "bogus" for "MINE"' in errors[0]
+    assert ':10: error: Unexpected keyword argument "bogus" for "NWJ"' in errors[1]
