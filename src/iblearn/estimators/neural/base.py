@@ -85,6 +85,11 @@ class NeuralEstimator(Estimator, TrainingTarget):
     Args:
         x_dim, y_dim: input widths (flattened) the default critic is built for; None infers them at the
             first call. With ``y_classes`` and no ``y_dim``, ``y_dim`` is the number of classes (one-hot).
+        y_classes: the number of classes, for integer labels y (one-hot encoded); None: y is continuous.
+            Where a bound allows (``class_sums``) the marginal term then sums over the classes instead
+            of re-pairing (exact and lower-variance: ``negatives.class_scores``).
+        n_negatives: re-pairings per sample for the marginal term of ``est`` and ``batch_mi`` (concat
+            critics; none with ``y_classes``); a training step uses one, as MINE's Algorithm 1 does.
         critic: ``"concat"``, ``"separable"`` (built from ``x_dim``, ``y_dim``, ``hidden`` and ``seed``:
             :func:`iblearn.estimators.critics.make_critic`), or an ``nn.Module``, used as it is (not a
             setting: a module cannot be rebuilt from a record, so ``settings()`` leaves it out). The
@@ -107,15 +112,10 @@ class NeuralEstimator(Estimator, TrainingTarget):
         patience: evaluations of the held-out bound without improvement before ``fit`` stops early.
         eval_every: training steps between evaluations of the held-out bound (benchmark-mi's 250).
 
-        y_classes: the number of classes, for integer labels y (one-hot encoded); None: y is continuous.
-            Where a bound allows (``class_sums``) the marginal term then sums over the classes instead
-            of re-pairing (exact and lower-variance: ``negatives.class_scores``).
-        n_negatives: re-pairings per sample for the marginal term of ``est`` and ``batch_mi`` (concat
-            critics; none with ``y_classes``); a training step uses one, as MINE's Algorithm 1 does.
-
-    These are the settings of the bounds that draw negatives (:class:`~.bound.BoundEstimator`, whose
-    signature this is: NWJ's, JS's and FLO's). A family that draws none (a Gaussian q, a representation)
-    leaves ``y_classes`` and ``n_negatives`` out of its own signature and holds the defaults.
+    ``y_classes`` and ``n_negatives`` are settings of the bounds that draw negatives
+    (:class:`~.bound.BoundEstimator`, whose signature this is: NWJ's, JS's and FLO's); a family that
+    draws none (a Gaussian q, a representation) leaves them out of its own signature and holds the
+    defaults.
 
     A family lists every setting it takes in its own ``__init__`` (so that ``help()``, IDEs and mypy
     see them all), stores and checks its own, and passes the shared ones on
