@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from iblearn.functional.multivariate.pid_gaussian import gaussian_pid
+from iblearn.functional.multivariate.pid_gaussian import gaussian_broja_pid
 
 GPID = "/work/peers/gpid/venv/bin/python"
 GPID_CHECKOUT = "/work/peers/gpid/src-checkout"
@@ -78,8 +78,9 @@ def gpid_rows(python: str = GPID, checkout: str = GPID_CHECKOUT) -> list[dict[st
         dm, dx, dy = c["dims"]
         order = [*range(dm, dm + dx + dy), *range(dm)]  # (x, y, m): iblearn's (x1, x2, target)
         start = time.process_time()
-        ours = [float(v) for v in gaussian_pid(c["cov"][np.ix_(order, order)], (dx, dy, dm), "broja")]
+        parts, gap = gaussian_broja_pid(c["cov"][np.ix_(order, order)], (dx, dy, dm))
         spent = time.process_time() - start
+        ours = [float(v) for v in parts]
         theirs = peer[c["name"]]["atoms"]
         rows.append(
             {
@@ -88,6 +89,7 @@ def gpid_rows(python: str = GPID, checkout: str = GPID_CHECKOUT) -> list[dict[st
                 "iblearn": ours,
                 "gpid": theirs,
                 "max_abs_diff_nats": max(abs(a - b) for a, b in zip(ours, theirs, strict=True)),
+                "iblearn_gap_nats": gap,
                 "iblearn_cpu_s": spent,
                 "gpid_cpu_s": peer[c["name"]]["cpu_s"],
             }
@@ -98,19 +100,21 @@ def gpid_rows(python: str = GPID, checkout: str = GPID_CHECKOUT) -> list[dict[st
 def render_gpid(record: dict[str, Any]) -> str:
     """gpid.md: one row per case."""
     lines = [
-        f"Gaussian ~-PID (BROJA over Gaussians): iblearn's `gaussian_pid(..., 'broja')` against gpid "
+        f"Gaussian ~-PID (BROJA over Gaussians): iblearn's `gaussian_broja_pid` against gpid "
         f"{record['provenance']['gpid'][:7]}, nats (redundancy / unique 1 / unique 2 / synergy).",
         "",
-        "| case | dims (t, x1, x2) | iblearn | gpid | largest difference | iblearn s | gpid s |",
-        "|---|---|---|---|---|---|---|",
+        "| case | dims (t, x1, x2) | iblearn | gpid | largest difference | iblearn's certified gap "
+        "| iblearn s | gpid s |",
+        "|---|---|---|---|---|---|---|---|",
     ]
 
     def atoms(v: list[float]) -> str:
         return " / ".join(f"{a:.4f}" for a in v)
 
     for r in record["rows"]:
+        gap = f"{r['iblearn_gap_nats']:.1e}" if "iblearn_gap_nats" in r else "-"
         lines.append(
             f"| {r['name']} | {tuple(r['dims'])} | {atoms(r['iblearn'])} | {atoms(r['gpid'])} | "
-            f"{r['max_abs_diff_nats']:.1e} | {r['iblearn_cpu_s']:.3f} | {r['gpid_cpu_s']:.3f} |"
+            f"{r['max_abs_diff_nats']:.1e} | {gap} | {r['iblearn_cpu_s']:.3f} | {r['gpid_cpu_s']:.3f} |"
         )
     return "\n".join(lines) + "\n"

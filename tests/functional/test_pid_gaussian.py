@@ -11,7 +11,14 @@ import torch
 
 from iblearn.data.tasks import exact_tasks
 from iblearn.functional import gaussian_pid, pid_from_samples
-from iblearn.functional.multivariate.pid_gaussian import _channels, union_information
+from iblearn.functional.multivariate.pid_gaussian import (
+    GAP_TOLERANCE,
+    _channels,
+    _value_gradient,
+    frank_wolfe_gap,
+    gaussian_broja_pid,
+    union_information,
+)
 
 
 def channel_cov(hx: np.ndarray, hy: np.ndarray) -> np.ndarray:
@@ -58,12 +65,86 @@ def test_union_information_is_the_objective_at_its_minimizer() -> None:
     rng = np.random.default_rng(1)
     a = rng.normal(size=(6, 6))
     h1, h2 = _channels(a @ a.T + np.eye(6), [0, 1], [2, 3], [4, 5])
-    value, sigma = union_information(h1, h2)
+    value, sigma, _ = union_information(h1, h2)
     s = np.eye(2) - sigma @ sigma.T
     b = h1 - sigma @ h2
     direct = 0.5 * np.linalg.slogdet(np.eye(2) + h2.T @ h2 + b.T @ np.linalg.solve(s, b))[1]
     assert np.linalg.norm(sigma, 2) < 1
     assert value == pytest.approx(direct, abs=1e-9)
+
+
+def gpid_systems() -> list[tuple[np.ndarray, tuple[int, int, int]]]:
+    """gpid's examples (scripts/canonical_examples.py, doubling_example.py) in iblearn's column order."""
+    one, zero = np.ones((1, 1)), np.zeros((1, 1))
+    out = [(channel_cov(one, one), (1, 1, 1)), (channel_cov(one, zero), (1, 1, 1))]
+    for rho in (0.9,):  # ri+si: x2 = t + n2, Cov(n1, n2) = rho
+        cov = channel_cov(one, one)
+        cov[0, 1] = cov[1, 0] = 1 + rho
+        out.append((cov, (1, 1, 1)))
+    for gain in (0.0, 0.99, 2.0, 3.0):
+        out.append((channel_cov(np.diag([gain, 1.0]), np.diag([1.0, math.sqrt(2)])), (2, 2, 2)))
+    return out
+
+
+def random_systems(n: int, seed: int) -> list[tuple[np.ndarray, tuple[int, int, int]]]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        dims = tuple(int(d) for d in rng.integers(1, 4, size=3))
+        a = rng.normal(size=(sum(dims), sum(dims)))
+        out.append((a @ a.T + np.eye(sum(dims)), dims))
+    return out
+
+
+def test_broja_gap_is_below_the_tolerance_on_gpid_cases_and_random_systems() -> None:
+    for cov, dims in gpid_systems() + random_systems(4, seed=5):
+        _, gap = gaussian_broja_pid(cov, dims)
+        assert 0 <= gap <= GAP_TOLERANCE
+
+
+def test_broja_boundary_optimum_is_exact() -> None:
+    # x_i = t + n_i: the optimum makes n1 = n2 (||Sigma|| = 1), where L-BFGS over K alone stops short.
+    parts, gap = gaussian_broja_pid(channel_cov(np.ones((1, 1)), np.ones((1, 1))))
+    assert gap <= GAP_TOLERANCE
+    assert float(parts.redundancy) == pytest.approx(0.5 * math.log(2), abs=1e-11)
+
+
+def test_a_broja_solve_stopped_early_reports_a_larger_gap_that_still_bounds_it() -> None:
+    for cov, dims in random_systems(4, seed=7):
+        full, gap = gaussian_broja_pid(cov, dims)
+        early, early_gap = gaussian_broja_pid(cov, dims, max_iterations=1)
+        assert early_gap > max(100 * gap, 1e-8)
+        # the union information is one-sided: the early one is above the optimum by at most its gap
+        excess = float(full.redundancy) - float(early.redundancy)
+        assert -1e-12 <= excess <= early_gap + 1e-12
+
+
+def test_the_gap_gradient_is_the_objective_s() -> None:
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(7, 7))
+    h1, h2 = _channels(a @ a.T + np.eye(7), [0, 1, 2], [3, 4], [5, 6])
+    sigma = 0.3 * rng.normal(size=(3, 2))
+    _, grad = _value_gradient(h1, h2, sigma)
+    numeric = np.zeros_like(sigma)
+    for i in np.ndindex(sigma.shape):
+        step = np.zeros_like(sigma)
+        step[i] = 1e-6
+        numeric[i] = (
+            _value_gradient(h1, h2, sigma + step)[0] - _value_gradient(h1, h2, sigma - step)[0]
+        ) / 2e-6
+    assert grad == pytest.approx(numeric, abs=1e-8)
+    # the gap is the best linear decrease over the ball: attained at S = -U V^T
+    u, _, vt = np.linalg.svd(grad, full_matrices=False)
+    assert frank_wolfe_gap(grad, sigma) == pytest.approx(float((grad * (sigma + u @ vt)).sum()), abs=1e-12)
+
+
+def test_broja_warns_when_its_optimum_is_not_certified(monkeypatch: pytest.MonkeyPatch) -> None:
+    import iblearn.functional.multivariate.pid_gaussian as pg
+
+    monkeypatch.setattr(pg, "GAP_WARNING", 0.0)
+    cov, dims = random_systems(1, seed=7)[0]
+    with pytest.warns(RuntimeWarning, match="certified"):
+        gaussian_pid(cov, dims, "broja")
 
 
 def test_dep_and_ccs_split_the_sum_of_independent_sources() -> None:

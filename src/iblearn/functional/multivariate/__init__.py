@@ -18,7 +18,7 @@ from iblearn.functional.multivariate.measures import (
 )
 from iblearn.functional.multivariate.phiid_atoms import PhiIDResult, phiid
 from iblearn.functional.multivariate.pid_discrete import broja_pid, pid_distribution, pid_lattice
-from iblearn.functional.multivariate.pid_gaussian import gaussian_pid
+from iblearn.functional.multivariate.pid_gaussian import gaussian_broja_pid, gaussian_pid
 from iblearn.functional.multivariate.pid_mmi import conditional_entropy, interaction_information, pid
 from iblearn.functional.multivariate.pid_samples import (
     PartInterval,
@@ -37,6 +37,7 @@ __all__ = [
     "broja_pid",
     "conditional_entropy",
     "dual_total_correlation",
+    "gaussian_broja_pid",
     "gaussian_pid",
     "interaction_information",
     "local_pid",
