@@ -94,6 +94,16 @@ def _gauss_mi(a, b):
     return float(gaussian_mi(a, b))
 
 
+def _counting(calls):
+    """Gaussian MI that appends the rows of each call to ``calls``."""
+
+    def mi(a, b):
+        calls.append(len(a))
+        return _gauss_mi(a, b)
+
+    return mi
+
+
 def _checks_of(mi, x, y, **kw):
     value = mi(x, y)
     args = {"ceiling": ("log N", math.log(len(x))), "remap": lambda a, b, g: (a, b), "seed": 0} | kw
@@ -201,12 +211,8 @@ def test_both_discrete_is_the_discrete_estimator_the_joint_asks_for():
 def test_the_checks_map_a_half_and_do_not_rerun_an_identity_map():
     x, y = dense_gaussian(2).sample(1000, seed=0)
     x, y = x.double(), y.double()
-    calls = []
-
-    def mi(a, b):
-        calls.append(len(a))
-        return _gauss_mi(a, b)
-
+    calls: list[int] = []
+    mi = _counting(calls)
     checks = _checks_of(mi, x, y)  # the identity: one column of scores, or labels
     assert calls == [1000] + [500] * 6
     # A map that cannot move the estimate is not a check that passed.
@@ -217,10 +223,12 @@ def test_the_checks_map_a_half_and_do_not_rerun_an_identity_map():
     assert calls == [1000] + [500] * 7
 
 
-@pytest.mark.parametrize(("task", "runs"), [(bivariate_normal(), 7), (student_t(2, 2, dof=1.0), 8)])
+@pytest.mark.parametrize(("task", "runs"), [(bivariate_normal(), 7), (student_t(2, 2, dof=1.0), 7)])
 def test_auto_runs_knn_once_per_estimate_it_needs(monkeypatch, task, runs):
     # The estimate, four halves, a shuffled half, the copies; the map where it is not the identity
-    # (not on 1 x 1 scores); the candidates' KSG estimate is the estimate, not computed again.
+    # (not on 1 x 1 scores); the candidates' KSG estimate is the estimate, not computed again. On the
+    # 2 x 2 Student-t the candidates disagree, so the shuffled half, which could not change the
+    # verdict, is not run.
     from iblearn import functional as ibf
 
     calls = []
@@ -228,6 +236,29 @@ def test_auto_runs_knn_once_per_estimate_it_needs(monkeypatch, task, runs):
     monkeypatch.setattr(ibf, "ksg_mi", lambda *a, **kw: calls.append(1) or ksg_mi(*a, **kw))
     x, y = task.sample(1000, seed=0)
     assert quiet(x, y).report.chosen == "ksg" and len(calls) == runs
+
+
+def test_the_shuffled_pairs_run_only_where_they_can_decide_the_verdict():
+    x, y = dense_gaussian(2).sample(2000, seed=0)
+    x, y = x.double(), y.double()
+    calls: list[int] = []
+    mi = _counting(calls)
+    ran = _checks_of(mi, x, y)
+    runs = len(calls)
+    settled = _checks_of(mi, x, y, settled=["agreement"])
+    assert len(calls) - runs == runs - 1  # the same reruns less the shuffled half
+    check = settled["independence"]
+    assert check.passed is None and not check.ran and "agreement failed" in str(check)
+    assert str(check).startswith("independence: not run — ")
+    # Every other check, and so the interval and the verdict, is as where the shuffled half ran.
+    assert {name: c for name, c in settled.items() if name != "independence"} == {
+        name: c for name, c in ran.items() if name != "independence"
+    }
+    # A check of the rows' own that failed settles it too.
+    calls.clear()
+    broken = _checks_of(lambda a, b: mi(a, b) + 10.0, x, y)
+    assert broken["ceiling"].passed is False and broken["independence"].ran is False
+    assert len(calls) == runs - 1
 
 
 def test_the_gaussian_standard_error_is_the_spread_of_its_estimate_over_draws():

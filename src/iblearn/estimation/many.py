@@ -10,7 +10,8 @@ unchanged, and heavy tails become Gaussian ones); anything else, or a column wit
 far off there). The estimate is :func:`iblearn.functional.multivariate_estimate`'s with its interval
 (the half-sampling jackknife for KSG, the bootstrap for the closed forms), checked on half the rows
 with each variable's rows shuffled apart (every one of these measures is 0 for independent
-variables) and by the trend from half the rows to all of them.
+variables; run only where the estimate is otherwise reliable, as elsewhere it would not change the
+verdict) and by the trend from half the rows to all of them.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from torch import Tensor
 from iblearn import _checks as V
 from iblearn import functional as ibf
 from iblearn.estimation.pid_labels import REDUNDANCIES, label_codes, pid_labels
+from iblearn.estimation.series import probed
 from iblearn.estimators import reliability
 from iblearn.estimators.auto import ATOM, KNN_DIMS, features, looks_gaussian, marginals_gaussian
 from iblearn.estimators.autocheck import FLOOR, HALF_DATA, SHARE, Check, caveat
@@ -228,16 +230,7 @@ def _judged(
     value, stderr = float(est), est.stderr or 0.0
     rows = inference.rng(seed=0, stream=inference.PERMUTATION, i=0).permutation(n)[: n // 2]
     tolerance = max(FLOOR, 1.5 / math.sqrt(n // 2), SHARE * abs(value)) + 2 * stderr
-    null_value = shuffled(rows)
-    checks = {
-        "independence": Check(
-            "independence",
-            abs(null_value) <= tolerance,
-            {"shuffled": null_value},
-            f"{null} reads about 0",
-            tolerance,
-        )
-    }
+    checks = {}
     if est.bias is not None:
         checks["half data"] = Check(
             "half data",
@@ -246,6 +239,8 @@ def _judged(
             HALF_DATA,
             tolerance,
         )
+    probe = ("independence", "shuffled", lambda: shuffled(rows), f"{null} reads about 0")
+    checks = {"independence": probed(est, checks, probe, tolerance), **checks}
     why_not = caveat(checks, _ADVICE)
     if why_not is not None:
         est = reliability.flagged(est, "auto", why_not)

@@ -178,7 +178,8 @@ def _checked(
 ) -> Estimate:
     """The conditional estimate ``value`` with the checks of :mod:`iblearn.estimators.autocheck`, its
     interval and verdict."""
-    checks, stderr, _ = run_checks(mi, *data, value, ceiling=top, remap=remap, seed=seed)
+    settled = [agreement.name] if agreement is not None and agreement.passed is False else []
+    checks, stderr, _ = run_checks(mi, *data, value, ceiling=top, remap=remap, seed=seed, settled=settled)
     method = HALVES
     if chosen == "gaussian":
         # The partial canonical correlations: those of x's and y's residuals on z.

@@ -16,6 +16,7 @@ beside the target's, by KSG's conditional MI, with the same blockwise interval.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, TypedDict, Unpack
 
@@ -28,7 +29,7 @@ from iblearn.estimators.autocheck import FLOOR, SHARE, Check, caveat
 from iblearn.functional import Estimate, inference
 from iblearn.functional.serial import series_blocks
 
-__all__ = ["SeriesKeywords", "SeriesOptions", "series_verdict", "te_auto", "te_method"]
+__all__ = ["SeriesKeywords", "SeriesOptions", "probed", "series_verdict", "te_auto", "te_method"]
 
 #: Halves of the blocks behind the automatic estimate's standard error: each costs about half an
 #: estimate, and with the shifted half the whole stays within four estimates.
@@ -106,32 +107,33 @@ def te_auto(
     src = V.continuous(source, "source")
     n = len(src)
     half = n // 2
-    # The source shifted by a quarter of the series (more than a block) on its first half.
-    shift = max(half // 2, 1)
-    shifted_args = (torch.roll(src[:half], shift, 0), V.continuous(target, "target")[:half])
-    if condition is None:
-        shifted = float(ibf.transfer_entropy(*shifted_args, lag, history, k, seed=seed))
-    else:
+
+    def shifted() -> float:
+        # The source shifted by a quarter of the series (more than a block) on its first half.
+        shifted_args = (torch.roll(src[:half], max(half // 2, 1), 0), V.continuous(target, "target")[:half])
+        if condition is None:
+            return float(ibf.transfer_entropy(*shifted_args, lag, history, k, seed=seed))
         cond = V.continuous(condition, "condition")[:half]
-        shifted = float(_conditional(*shifted_args, cond, lag, history, k, 0, seed))
+        return float(_conditional(*shifted_args, cond, lag, history, k, 0, seed))
+
     shift_text = "the source circularly shifted against the target (on half the series) reads about 0"
     return series_verdict(est, n, ("independence", "shifted", shifted, shift_text), _CEILING, why)
 
 
 def series_verdict(
-    est: Estimate, n: int, probe: tuple[str, str, float, str], ceiling: str, why: str
+    est: Estimate, n: int, probe: tuple[str, str, Callable[[], float], str], ceiling: str, why: str
 ) -> Estimate:
     """``est`` of a series of ``n`` steps with its checks, flagged where one fails: the ``probe``
-    (check name, figure name, its value on half the series, what it shows) reads about 0, no estimate
-    exceeds log N (``ceiling`` says of what), and half of the blocks give about the same.
+    (check name, figure name, its estimate on half the series, what it shows) reads about 0, no
+    estimate exceeds log N (``ceiling`` says of what), and half of the blocks give about the same. The
+    probe, which costs half an estimate, runs only where the estimate is otherwise reliable: elsewhere
+    no reading of it would change the verdict, and the report says it was not run.
 
     The tolerance is max(FLOOR, 1.5 / sqrt(N / 2), SHARE * |estimate|) plus twice the standard error.
     """
-    name, figure, probed, text = probe
     value, stderr = float(est), est.stderr or 0.0
     tolerance = max(FLOOR, 1.5 / math.sqrt(n // 2), SHARE * abs(value)) + 2 * stderr
     checks = {
-        name: Check(name, abs(probed) <= tolerance, {figure: probed}, text, tolerance),
         "ceiling": Check(
             "ceiling",
             value <= math.log(n) + max(FLOOR, 2 * stderr),
@@ -148,10 +150,31 @@ def series_verdict(
             "half of the blocks give about the same; a change is a bias that shrinks as the series grows",
             tolerance,
         )
+    checks = {probe[0]: probed(est, checks, probe, tolerance), **checks}
     why_not = caveat(checks, ADVICE)
     if why_not is not None:
         est = reliability.flagged(est, "auto", why_not)
     return replace(est, report=replace(est.report, chosen="ksg", why=why, checks=checks, features={"n": n}))
+
+
+def probed(
+    est: Estimate,
+    checks: dict[str, Check],
+    probe: tuple[str, str, Callable[[], float], str],
+    tolerance: float,
+) -> Check:
+    """The ``probe`` check (name, figure name, its estimate under the null, what it shows): its
+    estimate within ``tolerance`` of 0; not run where ``est`` is already unreliable or one of
+    ``checks`` failed, as the verdict is then settled."""
+    name, figure, estimate, text = probe
+    failed = [c.name for c in checks.values() if c.passed is False]
+    if not est.reliable or failed:
+        why = f"{', '.join(failed)} failed" if failed else f"it is unreliable already ({est.caveat})"
+        return Check(
+            name, None, {}, text, why_not=f"{why}: the estimate is unreliable whatever it reads", ran=False
+        )
+    value = estimate()
+    return Check(name, abs(value) <= tolerance, {figure: value}, text, tolerance)
 
 
 def _conditional(

@@ -71,8 +71,11 @@ def ais_auto(series: Any, *, history: int = 1, k: int = 4, seed: int = 0) -> Est
     est = active_information_storage(series, history, "ksg", k=k, n_resamples=RESAMPLES, seed=seed)
     steps = V.continuous(series, "series").reshape(-1)
     n, half = len(steps), len(steps) // 2
-    order = torch.from_numpy(inference.rng(seed, inference.PERMUTATION, 0).permutation(half))
-    shuffled = float(active_information_storage(steps[:half][order], history, "ksg", k=k, seed=seed))
+
+    def shuffled() -> float:
+        order = torch.from_numpy(inference.rng(seed, inference.PERMUTATION, 0).permutation(half))
+        return float(active_information_storage(steps[:half][order], history, "ksg", k=k, seed=seed))
+
     why = (
         f"a series: KSG (nearest neighbours) between its present and its past {history} step(s), "
         "with the blockwise interval"

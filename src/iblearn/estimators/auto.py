@@ -221,7 +221,8 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
     elif value is None:
         value = mi(*data)
     reruns = GaussianReruns(*data, remap, marginals_gaussian(feats)) if analysis is not None else mi
-    checks, stderr, _ = run_checks(reruns, *data, value, ceiling=top, remap=remap, seed=seed)
+    settled = [agreement.name] if agreement is not None and agreement.passed is False else []
+    checks, stderr, _ = run_checks(reruns, *data, value, ceiling=top, remap=remap, seed=seed, settled=settled)
     method = HALVES
     if analysis is not None:
         stderr = max(stderr, delta_stderr(analysis))

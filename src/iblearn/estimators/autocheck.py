@@ -6,12 +6,17 @@ shuffled pairs (0), an invertible map of x and of y (unchanged), two independent
 (twice), half the rows (the same, but for the estimator's bias at N / 2), and a ceiling no MI exceeds
 (H(Y) of labels, log N). What a check reveals widens the interval (:func:`interval`); a failed one
 makes the estimate unreliable, with the check named in the caveat.
+
+The checks whose figures widen the interval (the map, the copies, half the rows) always run. The
+shuffled pairs only decide whether the estimate is reliable, so they run only where every other check
+passed: where one has already failed, the estimate is unreliable whatever they read, and the report
+says the check was not run and why (a shuffled half costs as much as a half's estimate).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -47,8 +52,8 @@ MI = Callable[[Tensor, Tensor], float]
 @dataclass(frozen=True)
 class Check:
     """One self-check: its name, whether it passed (None: not applicable, it could not move on these
-    data), the figures behind it (nats), what it tests, the largest gap it allows and, where it is not
-    applicable, why."""
+    data, or not run, as nothing it could read would change the verdict), the figures behind it (nats),
+    what it tests, the largest gap it allows, where it did not pass or fail why, and whether it ran."""
 
     name: str
     passed: bool | None
@@ -56,10 +61,11 @@ class Check:
     expects: str
     tolerance: float | None = None
     why_not: str | None = None
+    ran: bool = True
 
     def __str__(self) -> str:
         if self.passed is None:
-            return f"{self.name}: not applicable — {self.why_not}"
+            return f"{self.name}: {'not applicable' if self.ran else 'not run'} — {self.why_not}"
         numbers = ", ".join(f"{k} {v:.4g}" for k, v in self.figures.items())
         allowed = "" if self.tolerance is None else f"; tolerance {self.tolerance:.3g}"
         return f"{self.name}: {'pass' if self.passed else 'FAIL'} — {self.expects} ({numbers}{allowed})"
@@ -125,6 +131,7 @@ def run_checks(
     ceiling: tuple[str, float],
     remap: Callable[[Tensor, Tensor, torch.Generator], tuple[Tensor, Tensor]],
     seed: int,
+    settled: Sequence[str] = (),
 ) -> tuple[dict[str, Check], float, float]:
     """Every check of ``mi`` at ``(x, y)``, whose estimate is ``value``; with the standard error from
     the halves of :data:`SPLITS` random splits (delete-half jackknife: the halves' spread) and the
@@ -138,6 +145,8 @@ def run_checks(
             none (its name then says why).
         remap: an invertible map of x and of y (MI unchanged), drawn from the generator.
         seed: seeds the shuffle, the halves and the map.
+        settled: the caller's checks that already failed (the candidates' agreement): the estimate is
+            then unreliable whatever the shuffled pairs read, and they are not run (module notes).
     """
     reruns = mi if isinstance(mi, Reruns) else Reruns(mi, x, y, remap)
     gen = torch.Generator().manual_seed(seed)  # the invertible map's draw
@@ -154,21 +163,10 @@ def run_checks(
     resampled = inference.summarize(halves, n, "half", constant=True)
     stderr, half = resampled.stderr, float(resampled.half or 0.0)
     tol = _tolerance(value, stderr, n // 2)
-    shuffle = torch.from_numpy(inference.rng(seed, inference.PERMUTATION, 0).permutation(len(a)))
-    shuffled = reruns.shuffled(a, shuffle)  # on a half: as telling, cheaper
     # The map on the first half too, beside that half's estimate.
     mapped = reruns.mapped(a, gen)
     invariance = "an invertible map of x and of y leaves it unchanged"
-    independent = max(_floor(n // 2), SHARE * abs(value)) + 2 * stderr
-    checks = [
-        Check(
-            "independence",
-            abs(shuffled) <= independent,
-            {"shuffled": shuffled},
-            "shuffled pairs, which share nothing, read about 0",
-            independent,
-        )
-    ]
+    checks = []
     if mapped is None:
         checks.append(not_applicable("invariance", invariance, _unmoved(x, y)))
     else:
@@ -188,7 +186,32 @@ def run_checks(
         )
     )
     checks.append(_ceiling(ceiling, value, n, stderr))
+    failed = [*settled, *(c.name for c in checks if c.passed is False)]
+    independent = max(_floor(n // 2), SHARE * abs(value)) + 2 * stderr
+    checks.insert(0, _independence(reruns, a, seed, independent, failed))
     return {c.name: c for c in checks}, stderr, half
+
+
+#: What the independence check expects, in words.
+INDEPENDENCE = "shuffled pairs, which share nothing, read about 0"
+
+
+def _independence(reruns: Reruns, rows: Tensor, seed: int, tolerance: float, failed: Sequence[str]) -> Check:
+    """The independence check: the pairs of the half ``rows`` shuffled (as telling as on all the rows,
+    and cheaper) read within ``tolerance`` of 0; not run where the checks ``failed`` already make the
+    estimate unreliable, which no reading of it would change."""
+    if failed:
+        return Check(
+            "independence",
+            None,
+            {},
+            INDEPENDENCE,
+            why_not=f"the estimate is unreliable whatever it reads, as {', '.join(failed)} failed",
+            ran=False,
+        )
+    shuffle = torch.from_numpy(inference.rng(seed, inference.PERMUTATION, 0).permutation(len(rows)))
+    shuffled = reruns.shuffled(rows, shuffle)
+    return Check("independence", abs(shuffled) <= tolerance, {"shuffled": shuffled}, INDEPENDENCE, tolerance)
 
 
 def _additivity(
