@@ -7,10 +7,15 @@ import json
 import joblib
 import numpy as np
 import pytest
+import torch
 
-from iblearn.functional._cmi_surrogates import surrogates
+from iblearn.functional import ksg_cmi, ksg_mi
+from iblearn.functional._cmi_surrogates import KSGCMI, surrogates
 from iblearn.network import infer_network
+from iblearn.network import target as target_module
+from iblearn.network.embedding import embed
 from iblearn.network.simulate import random_var_network
+from iblearn.network.target import Settings, infer_target
 
 
 @pytest.fixture(scope="module")
@@ -82,3 +87,25 @@ def test_progress_prints_a_line_per_target(data, capsys):
     _run(data, progress=True)
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 4 and lines[-1].startswith("target 3:") and "4/4 targets" in lines[-1]
+
+
+class _PublicKSG(KSGCMI):
+    """The KSG engine through the public, fully checked estimators, one call per estimate."""
+
+    def value(self, cond, c):
+        rc = torch.from_numpy(np.ascontiguousarray(cond.residual(c.reshape(len(c), -1))))
+        ry = torch.from_numpy(np.ascontiguousarray(cond.target.reshape(-1, 1)))
+        if cond.z.shape[1] == 0:
+            return float(ksg_mi(rc, ry, self.k))
+        return float(ksg_cmi(rc, ry, torch.from_numpy(np.ascontiguousarray(cond.z)), self.k))
+
+
+def test_ksg_target_is_the_public_estimators_bit_for_bit(monkeypatch):
+    """The engine's fast path (checks once, layouts shared across candidates, surrogates laid out at
+    once) changes no number of a target's search."""
+    emb = embed([random_var_network(3, 200, seed=4, nonlinear=1).data], 2)
+    st = Settings(1, 2, "ksg", 20, 0.05, 0, "shift")
+    fast = infer_target(emb, 0, st)
+    monkeypatch.setattr(target_module, "engine", lambda method: _PublicKSG())
+    assert infer_target(emb, 0, st) == fast
+    assert fast.sources

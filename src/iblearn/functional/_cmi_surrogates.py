@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
 
-from iblearn.functional.knn import ksg_cmi, ksg_mi
+from iblearn.functional.knn.cmi import PreparedCondition, ksg_cmi_prepared, prepared_condition
 
 
 def surrogate_kind(segments: Sequence[int], n_permutations: int) -> str:
@@ -120,11 +121,13 @@ RANK_TOL = 1e-10
 
 @dataclass(frozen=True)
 class Condition:
-    """One conditioning set, prepared: an orthonormal basis of ``[1, Z]`` and the residual target."""
+    """One conditioning set, prepared: an orthonormal basis of ``[1, Z]`` and the residual target;
+    ``prepared`` holds what an estimator makes of them once for all candidates (by its key)."""
 
     basis: np.ndarray
     target: np.ndarray
     z: np.ndarray
+    prepared: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def residual(self, a: np.ndarray) -> np.ndarray:
         """``a`` (``(n,)``, ``(n, m)`` or ``(n, B)``) less its least-squares fit on ``[1, Z]``."""
@@ -184,16 +187,24 @@ class KSGCMI:
     def __init__(self, k: int = KSG_K) -> None:
         self.k = k
 
+    def _prepared(self, cond: Condition) -> PreparedCondition:
+        """The residual target and z made ready for the kNN searches once a conditioning set: checked
+        here, and not again for each of the candidates and surrogates estimated against them."""
+        key = ("ksg", self.k)
+        if key not in cond.prepared:
+            ry = torch.from_numpy(np.ascontiguousarray(cond.target.reshape(-1, 1)))
+            z = torch.from_numpy(np.ascontiguousarray(cond.z)) if cond.z.shape[1] else None
+            cond.prepared[key] = prepared_condition(ry, z, self.k)
+        return cond.prepared[key]
+
     def value(self, cond: Condition, c: np.ndarray) -> float:
+        """``ksg_cmi(residual c, residual y, z, k)`` (``ksg_mi`` for an empty z), bit for bit."""
         rc = torch.from_numpy(np.ascontiguousarray(cond.residual(c.reshape(len(c), -1))))
-        ry = torch.from_numpy(np.ascontiguousarray(cond.target.reshape(-1, 1)))
-        if cond.z.shape[1] == 0:
-            return float(ksg_mi(rc, ry, self.k))
-        return float(ksg_cmi(rc, ry, torch.from_numpy(np.ascontiguousarray(cond.z)), self.k))
+        return float(ksg_cmi_prepared(self._prepared(cond), rc))
 
     def surrogates(self, cond: Condition, c: np.ndarray, plan: Surrogates) -> np.ndarray:
         """The estimate for every surrogate of ``c`` in ``plan``, one after another: ``(B,)``."""
-        return np.array([self.value(cond, plan.take(c, b)[0]) for b in range(len(plan))])
+        return np.array([self.value(cond, sample) for sample in plan.take(c)])
 
 
 Engine = GaussianCMI | KSGCMI

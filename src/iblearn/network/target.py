@@ -102,11 +102,12 @@ class _Search:
         if self.eng.batched:
             table = [self.eng.surrogates(cond, self.column(v), self.surr(step, v)) for v in candidates]
             return self.significant(int((np.max(table, axis=0) >= observed).sum()))
-        plans = [self.surr(step, v) for v in candidates]
+        # Every surrogate of every candidate laid out at once: one gather a candidate.
+        samples = [self.surr(step, v).take(self.column(v)) for v in candidates]
         count = 0
         for b in range(self.st.n_permutations):
-            for v, plan in zip(candidates, plans, strict=True):
-                if self.eng.value(cond, plan.take(self.column(v), b)[0]) >= observed:
+            for sample in samples:
+                if self.eng.value(cond, sample[b]) >= observed:
                     count += 1
                     break
             if not self.significant(count):  # settled: more surrogates cannot bring p below alpha
@@ -143,11 +144,11 @@ class _Search:
                 for c, v, p in zip(conds, sources, plans, strict=True)
             ]
             return worst, self.significant(int((np.min(table, axis=0) >= observed).sum()))
+        samples = [p.take(self.column(v)) for v, p in zip(sources, plans, strict=True)]
         count = 0
         for b in range(self.st.n_permutations):
             count += all(
-                self.eng.value(c, p.take(self.column(v), b)[0]) >= observed
-                for c, v, p in zip(conds, sources, plans, strict=True)
+                self.eng.value(c, sample[b]) >= observed for c, sample in zip(conds, samples, strict=True)
             )  # all() stops at the first surrogate below: that b cannot count
             if not self.significant(count):
                 return worst, False

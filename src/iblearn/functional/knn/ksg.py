@@ -72,6 +72,13 @@ def prepare(value: Any, name: str, *, standardize: bool, ties: Ties, seed: int) 
     standardize, seed = V.flag(standardize, "standardize"), V.seed(seed)
     # Not differentiable (counts of neighbours), so a layer's activations may come with a graph.
     t = V.several_rows(V.continuous(value, name), name).detach().to(torch.float64)
+    return ready(t, name, standardize=standardize, ties=ties, seed=seed)
+
+
+def ready(t: Tensor, name: str, *, standardize: bool, ties: Ties, seed: int) -> Tensor:
+    """:func:`prepare`'s work on a sample its checks passed: ``(N, d)`` finite float64 of two rows or
+    more, the settings valid. Callers that check their data once and estimate on it many times (the
+    greedy search of network inference) call it directly, with the same result bit for bit."""
     constant = constant_columns(t)
     if bool(constant.all()):
         raise ValueError(
@@ -162,7 +169,15 @@ def _same_projection(t: Tensor) -> Tensor:
 
 
 def duplicated_rows(t: Tensor) -> Tensor:
-    """Rows exactly equal to another row; the projection picks the few candidates to compare."""
+    """Rows exactly equal to another row; the projection picks the few candidates to compare (in one
+    column, the sorted values are compared directly)."""
+    if t.shape[1] == 1:
+        values, order = torch.sort(t[:, 0])
+        same = values[1:] == values[:-1]
+        out = torch.zeros(t.shape[0], dtype=torch.bool, device=t.device)
+        out[order[1:][same]] = True
+        out[order[:-1][same]] = True
+        return out
     rows = _same_projection(t).nonzero()[:, 0]
     out = torch.zeros(t.shape[0], dtype=torch.bool, device=t.device)
     if len(rows):
@@ -243,12 +258,15 @@ def _ksg_counts(x: Any, y: Any, k: int, variant: int, opts: KNNOptions) -> tuple
     (x, y), k = prepare_samples(
         [("x", x), ("y", y)], k, standardize=opts.standardize, ties=opts.ties, seed=opts.seed
     )
+    return k, *ksg_counts(x, y, k, opts.backend, variant)
+
+
+def ksg_counts(x: Tensor, y: Tensor, k: int, backend: Backend, variant: int) -> tuple[Tensor, Tensor]:
+    """n_x and n_y of KSG on prepared samples, by the search ``backend`` picks for their joint space."""
     joint_dim = x.shape[1] + y.shape[1]
-    if pick_backend(opts.backend, x.device, joint_dim, knn_max_tree_dim("chebyshev")) == "brute":
-        nx, ny = ksg_counts_brute(x, y, k, variant)
-    else:
-        nx, ny = ksg_counts_tree(x, y, k, variant)
-    return k, nx, ny
+    if pick_backend(backend, x.device, joint_dim, knn_max_tree_dim("chebyshev")) == "brute":
+        return ksg_counts_brute(x, y, k, variant)
+    return ksg_counts_tree(x, y, k, variant)
 
 
 def kl_entropy(

@@ -307,8 +307,15 @@ def _pruning_order(x: NDArray[np.float64]) -> NDArray[np.int64]:
     the range does not overflow at 1e308. The max-norm distance does not depend on the order of the
     columns, so no answer changes.
     """
-    q25, median, q75 = np.percentile(x, [25, 50, 75], axis=0, method="nearest")
+    q25, median, q75 = _quartiles(x)
     return np.lexsort((np.arange(x.shape[1]), -(x != median).sum(axis=0), -(q75 / 2 - q25 / 2)))
+
+
+def _quartiles(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``np.percentile(x, [25, 50, 75], axis=0, method="nearest")``, the same numbers, by one partial
+    sort: the order statistics at ``round(q (N - 1))`` (half to even, as numpy rounds)."""
+    at = np.around(np.array([0.25, 0.5, 0.75]) * (len(x) - 1)).astype(np.intp)
+    return np.partition(x, at, axis=0)[at]
 
 
 def _slab_layout(x: NDArray[np.float64]) -> tuple[NDArray[np.int64], Slabs]:
@@ -410,12 +417,29 @@ def _slab_knn(x: NDArray[np.float64], k: int) -> tuple[Tensor, Tensor]:
     return torch.from_numpy(eps), torch.from_numpy(nbr)
 
 
-def _slab_count(x: NDArray[np.float64], radius: NDArray[np.float64], inclusive: bool) -> Tensor:
+#: The compiled kernel's layout of a sample for counts: ``(order, layout)``, position p holding point
+#: ``order[p]`` (:func:`_slab_layout`, :func:`_tree_layout`).
+CountIndex = tuple[NDArray[np.int64], "Slabs | Tree"]
+
+
+def count_index(x: NDArray[np.float64]) -> CountIndex:
+    """The layout :func:`count_within` lays ``x (N, d)`` out in for the compiled kernel's counts: made
+    once, it serves any number of radii (:func:`count_in_index`)."""
     n, d = x.shape
-    found, counts = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
     # In one dimension the sorted layout counts by bisection alone.
-    order, layout = _tree_layout(x, COUNT_LEAF) if _use_tree(n, d) and d > 1 else _slab_layout(x)
+    return _tree_layout(x, COUNT_LEAF) if _use_tree(n, d) and d > 1 else _slab_layout(x)
+
+
+def count_in_index(index: CountIndex, radius: NDArray[np.float64], inclusive: bool) -> Tensor:
+    """:func:`count_within` (max-norm, compiled kernel) of the sample laid out in ``index``."""
+    order, layout = index
+    n = len(order)
+    found, counts = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
     r = np.ascontiguousarray(radius[order], dtype=np.float64)
     _in_parts(n, lambda first, last: _maxnorm.count(layout, r, inclusive, first, last, found))
     counts[order] = found
     return torch.from_numpy(counts)
+
+
+def _slab_count(x: NDArray[np.float64], radius: NDArray[np.float64], inclusive: bool) -> Tensor:
+    return count_in_index(count_index(x), radius, inclusive)

@@ -1,0 +1,91 @@
+"""The fast path of the kNN CMI for callers that check their data once (network inference's greedy
+search): the same numbers as :func:`iblearn.functional.ksg_cmi` and ``ksg_mi``, bit for bit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from iblearn.functional import ksg_cmi, ksg_mi
+from iblearn.functional._cmi_surrogates import KSGCMI, condition, surrogates
+from iblearn.functional.knn.cmi import ksg_cmi_prepared, prepared_condition
+from iblearn.functional.knn.ksg import _same_projection, duplicated_rows
+from iblearn.functional.knn.neighbors import _quartiles
+
+torch.set_num_threads(1)
+
+
+def _samples(n: int, dz: int, dx: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    g = np.random.default_rng(seed)
+    z = torch.from_numpy(g.standard_normal((n, dz)))
+    y = torch.from_numpy(g.standard_normal((n, 1))) + z[:, -1:]
+    x = torch.from_numpy(g.standard_normal((n, dx))) + z[:, :1]
+    return x, y, z
+
+
+@pytest.mark.parametrize(("n", "dz", "dx"), [(60, 1, 1), (500, 3, 1), (500, 2, 2), (300, 8, 1)])
+def test_prepared_cmi_is_ksg_cmi_bit_for_bit(n, dz, dx):
+    x, y, z = _samples(n, dz, dx, seed=n + dz)
+    cond = prepared_condition(y, z, 4)
+    assert float(ksg_cmi_prepared(cond, x)) == float(ksg_cmi(x, y, z, 4))
+    tied = torch.round(x * 4) / 4  # ties: the same jitter, in the same rounds
+    assert float(ksg_cmi_prepared(cond, tied)) == float(ksg_cmi(tied, y, z, 4))
+
+
+def test_prepared_without_condition_is_ksg_mi_bit_for_bit():
+    x, y, _ = _samples(400, 1, 1, seed=3)
+    cond = prepared_condition(y, torch.empty((400, 0), dtype=torch.float64), 4)
+    assert float(ksg_cmi_prepared(cond, x)) == float(ksg_mi(x, y, 4))
+
+
+def test_prepared_condition_checks_y_and_z_once():
+    _, y, z = _samples(50, 1, 1, seed=1)
+    with pytest.raises(ValueError, match=r"^z:"):
+        prepared_condition(y, torch.ones(50, 1, dtype=torch.float64), 4)
+    with pytest.raises(ValueError, match="k=50"):
+        prepared_condition(y, z, 50)
+    with pytest.raises(ValueError, match=r"^y:"):
+        prepared_condition(y.clone().fill_(float("nan")), z, 4)
+
+
+def test_network_engine_gives_ksg_cmi_of_the_residuals():
+    """The engine's values, and its surrogates', are the public estimate of the residuals."""
+    x, y, z = _samples(400, 2, 1, seed=7)
+    yy, zz, c = y[:, 0].numpy(), z.numpy(), x[:, 0].numpy()
+    cond = condition(yy, zz)
+    eng = KSGCMI()
+    ry = torch.from_numpy(cond.target.reshape(-1, 1).copy())
+
+    def public(column: np.ndarray) -> float:
+        rc = torch.from_numpy(np.ascontiguousarray(cond.residual(column.reshape(-1, 1))))
+        return float(ksg_cmi(rc, ry, z, 4))
+
+    assert eng.value(cond, c) == public(c)
+    plan = surrogates((400,), 3, "shift", (0, 1, 2, 3, 4))
+    assert eng.surrogates(cond, c, plan).tolist() == [public(plan.take(c, b)[0]) for b in range(3)]
+    empty = condition(yy, np.empty((400, 0)))
+    rc = torch.from_numpy(np.ascontiguousarray(empty.residual(c.reshape(-1, 1))))
+    assert eng.value(empty, c) == float(ksg_mi(rc, torch.from_numpy(empty.target.reshape(-1, 1).copy()), 4))
+
+
+def test_duplicated_rows_of_one_column_as_the_projection_finds_them():
+    g = np.random.default_rng(0)
+    t = torch.from_numpy(np.round(g.standard_normal((300, 1)), 1))
+    t[5, 0] = -0.0
+    t[6, 0] = 0.0
+    found = duplicated_rows(t)
+    rows = _same_projection(t).nonzero()[:, 0]
+    _, inverse, counts = torch.unique(t[rows], dim=0, return_inverse=True, return_counts=True)
+    expected = torch.zeros(300, dtype=torch.bool)
+    expected[rows] = counts[inverse] > 1
+    assert torch.equal(found, expected) and bool(found[5]) and bool(found[6])
+    assert not bool(duplicated_rows(torch.arange(10.0, dtype=torch.float64)[:, None]).any())
+
+
+@pytest.mark.parametrize("n", [2, 3, 4, 5, 8, 997, 1000, 1001])
+def test_quartiles_are_numpys_nearest_percentiles(n):
+    x = np.random.default_rng(n).standard_normal((n, 3))
+    x[: n // 3, 1] = 0.25
+    expected = np.percentile(x, [25, 50, 75], axis=0, method="nearest")
+    assert np.array_equal(_quartiles(x), expected)
