@@ -20,7 +20,6 @@ All estimates are 0-d float64 tensors in nats on the input's device.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Unpack
 
 import torch
@@ -28,16 +27,18 @@ from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn.functional._scale import constant_columns, power_of_two_scale
-from iblearn.functional.gaussian import gaussian_mi, gaussian_mi_from_cov, logdet
-from iblearn.functional.knn.counts import digamma_f64, ksg_from_counts, psi, row_chunks
-from iblearn.functional.knn.ksg import ksg_counts, ksg_mi, ksg_pmi, prepare, ready
+from iblearn.functional.gaussian import (
+    canonical_bases,
+    gaussian_local_mi_of_bases,
+    gaussian_mi,
+    gaussian_mi_from_cov,
+    logdet,
+)
+from iblearn.functional.knn.counts import digamma_f64, psi, row_chunks
+from iblearn.functional.knn.ksg import ksg_mi, ksg_pmi, prepare
 from iblearn.functional.knn.neighbors import (
-    HAVE_KERNEL,
     Backend,
-    CountIndex,
     chebyshev,
-    count_in_index,
-    count_index,
     count_within,
     fill_self,
     knn_max_tree_dim,
@@ -236,61 +237,6 @@ def cmi_counts(x: Tensor, y: Tensor, z: Tensor, k: int, backend: Backend) -> tup
     return nxz, nyz, nz
 
 
-@dataclass(frozen=True)
-class PreparedCondition:
-    """y and a continuous z of :func:`ksg_cmi` made ready once (with the default settings: standardized,
-    jittered from seeds 1 and 2), and the compiled kernel's layouts of the (y, z) and z spaces, whose
-    counts every x estimated against them asks for (None where the kernel does not count them). With
-    no z (None), the estimate is :func:`~iblearn.functional.ksg_mi`'s of x and y."""
-
-    y: Tensor
-    z: Tensor | None
-    k: int
-    yz_index: CountIndex | None
-    z_index: CountIndex | None
-
-
-def prepared_condition(y: Any, z: Any, k: int) -> PreparedCondition:
-    """The :class:`PreparedCondition` of ``y`` and a continuous ``z`` (None or no columns: no condition),
-    checked as :func:`ksg_cmi` checks them (``k`` against their rows); x of one dimension is assumed
-    for the choice of the search."""
-    yt = prepare(y, "y", standardize=True, ties="jitter", seed=1)
-    if z is None or (z.ndim == 2 and z.shape[1] == 0):
-        return PreparedCondition(yt, None, V.neighbours(k, yt.shape[0]), None, None)
-    zt = prepare(continuous_z(z), "z", standardize=True, ties="jitter", seed=2)
-    V.same_device(("y", yt), ("z", zt))
-    k = V.neighbours(k, V.same_length(("y", yt), ("z", zt)))
-    kernel = HAVE_KERNEL and yt.device.type == "cpu"
-    kernel = kernel and 1 + yt.shape[1] + zt.shape[1] <= knn_max_tree_dim("chebyshev")
-    if not kernel:
-        return PreparedCondition(yt, zt, k, None, None)
-    yz = torch.cat([yt, zt], dim=1).numpy()
-    return PreparedCondition(yt, zt, k, count_index(yz), count_index(zt.numpy()))
-
-
-def ksg_cmi_prepared(cond: PreparedCondition, x: Tensor) -> Tensor:
-    """``ksg_cmi(x, y, z, k)`` of ``cond``'s y, z and k, the same number bit for bit, with no checks:
-    ``x`` is finite float64 ``(N, dx)`` on their device, its N rows theirs, and not constant (as the
-    caller's own checks ensure). For the greedy search of network inference, which estimates thousands
-    of candidates and their surrogates against one conditioning set."""
-    xt = ready(x, "x", standardize=True, ties="jitter", seed=0)
-    k = cond.k
-    if cond.z is None:
-        return ksg_from_counts(*ksg_counts(xt, cond.y, k, "auto", 1), k, 1)
-    joint_dim = xt.shape[1] + cond.y.shape[1] + cond.z.shape[1]
-    tree = pick_backend("auto", xt.device, joint_dim, knn_max_tree_dim("chebyshev")) == "tree"
-    if cond.yz_index is None or cond.z_index is None or not tree:
-        nxz, nyz, nz = cmi_counts(xt, cond.y, cond.z, k, "auto")
-    else:
-        eps, _ = kth_neighbour([xt, cond.y, cond.z], k, "chebyshev", "tree")
-        if not bool(((eps > 0) & torch.isfinite(eps)).all()):
-            raise ValueError("radius: expected positive, finite radii (duplicate points give zero)")
-        nxz = count_within(torch.cat([xt, cond.z], dim=1), eps, "chebyshev", "tree", inclusive=False)
-        nyz = count_in_index(cond.yz_index, eps.numpy(), False)
-        nz = count_in_index(cond.z_index, eps.numpy(), False)
-    return (psi(k) - (digamma_f64(nxz + 1) + digamma_f64(nyz + 1) - digamma_f64(nz + 1))).mean()
-
-
 def cmi_counts_brute(x: Tensor, y: Tensor, z: Tensor, k: int) -> tuple[Tensor, Tensor, Tensor]:
     """n_xz, n_yz and n_z ``(B, N)`` of ``(x[b], y, z)`` for each of B copies of x ``(B, N, dx)`` (or of
     x itself, ``(N, dx)``: B = 1), in one pass over chunks of the distance matrices; radius and counts
@@ -358,7 +304,7 @@ def _centred(value: Any, name: str) -> Tensor:
     return t
 
 
-def gaussian_cmi(x: Any, y: Any, z: Any, *, rtol: float = 1e-9) -> Tensor:
+def gaussian_cmi(x: Any, y: Any, z: Any, *, rtol: float = 1e-9, local: bool = False) -> Tensor:
     """Plug-in Gaussian estimate of I(X; Y | Z) in nats: the CMI of the Gaussian with the sample's
     joint covariance,
 
@@ -377,9 +323,14 @@ def gaussian_cmi(x: Any, y: Any, z: Any, *, rtol: float = 1e-9) -> Tensor:
         y: ``(N, dy)`` or ``(N,)`` floating-point samples.
         z: ``(N, dz)`` or ``(N,)`` floating-point samples, or integer class labels.
         rtol: relative eigenvalue below which a direction counts as absent.
+        local: return the local values ``(N,)`` instead, whose mean is the estimate: the log-density
+            ratio ``log p(x, y | z) / (p(x | z) p(y | z))`` of the same fitted Gaussian, on the same
+            residual directions (:func:`~iblearn.functional.gaussian.gaussian_local_mi_of_bases`);
+            for integer z each sample's value within its class.
 
     Returns:
-        0-d float64 tensor, nats; ``inf`` for a deterministic linear relation given z.
+        0-d float64 tensor, nats (``(N,)`` with ``local``); ``inf`` for a deterministic linear
+        relation given z.
 
     Example:
         >>> g = torch.Generator().manual_seed(0)
@@ -391,16 +342,19 @@ def gaussian_cmi(x: Any, y: Any, z: Any, *, rtol: float = 1e-9) -> Tensor:
     """
     if isinstance(rtol, bool) or not isinstance(rtol, int | float) or not 0 <= rtol < 1:
         raise ValueError(f"rtol: must be a number in [0, 1), got {rtol!r}")
+    local = V.flag(local, "local")
     classes = z_classes(z)
     xt, yt = _centred(x, "x"), _centred(y, "y")
     if classes is not None:
         V.same_length(("x", xt), ("y", yt), ("z", classes))
-        return _per_class(
-            classes,
-            2,
-            lambda rows: gaussian_mi(xt[rows.to(xt.device)], yt[rows.to(yt.device)], rtol=rtol),
-            "gaussian_cmi",
-        )
+
+        def within(rows: Tensor) -> Tensor:
+            xs, ys = xt[rows.to(xt.device)], yt[rows.to(yt.device)]
+            if local:
+                return gaussian_local_mi_of_bases(*canonical_bases(xs, ys, rtol=rtol))
+            return gaussian_mi(xs, ys, rtol=rtol)
+
+        return (_per_class_local if local else _per_class)(classes, 2, within, "gaussian_cmi")
     zt = _centred(continuous_z(z), "z")
     n = V.same_length(("x", xt), ("y", yt), ("z", zt))
     V.same_device(("x", xt), ("y", yt), ("z", zt))
@@ -420,6 +374,8 @@ def gaussian_cmi(x: Any, y: Any, z: Any, *, rtol: float = 1e-9) -> Tensor:
 
     rx, ry = residual(wx), residual(wy)
     if rx.shape[1] == 0 or ry.shape[1] == 0:  # z determines x or y: nothing is left to share
-        return torch.zeros((), dtype=torch.float64, device=xt.device)
+        return torch.zeros((n,) if local else (), dtype=torch.float64, device=xt.device)
+    if local:
+        return gaussian_local_mi_of_bases(rx, ry)
     rho = torch.linalg.svdvals(rx.T @ ry / n).clamp(0.0, 1.0)
     return -0.5 * torch.log1p(-(rho**2)).sum()
