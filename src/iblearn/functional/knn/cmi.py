@@ -20,6 +20,7 @@ All estimates are 0-d float64 tensors in nats on the input's device.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Unpack
 
 import torch
@@ -34,11 +35,15 @@ from iblearn.functional.gaussian import (
     gaussian_mi_from_cov,
     logdet,
 )
-from iblearn.functional.knn.counts import digamma_f64, psi, row_chunks
-from iblearn.functional.knn.ksg import ksg_mi, ksg_pmi, prepare
+from iblearn.functional.knn.counts import digamma_f64, ksg_from_counts, psi, row_chunks
+from iblearn.functional.knn.ksg import ksg_counts, ksg_mi, ksg_pmi, prepare, ready
 from iblearn.functional.knn.neighbors import (
+    HAVE_KERNEL,
     Backend,
+    CountIndex,
     chebyshev,
+    count_in_index,
+    count_index,
     count_within,
     fill_self,
     knn_max_tree_dim,
@@ -235,6 +240,61 @@ def cmi_counts(x: Tensor, y: Tensor, z: Tensor, k: int, backend: Backend) -> tup
     nyz = count_within(torch.cat([y, z], dim=1), eps, "chebyshev", "tree", inclusive=False)
     nz = count_within(z, eps, "chebyshev", "tree", inclusive=False)
     return nxz, nyz, nz
+
+
+@dataclass(frozen=True)
+class PreparedCondition:
+    """y and a continuous z of :func:`ksg_cmi` made ready once (with the default settings: standardized,
+    jittered from seeds 1 and 2), and the compiled kernel's layouts of the (y, z) and z spaces, whose
+    counts every x estimated against them asks for (None where the kernel does not count them). With
+    no z (None), the estimate is :func:`~iblearn.functional.ksg_mi`'s of x and y."""
+
+    y: Tensor
+    z: Tensor | None
+    k: int
+    yz_index: CountIndex | None
+    z_index: CountIndex | None
+
+
+def prepared_condition(y: Any, z: Any, k: int) -> PreparedCondition:
+    """The :class:`PreparedCondition` of ``y`` and a continuous ``z`` (None or no columns: no condition),
+    checked as :func:`ksg_cmi` checks them (``k`` against their rows); x of one dimension is assumed
+    for the choice of the search."""
+    yt = prepare(y, "y", standardize=True, ties="jitter", seed=1)
+    if z is None or (z.ndim == 2 and z.shape[1] == 0):
+        return PreparedCondition(yt, None, V.neighbours(k, yt.shape[0]), None, None)
+    zt = prepare(continuous_z(z), "z", standardize=True, ties="jitter", seed=2)
+    V.same_device(("y", yt), ("z", zt))
+    k = V.neighbours(k, V.same_length(("y", yt), ("z", zt)))
+    kernel = HAVE_KERNEL and yt.device.type == "cpu"
+    kernel = kernel and 1 + yt.shape[1] + zt.shape[1] <= knn_max_tree_dim("chebyshev")
+    if not kernel:
+        return PreparedCondition(yt, zt, k, None, None)
+    yz = torch.cat([yt, zt], dim=1).numpy()
+    return PreparedCondition(yt, zt, k, count_index(yz), count_index(zt.numpy()))
+
+
+def ksg_cmi_prepared(cond: PreparedCondition, x: Tensor) -> Tensor:
+    """``ksg_cmi(x, y, z, k)`` of ``cond``'s y, z and k, the same number bit for bit, with no checks:
+    ``x`` is finite float64 ``(N, dx)`` on their device, its N rows theirs, and not constant (as the
+    caller's own checks ensure). For the greedy search of network inference, which estimates thousands
+    of candidates and their surrogates against one conditioning set."""
+    xt = ready(x, "x", standardize=True, ties="jitter", seed=0)
+    k = cond.k
+    if cond.z is None:
+        return ksg_from_counts(*ksg_counts(xt, cond.y, k, "auto", 1), k, 1)
+    joint_dim = xt.shape[1] + cond.y.shape[1] + cond.z.shape[1]
+    tree = pick_backend("auto", xt.device, joint_dim, knn_max_tree_dim("chebyshev")) == "tree"
+    if cond.yz_index is None or cond.z_index is None or not tree:
+        nxz, nyz, nz = cmi_counts(xt, cond.y, cond.z, k, "auto")
+    else:
+        eps, _ = kth_neighbour([xt, cond.y, cond.z], k, "chebyshev", "tree")
+        if not bool(((eps > 0) & torch.isfinite(eps)).all()):
+            raise ValueError("radius: expected positive, finite radii (duplicate points give zero)")
+        nxz = count_within(torch.cat([xt, cond.z], dim=1), eps, "chebyshev", "tree", inclusive=False)
+        nyz = count_in_index(cond.yz_index, eps.numpy(), False)
+        nz = count_in_index(cond.z_index, eps.numpy(), False)
+    return (psi(k) - (digamma_f64(nxz + 1) + digamma_f64(nyz + 1) - digamma_f64(nz + 1))).mean()
 
 
 def cmi_counts_brute(x: Tensor, y: Tensor, z: Tensor, k: int) -> tuple[Tensor, Tensor, Tensor]:
