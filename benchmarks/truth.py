@@ -9,11 +9,14 @@ measures, MI), every estimator on the tasks whose measure it computes.
 Estimators: iblearn's KSG (``ksg_mi``, ``ksg_cmi``, ``transfer_entropy``, ``method="ksg"``), Gaussian
 (``gaussian_mi``, ``gaussian_cmi``, ``method="gaussian"``) and copula (``method="copula"``; for MI, CMI
 and TE ``copula_normal`` of the continuous arrays, then the Gaussian estimate), and for the discrete
-systems plug-in entropies (``discrete_entropy``); the peers NPEET-plus (MI, CMI, TE as a CMI), tigramite's
-CMIknn (CMI, TE as a CMI), ennemi (MI and CMI of scalars), infomeasure's KSG (MI, CMI, TE, conditional
-TE, TC), hoi (Gaussian copula ``gc`` and ``knn``: TC, DTC, O, S, interaction information, the MMI
-redundancy and synergy), THOI (TC, DTC, O, S) and dit (the discrete systems, its MMI PID). kNN
-estimators use k = 3. A TE computed as a CMI gets the samples of :func:`~iblearn.data.te_samples`.
+systems plug-in entropies (``discrete_entropy``); ``iblearn auto``, the front door
+(:func:`iblearn.estimate`, ``method="auto"``) on every task, whose rows add its interval (``lower``,
+``upper``), ``reliable``, the estimator it ``chosen`` and its ``caveat``; the peers NPEET-plus (MI, CMI,
+TE as a CMI), tigramite's CMIknn (CMI, TE as a CMI), ennemi (MI and CMI of scalars), infomeasure's KSG
+(MI, CMI, TE, conditional TE, TC), hoi (Gaussian copula ``gc`` and ``knn``: TC, DTC, O, S, interaction
+information, the MMI redundancy and synergy), THOI (TC, DTC, O, S) and dit (the discrete systems, its
+MMI PID). kNN estimators use k = 3. A TE computed as a CMI gets the samples of
+:func:`~iblearn.data.te_samples`.
 
 Each estimator runs in a worker process of its library (``benchmarks/runners/truth_estimators.py``),
 one thread, kept between calls; a call over ``--timeout`` seconds is stopped (its worker killed and
@@ -32,7 +35,9 @@ Writes ``benchmarks/results/truth/rows.jsonl`` (one line per task, N, seed and e
 measure, n, seed, estimator, truth, estimate, seconds, error, status), ``provenance.json`` (commit,
 machine, dates, versions, commands), ``table.md`` (the leaderboard: per family and N, each estimator's
 share within 10% of the truth, or 0.03 nats where the truth is below 0.3, median absolute error, median
-seconds; head to head against each peer; the tasks every estimator fails; the goals) and
+seconds; head to head against each peer; iblearn auto's share, verdicts and the coverage of its
+reliable intervals, head to head against iblearn best and each peer, and the tasks it misses; the tasks
+every estimator fails; the goals) and
 ``leaderboard.png``. ``--resume`` keeps the rows already written and runs the rest; ``--quick``: N =
 1,000, seed 0, a 30 s limit (a few minutes). ``--render`` rewrites the table and figure from the rows.
 """
@@ -60,7 +65,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.runners import script
+from benchmarks.runners import script, truth_auto
 from iblearn.records import atomic_write_text, environment, read_json, write_json
 
 HERE = Path(__file__).resolve()
@@ -74,6 +79,8 @@ RESULTS = HERE.parent / "results" / "truth"
 FAMILIES = ("cmi", "te", "multivariate", "mi")
 ESTIMATORS = tuple(LIBRARY)
 IBLEARN = (*(e for e in ESTIMATORS if e.startswith("iblearn")), "iblearn best")
+#: iblearn's single estimators, each of one method (the front door chooses among them)
+SINGLE = tuple(e for e in IBLEARN[:-1] if e != truth_auto.AUTO)
 PEER_PACKAGES = (
     "npeet-plus",
     "tigramite",
@@ -312,6 +319,7 @@ def _calls(
                     if "estimate" in answer
                     else ("timeout" if answer.get("timeout") else failed),
                 }
+                row |= {k: answer[k] for k in truth_auto.FIELDS if k in answer}
                 if row["estimate"] is not None and not np.isfinite(row["estimate"]):
                     row.update(estimate=None, error=None, status=f"not finite: {answer['estimate']}")
                 append_row(rows_path, row)
@@ -379,8 +387,9 @@ def record_provenance(out: Path, args: argparse.Namespace, finished: bool = Fals
             "tasks": {**counts, "all": sum(counts.values())},
             "machine": {"cpu": cpu_model(), "cpu_threads": os.cpu_count(), "platform": platform.platform()},
             "iblearn_environment": env,
+            # a run of iblearn's estimators alone, where the peers' environment is absent, keeps theirs
             "peer_python": args.peer_python,
-            "peer_versions": peer_versions(args.peer_python),
+            "peer_versions": peer_versions(args.peer_python) or old.get("peer_versions", {}),
             "threads": 1,
             "timeout_s": args.timeout,
             "runs": runs,
@@ -464,7 +473,7 @@ def head_to_head(rows: list[dict[str, Any]], family: str, n: int, ours: str) -> 
         a, b = [p[0] for p in pairs], [p[1] for p in pairs]
         tasks = {p[0]["task"] for p in pairs}
         better = sorted({q["task"] for p, q in pairs if within(q) and not within(p)})
-        anyone = {(r["task"], r["seed"]) for (t, s, e), r in by.items() if e in IBLEARN[:-1] and within(r)}
+        anyone = {(r["task"], r["seed"]) for (t, s, e), r in by.items() if e in SINGLE and within(r)}
         beyond = sorted({q["task"] for p, q in pairs if within(q) and (q["task"], q["seed"]) not in anyone})
         out.append(
             {
@@ -571,7 +580,12 @@ def render(out: Path, max_knn_dim: int = 64) -> None:
         for family in FAMILIES:
             ests = sorted(
                 (e for (f, m, e) in summary if f == family and m == n),
-                key=lambda e: (e not in IBLEARN, e != BEST, -summary[(family, n, e)]["share"]),
+                key=lambda e: (
+                    e not in IBLEARN,
+                    e != BEST,
+                    e != truth_auto.AUTO,
+                    -summary[(family, n, e)]["share"],
+                ),
             )
             for e in ests:
                 s = summary[(family, n, e)]
@@ -581,6 +595,7 @@ def render(out: Path, max_knn_dim: int = 64) -> None:
                     f"{s['median_seconds']:.3g} | {s['timeouts']} / {s['failed']} |"
                 )
         lines += head_to_head_lines(rows, chosen, n)
+        lines += truth_auto.lines(rows, n, FAMILIES, BEST, within)
         fails = everyone_fails(measured, n)
         lines += ["", f"### Tasks every estimator fails at N = {n:,} (no estimator within on most seeds)", ""]
         if fails:
@@ -590,6 +605,8 @@ def render(out: Path, max_knn_dim: int = 64) -> None:
         else:
             lines.append("None.")
     lines += ["", "## Goals", "", *goals(summary, rows, chosen)]
+    if any(r["estimator"] == truth_auto.AUTO for r in rows):
+        lines += truth_auto.goals(rows, FAMILIES, BEST, within)
     runs = prov.get("runs", [])
     machine = prov.get("machine", {})
     commits = sorted({r.get("git_commit", "")[:7] for r in runs if r.get("git_commit")})
@@ -621,7 +638,7 @@ def summary_json(
         out.setdefault(str(n), {}).setdefault(family, {})[estimator] = s
     oracle: dict[tuple[str, int], dict[tuple[str, int], bool]] = defaultdict(dict)
     for r in measured:
-        if r["estimator"] in IBLEARN:
+        if r["estimator"] in SINGLE:
             cell = oracle[(r["family"], r["n"])]
             cell[(r["task"], r["seed"])] = cell.get((r["task"], r["seed"]), False) or within(r)
     extra: dict[str, Any] = {}
@@ -632,7 +649,12 @@ def summary_json(
             "any_iblearn_share": sum(cell.values()) / len(cell),
             "head_to_head": head_to_head(rows, family, n, BEST),
         }
-    return {"leaderboard": out, "iblearn": extra, "agreement": agreement(measured)}
+    return {
+        "leaderboard": out,
+        "iblearn": extra,
+        "agreement": agreement(measured),
+        "auto": truth_auto.summary(rows, within),
+    }
 
 
 #: pairs of estimators that compute one formula: their largest difference on the same samples
@@ -711,7 +733,7 @@ def plot(summary: dict[tuple[str, int, str], dict[str, Any]], path: Path) -> Non
             pts = sorted((m, s["share"]) for (f, m, x), s in summary.items() if f == family and x == e)
             xs, ys = zip(*pts, strict=True)
             style = "-o" if e in IBLEARN else "--s"
-            width = 2.5 if e == BEST else 1.0
+            width = 2.5 if e in (BEST, truth_auto.AUTO) else 1.0
             ax.plot(xs, [100 * y for y in ys], style, label=e, markersize=4, linewidth=width)
         ax.set_xscale("log")
         ax.set_ylim(0, 102)

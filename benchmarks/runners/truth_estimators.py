@@ -3,7 +3,9 @@
 Run as a script (``python truth_estimators.py``), it is a worker: it reads one JSON request a line
 from stdin (``{"estimator", "measure", "data", "options", "labels"}``, ``data`` an ``.npz`` of the
 task's arrays ``a0, a1, ..`` and, for a series, the samples of its conditional MI ``e0, e1, e2``),
-runs the estimator on one thread and writes ``{"estimate", "seconds"}`` or ``{"failed"}`` as one line.
+runs the estimator on one thread and writes ``{"estimate", "seconds"}`` or ``{"failed"}`` as one line;
+``iblearn auto`` (the front door, :func:`iblearn.estimate`) adds its interval (``lower``, ``upper``),
+``reliable``, the estimator it ``chosen`` and its ``caveat``.
 The first call of an estimator on a measure runs once untimed on the first 300 rows, so that imports
 and just-in-time compilation (numba, jax) are not counted. Only numpy is imported at the top: iblearn's
 estimators run in the project's environment, the peers in theirs (benchmarks/truth.py says which).
@@ -25,6 +27,8 @@ import numpy as np
 
 Array = Any
 Request = dict[str, Any]
+#: an estimate in nats, or (``iblearn auto``) a dict of it and what the front door says of it
+Result = float | dict[str, Any]
 LN2 = math.log(2)
 K = 3
 MULTI = ("tc", "dtc", "o", "s")
@@ -36,6 +40,7 @@ LIBRARY = {
     "iblearn Gaussian": "iblearn",
     "iblearn copula": "iblearn",
     "iblearn plug-in": "iblearn",
+    "iblearn auto": "iblearn",
     "NPEET-plus": "npeet",
     "tigramite CMIknn": "tigramite",
     "ennemi": "ennemi",
@@ -45,6 +50,15 @@ LIBRARY = {
     "THOI": "thoi",
     "dit": "dit",
 }
+#: the front door's name of each measure among many variables, and of each part of the PID
+DOOR = {
+    "tc": "total_correlation",
+    "dtc": "dual_total_correlation",
+    "o": "o_information",
+    "s": "s_information",
+    "ii": "interaction_information",
+}
+PARTS = dict(zip(PID, ("redundancy", "unique_1", "unique_2", "synergy"), strict=True))
 #: the most rows an estimator is run on: hoi's kNN path holds the N x N distance matrix
 MAX_N = {"hoi knn": 5000}
 
@@ -58,6 +72,8 @@ def applies(estimator: str, task: dict[str, Any]) -> bool:
     continuous_z = not labels
     # hoi and THOI take one column a variable
     columns = (measure in MULTI and not blocks) or (measure == "ii" and all(d == 1 for d in dims))
+    if estimator == "iblearn auto":
+        return True
     if estimator == "iblearn plug-in" or estimator == "dit":
         return discrete
     if discrete:
@@ -88,7 +104,7 @@ def applies(estimator: str, task: dict[str, Any]) -> bool:
 
 
 # --------------------------------------------------------------------------------------------- iblearn
-def _iblearn(estimator: str, measure: str, a: list[Array], e: list[Array], options: dict[str, Any]) -> float:
+def _iblearn(estimator: str, measure: str, a: list[Array], e: list[Array], options: dict[str, Any]) -> Result:
     import torch
 
     import iblearn.functional as ibf
@@ -97,6 +113,8 @@ def _iblearn(estimator: str, measure: str, a: list[Array], e: list[Array], optio
     t = [torch.from_numpy(v) for v in a]
     if estimator == "iblearn plug-in":
         return _plug_in(measure, a)
+    if estimator == "iblearn auto":
+        return _auto(measure, a, options)
     method = {"iblearn KSG": "ksg", "iblearn Gaussian": "gaussian", "iblearn copula": "copula"}[estimator]
     if measure in MULTI:
         f = {
@@ -129,6 +147,36 @@ def _iblearn(estimator: str, measure: str, a: list[Array], e: list[Array], optio
         x, y = copula_normal(x), copula_normal(y)
         z = copula_normal(z) if z.is_floating_point() else z
     return float(ibf.gaussian_cmi(x, y, z))
+
+
+def _auto(measure: str, a: list[Array], options: dict[str, Any]) -> dict[str, Any]:
+    """The front door's automatic estimate (:func:`iblearn.estimate`, ``method="auto"``) of the task's
+    measure from its own arrays: its value, interval, verdict, choice and caveat."""
+    from iblearn import estimate as door
+
+    if measure in ("te", "cte"):
+        condition = {"condition": a[2]} if measure == "cte" else {}
+        est = door("te", a[0], a[1], lag=options["lag"], history=options["history"], **condition)
+    elif measure in PID:
+        est = door("pid", *a)[PARTS[measure]]
+    elif measure == "ii":  # three variables, each its columns
+        cols = [v.reshape(len(v), -1) for v in a]
+        edges = np.cumsum([0] + [c.shape[1] for c in cols])
+        blocks = [list(range(lo, hi)) for lo, hi in zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True)]
+        est = door(DOOR[measure], np.hstack(cols), blocks=blocks)
+    elif measure in DOOR:
+        est = door(DOOR[measure], a[0], blocks=options.get("blocks"))
+    else:  # mi, cmi
+        est = door(measure, *a)
+    low, high = est.interval if est.interval is not None else (None, None)
+    return {
+        "estimate": float(est),
+        "lower": low,
+        "upper": high,
+        "reliable": bool(est.reliable),
+        "chosen": est.report.chosen,
+        "caveat": None if est.caveat is None else est.caveat[:200],
+    }
 
 
 def _plug_in(measure: str, a: list[Array]) -> float:
@@ -256,9 +304,9 @@ def _dit(measure: str, a: list[Array]) -> float:
     return LN2 * float(values[measure](d))
 
 
-def estimate(estimator: str, measure: str, a: list[Array], e: list[Array], options: dict[str, Any]) -> float:
-    """One estimate, nats."""
-    calls: dict[str, Callable[[], float]] = {
+def estimate(estimator: str, measure: str, a: list[Array], e: list[Array], options: dict[str, Any]) -> Result:
+    """One estimate, nats (``iblearn auto``: a dict with its interval, verdict and choice)."""
+    calls: dict[str, Callable[[], Result]] = {
         "npeet": lambda: _npeet(measure, a, e),
         "tigramite": lambda: _tigramite(measure, a, e),
         "ennemi": lambda: _ennemi(measure, a, e),
@@ -308,7 +356,12 @@ def serve() -> None:
                     pass
             start = time.perf_counter()
             value = estimate(request["estimator"], request["measure"], a, e, request["options"])
-            answer = {"estimate": value, "seconds": time.perf_counter() - start}
+            seconds = time.perf_counter() - start
+            answer = (
+                {**value, "seconds": seconds}
+                if isinstance(value, dict)
+                else {"estimate": value, "seconds": seconds}
+            )
         except Exception as err:  # a peer fails in its own ways: a row says how
             answer = {"failed": f"{type(err).__name__}: {str(err)[:200]}"}
         sys.stdout.write(json.dumps(answer) + "\n")

@@ -7,13 +7,15 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from iblearn.data import exact_tasks
+from iblearn.data import exact_tasks, get_exact_task, te_samples
 
 # The script imports its folder's _prelude first, as `python benchmarks/truth.py` finds it.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from benchmarks import truth
+from benchmarks.runners import truth_estimators as te
 from benchmarks.truth import LIBRARY, applies
 
 
@@ -113,3 +115,75 @@ def test_the_leaderboard_counts_every_row_it_holds_and_says_how_many_are_wide(tm
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["leaderboard"]["1000"]["mi"]["iblearn KSG"]["share"] == 1.0
     assert "1 row(s) of kNN estimators on wider tasks" in (tmp_path / "table.md").read_text()
+
+
+def auto_row(task, estimate, truth_value, lower, upper, reliable, family="cmi", seed=0):
+    return row(task, truth.truth_auto.AUTO, estimate, truth_value, family, seed) | {
+        "lower": lower,
+        "upper": upper,
+        "reliable": reliable,
+        "chosen": "ksg",
+        "caveat": None if reliable else "a check failed",
+    }
+
+
+def test_the_auto_rows_are_scored_with_their_intervals_and_against_every_other():
+    """iblearn auto's share, the coverage of its reliable intervals, its head to head against iblearn
+    best and a peer on the rows both ran, the tasks it misses with the iblearn estimator within, the
+    goals; the single-estimator oracle leaves it out."""
+    ta = truth.truth_auto
+    rows = [
+        auto_row("a", 1.05, 1.0, 0.95, 1.1, True),  # within, covers
+        auto_row("b", 0.5, 0.1, 0.4, 0.6, True),  # misses, reliable, does not cover
+        auto_row("c", 2.0, 0.1, 1.0, 3.0, False),  # misses, unreliable: no coverage counted
+        row("a", "iblearn KSG", 1.05, 1.0),
+        row("b", "iblearn KSG", 0.12, 0.1),
+        row("c", "iblearn KSG", 2.0, 0.1),
+        row("a", "NPEET-plus", 1.2, 1.0),
+        row("b", "NPEET-plus", 0.11, 0.1),
+    ]
+    both, _ = truth.with_best(rows)
+    s = ta.summary(both, truth.within)["5000"]
+    assert s["cmi"]["share"] == pytest.approx(1 / 3) and s["cmi"]["reliable"] == pytest.approx(2 / 3)
+    assert s["suite"]["coverage"] == pytest.approx(1 / 2) and s["cmi"]["chosen"] == {"ksg": 3}
+    assert ta.others(both, "cmi", 5000, truth.BEST) == [truth.BEST, "NPEET-plus"]
+    best = ta.against(both, "cmi", 5000, truth.BEST, truth.within)
+    assert (
+        best["tasks"] == 3
+        and best["other_share"] == pytest.approx(2 / 3)
+        and best["other_better_on"] == ["b"]
+    )
+    peer = ta.against(both, "cmi", 5000, "NPEET-plus", truth.within)
+    assert peer["tasks"] == 2 and peer["auto_share"] == 0.5 and peer["other_share"] == 0.5
+    assert [(m["task"], m["within"]) for m in ta.misses(both, "cmi", 5000, truth.within)] == [
+        ("b", ["iblearn KSG", truth.BEST]),
+        ("c", []),
+    ]
+    (goal, coverage) = ta.goals(both, ("cmi",), truth.BEST, truth.within)
+    assert "33% (goal 85%): not met" in goal and "iblearn best 67% against 33%" in goal
+    assert "cover the truth on 50%" in coverage and "not met" in coverage
+    # the oracle over single estimators: KSG within on a and b, whatever auto reads
+    assert truth.summary_json(truth.summarize(both), both, {("cmi", 5000): "iblearn KSG"}, rows)["iblearn"][
+        "5000"
+    ]["cmi"]["any_iblearn_share"] == pytest.approx(2 / 3)
+
+
+@pytest.mark.filterwarnings("ignore:auto. unreliable estimate")
+def test_the_front_door_runs_every_kind_of_task():
+    """iblearn auto on a task of each measure's shape (a conditional TE, the interaction information of
+    three variables, a part of a continuous PID and of a discrete one, MI against labels): an estimate,
+    its interval, verdict and choice."""
+    for name in (
+        "te-chain-given-z-0",
+        "ii-gauss-3",
+        "pid-gauss-sum-synergy",
+        "ii-discrete-and",
+        "categorical-uniform-5",
+    ):
+        task = get_exact_task(name)
+        arrays = task.sample_numpy(400, seed=0)
+        a = [v.astype(np.int64) if i in task.labels else v.astype(np.float64) for i, v in enumerate(arrays)]
+        e = list(te_samples(task, *arrays)) if task.measure in ("te", "cte") else []
+        out = te.estimate("iblearn auto", task.measure, a, e, dict(task.options))
+        assert set(out) == {"estimate", *truth.truth_auto.FIELDS}, name
+        assert out["lower"] <= out["upper"] and isinstance(out["reliable"], bool) and out["chosen"], name
