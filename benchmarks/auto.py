@@ -224,13 +224,29 @@ def key(r: dict[str, Any]) -> tuple[str, str, int, int]:
     return r["family"], r["task"], r["seed"], r["n"]
 
 
+#: Seconds of the chosen estimator alone from which auto's cost is held to :data:`COST_RATIO` times it.
+COST_FLOOR = 0.05
+#: The most auto may cost over its chosen estimator alone where that takes over :data:`COST_FLOOR`.
+COST_RATIO = 4.0
+
+
+def cost(rows: list[dict[str, Any]]) -> str:
+    """Auto's cost on the rows whose chosen estimator alone takes over :data:`COST_FLOOR` seconds: how
+    many, the largest ratio, and how many exceed :data:`COST_RATIO`."""
+    ratios = [r["auto_seconds"] / r["alone_seconds"] for r in rows if r["alone_seconds"] > COST_FLOOR]
+    if not ratios:
+        return "-"
+    over = sum(ratio > COST_RATIO for ratio in ratios)
+    return f"{len(ratios)} rows, at most {max(ratios):.1f}x, {over} over {COST_RATIO:g}x"
+
+
 def summary(rows: list[dict[str, Any]]) -> str:
     """One line a family and N: the goals' counts."""
     lines = [
         "| family | N | task-seeds | within 10% | interval covers | > 25% off | of those reliable=False "
         "| **> 25% off, reliable** | reliable=False in all | CPU time over the chosen alone (median, range) "
-        "|",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        f"| where the chosen alone takes over {COST_FLOOR:g} s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for family in dict.fromkeys(r["family"] for r in rows):
         for n in sorted({r["n"] for r in rows if r["family"] == family}):
@@ -244,7 +260,7 @@ def summary(rows: list[dict[str, Any]]) -> str:
                 f"({100 * sum(r['covers'] for r in mine) / m:.0f}%) | {len(off)} | "
                 f"{sum(not r['reliable'] for r in off)} | **{sum(r['reliable'] for r in off)}** | "
                 f"{sum(not r['reliable'] for r in mine)} | {statistics.median(ratio):.1f}x "
-                f"({ratio[0]:.1f} - {ratio[-1]:.1f}x) |"
+                f"({ratio[0]:.1f} - {ratio[-1]:.1f}x) | {cost(mine)} |"
             )
     return "\n".join(lines)
 
@@ -265,7 +281,8 @@ def table(rows: list[dict[str, Any]]) -> str:
             f"{sum(r['reliable'] for r in off)}**",
             f"- reliable=False in all: {sum(not r['reliable'] for r in mine)} of {len(mine)}",
             f"- CPU time of auto over the chosen estimator alone: median {statistics.median(ratio):.1f}x, "
-            f"range {ratio[0]:.1f} - {ratio[-1]:.1f}x",
+            f"range {ratio[0]:.1f} - {ratio[-1]:.1f}x; where the chosen alone takes over {COST_FLOOR:g} s: "
+            f"{cost(mine)}",
             "",
             "| task | dims | truth | chosen | auto [interval] | error | reliable | failed checks | alone | "
             "auto s | alone s |",
