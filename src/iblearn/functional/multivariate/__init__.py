@@ -26,6 +26,7 @@ from iblearn.functional.multivariate.pid_samples import (
     pid_from_samples,
     pid_interval,
 )
+from iblearn.functional.multivariate.pid_sx_knn import ksg_sx_pid, ksg_sx_redundancy
 from iblearn.functional.multivariate.search import SearchResult, o_information_search
 
 __all__ = [
@@ -40,6 +41,8 @@ __all__ = [
     "gaussian_broja_pid",
     "gaussian_pid",
     "interaction_information",
+    "ksg_sx_pid",
+    "ksg_sx_redundancy",
     "local_pid",
     "multivariate_estimate",
     "o_information",

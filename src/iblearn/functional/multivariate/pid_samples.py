@@ -4,7 +4,8 @@ Labels (all three of x1, x2 and the target integer symbols): the plug-in joint t
 :func:`~iblearn.functional.pid_distribution` (every measure), or, for the minimum-MI redundancy, each
 of I(X1; T), I(X2; T) and I(X1, X2; T) by a bias-corrected discrete estimator
 (:func:`~iblearn.functional.discrete_mi`). Continuous samples: the minimum-MI PID of
-:func:`~iblearn.functional.pid` (kNN, Gaussian or copula). For jointly Gaussian sources and a
+:func:`~iblearn.functional.pid` (kNN, Gaussian or copula), or the shared-exclusion one by nearest
+neighbours (:func:`~iblearn.functional.ksg_sx_pid`, Ehrlich et al. 2024). For jointly Gaussian sources and a
 *univariate* target, MMI is the redundancy of every PID whose unique parts depend on the (X_i, T)
 marginals only, BROJA among them (Barrett 2015), so ``redundancy="broja"`` is answered by it there;
 for a vector target that equivalence fails (Venkatesh & Schamberg 2022): MMI is only MMI, and
@@ -41,6 +42,7 @@ from iblearn.functional.multivariate.pid_discrete import (
 )
 from iblearn.functional.multivariate.pid_gaussian import GaussianRedundancy, gaussian_pid
 from iblearn.functional.multivariate.pid_mmi import pid
+from iblearn.functional.multivariate.pid_sx_knn import ksg_sx_pid
 
 #: The redundancies of continuous samples, and the methods each takes.
 CONTINUOUS = {
@@ -48,7 +50,11 @@ CONTINUOUS = {
     "broja": ("gaussian",),
     "ccs": ("gaussian",),
     "dep": ("gaussian",),
+    "sx": ("ksg",),
 }
+
+#: The settings the nearest-neighbour shared-exclusion PID takes.
+SX_OPTIONS = ("k", "standardize", "ties", "backend", "seed")
 
 
 def _labels(x1: Any, x2: Any, target: Any) -> list[Tensor] | None:
@@ -99,11 +105,13 @@ def pid_from_samples(
             or continuous (as :func:`~iblearn.functional.pid` takes them).
         redundancy: ``"mmi"``, ``"min"``, ``"broja"``, ``"ccs"``, ``"dep"`` or ``"sx"`` for labels;
             ``"mmi"``, or ``"broja"``, ``"ccs"`` or ``"dep"`` with ``method="gaussian"`` (the
-            :func:`~iblearn.functional.gaussian_pid` of the sample covariance), for continuous samples.
+            :func:`~iblearn.functional.gaussian_pid` of the sample covariance), or ``"sx"`` with
+            ``method="ksg"`` (:func:`~iblearn.functional.ksg_sx_pid`), for continuous samples.
         method: labels: ``"plugin"`` (the default; any redundancy) or a bias-corrected estimator of
             :func:`~iblearn.functional.discrete_entropy` (``"nsb"``, ``"cwj"``, ...; MMI only).
             Continuous: ``"ksg"`` (the default), ``"gaussian"`` or ``"copula"``.
-        **options: for continuous samples, as :func:`~iblearn.functional.pid` takes them.
+        **options: for continuous samples, as :func:`~iblearn.functional.pid` takes them (``"sx"``:
+            as :func:`~iblearn.functional.ksg_sx_pid` does).
 
     Returns:
         :class:`~iblearn.functional.PIDParts` in nats.
@@ -126,9 +134,11 @@ def pid_from_samples(
     if method not in CONTINUOUS.get(redundancy, ()):
         raise ValueError(
             f"redundancy: {redundancy!r} with method={method!r} is not available for continuous samples; "
-            "'mmi' takes 'ksg', 'gaussian' or 'copula', 'broja', 'ccs' and 'dep' take 'gaussian'; "
-            "'min' and 'sx' take labels"
+            "'mmi' takes 'ksg', 'gaussian' or 'copula', 'broja', 'ccs' and 'dep' take 'gaussian', "
+            "'sx' takes 'ksg'; 'min' takes labels"
         )
+    if redundancy == "sx":
+        return _sx_of_samples(x1, x2, target, options)
     t = torch.as_tensor(target)
     vector_target = t.ndim == 2 and t.shape[1] > 1
     if redundancy in ("ccs", "dep") or (redundancy == "broja" and vector_target):
@@ -146,6 +156,14 @@ def pid_from_samples(
             stacklevel=2,
         )
     return pid(x1, x2, target, method=method, **options)  # type: ignore[arg-type]
+
+
+def _sx_of_samples(x1: Any, x2: Any, target: Any, options: dict[str, Any]) -> PIDParts:
+    """:func:`~iblearn.functional.ksg_sx_pid`, its settings checked by name."""
+    unknown = sorted(set(options) - set(SX_OPTIONS))
+    if unknown:
+        raise ValueError(f"options: 'sx' from continuous samples takes {SX_OPTIONS}, got {unknown}")
+    return ksg_sx_pid(x1, x2, target, **options)
 
 
 def _gaussian_of_samples(x1: Any, x2: Any, target: Any, redundancy: GaussianRedundancy) -> PIDParts:
