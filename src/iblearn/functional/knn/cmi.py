@@ -23,7 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Unpack
 
+import numpy as np
 import torch
+from numpy.typing import NDArray
 from torch import Tensor
 
 from iblearn import _checks as V
@@ -42,6 +44,7 @@ from iblearn.functional.knn.neighbors import (
     Backend,
     CountIndex,
     chebyshev,
+    column_keys,
     count_in_index,
     count_index,
     count_within,
@@ -254,6 +257,8 @@ class PreparedCondition:
     k: int
     yz_index: CountIndex | None
     z_index: CountIndex | None
+    #: :func:`~iblearn.functional.knn.neighbors.column_keys` of y and z (where the kernel counts).
+    keys: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
 
 
 def prepared_condition(y: Any, z: Any, k: int) -> PreparedCondition:
@@ -271,7 +276,9 @@ def prepared_condition(y: Any, z: Any, k: int) -> PreparedCondition:
     if not kernel:
         return PreparedCondition(yt, zt, k, None, None)
     yz = torch.cat([yt, zt], dim=1).numpy()
-    return PreparedCondition(yt, zt, k, count_index(yz), count_index(zt.numpy()))
+    ky, kz = column_keys(yt.numpy()), column_keys(zt.numpy())
+    yz_index, z_index = count_index(yz, np.hstack([ky, kz])), count_index(zt.numpy(), kz)
+    return PreparedCondition(yt, zt, k, yz_index, z_index, (ky, kz))
 
 
 def ksg_cmi_prepared(cond: PreparedCondition, x: Tensor) -> Tensor:
@@ -285,13 +292,16 @@ def ksg_cmi_prepared(cond: PreparedCondition, x: Tensor) -> Tensor:
         return ksg_from_counts(*ksg_counts(xt, cond.y, k, "auto", 1), k, 1)
     joint_dim = xt.shape[1] + cond.y.shape[1] + cond.z.shape[1]
     tree = pick_backend("auto", xt.device, joint_dim, knn_max_tree_dim("chebyshev")) == "tree"
-    if cond.yz_index is None or cond.z_index is None or not tree:
+    if cond.yz_index is None or cond.z_index is None or cond.keys is None or not tree:
         nxz, nyz, nz = cmi_counts(xt, cond.y, cond.z, k, "auto")
     else:
-        eps, _ = kth_neighbour([xt, cond.y, cond.z], k, "chebyshev", "tree")
+        # Each column's keys of the kernel's layout computed once: x's here, y's and z's in cond.
+        kx, (ky, kz) = column_keys(xt.numpy()), cond.keys
+        eps, _ = kth_neighbour([xt, cond.y, cond.z], k, "chebyshev", "tree", np.hstack([kx, ky, kz]))
         if not bool(((eps > 0) & torch.isfinite(eps)).all()):
             raise ValueError("radius: expected positive, finite radii (duplicate points give zero)")
-        nxz = count_within(torch.cat([xt, cond.z], dim=1), eps, "chebyshev", "tree", inclusive=False)
+        xz = count_index(torch.cat([xt, cond.z], dim=1).numpy(), np.hstack([kx, kz]))
+        nxz = count_in_index(xz, eps.numpy(), False)
         nyz = count_in_index(cond.yz_index, eps.numpy(), False)
         nz = count_in_index(cond.z_index, eps.numpy(), False)
     return (psi(k) - (digamma_f64(nxz + 1) + digamma_f64(nyz + 1) - digamma_f64(nz + 1))).mean()

@@ -104,7 +104,11 @@ def _pad(x: Tensor, r: Tensor, inclusive: bool) -> Tensor:
 
 # ----------------------------------------------------------------------------------------- k-th neighbour
 def kth_neighbour(
-    parts: list[Tensor], k: int, metric: Metric, backend: Literal["tree", "brute"]
+    parts: list[Tensor],
+    k: int,
+    metric: Metric,
+    backend: Literal["tree", "brute"],
+    keys: NDArray[np.float64] | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Distance to each point's k-th nearest neighbour and the indices of its k nearest.
 
@@ -112,7 +116,9 @@ def kth_neighbour(
     (for one part, just that distance). Returns ``(eps (N,), idx (N, k))``, self excluded: the first k
     of the other points ordered by (distance, index), so among neighbours at the same distance the
     smaller index wins, on the compiled kernel and brute force alike (scipy's cKDTree, the fallback
-    without the kernel, states no such rule: there only the distances are exact).
+    without the kernel, states no such rule: there only the distances are exact). ``keys``: the
+    :func:`column_keys` of the parts' columns side by side, where the caller knows them (the
+    compiled kernel's layout reads them; the same answer).
     """
     if backend == "tree":
         if metric == "euclidean" and len(parts) > 1:
@@ -121,7 +127,7 @@ def kth_neighbour(
             )
         pts = torch.cat(parts, dim=1).numpy()
         if metric == "chebyshev" and HAVE_KERNEL:
-            return _slab_knn(pts, k)
+            return _slab_knn(pts, k, keys)
         dist, idx = cKDTree(pts).query(pts, k=k + 1, p=_P[metric])
         return torch.from_numpy(dist[:, k]), torch.from_numpy(idx[:, 1:].astype(np.int64))
     eps, idx = [], []
@@ -296,7 +302,7 @@ def _slab_width(n: int) -> int:
     return max(64, int(8 * math.sqrt(n)))
 
 
-def _pruning_order(x: NDArray[np.float64]) -> NDArray[np.int64]:
+def _pruning_order(x: NDArray[np.float64], keys: NDArray[np.float64] | None = None) -> NDArray[np.int64]:
     """The columns in decreasing spread: the kernel prunes by its first two, so they must spread.
 
     A constant column there (a dead ReLU unit) prunes nothing: every slab lies within any radius in
@@ -307,8 +313,16 @@ def _pruning_order(x: NDArray[np.float64]) -> NDArray[np.int64]:
     the range does not overflow at 1e308. The max-norm distance does not depend on the order of the
     columns, so no answer changes.
     """
+    keys = column_keys(x) if keys is None else keys
+    return np.lexsort((np.arange(x.shape[1]), keys[1], keys[0]))
+
+
+def column_keys(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    """What :func:`_pruning_order` sorts the columns of ``x (N, d)`` by, ``(2, d)``: minus the spread,
+    minus the rows off the median. Each column's keys are its own, so a caller that searches many
+    samples sharing columns computes theirs once and passes them on (``keys``)."""
     q25, median, q75 = _quartiles(x)
-    return np.lexsort((np.arange(x.shape[1]), -(x != median).sum(axis=0), -(q75 / 2 - q25 / 2)))
+    return np.stack([-(q75 / 2 - q25 / 2), -(x != median).sum(axis=0).astype(np.float64)])
 
 
 def _quartiles(x: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -318,21 +332,23 @@ def _quartiles(x: NDArray[np.float64]) -> NDArray[np.float64]:
     return np.partition(x, at, axis=0)[at]
 
 
-def _slab_layout(x: NDArray[np.float64]) -> tuple[NDArray[np.int64], Slabs]:
+def _slab_layout(
+    x: NDArray[np.float64], keys: NDArray[np.float64] | None = None
+) -> tuple[NDArray[np.int64], Slabs]:
     """The kernel's layout: slabs of :func:`_slab_width` consecutive points in the order of the
     widest-spread column (:func:`_pruning_order`), each slab sorted by the next widest (the same
     column again in one dimension).
 
     Returns ``(order, (columns, n, d, bcol, width))``: position p of the layout holds point
     ``order[p]``, and ``columns`` is the ``(d, n)`` C-contiguous transpose of the points in that order,
-    columns in pruning order.
+    columns in pruning order (``keys``: :func:`column_keys` of x, if known).
     """
     n, d = x.shape
     width, bcol = _slab_width(n), min(1, d - 1)
     if d == 1:  # slabs of a sorted column, each sorted by the same column: the column sorted
         order = np.argsort(x[:, 0], kind="stable")
         return order, (np.ascontiguousarray(x[order, 0][None], dtype=np.float64), n, d, bcol, width)
-    x = x[:, _pruning_order(x)]
+    x = x[:, _pruning_order(x, keys)]
     slab = np.empty(n, dtype=np.int64)
     slab[np.argsort(x[:, 0], kind="stable")] = np.arange(n) // width
     order = np.lexsort((x[:, bcol], slab))
@@ -405,10 +421,12 @@ def _in_parts(n: int, run: Callable[[int, int], None]) -> None:
         list(pool.map(run, bounds[:-1], bounds[1:]))  # list(): re-raises a part's error here
 
 
-def _slab_knn(x: NDArray[np.float64], k: int) -> tuple[Tensor, Tensor]:
+def _slab_knn(
+    x: NDArray[np.float64], k: int, keys: NDArray[np.float64] | None = None
+) -> tuple[Tensor, Tensor]:
     n = len(x)
     dist, idx = np.empty((n, k)), np.empty((n, k), dtype=np.int64)
-    order, layout = _tree_layout(x) if _use_tree(n, x.shape[1]) else _slab_layout(x)
+    order, layout = _tree_layout(x) if _use_tree(n, x.shape[1]) else _slab_layout(x, keys)
     _in_parts(n, lambda first, last: _maxnorm.knn(layout, order, k, first, last, dist, idx))
     if (idx < 0).any():  # a distance overflowed to inf, so fewer than k neighbours were found
         raise ValueError("x: distances overflow float64; standardize or rescale the data")
@@ -422,12 +440,12 @@ def _slab_knn(x: NDArray[np.float64], k: int) -> tuple[Tensor, Tensor]:
 CountIndex = tuple[NDArray[np.int64], "Slabs | Tree"]
 
 
-def count_index(x: NDArray[np.float64]) -> CountIndex:
+def count_index(x: NDArray[np.float64], keys: NDArray[np.float64] | None = None) -> CountIndex:
     """The layout :func:`count_within` lays ``x (N, d)`` out in for the compiled kernel's counts: made
-    once, it serves any number of radii (:func:`count_in_index`)."""
+    once, it serves any number of radii (:func:`count_in_index`); ``keys`` as for :func:`kth_neighbour`."""
     n, d = x.shape
     # In one dimension the sorted layout counts by bisection alone.
-    return _tree_layout(x, COUNT_LEAF) if _use_tree(n, d) and d > 1 else _slab_layout(x)
+    return _tree_layout(x, COUNT_LEAF) if _use_tree(n, d) and d > 1 else _slab_layout(x, keys)
 
 
 def count_in_index(index: CountIndex, radius: NDArray[np.float64], inclusive: bool) -> Tensor:
