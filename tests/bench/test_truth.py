@@ -142,6 +142,7 @@ def test_the_auto_rows_are_scored_with_their_intervals_and_against_every_other()
         row("a", "NPEET-plus", 1.2, 1.0),
         row("b", "NPEET-plus", 0.11, 0.1),
     ]
+    assert ta.covers(auto_row("d", 0.01, -4.4e-16, 0.0, 0.03, True))  # a zero truth, rounded below 0
     both, _ = truth.with_best(rows)
     s = ta.summary(both, truth.within)["5000"]
     assert s["cmi"]["share"] == pytest.approx(1 / 3) and s["cmi"]["reliable"] == pytest.approx(2 / 3)
