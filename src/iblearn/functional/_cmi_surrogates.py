@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from iblearn.functional.knn.cmi import PreparedCondition, ksg_cmi_prepared, prepared_condition
+from iblearn.functional.knn.engine import PreparedCondition, ksg_cmi_prepared, prepared_condition
 
 
 def surrogate_kind(segments: Sequence[int], n_permutations: int) -> str:

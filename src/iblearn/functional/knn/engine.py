@@ -5,6 +5,7 @@ the same tie rule and the same KSG terms as the estimators on two variables; the
 and from no other module of the room, so that the room's inside can change behind this list.
 """
 
+from iblearn.functional.knn.cmi import PreparedCondition, ksg_cmi_prepared, prepared_condition
 from iblearn.functional.knn.counts import digamma_f64, ksg_from_counts, psi
 from iblearn.functional.knn.ksg import (
     duplicated_rows,
@@ -27,6 +28,7 @@ __all__ = [
     "Backend",
     "KNNKeywords",
     "KNNOptions",
+    "PreparedCondition",
     "Ties",
     "checked_blocks",
     "count_within",
@@ -34,11 +36,13 @@ __all__ = [
     "duplicated_rows",
     "kl_entropy",
     "knn_max_tree_dim",
+    "ksg_cmi_prepared",
     "ksg_from_counts",
     "ksg_mi",
     "kth_neighbour",
     "mixed_ksg_mi",
     "pick_backend",
     "prepare_samples",
+    "prepared_condition",
     "psi",
 ]
