@@ -57,16 +57,20 @@ def _figures(rs: list[Row], within: Within) -> dict[str, Any]:
 
 
 def summary(rows: list[Row], within: Within) -> dict[str, Any]:
-    """Per N (a string) and family the auto rows' figures (:func:`_figures`), and ``"suite"``: those of
-    every auto row at that N."""
+    """Per N (a string) and family the auto rows' figures (:func:`_figures`), the goal and the tasks it
+    misses (:func:`misses`), and ``"suite"``: the figures of every auto row at that N and the goal of
+    their coverage."""
     by: dict[int, dict[str, list[Row]]] = defaultdict(lambda: defaultdict(list))
     for r in rows:
         if r["estimator"] == AUTO:
             by[r["n"]][r["family"]].append(r)
     return {
         str(n): {
-            **{f: _figures(rs, within) for f, rs in families.items()},
-            "suite": _figures([r for rs in families.values() for r in rs], within),
+            **{
+                f: _figures(rs, within) | {"goal": GOALS.get(f), "missed": misses(rows, f, n, within)}
+                for f, rs in families.items()
+            },
+            "suite": _figures([r for rs in families.values() for r in rs], within) | {"goal": COVERAGE},
         }
         for n, families in sorted(by.items())
     }

@@ -147,6 +147,7 @@ def test_the_auto_rows_are_scored_with_their_intervals_and_against_every_other()
     s = ta.summary(both, truth.within)["5000"]
     assert s["cmi"]["share"] == pytest.approx(1 / 3) and s["cmi"]["reliable"] == pytest.approx(2 / 3)
     assert s["suite"]["coverage"] == pytest.approx(1 / 2) and s["cmi"]["chosen"] == {"ksg": 3}
+    assert s["cmi"]["goal"] == 0.85 and [m["task"] for m in s["cmi"]["missed"]] == ["b", "c"]
     assert ta.others(both, "cmi", 5000, truth.BEST) == [truth.BEST, "NPEET-plus"]
     best = ta.against(both, "cmi", 5000, truth.BEST, truth.within)
     assert (
