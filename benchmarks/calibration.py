@@ -30,6 +30,7 @@ estimator (see :mod:`benchmarks.runners.script`).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import time
@@ -198,31 +199,64 @@ def measure_row(task: Task, n: int, seed: int, name: str, est: Estimate) -> dict
     }
 
 
-def auto_row(task: Task, n: int, seed: int) -> dict[str, Any] | None:
-    """``estimate_mi``'s own interval and flag, for MI tasks."""
+#: The front door's name of each task measure (the PID's parts by their own names).
+DOOR = {
+    "tc": "total_correlation",
+    "dtc": "dual_total_correlation",
+    "o": "o_information",
+    "s": "s_information",
+    "ii": "interaction_information",
+}
+
+
+def _auto_estimate(task: Task, drawn: list[Any], seed: int) -> Any:
+    """``iblearn.estimate(measure, ..., method="auto")`` on a task's draw: the estimate of its measure."""
+    from iblearn import estimate
+
+    m, opts = task.measure, dict(task.options)
+    if m in ("mi", "cmi"):
+        return estimate(m, *drawn, seed=seed)
+    if m == "te":
+        return estimate("te", *drawn, lag=opts.get("lag", 1), history=opts.get("history", 1), seed=seed)
+    if m.startswith("pid-"):
+        parts = estimate("pid", *drawn, seed=seed)
+        return parts[m.removeprefix("pid-").replace("-", "_")]
+    data = torch.cat([torch.as_tensor(a).reshape(len(a), -1) for a in drawn], dim=1)
+    blocks = opts.get("blocks")
+    if blocks is None and len(drawn) > 1:  # one variable an array
+        sizes = np.cumsum([0] + [torch.as_tensor(a).reshape(len(a), -1).shape[1] for a in drawn])
+        blocks = [list(range(int(a), int(b))) for a, b in itertools.pairwise(sizes)]
+    return estimate(DOOR[m], data, blocks=blocks, seed=seed)
+
+
+def auto_row(task: Task, n: int, seed: int) -> dict[str, Any]:
+    """The front door's automatic estimate of the task's measure (``iblearn.estimate``), with its own
+    interval and flag, and what the interval was made of (standard error, the bias it assumes, the
+    checks' figures), so that the table can be read again from the rows."""
     import warnings
 
-    from iblearn.estimators.auto import auto_estimate
-
-    if task.measure != "mi":
-        return None
-    x, y = task.sample(n, seed)
+    drawn = list(task.sample(n, seed))
+    row = {"task": task.name, "family": task.family, "measure": task.measure, "truth": task.truth}
+    row |= {"n": n, "seed": seed, "estimator": "auto"}
     start = time.process_time()
-    row = {"task": task.name, "family": "mi", "measure": "mi", "truth": task.truth, "n": n, "seed": seed}
-    row["estimator"] = "auto"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            r = auto_estimate(x, y, seed=seed)
+            r = _auto_estimate(task, drawn, seed)
         except ValueError as err:
             return row | {"error": str(err)}
+    checks = {name: dict(c.figures) for name, c in (r.report.checks or {}).items()}
     return row | {
         "value": float(r),
         "seconds": time.process_time() - start,
         "interval": list(r.interval or ()),
         "reliable": r.reliable,
+        "caveat": r.caveat,
         "chosen": r.report.chosen,
         "stderr": r.stderr,
+        "stderr_method": r.report.stderr_method,
+        "bias": r.bias,
+        "checks": checks,
     }
 
 
@@ -351,11 +385,31 @@ def _pct(value: float | None) -> str:
     return "" if value is None else f"{value:.0%}"
 
 
+def oracle_widths(rows: list[dict[str, Any]]) -> dict[tuple[str, str, int], float]:
+    """The width the spread over seeds allows, ``2 x 1.96 x`` the standard deviation of the estimates
+    over the seeds of each task, estimator and N (with at least 3 seeds): the narrowest a 95% interval
+    centred on the estimate can be and cover, were its standard error known."""
+    values: dict[tuple[str, str, int], list[float]] = defaultdict(list)
+    for r in rows:
+        if "error" not in r and np.isfinite(r["value"]):
+            values[(r["task"], r["estimator"], r["n"])].append(r["value"])
+    return {key: 2 * 1.96 * float(np.std(v, ddof=1)) for key, v in values.items() if len(v) >= 3}
+
+
+def covers(low: float, high: float, truth: float) -> bool:
+    """Whether ``[low, high]`` holds ``truth``, up to the round-off of a closed-form truth (a TE of 0
+    computed as -2e-15 lies inside an interval held at 0)."""
+    slack = 1e-9 * max(1.0, abs(truth))
+    return low - slack <= truth <= high + slack
+
+
 def tabulate(rows: list[dict[str, Any]]) -> tuple[dict[str, Any], str]:
     """Coverage per family, estimator and N: of the library's interval where the estimate says
     reliable (:func:`library_caveat`) and over all runs, of the plain and the naive
-    bootstrap intervals over all runs; the share reliable and the median width of the library's
-    interval. For ``estimate_mi``, its own interval where it says reliable."""
+    bootstrap intervals over all runs; the share reliable, the median width of the library's interval
+    and the median of each width over its task's spread-over-seeds width (:func:`oracle_widths`). For
+    the front door's ``method="auto"``, its own interval where it says reliable."""
+    oracle = oracle_widths(rows)
     cells: dict[tuple[str, str, int], dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
     for r in rows:
         if "error" in r:
@@ -364,30 +418,38 @@ def tabulate(rows: list[dict[str, Any]]) -> tuple[dict[str, Any], str]:
         c = cells[(family, r["estimator"], r["n"])]
         if r["estimator"] in ("auto", SERIES_ESTIMATOR):
             lo, hi = r["interval"]
-            c["reliable"].append(r["reliable"])
-            if r["reliable"]:
-                c["library"].append(lo <= r["truth"] <= hi)
-                c["width"].append(hi - lo)
-            continue
-        spans = intervals(r)
-        reliable = library_caveat(r) is None
+            reliable = bool(r["reliable"])
+        else:
+            spans = intervals(r)
+            reliable = library_caveat(r) is None
+            for kind, (low, high) in spans.items():
+                c[kind + " (all)"].append(covers(low, high, r["truth"]))
+            lo, hi = spans["library"]
         c["reliable"].append(reliable)
-        for kind, (lo, hi) in spans.items():
-            c[kind + " (all)"].append(lo <= r["truth"] <= hi)
-        lo, hi = spans["library"]
         if reliable:
-            c["library"].append(lo <= r["truth"] <= hi)
+            c["library"].append(covers(lo, hi, r["truth"]))
             c["width"].append(hi - lo)
+            spread = oracle.get((r["task"], r["estimator"], r["n"]))
+            if spread:
+                c["over oracle"].append((hi - lo) / spread)
+    return _table(cells)
+
+
+def _median(values: list[float]) -> float | None:
+    return float(np.median(values)) if values else None
+
+
+def _table(cells: dict[tuple[str, str, int], dict[str, list[Any]]]) -> tuple[dict[str, Any], str]:
     entries, lines = [], []
     lines.append(
         "| family | estimator | N | runs | reliable | coverage where reliable | coverage, all runs | "
-        "plain (2 se), all | naive bootstrap, all | median width where reliable |"
+        "plain (2 se), all | naive bootstrap, all | median width where reliable | width over oracle |"
     )
-    lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for (family, est, n), c in sorted(cells.items()):
         entry = {
             "family": family,
-            "estimator": "estimate_mi" if est == "auto" else est,
+            "estimator": est,
             "n": n,
             "runs": len(c["reliable"]),
             "reliable": _share(c["reliable"]),
@@ -395,18 +457,18 @@ def tabulate(rows: list[dict[str, Any]]) -> tuple[dict[str, Any], str]:
             "coverage_all": _share(c["library (all)"]),
             "plain_all": _share(c["plain (all)"]),
             "bootstrap_all": _share(c["bootstrap (all)"]),
-            "median_width": float(np.median(c["width"])) if c["width"] else None,
+            "median_width": _median(c["width"]),
+            "width_over_oracle": _median(c["over oracle"]),
         }
         entries.append(entry)
         width = "" if entry["median_width"] is None else f"{entry['median_width']:.3g}"
+        ratio = "" if entry["width_over_oracle"] is None else f"{entry['width_over_oracle']:.2f}x"
         cols = [
             _pct(entry[k])
             for k in ("reliable", "coverage_where_reliable", "coverage_all", "plain_all", "bootstrap_all")
         ]
         lines.append(
-            f"| {family} | {entry['estimator']} | {n:,} | {entry['runs']} | "
-            + " | ".join(cols)
-            + f" | {width} |"
+            f"| {family} | {est} | {n:,} | {entry['runs']} | " + " | ".join(cols) + f" | {width} | {ratio} |"
         )
     return {"cells": entries}, "\n".join(lines) + "\n"
 
@@ -421,6 +483,7 @@ def _parser() -> Parser:
     p.add_argument("--families", nargs="+", default=[f for f in TASKS if f != "series"], choices=list(TASKS))
     p.add_argument("--quick", action="store_true", help="2 tasks a family, N = 500, 5 seeds")
     p.add_argument("--resume", action="store_true", help="keep the rows there and add the missing ones")
+    p.add_argument("--auto-only", action="store_true", help="only the front door's automatic estimates")
     p.add_argument("--table-only", action="store_true", help="the table from the rows there")
     p.add_output(OUT)
     p.add_argument(
@@ -450,8 +513,10 @@ def measure(args: argparse.Namespace, path: Path) -> None:
                 task = get_exact_task(name)
                 for seed in range(seeds):
                     todo = {k: e for k, e in estimators(task).items() if (name, n, seed, k) not in done}
-                    rows = [measure_row(task, n, seed, k, e) for k, e in todo.items()]
-                    if task.measure == "mi" and (name, n, seed, "auto") not in done:
+                    rows = (
+                        [] if args.auto_only else [measure_row(task, n, seed, k, e) for k, e in todo.items()]
+                    )
+                    if (name, n, seed, "auto") not in done:
                         rows.append(auto_row(task, n, seed))
                     with path.open("a") as f:
                         for r in rows:
@@ -469,7 +534,7 @@ def main(argv: list[str] | None = None) -> int:
         out.mkdir(parents=True, exist_ok=True)
         path = out / "rows.jsonl"
         if not args.table_only:
-            keys = ("sizes", "seeds", "families", "quick")
+            keys = ("sizes", "seeds", "families", "quick", "auto_only")
             write_json(
                 out / "config.json", {k: getattr(args, k) for k in keys} | {"environment": environment()}
             )

@@ -51,8 +51,14 @@ def test_the_half_sampling_standard_error_matches_the_spread_across_samples():
 
 def test_the_interval_follows_the_trend_with_n():
     (low, high), bias = inference.interval(1.0, 0.02, half=0.9, n_resamples=50)
-    # Growing with N: low by up to 0.24 (a = 1/2); the interval reaches that far above the estimate.
-    assert bias == pytest.approx(-0.1) and 0.95 < low < 1.0 and high > 1.24 + 1.9 * 0.02
+    # Growing with N: low by up to 0.24 (a = 1/2), less the mean of 50 halves' own noise (0.02 x
+    # sqrt(2 / 50)); the interval reaches that far above the estimate.
+    reach = (1 + math.sqrt(2)) * (0.1 - 0.02 * math.sqrt(2 / 50))
+    assert (
+        bias == pytest.approx(-0.1)
+        and 0.95 < low < 1.0
+        and high == pytest.approx(1 + reach + 2.0595 * 0.02, abs=1e-4)
+    )
     assert inference.bias_caveat(1.0, 0.02, 0.9, 50) is not None  # 0.24 > 2 standard errors
     assert (
         inference.bias_caveat(1.0, 0.2, 0.9, 50) is None
@@ -63,6 +69,49 @@ def test_the_interval_follows_the_trend_with_n():
     assert inference.interval(-0.3, 0.05, floor=0.0)[0] == (0.0, 0.0)
     with pytest.raises(ValueError, match="confidence"):
         inference.interval(1.0, 0.1, confidence=1.5)
+
+
+def test_halves_come_in_complementary_pairs_read_within_each_pair():
+    for scheme, n in (("half", 100), ("block", 1000)):
+        a, b = (inference.resample_rows(n, scheme, 4, i) for i in (6, 7))  # split 3's two halves
+        assert not set(a.tolist()) & set(b.tolist()) and len(a) == len(b)
+        c = inference.resample_rows(n, scheme, 4, 8)  # another split
+        assert set(c.tolist()) != set(a.tolist()) and set(c.tolist()) != set(b.tolist())
+    # Var(theta_N) = mean over the splits of (h_1 - h_2)^2 / 4, one degree of freedom a split.
+    res = inference.summarize([1.0, 1.2, 0.9, 1.3, 5.0], 100, "half")
+    assert res.stderr == pytest.approx(math.sqrt((0.2**2 + 0.4**2) / 8)) and res.dof == 2
+    assert res.half == pytest.approx(9.4 / 5)
+    boot = inference.summarize([1.0, 1.2, 0.9], 100, "bootstrap")
+    assert boot.stderr == pytest.approx(np.std([1.0, 1.2, 0.9], ddof=1)) and boot.dof == 2
+    # The quantile of Student's t with one degree of freedom a pair (4 halves: 2), R - 1 for the bootstrap.
+    (low, high), _ = inference.interval(0.0, 1.0, half=0.0, n_resamples=4)
+    assert high == pytest.approx(4.303, abs=1e-3) and low == pytest.approx(-high)
+    assert inference.interval(0.0, 1.0, n_resamples=4)[0][1] == pytest.approx(3.182, abs=1e-3)
+
+
+def test_the_standard_error_from_halves_is_unbiased_for_noise_that_averaging_over_halves_removes():
+    # An estimate whose error is mostly the noise of its own rows (as a kNN estimate's local counts
+    # are): a mean plus noise of variance 4 / rows, drawn from the rows it is given; its sd at N is
+    # sqrt(5 / N). Halves drawn independently of each other read sqrt(9 / 5) = 1.34 times more.
+    n = 400
+
+    def estimate(x: np.ndarray, rows: np.ndarray) -> float:
+        noise = np.random.default_rng(np.sort(rows).tolist()).standard_normal()
+        return float(x[rows].mean() + 2 * noise / math.sqrt(len(rows)))
+
+    errors = []
+    for seed in range(40):
+        x = np.random.default_rng([7, seed]).standard_normal(n)
+        errors.append(inference.resampled(lambda r, x=x: estimate(x, r), n, 40, "half", seed).stderr)
+    assert np.median(errors) == pytest.approx(math.sqrt(5 / n), rel=0.15)
+
+
+def test_a_trend_within_the_noise_of_the_halves_mean_is_not_read_as_bias():
+    # 8 halves: their mean is noisy by up to 0.1 x sqrt(2 / 8) = 0.05; a trend of 0.04 is within it.
+    (low, high), bias = inference.interval(1.0, 0.1, half=0.96, n_resamples=8)
+    assert bias == pytest.approx(-0.04) and high - 1.0 == pytest.approx(1.0 - low)
+    (low, high), _ = inference.interval(1.0, 0.1, half=0.9, n_resamples=8)  # beyond it: the excess
+    assert high - 1.0 - (1.0 - low) == pytest.approx((1 + math.sqrt(2)) * 0.05)
 
 
 def test_the_p_value_is_never_zero():

@@ -8,15 +8,28 @@ depend on how many came before it, on the order they run in, or on the jobs that
 
 **Resampling**, by what the estimator tolerates (:func:`resample_rows`):
 
-* ``"half"``: the half-sampling (delete-N/2) jackknife, random halves without replacement, for kNN
-  estimators: a bootstrap's repeated rows are zero distances that corrupt their neighbour counts (Shao
-  & Wu 1989). The variance is the halves' variance times ``kept / (N - kept)`` = 1.
+* ``"half"``: half-sampling, for kNN estimators (a bootstrap's repeated rows are zero distances that
+  corrupt their neighbour counts): the rows split at random in two halves, resamples ``2s`` and
+  ``2s + 1`` the two halves of split ``s``, so that resamples come in complementary pairs.
 * ``"bootstrap"``: rows drawn with replacement, where repeats are harmless (closed forms, plug-ins).
-* ``"block"``: half-sampling of blocks for series: the samples cut in blocks of successive samples
-  and half of the blocks kept (the blockwise jackknife of Kuensch 1989, as subsampling), which keeps the
-  dependence between successive samples that a row-wise draw breaks and, drawing without replacement,
-  repeats no row. A block is about ``N^(1/3)`` samples, or as long as a slowly mixing series needs
-  (:func:`iblearn.functional.serial.series_blocks`, from its autocorrelation).
+* ``"block"``: half-sampling of blocks for series: the samples cut in blocks of successive samples,
+  each split of the blocks in two halves giving two resamples (the blockwise jackknife of Kuensch 1989,
+  as subsampling), which keeps the dependence between successive samples that a row-wise draw breaks
+  and, drawing without replacement, repeats no row. A block is about ``N^(1/3)`` samples, or as long as a
+  slowly mixing series needs (:func:`iblearn.functional.serial.series_blocks`, from its
+  autocorrelation).
+
+**The standard error from halves** (:func:`summarize`) is read within the complementary pairs:
+``Var(theta_N) = mean over splits of (h_1 - h_2)^2 / 4``, one degree of freedom a split. Two disjoint
+halves are two independent estimates on N / 2 rows, so ``E (h_1 - h_2)^2 = 2 Var(theta_{N/2})``, and
+where the variance falls as 1/N (``Var(theta_{N/2}) = 2 Var(theta_N)``) the pair's spread over 4 is
+``Var(theta_N)``, whatever the estimator. The spread of halves drawn independently of each other (the
+delete-N/2 jackknife of Shao & Wu 1989, ``kept / (N - kept) = 1`` times the halves' variance) is not: by
+the law of total variance it reads ``Var(theta_{N/2}) - Var(E[theta_{N/2} | sample])``, which is
+``Var(theta_N)`` for a smooth function of means (the second term is then ``Var(theta_N)`` too) but up to
+``2 Var(theta_N)`` for an estimator whose error is mostly the noise of local counts that averaging over
+halves removes (a kNN estimator's ``psi(n_x)`` terms): its standard error reads up to ``sqrt(2)`` times
+the spread over samples (the guide's reliability page gives the figures).
 
 **The interval** (:func:`interval`) is bias-aware: the resamples of half the rows say how the estimate
 moves with N (a kNN estimate of dependence in several dimensions is low by a bias that shrinks with
@@ -70,15 +83,17 @@ def block_length(n: int) -> int:
 def resample_rows(n: int, scheme: Scheme, seed: int, i: int, block: int | None = None) -> np.ndarray:
     """The rows of resample ``i`` of ``n`` rows under ``scheme``: ``n // 2`` distinct rows (``"half"``),
     ``n`` rows drawn with replacement (``"bootstrap"``), or half of the blocks of ``block`` (by default
-    :func:`block_length`) successive rows, in order (``"block"``)."""
-    g = rng(seed, RESAMPLE, i)
-    if scheme == "half":
-        return g.permutation(n)[: n // 2]
+    :func:`block_length`) successive rows, in order (``"block"``); for ``"half"`` and ``"block"``,
+    resamples ``2s`` and ``2s + 1`` are disjoint, the two halves of one split."""
     if scheme == "bootstrap":
-        return g.integers(0, n, n)
+        return rng(seed, RESAMPLE, i).integers(0, n, n)
+    # Resamples 2s and 2s + 1: the two halves of split s (the module's notes).
+    g, second = rng(seed, RESAMPLE, i // 2), i % 2
+    if scheme == "half":
+        return g.permutation(n)[second * (n // 2) : (second + 1) * (n // 2)]
     size = block_length(n) if block is None else max(1, min(int(block), n))
     blocks = -(-n // size)
-    kept = np.sort(g.permutation(blocks)[: blocks // 2])
+    kept = np.sort(g.permutation(blocks)[second * (blocks // 2) : (second + 1) * (blocks // 2)])
     rows = (kept[:, None] * size + np.arange(size)[None, :]).reshape(-1)
     return rows[rows < n]
 
@@ -115,17 +130,25 @@ class Resampled:
         half: the mean of the estimates on half the rows (``"half"`` and ``"block"``; else None): the
             estimate's trend with N, from which :func:`interval` reads its bias.
         n_resamples: how many resamples.
+        dof: the degrees of freedom of the standard error: one a complementary pair of halves, one fewer
+            than the resamples for the bootstrap.
     """
 
     stderr: float
     method: str
     half: float | None
     n_resamples: int
+    dof: int = 0
 
 
 def summarize(values: Sequence[float], n: int, scheme: Scheme, *, constant: bool = False) -> Resampled:
     """The standard error (and for ``"half"`` and ``"block"`` the half-data mean) from the estimates on
-    resamples of ``n`` rows under ``scheme``.
+    resamples of ``n`` rows under ``scheme``, in the order :func:`resample_rows` draws them.
+
+    For ``"half"`` and ``"block"``, ``values[2s]`` and ``values[2s + 1]`` are the two halves of split s,
+    and the variance is ``sum_s (values[2s] - values[2s + 1])^2 / (4 S)`` over the S complete pairs (the
+    module's notes: unbiased wherever the variance falls as 1/N); for ``"bootstrap"``, the resamples'
+    variance.
 
     Raises:
         ValueError: naming ``n_resamples``, where every resample gives the same estimate (halves of 4
@@ -133,17 +156,18 @@ def summarize(values: Sequence[float], n: int, scheme: Scheme, *, constant: bool
             constant is possible (a PID part that is 0 by construction).
     """
     v = np.asarray(values, dtype=np.float64)
-    sd = float(v.std(ddof=1)) if len(v) > 1 else math.nan
-    if len(v) > 1 and sd == 0 and not constant:
+    if len(v) > 1 and float(v.std()) == 0 and not constant:
         raise ValueError(
             f"n_resamples: every resample of the {n} rows gives the same estimate, {v[0]:.4g}: too few rows "
             "for a resampled standard error"
         )
     if scheme == "bootstrap":
-        return Resampled(sd, scheme_name(scheme), None, len(v))
-    # Delete-d jackknife variance: (N - d) / d times the spread of the subsample estimates (half the
-    # rows, or half the blocks: d = N / 2 either way).
-    return Resampled(sd, scheme_name(scheme), float(v.mean()), len(v))
+        sd = float(v.std(ddof=1)) if len(v) > 1 else math.nan
+        return Resampled(sd, scheme_name(scheme), None, len(v), max(len(v) - 1, 0))
+    pairs = len(v) // 2
+    gaps = v[0 : 2 * pairs : 2] - v[1 : 2 * pairs : 2]
+    sd = math.sqrt(float(np.mean(gaps**2)) / 4) if pairs else math.nan
+    return Resampled(sd, scheme_name(scheme), float(v.mean()), len(v), pairs)
 
 
 def resampled(
@@ -185,13 +209,18 @@ def interval(
 ) -> tuple[tuple[float, float], float]:
     """The bias-aware interval of an estimate, and the bias it assumes (estimate minus truth).
 
-    With ``half``, the mean of the estimates on half the rows, the estimate's trend with N is
-    ``t = value - half``. A bias that shrinks as N^-a leaves ``t / (2^a - 1)`` between the estimate and
-    its limit: t at a = 1, 2.41 t at a = 1/2 (kNN estimators' bias in a few dimensions decays at such
-    rates or slower). The interval spans the estimate moved by 0 to 2.41 t, widened on each side by the
-    quantile of Student's t with ``n_resamples - 1`` degrees of freedom (a standard error from R
-    resamples is itself uncertain) times the standard error; clipped to ``[floor, ceiling]``.
-    Without ``half``, it is the estimate plus or minus that many standard errors.
+    With ``half``, the mean of the estimates on ``n_resamples`` halves (complementary pairs, see
+    :func:`summarize`), the estimate's trend with N is ``t = value - half``. A bias that shrinks as
+    N^-a leaves ``t / (2^a - 1)`` between the estimate and its limit: t at a = 1, 2.41 t at a = 1/2
+    (kNN estimators' bias in a few dimensions decays at such rates or slower). The mean of R halves
+    is itself noisy: each pair's mean varies about its expectation by at most ``stderr`` (two
+    independent estimates on N / 2 rows, each of variance ``2 stderr^2``), so ``half`` by at most
+    ``s_t = stderr sqrt(2 / R)``; only the trend beyond that noise, ``t' = sign(t) max(0, |t| - s_t)``,
+    is read as bias, as a gap between two estimates is read beyond its sampling error. The interval
+    spans the estimate moved by 0 to 2.41 t', widened on each side by the quantile of Student's t
+    with ``R / 2`` degrees of freedom (one a pair: a standard error from few pairs is itself uncertain)
+    times the standard error; clipped to ``[floor, ceiling]``. Without ``half`` (the bootstrap), it is
+    the estimate plus or minus the quantile with ``R - 1`` degrees of freedom times the standard error.
 
     Returns:
         ``((low, high), bias)``: ``bias`` is ``-t``, the a = 1 reading (0 without ``half``).
@@ -199,30 +228,37 @@ def interval(
     Example:
         >>> (low, high), bias = interval(1.0, 0.02, half=0.9, n_resamples=50)
         >>> round(low, 3), round(high, 3), round(bias, 3)  # the estimate grows with N: the truth is above
-        (0.96, 1.282, -0.1)
+        (0.959, 1.273, -0.1)
     """
     if not 0 < confidence < 1:
         raise ValueError(f"confidence: expected a probability strictly between 0 and 1, got {confidence!r}")
     q = 0.5 + confidence / 2
-    z = float(stats.t.ppf(q, n_resamples - 1)) if n_resamples > 1 else float(stats.norm.ppf(q))
+    dof = n_resamples - 1 if half is None else n_resamples // 2
+    z = float(stats.t.ppf(q, dof)) if dof >= 1 else float(stats.norm.ppf(q))
     trend = 0.0 if half is None else value - half
-    far = (1 + math.sqrt(2)) * trend
+    far = _reach(trend, stderr, n_resamples)
     low = value + min(far, 0.0) - z * stderr
     high = value + max(far, 0.0) + z * stderr
     low, high = min(max(low, floor), ceiling), max(min(high, ceiling), floor)
     return (low, high), -trend
 
 
+def _reach(trend: float, stderr: float, n_resamples: int) -> float:
+    """How far from the estimate its limit may lie, signed: 2.41 times the trend ``value - half`` beyond
+    the noise ``stderr sqrt(2 / R)`` of a mean of R halves (:func:`interval`)."""
+    noise = stderr * math.sqrt(2 / n_resamples) if n_resamples > 0 else 0.0
+    return (1 + math.sqrt(2)) * math.copysign(max(0.0, abs(trend) - noise), trend)
+
+
 def bias_caveat(value: float, stderr: float, half: float | None, n_resamples: int) -> str | None:
     """Why an estimate is not reliable for its bias, or None: where the bias its trend with N allows
-    (2.41 ``|value - half|``, see :func:`interval`) exceeds :data:`BIAS_SES` standard errors, and the
-    trend itself exceeds the noise of a mean of ``n_resamples`` halves (two of ``stderr / sqrt(R)``),
-    the estimate still moves with N by more than its sampling error, and how far it has to go is a
-    guess."""
+    beyond the noise of the halves' mean (2.41 times the part of ``|value - half|`` beyond
+    ``stderr sqrt(2 / R)``, see :func:`interval`) exceeds :data:`BIAS_SES` standard errors, the estimate
+    still moves with N by more than its sampling error, and how far it has to go is a guess."""
     if half is None or n_resamples < 2:
         return None
-    far = (1 + math.sqrt(2)) * (value - half)
-    if abs(far) <= BIAS_SES * stderr or abs(value - half) <= 2 * stderr / math.sqrt(n_resamples):
+    far = _reach(value - half, stderr, n_resamples)
+    if abs(far) <= BIAS_SES * stderr:
         return None
     return (
         f"the estimate still moves with N (half the rows read {half:.4g}, all {value:.4g}): a bias of up to "
