@@ -98,7 +98,6 @@ def test_scale_of_a_source_weights_it() -> None:
     assert float(ksg_sx_redundancy([x1, 2 * x2], t)) == pytest.approx(float(ksg_sx_redundancy([x1, x2], t)))
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("name", ["and", "xor", "rdn", "unq"])
 def test_cells_converge_to_the_continuous_parts(name: str) -> None:
     p = _gate(name)
@@ -164,6 +163,19 @@ def test_symmetric_in_the_sources() -> None:
     for order in itertools.permutations(range(3)):
         got = ksg_sx_redundancy([sources[i] for i in order], t, local=True, ties="raise")
         assert torch.equal(got, ref)
+
+
+def test_trees_and_blocks_count_alike() -> None:
+    # The trees find the union's neighbours among each source's own and count it by inclusion and
+    # exclusion; blocks of pairwise distances count it directly: the same counts.
+    a, b, c, t = _gaussian_sources()
+    sources = [a, b, torch.cat([b, c], 1)]
+    tree = ksg_sx_redundancy(sources, t, local=True, backend="tree")
+    assert torch.equal(tree, ksg_sx_redundancy(sources, t, local=True, backend="brute"))
+    for x, y in zip(
+        ksg_sx_pid(a, c, t, local=True), ksg_sx_pid(a, c, t, local=True, backend="brute"), strict=True
+    ):
+        assert torch.equal(x, y)
 
 
 def test_local_values_average_to_the_estimate() -> None:

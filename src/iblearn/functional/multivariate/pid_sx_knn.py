@@ -33,8 +33,13 @@ parts are differences of estimates that share their neighbourhoods. A redundancy
 sources (a node of the redundancy lattice) is the one of each collection's columns side by side:
 their max-norm ball is the collection's event.
 
-The union distance is no norm the neighbour engine's trees search, so the counts come from blocks of
-pairwise distances: time O(N^2), memory O(N) a block row.
+The union distance is no norm a tree searches, but its k nearest are among the k nearest of each
+source's max-norm joint space with the target (a sample nearer under the minimum of the distances is
+nearer under the one that attains it), and the union's count is, by inclusion and exclusion, a signed
+sum of counts in the max-norm spaces of the sources' subsets: on the CPU (``backend="auto"`` or
+``"tree"``, up to :data:`TREE_MAX_SOURCES` sources) the engine's trees give both. Otherwise (a GPU,
+``"brute"``, more sources) they come from blocks of pairwise distances: time O(N^2), memory O(N) a
+block row. Both give the same counts.
 
 References:
     D. A. Ehrlich, K. Schick-Poland, A. Makkeh, F. Lanfermann, P. Wollstadt, M. Wibral. Partial
@@ -48,6 +53,7 @@ References:
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Any, Unpack
 
@@ -55,12 +61,25 @@ import torch
 from torch import Tensor
 
 from iblearn import _checks as V
-from iblearn.functional.knn.engine import KNNKeywords, KNNOptions, digamma_f64, prepare_samples, psi
+from iblearn.functional.knn.engine import (
+    KNNKeywords,
+    KNNOptions,
+    count_within,
+    digamma_f64,
+    knn_max_tree_dim,
+    kth_neighbour,
+    pick_backend,
+    prepare_samples,
+    psi,
+)
 from iblearn.functional.multivariate.core import PIDParts
 
 #: An event of the sources: a union (``or``) of collections, each the conjunction (``and``) of the
 #: sources whose indices it lists.
 Event = list[list[int]]
+
+#: Most sources whose union the trees count: its inclusion-exclusion sum has 2^m - 1 terms.
+TREE_MAX_SOURCES = 6
 
 #: Pairwise distances held at once per matrix: bounds a block of rows to about 32 MB of float64.
 BLOCK_ELEMENTS = 1 << 22
@@ -118,12 +137,56 @@ def union_counts(target: Tensor, sources: list[Tensor], events: list[Event], k: 
     return [constant + torch.cat(t) for t in terms]
 
 
-def _prepared(named: list[tuple[str, Any]], k: int, options: KNNKeywords) -> tuple[list[Tensor], Tensor, int]:
+def _union_tree(target: Tensor, sources: list[Tensor], k: int) -> Tensor:
+    """:func:`union_counts` of the union of all ``sources`` by the engine's trees (module notes)."""
+    n, m = target.shape[0], len(sources)
+    found = [kth_neighbour([target, s], k, "chebyshev", "tree")[1] for s in sources]
+    cand = torch.cat(found, dim=1).sort(dim=1).values
+    rows = torch.arange(n)[:, None]
+    d_or = torch.stack([_rows_maxnorm(s, rows, cand) for s in sources]).amin(0)
+    d = torch.maximum(_rows_maxnorm(target, rows, cand), d_or)
+    d[:, 1:][cand[:, 1:] == cand[:, :-1]] = torch.inf  # a neighbour found in two spaces counts once
+    eps = d.topk(k, dim=1, largest=False).values[:, -1]
+
+    def count(parts: list[Tensor]) -> Tensor:
+        return count_within(torch.cat(parts, dim=1), eps, "chebyshev", "tree", inclusive=False)
+
+    n_or = torch.zeros(n, dtype=torch.int64)
+    for size in range(1, m + 1):
+        for subset in itertools.combinations(sources, size):
+            n_or += (-1) ** (size + 1) * count(list(subset)).to(torch.int64)
+    return psi(k) + psi(n) - (digamma_f64(count([target]) + 1) + digamma_f64(n_or + 1))
+
+
+def _rows_maxnorm(v: Tensor, rows: Tensor, cand: Tensor) -> Tensor:
+    """Max-norm distances ``(N, c)`` from each row of ``v`` to its candidates ``cand (N, c)``."""
+    return (v[cand] - v[rows]).abs().amax(-1)
+
+
+def _events(target: Tensor, sources: list[Tensor], events: list[Event], k: int, backend: Any) -> list[Tensor]:
+    """Local values of each event: by the trees where they serve (module notes), else by blocks."""
+    dims = sum(s.shape[1] for s in sources) + target.shape[1]
+    how = pick_backend(backend, target.device, dims, knn_max_tree_dim("chebyshev"))
+    if how == "brute" or len(sources) > TREE_MAX_SOURCES:
+        return union_counts(target, sources, events, k)
+    out = []
+    for event in events:
+        if any(len(c) > 1 for c in event):  # the conjunction of sources is their columns side by side
+            event_sources = [torch.cat([sources[i] for i in c], dim=1) for c in event]
+        else:
+            event_sources = [sources[c[0]] for c in event]
+        out.append(_union_tree(target, event_sources, k))
+    return out
+
+
+def _prepared(
+    named: list[tuple[str, Any]], k: int, options: KNNKeywords
+) -> tuple[list[Tensor], Tensor, int, KNNOptions]:
     """The sources and the target (last of ``named``) prepared as for KSG: the i-th jittered from
     ``seed + i``; ``k`` checked against N."""
     opts = KNNOptions(**options)
     prepared, k = prepare_samples(named, k, standardize=opts.standardize, ties=opts.ties, seed=opts.seed)
-    return prepared[:-1], prepared[-1], k
+    return prepared[:-1], prepared[-1], k, opts
 
 
 def ksg_sx_redundancy(
@@ -151,8 +214,8 @@ def ksg_sx_redundancy(
         k: neighbours in the joint space, 1 <= k < N.
         local: return the local values ``(N,)`` (their mean is the estimate) instead of the mean.
         **options: the kNN settings (:class:`~iblearn.functional.knn.options.KNNKeywords`; source i
-            jittered from ``seed + i``, the target from ``seed + m``). The search runs on blocks of
-            pairwise distances whatever ``backend`` says: the union distance is no norm a tree searches.
+            jittered from ``seed + i``, the target from ``seed + m``; ``backend`` as the module notes
+            say).
 
     Returns:
         0-d float64 tensor in nats, or ``(N,)`` local values with ``local=True``. It may be negative:
@@ -178,8 +241,8 @@ def ksg_sx_redundancy(
     local = V.flag(local, "local")
     m = len(sources)
     named = [(f"sources[{i}]", s) for i, s in enumerate(sources)] + [("target", target)]
-    prepared, t, k = _prepared(named, k, options)
-    (values,) = union_counts(t, prepared, [[[i] for i in range(m)]], k)
+    prepared, t, k, opts = _prepared(named, k, options)
+    (values,) = _events(t, prepared, [[[i] for i in range(m)]], k, opts.backend)
     return values if local else values.mean()
 
 
@@ -220,7 +283,7 @@ def ksg_sx_pid(
     """
     local = V.flag(local, "local")
     named = [("x1", x1), ("x2", x2), ("target", target)]
-    sources, t, k = _prepared(named, k, options)
-    red, one, two, joint = union_counts(t, sources, [[[0], [1]], [[0]], [[1]], [[0, 1]]], k)
+    sources, t, k, opts = _prepared(named, k, options)
+    red, one, two, joint = _events(t, sources, [[[0], [1]], [[0]], [[1]], [[0, 1]]], k, opts.backend)
     parts = PIDParts(red, one - red, two - red, joint - one - two + red)
     return parts if local else PIDParts(*(p.mean() for p in parts))
