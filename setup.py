@@ -15,6 +15,8 @@ setup(
                 "src/iblearn/functional/knn/_maxnorm_tree.h",
                 "src/iblearn/functional/knn/_maxnorm_knn.h",
                 "src/iblearn/functional/knn/_maxnorm_grid.h",
+                "src/iblearn/functional/knn/_maxnorm_scan.h",
+                "src/iblearn/functional/knn/_maxnorm_scan_body.h",
             ],
             extra_compile_args=["-O3", "-std=c11"],
             optional=True,

@@ -21,7 +21,8 @@
  *       #{j != i : d(i, j) < radius_i} (<= if inclusive).
  *
  * Given the tree's layout tuple (below) instead, the same two search the k-d tree. KSG between pairs of
- * one-dimensional variables has a kernel of its own (pairs, _maxnorm_grid.h). Both release the GIL, so disjoint ranges run in parallel threads (the Python side does that).
+ * one-dimensional variables has kernels of its own (pairs, _maxnorm_grid.h; scan, _maxnorm_scan.h). All
+ * release the GIL, so disjoint ranges run in parallel threads (the Python side does that).
  *
  * Buffers are C-contiguous float64 (coords, radius, out_dist) and int64 (out_idx, out); this private
  * module checks their sizes, not their dtypes: iblearn.functional.knn.neighbors makes them.
@@ -256,6 +257,7 @@ static int layout(Layout *L, const double *coords, Py_ssize_t n, Py_ssize_t dim,
 #include "_maxnorm_tree.h" /* the k-d tree: build, and count on it */
 #include "_maxnorm_knn.h"  /* the k-th neighbour on the tree */
 #include "_maxnorm_grid.h" /* KSG between one-dimensional variables, many pairs */
+#include "_maxnorm_scan.h" /* the same for variant 1, by scans along the sorted variables */
 
 /* ------------------------------------------------------------------------- MixedKSG's float32 filter
  *   band_count(values, rows, cols, sure, maybe, shift, col_sure, col_maybe, out_sure, out_maybe,
@@ -539,6 +541,53 @@ static PyObject *py_pairs(PyObject *Py_UNUSED(self), PyObject *args) {
     return ok ? PyLong_FromSsize_t(failed) : NULL;
 }
 
+/* scan(sorted, ranks, n, pairs, k, table, out_a, out_b[, level]): see _maxnorm_scan.h; with table None,
+ * out_a and out_b get n_x and n_y (int64), else out_a gets the terms (float64) and out_b is not written. */
+static PyObject *py_scan(PyObject *Py_UNUSED(self), PyObject *args) {
+    Py_buffer sorted, ranks, pairs, table = {0}, out_a, out_b;
+    PyObject *table_obj;
+    Py_ssize_t n, k;
+    int level = 2;
+    if (!PyArg_ParseTuple(args, "y*y*ny*nOw*w*|i", &sorted, &ranks, &n, &pairs, &k, &table_obj, &out_a, &out_b,
+                          &level))
+        return NULL;
+    const int terms = table_obj != Py_None;
+    Py_ssize_t m = n >= 1 ? sorted.len / 8 / n : 0, npairs = pairs.len / 16;
+    int ok = n >= 2 && 1 <= k && k < n && k <= SCAN_KMAX && m >= 1 &&
+             n <= PY_SSIZE_T_MAX / 8 / (npairs > m ? npairs : m);
+    if (!ok) PyErr_Format(PyExc_ValueError, "scan: need n >= 2 and 1 <= k < n, k <= %d", SCAN_KMAX);
+    ok = ok && (!terms || PyObject_GetBuffer(table_obj, &table, PyBUF_SIMPLE) == 0);
+    ok = ok && check(&sorted, "sorted", m * n, 8) && check(&ranks, "ranks", m * n, 8) &&
+         check(&pairs, "pairs", 2 * npairs, 8) && check(&out_a, "out_a", npairs * n, 8) &&
+         (terms ? check(&table, "table", n, 8) : check(&out_b, "out_b", npairs * n, 8));
+    const int64_t *pr = pairs.buf;
+    for (Py_ssize_t p = 0; ok && p < 2 * npairs; p++)
+        if (pr[p] < 0 || pr[p] >= m) {
+            PyErr_SetString(PyExc_ValueError, "pairs: an index outside the variables");
+            ok = 0;
+        }
+    ScanScratch S = {0};
+    ok = ok && scan_scratch(&S, ranks.buf, n, m, level) == 0;
+    Py_ssize_t failed = -1;
+    if (ok) {
+        const int64_t *rk = ranks.buf;
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t p = 0; p < npairs; p++) {
+            const int64_t a = pr[2 * p], b = pr[2 * p + 1];
+            if (scan_pair(&S, sorted.buf, rk, a, b, k) < 0) {
+                failed = p;
+                break;
+            }
+            scan_output(&S, rk + a * n, rk + b * n, terms ? table.buf : NULL, p, out_a.buf, out_b.buf, out_a.buf);
+        }
+        Py_END_ALLOW_THREADS
+    }
+    free(S.xs);
+    Py_buffer *held[] = {&sorted, &ranks, &pairs, &table, &out_a, &out_b};
+    for (int b = 0; b < 6; b++) PyBuffer_Release(held[b]);
+    return ok ? PyLong_FromSsize_t(failed) : NULL;
+}
+
 static PyMethodDef methods[] = {
     {"knn", py_knn, METH_VARARGS,
      "knn(layout, order, k, first, last, out_dist, out_idx): k nearest in the max-norm by (distance, index), "
@@ -550,6 +599,9 @@ static PyMethodDef methods[] = {
     {"pairs", py_pairs, METH_VARARGS,
      "pairs(sorted, ranks, n, pairs, k, variant, cell, out_nx, out_ny): KSG's counts for pairs of 1-d "
      "variables; the first pair whose distances overflowed, or -1."},
+    {"scan", py_scan, METH_VARARGS,
+     "scan(sorted, ranks, n, pairs, k, table, out_a, out_b[, level]): KSG's variant 1 counts (table None) "
+     "or terms for pairs of 1-d variables, by scans; the first pair whose distances overflowed, or -1."},
     {"band_count", py_band_count, METH_VARARGS,
      "band_count(values, rows, cols, sure, maybe, shift, col_sure, col_maybe, out_sure, out_maybe, "
      "out_col_sure, out_col_maybe): float32 counts by row and by column."},
@@ -564,4 +616,8 @@ static struct PyModuleDef module = {
     .m_methods = methods,
 };
 
-PyMODINIT_FUNC PyInit__maxnorm(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__maxnorm(void) {
+    PyObject *m = PyModule_Create(&module);
+    if (m && PyModule_AddIntConstant(m, "SCAN_KMAX", SCAN_KMAX) < 0) Py_CLEAR(m);
+    return m;
+}

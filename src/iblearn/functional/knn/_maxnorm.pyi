@@ -45,6 +45,20 @@ def pairs(
     out_nx: NDArray[np.int64],
     out_ny: NDArray[np.int64],
 ) -> int: ...
+#: The largest k that scan takes.
+SCAN_KMAX: int
+
+def scan(
+    sorted: NDArray[np.float64],
+    ranks: NDArray[np.int64],
+    n: int,
+    pairs: NDArray[np.int64],
+    k: int,
+    table: NDArray[np.float64] | None,
+    out_a: NDArray[np.int64] | NDArray[np.float64],
+    out_b: NDArray[np.int64] | NDArray[np.float64],
+    level: int = 2,
+) -> int: ...
 def band_count(
     values: NDArray[np.float32],
     rows: int,

@@ -2,18 +2,25 @@
 
 What a pair needs of each of its variables (the variable sorted, and each point's rank in it) is computed
 once per variable however many pairs it enters; the counts of a block of pairs come from one call of the
-compiled kernel (``_maxnorm.pairs``: a grid of cells of equal rank width for the joint k-th neighbour,
-bisection in the sorted variables for the marginal counts; see ``_maxnorm_grid.h``). The counts are
-exactly those of :func:`~iblearn.functional.knn.counts.ksg_counts_tree` on the same prepared samples,
-and each estimate is formed from them as there, so the values are the same to the last bit. Without
-the kernel (no C compiler at install time) the callers take the general search.
+compiled kernel. KSG's variant 1 (k up to ``SCAN_KMAX``) goes to ``_maxnorm.scan``: the joint k-th
+distance by a scan outwards along the first variable's order, a vector lane a point, stopped when the
+x-distance on both sides passes the k-th distance; the marginal counts by reading each sorted variable
+outwards from the point, a vector of neighbours at a time (``_maxnorm_scan.h``); it also forms the
+terms psi(n_x + 1) + psi(n_y + 1), so that a block's values need one mean per pair. Variant 2 needs
+which points are the neighbours (ties to the smaller index) and goes to ``_maxnorm.pairs``: a grid of
+cells of equal rank width for the joint k-th neighbour, bisection in the sorted variables for the
+marginal counts (``_maxnorm_grid.h``). The counts are exactly those of
+:func:`~iblearn.functional.knn.counts.ksg_counts_tree` on the same prepared samples, and each estimate
+is formed from them as there, so the values are the same to the last bit. Without the kernel (no C
+compiler at install time) the callers take the general search.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -57,6 +64,31 @@ def cell_ranks(n: int) -> int:
     return max(1, round((CELL_POINTS * n) ** 0.5))
 
 
+def _kernel() -> Any:
+    """The compiled module (built: :func:`usable` said so)."""
+    from iblearn.functional.knn import _maxnorm
+
+    return _maxnorm
+
+
+def _scans(k: int, variant: int) -> bool:
+    """Whether the scans of ``_maxnorm.scan`` take these settings (variant 1, k within its networks);
+    else the grid of ``_maxnorm.pairs``."""
+    return variant == 1 and k <= _kernel().SCAN_KMAX
+
+
+def _in_threads(run: Callable[[int, int], int], count: int) -> bool:
+    """``run(first, last)`` over ``[0, count)`` split between torch's threads (the kernels release the
+    GIL; each part writes its own rows), as the tree searches split their points; whether no part
+    overflowed."""
+    parts = min(torch.get_num_threads(), count)
+    if parts <= 1:
+        return run(0, count) < 0
+    bounds = np.linspace(0, count, parts + 1).astype(np.int64).tolist()
+    with ThreadPoolExecutor(parts) as pool:
+        return max(pool.map(run, bounds[:-1], bounds[1:])) < 0
+
+
 def pair_counts(
     sorted_values: NDArray[np.float64],
     ranks: NDArray[np.int64],
@@ -67,59 +99,66 @@ def pair_counts(
     """KSG's n_x and n_y (``(len(pairs), N)`` each) of each pair ``(a, b)`` of the columns given by
     :func:`sorted_ranks`; None if some pair's distances overflow float64 (the general search then says
     so)."""
-    from iblearn.functional.knn import _maxnorm  # built: usable() said so
-
     n = sorted_values.shape[1]
     block = np.ascontiguousarray(pairs, dtype=np.int64).reshape(-1, 2)
     nx = np.empty((len(block), n), dtype=np.int64)
     ny = np.empty((len(block), n), dtype=np.int64)
+    kernel = _kernel()
 
     def run(first: int, last: int) -> int:
-        return _maxnorm.pairs(
-            sorted_values,
-            ranks,
-            n,
-            block[first:last],
-            k,
-            variant,
-            cell_ranks(n),
-            nx[first:last],
-            ny[first:last],
-        )
+        at = slice(first, last)
+        if _scans(k, variant):
+            return kernel.scan(sorted_values, ranks, n, block[at], k, None, nx[at], ny[at])
+        return kernel.pairs(sorted_values, ranks, n, block[at], k, variant, cell_ranks(n), nx[at], ny[at])
 
-    # The pairs split between torch's threads (the kernel releases the GIL; each part writes its own
-    # rows), as the tree searches split their points.
-    parts = min(torch.get_num_threads(), len(block))
-    if parts <= 1:
-        failed = [run(0, len(block))]
-    else:
-        bounds = np.linspace(0, len(block), parts + 1).astype(np.int64).tolist()
-        with ThreadPoolExecutor(parts) as pool:
-            failed = list(pool.map(run, bounds[:-1], bounds[1:]))
-    return None if max(failed) >= 0 else (nx, ny)
+    return (nx, ny) if _in_threads(run, len(block)) else None
+
+
+def _terms(
+    block: NDArray[np.int64],
+    sorted_values: NDArray[np.float64],
+    ranks: NDArray[np.int64],
+    k: int,
+    variant: int,
+) -> NDArray[np.float64] | None:
+    """The terms ``psi(n_x + 1) + psi(n_y + 1)`` (``variant=1``; ``psi(n_x) + psi(n_y)`` for 2) of every
+    point of each pair of ``block`` (``(P, 2)``), ``(P, N)``, by ``ksg_count_terms``'s digamma; None if
+    some pair's distances overflow float64. The scans form variant 1's in the kernel."""
+    n = sorted_values.shape[1]
+    table = _terms_table(n)
+    if not _scans(k, variant):
+        counts = pair_counts(sorted_values, ranks, cast(Any, block), k, variant)
+        if counts is None:
+            return None
+        shift = 1 if variant == 1 else 0
+        return np.asarray(table[counts[0] + shift] + table[counts[1] + shift])
+    out = np.empty((len(block), n))
+    psi = np.ascontiguousarray(table[1 : n + 1])  # psi(c + 1) at c
+
+    def run(first: int, last: int) -> int:
+        return _kernel().scan(sorted_values, ranks, n, block[first:last], k, psi, out[first:last], out)
+
+    return out if _in_threads(run, len(block)) else None
 
 
 def bivariate_mi(
     sorted_values: NDArray[np.float64],
     ranks: NDArray[np.int64],
-    pairs: Sequence[tuple[int, int]],
+    pairs: Sequence[tuple[int, int]] | NDArray[np.int64],
     k: int,
     variant: int,
 ) -> NDArray[np.float64] | None:
     """KSG eq. (8) (``variant=1``) or (9) of each pair ``(a, b)`` of the columns given by
-    :func:`sorted_ranks`, in nats, formed from the counts as the many-pairs functions form them; None if
+    :func:`sorted_ranks`, in nats, formed from the counts as the many-pairs functions form them (each
+    pair's terms averaged by numpy's mean of their row, whose pairwise sum is a 1-d mean's); None if
     some pair's distances overflow float64."""
     n = sorted_values.shape[1]
-    table = _terms_table(n)
-    shift = 1 if variant == 1 else 0
-    out = np.empty(len(pairs))
+    block = np.ascontiguousarray(pairs, dtype=np.int64).reshape(-1, 2)
+    out = np.empty(len(block))
     step = max(1, BLOCK_COUNTS // n)
-    for first in range(0, len(pairs), step):
-        counts = pair_counts(sorted_values, ranks, pairs[first : first + step], k, variant)
-        if counts is None:
+    for first in range(0, len(block), step):
+        terms = _terms(block[first : first + step], sorted_values, ranks, k, variant)
+        if terms is None:
             return None
-        nx, ny = counts
-        for p in range(len(nx)):  # row by row: the same sums as one estimate's mean
-            terms = table[nx[p] + shift] + table[ny[p] + shift]
-            out[first + p] = ksg_constant(n, k, variant) - terms.mean()
+        out[first : first + len(terms)] = ksg_constant(n, k, variant) - terms.mean(axis=1)
     return out

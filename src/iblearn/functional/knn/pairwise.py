@@ -12,8 +12,9 @@ distance in a joint space is the larger of its parts' (KSG's product space), so 
 those of one :func:`~iblearn.functional.ksg_mi` call per pair. Pairs of two single columns on the CPU
 (the all-pairs matrix of a table) go to a kernel of their own (:mod:`iblearn.functional.knn.bivariate`):
 each column is sorted once for all its pairs in a batch, and a batch's pairs are counted in one call by
-a grid search in two dimensions, with the same counts as the general tree. Other pairs searched by the
-compiled tree share only the preparation (each tree is built on its pair's own joint space). On a GPU
+scans along the sorted columns (a grid search in two dimensions for variant 2), with the same counts as
+the general tree. Other pairs searched by the compiled tree share only the preparation (each tree is
+built on its pair's own joint space). On a GPU
 with Triton (variant 1), a batch's pairs are counted by the fused kernel of
 :mod:`iblearn.functional.knn.fused` in one launch: the variables of each dimension stacked once, the
 pairs a ``(P, 2)`` index into the stacks, each pair's distances computed in registers and never

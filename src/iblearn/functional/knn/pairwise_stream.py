@@ -27,7 +27,7 @@ import io
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import torch
@@ -39,7 +39,7 @@ from iblearn import _checks as V
 from iblearn.functional._parallel import Progress, check_n_jobs, iter_batches, reporter
 from iblearn.functional.knn import bivariate, neighbors
 from iblearn.functional.knn.counts import ksg_counts_tree
-from iblearn.functional.knn.formula import digamma_f64, ksg_constant, ksg_count_terms
+from iblearn.functional.knn.formula import ksg_constant, ksg_count_terms
 from iblearn.functional.knn.ksg import prepare_samples
 from iblearn.functional.knn.options import KNNOptions
 from iblearn.functional.knn.pairwise_edges import PairwiseEdges, aracne_kept, bh_kept, merge_top_k, row_top_k
@@ -93,18 +93,10 @@ def _pairs_values(
             xa, xb = (torch.as_tensor(columns[i])[:, None] for i in (a, b))
             out[p] = constant - ksg_count_terms(*ksg_counts_tree(xa, xb, k, variant), variant).numpy().mean()
         return out
-    table = digamma_f64(torch.arange(n + 2, dtype=torch.float64)).numpy()
-    shift = 1 if variant == 1 else 0
-    step = max(1, bivariate.BLOCK_COUNTS // n)
-    for first in range(0, len(pairs), step):
-        counts = bivariate.pair_counts(
-            sorted_values, ranks, cast(Any, pairs[first : first + step]), k, variant
-        )
-        if counts is None:
-            raise ValueError("x: a pair's k-th neighbour distance overflows float64; rescale the columns")
-        nx, ny = counts
-        out[first : first + len(nx)] = constant - (table[nx + shift] + table[ny + shift]).mean(axis=1)
-    return out
+    values = bivariate.bivariate_mi(sorted_values, ranks, pairs, k, variant)
+    if values is None:
+        raise ValueError("x: a pair's k-th neighbour distance overflows float64; rescale the columns")
+    return values
 
 
 def _tile_job(

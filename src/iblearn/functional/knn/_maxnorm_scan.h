@@ -1,0 +1,208 @@
+/* KSG's variant 1 between two one-dimensional variables, for many pairs, by scans along the sorted
+ * variables (iblearn.functional.knn.bivariate), included by _maxnorm.c after its helpers.
+ *
+ *   scan(sorted, ranks, n, pairs, k, table, out_a, out_b[, level]): the `sorted`, `ranks` and `pairs`
+ *       of pairs() (_maxnorm_grid.h), k <= SCAN_KMAX; for pair p, either the counts n_x and n_y of
+ *       every point (table None: rows p of out_a and out_b, P * n int64 each) or the terms
+ *       table[n_x] + table[n_y] (table n doubles, psi(c + 1) at c: row p of out_a, P * n doubles), in
+ *       the points' own order; the counts are pairs()'s with variant 1. Returns the first pair whose
+ *       k-th neighbour distances overflowed, or -1. `level` caps the instruction set (below).
+ *
+ * The joint k-th distance. In the order of x (the pair's first variable) the points at rank offset
+ * s = 1, 2, ... on either side of a point are its candidates, their x-distances growing with s; once
+ * both sides' x-distance exceeds the point's current k-th distance, no point farther along can be
+ * nearer. The points go in blocks of W consecutive ranks, a lane each, all lanes at the same offset,
+ * so the loads are contiguous (x sorted, y gathered into x's order once per pair); each lane keeps its
+ * k smallest distances by a branch-free insertion network (min and max), and the block stops when no
+ * lane can improve. Variant 1 needs only the k-th distance, not which points are the neighbours, so
+ * ties among them need no rule here. The distances are fl(x_j - x_i) and fabs(fl(y_j - y_i)), the
+ * numbers of every other search (rounding is monotone and symmetric, so a rounded difference has the
+ * sign of the exact one), so the k-th distance is theirs exactly.
+ *
+ * The marginal counts, #{j != i : |v_j - v_i| < eps_i}, in each variable's sorted order (eps scattered
+ * into y's order for n_y): the points within eps_i of v_i lie in one run around i, so each side is
+ * read from i outwards, G W neighbours at a time with no branch inside, until a group ends outside
+ * the run; the count is the number of lanes inside.
+ *
+ * Each sorted variable is copied between pads of SCAN_PAD(n) points at -inf (left) and +inf (right),
+ * whose distances are infinite, so that neither search tests bounds. The same kernels are compiled
+ * for AVX-512, AVX2 and portable C, and the widest the CPU runs is taken at each call. */
+
+#define SCAN_KMAX 8   /* the largest k */
+#define SCAN_LANES 16 /* at least W of every instruction set below */
+#define SCAN_REACH 32 /* at least G W of every instruction set below */
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#define SCAN_X86 1
+#endif
+
+/* The body, once per instruction set: V a vector of W doubles, with loads, arithmetic, min and max
+ * (vminpd's a < b ? a : b, which is exact) and "any lane a <= b". */
+#ifdef SCAN_X86
+#define ISA avx512
+#define ISA_TARGET __attribute__((target("avx512f,popcnt")))
+#define W 8
+#define G 4
+typedef __m512d V512;
+#define V V512
+#define V_LOAD _mm512_loadu_pd
+#define V_STORE _mm512_storeu_pd
+#define V_SET1 _mm512_set1_pd
+#define V_SUB _mm512_sub_pd
+#define V_MIN _mm512_min_pd
+#define V_MAX _mm512_max_pd
+#define V_ABS _mm512_abs_pd
+#define V_ANY_LE(a, b) (_mm512_cmp_pd_mask(a, b, _CMP_LE_OQ) != 0)
+#define V_MASK_LT(a, b) ((unsigned)_mm512_cmp_pd_mask(a, b, _CMP_LT_OQ))
+#define V_POPCOUNT __builtin_popcount
+#define V_FULL 0xFFu
+#include "_maxnorm_scan_body.h"
+
+#define ISA avx2
+#define ISA_TARGET __attribute__((target("avx2,popcnt")))
+#define W 4
+#define G 8
+typedef __m256d V256;
+#define V V256
+#define V_LOAD _mm256_loadu_pd
+#define V_STORE _mm256_storeu_pd
+#define V_SET1 _mm256_set1_pd
+#define V_SUB _mm256_sub_pd
+#define V_MIN _mm256_min_pd
+#define V_MAX _mm256_max_pd
+#define V_ABS(a) _mm256_andnot_pd(_mm256_set1_pd(-0.0), a)
+#define V_ANY_LE(a, b) (_mm256_movemask_pd(_mm256_cmp_pd(a, b, _CMP_LE_OQ)) != 0)
+#define V_MASK_LT(a, b) ((unsigned)_mm256_movemask_pd(_mm256_cmp_pd(a, b, _CMP_LT_OQ)))
+#define V_POPCOUNT __builtin_popcount
+#define V_FULL 0xFu
+#include "_maxnorm_scan_body.h"
+#endif
+
+/* The portable one: a lane a point. */
+#define ISA scalar
+#define ISA_TARGET
+#define W 1
+#define G 8
+#define V double
+#define V_LOAD(p) (*(p))
+#define V_STORE(p, a) (*(p) = (a))
+#define V_SET1(a) (a)
+#define V_SUB(a, b) ((a) - (b))
+#define V_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define V_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define V_ABS fabs
+#define V_ANY_LE(a, b) ((a) <= (b))
+#define V_MASK_LT(a, b) ((unsigned)((a) < (b)))
+#define V_POPCOUNT(a) (a)
+#define V_FULL 1u
+#include "_maxnorm_scan_body.h"
+
+typedef void (*ScanEps)(const double *, const double *, Py_ssize_t, Py_ssize_t, double *);
+typedef void (*ScanCounts)(const double *, const double *, Py_ssize_t, int64_t *);
+
+/* The widest instruction set this CPU runs, up to `level` (2 AVX-512, 1 AVX2, 0 the portable one:
+ * the tests compare them). */
+static void scan_kernels(int level, ScanEps *eps, ScanCounts *counts) {
+    *eps = scan_eps_scalar, *counts = scan_counts_scalar;
+#ifdef SCAN_X86
+    __builtin_cpu_init();
+    if (level >= 2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("popcnt"))
+        *eps = scan_eps_avx512, *counts = scan_counts_avx512;
+    else if (level >= 1 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt"))
+        *eps = scan_eps_avx2, *counts = scan_counts_avx2;
+#else
+    (void)level;
+#endif
+}
+
+/* Scratch of one call: padded copies of the pair's variables, and per-rank arrays. A padded copy
+ * holds SCAN_PAD(n) points at -inf, the data, and as many at +inf (0 for y in x's order, whose pads
+ * are read beside x's infinite distances only). */
+#define SCAN_PAD(n) ((n) + SCAN_REACH)
+typedef struct {
+    Py_ssize_t n;
+    int64_t a, b;             /* the variables whose copies xs and vs hold (-1: none) */
+    double *xs, *ys, *vs;     /* n + 2 SCAN_PAD(n) each: a sorted, b in a's order, b sorted */
+    double *eps, *eps_y;      /* n + SCAN_LANES each: by rank in a, in b */
+    int64_t *nx, *ny, *perm;  /* n each: n_x by rank in a, n_y by rank in b, each a-rank's b-rank */
+    int64_t *order;           /* m * n: the point of each rank, per variable */
+    ScanEps eps_kernel;
+    ScanCounts count_kernel;
+} ScanScratch;
+
+static void padded(double *dst, const double *src, Py_ssize_t n, double left, double right) {
+    for (Py_ssize_t p = 0; p < SCAN_PAD(n); p++) {
+        dst[p] = left;
+        dst[SCAN_PAD(n) + n + p] = right;
+    }
+    if (src) memcpy(dst + SCAN_PAD(n), src, n * sizeof(double));
+}
+
+/* n_x (by rank in a) and n_y (by rank in b) of the pair (a, b); 0, or -1 if a k-th distance overflowed. */
+static int scan_pair(ScanScratch *S, const double *sorted, const int64_t *ranks, int64_t a, int64_t b,
+                     Py_ssize_t k) {
+    const Py_ssize_t n = S->n;
+    const int64_t *order_a = S->order + a * n, *rank_b = ranks + b * n;
+    const double *sb = sorted + b * n;
+    double *xs = S->xs + SCAN_PAD(n), *ys = S->ys + SCAN_PAD(n), *vs = S->vs + SCAN_PAD(n);
+    if (S->a != a) padded(S->xs, sorted + a * n, n, -INFINITY, INFINITY);
+    if (S->b != b) padded(S->vs, sb, n, -INFINITY, INFINITY);
+    S->a = a, S->b = b;
+    for (Py_ssize_t r = 0; r < n; r++) {
+        S->perm[r] = rank_b[order_a[r]];
+        ys[r] = sb[S->perm[r]];
+    }
+    S->eps_kernel(xs, ys, n, k, S->eps);
+    for (Py_ssize_t r = 0; r < n; r++) {
+        if (S->eps[r] == INFINITY) return -1;
+        S->eps_y[S->perm[r]] = S->eps[r];
+    }
+    for (Py_ssize_t l = n; l < n + SCAN_LANES; l++) S->eps[l] = S->eps_y[l] = -INFINITY;
+    S->count_kernel(xs, S->eps, n, S->nx);
+    S->count_kernel(vs, S->eps_y, n, S->ny);
+    return 0;
+}
+
+/* The outputs of scan() for pair p from the counts by rank: counts, or terms, in the points' order. */
+static void scan_output(const ScanScratch *S, const int64_t *rank_a, const int64_t *rank_b, const double *table,
+                        Py_ssize_t p, int64_t *out_nx, int64_t *out_ny, double *out_terms) {
+    const Py_ssize_t n = S->n;
+    if (table) {
+        double *t = out_terms + p * n;
+        for (Py_ssize_t i = 0; i < n; i++) t[i] = table[S->nx[rank_a[i]]] + table[S->ny[rank_b[i]]];
+        return;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        out_nx[p * n + i] = S->nx[rank_a[i]];
+        out_ny[p * n + i] = S->ny[rank_b[i]];
+    }
+}
+
+/* The scratch for n points and m variables, with each variable's order from its ranks; 0, or -1 with
+ * an exception set (out of memory, or ranks that are not a permutation). free(S->xs) releases it. */
+static int scan_scratch(ScanScratch *S, const int64_t *ranks, Py_ssize_t n, Py_ssize_t m, int level) {
+    const Py_ssize_t line = n + 2 * SCAN_PAD(n), doubles = 3 * line + 2 * (n + SCAN_LANES), ints = 3 * n + m * n;
+    S->n = n, S->a = -1, S->b = -1;
+    scan_kernels(level, &S->eps_kernel, &S->count_kernel);
+    S->xs = malloc(doubles * sizeof(double) + ints * sizeof(int64_t));
+    if (!S->xs) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    S->ys = S->xs + line, S->vs = S->ys + line, S->eps = S->vs + line, S->eps_y = S->eps + n + SCAN_LANES;
+    S->nx = (int64_t *)(S->eps_y + n + SCAN_LANES), S->ny = S->nx + n, S->perm = S->ny + n;
+    S->order = S->perm + n;
+    padded(S->ys, NULL, n, 0.0, 0.0);
+    for (Py_ssize_t p = 0; p < m * n; p++) S->order[p] = -1;
+    for (Py_ssize_t v = 0; v < m; v++)
+        for (Py_ssize_t i = 0; i < n; i++) {
+            const int64_t r = ranks[v * n + i];
+            if (r < 0 || r >= n || S->order[v * n + r] >= 0) {
+                PyErr_SetString(PyExc_ValueError, "ranks: each variable's ranks must be a permutation of [0, n)");
+                return -1;
+            }
+            S->order[v * n + r] = i;
+        }
+    return 0;
+}
