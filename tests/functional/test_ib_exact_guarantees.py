@@ -202,3 +202,17 @@ def test_split_directions_match_the_joint_of_each_cluster():
             pyx, pxy = joint / joint.sum(1, keepdim=True), joint / joint.sum(0, keepdim=True)
             back = pyx @ (pxy.T @ h[b, t])
             assert torch.allclose(back, lam2[b, t] * h[b, t], atol=1e-10)
+
+
+def test_the_soft_search_starts_from_unpadded_deterministic_encoders():
+    """The deterministic start of the IB's soft search spans only the values of T it uses (the search
+    packs it anyway), while the deterministic IB's own answer keeps the width asked for."""
+    from iblearn.functional.ib.exact import _merged, joint_table
+    from iblearn.functional.ib.solver import deterministic
+
+    p, _ = _merged(joint_table(np.random.default_rng(0).dirichlet(np.full(400, 0.5)).reshape(200, 2)))
+    betas = torch.tensor([1.0, 10.0, 100.0], dtype=torch.float64)
+    start = deterministic(p, betas, 200, 1e-10, 1000, torch.Generator().manual_seed(0), full=False)
+    answer = deterministic(p, betas, 200, 1e-10, 1000, torch.Generator().manual_seed(0))
+    assert start.shape[-1] < 100 and answer.shape[-1] == 200
+    assert torch.equal(answer[..., : start.shape[-1]].sum(-1), torch.ones(3, 200, dtype=torch.float64))

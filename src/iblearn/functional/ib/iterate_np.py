@@ -1,6 +1,7 @@
-"""The soft self-consistent iteration of :mod:`.iterate` on numpy float64 arrays: for small batches on
-the CPU, where the fixed cost of each torch operation outweighs its work. The same equations, the same
-SQUAREM cycles (Varadhan & Roland 2008) and the same stopping rule."""
+"""The soft self-consistent iteration of :mod:`.iterate` on numpy float64 arrays: for batches on the CPU,
+where the fixed cost of each torch operation outweighs its work. The same equations, the same SQUAREM
+cycles (Varadhan & Roland 2008) and the same stopping rule; each step carries log q(t|x) along with
+q(t|x), so that a cycle takes one exponential a step and no logarithm of the encoders."""
 
 from __future__ import annotations
 
@@ -8,14 +9,20 @@ import numpy as np
 from scipy.special import xlogy
 
 _TINY = 1e-300
+#: log q(t|x) is floored here (an empty value of T has log q = -inf, which the extrapolation cannot use).
+_LOG_FLOOR = float(np.log(_TINY))
 
 
-def lagrangian(p: np.ndarray, q: np.ndarray, betas: np.ndarray, alpha: float) -> np.ndarray:
-    """H(T) - alpha H(T|X) - beta I(T; Y) of each encoder of the batch ``q (B, X, T)`` at its beta."""
+def lagrangian(
+    p: np.ndarray, q: np.ndarray, betas: np.ndarray, alpha: float, log_q: np.ndarray | None = None
+) -> np.ndarray:
+    """H(T) - alpha H(T|X) - beta I(T; Y) of each encoder of the batch ``q (B, X, T)`` at its beta
+    (``log_q``, floored, where known: H(T|X) then needs no logarithm)."""
     px, py = p.sum(1), p.sum(0)
     qt = px @ q
     h_t = -xlogy(qt, qt).sum(-1)
-    h_t_x = -(xlogy(q, q).sum(-1) @ px)
+    q_log_q = xlogy(q, q) if log_q is None else q * log_q
+    h_t_x = -(q_log_q.sum(-1) @ px)
     pty = q.transpose(0, 2, 1) @ p
     i_ty = np.maximum(xlogy(pty, pty).sum((-2, -1)) + h_t + xlogy(py, 1 / py).sum(), 0.0)
     return h_t - alpha * h_t_x - betas * i_ty
@@ -23,18 +30,27 @@ def lagrangian(p: np.ndarray, q: np.ndarray, betas: np.ndarray, alpha: float) ->
 
 def step(p: np.ndarray, pyx: np.ndarray, q: np.ndarray, betas: np.ndarray, alpha: float) -> np.ndarray:
     """One pass of the self-consistent equations on a batch of soft encoders ``(B, X, T)``."""
+    return log_step(p, pyx, q, betas, alpha)[0]
+
+
+def log_step(
+    p: np.ndarray, pyx: np.ndarray, q: np.ndarray, betas: np.ndarray, alpha: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """One pass of the self-consistent equations: the new encoders and their logarithms (floored)."""
     qt = p.sum(1) @ q
     pty = q.transpose(0, 2, 1) @ p
     with np.errstate(divide="ignore"):
         log_qt = np.log(qt)  # -inf for an empty value of T, which then stays empty
     log_qyt = np.log(np.maximum(pty, _TINY)) - np.log(np.maximum(qt, _TINY))[..., None]
     logits = log_qt[:, None, :] + betas[:, None, None] * (pyx @ log_qyt.transpose(0, 2, 1))
-    return _softmax(logits / alpha)
+    return _log_softmax(logits / alpha)
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
-    e = np.exp(z - z.max(-1, keepdims=True))
-    return e / e.sum(-1, keepdims=True)
+def _log_softmax(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    z = z - z.max(-1, keepdims=True)
+    e = np.exp(z)
+    total = e.sum(-1, keepdims=True)
+    return e / total, np.maximum(z - np.log(total), _LOG_FLOOR)
 
 
 def iterate(
@@ -43,26 +59,27 @@ def iterate(
     """:func:`iblearn.functional.ib.iterate.iterate` for soft encoders (alpha > 0) on numpy arrays."""
     pyx = p / p.sum(1, keepdims=True)
     q = q.copy()
+    log_q = np.log(np.maximum(q, _TINY))
     active = np.arange(len(q))
     last = np.full(len(q), np.inf)
     i = 0
     while i < max_iter and len(active) > 0:
-        q0, b = q[active], betas[active]
-        q1 = step(p, pyx, q0, b, alpha)
-        q2 = step(p, pyx, q1, b, alpha)
-        l0, l1, l2 = (np.log(np.maximum(t, _TINY)) for t in (q0, q1, q2))
+        q0, l0, b = q[active], log_q[active], betas[active]
+        q1, l1 = log_step(p, pyx, q0, b, alpha)
+        q2, l2 = log_step(p, pyx, q1, b, alpha)
         r, v = l1 - l0, l2 - 2 * l1 + l0
         norm_r = np.sqrt((r * r).sum((1, 2)))
         norm_v = np.sqrt((v * v).sum((1, 2)))
         s = -np.maximum(norm_r / np.maximum(norm_v, _TINY), 1.0)[:, None, None]
         with np.errstate(over="ignore", invalid="ignore"):  # an overshoot is caught below
-            jump = step(p, pyx, _softmax(l0 - 2 * s * r + s * s * v), b, alpha)
-            value = lagrangian(p, jump, b, alpha)
+            start = _log_softmax(l0 - 2 * s * r + s * s * v)[0]
+            jump, l_jump = log_step(p, pyx, start, b, alpha)
+            value = lagrangian(p, jump, b, alpha, l_jump)
         worse = ~(value <= last[active])  # the jump overshot (or is not finite): keep the plain steps
         if worse.any():
-            jump[worse] = q2[worse]
-            value[worse] = lagrangian(p, q2[worse], b[worse], alpha)
-        q[active] = jump
+            jump[worse], l_jump[worse] = q2[worse], l2[worse]
+            value[worse] = lagrangian(p, q2[worse], b[worse], alpha, l2[worse])
+        q[active], log_q[active] = jump, l_jump
         going = last[active] - value > tol * (1 + np.abs(value))
         last[active] = value
         active, i = active[going], i + 3

@@ -92,7 +92,7 @@ def solve_curve(
     smaller start when ``grow``, a default the caller did not fix)."""
     gen = torch.Generator().manual_seed(seed)
     n_x = p.shape[0]
-    det = deterministic(p, betas, n_t, tol, max_iter, gen)
+    det = deterministic(p, betas, n_t, tol, max_iter, gen, alpha == 0)
     if alpha == 0:
         return det
     det = packed(det)
@@ -148,12 +148,14 @@ def soft_starts(s: Search, det: Tensor, identity: bool) -> list[Tensor]:
 
 
 def deterministic(
-    p: Tensor, betas: Tensor, n_t: int, tol: float, max_iter: int, gen: torch.Generator
+    p: Tensor, betas: Tensor, n_t: int, tol: float, max_iter: int, gen: torch.Generator, full: bool = True
 ) -> Tensor:
-    """The best deterministic encoders found, one-hot ``(B, |X|, n_t)``: exact (every partition into at
+    """The best deterministic encoders found, one-hot ``(B, |X|, n_t)`` (where not ``full``, over only
+    the values of T the search used): exact (every partition into at
     most ``n_t`` blocks) up to :data:`EXHAUSTIVE_START` x; above, the deterministic IB solved from the
-    agglomerative path's best level at each beta and a finer one, from x to its own t and from random
-    partitions, annealed across the grid."""
+    agglomerative path's best level at each beta and a finer one, annealed across the grid; where ``full``
+    (the deterministic IB's own answer, not a start of the soft search) also from x to its own t and
+    from random partitions."""
     n_x = p.shape[0]
     if n_x <= EXHAUSTIVE_START:
         return torch.nn.functional.one_hot(best_partitions(p, betas, n_t), n_t).to(p.dtype)
@@ -163,7 +165,7 @@ def deterministic(
         best = (h_t[None, :] - betas[:, None] * i_ty[None, :]).argmin(1)
         finer = (2 * best + 1).clamp_max(len(rows) - 1)  # level k has k + 1 clusters
         starts += [rows[best], rows[finer]]
-    if n_x <= FULL_DIB or not starts:
+    if (full and n_x <= FULL_DIB) or not starts:
         starts.append(torch.arange(n_x, device=p.device).expand(len(betas), n_x) % n_t)
         starts.append(torch.randint(n_t, (len(betas), n_x), generator=gen).to(p.device))
     width = min(n_t, int(max(int(s.max()) for s in starts)) + 1)
@@ -180,6 +182,8 @@ def deterministic(
     one_hot = torch.nn.functional.one_hot(torch.cat(starts) % width, width).to(p.dtype)
     s.solve(one_hot, torch.arange(len(betas), device=p.device).repeat(len(starts)))
     anneal(s)
+    if not full:  # a start of the soft search, which packs it: padding |X| x n_t per beta is wasted
+        return s.q
     return torch.cat([s.q, s.q.new_zeros(*s.q.shape[:-1], n_t - width)], -1)
 
 
