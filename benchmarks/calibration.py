@@ -106,6 +106,14 @@ TASKS = {
 HALVES, QUARTERS, BOOTSTRAPS = 24, 12, 12
 OUT = RESULTS / "calibration"
 Estimate = Callable[[list[np.ndarray]], float]
+#: The measures among many variables by the tasks' names; the front door knows each by its function's.
+MANY: dict[str, Callable[..., Any]] = {
+    "tc": ibf.total_correlation,
+    "dtc": ibf.dual_total_correlation,
+    "o": ibf.o_information,
+    "s": ibf.s_information,
+    "ii": ibf.interaction_information,
+}
 
 
 def _t(a: np.ndarray) -> torch.Tensor:
@@ -140,13 +148,7 @@ def estimators(task: Task) -> dict[str, Estimate]:
                 return float(getattr(parts, m.removeprefix("pid-").replace("-", "_")))
             if m == "ii":
                 return float(ibf.interaction_information(*t, method=method))
-            fn = {
-                "tc": ibf.total_correlation,
-                "dtc": ibf.dual_total_correlation,
-                "o": ibf.o_information,
-                "s": ibf.s_information,
-            }[m]
-            return float(fn(t[0], blocks, method=method))
+            return float(MANY[m](t[0], blocks, method=method))
 
         return f
 
@@ -199,16 +201,6 @@ def measure_row(task: Task, n: int, seed: int, name: str, est: Estimate) -> dict
     }
 
 
-#: The front door's name of each task measure (the PID's parts by their own names).
-DOOR = {
-    "tc": "total_correlation",
-    "dtc": "dual_total_correlation",
-    "o": "o_information",
-    "s": "s_information",
-    "ii": "interaction_information",
-}
-
-
 def _auto_estimate(task: Task, drawn: list[Any], seed: int) -> Any:
     """``iblearn.estimate(measure, ..., method="auto")`` on a task's draw: the estimate of its measure."""
     from iblearn import estimate
@@ -226,7 +218,7 @@ def _auto_estimate(task: Task, drawn: list[Any], seed: int) -> Any:
     if blocks is None and len(drawn) > 1:  # one variable an array
         sizes = np.cumsum([0] + [torch.as_tensor(a).reshape(len(a), -1).shape[1] for a in drawn])
         blocks = [list(range(int(a), int(b))) for a, b in itertools.pairwise(sizes)]
-    return estimate(DOOR[m], data, blocks=blocks, seed=seed)
+    return estimate(MANY[m].__name__, data, blocks=blocks, seed=seed)
 
 
 def auto_row(task: Task, n: int, seed: int) -> dict[str, Any]:

@@ -1,0 +1,44 @@
+"""The calibration table's automatic rows: coverage where reliable, and each interval's width over the
+width that the spread of its task's estimates over seeds allows."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+from benchmarks import calibration
+
+
+def _auto(task: str, seed: int, value: float, half_width: float, truth: float = 1.0) -> dict[str, Any]:
+    return {
+        "task": task,
+        "family": "cmi",
+        "truth": truth,
+        "n": 1000,
+        "seed": seed,
+        "estimator": "auto",
+        "value": value,
+        "interval": [value - half_width, value + half_width],
+        "reliable": True,
+    }
+
+
+def test_the_width_is_read_over_each_tasks_spread_over_seeds():
+    values = [0.9, 1.0, 1.1, 1.0]
+    sd = float(np.std(values, ddof=1))
+    # Two tasks of one family, far apart in truth: each width is over its own task's spread.
+    rows = [_auto("a", s, v, 2 * sd) for s, v in enumerate(values)]
+    rows += [_auto("b", s, 10 * v, 20 * sd, truth=10.0) for s, v in enumerate(values)]
+    record, table = calibration.tabulate(rows)
+    (cell,) = record["cells"]
+    assert cell["width_over_oracle"] == pytest.approx(4 / (2 * 1.96)) and cell["coverage_where_reliable"] == 1
+    assert "width over oracle" in table and "1.02x" in table
+
+
+def test_a_truth_of_zero_in_round_off_lies_inside_an_interval_held_at_zero():
+    assert calibration.covers(0.0, 0.1, -1.8e-15) and not calibration.covers(0.0, 0.1, -1e-6)
