@@ -43,10 +43,10 @@ def test_mmi_of_labels_takes_a_bias_corrected_estimator():
     assert parts["total"].report.chosen == "cwj" and "minimum-MI" in parts["total"].report.why
 
 
-def test_a_table_redundancy_of_continuous_samples_is_refused_naming_it():
+def test_a_redundancy_of_labels_only_is_refused_for_continuous_samples_naming_it():
     g = torch.Generator().manual_seed(0)
     x1, x2 = torch.randn(300, 1, generator=g), torch.randn(300, 1, generator=g)
-    with pytest.raises(ValueError, match="redundancy: 'ccs' is defined on a joint table and takes labels"):
-        estimate("pid", x1, x2, x1 + x2, redundancy="ccs")
+    with pytest.raises(ValueError, match="redundancy: 'min' with method='gaussian' is not available"):
+        estimate("pid", x1, x2, x1 + x2, redundancy="min")
     with pytest.raises(ValueError, match="redundancy: expected one of"):
         estimate("pid", x1, x2, x1 + x2, redundancy="nope")

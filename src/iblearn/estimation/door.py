@@ -94,7 +94,8 @@ def estimate(measure: str, *variables: Any, method: str = "auto", **options: Any
             ``"entropy"`` (labels), ``"total_correlation"``,
             ``"dual_total_correlation"``, ``"o_information"``, ``"s_information"``,
             ``"interaction_information"`` (data; ``blocks``) or ``"pid"`` (x1, x2, target;
-            ``redundancy`` for labels).
+            ``redundancy``: ``"mmi"``, ``"broja"``, ``"ccs"``, ``"dep"``, ``"sx"``, and for labels
+            ``"min"``).
         *variables: the measure's variables, samples as rows.
         method: ``"auto"``, or a named method of the measure (a registry name for MI; ``"ksg"``,
             ``"gaussian"``, ``"copula"`` for the measures among many variables; a discrete estimator

@@ -12,11 +12,18 @@ far off there). The estimate is :func:`iblearn.functional.multivariate_estimate`
 with each variable's rows shuffled apart (every one of these measures is 0 for independent
 variables; run only where the estimate is otherwise reliable, as elsewhere it would not change the
 verdict) and by the trend from half the rows to all of them.
+
+The PID of continuous samples takes the same rule and checks, by its ``redundancy`` (:func:`pid_choice`):
+the minimum-MI one by the rule's method; shared exclusion (``"sx"``) by nearest neighbours on the
+samples as given; BROJA, I_ccs and I_dep by the Gaussian PID of the covariance, of the normal scores
+where the data do not look Gaussian. Each part's interval beyond MMI is the inference core's over
+halves of the rows (:func:`pid_parts`), as for labels.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import replace
 from functools import cache
 from typing import Any, Unpack
@@ -28,6 +35,7 @@ from torch import Tensor
 from iblearn import _checks as V
 from iblearn import functional as ibf
 from iblearn.estimation.pid_labels import REDUNDANCIES, label_codes, pid_labels
+from iblearn.estimation.pid_labels import RESAMPLES as RESAMPLES_PID
 from iblearn.estimation.series import probed
 from iblearn.estimators import reliability
 from iblearn.estimators.auto import ATOM, KNN_DIMS, features, looks_gaussian, marginals_gaussian
@@ -42,8 +50,13 @@ __all__ = [
     "multivariate_auto",
     "multivariate_method",
     "pid_auto",
+    "pid_choice",
     "pid_method",
+    "pid_parts",
 ]
+
+#: The PID's parts, in :class:`~iblearn.functional.PIDParts`' order, and their total.
+PARTS = ("redundancy", "unique_1", "unique_2", "synergy", "total")
 
 #: Resamples behind the automatic interval, by method: KSG's halves cost about half an estimate each
 #: (with the shuffled half, within four estimates); the closed forms' bootstrap costs little.
@@ -111,10 +124,86 @@ def multivariate_method(
 
 
 def pid_method(
-    x1: Any, x2: Any, target: Any, *, method: str, **options: Unpack[NamedKeywords]
+    x1: Any, x2: Any, target: Any, *, method: str, redundancy: str = "mmi", **options: Unpack[NamedKeywords]
 ) -> dict[str, Estimate]:
-    """The PID's parts by a named method: :func:`iblearn.functional.pid_estimate`, options as there."""
-    return ibf.pid_estimate(x1, x2, target, method=method, **options)  # type: ignore[arg-type]
+    """The PID's parts by a named method: MMI by :func:`iblearn.functional.pid_estimate`, options as
+    there; another ``redundancy`` by :func:`pid_parts` (``"copula"``: the Gaussian PID of each
+    variable's normal scores), which takes ``n_resamples``, ``seed`` and, for ``"sx"``, the kNN
+    settings."""
+    V.choice(redundancy, "redundancy", REDUNDANCIES)
+    if redundancy == "mmi":
+        return ibf.pid_estimate(x1, x2, target, method=method, **options)  # type: ignore[arg-type]
+    settings: dict[str, Any] = dict(options)
+    n_resamples, seed = settings.pop("n_resamples", 0), settings.pop("seed", 0)
+    for name in ("n_permutations", "n_jobs", "bias_correction"):
+        if name in settings:
+            raise ValueError(
+                f"{name}: redundancy={redundancy!r} takes n_resamples and seed (and by method='ksg' "
+                "the kNN settings)"
+            )
+    return pid_parts(x1, x2, target, redundancy, method, n_resamples, seed, settings)
+
+
+def pid_parts(
+    x1: Any,
+    x2: Any,
+    target: Any,
+    redundancy: str,
+    method: str,
+    n_resamples: int,
+    seed: int,
+    settings: dict[str, Any] | None = None,
+) -> dict[str, Estimate]:
+    """The PID's parts (redundancy, unique_1, unique_2, synergy, total) by ``redundancy`` and ``method``
+    (:func:`iblearn.functional.pid_from_samples`, which says which pairs exist; ``"copula"``: its
+    ``"gaussian"`` on each variable's normal scores), each with its
+    half-sampling interval from ``n_resamples`` halves of the rows (none where 0): the inference core's
+    bias-aware :func:`~iblearn.functional.inference.interval`, the bias its trend with N reads, and the
+    estimate flagged where it is not finite or where that trend allows a bias beyond its sampling error
+    (:func:`~iblearn.functional.inference.bias_caveat`). ``seed`` draws the halves and, by kNN, the
+    jitter of ties (with ``settings``, the kNN settings of ``"sx"``).
+
+    Example:
+        >>> g = torch.Generator().manual_seed(0)
+        >>> x1, x2 = torch.randn(1000, 1, generator=g), torch.randn(1000, 1, generator=g)
+        >>> parts = pid_parts(x1, x2, x1 + x2 + 0.5 * torch.randn(1000, 1, generator=g), "sx", "ksg", 20, 0)
+        >>> low, high = parts["total"].interval
+        >>> bool(low < 1.0986 < high)  # I(X1, X2; T) = log(1 + 2 / 0.25) / 2
+        True
+    """
+    named = (("x1", x1), ("x2", x2), ("target", target))
+    data = [V.as_tensor(_scores(v, name) if method == "copula" else v, name) for name, v in named]
+    n = V.same_length(*zip(("x1", "x2", "target"), data, strict=True))
+    V.resampling_counts(n_resamples, 0)
+    options = {**(settings or {}), **({"seed": seed} if method == "ksg" else {})}
+    run = "gaussian" if method == "copula" else method
+
+    def parts(rows: Any) -> list[float]:
+        got = ibf.pid_from_samples(*(d[rows] for d in data), redundancy=redundancy, method=run, **options)  # type: ignore[arg-type]
+        return [*map(float, got), float(got.total)]
+
+    whole = parts(slice(None))
+    halves = np.array(
+        [parts(torch.from_numpy(inference.resample_rows(n, "half", seed, i))) for i in range(n_resamples)]
+    ).reshape(n_resamples, len(PARTS))
+    out = {}
+    for j, name in enumerate(PARTS):
+        est = Estimate(torch.tensor(whole[j], dtype=torch.float64), n, method, measure=name)
+        why = None if math.isfinite(whole[j]) else f"{name} of {whole[j]} nats: not a number the data support"
+        if n_resamples:
+            r = inference.summarize(halves[:, j].tolist(), n, "half", constant=True)
+            span, bias = inference.interval(whole[j], r.stderr, half=r.half, n_resamples=n_resamples)
+            est = replace(
+                est,
+                stderr=r.stderr,
+                interval=span,
+                confidence=inference.CONFIDENCE,
+                bias=bias,
+                report=replace(est.report, stderr_method=f"{r.method} over {n_resamples} halves of the rows"),
+            )
+            why = why or inference.bias_caveat(whole[j], r.stderr, r.half, n_resamples)
+        out[name] = est if why is None else replace(est, reliable=False, caveat=why)
+    return out
 
 
 def _auto(method: str, k: int, seed: int) -> NamedKeywords:
@@ -179,46 +268,122 @@ def pid_auto(
 ) -> dict[str, Estimate]:
     """The PID's parts (redundancy, unique_1, unique_2, synergy, total) by the rule on the three
     variables together, each checked (the target shuffled against the sources on half the rows: every
-    part reads about 0), with its interval and the report. Labels in all three take the discrete path
-    (:mod:`iblearn.estimation.pid_labels`) and any ``redundancy`` of
-    :data:`~iblearn.estimation.pid_labels.REDUNDANCIES`; continuous samples take the minimum-MI one."""
+    part reads about 0; half the rows), with its interval and the report. Labels in all three take the
+    discrete path (:mod:`iblearn.estimation.pid_labels`); continuous samples take MMI by the rule,
+    ``"sx"`` by nearest neighbours, ``"broja"``, ``"ccs"`` and ``"dep"`` by the Gaussian PID, of the
+    normal scores where the data do not look Gaussian (:func:`pid_choice`)."""
     seed = V.seed(seed)
     V.choice(redundancy, "redundancy", REDUNDANCIES)
     codes = label_codes(("x1", x1), ("x2", x2), ("target", target))
     if codes is not None:
         V.same_length(*zip(("x1", "x2", "target"), codes, strict=True))
         return pid_labels(codes, redundancy, seed)
-    if redundancy != "mmi":
-        raise ValueError(
-            f"redundancy: {redundancy!r} is defined on a joint table and takes labels (integer symbols) in "
-            "x1, x2 and the target; continuous samples take 'mmi'"
-        )
     cols = _columns(x1, x2, target, names=("x1", "x2", "target"))
     k = V.neighbours(k, len(cols) // 2)
+    vector = V.as_tensor(target, "target").reshape(len(cols), -1).shape[1] > 1
     chosen, why, feats = choose_method(cols)
-    if chosen == "ksg":  # normal scores of the continuous variables, as for the other measures
+    method, why, doubt = pid_choice(redundancy, chosen, why, vector)
+    if redundancy == "mmi" and method == "ksg":  # normal scores, as for the other measures
         x1, x2, target = (_scores(v, name) for v, name in ((x1, "x1"), (x2, "x2"), (target, "target")))
-        why += " on normal scores"
-    parts = ibf.pid_estimate(x1, x2, target, method=chosen, **_auto(chosen, k, seed))  # type: ignore[arg-type]
-    t = V.as_tensor(target, "target")
-    a, b = V.as_tensor(x1, "x1"), V.as_tensor(x2, "x2")
+    a, b, t = V.as_tensor(x1, "x1"), V.as_tensor(x2, "x2"), V.as_tensor(target, "target")
+    if redundancy == "mmi":
+        parts = ibf.pid_estimate(a, b, t, method=method, **_auto(method, k, seed))  # type: ignore[arg-type]
+
+        def rerun(a: Tensor, b: Tensor, t: Tensor) -> dict[str, float]:
+            out = ibf.pid(a, b, t, method=method, k=k, seed=seed)  # type: ignore[arg-type]
+            return {name: float(getattr(out, name)) for name in PARTS}
+
+    else:
+        settings = {"k": k} if method == "ksg" else {}
+        parts = pid_parts(a, b, t, redundancy, method, RESAMPLES_PID, seed, settings)
+
+        def rerun(a: Tensor, b: Tensor, t: Tensor) -> dict[str, float]:
+            return {
+                name: float(e)
+                for name, e in pid_parts(a, b, t, redundancy, method, 0, seed, settings).items()
+            }
+
+    shuffled = _shuffled_parts(rerun, (a, b, t), seed)
+    null = "the target shuffled against the sources"
+    return {
+        name: _judged(
+            est if doubt is None else reliability.flagged(est, "auto", doubt),
+            shuffled(name),
+            method,
+            why,
+            feats,
+            null,
+        )
+        for name, est in parts.items()
+    }
+
+
+def pid_choice(redundancy: str, chosen: str, why: str, vector: bool) -> tuple[str, str, str | None]:
+    """(method, why, doubt) of the PID by ``redundancy`` of continuous samples, from
+    the rule's choice ``chosen`` (:func:`choose_method`, ``why``) and whether the target is a vector:
+
+    - ``"mmi"``: the rule's choice, KSG on normal scores; with a vector target it is the minimum-MI PID
+      only, not BROJA's (Barrett's equivalence holds for a univariate target; Venkatesh & Schamberg
+      2022).
+    - ``"sx"``: nearest neighbours on the samples as given (each column at unit variance), whatever
+      the rule chose: I_sx weighs each source by its density, which a monotone map changes.
+    - ``"broja"``, ``"ccs"``, ``"dep"``: the Gaussian PID of the sample covariance where the data look
+      Gaussian, else of the normal scores (each measure is unchanged by a monotone map of each
+      variable); where no monotone map makes them Gaussian, ``doubt`` says why the copula's PID is not
+      the data's, as no nearest-neighbour estimator of these measures exists.
+    """
+    if redundancy == "sx":
+        sx = (
+            "shared exclusion by nearest neighbours on the samples as given, each column at unit variance "
+            f"(I_sx weighs each source by its density, which a monotone map changes; the data: {why})"
+        )
+        return "ksg", sx, None
+    if redundancy == "mmi":
+        why += " on normal scores" if chosen == "ksg" else ""
+        if vector:
+            why += (
+                "; a vector target: this is the minimum-MI PID only, not BROJA's (their equivalence for "
+                "Gaussian sources holds for a univariate target; Venkatesh & Schamberg 2022): "
+                "redundancy='broja' gives the Gaussian BROJA PID"
+            )
+        return chosen, why, None
+    method = "gaussian" if chosen == "gaussian" else "copula"
+    of = "sample covariance" if method == "gaussian" else "normal scores' covariance"
+    why = f"{why}; redundancy {redundancy!r}: the Gaussian {redundancy} PID of the {of}"
+    if redundancy == "broja" and not vector:
+        why += " (for Gaussian sources and a univariate target, BROJA's redundancy is MMI's: Barrett 2015)"
+    doubt = None
+    if chosen == "ksg":
+        doubt = (
+            f"the data are not jointly Gaussian in any monotone coordinates and {redundancy!r} has no "
+            "nearest-neighbour estimator: the Gaussian copula's PID reads only the normal scores' "
+            "correlations; redundancy='sx' or 'mmi' take nearest neighbours"
+        )
+    return method, why, doubt
+
+
+def _shuffled_parts(
+    rerun: Callable[[Tensor, Tensor, Tensor], dict[str, float]],
+    variables: tuple[Tensor, Tensor, Tensor],
+    seed: int,
+) -> Callable[[str], Callable[[np.ndarray], float]]:
+    """``part(name)``: the function of half the rows (:func:`_judged`) that gives part ``name`` of
+    ``rerun(x1, x2, target)`` (the parts by name) with the target shuffled against the sources, the
+    parts computed once for all."""
+    a, b, t = variables
     null_parts: dict[str, float] = {}
 
-    def shuffled_part(name: str) -> Any:
-        def rerun(rows: np.ndarray) -> float:
+    def part(name: str) -> Any:
+        def rerun_part(rows: np.ndarray) -> float:
             if not null_parts:
                 r = torch.from_numpy(rows)
                 order = torch.from_numpy(inference.rng(seed, inference.PERMUTATION, 0).permutation(len(r)))
-                out = ibf.pid(a[r], b[r], t[r][order], method=chosen, k=k, seed=seed)  # type: ignore[arg-type]
-                null_parts.update({key: float(getattr(out, key)) for key in (*out._fields, "total")})
+                null_parts.update(rerun(a[r], b[r], t[r][order]))
             return null_parts[name]
 
-        return rerun
+        return rerun_part
 
-    return {
-        name: _judged(est, shuffled_part(name), chosen, why, feats, "the target shuffled against the sources")
-        for name, est in parts.items()
-    }
+    return part
 
 
 def _judged(
