@@ -20,6 +20,7 @@ import time
 from typing import Any
 
 import numpy as np
+import torch
 
 from iblearn.data.tasks import exact_tasks
 from iblearn.data.tasks.pid import PID_TABLE
@@ -172,3 +173,217 @@ def render_coverage(record: dict[str, Any]) -> str:
             )
         lines.append(f"| {task} | `{m}` | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------- continuous PIDs through the door
+#: Continuous systems whose PID is known, measured through the front door (``estimate("pid", ...,
+#: redundancy=m)``, auto): two-bit gates on uniform cells (sources ``A_i + U_i``, target ``tau + U``,
+#: every U uniform on [0, 1)), whose shared-exclusion redundancy has a closed form (Ehrlich et al.
+#: 2024: the local limit ``log sum_i p(s_i, t) / (p(t) sum_i p(s_i))`` is a sum over the gate's table)
+#: and whose informations are the gate's; and the Gaussian PID tasks, by the measures with closed-form
+#: atoms (MMI, BROJA for a univariate target, I_dep) and, on unit-variance sources, I_sx (its local
+#: limit averaged over :data:`SX_DRAWS` Monte Carlo draws).
+DOOR_GATES = ("and", "xor", "rdn", "unq")
+DOOR_GAUSSIAN = {
+    "pid-gauss-sum": ("mmi", "broja", "dep", "sx"),
+    "pid-gauss-correlated": ("mmi", "broja", "dep", "sx"),
+    "pid-gauss-2d-sources": ("mmi", "broja", "dep"),
+}
+#: Monte Carlo draws of the Gaussian I_sx's local limit (its standard error is about 1e-3 nats).
+SX_DRAWS = 400_000
+DOOR_PARTS = (*PARTS, "total")
+
+
+def gate_skeleton(name: str) -> np.ndarray:
+    """``p[a1, a2, tau]`` of two uniform bits through the gate ``name`` (RDN: one bit copied to all)."""
+    rule = {
+        "and": lambda a, b: a & b,
+        "xor": lambda a, b: a ^ b,
+        "rdn": lambda a, b: a,
+        "unq": lambda a, b: a,
+    }
+    p = np.zeros((2, 2, 2))
+    for a in (0, 1):
+        for b in (0, 1) if name != "rdn" else (a,):
+            p[a, b, rule[name](a, b)] += 1.0
+    return p / p.sum()
+
+
+def _table_mi(p: np.ndarray) -> float:
+    outer = p.sum(1, keepdims=True) * p.sum(0, keepdims=True)
+    nz = p > 0
+    return float(np.sum(p[nz] * np.log(p[nz] / outer[nz])))
+
+
+def _sx_parts(red: float, one: float, two: float, joint: float) -> tuple[float, ...]:
+    return (red, one - red, two - red, joint - one - two + red, joint)
+
+
+def cells_sx_atoms(p: np.ndarray) -> tuple[float, ...]:
+    """The shared-exclusion PID (and total) of the uniform cells of ``p[a1, a2, tau]``, nats."""
+    p1t, p2t, pt = p.sum(1), p.sum(0), p.sum((0, 1))
+    p1, p2 = p.sum((1, 2)), p.sum((0, 2))
+    a, b, t = np.nonzero(p)
+    local = np.log((p1t[a, t] + p2t[b, t]) / (pt[t] * (p1[a] + p2[b])))
+    joint = _table_mi(p.reshape(4, 2))
+    return _sx_parts(float(np.sum(p[a, b, t] * local)), _table_mi(p1t), _table_mi(p2t), joint)
+
+
+def gaussian_sx_atoms(cov: np.ndarray) -> tuple[float, ...]:
+    """The shared-exclusion PID (and total) of two unit-variance scalar sources and a scalar target of
+    correlation ``cov`` (standardized first), the redundancy by Monte Carlo."""
+    from scipy.stats import multivariate_normal, norm
+
+    sd = np.sqrt(np.diag(cov))
+    c = cov / np.outer(sd, sd)
+    z = np.random.default_rng(1).multivariate_normal(np.zeros(3), c, size=SX_DRAWS)
+    p1t, p2t = (multivariate_normal(cov=c[np.ix_([i, 2], [i, 2])]).pdf(z[:, [i, 2]]) for i in (0, 1))
+    p1, p2, pt = (norm.pdf(z[:, i]) for i in range(3))
+    red = float(np.mean(np.log((p1t + p2t) / (pt * (p1 + p2)))))
+
+    def mi(rows: list[int]) -> float:
+        sub = c[np.ix_([*rows, 2], [*rows, 2])]
+        return 0.5 * float(np.log(np.linalg.det(sub[:-1, :-1]) / np.linalg.det(sub)))
+
+    return _sx_parts(red, mi([0]), mi([1]), mi([0, 1]))
+
+
+def door_systems() -> list[tuple[str, str, Any, tuple[float, ...]]]:
+    """(system, redundancy, sampler(n, seed) -> (x1, x2, target), exact parts and total)."""
+    out: list[tuple[str, str, Any, tuple[float, ...]]] = []
+    for gate in DOOR_GATES:
+        p = gate_skeleton(gate)
+
+        def cells(n: int, seed: int, p: np.ndarray = p) -> tuple[np.ndarray, ...]:
+            rng = np.random.default_rng(seed)
+            codes = np.unravel_index(rng.choice(p.size, size=n, p=p.ravel()), p.shape)
+            return tuple((c + rng.random(n))[:, None] for c in codes)
+
+        out.append((f"cells-{gate}", "sx", cells, cells_sx_atoms(p)))
+    tasks = {t.name: t for t in exact_tasks("pid")}
+    joints = {row.name: row.joint for row in PID_TABLE}
+    for name, measures in DOOR_GAUSSIAN.items():
+        task = tasks[name]
+        for m in measures:
+            atoms = (
+                gaussian_sx_atoms(joints[name][1]) if m == "sx" else (*task.options["atoms"][m], task.truth)
+            )
+            out.append((name, m, task.sample, tuple(float(v) for v in atoms)))
+    return out
+
+
+def door_rows(ns: tuple[int, ...], seeds: int) -> list[dict[str, Any]]:
+    """One row per (system, redundancy, N, part): the coverage of the door's intervals over all seeds
+    and over the reliable ones, the median width against the spread of the estimates over seeds
+    (``width_over_oracle``: median width over 2 x 1.96 x their standard deviation), and what auto
+    chose."""
+    import warnings
+
+    from iblearn import estimate
+
+    rows = []
+    for system, m, sample, truth in door_systems():
+        for n in ns:
+            start = time.process_time()
+            draws = []
+            for seed in range(seeds):
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    draws.append(estimate("pid", *sample(n, seed), redundancy=m, seed=seed))
+            spent = time.process_time() - start
+            for j, part in enumerate(DOOR_PARTS):
+                ests = [d[part] for d in draws]
+                values = np.array([float(e) for e in ests])
+                hits = np.array([e.interval[0] <= truth[j] <= e.interval[1] for e in ests])
+                kept = np.array([e.reliable for e in ests])
+                widths = [e.interval[1] - e.interval[0] for e in ests]
+                sd = float(values.std(ddof=1))
+                rows.append(
+                    {
+                        "system": system,
+                        "measure": m,
+                        "n": n,
+                        "part": part,
+                        "truth": truth[j],
+                        "seeds": seeds,
+                        "chosen": sorted({e.report.chosen for e in ests}),
+                        "coverage": float(hits.mean()),
+                        "reliable": int(kept.sum()),
+                        "coverage_reliable": float(hits[kept].mean()) if kept.any() else None,
+                        "mean_estimate": float(values.mean()),
+                        "bias": float(values.mean() - truth[j]),
+                        "sd_over_seeds": sd,
+                        "median_width": float(statistics.median(widths)),
+                        "width_over_oracle": float(statistics.median(widths)) / (2 * 1.96 * sd)
+                        if sd
+                        else None,
+                        "cpu_s_all_parts": spent,
+                    }
+                )
+    return rows
+
+
+def render_door(record: dict[str, Any]) -> str:
+    """door.md: per system, redundancy and part, each N's coverage where reliable (reliable seeds),
+    over all seeds, and the median width over the oracle's (2 x 1.96 x the sd over seeds)."""
+    cfg = record["config"]
+    lines = [
+        f"The front door's PID of continuous samples (`estimate('pid', ..., redundancy=m)`, auto) over "
+        f"{cfg['seeds']} seeds: per N, coverage of the reliable intervals (reliable seeds) / over all seeds "
+        "/ median width over 2 x 1.96 x the sd of the estimates over seeds.",
+        "",
+        "| system | measure | part | truth | " + " | ".join(f"N = {n}" for n in cfg["ns"]) + " |",
+        "|---|---|---|---|" + "---|" * len(cfg["ns"]),
+    ]
+    keys = dict.fromkeys((r["system"], r["measure"], r["part"]) for r in record["rows"])
+    for system, m, part in keys:
+        cells, truth = [], None
+        for n in cfg["ns"]:
+            (r,) = [
+                r
+                for r in record["rows"]
+                if (r["system"], r["measure"], r["part"], r["n"]) == (system, m, part, n)
+            ]
+            truth = r["truth"]
+            rel = "-" if r["coverage_reliable"] is None else f"{r['coverage_reliable']:.0%}"
+            ratio = "-" if r["width_over_oracle"] is None else f"{r['width_over_oracle']:.2f}"
+            cells.append(f"{rel} ({r['reliable']}) / {r['coverage']:.0%} / {ratio}")
+        lines.append(f"| {system} | `{m}` | {part} | {truth:.3f} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m benchmarks.pid_coverage [--seeds 30] [--ns 1000 5000] [--out DIR | --write-results]``:
+    the door's rows (:func:`door_rows`) to door.json and door.md."""
+    import sys
+
+    from benchmarks.runners.script import RESULTS, cpu_model, parser, positive_int
+    from iblearn.records import atomic_write_text, environment, write_json
+
+    p = parser(__doc__)
+    p.add_argument("--seeds", type=positive_int, default=30)
+    p.add_argument("--ns", type=positive_int, nargs="+", default=[1000, 5000])
+    p.add_output(RESULTS / "pid", "--out")
+    args = p.parse_args(argv)
+    torch.set_num_threads(1)
+    env, start = environment(), time.process_time()
+    rows = door_rows(tuple(args.ns), args.seeds)
+    record = {
+        "config": {"ns": args.ns, "seeds": args.seeds, "confidence": 0.95, "front_door": "auto"},
+        "provenance": {
+            "git_commit": env["git_commit"],
+            "date": env["date"],
+            "machine": f"{cpu_model() or env['machine']} ({env['machine']})",
+            "versions": {"iblearn": env["iblearn"], "python": env["python"]},
+            "cpu_s": time.process_time() - start,
+        },
+        "rows": rows,
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_json(args.out / "door.json", record)
+    atomic_write_text(args.out / "door.md", render_door(record))
+    print(args.out / "door.md", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
