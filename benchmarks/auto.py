@@ -237,7 +237,7 @@ def cost(rows: list[dict[str, Any]]) -> str:
     if not ratios:
         return "-"
     over = sum(ratio > COST_RATIO for ratio in ratios)
-    return f"{len(ratios)} rows, at most {max(ratios):.1f}x, {over} over {COST_RATIO:g}x"
+    return f"{len(ratios)} rows, at most {max(ratios):.2f}x, {over} over {COST_RATIO:g}x"
 
 
 def summary(rows: list[dict[str, Any]]) -> str:
