@@ -106,11 +106,12 @@ def _rule_width(t: Tensor, rule: str, name: str = "x") -> Tensor:
         # The subset is one point, though the sample need not be: a unit active on a few rows, all
         # outside it. Those few rows' distances to the rest are then most of the sample's non-zero pairs.
         pairs = ((t64 - sub[0]) ** 2).sum(dim=1)
-    if float(pairs.detach().median()) == 0:  # most pairs coincide (a mostly silent ReLU unit)
+    middle = pairs.median()
+    if float(middle.detach()) == 0:  # most pairs coincide (a mostly silent ReLU unit)
         if not bool((pairs > 0).any()):
             raise ValueError(f"{name}: all samples are identical, so no kernel width can be set from them")
-        pairs = pairs[pairs > 0]
-    return pairs.median().sqrt().to(t.dtype)  # positive: the read above saw positive pairs
+        middle = pairs[pairs > 0].median()
+    return middle.sqrt().to(t.dtype)  # positive: the read above saw positive pairs
 
 
 def _scaled(x: Tensor, rule: KernelWidth, name: str) -> Tensor | None:
