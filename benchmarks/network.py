@@ -2,7 +2,7 @@
 networks.
 
     python -m benchmarks.network [--nodes 5 10 20] [--samples 1000] [--seeds 3] [--libraries ...]
-        [--targets N] [--out DIR | --write-results]
+        [--targets N] [--timeout S] [--redo] [--out DIR | --write-results]
 
 Each network: every process its own lag-1 memory, 2 - 3 sources at lags 1 - 3 with couplings 0.3 - 0.5,
 one of them through the source's square (:func:`iblearn.network.simulate.random_var_network`). Each
@@ -11,6 +11,10 @@ the directed pairs (source, target), against the true ones. ``seconds`` is the C
 inference on one thread (the JVM's threads included for IDTxl); with ``--targets N`` the slow
 libraries (iblearn's and IDTxl's KSG) infer only the first N targets, and ``seconds`` is that time
 scaled to all targets (precision and recall then over those targets' sources).
+
+A run resumes: a cell (library, nodes, samples, seed) already in ``summary.json`` is kept, not measured
+again, unless ``--redo``. A peer cell that runs past ``--timeout`` seconds (wall clock) is stopped and
+listed under ``left_out`` with that bound, as is a peer that cannot start.
 
 Libraries: ``iblearn-gaussian``, ``iblearn-ksg`` (in this process), ``idtxl`` (JidtKraskovCMI, k = 4),
 ``tigramite-parcorr`` and ``tigramite-cmiknn`` (PCMCI), each peer in its own venv through
@@ -30,7 +34,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from benchmarks.runners.script import RESULTS, cpu_model, parser, positive_int
+from benchmarks.network_table import markdown
+from benchmarks.runners.script import RESULTS, cpu_model, parser, positive_float, positive_int, stamped
 from iblearn.network import infer_network
 from iblearn.network.simulate import random_var_network
 from iblearn.records import environment, write_json
@@ -68,8 +73,11 @@ def run_iblearn(data: np.ndarray, method: str, targets: list[int] | None) -> tup
     return edges, time.process_time() - start
 
 
-def run_peer(library: str, data: np.ndarray, targets: list[int] | None, python: str) -> dict[str, Any]:
-    """The answer of ``network_peer.py`` in the peer's venv."""
+def run_peer(
+    library: str, data: np.ndarray, targets: list[int] | None, python: str, timeout: float | None = None
+) -> dict[str, Any]:
+    """The answer of ``network_peer.py`` in the peer's venv (``subprocess.TimeoutExpired`` past
+    ``timeout`` seconds)."""
     with tempfile.TemporaryDirectory() as tmp:
         np.save(Path(tmp) / "data.npy", data)
         settings = dict(SETTINGS, targets=targets, test=library.split("-")[-1])
@@ -80,39 +88,68 @@ def run_peer(library: str, data: np.ndarray, targets: list[int] | None, python: 
         }
         (Path(tmp) / "request.json").write_text(json.dumps(request))
         done = subprocess.run(
-            [python, str(PEER), str(Path(tmp) / "request.json")], capture_output=True, text=True, check=False
+            [python, str(PEER), str(Path(tmp) / "request.json")],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=timeout,
         )
     if done.returncode != 0:
         raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run_cell(library: str, nodes: int, samples: int, seed: int, n_targets: int | None) -> dict[str, Any]:
+def run_cell(
+    library: str, nodes: int, samples: int, seed: int, n_targets: int | None, timeout: float | None = None
+) -> dict[str, Any]:
+    """One row of ``summary.json``: ``library`` on the network of ``nodes`` processes, ``samples`` long,
+    of ``seed``, stamped with the commit it ran at."""
     net = random_var_network(nodes, samples, seed=seed, nonlinear=1)
     targets = list(range(min(n_targets, nodes))) if (n_targets and library in SLOW) else None
     if library.startswith("iblearn"):
         edges, seconds = run_iblearn(net.data, library.split("-")[1], targets)
         version = None
     else:
-        answer = run_peer(library, net.data, targets, PYTHONS[library.split("-")[0]])
+        answer = run_peer(library, net.data, targets, PYTHONS[library.split("-")[0]], timeout)
         edges, seconds, version = answer["edges"], answer["seconds"], answer["version"]
     kept = set(targets) if targets is not None else set(range(nodes))
     truth = {(s, t) for s, t, _ in net.edges if t in kept}
     precision, recall = scores({(s, t) for s, t, _ in edges if t in kept}, truth)
     scale = nodes / len(kept)
-    return {
-        "library": library,
-        "nodes": nodes,
-        "samples": samples,
-        "lags": "1-3",
-        "seed": seed,
-        "precision": precision,
-        "recall": recall,
-        "seconds": seconds * scale,
-        "targets_measured": len(kept),
-        "threads": 1,
-        "peer_version": version,
-    }
+    return stamped(
+        {
+            "library": library,
+            "nodes": nodes,
+            "samples": samples,
+            "lags": "1-3",
+            "seed": seed,
+            "precision": precision,
+            "recall": recall,
+            "seconds": seconds * scale,
+            "targets_measured": len(kept),
+            "threads": 1,
+            "peer_version": version,
+        }
+    )
+
+
+def key(row: dict[str, Any]) -> tuple[Any, ...]:
+    """What names a cell of the table."""
+    return row["library"], row["nodes"], row["samples"], row["seed"]
+
+
+def attempt(
+    cell: tuple[str, int, int, int], n_targets: int | None, timeout: float | None
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The row of ``cell`` (library, nodes, samples, seed), or, where its peer cannot start or runs past
+    ``timeout`` seconds, the entry that says so with the wall seconds it ran."""
+    start = time.monotonic()
+    try:
+        return run_cell(*cell, n_targets, timeout), None
+    except (RuntimeError, OSError, json.JSONDecodeError, subprocess.TimeoutExpired) as err:
+        reason = f"over {err.timeout:g} s" if isinstance(err, subprocess.TimeoutExpired) else str(err)
+        names = dict(zip(("library", "nodes", "samples", "seed"), cell, strict=True))
+        return None, stamped(names | {"reason": reason, "wall_seconds": round(time.monotonic() - start, 1)})
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -122,13 +159,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seeds", type=positive_int, default=3)
     p.add_argument("--libraries", nargs="+", choices=LIBRARIES, default=list(LIBRARIES))
     p.add_argument("--targets", type=positive_int, default=None, help="slow libraries: the first N targets")
-    p.add_argument("--max-nodes-cmiknn", type=positive_int, default=5)
+    p.add_argument("--timeout", type=positive_float, default=None, help="a peer cell's limit, seconds")
+    p.add_argument("--redo", action="store_true", help="measure cells already in summary.json again")
     p.add_output(RESULTS / "network", "--out")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    config = {k: getattr(args, k) for k in ("nodes", "samples", "seeds", "libraries", "targets")} | SETTINGS
+    config = {k: getattr(args, k) for k in ("nodes", "samples", "seeds", "libraries", "targets", "timeout")}
     env = environment()
     provenance = {
         "git_commit": env["git_commit"],
@@ -136,26 +174,30 @@ def main(argv: list[str] | None = None) -> None:
         "machine": f"{cpu_model() or env['machine']} ({env['machine']})",
         "versions": {"iblearn": env["iblearn"], "numpy": np.__version__, "python": env["python"]},
     }
-    write_json(out / "config.json", {"config": config, "provenance": provenance})
+    runs = (
+        json.loads((out / "config.json").read_text()).get("runs", [])
+        if (out / "config.json").exists()
+        else []
+    )
+    write_json(out / "config.json", {"settings": SETTINGS, "runs": [*runs, {"config": config, **provenance}]})
     summary = out / "summary.json"
-    rows: list[dict[str, Any]] = json.loads(summary.read_text())["rows"] if summary.exists() else []
+    old = json.loads(summary.read_text()) if summary.exists() else {}
+    rows: list[dict[str, Any]] = old.get("rows", [])
+    left: list[dict[str, Any]] = old.get("left_out", [])
     for samples in args.samples:
         for nodes in args.nodes:
             for seed in range(args.seeds):
                 for library in args.libraries:
-                    if library == "tigramite-cmiknn" and nodes > args.max_nodes_cmiknn:
+                    cell = (library, nodes, samples, seed)
+                    if not args.redo and any(key(r) == cell for r in rows):
                         continue
-                    try:
-                        row = run_cell(library, nodes, samples, seed, args.targets)
-                    except (RuntimeError, OSError, json.JSONDecodeError) as err:
-                        print(f"{library}: left out ({err})", file=sys.stderr)
-                        continue
-                    key = (library, nodes, samples, seed)
-                    rows = [r for r in rows if (r["library"], r["nodes"], r["samples"], r["seed"]) != key] + [
-                        row
-                    ]
-                    write_json(summary, {"provenance": provenance, "rows": rows})
-                    print(json.dumps(row), file=sys.stderr, flush=True)
+                    row, miss = attempt(cell, args.targets, args.timeout)
+                    rows = [r for r in rows if key(r) != cell] + ([row] if row else [])
+                    left = [x for x in left if key(x) != cell] + ([miss] if miss else [])
+                    record = {"provenance": provenance, "rows": rows, "left_out": left}
+                    write_json(summary, record)
+                    (out / "table.md").write_text(markdown(record), encoding="utf-8")
+                    print(json.dumps(row or miss), file=sys.stderr, flush=True)
     print(summary)
 
 

@@ -59,15 +59,16 @@ def idtxl_edges(data: np.ndarray, s: dict) -> list[list[int]]:
 
 
 def tigramite_edges(data: np.ndarray, s: dict) -> list[list[int]]:
-    """PCMCI with ParCorr (or CMIknn with shuffle tests of the same surrogate count), p-values corrected
-    by Benjamini-Hochberg, links at alpha."""
+    """PCMCI with ParCorr (or CMIknn, its default neighbour count, with shuffle tests of the same
+    surrogate count on one thread), p-values corrected by Benjamini-Hochberg, links at alpha."""
     from tigramite import data_processing as pp
     from tigramite.pcmci import PCMCI
 
     if s["test"] == "cmiknn":
         from tigramite.independence_tests.cmiknn import CMIknn
 
-        test = CMIknn(significance="shuffle_test", sig_samples=s["n_permutations"])
+        # workers=1: its neighbour searches on the one thread the other libraries get.
+        test = CMIknn(significance="shuffle_test", sig_samples=s["n_permutations"], workers=1)
     else:
         from tigramite.independence_tests.parcorr import ParCorr
 
