@@ -86,7 +86,7 @@ def test_cmi_is_estimate_mi_with_z_and_its_checks_run():
 def test_transfer_entropy_auto_checks_the_shifted_source_and_takes_a_condition():
     source, target = _series()
     est = quiet("te", source, target, lag=1, history=1)
-    assert est.measure == "transfer_entropy" and est.report.chosen == "ksg"
+    assert est.measure == "transfer_entropy" and est.report.chosen == "gaussian"  # a Gaussian VAR
     shifted = est.report.checks["independence"]
     # The shifted source is read wherever it can decide the verdict.
     assert (shifted.passed if shifted.ran else not est.reliable) and est.interval[0] > 0.2
@@ -208,7 +208,7 @@ def test_active_information_storage_is_a_measure_of_the_front_door_checked_as_a_
     for t in range(1, 1000):
         x[t] = 0.8 * x[t - 1] + rng.standard_normal()
     est = estimate("ais", x)
-    assert est.measure == "active_information_storage" and est.report.chosen == "ksg" and est.reliable
+    assert est.measure == "active_information_storage" and est.report.chosen == "gaussian" and est.reliable
     assert est.interval[0] < -0.5 * np.log(1 - 0.64) < est.interval[1]  # truth of an AR(1)
     assert {"independence", "ceiling"} <= set(est.report.checks)
     assert est.describe().startswith("A(X) = ")

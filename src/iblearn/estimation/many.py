@@ -36,7 +36,7 @@ from iblearn import _checks as V
 from iblearn import functional as ibf
 from iblearn.estimation.pid_labels import REDUNDANCIES, label_codes, pid_labels
 from iblearn.estimation.pid_labels import RESAMPLES as RESAMPLES_PID
-from iblearn.estimation.series import probed
+from iblearn.estimation.probe import probed
 from iblearn.estimators import reliability
 from iblearn.estimators.auto import ATOM, KNN_DIMS, features, looks_gaussian, marginals_gaussian
 from iblearn.estimators.autocheck import FLOOR, HALF_DATA, SHARE, Check, caveat

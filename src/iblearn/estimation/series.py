@@ -1,16 +1,29 @@
-"""Transfer entropy for the front door: the series path, checked as series.
+"""Transfer entropy for the front door: the series path, chosen from the data and checked as series.
 
-``method="auto"`` takes :func:`iblearn.functional.transfer_entropy_estimate` (KSG's conditional MI with
-the target's past partialled out, the blockwise jackknife's interval over blocks as long as the series'
-autocorrelation asks) and checks it as a series allows: the source circularly shifted against the
-target by more than a block (a shift keeps each series whole and breaks only their alignment) reads
-about 0, the trend from half the blocks to all of them stays within the tolerance, and no estimate
-exceeds log N. Rows of a series are not exchangeable, so the row-shuffling checks of
-:mod:`iblearn.estimators.autocheck` do not apply.
+``method="auto"`` reads the lagged samples the transfer entropy is computed from (the source's past, the
+target's present, the target's past and any condition's past) by the rule of the measures among many
+variables (:func:`iblearn.estimation.many.choose_method`): where they look jointly Gaussian, the
+Gaussian conditional MI ``-1/2 log(1 - r^2)`` of the partial correlation (transfer entropy is Granger
+causality for Gaussian variables, Barnett, Barrett & Seth 2009, eq. 4); where the normal scores of
+each series look jointly Gaussian, the same of the scores (the Gaussian copula: a monotone map of a
+series leaves every transfer entropy as it is, and warps and heavy tails become Gaussian); anything
+else, KSG's conditional MI with the target's past partialled out
+(:func:`iblearn.functional.transfer_entropy_estimate`) on each series' normal scores, as warps and
+heavy tails bias the neighbour counts on the values as given. Every choice has the blockwise
+jackknife's interval over blocks as long as the series' autocorrelation asks
+(:func:`iblearn.functional.serial.series_blocks`), and is checked as a series allows: the source
+circularly shifted against the target by more than a block (a shift keeps each series whole and breaks
+only their alignment) reads about 0 by the same method, the trend from half the blocks to all of them
+stays within the tolerance, and no estimate exceeds log N. Rows of a series are not exchangeable, so
+the row-shuffling checks of :mod:`iblearn.estimators.autocheck` do not apply.
 
 With a ``condition`` (other series whose past may explain the transfer), the estimate is
 I(target_t; source_{t-lag} | target's past, condition's past), the condition's ``history`` past steps
-beside the target's, by KSG's conditional MI, with the same blockwise interval.
+beside the target's.
+
+Reference:
+    L. Barnett, A. B. Barrett, A. K. Seth. Granger causality and transfer entropy are equivalent for
+    Gaussian variables. Phys. Rev. Lett. 103, 238701 (2009).
 """
 
 from __future__ import annotations
@@ -21,21 +34,34 @@ from dataclasses import dataclass, replace
 from typing import Any, TypedDict, Unpack
 
 import torch
+from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn import functional as ibf
+from iblearn.estimation.many import choose_method
+from iblearn.estimation.probe import probed
 from iblearn.estimators import reliability
 from iblearn.estimators.autocheck import FLOOR, SHARE, Check, caveat
 from iblearn.functional import Estimate, inference
+from iblearn.functional.knn.transfer import embedding, partialled
+from iblearn.functional.multivariate.inputs import copula_normal
 from iblearn.functional.serial import series_blocks
 
-__all__ = ["SeriesKeywords", "SeriesOptions", "probed", "series_verdict", "te_auto", "te_method"]
+__all__ = ["SeriesKeywords", "SeriesOptions", "normal_scores", "series_verdict", "te_auto", "te_method"]
 
-#: Halves of the blocks behind the automatic estimate's standard error: each costs about half an
-#: estimate, and with the shifted half the whole stays within four estimates.
-RESAMPLES = 4
+#: Halves of the blocks behind the automatic estimate's standard error, by method: KSG's each cost
+#: about half an estimate, and with the shifted half the whole stays within four estimates; the closed
+#: forms' cost little.
+RESAMPLES = {"ksg": 4, "gaussian": 50, "copula": 50}
+METHODS = ("ksg", "gaussian", "copula")
 ADVICE = "the estimate may be biased here: use a longer series, or a shorter history"
 _CEILING = "no transfer entropy exceeds log N"
+#: How each choice estimates the transfer entropy, as the report says it.
+_HOW = {
+    "gaussian": "the Gaussian conditional MI (Granger causality) of the series as given",
+    "copula": "the Gaussian conditional MI of each series' normal scores (Gaussian copula)",
+    "ksg": "KSG's conditional MI of each series' normal scores, the target's past partialled out",
+}
 
 
 class SeriesKeywords(TypedDict, total=False):
@@ -65,17 +91,27 @@ class SeriesOptions:
     seed: int = 0
 
 
+def normal_scores(value: Any, name: str) -> Tensor:
+    """Each column of the series ``value`` replaced by its normal scores (``(T, d)`` float64): a
+    monotone map of it, which leaves every transfer entropy and information storage as it is."""
+    return copula_normal(V.continuous(value, name).double())
+
+
 def te_method(source: Any, target: Any, *, method: str, condition: Any = None, **options: Any) -> Estimate:
     """Transfer entropy by a named method: ``"ksg"``, :func:`iblearn.functional.transfer_entropy_estimate`
     (:class:`SeriesKeywords`, ``n_resamples``, and ``n_permutations``, ``null``, ``standardize``,
-    ``ties``, ``backend``, ``n_jobs`` as there)."""
-    V.choice(method, "method", ("ksg",))
+    ``ties``, ``backend``, ``n_jobs`` as there); ``"gaussian"`` or ``"copula"``, the Gaussian
+    conditional MI of the lagged samples (of each series' normal scores for ``"copula"``), with
+    :class:`SeriesKeywords` and ``n_resamples``."""
+    V.choice(method, "method", METHODS)
     n_resamples = options.pop("n_resamples", 0)
     o = SeriesOptions(**{key: options.pop(key) for key in SeriesKeywords.__annotations__ if key in options})
-    if condition is not None:
+    if method != "ksg" or condition is not None:
         if options:
-            raise ValueError(f"{sorted(options)[0]}: not an option of a conditional transfer entropy")
-        return _conditional(source, target, condition, o.lag, o.history, o.k, n_resamples, o.seed)
+            what = "a conditional transfer entropy" if method == "ksg" else f"method={method!r}"
+            raise ValueError(f"{sorted(options)[0]}: not an option of {what}")
+        series = _series(source, target, condition, method)
+        return _lagged_estimate(*series, o.lag, o.history, o.k, method, n_resamples, o.seed)
     return ibf.transfer_entropy_estimate(
         source, target, o.lag, o.history, o.k, n_resamples=n_resamples, seed=o.seed, **options
     )
@@ -84,50 +120,62 @@ def te_method(source: Any, target: Any, *, method: str, condition: Any = None, *
 def te_auto(
     source: Any, target: Any, *, condition: Any = None, **options: Unpack[SeriesKeywords]
 ) -> Estimate:
-    """Transfer entropy from ``source`` to ``target`` (given ``condition``), checked as series (module
-    notes), with the blockwise interval.
+    """Transfer entropy from ``source`` to ``target`` (given ``condition``), by the method the lagged
+    samples ask for, checked as series (module notes), with the blockwise interval.
 
     Example:
         >>> import torch
         >>> g = torch.Generator().manual_seed(0)
         >>> x = torch.randn(1000, 1, generator=g)
         >>> y = torch.cat([torch.zeros(1, 1), 0.8 * x[:-1]]) + 0.6 * torch.randn(1000, 1, generator=g)
-        >>> est = te_auto(x, y)
-        >>> est.report.chosen, est.reliable, est.interval[0] > 0.3
-        ('ksg', True, True)
+        >>> est = te_auto(x ** 3, y)  # a warped source: its normal scores are Gaussian
+        >>> est.report.chosen, est.reliable, est.interval[0] < 0.51 < est.interval[1]
+        ('copula', True, True)
     """
     o = SeriesOptions(**options)
     lag, history, k, seed = o.lag, o.history, o.k, V.seed(o.seed)
-    if condition is None:
-        est = ibf.transfer_entropy_estimate(source, target, lag, history, k, n_resamples=RESAMPLES, seed=seed)
-        why = "series: KSG's conditional MI with the target's past partialled out, blockwise interval"
+    present, past_source, given = _lagged(*_series(source, target, condition, "gaussian"), lag, history, k)
+    names = "source's past, target's present, target's past" + (
+        ", condition's past" * (condition is not None)
+    )
+    chosen, rule, feats = choose_method(torch.cat([past_source, present, given], 1).double())
+    src, tgt, cond = _series(source, target, condition, chosen)
+    if chosen == "ksg" and cond is None:
+        est = ibf.transfer_entropy_estimate(
+            src, tgt, lag, history, k, n_resamples=RESAMPLES["ksg"], seed=seed
+        )
     else:
-        est = _conditional(source, target, condition, lag, history, k, RESAMPLES, seed)
-        why = "series given a condition: KSG's conditional MI, both pasts partialled out"
-    src = V.continuous(source, "source")
-    n = len(src)
-    half = n // 2
+        est = _lagged_estimate(src, tgt, cond, lag, history, k, chosen, RESAMPLES[chosen], seed)
+    n, half = len(src), len(src) // 2
 
     def shifted() -> float:
         # The source shifted by a quarter of the series (more than a block) on its first half.
-        shifted_args = (torch.roll(src[:half], max(half // 2, 1), 0), V.continuous(target, "target")[:half])
-        if condition is None:
-            return float(ibf.transfer_entropy(*shifted_args, lag, history, k, seed=seed))
-        cond = V.continuous(condition, "condition")[:half]
-        return float(_conditional(*shifted_args, cond, lag, history, k, 0, seed))
+        shifted_source = torch.roll(src[:half], max(half // 2, 1), 0)
+        samples = _lagged(shifted_source, tgt[:half], None if cond is None else cond[:half], lag, history, k)
+        return _cmi_of_rows(samples, k, chosen, seed)[0](slice(None))
 
+    why = f"series, the lagged samples ({names}) by the rule: {rule.rsplit(': ', 1)[0]}; {_HOW[chosen]}"
     shift_text = "the source circularly shifted against the target (on half the series) reads about 0"
-    return series_verdict(est, n, ("independence", "shifted", shifted, shift_text), _CEILING, why)
+    probe = ("independence", "shifted", shifted, shift_text)
+    return series_verdict(est, n, probe, _CEILING, why, chosen=chosen, features=feats)
 
 
 def series_verdict(
-    est: Estimate, n: int, probe: tuple[str, str, Callable[[], float], str], ceiling: str, why: str
+    est: Estimate,
+    n: int,
+    probe: tuple[str, str, Callable[[], float], str],
+    ceiling: str,
+    why: str,
+    *,
+    chosen: str = "ksg",
+    features: dict[str, float] | None = None,
 ) -> Estimate:
-    """``est`` of a series of ``n`` steps with its checks, flagged where one fails: the ``probe``
-    (check name, figure name, its estimate on half the series, what it shows) reads about 0, no
-    estimate exceeds log N (``ceiling`` says of what), and half of the blocks give about the same. The
-    probe, which costs half an estimate, runs only where the estimate is otherwise reliable: elsewhere
-    no reading of it would change the verdict, and the report says it was not run.
+    """``est`` of a series of ``n`` steps by ``chosen`` with its checks, flagged where one fails: the
+    ``probe`` (check name, figure name, its estimate on half the series, what it shows) reads about 0,
+    no estimate exceeds log N (``ceiling`` says of what), and half of the blocks give about the same.
+    The probe, which costs half an estimate, runs only where the estimate is otherwise reliable:
+    elsewhere no reading of it would change the verdict, and the report says it was not run. The
+    report carries ``why`` and the rule's ``features`` with ``n``.
 
     The tolerance is max(FLOOR, 1.5 / sqrt(N / 2), SHARE * |estimate|) plus twice the standard error.
     """
@@ -154,54 +202,70 @@ def series_verdict(
     why_not = caveat(checks, ADVICE)
     if why_not is not None:
         est = reliability.flagged(est, "auto", why_not)
-    return replace(est, report=replace(est.report, chosen="ksg", why=why, checks=checks, features={"n": n}))
+    feats = {**(features or {}), "n": n}
+    return replace(est, report=replace(est.report, chosen=chosen, why=why, checks=checks, features=feats))
 
 
-def probed(
-    est: Estimate,
-    checks: dict[str, Check],
-    probe: tuple[str, str, Callable[[], float], str],
-    tolerance: float,
-) -> Check:
-    """The ``probe`` check (name, figure name, its estimate under the null, what it shows): its
-    estimate within ``tolerance`` of 0; not run where ``est`` is already unreliable or one of
-    ``checks`` failed, as the verdict is then settled."""
-    name, figure, estimate, text = probe
-    failed = [c.name for c in checks.values() if c.passed is False]
-    if not est.reliable or failed:
-        why = f"{', '.join(failed)} failed" if failed else f"it is unreliable already ({est.caveat})"
-        return Check(
-            name, None, {}, text, why_not=f"{why}: the estimate is unreliable whatever it reads", ran=False
-        )
-    value = estimate()
-    return Check(name, abs(value) <= tolerance, {figure: value}, text, tolerance)
+def _series(source: Any, target: Any, condition: Any, method: str) -> tuple[Tensor, Tensor, Tensor | None]:
+    """The series a ``method`` reads: as given (float64) for ``"gaussian"``, else each series' normal
+    scores."""
+    take = (lambda v, name: V.continuous(v, name).double()) if method == "gaussian" else normal_scores
+    cond = None if condition is None else take(condition, "condition")
+    return take(source, "source"), take(target, "target"), cond
 
 
-def _conditional(
-    source: Any, target: Any, condition: Any, lag: int, history: int, k: int, n_resamples: int, seed: int
+def _lagged(
+    source: Tensor, target: Tensor, condition: Tensor | None, lag: int, history: int, k: int
+) -> tuple[Tensor, Tensor, Tensor]:
+    """The target's present, the source's past, and the target's past with the condition's ``history``
+    past steps beside it: the samples of the (conditional) transfer entropy."""
+    present, past_source, given = embedding(source, target, lag, history, k)
+    if condition is not None:
+        given = torch.cat([given, embedding(source, condition, lag, history, k)[2]], 1)
+    return present, past_source, given
+
+
+def _cmi_of_rows(
+    samples: tuple[Tensor, Tensor, Tensor], k: int, method: str, seed: int
+) -> tuple[Callable[[Any], float], int]:
+    """``I(present; source's past | given)`` by ``method`` on any rows of the lagged ``samples``, and
+    how many rows there are. KSG reads the present and the source's past less their linear fit on the
+    given past (:func:`~iblearn.functional.knn.transfer.partialled`, which leaves the conditional MI as
+    it is); the Gaussian conditional MI is that of the partial correlation."""
+    present, past_source, given = partialled(*samples) if method == "ksg" else samples
+
+    def cmi(rows: Any) -> float:
+        x, y, z = present[rows], past_source[rows], given[rows]
+        return float(ibf.ksg_cmi(x, y, z, k, seed=seed) if method == "ksg" else ibf.gaussian_cmi(x, y, z))
+
+    return cmi, len(present)
+
+
+def _lagged_estimate(
+    source: Tensor,
+    target: Tensor,
+    condition: Tensor | None,
+    lag: int,
+    history: int,
+    k: int,
+    method: str,
+    n_resamples: int,
+    seed: int,
 ) -> Estimate:
-    """I(target_t; source_{t-lag} | target's past, condition's past) with a blockwise interval: the
-    condition's ``history`` past steps beside the target's, all partialled out of the present and the
-    source as the unconditional estimate does (a linear fit, which leaves the conditional MI as it is)."""
-    from iblearn.functional.knn.transfer import embedding, partialled
-
-    present, past_source, past_target = embedding(source, target, lag, history, k)
-    _, _, past_condition = embedding(source, condition, lag, history, k)
-    present, past_source, given = partialled(
-        present, past_source, torch.cat([past_target, past_condition], 1)
-    )
-
-    def te(rows: Any) -> float:
-        return float(ibf.ksg_cmi(present[rows], past_source[rows], given[rows], k, seed=seed))
-
-    n = len(present)
+    """The transfer entropy of the lagged samples of the series (:func:`_lagged`) by ``method``
+    (:func:`_cmi_of_rows`), with the blockwise jackknife's interval from ``n_resamples`` halves of the
+    blocks (none where 0), each block as long as the series' autocorrelation asks."""
+    te, n = _cmi_of_rows(_lagged(source, target, condition, lag, history, k), k, method, seed)
     value = te(slice(None))
     fields: dict[str, Any] = {}
     if n_resamples:
-        block, slow = series_blocks([source, target, condition], ["source", "target", "condition"], n)
+        series = [source, target] + ([] if condition is None else [condition])
+        block, slow = series_blocks(series, ["source", "target", "condition"][: len(series)], n)
         res = inference.resampled(te, n, n_resamples, "block", seed, block)
+        # A blockwise spread rests on the blocks: with fewer blocks than resamples, theirs are its
+        # degrees of freedom.
         span, bias = inference.interval(
-            value, res.stderr, half=res.half, n_resamples=res.n_resamples, floor=0.0
+            value, res.stderr, half=res.half, n_resamples=min(res.n_resamples, -(-n // block)), floor=0.0
         )
         fields = dict(
             stderr=res.stderr,
@@ -212,4 +276,4 @@ def _conditional(
         )
         if slow is not None:
             fields |= dict(reliable=False, caveat=slow)
-    return Estimate(torch.tensor(value, dtype=torch.float64), n, "ksg", measure="transfer_entropy", **fields)
+    return Estimate(torch.tensor(value, dtype=torch.float64), n, method, measure="transfer_entropy", **fields)

@@ -2,10 +2,13 @@
 A_X(history) = I(X_t; X_{t-1}, ..., X_{t-history}) (Lizier, Prokopenko & Zomaya 2012), by
 :func:`iblearn.functional.information_dynamics.active_information_storage`.
 
-``method="auto"`` takes KSG (the kNN estimate, as for transfer entropy) with the blockwise jackknife's
-interval, and checks it as a series allows: the series with its steps shuffled (no order, so no
-storage) reads about 0 on half the steps, the trend from half the blocks to all of them stays within
-the tolerance, and no estimate exceeds log N.
+``method="auto"`` reads the series' present and its past ``history`` steps by the rule of the measures
+among many variables (:func:`iblearn.estimation.many.choose_method`), as for transfer entropy: the
+Gaussian estimate where they look jointly Gaussian, the Gaussian copula where the series' normal scores
+do, else KSG on the normal scores (a monotone map of the series leaves its storage as it is); each with
+the blockwise jackknife's interval, and checked as a series allows: the series with its steps shuffled
+(no order, so no storage) reads about 0 on half the steps by the same method, the trend from half the
+blocks to all of them stays within the tolerance, and no estimate exceeds log N.
 
 Reference:
     J. T. Lizier, M. Prokopenko, A. Y. Zomaya. Local measures of information storage in complex
@@ -19,7 +22,8 @@ from typing import Any, TypedDict, Unpack
 import torch
 
 from iblearn import _checks as V
-from iblearn.estimation.series import RESAMPLES, series_verdict
+from iblearn.estimation.many import choose_method
+from iblearn.estimation.series import RESAMPLES, normal_scores, series_verdict
 from iblearn.functional import Estimate, inference
 from iblearn.functional.information_dynamics import active_information_storage
 
@@ -54,8 +58,8 @@ def ais_method(series: Any, *, method: str, **options: Unpack[StorageKeywords]) 
 
 
 def ais_auto(series: Any, *, history: int = 1, k: int = 4, seed: int = 0) -> Estimate:
-    """Active information storage of ``series`` by KSG, checked as a series (module notes), with the
-    blockwise interval.
+    """Active information storage of ``series`` by the method its present and past ask for, checked
+    as a series (module notes), with the blockwise interval.
 
     Example:
         >>> import numpy as np
@@ -65,23 +69,36 @@ def ais_auto(series: Any, *, history: int = 1, k: int = 4, seed: int = 0) -> Est
         ...     x[t] = 0.8 * x[t - 1] + rng.standard_normal()
         >>> est = ais_auto(x)
         >>> est.report.chosen, est.reliable, est.interval[0] < 0.51 < est.interval[1]
-        ('ksg', True, True)
+        ('gaussian', True, True)
     """
     seed = V.seed(seed)
-    est = active_information_storage(series, history, "ksg", k=k, n_resamples=RESAMPLES, seed=seed)
-    steps = V.continuous(series, "series").reshape(-1)
+    history = V.positive_int(history, "history")
+    steps = V.continuous(series, "series").double()
+    if steps.shape[1] != 1:
+        raise ValueError(f"series: expected one series (T,) or (T, 1), got shape {tuple(steps.shape)}")
+    steps = steps[:, 0]
     n, half = len(steps), len(steps) // 2
+    if n <= history + 10:
+        raise ValueError(f"history: {history} leaves too few samples of a {n}-step series")
+    lagged = torch.stack([steps[history - j : n - j] for j in range(history + 1)], 1)  # present, then past
+    chosen, rule, feats = choose_method(lagged)
+    if chosen == "ksg":  # its normal scores: heavy tails and warps bias the neighbour counts
+        steps = normal_scores(steps[:, None], "series")[:, 0]
+    est = active_information_storage(steps, history, chosen, k=k, n_resamples=RESAMPLES[chosen], seed=seed)
 
     def shuffled() -> float:
         order = torch.from_numpy(inference.rng(seed, inference.PERMUTATION, 0).permutation(half))
-        return float(active_information_storage(steps[:half][order], history, "ksg", k=k, seed=seed))
+        return float(active_information_storage(steps[:half][order], history, chosen, k=k, seed=seed))
 
+    how = {
+        "gaussian": "the Gaussian estimate",
+        "copula": "the Gaussian estimate of its normal scores (Gaussian copula)",
+        "ksg": "KSG (nearest neighbours) on its normal scores",
+    }[chosen]
     why = (
-        f"a series: KSG (nearest neighbours) between its present and its past {history} step(s), "
-        "with the blockwise interval"
-    )
-    shuffle_text = (
-        "the series with its steps shuffled (on half of it), which then stores nothing, reads about 0"
+        f"a series, its present and its past {history} step(s) by the rule: {rule.rsplit(': ', 1)[0]}; "
+        f"{how}, with the blockwise interval"
     )
     ceiling = "no information storage exceeds log N"
-    return series_verdict(est, n, ("independence", "shuffled", shuffled, shuffle_text), ceiling, why)
+    probe = ("independence", "shuffled", shuffled, _SHUFFLED)
+    return series_verdict(est, n, probe, ceiling, why, chosen=chosen, features=feats)

@@ -1,0 +1,99 @@
+"""The series measures' automatic choice: transfer entropy (with and without a condition) and active
+information storage read their lagged samples by the rule of the measures among many variables, and
+take the Gaussian estimate, the Gaussian copula or KSG on normal scores as it says."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from iblearn import estimate
+from iblearn.data import get_exact_task
+from iblearn.functional.information_dynamics import active_information_storage, transfer_entropy
+
+torch.set_num_threads(1)
+
+
+def _var(n: int = 2000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A Gaussian VAR(1): x drives y one step later."""
+    rng = np.random.default_rng(seed)
+    x, y = np.zeros(n), np.zeros(n)
+    for t in range(1, n):
+        x[t] = 0.5 * x[t - 1] + rng.standard_normal()
+        y[t] = 0.4 * y[t - 1] + 0.3 * x[t - 1] + rng.standard_normal()
+    return x, y
+
+
+def test_a_warped_series_takes_the_copula_where_ksg_on_its_values_reads_low():
+    task = get_exact_task("te-lag3-warped")  # sinh and exp of a Gaussian pair of series
+    lag, history = task.options["lag"], task.options["history"]
+    source, target = task.sample(1000, seed=0)
+    auto = estimate("te", source, target, lag=lag, history=history)
+    on_values = estimate("te", source, target, method="ksg", lag=lag, history=history)
+    assert auto.report.chosen == "copula" and "normal scores" in auto.report.why
+    # KSG on the values as given reads more than 20% low; the copula is closer, and covers the truth.
+    assert (
+        abs(float(auto) - task.truth) < task.truth - float(on_values) and float(on_values) < 0.8 * task.truth
+    )
+    assert auto.interval[0] <= task.truth <= auto.interval[1] and auto.reliable
+    assert "mardia" in auto.report.features and auto.report.features["n"] == len(source)  # steps
+
+
+def test_a_gaussian_var_takes_the_gaussian_estimate_with_its_blockwise_interval():
+    x, y = _var()
+    auto = estimate("te", x, y)
+    named = transfer_entropy(x, y, method="gaussian", n_resamples=50)
+    assert auto.report.chosen == "gaussian" and auto.reliable
+    assert float(auto) == pytest.approx(float(named), rel=1e-9)
+    assert auto.interval == pytest.approx(named.interval, rel=1e-9)
+    assert auto.stderr_method == "blockwise jackknife"
+    assert float(estimate("te", x, y, method="gaussian")) == pytest.approx(float(named), rel=1e-9)
+    assert set(auto.report.checks) == {"independence", "ceiling", "half data"}
+    assert auto.report.checks["independence"].passed
+
+
+def test_a_condition_joins_the_lagged_samples_the_rule_reads():
+    x, y = _var(seed=1)
+    w = np.random.default_rng(2).standard_normal(len(x))
+    auto = estimate("te", x, y, condition=w, history=2)
+    named = estimate("te", x, y, condition=w, history=2, method="gaussian")
+    assert auto.report.chosen == "gaussian" and "condition's past" in auto.report.why
+    assert float(auto) == pytest.approx(float(named), rel=1e-9)
+    warped = estimate("te", np.exp(x), y**3, condition=np.sinh(w), history=2)
+    assert warped.report.chosen == "copula" and float(warped) == pytest.approx(float(named), abs=0.01)
+    with pytest.raises(ValueError, match=r"^null: not an option of method='gaussian'$"):
+        estimate("te", x, y, method="gaussian", null="shift")
+
+
+def test_a_dependence_no_monotone_map_makes_gaussian_takes_ksg_on_normal_scores():
+    rng = np.random.default_rng(0)
+    n = 2000
+    x, y = rng.standard_normal(n), np.zeros(n)
+    noise = rng.standard_normal(n)
+    y[1:] = x[:-1] ** 2 + 0.5 * noise[1:]  # uncorrelated with x's past, yet driven by it
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        auto = estimate("te", x, y)
+    assert auto.report.chosen == "ksg" and "normal scores" in auto.report.why
+    on_scores = estimate("te", *(torch.special.ndtri(torch.tensor(_ranks(v))) for v in (x, y)), method="ksg")
+    assert float(auto) == pytest.approx(float(on_scores), rel=1e-9)
+
+
+def _ranks(v: np.ndarray) -> np.ndarray:
+    return (np.argsort(np.argsort(v)) + 1.0) / (len(v) + 1)
+
+
+def test_information_storage_takes_the_copula_of_a_warped_series():
+    x, _ = _var(1000)
+    truth = -0.5 * np.log(1 - 0.25)  # an AR(1) of coefficient 0.5
+    gaussian = estimate("ais", x)
+    assert gaussian.report.chosen == "gaussian"
+    assert float(gaussian) == pytest.approx(float(active_information_storage(x, method="gaussian")), rel=1e-9)
+    warped = estimate("ais", np.exp(x))
+    assert warped.report.chosen == "copula" and warped.interval[0] <= truth <= warped.interval[1]
+    assert float(warped) == pytest.approx(float(active_information_storage(x, method="copula")), rel=1e-9)
+    with pytest.raises(ValueError, match=r"^series: expected one series"):
+        estimate("ais", np.stack([x, x], 1))
