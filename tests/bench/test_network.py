@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from benchmarks import network, network_table
 
 
-def _row(library: str, nodes: int, seed: int, precision: float, recall: float, seconds: float) -> dict[str, Any]:
+def _row(
+    library: str, nodes: int, seed: int, precision: float, recall: float, seconds: float
+) -> dict[str, Any]:
     return {
         "library": library,
         "nodes": nodes,
@@ -38,7 +39,17 @@ def test_a_run_keeps_the_cells_it_has_and_lists_a_timed_out_peer(monkeypatch, tm
         return _row(library, nodes, seed, 1.0, 1.0, 2.0)
 
     monkeypatch.setattr(network, "run_cell", fake)
-    argv = ["--nodes", "5", "--seeds", "2", "--libraries", "iblearn-gaussian", "idtxl", "--out", str(tmp_path)]
+    argv = [
+        "--nodes",
+        "5",
+        "--seeds",
+        "2",
+        "--libraries",
+        "iblearn-gaussian",
+        "idtxl",
+        "--out",
+        str(tmp_path),
+    ]
     network.main([*argv, "--timeout", "1"])
     assert len(calls) == 4
     summary = json.loads((tmp_path / "summary.json").read_text())
