@@ -2,7 +2,7 @@
 networks.
 
     python -m benchmarks.network [--nodes 5 10 20] [--samples 1000] [--seeds 3] [--libraries ...]
-        [--targets N] [--timeout S] [--redo] [--out DIR | --write-results]
+        [--targets N] [--timeout S] [--redo] [--merge DIR] [--out DIR | --write-results]
 
 Each network: every process its own lag-1 memory, 2 - 3 sources at lags 1 - 3 with couplings 0.3 - 0.5,
 one of them through the source's square (:func:`iblearn.network.simulate.random_var_network`). Each
@@ -13,8 +13,11 @@ libraries (iblearn's and IDTxl's KSG) infer only the first N targets, and ``seco
 scaled to all targets (precision and recall then over those targets' sources).
 
 A run resumes: a cell (library, nodes, samples, seed) already in ``summary.json`` is kept, not measured
-again, unless ``--redo``. A peer cell that runs past ``--timeout`` seconds (wall clock) is stopped and
-listed under ``left_out`` with that bound, as is a peer that cannot start.
+again, unless ``--redo``; ``--merge DIR`` starts from the rows of another run folder (with
+``--write-results`` and no ``--libraries``: a scratch run written as the committed results). Each row
+records the commit it ran at, ``config.json`` each run's settings and provenance. A peer cell that
+runs past ``--timeout`` seconds (wall clock) is stopped and listed under ``left_out`` with that bound,
+as is a peer that cannot start.
 
 Libraries: ``iblearn-gaussian``, ``iblearn-ksg`` (in this process), ``idtxl`` (JidtKraskovCMI, k = 4),
 ``tigramite-parcorr`` and ``tigramite-cmiknn`` (PCMCI), each peer in its own venv through
@@ -152,15 +155,22 @@ def attempt(
         return None, stamped(names | {"reason": reason, "wall_seconds": round(time.monotonic() - start, 1)})
 
 
+def save(out: Path, record: dict[str, Any]) -> None:
+    """``summary.json`` and ``table.md`` in ``out``."""
+    write_json(out / "summary.json", record)
+    (out / "table.md").write_text(markdown(record), encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> None:
     p = parser(__doc__)
     p.add_argument("--nodes", type=positive_int, nargs="+", default=[5, 10, 20])
     p.add_argument("--samples", type=positive_int, nargs="+", default=[1000])
     p.add_argument("--seeds", type=positive_int, default=3)
-    p.add_argument("--libraries", nargs="+", choices=LIBRARIES, default=list(LIBRARIES))
+    p.add_argument("--libraries", nargs="*", choices=LIBRARIES, default=list(LIBRARIES))
     p.add_argument("--targets", type=positive_int, default=None, help="slow libraries: the first N targets")
     p.add_argument("--timeout", type=positive_float, default=None, help="a peer cell's limit, seconds")
     p.add_argument("--redo", action="store_true", help="measure cells already in summary.json again")
+    p.add_argument("--merge", type=Path, default=None, help="a run folder whose rows and runs to start from")
     p.add_output(RESULTS / "network", "--out")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
@@ -174,16 +184,20 @@ def main(argv: list[str] | None = None) -> None:
         "machine": f"{cpu_model() or env['machine']} ({env['machine']})",
         "versions": {"iblearn": env["iblearn"], "numpy": np.__version__, "python": env["python"]},
     }
+    start = args.merge or out
     runs = (
-        json.loads((out / "config.json").read_text()).get("runs", [])
-        if (out / "config.json").exists()
+        json.loads((start / "config.json").read_text()).get("runs", [])
+        if (start / "config.json").exists()
         else []
     )
-    write_json(out / "config.json", {"settings": SETTINGS, "runs": [*runs, {"config": config, **provenance}]})
+    runs = [*runs, {"config": config, **provenance}]
+    write_json(out / "config.json", {"settings": SETTINGS, "runs": runs})
     summary = out / "summary.json"
-    old = json.loads(summary.read_text()) if summary.exists() else {}
+    old = json.loads((start / "summary.json").read_text()) if (start / "summary.json").exists() else {}
     rows: list[dict[str, Any]] = old.get("rows", [])
     left: list[dict[str, Any]] = old.get("left_out", [])
+    # Each row carries the commit it ran at; the record's own provenance names the machine only.
+    provenance = {k: v for k, v in provenance.items() if k != "git_commit"} | {"runs": len(runs)}
     for samples in args.samples:
         for nodes in args.nodes:
             for seed in range(args.seeds):
@@ -194,10 +208,9 @@ def main(argv: list[str] | None = None) -> None:
                     row, miss = attempt(cell, args.targets, args.timeout)
                     rows = [r for r in rows if key(r) != cell] + ([row] if row else [])
                     left = [x for x in left if key(x) != cell] + ([miss] if miss else [])
-                    record = {"provenance": provenance, "rows": rows, "left_out": left}
-                    write_json(summary, record)
-                    (out / "table.md").write_text(markdown(record), encoding="utf-8")
+                    save(out, {"provenance": provenance, "rows": rows, "left_out": left})
                     print(json.dumps(row or miss), file=sys.stderr, flush=True)
+    save(out, {"provenance": provenance, "rows": rows, "left_out": left})
     print(summary)
 
 

@@ -85,3 +85,17 @@ def test_prediction_carries_the_per_target_time_by_the_power_law_of_the_two_larg
     assert got["exponent"] == pytest.approx(exponent)
     assert got["network_seconds"] == pytest.approx(100 * 25.0 * 2**exponent)
     assert network_table.prediction({"rows": rows[:1]}) is None
+
+
+def test_merge_writes_another_folders_rows_without_running_a_cell(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(network, "run_cell", lambda *a: pytest.fail("no cell is run"))
+    scratch, final = tmp_path / "scratch", tmp_path / "final"
+    scratch.mkdir()
+    rows = [_row("iblearn-ksg", 5, 0, 1.0, 1.0, 3.0)]
+    (scratch / "summary.json").write_text(json.dumps({"rows": rows, "left_out": []}))
+    (scratch / "config.json").write_text(json.dumps({"runs": [{"git_commit": "abc"}]}))
+    network.main(["--libraries", "--merge", str(scratch), "--out", str(final)])
+    written = json.loads((final / "summary.json").read_text())
+    assert written["rows"] == rows and "git_commit" not in written["provenance"]
+    assert json.loads((final / "config.json").read_text())["runs"][0]["git_commit"] == "abc"
+    assert "| iblearn-ksg | 5 | 1,000 | 1 | 1.000 | 1.000 | 3.0 | 1 |" in (final / "table.md").read_text()
