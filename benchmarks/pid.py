@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from benchmarks.pid_coverage import coverage_rows, render_coverage
+from benchmarks.pid_coverage import coverage_record, coverage_rows, render_coverage
 from benchmarks.pid_gaussian import GPID_COMMIT, gpid_rows, render_gpid
 from benchmarks.runners.script import RESULTS, cpu_model, parser, positive_int
 from iblearn.functional import broja_pid, phiid, pid_distribution, pid_lattice
@@ -273,20 +273,10 @@ def render(out: Path, record: dict[str, Any]) -> None:
 
 def coverage(out: Path, seeds: int, n_resamples: int) -> None:
     """coverage.json and coverage.md (:mod:`benchmarks.pid_coverage`)."""
-    env = environment()
     start = time.process_time()
     rows = coverage_rows(COVERAGE_NS, seeds, n_resamples)
-    record = {
-        "config": {"ns": list(COVERAGE_NS), "seeds": seeds, "n_resamples": n_resamples, "confidence": 0.95},
-        "provenance": {
-            "git_commit": env["git_commit"],
-            "date": env["date"],
-            "machine": f"{cpu_model() or env['machine']} ({env['machine']})",
-            "versions": {"iblearn": env["iblearn"], "python": env["python"]},
-            "cpu_s": time.process_time() - start,
-        },
-        "rows": rows,
-    }
+    config = {"ns": list(COVERAGE_NS), "seeds": seeds, "n_resamples": n_resamples, "confidence": 0.95}
+    record = coverage_record(config, rows, start)
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "coverage.json", record)
     atomic_write_text(out / "coverage.md", render_coverage(record))

@@ -352,24 +352,15 @@ def render_door(record: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv: list[str] | None = None) -> None:
-    """``python -m benchmarks.pid_coverage [--seeds 30] [--ns 1000 5000] [--out DIR | --write-results]``:
-    the door's rows (:func:`door_rows`) to door.json and door.md."""
-    import sys
+def coverage_record(config: dict[str, Any], rows: list[dict[str, Any]], start: float) -> dict[str, Any]:
+    """A coverage run's record: its ``config``, its provenance (commit, date, machine, versions, the
+    process CPU seconds since ``start``) and its ``rows``."""
+    from benchmarks.runners.script import cpu_model
+    from iblearn.records import environment
 
-    from benchmarks.runners.script import RESULTS, cpu_model, parser, positive_int
-    from iblearn.records import atomic_write_text, environment, write_json
-
-    p = parser(__doc__)
-    p.add_argument("--seeds", type=positive_int, default=30)
-    p.add_argument("--ns", type=positive_int, nargs="+", default=[1000, 5000])
-    p.add_output(RESULTS / "pid", "--out")
-    args = p.parse_args(argv)
-    torch.set_num_threads(1)
-    env, start = environment(), time.process_time()
-    rows = door_rows(tuple(args.ns), args.seeds)
-    record = {
-        "config": {"ns": args.ns, "seeds": args.seeds, "confidence": 0.95, "front_door": "auto"},
+    env = environment()
+    return {
+        "config": config,
         "provenance": {
             "git_commit": env["git_commit"],
             "date": env["date"],
@@ -379,6 +370,26 @@ def main(argv: list[str] | None = None) -> None:
         },
         "rows": rows,
     }
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m benchmarks.pid_coverage [--seeds 30] [--ns 1000 5000] [--out DIR | --write-results]``:
+    the door's rows (:func:`door_rows`) to door.json and door.md."""
+    import sys
+
+    from benchmarks.runners.script import RESULTS, parser, positive_int
+    from iblearn.records import atomic_write_text, write_json
+
+    p = parser(__doc__)
+    p.add_argument("--seeds", type=positive_int, default=30)
+    p.add_argument("--ns", type=positive_int, nargs="+", default=[1000, 5000])
+    p.add_output(RESULTS / "pid", "--out")
+    args = p.parse_args(argv)
+    torch.set_num_threads(1)
+    start = time.process_time()
+    rows = door_rows(tuple(args.ns), args.seeds)
+    config = {"ns": args.ns, "seeds": args.seeds, "confidence": 0.95, "front_door": "auto"}
+    record = coverage_record(config, rows, start)
     args.out.mkdir(parents=True, exist_ok=True)
     write_json(args.out / "door.json", record)
     atomic_write_text(args.out / "door.md", render_door(record))
