@@ -39,6 +39,7 @@ def tree_kernel(request, monkeypatch):
         if not nb.HAVE_KERNEL:
             pytest.skip("the compiled kernel was not built")
         monkeypatch.setattr(nb, "_slab_width", lambda n: 7)
+        monkeypatch.setattr(nb, "TREE_LOW_DIM", 0)  # the slabs, unless forced onto the tree
         if request.param == "compiled k-d tree":
             monkeypatch.setattr(nb, "TREE_MIN_N", 0)
             monkeypatch.setattr(nb, "TREE_LEAF", 5)
@@ -270,6 +271,7 @@ def test_the_k_d_tree_agrees_with_brute_force(monkeypatch, dim):
 @pytest.mark.skipif(not nb.HAVE_KERNEL, reason="the compiled kernel was not built")
 def test_the_k_d_tree_gives_ksg_the_value_of_the_slabs(monkeypatch):
     x, y = dense_gaussian(5).sample(3000, seed=2)
+    monkeypatch.setattr(nb, "TREE_LOW_DIM", 0)
     for variant in (1, 2):
         slabs = float(ksg_mi(x, y, 3, variant))
         monkeypatch.setattr(nb, "TREE_MIN_N", 0)
@@ -282,6 +284,8 @@ def test_the_k_d_tree_gives_ksg_the_value_of_the_slabs(monkeypatch):
 def test_threads_split_the_work_without_changing_a_number(monkeypatch, tree):
     if tree:
         monkeypatch.setattr(nb, "TREE_MIN_N", 0)
+    else:
+        monkeypatch.setattr(nb, "TREE_LOW_DIM", 0)
     x = _coarse(900, 4)
     eps, idx = nb.kth_neighbour([x], 3, "chebyshev", "tree")
     counts = nb.count_within(x, eps, "chebyshev", "tree", inclusive=False)
@@ -300,6 +304,13 @@ def test_auto_keeps_the_k_d_tree_to_low_dimension_and_the_kernel_further(monkeyp
     assert nb.pick_backend("auto", cpu, 40, nb.knn_max_tree_dim("chebyshev")) == "tree"
     monkeypatch.setattr(nb, "HAVE_KERNEL", False)
     assert nb.pick_backend("auto", cpu, 40, nb.knn_max_tree_dim("chebyshev")) == "brute"
+
+
+def test_the_kernel_searches_by_its_tree_in_low_dimension_at_any_n():
+    for n in (10, 1000, 8000, 99_999):
+        assert nb.uses_tree(n, 1) and nb.uses_tree(n, nb.TREE_LOW_DIM)
+        assert not nb.uses_tree(n, nb.TREE_LOW_DIM + 1)  # the slabs, below TREE_MIN_N
+    assert nb.TREE_LOW_DIM >= 12 and nb.uses_tree(nb.TREE_MIN_N, 40)
 
 
 @pytest.mark.skipif(not nb.HAVE_KERNEL, reason="the compiled kernel was not built")

@@ -52,6 +52,7 @@ from iblearn.functional.knn.neighbors import (
     knn_max_tree_dim,
     kth_neighbour,
     pick_backend,
+    uses_tree,
 )
 from iblearn.functional.knn.options import KNNKeywords, KNNOptions, Ties
 
@@ -295,12 +296,17 @@ def ksg_cmi_prepared(cond: PreparedCondition, x: Tensor) -> Tensor:
     if cond.yz_index is None or cond.z_index is None or cond.keys is None or not tree:
         nxz, nyz, nz = cmi_counts(xt, cond.y, cond.z, k, "auto")
     else:
-        # Each column's keys of the kernel's layout computed once: x's here, y's and z's in cond.
-        kx, (ky, kz) = column_keys(xt.numpy()), cond.keys
-        eps, _ = kth_neighbour([xt, cond.y, cond.z], k, "chebyshev", "tree", np.hstack([kx, ky, kz]))
+        # Each column's keys of the slabs' layout computed once (x's here, y's and z's in cond), and
+        # none where the k-d tree searches both spaces of x.
+        n, xz_dim = xt.shape[0], xt.shape[1] + cond.z.shape[1]
+        slabs = not (uses_tree(n, joint_dim) and uses_tree(n, xz_dim))
+        kx, (ky, kz) = column_keys(xt.numpy()) if slabs else None, cond.keys
+        joint_keys = None if kx is None else np.hstack([kx, ky, kz])
+        eps, _ = kth_neighbour([xt, cond.y, cond.z], k, "chebyshev", "tree", joint_keys)
         if not bool(((eps > 0) & torch.isfinite(eps)).all()):
             raise ValueError("radius: expected positive, finite radii (duplicate points give zero)")
-        xz = count_index(torch.cat([xt, cond.z], dim=1).numpy(), np.hstack([kx, kz]))
+        xz_keys = None if kx is None else np.hstack([kx, kz])
+        xz = count_index(torch.cat([xt, cond.z], dim=1).numpy(), xz_keys)
         nxz = count_in_index(xz, eps.numpy(), False)
         nyz = count_in_index(cond.yz_index, eps.numpy(), False)
         nz = count_in_index(cond.z_index, eps.numpy(), False)

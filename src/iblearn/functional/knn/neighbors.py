@@ -4,10 +4,11 @@ Two questions are asked of a sample: how far is each point's k-th nearest neighb
 whose distance is the maximum of the parts' distances, as KSG needs), and how many points lie within
 a radius of each point. Both are answered exactly, in float64, by one of two backends:
 
-* ``"tree"`` (CPU): for the max-norm, the compiled kernel of ``_maxnorm.c`` (points in slabs of the
-  widest-spread coordinate, each slab sorted by the next widest; vectorised distance blocks over the
-  runs that can hold a neighbour; from :data:`TREE_MIN_N` points on, its k-d tree, whose counts add
-  whole nodes inside the ball). For the Euclidean norm, and wherever the kernel was not built (no
+* ``"tree"`` (CPU): for the max-norm, the compiled kernel of ``_maxnorm.c``: its k-d tree, whose
+  counts add whole nodes inside the ball, in up to :data:`TREE_LOW_DIM` dimensions and from
+  :data:`TREE_MIN_N` points on (:func:`uses_tree`); else points in slabs of the widest-spread
+  coordinate, each slab sorted by the next widest, with vectorised distance blocks over the runs that
+  can hold a neighbour. For the Euclidean norm, and wherever the kernel was not built (no
   C compiler at install time), scipy's cKDTree, and counts in one dimension by sorting: the same
   answers, slower.
 * ``"brute"`` (any device): chunked pairwise distances in torch; the k-th neighbour and the counts
@@ -355,22 +356,22 @@ def _slab_layout(
     return order, (np.ascontiguousarray(x[order].T, dtype=np.float64), n, d, bcol, width)
 
 
-#: From this many points on, the searches in up to :data:`TREE_LOW_DIM` dimensions use the kernel's k-d
-#: tree instead of its slabs; in more dimensions from 5x as many. The slab search visits every point
-#: whose two pruning coordinates lie within the radius, a share of the sample that falls only like the
-#: radius (N^-1/d), so its cost grows almost as N^2; the tree's grows more slowly but costs more per
-#: point at moderate N. KSG, one thread, slabs against tree, interleaved, the same values (the tree's
-#: searches in the AVX2 copy of the kernel; loaded cores): 5x5 Gaussian (10-d joint space, 5-d counts)
-#: 1.33x at N = 2,000, 0.96x at 5,000, 1.04x at 10,000, 1.12x at 20,000, 1.31x at 30,000, 1.66x at
-#: 60,000; bivariate normal (2-d) 1.05 - 1.08x at 20,000 - 100,000; 16x16 (32-d joint space) 0.72x at
-#: 20,000.
-TREE_MIN_N = 20_000
-#: The most dimensions in which the tree takes over from :data:`TREE_MIN_N` points.
-TREE_LOW_DIM = 10
+#: In up to this many dimensions the kernel's k-d tree answers both searches at every N (in one
+#: dimension the counts bisect the sorted column instead). Its query leaves walk the tree together and
+#: its counts add whole nodes inside the ball, so it reads fewer points than the slab search, which
+#: visits every point whose two pruning coordinates lie within the radius: a share of the sample that
+#: falls only like the radius, N^-1/d. Timed against the slabs over N and the dimension on Gaussian,
+#: heavy-tailed, uniform and lattice samples, with the same answers.
+TREE_LOW_DIM = 12
+#: In more dimensions the tree's boxes prune less, and it takes over from the slabs from this many
+#: points on.
+TREE_MIN_N = 100_000
 
 
-def _use_tree(n: int, d: int) -> bool:
-    return n >= (TREE_MIN_N if d <= TREE_LOW_DIM else 5 * TREE_MIN_N)
+def uses_tree(n: int, d: int) -> bool:
+    """Whether the compiled kernel searches ``n`` points in ``d`` dimensions by its k-d tree (else by
+    its slabs, whose layout reads :func:`column_keys`)."""
+    return d <= TREE_LOW_DIM or n >= TREE_MIN_N
 
 
 #: Points per leaf of the k-d tree of the k-th neighbour search, at most 64 (the kernel's distance block).
@@ -426,7 +427,7 @@ def _slab_knn(
 ) -> tuple[Tensor, Tensor]:
     n = len(x)
     dist, idx = np.empty((n, k)), np.empty((n, k), dtype=np.int64)
-    order, layout = _tree_layout(x) if _use_tree(n, x.shape[1]) else _slab_layout(x, keys)
+    order, layout = _tree_layout(x) if uses_tree(n, x.shape[1]) else _slab_layout(x, keys)
     _in_parts(n, lambda first, last: _maxnorm.knn(layout, order, k, first, last, dist, idx))
     if (idx < 0).any():  # a distance overflowed to inf, so fewer than k neighbours were found
         raise ValueError("x: distances overflow float64; standardize or rescale the data")
@@ -445,7 +446,7 @@ def count_index(x: NDArray[np.float64], keys: NDArray[np.float64] | None = None)
     once, it serves any number of radii (:func:`count_in_index`); ``keys`` as for :func:`kth_neighbour`."""
     n, d = x.shape
     # In one dimension the sorted layout counts by bisection alone.
-    return _tree_layout(x, COUNT_LEAF) if _use_tree(n, d) and d > 1 else _slab_layout(x, keys)
+    return _tree_layout(x, COUNT_LEAF) if uses_tree(n, d) and d > 1 else _slab_layout(x, keys)
 
 
 def count_in_index(index: CountIndex, radius: NDArray[np.float64], inclusive: bool) -> Tensor:
