@@ -60,6 +60,13 @@ def draw(ax: Any, n: int, edges: set[tuple[int, int]], styles: dict[tuple[int, i
     ax.axis("off")
 
 
+def save(fig: Any, out: Path) -> None:
+    """``fig`` as the PNG ``out``, closed."""
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
 def network_figure(nodes: int, samples: int, seed: int, method: str, out: Path) -> dict[str, Any]:
     """The true and the inferred network side by side; the pairs of each."""
     net = random_var_network(nodes, samples, seed=seed, nonlinear=1)
@@ -74,9 +81,7 @@ def network_figure(nodes: int, samples: int, seed: int, method: str, out: Path) 
     draw(right, nodes, found | truth, styles)
     hits = len(found & truth)
     right.set_title(f"inferred ({method}): {hits} of {len(truth)} found, {len(found - truth)} false")
-    fig.tight_layout()
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
+    save(fig, out)
     return {
         "nodes": nodes,
         "samples": samples,
@@ -115,9 +120,7 @@ def local_te_figure(samples: int, seed: int, out: Path) -> dict[str, Any]:
     ax.set_ylabel("TE x -> y (nats)")
     ax.set_ylim(np.quantile(local, 0.005), np.quantile(local, 0.995))
     ax.legend(loc="upper right", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
+    save(fig, out)
     return {
         "samples": samples,
         "seed": seed,
