@@ -9,6 +9,8 @@ import torch
 
 from iblearn.functional import ksg_cmi, ksg_mi
 from iblearn.functional._cmi_surrogates import KSGCMI, condition, surrogates
+from iblearn.functional.knn import ksg
+from iblearn.functional.knn import neighbors as nb
 from iblearn.functional.knn.cmi import ksg_cmi_prepared, prepared_condition
 from iblearn.functional.knn.ksg import _same_projection, duplicated_rows
 from iblearn.functional.knn.neighbors import _quartiles
@@ -31,6 +33,32 @@ def test_prepared_cmi_is_ksg_cmi_bit_for_bit(n, dz, dx):
     assert float(ksg_cmi_prepared(cond, x)) == float(ksg_cmi(x, y, z, 4))
     tied = torch.round(x * 4) / 4  # ties: the same jitter, in the same rounds
     assert float(ksg_cmi_prepared(cond, tied)) == float(ksg_cmi(tied, y, z, 4))
+
+
+@pytest.mark.parametrize("tree", [True, False])
+def test_prepared_cmi_on_either_search_is_ksg_cmi_bit_for_bit(monkeypatch, tree):
+    # The slabs read each column's keys (x's computed per call, y's and z's once); the tree none.
+    if not tree:
+        monkeypatch.setattr(nb, "TREE_LOW_DIM", 0)
+    x, y, z = _samples(700, 2, 1, seed=11)
+    cond = prepared_condition(y, z, 4)
+    assert float(ksg_cmi_prepared(cond, x)) == float(ksg_cmi(x, y, z, 4))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_one_column_made_ready_as_the_general_path_makes_it(seed):
+    g = np.random.default_rng(seed)
+    columns = [
+        g.standard_normal((997, 1)) * 1e-200,
+        g.standard_t(1, (500, 1)) * 1e5 + 3e7,
+        np.exp(30 * g.standard_normal((300, 1))),
+        np.round(g.standard_normal((2000, 1)), 2),  # ties: the rows the jitter leaves tied go the long way
+    ]
+    for a in columns:
+        t = torch.from_numpy(a)
+        general = ksg._ready_tensor(t, "x", standardize=True, ties="jitter", seed=seed)
+        assert torch.equal(ksg.ready(t, "x", standardize=True, ties="jitter", seed=seed), general)
+    assert ksg._ready_column(torch.from_numpy(columns[0]), seed) is not None  # the short path ran
 
 
 def test_prepared_without_condition_is_ksg_mi_bit_for_bit():

@@ -260,6 +260,8 @@ class PreparedCondition:
     z_index: CountIndex | None
     #: :func:`~iblearn.functional.knn.neighbors.column_keys` of y and z (where the kernel counts).
     keys: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
+    #: ``psi(m + 1)`` for every count m of N points, ``(N,)``: the terms' digammas, looked up.
+    digammas: NDArray[np.float64] | None = None
 
 
 def prepared_condition(y: Any, z: Any, k: int) -> PreparedCondition:
@@ -279,7 +281,8 @@ def prepared_condition(y: Any, z: Any, k: int) -> PreparedCondition:
     yz = torch.cat([yt, zt], dim=1).numpy()
     ky, kz = column_keys(yt.numpy()), column_keys(zt.numpy())
     yz_index, z_index = count_index(yz, np.hstack([ky, kz])), count_index(zt.numpy(), kz)
-    return PreparedCondition(yt, zt, k, yz_index, z_index, (ky, kz))
+    digammas = digamma_f64(torch.arange(1, yt.shape[0] + 1)).numpy()
+    return PreparedCondition(yt, zt, k, yz_index, z_index, (ky, kz), digammas)
 
 
 def ksg_cmi_prepared(cond: PreparedCondition, x: Tensor) -> Tensor:
@@ -293,24 +296,34 @@ def ksg_cmi_prepared(cond: PreparedCondition, x: Tensor) -> Tensor:
         return ksg_from_counts(*ksg_counts(xt, cond.y, k, "auto", 1), k, 1)
     joint_dim = xt.shape[1] + cond.y.shape[1] + cond.z.shape[1]
     tree = pick_backend("auto", xt.device, joint_dim, knn_max_tree_dim("chebyshev")) == "tree"
-    if cond.yz_index is None or cond.z_index is None or cond.keys is None or not tree:
+    if cond.yz_index is None or cond.z_index is None or cond.digammas is None or not tree:
         nxz, nyz, nz = cmi_counts(xt, cond.y, cond.z, k, "auto")
-    else:
-        # Each column's keys of the slabs' layout computed once (x's here, y's and z's in cond), and
-        # none where the k-d tree searches both spaces of x.
-        n, xz_dim = xt.shape[0], xt.shape[1] + cond.z.shape[1]
-        slabs = not (uses_tree(n, joint_dim) and uses_tree(n, xz_dim))
-        kx, (ky, kz) = column_keys(xt.numpy()) if slabs else None, cond.keys
-        joint_keys = None if kx is None else np.hstack([kx, ky, kz])
-        eps, _ = kth_neighbour([xt, cond.y, cond.z], k, "chebyshev", "tree", joint_keys)
-        if not bool(((eps > 0) & torch.isfinite(eps)).all()):
-            raise ValueError("radius: expected positive, finite radii (duplicate points give zero)")
-        xz_keys = None if kx is None else np.hstack([kx, kz])
-        xz = count_index(torch.cat([xt, cond.z], dim=1).numpy(), xz_keys)
-        nxz = count_in_index(xz, eps.numpy(), False)
-        nyz = count_in_index(cond.yz_index, eps.numpy(), False)
-        nz = count_in_index(cond.z_index, eps.numpy(), False)
-    return (psi(k) - (digamma_f64(nxz + 1) + digamma_f64(nyz + 1) - digamma_f64(nz + 1))).mean()
+        return (psi(k) - (digamma_f64(nxz + 1) + digamma_f64(nyz + 1) - digamma_f64(nz + 1))).mean()
+    cxz, cyz, cz = _kernel_counts(cond, xt, cond.z, (cond.yz_index, cond.z_index), joint_dim)
+    # The digammas looked up are torch's of each count, and the differences are exact roundings on
+    # any library: only the mean needs torch's own order of summation.
+    psis = cond.digammas
+    return torch.from_numpy(psi(k) - (psis[cxz] + psis[cyz] - psis[cz])).mean()
+
+
+def _kernel_counts(
+    cond: PreparedCondition, xt: Tensor, z: Tensor, indices: tuple[CountIndex, CountIndex], joint_dim: int
+) -> list[NDArray[np.int64]]:
+    """n_xz, n_yz and n_z of :func:`ksg_cmi_prepared` by the compiled kernel, with ``cond``'s layouts
+    of the (y, z) and z spaces (``indices``)."""
+    # Each column's keys of the slabs' layout computed once (x's here, y's and z's in cond), and none
+    # where the k-d tree searches both spaces of x.
+    n, xz_dim = xt.shape[0], xt.shape[1] + z.shape[1]
+    keys = None if uses_tree(n, joint_dim) and uses_tree(n, xz_dim) else cond.keys
+    joint_keys = xz_keys = None
+    if keys is not None:
+        kx = column_keys(xt.numpy())
+        joint_keys, xz_keys = np.hstack([kx, *keys]), np.hstack([kx, keys[1]])
+    eps = kth_neighbour([xt, cond.y, z], cond.k, "chebyshev", "tree", joint_keys)[0].numpy()
+    if not bool(((eps > 0) & np.isfinite(eps)).all()):
+        raise ValueError("radius: expected positive, finite radii (duplicate points give zero)")
+    xz = count_index(torch.cat([xt, z], dim=1).numpy(), xz_keys)
+    return [count_in_index(index, eps, False).numpy() for index in (xz, *indices)]
 
 
 def cmi_counts_brute(x: Tensor, y: Tensor, z: Tensor, k: int) -> tuple[Tensor, Tensor, Tensor]:
