@@ -24,6 +24,7 @@ from iblearn.estimators import (
     InfoNCE,
     MIEstimate,
     MixedKSG,
+    reliability,
 )
 from iblearn.estimators.neural import UnreliableEstimateWarning
 from iblearn.estimators.neural.mienf import MIENF
@@ -268,3 +269,19 @@ def test_the_gaussian_closed_form_on_one_column_a_side_is_checked_against_ksg():
         warnings.simplefilter("ignore", UnreliableEstimateWarning)
         est = GaussianMI().forward(x, y, n_resamples=16)
     assert not est.reliable and "KSG on the same columns" in est.caveat
+
+
+def test_the_discrete_check_reads_few_values_of_continuous_samples(monkeypatch):
+    """Continuous samples are told from discrete ones by their first values alone, with the answer of
+    the full count of distinct values wherever those do not settle it."""
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(1000, 2, generator=g), torch.randn(1000, generator=g, dtype=torch.float64)
+    levels = torch.randint(0, 5, (1000, 1), generator=g).to(torch.float64)
+    late = torch.cat([torch.zeros(150), torch.randn(850, generator=g)])[:, None]  # ties, then many
+    expected = [reliability.discrete_ceiling(a, b) for a, b in ((x, y), (levels, y), (late, x), (x, levels))]
+    calls = []
+    unique = torch.unique
+    monkeypatch.setattr(torch, "unique", lambda *a, **kw: calls.append(1) or unique(*a, **kw))
+    assert reliability.discrete_ceiling(x, y) is None and not calls  # no sort of all N values
+    got = [reliability.discrete_ceiling(a, b) for a, b in ((x, y), (levels, y), (late, x), (x, levels))]
+    assert got == expected and expected[1] is not None and expected[2] is None

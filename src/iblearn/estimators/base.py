@@ -290,6 +290,8 @@ class Estimator(nn.Module):
                 confidence=inference.CONFIDENCE,
                 bias=None if resampled.half is None else bias * scale,
             )
+        if n_permutations:  # only where there were some: the report's default is none, and a copy costs
+            spread["n_permutations"] = n_permutations
         return MIEstimate(
             value=value,
             n_samples=n,
@@ -298,7 +300,6 @@ class Estimator(nn.Module):
             unit=unit_name(self.base),
             bound=self.bound,
             p_value=p_value,
-            n_permutations=n_permutations,
             **spread,
         )
 

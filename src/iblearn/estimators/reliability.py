@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -113,12 +114,24 @@ def discrete_ceiling(x: Any, y: Any) -> tuple[float, str] | None:
             continue
         # A row-wise unique sorts whole rows (as long as the estimate itself at N = 1,000): the first
         # column alone, a fraction of that, rules out continuous samples, whose values are all distinct.
-        if len(torch.unique(rows[:, 0])) > DISCRETE_SHARE * len(rows):
+        if _many_distinct(rows, DISCRETE_SHARE * len(rows)):
             continue
         values, codes = torch.unique(rows, dim=0, return_inverse=True)
         if len(values) <= DISCRETE_SHARE * len(rows):
             ceilings.append((float(discrete_entropy(codes, correction="miller-madow")), name))
     return min(ceilings, default=None)
+
+
+def _many_distinct(rows: Tensor, share: float) -> bool:
+    """Whether the first column of ``rows`` ``(N, d)`` holds more than ``share`` distinct values. Its
+    first ``floor(share) + 1`` values all distinct settle it, by a sort of those alone: continuous
+    samples' first values are distinct, and a sort of all N values costs as much as a kNN estimate."""
+    if rows.dtype in (torch.float32, torch.float64):
+        head = np.sort(rows.numpy()[: math.floor(share) + 1, 0])
+        # Sorted, any NaN comes last: ends that are finite leave equal neighbours as the only ties.
+        if np.isfinite(head[0]) and np.isfinite(head[-1]) and bool((head[1:] != head[:-1]).all()):
+            return True
+    return len(torch.unique(rows[:, 0])) > share
 
 
 def judged(

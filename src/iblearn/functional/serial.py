@@ -47,15 +47,17 @@ INFLATION = 2.0
 def _columns(sample: Any) -> np.ndarray | None:
     """Up to :data:`COLUMNS` float64 columns of a float ``sample`` (rows first), centred; None for integer
     labels, empty or constant samples."""
-    t = np.asarray(sample.detach().cpu() if hasattr(sample, "detach") else sample)
+    t = sample.detach().cpu().numpy() if hasattr(sample, "detach") else np.asarray(sample)
     if t.dtype.kind != "f" or t.size == 0 or len(t) < 4:
         return None
     cols = t.reshape(len(t), -1).astype(np.float64)
     if cols.shape[1] > COLUMNS:
         cols = cols[:, np.unique(np.linspace(0, cols.shape[1] - 1, COLUMNS).round().astype(int))]
-    centred = cols - cols.mean(axis=0)
+    centred = cols - np.add.reduce(cols, axis=0) / len(cols)  # the mean, without its wrapper's cost
     # Kept where the standard deviation is positive: the centred squares' sum is.
-    centred = centred[:, (centred * centred).sum(axis=0) > 0]
+    varies = np.einsum("ij,ij->j", centred, centred) > 0
+    if not varies.all():
+        centred = centred[:, varies]
     return centred if centred.shape[1] else None
 
 
