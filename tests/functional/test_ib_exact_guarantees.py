@@ -5,6 +5,7 @@ large |X|, the arguments refused, and the thread count left as the caller set it
 from __future__ import annotations
 
 import itertools
+import math
 import time
 
 import numpy as np
@@ -216,3 +217,58 @@ def test_the_soft_search_starts_from_unpadded_deterministic_encoders():
     answer = deterministic(p, betas, 200, 1e-10, 1000, torch.Generator().manual_seed(0))
     assert start.shape[-1] < 100 and answer.shape[-1] == 200
     assert torch.equal(answer[..., : start.shape[-1]].sum(-1), torch.ones(3, 200, dtype=torch.float64))
+
+
+def test_a_merge_round_takes_every_disjoint_pair_that_gains():
+    """Clusters of equal q(y|t) always gain by merging (JS = 0, H(T) falls): two such pairs are merged
+    in one round, and the Lagrangian falls by the sum of the two gains."""
+    from iblearn.functional.ib.deterministic import lagrangian
+    from iblearn.functional.ib.iterate import merge
+
+    p = torch.tensor([[0.2, 0.05], [0.2, 0.05], [0.05, 0.2], [0.05, 0.2]], dtype=torch.float64)
+    q = torch.eye(4, dtype=torch.float64)[None]
+    betas = torch.tensor([5.0], dtype=torch.float64)
+    merged, which = merge(p, q, betas)
+    assert bool(which[0]) and int(((p.sum(1) @ merged) > 0).sum()) == 2
+    assert float(lagrangian(p, q, betas, 0.0) - lagrangian(p, merged, betas, 0.0)) == pytest.approx(
+        math.log(2), rel=1e-12
+    )
+
+
+def test_the_extrapolation_length_bound():
+    """A jump that overshot cuts the bound to a quarter of its length (at least 1); one that held at the
+    bound raises it fourfold; one below the bound leaves it; numpy and torch agree."""
+    from iblearn.functional.ib import iterate, iterate_np
+
+    cap = np.array([math.inf, 16.0, 16.0, 16.0])
+    length = np.array([40.0, 16.0, 3.0, 2.0])
+    worse = np.array([True, False, False, True])
+    expected = np.array([10.0, 64.0, 16.0, 1.0])
+    assert np.array_equal(iterate_np._step_cap(cap, length, worse), expected)
+    by_torch = iterate._step_cap(torch.from_numpy(cap), torch.from_numpy(length), torch.from_numpy(worse))
+    assert np.array_equal(by_torch.numpy(), expected)
+
+
+def test_annealing_iterates_in_full_only_the_warm_starts_that_pass_the_screen(monkeypatch):
+    """A neighbour's encoder is iterated a few steps first; only the warm starts then below their beta's
+    best are iterated to the search's budget."""
+    from iblearn.functional.ib import solver
+
+    budgets = []
+    original = solver.solve
+
+    def recorded(p, q, betas, alpha, tol, max_iter):
+        budgets.append((len(q), max_iter))
+        return original(p, q, betas, alpha, tol, max_iter)
+
+    monkeypatch.setattr(solver, "solve", recorded)
+    p = torch.from_numpy(np.random.default_rng(0).dirichlet(np.full(24, 0.5)).reshape(8, 3))
+    betas = torch.logspace(0, 2, 12, dtype=torch.float64)
+    q = torch.softmax(
+        torch.randn(12, 8, 8, generator=torch.Generator().manual_seed(0), dtype=torch.float64), -1
+    )
+    s = solver.Search(p, betas, 1.0, 1e-6, 100, torch.Generator(), q.clone(), betas.new_full((12,), math.inf))
+    s.solve(q)
+    budgets.clear()
+    s.screened(s.q.clone(), torch.arange(12))  # each beta from its own solution: nothing to gain
+    assert budgets == [(12, solver.SCREEN_ITER)]

@@ -63,9 +63,8 @@ def split_betas(p: Tensor, betas: Tensor, tol: float, max_iter: int) -> list[flo
 
 def _follow(p: Tensor, q: Tensor, beta: float, tol: float, max_iter: int) -> Tensor:
     """The IB's fixed point at ``beta`` reached from the encoder ``q (X, T)``."""
-    return solve(p, q[None], torch.tensor([beta], dtype=torch.float64, device=p.device), 1.0, tol, max_iter)[
-        0
-    ]
+    at = torch.tensor([beta], dtype=torch.float64, device=p.device)
+    return solve(p, q[None], at, 1.0, tol, max_iter, bounded=False)[0]
 
 
 def _first_unstable(
@@ -74,7 +73,7 @@ def _first_unstable(
     """The branch through ``q_lo`` (stable at ``lo``) solved at the increasing ``betas`` at once, each
     from ``q_lo``: the last stable beta before the first unstable one, that one (None if all are
     stable), and the solution at the former."""
-    q = solve(p, q_lo.expand(len(betas), *q_lo.shape), betas, 1.0, tol, max_iter)
+    q = solve(p, q_lo.expand(len(betas), *q_lo.shape), betas, 1.0, tol, max_iter, bounded=False)
     mass, lam2, _ = directions(p, q)
     unstable = (torch.where(mass > 1e-12, betas[:, None] * lam2 - 1, -math.inf) > 0).any(1).tolist()
     first = unstable.index(True) if True in unstable else len(betas)

@@ -20,12 +20,12 @@ largest ``log q(t) - beta D_KL``). :func:`ib_curve` solves every beta of a grid 
 float64 tensors on any device. It starts from the best deterministic encoders T = f(X) (every partition
 of X up to 9 distinct x, the agglomerative IB's path refined by the DIB above): a deterministic
 encoder has H(T | X) = 0, so its Lagrangian is H(T) - beta I(T; Y) for every alpha, a point each method
-can reach. From them, softened, and from random and identity starts it iterates; then it anneals (each
-beta is warm-started from the solutions of its two neighbours on the grid, until no beta improves: a
-solution travels one step of the grid a pass, upward and downward at once, the two directions of
-deterministic annealing, Rose 1998) and splits clusters (each cluster, the most unstable first, cut in
-two along its second eigenvector, softly and with its members apart, and solved again). Each beta keeps
-the lowest Lagrangian of everything tried.
+can reach. From them it iterates; then it anneals (each beta is warm-started from the solutions of its two
+neighbours on the grid, until no beta improves: a solution travels one step of the grid a pass, upward and
+downward at once, the two directions of deterministic annealing, Rose 1998; a warm start is iterated in full
+only where a few steps already take it below its beta's best) and splits clusters (each cluster, the most
+unstable first, cut in two along its second eigenvector, softly and with its members apart, and solved again).
+Each beta keeps the lowest Lagrangian of everything tried.
 
 What is certified: no answer is worse than the best deterministic encoder found (for up to 9 distinct x,
 than every deterministic encoder), and each is a fixed point of the self-consistent equations reached
@@ -191,14 +191,13 @@ def ib_curve(
     """The information bottleneck curve of a discrete joint ``pxy``: at every beta, the best encoder found
     by a search that starts from the best deterministic encoders.
 
-    Minimises L = H(T) - alpha H(T|X) - beta I(T; Y) (Strouse & Schwab 2017; the IB of Tishby, Pereira
-    & Bialek 1999 at alpha = 1) for each beta from the best deterministic encoders, several soft starts,
-    annealing across the grid and cluster splits (see the module's text). Each answer is a fixed point of
-    the self-consistent equations and never worse than the best deterministic encoder found: for up to 9
-    distinct x, than every deterministic encoder (the DIB's answer is then its exact optimum). X values of
-    equal p(y|x) are merged first, which changes no point of the curve; the returned encoders are over the
-    original X. Where X and Y are independent the curve is the trivial one: I(X; T) = I(T; Y) = 0 with
-    one value of T.
+    Minimises L = H(T) - alpha H(T|X) - beta I(T; Y) (Strouse & Schwab 2017; the IB of Tishby, Pereira &
+    Bialek 1999 at alpha = 1) for each beta from the best deterministic encoders, annealing across the grid
+    and cluster splits (see the module's text). Each answer is a fixed point of the self-consistent equations
+    and never worse than the best deterministic encoder found: for up to 9 distinct x, than every
+    deterministic encoder (the DIB's answer is then its exact optimum). X values of equal p(y|x) are merged
+    first, which changes no point of the curve; the returned encoders are over the original X. Where X and Y
+    are independent the curve is the trivial one: I(X; T) = I(T; Y) = 0 with one value of T.
 
     Args:
         pxy: the joint probability table ``(|X|, |Y|)``: nonnegative, summing to 1.
@@ -217,7 +216,7 @@ def ib_curve(
             as a continuous phase transition does: the cap bounds the time there).
         critical: find the critical betas (for the IB, a bisection along the continuing solution that
             can take longer than the sweep itself); False leaves ``critical_betas`` empty.
-        seed: the random starts' seed.
+        seed: the seed of the deterministic IB's random starts (where |X| is above 9).
         device: where to compute (default: ``pxy``'s device, or the CPU). On the CPU the small batches
             run on one torch thread (the caller's setting is restored on return).
 

@@ -33,40 +33,54 @@ def step(p: Tensor, pyx: Tensor, q: Tensor, betas: Tensor, alpha: float) -> Tens
 
 
 def merge(p: Tensor, q: Tensor, betas: Tensor) -> tuple[Tensor, Tensor]:
-    """Deterministic encoders with, in each, the pair of clusters whose merging lowers the DIB's
-    Lagrangian most merged (where one does), and which were merged. Merging s and t of mass
-    m = q(s) + q(t), pi = q(s) / m, changes H(T) by -m H_2(pi) and I(T; Y) by -m JS_pi(q(y|s), q(y|t))
-    (the agglomerative IB of Slonim & Tishby 2000), so L = H(T) - beta I(T; Y) changes by
-    -m (H_2(pi) - beta JS_pi)."""
+    """Deterministic encoders with, in each, pairs of clusters merged greedily while a merge lowers the
+    DIB's Lagrangian (the best pair first, then the best pair of clusters not yet touched, ...), and which
+    were merged. Merging s and t of mass m = q(s) + q(t), pi = q(s) / m, changes H(T) by -m H_2(pi) and
+    I(T; Y) by -m JS_pi(q(y|s), q(y|t)) (the agglomerative IB of Slonim & Tishby 2000), so
+    L = H(T) - beta I(T; Y) changes by -m (H_2(pi) - beta JS_pi); the changes of disjoint pairs add up,
+    so the pairs of one round lower L by the sum of their gains."""
+    n_t = q.shape[-1]
     qt = p.sum(1) @ q
     pty = q.transpose(-1, -2) @ p
     m = qt[:, :, None] + qt[:, None, :]
     pair = pty[:, :, None, :] + pty[:, None, :, :]
     h_pair = xlogx(m) - xlogx(qt)[:, :, None] - xlogx(qt)[:, None, :]  # m H_2(pi)
-    js = (xlogx(pty).sum(-1)[:, :, None] + xlogx(pty).sum(-1)[:, None, :] - xlogx(pair).sum(-1)) + h_pair
+    own = xlogx(pty).sum(-1)
+    js = (own[:, :, None] + own[:, None, :] - xlogx(pair).sum(-1)) + h_pair
     gain = h_pair - betas[:, None, None] * js  # the decrease of L
     used = qt > 0
-    ok = used[:, :, None] & used[:, None, :] & ~torch.eye(q.shape[-1], dtype=torch.bool, device=q.device)
+    ok = used[:, :, None] & used[:, None, :] & ~torch.eye(n_t, dtype=torch.bool, device=q.device)
     gain = torch.where(ok, gain, -math.inf)
-    best, where = gain.flatten(1).max(1)
-    merged = best > 1e-12
-    s, t = where // q.shape[-1], where % q.shape[-1]
-    rows = torch.arange(len(q), device=q.device)[merged]
-    q = q.clone()
-    q[rows, :, s[merged]] += q[rows, :, t[merged]]
-    q[rows, :, t[merged]] = 0
-    return q, merged
+    target = torch.arange(n_t, device=q.device).expand(len(q), n_t).clone()
+    merged = torch.zeros(len(q), dtype=torch.bool, device=q.device)
+    rows = torch.arange(len(q), device=q.device)
+    for _ in range(n_t // 2):
+        best, where = gain.flatten(1).max(1)
+        take = best > 1e-12
+        if not bool(take.any()):
+            break
+        s, t = (where // n_t)[take], (where % n_t)[take]
+        target[rows[take], t] = s
+        merged |= take
+        for c in (s, t):  # neither cluster takes part in another merge of this round
+            gain[rows[take], c, :] = -math.inf
+            gain[rows[take], :, c] = -math.inf
+    out = torch.zeros_like(q).scatter_add_(-1, target[:, None, :].expand_as(q), q)
+    return out, merged
 
 
-def solve(p: Tensor, q: Tensor, betas: Tensor, alpha: float, tol: float, max_iter: int) -> Tensor:
+def solve(
+    p: Tensor, q: Tensor, betas: Tensor, alpha: float, tol: float, max_iter: int, bounded: bool = True
+) -> Tensor:
     """Iterate each encoder of the batch until its Lagrangian settles (or ``max_iter``); deterministic
     encoders (alpha = 0) then merge clusters while that lowers L, iterating after each.
 
     A value of T without mass stays without it, so a large batch is solved in groups of encoders that
-    use about as many values, each group over only its used values (their labels kept)."""
+    use about as many values, each group over only its used values (their labels kept). ``bounded``: see
+    :func:`iterate`."""
     batch, _, n_t = q.shape
     if batch < 2 or n_t <= 4 or q.numel() < GROUP_WORK:
-        return _solve(p, q, betas, alpha, tol, max_iter)
+        return _solve(p, q, betas, alpha, tol, max_iter, bounded)
     used = (p.sum(1) @ q) > 1e-14
     order = torch.argsort((~used).to(torch.int8), dim=1, stable=True)
     index = order[:, None, :].expand_as(q)
@@ -75,12 +89,14 @@ def solve(p: Tensor, q: Tensor, betas: Tensor, alpha: float, tol: float, max_ite
     out = torch.zeros_like(q)
     for w in torch.unique(width).tolist():
         rows = (width == w).nonzero().flatten()
-        out[rows, :, :w] = _solve(p, packed[rows, :, :w], betas[rows], alpha, tol, max_iter)
+        out[rows, :, :w] = _solve(p, packed[rows, :, :w], betas[rows], alpha, tol, max_iter, bounded)
     return torch.zeros_like(q).scatter_(2, index, out)
 
 
-def _solve(p: Tensor, q: Tensor, betas: Tensor, alpha: float, tol: float, max_iter: int) -> Tensor:
-    q = iterate(p, q, betas, alpha, tol, max_iter)
+def _solve(
+    p: Tensor, q: Tensor, betas: Tensor, alpha: float, tol: float, max_iter: int, bounded: bool
+) -> Tensor:
+    q = iterate(p, q, betas, alpha, tol, max_iter, bounded)
     if alpha > 0:
         return q
     active = torch.arange(len(q), device=q.device)
@@ -93,23 +109,34 @@ def _solve(p: Tensor, q: Tensor, betas: Tensor, alpha: float, tol: float, max_it
     return q
 
 
-def iterate(p: Tensor, q: Tensor, betas: Tensor, alpha: float, tol: float, max_iter: int) -> Tensor:
+def _step_cap(cap: Tensor, length: Tensor, worse: Tensor) -> Tensor:
+    """:func:`iblearn.functional.ib.iterate_np._step_cap`: the extrapolation's bound after a cycle."""
+    return torch.where(worse, (length / 4).clamp_min(1.0), torch.where(length >= cap, 4 * cap, cap))
+
+
+def iterate(
+    p: Tensor, q: Tensor, betas: Tensor, alpha: float, tol: float, max_iter: int, bounded: bool = True
+) -> Tensor:
     """The self-consistent iteration until each encoder's Lagrangian falls by less than ``tol``
     (relative) in a cycle (L converges as the square of the encoder, and its error is that of the point
     on the curve; a mass split between two identical clusters, which moves without changing L, never
     holds a run up), or until a deterministic encoder stops changing.
 
     Soft encoders are iterated in cycles of SQUAREM (Varadhan & Roland 2008): two steps, an
-    extrapolation of log q along them, and a step from there, kept only where it lowers L. Near a
+    extrapolation of log q along them, and a step from there, kept only where it lowers L; the
+    extrapolation's length is bounded, the bound cut to a quarter of a length that overshot and raised
+    fourfold after a jump at the bound held (Varadhan & Roland 2008, Sec. 7); unbounded where not
+    ``bounded`` (the critical betas' search follows its branch with the plain rule). Near a
     critical beta the plain iteration slows down (its slowest mode's rate tends to 1); the extrapolation
     jumps along that mode."""
     if alpha > 0 and q.device.type == "cpu" and q.numel() <= NUMPY_WORK:
-        found = iterate_np.iterate(p.numpy(), q.numpy(), betas.numpy(), alpha, tol, max_iter)
+        found = iterate_np.iterate(p.numpy(), q.numpy(), betas.numpy(), alpha, tol, max_iter, bounded)
         return torch.from_numpy(found)
     pyx = p / p.sum(1, keepdim=True)
     q = q.clone()
     active = torch.arange(len(q), device=q.device)
     last = torch.full((len(q),), math.inf, dtype=q.dtype, device=q.device)
+    cap = torch.full_like(last, math.inf)  # stays inf where not bounded
     i = 0
     while i < max_iter and len(active) > 0:
         q0, b = q[active], betas[active]
@@ -122,11 +149,14 @@ def iterate(p: Tensor, q: Tensor, betas: Tensor, alpha: float, tol: float, max_i
         q2 = step(p, pyx, q1, b, alpha)
         l0, l1, l2 = (torch.log(t.clamp_min(_TINY)) for t in (q0, q1, q2))
         r, v = l1 - l0, l2 - 2 * l1 + l0
-        length = -(r.flatten(1).norm(dim=1) / v.flatten(1).norm(dim=1).clamp_min(_TINY)).clamp_min(1.0)
-        s = length[:, None, None]
+        length = (r.flatten(1).norm(dim=1) / v.flatten(1).norm(dim=1).clamp_min(_TINY)).clamp_min(1.0)
+        length = torch.minimum(length, cap[active])
+        s = -length[:, None, None]
         jump = step(p, pyx, torch.softmax(l0 - 2 * s * r + s * s * v, -1), b, alpha)
         value = lagrangian(p, jump, b, alpha)
         worse = ~(value <= last[active])  # the jump overshot (or is not finite): keep the plain steps
+        if bounded:
+            cap[active] = _step_cap(cap[active], length, worse)
         if bool(worse.any()):
             jump[worse] = q2[worse]
             value[worse] = lagrangian(p, q2[worse], b[worse], alpha)

@@ -53,8 +53,23 @@ def _log_softmax(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return e / total, np.maximum(z - np.log(total), _LOG_FLOOR)
 
 
+def _step_cap(cap: np.ndarray, length: np.ndarray, worse: np.ndarray) -> np.ndarray:
+    """The bound on each encoder's extrapolation length after a cycle: a quarter of the length that
+    overshot, or four times the bound where a jump of that length held (the step-length control of
+    Varadhan & Roland 2008, Sec. 7): near a critical beta the ratio |r| / |v| grows without bound and,
+    unbounded, every jump overshoots and the cycle falls back to plain steps."""
+    grown = np.where(length >= cap, 4 * cap, cap)
+    return np.where(worse, np.maximum(length / 4, 1.0), grown)
+
+
 def iterate(
-    p: np.ndarray, q: np.ndarray, betas: np.ndarray, alpha: float, tol: float, max_iter: int
+    p: np.ndarray,
+    q: np.ndarray,
+    betas: np.ndarray,
+    alpha: float,
+    tol: float,
+    max_iter: int,
+    bounded: bool = True,
 ) -> np.ndarray:
     """:func:`iblearn.functional.ib.iterate.iterate` for soft encoders (alpha > 0) on numpy arrays."""
     pyx = p / p.sum(1, keepdims=True)
@@ -62,6 +77,7 @@ def iterate(
     log_q = np.log(np.maximum(q, _TINY))
     active = np.arange(len(q))
     last = np.full(len(q), np.inf)
+    cap = np.full(len(q), np.inf)
     i = 0
     while i < max_iter and len(active) > 0:
         q0, l0, b = q[active], log_q[active], betas[active]
@@ -70,12 +86,15 @@ def iterate(
         r, v = l1 - l0, l2 - 2 * l1 + l0
         norm_r = np.sqrt((r * r).sum((1, 2)))
         norm_v = np.sqrt((v * v).sum((1, 2)))
-        s = -np.maximum(norm_r / np.maximum(norm_v, _TINY), 1.0)[:, None, None]
+        length = np.minimum(np.maximum(norm_r / np.maximum(norm_v, _TINY), 1.0), cap[active])
+        s = -length[:, None, None]
         with np.errstate(over="ignore", invalid="ignore"):  # an overshoot is caught below
             start = _log_softmax(l0 - 2 * s * r + s * s * v)[0]
             jump, l_jump = log_step(p, pyx, start, b, alpha)
             value = lagrangian(p, jump, b, alpha, l_jump)
         worse = ~(value <= last[active])  # the jump overshot (or is not finite): keep the plain steps
+        if bounded:
+            cap[active] = _step_cap(cap[active], length, worse)
         if worse.any():
             jump[worse], l_jump[worse] = q2[worse], l2[worse]
             value[worse] = lagrangian(p, q2[worse], b[worse], alpha, l2[worse])

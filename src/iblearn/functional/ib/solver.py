@@ -1,5 +1,5 @@
 """The exact IB's search over encoders at every beta of a grid: the best deterministic encoders first, then
-several starts of the self-consistent iteration, annealing across the grid, and cluster splits.
+the self-consistent iteration from them, annealing across the grid, and cluster splits.
 
 Every encoder tried is a feasible point of the same Lagrangian, and each beta keeps the lowest found, so
 the answer is never worse than any start: in particular than the best deterministic encoder found (every
@@ -36,6 +36,9 @@ SEARCH_ITER = 100
 #: The search's solves stop when the Lagrangian falls by less than this (relative) in a cycle, whatever
 #: the caller's ``tol``: a start is compared with the others, and only the best is polished to ``tol``.
 SEARCH_TOL = 1e-6
+#: A soft warm start of the annealing is iterated this many steps (two extrapolation cycles), and further
+#: only where it then lies below its beta's best.
+SCREEN_ITER = 6
 #: A split is kept where it lowers the Lagrangian by more than this (relative).
 SPLIT_GAIN = 1e-8
 #: Each round splits at most this many clusters of each beta's encoder (the most unstable), and the
@@ -79,6 +82,19 @@ class Search:
         rows = torch.arange(len(self.betas), device=self.p.device) if rows is None else rows
         return self.offer(solve(self.p, start, self.betas[rows], self.alpha, self.tol, self.max_iter), rows)
 
+    def screened(self, start: Tensor, rows: Tensor) -> Tensor:
+        """:meth:`solve` for the soft starts that, after :data:`SCREEN_ITER` steps, already lie below
+        their beta's Lagrangian: a warm start from a neighbour on the grid mostly falls back to the
+        solution its beta holds, and this test spends the full iteration only on those that do not."""
+        if self.alpha == 0 or len(rows) == 0:
+            return self.solve(start, rows)
+        short = solve(self.p, start, self.betas[rows], self.alpha, self.tol, SCREEN_ITER)
+        value = lagrangian(self.p, short, self.betas[rows], self.alpha)
+        keep = value < self.loss[rows] - self.tol * (1 + self.loss[rows].abs())
+        if not bool(keep.any()):
+            return torch.zeros(len(self.betas), dtype=torch.bool, device=self.p.device)
+        return self.solve(short[keep], rows[keep])
+
     def pad(self, n_t: int) -> None:
         extra = n_t - self.q.shape[-1]
         if extra > 0:
@@ -101,8 +117,7 @@ def solve_curve(
     det = torch.cat([det, det.new_zeros(*det.shape[:-1], width - used)], -1)
     loss = lagrangian(p, det, betas, alpha)
     s = Search(p, betas, alpha, SEARCH_TOL, min(max_iter, SEARCH_ITER), gen, det.clone(), loss)
-    starts = soft_starts(s, det, n_x == width)
-    s.solve(torch.cat(starts), torch.arange(len(betas), device=p.device).repeat(len(starts)))
+    s.solve(det)
     anneal(s)
     rounds = 0
     while rounds < SPLIT_ROUNDS:
@@ -126,25 +141,6 @@ def packed(q: Tensor) -> Tensor:
     order = torch.argsort((~used).to(torch.int8), dim=1, stable=True)
     q = torch.gather(q, 2, order[:, None, :].expand_as(q))
     return q[..., : max(1, int(used.sum(1).max()))]
-
-
-def soft_starts(s: Search, det: Tensor, identity: bool) -> list[Tensor]:
-    """Starts of the soft iteration: the deterministic encoders (the iteration keeps their clusters);
-    where T has a value per x also softened (every value of T can take mass), random soft encoders, and
-    x to its own t softened (the DIB's start, Strouse & Schwab 2017, Sec. 3.1). With fewer values than x,
-    the splits give T its new values: a start with mass on every value would hold many near-twins, whose
-    drift apart the iteration follows slowly."""
-    if not identity:
-        return [det]
-    batch, n_x, n_t = det.shape
-    noise = torch.rand(batch, n_x, n_t, generator=s.gen, dtype=torch.float64).to(det.device)
-    eye = torch.eye(n_x, dtype=torch.float64, device=det.device)
-    return [
-        det,
-        0.9 * det + 0.1 / n_t,
-        noise / noise.sum(-1, keepdim=True),
-        (0.9 * eye + 0.1 / n_t).expand_as(det),
-    ]
 
 
 def deterministic(
@@ -200,13 +196,15 @@ def anneal(s: Search, fresh: Tensor | None = None) -> None:
         target = torch.cat([up, down])
         if len(target) == 0:
             break
-        fresh = s.solve(s.q[torch.cat([up - 1, down + 1])], target)
+        fresh = s.screened(s.q[torch.cat([up - 1, down + 1])], target)
 
 
-def directions(p: Tensor, q: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+def directions(p: Tensor, q: Tensor, which: bool | Tensor = True) -> tuple[Tensor, Tensor, Tensor]:
     """For each cluster t of each encoder ``q (B, X, T)``: its mass q(t), lambda_2 of its own joint
     p(x, y | t) (the second-order condition of a split, beta lambda_2 <= 1) and the direction h(x) of its
     splitting (M's second eigenvector, zero off the cluster), ``(B, T)``, ``(B, T)``, ``(B, T, X)``.
+    ``which``: False for lambda_2 alone (h is zero), or a mask ``(B, T)`` of the clusters wanted (both
+    are zero at the others).
 
     With A[x, y] = p(x, y | t) / sqrt(p(x | t) p(y | t)), M's eigenvalues are those of the Y x Y matrix
     A'A[y, y'] = sum_x q(t|x) p(x, y) p(x, y') / (p(x) q(t) sqrt(p(y|t) p(y'|t))), one product of the
@@ -226,9 +224,17 @@ def directions(p: Tensor, q: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         gram = torch.einsum("btx,xy,xz->btyz", qt, pyx, p)
     root = torch.sqrt(pyt)
     gram = gram / (mass[..., None, None] * root[..., :, None] * root[..., None, :]).clamp_min(_TINY)
-    values, vectors = torch.linalg.eigh(gram)
-    h = (vectors[..., -2] / root.clamp_min(_TINY)) @ pyx.T  # (B, T, X)
-    return mass, values[..., -2], torch.where(qt > 0, h, 0.0)
+    used = mass > 1e-14  # an empty cluster has no joint of its own (and most are empty at low beta)
+    if isinstance(which, Tensor):
+        used &= which
+    lam2, second = mass.new_zeros(mass.shape), mass.new_zeros(*mass.shape, n_y)
+    if which is False:
+        lam2[used] = torch.linalg.eigvalsh(gram[used])[:, -2]
+    else:
+        values, vectors = torch.linalg.eigh(gram[used])
+        lam2[used], second[used] = values[:, -2], vectors[..., -2]
+    h = (second / root.clamp_min(_TINY)) @ pyx.T  # (B, T, X)
+    return mass, lam2, torch.where(qt > 0, h, 0.0)
 
 
 def split_round(s: Search) -> tuple[Tensor, bool]:
@@ -239,7 +245,7 @@ def split_round(s: Search) -> tuple[Tensor, bool]:
     some beta had no empty value to split into."""
     compact(s)
     batch, n_x, n_t = s.q.shape
-    mass, lam2, h = directions(s.p, s.q)
+    mass, lam2, _ = directions(s.p, s.q, False)
     empty = mass <= 1e-14
     spare = torch.where(empty.any(1), empty.long().argmax(1), -1)
     excess = torch.where(mass > 1e-14, s.betas[:, None] * lam2 - 1, -math.inf)
@@ -247,8 +253,11 @@ def split_round(s: Search) -> tuple[Tensor, bool]:
     per_beta = max(1, min(SPLIT_PER_BETA, n_t, SPLIT_BUDGET // (2 * batch * n_x * n_t)))
     order = torch.argsort(excess, 1, descending=True)[:, :per_beta]
     top = torch.gather(excess, 1, order)
+    kinds = (("soft", top > 0), ("hard", torch.isfinite(top) & (torch.arange(per_beta) == 0)))
+    wanted = torch.zeros_like(empty).scatter_(1, order, kinds[0][1] | kinds[1][1])
+    h = directions(s.p, s.q, wanted)[2]  # the directions of only the clusters to split
     starts, rows = [], []
-    for kind, chosen in (("soft", top > 0), ("hard", torch.isfinite(top) & (torch.arange(per_beta) == 0))):
+    for kind, chosen in kinds:
         b, k = torch.nonzero(chosen, as_tuple=True)
         if len(b) == 0:
             continue
