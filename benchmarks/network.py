@@ -156,8 +156,14 @@ def attempt(
 
 
 def save(out: Path, record: dict[str, Any]) -> None:
-    """``summary.json`` and ``table.md`` in ``out``."""
+    """``summary.json``, ``table.md`` and ``provenance.json`` (the commits the rows ran at, the machine,
+    the date: what the folder's other files were made from) in ``out``."""
     write_json(out / "summary.json", record)
+    commits = list(dict.fromkeys(r["commit"] for r in record["rows"] + record["left_out"] if r.get("commit")))
+    prov = record["provenance"]
+    write_json(
+        out / "provenance.json", {"git_commits": commits, "machine": prov["machine"], "date": prov["date"]}
+    )
     (out / "table.md").write_text(markdown(record), encoding="utf-8")
 
 

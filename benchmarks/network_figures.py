@@ -10,7 +10,7 @@
 - ``network_local_te.png``: the local transfer entropy (Lizier et al. 2008, eq. 9) of a coupling that
   switches on and off in blocks, its running mean over a window, with the blocks where it is on shaded.
 
-Both are written next to docs/guide/network.md, with the points of each in
+Both are written next to docs/guide/network.md, with the points of each and the run's provenance in
 ``benchmarks/results/network/figures.json``.
 """
 
@@ -32,6 +32,7 @@ import torch
 from benchmarks.runners import script
 from iblearn.network import infer_network, transfer_entropy
 from iblearn.network.simulate import random_var_network
+from iblearn.records import environment
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The switching coupling: blocks of this many samples, on and off in turn, starting on.
@@ -142,7 +143,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     args.out.mkdir(parents=True, exist_ok=True)
+    env = environment()
     points = {
+        "provenance": {k: env[k] for k in ("git_commit", "date", "machine")},
         "network": network_figure(
             args.nodes, args.samples, args.seed, args.method, args.out / "network_inferred.png"
         ),
