@@ -272,3 +272,17 @@ def test_annealing_iterates_in_full_only_the_warm_starts_that_pass_the_screen(mo
     budgets.clear()
     s.screened(s.q.clone(), torch.arange(12))  # each beta from its own solution: nothing to gain
     assert budgets == [(12, solver.SCREEN_ITER)]
+
+
+def test_annealing_skips_warm_starts_equal_to_the_encoder_held(monkeypatch):
+    """A neighbour's encoder equal to the one its beta holds would reach it again: nothing is solved."""
+    from iblearn.functional.ib import solver
+
+    calls = []
+    monkeypatch.setattr(solver, "solve", lambda *args: calls.append(args) or args[1])
+    p = torch.from_numpy(np.random.default_rng(0).dirichlet(np.full(12, 0.5)).reshape(4, 3))
+    betas = torch.logspace(0, 2, 6, dtype=torch.float64)
+    q = torch.nn.functional.one_hot(torch.tensor([0, 0, 1, 1]), 4).to(torch.float64).expand(6, 4, 4).clone()
+    s = solver.Search(p, betas, 0.0, 1e-6, 100, torch.Generator(), q, solver.lagrangian(p, q, betas, 0.0))
+    solver.anneal(s)
+    assert calls == []

@@ -193,10 +193,13 @@ def anneal(s: Search, fresh: Tensor | None = None) -> None:
     fresh = torch.ones(batch, dtype=torch.bool, device=s.p.device) if fresh is None else fresh
     for _ in range(batch):
         up, down = rows[1:][fresh[:-1]], rows[:-1][fresh[1:]]
-        target = torch.cat([up, down])
+        target, source = torch.cat([up, down]), torch.cat([up - 1, down + 1])
+        # a start equal to the encoder its beta holds reaches that encoder again
+        differ = (s.q[source] != s.q[target]).flatten(1).any(1)
+        target, source = target[differ], source[differ]
         if len(target) == 0:
             break
-        fresh = s.screened(s.q[torch.cat([up - 1, down + 1])], target)
+        fresh = s.screened(s.q[source], target)
 
 
 def directions(p: Tensor, q: Tensor, which: bool | Tensor = True) -> tuple[Tensor, Tensor, Tensor]:
