@@ -186,17 +186,20 @@ def pid_parts(
     halves = np.array(
         [parts(torch.from_numpy(inference.resample_rows(n, "half", seed, i))) for i in range(n_resamples)]
     ).reshape(n_resamples, len(PARTS))
+    # Minimum-type parts are not smooth at a tie: their intervals are composed from smooth ones.
+    whole_parts = np.array(whole)
+    spans = ibf.pid_spans(redundancy, False, data[2], whole_parts, halves, n, "half") if n_resamples else []
     out = {}
     for j, name in enumerate(PARTS):
         est = Estimate(torch.tensor(whole[j], dtype=torch.float64), n, method, measure=name)
         why = None if math.isfinite(whole[j]) else f"{name} of {whole[j]} nats: not a number the data support"
         if n_resamples:
             r = inference.summarize(halves[:, j].tolist(), n, "half", constant=True)
-            span, bias = inference.interval(whole[j], r.stderr, half=r.half, n_resamples=n_resamples)
+            _, bias = inference.interval(whole[j], r.stderr, half=r.half, n_resamples=n_resamples)
             est = replace(
                 est,
-                stderr=r.stderr,
-                interval=span,
+                stderr=spans[j][0],
+                interval=(spans[j][1], spans[j][2]),
                 confidence=inference.CONFIDENCE,
                 bias=bias,
                 report=replace(est.report, stderr_method=f"{r.method} over {n_resamples} halves of the rows"),

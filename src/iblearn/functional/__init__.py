@@ -96,6 +96,7 @@ from iblearn.functional.multivariate import (
     pid_from_samples,
     pid_interval,
     pid_lattice,
+    pid_spans,
     s_information,
     total_correlation,
 )
@@ -195,6 +196,7 @@ __all__ = [
     "pid_from_samples",
     "pid_interval",
     "pid_lattice",
+    "pid_spans",
     "renyi_entropy",
     "renyi_joint_entropy",
     "renyi_mi",

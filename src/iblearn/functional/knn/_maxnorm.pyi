@@ -45,6 +45,7 @@ def pairs(
     out_nx: NDArray[np.int64],
     out_ny: NDArray[np.int64],
 ) -> int: ...
+
 #: The largest k that scan takes.
 SCAN_KMAX: int
 

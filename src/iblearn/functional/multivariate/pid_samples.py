@@ -275,16 +275,33 @@ def pid_interval(
     whole = np.array(parts(slice(None)))
     draws = np.array([parts(torch.from_numpy(resample_rows(n, scheme, seed, i))) for i in range(n_resamples)])
     labels = _labels(*data) is not None and not options
-    if redundancy == "mmi" or (redundancy == "broja" and not labels and not _vector(data[2])):
-        spans = minimum_mi_spans(whole, draws, n, scheme, confidence)
-    elif redundancy == "broja" and labels:
-        spans = broja_spans(whole, draws, n, scheme, confidence)
-    else:
-        spans = part_spans(whole, draws, n, scheme, confidence)
+    spans = pid_spans(redundancy, labels, data[2], whole, draws, n, scheme, confidence)
     return {
         name: PartInterval(float(whole[j]), stderr, low, high)
         for j, (name, (stderr, low, high)) in enumerate(zip(PART_NAMES, spans, strict=True))
     }
+
+
+def pid_spans(
+    redundancy: str,
+    labels: bool,
+    target: Tensor,
+    whole: np.ndarray,
+    draws: np.ndarray,
+    n: int,
+    scheme: Scheme,
+    confidence: float = CONFIDENCE,
+) -> list[tuple[float, float, float]]:
+    """The (standard error, low, high) of each part and the total (``whole``, and per resample
+    ``draws``) as :func:`pid_interval` forms them for ``redundancy``: composed from smooth functions
+    where the parts are the minimum-MI ones (:func:`minimum_mi_spans`: ``"mmi"``, and ``"broja"`` of
+    continuous samples with a univariate ``target``), BROJA of ``labels`` by :func:`broja_spans`, and
+    each part's own interval otherwise (:func:`part_spans`)."""
+    if redundancy == "mmi" or (redundancy == "broja" and not labels and not _vector(target)):
+        return minimum_mi_spans(whole, draws, n, scheme, confidence)
+    if redundancy == "broja" and labels:
+        return broja_spans(whole, draws, n, scheme, confidence)
+    return part_spans(whole, draws, n, scheme, confidence)
 
 
 def _vector(target: Tensor) -> bool:
