@@ -53,6 +53,11 @@ def _columns(sample: Any) -> np.ndarray | None:
     cols = t.reshape(len(t), -1).astype(np.float64)
     if cols.shape[1] > COLUMNS:
         cols = cols[:, np.unique(np.linspace(0, cols.shape[1] - 1, COLUMNS).round().astype(int))]
+    # Autocorrelations do not depend on scale: each column over its largest magnitude, so that sums of
+    # values near the largest float do not overflow.
+    top = np.abs(cols).max(axis=0)
+    if not (top <= 1).all():
+        cols = cols / np.where(top > 0, top, 1.0)
     centred = cols - np.add.reduce(cols, axis=0) / len(cols)  # the mean, without its wrapper's cost
     # Kept where the standard deviation is positive: the centred squares' sum is.
     varies = np.einsum("ij,ij->j", centred, centred) > 0
