@@ -13,19 +13,16 @@ from iblearn.experiments import REPRODUCTIONS, ReproduceOptions
 from iblearn.records import Checkpoint, RunFolder, read_json
 from tests.experiments.kill import Killed, assert_resumes_exactly, image_loader, kill_at
 
-TINY = exp.Config(
-    runs=(("mnist", "lenet5"),),
+# The quick preset on the fake images: fewer epochs, samples and learning rates, one grid point each.
+TINY = replace(
+    exp.Config.quick(),
     epochs=2,
-    seeds=1,
     train_size=200,
     test_size=100,
     val_size=100,
     mi_samples=100,
     range_lrs=(0.01, 0.1),
-    range_trials=1,
-    range_epochs=2,
     grid={"adam": (1e-3,), "rmsprop": (1e-3,), "step-sgd": (0.1,), "lars": (1.0,)},
-    grid_epochs=1,
     sensitivity=(60,),
 )
 
@@ -71,7 +68,7 @@ def _run_tiny():
     out = tempfile.mkdtemp()
     return exp.run(
         ReproduceOptions(out=out),
-        exp.Config(**{**TINY.__dict__, "methods": ("mi-global",), "sensitivity": ()}),
+        replace(TINY, methods=("mi-global",), sensitivity=()),
     )
 
 
