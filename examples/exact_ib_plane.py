@@ -23,15 +23,7 @@ import torch
 from torch import nn
 
 from iblearn.analysis import InformationPlane
-
-
-def make_task(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """All 4,096 patterns of 12 bits (as +-1) and a label that is a fixed function of the pattern."""
-    bits = (torch.arange(4096)[:, None] >> torch.arange(12)) & 1
-    x = bits.float() * 2 - 1
-    w = torch.randn(12, generator=torch.Generator().manual_seed(seed))
-    score = (x @ w) ** 2  # a quadratic rule, so the network needs its hidden layers
-    return x, (score > score.median()).long()
+from iblearn.data.bits import twelve_bit_task
 
 
 def main(argv: list[str] | None = None) -> dict[str, list[float]]:
@@ -43,7 +35,7 @@ def main(argv: list[str] | None = None) -> dict[str, list[float]]:
     torch.set_num_threads(1)  # many small operations: one thread is fastest, above all on shared cores
     torch.manual_seed(args.seed)
 
-    x, y = make_task(args.seed)
+    x, y = twelve_bit_task(args.seed)
     train = torch.randperm(len(x))[: int(0.85 * len(x))]  # the paper's 85% training split
     widths = [12, 10, 7, 5, 4, 3]
     layers: list[nn.Module] = []
