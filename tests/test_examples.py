@@ -34,6 +34,13 @@ def test_information_plane(tmp_path, capsys):
     assert "accuracy on all patterns" in capsys.readouterr().out
 
 
+def test_exact_ib_plane(tmp_path, capsys):
+    gaps = _load("exact_ib_plane").main(["--quick", "--out", str(tmp_path)])
+    assert (tmp_path / "exact_ib_plane.png").stat().st_size > 0
+    assert len(gaps) == 5 and all(len(g) == 21 and min(g) > -1e-9 for g in gaps.values())
+    assert "below the curve" in capsys.readouterr().out
+
+
 def test_lightning_callbacks(tmp_path):
     pytest.importorskip("pytorch_lightning")
     history = _load("lightning_callbacks").main(["--quick", "--out", str(tmp_path)])

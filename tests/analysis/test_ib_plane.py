@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
-from pathlib import Path
 
 import pytest
 import torch
@@ -13,7 +11,6 @@ from torch import nn
 from iblearn.analysis import InformationPlane, data_joint
 
 torch.set_num_threads(1)
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def four_bit_task() -> tuple[torch.Tensor, torch.Tensor]:
@@ -69,16 +66,3 @@ def test_a_given_joint_and_no_bound():
         plain.result().gaps()
     with pytest.raises(ValueError, match="pxy"):
         InformationPlane(net, ["1"], x, y, bound=torch.ones(2, 2), input_kind="discrete")
-
-
-def test_example_runs(tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location(
-        "example_exact_ib_plane", ROOT / "examples" / "exact_ib_plane.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    gaps = module.main(["--quick", "--out", str(tmp_path)])
-    assert (tmp_path / "exact_ib_plane.png").stat().st_size > 0
-    assert len(gaps) == 5 and all(len(g) == 21 and min(g) > -1e-9 for g in gaps.values())
-    assert "below the curve" in capsys.readouterr().out
