@@ -177,18 +177,9 @@ def pid_parts(
     V.resampling_counts(n_resamples, 0)
     options = {**(settings or {}), **({"seed": seed} if method == "ksg" else {})}
     run = "gaussian" if method == "copula" else method
-
-    def parts(rows: Any) -> list[float]:
-        got = ibf.pid_from_samples(*(d[rows] for d in data), redundancy=redundancy, method=run, **options)  # type: ignore[arg-type]
-        return [*map(float, got), float(got.total)]
-
-    whole = parts(slice(None))
-    halves = np.array(
-        [parts(torch.from_numpy(inference.resample_rows(n, "half", seed, i))) for i in range(n_resamples)]
-    ).reshape(n_resamples, len(PARTS))
+    whole, halves = ibf.pid_resamples(data, redundancy, run, n_resamples, "half", seed, **options)  # type: ignore[arg-type]
     # Minimum-type parts are not smooth at a tie: their intervals are composed from smooth ones.
-    whole_parts = np.array(whole)
-    spans = ibf.pid_spans(redundancy, False, data[2], whole_parts, halves, n, "half") if n_resamples else []
+    spans = ibf.pid_spans(redundancy, False, data[2], whole, halves, n, "half") if n_resamples else []
     out = {}
     for j, name in enumerate(PARTS):
         est = Estimate(torch.tensor(whole[j], dtype=torch.float64), n, method, measure=name)

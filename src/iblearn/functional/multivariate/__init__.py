@@ -25,6 +25,7 @@ from iblearn.functional.multivariate.pid_samples import (
     local_pid,
     pid_from_samples,
     pid_interval,
+    pid_resamples,
     pid_spans,
 )
 from iblearn.functional.multivariate.pid_sx_knn import ksg_sx_pid, ksg_sx_redundancy
@@ -55,6 +56,7 @@ __all__ = [
     "pid_from_samples",
     "pid_interval",
     "pid_lattice",
+    "pid_resamples",
     "pid_spans",
     "s_information",
     "total_correlation",

@@ -267,19 +267,38 @@ def pid_interval(
     data = [V.as_tensor(v, name) for name, v in (("x1", x1), ("x2", x2), ("target", target))]
     n = V.same_length(*zip(("x1", "x2", "target"), data, strict=True))
     V.positive_int(n_resamples, "n_resamples")
-
-    def parts(rows: Any) -> list[float]:
-        got = pid_from_samples(*(d[rows] for d in data), redundancy=redundancy, method=method, **options)
-        return [*(float(v) for v in got), float(got.total)]
-
-    whole = np.array(parts(slice(None)))
-    draws = np.array([parts(torch.from_numpy(resample_rows(n, scheme, seed, i))) for i in range(n_resamples)])
+    whole, draws = pid_resamples(data, redundancy, method, n_resamples, scheme, seed, **options)
     labels = _labels(*data) is not None and not options
     spans = pid_spans(redundancy, labels, data[2], whole, draws, n, scheme, confidence)
     return {
         name: PartInterval(float(whole[j]), stderr, low, high)
         for j, (name, (stderr, low, high)) in enumerate(zip(PART_NAMES, spans, strict=True))
     }
+
+
+def pid_resamples(
+    data: list[Tensor],
+    redundancy: Redundancy,
+    method: str | None,
+    n_resamples: int,
+    scheme: Scheme,
+    seed: int,
+    /,
+    **options: Any,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The parts and total of :func:`pid_from_samples` on the rows of ``data`` (``x1, x2, target``,
+    checked) as ``(5,)``, and on each of ``n_resamples`` resamples of them drawn by
+    :func:`~iblearn.functional.inference.resample_rows` under ``scheme`` and ``seed``, ``(n_resamples, 5)``;
+    ``options`` (a kNN ``seed`` among them) go to :func:`pid_from_samples`."""
+    n = len(data[0])
+
+    def parts(rows: Any) -> list[float]:
+        got = pid_from_samples(*(d[rows] for d in data), redundancy=redundancy, method=method, **options)
+        return [*(float(v) for v in got), float(got.total)]
+
+    whole = np.array(parts(slice(None)))
+    draws = [parts(torch.from_numpy(resample_rows(n, scheme, seed, i))) for i in range(n_resamples)]
+    return whole, np.array(draws).reshape(n_resamples, len(PART_NAMES))
 
 
 def pid_spans(
