@@ -39,7 +39,7 @@ import torch
 
 import iblearn.functional as ibf
 from benchmarks.runners import script
-from iblearn.records import environment, markdown_table, write_json
+from iblearn.records import environment, markdown_table
 
 OUT = Path(__file__).parent / "results" / "many_variables"
 
@@ -236,11 +236,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "versions": versions,
         "environment": environment(),
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    write_json(args.out / "results.json", results)
-    text = table(results)
-    (args.out / "table.md").write_text(text)
-    print(text)
+    script.write_folder(args.out, results, table(results))
     return results
 
 

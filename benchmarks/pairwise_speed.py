@@ -45,7 +45,7 @@ from scipy.special import digamma
 import iblearn.functional as ibf
 from benchmarks.runners import script
 from benchmarks.runners.script import cpu_model
-from iblearn.records import environment, markdown_table, write_json
+from iblearn.records import environment, markdown_table
 
 OUT = Path(__file__).parent / "results" / "pairwise_speed"
 GOALS = {"ennemi": 10.0, "cKDTree KSG": 8.0, "matrix_seconds": 300.0}
@@ -287,11 +287,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "matrix": matrix,
         "provenance": provenance,
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    write_json(args.out / "results.json", results)
-    text = table(results)
-    (args.out / "table.md").write_text(text)
-    print(text)
+    script.write_folder(args.out, results, table(results))
     return results
 
 

@@ -38,7 +38,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from benchmarks.runners import script
-from iblearn.records import environment, markdown_table, write_json
+from iblearn.records import environment, markdown_table
 from iblearn.sklearn import MIFeatureSelector
 
 OUT = Path(__file__).parent / "results" / "selection_speed"
@@ -121,11 +121,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "versions": {p: importlib.metadata.version(p) for p in ("scikit-learn", "joblib")},
         "provenance": environment(),
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    write_json(args.out / "results.json", results)
-    text = table(results)
-    (args.out / "table.md").write_text(text)
-    print(text)
+    script.write_folder(args.out, results, table(results))
     return results
 
 

@@ -209,6 +209,15 @@ def write(results: str | Path, name: str, record: dict[str, Any], table: str) ->
     print(table)
 
 
+def write_folder(out: Path, results: dict[str, Any], table: str) -> None:
+    """``results.json`` (``results`` as they are) and ``table.md`` (``table``) in the folder ``out``, made
+    where it is absent; prints the table."""
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "results.json", results)
+    (out / "table.md").write_text(table, encoding="utf-8")
+    print(table)
+
+
 def time_on_device(doc: str, name: str, run: Callable[..., Any], table: Callable[[Any], str]) -> None:
     """A timing script's main: parses ``--threads``, ``--device`` and ``--results``, sets torch's
     threads, and records ``run(device=...)`` and its ``table`` as ``name_<device>``."""
