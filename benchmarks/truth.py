@@ -351,16 +351,6 @@ def peer_versions(python: str) -> dict[str, str | None]:
         return {}
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
-
-
 def record_provenance(out: Path, args: argparse.Namespace, finished: bool = False) -> None:
     """provenance.json: the machine, the environments, and each run's command, commit and dates."""
     path = out / "provenance.json"
@@ -385,7 +375,11 @@ def record_provenance(out: Path, args: argparse.Namespace, finished: bool = Fals
         path,
         {
             "tasks": {**counts, "all": sum(counts.values())},
-            "machine": {"cpu": cpu_model(), "cpu_threads": os.cpu_count(), "platform": platform.platform()},
+            "machine": {
+                "cpu": script.cpu_model() or platform.processor(),
+                "cpu_threads": os.cpu_count(),
+                "platform": platform.platform(),
+            },
             "iblearn_environment": env,
             # a run of iblearn's estimators alone, where the peers' environment is absent, keeps theirs
             "peer_python": args.peer_python,
