@@ -11,9 +11,9 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import nn
 
+from benchmarks.runners.proximal import adam_step, split_closure
 from iblearn.optim import ProximalSplit, split_model
 
 Step = Callable[[], Any]
@@ -59,18 +59,8 @@ def proximal_steps(device: torch.device) -> tuple[Step, Step]:
     torch.manual_seed(0)
     model = mlp(784, 256, 256, 256, 256, 256, 10).to(device)
     x, y = torch.randn(128, 784, device=device), torch.randint(0, 10, (128,), device=device)
-    plain_model = copy.deepcopy(model)
-    adam = torch.optim.Adam(plain_model.parameters(), lr=1e-3)
+    plain = adam_step(copy.deepcopy(model), x, y)
     f, g = split_model(model, 6)
     split = ProximalSplit(f.parameters(), g.parameters(), beta=10.0)
-
-    def plain() -> None:
-        adam.zero_grad()
-        F.cross_entropy(plain_model(x), y).backward()
-        adam.step()
-
-    def closure() -> tuple[Tensor, Tensor]:
-        z = f(x)
-        return F.cross_entropy(g(z), y), z
-
+    closure = split_closure(f, g, x, y)
     return lambda: split.step(closure), plain

@@ -54,21 +54,33 @@ PLAIN = "plain Adam"
 READINGS = {"ProximalSplit kept (default)": True, "ProximalSplit literal eq. 5": False}
 
 
-def _steps(
-    model: nn.Module, f: nn.Module, g: nn.Module, x: Tensor, y: Tensor
-) -> dict[str, Callable[[], Any]]:
-    plain = torch.optim.Adam(model.parameters(), lr=1e-3)
+def adam_step(model: nn.Module, x: Tensor, y: Tensor) -> Callable[[], None]:
+    """One plain Adam step (lr 1e-3) of ``model`` on the cross-entropy of the batch ``(x, y)``."""
+    adam = torch.optim.Adam(model.parameters(), lr=1e-3)
 
-    def plain_step() -> None:
-        plain.zero_grad()
+    def step() -> None:
+        adam.zero_grad()
         F.cross_entropy(model(x), y).backward()
-        plain.step()
+        adam.step()
+
+    return step
+
+
+def split_closure(f: nn.Module, g: nn.Module, x: Tensor, y: Tensor) -> Callable[[], tuple[Tensor, Tensor]]:
+    """ProximalSplit's closure for the same loss, of ``g(f(x))``: the loss and the bottleneck ``f(x)``."""
 
     def closure() -> tuple[Tensor, Tensor]:
         z = f(x)
         return F.cross_entropy(g(z), y), z
 
-    steps: dict[str, Callable[[], Any]] = {PLAIN: plain_step}
+    return closure
+
+
+def _steps(
+    model: nn.Module, f: nn.Module, g: nn.Module, x: Tensor, y: Tensor
+) -> dict[str, Callable[[], Any]]:
+    closure = split_closure(f, g, x, y)
+    steps: dict[str, Callable[[], Any]] = {PLAIN: adam_step(model, x, y)}
     for name, keep in READINGS.items():
         prox = ProximalSplit(
             f.parameters(),
