@@ -164,32 +164,25 @@ def digits() -> dict[str, Any]:
     }
 
 
+#: The parts with a row a run: the table's header, and each cell as a format of the run's row.
+RUN_TABLES = {
+    "basic": (
+        ["task", "N", "method", "estimate", "seconds"],
+        ["{task} ({truth:.4f})", "{n:,}", "{method}", "{estimate:.4f}", "{seconds:.4f}"],
+    ),
+    "neural": (
+        ["task", "method", "steps done", "held-out estimate", "seconds"],
+        ["{task} ({truth:.4f})", "{method}", "{steps_done}", "{estimate:.4f}", "{seconds:.1f}"],
+    ),
+}
+
+
 def table(record: dict[str, Any]) -> str:
     parts = ["# Figures of the guide's measurement (`benchmarks/choosing.py`)\n"]
-    if "basic" in record:
-        rows = [
-            [
-                f"{r['task']} ({r['truth']:.4f})",
-                f"{r['n']:,}",
-                r["method"],
-                f"{r['estimate']:.4f}",
-                f"{r['seconds']:.4f}",
-            ]
-            for r in record["basic"]
-        ]
-        parts.append(markdown_table(["task", "N", "method", "estimate", "seconds"], rows))
-    if "neural" in record:
-        rows = [
-            [
-                f"{r['task']} ({r['truth']:.4f})",
-                r["method"],
-                r["steps_done"],
-                f"{r['estimate']:.4f}",
-                f"{r['seconds']:.1f}",
-            ]
-            for r in record["neural"]
-        ]
-        parts.append(markdown_table(["task", "method", "steps done", "held-out estimate", "seconds"], rows))
+    for part, (header, cells) in RUN_TABLES.items():
+        if part in record:
+            rows = [[cell.format(**r) for cell in cells] for r in record[part]]
+            parts.append(markdown_table(header, rows))
     if "bounds" in record:
         rows = []
         for name in BOUNDS:
