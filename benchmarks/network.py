@@ -9,8 +9,10 @@ one of them through the source's square (:func:`iblearn.network.simulate.random_
 library searches lags 1 - 3 with 200 surrogates a test and alpha 0.05; precision and recall are over
 the directed pairs (source, target), against the true ones. ``seconds`` is the CPU time of the
 inference on one thread (the JVM's threads included for IDTxl); with ``--targets N`` the slow
-libraries (iblearn's and IDTxl's KSG) infer only the first N targets, and ``seconds`` is that time
-scaled to all targets (precision and recall then over those targets' sources).
+libraries (iblearn's and IDTxl's KSG, tigramite's CMIknn) infer only the first N targets, and
+``seconds`` is that time scaled to all targets (precision and recall then over those targets'
+sources). tigramite then tests only the links into those targets, so its MCI conditions hold the
+targets' parents but not their sources' (the other processes' parents are not searched).
 
 A run resumes: a cell (library, nodes, samples, seed) already in ``summary.json`` is kept, not measured
 again, unless ``--redo``; ``--merge DIR`` starts from the rows of another run folder (with
@@ -47,7 +49,7 @@ PEER = Path(__file__).resolve().parent / "runners" / "network_peer.py"
 PYTHONS = {"idtxl": "/work/peers/idtxl/bin/python", "tigramite": "/work/peers/tigramite/bin/python"}
 LIBRARIES = ("iblearn-gaussian", "iblearn-ksg", "idtxl", "tigramite-parcorr", "tigramite-cmiknn")
 #: Libraries slow enough that --targets applies to them.
-SLOW = ("iblearn-ksg", "idtxl")
+SLOW = ("iblearn-ksg", "idtxl", "tigramite-cmiknn")
 SETTINGS = {"max_lag": 3, "min_lag": 1, "alpha": 0.05, "n_permutations": 200}
 
 
@@ -115,6 +117,7 @@ def run_cell(
     else:
         answer = run_peer(library, net.data, targets, PYTHONS[library.split("-")[0]], timeout)
         edges, seconds, version = answer["edges"], answer["seconds"], answer["version"]
+        peer_numpy = answer.get("numpy")
     kept = set(targets) if targets is not None else set(range(nodes))
     truth = {(s, t) for s, t, _ in net.edges if t in kept}
     precision, recall = scores({(s, t) for s, t, _ in edges if t in kept}, truth)
@@ -132,6 +135,7 @@ def run_cell(
             "targets_measured": len(kept),
             "threads": 1,
             "peer_version": version,
+            "peer_numpy": peer_numpy,
         }
     )
 

@@ -60,7 +60,11 @@ def idtxl_edges(data: np.ndarray, s: dict) -> list[list[int]]:
 
 def tigramite_edges(data: np.ndarray, s: dict) -> list[list[int]]:
     """PCMCI with ParCorr (or CMIknn, its default neighbour count, with shuffle tests of the same
-    surrogate count on one thread), p-values corrected by Benjamini-Hochberg, links at alpha."""
+    surrogate count on one thread), p-values corrected by Benjamini-Hochberg, links at alpha; with
+    ``targets``, the links into those targets only.
+
+    CMIknn's shuffle test calls ``np.corrcoef(..., ddof=0)``, which NumPy 2.4 no longer takes: the venv
+    needs ``numpy<2.4``."""
     from tigramite import data_processing as pp
     from tigramite.pcmci import PCMCI
 
@@ -73,9 +77,21 @@ def tigramite_edges(data: np.ndarray, s: dict) -> list[list[int]]:
         from tigramite.independence_tests.parcorr import ParCorr
 
         test = ParCorr()
+    lags = {"tau_min": s["min_lag"], "tau_max": s["max_lag"]}
+    assumed = None
+    if s.get("targets"):
+        # Only the given targets' candidate links are tested; the other processes' parents are then
+        # not searched, so the MCI conditions hold the target's parents but not its sources'.
+        nodes, kept = range(data.shape[1]), set(s["targets"])
+        candidates = range(s["min_lag"], s["max_lag"] + 1)
+        assumed = {
+            j: {(i, -tau): "-?>" for i in nodes for tau in candidates} if j in kept else {} for j in nodes
+        }
     pcmci = PCMCI(dataframe=pp.DataFrame(data), cond_ind_test=test, verbosity=0)
-    res = pcmci.run_pcmci(tau_min=s["min_lag"], tau_max=s["max_lag"], pc_alpha=None)
-    q = pcmci.get_corrected_pvalues(p_matrix=res["p_matrix"], fdr_method="fdr_bh")
+    res = pcmci.run_pcmci(**lags, pc_alpha=None, link_assumptions=assumed)
+    q = pcmci.get_corrected_pvalues(
+        p_matrix=res["p_matrix"], fdr_method="fdr_bh", link_assumptions=assumed, **lags
+    )
     found = np.argwhere(q <= s["alpha"])
     return [[int(i), int(j), int(tau)] for i, j, tau in found if i != j and tau >= s["min_lag"]]
 
@@ -91,7 +107,7 @@ def main() -> None:
     from importlib.metadata import version
 
     name = "idtxl-uv" if library == "idtxl" else "tigramite"
-    print(json.dumps({"edges": edges, "seconds": seconds, "version": version(name)}))
+    print(json.dumps({"edges": edges, "seconds": seconds, "version": version(name), "numpy": np.__version__}))
 
 
 if __name__ == "__main__":

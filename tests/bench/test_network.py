@@ -72,6 +72,9 @@ def test_against_idtxl_pairs_the_common_seeds_and_checks_both_goals() -> None:
     }
     (only,) = network_table.against_idtxl(summary)
     assert only["seeds"] == [0] and only["speed_ratio"] == pytest.approx(20.0)
+    assert only["target_seconds"] == pytest.approx(2.0) and only["idtxl_target_seconds"] == pytest.approx(
+        40.0
+    )
     assert only["accuracy_met"] and only["speed_met"]
     summary["rows"][0]["recall"] = 0.9
     assert not network_table.against_idtxl(summary)[0]["accuracy_met"]
@@ -85,6 +88,16 @@ def test_prediction_carries_the_per_target_time_by_the_power_law_of_the_two_larg
     assert got["exponent"] == pytest.approx(exponent)
     assert got["network_seconds"] == pytest.approx(100 * 25.0 * 2**exponent)
     assert network_table.prediction({"rows": rows[:1]}) is None
+    assert not got["measured"]
+
+
+def test_a_measured_100_process_target_is_the_prediction_and_sizes_without_idtxl_are_named() -> None:
+    rows = [_row("iblearn-ksg", n, 0, 1.0, 1.0, n * t) for n, t in ((50, 25.0), (100, 60.0))]
+    got = network_table.prediction({"rows": rows})
+    assert got is not None and got["measured"]
+    assert got["target_seconds"] == pytest.approx(60.0) and got["network_seconds"] == pytest.approx(6000.0)
+    rows.append(_row("idtxl", 50, 0, 1.0, 1.0, 5000.0))
+    assert network_table.summarize({"rows": rows})["without_idtxl"] == [[100, 1000]]
 
 
 def test_merge_writes_another_folders_rows_without_running_a_cell(monkeypatch, tmp_path: Path) -> None:
@@ -98,4 +111,6 @@ def test_merge_writes_another_folders_rows_without_running_a_cell(monkeypatch, t
     written = json.loads((final / "summary.json").read_text())
     assert written["rows"] == rows and "git_commit" not in written["provenance"]
     assert json.loads((final / "config.json").read_text())["runs"][0]["git_commit"] == "abc"
-    assert "| iblearn-ksg | 5 | 1,000 | 1 | 1.000 | 1.000 | 3.0 | 1 |" in (final / "table.md").read_text()
+    assert (
+        "| iblearn-ksg | 5 | 1,000 | 1 | 1.000 | 1.000 | 0.6 | 3.0 | 1 |" in (final / "table.md").read_text()
+    )
