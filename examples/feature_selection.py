@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 
-import torch
 from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
@@ -37,7 +36,6 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     parser.add_argument("--quick", action="store_true", help="mRMR only, 3-fold CV, a small grid")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    torch.set_num_threads(1)
     data = load_breast_cancer()
     X, y = data.data, data.target
     folds = StratifiedKFold(3 if args.quick else 5, shuffle=True, random_state=args.seed)
