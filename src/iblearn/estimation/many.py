@@ -64,13 +64,16 @@ RESAMPLES = {"ksg": 4, "gaussian": 50, "copula": 50}
 _ADVICE = "the estimate may be biased here: use more rows, or fewer variables"
 
 
-def choose_method(cols: Tensor) -> tuple[str, str, dict[str, float]]:
-    """(method, why, features) for the rows ``cols`` ``(N, d)`` of every variable (module notes)."""
+def choose_method(
+    cols: Tensor, normal: Callable[[], Tensor] | None = None
+) -> tuple[str, str, dict[str, float]]:
+    """(method, why, features) for the rows ``cols`` ``(N, d)`` of every variable (module notes);
+    ``normal`` gives their normal scores where the caller keeps them for its estimate."""
     n, d = cols.shape
+    joint = cache(lambda: copula_normal(cols)) if normal is None else normal
 
-    @cache
     def scores() -> tuple[Tensor, Tensor]:
-        z = copula_normal(cols)
+        z = joint()
         return z[:, :1], z[:, 1:]
 
     feats = features(cols[:, :1], cols[:, 1:], scores)
@@ -238,9 +241,11 @@ def multivariate_auto(measure: str, data: Any, blocks: Any = None, *, k: int = 3
     cols = _columns(data, names=("data",))
     split_variables(cols, blocks)  # at least two variables, blocks that fit
     k = V.neighbours(k, len(cols) // 2)
-    chosen, why, feats = choose_method(cols)
+    # The rule's features and KSG read the same normal scores: made once.
+    normal = cache(lambda: copula_normal(cols))
+    chosen, why, feats = choose_method(cols, normal)
     if chosen == "ksg":  # each column's normal scores: a monotone map of it, which no measure sees
-        cols, why = copula_normal(cols), why + " on normal scores"
+        cols, why = normal(), why + " on normal scores"
     est = ibf.multivariate_estimate(measure, cols, blocks, method=chosen, **_auto(chosen, k, seed))  # type: ignore[arg-type]
     variables = [list(b) for b in blocks] if blocks is not None else [[i] for i in range(cols.shape[1])]
 
