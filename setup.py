@@ -1,7 +1,9 @@
-"""The one compiled part of iblearn: an optional C kernel for exact max-norm neighbour searches.
+"""The compiled parts of iblearn: optional C kernels for exact max-norm neighbour searches and for the
+information bottleneck's self-consistent iteration.
 
-Everything else is in pyproject.toml. Where no C compiler is found the build goes on without it and
-iblearn falls back to scipy's k-d tree (`iblearn.functional.knn.neighbors`), exactly as correct but slower.
+Everything else is in pyproject.toml. Where no C compiler is found the build goes on without them and
+iblearn falls back to scipy's k-d tree (`iblearn.functional.knn.neighbors`), exactly as correct but slower,
+and to the iteration in numpy (`iblearn.functional.ib.iterate_np`), the same equations.
 """
 
 from setuptools import Extension, setup
@@ -20,6 +22,12 @@ setup(
             ],
             extra_compile_args=["-O3", "-std=c11"],
             optional=True,
-        )
+        ),
+        Extension(
+            "iblearn.functional.ib._iterate",
+            sources=["src/iblearn/functional/ib/_iterate.c"],
+            extra_compile_args=["-O3", "-std=c11"],
+            optional=True,
+        ),
     ]
 )

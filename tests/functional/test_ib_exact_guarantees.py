@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import sys
 import time
 
 import numpy as np
@@ -168,7 +169,8 @@ def test_a_thousand_x_and_fifty_betas():
 
 
 def test_numpy_and_torch_iterations_agree(monkeypatch):
-    """Small soft batches on the CPU are iterated in numpy: the same fixed points as torch's."""
+    """Small soft batches on the CPU are iterated in numpy (where the compiled kernel is not built): the
+    same fixed points as torch's."""
     from iblearn.functional.ib import iterate
 
     gen = torch.Generator().manual_seed(0)
@@ -177,10 +179,46 @@ def test_numpy_and_torch_iterations_agree(monkeypatch):
     q = torch.rand(5, 6, 4, generator=gen, dtype=torch.float64)
     q /= q.sum(-1, keepdim=True)
     betas = torch.tensor([1.0, 3.0, 10.0, 30.0, 100.0], dtype=torch.float64)
+    monkeypatch.setattr(iterate, "COMPILED", False)
     by_numpy = iterate.iterate(p, q, betas, 0.7, 1e-12, 300)
     monkeypatch.setattr(iterate, "NUMPY_WORK", 0)
     by_torch = iterate.iterate(p, q, betas, 0.7, 1e-12, 300)
     assert torch.allclose(by_numpy, by_torch, atol=1e-8)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="only Linux is known to build it here")
+def test_the_compiled_iteration_is_built():
+    # setup.py marks the extension optional, so a failed build would otherwise pass unnoticed here.
+    from iblearn.functional.ib import iterate, iterate_np
+
+    assert iterate_np.HAVE_KERNEL and iterate.COMPILED
+
+
+@pytest.mark.parametrize("alpha", [1.0, 0.6])
+def test_compiled_and_numpy_iterations_agree(alpha):
+    """The compiled iteration takes numpy's cycles: the same encoders on random joints, widths and betas,
+    empty values of T included (both carry them at the floor of log q, where a split can grow into them),
+    and under the extrapolation's bound and without it."""
+    from iblearn.functional.ib import iterate_np
+
+    if not iterate_np.HAVE_KERNEL:
+        pytest.skip("the compiled kernel was not built")
+    rng = np.random.default_rng(1)
+    for trial in range(12):
+        nx, ny, nt = int(rng.integers(2, 12)), int(rng.integers(2, 5)), int(rng.integers(1, 7))
+        p = rng.random((nx, ny)) ** 3
+        p /= p.sum()
+        q = rng.random((4, nx, nt))
+        q[:, :, nt - 1] *= trial % 2  # an empty value of T in every other trial
+        q[q.sum(-1) == 0] = 1.0
+        q /= q.sum(-1, keepdims=True)
+        betas = np.array([1.0, 4.0, 20.0, 150.0])
+        bounded = trial % 3 > 0
+        by_numpy = iterate_np.iterate(p, q, betas, alpha, 1e-13, 3000, bounded)
+        compiled = iterate_np.iterate_compiled(p, q, betas, alpha, 1e-13, 3000, bounded)
+        assert np.allclose(compiled, by_numpy, atol=1e-6)
+        value = iterate_np.lagrangian(p, compiled, betas, alpha)
+        assert np.allclose(value, iterate_np.lagrangian(p, by_numpy, betas, alpha), rtol=0, atol=1e-10)
 
 
 def test_split_directions_match_the_joint_of_each_cluster():

@@ -15,8 +15,11 @@ _TINY = 1e-300
 #: Batches of at least this many encoder entries (batch x |X| x |T|) are solved in groups by the number
 #: of values of T they use; below, one group costs less.
 GROUP_WORK = 1 << 16
-#: Soft batches on the CPU of at most this many encoder entries are iterated in numpy.
+#: Soft batches on the CPU of at most this many encoder entries are iterated in numpy (of any size in the
+#: compiled kernel, where it was built).
 NUMPY_WORK = 1 << 16
+#: Whether soft batches on the CPU are iterated in the compiled kernel.
+COMPILED = iterate_np.HAVE_KERNEL
 
 
 def step(p: Tensor, pyx: Tensor, q: Tensor, betas: Tensor, alpha: float) -> Tensor:
@@ -129,9 +132,9 @@ def iterate(
     ``bounded`` (the critical betas' search follows its branch with the plain rule). Near a
     critical beta the plain iteration slows down (its slowest mode's rate tends to 1); the extrapolation
     jumps along that mode."""
-    if alpha > 0 and q.device.type == "cpu" and q.numel() <= NUMPY_WORK:
-        found = iterate_np.iterate(p.numpy(), q.numpy(), betas.numpy(), alpha, tol, max_iter, bounded)
-        return torch.from_numpy(found)
+    if alpha > 0 and q.device.type == "cpu" and (COMPILED or q.numel() <= NUMPY_WORK):
+        run = iterate_np.iterate_compiled if COMPILED else iterate_np.iterate
+        return torch.from_numpy(run(p.numpy(), q.numpy(), betas.numpy(), alpha, tol, max_iter, bounded))
     pyx = p / p.sum(1, keepdim=True)
     q = q.clone()
     active = torch.arange(len(q), device=q.device)

@@ -1,5 +1,6 @@
 """The soft self-consistent iteration of :mod:`.iterate` on numpy float64 arrays: for batches on the CPU,
-where the fixed cost of each torch operation outweighs its work. The same equations, the same SQUAREM
+where the fixed cost of each torch operation outweighs its work; in the compiled kernel of ``_iterate.c``
+where it was built, numpy's below otherwise. The same equations, the same SQUAREM
 cycles (Varadhan & Roland 2008) and the same stopping rule; each step carries log q(t|x) along with
 q(t|x), so that a cycle takes one exponential a step and no logarithm of the encoders."""
 
@@ -7,6 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.special import xlogy
+
+try:
+    from iblearn.functional.ib import _iterate
+
+    #: Whether the compiled iteration of ``_iterate.c`` was built (setup.py); without it numpy iterates.
+    HAVE_KERNEL = True
+except ImportError:  # installed without a C compiler
+    HAVE_KERNEL = False
 
 _TINY = 1e-300
 #: log q(t|x) is floored here (an empty value of T has log q = -inf, which the extrapolation cannot use).
@@ -103,3 +112,21 @@ def iterate(
         last[active] = value
         active, i = active[going], i + 3
     return q
+
+
+def iterate_compiled(
+    p: np.ndarray,
+    q: np.ndarray,
+    betas: np.ndarray,
+    alpha: float,
+    tol: float,
+    max_iter: int,
+    bounded: bool = True,
+) -> np.ndarray:
+    """:func:`iterate` in the compiled kernel (``_iterate.c``): the same cycles, one encoder at a time."""
+    out = np.array(q, dtype=np.float64, order="C", copy=True)
+    p = np.ascontiguousarray(p, dtype=np.float64)
+    betas = np.ascontiguousarray(betas, dtype=np.float64)
+    n_x, n_t = out.shape[1:]
+    _iterate.iterate(p, out, betas, n_x, p.shape[1], n_t, alpha, tol, max_iter, bounded)
+    return out
