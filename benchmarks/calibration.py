@@ -418,6 +418,8 @@ def tabulate(rows: list[dict[str, Any]]) -> tuple[dict[str, Any], str]:
                 c[kind + " (all)"].append(covers(low, high, r["truth"]))
             lo, hi = spans["library"]
         c["reliable"].append(reliable)
+        if np.isfinite(r["value"]):
+            c["seeds"].append((r["task"], r["value"], hi - lo if reliable else None))
         if reliable:
             c["library"].append(covers(lo, hi, r["truth"]))
             c["width"].append(hi - lo)
@@ -425,6 +427,26 @@ def tabulate(rows: list[dict[str, Any]]) -> tuple[dict[str, Any], str]:
             if spread:
                 c["over oracle"].append((hi - lo) / spread)
     return _table(cells)
+
+
+def oracle_range(seeds: list[tuple[str, float, float | None]], draws: int = 400) -> list[float] | None:
+    """The 5% and 95% points of a cell's width over oracle (:func:`oracle_widths`) when each task's
+    seeds are drawn again with replacement: how far the figure moves with the seeds that measured it.
+    ``seeds`` holds each run's task, estimate and interval width (None where not reliable)."""
+    by_task: dict[str, list[tuple[float, float | None]]] = defaultdict(list)
+    for task, value, width in seeds:
+        by_task[task].append((value, width))
+    rng = np.random.default_rng(0)
+    medians = []
+    for _ in range(draws):
+        ratios = []
+        for runs in by_task.values():
+            drawn = [runs[i] for i in rng.integers(0, len(runs), len(runs))]
+            spread = 2 * 1.96 * float(np.std([v for v, _ in drawn], ddof=1)) if len(drawn) >= 3 else 0.0
+            ratios += [w / spread for _, w in drawn if w is not None and spread > 0]
+        if ratios:
+            medians.append(float(np.median(ratios)))
+    return [float(q) for q in np.percentile(medians, [5, 95])] if medians else None
 
 
 def _median(values: list[float]) -> float | None:
@@ -451,10 +473,13 @@ def _table(cells: dict[tuple[str, str, int], dict[str, list[Any]]]) -> tuple[dic
             "bootstrap_all": _share(c["bootstrap (all)"]),
             "median_width": _median(c["width"]),
             "width_over_oracle": _median(c["over oracle"]),
+            "width_over_oracle_range": oracle_range(c["seeds"]),
         }
         entries.append(entry)
         width = "" if entry["median_width"] is None else f"{entry['median_width']:.3g}"
         ratio = "" if entry["width_over_oracle"] is None else f"{entry['width_over_oracle']:.2f}x"
+        if entry["width_over_oracle_range"]:
+            ratio += " ({:.2f} - {:.2f})".format(*entry["width_over_oracle_range"])
         cols = [
             _pct(entry[k])
             for k in ("reliable", "coverage_where_reliable", "coverage_all", "plain_all", "bootstrap_all")
