@@ -109,7 +109,6 @@ def test_product_of_channels_has_both_transitions():
     assert maximal_correlation_squared(p) == pytest.approx(0.81)
 
 
-
 @pytest.mark.parametrize(("e1", "e2"), [(0.05, 0.2), (0.1, 0.25)])
 def test_the_second_critical_beta_of_a_product_is_found_to_round_off(e1, e2):
     """The continuing branch's margin, beta lambda_2(t) - 1 of its most unstable cluster, is smooth in beta
@@ -118,6 +117,7 @@ def test_the_second_critical_beta_of_a_product_is_found_to_round_off(e1, e2):
     curve = ibf.ib_curve(torch.kron(bsc(e1), bsc(e2)), np.geomspace(0.5, 20, 40))
     expected = [1 / (1 - 2 * e1) ** 2, 1 / (1 - 2 * e2) ** 2]
     assert curve.critical_betas.tolist()[:2] == pytest.approx(expected, rel=1e-12)
+
 
 def test_block_diagonal_joint_splits_at_once():
     """X and Y in two blocks that Y tells apart: rho_m = 1, so the trivial solution is stable only up to

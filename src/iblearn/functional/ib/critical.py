@@ -113,13 +113,13 @@ def _bracket(
             near = [math.sqrt(lo * hi)]
         mids = torch.tensor(near, dtype=torch.float64, device=p.device)
         new_lo, found, q_lo, g_new, g_found = _first_unstable(p, q_lo, lo, g_lo, mids, tol, max_iter)
-        lo_kept, hi_kept = new_lo == lo, found is None
+        lo_kept = new_lo == lo
         lo, g_lo = new_lo, (g_lo / 2 if lo_kept and kept == "lo" else g_new)
-        if hi_kept:
+        if found is None:
             g_hi = g_hi / 2 if kept == "hi" else g_hi
         else:
             hi, g_hi = found, g_found
-        kept = "hi" if hi_kept else "lo" if lo_kept else ""
+        kept = "hi" if found is None else "lo" if lo_kept else ""
         secant = math.log(hi / lo) < 0.5 * math.log(width)
     return lo, hi, q_lo
 
