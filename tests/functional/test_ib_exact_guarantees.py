@@ -214,8 +214,8 @@ def test_compiled_and_numpy_iterations_agree(alpha):
         q /= q.sum(-1, keepdims=True)
         betas = np.array([1.0, 4.0, 20.0, 150.0])
         bounded = trial % 3 > 0
-        by_numpy = iterate_np.iterate(p, q, betas, alpha, 1e-13, 3000, bounded)
-        compiled = iterate_np.iterate_compiled(p, q, betas, alpha, 1e-13, 3000, bounded)
+        by_numpy = iterate_np.iterate(p, q, betas, alpha, 1e-13, 3000, bounded, compiled=False)
+        compiled = iterate_np.iterate(p, q, betas, alpha, 1e-13, 3000, bounded, compiled=True)
         assert np.allclose(compiled, by_numpy, atol=1e-6)
         value = iterate_np.lagrangian(p, compiled, betas, alpha)
         assert np.allclose(value, iterate_np.lagrangian(p, by_numpy, betas, alpha), rtol=0, atol=1e-10)

@@ -133,8 +133,8 @@ def iterate(
     critical beta the plain iteration slows down (its slowest mode's rate tends to 1); the extrapolation
     jumps along that mode."""
     if alpha > 0 and q.device.type == "cpu" and (COMPILED or q.numel() <= NUMPY_WORK):
-        run = iterate_np.iterate_compiled if COMPILED else iterate_np.iterate
-        return torch.from_numpy(run(p.numpy(), q.numpy(), betas.numpy(), alpha, tol, max_iter, bounded))
+        args = (p.numpy(), q.numpy(), betas.numpy(), alpha, tol, max_iter, bounded)
+        return torch.from_numpy(iterate_np.iterate(*args, compiled=COMPILED))
     pyx = p / p.sum(1, keepdim=True)
     q = q.clone()
     active = torch.arange(len(q), device=q.device)

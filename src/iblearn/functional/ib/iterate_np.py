@@ -79,8 +79,15 @@ def iterate(
     tol: float,
     max_iter: int,
     bounded: bool = True,
+    compiled: bool = HAVE_KERNEL,
 ) -> np.ndarray:
-    """:func:`iblearn.functional.ib.iterate.iterate` for soft encoders (alpha > 0) on numpy arrays."""
+    """:func:`iblearn.functional.ib.iterate.iterate` for soft encoders (alpha > 0) on numpy arrays; where
+    ``compiled``, in the kernel of ``_iterate.c`` (the same cycles, one encoder at a time)."""
+    if compiled:
+        out = np.array(q, dtype=np.float64, order="C", copy=True)
+        p, betas = np.ascontiguousarray(p, dtype=np.float64), np.ascontiguousarray(betas, dtype=np.float64)
+        _iterate.iterate(p, out, betas, out.shape[1], p.shape[1], out.shape[2], alpha, tol, max_iter, bounded)
+        return out
     pyx = p / p.sum(1, keepdims=True)
     q = q.copy()
     log_q = np.log(np.maximum(q, _TINY))
@@ -112,21 +119,3 @@ def iterate(
         last[active] = value
         active, i = active[going], i + 3
     return q
-
-
-def iterate_compiled(
-    p: np.ndarray,
-    q: np.ndarray,
-    betas: np.ndarray,
-    alpha: float,
-    tol: float,
-    max_iter: int,
-    bounded: bool = True,
-) -> np.ndarray:
-    """:func:`iterate` in the compiled kernel (``_iterate.c``): the same cycles, one encoder at a time."""
-    out = np.array(q, dtype=np.float64, order="C", copy=True)
-    p = np.ascontiguousarray(p, dtype=np.float64)
-    betas = np.ascontiguousarray(betas, dtype=np.float64)
-    n_x, n_t = out.shape[1:]
-    _iterate.iterate(p, out, betas, n_x, p.shape[1], n_t, alpha, tol, max_iter, bounded)
-    return out
