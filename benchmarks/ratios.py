@@ -47,7 +47,6 @@ import subprocess
 import sys
 import tempfile
 import warnings
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -60,6 +59,7 @@ from torch import Tensor
 
 from benchmarks.runners import ratio_cases, script
 from benchmarks.runners.paired import paired_ratio, proximal_steps
+from benchmarks.runners.ratio_cases import Cases
 from benchmarks.runners.script import cpu_model
 from iblearn.data import high_mi, student_t
 from iblearn.estimators import KSG, NWJ
@@ -89,6 +89,11 @@ def gaussians(n: int, dx: int, dy: int, seed: int = 0) -> tuple[Tensor, Tensor]:
     return x, x[:, :dy] + 0.5 * torch.randn(n, dy, generator=g)
 
 
+#: This script's own cases; :data:`CASES` adds those built on them (ratio_cases.py).
+OWN = Cases()
+
+
+@OWN.add("renyi_mi, alpha 1.01, N 1,024", "eigvalsh of its 3 Gram matrices", 15)
 def renyi_eig_case(repeats: int) -> dict[str, float]:
     x, y = gaussians(1024, 10, 3)
     ka, kb = gram_matrix(x), gram_matrix(y)
@@ -101,6 +106,7 @@ def renyi_eig_case(repeats: int) -> dict[str, float]:
     return paired_ratio(lambda: renyi_mi(x, y), core, repeats)
 
 
+@OWN.add("renyi_mi, alpha 2, N 4,096", "its 2 kernel matrices (mm, exp)", 15)
 def renyi_alpha2_case(repeats: int) -> dict[str, float]:
     x, y = gaussians(4096, 10, 3)
     x, y = x / 10, y / 10  # small products: exp of no inf
@@ -112,6 +118,7 @@ def renyi_alpha2_case(repeats: int) -> dict[str, float]:
     return paired_ratio(lambda: renyi_mi(x, y, alpha=2.0), core, repeats)
 
 
+@OWN.add("ksg_mi, k 3, N 10,000", "kNN search and 2 counts", 51)
 def ksg_case(repeats: int) -> dict[str, float]:
     x, y = gaussians(10_000, 2, 2)
     (xp, yp), k = prepare_samples([("x", x), ("y", y)], 3, standardize=True, ties="jitter", seed=0)
@@ -124,6 +131,7 @@ def ksg_case(repeats: int) -> dict[str, float]:
     return paired_ratio(lambda: ksg_mi(x, y), core, repeats)
 
 
+@OWN.add("KSG()(x, y), 1 x 1, N 1,000", "ksg_mi on the same rows", 101)
 def ksg_object_case(repeats: int) -> dict[str, float]:
     """The estimator object's own work (checks, the judgement of its estimate) over the function's, at
     an N where that work is not lost in the search."""
@@ -138,6 +146,7 @@ def _auto(x: Tensor, y: Tensor) -> None:
         auto_estimate(x, y)
 
 
+@OWN.add("auto_estimate, KSG chosen, 3 x 3, N 5,000", "ksg_mi on the same rows", 11)
 def auto_ksg_case(repeats: int) -> dict[str, float]:
     """``auto_estimate`` where it chooses KSG (Student-t 3 x 3, 3 degrees of freedom, N = 5,000) over KSG
     on the same rows: what the choice, the checks and the interval cost."""
@@ -145,6 +154,7 @@ def auto_ksg_case(repeats: int) -> dict[str, float]:
     return paired_ratio(lambda: _auto(x, y), lambda: ksg_mi(x, y), repeats)
 
 
+@OWN.add("auto_estimate, Gaussian chosen, 100 x 100 of rank 4, N 5,000", "gaussian_mi on the same rows", 11)
 def auto_gaussian_case(repeats: int) -> dict[str, float]:
     """``auto_estimate`` where it chooses the Gaussian (four pairs mapped into 100 dimensions a side, N =
     5,000) over the bias-corrected Gaussian estimate on the same rows."""
@@ -170,11 +180,13 @@ def _kernel_counts(prepared: list[Tensor], pairs: list[tuple[int, int]]) -> None
     _maxnorm.pairs(values, ranks, n, np.asarray(pairs), 3, 1, _bivariate.cell_ranks(n), nx, ny)
 
 
+@OWN.add("pairwise_mi, 16 x 5,000", "kernel counts of its 120 pairs", 21)
 def pairwise_case(repeats: int) -> dict[str, float]:
     x, prepared, pairs = _pairwise_columns()
     return paired_ratio(lambda: pairwise_mi(x), lambda: _kernel_counts(prepared, pairs), repeats)
 
 
+@OWN.add("kernel counts, 120 pairs of 5,000", "general tree counts, same pairs", 11)
 def pairwise_kernel_case(repeats: int) -> dict[str, float]:
     _x, prepared, pairs = _pairwise_columns()
 
@@ -195,6 +207,7 @@ def _cancer_fold() -> tuple[np.ndarray, np.ndarray]:
     return (X - X.mean(axis=0)) / X.std(axis=0), y[keep]
 
 
+@OWN.add("MIFeatureSelector(10) fit, 455 x 30", "its terms called directly", 11)
 def selection_case(repeats: int) -> dict[str, float]:
     X, y = _cancer_fold()
     selector = MIFeatureSelector(10, method="mrmr")
@@ -211,6 +224,7 @@ def selection_case(repeats: int) -> dict[str, float]:
     return paired_ratio(lambda: selector.fit(X, y), direct, repeats)
 
 
+@OWN.add("the same, 5, warm memory", "joblib.hash of its rows", 31)
 def selection_memory_case(repeats: int) -> dict[str, float]:
     X, y = _cancer_fold()
     with tempfile.TemporaryDirectory() as folder:
@@ -219,6 +233,7 @@ def selection_memory_case(repeats: int) -> dict[str, float]:
         return paired_ratio(lambda: warm.fit(X, y), lambda: joblib.hash((X, y)), repeats)
 
 
+@OWN.add("NWJ fit, 100 steps of 128", "its 100 train_step calls", 21)
 def neural_fit_case(repeats: int) -> dict[str, float]:
     """``NWJ.fit`` (100 steps of 128 rows, nothing held out) over the same 100 ``train_step`` calls on
     the batches ``fit`` draws, each from a new estimator: what the loop adds to its steps."""
@@ -236,6 +251,7 @@ def neural_fit_case(repeats: int) -> dict[str, float]:
     return paired_ratio(fit, steps, repeats)
 
 
+@OWN.add("renyi_mi, truncated spectrum, N 2,048", "renyi_mi, exact spectrum, same rows", 7)
 def renyi_truncated_case(repeats: int) -> dict[str, float]:
     """``renyi_mi`` with the truncated spectrum over the exact one (N = 2,048, the 10-d and 3-d Gaussians
     of ``renyi_eig``): the top eigenpairs and the interval for the rest against three eigendecompositions."""
@@ -245,57 +261,15 @@ def renyi_truncated_case(repeats: int) -> dict[str, float]:
     )
 
 
+@OWN.add("ProximalSplit step, MLP", "plain Adam step, same MLP", 150)
 def proximal_case(repeats: int) -> dict[str, float]:
     return paired_ratio(*proximal_steps(torch.device("cpu")), repeats)
 
 
 #: name: (hot path, core operation, measure, repetitions)
-CASES: dict[str, tuple[str, str, Callable[[int], dict[str, float]], int]] = {
-    "renyi_eig": (
-        "renyi_mi, alpha 1.01, N 1,024",
-        "eigvalsh of its 3 Gram matrices",
-        renyi_eig_case,
-        15,
-    ),
-    "renyi_alpha2": (
-        "renyi_mi, alpha 2, N 4,096",
-        "its 2 kernel matrices (mm, exp)",
-        renyi_alpha2_case,
-        15,
-    ),
-    "ksg": ("ksg_mi, k 3, N 10,000", "kNN search and 2 counts", ksg_case, 51),
-    "ksg_object": ("KSG()(x, y), 1 x 1, N 1,000", "ksg_mi on the same rows", ksg_object_case, 101),
-    "proximal": ("ProximalSplit step, MLP", "plain Adam step, same MLP", proximal_case, 150),
-    "pairwise": ("pairwise_mi, 16 x 5,000", "kernel counts of its 120 pairs", pairwise_case, 21),
-    "pairwise_kernel": (
-        "kernel counts, 120 pairs of 5,000",
-        "general tree counts, same pairs",
-        pairwise_kernel_case,
-        11,
-    ),
-    "auto_ksg": ("auto_estimate, KSG chosen, 3 x 3, N 5,000", "ksg_mi on the same rows", auto_ksg_case, 11),
-    "auto_gaussian": (
-        "auto_estimate, Gaussian chosen, 100 x 100 of rank 4, N 5,000",
-        "gaussian_mi on the same rows",
-        auto_gaussian_case,
-        11,
-    ),
-    "renyi_truncated": (
-        "renyi_mi, truncated spectrum, N 2,048",
-        "renyi_mi, exact spectrum, same rows",
-        renyi_truncated_case,
-        7,
-    ),
-    "neural_fit": ("NWJ fit, 100 steps of 128", "its 100 train_step calls", neural_fit_case, 21),
-    "selection": ("MIFeatureSelector(10) fit, 455 x 30", "its terms called directly", selection_case, 11),
-    "selection_memory": (
-        "the same, 5, warm memory",
-        "joblib.hash of its rows",
-        selection_memory_case,
-        31,
-    ),
-    **ratio_cases.CASES,
-}
+
+
+CASES = {**OWN, **ratio_cases.CASES}
 
 
 def goal_verdict(row: dict[str, Any]) -> str:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -45,7 +45,33 @@ from iblearn.network.simulate import random_var_network
 
 from .paired import paired_ratio
 
-Case = Callable[[int], dict[str, float]]
+Measure = Callable[[int], dict[str, float]]
+
+
+class Case(NamedTuple):
+    """A row of the ratios table: the hot path, the core operation it wraps, the function that times
+    the two (its argument the repetitions) and how many repetitions."""
+
+    hot: str
+    core: str
+    measure: Measure
+    repeats: int
+
+
+class Cases(dict[str, Case]):
+    """Cases by name, in the order they are added."""
+
+    def add(self, hot: str, core: str, repeats: int) -> Callable[[Measure], Measure]:
+        """Adds the decorated ``<name>_case`` function as case ``<name>``."""
+
+        def register(measure: Measure) -> Measure:
+            self[measure.__name__.removesuffix("_case")] = Case(hot, core, measure, repeats)
+            return measure
+
+        return register
+
+
+CASES = Cases()
 
 
 def _columns(n: int, p: int, seed: int = 0) -> Tensor:
@@ -55,6 +81,7 @@ def _columns(n: int, p: int, seed: int = 0) -> Tensor:
     return x + torch.randn(n, p, generator=g, dtype=torch.float64)
 
 
+@CASES.add("pairwise_mi, top_k 5, 32 x 1,000", "dense pairwise_mi, same columns", 11)
 def pairwise_top_k_case(repeats: int) -> dict[str, float]:
     x = _columns(1_000, 32)
     return paired_ratio(lambda: pairwise_mi(x, top_k=5), lambda: pairwise_mi(x), repeats)
@@ -85,6 +112,7 @@ def blahut_arimoto_ib(p: np.ndarray, betas: np.ndarray, iterations: int) -> np.n
     return q
 
 
+@CASES.add("ib_curve, 8 x 4 joint, 50 betas", "1,000 Blahut-Arimoto steps, 50 betas", 11)
 def ib_curve_case(repeats: int) -> dict[str, float]:
     p = _joint(8, 4)
     betas = np.logspace(0, 3, 50)
@@ -106,18 +134,21 @@ def _door(measure: str, *variables: Any) -> Callable[[], None]:
     return _quiet(lambda: iblearn.estimate(measure, *variables, method="auto"))
 
 
+@CASES.add("estimate mi auto, KSG chosen, 3 x 3, N 20,000", "ksg_mi, same rows", 7)
 def door_mi_ksg_case(repeats: int) -> dict[str, float]:
     """Student-t 3 x 3 (3 degrees of freedom), N = 20,000: auto chooses KSG."""
     x, y = student_t(3, 3, dof=3.0).sample(20_000, seed=0)
     return paired_ratio(_door("mi", x, y), lambda: ksg_mi(x, y), repeats)
 
 
+@CASES.add("estimate mi auto, Gaussian chosen, 100 x 100, N 30,000", "gaussian_mi, same rows", 7)
 def door_mi_gaussian_case(repeats: int) -> dict[str, float]:
     """Four pairs mapped into 100 dimensions a side, N = 30,000: auto chooses the Gaussian."""
     x, y = high_mi(2.0, 100).sample(30_000, seed=0)
     return paired_ratio(_door("mi", x, y), lambda: gaussian_mi(x, y, bias_correction=True), repeats)
 
 
+@CASES.add("estimate cmi auto, KSG chosen, N 32,000", "ksg_cmi, same rows", 15)
 def door_cmi_case(repeats: int) -> dict[str, float]:
     """y = x^2 + z + noise, N = 32,000 (a dependence no Gaussian sees): auto chooses KSG, and KSG alone
     takes more than the 0.05 s from which the goal counts."""
@@ -137,12 +168,16 @@ def _coupled(n: int, seed: int = 0) -> tuple[Tensor, Tensor]:
     return torch.from_numpy(s[:, None]), torch.from_numpy(t[:, None])
 
 
+@CASES.add("estimate te auto, KSG chosen, N 30,000", "transfer_entropy, same rows", 7)
 def door_te_case(repeats: int) -> dict[str, float]:
     """The coupled AR(1) pair, N = 30,000: auto chooses KSG."""
     s, t = _coupled(30_000)
     return paired_ratio(_door("te", s, t), lambda: transfer_entropy(s, t), repeats)
 
 
+@CASES.add(
+    "estimate o_information auto, KSG chosen, 3 columns, N 12,000", "o_information by KSG, same rows", 7
+)
 def door_o_information_case(repeats: int) -> dict[str, float]:
     """Three columns, the third the product of the first two plus noise, N = 12,000: auto chooses KSG
     (on normal scores, which the core is given too)."""
@@ -173,6 +208,7 @@ def _network_calls(run: Callable[[], Any]) -> list[tuple[int, int]]:
     return shapes
 
 
+@CASES.add("infer_network, KSG, 3 x 300 VAR", "ksg_cmi, as many calls, same shapes", 5)
 def network_case(repeats: int) -> dict[str, float]:
     data = random_var_network(3, 300, lags=(1, 2), seed=0).data
 
@@ -192,46 +228,3 @@ def network_case(repeats: int) -> dict[str, float]:
                 ksg_mi(r[:, :1], r[:, 1:2], 4)
 
     return paired_ratio(run, core, repeats)
-
-
-#: name: (hot path, core operation, measure, repetitions)
-CASES: dict[str, tuple[str, str, Case, int]] = {
-    "pairwise_top_k": (
-        "pairwise_mi, top_k 5, 32 x 1,000",
-        "dense pairwise_mi, same columns",
-        pairwise_top_k_case,
-        11,
-    ),
-    "ib_curve": (
-        "ib_curve, 8 x 4 joint, 50 betas",
-        "1,000 Blahut-Arimoto steps, 50 betas",
-        ib_curve_case,
-        11,
-    ),
-    "door_mi_ksg": (
-        "estimate mi auto, KSG chosen, 3 x 3, N 20,000",
-        "ksg_mi, same rows",
-        door_mi_ksg_case,
-        7,
-    ),
-    "door_mi_gaussian": (
-        "estimate mi auto, Gaussian chosen, 100 x 100, N 30,000",
-        "gaussian_mi, same rows",
-        door_mi_gaussian_case,
-        7,
-    ),
-    "door_cmi": ("estimate cmi auto, KSG chosen, N 32,000", "ksg_cmi, same rows", door_cmi_case, 15),
-    "door_te": ("estimate te auto, KSG chosen, N 30,000", "transfer_entropy, same rows", door_te_case, 7),
-    "door_o_information": (
-        "estimate o_information auto, KSG chosen, 3 columns, N 12,000",
-        "o_information by KSG, same rows",
-        door_o_information_case,
-        7,
-    ),
-    "network": (
-        "infer_network, KSG, 3 x 300 VAR",
-        "ksg_cmi, as many calls, same shapes",
-        network_case,
-        5,
-    ),
-}
