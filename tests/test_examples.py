@@ -34,10 +34,10 @@ def test_information_plane(tmp_path, capsys):
     assert "accuracy on all patterns" in capsys.readouterr().out
 
 
-def test_exact_ib_plane(tmp_path, capsys):
-    gaps = _load("exact_ib_plane").main(["--quick", "--out", str(tmp_path)])
-    assert (tmp_path / "exact_ib_plane.png").stat().st_size > 0
-    assert len(gaps) == 5 and all(len(g) == 21 and min(g) > -1e-9 for g in gaps.values())
+def test_information_plane_bound(tmp_path, capsys):
+    gaps = _load("information_plane").main(["--quick", "--bound", "--out", str(tmp_path)])
+    assert (tmp_path / "information_plane.png").stat().st_size > 0
+    assert len(gaps) == 5 and all(len(g) == 11 and min(g) > -1e-9 for g in gaps.values())
     assert "below the curve" in capsys.readouterr().out
 
 
