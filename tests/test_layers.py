@@ -394,6 +394,7 @@ ROOMS: dict[str, dict[str, int]] = {
         "batched": 4,
         "ksg": 4,
         "cmi": 5,
+        "cmi_batched": 6,
         "pairwise_edges": 0,
         "pairwise_stream": 5,
         "pairwise": 6,
@@ -416,6 +417,7 @@ ROOMS: dict[str, dict[str, int]] = {
     # the result and its envelope; the deterministic encoders; the iteration; the sweep; the critical
     # betas; the curves; the room's API
     "iblearn.functional.ib": {
+        "_iterate": 0,  # compiled (its stub, _iterate.pyi)
         "result": 0,
         "deterministic": 1,
         "iterate_np": 1,
