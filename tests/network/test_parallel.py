@@ -106,6 +106,6 @@ def test_ksg_target_is_the_public_estimators_bit_for_bit(monkeypatch):
     emb = embed([random_var_network(3, 200, seed=4, nonlinear=1).data], 2)
     st = Settings(1, 2, "ksg", 20, 0.05, 0, "shift")
     fast = infer_target(emb, 0, st)
-    monkeypatch.setattr(target_module, "engine", lambda method: _PublicKSG())
+    monkeypatch.setattr(target_module, "engine", lambda method, device=None: _PublicKSG())
     assert infer_target(emb, 0, st) == fast
     assert fast.sources

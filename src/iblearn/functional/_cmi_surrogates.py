@@ -13,7 +13,9 @@ reads a present that follows its own past closely as a thin ridge (the residuali
   variables). All surrogates of one candidate at once (:meth:`Surrogates.dots`).
 - ``"ksg"``: the Frenzel-Pompe estimate (:func:`iblearn.functional.ksg_cmi`, exact neighbour search,
   k = 4 as IDTxl's JIDT estimator by default) on the residuals, one surrogate at a time, so that a
-  maximum-statistic test can stop as soon as its outcome is settled.
+  maximum-statistic test can stop as soon as its outcome is settled; or, on a torch device, all
+  surrogates of one candidate at once by brute-force counts
+  (:func:`~iblearn.functional.knn.cmi_batched.ksg_cmi_batched`), the same counts.
 - ``"copula"``: the Gaussian estimate on normal scores (made by the caller).
 
 Surrogates keep each series' own dynamics and break only its alignment with the target
@@ -30,7 +32,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from iblearn.functional.knn.engine import PreparedCondition, ksg_cmi_prepared, prepared_condition
+from iblearn.functional.knn.engine import (
+    PreparedCondition,
+    ksg_cmi_prepared,
+    ksg_cmi_prepared_batched,
+    prepared_condition,
+)
 
 
 def surrogate_kind(segments: Sequence[int], n_permutations: int) -> str:
@@ -207,9 +214,31 @@ class KSGCMI:
         return np.array([self.value(cond, sample) for sample in plan.take(c)])
 
 
+class BatchedKSGCMI(KSGCMI):
+    """:class:`KSGCMI` with all surrogates of a candidate counted at once on a torch ``device``; the
+    candidates' own estimates stay the exact path's."""
+
+    batched = True
+
+    def __init__(self, device: torch.device, k: int = KSG_K) -> None:
+        super().__init__(k)
+        self.device = device
+
+    def surrogates(self, cond: Condition, c: np.ndarray, plan: Surrogates) -> np.ndarray:
+        """The estimate for every surrogate of ``c`` in ``plan``: ``(B,)``, each surrogate residualized
+        and made ready as :meth:`KSGCMI.value` does (the same samples bit for bit), then counted on the
+        device in one batch (:func:`~iblearn.functional.knn.cmi_batched.ksg_cmi_prepared_batched`)."""
+        residuals = np.stack([cond.residual(sample.reshape(len(sample), -1)) for sample in plan.take(c)])
+        values = ksg_cmi_prepared_batched(self._prepared(cond), torch.from_numpy(residuals), self.device)
+        return values.cpu().numpy()
+
+
 Engine = GaussianCMI | KSGCMI
 
 
-def engine(method: str) -> Engine:
-    """The estimator of ``method`` (``"copula"`` is the Gaussian one on normal scores)."""
-    return KSGCMI() if method == "ksg" else GaussianCMI()
+def engine(method: str, device: torch.device | str | None = None) -> Engine:
+    """The estimator of ``method`` (``"copula"`` is the Gaussian one on normal scores); for ``"ksg"``
+    with a ``device``, :class:`BatchedKSGCMI` on it (the Gaussian ones are batched in numpy already)."""
+    if method != "ksg":
+        return GaussianCMI()
+    return KSGCMI() if device is None else BatchedKSGCMI(torch.device(device))

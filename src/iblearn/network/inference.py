@@ -37,6 +37,7 @@ def infer_network(
     n_jobs: int | None = None,
     progress: bool = False,
     checkpoint: str | os.PathLike[str] | None = None,
+    device: str | torch.device | None = None,
 ) -> NetworkResult:
     """The directed network of ``data``'s processes by multivariate transfer entropy, the algorithm of
     Novelli et al. (2019; IDTxl's ``MultivariateTE``). For each target process Y, with Y_t its present:
@@ -84,6 +85,13 @@ def infer_network(
         progress: print one line to stderr as each target finishes.
         checkpoint: a folder: each finished target is written there atomically as JSON, and a run
             given the same folder, data and settings reads the finished targets back.
+        device: None, KSG's surrogates estimated one at a time by the exact compiled search (a maximum
+            statistic stops as soon as its outcome is settled); a torch device (``"cuda"``, ``"cpu"``),
+            all surrogates of a candidate at once by brute-force counts in torch there
+            (:func:`~iblearn.functional.knn.cmi_batched.ksg_cmi_batched`), for a GPU. The surrogates
+            drawn and the neighbour counts are the same, so the edges and p-values are too; the
+            Gaussian and copula estimators are batched on the CPU whatever the device. Not part of a
+            checkpoint's key: a run may resume on another device.
 
     Returns:
         :class:`~iblearn.network.result.NetworkResult`.
@@ -94,17 +102,32 @@ def infer_network(
     n_permutations, alpha = _checked_test(n_permutations, alpha)
     fdr, progress = V.flag(fdr, "fdr"), V.flag(progress, "progress")
     seed, n_jobs = V.seed(seed), check_n_jobs(n_jobs)
+    device = _checked_device(device)
     chosen, reason = (method, "asked for") if method != "auto" else choose_method(trials)
     emb = embed(normal_scores(trials) if chosen == "copula" else trials, max_lag)
     kind = surrogate_kind(emb.segments, n_permutations)
     st = Settings(min_lag, max_lag, chosen, n_permutations, alpha, seed, kind)
     folder = _checkpoint(checkpoint, trials, st)
-    results = _run_targets(emb, st, n_jobs, progress, folder)
+    results = _run_targets(emb, st, device, n_jobs, progress, folder)
     significant = _corrected([r.omnibus_p if r.sources else None for r in results], alpha, fdr)
-    settings = asdict(st) | dict(fdr=fdr, method_reason=reason, surrogates=kind)
+    settings = asdict(st) | dict(fdr=fdr, method_reason=reason, surrogates=kind, device=device)
     if chosen == "ksg":
         settings["k"] = KSG_K
     return NetworkResult(emb.n_processes, tuple(results), tuple(significant), settings)
+
+
+def _checked_device(device: Any) -> str | None:
+    """``device`` as the name of a torch device that holds tensors here (None stays None)."""
+    if device is None:
+        return None
+    try:
+        place = torch.device(device)
+        torch.empty(0, device=place)
+    except (RuntimeError, TypeError, AssertionError) as err:  # torch says AssertionError without CUDA
+        raise ValueError(f"device: cannot place tensors on {device!r} ({err})") from err
+    if place.type == "meta":
+        raise ValueError("device: 'meta' tensors hold no values to count neighbours in")
+    return str(place)
 
 
 def _checked_test(n_permutations: Any, alpha: Any) -> tuple[int, float]:
@@ -163,14 +186,19 @@ def _finished(folder: Path | None, j: int) -> TargetResult | None:
     return read_checkpoint(folder / f"target_{j}.json", lambda f: TargetResult.from_json(read_json(f)))
 
 
-def _job(emb: Embedded, j: int, st: Settings) -> TargetResult:
+def _job(emb: Embedded, j: int, st: Settings, device: str | None) -> TargetResult:
     # One thread: the work is many small products and neighbour searches, which threads only slow.
     with one_thread():
-        return infer_target(emb, j, st)
+        return infer_target(emb, j, st, device)
 
 
 def _run_targets(
-    emb: Embedded, st: Settings, n_jobs: int | None, progress: bool, folder: Path | None
+    emb: Embedded,
+    st: Settings,
+    device: str | None,
+    n_jobs: int | None,
+    progress: bool,
+    folder: Path | None,
 ) -> list[TargetResult]:
     """Every target's result: those the checkpoint holds read back, the others run (in parallel where
     ``n_jobs`` says) and written there as each finishes."""
@@ -181,7 +209,7 @@ def _run_targets(
             results[j] = done
     todo = [j for j in range(p) if j not in results]
     start = time.perf_counter()
-    for j, r in zip(todo, iter_batches(_job, [(emb, j, st) for j in todo], n_jobs), strict=True):
+    for j, r in zip(todo, iter_batches(_job, [(emb, j, st, device) for j in todo], n_jobs), strict=True):
         results[j] = r
         if folder is not None:
             write_json(folder / f"target_{j}.json", r.to_json())

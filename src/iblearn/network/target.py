@@ -79,9 +79,9 @@ class TargetResult:
 class _Search:
     """The state of one target's search: its samples, estimator and the surrogates' keys."""
 
-    def __init__(self, emb: Embedded, j: int, st: Settings) -> None:
+    def __init__(self, emb: Embedded, j: int, st: Settings, device: str | None = None) -> None:
         self.emb, self.j, self.st = emb, j, st
-        self.eng: Engine = engine(st.method)
+        self.eng: Engine = engine(st.method, device)
         self.y = emb.values[:, j, 0]
 
     def surr(self, step: int, var: Variable) -> Any:
@@ -171,9 +171,10 @@ class _Search:
         return value, (int((nulls >= value).sum()) + 1) / (len(nulls) + 1)
 
 
-def infer_target(emb: Embedded, j: int, st: Settings) -> TargetResult:
-    """The steps (a) - (d) for target ``j`` (see the module's notes)."""
-    s = _Search(emb, j, st)
+def infer_target(emb: Embedded, j: int, st: Settings, device: str | None = None) -> TargetResult:
+    """The steps (a) - (d) for target ``j`` (see the module's notes); ``device``: KSG's surrogates
+    counted in batches there (None: one by one, exactly)."""
+    s = _Search(emb, j, st, device)
     past = s.select([], [(j, lag) for lag in range(1, st.max_lag + 1)])
     candidates = [
         (p, lag) for p in range(emb.n_processes) if p != j for lag in range(st.min_lag, st.max_lag + 1)

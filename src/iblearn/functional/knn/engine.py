@@ -6,6 +6,7 @@ and from no other module of the room, so that the room's inside can change behin
 """
 
 from iblearn.functional.knn.cmi import PreparedCondition, ksg_cmi_prepared, prepared_condition
+from iblearn.functional.knn.cmi_batched import ksg_cmi_prepared_batched
 from iblearn.functional.knn.counts import digamma_f64, ksg_from_counts, psi
 from iblearn.functional.knn.ksg import (
     duplicated_rows,
@@ -37,6 +38,7 @@ __all__ = [
     "kl_entropy",
     "knn_max_tree_dim",
     "ksg_cmi_prepared",
+    "ksg_cmi_prepared_batched",
     "ksg_from_counts",
     "ksg_mi",
     "kth_neighbour",
