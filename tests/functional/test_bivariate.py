@@ -134,11 +134,13 @@ def test_ksg_mi_of_two_single_columns_is_the_general_search(variant, monkeypatch
     x = _columns(400, seed=6)
     cases = [(i, j) for i in range(7) for j in range(7) if i != j and 4 not in (i, j)][:12]
     kernel = {
-        (i, j, k): ibf.ksg_pmi(x[:, i], x[:, j], k, variant, seed=i) for i, j in cases for k in (1, 3, 6)
+        (i, j, k): ibf.ksg_mi(x[:, i], x[:, j], k, variant, local=True, seed=i)
+        for i, j in cases
+        for k in (1, 3, 6)
     }
     monkeypatch.setattr(_bivariate, "usable", lambda columns: False)
     for (i, j, k), terms in kernel.items():
-        assert torch.equal(terms, ibf.ksg_pmi(x[:, i], x[:, j], k, variant, seed=i))
+        assert torch.equal(terms, ibf.ksg_mi(x[:, i], x[:, j], k, variant, local=True, seed=i))
 
 
 def test_threads_split_the_pairs_and_change_nothing():

@@ -37,7 +37,6 @@ KNN_FAMILY: tuple[Callable[..., Any], ...] = (
     ibf.ksg_cmi_test,
     ibf.transfer_entropy_test,
     ibf.transfer_entropy_estimate,
-    ibf.ksg_pmi,
     ibf.ksg_mi_pairs,
     ibf.pairwise_mi,
     ibf.layerwise_mi,

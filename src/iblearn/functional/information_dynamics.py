@@ -25,7 +25,7 @@ from iblearn import _checks as V
 from iblearn.functional import inference
 from iblearn.functional._cmi_surrogates import KSG_K, KSGCMI, GaussianCMI, condition, surrogates
 from iblearn.functional.inference import Estimate
-from iblearn.functional.knn import ksg_cmi, ksg_pmi
+from iblearn.functional.knn import ksg_cmi, ksg_mi
 from iblearn.functional.serial import series_blocks
 
 DYNAMICS_METHODS = ("ksg", "gaussian", "copula")
@@ -114,7 +114,7 @@ def _local(y: np.ndarray, c: np.ndarray, z: np.ndarray, method: str, k: int) -> 
     if method == "ksg":
         rct, ryt = torch.from_numpy(np.ascontiguousarray(rc)), torch.from_numpy(ry.reshape(-1, 1).copy())
         if z.shape[1] == 0:
-            return ksg_pmi(rct, ryt, k)
+            return ksg_mi(rct, ryt, k, local=True)
         return ksg_cmi(rct, ryt, torch.from_numpy(np.ascontiguousarray(z)), k, local=True)
     e = ry - rc @ np.linalg.lstsq(rc, ry, rcond=None)[0]
     sy, se = float(ry @ ry) / len(ry), max(float(e @ e) / len(e), 1e-300)

@@ -18,7 +18,7 @@ from iblearn.estimators.base import SettingCheck, passed_on
 from iblearn.estimators.critics import Hidden
 from iblearn.estimators.neural.representation import RepresentationEstimator
 from iblearn.estimators.standardize import Standardize
-from iblearn.functional.knn.ksg import ksg_mi, ksg_pmi
+from iblearn.functional.knn.ksg import ksg_mi
 
 #: Standardized inputs are clipped to this many standard deviations, as the paper's code does: one
 #: outlying row would otherwise dominate the squared reconstruction error.
@@ -255,5 +255,6 @@ class LMI(RepresentationEstimator):
 
     def pointwise(self, x: Any, y: Any) -> Tensor:
         """KSG's per-sample terms on the embeddings, ``(N,)`` float64 nats (in ``base``), whose mean is
-        the estimate (:func:`~iblearn.functional.ksg_pmi`): the paper's pointwise MI values."""
-        return ksg_pmi(*self.embed(x, y), self.k) / math.log(self.base)
+        the estimate (:func:`~iblearn.functional.ksg_mi` with ``local=True``): the paper's pointwise MI
+        values."""
+        return ksg_mi(*self.embed(x, y), self.k, local=True) / math.log(self.base)

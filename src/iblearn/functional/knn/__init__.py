@@ -9,7 +9,7 @@ many pairs (:mod:`.pairwise`) and transfer entropy (:mod:`.transfer`); the permu
 """
 
 from iblearn.functional.knn.cmi import gaussian_cmi, gaussian_cmi_from_cov, ksg_cmi
-from iblearn.functional.knn.ksg import kl_entropy, ksg_mi, ksg_pmi, mixed_ksg_mi
+from iblearn.functional.knn.ksg import kl_entropy, ksg_mi, mixed_ksg_mi
 from iblearn.functional.knn.nulls import (
     PermutationTest,
     ksg_cmi_test,
@@ -33,7 +33,6 @@ __all__ = [
     "ksg_mi",
     "ksg_mi_pairs",
     "ksg_mi_test",
-    "ksg_pmi",
     "layerwise_mi",
     "local_permutations",
     "mixed_ksg_mi",

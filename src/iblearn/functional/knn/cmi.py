@@ -38,7 +38,7 @@ from iblearn.functional.gaussian import (
     logdet,
 )
 from iblearn.functional.knn.counts import digamma_f64, ksg_from_counts, psi, row_chunks
-from iblearn.functional.knn.ksg import ksg_counts, ksg_mi, ksg_pmi, prepare, ready
+from iblearn.functional.knn.ksg import ksg_counts, ksg_mi, prepare, ready
 from iblearn.functional.knn.neighbors import (
     HAVE_KERNEL,
     Backend,
@@ -158,7 +158,7 @@ def ksg_cmi(
         local: return the local (pointwise) values, one per sample, whose mean is the estimate:
             ``psi(k) - psi(n_xz(i) + 1) - psi(n_yz(i) + 1) + psi(n_z(i) + 1)`` (the local CMI of
             Lizier's JIDT); for integer z, the pointwise KSG MI
-            (:func:`~iblearn.functional.ksg_pmi`) of each sample within its class.
+            (:func:`~iblearn.functional.ksg_mi` with ``local=True``) of each sample within its class.
         **options: the kNN settings (:class:`~iblearn.functional.knn.options.KNNKeywords`): x is jittered
             from ``seed``, y from ``seed + 1``, as in :func:`iblearn.functional.ksg_mi`, and z from
             ``seed + 2``.
@@ -200,8 +200,9 @@ def ksg_cmi_named(
         def within(rows: Tensor) -> Tensor:
             # Already standardized and jittered: ties="raise" only checks, adding no second jitter.
             rows = rows.to(x.device)
-            kind = ksg_pmi if local else ksg_mi
-            return kind(x[rows], y[rows], k, standardize=False, ties="raise", backend=opts.backend)
+            return ksg_mi(
+                x[rows], y[rows], k, local=local, standardize=False, ties="raise", backend=opts.backend
+            )
 
         if local:
             return _per_class_local(classes, k + 1, within, f"k={k}")

@@ -222,6 +222,8 @@ def ksg_mi(
     y: Any,
     k: int = 3,
     variant: int = 1,
+    *,
+    local: bool = False,
     **options: Unpack[KNNKeywords],
 ) -> Tensor:
     """Kraskov-Stoegbauer-Grassberger estimate of I(X; Y) in nats, max-norm in every space.
@@ -240,10 +242,16 @@ def ksg_mi(
         y: ``(N, dy)`` or ``(N,)`` floating-point samples.
         k: neighbours, 1 <= k < N (the paper recommends 2-4).
         variant: 1 or 2, the two algorithms of the paper.
+        local: return the pointwise terms instead, one per sample, whose mean is the estimate:
+            ``psi(k) + psi(N) - psi(n_x(i) + 1) - psi(n_y(i) + 1)`` for ``variant=1`` (eq. 8 before its
+            average), ``psi(k) - 1/k + psi(N) - psi(n_x(i)) - psi(n_y(i))`` for ``variant=2``. Each term
+            is a noisy local value (pointwise MI, as latent MI reports it: Gowri et al. 2024),
+            meaningful in averages over many samples.
         **options: the kNN settings (:class:`~iblearn.functional.knn.options.KNNKeywords`).
 
     Returns:
-        0-d float64 tensor, nats. Not clipped at 0: a small negative value is the estimator's bias.
+        0-d float64 tensor, nats (``(N,)`` with ``local``). Not clipped at 0: a small negative value is
+        the estimator's bias.
 
     Example:
         >>> g = torch.Generator().manual_seed(1)
@@ -251,34 +259,14 @@ def ksg_mi(
         >>> y = 0.75 * x + (1 - 0.75**2) ** 0.5 * torch.randn(2000, 1, generator=g)
         >>> abs(float(ksg_mi(x, y)) - 0.4133) < 0.1  # truth -log(1 - 0.75^2)/2; sd at N=2000 is 0.024
         True
-    """
-    opts = KNNOptions(**options)
-    k, nx, ny = _ksg_counts(x, y, k, variant, opts)
-    return ksg_from_counts(nx, ny, k, variant)
-
-
-def ksg_pmi(
-    x: Any,
-    y: Any,
-    k: int = 3,
-    variant: int = 1,
-    **options: Unpack[KNNKeywords],
-) -> Tensor:
-    """The pointwise terms of :func:`ksg_mi`, one per sample, whose mean is the estimate (nats, ``(N,)``
-    float64): ``psi(k) + psi(N) - psi(n_x(i) + 1) - psi(n_y(i) + 1)`` for ``variant=1`` (KSG eq. 8
-    before its average), ``psi(k) - 1/k + psi(N) - psi(n_x(i)) - psi(n_y(i))`` for ``variant=2``.
-    Arguments as for :func:`ksg_mi`. Each term is a noisy local value (pointwise MI, as latent MI
-    reports it: Gowri et al. 2024), meaningful in averages over many samples.
-
-    Example:
-        >>> g = torch.Generator().manual_seed(1)
-        >>> x = torch.randn(500, 2, generator=g)
-        >>> y = x + torch.randn(500, 2, generator=g)
-        >>> bool(torch.isclose(ksg_pmi(x, y).mean(), ksg_mi(x, y)))
+        >>> bool(torch.isclose(ksg_mi(x, y, local=True).mean(), ksg_mi(x, y)))
         True
     """
     opts = KNNOptions(**options)
+    local = V.flag(local, "local")
     k, nx, ny = _ksg_counts(x, y, k, variant, opts)
+    if not local:
+        return ksg_from_counts(nx, ny, k, variant)
     constant, terms = ksg_terms(nx, ny, k, variant)
     return constant - terms
 
