@@ -64,7 +64,15 @@ def test_engine_picks_the_batched_estimator_for_a_device():
     assert not isinstance(engine("gaussian", "cpu"), KSGCMI)
 
 
-@pytest.mark.parametrize("device", ["npu:7x", "meta", 3.5])
+@pytest.mark.parametrize(
+    "device",
+    [
+        "npu:7x",
+        "meta",
+        3.5,
+        pytest.param("cuda", marks=pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is here")),
+    ],
+)
 def test_a_bad_device_is_named(data, device):
     with pytest.raises(ValueError, match="device"):
         infer_network(data, max_lag=1, method="ksg", n_permutations=20, device=device)

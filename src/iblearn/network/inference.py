@@ -89,9 +89,10 @@ def infer_network(
             statistic stops as soon as its outcome is settled); a torch device (``"cuda"``, ``"cpu"``),
             all surrogates of a candidate at once by brute-force counts in torch there
             (:func:`~iblearn.functional.knn.cmi_batched.ksg_cmi_batched`), for a GPU. The surrogates
-            drawn and the neighbour counts are the same, so the edges and p-values are too; the
-            Gaussian and copula estimators are batched on the CPU whatever the device. Not part of a
-            checkpoint's key: a run may resume on another device.
+            drawn and the neighbour counts are the same, so the edges and p-values are too (on the CPU
+            bit for bit; elsewhere a surrogate's mean of digamma terms may differ in its last bits);
+            the Gaussian and copula estimators are batched on the CPU whatever the device. Not part of
+            a checkpoint's key: a run may resume on another device.
 
     Returns:
         :class:`~iblearn.network.result.NetworkResult`.
