@@ -50,7 +50,7 @@ PYTHONS = {"idtxl": "/work/peers/idtxl/bin/python", "tigramite": "/work/peers/ti
 LIBRARIES = ("iblearn-gaussian", "iblearn-ksg", "idtxl", "tigramite-parcorr", "tigramite-cmiknn")
 #: Libraries slow enough that --targets applies to them.
 SLOW = ("iblearn-ksg", "idtxl", "tigramite-cmiknn")
-SETTINGS = {"max_lag": 3, "min_lag": 1, "alpha": 0.05, "n_permutations": 200}
+SETTINGS: dict[str, Any] = {"max_lag": 3, "min_lag": 1, "alpha": 0.05, "n_permutations": 200}
 
 
 def scores(found: set[tuple[int, int]], truth: set[tuple[int, int]]) -> tuple[float, float]:
@@ -113,7 +113,7 @@ def run_cell(
     targets = list(range(min(n_targets, nodes))) if (n_targets and library in SLOW) else None
     if library.startswith("iblearn"):
         edges, seconds = run_iblearn(net.data, library.split("-")[1], targets)
-        version = None
+        version = peer_numpy = None
     else:
         answer = run_peer(library, net.data, targets, PYTHONS[library.split("-")[0]], timeout)
         edges, seconds, version = answer["edges"], answer["seconds"], answer["version"]

@@ -14,11 +14,12 @@ import json
 import os
 import sys
 import time
+from typing import Any
 
 import numpy as np
 
 
-def idtxl_edges(data: np.ndarray, s: dict) -> list[list[int]]:
+def idtxl_edges(data: np.ndarray, s: dict[str, Any]) -> list[list[int]]:
     """IDTxl's MultivariateTE with JIDT's KSG CMI on one thread, every test at alpha with the same
     surrogate count, FDR across targets."""
     from idtxl.data import Data
@@ -58,7 +59,7 @@ def idtxl_edges(data: np.ndarray, s: dict) -> list[list[int]]:
     return edges
 
 
-def tigramite_edges(data: np.ndarray, s: dict) -> list[list[int]]:
+def tigramite_edges(data: np.ndarray, s: dict[str, Any]) -> list[list[int]]:
     """PCMCI with ParCorr (or CMIknn, its default neighbour count, with shuffle tests of the same
     surrogate count on one thread), p-values corrected by Benjamini-Hochberg, links at alpha; with
     ``targets``, the links into those targets only.

@@ -114,3 +114,9 @@ def test_merge_writes_another_folders_rows_without_running_a_cell(monkeypatch, t
     assert (
         "| iblearn-ksg | 5 | 1,000 | 1 | 1.000 | 1.000 | 0.6 | 3.0 | 1 |" in (final / "table.md").read_text()
     )
+
+
+def test_an_iblearn_cell_is_a_row_without_a_peer_version() -> None:
+    row = network.run_cell("iblearn-gaussian", 3, 300, 0, None)
+    assert row["peer_version"] is None and row["peer_numpy"] is None
+    assert row["targets_measured"] == 3 and 0.0 <= row["recall"] <= 1.0
