@@ -65,7 +65,7 @@ def tigramite_edges(data: np.ndarray, s: dict[str, Any]) -> list[list[int]]:
     ``targets``, the links into those targets only.
 
     CMIknn's shuffle test calls ``np.corrcoef(..., ddof=0)``, which NumPy 2.4 no longer takes: the venv
-    needs ``numpy<2.4``."""
+    needs ``numpy<2.4``, and ``scikit-learn`` for CMIknn's model selection (``pc_alpha=None``)."""
     from tigramite import data_processing as pp
     from tigramite.pcmci import PCMCI
 
