@@ -1,11 +1,15 @@
 # The compiled kernel of _iterate.c (see its header comment); buffers are C-contiguous numpy arrays.
+from typing import TypeAlias
+
 import numpy as np
 from numpy.typing import NDArray
 
+Buffer: TypeAlias = NDArray[np.float64]
+
 def iterate(
-    p: NDArray[np.float64],
-    q: NDArray[np.float64],
-    betas: NDArray[np.float64],
+    p: Buffer,
+    q: Buffer,
+    betas: Buffer,
     n_x: int,
     n_y: int,
     n_t: int,
