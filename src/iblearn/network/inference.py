@@ -1,5 +1,23 @@
 """Network inference by multivariate transfer entropy: every target's sources (:mod:`.target`), in
-parallel and resumable, then the correction across targets."""
+parallel and resumable, then the correction across targets.
+
+Surrogates keep each series' own dynamics and break only its alignment with the target: with
+several trials of one length and ``trials! >= n_permutations``, the candidate's realisations from a
+permuted order of the trials (IDTxl's swap of replications); otherwise, within each trial, the
+candidate's realisations circularly shifted by at least a tenth of the trial (a block surrogate, in
+place of IDTxl's permutation of samples in time, which would break the autocorrelation). Each
+target's and each candidate's surrogates are drawn from a seed derived from ``seed``, the target,
+the step and the candidate, never from a worker, so the result is the same for every ``n_jobs`` and
+backend, bit for bit.
+
+KSG's surrogates on a device (``device=``): all surrogates of a candidate at once by brute-force counts
+in torch there (:func:`~iblearn.functional.knn.cmi_batched.ksg_cmi_batched`), for a GPU, in place of
+one at a time by the exact compiled search, where a maximum statistic stops as soon as its outcome is
+settled. The surrogates drawn and the neighbour counts are the same, so the edges and p-values are too
+(on the CPU bit for bit; elsewhere a surrogate's mean of digamma terms may differ in its last bits). The
+Gaussian and copula estimators are batched on the CPU whatever the device. The device is not part of a
+checkpoint's key: a run may resume on another device.
+"""
 
 from __future__ import annotations
 
@@ -56,14 +74,8 @@ def infer_network(
     (e) the omnibus p-values of the targets with sources corrected by Benjamini-Hochberg at ``alpha``
         (``fdr=True``) or each taken at ``alpha``; a target that fails gives no edges.
 
-    Surrogates keep each series' own dynamics and break only its alignment with the target: with
-    several trials of one length and ``trials! >= n_permutations``, the candidate's realisations from a
-    permuted order of the trials (IDTxl's swap of replications); otherwise, within each trial, the
-    candidate's realisations circularly shifted by at least a tenth of the trial (a block surrogate, in
-    place of IDTxl's permutation of samples in time, which would break the autocorrelation). Each
-    target's and each candidate's surrogates are drawn from a seed derived from ``seed``, the target,
-    the step and the candidate, never from a worker, so the result is the same for every ``n_jobs`` and
-    backend, bit for bit.
+    Surrogates keep each series' own dynamics and break only its alignment with the target (module
+    notes).
 
     Estimators (:mod:`iblearn.functional._cmi_surrogates`): ``"ksg"``, Frenzel-Pompe kNN CMI with exact
     neighbours and k = 4 on the residuals of a linear fit on the conditioning set; ``"gaussian"``,
@@ -85,14 +97,8 @@ def infer_network(
         progress: print one line to stderr as each target finishes.
         checkpoint: a folder: each finished target is written there atomically as JSON, and a run
             given the same folder, data and settings reads the finished targets back.
-        device: None, KSG's surrogates estimated one at a time by the exact compiled search (a maximum
-            statistic stops as soon as its outcome is settled); a torch device (``"cuda"``, ``"cpu"``),
-            all surrogates of a candidate at once by brute-force counts in torch there
-            (:func:`~iblearn.functional.knn.cmi_batched.ksg_cmi_batched`), for a GPU. The surrogates
-            drawn and the neighbour counts are the same, so the edges and p-values are too (on the CPU
-            bit for bit; elsewhere a surrogate's mean of digamma terms may differ in its last bits);
-            the Gaussian and copula estimators are batched on the CPU whatever the device. Not part of
-            a checkpoint's key: a run may resume on another device.
+        device: None, KSG's surrogates one at a time by the exact compiled search; a torch device
+            (``"cuda"``, ``"cpu"``), a candidate's surrogates at once in torch there (module notes).
 
     Returns:
         :class:`~iblearn.network.result.NetworkResult`.

@@ -255,10 +255,7 @@ def pairwise_mi(
             pairs, their p-values from a permutation null of KSG on normal scores drawn once for N
             (with ``fdr`` every estimate is of the columns' normal scores; see
             :mod:`iblearn.functional.knn.pairwise_stream`). One column a variable (``blocks`` None).
-            The null's law is fitted to the moments of its draws, and with millions of pairs the
-            first edges are judged far beyond them, where the fitted tail can be too light and the
-            share of false edges exceed the level (measured on the benchmarks page); read such a
-            result as ranked candidates.
+            With millions of pairs, read it as ranked candidates (the module's notes on the null).
         aracne: with a sparse form, ARACNE's pruning (the data processing inequality) of the kept
             edges with this tolerance in nats (0: in every triangle drop the weakest edge).
 

@@ -18,7 +18,9 @@ serves every pair. The p-value of an estimate is the upper tail of the Pearson t
 gamma) with the null's mean, standard deviation and skewness: the estimate is an average of N terms,
 near normal but skewed to the right at small N, where a normal fit's tail holds up to three times the
 mass it claims; the tests check the fitted tail against a larger draw of the null. With ``fdr`` the
-variables are replaced by their normal scores before any estimate.
+variables are replaced by their normal scores before any estimate. With millions of pairs the first
+edges are judged far beyond the null's draws, where the fitted tail can be too light and the share of
+false edges exceed the level (measured on the benchmarks page): read such a result as ranked candidates.
 """
 
 from __future__ import annotations
