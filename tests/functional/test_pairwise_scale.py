@@ -203,3 +203,17 @@ def test_aracne_drops_the_weakest_edge_of_each_triangle():
 def test_bad_input_is_named(kwargs, match):
     with pytest.raises(ValueError, match=match):
         ibf.pairwise_mi(planted(), **kwargs)
+
+
+def test_the_null_is_drawn_more_often_the_more_pairs_are_tested():
+    assert pairwise_stream.null_draws(1_000) == pairwise_stream.NULL_PERMUTATIONS
+    assert pairwise_stream.null_draws(20_000_000) == 40_000
+    assert pairwise_stream.null_draws(10**9) == pairwise_stream.NULL_PERMUTATIONS_MAX
+
+
+def test_the_null_in_batches_is_the_null_drawn_at_once(monkeypatch):
+    whole = ksg_null(40, 3, 1, 30, seed=2)
+    monkeypatch.setattr(pairwise_stream, "NULL_BATCH", 12)
+    batched = ksg_null(40, 3, 1, 30, seed=2)
+    assert batched.shape == (30,)
+    assert np.array_equal(batched[:12], whole[:12])  # the first batch: the same permutations and jitter

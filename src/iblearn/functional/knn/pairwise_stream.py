@@ -18,9 +18,9 @@ serves every pair. The p-value of an estimate is the upper tail of the Pearson t
 gamma) with the null's mean, standard deviation and skewness: the estimate is an average of N terms,
 near normal but skewed to the right at small N, where a normal fit's tail holds up to three times the
 mass it claims; the tests check the fitted tail against a larger draw of the null. With ``fdr`` the
-variables are replaced by their normal scores before any estimate. With millions of pairs the first
-edges are judged far beyond the null's draws, where the fitted tail can be too light and the share of
-false edges exceed the level (measured on the benchmarks page): read such a result as ranked candidates.
+variables are replaced by their normal scores before any estimate. The first edges are judged near a
+p-value of q over the number of pairs, so the null is drawn more often where more pairs are tested
+(:func:`null_draws`); its moments then hold the tail the tests read.
 """
 
 from __future__ import annotations
@@ -49,8 +49,14 @@ from iblearn.records import BatchStore, atomic_write_bytes, fingerprint, read_ch
 
 #: Variables per side of a tile: 32,640 pairs, seconds of work at a few hundred rows.
 STREAM_TILE = 256
-#: Permutations of the FDR null, for its mean, standard deviation and skewness.
+#: Permutations of the FDR null, for its mean, standard deviation and skewness, at the least ...
 NULL_PERMUTATIONS = 5000
+#: ... and at the most, where many pairs are tested (:func:`null_draws`).
+NULL_PERMUTATIONS_MAX = 100_000
+#: Tests a draw of the null answers for (:func:`null_draws`).
+PAIRS_A_DRAW = 500
+#: Draws of the null made at once: their columns, prepared, sorted and ranked, are what it holds.
+NULL_BATCH = 5000
 
 
 def normal_scores(x: Tensor) -> Tensor:
@@ -60,17 +66,30 @@ def normal_scores(x: Tensor) -> Tensor:
     return torch.special.ndtri(ranks / (n + 1))
 
 
+def null_draws(pairs: int) -> int:
+    """Draws of the FDR null for ``pairs`` tests: Benjamini-Hochberg judges the first edges near a
+    p-value of q / ``pairs``, far in the tail, where the fitted law rests on the sample skewness, whose
+    noise shrinks only as one over the root of the draws (docs/design.md's measurements). One draw for
+    every :data:`PAIRS_A_DRAW` tests, within :data:`NULL_PERMUTATIONS` and :data:`NULL_PERMUTATIONS_MAX`."""
+    return int(min(NULL_PERMUTATIONS_MAX, max(NULL_PERMUTATIONS, pairs // PAIRS_A_DRAW)))
+
+
 def ksg_null(n: int, k: int, variant: int, n_permutations: int, seed: int) -> NDArray[np.float64]:
     """KSG estimates of ``(s, s[perm])`` for ``n_permutations`` seeded permutations of the normal scores
-    ``s`` of ``n`` points: the null of every pair of normal-scored independent variables of N = ``n``."""
+    ``s`` of ``n`` points: the null of every pair of normal-scored independent variables of N = ``n``.
+    Drawn :data:`NULL_BATCH` at a time (the permutations from one generator, the jitter of each batch's
+    columns from ``seed`` as in :func:`prepare_samples`), so memory stays that of one batch."""
     s = normal_scores(torch.arange(n, dtype=torch.float64)[:, None])
     gen = torch.Generator().manual_seed(seed)
-    perms = [torch.randperm(n, generator=gen) for _ in range(n_permutations)]
-    columns = [s] + [s[p] for p in perms]
-    named = [(f"null[{i}]", c) for i, c in enumerate(columns)]
-    prepared, k = prepare_samples(named, k, standardize=True, ties="jitter", seed=seed)
-    pairs = np.array([(0, b) for b in range(1, len(columns))], dtype=np.int64)
-    return _pairs_values(*bivariate.sorted_ranks(prepared), pairs, k, variant)
+    values = []
+    for start in range(0, n_permutations, NULL_BATCH):
+        perms = [torch.randperm(n, generator=gen) for _ in range(min(NULL_BATCH, n_permutations - start))]
+        columns = [s] + [s[p] for p in perms]
+        named = [(f"null[{i}]", c) for i, c in enumerate(columns)]
+        prepared, kk = prepare_samples(named, k, standardize=True, ties="jitter", seed=seed)
+        pairs = np.array([(0, b) for b in range(1, len(columns))], dtype=np.int64)
+        values.append(_pairs_values(*bivariate.sorted_ranks(prepared), pairs, kk, variant))
+    return np.concatenate(values)
 
 
 def null_tail(settings: dict[str, Any]) -> Any:
@@ -215,13 +234,15 @@ def streamed_pairwise_mi(
     n_jobs: int | None = None,
     progress: Progress = False,
     tile: int = STREAM_TILE,
-    n_permutations: int = NULL_PERMUTATIONS,
+    n_permutations: int | None = None,
 ) -> PairwiseEdges:
     """:func:`~iblearn.functional.pairwise_mi`'s sparse forms on checked ``(N, P)`` samples ``x``:
     ``mode`` ``"top_k"`` (``parameter`` K), ``"threshold"`` (edges above ``parameter`` nats) or ``"fdr"``
     (level ``parameter``); see the module's notes."""
     V.ksg_variant(variant)
     check_n_jobs(n_jobs)
+    if n_permutations is None:
+        n_permutations = null_draws(x.shape[1] * (x.shape[1] - 1) // 2)
     tile, n_permutations = V.positive_int(tile, "tile"), V.positive_int(n_permutations, "n_permutations")
     x = x.detach().to("cpu", torch.float64)
     n, p = x.shape
