@@ -207,6 +207,7 @@ def full(jobs: int) -> dict[str, Any]:
         "edges_kept": len(found),
         "false_edges": len(found - planted_pairs),
         "recall_fdr": len(found & planted_pairs) / len(planted_pairs),
+        "null_draws": edges.settings["n_permutations"],
         "load_average_before": load_before,
         "load_average_after": os.getloadavg(),
     }
