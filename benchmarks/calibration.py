@@ -385,7 +385,12 @@ def oracle_widths(rows: list[dict[str, Any]]) -> dict[tuple[str, str, int], floa
     for r in rows:
         if "error" not in r and np.isfinite(r["value"]):
             values[(r["task"], r["estimator"], r["n"])].append(r["value"])
-    return {key: 2 * 1.96 * float(np.std(v, ddof=1)) for key, v in values.items() if len(v) >= 3}
+    return {key: spread_width(v) for key, v in values.items() if len(v) >= 3}
+
+
+def spread_width(values: list[float]) -> float:
+    """``2 x 1.96 x`` the standard deviation of ``values``, the estimates of one cell over its seeds."""
+    return 2 * 1.96 * float(np.std(values, ddof=1))
 
 
 def covers(low: float, high: float, truth: float) -> bool:
@@ -442,7 +447,7 @@ def oracle_range(seeds: list[tuple[str, float, float | None]], draws: int = 400)
         ratios = []
         for runs in by_task.values():
             drawn = [runs[i] for i in rng.integers(0, len(runs), len(runs))]
-            spread = 2 * 1.96 * float(np.std([v for v, _ in drawn], ddof=1)) if len(drawn) >= 3 else 0.0
+            spread = spread_width([v for v, _ in drawn]) if len(drawn) >= 3 else 0.0
             ratios += [w / spread for _, w in drawn if w is not None and spread > 0]
         if ratios:
             medians.append(float(np.median(ratios)))

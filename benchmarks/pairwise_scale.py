@@ -37,7 +37,9 @@ import _prelude  # noqa: F401  (first: one thread per library, the checkout's ro
 
 # isort: split
 
+import os
 import resource
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -45,6 +47,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from joblib.externals.loky import get_reusable_executor
 from scipy import stats
 
 import iblearn.functional as ibf
@@ -171,11 +174,6 @@ def fastpairmi(measured: int) -> dict[str, Any]:
 
 def full(jobs: int) -> dict[str, Any]:
     """The whole problem through the public call on ``jobs`` worker processes (section 3)."""
-    import os
-    import tempfile
-
-    from joblib.externals.loky import get_reusable_executor
-
     x, truth = planted(ROWS, FULL_COLUMNS, seed=1)
     load_before = os.getloadavg()
     start_self, start_children = (

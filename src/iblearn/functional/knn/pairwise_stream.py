@@ -86,9 +86,9 @@ def ksg_null(n: int, k: int, variant: int, n_permutations: int, seed: int) -> ND
         perms = [torch.randperm(n, generator=gen) for _ in range(min(NULL_BATCH, n_permutations - start))]
         columns = [s] + [s[p] for p in perms]
         named = [(f"null[{i}]", c) for i, c in enumerate(columns)]
-        prepared, kk = prepare_samples(named, k, standardize=True, ties="jitter", seed=seed)
+        prepared, k_used = prepare_samples(named, k, standardize=True, ties="jitter", seed=seed)
         pairs = np.array([(0, b) for b in range(1, len(columns))], dtype=np.int64)
-        values.append(_pairs_values(*bivariate.sorted_ranks(prepared), pairs, kk, variant))
+        values.append(_pairs_values(*bivariate.sorted_ranks(prepared), pairs, k_used, variant))
     return np.concatenate(values)
 
 
