@@ -48,7 +48,6 @@ from typing import Any
 import numpy as np
 import torch
 from joblib.externals.loky import get_reusable_executor
-from scipy import stats
 
 import iblearn.functional as ibf
 from benchmarks.runners import script
@@ -124,8 +123,7 @@ def fastpairmi(measured: int) -> dict[str, Any]:
     start = time.thread_time()
     null = pairwise_stream.ksg_null(ROWS, 3, 1, pairwise_stream.NULL_PERMUTATIONS, seed=0)
     null_s = time.thread_time() - start
-    moments = {"null_mean": null.mean(), "null_sd": null.std(ddof=1)}
-    moments["null_skew"] = float(stats.skew(null, bias=False))
+    moments = pairwise_stream.null_moments(null)
     tail = pairwise_stream.null_tail(moments)
     cutoff = float(tail.isf(Q))
     scores = pairwise_stream.normal_scores(x[:, :measured])

@@ -92,6 +92,16 @@ def ksg_null(n: int, k: int, variant: int, n_permutations: int, seed: int) -> ND
     return np.concatenate(values)
 
 
+def null_moments(null: NDArray[np.float64]) -> dict[str, float]:
+    """The mean, standard deviation and skewness of the null's draws (both unbiased), which
+    :func:`null_tail` reads."""
+    return {
+        "null_mean": float(null.mean()),
+        "null_sd": float(null.std(ddof=1)),
+        "null_skew": float(stats.skew(null, bias=False)),
+    }
+
+
 def null_tail(settings: dict[str, Any]) -> Any:
     """The Pearson type III law of the null's moments in ``settings`` (scipy's frozen ``pearson3``)."""
     return stats.pearson3(settings["null_skew"], loc=settings["null_mean"], scale=settings["null_sd"])
@@ -252,9 +262,7 @@ def streamed_pairwise_mi(
         x = normal_scores(x)
         V.neighbours(k, n)
         null = ksg_null(n, k, variant, n_permutations, opts.seed)
-        moments = dict(null_mean=float(null.mean()), null_sd=float(null.std(ddof=1)))
-        moments["null_skew"] = float(stats.skew(null, bias=False))
-        settings.update(n_permutations=n_permutations, **moments)
+        settings.update(n_permutations=n_permutations, **null_moments(null))
         # Every edge BH keeps has p <= q, so a tile keeps only those with p <= q.
         keep = ("above", float(null_tail(settings).isf(parameter)))
     else:
