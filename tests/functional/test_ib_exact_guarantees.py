@@ -324,3 +324,13 @@ def test_annealing_skips_warm_starts_equal_to_the_encoder_held(monkeypatch):
     s = solver.Search(p, betas, 0.0, 1e-6, 100, torch.Generator(), q, solver.lagrangian(p, q, betas, 0.0))
     solver.anneal(s)
     assert calls == []
+
+
+def test_a_loose_tolerance_ends_at_the_default_tolerances_lagrangian():
+    """The best encoder at each beta is polished to at most 1e-10 whatever ``tol``: a loose tolerance
+    saves none of that and gives up no Lagrangian (a peer stopping at 1e-3 could otherwise beat it)."""
+    p = np.random.default_rng(2).dirichlet(np.full(96, 0.5)).reshape(24, 4)
+    betas = np.geomspace(1.0, 200.0, 12)
+    tight = ibf.ib_curve(p, betas, critical=False)
+    loose = ibf.ib_curve(p, betas, critical=False, tol=1e-3)
+    assert float((loose.lagrangian - tight.lagrangian).max()) <= 1e-12

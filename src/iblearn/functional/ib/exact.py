@@ -211,7 +211,8 @@ def ib_curve(
             encoders use (every x its own value up to 16 distinct x) and doubles while some beta uses all of
             them; the values no beta uses are left out of ``encoders``.
         tol: a start's iteration stops when its Lagrangian falls by less than ``tol`` (relative) over
-            four steps, the annealing when no beta's falls by more.
+            four steps, the annealing when no beta's falls by more; the best encoder at each beta is
+            iterated to at most 1e-10 whatever ``tol`` (a looser one would give up Lagrangian).
         max_iter: at most this many iterations a start (near a critical beta the iteration slows down,
             as a continuous phase transition does: the cap bounds the time there).
         critical: find the critical betas (for the IB, a bisection along the continuing solution that

@@ -36,6 +36,9 @@ SEARCH_ITER = 100
 #: The search's solves stop when the Lagrangian falls by less than this (relative) in a cycle, whatever
 #: the caller's ``tol``: a start is compared with the others, and only the best is polished to ``tol``.
 SEARCH_TOL = 1e-6
+#: The best encoder at each beta is iterated until its Lagrangian falls by less than this (relative) in
+#: a cycle, or less where the caller's ``tol`` is below it.
+POLISH_TOL = 1e-10
 #: A soft warm start of the annealing is iterated this many steps (two extrapolation cycles), and further
 #: only where it then lies below its beta's best.
 SCREEN_ITER = 6
@@ -108,7 +111,8 @@ def solve_curve(
     smaller start when ``grow``, a default the caller did not fix)."""
     gen = torch.Generator().manual_seed(seed)
     n_x = p.shape[0]
-    det = deterministic(p, betas, n_t, tol, max_iter, gen, alpha == 0)
+    # a loose ``tol`` does not make the deterministic search keep worse encoders than the soft one would
+    det = deterministic(p, betas, n_t, min(tol, SEARCH_TOL), max_iter, gen, alpha == 0)
     if alpha == 0:
         return det
     det = packed(det)
@@ -129,8 +133,10 @@ def solve_curve(
             break
         anneal(s, improved)
         rounds += 1
-    s.tol, s.max_iter = tol, max_iter  # each beta's best, iterated to convergence
-    s.solve(s.q)
+    # each beta's best, iterated to convergence: never looser than POLISH_TOL, so that a loose ``tol``
+    # still ends at the fixed point's Lagrangian, and kept wherever it is lower at all
+    s.max_iter = max_iter
+    s.offer(solve(p, s.q, betas, alpha, min(tol, POLISH_TOL), max_iter), gain=0.0)
     return packed(s.q) if grow else s.q
 
 
