@@ -18,6 +18,8 @@ Correctness rows (a failed one fails the run, exit 1, as does any row that raise
   and every check's figures within ``RTOL``/``ATOL``;
 * ``null:<test>`` for the permutation tests of KSG MI, KSG CMI and transfer entropy (2,000 rows, 200
   permutations, seed 1): the device's null and p-value equal to the CPU's, to the bit.
+* ``network:device``: ``infer_network(device=...)`` on a VAR network of 5 processes (T = 300): the same
+  edges as the exact CPU path, each edge's conditional TE within 1e-9 nats.
 
 Host copies are counted with ``torch.profiler`` over a few steady-state steps: the device-to-host and
 host-to-device copies (the ``Memcpy DtoH`` / ``Memcpy HtoD`` activities of CUDA) and the explicit
@@ -40,7 +42,10 @@ MNIST network and its matrix-based objectives on synthetic images), and the perm
 N = 10,000: 1,000 permutations of KSG MI (5x5), 200 of KSG CMI and of transfer entropy (the CPU figure
 extrapolated from a few permutations), and the all-pairs MI matrix of 1,000 columns x 10,000 rows
 (``pairwise_mi``: on the device from a call at 200 columns where 1,000 is predicted over the device
-budget, on the CPU from calls at 8 and 12 columns).
+budget, on the CPU from calls at 8 and 12 columns); the same streamed with each row's top 10 kept at
+10,000 columns x 10,000 rows (predicted from 512 columns where over the budget; goal under an hour);
+and one target of a VAR network of 100 processes x 1,000 samples by ``infer_network``'s device path
+(200 surrogates, lags 1-3; goal 36 s, the network in under an hour).
 Device times by CUDA events after ``torch.cuda.synchronize`` (thread CPU time on a CPU device); CPU
 times by thread CPU time on ``--cpu-threads`` threads (1). A figure whose time, predicted from the
 smaller size before it, is over its budget (``--device-budget`` 120 s, ``--budget`` 60 s on the CPU)
@@ -108,6 +113,7 @@ sys.path.insert(0, str(ROOT))  # benchmarks.runners
 
 import torch  # noqa: E402
 
+from benchmarks.runners.gpu_network import check_network, network_target_speed  # noqa: E402
 from benchmarks.runners.gpu_rows import (  # noqa: E402
     ATOL,
     AUTO_CASES,
@@ -152,6 +158,8 @@ GOALS = {  # seconds on the device
     "renyi_n16384_backward": 1.0,  # the exact path, the baseline
     "renyi_truncated_n16384_backward": 1.0,
     "ksg_mi_null_1000perm_n10000": 10.0,
+    "pairwise_top_k_10000x10000": 3600.0,
+    "network_target_100x1000": 36.0,  # a hundred such targets: the network in under an hour
 }
 NULLS = ("ksg_mi", "ksg_cmi", "transfer_entropy")
 
@@ -177,6 +185,7 @@ def plan(
         *[(f"null:{kind}", partial(check_null, kind, device)) for kind in NULLS],
         ("fused_ksg_counts", lambda: check_fused(device)),
         *[(f"auto:{case}", partial(check_auto, case, device)) for case in AUTO_CASES],
+        ("network:device", lambda: check_network(device, quick)),
     ]
 
     def predicted(name: str | None, device_factor: float, cpu_factor: float) -> tuple[Any, Any]:
@@ -269,6 +278,18 @@ def plan(
             partial(all_pairs_speed, pair_m, pair_n, pair_small, device, budgets),
         )
     )
+    # The same, streamed: each row's top 10 kept, the tiles on the device (the 10^4 x 10^4 goal).
+    top_m, top_n, top_small = (30, 1000, 10) if quick else (10_000, 10_000, 512)
+    checks.append(
+        (
+            f"pairwise_top_k_{top_m}x{top_n}",
+            partial(all_pairs_speed, top_m, top_n, top_small, device, budgets, top_k=10),
+        )
+    )
+    nodes, samples = (5, 300) if quick else (100, 1000)
+    checks.append(
+        (f"network_target_{nodes}x{samples}", partial(network_target_speed, device, nodes, samples))
+    )
     images = 64 if quick else 2048
     checks.append((f"mole_epoch_n{images}", lambda: speed_row(device, mole_epoch(images), 1, budgets)))
     return checks
@@ -284,6 +305,7 @@ CORRECTNESS = (
     "ib_functional:",
     "information_plane",
     "auto:",
+    "network:",
 )
 
 
@@ -396,6 +418,8 @@ def table(record: dict[str, Any]) -> str:
                 f"MI {r['truncated_mi']:.4f} in [{r['mi_lower']:.4f}, {r['mi_upper']:.4f}], exact path "
                 f"(float32) {exact}; ranks (x, y, joint; 0: exact) {', '.join(map(str, r['ranks']))}"
             )
+        if "network_predicted_s" in r:
+            note = f"the network predicted {r['network_predicted_s']:.0f} s ({r['cpu_skipped']})"
         if name in GOALS:
             met = "not measured" if dev is None else "met" if dev < GOALS[name] else "NOT met"
             note = f"goal < {GOALS[name]:g} s: {met}" + (f"; {note}" if note else "")

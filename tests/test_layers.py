@@ -395,6 +395,7 @@ ROOMS: dict[str, dict[str, int]] = {
         "ksg": 4,
         "cmi": 5,
         "cmi_batched": 6,
+        "pair_batches": 4,
         "pairwise_edges": 0,
         "pairwise_stream": 5,
         "pairwise": 6,

@@ -864,8 +864,10 @@ def all_pairs_speed(
     device: torch.device,
     budgets: tuple[float, float],
     cpu_columns: tuple[int, int] = (8, 12),
+    **keywords: Any,
 ) -> dict[str, Any]:
-    """Seconds of ``pairwise_mi`` of ``m`` columns x ``n`` rows (the MI of all m (m - 1) / 2 pairs).
+    """Seconds of ``pairwise_mi`` of ``m`` columns x ``n`` rows (the MI of all m (m - 1) / 2 pairs;
+    ``keywords`` such as ``top_k`` go to the call).
 
     On the device: a call at ``small`` columns (after one at 4 columns, which compiles the kernel),
     then one at ``m`` unless its time predicted from that call (in proportion to the pairs) is over the
@@ -879,7 +881,8 @@ def all_pairs_speed(
 
     def call(columns: int, dev: torch.device) -> float:
         x = pairs_table(n, columns, seed=columns).to(dev)
-        return timed(lambda: ibf.pairwise_mi(x), dev)
+        kept = {**keywords, "top_k": min(keywords["top_k"], columns - 1)} if "top_k" in keywords else keywords
+        return timed(lambda: ibf.pairwise_mi(x, **kept), dev)
 
     call(4, device)
     small_s = call(small, device)

@@ -19,7 +19,7 @@ import torch
 
 from iblearn.functional import ksg_mi_pairs, pairwise_mi
 from iblearn.functional.knn import fused as kt
-from iblearn.functional.knn import pairwise
+from iblearn.functional.knn import pair_batches, pairwise
 from iblearn.functional.knn.counts import ksg_counts_tree
 from tests.conftest import gen
 from tests.functional.test_knn_triton import scalar_index  # noqa: F401 (a fixture)
@@ -124,7 +124,7 @@ def test_the_fused_path_groups_pairs_by_dimension_and_cuts_launches_by_memory(mo
     want = ksg_mi_pairs(variables, pairs, backend="brute")
     tree = ksg_mi_pairs(variables, pairs, backend="tree")
     launches = _pretend_fused(monkeypatch, _tree_counts)
-    monkeypatch.setattr(pairwise, "chunk_bytes", lambda device: 2 * 8 * 50 * pairwise._TERM_BLOCKS)
+    monkeypatch.setattr(pair_batches, "chunk_bytes", lambda device: 2 * 8 * 50 * pair_batches.TERM_BLOCKS)
     got = ksg_mi_pairs(variables, pairs, backend="brute")
     # Groups by (d_a, d_b): (1, 2) x 3, (1, 1) x 4, (2, 2) x 2, (2, 1) x 1; two pairs a launch.
     assert sorted(launches) == [1, 1, 2, 2, 2, 2]

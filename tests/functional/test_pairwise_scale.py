@@ -87,9 +87,7 @@ def test_the_null_of_normal_scores_depends_only_on_n_and_the_fitted_tail_holds_i
         values = m[torch.arange(0, 120, 2), torch.arange(1, 120, 2)].numpy()  # 60 independent pairs
         assert stats.ks_2samp(values, null).pvalue > 0.01
     reference = ksg_null(n, 3, 1, draws * 10, seed=3)
-    tail = null_tail(
-        {"null_mean": null.mean(), "null_sd": null.std(ddof=1), "null_skew": stats.skew(null, bias=False)}
-    )
+    tail = null_tail(pairwise_stream.null_moments(null))
     for q in (0.05, 0.01):
         assert (reference > tail.isf(q)).mean() == pytest.approx(q, rel=0.35)
 
@@ -217,3 +215,45 @@ def test_the_null_in_batches_is_the_null_drawn_at_once(monkeypatch):
     batched = ksg_null(40, 3, 1, 30, seed=2)
     assert batched.shape == (30,)
     assert np.array_equal(batched[:12], whole[:12])  # the first batch: the same permutations and jitter
+
+
+@pytest.mark.parametrize("mode", ["top_k", "threshold", "fdr"])
+def test_tiles_by_the_device_kernel_are_the_dense_matrix_of_that_kernel(mode):
+    # backend="brute" on the CPU takes the path of a GPU: the prepared columns go to the kernel the
+    # dense matrix uses there (shared distance blocks; the fused kernel with Triton).
+    x = planted(p=20)
+    parameter = {"top_k": 4, "threshold": 0.1, "fdr": 0.05}[mode]
+    dense = ibf.pairwise_mi(normal_scores(x) if mode == "fdr" else x, backend="brute")
+    got = ibf.pairwise_mi(x, backend="brute", **{mode: parameter})
+    assert got.settings["device"] == "cpu" and got.settings["backend"] == "brute"
+    if mode == "top_k":
+        values, indices = dense_top_k(dense, 4)
+        assert torch.equal(got.indices, indices)
+        assert torch.allclose(got.values, values, rtol=0, atol=1e-12)
+        return
+    i, j = got.edges.T
+    assert torch.allclose(got.values, dense[i, j], rtol=0, atol=1e-12)
+    if mode == "threshold":
+        above = torch.nonzero(torch.triu(dense.nan_to_num(), 1) > 0.1)
+        assert torch.equal(got.edges, above)
+    else:
+        assert len(got.edges) >= 3  # the three planted pairs at 120 rows
+
+
+def test_tiles_on_a_gpu_go_to_the_fused_kernel_in_one_launch_a_tile(monkeypatch):
+    from tests.functional.test_pairwise_fused import _pretend_fused, _tree_counts
+
+    x = planted(p=12)
+    want = ibf.pairwise_mi(x, top_k=3)
+    launches = _pretend_fused(monkeypatch, _tree_counts)
+    got = pairwise_stream.streamed_pairwise_mi(x, 3, 1, KNNOptions(backend="brute"), "top_k", 3, tile=5)
+    assert launches == [10, 25, 10, 10, 10, 1]  # the tiles of 5 + 5 + 2 columns, one launch each
+    assert torch.equal(got.indices, want.indices)
+    assert torch.allclose(got.values, want.values, rtol=0, atol=1e-12)
+
+
+def test_a_checkpoint_serves_only_its_own_kernel(tmp_path):
+    x = planted(p=10)
+    ibf.pairwise_mi(x, top_k=3, checkpoint=tmp_path)
+    with pytest.raises(ValueError, match="checkpoint: .*another run's"):
+        ibf.pairwise_mi(x, top_k=3, checkpoint=tmp_path, backend="brute")

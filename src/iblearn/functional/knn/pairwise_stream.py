@@ -5,7 +5,10 @@ edges above a threshold, or the edges that Benjamini-Hochberg keeps over all pai
 
 Each variable is prepared (standardized, jittered from ``seed + i``) and sorted once for all its pairs;
 a tile's pairs go to the bivariate kernel (:mod:`iblearn.functional.knn.bivariate`) in one call, so
-each value is the dense :func:`~iblearn.functional.pairwise_mi` matrix's entry, to the last bit. Tiles
+each value is the dense :func:`~iblearn.functional.pairwise_mi` matrix's entry, to the last bit. A
+sample on a GPU (or ``backend="brute"``) stays on its device, and each tile goes whole to the kernel the
+dense matrix uses there (:mod:`iblearn.functional.knn.pair_batches`: the fused kernel in one launch a
+tile with Triton, shared distance blocks otherwise); only the tile's reduction comes back to the host. Tiles
 run through joblib (:mod:`iblearn.functional._parallel`) and are reduced in their order, whatever the
 jobs: the result is the same for every backend and job count. With an output folder each finished
 tile's reduction is written to an ``.npz`` shard (atomically) beside the key of the data and settings,
@@ -28,6 +31,7 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,10 +43,11 @@ from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn.functional._parallel import Progress, check_n_jobs, iter_batches, reporter
-from iblearn.functional.knn import bivariate, neighbors
+from iblearn.functional.knn import bivariate, neighbors, pair_batches
 from iblearn.functional.knn.counts import ksg_counts_tree
 from iblearn.functional.knn.formula import ksg_constant, ksg_count_terms
 from iblearn.functional.knn.ksg import prepare_samples
+from iblearn.functional.knn.neighbors import Backend
 from iblearn.functional.knn.options import KNNOptions
 from iblearn.functional.knn.pairwise_edges import PairwiseEdges, aracne_kept, bh_kept, merge_top_k, row_top_k
 from iblearn.records import BatchStore, atomic_write_bytes, fingerprint, read_checkpoint
@@ -130,23 +135,54 @@ def _pairs_values(
     return values
 
 
+@dataclass(frozen=True)
+class _Sorted:
+    """The CPU's source of a tile's values: every column sorted once, and its ranks, for the bivariate
+    kernel (:func:`_pairs_values`)."""
+
+    sorted_values: NDArray[np.float64]
+    ranks: NDArray[np.int64]
+
+    def rows(self, rows: NDArray[np.int64]) -> _Sorted:
+        return _Sorted(self.sorted_values[rows], self.ranks[rows])
+
+    def values(self, pairs: NDArray[np.int64], k: int, variant: int) -> NDArray[np.float64]:
+        return _pairs_values(self.sorted_values, self.ranks, pairs, k, variant)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """The source of a tile's values on a GPU or by brute force: the prepared columns on their device,
+    for the kernel the dense matrix takes there (:func:`~iblearn.functional.knn.pair_batches.batch_mi`:
+    the fused kernel with Triton, shared distance blocks otherwise)."""
+
+    columns: list[Tensor]
+    backend: Backend
+
+    def rows(self, rows: NDArray[np.int64]) -> _Prepared:
+        return _Prepared([self.columns[r] for r in rows.tolist()], self.backend)
+
+    def values(self, pairs: NDArray[np.int64], k: int, variant: int) -> NDArray[np.float64]:
+        listed = [(a, b) for a, b in pairs.tolist()]
+        return np.asarray(pair_batches.batch_mi(self.columns, listed, k, variant, self.backend))
+
+
 def _tile_job(
-    sorted_values: NDArray[np.float64],
-    ranks: NDArray[np.int64],
+    source: _Sorted | _Prepared,
     starts: tuple[int, int],
     sizes: tuple[int, int],
     k: int,
     variant: int,
     keep: tuple[str, float],
 ) -> dict[str, NDArray[Any]]:
-    """One tile's reduction. Rows ``[0, na)`` of the arrays are the variables ``starts[0] + i``, the rest
-    ``starts[1] + j`` (none when the tile is on the diagonal, ``starts[0] == starts[1]``). ``keep`` is
-    ``("top_k", K)`` or ``("above", cutoff)``."""
+    """One tile's reduction. Rows ``[0, na)`` of the source are the variables ``starts[0] + i``, the
+    rest ``starts[1] + j`` (none when the tile is on the diagonal, ``starts[0] == starts[1]``). ``keep``
+    is ``("top_k", K)`` or ``("above", cutoff)``."""
     (a0, b0), (na, nb) = starts, sizes
     same = a0 == b0
     ii, jj = np.triu_indices(na, 1) if same else np.divmod(np.arange(na * nb), nb)
     pairs = np.stack([ii, jj if same else na + jj], axis=1).astype(np.int64)
-    values = _pairs_values(sorted_values, ranks, pairs, k, variant)
+    values = source.values(pairs, k, variant)
     mode, parameter = keep
     if mode == "above":
         hit = values > parameter
@@ -193,8 +229,8 @@ def _tiles(p: int, tile: int) -> list[tuple[int, int]]:
 
 
 def _stream(
-    sorted_values: NDArray[np.float64],
-    ranks: NDArray[np.int64],
+    source: _Sorted | _Prepared,
+    p: int,
     tiles: list[tuple[int, int]],
     tile: int,
     job: tuple[int, int, tuple[str, float]],
@@ -203,7 +239,6 @@ def _stream(
     progress: Progress,
 ) -> Iterator[tuple[tuple[int, int], dict[str, NDArray[Any]]]]:
     """Each tile's reduction, in the tiles' order: read from its shard, or computed (and written)."""
-    p = len(sorted_values)
     done = [shards.load(t) for t in range(len(tiles))]
     todo = [t for t, d in enumerate(done) if d is None]
     size = {t: _tile_pairs(a, b, tile, p) for t, (a, b) in enumerate(tiles)}
@@ -213,7 +248,7 @@ def _stream(
         a, b = tiles[t]
         rows = np.r_[a : min(a + tile, p)] if a == b else np.r_[a : min(a + tile, p), b : min(b + tile, p)]
         sizes = (min(a + tile, p) - a, min(b + tile, p) - b)
-        return (sorted_values[rows], ranks[rows], (a, b), sizes, *job)
+        return (source.rows(rows), (a, b), sizes, *job)
 
     computed = iter_batches(_tile_job, (args(t) for t in todo), n_jobs)
     for t in range(len(tiles)):
@@ -254,10 +289,13 @@ def streamed_pairwise_mi(
     if n_permutations is None:
         n_permutations = null_draws(x.shape[1] * (x.shape[1] - 1) // 2)
     tile, n_permutations = V.positive_int(tile, "tile"), V.positive_int(n_permutations, "n_permutations")
-    x = x.detach().to("cpu", torch.float64)
+    x = x.detach().to(torch.float64)
     n, p = x.shape
     settings: dict[str, Any] = {"mode": mode, mode: parameter, "k": k, "variant": variant, "tile": tile}
     settings.update(seed=opts.seed, standardize=opts.standardize, ties=opts.ties)
+    on_device = x.device.type != "cpu" or opts.backend == "brute"
+    if on_device:  # the values are the device's kernel's: a checkpoint of another device does not serve
+        settings.update(device=x.device.type, backend=opts.backend)
     if mode == "fdr":
         x = normal_scores(x)
         V.neighbours(k, n)
@@ -269,11 +307,11 @@ def streamed_pairwise_mi(
         keep = ("top_k", parameter) if mode == "top_k" else ("above", parameter)
     named = [(f"x[:, {j}]", x[:, j : j + 1]) for j in range(p)]
     prepared, k = prepare_samples(named, k, standardize=opts.standardize, ties=opts.ties, seed=opts.seed)
-    sorted_values, ranks = bivariate.sorted_ranks(prepared)
+    source = _Prepared(prepared, opts.backend) if on_device else _Sorted(*bivariate.sorted_ranks(prepared))
     del prepared
-    shards = _Shards(out, fingerprint([x], settings))
+    shards = _Shards(out, fingerprint([x.cpu()], settings))
     tiles = _tiles(p, tile)
-    parts = _stream(sorted_values, ranks, tiles, tile, (k, variant, keep), shards, n_jobs, progress)
+    parts = _stream(source, p, tiles, tile, (k, variant, keep), shards, n_jobs, progress)
     if mode == "top_k":
         result = _top_k(parts, p, int(parameter), settings)
     else:

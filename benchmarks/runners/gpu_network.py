@@ -1,0 +1,54 @@
+"""The network-inference rows of benchmarks/gpu_check.py: ``infer_network(device=...)`` against the
+exact CPU path on a small network (correctness), and one target of a 100-process network at T = 1,000
+on the device (time), the size of IDTxl's runtime page."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import torch
+
+from iblearn.network import infer_network
+from iblearn.network.embedding import embed
+from iblearn.network.simulate import random_var_network
+from iblearn.network.target import Settings, infer_target
+
+#: The settings of the network benchmark (benchmarks/network.py): lags 1-3, 200 surrogates.
+SETTINGS = Settings(
+    min_lag=1, max_lag=3, method="ksg", n_permutations=200, alpha=0.05, seed=0, surrogates="shift"
+)
+
+
+def check_network(device: torch.device, quick: bool) -> dict[str, Any]:
+    """A VAR network of 5 processes (T = 300, 50 surrogates): the device's edges equal the exact CPU
+    path's, each edge's conditional TE within 1e-9 nats."""
+    data = random_var_network(5, 300, seed=1).data
+    kw: dict[str, Any] = {"max_lag": 2, "method": "ksg", "n_permutations": 50 if quick else 100}
+    cpu = infer_network(data, **kw)
+    dev = infer_network(data, device=str(device), **kw)
+    problems = [] if dev.edges == cpu.edges else [f"edges {dev.edges} on the device, {cpu.edges} on the CPU"]
+    shared = dev.edge_te.keys() & cpu.edge_te.keys()
+    diff = max((abs(dev.edge_te[e][0] - cpu.edge_te[e][0]) for e in shared), default=0.0)
+    if diff > 1e-9:
+        problems.append(f"conditional TE differs by {diff:.3g} nats")
+    return {"ok": not problems, "problems": problems, "diff": diff}
+
+
+def network_target_speed(device: torch.device, nodes: int, samples: int) -> dict[str, Any]:
+    """Seconds of one target (process 0) of a random VAR network of ``nodes`` processes x ``samples``
+    on the device, and the whole network's time predicted as ``nodes`` such targets. The CPU figure is
+    the network benchmark's (its KSG row at 100 processes), too long to repeat here."""
+    emb = embed([random_var_network(nodes, samples, seed=0).data], SETTINGS.max_lag)
+    start = time.perf_counter()
+    result = infer_target(emb, 0, SETTINGS, device=str(device))
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    seconds = time.perf_counter() - start
+    return {
+        "device_s": seconds,
+        "cpu_s": None,
+        "network_predicted_s": seconds * nodes,
+        "sources_found": len(result.sources),
+        "cpu_skipped": "CPU: benchmarks/results/network's KSG rows",
+    }

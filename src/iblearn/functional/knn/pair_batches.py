@@ -1,0 +1,122 @@
+"""The KSG estimates of a batch of pairs of prepared variables, by the kernel that fits the batch's
+device and dimensions: the bivariate scans of single columns on the CPU, the compiled tree for other
+pairs on the CPU, the fused kernel on a GPU with Triton, and shared max-norm distance blocks otherwise
+(brute force). One function serves the dense all-pairs matrix, :func:`~iblearn.functional.ksg_mi_pairs`
+and the streamed tiles on a device, so each pair's value is the same whichever of them asks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from iblearn.functional._parallel import used_by
+from iblearn.functional.knn import bivariate, fused
+from iblearn.functional.knn.counts import (
+    ksg_chunk_counts,
+    ksg_constant,
+    ksg_count_terms,
+    ksg_counts_tree,
+    row_chunks,
+)
+from iblearn.functional.knn.neighbors import Backend, chebyshev, chunk_bytes, knn_max_tree_dim, pick_backend
+
+#: (pairs, N) matrices alive at once while a launch's counts become terms: n_x, n_y, and the float64
+#: copies and digammas of :func:`~iblearn.functional.knn.counts.ksg_count_terms`.
+TERM_BLOCKS = 8
+
+
+def batch_mi(
+    variables: list[Any], pairs: list[tuple[int, int]], k: int, variant: int, backend: Backend
+) -> Any:
+    """The KSG estimate of each pair of ``variables`` (prepared samples), as numpy on the CPU.
+
+    Each value depends on its pair alone and on the number of rows, never on the batch or on torch's
+    thread count (the tree path averages its terms with numpy, whose sum does not split by threads as
+    torch's does above 32,768 elements), so any cut into batches and any job count agree bit for bit.
+    On a GPU the counts are still the pair's alone, their average the device's reduction.
+    """
+    prepared = [torch.as_tensor(v) for v in variables]
+    out = np.empty(len(pairs))
+    brute, tree = [], []
+    for p, (a, b) in enumerate(pairs):
+        dim = prepared[a].shape[1] + prepared[b].shape[1]
+        if pick_backend(backend, prepared[a].device, dim, knn_max_tree_dim("chebyshev")) == "brute":
+            brute.append(p)
+        else:
+            tree.append(p)
+    one_d = [p for p in tree if bivariate.usable([prepared[i] for i in pairs[p]])]
+    if one_d:
+        used, local = used_by([pairs[p] for p in one_d])
+        values = bivariate.bivariate_mi(
+            *bivariate.sorted_ranks([prepared[i] for i in used]), local, k, variant
+        )
+        if values is not None:  # else an overflow, which the general search reports
+            out[one_d] = values
+            done = set(one_d)
+            tree = [p for p in tree if p not in done]
+    for p in tree:
+        a, b = pairs[p]
+        nx, ny = ksg_counts_tree(prepared[a], prepared[b], k, variant)
+        n = prepared[a].shape[0]
+        out[p] = ksg_constant(n, k, variant) - ksg_count_terms(nx, ny, variant).numpy().mean()
+    on_gpu = [p for p in brute if fused.usable(prepared[pairs[p][0]], prepared[pairs[p][1]], k, variant)]
+    if on_gpu:
+        out[on_gpu] = fused_pairs_mi(prepared, [pairs[p] for p in on_gpu], k).cpu().numpy()
+        done = set(on_gpu)
+        brute = [p for p in brute if p not in done]
+    if brute:
+        out[brute] = shared_brute_mi(prepared, [pairs[p] for p in brute], k, variant).cpu().numpy()
+    return out
+
+
+def shared_brute_mi(prepared: list[Tensor], pairs: list[tuple[int, int]], k: int, variant: int) -> Tensor:
+    """The KSG estimate of each pair, from one max-norm distance block per variable and chunk of rows.
+
+    A pair's counts on a chunk are reduced to the sum of its terms before the next pair's are counted,
+    so that what stays alive is the blocks and one ``(len(pairs),)`` tensor whatever the number of
+    pairs. Keeping every pair's counts instead, small tensors allocated between each pair's large
+    temporaries, fragments the heap: a 6.3 GB peak for the 1,770 pairs of 60 columns of 500 rows,
+    against 0.38 GB this way (0.47 GB for 100 columns).
+    """
+    n, device = prepared[0].shape[0], prepared[0].device
+    used = sorted({i for pair in pairs for i in pair})
+    sums = torch.zeros(len(pairs), dtype=torch.float64, device=device)
+    # The blocks of every variable used, plus a pair's joint distances and comparison masks.
+    for rows in row_chunks(n, len(used) + 3, device):
+        dist = {i: chebyshev(prepared[i][rows], prepared[i]) for i in used}
+        for p, (a, b) in enumerate(pairs):
+            sums[p] += ksg_count_terms(*ksg_chunk_counts(dist[a], dist[b], rows, k, variant), variant).sum()
+        del dist  # before the next chunk's blocks are computed
+    return ksg_constant(n, k, variant) - sums / n
+
+
+def fused_pairs_mi(prepared: list[Tensor], pairs: list[tuple[int, int]], k: int) -> Tensor:
+    """The KSG estimate (variant 1) of each pair by the fused kernel: the variables of each dimension
+    stacked once, coordinates first, and each group of pairs of the same two dimensions counted in one
+    launch (or a few, where its counts would outgrow a chunk's memory), their terms averaged per pair on
+    the device."""
+    n, device = prepared[0].shape[0], prepared[0].device
+    slot: dict[int, int] = {}  # variable -> its place in the stack of its dimension
+    members: dict[int, list[int]] = {}
+    for i in sorted({i for pair in pairs for i in pair}):
+        group = members.setdefault(prepared[i].shape[1], [])
+        slot[i] = len(group)
+        group.append(i)
+    stacks = {d: torch.stack([prepared[i].T for i in group]).contiguous() for d, group in members.items()}
+    groups: dict[tuple[int, int], list[int]] = {}
+    for p, (a, b) in enumerate(pairs):
+        groups.setdefault((prepared[a].shape[1], prepared[b].shape[1]), []).append(p)
+    out = torch.empty(len(pairs), dtype=torch.float64, device=device)
+    step = max(1, chunk_bytes(device) // (8 * n * TERM_BLOCKS))
+    constant = ksg_constant(n, k, 1)
+    for (dx, dy), ps in groups.items():
+        index = torch.tensor([(slot[pairs[p][0]], slot[pairs[p][1]]) for p in ps], device=device)
+        at = torch.tensor(ps, device=device)
+        for s in range(0, len(ps), step):
+            nx, ny = fused.ksg_counts_pairs(stacks[dx], stacks[dy], index[s : s + step], k)
+            out[at[s : s + step]] = constant - ksg_count_terms(nx, ny, 1).mean(dim=1)
+    return out
