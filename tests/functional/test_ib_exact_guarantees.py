@@ -334,3 +334,23 @@ def test_a_loose_tolerance_ends_at_the_default_tolerances_lagrangian():
     tight = ibf.ib_curve(p, betas, critical=False)
     loose = ibf.ib_curve(p, betas, critical=False, tol=1e-3)
     assert float((loose.lagrangian - tight.lagrangian).max()) <= 1e-12
+
+
+def test_compact_merges_twin_clusters_only():
+    """Clusters of equal q(y|t) are merged; two whose q(y|t) differ but whose weighted sums over y agree
+    (what the pairs are screened by) are kept apart."""
+    from iblearn.functional.ib.deterministic import lagrangian
+    from iblearn.functional.ib.solver import Search, compact
+
+    # x0, x1: p(y|x) = (.5, .5, 0) twice; x2: (0, 1, 0) and x3: (.5, 0, .5), whose sums weighted by
+    # (1/3, 2/3, 1) are both 2/3
+    p = torch.tensor(
+        [[0.1, 0.1, 0.0], [0.1, 0.1, 0.0], [0.0, 0.3, 0.0], [0.15, 0.0, 0.15]], dtype=torch.float64
+    )
+    q = torch.eye(4, dtype=torch.float64)[None]
+    betas = torch.tensor([2.0], dtype=torch.float64)
+    loss = lagrangian(p, q, betas, 1.0)
+    s = Search(p, betas, 1.0, 1e-6, 10, torch.Generator(), q.clone(), loss.clone())
+    compact(s)
+    assert s.q[0].sum(0).tolist() == [2.0, 0.0, 1.0, 1.0]  # x1 joined x0; x2 and x3 kept apart
+    assert float(s.loss[0]) <= float(loss[0]) + 1e-12

@@ -37,7 +37,7 @@ typedef struct {
     const double *p, *pyx, *px;
     double hy, alpha, beta, log_floor;
     int nx, ny, k; /* k: the values of T */
-    double *qt, *pty, *lqyt, *z;
+    double *qt, *pty, *lqyt, *z, *head; /* head: log q(t), -inf where empty */
 } Problem;
 
 static double xlogx(double v) { return v > 0 ? v * log(v) : 0.0; }
@@ -86,8 +86,11 @@ static void log_softmax(Problem *P, const double *z, double *q, double *lq) {
 static void step(Problem *P, const double *q, double *out, double *lout) {
     int nx = P->nx, ny = P->ny, k = P->k;
     marginals(P, q);
+    double *head = P->head;
     for (int t = 0; t < k; t++) {
         double lqt = log(P->qt[t] > TINY ? P->qt[t] : TINY);
+        /* an empty value of T has log q(t) = -inf and stays empty */
+        head[t] = P->qt[t] > 0 ? lqt : -INFINITY;
         for (int y = 0; y < ny; y++) {
             double v = P->pty[(size_t)t * ny + y];
             P->lqyt[(size_t)t * ny + y] = log(v > TINY ? v : TINY) - lqt;
@@ -99,9 +102,7 @@ static void step(Problem *P, const double *q, double *out, double *lout) {
             const double *row = P->lqyt + (size_t)t * ny;
             double s = 0;
             for (int y = 0; y < ny; y++) s += pyx[y] * row[y];
-            /* an empty value of T has log q(t) = -inf and stays empty */
-            double head = P->qt[t] > 0 ? log(P->qt[t]) : -INFINITY;
-            P->z[(size_t)x * k + t] = (head + P->beta * s) / P->alpha;
+            P->z[(size_t)x * k + t] = (head[t] + P->beta * s) / P->alpha;
         }
     }
     log_softmax(P, P->z, out, lout);
@@ -182,8 +183,8 @@ static PyObject *iterate(PyObject *self, PyObject *args) {
     Py_ssize_t batch = bb.len / (Py_ssize_t)sizeof(double);
     int ok = nx > 0 && ny > 0 && nt > 0 && alpha > 0 && pb.len == (Py_ssize_t)sizeof(double) * nx * ny &&
              qb.len == (Py_ssize_t)sizeof(double) * batch * nx * nt;
-    /* pyx, px, py, q(t), p(t, y), log q(y|t), the logits, and solve_one's nine arrays */
-    double *mem = ok ? malloc(sizeof(double) * (2 * (size_t)nx * ny + nx + 3 * (size_t)nt * ny + nt +
+    /* pyx, px, py, q(t), p(t, y), log q(y|t), the logits, log q(t), and solve_one's nine arrays */
+    double *mem = ok ? malloc(sizeof(double) * (2 * (size_t)nx * ny + nx + 3 * (size_t)nt * ny + 2 * nt +
                                                 10 * (size_t)nx * nt))
                      : NULL;
     if (mem == NULL) {
@@ -203,7 +204,8 @@ static PyObject *iterate(PyObject *self, PyObject *args) {
     P.pty = P.qt + nt;
     P.lqyt = P.pty + (size_t)nt * ny;
     P.z = P.lqyt + (size_t)nt * ny;
-    double *work = P.z + (size_t)nx * nt;
+    P.head = P.z + (size_t)nx * nt;
+    double *work = P.head + nt;
     memset(py, 0, sizeof(double) * ny);
     for (int x = 0; x < nx; x++) {
         double s = 0;

@@ -45,29 +45,37 @@ def merge(p: Tensor, q: Tensor, betas: Tensor) -> tuple[Tensor, Tensor]:
     n_t = q.shape[-1]
     qt = p.sum(1) @ q
     pty = q.transpose(-1, -2) @ p
-    m = qt[:, :, None] + qt[:, None, :]
-    pair = pty[:, :, None, :] + pty[:, None, :, :]
-    h_pair = xlogx(m) - xlogx(qt)[:, :, None] - xlogx(qt)[:, None, :]  # m H_2(pi)
+    first, second = torch.triu_indices(n_t, n_t, 1, device=q.device)  # each pair once, s < t
+    m = qt[:, first] + qt[:, second]
+    pair = pty[:, first, :] + pty[:, second, :]
+    own_h, whole = xlogx(qt), xlogx(m)
     own = xlogx(pty).sum(-1)
-    js = (own[:, :, None] + own[:, None, :] - xlogx(pair).sum(-1)) + h_pair
-    gain = h_pair - betas[:, None, None] * js  # the decrease of L
+    shared = own[:, first] + own[:, second] - xlogx(pair).sum(-1)
+    # m H_2(pi) rounds differently in the two orders of the pair: the order of larger gain is the one
+    # taken, and which of the two clusters keeps its label follows it
+    h_st = whole - own_h[:, first] - own_h[:, second]
+    h_ts = whole - own_h[:, second] - own_h[:, first]
+    gain_st = h_st - betas[:, None] * (shared + h_st)  # the decrease of L
+    gain_ts = h_ts - betas[:, None] * (shared + h_ts)
+    flip = gain_ts > gain_st
     used = qt > 0
-    ok = used[:, :, None] & used[:, None, :] & ~torch.eye(n_t, dtype=torch.bool, device=q.device)
-    gain = torch.where(ok, gain, -math.inf)
+    gain = torch.where(used[:, first] & used[:, second], torch.maximum(gain_st, gain_ts), -math.inf)
     target = torch.arange(n_t, device=q.device).expand(len(q), n_t).clone()
     merged = torch.zeros(len(q), dtype=torch.bool, device=q.device)
     rows = torch.arange(len(q), device=q.device)
     for _ in range(n_t // 2):
-        best, where = gain.flatten(1).max(1)
+        best, where = gain.max(1)
         take = best > 1e-12
         if not bool(take.any()):
             break
-        s, t = (where // n_t)[take], (where % n_t)[take]
+        turned = flip[rows[take], where[take]]
+        s = torch.where(turned, second[where[take]], first[where[take]])
+        t = torch.where(turned, first[where[take]], second[where[take]])
         target[rows[take], t] = s
         merged |= take
-        for c in (s, t):  # neither cluster takes part in another merge of this round
-            gain[rows[take], c, :] = -math.inf
-            gain[rows[take], :, c] = -math.inf
+        # neither cluster takes part in another merge of this round
+        hit = (first == s[:, None]) | (second == s[:, None]) | (first == t[:, None]) | (second == t[:, None])
+        gain[rows[take]] = gain[rows[take]].masked_fill(hit, -math.inf)
     out = torch.zeros_like(q).scatter_add_(-1, target[:, None, :].expand_as(q), q)
     return out, merged
 

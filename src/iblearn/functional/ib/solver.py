@@ -223,26 +223,29 @@ def directions(p: Tensor, q: Tensor, which: bool | Tensor = True) -> tuple[Tenso
     px = p.sum(1)
     qt = q.transpose(1, 2)  # (B, T, X)
     mass = qt @ px
-    pyt = (qt @ p) / mass.clamp_min(_TINY)[..., None]
     if n_y < 2:
         return mass, torch.zeros_like(mass), torch.zeros_like(qt)
-    pyx = p / px[:, None]
-    if n_x * n_y * n_y <= 1 << 22:
-        gram = (qt @ (pyx[:, :, None] * p[:, None, :]).reshape(n_x, -1)).view(*mass.shape, n_y, n_y)
-    else:
-        gram = torch.einsum("btx,xy,xz->btyz", qt, pyx, p)
-    root = torch.sqrt(pyt)
-    gram = gram / (mass[..., None, None] * root[..., :, None] * root[..., None, :]).clamp_min(_TINY)
     used = mass > 1e-14  # an empty cluster has no joint of its own (and most are empty at low beta)
     if isinstance(which, Tensor):
         used &= which
-    lam2, second = mass.new_zeros(mass.shape), mass.new_zeros(*mass.shape, n_y)
-    if which is False:
-        lam2[used] = torch.linalg.eigvalsh(gram[used])[:, -2]
+    rows = qt[used]  # (U, X): only the clusters asked for
+    own = mass[used]
+    pyt = (rows @ p) / own.clamp_min(_TINY)[:, None]
+    pyx = p / px[:, None]
+    if n_x * n_y * n_y <= 1 << 22:
+        gram = (rows @ (pyx[:, :, None] * p[:, None, :]).reshape(n_x, -1)).view(-1, n_y, n_y)
     else:
-        values, vectors = torch.linalg.eigh(gram[used])
-        lam2[used], second[used] = values[:, -2], vectors[..., -2]
-    h = (second / root.clamp_min(_TINY)) @ pyx.T  # (B, T, X)
+        gram = torch.einsum("ux,xy,xz->uyz", rows, pyx, p)
+    root = torch.sqrt(pyt)
+    gram = gram / (own[:, None, None] * root[:, :, None] * root[:, None, :]).clamp_min(_TINY)
+    lam2 = mass.new_zeros(mass.shape)
+    if which is False:
+        lam2[used] = torch.linalg.eigvalsh(gram)[:, -2]
+        return mass, lam2, torch.zeros_like(qt)
+    values, vectors = torch.linalg.eigh(gram)
+    lam2[used] = values[:, -2]
+    h = qt.new_zeros(qt.shape)
+    h[used] = (vectors[..., -2] / root.clamp_min(_TINY)) @ pyx.T  # (U, X)
     return mass, lam2, torch.where(qt > 0, h, 0.0)
 
 
@@ -294,11 +297,25 @@ def compact(s: Search) -> None:
     qt = pty.sum(-1)
     cond = pty / qt.clamp_min(_TINY)[..., None]
     used = qt > 1e-14
-    same = (cond[:, :, None, :] - cond[:, None, :, :]).abs().amax(-1) < 1e-9
-    same &= used[:, :, None] & used[:, None, :]
-    same &= torch.ones_like(same[0]).tril(-1)  # t joins the first s < t it equals
-    target = torch.where(same.any(-1), same.long().argmax(-1), torch.arange(qt.shape[1], device=qt.device))
-    merged = torch.zeros_like(s.q).scatter_add_(-1, target[:, None, :].expand_as(s.q), s.q)
-    value = lagrangian(s.p, merged, s.betas, s.alpha)
-    keep = value <= s.loss + 1e-12 * (1 + s.loss.abs())
-    s.q[keep], s.loss[keep] = merged[keep], torch.minimum(value, s.loss)[keep]
+    # Equal rows have equal weighted sums (weights in (0, 1]): only the pairs whose sums agree are
+    # compared entry by entry, not every pair over every y.
+    weights = torch.arange(1, cond.shape[-1] + 1, dtype=cond.dtype, device=cond.device) / cond.shape[-1]
+    key = cond @ weights
+    near = (key[:, :, None] - key[:, None, :]).abs() < 1e-9 * float(weights.sum())
+    near &= used[:, :, None] & used[:, None, :]
+    near &= torch.ones_like(near[0]).tril(-1)  # t joins the first s < t it equals
+    b, t, u = near.nonzero(as_tuple=True)
+    equal = (cond[b, t] - cond[b, u]).abs().amax(-1) < 1e-9
+    if not bool(equal.any()):
+        return
+    same = torch.zeros_like(near)
+    same[b[equal], t[equal], u[equal]] = True
+    rows = same.flatten(1).any(1).nonzero().flatten()
+    same = same[rows]
+    arange = torch.arange(qt.shape[1], device=qt.device)
+    target = torch.where(same.any(-1), same.long().argmax(-1), arange)
+    merged = torch.zeros_like(s.q[rows]).scatter_add_(-1, target[:, None, :].expand_as(s.q[rows]), s.q[rows])
+    value = lagrangian(s.p, merged, s.betas[rows], s.alpha)
+    loss = s.loss[rows]
+    keep = value <= loss + 1e-12 * (1 + loss.abs())
+    s.q[rows[keep]], s.loss[rows[keep]] = merged[keep], torch.minimum(value, loss)[keep]
