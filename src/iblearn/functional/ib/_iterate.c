@@ -32,11 +32,15 @@
 #endif
 
 #define TINY 1e-300
+/* exp(d) rounds to 0 below this (exp(-745.14) is under half the least subnormal) */
+#define UNDERFLOW (-746.0)
 
 typedef struct {
     const double *p, *pyx, *px;
     double hy, alpha, beta, log_floor;
     int nx, ny, k; /* k: the values of T */
+    /* pty, lqyt: p(t, y) and log q(y|t) stored y-major (ny, k), so that the loops over t run over
+     * contiguous memory (and vectorise) while each sum still adds its terms in the order of x or y */
     double *qt, *pty, *lqyt, *z, *head; /* head: log q(t), -inf where empty */
 } Problem;
 
@@ -49,12 +53,12 @@ static void marginals(Problem *P, const double *q) {
     memset(P->pty, 0, sizeof(double) * k * ny);
     for (int x = 0; x < nx; x++) {
         const double *qx = q + (size_t)x * k, *px = P->p + (size_t)x * ny;
-        for (int t = 0; t < k; t++) {
-            double w = qx[t];
-            if (w == 0) continue;
-            P->qt[t] += P->px[x] * w;
-            double *row = P->pty + (size_t)t * ny;
-            for (int y = 0; y < ny; y++) row[y] += w * px[y];
+        double mx = P->px[x];
+        for (int t = 0; t < k; t++) P->qt[t] += mx * qx[t];
+        for (int y = 0; y < ny; y++) {
+            double w = px[y];
+            double *col = P->pty + (size_t)y * k;
+            for (int t = 0; t < k; t++) col[t] += qx[t] * w;
         }
     }
 }
@@ -69,7 +73,8 @@ static void log_softmax(Problem *P, const double *z, double *q, double *lq) {
         for (int t = 0; t < k; t++) top = zx[t] > top ? zx[t] : top;
         double total = 0;
         for (int t = 0; t < k; t++) {
-            qx[t] = exp(zx[t] - top);
+            double d = zx[t] - top;
+            qx[t] = d < UNDERFLOW ? 0.0 : exp(d); /* exp's own answer there, without its cost */
             total += qx[t];
         }
         double log_total = log(total);
@@ -92,18 +97,20 @@ static void step(Problem *P, const double *q, double *out, double *lout) {
         /* an empty value of T has log q(t) = -inf and stays empty */
         head[t] = P->qt[t] > 0 ? lqt : -INFINITY;
         for (int y = 0; y < ny; y++) {
-            double v = P->pty[(size_t)t * ny + y];
-            P->lqyt[(size_t)t * ny + y] = log(v > TINY ? v : TINY) - lqt;
+            double v = P->pty[(size_t)y * k + t];
+            P->lqyt[(size_t)y * k + t] = log(v > TINY ? v : TINY) - lqt;
         }
     }
     for (int x = 0; x < nx; x++) {
         const double *pyx = P->pyx + (size_t)x * ny;
-        for (int t = 0; t < k; t++) {
-            const double *row = P->lqyt + (size_t)t * ny;
-            double s = 0;
-            for (int y = 0; y < ny; y++) s += pyx[y] * row[y];
-            P->z[(size_t)x * k + t] = (head[t] + P->beta * s) / P->alpha;
+        double *zx = P->z + (size_t)x * k;
+        for (int t = 0; t < k; t++) zx[t] = 0;
+        for (int y = 0; y < ny; y++) {
+            const double *col = P->lqyt + (size_t)y * k;
+            double w = pyx[y];
+            for (int t = 0; t < k; t++) zx[t] += w * col[t];
         }
+        for (int t = 0; t < k; t++) zx[t] = (head[t] + P->beta * zx[t]) / P->alpha;
     }
     log_softmax(P, P->z, out, lout);
 }
@@ -119,7 +126,8 @@ static double lagrangian(Problem *P, const double *q, const double *lq) {
         for (int t = 0; t < k; t++) s += q[(size_t)x * k + t] * lq[(size_t)x * k + t];
         qlq += s * P->px[x];
     }
-    for (int i = 0; i < k * ny; i++) ty += xlogx(P->pty[i]);
+    for (int t = 0; t < k; t++)
+        for (int y = 0; y < ny; y++) ty += xlogx(P->pty[(size_t)y * k + t]);
     double i_ty = ty + h_t + P->hy;
     if (!(i_ty >= 0) && !isnan(i_ty)) i_ty = 0;
     return h_t + P->alpha * qlq - P->beta * i_ty;
