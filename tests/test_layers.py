@@ -182,6 +182,7 @@ MACHINERY = {
     "negatives",
     "representation",
     "settings",
+    "stacked",
     "trainer",
 }
 

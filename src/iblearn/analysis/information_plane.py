@@ -38,6 +38,8 @@ from iblearn.analysis.ib import IBFunctional, InputKind, diagnose_ib, ib_noisy
 from iblearn.analysis.plane_result import InformationPlaneResult, PlanePoint
 from iblearn.estimators.base import Estimator, unit_name
 from iblearn.estimators.conditional import Conditional
+from iblearn.estimators.neural import NeuralEstimator
+from iblearn.estimators.neural.stacked import estimate_many
 from iblearn.estimators.registry import REGISTRY, get_estimator
 
 XMethod = Literal["binning", "quantized", "ksg", "renyi", "noisy"]
@@ -94,7 +96,10 @@ class InformationPlane:
             Sec. 5.4), ``"ksg"``, ``"renyi"``, or ``"noisy"`` (I(X; T + eta), eta Gaussian, see
             :func:`.ib_noisy`); or any :class:`~iblearn.estimators.Estimator`, as an object or by registry
             name (``"gaussian"``), called as ``est(x, t)`` with x flattened (an estimate of the plain I(X;
-            T)).
+            T)). A neural estimator is fitted afresh at each record, a copy for each layer
+            (:func:`~iblearn.estimators.neural.stacked.estimate_many`: the layers' critics trained at
+            once, for at most ``fit_steps`` steps each, its own settings and seed 0), and reports on the
+            evaluation sample.
         ity: ``"binning"``, ``"quantized"``, ``"mixed_ksg"``, ``"renyi"`` or ``"noisy"``; or an
             ``Estimator`` or registry name, called as ``est(t, y)`` with y the class labels.
         noise_scale: the noise std of ``"noisy"`` in units of the layer's root mean unit variance, as in
@@ -113,6 +118,8 @@ class InformationPlane:
             ``GaussianMI()``), called as ``est(x, t, z=y)``. By the chain rule it is I(X; T) - I(T; Y)
             for a T computed from X (I(Y; T | X) = 0); like the plain I(X; T) it is infinite for a
             deterministic layer on continuous input, so its estimate measures the estimator there.
+        fit_steps: the most training steps of a neural ``ixt`` or ``ity``'s critic for each layer and
+            record (``fit``'s ``steps``; it stops early on its held-out rows).
 
     Example:
         >>> net = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 2))
@@ -137,6 +144,7 @@ class InformationPlane:
         base: float = math.e,
         ixt_given_y: Literal["ksg"] | Conditional | None = None,
         bound: bool | Any = False,
+        fit_steps: int = 2000,  # NeuralEstimator.fit's
     ) -> None:
         self.ixt, self._ixt_estimator = _method(ixt, "ixt", _X_METHODS)
         self.ity, self._ity_estimator = _method(ity, "ity", _Y_METHODS)
@@ -148,6 +156,8 @@ class InformationPlane:
         self.ixt_given_y = ixt_given_y
         V.positive_int(n_bins, "n_bins")
         self.n_bins = n_bins
+        self.fit_steps = V.positive_int(fit_steps, "fit_steps")
+        self._fitted: dict[tuple[str, int], Tensor] = {}
         self.noise_scale = None if noise_scale is None else V.positive(noise_scale, "noise_scale")
         self.noise_std = None if noise_std is None else V.positive(noise_std, "noise_std")
         self.scale = 1.0 / math.log(V.positive(base, "base"))
@@ -265,7 +275,11 @@ class InformationPlane:
                 "noisy": lambda: noisy().iyl,
             }[self.ity]
         )
-        return float(ixt()) * self.scale, float(ity()) * self.scale, conditional
+        # A neural estimator's estimates of this record's layers were trained at once (_fit_layers).
+        fitted_ixt, fitted_ity = self._fitted.get(("ixt", id(t))), self._fitted.get(("ity", id(t)))
+        ixt_nats = ixt() if fitted_ixt is None else fitted_ixt
+        ity_nats = ity() if fitted_ity is None else fitted_ity
+        return float(ixt_nats) * self.scale, float(ity_nats) * self.scale, conditional
 
     def record(self, epoch: int) -> None:
         """Measure every watched layer now and keep the points under ``epoch``. A layer whose output is
@@ -297,10 +311,32 @@ class InformationPlane:
 
     def _record(self, epoch: int) -> list[PlanePoint]:
         self._warn_if_infinite()
-        found = [PlanePoint(int(epoch), name, *self._measure(t)) for name, t in self._capture().items()]
+        captured = self._capture()
+        self._fitted = self._fit_layers(list(captured.values()))
+        try:
+            found = [PlanePoint(int(epoch), name, *self._measure(t)) for name, t in captured.items()]
+        finally:
+            self._fitted = {}
         self.points.extend(found)
         self._warn_if_saturated(found)
         return found
+
+    def _fit_layers(self, outputs: list[Tensor]) -> dict[tuple[str, int], Tensor]:
+        """A neural ``ixt`` or ``ity``'s estimates (nats) of the layers' ``outputs``, every layer's critic
+        trained at once (:func:`estimate_many`), by term and output (the outputs of one record); dead
+        layers are left to :meth:`_measure`."""
+        live = [t for t in outputs if not bool((t == t[0]).all())]
+        x, y = self.x.reshape(len(self.x), -1).to("cpu", torch.float64), self.y.cpu()
+        fitted: dict[tuple[str, int], Tensor] = {}
+        for term, est, pairs in (
+            ("ixt", self._ixt_estimator, [(x, t) for t in live]),
+            ("ity", self._ity_estimator, [(t, y) for t in live]),
+        ):
+            if isinstance(est, NeuralEstimator) and live:
+                found = estimate_many(est, pairs, steps=self.fit_steps)
+                for t, e in zip(live, found, strict=True):
+                    fitted[term, id(t)] = e.value * math.log(est.base)
+        return fitted
 
     def _warn_if_saturated(self, points: list[PlanePoint]) -> None:
         """Warn once per layer whose I(X; T) sits at its ceiling log N (X is one of the N samples): every
