@@ -113,6 +113,7 @@ sys.path.insert(0, str(ROOT))  # benchmarks.runners
 
 import torch  # noqa: E402
 
+from benchmarks import many_critics  # noqa: E402
 from benchmarks.runners.gpu_network import check_network, network_target_speed  # noqa: E402
 from benchmarks.runners.gpu_rows import (  # noqa: E402
     ATOL,
@@ -239,6 +240,8 @@ def plan(
     )
     for name in NEURAL_FITS:
         checks.append((f"neural_fit_{name}", partial(neural_row, name, device, quick, name == "infonce")))
+    for name in ("infonce", "nwj"):  # many critics trained at once (goal: 5x the one-by-one fits)
+        checks.append((f"many_critics_{name}", partial(many_critics.gpu_check_row, name, device, quick)))
 
     def proximal() -> dict[str, Any]:
         steps = 6 if quick else 60
@@ -417,6 +420,13 @@ def table(record: dict[str, Any]) -> str:
             note = (
                 f"MI {r['truncated_mi']:.4f} in [{r['mi_lower']:.4f}, {r['mi_upper']:.4f}], exact path "
                 f"(float32) {exact}; ranks (x, y, joint; 0: exact) {', '.join(map(str, r['ranks']))}"
+            )
+        if "device_speedup" in r:
+            met = "met" if r["device_speedup"] >= many_critics.GOAL else "NOT met"
+            note = (
+                f"{r['critics']} critics stacked over one by one ({_s(r['device_one_by_one_s'])}): "
+                f"{r['device_speedup']:.1f}x, goal {many_critics.GOAL:g}x {met}; "
+                f"estimates within {r['diff']:.1g}"
             )
         if "network_predicted_s" in r:
             note = f"the network predicted {r['network_predicted_s']:.0f} s ({r['cpu_skipped']})"

@@ -25,7 +25,8 @@ that slows a hot path (a check run on every call, a slow intermediate) shows wha
 * the paths built on these (``benchmarks/runners/ratio_cases.py`` says what each is timed against):
   ``pairwise_mi`` with ``top_k`` over the dense matrix, ``ib_curve`` over plain Blahut-Arimoto steps,
   ``iblearn.estimate(..., method="auto")`` over the estimator it chooses for MI (KSG and Gaussian),
-  CMI, TE and the O-information, and ``infer_network`` over its ``ksg_cmi`` calls.
+  CMI, TE and the O-information, ``infer_network`` over its ``ksg_cmi`` calls, and ``estimate_many``
+  (critics stacked) over the same fits one by one.
 
 A row with a goal (``GOALS``: auto at most 4x the estimator it chooses) records it, and the table says
 whether the ratio meets it.

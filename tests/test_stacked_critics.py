@@ -11,7 +11,7 @@ from torch import nn
 from iblearn.analysis import InformationPlane
 from iblearn.estimators import KSG
 from iblearn.estimators.neural import JS, MINE, NWJ, SMILE, InfoNCE, MINEf
-from iblearn.estimators.neural.stacked import estimate_each, estimate_many, fresh_copy, unstackable
+from iblearn.estimators.neural.stacked import estimate_many, fresh_copy, unstackable
 
 torch.set_num_threads(1)
 pytestmark = [
@@ -30,6 +30,10 @@ def pairs(widths=((1, 1), (3, 2), (2, 4)), n=64, seed=0):
         y = x[:, :1].repeat(1, dy) + 0.5 * torch.randn(n, dy, generator=gen)
         found.append((x, y))
     return found
+
+
+def estimate_each(estimator, pairs, **fit):
+    return estimate_many(estimator, pairs, stack=False, **fit)
 
 
 def values(estimates):

@@ -13,6 +13,9 @@ core operation it wraps, so that the core's speed cancels and the wrapper's work
   O-information (KSG).
 * ``infer_network`` (KSG, a 3-process VAR of 300 steps, lags 1 - 2, 20 surrogates) over ``ksg_cmi``
   called as many times, on rows of the same shapes, as the inference estimates a conditional MI.
+* ``estimate_many`` (8 copies of the default InfoNCE fitted to 8 Gaussian pairs, the critics stacked)
+  over the same 8 fits one after another (``stack=False``, the same estimates); no goal on the CPU
+  (``benchmarks/many_critics.py``).
 """
 
 from __future__ import annotations
@@ -27,7 +30,9 @@ from scipy.special import xlogy
 from torch import Tensor
 
 import iblearn
+from benchmarks.many_critics import gaussian_pairs
 from iblearn.data import high_mi, student_t
+from iblearn.estimators.neural import InfoNCE, estimate_many
 from iblearn.estimators.reliability import UnreliableEstimateWarning
 from iblearn.functional import (
     gaussian_mi,
@@ -228,3 +233,17 @@ def network_case(repeats: int) -> dict[str, float]:
                 ksg_mi(r[:, :1], r[:, 1:2], 4)
 
     return paired_ratio(run, core, repeats)
+
+
+@CASES.add("estimate_many, 8 InfoNCE critics, 50 steps", "the same 8 fits one by one", 5)
+def many_critics_case(repeats: int) -> dict[str, float]:
+    """Eight copies of the default InfoNCE fitted to eight Gaussian pairs of 1 to 4 dimensions a side
+    (1,000 rows, 50 steps of 256), the critics stacked, over the same fits one after another. No goal:
+    the 5x asked of stacked critics is a GPU's; on one CPU thread each critic's arithmetic stays and only
+    the per-step overhead is shared (docs/benchmarks.md)."""
+    pairs, est = gaussian_pairs(8, 1000, torch.device("cpu")), InfoNCE()
+    return paired_ratio(
+        _quiet(lambda: estimate_many(est, pairs, steps=50)),
+        _quiet(lambda: estimate_many(est, pairs, steps=50, stack=False)),
+        repeats,
+    )

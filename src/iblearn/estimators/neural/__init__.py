@@ -11,7 +11,7 @@ The package, by concern:
   it (public, one way: the trainer imports it, not the estimator), and :class:`BatchLoss`;
 * :mod:`.fitting`: the rows it trains and evaluates on (batches, held-out rows, evaluation batches);
 * :mod:`.stacked`: :func:`estimate_many`, one estimator's settings fitted to many ``(x, y)`` pairs with
-  their critics stacked and trained at once (the same estimates as :func:`estimate_each`, one by one);
+  their critics stacked and trained at once (the same estimates as one fit after another);
 * :mod:`.bound`: :class:`BoundEstimator`, a variational bound: a critic, its ``objective``, its scores
   and negatives, and the bound ``_pooled`` from them (``batch_mi``, the pooled estimate);
 * :mod:`.representation`: :class:`RepresentationEstimator`, which learns a representation and reads
@@ -60,7 +60,7 @@ from iblearn.estimators.neural.negatives import all_pair_scores, derangements
 from iblearn.estimators.neural.nwj import NWJ
 from iblearn.estimators.neural.representation import RepresentationEstimator
 from iblearn.estimators.neural.smile import SMILE
-from iblearn.estimators.neural.stacked import estimate_each, estimate_many
+from iblearn.estimators.neural.stacked import estimate_many
 from iblearn.estimators.neural.trainer import CriticOptimizer, History, Trainer
 
 __all__ = [
@@ -89,7 +89,6 @@ __all__ = [
     "all_pair_scores",
     "as_input",
     "derangements",
-    "estimate_each",
     "estimate_many",
     "param_dtype",
     "passes",

@@ -33,7 +33,7 @@ from iblearn.estimators.neural.base import NeuralEstimator
 from iblearn.estimators.neural.inputs import param_dtype, refuse_constant
 from iblearn.estimators.neural.trainer import History, adam
 
-__all__ = ["estimate_each", "estimate_many", "fresh_copy", "unstackable"]
+__all__ = ["estimate_many", "fresh_copy", "unstackable"]
 
 _ROWS = (Tensor, np.ndarray)
 
@@ -106,18 +106,12 @@ def unstackable(estimator: NeuralEstimator, pairs: Sequence[tuple[Any, Any]]) ->
     return None
 
 
-def estimate_each(
-    estimator: NeuralEstimator,
-    pairs: Sequence[tuple[Any, Any]],
-    *,
-    steps: int = 2000,
-    batch_size: int = 256,
-    seed: int = 0,
+def _each(
+    estimator: NeuralEstimator, pairs: list[tuple[Any, Any]], fit: tuple[int, int, int]
 ) -> list[MIEstimate]:
-    """The estimates :func:`estimate_many` gives, one critic at a time: for each pair, a
-    :func:`fresh_copy` of ``estimator`` fitted (``fit(x, y, steps=..., batch_size=..., seed=...)``)
-    and then called on the pair, ``copy(x, y)``."""
-    pairs = _checked(estimator, pairs, steps, batch_size, seed)
+    """The critics one at a time: for each pair a :func:`fresh_copy` of ``estimator``, fitted to it
+    (``fit``: steps, batch size, seed) and called on it."""
+    steps, batch_size, seed = fit
     found = []
     for x, y in pairs:
         est = fresh_copy(estimator, x, y)
@@ -133,10 +127,13 @@ def estimate_many(
     steps: int = 2000,
     batch_size: int = 256,
     seed: int = 0,
+    stack: bool = True,
 ) -> list[MIEstimate]:
     """One estimate per ``(x, y)`` pair from a copy of ``estimator`` fitted to it, all the critics
-    trained at once: what :func:`estimate_each` gives, to float rounding (the padded and batched
-    matrix products sum in another order), from the same critics, batches and negatives.
+    trained at once: what one fit after another gives (``stack=False``: for each pair a
+    :func:`fresh_copy`, ``copy.fit(x, y, steps=..., batch_size=..., seed=...)``, then ``copy(x, y)``),
+    to float rounding (the padded and batched matrix products sum in another order), from the same
+    critics, batches and negatives.
 
     Each pair's critic is :func:`fresh_copy`'s (the estimator's settings and ``seed``, the pair's
     widths); the fit is :meth:`~iblearn.estimators.neural.NeuralEstimator.fit`'s: ``steps`` Adam steps
@@ -154,6 +151,7 @@ def estimate_many(
         estimator: a neural estimator, whose settings each copy takes (it is not trained itself).
         pairs: ``(x, y)`` samples as rows, the same number of rows in every pair; widths may differ.
         steps, batch_size, seed: as for ``fit``.
+        stack: False fits the critics one after another.
 
     Returns:
         The pairs' estimates, in order.
@@ -171,12 +169,12 @@ def estimate_many(
         [tensor(True), tensor(True)]
     """
     pairs = _checked(estimator, pairs, steps, batch_size, seed)
-    if unstackable(estimator, pairs) is not None:
-        return estimate_each(estimator, pairs, steps=steps, batch_size=batch_size, seed=seed)
+    fit = (steps, batch_size, seed)
+    if not stack or unstackable(estimator, pairs) is not None:
+        return _each(estimator, pairs, fit)
     copies = [fresh_copy(estimator, x, y) for x, y in pairs]
-    trained = _StackedFit(estimator, copies, pairs, seed).run(steps, batch_size)
-    if not trained:  # a critic diverged: the one-by-one fits raise what they raise
-        return estimate_each(estimator, pairs, steps=steps, batch_size=batch_size, seed=seed)
+    if not _StackedFit(estimator, copies, pairs, seed).run(steps, batch_size):
+        return _each(estimator, pairs, fit)  # a critic diverged: the fits alone raise what they raise
     return [est(x, y) for est, (x, y) in zip(copies, pairs, strict=True)]
 
 
