@@ -327,22 +327,28 @@ class _StackedFit:
         histories = [History() if h is not None else None for h in held]
         best: list[_Kept | None] = [None] * k
         active = torch.ones(k, dtype=torch.bool, device=self.x.device)
+        # Read on the host only before a decision that uses the critics (an evaluation, the end): a read
+        # every step would wait on the device every step. A critic that diverges changes no other one.
+        diverged = torch.zeros_like(active)
         batches = fitting.batch_orders(self.x.shape[1], batch_size, self.seed, self.x.device)
         self.template.train()
         self.template.trainer.shuffles.manual_seed(self.seed)
         done = 0
         while done < steps:
             until = steps if held[0] is None else min(steps, (done // est.eval_every + 1) * est.eval_every)
-            if bool((self.step(next(batches)) & active).any()):
-                return False
+            diverged |= self.step(next(batches)) & active
             done += 1
             if held[0] is None or done < until:
                 continue
+            if bool(diverged.any()):
+                return False
             for i in map(int, active.nonzero().flatten()):
                 if self._watched(i, done, histories[i], best, held[i]):
                     active[i] = False
             if not bool(active.any()):
                 break
+        if bool(diverged.any()):
+            return False
         for i, copy_i in enumerate(self.copies):
             kept = best[i]
             self.load(i, kept if kept is not None else self.kept(i, done))
