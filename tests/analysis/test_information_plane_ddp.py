@@ -31,7 +31,7 @@ def model() -> nn.Module:
 def plane(net: nn.Module, seed: int, layers: list[str]) -> InformationPlane:
     # A neural estimator for I(T; Y): on rank 0 alone it must not wait on (or gather from) rank 1.
     ity = MINE(4, y_classes=2, hidden=(8,))
-    return InformationPlane(net, layers, *sample(seed), ixt="binning", ity=ity, n_bins=5)
+    return InformationPlane(net, layers, *sample(seed), ixt="binning", ity=ity, n_bins=5, fit_steps=50)
 
 
 def measured(p: InformationPlane) -> list[Any]:
