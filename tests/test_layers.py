@@ -425,6 +425,7 @@ ROOMS: dict[str, dict[str, int]] = {
         "iterate_np": 1,
         "iterate": 2,
         "solver": 3,
+        "anneal": 3,
         "critical": 4,
         "exact": 5,
         "__init__": 6,

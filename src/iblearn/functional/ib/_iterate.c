@@ -18,6 +18,10 @@
  *   iterate(p, q, betas, n_x, n_y, n_t, alpha, tol, max_iter, bounded): p (n_x, n_y) C-contiguous
  *       float64 with every row of positive mass, q (B, n_x, n_t) C-contiguous float64 rows summing to 1,
  *       overwritten with the answer; betas (B,). Releases the GIL.
+ *   anneal(p, q0, out, betas, (n_x, n_y, n_t), alpha, tol, max_iter, bounded, empty): the annealing path
+ *       of iblearn.functional.ib.anneal from q0 (n_x, n_t) at the last of the sorted betas (B,) down,
+ *       each answer written into out (B, n_x, n_t), zero-padded (the values of T dropped on the way).
+ *       Releases the GIL.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -180,32 +184,13 @@ static void solve_one(Problem *P, double *q, double tol, long max_iter, int boun
     }
 }
 
-static PyObject *iterate(PyObject *self, PyObject *args) {
-    Py_buffer pb, qb, bb;
-    int nx, ny, nt, bounded;
-    long max_iter;
-    double alpha, tol;
-    if (!PyArg_ParseTuple(args, "y*w*y*iiidd" "lp", &pb, &qb, &bb, &nx, &ny, &nt, &alpha, &tol, &max_iter,
-                          &bounded))
-        return NULL;
-    Py_ssize_t batch = bb.len / (Py_ssize_t)sizeof(double);
-    int ok = nx > 0 && ny > 0 && nt > 0 && alpha > 0 && pb.len == (Py_ssize_t)sizeof(double) * nx * ny &&
-             qb.len == (Py_ssize_t)sizeof(double) * batch * nx * nt;
+/* Iterate the batch qall (B, nx, nt) at betas (B,) in place; -1 where out of memory. */
+static int run(const double *p, double *qall, const double *betas, Py_ssize_t batch, int nx, int ny, int nt,
+               double alpha, double tol, long max_iter, int bounded) {
     /* pyx, px, py, q(t), p(t, y), log q(y|t), the logits, log q(t), and solve_one's nine arrays */
-    double *mem = ok ? malloc(sizeof(double) * (2 * (size_t)nx * ny + nx + 3 * (size_t)nt * ny + 2 * nt +
-                                                10 * (size_t)nx * nt))
-                     : NULL;
-    if (mem == NULL) {
-        PyBuffer_Release(&pb);
-        PyBuffer_Release(&qb);
-        PyBuffer_Release(&bb);
-        if (ok) return PyErr_NoMemory();
-        PyErr_SetString(PyExc_ValueError, "iterate: buffers do not match n_x, n_y, n_t");
-        return NULL;
-    }
-    Py_BEGIN_ALLOW_THREADS
-    const double *p = pb.buf, *betas = bb.buf;
-    double *qall = qb.buf;
+    double *mem =
+        malloc(sizeof(double) * (2 * (size_t)nx * ny + nx + 3 * (size_t)nt * ny + 2 * nt + 10 * (size_t)nx * nt));
+    if (mem == NULL) return -1;
     Problem P = {.p = p, .nx = nx, .ny = ny, .alpha = alpha, .log_floor = log(TINY)};
     double *pyx = mem, *px = mem + (size_t)nx * ny, *py = px + nx;
     P.qt = py + ny;
@@ -233,16 +218,106 @@ static PyObject *iterate(PyObject *self, PyObject *args) {
         P.beta = betas[b];
         solve_one(&P, qall + (size_t)b * nx * nt, tol, max_iter, bounded, work);
     }
-    Py_END_ALLOW_THREADS
     free(mem);
+    return 0;
+}
+
+/* None, or the error of a call whose buffers did not match (not ok) or that ran out of memory. */
+static PyObject *answer(int ok, int status, const char *name) {
+    if (!ok) return PyErr_Format(PyExc_ValueError, "%s: buffers do not match n_x, n_y, n_t", name);
+    if (status < 0) return PyErr_NoMemory();
+    Py_RETURN_NONE;
+}
+
+static PyObject *iterate(PyObject *self, PyObject *args) {
+    Py_buffer pb, qb, bb;
+    int nx, ny, nt, bounded;
+    long max_iter;
+    double alpha, tol;
+    if (!PyArg_ParseTuple(args, "y*w*y*iiidd" "lp", &pb, &qb, &bb, &nx, &ny, &nt, &alpha, &tol, &max_iter,
+                          &bounded))
+        return NULL;
+    Py_ssize_t batch = bb.len / (Py_ssize_t)sizeof(double);
+    int ok = nx > 0 && ny > 0 && nt > 0 && alpha > 0 && pb.len == (Py_ssize_t)sizeof(double) * nx * ny &&
+             qb.len == (Py_ssize_t)sizeof(double) * batch * nx * nt;
+    int status = -1;
+    if (ok) {
+        Py_BEGIN_ALLOW_THREADS
+        status = run(pb.buf, qb.buf, bb.buf, batch, nx, ny, nt, alpha, tol, max_iter, bounded);
+        Py_END_ALLOW_THREADS
+    }
     PyBuffer_Release(&pb);
     PyBuffer_Release(&qb);
     PyBuffer_Release(&bb);
-    Py_RETURN_NONE;
+    return answer(ok, status, "iterate");
+}
+
+/* The values of T of q (nx, k) with mass above empty kept, in order, each row renormalised (q is
+ * rewritten as (nx, kept)); returns how many were kept. scratch: 2 k doubles. */
+static int compact(const double *p, double *q, int nx, int ny, int k, double empty, double *scratch) {
+    double *mass = scratch, *moved = scratch + k;
+    int kept = 0;
+    for (int t = 0; t < k; t++) mass[t] = 0;
+    for (int x = 0; x < nx; x++) {
+        double px = 0;
+        for (int y = 0; y < ny; y++) px += p[(size_t)x * ny + y];
+        for (int t = 0; t < k; t++) mass[t] += px * q[(size_t)x * k + t];
+    }
+    for (int x = 0; x < nx; x++) {
+        const double *row = q + (size_t)x * k;
+        double total = 0;
+        int j = 0;
+        for (int t = 0; t < k; t++)
+            if (mass[t] > empty) total += (moved[j++] = row[t]);
+        kept = j;
+        double *dst = q + (size_t)x * kept; /* at or before row: the copy runs forward */
+        for (j = 0; j < kept; j++) dst[j] = moved[j] / total;
+    }
+    return kept;
+}
+
+/* The annealing path of iblearn.functional.ib.anneal._path_numpy: from q0 (nx, nt) at the last beta
+ * down to the first, each beta's encoder iterated from the one above, its values of T of mass at most
+ * empty dropped and its rows renormalised, written into out (B, nx, nt), zero-padded. */
+static PyObject *anneal(PyObject *self, PyObject *args) {
+    Py_buffer pb, q0b, ob, bb;
+    int nx, ny, nt, bounded;
+    long max_iter;
+    double alpha, tol, empty;
+    if (!PyArg_ParseTuple(args, "y*y*w*y*(iii)ddlpd", &pb, &q0b, &ob, &bb, &nx, &ny, &nt, &alpha, &tol,
+                          &max_iter, &bounded, &empty))
+        return NULL;
+    Py_ssize_t batch = bb.len / (Py_ssize_t)sizeof(double);
+    size_t n = (size_t)nx * nt;
+    int ok = nx > 0 && ny > 0 && nt > 0 && alpha > 0 && pb.len == (Py_ssize_t)sizeof(double) * nx * ny &&
+             q0b.len == (Py_ssize_t)(sizeof(double) * n) && ob.len == (Py_ssize_t)(sizeof(double) * batch * n);
+    double *q = ok ? malloc(sizeof(double) * (n + 2 * (size_t)nt)) : NULL;
+    int status = q == NULL ? -1 : 0;
+    if (q != NULL) {
+        const double *p = pb.buf, *betas = bb.buf;
+        double *out = ob.buf;
+        memcpy(q, q0b.buf, sizeof(double) * n);
+        Py_BEGIN_ALLOW_THREADS
+        int k = nt;
+        for (Py_ssize_t b = batch - 1; b >= 0 && status == 0; b--) {
+            status = run(p, q, betas + b, 1, nx, ny, k, alpha, tol, max_iter, bounded);
+            k = compact(p, q, nx, ny, k, empty, q + n);
+            double *dst = out + (size_t)b * n;
+            for (int x = 0; x < nx; x++) memcpy(dst + (size_t)x * nt, q + (size_t)x * k, sizeof(double) * k);
+        }
+        Py_END_ALLOW_THREADS
+        free(q);
+    }
+    PyBuffer_Release(&pb);
+    PyBuffer_Release(&q0b);
+    PyBuffer_Release(&ob);
+    PyBuffer_Release(&bb);
+    return answer(ok, status, "anneal");
 }
 
 static PyMethodDef methods[] = {
     {"iterate", iterate, METH_VARARGS, "The IB's soft self-consistent iteration with SQUAREM, in place."},
+    {"anneal", anneal, METH_VARARGS, "The IB's annealing path down a sorted grid of betas."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -18,3 +18,15 @@ def iterate(
     max_iter: int,
     bounded: bool,
 ) -> None: ...
+def anneal(
+    p: Buffer,
+    q0: Buffer,
+    out: Buffer,
+    betas: Buffer,
+    sizes: tuple[int, int, int],
+    alpha: float,
+    tol: float,
+    max_iter: int,
+    bounded: bool,
+    empty: float,
+) -> None: ...

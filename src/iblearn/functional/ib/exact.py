@@ -60,12 +60,13 @@ import torch
 from torch import Tensor
 
 from iblearn import _checks as V
-from iblearn._threads import one_thread
+from iblearn._threads import one_thread, one_torch_thread
+from iblearn.functional.ib.anneal import anneal_curve
 from iblearn.functional.ib.critical import lambda2 as _lambda2
 from iblearn.functional.ib.critical import partition_changes, split_betas
 from iblearn.functional.ib.deterministic import envelope_partitions, lagrangian, terms, xlogx
 from iblearn.functional.ib.result import IBCurve, upper_envelope
-from iblearn.functional.ib.solver import solve_curve
+from iblearn.functional.ib.solver import packed, solve_curve
 
 __all__ = [
     "IBCurve",
@@ -78,6 +79,7 @@ __all__ = [
 ]
 
 Method = Literal["ib", "dib", "gib"]
+Search = Literal["thorough", "anneal"]
 #: Joint probability tables must sum to 1 within this.
 SUM_TOLERANCE = 1e-6
 #: The largest |X| (after merging the x with equal p(y|x)) :func:`dib_exhaustive` enumerates by
@@ -187,6 +189,7 @@ def ib_curve(
     critical: bool = True,
     seed: int = 0,
     device: str | torch.device | None = None,
+    search: Search = "thorough",
 ) -> IBCurve:
     """The information bottleneck curve of a discrete joint ``pxy``: at every beta, the best encoder found
     by a search that starts from the best deterministic encoders.
@@ -220,6 +223,13 @@ def ib_curve(
         seed: the seed of the deterministic IB's random starts (where |X| is above 9).
         device: where to compute (default: ``pxy``'s device, or the CPU). On the CPU the small batches
             run on one torch thread (the caller's setting is restored on return).
+        search: ``"thorough"`` (the search above) or ``"anneal"``, far less work: one path of
+            deterministic annealing (Rose 1998) from the largest beta down, every x on its own value of
+            T at the top and each smaller beta warm-started from the answer above it (clusters merge on
+            the way down by themselves), each iterated until its Lagrangian falls by less than
+            ``min(tol, 1e-6)`` (relative) in a cycle, and the trivial encoder kept where it is lower.
+            Each answer is a fixed point, but neither the deterministic floor nor the splits are
+            searched: a local optimum that a restart or a split could improve stays.
 
     Returns:
         An :class:`IBCurve`: I(X; T), I(T; Y), H(T) (nats) and q(t|x) at each beta, and the critical
@@ -238,16 +248,24 @@ def ib_curve(
     dev, b = raw.device, _betas(betas).to(raw.device)
     tol, max_iter = V.positive(tol, "tol"), V.positive_int(max_iter, "max_iter")
     critical = V.flag(critical, "critical")
+    V.choice(search, "search", ("thorough", "anneal"))
     p, index = _merged(raw)
     n_x = p.shape[0]
     width = n_x if n_t is None else min(V.positive_int(n_t, "n_t"), n_x)
     small = dev.type == "cpu" and len(b) * n_x * min(n_x, 64) <= SMALL_WORK
-    with one_thread() if small else contextlib.nullcontext():
+    # the light search's numpy work is a single encoder at a time, too small for the BLAS pools to split:
+    # without the critical betas only torch's pool (which costs nothing to set) is held to one thread
+    light = search == "anneal" and not critical
+    with one_torch_thread(small) if light else one_thread() if small else contextlib.nullcontext():
         if n_x == 1:  # X and Y independent: T can learn nothing
             q = torch.ones(len(b), 1, 1, dtype=p.dtype, device=dev)
+        elif search == "anneal":
+            q, value = anneal_curve(p, b, a, width, tol, max_iter)
+            q = packed(q) if n_t is None else q
         else:
             q = solve_curve(p, b, a, width, n_t is None, tol, max_iter, V.seed(seed))
-        value = lagrangian(p, q, b, a)
+        if n_x == 1 or search != "anneal":
+            value = lagrangian(p, q, b, a)
         if not critical:
             found = []
         elif method == "ib":

@@ -1,0 +1,94 @@
+"""The light search of :func:`iblearn.functional.ib.exact.ib_curve`: one path of deterministic annealing
+(Rose 1998) from the largest beta of the grid down to the smallest.
+
+At the largest beta the iteration starts from every x on its own value of T, the encoder the IB tends to
+as beta grows (there T keeps all of X that tells about Y); each smaller beta is warm-started from the
+answer of the beta above it. Going down, clusters only merge (two values of T whose q(y|t) meet stay
+together), which the iteration does by itself; going up, a cluster would have to be split at each
+bifurcation, which the self-consistent equations do not do from a symmetric start. Values of T without
+mass are dropped along the way, so each step of the path costs the clusters still in use. Each answer is
+a fixed point of the self-consistent equations reached by iterating them, kept only where it is below the
+trivial encoder's Lagrangian (0: one value of T, which the path reaches only slowly near the first
+critical beta).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor
+
+import iblearn.functional.ib.iterate as iterate
+from iblearn.functional.ib import iterate_np
+from iblearn.functional.ib.deterministic import agglomerative, lagrangian
+
+#: The path's iteration stops when the Lagrangian falls by less than this (relative) in a cycle, or less
+#: where the caller's ``tol`` is below it: each beta's answer is the next one's start, and a start left
+#: far from its fixed point carries its error down the path.
+PATH_TOL = 1e-6
+#: A value of T of at most this mass is dropped from the path (it no longer changes any term).
+EMPTY = 1e-14
+
+
+def anneal_curve(
+    p: Tensor, betas: Tensor, alpha: float, n_t: int, tol: float, max_iter: int
+) -> tuple[Tensor, Tensor]:
+    """The encoders ``(B, |X|, n_t)`` of one annealing path down the sorted ``betas``, each at most
+    ``n_t`` values of T (the path starts from the agglomerative IB's level of ``n_t`` clusters where
+    ``n_t`` is below |X|, Slonim & Tishby 2000), and their Lagrangians."""
+    n_x = p.shape[0]
+    if n_t >= n_x:
+        q = torch.eye(n_x, dtype=p.dtype, device=p.device)
+    else:
+        labels = agglomerative(p, n_t)[2][-1]
+        q = torch.nn.functional.one_hot(labels, n_t).to(p.dtype)
+    step_tol = min(tol, PATH_TOL)
+    if alpha > 0 and p.device.type == "cpu":
+        # one encoder at a time: numpy's fixed costs are torch's fraction (the kernel's, none)
+        path = _path_numpy(p.numpy(), q.numpy(), betas.numpy(), alpha, step_tol, max_iter, n_t)
+        out = torch.from_numpy(path)
+    else:
+        out = _path_torch(p, q, betas, alpha, step_tol, max_iter, n_t)
+    # the trivial encoder (one value of T: H(T) = H(T|X) = I(T; Y) = 0) where it is lower
+    value = lagrangian(p, out, betas, alpha)
+    lower = value > 0
+    out[lower] = 0.0
+    out[lower, :, 0] = 1.0
+    return out, value.clamp_max(0.0)
+
+
+def _path_torch(
+    p: Tensor, q: Tensor, betas: Tensor, alpha: float, tol: float, max_iter: int, n_t: int
+) -> Tensor:
+    """The path from ``q`` at the largest beta down, each beta's answer padded to ``n_t`` values."""
+    out = p.new_zeros(len(betas), p.shape[0], n_t)
+    px = p.sum(1)
+    for i in range(len(betas) - 1, -1, -1):
+        q = iterate.solve(p, q[None], betas[i : i + 1], alpha, tol, max_iter)[0]
+        q = q[:, px @ q > EMPTY]
+        q = q / q.sum(1, keepdim=True)
+        out[i, :, : q.shape[1]] = q
+    return out
+
+
+def _path_numpy(
+    p: np.ndarray, q: np.ndarray, betas: np.ndarray, alpha: float, tol: float, max_iter: int, n_t: int
+) -> np.ndarray:
+    """:func:`_path_torch` for soft encoders on numpy arrays: the whole path in one call of the compiled
+    kernel where it was built, else in numpy (the same steps)."""
+    out = np.zeros((len(betas), p.shape[0], n_t))
+    if iterate.COMPILED:
+        from iblearn.functional.ib import _iterate  # built where COMPILED
+
+        p, q = np.ascontiguousarray(p, np.float64), np.ascontiguousarray(q, np.float64)
+        betas = np.ascontiguousarray(betas, np.float64)
+        n_x, n_y = p.shape
+        _iterate.anneal(p, q, out, betas, (n_x, n_y, n_t), alpha, tol, max_iter, True, EMPTY)
+        return out
+    px = p.sum(1)
+    for i in range(len(betas) - 1, -1, -1):
+        q = iterate_np.iterate(p, q[None], betas[i : i + 1], alpha, tol, max_iter, compiled=False)[0]
+        q = q[:, px @ q > EMPTY]
+        q = q / q.sum(1, keepdims=True)
+        out[i, :, : q.shape[1]] = q
+    return out
