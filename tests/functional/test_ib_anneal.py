@@ -9,6 +9,7 @@ import torch
 
 import iblearn.functional.ib.iterate as iterate
 from iblearn import functional as ibf
+from iblearn.functional.ib import anneal
 from iblearn.functional.ib.exact import IBCurve
 
 torch.set_num_threads(1)
@@ -76,3 +77,11 @@ def test_anneal_with_fewer_values_of_t():
 def test_bad_search_is_named(search):
     with pytest.raises(ValueError, match="search"):
         ibf.ib_curve([[0.4, 0.1], [0.1, 0.4]], [1.0, 2.0], search=search)
+
+
+def test_twin_and_empty_values_of_t_are_merged_and_dropped():
+    """Two values of T of equal q(y|t) become one (their columns summed), an empty one goes, the order
+    of the rest is kept."""
+    p = np.array([[0.3, 0.1], [0.15, 0.05], [0.1, 0.3]])  # x0 and x1 have equal p(y|x)
+    q = np.array([[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0]])
+    assert np.array_equal(anneal._compact(p, q), [[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])

@@ -18,9 +18,10 @@
  *   iterate(p, q, betas, n_x, n_y, n_t, alpha, tol, max_iter, bounded): p (n_x, n_y) C-contiguous
  *       float64 with every row of positive mass, q (B, n_x, n_t) C-contiguous float64 rows summing to 1,
  *       overwritten with the answer; betas (B,). Releases the GIL.
- *   anneal(p, q0, out, betas, (n_x, n_y, n_t), alpha, tol, max_iter, bounded, empty): the annealing path
- *       of iblearn.functional.ib.anneal from q0 (n_x, n_t) at the last of the sorted betas (B,) down,
- *       each answer written into out (B, n_x, n_t), zero-padded (the values of T dropped on the way).
+ *   anneal(p, q0, out, betas, (n_x, n_y, n_t), alpha, tol, max_iter, bounded, (empty, twin)): the
+ *       annealing path of iblearn.functional.ib.anneal from q0 (n_x, n_t) at the last of the sorted
+ *       betas (B,) down, each answer written into out (B, n_x, n_t), zero-padded (the values of T
+ *       dropped or merged on the way).
  *       Releases the GIL.
  */
 #define PY_SSIZE_T_CLEAN
@@ -252,27 +253,58 @@ static PyObject *iterate(PyObject *self, PyObject *args) {
     return answer(ok, status, "iterate");
 }
 
-/* The values of T of q (nx, k) with mass above empty kept, in order, each row renormalised (q is
- * rewritten as (nx, kept)); returns how many were kept. scratch: 2 k doubles. */
-static int compact(const double *p, double *q, int nx, int ny, int k, double empty, double *scratch) {
-    double *mass = scratch, *moved = scratch + k;
-    int kept = 0;
-    for (int t = 0; t < k; t++) mass[t] = 0;
+/* The values of T of q (nx, k) with mass above empty kept, in order, each merged into the first value
+ * kept before it whose q(y|t) is within twin of its own (the largest difference over y), each row
+ * renormalised (q is rewritten as (nx, kept)); returns how many were kept, or -1 out of memory. */
+static int compact(const double *p, double *q, int nx, int ny, int k, double empty, double twin) {
+    double *mass = malloc(sizeof(double) * (2 + (size_t)ny) * k);
+    int *label = malloc(sizeof(int) * 2 * (size_t)k);
+    if (mass == NULL || label == NULL) {
+        free(mass);
+        free(label);
+        return -1;
+    }
+    double *moved = mass + k, *cond = mass + 2 * k;
+    int *root = label + k, kept = 0;
+    memset(mass, 0, sizeof(double) * (2 + (size_t)ny) * k);
     for (int x = 0; x < nx; x++) {
-        double px = 0;
-        for (int y = 0; y < ny; y++) px += p[(size_t)x * ny + y];
-        for (int t = 0; t < k; t++) mass[t] += px * q[(size_t)x * k + t];
+        const double *px = p + (size_t)x * ny, *qx = q + (size_t)x * k;
+        double mx = 0;
+        for (int y = 0; y < ny; y++) mx += px[y];
+        for (int t = 0; t < k; t++) {
+            mass[t] += mx * qx[t];
+            for (int y = 0; y < ny; y++) cond[(size_t)t * ny + y] += qx[t] * px[y];
+        }
+    }
+    for (int t = 0; t < k; t++) {
+        label[t] = -1;
+        root[t] = 0;
+        if (!(mass[t] > empty)) continue;
+        double *own = cond + (size_t)t * ny;
+        for (int y = 0; y < ny; y++) own[y] /= mass[t];
+        for (int s = 0; s < t && label[t] < 0; s++) {
+            if (!root[s]) continue;
+            double gap = 0;
+            for (int y = 0; y < ny; y++) gap = fmax(gap, fabs(own[y] - cond[(size_t)s * ny + y]));
+            if (gap < twin) label[t] = label[s];
+        }
+        if (label[t] < 0) {
+            label[t] = kept++;
+            root[t] = 1;
+        }
     }
     for (int x = 0; x < nx; x++) {
         const double *row = q + (size_t)x * k;
         double total = 0;
-        int j = 0;
+        for (int j = 0; j < kept; j++) moved[j] = 0;
         for (int t = 0; t < k; t++)
-            if (mass[t] > empty) total += (moved[j++] = row[t]);
-        kept = j;
+            if (label[t] >= 0) moved[label[t]] += row[t];
+        for (int j = 0; j < kept; j++) total += moved[j];
         double *dst = q + (size_t)x * kept; /* at or before row: the copy runs forward */
-        for (j = 0; j < kept; j++) dst[j] = moved[j] / total;
+        for (int j = 0; j < kept; j++) dst[j] = moved[j] / total;
     }
+    free(mass);
+    free(label);
     return kept;
 }
 
@@ -283,15 +315,15 @@ static PyObject *anneal(PyObject *self, PyObject *args) {
     Py_buffer pb, q0b, ob, bb;
     int nx, ny, nt, bounded;
     long max_iter;
-    double alpha, tol, empty;
-    if (!PyArg_ParseTuple(args, "y*y*w*y*(iii)ddlpd", &pb, &q0b, &ob, &bb, &nx, &ny, &nt, &alpha, &tol,
-                          &max_iter, &bounded, &empty))
+    double alpha, tol, empty, twin;
+    if (!PyArg_ParseTuple(args, "y*y*w*y*(iii)ddlp(dd)", &pb, &q0b, &ob, &bb, &nx, &ny, &nt, &alpha, &tol,
+                          &max_iter, &bounded, &empty, &twin))
         return NULL;
     Py_ssize_t batch = bb.len / (Py_ssize_t)sizeof(double);
     size_t n = (size_t)nx * nt;
     int ok = nx > 0 && ny > 0 && nt > 0 && alpha > 0 && pb.len == (Py_ssize_t)sizeof(double) * nx * ny &&
              q0b.len == (Py_ssize_t)(sizeof(double) * n) && ob.len == (Py_ssize_t)(sizeof(double) * batch * n);
-    double *q = ok ? malloc(sizeof(double) * (n + 2 * (size_t)nt)) : NULL;
+    double *q = ok ? malloc(sizeof(double) * n) : NULL;
     int status = q == NULL ? -1 : 0;
     if (q != NULL) {
         const double *p = pb.buf, *betas = bb.buf;
@@ -301,7 +333,11 @@ static PyObject *anneal(PyObject *self, PyObject *args) {
         int k = nt;
         for (Py_ssize_t b = batch - 1; b >= 0 && status == 0; b--) {
             status = run(p, q, betas + b, 1, nx, ny, k, alpha, tol, max_iter, bounded);
-            k = compact(p, q, nx, ny, k, empty, q + n);
+            k = status < 0 ? -1 : compact(p, q, nx, ny, k, empty, twin);
+            if (k < 0) {
+                status = -1;
+                break;
+            }
             double *dst = out + (size_t)b * n;
             for (int x = 0; x < nx; x++) memcpy(dst + (size_t)x * nt, q + (size_t)x * k, sizeof(double) * k);
         }

@@ -28,5 +28,5 @@ def anneal(
     tol: float,
     max_iter: int,
     bounded: bool,
-    empty: float,
+    limits: tuple[float, float],
 ) -> None: ...

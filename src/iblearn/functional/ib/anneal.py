@@ -6,7 +6,8 @@ as beta grows (there T keeps all of X that tells about Y); each smaller beta is 
 answer of the beta above it. Going down, clusters only merge (two values of T whose q(y|t) meet stay
 together), which the iteration does by itself; going up, a cluster would have to be split at each
 bifurcation, which the self-consistent equations do not do from a symmetric start. Values of T without
-mass are dropped along the way, so each step of the path costs the clusters still in use. Each answer is
+mass are dropped along the way and values whose q(y|t) have met are merged into one, so each step of
+the path costs the distinct clusters still in use. Each answer is
 a fixed point of the self-consistent equations reached by iterating them, kept only where it is below the
 trivial encoder's Lagrangian (0: one value of T, which the path reaches only slowly near the first
 critical beta).
@@ -28,6 +29,10 @@ from iblearn.functional.ib.deterministic import agglomerative, lagrangian
 PATH_TOL = 1e-6
 #: A value of T of at most this mass is dropped from the path (it no longer changes any term).
 EMPTY = 1e-14
+#: Two values of T whose q(y|t) differ by less than this (at every y) are merged into one on the path: a
+#: pair that meets going down stays together (an exact pair only splits going up), and each value of T a
+#: merge frees is work the iteration no longer does at every smaller beta.
+TWIN = 1e-4
 
 
 def anneal_curve(
@@ -74,8 +79,9 @@ def _path_torch(
 def _path_numpy(
     p: np.ndarray, q: np.ndarray, betas: np.ndarray, alpha: float, tol: float, max_iter: int, n_t: int
 ) -> np.ndarray:
-    """:func:`_path_torch` for soft encoders on numpy arrays: the whole path in one call of the compiled
-    kernel where it was built, else in numpy (the same steps)."""
+    """:func:`_path_torch` for soft encoders on numpy arrays, with twin values of T merged
+    (:func:`_compact`): the whole path in one call of the compiled kernel where it was built, else in
+    numpy (the same steps)."""
     out = np.zeros((len(betas), p.shape[0], n_t))
     if iterate.COMPILED:
         from iblearn.functional.ib import _iterate  # built where COMPILED
@@ -83,12 +89,28 @@ def _path_numpy(
         p, q = np.ascontiguousarray(p, np.float64), np.ascontiguousarray(q, np.float64)
         betas = np.ascontiguousarray(betas, np.float64)
         n_x, n_y = p.shape
-        _iterate.anneal(p, q, out, betas, (n_x, n_y, n_t), alpha, tol, max_iter, True, EMPTY)
+        _iterate.anneal(p, q, out, betas, (n_x, n_y, n_t), alpha, tol, max_iter, True, (EMPTY, TWIN))
         return out
-    px = p.sum(1)
     for i in range(len(betas) - 1, -1, -1):
-        q = iterate_np.iterate(p, q[None], betas[i : i + 1], alpha, tol, max_iter, compiled=False)[0]
-        q = q[:, px @ q > EMPTY]
-        q = q / q.sum(1, keepdims=True)
+        q = _compact(
+            p, iterate_np.iterate(p, q[None], betas[i : i + 1], alpha, tol, max_iter, compiled=False)[0]
+        )
         out[i, :, : q.shape[1]] = q
     return out
+
+
+def _compact(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """The encoder ``q (X, T)`` over its values of T of mass above :data:`EMPTY`, in order, each merged
+    into the first value kept before it whose q(y|t) is within :data:`TWIN` of its own, rows renormalised."""
+    mass = p.sum(1) @ q
+    cond = (q.T @ p) / np.maximum(mass, EMPTY)[:, None]
+    label = np.full(q.shape[1], -1)
+    roots: list[int] = []
+    for t in np.flatnonzero(mass > EMPTY):
+        near = [s for s in roots if np.abs(cond[t] - cond[s]).max() < TWIN]
+        label[t] = label[near[0]] if near else len(roots)
+        roots += [] if near else [int(t)]
+    merged = np.zeros((q.shape[0], len(roots)))
+    kept = label >= 0
+    np.add.at(merged.T, label[kept], q.T[kept])
+    return merged / merged.sum(1, keepdims=True)

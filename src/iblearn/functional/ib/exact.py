@@ -226,7 +226,8 @@ def ib_curve(
         search: ``"thorough"`` (the search above) or ``"anneal"``, far less work: one path of
             deterministic annealing (Rose 1998) from the largest beta down, every x on its own value of
             T at the top and each smaller beta warm-started from the answer above it (clusters merge on
-            the way down by themselves), each iterated until its Lagrangian falls by less than
+            the way down by themselves; on the CPU, values of T whose q(y|t) have met are made one),
+            each iterated until its Lagrangian falls by less than
             ``min(tol, 1e-6)`` (relative) in a cycle, and the trivial encoder kept where it is lower.
             Each answer is a fixed point, but neither the deterministic floor nor the splits are
             searched: a local optimum that a restart or a split could improve stays.
