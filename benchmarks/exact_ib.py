@@ -300,21 +300,26 @@ def render(record: dict[str, Any]) -> str:
     the sizes dit ran), and the critical betas; one table each, so that each fits a page's width."""
     env = record["environment"]
     rows = record["rows"]
+    light = all("embo_over_anneal" in r for r in rows)  # records of earlier versions have no light search
     lines = [
         f"Exact IB curve, 50 betas (1 to 200, geometric); commit {str(env['git_commit'])[:7]}, "
         f"{env['machine']}, {env['date']}; dit {record['peers']['dit']}, embo {record['peers']['embo']}.",
         "",
-        "| size | seed | iblearn s | iblearn, tol 1e-3, s | embo s | embo / iblearn | same, tol 1e-3 "
-        "| anneal s | embo / anneal | same, tol 1e-3 |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| size | seed | iblearn s | iblearn, tol 1e-3, s | embo s | embo / iblearn | same, tol 1e-3 |"
+        + (" anneal s | embo / anneal | same, tol 1e-3 |" if light else ""),
+        "|---|---|---|---|---|---|---|" + ("---|---|---|" if light else ""),
     ]
     for r in rows:
         s = r["seconds"]
+        extra = (
+            f" {s['anneal']:.4f} | {r['embo_over_anneal']:.2f} | {r['embo_over_anneal_tol_1e-3']:.2f} |"
+            if light
+            else ""
+        )
         lines.append(
             f"| {r['nx']}x{r['ny']} | {r['seed']} | {s['iblearn']:.3f} | {s['iblearn_tol_1e-3']:.3f} "
-            f"| {s['embo']:.3f} | {r['embo_over_iblearn']:.2f} | {r['embo_over_iblearn_tol_1e-3']:.2f} "
-            f"| {_cell(s, 'anneal', '.4f')} | {_cell(r, 'embo_over_anneal', '.2f')} "
-            f"| {_cell(r, 'embo_over_anneal_tol_1e-3', '.2f')} |"
+            f"| {s['embo']:.3f} | {r['embo_over_iblearn']:.2f} | {r['embo_over_iblearn_tol_1e-3']:.2f} |"
+            + extra
         )
     lines += ["", "| size | seed | with critical betas s | critical betas / sweep | dit s |"]
     lines.append("|---|---|---|---|---|")
@@ -334,16 +339,21 @@ def render(record: dict[str, Any]) -> str:
         lines.append(f"| {c['case']} | {analytic} | {found} | {c['max_rel_error']:.1e} |")
     lines += [
         "",
-        "| size | seed | iblearn's Lagrangian over embo's, most over the betas (nats) | same, tol 1e-3 "
-        "| anneal's over embo's | same, tol 1e-3 | anneal's over iblearn's | same, tol 1e-3 |",
-        "|---|---|---|---|---|---|---|---|",
+        "| size | seed | iblearn's Lagrangian over embo's, most over the betas (nats) | same, tol 1e-3 |"
+        + (
+            " anneal's over embo's | same, tol 1e-3 | anneal's over iblearn's | same, tol 1e-3 |"
+            if light
+            else ""
+        ),
+        "|---|---|---|---|" + ("---|---|---|---|" if light else ""),
     ]
-    keys = [f"anneal_over_{m}{t}_nats" for m in ("embo", "iblearn") for t in ("", "_tol_1e-3")]
+    keys = (
+        [f"anneal_over_{m}{t}_nats" for m in ("embo", "iblearn") for t in ("", "_tol_1e-3")] if light else []
+    )
     for r in rows:
-        anneal_cells = " | ".join(_cell(r, k, ".2e") for k in keys)
         lines.append(
             f"| {r['nx']}x{r['ny']} | {r['seed']} | {r['lagrangian_over_embo_nats']:.2e} "
-            f"| {r['lagrangian_over_embo_tol_1e-3_nats']:.2e} | {anneal_cells} |"
+            f"| {r['lagrangian_over_embo_tol_1e-3_nats']:.2e} |" + "".join(f" {r[k]:.2e} |" for k in keys)
         )
     if "large" in record:
         big = record["large"]
@@ -354,11 +364,6 @@ def render(record: dict[str, Any]) -> str:
             f"| {big['nx']}x{big['ny']} | {big['betas']} | {big['seconds']:.2f} | {big['n_t']} |",
         ]
     return "\n".join(lines) + "\n"
-
-
-def _cell(values: dict[str, Any], key: str, spec: str) -> str:
-    """``values[key]`` formatted, or a dash where a record of an earlier version of this script lacks it."""
-    return format(values[key], spec) if key in values else "-"
 
 
 def _agreement(peer: str, rows: list[dict[str, Any]]) -> list[str]:

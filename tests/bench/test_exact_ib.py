@@ -35,3 +35,16 @@ def test_above_lines():
     assert abs(exact_ib.above_lines(own, own)) < 1e-9
     raised = (own[0], own[1] + 0.01)
     assert abs(exact_ib.above_lines(raised, own) - 0.01 / np.log(2)) < 1e-9
+
+
+def test_the_light_search_gets_its_columns_where_the_record_has_it():
+    record = json.loads((RESULTS / "results.json").read_text(encoding="utf-8"))
+    for r in record["rows"]:
+        r["seconds"]["anneal"] = 0.5
+        r["embo_over_anneal"] = r["embo_over_anneal_tol_1e-3"] = 12.0
+        for k in ("embo", "embo_tol_1e-3", "iblearn", "iblearn_tol_1e-3"):
+            r[f"anneal_over_{k}_nats"] = -1e-3
+    table = exact_ib.render(record)
+    assert "| embo / anneal |" in table and "| 0.5000 | 12.00 | 12.00 |" in table
+    assert "| -1.00e-03 | -1.00e-03 | -1.00e-03 | -1.00e-03 |" in table
+    assert "anneal" not in exact_ib.render(json.loads((RESULTS / "results.json").read_text(encoding="utf-8")))
