@@ -218,19 +218,14 @@ def ib_curve(
             iterated to at most 1e-10 whatever ``tol`` (a looser one would give up Lagrangian).
         max_iter: at most this many iterations a start (near a critical beta the iteration slows down,
             as a continuous phase transition does: the cap bounds the time there).
-        critical: find the critical betas (for the IB, a bisection along the continuing solution that
-            can take longer than the sweep itself); False leaves ``critical_betas`` empty.
+        critical: find the critical betas (for the IB along the continuing solution); False: none.
         seed: the seed of the deterministic IB's random starts (where |X| is above 9).
         device: where to compute (default: ``pxy``'s device, or the CPU). On the CPU the small batches
             run on one torch thread (the caller's setting is restored on return).
         search: ``"thorough"`` (the search above) or ``"anneal"``, far less work: one path of
-            deterministic annealing (Rose 1998) from the largest beta down, every x on its own value of
-            T at the top and each smaller beta warm-started from the answer above it (clusters merge on
-            the way down by themselves; on the CPU, values of T whose q(y|t) have met are made one),
-            each iterated until its Lagrangian falls by less than
-            ``min(tol, 1e-6)`` (relative) in a cycle, and the trivial encoder kept where it is lower.
-            Each answer is a fixed point, but neither the deterministic floor nor the splits are
-            searched: a local optimum that a restart or a split could improve stays.
+            deterministic annealing from the largest beta down, each beta iterated to at most
+            ``min(tol, 1e-6)`` (:mod:`iblearn.functional.ib.anneal`). Each answer is a fixed point, but a
+            local optimum that a restart or a split could improve stays.
 
     Returns:
         An :class:`IBCurve`: I(X; T), I(T; Y), H(T) (nats) and q(t|x) at each beta, and the critical
@@ -253,20 +248,8 @@ def ib_curve(
     p, index = _merged(raw)
     n_x = p.shape[0]
     width = n_x if n_t is None else min(V.positive_int(n_t, "n_t"), n_x)
-    small = dev.type == "cpu" and len(b) * n_x * min(n_x, 64) <= SMALL_WORK
-    # the light search's numpy work is a single encoder at a time, too small for the BLAS pools to split:
-    # without the critical betas only torch's pool (which costs nothing to set) is held to one thread
-    light = search == "anneal" and not critical
-    with one_torch_thread(small) if light else one_thread() if small else contextlib.nullcontext():
-        if n_x == 1:  # X and Y independent: T can learn nothing
-            q = torch.ones(len(b), 1, 1, dtype=p.dtype, device=dev)
-        elif search == "anneal":
-            q, value = anneal_curve(p, b, a, width, tol, max_iter)
-            q = packed(q) if n_t is None else q
-        else:
-            q = solve_curve(p, b, a, width, n_t is None, tol, max_iter, V.seed(seed))
-        if n_x == 1 or search != "anneal":
-            value = lagrangian(p, q, b, a)
+    with _threads(dev.type == "cpu" and len(b) * n_x * min(n_x, 64) <= SMALL_WORK, search, critical):
+        q, value = _encoders(p, b, a, (width, n_t is None), (tol, max_iter), V.seed(seed), search)
         if not critical:
             found = []
         elif method == "ib":
@@ -274,6 +257,36 @@ def ib_curve(
         else:
             found = partition_changes(p, q, b, a)
     return _curve(raw, p, index, q, b, value, method, a, found)
+
+
+def _threads(small: bool, search: Search, critical: bool) -> Any:
+    """One thread for a small problem on the CPU: the light search's numpy work is a single encoder at
+    a time, too small for the BLAS pools to split, so without the critical betas only torch's pool
+    (which costs nothing to set) is held to one thread."""
+    if search == "anneal" and not critical:
+        return one_torch_thread(small)
+    return one_thread() if small else contextlib.nullcontext()
+
+
+def _encoders(
+    p: Tensor,
+    b: Tensor,
+    a: float,
+    width: tuple[int, bool],
+    stop: tuple[float, int],
+    seed: int,
+    search: Search,
+) -> tuple[Tensor, Tensor]:
+    """:func:`ib_curve`'s encoders at each beta and their Lagrangians, by the ``search`` asked for
+    (``width``: at most this many values of T, and whether T may grow; ``stop``: tol and max_iter)."""
+    if p.shape[0] == 1:  # X and Y independent: T can learn nothing
+        q = torch.ones(len(b), 1, 1, dtype=p.dtype, device=p.device)
+    elif search == "anneal":
+        q, value = anneal_curve(p, b, a, width[0], *stop)
+        return (packed(q) if width[1] else q), value
+    else:
+        q = solve_curve(p, b, a, width[0], width[1], *stop, seed)
+    return q, lagrangian(p, q, b, a)
 
 
 def _curve(

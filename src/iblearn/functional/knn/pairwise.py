@@ -201,8 +201,7 @@ def pairwise_mi(
             pairs, their p-values from a permutation null of KSG on normal scores drawn once for N
             (with ``fdr`` every estimate is of the columns' normal scores; see
             :mod:`iblearn.functional.knn.pairwise_stream`). One column a variable (``blocks`` None).
-            A sample on a GPU is streamed on its device, a tile a launch.
-            The null is drawn more often the more pairs are tested (the module's notes).
+            The null is drawn more often the more pairs are tested; a GPU's tiles stay on it (its notes).
         aracne: with a sparse form, ARACNE's pruning (the data processing inequality) of the kept
             edges with this tolerance in nats (0: in every triangle drop the weakest edge).
 
