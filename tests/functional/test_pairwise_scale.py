@@ -255,5 +255,5 @@ def test_tiles_on_a_gpu_go_to_the_fused_kernel_in_one_launch_a_tile(monkeypatch)
 def test_a_checkpoint_serves_only_its_own_kernel(tmp_path):
     x = planted(p=10)
     ibf.pairwise_mi(x, top_k=3, checkpoint=tmp_path)
-    with pytest.raises(ValueError, match="checkpoint: .*another run's"):
+    with pytest.raises(ValueError, match=r"checkpoint: .*another run's"):
         ibf.pairwise_mi(x, top_k=3, checkpoint=tmp_path, backend="brute")
