@@ -16,4 +16,3 @@ from __future__ import annotations
 from iblearn.estimation.door import MEASURES, Measure, estimate, estimate_mi
 
 __all__ = ["MEASURES", "Measure", "estimate", "estimate_mi"]
-

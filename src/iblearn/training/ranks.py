@@ -50,7 +50,6 @@ def _flags(flag: bool) -> list[bool]:
     return [bool(f) for f in every]
 
 
-
 def broadcast(modules: Iterable[nn.Module]) -> None:
     """Rank 0's parameters and buffers into every rank's ``modules`` (in place)."""
     if not distributed.is_distributed():
