@@ -3,18 +3,21 @@ the thorough search on small joints."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
 
 import iblearn.functional.ib.iterate as iterate
 from iblearn import functional as ibf
-from iblearn.functional.ib import anneal
+from iblearn.functional.ib import anneal, iterate_np
 from iblearn.functional.ib.exact import IBCurve
 
 torch.set_num_threads(1)
 
 BETAS = torch.logspace(0, 2, 20, dtype=torch.float64)
+WIDE = torch.logspace(0, math.log10(200), 50, dtype=torch.float64)  # the benchmark's grid
 
 
 def dirichlet_joint(nx: int, ny: int, seed: int) -> torch.Tensor:
@@ -46,12 +49,35 @@ def test_anneal_keeps_the_trivial_encoder_below_the_first_transition():
     assert float(curve.critical_betas[0]) == pytest.approx(1.5625)
 
 
-def test_anneal_numpy_fallback_gives_the_compiled_answer(monkeypatch):
-    p = dirichlet_joint(6, 3, 4)
-    compiled = ibf.ib_curve(p, BETAS, critical=False, search="anneal")
+@pytest.mark.parametrize(("nx", "ny", "seed", "betas"), [(6, 3, 4, BETAS), (16, 4, 2, WIDE)])
+def test_anneal_numpy_fallback_gives_the_compiled_answer(monkeypatch, nx, ny, seed, betas):
+    """The same path in both (on the larger joint, values of T merge during a beta's iteration)."""
+    p = dirichlet_joint(nx, ny, seed)
+    compiled = ibf.ib_curve(p, betas, critical=False, search="anneal")
     monkeypatch.setattr(iterate, "COMPILED", False)
-    by_numpy = ibf.ib_curve(p, BETAS, critical=False, search="anneal")
+    by_numpy = ibf.ib_curve(p, betas, critical=False, search="anneal")
     assert torch.allclose(by_numpy.lagrangian, compiled.lagrangian, rtol=0, atol=1e-9)
+
+
+def test_twins_merged_during_a_beta_save_work(monkeypatch):
+    """Values of T merged as they meet, not only once a beta has settled: less work (cycles times values
+    of T) down the path, the same Lagrangians (to well within the path's precision)."""
+    monkeypatch.setattr(iterate, "COMPILED", False)
+    p, work = dirichlet_joint(24, 6, 0), [0]
+    cycle = iterate_np.cycle
+
+    def counted(*args):
+        work[0] += args[2][0].shape[-1]
+        return cycle(*args)
+
+    monkeypatch.setattr(iterate_np, "cycle", counted)
+    merged = ibf.ib_curve(p, WIDE, critical=False, search="anneal").lagrangian
+    during = work[0]
+    monkeypatch.setattr(anneal, "EVERY", 10**9)
+    work[0] = 0
+    at_end = ibf.ib_curve(p, WIDE, critical=False, search="anneal").lagrangian
+    assert during < 0.95 * work[0]
+    assert float((merged - at_end).abs().max()) < 1e-7
 
 
 @pytest.mark.parametrize(("method", "alpha"), [("dib", None), ("gib", 0.5)])

@@ -18,11 +18,10 @@
  *   iterate(p, q, betas, n_x, n_y, n_t, alpha, tol, max_iter, bounded): p (n_x, n_y) C-contiguous
  *       float64 with every row of positive mass, q (B, n_x, n_t) C-contiguous float64 rows summing to 1,
  *       overwritten with the answer; betas (B,). Releases the GIL.
- *   anneal(p, q0, out, betas, (n_x, n_y, n_t), alpha, tol, max_iter, bounded, (empty, twin)): the
+ *   anneal(p, q0, out, betas, (n_x, n_y, n_t), alpha, tol, max_iter, (empty, twin, every)): the
  *       annealing path of iblearn.functional.ib.anneal from q0 (n_x, n_t) at the last of the sorted
  *       betas (B,) down, each answer written into out (B, n_x, n_t), zero-padded (the values of T
- *       dropped or merged on the way).
- *       Releases the GIL.
+ *       dropped or merged on the way, looked for every `every` steps). Releases the GIL.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -51,12 +50,24 @@ typedef struct {
 
 static double xlogx(double v) { return v > 0 ? v * log(v) : 0.0; }
 
-/* q(t) and p(t, y) of the encoder q (nx, k). */
+/* q(t) and p(t, y) of the encoder q (nx, k). Four values of x at a time: each sum still adds its terms
+ * in the order of x, one load and store of the sum per four. */
 static void marginals(Problem *P, const double *q) {
-    int nx = P->nx, ny = P->ny, k = P->k;
+    int nx = P->nx, ny = P->ny, k = P->k, x = 0;
     memset(P->qt, 0, sizeof(double) * k);
     memset(P->pty, 0, sizeof(double) * k * ny);
-    for (int x = 0; x < nx; x++) {
+    for (; x + 4 <= nx; x += 4) {
+        const double *q0 = q + (size_t)x * k, *q1 = q0 + k, *q2 = q1 + k, *q3 = q2 + k;
+        const double *p0 = P->p + (size_t)x * ny, *p1 = p0 + ny, *p2 = p1 + ny, *p3 = p2 + ny;
+        double m0 = P->px[x], m1 = P->px[x + 1], m2 = P->px[x + 2], m3 = P->px[x + 3];
+        for (int t = 0; t < k; t++) P->qt[t] = P->qt[t] + m0 * q0[t] + m1 * q1[t] + m2 * q2[t] + m3 * q3[t];
+        for (int y = 0; y < ny; y++) {
+            double w0 = p0[y], w1 = p1[y], w2 = p2[y], w3 = p3[y];
+            double *col = P->pty + (size_t)y * k;
+            for (int t = 0; t < k; t++) col[t] = col[t] + q0[t] * w0 + q1[t] * w1 + q2[t] * w2 + q3[t] * w3;
+        }
+    }
+    for (; x < nx; x++) {
         const double *qx = q + (size_t)x * k, *px = P->p + (size_t)x * ny;
         double mx = P->px[x];
         for (int t = 0; t < k; t++) P->qt[t] += mx * qx[t];
@@ -92,10 +103,11 @@ static void log_softmax(Problem *P, const double *z, double *q, double *lq) {
     }
 }
 
-/* One pass of the self-consistent equations from q into (out, lout). */
-static void step(Problem *P, const double *q, double *out, double *lout) {
+/* One pass of the self-consistent equations from q into (out, lout); known: P's q(t) and p(t, y) are
+ * those of q already (the Lagrangian of q was the last to compute them). */
+static void step(Problem *P, const double *q, double *out, double *lout, int known) {
     int nx = P->nx, ny = P->ny, k = P->k;
-    marginals(P, q);
+    if (!known) marginals(P, q);
     double *head = P->head;
     for (int t = 0; t < k; t++) {
         double lqt = log(P->qt[t] > TINY ? P->qt[t] : TINY);
@@ -110,7 +122,13 @@ static void step(Problem *P, const double *q, double *out, double *lout) {
         const double *pyx = P->pyx + (size_t)x * ny;
         double *zx = P->z + (size_t)x * k;
         for (int t = 0; t < k; t++) zx[t] = 0;
-        for (int y = 0; y < ny; y++) {
+        int y = 0;
+        for (; y + 4 <= ny; y += 4) { /* four values of y at a time, added in their order */
+            const double *c0 = P->lqyt + (size_t)y * k, *c1 = c0 + k, *c2 = c1 + k, *c3 = c2 + k;
+            double w0 = pyx[y], w1 = pyx[y + 1], w2 = pyx[y + 2], w3 = pyx[y + 3];
+            for (int t = 0; t < k; t++) zx[t] = zx[t] + w0 * c0[t] + w1 * c1[t] + w2 * c2[t] + w3 * c3[t];
+        }
+        for (; y < ny; y++) {
             const double *col = P->lqyt + (size_t)y * k;
             double w = pyx[y];
             for (int t = 0; t < k; t++) zx[t] += w * col[t];
@@ -144,32 +162,44 @@ static double norm(const double *a, size_t n) {
     return sqrt(s);
 }
 
-/* Iterate one encoder q (nx, k) in place (w: 9 nx k doubles of workspace). */
-static void solve_one(Problem *P, double *q, double tol, long max_iter, int bounded, double *w) {
+/* floor(log q) of the n entries of q into lq. */
+static void floored_log(const double *q, double *lq, size_t n) {
+    for (size_t i = 0; i < n; i++) lq[i] = log(q[i] > TINY ? q[i] : TINY);
+}
+
+/* A run of the iteration on one encoder: L after its last cycle (the bar a jump must not exceed), the
+ * bound on the extrapolation's length, and the steps taken. */
+typedef struct {
+    double last, cap;
+    long it;
+} Run;
+
+/* Iterate one encoder q (nx, k) in place, its floored logarithm in the first nx k doubles of w (9 nx k
+ * doubles of workspace), from the state R, until L falls by less than tol (1 + |L|) in a cycle or R->it
+ * reaches until; returns whether L settled. */
+static int solve_one(Problem *P, double *q, double tol, long until, int bounded, double *w, Run *R) {
     size_t n = (size_t)P->nx * P->k;
     double *lq = w, *q1 = w + n, *l1 = w + 2 * n, *q2 = w + 3 * n, *l2 = w + 4 * n;
     double *r = w + 5 * n, *v = w + 6 * n, *jump = w + 7 * n, *lj = w + 8 * n;
-    for (size_t i = 0; i < n; i++) lq[i] = log(q[i] > TINY ? q[i] : TINY);
-    double last = INFINITY, cap = INFINITY;
-    for (long it = 0; it < max_iter; it += 3) {
-        step(P, q, q1, l1);
-        step(P, q1, q2, l2);
+    for (int known = 0; R->it < until; R->it += 3, known = 1) {
+        step(P, q, q1, l1, known); /* after a cycle, its Lagrangian's marginals are q's */
+        step(P, q1, q2, l2, 0);
         for (size_t i = 0; i < n; i++) {
             r[i] = l1[i] - lq[i];
             v[i] = l2[i] - 2 * l1[i] + lq[i];
         }
         double nv = norm(v, n), ratio = norm(r, n) / (nv > TINY ? nv : TINY);
-        double length = ratio > 1 ? ratio : 1;
+        double length = ratio > 1 ? ratio : 1, cap = R->cap;
         if (!(length <= cap)) length = cap;
         double s = -length;
         for (size_t i = 0; i < n; i++) jump[i] = lq[i] - 2 * s * r[i] + s * s * v[i];
         log_softmax(P, jump, v, r); /* the extrapolated start, in v (r is spare now) */
-        step(P, v, jump, lj);
+        step(P, v, jump, lj, 0);
         double value = lagrangian(P, jump, lj);
-        int worse = !(value <= last);
+        int worse = !(value <= R->last);
         if (bounded) {
             double grown = length >= cap ? 4 * cap : cap;
-            cap = worse ? (length / 4 > 1 ? length / 4 : 1) : grown;
+            R->cap = worse ? (length / 4 > 1 ? length / 4 : 1) : grown;
         }
         if (worse) {
             memcpy(q, q2, sizeof(double) * n);
@@ -179,27 +209,28 @@ static void solve_one(Problem *P, double *q, double tol, long max_iter, int boun
             memcpy(q, jump, sizeof(double) * n);
             memcpy(lq, lj, sizeof(double) * n);
         }
-        int going = last - value > tol * (1 + fabs(value));
-        last = value;
-        if (!going) break;
+        int going = R->last - value > tol * (1 + fabs(value));
+        R->last = value;
+        if (!going) {
+            R->it += 3;
+            return 1;
+        }
     }
+    return 0;
 }
 
-/* Iterate the batch qall (B, nx, nt) at betas (B,) in place; -1 where out of memory. */
-static int run(const double *p, double *qall, const double *betas, Py_ssize_t batch, int nx, int ny, int nt,
-               double alpha, double tol, long max_iter, int bounded) {
-    /* pyx, px, py, q(t), p(t, y), log q(y|t), the logits, log q(t), and solve_one's nine arrays */
-    double *mem =
-        malloc(sizeof(double) * (2 * (size_t)nx * ny + nx + 3 * (size_t)nt * ny + 2 * nt + 10 * (size_t)nx * nt));
-    if (mem == NULL) return -1;
-    Problem P = {.p = p, .nx = nx, .ny = ny, .alpha = alpha, .log_floor = log(TINY)};
+/* The Problem of p (nx, ny) for encoders of at most nt values of T, its arrays (pyx, px, py, q(t),
+ * p(t, y), log q(y|t), the logits, log q(t)) in the first problem_size doubles of mem; returns the rest. */
+#define problem_size(nx, ny, nt) \
+    (2 * (size_t)(nx) * (ny) + (nx) + 3 * (size_t)(nt) * (ny) + 2 * (size_t)(nt) + (size_t)(nx) * (nt))
+static double *problem_init(Problem *P, double *mem, const double *p, int nx, int ny, int nt, double alpha) {
+    *P = (Problem){.p = p, .nx = nx, .ny = ny, .k = nt, .alpha = alpha, .log_floor = log(TINY)};
     double *pyx = mem, *px = mem + (size_t)nx * ny, *py = px + nx;
-    P.qt = py + ny;
-    P.pty = P.qt + nt;
-    P.lqyt = P.pty + (size_t)nt * ny;
-    P.z = P.lqyt + (size_t)nt * ny;
-    P.head = P.z + (size_t)nx * nt;
-    double *work = P.head + nt;
+    P->qt = py + ny;
+    P->pty = P->qt + nt;
+    P->lqyt = P->pty + (size_t)nt * ny;
+    P->z = P->lqyt + (size_t)nt * ny;
+    P->head = P->z + (size_t)nx * nt;
     memset(py, 0, sizeof(double) * ny);
     for (int x = 0; x < nx; x++) {
         double s = 0;
@@ -210,14 +241,26 @@ static int run(const double *p, double *qall, const double *betas, Py_ssize_t ba
             py[y] += p[(size_t)x * ny + y];
         }
     }
-    P.hy = 0;
-    for (int y = 0; y < ny; y++) P.hy -= xlogx(py[y]);
-    P.pyx = pyx;
-    P.px = px;
-    P.k = nt;
+    P->hy = 0;
+    for (int y = 0; y < ny; y++) P->hy -= xlogx(py[y]);
+    P->pyx = pyx;
+    P->px = px;
+    return P->head + nt;
+}
+
+/* Iterate the batch qall (B, nx, nt) at betas (B,) in place; -1 where out of memory. */
+static int run(const double *p, double *qall, const double *betas, Py_ssize_t batch, int nx, int ny, int nt,
+               double alpha, double tol, long max_iter, int bounded) {
+    double *mem = malloc(sizeof(double) * (problem_size(nx, ny, nt) + 9 * (size_t)nx * nt)); /* solve_one's */
+    if (mem == NULL) return -1;
+    Problem P;
+    double *work = problem_init(&P, mem, p, nx, ny, nt, alpha);
     for (Py_ssize_t b = 0; b < batch; b++) {
         P.beta = betas[b];
-        solve_one(&P, qall + (size_t)b * nx * nt, tol, max_iter, bounded, work);
+        double *q = qall + (size_t)b * nx * nt;
+        Run R = {INFINITY, INFINITY, 0};
+        floored_log(q, work, (size_t)nx * nt);
+        solve_one(&P, q, tol, max_iter, bounded, work, &R);
     }
     free(mem);
     return 0;
@@ -255,7 +298,8 @@ static PyObject *iterate(PyObject *self, PyObject *args) {
 
 /* The values of T of q (nx, k) with mass above empty kept, in order, each merged into the first value
  * kept before it whose q(y|t) is within twin of its own (the largest difference over y), each row
- * renormalised (q is rewritten as (nx, kept)); returns how many were kept, or -1 out of memory. */
+ * renormalised (q is rewritten as (nx, kept) where kept < k, else left as it is); returns how many were
+ * kept, or -1 out of memory. */
 static int compact(const double *p, double *q, int nx, int ny, int k, double empty, double twin) {
     double *mass = malloc(sizeof(double) * (2 + (size_t)ny) * k);
     int *label = malloc(sizeof(int) * 2 * (size_t)k);
@@ -293,7 +337,7 @@ static int compact(const double *p, double *q, int nx, int ny, int k, double emp
             root[t] = 1;
         }
     }
-    for (int x = 0; x < nx; x++) {
+    for (int x = 0; x < nx && kept < k; x++) {
         const double *row = q + (size_t)x * k;
         double total = 0;
         for (int j = 0; j < kept; j++) moved[j] = 0;
@@ -308,41 +352,65 @@ static int compact(const double *p, double *q, int nx, int ny, int k, double emp
     return kept;
 }
 
+/* One beta of the annealing path: q (nx, P->k) iterated from its own Lagrangian (no jump may rise above
+ * the start), its twin and empty values of T merged (compact; limits: empty, twin) every `every` steps
+ * and the iteration started afresh from the merged encoder where any were, then once more at the end
+ * (P->k: the values kept); -1 where out of memory. */
+static int path_beta(Problem *P, double *q, double tol, long max_iter, const double *limits, long every,
+                     double *w) {
+    Run R = {0, INFINITY, 0};
+    floored_log(q, w, (size_t)P->nx * P->k);
+    R.last = lagrangian(P, q, w);
+    for (;;) {
+        long until = R.it + every < max_iter ? R.it + every : max_iter;
+        int done = solve_one(P, q, tol, until, 1, w, &R);
+        int kept = compact(P->p, q, P->nx, P->ny, P->k, limits[0], limits[1]);
+        if (kept < 0) return -1;
+        int merged = kept < P->k;
+        P->k = kept;
+        if (done || R.it >= max_iter) return 0;
+        if (merged) { /* a new start: its own bar, an unbounded extrapolation */
+            floored_log(q, w, (size_t)P->nx * kept);
+            R.last = lagrangian(P, q, w);
+            R.cap = INFINITY;
+        }
+    }
+}
+
 /* The annealing path of iblearn.functional.ib.anneal._path_numpy: from q0 (nx, nt) at the last beta
- * down to the first, each beta's encoder iterated from the one above, its values of T of mass at most
- * empty dropped and its rows renormalised, written into out (B, nx, nt), zero-padded. */
+ * down to the first, each beta's encoder iterated from the one above (path_beta), written into out
+ * (B, nx, nt), zero-padded. */
 static PyObject *anneal(PyObject *self, PyObject *args) {
     Py_buffer pb, q0b, ob, bb;
-    int nx, ny, nt, bounded;
-    long max_iter;
-    double alpha, tol, empty, twin;
-    if (!PyArg_ParseTuple(args, "y*y*w*y*(iii)ddlp(dd)", &pb, &q0b, &ob, &bb, &nx, &ny, &nt, &alpha, &tol,
-                          &max_iter, &bounded, &empty, &twin))
+    int nx, ny, nt;
+    long max_iter, every;
+    double alpha, tol, limits[2];
+    if (!PyArg_ParseTuple(args, "y*y*w*y*(iii)ddl(ddl)", &pb, &q0b, &ob, &bb, &nx, &ny, &nt, &alpha, &tol,
+                          &max_iter, &limits[0], &limits[1], &every))
         return NULL;
     Py_ssize_t batch = bb.len / (Py_ssize_t)sizeof(double);
     size_t n = (size_t)nx * nt;
-    int ok = nx > 0 && ny > 0 && nt > 0 && alpha > 0 && pb.len == (Py_ssize_t)sizeof(double) * nx * ny &&
-             q0b.len == (Py_ssize_t)(sizeof(double) * n) && ob.len == (Py_ssize_t)(sizeof(double) * batch * n);
-    double *q = ok ? malloc(sizeof(double) * n) : NULL;
-    int status = q == NULL ? -1 : 0;
-    if (q != NULL) {
-        const double *p = pb.buf, *betas = bb.buf;
+    int ok = nx > 0 && ny > 0 && nt > 0 && alpha > 0 && every > 0 &&
+             pb.len == (Py_ssize_t)sizeof(double) * nx * ny && q0b.len == (Py_ssize_t)(sizeof(double) * n) &&
+             ob.len == (Py_ssize_t)(sizeof(double) * batch * n);
+    double *mem = ok ? malloc(sizeof(double) * (problem_size(nx, ny, nt) + 10 * n)) : NULL;
+    int status = mem == NULL ? -1 : 0;
+    if (mem != NULL) {
+        const double *betas = bb.buf;
         double *out = ob.buf;
+        Problem P;
+        double *work = problem_init(&P, mem, pb.buf, nx, ny, nt, alpha), *q = work + 9 * n;
         memcpy(q, q0b.buf, sizeof(double) * n);
         Py_BEGIN_ALLOW_THREADS
-        int k = nt;
         for (Py_ssize_t b = batch - 1; b >= 0 && status == 0; b--) {
-            status = run(p, q, betas + b, 1, nx, ny, k, alpha, tol, max_iter, bounded);
-            k = status < 0 ? -1 : compact(p, q, nx, ny, k, empty, twin);
-            if (k < 0) {
-                status = -1;
-                break;
-            }
+            P.beta = betas[b];
+            status = path_beta(&P, q, tol, max_iter, limits, every, work);
             double *dst = out + (size_t)b * n;
-            for (int x = 0; x < nx; x++) memcpy(dst + (size_t)x * nt, q + (size_t)x * k, sizeof(double) * k);
+            for (int x = 0; x < nx && status == 0; x++)
+                memcpy(dst + (size_t)x * nt, q + (size_t)x * P.k, sizeof(double) * P.k);
         }
         Py_END_ALLOW_THREADS
-        free(q);
+        free(mem);
     }
     PyBuffer_Release(&pb);
     PyBuffer_Release(&q0b);

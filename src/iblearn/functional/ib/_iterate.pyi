@@ -27,6 +27,5 @@ def anneal(
     alpha: float,
     tol: float,
     max_iter: int,
-    bounded: bool,
-    limits: tuple[float, float],
+    limits: tuple[float, float, int],
 ) -> None: ...

@@ -33,6 +33,11 @@ EMPTY = 1e-14
 #: pair that meets going down stays together (an exact pair only splits going up), and each value of T a
 #: merge frees is work the iteration no longer does at every smaller beta.
 TWIN = 1e-4
+#: Twin and empty values of T are looked for every this many steps of a beta's iteration, not only at its
+#: end: near a critical beta a beta's iteration is long and its pairs meet early in it, and each value of
+#: T merged then is work the rest of the iteration no longer does (the merged encoder is iterated on from
+#: its own Lagrangian).
+EVERY = 60
 
 
 def anneal_curve(
@@ -79,9 +84,8 @@ def _path_torch(
 def _path_numpy(
     p: np.ndarray, q: np.ndarray, betas: np.ndarray, alpha: float, tol: float, max_iter: int, n_t: int
 ) -> np.ndarray:
-    """:func:`_path_torch` for soft encoders on numpy arrays, with twin values of T merged
-    (:func:`_compact`): the whole path in one call of the compiled kernel where it was built, else in
-    numpy (the same steps)."""
+    """:func:`_path_torch` for soft encoders on numpy arrays, each beta by :func:`_beta_numpy`: the whole
+    path in one call of the compiled kernel where it was built, else in numpy (the same steps)."""
     out = np.zeros((len(betas), p.shape[0], n_t))
     if iterate.COMPILED:
         from iblearn.functional.ib import _iterate  # built where COMPILED
@@ -89,19 +93,50 @@ def _path_numpy(
         p, q = np.ascontiguousarray(p, np.float64), np.ascontiguousarray(q, np.float64)
         betas = np.ascontiguousarray(betas, np.float64)
         n_x, n_y = p.shape
-        _iterate.anneal(p, q, out, betas, (n_x, n_y, n_t), alpha, tol, max_iter, True, (EMPTY, TWIN))
+        _iterate.anneal(p, q, out, betas, (n_x, n_y, n_t), alpha, tol, max_iter, (EMPTY, TWIN, EVERY))
         return out
     for i in range(len(betas) - 1, -1, -1):
-        q = _compact(
-            p, iterate_np.iterate(p, q[None], betas[i : i + 1], alpha, tol, max_iter, compiled=False)[0]
-        )
+        q = _beta_numpy(p, q, betas[i], alpha, tol, max_iter)
         out[i, :, : q.shape[1]] = q
     return out
 
 
+def _beta_numpy(
+    p: np.ndarray, q: np.ndarray, beta: float, alpha: float, tol: float, max_iter: int
+) -> np.ndarray:
+    """One beta of the path from ``q``: SQUAREM cycles (:func:`iblearn.functional.ib.iterate_np.cycle`)
+    from the start's own Lagrangian (no jump rises above it) until L falls by less than ``tol`` (relative)
+    in a cycle or after ``max_iter`` steps, the encoder compacted (:func:`_compact`) every :data:`EVERY`
+    steps and the cycles started afresh from it where that merged or dropped any value of T, then once
+    more at the end."""
+    pyx, b = p / p.sum(1, keepdims=True), np.array([beta])
+    q, log_q, last, cap = _start(p, q, b, alpha)
+    i = 0
+    while i < max_iter:
+        q, log_q, value, cap = iterate_np.cycle(p, pyx, (q, log_q), b, alpha, last, cap)
+        going = last[0] - value[0] > tol * (1 + abs(value[0]))
+        last, i = value, i + 3
+        if not going:
+            break
+        if i % EVERY == 0 and i < max_iter:
+            merged = _compact(p, q[0])
+            if merged.shape[1] < q.shape[2]:
+                q, log_q, last, cap = _start(p, merged, b, alpha)
+    return _compact(p, q[0])
+
+
+def _start(
+    p: np.ndarray, q: np.ndarray, b: np.ndarray, alpha: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The batch of the one encoder ``q``, its floored logarithm, its Lagrangian and an unbounded cap."""
+    log_q = np.log(np.maximum(q, iterate_np.TINY))[None]
+    return q[None], log_q, iterate_np.lagrangian(p, q[None], b, alpha, log_q), np.full(1, np.inf)
+
+
 def _compact(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     """The encoder ``q (X, T)`` over its values of T of mass above :data:`EMPTY`, in order, each merged
-    into the first value kept before it whose q(y|t) is within :data:`TWIN` of its own, rows renormalised."""
+    into the first value kept before it whose q(y|t) is within :data:`TWIN` of its own, rows renormalised
+    (``q`` itself where all are kept)."""
     mass = p.sum(1) @ q
     cond = (q.T @ p) / np.maximum(mass, EMPTY)[:, None]
     label = np.full(q.shape[1], -1)
@@ -110,6 +145,8 @@ def _compact(p: np.ndarray, q: np.ndarray) -> np.ndarray:
         near = [s for s in roots if np.abs(cond[t] - cond[s]).max() < TWIN]
         label[t] = label[near[0]] if near else len(roots)
         roots += [] if near else [int(t)]
+    if len(roots) == q.shape[1]:
+        return q
     merged = np.zeros((q.shape[0], len(roots)))
     kept = label >= 0
     np.add.at(merged.T, label[kept], q.T[kept])

@@ -17,9 +17,10 @@ try:
 except ImportError:  # installed without a C compiler
     HAVE_KERNEL = False
 
-_TINY = 1e-300
+#: The floor of the encoders and marginals whose logarithm is taken.
+TINY = 1e-300
 #: log q(t|x) is floored here (an empty value of T has log q = -inf, which the extrapolation cannot use).
-_LOG_FLOOR = float(np.log(_TINY))
+_LOG_FLOOR = float(np.log(TINY))
 
 
 def lagrangian(
@@ -50,7 +51,7 @@ def log_step(
     pty = q.transpose(0, 2, 1) @ p
     with np.errstate(divide="ignore"):
         log_qt = np.log(qt)  # -inf for an empty value of T, which then stays empty
-    log_qyt = np.log(np.maximum(pty, _TINY)) - np.log(np.maximum(qt, _TINY))[..., None]
+    log_qyt = np.log(np.maximum(pty, TINY)) - np.log(np.maximum(qt, TINY))[..., None]
     logits = log_qt[:, None, :] + betas[:, None, None] * (pyx @ log_qyt.transpose(0, 2, 1))
     return _log_softmax(logits / alpha)
 
@@ -90,32 +91,52 @@ def iterate(
         return out
     pyx = p / p.sum(1, keepdims=True)
     q = q.copy()
-    log_q = np.log(np.maximum(q, _TINY))
+    log_q = np.log(np.maximum(q, TINY))
     active = np.arange(len(q))
     last = np.full(len(q), np.inf)
     cap = np.full(len(q), np.inf)
     i = 0
     while i < max_iter and len(active) > 0:
-        q0, l0, b = q[active], log_q[active], betas[active]
-        q1, l1 = log_step(p, pyx, q0, b, alpha)
-        q2, l2 = log_step(p, pyx, q1, b, alpha)
-        r, v = l1 - l0, l2 - 2 * l1 + l0
-        norm_r = np.sqrt((r * r).sum((1, 2)))
-        norm_v = np.sqrt((v * v).sum((1, 2)))
-        length = np.minimum(np.maximum(norm_r / np.maximum(norm_v, _TINY), 1.0), cap[active])
-        s = -length[:, None, None]
-        with np.errstate(over="ignore", invalid="ignore"):  # an overshoot is caught below
-            start = _log_softmax(l0 - 2 * s * r + s * s * v)[0]
-            jump, l_jump = log_step(p, pyx, start, b, alpha)
-            value = lagrangian(p, jump, b, alpha, l_jump)
-        worse = ~(value <= last[active])  # the jump overshot (or is not finite): keep the plain steps
+        b = betas[active]
+        jump, l_jump, value, new_cap = cycle(
+            p, pyx, (q[active], log_q[active]), b, alpha, last[active], cap[active]
+        )
         if bounded:
-            cap[active] = _step_cap(cap[active], length, worse)
-        if worse.any():
-            jump[worse], l_jump[worse] = q2[worse], l2[worse]
-            value[worse] = lagrangian(p, q2[worse], b[worse], alpha, l2[worse])
+            cap[active] = new_cap
         q[active], log_q[active] = jump, l_jump
         going = last[active] - value > tol * (1 + np.abs(value))
         last[active] = value
         active, i = active[going], i + 3
     return q
+
+
+def cycle(
+    p: np.ndarray,
+    pyx: np.ndarray,
+    start: tuple[np.ndarray, np.ndarray],
+    betas: np.ndarray,
+    alpha: float,
+    last: np.ndarray,
+    cap: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One SQUAREM cycle (Varadhan & Roland 2008) from the encoders ``start = (q, log q)``: two steps,
+    log q extrapolated along them by a length of at most ``cap``, one step from there, kept where its
+    Lagrangian is at most ``last`` (else the two steps); the new encoders, their logarithms and
+    Lagrangians, and the bound after the cycle (:func:`_step_cap`)."""
+    q0, l0 = start
+    q1, l1 = log_step(p, pyx, q0, betas, alpha)
+    q2, l2 = log_step(p, pyx, q1, betas, alpha)
+    r, v = l1 - l0, l2 - 2 * l1 + l0
+    norm_r = np.sqrt((r * r).sum((1, 2)))
+    norm_v = np.sqrt((v * v).sum((1, 2)))
+    length = np.minimum(np.maximum(norm_r / np.maximum(norm_v, TINY), 1.0), cap)
+    s = -length[:, None, None]
+    with np.errstate(over="ignore", invalid="ignore"):  # an overshoot is caught below
+        start_q = _log_softmax(l0 - 2 * s * r + s * s * v)[0]
+        jump, l_jump = log_step(p, pyx, start_q, betas, alpha)
+        value = lagrangian(p, jump, betas, alpha, l_jump)
+    worse = ~(value <= last)  # the jump overshot (or is not finite): keep the plain steps
+    if worse.any():
+        jump[worse], l_jump[worse] = q2[worse], l2[worse]
+        value[worse] = lagrangian(p, q2[worse], betas[worse], alpha, l2[worse])
+    return jump, l_jump, value, _step_cap(cap, length, worse)
