@@ -166,10 +166,10 @@ def test_brute_force_pairs_keep_no_counts_of_earlier_pairs(monkeypatch):
     to pair, between the large distance temporaries, fragmented the heap (gigabytes for 100 columns)."""
     import weakref
 
-    from iblearn.functional.knn import pairwise
+    from iblearn.functional.knn import pair_batches
 
     alive: list[weakref.ref] = []
-    chunk_counts = pairwise.ksg_chunk_counts
+    chunk_counts = pair_batches.ksg_chunk_counts
 
     def counting(*args, **kwargs):
         assert all(ref() is None for ref in alive), "counts of an earlier pair are still held"
@@ -177,7 +177,7 @@ def test_brute_force_pairs_keep_no_counts_of_earlier_pairs(monkeypatch):
         alive.extend(weakref.ref(t) for t in out)
         return out
 
-    monkeypatch.setattr(pairwise, "ksg_chunk_counts", counting)
+    monkeypatch.setattr(pair_batches, "ksg_chunk_counts", counting)
     x = _sample(200)
     m = ibf.pairwise_mi(x, backend="brute", seed=4)
     assert len(alive) == 2 * 10
