@@ -325,6 +325,8 @@ class InformationPlane:
         """A neural ``ixt`` or ``ity``'s estimates (nats) of the layers' ``outputs``, every layer's critic
         trained at once (:func:`estimate_many`), by term and output (the outputs of one record); dead
         layers are left to :meth:`_measure`."""
+        if not any(isinstance(e, NeuralEstimator) for e in (self._ixt_estimator, self._ity_estimator)):
+            return {}  # nothing to train: no copy of the sample, no scan of the layers
         live = [t for t in outputs if not bool((t == t[0]).all())]
         x, y = self.x.reshape(len(self.x), -1).to("cpu", torch.float64), self.y.cpu()
         fitted: dict[tuple[str, int], Tensor] = {}
