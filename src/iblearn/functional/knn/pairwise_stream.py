@@ -6,11 +6,11 @@ edges above a threshold, or the edges that Benjamini-Hochberg keeps over all pai
 Each variable is prepared (standardized, jittered from ``seed + i``) and sorted once for all its pairs;
 a tile's pairs go to the bivariate kernel (:mod:`iblearn.functional.knn.bivariate`) in one call, so
 each value is the dense :func:`~iblearn.functional.pairwise_mi` matrix's entry, to the last bit. A
-sample on a GPU (or ``backend="brute"``) stays on its device, and each tile goes whole to the kernel the
-dense matrix uses there (:mod:`iblearn.functional.knn.pair_batches`: the fused kernel in one launch a
-tile with Triton, shared distance blocks otherwise); only the tile's reduction comes back to the host. Tiles
-run through joblib (:mod:`iblearn.functional._parallel`) and are reduced in their order, whatever the
-jobs: the result is the same for every backend and job count. With an output folder each finished
+sample on a GPU (or ``backend="brute"``) stays on its device, and each tile goes whole to the kernel
+the dense matrix uses there (:mod:`iblearn.functional.knn.pair_batches`: the fused kernel in one launch
+a tile with Triton, shared distance blocks otherwise); only the tile's reduction comes back to the
+host. Tiles run through joblib (:mod:`iblearn.functional._parallel`) and are reduced in their order,
+whatever the jobs: the result is the same for every backend and job count. With an output folder each finished
 tile's reduction is written to an ``.npz`` shard (atomically) beside the key of the data and settings,
 and a call with the same folder computes only the tiles missing from it.
 
@@ -98,7 +98,7 @@ def ksg_null(n: int, k: int, variant: int, n_permutations: int, seed: int) -> ND
 
 
 def null_moments(null: NDArray[np.float64]) -> dict[str, float]:
-    """The mean, standard deviation and skewness of the null's draws (both unbiased), which
+    """The mean, standard deviation and skewness of the null's draws (the last two unbiased), which
     :func:`null_tail` reads."""
     return {
         "null_mean": float(null.mean()),
