@@ -59,6 +59,13 @@ def scores(found: set[tuple[int, int]], truth: set[tuple[int, int]]) -> tuple[fl
     return (hits / len(found) if found else 1.0), (hits / len(truth) if truth else 1.0)
 
 
+def target_settings(method: str) -> Any:
+    """:data:`SETTINGS` as one target's search takes them (seed 0, shifted surrogates)."""
+    from iblearn.network.target import Settings
+
+    return Settings(**SETTINGS, method=method, seed=0, surrogates="shift")
+
+
 def run_iblearn(data: np.ndarray, method: str, targets: list[int] | None) -> tuple[list[list[int]], float]:
     """Edges and CPU seconds of infer_network (on the first ``targets`` only, where given: the other
     processes then stay sources)."""
@@ -68,9 +75,9 @@ def run_iblearn(data: np.ndarray, method: str, targets: list[int] | None) -> tup
         return [list(e) for e in result.edges], time.process_time() - start
     from iblearn.network.embedding import embed
     from iblearn.network.inference import _corrected
-    from iblearn.network.target import Settings, infer_target
+    from iblearn.network.target import infer_target
 
-    st = Settings(1, 3, method, 200, 0.05, 0, "shift")
+    st = target_settings(method)
     emb = embed([data], 3)
     found = [infer_target(emb, j, st) for j in targets]
     keep = _corrected([r.omnibus_p if r.sources else None for r in found], 0.05, True)

@@ -9,15 +9,14 @@ from typing import Any
 
 import torch
 
+from benchmarks.network import target_settings
 from iblearn.network import infer_network
 from iblearn.network.embedding import embed
 from iblearn.network.simulate import random_var_network
-from iblearn.network.target import Settings, infer_target
+from iblearn.network.target import infer_target
 
 #: The settings of the network benchmark (benchmarks/network.py): lags 1-3, 200 surrogates.
-SETTINGS = Settings(
-    min_lag=1, max_lag=3, method="ksg", n_permutations=200, alpha=0.05, seed=0, surrogates="shift"
-)
+SETTINGS = target_settings("ksg")
 
 
 def check_network(device: torch.device, quick: bool) -> dict[str, Any]:
