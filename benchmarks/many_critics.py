@@ -25,7 +25,6 @@ import _prelude  # noqa: F401  (first: one thread per library, the checkout's ro
 
 import statistics
 import warnings
-from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -146,12 +145,9 @@ def main() -> None:
                 many_critics_row(name, k, device, steps=args.steps, rows=args.rows, repeats=args.repeats)
             )
             print({key: rows[-1][key] for key in ("estimator", "k", "speedup", "max_abs_diff")}, flush=True)
-    provenance = {
+    provenance = {  # the environment has the date, the commit and torch's threads
         **environment(),
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "cpu": script.cpu_model(),
-        "threads": torch.get_num_threads(),
-        "commit": script.run_commit(),
         "arguments": {
             k: getattr(args, k) for k in ("ks", "estimators", "steps", "rows", "repeats", "device")
         },
