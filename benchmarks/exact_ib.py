@@ -39,6 +39,7 @@ import json
 import math
 import statistics
 import time
+from functools import partial
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -76,26 +77,11 @@ def terms(pxy: np.ndarray, q_t_x: np.ndarray) -> tuple[float, float]:
     return mi(pxt, px, qt), mi(pty, qt, py)
 
 
-def ours(pxy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    curve = ibf.ib_curve(pxy, BETAS, critical=False)
-    return curve.i_xt.numpy(), curve.i_ty.numpy()
-
-
-def ours_loose(pxy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """iblearn at embo's tolerance (a relative change of the Lagrangian of 1e-3)."""
-    curve = ibf.ib_curve(pxy, BETAS, critical=False, tol=1e-3)
-    return curve.i_xt.numpy(), curve.i_ty.numpy()
-
-
-def anneal(pxy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """iblearn's light search: one annealing path from the largest beta down."""
-    curve = ibf.ib_curve(pxy, BETAS, critical=False, search="anneal")
-    return curve.i_xt.numpy(), curve.i_ty.numpy()
-
-
-def anneal_loose(pxy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The light search at embo's tolerance."""
-    curve = ibf.ib_curve(pxy, BETAS, critical=False, tol=1e-3, search="anneal")
+def ours(pxy: np.ndarray, **settings: Any) -> tuple[np.ndarray, np.ndarray]:
+    """iblearn's curve without the critical betas, at ``settings`` of ``ib_curve`` (``tol=1e-3``: embo's
+    tolerance, a relative change of the Lagrangian; ``search="anneal"``: the light search, one annealing
+    path from the largest beta down)."""
+    curve = ibf.ib_curve(pxy, BETAS, critical=False, **settings)
     return curve.i_xt.numpy(), curve.i_ty.numpy()
 
 
@@ -234,10 +220,10 @@ def main(argv: list[str] | None = None) -> None:
             pxy = joint(nx, ny, seed)
             methods: dict[str, Any] = {
                 "iblearn": ours,
-                "iblearn_tol_1e-3": ours_loose,
+                "iblearn_tol_1e-3": partial(ours, tol=1e-3),
                 "embo": embo_sweep,
-                "anneal": anneal,
-                "anneal_tol_1e-3": anneal_loose,
+                "anneal": partial(ours, search="anneal"),
+                "anneal_tol_1e-3": partial(ours, tol=1e-3, search="anneal"),
             }
             if (nx, ny) in dit_sizes and seed == 0:
                 methods["dit"] = dit_sweep
