@@ -118,7 +118,7 @@ def iblearn_estimate(
         result = get_estimator(method)(x, y)
         return {"estimate": float(result)}
     result = estimate_mi(x, y, method, test=test, steps=steps, n_resamples=0, seed=seed)
-    return {"estimate": float(result), "reliable": bool(result.reliable), "test": test}
+    return {"estimate": float(result), "reliable": result.reliable, "test": test}
 
 
 def bmi_estimate(method: str, x: np.ndarray, y: np.ndarray, seed: int, steps: int) -> dict[str, Any]:

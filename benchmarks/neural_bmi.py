@@ -93,7 +93,7 @@ def run(
                 else:
                     est.fit(x[:8000], y[:8000], steps=steps, **fit)
                     result = est(x[8000:], y[8000:])
-                value, reliable = float(result), bool(result.reliable)
+                value, reliable = float(result), result.reliable
             except Exception as error:  # a diverged critic is a result too
                 value, reliable = float("nan"), False
                 print(f"{name} {method}: {error}")

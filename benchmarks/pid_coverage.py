@@ -302,7 +302,7 @@ def door_rows(ns: tuple[int, ...], seeds: int) -> list[dict[str, Any]]:
                 hits = np.array(
                     [e.interval[0] - ROUND_OFF <= truth[j] <= e.interval[1] + ROUND_OFF for e in ests]
                 )
-                kept = np.array([e.reliable for e in ests])
+                kept = np.array([e.reliable is True for e in ests])
                 widths = [e.interval[1] - e.interval[0] for e in ests]
                 sd = float(values.std(ddof=1))
                 rows.append(

@@ -173,7 +173,7 @@ def _auto(measure: str, a: list[Array], options: dict[str, Any]) -> dict[str, An
         "estimate": float(est),
         "lower": low,
         "upper": high,
-        "reliable": bool(est.reliable),
+        "reliable": est.reliable,
         "chosen": est.report.chosen,
         "caveat": None if est.caveat is None else est.caveat[:200],
     }

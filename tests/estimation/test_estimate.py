@@ -89,7 +89,7 @@ def test_transfer_entropy_auto_checks_the_shifted_source_and_takes_a_condition()
     assert est.measure == "transfer_entropy" and est.report.chosen == "gaussian"  # a Gaussian VAR
     shifted = est.report.checks["independence"]
     # The shifted source is read wherever it can decide the verdict.
-    assert (shifted.passed if shifted.ran else not est.reliable) and est.interval[0] > 0.2
+    assert (shifted.passed if shifted.ran else est.reliable is False) and est.interval[0] > 0.2
     g = torch.Generator().manual_seed(3)
     other = torch.randn(len(source), 1, generator=g, dtype=torch.float64)
     given = quiet("te", source, target, condition=other)
@@ -238,9 +238,9 @@ def test_a_series_probe_runs_only_where_it_can_decide_the_verdict():
     text = "the source shifted reads about 0"
     sound = Estimate(torch.tensor(0.3, dtype=torch.float64), 1000, "ksg", stderr=0.02, bias=0.01)
     est = series_verdict(sound, 1000, ("independence", "shifted", lambda: 0.5, text), "ceiling", "why")
-    assert est.report.checks["independence"].passed is False and not est.reliable  # it ran, and decided
+    assert est.report.checks["independence"].passed is False and est.reliable is False  # it ran, and decided
     biased = Estimate(torch.tensor(0.3, dtype=torch.float64), 1000, "ksg", stderr=0.02, bias=0.3)
     est = series_verdict(biased, 1000, ("independence", "shifted", never, text), "ceiling", "why")
     check = est.report.checks["independence"]
-    assert not est.reliable and not check.ran and "half data failed" in str(check)
+    assert est.reliable is False and not check.ran and "half data failed" in str(check)
     assert str(check).startswith("independence: not run — ")

@@ -47,7 +47,7 @@ def test_a_far_undersampled_joint_is_unreliable_and_says_why():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         est = estimate("mi", x, y)
-    assert not est.reliable and not est.report.checks["sampling"].passed
+    assert est.reliable is False and not est.report.checks["sampling"].passed
     assert "sampling: FAIL" in est.caveat and "rows a joint symbol" in est.caveat
     assert "merge rare classes" in est.caveat
 

@@ -74,7 +74,7 @@ def test_an_unreliable_estimate_says_no_and_why():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         est = estimate("mi", *_pair(20, 0.8))  # too few rows for the checks
-    assert not est.reliable
+    assert est.reliable is False
     assert "reliable: no — 20 rows" in est.describe()
 
 

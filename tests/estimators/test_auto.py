@@ -51,7 +51,7 @@ def test_the_rule_chooses_from_the_data():
 def test_ksg_chosen_in_several_dims_is_unreliable_as_the_rows_say():
     x, y = student_t(2, 2, dof=1.0).sample(1000, seed=0)
     result = quiet(x, y)
-    assert not result.report.checks["agreement"].passed and not result.reliable
+    assert not result.report.checks["agreement"].passed and result.reliable is False
     assert re.search(r"agreement: FAIL — .*\(ksg \S+, gaussian \S+; tolerance \S+\)", result.caveat)
 
 
@@ -139,8 +139,8 @@ def test_a_failed_check_makes_it_unreliable_with_a_caveat_and_a_warning():
     y = x + 0.02 * torch.rand(2000, 1, generator=g)
     with pytest.warns(UnreliableEstimateWarning, match="auto"):
         result = auto_estimate(x, y)
-    assert not result.reliable and ": FAIL — " in result.caveat
-    assert not result.reliable
+    assert result.reliable is False and ": FAIL — " in result.caveat
+    assert result.reliable is False
 
 
 def test_the_interval_holds_the_bias_the_checks_reveal():
@@ -305,7 +305,7 @@ def test_ksg_above_the_gaussian_on_scores_that_look_gaussian_fails_agreement():
     x, y = (_spiral(torch.special.ndtr(t.double())) for t in sparse_gaussian(3).sample(10000, seed=0))
     result = quiet(x, y)
     assert result.report.features["mardia"] < 0.03
-    assert not result.report.checks["agreement"].passed and not result.reliable
+    assert not result.report.checks["agreement"].passed and result.reliable is False
     assert result.report.chosen == "ksg" and abs(float(result) / 1.0217 - 1) < 0.1
 
 
@@ -361,7 +361,7 @@ def test_a_student_t_copula_is_never_a_reliable_gaussian_estimate(dims, dof, rho
     task = student_t(dims, dims, dof=dof, rho=rho)
     result = quiet(*task.sample(2000, seed=seed))
     low, high = result.interval
-    assert not result.reliable or low <= task.mutual_information <= high, result.describe()
+    assert result.reliable is False or low <= task.mutual_information <= high, result.describe()
     if result.report.chosen == "gaussian":
         assert result.report.checks["gaussian copula"].passed is False and "gaussian copula" in result.caveat
 
@@ -377,7 +377,7 @@ def test_too_few_rows_for_the_checks_are_never_reliable():
     # At N = 16 a Gaussian with rho 0.6 read -0.138 with interval (0, 0.10), truth 0.223, reliable.
     x, y = bivariate_normal(0.6).sample(16, seed=1)
     result = quiet(x, y, seed=1)
-    assert not result.reliable and "too few" in result.caveat
+    assert result.reliable is False and "too few" in result.caveat
     assert quiet(*bivariate_normal(0.6).sample(64, seed=1)).reliable
 
 

@@ -69,7 +69,7 @@ def test_a_negative_bound_is_flagged_and_warned_about():
     est = NWJ(2, 2, hidden=(32,), lr=3e-3, validation=0).fit(x, y, steps=100)
     with pytest.warns(UnreliableEstimateWarning, match="nwj: unreliable estimate: .* below 0"):
         result = est(x, -y)  # dependent the other way round
-    assert float(result) < -0.05 and not result.reliable and "below 0" in result.caveat
+    assert float(result) < -0.05 and result.reliable is False and "below 0" in result.caveat
     assert "unreliable" in repr(result) and "unreliable: " in str(result)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -84,7 +84,7 @@ def test_an_estimate_far_below_the_training_value_is_flagged():
     value = float(est(x, y))
     est.trainer.history = History(steps=[100], train=[2 * value + 0.5], validation=[value], best_step=100)
     with pytest.warns(UnreliableEstimateWarning, match="far below the critic's"):
-        assert not est(x, y).reliable
+        assert est(x, y).reliable is False
 
 
 def test_mine_clip_bounds_the_scores_of_both_terms():

@@ -30,7 +30,7 @@ def test_a_non_finite_value_is_flagged(value):
     x = torch.randn(50, 1, generator=torch.Generator().manual_seed(0))
     with pytest.warns(UnreliableEstimateWarning, match="not a finite number"):
         est = _Constant(value)(x, x)
-    assert not est.reliable and "not a finite number" in est.caveat
+    assert est.reliable is False and "not a finite number" in est.caveat
 
 
 @pytest.mark.parametrize(
@@ -44,7 +44,7 @@ def test_a_non_finite_value_is_flagged(value):
 def test_a_non_finite_spread_is_flagged(fields):
     result = MIEstimate(value=torch.tensor(0.5), n_samples=100, estimator="x", **fields)
     with pytest.warns(UnreliableEstimateWarning):
-        assert not judged(result, "x", math.e).reliable
+        assert judged(result, "x", math.e).reliable is False
 
 
 def test_a_finite_estimate_is_left_as_it_is():

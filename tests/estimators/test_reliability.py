@@ -119,7 +119,7 @@ def _estimate(value: float, *, n: int = 400, bound=None, stderr=None, limit=None
 def test_an_impossible_value_is_flagged_with_why(result, entropy, why):
     with pytest.warns(UnreliableEstimateWarning, match=why):
         flagged = judged(result, "e", math.e, entropy=entropy)
-    assert not flagged.reliable and flagged.caveat is not None and why.replace("\\", "") in flagged.caveat
+    assert flagged.reliable is False and flagged.caveat is not None and why.replace("\\", "") in flagged.caveat
 
 
 @pytest.mark.parametrize(
@@ -163,7 +163,7 @@ def test_estimators_without_a_bound_are_judged_too(cls):
     x, y = _pairs(100)
     with pytest.warns(UnreliableEstimateWarning, match="below 0"):
         result = cls(1, 1, hidden=(4,))(x, y)
-    assert not result.reliable and "below 0" in result.caveat
+    assert result.reliable is False and "below 0" in result.caveat
 
 
 class _Confident(MINE):
@@ -176,7 +176,7 @@ def test_an_estimate_above_the_entropy_of_the_labels_is_flagged():
     labels = torch.arange(300) % 3
     with pytest.warns(UnreliableEstimateWarning, match=r"above H\(Y\) = 1.10"):
         result = _Confident(1, y_classes=3, hidden=(4,))(x, labels)
-    assert not result.reliable
+    assert result.reliable is False
 
 
 def test_a_lower_bound_above_log_n_is_flagged():
@@ -194,14 +194,14 @@ def test_infonce_at_its_ceiling_says_so():
     x, y = _pairs(100)
     with pytest.warns(UnreliableEstimateWarning, match="ceiling log B = 2.079 .*eval_batch_size"):
         result = _Saturated(1, 1, hidden=(4,), eval_batch_size=8)(x, y)
-    assert not result.reliable and result.limit == pytest.approx(math.log(8))
+    assert result.reliable is False and result.limit == pytest.approx(math.log(8))
 
 
 def test_estimate_mi_flags_a_batch_larger_than_the_training_rows():
     x, y = _pairs(200)
     with pytest.warns(UnreliableEstimateWarning, match="batch_size 1000 .* 128 training rows"):
         result = estimate_mi(x, y, "mine", steps=50, hidden=(8,), lr=5e-3, batch_size=1000, n_resamples=0)
-    assert not result.reliable and "batch_size" in result.caveat
+    assert result.reliable is False and "batch_size" in result.caveat
 
 
 def test_a_reasonable_estimate_stays_reliable():
@@ -221,7 +221,7 @@ def test_a_non_parametric_estimate_above_the_entropy_of_a_discrete_variable_is_f
     x = onehot + 0.01 * torch.randn(1000, 10, generator=g, dtype=torch.float64)
     with pytest.warns(UnreliableEstimateWarning, match=r"gaussian: .*above H\(Y\) = 2\.30"):
         result = GaussianMI()(x, onehot)
-    assert not result.reliable and "discrete values" in result.caveat
+    assert result.reliable is False and "discrete values" in result.caveat
     with pytest.warns(UnreliableEstimateWarning, match=r"above H\(X\)"):
         assert not GaussianMI()(onehot, x).reliable  # x discrete: H(X) is the ceiling as well
 
@@ -243,7 +243,7 @@ def test_a_non_parametric_estimate_below_zero_beyond_its_error_is_flagged():
     est = MIEstimate(torch.tensor(-0.3), n_samples=50, estimator="ksg", stderr=0.05)
     with pytest.warns(UnreliableEstimateWarning, match="below 0 beyond its sampling error; the estimator is"):
         flagged = KSG()._judged(est, torch.randn(50, 3), torch.randn(50, 3))
-    assert not flagged.reliable
+    assert flagged.reliable is False
     fine = MIEstimate(torch.tensor(-0.3), n_samples=50, estimator="ksg", stderr=0.2)  # within 2 se
     assert KSG()._judged(fine, torch.randn(50, 3), torch.randn(50, 3)).reliable
 
@@ -258,7 +258,7 @@ def test_the_gaussian_closed_form_trusts_a_gaussian_on_a_subspace_and_not_a_shar
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnreliableEstimateWarning)
         shared = GaussianMI().forward(*student_t(3, 3, dof=8, rho=0.5).sample(5000, seed=0), n_resamples=16)
-    assert not shared.reliable and "magnitudes depend" in shared.caveat
+    assert shared.reliable is False and "magnitudes depend" in shared.caveat
 
 
 def test_the_gaussian_closed_form_on_one_column_a_side_is_checked_against_ksg():
@@ -268,7 +268,7 @@ def test_the_gaussian_closed_form_on_one_column_a_side_is_checked_against_ksg():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnreliableEstimateWarning)
         est = GaussianMI().forward(x, y, n_resamples=16)
-    assert not est.reliable and "KSG on the same columns" in est.caveat
+    assert est.reliable is False and "KSG on the same columns" in est.caveat
 
 
 def test_the_discrete_check_reads_few_values_of_continuous_samples(monkeypatch):

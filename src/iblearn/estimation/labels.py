@@ -1,7 +1,8 @@
 """The entropy of labels for the front door: the discrete estimators, chosen by
 :func:`iblearn.functional.choose_discrete_method` from how well the sample covers its symbols
 (Chao-Wang-Jost where each symbol is seen often and little mass is unseen, NSB where the sample is
-undersampled), with the chosen estimator's interval."""
+undersampled), with the chosen estimator's interval, checked on the counts
+(:func:`iblearn.estimators.auto_discrete.entropy_checks`: coincidences, the unseen mass, the tail)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from dataclasses import replace
 from typing import Any
 
 from iblearn import functional as ibf
+from iblearn.estimators import reliability
+from iblearn.estimators.auto_discrete import entropy_checks
+from iblearn.estimators.autocheck import caveat
 from iblearn.functional import Estimate
 from iblearn.functional.discrete import counts_of
 
@@ -27,8 +31,8 @@ def entropy_auto(labels: Any, *, alphabet: int | None = None, seed: int = 0) -> 
     Example:
         >>> import torch
         >>> est = entropy_auto(torch.arange(2000) % 4)
-        >>> est.report.chosen, round(float(est), 3)
-        ('cwj', 1.387)
+        >>> est.report.chosen, round(float(est), 3), est.reliable
+        ('cwj', 1.387, True)
     """
     counts = counts_of(labels)
     chosen, why = ibf.choose_discrete_method(counts, alphabet)
@@ -38,4 +42,7 @@ def entropy_auto(labels: Any, *, alphabet: int | None = None, seed: int = 0) -> 
         "symbols": float((counts > 0).sum()),
         "singletons": float((counts == 1).sum()),
     }
-    return replace(est, report=replace(est.report, chosen=chosen, why=why, features=feats))
+    checks = entropy_checks(counts)
+    why_not = caveat(checks, "the sample does not pin the entropy down: draw more rows")
+    est = reliability.checked(est if why_not is None else reliability.flagged(est, "auto", why_not))
+    return replace(est, report=replace(est.report, chosen=chosen, why=why, checks=checks, features=feats))

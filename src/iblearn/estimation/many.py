@@ -406,6 +406,5 @@ def _judged(
     probe = ("independence", "shuffled", lambda: shuffled(rows), f"{null} reads about 0")
     checks = {"independence": probed(est, checks, probe, tolerance), **checks}
     why_not = caveat(checks, _ADVICE)
-    if why_not is not None:
-        est = reliability.flagged(est, "auto", why_not)
+    est = reliability.checked(est if why_not is None else reliability.flagged(est, "auto", why_not))
     return replace(est, report=replace(est.report, chosen=chosen, why=why, checks=checks, features=feats))

@@ -89,8 +89,7 @@ def pid_labels(codes: list[Tensor], redundancy: str, seed: int) -> dict[str, Est
             confidence=inference.CONFIDENCE,
         )
         why_not = caveat(checks, ADVICE)
-        if why_not is not None:
-            est = reliability.flagged(est, "auto", why_not)
+        est = reliability.checked(est if why_not is None else reliability.flagged(est, "auto", why_not))
         feats = {"n": float(n), "joint symbols": float(len(cells))}
         out[name] = replace(
             est, report=replace(est.report, chosen=method, why=why, checks=checks, features=feats)

@@ -23,7 +23,7 @@ def probed(
     ``checks`` failed, as the verdict is then settled."""
     name, figure, estimate, text = probe
     failed = [c.name for c in checks.values() if c.passed is False]
-    if not est.reliable or failed:
+    if est.reliable is False or failed:
         why = f"{', '.join(failed)} failed" if failed else f"it is unreliable already ({est.caveat})"
         return Check(
             name, None, {}, text, why_not=f"{why}: the estimate is unreliable whatever it reads", ran=False

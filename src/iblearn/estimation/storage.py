@@ -8,7 +8,8 @@ Gaussian estimate where they look jointly Gaussian, the Gaussian copula where th
 do, else KSG on the normal scores (a monotone map of the series leaves its storage as it is); each with
 the blockwise jackknife's interval, and checked as a series allows: the series with its steps shuffled
 (no order, so no storage) reads about 0 on half the steps by the same method, the trend from half the
-blocks to all of them stays within the tolerance, and no estimate exceeds log N.
+blocks to all of them stays within the tolerance, no estimate exceeds log N, and the series is clear of
+a unit root (:func:`iblearn.estimation.series.unit_root_check`).
 
 Reference:
     J. T. Lizier, M. Prokopenko, A. Y. Zomaya. Local measures of information storage in complex
@@ -23,7 +24,7 @@ import torch
 
 from iblearn import _checks as V
 from iblearn.estimation.many import choose_method
-from iblearn.estimation.series import RESAMPLES, normal_scores, series_verdict
+from iblearn.estimation.series import RESAMPLES, normal_scores, series_verdict, unit_root_check
 from iblearn.functional import Estimate, inference
 from iblearn.functional.information_dynamics import active_information_storage
 
@@ -80,6 +81,7 @@ def ais_auto(series: Any, *, history: int = 1, k: int = 4, seed: int = 0) -> Est
     n, half = len(steps), len(steps) // 2
     if n <= history + 10:
         raise ValueError(f"history: {history} leaves too few samples of a {n}-step series")
+    root = unit_root_check(steps)
     lagged = torch.stack([steps[history - j : n - j] for j in range(history + 1)], 1)  # present, then past
     chosen, rule, feats = choose_method(lagged)
     if chosen == "ksg":  # its normal scores: heavy tails and warps bias the neighbour counts
@@ -101,4 +103,4 @@ def ais_auto(series: Any, *, history: int = 1, k: int = 4, seed: int = 0) -> Est
     )
     ceiling = "no information storage exceeds log N"
     probe = ("independence", "shuffled", shuffled, _SHUFFLED)
-    return series_verdict(est, n, probe, ceiling, why, chosen=chosen, features=feats)
+    return series_verdict(est, n, probe, ceiling, why, chosen=chosen, features=feats, more={"unit root": root})

@@ -49,7 +49,7 @@ from iblearn import _checks as V
 from iblearn import functional as ibf
 from iblearn.estimators import reliability
 from iblearn.estimators.auto_discrete import ADVICE as LABELS_ADVICE
-from iblearn.estimators.auto_discrete import labels_estimate
+from iblearn.estimators.auto_discrete import class_check, labels_estimate
 from iblearn.estimators.auto_gaussian import GaussianReruns, copula_check, delta_stderr, gaussian_on_bases
 from iblearn.estimators.auto_gaussian import gaussian_stderr as gaussian_stderr
 from iblearn.estimators.autocheck import FLOOR, HALVES, MI, SHARE, Check, caveat, interval, run_checks
@@ -230,6 +230,8 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
         checks["gaussian copula"] = copula_check(*data)
     if agreement is not None:
         checks[agreement.name] = agreement
+    if cy is not None:
+        checks["classes"] = class_check(cy, k)
     low, high = interval(value, stderr, checks, top[1])
     est = MIEstimate(
         torch.tensor(value, dtype=torch.float64, device=xt.device),
@@ -326,7 +328,8 @@ def verdict(
 ) -> MIEstimate:
     """``est`` judged as every automatic estimate is: impossible for its data (below 0 beyond its error,
     above ``ceiling``, the entropy of labels), a failed check, rows in time order, or fewer than
-    :data:`RELIABLE_ROWS` rows make it unreliable, with why."""
+    :data:`RELIABLE_ROWS` rows make it unreliable, with why; where none does, the checks ran and
+    passed, and it is reliable."""
     est = reliability.judged(
         est,
         "auto",
@@ -347,7 +350,7 @@ def verdict(
             f"{n} rows: halves of {n // 2} are too few for the checks to see a bias (at N = 16 up to 13% "
             f"of the intervals miss the truth); use at least {RELIABLE_ROWS} rows",
         )
-    return est
+    return reliability.checked(est)
 
 
 def _repeating_classes(codes: Tensor, name: str) -> None:
@@ -447,6 +450,7 @@ def _neural(
         n_resamples=0,
         seed=seed,
     )
-    if mine.reliable and float(mine) > float(est):
+    # MINE on held-out rows runs no self-checks: not flagged is all that can be asked of it.
+    if mine.reliable is not False and float(mine) > float(est):
         return mine, "mine", f"{why}; MINE ({steps} steps) read more, {float(mine):.4f}: MINE"
     return est, chosen, f"{why}; MINE ({steps} steps) read {float(mine):.4f}, not more"

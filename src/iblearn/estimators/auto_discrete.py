@@ -34,6 +34,17 @@ JOINT_RATIO = 4.0
 #: is too undersampled for any interval to hold its bias.
 JOINT_UNSEEN = 0.1
 
+#: The share of the rows on symbols seen once (the unseen mass by Good-Turing, 1 - coverage) beyond
+#: which an entropy is not identified by the sample: the symbols not seen hold that much of the mass,
+#: and only a prior says what they are (NSB with K guessed covered the truth in 1 of 5 Dirichlet draws
+#: over 1,000 symbols at N = 1,000, f1 / N = 0.25; in 5 of 5 at f1 / N = 0.08).
+ENTROPY_UNSEEN = 0.2
+#: Singletons over the symbols seen (f1 / m, the slope of the species count against N) beyond which
+#: the counts have a heavy tail: a power law keeps finding new symbols as it grows (a Pitman-Yor
+#: sample's f1 / m tends to its discount, 0.9 for Zipf 1.1), where the Dirichlet prior of NSB's
+#: mixture runs out of them once it is sampled.
+HEAVY_TAIL = 0.5
+
 #: What to do where a check fails.
 ADVICE = (
     "the labels' joint is too undersampled for the estimate and its interval: use more rows, or merge rare "
@@ -92,6 +103,54 @@ def sampling_check(cells: np.ndarray, joint: str) -> Check:
         f"the joint {joint} is seen often enough for the bias to stay inside the interval: at least "
         f"{JOINT_RATIO:g} rows a joint symbol and at most {JOINT_UNSEEN:.0%} of the rows on symbols seen "
         "once",
+    )
+
+
+def entropy_checks(counts: np.ndarray) -> dict[str, Check]:
+    """The checks an entropy of labels with symbol counts ``counts`` needs to be read from the sample:
+    some symbol repeats (with none, the entropy is not identified: at least about log N); the unseen
+    mass f1 / N (Good-Turing) at most :data:`ENTROPY_UNSEEN`; singletons over the symbols seen, f1 / m,
+    at most :data:`HEAVY_TAIL` (a power-law tail, which NSB's Dirichlet prior cannot describe)."""
+    c = np.asarray(counts)
+    c = c[c > 0]
+    n, m, once = int(c.sum()), len(c), int((c == 1).sum())
+    return {
+        "coincidences": Check(
+            "coincidences",
+            n > m,
+            {"symbols seen": float(m), "rows": float(n)},
+            "some symbol repeats; where none does, the entropy is not identified (at least about log N)",
+        ),
+        "unseen mass": Check(
+            "unseen mass",
+            once <= ENTROPY_UNSEEN * n,
+            {"share of rows on symbols seen once": once / n},
+            f"at most {ENTROPY_UNSEEN:.0%} of the mass is on symbols not seen (Good-Turing: singletons over "
+            "N); beyond, a prior decides the entropy, not the sample",
+        ),
+        "tail": Check(
+            "tail",
+            once <= HEAVY_TAIL * m,
+            {"share of symbols seen once": once / m},
+            f"at most {HEAVY_TAIL:.0%} of the symbols seen are seen once; beyond, a heavy tail: NSB's prior "
+            "cannot describe these counts",
+        ),
+    }
+
+
+def class_check(codes: Tensor, k: int) -> Check:
+    """Whether every class of the labels ``codes`` has ``2 (k + 1)`` rows: a class seen fewer times has
+    too few neighbours within it for the mixed KSG to read what it carries (a class seen once: no
+    neighbour at all, and the estimate reads 0 however much it carries)."""
+    counts = torch.bincount(codes.reshape(-1))
+    least = int(counts[counts > 0].min())
+    need = 2 * (k + 1)
+    return Check(
+        "classes",
+        least >= need,
+        {"fewest rows of a class": float(least)},
+        f"every class has at least {need} rows, k + 1 neighbours within it in each half; a rarer class's "
+        "information is not read",
     )
 
 

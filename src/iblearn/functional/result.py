@@ -101,9 +101,11 @@ class Estimate:
         bound: ``"lower"``/``"upper"`` if the estimator bounds the MI, else ``None``.
         stderr: standard error, if resampling was asked for.
         p_value: permutation-test p-value, if asked for (its null and count in ``report``).
-        reliable: False when the estimate cannot be read as one: impossible for its data, a failed
-            self-check, rows too few or in time order (:mod:`iblearn.estimators.reliability`);
-            ``caveat`` says why.
+        reliable: True where self-checks that can see the failure at hand ran and passed
+            (``method="auto"``); False when the estimate cannot be read as one: impossible for its
+            data, a failed self-check, rows too few or in time order
+            (:mod:`iblearn.estimators.reliability`), ``caveat`` saying why; None where nothing was
+            checked (a named method runs no self-checks), printed "not checked".
         caveat: why the estimate is not reliable, else None.
         interval: ``(low, high)`` in ``unit`` at ``confidence``, where resampling was asked for: the
             bias-aware interval of :func:`iblearn.functional.inference.interval` (or, from
@@ -125,7 +127,7 @@ class Estimate:
     bound: Bound
     stderr: float | None
     p_value: float | None
-    reliable: bool
+    reliable: bool | None
     caveat: str | None
     interval: tuple[float, float] | None
     confidence: float | None
@@ -142,7 +144,7 @@ class Estimate:
         bound: Bound = None,
         stderr: float | None = None,
         p_value: float | None = None,
-        reliable: bool = True,
+        reliable: bool | None = None,
         caveat: str | None = None,
         interval: tuple[float, float] | None = None,
         confidence: float | None = None,
@@ -211,6 +213,8 @@ class Estimate:
             level = "" if self.confidence is None else f"{self.confidence:.0%} "
             text += f", {level}interval [{self.interval[0]:.4f}, {self.interval[1]:.4f}]"
         text = f"{text} [{self.report.chosen or self.estimator}, N={self.n_samples}]"
+        if self.reliable is None:
+            return f"{text}, not checked"
         return text if self.reliable else f"{text}, unreliable: {self.caveat}"
 
     def describe(self) -> str:
@@ -259,20 +263,20 @@ class Estimate:
         return text
 
     def _reliability(self) -> str:
-        """``reliable: yes`` or ``reliable: no``, with why."""
+        """``reliable: yes``, ``reliable: no`` or ``reliable: not checked``, with why."""
+        if self.reliable is None:
+            return 'reliable: not checked — a named method runs no self-checks (method="auto" does)'
         if not self.reliable:
             return f"reliable: no — {self.caveat}"
         ran = [c for c in self.report.checks.values() if getattr(c, "passed", None) is not None]
-        if ran:
-            return f"reliable: yes — every check that ran passed ({len(ran)} of {len(self.report.checks)})"
-        return "reliable: yes — nothing marks it unreliable (a named method runs no self-checks; auto does)"
+        return f"reliable: yes — every check that ran passed ({len(ran)} of {len(self.report.checks)})"
 
     def __repr__(self) -> str:
         # One line: a dataclass repr prints the whole tensor and every empty field.
         spread = "" if self.stderr is None else f" ± {self.stderr:.4f} se"
         if self.interval is not None:
             spread += f" [{self.interval[0]:.4f}, {self.interval[1]:.4f}]"
-        flag = "" if self.reliable else ", unreliable"
+        flag = "" if self.reliable is not False else ", unreliable"
         value = f"{float(self):.4f} {self.unit}{spread}"
         what = "" if self.measure == "mi" else f"{self.measure}, "
         return f"Estimate({what}{value}, {self.report.chosen or self.estimator}, N={self.n_samples}{flag})"

@@ -1,0 +1,222 @@
+"""Estimates said reliable whose interval misses the truth, on cases built to find them: series near a
+unit root (information storage and transfer entropy), entropies far undersampled or of a power law,
+labels with a class seen once, and the named KSG paths of the measures among many variables. Each
+case is run over seeds against its exact answer; the table counts the runs, those said reliable
+(``reliable is True``), those not checked (``None``), and the reliable ones whose interval misses the
+truth. The goal: no reliable interval misses beyond what its confidence allows.
+
+    python benchmarks/reliable_misses.py            # writes results/reliable_misses/results.json
+    python benchmarks/reliable_misses.py --quick    # fewer seeds, nothing written
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from scipy import linalg
+
+import iblearn
+
+OUT = Path(__file__).parent / "results" / "reliable_misses" / "results.json"
+
+
+def ar1(a: float, n: int, rng: np.random.Generator) -> np.ndarray:
+    """An AR(1) series of n steps started from its stationary law."""
+    x = np.empty(n)
+    x[0] = rng.standard_normal() / math.sqrt(1 - a * a)
+    for t in range(1, n):
+        x[t] = a * x[t - 1] + rng.standard_normal()
+    return x
+
+
+def ais_case(a: float, n: int) -> tuple[Callable[[int], Any], float]:
+    def run(seed: int) -> Any:
+        return iblearn.estimate("ais", ar1(a, n, np.random.default_rng(seed)))
+
+    return run, -0.5 * math.log(1 - a * a)
+
+
+def te_case(a: float, b: float, c: float, n: int) -> tuple[Callable[[int], Any], float]:
+    """x_t = a x_(t-1) + e, y_t = b y_(t-1) + c x_(t-1) + e'; TE(x -> y) with one step of history."""
+    coef = np.array([[a, 0.0], [c, b]])
+    cov = linalg.solve_discrete_lyapunov(coef, np.eye(2))  # stationary covariance of (x, y)
+    given_y = cov[0, 0] - cov[0, 1] ** 2 / cov[1, 1]  # var(x_(t-1) | y_(t-1))
+    truth = 0.5 * math.log(1 + c * c * given_y)
+
+    def run(seed: int) -> Any:
+        rng = np.random.default_rng(seed)
+        burn = 2000
+        x, y = np.zeros(n + burn), np.zeros(n + burn)
+        e = rng.standard_normal((n + burn, 2))
+        for t in range(1, n + burn):
+            x[t] = a * x[t - 1] + e[t, 0]
+            y[t] = b * y[t - 1] + c * x[t - 1] + e[t, 1]
+        return iblearn.estimate("te", x[burn:], y[burn:])
+
+    return run, truth
+
+
+def entropy_case(p: np.ndarray, n: int) -> tuple[Callable[[int], Any], float]:
+    def run(seed: int) -> Any:
+        draws = np.random.default_rng(seed).choice(len(p), size=n, p=p)
+        return iblearn.estimate("entropy", torch.from_numpy(draws))
+
+    q = p[p > 0]
+    return run, float(-(q * np.log(q)).sum())
+
+
+def zipf(s: float, k: int) -> np.ndarray:
+    w = np.arange(1, k + 1, dtype=float) ** -s
+    return w / w.sum()
+
+
+def rare_class_case(n: int, q: float, p_common: float) -> tuple[Callable[[int], Any], float]:
+    """x: two common classes and a rare one (probability q) that always gives y = 1; y = 1 with
+    probability p_common otherwise."""
+
+    def h(p: float) -> float:
+        return -p * math.log(p) - (1 - p) * math.log(1 - p)
+
+    truth = h(q + (1 - q) * p_common) - (1 - q) * h(p_common)
+
+    def run(seed: int) -> Any:
+        rng = np.random.default_rng(seed)
+        x = rng.choice(3, size=n, p=[(1 - q) / 2, (1 - q) / 2, q])
+        y = np.where(x == 2, 1, (rng.random(n) < p_common).astype(int))
+        return iblearn.estimate("mi", torch.from_numpy(x), torch.from_numpy(y))
+
+    return run, truth
+
+
+def _gaussian_entropy(cov: np.ndarray) -> float:
+    return 0.5 * float(np.linalg.slogdet(2 * math.pi * math.e * cov)[1])
+
+
+def o_information_case(n: int) -> tuple[Callable[[int], Any], float]:
+    """Four variables, a shared source plus noise, each warped by a monotone map (which leaves the
+    O-information as it is); KSG with half-sampling resamples."""
+    load = np.array([1.0, 0.8, 0.6, 0.9])
+    cov = np.outer(load, load) + np.eye(4)
+    d = len(cov)
+    truth = (d - 2) * _gaussian_entropy(cov)
+    for i in range(d):
+        rest = [j for j in range(d) if j != i]
+        truth += _gaussian_entropy(cov[[i]][:, [i]]) - _gaussian_entropy(cov[np.ix_(rest, rest)])
+
+    def run(seed: int) -> Any:
+        z = np.random.default_rng(seed).multivariate_normal(np.zeros(d), cov, size=n)
+        warped = np.stack([z[:, 0] ** 3, np.exp(z[:, 1]), np.tanh(z[:, 2]), z[:, 3]], 1)
+        return iblearn.estimate("o_information", warped, method="ksg", n_resamples=10)
+
+    return run, truth
+
+
+def cmi_case(n: int) -> tuple[Callable[[int], Any], float]:
+    """x = z + e1, y = 0.4 x + z + e2: I(X; Y | Z) = 1/2 log(1 + 0.16 var(x | z)) with var(x | z) = 1."""
+    truth = 0.5 * math.log(1 + 0.16)
+
+    def run(seed: int) -> Any:
+        g = torch.Generator().manual_seed(seed)
+        z = torch.randn(n, 1, generator=g, dtype=torch.float64)
+        x = z + torch.randn(n, 1, generator=g, dtype=torch.float64)
+        y = 0.4 * x + z + torch.randn(n, 1, generator=g, dtype=torch.float64)
+        return iblearn.estimate("cmi", x, y, z, method="ksg", n_resamples=10)
+
+    return run, truth
+
+
+def gaussian_mi_case(n: int) -> tuple[Callable[[int], Any], float]:
+    """The well-behaved control: a bivariate Gaussian at rho 0.6, i.i.d. rows, auto."""
+
+    def run(seed: int) -> Any:
+        g = torch.Generator().manual_seed(seed)
+        x = torch.randn(n, 1, generator=g, dtype=torch.float64)
+        y = 0.6 * x + 0.8 * torch.randn(n, 1, generator=g, dtype=torch.float64)
+        return iblearn.estimate("mi", x, y)
+
+    return run, -0.5 * math.log(1 - 0.36)
+
+
+def cases() -> dict[str, tuple[Callable[[int], Any], float, int]]:
+    """name -> (run of a seed, truth in nats, seeds)."""
+    return {
+        "ais AR(0.99) N=500": (*ais_case(0.99, 500), 30),
+        "ais AR(0.95) N=500": (*ais_case(0.95, 500), 30),
+        "te a=b=0.96 c=0.3 T=800": (*te_case(0.96, 0.96, 0.3, 800), 10),
+        "entropy 300 of 10^6 uniform": (*entropy_case(np.full(10**6, 1e-6), 300), 10),
+        "entropy Zipf 1.1, 5000 symbols, 600 draws": (*entropy_case(zipf(1.1, 5000), 600), 20),
+        "mi labels, rare class q=0.005 N=300": (*rare_class_case(300, 0.005, 0.05), 20),
+        "o_information ksg warped 4 vars N=1000": (*o_information_case(1000), 10),
+        "cmi ksg Gaussian N=1000": (*cmi_case(1000), 10),
+        "mi auto Gaussian rho 0.6 N=1000 (control)": (*gaussian_mi_case(1000), 10),
+    }
+
+
+def run_case(run: Callable[[int], Any], truth: float, seeds: int) -> dict[str, Any]:
+    rows = []
+    start = time.process_time()
+    for seed in range(seeds):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            est = run(seed)
+        low, high = est.interval if est.interval is not None else (math.nan, math.nan)
+        rows.append(
+            {
+                "seed": seed,
+                "estimate": float(est),
+                "interval": [low, high],
+                "reliable": est.reliable,
+                "covers": bool(low <= truth <= high),
+                "caveat": est.caveat,
+            }
+        )
+    reliable = [r for r in rows if r["reliable"] is True]
+    return {
+        "truth": truth,
+        "runs": len(rows),
+        "reliable": len(reliable),
+        "not_checked": sum(r["reliable"] is None for r in rows),
+        "reliable_miss": sum(not r["covers"] for r in reliable),
+        "covers_all": sum(r["covers"] for r in rows),
+        "mean_width": float(np.mean([r["interval"][1] - r["interval"][0] for r in rows])),
+        "cpu_seconds": time.process_time() - start,
+        "rows": rows,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="two seeds a case, nothing written")
+    parser.add_argument("--only", default="", help="run only cases whose name contains this")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    results = {}
+    header = f"{'case':48} {'runs':>4} {'reliable':>8} {'unchecked':>9} {'reliable miss':>13} {'covers':>6}"
+    print(header)
+    for name, (run, truth, seeds) in cases().items():
+        if args.only not in name:
+            continue
+        r = run_case(run, truth, 2 if args.quick else seeds)
+        results[name] = r
+        print(
+            f"{name:48} {r['runs']:>4} {r['reliable']:>8} {r['not_checked']:>9} {r['reliable_miss']:>13} "
+            f"{r['covers_all']:>6}   (truth {truth:.4g}, mean width {r['mean_width']:.3g}, "
+            f"{r['cpu_seconds']:.0f} s)",
+            flush=True,
+        )
+    if not args.quick and not args.only:
+        OUT.parent.mkdir(parents=True, exist_ok=True)
+        OUT.write_text(json.dumps(results, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+"""``reliable`` is True only where checks that can see the failure ran and passed, None ("not checked")
+where none ran, and never True on the cases whose reliable intervals missed the truth: a series near a
+unit root, an entropy whose symbols are mostly unseen or heavy-tailed, a class seen once."""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import iblearn
+from iblearn.cli import main
+from iblearn.data import bivariate_normal
+from tests.cli import strict_json
+
+torch.set_num_threads(1)
+
+
+def _quiet(*args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return iblearn.estimate(*args, **kwargs)
+
+
+def test_a_named_method_is_not_checked():
+    x, y = bivariate_normal(0.6).sample(500, seed=0)
+    est = iblearn.estimate("mi", x, y, method="ksg")
+    assert est.reliable is None
+    assert str(est).endswith("not checked")
+    assert "reliable: not checked" in est.describe()
+    assert est.to_dict()["reliable"] is None
+    assert "unreliable" not in repr(est)
+
+
+def test_a_named_method_prints_null_in_json(tmp_path, capsys):
+    x, y = bivariate_normal(0.6).sample(300, seed=0)
+    np.save(tmp_path / "x.npy", x.numpy())
+    np.save(tmp_path / "y.npy", y.numpy())
+    assert main(["estimate", str(tmp_path / "x.npy"), str(tmp_path / "y.npy"), "--method", "ksg", "--json"]) == 0
+    assert strict_json(capsys.readouterr().out)["reliable"] is None
+
+
+def test_a_flagged_named_estimate_stays_unreliable():
+    # Independent rows in time order: a named estimator is flagged, not left "not checked".
+    g = torch.Generator().manual_seed(0)
+    walk = torch.randn(400, 2, generator=g, dtype=torch.float64).cumsum(0)
+    est = _quiet("mi", walk[:, :1], walk[:, 1:], method="ksg")
+    assert est.reliable is False
+
+
+def test_gaussian_mi_on_independent_rows_is_reliable():
+    x, y = bivariate_normal(0.6).sample(1000, seed=0)
+    est = iblearn.estimate("mi", x, y)
+    assert est.reliable is True
+    assert "reliable: yes" in est.describe()
+    assert est.interval[0] <= -0.5 * math.log(1 - 0.36) <= est.interval[1]
+
+
+def _ar1(a, n, seed):
+    rng = np.random.default_rng(seed)
+    x = np.empty(n)
+    x[0] = rng.standard_normal() / math.sqrt(1 - a * a)
+    for t in range(1, n):
+        x[t] = a * x[t - 1] + rng.standard_normal()
+    return x
+
+
+def test_storage_near_a_unit_root_is_not_reliable():
+    # AR(0.99), 500 steps, seed 3: the storage read 1.38 nats, interval [1.15, 1.61], for a truth of 1.96,
+    # and was said reliable.
+    est = _quiet("ais", _ar1(0.99, 500, 3))
+    assert est.reliable is False
+    assert est.report.checks["unit root"].passed is False
+    assert "unit root" in est.caveat
+
+
+def test_storage_of_a_series_that_mixes_is_reliable():
+    est = _quiet("ais", _ar1(0.5, 1000, 0))
+    assert est.report.checks["unit root"].passed is True
+    assert est.reliable is True
+
+
+def test_entropy_of_symbols_mostly_unseen_is_not_reliable():
+    # 300 draws over 10^6 symbols: no symbol repeats, the entropy (13.8 nats) is not identified; the
+    # interval was [5.64, 5.77] and said reliable.
+    draws = np.random.default_rng(0).integers(0, 10**6, 300)
+    est = _quiet("entropy", torch.from_numpy(draws))
+    assert est.reliable is False
+    checks = est.report.checks
+    assert checks["coincidences"].passed is False and checks["unseen mass"].passed is False
+
+
+def test_entropy_of_a_power_law_is_not_reliable():
+    # Zipf 1.1 over 5,000 symbols, 600 draws, seed 0: reliable and missing the truth (5.49 nats).
+    w = np.arange(1, 5001, dtype=float) ** -1.1
+    draws = np.random.default_rng(0).choice(5000, size=600, p=w / w.sum())
+    est = _quiet("entropy", torch.from_numpy(draws))
+    assert est.reliable is False
+    assert est.report.checks["tail"].passed is False
+    assert "heavy tail" in est.caveat
+
+
+def test_entropy_of_a_well_sampled_alphabet_is_reliable():
+    draws = np.random.default_rng(0).integers(0, 20, 2000)
+    est = iblearn.estimate("entropy", torch.from_numpy(draws))
+    assert est.reliable is True
+    assert all(c.passed for c in est.report.checks.values())
+
+
+def test_mi_with_a_class_seen_once_is_not_reliable():
+    # y's class 1 seen once among 300 rows (seed 2): the mixed KSG read 0, interval [0, 3.6e-15], for a
+    # truth of 0.019 nats, and said reliable.
+    rng = np.random.default_rng(2)
+    y = (rng.random(300) < 0.005).astype(np.int64)
+    x = rng.standard_normal(300) + 3.0 * y
+    assert int(y.sum()) == 1
+    est = _quiet("mi", torch.from_numpy(x), torch.from_numpy(y))
+    assert est.reliable is False
+    assert est.report.checks["classes"].passed is False
+
+
+@pytest.mark.parametrize("measure", ["mi", "entropy"])
+def test_json_says_true_where_auto_checked(measure, tmp_path):
+    x, y = bivariate_normal(0.6).sample(1000, seed=0)
+    est = iblearn.estimate("mi", x, y) if measure == "mi" else iblearn.estimate("entropy", torch.arange(1000) % 5)
+    assert json.loads(json.dumps(est.to_dict(), default=str))["reliable"] is True
