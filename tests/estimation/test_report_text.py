@@ -97,10 +97,11 @@ def pair_files(tmp_path):
 
 
 @pytest.mark.parametrize("method", [[], ["--method", "ksg", "--resamples", "4"]])
-def test_the_command_prints_the_description_with_reliable_yes_or_no(pair_files, capsys, method):
+def test_the_command_prints_the_description_with_reliable_yes_no_or_not_checked(pair_files, capsys, method):
     assert main(["estimate", str(pair_files / "x.npy"), str(pair_files / "y.npy"), *method]) == 0
     text = capsys.readouterr().out
-    assert "95% interval [" in text and re.search(r"^reliable: (yes|no) — ", text, re.M)
+    said = "not checked" if method else "(yes|no)"
+    assert "95% interval [" in text and re.search(rf"^reliable: {said} — ", text, re.M)
     assert "bias-aware" not in text and "estimator: ksg" in text
 
 

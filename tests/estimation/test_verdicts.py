@@ -9,7 +9,6 @@ import math
 import warnings
 
 import numpy as np
-import pytest
 import torch
 
 import iblearn
@@ -40,7 +39,9 @@ def test_a_named_method_prints_null_in_json(tmp_path, capsys):
     x, y = bivariate_normal(0.6).sample(300, seed=0)
     np.save(tmp_path / "x.npy", x.numpy())
     np.save(tmp_path / "y.npy", y.numpy())
-    assert main(["estimate", str(tmp_path / "x.npy"), str(tmp_path / "y.npy"), "--method", "ksg", "--json"]) == 0
+    assert (
+        main(["estimate", str(tmp_path / "x.npy"), str(tmp_path / "y.npy"), "--method", "ksg", "--json"]) == 0
+    )
     assert strict_json(capsys.readouterr().out)["reliable"] is None
 
 
@@ -123,8 +124,6 @@ def test_mi_with_a_class_seen_once_is_not_reliable():
     assert est.report.checks["classes"].passed is False
 
 
-@pytest.mark.parametrize("measure", ["mi", "entropy"])
-def test_json_says_true_where_auto_checked(measure, tmp_path):
-    x, y = bivariate_normal(0.6).sample(1000, seed=0)
-    est = iblearn.estimate("mi", x, y) if measure == "mi" else iblearn.estimate("entropy", torch.arange(1000) % 5)
+def test_json_says_true_where_auto_checked():
+    est = iblearn.estimate("entropy", torch.arange(1000) % 5)
     assert json.loads(json.dumps(est.to_dict(), default=str))["reliable"] is True

@@ -51,4 +51,4 @@ def test_a_finite_estimate_is_left_as_it_is():
     result = MIEstimate(
         value=torch.tensor(0.5), n_samples=100, estimator="x", stderr=0.1, interval=(0.3, 0.7)
     )
-    assert judged(result, "x", math.e).reliable
+    assert judged(result, "x", math.e).reliable is None

@@ -58,4 +58,4 @@ def test_independent_draws_in_sorted_order_are_told_to_shuffle():
     assert est.reliable is False and "shuffle them" in est.caveat
     order = torch.from_numpy(g.permutation(500))
     shuffled = KSG()(x[order], y[order])
-    assert shuffled.reliable and float(shuffled) == pytest.approx(float(est), abs=1e-9)
+    assert shuffled.reliable is None and float(shuffled) == pytest.approx(float(est), abs=1e-9)

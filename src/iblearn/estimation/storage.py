@@ -103,4 +103,6 @@ def ais_auto(series: Any, *, history: int = 1, k: int = 4, seed: int = 0) -> Est
     )
     ceiling = "no information storage exceeds log N"
     probe = ("independence", "shuffled", shuffled, _SHUFFLED)
-    return series_verdict(est, n, probe, ceiling, why, chosen=chosen, features=feats, more={"unit root": root})
+    return series_verdict(
+        est, n, probe, ceiling, why, chosen=chosen, features=feats, more={"unit root": root}
+    )
