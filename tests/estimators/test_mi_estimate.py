@@ -23,13 +23,13 @@ def test_repr_is_one_short_line():
 
 def test_a_spread_is_printed_as_what_it_is():
     """A standard error covers sampling error only; a bare ± would read as the estimate's whole error."""
-    assert str(estimate(stderr=0.01)) == "0.4018 nats ± 0.0100 (standard error) [ksg, N=500]"
+    assert str(estimate(stderr=0.01)) == "0.4018 nats ± 0.0100 (standard error) [ksg, N=500], not checked"
 
 
 def test_format_reads_the_value_and_an_empty_spec_is_str():
     est = estimate()
     assert f"{est:.3f}" == "0.402" and f"{est:8.1f}" == "     0.4" and f"{est:.1e}" == "4.0e-01"
-    assert f"{est}" == str(est) == "0.4018 nats [ksg, N=500]"
+    assert f"{est}" == str(est) == "0.4018 nats [ksg, N=500], not checked"
 
 
 def test_comparisons_with_numbers_and_estimates():
