@@ -54,8 +54,8 @@ def read_variable(value: Any, name: str) -> Any:
             out[c] = codes
         return out
     if hasattr(value, "dtype") and hasattr(value, "index") and hasattr(value, "to_numpy"):  # a Series
-        coded = _pandas_column(value, name)
-        return value if coded is None else type(value)(coded, index=value.index, name=value.name)
+        column = _pandas_column(value, name)
+        return value if column is None else type(value)(column, index=value.index, name=value.name)
     if type(value).__name__ == "Categorical" and hasattr(value, "codes"):  # a bare pandas Categorical
         return _categorical(value, name)
     try:
