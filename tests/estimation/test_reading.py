@@ -72,6 +72,7 @@ def test_categories_keep_their_order_and_text_sorts():
         (["a", 1, "b", 2], "mixes names and numbers"),
         (["a", None, "b", "a"], "missing value"),
         (pd.Categorical(["a", None, "b", "a"]), "missing value"),
+        (pd.Series([True, pd.NA, False, True], dtype="boolean"), "missing value"),
         ([{"a": 1}, {"b": 2}, {"a": 1}, {"b": 2}], "neither a number nor a name"),
     ],
 )

@@ -18,6 +18,8 @@ import torch
 
 __all__ = ["read_variable", "sorted_codes"]
 
+_MISSING = ("NAType", "NaTType")
+
 
 def sorted_codes(names: Sequence[Any] | np.ndarray) -> np.ndarray:
     """Each of ``names`` as its rank among the distinct names (sorted order): class codes 0..K-1.
@@ -100,7 +102,8 @@ def _names(column: np.ndarray, name: str) -> np.ndarray:
         return sorted_codes(column)
     items = column.tolist()
     for row, item in enumerate(items):
-        if item is None or (isinstance(item, float) and item != item):
+        # None, NaN, and pandas' NA and NaT (whose comparisons raise or give NA).
+        if item is None or (isinstance(item, float) and item != item) or type(item).__name__ in _MISSING:
             raise ValueError(f"{name}: a missing value ({item!r}) at row {row}; drop or fill it")
     texts = [isinstance(v, str | bytes | np.str_ | np.bytes_) for v in items]
     if all(texts) or all(isinstance(v, bool | np.bool_) for v in items):
