@@ -14,8 +14,7 @@ from torch import nn
 pl = pytest.importorskip("pytorch_lightning")
 event_accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
 
-from iblearn.analysis import InformationPlane  # noqa: E402
-from iblearn.analysis.information_plane import InformationPlaneCallback  # noqa: E402
+from iblearn.analysis import InformationPlane, InformationPlaneCallback  # noqa: E402
 from iblearn.optim import MIDecayLR, MIProbe  # noqa: E402
 from iblearn.optim.lightning import MIDecayCallback  # noqa: E402
 

@@ -129,7 +129,7 @@ def test_pid_and_groups_need_each_other(table, capsys):
     assert main(["estimate", str(path / "t.csv"), "--groups", "a;b"]) == 2
     assert "give --measure too" in capsys.readouterr().err
     with pytest.raises(SystemExit):  # argparse: not one of --measure's choices
-        main(["estimate", str(path / "t.csv"), "--measure", "entropy"])
+        main(["estimate", str(path / "t.csv"), "--measure", "renyi_entropy"])
     assert "--measure: invalid choice" in capsys.readouterr().err
 
 

@@ -47,6 +47,22 @@ def test_bad_joint_is_named(pxy, message):
     assert message in str(err.value)
 
 
+def test_a_table_of_counts_is_normalized_where_asked():
+    counts = torch.tensor([[45.0, 5.0], [5.0, 45.0]], dtype=torch.float64)
+    with pytest.raises(ValueError, match=r"^pxy: must sum to 1, sums to 100; .*pass normalize=True"):
+        ibf.ib_curve(counts, [1.0, 4.0])
+    by_counts = ibf.ib_curve(counts, [1.0, 4.0], normalize=True, critical=False)
+    by_table = ibf.ib_curve(counts / 100, [1.0, 4.0], critical=False)
+    torch.testing.assert_close(by_counts.i_ty, by_table.i_ty, rtol=0, atol=1e-9)
+    with pytest.raises(ValueError, match=r"^pxy: has negative entries"):
+        ibf.ib_curve([[-1.0, 5.0], [5.0, 45.0]], normalize=True)
+    with pytest.raises(ValueError, match=r"^normalize"):
+        ibf.ib_curve(counts, normalize="yes")
+    # A function that takes no normalize= does not suggest it.
+    with pytest.raises(ValueError, match=r"sums to 100$"):
+        maximal_correlation_squared(counts)
+
+
 def test_bad_settings_are_named():
     p = bsc(0.1)
     for kwargs, name in [

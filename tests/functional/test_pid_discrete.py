@@ -139,3 +139,16 @@ def test_bad_input_is_named(p: np.ndarray, redundancy: str, match: str) -> None:
 def test_lattice_refuses_two_source_only_measures() -> None:
     with pytest.raises(ValueError, match="redundancy"):
         pid_lattice(np.ones((2, 2, 2, 2)) / 16, "broja")  # type: ignore[arg-type]
+
+
+def test_parts_print_as_plain_numbers():
+    """Four tensor reprs with their dtypes bury the values; the parts print as numbers in nats."""
+    from iblearn.functional import local_pid
+
+    text = repr(pid_distribution(torch.as_tensor(XOR)))
+    assert "tensor" not in text and "dtype" not in text and len(text) < 120
+    assert text.startswith("PIDParts(redundancy=0.0000, unique_1=0.0000, unique_2=0.0000, synergy=")
+    assert f"synergy={math.log(2):.4f}, nats)" in text
+    x1, x2 = torch.tensor([0, 0, 1, 1]), torch.tensor([0, 1, 0, 1])
+    local = repr(local_pid(x1, x2, x1 ^ x2))
+    assert "tensor" not in local and "means of (4,) local values" in local

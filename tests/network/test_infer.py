@@ -163,3 +163,11 @@ def test_bad_input_is_named(kwargs, named):
     args = dict(data=np.random.default_rng(0).standard_normal((100, 3))) | kwargs
     with pytest.raises(ValueError, match=f"^{named}"):
         infer_network(**args)
+
+
+def test_a_transposed_array_is_named_with_the_expected_shape():
+    data = np.random.default_rng(0).standard_normal((1000, 4))
+    with pytest.raises(ValueError, match=r"^data: a trial of shape \(4, 1000\) .*\(T, P\).*pass data\.T"):
+        infer_network(data.T, max_lag=3)
+    with pytest.raises(ValueError, match=r"^data: .*pass data\.T"):
+        infer_network([data.T, data.T], max_lag=3)

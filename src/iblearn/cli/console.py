@@ -22,9 +22,20 @@ from rich.progress import (
 #: What ``add_subparsers`` returns; each command's module adds its parser to it.
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
-# Off a terminal (logs, make demo piped), rich assumes 80 columns and truncates the task names.
-out = Console() if sys.stdout.isatty() else Console(width=110)
-err = Console(stderr=True)
+
+def _console(stderr: bool) -> Console:
+    """A console that wraps text to the terminal's width on a terminal, and off one (a pipe, a log, a
+    file) leaves each paragraph on one line: a hard wrap at an assumed width splits phrases in files
+    that a reader's own window or tool wraps anyway. Tables off a terminal are drawn 110 columns wide
+    (rich would assume 80 and truncate their cells)."""
+    stream = sys.stderr if stderr else sys.stdout
+    if stream.isatty():
+        return Console(stderr=stderr)
+    return Console(stderr=stderr, width=110, soft_wrap=True)
+
+
+out = _console(stderr=False)
+err = _console(stderr=True)
 
 
 class _Steps:

@@ -1,4 +1,5 @@
-"""``iblearn estimate``: I(X;Y), I(X;Y|Z), transfer entropy or a measure among many variables, from sample
+"""``iblearn estimate``: I(X;Y), I(X;Y|Z), transfer entropy, entropy, active information storage or a
+measure among many variables, from sample
 files, through :func:`iblearn.estimation.estimate` (the command reads files and prints; the front door
 chooses, checks and refuses)."""
 
@@ -85,7 +86,11 @@ _ARGUMENTS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
     (("--lag",), {"type": int, "default": None, "help": "--measure te: the source's lag (default 1)"}),
     (
         ("--history",),
-        {"type": int, "default": None, "help": "--measure te: past target steps conditioned on (default 1)"},
+        {
+            "type": int,
+            "default": None,
+            "help": "--measure te: past target steps conditioned on; ais: past steps of X (default 1)",
+        },
     ),
     (("--k",), {"type": int, "default": None, "help": "neighbours, for ksg and mixed_ksg"}),
     (("--base",), {"type": float, "default": None, "help": "logarithm base: 2 for bits (default: nats)"}),
@@ -143,10 +148,14 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
 def cmd_estimate(args: argparse.Namespace) -> int:
     from iblearn.estimators import get_estimator
 
-    if args.measure != "te" and (args.lag is not None or args.history is not None):
-        raise ValueError(f"{'--lag' if args.lag is not None else '--history'}: only with --measure te")
+    if args.measure not in ("te", "ais") and args.history is not None:
+        raise ValueError("--history: only with --measure te or ais")
+    if args.measure != "te" and args.lag is not None:
+        raise ValueError("--lag: only with --measure te")
     if args.measure == "te":
         return _estimate_series(args)
+    if args.measure in ("entropy", "ais"):
+        return _estimate_one(args)
     if args.measure is not None or args.groups is not None:
         if args.measure is None:
             raise ValueError("--groups: names the variables of a --measure; give --measure too")
@@ -298,6 +307,50 @@ def _estimate_series(args: argparse.Namespace) -> int:
     except ValueError as err:
         raise _flagged(err, given, args) from err
     return _print_result(result, "TE(X -> Y)", time.perf_counter() - start, args)
+
+
+#: What ``--measure entropy`` and ``ais`` print as.
+_ONE_VARIABLE = {"entropy": "H(X)", "ais": "A(X)"}
+
+
+def _estimate_one(args: argparse.Namespace) -> int:
+    """``estimate X --measure entropy``: H(X) of X's class labels (a row of several columns is one
+    outcome); ``--measure ais``: the active information storage of the series X (rows are time steps,
+    ``--history`` past steps). Auto by default, or a named method (a discrete estimator for the
+    entropy: nsb, cwj, plugin, ...; ksg, gaussian or copula for the storage) with ``--resamples``."""
+    import numpy as np
+
+    from iblearn.estimation import estimate
+
+    for option, value in (("Y", args.y), ("--y-cols", args.y_cols), ("--cond", args.cond)):
+        if value is not None:
+            raise ValueError(f"{option}: --measure {args.measure} takes one variable, X")
+    x = load_samples(args.x, "X", args.x_cols, max_mb=args.max_mb)
+    values = x.values
+    given = dict(args.option or [])
+    method = "auto" if args.method is None else args.method.lower()
+    if args.measure == "entropy":
+        if isinstance(values, np.ndarray) and values.dtype.kind == "f":
+            if not np.array_equal(values, np.round(values)):
+                raise ValueError(
+                    "X: --measure entropy takes class labels (integers or names); X holds other numbers"
+                )
+            values = values.astype(np.int64)
+        if method != "auto":
+            given["n_resamples"] = args.resamples or 200
+    else:
+        if args.k is not None:
+            given["k"] = args.k
+        given["history"] = 1 if args.history is None else args.history
+        if method != "auto":
+            given |= {"n_resamples": args.resamples, "n_permutations": args.permutations}
+    given["seed"] = args.seed
+    start = time.perf_counter()
+    try:
+        result = estimate(args.measure, values, method=method, **given)
+    except ValueError as err:
+        raise _flagged(err, given, args) from err
+    return _print_result(result, _ONE_VARIABLE[args.measure], time.perf_counter() - start, args)
 
 
 def _estimate_conditional(est: Any, x: Any, y: Any, z: Samples, method: str, args: argparse.Namespace) -> Any:

@@ -19,8 +19,9 @@ from iblearn.cli.json_out import exit_code, nonfinite_estimate, strict
 
 #: ``--measure``'s names and what they print as.
 MEASURES = {name: spec.label for name, spec in MEASURE_TABLE.items()} | {"pid": "I(X1, X2; T)"}
-#: ``--measure``'s names with the series' one, which takes X and Y (:mod:`iblearn.cli.estimate`).
-CHOICES = (*MEASURES, "te")
+#: ``--measure``'s names with the series' one, which takes X and Y, and those of one variable, X
+#: (:mod:`iblearn.cli.estimate`).
+CHOICES = (*MEASURES, "te", "entropy", "ais")
 #: Estimate options that have no meaning for a measure among many variables.
 _ONE_PAIR_ONLY = ("y", "y_cols", "cond")
 
@@ -35,7 +36,9 @@ def add_arguments(est: argparse.ArgumentParser) -> None:
         "dual_total_correlation, o_information, s_information, interaction_information (3 groups) or "
         "pid (3 groups: two sources, then the target); --method auto (default: chosen from the data and "
         "checked; ksg where --resamples, --permutations or --option is given), ksg, gaussian or copula; "
-        "or te: transfer entropy from the series X to the series Y (--lag, --history, --cond)",
+        "or te: transfer entropy from the series X to the series Y (--lag, --history, --cond); or "
+        "entropy: H(X) of X's class labels (auto, or a discrete estimator: nsb, cwj, plugin, ...); or "
+        "ais: active information storage of the series X (--history)",
     )
     est.add_argument(
         "--groups",

@@ -172,11 +172,13 @@ class _Table:
     def samples(self) -> Samples:
         import numpy as np
 
+        from iblearn.estimation.reading import sorted_codes
+
         values = self.values
         values.resize((self.n, len(self.labels)), refcheck=False)  # blank lines were counted
         for c, names in enumerate(self.codes):
-            if names:  # class names: codes in sorted order
-                rank = np.argsort(np.argsort(np.array(list(names))))
+            if names:  # class names: codes in sorted order, as the front door reads names
+                rank = sorted_codes(list(names))
                 values[:, c] = rank[values[:, c].astype(np.int64)]
         return Samples(values, self.labels, any(self.codes))
 

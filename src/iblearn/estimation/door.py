@@ -18,6 +18,7 @@ from functools import partial
 from typing import Any
 
 from iblearn.estimation import labels, many, pairs, series, storage
+from iblearn.estimation.reading import read_variable
 from iblearn.functional import Estimate
 
 __all__ = ["MEASURES", "Measure", "estimate", "estimate_mi"]
@@ -96,7 +97,8 @@ def estimate(measure: str, *variables: Any, method: str = "auto", **options: Any
             ``"interaction_information"`` (data; ``blocks``) or ``"pid"`` (x1, x2, target;
             ``redundancy``: ``"mmi"``, ``"broja"``, ``"ccs"``, ``"dep"``, ``"sx"``, and for labels
             ``"min"``).
-        *variables: the measure's variables, samples as rows.
+        *variables: the measure's variables, samples as rows: numbers, or class labels as integers or
+            names (text, a pandas ``Categorical``; :func:`~iblearn.estimation.reading.read_variable`).
         method: ``"auto"``, or a named method of the measure (a registry name for MI; ``"ksg"``,
             ``"gaussian"``, ``"copula"`` for the measures among many variables; a discrete estimator
             for the entropy).
@@ -124,6 +126,8 @@ def estimate(measure: str, *variables: Any, method: str = "auto", **options: Any
             f"variables: {measure!r} takes {len(spec.variables)} ({', '.join(spec.variables)}), "
             f"got {len(variables)}"
         )
+    # Names (text, categories) become class labels here, once for every measure and method.
+    variables = tuple(read_variable(v, n) for v, n in zip(variables, spec.variables, strict=True))
     if method == "auto":
         _options(spec.auto, measure, method, options)
         return spec.auto(*variables, **options)

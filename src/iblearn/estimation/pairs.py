@@ -37,7 +37,7 @@ from iblearn.estimators.auto import (
 from iblearn.estimators.auto_discrete import ADVICE as LABELS_ADVICE
 from iblearn.estimators.auto_discrete import labels_estimate
 from iblearn.estimators.auto_gaussian import copula_check, gaussian_stderr
-from iblearn.estimators.autocheck import HALVES, MI, interval, run_checks
+from iblearn.estimators.autocheck import HALVES, INTERVAL, MI, interval, run_checks
 from iblearn.estimators.split import split_estimate
 from iblearn.functional import Estimate
 from iblearn.functional.gaussian import canonical_bases
@@ -201,5 +201,7 @@ def _checked(
         stderr_method=method,
     )
     est = verdict(est, checks, samples, ("x", "y", "z"))
-    report = replace(est.report, chosen=chosen, why=why, checks=checks, features=feats)
+    report = replace(
+        est.report, chosen=chosen, why=why, checks=checks, features=feats, interval_method=INTERVAL
+    )
     return replace(est, interval=(low, high), confidence=CONFIDENCE, report=report)

@@ -52,7 +52,17 @@ from iblearn.estimators.auto_discrete import ADVICE as LABELS_ADVICE
 from iblearn.estimators.auto_discrete import class_check, labels_estimate
 from iblearn.estimators.auto_gaussian import GaussianReruns, copula_check, delta_stderr, gaussian_on_bases
 from iblearn.estimators.auto_gaussian import gaussian_stderr as gaussian_stderr
-from iblearn.estimators.autocheck import FLOOR, HALVES, MI, SHARE, Check, caveat, interval, run_checks
+from iblearn.estimators.autocheck import (
+    FLOOR,
+    HALVES,
+    INTERVAL,
+    MI,
+    SHARE,
+    Check,
+    caveat,
+    interval,
+    run_checks,
+)
 from iblearn.estimators.base import MIEstimate
 from iblearn.estimators.split import split_estimate
 from iblearn.functional import inference
@@ -244,7 +254,9 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
         est, chosen, why = _neural(xt, yt, est, chosen, why, neural_steps, seed)
         low, high = min(low, float(est)), max(high, float(est) + 2 * (est.stderr or 0.0))
     est = verdict(est, checks, (xt, yt), ("x", "y"), reliability.discrete_ceiling(xt, yt))
-    report = replace(est.report, chosen=chosen, why=why, checks=checks, features=feats)
+    report = replace(
+        est.report, chosen=chosen, why=why, checks=checks, features=feats, interval_method=INTERVAL
+    )
     return replace(est, interval=(low, high), confidence=inference.CONFIDENCE, report=report)
 
 

@@ -45,6 +45,9 @@ HALVES = (
     "that it changes from one seed to another (the interval's width allows for that)"
 )
 
+#: How :func:`interval` is made, in words (the report's ``interval_method``).
+INTERVAL = "2 standard errors widened by the bias the checks measure: half data, additivity, invariance"
+
 #: Estimate on (x, y) rows: the chosen estimator, in nats.
 MI = Callable[[Tensor, Tensor], float]
 

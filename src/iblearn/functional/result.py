@@ -43,6 +43,8 @@ class Report:
         checks: ``method="auto"``'s self-checks, name -> check (``iblearn.estimators.autocheck.Check``:
             ``passed``, ``figures``, ``tolerance``).
         features: what ``method="auto"`` measured of the data to choose.
+        interval_method: how the interval was made, in words, where its maker says
+            (``method="auto"``: two standard errors widened by the bias its checks measure).
     """
 
     stderr_method: str | None = None
@@ -54,6 +56,7 @@ class Report:
     why: str | None = None
     checks: dict[str, Any] = field(default_factory=dict)
     features: dict[str, float] = field(default_factory=dict)
+    interval_method: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (numbers, strings, lists, dicts) for JSON: each check as its fields."""
@@ -65,8 +68,13 @@ class Report:
         return out
 
 
+#: The half-width of an interval, in standard errors, that the standard error alone gives (1.96, or 2
+#: in ``method="auto"``'s), with room for a t quantile on many resamples: an interval reaching further
+#: says why (:meth:`Estimate.interval_basis`).
+_SES_ALONE = 2.1
+
 #: What the report holds that an estimate's constructor also takes as keywords (``stderr_method=``).
-_REPORTED = ("stderr_method", "n_permutations", "null", "limit", "split")
+_REPORTED = ("stderr_method", "n_permutations", "null", "limit", "split", "interval_method")
 
 
 @dataclass(frozen=True, eq=False, repr=False, init=False)
@@ -212,10 +220,34 @@ class Estimate:
         if self.interval is not None:
             level = "" if self.confidence is None else f"{self.confidence:.0%} "
             text += f", {level}interval [{self.interval[0]:.4f}, {self.interval[1]:.4f}]"
+            basis = self.interval_basis()
+            text += f" ({basis})" if basis else ""
         text = f"{text} [{self.report.chosen or self.estimator}, N={self.n_samples}]"
         if self.reliable is None:
             return f"{text}, not checked"
         return text if self.reliable else f"{text}, unreliable: {self.caveat}"
+
+    def interval_basis(self) -> str | None:
+        """How the interval was made, in words, where it reaches further than its standard error alone
+        gives (about 2 standard errors a side); None where it does not, or has no standard error.
+
+        Example:
+            >>> import torch
+            >>> est = Estimate(torch.tensor(0.5), 900, "ksg", stderr=0.01, interval=(0.45, 0.62), bias=-0.02)
+            >>> est.interval_basis()
+            "a t quantile of standard errors widened by the bias the estimate's trend with N shows"
+        """
+        if self.interval is None or not self.stderr:
+            return None
+        value = float(self)
+        reach = max(self.interval[1] - value, value - self.interval[0])
+        if reach <= _SES_ALONE * self.stderr:
+            return None
+        if self.report.interval_method is not None:
+            return self.report.interval_method
+        if self.bias is not None:
+            return "a t quantile of standard errors widened by the bias the estimate's trend with N shows"
+        return "a t quantile of standard errors: the standard error rests on few resamples"
 
     def describe(self) -> str:
         """The estimate in words a newcomer reads without the guide, one fact a line: the value with its
@@ -233,6 +265,9 @@ class Estimate:
         if self.stderr is not None:
             how = f", from the {self.report.stderr_method}" if self.report.stderr_method else ""
             lines.append(f"standard error: {self.stderr:.4f} {self.unit}{how}")
+            basis = self.interval_basis()
+            if basis is not None:
+                lines.append(f"interval: wider than 2 standard errors a side: {basis}")
         if self.p_value is not None:
             given = " given Z (X permuted among rows of like Z)" if self.measure == "cmi" else ""
             null = self.report.null or f"X and Y independent{given}"

@@ -79,8 +79,16 @@ def check_lags(min_lag: Any, max_lag: Any, trials: Sequence[np.ndarray]) -> tupl
         raise ValueError(f"min_lag: must not exceed max_lag={max_lag}, got {min_lag}")
     shortest = min(len(t) for t in trials)
     if shortest <= max_lag + 10:
+        wide = next((t.shape for t in trials if t.shape[1] > t.shape[0]), None)
+        if wide is not None:  # rows of processes, columns of time steps: the transpose of (T, P)
+            raise ValueError(
+                f"data: a trial of shape {wide} has {wide[1]} processes (columns) and {wide[0]} time "
+                f"steps (rows), too few for max_lag {max_lag}; infer_network takes (T, P), time steps as "
+                "rows and one process a column: if the rows are processes, pass data.T"
+            )
         raise ValueError(
-            f"max_lag: {max_lag} leaves too few samples of a {shortest}-step trial; use a shorter max_lag"
+            f"max_lag: {max_lag} leaves too few samples of a {shortest}-step trial (data is (T, P), time "
+            "steps as rows); use a shorter max_lag, or longer trials"
         )
     return min_lag, max_lag
 

@@ -10,6 +10,9 @@ import numpy as np
 
 from iblearn.network.target import TargetResult
 
+#: The edges a result's one-line form lists before "... more".
+SHOWN_EDGES = 4
+
 
 @dataclass(frozen=True)
 class NetworkResult:
@@ -74,6 +77,30 @@ class NetworkResult:
     def selected_past(self) -> dict[int, tuple[int, ...]]:
         """Each target's selected own lags (its active information storage's variables)."""
         return {t.target: t.past for t in self.targets}
+
+    def __repr__(self) -> str:
+        # One line: the processes, the edges (the first few), the method; the table is summary().
+        edges = self.edges
+        shown = ", ".join(f"{s}->{t} lag {lag}" for s, t, lag in edges[:SHOWN_EDGES])
+        more = f", ... {len(edges) - SHOWN_EDGES} more" if len(edges) > SHOWN_EDGES else ""
+        listed = f": {shown}{more}" if edges else ""
+        method = self.settings.get("method", "?")
+        return f"NetworkResult({self.n_processes} processes, {len(edges)} edges{listed}; method {method})"
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def summary(self) -> str:
+        """The network as a table: one row an edge (source, target, lag, conditional TE in nats,
+        p-value), then each target's selected past and omnibus test."""
+        lines = [repr(self), "", f"{'source':>6} {'target':>6} {'lag':>3} {'TE (nats)':>10} {'p':>8}"]
+        for (s, t, lag), (te, p) in self.edge_te.items():
+            lines.append(f"{s:>6} {t:>6} {lag:>3} {te:>10.4f} {p:>8.4f}")
+        lines += ["", f"{'target':>6} {'past':<12} {'omnibus TE':>10} {'p':>8} {'kept':>5}"]
+        for r, keep in zip(self.targets, self.significant, strict=True):
+            past = ",".join(map(str, r.past)) or "-"
+            lines.append(f"{r.target:>6} {past:<12} {r.omnibus_te:>10.4f} {r.omnibus_p:>8.4f} {keep!s:>5}")
+        return "\n".join(lines)
 
     def to_networkx(self) -> Any:
         """A ``networkx.MultiDiGraph``: one node a process, one edge a ``(source, target, lag)`` with

@@ -92,9 +92,11 @@ _TINY = 1e-300
 SMALL_WORK = 1 << 22
 
 
-def joint_table(pxy: Any, name: str = "pxy") -> Tensor:
+def joint_table(pxy: Any, name: str = "pxy", *, normalize: bool | None = None) -> Tensor:
     """``pxy`` as a float64 matrix ``(|X|, |Y|)`` of nonnegative entries summing to 1, or a ValueError
-    naming ``name``."""
+    naming ``name``; with ``normalize`` True, a nonnegative table of any positive sum (counts) divided
+    by it. ``normalize`` False: the caller takes ``normalize=``, which the refusal of a sum off 1 names;
+    None: it takes none."""
     p = V.as_tensor(pxy, name)
     if p.is_complex() or p.dtype == torch.bool:
         raise ValueError(f"{name}: expected a table of probabilities, got dtype {p.dtype}")
@@ -108,8 +110,12 @@ def joint_table(pxy: Any, name: str = "pxy") -> Tensor:
     if bool((p < 0).any()):
         raise ValueError(f"{name}: has negative entries (min {float(p.min()):.3g}); probabilities are >= 0")
     total = float(p.sum())
+    if normalize is not None and V.flag(normalize, "normalize") and total > 0:
+        return p / total
     if abs(total - 1) > SUM_TOLERANCE:
-        raise ValueError(f"{name}: must sum to 1, sums to {total:.9g}")
+        named = normalize is not None and total > 0
+        counts = "; a table of counts: pass normalize=True to divide it by its sum" if named else ""
+        raise ValueError(f"{name}: must sum to 1, sums to {total:.9g}{counts}")
     return p / total
 
 
@@ -190,6 +196,7 @@ def ib_curve(
     seed: int = 0,
     device: str | torch.device | None = None,
     search: Search = "thorough",
+    normalize: bool = False,
 ) -> IBCurve:
     """The information bottleneck curve of a discrete joint ``pxy``: at every beta, the best encoder found
     by a search that starts from the best deterministic encoders.
@@ -226,6 +233,8 @@ def ib_curve(
             deterministic annealing from the largest beta down, each beta iterated to at most
             ``min(tol, 1e-6)`` (:mod:`iblearn.functional.ib.anneal`). Each answer is a fixed point, but a
             local optimum that a restart or a split could improve stays.
+        normalize: divide ``pxy`` by its sum, so that a table of counts (a contingency table of
+            samples) is taken as the joint they estimate; False: a table not summing to 1 is refused.
 
     Returns:
         An :class:`IBCurve`: I(X; T), I(T; Y), H(T) (nats) and q(t|x) at each beta, and the critical
@@ -239,7 +248,7 @@ def ib_curve(
         ([0.0, 0.2823, 0.3665], 1.5625)
     """
     a = _check_alpha(method, alpha)
-    raw = joint_table(pxy)
+    raw = joint_table(pxy, normalize=normalize)
     raw = raw.to(torch.device(device) if device is not None else raw.device)
     dev, b = raw.device, _betas(betas).to(raw.device)
     tol, max_iter = V.positive(tol, "tol"), V.positive_int(max_iter, "max_iter")

@@ -80,6 +80,15 @@ class PIDParts(NamedTuple):
         """I(X1, X2; T), the sum of the parts."""
         return self.redundancy + self.unique_1 + self.unique_2 + self.synergy
 
+    def __repr__(self) -> str:
+        # Plain numbers: four tensor reprs with their dtypes bury the values. Local parts (one value
+        # a sample) show their means and shape.
+        local = self.redundancy.dim() > 0
+        values = (float(p.double().mean()) if local else float(p) for p in self)
+        body = ", ".join(f"{name}={v:.4f}" for name, v in zip(self._fields, values, strict=True))
+        where = f"means of {tuple(self.redundancy.shape)} local values, " if local else ""
+        return f"PIDParts({body}, {where}nats)"
+
 
 def combine(h_marginal: Tensor, h_rest: Tensor, h_joint: Tensor) -> tuple[Tensor, Tensor]:
     """``(TC, DTC)`` from the entropies of each variable ``(..., m)``, of all but each ``(..., m)`` and

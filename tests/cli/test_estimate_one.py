@@ -1,0 +1,77 @@
+"""``iblearn estimate X --measure entropy`` and ``--measure ais``: the front door's entropy of labels
+and active information storage of a series, from one file, as Python gives them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from iblearn import estimate
+from iblearn.cli import main
+from tests.cli import strict_json
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture
+def files(tmp_path):
+    """A CSV of a column of names and a column of numbers; an AR(1) series as .npy."""
+    r = np.random.default_rng(0)
+    names = r.choice(["ant", "bee", "cat"], size=400, p=[0.5, 0.3, 0.2])
+    lines = ["kind,w"] + [f"{n},{v:.6f}" for n, v in zip(names, r.normal(size=400), strict=True)]
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
+    series = np.zeros(600)
+    for t in range(1, 600):
+        series[t] = 0.8 * series[t - 1] + r.standard_normal()
+    np.save(tmp_path / "s.npy", series)
+    return tmp_path, names, series
+
+
+def test_entropy_of_a_column_of_names_is_the_front_doors(files, capsys):
+    path, names, _ = files
+    assert main(["estimate", str(path / "t.csv"), "--x-cols", "kind", "--measure", "entropy", "--json"]) == 0
+    record = strict_json(capsys.readouterr().out)
+    assert record["value"] == pytest.approx(float(estimate("entropy", list(names))), abs=1e-12)
+    assert record["measure"] == "entropy"
+    assert main(["estimate", str(path / "t.csv"), "--x-cols", "kind", "--measure", "entropy"]) == 0
+    assert capsys.readouterr().out.startswith("H(X) = ")
+
+
+def test_entropy_by_a_named_estimator(files, capsys):
+    path, names, _ = files
+    args = ["estimate", str(path / "t.csv"), "--x-cols", "kind", "--measure", "entropy", "--method", "nsb"]
+    assert main([*args, "--json"]) == 0
+    record = strict_json(capsys.readouterr().out)
+    assert record["method"] == "nsb"
+    assert record["value"] == pytest.approx(float(estimate("entropy", list(names), method="nsb")), abs=1e-12)
+
+
+def test_ais_of_a_series_is_the_front_doors(files, capsys):
+    path, _, series = files
+    assert main(["estimate", str(path / "s.npy"), "--measure", "ais", "--history", "2", "--json"]) == 0
+    record = strict_json(capsys.readouterr().out)
+    assert record["value"] == pytest.approx(float(estimate("ais", series, history=2)), abs=1e-12)
+    # AR(1) with coefficient 0.8: A = -log(1 - 0.64) / 2 = 0.51 nats
+    assert record["value"] == pytest.approx(0.51, abs=0.1)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--x-cols", "w", "--measure", "entropy"], "X: --measure entropy takes class labels"),
+        (
+            ["--x-cols", "kind", "--measure", "entropy", "--y-cols", "w"],
+            "--y-cols: --measure entropy takes one",
+        ),
+        (["--x-cols", "w", "--measure", "ais", "--lag", "2"], "--lag: only with --measure te"),
+        (
+            ["--x-cols", "w", "--measure", "entropy", "--history", "2"],
+            "--history: only with --measure te or ais",
+        ),
+    ],
+)
+def test_bad_input_is_refused_naming_the_option(files, capsys, extra, message):
+    path, _, _ = files
+    assert main(["estimate", str(path / "t.csv"), *extra]) == 2
+    assert message in capsys.readouterr().err.replace("\n", " ")

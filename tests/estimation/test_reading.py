@@ -1,0 +1,84 @@
+"""Names as class labels at the front door: text, pandas categories and object arrays of strings read
+as the integer labels they stand for, with the same estimate as their codes; junk named."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from iblearn import estimate
+from iblearn.estimation.reading import read_variable, sorted_codes
+
+torch.set_num_threads(1)
+
+NAMES = np.array(["cat", "dog", "eel"])
+
+
+def _labels(n: int = 400, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Codes 0..2 and x that depends on them."""
+    r = np.random.default_rng(seed)
+    codes = r.integers(0, 3, n)
+    return codes, codes + r.normal(size=n)
+
+
+@pytest.mark.parametrize(
+    "wrap",
+    [
+        lambda c: pd.Series(NAMES[c]),
+        lambda c: pd.Categorical(NAMES[c]),
+        lambda c: pd.Series(NAMES[c], dtype="category"),
+        lambda c: list(NAMES[c]),
+        lambda c: NAMES[c].astype(object),
+    ],
+    ids=["series", "categorical", "series-category", "list", "object-array"],
+)
+def test_names_give_the_estimate_of_their_codes(wrap):
+    codes, x = _labels()
+    by_codes = estimate("mi", x, torch.from_numpy(codes))
+    by_names = estimate("mi", x, wrap(codes))
+    assert by_names.estimator == by_codes.estimator
+    assert float(by_names) == pytest.approx(float(by_codes), abs=1e-12)
+
+
+def test_entropy_and_cmi_of_names():
+    codes, _ = _labels()
+    h = estimate("entropy", list(NAMES[codes]))
+    assert float(h) == pytest.approx(float(estimate("entropy", torch.from_numpy(codes))), abs=1e-12)
+    z = np.random.default_rng(1).integers(0, 2, len(codes))
+    cmi = estimate("cmi", NAMES[codes], pd.Series(NAMES[codes]), pd.Categorical(["a", "b"])[z])
+    same = estimate("cmi", codes, codes, z)
+    assert float(cmi) == pytest.approx(float(same), abs=1e-12)
+
+
+def test_a_frame_keeps_its_names_and_codes_its_text_columns():
+    frame = pd.DataFrame({"w": [0.5, 1.5, 2.5], "kind": ["b", "a", "b"]}, index=[7, 8, 9])
+    read = read_variable(frame, "x")
+    assert list(read.columns) == ["w", "kind"] and list(read.index) == [7, 8, 9]
+    assert read["kind"].tolist() == [1, 0, 1] and read["w"].tolist() == [0.5, 1.5, 2.5]
+    numbers = pd.DataFrame({"w": [0.5, 1.5]})
+    assert read_variable(numbers, "x") is numbers  # nothing to read: the same object
+
+
+def test_categories_keep_their_order_and_text_sorts():
+    assert read_variable(pd.Categorical(["lo", "hi"], categories=["lo", "hi"]), "y").tolist() == [0, 1]
+    assert sorted_codes(["lo", "hi"]).tolist() == [1, 0]
+
+
+@pytest.mark.parametrize(
+    ("junk", "says"),
+    [
+        (["a", 1, "b", 2], "mixes names and numbers"),
+        (["a", None, "b", "a"], "missing value"),
+        (pd.Categorical(["a", None, "b", "a"]), "missing value"),
+        (pd.Series([True, pd.NA, False, True], dtype="boolean"), "missing value"),
+        ([{"a": 1}, {"b": 2}, {"a": 1}, {"b": 2}], "neither a number nor a name"),
+    ],
+)
+def test_junk_is_refused_naming_the_argument(junk, says):
+    _, x = _labels(4)
+    with pytest.raises(ValueError, match=rf"^y: .*{says}"):
+        estimate("mi", x, junk)
+    with pytest.raises(ValueError, match=rf"^labels: .*{says}"):
+        estimate("entropy", junk)
