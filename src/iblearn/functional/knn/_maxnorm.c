@@ -29,7 +29,8 @@
  * the other kernels' AVX2 one), "avx2" or "portable" (the build's own target, SSE2 on x86-64); a set
  * the CPU lacks falls back to the widest it runs, and a value naming none fails the import with a
  * ValueError. The module's ISA says which runs. Every set gives the same answers (the tests compare
- * them), so the variable is for testing and timing the narrower paths on a wide CPU.
+ * them, switching sets within one process by _set_isa), so the variable is for testing and timing the
+ * narrower paths on a wide CPU.
  *
  * Buffers are C-contiguous float64 (coords, radius, out_dist) and int64 (out_idx, out); this private
  * module checks their sizes, not their dtypes: iblearn.functional.knn.neighbors makes them.
@@ -72,7 +73,8 @@
 /* The instruction sets, narrowest first; the names are IBLEARN_SIMD's values. */
 enum { ISA_PORTABLE, ISA_AVX2, ISA_AVX512, ISA_COUNT };
 static const char *const ISA_NAMES[ISA_COUNT] = {"portable", "avx2", "avx512"};
-/* The set the kernels run, chosen once at import (choose_isa) and read-only after, so threads share it. */
+/* The set the kernels run, chosen once at import (choose_isa) and read at each kernel call; only the tests'
+ * _set_isa changes it, between calls, so threads share it. */
 static int kernel_isa = ISA_PORTABLE;
 
 /* The widest set this CPU (and its OS) runs: AVX2 with POPCNT for the AVX2 kernels, and AVX-512F beside
@@ -87,19 +89,25 @@ static int widest_isa(void) {
     return isa;
 }
 
-/* IBLEARN_SIMD (unset or empty: the widest), capped at the widest the CPU runs, so that a set the CPU
- * lacks falls back and a CI run on a wide CPU can test the narrower paths; -1 with a ValueError for a
- * value that names no set. */
-static int choose_isa(void) {
+/* The set named `name`, capped at the widest the CPU runs, so that a set the CPU lacks falls back and a
+ * CI run on a wide CPU can test the narrower paths; -1 for a name of no set. */
+static int isa_named(const char *name) {
     const int widest = widest_isa();
-    const char *asked = getenv("IBLEARN_SIMD");
-    if (!asked || !*asked) return widest;
     for (int isa = 0; isa < ISA_COUNT; isa++)
-        if (strcmp(asked, ISA_NAMES[isa]) == 0) return isa < widest ? isa : widest;
-    PyErr_Format(PyExc_ValueError, "IBLEARN_SIMD: expected portable, avx2 or avx512 (or unset for the widest "
-                                   "the CPU runs), got '%s'",
-                 asked);
+        if (strcmp(name, ISA_NAMES[isa]) == 0) return isa < widest ? isa : widest;
     return -1;
+}
+
+/* IBLEARN_SIMD's set (unset or empty: the widest); -1 with a ValueError for a value that names none. */
+static int choose_isa(void) {
+    const char *asked = getenv("IBLEARN_SIMD");
+    if (!asked || !*asked) return widest_isa();
+    const int isa = isa_named(asked);
+    if (isa < 0)
+        PyErr_Format(PyExc_ValueError, "IBLEARN_SIMD: expected portable, avx2 or avx512 (or unset for the "
+                                       "widest the CPU runs), got '%s'",
+                     asked);
+    return isa;
 }
 
 /* A kernel's two copies around its body (an ALWAYS_INLINE name##_body), and name, which calls the one
@@ -651,6 +659,19 @@ static PyObject *py_scan(PyObject *Py_UNUSED(self), PyObject *args) {
     return ok ? PyLong_FromSsize_t(failed) : NULL;
 }
 
+/* _set_isa(name): the tests' switch between the instruction sets within one process, capped as
+ * IBLEARN_SIMD's value is; sets ISA and returns the name of the set it replaced. Only while no kernel
+ * call runs in another thread: they read kernel_isa without the GIL. */
+static PyObject *py_set_isa(PyObject *module, PyObject *arg) {
+    const char *name = PyUnicode_AsUTF8(arg);
+    if (!name) return NULL;
+    const int isa = isa_named(name), previous = kernel_isa;
+    if (isa < 0) return PyErr_Format(PyExc_ValueError, "isa: expected portable, avx2 or avx512, got '%s'", name);
+    if (PyModule_AddStringConstant(module, "ISA", ISA_NAMES[isa]) < 0) return NULL;
+    kernel_isa = isa;
+    return PyUnicode_FromString(ISA_NAMES[previous]);
+}
+
 static PyMethodDef methods[] = {
     {"knn", py_knn, METH_VARARGS,
      "knn(layout, order, k, first, last, out_dist, out_idx): k nearest in the max-norm by (distance, index), "
@@ -668,6 +689,9 @@ static PyMethodDef methods[] = {
     {"band_count", py_band_count, METH_VARARGS,
      "band_count(values, rows, cols, sure, maybe, shift, col_sure, col_maybe, out_sure, out_maybe, "
      "out_col_sure, out_col_maybe): float32 counts by row and by column."},
+    {"_set_isa", py_set_isa, METH_O,
+     "_set_isa(name): for the tests, the instruction set of the kernel calls that follow (capped at the CPU's "
+     "widest); the name of the one it replaced."},
     {NULL, NULL, 0, NULL},
 };
 
