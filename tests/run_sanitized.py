@@ -21,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 KERNEL_TESTS = [
     "tests/functional/test_maxnorm_counts.py",
+    "tests/functional/test_kernel_isa.py",  # every instruction set's copy of each kernel
     "tests/functional/test_knn.py",
     "tests/functional/test_knn_ties.py",
     "tests/functional/test_mixed.py",
@@ -45,7 +46,7 @@ def main(args: list[str]) -> int:
         package = Path(tmp) / "iblearn"
         skip = shutil.ignore_patterns("*.so", "__pycache__")
         shutil.copytree(ROOT / "src" / "iblearn", package, ignore=skip)
-        source = package / "functional" / "_maxnorm.c"
+        source = package / "functional" / "knn" / "_maxnorm.c"
         target = source.with_name("_maxnorm" + sysconfig.get_config_var("EXT_SUFFIX"))
         include = sysconfig.get_paths()["include"]
         cmd = ["gcc", "-shared", "-fPIC", "-std=c11", *FLAGS, f"-I{include}", str(source), "-o", str(target)]

@@ -1,4 +1,5 @@
-"""What produced a result: the library versions, the device and the git commit (for results.json)."""
+"""What produced a result: the library versions, the device, the compiled kernels' instruction set and the
+git commit (for results.json)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import datetime
 import os
 import platform
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +32,17 @@ def git_commit() -> str | None:
         return None
 
 
+def kernel_isa() -> str | None:
+    """The instruction set the compiled kNN kernel runs in this process (``avx512``, ``avx2``,
+    ``portable``: see ``iblearn.functional.knn.kernel_isa``), or None where this process has not loaded it
+    (it ran no kernel). Read from the loaded module, since this module imports no layer; every import of
+    ``iblearn.functional`` loads it."""
+    return getattr(sys.modules.get("iblearn.functional.knn._maxnorm"), "ISA", None)
+
+
 def environment() -> dict[str, Any]:
-    """Library versions, device, machine, date (UTC) and git commit, for results.json: every record says
-    what code made it, where and when."""
+    """Library versions, device, machine, the kernels' instruction set, date (UTC) and git commit, for
+    results.json: every record says what code made it, where and when."""
     try:
         from importlib.metadata import version
 
@@ -46,6 +56,7 @@ def environment() -> dict[str, Any]:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpu_threads": torch.get_num_threads(),
+        "kernel_isa": kernel_isa(),
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),

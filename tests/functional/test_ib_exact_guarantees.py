@@ -4,6 +4,7 @@ large |X|, the arguments refused, and the thread count left as the caller set it
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import sys
@@ -133,8 +134,27 @@ def test_repr_is_short():
     curve = ibf.ib_curve(np.random.default_rng(1).dirichlet(np.ones(40)).reshape(20, 2), critical=False)
     text = repr(curve)
     assert len(text) < 400 and "ib" in text and "50 points" in text and "tensor" not in text
-    assert "critical betas [1.563]" in repr(ibf.ib_curve([[0.45, 0.05], [0.05, 0.45]], [1.0, 2.0]))
     assert str(curve) == text
+    # A binary symmetric channel of crossover 0.1 splits at 1 / (1 - 2 * 0.1)^2 = 1.5625, which LAPACK
+    # returns within round-off of it (1.5624999999999998 on some CPUs); the text shows 5 digits.
+    bsc = ibf.ib_curve([[0.45, 0.05], [0.05, 0.45]], [1.0, 2.0])
+    torch.testing.assert_close(
+        bsc.critical_betas, torch.tensor([1.5625], dtype=torch.float64), rtol=1e-12, atol=0
+    )
+    assert "critical betas [1.5625]" in repr(bsc)
+
+
+@pytest.mark.parametrize("beta", [1.5625, 2.00005, 0.123456, 1234.5])
+def test_round_off_moves_no_printed_digit_of_a_critical_beta(beta):
+    """A critical beta within a few units in the last place of another prints as it does, also at a
+    printed digit's half, where rounding the value itself would print either neighbour."""
+    curve = ibf.ib_curve([[0.45, 0.05], [0.05, 0.45]], [1.0, 2.0])
+    near = beta * (1 + torch.arange(-4, 5, dtype=torch.float64) * torch.finfo(torch.float64).eps)
+    texts = {repr(dataclasses.replace(curve, critical_betas=b[None])) for b in near}
+    assert len(texts) == 1, texts
+    (text,) = texts
+    shown = float(text.split("critical betas [")[1].split("]")[0])
+    assert shown == pytest.approx(beta, rel=1e-4)
 
 
 def test_the_callers_thread_count_is_left_alone():

@@ -22,6 +22,10 @@
  *       annealing path of iblearn.functional.ib.anneal from q0 (n_x, n_t) at the last of the sorted
  *       betas (B,) down, each answer written into out (B, n_x, n_t), zero-padded (the values of T
  *       dropped or merged on the way, looked for every `every` steps). Releases the GIL.
+ *
+ * One copy, compiled for the build's target: no instruction-set dispatch, so IBLEARN_SIMD (the kNN
+ * kernel's, functional/knn/_maxnorm.c) does not concern it. Its exp and log are the C library's, which
+ * may pick its own per-CPU variants; they differ in the last bit at most, as the tests' tolerances allow.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>

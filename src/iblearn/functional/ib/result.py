@@ -50,11 +50,11 @@ class IBCurve:
         method = f"gib, alpha={self.alpha:g}" if self.method == "gib" else self.method
         betas = self.betas.tolist()
         span = f"beta {betas[0]:.4g} to {betas[-1]:.4g}" if betas else "no beta"
-        critical = [f"{b:.4g}" for b in self.critical_betas.tolist()]
+        critical = [_shown(b, 5) for b in self.critical_betas.tolist()]
         shown = ", ".join(critical[:6]) + (f", ... ({len(critical)} in all)" if len(critical) > 6 else "")
         return (
             f"IBCurve({method}, {len(betas)} points, {span}, encoders {tuple(self.encoders.shape)}, "
-            f"critical betas [{shown}], I(X; Y) = {self.i_xy:.4g} nats)"
+            f"critical betas [{shown}], I(X; Y) = {_shown(self.i_xy, 4)} nats)"
         )
 
     def envelope(self) -> tuple[Tensor, Tensor]:
@@ -68,6 +68,13 @@ class IBCurve:
         ex, ey = self.envelope()
         at = torch.as_tensor(i_xt, dtype=torch.float64)
         return _interp(at, ex, ey)
+
+
+def _shown(value: float, digits: int) -> str:
+    """``value`` to ``digits`` significant digits, rounded first to 12: a computed value's last bits
+    differ between CPUs (LAPACK's and the kernels' paths for their instruction sets) and must not move a
+    printed digit, as 1.5624999999999998 and 1.5625000000000002 would at a digit's half."""
+    return f"{float(f'{value:.12g}'):.{digits}g}"
 
 
 def _interp(at: Tensor, ex: Tensor, ey: Tensor) -> Tensor:

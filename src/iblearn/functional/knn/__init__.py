@@ -10,6 +10,7 @@ many pairs (:mod:`.pairwise`) and transfer entropy (:mod:`.transfer`); the permu
 
 from iblearn.functional.knn.cmi import gaussian_cmi, gaussian_cmi_from_cov, ksg_cmi
 from iblearn.functional.knn.ksg import kl_entropy, ksg_mi, mixed_ksg_mi
+from iblearn.functional.knn.neighbors import kernel_isa
 from iblearn.functional.knn.nulls import (
     PermutationTest,
     ksg_cmi_test,
@@ -27,6 +28,7 @@ __all__ = [
     "PermutationTest",
     "gaussian_cmi",
     "gaussian_cmi_from_cov",
+    "kernel_isa",
     "kl_entropy",
     "ksg_cmi",
     "ksg_cmi_test",

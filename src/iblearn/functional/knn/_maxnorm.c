@@ -24,6 +24,14 @@
  * one-dimensional variables has kernels of its own (pairs, _maxnorm_grid.h; scan, _maxnorm_scan.h). All
  * release the GIL, so disjoint ranges run in parallel threads (the Python side does that).
  *
+ * Instruction sets: one for every kernel call of a process, chosen at import, the widest the CPU runs
+ * unless the environment variable IBLEARN_SIMD names a narrower one: "avx512" (the scans' AVX-512 copy,
+ * the other kernels' AVX2 one), "avx2" or "portable" (the build's own target, SSE2 on x86-64); a set
+ * the CPU lacks falls back to the widest it runs, and a value naming none fails the import with a
+ * ValueError. The module's ISA says which runs. Every set gives the same answers (the tests compare
+ * them, switching sets within one process by _set_isa), so the variable is for testing and timing the
+ * narrower paths on a wide CPU.
+ *
  * Buffers are C-contiguous float64 (coords, radius, out_dist) and int64 (out_idx, out); this private
  * module checks their sizes, not their dtypes: iblearn.functional.knn.neighbors makes them.
  *
@@ -49,19 +57,70 @@
 #error "_maxnorm.c must not be compiled with -ffast-math"
 #endif
 
-/* The distance loop vectorises; where the compiler can dispatch at load time, an AVX2 copy of each
- * kernel runs on CPUs that have it (twice the lanes of the x86-64 baseline, SSE2). The helpers are
- * forced inline so that they are compiled into both copies (measured: the k-th neighbour search
- * otherwise stays at SSE2 speed). */
+/* The distance loop vectorises: each kernel below is compiled twice, for AVX2 (twice the lanes of the
+ * x86-64 baseline, SSE2) and for the baseline, and the module picks one copy for all of them once, at
+ * import (kernel_isa). The helpers are forced inline so that they are compiled into both copies
+ * (measured: the k-th neighbour search otherwise stays at SSE2 speed). */
 #if defined(__GNUC__)
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 #else
 #define ALWAYS_INLINE static inline
 #endif
-#if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__) && defined(__GLIBC__)
-#define VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+#if defined(__GNUC__) && defined(__x86_64__)
+#define KERNEL_X86 1
+#endif
+
+/* The instruction sets, narrowest first; the names are IBLEARN_SIMD's values. */
+enum { ISA_PORTABLE, ISA_AVX2, ISA_AVX512, ISA_COUNT };
+static const char *const ISA_NAMES[ISA_COUNT] = {"portable", "avx2", "avx512"};
+/* The set the kernels run, chosen once at import (choose_isa) and read at each kernel call; only the tests'
+ * _set_isa changes it, between calls, so threads share it. */
+static int kernel_isa = ISA_PORTABLE;
+
+/* The widest set this CPU (and its OS) runs: AVX2 with POPCNT for the AVX2 kernels, and AVX-512F beside
+ * them for the scans' AVX-512 copy (_maxnorm_scan.h); the others have no AVX-512 copy. */
+static int widest_isa(void) {
+    int isa = ISA_PORTABLE;
+#ifdef KERNEL_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt")) isa = ISA_AVX2;
+    if (isa == ISA_AVX2 && __builtin_cpu_supports("avx512f")) isa = ISA_AVX512;
+#endif
+    return isa;
+}
+
+/* The set named `name`, capped at the widest the CPU runs, so that a set the CPU lacks falls back and a
+ * CI run on a wide CPU can test the narrower paths; -1 for a name of no set. */
+static int isa_named(const char *name) {
+    const int widest = widest_isa();
+    for (int isa = 0; isa < ISA_COUNT; isa++)
+        if (strcmp(name, ISA_NAMES[isa]) == 0) return isa < widest ? isa : widest;
+    return -1;
+}
+
+/* IBLEARN_SIMD's set (unset or empty: the widest); -1 with a ValueError for a value that names none. */
+static int choose_isa(void) {
+    const char *asked = getenv("IBLEARN_SIMD");
+    if (!asked || !*asked) return widest_isa();
+    const int isa = isa_named(asked);
+    if (isa < 0)
+        PyErr_Format(PyExc_ValueError, "IBLEARN_SIMD: expected portable, avx2 or avx512 (or unset for the "
+                                       "widest the CPU runs), got '%s'",
+                     asked);
+    return isa;
+}
+
+/* A kernel's two copies around its body (an ALWAYS_INLINE name##_body), and name, which calls the one
+ * kernel_isa picks; ret is `return` for a kernel with a result, else empty. Without GCC's target
+ * attribute on x86-64, one copy, compiled for the build's target. */
+#ifdef KERNEL_X86
+#define VECTOR_COPIES(type, ret, name, params, args)                                                        \
+    __attribute__((target("avx2"))) static type name##_avx2 params { ret name##_body args; }                \
+    static type name##_base params { ret name##_body args; }                                                \
+    static type name params { ret(kernel_isa >= ISA_AVX2 ? name##_avx2 : name##_base) args; }
 #else
-#define VECTOR_CLONES
+#define VECTOR_COPIES(type, ret, name, params, args) \
+    static type name params { ret name##_body args; }
 #endif
 
 /* dist[t] = max over dims of |coords[dim][start + t] - centre[dim]|, for t < len. */
@@ -169,8 +228,8 @@ ALWAYS_INLINE void knn_slab(const Layout *L, Py_ssize_t i, const double *centre,
     }
 }
 
-VECTOR_CLONES static void knn_kernel(const Layout *L, Py_ssize_t k, Py_ssize_t first, Py_ssize_t last,
-                                     double *out_d, int64_t *out_i) {
+ALWAYS_INLINE void knn_kernel_body(const Layout *L, Py_ssize_t k, Py_ssize_t first, Py_ssize_t last,
+                                   double *out_d, int64_t *out_i) {
     const Py_ssize_t n = L->n, w = L->width, slabs = (n + w - 1) / w;
     double *centre = L->centre;
     for (Py_ssize_t i = first; i < last; i++) {
@@ -190,9 +249,12 @@ VECTOR_CLONES static void knn_kernel(const Layout *L, Py_ssize_t k, Py_ssize_t f
         }
     }
 }
+VECTOR_COPIES(void, , knn_kernel,
+              (const Layout *L, Py_ssize_t k, Py_ssize_t first, Py_ssize_t last, double *out_d, int64_t *out_i),
+              (L, k, first, last, out_d, out_i))
 
-VECTOR_CLONES static void count_kernel(const Layout *L, const double *radius, int inclusive, Py_ssize_t first,
-                                       Py_ssize_t last, int64_t *out) {
+ALWAYS_INLINE void count_kernel_body(const Layout *L, const double *radius, int inclusive, Py_ssize_t first,
+                                     Py_ssize_t last, int64_t *out) {
     const Py_ssize_t n = L->n, w = L->width, slabs = (n + w - 1) / w;
     double *centre = L->centre, dist[BLOCK];
     for (Py_ssize_t i = first; i < last; i++) {
@@ -229,6 +291,10 @@ VECTOR_CLONES static void count_kernel(const Layout *L, const double *radius, in
         out[i] = m - (inclusive || r > 0); /* the point itself, at distance 0 */
     }
 }
+VECTOR_COPIES(void, , count_kernel,
+              (const Layout *L, const double *radius, int inclusive, Py_ssize_t first, Py_ssize_t last,
+               int64_t *out),
+              (L, radius, inclusive, first, last, out))
 
 /* Slab extents in a and the scratch space; 0 on success, -1 (MemoryError set) if out of memory.
  * The caller frees L->amin. */
@@ -267,10 +333,10 @@ static int layout(Layout *L, const double *coords, Py_ssize_t n, Py_ssize_t dim,
  *       pass for both directions, where torch's comparisons and sums of booleans took five a direction
  *       (see iblearn.functional.knn.mixed).
  */
-VECTOR_CLONES static void band_kernel(const float *v, Py_ssize_t rows, Py_ssize_t cols, const float *sure,
-                                      const float *maybe, const float *shift, const float *csure,
-                                      const float *cmaybe, int64_t *out_s, int64_t *out_m, int32_t *col_s,
-                                      int32_t *col_m) {
+ALWAYS_INLINE void band_kernel_body(const float *v, Py_ssize_t rows, Py_ssize_t cols, const float *sure,
+                                    const float *maybe, const float *shift, const float *csure,
+                                    const float *cmaybe, int64_t *out_s, int64_t *out_m, int32_t *col_s,
+                                    int32_t *col_m) {
     for (Py_ssize_t i = 0; i < rows; i++) {
         const float *row = v + i * cols, s = sure[i], m = maybe[i], h = shift[i];
         int32_t a = 0, b = 0; /* cols < 2^31, checked */
@@ -285,6 +351,11 @@ VECTOR_CLONES static void band_kernel(const float *v, Py_ssize_t rows, Py_ssize_
         out_m[i] += b;
     }
 }
+VECTOR_COPIES(void, , band_kernel,
+              (const float *v, Py_ssize_t rows, Py_ssize_t cols, const float *sure, const float *maybe,
+               const float *shift, const float *csure, const float *cmaybe, int64_t *out_s, int64_t *out_m,
+               int32_t *col_s, int32_t *col_m),
+              (v, rows, cols, sure, maybe, shift, csure, cmaybe, out_s, out_m, col_s, col_m))
 
 /* ------------------------------------------------------------------------------ Python bindings */
 static int check(Py_buffer *b, const char *name, Py_ssize_t items, Py_ssize_t itemsize) {
@@ -547,7 +618,7 @@ static PyObject *py_scan(PyObject *Py_UNUSED(self), PyObject *args) {
     Py_buffer sorted, ranks, pairs, table = {0}, out_a, out_b;
     PyObject *table_obj;
     Py_ssize_t n, k;
-    int level = 2;
+    int level = ISA_AVX512;
     if (!PyArg_ParseTuple(args, "y*y*ny*nOw*w*|i", &sorted, &ranks, &n, &pairs, &k, &table_obj, &out_a, &out_b,
                           &level))
         return NULL;
@@ -588,6 +659,19 @@ static PyObject *py_scan(PyObject *Py_UNUSED(self), PyObject *args) {
     return ok ? PyLong_FromSsize_t(failed) : NULL;
 }
 
+/* _set_isa(name): the tests' switch between the instruction sets within one process, capped as
+ * IBLEARN_SIMD's value is; sets ISA and returns the name of the set it replaced. Only while no kernel
+ * call runs in another thread: they read kernel_isa without the GIL. */
+static PyObject *py_set_isa(PyObject *module, PyObject *arg) {
+    const char *name = PyUnicode_AsUTF8(arg);
+    if (!name) return NULL;
+    const int isa = isa_named(name), previous = kernel_isa;
+    if (isa < 0) return PyErr_Format(PyExc_ValueError, "isa: expected portable, avx2 or avx512, got '%s'", name);
+    if (PyModule_AddStringConstant(module, "ISA", ISA_NAMES[isa]) < 0) return NULL;
+    kernel_isa = isa;
+    return PyUnicode_FromString(ISA_NAMES[previous]);
+}
+
 static PyMethodDef methods[] = {
     {"knn", py_knn, METH_VARARGS,
      "knn(layout, order, k, first, last, out_dist, out_idx): k nearest in the max-norm by (distance, index), "
@@ -605,6 +689,9 @@ static PyMethodDef methods[] = {
     {"band_count", py_band_count, METH_VARARGS,
      "band_count(values, rows, cols, sure, maybe, shift, col_sure, col_maybe, out_sure, out_maybe, "
      "out_col_sure, out_col_maybe): float32 counts by row and by column."},
+    {"_set_isa", py_set_isa, METH_O,
+     "_set_isa(name): for the tests, the instruction set of the kernel calls that follow (capped at the CPU's "
+     "widest); the name of the one it replaced."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -616,8 +703,13 @@ static struct PyModuleDef module = {
     .m_methods = methods,
 };
 
+/* ISA: the instruction set every kernel call of this process runs (choose_isa), by IBLEARN_SIMD's name
+ * for it; an IBLEARN_SIMD that names none fails the import. */
 PyMODINIT_FUNC PyInit__maxnorm(void) {
+    if ((kernel_isa = choose_isa()) < 0) return NULL;
     PyObject *m = PyModule_Create(&module);
-    if (m && PyModule_AddIntConstant(m, "SCAN_KMAX", SCAN_KMAX) < 0) Py_CLEAR(m);
+    if (m && (PyModule_AddIntConstant(m, "SCAN_KMAX", SCAN_KMAX) < 0 ||
+              PyModule_AddStringConstant(m, "ISA", ISA_NAMES[kernel_isa]) < 0))
+        Py_CLEAR(m);
     return m;
 }

@@ -2,6 +2,9 @@
 import numpy as np
 from numpy.typing import NDArray
 
+#: The instruction set every kernel call runs: "avx512", "avx2" or "portable" (IBLEARN_SIMD, the CPU).
+ISA: str
+
 #: The slabs: (coords, n, dim, bcol, width).
 Slabs = tuple[NDArray[np.float64], int, int, int, int]
 #: The k-d tree: (data, n, dim, depth, span, boxes), as build makes it.
@@ -74,3 +77,4 @@ def band_count(
     out_col_sure: NDArray[np.int64],
     out_col_maybe: NDArray[np.int64],
 ) -> None: ...
+def _set_isa(name: str) -> str: ...

@@ -90,8 +90,8 @@ ALWAYS_INLINE Py_ssize_t run_count(const double *v, Py_ssize_t first, Py_ssize_t
 }
 
 /* n_x and n_y of every point of the grid's pair; 0, or -1 if a k-th distance overflowed. */
-VECTOR_CLONES static int grid_ksg(const Grid *G, Py_ssize_t k, int variant, double *best, int64_t *who,
-                                  int64_t *out_nx, int64_t *out_ny) {
+ALWAYS_INLINE int grid_ksg_body(const Grid *G, Py_ssize_t k, int variant, double *best, int64_t *who,
+                                int64_t *out_nx, int64_t *out_ny) {
     const Py_ssize_t n = G->n, c = G->c, g = G->g;
     const double *xs = G->xs, *ys = G->ys;
     for (Py_ssize_t q = 0; q < n; q++) {
@@ -141,3 +141,7 @@ VECTOR_CLONES static int grid_ksg(const Grid *G, Py_ssize_t k, int variant, doub
     }
     return 0;
 }
+VECTOR_COPIES(int, return, grid_ksg,
+              (const Grid *G, Py_ssize_t k, int variant, double *best, int64_t *who, int64_t *out_nx,
+               int64_t *out_ny),
+              (G, k, variant, best, who, out_nx, out_ny))

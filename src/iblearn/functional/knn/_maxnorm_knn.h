@@ -92,8 +92,8 @@ ALWAYS_INLINE void tree_knn_search(const Tree *T, const int64_t *order, Py_ssize
  * a test of the query leaf's box against the node's before the points' own: no gain. */
 #define KNN_ALONE 8
 
-VECTOR_CLONES static void tree_knn_kernel(const Tree *T, const int64_t *order, Py_ssize_t k, Py_ssize_t first,
-                                          Py_ssize_t last, double *centre, double *out_d, int64_t *out_i) {
+ALWAYS_INLINE void tree_knn_kernel_body(const Tree *T, const int64_t *order, Py_ssize_t k, Py_ssize_t first,
+                                        Py_ssize_t last, double *centre, double *out_d, int64_t *out_i) {
     const Py_ssize_t dim = T->dim, fl = T->first_leaf;
     double *mid = centre + dim; /* the query leaf's box centre (the caller allots 2 dim) */
     int64_t open[42][BLOCK];    /* open[l]: the points still searching at the node entered at level l */
@@ -161,3 +161,7 @@ VECTOR_CLONES static void tree_knn_kernel(const Tree *T, const int64_t *order, P
         }
     }
 }
+VECTOR_COPIES(void, , tree_knn_kernel,
+              (const Tree *T, const int64_t *order, Py_ssize_t k, Py_ssize_t first, Py_ssize_t last,
+               double *centre, double *out_d, int64_t *out_i),
+              (T, order, k, first, last, centre, out_d, out_i))

@@ -6,7 +6,8 @@
  *       every point (table None: rows p of out_a and out_b, P * n int64 each) or the terms
  *       table[n_x] + table[n_y] (table n doubles, psi(c + 1) at c: row p of out_a, P * n doubles), in
  *       the points' own order; the counts are pairs()'s with variant 1. Returns the first pair whose
- *       k-th neighbour distances overflowed, or -1. `level` caps the instruction set (below).
+ *       k-th neighbour distances overflowed, or -1. `level` caps the instruction set below the module's
+ *       (IBLEARN_SIMD), as in scan_kernels.
  *
  * The joint k-th distance. In the order of x (the pair's first variable) the points at rank offset
  * s = 1, 2, ... on either side of a point are its candidates, their x-distances growing with s; once
@@ -26,20 +27,19 @@
  *
  * Each sorted variable is copied between pads of SCAN_PAD(n) points at -inf (left) and +inf (right),
  * whose distances are infinite, so that neither search tests bounds. The same kernels are compiled
- * for AVX-512, AVX2 and portable C, and the widest the CPU runs is taken at each call. */
+ * for AVX-512, AVX2 and portable C, and each call takes the module's (kernel_isa) or a narrower one. */
 
 #define SCAN_KMAX 8   /* the largest k */
 #define SCAN_LANES 16 /* at least W of every instruction set below */
 #define SCAN_REACH 32 /* at least G W of every instruction set below */
 
-#if defined(__GNUC__) && defined(__x86_64__)
+#ifdef KERNEL_X86
 #include <immintrin.h>
-#define SCAN_X86 1
 #endif
 
 /* The body, once per instruction set: V a vector of W doubles, with loads, arithmetic, min and max
  * (vminpd's a < b ? a : b, which is exact) and "any lane a <= b". */
-#ifdef SCAN_X86
+#ifdef KERNEL_X86
 #define ISA avx512
 #define ISA_TARGET __attribute__((target("avx512f,popcnt")))
 #define W 8
@@ -101,18 +101,18 @@ typedef __m256d V256;
 typedef void (*ScanEps)(const double *, const double *, Py_ssize_t, Py_ssize_t, double *);
 typedef void (*ScanCounts)(const double *, const double *, Py_ssize_t, int64_t *);
 
-/* The widest instruction set this CPU runs, up to `level` (2 AVX-512, 1 AVX2, 0 the portable one:
- * the tests compare them). */
+/* The module's instruction set (kernel_isa, which the CPU runs), or `level` where that is narrower
+ * (ISA_AVX512, ISA_AVX2, ISA_PORTABLE: the tests compare them). */
 static void scan_kernels(int level, ScanEps *eps, ScanCounts *counts) {
+    const int isa = level < kernel_isa ? level : kernel_isa;
     *eps = scan_eps_scalar, *counts = scan_counts_scalar;
-#ifdef SCAN_X86
-    __builtin_cpu_init();
-    if (level >= 2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("popcnt"))
+#ifdef KERNEL_X86
+    if (isa >= ISA_AVX512)
         *eps = scan_eps_avx512, *counts = scan_counts_avx512;
-    else if (level >= 1 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt"))
+    else if (isa >= ISA_AVX2)
         *eps = scan_eps_avx2, *counts = scan_counts_avx2;
 #else
-    (void)level;
+    (void)isa;
 #endif
 }
 

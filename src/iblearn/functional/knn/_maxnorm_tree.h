@@ -135,8 +135,8 @@ ALWAYS_INLINE int64_t tree_count_search(const Tree *T, const double *c, double r
  * 0.98x when each query point goes on alone below its leaf. */
 #define PACKET_ALONE 8
 
-VECTOR_CLONES static void tree_count_kernel(const Tree *T, const double *radius, int inclusive, Py_ssize_t first,
-                                                    Py_ssize_t last, double *centre, int64_t *out) {
+ALWAYS_INLINE void tree_count_kernel_body(const Tree *T, const double *radius, int inclusive, Py_ssize_t first,
+                                          Py_ssize_t last, double *centre, int64_t *out) {
     const Py_ssize_t dim = T->dim, fl = T->first_leaf;
     /* open[l]: the points still undecided at the node being entered at level l (depth <= 40, tree_ok) */
     int64_t open[42][BLOCK], got[BLOCK];
@@ -203,6 +203,10 @@ VECTOR_CLONES static void tree_count_kernel(const Tree *T, const double *radius,
             if (open[0][p]) out[a + p] = got[p] - (inclusive || r[p] > 0); /* the point itself */
     }
 }
+VECTOR_COPIES(void, , tree_count_kernel,
+              (const Tree *T, const double *radius, int inclusive, Py_ssize_t first, Py_ssize_t last,
+               double *centre, int64_t *out),
+              (T, radius, inclusive, first, last, centre, out))
 
 /* Quickselect (Hoare's FIND) on key[idx[.]]: afterwards idx[lo..m) have keys <= key[idx[m]] <= idx(m..hi). */
 static void select_median(int64_t *idx, Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t m, const double *pts,

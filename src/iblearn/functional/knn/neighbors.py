@@ -66,6 +66,24 @@ GPU_FREE_SHARE = 8
 _P = {"chebyshev": float("inf"), "euclidean": 2.0}
 
 
+def kernel_isa() -> str | None:
+    """The instruction set the compiled kernels run in this process: ``"avx512"``, ``"avx2"`` or
+    ``"portable"``; None where they were not built (scipy's tree answers).
+
+    It is the widest the CPU runs unless the environment variable ``IBLEARN_SIMD`` names a narrower one
+    (``portable``, ``avx2`` or ``avx512``), read once, when the kernel is first imported; a set the CPU
+    lacks falls back to the widest it runs, and a value that names none fails that import with a
+    ``ValueError``. Every set gives the same answers; the narrower ones are for testing those paths on
+    a wide CPU and for timing them. ``"avx512"`` is the AVX-512 copy of the pairwise scans, the other
+    kernels' AVX2 copy.
+
+    Example:
+        >>> kernel_isa() in ("avx512", "avx2", "portable", None)
+        True
+    """
+    return _maxnorm.ISA if HAVE_KERNEL else None
+
+
 def chunk_bytes(device: torch.device) -> int:
     """Working memory for one chunk of the brute-force path on ``device``: :data:`CHUNK_BYTES` on the
     CPU; on a GPU 1 / :data:`GPU_FREE_SHARE` of its free memory, within :data:`CHUNK_BYTES` and
