@@ -47,7 +47,7 @@ demo: setup
 	$(VENV)/bin/iblearn demo
 
 # The documentation site is built first, as `make docs` builds it (--strict), into a folder of its own:
-# a broken reference or link fails the test (about 20 s on the 2 loaded cores, 7 s of CPU). Not
+# a broken reference or link fails the test (about 20 s of CPU, most of it rendering the API pages). Not
 # --quiet: it hides the warnings that --strict counts, and the build passes with them. The browser test
 # (tests/test_docs_site.py) opens that build. pytest exits 5 when it collected nothing: that is a
 # broken suite, not a pass.

@@ -16,6 +16,8 @@ import venv
 import zipfile
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 RUN = """
 import torch
@@ -30,6 +32,7 @@ print(float(KSG(k=3)(x, y)), task.mutual_information)
 """
 
 
+@pytest.mark.slow  # builds the C kernels and a fresh venv: about 25 s (make test-all)
 def test_make_dist_wheel_installs_and_estimates(tmp_path: Path) -> None:
     # This venv's python and pip; -o: it counts as set up, so that an edited Makefile does not reinstall it.
     make = [

@@ -20,6 +20,7 @@ def notebook_backend() -> Iterator[str]:
     import matplotlib.pyplot as plt
 
     before = matplotlib.get_backend()
+    plt.close("all")  # figures an earlier test left in pyplot are not this test's
     plt.switch_backend("svg")
     yield "svg"
     plt.close("all")

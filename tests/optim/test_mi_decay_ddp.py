@@ -44,6 +44,7 @@ def worker(rank: int) -> list[float]:
     return lrs
 
 
+@pytest.mark.slow  # two processes, about 10 s of CPU; proximal and neural DDP stay in the default suite
 def test_every_rank_sets_the_same_lrs(tmp_path):
     first, second = on_two_ranks(worker, tmp_path)
     assert first == second

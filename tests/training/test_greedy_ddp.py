@@ -131,6 +131,7 @@ def _numbers(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
 
 
+@pytest.mark.slow  # two processes, about 10 s of CPU; proximal and neural DDP stay in the default suite
 def test_two_ranks_train_as_one_process_on_the_concatenated_batches(tmp_path):
     out = str(tmp_path / "ddp")
     ranks = on_two_ranks(partial(worker, out=out), tmp_path)
