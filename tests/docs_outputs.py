@@ -6,7 +6,8 @@ lines right below the print (one ``#>`` line a printed line; a plain ``#`` comme
 line is prose and is not compared). The tests run each block once, record what each print call
 printed, and compare it with what the page shows:
 
-- text equal, runs of spaces counted as one space;
+- text equal, any run of white space (a line break too) counted as one space, so that a long output
+  may be wrapped over several ``#>`` lines;
 - each number within **two units of its last shown digit** (``0.5852`` matches 0.5850 to 0.5854,
   ``0.40`` matches 0.38 to 0.42; a number shown with fewer digits than printed is a rounding of it,
   and ``...`` right after a number marks the digits left out); a number shown without a decimal point
@@ -26,6 +27,7 @@ import math
 import os
 import re
 import sys
+import textwrap
 import tokenize
 from collections import defaultdict
 from collections.abc import Callable
@@ -38,6 +40,10 @@ UPDATE = os.environ.get("IBLEARN_UPDATE_DOC_OUTPUTS", "") not in ("", "0")
 FENCE = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 NUMBER = re.compile(r"(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)")
 UNITS_OF_TOLERANCE = 2
+#: A rewritten output is wrapped to the columns a code block shows (tests/test_docs_site.py); the
+#: comparison counts a line break as a space, so the wrapped output still matches.
+COLUMNS = 100
+WRAP = {"break_long_words": False, "break_on_hyphens": False, "replace_whitespace": False}
 
 
 @dataclass
@@ -213,15 +219,17 @@ def update(block: Block, printed: dict[int, str]) -> bool:
             continue
         new = _rounded_like(shown.text, got.rstrip("\n")).split("\n")
         first = lines[shown.comments[0] - 1]
-        if shown.trailing and len(new) == 1:
+        if shown.trailing and len(new) == 1 and shown.column + 3 + len(new[0]) <= COLUMNS:
             lines[shown.comments[0] - 1] = first[: shown.column] + "#> " + new[0]
         else:
             code = first[: shown.column].rstrip() if shown.trailing else ""
             below = code or first
             indent = below[: len(below) - len(below.lstrip())]
+            width = COLUMNS - len(indent) - 3
+            wrapped = [part for x in new for part in textwrap.wrap(x, width, **WRAP) or [""]]
             lines[shown.comments[0] - 1 : shown.comments[-1]] = [
                 *([code] if code else []),
-                *(f"{indent}#> {x}" for x in new),
+                *(f"{indent}#> {x}" for x in wrapped),
             ]
         changed = True
     if changed:

@@ -120,6 +120,18 @@ def test_update_writes_a_longer_output_on_lines_of_its_own(tmp_path):
     assert all(check(b, run(b, {})) == [] for b in blocks(page))
 
 
+def test_update_wraps_a_long_output_to_the_columns_a_code_block_shows(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text("```python\nprint(' '.join(['word'] * 40))  #> word\n```\n", encoding="utf-8")
+    (block,) = blocks(page)
+    printed = run(block, {})
+    update(block, printed)
+    lines = page.read_text().splitlines()
+    assert lines[1] == "print(' '.join(['word'] * 40))" and len(lines) == 6
+    assert all(len(line) <= docs_outputs.COLUMNS for line in lines)
+    assert check(blocks(page)[0], printed) == []
+
+
 def test_every_page_with_examples_is_run():
     with_python = {p for p in Path(docs_outputs.ROOT / "docs").rglob("*.md") if "```python" in p.read_text()}
     assert with_python - set(PAGES) <= {docs_outputs.ROOT / "docs" / "benchmarks" / "truth.md"}
