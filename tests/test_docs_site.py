@@ -9,6 +9,7 @@ is set, where a skip would hide the check and it fails instead.
 from __future__ import annotations
 
 import functools
+import html as html_text
 import http.server
 import os
 import re
@@ -39,6 +40,11 @@ FLAGS = [
 API_PAGES = ["estimators", "functional", "optim", "training", "analysis", "data", "records"]
 ROLE = re.compile(r":(class|meth|func|attr|mod|data|exc):`")
 TIMEOUT_MS = 30_000
+#: The longest line a code block may hold. The theme's grid, widened to 72rem by
+#: docs/stylesheets/extra.css, shows 107 columns of code in a window 1,440 px wide or wider (87 at
+#: 1,280 px, 80 in the theme's own 61rem grid); ``test_a_code_block_shows_its_columns`` measures it.
+CODE_COLUMNS = 100
+TAG = re.compile(r"<[^>]+>")
 
 
 def _missing(what: str) -> None:
@@ -245,3 +251,46 @@ def test_every_public_name_has_an_entry_in_the_api_reference(site: Path) -> None
             candidates = {f"iblearn.{package}.{name}", f"iblearn.{package}.{name}.{name}"}
             assert candidates & anchors, f"iblearn.{package}.{name}"
     assert "iblearn.estimators.auto.auto_estimate" in anchors
+
+
+def _text(fragment: str) -> str:
+    return html_text.unescape(TAG.sub("", fragment))
+
+
+def test_no_table_is_left_as_raw_text_and_no_code_line_overflows(site: Path) -> None:
+    """A table whose rows do not parse (a cell with an unescaped ``|``) reaches the page as a paragraph
+    of pipes; a code line longer than :data:`CODE_COLUMNS` is cut at the block's edge."""
+    raw, long = [], []
+    for page in sorted(site.rglob("*.html")):
+        text = page.read_text(encoding="utf-8")
+        name = str(page.relative_to(site))
+        for paragraph in re.findall(r"<p>(.*?)</p>", text, flags=re.S):
+            plain = _text(paragraph).strip()
+            if plain.startswith("|") and " | " in plain:
+                raw.append(f"{name}: {plain[:80]}")
+        for block in re.findall(r"<pre[^>]*>(.*?)</pre>", text, flags=re.S):
+            long += [
+                f"{name}: {line[:70]}..."
+                for line in _text(block).splitlines()
+                if len(line.rstrip()) > CODE_COLUMNS
+            ]
+    assert raw == []
+    assert long == []
+
+
+def test_a_code_block_shows_its_columns(page: Any) -> None:
+    """The limit above is what the theme shows: a line of :data:`CODE_COLUMNS` characters fits the code
+    block without scrolling in a window 1,440 px wide."""
+    page.set_viewport_size({"width": 1440, "height": 900})
+    try:
+        _open(page, "guide/exact-ib/")
+        fits = page.evaluate(
+            """n => { const code = document.querySelector("article pre > code");
+                      const saved = code.textContent; code.textContent = "x".repeat(n);
+                      const fits = code.scrollWidth <= code.clientWidth; code.textContent = saved;
+                      return fits; }""",
+            CODE_COLUMNS,
+        )
+    finally:
+        page.set_viewport_size({"width": 1280, "height": 900})
+    assert fits

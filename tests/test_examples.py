@@ -1,4 +1,4 @@
-"""The scripts in examples/ run in --quick mode, and the Python snippets of the documentation site run.
+"""The scripts in examples/ run in --quick mode (the documentation's snippets: tests/test_docs_outputs.py).
 
 The examples are imported and their ``main(argv)`` called in this process (a subprocess per script
 would pay torch's import again, seconds each on the shared machine).
@@ -7,12 +7,10 @@ would pay torch's import again, seconds each on the shared machine).
 from __future__ import annotations
 
 import importlib.util
-import re
 from pathlib import Path
 from types import ModuleType
 
 import pytest
-import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -87,17 +85,3 @@ def test_many_variables(capsys):
     results = _load("many_variables").main(["--quick"])  # on a LocalCluster if dask is installed
     assert results["same_as_serial"] and results["within_groups"] >= 10  # 12 edges within groups
     assert capsys.readouterr().err.strip().endswith("66/66 pairs")  # the progress line
-
-
-DOC_PAGES = [ROOT / "docs" / "index.md", *sorted((ROOT / "docs").glob("guide/*.md"))]
-DOC_PAGES += sorted((ROOT / "docs").glob("papers/*.md"))
-
-
-@pytest.mark.parametrize("page", DOC_PAGES, ids=lambda p: p.stem)
-def test_doc_snippets_run(page, capsys):
-    """Each page's ```python blocks run in order, as a user would paste them."""
-    blocks = re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), flags=re.S)
-    namespace: dict[str, object] = {}
-    torch.manual_seed(0)
-    for block in blocks:
-        exec(compile(block, str(page), "exec"), namespace)

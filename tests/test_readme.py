@@ -1,4 +1,5 @@
-"""The README's Python examples run, each alone, as a user would paste one of them."""
+"""The README's Python examples run, each alone, as a user would paste one of them, and print what the
+README shows they print (``#>`` comments, compared as ``tests/docs_outputs.py`` says)."""
 
 from __future__ import annotations
 
@@ -9,22 +10,35 @@ from typing import Any
 import pytest
 import torch
 
+from tests import docs_outputs
+
 README = Path(__file__).resolve().parents[1] / "README.md"
-BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.S)
+EXAMPLES = docs_outputs.blocks(README)
+BLOCKS = [example.source for example in EXAMPLES]
 
 
 def test_the_readme_has_examples():
     assert len(BLOCKS) >= 3
 
 
-@pytest.mark.parametrize("block", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
-def test_each_readme_example_runs_alone(block, capsys, tmp_path, monkeypatch):
+def test_the_readme_shows_what_its_estimates_print():
+    """The printed estimates are shown, so that a changed estimator or printed form fails a test."""
+    shown = [s.text for example in EXAMPLES for s in example.shown]
+    assert sum(" nats" in text for text in shown) >= 6
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[f"block{i}" for i in range(len(BLOCKS))])
+def test_each_readme_example_runs_alone(example, capsys, tmp_path, monkeypatch):
     """A fresh namespace per block: no block may lean on names an earlier one defined. Each runs in a
-    folder of its own (one writes a CSV for the command-line example)."""
+    folder of its own (one writes a CSV for the command-line example), and prints what the README
+    shows (IBLEARN_UPDATE_DOC_OUTPUTS=1 rewrites what it shows instead)."""
     monkeypatch.chdir(tmp_path)
-    exec(compile(block, str(README), "exec"), {"__name__": "readme"})
-    if "print(" in block:
+    torch.manual_seed(0)
+    printed = docs_outputs.run(example, {"__name__": "readme"})
+    if "print(" in example.source:
         assert capsys.readouterr().out
+    problems = docs_outputs.check_or_update(example, printed)
+    assert not problems, "\n".join(problems)
 
 
 def test_the_neural_example_scores_on_rows_its_critic_was_not_fitted_to(monkeypatch):

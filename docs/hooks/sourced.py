@@ -165,13 +165,18 @@ def md_table(path: str, after: str = "", index: int = 0) -> str:
     return blocks[index]
 
 
+def _cells(line: str) -> list[str]:
+    """A table row's cells, split at the pipes that are not escaped (``I(X;Y\\|Z)`` is one cell)."""
+    return [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
+
+
 def table_cell(path: str, row: Sequence[str], column: str, index: int = 0) -> str:
     """The cell under ``column`` in the row whose first cells are ``row``, in the ``index``-th table of
     a committed ``.md`` (a figure the run's table prints, the paper's beside its own)."""
     lines = md_table(path, index=index).splitlines()
-    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    header = _cells(lines[0])
     for line in lines[2:]:
-        cells = [c.strip() for c in line.strip("|").split("|")]
+        cells = _cells(line)
         if cells[: len(row)] == list(row):
             return cells[header.index(column)]
     raise LookupError(f"{path}: no row {list(row)}")

@@ -166,7 +166,8 @@ def pid_lattice(p: Any, redundancy: Literal["mmi", "min", "ccs", "sx"] = "mmi") 
         ...     b = [(x >> i) & 1 for i in range(3)]
         ...     p[b[0], b[1], b[2], sum(b) % 2] = 1 / 8
         >>> atoms = pid_lattice(p, "mmi")
-        >>> round(float(atoms["{123}"]) / math.log(2), 6), round(float(sum(atoms.values())) / math.log(2), 6)
+        >>> bits = float(atoms["{123}"]) / math.log(2), float(sum(atoms.values())) / math.log(2)
+        >>> tuple(round(b, 6) for b in bits)
         (1.0, 1.0)
     """
     V.choice(redundancy, "redundancy", tuple(LATTICE_MEASURES))

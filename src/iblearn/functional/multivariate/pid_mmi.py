@@ -73,7 +73,7 @@ def interaction_information(
         >>> g = torch.Generator().manual_seed(0)
         >>> x, y = torch.randn(3000, 1, generator=g), torch.randn(3000, 1, generator=g)
         >>> z = x + y + 0.3 * torch.randn(3000, 1, generator=g)
-        >>> bool(interaction_information(x, y, z) < -0.5)  # z's synergy: x and y independent until z is known
+        >>> bool(interaction_information(x, y, z) < -0.5)  # synergy: x, y independent until z is known
         True
     """
     variables = named_variables(("x", x), ("y", y), ("z", z))
