@@ -348,6 +348,26 @@ ROOMS: dict[str, dict[str, int]] = {
         "registry": 4,
         "__init__": 5,
     },
+    # the measurement pipeline: reading the inputs, the checks and the split fit below everything; the
+    # checks' pieces for labels and the Gaussian; the automatic rule on two variables; the measures
+    # (pairs, labels, many variables, series, storage); the front door; the package's API on top
+    "iblearn.estimation": {
+        "reading": 0,
+        "autocheck": 0,
+        "split": 0,
+        "auto_discrete": 1,
+        "auto_gaussian": 1,
+        "probe": 1,
+        "auto": 2,
+        "labels": 2,
+        "pid_labels": 2,
+        "pairs": 3,
+        "many": 3,
+        "series": 4,
+        "storage": 5,
+        "door": 6,
+        "__init__": 7,
+    },
     # atomic writes and JSON below everything; the package's API on top
     "iblearn.records": {
         "atomic": 0,

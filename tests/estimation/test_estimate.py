@@ -176,7 +176,7 @@ def test_iblearn_estimate_is_the_front_door_and_the_result_is_lean():
 
 
 def test_the_checks_widen_the_interval_only_beyond_their_own_sampling_error():
-    from iblearn.estimators.autocheck import Check, interval
+    from iblearn.estimation.autocheck import Check, interval
 
     def checks(half: float, copies: float) -> dict:
         return {

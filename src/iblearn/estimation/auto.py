@@ -26,7 +26,7 @@ benchmark-mi's 40 tasks and the 19 high-dimensional ones, N = 10,000, mean absol
    look jointly Gaussian and ``neural_steps`` allows, MINE is fitted too (on the rows, 25% there) and
    the larger of the two reported: both read low where they fail.
 
-The chosen estimator is then checked (:mod:`iblearn.estimators.autocheck`): shuffled pairs, an
+The chosen estimator is then checked (:mod:`iblearn.estimation.autocheck`): shuffled pairs, an
 invertible map, two copies, half the rows, the ceiling; the interval widens by what they reveal, and a
 failed check makes the estimate unreliable. Where the Gaussian is chosen, the standard error is at
 least its asymptotic one (:func:`gaussian_stderr`): four halves give it 3 degrees of freedom, and
@@ -48,11 +48,11 @@ from torch import Tensor
 from iblearn import _checks as V
 from iblearn import functional as ibf
 from iblearn.estimators import reliability
-from iblearn.estimators.auto_discrete import ADVICE as LABELS_ADVICE
-from iblearn.estimators.auto_discrete import class_check, labels_estimate
-from iblearn.estimators.auto_gaussian import GaussianReruns, copula_check, delta_stderr, gaussian_on_bases
-from iblearn.estimators.auto_gaussian import gaussian_stderr as gaussian_stderr
-from iblearn.estimators.autocheck import (
+from iblearn.estimation.auto_discrete import ADVICE as LABELS_ADVICE
+from iblearn.estimation.auto_discrete import class_check, labels_estimate
+from iblearn.estimation.auto_gaussian import GaussianReruns, copula_check, delta_stderr, gaussian_on_bases
+from iblearn.estimation.auto_gaussian import gaussian_stderr as gaussian_stderr
+from iblearn.estimation.autocheck import (
     FLOOR,
     HALVES,
     INTERVAL,
@@ -64,7 +64,7 @@ from iblearn.estimators.autocheck import (
     run_checks,
 )
 from iblearn.estimators.base import MIEstimate
-from iblearn.estimators.split import split_estimate
+from iblearn.estimation.split import split_estimate
 from iblearn.functional import inference
 from iblearn.functional.gaussian import canonical_bases, canonical_of_bases, gaussian_mi_of
 from iblearn.functional.multivariate.inputs import copula_normal

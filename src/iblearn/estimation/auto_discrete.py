@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from iblearn.estimators.autocheck import FLOOR, Check
+from iblearn.estimation.autocheck import FLOOR, Check
 from iblearn.functional import choose_discrete_method, inference
 from iblearn.functional.discrete.entropies import entropy_of_counts
 from iblearn.functional.discrete.inference import NSB_RESAMPLES, RESAMPLES

@@ -1,4 +1,4 @@
-"""Checks that need no truth, for an estimate that ``method="auto"`` (:mod:`iblearn.estimators.auto`)
+"""Checks that need no truth, for an estimate that ``method="auto"`` (:mod:`iblearn.estimation.auto`)
 made; the estimate carries them in ``MIEstimate.report.checks``.
 
 Each check reruns the chosen estimator on data whose MI is known from the original's: independently

@@ -2,7 +2,7 @@
 :func:`iblearn.functional.choose_discrete_method` from how well the sample covers its symbols
 (Chao-Wang-Jost where each symbol is seen often and little mass is unseen, NSB where the sample is
 undersampled), with the chosen estimator's interval, checked on the counts
-(:func:`iblearn.estimators.auto_discrete.entropy_checks`: coincidences, the unseen mass, the tail)."""
+(:func:`iblearn.estimation.auto_discrete.entropy_checks`: coincidences, the unseen mass, the tail)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from typing import Any
 
 from iblearn import functional as ibf
 from iblearn.estimators import reliability
-from iblearn.estimators.auto_discrete import entropy_checks
-from iblearn.estimators.autocheck import caveat
+from iblearn.estimation.auto_discrete import entropy_checks
+from iblearn.estimation.autocheck import caveat
 from iblearn.functional import Estimate
 from iblearn.functional.discrete import counts_of
 

@@ -1,12 +1,12 @@
 """The measures among many variables and the PID for the front door: the automatic rule and the named
 methods.
 
-The rule reads the data as :func:`iblearn.estimators.auto.features` does, on all the columns at once:
+The rule reads the data as :func:`iblearn.estimation.auto.features` does, on all the columns at once:
 columns that look Gaussian and a joint that does (Mardia's kurtosis within
-:data:`~iblearn.estimators.auto.JOINT_GAUSSIAN` of a Gaussian's) take ``"gaussian"``; a joint whose
+:data:`~iblearn.estimation.auto.JOINT_GAUSSIAN` of a Gaussian's) take ``"gaussian"``; a joint whose
 normal scores look Gaussian takes ``"copula"`` (a monotone map of each column leaves every measure
 unchanged, and heavy tails become Gaussian ones); anything else, or a column with a point mass, takes
-``"ksg"`` (in more than :data:`~iblearn.estimators.auto.KNN_DIMS` dimensions the copula, as KSG reads
+``"ksg"`` (in more than :data:`~iblearn.estimation.auto.KNN_DIMS` dimensions the copula, as KSG reads
 far off there). The estimate is :func:`iblearn.functional.multivariate_estimate`'s with its interval
 (the half-sampling jackknife for KSG, the bootstrap for the closed forms), checked on half the rows
 with each variable's rows shuffled apart (every one of these measures is 0 for independent
@@ -38,8 +38,8 @@ from iblearn.estimation.pid_labels import REDUNDANCIES, label_codes, pid_labels
 from iblearn.estimation.pid_labels import RESAMPLES as RESAMPLES_PID
 from iblearn.estimation.probe import probed
 from iblearn.estimators import reliability
-from iblearn.estimators.auto import ATOM, KNN_DIMS, features, looks_gaussian, marginals_gaussian
-from iblearn.estimators.autocheck import FLOOR, HALF_DATA, SHARE, Check, caveat
+from iblearn.estimation.auto import ATOM, KNN_DIMS, features, looks_gaussian, marginals_gaussian
+from iblearn.estimation.autocheck import FLOOR, HALF_DATA, SHARE, Check, caveat
 from iblearn.functional import Estimate, inference
 from iblearn.functional.knn.options import KNNKeywords
 from iblearn.functional.multivariate.inputs import copula_normal, split_variables

@@ -1,6 +1,6 @@
 """I(X; Y) and I(X; Y | Z) for the front door: the automatic rule and the named estimators.
 
-MI's automatic rule is :func:`iblearn.estimators.auto.auto_estimate`. Conditional MI's takes the same
+MI's automatic rule is :func:`iblearn.estimation.auto.auto_estimate`. Conditional MI's takes the same
 rule and the same checks with the conditional candidates: KSG's conditional form (Frenzel & Pompe
 2007) and the bias-corrected Gaussian by the chain rule, I(X; Y | Z) = I(X; (Y, Z)) - I(X; Z), each
 term bias-corrected (:func:`iblearn.functional.gaussian_mi`). The checks see the rows as x against
@@ -25,7 +25,7 @@ from torch import Tensor
 from iblearn import _checks as V
 from iblearn import functional as ibf
 from iblearn.estimators import get_estimator
-from iblearn.estimators.auto import (
+from iblearn.estimation.auto import (
     MIN_ROWS,
     auto_estimate,
     choose,
@@ -34,11 +34,11 @@ from iblearn.estimators.auto import (
     rotate,
     verdict,
 )
-from iblearn.estimators.auto_discrete import ADVICE as LABELS_ADVICE
-from iblearn.estimators.auto_discrete import labels_estimate
-from iblearn.estimators.auto_gaussian import copula_check, gaussian_stderr
-from iblearn.estimators.autocheck import HALVES, INTERVAL, MI, interval, run_checks
-from iblearn.estimators.split import split_estimate
+from iblearn.estimation.auto_discrete import ADVICE as LABELS_ADVICE
+from iblearn.estimation.auto_discrete import labels_estimate
+from iblearn.estimation.auto_gaussian import copula_check, gaussian_stderr
+from iblearn.estimation.autocheck import HALVES, INTERVAL, MI, interval, run_checks
+from iblearn.estimation.split import split_estimate
 from iblearn.functional import Estimate
 from iblearn.functional.gaussian import canonical_bases
 from iblearn.functional.inference import CONFIDENCE
@@ -48,12 +48,12 @@ __all__ = ["cmi_auto", "cmi_method", "mi_auto", "mi_method"]
 
 
 def mi_auto(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: int = 0) -> Estimate:
-    """I(X; Y) by :func:`iblearn.estimators.auto.auto_estimate` (its rule, checks and interval)."""
+    """I(X; Y) by :func:`iblearn.estimation.auto.auto_estimate` (its rule, checks and interval)."""
     return auto_estimate(x, y, k=k, neural_steps=neural_steps, seed=seed)
 
 
 def mi_method(x: Any, y: Any, *, method: str, **settings: Any) -> Estimate:
-    """I(X; Y) by a named estimator (:func:`iblearn.estimators.split.split_estimate`, settings as there:
+    """I(X; Y) by a named estimator (:func:`iblearn.estimation.split.split_estimate`, settings as there:
     a neural one fitted on part of the rows and estimated on the rest)."""
     return split_estimate(x, y, method, **settings)
 
@@ -176,7 +176,7 @@ def _checked(
     dy: int,
     seed: int,
 ) -> Estimate:
-    """The conditional estimate ``value`` with the checks of :mod:`iblearn.estimators.autocheck`, its
+    """The conditional estimate ``value`` with the checks of :mod:`iblearn.estimation.autocheck`, its
     interval and verdict."""
     settled = [agreement.name] if agreement is not None and agreement.passed is False else []
     checks, stderr, _ = run_checks(mi, *data, value, ceiling=top, remap=remap, seed=seed, settled=settled)

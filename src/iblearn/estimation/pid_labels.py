@@ -3,7 +3,7 @@
 Every redundancy measure of :func:`iblearn.functional.pid_from_samples` is defined on a joint table:
 ``"min"``, ``"broja"``, ``"ccs"``, ``"dep"`` and ``"sx"`` take the plug-in table of the samples; the
 minimum-MI redundancy (``"mmi"``, the default) is made of three MIs, each a difference of entropies
-that a bias-corrected estimator takes (the one :mod:`iblearn.estimators.auto_discrete` chooses on the
+that a bias-corrected estimator takes (the one :mod:`iblearn.estimation.auto_discrete` chooses on the
 counts of (x1, x2, target)). Each part's interval is the inference core's bias-aware one over halves of
 the rows (:func:`iblearn.functional.pid_interval`): a plug-in part's trend from half the rows to all
 of them is its bias. The checks: the joint sampled well enough for an interval to hold, and the
@@ -21,8 +21,8 @@ from torch import Tensor
 
 from iblearn import functional as ibf
 from iblearn.estimators import reliability
-from iblearn.estimators.auto_discrete import ADVICE, discrete_choice, joint_cells, sampling_check
-from iblearn.estimators.autocheck import FLOOR, SHARE, Check, caveat
+from iblearn.estimation.auto_discrete import ADVICE, discrete_choice, joint_cells, sampling_check
+from iblearn.estimation.autocheck import FLOOR, SHARE, Check, caveat
 from iblearn.functional import Estimate, inference
 
 __all__ = ["REDUNDANCIES", "pid_labels"]

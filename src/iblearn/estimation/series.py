@@ -15,7 +15,7 @@ jackknife's interval over blocks as long as the series' autocorrelation asks
 circularly shifted against the target by more than a block (a shift keeps each series whole and breaks
 only their alignment) reads about 0 by the same method, the trend from half the blocks to all of them
 stays within the tolerance, and no estimate exceeds log N. Rows of a series are not exchangeable, so
-the row-shuffling checks of :mod:`iblearn.estimators.autocheck` do not apply.
+the row-shuffling checks of :mod:`iblearn.estimation.autocheck` do not apply.
 
 With a ``condition`` (other series whose past may explain the transfer), the estimate is
 I(target_t; source_{t-lag} | target's past, condition's past), the condition's ``history`` past steps
@@ -41,7 +41,7 @@ from iblearn import functional as ibf
 from iblearn.estimation.many import choose_method
 from iblearn.estimation.probe import probed
 from iblearn.estimators import reliability
-from iblearn.estimators.autocheck import FLOOR, SHARE, Check, caveat
+from iblearn.estimation.autocheck import FLOOR, SHARE, Check, caveat
 from iblearn.functional import Estimate, inference
 from iblearn.functional.knn.transfer import embedding, partialled
 from iblearn.functional.multivariate.inputs import copula_normal

@@ -40,7 +40,7 @@ class Report:
             "test"}`` counts, the estimate on the test rows.
         chosen: the estimator ``method="auto"`` chose, and ``why``: the rule and the data's features
             that chose it.
-        checks: ``method="auto"``'s self-checks, name -> check (``iblearn.estimators.autocheck.Check``:
+        checks: ``method="auto"``'s self-checks, name -> check (``iblearn.estimation.autocheck.Check``:
             ``passed``, ``figures``, ``tolerance``).
         features: what ``method="auto"`` measured of the data to choose.
         interval_method: how the interval was made, in words, where its maker says

@@ -153,8 +153,8 @@ def _checked_test(n_permutations: Any, alpha: Any) -> tuple[int, float]:
 
 def choose_method(trials: list[np.ndarray]) -> tuple[str, str]:
     """``"gaussian"`` where the processes' present and one-step past look jointly Gaussian by the
-    automatic estimator's rule (:func:`iblearn.estimators.auto.features`), else ``"ksg"``; and why."""
-    from iblearn.estimators.auto import JOINT_GAUSSIAN, features, marginals_gaussian
+    automatic estimator's rule (:func:`iblearn.estimation.auto.features`), else ``"ksg"``; and why."""
+    from iblearn.estimation.auto import JOINT_GAUSSIAN, features, marginals_gaussian
 
     now = np.concatenate([t[1:] for t in trials])
     before = np.concatenate([t[:-1] for t in trials])
