@@ -349,8 +349,8 @@ ROOMS: dict[str, dict[str, int]] = {
         "__init__": 5,
     },
     # the measurement pipeline: reading the inputs, the checks and the split fit below everything; the
-    # checks' pieces for labels and the Gaussian; the automatic rule on two variables; the measures
-    # (pairs, labels, many variables, series, storage); the front door; the package's API on top
+    # checks' pieces for labels and the Gaussian; the one verdict; the automatic rule on two variables;
+    # the measures (pairs, labels, many variables, series, storage); the front door; the API on top
     "iblearn.estimation": {
         "reading": 0,
         "autocheck": 0,
@@ -358,15 +358,16 @@ ROOMS: dict[str, dict[str, int]] = {
         "auto_discrete": 1,
         "auto_gaussian": 1,
         "probe": 1,
-        "auto": 2,
-        "labels": 2,
-        "pid_labels": 2,
-        "pairs": 3,
-        "many": 3,
-        "series": 4,
-        "storage": 5,
-        "door": 6,
-        "__init__": 7,
+        "verdict": 2,
+        "auto": 3,
+        "labels": 3,
+        "pid_labels": 3,
+        "pairs": 4,
+        "many": 4,
+        "series": 5,
+        "storage": 6,
+        "door": 7,
+        "__init__": 8,
     },
     # atomic writes and JSON below everything; the package's API on top
     "iblearn.records": {

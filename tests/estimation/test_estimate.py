@@ -230,7 +230,7 @@ def test_transfer_entropy_names_the_options_it_does_not_take():
 
 
 def test_a_series_probe_runs_only_where_it_can_decide_the_verdict():
-    from iblearn.estimation.series import series_verdict
+    from iblearn.estimation.verdict import series_verdict
 
     def never() -> float:
         raise AssertionError("the probe ran where the verdict was settled")

@@ -47,8 +47,6 @@ from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn import functional as ibf
-from iblearn.estimators import reliability
-from iblearn.estimation.auto_discrete import ADVICE as LABELS_ADVICE
 from iblearn.estimation.auto_discrete import class_check, labels_estimate
 from iblearn.estimation.auto_gaussian import GaussianReruns, copula_check, delta_stderr, gaussian_on_bases
 from iblearn.estimation.auto_gaussian import gaussian_stderr as gaussian_stderr
@@ -59,12 +57,13 @@ from iblearn.estimation.autocheck import (
     MI,
     SHARE,
     Check,
-    caveat,
     interval,
     run_checks,
 )
-from iblearn.estimators.base import MIEstimate
 from iblearn.estimation.split import split_estimate
+from iblearn.estimation.verdict import LABELS_ADVICE, mi_verdict
+from iblearn.estimators import reliability
+from iblearn.estimators.base import MIEstimate
 from iblearn.functional import inference
 from iblearn.functional.gaussian import canonical_bases, canonical_of_bases, gaussian_mi_of
 from iblearn.functional.multivariate.inputs import copula_normal
@@ -90,15 +89,6 @@ FEATURE_COLUMNS = 32
 ATOM = 0.05
 #: Fewest rows: each half of the checks needs a few neighbours a class.
 MIN_ROWS = 16
-#: Fewest rows at which an estimate can be reliable: below, halves too small for the checks to see a
-#: bias let 5 - 13% of the intervals miss the truth on bivariate Gaussians at N = 16 (60 seeds each,
-#: rho 0.6 and 0.9, 2 x 2 at rho 0.5), against at most 2 of 60 at N = 32.
-RELIABLE_ROWS = 32
-
-_ADVICE = (
-    "the estimate may be biased here: use more rows, or an estimator that fits these data (the guide's "
-    "Choosing an estimator page); the interval includes the bias the checks found"
-)
 
 
 def features(x: Tensor, y: Tensor, scores: Callable[[], tuple[Tensor, Tensor]] | None) -> dict[str, float]:
@@ -210,7 +200,7 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
     if cx is not None and cy is not None:
         est = labels_estimate([cx, cy], "mi", seed)
         ceiling = reliability.discrete_ceiling(xt, yt)
-        return verdict(est, est.report.checks, (xt, yt), ("x", "y"), ceiling, advice=LABELS_ADVICE)
+        return mi_verdict(est, est.report.checks, (xt, yt), ("x", "y"), ceiling, advice=LABELS_ADVICE)
     if cx is not None and cy is None:  # the labels go second
         xt, yt, cx, cy = yt, xt, cy, cx
 
@@ -253,7 +243,7 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
     if neural_steps and cy is None and feats["dx"] + feats["dy"] > KNN_DIMS and not looks_gaussian(feats):
         est, chosen, why = _neural(xt, yt, est, chosen, why, neural_steps, seed)
         low, high = min(low, float(est)), max(high, float(est) + 2 * (est.stderr or 0.0))
-    est = verdict(est, checks, (xt, yt), ("x", "y"), reliability.discrete_ceiling(xt, yt))
+    est = mi_verdict(est, checks, (xt, yt), ("x", "y"), reliability.discrete_ceiling(xt, yt))
     report = replace(
         est.report, chosen=chosen, why=why, checks=checks, features=feats, interval_method=INTERVAL
     )
@@ -328,41 +318,6 @@ def _plan(
     else:
         data = scores()
     return chosen, why, mi, data, remap, top, agreement, value
-
-
-def verdict(
-    est: MIEstimate,
-    checks: dict[str, Check],
-    samples: tuple[Tensor, ...],
-    names: tuple[str, ...],
-    ceiling: tuple[float, str] | None = None,
-    advice: str = _ADVICE,
-) -> MIEstimate:
-    """``est`` judged as every automatic estimate is: impossible for its data (below 0 beyond its error,
-    above ``ceiling``, the entropy of labels), a failed check, rows in time order, or fewer than
-    :data:`RELIABLE_ROWS` rows make it unreliable, with why; where none does, the checks ran and
-    passed, and it is reliable."""
-    est = reliability.judged(
-        est,
-        "auto",
-        math.e,
-        entropy=ceiling[0] if ceiling else None,
-        entropy_of=ceiling[1] if ceiling else "H(Y)",
-        advice=reliability.BIASED,
-    )
-    why_not = caveat(checks, advice)
-    if why_not is not None:
-        est = reliability.flagged(est, "auto", why_not)
-    est = reliability.in_order(est, "auto", samples, names)
-    n = est.n_samples
-    if n < RELIABLE_ROWS:
-        est = reliability.flagged(
-            est,
-            "auto",
-            f"{n} rows: halves of {n // 2} are too few for the checks to see a bias (at N = 16 up to 13% "
-            f"of the intervals miss the truth); use at least {RELIABLE_ROWS} rows",
-        )
-    return reliability.checked(est)
 
 
 def _repeating_classes(codes: Tensor, name: str) -> None:

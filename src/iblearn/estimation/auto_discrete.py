@@ -45,12 +45,6 @@ ENTROPY_UNSEEN = 0.2
 #: mixture runs out of them once it is sampled.
 HEAVY_TAIL = 0.5
 
-#: What to do where a check fails.
-ADVICE = (
-    "the labels' joint is too undersampled for the estimate and its interval: use more rows, or merge rare "
-    "classes"
-)
-
 #: The entropy terms of each measure: (sign, the variables whose joint it is).
 TERMS = {
     "mi": ((1, (0,)), (1, (1,)), (-1, (0, 1))),

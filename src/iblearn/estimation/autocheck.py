@@ -306,9 +306,3 @@ def interval(value: float, stderr: float, checks: dict[str, Check], ceiling: flo
     up = width + (trend if value > fig["half data"]["half"] else 0.0)
     high = min(ceiling, value + up)
     return min(max(0.0, value - width), high), high
-
-
-def caveat(checks: dict[str, Check], advice: str) -> str | None:
-    """Which checks failed, and ``advice``; None if none did."""
-    failed = [str(c) for c in checks.values() if c.passed is False]
-    return None if not failed else "; ".join(failed) + f"; {advice}"

@@ -10,9 +10,8 @@ from dataclasses import replace
 from typing import Any
 
 from iblearn import functional as ibf
-from iblearn.estimators import reliability
 from iblearn.estimation.auto_discrete import entropy_checks
-from iblearn.estimation.autocheck import caveat
+from iblearn.estimation.verdict import checks_verdict
 from iblearn.functional import Estimate
 from iblearn.functional.discrete import counts_of
 
@@ -43,6 +42,5 @@ def entropy_auto(labels: Any, *, alphabet: int | None = None, seed: int = 0) -> 
         "singletons": float((counts == 1).sum()),
     }
     checks = entropy_checks(counts)
-    why_not = caveat(checks, "the sample does not pin the entropy down: draw more rows")
-    est = reliability.checked(est if why_not is None else reliability.flagged(est, "auto", why_not))
+    est = checks_verdict(est, checks, "the sample does not pin the entropy down: draw more rows")
     return replace(est, report=replace(est.report, chosen=chosen, why=why, checks=checks, features=feats))

@@ -34,12 +34,11 @@ from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn import functional as ibf
+from iblearn.estimation.auto import ATOM, KNN_DIMS, features, looks_gaussian, marginals_gaussian
 from iblearn.estimation.pid_labels import REDUNDANCIES, label_codes, pid_labels
 from iblearn.estimation.pid_labels import RESAMPLES as RESAMPLES_PID
-from iblearn.estimation.probe import probed
+from iblearn.estimation.verdict import many_verdict
 from iblearn.estimators import reliability
-from iblearn.estimation.auto import ATOM, KNN_DIMS, features, looks_gaussian, marginals_gaussian
-from iblearn.estimation.autocheck import FLOOR, HALF_DATA, SHARE, Check, caveat
 from iblearn.functional import Estimate, inference
 from iblearn.functional.knn.options import KNNKeywords
 from iblearn.functional.multivariate.inputs import copula_normal, split_variables
@@ -61,7 +60,6 @@ PARTS = ("redundancy", "unique_1", "unique_2", "synergy", "total")
 #: Resamples behind the automatic interval, by method: KSG's halves cost about half an estimate each
 #: (with the shuffled half, within four estimates); the closed forms' bootstrap costs little.
 RESAMPLES = {"ksg": 4, "gaussian": 50, "copula": 50}
-_ADVICE = "the estimate may be biased here: use more rows, or fewer variables"
 
 
 def choose_method(
@@ -259,7 +257,7 @@ def multivariate_auto(measure: str, data: Any, blocks: Any = None, *, k: int = 3
             return float(fn(*(half[:, b] for b in variables), method=chosen, k=k, seed=seed))
         return float(fn(half, blocks, method=chosen, k=k, seed=seed))
 
-    return _judged(est, shuffled, chosen, why, feats, "each variable's rows shuffled apart")
+    return many_verdict(est, shuffled, chosen, why, feats, "each variable's rows shuffled apart")
 
 
 def pid_auto(
@@ -305,7 +303,7 @@ def pid_auto(
     shuffled = _shuffled_parts(rerun, (a, b, t), seed)
     null = "the target shuffled against the sources"
     return {
-        name: _judged(
+        name: many_verdict(
             est if doubt is None else reliability.flagged(est, "auto", doubt),
             shuffled(name),
             method,
@@ -366,7 +364,7 @@ def _shuffled_parts(
     variables: tuple[Tensor, Tensor, Tensor],
     seed: int,
 ) -> Callable[[str], Callable[[np.ndarray], float]]:
-    """``part(name)``: the function of half the rows (:func:`_judged`) that gives part ``name`` of
+    """``part(name)``: the function of half the rows (the verdict's) that gives part ``name`` of
     ``rerun(x1, x2, target)`` (the parts by name) with the target shuffled against the sources, the
     parts computed once for all."""
     a, b, t = variables
@@ -383,28 +381,3 @@ def _shuffled_parts(
         return rerun_part
 
     return part
-
-
-def _judged(
-    est: Estimate, shuffled: Any, chosen: str, why: str, feats: dict[str, float], null: str
-) -> Estimate:
-    """``est`` with its checks (``shuffled(rows)``: the measure on a half of the rows under the null),
-    the caveat of any that failed, and the report."""
-    n = est.n_samples
-    value, stderr = float(est), est.stderr or 0.0
-    rows = inference.rng(seed=0, stream=inference.PERMUTATION, i=0).permutation(n)[: n // 2]
-    tolerance = max(FLOOR, 1.5 / math.sqrt(n // 2), SHARE * abs(value)) + 2 * stderr
-    checks = {}
-    if est.bias is not None:
-        checks["half data"] = Check(
-            "half data",
-            abs(est.bias) <= tolerance,
-            {"bias": est.bias},
-            HALF_DATA,
-            tolerance,
-        )
-    probe = ("independence", "shuffled", lambda: shuffled(rows), f"{null} reads about 0")
-    checks = {"independence": probed(est, checks, probe, tolerance), **checks}
-    why_not = caveat(checks, _ADVICE)
-    est = reliability.checked(est if why_not is None else reliability.flagged(est, "auto", why_not))
-    return replace(est, report=replace(est.report, chosen=chosen, why=why, checks=checks, features=feats))

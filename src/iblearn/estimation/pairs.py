@@ -24,7 +24,6 @@ from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn import functional as ibf
-from iblearn.estimators import get_estimator
 from iblearn.estimation.auto import (
     MIN_ROWS,
     auto_estimate,
@@ -32,13 +31,13 @@ from iblearn.estimation.auto import (
     features,
     marginals_gaussian,
     rotate,
-    verdict,
 )
-from iblearn.estimation.auto_discrete import ADVICE as LABELS_ADVICE
 from iblearn.estimation.auto_discrete import labels_estimate
 from iblearn.estimation.auto_gaussian import copula_check, gaussian_stderr
 from iblearn.estimation.autocheck import HALVES, INTERVAL, MI, interval, run_checks
 from iblearn.estimation.split import split_estimate
+from iblearn.estimation.verdict import LABELS_ADVICE, mi_verdict
+from iblearn.estimators import get_estimator
 from iblearn.functional import Estimate
 from iblearn.functional.gaussian import canonical_bases
 from iblearn.functional.inference import CONFIDENCE
@@ -113,7 +112,7 @@ def cmi_auto(x: Any, y: Any, z: Any, *, k: int = 3, seed: int = 0) -> Estimate:
         if n < MIN_ROWS:
             raise ValueError(f"x: {n} rows; the checks need at least {MIN_ROWS}")
         est = labels_estimate([c for c in codes if c is not None], "cmi", seed)
-        return verdict(est, est.report.checks, (xt, yt, zt), ("x", "y", "z"), advice=LABELS_ADVICE)
+        return mi_verdict(est, est.report.checks, (xt, yt, zt), ("x", "y", "z"), advice=LABELS_ADVICE)
     n = V.same_length(("x", xt), ("y", yt), ("z", zt))
     if n < MIN_ROWS:
         raise ValueError(f"x: {n} rows; the checks need at least {MIN_ROWS}")
@@ -200,7 +199,7 @@ def _checked(
         stderr=stderr,
         stderr_method=method,
     )
-    est = verdict(est, checks, samples, ("x", "y", "z"))
+    est = mi_verdict(est, checks, samples, ("x", "y", "z"))
     report = replace(
         est.report, chosen=chosen, why=why, checks=checks, features=feats, interval_method=INTERVAL
     )

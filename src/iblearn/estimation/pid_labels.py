@@ -20,9 +20,9 @@ import torch
 from torch import Tensor
 
 from iblearn import functional as ibf
-from iblearn.estimators import reliability
-from iblearn.estimation.auto_discrete import ADVICE, discrete_choice, joint_cells, sampling_check
-from iblearn.estimation.autocheck import FLOOR, SHARE, Check, caveat
+from iblearn.estimation.auto_discrete import discrete_choice, joint_cells, sampling_check
+from iblearn.estimation.autocheck import FLOOR, SHARE, Check
+from iblearn.estimation.verdict import LABELS_ADVICE, checks_verdict
 from iblearn.functional import Estimate, inference
 
 __all__ = ["REDUNDANCIES", "pid_labels"]
@@ -88,8 +88,7 @@ def pid_labels(codes: list[Tensor], redundancy: str, seed: int) -> dict[str, Est
             interval=(part.low, part.high),
             confidence=inference.CONFIDENCE,
         )
-        why_not = caveat(checks, ADVICE)
-        est = reliability.checked(est if why_not is None else reliability.flagged(est, "auto", why_not))
+        est = checks_verdict(est, checks, LABELS_ADVICE)
         feats = {"n": float(n), "joint symbols": float(len(cells))}
         out[name] = replace(
             est, report=replace(est.report, chosen=method, why=why, checks=checks, features=feats)

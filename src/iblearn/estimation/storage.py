@@ -24,7 +24,8 @@ import torch
 
 from iblearn import _checks as V
 from iblearn.estimation.many import choose_method
-from iblearn.estimation.series import RESAMPLES, normal_scores, series_verdict, unit_root_check
+from iblearn.estimation.series import RESAMPLES, normal_scores, unit_root_check
+from iblearn.estimation.verdict import series_verdict
 from iblearn.functional import Estimate, inference
 from iblearn.functional.information_dynamics import active_information_storage
 
