@@ -349,13 +349,15 @@ ROOMS: dict[str, dict[str, int]] = {
         "__init__": 5,
     },
     # the measurement pipeline: reading the inputs, the checks and the split fit below everything; the
-    # checks' pieces for labels and the Gaussian; the one verdict; the automatic rule on two variables;
-    # the measures (pairs, labels, many variables, series, storage); the front door; the API on top
+    # one chooser; the checks' pieces for labels and the Gaussian; the one verdict; the automatic rule
+    # on two variables; the measures (pairs, labels, many variables, series, storage); the front door;
+    # the package's API on top
     "iblearn.estimation": {
         "reading": 0,
         "autocheck": 0,
         "split": 0,
-        "auto_discrete": 1,
+        "choose": 1,
+        "auto_discrete": 2,
         "auto_gaussian": 1,
         "probe": 1,
         "verdict": 2,

@@ -41,7 +41,6 @@ from dataclasses import replace
 from functools import cache
 from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor
 
@@ -51,15 +50,14 @@ from iblearn.estimation.auto_discrete import class_check, labels_estimate
 from iblearn.estimation.auto_gaussian import GaussianReruns, copula_check, delta_stderr, gaussian_on_bases
 from iblearn.estimation.auto_gaussian import gaussian_stderr as gaussian_stderr
 from iblearn.estimation.autocheck import (
-    FLOOR,
     HALVES,
     INTERVAL,
     MI,
-    SHARE,
     Check,
     interval,
     run_checks,
 )
+from iblearn.estimation.choose import KNN_DIMS, choose, features, looks_gaussian, marginals_gaussian
 from iblearn.estimation.split import split_estimate
 from iblearn.estimation.verdict import LABELS_ADVICE, mi_verdict
 from iblearn.estimators import reliability
@@ -71,88 +69,8 @@ from iblearn.functional.multivariate.inputs import copula_normal
 #: An invertible map of x and of y (MI unchanged), drawn from the generator.
 Remap = Callable[[Tensor, Tensor, torch.Generator], tuple[Tensor, Tensor]]
 
-#: Mardia's multivariate kurtosis of the normal scores, relative to a Gaussian's D (D + 2), within which
-#: the joint is taken as Gaussian (a 5x5 Gaussian at N = 5,000 reads within 0.01; Student-t 5x5 with
-#: 3 degrees of freedom, through its scores, 0.08 and more).
-JOINT_GAUSSIAN = 0.03
-#: Joint dimensions up to which KSG is a candidate (the rows: 11 - 40% off at 3 - 10, 35 - 87% above).
-KNN_DIMS = 10
-#: Standard errors of a Gaussian's skew and kurtosis within which a column counts as Gaussian (the
-#: largest of 200 Gaussian columns at N = 2,000 is about 3).
-MARGINAL_SDS = 5
-#: Columns a side that the joint's Gaussianity and the cross-covariance's rank are measured on.
-FEATURE_COLUMNS = 32
-#: Share of the rows on one value of a continuous column from which it has a point mass (zero-inflated
-#: counts, censoring, a floor): its copula is not unique there (Sklar's theorem needs continuous
-#: marginals), so normal scores do not make it Gaussian and the Gaussian estimate is not its MI. A
-#: Gaussian column rounded to 0.01 puts about 0.4% of its rows on its commonest value.
-ATOM = 0.05
 #: Fewest rows: each half of the checks needs a few neighbours a class.
 MIN_ROWS = 16
-
-
-def features(x: Tensor, y: Tensor, scores: Callable[[], tuple[Tensor, Tensor]] | None) -> dict[str, float]:
-    """What the rule looks at: rows, dimensions, ties, tails (largest excess kurtosis of a column),
-    skew, and where both variables are continuous (``scores`` gives their normal scores) how Gaussian
-    the joint looks (Mardia's kurtosis over a Gaussian's, minus 1) and the rank of the
-    cross-covariance (canonical correlations above the largest of shuffled pairs), both on at most
-    :data:`FEATURE_COLUMNS` columns a side."""
-    out = {"n": float(len(x)), "dx": float(x[0].numel()), "dy": float(y[0].numel())}
-    floats = [t.reshape(len(t), -1).double() for t in (x, y) if t.is_floating_point()]
-    if floats:
-        cols = torch.cat(floats, dim=1)
-        # Equal neighbours in each sorted column: 1 - distinct / N, without a unique per column (numpy
-        # sorts contiguous rows 2.5x faster than torch sorts columns).
-        ordered = np.sort(np.ascontiguousarray(cols[:, :64].T.cpu().numpy()), axis=1)
-        same = ordered[:, 1:] == ordered[:, :-1]
-        out["ties"] = float(same.sum(1).max()) / len(cols)
-        # The largest share of rows on one value of a column (a point mass): its longest run of equals.
-        out["atom"] = max(
-            float(np.diff(np.flatnonzero(np.r_[True, ~row, True])).max()) for row in same
-        ) / len(cols)
-        centred = cols - cols.mean(0)
-        squares = centred.square()
-        var = (squares.sum(0) / (len(cols) - 1)).clamp_min(1e-300)  # the sample variance
-        out["kurtosis"] = float((squares.square().mean(0) / var.square()).max()) - 3
-        out["skew"] = float(((squares * centred).mean(0) / var**1.5).abs().max())
-    if scores is not None:
-        if marginals_gaussian(out):  # raw: a Gaussian on fewer dimensions than it has keeps its rank
-            zx, zy = x.reshape(len(x), -1).double(), y.reshape(len(y), -1).double()
-        else:
-            zx, zy = scores()
-        # At most FEATURE_COLUMNS a side, spread evenly: the SVDs of hundreds cost more than the estimate.
-        zx, zy = (
-            t[:, torch.linspace(0, t.shape[1] - 1, min(t.shape[1], FEATURE_COLUMNS)).long()] for t in (zx, zy)
-        )
-        wx, wy = _whiten(zx), _whiten(zy)
-        # The joint in the sides' bases, whose Gram matrix is [[I, C], [C', I]] with C = wx' wy: the
-        # Mahalanobis norms of the joint's rows are (N - 1) w G^+ w', without an SVD of the joint.
-        w = torch.cat([wx, wy], dim=1)
-        gram = w.T @ w
-        d = int(torch.linalg.matrix_rank(gram, hermitian=True))
-        if d < len(w) // 2:
-            m = (len(w) - 1) * ((w @ torch.linalg.pinv(gram, hermitian=True)) * w).sum(1)
-            out["mardia"] = float((m**2).mean()) / (d * (d + 2)) - 1
-            shuffled = wy[torch.randperm(len(zy), generator=torch.Generator().manual_seed(0))]
-            rho, null = (torch.linalg.svdvals(wx.T @ v).clamp(0, 1) for v in (wy, shuffled))
-            out["rank"] = float((rho > null.max()).sum())
-    return out
-
-
-def marginals_gaussian(feats: dict[str, float]) -> bool:
-    """Every column's skew and excess kurtosis within :data:`MARGINAL_SDS` standard errors of a
-    Gaussian's (sqrt(6 / N) and sqrt(24 / N)): then the Gaussian estimator takes the raw rows."""
-    n = feats["n"]
-    return feats.get("skew", math.inf) <= MARGINAL_SDS * math.sqrt(6 / n) and abs(
-        feats.get("kurtosis", math.inf)
-    ) <= MARGINAL_SDS * math.sqrt(24 / n)
-
-
-def _whiten(t: Tensor) -> Tensor:
-    """An orthonormal basis of t's centred columns, of their rank (the canonical correlations of two
-    variables are the singular values of their bases' product; a row order permutes the basis's rows)."""
-    u, sv, _ = torch.linalg.svd(t - t.mean(0), full_matrices=False)
-    return u[:, sv > 1e-9 * sv[0]]
 
 
 def rotate(t: Tensor, gen: torch.Generator, scores: bool = True) -> Tensor:
@@ -313,7 +231,6 @@ def _plan(
         # Gaussian columns need no scores; a random rotation keeps a Gaussian one.
         data = (xt.reshape(n, -1).double(), yt.reshape(n, -1).double())
         remap = lambda a, b, g: (rotate(a, g, False), rotate(b, g, False))  # noqa: E731
-        why = why.replace("on normal scores", "on the raw rows, as every column looks Gaussian")
         value = None  # the candidates ran on the scores
     else:
         data = scores()
@@ -332,77 +249,6 @@ def _repeating_classes(codes: Tensor, name: str) -> None:
             f"({int((counts > 0).sum())} classes): labels that rarely repeat carry no information an "
             "estimate can see; merge rare classes, or pass the values as numbers"
         )
-
-
-def looks_gaussian(feats: dict[str, float]) -> bool:
-    """The normal scores' Mardia kurtosis within :data:`JOINT_GAUSSIAN` of a Gaussian's."""
-    return abs(feats.get("mardia", math.inf)) <= JOINT_GAUSSIAN
-
-
-def choose(
-    scores: Callable[[], tuple[Tensor, Tensor]],
-    feats: dict[str, float],
-    k: int,
-    seed: int,
-    candidates: tuple[MI, MI] | None = None,
-) -> tuple[str, str, MI, Check | None, float | None]:
-    """(registry name, why, estimator on normal scores, the candidates' agreement and the chosen one's
-    estimate on the scores where both ran) for continuous x and y (the module's rule); ``candidates``:
-    (KSG, bias-corrected Gaussian) of another measure on the same rows (conditional MI), else MI's."""
-
-    def ksg_mi(a: Tensor, b: Tensor) -> float:
-        return float(ibf.ksg_mi(a, b, k, seed=seed))
-
-    def gaussian_mi(a: Tensor, b: Tensor) -> float:
-        return float(ibf.gaussian_mi(a, b, bias_correction=True))
-
-    ksg, gaussian = (ksg_mi, gaussian_mi) if candidates is None else candidates
-
-    dims = int(feats["dx"] + feats["dy"])
-    if dims == 2:
-        why = "x and y are one column each, where KSG (nearest neighbours) on normal scores is most accurate"
-        return "ksg", why, ksg, None, None
-    if dims > KNN_DIMS:
-        why = (
-            f"x and y have {dims} columns together, too many for nearest neighbours: the bias-corrected "
-            "Gaussian estimate on normal scores"
-        )
-        return "gaussian", why, gaussian, None, None
-    if feats.get("atom", 0.0) >= ATOM:
-        why = (
-            f"a column has a point mass, {feats['atom']:.0%} of its rows on one value, where normal scores "
-            "cannot be Gaussian: KSG (nearest neighbours) on normal scores"
-        )
-        return "ksg", why, ksg, None, None
-    g, kn = gaussian(*scores()), ksg(*scores())
-    tolerance = max(FLOOR, SHARE * abs(kn))
-    gaussian_like = looks_gaussian(feats)
-    # Where the scores look Gaussian, KSG reading below the Gaussian is its own downward bias in 3 - 10
-    # dims (the rows: -10% on average, 20 - 30% on Gaussian 5 x 5s whose Gaussian estimate is within
-    # 2%); reading above it, it sees dependence the Gaussian misses (a spiral whose scores look Gaussian).
-    agree = kn - g <= tolerance if gaussian_like else abs(g - kn) <= tolerance
-    shape = f"x and y have {dims} columns together" + (
-        " whose normal scores look jointly Gaussian" if gaussian_like else ""
-    )
-    check = Check(
-        "agreement",
-        agree,
-        {"ksg": kn, "gaussian": g},
-        "KSG and the Gaussian estimate agree; where the normal scores look jointly Gaussian only KSG "
-        "reading above the Gaussian counts, as KSG reads low there",
-        tolerance,
-    )
-    if agree:
-        return (
-            "gaussian",
-            f"{shape}, and the Gaussian estimate {g:.4f} agrees with KSG's {kn:.4f}: the bias-corrected "
-            "Gaussian estimate on normal scores",
-            gaussian,
-            check,
-            g,
-        )
-    why = f"{shape}, and the Gaussian estimate {g:.4f} disagrees with KSG's {kn:.4f}: KSG on normal scores"
-    return "ksg", why, ksg, check, kn
 
 
 def _neural(

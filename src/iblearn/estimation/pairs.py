@@ -27,14 +27,12 @@ from iblearn import functional as ibf
 from iblearn.estimation.auto import (
     MIN_ROWS,
     auto_estimate,
-    choose,
-    features,
-    marginals_gaussian,
     rotate,
 )
 from iblearn.estimation.auto_discrete import labels_estimate
 from iblearn.estimation.auto_gaussian import copula_check, gaussian_stderr
 from iblearn.estimation.autocheck import HALVES, INTERVAL, MI, interval, run_checks
+from iblearn.estimation.choose import CMI_NAMES, choose, features, marginals_gaussian
 from iblearn.estimation.split import split_estimate
 from iblearn.estimation.verdict import LABELS_ADVICE, mi_verdict
 from iblearn.estimators import get_estimator
@@ -132,17 +130,11 @@ def cmi_auto(x: Any, y: Any, z: Any, *, k: int = 3, seed: int = 0) -> Estimate:
         return copula_normal(xt), torch.cat([copula_normal(yt), copula_normal(zt)], dim=1)
 
     feats = features(xt, torch.cat([yt, zt], dim=1), scores)
-    chosen, why, mi, agreement, value = choose(scores, feats, k, seed, (ksg, gaussian))
-    why = (
-        why.replace("x and y have", "x, y and z have")
-        .replace("KSG (nearest", "KSG's conditional MI (nearest")
-        .replace(": KSG on", ": KSG's conditional MI on")
-    )
+    chosen, why, mi, agreement, value = choose(scores, feats, k, seed, (ksg, gaussian), CMI_NAMES)
     raw = chosen == "gaussian" and marginals_gaussian(feats)
     data = (xt, torch.cat([yt, zt], dim=1)) if raw else scores()
     if raw:
-        why = why.replace("on normal scores", "on the raw rows, as every column looks Gaussian")
-        value = None
+        value = None  # the candidates ran on the scores
 
     def remap(a: Tensor, b: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor]:
         # x mapped alone, y and z each alone: a map that mixes y with z changes I(X; Y | Z). One column

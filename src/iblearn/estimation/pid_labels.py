@@ -20,8 +20,9 @@ import torch
 from torch import Tensor
 
 from iblearn import functional as ibf
-from iblearn.estimation.auto_discrete import discrete_choice, joint_cells, sampling_check
+from iblearn.estimation.auto_discrete import joint_cells, sampling_check
 from iblearn.estimation.autocheck import FLOOR, SHARE, Check
+from iblearn.estimation.choose import choose_labels
 from iblearn.estimation.verdict import LABELS_ADVICE, checks_verdict
 from iblearn.functional import Estimate, inference
 
@@ -38,7 +39,7 @@ def pid_labels(codes: list[Tensor], redundancy: str, seed: int) -> dict[str, Est
     target) by ``redundancy``, each with its interval, checks and report (module notes)."""
     cells = joint_cells(codes)
     if redundancy == "mmi":
-        method, regime = discrete_choice(cells)
+        method, regime = choose_labels(cells)
         why = (
             f"x1, x2 and the target are labels: minimum-MI redundancy, each MI a difference of entropies by "
             f"{method}, chosen on the joint's counts: {regime}"

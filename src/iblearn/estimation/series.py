@@ -39,7 +39,7 @@ from torch import Tensor
 from iblearn import _checks as V
 from iblearn import functional as ibf
 from iblearn.estimation.autocheck import Check
-from iblearn.estimation.many import choose_method
+from iblearn.estimation.choose import choose_many
 from iblearn.estimation.verdict import series_verdict
 from iblearn.functional import Estimate, inference
 from iblearn.functional.knn.transfer import embedding, partialled
@@ -143,7 +143,7 @@ def te_auto(
     names = "source's past, target's present, target's past" + (
         ", condition's past" * (condition is not None)
     )
-    chosen, rule, feats = choose_method(torch.cat([past_source, present, given], 1).double())
+    chosen, rule, feats = choose_many(torch.cat([past_source, present, given], 1).double())
     src, tgt, cond = _series(source, target, condition, chosen)
     if chosen == "ksg" and cond is None:
         est = ibf.transfer_entropy_estimate(
