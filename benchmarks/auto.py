@@ -1,4 +1,4 @@
-"""``method="auto"`` (:func:`iblearn.estimators.auto.auto_estimate`) on tasks with known MI: how often it
+"""``method="auto"`` (:func:`iblearn.estimation.auto.auto_estimate`) on tasks with known MI: how often it
 is within 10% of the truth (no allowance in nats), how often its interval covers the truth, how often it
 says ``reliable=False`` where it is more than 25% off (and how often it is more than 25% off while
 saying reliable: the goal is never), and its thread CPU time beside the chosen estimator's alone::
@@ -57,7 +57,7 @@ from high_dim_mi import GAUSSIAN_DIMS, GAUSSIAN_NATS
 from iblearn._provenance import environment, git_commit
 from iblearn.data import Task, high_mi, sign_mixture, standard_tasks, student_t, zero_inflated
 from iblearn.estimators import get_estimator
-from iblearn.estimators.auto import auto_estimate
+from iblearn.estimation.auto import auto_estimate
 from iblearn.estimators.reliability import UnreliableEstimateWarning
 
 Map = Callable[[torch.Tensor, torch.Generator], torch.Tensor]

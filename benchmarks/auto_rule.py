@@ -1,4 +1,4 @@
-"""The evidence behind ``method="auto"``'s rule (:mod:`iblearn.estimators.auto`): from the committed
+"""The evidence behind ``method="auto"``'s rule (:mod:`iblearn.estimation.auto`): from the committed
 benchmark rows (benchmark-mi's 40 tasks, ``results/bmi_suite/rows-iblearn.jsonl``, and the 19
 high-dimensional tasks, ``results/high_dim_mi/results.json``; N = 10,000, up to 3 seeds), the mean
 absolute relative error of each estimator in each data regime, and which was smallest::

@@ -13,7 +13,7 @@ in iblearn's own. Run::
 ``--fit KEY=VALUE`` to ``fit``. ``DIR`` may also be a folder of ``benchmarks/bmi_suite.py draw``
 (``TASK.sSEED.x.npy``; ``--seed`` picks the seed); then ``--tasks`` names the tasks to run (default:
 all). ``--ranks``: each column through its normal scores on the 8,000 training rows
-(:func:`iblearn.estimators.split.normal_scores`) before fitting, the held-out rows through the same
+(:func:`iblearn.estimation.split.normal_scores`) before fitting, the held-out rows through the same
 map. ``--one-call MODE``: ``estimate_mi(x, y, method, standardize=MODE)`` on all rows (its own split)
 instead of ``fit`` and ``est``. ``--grid`` runs every combination of the ``--set`` values given as
 lists of alternatives (``--set "hidden=[(256,256),(64,64)]" --grid``), recording it in each row.
@@ -70,7 +70,7 @@ def run(
 
     from iblearn import estimate_mi
     from iblearn.estimators import get_estimator
-    from iblearn.estimators.split import normal_scores
+    from iblearn.estimation.split import normal_scores
 
     torch.set_num_threads(1)
     truth = json.loads((folder / "truth.json").read_text())

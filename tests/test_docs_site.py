@@ -250,7 +250,7 @@ def test_every_public_name_has_an_entry_in_the_api_reference(site: Path) -> None
         for name in module.__all__:
             candidates = {f"iblearn.{package}.{name}", f"iblearn.{package}.{name}.{name}"}
             assert candidates & anchors, f"iblearn.{package}.{name}"
-    assert "iblearn.estimators.auto.auto_estimate" in anchors
+    assert "iblearn.estimation.auto.auto_estimate" in anchors
 
 
 def _text(fragment: str) -> str:

@@ -348,6 +348,29 @@ ROOMS: dict[str, dict[str, int]] = {
         "registry": 4,
         "__init__": 5,
     },
+    # the measurement pipeline: reading the inputs, the checks and the split fit below everything; the
+    # one chooser; the checks' pieces for labels and the Gaussian; the one verdict; the automatic rule
+    # on two variables; the measures (pairs, labels, many variables, series, storage); the front door;
+    # the package's API on top
+    "iblearn.estimation": {
+        "reading": 0,
+        "autocheck": 0,
+        "split": 0,
+        "choose": 1,
+        "auto_discrete": 2,
+        "auto_gaussian": 1,
+        "probe": 1,
+        "verdict": 2,
+        "auto": 3,
+        "labels": 3,
+        "pid_labels": 3,
+        "pairs": 4,
+        "many": 4,
+        "series": 5,
+        "storage": 6,
+        "door": 7,
+        "__init__": 8,
+    },
     # atomic writes and JSON below everything; the package's API on top
     "iblearn.records": {
         "atomic": 0,

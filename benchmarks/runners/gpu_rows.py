@@ -30,7 +30,7 @@ from iblearn import functional as ibf
 from iblearn.analysis import InformationPlane, ib_functional
 from iblearn.data import tasks
 from iblearn.estimators import REGISTRY, get_estimator
-from iblearn.estimators.auto import auto_estimate
+from iblearn.estimation.auto import auto_estimate
 from iblearn.estimators.neural import captured
 from iblearn.estimators.reliability import UnreliableEstimateWarning
 from iblearn.functional.knn import fused as _ksg_triton

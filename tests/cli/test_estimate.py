@@ -167,7 +167,7 @@ def test_a_decimal_comma_is_refused_naming_the_column_and_the_value(tmp_path, ca
 
 @pytest.mark.parametrize("column", ["cultivar", "kind"])
 def test_a_label_column_gets_auto_as_in_python_unless_a_method_is_named(wine, capsys, column):
-    from iblearn.estimators.auto import auto_estimate
+    from iblearn.estimation.auto import auto_estimate
 
     expected = auto_estimate(np.load(wine / "xa.npy"), np.load(wine / "c.npy"))
     table = ["estimate", str(wine / "wine.csv"), "--x-cols", "alcohol", "--y-cols", column]
@@ -309,7 +309,7 @@ def test_one_rule_for_class_labels_in_the_command_the_adapters_and_auto(y, label
     from iblearn.cli.estimate_method import label_codes
     from iblearn.cli.inputs import Samples
     from iblearn.estimators import UnreliableEstimateWarning
-    from iblearn.estimators.auto import auto_estimate
+    from iblearn.estimation.auto import auto_estimate
     from iblearn.functional import class_codes
     from iblearn.sklearn._terms import discrete_target
 
@@ -328,7 +328,7 @@ def test_a_constant_column_is_one_class_for_the_command_and_the_adapters_and_ref
 
     from iblearn.cli.estimate_method import label_codes
     from iblearn.cli.inputs import Samples
-    from iblearn.estimators.auto import auto_estimate
+    from iblearn.estimation.auto import auto_estimate
     from iblearn.functional import class_codes
     from iblearn.sklearn._terms import discrete_target
 
@@ -340,7 +340,7 @@ def test_a_constant_column_is_one_class_for_the_command_and_the_adapters_and_ref
 
 
 def test_names_as_x_are_labels_for_auto_and_refused_where_they_are_not(wine, capsys):
-    from iblearn.estimators.auto import auto_estimate
+    from iblearn.estimation.auto import auto_estimate
 
     table = ["estimate", str(wine / "wine.csv"), "--y-cols", "alcohol"]
     assert main([*table, "--x-cols", "kind", "--json"]) == 0  # labels on the x side: auto swaps them

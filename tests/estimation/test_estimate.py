@@ -176,7 +176,7 @@ def test_iblearn_estimate_is_the_front_door_and_the_result_is_lean():
 
 
 def test_the_checks_widen_the_interval_only_beyond_their_own_sampling_error():
-    from iblearn.estimators.autocheck import Check, interval
+    from iblearn.estimation.autocheck import Check, interval
 
     def checks(half: float, copies: float) -> dict:
         return {
@@ -230,7 +230,7 @@ def test_transfer_entropy_names_the_options_it_does_not_take():
 
 
 def test_a_series_probe_runs_only_where_it_can_decide_the_verdict():
-    from iblearn.estimation.series import series_verdict
+    from iblearn.estimation.verdict import series_verdict
 
     def never() -> float:
         raise AssertionError("the probe ran where the verdict was settled")

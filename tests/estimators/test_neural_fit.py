@@ -14,7 +14,7 @@ from iblearn.estimators import MINE, NWJ, InfoNCE, MIEstimate
 from iblearn.estimators.neural import UnreliableEstimateWarning
 from iblearn.estimators.neural.fitting import hold_out, sample_batches
 from iblearn.estimators.neural.trainer import History
-from iblearn.estimators.split import normal_scores
+from iblearn.estimation.split import normal_scores
 from iblearn.functional.bounds import infonce_bound
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -132,7 +132,7 @@ def test_estimate_mi_standardizes_by_ranks_where_asked():
             seen.append(x)
             return super().fit(x, y, **kw)
 
-    from iblearn.estimators.split import fit_on_split
+    from iblearn.estimation.split import fit_on_split
 
     for mode in ("ranks", "moments", "none"):
         fit_on_split(Spy(1, 1, hidden=(8,)), x, y, steps=2, standardize=mode)

@@ -87,9 +87,10 @@ def test_auto_picks_gaussian_for_a_linear_gaussian_network_and_ksg_otherwise():
     data = net.data
     assert infer_network(data, max_lag=2, n_permutations=40).settings["method"] == "gaussian"
     skewed = np.exp(data)
-    from iblearn.network.inference import choose_method
+    from iblearn.estimation.choose import choose_network
+    from iblearn.network.inference import _present_and_past
 
-    assert choose_method([skewed])[0] == "ksg"
+    assert choose_network(*_present_and_past([skewed]))[0] == "ksg"
 
 
 def test_copula_sees_a_monotone_transform_as_the_raw_network():

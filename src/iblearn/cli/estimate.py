@@ -370,10 +370,10 @@ def _fit_on_split(est: Any, x: Any, y: Any, args: argparse.Namespace) -> tuple[A
     """Trains a neural estimator's critic on a random ``1 - test_fraction`` of the rows, stopping early
     on a validation share of them, and returns the held-out rest, to report on: a bound evaluated on the
     rows its critic was fitted to rewards memorizing them, and is no bound
-    (:func:`iblearn.estimators.split.fit_on_split`, what :func:`iblearn.estimate_mi` does)."""
+    (:func:`iblearn.estimation.split.fit_on_split`, what :func:`iblearn.estimate_mi` does)."""
     import torch
 
-    from iblearn.estimators.split import fit_on_split
+    from iblearn.estimation.split import fit_on_split
 
     if not 0 < args.test_fraction < 1:
         raise ValueError(f"--test-fraction: must lie strictly between 0 and 1, got {args.test_fraction}")

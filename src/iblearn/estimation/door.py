@@ -145,7 +145,7 @@ def estimate_mi(x: Any, y: Any, method: str = "auto", *, z: Any = None, **option
     ``checks``; it takes ``k``, ``neural_steps`` (MI) and ``seed``. A named estimator is fitted on a
     split of the rows where it trains a critic (``"mine"``, ``"infonce"``, ...: ``test``, ``steps``,
     ``batch_size``, ``n_resamples``, ``standardize`` and the estimator's own settings, as
-    :func:`iblearn.estimators.split.split_estimate`), and estimates on the held-out rows, its
+    :func:`iblearn.estimation.split.split_estimate`), and estimates on the held-out rows, its
     ``report.split`` counting them; a named estimator given ``z`` is a conditional one (``"ksg"``,
     ``"gaussian"``).
 

@@ -2,7 +2,7 @@
 :func:`iblearn.functional.choose_discrete_method` from how well the sample covers its symbols
 (Chao-Wang-Jost where each symbol is seen often and little mass is unseen, NSB where the sample is
 undersampled), with the chosen estimator's interval, checked on the counts
-(:func:`iblearn.estimators.auto_discrete.entropy_checks`: coincidences, the unseen mass, the tail)."""
+(:func:`iblearn.estimation.auto_discrete.entropy_checks`: coincidences, the unseen mass, the tail)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ from dataclasses import replace
 from typing import Any
 
 from iblearn import functional as ibf
-from iblearn.estimators import reliability
-from iblearn.estimators.auto_discrete import entropy_checks
-from iblearn.estimators.autocheck import caveat
+from iblearn.estimation.auto_discrete import entropy_checks
+from iblearn.estimation.verdict import checks_verdict
 from iblearn.functional import Estimate
 from iblearn.functional.discrete import counts_of
 
@@ -43,6 +42,5 @@ def entropy_auto(labels: Any, *, alphabet: int | None = None, seed: int = 0) -> 
         "singletons": float((counts == 1).sum()),
     }
     checks = entropy_checks(counts)
-    why_not = caveat(checks, "the sample does not pin the entropy down: draw more rows")
-    est = reliability.checked(est if why_not is None else reliability.flagged(est, "auto", why_not))
+    est = checks_verdict(est, checks, "the sample does not pin the entropy down: draw more rows")
     return replace(est, report=replace(est.report, chosen=chosen, why=why, checks=checks, features=feats))

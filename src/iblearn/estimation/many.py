@@ -1,23 +1,23 @@
 """The measures among many variables and the PID for the front door: the automatic rule and the named
 methods.
 
-The rule reads the data as :func:`iblearn.estimators.auto.features` does, on all the columns at once:
+The rule reads the data as :func:`iblearn.estimation.choose.features` does, on all the columns at once:
 columns that look Gaussian and a joint that does (Mardia's kurtosis within
-:data:`~iblearn.estimators.auto.JOINT_GAUSSIAN` of a Gaussian's) take ``"gaussian"``; a joint whose
+:data:`~iblearn.estimation.choose.JOINT_GAUSSIAN` of a Gaussian's) take ``"gaussian"``; a joint whose
 normal scores look Gaussian takes ``"copula"`` (a monotone map of each column leaves every measure
 unchanged, and heavy tails become Gaussian ones); anything else, or a column with a point mass, takes
-``"ksg"`` (in more than :data:`~iblearn.estimators.auto.KNN_DIMS` dimensions the copula, as KSG reads
+``"ksg"`` (in more than :data:`~iblearn.estimation.choose.KNN_DIMS` dimensions the copula, as KSG reads
 far off there). The estimate is :func:`iblearn.functional.multivariate_estimate`'s with its interval
 (the half-sampling jackknife for KSG, the bootstrap for the closed forms), checked on half the rows
 with each variable's rows shuffled apart (every one of these measures is 0 for independent
 variables; run only where the estimate is otherwise reliable, as elsewhere it would not change the
 verdict) and by the trend from half the rows to all of them.
 
-The PID of continuous samples takes the same rule and checks, by its ``redundancy`` (:func:`pid_choice`):
-the minimum-MI one by the rule's method; shared exclusion (``"sx"``) by nearest neighbours on the
-samples as given; BROJA, I_ccs and I_dep by the Gaussian PID of the covariance, of the normal scores
-where the data do not look Gaussian. Each part's interval beyond MMI is the inference core's over
-halves of the rows (:func:`pid_parts`), as for labels.
+The PID of continuous samples takes the same rule and checks, by its ``redundancy``
+(:func:`~iblearn.estimation.choose.choose_pid`): the minimum-MI one by the rule's method; shared
+exclusion (``"sx"``) by nearest neighbours on the samples as given; BROJA, I_ccs and I_dep by the
+Gaussian PID of the covariance, of the normal scores where the data do not look Gaussian. Each part's
+interval beyond MMI is the inference core's over halves of the rows (:func:`pid_parts`), as for labels.
 """
 
 from __future__ import annotations
@@ -34,23 +34,20 @@ from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn import functional as ibf
+from iblearn.estimation.choose import choose_many, choose_pid
 from iblearn.estimation.pid_labels import REDUNDANCIES, label_codes, pid_labels
 from iblearn.estimation.pid_labels import RESAMPLES as RESAMPLES_PID
-from iblearn.estimation.probe import probed
+from iblearn.estimation.verdict import many_verdict
 from iblearn.estimators import reliability
-from iblearn.estimators.auto import ATOM, KNN_DIMS, features, looks_gaussian, marginals_gaussian
-from iblearn.estimators.autocheck import FLOOR, HALF_DATA, SHARE, Check, caveat
 from iblearn.functional import Estimate, inference
 from iblearn.functional.knn.options import KNNKeywords
 from iblearn.functional.multivariate.inputs import copula_normal, split_variables
 
 __all__ = [
     "NamedKeywords",
-    "choose_method",
     "multivariate_auto",
     "multivariate_method",
     "pid_auto",
-    "pid_choice",
     "pid_method",
     "pid_parts",
 ]
@@ -61,43 +58,6 @@ PARTS = ("redundancy", "unique_1", "unique_2", "synergy", "total")
 #: Resamples behind the automatic interval, by method: KSG's halves cost about half an estimate each
 #: (with the shuffled half, within four estimates); the closed forms' bootstrap costs little.
 RESAMPLES = {"ksg": 4, "gaussian": 50, "copula": 50}
-_ADVICE = "the estimate may be biased here: use more rows, or fewer variables"
-
-
-def choose_method(
-    cols: Tensor, normal: Callable[[], Tensor] | None = None
-) -> tuple[str, str, dict[str, float]]:
-    """(method, why, features) for the rows ``cols`` ``(N, d)`` of every variable (module notes);
-    ``normal`` gives their normal scores where the caller keeps them for its estimate."""
-    n, d = cols.shape
-    joint = cache(lambda: copula_normal(cols)) if normal is None else normal
-
-    def scores() -> tuple[Tensor, Tensor]:
-        z = joint()
-        return z[:, :1], z[:, 1:]
-
-    feats = features(cols[:, :1], cols[:, 1:], scores)
-    shape = f"{d} dims, N = {n}, Mardia {feats.get('mardia', math.nan):+.3f}"
-    if feats.get("atom", 0.0) >= ATOM:
-        return "ksg", f"{shape}; a column has a point mass ({feats['atom']:.0%} of the rows): KSG", feats
-    # Mardia's statistic over d (d + 2) has sd sqrt(8 / (d (d + 2) N)) for a Gaussian (Mardia 1970):
-    # at a few hundred rows that is more than the fixed tolerance, which is then 3 of them.
-    spread = 3 * math.sqrt(8 / (d * (d + 2) * n))
-    if looks_gaussian(feats) or abs(feats.get("mardia", math.inf)) <= spread:
-        if marginals_gaussian(feats):
-            return (
-                "gaussian",
-                f"{shape}: the columns and the joint look Gaussian: bias-corrected Gaussian",
-                feats,
-            )
-        return "copula", f"{shape}: the normal scores look jointly Gaussian: Gaussian copula", feats
-    if d > KNN_DIMS:
-        return (
-            "copula",
-            f"{shape}: not Gaussian, but more than {KNN_DIMS} dims for KSG: Gaussian copula",
-            feats,
-        )
-    return "ksg", f"{shape}: not jointly Gaussian in any monotone coordinates: KSG", feats
 
 
 class NamedKeywords(KNNKeywords, total=False):
@@ -243,7 +203,7 @@ def multivariate_auto(measure: str, data: Any, blocks: Any = None, *, k: int = 3
     k = V.neighbours(k, len(cols) // 2)
     # The rule's features and KSG read the same normal scores: made once.
     normal = cache(lambda: copula_normal(cols))
-    chosen, why, feats = choose_method(cols, normal)
+    chosen, why, feats = choose_many(cols, normal)
     if chosen == "ksg":  # each column's normal scores: a monotone map of it, which no measure sees
         cols, why = normal(), why + " on normal scores"
     est = ibf.multivariate_estimate(measure, cols, blocks, method=chosen, **_auto(chosen, k, seed))  # type: ignore[arg-type]
@@ -259,7 +219,7 @@ def multivariate_auto(measure: str, data: Any, blocks: Any = None, *, k: int = 3
             return float(fn(*(half[:, b] for b in variables), method=chosen, k=k, seed=seed))
         return float(fn(half, blocks, method=chosen, k=k, seed=seed))
 
-    return _judged(est, shuffled, chosen, why, feats, "each variable's rows shuffled apart")
+    return many_verdict(est, shuffled, chosen, why, feats, "each variable's rows shuffled apart")
 
 
 def pid_auto(
@@ -270,7 +230,7 @@ def pid_auto(
     part reads about 0; half the rows), with its interval and the report. Labels in all three take the
     discrete path (:mod:`iblearn.estimation.pid_labels`); continuous samples take MMI by the rule,
     ``"sx"`` by nearest neighbours, ``"broja"``, ``"ccs"`` and ``"dep"`` by the Gaussian PID, of the
-    normal scores where the data do not look Gaussian (:func:`pid_choice`)."""
+    normal scores where the data do not look Gaussian (:func:`~iblearn.estimation.choose.choose_pid`)."""
     seed = V.seed(seed)
     V.choice(redundancy, "redundancy", REDUNDANCIES)
     codes = label_codes(("x1", x1), ("x2", x2), ("target", target))
@@ -280,8 +240,8 @@ def pid_auto(
     cols = _columns(x1, x2, target, names=("x1", "x2", "target"))
     k = V.neighbours(k, len(cols) // 2)
     vector = V.as_tensor(target, "target").reshape(len(cols), -1).shape[1] > 1
-    chosen, why, feats = choose_method(cols)
-    method, why, doubt = pid_choice(redundancy, chosen, why, vector)
+    chosen, why, feats = choose_many(cols)
+    method, why, doubt = choose_pid(redundancy, chosen, why, vector)
     if redundancy == "mmi" and method == "ksg":  # normal scores, as for the other measures
         x1, x2, target = (_scores(v, name) for v, name in ((x1, "x1"), (x2, "x2"), (target, "target")))
     a, b, t = V.as_tensor(x1, "x1"), V.as_tensor(x2, "x2"), V.as_tensor(target, "target")
@@ -305,7 +265,7 @@ def pid_auto(
     shuffled = _shuffled_parts(rerun, (a, b, t), seed)
     null = "the target shuffled against the sources"
     return {
-        name: _judged(
+        name: many_verdict(
             est if doubt is None else reliability.flagged(est, "auto", doubt),
             shuffled(name),
             method,
@@ -317,56 +277,12 @@ def pid_auto(
     }
 
 
-def pid_choice(redundancy: str, chosen: str, why: str, vector: bool) -> tuple[str, str, str | None]:
-    """(method, why, doubt) of the PID by ``redundancy`` of continuous samples, from
-    the rule's choice ``chosen`` (:func:`choose_method`, ``why``) and whether the target is a vector:
-
-    - ``"mmi"``: the rule's choice, KSG on normal scores; with a vector target it is the minimum-MI PID
-      only, not BROJA's (Barrett's equivalence holds for a univariate target; Venkatesh & Schamberg
-      2022).
-    - ``"sx"``: nearest neighbours on the samples as given (each column at unit variance), whatever
-      the rule chose: I_sx weighs each source by its density, which a monotone map changes.
-    - ``"broja"``, ``"ccs"``, ``"dep"``: the Gaussian PID of the sample covariance where the data look
-      Gaussian, else of the normal scores (each measure is unchanged by a monotone map of each
-      variable); where no monotone map makes them Gaussian, ``doubt`` says why the copula's PID is not
-      the data's, as no nearest-neighbour estimator of these measures exists.
-    """
-    if redundancy == "sx":
-        sx = (
-            "shared exclusion by nearest neighbours on the samples as given, each column at unit variance "
-            f"(I_sx weighs each source by its density, which a monotone map changes; the data: {why})"
-        )
-        return "ksg", sx, None
-    if redundancy == "mmi":
-        why += " on normal scores" if chosen == "ksg" else ""
-        if vector:
-            why += (
-                "; a vector target: this is the minimum-MI PID only, not BROJA's (their equivalence for "
-                "Gaussian sources holds for a univariate target; Venkatesh & Schamberg 2022): "
-                "redundancy='broja' gives the Gaussian BROJA PID"
-            )
-        return chosen, why, None
-    method = "gaussian" if chosen == "gaussian" else "copula"
-    of = "sample covariance" if method == "gaussian" else "normal scores' covariance"
-    why = f"{why}; redundancy {redundancy!r}: the Gaussian {redundancy} PID of the {of}"
-    if redundancy == "broja" and not vector:
-        why += " (for Gaussian sources and a univariate target, BROJA's redundancy is MMI's: Barrett 2015)"
-    doubt = None
-    if chosen == "ksg":
-        doubt = (
-            f"the data are not jointly Gaussian in any monotone coordinates and {redundancy!r} has no "
-            "nearest-neighbour estimator: the Gaussian copula's PID reads only the normal scores' "
-            "correlations; redundancy='sx' or 'mmi' take nearest neighbours"
-        )
-    return method, why, doubt
-
-
 def _shuffled_parts(
     rerun: Callable[[Tensor, Tensor, Tensor], dict[str, float]],
     variables: tuple[Tensor, Tensor, Tensor],
     seed: int,
 ) -> Callable[[str], Callable[[np.ndarray], float]]:
-    """``part(name)``: the function of half the rows (:func:`_judged`) that gives part ``name`` of
+    """``part(name)``: the function of half the rows (the verdict's) that gives part ``name`` of
     ``rerun(x1, x2, target)`` (the parts by name) with the target shuffled against the sources, the
     parts computed once for all."""
     a, b, t = variables
@@ -383,28 +299,3 @@ def _shuffled_parts(
         return rerun_part
 
     return part
-
-
-def _judged(
-    est: Estimate, shuffled: Any, chosen: str, why: str, feats: dict[str, float], null: str
-) -> Estimate:
-    """``est`` with its checks (``shuffled(rows)``: the measure on a half of the rows under the null),
-    the caveat of any that failed, and the report."""
-    n = est.n_samples
-    value, stderr = float(est), est.stderr or 0.0
-    rows = inference.rng(seed=0, stream=inference.PERMUTATION, i=0).permutation(n)[: n // 2]
-    tolerance = max(FLOOR, 1.5 / math.sqrt(n // 2), SHARE * abs(value)) + 2 * stderr
-    checks = {}
-    if est.bias is not None:
-        checks["half data"] = Check(
-            "half data",
-            abs(est.bias) <= tolerance,
-            {"bias": est.bias},
-            HALF_DATA,
-            tolerance,
-        )
-    probe = ("independence", "shuffled", lambda: shuffled(rows), f"{null} reads about 0")
-    checks = {"independence": probed(est, checks, probe, tolerance), **checks}
-    why_not = caveat(checks, _ADVICE)
-    est = reliability.checked(est if why_not is None else reliability.flagged(est, "auto", why_not))
-    return replace(est, report=replace(est.report, chosen=chosen, why=why, checks=checks, features=feats))

@@ -1,6 +1,6 @@
 """I(X; Y) and I(X; Y | Z) for the front door: the automatic rule and the named estimators.
 
-MI's automatic rule is :func:`iblearn.estimators.auto.auto_estimate`. Conditional MI's takes the same
+MI's automatic rule is :func:`iblearn.estimation.auto.auto_estimate`. Conditional MI's takes the same
 rule and the same checks with the conditional candidates: KSG's conditional form (Frenzel & Pompe
 2007) and the bias-corrected Gaussian by the chain rule, I(X; Y | Z) = I(X; (Y, Z)) - I(X; Z), each
 term bias-corrected (:func:`iblearn.functional.gaussian_mi`). The checks see the rows as x against
@@ -24,21 +24,18 @@ from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn import functional as ibf
-from iblearn.estimators import get_estimator
-from iblearn.estimators.auto import (
+from iblearn.estimation.auto import (
     MIN_ROWS,
     auto_estimate,
-    choose,
-    features,
-    marginals_gaussian,
     rotate,
-    verdict,
 )
-from iblearn.estimators.auto_discrete import ADVICE as LABELS_ADVICE
-from iblearn.estimators.auto_discrete import labels_estimate
-from iblearn.estimators.auto_gaussian import copula_check, gaussian_stderr
-from iblearn.estimators.autocheck import HALVES, INTERVAL, MI, interval, run_checks
-from iblearn.estimators.split import split_estimate
+from iblearn.estimation.auto_discrete import labels_estimate
+from iblearn.estimation.auto_gaussian import copula_check, gaussian_stderr
+from iblearn.estimation.autocheck import HALVES, INTERVAL, MI, interval, run_checks
+from iblearn.estimation.choose import CMI_NAMES, choose, features, marginals_gaussian
+from iblearn.estimation.split import split_estimate
+from iblearn.estimation.verdict import LABELS_ADVICE, mi_verdict
+from iblearn.estimators import get_estimator
 from iblearn.functional import Estimate
 from iblearn.functional.gaussian import canonical_bases
 from iblearn.functional.inference import CONFIDENCE
@@ -48,12 +45,12 @@ __all__ = ["cmi_auto", "cmi_method", "mi_auto", "mi_method"]
 
 
 def mi_auto(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: int = 0) -> Estimate:
-    """I(X; Y) by :func:`iblearn.estimators.auto.auto_estimate` (its rule, checks and interval)."""
+    """I(X; Y) by :func:`iblearn.estimation.auto.auto_estimate` (its rule, checks and interval)."""
     return auto_estimate(x, y, k=k, neural_steps=neural_steps, seed=seed)
 
 
 def mi_method(x: Any, y: Any, *, method: str, **settings: Any) -> Estimate:
-    """I(X; Y) by a named estimator (:func:`iblearn.estimators.split.split_estimate`, settings as there:
+    """I(X; Y) by a named estimator (:func:`iblearn.estimation.split.split_estimate`, settings as there:
     a neural one fitted on part of the rows and estimated on the rest)."""
     return split_estimate(x, y, method, **settings)
 
@@ -113,7 +110,7 @@ def cmi_auto(x: Any, y: Any, z: Any, *, k: int = 3, seed: int = 0) -> Estimate:
         if n < MIN_ROWS:
             raise ValueError(f"x: {n} rows; the checks need at least {MIN_ROWS}")
         est = labels_estimate([c for c in codes if c is not None], "cmi", seed)
-        return verdict(est, est.report.checks, (xt, yt, zt), ("x", "y", "z"), advice=LABELS_ADVICE)
+        return mi_verdict(est, est.report.checks, (xt, yt, zt), ("x", "y", "z"), advice=LABELS_ADVICE)
     n = V.same_length(("x", xt), ("y", yt), ("z", zt))
     if n < MIN_ROWS:
         raise ValueError(f"x: {n} rows; the checks need at least {MIN_ROWS}")
@@ -133,17 +130,11 @@ def cmi_auto(x: Any, y: Any, z: Any, *, k: int = 3, seed: int = 0) -> Estimate:
         return copula_normal(xt), torch.cat([copula_normal(yt), copula_normal(zt)], dim=1)
 
     feats = features(xt, torch.cat([yt, zt], dim=1), scores)
-    chosen, why, mi, agreement, value = choose(scores, feats, k, seed, (ksg, gaussian))
-    why = (
-        why.replace("x and y have", "x, y and z have")
-        .replace("KSG (nearest", "KSG's conditional MI (nearest")
-        .replace(": KSG on", ": KSG's conditional MI on")
-    )
+    chosen, why, mi, agreement, value = choose(scores, feats, k, seed, (ksg, gaussian), CMI_NAMES)
     raw = chosen == "gaussian" and marginals_gaussian(feats)
     data = (xt, torch.cat([yt, zt], dim=1)) if raw else scores()
     if raw:
-        why = why.replace("on normal scores", "on the raw rows, as every column looks Gaussian")
-        value = None
+        value = None  # the candidates ran on the scores
 
     def remap(a: Tensor, b: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor]:
         # x mapped alone, y and z each alone: a map that mixes y with z changes I(X; Y | Z). One column
@@ -176,7 +167,7 @@ def _checked(
     dy: int,
     seed: int,
 ) -> Estimate:
-    """The conditional estimate ``value`` with the checks of :mod:`iblearn.estimators.autocheck`, its
+    """The conditional estimate ``value`` with the checks of :mod:`iblearn.estimation.autocheck`, its
     interval and verdict."""
     settled = [agreement.name] if agreement is not None and agreement.passed is False else []
     checks, stderr, _ = run_checks(mi, *data, value, ceiling=top, remap=remap, seed=seed, settled=settled)
@@ -200,7 +191,7 @@ def _checked(
         stderr=stderr,
         stderr_method=method,
     )
-    est = verdict(est, checks, samples, ("x", "y", "z"))
+    est = mi_verdict(est, checks, samples, ("x", "y", "z"))
     report = replace(
         est.report, chosen=chosen, why=why, checks=checks, features=feats, interval_method=INTERVAL
     )

@@ -3,7 +3,7 @@
 Every redundancy measure of :func:`iblearn.functional.pid_from_samples` is defined on a joint table:
 ``"min"``, ``"broja"``, ``"ccs"``, ``"dep"`` and ``"sx"`` take the plug-in table of the samples; the
 minimum-MI redundancy (``"mmi"``, the default) is made of three MIs, each a difference of entropies
-that a bias-corrected estimator takes (the one :mod:`iblearn.estimators.auto_discrete` chooses on the
+that a bias-corrected estimator takes (the one :mod:`iblearn.estimation.auto_discrete` chooses on the
 counts of (x1, x2, target)). Each part's interval is the inference core's bias-aware one over halves of
 the rows (:func:`iblearn.functional.pid_interval`): a plug-in part's trend from half the rows to all
 of them is its bias. The checks: the joint sampled well enough for an interval to hold, and the
@@ -20,9 +20,10 @@ import torch
 from torch import Tensor
 
 from iblearn import functional as ibf
-from iblearn.estimators import reliability
-from iblearn.estimators.auto_discrete import ADVICE, discrete_choice, joint_cells, sampling_check
-from iblearn.estimators.autocheck import FLOOR, SHARE, Check, caveat
+from iblearn.estimation.auto_discrete import joint_cells, sampling_check
+from iblearn.estimation.autocheck import FLOOR, SHARE, Check
+from iblearn.estimation.choose import choose_labels
+from iblearn.estimation.verdict import LABELS_ADVICE, checks_verdict
 from iblearn.functional import Estimate, inference
 
 __all__ = ["REDUNDANCIES", "pid_labels"]
@@ -38,7 +39,7 @@ def pid_labels(codes: list[Tensor], redundancy: str, seed: int) -> dict[str, Est
     target) by ``redundancy``, each with its interval, checks and report (module notes)."""
     cells = joint_cells(codes)
     if redundancy == "mmi":
-        method, regime = discrete_choice(cells)
+        method, regime = choose_labels(cells)
         why = (
             f"x1, x2 and the target are labels: minimum-MI redundancy, each MI a difference of entropies by "
             f"{method}, chosen on the joint's counts: {regime}"
@@ -88,8 +89,7 @@ def pid_labels(codes: list[Tensor], redundancy: str, seed: int) -> dict[str, Est
             interval=(part.low, part.high),
             confidence=inference.CONFIDENCE,
         )
-        why_not = caveat(checks, ADVICE)
-        est = reliability.checked(est if why_not is None else reliability.flagged(est, "auto", why_not))
+        est = checks_verdict(est, checks, LABELS_ADVICE)
         feats = {"n": float(n), "joint symbols": float(len(cells))}
         out[name] = replace(
             est, report=replace(est.report, chosen=method, why=why, checks=checks, features=feats)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from iblearn.estimators.autocheck import Check
+from iblearn.estimation.autocheck import Check
 from iblearn.functional import Estimate
 
 __all__ = ["probed"]

@@ -15,7 +15,7 @@ jackknife's interval over blocks as long as the series' autocorrelation asks
 circularly shifted against the target by more than a block (a shift keeps each series whole and breaks
 only their alignment) reads about 0 by the same method, the trend from half the blocks to all of them
 stays within the tolerance, and no estimate exceeds log N. Rows of a series are not exchangeable, so
-the row-shuffling checks of :mod:`iblearn.estimators.autocheck` do not apply.
+the row-shuffling checks of :mod:`iblearn.estimation.autocheck` do not apply.
 
 With a ``condition`` (other series whose past may explain the transfer), the estimate is
 I(target_t; source_{t-lag} | target's past, condition's past), the condition's ``history`` past steps
@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, TypedDict, Unpack
 
 import torch
@@ -38,10 +38,9 @@ from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn import functional as ibf
-from iblearn.estimation.many import choose_method
-from iblearn.estimation.probe import probed
-from iblearn.estimators import reliability
-from iblearn.estimators.autocheck import FLOOR, SHARE, Check, caveat
+from iblearn.estimation.autocheck import Check
+from iblearn.estimation.choose import choose_many
+from iblearn.estimation.verdict import series_verdict
 from iblearn.functional import Estimate, inference
 from iblearn.functional.knn.transfer import embedding, partialled
 from iblearn.functional.multivariate.inputs import copula_normal
@@ -51,7 +50,6 @@ __all__ = [
     "SeriesKeywords",
     "SeriesOptions",
     "normal_scores",
-    "series_verdict",
     "te_auto",
     "te_method",
     "unit_root_check",
@@ -62,7 +60,6 @@ __all__ = [
 #: forms' cost little.
 RESAMPLES = {"ksg": 4, "gaussian": 50, "copula": 50}
 METHODS = ("ksg", "gaussian", "copula")
-ADVICE = "the estimate may be biased here: use a longer series, or a shorter history"
 _CEILING = "no transfer entropy exceeds log N"
 #: How each choice estimates the transfer entropy, as the report says it.
 _HOW = {
@@ -146,7 +143,7 @@ def te_auto(
     names = "source's past, target's present, target's past" + (
         ", condition's past" * (condition is not None)
     )
-    chosen, rule, feats = choose_method(torch.cat([past_source, present, given], 1).double())
+    chosen, rule, feats = choose_many(torch.cat([past_source, present, given], 1).double())
     src, tgt, cond = _series(source, target, condition, chosen)
     if chosen == "ksg" and cond is None:
         est = ibf.transfer_entropy_estimate(
@@ -191,54 +188,6 @@ def unit_root_check(series: Tensor) -> Check:
         f"the series' lag-1 coefficient, two standard errors up, leaves at least {MIN_BLOCKS} effective "
         "samples T (1 - a) / (1 + a); nearer a root of 1 no interval of the storage holds",
     )
-
-
-def series_verdict(
-    est: Estimate,
-    n: int,
-    probe: tuple[str, str, Callable[[], float], str],
-    ceiling: str,
-    why: str,
-    *,
-    chosen: str = "ksg",
-    features: dict[str, float] | None = None,
-    more: dict[str, Check] | None = None,
-) -> Estimate:
-    """``est`` of a series of ``n`` steps by ``chosen`` with its checks, flagged where one fails: the
-    ``probe`` (check name, figure name, its estimate on half the series, what it shows) reads about 0,
-    no estimate exceeds log N (``ceiling`` says of what), and half of the blocks give about the same.
-    The probe, which costs half an estimate, runs only where the estimate is otherwise reliable:
-    elsewhere no reading of it would change the verdict, and the report says it was not run. The
-    report carries ``why`` and the rule's ``features`` with ``n``; ``more`` are checks the measure ran
-    of its own (the unit root of an information storage).
-
-    The tolerance is max(FLOOR, 1.5 / sqrt(N / 2), SHARE * |estimate|) plus twice the standard error.
-    """
-    value, stderr = float(est), est.stderr or 0.0
-    tolerance = max(FLOOR, 1.5 / math.sqrt(n // 2), SHARE * abs(value)) + 2 * stderr
-    checks = {
-        "ceiling": Check(
-            "ceiling",
-            value <= math.log(n) + max(FLOOR, 2 * stderr),
-            {"estimate": value, "log N": math.log(n)},
-            ceiling,
-            max(FLOOR, 2 * stderr),
-        ),
-        **(more or {}),
-    }
-    if est.bias is not None:
-        checks["half data"] = Check(
-            "half data",
-            abs(est.bias) <= tolerance,
-            {"bias": est.bias},
-            "half of the blocks give about the same; a change is a bias that shrinks as the series grows",
-            tolerance,
-        )
-    checks = {probe[0]: probed(est, checks, probe, tolerance), **checks}
-    why_not = caveat(checks, ADVICE)
-    est = reliability.checked(est if why_not is None else reliability.flagged(est, "auto", why_not))
-    feats = {**(features or {}), "n": n}
-    return replace(est, report=replace(est.report, chosen=chosen, why=why, checks=checks, features=feats))
 
 
 def _series(source: Any, target: Any, condition: Any, method: str) -> tuple[Tensor, Tensor, Tensor | None]:

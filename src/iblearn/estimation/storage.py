@@ -23,8 +23,9 @@ from typing import Any, TypedDict, Unpack
 import torch
 
 from iblearn import _checks as V
-from iblearn.estimation.many import choose_method
-from iblearn.estimation.series import RESAMPLES, normal_scores, series_verdict, unit_root_check
+from iblearn.estimation.choose import choose_many
+from iblearn.estimation.series import RESAMPLES, normal_scores, unit_root_check
+from iblearn.estimation.verdict import series_verdict
 from iblearn.functional import Estimate, inference
 from iblearn.functional.information_dynamics import active_information_storage
 
@@ -83,7 +84,7 @@ def ais_auto(series: Any, *, history: int = 1, k: int = 4, seed: int = 0) -> Est
         raise ValueError(f"history: {history} leaves too few samples of a {n}-step series")
     root = unit_root_check(steps)
     lagged = torch.stack([steps[history - j : n - j] for j in range(history + 1)], 1)  # present, then past
-    chosen, rule, feats = choose_method(lagged)
+    chosen, rule, feats = choose_many(lagged)
     if chosen == "ksg":  # its normal scores: heavy tails and warps bias the neighbour counts
         steps = normal_scores(steps[:, None], "series")[:, 0]
     est = active_information_storage(steps, history, chosen, k=k, n_resamples=RESAMPLES[chosen], seed=seed)

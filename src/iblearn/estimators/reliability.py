@@ -4,7 +4,7 @@ for the data it came from or otherwise cannot be read as one (a warning, and ``r
 
 These judgements only ever take reliability away: an estimate none of them flags is still "not
 checked" (``reliable=None``), as nothing here can see a bias or an interval that misses. Only the
-self-checks of ``method="auto"`` make an estimate reliable (:func:`checked`), where they ran and every
+self-checks of ``method="auto"`` make an estimate reliable (:mod:`iblearn.estimation.verdict`), where they ran and every
 one passed."""
 
 from __future__ import annotations
@@ -221,12 +221,6 @@ def in_order(result: MIEstimate, name: str, samples: Sequence[Any], names: Seque
     none, and its interval is too narrow; the caveat points to the series estimates."""
     why = ordered_rows(samples, names)
     return result if why is None else flagged(result, name, why)
-
-
-def checked(result: MIEstimate) -> MIEstimate:
-    """``result`` said reliable (``reliable=True``) after self-checks that can see the failure at hand
-    ran and none failed; ``result`` itself where something flagged it already (``reliable=False``)."""
-    return result if result.reliable is False else replace(result, reliable=True)
 
 
 def flagged(result: MIEstimate, name: str, why: str) -> MIEstimate:

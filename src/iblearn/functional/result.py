@@ -40,7 +40,7 @@ class Report:
             "test"}`` counts, the estimate on the test rows.
         chosen: the estimator ``method="auto"`` chose, and ``why``: the rule and the data's features
             that chose it.
-        checks: ``method="auto"``'s self-checks, name -> check (``iblearn.estimators.autocheck.Check``:
+        checks: ``method="auto"``'s self-checks, name -> check (``iblearn.estimation.autocheck.Check``:
             ``passed``, ``figures``, ``tolerance``).
         features: what ``method="auto"`` measured of the data to choose.
         interval_method: how the interval was made, in words, where its maker says
@@ -112,7 +112,7 @@ class Estimate:
         reliable: True where self-checks that can see the failure at hand ran and passed
             (``method="auto"``); False when the estimate cannot be read as one: impossible for its
             data, a failed self-check, rows too few or in time order
-            (:mod:`iblearn.estimators.reliability`), ``caveat`` saying why; None where nothing was
+            (:mod:`iblearn.estimation.verdict`), ``caveat`` saying why; None where nothing was
             checked (a named method runs no self-checks), printed "not checked".
         caveat: why the estimate is not reliable, else None.
         interval: ``(low, high)`` in ``unit`` at ``confidence``, where resampling was asked for: the

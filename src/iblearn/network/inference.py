@@ -33,6 +33,7 @@ import torch
 
 from iblearn import _checks as V
 from iblearn._threads import one_thread
+from iblearn.estimation.choose import choose_network
 from iblearn.functional._cmi_surrogates import KSG_K, surrogate_kind
 from iblearn.functional._parallel import check_n_jobs, iter_batches
 from iblearn.network.embedding import Embedded, as_trials, check_lags, embed, normal_scores
@@ -110,7 +111,7 @@ def infer_network(
     fdr, progress = V.flag(fdr, "fdr"), V.flag(progress, "progress")
     seed, n_jobs = V.seed(seed), check_n_jobs(n_jobs)
     device = _checked_device(device)
-    chosen, reason = (method, "asked for") if method != "auto" else choose_method(trials)
+    chosen, reason = (method, "asked for") if method != "auto" else choose_network(*_present_and_past(trials))
     emb = embed(normal_scores(trials) if chosen == "copula" else trials, max_lag)
     kind = surrogate_kind(emb.segments, n_permutations)
     st = Settings(min_lag, max_lag, chosen, n_permutations, alpha, seed, kind)
@@ -151,23 +152,12 @@ def _checked_test(n_permutations: Any, alpha: Any) -> tuple[int, float]:
     return n_permutations, alpha
 
 
-def choose_method(trials: list[np.ndarray]) -> tuple[str, str]:
-    """``"gaussian"`` where the processes' present and one-step past look jointly Gaussian by the
-    automatic estimator's rule (:func:`iblearn.estimators.auto.features`), else ``"ksg"``; and why."""
-    from iblearn.estimators.auto import JOINT_GAUSSIAN, features, marginals_gaussian
-
+def _present_and_past(trials: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """The processes' present and one-step past over every trial, and their normal scores: what
+    ``method="auto"`` chooses from."""
     now = np.concatenate([t[1:] for t in trials])
     before = np.concatenate([t[:-1] for t in trials])
-    x, y = torch.from_numpy(now), torch.from_numpy(before)
-    scores = normal_scores([now, before])
-    feats = features(x, y, lambda: (torch.from_numpy(scores[0]), torch.from_numpy(scores[1])))
-    mardia = feats.get("mardia", float("inf"))
-    if marginals_gaussian(feats) and abs(mardia) <= JOINT_GAUSSIAN:
-        return "gaussian", f"Gaussian: marginals within a Gaussian's skew and kurtosis, Mardia {mardia:+.3f}"
-    return (
-        "ksg",
-        f"not Gaussian (Mardia {mardia:+.3f}, skew {feats['skew']:.2f}, kurtosis {feats['kurtosis']:+.2f})",
-    )
+    return now, before, normal_scores([now, before])
 
 
 def _checkpoint(checkpoint: Any, trials: list[np.ndarray], st: Settings) -> Path | None:

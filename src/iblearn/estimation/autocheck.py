@@ -1,4 +1,4 @@
-"""Checks that need no truth, for an estimate that ``method="auto"`` (:mod:`iblearn.estimators.auto`)
+"""Checks that need no truth, for an estimate that ``method="auto"`` (:mod:`iblearn.estimation.auto`)
 made; the estimate carries them in ``MIEstimate.report.checks``.
 
 Each check reruns the chosen estimator on data whose MI is known from the original's: independently
@@ -306,9 +306,3 @@ def interval(value: float, stderr: float, checks: dict[str, Check], ceiling: flo
     up = width + (trend if value > fig["half data"]["half"] else 0.0)
     high = min(ceiling, value + up)
     return min(max(0.0, value - width), high), high
-
-
-def caveat(checks: dict[str, Check], advice: str) -> str | None:
-    """Which checks failed, and ``advice``; None if none did."""
-    failed = [str(c) for c in checks.values() if c.passed is False]
-    return None if not failed else "; ".join(failed) + f"; {advice}"

@@ -19,8 +19,8 @@ from iblearn.data import (
     student_t,
     zero_inflated,
 )
-from iblearn.estimators.auto import auto_estimate, gaussian_stderr
-from iblearn.estimators.autocheck import Check, interval, run_checks
+from iblearn.estimation.auto import auto_estimate, gaussian_stderr
+from iblearn.estimation.autocheck import Check, interval, run_checks
 from iblearn.estimators.reliability import UnreliableEstimateWarning
 
 
@@ -341,7 +341,7 @@ def test_the_random_rotation_of_the_checks_follows_the_datas_device():
     from torch.utils._python_dispatch import TorchDispatchMode
     from torch.utils._pytree import tree_leaves
 
-    from iblearn.estimators.auto import rotate
+    from iblearn.estimation.auto import rotate
 
     class OneDevice(TorchDispatchMode):  # meta tensors mix with the CPU's silently: refuse it here
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
@@ -422,7 +422,7 @@ def test_a_gaussian_on_a_subspace_is_a_gaussian_copula():
 
 
 def test_the_checks_gaussian_on_whitened_rows_is_the_gaussian_estimate():
-    from iblearn.estimators.auto import gaussian_on_bases
+    from iblearn.estimation.auto import gaussian_on_bases
     from iblearn.functional import gaussian_mi
     from iblearn.functional.gaussian import canonical_bases
 
@@ -445,8 +445,8 @@ def test_the_checks_gaussian_on_whitened_rows_is_the_gaussian_estimate():
 def test_the_gaussians_checks_from_second_moments_are_the_refitted_ones(n, linear):
     from functools import partial
 
-    from iblearn.estimators.auto import GaussianReruns, gaussian_on_bases, rotate
-    from iblearn.estimators.autocheck import Reruns
+    from iblearn.estimation.auto import GaussianReruns, gaussian_on_bases, rotate
+    from iblearn.estimation.autocheck import Reruns
     from iblearn.functional.gaussian import canonical_bases
 
     x, y = dense_gaussian(4).sample(n, seed=1)

@@ -1,4 +1,4 @@
-"""The bias-corrected Gaussian's side of ``method="auto"`` (:mod:`iblearn.estimators.auto`): its estimate
+"""The bias-corrected Gaussian's side of ``method="auto"`` (:mod:`iblearn.estimation.auto`): its estimate
 from full-rank rows by two Cholesky factors, its checks' reruns from second moments, its asymptotic
 standard error, and the check that the rows can be a Gaussian copula.
 """
@@ -12,7 +12,7 @@ import torch
 from torch import Tensor
 
 from iblearn import functional as ibf
-from iblearn.estimators.autocheck import Check, Reruns
+from iblearn.estimation.autocheck import Check, Reruns
 from iblearn.functional.gaussian import Canonical, canonical_analysis, wishart_digammas
 from iblearn.functional.multivariate.inputs import MAGNITUDES_Z, magnitude_dependence
 

@@ -26,7 +26,7 @@ benchmark-mi's 40 tasks and the 19 high-dimensional ones, N = 10,000, mean absol
    look jointly Gaussian and ``neural_steps`` allows, MINE is fitted too (on the rows, 25% there) and
    the larger of the two reported: both read low where they fail.
 
-The chosen estimator is then checked (:mod:`iblearn.estimators.autocheck`): shuffled pairs, an
+The chosen estimator is then checked (:mod:`iblearn.estimation.autocheck`): shuffled pairs, an
 invertible map, two copies, half the rows, the ceiling; the interval widens by what they reveal, and a
 failed check makes the estimate unreliable. Where the Gaussian is chosen, the standard error is at
 least its asymptotic one (:func:`gaussian_stderr`): four halves give it 3 degrees of freedom, and
@@ -41,30 +41,27 @@ from dataclasses import replace
 from functools import cache
 from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn import functional as ibf
-from iblearn.estimators import reliability
-from iblearn.estimators.auto_discrete import ADVICE as LABELS_ADVICE
-from iblearn.estimators.auto_discrete import class_check, labels_estimate
-from iblearn.estimators.auto_gaussian import GaussianReruns, copula_check, delta_stderr, gaussian_on_bases
-from iblearn.estimators.auto_gaussian import gaussian_stderr as gaussian_stderr
-from iblearn.estimators.autocheck import (
-    FLOOR,
+from iblearn.estimation.auto_discrete import class_check, labels_estimate
+from iblearn.estimation.auto_gaussian import GaussianReruns, copula_check, delta_stderr, gaussian_on_bases
+from iblearn.estimation.auto_gaussian import gaussian_stderr as gaussian_stderr
+from iblearn.estimation.autocheck import (
     HALVES,
     INTERVAL,
     MI,
-    SHARE,
     Check,
-    caveat,
     interval,
     run_checks,
 )
+from iblearn.estimation.choose import KNN_DIMS, choose, features, looks_gaussian, marginals_gaussian
+from iblearn.estimation.split import split_estimate
+from iblearn.estimation.verdict import LABELS_ADVICE, mi_verdict
+from iblearn.estimators import reliability
 from iblearn.estimators.base import MIEstimate
-from iblearn.estimators.split import split_estimate
 from iblearn.functional import inference
 from iblearn.functional.gaussian import canonical_bases, canonical_of_bases, gaussian_mi_of
 from iblearn.functional.multivariate.inputs import copula_normal
@@ -72,97 +69,8 @@ from iblearn.functional.multivariate.inputs import copula_normal
 #: An invertible map of x and of y (MI unchanged), drawn from the generator.
 Remap = Callable[[Tensor, Tensor, torch.Generator], tuple[Tensor, Tensor]]
 
-#: Mardia's multivariate kurtosis of the normal scores, relative to a Gaussian's D (D + 2), within which
-#: the joint is taken as Gaussian (a 5x5 Gaussian at N = 5,000 reads within 0.01; Student-t 5x5 with
-#: 3 degrees of freedom, through its scores, 0.08 and more).
-JOINT_GAUSSIAN = 0.03
-#: Joint dimensions up to which KSG is a candidate (the rows: 11 - 40% off at 3 - 10, 35 - 87% above).
-KNN_DIMS = 10
-#: Standard errors of a Gaussian's skew and kurtosis within which a column counts as Gaussian (the
-#: largest of 200 Gaussian columns at N = 2,000 is about 3).
-MARGINAL_SDS = 5
-#: Columns a side that the joint's Gaussianity and the cross-covariance's rank are measured on.
-FEATURE_COLUMNS = 32
-#: Share of the rows on one value of a continuous column from which it has a point mass (zero-inflated
-#: counts, censoring, a floor): its copula is not unique there (Sklar's theorem needs continuous
-#: marginals), so normal scores do not make it Gaussian and the Gaussian estimate is not its MI. A
-#: Gaussian column rounded to 0.01 puts about 0.4% of its rows on its commonest value.
-ATOM = 0.05
 #: Fewest rows: each half of the checks needs a few neighbours a class.
 MIN_ROWS = 16
-#: Fewest rows at which an estimate can be reliable: below, halves too small for the checks to see a
-#: bias let 5 - 13% of the intervals miss the truth on bivariate Gaussians at N = 16 (60 seeds each,
-#: rho 0.6 and 0.9, 2 x 2 at rho 0.5), against at most 2 of 60 at N = 32.
-RELIABLE_ROWS = 32
-
-_ADVICE = (
-    "the estimate may be biased here: use more rows, or an estimator that fits these data (the guide's "
-    "Choosing an estimator page); the interval includes the bias the checks found"
-)
-
-
-def features(x: Tensor, y: Tensor, scores: Callable[[], tuple[Tensor, Tensor]] | None) -> dict[str, float]:
-    """What the rule looks at: rows, dimensions, ties, tails (largest excess kurtosis of a column),
-    skew, and where both variables are continuous (``scores`` gives their normal scores) how Gaussian
-    the joint looks (Mardia's kurtosis over a Gaussian's, minus 1) and the rank of the
-    cross-covariance (canonical correlations above the largest of shuffled pairs), both on at most
-    :data:`FEATURE_COLUMNS` columns a side."""
-    out = {"n": float(len(x)), "dx": float(x[0].numel()), "dy": float(y[0].numel())}
-    floats = [t.reshape(len(t), -1).double() for t in (x, y) if t.is_floating_point()]
-    if floats:
-        cols = torch.cat(floats, dim=1)
-        # Equal neighbours in each sorted column: 1 - distinct / N, without a unique per column (numpy
-        # sorts contiguous rows 2.5x faster than torch sorts columns).
-        ordered = np.sort(np.ascontiguousarray(cols[:, :64].T.cpu().numpy()), axis=1)
-        same = ordered[:, 1:] == ordered[:, :-1]
-        out["ties"] = float(same.sum(1).max()) / len(cols)
-        # The largest share of rows on one value of a column (a point mass): its longest run of equals.
-        out["atom"] = max(
-            float(np.diff(np.flatnonzero(np.r_[True, ~row, True])).max()) for row in same
-        ) / len(cols)
-        centred = cols - cols.mean(0)
-        squares = centred.square()
-        var = (squares.sum(0) / (len(cols) - 1)).clamp_min(1e-300)  # the sample variance
-        out["kurtosis"] = float((squares.square().mean(0) / var.square()).max()) - 3
-        out["skew"] = float(((squares * centred).mean(0) / var**1.5).abs().max())
-    if scores is not None:
-        if marginals_gaussian(out):  # raw: a Gaussian on fewer dimensions than it has keeps its rank
-            zx, zy = x.reshape(len(x), -1).double(), y.reshape(len(y), -1).double()
-        else:
-            zx, zy = scores()
-        # At most FEATURE_COLUMNS a side, spread evenly: the SVDs of hundreds cost more than the estimate.
-        zx, zy = (
-            t[:, torch.linspace(0, t.shape[1] - 1, min(t.shape[1], FEATURE_COLUMNS)).long()] for t in (zx, zy)
-        )
-        wx, wy = _whiten(zx), _whiten(zy)
-        # The joint in the sides' bases, whose Gram matrix is [[I, C], [C', I]] with C = wx' wy: the
-        # Mahalanobis norms of the joint's rows are (N - 1) w G^+ w', without an SVD of the joint.
-        w = torch.cat([wx, wy], dim=1)
-        gram = w.T @ w
-        d = int(torch.linalg.matrix_rank(gram, hermitian=True))
-        if d < len(w) // 2:
-            m = (len(w) - 1) * ((w @ torch.linalg.pinv(gram, hermitian=True)) * w).sum(1)
-            out["mardia"] = float((m**2).mean()) / (d * (d + 2)) - 1
-            shuffled = wy[torch.randperm(len(zy), generator=torch.Generator().manual_seed(0))]
-            rho, null = (torch.linalg.svdvals(wx.T @ v).clamp(0, 1) for v in (wy, shuffled))
-            out["rank"] = float((rho > null.max()).sum())
-    return out
-
-
-def marginals_gaussian(feats: dict[str, float]) -> bool:
-    """Every column's skew and excess kurtosis within :data:`MARGINAL_SDS` standard errors of a
-    Gaussian's (sqrt(6 / N) and sqrt(24 / N)): then the Gaussian estimator takes the raw rows."""
-    n = feats["n"]
-    return feats.get("skew", math.inf) <= MARGINAL_SDS * math.sqrt(6 / n) and abs(
-        feats.get("kurtosis", math.inf)
-    ) <= MARGINAL_SDS * math.sqrt(24 / n)
-
-
-def _whiten(t: Tensor) -> Tensor:
-    """An orthonormal basis of t's centred columns, of their rank (the canonical correlations of two
-    variables are the singular values of their bases' product; a row order permutes the basis's rows)."""
-    u, sv, _ = torch.linalg.svd(t - t.mean(0), full_matrices=False)
-    return u[:, sv > 1e-9 * sv[0]]
 
 
 def rotate(t: Tensor, gen: torch.Generator, scores: bool = True) -> Tensor:
@@ -210,7 +118,7 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
     if cx is not None and cy is not None:
         est = labels_estimate([cx, cy], "mi", seed)
         ceiling = reliability.discrete_ceiling(xt, yt)
-        return verdict(est, est.report.checks, (xt, yt), ("x", "y"), ceiling, advice=LABELS_ADVICE)
+        return mi_verdict(est, est.report.checks, (xt, yt), ("x", "y"), ceiling, advice=LABELS_ADVICE)
     if cx is not None and cy is None:  # the labels go second
         xt, yt, cx, cy = yt, xt, cy, cx
 
@@ -253,7 +161,7 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
     if neural_steps and cy is None and feats["dx"] + feats["dy"] > KNN_DIMS and not looks_gaussian(feats):
         est, chosen, why = _neural(xt, yt, est, chosen, why, neural_steps, seed)
         low, high = min(low, float(est)), max(high, float(est) + 2 * (est.stderr or 0.0))
-    est = verdict(est, checks, (xt, yt), ("x", "y"), reliability.discrete_ceiling(xt, yt))
+    est = mi_verdict(est, checks, (xt, yt), ("x", "y"), reliability.discrete_ceiling(xt, yt))
     report = replace(
         est.report, chosen=chosen, why=why, checks=checks, features=feats, interval_method=INTERVAL
     )
@@ -323,46 +231,10 @@ def _plan(
         # Gaussian columns need no scores; a random rotation keeps a Gaussian one.
         data = (xt.reshape(n, -1).double(), yt.reshape(n, -1).double())
         remap = lambda a, b, g: (rotate(a, g, False), rotate(b, g, False))  # noqa: E731
-        why = why.replace("on normal scores", "on the raw rows, as every column looks Gaussian")
         value = None  # the candidates ran on the scores
     else:
         data = scores()
     return chosen, why, mi, data, remap, top, agreement, value
-
-
-def verdict(
-    est: MIEstimate,
-    checks: dict[str, Check],
-    samples: tuple[Tensor, ...],
-    names: tuple[str, ...],
-    ceiling: tuple[float, str] | None = None,
-    advice: str = _ADVICE,
-) -> MIEstimate:
-    """``est`` judged as every automatic estimate is: impossible for its data (below 0 beyond its error,
-    above ``ceiling``, the entropy of labels), a failed check, rows in time order, or fewer than
-    :data:`RELIABLE_ROWS` rows make it unreliable, with why; where none does, the checks ran and
-    passed, and it is reliable."""
-    est = reliability.judged(
-        est,
-        "auto",
-        math.e,
-        entropy=ceiling[0] if ceiling else None,
-        entropy_of=ceiling[1] if ceiling else "H(Y)",
-        advice=reliability.BIASED,
-    )
-    why_not = caveat(checks, advice)
-    if why_not is not None:
-        est = reliability.flagged(est, "auto", why_not)
-    est = reliability.in_order(est, "auto", samples, names)
-    n = est.n_samples
-    if n < RELIABLE_ROWS:
-        est = reliability.flagged(
-            est,
-            "auto",
-            f"{n} rows: halves of {n // 2} are too few for the checks to see a bias (at N = 16 up to 13% "
-            f"of the intervals miss the truth); use at least {RELIABLE_ROWS} rows",
-        )
-    return reliability.checked(est)
 
 
 def _repeating_classes(codes: Tensor, name: str) -> None:
@@ -377,77 +249,6 @@ def _repeating_classes(codes: Tensor, name: str) -> None:
             f"({int((counts > 0).sum())} classes): labels that rarely repeat carry no information an "
             "estimate can see; merge rare classes, or pass the values as numbers"
         )
-
-
-def looks_gaussian(feats: dict[str, float]) -> bool:
-    """The normal scores' Mardia kurtosis within :data:`JOINT_GAUSSIAN` of a Gaussian's."""
-    return abs(feats.get("mardia", math.inf)) <= JOINT_GAUSSIAN
-
-
-def choose(
-    scores: Callable[[], tuple[Tensor, Tensor]],
-    feats: dict[str, float],
-    k: int,
-    seed: int,
-    candidates: tuple[MI, MI] | None = None,
-) -> tuple[str, str, MI, Check | None, float | None]:
-    """(registry name, why, estimator on normal scores, the candidates' agreement and the chosen one's
-    estimate on the scores where both ran) for continuous x and y (the module's rule); ``candidates``:
-    (KSG, bias-corrected Gaussian) of another measure on the same rows (conditional MI), else MI's."""
-
-    def ksg_mi(a: Tensor, b: Tensor) -> float:
-        return float(ibf.ksg_mi(a, b, k, seed=seed))
-
-    def gaussian_mi(a: Tensor, b: Tensor) -> float:
-        return float(ibf.gaussian_mi(a, b, bias_correction=True))
-
-    ksg, gaussian = (ksg_mi, gaussian_mi) if candidates is None else candidates
-
-    dims = int(feats["dx"] + feats["dy"])
-    if dims == 2:
-        why = "x and y are one column each, where KSG (nearest neighbours) on normal scores is most accurate"
-        return "ksg", why, ksg, None, None
-    if dims > KNN_DIMS:
-        why = (
-            f"x and y have {dims} columns together, too many for nearest neighbours: the bias-corrected "
-            "Gaussian estimate on normal scores"
-        )
-        return "gaussian", why, gaussian, None, None
-    if feats.get("atom", 0.0) >= ATOM:
-        why = (
-            f"a column has a point mass, {feats['atom']:.0%} of its rows on one value, where normal scores "
-            "cannot be Gaussian: KSG (nearest neighbours) on normal scores"
-        )
-        return "ksg", why, ksg, None, None
-    g, kn = gaussian(*scores()), ksg(*scores())
-    tolerance = max(FLOOR, SHARE * abs(kn))
-    gaussian_like = looks_gaussian(feats)
-    # Where the scores look Gaussian, KSG reading below the Gaussian is its own downward bias in 3 - 10
-    # dims (the rows: -10% on average, 20 - 30% on Gaussian 5 x 5s whose Gaussian estimate is within
-    # 2%); reading above it, it sees dependence the Gaussian misses (a spiral whose scores look Gaussian).
-    agree = kn - g <= tolerance if gaussian_like else abs(g - kn) <= tolerance
-    shape = f"x and y have {dims} columns together" + (
-        " whose normal scores look jointly Gaussian" if gaussian_like else ""
-    )
-    check = Check(
-        "agreement",
-        agree,
-        {"ksg": kn, "gaussian": g},
-        "KSG and the Gaussian estimate agree; where the normal scores look jointly Gaussian only KSG "
-        "reading above the Gaussian counts, as KSG reads low there",
-        tolerance,
-    )
-    if agree:
-        return (
-            "gaussian",
-            f"{shape}, and the Gaussian estimate {g:.4f} agrees with KSG's {kn:.4f}: the bias-corrected "
-            "Gaussian estimate on normal scores",
-            gaussian,
-            check,
-            g,
-        )
-    why = f"{shape}, and the Gaussian estimate {g:.4f} disagrees with KSG's {kn:.4f}: KSG on normal scores"
-    return "ksg", why, ksg, check, kn
 
 
 def _neural(

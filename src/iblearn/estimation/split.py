@@ -178,6 +178,6 @@ def split_estimate(
 def __getattr__(name: str) -> Any:
     if name == "estimate_mi":
         raise AttributeError(
-            "iblearn.estimators.split.estimate_mi is iblearn.estimate_mi, in iblearn.estimate"
+            "iblearn.estimation.split.estimate_mi is iblearn.estimate_mi, in iblearn.estimate"
         )
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -21,8 +21,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from iblearn.estimators.autocheck import FLOOR, Check
-from iblearn.functional import choose_discrete_method, inference
+from iblearn.estimation.autocheck import FLOOR, Check
+from iblearn.estimation.choose import choose_labels
+from iblearn.functional import inference
 from iblearn.functional.discrete.entropies import entropy_of_counts
 from iblearn.functional.discrete.inference import NSB_RESAMPLES, RESAMPLES
 from iblearn.functional.inference import Estimate
@@ -44,12 +45,6 @@ ENTROPY_UNSEEN = 0.2
 #: sample's f1 / m tends to its discount, 0.9 for Zipf 1.1), where the Dirichlet prior of NSB's
 #: mixture runs out of them once it is sampled.
 HEAVY_TAIL = 0.5
-
-#: What to do where a check fails.
-ADVICE = (
-    "the labels' joint is too undersampled for the estimate and its interval: use more rows, or merge rare "
-    "classes"
-)
 
 #: The entropy terms of each measure: (sign, the variables whose joint it is).
 TERMS = {
@@ -75,21 +70,6 @@ def _value(cells: np.ndarray, index: list[np.ndarray], measure: str, method: str
         counts = np.bincount(symbols, weights=cells).astype(np.int64)
         total += sign * entropy_of_counts(counts[counts > 0], method, None)[0]
     return total
-
-
-def discrete_choice(cells: np.ndarray) -> tuple[str, str]:
-    """The entropy estimator for the terms of a measure whose finest joint has the counts ``cells``, and
-    why: :func:`~iblearn.functional.choose_discrete_method`'s, Chao-Wang-Jost where it takes NSB with K
-    unknown (module notes)."""
-    method, regime = choose_discrete_method(cells)
-    if method != "nsb":
-        return method, regime
-    # NSB with K unknown guesses K anew for each entropy, and the guesses do not cancel in the
-    # difference: its MI reads low where Chao-Wang-Jost's stays near the truth.
-    return "cwj", (
-        f"{regime}; for a difference of entropies, Chao-Wang-Jost's correction instead, as NSB guesses the "
-        "number of symbols anew for each entropy and the guesses do not cancel"
-    )
 
 
 def sampling_check(cells: np.ndarray, joint: str) -> Check:
@@ -169,7 +149,7 @@ def labels_estimate(codes: list[Tensor], measure: str, seed: int) -> Estimate:
     cells, index = _cells(codes, measure)
     n, m = int(cells.sum()), len(cells)
     once = int((cells == 1).sum())
-    method, regime = discrete_choice(cells)
+    method, regime = choose_labels(cells)
     value = _value(cells, index, measure, method)
     count = NSB_RESAMPLES if method == "nsb" else RESAMPLES
     p = cells / n

@@ -1,0 +1,331 @@
+"""Choosing an estimator from the data: the one chooser of every caller of ``method="auto"``.
+
+Each rule reads the data's :func:`features` (dimensions, ties, a point mass, the columns' skew and
+kurtosis, Mardia's kurtosis of the normal scores) and answers with a method and why:
+:func:`choose` for MI and conditional MI of continuous variables (the rule of
+:mod:`iblearn.estimation.auto`; conditional MI names its own variables, :data:`CMI_NAMES`),
+:func:`choose_labels` for measures of class labels, :func:`choose_many` for the measures among many
+variables and the series, :func:`choose_pid` for the PID, and :func:`choose_network` for
+``infer_network(method="auto")``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from functools import cache
+from typing import NamedTuple
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from iblearn import functional as ibf
+from iblearn.estimation.autocheck import FLOOR, MI, SHARE, Check
+from iblearn.functional import choose_discrete_method
+from iblearn.functional.multivariate.inputs import copula_normal
+
+__all__ = [
+    "CMI_NAMES",
+    "MI_NAMES",
+    "Names",
+    "choose",
+    "choose_labels",
+    "choose_many",
+    "choose_network",
+    "choose_pid",
+    "features",
+    "looks_gaussian",
+    "marginals_gaussian",
+]
+
+#: Mardia's multivariate kurtosis of the normal scores, relative to a Gaussian's D (D + 2), within which
+#: the joint is taken as Gaussian (a 5x5 Gaussian at N = 5,000 reads within 0.01; Student-t 5x5 with
+#: 3 degrees of freedom, through its scores, 0.08 and more).
+JOINT_GAUSSIAN = 0.03
+
+#: Joint dimensions up to which KSG is a candidate (the rows: 11 - 40% off at 3 - 10, 35 - 87% above).
+KNN_DIMS = 10
+
+#: Standard errors of a Gaussian's skew and kurtosis within which a column counts as Gaussian (the
+#: largest of 200 Gaussian columns at N = 2,000 is about 3).
+MARGINAL_SDS = 5
+
+#: Columns a side that the joint's Gaussianity and the cross-covariance's rank are measured on.
+FEATURE_COLUMNS = 32
+
+#: Share of the rows on one value of a continuous column from which it has a point mass (zero-inflated
+#: counts, censoring, a floor): its copula is not unique there (Sklar's theorem needs continuous
+#: marginals), so normal scores do not make it Gaussian and the Gaussian estimate is not its MI. A
+#: Gaussian column rounded to 0.01 puts about 0.4% of its rows on its commonest value.
+ATOM = 0.05
+
+
+class Names(NamedTuple):
+    """How :func:`choose`'s ``why`` names a measure's variables and its KSG."""
+
+    variables: str
+    ksg: str
+
+
+#: MI's names, and conditional MI's: the same rule, read for its own variables.
+MI_NAMES = Names("x and y", "KSG")
+CMI_NAMES = Names("x, y and z", "KSG's conditional MI")
+
+
+def features(x: Tensor, y: Tensor, scores: Callable[[], tuple[Tensor, Tensor]] | None) -> dict[str, float]:
+    """What the rule looks at: rows, dimensions, ties, tails (largest excess kurtosis of a column),
+    skew, and where both variables are continuous (``scores`` gives their normal scores) how Gaussian
+    the joint looks (Mardia's kurtosis over a Gaussian's, minus 1) and the rank of the
+    cross-covariance (canonical correlations above the largest of shuffled pairs), both on at most
+    :data:`FEATURE_COLUMNS` columns a side."""
+    out = {"n": float(len(x)), "dx": float(x[0].numel()), "dy": float(y[0].numel())}
+    floats = [t.reshape(len(t), -1).double() for t in (x, y) if t.is_floating_point()]
+    if floats:
+        cols = torch.cat(floats, dim=1)
+        # Equal neighbours in each sorted column: 1 - distinct / N, without a unique per column (numpy
+        # sorts contiguous rows 2.5x faster than torch sorts columns).
+        ordered = np.sort(np.ascontiguousarray(cols[:, :64].T.cpu().numpy()), axis=1)
+        same = ordered[:, 1:] == ordered[:, :-1]
+        out["ties"] = float(same.sum(1).max()) / len(cols)
+        # The largest share of rows on one value of a column (a point mass): its longest run of equals.
+        out["atom"] = max(
+            float(np.diff(np.flatnonzero(np.r_[True, ~row, True])).max()) for row in same
+        ) / len(cols)
+        centred = cols - cols.mean(0)
+        squares = centred.square()
+        var = (squares.sum(0) / (len(cols) - 1)).clamp_min(1e-300)  # the sample variance
+        out["kurtosis"] = float((squares.square().mean(0) / var.square()).max()) - 3
+        out["skew"] = float(((squares * centred).mean(0) / var**1.5).abs().max())
+    if scores is not None:
+        if marginals_gaussian(out):  # raw: a Gaussian on fewer dimensions than it has keeps its rank
+            zx, zy = x.reshape(len(x), -1).double(), y.reshape(len(y), -1).double()
+        else:
+            zx, zy = scores()
+        # At most FEATURE_COLUMNS a side, spread evenly: the SVDs of hundreds cost more than the estimate.
+        zx, zy = (
+            t[:, torch.linspace(0, t.shape[1] - 1, min(t.shape[1], FEATURE_COLUMNS)).long()] for t in (zx, zy)
+        )
+        wx, wy = _whiten(zx), _whiten(zy)
+        # The joint in the sides' bases, whose Gram matrix is [[I, C], [C', I]] with C = wx' wy: the
+        # Mahalanobis norms of the joint's rows are (N - 1) w G^+ w', without an SVD of the joint.
+        w = torch.cat([wx, wy], dim=1)
+        gram = w.T @ w
+        d = int(torch.linalg.matrix_rank(gram, hermitian=True))
+        if d < len(w) // 2:
+            m = (len(w) - 1) * ((w @ torch.linalg.pinv(gram, hermitian=True)) * w).sum(1)
+            out["mardia"] = float((m**2).mean()) / (d * (d + 2)) - 1
+            shuffled = wy[torch.randperm(len(zy), generator=torch.Generator().manual_seed(0))]
+            rho, null = (torch.linalg.svdvals(wx.T @ v).clamp(0, 1) for v in (wy, shuffled))
+            out["rank"] = float((rho > null.max()).sum())
+    return out
+
+
+def marginals_gaussian(feats: dict[str, float]) -> bool:
+    """Every column's skew and excess kurtosis within :data:`MARGINAL_SDS` standard errors of a
+    Gaussian's (sqrt(6 / N) and sqrt(24 / N)): then the Gaussian estimator takes the raw rows."""
+    n = feats["n"]
+    return feats.get("skew", math.inf) <= MARGINAL_SDS * math.sqrt(6 / n) and abs(
+        feats.get("kurtosis", math.inf)
+    ) <= MARGINAL_SDS * math.sqrt(24 / n)
+
+
+def _whiten(t: Tensor) -> Tensor:
+    """An orthonormal basis of t's centred columns, of their rank (the canonical correlations of two
+    variables are the singular values of their bases' product; a row order permutes the basis's rows)."""
+    u, sv, _ = torch.linalg.svd(t - t.mean(0), full_matrices=False)
+    return u[:, sv > 1e-9 * sv[0]]
+
+
+def looks_gaussian(feats: dict[str, float]) -> bool:
+    """The normal scores' Mardia kurtosis within :data:`JOINT_GAUSSIAN` of a Gaussian's."""
+    return abs(feats.get("mardia", math.inf)) <= JOINT_GAUSSIAN
+
+
+def choose(
+    scores: Callable[[], tuple[Tensor, Tensor]],
+    feats: dict[str, float],
+    k: int,
+    seed: int,
+    candidates: tuple[MI, MI] | None = None,
+    names: Names = MI_NAMES,
+) -> tuple[str, str, MI, Check | None, float | None]:
+    """(registry name, why, estimator on normal scores, the candidates' agreement and the chosen one's
+    estimate on the scores where both ran) for continuous x and y (the module's rule); ``candidates``:
+    (KSG, bias-corrected Gaussian) of another measure on the same rows (conditional MI), else MI's;
+    ``names``, how ``why`` names that measure's variables and its KSG. A Gaussian whose columns all look
+    Gaussian runs on the raw rows, and ``why`` says so."""
+
+    def ksg_mi(a: Tensor, b: Tensor) -> float:
+        return float(ibf.ksg_mi(a, b, k, seed=seed))
+
+    def gaussian_mi(a: Tensor, b: Tensor) -> float:
+        return float(ibf.gaussian_mi(a, b, bias_correction=True))
+
+    ksg, gaussian = (ksg_mi, gaussian_mi) if candidates is None else candidates
+
+    dims = int(feats["dx"] + feats["dy"])
+    on = "the raw rows, as every column looks Gaussian" if marginals_gaussian(feats) else "normal scores"
+    among, ksg_name = names
+    if dims == 2:
+        why = (
+            f"{among} are one column each, where {ksg_name} (nearest neighbours) on normal scores is "
+            "most accurate"
+        )
+        return "ksg", why, ksg, None, None
+    if dims > KNN_DIMS:
+        why = (
+            f"{among} have {dims} columns together, too many for nearest neighbours: the bias-corrected "
+            f"Gaussian estimate on {on}"
+        )
+        return "gaussian", why, gaussian, None, None
+    if feats.get("atom", 0.0) >= ATOM:
+        why = (
+            f"a column has a point mass, {feats['atom']:.0%} of its rows on one value, where normal scores "
+            f"cannot be Gaussian: {ksg_name} (nearest neighbours) on normal scores"
+        )
+        return "ksg", why, ksg, None, None
+    g, kn = gaussian(*scores()), ksg(*scores())
+    tolerance = max(FLOOR, SHARE * abs(kn))
+    gaussian_like = looks_gaussian(feats)
+    # Where the scores look Gaussian, KSG reading below the Gaussian is its own downward bias in 3 - 10
+    # dims (the rows: -10% on average, 20 - 30% on Gaussian 5 x 5s whose Gaussian estimate is within
+    # 2%); reading above it, it sees dependence the Gaussian misses (a spiral whose scores look Gaussian).
+    agree = kn - g <= tolerance if gaussian_like else abs(g - kn) <= tolerance
+    shape = f"{among} have {dims} columns together" + (
+        " whose normal scores look jointly Gaussian" if gaussian_like else ""
+    )
+    check = Check(
+        "agreement",
+        agree,
+        {"ksg": kn, "gaussian": g},
+        "KSG and the Gaussian estimate agree; where the normal scores look jointly Gaussian only KSG "
+        "reading above the Gaussian counts, as KSG reads low there",
+        tolerance,
+    )
+    if agree:
+        return (
+            "gaussian",
+            f"{shape}, and the Gaussian estimate {g:.4f} agrees with KSG's {kn:.4f}: the bias-corrected "
+            f"Gaussian estimate on {on}",
+            gaussian,
+            check,
+            g,
+        )
+    why = (
+        f"{shape}, and the Gaussian estimate {g:.4f} disagrees with KSG's {kn:.4f}: {ksg_name} on normal "
+        "scores"
+    )
+    return "ksg", why, ksg, check, kn
+
+
+def choose_labels(cells: np.ndarray) -> tuple[str, str]:
+    """The entropy estimator for the terms of a measure whose finest joint has the counts ``cells``, and
+    why: :func:`~iblearn.functional.choose_discrete_method`'s, Chao-Wang-Jost where it takes NSB with K
+    unknown (module notes)."""
+    method, regime = choose_discrete_method(cells)
+    if method != "nsb":
+        return method, regime
+    # NSB with K unknown guesses K anew for each entropy, and the guesses do not cancel in the
+    # difference: its MI reads low where Chao-Wang-Jost's stays near the truth.
+    return "cwj", (
+        f"{regime}; for a difference of entropies, Chao-Wang-Jost's correction instead, as NSB guesses the "
+        "number of symbols anew for each entropy and the guesses do not cancel"
+    )
+
+
+def choose_many(
+    cols: Tensor, normal: Callable[[], Tensor] | None = None
+) -> tuple[str, str, dict[str, float]]:
+    """(method, why, features) for the rows ``cols`` ``(N, d)`` of every variable, for the measures among
+    many variables and the series: Gaussian where the columns and the joint look Gaussian, the Gaussian
+    copula where the normal scores do or there are more than :data:`KNN_DIMS` columns, else KSG;
+    ``normal`` gives their normal scores where the caller keeps them for its estimate."""
+    n, d = cols.shape
+    joint = cache(lambda: copula_normal(cols)) if normal is None else normal
+
+    def scores() -> tuple[Tensor, Tensor]:
+        z = joint()
+        return z[:, :1], z[:, 1:]
+
+    feats = features(cols[:, :1], cols[:, 1:], scores)
+    shape = f"{d} dims, N = {n}, Mardia {feats.get('mardia', math.nan):+.3f}"
+    if feats.get("atom", 0.0) >= ATOM:
+        return "ksg", f"{shape}; a column has a point mass ({feats['atom']:.0%} of the rows): KSG", feats
+    # Mardia's statistic over d (d + 2) has sd sqrt(8 / (d (d + 2) N)) for a Gaussian (Mardia 1970):
+    # at a few hundred rows that is more than the fixed tolerance, which is then 3 of them.
+    spread = 3 * math.sqrt(8 / (d * (d + 2) * n))
+    if looks_gaussian(feats) or abs(feats.get("mardia", math.inf)) <= spread:
+        if marginals_gaussian(feats):
+            return (
+                "gaussian",
+                f"{shape}: the columns and the joint look Gaussian: bias-corrected Gaussian",
+                feats,
+            )
+        return "copula", f"{shape}: the normal scores look jointly Gaussian: Gaussian copula", feats
+    if d > KNN_DIMS:
+        return (
+            "copula",
+            f"{shape}: not Gaussian, but more than {KNN_DIMS} dims for KSG: Gaussian copula",
+            feats,
+        )
+    return "ksg", f"{shape}: not jointly Gaussian in any monotone coordinates: KSG", feats
+
+
+def choose_pid(redundancy: str, chosen: str, why: str, vector: bool) -> tuple[str, str, str | None]:
+    """(method, why, doubt) of the PID by ``redundancy`` of continuous samples, from
+    the rule's choice ``chosen`` (:func:`choose_many`, ``why``) and whether the target is a vector:
+
+    - ``"mmi"``: the rule's choice, KSG on normal scores; with a vector target it is the minimum-MI PID
+      only, not BROJA's (Barrett's equivalence holds for a univariate target; Venkatesh & Schamberg
+      2022).
+    - ``"sx"``: nearest neighbours on the samples as given (each column at unit variance), whatever
+      the rule chose: I_sx weighs each source by its density, which a monotone map changes.
+    - ``"broja"``, ``"ccs"``, ``"dep"``: the Gaussian PID of the sample covariance where the data look
+      Gaussian, else of the normal scores (each measure is unchanged by a monotone map of each
+      variable); where no monotone map makes them Gaussian, ``doubt`` says why the copula's PID is not
+      the data's, as no nearest-neighbour estimator of these measures exists.
+    """
+    if redundancy == "sx":
+        sx = (
+            "shared exclusion by nearest neighbours on the samples as given, each column at unit variance "
+            f"(I_sx weighs each source by its density, which a monotone map changes; the data: {why})"
+        )
+        return "ksg", sx, None
+    if redundancy == "mmi":
+        why += " on normal scores" if chosen == "ksg" else ""
+        if vector:
+            why += (
+                "; a vector target: this is the minimum-MI PID only, not BROJA's (their equivalence for "
+                "Gaussian sources holds for a univariate target; Venkatesh & Schamberg 2022): "
+                "redundancy='broja' gives the Gaussian BROJA PID"
+            )
+        return chosen, why, None
+    method = "gaussian" if chosen == "gaussian" else "copula"
+    of = "sample covariance" if method == "gaussian" else "normal scores' covariance"
+    why = f"{why}; redundancy {redundancy!r}: the Gaussian {redundancy} PID of the {of}"
+    if redundancy == "broja" and not vector:
+        why += " (for Gaussian sources and a univariate target, BROJA's redundancy is MMI's: Barrett 2015)"
+    doubt = None
+    if chosen == "ksg":
+        doubt = (
+            f"the data are not jointly Gaussian in any monotone coordinates and {redundancy!r} has no "
+            "nearest-neighbour estimator: the Gaussian copula's PID reads only the normal scores' "
+            "correlations; redundancy='sx' or 'mmi' take nearest neighbours"
+        )
+    return method, why, doubt
+
+
+def choose_network(now: np.ndarray, before: np.ndarray, scores: list[np.ndarray]) -> tuple[str, str]:
+    """``infer_network(method="auto")``'s method: ``"gaussian"`` where the processes' present ``now``
+    and one-step past ``before`` (their normal ``scores``) look jointly Gaussian by :func:`features`,
+    else ``"ksg"``; and why."""
+    x, y = torch.from_numpy(now), torch.from_numpy(before)
+    feats = features(x, y, lambda: (torch.from_numpy(scores[0]), torch.from_numpy(scores[1])))
+    mardia = feats.get("mardia", float("inf"))
+    if marginals_gaussian(feats) and abs(mardia) <= JOINT_GAUSSIAN:
+        return "gaussian", f"Gaussian: marginals within a Gaussian's skew and kurtosis, Mardia {mardia:+.3f}"
+    return (
+        "ksg",
+        f"not Gaussian (Mardia {mardia:+.3f}, skew {feats['skew']:.2f}, kurtosis {feats['kurtosis']:+.2f})",
+    )
