@@ -130,17 +130,44 @@ def counts_of(x: Any = None, counts: Any = None) -> np.ndarray:
         bad = bool(c.ndim != 1 or len(c) == 0 or (c.dtype.kind == "i" and int(c.min()) < 0) or not c.any())
     elif c.dtype.kind == "b":
         bad, c = bool(c.ndim != 1 or not c.any()), c.astype(np.int64)
-    elif c.dtype.kind == "f":
-        if not np.array_equal(c, np.round(c)) and np.isfinite(c).all():
-            raise ValueError("counts: expected whole numbers of samples per symbol")
-        bad = bool(c.ndim != 1 or len(c) == 0 or not np.isfinite(c).all() or (c < 0).any() or c.sum() < 1)
+    elif c.dtype.kind in "fO":
+        c = _float_counts(c)
+        bad = bool(c.ndim != 1 or len(c) == 0 or not np.isfinite(c).all() or (c < 0).any() or c.max() < 1)
     else:
         bad = True
     if bad:
         raise ValueError(
             f"counts: expected a 1-D vector of non-negative counts with at least one sample, got {counts}"
         )
-    return c.astype(np.int64, copy=False)
+    return _exact_or_float(c)
+
+
+def _float_counts(c: np.ndarray) -> np.ndarray:
+    """Float or object (Python integers past 2^64) counts as float64, whole numbers checked."""
+    try:
+        f = c.astype(np.float64)
+    except (TypeError, ValueError, OverflowError) as err:
+        raise ValueError(f"counts: expected whole numbers within float64's range ({err})") from err
+    finite = np.isfinite(f)
+    if not np.array_equal(f[finite], np.round(f[finite])):
+        raise ValueError("counts: expected whole numbers of samples per symbol")
+    return f
+
+
+#: Counts are kept as int64 while their total stays below this; above it they are float64, where
+#: every estimator reaches its plug-in limit (an int64 total would wrap around).
+EXACT_TOTAL = 2**53
+
+
+def _exact_or_float(c: np.ndarray) -> np.ndarray:
+    """int64 counts where their total is exact and cannot overflow, else float64 counts."""
+    if c.dtype.kind in "iu" and int(c.max()) * len(c) < EXACT_TOTAL:
+        return c.astype(np.int64, copy=False)  # the common case: no pass over the counts
+    with np.errstate(over="ignore"):
+        total = float(c.sum(dtype=np.float64))
+    if not math.isfinite(total):
+        raise ValueError("counts: their total exceeds float64's range; divide them by a common factor")
+    return c.astype(np.int64) if total < EXACT_TOTAL else c.astype(np.float64)
 
 
 def entropy_of_counts(c: np.ndarray, method: str, alphabet: int | None) -> tuple[float, float | None]:
@@ -149,6 +176,8 @@ def entropy_of_counts(c: np.ndarray, method: str, alphabet: int | None) -> tuple
     if alphabet is not None and f.observed > alphabet:
         raise ValueError(f"alphabet: {alphabet} symbols, but {f.observed} distinct symbols were seen")
     if method == "nsb":
+        if isinstance(f.n, float):  # past 2^53 samples the posterior is a point at the plug-in
+            return E.plugin(f), 0.0
         return nsb(f, float(alphabet)) if alphabet is not None else nsb_unknown(f)
     return _ESTIMATORS[method](f), None
 

@@ -24,14 +24,14 @@ class Fingerprint:
     Attributes:
         values: the distinct positive counts, ascending, as floats.
         multiplicities: how many symbols were seen exactly ``values[i]`` times.
-        n: the sample size N (the sum of the counts).
+        n: the sample size N (the sum of the counts): an int, or a float past 2^53.
         observed: the number of distinct symbols seen, m.
         alphabet: the alphabet size K where it is known, else None.
     """
 
     values: Array
     multiplicities: Array
-    n: int
+    n: int | float
     observed: int
     alphabet: int | None
 
@@ -47,15 +47,18 @@ class Fingerprint:
         return int(self.multiplicities[hit[0]]) if len(hit) else 0
 
     @property
-    def coincidences(self) -> int:
+    def coincidences(self) -> int | float:
         """N - m: the samples that repeat a symbol already seen."""
         return self.n - self.observed
 
 
-def fingerprint(counts: NDArray[np.int64], alphabet: int | None = None) -> Fingerprint:
-    """The :class:`Fingerprint` of a vector of non-negative integer counts (zeros are unseen symbols)."""
+def fingerprint(counts: NDArray[np.int64] | NDArray[np.float64], alphabet: int | None = None) -> Fingerprint:
+    """The :class:`Fingerprint` of a vector of non-negative whole counts (zeros are unseen symbols):
+    int64, or float64 where the total passes 2^53 (``n`` is then a float and every estimator reaches
+    its plug-in limit)."""
     positive = counts[counts > 0]
-    if len(positive) and int(positive.max()) <= 4 * len(counts) + 1024:
+    exact = positive.dtype.kind in "iu"
+    if exact and len(positive) and int(positive.max()) <= 4 * len(counts) + 1024:
         tally = np.bincount(positive)  # linear in K + max count: no sort of a long vector
         values = np.flatnonzero(tally)
         mult = tally[values]
@@ -64,7 +67,7 @@ def fingerprint(counts: NDArray[np.int64], alphabet: int | None = None) -> Finge
     return Fingerprint(
         values.astype(np.float64),
         mult.astype(np.float64),
-        int(positive.sum()),
+        int(positive.sum()) if exact else float(positive.sum(dtype=np.float64)),
         len(positive),
         alphabet,
     )
@@ -99,7 +102,7 @@ def chao_shen(f: Fingerprint) -> float:
     shrinks each p_i to C n_i / N, and each term is divided by the chance 1 - (1 - C p_i)^N that its
     symbol is seen at all: H = -sum_i C p_i log(C p_i) / (1 - (1 - C p_i)^N).
     """
-    f1 = f.singletons
+    f1: int | float = f.singletons
     if f1 == f.n:
         f1 = f.n - 1
     pa = (1 - f1 / f.n) * f.values / f.n
@@ -120,7 +123,7 @@ def zhang(f: Fingerprint) -> float:
     )
 
 
-def _unseen_tail(n: int, a: float) -> float:
+def _unseen_tail(n: float, a: float) -> float:
     """b^(1-N) (-log A - sum_{r=1}^{N-1} b^r / r), b = 1 - A, as the bounded integral
     (1/N) int_0^inf b e^{-w} / (A + b (1 - e^{-w/N})) dw: the series form overflows b^(1-N)."""
     b = 1.0 - a

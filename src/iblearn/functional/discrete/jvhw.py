@@ -78,12 +78,12 @@ def coefficients(degree: int) -> tuple[float, ...]:
     return tuple(float(c) for c in power.coef)
 
 
-def degree(n: int) -> int:
+def degree(n: float) -> int:
     """L = min(4 + ceil(1.2 log N), 22), as the authors' code sets it."""
     return min(4 + math.ceil(1.2 * math.log(n)), MAX_DEGREE)
 
 
-def _c1(n: int, f1: int, order: int) -> float:
+def _c1(n: float, f1: int, order: int) -> float:
     """The threshold's constant c1 as a function of log(N / f1) (the authors' fitted pieces)."""
     if n < order or f1 == 0:
         return 0.0
@@ -109,8 +109,9 @@ def jvhw(f: Fingerprint) -> float:
         return float(np.maximum(plug, 0).dot(f.multiplicities))
     t = 4 * c1 * math.log(n) / n
     q = np.arange(order)
-    falling = np.cumprod((f.values[:, None] - q) / (t * (n - q)), axis=1)  # u^k's unbiased estimates
-    poly = t * (g[0] + falling @ g[1:]) - x * math.log(t)
+    with np.errstate(over="ignore", invalid="ignore"):  # a count far above t N: its plug-in is kept
+        falling = np.cumprod((f.values[:, None] - q) / (t * (n - q)), axis=1)  # u^k's unbiased estimates
+        poly = t * (g[0] + falling @ g[1:]) - x * math.log(t)
     poly = np.where(np.isfinite(poly), poly, plug)
     ratio = np.clip(2 * x / t - 1, 0, 1)
     return float(np.maximum(ratio * plug + (1 - ratio) * poly, 0).dot(f.multiplicities))
