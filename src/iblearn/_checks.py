@@ -50,6 +50,57 @@ def materialized(t: Tensor, name: str) -> Tensor:
     return t
 
 
+def readable_rows(value: Any, name: str) -> Any:
+    """``value`` if an estimate can read samples from it, else a ValueError naming it: complex values,
+    a single value (0-d) and no samples are refused; a tensor that requires grad is detached (an
+    estimate reads values, it is not a training loss). What numpy cannot read as numbers (a frame of
+    mixed columns, a container of its own) is passed on to the measure's reader unchanged."""
+    if isinstance(value, Tensor):
+        value = materialized(value, name).detach()
+        shape, complex_ = tuple(value.shape), value.is_complex()
+    else:
+        try:
+            array = np.asarray(value)
+        except (TypeError, ValueError, RuntimeError):
+            return value
+        if array.dtype.kind not in "biufc":
+            return value
+        shape, complex_ = array.shape, array.dtype.kind == "c"
+    if complex_:
+        raise ValueError(
+            f"{name}: holds complex values; pass the real and imaginary parts as separate columns "
+            "(torch.view_as_real or numpy's .real and .imag)"
+        )
+    if len(shape) == 0:
+        raise ValueError(f"{name}: expected samples as rows, got a single value (shape ())")
+    if shape[0] == 0 or math.prod(shape) == 0:
+        raise ValueError(f"{name}: is empty, shape {shape}")
+    return value
+
+
+def not_constant(value: Any, name: str, *, columns: bool = False) -> None:
+    """Refuse a variable whose rows are all equal (with ``columns``, a matrix of several variables
+    with one such column, named): a constant carries no information, so every measure of it is 0 by
+    definition and an estimator would divide by its zero spread. What is not numbers is left to the
+    measure's reader."""
+    if isinstance(value, Tensor):
+        rows = value.detach().reshape(len(value), -1).cpu().numpy() if value.ndim else None
+    else:
+        try:
+            array = np.asarray(value)
+        except (TypeError, ValueError, RuntimeError):
+            return
+        rows = array.reshape(len(array), -1) if array.ndim and array.dtype.kind in "biuf" else None
+    if rows is None or len(rows) < 2:
+        return
+    same = (rows == rows[0]).all(axis=0)
+    if columns and same.any():
+        j = int(np.flatnonzero(same)[0])
+        raise ValueError(f"{name}: column {j} is constant; it shares no information with anything (drop it)")
+    if same.all():
+        raise ValueError(f"{name}: is constant; it shares no information with anything")
+
+
 def continuous(value: Any, name: str, *, allow_grid: bool = False) -> Tensor:
     """A finite, floating-point sample matrix ``(N, d)``.
 

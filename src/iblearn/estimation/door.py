@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from iblearn import _checks as V
 from iblearn.estimation import labels, many, pairs, series, storage
 from iblearn.estimation.reading import read_variable
 from iblearn.functional import Estimate
@@ -59,6 +60,10 @@ MEASURES: dict[str, Measure] = {
 }
 
 
+#: The measures of shared information, where a constant variable has none and is refused.
+_DEPENDENCE = frozenset({"mi", "cmi", "te", "ais", "pid", *_MANY})
+
+
 def _options(fn: Callable[..., Any], measure: str, method: str, given: dict[str, Any]) -> None:
     """Refuse an option ``fn`` does not take, naming it and the options it does take."""
     params = inspect.signature(fn).parameters
@@ -78,6 +83,17 @@ def _options(fn: Callable[..., Any], measure: str, method: str, given: dict[str,
                 f"{name}: not an option of estimate({measure!r}, method={method!r}); it takes "
                 f"{', '.join(sorted(set(known) - {'method'})) or 'none'}"
             )
+
+
+def _readable(measure: str, names: tuple[str, ...], variables: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The variables as every measure's reader needs them (:func:`iblearn._checks.readable_rows`:
+    complex, 0-d and empty refused, tensors detached), and none constant where the measure is one of
+    dependence (:data:`_DEPENDENCE`; an entropy of one value is 0, and is estimated)."""
+    out = tuple(V.readable_rows(v, name) for v, name in zip(variables, names, strict=True))
+    if measure in _DEPENDENCE:
+        for v, name in zip(out, names, strict=True):
+            V.not_constant(v, name, columns=measure in _MANY)
+    return out
 
 
 def estimate(measure: str, *variables: Any, method: str = "auto", **options: Any) -> Any:
@@ -128,6 +144,7 @@ def estimate(measure: str, *variables: Any, method: str = "auto", **options: Any
         )
     # Names (text, categories) become class labels here, once for every measure and method.
     variables = tuple(read_variable(v, n) for v, n in zip(variables, spec.variables, strict=True))
+    variables = _readable(measure, spec.variables, variables)
     if method == "auto":
         _options(spec.auto, measure, method, options)
         return spec.auto(*variables, **options)

@@ -1,0 +1,73 @@
+"""The front door's common reading of variables: complex values, single values, no samples and
+constants refused naming the variable, for every measure; tensors that require grad detached."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from iblearn import estimate
+from iblearn.estimation.door import MEASURES
+
+torch.set_num_threads(1)
+N = 200
+RNG = np.random.default_rng(0)
+GOOD = {name: RNG.normal(size=N) for name in ("x", "y", "z", "source", "target", "series", "x1", "x2")}
+GOOD["y"] = GOOD["x"] + RNG.normal(size=N)
+GOOD["data"] = RNG.normal(size=(N, 3))
+GOOD["labels"] = RNG.integers(0, 3, N)
+
+
+def _call(measure: str, bad_name: str, bad: object) -> object:
+    names = MEASURES[measure].variables
+    return estimate(measure, *(bad if n == bad_name else GOOD[n] for n in names))
+
+
+CASES = [(m, n) for m, spec in MEASURES.items() for n in spec.variables]
+
+
+@pytest.mark.parametrize(("measure", "name"), CASES)
+def test_complex_values_are_refused_naming_the_variable(measure: str, name: str) -> None:
+    with pytest.raises(ValueError, match=f"^{name}: holds complex values"):
+        _call(measure, name, GOOD[name] + 1j)
+
+
+@pytest.mark.parametrize(("measure", "name"), CASES)
+def test_a_single_value_is_refused_naming_the_variable(measure: str, name: str) -> None:
+    with pytest.raises(ValueError, match=f"^{name}: expected samples as rows, got a single value"):
+        _call(measure, name, np.float64(1.0))
+
+
+@pytest.mark.parametrize(("measure", "name"), CASES)
+def test_no_samples_are_refused_naming_the_variable(measure: str, name: str) -> None:
+    empty = np.zeros((0, *np.shape(GOOD[name])[1:]))
+    with pytest.raises(ValueError, match=f"^{name}: is empty"):
+        _call(measure, name, empty)
+
+
+@pytest.mark.parametrize(("measure", "name"), [(m, n) for m, n in CASES if m != "entropy"])
+def test_a_constant_variable_is_refused_as_sharing_nothing(measure: str, name: str) -> None:
+    constant = np.ones_like(GOOD[name])
+    with pytest.raises(ValueError, match=f"^{name}: (column 0 )?is constant; it shares no information"):
+        _call(measure, name, constant)
+
+
+def test_one_constant_column_among_several_variables_is_named() -> None:
+    data = GOOD["data"].copy()
+    data[:, 2] = 5.0
+    with pytest.raises(ValueError, match=r"^data: column 2 is constant"):
+        estimate("total_correlation", data)
+
+
+def test_the_entropy_of_a_constant_is_estimated_as_zero() -> None:
+    assert float(estimate("entropy", np.zeros(N, dtype=int), method="plugin").value) == 0
+
+
+@pytest.mark.parametrize("measure", ["mi", "ais"])
+def test_a_tensor_that_requires_grad_is_read_as_its_values(measure: str) -> None:
+    names = MEASURES[measure].variables
+    plain = [torch.tensor(GOOD[n]) for n in names]
+    tracked = [t.clone().requires_grad_(True) for t in plain]
+    a, b = estimate(measure, *plain), estimate(measure, *tracked)
+    assert float(a.value) == pytest.approx(float(b.value), abs=1e-12)
