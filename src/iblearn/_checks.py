@@ -101,6 +101,24 @@ def not_constant(value: Any, name: str, *, columns: bool = False) -> None:
         raise ValueError(f"{name}: is constant; it shares no information with anything")
 
 
+def device(value: Any, name: str = "device") -> torch.device:
+    """A device that holds values and exists on this machine: ``meta`` holds none, and a CUDA or MPS
+    device this machine lacks would fail deep inside torch with a message naming no argument."""
+    try:
+        dev = torch.device(value)
+    except (TypeError, RuntimeError) as err:
+        raise ValueError(f"{name}: not a device, got {value!r} ({err})") from err
+    if dev.type == "meta":
+        raise ValueError(f"{name}: the meta device holds shapes but no values; name a real device")
+    if dev.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if (dev.index or 0) >= count:
+            raise ValueError(f"{name}: {dev} is not available here ({count} CUDA devices); use 'cpu'")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"{name}: mps is not available here; use 'cpu'")
+    return dev
+
+
 def continuous(value: Any, name: str, *, allow_grid: bool = False) -> Tensor:
     """A finite, floating-point sample matrix ``(N, d)``.
 

@@ -249,7 +249,7 @@ def ib_curve(
     """
     a = _check_alpha(method, alpha)
     raw = joint_table(pxy, normalize=normalize)
-    raw = raw.to(torch.device(device) if device is not None else raw.device)
+    raw = raw.to(V.device(device) if device is not None else raw.device)
     dev, b = raw.device, _betas(betas).to(raw.device)
     tol, max_iter = V.positive(tol, "tol"), V.positive_int(max_iter, "max_iter")
     critical = V.flag(critical, "critical")

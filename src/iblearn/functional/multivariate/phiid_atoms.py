@@ -176,6 +176,32 @@ def _stacked(series: Any, lag: int, method: str) -> Tensor:
     return torch.cat([s[:-lag], s[lag:]], dim=1)
 
 
+#: The smallest eigenvalue of the past-and-future correlation matrix the Gaussian estimate accepts: below
+#: it the joint has no density at float64's resolution and its Cholesky factor does not exist.
+MIN_EIGENVALUE = 1e-10
+
+
+def _standardized(z: Tensor, lag: int) -> Tensor:
+    """``z``'s columns at unit variance (scaled by their largest magnitude first, so that 1e-300 or 1e300
+    data neither underflow nor overflow), or a ValueError naming ``series`` where a process is constant
+    or the four columns are linearly dependent (duplicated processes, or too few pairs at the lag)."""
+    z = z / z.abs().amax(0, keepdim=True).clamp_min(torch.finfo(z.dtype).tiny)
+    z = z - z.mean(0, keepdim=True)
+    sd = z.std(0, keepdim=True)
+    for j in range(2):
+        if float(sd[0, j]) == 0 or float(sd[0, j + 2]) == 0:
+            raise ValueError(f"series: process {j} is constant; it shares no information with anything")
+    z = z / sd
+    smallest = float(torch.linalg.eigvalsh(torch.cov(z.T)).min())
+    if smallest < MIN_EIGENVALUE:
+        raise ValueError(
+            f"series: the two processes' pasts and futures are linearly dependent at lag {lag} (the "
+            f"smallest eigenvalue of their correlation matrix is {smallest:.1e}, with {len(z)} pairs): "
+            "duplicated or deterministic processes, or too few pairs; their Gaussian Phi-ID is undefined"
+        )
+    return z
+
+
 def phiid(
     series: Any,
     lag: int = 1,
@@ -216,7 +242,7 @@ def phiid(
     V.choice(method, "method", ("gaussian", "discrete"))
     z = _stacked(series, lag, method)
     if method == "gaussian":
-        z = z / z.std(0, keepdim=True)
+        z = _standardized(z, lag)
     entropy = _gaussian_entropies(z) if method == "gaussian" else _discrete_entropies(z)
     cache: dict[tuple[int, ...], Tensor] = {}
 
