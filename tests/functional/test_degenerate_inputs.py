@@ -24,19 +24,19 @@ def _ar(n: int = 400, seed: int = 0) -> np.ndarray:
 def test_phiid_of_a_constant_process_is_refused_naming_series() -> None:
     s = _ar()
     s[:, 1] = 3.0
-    with pytest.raises(ValueError, match="^series: process 1 is constant"):
+    with pytest.raises(ValueError, match=r"^series: process 1 is constant"):
         phiid(s)
 
 
 def test_phiid_of_duplicated_processes_is_refused_naming_series() -> None:
     s = _ar()
     s[:, 1] = s[:, 0]
-    with pytest.raises(ValueError, match="^series: the two processes' pasts and futures are linearly"):
+    with pytest.raises(ValueError, match=r"^series: the two processes' pasts and futures are linearly"):
         phiid(s)
 
 
 def test_phiid_with_too_few_pairs_at_the_lag_is_refused_naming_series() -> None:
-    with pytest.raises(ValueError, match="^series: .* with 3 pairs"):
+    with pytest.raises(ValueError, match=r"^series: .* with 3 pairs"):
         phiid(_ar(), lag=397)
 
 
@@ -49,5 +49,5 @@ def test_phiid_is_scale_free(scale: float) -> None:
 
 @pytest.mark.parametrize("device", ["meta", "cuda:99", "no-such-device"])
 def test_ib_curve_refuses_a_device_that_cannot_hold_its_values(device: str) -> None:
-    with pytest.raises(ValueError, match="^device: "):
+    with pytest.raises(ValueError, match=r"^device: "):
         ib_curve(np.array([[0.4, 0.1], [0.1, 0.4]]), device=device)
