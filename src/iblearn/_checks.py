@@ -55,6 +55,8 @@ def readable_rows(value: Any, name: str) -> Any:
     a single value (0-d) and no samples are refused; a tensor that requires grad is detached (an
     estimate reads values, it is not a training loss). What numpy cannot read as numbers (a frame of
     mixed columns, a container of its own) is passed on to the measure's reader unchanged."""
+    if value is None:
+        raise ValueError(f"{name}: is None; pass its samples as rows")
     if isinstance(value, Tensor):
         value = materialized(value, name).detach()
         shape, complex_ = tuple(value.shape), value.is_complex()
@@ -195,14 +197,15 @@ def same_device(*pairs: tuple[str, Tensor]) -> torch.device:
     return next(iter(devices.values()))
 
 
-def neighbours(k: int, n: int, name: str = "k") -> int:
-    """A neighbour count with 1 <= k < n."""
+def neighbours(k: int, n: int, name: str = "k", *, rows: str = "") -> int:
+    """A neighbour count with 1 <= k < n; ``rows`` says what the n rows are where they are not the
+    samples given (a half of them, the rows left after a lag)."""
     if isinstance(k, bool) or not isinstance(k, int | np.integer):
         raise ValueError(f"{name}: expected an integer, got {k!r}")
     if k < 1:
         raise ValueError(f"{name}: must be at least 1, got {k}")
     if k >= n:
-        raise ValueError(f"{name}={k} needs more than {k} samples, got N={n}")
+        raise ValueError(f"{name}={k} needs more than {k} samples, got N={n}{rows}")
     return int(k)
 
 

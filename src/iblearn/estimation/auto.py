@@ -178,7 +178,7 @@ def _checked_samples(x: Any, y: Any, k: int, neural_steps: int) -> tuple[Tensor,
     n = V.same_length(("x", xt), ("y", yt))
     if n < MIN_ROWS:
         raise ValueError(f"x: {n} rows; the checks need at least {MIN_ROWS} (halves of {MIN_ROWS // 2})")
-    V.neighbours(k, n // 2 - 1)
+    V.neighbours(k, n // 2 - 1, rows=f" in each half of the {n} rows that the checks estimate on")
     for name, t in (("x", xt), ("y", yt)):
         if t.is_floating_point():
             V.continuous(t, name, allow_grid=True)

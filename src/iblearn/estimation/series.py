@@ -195,7 +195,9 @@ def _series(source: Any, target: Any, condition: Any, method: str) -> tuple[Tens
     scores."""
     take = (lambda v, name: V.continuous(v, name).double()) if method == "gaussian" else normal_scores
     cond = None if condition is None else take(condition, "condition")
-    return take(source, "source"), take(target, "target"), cond
+    src, tgt = take(source, "source"), take(target, "target")
+    V.same_length(("source", src), ("target", tgt), *(() if cond is None else (("condition", cond),)))
+    return src, tgt, cond
 
 
 def _lagged(

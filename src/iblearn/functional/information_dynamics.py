@@ -123,7 +123,7 @@ def _local(y: np.ndarray, c: np.ndarray, z: np.ndarray, method: str, k: int) -> 
 
 def _settings(method: str, k: int, n_resamples: int, n_permutations: int, seed: int) -> tuple[int, int]:
     V.choice(method, "method", DYNAMICS_METHODS)
-    V.neighbours(k, 10**9)
+    V.positive_int(k, "k")  # its bound, below the rows, is checked where the rows are known
     V.resampling_counts(n_resamples, n_permutations)
     V.seed(seed)
     return n_resamples, n_permutations
@@ -200,6 +200,7 @@ def active_information_storage(
     s = _series(x, "x")
     if len(s) <= history + 10:
         raise ValueError(f"history: {history} leaves too few samples of a {len(s)}-step series")
+    V.neighbours(k, len(s) - history, rows=f" (the {len(s)} steps less the history {history})")
     (z,) = _scored([s], method)
     past = _lagged(z, range(1, history + 1), history)
     if V.flag(local, "local"):
@@ -315,6 +316,7 @@ def transfer_entropy(
     start = max(lag, history, condition_lag if condition is not None else 0)
     if len(tgt) <= start + 10:
         raise ValueError(f"lag: lags up to {start} leave too few samples of a {len(tgt)}-step series")
+    V.neighbours(k, len(tgt) - start, rows=f" (the {len(tgt)} steps less the lags {start})")
     scored = _scored(raw, method)
     z = _lagged(scored[1], range(1, history + 1), start)
     if condition is not None:

@@ -176,6 +176,14 @@ def _gaussian_of_samples(x1: Any, x2: Any, target: Any, redundancy: GaussianRedu
             f"x1, x2, target: {joint.shape[1]} columns need more than {joint.shape[1] + 1} samples"
         )
     cov = torch.cov(joint.T).reshape(joint.shape[1], joint.shape[1])
+    sd = cov.diagonal().sqrt()
+    smallest = float(torch.linalg.eigvalsh(cov / sd[:, None] / sd[None, :]).min())
+    if smallest <= 1e-12:  # the Gaussian PID's log-determinants need a joint density
+        raise ValueError(
+            "x1, x2, target: linearly dependent columns (the smallest eigenvalue of their correlation "
+            f"matrix is {smallest:.1e}): their joint has no density, so its Gaussian PID is undefined; "
+            "drop the duplicated or derived columns"
+        )
     return gaussian_pid(cov, tuple(v.shape[1] for v in variables), redundancy)
 
 
