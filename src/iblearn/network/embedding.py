@@ -108,13 +108,18 @@ def normal_scores(trials: Sequence[np.ndarray]) -> list[np.ndarray]:
 def embed(trials: Sequence[np.ndarray], max_lag: int) -> Embedded:
     """The :class:`Embedded` samples of ``trials``, each process standardized over all trials."""
     pooled = np.concatenate(list(trials), axis=0)
+    # each process divided by its largest magnitude first: the variance of 1e-300 data underflows to 0
+    # and that of 1e300 data overflows
+    scale = np.abs(pooled).max(axis=0)
+    scale[scale == 0] = 1.0
+    pooled = pooled / scale
     mean, std = pooled.mean(axis=0), pooled.std(axis=0)
     constant = [p for p in range(pooled.shape[1]) if std[p] == 0]
     if constant:
         raise ValueError(f"data: process {constant[0]} is constant: it can neither drive nor be driven")
     blocks = []
     for t in trials:
-        z = (t - mean) / std
+        z = (t / scale - mean) / std
         rows = len(t) - max_lag
         blocks.append(
             np.stack([z[max_lag - lag : max_lag - lag + rows] for lag in range(max_lag + 1)], axis=2)
