@@ -168,7 +168,10 @@ def estimate_many(
         >>> [e.value > 0 for e in found]
         [tensor(True), tensor(True)]
     """
+    stack = V.flag(stack, "stack")
     pairs = _checked(estimator, pairs, steps, batch_size, seed)
+    # samples are data here, not a graph to train through: a tensor that requires grad is read as values
+    pairs = [tuple(v.detach() if isinstance(v, Tensor) else v for v in p) for p in pairs]  # type: ignore[misc]
     fit = (steps, batch_size, seed)
     if not stack or unstackable(estimator, pairs) is not None:
         return _each(estimator, pairs, fit)
