@@ -39,3 +39,16 @@ def test_a_gaussian_pid_of_dependent_columns_names_the_variables(redundancy: str
 def test_a_missing_variable_is_named_without_suggesting_other_keywords() -> None:
     with pytest.raises(ValueError, match=r"^labels: is None"):
         estimate("entropy", None)
+
+
+def test_a_target_fixed_by_the_source_s_past_has_infinite_te_with_an_infinite_interval() -> None:
+    target = np.r_[0.0, X[:-1]]
+    for method in ("auto", "gaussian"):
+        est = estimate("te", X, target, method=method)
+        assert float(est.value) == np.inf and est.interval == (np.inf, np.inf)
+        assert est.reliable is False and "deterministic" in est.caveat
+
+
+def test_a_target_fixed_by_its_own_past_is_refused_naming_target() -> None:
+    with pytest.raises(ValueError, match=r"^target: its present is a linear function of its own past"):
+        estimate("te", X, np.sin(np.arange(300) * 0.3), history=2, method="gaussian")

@@ -227,6 +227,35 @@ def _cmi_of_rows(
     return cmi, len(present)
 
 
+DETERMINED = (
+    "the target's present is a linear function of its past and the source's past (and the condition's) "
+    "to float64's resolution: a deterministic continuous target has infinite transfer entropy"
+)
+
+
+def _explained(y: Tensor, *given: Tensor) -> bool:
+    """Whether ``y`` is a linear function of ``given`` to float64's resolution: its residual variance
+    below 1e-12 of its variance (its Gaussian conditional MI would be a log of round-off)."""
+    y = y.double().reshape(len(y), -1)
+    design = torch.cat([torch.ones(len(y), 1, dtype=torch.float64), *(g.double() for g in given)], 1)
+    y = y - y.mean(0)
+    residual = y - design @ torch.linalg.lstsq(design, y).solution
+    return bool((residual.square().sum(0) <= 1e-12 * y.square().sum(0).clamp_min(1e-300)).all())
+
+
+def _determined(present: Tensor, past_source: Tensor, given: Tensor) -> bool:
+    """Whether the present is a linear function of the source's past and the given past (an infinite
+    transfer entropy); a ValueError naming ``target`` where the given past alone fixes it, which leaves
+    the source nothing to tell (the transfer entropy is undefined, 0 over 0)."""
+    if _explained(present, given):
+        raise ValueError(
+            "target: its present is a linear function of its own past (and the condition's) to float64's "
+            "resolution, so no uncertainty is left for the source to reduce: its transfer entropy is "
+            "undefined; add the noise the process has, or use a longer history only where it is noisy"
+        )
+    return _explained(present, past_source, given)
+
+
 def _lagged_estimate(
     source: Tensor,
     target: Tensor,
@@ -241,7 +270,20 @@ def _lagged_estimate(
     """The transfer entropy of the lagged samples of the series (:func:`_lagged`) by ``method``
     (:func:`_cmi_of_rows`), with the blockwise jackknife's interval from ``n_resamples`` halves of the
     blocks (none where 0), each block as long as the series' autocorrelation asks."""
-    te, n = _cmi_of_rows(_lagged(source, target, condition, lag, history, k), k, method, seed)
+    samples = _lagged(source, target, condition, lag, history, k)
+    te, n = _cmi_of_rows(samples, k, method, seed)
+    if _determined(*samples):
+        return Estimate(
+            torch.tensor(math.inf, dtype=torch.float64),
+            n,
+            method,
+            measure="transfer_entropy",
+            stderr=0.0,
+            interval=(math.inf, math.inf),
+            confidence=inference.CONFIDENCE,
+            reliable=False,
+            caveat=DETERMINED,
+        )
     value = te(slice(None))
     fields: dict[str, Any] = {}
     if n_resamples:
