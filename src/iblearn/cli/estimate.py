@@ -148,6 +148,8 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
 def cmd_estimate(args: argparse.Namespace) -> int:
     from iblearn.estimators import get_estimator
 
+    if args.seed < 0:  # one rule for every measure
+        raise ValueError(f"--seed: expected a non-negative integer, got {args.seed}")
     if args.measure not in ("te", "ais") and args.history is not None:
         raise ValueError("--history: only with --measure te or ais")
     if args.measure != "te" and args.lag is not None:
@@ -160,8 +162,6 @@ def cmd_estimate(args: argparse.Namespace) -> int:
         if args.measure is None:
             raise ValueError("--groups: names the variables of a --measure; give --measure too")
         return estimate_many.cmd_measure(args)
-    if args.seed < 0:
-        raise ValueError(f"--seed: expected a non-negative integer, got {args.seed}")
     if not args.max_mb > 0:
         raise ValueError(f"--max-mb: expected a positive number, got {args.max_mb}")
     if args.y is None and args.y_cols is None:

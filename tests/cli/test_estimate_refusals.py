@@ -1,0 +1,43 @@
+"""iblearn estimate: the refusals of the front door reach the command as one line and status 2, and
+one rule for --seed whatever the measure."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from iblearn.cli import main
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture
+def files(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=300)
+    np.savetxt(tmp_path / "xy.csv", np.c_[x, x + rng.normal(size=300)], delimiter=",")
+    np.savetxt(tmp_path / "const.csv", np.c_[np.ones(300), x], delimiter=",")
+    return tmp_path
+
+
+@pytest.mark.parametrize("measure", [[], ["--measure", "te"]])
+def test_a_negative_seed_is_refused_for_every_measure(files, capsys, measure) -> None:
+    code = main(
+        ["estimate", str(files / "xy.csv"), "--x-cols", "0", "--y-cols", "1", "--seed", "-1", *measure]
+    )
+    assert code == 2 and "--seed: expected a non-negative integer" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--x-cols", "0", "--y-cols", "1"],
+        ["--x-cols", "0", "--y-cols", "1", "--measure", "te"],
+        ["--measure", "total_correlation"],
+    ],
+)
+def test_a_constant_column_is_one_line_and_status_2(files, capsys, args) -> None:
+    code = main(["estimate", str(files / "const.csv"), *args])
+    err = capsys.readouterr().err
+    assert code == 2 and "is constant" in err and "Traceback" not in err
