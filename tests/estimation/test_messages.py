@@ -52,3 +52,11 @@ def test_a_target_fixed_by_the_source_s_past_has_infinite_te_with_an_infinite_in
 def test_a_target_fixed_by_its_own_past_is_refused_naming_target() -> None:
     with pytest.raises(ValueError, match=r"^target: its present is a linear function of its own past"):
         estimate("te", X, np.sin(np.arange(300) * 0.3), history=2, method="gaussian")
+
+
+def test_the_report_names_the_variable_that_holds_the_labels() -> None:
+    labels = RNG.integers(0, 3, 300)
+    values = labels + RNG.normal(size=300)
+    assert "x (1 columns) is continuous and y is labels" in estimate("mi", values, labels).report.why
+    first = estimate("mi", labels, values).report
+    assert "y (1 columns) is continuous and x is labels" in first.why

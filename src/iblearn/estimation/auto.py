@@ -119,15 +119,16 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
         est = labels_estimate([cx, cy], "mi", seed)
         ceiling = reliability.discrete_ceiling(xt, yt)
         return mi_verdict(est, est.report.checks, (xt, yt), ("x", "y"), ceiling, advice=LABELS_ADVICE)
+    sides = ("x", "y")
     if cx is not None and cy is None:  # the labels go second
-        xt, yt, cx, cy = yt, xt, cy, cx
+        xt, yt, cx, cy, sides = yt, xt, cy, cx, ("y", "x")
 
     @cache
     def scores() -> tuple[Tensor, Tensor]:  # only where an estimator takes them: a sort per column
         return copula_normal(xt.reshape(n, -1)), copula_normal(yt.reshape(n, -1))
 
     feats = features(xt, yt, scores if cx is None and cy is None else None)
-    chosen, why, mi, data, remap, top, agreement, value = _plan(xt, yt, cy, feats, scores, k, seed)
+    chosen, why, mi, data, remap, top, agreement, value = _plan(xt, yt, cy, feats, scores, k, seed, sides)
     analysis = None
     if chosen == "gaussian":
         # Every Gaussian estimate is unchanged by an invertible linear map of each side: the checks run
@@ -196,23 +197,25 @@ def _plan(
     scores: Callable[[], tuple[Tensor, Tensor]],
     k: int,
     seed: int,
+    sides: tuple[str, str] = ("x", "y"),
 ) -> tuple[str, str, MI, tuple[Tensor, Tensor], Remap, tuple[str, float], Check | None, float | None]:
     """What :func:`auto_estimate` runs for continuous x and y, or continuous x and labels ``cy`` (the
     module's rule): (registry name, why, the estimator, the rows it estimates from, the invertible map
     its checks draw, the ceiling (name, nats), the candidates' agreement, and the chosen estimate where
-    the candidates already gave it on those rows)."""
+    the candidates already gave it on those rows). ``sides`` names the continuous side and the labels'
+    as the caller gave them."""
     n = len(xt)
     agreement: Check | None = None
     value: float | None = None
     mi: MI
     remap: Remap
     if cy is not None:
-        top = ("H(Y)", float(ibf.discrete_entropy(cy, correction="miller-madow")))
+        top = (f"H({sides[1].upper()})", float(ibf.discrete_entropy(cy, correction="miller-madow")))
         chosen, why = (
             "mixed_ksg",
             (
-                f"x ({int(feats['dx'])} columns) is continuous and y is labels: the mixed KSG, nearest "
-                "neighbours within each class"
+                f"{sides[0]} ({int(feats['dx'])} columns) is continuous and {sides[1]} is labels: the mixed "
+                "KSG, nearest neighbours within each class"
             ),
         )
         mi = lambda a, b: float(ibf.mixed_ksg_mi(a, b, k, seed=seed))  # noqa: E731
