@@ -3,6 +3,8 @@ one rule for --seed whatever the measure."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -41,3 +43,12 @@ def test_a_constant_column_is_one_line_and_status_2(files, capsys, args) -> None
     code = main(["estimate", str(files / "const.csv"), *args])
     err = capsys.readouterr().err
     assert code == 2 and "is constant" in err and "Traceback" not in err
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_named_pipe_is_named_as_one_not_as_missing(tmp_path, capsys) -> None:
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    for args in (["--y-cols", "1"], ["--measure", "total_correlation"]):
+        assert main(["estimate", str(fifo), *args]) == 2
+        assert "named pipe (FIFO)" in " ".join(capsys.readouterr().err.split())

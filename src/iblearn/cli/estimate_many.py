@@ -7,14 +7,13 @@ import itertools
 import json
 import math
 import time
-from pathlib import Path
 from typing import Any
 
 from rich.markup import escape
 
 from iblearn._measures import MEASURE_TABLE
 from iblearn.cli.console import out
-from iblearn.cli.inputs import Samples, load_samples
+from iblearn.cli.inputs import Samples, load_samples, regular_file
 from iblearn.cli.json_out import exit_code, nonfinite_estimate, strict
 
 #: ``--measure``'s names and what they print as.
@@ -179,8 +178,7 @@ def _line(name: str, est: Any, unit: str, scale: float, resamples: int) -> str:
 
 def _read_groups(args: argparse.Namespace) -> tuple[Samples, list[list[int]], list[list[str]]]:
     """X's picked columns, the blocks of columns of each variable, and each variable's column labels."""
-    if not Path(args.x).is_file():
-        raise ValueError(f"X: no such file {args.x!r}")
+    regular_file(args.x, "X")
     if args.groups is None:
         x = load_samples(args.x, "X", args.x_cols, max_mb=args.max_mb)
         if getattr(x.values, "ndim", 0) == 1:

@@ -44,6 +44,18 @@ class Samples:
     text: bool = False
 
 
+def regular_file(path: str | Path, name: str) -> Path:
+    """``path`` if it is a regular file, else a ValueError naming ``name`` that says what is there:
+    nothing, or a folder, a pipe or a device (which would block or never end if read)."""
+    p = Path(path)
+    if p.is_file():
+        return p
+    if not p.exists():
+        raise ValueError(f"{name}: no such file {str(path)!r}")
+    kind = "a folder" if p.is_dir() else "a named pipe (FIFO)" if p.is_fifo() else "not a regular file"
+    raise ValueError(f"{name}: {str(path)!r} is {kind}; give a regular file")
+
+
 def load_samples(
     path: str,
     name: str,
@@ -58,9 +70,7 @@ def load_samples(
     import numpy as np
     import torch
 
-    p = Path(path)
-    if not p.is_file():
-        raise ValueError(f"{name}: no such file {path!r}")
+    p = regular_file(path, name)
     if p.suffix not in SAMPLE_SUFFIXES:
         raise ValueError(f"{name}: unsupported file type {p.suffix!r}; use .npy, .csv, .txt or .pt")
     size = p.stat().st_size
@@ -307,9 +317,7 @@ def config_file(path: str) -> dict[str, Any]:
 
     from iblearn.records import read_json
 
-    p = Path(path)
-    if not p.is_file():
-        raise ValueError(f"--config: no such file {path!r}")
+    p = regular_file(path, "--config")
     if p.suffix not in (".json", ".toml"):
         raise ValueError(f"--config: {path!r} is neither .json nor .toml")
     try:
