@@ -130,6 +130,11 @@ def continuous(value: Any, name: str, *, allow_grid: bool = False) -> Tensor:
         allow_grid: accept ``(N, C, H, W)``-like shapes (more than two dimensions) unchanged.
     """
     t = as_tensor(value, name)
+    if t.is_complex():  # .float() would drop the imaginary parts without a word
+        raise ValueError(
+            f"{name}: holds complex values; pass the real and imaginary parts as separate columns "
+            "(torch.view_as_real or numpy's .real and .imag)"
+        )
     if not torch.is_floating_point(t):
         raise ValueError(
             f"{name}: expected continuous samples as a floating-point tensor, got dtype {t.dtype}; "

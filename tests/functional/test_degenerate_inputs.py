@@ -51,3 +51,12 @@ def test_phiid_is_scale_free(scale: float) -> None:
 def test_ib_curve_refuses_a_device_that_cannot_hold_its_values(device: str) -> None:
     with pytest.raises(ValueError, match=r"^device: "):
         ib_curve(np.array([[0.4, 0.1], [0.1, 0.4]]), device=device)
+
+
+@pytest.mark.parametrize("method", ["ksg", "gaussian"])
+def test_total_correlation_refuses_complex_values_rather_than_drop_their_imaginary_parts(method: str) -> None:
+    from iblearn.functional import total_correlation
+
+    x = np.random.default_rng(0).normal(size=(200, 2))
+    with pytest.raises(ValueError, match=r"^x: holds complex values"):
+        total_correlation(x * (1 + 1j), method=method)
