@@ -3,6 +3,7 @@ fast on tables of a thousand cells."""
 
 from __future__ import annotations
 
+import signal
 import time
 
 import numpy as np
@@ -48,3 +49,23 @@ def test_a_ten_by_ten_by_ten_table_is_solved_in_seconds() -> None:
     sol = solve_broja(p)
     assert time.perf_counter() - start < 60  # the dense Hessian's solver took minutes
     assert sol.gap < 1e-9
+
+
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="interval timers are POSIX")
+def test_a_keyboard_interrupt_reaches_python_between_newton_steps() -> None:
+    p = np.random.default_rng(12).random((12, 12, 12))
+    p /= p.sum()
+
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    start = time.perf_counter()
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.3)
+        with pytest.raises(KeyboardInterrupt):
+            solve_broja(p)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert time.perf_counter() - start < 3  # one step, not the whole solve
