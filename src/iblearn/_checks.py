@@ -50,13 +50,19 @@ def materialized(t: Tensor, name: str) -> Tensor:
     return t
 
 
+def given(value: T, name: str) -> T:
+    """``value``, unless it is None: a variable left out, named."""
+    if value is None:
+        raise ValueError(f"{name}: is None; pass its samples as rows")
+    return value
+
+
 def readable_rows(value: Any, name: str) -> Any:
     """``value`` if an estimate can read samples from it, else a ValueError naming it: complex values,
     a single value (0-d) and no samples are refused; a tensor that requires grad is detached (an
     estimate reads values, it is not a training loss). What numpy cannot read as numbers (a frame of
     mixed columns, a container of its own) is passed on to the measure's reader unchanged."""
-    if value is None:
-        raise ValueError(f"{name}: is None; pass its samples as rows")
+    given(value, name)
     if isinstance(value, Tensor):
         value = materialized(value, name).detach()
         shape, complex_ = tuple(value.shape), value.is_complex()

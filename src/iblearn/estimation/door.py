@@ -143,7 +143,7 @@ def estimate(measure: str, *variables: Any, method: str = "auto", **options: Any
             f"got {len(variables)}"
         )
     # Names (text, categories) become class labels here, once for every measure and method.
-    variables = tuple(read_variable(v, n) for v, n in zip(variables, spec.variables, strict=True))
+    variables = tuple(read_variable(V.given(v, n), n) for v, n in zip(variables, spec.variables, strict=True))
     variables = _readable(measure, spec.variables, variables)
     if method == "auto":
         _options(spec.auto, measure, method, options)
