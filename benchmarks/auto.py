@@ -56,8 +56,8 @@ from bmi_suite import append_row, done_rows
 from high_dim_mi import GAUSSIAN_DIMS, GAUSSIAN_NATS
 from iblearn._provenance import environment, git_commit
 from iblearn.data import Task, high_mi, sign_mixture, standard_tasks, student_t, zero_inflated
-from iblearn.estimators import get_estimator
 from iblearn.estimation.auto import auto_estimate
+from iblearn.estimators import get_estimator
 from iblearn.estimators.reliability import UnreliableEstimateWarning
 
 Map = Callable[[torch.Tensor, torch.Generator], torch.Tensor]

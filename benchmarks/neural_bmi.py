@@ -69,8 +69,8 @@ def run(
     import torch
 
     from iblearn import estimate_mi
-    from iblearn.estimators import get_estimator
     from iblearn.estimation.split import normal_scores
+    from iblearn.estimators import get_estimator
 
     torch.set_num_threads(1)
     truth = json.loads((folder / "truth.json").read_text())

@@ -63,8 +63,8 @@ from benchmarks.runners.paired import paired_ratio, proximal_steps
 from benchmarks.runners.ratio_cases import Cases
 from benchmarks.runners.script import cpu_model
 from iblearn.data import high_mi, student_t
-from iblearn.estimators import KSG, NWJ
 from iblearn.estimation.auto import auto_estimate
+from iblearn.estimators import KSG, NWJ
 from iblearn.estimators.neural.fitting import sample_batches
 from iblearn.estimators.reliability import UnreliableEstimateWarning
 from iblearn.functional import gaussian_mi, gram_matrix, ksg_mi, pairwise_mi, renyi_mi

@@ -29,8 +29,8 @@ from benchmarks.runners.paired import mlp, paired_ratio, proximal_steps
 from iblearn import functional as ibf
 from iblearn.analysis import InformationPlane, ib_functional
 from iblearn.data import tasks
-from iblearn.estimators import REGISTRY, get_estimator
 from iblearn.estimation.auto import auto_estimate
+from iblearn.estimators import REGISTRY, get_estimator
 from iblearn.estimators.neural import captured
 from iblearn.estimators.reliability import UnreliableEstimateWarning
 from iblearn.functional.knn import fused as _ksg_triton

@@ -308,8 +308,8 @@ def test_one_rule_for_class_labels_in_the_command_the_adapters_and_auto(y, label
 
     from iblearn.cli.estimate_method import label_codes
     from iblearn.cli.inputs import Samples
-    from iblearn.estimators import UnreliableEstimateWarning
     from iblearn.estimation.auto import auto_estimate
+    from iblearn.estimators import UnreliableEstimateWarning
     from iblearn.functional import class_codes
     from iblearn.sklearn._terms import discrete_target
 

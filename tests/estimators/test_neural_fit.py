@@ -10,11 +10,11 @@ import pytest
 import torch
 
 from iblearn import estimate_mi
+from iblearn.estimation.split import normal_scores
 from iblearn.estimators import MINE, NWJ, InfoNCE, MIEstimate
 from iblearn.estimators.neural import UnreliableEstimateWarning
 from iblearn.estimators.neural.fitting import hold_out, sample_batches
 from iblearn.estimators.neural.trainer import History
-from iblearn.estimation.split import normal_scores
 from iblearn.functional.bounds import infonce_bound
 
 pytestmark = pytest.mark.usefixtures("one_thread")

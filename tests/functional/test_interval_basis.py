@@ -14,7 +14,8 @@ def test_a_narrow_interval_needs_no_word():
     est = Estimate(torch.tensor(0.5), 900, "gaussian", stderr=0.01, interval=(0.48, 0.52), confidence=0.95)
     assert est.interval_basis() is None
     assert (
-        str(est) == "0.5000 nats ± 0.0100 (standard error), 95% interval [0.4800, 0.5200] [gaussian, N=900], not checked"
+        str(est) == "0.5000 nats ± 0.0100 (standard error), 95% interval [0.4800, 0.5200] "
+        "[gaussian, N=900], not checked"
     )
 
 

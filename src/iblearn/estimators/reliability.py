@@ -4,8 +4,8 @@ for the data it came from or otherwise cannot be read as one (a warning, and ``r
 
 These judgements only ever take reliability away: an estimate none of them flags is still "not
 checked" (``reliable=None``), as nothing here can see a bias or an interval that misses. Only the
-self-checks of ``method="auto"`` make an estimate reliable (:mod:`iblearn.estimation.verdict`), where they ran and every
-one passed."""
+self-checks of ``method="auto"`` make an estimate reliable (:mod:`iblearn.estimation.verdict`), where
+they ran and every one passed."""
 
 from __future__ import annotations
 
