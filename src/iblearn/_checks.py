@@ -106,7 +106,9 @@ def not_constant(value: Any, name: str, *, columns: bool = False) -> None:
         j = int(np.flatnonzero(same)[0])
         raise ValueError(f"{name}: column {j} is constant; it shares no information with anything (drop it)")
     if same.all():
-        raise ValueError(f"{name}: is constant; it shares no information with anything")
+        labels = rows.shape[1] == 1 and rows.dtype.kind in "biu"
+        what = "every sample has the same label" if labels else "every column is constant"
+        raise ValueError(f"{name}: {what}; it shares no information with anything")
 
 
 def device(value: Any, name: str = "device") -> torch.device:

@@ -183,9 +183,7 @@ def _checked_samples(x: Any, y: Any, k: int, neural_steps: int) -> tuple[Tensor,
     for name, t in (("x", xt), ("y", yt)):
         if t.is_floating_point():
             V.continuous(t, name, allow_grid=True)
-        flat = t.reshape(n, -1)
-        if bool((flat == flat[0]).all()):
-            raise ValueError(f"{name}: is constant; it shares no information with anything")
+        V.not_constant(t, name)
     return xt, yt, n
 
 

@@ -85,8 +85,7 @@ def _rows(value: Any, name: str) -> Tensor:
     t = t.reshape(len(t), -1) if t.dim() else t
     if t.is_floating_point():
         V.continuous(t, name, allow_grid=True)
-    if bool((t == t[0]).all()):
-        raise ValueError(f"{name}: is constant; it shares no information with anything")
+    V.not_constant(t, name)
     return t.double()
 
 
