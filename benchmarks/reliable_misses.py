@@ -12,7 +12,6 @@ truth. The goal: no reliable interval misses beyond what its confidence allows.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import time
 import warnings
@@ -25,6 +24,7 @@ import torch
 from scipy import integrate, linalg, stats
 
 import iblearn
+from iblearn.records import environment, write_json
 
 OUT = Path(__file__).parent / "results" / "reliable_misses" / "results.json"
 
@@ -216,7 +216,7 @@ def main() -> None:
         )
     if not args.quick and not args.only:
         OUT.parent.mkdir(parents=True, exist_ok=True)
-        OUT.write_text(json.dumps(results, indent=1) + "\n")
+        write_json(OUT, {"provenance": environment(), "cases": results})
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 ``method="auto"`` reads the lagged samples the transfer entropy is computed from (the source's past, the
 target's present, the target's past and any condition's past) by the rule of the measures among many
-variables (:func:`iblearn.estimation.many.choose_method`): where they look jointly Gaussian, the
+variables (:func:`iblearn.estimation.choose.choose_many`): where they look jointly Gaussian, the
 Gaussian conditional MI ``-1/2 log(1 - r^2)`` of the partial correlation (transfer entropy is Granger
 causality for Gaussian variables, Barnett, Barrett & Seth 2009, eq. 4); where the normal scores of
 each series look jointly Gaussian, the same of the scores (the Gaussian copula: a monotone map of a

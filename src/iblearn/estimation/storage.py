@@ -3,7 +3,7 @@ A_X(history) = I(X_t; X_{t-1}, ..., X_{t-history}) (Lizier, Prokopenko & Zomaya 
 :func:`iblearn.functional.information_dynamics.active_information_storage`.
 
 ``method="auto"`` reads the series' present and its past ``history`` steps by the rule of the measures
-among many variables (:func:`iblearn.estimation.many.choose_method`), as for transfer entropy: the
+among many variables (:func:`iblearn.estimation.choose.choose_many`), as for transfer entropy: the
 Gaussian estimate where they look jointly Gaussian, the Gaussian copula where the series' normal scores
 do, else KSG on the normal scores (a monotone map of the series leaves its storage as it is); each with
 the blockwise jackknife's interval, and checked as a series allows: the series with its steps shuffled
