@@ -46,7 +46,7 @@ HALVES = (
 )
 
 #: How :func:`interval` is made, in words (the report's ``interval_method``).
-INTERVAL = "2 standard errors widened by the bias the checks measure: half data, additivity, invariance"
+INTERVAL = "widened by the bias the self-checks measured"
 
 #: Estimate on (x, y) rows: the chosen estimator, in nats.
 MI = Callable[[Tensor, Tensor], float]

@@ -235,7 +235,7 @@ class Estimate:
             >>> import torch
             >>> est = Estimate(torch.tensor(0.5), 900, "ksg", stderr=0.01, interval=(0.45, 0.62), bias=-0.02)
             >>> est.interval_basis()
-            "a t quantile of standard errors widened by the bias the estimate's trend with N shows"
+            't interval widened by the bias seen across N'
         """
         if self.interval is None or not self.stderr:
             return None
@@ -246,8 +246,8 @@ class Estimate:
         if self.report.interval_method is not None:
             return self.report.interval_method
         if self.bias is not None:
-            return "a t quantile of standard errors widened by the bias the estimate's trend with N shows"
-        return "a t quantile of standard errors: the standard error rests on few resamples"
+            return "t interval widened by the bias seen across N"
+        return "t interval: few resamples"
 
     def describe(self) -> str:
         """The estimate in words a newcomer reads without the guide, one fact a line: the value with its
