@@ -27,6 +27,8 @@ class NetworkResult:
             did not keeps its selected sources in ``targets`` but gives no edge.
         settings: the settings the network was inferred with, the estimator ``auto`` chose and why,
             and the surrogates used.
+        names: the processes' names, from the data (a frame's columns, the channels of an MNE object or
+            of a DataArray's coordinate), or None where it held none.
 
     Example:
         >>> import numpy as np
@@ -43,6 +45,7 @@ class NetworkResult:
     targets: tuple[TargetResult, ...]
     significant: tuple[bool, ...]
     settings: Mapping[str, Any]
+    names: tuple[str, ...] | None = None
 
     @property
     def edges(self) -> list[tuple[int, int, int]]:
@@ -101,6 +104,23 @@ class NetworkResult:
             past = ",".join(map(str, r.past)) or "-"
             lines.append(f"{r.target:>6} {past:<12} {r.omnibus_te:>10.4f} {r.omnibus_p:>8.4f} {keep!s:>5}")
         return "\n".join(lines)
+
+    def to_pandas(self) -> Any:
+        """The edges as a pandas DataFrame, one row an edge: ``source``, ``target`` (the processes'
+        names where known, else their indices), ``lag``, ``te`` (conditional TE in nats), ``p_value``.
+
+        Raises:
+            ImportError: naming the package where pandas is not installed.
+        """
+        try:
+            import pandas as pd
+        except ImportError as err:
+            raise ImportError("to_pandas needs pandas: pip install pandas") from err
+        label = (lambda p: self.names[p]) if self.names is not None else (lambda p: p)
+        rows = [(label(s), label(t), lag, te, p) for (s, t, lag), (te, p) in self.edge_te.items()]
+        columns = ["source", "target", "lag", "te", "p_value"]
+        frame = pd.DataFrame(rows, columns=columns)
+        return frame.astype({"lag": "int64", "te": "float64", "p_value": "float64"})
 
     def to_networkx(self) -> Any:
         """A ``networkx.MultiDiGraph``: one node a process, one edge a ``(source, target, lag)`` with
