@@ -71,7 +71,7 @@ def frame_columns(value: Any, name: str) -> tuple[list[np.ndarray], list[str], l
     for s in series:
         dtype = s.dtype
         if dtype == nw.Enum:
-            order = {v: i for i, v in enumerate(s.cat.get_categories().to_list())}
+            order = {v: i for i, v in enumerate(dtype.categories)}
             arrays.append(np.asarray([order.get(v, -1) if v is not None else -1 for v in s.to_list()]))
             kinds.append("enum")
         elif dtype in (nw.String, nw.Categorical, nw.Boolean, nw.Object):
