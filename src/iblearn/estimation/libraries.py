@@ -105,7 +105,9 @@ def library_samples(value: Any, name: str) -> tuple[Any, list[str] | None] | Non
     return None
 
 
-def library_trials(value: Any, name: str, picks: Any = None) -> tuple[list[np.ndarray], list[str] | None] | None:
+def library_trials(
+    value: Any, name: str, picks: Any = None
+) -> tuple[list[np.ndarray], list[str] | None] | None:
     """An xarray ``DataArray`` (dimensions named time, channel and optionally trial, in any order) or an
     MNE ``Raw``/``Epochs`` (the channels ``picks`` selects) as trials of ``(T_r, P)`` and the
     processes' names; None for anything else."""
@@ -151,7 +153,7 @@ def _mne_trials(inst: Any, name: str, picks: Any) -> tuple[list[np.ndarray], lis
     mne = require("mne", f"{name}: reading a {type(inst).__name__}")
     if not isinstance(inst, mne.io.BaseRaw | mne.BaseEpochs):
         raise ValueError(f"{name}: reads an MNE Raw or Epochs, got a {type(inst).__name__}")
-    picked = inst.copy().pick("data" if picks is None else picks)
+    picked = inst.copy().pick("data", exclude="bads") if picks is None else inst.copy().pick(picks)
     data = picked.get_data()
     trials = [data.T] if data.ndim == 2 else [epoch.T for epoch in data]
     return trials, list(picked.ch_names)

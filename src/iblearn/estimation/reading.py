@@ -117,7 +117,9 @@ def _pandas_names(value: Any) -> list[str] | None:
     return None
 
 
-def _frame(arrays: list[np.ndarray], names: list[str], kinds: list[str], name: str, series: bool) -> np.ndarray:
+def _frame(
+    arrays: list[np.ndarray], names: list[str], kinds: list[str], name: str, series: bool
+) -> np.ndarray:
     """The columns of a frame (:func:`.libraries.frame_columns`) as numpy: labels as class codes, and
     all columns int64 where every one is labels, else float64."""
     coded = []
@@ -125,7 +127,9 @@ def _frame(arrays: list[np.ndarray], names: list[str], kinds: list[str], name: s
         label = name if series else f"{name}: column {column!r}"
         if kind == "enum":
             if (array < 0).any():
-                raise ValueError(f"{label}: a missing value at row {int(np.argmax(array < 0))}; drop or fill it")
+                raise ValueError(
+                    f"{label}: a missing value at row {int(np.argmax(array < 0))}; drop or fill it"
+                )
             coded.append(array.astype(np.int64))
         elif kind == "names":
             coded.append(_names(array, label))
