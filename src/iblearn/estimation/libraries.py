@@ -7,9 +7,9 @@ iblearn`` imports none of them; a reader that needs a package that is missing ra
 naming the extra that installs it (``pip install 'iblearn[neuro]'``).
 
 Two shapes come out. :func:`library_samples`: one ``(N, d)`` (or ``(N,)``) array of samples as rows,
-with the name of each column, for :func:`iblearn.estimate` and the all-pairs functions. :func:`library_trials`:
-trials of ``(T_r, P)`` arrays, time steps as rows and one process a column, with the processes' names,
-for :func:`iblearn.network.infer_network`.
+with the name of each column, for :func:`iblearn.estimate`. :func:`library_trials`: trials of
+``(T_r, P)`` arrays, time steps as rows and one process a column, with the processes' names, for
+:func:`iblearn.network.infer_network`.
 """
 
 from __future__ import annotations

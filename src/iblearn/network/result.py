@@ -113,7 +113,7 @@ class NetworkResult:
             ImportError: naming the package where pandas is not installed.
         """
         try:
-            import pandas as pd
+            import pandas as pd  # type: ignore[import-untyped]
         except ImportError as err:
             raise ImportError("to_pandas needs pandas: pip install pandas") from err
         label = (lambda p: self.names[p]) if self.names is not None else (lambda p: p)
