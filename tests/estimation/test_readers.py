@@ -80,6 +80,12 @@ def test_a_polars_column_with_a_missing_value_is_named():
         read_variable(frame, "x")
 
 
+def test_a_lazy_polars_frame_is_refused_with_what_to_do():
+    pl = pytest.importorskip("polars")
+    with pytest.raises(ValueError, match=r"x: a Polars LazyFrame holds no rows until collected"):
+        estimate("mi", pl.LazyFrame({"a": [1.0, 2.0]}), [1.0, 2.0])
+
+
 # ------------------------------------------------------------------------------------------ xarray ---
 def test_a_dataarray_reads_its_values_and_the_names_of_its_last_dimension():
     xr = pytest.importorskip("xarray")

@@ -122,6 +122,8 @@ def test_to_pandas_lists_the_edges_by_name_and_by_index_without_names():
     assert table[["source", "target", "lag"]].values.tolist() == [["Fz", "Cz", 2]]
     te, p = named.edge_te[(0, 1, 2)]
     assert table["te"].iloc[0] == pytest.approx(te) and table["p_value"].iloc[0] == pytest.approx(p)
+    assert repr(named).startswith("NetworkResult(3 processes, 1 edges: Fz->Cz lag 2")
+    assert named.summary().splitlines()[3].split()[:3] == ["Fz", "Cz", "2"]
     bare = infer_network(data, **FAST)
     assert bare.names is None
     assert bare.to_pandas()[["source", "target", "lag"]].values.tolist() == [[0, 1, 2]]

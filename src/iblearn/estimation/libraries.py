@@ -59,6 +59,8 @@ def frame_columns(value: Any, name: str) -> tuple[list[np.ndarray], list[str], l
     lib = library(value)
     if lib not in ("polars", "pyarrow", "narwhals"):
         return None
+    if type(value).__name__ == "LazyFrame":
+        raise ValueError(f"{name}: a Polars LazyFrame holds no rows until collected; pass lazy.collect()")
     nw = require("narwhals", f"{name}: reading a {type(value).__name__}")
     frame = nw.from_native(value, eager_only=True, allow_series=True, pass_through=True)
     if isinstance(frame, nw.Series):
