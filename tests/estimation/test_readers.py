@@ -99,6 +99,13 @@ def test_a_dataarray_reads_its_values_and_the_names_of_its_last_dimension():
     _same(estimate("mi", x, label), estimate("mi", x, torch.from_numpy(codes)))
 
 
+def test_an_xarray_dataset_is_refused_naming_its_variables():
+    xr = pytest.importorskip("xarray")
+    dataset = xr.Dataset({"lfp": ("time", np.zeros(5)), "spikes": ("time", np.ones(5))})
+    with pytest.raises(ValueError, match=r"x: an xarray Dataset holds several variables \(lfp, spikes\)"):
+        estimate("mi", dataset, np.zeros(5))
+
+
 # --------------------------------------------------------------------------------------------- MNE ---
 def _epochs(n_epochs: int = 4, n_times: int = 50):
     mne = pytest.importorskip("mne")

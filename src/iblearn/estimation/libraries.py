@@ -97,6 +97,7 @@ def library_samples(value: Any, name: str) -> tuple[Any, list[str] | None] | Non
     """
     lib = library(value)
     if lib == "xarray":
+        value = _one_array(value, name)
         names = _coordinate(value, value.dims[-1]) if value.ndim == 2 else None
         return np.asarray(value.values), names
     if lib == "mne":
@@ -118,9 +119,19 @@ def library_trials(
         raise ValueError(f"picks: selects the channels of an MNE Raw or Epochs, got a {type(value).__name__}")
     if lib == "mne":
         return _mne_trials(value, name, picks)
-    if lib == "xarray" and hasattr(value, "dims"):
-        return _xarray_trials(value, name)
+    if lib == "xarray":
+        return _xarray_trials(_one_array(value, name), name)
     return None
+
+
+def _one_array(value: Any, name: str) -> Any:
+    """``value``, refusing an xarray ``Dataset`` (many variables, which one is meant is the caller's)."""
+    if type(value).__name__ == "Dataset":
+        variables = ", ".join(map(str, list(value.data_vars)[:4]))
+        raise ValueError(
+            f"{name}: an xarray Dataset holds several variables ({variables}); pass one: ds[name]"
+        )
+    return value
 
 
 def _coordinate(array: Any, dim: str) -> list[str] | None:
