@@ -127,3 +127,19 @@ def test_to_pandas_lists_the_edges_by_name_and_by_index_without_names():
     bare = infer_network(data, **FAST)
     assert bare.names is None
     assert bare.to_pandas()[["source", "target", "lag"]].values.tolist() == [[0, 1, 2]]
+
+
+def test_a_planted_network_is_recovered_from_an_epochs_array():
+    """Five channels, twenty epochs of 200 samples, a VAR with memory 0.4 and two couplings."""
+    mne = pytest.importorskip("mne")
+    data = np.random.default_rng(0).normal(size=(20, 5, 200))
+    for t in range(3, 200):
+        data[:, :, t] += 0.4 * data[:, :, t - 1]
+        data[:, 2, t] += 0.6 * data[:, 0, t - 2]  # O1 -> Pz, lag 2
+        data[:, 4, t] += 0.6 * data[:, 3, t - 3]  # Cz -> Fz, lag 3
+    names = ["O1", "O2", "Pz", "Cz", "Fz"]
+    epochs = mne.EpochsArray(data, mne.create_info(names, 250.0, "eeg"), verbose="error")
+    result = infer_network(epochs, max_lag=5)
+    assert result.settings["method"] == "gaussian"
+    table = result.to_pandas()
+    assert table[["source", "target", "lag"]].values.tolist() == [["O1", "Pz", 2], ["Cz", "Fz", 3]]
