@@ -95,6 +95,7 @@ def test_a_dataarray_reads_its_values_and_the_names_of_its_last_dimension():
     assert names == ["a", "b", "c"]
     np.testing.assert_array_equal(values, x)
     _same(estimate("mi", array, torch.from_numpy(codes)), estimate("mi", x, torch.from_numpy(codes)))
+    assert read_samples(xr.DataArray(x[:, 0], dims=("sample",), name="lfp"), "x")[1] == ["lfp"]
     label = xr.DataArray(NAMES[codes], dims=("sample",))
     _same(estimate("mi", x, label), estimate("mi", x, torch.from_numpy(codes)))
 
@@ -141,6 +142,8 @@ def test_an_anndata_reads_cells_as_rows_and_genes_as_columns(sparse):
     assert names == ["Gata1", "Spi1", "Actb"]
     np.testing.assert_array_equal(values, counts)
     _same(estimate("mi", adata, NAMES[codes]), estimate("mi", counts, torch.from_numpy(codes)))
+    with pytest.raises(ValueError, match=r"x: the AnnData holds no \.X"):
+        read_samples(anndata.AnnData(obs=adata.obs), "x")
 
 
 # -------------------------------------------------------------------------------- all pairs (numpy) ---

@@ -99,11 +99,15 @@ def library_samples(value: Any, name: str) -> tuple[Any, list[str] | None] | Non
     if lib == "xarray":
         value = _one_array(value, name)
         names = _coordinate(value, value.dims[-1]) if value.ndim == 2 else None
+        if value.ndim == 1 and value.name is not None:
+            names = [str(value.name)]
         return np.asarray(value.values), names
     if lib == "mne":
         trials, names = _mne_trials(value, name, None)
         return np.concatenate(trials, axis=0), names
     if lib == "anndata":
+        if value.X is None:
+            raise ValueError(f"{name}: the AnnData holds no .X; pass the layer meant, adata.layers[key]")
         return _dense(value.X), [str(v) for v in value.var_names]
     return None
 
