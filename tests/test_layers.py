@@ -348,12 +348,14 @@ ROOMS: dict[str, dict[str, int]] = {
         "registry": 4,
         "__init__": 5,
     },
-    # the measurement pipeline: reading the inputs, the checks and the split fit below everything; the
+    # the measurement pipeline: the libraries' readers under the reading of the inputs; that, the checks
+    # and the split below everything else; the
     # one chooser; the checks' pieces for labels and the Gaussian; the one verdict; the automatic rule
     # on two variables; the measures (pairs, labels, many variables, series, storage); the front door;
     # the package's API on top
     "iblearn.estimation": {
-        "reading": 0,
+        "libraries": 0,
+        "reading": 1,
         "autocheck": 0,
         "split": 0,
         "choose": 1,

@@ -114,7 +114,10 @@ def estimate(measure: str, *variables: Any, method: str = "auto", **options: Any
             ``redundancy``: ``"mmi"``, ``"broja"``, ``"ccs"``, ``"dep"``, ``"sx"``, and for labels
             ``"min"``).
         *variables: the measure's variables, samples as rows: numbers, or class labels as integers or
-            names (text, a pandas ``Categorical``; :func:`~iblearn.estimation.reading.read_variable`).
+            names (text, a pandas ``Categorical``; :func:`~iblearn.estimation.reading.read_variable`);
+            arrays, tensors, pandas or Polars frames and series, an xarray ``DataArray``, an MNE
+            ``Raw`` or ``Epochs`` (one row a time point, one column a channel) or an ``AnnData`` (one
+            row a cell, one column a gene).
         method: ``"auto"``, or a named method of the measure (a registry name for MI; ``"ksg"``,
             ``"gaussian"``, ``"copula"`` for the measures among many variables; a discrete estimator
             for the entropy).

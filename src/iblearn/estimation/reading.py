@@ -6,6 +6,12 @@ Names become codes 0..K-1 in sorted order (:func:`sorted_codes`, the one rule of
 command); a ``Categorical`` keeps the order of its categories. A pandas Series or DataFrame comes back
 as one, its index and column names kept; other inputs come back as numpy arrays. Numbers, tensors and
 anything else that holds no names pass through untouched.
+
+Objects of the libraries users hold their data in are read first (:mod:`.libraries`): a Polars frame or
+series column by column (its text, boolean and categorical columns as labels, an ``Enum`` in the order
+of its categories), an xarray ``DataArray``, an MNE ``Raw``/``Epochs`` and an ``AnnData`` as numpy
+samples. :func:`read_samples` gives the names of the columns with them, and :func:`read_trials` reads
+the trials of a network's processes.
 """
 
 from __future__ import annotations
@@ -16,7 +22,9 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["read_variable", "sorted_codes"]
+from iblearn.estimation.libraries import frame_columns, library, library_samples, library_trials
+
+__all__ = ["read_samples", "read_trials", "read_variable", "sorted_codes"]
 
 _MISSING = ("NAType", "NaTType")
 
@@ -44,8 +52,98 @@ def read_variable(value: Any, name: str) -> Any:
         >>> read_variable(np.array([True, False]), "y").dtype
         dtype('bool')
     """
+    return read_samples(value, name)[0]
+
+
+def read_samples(value: Any, name: str) -> tuple[Any, list[str] | None]:
+    """``value`` as :func:`read_variable` reads it, and the names of its columns where it has them (a
+    DataFrame's columns, a Series' name, a DataArray's last coordinate, channels, genes), else None.
+
+    Example:
+        >>> import pandas as pd
+        >>> values, names = read_samples(pd.DataFrame({"a": [1.0, 2.0], "b": ["x", "y"]}), "x")
+        >>> names, values["b"].tolist()
+        (['a', 'b'], [0, 1])
+    """
     if isinstance(value, torch.Tensor | int | float):
-        return value
+        return value, None
+    if library(value) is not None:
+        columns = frame_columns(value, name)
+        if columns is not None:
+            return _frame(*columns, name, series=not hasattr(value, "columns")), columns[1]
+        read = library_samples(value, name)
+        if read is not None:
+            return read_variable(read[0], name), read[1]
+    names = _pandas_names(value)
+    return _read(value, name), names
+
+
+def read_trials(data: Any, name: str = "data", picks: Any = None) -> tuple[Any, list[str] | None]:
+    """``data`` for :func:`iblearn.network.infer_network`: an xarray ``DataArray`` or MNE ``Raw``/
+    ``Epochs`` as trials of ``(T_r, P)`` numpy arrays (see :func:`.libraries.library_trials`), a frame
+    (pandas, Polars) as its numbers, a list of frames as theirs; other data as it is. With the names of
+    the processes (the columns), None where the data holds none.
+
+    Raises:
+        ValueError: naming ``name`` where trials name their processes differently, and ``picks`` where
+            ``data`` is not an MNE object.
+    """
+    read = library_trials(data, name, picks)
+    if read is not None:
+        return read
+    if isinstance(data, list | tuple) and data and not isinstance(data[0], int | float):
+        pieces = [read_samples(piece, f"{name}[{r}]") for r, piece in enumerate(data)]
+        named = {tuple(n) for _, n in pieces if n is not None}
+        if len(named) > 1:
+            raise ValueError(f"{name}: the trials name their processes differently: {sorted(named)}")
+        return [_numbers(v) for v, _ in pieces], (list(named.pop()) if named else None)
+    if isinstance(data, torch.Tensor | np.ndarray):
+        return data, None
+    values, names = read_samples(data, name)
+    return _numbers(values), names
+
+
+def _numbers(values: Any) -> Any:
+    """A pandas frame's values as numpy; anything else as it is."""
+    return values.to_numpy() if hasattr(values, "to_numpy") and hasattr(values, "index") else values
+
+
+def _pandas_names(value: Any) -> list[str] | None:
+    """A pandas DataFrame's column names or a named Series' name, else None."""
+    if hasattr(value, "dtypes") and hasattr(value, "columns"):
+        return [str(c) for c in value.columns]
+    if hasattr(value, "dtype") and hasattr(value, "index") and getattr(value, "name", None) is not None:
+        return [str(value.name)]
+    return None
+
+
+def _frame(
+    arrays: list[np.ndarray], names: list[str], kinds: list[str], name: str, series: bool
+) -> np.ndarray:
+    """The columns of a frame (:func:`.libraries.frame_columns`) as numpy: labels as class codes, and
+    all columns int64 where every one is labels, else float64."""
+    coded = []
+    for array, column, kind in zip(arrays, names, kinds, strict=True):
+        label = name if series else f"{name}: column {column!r}"
+        if kind == "enum":
+            if (array < 0).any():
+                raise ValueError(
+                    f"{label}: a missing value at row {int(np.argmax(array < 0))}; drop or fill it"
+                )
+            coded.append(array.astype(np.int64))
+        elif kind == "names":
+            coded.append(_names(array, label))
+        else:
+            coded.append(array)
+    if series:
+        return coded[0]
+    if all(k == "numbers" for k in kinds) or all(c.dtype == np.int64 for c in coded):
+        return np.stack(coded, axis=1)
+    return np.stack([c.astype(np.float64) for c in coded], axis=1)
+
+
+def _read(value: Any, name: str) -> Any:
+    """:func:`read_variable` of anything but a library's object."""
     if hasattr(value, "dtypes") and hasattr(value, "columns"):  # a pandas DataFrame
         coded = {c: _pandas_column(value[c], f"{name}: column {c!r}") for c in value.columns}
         changed = {c: v for c, v in coded.items() if v is not None}

@@ -57,6 +57,7 @@ def infer_network(
     progress: bool = False,
     checkpoint: str | os.PathLike[str] | None = None,
     device: str | torch.device | None = None,
+    picks: Any = None,
 ) -> NetworkResult:
     """The directed network of ``data``'s processes by multivariate transfer entropy, the algorithm of
     Novelli et al. (2019; IDTxl's ``MultivariateTE``). For each target process Y, with Y_t its present:
@@ -85,7 +86,12 @@ def infer_network(
     (every column's skew and kurtosis, Mardia's kurtosis of the joint), else KSG.
 
     Args:
-        data: ``(T, P)`` samples, one process a column, or a list of trials of ``(T_r, P)``.
+        data: ``(T, P)`` samples, one process a column (an array, a tensor, a pandas or Polars frame),
+            or a list of trials of ``(T_r, P)``; an xarray ``DataArray`` whose dimensions name time
+            (``time``), the processes (``channel``, ``process``, ``variable``) and optionally the
+            trials (``trial``, ``epoch``), in any order; an MNE ``Raw`` (one trial) or ``Epochs`` (one
+            trial an epoch). The processes' names (columns, channels, a coordinate) are kept in the
+            result's ``names``.
         max_lag, min_lag: the source lags searched, ``1 <= min_lag <= max_lag``; the target's own past
             is searched over lags 1 to ``max_lag``.
         method: ``"auto"``, ``"ksg"``, ``"gaussian"`` or ``"copula"``.
@@ -100,11 +106,13 @@ def infer_network(
             given the same folder, data and settings reads the finished targets back.
         device: None, KSG's surrogates one at a time by the exact compiled search; a torch device
             (``"cuda"``, ``"cpu"``), a candidate's surrogates at once in torch there (module notes).
+        picks: the channels of an MNE ``Raw`` or ``Epochs`` (MNE's ``picks``: names, types, indices);
+            None, its data channels, those marked bad left out.
 
     Returns:
         :class:`~iblearn.network.result.NetworkResult`.
     """
-    trials = as_trials(data)
+    trials, names = _read_data(data, picks)
     min_lag, max_lag = check_lags(min_lag, max_lag, trials)
     V.choice(method, "method", METHODS)
     n_permutations, alpha = _checked_test(n_permutations, alpha)
@@ -121,7 +129,19 @@ def infer_network(
     settings = asdict(st) | dict(fdr=fdr, method_reason=reason, surrogates=kind, device=device)
     if chosen == "ksg":
         settings["k"] = KSG_K
-    return NetworkResult(emb.n_processes, tuple(results), tuple(significant), settings)
+    return NetworkResult(emb.n_processes, tuple(results), tuple(significant), settings, names)
+
+
+def _read_data(data: Any, picks: Any) -> tuple[list[np.ndarray], tuple[str, ...] | None]:
+    """``data``'s trials as float64 ``(T_r, P)`` arrays, read from the libraries users hold series in
+    (:func:`~iblearn.estimation.reading.read_trials`), and the processes' names where it has them."""
+    from iblearn.estimation.reading import read_trials
+
+    pieces, names = read_trials(data, "data", picks)
+    trials = as_trials(pieces)
+    if names is not None and len(names) != trials[0].shape[1]:
+        raise ValueError(f"data: {len(names)} names for {trials[0].shape[1]} processes")
+    return trials, None if names is None else tuple(names)
 
 
 def _checked_device(device: Any) -> str | None:

@@ -27,6 +27,8 @@ class NetworkResult:
             did not keeps its selected sources in ``targets`` but gives no edge.
         settings: the settings the network was inferred with, the estimator ``auto`` chose and why,
             and the surrogates used.
+        names: the processes' names, from the data (a frame's columns, the channels of an MNE object or
+            of a DataArray's coordinate), or None where it held none.
 
     Example:
         >>> import numpy as np
@@ -43,6 +45,7 @@ class NetworkResult:
     targets: tuple[TargetResult, ...]
     significant: tuple[bool, ...]
     settings: Mapping[str, Any]
+    names: tuple[str, ...] | None = None
 
     @property
     def edges(self) -> list[tuple[int, int, int]]:
@@ -81,7 +84,7 @@ class NetworkResult:
     def __repr__(self) -> str:
         # One line: the processes, the edges (the first few), the method; the table is summary().
         edges = self.edges
-        shown = ", ".join(f"{s}->{t} lag {lag}" for s, t, lag in edges[:SHOWN_EDGES])
+        shown = ", ".join(f"{self.label(s)}->{self.label(t)} lag {lag}" for s, t, lag in edges[:SHOWN_EDGES])
         more = f", ... {len(edges) - SHOWN_EDGES} more" if len(edges) > SHOWN_EDGES else ""
         listed = f": {shown}{more}" if edges else ""
         method = self.settings.get("method", "?")
@@ -95,12 +98,35 @@ class NetworkResult:
         p-value), then each target's selected past and omnibus test."""
         lines = [repr(self), "", f"{'source':>6} {'target':>6} {'lag':>3} {'TE (nats)':>10} {'p':>8}"]
         for (s, t, lag), (te, p) in self.edge_te.items():
-            lines.append(f"{s:>6} {t:>6} {lag:>3} {te:>10.4f} {p:>8.4f}")
+            lines.append(f"{self.label(s):>6} {self.label(t):>6} {lag:>3} {te:>10.4f} {p:>8.4f}")
         lines += ["", f"{'target':>6} {'past':<12} {'omnibus TE':>10} {'p':>8} {'kept':>5}"]
         for r, keep in zip(self.targets, self.significant, strict=True):
             past = ",".join(map(str, r.past)) or "-"
-            lines.append(f"{r.target:>6} {past:<12} {r.omnibus_te:>10.4f} {r.omnibus_p:>8.4f} {keep!s:>5}")
+            lines.append(
+                f"{self.label(r.target):>6} {past:<12} {r.omnibus_te:>10.4f} {r.omnibus_p:>8.4f} {keep!s:>5}"
+            )
         return "\n".join(lines)
+
+    def label(self, process: int) -> str:
+        """Process ``process``'s name where the data named its processes, else its index as text."""
+        return str(process) if self.names is None else self.names[process]
+
+    def to_pandas(self) -> Any:
+        """The edges as a pandas DataFrame, one row an edge: ``source``, ``target`` (the processes'
+        names where known, else their indices), ``lag``, ``te`` (conditional TE in nats), ``p_value``.
+
+        Raises:
+            ImportError: naming the package where pandas is not installed.
+        """
+        try:
+            import pandas as pd  # type: ignore[import-untyped]
+        except ImportError as err:
+            raise ImportError("to_pandas needs pandas: pip install pandas") from err
+        name = self.label if self.names is not None else int
+        rows = [(name(s), name(t), lag, te, p) for (s, t, lag), (te, p) in self.edge_te.items()]
+        columns = ["source", "target", "lag", "te", "p_value"]
+        frame = pd.DataFrame(rows, columns=columns)
+        return frame.astype({"lag": "int64", "te": "float64", "p_value": "float64"})
 
     def to_networkx(self) -> Any:
         """A ``networkx.MultiDiGraph``: one node a process, one edge a ``(source, target, lag)`` with

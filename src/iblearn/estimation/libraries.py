@@ -1,0 +1,181 @@
+"""Data as the libraries of its users hold it, read as samples with their names: Polars (and any frame
+narwhals knows) by column, an xarray ``DataArray`` by its named dimensions, MNE ``Raw`` and ``Epochs`` by
+channel, AnnData by gene.
+
+A library is imported only when an object of it arrives (its type's module names it), so ``import
+iblearn`` imports none of them; a reader that needs a package that is missing raises an ``ImportError``
+naming the extra that installs it (``pip install 'iblearn[neuro]'``).
+
+Two shapes come out. :func:`library_samples`: one ``(N, d)`` (or ``(N,)``) array of samples as rows,
+with the name of each column, for :func:`iblearn.estimate`. :func:`library_trials`: trials of
+``(T_r, P)`` arrays, time steps as rows and one process a column, with the processes' names, for
+:func:`iblearn.network.infer_network`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import numpy as np
+
+__all__ = ["EXTRAS", "library", "library_samples", "library_trials", "require"]
+
+#: The extra that installs each library read here.
+EXTRAS = {
+    "polars": "frames",
+    "narwhals": "frames",
+    "pyarrow": "frames",
+    "xarray": "neuro",
+    "mne": "neuro",
+    "anndata": "genes",
+}
+# A DataArray's dimensions by what they hold, lower case (frites and MNE's xarray exports name them so).
+TIME_DIMS = ("time", "times", "t", "sample", "samples", "step", "steps")
+PROCESS_DIMS = ("channel", "channels", "ch", "process", "processes", "variable", "variables", "node", "nodes")
+TRIAL_DIMS = ("trial", "trials", "epoch", "epochs", "replication", "replications")
+
+
+def library(value: Any) -> str | None:
+    """The library of :data:`EXTRAS` that ``value``'s type comes from, or None (read from the type's
+    module: nothing is imported)."""
+    top = type(value).__module__.split(".")[0]
+    return top if top in EXTRAS else None
+
+
+def require(module: str, what: str) -> Any:
+    """``module`` imported, or an ImportError naming the extra that installs it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as err:
+        extra = EXTRAS[module]
+        raise ImportError(f"{what} needs {module}: pip install 'iblearn[{extra}]'") from err
+
+
+def frame_columns(value: Any, name: str) -> tuple[list[np.ndarray], list[str], list[str]] | None:
+    """A frame or series narwhals reads (Polars, PyArrow, ...) as its columns: numpy arrays, their names
+    and each one's kind (``"names"`` for text, booleans and unordered categories, ``"enum"``'s codes in
+    the order of its categories, ``"numbers"``); None where ``value`` is not one."""
+    lib = library(value)
+    if lib not in ("polars", "pyarrow", "narwhals"):
+        return None
+    if type(value).__name__ == "LazyFrame":
+        raise ValueError(f"{name}: a Polars LazyFrame holds no rows until collected; pass lazy.collect()")
+    nw = require("narwhals", f"{name}: reading a {type(value).__name__}")
+    frame = nw.from_native(value, eager_only=True, allow_series=True, pass_through=True)
+    if isinstance(frame, nw.Series):
+        series = [frame]
+    elif isinstance(frame, nw.DataFrame):
+        series = [frame[c] for c in frame.columns]
+    else:
+        return None
+    arrays, names, kinds = [], [], []
+    for s in series:
+        dtype = s.dtype
+        if dtype == nw.Enum:
+            order = {v: i for i, v in enumerate(dtype.categories)}
+            arrays.append(np.asarray([order.get(v, -1) if v is not None else -1 for v in s.to_list()]))
+            kinds.append("enum")
+        elif dtype in (nw.String, nw.Categorical, nw.Boolean, nw.Object):
+            arrays.append(np.asarray(s.to_list(), dtype=object))
+            kinds.append("names")
+        else:
+            arrays.append(s.to_numpy())
+            kinds.append("numbers")
+        names.append(str(s.name) if s.name is not None else name)
+    return arrays, names, kinds
+
+
+def library_samples(value: Any, name: str) -> tuple[Any, list[str] | None] | None:
+    """An xarray ``DataArray``, an MNE ``Raw``/``Epochs`` or an ``AnnData`` as ``(N, d)`` samples and the
+    name of each column; None for anything else.
+
+    A ``DataArray`` keeps its order (rows its first dimension), its column names the last dimension's
+    coordinate; ``Raw`` gives one row a time point, one column a channel; ``Epochs`` the same with
+    every epoch's time points one after another; ``AnnData`` its ``.X``, one row a cell and one column a
+    gene (``var_names``), a sparse matrix made dense.
+    """
+    lib = library(value)
+    if lib == "xarray":
+        value = _one_array(value, name)
+        names = _coordinate(value, value.dims[-1]) if value.ndim == 2 else None
+        if value.ndim == 1 and value.name is not None:
+            names = [str(value.name)]
+        return np.asarray(value.values), names
+    if lib == "mne":
+        trials, names = _mne_trials(value, name, None)
+        return np.concatenate(trials, axis=0), names
+    if lib == "anndata":
+        if value.X is None:
+            raise ValueError(f"{name}: the AnnData holds no .X; pass the layer meant, adata.layers[key]")
+        return _dense(value.X), [str(v) for v in value.var_names]
+    return None
+
+
+def library_trials(
+    value: Any, name: str, picks: Any = None
+) -> tuple[list[np.ndarray], list[str] | None] | None:
+    """An xarray ``DataArray`` (dimensions named time, channel and optionally trial, in any order) or an
+    MNE ``Raw``/``Epochs`` (the channels ``picks`` selects) as trials of ``(T_r, P)`` and the
+    processes' names; None for anything else."""
+    lib = library(value)
+    if picks is not None and lib != "mne":
+        raise ValueError(f"picks: selects the channels of an MNE Raw or Epochs, got a {type(value).__name__}")
+    if lib == "mne":
+        return _mne_trials(value, name, picks)
+    if lib == "xarray":
+        return _xarray_trials(_one_array(value, name), name)
+    return None
+
+
+def _one_array(value: Any, name: str) -> Any:
+    """``value``, refusing an xarray ``Dataset`` (many variables, which one is meant is the caller's)."""
+    if type(value).__name__ == "Dataset":
+        variables = ", ".join(map(str, list(value.data_vars)[:4]))
+        raise ValueError(
+            f"{name}: an xarray Dataset holds several variables ({variables}); pass one: ds[name]"
+        )
+    return value
+
+
+def _coordinate(array: Any, dim: str) -> list[str] | None:
+    """The labels of ``array``'s dimension ``dim`` as text, None where it has no coordinate."""
+    return [str(v) for v in array[dim].values.tolist()] if dim in array.coords else None
+
+
+def _find(dims: tuple[str, ...], known: tuple[str, ...]) -> list[str]:
+    return [d for d in dims if str(d).lower() in known]
+
+
+def _xarray_trials(array: Any, name: str) -> tuple[list[np.ndarray], list[str] | None]:
+    """A DataArray's trials, each ``(time, process)``, found by the names of its dimensions."""
+    dims = tuple(str(d) for d in array.dims)
+    time, process, trial = _find(dims, TIME_DIMS), _find(dims, PROCESS_DIMS), _find(dims, TRIAL_DIMS)
+    unknown = [d for d in dims if d not in time + process + trial]
+    if len(time) != 1 or len(process) != 1 or len(trial) > 1 or unknown:
+        raise ValueError(
+            f"{name}: a DataArray's dimensions name time ({', '.join(TIME_DIMS[:2])}), the processes "
+            f"({', '.join(PROCESS_DIMS[:4])}) and optionally the trials ({', '.join(TRIAL_DIMS[:4])}), "
+            f"one each; got dims {dims}"
+        )
+    order = trial + time + process
+    values = np.asarray(array.transpose(*order).values)
+    trials = list(values) if trial else [values]
+    return trials, _coordinate(array, process[0])
+
+
+def _mne_trials(inst: Any, name: str, picks: Any) -> tuple[list[np.ndarray], list[str]]:
+    """An MNE ``Raw`` (one trial) or ``Epochs`` (one trial an epoch) as ``(time, channel)`` arrays, the
+    channels ``picks`` selects (None: MNE's data channels, those marked bad left out)."""
+    mne = require("mne", f"{name}: reading a {type(inst).__name__}")
+    if not isinstance(inst, mne.io.BaseRaw | mne.BaseEpochs):
+        raise ValueError(f"{name}: reads an MNE Raw or Epochs, got a {type(inst).__name__}")
+    picked = inst.copy().pick("data", exclude="bads") if picks is None else inst.copy().pick(picks)
+    data = picked.get_data()
+    trials = [data.T] if data.ndim == 2 else [epoch.T for epoch in data]
+    return trials, list(picked.ch_names)
+
+
+def _dense(matrix: Any) -> np.ndarray:
+    """``matrix`` as a dense numpy array (a scipy sparse matrix made dense)."""
+    return np.asarray(matrix.toarray() if hasattr(matrix, "toarray") else matrix)
