@@ -16,6 +16,7 @@ import torch
 import iblearn.functional as ibf
 from iblearn.estimators import KSG, MixedKSG
 from iblearn.functional.knn.options import KNNKeywords, KNNOptions
+from iblearn.functional.knn.transfer import ksg_transfer_entropy
 from iblearn.functional.multivariate.core import MeasureKeywords, MeasureOptions
 from iblearn.functional.renyi.entropy import DEFAULT_ALPHA, DEFAULT_SIGMA
 
@@ -41,7 +42,7 @@ KNN_FAMILY: tuple[Callable[..., Any], ...] = (
     ibf.pairwise_mi,
     ibf.layerwise_mi,
     ibf.ksg_cmi,
-    ibf.transfer_entropy,
+    ksg_transfer_entropy,
     ibf.mixed_ksg_mi,
     *MULTIVARIATE_FAMILY,
     ibf.transfer_entropy_matrix,
