@@ -54,12 +54,12 @@ def cmd_estimate(args: argparse.Namespace) -> int:
         raise ValueError(f"--max-mb: expected a positive number, got {args.max_mb}")
     given = dict(args.option or []) | {k: v for k, v in (("k", args.k), ("base", args.base)) if v is not None}
     build = _one_variable if args.measure in ("entropy", "ais") else _two_variables
-    start, steps = time.perf_counter(), [0]
+    start, training = time.perf_counter(), {"done": 0}
     with contextlib.ExitStack() as bar:
         try:
             measure, variables, method, options = build(args, given)
             if measure == "mi" and method != "auto":  # a critic's training shows its progress
-                options["progress"] = partial(_progress, bar, args.steps, steps)
+                options["progress"] = partial(_progress, bar, args.steps, training)
             result = estimate(measure, *variables, method=method, **options, seed=args.seed)
         except ValueError as err:
             raise _flagged(err, args) from err
@@ -76,7 +76,7 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     if split := result.report.split:
         out.print(
             f"[dim]critic trained on {split['train']} standardized rows, {split['validation']} more held "
-            f"out to keep its best step ({steps[0]} of at most {args.steps}); the estimate is on the "
+            f"out to keep its best step ({training['done']} of at most {args.steps}); the estimate is on the "
             f"other {split['test']}[/dim]"
         )
     return 0
@@ -103,7 +103,7 @@ def _two_variables(args: argparse.Namespace, given: dict[str, Any]) -> tuple[str
     if kind == "auto" and (method == "mixed_ksg" or "y_classes" in given):  # labels asked for
         kind = "labels"
     codes = label_codes(y, kind)
-    variables = (x_values(x, method), y.values if codes is None else codes)
+    variables: tuple[Any, ...] = (x_values(x, method), y.values if codes is None else codes)
     if z is not None:
         variables += (codes_or_values(z),)
     if method == "auto":
@@ -148,12 +148,14 @@ def _one_variable(args: argparse.Namespace, given: dict[str, Any]) -> tuple[str,
     return args.measure, (values,), method, options | ({} if method == "auto" else named)
 
 
-def _progress(bar: contextlib.ExitStack, total: int, steps: list[int], done: int, loss: float) -> None:
+def _progress(
+    bar: contextlib.ExitStack, total: int, training: dict[str, Any], done: int, loss: float
+) -> None:
     """One step of a critic's training on the progress bar, opened at its first step."""
-    if not steps[0]:
-        steps.append(bar.enter_context(progress_bar(total, "critic")))
-    steps[0] = done
-    steps[1](f"loss {loss:.3f}")
+    if "step" not in training:
+        training["step"] = bar.enter_context(progress_bar(total, "critic"))
+    training["done"] = done
+    training["step"](f"loss {loss:.3f}")
 
 
 def _flagged(err: ValueError, args: argparse.Namespace) -> ValueError:
