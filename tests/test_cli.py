@@ -72,7 +72,7 @@ def test_neural_estimates_take_labels_from_a_text_file(samples, capsys):
         (["--threads", "0", "estimate", "x.npy", "y.npy"], "threads: expected a positive integer"),
         (
             ["estimate", "x.npy", "y.npy", "--method", "nwj", "--test-fraction", "1"],
-            "--test-fraction: must lie strictly between 0 and 1, got 1.0",
+            "--test-fraction: the share of rows held out must lie strictly between 0 and 1, got 1.0",
         ),
     ],
 )
@@ -249,9 +249,9 @@ def test_json_output_is_one_object_with_the_estimate(samples, capsys):
 
 @pytest.mark.parametrize(("given", "name"), [("KSG", "ksg"), ("MixedKSG", "mixed_ksg"), ("mine-f", "mine_f")])
 def test_method_takes_class_names_in_any_case(given, name):
-    from iblearn.cli.estimate_method import estimator_name
+    from iblearn.estimation.split import method_name
 
-    assert estimator_name(given) == name
+    assert method_name(given) == name
 
 
 def test_threads_is_accepted_after_the_command_and_before_it():

@@ -108,6 +108,7 @@ def _iblearn(estimator: str, measure: str, a: list[Array], e: list[Array], optio
     import torch
 
     import iblearn.functional as ibf
+    from iblearn.functional.knn.transfer import ksg_transfer_entropy
     from iblearn.functional.multivariate.inputs import copula_normal
 
     t = [torch.from_numpy(v) for v in a]
@@ -131,7 +132,7 @@ def _iblearn(estimator: str, measure: str, a: list[Array], e: list[Array], optio
     if measure in ("te", "cte"):
         x, y, z = (torch.from_numpy(v) for v in e)
         if measure == "te" and method == "ksg":
-            return float(ibf.transfer_entropy(t[0], t[1], options["lag"], options["history"], K))
+            return float(ksg_transfer_entropy(t[0], t[1], options["lag"], options["history"], K))
     elif measure == "cmi":
         x, y, z = t
     else:  # mi

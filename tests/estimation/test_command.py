@@ -87,3 +87,34 @@ def test_the_command_and_python_give_the_same_o_information(files, capsys):
     _same(_record(capsys), estimate("o_information", torch.as_tensor(a["d"], dtype=torch.float64)))
     assert main(["estimate", str(path / "d.npy"), "--measure", "o_information"]) == 0
     assert "chosen because" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("options", "call"),
+    [
+        (
+            ["--method", "KSG", "--k", "4", "--resamples", "4", "--permutations", "9", "--seed", "2"],
+            {"k": 4, "n_resamples": 4, "n_permutations": 9, "seed": 2},
+        ),
+        (
+            ["--method", "infonce", "--steps", "20", "--batch-size", "64"],
+            {"steps": 20, "batch_size": 64, "n_resamples": 0},
+        ),
+    ],
+)
+def test_a_named_method_is_the_python_call_with_that_method(files, capsys, options, call):
+    """``--method NAME`` is ``estimate("mi", x, y, method=NAME)``: a class name in any case, the
+    permutations' p-value, and a neural critic fitted on part of the rows (its training shown)."""
+    path, a = files
+    assert main(["estimate", str(path / "x.npy"), str(path / "y.npy"), *options, "--json"]) == 0
+    record = _record(capsys)
+    steps: list[int] = []
+    est = estimate(
+        "mi", a["x"], a["y"], method=options[1], progress=lambda done, loss: steps.append(done), **call
+    )
+    _same(record, est)
+    if options[1] == "infonce":
+        assert record["report"]["split"] == {"train": 192, "validation": 48, "test": 60}
+        assert steps and steps[-1] <= 20
+    else:
+        assert record["method"] == "ksg" and record["p_value"] is not None and record["stderr"] > 0

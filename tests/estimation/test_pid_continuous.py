@@ -12,6 +12,7 @@ import torch
 
 import iblearn.functional as ibf
 from iblearn import estimate
+from iblearn.functional.multivariate.pid_sx_knn import ksg_sx_pid
 
 torch.set_num_threads(1)
 
@@ -57,7 +58,7 @@ def test_each_part_carries_a_finite_interval_around_its_value(redundancy, chosen
 def test_sx_through_the_door_is_the_nearest_neighbour_estimator_on_the_same_seed():
     x1, x2, t = _sum(seed=1)
     door = quiet("pid", x1, x2, t, redundancy="sx", k=4, seed=3)
-    direct = ibf.ksg_sx_pid(x1, x2, t, k=4, seed=3)
+    direct = ksg_sx_pid(x1, x2, t, k=4, seed=3)
     for name, value in direct._asdict().items():
         assert float(door[name]) == float(value)
     assert "shared exclusion by nearest neighbours" in door["redundancy"].report.why

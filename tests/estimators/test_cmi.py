@@ -118,6 +118,6 @@ def test_cli_estimate_with_cond(tmp_path, capsys):
     assert main(["estimate", *paths, "--cond", labels, "--method", "gaussian"]) == 0
     assert f"I(X;Y|Z) = {float(ibf.gaussian_cmi(x, y, (z[:, 0] > 0).long())):.4f}" in capsys.readouterr().out
     assert main(["estimate", *paths, "--cond", labels, "--method", "binning"]) == 2
-    assert "--cond: binning does not estimate conditional MI" in capsys.readouterr().err
+    assert "--method: binning does not estimate conditional MI" in capsys.readouterr().err
     assert main(["estimate", *paths, "--cond", str(tmp_path / "missing.npy")]) == 2
     assert "--cond: no such file" in capsys.readouterr().err

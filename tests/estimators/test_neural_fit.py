@@ -177,7 +177,7 @@ def test_estimate_mi_takes_labels():
         (lambda: MINE(2, 2).fit(*_pairs(6, 0), steps=1), "validation: 0.2 of 6 rows leaves fewer than 2"),
         (lambda: estimate_mi(*_pairs(20, 0), "mine", test=1.0), "test: "),
         (lambda: estimate_mi(*_pairs(20, 0), "mine", standardize="rank"), "standardize: "),
-        (lambda: estimate_mi(*_pairs(20, 0), "nope"), "name: unknown estimator 'nope'"),
+        (lambda: estimate_mi(*_pairs(20, 0), "nope"), "method: unknown estimator 'nope'"),
     ],
 )
 def test_bad_arguments_are_named(call, match):

@@ -9,6 +9,7 @@ import torch
 
 import iblearn.functional as ibf
 from iblearn.functional import information_dynamics as dyn
+from iblearn.functional.knn.transfer import ksg_transfer_entropy
 
 torch.set_num_threads(1)
 
@@ -48,9 +49,9 @@ def test_ksg_cmi_local_discrete_z_mean_is_estimate() -> None:
 
 def test_knn_transfer_entropy_local_mean_and_time_points() -> None:
     x, y, _ = _switching(800)
-    local = ibf.transfer_entropy(x, y, lag=1, history=2, local=True)
+    local = ksg_transfer_entropy(x, y, lag=1, history=2, local=True)
     assert local.shape == (800 - 2,)
-    assert abs(float(local.mean()) - float(ibf.transfer_entropy(x, y, lag=1, history=2))) < 1e-10
+    assert abs(float(local.mean()) - float(ksg_transfer_entropy(x, y, lag=1, history=2))) < 1e-10
 
 
 @pytest.mark.parametrize("method", ["ksg", "gaussian", "copula"])
@@ -73,7 +74,7 @@ def test_local_transfer_entropy_is_higher_where_the_coupling_is_on(method: str) 
     local = dyn.transfer_entropy(x, y, method=method, local=True).numpy()
     on = on[1:]  # the embedded time points t = 1, ..., T - 1
     assert local[on].mean() > 0.3 > 0.0 > local[~on].mean()
-    knn = ibf.transfer_entropy(x, y, local=True).numpy()
+    knn = ksg_transfer_entropy(x, y, local=True).numpy()
     assert knn[on].mean() > 0.3 > 0.0 > knn[~on].mean()
 
 
@@ -87,3 +88,15 @@ def test_local_flag_is_checked() -> None:
         dyn.active_information_storage(x[:, 0], local="no")  # type: ignore[call-overload]
     with pytest.raises(ValueError, match="z"):
         ibf.ksg_cmi(x, y, z[:40], local=True)
+
+
+def test_the_one_transfer_entropy_returns_an_estimate_and_its_local_values() -> None:
+    from iblearn import network
+
+    x, y, _ = _switching(600)
+    est = ibf.transfer_entropy(x, y, k=3)
+    assert isinstance(est, ibf.Estimate) and est.measure == "transfer_entropy"
+    assert float(est) == float(ksg_transfer_entropy(x, y, k=3))  # the kNN math underneath
+    local = ibf.transfer_entropy(x, y, local=True)
+    assert local.shape == (599,) and abs(float(local.mean()) - float(ibf.transfer_entropy(x, y))) < 1e-10
+    assert ibf.transfer_entropy is network.transfer_entropy

@@ -60,7 +60,7 @@ def test_pairs_transfer_entropy_and_search_are_the_same_in_jobs():
     assert torch.equal(pairs_jobs, ibf.ksg_mi_pairs([x[:, i] for i in range(6)], pairs, n_jobs=1))
     te = ibf.transfer_entropy_matrix(x[:, :4], n_jobs=1)
     assert _same(te, te_jobs) and bool(te.diagonal().isnan().all())
-    assert float(te[2, 0]) == float(ibf.transfer_entropy(x[:, 2], x[:, 0]))
+    assert float(te[2, 0]) == float(ibf.transfer_entropy(x[:, 2], x[:, 0], k=3))
     assert search_jobs == ibf.o_information_search(x, sizes=(3,), top=3, n_jobs=1)
 
 

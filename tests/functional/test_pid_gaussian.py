@@ -1,5 +1,5 @@
 """gaussian_pid: the Gaussian PIDs (MMI, the ~-PID BROJA, CCS, I_dep) against closed forms, and from
-samples through pid_from_samples."""
+samples through pid."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from iblearn.data.tasks import exact_tasks
-from iblearn.functional import gaussian_pid, pid_from_samples
+from iblearn.functional import gaussian_pid, pid
 from iblearn.functional.multivariate.pid_gaussian import (
     GAP_TOLERANCE,
     _channels,
@@ -192,13 +192,13 @@ def test_from_samples_vector_target_broja_is_the_sample_covariance_pid() -> None
     x2 = t @ torch.tensor([[1.0, 0.0], [0.0, 1.4142]], dtype=torch.float64) + torch.randn(
         4000, 2, generator=g, dtype=torch.float64
     )
-    parts = pid_from_samples(x1, x2, t, redundancy="broja", method="gaussian")
+    parts = pid(x1, x2, t, redundancy="broja", method="gaussian")
     truth = scalar_mmi(2.0, 1.0) + scalar_mmi(1.0, math.sqrt(2))
     assert [float(v) for v in parts] == pytest.approx(truth.tolist(), abs=0.03)
     for measure in ("ccs", "dep"):
-        pid_from_samples(x1, x2, t, redundancy=measure, method="gaussian")  # type: ignore[arg-type]
+        pid(x1, x2, t, redundancy=measure, method="gaussian")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="redundancy"):
-        pid_from_samples(x1, x2, t, redundancy="sx", method="gaussian")
+        pid(x1, x2, t, redundancy="sx", method="gaussian")
 
 
 def test_pid_tasks_carry_exact_atoms() -> None:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from iblearn.functional import pid_from_samples, pid_interval
+from iblearn.functional import pid, pid_interval
 from iblearn.functional.inference import resample_rows
 from iblearn.functional.multivariate.pid_samples import PART_NAMES, broja_spans, minimum_mi_spans, part_spans
 
@@ -27,7 +27,7 @@ def _gaussians(n: int, seed: int, weight: float = 1.0) -> tuple[torch.Tensor, ..
 
 def _resampled(data: tuple[torch.Tensor, ...], n_resamples: int, **kwargs) -> tuple[np.ndarray, ...]:
     def parts(rows):
-        got = pid_from_samples(*(d[rows] for d in data), **kwargs)
+        got = pid(*(d[rows] for d in data), **kwargs)
         return [*map(float, got), float(got.total)]
 
     n = len(data[0])

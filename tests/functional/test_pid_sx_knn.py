@@ -201,12 +201,12 @@ def test_pid_from_samples_takes_it() -> None:
     a, b, _, t = _gaussian_sources()
     want = ksg_sx_pid(a, b, t, k=5)
     for method in (None, "ksg"):
-        got = ibf.pid_from_samples(a, b, t, redundancy="sx", method=method, k=5)
+        got = ibf.pid(a, b, t, redundancy="sx", method=method, k=5)
         assert [float(v) for v in got] == [float(v) for v in want]
     with pytest.raises(ValueError, match="options"):
-        ibf.pid_from_samples(a, b, t, redundancy="sx", bias_correction=False)
+        ibf.pid(a, b, t, redundancy="sx", bias_correction=False)
     with pytest.raises(ValueError, match="redundancy"):
-        ibf.pid_from_samples(a, b, t, redundancy="sx", method="gaussian")
+        ibf.pid(a, b, t, redundancy="sx", method="gaussian")
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,9 @@ import torch
 import iblearn.functional as ibf
 from iblearn.estimators import KSG, MixedKSG
 from iblearn.functional.knn.options import KNNKeywords, KNNOptions
+from iblearn.functional.knn.transfer import ksg_transfer_entropy
 from iblearn.functional.multivariate.core import MeasureKeywords, MeasureOptions
+from iblearn.functional.multivariate.pid_mmi import mmi_pid
 from iblearn.functional.renyi.entropy import DEFAULT_ALPHA, DEFAULT_SIGMA
 
 #: The measures among many variables, on the kNN engine through their own options.
@@ -26,7 +28,7 @@ MULTIVARIATE_FAMILY: tuple[Callable[..., Any], ...] = (
     ibf.o_information,
     ibf.s_information,
     ibf.interaction_information,
-    ibf.pid,
+    mmi_pid,
     ibf.o_information_search,
     ibf.multivariate_estimate,
     ibf.pid_estimate,
@@ -41,7 +43,7 @@ KNN_FAMILY: tuple[Callable[..., Any], ...] = (
     ibf.pairwise_mi,
     ibf.layerwise_mi,
     ibf.ksg_cmi,
-    ibf.transfer_entropy,
+    ksg_transfer_entropy,
     ibf.mixed_ksg_mi,
     *MULTIVARIATE_FAMILY,
     ibf.transfer_entropy_matrix,

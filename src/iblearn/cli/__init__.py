@@ -5,8 +5,9 @@ error that names the argument.
 
 One module per command (:mod:`.estimate`, :mod:`.demo`, :mod:`.bench`, :mod:`.reproduce`), each with
 its ``add_parser`` and its ``cmd_*``; :mod:`.inputs` reads what the user hands them, :mod:`.console`
-prints and draws progress bars. ``estimate`` chooses its estimator in :mod:`.estimate_method` and
-estimates information among many variables in :mod:`.estimate_many`.
+prints and draws progress bars. ``estimate`` reads its options in :mod:`.estimate_options`, hands
+one call to :func:`iblearn.estimate` and estimates information among many variables in
+:mod:`.estimate_many`.
 """
 
 from __future__ import annotations

@@ -1,152 +1,44 @@
 """``iblearn estimate``: I(X;Y), I(X;Y|Z), transfer entropy, entropy, active information storage or a
-measure among many variables, from sample
-files, through :func:`iblearn.estimation.estimate` (the command reads files and prints; the front door
-chooses, checks and refuses)."""
+measure among many variables, from sample files. The command reads the columns, builds one call of
+:func:`iblearn.estimate` (which chooses, fits, checks and refuses) and prints what it returns."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import time
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from rich.markup import escape
 
-from iblearn.cli import estimate_many
+from iblearn.cli import estimate_many, estimate_options
 from iblearn.cli.console import Subparsers, out, progress_bar
-from iblearn.cli.estimate_method import estimator_name, fit_method, label_codes, x_values
-from iblearn.cli.inputs import COLUMNS_RULE, MAX_MB, SAMPLE_SUFFIXES, Samples, key_value, load_samples
+from iblearn.cli.inputs import codes_or_values, label_codes, load_samples, read_variables, x_values
 from iblearn.cli.json_out import exit_code, nonfinite_estimate, strict
-
-_DESCRIPTION = (
-    "Estimate I(X;Y). Rows are samples. X and Y may be two files, or one CSV with "
-    "--y-cols (and --x-cols) naming columns, e.g. iblearn estimate data.csv --y-cols label; or, with "
-    "--measure, information among groups of one file's columns, e.g. --measure o_information "
-    '--groups "a,b;c;d"'
-)
-
-# The command's own options, in the order --help lists them: (flags, keyword arguments of add_argument).
-_ARGUMENTS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
-    (("x",), {"metavar": "X", "help": "samples of X: .npy, .csv, .txt or .pt"}),
-    (
-        ("y",),
-        {
-            "metavar": "Y",
-            "nargs": "?",
-            "default": None,
-            "help": "samples of Y (integer labels or class names for mixed_ksg); leave out to take --y-cols "
-            "from X",
-        },
-    ),
-    (
-        ("--x-cols",),
-        {
-            "metavar": "COLS",
-            "default": None,
-            "help": f"X's {COLUMNS_RULE} (default: all, or all that --y-cols and --cond leave when they "
-            "share X's file); a CSV's header line is detected",
-        },
-    ),
-    (("--y-cols",), {"metavar": "COLS", "default": None, "help": "Y's columns, as --x-cols"}),
-    (
-        ("--method",),
-        {
-            "default": None,
-            "help": "estimator, by registry or class name in any case: ksg, mixed_ksg, binning, gaussian, "
-            "renyi; or a neural one (mine, mine_f, nwj, js, infonce, ...), whose critic is trained on part "
-            "of the rows and reports on the rest; or auto: chosen from the data and checked (default: "
-            "mixed_ksg where Y is class labels, else auto; ksg where --k, --option, --resamples, "
-            "--permutations or --cond is given)",
-        },
-    ),
-    (
-        ("--y-type",),
-        {
-            "choices": ("auto", "labels", "continuous"),
-            "default": "auto",
-            "help": "what Y is; auto: class labels where Y is one column of names, of integers (.npy), or "
-            "of integral numbers with few distinct values, each on 2 rows or more on average (at most 20: "
-            "iblearn.functional.class_codes)",
-        },
-    ),
-    (("--json",), {"action": "store_true", "help": "print one JSON object instead of text"}),
-    (
-        ("--cond",),
-        {
-            "metavar": "Z",
-            "default": None,
-            "help": "samples of Z, a file or columns of X's file (as --x-cols): estimate I(X;Y|Z) instead "
-            "(auto by default; ksg, gaussian); Z of class labels is a discrete condition, and "
-            "--permutations then tests conditional independence; with --measure te, series the transfer "
-            "is conditioned on",
-        },
-    ),
-    (("--lag",), {"type": int, "default": None, "help": "--measure te: the source's lag (default 1)"}),
-    (
-        ("--history",),
-        {
-            "type": int,
-            "default": None,
-            "help": "--measure te: past target steps conditioned on; ais: past steps of X (default 1)",
-        },
-    ),
-    (("--k",), {"type": int, "default": None, "help": "neighbours, for ksg and mixed_ksg"}),
-    (("--base",), {"type": float, "default": None, "help": "logarithm base: 2 for bits (default: nats)"}),
-    (("--resamples",), {"type": int, "default": 0, "help": "resamples for a standard error"}),
-    (("--permutations",), {"type": int, "default": 0, "help": "permutations for an independence p-value"}),
-    (
-        ("--seed",),
-        {"type": int, "default": 0, "help": "seeds the estimator, resampling and permutations (default 0)"},
-    ),
-    (("--steps",), {"type": int, "default": 2000, "help": "neural estimators: critic training steps"}),
-    (("--batch-size",), {"type": int, "default": 256, "help": "neural estimators: rows per step"}),
-    (
-        ("--test-fraction",),
-        {
-            "type": float,
-            "default": 0.2,
-            "help": "neural estimators: share of the rows held out for the estimate (default 0.2)",
-        },
-    ),
-    (
-        ("--max-mb",),
-        {
-            "type": float,
-            "default": MAX_MB,
-            "help": f"refuse sample files larger than this many megabytes (default {MAX_MB:g}); a table "
-            "takes about 8 bytes a number in memory",
-        },
-    ),
-    (
-        ("--option",),
-        {
-            "type": key_value,
-            "action": "append",
-            "metavar": "KEY=VALUE",
-            "help": "any other estimator setting, e.g. --option n_bins=20",
-        },
-    ),
-)
 
 
 def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     """The command's parser under ``sub``, with the options of ``common``."""
-    est = sub.add_parser(
-        "estimate",
-        parents=[common],
-        help="estimate I(X;Y) from sample files (rows are samples)",
-        description=_DESCRIPTION,
-    )
-    for flags, settings in _ARGUMENTS:
-        est.add_argument(*flags, **settings)
-    estimate_many.add_arguments(est)
-    est.set_defaults(func=cmd_estimate)
+    estimate_options.add_parser(sub, common, cmd_estimate)
+
+
+#: The front door's names of variables and options, as a user of the command gives them.
+_OPTION_NAMES = {
+    **dict.fromkeys(("x", "source", "series", "labels"), "X"),
+    **dict.fromkeys(("y", "target"), "Y"),
+    **dict.fromkeys(("z", "condition"), "--cond"),
+    **{name: f"--{name}" for name in ("k", "base", "seed", "lag", "history", "method", "steps")},
+    **{"n_resamples": "--resamples", "n_permutations": "--permutations", "test": "--test-fraction"},
+    "batch_size": "--batch-size",
+}
+#: What each measure's estimate prints as.
+_QUANTITIES = {"mi": "I(X;Y)", "cmi": "I(X;Y|Z)", "te": "TE(X -> Y)", "entropy": "H(X)", "ais": "A(X)"}
 
 
 def cmd_estimate(args: argparse.Namespace) -> int:
-    from iblearn.estimators import get_estimator
+    from iblearn import estimate
 
     if args.seed < 0:  # one rule for every measure
         raise ValueError(f"--seed: expected a non-negative integer, got {args.seed}")
@@ -154,46 +46,125 @@ def cmd_estimate(args: argparse.Namespace) -> int:
         raise ValueError("--history: only with --measure te or ais")
     if args.measure != "te" and args.lag is not None:
         raise ValueError("--lag: only with --measure te")
-    if args.measure == "te":
-        return _estimate_series(args)
-    if args.measure in ("entropy", "ais"):
-        return _estimate_one(args)
-    if args.measure is not None or args.groups is not None:
+    if args.measure not in (None, "te", "entropy", "ais") or args.groups is not None:
         if args.measure is None:
             raise ValueError("--groups: names the variables of a --measure; give --measure too")
         return estimate_many.cmd_measure(args)
     if not args.max_mb > 0:
         raise ValueError(f"--max-mb: expected a positive number, got {args.max_mb}")
+    given = dict(args.option or []) | {k: v for k, v in (("k", args.k), ("base", args.base)) if v is not None}
+    build = _one_variable if args.measure in ("entropy", "ais") else _two_variables
+    start, training = time.perf_counter(), {"done": 0}
+    with contextlib.ExitStack() as bar:
+        try:
+            measure, variables, method, options = build(args, given)
+            if measure == "mi" and method != "auto":  # a critic's training shows its progress
+                options["progress"] = partial(_progress, bar, args.steps, training)
+            result = estimate(measure, *variables, method=method, **options, seed=args.seed)
+        except ValueError as err:
+            raise _flagged(err, args) from err
+    seconds = time.perf_counter() - start
+    if args.json:
+        print(json.dumps(strict(result.to_dict()), default=str, allow_nan=False))
+        return exit_code(float(result), _QUANTITIES[measure])
+    if why := nonfinite_estimate(float(result), _QUANTITIES[measure]):
+        raise ValueError(why)
+    out.print(escape(result.describe()))
+    shown = [result.method, *(f"{k}={_shown(v)}" for k, v in given.items())]
+    shown += [f"seed={args.seed}"] if args.seed else []
+    out.print(f"[dim]{escape(', '.join(shown))}; N = {result.n_samples}; {seconds:.3f} s[/dim]")
+    if split := result.report.split:
+        out.print(
+            f"[dim]critic trained on {split['train']} standardized rows, {split['validation']} more held "
+            f"out to keep its best step ({training['done']} of at most {args.steps}); the estimate is on the "
+            f"other {split['test']}[/dim]"
+        )
+    return 0
+
+
+def _two_variables(args: argparse.Namespace, given: dict[str, Any]) -> tuple[str, tuple[Any, ...], str, Any]:
+    """The call for X and Y: I(X;Y), I(X;Y|Z) with ``--cond``, or the transfer entropy X -> Y."""
+    from iblearn.estimation.split import method_name, takes_labels
+
     if args.y is None and args.y_cols is None:
         raise ValueError("Y: give a second file, or --y-cols to take Y from X's file")
-    given = dict(args.option or [])
-    if args.k is not None:
-        given["k"] = args.k
-    if args.base is not None:
-        given["base"] = args.base
-    method = estimator_name(args.method) if args.method is not None else None
-    x, y, z = _read_samples(args)
-    plain = not (given or args.resamples or args.permutations)  # nothing only ksg reads
-    auto = method == "auto" or (method is None and plain)
-    xv = x_values(x, "auto" if auto else method or "ksg or mixed_ksg")
-    if auto:  # labels on either side too: the automatic estimate takes them, with its checks
-        codes = label_codes(y, args.y_type)
-        return _estimate_auto(xv, y.values if codes is None else codes, z, given, args)
-    method, y, settings = fit_method(method, x, y, given, args)
-    est = get_estimator(method, **settings)
-    start = time.perf_counter()
-    trained = ""
-    quantity = "I(X;Y)"
+    x, y, z = read_variables(args)
+    method = "auto" if args.method is None or args.method.lower() == "auto" else args.method
+    named = {"n_resamples": args.resamples, "n_permutations": args.permutations}
+    if args.measure == "te":
+        options = given | {"lag": args.lag or 1, "history": args.history or 1}
+        options |= ({} if z is None else {"condition": z.values}) | ({} if method == "auto" else named)
+        return "te", (x.values, y.values), method.lower(), options
+    if method == "auto" and (given or args.resamples or args.permutations) and args.method is None:
+        method = "ksg or mixed_ksg"  # options only a named estimator reads
+    elif method != "auto":
+        method = method_name(method)
+    kind = args.y_type
+    if kind == "auto" and (method == "mixed_ksg" or "y_classes" in given):  # labels asked for
+        kind = "labels"
+    codes = label_codes(y, kind)
+    variables: tuple[Any, ...] = (x_values(x, method), y.values if codes is None else codes)
     if z is not None:
-        result = _estimate_conditional(est, x.values, y, z, method, args)
-        quantity = "I(X;Y|Z)"
+        variables += (codes_or_values(z),)
+    if method == "auto":
+        return ("mi", "cmi")[z is not None], variables, method, given
+    if method == "ksg or mixed_ksg":
+        method = "ksg" if codes is None else "mixed_ksg"
+    if codes is not None and not takes_labels(method):
+        where = f"column {y.columns[0]}" if len(y.columns) == 1 else repr(args.y or args.x)
+        raise ValueError(
+            f"{'--y-cols' if args.y_cols else 'Y'}: {where} holds {int(codes.max()) + 1} class labels, "
+            f"which {method} reads as continuous numbers: use --method mixed_ksg (or a neural critic "
+            "that takes labels: mine, infonce, ...), or --y-type continuous where the numbers are quantities"
+        )
+    if z is not None:
+        return "cmi", variables, method, given | named
+    neural = {"test": args.test_fraction, "steps": args.steps, "batch_size": args.batch_size}
+    return "mi", variables, method, given | named | neural
+
+
+def _one_variable(args: argparse.Namespace, given: dict[str, Any]) -> tuple[str, tuple[Any, ...], str, Any]:
+    """The call for X alone: the entropy of its class labels (a row of several columns is one outcome),
+    or the active information storage of the series X."""
+    import numpy as np
+
+    for option, value in (("Y", args.y), ("--y-cols", args.y_cols), ("--cond", args.cond)):
+        if value is not None:
+            raise ValueError(f"{option}: --measure {args.measure} takes one variable, X")
+    values = load_samples(args.x, "X", args.x_cols, max_mb=args.max_mb).values
+    method = "auto" if args.method is None else args.method.lower()
+    options = dict(given)
+    if args.measure == "ais":
+        options["history"] = args.history or 1
+        named = {"n_resamples": args.resamples, "n_permutations": args.permutations}
     else:
-        xv = x.values
-        if est.trainable:
-            xv, y, trained = _fit_on_split(est, xv, y, args)
-        result = est(xv, y, n_resamples=args.resamples, n_permutations=args.permutations, seed=args.seed)
-    shown = ", ".join(f"{k}={_shown(v)}" for k, v in settings.items())
-    return _print_result(result, quantity, time.perf_counter() - start, args, shown, trained)
+        if isinstance(values, np.ndarray) and values.dtype.kind == "f":
+            if not np.array_equal(values, np.round(values)):
+                raise ValueError(
+                    "X: --measure entropy takes class labels (integers or names); X holds other numbers"
+                )
+            values = values.astype(np.int64)
+        named = {"n_resamples": args.resamples or 200}
+    return args.measure, (values,), method, options | ({} if method == "auto" else named)
+
+
+def _progress(
+    bar: contextlib.ExitStack, total: int, training: dict[str, Any], done: int, loss: float
+) -> None:
+    """One step of a critic's training on the progress bar, opened at its first step."""
+    if "step" not in training:
+        training["step"] = bar.enter_context(progress_bar(total, "critic"))
+    training["done"] = done
+    training["step"](f"loss {loss:.3f}")
+
+
+def _flagged(err: ValueError, args: argparse.Namespace) -> ValueError:
+    """The front door's message, naming the command's own option or argument where it names a variable
+    or setting (``--k``, ``--option n_bins``, ``Y``)."""
+    setting, _, rest = str(err).partition(":")
+    if setting in dict(args.option or []):
+        return ValueError(f"--option {setting}:{rest}")
+    return ValueError(f"{_OPTION_NAMES[setting]}:{rest}") if setting in _OPTION_NAMES else err
 
 
 def _shown(value: Any) -> str:
@@ -201,206 +172,3 @@ def _shown(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     return json.dumps(value) if isinstance(value, list | dict) else str(value)
-
-
-def _read_samples(args: argparse.Namespace) -> tuple[Samples, Samples, Samples | None]:
-    """X, Y and Z (None without --cond) from their files; --y-cols and --cond columns of X's file are
-    not X's unless --x-cols says so."""
-    cond_cols = args.cond if args.cond is not None and not _names_a_file(args.cond) else None
-    exclude = []
-    if args.x_cols is None:
-        if args.y is None:
-            exclude.append((args.y_cols, "--y-cols"))
-        if cond_cols is not None:
-            exclude.append((cond_cols, "--cond"))
-    load = partial(load_samples, max_mb=args.max_mb)
-    x = load(args.x, "X", args.x_cols, exclude=exclude)
-    y = load(args.y or args.x, "Y", args.y_cols)
-    if args.cond is None:
-        return x, y, None
-    z = load(args.x, "--cond", cond_cols) if cond_cols is not None else load(args.cond, "--cond")
-    return x, y, z
-
-
-def _names_a_file(text: str) -> bool:
-    """Whether ``--cond`` names a file (else it names columns of X's file)."""
-    return Path(text).is_file() or Path(text).suffix in SAMPLE_SUFFIXES
-
-
-def _estimate_auto(x: Any, y: Any, z: Samples | None, given: dict[str, Any], args: argparse.Namespace) -> int:
-    """``estimate`` by ``method="auto"``: :func:`iblearn.estimation.estimate` of MI, or of CMI with
-    ``--cond``."""
-    from iblearn.estimation import estimate
-
-    start = time.perf_counter()
-    try:
-        if z is None:
-            result, quantity = estimate("mi", x, y, seed=args.seed, **given), "I(X;Y)"
-        else:
-            result, quantity = estimate("cmi", x, y, _condition(z), seed=args.seed, **given), "I(X;Y|Z)"
-    except ValueError as err:
-        raise _flagged(err, given, args) from err
-    return _print_result(result, quantity, time.perf_counter() - start, args)
-
-
-def _flagged(err: ValueError, given: dict[str, Any], args: argparse.Namespace) -> ValueError:
-    """The front door's message naming a setting, with the option that gave it (``--option n_bins``)."""
-    setting, _, rest = str(err).partition(":")
-    if setting in dict(args.option or []):
-        return ValueError(f"--option {setting}:{rest}")
-    return ValueError(f"--{setting}:{rest}") if setting in given else err
-
-
-def _print_result(
-    result: Any,
-    quantity: str,
-    seconds: float,
-    args: argparse.Namespace,
-    settings: str = "",
-    trained: str = "",
-) -> int:
-    """What :func:`iblearn.estimation.estimate` or a named estimator returned: its own record (``--json``:
-    ``to_dict()``), or its own description, then the settings and the time it took."""
-    if args.json:
-        print(json.dumps(strict(result.to_dict()), default=str, allow_nan=False))
-        return exit_code(float(result), quantity)
-    if why := nonfinite_estimate(float(result), quantity):
-        raise ValueError(why)
-    out.print(escape(result.describe()))
-    shown = ", ".join(
-        part for part in (result.method, settings, f"seed={args.seed}" if args.seed else "") if part
-    )
-    out.print(f"[dim]{escape(shown)}; N = {result.n_samples}; {seconds:.3f} s[/dim]")
-    if trained:
-        out.print(f"[dim]{trained}[/dim]")
-    return 0
-
-
-def _condition(z: Samples) -> Any:
-    """Z as the estimate takes it: integer codes where it is class labels (a discrete condition)."""
-    codes = label_codes(z, "auto")
-    return codes if codes is not None else z.values
-
-
-def _estimate_series(args: argparse.Namespace) -> int:
-    """``estimate X Y --measure te``: transfer entropy from the series X to the series Y (rows are time
-    steps), given the series of ``--cond``; auto by default, or ``--method ksg`` with ``--resamples``
-    and ``--permutations``."""
-    from iblearn.estimation import estimate
-
-    if args.y is None and args.y_cols is None:
-        raise ValueError("Y: the target series: give a second file, or --y-cols to take it from X's file")
-    x, y, z = _read_samples(args)
-    given = dict(args.option or [])
-    if args.k is not None:
-        given["k"] = args.k
-    given["lag"] = 1 if args.lag is None else args.lag
-    given["history"] = 1 if args.history is None else args.history
-    method = "auto" if args.method is None else args.method.lower()
-    if method != "auto":
-        given |= {"n_resamples": args.resamples, "n_permutations": args.permutations}
-    condition = None if z is None else z.values
-    start = time.perf_counter()
-    try:
-        given["seed"] = args.seed
-        result = estimate("te", x.values, y.values, method=method, condition=condition, **given)
-    except ValueError as err:
-        raise _flagged(err, given, args) from err
-    return _print_result(result, "TE(X -> Y)", time.perf_counter() - start, args)
-
-
-#: What ``--measure entropy`` and ``ais`` print as.
-_ONE_VARIABLE = {"entropy": "H(X)", "ais": "A(X)"}
-
-
-def _estimate_one(args: argparse.Namespace) -> int:
-    """``estimate X --measure entropy``: H(X) of X's class labels (a row of several columns is one
-    outcome); ``--measure ais``: the active information storage of the series X (rows are time steps,
-    ``--history`` past steps). Auto by default, or a named method (a discrete estimator for the
-    entropy: nsb, cwj, plugin, ...; ksg, gaussian or copula for the storage) with ``--resamples``."""
-    import numpy as np
-
-    from iblearn.estimation import estimate
-
-    for option, value in (("Y", args.y), ("--y-cols", args.y_cols), ("--cond", args.cond)):
-        if value is not None:
-            raise ValueError(f"{option}: --measure {args.measure} takes one variable, X")
-    x = load_samples(args.x, "X", args.x_cols, max_mb=args.max_mb)
-    values = x.values
-    given = dict(args.option or [])
-    method = "auto" if args.method is None else args.method.lower()
-    if args.measure == "entropy":
-        if isinstance(values, np.ndarray) and values.dtype.kind == "f":
-            if not np.array_equal(values, np.round(values)):
-                raise ValueError(
-                    "X: --measure entropy takes class labels (integers or names); X holds other numbers"
-                )
-            values = values.astype(np.int64)
-        if method != "auto":
-            given["n_resamples"] = args.resamples or 200
-    else:
-        if args.k is not None:
-            given["k"] = args.k
-        given["history"] = 1 if args.history is None else args.history
-        if method != "auto":
-            given |= {"n_resamples": args.resamples, "n_permutations": args.permutations}
-    given["seed"] = args.seed
-    start = time.perf_counter()
-    try:
-        result = estimate(args.measure, values, method=method, **given)
-    except ValueError as err:
-        raise _flagged(err, given, args) from err
-    return _print_result(result, _ONE_VARIABLE[args.measure], time.perf_counter() - start, args)
-
-
-def _estimate_conditional(est: Any, x: Any, y: Any, z: Samples, method: str, args: argparse.Namespace) -> Any:
-    """``estimate X Y --cond Z``: I(X;Y|Z), with a p-value for conditional independence (local
-    permutations of X in Z, Runge 2018) instead of one for independence. Z of class labels (one column
-    of names or integers, as Y's labels are told) is a discrete condition."""
-    from iblearn.estimators.conditional import Conditional
-
-    if not isinstance(est, Conditional):
-        raise ValueError(f"--cond: {method} does not estimate conditional MI; use ksg or gaussian")
-    codes = label_codes(z, "auto")
-    zv = codes if codes is not None else z.values
-    return est(x, y, z=zv, n_resamples=args.resamples, n_permutations=args.permutations, seed=args.seed)
-
-
-def _fit_on_split(est: Any, x: Any, y: Any, args: argparse.Namespace) -> tuple[Any, Any, str]:
-    """Trains a neural estimator's critic on a random ``1 - test_fraction`` of the rows, stopping early
-    on a validation share of them, and returns the held-out rest, to report on: a bound evaluated on the
-    rows its critic was fitted to rewards memorizing them, and is no bound
-    (:func:`iblearn.estimation.split.fit_on_split`, what :func:`iblearn.estimate_mi` does)."""
-    import torch
-
-    from iblearn.estimation.split import fit_on_split
-
-    if not 0 < args.test_fraction < 1:
-        raise ValueError(f"--test-fraction: must lie strictly between 0 and 1, got {args.test_fraction}")
-    xt, yt = torch.as_tensor(x), torch.as_tensor(y)
-    if len(xt) != len(yt):
-        raise ValueError(f"Y: sample counts differ: X has {len(xt)} rows, Y has {len(yt)}")
-    n = len(xt)
-    n_test = round(n * args.test_fraction)
-    if min(n_test, n - n_test) < 2:
-        raise ValueError(f"--test-fraction: {args.test_fraction} of {n} rows leaves fewer than 2 on one side")
-    with progress_bar(args.steps, "critic") as step:  # seconds of training: say how far it is
-        x_test, y_test, split = fit_on_split(
-            est,
-            xt,
-            yt,
-            test=args.test_fraction,
-            steps=args.steps,
-            batch_size=args.batch_size,
-            seed=args.seed,
-            progress=lambda done, loss: step(f"loss {loss:.3f}"),
-        )
-    return (
-        x_test,
-        y_test,
-        (
-            f"critic trained on {split['train']} standardized rows, {split['validation']} more held out "
-            f"to keep its best step ({int(est.steps_done)} of at most {args.steps}); "
-            f"the estimate is on the other {split['test']}"
-        ),
-    )

@@ -1,4 +1,5 @@
-"""What the ``iblearn`` command is handed: sample files, ``KEY=VALUE`` settings and config files.
+"""What the ``iblearn`` command is handed: sample files, their columns (numbers, or class labels as
+integer codes), ``KEY=VALUE`` settings and config files.
 
 Reading them imports numpy and torch inside the functions (see :mod:`iblearn.cli`).
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 import argparse
 import csv
 import difflib
+import functools
 import itertools
 import json
 import pickle
@@ -327,3 +329,102 @@ def config_file(path: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValueError(f"--config: {path!r} holds a {type(data).__name__}, not a table of config fields")
     return data
+
+
+def x_values(x: Samples, method: str | None) -> Any:
+    """X as the estimators take it: its numbers, or where X is one column of names (class labels) their
+    codes, for ``auto`` alone (the other estimators take labels as Y). Names beside numbers, names that
+    are free text (most of them on one row only) and names for another method are refused, naming X's
+    columns."""
+    import numpy as np
+
+    if not x.text:
+        return x.values
+    values = np.asarray(x.values)
+    cols = ", ".join(x.columns)
+    if values.ndim == 2 and values.shape[1] > 1:
+        raise ValueError(
+            f"--x-cols: X's columns {cols} mix names (class labels) with numbers; class labels are a "
+            "variable of their own: give them as Y (--y-cols), or pick only numeric columns for X"
+        )
+    codes = name_codes(values, "X", cols)
+    if method not in (None, "auto"):
+        raise ValueError(
+            f"X: column {cols} holds class names, which {method} does not take as X: give them as Y "
+            "(class labels go second), or use --method auto"
+        )
+    return codes
+
+
+def name_codes(values: Any, side: str, cols: str) -> Any:
+    """Class names read from a table (already codes in sorted order) as integer codes 0..K-1, refused
+    where they are free text: more distinct names than half the rows."""
+    import numpy as np
+
+    codes = np.unique(np.asarray(values).reshape(-1), return_inverse=True)[1].astype(np.int64)
+    distinct = int(codes.max()) + 1
+    if distinct > len(codes) / 2:
+        raise ValueError(
+            f"{side}: column {cols} holds {distinct} distinct names in {len(codes)} rows: free text, not "
+            "class labels; the estimators take numbers, or class labels that repeat"
+        )
+    return codes
+
+
+def label_codes(y: Samples, kind: str) -> Any:
+    """Y's classes as integer codes 0..K-1 (in sorted order of the values) where Y is one column of class
+    labels, else None: names, or numbers that :func:`iblearn.functional.class_codes` reads as labels;
+    ``kind`` ("labels", "continuous") overrides."""
+    import numpy as np
+
+    from iblearn.functional import class_codes
+
+    values = np.asarray(y.values)
+    if values.ndim == 2 and values.shape[1] == 1:
+        values = values[:, 0]
+    if kind == "continuous":
+        if y.text:
+            raise ValueError(f"--y-type: Y holds names, not numbers: {', '.join(y.columns)}")
+        return None
+    if values.ndim != 1 or values.size == 0:
+        if kind == "labels":
+            raise ValueError("--y-type: class labels are one column")
+        return None
+    if y.text:
+        return name_codes(values, "Y", ", ".join(y.columns))
+    if kind == "labels":  # labels asked for are taken as given
+        if values.dtype.kind == "f" and not np.array_equal(values, np.round(values)):
+            raise ValueError("--y-type: class labels are integers or names; Y holds other numbers")
+        return np.unique(values, return_inverse=True)[1].astype(np.int64)
+    codes = class_codes(values, "Y")
+    return None if codes is None else codes.numpy()
+
+
+def read_variables(args: argparse.Namespace) -> tuple[Samples, Samples, Samples | None]:
+    """``iblearn estimate``'s X, Y and Z (None without --cond) from their files; --y-cols and --cond
+    columns of X's file are not X's unless --x-cols says so."""
+    cond_cols = args.cond if args.cond is not None and not _names_a_file(args.cond) else None
+    exclude = []
+    if args.x_cols is None:
+        if args.y is None:
+            exclude.append((args.y_cols, "--y-cols"))
+        if cond_cols is not None:
+            exclude.append((cond_cols, "--cond"))
+    load = functools.partial(load_samples, max_mb=args.max_mb)
+    x = load(args.x, "X", args.x_cols, exclude=exclude)
+    y = load(args.y or args.x, "Y", args.y_cols)
+    if args.cond is None:
+        return x, y, None
+    z = load(args.x, "--cond", cond_cols) if cond_cols is not None else load(args.cond, "--cond")
+    return x, y, z
+
+
+def _names_a_file(text: str) -> bool:
+    """Whether ``--cond`` names a file (else it names columns of X's file)."""
+    return Path(text).is_file() or Path(text).suffix in SAMPLE_SUFFIXES
+
+
+def codes_or_values(z: Samples) -> Any:
+    """Z as the estimate takes it: integer codes where it is class labels (a discrete condition)."""
+    codes = label_codes(z, "auto")
+    return codes if codes is not None else z.values

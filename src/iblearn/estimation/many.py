@@ -42,6 +42,8 @@ from iblearn.estimators import reliability
 from iblearn.functional import Estimate, inference
 from iblearn.functional.knn.options import KNNKeywords
 from iblearn.functional.multivariate.inputs import copula_normal, split_variables
+from iblearn.functional.multivariate.pid_mmi import mmi_pid
+from iblearn.functional.multivariate.pid_samples import pid_resamples, pid_spans
 
 __all__ = [
     "NamedKeywords",
@@ -118,7 +120,7 @@ def pid_parts(
     settings: dict[str, Any] | None = None,
 ) -> dict[str, Estimate]:
     """The PID's parts (redundancy, unique_1, unique_2, synergy, total) by ``redundancy`` and ``method``
-    (:func:`iblearn.functional.pid_from_samples`, which says which pairs exist; ``"copula"``: its
+    (:func:`iblearn.functional.pid`, which says which pairs exist; ``"copula"``: its
     ``"gaussian"`` on each variable's normal scores), each with its
     half-sampling interval from ``n_resamples`` halves of the rows (none where 0): the inference core's
     bias-aware :func:`~iblearn.functional.inference.interval`, the bias its trend with N reads, and the
@@ -140,9 +142,9 @@ def pid_parts(
     V.resampling_counts(n_resamples, 0)
     options = {**(settings or {}), **({"seed": seed} if method == "ksg" else {})}
     run = "gaussian" if method == "copula" else method
-    whole, halves = ibf.pid_resamples(data, redundancy, run, n_resamples, "half", seed, **options)  # type: ignore[arg-type]
+    whole, halves = pid_resamples(data, redundancy, run, n_resamples, "half", seed, **options)  # type: ignore[arg-type]
     # Minimum-type parts are not smooth at a tie: their intervals are composed from smooth ones.
-    spans = ibf.pid_spans(redundancy, False, data[2], whole, halves, n, "half") if n_resamples else []
+    spans = pid_spans(redundancy, False, data[2], whole, halves, n, "half") if n_resamples else []
     out = {}
     for j, name in enumerate(PARTS):
         est = Estimate(torch.tensor(whole[j], dtype=torch.float64), n, method, measure=name)
@@ -249,7 +251,7 @@ def pid_auto(
         parts = ibf.pid_estimate(a, b, t, method=method, **_auto(method, k, seed))  # type: ignore[arg-type]
 
         def rerun(a: Tensor, b: Tensor, t: Tensor) -> dict[str, float]:
-            out = ibf.pid(a, b, t, method=method, k=k, seed=seed)  # type: ignore[arg-type]
+            out = mmi_pid(a, b, t, method=method, k=k, seed=seed)  # type: ignore[arg-type]
             return {name: float(getattr(out, name)) for name in PARTS}
 
     else:

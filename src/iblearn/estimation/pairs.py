@@ -33,9 +33,8 @@ from iblearn.estimation.auto_discrete import labels_estimate
 from iblearn.estimation.auto_gaussian import copula_check, gaussian_stderr
 from iblearn.estimation.autocheck import HALVES, INTERVAL, MI, interval, run_checks
 from iblearn.estimation.choose import CMI_NAMES, choose, features, marginals_gaussian
-from iblearn.estimation.split import split_estimate
+from iblearn.estimation.split import built, method_name, split_estimate
 from iblearn.estimation.verdict import LABELS_ADVICE, mi_verdict
-from iblearn.estimators import get_estimator
 from iblearn.functional import Estimate
 from iblearn.functional.gaussian import canonical_bases
 from iblearn.functional.inference import CONFIDENCE
@@ -67,7 +66,7 @@ def cmi_method(x: Any, y: Any, z: Any, *, method: str, **settings: Any) -> Estim
     from iblearn.estimators.conditional import Conditional
 
     call = {name: settings.pop(name) for name in CALL if name in settings}
-    est = get_estimator(method, **settings)
+    est = built(method_name(method), settings, call.get("seed", 0))
     if not isinstance(est, Conditional):
         raise ValueError(f"method: {method} does not estimate conditional MI; use ksg or gaussian")
     return est(x, y, z=z, **call)

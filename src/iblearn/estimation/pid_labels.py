@@ -1,6 +1,6 @@
 """The PID of labels for the front door: x1, x2 and the target all integer symbols.
 
-Every redundancy measure of :func:`iblearn.functional.pid_from_samples` is defined on a joint table:
+Every redundancy measure of :func:`iblearn.functional.pid` is defined on a joint table:
 ``"min"``, ``"broja"``, ``"ccs"``, ``"dep"`` and ``"sx"`` take the plug-in table of the samples; the
 minimum-MI redundancy (``"mmi"``, the default) is made of three MIs, each a difference of entropies
 that a bias-corrected estimator takes (the one :mod:`iblearn.estimation.auto_discrete` chooses on the
@@ -63,7 +63,7 @@ def pid_labels(codes: list[Tensor], redundancy: str, seed: int) -> dict[str, Est
     rows = torch.from_numpy(inference.rng(seed, inference.PERMUTATION, 0).permutation(n)[: n // 2])
     order = torch.from_numpy(inference.rng(seed, inference.PERMUTATION, 1).permutation(n // 2))
     a, b, t = (c.reshape(-1)[rows] for c in codes)
-    null = ibf.pid_from_samples(a, b, t[order], redundancy=redundancy, method=method)  # type: ignore[arg-type]
+    null = ibf.pid(a, b, t[order], redundancy=redundancy, method=method)  # type: ignore[arg-type]
     nulls = {**dict(zip(("redundancy", "unique_1", "unique_2", "synergy"), map(float, null), strict=True))}
     nulls["total"] = float(null.total)
     out = {}

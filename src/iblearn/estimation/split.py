@@ -9,6 +9,8 @@ share of the training rows (:meth:`iblearn.estimators.neural.NeuralEstimator.fit
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import math
 from collections.abc import Callable
 from dataclasses import replace
@@ -131,18 +133,23 @@ def split_estimate(
     steps: int = 3000,
     batch_size: int = 256,
     n_resamples: int = 20,
+    n_permutations: int = 0,
     seed: int = 0,
     standardize: str = "ranks",
+    progress: Callable[[int, float], None] | None = None,
     **settings: Any,
 ) -> MIEstimate:
-    """I(X; Y) by the registered estimator ``method``: for a neural one, the rows split, the critic
-    fitted with early stopping on the training share (:func:`fit_on_split`) and the bound on the
-    held-out test rows, with a standard error; for a non-parametric one, every row. What
-    :func:`iblearn.estimate_mi` does for a named method (its arguments)."""
+    """I(X; Y) by the registered estimator ``method`` (:func:`method_name`): for a neural one, the rows
+    split, the critic fitted with early stopping on the training share (:func:`fit_on_split`, which
+    calls ``progress(step, loss)`` after each step) and the bound on the held-out test rows, with a
+    standard error; for a non-parametric one, every row. A p-value against independence from
+    ``n_permutations`` permutations. What :func:`iblearn.estimate_mi` does for a named method (its
+    arguments)."""
     xt, yt = V.as_tensor(x, "x"), V.as_tensor(y, "y")
-    if method not in REGISTRY or not REGISTRY[method].trainable:
-        est = get_estimator(method, **settings)  # names an unknown method
-        return est(xt, yt, n_resamples=n_resamples, seed=seed)
+    method = method_name(method)
+    call = {"n_resamples": n_resamples, "n_permutations": n_permutations, "seed": seed}
+    if not REGISTRY[method].trainable:
+        return built(method, settings, seed)(xt, yt, **call)
     if xt.ndim < 2:
         xt = xt[:, None]
     labels = not yt.is_floating_point()
@@ -150,9 +157,8 @@ def split_estimate(
         settings.setdefault("y_classes", int(yt.max()) + 1 if yt.numel() else 1)
     elif yt.ndim < 2:
         yt = yt[:, None]
-    settings.setdefault("seed", seed)
     dims = {"x_dim": int(xt[0].numel())} | ({} if labels else {"y_dim": int(yt[0].numel())})
-    est = get_estimator(method, **(dims | settings))  # a user's own x_dim or y_dim is theirs to give
+    est = built(method, dims | settings, seed)  # a user's own x_dim or y_dim is theirs to give
     n_test = round(len(xt) * test) if isinstance(test, float) and 0 < test < 1 else 0
     if n_resamples and est.resampling == "half" and 2 <= n_test < 4:
         raise ValueError(
@@ -161,9 +167,17 @@ def split_estimate(
             "or n_resamples=0"
         )
     x_test, y_test, split = fit_on_split(
-        est, xt, yt, test=test, steps=steps, batch_size=batch_size, seed=seed, standardize=standardize
+        est,
+        xt,
+        yt,
+        test=test,
+        steps=steps,
+        batch_size=batch_size,
+        seed=seed,
+        standardize=standardize,
+        progress=progress,
     )
-    result = replace(est(x_test, y_test, n_resamples=n_resamples, seed=seed), split=split)
+    result = replace(est(x_test, y_test, **call), split=split)
     if isinstance(batch_size, int) and batch_size > split["train"]:
         result = flagged(
             result,
@@ -173,6 +187,34 @@ def split_estimate(
             "pass more rows or a smaller batch_size",
         )
     return result
+
+
+def method_name(text: str) -> str:
+    """The registry name of ``text``: a registry or class name in any case (``"KSG"``, ``"MixedKSG"``,
+    ``"mine-f"``); anything else raises ValueError naming ``method``, with the closest names."""
+    names = {key: key for key in REGISTRY} | {cls.__name__.lower(): key for key, cls in REGISTRY.items()}
+    key = text.lower().replace("-", "_") if isinstance(text, str) else repr(text)
+    for candidate in (key, key.replace("_", "")):
+        if candidate in names:
+            return names[candidate]
+    close = difflib.get_close_matches(key, list(names), n=3, cutoff=0.5)
+    hint = f"did you mean {' or '.join(dict.fromkeys(names[c] for c in close))}? " if close else ""
+    raise ValueError(f"method: unknown estimator {text!r}; {hint}known: {', '.join(sorted(REGISTRY))}")
+
+
+def built(method: str, settings: dict[str, Any], seed: int) -> Estimator:
+    """The registered estimator ``method`` with ``settings``, seeded by ``seed`` where it takes a seed
+    and none is given."""
+    if "seed" in inspect.signature(REGISTRY[method]).parameters:
+        settings = {"seed": seed} | settings
+    return get_estimator(method, **settings)
+
+
+def takes_labels(method: str) -> bool:
+    """Whether the registered estimator ``method`` reads an integer y as class labels (MixedKSG, and a
+    critic with ``y_classes``), rather than as numbers."""
+    method = method_name(method)
+    return method == "mixed_ksg" or "y_classes" in inspect.signature(REGISTRY[method]).parameters
 
 
 def __getattr__(name: str) -> Any:

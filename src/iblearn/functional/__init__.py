@@ -51,6 +51,7 @@ from iblearn.functional.gaussian import (
 )
 from iblearn.functional.ib import IBCurve, dib_exhaustive, gaussian_ib_curve, ib_curve
 from iblearn.functional.inference import Estimate
+from iblearn.functional.information_dynamics import transfer_entropy
 from iblearn.functional.knn import *  # noqa: F403
 from iblearn.functional.multivariate import *  # noqa: F403
 from iblearn.functional.noisy import linear_gaussian_noisy_mi, noisy_mi_bounds
@@ -114,6 +115,7 @@ __all__ = [
     "renyi_joint_entropy",
     "renyi_mi",
     "smile_bound",
+    "transfer_entropy",
     "truncated_entropy",
 ]
 # The rooms' names, listed once: in their own __all__.

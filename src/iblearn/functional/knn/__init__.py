@@ -21,7 +21,7 @@ from iblearn.functional.knn.nulls import (
 from iblearn.functional.knn.pairwise import ksg_mi_pairs, layerwise_mi, pairwise_mi
 from iblearn.functional.knn.pairwise_edges import PairwiseEdges
 from iblearn.functional.knn.permutations import local_permutations
-from iblearn.functional.knn.transfer import transfer_entropy, transfer_entropy_matrix
+from iblearn.functional.knn.transfer import transfer_entropy_matrix
 
 __all__ = [
     "PairwiseEdges",
@@ -39,7 +39,6 @@ __all__ = [
     "local_permutations",
     "mixed_ksg_mi",
     "pairwise_mi",
-    "transfer_entropy",
     "transfer_entropy_estimate",
     "transfer_entropy_matrix",
     "transfer_entropy_test",

@@ -47,7 +47,7 @@ from iblearn.functional.knn.ksg import JITTER, prepare_samples
 from iblearn.functional.knn.neighbors import knn_max_tree_dim, pick_backend
 from iblearn.functional.knn.options import KNNKeywords, KNNOptions
 from iblearn.functional.knn.permutations import local_permutations
-from iblearn.functional.knn.transfer import embedding, partialled, transfer_entropy
+from iblearn.functional.knn.transfer import embedding, ksg_transfer_entropy, partialled
 from iblearn.functional.serial import series_blocks
 
 #: Permutations counted together on a GPU (on the CPU, a job takes ``PERMUTATIONS_PER_BATCH`` of
@@ -213,17 +213,16 @@ def transfer_entropy_test(
     permutation_seed: int | None = None,
     **options: Unpack[KNNKeywords],
 ) -> PermutationTest:
-    """:func:`~iblearn.functional.transfer_entropy` and its surrogate test of no transfer: TE is the
-    conditional MI I(target_t; source_{t-lag} | target's past), and its surrogates permute the source's
-    past locally among near neighbours in the target's past (Runge 2018's local permutations of a CMI
-    test), which keeps the target's own dynamics and the source's dependence on the target's past, and
-    breaks only what the source adds. A global shuffle of the source (IDTxl's default surrogates)
-    tests the source's independence of the target's past too, so it rejects wherever the target drives
-    the source.
+    """:func:`~iblearn.functional.knn.transfer.ksg_transfer_entropy` and its surrogate test of no transfer: TE
+    is the conditional MI I(target_t; source_{t-lag} | target's past), and its surrogates permute the source's
+    past locally among near neighbours in the target's past (Runge 2018's local permutations of a CMI test),
+    which keeps the target's own dynamics and the source's dependence on the target's past, and breaks only
+    what the source adds. A global shuffle of the source (IDTxl's default surrogates) tests the source's
+    independence of the target's past too, so it rejects wherever the target drives the source.
 
     Args:
         source, target, lag, history, k, **options: as for
-            :func:`~iblearn.functional.transfer_entropy`.
+            :func:`~iblearn.functional.knn.transfer.ksg_transfer_entropy`.
         n_permutations, n_jobs, permutation_seed: as for :func:`ksg_cmi_test`.
 
     Returns:
@@ -351,18 +350,18 @@ def transfer_entropy_estimate(
     null: Literal["local", "shift"] = "local",
     **options: Unpack[KNNKeywords],
 ) -> inference.Estimate:
-    """:func:`~iblearn.functional.transfer_entropy` with what is known of it, as the one result type
-    (:class:`~iblearn.functional.inference.Estimate`): with ``n_resamples``, a standard error, a bias and
-    a 95% interval from the blockwise jackknife of :mod:`iblearn.functional.inference` (half of the
-    blocks of successive samples, so the series' own dependence stays in each resample; a block as long
-    as the series' autocorrelation asks, :func:`iblearn.functional.serial.series_blocks`, and the
-    estimate unreliable, with why, where the series mix too slowly for their length to give enough
-    blocks); with ``n_permutations``, the p-value of :func:`transfer_entropy_test`.
+    """:func:`~iblearn.functional.knn.transfer.ksg_transfer_entropy` with what is known of it, as the one
+    result type (:class:`~iblearn.functional.inference.Estimate`): with ``n_resamples``, a standard error, a
+    bias and a 95% interval from the blockwise jackknife of :mod:`iblearn.functional.inference` (half of the
+    blocks of successive samples, so the series' own dependence stays in each resample; a block as long as the
+    series' autocorrelation asks, :func:`iblearn.functional.serial.series_blocks`, and the estimate
+    unreliable, with why, where the series mix too slowly for their length to give enough blocks); with
+    ``n_permutations``, the p-value of :func:`transfer_entropy_test`.
 
     Args:
         source, target, lag, history, k, **options: as for
-            :func:`~iblearn.functional.transfer_entropy` (``seed`` seeds the resamples and the
-            permutations too).
+            :func:`~iblearn.functional.knn.transfer.ksg_transfer_entropy` (``seed`` seeds the resamples
+            and the permutations too).
         n_resamples: blockwise resamples behind the standard error and the interval (0: none).
         n_permutations: surrogates behind the p-value (0: none).
         n_jobs: jobs for the local permutations, as in :func:`transfer_entropy_test`.
@@ -458,7 +457,9 @@ def _te_null(
             length, n_permutations, opts.seed, max(lag, history) + block_length(length)
         )
         nulls = [
-            float(transfer_entropy(torch.roll(src, int(s), 0), target, lag, history, k, **opts.keywords()))
+            float(
+                ksg_transfer_entropy(torch.roll(src, int(s), 0), target, lag, history, k, **opts.keywords())
+            )
             for s in shifts
         ]
         what, p = (

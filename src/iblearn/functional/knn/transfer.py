@@ -24,7 +24,7 @@ from iblearn.functional.knn.cmi import ksg_cmi_named
 from iblearn.functional.knn.options import KNNKeywords, KNNOptions
 
 
-def transfer_entropy(
+def ksg_transfer_entropy(
     source: Any,
     target: Any,
     lag: int = 1,
@@ -65,7 +65,7 @@ def transfer_entropy(
         >>> x = torch.randn(3000, generator=g)
         >>> y = torch.zeros(3000)
         >>> y[1:] = 0.8 * x[:-1] + 0.6 * torch.randn(2999, generator=g)  # x drives y one step later
-        >>> te_xy, te_yx = transfer_entropy(x, y), transfer_entropy(y, x)
+        >>> te_xy, te_yx = ksg_transfer_entropy(x, y), ksg_transfer_entropy(y, x)
         >>> round(float(te_xy), 1), abs(float(te_yx)) < 0.05  # truth: log(1 / 0.6) = 0.51, and 0
         (0.5, True)
     """
@@ -106,7 +106,7 @@ def partialled(present: Tensor, past_source: Tensor, past_target: Tensor) -> tup
 
 
 def embedding(source: Any, target: Any, lag: int, history: int, k: int) -> tuple[Tensor, Tensor, Tensor]:
-    """The samples of :func:`transfer_entropy`, checked: the target's present ``(n, d_t)``, the source's
+    """The samples of :func:`ksg_transfer_entropy`, checked: the target's present ``(n, d_t)``, the source's
     past ``(n, d_s)`` and the target's own past ``(n, history d_t)``, ``n = T - max(lag, history)``."""
     lag, history = V.positive_int(lag, "lag"), V.positive_int(history, "history")
     k = V.positive_int(k, "k")
@@ -154,12 +154,12 @@ def transfer_entropy_matrix(
     **options: Unpack[KNNKeywords],
 ) -> Tensor:
     """The transfer entropy from every series to every other: entry ``[i, j]`` is
-    ``transfer_entropy(series[i], series[j], ...)`` with the same settings (NaN on the diagonal).
+    ``ksg_transfer_entropy(series[i], series[j], ...)`` with the same settings (NaN on the diagonal).
 
     Args:
         series: ``(T, m)`` samples, one series a column, or a sequence of m ``(T,)`` / ``(T, d_i)``
             series.
-        lag, history, k, **options: as for :func:`transfer_entropy` (each entry
+        lag, history, k, **options: as for :func:`ksg_transfer_entropy` (each entry
             equals that call's value).
         n_jobs, progress, checkpoint: as for :func:`~iblearn.functional.pairwise_mi` (batches of 32
             ordered pairs); the matrix does not depend on ``n_jobs`` or the backend.
@@ -220,7 +220,7 @@ def _te_batch(series: list[tuple[str, Any]], pairs: list[tuple[int, int]], setti
     for a, b in pairs:
         (name_a, source), (name_b, target) = series[a], series[b]
         try:
-            te = transfer_entropy(source, target, lag, history, k, **opts.keywords())
+            te = ksg_transfer_entropy(source, target, lag, history, k, **opts.keywords())
         except ValueError as e:  # name the series as the caller gave them
             raise ValueError(f"{name_a} (source) -> {name_b} (target): {e}") from None
         values.append(float(te))

@@ -4,7 +4,10 @@ permutation p-values, and the search for the subsets of most redundancy or syner
 
 Floors, each importing only those below it: the variables and the checks on them (:mod:`.inputs`); the
 entropies' sums by each estimator (:mod:`.core`); the measures (:mod:`.measures`) and the PID
-(:mod:`.pid_mmi`); their inference (:mod:`.estimate`) and the subset search (:mod:`.search`). The room
+(:mod:`.pid_mmi`: minimum-MI of samples; :mod:`.pid_discrete`: every redundancy measure of a joint
+table on the shared lattice of :mod:`._pid_lattice`, each measure a function of :mod:`._pid_measures`;
+:mod:`.pid_samples`: :func:`pid`, the one entry for samples); their inference (:mod:`.estimate`) and
+the subset search (:mod:`.search`). The room
 builds on the neighbour engine through :mod:`iblearn.functional.knn.engine` only.
 """
 
@@ -19,16 +22,8 @@ from iblearn.functional.multivariate.measures import (
 from iblearn.functional.multivariate.phiid_atoms import PhiIDResult, phiid
 from iblearn.functional.multivariate.pid_discrete import broja_pid, pid_distribution, pid_lattice
 from iblearn.functional.multivariate.pid_gaussian import gaussian_broja_pid, gaussian_pid
-from iblearn.functional.multivariate.pid_mmi import conditional_entropy, interaction_information, pid
-from iblearn.functional.multivariate.pid_samples import (
-    PartInterval,
-    local_pid,
-    pid_from_samples,
-    pid_interval,
-    pid_resamples,
-    pid_spans,
-)
-from iblearn.functional.multivariate.pid_sx_knn import ksg_sx_pid, ksg_sx_redundancy
+from iblearn.functional.multivariate.pid_mmi import conditional_entropy, interaction_information
+from iblearn.functional.multivariate.pid_samples import PartInterval, local_pid, pid, pid_interval
 from iblearn.functional.multivariate.search import SearchResult, o_information_search
 
 __all__ = [
@@ -43,8 +38,6 @@ __all__ = [
     "gaussian_broja_pid",
     "gaussian_pid",
     "interaction_information",
-    "ksg_sx_pid",
-    "ksg_sx_redundancy",
     "local_pid",
     "multivariate_estimate",
     "o_information",
@@ -53,11 +46,8 @@ __all__ = [
     "pid",
     "pid_distribution",
     "pid_estimate",
-    "pid_from_samples",
     "pid_interval",
     "pid_lattice",
-    "pid_resamples",
-    "pid_spans",
     "s_information",
     "total_correlation",
 ]

@@ -360,11 +360,13 @@ def pid_estimate(
     n_jobs: int | None = None,
     **options: Unpack[MeasureKeywords],
 ) -> dict[str, MultivariateEstimate]:
-    """The parts of :func:`~iblearn.functional.pid` and their total I(X1, X2; T), each with its
-    standard error and a permutation p-value against a target independent of both sources.
+    """The parts of the minimum-MI PID (:func:`~iblearn.functional.multivariate.pid_mmi.mmi_pid`) and
+    their total I(X1, X2; T), each with its standard error and a permutation p-value against a target
+    independent of both sources.
 
     Args:
-        x1, x2, target, **options: as for :func:`~iblearn.functional.pid` (the target may be class labels).
+        x1, x2, target, **options: as for :func:`~iblearn.functional.multivariate.pid_mmi.mmi_pid`
+            (the target may be class labels).
         n_resamples, n_permutations, n_jobs: as for :func:`multivariate_estimate`.
 
     Returns:

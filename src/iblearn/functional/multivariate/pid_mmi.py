@@ -81,7 +81,7 @@ def interaction_information(
     return MEASURE_TABLE["interaction_information"].of(tc, dtc)
 
 
-def pid(
+def mmi_pid(
     x1: Any,
     x2: Any,
     target: Any,
@@ -112,7 +112,7 @@ def pid(
     Example:
         >>> g = torch.Generator().manual_seed(0)
         >>> x1, x2 = torch.randn(5000, 1, generator=g), torch.randn(5000, 1, generator=g)
-        >>> parts = pid(x1, x2, x1 + x2 + 0.5 * torch.randn(5000, 1, generator=g), method="gaussian")
+        >>> parts = mmi_pid(x1, x2, x1 + x2 + 0.5 * torch.randn(5000, 1, generator=g), method="gaussian")
         >>> [round(float(p), 2) for p in parts]  # truth: 0.29, 0, 0, 0.80
         [0.29, 0.0, 0.0, 0.79]
     """
@@ -120,7 +120,7 @@ def pid(
 
 
 def pid_of(x1: Any, x2: Any, target: Any, opts: MeasureOptions) -> PIDParts:
-    """:func:`pid` with its settings checked."""
+    """:func:`mmi_pid` with its settings checked."""
     names = ["x1", "x2", "target"]
     labels = V.as_tensor(target, "target")
     if not labels.is_floating_point():  # class labels: each I(.; T) by the mixed KSG
@@ -151,7 +151,7 @@ def pid_of(x1: Any, x2: Any, target: Any, opts: MeasureOptions) -> PIDParts:
 
 
 def _pid_of_labels(x1: Any, x2: Any, labels: Tensor, opts: MeasureOptions) -> PIDParts:
-    """:func:`pid` of two continuous sources and a target of class labels, I(X1; T), I(X2; T) and
+    """:func:`mmi_pid` of two continuous sources and a target of class labels, I(X1; T), I(X2; T) and
     I(X1, X2; T) each by :func:`~iblearn.functional.mixed_ksg_mi` (Ross 2014)."""
     if opts.method != "ksg":
         raise ValueError(

@@ -4,8 +4,8 @@ Labels (all three of x1, x2 and the target integer symbols): the plug-in joint t
 :func:`~iblearn.functional.pid_distribution` (every measure), or, for the minimum-MI redundancy, each
 of I(X1; T), I(X2; T) and I(X1, X2; T) by a bias-corrected discrete estimator
 (:func:`~iblearn.functional.discrete_mi`). Continuous samples: the minimum-MI PID of
-:func:`~iblearn.functional.pid` (kNN, Gaussian or copula), or the shared-exclusion one by nearest
-neighbours (:func:`~iblearn.functional.ksg_sx_pid`, Ehrlich et al. 2024). For jointly Gaussian sources and a
+:func:`~.pid_mmi.mmi_pid` (kNN, Gaussian or copula), or the shared-exclusion one by nearest
+neighbours (:func:`~.pid_sx_knn.ksg_sx_pid`, Ehrlich et al. 2024). For jointly Gaussian sources and a
 *univariate* target, MMI is the redundancy of every PID whose unique parts depend on the (X_i, T)
 marginals only, BROJA among them (Barrett 2015), so ``redundancy="broja"`` is answered by it there;
 for a vector target that equivalence fails (Venkatesh & Schamberg 2022): MMI is only MMI, and
@@ -41,7 +41,7 @@ from iblearn.functional.multivariate.pid_discrete import (
     probability_table,
 )
 from iblearn.functional.multivariate.pid_gaussian import GaussianRedundancy, gaussian_pid
-from iblearn.functional.multivariate.pid_mmi import pid
+from iblearn.functional.multivariate.pid_mmi import mmi_pid
 from iblearn.functional.multivariate.pid_sx_knn import ksg_sx_pid
 
 #: The redundancies of continuous samples, and the methods each takes.
@@ -89,7 +89,7 @@ def _of_labels(codes: list[Tensor], redundancy: Redundancy, method: str) -> PIDP
     return PIDParts(red, one - red, two - red, joint - one - two + red)
 
 
-def pid_from_samples(
+def pid(
     x1: Any,
     x2: Any,
     target: Any,
@@ -98,20 +98,22 @@ def pid_from_samples(
     method: str | None = None,
     **options: Any,
 ) -> PIDParts:
-    """The PID of ``I(X1, X2; T)`` from samples by the ``redundancy`` measure (see the module).
+    """The partial information decomposition of ``I(X1, X2; T)`` from samples, by the ``redundancy``
+    measure (see the module): the one entry for samples, as :func:`~iblearn.functional.pid_distribution`
+    is for a joint table.
 
     Args:
         x1, x2, target: ``(N,)`` or ``(N, d)`` samples, the same N: all three integer symbols (labels),
-            or continuous (as :func:`~iblearn.functional.pid` takes them).
+            or continuous (as :func:`~.pid_mmi.mmi_pid` takes them).
         redundancy: ``"mmi"``, ``"min"``, ``"broja"``, ``"ccs"``, ``"dep"`` or ``"sx"`` for labels;
             ``"mmi"``, or ``"broja"``, ``"ccs"`` or ``"dep"`` with ``method="gaussian"`` (the
             :func:`~iblearn.functional.gaussian_pid` of the sample covariance), or ``"sx"`` with
-            ``method="ksg"`` (:func:`~iblearn.functional.ksg_sx_pid`), for continuous samples.
+            ``method="ksg"`` (:func:`~.pid_sx_knn.ksg_sx_pid`), for continuous samples.
         method: labels: ``"plugin"`` (the default; any redundancy) or a bias-corrected estimator of
             :func:`~iblearn.functional.discrete_entropy` (``"nsb"``, ``"cwj"``, ...; MMI only).
             Continuous: ``"ksg"`` (the default), ``"gaussian"`` or ``"copula"``.
-        **options: for continuous samples, as :func:`~iblearn.functional.pid` takes them (``"sx"``:
-            as :func:`~iblearn.functional.ksg_sx_pid` does).
+        **options: for continuous samples, as :func:`~.pid_mmi.mmi_pid` takes them (``"sx"``:
+            as :func:`~.pid_sx_knn.ksg_sx_pid` does).
 
     Returns:
         :class:`~iblearn.functional.PIDParts` in nats.
@@ -121,7 +123,7 @@ def pid_from_samples(
 
     Example:
         >>> x1, x2 = torch.tensor([0, 0, 1, 1] * 50), torch.tensor([0, 1, 0, 1] * 50)
-        >>> parts = pid_from_samples(x1, x2, 2 * x1 + x2, redundancy="ccs")  # two-bit copy
+        >>> parts = pid(x1, x2, 2 * x1 + x2, redundancy="ccs")  # two-bit copy
         >>> [round(float(v), 4) for v in parts]  # nats: log 2 unique to each source
         [0.0, 0.6931, 0.6931, 0.0]
     """
@@ -155,11 +157,11 @@ def pid_from_samples(
             UserWarning,
             stacklevel=2,
         )
-    return pid(x1, x2, target, method=method, **options)  # type: ignore[arg-type]
+    return mmi_pid(x1, x2, target, method=method, **options)  # type: ignore[arg-type]
 
 
 def _sx_of_samples(x1: Any, x2: Any, target: Any, options: dict[str, Any]) -> PIDParts:
-    """:func:`~iblearn.functional.ksg_sx_pid`, its settings checked by name."""
+    """:func:`~.pid_sx_knn.ksg_sx_pid`, its settings checked by name."""
     unknown = sorted(set(options) - set(SX_OPTIONS))
     if unknown:
         raise ValueError(f"options: 'sx' from continuous samples takes {SX_OPTIONS}, got {unknown}")
@@ -191,7 +193,7 @@ def local_pid(x1: Any, x2: Any, target: Any) -> PIDParts:
     """The local (pointwise) PID of each sample of labels by shared exclusion (I_sx, Makkeh et al.
     2021), on the plug-in table: per sample ``n``, ``redundancy[n] = i_sx(t; x1, x2)``,
     ``unique_i[n] = i(x_i; t) - redundancy[n]`` and ``synergy[n] = i(x1, x2; t) - i(x1; t) - i(x2; t)
-    + redundancy[n]``. Their means are ``pid_from_samples(x1, x2, target, redundancy="sx")``. (I_ccs is
+    + redundancy[n]``. Their means are ``pid(x1, x2, target, redundancy="sx")``. (I_ccs is
     a mean over a maximum-entropy table, not over the samples, and has no such local form.)
 
     Args:
@@ -251,7 +253,7 @@ def pid_interval(
     confidence: float = CONFIDENCE,
     **options: Any,
 ) -> dict[str, PartInterval]:
-    """:func:`pid_from_samples` with an interval for each part and the total, from ``n_resamples``
+    """:func:`pid` with an interval for each part and the total, from ``n_resamples``
     resamples of the rows (the inference core's schemes: ``"half"``, half-sampling jackknife, whose
     half-data mean also gives the estimate's trend with N; ``"bootstrap"``; ``"block"`` for rows in
     time order) and its bias-aware :func:`~iblearn.functional.inference.interval`.
@@ -294,14 +296,14 @@ def pid_resamples(
     /,
     **options: Any,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The parts and total of :func:`pid_from_samples` on the rows of ``data`` (``x1, x2, target``,
+    """The parts and total of :func:`pid` on the rows of ``data`` (``x1, x2, target``,
     checked) as ``(5,)``, and on each of ``n_resamples`` resamples of them drawn by
     :func:`~iblearn.functional.inference.resample_rows` under ``scheme`` and ``seed``, ``(n_resamples, 5)``;
-    ``options`` (a kNN ``seed`` among them) go to :func:`pid_from_samples`."""
+    ``options`` (a kNN ``seed`` among them) go to :func:`pid`."""
     n = len(data[0])
 
     def parts(rows: Any) -> list[float]:
-        got = pid_from_samples(*(d[rows] for d in data), redundancy=redundancy, method=method, **options)
+        got = pid(*(d[rows] for d in data), redundancy=redundancy, method=method, **options)
         return [*(float(v) for v in got), float(got.total)]
 
     whole = np.array(parts(slice(None)))
