@@ -6,7 +6,8 @@ mixture of Pitman-Yor priors PY(d, alpha), d in [0, 1), alpha > -d, whose implie
 W ~ Beta(1 - d, alpha + d),
 
     E[H | d, alpha] = psi(alpha + 1) - psi(1 - d),
-    E[H^2 | d, alpha] = (1 - d)/(alpha + 1) [(psi(2 - d) - psi(alpha + 2))^2 + psi_1(2 - d) - psi_1(alpha + 2)]
+    E[H^2 | d, alpha] = (1 - d)/(alpha + 1) [(psi(2 - d) - psi(alpha + 2))^2 + psi_1(2 - d)
+                                             - psi_1(alpha + 2)]
                         + (alpha + d)/(alpha + 1) [(psi(1 - d) - psi(alpha + 2))^2 - psi_1(alpha + 2)].
 
 **Posterior at fixed (d, alpha)** (Sec. 4; Pitman 1996): given K symbols seen with counts n_i, N in
@@ -183,13 +184,17 @@ def _peaks(log_f: Callable[[Array, Array], Array], rows: int, lo: float, hi: flo
     return top, np.clip(np.nan_to_num(width, nan=hi - lo), h, hi - lo)
 
 
-def _rule(log_f: Callable[[Array, Array], Array], rows: int, lo: float, hi: float) -> tuple[Array, Array, Array]:
+def _rule(
+    log_f: Callable[[Array, Array], Array], rows: int, lo: float, hi: float
+) -> tuple[Array, Array, Array]:
     """Gauss-Legendre nodes for each row's integral of exp(log_f) over [lo, hi] (module notes): the row
     of each node, the node and its quadrature weight."""
     top, width = _peaks(log_f, rows, lo, hi)
     steps = np.concatenate([[0.0], FIRST * GROWTH ** np.arange(PIECES)]).cumsum()
     reach = width[:, None] * steps
-    edges = np.clip(np.concatenate([top[:, None] - reach[:, ::-1], top[:, None] + reach[:, 1:]], axis=1), lo, hi)
+    edges = np.clip(
+        np.concatenate([top[:, None] - reach[:, ::-1], top[:, None] + reach[:, 1:]], axis=1), lo, hi
+    )
     r = np.arange(rows)[:, None]
     at = np.nan_to_num(log_f(r, edges), nan=-np.inf)
     peak = np.maximum(at.max(axis=1), at[:, PIECES])[:, None]
@@ -237,7 +242,9 @@ def pym(f: Fingerprint) -> tuple[float, float]:
     w = np.exp(log_w[keep] - log_w[keep].max())
     w /= w.sum()
     uu, tt = u[row[keep]], t[keep]
-    mean_at, second_at = _posterior(f.values, f.multiplicities, float(f.n), f.observed, np.exp(-uu), np.exp(tt))
+    mean_at, second_at = _posterior(
+        f.values, f.multiplicities, float(f.n), f.observed, np.exp(-uu), np.exp(tt)
+    )
     mean = float(w @ mean_at)
     var = float(w @ (np.maximum(second_at - mean_at**2, 0.0) + (mean_at - mean) ** 2))
     return mean, math.sqrt(max(var, 0.0))
@@ -255,7 +262,9 @@ def _fingerprint(counts: Any) -> Fingerprint:
         raise ValueError(f"counts: expected a 1-D vector of non-negative counts, got {counts!r}")
     c = c.astype(np.float64)
     if not np.isfinite(c).all() or (c < 0).any() or not np.array_equal(c, np.round(c)) or not c.any():
-        raise ValueError(f"counts: expected whole, non-negative counts with at least one sample, got {counts!r}")
+        raise ValueError(
+            f"counts: expected whole, non-negative counts with at least one sample, got {counts!r}"
+        )
     values, mult = np.unique(c[c > 0], return_counts=True)
     n = float((values * mult).sum())
     return Fingerprint(values, mult.astype(np.float64), int(n) if n < 2**53 else n, int(mult.sum()), None)  # type: ignore[arg-type]
