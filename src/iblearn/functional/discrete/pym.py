@@ -60,7 +60,7 @@ U_RANGE, T_RANGE = (0.0, 30.0), (-30.0, 30.0)
 GRID, FINE, REFINE = 41, 17, 4
 #: Pieces of the quadrature: the first FIRST widths wide, each next GROWTH times wider, PIECES a side,
 #: Gauss-Legendre of ORDER nodes on each; pieces below e^-DROP of the peak at both ends are dropped.
-FIRST, GROWTH, PIECES, ORDER, DROP = 0.7, 1.8, 14, 12, 40.0
+FIRST, GROWTH, PIECES, ORDER, DROP = 1.0, 1.8, 14, 8, 40.0
 #: The mixing prior's weight on d, q(d) = exp(-TAIL / (1 - d)) (Archer et al. 2014, Sec. 5): without it
 #: the corner d -> 1, alpha -> -d holds posterior mass on which H's posterior variance is infinite
 #: (fewer than three symbols seen twice give an infinite sd, one symbol seen an improper posterior).
@@ -88,39 +88,42 @@ def _prior_moments(omd: Any, apd: Any, ap1: Any) -> tuple[Any, Any]:
     return mean, first + second
 
 
-def _posterior(values: Array, mult: Array, n: float, k: int, omd: Array, s: Array) -> tuple[Array, Array]:
-    """E[H | n, d, alpha] and E[H^2 | n, d, alpha] at 1 - d = ``omd`` and alpha + d = ``s`` (same shape),
-    the distinct counts ``values`` with multiplicities ``mult`` (module notes)."""
+def _posterior(f: Fingerprint, omd: Array, row: Array, s: Array) -> tuple[Array, Array]:
+    """E[H | n, d, alpha] and E[H^2 | n, d, alpha] at alpha + d = ``s`` and 1 - d = ``omd[row]`` (module
+    notes). The terms of each symbol depend on d alone: they are computed once for each d of ``omd``."""
+    values, mult, n, k = f.values, f.multiplicities, float(f.n), f.observed
+    a_rows = values - 1 + omd[:, None]  # n_i - d, exact near d = 1
+    psi_rows, psi1_rows = special.digamma(a_rows + 1), _psi1(a_rows + 2)
+    omd = omd[row]
+    a, psi_a, psi1_a = a_rows[row], psi_rows[row], psi1_rows[row]
     d = 1 - omd
-    a = values - 1 + omd[..., None]  # n_i - d, exact near d = 1
     star = s + (k - 1) * d  # alpha + K d
     total = s + omd + (n - 1)  # A = alpha + N
-    mean = (
-        special.digamma(total + 1)
-        - star / total * special.digamma(omd)
-        - (mult * a * special.digamma(a + 1)).sum(axis=-1) / total
-    )
+    psi_total = special.digamma(total + 2)
+    seen = (mult * a * psi_a).sum(axis=-1)
+    mean = psi_total - 1 / (total + 1) - (star * special.digamma(omd) + seen) / total  # psi(A + 1) - ...
     # The Dirichlet's second moments over the K symbols and the rest (Wolpert & Wolf 1995): the
     # pairs through (sum a phi)^2, each symbol with itself through psi(a + 2) = psi(a + 1) + 1 / (a + 1).
-    aa = np.concatenate([a, star[..., None]], axis=-1)
+    aa = np.concatenate([a, star[:, None]], axis=-1)
     mm = np.append(mult, 1.0)
-    c = _psi1(total + 2)[..., None]
-    phi = special.digamma(aa + 1) - special.digamma(total + 2)[..., None]
+    c = _psi1(total + 2)[:, None]
+    phi = np.concatenate([psi_a, special.digamma(star + 1)[:, None]], axis=-1) - psi_total[:, None]
     phi2 = phi + 1 / (aa + 1)
     s1 = (mm * aa * phi).sum(axis=-1)
-    cross = s1**2 - c[..., 0] * total**2 - (mm * aa**2 * (phi**2 - c)).sum(axis=-1)
-    self_ = (mm * aa * (aa + 1) * (phi2**2 + _psi1(aa + 2) - c)).sum(axis=-1)
+    cross = s1**2 - c[:, 0] * total**2 - (mm * aa**2 * (phi**2 - c)).sum(axis=-1)
+    psi1_aa = np.concatenate([psi1_a, _psi1(star + 2)[:, None]], axis=-1)
+    self_ = (mm * aa * (aa + 1) * (phi2**2 + psi1_aa - c)).sum(axis=-1)
     norm = total * (total + 1)
     # E[p_* sum_j h(p_j)] and E[p_*^2], which carry the residual law's entropy.
-    with_rest = (star * (mult * a * -phi[..., :-1]).sum(axis=-1) + star * (star + 1) * -phi2[..., -1]) / norm
+    with_rest = (star * (mult * a * -phi[:, :-1]).sum(axis=-1) + star * (star + 1) * -phi2[:, -1]) / norm
     rest1, rest2 = _prior_moments(omd, s + k * d, star + 1)
     second = (cross + self_) / norm + 2 * rest1 * with_rest + rest2 * star * (star + 1) / norm
     return mean, second
 
 
-def pitman_yor_posterior_moments(counts: Any, d: float, alpha: float) -> tuple[float, float]:
+def pitman_yor_posterior_moments(counts: Any, d: Any, alpha: Any) -> tuple[Any, Any]:
     """The posterior mean and variance of H (nats) under PY(d, ``alpha``) given the ``counts`` of the
-    symbols seen (module notes).
+    symbols seen (module notes); ``d`` and ``alpha`` broadcast against each other (floats for scalars).
 
     Example:
         >>> mean, var = pitman_yor_posterior_moments([3, 1, 1], 0.0, 1.0)
@@ -128,11 +131,14 @@ def pitman_yor_posterior_moments(counts: Any, d: float, alpha: float) -> tuple[f
         1.2
     """
     f = _fingerprint(counts)
-    if not 0 <= d < 1 or not alpha > -d:
+    dd, aa = np.broadcast_arrays(np.asarray(d, dtype=float), np.asarray(alpha, dtype=float))
+    if not ((dd >= 0) & (dd < 1) & (aa > -dd)).all():
         raise ValueError(f"d: expected 0 <= d < 1 and alpha > -d, got d={d!r}, alpha={alpha!r}")
-    omd, s = np.array([1.0 - d]), np.array([alpha + d])
-    mean, second = _posterior(f.values, f.multiplicities, float(f.n), f.observed, omd, s)
-    return float(mean[0]), max(float(second[0] - mean[0] ** 2), 0.0)
+    flat = dd.ravel()
+    mean, second = _posterior(f, 1 - flat, np.arange(flat.size), aa.ravel() + flat)
+    var = np.maximum(second - mean**2, 0.0).reshape(dd.shape)
+    mean = mean.reshape(dd.shape)
+    return (float(mean), float(var)) if dd.ndim == 0 else (mean, var)
 
 
 def _log_posterior(f: Fingerprint, u: Array, t: Array) -> Array:
@@ -241,10 +247,7 @@ def pym(f: Fingerprint) -> tuple[float, float]:
     keep = log_w > log_w.max() - DROP
     w = np.exp(log_w[keep] - log_w[keep].max())
     w /= w.sum()
-    uu, tt = u[row[keep]], t[keep]
-    mean_at, second_at = _posterior(
-        f.values, f.multiplicities, float(f.n), f.observed, np.exp(-uu), np.exp(tt)
-    )
+    mean_at, second_at = _posterior(f, np.exp(-u), row[keep], np.exp(t[keep]))
     mean = float(w @ mean_at)
     var = float(w @ (np.maximum(second_at - mean_at**2, 0.0) + (mean_at - mean) ** 2))
     return mean, math.sqrt(max(var, 0.0))
