@@ -54,6 +54,9 @@ from scipy import special
 from iblearn.functional.discrete.estimators import Fingerprint
 
 Array = NDArray[np.float64]
+Index = NDArray[np.intp]
+#: Quadrature nodes: the row of each, the node, its weight (or log weight).
+Rule = tuple[Index, Array, Array]
 #: The ranges of u = -log(1 - d) and t = log(alpha + d).
 U_RANGE, T_RANGE = (0.0, 30.0), (-30.0, 30.0)
 #: The first grid's points, the finer grids' points, and how many finer grids locate each peak.
@@ -88,7 +91,7 @@ def _prior_moments(omd: Any, apd: Any, ap1: Any) -> tuple[Any, Any]:
     return mean, first + second
 
 
-def _posterior(f: Fingerprint, omd: Array, row: Array, s: Array) -> tuple[Array, Array]:
+def _posterior(f: Fingerprint, omd: Array, row: Index, s: Array) -> tuple[Array, Array]:
     """E[H | n, d, alpha] and E[H^2 | n, d, alpha] at alpha + d = ``s`` and 1 - d = ``omd[row]`` (module
     notes). The terms of each symbol depend on d alone: they are computed once for each d of ``omd``."""
     values, mult, n, k = f.values, f.multiplicities, float(f.n), f.observed
@@ -163,7 +166,7 @@ def _log_posterior(f: Fingerprint, u: Array, t: Array) -> Array:
     return out  # type: ignore[no-any-return]
 
 
-def _peaks(log_f: Callable[[Array, Array], Array], rows: int, lo: float, hi: float) -> tuple[Array, Array]:
+def _peaks(log_f: Callable[[Index, Array], Array], rows: int, lo: float, hi: float) -> tuple[Array, Array]:
     """Each row's maximum of ``log_f(row, x)`` over [lo, hi] and its width (1 / sqrt of minus the
     curvature, or 1 / |slope| at an end): a grid, then finer grids around the largest value."""
     r = np.arange(rows)[:, None]
@@ -190,9 +193,7 @@ def _peaks(log_f: Callable[[Array, Array], Array], rows: int, lo: float, hi: flo
     return top, np.clip(np.nan_to_num(width, nan=hi - lo), h, hi - lo)
 
 
-def _rule(
-    log_f: Callable[[Array, Array], Array], rows: int, lo: float, hi: float
-) -> tuple[Array, Array, Array]:
+def _rule(log_f: Callable[[Index, Array], Array], rows: int, lo: float, hi: float) -> Rule:
     """Gauss-Legendre nodes for each row's integral of exp(log_f) over [lo, hi] (module notes): the row
     of each node, the node and its quadrature weight."""
     top, width = _peaks(log_f, rows, lo, hi)
@@ -214,7 +215,7 @@ def _rule(
     return np.repeat(row, ORDER), x.ravel(), (half * _WEIGHTS).ravel()
 
 
-def _row_logsumexp(row: Array, values: Array, rows: int) -> Array:
+def _row_logsumexp(row: Index, values: Array, rows: int) -> Array:
     top = np.full(rows, -np.inf)
     np.maximum.at(top, row, values)
     total = np.bincount(row, weights=np.exp(values - top[row]), minlength=rows)
@@ -222,7 +223,7 @@ def _row_logsumexp(row: Array, values: Array, rows: int) -> Array:
         return top + np.log(total)  # type: ignore[no-any-return]
 
 
-def _inner(f: Fingerprint, u: Array) -> tuple[Array, Array, Array]:
+def _inner(f: Fingerprint, u: Array) -> Rule:
     """Nodes over t for each u: their row, t, and log(quadrature weight x posterior)."""
     row, t, w = _rule(lambda r, x: _log_posterior(f, u[r], x), len(u), *T_RANGE)
     with np.errstate(divide="ignore"):
