@@ -11,6 +11,7 @@ import pytest
 import torch
 from scipy import integrate, special
 
+import iblearn
 from iblearn import functional as ibf
 from iblearn.functional.discrete.estimators import fingerprint
 from iblearn.functional.discrete.pym import (
@@ -181,6 +182,8 @@ def test_reachable_by_method_name_with_its_posterior_interval():
     assert float(est) == pytest.approx(mean, abs=1e-12)
     assert est.stderr == pytest.approx(sd, abs=1e-12)
     assert est.interval == pytest.approx((mean - 1.959963984540054 * sd, mean + 1.959963984540054 * sd))
+    labels = torch.repeat_interleave(torch.arange(len(counts)), torch.tensor(counts))
+    assert float(iblearn.estimate("entropy", labels, method="pym")) == pytest.approx(mean, abs=1e-12)
     x = torch.arange(400) % 8
     mi = ibf.discrete_mi_estimate(x, x // 2, method="pym", n_resamples=5)
     assert float(mi) == pytest.approx(math.log(4), abs=0.05)
