@@ -146,9 +146,9 @@ def pitman_yor_posterior_moments(counts: Any, d: Any, alpha: Any) -> tuple[Any, 
 
 def _log_posterior(f: Fingerprint, u: Array, t: Array) -> Array:
     """log of evidence x q(d) psi_1(alpha + 1) x the Jacobian (alpha + d)(1 - d), at d = 1 - e^-u and
-    alpha + d = e^t, up to a constant. The products of the Ewens-Pitman formula are log-gamma ratios
-    kept exact for any counts: betaln for (alpha + 1)_{N-1} and for prod (alpha + l d), poch(n, -d)
-    for (1 - d)_{n-1} / Gamma(n)."""
+    alpha + d = e^t, up to a constant, less the symbols' terms that depend on d alone (:func:`_tables`).
+    The products of the Ewens-Pitman formula are log-gamma ratios kept exact for any counts: betaln
+    for (alpha + 1)_{N-1} and for prod (alpha + l d)."""
     omd, d, s = np.exp(-u), -np.expm1(-u), np.exp(t)
     k, n = f.observed, float(f.n)
     out = t - u + np.log(_psi1(s + omd)) - TAIL / omd
@@ -158,12 +158,19 @@ def _log_posterior(f: Fingerprint, u: Array, t: Array) -> Array:
         with np.errstate(divide="ignore", invalid="ignore"):
             seats = (k - 1) * np.log(d) + special.gammaln(k - 1) - special.betaln(s / d, k - 1)
         out = out + np.where(d > 0, seats, (k - 1) * t)
-    many = f.values > 1
-    if many.any():
-        v, m = f.values[many], f.multiplicities[many]
-        tables = np.log(special.poch(v, -d[..., None])) - special.gammaln(omd)[..., None]
-        out = out + (m * tables).sum(axis=-1)
     return out  # type: ignore[no-any-return]
+
+
+def _tables(f: Fingerprint, u: Array) -> Array:
+    """sum_i log (1 - d)_{n_i - 1} less log Gamma(n_i), at d = 1 - e^-u: poch(n, -d) keeps it exact for
+    counts of any size. It depends on d alone, so it is computed once for each u, not for each node."""
+    many = f.values > 1
+    if not many.any():
+        return np.zeros_like(u)
+    v, m = f.values[many], f.multiplicities[many]
+    d, omd = -np.expm1(-u), np.exp(-u)
+    per_symbol = np.log(special.poch(v, -d[:, None])) - special.gammaln(omd)[:, None]
+    return (m * per_symbol).sum(axis=-1)  # type: ignore[no-any-return]
 
 
 def _peaks(log_f: Callable[[Index, Array], Array], rows: int, lo: float, hi: float) -> tuple[Array, Array]:
@@ -227,7 +234,7 @@ def _inner(f: Fingerprint, u: Array) -> Rule:
     """Nodes over t for each u: their row, t, and log(quadrature weight x posterior)."""
     row, t, w = _rule(lambda r, x: _log_posterior(f, u[r], x), len(u), *T_RANGE)
     with np.errstate(divide="ignore"):
-        return row, t, np.log(w) + _log_posterior(f, u[row], t)
+        return row, t, np.log(w) + _log_posterior(f, u[row], t) + _tables(f, u)[row]
 
 
 def _log_marginal(f: Fingerprint, u: Array) -> Array:
@@ -270,8 +277,8 @@ def _fingerprint(counts: Any) -> Fingerprint:
             f"counts: expected whole, non-negative counts with at least one sample, got {counts!r}"
         )
     values, mult = np.unique(c[c > 0], return_counts=True)
-    n = float((values * mult).sum())
-    return Fingerprint(values, mult.astype(np.float64), int(n) if n < 2**53 else n, int(mult.sum()), None)  # type: ignore[arg-type]
+    n = int((values * mult).sum())  # a Python int: exact where int64 would overflow
+    return Fingerprint(values, mult.astype(np.float64), n, int(mult.sum()), None)
 
 
 def pym_entropy(counts: Any) -> tuple[float, float]:
