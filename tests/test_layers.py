@@ -436,6 +436,7 @@ ROOMS: dict[str, dict[str, int]] = {
     "iblearn.functional.discrete": {
         "estimators": 0,
         "nsb": 1,
+        "pym": 1,
         "jvhw": 1,
         "entropies": 2,
         "inference": 3,

@@ -39,6 +39,7 @@ from iblearn.functional.discrete import (
     discrete_mi,
     discrete_mi_estimate,
     nsb_entropy,
+    pym_entropy,
 )
 from iblearn.functional.gaussian import (
     Canonical,
@@ -111,6 +112,7 @@ __all__ = [
     "noisy_mi_bounds",
     "nsb_entropy",
     "nwj_bound",
+    "pym_entropy",
     "renyi_entropy",
     "renyi_joint_entropy",
     "renyi_mi",

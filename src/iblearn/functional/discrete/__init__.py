@@ -1,9 +1,9 @@
 """The discrete room: entropies and MI of class labels and binned values, plug-in and bias-corrected.
 
 Floors, each importing only those below it: the fingerprint of a sample and the simple corrections
-(:mod:`.estimators`); NSB's posterior (:mod:`.nsb`) and the JVHW polynomial estimator (:mod:`.jvhw`); the
-functions on samples (:mod:`.entropies`); their standard errors and the choice of method
-(:mod:`.inference`).
+(:mod:`.estimators`); NSB's posterior (:mod:`.nsb`), the Pitman-Yor mixture's (:mod:`.pym`) and the
+JVHW polynomial estimator (:mod:`.jvhw`); the functions on samples (:mod:`.entropies`); their standard
+errors and the choice of method (:mod:`.inference`).
 """
 
 from iblearn.functional.discrete.entropies import (
@@ -27,6 +27,7 @@ from iblearn.functional.discrete.inference import (
     discrete_entropy_estimate,
     discrete_mi_estimate,
 )
+from iblearn.functional.discrete.pym import pym_entropy
 
 __all__ = [
     "METHODS",
@@ -45,5 +46,6 @@ __all__ = [
     "entropy_of_counts",
     "joint_codes",
     "nsb_entropy",
+    "pym_entropy",
     "row_codes",
 ]

@@ -26,6 +26,7 @@ from iblearn.functional.discrete import estimators as E
 from iblearn.functional.discrete.estimators import Fingerprint, fingerprint
 from iblearn.functional.discrete.jvhw import jvhw
 from iblearn.functional.discrete.nsb import nsb, nsb_unknown
+from iblearn.functional.discrete.pym import pym
 
 Correction = Literal["none", "miller-madow"]
 Strategy = Literal["uniform", "quantile"]
@@ -73,7 +74,7 @@ def row_codes(t: Tensor) -> Tensor:
 
 
 Method = Literal[
-    "plugin", "miller_madow", "grassberger", "chao_shen", "zhang", "cwj", "shrinkage", "jvhw", "nsb"
+    "plugin", "miller_madow", "grassberger", "chao_shen", "zhang", "cwj", "shrinkage", "jvhw", "nsb", "pym"
 ]
 METHODS: tuple[Method, ...] = typing.get_args(Method)
 _ESTIMATORS: dict[str, Callable[[Fingerprint], float]] = {
@@ -171,7 +172,7 @@ def _exact_or_float(c: np.ndarray) -> np.ndarray:
 
 
 def entropy_of_counts(c: np.ndarray, method: str, alphabet: int | None) -> tuple[float, float | None]:
-    """H in nats of the counts ``c`` by ``method``, and NSB's posterior sd (None for the others)."""
+    """H in nats of the counts ``c`` by ``method``, and NSB's or PYM's posterior sd (None for the others)."""
     f = fingerprint(c, alphabet)
     if alphabet is not None and f.observed > alphabet:
         raise ValueError(f"alphabet: {alphabet} symbols, but {f.observed} distinct symbols were seen")
@@ -179,6 +180,8 @@ def entropy_of_counts(c: np.ndarray, method: str, alphabet: int | None) -> tuple
         if isinstance(f.n, float):  # past 2^53 samples the posterior is a point at the plug-in
             return E.plugin(f), 0.0
         return nsb(f, float(alphabet)) if alphabet is not None else nsb_unknown(f)
+    if method == "pym":
+        return pym(f)
     return _ESTIMATORS[method](f), None
 
 
@@ -206,6 +209,8 @@ def discrete_entropy(
     * ``"jvhw"``: the minimax polynomial estimator of Jiao, Venkat, Han & Weissman (2015).
     * ``"nsb"``: the posterior mean of Nemenman, Shafee & Bialek (2002) (:func:`nsb_entropy` gives
       its posterior sd too).
+    * ``"pym"``: the posterior mean under the Pitman-Yor mixture prior of Archer, Park & Pillow (2014),
+      for a countable alphabet with a heavy tail (:func:`pym_entropy` gives its posterior sd too).
 
     Args:
         x: integer symbols; or give ``counts`` instead.
@@ -214,8 +219,9 @@ def discrete_entropy(
         alphabet: the number K of possible symbols, where known: NSB's prior and the shrinkage target
             use it; with None, NSB follows ndd's rule for an unknown K (a guessed K, or the asymptotic
             NSB of Nemenman 2011 when coincidences are under a tenth of N) and shrinkage uses the
-            symbols seen. The other estimators read only the counts seen (Chao-Shen, Chao-Wang-Jost
-            and JVHW estimate the unseen mass from the singletons and doubletons).
+            symbols seen; PYM reads no alphabet (its prior is over countable ones). The other
+            estimators read only the counts seen (Chao-Shen, Chao-Wang-Jost and JVHW estimate the
+            unseen mass from the singletons and doubletons).
         base: of the logarithm (2 for bits).
         correction: the older spelling of ``method``: ``"none"`` (plug-in) or ``"miller-madow"``.
 

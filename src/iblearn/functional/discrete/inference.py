@@ -1,8 +1,8 @@
 """Intervals for the discrete entropy and MI estimators, and the rule that chooses an estimator from
 the sample's coincidence regime.
 
-NSB's interval is its posterior mean plus or minus z times its posterior sd. Every other estimator's
-comes from the bootstrap: the counts drawn again from the multinomial of the observed frequencies
+NSB's and PYM's intervals are the posterior mean plus or minus z times the posterior sd. Every other
+estimator's comes from the bootstrap: the counts drawn again from the multinomial of the observed frequencies
 (the same law as drawing the rows with replacement), the estimate plus or minus Student's t times
 the resamples' sd (:func:`iblearn.functional.inference.interval`).
 """
@@ -77,7 +77,7 @@ def discrete_entropy_estimate(
     n_resamples: int = 200,
     seed: int = 0,
 ) -> Estimate:
-    """H(X) in nats with an interval: NSB's posterior (mean +- z sd), or for the other methods the
+    """H(X) in nats with an interval: NSB's or PYM's posterior (mean +- z sd), or for the other methods the
     bootstrap's (module notes). Arguments as :func:`~iblearn.functional.discrete_entropy`.
 
     Example:
@@ -91,11 +91,11 @@ def discrete_entropy_estimate(
     c = counts_of(x, counts)
     n = int(c.sum())
     value, sd = entropy_of_counts(c, method, alphabet)
-    if method == "nsb" and sd is not None:
+    if method in ("nsb", "pym") and sd is not None:
         z = float(stats.norm.ppf(0.5 + confidence / 2))
         top = math.log(alphabet) if alphabet is not None else math.inf
         span = (max(value - z * sd, 0.0), min(value + z * sd, top)) if math.isfinite(sd) else (0.0, top)
-        stderr, how = sd, "NSB posterior"
+        stderr, how = sd, f"{method.upper()} posterior"
     else:
         entropy = lambda d: entropy_of_counts(d, method, alphabet)[0]  # noqa: E731
         stderr, (low, high) = _bootstrap(entropy, c, value, n_resamples, seed, confidence)
@@ -129,7 +129,7 @@ def discrete_mi_estimate(
     bootstrap's interval (rows drawn with replacement, as joint cells drawn from their multinomial).
     NSB's three posteriors are not independent, so their sds do not add up to the MI's: the bootstrap
     gives its interval for every method, from ``n_resamples`` resamples (default ``RESAMPLES``,
-    ``NSB_RESAMPLES`` for NSB; the interval's Student's t quantile allows for their number).
+    ``NSB_RESAMPLES`` for NSB and PYM; the interval's Student's t quantile allows for their number).
 
     Example:
         >>> x = torch.arange(200) % 4
@@ -138,7 +138,7 @@ def discrete_mi_estimate(
         0.696
     """
     if n_resamples is None:
-        n_resamples = NSB_RESAMPLES if method == "nsb" else RESAMPLES
+        n_resamples = NSB_RESAMPLES if method in ("nsb", "pym") else RESAMPLES
     n_resamples, seed = _checked(method, confidence, n_resamples, seed)
     codes_x, codes_y = joint_codes(("x", x), ("y", y))
     joint = torch.stack([codes_x, codes_y], dim=1).cpu()

@@ -1,0 +1,131 @@
+"""The Pitman-Yor mixture (PYM) and NSB entropy estimates on power laws: mean error and the coverage of
+their 95% posterior intervals, on the same draws.
+
+    python benchmarks/pym_powerlaw.py [--draws 20] [--quick] [--out DIR | --write-results]
+
+Each cell is a Zipf law p_i ~ i^-s over K symbols (s = 1.0, 1.1, 1.3, 1.5; K = 10^3, 10^4, 10^5),
+sampled N times (N = 200, 1,000, 5,000), ``--draws`` times with seeds derived from the cell; the truth
+is H(p). PYM (:func:`iblearn.functional.pym_entropy`) and NSB with K unknown
+(:func:`iblearn.functional.nsb_entropy`, ndd's rule for guessing K) read the same counts. Coverage is
+the share of draws whose truth lies within the mean +- 1.96 posterior sds. Each draw's counts of
+counts (N, symbols seen m, singletons f1, doubletons f2) are kept with the estimates, so that a rule
+choosing between the two can be read from the record. The peers ndd and infomeasure are not run here:
+ndd's NSB agrees with iblearn's (``benchmarks/discrete.py``) and neither ships PYM.
+
+Writes results.json (rows per cell, the draws, provenance) and table.md.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+import _prelude  # noqa: F401  (one thread per library, the checkout on sys.path)
+from benchmarks.runners.script import RESULTS, cpu_model, parser, positive_int
+from iblearn.functional import nsb_entropy, pym_entropy
+from iblearn.records import atomic_write_text, environment, write_json
+
+Z = 1.959963984540054
+FULL = {"exponents": [1.0, 1.1, 1.3, 1.5], "alphabets": [10**3, 10**4, 10**5], "ns": [200, 1000, 5000]}
+QUICK = {"exponents": [1.1], "alphabets": [5000], "ns": [600]}
+
+
+def zipf(exponent: float, k: int) -> np.ndarray:
+    p = np.arange(1, k + 1, dtype=float) ** -exponent
+    return p / p.sum()
+
+
+def one_draw(p: np.ndarray, n: int, rng: np.random.Generator) -> dict[str, Any]:
+    """The estimates, their seconds and the counts of counts of one sample of ``n`` from ``p``."""
+    c = rng.multinomial(n, p)
+    c = c[c > 0]
+    out: dict[str, Any] = {
+        "n": n,
+        "m": len(c),
+        "f1": int((c == 1).sum()),
+        "f2": int((c == 2).sum()),
+    }
+    for name, call in (("pym", lambda: pym_entropy(c)), ("nsb", lambda: nsb_entropy(counts=c))):
+        start = time.thread_time()
+        mean, sd = call()
+        out[name] = [mean, sd if math.isfinite(sd) else None, time.thread_time() - start]
+    return out
+
+
+def summary(truth: float, draws: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    err = np.array([d[name][0] - truth for d in draws])
+    covered = [d[name][1] is not None and abs(d[name][0] - truth) <= Z * d[name][1] for d in draws]
+    return {
+        "mean_error": float(err.mean()),
+        "rmse": float(np.sqrt((err**2).mean())),
+        "coverage": float(np.mean(covered)),
+        "mean_sd": float(np.mean([d[name][1] or math.inf for d in draws])),
+        "seconds": float(np.median([d[name][2] for d in draws])),
+    }
+
+
+def run_cell(exponent: float, k: int, n: int, draws: int, seed: int) -> dict[str, Any]:
+    p = zipf(exponent, k)
+    truth = float(-(p * np.log(p)).sum())
+    rng = np.random.default_rng([seed, round(100 * exponent), k, n])
+    got = [one_draw(p, n, rng) for _ in range(draws)]
+    return {
+        "exponent": exponent,
+        "k": k,
+        "n": n,
+        "truth": truth,
+        "draws": got,
+        **{name: summary(truth, got, name) for name in ("pym", "nsb")},
+        "f1_over_m": float(np.mean([d["f1"] / d["m"] for d in got])),
+        "f1_over_f2": float(np.mean([d["f1"] / max(d["f2"], 1) for d in got])),
+    }
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    head = (
+        "| s | K | N | H | f1/m | PYM error | PYM coverage | NSB error | NSB coverage |\n"
+        "|---|---|---|---|---|---|---|---|---|\n"
+    )
+    lines = [
+        f"| {r['exponent']:g} | {r['k']:,} | {r['n']:,} | {r['truth']:.3f} | {r['f1_over_m']:.2f} | "
+        f"{r['pym']['mean_error']:+.3f} | {r['pym']['coverage']:.2f} | {r['nsb']['mean_error']:+.3f} | "
+        f"{r['nsb']['coverage']:.2f} |"
+        for r in rows
+    ]
+    return head + "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = parser(__doc__)
+    p.add_argument("--draws", type=positive_int, default=20, help="draws per cell")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quick", action="store_true", help="one cell (Zipf 1.1 over 5,000 symbols, N = 600)")
+    p.add_output(RESULTS / "pym_powerlaw", "--out")
+    args = p.parse_args(argv)
+    torch.set_num_threads(1)
+    config = {**(QUICK if args.quick else FULL), "draws": args.draws, "seed": args.seed}
+    rows = []
+    for exponent in config["exponents"]:
+        for k in config["alphabets"]:
+            for n in config["ns"]:
+                rows.append(run_cell(exponent, k, n, args.draws, args.seed))
+                print(table(rows[-1:]).splitlines()[-1], flush=True)
+    env = environment()
+    provenance = {
+        "git_commit": env["git_commit"],
+        "date": env["date"],
+        "machine": f"{cpu_model() or env['machine']} ({env['machine']})",
+        "versions": {"iblearn": env["iblearn"], "numpy": np.__version__, "python": env["python"]},
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_json(args.out / "results.json", {"config": config, "provenance": provenance, "rows": rows})
+    atomic_write_text(args.out / "table.md", table(rows))
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    main()
