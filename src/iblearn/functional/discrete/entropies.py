@@ -176,9 +176,9 @@ def entropy_of_counts(c: np.ndarray, method: str, alphabet: int | None) -> tuple
     f = fingerprint(c, alphabet)
     if alphabet is not None and f.observed > alphabet:
         raise ValueError(f"alphabet: {alphabet} symbols, but {f.observed} distinct symbols were seen")
+    if method in ("nsb", "pym") and isinstance(f.n, float):
+        return E.plugin(f), 0.0  # past 2^53 samples either posterior is a point at the plug-in
     if method == "nsb":
-        if isinstance(f.n, float):  # past 2^53 samples the posterior is a point at the plug-in
-            return E.plugin(f), 0.0
         return nsb(f, float(alphabet)) if alphabet is not None else nsb_unknown(f)
     if method == "pym":
         return pym(f)
