@@ -13,13 +13,14 @@ benchmark-mi's 40 tasks and the 19 high-dimensional ones, N = 10,000, mean absol
    Gaussian-copula tasks, the best; KSG 11%) where it and KSG on the scores agree (``agreement``);
    else ``ksg`` (heavy-tailed 40% and other 20% against the Gaussian's 88% and 53%), and as those
    rows put KSG alone 20 - 40% off there, the disagreement is a failed check. Where the scores look
-   jointly Gaussian (Mardia's kurtosis within :data:`~iblearn.estimation.choose.JOINT_GAUSSIAN` of a Gaussian's) only KSG
-   reading more than the Gaussian is a disagreement: KSG reads low in dimension (the rows: -10% on
-   average on those Gaussian-copula tasks, 11% absolute), and above the Gaussian it sees dependence
-   the Gaussian misses (a spiral). A column with a point mass (at least :data:`~iblearn.estimation.choose.ATOM` of its rows on
-   one value: zero-inflated data) takes ``ksg`` without the Gaussian: a variable with an atom has no
-   unique copula, so its normal scores are not Gaussian ones (this part of the rule comes from the
-   benchmark's held-out mixtures, where the Gaussian read a 3 x 3 zero-inflated task 14 - 16% low
+   jointly Gaussian (Mardia's kurtosis within :data:`~iblearn.estimation.choose.JOINT_GAUSSIAN` of a
+   Gaussian's) only KSG reading more than the Gaussian is a disagreement: KSG reads low in dimension
+   (the rows: -10% on average on those Gaussian-copula tasks, 11% absolute), and above the Gaussian it
+   sees dependence the Gaussian misses (a spiral). A column with a point mass (at least
+   :data:`~iblearn.estimation.choose.ATOM` of its rows on one value: zero-inflated data) takes ``ksg``
+   without the Gaussian: a variable with an atom has no unique copula, so its normal scores are not
+   Gaussian ones (this part of the rule comes from the benchmark's held-out mixtures, where the
+   Gaussian read a 3 x 3 zero-inflated task 14 - 16% low
    and said reliable; the guide gives the runs with and without it).
 5. **More than 10**: ``gaussian`` with ``bias_correction`` on the scores (1% on the Gaussian-copula
    tasks where KSG is 35% off; 12 - 19% on the others, where KSG is 87% off). Where the scores do not
