@@ -35,7 +35,7 @@ import torch
 
 from benchmarks.runners.discrete_report import render
 from benchmarks.runners.script import RESULTS, cpu_model, parser, positive_int
-from iblearn.functional import choose_discrete_method, discrete_entropy, nsb_entropy
+from iblearn.functional import choose_discrete_method, discrete_entropy, nsb_entropy, pym_entropy
 from iblearn.functional.discrete import Method
 from iblearn.records import environment, write_json
 
@@ -125,6 +125,7 @@ def ours(counts: np.ndarray, k: int) -> dict[str, list[Any]]:
     }
     out["nsb"] = _timed(lambda: nsb_entropy(counts=counts))
     out["nsb_k"] = _timed(lambda: nsb_entropy(counts=counts, alphabet=k))
+    out["pym"] = _timed(lambda: pym_entropy(counts=counts))
     return out
 
 

@@ -1,8 +1,9 @@
 """The entropy of labels for the front door: the discrete estimators, chosen by
 :func:`iblearn.functional.choose_discrete_method` from how well the sample covers its symbols
 (Chao-Wang-Jost where each symbol is seen often and little mass is unseen, NSB where the sample is
-undersampled), with the chosen estimator's interval, checked on the counts
-(:func:`iblearn.estimation.auto_discrete.entropy_checks`: coincidences, the unseen mass, the tail)."""
+undersampled, PYM where its counts have a heavy tail), with the chosen estimator's interval, checked
+on the counts (:func:`iblearn.estimation.auto_discrete.entropy_checks`: coincidences, the unseen mass,
+the tail)."""
 
 from __future__ import annotations
 
@@ -41,6 +42,6 @@ def entropy_auto(labels: Any, *, alphabet: int | None = None, seed: int = 0) -> 
         "symbols": float((counts > 0).sum()),
         "singletons": float((counts == 1).sum()),
     }
-    checks = entropy_checks(counts)
+    checks = entropy_checks(counts, chosen)
     est = checks_verdict(est, checks, "the sample does not pin the entropy down: draw more rows")
     return replace(est, report=replace(est.report, chosen=chosen, why=why, checks=checks, features=feats))

@@ -32,6 +32,10 @@ from iblearn.functional.inference import Estimate
 #: Unseen mass (Good-Turing, f1 / N) and samples a symbol seen beyond which a sample with K unknown is
 #: well sampled (:func:`choose_discrete_method`).
 WELL_SAMPLED_UNSEEN, WELL_SAMPLED_RATIO = 0.01, 10.0
+#: Singletons over the symbols seen (f1 / m) from which the counts read as a power-law tail: a
+#: Pitman-Yor sample's f1 / m tends to its discount (0.9 for Zipf 1.1), a Dirichlet's falls to 0 as
+#: it is sampled (:func:`choose_discrete_method` takes PYM there).
+HEAVY_TAIL = 0.5
 #: Bootstrap resamples of the MI by default, and by NSB (three posteriors and a guess of K per
 #: resample): the interval's Student's t quantile with R - 1 degrees of freedom carries the resampled
 #: sd's own error, so fewer resamples widen the interval (t = 2.01 against 1.97 at 95%) and keep it
@@ -167,13 +171,17 @@ def choose_discrete_method(counts: Any, alphabet: int | None = None) -> tuple[st
     seen ``WELL_SAMPLED_RATIO`` times on average and the unseen mass f1 / N (Good-Turing) is under
     ``WELL_SAMPLED_UNSEEN``, ``"cwj"`` (Chao, Wang & Jost: on those cells its RMSE is at or below
     Miller-Madow's, which falls behind where many rare symbols hold a little mass each); otherwise
-    ``"nsb"`` with K guessed from the sample.
+    ``"nsb"`` with K guessed from the sample, or ``"pym"`` where at least :data:`HEAVY_TAIL` of the
+    symbols seen are seen once (a power-law tail: on the power-law benchmark,
+    ``benchmarks/results/pym_powerlaw``, PYM's interval covered 58% of such draws and NSB's 39%).
 
     Example:
         >>> choose_discrete_method([500, 300, 200])[0]
         'cwj'
-        >>> choose_discrete_method([3, 1, 2, 1, 1, 2, 1, 1, 1, 1])[0]
+        >>> choose_discrete_method([3, 1, 2, 3, 1, 2, 2, 1, 3, 2])[0]
         'nsb'
+        >>> choose_discrete_method([3, 1, 2, 1, 1, 2, 1, 1, 1, 1])[0]
+        'pym'
     """
     c = counts_of(counts=counts)
     n, m = int(c.sum()), int((c > 0).sum())
@@ -196,6 +204,11 @@ def choose_discrete_method(counts: Any, alphabet: int | None = None) -> tuple[st
         return "cwj", (
             f"well sampled: N = {n} is {n / m:.3g} times the {m} symbols seen and the unseen mass f1/N is "
             f"{f1 / n:.2g}: Chao-Wang-Jost's correction, with the unseen symbols' share from f1 and f2"
+        )
+    if f1 >= HEAVY_TAIL * m:
+        return "pym", (
+            f"heavy tail: {f1} of the {m} symbols seen are seen once (f1/m = {f1 / m:.2g}), as a power law "
+            "keeps finding new ones: PYM's Pitman-Yor prior describes such a tail, with an interval"
         )
     return "nsb", (
         f"undersampled: N = {n} over {m} symbols seen with {n - m} coincidences and unseen mass f1/N = "
