@@ -257,3 +257,35 @@ def test_a_checkpoint_serves_only_its_own_kernel(tmp_path):
     ibf.pairwise_mi(x, top_k=3, checkpoint=tmp_path)
     with pytest.raises(ValueError, match=r"checkpoint: .*another run's"):
         ibf.pairwise_mi(x, top_k=3, checkpoint=tmp_path, backend="brute")
+
+
+def test_tied_values_are_ranked_at_random_for_each_column_and_seed():
+    x = torch.tensor([[0.0, 1.0], [0.0, 1.0], [1.0, 1.0], [0.0, 0.0], [1.0, 0.0], [0.0, 1.0]] * 50)
+    scores = normal_scores(x, seed=3)
+    assert torch.equal(scores, normal_scores(x, seed=3)) and not torch.equal(scores, normal_scores(x, seed=4))
+    # Each column's scores are a permutation of the 300 scores, tied values among their own ranks ...
+    grid = torch.special.ndtri(torch.arange(1, 301, dtype=torch.float64) / 301)
+    for j in range(2):
+        assert torch.equal(scores[:, j].sort().values, grid)
+        assert bool(scores[x[:, j] == 0, j].max() < scores[x[:, j] == 1, j].min())
+    # ... in an order that owes nothing to the rows' (ties by row order: a correlation near 0.6).
+    rows = torch.arange(300, dtype=torch.float64)
+    for j in range(2):
+        assert abs(float(torch.corrcoef(torch.stack([scores[:, j], rows]))[0, 1])) < 0.2
+
+
+@pytest.mark.parametrize(
+    "draw",
+    [lambda g: np.round(g.standard_normal((300, 20))), lambda g: g.integers(0, 2, (300, 30)).astype(float)],
+    ids=["rounded normals", "binary"],
+)
+def test_independent_columns_of_repeated_values_give_no_fdr_edges(draw):
+    x = torch.from_numpy(draw(np.random.default_rng(0)))
+    got = pairwise_stream.streamed_pairwise_mi(x, 3, 1, KNNOptions(), "fdr", 0.05, n_permutations=600)
+    assert len(got.values) <= 1  # every pair, at over 1 nat, where ties are broken by row order
+
+
+def test_series_warn_that_their_rows_are_not_independent():
+    walks = torch.from_numpy(np.cumsum(np.random.default_rng(0).standard_normal((300, 6)), axis=0))
+    with pytest.warns(UserWarning, match=r"pairwise_mi: the rows look like a time series"):
+        ibf.pairwise_mi(walks, threshold=0.5)
