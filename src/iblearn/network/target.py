@@ -49,7 +49,9 @@ class TargetResult:
         te: each source variable's conditional TE given all other selected variables, nats.
         p_values: its p-value against its own surrogates.
         omnibus_te: TE of all selected source variables together given the target's past (step d).
-        omnibus_p: the omnibus test's p-value (1 where no source was selected).
+        omnibus_p: the target's p-value, corrected across targets: the larger of the omnibus test's and
+            the first source's maximum statistic's, a valid p-value of "no process drives the target"
+            whatever the selection did (1 where no source was selected).
     """
 
     target: int
@@ -95,13 +97,18 @@ class _Search:
         """Whether ``count`` surrogates at or above the statistic give a p-value below alpha."""
         return (count + 1) / (self.st.n_permutations + 1) < self.st.alpha
 
-    def max_test(self, cond: Condition, candidates: list[Variable], observed: float) -> bool:
+    def p_value(self, count: int) -> float:
+        return (count + 1) / (self.st.n_permutations + 1)
+
+    def max_test(self, cond: Condition, candidates: list[Variable], observed: float) -> float | None:
         """Step (a)/(b)'s test: ``observed`` (the largest candidate's CMI) against the largest of all
-        candidates' CMI in each surrogate (Novelli et al. 2019, "maximum statistic")."""
+        candidates' CMI in each surrogate (Novelli et al. 2019, "maximum statistic"); its p-value where
+        it is below alpha, else None (the count stops as soon as that is settled)."""
         step = PAST if candidates[0][0] == self.j else SOURCES
         if self.eng.batched:
             table = [self.eng.surrogates(cond, self.column(v), self.surr(step, v)) for v in candidates]
-            return self.significant(int((np.max(table, axis=0) >= observed).sum()))
+            count = int((np.max(table, axis=0) >= observed).sum())
+            return self.p_value(count) if self.significant(count) else None
         # Every surrogate of every candidate laid out at once: one gather a candidate.
         samples = [self.surr(step, v).take(self.column(v)) for v in candidates]
         count = 0
@@ -111,22 +118,25 @@ class _Search:
                     count += 1
                     break
             if not self.significant(count):  # settled: more surrogates cannot bring p below alpha
-                return False
-        return True
+                return None
+        return self.p_value(count)
 
-    def select(self, chosen: list[Variable], candidates: list[Variable]) -> list[Variable]:
+    def select(self, chosen: list[Variable], candidates: list[Variable]) -> tuple[list[Variable], float]:
         """Greedy inclusion: the candidate of largest CMI given ``chosen``, while its maximum statistic
-        is significant (Algorithm 1, steps a and b)."""
-        chosen, remaining, added = list(chosen), list(candidates), []
+        is significant (Algorithm 1, steps a and b); and the first step's p-value (1 where none was
+        significant)."""
+        chosen, remaining, added, first = list(chosen), list(candidates), [], 1.0
         while remaining:
             cond = condition(self.y, self.emb.columns(chosen))
             values = [self.eng.value(cond, self.column(v)) for v in remaining]
             best = int(np.argmax(values))
-            if not self.max_test(cond, remaining, values[best]):
+            p = self.max_test(cond, remaining, values[best])
+            if p is None:
                 break
+            first = p if not added else first
             added.append(remaining.pop(best))
             chosen.append(added[-1])
-        return added
+        return added, first
 
     def min_test(self, past: list[Variable], sources: list[Variable]) -> tuple[int, bool]:
         """Step (c)'s test: the source variable of least CMI given all others, against the least of all
@@ -175,11 +185,12 @@ def infer_target(emb: Embedded, j: int, st: Settings, device: str | None = None)
     """The steps (a) - (d) for target ``j`` (see the module's notes); ``device``: KSG's surrogates
     counted in batches there (None: one by one, exactly)."""
     s = _Search(emb, j, st, device)
-    past = s.select([], [(j, lag) for lag in range(1, st.max_lag + 1)])
+    past, _ = s.select([], [(j, lag) for lag in range(1, st.max_lag + 1)])
     candidates = [
         (p, lag) for p in range(emb.n_processes) if p != j for lag in range(st.min_lag, st.max_lag + 1)
     ]
-    sources = s.prune(past, s.select(past, candidates))
+    selected, first_p = s.select(past, candidates)
+    sources = s.prune(past, selected)
     te, p_values = [], []
     for i, v in enumerate(sources):
         cond = condition(s.y, emb.columns(past + sources[:i] + sources[i + 1 :]))
@@ -189,9 +200,14 @@ def infer_target(emb: Embedded, j: int, st: Settings, device: str | None = None)
     omnibus_te, omnibus_p = 0.0, 1.0
     if sources:
         # The sources' variables permuted together: one surrogate order for all of them.
-        omnibus_te, omnibus_p = s.tested(
+        omnibus_te, joint_p = s.tested(
             condition(s.y, emb.columns(past)), emb.columns(sources), OMNIBUS, (-1, -1)
         )
+        # The joint test ran on the data that chose the sources, so its null leaves out the choice and
+        # its p-value is near its least whenever a source was chosen, by chance or not. The first
+        # source's maximum statistic was drawn over every candidate, the choice within its null: where
+        # no process drives the target, P(its p <= u) <= u, and so for the larger of the two.
+        omnibus_p = max(joint_p, first_p)
     return TargetResult(
         j, tuple(lag for _, lag in past), tuple(sources), tuple(te), tuple(p_values), omnibus_te, omnibus_p
     )
