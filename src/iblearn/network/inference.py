@@ -30,7 +30,6 @@ import sys
 import time
 import warnings
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,12 +39,12 @@ from iblearn import _checks as V
 from iblearn._threads import one_thread
 from iblearn.estimation.choose import choose_network
 from iblearn.functional._cmi_surrogates import KSG_K, surrogate_kind
-from iblearn.functional._parallel import check_n_jobs, iter_batches
+from iblearn.functional._parallel import check_n_jobs, iter_batches, store_for
 from iblearn.functional.serial import MIN_BLOCKS, mixing
 from iblearn.network.embedding import Embedded, as_trials, check_lags, embed, normal_scores
 from iblearn.network.result import NetworkResult
-from iblearn.network.target import Settings, TargetResult, infer_target
-from iblearn.records import atomic_write_text, fingerprint, read_checkpoint, read_json, write_json
+from iblearn.network.target import Settings, TargetResult, checked_target, infer_target
+from iblearn.records import BatchStore
 
 METHODS = ("auto", "ksg", "gaussian", "copula")
 
@@ -109,7 +108,11 @@ def infer_network(
             ``joblib.parallel_config`` context says, e.g. a Dask cluster's backend).
         progress: print one line to stderr as each target finishes.
         checkpoint: a folder: each finished target is written there atomically as JSON, and a run
-            given the same folder, data and settings reads the finished targets back.
+            given the same folder, data and settings reads the finished targets back. A folder of
+            another run (other data or settings), or one that holds files but no run's key, is refused,
+            as is a target's file that does not carry this run's key or holds what no run could write
+            (a lag beyond ``max_lag``, a process that does not exist, a p-value of other surrogates),
+            each by a ValueError naming the file.
         device: None, KSG's surrogates one at a time by the exact compiled search; a torch device
             (``"cuda"``, ``"cpu"``), a candidate's surrogates at once in torch there (module notes).
 
@@ -130,8 +133,8 @@ def infer_network(
     if kind == "shift":
         _warn_if_slow(trials)
     st = Settings(min_lag, max_lag, chosen, n_permutations, alpha, seed, kind)
-    folder = _checkpoint(checkpoint, trials, st)
-    results = _run_targets(emb, st, device, n_jobs, progress, folder)
+    store = store_for(checkpoint, trials, asdict(st))
+    results = _run_targets(emb, st, device, n_jobs, progress, store)
     significant = corrected([r.omnibus_p if r.sources else 1.0 for r in results], alpha, fdr)
     settings = asdict(st) | dict(fdr=fdr, method_reason=reason, surrogates=kind, device=device)
     if chosen == "ksg":
@@ -215,27 +218,12 @@ def _present_and_past(trials: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray,
     return now, before, normal_scores([now, before])
 
 
-def _checkpoint(checkpoint: Any, trials: list[np.ndarray], st: Settings) -> Path | None:
-    """The checkpoint folder, its key written (or checked: another run's folder is refused)."""
-    if checkpoint is None:
+def _finished(store: BatchStore | None, j: int, st: Settings, n_processes: int) -> TargetResult | None:
+    """Target ``j``'s result as the checkpoint holds it, every field checked (:func:`checked_target`)
+    and the record bound to this run by its key; None where it is not there."""
+    if store is None:
         return None
-    folder = Path(checkpoint)
-    if folder.exists() and not folder.is_dir():
-        raise ValueError(f"checkpoint: {folder} exists and is not a folder")
-    key = fingerprint(trials, asdict(st))
-    saved = read_checkpoint(folder / "key", lambda f: f.read_text(encoding="utf-8").strip())
-    if saved is None:
-        folder.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(folder / "key", key + "\n")
-    elif saved != key:
-        raise ValueError(f"checkpoint: {folder} holds another run (other data or settings); use a new folder")
-    return folder
-
-
-def _finished(folder: Path | None, j: int) -> TargetResult | None:
-    if folder is None:
-        return None
-    return read_checkpoint(folder / f"target_{j}.json", lambda f: TargetResult.from_json(read_json(f)))
+    return store.read_record(f"target_{j}.json", lambda d: checked_target(d, j, n_processes, st))
 
 
 def _job(emb: Embedded, j: int, st: Settings, device: str | None) -> TargetResult:
@@ -250,21 +238,21 @@ def _run_targets(
     device: str | None,
     n_jobs: int | None,
     progress: bool,
-    folder: Path | None,
+    store: BatchStore | None,
 ) -> list[TargetResult]:
     """Every target's result: those the checkpoint holds read back, the others run (in parallel where
     ``n_jobs`` says) and written there as each finishes."""
     p = emb.n_processes
     results: dict[int, TargetResult] = {}
     for j in range(p):
-        if (done := _finished(folder, j)) is not None:
+        if (done := _finished(store, j, st, p)) is not None:
             results[j] = done
     todo = [j for j in range(p) if j not in results]
     start = time.perf_counter()
     for j, r in zip(todo, iter_batches(_job, [(emb, j, st, device) for j in todo], n_jobs), strict=True):
         results[j] = r
-        if folder is not None:
-            write_json(folder / f"target_{j}.json", r.to_json())
+        if store is not None:
+            store.write_record(f"target_{j}.json", r.to_json())
         if progress:
             print(
                 f"target {j}: {len(r.sources)} source variables, past {list(r.past)} "

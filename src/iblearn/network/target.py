@@ -78,6 +78,72 @@ class TargetResult:
         )
 
 
+def checked_target(d: dict[str, Any], j: int, n_processes: int, st: Settings) -> TargetResult:
+    """The :class:`TargetResult` of target ``j`` that a checkpoint's record ``d`` holds, each field
+    checked against what a run with ``st`` on ``n_processes`` could have written: ``target`` is ``j``,
+    the past's lags lie in 1..max_lag, each source is another process at a lag in min_lag..max_lag, none
+    twice, one finite TE and one p-value a source, and every p-value a multiple ``(c + 1) / (B + 1)``
+    in [1 / (B + 1), 1]; a target without sources has omnibus TE 0 and p-value 1. Raises ValueError
+    (or TypeError) saying which field is wrong."""
+    fields = ("target", "past", "sources", "te", "p_values", "omnibus_te", "omnibus_p")
+    if set(d) != set(fields):
+        raise ValueError(f"expected the fields {', '.join(fields)}, got {', '.join(sorted(d))}")
+    if _integer(d["target"], "target") != j:
+        raise ValueError(f"target: the record of target {j} says {d['target']!r}")
+    past = tuple(_integer(v, "past", 1, st.max_lag) for v in _listed(d["past"], "past"))
+    sources = []
+    for pair in _listed(d["sources"], "sources"):
+        if len(_listed(pair, "sources")) != 2:
+            raise ValueError(f"sources: expected (process, lag) pairs, got {pair!r}")
+        source = _integer(pair[0], "sources", 0, n_processes - 1)
+        if source == j:
+            raise ValueError(f"sources: target {j} is listed as its own source")
+        sources.append((source, _integer(pair[1], "sources", st.min_lag, st.max_lag)))
+    for name, values in (("past", past), ("sources", sources)):
+        if len(set(values)) != len(values):
+            raise ValueError(f"{name}: a variable is listed twice")
+    te = [_real(v, "te") for v in _listed(d["te"], "te")]
+    p_values = [_p_value(v, "p_values", st.n_permutations) for v in _listed(d["p_values"], "p_values")]
+    if not len(te) == len(p_values) == len(sources):
+        raise ValueError(
+            f"te, p_values: expected one a source ({len(sources)}), got {len(te)} and {len(p_values)}"
+        )
+    omnibus_te = _real(d["omnibus_te"], "omnibus_te")
+    omnibus_p = _p_value(d["omnibus_p"], "omnibus_p", st.n_permutations)
+    if not sources and (omnibus_te, omnibus_p) != (0.0, 1.0):
+        raise ValueError("omnibus_te, omnibus_p: a target without sources has 0 and 1")
+    return TargetResult(j, past, tuple(sources), tuple(te), tuple(p_values), omnibus_te, omnibus_p)
+
+
+def _listed(value: Any, name: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise ValueError(f"{name}: expected a list, got {value!r}")
+    return value
+
+
+def _integer(value: Any, name: str, low: int | None = None, high: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name}: expected an integer, got {value!r}")
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ValueError(f"{name}: {value} lies outside [{low}, {high}]")
+    return value
+
+
+def _real(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value):
+        raise ValueError(f"{name}: expected a finite number, got {value!r}")
+    return float(value)
+
+
+def _p_value(value: Any, name: str, n_permutations: int) -> float:
+    """A p-value ``(c + 1) / (B + 1)`` of B surrogates, c of them at or above the statistic."""
+    p = _real(value, name)
+    count = p * (n_permutations + 1) - 1
+    if not (0 <= round(count) <= n_permutations and abs(count - round(count)) < 1e-6):
+        raise ValueError(f"{name}: {p!r} is no p-value of {n_permutations} surrogates")
+    return p
+
+
 class _Search:
     """The state of one target's search: its samples, estimator and the surrogates' keys."""
 

@@ -46,16 +46,23 @@ from scipy import stats
 from torch import Tensor
 
 from iblearn import _checks as V
-from iblearn.functional._parallel import Progress, check_n_jobs, iter_batches, reporter
+from iblearn.functional._parallel import Progress, check_n_jobs, iter_batches, reporter, store_for
 from iblearn.functional.knn import bivariate, neighbors, pair_batches
 from iblearn.functional.knn.counts import ksg_counts_tree
 from iblearn.functional.knn.formula import ksg_constant, ksg_count_terms
 from iblearn.functional.knn.ksg import prepare_samples
 from iblearn.functional.knn.neighbors import Backend
 from iblearn.functional.knn.options import KNNOptions
-from iblearn.functional.knn.pairwise_edges import PairwiseEdges, aracne_kept, bh_kept, merge_top_k, row_top_k
+from iblearn.functional.knn.pairwise_edges import (
+    PairwiseEdges,
+    aracne_kept,
+    bh_kept,
+    checked_tile,
+    merge_top_k,
+    row_top_k,
+)
 from iblearn.functional.serial import ordered_rows
-from iblearn.records import BatchStore, atomic_write_bytes, fingerprint, read_checkpoint
+from iblearn.records import atomic_write_bytes
 
 #: Variables per side of a tile: 32,640 pairs, seconds of work at a few hundred rows.
 STREAM_TILE = 256
@@ -219,27 +226,22 @@ def _tile_job(
 
 
 class _Shards:
-    """The output folder: the run's key (:class:`~iblearn.records.BatchStore`) and one ``.npz`` shard
-    a finished tile, written atomically."""
+    """The output folder (:class:`~iblearn.records.BatchStore`): the run's key, and one ``.npz`` shard a
+    finished tile, written atomically with the key, and read back only if it carries the key and is a
+    reduction its tile could have given (:func:`~iblearn.functional.knn.pairwise_edges.checked_tile`)."""
 
-    def __init__(self, path: str | os.PathLike[str] | None, key: str) -> None:
-        self.path = None if path is None else BatchStore(path, key).path
+    def __init__(self, path: str | os.PathLike[str] | None, x: Tensor, settings: dict[str, Any]) -> None:
+        self.store = store_for(path, [x.cpu()], settings)
 
-    def load(self, t: int) -> dict[str, NDArray[Any]] | None:
-        if self.path is None:
+    def load(self, t: int, tile: tuple[Any, ...]) -> dict[str, NDArray[Any]] | None:
+        """Tile ``t``'s reduction, ``tile`` the starts, sizes and ``keep`` of :func:`_tile_job`."""
+        if self.store is None:
             return None
-
-        def read(f: Path) -> dict[str, NDArray[Any]]:
-            with np.load(f, allow_pickle=False) as z:
-                return {name: z[name] for name in z.files}
-
-        return read_checkpoint(self.path / f"tile-{t:07d}.npz", read)
+        return self.store.load_arrays(f"tile-{t:07d}.npz", lambda part: checked_tile(part, *tile))
 
     def save(self, t: int, part: dict[str, NDArray[Any]]) -> None:
-        if self.path is not None:
-            buf = io.BytesIO()
-            np.savez(buf, **part)  # type: ignore[arg-type]
-            atomic_write_bytes(self.path / f"tile-{t:07d}.npz", buf.getvalue())
+        if self.store is not None:
+            self.store.save_arrays(f"tile-{t:07d}.npz", part)
 
 
 def _tiles(p: int, tile: int) -> list[tuple[int, int]]:
@@ -257,16 +259,15 @@ def _stream(
     progress: Progress,
 ) -> Iterator[tuple[tuple[int, int], dict[str, NDArray[Any]]]]:
     """Each tile's reduction, in the tiles' order: read from its shard, or computed (and written)."""
-    done = [shards.load(t) for t in range(len(tiles))]
-    todo = [t for t, d in enumerate(done) if d is None]
     size = {t: _tile_pairs(a, b, tile, p) for t, (a, b) in enumerate(tiles)}
+    done = [shards.load(t, (tiles[t], _tile_sizes(*tiles[t], tile, p), job[2])) for t in range(len(tiles))]
+    todo = [t for t, d in enumerate(done) if d is None]
     report = reporter(progress, sum(size.values()), sum(size.values()) - sum(size[t] for t in todo), "pairs")
 
     def args(t: int) -> tuple[Any, ...]:
         a, b = tiles[t]
         rows = np.r_[a : min(a + tile, p)] if a == b else np.r_[a : min(a + tile, p), b : min(b + tile, p)]
-        sizes = (min(a + tile, p) - a, min(b + tile, p) - b)
-        return (source.rows(rows), (a, b), sizes, *job)
+        return (source.rows(rows), (a, b), _tile_sizes(a, b, tile, p), *job)
 
     computed = iter_batches(_tile_job, (args(t) for t in todo), n_jobs)
     for t in range(len(tiles)):
@@ -279,8 +280,12 @@ def _stream(
     report(0, end=True)
 
 
+def _tile_sizes(a: int, b: int, tile: int, p: int) -> tuple[int, int]:
+    return min(a + tile, p) - a, min(b + tile, p) - b
+
+
 def _tile_pairs(a: int, b: int, tile: int, p: int) -> int:
-    na, nb = min(a + tile, p) - a, min(b + tile, p) - b
+    na, nb = _tile_sizes(a, b, tile, p)
     return na * (na - 1) // 2 if a == b else na * nb
 
 
@@ -328,7 +333,7 @@ def streamed_pairwise_mi(
     prepared, k = prepare_samples(named, k, standardize=opts.standardize, ties=opts.ties, seed=opts.seed)
     source = _Prepared(prepared, opts.backend) if on_device else _Sorted(*bivariate.sorted_ranks(prepared))
     del prepared
-    shards = _Shards(out, fingerprint([x.cpu()], settings))
+    shards = _Shards(out, x, settings)
     tiles = _tiles(p, tile)
     parts = _stream(source, p, tiles, tile, (k, variant, keep), shards, n_jobs, progress)
     if mode == "top_k":
