@@ -191,7 +191,8 @@ class _Search:
         """Greedy inclusion: the candidate of largest CMI given ``chosen``, while its maximum statistic
         is significant (Algorithm 1, steps a and b); and the first step's p-value (1 where none was
         significant)."""
-        chosen, remaining, added, first = list(chosen), list(candidates), [], 1.0
+        chosen, remaining, first = list(chosen), list(candidates), 1.0
+        added: list[Variable] = []
         while remaining:
             cond = condition(self.y, self.emb.columns(chosen))
             values = [self.eng.value(cond, self.column(v)) for v in remaining]
