@@ -13,6 +13,9 @@ from iblearn.network.simulate import random_var_network
 
 torch.set_num_threads(1)
 
+# Few surrogates for the targets keep these tests fast; the warning that says so is tested on its own.
+pytestmark = pytest.mark.filterwarnings("ignore:n_permutations:UserWarning")
+
 
 @pytest.fixture(scope="module")
 def data() -> np.ndarray:

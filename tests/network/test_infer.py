@@ -12,6 +12,9 @@ from iblearn.network import benjamini_hochberg, holm, infer_network
 from iblearn.network.inference import corrected
 from iblearn.network.simulate import random_var_network
 
+# Few surrogates for the targets keep these tests fast; the warning that says so is tested on its own.
+pytestmark = pytest.mark.filterwarnings("ignore:n_permutations:UserWarning")
+
 
 def _scores(found: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
     tp = int((found & truth).sum())

@@ -17,6 +17,9 @@ from iblearn.network.embedding import embed
 from iblearn.network.simulate import random_var_network
 from iblearn.network.target import Settings, infer_target
 
+# Few surrogates for the targets keep these tests fast; the warning that says so is tested on its own.
+pytestmark = pytest.mark.filterwarnings("ignore:n_permutations:UserWarning")
+
 
 @pytest.fixture(scope="module")
 def data() -> np.ndarray:
