@@ -74,13 +74,13 @@ def run_iblearn(data: np.ndarray, method: str, targets: list[int] | None) -> tup
         result = infer_network(data, method=method, **SETTINGS)
         return [list(e) for e in result.edges], time.process_time() - start
     from iblearn.network.embedding import embed
-    from iblearn.network.inference import _corrected
+    from iblearn.network.inference import corrected
     from iblearn.network.target import infer_target
 
     st = target_settings(method)
     emb = embed([data], 3)
     found = [infer_target(emb, j, st) for j in targets]
-    keep = _corrected([r.omnibus_p if r.sources else None for r in found], 0.05, True)
+    keep = corrected([r.omnibus_p for r in found], 0.05, True)
     edges = [[s, r.target, lag] for r, k in zip(found, keep, strict=True) if k for s, lag in r.sources]
     return edges, time.process_time() - start
 

@@ -235,3 +235,37 @@ def test_a_checkpoint_folder_holding_another_key_says_what_the_file_is_and_not_t
     BatchStore(tmp_path / "run", "b" * 64)
     with pytest.raises(ValueError, match="holds another run's"):
         BatchStore(tmp_path / "run", "c" * 64)
+
+
+def test_a_folder_with_files_and_no_key_is_refused_and_left_as_it_is(tmp_path):
+    from iblearn.records import BatchStore
+
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(ValueError, match=r"^checkpoint: .*no 'key' file"):
+        BatchStore(tmp_path, "a" * 64)
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+    BatchStore(tmp_path / "empty", "a" * 64)  # a new folder, or an empty one, becomes the run's
+    (tmp_path / "made").mkdir()
+    BatchStore(tmp_path / "made", "a" * 64)
+
+
+def test_keyed_records_round_trip_and_refuse_another_runs(tmp_path):
+    import numpy as np
+
+    from iblearn.records import BatchStore
+
+    mine, other = BatchStore(tmp_path / "a", "a" * 64), BatchStore(tmp_path / "b", "b" * 64)
+    mine.write_record("r.json", {"x": 1})
+    mine.save_arrays("r.npz", {"v": np.arange(3.0)})
+    assert mine.read_record("r.json", dict) == {"x": 1}
+    assert np.array_equal(mine.load_arrays("r.npz", lambda a: a["v"]), np.arange(3.0))
+    assert mine.read_record("absent.json", dict) is None
+    for name in ("r.json", "r.npz"):
+        (tmp_path / "b" / name).write_bytes((tmp_path / "a" / name).read_bytes())
+    with pytest.raises(ValueError, match=r"r\.json does not carry this run's key"):
+        other.read_record("r.json", dict)
+    with pytest.raises(ValueError, match=r"r\.npz does not carry this run's key"):
+        other.load_arrays("r.npz", dict)
+    (tmp_path / "a" / "r.npz").write_bytes(b"PK\x03\x04 torn")
+    with pytest.raises(ValueError, match=r"^checkpoint: .*r\.npz"):
+        mine.load_arrays("r.npz", dict)

@@ -257,3 +257,90 @@ def test_a_checkpoint_serves_only_its_own_kernel(tmp_path):
     ibf.pairwise_mi(x, top_k=3, checkpoint=tmp_path)
     with pytest.raises(ValueError, match=r"checkpoint: .*another run's"):
         ibf.pairwise_mi(x, top_k=3, checkpoint=tmp_path, backend="brute")
+
+
+def test_tied_values_are_ranked_at_random_for_each_column_and_seed():
+    x = torch.tensor([[0.0, 1.0], [0.0, 1.0], [1.0, 1.0], [0.0, 0.0], [1.0, 0.0], [0.0, 1.0]] * 50)
+    scores = normal_scores(x, seed=3)
+    assert torch.equal(scores, normal_scores(x, seed=3)) and not torch.equal(scores, normal_scores(x, seed=4))
+    # Each column's scores are a permutation of the 300 scores, tied values among their own ranks ...
+    grid = torch.special.ndtri(torch.arange(1, 301, dtype=torch.float64) / 301)
+    for j in range(2):
+        assert torch.equal(scores[:, j].sort().values, grid)
+        assert bool(scores[x[:, j] == 0, j].max() < scores[x[:, j] == 1, j].min())
+    # ... in an order that owes nothing to the rows' (ties by row order: a correlation near 0.6).
+    rows = torch.arange(300, dtype=torch.float64)
+    for j in range(2):
+        assert abs(float(torch.corrcoef(torch.stack([scores[:, j], rows]))[0, 1])) < 0.2
+
+
+@pytest.mark.parametrize(
+    "draw",
+    [lambda g: np.round(g.standard_normal((300, 20))), lambda g: g.integers(0, 2, (300, 30)).astype(float)],
+    ids=["rounded normals", "binary"],
+)
+def test_independent_columns_of_repeated_values_give_no_fdr_edges(draw):
+    x = torch.from_numpy(draw(np.random.default_rng(0)))
+    got = pairwise_stream.streamed_pairwise_mi(x, 3, 1, KNNOptions(), "fdr", 0.05, n_permutations=600)
+    assert len(got.values) <= 1  # every pair, at over 1 nat, where ties are broken by row order
+
+
+def test_series_warn_that_their_rows_are_not_independent():
+    walks = torch.from_numpy(np.cumsum(np.random.default_rng(0).standard_normal((300, 6)), axis=0))
+    with pytest.warns(UserWarning, match=r"pairwise_mi: the rows look like a time series"):
+        ibf.pairwise_mi(walks, threshold=0.5)
+
+
+def _edited_shard(folder, edit):
+    shard = sorted(folder.glob("tile-*.npz"))[0]
+    with np.load(shard) as z:
+        arrays = dict(z)
+    edit(arrays)
+    np.savez(shard, **arrays)
+    return shard.name
+
+
+def _drop(arrays, name):
+    del arrays[name]
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda a: a.update(i=a["i"] + 1000),  # a pair of variables that do not exist
+        lambda a: a.update(v=np.full_like(a["v"], np.nan)),
+        lambda a: a.update(v=a["v"] * 0),  # below the threshold
+        lambda a: _drop(a, "j"),
+        lambda a: _drop(a, "key"),  # no run's key
+        lambda a: a.update(key=np.array("0" * 64)),  # another run's
+    ],
+    ids=["index", "nan", "below", "field", "no key", "other key"],
+)
+def test_an_edited_shard_is_refused_naming_its_file(tmp_path, edit):
+    x = planted(p=12)
+    ibf.pairwise_mi(x, threshold=0.05, checkpoint=tmp_path)
+    name = _edited_shard(tmp_path, edit)
+    with pytest.raises(ValueError, match=rf"^checkpoint: .*{name}"):
+        ibf.pairwise_mi(x, threshold=0.05, checkpoint=tmp_path)
+
+
+def test_a_top_k_shard_pointing_outside_its_tile_is_refused(tmp_path):
+    x = planted(p=12)
+    pairwise_stream.streamed_pairwise_mi(x, 3, 1, KNNOptions(), "top_k", 3, tile=8, out=tmp_path)
+    name = _edited_shard(tmp_path, lambda a: a["row_i"].__setitem__((0, 0), 99))
+    with pytest.raises(ValueError, match=rf"^checkpoint: .*{name}"):
+        pairwise_stream.streamed_pairwise_mi(x, 3, 1, KNNOptions(), "top_k", 3, tile=8, out=tmp_path)
+
+
+def test_a_folder_the_run_did_not_make_is_never_written(tmp_path):
+    (tmp_path / "result.npz").write_bytes(b"the user's own file")
+    with pytest.raises(ValueError, match=r"^checkpoint: .*no 'key' file"):
+        ibf.pairwise_mi(planted(p=10), top_k=2, checkpoint=tmp_path)
+    assert (tmp_path / "result.npz").read_bytes() == b"the user's own file"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["result.npz"]
+
+
+@pytest.mark.parametrize("path", ["", " ", b"folder", 5])
+def test_a_checkpoint_that_is_no_folder_path_is_refused(path):
+    with pytest.raises(ValueError, match=r"^checkpoint: expected a folder's path"):
+        ibf.pairwise_mi(planted(p=10), top_k=2, checkpoint=path)

@@ -3,11 +3,17 @@ positives of independent processes."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
-from iblearn.network import benjamini_hochberg, infer_network
+from iblearn.network import benjamini_hochberg, holm, infer_network
+from iblearn.network.inference import corrected
 from iblearn.network.simulate import random_var_network
+
+# Few surrogates for the targets keep these tests fast; the warning that says so is tested on its own.
+pytestmark = pytest.mark.filterwarnings("ignore:n_permutations:UserWarning")
 
 
 def _scores(found: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
@@ -137,6 +143,62 @@ def test_to_networkx_and_plot():
     assert result.plot() is not None
 
 
+def test_holm():
+    # m = 4, alpha 0.05: thresholds 0.0125, 0.0167, 0.025, 0.05; the third fails, so two are rejected.
+    assert holm([0.01, 0.5, 0.03, 0.015], 0.05) == [True, False, False, True]
+    assert holm([0.2, 0.3], 0.05) == [False, False]
+
+
+def test_targets_without_sources_count_in_the_correction():
+    # One target of five with a source at p = 0.03: below alpha alone, above alpha / 5 among all five.
+    assert corrected([0.03, 1.0, 1.0, 1.0, 1.0], 0.05, fdr=True) == [False] * 5
+    assert corrected([0.03, 1.0, 1.0, 1.0, 1.0], 0.05, fdr=False) == [False] * 5
+    assert corrected([0.009, 1.0, 1.0, 1.0, 1.0], 0.05, fdr=True) == [True] + [False] * 4
+
+
+@pytest.mark.parametrize(("seed", "target"), [(6, 4), (13, 1)])
+def test_a_source_chosen_by_chance_in_noise_gives_no_edge(seed, target):
+    """I.i.d. noise where one target's first source passes its maximum statistic at alpha by chance: the
+    omnibus test, on the data that chose it, reads the least p-value 1/101; the target's p-value is
+    the maximum statistic's, and five targets' correction drops it."""
+    noise = np.random.default_rng(seed).standard_normal((400, 5))[100:]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # 100 surrogates are few for 5 targets, which is said
+        result = infer_network(noise, seed=seed, method="gaussian", n_permutations=100)
+    assert result.targets[target].sources and result.targets[target].omnibus_p > 0.02
+    assert result.edges == []
+
+
+@pytest.mark.slow
+def test_noise_reads_as_a_network_at_most_alpha_of_the_time():
+    """The family-wise error rate over all targets where no process drives another: runs with any edge
+    among 60 of i.i.d. noise stay below alpha plus two standard errors."""
+    runs = 0
+    for seed in range(60):
+        noise = np.random.default_rng(seed).standard_normal((400, 5))[100:]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            runs += bool(infer_network(noise, seed=seed, method="gaussian", n_permutations=100).edges)
+    assert runs / 60 <= 0.05 + 2 * np.sqrt(0.05 * 0.95 / 60)
+
+
+def test_a_warning_before_the_run_where_surrogates_are_too_few_for_the_targets():
+    noise = np.random.default_rng(0).standard_normal((100, 5))
+    with pytest.warns(UserWarning, match=r"n_permutations: 60 surrogates .* use at least 99"):
+        infer_network(noise, max_lag=1, method="gaussian", n_permutations=60)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        infer_network(noise, max_lag=1, method="gaussian", n_permutations=99)
+
+
+def test_a_warning_where_a_process_mixes_too_slowly_for_shifted_surrogates():
+    x = np.random.default_rng(0).standard_normal((400, 3))
+    for step in range(1, 400):
+        x[step] += 0.99 * x[step - 1]
+    with pytest.warns(UserWarning, match="mixes too slowly"):
+        infer_network(x[100:], max_lag=1, method="gaussian", n_permutations=99)
+
+
 def test_benjamini_hochberg():
     # m = 5, alpha 0.05: thresholds 0.01, 0.02, 0.03, 0.04, 0.05; the largest k with p_(k) below is 3.
     assert benjamini_hochberg([0.005, 0.5, 0.025, 0.015, 0.2], 0.05) == [True, False, True, True, False]
@@ -156,6 +218,7 @@ def test_benjamini_hochberg():
         (dict(method="mine"), "method"),
         (dict(alpha=1.5), "alpha"),
         (dict(n_permutations=10), "n_permutations"),
+        (dict(n_permutations=10**7), "n_permutations"),
         (dict(fdr="yes"), "fdr"),
         (dict(n_jobs=0), "n_jobs"),
     ],

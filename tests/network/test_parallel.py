@@ -17,6 +17,9 @@ from iblearn.network.embedding import embed
 from iblearn.network.simulate import random_var_network
 from iblearn.network.target import Settings, infer_target
 
+# Few surrogates for the targets keep these tests fast; the warning that says so is tested on its own.
+pytestmark = pytest.mark.filterwarnings("ignore:n_permutations:UserWarning")
+
 
 @pytest.fixture(scope="module")
 def data() -> np.ndarray:
@@ -109,3 +112,57 @@ def test_ksg_target_is_the_public_estimators_bit_for_bit(monkeypatch):
     monkeypatch.setattr(target_module, "engine", lambda method, device=None: _PublicKSG())
     assert infer_target(emb, 0, st) == fast
     assert fast.sources
+
+
+def _edit(d, **fields):
+    d.update(fields)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda d: _edit(d, sources=[[99, 1]]),  # a process that does not exist
+        lambda d: _edit(d, sources=[[-1, 1]]),
+        lambda d: _edit(d, sources=[[1, 1]]),  # target 1 as its own source
+        lambda d: _edit(d, sources=[[0, 99]]),  # a lag beyond max_lag
+        lambda d: _edit(d, sources=[[0, 1], [0, 1]], te=[0.1, 0.1], p_values=[0.1, 0.1]),
+        lambda d: _edit(d, target=2),
+        lambda d: _edit(d, past=[7]),
+        lambda d: _edit(d, omnibus_p=1.5),
+        lambda d: _edit(d, p_values=[0.5] * len(d["sources"])),  # no multiple of 1 / 61
+        lambda d: _edit(d, te=[float("nan")] * len(d["sources"])),
+        lambda d: _edit(d, te=[]),
+        lambda d: d.pop("omnibus_te"),
+        lambda d: d.pop("key"),
+        lambda d: _edit(d, key="0" * 64),
+    ],
+)
+def test_an_edited_target_file_is_refused_naming_it(data, tmp_path, edit):
+    _run(data, checkpoint=tmp_path)
+    path = tmp_path / "target_1.json"
+    saved = json.loads(path.read_text())
+    assert saved["sources"], "the edits need a target with sources"
+    edit(saved)
+    path.write_text(json.dumps(saved))
+    with pytest.raises(ValueError, match=r"^checkpoint: .*target_1\.json"):
+        _run(data, checkpoint=tmp_path)
+
+
+def test_target_files_are_bound_to_their_run(data, tmp_path):
+    _run(data, checkpoint=tmp_path / "a")
+    other = data + 0.01 * np.random.default_rng(0).standard_normal(data.shape)
+    _run(other, checkpoint=tmp_path / "b")
+    # The key deleted: a folder of files no run of these data made is refused, not read.
+    (tmp_path / "a" / "key").unlink()
+    with pytest.raises(ValueError, match=r"^checkpoint: .*no 'key' file"):
+        _run(other, checkpoint=tmp_path / "a")
+    # Another run's target file copied into this run's folder: refused by the key it carries.
+    (tmp_path / "b" / "target_2.json").write_bytes((tmp_path / "a" / "target_2.json").read_bytes())
+    with pytest.raises(ValueError, match=r"target_2\.json does not carry this run's key"):
+        _run(other, checkpoint=tmp_path / "b")
+
+
+@pytest.mark.parametrize("path", ["", b"run", 7])
+def test_a_checkpoint_that_is_no_folder_path_is_refused(data, path):
+    with pytest.raises(ValueError, match=r"^checkpoint: expected a folder's path"):
+        _run(data, checkpoint=path)

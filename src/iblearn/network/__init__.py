@@ -7,7 +7,7 @@ and of one source's contribution, with blockwise-jackknife intervals.
 """
 
 from iblearn.functional.information_dynamics import active_information_storage, transfer_entropy
-from iblearn.network.inference import benjamini_hochberg, infer_network
+from iblearn.network.inference import benjamini_hochberg, holm, infer_network
 from iblearn.network.result import NetworkResult
 from iblearn.network.target import TargetResult
 
@@ -16,6 +16,7 @@ __all__ = [
     "TargetResult",
     "active_information_storage",
     "benjamini_hochberg",
+    "holm",
     "infer_network",
     "transfer_entropy",
 ]

@@ -5,7 +5,10 @@ Surrogates keep each series' own dynamics and break only its alignment with the 
 several trials of one length and ``trials! >= n_permutations``, the candidate's realisations from a
 permuted order of the trials (IDTxl's swap of replications); otherwise, within each trial, the
 candidate's realisations circularly shifted by at least a tenth of the trial (a block surrogate, in
-place of IDTxl's permutation of samples in time, which would break the autocorrelation). Each
+place of IDTxl's permutation of samples in time, which would break the autocorrelation). A shifted
+copy keeps a series' law only where the series forgets its past well within its trial: a process that
+mixes more slowly (a root near 1) is warned about, since its surrogates make independent processes
+look coupled more often than alpha. Each
 target's and each candidate's surrogates are drawn from a seed derived from ``seed``, the target,
 the step and the candidate, never from a worker, so the result is the same for every ``n_jobs`` and
 backend, bit for bit.
@@ -21,11 +24,12 @@ checkpoint's key: a run may resume on another device.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
+import warnings
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -35,11 +39,12 @@ from iblearn import _checks as V
 from iblearn._threads import one_thread
 from iblearn.estimation.choose import choose_network
 from iblearn.functional._cmi_surrogates import KSG_K, surrogate_kind
-from iblearn.functional._parallel import check_n_jobs, iter_batches
+from iblearn.functional._parallel import check_n_jobs, iter_batches, store_for
+from iblearn.functional.serial import MIN_BLOCKS, mixing
 from iblearn.network.embedding import Embedded, as_trials, check_lags, embed, normal_scores
 from iblearn.network.result import NetworkResult
-from iblearn.network.target import Settings, TargetResult, infer_target
-from iblearn.records import atomic_write_text, fingerprint, read_checkpoint, read_json, write_json
+from iblearn.network.target import Settings, TargetResult, checked_target, infer_target
+from iblearn.records import BatchStore
 
 METHODS = ("auto", "ksg", "gaussian", "copula")
 
@@ -72,9 +77,14 @@ def infer_network(
         while a minimum statistic (its CMI against the least of all chosen sources' CMI in each
         surrogate) is not significant;
     (d) omnibus: the TE of all chosen source variables together given the target's past, against
-        surrogates of the sources permuted together;
-    (e) the omnibus p-values of the targets with sources corrected by Benjamini-Hochberg at ``alpha``
-        (``fdr=True``) or each taken at ``alpha``; a target that fails gives no edges.
+        surrogates of the sources permuted together; the target's p-value is the larger of this test's
+        and the first source's maximum statistic's (b), whose null holds the selection (the omnibus
+        test alone runs on the data that chose the sources, and reads noise as a network);
+    (e) the p-values of all targets (1 for a target without sources) corrected by Benjamini-Hochberg at
+        ``alpha`` (``fdr=True``) or by Holm's step-down at ``alpha`` (``fdr=False``); a target that
+        fails gives no edges. Either way, where no process drives another, the chance of any edge is at
+        most alpha; a warning says before the run where ``n_permutations`` is too few for one target
+        alone to pass the first corrected level, ``alpha / P``.
 
     Surrogates keep each series' own dynamics and break only its alignment with the target (module
     notes).
@@ -95,15 +105,20 @@ def infer_network(
         max_lag, min_lag: the source lags searched, ``1 <= min_lag <= max_lag``; the target's own past
             is searched over lags 1 to ``max_lag``.
         method: ``"auto"``, ``"ksg"``, ``"gaussian"`` or ``"copula"``.
-        n_permutations: surrogates of every test.
+        n_permutations: surrogates of every test, at most 10^6.
         alpha: the level of every test and of the correction across targets.
-        fdr: Benjamini-Hochberg across targets (else each omnibus test at ``alpha``).
+        fdr: Benjamini-Hochberg across targets (the false discovery rate at ``alpha``), else Holm's
+            step-down (the family-wise error rate at ``alpha``).
         seed: the seed every surrogate's seed is derived from.
         n_jobs: targets run in parallel through joblib (None: one after another, or as a
             ``joblib.parallel_config`` context says, e.g. a Dask cluster's backend).
         progress: print one line to stderr as each target finishes.
         checkpoint: a folder: each finished target is written there atomically as JSON, and a run
-            given the same folder, data and settings reads the finished targets back.
+            given the same folder, data and settings reads the finished targets back. A folder of
+            another run (other data or settings), or one that holds files but no run's key, is refused,
+            as is a target's file that does not carry this run's key or holds what no run could write
+            (a lag beyond ``max_lag``, a process that does not exist, a p-value of other surrogates),
+            each by a ValueError naming the file.
         device: None, KSG's surrogates one at a time by the exact compiled search; a torch device
             (``"cuda"``, ``"cpu"``), a candidate's surrogates at once in torch there (module notes).
         picks: the channels of an MNE ``Raw`` or ``Epochs`` (MNE's ``picks``: names, types, indices);
@@ -116,16 +131,19 @@ def infer_network(
     min_lag, max_lag = check_lags(min_lag, max_lag, trials)
     V.choice(method, "method", METHODS)
     n_permutations, alpha = _checked_test(n_permutations, alpha)
+    _warn_if_too_few(n_permutations, alpha, trials[0].shape[1])
     fdr, progress = V.flag(fdr, "fdr"), V.flag(progress, "progress")
     seed, n_jobs = V.seed(seed), check_n_jobs(n_jobs)
     device = _checked_device(device)
     chosen, reason = (method, "asked for") if method != "auto" else choose_network(*_present_and_past(trials))
     emb = embed(normal_scores(trials) if chosen == "copula" else trials, max_lag)
     kind = surrogate_kind(emb.segments, n_permutations)
+    if kind == "shift":
+        _warn_if_slow(trials)
     st = Settings(min_lag, max_lag, chosen, n_permutations, alpha, seed, kind)
-    folder = _checkpoint(checkpoint, trials, st)
-    results = _run_targets(emb, st, device, n_jobs, progress, folder)
-    significant = _corrected([r.omnibus_p if r.sources else None for r in results], alpha, fdr)
+    store = store_for(checkpoint, trials, asdict(st))
+    results = _run_targets(emb, st, device, n_jobs, progress, store)
+    significant = corrected([r.omnibus_p if r.sources else 1.0 for r in results], alpha, fdr)
     settings = asdict(st) | dict(fdr=fdr, method_reason=reason, surrogates=kind, device=device)
     if chosen == "ksg":
         settings["k"] = KSG_K
@@ -162,6 +180,10 @@ def _checked_test(n_permutations: Any, alpha: Any) -> tuple[int, float]:
     """``n_permutations`` and ``alpha`` checked: a level in (0, 1) that so many surrogates can reach,
     the smallest p-value being ``1 / (1 + n_permutations)``."""
     n_permutations = V.positive_int(n_permutations, "n_permutations")
+    if n_permutations > V.MAX_PERMUTATIONS:
+        raise ValueError(
+            f"n_permutations: at most {V.MAX_PERMUTATIONS:,} (one estimate each), got {n_permutations:,}"
+        )
     alpha = V.real_number(alpha, "alpha")
     if not 0 < alpha < 1:
         raise ValueError(f"alpha: must lie in (0, 1), got {alpha}")
@@ -172,6 +194,42 @@ def _checked_test(n_permutations: Any, alpha: Any) -> tuple[int, float]:
     return n_permutations, alpha
 
 
+def _warn_if_too_few(n_permutations: int, alpha: float, p: int) -> None:
+    """A warning where the least p-value a target can reach, ``1 / (1 + n_permutations)``, is above the
+    first level of the correction across ``p`` targets, ``alpha / p``: a target alone then never
+    passes, and one is found only beside others (Benjamini-Hochberg) or never (Holm)."""
+    if 1 / (1 + n_permutations) > alpha / p:
+        warnings.warn(
+            f"n_permutations: {n_permutations} surrogates give p-values of at least "
+            f"1/{n_permutations + 1} = {1 / (n_permutations + 1):.3g}, above alpha / P = {alpha / p:.3g} for "
+            f"{p} targets: a target's sources pass the correction across targets only beside others; "
+            f"use at least {math.ceil(p / alpha) - 1} surrogates",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def _warn_if_slow(trials: list[np.ndarray]) -> None:
+    """A warning where a process mixes too slowly for its trial (:func:`iblearn.functional.serial.mixing`:
+    fewer than :data:`~iblearn.functional.serial.MIN_BLOCKS` blocks of its dependence, or an
+    autocorrelation not died out within sqrt(T) steps): a circularly shifted copy of such a series,
+    joined where its end meets its start, no longer has its law, and its surrogates read independent
+    processes as coupled more often than alpha."""
+    for r, trial in enumerate(trials):
+        mix = mixing([trial])
+        if mix is not None and (not mix.decayed or len(trial) / mix.block < MIN_BLOCKS):
+            where = f"trial {r} of data" if len(trials) > 1 else "data"
+            warnings.warn(
+                f"data: a process of {where} mixes too slowly for its {len(trial)} steps (integrated "
+                f"autocorrelation time {mix.tau:.3g}, about {mix.effective:.3g} effective samples): its "
+                "shifted surrogates do not keep its law, and edges between independent processes pass "
+                "the tests more often than alpha; use longer or more trials, or difference the series",
+                UserWarning,
+                stacklevel=3,
+            )
+            return
+
+
 def _present_and_past(trials: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
     """The processes' present and one-step past over every trial, and their normal scores: what
     ``method="auto"`` chooses from."""
@@ -180,27 +238,12 @@ def _present_and_past(trials: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray,
     return now, before, normal_scores([now, before])
 
 
-def _checkpoint(checkpoint: Any, trials: list[np.ndarray], st: Settings) -> Path | None:
-    """The checkpoint folder, its key written (or checked: another run's folder is refused)."""
-    if checkpoint is None:
+def _finished(store: BatchStore | None, j: int, st: Settings, n_processes: int) -> TargetResult | None:
+    """Target ``j``'s result as the checkpoint holds it, every field checked (:func:`checked_target`)
+    and the record bound to this run by its key; None where it is not there."""
+    if store is None:
         return None
-    folder = Path(checkpoint)
-    if folder.exists() and not folder.is_dir():
-        raise ValueError(f"checkpoint: {folder} exists and is not a folder")
-    key = fingerprint(trials, asdict(st))
-    saved = read_checkpoint(folder / "key", lambda f: f.read_text(encoding="utf-8").strip())
-    if saved is None:
-        folder.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(folder / "key", key + "\n")
-    elif saved != key:
-        raise ValueError(f"checkpoint: {folder} holds another run (other data or settings); use a new folder")
-    return folder
-
-
-def _finished(folder: Path | None, j: int) -> TargetResult | None:
-    if folder is None:
-        return None
-    return read_checkpoint(folder / f"target_{j}.json", lambda f: TargetResult.from_json(read_json(f)))
+    return store.read_record(f"target_{j}.json", lambda d: checked_target(d, j, n_processes, st))
 
 
 def _job(emb: Embedded, j: int, st: Settings, device: str | None) -> TargetResult:
@@ -215,21 +258,21 @@ def _run_targets(
     device: str | None,
     n_jobs: int | None,
     progress: bool,
-    folder: Path | None,
+    store: BatchStore | None,
 ) -> list[TargetResult]:
     """Every target's result: those the checkpoint holds read back, the others run (in parallel where
     ``n_jobs`` says) and written there as each finishes."""
     p = emb.n_processes
     results: dict[int, TargetResult] = {}
     for j in range(p):
-        if (done := _finished(folder, j)) is not None:
+        if (done := _finished(store, j, st, p)) is not None:
             results[j] = done
     todo = [j for j in range(p) if j not in results]
     start = time.perf_counter()
     for j, r in zip(todo, iter_batches(_job, [(emb, j, st, device) for j in todo], n_jobs), strict=True):
         results[j] = r
-        if folder is not None:
-            write_json(folder / f"target_{j}.json", r.to_json())
+        if store is not None:
+            store.write_record(f"target_{j}.json", r.to_json())
         if progress:
             print(
                 f"target {j}: {len(r.sources)} source variables, past {list(r.past)} "
@@ -249,12 +292,19 @@ def benjamini_hochberg(p_values: list[float], alpha: float) -> list[bool]:
     return [i in keep for i in range(m)]
 
 
-def _corrected(p_values: list[float | None], alpha: float, fdr: bool) -> list[bool]:
-    """Per target, whether its omnibus test stands; targets without sources (None) are not tested."""
-    tested = [i for i, p in enumerate(p_values) if p is not None]
-    values = [float(p_values[i]) for i in tested]  # type: ignore[arg-type]
-    keep = benjamini_hochberg(values, alpha) if fdr else [p < alpha for p in values]
-    out = [False] * len(p_values)
-    for i, k in zip(tested, keep, strict=True):
-        out[i] = k
-    return out
+def holm(p_values: list[float], alpha: float) -> list[bool]:
+    """Which hypotheses Holm's (1979) step-down rejects at family-wise error rate ``alpha``: the k
+    smallest p-values, k the largest with ``p_(i) <= alpha / (m - i + 1)`` for every ``i <= k``."""
+    m = len(p_values)
+    order = np.argsort(p_values, kind="stable")
+    k = 0
+    while k < m and p_values[order[k]] <= alpha / (m - k):
+        k += 1
+    keep = set(order[:k].tolist())
+    return [i in keep for i in range(m)]
+
+
+def corrected(p_values: list[float], alpha: float, fdr: bool) -> list[bool]:
+    """Per target, whether its p-value stands the correction across all targets (those without sources
+    counted, at p = 1): Benjamini-Hochberg where ``fdr``, else Holm."""
+    return benjamini_hochberg(p_values, alpha) if fdr else holm(p_values, alpha)

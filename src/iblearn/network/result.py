@@ -22,9 +22,9 @@ class NetworkResult:
         n_processes: P, the processes (nodes).
         targets: each target's :class:`~iblearn.network.target.TargetResult` (its selected past, its
             sources with their conditional TE and p-values, the omnibus TE and p-value), in order.
-        significant: per target, whether its omnibus test survived the correction across targets
-            (Benjamini-Hochberg at ``alpha`` where ``fdr``, else ``omnibus_p < alpha``); a target that
-            did not keeps its selected sources in ``targets`` but gives no edge.
+        significant: per target, whether its p-value (``omnibus_p``) survived the correction across all
+            targets (Benjamini-Hochberg at ``alpha`` where ``fdr``, else Holm); a target that did not
+            keeps its selected sources in ``targets`` but gives no edge.
         settings: the settings the network was inferred with, the estimator ``auto`` chose and why,
             and the surrogates used.
         names: the processes' names, from the data (a frame's columns, the channels of an MNE object or

@@ -49,7 +49,9 @@ class TargetResult:
         te: each source variable's conditional TE given all other selected variables, nats.
         p_values: its p-value against its own surrogates.
         omnibus_te: TE of all selected source variables together given the target's past (step d).
-        omnibus_p: the omnibus test's p-value (1 where no source was selected).
+        omnibus_p: the target's p-value, corrected across targets: the larger of the omnibus test's and
+            the first source's maximum statistic's, a valid p-value of "no process drives the target"
+            whatever the selection did (1 where no source was selected).
     """
 
     target: int
@@ -76,6 +78,72 @@ class TargetResult:
         )
 
 
+def checked_target(d: dict[str, Any], j: int, n_processes: int, st: Settings) -> TargetResult:
+    """The :class:`TargetResult` of target ``j`` that a checkpoint's record ``d`` holds, each field
+    checked against what a run with ``st`` on ``n_processes`` could have written: ``target`` is ``j``,
+    the past's lags lie in 1..max_lag, each source is another process at a lag in min_lag..max_lag, none
+    twice, one finite TE and one p-value a source, and every p-value a multiple ``(c + 1) / (B + 1)``
+    in [1 / (B + 1), 1]; a target without sources has omnibus TE 0 and p-value 1. Raises ValueError
+    (or TypeError) saying which field is wrong."""
+    fields = ("target", "past", "sources", "te", "p_values", "omnibus_te", "omnibus_p")
+    if set(d) != set(fields):
+        raise ValueError(f"expected the fields {', '.join(fields)}, got {', '.join(sorted(d))}")
+    if _integer(d["target"], "target") != j:
+        raise ValueError(f"target: the record of target {j} says {d['target']!r}")
+    past = tuple(_integer(v, "past", 1, st.max_lag) for v in _listed(d["past"], "past"))
+    sources = []
+    for pair in _listed(d["sources"], "sources"):
+        if len(_listed(pair, "sources")) != 2:
+            raise ValueError(f"sources: expected (process, lag) pairs, got {pair!r}")
+        source = _integer(pair[0], "sources", 0, n_processes - 1)
+        if source == j:
+            raise ValueError(f"sources: target {j} is listed as its own source")
+        sources.append((source, _integer(pair[1], "sources", st.min_lag, st.max_lag)))
+    for name, values in (("past", past), ("sources", sources)):
+        if len(set(values)) != len(values):
+            raise ValueError(f"{name}: a variable is listed twice")
+    te = [_real(v, "te") for v in _listed(d["te"], "te")]
+    p_values = [_p_value(v, "p_values", st.n_permutations) for v in _listed(d["p_values"], "p_values")]
+    if not len(te) == len(p_values) == len(sources):
+        raise ValueError(
+            f"te, p_values: expected one a source ({len(sources)}), got {len(te)} and {len(p_values)}"
+        )
+    omnibus_te = _real(d["omnibus_te"], "omnibus_te")
+    omnibus_p = _p_value(d["omnibus_p"], "omnibus_p", st.n_permutations)
+    if not sources and (omnibus_te, omnibus_p) != (0.0, 1.0):
+        raise ValueError("omnibus_te, omnibus_p: a target without sources has 0 and 1")
+    return TargetResult(j, past, tuple(sources), tuple(te), tuple(p_values), omnibus_te, omnibus_p)
+
+
+def _listed(value: Any, name: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise ValueError(f"{name}: expected a list, got {value!r}")
+    return value
+
+
+def _integer(value: Any, name: str, low: int | None = None, high: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name}: expected an integer, got {value!r}")
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ValueError(f"{name}: {value} lies outside [{low}, {high}]")
+    return value
+
+
+def _real(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value):
+        raise ValueError(f"{name}: expected a finite number, got {value!r}")
+    return float(value)
+
+
+def _p_value(value: Any, name: str, n_permutations: int) -> float:
+    """A p-value ``(c + 1) / (B + 1)`` of B surrogates, c of them at or above the statistic."""
+    p = _real(value, name)
+    count = p * (n_permutations + 1) - 1
+    if not (0 <= round(count) <= n_permutations and abs(count - round(count)) < 1e-6):
+        raise ValueError(f"{name}: {p!r} is no p-value of {n_permutations} surrogates")
+    return p
+
+
 class _Search:
     """The state of one target's search: its samples, estimator and the surrogates' keys."""
 
@@ -95,13 +163,18 @@ class _Search:
         """Whether ``count`` surrogates at or above the statistic give a p-value below alpha."""
         return (count + 1) / (self.st.n_permutations + 1) < self.st.alpha
 
-    def max_test(self, cond: Condition, candidates: list[Variable], observed: float) -> bool:
+    def p_value(self, count: int) -> float:
+        return (count + 1) / (self.st.n_permutations + 1)
+
+    def max_test(self, cond: Condition, candidates: list[Variable], observed: float) -> float | None:
         """Step (a)/(b)'s test: ``observed`` (the largest candidate's CMI) against the largest of all
-        candidates' CMI in each surrogate (Novelli et al. 2019, "maximum statistic")."""
+        candidates' CMI in each surrogate (Novelli et al. 2019, "maximum statistic"); its p-value where
+        it is below alpha, else None (the count stops as soon as that is settled)."""
         step = PAST if candidates[0][0] == self.j else SOURCES
         if self.eng.batched:
             table = [self.eng.surrogates(cond, self.column(v), self.surr(step, v)) for v in candidates]
-            return self.significant(int((np.max(table, axis=0) >= observed).sum()))
+            count = int((np.max(table, axis=0) >= observed).sum())
+            return self.p_value(count) if self.significant(count) else None
         # Every surrogate of every candidate laid out at once: one gather a candidate.
         samples = [self.surr(step, v).take(self.column(v)) for v in candidates]
         count = 0
@@ -111,22 +184,26 @@ class _Search:
                     count += 1
                     break
             if not self.significant(count):  # settled: more surrogates cannot bring p below alpha
-                return False
-        return True
+                return None
+        return self.p_value(count)
 
-    def select(self, chosen: list[Variable], candidates: list[Variable]) -> list[Variable]:
+    def select(self, chosen: list[Variable], candidates: list[Variable]) -> tuple[list[Variable], float]:
         """Greedy inclusion: the candidate of largest CMI given ``chosen``, while its maximum statistic
-        is significant (Algorithm 1, steps a and b)."""
-        chosen, remaining, added = list(chosen), list(candidates), []
+        is significant (Algorithm 1, steps a and b); and the first step's p-value (1 where none was
+        significant)."""
+        chosen, remaining, first = list(chosen), list(candidates), 1.0
+        added: list[Variable] = []
         while remaining:
             cond = condition(self.y, self.emb.columns(chosen))
             values = [self.eng.value(cond, self.column(v)) for v in remaining]
             best = int(np.argmax(values))
-            if not self.max_test(cond, remaining, values[best]):
+            p = self.max_test(cond, remaining, values[best])
+            if p is None:
                 break
+            first = p if not added else first
             added.append(remaining.pop(best))
             chosen.append(added[-1])
-        return added
+        return added, first
 
     def min_test(self, past: list[Variable], sources: list[Variable]) -> tuple[int, bool]:
         """Step (c)'s test: the source variable of least CMI given all others, against the least of all
@@ -175,11 +252,12 @@ def infer_target(emb: Embedded, j: int, st: Settings, device: str | None = None)
     """The steps (a) - (d) for target ``j`` (see the module's notes); ``device``: KSG's surrogates
     counted in batches there (None: one by one, exactly)."""
     s = _Search(emb, j, st, device)
-    past = s.select([], [(j, lag) for lag in range(1, st.max_lag + 1)])
+    past, _ = s.select([], [(j, lag) for lag in range(1, st.max_lag + 1)])
     candidates = [
         (p, lag) for p in range(emb.n_processes) if p != j for lag in range(st.min_lag, st.max_lag + 1)
     ]
-    sources = s.prune(past, s.select(past, candidates))
+    selected, first_p = s.select(past, candidates)
+    sources = s.prune(past, selected)
     te, p_values = [], []
     for i, v in enumerate(sources):
         cond = condition(s.y, emb.columns(past + sources[:i] + sources[i + 1 :]))
@@ -189,9 +267,14 @@ def infer_target(emb: Embedded, j: int, st: Settings, device: str | None = None)
     omnibus_te, omnibus_p = 0.0, 1.0
     if sources:
         # The sources' variables permuted together: one surrogate order for all of them.
-        omnibus_te, omnibus_p = s.tested(
+        omnibus_te, joint_p = s.tested(
             condition(s.y, emb.columns(past)), emb.columns(sources), OMNIBUS, (-1, -1)
         )
+        # The joint test ran on the data that chose the sources, so its null leaves out the choice and
+        # its p-value is near its least whenever a source was chosen, by chance or not. The first
+        # source's maximum statistic was drawn over every candidate, the choice within its null: where
+        # no process drives the target, P(its p <= u) <= u, and so for the larger of the two.
+        omnibus_p = max(joint_p, first_p)
     return TargetResult(
         j, tuple(lag for _, lag in past), tuple(sources), tuple(te), tuple(p_values), omnibus_te, omnibus_p
     )

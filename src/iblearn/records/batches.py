@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import os
+import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -47,16 +48,25 @@ def read_checkpoint(path: Path, read: Callable[[Path], T]) -> T | None:
 
 class BatchStore:
     """The checkpoint folder of many-variable work cut into batches (``iblearn.functional``'s pairwise
-    matrices, transfer entropies and subset searches): ``key`` (the run's :func:`fingerprint`), one
-    ``.npy`` file a finished batch, and named JSON files of a search's state, each written atomically.
-    A folder that holds another run's key is refused, never mixed in."""
+    matrices, transfer entropies and subset searches, network inference's targets): ``key`` (the run's
+    :func:`fingerprint`), one ``.npy`` file a finished batch, named JSON files of a search's state, and
+    records that carry the key themselves (:meth:`save_arrays`, :meth:`write_record`), each written
+    atomically. A folder that holds another run's key is refused, never mixed in; so is a folder that
+    holds files but no key, which the run did not make and whose files it must neither read nor
+    overwrite."""
 
     def __init__(self, path: str | os.PathLike[str], key: str) -> None:
-        self.path = Path(path)
+        self.path, self.key = Path(path), key
         if self.path.exists() and not self.path.is_dir():
             raise ValueError(f"checkpoint: {self.path} exists and is not a folder")
         saved = read_checkpoint(self.path / "key", lambda f: f.read_text(encoding="utf-8").strip())
         if saved is None:
+            if self.path.is_dir() and any(self.path.iterdir()):
+                raise ValueError(
+                    f"checkpoint: {self.path} holds files but no 'key' file, so no run of this library made "
+                    "it, and a run would read or overwrite files it did not write; give checkpoint= a new "
+                    "or empty folder"
+                )
             atomic.atomic_write_text(self.path / "key", key + "\n")
         elif saved != key:
             raise ValueError(
@@ -101,3 +111,47 @@ class BatchStore:
     def write_json(self, name: str, data: Any) -> None:
         """``data`` as JSON in the folder's file ``name``, atomically."""
         atomic.atomic_write_text(self.path / name, json.dumps(data))
+
+    def _own(self, key: Any, name: str) -> None:
+        """Refuse a record whose key is not this run's (copied from another run's folder, or edited)."""
+        if not isinstance(key, str) or key != self.key:
+            raise ValueError(f"{name} does not carry this run's key: another run's record, or an edited one")
+
+    def write_record(self, name: str, data: dict[str, Any]) -> None:
+        """``data`` and the run's key as JSON in the folder's file ``name``, atomically."""
+        self.write_json(name, {"key": self.key, **data})
+
+    def read_record(self, name: str, check: Callable[[dict[str, Any]], T]) -> T | None:
+        """``check`` of the fields of the record ``name`` (its key taken out), or None where there is none;
+        a record without this run's key, or that ``check`` refuses, raises ValueError naming its file."""
+
+        def own(data: Any) -> T:
+            if not isinstance(data, dict):
+                raise TypeError(f"expected a JSON object, got {type(data).__name__}")
+            fields = dict(data)
+            self._own(fields.pop("key", None), name)
+            return check(fields)
+
+        return self.read_json(name, own)
+
+    def save_arrays(self, name: str, arrays: dict[str, Any]) -> None:
+        """``arrays`` and the run's key as the ``.npz`` file ``name`` in the folder, atomically."""
+        buf = io.BytesIO()
+        np.savez(buf, key=np.array(self.key), **arrays)
+        atomic.atomic_write_bytes(self.path / name, buf.getvalue())
+
+    def load_arrays(self, name: str, check: Callable[[dict[str, np.ndarray]], T]) -> T | None:
+        """``check`` of the arrays of the ``.npz`` file ``name`` (its key taken out), or None where there
+        is none; a file without this run's key, or that ``check`` refuses, raises ValueError naming it."""
+
+        def read(f: Path) -> T:
+            try:
+                with np.load(f, allow_pickle=False) as z:
+                    arrays = {field: z[field] for field in z.files}
+            except zipfile.BadZipFile as err:  # a torn or edited archive: not one of the errors below
+                raise ValueError(f"not an .npz archive ({err})") from None
+            key = arrays.pop("key", None)
+            self._own(None if key is None or key.shape != () else str(key), name)
+            return check(arrays)
+
+        return read_checkpoint(self.path / name, read)

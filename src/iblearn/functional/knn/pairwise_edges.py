@@ -147,3 +147,68 @@ def aracne_kept(edges: NDArray[np.int64], values: NDArray[np.float64], tolerance
                 kept[e] = False
                 break
     return kept
+
+
+def checked_tile(
+    part: dict[str, NDArray[Any]],
+    starts: tuple[int, int],
+    sizes: tuple[int, int],
+    keep: tuple[str, float],
+) -> dict[str, NDArray[Any]]:
+    """``part``, a tile's reduction read back from a checkpoint, if it is one that tile could have given:
+    its fields, shapes and dtypes; ``"above"``, each edge a pair of the tile (``i < j`` on the diagonal)
+    listed once, its value finite and above the cutoff; ``"top_k"``, each row's K entries another
+    variable of the tile's other side (or ``(-inf, -1)`` padding), none twice, values finite and in
+    descending order. Raises ValueError saying what does not fit."""
+    (a0, b0), (na, nb) = starts, sizes
+    same = a0 == b0
+    mode, parameter = keep
+    if mode == "above":
+        _fields(part, {"i", "j", "v"})
+        i, j, v = (_array(part, name, kind, 1) for name, kind in (("i", "i"), ("j", "i"), ("v", "f")))
+        if not len(i) == len(j) == len(v):
+            raise ValueError(f"i, j, v: expected one length, got {len(i)}, {len(j)} and {len(v)}")
+        inside = (i >= a0) & (i < a0 + na) & (j >= b0) & (j < b0 + nb) & ((i < j) if same else True)
+        if not inside.all():
+            raise ValueError(f"i, j: a pair outside the tile of rows {a0}.. and columns {b0}..")
+        if len(np.unique(np.stack([i, j], 1), axis=0)) != len(i):
+            raise ValueError("i, j: a pair is listed twice")
+        if not (np.isfinite(v).all() and (v > parameter).all()):
+            raise ValueError(f"v: a value that is not finite, or not above the cutoff {parameter!r}")
+        return part
+    k = int(parameter)
+    sides = [("row", na, b0, nb)] + ([] if same else [("col", nb, a0, na)])
+    _fields(part, {f"{side}_{f}" for side, *_ in sides for f in ("v", "i")})
+    for side, rows, other, width in sides:
+        values, index = _array(part, f"{side}_v", "f", 2), _array(part, f"{side}_i", "i", 2)
+        if values.shape != (rows, k) or index.shape != (rows, k):
+            raise ValueError(
+                f"{side}_v, {side}_i: expected shape {(rows, k)}, got {values.shape}, {index.shape}"
+            )
+        mine = (b0 if side == "col" else a0) + np.arange(rows)[:, None]
+        inside = (index >= other) & (index < other + width)
+        # -inf marks no pair: padding (-1), or a diagonal tile's variable itself where K reaches it.
+        real = inside & (index != mine) & np.isfinite(values)
+        if not np.where(values == -np.inf, (index == -1) | inside, real).all():
+            raise ValueError(
+                f"{side}_i, {side}_v: an entry is no variable of the tile, or its value is not finite"
+            )
+        if (np.diff(values, axis=1) > 0).any():
+            raise ValueError(f"{side}_v: a row's values are not in descending order")
+        if any(len(set(r[r >= 0].tolist())) != int((r >= 0).sum()) for r in index):
+            raise ValueError(f"{side}_i: a row lists a variable twice")
+    return part
+
+
+def _fields(part: dict[str, NDArray[Any]], names: set[str]) -> None:
+    if set(part) != names:
+        raise ValueError(f"expected the arrays {', '.join(sorted(names))}, got {', '.join(sorted(part))}")
+
+
+def _array(part: dict[str, NDArray[Any]], name: str, kind: str, ndim: int) -> NDArray[Any]:
+    a = part[name]
+    if a.dtype.kind != kind or a.ndim != ndim:
+        raise ValueError(
+            f"{name}: expected a {ndim}-d array of kind {kind!r}, got {a.dtype} of shape {a.shape}"
+        )
+    return a

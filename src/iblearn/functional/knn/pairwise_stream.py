@@ -21,7 +21,10 @@ serves every pair. The p-value of an estimate is the upper tail of the Pearson t
 gamma) with the null's mean, standard deviation and skewness: the estimate is an average of N terms,
 near normal but skewed to the right at small N, where a normal fit's tail holds up to three times the
 mass it claims; the tests check the fitted tail against a larger draw of the null. With ``fdr`` the
-variables are replaced by their normal scores before any estimate. The first edges are judged near a
+variables are replaced by their normal scores before any estimate, tied values ranked in a seeded random
+order (:func:`normal_scores`), so columns of repeated values meet the same null. Rows that look like
+successive samples of series are warned about (:func:`~iblearn.functional.serial.ordered_rows`): their
+pairs are not independent draws, and the null does not hold for them. The first edges are judged near a
 p-value of q over the number of pairs, so the null is drawn more often where more pairs are tested
 (:func:`null_draws`); its moments then hold the tail the tests read.
 """
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import io
 import os
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,15 +46,23 @@ from scipy import stats
 from torch import Tensor
 
 from iblearn import _checks as V
-from iblearn.functional._parallel import Progress, check_n_jobs, iter_batches, reporter
+from iblearn.functional._parallel import Progress, check_n_jobs, iter_batches, reporter, store_for
 from iblearn.functional.knn import bivariate, neighbors, pair_batches
 from iblearn.functional.knn.counts import ksg_counts_tree
 from iblearn.functional.knn.formula import ksg_constant, ksg_count_terms
 from iblearn.functional.knn.ksg import prepare_samples
 from iblearn.functional.knn.neighbors import Backend
 from iblearn.functional.knn.options import KNNOptions
-from iblearn.functional.knn.pairwise_edges import PairwiseEdges, aracne_kept, bh_kept, merge_top_k, row_top_k
-from iblearn.records import BatchStore, atomic_write_bytes, fingerprint, read_checkpoint
+from iblearn.functional.knn.pairwise_edges import (
+    PairwiseEdges,
+    aracne_kept,
+    bh_kept,
+    checked_tile,
+    merge_top_k,
+    row_top_k,
+)
+from iblearn.functional.serial import ordered_rows
+from iblearn.records import atomic_write_bytes
 
 #: Variables per side of a tile: 32,640 pairs, seconds of work at a few hundred rows.
 STREAM_TILE = 256
@@ -64,11 +76,24 @@ PAIRS_A_DRAW = 500
 NULL_BATCH = 5000
 
 
-def normal_scores(x: Tensor) -> Tensor:
-    """Each column of ``(N, d)`` ``x`` replaced by Phi^-1(rank / (N + 1)), ranks 1..N (ties by row)."""
+def normal_scores(x: Tensor, seed: int = 0) -> Tensor:
+    """Each column of ``(N, d)`` ``x`` replaced by Phi^-1(rank / (N + 1)), ranks 1..N, tied values
+    ranked in an order drawn at random from ``seed``, independently for each column.
+
+    Why at random: the FDR null takes the ranks of independent columns as independent uniformly random
+    permutations, which ties broken at random keep exactly. Ties broken by row order would give every
+    column of repeated values ranks that rise with the row index, and any two such columns a dependence.
+    """
     n = x.shape[0]
-    ranks = torch.argsort(torch.argsort(x, dim=0, stable=True), dim=0).to(torch.float64) + 1
-    return torch.special.ndtri(ranks / (n + 1))
+    gen = torch.Generator().manual_seed(seed)
+    # A random order of the rows of each column; a stable sort of the values in that order puts tied
+    # values in it.
+    shuffle = torch.argsort(torch.rand(x.shape, generator=gen, dtype=torch.float64), dim=0).to(x.device)
+    by_value = torch.argsort(torch.take_along_dim(x, shuffle, dim=0), dim=0, stable=True)
+    order = torch.take_along_dim(shuffle, by_value, dim=0)  # the row at each rank
+    rank_of = torch.arange(n, device=x.device)[:, None].expand_as(order)
+    ranks = torch.empty_like(order).scatter_(0, order, rank_of)
+    return torch.special.ndtri((ranks.to(torch.float64) + 1) / (n + 1))
 
 
 def null_draws(pairs: int) -> int:
@@ -201,27 +226,22 @@ def _tile_job(
 
 
 class _Shards:
-    """The output folder: the run's key (:class:`~iblearn.records.BatchStore`) and one ``.npz`` shard
-    a finished tile, written atomically."""
+    """The output folder (:class:`~iblearn.records.BatchStore`): the run's key, and one ``.npz`` shard a
+    finished tile, written atomically with the key, and read back only if it carries the key and is a
+    reduction its tile could have given (:func:`~iblearn.functional.knn.pairwise_edges.checked_tile`)."""
 
-    def __init__(self, path: str | os.PathLike[str] | None, key: str) -> None:
-        self.path = None if path is None else BatchStore(path, key).path
+    def __init__(self, path: str | os.PathLike[str] | None, x: Tensor, settings: dict[str, Any]) -> None:
+        self.store = store_for(path, [x.cpu()], settings)
 
-    def load(self, t: int) -> dict[str, NDArray[Any]] | None:
-        if self.path is None:
+    def load(self, t: int, tile: tuple[Any, ...]) -> dict[str, NDArray[Any]] | None:
+        """Tile ``t``'s reduction, ``tile`` the starts, sizes and ``keep`` of :func:`_tile_job`."""
+        if self.store is None:
             return None
-
-        def read(f: Path) -> dict[str, NDArray[Any]]:
-            with np.load(f, allow_pickle=False) as z:
-                return {name: z[name] for name in z.files}
-
-        return read_checkpoint(self.path / f"tile-{t:07d}.npz", read)
+        return self.store.load_arrays(f"tile-{t:07d}.npz", lambda part: checked_tile(part, *tile))
 
     def save(self, t: int, part: dict[str, NDArray[Any]]) -> None:
-        if self.path is not None:
-            buf = io.BytesIO()
-            np.savez(buf, **part)  # type: ignore[arg-type]
-            atomic_write_bytes(self.path / f"tile-{t:07d}.npz", buf.getvalue())
+        if self.store is not None:
+            self.store.save_arrays(f"tile-{t:07d}.npz", part)
 
 
 def _tiles(p: int, tile: int) -> list[tuple[int, int]]:
@@ -239,16 +259,15 @@ def _stream(
     progress: Progress,
 ) -> Iterator[tuple[tuple[int, int], dict[str, NDArray[Any]]]]:
     """Each tile's reduction, in the tiles' order: read from its shard, or computed (and written)."""
-    done = [shards.load(t) for t in range(len(tiles))]
-    todo = [t for t, d in enumerate(done) if d is None]
     size = {t: _tile_pairs(a, b, tile, p) for t, (a, b) in enumerate(tiles)}
+    done = [shards.load(t, (tiles[t], _tile_sizes(*tiles[t], tile, p), job[2])) for t in range(len(tiles))]
+    todo = [t for t, d in enumerate(done) if d is None]
     report = reporter(progress, sum(size.values()), sum(size.values()) - sum(size[t] for t in todo), "pairs")
 
     def args(t: int) -> tuple[Any, ...]:
         a, b = tiles[t]
         rows = np.r_[a : min(a + tile, p)] if a == b else np.r_[a : min(a + tile, p), b : min(b + tile, p)]
-        sizes = (min(a + tile, p) - a, min(b + tile, p) - b)
-        return (source.rows(rows), (a, b), sizes, *job)
+        return (source.rows(rows), (a, b), _tile_sizes(a, b, tile, p), *job)
 
     computed = iter_batches(_tile_job, (args(t) for t in todo), n_jobs)
     for t in range(len(tiles)):
@@ -261,8 +280,12 @@ def _stream(
     report(0, end=True)
 
 
+def _tile_sizes(a: int, b: int, tile: int, p: int) -> tuple[int, int]:
+    return min(a + tile, p) - a, min(b + tile, p) - b
+
+
 def _tile_pairs(a: int, b: int, tile: int, p: int) -> int:
-    na, nb = min(a + tile, p) - a, min(b + tile, p) - b
+    na, nb = _tile_sizes(a, b, tile, p)
     return na * (na - 1) // 2 if a == b else na * nb
 
 
@@ -291,13 +314,14 @@ def streamed_pairwise_mi(
     tile, n_permutations = V.positive_int(tile, "tile"), V.positive_int(n_permutations, "n_permutations")
     x = x.detach().to(torch.float64)
     n, p = x.shape
+    _warn_if_series(x)
     settings: dict[str, Any] = {"mode": mode, mode: parameter, "k": k, "variant": variant, "tile": tile}
     settings.update(seed=opts.seed, standardize=opts.standardize, ties=opts.ties)
     on_device = x.device.type != "cpu" or opts.backend == "brute"
     if on_device:  # the values are the device's kernel's: a checkpoint of another device does not serve
         settings.update(device=x.device.type, backend=opts.backend)
     if mode == "fdr":
-        x = normal_scores(x)
+        x = normal_scores(x, opts.seed)
         V.neighbours(k, n)
         null = ksg_null(n, k, variant, n_permutations, opts.seed)
         settings.update(n_permutations=n_permutations, **null_moments(null))
@@ -309,7 +333,7 @@ def streamed_pairwise_mi(
     prepared, k = prepare_samples(named, k, standardize=opts.standardize, ties=opts.ties, seed=opts.seed)
     source = _Prepared(prepared, opts.backend) if on_device else _Sorted(*bivariate.sorted_ranks(prepared))
     del prepared
-    shards = _Shards(out, fingerprint([x.cpu()], settings))
+    shards = _Shards(out, x, settings)
     tiles = _tiles(p, tile)
     parts = _stream(source, p, tiles, tile, (k, variant, keep), shards, n_jobs, progress)
     if mode == "top_k":
@@ -321,6 +345,17 @@ def streamed_pairwise_mi(
     if out is not None:
         _save_result(Path(out), result)
     return result
+
+
+def _warn_if_series(x: Tensor) -> None:
+    """A warning where the rows look like successive samples of series
+    (:func:`~iblearn.functional.serial.ordered_rows`, on the two halves of the columns): every pair
+    estimate and the FDR null take the rows as independent draws, and two slowly varying series read as
+    dependent where they are not."""
+    half = (x.shape[1] + 1) // 2
+    why = ordered_rows([x[:, :half], x[:, half:]], [f"x[:, :{half}]", f"x[:, {half}:]"])
+    if why is not None:
+        warnings.warn(f"pairwise_mi: {why}", UserWarning, stacklevel=4)
 
 
 def _top_k(
