@@ -42,7 +42,7 @@ def ais_case(a: float, n: int) -> tuple[Callable[[int], Any], float]:
     def run(seed: int) -> Any:
         return iblearn.estimate("ais", ar1(a, n, np.random.default_rng(seed)))
 
-    return run, -0.5 * math.log(1 - a * a)
+    return run, max(0.0, -0.5 * math.log(1 - a * a))
 
 
 def te_case(a: float, b: float, c: float, n: int) -> tuple[Callable[[int], Any], float]:
