@@ -42,7 +42,7 @@ def ais_case(a: float, n: int) -> tuple[Callable[[int], Any], float]:
     def run(seed: int) -> Any:
         return iblearn.estimate("ais", ar1(a, n, np.random.default_rng(seed)))
 
-    return run, -0.5 * math.log(1 - a * a)
+    return run, max(0.0, -0.5 * math.log(1 - a * a))
 
 
 def te_case(a: float, b: float, c: float, n: int) -> tuple[Callable[[int], Any], float]:
@@ -149,6 +149,11 @@ def cases() -> dict[str, tuple[Callable[[int], Any], float, int]]:
     return {
         "ais AR(0.99) N=500": (*ais_case(0.99, 500), 30),
         "ais AR(0.95) N=500": (*ais_case(0.95, 500), 30),
+        "ais AR(0.9) N=500": (*ais_case(0.9, 500), 40),
+        "ais AR(0.8) N=300": (*ais_case(0.8, 300), 40),
+        "ais AR(0.97) N=1000": (*ais_case(0.97, 1000), 40),
+        "ais AR(0.5) N=500 (control)": (*ais_case(0.5, 500), 40),
+        "ais i.i.d. Gaussian N=500 (control)": (*ais_case(0.0, 500), 40),
         "te a=b=0.96 c=0.3 T=800": (*te_case(0.96, 0.96, 0.3, 800), 40),
         "entropy 300 of 10^6 uniform": (*entropy_case(np.full(10**6, 1e-6), 300), 10),
         "entropy Zipf 1.1, 5000 symbols, 600 draws": (*entropy_case(zipf(1.1, 5000), 600), 20),
