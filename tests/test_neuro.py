@@ -159,7 +159,7 @@ def test_bad_input_names_the_argument(data: np.ndarray, target: np.ndarray, name
 
 def test_bad_settings_name_the_setting() -> None:
     x, y = _planted(0, trials=20, times=5)
-    with pytest.raises(ValueError, match="^n_permutations:"):
+    with pytest.raises(ValueError, match=r"^n_permutations:"):
         mi_timecourse(x, y, n_permutations=-1)
-    with pytest.raises(ValueError, match="^method:"):
+    with pytest.raises(ValueError, match=r"^method:"):
         mi_timecourse(x, y, method="ksg")  # type: ignore[arg-type]
