@@ -206,7 +206,7 @@ def _symmetric(i: np.ndarray, j: np.ndarray, v: np.ndarray, p: int) -> Any:
 
 
 def _table(genes: list[str], i: np.ndarray, j: np.ndarray, v: np.ndarray, p_values: np.ndarray | None) -> Any:
-    import pandas as pd
+    import pandas as pd  # type: ignore[import-untyped]
 
     names = np.asarray(genes, dtype=object)
     columns: dict[str, Any] = {"gene_a": names[i], "gene_b": names[j], "mi": v}
