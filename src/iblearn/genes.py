@@ -171,7 +171,7 @@ def _top_partners(matrix: Any, top_k: int, seed: int, k: int) -> tuple[np.ndarra
 
 def _tile(left: np.ndarray, right: np.ndarray, same: bool, k: int) -> np.ndarray:
     """``(a, b)`` KSG MI between the columns of ``left`` and ``right`` (-inf where no pair: a gene
-    with itself), one :func:`ksg_mi_pairs` call."""
+    with itself), one :func:`~iblearn.functional.ksg_mi_pairs` call."""
     na, nb = left.shape[1], right.shape[1]
     columns = [torch.from_numpy(np.ascontiguousarray(c)) for c in left.T]
     if same:
