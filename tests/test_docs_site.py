@@ -38,6 +38,20 @@ FLAGS = [
     "--disable-sync",
 ]
 API_PAGES = ["estimators", "functional", "optim", "training", "analysis", "data", "records"]
+#: The packages and edge modules whose every public name has an entry in the API reference.
+PUBLIC_PACKAGES = (
+    "estimators",
+    "functional",
+    "optim",
+    "training",
+    "analysis",
+    "data",
+    "sklearn",
+    "estimation",
+    "network",
+    "neuro",
+    "genes",
+)
 ROLE = re.compile(r":(class|meth|func|attr|mod|data|exc):`")
 TIMEOUT_MS = 30_000
 #: The longest line a code block may hold. The theme's grid, widened to 72rem by
@@ -245,7 +259,7 @@ def test_every_public_name_has_an_entry_in_the_api_reference(site: Path) -> None
     anchors: set[str] = set()
     for html in (site / "api").rglob("index.html"):
         anchors |= set(re.findall(r'id="(iblearn\.[\w.]+)"', html.read_text(encoding="utf-8")))
-    for package in ("estimators", "functional", "optim", "training", "analysis", "data", "sklearn"):
+    for package in PUBLIC_PACKAGES:
         module = importlib.import_module(f"iblearn.{package}")
         for name in module.__all__:
             candidates = {f"iblearn.{package}.{name}", f"iblearn.{package}.{name}.{name}"}
