@@ -27,6 +27,7 @@ RANK = {
     "models": 5,
     "experiments": 6,
     "sklearn": 6,  # scikit-learn adapters at the edge
+    "tigramite": 6,  # tigramite's conditional-independence test, at the edge
     "cli": 7,
 }
 # Usable by every layer, so they import none of the layers themselves (and not each other upward).
