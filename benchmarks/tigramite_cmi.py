@@ -16,7 +16,8 @@ thread count is set to 1 before import).
 tigramite 5.2.10.1's CMIknn computes its block length with ``np.corrcoef(..., ddof=0)``, which NumPy
 2.4 refuses; where it fails here it runs in the interpreter ``--peer-python`` names, a venv with
 ``numpy<2.4`` (made by ``python3 -m venv /tmp/tigvenv; /tmp/tigvenv/bin/pip install 'numpy<2.4'
-tigramite==5.2.10.1 torch==2.13.0 scipy numba six joblib rich; /tmp/tigvenv/bin/pip install --no-deps -e .``), and
+tigramite==5.2.10.1 torch==2.13.0 scipy numba six joblib rich;
+/tmp/tigvenv/bin/pip install --no-deps -e .``), and
 the results say so.
 
 Writes benchmarks/results/tigramite_cmi/results.json (with provenance) and prints the table.
