@@ -51,6 +51,7 @@ PUBLIC_PACKAGES = (
     "network",
     "neuro",
     "genes",
+    "tigramite",
 )
 ROLE = re.compile(r":(class|meth|func|attr|mod|data|exc):`")
 TIMEOUT_MS = 30_000

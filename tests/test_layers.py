@@ -29,6 +29,7 @@ RANK = {
     "sklearn": 6,  # scikit-learn adapters at the edge
     "neuro": 6,  # recordings across trials (MNE, xarray) at the edge
     "genes": 6,  # AnnData at the edge
+    "tigramite": 6,  # tigramite's conditional-independence test, at the edge
     "cli": 7,
 }
 # Usable by every layer, so they import none of the layers themselves (and not each other upward).

@@ -1,0 +1,242 @@
+"""A conditional-independence test for tigramite's causal discovery (PCMCI, PCMCI+, LPCMCI) on iblearn's
+conditional mutual information: :class:`CMITest` drops in wherever tigramite takes a ``CondIndTest``.
+
+The statistic of a test X _|_ Y | Z is I(X; Y | Z) in nats (I(X; Y) where Z is empty), by one of:
+
+* ``"ksg"``: the Frenzel-Pompe nearest-neighbour estimate (:func:`iblearn.functional.ksg_cmi`; KSG's
+  :func:`~iblearn.functional.ksg_mi` where Z is empty), as tigramite's CMIknn;
+* ``"gaussian"``: the Gaussian closed form, I(X; (Y, Z)) - I(X; Z) (:func:`iblearn.functional.gaussian_mi`),
+  a monotone map of the partial correlation where X and Y are one column each, as tigramite's ParCorr;
+* ``"copula"``: the same on each column's normal scores (the Gaussian-copula estimate);
+* ``"auto"``: the front door's choice (:func:`iblearn.estimate`), which picks KSG or the Gaussian from
+  the data and checks it.
+
+Significance ``"shuffle"`` is a permutation null, seeded by ``seed`` and the same on every run: x
+permuted locally among near neighbours in z (Runge 2018; :func:`iblearn.functional.local_permutations`),
+which keeps x's dependence on z and breaks only that on y beyond z; where Z is empty, x circularly
+shifted against y by at least a block of the series, which keeps each series' own autocorrelation
+(tigramite's block shuffle keeps it only within blocks). ``"auto"`` tests the method it chose, on the
+normal scores it chose it on. Significance ``"analytic"`` is the partial-correlation test for
+``"gaussian"`` (Student's t with T - dim degrees of freedom where X and Y are one column each, as
+ParCorr; Wilks' chi-square with dx * dy degrees of freedom for 2 T I otherwise) and the same test on the
+normal scores for ``"copula"``; a kNN estimate has no null distribution in closed form, so ``"ksg"`` and
+``"auto"`` refuse it.
+
+This module needs tigramite (``pip install 'iblearn[tigramite]'``); ``import iblearn`` does not import it.
+
+Reference:
+    J. Runge. Conditional independence testing based on a nearest-neighbor estimator of conditional
+    mutual information. AISTATS 2018, PMLR 84.
+    J. Runge, P. Nowack, M. Kretschmer, S. Flaxman, D. Sejdinovic. Detecting and quantifying causal
+    associations in large nonlinear time series datasets. Science Advances 5, eaau4996 (2019).
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+from scipy import stats
+from torch import Tensor
+
+from iblearn import _checks as V
+from iblearn import functional as ibf
+from iblearn.estimation import estimate
+from iblearn.estimators.reliability import UnreliableEstimateWarning
+from iblearn.functional import inference
+from iblearn.functional.multivariate.inputs import copula_normal
+
+try:
+    from tigramite.independence_tests.independence_tests_base import (  # type: ignore[import-untyped]
+        CondIndTest,
+    )
+except ImportError as err:  # pragma: no cover - the message is the point
+    raise ImportError("iblearn.tigramite needs tigramite: pip install 'iblearn[tigramite]'") from err
+
+__all__ = ["METHODS", "SIGNIFICANCES", "CMITest"]
+
+#: The statistics :class:`CMITest` computes.
+METHODS = ("auto", "ksg", "gaussian", "copula")
+#: Its significance tests; ``"shuffle_test"`` is tigramite's own name for ``"shuffle"``.
+SIGNIFICANCES = ("shuffle", "shuffle_test", "analytic")
+#: The methods whose null distribution has a closed form.
+_ANALYTIC = ("gaussian", "copula")
+
+Statistic = Callable[[Tensor, Tensor, Tensor], float]
+
+
+class CMITest(CondIndTest):  # type: ignore[misc]
+    """Tigramite's conditional-independence test on I(X; Y | Z) in nats (the module's notes).
+
+    Args:
+        method: ``"auto"``, ``"ksg"``, ``"gaussian"`` or ``"copula"`` (the module's notes).
+        significance: ``"shuffle"`` (a seeded permutation null) or ``"analytic"`` (``"gaussian"`` and
+            ``"copula"`` only).
+        k: neighbours of the kNN estimate (``"ksg"``, and ``"auto"`` where it picks KSG).
+        sig_samples: permutations of the shuffle null.
+        seed: seeds the jitter of the kNN estimate and the permutations: the same seed, the same
+            p-values.
+        **kwargs: the other settings of tigramite's ``CondIndTest`` (``mask_type``, ``verbosity``, ...).
+
+    Raises:
+        ValueError: naming ``method``, ``significance``, ``k``, ``sig_samples`` or ``seed``.
+
+    Example:
+        >>> import numpy as np
+        >>> from tigramite import data_processing as pp
+        >>> from tigramite.pcmci import PCMCI
+        >>> rng = np.random.default_rng(0)
+        >>> data = rng.standard_normal((500, 3))
+        >>> for t in range(1, 500):
+        ...     data[t, 1] += 0.6 * data[t - 1, 0]
+        ...     data[t, 2] += 0.6 * data[t - 1, 1]
+        >>> test = CMITest(method="gaussian", significance="analytic")
+        >>> pcmci = PCMCI(pp.DataFrame(data), cond_ind_test=test)
+        >>> graph = pcmci.run_pcmci(tau_max=2, pc_alpha=0.05, alpha_level=0.01)["graph"]
+        >>> [(int(i), int(j)) for i, j, lag in zip(*np.nonzero(graph == "-->")) if lag == 1]
+        [(0, 1), (1, 2)]
+    """
+
+    def __init__(
+        self,
+        method: str = "auto",
+        significance: str = "shuffle",
+        *,
+        k: int = 3,
+        sig_samples: int = 200,
+        seed: int = 42,
+        **kwargs: Any,
+    ) -> None:
+        self.method = V.choice(method, "method", METHODS)
+        V.choice(significance, "significance", SIGNIFICANCES)
+        if significance == "analytic" and method not in _ANALYTIC:
+            raise ValueError(
+                f"significance: 'analytic' has no closed-form null for method={method!r} (a kNN estimate's "
+                f"null is known only by permutation); use significance='shuffle', or method 'gaussian' or "
+                "'copula'"
+            )
+        self.k = V.positive_int(k, "k")
+        self.seed = V.seed(seed)
+        self._measure = f"cmi_{method}"
+        self.two_sided = False
+        self.residual_based = False
+        # tigramite dispatches its p-value on its own name of the shuffle test.
+        tig = "shuffle_test" if significance.startswith("shuffle") else significance
+        super().__init__(
+            seed=self.seed,
+            significance=tig,
+            sig_samples=V.positive_int(sig_samples, "sig_samples"),
+            **kwargs,
+        )
+
+    @property
+    def measure(self) -> str:
+        """The name tigramite shows for this test: ``"cmi_"`` and the method."""
+        return self._measure
+
+    def get_dependence_measure(self, array: np.ndarray, xyz: np.ndarray, data_type: Any = None) -> float:
+        """I(X; Y | Z) in nats of ``array`` (``(dim, T)``, one row a variable at a lag), whose rows
+        ``xyz`` says are X (0), Y (1) or Z (2)."""
+        x, y, z = _split(array, xyz)
+        if self.method == "auto":
+            return float(self._front_door(x, y, z).value)
+        return self._statistic(self.method)(x, y, z)
+
+    def get_shuffle_significance(
+        self,
+        array: np.ndarray,
+        xyz: np.ndarray,
+        value: float,
+        return_null_dist: bool = False,
+        data_type: Any = None,
+    ) -> float | tuple[float, np.ndarray]:
+        """The permutation p-value ``(1 + #{null >= statistic}) / (1 + sig_samples)`` of the module's
+        notes; with ``return_null_dist``, the null too, sorted."""
+        x, y, z = _split(array, xyz)
+        method = self.method
+        if method == "auto":
+            x, y, z = (copula_normal(t) if t.shape[1] else t for t in (x, y, z))
+            method = self._chosen(x, y, z)
+        if method == "ksg" and z.shape[1]:
+            test = ibf.ksg_cmi_test(
+                x, y, z, self.k, n_permutations=self.sig_samples, permutation_seed=self.seed, seed=self.seed
+            )
+            observed, null = test.value, test.null.numpy()
+        else:
+            stat = self._statistic(method)
+            observed = stat(x, y, z)
+            null = np.array([stat(xs, y, z) for xs in self._surrogates(x, z)])
+        p = inference.p_value(observed, null.tolist())
+        return (p, np.sort(null)) if return_null_dist else p
+
+    def get_analytic_significance(self, value: float, T: int, dim: int, xyz: np.ndarray) -> float:
+        """The p-value of the partial-correlation test for a Gaussian I = ``value`` (the module's notes)."""
+        dx, dy = int(np.sum(xyz == 0)), int(np.sum(xyz == 1))
+        dof = T - dim
+        if dof < 1:
+            return float("nan")
+        if dx * dy > 1:
+            return float(stats.chi2.sf(2.0 * T * max(value, 0.0), dx * dy))
+        # I = -1/2 log(1 - rho^2) for one column each: the t statistic of the partial correlation rho.
+        rho2 = -np.expm1(-2.0 * max(value, 0.0))
+        if abs(1.0 - rho2) <= sys.float_info.min:
+            return 0.0
+        t = np.sqrt(rho2 * dof / (1.0 - rho2))
+        return float(2.0 * stats.t.sf(t, dof))
+
+    def _statistic(self, method: str) -> Statistic:
+        """The estimate of a named method as a function of (x, y, z) tensors."""
+        k, seed = self.k, self.seed
+
+        def ksg(x: Tensor, y: Tensor, z: Tensor) -> float:
+            if z.shape[1] == 0:
+                return float(ibf.ksg_mi(x, y, k, seed=seed))
+            return float(ibf.ksg_cmi(x, y, z, k, seed=seed))
+
+        def gaussian(x: Tensor, y: Tensor, z: Tensor) -> float:
+            if z.shape[1] == 0:
+                return float(ibf.gaussian_mi(x, y))
+            return float(ibf.gaussian_mi(x, torch.cat([y, z], dim=1)) - ibf.gaussian_mi(x, z))
+
+        def copula(x: Tensor, y: Tensor, z: Tensor) -> float:
+            return gaussian(*(copula_normal(t) if t.shape[1] else t for t in (x, y, z)))
+
+        return {"ksg": ksg, "gaussian": gaussian, "copula": copula}[method]
+
+    def _chosen(self, x: Tensor, y: Tensor, z: Tensor) -> str:
+        """The method the front door picks for these rows: ``"ksg"``, or ``"copula"`` where it picks the
+        Gaussian (tested on the normal scores, as its checks see them)."""
+        return "ksg" if self._front_door(x, y, z).report.chosen == "ksg" else "copula"
+
+    def _front_door(self, x: Tensor, y: Tensor, z: Tensor) -> Any:
+        """The front door's automatic estimate of I(X; Y | Z), or of I(X; Y) where z is empty."""
+        with warnings.catch_warnings():
+            # A test near independence is where an estimate of nearly 0 is judged unreliable; the
+            # test's answer is its p-value, not that verdict.
+            warnings.simplefilter("ignore", UnreliableEstimateWarning)
+            if z.shape[1] == 0:
+                return estimate("mi", x, y, k=self.k, seed=self.seed)
+            return estimate("cmi", x, y, z, k=self.k, seed=self.seed)
+
+    def _surrogates(self, x: Tensor, z: Tensor) -> list[Tensor]:
+        """``sig_samples`` surrogates of x: permuted locally in z, or circularly shifted where z is empty."""
+        n = x.shape[0]
+        if z.shape[1]:
+            perms = ibf.local_permutations(z, self.sig_samples, seed=self.seed)
+            return [x[p] for p in perms]
+        least = inference.block_length(n)
+        if n - 2 * least < 1:
+            least = max(1, (n - 1) // 2)
+        shifts = inference.circular_shifts(n, self.sig_samples, self.seed, least)
+        return [torch.roll(x, int(s), 0) for s in shifts]
+
+
+def _split(array: np.ndarray, xyz: np.ndarray) -> tuple[Tensor, Tensor, Tensor]:
+    """The rows of tigramite's ``array`` (``(dim, T)``) as float64 samples ``(T, d)`` of X, Y and Z."""
+    a = torch.from_numpy(np.ascontiguousarray(array, dtype=np.float64))
+    rows = np.asarray(xyz)
+    return tuple(a[torch.from_numpy(np.flatnonzero(rows == i))].T.contiguous() for i in range(3))  # type: ignore[return-value]
