@@ -161,6 +161,7 @@ def infer_network(
     p_values = [r.omnibus_p if r.sources else 1.0 for r in results]
     significant = corrected(p_values, alpha, fdr) if complete else [False] * len(results)
     settings = asdict(st) | dict(fdr=fdr, method_reason=reason, surrogates=kind, device=device)
+    settings["p_floor"] = 1 / (n_permutations + 1)  # the least p-value a target can reach
     if chosen == "ksg":
         settings["k"] = KSG_K
     return NetworkResult(emb.n_processes, tuple(results), tuple(significant), settings, names, complete)

@@ -27,7 +27,8 @@ class NetworkResult:
             targets (Benjamini-Hochberg at ``alpha`` where ``fdr``, else Holm); a target that did not
             keeps its selected sources in ``targets`` but gives no edge. All False in a partial result.
         settings: the settings the network was inferred with, the estimator ``auto`` chose and why,
-            and the surrogates used.
+            the surrogates used, and ``p_floor``, the least p-value a target can reach,
+            ``1 / (n_permutations + 1)``.
         names: the processes' names, from the data (a frame's columns, the channels of an MNE object or
             of a DataArray's coordinate), or None where it held none.
         complete: False for a partial result, of some targets run apart (``infer_network``'s
