@@ -88,3 +88,36 @@ def test_a_partial_result_says_so_in_its_repr_and_summary(data):
 def test_bad_targets_are_refused_by_name(data, targets, message):
     with pytest.raises(ValueError, match=rf"^targets: .*{message}"):
         _run(data, targets=targets)
+
+
+def test_jobs_started_at_once_on_an_empty_folder_share_it(tmp_path, monkeypatch):
+    """The jobs of an array start together: one finds the folder empty of a key while another is
+    writing it (its temporary file there) or has just written it. Neither is another run's folder."""
+    from iblearn.records import batches
+
+    writing = tmp_path / "a"
+    writing.mkdir()
+    (writing / ".key.4242.x1y2.tmp").write_text("half")  # a key another job is writing
+    batches.BatchStore(writing, "k" * 64)
+    assert (writing / "key").read_text().strip() == "k" * 64
+
+    reads = []
+
+    def key_appears_after_the_first_look(path, read):
+        reads.append(path.name)
+        if len(reads) == 1:
+            (path.parent / "key").write_text(written + "\n")  # another job, just after this one looked
+            return None
+        return read(path)
+
+    monkeypatch.setattr(batches, "read_checkpoint", key_appears_after_the_first_look)
+    for n, written in enumerate(["k" * 64, "f" * 64]):
+        reads.clear()
+        folder = tmp_path / f"b{n}"
+        folder.mkdir()
+        if written == "k" * 64:
+            batches.BatchStore(folder, "k" * 64)  # the same run: read, not refused
+            assert reads == ["key", "key"]
+        else:
+            with pytest.raises(ValueError, match="another run's"):
+                batches.BatchStore(folder, "k" * 64)
