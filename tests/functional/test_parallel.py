@@ -155,6 +155,17 @@ def test_pairwise_matrix_and_network_on_a_dask_cluster_equal_the_serial_ones():
     assert done.returncode == 0 and done.stdout.strip() == "same", done.stdout + done.stderr[-2000:]
 
 
+@pytest.mark.slow
+def test_a_network_of_100_processes_on_a_dask_cluster_equals_the_serial_one():
+    """100 targets as the cluster's tasks, against the serial run: slow for the default suite."""
+    pytest.importorskip("distributed")
+    script = Path(__file__).resolve().parent / "dask_cluster.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "network100"], capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "same", done.stdout + done.stderr[-2000:]
+
+
 def test_the_caller_keeps_its_threads_between_batches_and_after_an_early_exit():
     torch.set_num_threads(2)
     try:
