@@ -144,12 +144,25 @@ def test_a_killed_run_resumes_from_its_checkpoint(tmp_path):
     assert _same(te, ibf.transfer_entropy_matrix(x[:, :3], checkpoint=te_folder))
 
 
-def test_pairwise_matrix_on_a_dask_cluster_equals_the_serial_one():
+def test_pairwise_matrix_and_network_on_a_dask_cluster_equal_the_serial_ones():
     """A real cluster of 2 worker processes, one thread each, through joblib's Dask backend (the path
-    the many-variables guide gives), run from a script with a main guard (dask_cluster.py beside)."""
+    the many-variables guide gives), run from a script with a main guard (dask_cluster.py beside): a
+    pairwise MI matrix and infer_network's targets as the cluster's tasks, each the same as in one
+    process, bit for bit."""
     pytest.importorskip("distributed")
     script = Path(__file__).resolve().parent / "dask_cluster.py"
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout.strip() == "same", done.stdout + done.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_a_network_of_100_processes_on_a_dask_cluster_equals_the_serial_one():
+    """100 targets as the cluster's tasks, against the serial run: slow for the default suite."""
+    pytest.importorskip("distributed")
+    script = Path(__file__).resolve().parent / "dask_cluster.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "network100"], capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == 0 and done.stdout.strip() == "same", done.stdout + done.stderr[-2000:]
 
 

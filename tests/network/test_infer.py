@@ -188,7 +188,10 @@ def test_a_warning_before_the_run_where_surrogates_are_too_few_for_the_targets()
         infer_network(noise, max_lag=1, method="gaussian", n_permutations=60)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        infer_network(noise, max_lag=1, method="gaussian", n_permutations=99)
+        enough = infer_network(noise, max_lag=1, method="gaussian", n_permutations=99)
+    # The result keeps the least p-value a target can reach beside the level it meets first.
+    assert enough.settings["p_floor"] == pytest.approx(0.01)
+    assert enough.settings["p_floor"] <= enough.settings["alpha"] / 5
 
 
 def test_a_warning_where_a_process_mixes_too_slowly_for_shifted_surrogates():

@@ -13,7 +13,7 @@ from iblearn.network import infer_network
 torch.set_num_threads(1)
 
 CHANNELS = ["Fz", "Cz", "Pz"]
-FAST = dict(max_lag=3, method="gaussian", n_permutations=40, seed=0)
+FAST = dict(max_lag=3, method="gaussian", n_permutations=80, seed=0)
 
 
 def _trials(n_trials: int = 6, n_times: int = 120) -> np.ndarray:

@@ -34,6 +34,8 @@ class Report:
             bootstrap rows would corrupt) or ``"blockwise jackknife"`` (series), where there is a
             standard error.
         n_permutations: permutations behind the p-value.
+        p_floor: the least p-value those permutations can give, ``1 / (n_permutations + 1)`` (None
+            without permutations): a test at a level below it can never reject.
         null: the null hypothesis the permutations draw from.
         limit: a value the estimate can never exceed by construction (log N for InfoNCE).
         split: the rows behind an estimate that fitted a critic first: ``{"train", "validation",
@@ -58,9 +60,15 @@ class Report:
     features: dict[str, float] = field(default_factory=dict)
     interval_method: str | None = None
 
+    @property
+    def p_floor(self) -> float | None:
+        """The least permutation p-value, ``1 / (n_permutations + 1)``; None without permutations."""
+        return 1 / (self.n_permutations + 1) if self.n_permutations else None
+
     def to_dict(self) -> dict[str, Any]:
         """Plain data (numbers, strings, lists, dicts) for JSON: each check as its fields."""
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        out["p_floor"] = self.p_floor
         out["checks"] = {
             name: dataclasses.asdict(c) if dataclasses.is_dataclass(c) and not isinstance(c, type) else c
             for name, c in self.checks.items()
@@ -271,9 +279,11 @@ class Estimate:
         if self.p_value is not None:
             given = " given Z (X permuted among rows of like Z)" if self.measure == "cmi" else ""
             null = self.report.null or f"X and Y independent{given}"
+            b = self.report.n_permutations
+            floor = f"; the least {b} permutations can give: 1/{b + 1} = {1 / (b + 1):.3g}" if b else ""
             lines.append(
-                f"p-value: {self.p_value:.3g}, from {self.report.n_permutations} permutations (the chance "
-                f"of an estimate this large under {null})"
+                f"p-value: {self.p_value:.3g}, from {b} permutations (the chance "
+                f"of an estimate this large under {null}{floor})"
             )
         if self.report.chosen is not None:
             lines.append(f"estimator: {self.report.chosen}, chosen because {self.report.why}")

@@ -63,6 +63,7 @@ def infer_network(
     checkpoint: str | os.PathLike[str] | None = None,
     device: str | torch.device | None = None,
     picks: Any = None,
+    targets: Any = None,
 ) -> NetworkResult:
     """The directed network of ``data``'s processes by multivariate transfer entropy, the algorithm of
     Novelli et al. (2019; IDTxl's ``MultivariateTE``). For each target process Y, with Y_t its present:
@@ -85,6 +86,12 @@ def infer_network(
         fails gives no edges. Either way, where no process drives another, the chance of any edge is at
         most alpha; a warning says before the run where ``n_permutations`` is too few for one target
         alone to pass the first corrected level, ``alpha / P``.
+
+    Targets run apart (a cluster's job array, one job a few targets): ``targets=[...]`` runs steps
+    (a)-(d) for those targets only, writes each to ``checkpoint`` and returns a partial result
+    (``complete`` False, no edges: (e) needs every target); a later call on all targets
+    (``targets=None``) with the same folder, data and settings reads them back, runs any still missing
+    and corrects across all P targets, giving the network one call would, bit for bit.
 
     Surrogates keep each series' own dynamics and break only its alignment with the target (module
     notes).
@@ -123,14 +130,19 @@ def infer_network(
             (``"cuda"``, ``"cpu"``), a candidate's surrogates at once in torch there (module notes).
         picks: the channels of an MNE ``Raw`` or ``Epochs`` (MNE's ``picks``: names, types, indices);
             None, its data channels, those marked bad left out.
+        targets: the target processes to run, distinct indices in ``[0, P)``; None, every process.
+            Unless they are all of them, the result is partial (above): give ``checkpoint`` to merge
+            it later.
 
     Returns:
-        :class:`~iblearn.network.result.NetworkResult`.
+        :class:`~iblearn.network.result.NetworkResult`; partial (``complete`` False) where ``targets``
+        leaves processes out.
     """
     trials, names = _read_data(data, picks)
     min_lag, max_lag = check_lags(min_lag, max_lag, trials)
     V.choice(method, "method", METHODS)
     n_permutations, alpha = _checked_test(n_permutations, alpha)
+    which = _checked_targets(targets, trials[0].shape[1])
     _warn_if_too_few(n_permutations, alpha, trials[0].shape[1])
     fdr, progress = V.flag(fdr, "fdr"), V.flag(progress, "progress")
     seed, n_jobs = V.seed(seed), check_n_jobs(n_jobs)
@@ -142,12 +154,35 @@ def infer_network(
         _warn_if_slow(trials)
     st = Settings(min_lag, max_lag, chosen, n_permutations, alpha, seed, kind)
     store = store_for(checkpoint, trials, asdict(st))
-    results = _run_targets(emb, st, device, n_jobs, progress, store)
-    significant = corrected([r.omnibus_p if r.sources else 1.0 for r in results], alpha, fdr)
+    results = _run_targets(emb, st, device, n_jobs, progress, store, which)
+    complete = len(results) == emb.n_processes
+    # The correction needs every target's p-value: a partial result keeps its targets' tests and
+    # gives no edge until a call on all targets.
+    p_values = [r.omnibus_p if r.sources else 1.0 for r in results]
+    significant = corrected(p_values, alpha, fdr) if complete else [False] * len(results)
     settings = asdict(st) | dict(fdr=fdr, method_reason=reason, surrogates=kind, device=device)
+    settings["p_floor"] = 1 / (n_permutations + 1)  # the least p-value a target can reach
     if chosen == "ksg":
         settings["k"] = KSG_K
-    return NetworkResult(emb.n_processes, tuple(results), tuple(significant), settings, names)
+    return NetworkResult(emb.n_processes, tuple(results), tuple(significant), settings, names, complete)
+
+
+def _checked_targets(targets: Any, p: int) -> list[int]:
+    """``targets`` as the distinct processes it names, ascending (None: all ``p``)."""
+    if targets is None:
+        return list(range(p))
+    if isinstance(targets, str | bytes) or not isinstance(targets, list | tuple | range | np.ndarray):
+        raise ValueError(f"targets: expected a list of process indices or None, got {targets!r}")
+    values = list(targets)
+    if not values:
+        raise ValueError("targets: names no target; give at least one process index, or None for all")
+    if not all(isinstance(v, int | np.integer) and not isinstance(v, bool | np.bool_) for v in values):
+        raise ValueError(f"targets: expected integers (process indices), got {targets!r}")
+    if not all(0 <= v < p for v in values):
+        raise ValueError(f"targets: each must lie between 0 and {p - 1} ({p} processes), got {values}")
+    if len(set(values)) != len(values):
+        raise ValueError(f"targets: a process is listed twice in {values}")
+    return sorted(int(v) for v in values)
 
 
 def _read_data(data: Any, picks: Any) -> tuple[list[np.ndarray], tuple[str, ...] | None]:
@@ -259,15 +294,16 @@ def _run_targets(
     n_jobs: int | None,
     progress: bool,
     store: BatchStore | None,
+    which: list[int],
 ) -> list[TargetResult]:
-    """Every target's result: those the checkpoint holds read back, the others run (in parallel where
-    ``n_jobs`` says) and written there as each finishes."""
+    """The results of the targets ``which`` (ascending): those the checkpoint holds read back, the
+    others run (in parallel where ``n_jobs`` says) and written there as each finishes."""
     p = emb.n_processes
     results: dict[int, TargetResult] = {}
-    for j in range(p):
+    for j in which:
         if (done := _finished(store, j, st, p)) is not None:
             results[j] = done
-    todo = [j for j in range(p) if j not in results]
+    todo = [j for j in which if j not in results]
     start = time.perf_counter()
     for j, r in zip(todo, iter_batches(_job, [(emb, j, st, device) for j in todo], n_jobs), strict=True):
         results[j] = r
@@ -276,10 +312,10 @@ def _run_targets(
         if progress:
             print(
                 f"target {j}: {len(r.sources)} source variables, past {list(r.past)} "
-                f"({len(results)}/{p} targets, {time.perf_counter() - start:.1f} s)",
+                f"({len(results)}/{len(which)} targets, {time.perf_counter() - start:.1f} s)",
                 file=sys.stderr,
             )
-    return [results[j] for j in range(p)]
+    return [results[j] for j in which]
 
 
 def benjamini_hochberg(p_values: list[float], alpha: float) -> list[bool]:

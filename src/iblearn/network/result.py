@@ -21,14 +21,19 @@ class NetworkResult:
     Attributes:
         n_processes: P, the processes (nodes).
         targets: each target's :class:`~iblearn.network.target.TargetResult` (its selected past, its
-            sources with their conditional TE and p-values, the omnibus TE and p-value), in order.
+            sources with their conditional TE and p-values, the omnibus TE and p-value), in order of
+            the target; in a partial result, only the targets that were run.
         significant: per target, whether its p-value (``omnibus_p``) survived the correction across all
             targets (Benjamini-Hochberg at ``alpha`` where ``fdr``, else Holm); a target that did not
-            keeps its selected sources in ``targets`` but gives no edge.
+            keeps its selected sources in ``targets`` but gives no edge. All False in a partial result.
         settings: the settings the network was inferred with, the estimator ``auto`` chose and why,
-            and the surrogates used.
+            the surrogates used, and ``p_floor``, the least p-value a target can reach,
+            ``1 / (n_permutations + 1)``.
         names: the processes' names, from the data (a frame's columns, the channels of an MNE object or
             of a DataArray's coordinate), or None where it held none.
+        complete: False for a partial result, of some targets run apart (``infer_network``'s
+            ``targets``): the correction across targets needs all P, so it has no edges yet; a call on
+            all targets with the same checkpoint folder merges the parts.
 
     Example:
         >>> import numpy as np
@@ -46,6 +51,7 @@ class NetworkResult:
     significant: tuple[bool, ...]
     settings: Mapping[str, Any]
     names: tuple[str, ...] | None = None
+    complete: bool = True
 
     @property
     def edges(self) -> list[tuple[int, int, int]]:
@@ -88,6 +94,11 @@ class NetworkResult:
         more = f", ... {len(edges) - SHOWN_EDGES} more" if len(edges) > SHOWN_EDGES else ""
         listed = f": {shown}{more}" if edges else ""
         method = self.settings.get("method", "?")
+        if not self.complete:
+            return (
+                f"NetworkResult({self.n_processes} processes, partial: {len(self.targets)} of "
+                f"{self.n_processes} targets, not corrected across targets, no edges yet; method {method})"
+            )
         return f"NetworkResult({self.n_processes} processes, {len(edges)} edges{listed}; method {method})"
 
     def __str__(self) -> str:
@@ -102,8 +113,9 @@ class NetworkResult:
         lines += ["", f"{'target':>6} {'past':<12} {'omnibus TE':>10} {'p':>8} {'kept':>5}"]
         for r, keep in zip(self.targets, self.significant, strict=True):
             past = ",".join(map(str, r.past)) or "-"
+            kept = str(keep) if self.complete else "-"  # not decided before the correction
             lines.append(
-                f"{self.label(r.target):>6} {past:<12} {r.omnibus_te:>10.4f} {r.omnibus_p:>8.4f} {keep!s:>5}"
+                f"{self.label(r.target):>6} {past:<12} {r.omnibus_te:>10.4f} {r.omnibus_p:>8.4f} {kept:>5}"
             )
         return "\n".join(lines)
 

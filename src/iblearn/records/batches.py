@@ -59,14 +59,18 @@ class BatchStore:
         self.path, self.key = Path(path), key
         if self.path.exists() and not self.path.is_dir():
             raise ValueError(f"checkpoint: {self.path} exists and is not a folder")
-        saved = read_checkpoint(self.path / "key", lambda f: f.read_text(encoding="utf-8").strip())
+        saved = self._saved_key()
         if saved is None:
-            if self.path.is_dir() and any(self.path.iterdir()):
+            # Jobs of one run started together (a job array): another may be writing the key (its
+            # temporary file), or have written it since the look above.
+            others = self.path.is_dir() and any(not f.name.startswith(".key.") for f in self.path.iterdir())
+            if others and (saved := self._saved_key()) is None:
                 raise ValueError(
                     f"checkpoint: {self.path} holds files but no 'key' file, so no run of this library made "
                     "it, and a run would read or overwrite files it did not write; give checkpoint= a new "
                     "or empty folder"
                 )
+        if saved is None:
             atomic.atomic_write_text(self.path / "key", key + "\n")
         elif saved != key:
             raise ValueError(
@@ -79,6 +83,9 @@ class BatchStore:
                 )
                 + "; give checkpoint= a folder of its own (a new one, or this run's)"
             )
+
+    def _saved_key(self) -> str | None:
+        return read_checkpoint(self.path / "key", lambda f: f.read_text(encoding="utf-8").strip())
 
     def _file(self, i: int) -> Path:
         return self.path / f"batch-{i:07d}.npy"
