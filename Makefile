@@ -55,7 +55,7 @@ demo: setup
 test: setup
 	@out=$$(mktemp -d); trap 'rm -rf "$$out"' EXIT; echo "mkdocs build --strict"; \
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir "$$out" || exit 1; \
-	IBLEARN_SITE_DIR="$$out" $(PY) -m pytest -q; rc=$$?; \
+	IBLEARN_SITE_DIR="$$out" $(PY) -m pytest -q --durations=15; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; exit $$rc
 
 # The compiled kernel's tests, kNN's, the pairwise ones and the exact IB's again under each instruction
