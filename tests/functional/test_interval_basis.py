@@ -47,3 +47,11 @@ def test_auto_names_its_interval():
     est = estimate("mi", x, x + torch.randn(300, 1, generator=g, dtype=torch.float64))
     assert est.report.interval_method.startswith("widened by the bias the self-checks measured")
     assert est.report.to_dict()["interval_method"] == est.report.interval_method
+
+
+def test_an_interval_that_is_not_finite_gives_no_basis():
+    est = Estimate(
+        torch.tensor(0.5), 900, "gaussian", stderr=float("nan"), interval=(float("nan"), float("nan"))
+    )
+    assert est.interval_basis() is None
+    assert "few resamples" not in str(est)

@@ -247,6 +247,8 @@ class Estimate:
         """
         if self.interval is None or not self.stderr:
             return None
+        if not all(map(math.isfinite, (*self.interval, self.stderr))):
+            return None  # a nan or infinite interval has no basis to give
         value = float(self)
         reach = max(self.interval[1] - value, value - self.interval[0])
         if reach <= _SES_ALONE * self.stderr:
