@@ -222,15 +222,15 @@ def choose(
 def choose_labels(cells: np.ndarray) -> tuple[str, str]:
     """The entropy estimator for the terms of a measure whose finest joint has the counts ``cells``, and
     why: :func:`~iblearn.functional.choose_discrete_method`'s, Chao-Wang-Jost where it takes NSB with K
-    unknown (module notes)."""
+    unknown or PYM (module notes)."""
     method, regime = choose_discrete_method(cells)
-    if method != "nsb":
+    if method not in ("nsb", "pym"):
         return method, regime
-    # NSB with K unknown guesses K anew for each entropy, and the guesses do not cancel in the
-    # difference: its MI reads low where Chao-Wang-Jost's stays near the truth.
+    # NSB with K unknown guesses K anew for each entropy (PYM its prior's tail), and the guesses do not
+    # cancel in the difference: its MI reads low where Chao-Wang-Jost's stays near the truth.
     return "cwj", (
-        f"{regime}; for a difference of entropies, Chao-Wang-Jost's correction instead, as NSB guesses the "
-        "number of symbols anew for each entropy and the guesses do not cancel"
+        f"{regime}; for a difference of entropies, Chao-Wang-Jost's correction instead, as "
+        f"{method.upper()} fits its prior anew for each entropy and the fits do not cancel"
     )
 
 
