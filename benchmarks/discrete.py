@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from benchmarks.runners.discrete_report import render
-from benchmarks.runners.script import RESULTS, cpu_model, parser, positive_int
+from benchmarks.runners.script import RESULTS, machine_provenance, parser, positive_int
 from iblearn.functional import choose_discrete_method, discrete_entropy, nsb_entropy, pym_entropy
 from iblearn.functional.discrete import Method
 from iblearn.records import environment, write_json
@@ -324,9 +324,7 @@ def main(argv: list[str] | None = None) -> None:
     peers, missing = start_peers({} if args.no_peers else {n: getattr(args, n) for n in PEERS})
     env = environment()
     provenance = {
-        "git_commit": env["git_commit"],
-        "date": env["date"],
-        "machine": f"{cpu_model() or env['machine']} ({env['machine']})",
+        **machine_provenance(),
         "versions": {"iblearn": env["iblearn"], "numpy": np.__version__, "python": env["python"]}
         | {n: peer.version for n, peer in peers.items()},
         "peers_missing": missing,

@@ -40,7 +40,14 @@ import numpy as np
 import torch
 
 from benchmarks.network_table import markdown
-from benchmarks.runners.script import RESULTS, cpu_model, parser, positive_float, positive_int, stamped
+from benchmarks.runners.script import (
+    RESULTS,
+    machine_provenance,
+    parser,
+    positive_float,
+    positive_int,
+    stamped,
+)
 from iblearn.network import infer_network
 from iblearn.network.simulate import random_var_network
 from iblearn.records import environment, write_json
@@ -196,9 +203,7 @@ def main(argv: list[str] | None = None) -> None:
     config = {k: getattr(args, k) for k in ("nodes", "samples", "seeds", "libraries", "targets", "timeout")}
     env = environment()
     provenance = {
-        "git_commit": env["git_commit"],
-        "date": env["date"],
-        "machine": f"{cpu_model() or env['machine']} ({env['machine']})",
+        **machine_provenance(),
         "versions": {"iblearn": env["iblearn"], "numpy": np.__version__, "python": env["python"]},
     }
     start = args.merge or out

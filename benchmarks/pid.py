@@ -35,7 +35,7 @@ import torch
 
 from benchmarks.pid_coverage import coverage_record, coverage_rows, render_coverage
 from benchmarks.pid_gaussian import GPID_COMMIT, gpid_rows, render_gpid
-from benchmarks.runners.script import RESULTS, cpu_model, parser, positive_int
+from benchmarks.runners.script import RESULTS, machine_provenance, parser, positive_int
 from iblearn.functional import broja_pid, phiid, pid_distribution, pid_lattice
 from iblearn.records import atomic_write_text, environment, write_json
 
@@ -317,12 +317,9 @@ def main(argv: list[str] | None = None) -> None:
         coverage(out, args.seeds, args.resamples)
         return
     if args.gpid:
-        env = environment()
         record = {
             "provenance": {
-                "git_commit": env["git_commit"],
-                "date": env["date"],
-                "machine": f"{cpu_model() or env['machine']} ({env['machine']})",
+                **machine_provenance(),
                 "gpid": GPID_COMMIT,
             },
             "rows": gpid_rows(),
@@ -345,9 +342,7 @@ def main(argv: list[str] | None = None) -> None:
     rows = [row(c, m, peer[c["name"], m]) for c in cases for m in c["measures"]]
     env = environment()
     provenance = {
-        "git_commit": env["git_commit"],
-        "date": env["date"],
-        "machine": f"{cpu_model() or env['machine']} ({env['machine']})",
+        **machine_provenance(),
         "versions": {
             "iblearn": env["iblearn"],
             "dit": exported["dit"],

@@ -362,16 +362,14 @@ def render_door(record: dict[str, Any]) -> str:
 def coverage_record(config: dict[str, Any], rows: list[dict[str, Any]], start: float) -> dict[str, Any]:
     """A coverage run's record: its ``config``, its provenance (commit, date, machine, versions, the
     process CPU seconds since ``start``) and its ``rows``."""
-    from benchmarks.runners.script import cpu_model
+    from benchmarks.runners.script import machine_provenance
     from iblearn.records import environment
 
     env = environment()
     return {
         "config": config,
         "provenance": {
-            "git_commit": env["git_commit"],
-            "date": env["date"],
-            "machine": f"{cpu_model() or env['machine']} ({env['machine']})",
+            **machine_provenance(),
             "versions": {"iblearn": env["iblearn"], "python": env["python"]},
             "cpu_s": time.process_time() - start,
         },

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 import _prelude  # noqa: F401  (one thread per library, the checkout on sys.path)
-from benchmarks.runners.script import RESULTS, cpu_model, parser, positive_int
+from benchmarks.runners.script import RESULTS, machine_provenance, parser, positive_int
 from iblearn.functional import nsb_entropy, pym_entropy
 from iblearn.records import atomic_write_text, environment, write_json
 
@@ -116,9 +116,7 @@ def main(argv: list[str] | None = None) -> None:
                 print(table(rows[-1:]).splitlines()[-1], flush=True)
     env = environment()
     provenance = {
-        "git_commit": env["git_commit"],
-        "date": env["date"],
-        "machine": f"{cpu_model() or env['machine']} ({env['machine']})",
+        **machine_provenance(),
         "versions": {"iblearn": env["iblearn"], "numpy": np.__version__, "python": env["python"]},
     }
     args.out.mkdir(parents=True, exist_ok=True)

@@ -42,6 +42,17 @@ def cpu_model() -> str | None:
     return None
 
 
+def machine_provenance() -> dict[str, Any]:
+    """The commit, date and machine (CPU model, then the platform's word) a record ran at: the first
+    keys of every record's provenance, its versions added by each script."""
+    env = environment()
+    return {
+        "git_commit": env["git_commit"],
+        "date": env["date"],
+        "machine": f"{cpu_model() or env['machine']} ({env['machine']})",
+    }
+
+
 class Parser(argparse.ArgumentParser):
     """An argument parser whose outputs follow the rule of this module: declare each with
     :meth:`add_output`; the parsed namespace then holds the path to write, resolved and checked."""
