@@ -20,14 +20,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 KERNEL_TESTS = [
-    "tests/functional/test_maxnorm_counts.py",
-    "tests/functional/test_kernel_isa.py",  # every instruction set's copy of each kernel
-    "tests/functional/test_knn.py",
-    "tests/functional/test_knn_ties.py",
-    "tests/functional/test_mixed.py",
-    "tests/functional/test_cmi.py",
-    "tests/functional/test_pairwise.py",
-    "tests/functional/test_bivariate.py",
+    "tests/functional/knn/test_maxnorm_counts.py",
+    "tests/functional/knn/test_kernel_isa.py",  # every instruction set's copy of each kernel
+    "tests/functional/knn/test_knn.py",
+    "tests/functional/knn/test_knn_ties.py",
+    "tests/functional/knn/test_mixed.py",
+    "tests/functional/knn/test_cmi.py",
+    "tests/functional/knn/test_pairwise.py",
+    "tests/functional/knn/test_bivariate.py",
 ]
 FLAGS = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer", "-g", "-O1"]
 

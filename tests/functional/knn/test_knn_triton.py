@@ -3,7 +3,7 @@
 Triton is no dependency. The kernel runs on CPU tensors in Triton's interpreter, which must be chosen
 before the kernel is defined, so these tests skip unless the whole run has it:
 
-    TRITON_INTERPRET=1 .venv/bin/python -m pytest -p no:cacheprovider tests/functional/test_knn_triton.py
+    TRITON_INTERPRET=1 .venv/bin/python -m pytest -p no:cacheprovider tests/functional/knn/test_knn_triton.py
 
 The tests marked ``gpu`` compile the kernel for a CUDA device and compare it with the CPU's tree.
 """

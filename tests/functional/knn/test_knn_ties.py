@@ -19,7 +19,7 @@ import torch
 from iblearn.functional import ksg_mi
 from iblearn.functional.knn import ksg as knn_module
 from iblearn.functional.knn import neighbors as nb
-from tests.functional.test_maxnorm_counts import TREE_DIMS, TREE_KINDS, _distances, _points, tree_cases
+from tests.functional.knn.test_maxnorm_counts import TREE_DIMS, TREE_KINDS, _distances, _points, tree_cases
 
 pytestmark = pytest.mark.skipif(not nb.HAVE_KERNEL, reason="the compiled kernel was not built")
 

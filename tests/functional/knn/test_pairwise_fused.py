@@ -4,7 +4,7 @@
 The kernel's own tests run in Triton's interpreter, which must be chosen before the kernel is defined,
 so they skip unless the whole run has it:
 
-    TRITON_INTERPRET=1 .venv/bin/python -m pytest -p no:cacheprovider tests/functional/test_pairwise_fused.py
+    TRITON_INTERPRET=1 .venv/bin/python -m pytest -p no:cacheprovider tests/functional/knn/test_pairwise_fused.py
 
 The others run everywhere: the kernel replaced by the torch path's counts, they check what surrounds
 it (the stacks, the index, the groups of pairs by dimension, the launches a batch, the terms).
@@ -22,7 +22,7 @@ from iblearn.functional.knn import fused as kt
 from iblearn.functional.knn import pair_batches, pairwise
 from iblearn.functional.knn.counts import ksg_counts_tree
 from tests.conftest import gen
-from tests.functional.test_knn_triton import scalar_index  # noqa: F401 (a fixture)
+from tests.functional.knn.test_knn_triton import scalar_index  # noqa: F401 (a fixture)
 
 INTERPRETED = os.environ.get("TRITON_INTERPRET") == "1"
 interpreter = pytest.mark.skipif(

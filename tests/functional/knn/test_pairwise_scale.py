@@ -241,7 +241,7 @@ def test_tiles_by_the_device_kernel_are_the_dense_matrix_of_that_kernel(mode):
 
 
 def test_tiles_on_a_gpu_go_to_the_fused_kernel_in_one_launch_a_tile(monkeypatch):
-    from tests.functional.test_pairwise_fused import _pretend_fused, _tree_counts
+    from tests.functional.knn.test_pairwise_fused import _pretend_fused, _tree_counts
 
     x = planted(p=12)
     want = ibf.pairwise_mi(x, top_k=3)
