@@ -4,7 +4,8 @@
 The kernel's own tests run in Triton's interpreter, which must be chosen before the kernel is defined,
 so they skip unless the whole run has it:
 
-    TRITON_INTERPRET=1 .venv/bin/python -m pytest -p no:cacheprovider tests/functional/knn/test_pairwise_fused.py
+    TRITON_INTERPRET=1 .venv/bin/python -m pytest -p no:cacheprovider \
+        tests/functional/knn/test_pairwise_fused.py
 
 The others run everywhere: the kernel replaced by the torch path's counts, they check what surrounds
 it (the stacks, the index, the groups of pairs by dimension, the launches a batch, the terms).
