@@ -35,6 +35,7 @@ RANK = {
 # Usable by every layer, so they import none of the layers themselves (and not each other upward).
 SHARED = {
     "records",
+    "parallel",  # batches through joblib, progress and checkpoint folders, on the records layer
     "distributed",
     "_provenance",
     "_checks",
@@ -385,13 +386,12 @@ ROOMS: dict[str, dict[str, int]] = {
         "runs": 2,
         "__init__": 3,
     },
-    # the pure math, in rooms (a module or a sub-package each): scaling, batches, series blocks and the
+    # the pure math, in rooms (a module or a sub-package each): scaling, series blocks and the
     # one result below everything; the inference core, the closed forms and the leaves (Renyi, the
     # exact IB, the discrete estimators' kernels); bounds and discrete entropies; the neighbour engine;
     # the measures of many variables on it; the package's API on top
     "iblearn.functional": {
-        "_scale": 0,
-        "_parallel": 0,
+        "scale": 0,
         "serial": 0,
         "result": 0,
         "inference": 1,
@@ -404,7 +404,7 @@ ROOMS: dict[str, dict[str, int]] = {
         "discrete": 2,
         "knn": 3,
         "multivariate": 4,
-        "_cmi_surrogates": 4,  # network inference's CMI of candidates and their surrogates
+        "cmi_surrogates": 4,  # network inference's CMI of candidates and their surrogates
         "information_dynamics": 5,
         "__init__": 6,
     },
@@ -553,4 +553,48 @@ def test_the_room_check_sees_an_import_up_a_floor_and_a_private_name(tmp_path):
         "iblearn.records.atomic:1: imports runs, not on a floor below",
         "iblearn.records.extra: a module with no floor in ROOMS",
         "iblearn.records.runs:1: imports the private _umask of iblearn.records.atomic",
+    ]
+
+
+FUNCTIONAL = "iblearn.functional"
+
+
+def _impure_functional(src: Path = SRC) -> list[str]:
+    """A module of ``functional`` that imports the records layer (``functional`` is tensor math: its
+    batches, progress and checkpoint folders go through ``iblearn.parallel``), and a module outside
+    ``functional`` that imports one of its private modules or names (a ``_name`` below ``functional``):
+    what other layers use of it is public."""
+    bad = []
+    for path in sorted(src.rglob("*.py")):
+        inside = _module(path, src).startswith(FUNCTIONAL)
+        for line, module in _imports(path, src):
+            parts = module.split(".")
+            if inside and parts[1] == "records":
+                bad.append(f"{path.relative_to(src)}:{line}: functional imports {module}")
+            private = [p for p in parts[2:] if p.startswith("_") and not p.startswith("__")]
+            if not inside and parts[1] == "functional" and private:
+                bad.append(f"{path.relative_to(src)}:{line}: imports the private {module}")
+    return bad
+
+
+def test_functional_is_math_and_shows_other_layers_public_names_only():
+    assert _impure_functional() == []
+
+
+def test_the_functional_check_sees_records_and_a_private_module(tmp_path):
+    files = {
+        "functional/knn/pairs.py": "from iblearn.records import BatchStore\n",
+        "functional/_scale.py": "",
+        "functional/knn/_maxnorm.py": "",
+        "functional/search.py": "from iblearn import records\nfrom iblearn.functional import _scale\n",
+        "network/target.py": "from iblearn.functional._scale import scale\n",
+        "sklearn/scores.py": "from iblearn.functional.knn import _maxnorm, ksg_mi\n",
+        "estimators/base.py": "from iblearn.functional.scale import scale\nfrom iblearn import records\n",
+    }
+    _package(tmp_path / "iblearn", files)
+    assert _impure_functional(tmp_path / "iblearn") == [
+        "functional/knn/pairs.py:1: functional imports iblearn.records.BatchStore",
+        "functional/search.py:1: functional imports iblearn.records",
+        "network/target.py:1: imports the private iblearn.functional._scale.scale",
+        "sklearn/scores.py:1: imports the private iblearn.functional.knn._maxnorm",
     ]

@@ -42,7 +42,7 @@ from iblearn.functional import (
     o_information,
     pairwise_mi,
 )
-from iblearn.functional._cmi_surrogates import KSGCMI
+from iblearn.functional.cmi_surrogates import KSGCMI
 from iblearn.functional.knn.transfer import ksg_transfer_entropy
 from iblearn.functional.multivariate.inputs import copula_normal
 from iblearn.network import infer_network

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from iblearn.functional import ib_curve
-from iblearn.functional._cmi_surrogates import KSGCMI, condition
+from iblearn.functional.cmi_surrogates import KSGCMI, condition
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "benchmarks" / "results" / "ratios" / "results.json"

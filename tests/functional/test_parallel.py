@@ -18,8 +18,8 @@ import pytest
 import torch
 
 import iblearn.functional as ibf
+from iblearn import parallel
 from iblearn.estimators import KSG
-from iblearn.functional import _parallel
 
 torch.set_num_threads(1)
 
@@ -84,9 +84,9 @@ def _threads() -> int:
 def test_a_job_runs_on_one_thread_and_this_process_keeps_its_threads():
     torch.set_num_threads(2)
     try:
-        assert list(_parallel.iter_batches(_threads, [()] * 3, None)) == [2, 2, 2]
+        assert list(parallel.iter_batches(_threads, [()] * 3, None)) == [2, 2, 2]
         with joblib.parallel_backend("threading"):
-            assert list(_parallel.iter_batches(_threads, [()] * 3, 2)) == [1, 1, 1]
+            assert list(parallel.iter_batches(_threads, [()] * 3, 2)) == [1, 1, 1]
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(1)
@@ -170,7 +170,7 @@ def test_the_caller_keeps_its_threads_between_batches_and_after_an_early_exit():
     torch.set_num_threads(2)
     try:
         with joblib.parallel_backend("threading"):
-            batches = _parallel.iter_batches(_threads, [()] * 3, 1)  # one job: computed in next()
+            batches = parallel.iter_batches(_threads, [()] * 3, 1)  # one job: computed in next()
             assert next(batches) == 1
             assert torch.get_num_threads() == 2  # not held across the yield
             assert next(batches) == 1
@@ -192,7 +192,7 @@ def test_jobs_on_threads_run_on_one_thread_also_while_the_caller_is_between_resu
     try:
         with joblib.parallel_backend("threading"):
             seen = []
-            for value in _parallel.iter_batches(_threads_after_a_while, [()] * 8, 2):
+            for value in parallel.iter_batches(_threads_after_a_while, [()] * 8, 2):
                 seen.append(value)
                 time.sleep(0.05)  # the caller's own work, while the next jobs run
         assert seen == [1] * 8
@@ -203,11 +203,11 @@ def test_jobs_on_threads_run_on_one_thread_also_while_the_caller_is_between_resu
 
 def test_n_jobs_beyond_the_cores_is_refused_by_name():
     cores = os.cpu_count() or 1
-    assert _parallel.check_n_jobs(-1) == -1 and _parallel.check_n_jobs(-cores) == -cores
-    assert _parallel.check_n_jobs(cores) == cores
+    assert parallel.check_n_jobs(-1) == -1 and parallel.check_n_jobs(-cores) == -cores
+    assert parallel.check_n_jobs(cores) == cores
     for bad in (cores + 1, -cores - 1, 10**6):
         with pytest.raises(ValueError, match=f"n_jobs: at most the {cores} CPU cores"):
-            _parallel.check_n_jobs(bad)
+            parallel.check_n_jobs(bad)
     with pytest.raises(ValueError, match="n_jobs"):
         ibf.pairwise_mi(_columns(n=100, m=3), n_jobs=cores + 1)
 

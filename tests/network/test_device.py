@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from iblearn.functional._cmi_surrogates import KSGCMI, BatchedKSGCMI, condition, engine, surrogates
+from iblearn.functional.cmi_surrogates import KSGCMI, BatchedKSGCMI, condition, engine, surrogates
 from iblearn.network import infer_network
 from iblearn.network.simulate import random_var_network
 

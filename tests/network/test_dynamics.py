@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import iblearn.functional as ibf
-from iblearn.functional._cmi_surrogates import KSGCMI, GaussianCMI, condition, surrogates
+from iblearn.functional.cmi_surrogates import KSGCMI, GaussianCMI, condition, surrogates
 from iblearn.network import active_information_storage, transfer_entropy
 
 

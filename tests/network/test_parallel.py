@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from iblearn.functional import ksg_cmi, ksg_mi
-from iblearn.functional._cmi_surrogates import KSGCMI, surrogates
+from iblearn.functional.cmi_surrogates import KSGCMI, surrogates
 from iblearn.network import infer_network
 from iblearn.network import target as target_module
 from iblearn.network.embedding import embed

@@ -25,7 +25,7 @@ from iblearn.estimators.neural import NeuralEstimator
 from iblearn.estimators.neural.inputs import refuse_constant
 from iblearn.estimators.registry import REGISTRY, get_estimator
 from iblearn.estimators.reliability import flagged
-from iblearn.functional._scale import power_of_two_scale
+from iblearn.functional.scale import power_of_two_scale
 
 #: How :func:`fit_on_split` standardizes float samples.
 STANDARDIZE = ("moments", "ranks", "none")

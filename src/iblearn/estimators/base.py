@@ -49,7 +49,7 @@ from iblearn.estimators.estimate import Bound as Bound
 from iblearn.estimators.estimate import MIEstimate as MIEstimate
 from iblearn.estimators.estimate import unit_name as unit_name
 from iblearn.functional import inference
-from iblearn.functional._parallel import check_n_jobs, permuted_estimates
+from iblearn.parallel import check_n_jobs, permuted_estimates
 
 
 def _taken(rows: Tensor, *tensors: Tensor | None) -> list[Any]:

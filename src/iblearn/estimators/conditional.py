@@ -15,7 +15,7 @@ from iblearn import _checks as V
 from iblearn import functional as ibf
 from iblearn.estimators.base import Estimator, MIEstimate, Permutations, _taken
 from iblearn.functional import inference
-from iblearn.functional._parallel import check_n_jobs, permuted_estimates
+from iblearn.parallel import check_n_jobs, permuted_estimates
 
 
 class Conditional(Estimator):

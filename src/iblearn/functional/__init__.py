@@ -1,7 +1,9 @@
 """Pure tensor math of the estimators, with no state, in rooms (docs/design.md, "The rooms of
 `functional`"): ``knn`` (the neighbour engine and the measures on it), ``multivariate``, ``renyi``,
 ``ib`` (the exact IB), ``discrete``, and the modules ``bounds``, ``gaussian``, ``canonical``, ``noisy``
-and ``inference``. It imports only iblearn's shared helpers (checks, threads, records).
+and ``inference``. It imports only iblearn's shared helpers, never the records layer: the
+many-variable functions run their batches, progress and checkpoint folders through
+:mod:`iblearn.parallel`.
 
 Functions return 0-d tensors in nats, or a result that says more: :class:`Estimate` (the one result of
 an estimate with its uncertainty), :class:`IBCurve`, :class:`SpectrumEntropy`, :class:`SearchResult`,

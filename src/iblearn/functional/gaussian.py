@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 
 from iblearn import _checks as V
-from iblearn.functional._scale import constant_columns, power_of_two_scale
+from iblearn.functional.scale import constant_columns, power_of_two_scale
 
 
 def gaussian_mi_from_cov(cov: Any, dim_x: int) -> Tensor:

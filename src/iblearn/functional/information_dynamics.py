@@ -3,7 +3,7 @@ information storage and (conditional) transfer entropy, as :class:`~iblearn.func
 results with blockwise-jackknife intervals and p-values against circularly shifted surrogates.
 
 Both are conditional mutual informations on the samples that :func:`iblearn.network.infer_network`
-searches, estimated by its estimators (:mod:`iblearn.functional._cmi_surrogates`).
+searches, estimated by its estimators (:mod:`iblearn.functional.cmi_surrogates`).
 
 References:
     J. T. Lizier, M. Prokopenko, A. Y. Zomaya. Local measures of information storage in complex
@@ -23,7 +23,7 @@ from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn.functional import inference
-from iblearn.functional._cmi_surrogates import KSG_K, KSGCMI, GaussianCMI, condition, surrogates
+from iblearn.functional.cmi_surrogates import KSG_K, KSGCMI, GaussianCMI, condition, surrogates
 from iblearn.functional.inference import Estimate
 from iblearn.functional.knn import ksg_cmi, ksg_mi
 from iblearn.functional.serial import series_blocks

@@ -24,7 +24,7 @@ import torch
 from torch import Tensor
 
 from iblearn import _checks as V
-from iblearn.functional._scale import power_of_two_scale
+from iblearn.functional.scale import power_of_two_scale
 
 
 def linear_gaussian_noisy_mi(weight: Any, cov_x: Any, noise_std: float) -> Tensor:

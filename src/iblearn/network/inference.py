@@ -38,12 +38,12 @@ import torch
 from iblearn import _checks as V
 from iblearn._threads import one_thread
 from iblearn.estimation.choose import choose_network
-from iblearn.functional._cmi_surrogates import KSG_K, surrogate_kind
-from iblearn.functional._parallel import check_n_jobs, iter_batches, store_for
+from iblearn.functional.cmi_surrogates import KSG_K, surrogate_kind
 from iblearn.functional.serial import MIN_BLOCKS, mixing
 from iblearn.network.embedding import Embedded, as_trials, check_lags, embed, normal_scores
 from iblearn.network.result import NetworkResult
 from iblearn.network.target import Settings, TargetResult, checked_target, infer_target
+from iblearn.parallel import check_n_jobs, iter_batches, store_for
 from iblearn.records import BatchStore
 
 METHODS = ("auto", "ksg", "gaussian", "copula")
@@ -96,7 +96,7 @@ def infer_network(
     Surrogates keep each series' own dynamics and break only its alignment with the target (module
     notes).
 
-    Estimators (:mod:`iblearn.functional._cmi_surrogates`): ``"ksg"``, Frenzel-Pompe kNN CMI with exact
+    Estimators (:mod:`iblearn.functional.cmi_surrogates`): ``"ksg"``, Frenzel-Pompe kNN CMI with exact
     neighbours and k = 4 on the residuals of a linear fit on the conditioning set; ``"gaussian"``,
     linear (Granger) TE; ``"copula"``, the Gaussian estimate on normal scores; ``"auto"``, Gaussian
     where the processes and their one-step joint look Gaussian by the automatic estimator's rule

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from iblearn.functional._cmi_surrogates import Condition, Engine, condition, engine, surrogates
+from iblearn.functional.cmi_surrogates import Condition, Engine, condition, engine, surrogates
 from iblearn.network.embedding import Embedded, Variable
 
 #: The steps, as the third element of every surrogate's key.

@@ -16,8 +16,8 @@ from sklearn.utils.validation import check_X_y
 
 from iblearn import _checks as V
 from iblearn._threads import one_thread
-from iblearn.functional._parallel import check_n_jobs, iter_batches
 from iblearn.functional.knn.neighbors import PART_POINTS
+from iblearn.parallel import check_n_jobs, iter_batches
 from iblearn.sklearn import _terms
 
 

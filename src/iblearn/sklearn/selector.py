@@ -26,8 +26,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from iblearn import _checks as V
 from iblearn._threads import one_thread
-from iblearn.functional._parallel import check_n_jobs, iter_batches
 from iblearn.functional.knn.neighbors import PART_POINTS
+from iblearn.parallel import check_n_jobs, iter_batches
 from iblearn.sklearn import _cache, _terms
 
 try:  # scikit-learn >= 1.6

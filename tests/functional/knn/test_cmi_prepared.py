@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from iblearn.functional import ksg_cmi, ksg_mi
-from iblearn.functional._cmi_surrogates import KSGCMI, condition, surrogates
+from iblearn.functional.cmi_surrogates import KSGCMI, condition, surrogates
 from iblearn.functional.knn import ksg
 from iblearn.functional.knn import neighbors as nb
 from iblearn.functional.knn.cmi import ksg_cmi_prepared, prepared_condition

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from iblearn import _checks as V
-from iblearn.functional._scale import constant_columns
+from iblearn.functional.scale import constant_columns
 
 
 def param_dtype(module: Any) -> torch.dtype:

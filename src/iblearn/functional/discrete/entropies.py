@@ -21,12 +21,12 @@ import torch
 from torch import Tensor
 
 from iblearn import _checks as V
-from iblearn.functional._scale import power_of_two_scale
 from iblearn.functional.discrete import estimators as E
 from iblearn.functional.discrete.estimators import Fingerprint, fingerprint
 from iblearn.functional.discrete.jvhw import jvhw
 from iblearn.functional.discrete.nsb import nsb, nsb_unknown
 from iblearn.functional.discrete.pym import pym
+from iblearn.functional.scale import power_of_two_scale
 
 Correction = Literal["none", "miller-madow"]
 Strategy = Literal["uniform", "quantile"]

@@ -29,7 +29,6 @@ from numpy.typing import NDArray
 from torch import Tensor
 
 from iblearn import _checks as V
-from iblearn.functional._scale import constant_columns, power_of_two_scale
 from iblearn.functional.gaussian import (
     canonical_bases,
     gaussian_local_mi_of_bases,
@@ -55,6 +54,7 @@ from iblearn.functional.knn.neighbors import (
     uses_tree,
 )
 from iblearn.functional.knn.options import KNNKeywords, KNNOptions, Ties
+from iblearn.functional.scale import constant_columns, power_of_two_scale
 
 
 def z_classes(z: Any) -> Tensor | None:

@@ -22,7 +22,6 @@ from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn._threads import one_torch_thread
-from iblearn.functional._scale import constant_columns, power_of_two_scale
 from iblearn.functional.knn.counts import (
     digamma_f64,
     ksg_counts_brute,
@@ -43,6 +42,7 @@ from iblearn.functional.knn.neighbors import (
     pick_backend,
 )
 from iblearn.functional.knn.options import KNNKeywords, KNNOptions, Ties
+from iblearn.functional.scale import constant_columns, power_of_two_scale
 
 #: Relative size of the noise that breaks ties (as scikit-learn and NPEET do, and Vasudevan (2020) describes).
 JITTER = 1e-10

@@ -38,7 +38,6 @@ from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn.functional import inference
-from iblearn.functional._parallel import PERMUTATIONS_PER_BATCH, check_n_jobs, iter_batches
 from iblearn.functional.inference import block_length
 from iblearn.functional.knn.batched import ksg_counts_permuted
 from iblearn.functional.knn.cmi import cmi_counts, cmi_counts_brute, continuous_samples, ksg_cmi, z_classes
@@ -49,9 +48,10 @@ from iblearn.functional.knn.options import KNNKeywords, KNNOptions
 from iblearn.functional.knn.permutations import local_permutations
 from iblearn.functional.knn.transfer import embedding, ksg_transfer_entropy, partialled
 from iblearn.functional.serial import series_blocks
+from iblearn.parallel import PERMUTATIONS_PER_BATCH, check_n_jobs, iter_batches
 
 #: Permutations counted together on a GPU (on the CPU, a job takes ``PERMUTATIONS_PER_BATCH`` of
-#: :mod:`iblearn.functional._parallel`). The null does not depend on it.
+#: :mod:`iblearn.parallel`). The null does not depend on it.
 DEVICE_PERMUTATIONS_PER_BLOCK = 64
 
 
@@ -325,7 +325,7 @@ def _null(
     n_jobs: int | None,
 ) -> Tensor:
     """``block(*args, perms)`` over consecutive blocks of ``perms``, drawn in order as needed: on the CPU
-    through :func:`~iblearn.functional._parallel.iter_batches`, on a GPU in this process."""
+    through :func:`~iblearn.parallel.iter_batches`, on a GPU in this process."""
     on_cpu = device.type == "cpu"
     size = PERMUTATIONS_PER_BATCH if on_cpu else DEVICE_PERMUTATIONS_PER_BLOCK
 

@@ -7,13 +7,13 @@ and the streamed tiles on a device, so each pair's value is the same whichever o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from iblearn.functional._parallel import used_by
 from iblearn.functional.knn import bivariate, fused
 from iblearn.functional.knn.counts import (
     ksg_chunk_counts,
@@ -27,6 +27,14 @@ from iblearn.functional.knn.neighbors import Backend, chebyshev, chunk_bytes, kn
 #: (pairs, N) matrices alive at once while a launch's counts become terms: n_x, n_y, and the float64
 #: copies and digammas of :func:`~iblearn.functional.knn.counts.ksg_count_terms`.
 TERM_BLOCKS = 8
+
+
+def used_by(pairs: Sequence[tuple[int, int]]) -> tuple[list[int], list[tuple[int, int]]]:
+    """The variables that ``pairs`` use, in ascending order, and the pairs as indices into that list:
+    a batch of pairs ships to its job the variables it uses, not all of them."""
+    used = sorted({i for pair in pairs for i in pair})
+    local = {v: j for j, v in enumerate(used)}
+    return used, [(local[a], local[b]) for a, b in pairs]
 
 
 def batch_mi(

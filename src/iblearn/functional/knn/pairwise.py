@@ -42,11 +42,11 @@ import torch
 from torch import Tensor
 
 from iblearn import _checks as V
-from iblearn.functional._parallel import Progress, check_n_jobs, map_batches, store_for, used_by
 from iblearn.functional.knn import fused, pair_batches, pairwise_stream
 from iblearn.functional.knn.ksg import prepare_samples
 from iblearn.functional.knn.neighbors import Backend
 from iblearn.functional.knn.options import KNNKeywords, KNNOptions
+from iblearn.parallel import Progress, check_n_jobs, map_batches, store_for
 
 #: Pairs per batch of :func:`ksg_mi_pairs`, and variables per side of a tile of :func:`pairwise_mi` (a
 #: batch of up to 16 x 16 pairs sharing 32 variables' distances): seconds of work a batch at 10,000 rows.
@@ -136,7 +136,7 @@ def _named_pairs_mi(
     batches = [list(range(len(pairs)))] if batches is None else batches
     jobs = []
     for batch in batches:
-        used, local = used_by([pairs[p] for p in batch])
+        used, local = pair_batches.used_by([pairs[p] for p in batch])
         shipped = [prepared[i].numpy() if prepared[i].device.type == "cpu" else prepared[i] for i in used]
         jobs.append((shipped, local, k, variant, opts.backend))
     settings = dict(

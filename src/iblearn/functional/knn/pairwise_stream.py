@@ -9,7 +9,7 @@ each value is the dense :func:`~iblearn.functional.pairwise_mi` matrix's entry, 
 sample on a GPU (or ``backend="brute"``) stays on its device, and each tile goes whole to the kernel
 the dense matrix uses there (:mod:`iblearn.functional.knn.pair_batches`: the fused kernel in one launch
 a tile with Triton, shared distance blocks otherwise); only the tile's reduction comes back to the
-host. Tiles run through joblib (:mod:`iblearn.functional._parallel`) and are reduced in their order,
+host. Tiles run through joblib (:mod:`iblearn.parallel`) and are reduced in their order,
 whatever the jobs: the result is the same for every backend and job count. With an output folder each finished
 tile's reduction is written to an ``.npz`` shard (atomically) beside the key of the data and settings,
 and a call with the same folder computes only the tiles missing from it.
@@ -31,7 +31,6 @@ p-value of q over the number of pairs, so the null is drawn more often where mor
 
 from __future__ import annotations
 
-import io
 import os
 import warnings
 from collections.abc import Iterator
@@ -46,7 +45,6 @@ from scipy import stats
 from torch import Tensor
 
 from iblearn import _checks as V
-from iblearn.functional._parallel import Progress, check_n_jobs, iter_batches, reporter, store_for
 from iblearn.functional.knn import bivariate, neighbors, pair_batches
 from iblearn.functional.knn.counts import ksg_counts_tree
 from iblearn.functional.knn.formula import ksg_constant, ksg_count_terms
@@ -62,7 +60,7 @@ from iblearn.functional.knn.pairwise_edges import (
     row_top_k,
 )
 from iblearn.functional.serial import ordered_rows
-from iblearn.records import atomic_write_bytes
+from iblearn.parallel import Progress, check_n_jobs, iter_batches, reporter, store_for, write_arrays
 
 #: Variables per side of a tile: 32,640 pairs, seconds of work at a few hundred rows.
 STREAM_TILE = 256
@@ -226,7 +224,7 @@ def _tile_job(
 
 
 class _Shards:
-    """The output folder (:class:`~iblearn.records.BatchStore`): the run's key, and one ``.npz`` shard a
+    """The output folder (:class:`~iblearn.parallel.BatchStore`): the run's key, and one ``.npz`` shard a
     finished tile, written atomically with the key, and read back only if it carries the key and is a
     reduction its tile could have given (:func:`~iblearn.functional.knn.pairwise_edges.checked_tile`)."""
 
@@ -436,6 +434,4 @@ def _save_result(folder: Path, result: PairwiseEdges) -> None:
         value = getattr(result, name)
         if value is not None:
             arrays[name] = value.numpy()
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)  # type: ignore[arg-type]
-    atomic_write_bytes(folder / "result.npz", buf.getvalue())
+    write_arrays(folder / "result.npz", arrays)

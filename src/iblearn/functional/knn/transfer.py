@@ -19,9 +19,10 @@ import torch
 from torch import Tensor
 
 from iblearn import _checks as V
-from iblearn.functional._parallel import Progress, check_n_jobs, map_batches, store_for, used_by
+from iblearn.functional.knn import pair_batches
 from iblearn.functional.knn.cmi import ksg_cmi_named
 from iblearn.functional.knn.options import KNNKeywords, KNNOptions
+from iblearn.parallel import Progress, check_n_jobs, map_batches, store_for
 
 
 def ksg_transfer_entropy(
@@ -195,7 +196,7 @@ def transfer_entropy_matrix(
     jobs, batches = [], []
     for s in range(0, len(pairs), PAIRS_PER_BATCH):
         batch = pairs[s : s + PAIRS_PER_BATCH]
-        used, local = used_by(batch)
+        used, local = pair_batches.used_by(batch)
         shipped = [(named[i][0], named[i][1].detach().cpu().numpy()) for i in used]
         settings = (lag, history, k, opts)
         jobs.append((shipped, local, settings))

@@ -17,7 +17,6 @@ from torch import Tensor
 from iblearn import _checks as V
 from iblearn._measures import MEASURE_TABLE as MEASURE_TABLE
 from iblearn._measures import MeasureSpec as MeasureSpec
-from iblearn.functional._scale import power_of_two_scale
 from iblearn.functional.gaussian import wishart_digammas
 from iblearn.functional.knn.engine import (
     Backend,
@@ -33,6 +32,7 @@ from iblearn.functional.knn.engine import (
     psi,
 )
 from iblearn.functional.multivariate.inputs import check_not_constant, copula_normal, split_variables
+from iblearn.functional.scale import power_of_two_scale
 
 Method = Literal["ksg", "gaussian", "copula"]
 METHODS: tuple[Method, ...] = ("ksg", "gaussian", "copula")

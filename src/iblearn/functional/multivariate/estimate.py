@@ -53,7 +53,6 @@ from torch import Tensor
 from iblearn import _checks as V
 from iblearn._measures import MEASURE_TABLE
 from iblearn.functional import inference
-from iblearn.functional._parallel import PERMUTATIONS_PER_BATCH, check_n_jobs, iter_batches
 from iblearn.functional.inference import Estimate
 from iblearn.functional.knn.engine import duplicated_rows
 from iblearn.functional.multivariate.core import MeasureKeywords, MeasureOptions, tc_dtc
@@ -67,6 +66,7 @@ from iblearn.functional.multivariate.inputs import (
     split_variables,
 )
 from iblearn.functional.multivariate.pid_mmi import pid_of
+from iblearn.parallel import PERMUTATIONS_PER_BATCH, check_n_jobs, iter_batches
 
 Measure = Literal[
     "total_correlation", "dual_total_correlation", "o_information", "s_information", "interaction_information"

@@ -16,12 +16,12 @@ from torch import Tensor
 from iblearn import _checks as V
 from iblearn._measures import MEASURE_TABLE as MEASURE_TABLE
 from iblearn._measures import MeasureSpec as MeasureSpec
-from iblearn.functional._scale import constant_columns
 from iblearn.functional.gaussian import gaussian_mi
 from iblearn.functional.knn.engine import (
     checked_blocks,
     ksg_mi,
 )
+from iblearn.functional.scale import constant_columns
 
 
 def split_variables(x: Any, blocks: Sequence[Sequence[int]] | None) -> list[Tensor]:

@@ -25,13 +25,6 @@ from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn._measures import MEASURE_TABLE
-from iblearn.functional._parallel import (
-    Progress,
-    check_n_jobs,
-    iter_batches,
-    reporter,
-    store_for,
-)
 from iblearn.functional.knn.engine import Backend, prepare_samples
 from iblearn.functional.multivariate.core import (
     MeasureKeywords,
@@ -42,7 +35,14 @@ from iblearn.functional.multivariate.core import (
     logdet_correction,
 )
 from iblearn.functional.multivariate.inputs import check_not_constant, copula_normal, split_variables
-from iblearn.records import BatchStore
+from iblearn.parallel import (
+    BatchStore,
+    Progress,
+    check_n_jobs,
+    iter_batches,
+    reporter,
+    store_for,
+)
 
 Measure = Literal[
     "o_information", "total_correlation", "dual_total_correlation", "s_information", "interaction_information"

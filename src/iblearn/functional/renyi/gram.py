@@ -12,7 +12,7 @@ import torch
 from torch import Tensor
 
 from iblearn import _checks as V
-from iblearn.functional._scale import power_of_two_scale
+from iblearn.functional.scale import power_of_two_scale
 
 KernelWidth = float | Literal["silverman", "median"]
 #: How channels enter one Gram matrix: False (flatten them), True or "product" (Yu et al. 2020), "mean".

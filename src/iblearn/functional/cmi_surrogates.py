@@ -176,7 +176,7 @@ class GaussianCMI:
         A surrogate is a permutation of c's rows, so its sum of squares is c's, and its residual's is
         that less its projection on the conditioning basis Q; and ``ry . P c_b = ry . c_b`` (``ry`` is a
         residual already): the products of the surrogates with ``[ry, Q]``
-        (:meth:`~iblearn.functional._cmi_surrogates.Surrogates.dots`) give every R^2.
+        (:meth:`~iblearn.functional.cmi_surrogates.Surrogates.dots`) give every R^2.
         """
         ry = cond.target
         if c.ndim == 1 or c.shape[1] == 1:

@@ -15,11 +15,16 @@ With a checkpoint folder each finished batch is written to its own file beside a
 settings, so a run killed after hours resumes with the batches it has not finished. The folder and its
 files are the records layer's (:class:`iblearn.records.BatchStore`); this module only asks it for a
 batch's values and hands it the values of a finished one.
+
+Like :mod:`iblearn.records`, the module imports none of iblearn's layers, so every layer runs its batches
+through it: ``iblearn.functional``'s many-variable functions (which touch no file themselves), the
+estimators' permutation nulls, network inference and the scikit-learn adapters.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import itertools
 import math
 import os
@@ -33,7 +38,20 @@ import numpy as np
 import torch
 
 from iblearn._threads import one_thread
-from iblearn.records import BatchStore, fingerprint
+from iblearn.records import BatchStore, atomic_write_bytes, fingerprint
+
+__all__ = [
+    "PERMUTATIONS_PER_BATCH",
+    "BatchStore",
+    "Progress",
+    "check_n_jobs",
+    "iter_batches",
+    "map_batches",
+    "permuted_estimates",
+    "reporter",
+    "store_for",
+    "write_arrays",
+]
 
 #: A ``progress`` argument: False, True (one line on stderr, rewritten after each batch, with the time
 #: left), or a callable given ``(done, total)`` after each batch (to drive a tqdm or rich bar).
@@ -200,12 +218,11 @@ def store_for(
     return BatchStore(checkpoint, fingerprint(arrays, settings))
 
 
-def used_by(pairs: Sequence[tuple[int, int]]) -> tuple[list[int], list[tuple[int, int]]]:
-    """The variables that ``pairs`` use, in ascending order, and the pairs as indices into that list:
-    a batch of pairs ships to its job the variables it uses, not all of them."""
-    used = sorted({i for pair in pairs for i in pair})
-    local = {v: j for j, v in enumerate(used)}
-    return used, [(local[a], local[b]) for a, b in pairs]
+def write_arrays(path: str | os.PathLike[str], arrays: dict[str, Any]) -> None:
+    """``arrays`` as the ``.npz`` file ``path``, written atomically (a many-variable run's result)."""
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    atomic_write_bytes(path, buf.getvalue())
 
 
 #: Permutations per batch of a permutation null.
