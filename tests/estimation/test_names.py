@@ -87,7 +87,9 @@ def test_every_part_of_a_pid_carries_the_names():
         method="gaussian",
     )
     assert all(p.names == {"x1": ("left",), "x2": ("right",), "target": ("sum",)} for p in parts.values())
-    assert str(parts["synergy"]).startswith("synergy(left; right; sum) = ")
+    assert str(parts["synergy"]).startswith("synergy(left, right -> sum) = ")
+    one = estimate("pid", pd.Series(a, name="left"), b, a + b + r.normal(size=300), method="gaussian")
+    assert str(one["redundancy"]).startswith("redundancy(left, X2 -> Y) = ")
 
 
 def test_the_json_record_holds_the_names_under_the_report_and_none_without():

@@ -23,6 +23,10 @@ _ROLES = {
     "transfer_entropy": ("TE({} -> {})", (("source", "X"), ("target", "Y"))),
     "entropy": ("H({})", (("labels", "X"),)),
     "active_information_storage": ("A({})", (("series", "X"),)),
+    **{
+        part: (f"{part}({{}}, {{}} -> {{}})", (("x1", "X1"), ("x2", "X2"), ("target", "Y")))
+        for part in ("redundancy", "unique_1", "unique_2", "synergy", "total")
+    },
 }
 #: The names of a variable's columns shown, the rest counted.
 _SHOWN = 3
@@ -339,7 +343,7 @@ class Estimate:
         if not self.names:
             return _QUANTITIES.get(self.measure, self.measure)
         roles = _ROLES.get(self.measure)
-        if roles is None:  # a measure among many variables, a part of the PID: its variables in order
+        if roles is None:  # a measure among many variables: its one variable, the data
             return f"{self.measure}({'; '.join(_shown(v) for v in self.names.values())})"
         template, defaults = roles
         return template.format(*(_shown(self.names.get(r)) or d for r, d in defaults))
