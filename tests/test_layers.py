@@ -360,6 +360,7 @@ ROOMS: dict[str, dict[str, int]] = {
     "iblearn.estimation": {
         "libraries": 0,
         "reading": 1,
+        "all_pairs": 2,
         "autocheck": 0,
         "split": 0,
         "choose": 1,

@@ -21,14 +21,14 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from iblearn import data, estimators, functional
-    from iblearn.estimation import estimate, estimate_mi
+    from iblearn.estimation import estimate, estimate_mi, pairwise_mi
     from iblearn.estimators import MIEstimate, get_estimator
 
 __version__ = "0.1.0"
 
 _SUBMODULES = ("data", "estimators", "functional")
 _FROM_ESTIMATORS = ("MIEstimate", "get_estimator")
-_FROM_ESTIMATION = ("estimate", "estimate_mi")  # the front door (iblearn.estimation)
+_FROM_ESTIMATION = ("estimate", "estimate_mi", "pairwise_mi")  # the front door (iblearn.estimation)
 
 
 def __getattr__(name: str) -> Any:
@@ -52,4 +52,5 @@ __all__ = [
     "estimators",
     "functional",
     "get_estimator",
+    "pairwise_mi",
 ]

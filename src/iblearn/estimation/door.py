@@ -13,13 +13,13 @@ from __future__ import annotations
 import inspect
 import typing
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
 from iblearn import _checks as V
 from iblearn.estimation import labels, many, pairs, series, storage
-from iblearn.estimation.reading import read_variable
+from iblearn.estimation.reading import read_samples
 from iblearn.functional import Estimate
 
 __all__ = ["MEASURES", "Measure", "estimate", "estimate_mi"]
@@ -124,7 +124,9 @@ def estimate(measure: str, *variables: Any, method: str = "auto", **options: Any
         **options: the measure's options (``k``, ``seed``, ``lag``, ``blocks``, ...).
 
     Returns:
-        An :class:`~iblearn.functional.Estimate`; for ``"pid"``, a dict of them, one a part.
+        An :class:`~iblearn.functional.Estimate`, its ``names`` the names of the variables' columns
+        where the input holds them (a pandas or Polars column, a DataArray's channels, ...); for
+        ``"pid"``, a dict of them, one a part.
 
     Raises:
         ValueError: naming ``measure``, a missing or extra variable, or an option the method does not
@@ -145,16 +147,27 @@ def estimate(measure: str, *variables: Any, method: str = "auto", **options: Any
             f"variables: {measure!r} takes {len(spec.variables)} ({', '.join(spec.variables)}), "
             f"got {len(variables)}"
         )
-    # Names (text, categories) become class labels here, once for every measure and method.
-    variables = tuple(read_variable(V.given(v, n), n) for v, n in zip(variables, spec.variables, strict=True))
-    variables = _readable(measure, spec.variables, variables)
+    # Names (text, categories) become class labels here, once for every measure and method; the
+    # columns' names the input holds go with the result.
+    read = [read_samples(V.given(v, n), n) for v, n in zip(variables, spec.variables, strict=True)]
+    names = {n: tuple(found) for n, (_, found) in zip(spec.variables, read, strict=True) if found is not None}
+    variables = _readable(measure, spec.variables, tuple(values for values, _ in read))
     if method == "auto":
         _options(spec.auto, measure, method, options)
-        return spec.auto(*variables, **options)
+        return _named(spec.auto(*variables, **options), names)
     if not isinstance(method, str):
         raise ValueError(f"method: expected 'auto' or a method's name, got {method!r}")
     _options(spec.named, measure, method, options)
-    return spec.named(*variables, method=method, **options)
+    return _named(spec.named(*variables, method=method, **options), names)
+
+
+def _named(result: Any, names: dict[str, tuple[str, ...]]) -> Any:
+    """``result`` (an estimate, or a dict of them) carrying ``names`` in its report, where any."""
+    if not names:
+        return result
+    if isinstance(result, dict):
+        return {part: _named(est, names) for part, est in result.items()}
+    return replace(result, report=replace(result.report, names=names))
 
 
 def estimate_mi(x: Any, y: Any, method: str = "auto", *, z: Any = None, **options: Any) -> Estimate:

@@ -86,30 +86,54 @@ def frame_columns(value: Any, name: str) -> tuple[list[np.ndarray], list[str], l
     return arrays, names, kinds
 
 
-def library_samples(value: Any, name: str) -> tuple[Any, list[str] | None] | None:
+def library_samples(
+    value: Any, name: str, *, layer: str | None = None, picks: Any = None
+) -> tuple[Any, list[str] | None] | None:
     """An xarray ``DataArray``, an MNE ``Raw``/``Epochs`` or an ``AnnData`` as ``(N, d)`` samples and the
     name of each column; None for anything else.
 
-    A ``DataArray`` keeps its order (rows its first dimension), its column names the last dimension's
-    coordinate; ``Raw`` gives one row a time point, one column a channel; ``Epochs`` the same with
-    every epoch's time points one after another; ``AnnData`` its ``.X``, one row a cell and one column a
-    gene (``var_names``), a sparse matrix made dense.
+    A ``DataArray`` whose dimensions name time, the channels and optionally the trials (as
+    :func:`library_trials` finds them) gives one row a time point of a trial and one column a channel,
+    in any order of its dimensions; any other keeps its order (rows its first dimension), its column
+    names the last dimension's coordinate. ``Raw`` gives one row a time point, one column a channel
+    (those ``picks`` selects; None: the data channels, bad ones left out); ``Epochs`` the same with
+    every epoch's time points one after another; ``AnnData`` its ``.X`` (or the layer ``layer``), one
+    row a cell and one column a gene (``var_names``), a sparse matrix made dense.
+
+    Raises:
+        ValueError: naming ``layer`` where it is not among the AnnData's layers.
     """
     lib = library(value)
     if lib == "xarray":
         value = _one_array(value, name)
+        if _has_trial_dims(value):
+            trials, names = _xarray_trials(value, name)
+            return np.concatenate(trials, axis=0), names
         names = _coordinate(value, value.dims[-1]) if value.ndim == 2 else None
         if value.ndim == 1 and value.name is not None:
             names = [str(value.name)]
         return np.asarray(value.values), names
     if lib == "mne":
-        trials, names = _mne_trials(value, name, None)
+        trials, names = _mne_trials(value, name, picks)
         return np.concatenate(trials, axis=0), names
     if lib == "anndata":
-        if value.X is None:
-            raise ValueError(f"{name}: the AnnData holds no .X; pass the layer meant, adata.layers[key]")
-        return _dense(value.X), [str(v) for v in value.var_names]
+        return _dense(_anndata_matrix(value, name, layer)), [str(v) for v in value.var_names]
     return None
+
+
+def _anndata_matrix(adata: Any, name: str, layer: str | None) -> Any:
+    """An AnnData's ``.X``, or its layer ``layer``, as stored (dense or sparse)."""
+    if layer is not None:
+        if layer not in adata.layers:
+            raise ValueError(
+                f"layer: {layer!r} is not among {name}.layers ({', '.join(adata.layers) or 'none'})"
+            )
+        return adata.layers[layer]
+    if adata.X is None:
+        raise ValueError(
+            f"{name}: the AnnData holds no .X; pass the layer meant (layer=, or adata.layers[key])"
+        )
+    return adata.X
 
 
 def library_trials(
@@ -145,6 +169,13 @@ def _coordinate(array: Any, dim: str) -> list[str] | None:
 
 def _find(dims: tuple[str, ...], known: tuple[str, ...]) -> list[str]:
     return [d for d in dims if str(d).lower() in known]
+
+
+def _has_trial_dims(array: Any) -> bool:
+    """Whether ``array``'s dimensions are time, the processes and optionally the trials, one each."""
+    dims = tuple(str(d) for d in array.dims)
+    time, process, trial = _find(dims, TIME_DIMS), _find(dims, PROCESS_DIMS), _find(dims, TRIAL_DIMS)
+    return len(time) == 1 and len(process) == 1 and len(trial) <= 1 and len(dims) == 2 + len(trial)
 
 
 def _xarray_trials(array: Any, name: str) -> tuple[list[np.ndarray], list[str] | None]:

@@ -55,9 +55,13 @@ def read_variable(value: Any, name: str) -> Any:
     return read_samples(value, name)[0]
 
 
-def read_samples(value: Any, name: str) -> tuple[Any, list[str] | None]:
+def read_samples(
+    value: Any, name: str, *, layer: str | None = None, picks: Any = None
+) -> tuple[Any, list[str] | None]:
     """``value`` as :func:`read_variable` reads it, and the names of its columns where it has them (a
-    DataFrame's columns, a Series' name, a DataArray's last coordinate, channels, genes), else None.
+    DataFrame's columns, a Series' name, a DataArray's channels or last coordinate, an MNE object's
+    channels, an AnnData's genes), else None. ``layer`` reads an AnnData's layer instead of its ``.X``,
+    ``picks`` an MNE object's channels (:func:`.libraries.library_samples`).
 
     Example:
         >>> import pandas as pd
@@ -65,13 +69,18 @@ def read_samples(value: Any, name: str) -> tuple[Any, list[str] | None]:
         >>> names, values["b"].tolist()
         (['a', 'b'], [0, 1])
     """
+    lib = library(value)
+    if layer is not None and lib != "anndata":
+        raise ValueError(f"layer: selects a layer of an AnnData, got a {type(value).__name__}")
+    if picks is not None and lib != "mne":
+        raise ValueError(f"picks: selects the channels of an MNE Raw or Epochs, got a {type(value).__name__}")
     if isinstance(value, torch.Tensor | int | float):
         return value, None
-    if library(value) is not None:
+    if lib is not None:
         columns = frame_columns(value, name)
         if columns is not None:
             return _frame(*columns, name, series=not hasattr(value, "columns")), columns[1]
-        read = library_samples(value, name)
+        read = library_samples(value, name, layer=layer, picks=picks)
         if read is not None:
             return read_variable(read[0], name), read[1]
     names = _pandas_names(value)

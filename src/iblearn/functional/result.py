@@ -15,6 +15,22 @@ from torch import Tensor
 
 Bound = Literal["lower", "upper"] | None
 
+#: Each measure's quantity with its variables named (:attr:`Estimate.names`): the template, and each
+#: variable's key in ``names`` with the letter shown where it has no name.
+_ROLES = {
+    "mi": ("I({}; {})", (("x", "X"), ("y", "Y"))),
+    "cmi": ("I({}; {} | {})", (("x", "X"), ("y", "Y"), ("z", "Z"))),
+    "transfer_entropy": ("TE({} -> {})", (("source", "X"), ("target", "Y"))),
+    "entropy": ("H({})", (("labels", "X"),)),
+    "active_information_storage": ("A({})", (("series", "X"),)),
+    **{
+        part: (f"{part}({{}}, {{}} -> {{}})", (("x1", "X1"), ("x2", "X2"), ("target", "Y")))
+        for part in ("redundancy", "unique_1", "unique_2", "synergy", "total")
+    },
+}
+#: The names of a variable's columns shown, the rest counted.
+_SHOWN = 3
+
 #: How :meth:`Estimate.describe` names each measure's quantity.
 _QUANTITIES = {
     "mi": "I(X;Y)",
@@ -47,6 +63,10 @@ class Report:
         features: what ``method="auto"`` measured of the data to choose.
         interval_method: how the interval was made, in words, where its maker says
             (``method="auto"``: two standard errors widened by the bias its checks measure).
+        names: the names of the variables' columns where the input had them (a pandas Series' name or
+            a DataFrame's columns, a Polars column, a DataArray's channels, an MNE object's channels,
+            an AnnData's genes), by variable: ``{"x": ("height",), "y": ("weight",)}``; None where no
+            variable had names.
     """
 
     stderr_method: str | None = None
@@ -59,6 +79,7 @@ class Report:
     checks: dict[str, Any] = field(default_factory=dict)
     features: dict[str, float] = field(default_factory=dict)
     interval_method: str | None = None
+    names: dict[str, tuple[str, ...]] | None = None
 
     @property
     def p_floor(self) -> float | None:
@@ -73,6 +94,7 @@ class Report:
             name: dataclasses.asdict(c) if dataclasses.is_dataclass(c) and not isinstance(c, type) else c
             for name, c in self.checks.items()
         }
+        out["names"] = None if self.names is None else {k: list(v) for k, v in self.names.items()}
         return out
 
 
@@ -82,7 +104,7 @@ class Report:
 _SES_ALONE = 2.1
 
 #: What the report holds that an estimate's constructor also takes as keywords (``stderr_method=``).
-_REPORTED = ("stderr_method", "n_permutations", "null", "limit", "split", "interval_method")
+_REPORTED = ("stderr_method", "n_permutations", "null", "limit", "split", "interval_method", "names")
 
 
 @dataclass(frozen=True, eq=False, repr=False, init=False)
@@ -198,6 +220,11 @@ class Estimate:
         """A value the estimate never exceeds by construction (``report.limit``)."""
         return self.report.limit
 
+    @property
+    def names(self) -> dict[str, tuple[str, ...]] | None:
+        """The names of each variable's columns where the input had them (``report.names``)."""
+        return self.report.names
+
     def __float__(self) -> float:
         return float(self.value.detach())
 
@@ -219,7 +246,9 @@ class Estimate:
 
     def __str__(self) -> str:
         text = f"{float(self):.4f} {self.unit}"
-        if self.measure != "mi":
+        if self.names:
+            text = f"{self._quantity()} = {text}"
+        elif self.measure != "mi":
             text = f"{self.measure} = {text}"
         if self.stderr is not None:  # sampling error only: not the bias an estimator may have
             text += f" ± {self.stderr:.4f} (standard error)"
@@ -298,8 +327,7 @@ class Estimate:
 
     def _headline(self) -> str:
         """``I(X;Y) = 0.4141 nats, 95% interval [0.3765, 0.4518]``, saying where the interval was clipped."""
-        name = _QUANTITIES.get(self.measure, self.measure)
-        text = f"{name} = {float(self):.4f} {self.unit}"
+        text = f"{self._quantity()} = {float(self):.4f} {self.unit}"
         if self.interval is not None:
             low, high = self.interval
             level = "" if self.confidence is None else f"{self.confidence:.0%} "
@@ -308,6 +336,17 @@ class Estimate:
             if low == 0.0 and float(self) != 0.0:
                 text += " (clipped at 0: the measure is never negative)"
         return text
+
+    def _quantity(self) -> str:
+        """What is estimated, its variables named where the input named them: ``I(height; weight)``,
+        else ``I(X;Y)``."""
+        if not self.names:
+            return _QUANTITIES.get(self.measure, self.measure)
+        roles = _ROLES.get(self.measure)
+        if roles is None:  # a measure among many variables: its one variable, the data
+            return f"{self.measure}({'; '.join(_shown(v) for v in self.names.values())})"
+        template, defaults = roles
+        return template.format(*(_shown(self.names.get(r)) or d for r, d in defaults))
 
     def _reliability(self) -> str:
         """``reliable: yes``, ``reliable: no`` or ``reliable: not checked``, with why."""
@@ -390,6 +429,14 @@ class Estimate:
 
     def __round__(self, ndigits: int | None = None) -> float:
         return round(float(self), ndigits)
+
+
+def _shown(names: tuple[str, ...] | None) -> str:
+    """A variable's column names, at most :data:`_SHOWN` of them and a count of the rest ("" for none)."""
+    if not names:
+        return ""
+    more = f", +{len(names) - _SHOWN} more" if len(names) > _SHOWN else ""
+    return ", ".join(names[:_SHOWN]) + more
 
 
 def _as_number(other: object) -> float | None:

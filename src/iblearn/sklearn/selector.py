@@ -26,6 +26,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from iblearn import _checks as V
 from iblearn._threads import one_thread
+from iblearn.estimation.libraries import library
+from iblearn.estimation.reading import read_samples
 from iblearn.functional.knn.neighbors import PART_POINTS
 from iblearn.parallel import check_n_jobs, iter_batches
 from iblearn.sklearn import _cache, _terms
@@ -42,6 +44,20 @@ METHODS = ("mrmr", "jmi", "cmim")
 #: The pair term each method's step estimates for every candidate f and the last feature picked s:
 #: I(f; s), I(f, s; y) or I(f; y | s) (for class labels the latter is I(f, s; y) less the relevance of s).
 _KINDS = {"mrmr": "redundancy", "jmi": "joint", "cmim": "conditional"}
+
+
+def _named_rows(X: Any) -> Any:
+    """An ``AnnData``, MNE object or xarray ``DataArray`` as a pandas DataFrame of its samples, its
+    columns named as the conversion layer names them (:func:`iblearn.estimation.reading.read_samples`),
+    so that scikit-learn keeps the names; anything else as it is."""
+    if library(X) not in ("anndata", "mne", "xarray"):
+        return X
+    values, names = read_samples(X, "X")
+    try:
+        import pandas as pd  # type: ignore[import-untyped]
+    except ImportError:  # the names go where pandas is missing; the numbers do not
+        return values
+    return pd.DataFrame(values, columns=names)
 
 
 def _relevance(discrete: bool, k: int, X: np.ndarray, target: np.ndarray, jobs: int | None) -> np.ndarray:
@@ -192,14 +208,16 @@ class MIFeatureSelector(SelectorMixin, BaseEstimator):  # type: ignore[misc]
         """Pick the features greedily.
 
         Args:
-            X: ``(n_samples, n_features)`` features (array-like or DataFrame).
+            X: ``(n_samples, n_features)`` features: an array, a pandas or Polars frame, or data as
+                :func:`iblearn.estimate` reads it (an ``AnnData``'s genes, an MNE object's channels, an
+                xarray ``DataArray``), whose names become ``feature_names_in_``.
             y: ``(n_samples,)`` target: continuous values or class labels.
 
         Returns:
             self, fitted.
         """
         jobs, k, where = self._checked_settings()
-        X, y = validate_data(self, X, y, ensure_min_samples=k + 1, dtype=np.float64)
+        X, y = validate_data(self, _named_rows(X), y, ensure_min_samples=k + 1, dtype=np.float64)
         # Up to PART_POINTS rows the kNN engine counts on one thread: more threads only add waits.
         with one_thread() if X.shape[0] <= PART_POINTS else contextlib.nullcontext():
             return self._fit(X, y, jobs, k, where)
@@ -264,6 +282,10 @@ class MIFeatureSelector(SelectorMixin, BaseEstimator):  # type: ignore[misc]
         self.selected_ = np.asarray(selected, dtype=np.intp)
         self.scores_ = np.asarray(scores)
         return self
+
+    def transform(self, X: Any) -> Any:
+        """The selected columns of ``X`` (read as :meth:`fit` reads it)."""
+        return super().transform(_named_rows(X))
 
     def _get_support_mask(self) -> np.ndarray:
         check_is_fitted(self, "selected_")
