@@ -19,7 +19,6 @@ ALLOWED = {
     ("estimators/base.py", "_judged"): "an estimator called alone flags a value impossible for its data",
     ("estimators/neural/base.py", "_judged"): "as Estimator._judged, with the critic's training figures",
     ("estimators/reliability.py", "judged"): "the rule those two hooks apply, below the estimators",
-    ("functional/discrete/inference.py", "choose_discrete_method"): "a public function of the math layer",
     ("functional/multivariate/estimate.py", "_judged"): "the named methods' flags of the many-variable room",
 }
 

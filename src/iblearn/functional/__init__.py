@@ -31,7 +31,6 @@ from iblearn.functional.canonical import (
 )
 from iblearn.functional.discrete import (
     bin_values,
-    choose_discrete_method,
     class_codes,
     discrete_cmi,
     discrete_entropy,
@@ -81,7 +80,6 @@ __all__ = [
     "canonical_gaussian_log_prob",
     "canonical_gaussian_mi",
     "canonical_gaussian_pmi",
-    "choose_discrete_method",
     "class_codes",
     "club_bound",
     "club_sampled_bound",
