@@ -15,10 +15,6 @@ NAMES = re.compile(r"^(choose.*|.*verdict.*|.*_judged|judged)$")
 #: What stays outside ``estimation/``, each with why: (file under src/iblearn, function) -> reason.
 ALLOWED = {
     ("experiments/mi_lr/__init__.py", "choose_lr"): "a reproduction's learning rate, not an estimator",
-    ("estimators/base.py", "_bias_judged"): "an estimator called alone flags a bias its resampling shows",
-    ("estimators/base.py", "_judged"): "an estimator called alone flags a value impossible for its data",
-    ("estimators/neural/base.py", "_judged"): "as Estimator._judged, with the critic's training figures",
-    ("estimators/reliability.py", "judged"): "the rule those two hooks apply, below the estimators",
     ("functional/multivariate/estimate.py", "_judged"): "the named methods' flags of the many-variable room",
 }
 

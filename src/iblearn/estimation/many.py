@@ -37,8 +37,7 @@ from iblearn import functional as ibf
 from iblearn.estimation.choose import choose_many, choose_pid
 from iblearn.estimation.pid_labels import REDUNDANCIES, label_codes, pid_labels
 from iblearn.estimation.pid_labels import RESAMPLES as RESAMPLES_PID
-from iblearn.estimation.verdict import many_verdict
-from iblearn.estimators import reliability
+from iblearn.estimation.verdict import flagged, many_verdict
 from iblearn.functional import Estimate, inference
 from iblearn.functional.knn.options import KNNKeywords
 from iblearn.functional.multivariate.inputs import copula_normal, split_variables
@@ -268,7 +267,7 @@ def pid_auto(
     null = "the target shuffled against the sources"
     return {
         name: many_verdict(
-            est if doubt is None else reliability.flagged(est, "auto", doubt),
+            est if doubt is None else flagged(est, "auto", doubt),
             shuffled(name),
             method,
             why,
