@@ -31,6 +31,8 @@ from iblearn.estimators.base import Estimator, MIEstimate
 from iblearn.estimators.neural.base import NeuralEstimator
 from iblearn.estimators.reliability import UnreliableEstimateWarning, discrete_ceiling, label_entropy
 from iblearn.functional import Estimate, inference
+from iblearn.functional.multivariate.estimate import NON_NEGATIVE
+from iblearn.functional.multivariate.inputs import MAGNITUDES_Z, ScalarCheck
 from iblearn.functional.serial import ordered_rows
 
 __all__ = [
@@ -45,6 +47,7 @@ __all__ = [
     "checked",
     "checks_verdict",
     "estimator_verdict",
+    "figures_verdict",
     "flagged",
     "impossible_verdict",
     "in_order",
@@ -85,6 +88,12 @@ BELOW_ZERO = 0.05
 #: An estimate below half its critic's bound on training rows, by more than this many nats, is flagged:
 #: the critic has fitted its training rows (InfoNCE on 25 x 25 dims: 5.4 nats there, -5.6 held out).
 BELOW_TRAINING = 0.1
+
+#: Share of the rows repeating another row exactly from which a kNN estimate of a measure among many
+#: variables is not taken as reliable: a repeated row is its own nearest neighbour at the jitter's
+#: distance, and with every row repeated five times independent columns read a total correlation of
+#: 10.8 nats.
+REPEATED = 0.01
 
 #: What to do about an impossible value of a neural estimate.
 OVERFITTED = (
@@ -342,6 +351,49 @@ def series_verdict(
     est = checks_verdict(est, checks, SERIES_ADVICE)
     feats = {**(features or {}), "n": n}
     return replace(est, report=replace(est.report, chosen=chosen, why=why, checks=checks, features=feats))
+
+
+def figures_verdict(est: Estimate) -> Estimate:
+    """``est``, a measure among many variables or a part of the PID by a named method
+    (:func:`iblearn.functional.multivariate_estimate`, :func:`iblearn.functional.pid_estimate`),
+    flagged from the figures of its data in ``est.report.features``: not finite; a share of
+    :data:`REPEATED` rows or more repeating another exactly (KSG); normal scores that are not a
+    Gaussian copula (the magnitudes' z beyond
+    :data:`~iblearn.functional.multivariate.inputs.MAGNITUDES_Z`; the Gaussian and copula methods);
+    for two single columns, the closed form and KSG on them apart
+    (:class:`~iblearn.functional.multivariate.inputs.ScalarCheck`); and, with an interval, raw rows
+    with heavy tails, or a trend with N that allows a bias beyond its sampling error; a measure that is
+    never negative below 0 beyond its error. It takes reliability away only."""
+    f = est.report.features
+    value, stderr = float(est), est.stderr or 0.0
+    resampled = "resamples" in f
+    why = None
+    if not math.isfinite(value):
+        why = f"{est.measure} of {value} nats: not a number the data support"
+    elif f.get("repeated", 0.0) >= REPEATED:
+        why = (
+            f"{f['repeated']:.0%} of the rows repeat another row exactly: a kNN estimate counts the repeats "
+            "as neighbours at zero distance, which inflates it without bound; drop the repeated rows, or "
+            "use method='copula'"
+        )
+    elif abs(f.get("magnitudes", 0.0)) > MAGNITUDES_Z:
+        why = (
+            f"the variables' magnitudes depend on each other beyond what a Gaussian copula allows (z = "
+            f"{f['magnitudes']:.1f}: heavy joint tails, a shared scale), information that the {est.method} "
+            "estimate misses; use method='ksg'"
+        )
+    elif "closed" in f and (scalar := ScalarCheck(f["closed"], f["knn"], f["tolerance"]).why) is not None:
+        why = f"{scalar}; use method='ksg'"
+    elif resampled and (tails := inference.tails_caveat("x", f.get("tails", 0.0))) is not None:
+        why = tails
+    elif resampled and (bias := inference.bias_caveat(value, stderr, f.get("half"), int(f["resamples"]))):
+        why = bias
+    elif est.measure in NON_NEGATIVE and value < -max(BELOW_ZERO, 2 * stderr):
+        why = (
+            f"{est.measure} of {value:.4g} nats, below 0 beyond its sampling error (it is never "
+            "negative): the estimator is biased on these data; use more rows or fewer dimensions"
+        )
+    return est if why is None else replace(est, reliable=False, caveat=why)
 
 
 def many_verdict(
