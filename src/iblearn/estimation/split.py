@@ -177,7 +177,8 @@ def split_estimate(
         standardize=standardize,
         progress=progress,
     )
-    result = replace(measured(est, (x_test, y_test), **call), split=split)
+    result = measured(est, (x_test, y_test), **call)
+    result = replace(result, report=replace(result.report, split=split))
     if isinstance(batch_size, int) and batch_size > split["train"]:
         result = flagged(
             result,
