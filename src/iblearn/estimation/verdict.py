@@ -253,7 +253,7 @@ def estimator_verdict(
         kept = [(t, n) for t, n in zip(rows, names, strict=True) if t is not None]
         why = why or estimator.uncovered([t for t, _ in kept], [n for _, n in kept])
         result = result if why is None else flagged(result, name, why)
-    entropy, of = discrete_ceiling(x, y) or (None, "")
+    entropy, of = discrete_ceiling(x, y) or (None, "")  # conditional MI too is at most H(X) and H(Y)
     result = impossible_verdict(result, name, base, entropy=entropy, entropy_of=of, advice=BIASED)
     return in_order(result, name, (x, y), ("x", "y"))
 

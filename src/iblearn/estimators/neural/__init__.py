@@ -3,7 +3,7 @@
 The package, by concern:
 
 * :mod:`.base`: :class:`NeuralEstimator`, the estimator with a network (input checks, the reported
-  estimate and its judgement, ``fit``/``train_step``/``loss`` handed to its trainer, the state saved);
+  estimate and its figures, ``fit``/``train_step``/``loss`` handed to its trainer, the state saved);
 * :mod:`.trainer`: :class:`Trainer`, which trains the network and keeps what training goes on from (the
   optimizer, the weight average, the negatives' generator, the step and its judgement of divergence,
   ``fit``'s loop with early stopping and its :class:`History`, the extra state saved);

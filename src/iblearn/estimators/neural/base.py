@@ -72,7 +72,7 @@ __all__ = [
 
 class NeuralEstimator(Estimator, TrainingTarget):
     """An estimator with a network that its :class:`~iblearn.estimators.neural.trainer.Trainer`
-    trains: input checks, the reported estimate and its judgement, ``fit``, ``train_step`` and ``loss``
+    trains: input checks, the reported estimate and its figures, ``fit``, ``train_step`` and ``loss``
     (the trainer's), and the state saved; and the settings every neural estimator shares, with the
     default critic on vectors (NWJ and JS use it as it is).
 
