@@ -35,7 +35,8 @@ import torch
 
 from benchmarks.runners.discrete_report import render
 from benchmarks.runners.script import RESULTS, machine_provenance, parser, positive_int
-from iblearn.functional import choose_discrete_method, discrete_entropy, nsb_entropy, pym_entropy
+from iblearn.estimation.choose import choose_discrete_method
+from iblearn.functional import discrete_entropy, nsb_entropy, pym_entropy
 from iblearn.functional.discrete import Method
 from iblearn.records import environment, write_json
 

@@ -69,7 +69,7 @@ def run(
     import torch
 
     from iblearn import estimate_mi
-    from iblearn.estimation.split import normal_scores
+    from iblearn.estimation.split import measured, normal_scores
     from iblearn.estimators import get_estimator
 
     torch.set_num_threads(1)
@@ -92,7 +92,7 @@ def run(
                     )
                 else:
                     est.fit(x[:8000], y[:8000], steps=steps, **fit)
-                    result = est(x[8000:], y[8000:])
+                    result = measured(est, (x[8000:], y[8000:]))
                 value, reliable = float(result), result.reliable
             except Exception as error:  # a diverged critic is a result too
                 value, reliable = float("nan"), False

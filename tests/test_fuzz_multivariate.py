@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 
 from iblearn import functional as ibf
 from iblearn.cli import main
+from iblearn.estimation.verdict import figures_verdict
 from tests.test_fuzz import FUZZ
 
 torch.set_num_threads(1)
@@ -56,13 +57,14 @@ def degenerate(draw: st.DrawFn) -> np.ndarray:
 
 
 def _judged(call, names: tuple[str, ...]) -> list:
-    """The estimates of ``call()``, or [] after a ValueError that names one of ``names``."""
+    """The estimates of ``call()`` judged by the front door's verdict on their figures, or [] after a
+    ValueError that names one of ``names``."""
     try:
         out = call()
     except ValueError as err:
         assert any(name in str(err) for name in names), f"no argument named in: {err}"
         return []
-    return list(out.values()) if isinstance(out, dict) else [out]
+    return [figures_verdict(est) for est in (out.values() if isinstance(out, dict) else [out])]
 
 
 @pytest.mark.parametrize("method", METHODS)

@@ -42,8 +42,9 @@ from iblearn.cli import main
 from iblearn.data._pickle import load_data_pickle
 from iblearn.data.graphs import load_tu
 from iblearn.data.vision import read_idx
+from iblearn.estimation.verdict import BELOW_ZERO
 from iblearn.estimators import REGISTRY
-from iblearn.estimators.reliability import BELOW_ZERO, label_entropy
+from iblearn.estimators.reliability import label_entropy
 from iblearn.records import RunFolder
 from tests.test_fuzz import FUZZ, _check, samples
 

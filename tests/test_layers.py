@@ -352,31 +352,31 @@ ROOMS: dict[str, dict[str, int]] = {
         "registry": 4,
         "__init__": 5,
     },
-    # the measurement pipeline: the libraries' readers under the reading of the inputs; that, the checks
-    # and the split below everything else; the
-    # one chooser; the checks' pieces for labels and the Gaussian; the one verdict; the automatic rule
-    # on two variables; the measures (pairs, labels, many variables, series, storage); the front door;
-    # the package's API on top
+    # the measurement pipeline: the libraries' readers under the reading of the inputs; that and the
+    # checks below everything else; the one chooser; the checks' pieces for labels and the Gaussian; the
+    # one verdict; a named estimator's split and call, judged by it; the automatic rule on two variables;
+    # the measures (pairs, labels, many variables, series, storage); the front door; the package's API
+    # on top
     "iblearn.estimation": {
         "libraries": 0,
         "reading": 1,
         "all_pairs": 2,
         "autocheck": 0,
-        "split": 0,
         "choose": 1,
         "auto_discrete": 2,
         "auto_gaussian": 1,
         "probe": 1,
         "verdict": 2,
-        "auto": 3,
+        "split": 3,
         "labels": 3,
         "pid_labels": 3,
-        "pairs": 4,
-        "many": 4,
-        "series": 5,
-        "storage": 6,
-        "door": 7,
-        "__init__": 8,
+        "auto": 4,
+        "pairs": 5,
+        "many": 5,
+        "series": 6,
+        "storage": 7,
+        "door": 8,
+        "__init__": 9,
     },
     # atomic writes and JSON below everything; the package's API on top
     "iblearn.records": {

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from iblearn.functional.discrete.inference import WELL_SAMPLED_RATIO, WELL_SAMPLED_UNSEEN
+from iblearn.estimation.choose import WELL_SAMPLED_RATIO, WELL_SAMPLED_UNSEEN
 from iblearn.records import markdown_table, write_json
 
 #: A ratio of RMSEs within this of 1 is a tie (the summary's ``within``); the rule's tolerance; the

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from iblearn import estimate_mi
-from iblearn.estimation.split import normal_scores
+from iblearn.estimation.split import measured, normal_scores
 from iblearn.estimators import MINE, NWJ, InfoNCE, MIEstimate
 from iblearn.estimators.neural import UnreliableEstimateWarning
 from iblearn.estimators.neural.fitting import hold_out, sample_batches
@@ -68,13 +68,15 @@ def test_a_negative_bound_is_flagged_and_warned_about():
     x, y = _pairs(400)
     est = NWJ(2, 2, hidden=(32,), lr=3e-3, validation=0).fit(x, y, steps=100)
     with pytest.warns(UnreliableEstimateWarning, match="nwj: unreliable estimate: .* below 0"):
-        result = est(x, -y)  # dependent the other way round
+        result = measured(est, (x, -y))  # dependent the other way round
     assert float(result) < -0.05 and result.reliable is False and "below 0" in result.caveat
     assert "unreliable" in repr(result) and "unreliable: " in str(result)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        fine = est(x, y)
+        fine = measured(est, (x, y))
     assert fine.reliable is None and fine.caveat is None and float(fine) > 0
+    bare = est(x, -y)  # alone, the estimator returns the figures: not checked
+    assert float(bare) == float(result) and bare.reliable is None
 
 
 def test_an_estimate_far_below_the_training_value_is_flagged():
@@ -84,7 +86,7 @@ def test_an_estimate_far_below_the_training_value_is_flagged():
     value = float(est(x, y))
     est.trainer.history = History(steps=[100], train=[2 * value + 0.5], validation=[value], best_step=100)
     with pytest.warns(UnreliableEstimateWarning, match="far below the critic's"):
-        assert est(x, y).reliable is False
+        assert measured(est, (x, y)).reliable is False
 
 
 def test_mine_clip_bounds_the_scores_of_both_terms():

@@ -7,9 +7,10 @@ import math
 import pytest
 import torch
 
+from iblearn.estimation.split import measured
+from iblearn.estimation.verdict import impossible_verdict
 from iblearn.estimators import UnreliableEstimateWarning
 from iblearn.estimators.base import Estimator, MIEstimate
-from iblearn.estimators.reliability import judged
 
 torch.set_num_threads(1)
 
@@ -29,7 +30,7 @@ class _Constant(Estimator):
 def test_a_non_finite_value_is_flagged(value):
     x = torch.randn(50, 1, generator=torch.Generator().manual_seed(0))
     with pytest.warns(UnreliableEstimateWarning, match="not a finite number"):
-        est = _Constant(value)(x, x)
+        est = measured(_Constant(value), (x, x))
     assert est.reliable is False and "not a finite number" in est.caveat
 
 
@@ -44,11 +45,11 @@ def test_a_non_finite_value_is_flagged(value):
 def test_a_non_finite_spread_is_flagged(fields):
     result = MIEstimate(value=torch.tensor(0.5), n_samples=100, estimator="x", **fields)
     with pytest.warns(UnreliableEstimateWarning):
-        assert judged(result, "x", math.e).reliable is False
+        assert impossible_verdict(result, "x", math.e).reliable is False
 
 
 def test_a_finite_estimate_is_left_as_it_is():
     result = MIEstimate(
         value=torch.tensor(0.5), n_samples=100, estimator="x", stderr=0.1, interval=(0.3, 0.7)
     )
-    assert judged(result, "x", math.e).reliable is None
+    assert impossible_verdict(result, "x", math.e).reliable is None

@@ -13,6 +13,8 @@ import pytest
 import torch
 
 from iblearn import estimate_mi
+from iblearn.estimation.split import measured
+from iblearn.estimation.verdict import estimator_verdict, impossible_verdict
 from iblearn.estimators import (
     KSG,
     MINDE,
@@ -28,7 +30,6 @@ from iblearn.estimators import (
 )
 from iblearn.estimators.neural import UnreliableEstimateWarning
 from iblearn.estimators.neural.mienf import MIENF
-from iblearn.estimators.reliability import judged
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -118,7 +119,7 @@ def _estimate(value: float, *, n: int = 400, bound=None, stderr=None, limit=None
 )
 def test_an_impossible_value_is_flagged_with_why(result, entropy, why):
     with pytest.warns(UnreliableEstimateWarning, match=why):
-        flagged = judged(result, "e", math.e, entropy=entropy)
+        flagged = impossible_verdict(result, "e", math.e, entropy=entropy)
     assert flagged.reliable is False and flagged.caveat is not None
     assert why.replace("\\", "") in flagged.caveat
 
@@ -136,7 +137,8 @@ def test_an_impossible_value_is_flagged_with_why(result, entropy, why):
 def test_a_possible_value_is_left_alone(result, entropy):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert judged(result, "e", math.e, entropy=entropy).reliable is None  # not flagged, not checked
+        # not flagged, not checked
+        assert impossible_verdict(result, "e", math.e, entropy=entropy).reliable is None
 
 
 class _NegativeDoE(DoE):
@@ -163,8 +165,17 @@ class _NegativeSMILE(SMILE):
 def test_estimators_without_a_bound_are_judged_too(cls):
     x, y = _pairs(100)
     with pytest.warns(UnreliableEstimateWarning, match="below 0"):
-        result = cls(1, 1, hidden=(4,))(x, y)
+        result = measured(cls(1, 1, hidden=(4,)), (x, y))
     assert result.reliable is False and "below 0" in result.caveat
+
+
+def test_an_estimator_called_alone_returns_the_figures_not_a_verdict():
+    # The verdict is the front door's (estimation.verdict): alone, an impossible value is "not checked".
+    x, y = _pairs(100)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnreliableEstimateWarning)
+        result = _NegativeSMILE(1, 1, hidden=(4,))(x, y)
+    assert float(result) == pytest.approx(-1.0) and result.reliable is None and result.caveat is None
 
 
 class _Confident(MINE):
@@ -176,14 +187,14 @@ def test_an_estimate_above_the_entropy_of_the_labels_is_flagged():
     x, _ = _pairs(300)
     labels = torch.arange(300) % 3
     with pytest.warns(UnreliableEstimateWarning, match=r"above H\(Y\) = 1.10"):
-        result = _Confident(1, y_classes=3, hidden=(4,))(x, labels)
+        result = measured(_Confident(1, y_classes=3, hidden=(4,)), (x, labels))
     assert result.reliable is False
 
 
 def test_a_lower_bound_above_log_n_is_flagged():
     x, y = _pairs(100)
     with pytest.warns(UnreliableEstimateWarning, match="log N = 4.605"):
-        assert _Confident(1, 1, hidden=(4,))(x, y).reliable is False
+        assert measured(_Confident(1, 1, hidden=(4,)), (x, y)).reliable is False
 
 
 class _Saturated(InfoNCE):
@@ -194,7 +205,7 @@ class _Saturated(InfoNCE):
 def test_infonce_at_its_ceiling_says_so():
     x, y = _pairs(100)
     with pytest.warns(UnreliableEstimateWarning, match="ceiling log B = 2.079 .*eval_batch_size"):
-        result = _Saturated(1, 1, hidden=(4,), eval_batch_size=8)(x, y)
+        result = measured(_Saturated(1, 1, hidden=(4,), eval_batch_size=8), (x, y))
     assert result.reliable is False and result.limit == pytest.approx(math.log(8))
 
 
@@ -221,10 +232,11 @@ def test_a_non_parametric_estimate_above_the_entropy_of_a_discrete_variable_is_f
     onehot = torch.nn.functional.one_hot(labels, 10).double()
     x = onehot + 0.01 * torch.randn(1000, 10, generator=g, dtype=torch.float64)
     with pytest.warns(UnreliableEstimateWarning, match=r"gaussian: .*above H\(Y\) = 2\.30"):
-        result = GaussianMI()(x, onehot)
+        result = measured(GaussianMI(), (x, onehot))
     assert result.reliable is False and "discrete values" in result.caveat
     with pytest.warns(UnreliableEstimateWarning, match=r"above H\(X\)"):
-        assert GaussianMI()(onehot, x).reliable is False  # x discrete: H(X) is the ceiling as well
+        # x discrete: H(X) is the ceiling as well
+        assert measured(GaussianMI(), (onehot, x)).reliable is False
 
 
 @pytest.mark.parametrize(
@@ -237,16 +249,16 @@ def test_non_parametric_estimates_of_ordinary_data_stay_reliable(make):
     y = labels if isinstance(make(), MixedKSG) else x + torch.randn(500, 2, generator=g, dtype=torch.float64)
     with warnings.catch_warnings():
         warnings.simplefilter("error", UnreliableEstimateWarning)
-        assert make()(x, y).reliable is None
+        assert measured(make(), (x, y)).reliable is None
 
 
 def test_a_non_parametric_estimate_below_zero_beyond_its_error_is_flagged():
     est = MIEstimate(torch.tensor(-0.3), n_samples=50, estimator="ksg", stderr=0.05)
     with pytest.warns(UnreliableEstimateWarning, match="below 0 beyond its sampling error; the estimator is"):
-        flagged = KSG()._judged(est, torch.randn(50, 3), torch.randn(50, 3))
+        flagged = estimator_verdict(KSG(), est, (torch.randn(50, 3), torch.randn(50, 3)), 0)
     assert flagged.reliable is False
     fine = MIEstimate(torch.tensor(-0.3), n_samples=50, estimator="ksg", stderr=0.2)  # within 2 se
-    assert KSG()._judged(fine, torch.randn(50, 3), torch.randn(50, 3)).reliable is None
+    assert estimator_verdict(KSG(), fine, (torch.randn(50, 3), torch.randn(50, 3)), 0).reliable is None
 
 
 def test_the_gaussian_closed_form_trusts_a_gaussian_on_a_subspace_and_not_a_shared_scale():
@@ -254,11 +266,11 @@ def test_the_gaussian_closed_form_trusts_a_gaussian_on_a_subspace_and_not_a_shar
 
     # Four pairs mapped linearly into 100 dimensions a side: whitened in all 200 dimensions their normal
     # scores read magnitudes z 38.7; whitened in their own rank, as the closed form sees them, they pass.
-    gaussian = GaussianMI().forward(*high_mi(2.0, 100).sample(5000, seed=0), n_resamples=16)
+    gaussian = measured(GaussianMI(), high_mi(2.0, 100).sample(5000, seed=0), n_resamples=16)
     assert gaussian.reliable is None, gaussian.caveat
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnreliableEstimateWarning)
-        shared = GaussianMI().forward(*student_t(3, 3, dof=8, rho=0.5).sample(5000, seed=0), n_resamples=16)
+        shared = measured(GaussianMI(), student_t(3, 3, dof=8, rho=0.5).sample(5000, seed=0), n_resamples=16)
     assert shared.reliable is False and "magnitudes depend" in shared.caveat
 
 
@@ -268,7 +280,7 @@ def test_the_gaussian_closed_form_on_one_column_a_side_is_checked_against_ksg():
     x, y = (torch.as_tensor(a) for a in get_exact_task("additive-uniform-0.75").sample(2000, seed=0))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnreliableEstimateWarning)
-        est = GaussianMI().forward(x, y, n_resamples=16)
+        est = measured(GaussianMI(), (x, y), n_resamples=16)
     assert est.reliable is False and "KSG on the same columns" in est.caveat
 
 

@@ -1,6 +1,6 @@
 """``method="auto"`` where every variable is labels: I(X; Y) = H(X) + H(Y) - H(X, Y) and
 I(X; Y | Z) = H(X, Z) + H(Y, Z) - H(X, Y, Z) - H(Z), each entropy by one discrete estimator that
-:func:`~iblearn.functional.choose_discrete_method` chooses from the counts of the finest joint (the
+:func:`~iblearn.estimation.choose.choose_discrete_method` chooses from the counts of the finest joint (the
 most undersampled of the terms), with the bootstrap's interval (the joint cells drawn again from their
 multinomial, as :func:`~iblearn.functional.discrete_mi_estimate` draws them). Where that rule takes
 NSB with the number of symbols unknown, the measure takes Chao-Wang-Jost's correction instead (Chao,
@@ -22,7 +22,7 @@ import torch
 from torch import Tensor
 
 from iblearn.estimation.autocheck import FLOOR, Check, not_applicable
-from iblearn.estimation.choose import choose_labels
+from iblearn.estimation.choose import HEAVY_TAIL, choose_labels
 from iblearn.functional import inference
 from iblearn.functional.discrete.entropies import entropy_of_counts
 from iblearn.functional.discrete.inference import NSB_RESAMPLES, RESAMPLES
@@ -40,11 +40,6 @@ JOINT_UNSEEN = 0.1
 #: and only a prior says what they are (NSB with K guessed covered the truth in 1 of 5 Dirichlet draws
 #: over 1,000 symbols at N = 1,000, f1 / N = 0.25; in 5 of 5 at f1 / N = 0.08).
 ENTROPY_UNSEEN = 0.2
-#: Singletons over the symbols seen (f1 / m, the slope of the species count against N) beyond which
-#: the counts have a heavy tail: a power law keeps finding new symbols as it grows (a Pitman-Yor
-#: sample's f1 / m tends to its discount, 0.9 for Zipf 1.1), where the Dirichlet prior of NSB's
-#: mixture runs out of them once it is sampled.
-HEAVY_TAIL = 0.5
 #: The unseen mass f1 / N under which a PYM estimate is read from the sample: on the power-law benchmark
 #: (Zipf 1.0 - 1.5, 10^3 - 10^5 symbols, N 200 - 5,000; ``benchmarks/results/pym_powerlaw``) PYM's 95%
 #: interval covered 46 of 48 draws at f1 / N <= 0.05 and half of those beyond 0.1, where its prior, not

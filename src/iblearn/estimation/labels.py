@@ -1,5 +1,5 @@
 """The entropy of labels for the front door: the discrete estimators, chosen by
-:func:`iblearn.functional.choose_discrete_method` from how well the sample covers its symbols
+:func:`iblearn.estimation.choose.choose_discrete_method` from how well the sample covers its symbols
 (Chao-Wang-Jost where each symbol is seen often and little mass is unseen, NSB where the sample is
 undersampled, PYM where its counts have a heavy tail), with the chosen estimator's interval, checked
 on the counts (:func:`iblearn.estimation.auto_discrete.entropy_checks`: coincidences, the unseen mass,
@@ -12,6 +12,7 @@ from typing import Any
 
 from iblearn import functional as ibf
 from iblearn.estimation.auto_discrete import entropy_checks
+from iblearn.estimation.choose import choose_discrete_method
 from iblearn.estimation.verdict import checks_verdict
 from iblearn.functional import Estimate
 from iblearn.functional.discrete import counts_of
@@ -35,7 +36,7 @@ def entropy_auto(labels: Any, *, alphabet: int | None = None, seed: int = 0) -> 
         ('cwj', 1.387, True)
     """
     counts = counts_of(labels)
-    chosen, why = ibf.choose_discrete_method(counts, alphabet)
+    chosen, why = choose_discrete_method(counts, alphabet)
     est = ibf.discrete_entropy_estimate(counts=counts, method=chosen, alphabet=alphabet, seed=seed)  # type: ignore[arg-type]
     feats = {
         "n": float(counts.sum()),

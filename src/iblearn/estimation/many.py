@@ -37,8 +37,7 @@ from iblearn import functional as ibf
 from iblearn.estimation.choose import choose_many, choose_pid
 from iblearn.estimation.pid_labels import REDUNDANCIES, label_codes, pid_labels
 from iblearn.estimation.pid_labels import RESAMPLES as RESAMPLES_PID
-from iblearn.estimation.verdict import many_verdict
-from iblearn.estimators import reliability
+from iblearn.estimation.verdict import figures_verdict, flagged, many_verdict
 from iblearn.functional import Estimate, inference
 from iblearn.functional.knn.options import KNNKeywords
 from iblearn.functional.multivariate.inputs import copula_normal, split_variables
@@ -84,8 +83,10 @@ def multivariate_method(
     measure: str, data: Any, blocks: Any = None, *, method: str, **options: Unpack[NamedKeywords]
 ) -> Estimate:
     """``measure`` by a named method (``"ksg"``, ``"gaussian"``, ``"copula"``):
-    :func:`iblearn.functional.multivariate_estimate`, options as there."""
-    return ibf.multivariate_estimate(measure, data, blocks, method=method, **options)  # type: ignore[arg-type]
+    :func:`iblearn.functional.multivariate_estimate`, options as there, judged from the figures of
+    its data (:func:`~iblearn.estimation.verdict.figures_verdict`)."""
+    est = ibf.multivariate_estimate(measure, data, blocks, method=method, **options)  # type: ignore[arg-type]
+    return figures_verdict(est)
 
 
 def pid_method(
@@ -97,7 +98,8 @@ def pid_method(
     settings."""
     V.choice(redundancy, "redundancy", REDUNDANCIES)
     if redundancy == "mmi":
-        return ibf.pid_estimate(x1, x2, target, method=method, **options)  # type: ignore[arg-type]
+        parts = ibf.pid_estimate(x1, x2, target, method=method, **options)  # type: ignore[arg-type]
+        return {name: figures_verdict(est) for name, est in parts.items()}
     settings: dict[str, Any] = dict(options)
     n_resamples, seed = settings.pop("n_resamples", 0), settings.pop("seed", 0)
     for name in ("n_permutations", "n_jobs", "bias_correction"):
@@ -209,6 +211,7 @@ def multivariate_auto(measure: str, data: Any, blocks: Any = None, *, k: int = 3
     if chosen == "ksg":  # each column's normal scores: a monotone map of it, which no measure sees
         cols, why = normal(), why + " on normal scores"
     est = ibf.multivariate_estimate(measure, cols, blocks, method=chosen, **_auto(chosen, k, seed))  # type: ignore[arg-type]
+    est = figures_verdict(est)
     variables = [list(b) for b in blocks] if blocks is not None else [[i] for i in range(cols.shape[1])]
 
     def shuffled(rows: np.ndarray) -> float:
@@ -249,6 +252,7 @@ def pid_auto(
     a, b, t = V.as_tensor(x1, "x1"), V.as_tensor(x2, "x2"), V.as_tensor(target, "target")
     if redundancy == "mmi":
         parts = ibf.pid_estimate(a, b, t, method=method, **_auto(method, k, seed))  # type: ignore[arg-type]
+        parts = {name: figures_verdict(est) for name, est in parts.items()}
 
         def rerun(a: Tensor, b: Tensor, t: Tensor) -> dict[str, float]:
             out = mmi_pid(a, b, t, method=method, k=k, seed=seed)  # type: ignore[arg-type]
@@ -268,7 +272,7 @@ def pid_auto(
     null = "the target shuffled against the sources"
     return {
         name: many_verdict(
-            est if doubt is None else reliability.flagged(est, "auto", doubt),
+            est if doubt is None else flagged(est, "auto", doubt),
             shuffled(name),
             method,
             why,

@@ -33,7 +33,7 @@ from iblearn.estimation.auto_discrete import labels_estimate
 from iblearn.estimation.auto_gaussian import copula_check, gaussian_stderr
 from iblearn.estimation.autocheck import HALVES, INTERVAL, MI, interval, run_checks
 from iblearn.estimation.choose import CMI_NAMES, choose, features, marginals_gaussian
-from iblearn.estimation.split import built, method_name, split_estimate
+from iblearn.estimation.split import built, measured, method_name, split_estimate
 from iblearn.estimation.verdict import LABELS_ADVICE, mi_verdict
 from iblearn.functional import Estimate
 from iblearn.functional.gaussian import canonical_bases
@@ -69,7 +69,7 @@ def cmi_method(x: Any, y: Any, z: Any, *, method: str, **settings: Any) -> Estim
     est = built(method_name(method), settings, call.get("seed", 0))
     if not isinstance(est, Conditional):
         raise ValueError(f"method: {method} does not estimate conditional MI; use ksg or gaussian")
-    return est(x, y, z=z, **call)
+    return measured(est, (x, y, z), **call)
 
 
 def _split(b: Tensor, dy: int, width: int) -> tuple[Tensor, Tensor]:

@@ -20,11 +20,11 @@ import torch
 from torch import Tensor
 
 from iblearn import _checks as V
+from iblearn.estimation.verdict import estimator_verdict, flagged
 from iblearn.estimators.base import Estimator, MIEstimate
 from iblearn.estimators.neural import NeuralEstimator
 from iblearn.estimators.neural.inputs import refuse_constant
 from iblearn.estimators.registry import REGISTRY, get_estimator
-from iblearn.estimators.reliability import flagged
 from iblearn.functional.scale import power_of_two_scale
 
 #: How :func:`fit_on_split` standardizes float samples.
@@ -149,7 +149,7 @@ def split_estimate(
     method = method_name(method)
     call = {"n_resamples": n_resamples, "n_permutations": n_permutations, "seed": seed}
     if not REGISTRY[method].trainable:
-        return built(method, settings, seed)(xt, yt, **call)
+        return measured(built(method, settings, seed), (xt, yt), **call)
     if xt.ndim < 2:
         xt = xt[:, None]
     labels = not yt.is_floating_point()
@@ -177,7 +177,8 @@ def split_estimate(
         standardize=standardize,
         progress=progress,
     )
-    result = replace(est(x_test, y_test, **call), split=split)
+    result = measured(est, (x_test, y_test), **call)
+    result = replace(result, report=replace(result.report, split=split))
     if isinstance(batch_size, int) and batch_size > split["train"]:
         result = flagged(
             result,
@@ -187,6 +188,16 @@ def split_estimate(
             "pass more rows or a smaller batch_size",
         )
     return result
+
+
+def measured(est: Estimator, samples: tuple[Any, ...], **call: Any) -> MIEstimate:
+    """``est`` called on ``samples`` (x, y, and z for conditional MI) with the ``call``'s keywords
+    (:meth:`iblearn.estimators.base.Estimator.forward`), and judged from the figures it returns
+    (:func:`iblearn.estimation.verdict.estimator_verdict`): what every named estimator gives the front
+    door."""
+    x, y, *z = samples
+    result = est(x, y, **call) if not z else est(x, y, z=z[0], **call)
+    return estimator_verdict(est, result, samples, int(call.get("n_resamples") or 0))
 
 
 def method_name(text: str) -> str:

@@ -1,10 +1,12 @@
 """Whether to believe an estimate: the one place that decides ``reliable`` and writes the reasons.
 
 An estimate is reliable (``reliable=True``) only where self-checks that can see the failure at hand
-ran and none failed; a failed check, an estimate impossible for its data, rows in time order or too
-few rows make it unreliable (``reliable=False``), the reasons in its ``caveat``; where no check ran it
-is "not checked" (``reliable=None``). Each kind of measure has its verdict here: :func:`mi_verdict`
-(MI and conditional MI, numbers or labels), :func:`series_verdict` (transfer entropy, information
+ran and none failed; a failed check, an estimate impossible for its data (:func:`impossible_verdict`),
+rows in time order or too few rows make it unreliable (``reliable=False``), the reasons in its
+``caveat``, with an :class:`~iblearn.estimators.UnreliableEstimateWarning`; where no check ran it is
+"not checked" (``reliable=None``). Each kind of measure has its verdict here: :func:`mi_verdict`
+(MI and conditional MI, numbers or labels, by ``method="auto"``), :func:`estimator_verdict` (a
+named estimator's, from the figures it returns), :func:`series_verdict` (transfer entropy, information
 storage), :func:`many_verdict` (the measures among many variables and the PID's parts) and
 :func:`checks_verdict` (any estimate from its checks alone: entropies, the PID of labels); the checks
 themselves run in :mod:`iblearn.estimation.autocheck` and :mod:`iblearn.estimation.probe`.
@@ -13,29 +15,45 @@ themselves run in :mod:`iblearn.estimation.autocheck` and :mod:`iblearn.estimati
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import sys
+import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
 from torch import Tensor
 
+from iblearn import _checks as V
 from iblearn.estimation.autocheck import FLOOR, HALF_DATA, SHARE, Check
 from iblearn.estimation.probe import probed
-from iblearn.estimators import reliability
-from iblearn.estimators.base import MIEstimate
+from iblearn.estimators.base import Estimator, MIEstimate
+from iblearn.estimators.neural.base import NeuralEstimator
+from iblearn.estimators.reliability import UnreliableEstimateWarning, discrete_ceiling, label_entropy
 from iblearn.functional import Estimate, inference
+from iblearn.functional.multivariate.estimate import NON_NEGATIVE
+from iblearn.functional.multivariate.inputs import MAGNITUDES_Z, ScalarCheck
+from iblearn.functional.serial import ordered_rows
 
 __all__ = [
     "ADVICE",
+    "BIASED",
     "LABELS_ADVICE",
     "MANY_ADVICE",
+    "OVERFITTED",
     "RELIABLE_ROWS",
     "SERIES_ADVICE",
     "caveat",
     "checked",
     "checks_verdict",
+    "estimator_verdict",
+    "figures_verdict",
+    "flagged",
+    "impossible_verdict",
+    "in_order",
     "many_verdict",
     "mi_verdict",
+    "not_finite",
     "series_verdict",
 ]
 
@@ -63,10 +81,181 @@ SERIES_ADVICE = "the estimate may be biased here: use a longer series, or a shor
 MANY_ADVICE = "the estimate may be biased here: use more rows, or fewer variables"
 
 
+#: An estimate this far below 0 (nats), or beyond a ceiling by this much, is flagged, unless two standard
+#: errors reach further: nearer, it is what the noise of an estimate on a few thousand held-out rows gives
+#: at independence (MINE on independent normals, N = 2,000: -0.02).
+BELOW_ZERO = 0.05
+#: An estimate below half its critic's bound on training rows, by more than this many nats, is flagged:
+#: the critic has fitted its training rows (InfoNCE on 25 x 25 dims: 5.4 nats there, -5.6 held out).
+BELOW_TRAINING = 0.1
+
+#: Share of the rows repeating another row exactly from which a kNN estimate of a measure among many
+#: variables is not taken as reliable: a repeated row is its own nearest neighbour at the jitter's
+#: distance, and with every row repeated five times independent columns read a total correlation of
+#: 10.8 nats.
+REPEATED = 0.01
+
+#: What to do about an impossible value of a neural estimate.
+OVERFITTED = (
+    "the critic has overfitted (too few rows, or too many steps) or met heavy tails: fit on more rows, "
+    "with more held out (validation), a smaller critic (hidden) or a lower lr, or standardize the inputs"
+)
+
+#: What to do about an impossible value of a non-parametric estimate.
+BIASED = (
+    "the estimator is biased on these data (too few rows for their dimensions, a k too large for N, or "
+    "variables it does not model): use more rows, fewer dimensions, or an estimator that fits the data"
+)
+
+_KIND = {
+    "lower": "a lower bound on the MI",
+    "upper": "an upper bound on the MI",
+    None: "an estimate of the MI",
+}
+
+
 def caveat(checks: dict[str, Check], advice: str) -> str | None:
     """Which checks failed, and ``advice``; None if none did."""
     failed = [str(c) for c in checks.values() if c.passed is False]
     return None if not failed else "; ".join(failed) + f"; {advice}"
+
+
+def impossible_verdict(
+    result: MIEstimate,
+    name: str,
+    base: float,
+    *,
+    training_best: float | None = None,
+    entropy: float | None = None,
+    entropy_of: str = "H(Y)",
+    advice: str = OVERFITTED,
+) -> MIEstimate:
+    """``result`` (in log ``base``) flagged (``reliable=False``, with why in ``caveat``) and warned about
+    where it is impossible for the data it came from, whatever the estimator (bound or not); ``result``
+    itself where it is not. Impossible, beyond an allowance of :data:`BELOW_ZERO` nats or two standard
+    errors (the larger):
+
+    * below 0: no MI is negative (the critic overfitted, or met heavy tails);
+    * above ``entropy``, H(Y) of the labels evaluated
+      (:func:`~iblearn.estimators.reliability.label_entropy`; or ``entropy_of``, the entropy of a
+      discrete x or y: :func:`~iblearn.estimators.reliability.discrete_ceiling`), which no MI with them
+      exceeds;
+    * a lower bound above log N of its N rows: no lower bound estimated from N samples can show more
+      (McAllester & Stratos 2020, "Formal limitations on the measurement of mutual information");
+    * at ``result.limit``, a ceiling of the estimator itself (InfoNCE's log B): the MI may be anything
+      above it;
+    * a lower bound below half ``training_best``, its critic's bound on training rows (nats), by more
+      than :data:`BELOW_TRAINING` nats: the critic fits its training rows and not the distribution.
+
+    ``advice`` ends the caveat of the first two: what to do about it (by default, a critic's remedies).
+    A value, standard error or interval that is not a finite number is never reliable
+    (:func:`not_finite`).
+    """
+    if (why := not_finite(result)) is not None:
+        return flagged(result, name, why)
+    nats = float(result) * math.log(base)
+    allowance = max(BELOW_ZERO, 2 * (result.stderr or 0.0) * math.log(base))
+    lower = result.bound == "lower"
+    log_n = math.log(result.n_samples) if result.n_samples > 1 else 0.0
+    limit = None if result.limit is None else result.limit * math.log(base)
+    why = None
+    if nats < -allowance:
+        what = _KIND[result.bound]
+        why = f"{what} of {nats:.4g} nats, below 0 beyond its sampling error; {advice}"
+    elif entropy is not None and nats > entropy + allowance:
+        why = (
+            f"{nats:.4g} nats, above {entropy_of} = {entropy:.4g} nats of the discrete values evaluated, "
+            f"which no MI with them exceeds; {advice}"
+        )
+    elif limit is not None and nats > limit - allowance:
+        batch = round(math.exp(limit))
+        why = (
+            f"{nats:.4g} nats, at the ceiling log B = {limit:.4g} that {name} cannot exceed on evaluation "
+            f"batches of B = {batch} rows: the MI may be anything above it; evaluate on more rows a batch "
+            "(eval_batch_size), or use a bound without that ceiling (MINE, NWJ)"
+        )
+    elif lower and nats > log_n + allowance:
+        why = (
+            f"{nats:.4g} nats, above log N = {log_n:.4g} of the N = {result.n_samples} rows evaluated, more "
+            "than any lower bound estimated from N samples can show (McAllester & Stratos 2020); the critic "
+            "has fitted these rows: estimate on rows it was not trained on, and on more of them"
+        )
+    elif lower and training_best is not None and nats < 0.5 * training_best - BELOW_TRAINING:
+        why = f"{nats:.4g} nats, far below the critic's {training_best:.4g} on its training rows; "
+        why += OVERFITTED
+    return flagged(result, name, why) if why is not None else result
+
+
+def not_finite(result: MIEstimate) -> str | None:
+    """Why ``result`` cannot be read as an estimate for a number in it that is not finite (NaN or
+    infinite: the estimator's arithmetic overflowed or met a degenerate sample), or None."""
+    numbers = {"value": float(result), "standard error": result.stderr}
+    numbers |= dict(zip(("interval's low end", "interval's high end"), result.interval or (), strict=False))
+    bad = [f"its {what} is {v}" for what, v in numbers.items() if v is not None and not math.isfinite(v)]
+    if not bad:
+        return None
+    return f"{', '.join(bad)}: not a finite number, so no estimate; check the data and the settings"
+
+
+def in_order(result: MIEstimate, name: str, samples: Sequence[Any], names: Sequence[str]) -> MIEstimate:
+    """``result`` flagged and warned about where the rows of ``samples`` look like successive samples of
+    series rather than independent draws (:func:`iblearn.functional.serial.ordered_rows`): an estimator
+    that takes rows as independent reads a dependence between two slowly varying series where there is
+    none, and its interval is too narrow; the caveat points to the series estimates."""
+    why = ordered_rows(samples, names)
+    return result if why is None else flagged(result, name, why)
+
+
+def flagged(result: MIEstimate, name: str, why: str) -> MIEstimate:
+    """``result`` with ``reliable=False`` and ``why`` as its caveat (after any it had), warned about."""
+    warnings.warn(f"{name}: unreliable estimate: {why}", UnreliableEstimateWarning, stacklevel=_outside())
+    caveat = why if result.caveat is None else f"{result.caveat}; and {why}"
+    return replace(result, reliable=False, caveat=caveat)
+
+
+def estimator_verdict(
+    estimator: Estimator, result: MIEstimate, samples: Sequence[Any], n_resamples: int
+) -> MIEstimate:
+    """``result`` of a named ``estimator`` on ``samples`` (x, y and a condition z where it has one)
+    judged from the figures it returns, flagged (and warned about) where it is no estimate:
+
+    * of a neural estimator: impossible for its data (:func:`impossible_verdict`: against 0, H(Y) of
+      labels, its ceiling, log N for a lower bound, and the bound on training rows that ``fit``
+      recorded at the kept critic), with a critic's remedies;
+    * of any other: a trend with N, over ``n_resamples`` halves, that allows a bias beyond its sampling
+      error (:func:`iblearn.functional.inference.bias_caveat`), or data its interval does not cover
+      (:meth:`~iblearn.estimators.base.Estimator.uncovered`); then impossible for its data (against 0,
+      and H(X) or H(Y) of a discrete x or y); then rows in time order (:func:`in_order`).
+
+    It takes reliability away only: an estimate none of these flags stays "not checked".
+    """
+    names = ("x", "y", "z")[: len(samples)]
+    rows = [
+        V.as_tensor(s, n) if isinstance(s, Tensor | np.ndarray | list) else None
+        for s, n in zip(samples, names, strict=True)
+    ]
+    x, y = rows[0], rows[1]
+    name, base = estimator.name, estimator.base
+    if isinstance(estimator, NeuralEstimator):
+        best = (
+            estimator.history.best if estimator.history is not None and estimator.bound == "lower" else None
+        )
+        entropy = label_entropy(y) if estimator.y_classes is not None else None
+        return impossible_verdict(
+            result, name, base, training_best=None if best is None else best[0], entropy=entropy
+        )
+    if n_resamples and not estimator.trainable and result.stderr is not None:
+        # The estimate, its standard error and its halves' mean in nats, as the interval read them.
+        nats = math.log(base)
+        value, stderr = float(result) * nats, result.stderr * nats
+        half = None if result.bias is None else value + result.bias * nats
+        why = inference.bias_caveat(value, stderr, half, n_resamples)
+        kept = [(t, n) for t, n in zip(rows, names, strict=True) if t is not None]
+        why = why or estimator.uncovered([t for t, _ in kept], [n for _, n in kept])
+        result = result if why is None else flagged(result, name, why)
+    entropy, of = discrete_ceiling(x, y) or (None, "")  # conditional MI too is at most H(X) and H(Y)
+    result = impossible_verdict(result, name, base, entropy=entropy, entropy_of=of, advice=BIASED)
+    return in_order(result, name, (x, y), ("x", "y"))
 
 
 def checked(result: MIEstimate) -> MIEstimate:
@@ -79,7 +268,7 @@ def checks_verdict(est: Estimate, checks: dict[str, Check], advice: str) -> Esti
     """``est`` reliable where every one of ``checks`` that ran passed, else flagged with the failed ones
     and ``advice`` (:func:`caveat`)."""
     why_not = caveat(checks, advice)
-    return checked(est if why_not is None else reliability.flagged(est, "auto", why_not))
+    return checked(est if why_not is None else flagged(est, "auto", why_not))
 
 
 def mi_verdict(
@@ -94,21 +283,21 @@ def mi_verdict(
     above ``ceiling``, the entropy of labels), a failed check, rows in time order, or fewer than
     :data:`RELIABLE_ROWS` rows make it unreliable, with why; where none does, the checks ran and
     passed, and it is reliable."""
-    est = reliability.judged(
+    est = impossible_verdict(
         est,
         "auto",
         math.e,
         entropy=ceiling[0] if ceiling else None,
         entropy_of=ceiling[1] if ceiling else "H(Y)",
-        advice=reliability.BIASED,
+        advice=BIASED,
     )
     why_not = caveat(checks, advice)
     if why_not is not None:
-        est = reliability.flagged(est, "auto", why_not)
-    est = reliability.in_order(est, "auto", samples, names)
+        est = flagged(est, "auto", why_not)
+    est = in_order(est, "auto", samples, names)
     n = est.n_samples
     if n < RELIABLE_ROWS:
-        est = reliability.flagged(
+        est = flagged(
             est,
             "auto",
             f"{n} rows: halves of {n // 2} are too few for the checks to see a bias (at N = 16 up to 13% "
@@ -164,6 +353,49 @@ def series_verdict(
     return replace(est, report=replace(est.report, chosen=chosen, why=why, checks=checks, features=feats))
 
 
+def figures_verdict(est: Estimate) -> Estimate:
+    """``est``, a measure among many variables or a part of the PID by a named method
+    (:func:`iblearn.functional.multivariate_estimate`, :func:`iblearn.functional.pid_estimate`),
+    flagged from the figures of its data in ``est.report.features``: not finite; a share of
+    :data:`REPEATED` rows or more repeating another exactly (KSG); normal scores that are not a
+    Gaussian copula (the magnitudes' z beyond
+    :data:`~iblearn.functional.multivariate.inputs.MAGNITUDES_Z`; the Gaussian and copula methods);
+    for two single columns, the closed form and KSG on them apart
+    (:class:`~iblearn.functional.multivariate.inputs.ScalarCheck`); and, with an interval, raw rows
+    with heavy tails, or a trend with N that allows a bias beyond its sampling error; a measure that is
+    never negative below 0 beyond its error. It takes reliability away only."""
+    f = est.report.features
+    value, stderr = float(est), est.stderr or 0.0
+    resampled = "resamples" in f
+    why = None
+    if not math.isfinite(value):
+        why = f"{est.measure} of {value} nats: not a number the data support"
+    elif f.get("repeated", 0.0) >= REPEATED:
+        why = (
+            f"{f['repeated']:.0%} of the rows repeat another row exactly: a kNN estimate counts the repeats "
+            "as neighbours at zero distance, which inflates it without bound; drop the repeated rows, or "
+            "use method='copula'"
+        )
+    elif abs(f.get("magnitudes", 0.0)) > MAGNITUDES_Z:
+        why = (
+            f"the variables' magnitudes depend on each other beyond what a Gaussian copula allows (z = "
+            f"{f['magnitudes']:.1f}: heavy joint tails, a shared scale), information that the {est.method} "
+            "estimate misses; use method='ksg'"
+        )
+    elif "closed" in f and (scalar := ScalarCheck(f["closed"], f["knn"], f["tolerance"]).why) is not None:
+        why = f"{scalar}; use method='ksg'"
+    elif resampled and (tails := inference.tails_caveat("x", f.get("tails", 0.0))) is not None:
+        why = tails
+    elif resampled and (bias := inference.bias_caveat(value, stderr, f.get("half"), int(f["resamples"]))):
+        why = bias
+    elif est.measure in NON_NEGATIVE and value < -max(BELOW_ZERO, 2 * stderr):
+        why = (
+            f"{est.measure} of {value:.4g} nats, below 0 beyond its sampling error (it is never "
+            "negative): the estimator is biased on these data; use more rows or fewer dimensions"
+        )
+    return est if why is None else replace(est, reliable=False, caveat=why)
+
+
 def many_verdict(
     est: Estimate, shuffled: Any, chosen: str, why: str, feats: dict[str, float], null: str
 ) -> Estimate:
@@ -186,3 +418,12 @@ def many_verdict(
     checks = {"independence": probed(est, checks, probe, tolerance), **checks}
     est = checks_verdict(est, checks, MANY_ADVICE)
     return replace(est, report=replace(est.report, chosen=chosen, why=why, checks=checks, features=feats))
+
+
+def _outside() -> int:
+    """The ``stacklevel`` that points a warning issued by the caller at the first frame outside iblearn
+    and torch: the user's ``est(x, y)``, however many estimator and Module layers lie between."""
+    frame, level = sys._getframe(2), 2
+    while frame.f_back is not None and frame.f_globals.get("__name__", "").startswith(("iblearn.", "torch.")):
+        frame, level = frame.f_back, level + 1
+    return level

@@ -42,7 +42,6 @@ import torch
 from torch import Tensor, nn
 
 from iblearn import _checks as V
-from iblearn.estimators import reliability
 
 # The interface's own types, importable from here as well.
 from iblearn.estimators.estimate import Bound as Bound
@@ -199,32 +198,14 @@ class Estimator(nn.Module):
                 )
             p_value = self._p_value(xt, yt, Permutations(float(value.detach()), n_permutations, seed, n_jobs))
         result = self._estimate_of(value * scale, n, resampled, p_value, n_permutations)
-        judged = self._bias_judged(self._limited(result), resampled, [xt, yt], ["x", "y"])
-        return self._judged(judged, xt, yt)
+        return self._limited(result)
 
-    def _data_caveat(self, samples: Sequence[Any], names: Sequence[str]) -> str | None:
-        """Why this estimator's interval is not to be trusted on these samples, or None: what its
-        calibration found it does not cover (none here; kNN and Gaussian estimators refuse heavy
-        tails)."""
+    def uncovered(self, samples: Sequence[Any], names: Sequence[str]) -> str | None:
+        """Why this estimator's interval is not to be trusted on ``samples`` (named ``names``), or None:
+        what its calibration found it does not cover (none here; kNN and Gaussian estimators refuse
+        heavy tails). The verdict on a named estimate reads it
+        (:func:`iblearn.estimation.verdict.estimator_verdict`)."""
         return None
-
-    def _bias_judged(
-        self,
-        result: MIEstimate,
-        resampled: inference.Resampled | None,
-        samples: Sequence[Any] = (),
-        names: Sequence[str] = (),
-    ) -> MIEstimate:
-        """``result`` with an interval, flagged where its trend with N allows a bias beyond its
-        sampling error (:func:`iblearn.functional.inference.bias_caveat`) or the data are of a kind
-        its interval does not cover (:meth:`_data_caveat`); measured on the non-parametric estimators."""
-        if resampled is None or self.trainable:
-            return result
-        value = float(result) * math.log(self.base)
-        why = inference.bias_caveat(value, resampled.stderr, resampled.half, resampled.n_resamples)
-        kept = [(t, name) for t, name in zip(samples, names, strict=True) if t is not None]
-        why = why or self._data_caveat([t for t, _ in kept], [name for _, name in kept])
-        return result if why is None else reliability.flagged(result, self.name, why)
 
     def _p_value(self, x: Tensor, y: Tensor, asked: Permutations) -> float:
         """The permutation p-value of independence: one estimate per shuffle of y's rows (permutation
@@ -241,19 +222,8 @@ class Estimator(nn.Module):
 
     def _limited(self, result: MIEstimate) -> MIEstimate:
         """``result`` with the ceiling the estimator cannot exceed by construction (in ``limit``, which
-        :meth:`_judged` holds it against), where it has one: none here."""
+        the verdict holds it against), where it has one: none here."""
         return result
-
-    def _judged(self, result: MIEstimate, x: Any, y: Any) -> MIEstimate:
-        """``result``, flagged and warned about where it is impossible for the data
-        (:func:`iblearn.estimators.reliability.judged`): below 0 beyond its sampling error, or above
-        H(X) or H(Y) of a discrete ``x`` or ``y``
-        (:func:`iblearn.estimators.reliability.discrete_ceiling`)."""
-        entropy, of = reliability.discrete_ceiling(x, y) or (None, "")
-        result = reliability.judged(
-            result, self.name, self.base, entropy=entropy, entropy_of=of, advice=reliability.BIASED
-        )
-        return reliability.in_order(result, self.name, (x, y), ("x", "y"))
 
     @staticmethod
     def _checked_counts(n_resamples: Any, n_permutations: Any, seed: Any) -> int:

@@ -57,7 +57,7 @@ class _KNN(Estimator):
         permutations = {"n_permutations": asked.count, "n_jobs": asked.n_jobs, "permutation_seed": asked.seed}
         return permutations | self._search()
 
-    def _data_caveat(self, samples: Sequence[Any], names: Sequence[str]) -> str | None:
+    def uncovered(self, samples: Sequence[Any], names: Sequence[str]) -> str | None:
         return inference.heavy_tails(samples, names)
 
 
@@ -272,7 +272,7 @@ class GaussianMI(Conditional):
     def mi(self, x: Any, y: Any) -> Tensor:
         return ibf.gaussian_mi(x, y, rtol=self.rtol, bias_correction=self.bias_correction)
 
-    def _data_caveat(self, samples: Sequence[Any], names: Sequence[str]) -> str | None:
+    def uncovered(self, samples: Sequence[Any], names: Sequence[str]) -> str | None:
         """Heavy tails, or magnitudes that depend on each other beyond a Gaussian's
         (:func:`iblearn.functional.multivariate.inputs.magnitude_dependence`, on the rows whitened in
         their own rank, as the closed form sees them): the closed form misses that."""

@@ -1,28 +1,22 @@
-"""When an estimate is no estimate: a critic that diverged (an error), and an estimate that is impossible
-for the data it came from or otherwise cannot be read as one (a warning, and ``reliable=False`` with a
-``caveat`` on the :class:`~iblearn.estimators.MIEstimate`: :func:`judged`).
+"""What a verdict on an estimate reads from its data, and a critic that diverged.
 
-These judgements only ever take reliability away: an estimate none of them flags is still "not
-checked" (``reliable=None``), as nothing here can see a bias or an interval that misses. Only the
-self-checks of ``method="auto"`` make an estimate reliable (:mod:`iblearn.estimation.verdict`), where
-they ran and every one passed."""
+A critic whose loss or estimate is NaN, infinite or beyond what its inputs can hold has diverged
+(:func:`not_diverged`, :class:`CriticDivergedError`): training stops with an error. The ceilings an
+MI cannot exceed on given data are figures: the entropy of labels (:func:`label_entropy`) or of a
+discrete variable (:func:`discrete_ceiling`). Whether an estimate is reliable is decided from these in
+one place, :mod:`iblearn.estimation.verdict`, which warns with :class:`UnreliableEstimateWarning`; an
+estimator called alone says nothing of it (``reliable=None``, "not checked")."""
 
 from __future__ import annotations
 
 import math
-import sys
-import warnings
-from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from iblearn.estimators.estimate import MIEstimate
 from iblearn.functional.discrete import discrete_entropy
-from iblearn.functional.serial import ordered_rows
 
 
 class CriticDivergedError(RuntimeError):
@@ -35,30 +29,6 @@ class CriticDivergedError(RuntimeError):
 #: not 100 times beyond it without having diverged (MINE at lr=1e6 printed -1.8e24 nats, InfoNCE at
 #: lr=1e8 -7.7e33).
 IMPLAUSIBLE = 100
-
-#: An estimate this far below 0 (nats), or beyond a ceiling by this much, is flagged, unless two standard
-#: errors reach further: nearer, it is what the noise of an estimate on a few thousand held-out rows gives
-#: at independence (MINE on independent normals, N = 2,000: -0.02).
-BELOW_ZERO = 0.05
-#: An estimate below half its critic's bound on training rows, by more than this many nats, is flagged:
-#: the critic has fitted its training rows (InfoNCE on 25 x 25 dims: 5.4 nats there, -5.6 held out).
-BELOW_TRAINING = 0.1
-
-_OVERFITTED = (
-    "the critic has overfitted (too few rows, or too many steps) or met heavy tails: fit on more rows, "
-    "with more held out (validation), a smaller critic (hidden) or a lower lr, or standardize the inputs"
-)
-
-BIASED = (
-    "the estimator is biased on these data (too few rows for their dimensions, a k too large for N, or "
-    "variables it does not model): use more rows, fewer dimensions, or an estimator that fits the data"
-)
-
-_KIND = {
-    "lower": "a lower bound on the MI",
-    "upper": "an upper bound on the MI",
-    None: "an estimate of the MI",
-}
 
 
 class UnreliableEstimateWarning(UserWarning):
@@ -137,103 +107,3 @@ def _many_distinct(rows: Tensor, share: float) -> bool:
         if np.isfinite(head[0]) and np.isfinite(head[-1]) and bool((head[1:] != head[:-1]).all()):
             return True
     return len(torch.unique(rows[:, 0])) > share
-
-
-def judged(
-    result: MIEstimate,
-    name: str,
-    base: float,
-    *,
-    training_best: float | None = None,
-    entropy: float | None = None,
-    entropy_of: str = "H(Y)",
-    advice: str = _OVERFITTED,
-) -> MIEstimate:
-    """``result`` (in log ``base``) flagged (``reliable=False``, with why in ``caveat``) and warned about
-    where it is impossible for the data it came from, whatever the estimator (bound or not); ``result``
-    itself where it is not. Impossible, beyond an allowance of :data:`BELOW_ZERO` nats or two standard
-    errors (the larger):
-
-    * below 0: no MI is negative (the critic overfitted, or met heavy tails);
-    * above ``entropy``, H(Y) of the labels evaluated (:func:`label_entropy`; or ``entropy_of``, the
-      entropy of a discrete x or y: :func:`discrete_ceiling`), which no MI with them exceeds;
-    * a lower bound above log N of its N rows: no lower bound estimated from N samples can show more
-      (McAllester & Stratos 2020, "Formal limitations on the measurement of mutual information");
-    * at ``result.limit``, a ceiling of the estimator itself (InfoNCE's log B): the MI may be anything
-      above it;
-    * a lower bound below half ``training_best``, its critic's bound on training rows (nats), by more
-      than :data:`BELOW_TRAINING` nats: the critic fits its training rows and not the distribution.
-
-    ``advice`` ends the caveat of the first two: what to do about it (by default, a critic's remedies).
-    A value, standard error or interval that is not a finite number is never reliable
-    (:func:`not_finite`).
-    """
-    if (why := not_finite(result)) is not None:
-        return flagged(result, name, why)
-    nats = float(result) * math.log(base)
-    allowance = max(BELOW_ZERO, 2 * (result.stderr or 0.0) * math.log(base))
-    lower = result.bound == "lower"
-    log_n = math.log(result.n_samples) if result.n_samples > 1 else 0.0
-    limit = None if result.limit is None else result.limit * math.log(base)
-    why = None
-    if nats < -allowance:
-        what = _KIND[result.bound]
-        why = f"{what} of {nats:.4g} nats, below 0 beyond its sampling error; {advice}"
-    elif entropy is not None and nats > entropy + allowance:
-        why = (
-            f"{nats:.4g} nats, above {entropy_of} = {entropy:.4g} nats of the discrete values evaluated, "
-            f"which no MI with them exceeds; {advice}"
-        )
-    elif limit is not None and nats > limit - allowance:
-        batch = round(math.exp(limit))
-        why = (
-            f"{nats:.4g} nats, at the ceiling log B = {limit:.4g} that {name} cannot exceed on evaluation "
-            f"batches of B = {batch} rows: the MI may be anything above it; evaluate on more rows a batch "
-            "(eval_batch_size), or use a bound without that ceiling (MINE, NWJ)"
-        )
-    elif lower and nats > log_n + allowance:
-        why = (
-            f"{nats:.4g} nats, above log N = {log_n:.4g} of the N = {result.n_samples} rows evaluated, more "
-            "than any lower bound estimated from N samples can show (McAllester & Stratos 2020); the critic "
-            "has fitted these rows: estimate on rows it was not trained on, and on more of them"
-        )
-    elif lower and training_best is not None and nats < 0.5 * training_best - BELOW_TRAINING:
-        why = f"{nats:.4g} nats, far below the critic's {training_best:.4g} on its training rows; "
-        why += _OVERFITTED
-    return flagged(result, name, why) if why is not None else result
-
-
-def not_finite(result: MIEstimate) -> str | None:
-    """Why ``result`` cannot be read as an estimate for a number in it that is not finite (NaN or
-    infinite: the estimator's arithmetic overflowed or met a degenerate sample), or None."""
-    numbers = {"value": float(result), "standard error": result.stderr}
-    numbers |= dict(zip(("interval's low end", "interval's high end"), result.interval or (), strict=False))
-    bad = [f"its {what} is {v}" for what, v in numbers.items() if v is not None and not math.isfinite(v)]
-    if not bad:
-        return None
-    return f"{', '.join(bad)}: not a finite number, so no estimate; check the data and the settings"
-
-
-def in_order(result: MIEstimate, name: str, samples: Sequence[Any], names: Sequence[str]) -> MIEstimate:
-    """``result`` flagged and warned about where the rows of ``samples`` look like successive samples of
-    series rather than independent draws (:func:`iblearn.functional.serial.ordered_rows`): an estimator
-    that takes rows as independent reads a dependence between two slowly varying series where there is
-    none, and its interval is too narrow; the caveat points to the series estimates."""
-    why = ordered_rows(samples, names)
-    return result if why is None else flagged(result, name, why)
-
-
-def flagged(result: MIEstimate, name: str, why: str) -> MIEstimate:
-    """``result`` with ``reliable=False`` and ``why`` as its caveat (after any it had), warned about."""
-    warnings.warn(f"{name}: unreliable estimate: {why}", UnreliableEstimateWarning, stacklevel=_outside())
-    caveat = why if result.caveat is None else f"{result.caveat}; and {why}"
-    return replace(result, reliable=False, caveat=caveat)
-
-
-def _outside() -> int:
-    """The ``stacklevel`` that points a warning issued by the caller at the first frame outside iblearn
-    and torch: the user's ``est(x, y)``, however many estimator and Module layers lie between."""
-    frame, level = sys._getframe(2), 2
-    while frame.f_back is not None and frame.f_globals.get("__name__", "").startswith(("iblearn.", "torch.")):
-        frame, level = frame.f_back, level + 1
-    return level

@@ -33,7 +33,6 @@ from iblearn.functional.canonical import (
 )
 from iblearn.functional.discrete import (
     bin_values,
-    choose_discrete_method,
     class_codes,
     discrete_cmi,
     discrete_entropy,
@@ -83,7 +82,6 @@ __all__ = [
     "canonical_gaussian_log_prob",
     "canonical_gaussian_mi",
     "canonical_gaussian_pmi",
-    "choose_discrete_method",
     "class_codes",
     "club_bound",
     "club_sampled_bound",

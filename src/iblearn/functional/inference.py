@@ -275,26 +275,40 @@ TAIL_SDS = 5.0
 TAIL_SHARE = 0.01
 
 
+def tail_share(sample: Any) -> float:
+    """The largest share of a column's rows of ``sample`` (an array or tensor, rows first) beyond
+    :data:`TAIL_SDS` robust standard deviations of its median; 0 for integer (label) or empty samples."""
+    t = np.asarray(sample.detach().cpu() if hasattr(sample, "detach") else sample)
+    if t.dtype.kind != "f" or t.size == 0:
+        return 0.0
+    cols = t.reshape(len(t), -1)
+    median = np.median(cols, axis=0)
+    spread = 1.4826 * np.median(np.abs(cols - median), axis=0)
+    spread[spread == 0] = math.inf  # a column mostly on one value: a point mass, not a tail
+    return float((np.abs(cols - median) > TAIL_SDS * spread).mean(axis=0).max())
+
+
+def tails_caveat(name: str, share: float) -> str | None:
+    """Why an estimate on the raw rows of ``name`` is not reliable where ``share`` of a column's rows
+    lie in its tail (:func:`tail_share`), beyond :data:`TAIL_SHARE`; else None."""
+    if share <= TAIL_SHARE:
+        return None
+    return (
+        f"{name} is heavy-tailed ({share:.1%} of a column's rows beyond {TAIL_SDS:g} robust "
+        "standard deviations): an estimate on the raw rows is biased by the tails and its interval "
+        "does not cover; estimate on normal scores (iblearn.estimate_mi does) instead"
+    )
+
+
 def heavy_tails(samples: Sequence[Any], names: Sequence[str]) -> str | None:
     """Why the rows of ``samples`` (arrays or tensors, rows first) are too heavy-tailed for an estimate
     on them to be reliable, or None: where more than :data:`TAIL_SHARE` of a column's rows lie beyond
-    :data:`TAIL_SDS` robust standard deviations of its median. Integer (label) samples are skipped. The
-    remedy is an estimate on each column's normal scores (ranks), which no monotone map changes."""
+    :data:`TAIL_SDS` robust standard deviations of its median (:func:`tails_caveat`). Integer (label)
+    samples are skipped. The remedy is an estimate on each column's normal scores (ranks), which no
+    monotone map changes."""
     for sample, name in zip(samples, names, strict=True):
-        t = np.asarray(sample.detach().cpu() if hasattr(sample, "detach") else sample)
-        if t.dtype.kind != "f" or t.size == 0:
-            continue
-        cols = t.reshape(len(t), -1)
-        median = np.median(cols, axis=0)
-        spread = 1.4826 * np.median(np.abs(cols - median), axis=0)
-        spread[spread == 0] = math.inf  # a column mostly on one value: a point mass, not a tail
-        share = (np.abs(cols - median) > TAIL_SDS * spread).mean(axis=0)
-        if share.max() > TAIL_SHARE:
-            return (
-                f"{name} is heavy-tailed ({share.max():.1%} of a column's rows beyond {TAIL_SDS:g} robust "
-                "standard deviations): an estimate on the raw rows is biased by the tails and its interval "
-                "does not cover; estimate on normal scores (iblearn.estimate_mi does) instead"
-            )
+        if (why := tails_caveat(name, tail_share(sample))) is not None:
+            return why
     return None
 
 

@@ -60,7 +60,9 @@ class Report:
             that chose it.
         checks: ``method="auto"``'s self-checks, name -> check (``iblearn.estimation.autocheck.Check``:
             ``passed``, ``figures``, ``tolerance``).
-        features: what ``method="auto"`` measured of the data to choose.
+        features: what ``method="auto"`` measured of the data to choose; of a measure among many
+            variables by a named method, the figures of its data that its verdict reads (repeated
+            rows, the magnitudes' dependence, tails, the resamples: :mod:`iblearn.estimation.verdict`).
         interval_method: how the interval was made, in words, where its maker says
             (``method="auto"``: two standard errors widened by the bias its checks measure).
         names: the names of the variables' columns where the input had them (a pandas Series' name or

@@ -168,18 +168,6 @@ def test_intervals():
     assert mi.interval[0] < math.log(3) < mi.interval[1]
 
 
-def test_choice_by_coincidence_regime():
-    # Well sampled with K unknown: Chao-Wang-Jost, whose RMSE the benchmark finds at or below
-    # Miller-Madow's there; with K known, NSB wherever symbols repeat.
-    assert ibf.choose_discrete_method([400, 300, 300])[0] == "cwj"
-    assert ibf.choose_discrete_method([400, 300, 300], alphabet=3)[0] == "nsb"
-    assert ibf.choose_discrete_method([1] * 50 + [2] * 10, alphabet=1000)[0] == "nsb"
-    assert ibf.choose_discrete_method([1] * 50 + [2] * 10)[0] == "pym"  # 50 of 60 seen once: a heavy tail
-    assert ibf.choose_discrete_method([1] * 10 + [2] * 20 + [3] * 10)[0] == "nsb"
-    with pytest.warns(UserWarning, match="no symbol repeats"):
-        assert ibf.choose_discrete_method([1] * 20)[0] == "plugin"
-
-
 @pytest.mark.parametrize(
     ("call", "match"),
     [

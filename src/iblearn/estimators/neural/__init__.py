@@ -3,7 +3,7 @@
 The package, by concern:
 
 * :mod:`.base`: :class:`NeuralEstimator`, the estimator with a network (input checks, the reported
-  estimate and its judgement, ``fit``/``train_step``/``loss`` handed to its trainer, the state saved);
+  estimate and its figures, ``fit``/``train_step``/``loss`` handed to its trainer, the state saved);
 * :mod:`.trainer`: :class:`Trainer`, which trains the network and keeps what training goes on from (the
   optimizer, the weight average, the negatives' generator, the step and its judgement of divergence,
   ``fit``'s loop with early stopping and its :class:`History`, the extra state saved);
@@ -17,8 +17,9 @@ The package, by concern:
 * :mod:`.representation`: :class:`RepresentationEstimator`, which learns a representation and reads
   the MI off it (no bound);
 * :mod:`.inputs`: the rows a critic takes, checked, and the conversions of its training step;
-* :mod:`iblearn.estimators.reliability` (shared with every estimator): :class:`CriticDivergedError`
-  and :class:`UnreliableEstimateWarning`, when a critic has diverged or an estimate cannot be read as one;
+* :mod:`iblearn.estimators.reliability` (shared with every estimator): :class:`CriticDivergedError`,
+  when a critic has diverged, and :class:`UnreliableEstimateWarning`, which the verdict on an estimate
+  (:mod:`iblearn.estimation.verdict`) issues where it cannot be read as one;
 * :mod:`.settings`: the checks and defaults of the settings every neural estimator shares (taken by
   :class:`NeuralEstimator`'s ``__init__``; each family takes its own in its ``__init__``);
 * :mod:`.negatives`: negative pairs (:func:`derangements`, :func:`all_pair_scores`, class sums);

@@ -4,14 +4,14 @@ trains.
 :class:`NeuralEstimator` holds the network (``critic``, and ``averaged``, its weight average), the
 settings, the count of training steps (``steps_done``) and the trainer (``trainer``); it
 checks inputs, reports an estimate (``est(x, y)``, scored by the weight average once trained: see
-:meth:`NeuralEstimator.reporting`), judges it, and saves and loads its state. What it trains is its
+:meth:`NeuralEstimator.reporting`), and saves and loads its state. What it trains is its
 :meth:`NeuralEstimator.objective` on a batch. Two kinds build on it: a variational bound, a critic
 plus its objective plus its pooled estimate (:mod:`.bound`), and an estimator that learns a
 representation and reads the MI off it (:mod:`.representation`). A critic whose loss or estimate
 becomes NaN or Inf raises :class:`CriticDivergedError` with the step, never returns NaN.
 
-What inputs are accepted is :mod:`.inputs`; when a critic has diverged or an estimate cannot be read
-as one, :mod:`iblearn.estimators.reliability` (both re-exported here). Under ``torch.distributed`` an
+What inputs are accepted is :mod:`.inputs`; when a critic has diverged, and what a verdict on an
+estimate reads of its data, :mod:`iblearn.estimators.reliability`. Under ``torch.distributed`` an
 estimate is the single-process one on every rank's rows (:mod:`iblearn.distributed`).
 """
 
@@ -51,20 +51,14 @@ from iblearn.estimators.neural.settings import (
 )
 from iblearn.estimators.neural.trainer import History, Trainer
 from iblearn.estimators.reliability import (
-    BELOW_TRAINING,
-    BELOW_ZERO,
     IMPLAUSIBLE,
     CriticDivergedError,
     UnreliableEstimateWarning,
-    judged,
-    label_entropy,
     not_diverged,
     plausible,
 )
 
 __all__ = [
-    "BELOW_TRAINING",
-    "BELOW_ZERO",
     "IMPLAUSIBLE",
     "CriticDivergedError",
     "NeuralEstimator",
@@ -78,7 +72,7 @@ __all__ = [
 
 class NeuralEstimator(Estimator, TrainingTarget):
     """An estimator with a network that its :class:`~iblearn.estimators.neural.trainer.Trainer`
-    trains: input checks, the reported estimate and its judgement, ``fit``, ``train_step`` and ``loss``
+    trains: input checks, the reported estimate and its figures, ``fit``, ``train_step`` and ``loss``
     (the trainer's), and the state saved; and the settings every neural estimator shares, with the
     default critic on vectors (NWJ and JS use it as it is).
 
@@ -413,17 +407,6 @@ class NeuralEstimator(Estimator, TrainingTarget):
         that an estimate is the single-process one on all of them, the same on every rank; else, or for
         inputs that are not rows (graphs), ``x`` and ``y`` as given."""
         return distributed.every_rank_rows(x, y)
-
-    def _judged(self, result: MIEstimate, x: Any, y: Any) -> MIEstimate:
-        """``result``, flagged and warned about where it is impossible for the data or cannot be read as
-        an estimate (:func:`iblearn.estimators.reliability.judged`): against 0, H(Y) of labels ``y``,
-        its ceiling, and for a lower bound log N and the bound on training rows that ``fit`` recorded at
-        the kept critic."""
-        best = self.history.best if self.history is not None and self.bound == "lower" else None
-        entropy = label_entropy(y) if self.y_classes is not None else None
-        return judged(
-            result, self.name, self.base, training_best=None if best is None else best[0], entropy=entropy
-        )
 
     def _needs_graph(self, x: Any, y: Any) -> bool:
         return wants_grad(x, y)

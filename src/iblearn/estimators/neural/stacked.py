@@ -140,7 +140,7 @@ def estimate_many(
     on batches of ``batch_size`` rows in the order ``seed`` draws, the share ``validation`` held out and
     watched every ``eval_every`` steps, the weight average, each critic stopping early on its own
     ``patience`` (a stopped critic's further steps are discarded: it is restored to its best, as alone),
-    and the estimate ``copy(x, y)`` with its judgement. Trained one by one instead, with the same
+    and the estimate ``copy(x, y)`` with its figures. Trained one by one instead, with the same
     results (:func:`unstackable` says why): a family whose step cannot be captured (:mod:`.captured`), a
     critic other than the default ones (a module of the caller's among them), a chunked InfoNCE, inputs
     that are not row tensors, under ``torch.distributed``, a single pair, and any training in which a

@@ -3,7 +3,7 @@
 Floors, each importing only those below it: the fingerprint of a sample and the simple corrections
 (:mod:`.estimators`); NSB's posterior (:mod:`.nsb`), the Pitman-Yor mixture's (:mod:`.pym`) and the
 JVHW polynomial estimator (:mod:`.jvhw`); the functions on samples (:mod:`.entropies`); their standard
-errors and the choice of method (:mod:`.inference`).
+errors and intervals (:mod:`.inference`).
 """
 
 from iblearn.functional.discrete.entropies import (
@@ -23,7 +23,6 @@ from iblearn.functional.discrete.entropies import (
     row_codes,
 )
 from iblearn.functional.discrete.inference import (
-    choose_discrete_method,
     discrete_entropy_estimate,
     discrete_mi_estimate,
 )
@@ -35,7 +34,6 @@ __all__ = [
     "Method",
     "Strategy",
     "bin_values",
-    "choose_discrete_method",
     "class_codes",
     "counts_of",
     "discrete_cmi",

@@ -1,5 +1,4 @@
-"""Intervals for the discrete entropy and MI estimators, and the rule that chooses an estimator from
-the sample's coincidence regime.
+"""Intervals for the discrete entropy and MI estimators.
 
 NSB's and PYM's intervals are the posterior mean plus or minus z times the posterior sd. Every other
 estimator's comes from the bootstrap: the counts drawn again from the multinomial of the observed frequencies
@@ -10,7 +9,6 @@ the resamples' sd (:func:`iblearn.functional.inference.interval`).
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -29,13 +27,6 @@ from iblearn.functional.discrete.entropies import (
 )
 from iblearn.functional.inference import Estimate
 
-#: Unseen mass (Good-Turing, f1 / N) and samples a symbol seen beyond which a sample with K unknown is
-#: well sampled (:func:`choose_discrete_method`).
-WELL_SAMPLED_UNSEEN, WELL_SAMPLED_RATIO = 0.01, 10.0
-#: Singletons over the symbols seen (f1 / m) from which the counts read as a power-law tail: a
-#: Pitman-Yor sample's f1 / m tends to its discount (0.9 for Zipf 1.1), a Dirichlet's falls to 0 as
-#: it is sampled (:func:`choose_discrete_method` takes PYM there).
-HEAVY_TAIL = 0.5
 #: Bootstrap resamples of the MI by default, and by NSB (three posteriors and a guess of K per
 #: resample): the interval's Student's t quantile with R - 1 degrees of freedom carries the resampled
 #: sd's own error, so fewer resamples widen the interval (t = 2.01 against 1.97 at 95%) and keep it
@@ -157,60 +148,3 @@ def discrete_mi_estimate(
         "confidence": confidence,
     }
     return Estimate(torch.tensor(value, dtype=torch.float64), int(c.sum()), method, measure="mi", **fields)
-
-
-def choose_discrete_method(counts: Any, alphabet: int | None = None) -> tuple[str, str]:
-    """The entropy estimator for a sample's counts, by its coincidence regime, and one sentence why.
-
-    With N samples, m distinct symbols and f1 singletons: where no symbol repeats, no estimator can
-    tell the entropy from the sample (it is at least about log N): ``"nsb"`` if K is known (the prior
-    over K symbols decides, with a wide interval), else the plug-in (log N), with a warning either
-    way. Where symbols repeat and K is known, ``"nsb"``: on the discrete benchmark's Dirichlet draws
-    (``benchmarks/results/discrete``) its RMSE is the least or close to it from 100 to 10^6 symbols
-    and 100 to 10^5 samples, and its posterior gives an interval. With K unknown: where each symbol is
-    seen ``WELL_SAMPLED_RATIO`` times on average and the unseen mass f1 / N (Good-Turing) is under
-    ``WELL_SAMPLED_UNSEEN``, ``"cwj"`` (Chao, Wang & Jost: on those cells its RMSE is at or below
-    Miller-Madow's, which falls behind where many rare symbols hold a little mass each); otherwise
-    ``"nsb"`` with K guessed from the sample, or ``"pym"`` where at least :data:`HEAVY_TAIL` of the
-    symbols seen are seen once (a power-law tail: on the power-law benchmark,
-    ``benchmarks/results/pym_powerlaw``, PYM's interval covered 58% of such draws and NSB's 39%).
-
-    Example:
-        >>> choose_discrete_method([500, 300, 200])[0]
-        'cwj'
-        >>> choose_discrete_method([3, 1, 2, 3, 1, 2, 2, 1, 3, 2])[0]
-        'nsb'
-        >>> choose_discrete_method([3, 1, 2, 1, 1, 2, 1, 1, 1, 1])[0]
-        'pym'
-    """
-    c = counts_of(counts=counts)
-    n, m = int(c.sum()), int((c > 0).sum())
-    f1 = int((c == 1).sum())
-    if n == m:
-        warnings.warn(
-            f"counts: no symbol repeats among {n} samples: the entropy is not identified (at least about "
-            f"log N = {math.log(n):.3g} nats)",
-            stacklevel=2,
-        )
-        if alphabet is not None:
-            return "nsb", f"no coincidences among N = {n}: NSB's prior over K = {alphabet} symbols decides"
-        return "plugin", f"no coincidences among N = {n}: the sample gives log N and no more"
-    if alphabet is not None:
-        return "nsb", (
-            f"K = {alphabet} known and {n - m} coincidences among N = {n}: NSB's posterior over K symbols, "
-            "with an interval"
-        )
-    if n >= WELL_SAMPLED_RATIO * m and f1 / n <= WELL_SAMPLED_UNSEEN:
-        return "cwj", (
-            f"well sampled: N = {n} is {n / m:.3g} times the {m} symbols seen and the unseen mass f1/N is "
-            f"{f1 / n:.2g}: Chao-Wang-Jost's correction, with the unseen symbols' share from f1 and f2"
-        )
-    if f1 >= HEAVY_TAIL * m:
-        return "pym", (
-            f"heavy tail: {f1} of the {m} symbols seen are seen once (f1/m = {f1 / m:.2g}), as a power law "
-            "keeps finding new ones: PYM's Pitman-Yor prior describes such a tail, with an interval"
-        )
-    return "nsb", (
-        f"undersampled: N = {n} over {m} symbols seen with {n - m} coincidences and unseen mass f1/N = "
-        f"{f1 / n:.2g}: NSB's posterior (K guessed) uses the coincidences and gives an interval"
-    )

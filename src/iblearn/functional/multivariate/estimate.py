@@ -57,7 +57,6 @@ from iblearn.functional.inference import Estimate
 from iblearn.functional.knn.engine import duplicated_rows
 from iblearn.functional.multivariate.core import MeasureKeywords, MeasureOptions, tc_dtc
 from iblearn.functional.multivariate.inputs import (
-    MAGNITUDES_Z,
     ScalarCheck,
     copula_normal,
     magnitude_dependence,
@@ -137,18 +136,13 @@ def _estimates(
     method, n = opts.method, int(variables[0].shape[0])
     observed = _values(kind, variables, opts)
     joint = torch.cat([v.reshape(n, -1).to(torch.float64) for v in variables], dim=1)
-    # The copula's normal scores have no tails; raw rows may, which bias KSG and the Gaussian closed form
-    # (a flag on the interval: read only where one is made).
-    tails = None if method == "copula" or not n_resamples else inference.heavy_tails([joint], ["x"])
+    scores = None if method == "ksg" else copula_normal(joint)
     scalar = None
-    if method == "ksg":
-        repeated, magnitudes = float(duplicated_rows(joint).double().mean()), 0.0
-    else:
-        scores = copula_normal(joint)
-        repeated, magnitudes = 0.0, magnitude_dependence(scores, joint.shape[1] // 2)
-        if joint.shape[1] == 2:  # two single columns: KSG on the same coordinates, beside the closed form
-            pair = scores if method == "copula" else joint
-            scalar = scalar_check(pair[:, :1], pair[:, 1:])
+    if scores is not None and joint.shape[1] == 2:
+        # Two single columns: KSG on the same coordinates as the closed form, beside it.
+        pair = scores if method == "copula" else joint
+        scalar = scalar_check(pair[:, :1], pair[:, 1:])
+    figures = _figures(joint, scores, method, n_resamples, scalar)
     p_value, resampled = None, []
     if n_resamples:
         resampled = _resampled(kind, variables, opts, n_resamples, n_jobs)
@@ -164,34 +158,27 @@ def _estimates(
             for i in range(len(names))
         ]
     return [
-        _judged(
+        _estimate_of(
+            figures,
+            resampled[i] if resampled else None,
+            scalar,
             value=observed[i],
             measure=name,
             estimator=method,
             n_samples=n,
-            resampled=resampled[i] if resampled else None,
             p_value=None if p_value is None else p_value[i],
             n_permutations=n_permutations,
             null=null if n_permutations else None,
-            repeated=repeated,
-            magnitudes=magnitudes,
-            tails=tails,
-            scalar=scalar,
         )
         for i, name in enumerate(names)
     ]
 
 
-#: Measures that are never negative, so that an estimate below 0 beyond its error is impossible.
+#: Measures that are never negative: an interval is held at 0, and an estimate below 0 beyond its error
+#: is impossible.
 NON_NEGATIVE = frozenset(name for name, spec in MEASURE_TABLE.items() if not spec.signed) | frozenset(
     {"redundancy", "unique_1", "unique_2", "synergy", "total"}
 )
-#: Nats below 0 that an estimate of a non-negative measure may read from noise alone (as for MI).
-BELOW_ZERO = 0.05
-#: Share of the rows repeating another row exactly from which a kNN estimate is not taken as reliable:
-#: a repeated row is its own nearest neighbour at the jitter's distance, and with every row repeated
-#: five times independent columns read a total correlation of 10.8 nats.
-REPEATED = 0.01
 
 
 def _resampled(
@@ -221,26 +208,18 @@ def _resampled(
     ]
 
 
-def _judged(
-    repeated: float,
-    magnitudes: float,
+def _estimate_of(
+    figures: dict[str, float],
     resampled: inference.Resampled | None,
-    tails: str | None = None,
     scalar: ScalarCheck | None = None,
     **fields: Any,
 ) -> Estimate:
     """The estimate, with its interval where it was resampled
-    (:func:`iblearn.functional.inference.interval`, held at 0 for a measure that is never negative),
-    flagged where it is not finite, where a non-negative measure reads below 0 beyond its sampling
-    error, where a ``repeated`` share of the rows (KSG) repeat another exactly, and where the normal
-    scores are not a Gaussian copula (``magnitudes``, the z of
-    :func:`~iblearn.functional.multivariate.inputs.magnitude_dependence`; the Gaussian and copula methods) or,
-    for two single columns, the closed form and KSG disagree (``scalar``:
-    :func:`~iblearn.functional.multivariate.inputs.scalar_check`; where they agree, the interval reaches what
-    KSG's reading allows, :meth:`~iblearn.functional.multivariate.inputs.ScalarCheck.reach`), and, with an
-    interval, where the
-    raw rows are heavy-tailed (``tails``, why) or the estimate's trend with N allows a bias beyond its
-    sampling error."""
+    (:func:`iblearn.functional.inference.interval`, held at 0 for a measure that is never negative;
+    for two single columns, reaching what KSG's reading allows where the closed form and KSG agree,
+    :meth:`~iblearn.functional.multivariate.inputs.ScalarCheck.reach`), and in its report's
+    ``features`` the ``figures`` of the data that a verdict reads (:func:`_figures`) with the
+    resampling's: ``"resamples"`` and the halves' mean ``"half"``."""
     if resampled is not None:
         floor = 0.0 if fields["measure"] in NON_NEGATIVE else -math.inf
         span, bias = inference.interval(
@@ -262,37 +241,36 @@ def _judged(
             confidence=inference.CONFIDENCE,
             bias=None if resampled.half is None else bias,
         )
+        figures = figures | {"resamples": float(resampled.n_resamples)}
+        if resampled.half is not None:
+            figures["half"] = resampled.half
     est = Estimate(**fields)
-    allowance = max(BELOW_ZERO, 2 * (est.stderr or 0.0))
-    why = None
-    if not math.isfinite(float(est)):
-        why = f"{est.measure} of {float(est)} nats: not a number the data support"
-    elif repeated >= REPEATED:
-        why = (
-            f"{repeated:.0%} of the rows repeat another row exactly: a kNN estimate counts the repeats as "
-            "neighbours at zero distance, which inflates it without bound; drop the repeated rows, or "
-            "use method='copula'"
-        )
-    elif abs(magnitudes) > MAGNITUDES_Z:
-        why = (
-            f"the variables' magnitudes depend on each other beyond what a Gaussian copula allows (z = "
-            f"{magnitudes:.1f}: heavy joint tails, a shared scale), information that the {est.method} "
-            "estimate misses; use method='ksg'"
-        )
-    elif scalar is not None and scalar.why is not None:
-        why = f"{scalar.why}; use method='ksg'"
-    elif resampled is not None and tails is not None:
-        why = tails
-    elif resampled is not None and (
-        caveat := inference.bias_caveat(float(est), resampled.stderr, resampled.half, resampled.n_resamples)
-    ):
-        why = caveat
-    elif est.measure in NON_NEGATIVE and float(est) < -allowance:
-        why = (
-            f"{est.measure} of {float(est):.4g} nats, below 0 beyond its sampling error (it is never "
-            "negative): the estimator is biased on these data; use more rows or fewer dimensions"
-        )
-    return est if why is None else replace(est, reliable=False, caveat=why)
+    return replace(est, report=replace(est.report, features=figures))
+
+
+def _figures(
+    joint: Tensor, scores: Tensor | None, method: str, n_resamples: int, scalar: ScalarCheck | None
+) -> dict[str, float]:
+    """What a verdict on an estimate by ``method`` reads of the rows ``joint`` (``scores``, their normal
+    scores, but for KSG): the share of rows that
+    repeat another exactly (``"repeated"``, KSG), the z of the magnitudes' dependence beyond a
+    Gaussian copula's (``"magnitudes"``,
+    :func:`~iblearn.functional.multivariate.inputs.magnitude_dependence`; the Gaussian and copula
+    methods), the largest share of a column's raw rows in its tail (``"tails"``,
+    :func:`~iblearn.functional.inference.tail_share`; with an interval, not on the copula's normal
+    scores, which have none) and, for two single columns, the closed form and KSG on them
+    (``"closed"``, ``"knn"``, ``"tolerance"``:
+    :func:`~iblearn.functional.multivariate.inputs.scalar_check`)."""
+    figures: dict[str, float] = {}
+    if scores is None:
+        figures["repeated"] = float(duplicated_rows(joint).double().mean())
+    else:
+        figures["magnitudes"] = magnitude_dependence(scores, joint.shape[1] // 2)
+    if method != "copula" and n_resamples:
+        figures["tails"] = inference.tail_share(joint)
+    if scalar is not None:
+        figures |= {"closed": scalar.closed, "knn": scalar.knn, "tolerance": scalar.tolerance}
+    return figures
 
 
 def multivariate_estimate(
