@@ -12,8 +12,10 @@ from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn import functional as ibf
-from iblearn.estimators.base import Estimator, Permutations, SettingCheck, passed_on
+from iblearn.estimators import reliability
+from iblearn.estimators.base import Estimator, MIEstimate, Permutations, SettingCheck, passed_on
 from iblearn.estimators.conditional import Conditional
+from iblearn.estimators.estimate import unit_name
 from iblearn.functional import inference
 from iblearn.functional.discrete import Correction, Strategy, row_codes
 from iblearn.functional.knn.neighbors import Backend, Metric
@@ -251,6 +253,14 @@ class Binning(Estimator):
                 return
 
 
+#: Why the Gaussian estimate of x and y linearly related is infinite.
+LINEAR = (
+    "y is a linear function of x to float64's resolution (a canonical correlation of 1): continuous "
+    "variables so related share infinite information, and the Gaussian estimate and its interval are "
+    "infinite; where the values are few or repeated, estimate them as labels"
+)
+
+
 class GaussianMI(Conditional):
     """I(X; Y) of the Gaussian with the sample's covariance, from canonical correlations; I(X; Y | Z)
     with ``est(x, y, z=z)``, from partial canonical correlations.
@@ -271,6 +281,42 @@ class GaussianMI(Conditional):
 
     def mi(self, x: Any, y: Any) -> Tensor:
         return ibf.gaussian_mi(x, y, rtol=self.rtol, bias_correction=self.bias_correction)
+
+    def forward(
+        self,
+        x: Any,
+        y: Any,
+        z: Any = None,
+        *,
+        n_resamples: int = 0,
+        n_permutations: int = 0,
+        seed: int = 0,
+        n_jobs: int | None = None,
+    ) -> MIEstimate:
+        """As :meth:`Conditional.forward`; where a canonical correlation of x and y is 1 (y a linear
+        function of x, as for ``y = x``: continuous variables so related share infinite information),
+        the estimate is ``inf`` with the interval ``(inf, inf)``, its reason in the caveat, rather than
+        resamples of ``inf`` whose spread is ``nan``."""
+        if z is None:
+            value = self.mi(x, y)
+            if bool(torch.isinf(value)) and float(value) > 0:
+                n = int(V.as_tensor(x, "x").shape[0])
+                return self._linearly_determined(value, n)
+        return super().forward(
+            x, y, z, n_resamples=n_resamples, n_permutations=n_permutations, seed=seed, n_jobs=n_jobs
+        )
+
+    def _linearly_determined(self, value: Tensor, n: int) -> MIEstimate:
+        result = MIEstimate(
+            value=value,
+            n_samples=n,
+            estimator=self.name,
+            unit=unit_name(self.base),
+            stderr=0.0,
+            interval=(math.inf, math.inf),
+            confidence=inference.CONFIDENCE,
+        )
+        return reliability.flagged(result, self.name, LINEAR)
 
     def _data_caveat(self, samples: Sequence[Any], names: Sequence[str]) -> str | None:
         """Heavy tails, or magnitudes that depend on each other beyond a Gaussian's
