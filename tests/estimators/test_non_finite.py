@@ -70,3 +70,6 @@ def test_gaussian_mi_of_linearly_related_variables_is_infinite_with_its_reason(t
     assert est.interval == (math.inf, math.inf) and est.stderr == 0.0
     assert est.reliable is False
     assert "infinite" in est.caveat and "not a finite number" not in est.caveat
+    with pytest.warns(UnreliableEstimateWarning, match="linear function"):
+        tested = iblearn.estimate("mi", x, y, method="gaussian", n_permutations=9)
+    assert tested.p_value == pytest.approx(0.1)  # no shuffle of the rows reaches inf

@@ -17,6 +17,7 @@ from iblearn.estimators.base import Estimator, MIEstimate, Permutations, Setting
 from iblearn.estimators.conditional import Conditional
 from iblearn.estimators.estimate import unit_name
 from iblearn.functional import inference
+from iblearn.functional._parallel import check_n_jobs
 from iblearn.functional.discrete import Correction, Strategy, row_codes
 from iblearn.functional.knn.neighbors import Backend, Metric
 from iblearn.functional.knn.options import Ties
@@ -300,23 +301,25 @@ class GaussianMI(Conditional):
         if z is None:
             value = self.mi(x, y)
             if bool(torch.isinf(value)) and float(value) > 0:
-                n = int(V.as_tensor(x, "x").shape[0])
-                return self._linearly_determined(value, n)
+                seed = self._checked_counts(n_resamples, n_permutations, seed)
+                check_n_jobs(n_jobs)
+                xt, yt = V.as_tensor(x, "x"), V.as_tensor(y, "y")
+                asked = Permutations(math.inf, n_permutations, seed, n_jobs)
+                p_value = self._p_value(xt, yt, asked) if n_permutations else None
+                result = MIEstimate(
+                    value=value,
+                    n_samples=int(xt.shape[0]),
+                    estimator=self.name,
+                    unit=unit_name(self.base),
+                    stderr=0.0,
+                    interval=(math.inf, math.inf),
+                    confidence=inference.CONFIDENCE,
+                    p_value=p_value,
+                )
+                return reliability.flagged(result, self.name, LINEAR)
         return super().forward(
             x, y, z, n_resamples=n_resamples, n_permutations=n_permutations, seed=seed, n_jobs=n_jobs
         )
-
-    def _linearly_determined(self, value: Tensor, n: int) -> MIEstimate:
-        result = MIEstimate(
-            value=value,
-            n_samples=n,
-            estimator=self.name,
-            unit=unit_name(self.base),
-            stderr=0.0,
-            interval=(math.inf, math.inf),
-            confidence=inference.CONFIDENCE,
-        )
-        return reliability.flagged(result, self.name, LINEAR)
 
     def _data_caveat(self, samples: Sequence[Any], names: Sequence[str]) -> str | None:
         """Heavy tails, or magnitudes that depend on each other beyond a Gaussian's
