@@ -144,11 +144,11 @@ def _storage_of_bound(steps: torch.Tensor) -> float:
     below 0, and ``-inf`` (no reach) where the bound is 1, a unit root, where no interval holds.
 
     Near the unit-root check's threshold the check itself selects: of the series of a coefficient at
-    or above the threshold, it passes only those that read low (about 2% of them), and a reach of two
-    standard errors misses the truth in most of those it passes (AR(0.97), 500 steps: 2 of 2; AR(0.96):
-    3 of 19). The reach grows by one standard error for each one the bound lies closer than
-    :data:`NEAR` below the threshold, to :data:`REACH_NEAR` at it; farther from the threshold it is
-    :data:`REACH`, as it is where the check fails. The figures are in
+    or above the threshold, it passes only those that read low (AR(0.97), 500 steps: 5 of 200), and a
+    reach of two standard errors misses the truth in most of those it passes (all 5; AR(0.95): 7 of
+    the 42 passed, against 1 of 42 with this reach). The reach grows by one standard error for each
+    one the bound lies closer than :data:`NEAR` below the threshold, to :data:`REACH_NEAR` at it;
+    farther from the threshold it is :data:`REACH`, as it is where the check fails. The figures are in
     ``benchmarks/reliable_misses.py``'s results."""
     a, upper = lag_one_bound(steps)
     n = steps.numel()
