@@ -53,3 +53,24 @@ def test_a_finite_estimate_is_left_as_it_is():
         value=torch.tensor(0.5), n_samples=100, estimator="x", stderr=0.1, interval=(0.3, 0.7)
     )
     assert impossible_verdict(result, "x", math.e).reliable is None
+
+
+@pytest.mark.parametrize("twin", ["same", "affine", "collinear columns"])
+def test_gaussian_mi_of_linearly_related_variables_is_infinite_with_its_reason(twin):
+    import iblearn
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(300, 2 if twin == "collinear columns" else 1, generator=g, dtype=torch.float64)
+    if twin == "collinear columns":
+        y = x @ torch.tensor([[1.0], [-2.0]], dtype=torch.float64)
+    else:
+        y = x if twin == "same" else 2 * x + 1
+    with pytest.warns(UnreliableEstimateWarning, match="linear function"):
+        est = iblearn.estimate("mi", x, y, method="gaussian")
+    assert math.isinf(float(est)) and float(est) > 0
+    assert est.interval == (math.inf, math.inf) and est.stderr == 0.0
+    assert est.reliable is False
+    assert "infinite" in est.caveat and "not a finite number" not in est.caveat
+    with pytest.warns(UnreliableEstimateWarning, match="linear function"):
+        tested = iblearn.estimate("mi", x, y, method="gaussian", n_permutations=9)
+    assert tested.p_value == pytest.approx(0.1)  # no shuffle of the rows reaches inf

@@ -304,5 +304,5 @@ def interval(value: float, stderr: float, checks: dict[str, Check], ceiling: flo
     # An estimate that grows with N is low (kNN estimators' bias is downward in dimension): the truth
     # lies further above it than below.
     up = width + (trend if value > fig["half data"]["half"] else 0.0)
-    high = min(ceiling, value + up)
+    high = max(0.0, min(ceiling, value + up))
     return min(max(0.0, value - width), high), high

@@ -54,6 +54,7 @@ __all__ = [
     "te_auto",
     "te_method",
     "unit_root_check",
+    "unit_root_threshold",
 ]
 
 #: Halves of the blocks behind the automatic estimate's standard error, by method: KSG's each cost
@@ -180,6 +181,13 @@ def lag_one_bound(series: Tensor) -> tuple[float, float]:
     return a, min(a + 2 * math.sqrt(max(1 - a * a, 0.0) / n), 1.0)
 
 
+def unit_root_threshold(n: int) -> float:
+    """The largest upper bound of the lag-1 coefficient of a series of ``n`` steps that
+    :func:`unit_root_check` passes: ``(n - MIN_BLOCKS) / (n + MIN_BLOCKS)``, where ``n (1 - a) / (1 + a)``
+    leaves :data:`~iblearn.functional.serial.MIN_BLOCKS` effective samples."""
+    return (n - MIN_BLOCKS) / (n + MIN_BLOCKS)
+
+
 def unit_root_check(series: Tensor) -> Check:
     """Whether the series (``(T,)``) is clear of a unit root: the upper bound of its lag-1 coefficient
     (:func:`lag_one_bound`) leaves at least :data:`~iblearn.functional.serial.MIN_BLOCKS` effective
@@ -193,7 +201,7 @@ def unit_root_check(series: Tensor) -> Check:
     effective = n * (1 - upper) / (1 + upper)
     return Check(
         "unit root",
-        effective >= MIN_BLOCKS,
+        upper <= unit_root_threshold(n),
         {"lag-1 coefficient": a, "its upper bound": upper, "effective samples": effective},
         f"the series' lag-1 coefficient, two standard errors up, leaves at least {MIN_BLOCKS} effective "
         "samples T (1 - a) / (1 + a); nearer a root of 1 no interval of the storage holds",

@@ -229,6 +229,10 @@ def estimator_verdict(
 
     It takes reliability away only: an estimate none of these flags stays "not checked".
     """
+    if result.caveat is not None and not math.isfinite(float(result)):
+        # An estimator's value that is infinite for a reason it states (the Gaussian estimate of
+        # linearly related variables): that reason, not the arithmetic's, is the verdict.
+        return flagged(replace(result, caveat=None), estimator.name, result.caveat)
     names = ("x", "y", "z")[: len(samples)]
     rows = [
         V.as_tensor(s, n) if isinstance(s, Tensor | np.ndarray | list) else None

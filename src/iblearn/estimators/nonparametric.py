@@ -12,8 +12,9 @@ from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn import functional as ibf
-from iblearn.estimators.base import Estimator, Permutations, SettingCheck, passed_on
+from iblearn.estimators.base import Estimator, MIEstimate, Permutations, SettingCheck, passed_on
 from iblearn.estimators.conditional import Conditional
+from iblearn.estimators.estimate import unit_name
 from iblearn.functional import inference
 from iblearn.functional.discrete import Correction, Strategy, row_codes
 from iblearn.functional.knn.neighbors import Backend, Metric
@@ -21,6 +22,7 @@ from iblearn.functional.knn.options import Ties
 from iblearn.functional.multivariate.inputs import MAGNITUDES_Z, magnitude_dependence, scalar_check
 from iblearn.functional.renyi.entropy import DEFAULT_ALPHA
 from iblearn.functional.renyi.gram import DEFAULT_SIGMA, Channels, KernelWidth
+from iblearn.parallel import check_n_jobs
 
 #: The settings of a kNN estimator that are keyword arguments of every kNN function.
 _SEARCH = ("standardize", "ties", "backend", "seed")
@@ -251,6 +253,14 @@ class Binning(Estimator):
                 return
 
 
+#: Why the Gaussian estimate of x and y linearly related is infinite.
+LINEAR = (
+    "y is a linear function of x to float64's resolution (a canonical correlation of 1): continuous "
+    "variables so related share infinite information, and the Gaussian estimate and its interval are "
+    "infinite; where the values are few or repeated, estimate them as labels"
+)
+
+
 class GaussianMI(Conditional):
     """I(X; Y) of the Gaussian with the sample's covariance, from canonical correlations; I(X; Y | Z)
     with ``est(x, y, z=z)``, from partial canonical correlations.
@@ -271,6 +281,45 @@ class GaussianMI(Conditional):
 
     def mi(self, x: Any, y: Any) -> Tensor:
         return ibf.gaussian_mi(x, y, rtol=self.rtol, bias_correction=self.bias_correction)
+
+    def forward(
+        self,
+        x: Any,
+        y: Any,
+        z: Any = None,
+        *,
+        n_resamples: int = 0,
+        n_permutations: int = 0,
+        seed: int = 0,
+        n_jobs: int | None = None,
+    ) -> MIEstimate:
+        """As :meth:`Conditional.forward`; where a canonical correlation of x and y is 1 (y a linear
+        function of x, as for ``y = x``: continuous variables so related share infinite information),
+        the estimate is ``inf`` with the interval ``(inf, inf)``, its reason in the caveat, rather than
+        resamples of ``inf`` whose spread is ``nan``."""
+        if z is None:
+            value = self.mi(x, y)
+            if bool(torch.isinf(value)) and float(value) > 0:
+                seed = self._checked_counts(n_resamples, n_permutations, seed)
+                check_n_jobs(n_jobs)
+                xt, yt = V.as_tensor(x, "x"), V.as_tensor(y, "y")
+                asked = Permutations(math.inf, n_permutations, seed, n_jobs)
+                p_value = self._p_value(xt, yt, asked) if n_permutations else None
+                result = MIEstimate(
+                    value=value,
+                    n_samples=int(xt.shape[0]),
+                    estimator=self.name,
+                    unit=unit_name(self.base),
+                    stderr=0.0,
+                    interval=(math.inf, math.inf),
+                    confidence=inference.CONFIDENCE,
+                    p_value=p_value,
+                    caveat=LINEAR,
+                )
+                return result  # reliable None: estimation.verdict flags an infinite value with its reason
+        return super().forward(
+            x, y, z, n_resamples=n_resamples, n_permutations=n_permutations, seed=seed, n_jobs=n_jobs
+        )
 
     def uncovered(self, samples: Sequence[Any], names: Sequence[str]) -> str | None:
         """Heavy tails, or magnitudes that depend on each other beyond a Gaussian's
