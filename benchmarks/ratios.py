@@ -68,7 +68,7 @@ from iblearn.estimators import KSG, NWJ
 from iblearn.estimators.neural.fitting import sample_batches
 from iblearn.estimators.reliability import UnreliableEstimateWarning
 from iblearn.functional import gaussian_mi, gram_matrix, ksg_mi, pairwise_mi, renyi_mi
-from iblearn.functional.knn import _maxnorm
+from iblearn.functional.knn import _maxnorm, kernel_isa
 from iblearn.functional.knn import bivariate as _bivariate
 from iblearn.functional.knn.ksg import prepare_samples
 from iblearn.functional.knn.neighbors import count_within, kth_neighbour
@@ -360,6 +360,7 @@ def main() -> int:
         **environment(),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "cpu": cpu_model(),
+        "kernel_isa": kernel_isa(),
         "threads": torch.get_num_threads(),
         "src_modified": modified_sources(),
     }

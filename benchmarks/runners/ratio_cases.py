@@ -146,6 +146,13 @@ def door_mi_ksg_case(repeats: int) -> dict[str, float]:
     return paired_ratio(_door("mi", x, y), lambda: ksg_mi(x, y), repeats)
 
 
+@CASES.add("estimate mi auto, KSG chosen, 1 x 1, N 20,000", "ksg_mi, same rows", 7)
+def door_mi_ksg_1x1_case(repeats: int) -> dict[str, float]:
+    """Student-t 1 x 1 (3 degrees of freedom), N = 20,000: auto chooses KSG."""
+    x, y = student_t(1, 1, dof=3.0).sample(20_000, seed=0)
+    return paired_ratio(_door("mi", x, y), lambda: ksg_mi(x, y), repeats)
+
+
 @CASES.add("estimate mi auto, Gaussian chosen, 100 x 100, N 30,000", "gaussian_mi, same rows", 7)
 def door_mi_gaussian_case(repeats: int) -> dict[str, float]:
     """Four pairs mapped into 100 dimensions a side, N = 30,000: auto chooses the Gaussian."""

@@ -154,3 +154,16 @@ def test_threads_split_the_pairs_and_change_nothing():
         assert torch.equal(ibf.ksg_mi(x[:, 0], x[:, 6]), single)  # the tree searches, in 2 threads
     finally:
         torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("tied", [False, True])
+def test_sorted_ranks_are_the_stable_sorts_order(tied):
+    g = torch.Generator().manual_seed(3)
+    cols = [torch.randn(500, 1, generator=g, dtype=torch.float64) for _ in range(3)]
+    if tied:
+        cols[1] = torch.round(cols[1] * 2) / 2  # a few values, many rows each
+    values = np.stack([c[:, 0].numpy() for c in cols])
+    order = np.argsort(values, axis=1, kind="stable")
+    ordered, ranks = _bivariate.sorted_ranks(cols)
+    np.testing.assert_array_equal(ordered, np.take_along_axis(values, order, axis=1))
+    np.testing.assert_array_equal(np.take_along_axis(ranks, order, axis=1), np.tile(np.arange(500), (3, 1)))

@@ -47,10 +47,15 @@ def usable(columns: Sequence[torch.Tensor]) -> bool:
 def sorted_ranks(columns: Sequence[torch.Tensor]) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
     """Each ``(N, 1)`` column sorted, and each point's position in its sorted column: ``(m, N)`` each."""
     values = np.stack([np.asarray(c, dtype=np.float64)[:, 0] for c in columns])
-    order = np.argsort(values, axis=1, kind="stable")
+    # Prepared columns hold no equal values, so any sort gives the stable sort's order, in half its time.
+    order = np.argsort(values, axis=1)
+    ordered = np.take_along_axis(values, order, axis=1)
+    if bool((ordered[:, 1:] == ordered[:, :-1]).any()):
+        order = np.argsort(values, axis=1, kind="stable")
+        ordered = np.take_along_axis(values, order, axis=1)
     ranks = np.empty_like(order)
     np.put_along_axis(ranks, order, np.arange(values.shape[1])[None, :], axis=1)
-    return np.ascontiguousarray(np.take_along_axis(values, order, axis=1)), np.ascontiguousarray(ranks)
+    return np.ascontiguousarray(ordered), np.ascontiguousarray(ranks)
 
 
 @lru_cache(maxsize=8)
