@@ -54,6 +54,18 @@ def test_the_ksg_shuffle_test_compares_the_same_estimate():
     np.testing.assert_allclose(null, np.sort(test.null.numpy()), atol=1e-12)
 
 
+def test_the_ksg_null_of_an_empty_z_is_ksg_mi_of_each_shift():
+    array, xyz, (x, y, _) = _arrays()
+    test = CMITest(method="ksg", sig_samples=6, seed=7)
+    p, null = test.get_shuffle_significance(array[:2], xyz[:2], 0.0, return_null_dist=True)
+    loop = [
+        float(ibf.ksg_mi(torch.roll(torch.from_numpy(x), int(s), 0), y, 3, seed=7)) for s in test._shifts(300)
+    ]
+    np.testing.assert_array_equal(null, np.sort(loop))
+    observed = float(ibf.ksg_mi(x, y, 3, seed=7))
+    assert p == (1 + sum(v >= observed for v in loop)) / 7
+
+
 def test_empty_z_gives_the_mi():
     array, xyz, (x, y, _) = _arrays()
     value = CMITest(method="gaussian").get_dependence_measure(array[:2], xyz[:2])
