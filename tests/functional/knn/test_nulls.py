@@ -92,7 +92,7 @@ def test_shifted_mi_is_ksg_mi_of_each_rolled_x_bit_for_bit(tied):
     null = ibf.ksg_mi_shifted(x, y, shifts, 4, seed=9)
     loop = [float(ibf.ksg_mi(torch.roll(x, s, 0), y, 4, seed=9)) for s in shifts]
     assert null.tolist() == loop and null.dtype == torch.float64
-    with pytest.raises(ValueError, match="^y:"):
+    with pytest.raises(ValueError, match=r"^y:"):
         ibf.ksg_mi_shifted(x, y.clone().fill_(float("nan")), shifts)
 
 
