@@ -27,7 +27,7 @@ References:
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal, Unpack
 
@@ -251,7 +251,7 @@ def transfer_entropy_test(
 
 
 def ksg_mi_shifted(
-    x: Any, y: Any, shifts: Sequence[int], k: int = 3, **options: Unpack[KNNKeywords]
+    x: Any, y: Any, shifts: Iterable[int], k: int = 3, **options: Unpack[KNNKeywords]
 ) -> Tensor:
     """``ksg_mi(torch.roll(x, s, 0), y, k, **options)`` for every shift s, the same numbers bit for bit,
     with y checked and made ready once: the surrogates of a series null that shifts x circularly against
