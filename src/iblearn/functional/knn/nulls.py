@@ -271,6 +271,7 @@ def ksg_mi_shifted(
         >>> x = torch.randn(300, 1, generator=g)
         >>> y = x + torch.randn(300, 1, generator=g)
         >>> null = ksg_mi_shifted(x, y, [50, 120])
+        >>> from iblearn.functional import ksg_mi
         >>> bool(null[1] == ksg_mi(torch.roll(x, 120, 0), y))
         True
     """
