@@ -2,7 +2,8 @@
 a planted nonlinear vector autoregression: the graph each finds (precision and recall of the lagged
 links) and its CPU time.
 
-    python benchmarks/tigramite_cmi.py [--seeds 0 1 2] [--n 500] [--peer-python /tmp/tigvenv/bin/python]
+    python benchmarks/tigramite_cmi.py [--seeds 0 1] [--n 300] [--sig-samples 100] [--methods ...]
+        [--peer-python /tmp/tigvenv/bin/python] [--write-results]
 
 Five series, each its own past at lag 1 (0.4 to 0.5) and four couplings, two of them that a partial
 correlation cannot see (a square and a cosine), with unit Gaussian noise:
@@ -10,17 +11,20 @@ x1 <- tanh(2 x0) at lag 1, x2 <- x1^2 at lag 2, x3 <- cos(2 x0) at lag 1, x4 <- 
 with tau_max 2, pc_alpha 0.05 and alpha_level 0.01; every shuffle test draws ``--sig-samples``
 permutations (``CMITest``'s ``"gaussian"`` and ``"copula"`` and ParCorr take the analytic test;
 CMIknn its defaults, knn = 0.2 T and 5 shuffle neighbours, one worker). A link counts
-where the graph says ``-->`` at a lag of 1 or 2. CPU time is the process's (one thread: every library's
-thread count is set to 1 before import).
+where the graph says ``-->`` at a lag of 1 or 2; recall is given over all planted links and over the
+linear ones (the self-links and x2 -> x4) and the nonlinear ones apart. CPU time is the process's (one
+thread: every library's thread count is set to 1 before import).
 
 tigramite 5.2.10.1's CMIknn computes its block length with ``np.corrcoef(..., ddof=0)``, which NumPy
 2.4 refuses; where it fails here it runs in the interpreter ``--peer-python`` names, a venv with
 ``numpy<2.4`` (made by ``python3 -m venv /tmp/tigvenv; /tmp/tigvenv/bin/pip install 'numpy<2.4'
-tigramite==5.2.10.1 torch==2.13.0 scipy numba six joblib rich;
-/tmp/tigvenv/bin/pip install --no-deps -e .``), and
-the results say so.
+tigramite==5.2.10.1 torch==2.13.0 scipy numba six joblib rich``; the checkout's ``src`` is put on its
+path), and the results say so.
 
-Writes benchmarks/results/tigramite_cmi/results.json (with provenance) and prints the table.
+Each run is a row of ``rows.jsonl`` (merged by method, seed, n and permutations, so runs split over
+several calls add up); ``results.json`` (the rows and their provenance: CPU, instruction set of the kNN
+kernel, versions), ``table.md`` and ``sources.json`` are rewritten from it. The committed folder,
+benchmarks/results/tigramite/, is written with ``--write-results``; other runs go to the scratch folder.
 """
 
 import _prelude  # noqa: F401  (first: one thread per library, the checkout's root on sys.path)
@@ -29,6 +33,7 @@ import _prelude  # noqa: F401  (first: one thread per library, the checkout's ro
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -38,12 +43,26 @@ from typing import Any
 import numpy as np
 import torch
 
+from benchmarks.runners.script import (
+    RESULTS,
+    machine_provenance,
+    parser,
+    positive_int,
+    read_rows,
+    stamped,
+    write_rows,
+)
+from iblearn.functional.knn import kernel_isa
 from iblearn.records import environment, write_json
 
-OUT = Path(__file__).resolve().parent / "results" / "tigramite_cmi"
+ROOT = Path(__file__).resolve().parents[1]
 TAU_MAX, PC_ALPHA, ALPHA = 2, 0.05, 0.01
-#: The planted lagged links (source, target, lag), self-links included.
-LINKS = {(0, 0, 1), (1, 1, 1), (2, 2, 1), (3, 3, 1), (4, 4, 1), (0, 1, 1), (1, 2, 2), (0, 3, 1), (2, 4, 1)}
+#: The planted lagged links (source, target, lag) with linear couplings, self-links included.
+LINEAR = {(0, 0, 1), (1, 1, 1), (2, 2, 1), (3, 3, 1), (4, 4, 1), (2, 4, 1)}
+#: Those through a tanh, a square and a cosine.
+NONLINEAR = {(0, 1, 1), (1, 2, 2), (0, 3, 1)}
+LINKS = LINEAR | NONLINEAR
+KEY = ("method", "seed", "n", "sig_samples")
 METHODS = ("CMITest auto", "CMITest ksg", "CMITest gaussian", "CMITest copula", "CMIknn", "ParCorr")
 
 
@@ -90,14 +109,21 @@ def run(method: str, n: int, seed: int, sig_samples: int) -> dict[str, Any]:
     cpu = time.process_time() - start
     found = {(int(i), int(j), int(lag)) for i, j, lag in zip(*np.nonzero(graph == "-->"), strict=True) if lag}
     hits = len(found & LINKS)
+    import tigramite
+
     return {
         "method": method,
         "seed": seed,
+        "n": n,
+        "sig_samples": sig_samples,
         "links": sorted(found),
         "precision": hits / len(found) if found else 1.0,
         "recall": hits / len(LINKS),
+        "recall_linear": len(found & LINEAR) / len(LINEAR),
+        "recall_nonlinear": len(found & NONLINEAR) / len(NONLINEAR),
         "cpu_s": cpu,
         "numpy": np.__version__,
+        "tigramite": getattr(tigramite, "__version__", None),
         "python": sys.executable,
     }
 
@@ -110,49 +136,77 @@ def run_anywhere(method: str, n: int, seed: int, sig_samples: int, peer: str) ->
         if method.startswith("CMITest"):
             raise
         args = ["--worker", method, "--n", str(n), "--seeds", str(seed), "--sig-samples", str(sig_samples)]
-        done = subprocess.run([peer, __file__, *args], capture_output=True, text=True, check=True)
+        # The peer's venv imports iblearn from this checkout.
+        env = os.environ | {
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])
+        }
+        done = subprocess.run([peer, __file__, *args], capture_output=True, text=True, check=True, env=env)
         row = json.loads(done.stdout.strip().splitlines()[-1])
         row["failed_here"] = f"{type(err).__name__}: {err}"
         return row
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    lines = ["| method | seeds | precision | recall | CPU s (mean) | where |", "|---|---|---|---|---|---|"]
+    """Each method's means over its seeds, and CMIknn's mean CPU time over the method's."""
+    lines = [
+        "| method | seeds | precision | recall | recall, linear | recall, nonlinear | CPU s (mean) | "
+        "CMIknn's CPU / this | NumPy |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    means = {}
     for method in METHODS:
         mine = [r for r in rows if r["method"] == method]
-        if not mine:
-            continue
-        where = f"numpy {mine[0]['numpy']}" + (" (own venv)" if "failed_here" in mine[0] else "")
-        mean = {key: np.mean([r[key] for r in mine]) for key in ("precision", "recall", "cpu_s")}
+        if mine:
+            keys = ("precision", "recall", "recall_linear", "recall_nonlinear", "cpu_s")
+            means[method] = {key: float(np.mean([r[key] for r in mine])) for key in keys}
+            means[method] |= {"seeds": len(mine), "numpy": mine[0]["numpy"], "own": "failed_here" in mine[0]}
+    for method, m in means.items():
+        ratio = f"{means['CMIknn']['cpu_s'] / m['cpu_s']:.1f}x" if "CMIknn" in means else "-"
+        where = m["numpy"] + (" (own venv)" if m["own"] else "")
         lines.append(
-            f"| {method} | {len(mine)} | {mean['precision']:.2f} | {mean['recall']:.2f} | "
-            f"{mean['cpu_s']:.2f} | {where} |"
+            f"| {method} | {m['seeds']} | {m['precision']:.2f} | {m['recall']:.2f} | "
+            f"{m['recall_linear']:.2f} | "
+            f"{m['recall_nonlinear']:.2f} | {m['cpu_s']:.1f} | {ratio} | {where} |"
         )
     return "\n".join(lines)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--n", type=int, default=500)
-    parser.add_argument("--sig-samples", type=int, default=200)
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
-    parser.add_argument("--peer-python", default="/tmp/tigvenv/bin/python")
-    parser.add_argument("--worker", choices=METHODS, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    p = parser(__doc__)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    p.add_argument("--n", type=positive_int, default=300)
+    p.add_argument("--sig-samples", type=positive_int, default=100)
+    p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    p.add_argument("--peer-python", default="/tmp/tigvenv/bin/python")
+    p.add_argument("--worker", choices=METHODS, help=argparse.SUPPRESS)
+    p.add_output(RESULTS / "tigramite", "--out")
+    args = p.parse_args()
     torch.set_num_threads(1)
     if args.worker:
         print(json.dumps(run(args.worker, args.n, args.seeds[0], args.sig_samples)))
         return
-    rows = []
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
     for seed in args.seeds:
         for method in args.methods:
-            rows.append(run_anywhere(method, args.n, seed, args.sig_samples, args.peer_python))
-            print(f"seed {seed} {method}: {rows[-1]['cpu_s']:.2f} s", flush=True)
-    settings = {"n": args.n, "seeds": args.seeds, "sig_samples": args.sig_samples, "tau_max": TAU_MAX}
-    settings |= {"pc_alpha": PC_ALPHA, "alpha_level": ALPHA, "links": sorted(LINKS)}
-    write_json(OUT / "results.json", {"provenance": environment(), "settings": settings, "runs": rows})
-    write_json(OUT / "sources.json", ["benchmarks/tigramite_cmi.py", "src/iblearn"])
+            row = stamped(run_anywhere(method, args.n, seed, args.sig_samples, args.peer_python))
+            print(f"seed {seed} {method}: {row['cpu_s']:.2f} s", flush=True)
+            # Read again before writing: another call may have added rows meanwhile.
+            write_rows(out / "rows.jsonl", [*read_rows(out / "rows.jsonl", KEY), row])
+    rows = read_rows(out / "rows.jsonl", KEY)
+    env = environment()
+    provenance = machine_provenance() | {
+        "kernel_isa": kernel_isa(),
+        "versions": {"iblearn": env["iblearn"], "torch": torch.__version__, "numpy": np.__version__},
+    }
+    settings = {"tau_max": TAU_MAX, "pc_alpha": PC_ALPHA, "alpha_level": ALPHA}
+    settings |= {"linear": sorted(LINEAR), "nonlinear": sorted(NONLINEAR)}
+    write_json(out / "results.json", {"provenance": provenance, "settings": settings, "runs": rows})
+    write_json(
+        out / "sources.json",
+        ["benchmarks/tigramite_cmi.py", "src/iblearn/tigramite.py", "src/iblearn/functional/knn"],
+    )
+    (out / "table.md").write_text(table(rows) + "\n", encoding="utf-8")
     print(table(rows))
 
 

@@ -23,6 +23,7 @@ SOURCED = {
     "guide/reliability.md",
     "guide/feature-selection.md",
     "guide/auto.md",
+    "guide/tigramite.md",
     "benchmarks.md",
     "benchmarks/truth.md",
     "guide/choosing-an-estimator.md",

@@ -16,7 +16,7 @@ from tigramite.pcmci import PCMCI
 import iblearn
 from iblearn import functional as ibf
 from iblearn.functional.multivariate.inputs import copula_normal
-from iblearn.tigramite import CMITest
+from iblearn.tigramite import CMITest, _split
 
 torch.set_num_threads(1)
 
@@ -52,6 +52,29 @@ def test_the_ksg_shuffle_test_compares_the_same_estimate():
     test = ibf.ksg_cmi_test(x, y, z, 3, n_permutations=5, permutation_seed=7, seed=7)
     assert test.value == pytest.approx(float(ibf.ksg_cmi(x, y, z, 3, seed=7)), abs=1e-10)
     np.testing.assert_allclose(null, np.sort(test.null.numpy()), atol=1e-12)
+
+
+def test_the_ksg_null_of_an_empty_z_is_ksg_mi_of_each_shift():
+    array, xyz, (x, y, _) = _arrays()
+    test = CMITest(method="ksg", sig_samples=6, seed=7)
+    p, null = test.get_shuffle_significance(array[:2], xyz[:2], 0.0, return_null_dist=True)
+    loop = [
+        float(ibf.ksg_mi(torch.roll(torch.from_numpy(x), int(s), 0), y, 3, seed=7)) for s in test._shifts(300)
+    ]
+    np.testing.assert_array_equal(null, np.sort(loop))
+    observed = float(ibf.ksg_mi(x, y, 3, seed=7))
+    assert p == (1 + sum(v >= observed for v in loop)) / 7
+
+
+def test_the_copula_null_is_the_copula_estimate_of_each_surrogate():
+    # "auto" tests its copula choice by the same null.
+    array, xyz, _ = _arrays(n=200)
+    test = CMITest(method="copula", sig_samples=8, seed=3)
+    for rows in (slice(None), slice(0, 2)):  # with z, and with none
+        _, null = test.get_shuffle_significance(array[rows], xyz[rows], 0.0, return_null_dist=True)
+        x, y, z = _split(array[rows], xyz[rows])
+        copula = test._statistic("copula")
+        np.testing.assert_array_equal(null, np.sort([copula(xs, y, z) for xs in test._surrogates(x, z)]))
 
 
 def test_empty_z_gives_the_mi():

@@ -166,10 +166,17 @@ class CMITest(CondIndTest):  # type: ignore[misc]
                 x, y, z, self.k, n_permutations=self.sig_samples, permutation_seed=self.seed, seed=self.seed
             )
             observed, null = test.value, test.null.numpy()
+        elif method == "ksg":
+            observed = self._statistic(method)(x, y, z)
+            null = ibf.ksg_mi_shifted(x, y, self._shifts(x.shape[0]), self.k, seed=self.seed).numpy()
         else:
+            observed = self._statistic(method)(x, y, z)
+            surrogates = self._surrogates(x, z)
+            if method == "copula":  # y and z, which no surrogate moves, get their normal scores once
+                y, z = (copula_normal(t) if t.shape[1] else t for t in (y, z))
+                method, surrogates = "gaussian", [copula_normal(xs) for xs in surrogates]
             stat = self._statistic(method)
-            observed = stat(x, y, z)
-            null = np.array([stat(xs, y, z) for xs in self._surrogates(x, z)])
+            null = np.array([stat(xs, y, z) for xs in surrogates])
         p = inference.p_value(observed, null.tolist())
         return (p, np.sort(null)) if return_null_dist else p
 
@@ -228,11 +235,15 @@ class CMITest(CondIndTest):  # type: ignore[misc]
         if z.shape[1]:
             perms = ibf.local_permutations(z, self.sig_samples, seed=self.seed)
             return [x[p] for p in perms]
+        return [torch.roll(x, int(s), 0) for s in self._shifts(n)]
+
+    def _shifts(self, n: int) -> np.ndarray:
+        """``sig_samples`` seeded circular shifts of a series of ``n`` steps, each at least a block of
+        the series (:func:`iblearn.functional.inference.block_length`) from the alignment either way."""
         least = inference.block_length(n)
         if n - 2 * least < 1:
             least = max(1, (n - 1) // 2)
-        shifts = inference.circular_shifts(n, self.sig_samples, self.seed, least)
-        return [torch.roll(x, int(s), 0) for s in shifts]
+        return inference.circular_shifts(n, self.sig_samples, self.seed, least)
 
 
 def _split(array: np.ndarray, xyz: np.ndarray) -> tuple[Tensor, Tensor, Tensor]:

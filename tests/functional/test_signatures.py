@@ -36,6 +36,7 @@ MULTIVARIATE_FAMILY: tuple[Callable[..., Any], ...] = (
 KNN_FAMILY: tuple[Callable[..., Any], ...] = (
     ibf.ksg_mi,
     ibf.ksg_mi_test,
+    ibf.ksg_mi_shifted,
     ibf.ksg_cmi_test,
     ibf.transfer_entropy_test,
     ibf.transfer_entropy_estimate,

@@ -82,6 +82,20 @@ def test_cmi_null_is_one_estimate_per_local_permutation_of_the_prepared_rows():
     assert test.value == pytest.approx(float(ibf.ksg_cmi(x, y, z, seed=5)), abs=1e-12)
 
 
+@pytest.mark.parametrize("tied", [False, True])
+def test_shifted_mi_is_ksg_mi_of_each_rolled_x_bit_for_bit(tied):
+    # Tied data: each rolled x is jittered where it lies, as ksg_mi jitters it.
+    x, y = pair(240, seed=6, coupling=0.4)
+    if tied:
+        x, y = x.round(), y.round(decimals=1)
+    shifts = [30, 97, 150, 210]
+    null = ibf.ksg_mi_shifted(x, y, shifts, 4, seed=9)
+    loop = [float(ibf.ksg_mi(torch.roll(x, s, 0), y, 4, seed=9)) for s in shifts]
+    assert null.tolist() == loop and null.dtype == torch.float64
+    with pytest.raises(ValueError, match=r"^y:"):
+        ibf.ksg_mi_shifted(x, y.clone().fill_(float("nan")), shifts)
+
+
 @pytest.mark.parametrize("variant", [1, 2])
 def test_tree_and_brute_give_the_same_bits(variant):
     # The brute-force counts are the path a GPU takes.

@@ -14,6 +14,7 @@ from iblearn.functional.knn.neighbors import kernel_isa
 from iblearn.functional.knn.nulls import (
     PermutationTest,
     ksg_cmi_test,
+    ksg_mi_shifted,
     ksg_mi_test,
     transfer_entropy_estimate,
     transfer_entropy_test,
@@ -34,6 +35,7 @@ __all__ = [
     "ksg_cmi_test",
     "ksg_mi",
     "ksg_mi_pairs",
+    "ksg_mi_shifted",
     "ksg_mi_test",
     "layerwise_mi",
     "local_permutations",

@@ -274,16 +274,22 @@ def prepared_condition(y: Any, z: Any, k: int) -> PreparedCondition:
         return PreparedCondition(yt, None, V.neighbours(k, yt.shape[0]), None, None)
     zt = prepare(continuous_z(z), "z", standardize=True, ties="jitter", seed=2)
     V.same_device(("y", yt), ("z", zt))
-    k = V.neighbours(k, V.same_length(("y", yt), ("z", zt)))
-    kernel = HAVE_KERNEL and yt.device.type == "cpu"
-    kernel = kernel and 1 + yt.shape[1] + zt.shape[1] <= knn_max_tree_dim("chebyshev")
+    return indexed_condition(yt, zt, V.neighbours(k, V.same_length(("y", yt), ("z", zt))))
+
+
+def indexed_condition(y: Tensor, z: Tensor, k: int, x_dim: int = 1) -> PreparedCondition:
+    """The :class:`PreparedCondition` of samples ``y`` and ``z`` already made ready (``(N, d)`` float64 on
+    one device, ``k`` checked), with the compiled kernel's layouts of the (y, z) and z spaces where it
+    counts an x of ``x_dim`` columns against them."""
+    kernel = HAVE_KERNEL and y.device.type == "cpu"
+    kernel = kernel and x_dim + y.shape[1] + z.shape[1] <= knn_max_tree_dim("chebyshev")
     if not kernel:
-        return PreparedCondition(yt, zt, k, None, None)
-    yz = torch.cat([yt, zt], dim=1).numpy()
-    ky, kz = column_keys(yt.numpy()), column_keys(zt.numpy())
-    yz_index, z_index = count_index(yz, np.hstack([ky, kz])), count_index(zt.numpy(), kz)
-    digammas = digamma_f64(torch.arange(1, yt.shape[0] + 1)).numpy()
-    return PreparedCondition(yt, zt, k, yz_index, z_index, (ky, kz), digammas)
+        return PreparedCondition(y, z, k, None, None)
+    yz = torch.cat([y, z], dim=1).numpy()
+    ky, kz = column_keys(y.numpy()), column_keys(z.numpy())
+    yz_index, z_index = count_index(yz, np.hstack([ky, kz])), count_index(z.numpy(), kz)
+    digammas = digamma_f64(torch.arange(1, y.shape[0] + 1)).numpy()
+    return PreparedCondition(y, z, k, yz_index, z_index, (ky, kz), digammas)
 
 
 def ksg_cmi_prepared(cond: PreparedCondition, x: Tensor) -> Tensor:
@@ -295,16 +301,28 @@ def ksg_cmi_prepared(cond: PreparedCondition, x: Tensor) -> Tensor:
     k = cond.k
     if cond.z is None:
         return ksg_from_counts(*ksg_counts(xt, cond.y, k, "auto", 1), k, 1)
-    joint_dim = xt.shape[1] + cond.y.shape[1] + cond.z.shape[1]
-    tree = pick_backend("auto", xt.device, joint_dim, knn_max_tree_dim("chebyshev")) == "tree"
-    if cond.yz_index is None or cond.z_index is None or cond.digammas is None or not tree:
-        nxz, nyz, nz = cmi_counts(xt, cond.y, cond.z, k, "auto")
+    counts = condition_counts(cond, xt)
+    if cond.digammas is None or isinstance(counts[0], Tensor):
+        nxz, nyz, nz = (torch.as_tensor(c) for c in counts)
         return (psi(k) - (digamma_f64(nxz + 1) + digamma_f64(nyz + 1) - digamma_f64(nz + 1))).mean()
-    cxz, cyz, cz = _kernel_counts(cond, xt, cond.z, (cond.yz_index, cond.z_index), joint_dim)
     # The digammas looked up are torch's of each count, and the differences are exact roundings on
     # any library: only the mean needs torch's own order of summation.
+    cxz, cyz, cz = counts
     psis = cond.digammas
     return torch.from_numpy(psi(k) - (psis[cxz] + psis[cyz] - psis[cz])).mean()
+
+
+def condition_counts(cond: PreparedCondition, xt: Tensor) -> list[Any]:
+    """n_xz, n_yz and n_z of :func:`ksg_cmi` of a prepared ``xt`` against ``cond``'s y and z (not None):
+    by the compiled kernel in ``cond``'s layouts of the (y, z) and z spaces where it has them (numpy
+    int64), else by :func:`cmi_counts` (tensors); the same counts either way."""
+    if cond.z is None:
+        raise ValueError("cond: no z, so no conditional counts (an MI's are ksg_counts')")
+    joint_dim = xt.shape[1] + cond.y.shape[1] + cond.z.shape[1]
+    tree = pick_backend("auto", xt.device, joint_dim, knn_max_tree_dim("chebyshev")) == "tree"
+    if cond.yz_index is None or cond.z_index is None or not tree:
+        return list(cmi_counts(xt, cond.y, cond.z, cond.k, "auto"))
+    return _kernel_counts(cond, xt, cond.z, (cond.yz_index, cond.z_index), joint_dim)
 
 
 def _kernel_counts(

@@ -27,7 +27,7 @@ References:
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal, Unpack
 
@@ -40,9 +40,16 @@ from iblearn import _checks as V
 from iblearn.functional import inference
 from iblearn.functional.inference import block_length
 from iblearn.functional.knn.batched import ksg_counts_permuted
-from iblearn.functional.knn.cmi import cmi_counts, cmi_counts_brute, continuous_samples, ksg_cmi, z_classes
-from iblearn.functional.knn.counts import ksg_constant, ksg_counts_tree
-from iblearn.functional.knn.ksg import JITTER, prepare_samples
+from iblearn.functional.knn.cmi import (
+    cmi_counts_brute,
+    condition_counts,
+    continuous_samples,
+    indexed_condition,
+    ksg_cmi,
+    z_classes,
+)
+from iblearn.functional.knn.counts import ksg_constant, ksg_counts_tree, ksg_from_counts
+from iblearn.functional.knn.ksg import JITTER, ksg_counts, prepare_samples, ready
 from iblearn.functional.knn.neighbors import knn_max_tree_dim, pick_backend
 from iblearn.functional.knn.options import KNNKeywords, KNNOptions
 from iblearn.functional.knn.permutations import local_permutations
@@ -243,6 +250,45 @@ def transfer_entropy_test(
     return _local_test(samples, names, 1, k, n_permutations, opts, n_jobs, permutation_seed)
 
 
+def ksg_mi_shifted(
+    x: Any, y: Any, shifts: Iterable[int], k: int = 3, **options: Unpack[KNNKeywords]
+) -> Tensor:
+    """``ksg_mi(torch.roll(x, s, 0), y, k, **options)`` for every shift s, the same numbers bit for bit,
+    with y checked and made ready once: the surrogates of a series null that shifts x circularly against
+    y (:func:`iblearn.functional.inference.circular_shifts`), which keeps each series' own dependence
+    and breaks only their alignment. Each shifted x is made ready as :func:`~iblearn.functional.ksg_mi`
+    makes it, its jitter drawn from ``seed`` at each position, not carried with the sample.
+
+    Args:
+        x, y, k, **options: as for :func:`~iblearn.functional.ksg_mi` (variant 1).
+        shifts: steps of each circular shift of x.
+
+    Returns:
+        ``(len(shifts),)`` float64 CPU tensor, nats.
+
+    Example:
+        >>> g = torch.Generator().manual_seed(0)
+        >>> x = torch.randn(300, 1, generator=g)
+        >>> y = x + torch.randn(300, 1, generator=g)
+        >>> null = ksg_mi_shifted(x, y, [50, 120])
+        >>> from iblearn.functional import ksg_mi
+        >>> bool(null[1] == ksg_mi(torch.roll(x, 120, 0), y))
+        True
+    """
+    opts = KNNOptions(**options)
+    (_, yt), k = prepare_samples(
+        [("x", x), ("y", y)], k, standardize=opts.standardize, ties=opts.ties, seed=opts.seed
+    )
+    xt = V.continuous(x, "x").detach().to(torch.float64)
+    values = []
+    for s in shifts:
+        xs = ready(
+            torch.roll(xt, int(s), 0), "x", standardize=opts.standardize, ties=opts.ties, seed=opts.seed
+        )
+        values.append(float(ksg_from_counts(*ksg_counts(xs, yt, k, opts.backend, 1), k, 1)))
+    return torch.tensor(values, dtype=torch.float64)
+
+
 def _local_test(
     samples: tuple[Any, Any, Any],
     names: tuple[str, str, str],
@@ -311,7 +357,9 @@ def _cmi_block(
     (symmetric in the first two, so ``moved`` may be either); ``moved`` and ``shake`` on the CPU."""
     xs = (moved[perms] + shake).to(kept.device)
     if how == "tree":
-        counts: Any = (cmi_counts(xb, kept, z, k, "tree") for xb in xs)
+        # The layouts of the (kept, z) and z spaces, which no permutation moves, made once a block.
+        cond = indexed_condition(kept, z, k, moved.shape[1])
+        counts: Any = ([torch.as_tensor(c) for c in condition_counts(cond, xb)] for xb in xs)
     else:
         counts = zip(*(c.cpu() for c in cmi_counts_brute(xs, kept, z, k)), strict=True)
     return np.array([cmi_statistic(a, b, c, k) for a, b, c in counts])
