@@ -174,7 +174,7 @@ def test_mixture_matches_a_fixed_product_rule_in_other_coordinates(counts):
 @pytest.mark.parametrize("counts", [[6, 2, 1], [3, 1, 2, 1, 1], [20, 9, 5, 3, 2, 2, 1, 1, 1, 1, 1, 1]])
 def test_mixture_matches_a_brute_force_double_integral(counts):
     # The same posterior, integrated over (d, alpha) directly: evidence times the mixing density on
-    # d in [0, 1), alpha > 0, by scipy's adaptive double quadrature (5 to 10 s a case).
+    # d in [0, 1), alpha > 0, by scipy's adaptive double quadrature (about a minute a case).
     c = np.asarray(counts, dtype=float)
     mode = _mode(c)
 
