@@ -40,11 +40,17 @@ JOINT_UNSEEN = 0.1
 #: and only a prior says what they are (NSB with K guessed covered the truth in 1 of 5 Dirichlet draws
 #: over 1,000 symbols at N = 1,000, f1 / N = 0.25; in 5 of 5 at f1 / N = 0.08).
 ENTROPY_UNSEEN = 0.2
-#: The unseen mass f1 / N under which a PYM estimate is read from the sample: on the power-law benchmark
-#: (Zipf 1.0 - 1.5, 10^3 - 10^5 symbols, N 200 - 5,000; ``benchmarks/results/pym_powerlaw``) PYM's 95%
-#: interval covered 46 of 48 draws at f1 / N <= 0.05 and half of those beyond 0.1, where its prior, not
-#: the sample, decides how far the tail goes.
+#: The unseen mass f1 / N under which a PYM estimate is read from the sample: beyond it, its prior, not
+#: the sample, decides how far the tail goes (on the power-law benchmark, Zipf 1.0 - 1.5, 10^3 - 10^5
+#: symbols, N 200 - 5,000, ``benchmarks/results/pym_powerlaw``, PYM's interval covers the truth in
+#: under nine draws in ten beyond it).
 PYM_UNSEEN = 0.05
+#: How far the doubletons f2 may exceed a Pitman-Yor tail's: with discount d, f1 / m tends to d and
+#: f2 / f1 to (1 - d) / 2, so a sample drawn from one has f2 near f1 (m - f1) / (2 m). A law over
+#: finitely many symbols that the sample starts to exhaust has more doubletons than that, and PYM's
+#: tail runs on past its last symbol (on the power-law benchmark, Zipf over 10^3 symbols at N = 5,000
+#: read 1 to 1.5 posterior sds high, with f2 about 1.3 times the tail's).
+PYM_DOUBLETONS = 1.3
 
 #: The entropy terms of each measure: (sign, the variables whose joint it is).
 TERMS = {
@@ -92,7 +98,9 @@ def entropy_checks(counts: np.ndarray, chosen: str = "nsb") -> dict[str, Check]:
     least about log N); the unseen mass f1 / N (Good-Turing) at most :data:`ENTROPY_UNSEEN`
     (:data:`PYM_UNSEEN` for PYM, whose prior extends a power law past the symbols seen); and, for the
     others, singletons over the symbols seen, f1 / m, at most :data:`HEAVY_TAIL` (a power-law tail,
-    which NSB's Dirichlet prior cannot describe; PYM's Pitman-Yor prior is built for it)."""
+    which NSB's Dirichlet prior cannot describe), and for PYM, whose Pitman-Yor prior is built for such
+    a tail, the doubletons f2 at most :data:`PYM_DOUBLETONS` times that tail's (a law over finitely
+    many symbols that the sample starts to exhaust)."""
     c = np.asarray(counts)
     c = c[c > 0]
     n, m, once = int(c.sum()), len(c), int((c == 1).sum())
@@ -101,11 +109,17 @@ def entropy_checks(counts: np.ndarray, chosen: str = "nsb") -> dict[str, Check]:
         f"at most {HEAVY_TAIL:.0%} of the symbols seen are seen once; beyond, a heavy tail: NSB's prior "
         "cannot describe these counts"
     )
-    tail = (
-        not_applicable("tail", tail_expects, "PYM's Pitman-Yor prior describes a power-law tail")
-        if chosen == "pym"
-        else Check("tail", once <= HEAVY_TAIL * m, {"share of symbols seen once": once / m}, tail_expects)
-    )
+    if chosen == "pym":
+        twice = int((c == 2).sum())
+        tail = Check(
+            "tail",
+            twice <= PYM_DOUBLETONS * once * (m - once) / (2 * m),
+            {"doubletons over a Pitman-Yor tail's": twice / max(once * (m - once) / (2 * m), 1e-300)},
+            f"the symbols seen twice at most {PYM_DOUBLETONS:g} times a Pitman-Yor tail's, f1 (m - f1) / 2m; "
+            "beyond, the law runs out of symbols the prior's tail goes on finding",
+        )
+    else:
+        tail = Check("tail", once <= HEAVY_TAIL * m, {"share of symbols seen once": once / m}, tail_expects)
     return {
         "coincidences": Check(
             "coincidences",

@@ -1,6 +1,6 @@
 r"""The Pitman-Yor mixture (PYM) entropy estimate (Archer, Park & Pillow 2014): the posterior mean and
 standard deviation of H for a law over a countable (unknown, possibly infinite) alphabet, under a
-mixture of Pitman-Yor priors PY(d, alpha), d in [0, 1), alpha > -d, whose implied prior on H is flat.
+mixture of Pitman-Yor priors PY(d, alpha), d in [0, 1), alpha > 0, whose implied prior on H is about flat.
 
 **Prior moments** (Archer et al. 2014, Sec. 4): under PY(d, alpha), with the size-biased first atom
 W ~ Beta(1 - d, alpha + d),
@@ -24,14 +24,27 @@ the N samples into the K symbols seen:
 
     p(n | d, alpha) = prod_{l=1}^{K-1} (alpha + l d) / (alpha + 1)_{N-1} prod_i (1 - d)_{n_i - 1}.
 
-**Mixing prior** (Sec. 5): p(d, alpha) proportional to q(d) dE[H | d, alpha]/dalpha =
-exp(-10 / (1 - d)) psi_1(alpha + 1) on alpha > -d, d in [0, 1): for each d the implied prior on the
-prior mean entropy psi(alpha + 1) - psi(1 - d) is flat on (0, inf), and q(d) keeps the posterior away
-from d -> 1, where H's prior variance diverges. It is improper in alpha; the posterior is proper once
-some symbol repeats (N > K). Without a coincidence the estimate is log N with an infinite sd, as NSB's.
+**Mixing prior** (Sec. 5, and the authors' reference code, PYMentropy's ``pymPriorFactory.m`` and
+``convertfromPYparams.m``): in the coordinates eta = E[H | d, alpha] = psi(alpha + 1) - psi(1 - d), the
+prior mean entropy, and gamma = (psi(1) - psi(1 - d)) / eta in [0, 1), the share of it that the
+discount d carries, the mixing density is flat in eta and q(gamma) = exp(-10 / (1 - gamma)) in gamma,
+the reference code's default (its README: "q(g) = exp(-10/(1-g))"): flat in eta makes the implied
+prior on H approximately flat; q puts its mass on light tails and limits heavy ones. In (d, alpha),
+alpha > 0, that is q(gamma) times the Jacobian
+
+    |d(eta, gamma) / d(alpha, d)| = psi_1(alpha + 1) psi_1(1 - d) / eta
+
+(:func:`log_mixing_density`). The weight is on gamma, not on d: a q of d, exp(-10 / (1 - d)), holds
+d near 0 whatever the data (it costs e^-10 at d = 1/2 against d = 0), where power-law counts ask for
+d near 1 / s for Zipf's exponent s. The reference code computes the Jacobian but leaves it out of the
+density it integrates, whose posterior it then cuts to a box around the mode; with that box its
+README's example (counts 1, 2, 2, 4: 2.1476 nats, variance 0.2715) is reproduced, and with the
+Jacobian the estimate here is 1.8146, variance 0.2349. The density is improper in eta; the posterior
+is proper once some symbol repeats (N > K). Without a coincidence the estimate is log N with an
+infinite sd, as NSB's.
 
 **Quadrature** (Sec. 5's integral over (d, alpha)): in the coordinates u = -log(1 - d) in [0, 30] and
-t = log(alpha + d) in [-30, 30], which keep 1 - d and alpha + d exact near their ends. For each u the
+t = log(alpha) in [-30, 30], which keep 1 - d and alpha exact near their ends. For each u the
 integral over t is taken by Gauss-Legendre rules on pieces that widen geometrically away from the
 peak of the log posterior in t (located on a grid, then on finer grids around its maximum, with its
 width from the curvature there); pieces whose ends fall below e^-40 of the peak are dropped. The outer
@@ -64,9 +77,8 @@ GRID, FINE, REFINE = 41, 17, 4
 #: Pieces of the quadrature: the first FIRST widths wide, each next GROWTH times wider, PIECES a side,
 #: Gauss-Legendre of ORDER nodes on each; pieces below e^-DROP of the peak at both ends are dropped.
 FIRST, GROWTH, PIECES, ORDER, DROP = 1.0, 1.8, 14, 8, 40.0
-#: The mixing prior's weight on d, q(d) = exp(-TAIL / (1 - d)) (Archer et al. 2014, Sec. 5): without it
-#: the corner d -> 1, alpha -> -d holds posterior mass on which H's posterior variance is infinite
-#: (fewer than three symbols seen twice give an infinite sd, one symbol seen an improper posterior).
+#: The mixing density's weight on gamma, q(gamma) = exp(-TAIL / (1 - gamma)) (module notes): it vanishes
+#: as gamma -> 1, where the discount carries all of the prior mean entropy.
 TAIL = 10.0
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(ORDER)
 
@@ -144,19 +156,37 @@ def pitman_yor_posterior_moments(counts: Any, d: Any, alpha: Any) -> tuple[Any, 
     return (float(mean), float(var)) if dd.ndim == 0 else (mean, var)
 
 
+def log_mixing_density(d: Any, alpha: Any) -> Any:
+    """log of the PYM mixing density over (d, alpha), up to a constant (module notes, eq. of the
+    mixing prior): q(gamma) |d(eta, gamma) / d(alpha, d)| = q(gamma) psi_1(alpha + 1) psi_1(1 - d) / eta,
+    with eta = E[H | d, alpha] and gamma = (psi(1) - psi(1 - d)) / eta; minus infinity at alpha <= 0."""
+    d, alpha = np.asarray(d, dtype=float), np.asarray(alpha, dtype=float)
+    return _log_mixing(1 - d, alpha)
+
+
+def _log_mixing(omd: Any, alpha: Any) -> Any:
+    """:func:`log_mixing_density` from 1 - d, given exactly."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rise = special.digamma(alpha + 1) - special.digamma(1.0)  # eta (1 - gamma)
+        eta = rise + special.digamma(1.0) - special.digamma(omd)
+        out = np.log(_psi1(alpha + 1) * _psi1(omd) / eta) - TAIL * eta / rise
+    return np.where(alpha > 0, out, -np.inf)
+
+
 def _log_posterior(f: Fingerprint, u: Array, t: Array) -> Array:
-    """log of evidence x q(d) psi_1(alpha + 1) x the Jacobian (alpha + d)(1 - d), at d = 1 - e^-u and
-    alpha + d = e^t, up to a constant, less the symbols' terms that depend on d alone (:func:`_tables`).
-    The products of the Ewens-Pitman formula are log-gamma ratios kept exact for any counts: betaln
-    for (alpha + 1)_{N-1} and for prod (alpha + l d)."""
-    omd, d, s = np.exp(-u), -np.expm1(-u), np.exp(t)
+    """log of evidence x mixing density x the Jacobian alpha (1 - d), at d = 1 - e^-u and alpha = e^t, up
+    to a constant, less the symbols' terms that depend on d alone (:func:`_tables`). The products of the
+    Ewens-Pitman formula are log-gamma ratios kept exact for any counts: betaln for (alpha + 1)_{N-1}
+    and for prod (alpha + l d)."""
+    omd, d, alpha = np.exp(-u), -np.expm1(-u), np.exp(t)
     k, n = f.observed, float(f.n)
-    out = t - u + np.log(_psi1(s + omd)) - TAIL / omd
+    prior = _log_mixing(omd, alpha)
+    out = t - u + prior
     if n > 1:
-        out = out + special.betaln(s + omd, n - 1)
+        out = out + special.betaln(alpha + 1, n - 1)
     if k > 1:
         with np.errstate(divide="ignore", invalid="ignore"):
-            seats = (k - 1) * np.log(d) + special.gammaln(k - 1) - special.betaln(s / d, k - 1)
+            seats = (k - 1) * np.log(d) + special.gammaln(k - 1) - special.betaln(alpha / d + 1, k - 1)
         out = out + np.where(d > 0, seats, (k - 1) * t)
     return out  # type: ignore[no-any-return]
 
@@ -255,7 +285,8 @@ def pym(f: Fingerprint) -> tuple[float, float]:
     keep = log_w > log_w.max() - DROP
     w = np.exp(log_w[keep] - log_w[keep].max())
     w /= w.sum()
-    mean_at, second_at = _posterior(f, np.exp(-u), row[keep], np.exp(t[keep]))
+    s = np.exp(t[keep]) - np.expm1(-u[row[keep]])  # alpha + d
+    mean_at, second_at = _posterior(f, np.exp(-u), row[keep], s)
     mean = float(w @ mean_at)
     var = float(w @ (np.maximum(second_at - mean_at**2, 0.0) + (mean_at - mean) ** 2))
     return mean, math.sqrt(max(var, 0.0))
