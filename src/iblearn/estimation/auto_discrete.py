@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from iblearn.estimation.autocheck import FLOOR, Check, not_applicable
+from iblearn.estimation.autocheck import FLOOR, Check
 from iblearn.estimation.choose import HEAVY_TAIL, choose_labels
 from iblearn.functional import inference
 from iblearn.functional.discrete.entropies import entropy_of_counts
