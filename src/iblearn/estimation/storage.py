@@ -130,10 +130,14 @@ def ais_auto(series: Any, *, history: int = 1, k: int = 4, seed: int = 0) -> Est
     )
 
 
-#: Standard errors of the lag-1 coefficient the interval reaches above it: :data:`REACH` where its
-#: upper bound (two of them up) lies :data:`NEAR` or more of them below the unit-root check's
-#: threshold, one more for each one it lies closer, at most :data:`REACH_NEAR`.
-REACH, NEAR, REACH_NEAR = 2.0, 2.0, 3.5
+#: Standard errors of the lag-1 coefficient the interval reaches above it where its upper bound (two
+#: of them up) lies :data:`NEAR` or more of them below the unit-root check's threshold.
+REACH = 2.0
+#: Standard errors below the unit-root check's threshold within which the reach grows, one more for
+#: each one the bound lies closer, at most :data:`REACH_NEAR`.
+NEAR = 2.0
+#: The most standard errors the interval reaches above the coefficient.
+REACH_NEAR = 3.5
 
 
 def _storage_of_bound(steps: torch.Tensor) -> float:
