@@ -212,6 +212,10 @@ def test_runs_that_name_their_sources_are_each_compared_to_their_own(tmp_path, m
     commit("the code changes", **{"code.py": "a = 4\n"})
     note = hook.changed_since(path)
     assert "`peer.py`" in note and f"since commit {ours[:7]} (1 commit(s) to `code.py`)" in note
+    # a record of the folder that names one commit of its own (a figure script's) is compared from it
+    (folder / "figures.json").write_text(json.dumps({"provenance": {"git_commit": first}}))
+    note = hook.changed_since("benchmarks/results/run/figures.json")
+    assert f"since commit {first[:7]} (3 commit(s) to `code.py`)" in note and "peer.py" not in note
 
 
 def test_a_run_records_the_sources_of_its_rows():

@@ -353,12 +353,10 @@ def given(text: Any) -> str:
     return str(text)
 
 
-def commit(path: str) -> str:
-    """The commit a results file records, shortened to 7 characters: ``meta.commit``,
-    ``environment.git_commit``, ``provenance.git_commit``, ``recorded.git_commit`` or ``commit``, else
-    its rows' ``commit`` or its runs' ``git_commit`` (one, or each in their order of first appearance,
-    joined by ", ")."""
-    record = data(path)
+def _own_commit(record: Any) -> str | None:
+    """The one commit a record names for all of itself (``meta.commit``, ``environment.git_commit``,
+    ``provenance.git_commit``, ``recorded.git_commit`` or ``commit``), shortened; None where it names
+    none."""
     paths = (
         ("meta", "commit"),
         ("environment", "git_commit"),
@@ -375,6 +373,18 @@ def commit(path: str) -> str:
             continue
         if value:
             return str(value)[:7]
+    return None
+
+
+def commit(path: str) -> str:
+    """The commit a results file records, shortened to 7 characters: ``meta.commit``,
+    ``environment.git_commit``, ``provenance.git_commit``, ``recorded.git_commit`` or ``commit``, else
+    its rows' ``commit`` or its runs' ``git_commit`` (one, or each in their order of first appearance,
+    joined by ", ")."""
+    record = data(path)
+    own = _own_commit(record)
+    if own:
+        return own
     for part, field in (("rows", "commit"), ("runs", "git_commit")):
         found = record.get(part) if isinstance(record, dict) else record
         if isinstance(found, list):
@@ -389,7 +399,7 @@ def _run_sources(folder: Path, record: Any) -> list[tuple[str, list[str]]]:
     ``runs``, else those of its folder's ``provenance.json`` or ``config.json``, where any run holds
     ``sources`` (the code behind the rows of that run that remain; empty where later runs measured
     them all again). A run without ``sources`` has the folder's ``sources.json``. None where no run
-    names its sources."""
+    names its sources. (A record that names one commit of its own is compared from it instead.)"""
     records = [record] + [
         json.loads(f.read_text()) for f in (folder / "provenance.json", folder / "config.json") if f.exists()
     ]
@@ -424,7 +434,8 @@ def changed_since(path: str) -> str:
     group of runs with one source list is compared from its first run's commit."""
     folder = (ROOT / path).parent
     groups: dict[tuple[str, ...], list[str]] = {}
-    for sha, sources in _run_sources(folder, data(path)):
+    record = data(path)
+    for sha, sources in [] if _own_commit(record) else _run_sources(folder, record):
         if sources:
             groups.setdefault(tuple(sources), []).append(sha[:7])
     if not groups:
