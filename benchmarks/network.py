@@ -17,7 +17,9 @@ targets' parents but not their sources' (the other processes' parents are not se
 A run resumes: a cell (library, nodes, samples, seed) already in ``summary.json`` is kept, not measured
 again, unless ``--redo``; ``--merge DIR`` starts from the rows of another run folder (with
 ``--write-results`` and no ``--libraries``: a scratch run written as the committed results). Each row
-records the commit it ran at, ``config.json`` each run's settings and provenance. A peer cell that
+records the commit it ran at, ``config.json`` each run's settings, provenance and sources (the code
+behind its rows, which the page's staleness note follows: ``sources.json`` for iblearn's,
+``PEER_SOURCES`` for the peers'). A peer cell that
 runs past ``--timeout`` seconds (wall clock) is stopped and listed under ``left_out`` with that bound,
 as is a peer that cannot start.
 
@@ -58,6 +60,12 @@ LIBRARIES = ("iblearn-gaussian", "iblearn-ksg", "idtxl", "tigramite-parcorr", "t
 #: Libraries slow enough that --targets applies to them.
 SLOW = ("iblearn-ksg", "idtxl", "tigramite-cmiknn")
 SETTINGS: dict[str, Any] = {"max_lag": 3, "min_lag": 1, "alpha": 0.05, "n_permutations": 200}
+#: the code behind the peers' rows (iblearn's rows have the folder's ``sources.json``)
+PEER_SOURCES = (
+    "benchmarks/network.py",
+    "benchmarks/runners/network_peer.py",
+    "src/iblearn/network/simulate.py",
+)
 
 
 def scores(found: set[tuple[int, int]], truth: set[tuple[int, int]]) -> tuple[float, float]:
@@ -154,6 +162,15 @@ def run_cell(
     )
 
 
+def run_sources(libraries: list[str]) -> list[str]:
+    """The code behind the rows of a run of ``libraries``: the folder's ``sources.json`` for iblearn's,
+    :data:`PEER_SOURCES` for the peers'."""
+    ours = any(name.startswith("iblearn") for name in libraries)
+    theirs = any(not name.startswith("iblearn") for name in libraries)
+    listed = json.loads((RESULTS / "network" / "sources.json").read_text()) if ours else []
+    return list(dict.fromkeys([*listed, *(PEER_SOURCES if theirs else ())]))
+
+
 def key(row: dict[str, Any]) -> tuple[Any, ...]:
     """What names a cell of the table."""
     return row["library"], row["nodes"], row["samples"], row["seed"]
@@ -212,7 +229,7 @@ def main(argv: list[str] | None = None) -> None:
         if (start / "config.json").exists()
         else []
     )
-    runs = [*runs, {"config": config, **provenance}]
+    runs = [*runs, {"config": config, **provenance, "sources": run_sources(args.libraries)}]
     write_json(out / "config.json", {"settings": SETTINGS, "runs": runs})
     summary = out / "summary.json"
     old = json.loads((start / "summary.json").read_text()) if (start / "summary.json").exists() else {}

@@ -33,9 +33,10 @@ N = 5,000.
 
 Writes ``benchmarks/results/truth/rows.jsonl`` (one line per task, N, seed and estimator: task, family,
 measure, n, seed, estimator, truth, estimate, seconds, error, status), ``provenance.json`` (commit,
-machine, dates, versions, commands), ``table.md`` (the leaderboard: per family and N, each estimator's
-share within 10% of the truth, or 0.03 nats where the truth is below 0.3, median absolute error, median
-seconds; head to head against each peer; iblearn auto's share, verdicts and the coverage of its
+machine, dates, versions, commands, and each run's sources: the code behind its rows, ``sources.json``
+for iblearn's, ``PEER_SOURCES`` for the peers'), ``table.md`` (the leaderboard: per family and N, each
+estimator's share within 10% of the truth, or 0.03 nats where the truth is below 0.3, median absolute
+error, median seconds; head to head against each peer; iblearn auto's share, verdicts and the coverage of its
 reliable intervals, head to head against iblearn best and each peer, and the tasks it misses; the tasks
 every estimator fails; the goals) and
 ``leaderboard.png``. ``--resume`` keeps the rows already written and runs the rest; ``--quick``: N =
@@ -76,6 +77,8 @@ from truth_estimators import LIBRARY, MAX_N, applies  # noqa: E402
 
 WORKER = HERE.parent / "runners" / "truth_estimators.py"
 RESULTS = HERE.parent / "results" / "truth"
+#: the code behind the peers' rows (iblearn's rows have the folder's ``sources.json``)
+PEER_SOURCES = ("benchmarks/runners/truth_estimators.py", "src/iblearn/data/tasks")
 FAMILIES = ("cmi", "te", "multivariate", "mi")
 ESTIMATORS = tuple(LIBRARY)
 IBLEARN = (*(e for e in ESTIMATORS if e.startswith("iblearn")), "iblearn best")
@@ -351,6 +354,15 @@ def peer_versions(python: str) -> dict[str, str | None]:
         return {}
 
 
+def run_sources(estimators: list[str]) -> list[str]:
+    """The code behind the rows of a run of ``estimators``: the folder's ``sources.json`` for
+    iblearn's, :data:`PEER_SOURCES` for the peers'."""
+    ours = any(LIBRARY[e] == "iblearn" for e in estimators)
+    theirs = any(LIBRARY[e] != "iblearn" for e in estimators)
+    listed = json.loads((RESULTS / "sources.json").read_text()) if ours else []
+    return list(dict.fromkeys([*listed, *(PEER_SOURCES if theirs else ())]))
+
+
 def record_provenance(out: Path, args: argparse.Namespace, finished: bool = False) -> None:
     """provenance.json: the machine, the environments, and each run's command, commit and dates."""
     path = out / "provenance.json"
@@ -364,6 +376,7 @@ def record_provenance(out: Path, args: argparse.Namespace, finished: bool = Fals
                 "command": "python benchmarks/truth.py " + " ".join(shlex.quote(a) for a in args.argv),
                 "started": now,
                 "git_commit": env.get("git_commit"),
+                "sources": run_sources(args.estimators),
             }
         )
     else:

@@ -175,6 +175,69 @@ def test_figures_of_several_runs_are_compared_from_the_first_runs_commit(tmp_pat
     assert f"since commit {shas[0][:7]} (1 commit(s)" in note and "the 2 commits they ran at" in note
 
 
+def test_runs_that_name_their_sources_are_each_compared_to_their_own(tmp_path, monkeypatch, git):
+    """A folder of peers' rows (run once, their own runner) and iblearn's rows (run again): the note
+    follows each group of runs from its own first commit, and a run whose rows were all measured again
+    (empty sources) counts for nothing."""
+    from tests.docs_pages import numbers
+
+    def commit(message: str, **files: str) -> str:
+        for name, text in files.items():
+            (tmp_path / name).write_text(text)
+        git("add", ".")
+        git("commit", "-qm", message)
+        return git("rev-parse", "HEAD")
+
+    first = commit("first", **{"code.py": "a = 1\n", "peer.py": "p = 1\n"})
+    peers = commit("code changes", **{"code.py": "a = 2\n"})
+    ours = commit("more code", **{"code.py": "a = 3\n"})
+    folder = tmp_path / "benchmarks" / "results" / "run"
+    folder.mkdir(parents=True)
+    runs = [
+        {"git_commit": first, "sources": []},
+        {"git_commit": peers, "sources": ["peer.py"]},
+        {"git_commit": ours},  # the folder's sources.json
+    ]
+    (folder / "config.json").write_text(json.dumps({"runs": runs}))
+    (folder / "summary.json").write_text(json.dumps({"rows": [{"commit": first}]}))
+    (folder / "sources.json").write_text('["code.py"]')
+    commit("results")
+    hook = numbers()
+    monkeypatch.setattr(hook, "ROOT", tmp_path)
+    path = "benchmarks/results/run/summary.json"
+    assert hook.changed_since(path) == ""  # by the rows' first commit, code.py changed twice since
+    commit("the peers' runner changes", **{"peer.py": "p = 2\n"})
+    note = hook.changed_since(path)
+    assert f"since commit {peers[:7]} (1 commit(s) to `peer.py`)" in note and "code.py" not in note
+    commit("the code changes", **{"code.py": "a = 4\n"})
+    note = hook.changed_since(path)
+    assert "`peer.py`" in note and f"since commit {ours[:7]} (1 commit(s) to `code.py`)" in note
+    # a record of the folder that names one commit of its own (a figure script's) is compared from it
+    (folder / "figures.json").write_text(json.dumps({"provenance": {"git_commit": first}}))
+    note = hook.changed_since("benchmarks/results/run/figures.json")
+    assert f"since commit {first[:7]} (3 commit(s) to `code.py`)" in note and "peer.py" not in note
+
+
+def test_a_run_records_the_sources_of_its_rows():
+    """truth.py and network.py name, per run, the code behind the rows it writes: iblearn's in the
+    folder's sources.json, the peers' their runner's."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from benchmarks import network, truth
+
+    results = ROOT / "benchmarks" / "results"
+    for script, ours, theirs in ((truth, "iblearn KSG", "NPEET-plus"), (network, "iblearn-ksg", "idtxl")):
+        listed = json.loads((results / script.__name__.split(".")[-1] / "sources.json").read_text())
+        assert script.run_sources([ours]) == listed
+        assert script.run_sources([theirs]) == list(script.PEER_SOURCES)
+        assert script.run_sources([ours, theirs]) == listed + [
+            s for s in script.PEER_SOURCES if s not in listed
+        ]
+        assert script.run_sources([]) == []
+        assert all((ROOT / s).exists() for s in script.PEER_SOURCES)
+
+
 @pytest.mark.parametrize("folder", ["calibration", "truth"])
 def test_a_sourced_results_folder_lists_existing_sources_and_its_page_notes_changes(folder):
     sources = json.loads((ROOT / "benchmarks" / "results" / folder / "sources.json").read_text())

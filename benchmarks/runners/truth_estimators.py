@@ -3,7 +3,9 @@
 Run as a script (``python truth_estimators.py``), it is a worker: it reads one JSON request a line
 from stdin (``{"estimator", "measure", "data", "options", "labels"}``, ``data`` an ``.npz`` of the
 task's arrays ``a0, a1, ..`` and, for a series, the samples of its conditional MI ``e0, e1, e2``),
-runs the estimator on one thread and writes ``{"estimate", "seconds"}`` or ``{"failed"}`` as one line;
+runs the estimator on one thread and writes ``{"estimate", "seconds"}`` (``seconds``: the CPU time of
+the call, every thread of the worker counted, so that other work on the machine does not inflate it)
+or ``{"failed"}`` as one line;
 ``iblearn auto`` (the front door, :func:`iblearn.estimate`) adds its interval (``lower``, ``upper``),
 ``reliable``, the estimator it ``chosen`` and its ``caveat``.
 The first call of an estimator on a measure runs once untimed on the first 300 rows, so that imports
@@ -355,9 +357,9 @@ def serve() -> None:
                     )
                 except Exception:  # a small sample may not suit the estimator; the timed call says
                     pass
-            start = time.perf_counter()
+            start = time.process_time()
             value = estimate(request["estimator"], request["measure"], a, e, request["options"])
-            seconds = time.perf_counter() - start
+            seconds = time.process_time() - start
             answer = (
                 {**value, "seconds": seconds}
                 if isinstance(value, dict)

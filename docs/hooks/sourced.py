@@ -353,12 +353,10 @@ def given(text: Any) -> str:
     return str(text)
 
 
-def commit(path: str) -> str:
-    """The commit a results file records, shortened to 7 characters: ``meta.commit``,
-    ``environment.git_commit``, ``provenance.git_commit``, ``recorded.git_commit`` or ``commit``, else
-    its rows' ``commit`` or its runs' ``git_commit`` (one, or each in their order of first appearance,
-    joined by ", ")."""
-    record = data(path)
+def _own_commit(record: Any) -> str | None:
+    """The one commit a record names for all of itself (``meta.commit``, ``environment.git_commit``,
+    ``provenance.git_commit``, ``recorded.git_commit`` or ``commit``), shortened; None where it names
+    none."""
     paths = (
         ("meta", "commit"),
         ("environment", "git_commit"),
@@ -375,6 +373,18 @@ def commit(path: str) -> str:
             continue
         if value:
             return str(value)[:7]
+    return None
+
+
+def commit(path: str) -> str:
+    """The commit a results file records, shortened to 7 characters: ``meta.commit``,
+    ``environment.git_commit``, ``provenance.git_commit``, ``recorded.git_commit`` or ``commit``, else
+    its rows' ``commit`` or its runs' ``git_commit`` (one, or each in their order of first appearance,
+    joined by ", ")."""
+    record = data(path)
+    own = _own_commit(record)
+    if own:
+        return own
     for part, field in (("rows", "commit"), ("runs", "git_commit")):
         found = record.get(part) if isinstance(record, dict) else record
         if isinstance(found, list):
@@ -384,40 +394,83 @@ def commit(path: str) -> str:
     raise LookupError(f"{path}: records no commit")
 
 
-def changed_since(path: str) -> str:
-    """A note where the code behind a results file's figures has changed since the commit it records:
-    the paths in ``sources.json`` (or a ``provenance.json``'s ``sources``) of the file's folder,
-    compared by ``git log <commit>..HEAD``, from the first commit where the figures ran at several;
-    empty where none changed (or no source list is there)."""
+def _run_sources(folder: Path, record: Any) -> list[tuple[str, list[str]]]:
+    """(commit, sources) of each run behind a record whose runs name their own sources: the record's
+    ``runs``, else those of its folder's ``provenance.json`` or ``config.json``, where any run holds
+    ``sources`` (the code behind the rows of that run that remain; empty where later runs measured
+    them all again). A run without ``sources`` has the folder's ``sources.json``. None where no run
+    names its sources. (A record that names one commit of its own is compared from it instead.)"""
+    records = [record] + [
+        json.loads(f.read_text()) for f in (folder / "provenance.json", folder / "config.json") if f.exists()
+    ]
+    for found in records:
+        runs = found.get("runs") if isinstance(found, dict) else None
+        if isinstance(runs, list) and any(isinstance(r, dict) and "sources" in r for r in runs):
+            listed = folder / "sources.json"
+            default = json.loads(listed.read_text()) if listed.exists() else []
+            return [(str(r.get("git_commit") or ""), r.get("sources", default)) for r in runs]
+    return []
+
+
+def _changes(sha: str, sources: Sequence[str]) -> list[str] | None:
+    """The commits since ``sha`` that changed ``sources`` (None where ``sha`` is not in the history)."""
     import subprocess
 
-    folder = (ROOT / path).parent
-    listed = folder / "sources.json"
-    sources = json.loads(listed.read_text()) if listed.exists() else None
-    if sources is None and (folder / "provenance.json").exists():
-        sources = json.loads((folder / "provenance.json").read_text()).get("sources")
-    if not sources:
-        return ""
-    try:
-        shas = commit(path).split(", ")
-    except LookupError:
-        return "_The commit these figures ran at is not recorded._"
-    sha = shas[0]
     log = subprocess.run(
         ["git", "log", "--format=%h", f"{sha}..HEAD", "--", *sources],
         capture_output=True,
         text=True,
         cwd=ROOT,
     )
-    if log.returncode != 0:
-        return f"_Commit {sha}, which these figures ran at, is not in this checkout's history._"
-    changes = log.stdout.split()
-    if not changes:
+    return log.stdout.split() if log.returncode == 0 else None
+
+
+def changed_since(path: str) -> str:
+    """A note where the code behind a results file's figures has changed since the commit it records:
+    the paths in ``sources.json`` (or a ``provenance.json``'s ``sources``) of the file's folder,
+    compared by ``git log <commit>..HEAD``, from the first commit where the figures ran at several;
+    empty where none changed (or no source list is there). Where the runs behind the record name
+    their own sources (:func:`_run_sources`: iblearn's rows and the peers' rows of one folder), each
+    group of runs with one source list is compared from its first run's commit."""
+    folder = (ROOT / path).parent
+    groups: dict[tuple[str, ...], list[str]] = {}
+    record = data(path)
+    for sha, sources in [] if _own_commit(record) else _run_sources(folder, record):
+        if sources:
+            groups.setdefault(tuple(sources), []).append(sha[:7])
+    if not groups:
+        listed = folder / "sources.json"
+        sources = json.loads(listed.read_text()) if listed.exists() else None
+        if sources is None and (folder / "provenance.json").exists():
+            sources = json.loads((folder / "provenance.json").read_text()).get("sources")
+        if not sources:
+            return ""
+        try:
+            groups = {tuple(sources): commit(path).split(", ")}
+        except LookupError:
+            return "_The commit these figures ran at is not recorded._"
+    stale = []
+    for sources, shas in groups.items():
+        shas = list(dict.fromkeys(shas))
+        if not shas[0]:
+            return "_The commit these figures ran at is not recorded._"
+        changes = _changes(shas[0], sources)
+        if changes is None:
+            return f"_Commit {shas[0]}, which these figures ran at, is not in this checkout's history._"
+        if changes:
+            named = ", ".join(f"`{s}`" for s in sources)
+            stale.append((f"since commit {shas[0]} ({len(changes)} commit(s) to {named})", shas))
+    if not stale:
         return ""
-    ran_at = "that commit" if len(shas) == 1 else f"the {len(shas)} commits they ran at, {sha} the first"
+    if len(groups) == 1:
+        text, shas = stale[0]
+        ran_at = (
+            "that commit" if len(shas) == 1 else f"the {len(shas)} commits they ran at, {shas[0]} the first"
+        )
+        return f"_The code behind these figures has changed {text}; the figures are those of {ran_at}._"
     return (
-        f"_The code behind these figures has changed since commit {sha} ({len(changes)} commit(s) to "
-        f"{', '.join(f'`{s}`' for s in sources)}); the figures are those of {ran_at}._"
+        f"_The code behind some of these figures has changed {'; and '.join(t for t, _ in stale)}; "
+        "each group of rows is that of the commits its runs ran at._"
     )
 
 
