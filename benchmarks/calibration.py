@@ -55,7 +55,8 @@ from benchmarks.runners.script import (
     write_rows,
 )
 from iblearn.data import Task, get_exact_task, te_samples
-from iblearn.functional.inference import bias_caveat, heavy_tails, interval, resample_rows, rng, summarize
+from iblearn.estimation.verdict import bias_why, heavy_tails, scalar_why
+from iblearn.functional.inference import interval, resample_rows, rng, summarize
 from iblearn.functional.multivariate.inputs import (
     MAGNITUDES_Z,
     ScalarCheck,
@@ -320,11 +321,11 @@ def intervals(row: dict[str, Any]) -> dict[str, tuple[float, float]]:
 
 def library_caveat(row: dict[str, Any]) -> str | None:
     """Why the library would call this row's estimate unreliable, or None: its trend with N
-    (:func:`iblearn.functional.inference.bias_caveat`), heavy-tailed raw rows for the kNN and Gaussian
-    estimators (:func:`iblearn.functional.inference.heavy_tails`), and for the Gaussian and copula ones
+    (:func:`iblearn.estimation.verdict.bias_why`), heavy-tailed raw rows for the kNN and Gaussian
+    estimators (:func:`iblearn.estimation.verdict.heavy_tails`), and for the Gaussian and copula ones
     magnitudes that a Gaussian copula leaves independent, or on one column a side a closed form that KSG
     on the same columns contradicts (the task's arrays drawn again from its seed)."""
-    why = bias_caveat(row["value"], row["half_stderr"], row["half_mean"], HALVES)
+    why = bias_why(row["value"], row["half_stderr"], row["half_mean"], HALVES)
     if why is not None:
         return why
     floats = _floats(row)
@@ -336,7 +337,7 @@ def library_caveat(row: dict[str, Any]) -> str | None:
         if joint.shape[1] > 1 and abs(magnitude_dependence(copula_normal(joint), split)) > MAGNITUDES_Z:
             why = "the magnitudes depend on each other beyond a Gaussian copula's"
         elif (check := _scalar(row)) is not None:
-            why = check.why
+            why = scalar_why(check)
     return why
 
 

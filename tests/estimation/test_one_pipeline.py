@@ -1,5 +1,7 @@
 """Choosing an estimator and judging an estimate happen in ``iblearn.estimation`` alone: no function
-named like a chooser or a verdict is defined anywhere else in the package."""
+named like a chooser or a verdict is defined anywhere else in the package, and no module outside it
+marks an estimate reliable or unreliable or gives it a caveat: the estimators and the math layer
+return numbers and figures, and :mod:`iblearn.estimation.verdict` reads them."""
 
 from __future__ import annotations
 
@@ -60,3 +62,73 @@ def test_the_scan_sees_a_chooser_outside_estimation(tmp_path):
     (tmp_path / "network" / "inference.py").write_text("def choose_method(trials):\n    return 'ksg'\n")
     (tmp_path / "estimation" / "choose.py").write_text("def choose_network(trials):\n    return 'ksg'\n")
     assert _defined(tmp_path) == {("network/inference.py", "choose_method")}
+
+
+#: The fields of a verdict: only ``iblearn.estimation`` sets them.
+VERDICT_FIELDS = ("reliable", "caveat")
+
+#: Modules outside ``estimation/`` that may set a verdict's fields, each with why: none.
+ALLOWED_VERDICTS: dict[str, str] = {}
+
+
+def _is_none(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
+
+
+def _verdicts_set(src: Path) -> set[tuple[str, int]]:
+    """(file, line) of every place outside ``estimation/`` that sets ``reliable`` or ``caveat`` to
+    something other than None: a keyword argument (``Estimate(..., caveat=why)``, ``replace(est,
+    reliable=False)``, ``dict(reliable=False)``), a dict key (``{"caveat": why}``) or an attribute."""
+    found = set()
+    for path in sorted(src.rglob("*.py")):
+        rel = path.relative_to(src).as_posix()
+        if rel.startswith("estimation/"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.keyword) and node.arg in VERDICT_FIELDS and not _is_none(node.value):
+                found.add((rel, node.value.lineno))
+            elif isinstance(node, ast.Dict):
+                for key, value in zip(node.keys, node.values, strict=True):
+                    if isinstance(key, ast.Constant) and key.value in VERDICT_FIELDS and not _is_none(value):
+                        found.add((rel, key.lineno))
+            elif isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
+                    if isinstance(target, ast.Attribute) and target.attr in VERDICT_FIELDS:
+                        found.add((rel, target.lineno))
+    return found
+
+
+def test_no_verdict_is_set_outside_estimation():
+    found = {(rel, line) for rel, line in _verdicts_set(SRC) if rel not in ALLOWED_VERDICTS}
+    assert found == set()
+
+
+def test_no_module_outside_estimation_may_set_a_verdict():
+    assert ALLOWED_VERDICTS == {}
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "est = replace(est, reliable=False, caveat=why)",
+        "fields |= dict(reliable=False, caveat=slow)",
+        "out = Estimate(v, n, 'ksg', caveat=TEXT)",
+        "row = {'reliable': True}",
+        "est.caveat = why",
+    ],
+)
+def test_the_scan_sees_each_way_of_setting_a_verdict(tmp_path, line):
+    (tmp_path / "functional").mkdir()
+    (tmp_path / "estimation").mkdir()
+    (tmp_path / "functional" / "nulls.py").write_text(line + "\n")
+    (tmp_path / "estimation" / "verdict.py").write_text(line + "\n")
+    assert _verdicts_set(tmp_path) == {("functional/nulls.py", 1)}
+
+
+def test_the_scan_lets_a_field_stay_unset(tmp_path):
+    (tmp_path / "functional").mkdir()
+    (tmp_path / "functional" / "result.py").write_text(
+        "def f(reliable=None, caveat=None):\n    return Estimate(1.0, reliable=None, caveat=None)\n"
+    )
+    assert _verdicts_set(tmp_path) == set()

@@ -9,6 +9,7 @@ import torch
 from scipy import linalg
 
 import iblearn.functional as ibf
+from iblearn.estimation.verdict import series_figures_verdict
 from iblearn.functional import serial
 from iblearn.functional.knn.nulls import transfer_entropy_estimate
 from iblearn.functional.knn.transfer import embedding, partialled
@@ -39,6 +40,11 @@ def var1(phi: float, coupling: float, steps: int, seed: int) -> tuple[torch.Tens
     return torch.from_numpy(out[:, 0].copy()), torch.from_numpy(out[:, 1].copy())
 
 
+def judged(source: torch.Tensor, target: torch.Tensor, **options: int) -> ibf.Estimate:
+    """The transfer entropy with its figures, judged as the front door judges a named method's."""
+    return series_figures_verdict(transfer_entropy_estimate(source, target, **options), ("source", "target"))
+
+
 def walks(steps: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     g = np.random.default_rng(seed)
     x, y = np.cumsum(g.standard_normal((2, steps)), axis=1)
@@ -58,7 +64,7 @@ def test_the_closed_form_is_the_regression_of_a_long_run():
 def test_a_near_unit_root_pair_is_covered_or_unreliable():
     truth = var1_te(np.array([[0.95, 0.0], [0.3, 0.95]]))
     for seed in range(4):
-        est = transfer_entropy_estimate(*var1(0.95, 0.3, 1000, seed), n_resamples=20, seed=3)
+        est = judged(*var1(0.95, 0.3, 1000, seed), n_resamples=20, seed=3)
         if est.reliable is not False:
             assert est.interval[0] <= truth <= est.interval[1], (seed, est)
 
@@ -89,15 +95,19 @@ def test_a_column_the_past_determines_keeps_its_values():
 def test_random_walks_are_unreliable_with_why():
     for seed in range(3):
         est = transfer_entropy_estimate(*walks(300, seed), n_resamples=10, seed=seed)
-        assert est.reliable is False
-        assert "mix too slowly" in est.caveat and "random walk" in est.caveat
+        # The math layer returns the figures of the mixing, not a verdict: the verdict reads them.
+        assert est.reliable is None and est.caveat is None
+        assert est.report.features["slow block"] > 299 / serial.MIN_BLOCKS
+        judged_est = series_figures_verdict(est, ("source", "target"))
+        assert judged_est.reliable is False and float(judged_est) == float(est)
+        assert "mix too slowly" in judged_est.caveat and "random walk" in judged_est.caveat
 
 
 def test_a_stationary_pair_stays_reliable_and_covered():
     truth = var1_te(np.array([[0.5, 0.0], [0.3, 0.5]]))
     hits = 0
     for seed in range(6):
-        est = transfer_entropy_estimate(*var1(0.5, 0.3, 1000, seed), n_resamples=20, seed=seed)
+        est = judged(*var1(0.5, 0.3, 1000, seed), n_resamples=20, seed=seed)
         hits += est.reliable is not False and est.interval[0] <= truth <= est.interval[1]
     assert hits >= 4
 
@@ -110,9 +120,9 @@ def test_the_block_follows_the_autocorrelation():
     assert white.block < 3 and white.tau == pytest.approx(1.0, abs=0.3)
     # AR(1) at 0.9: tau = 1.9 / 0.1 = 19, block (1.5 (2 phi / (1 - phi^2))^2)^(1/3) N^(1/3) = 51.
     assert 25 < slow.block < 100 and 8 < slow.tau < 35
-    block, why = serial.series_blocks([var1(0.9, 0.0, 1000, seed=0)[0]], ["x"], 1000)
-    assert block == pytest.approx(slow.block, abs=1) and why is None
-    assert serial.series_blocks([np.arange(10.0)], ["x"], 10)[1] is not None
+    block, figures = serial.series_blocks([var1(0.9, 0.0, 1000, seed=0)[0]], 1000)
+    assert block == pytest.approx(slow.block, abs=1) and figures == {}
+    assert serial.series_blocks([np.arange(10.0)], 10)[1]["slow block"] > 10 / serial.MIN_BLOCKS
     assert serial.mixing([np.arange(10)]) is None  # integer labels say nothing
 
 
@@ -143,7 +153,7 @@ def test_coverage_where_reliable_over_20_seeds(phi, steps):
     truth = var1_te(np.array([[phi, 0.0], [0.3, phi]]))
     reliable = covered = 0
     for seed in range(20):
-        est = transfer_entropy_estimate(*var1(phi, 0.3, steps, seed), n_resamples=20, seed=seed)
+        est = judged(*var1(phi, 0.3, steps, seed), n_resamples=20, seed=seed)
         reliable += est.reliable is not False
         covered += est.reliable is not False and est.interval[0] <= truth <= est.interval[1]
     assert reliable >= 10 and covered >= 0.85 * reliable
@@ -153,6 +163,6 @@ def test_coverage_where_reliable_over_20_seeds(phi, steps):
 def test_random_walks_reliable_intervals_hold_zero():
     excluded = 0
     for seed in range(20):
-        est = transfer_entropy_estimate(*walks(5000, seed), n_resamples=20, seed=seed)
+        est = judged(*walks(5000, seed), n_resamples=20, seed=seed)
         excluded += est.reliable is not False and est.interval[0] > 0
     assert excluded <= 1

@@ -22,7 +22,6 @@ interval beyond MMI is the inference core's over halves of the rows (:func:`pid_
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import replace
 from functools import cache
@@ -37,7 +36,7 @@ from iblearn import functional as ibf
 from iblearn.estimation.choose import choose_many, choose_pid
 from iblearn.estimation.pid_labels import REDUNDANCIES, label_codes, pid_labels
 from iblearn.estimation.pid_labels import RESAMPLES as RESAMPLES_PID
-from iblearn.estimation.verdict import figures_verdict, flagged, many_verdict
+from iblearn.estimation.verdict import figures_verdict, flagged, many_verdict, parts_verdict
 from iblearn.functional import Estimate, inference
 from iblearn.functional.knn.options import KNNKeywords
 from iblearn.functional.multivariate.inputs import copula_normal, split_variables
@@ -125,9 +124,10 @@ def pid_parts(
     (:func:`iblearn.functional.pid`, which says which pairs exist; ``"copula"``: its
     ``"gaussian"`` on each variable's normal scores), each with its
     half-sampling interval from ``n_resamples`` halves of the rows (none where 0): the inference core's
-    bias-aware :func:`~iblearn.functional.inference.interval`, the bias its trend with N reads, and the
-    estimate flagged where it is not finite or where that trend allows a bias beyond its sampling error
-    (:func:`~iblearn.functional.inference.bias_caveat`). ``seed`` draws the halves and, by kNN, the
+    bias-aware :func:`~iblearn.functional.inference.interval`, the bias its trend with N reads (the
+    halves' figures in ``report.features``), and the verdict of
+    :func:`~iblearn.estimation.verdict.parts_verdict`: flagged where it is not finite or where that
+    trend allows a bias beyond its sampling error. ``seed`` draws the halves and, by kNN, the
     jitter of ties (with ``settings``, the kNN settings of ``"sx"``).
 
     Example:
@@ -150,7 +150,6 @@ def pid_parts(
     out = {}
     for j, name in enumerate(PARTS):
         est = Estimate(torch.tensor(whole[j], dtype=torch.float64), n, method, measure=name)
-        why = None if math.isfinite(whole[j]) else f"{name} of {whole[j]} nats: not a number the data support"
         if n_resamples:
             r = inference.summarize(halves[:, j].tolist(), n, "half", constant=True)
             _, bias = inference.interval(whole[j], r.stderr, half=r.half, n_resamples=n_resamples)
@@ -160,10 +159,15 @@ def pid_parts(
                 interval=(spans[j][1], spans[j][2]),
                 confidence=inference.CONFIDENCE,
                 bias=bias,
-                report=replace(est.report, stderr_method=f"{r.method} over {n_resamples} halves of the rows"),
+                report=replace(
+                    est.report,
+                    stderr_method=f"{r.method} over {n_resamples} halves of the rows",
+                    features={}
+                    if r.half is None
+                    else {"half": r.half, "stderr": r.stderr, "resamples": n_resamples},
+                ),
             )
-            why = why or inference.bias_caveat(whole[j], r.stderr, r.half, n_resamples)
-        out[name] = est if why is None else replace(est, reliable=False, caveat=why)
+        out[name] = parts_verdict(est)
     return out
 
 

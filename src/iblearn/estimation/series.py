@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypedDict, Unpack
 
 import torch
@@ -40,7 +40,7 @@ from iblearn import _checks as V
 from iblearn import functional as ibf
 from iblearn.estimation.autocheck import Check
 from iblearn.estimation.choose import choose_many
-from iblearn.estimation.verdict import series_verdict
+from iblearn.estimation.verdict import series_figures_verdict, series_verdict
 from iblearn.functional import Estimate, inference
 from iblearn.functional.knn.transfer import embedding, partialled
 from iblearn.functional.multivariate.inputs import copula_normal
@@ -113,15 +113,18 @@ def te_method(source: Any, target: Any, *, method: str, condition: Any = None, *
     V.choice(method, "method", METHODS)
     n_resamples = options.pop("n_resamples", 0)
     o = SeriesOptions(**{key: options.pop(key) for key in SeriesKeywords.__annotations__ if key in options})
+    est: Estimate
     if method != "ksg" or condition is not None:
         if options:
             what = "a conditional transfer entropy" if method == "ksg" else f"method={method!r}"
             raise ValueError(f"{sorted(options)[0]}: not an option of {what}")
         series = _series(source, target, condition, method)
-        return _lagged_estimate(*series, o.lag, o.history, o.k, method, n_resamples, o.seed)
-    return ibf.transfer_entropy_estimate(
-        source, target, o.lag, o.history, o.k, n_resamples=n_resamples, seed=o.seed, **options
-    )
+        est = _lagged_estimate(*series, o.lag, o.history, o.k, method, n_resamples, o.seed)
+    else:
+        est = ibf.transfer_entropy_estimate(
+            source, target, o.lag, o.history, o.k, n_resamples=n_resamples, seed=o.seed, **options
+        )
+    return series_figures_verdict(est, _names(condition))
 
 
 def te_auto(
@@ -161,10 +164,16 @@ def te_auto(
         samples = _lagged(shifted_source, tgt[:half], None if cond is None else cond[:half], lag, history, k)
         return _cmi_of_rows(samples, k, chosen, seed)[0](slice(None))
 
+    est = series_figures_verdict(est, _names(condition))
     why = f"series, the lagged samples ({names}) by the rule: {rule.rsplit(': ', 1)[0]}; {_HOW[chosen]}"
     shift_text = "the source circularly shifted against the target (on half the series) reads about 0"
     probe = ("independence", "shifted", shifted, shift_text)
     return series_verdict(est, n, probe, _CEILING, why, chosen=chosen, features=feats)
+
+
+def _names(condition: Any) -> tuple[str, ...]:
+    """The series of a transfer entropy, as its verdict names them."""
+    return ("source", "target") if condition is None else ("source", "target", "condition")
 
 
 def lag_one_bound(series: Tensor) -> tuple[float, float]:
@@ -245,12 +254,6 @@ def _cmi_of_rows(
     return cmi, len(present)
 
 
-DETERMINED = (
-    "the target's present is a linear function of its past and the source's past (and the condition's) "
-    "to float64's resolution: a deterministic continuous target has infinite transfer entropy"
-)
-
-
 def _explained(y: Tensor, *given: Tensor) -> bool:
     """Whether ``y`` is a linear function of ``given`` to float64's resolution: its residual variance
     below 1e-12 of its variance (its Gaussian conditional MI would be a log of round-off)."""
@@ -287,11 +290,15 @@ def _lagged_estimate(
 ) -> Estimate:
     """The transfer entropy of the lagged samples of the series (:func:`_lagged`) by ``method``
     (:func:`_cmi_of_rows`), with the blockwise jackknife's interval from ``n_resamples`` halves of the
-    blocks (none where 0), each block as long as the series' autocorrelation asks."""
+    blocks (none where 0), each block as long as the series' autocorrelation asks; in
+    ``report.features``, ``"determined"`` where the pasts determine the target (an infinite transfer
+    entropy) and the figures of a mixing too slow for enough blocks
+    (:func:`~iblearn.functional.serial.slow_figures`), which the verdict reads
+    (:func:`~iblearn.estimation.verdict.series_figures_verdict`)."""
     samples = _lagged(source, target, condition, lag, history, k)
     te, n = _cmi_of_rows(samples, k, method, seed)
     if _determined(*samples):
-        return Estimate(
+        est = Estimate(
             torch.tensor(math.inf, dtype=torch.float64),
             n,
             method,
@@ -299,14 +306,14 @@ def _lagged_estimate(
             stderr=0.0,
             interval=(math.inf, math.inf),
             confidence=inference.CONFIDENCE,
-            reliable=False,
-            caveat=DETERMINED,
         )
+        return replace(est, report=replace(est.report, features={"determined": 1.0}))
     value = te(slice(None))
     fields: dict[str, Any] = {}
+    slow: dict[str, float] = {}
     if n_resamples:
         series = [source, target] + ([] if condition is None else [condition])
-        block, slow = series_blocks(series, ["source", "target", "condition"][: len(series)], n)
+        block, slow = series_blocks(series, n)
         res = inference.resampled(te, n, n_resamples, "block", seed, block)
         # A blockwise spread rests on the blocks: with fewer blocks than resamples, theirs are its
         # degrees of freedom.
@@ -320,6 +327,5 @@ def _lagged_estimate(
             confidence=inference.CONFIDENCE,
             bias=bias,
         )
-        if slow is not None:
-            fields |= dict(reliable=False, caveat=slow)
-    return Estimate(torch.tensor(value, dtype=torch.float64), n, method, measure="transfer_entropy", **fields)
+    est = Estimate(torch.tensor(value, dtype=torch.float64), n, method, measure="transfer_entropy", **fields)
+    return replace(est, report=replace(est.report, features=slow)) if slow else est

@@ -43,12 +43,14 @@ from iblearn.estimation.series import (
     unit_root_check,
     unit_root_threshold,
 )
-from iblearn.estimation.verdict import series_verdict
+from iblearn.estimation.verdict import series_figures_verdict, series_verdict
 from iblearn.functional import Estimate, inference
 from iblearn.functional.information_dynamics import active_information_storage
 
 __all__ = ["StorageKeywords", "ais_auto", "ais_method"]
 
+#: The series, as the verdict names it.
+_NAMES = ("series 0",)
 _SHUFFLED = "the series with its steps shuffled (on half of it), which then stores nothing, reads about 0"
 
 
@@ -73,8 +75,10 @@ class StorageKeywords(TypedDict, total=False):
 
 def ais_method(series: Any, *, method: str, **options: Unpack[StorageKeywords]) -> Estimate:
     """Active information storage by a named method (``"ksg"``, ``"gaussian"``, ``"copula"``), with a
-    blockwise interval (``n_resamples``) and a p-value against circular shifts (``n_permutations``)."""
-    return active_information_storage(series, method=method, **options)
+    blockwise interval (``n_resamples``) and a p-value against circular shifts (``n_permutations``),
+    flagged where its series mixes too slowly for the interval
+    (:func:`~iblearn.estimation.verdict.series_figures_verdict`)."""
+    return series_figures_verdict(active_information_storage(series, method=method, **options), _NAMES)
 
 
 def ais_auto(series: Any, *, history: int = 1, k: int = 4, seed: int = 0) -> Estimate:
@@ -107,6 +111,7 @@ def ais_auto(series: Any, *, history: int = 1, k: int = 4, seed: int = 0) -> Est
     if chosen == "ksg":  # its normal scores: heavy tails and warps bias the neighbour counts
         steps = normal_scores(steps[:, None], "series")[:, 0]
     est = active_information_storage(steps, history, chosen, k=k, n_resamples=RESAMPLES[chosen], seed=seed)
+    est = series_figures_verdict(est, _NAMES)
     if est.interval is not None and reach > est.interval[1]:
         est = replace(est, interval=(est.interval[0], reach))
 

@@ -33,28 +33,40 @@ from iblearn.estimators.reliability import UnreliableEstimateWarning, discrete_c
 from iblearn.functional import Estimate, inference
 from iblearn.functional.multivariate.estimate import NON_NEGATIVE
 from iblearn.functional.multivariate.inputs import MAGNITUDES_Z, ScalarCheck
-from iblearn.functional.serial import ordered_rows
+from iblearn.functional.serial import MIN_BLOCKS, ordered_rows
 
 __all__ = [
     "ADVICE",
     "BIASED",
+    "BIAS_SES",
+    "DETERMINED",
     "LABELS_ADVICE",
+    "LINEAR",
     "MANY_ADVICE",
     "OVERFITTED",
     "RELIABLE_ROWS",
     "SERIES_ADVICE",
+    "TAIL_SHARE",
+    "bias_why",
     "caveat",
     "checked",
     "checks_verdict",
     "estimator_verdict",
     "figures_verdict",
     "flagged",
+    "heavy_tails",
     "impossible_verdict",
     "in_order",
     "many_verdict",
     "mi_verdict",
     "not_finite",
+    "parts_verdict",
+    "scalar_why",
+    "series_figures_verdict",
     "series_verdict",
+    "slow_why",
+    "tails_why",
+    "uncovered",
 ]
 
 #: Fewest rows at which an estimate can be reliable: below, halves too small for the checks to see a
@@ -112,6 +124,151 @@ _KIND = {
     "upper": "an upper bound on the MI",
     None: "an estimate of the MI",
 }
+
+
+#: Standard errors beyond which the bias an estimate's trend with N allows makes it unreliable
+#: (:func:`bias_why`): within them, the calibration tasks' intervals keep their coverage
+#: (docs/design.md, "Measurements behind the code").
+BIAS_SES = 2.0
+
+#: Share of a column's rows in its tail (:func:`iblearn.functional.inference.tail_share`) from which it
+#: is heavy-tailed: estimates on such raw rows read low while their intervals stay narrow
+#: (docs/design.md, "Measurements behind the code").
+TAIL_SHARE = 0.01
+
+#: Why the Gaussian estimate of x and y linearly related (``report.features["linear"]``) is infinite.
+LINEAR = (
+    "y is a linear function of x to float64's resolution (a canonical correlation of 1): continuous "
+    "variables so related share infinite information, and the Gaussian estimate and its interval are "
+    "infinite; where the values are few or repeated, estimate them as labels"
+)
+
+#: Why a transfer entropy whose target is a linear function of the pasts is no estimate.
+DETERMINED = (
+    "the target's present is a linear function of its past and the source's past (and the condition's) "
+    "to float64's resolution: a deterministic continuous target has infinite transfer entropy"
+)
+
+
+def bias_why(value: float, stderr: float, half: float | None, n_resamples: int) -> str | None:
+    """Why an estimate is not reliable for its bias, or None: where the bias its trend with N allows
+    beyond the noise of the halves' mean (:func:`iblearn.functional.inference.bias_reach`) exceeds
+    :data:`BIAS_SES` standard errors, the estimate still moves with N by more than its sampling error,
+    and how far it has to go is a guess."""
+    if half is None or n_resamples < 2:
+        return None
+    far = inference.bias_reach(value, stderr, half, n_resamples)
+    if abs(far) <= BIAS_SES * stderr:
+        return None
+    return (
+        f"the estimate still moves with N (half the rows read {half:.4g}, all {value:.4g}): a bias of up to "
+        f"{abs(far):.2g} nats may remain, more than {BIAS_SES:g} standard errors ({stderr:.2g}); use more "
+        "rows, fewer dimensions, or an estimator that fits the data"
+    )
+
+
+def tails_why(name: str, share: float) -> str | None:
+    """Why an estimate on the raw rows of ``name`` is not reliable where ``share`` of a column's rows
+    lie in its tail (:func:`iblearn.functional.inference.tail_share`), beyond :data:`TAIL_SHARE`; else
+    None."""
+    if share <= TAIL_SHARE:
+        return None
+    return (
+        f"{name} is heavy-tailed ({share:.1%} of a column's rows beyond {inference.TAIL_SDS:g} robust "
+        "standard deviations): an estimate on the raw rows is biased by the tails and its interval "
+        "does not cover; estimate on normal scores (iblearn.estimate_mi does) instead"
+    )
+
+
+def heavy_tails(samples: Sequence[Any], names: Sequence[str]) -> str | None:
+    """Why the rows of ``samples`` (arrays or tensors, rows first) are too heavy-tailed for an estimate
+    on them to be reliable, or None: the first of them with more than :data:`TAIL_SHARE` of a column's
+    rows in its tail (:func:`tails_why`). Integer (label) samples are skipped. The remedy is an
+    estimate on each column's normal scores (ranks), which no monotone map changes."""
+    for sample, name in zip(samples, names, strict=True):
+        if (why := tails_why(name, inference.tail_share(sample))) is not None:
+            return why
+    return None
+
+
+def scalar_why(check: ScalarCheck) -> str | None:
+    """Why the Gaussian closed form of two single columns is not their MI, or None where it and KSG on
+    the same columns agree within the check's tolerance."""
+    if abs(check.closed - check.knn) <= check.tolerance:
+        return None
+    return (
+        f"the Gaussian closed form reads {check.closed:.4g} nats where KSG on the same columns reads "
+        f"{check.knn:.4g} (tolerance {check.tolerance:.3g}): a dependence that is not Gaussian (in its "
+        "copula), which the closed form misses"
+    )
+
+
+def uncovered(figures: dict[str, float], names: Sequence[str]) -> str | None:
+    """Why a named estimator's interval is not to be trusted on samples named ``names``, from the
+    ``figures`` of them it measured (:meth:`~iblearn.estimators.base.Estimator.coverage`), or None:
+    a sample's tails (``"tails <name>"``, :func:`tails_why`); magnitudes that depend on each other
+    beyond a Gaussian's (``"magnitudes"``, the z of
+    :func:`~iblearn.functional.multivariate.inputs.magnitude_dependence`, beyond
+    :data:`~iblearn.functional.multivariate.inputs.MAGNITUDES_Z`); the closed form and KSG apart on
+    two single columns (``"closed"``, ``"knn"``, ``"tolerance"``: :func:`scalar_why`). The Gaussian
+    closed form misses the last two."""
+    for name in names:
+        if (why := tails_why(name, figures.get(f"tails {name}", 0.0))) is not None:
+            return why
+    z = figures.get("magnitudes", 0.0)
+    if abs(z) > MAGNITUDES_Z:
+        return (
+            f"{', '.join(names)}: their magnitudes depend on each other beyond a Gaussian's (z = "
+            f"{z:.1f}: heavy joint tails, a shared scale), which the Gaussian closed form misses"
+        )
+    if "closed" in figures:
+        disagreement = scalar_why(ScalarCheck(figures["closed"], figures["knn"], figures["tolerance"]))
+        if disagreement is not None:
+            return f"{', '.join(names)}: {disagreement}; use KSG"
+    return None
+
+
+def slow_why(features: dict[str, float], names: Sequence[str], n: int) -> str | None:
+    """Why no blockwise error of ``n`` steps of the series ``names`` can be trusted, from the figures
+    of their mixing (:func:`iblearn.functional.serial.slow_figures`), or None where none are there."""
+    if "slow block" not in features:
+        return None
+    root = "" if features["slow decayed"] else "; the autocorrelation has not died out within sqrt(N) steps"
+    return (
+        f"{' and '.join(names)} mix too slowly for {n} steps (integrated autocorrelation time "
+        f"{features['slow tau']:.3g}, about {features['slow effective']:.3g} effective samples{root}): a "
+        f"block that holds their dependence ({int(features['slow block'])} steps) leaves fewer than "
+        f"{MIN_BLOCKS} blocks for a blockwise error (a root near 1 or a random walk has no stationary law "
+        "to estimate); use a longer series, or difference a random walk"
+    )
+
+
+def series_figures_verdict(est: Estimate, names: Sequence[str]) -> Estimate:
+    """``est``, a transfer entropy or an information storage of the series ``names`` by a named
+    method, flagged (without a warning: a named method is not checked) from the figures in
+    ``est.report.features``: a target its pasts determine (``"determined"``, :data:`DETERMINED`);
+    series mixing too slowly for a blockwise error (:func:`slow_why`); and, where its maker recorded
+    them, a trend with N that allows a bias beyond its sampling error (``"half"``, ``"resamples"``:
+    :func:`bias_why`) or heavy-tailed raw series (``"tails <name>"``: :func:`tails_why`)."""
+    f = est.report.features
+    why = DETERMINED if f.get("determined") else slow_why(f, names, est.n_samples)
+    if why is None and "half" in f:
+        why = bias_why(float(est), est.stderr or 0.0, f["half"], int(f["resamples"]))
+    for name in names:
+        why = why or tails_why(name, f.get(f"tails {name}", 0.0))
+    return est if why is None else replace(est, reliable=False, caveat=why)
+
+
+def parts_verdict(est: Estimate) -> Estimate:
+    """``est``, a part of the PID by a redundancy other than MMI
+    (:func:`iblearn.estimation.many.pid_parts`), flagged (without a warning) where it is not finite,
+    or where its trend with N over the halves of the rows allows a bias beyond their sampling error
+    (``report.features``: ``"half"``, ``"stderr"``, ``"resamples"``; :func:`bias_why`)."""
+    f, value = est.report.features, float(est)
+    why = None if math.isfinite(value) else f"{est.measure} of {value} nats: not a number the data support"
+    if why is None and "half" in f:
+        why = bias_why(value, f["stderr"], f["half"], int(f["resamples"]))
+    return est if why is None else replace(est, reliable=False, caveat=why)
 
 
 def caveat(checks: dict[str, Check], advice: str) -> str | None:
@@ -223,16 +380,16 @@ def estimator_verdict(
       labels, its ceiling, log N for a lower bound, and the bound on training rows that ``fit``
       recorded at the kept critic), with a critic's remedies;
     * of any other: a trend with N, over ``n_resamples`` halves, that allows a bias beyond its sampling
-      error (:func:`iblearn.functional.inference.bias_caveat`), or data its interval does not cover
-      (:meth:`~iblearn.estimators.base.Estimator.uncovered`); then impossible for its data (against 0,
-      and H(X) or H(Y) of a discrete x or y); then rows in time order (:func:`in_order`).
+      error (:func:`bias_why`), or data its interval does not cover (:func:`uncovered`, from the
+      figures of :meth:`~iblearn.estimators.base.Estimator.coverage`); then impossible for its data
+      (against 0, and H(X) or H(Y) of a discrete x or y); then rows in time order (:func:`in_order`).
 
     It takes reliability away only: an estimate none of these flags stays "not checked".
     """
-    if result.caveat is not None and not math.isfinite(float(result)):
-        # An estimator's value that is infinite for a reason it states (the Gaussian estimate of
-        # linearly related variables): that reason, not the arithmetic's, is the verdict.
-        return flagged(replace(result, caveat=None), estimator.name, result.caveat)
+    if result.report.features.get("linear") and not math.isfinite(float(result)):
+        # The Gaussian estimate of linearly related variables: that reason, not the arithmetic's, is
+        # the verdict.
+        return flagged(result, estimator.name, LINEAR)
     names = ("x", "y", "z")[: len(samples)]
     rows = [
         V.as_tensor(s, n) if isinstance(s, Tensor | np.ndarray | list) else None
@@ -253,9 +410,11 @@ def estimator_verdict(
         nats = math.log(base)
         value, stderr = float(result) * nats, result.stderr * nats
         half = None if result.bias is None else value + result.bias * nats
-        why = inference.bias_caveat(value, stderr, half, n_resamples)
-        kept = [(t, n) for t, n in zip(rows, names, strict=True) if t is not None]
-        why = why or estimator.uncovered([t for t, _ in kept], [n for _, n in kept])
+        why = bias_why(value, stderr, half, n_resamples)
+        if why is None:
+            kept = [(t, n) for t, n in zip(rows, names, strict=True) if t is not None]
+            kept_names = [n for _, n in kept]
+            why = uncovered(estimator.coverage([t for t, _ in kept], kept_names), kept_names)
         result = result if why is None else flagged(result, name, why)
     entropy, of = discrete_ceiling(x, y) or (None, "")  # conditional MI too is at most H(X) and H(Y)
     result = impossible_verdict(result, name, base, entropy=entropy, entropy_of=of, advice=BIASED)
@@ -386,11 +545,11 @@ def figures_verdict(est: Estimate) -> Estimate:
             f"{f['magnitudes']:.1f}: heavy joint tails, a shared scale), information that the {est.method} "
             "estimate misses; use method='ksg'"
         )
-    elif "closed" in f and (scalar := ScalarCheck(f["closed"], f["knn"], f["tolerance"]).why) is not None:
+    elif "closed" in f and (scalar := scalar_why(ScalarCheck(f["closed"], f["knn"], f["tolerance"]))):
         why = f"{scalar}; use method='ksg'"
-    elif resampled and (tails := inference.tails_caveat("x", f.get("tails", 0.0))) is not None:
+    elif resampled and (tails := tails_why("x", f.get("tails", 0.0))) is not None:
         why = tails
-    elif resampled and (bias := inference.bias_caveat(value, stderr, f.get("half"), int(f["resamples"]))):
+    elif resampled and (bias := bias_why(value, stderr, f.get("half"), int(f["resamples"]))):
         why = bias
     elif est.measure in NON_NEGATIVE and value < -max(BELOW_ZERO, 2 * stderr):
         why = (

@@ -200,12 +200,11 @@ class Estimator(nn.Module):
         result = self._estimate_of(value * scale, n, resampled, p_value, n_permutations)
         return self._limited(result)
 
-    def uncovered(self, samples: Sequence[Any], names: Sequence[str]) -> str | None:
-        """Why this estimator's interval is not to be trusted on ``samples`` (named ``names``), or None:
-        what its calibration found it does not cover (none here; kNN and Gaussian estimators refuse
-        heavy tails). The verdict on a named estimate reads it
-        (:func:`iblearn.estimation.verdict.estimator_verdict`)."""
-        return None
+    def coverage(self, samples: Sequence[Any], names: Sequence[str]) -> dict[str, float]:
+        """The figures of ``samples`` (named ``names``) on which this estimator's calibration found its
+        interval may not cover (none here): the verdict on a named estimate reads them
+        (:func:`iblearn.estimation.verdict.uncovered`)."""
+        return {}
 
     def _p_value(self, x: Tensor, y: Tensor, asked: Permutations) -> float:
         """The permutation p-value of independence: one estimate per shuffle of y's rows (permutation

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import torch
@@ -19,7 +20,7 @@ from iblearn.functional import inference
 from iblearn.functional.discrete import Correction, Strategy, row_codes
 from iblearn.functional.knn.neighbors import Backend, Metric
 from iblearn.functional.knn.options import Ties
-from iblearn.functional.multivariate.inputs import MAGNITUDES_Z, magnitude_dependence, scalar_check
+from iblearn.functional.multivariate.inputs import magnitude_dependence, scalar_check
 from iblearn.functional.renyi.entropy import DEFAULT_ALPHA
 from iblearn.functional.renyi.gram import DEFAULT_SIGMA, Channels, KernelWidth
 from iblearn.parallel import check_n_jobs
@@ -59,8 +60,15 @@ class _KNN(Estimator):
         permutations = {"n_permutations": asked.count, "n_jobs": asked.n_jobs, "permutation_seed": asked.seed}
         return permutations | self._search()
 
-    def uncovered(self, samples: Sequence[Any], names: Sequence[str]) -> str | None:
-        return inference.heavy_tails(samples, names)
+    def coverage(self, samples: Sequence[Any], names: Sequence[str]) -> dict[str, float]:
+        """Each sample's tail share (``"tails <name>"``: :func:`iblearn.functional.inference.tail_share`):
+        heavy tails bias the neighbour counts and the interval does not cover them."""
+        return _tails(samples, names)
+
+
+def _tails(samples: Sequence[Any], names: Sequence[str]) -> dict[str, float]:
+    """Each sample's tail share, under ``"tails <name>"``."""
+    return {f"tails {name}": inference.tail_share(s) for s, name in zip(samples, names, strict=True)}
 
 
 class KSG(Conditional, _KNN):
@@ -253,14 +261,6 @@ class Binning(Estimator):
                 return
 
 
-#: Why the Gaussian estimate of x and y linearly related is infinite.
-LINEAR = (
-    "y is a linear function of x to float64's resolution (a canonical correlation of 1): continuous "
-    "variables so related share infinite information, and the Gaussian estimate and its interval are "
-    "infinite; where the values are few or repeated, estimate them as labels"
-)
-
-
 class GaussianMI(Conditional):
     """I(X; Y) of the Gaussian with the sample's covariance, from canonical correlations; I(X; Y | Z)
     with ``est(x, y, z=z)``, from partial canonical correlations.
@@ -295,8 +295,8 @@ class GaussianMI(Conditional):
     ) -> MIEstimate:
         """As :meth:`Conditional.forward`; where a canonical correlation of x and y is 1 (y a linear
         function of x, as for ``y = x``: continuous variables so related share infinite information),
-        the estimate is ``inf`` with the interval ``(inf, inf)``, its reason in the caveat, rather than
-        resamples of ``inf`` whose spread is ``nan``."""
+        the estimate is ``inf`` with the interval ``(inf, inf)`` and ``report.features["linear"]`` 1,
+        rather than resamples of ``inf`` whose spread is ``nan``."""
         if z is None:
             value = self.mi(x, y)
             if bool(torch.isinf(value)) and float(value) > 0:
@@ -314,31 +314,28 @@ class GaussianMI(Conditional):
                     interval=(math.inf, math.inf),
                     confidence=inference.CONFIDENCE,
                     p_value=p_value,
-                    caveat=LINEAR,
                 )
-                return result  # reliable None: estimation.verdict flags an infinite value with its reason
+                # Not checked here: estimation.verdict reads the figure and says why the value is infinite.
+                return replace(result, report=replace(result.report, features={"linear": 1.0}))
         return super().forward(
             x, y, z, n_resamples=n_resamples, n_permutations=n_permutations, seed=seed, n_jobs=n_jobs
         )
 
-    def uncovered(self, samples: Sequence[Any], names: Sequence[str]) -> str | None:
-        """Heavy tails, or magnitudes that depend on each other beyond a Gaussian's
-        (:func:`iblearn.functional.multivariate.inputs.magnitude_dependence`, on the rows whitened in
-        their own rank, as the closed form sees them): the closed form misses that."""
-        why = inference.heavy_tails(samples, names)
+    def coverage(self, samples: Sequence[Any], names: Sequence[str]) -> dict[str, float]:
+        """Each sample's tail share (``"tails <name>"``); the dependence of the magnitudes
+        (``"magnitudes"``: the z of :func:`iblearn.functional.multivariate.inputs.magnitude_dependence`,
+        on the rows whitened in their own rank, as the closed form sees them); and, for two single
+        columns, the closed form beside KSG on them (``"closed"``, ``"knn"``, ``"tolerance"``:
+        :func:`~iblearn.functional.multivariate.inputs.scalar_check`). The closed form misses heavy
+        tails, dependent magnitudes and a copula that is not Gaussian."""
+        figures = _tails(samples, names)
         floats = [torch.as_tensor(s).reshape(len(s), -1).double() for s in samples if s.is_floating_point()]
-        if why is None and len(floats) >= 2:
+        if len(floats) >= 2:
             wx, wy = ibf.canonical_bases(floats[0], torch.cat(floats[1:], dim=1), rtol=self.rtol)
-            z = magnitude_dependence(torch.cat([wx, wy], dim=1), wx.shape[1])
-            if abs(z) > MAGNITUDES_Z:
-                why = (
-                    f"{', '.join(names)}: their magnitudes depend on each other beyond a Gaussian's (z = "
-                    f"{z:.1f}: heavy joint tails, a shared scale), which the Gaussian closed form misses"
-                )
-        if why is None and [f.shape[1] for f in floats] == [1, 1]:
-            disagreement = scalar_check(*floats).why
-            why = None if disagreement is None else f"{', '.join(names)}: {disagreement}; use KSG"
-        return why
+            figures["magnitudes"] = magnitude_dependence(torch.cat([wx, wy], dim=1), wx.shape[1])
+        if [f.shape[1] for f in floats] == [1, 1]:
+            figures |= scalar_check(*floats)._asdict()
+        return figures
 
     def _unresampleable(self, x: Tensor, y: Tensor, z: Tensor) -> str | None:
         """A continuous z that determines x or y linearly (x or y lies in the span of z's columns, as

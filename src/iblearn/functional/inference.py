@@ -191,12 +191,6 @@ def resampled(
     return summarize(values, n, scheme)
 
 
-#: Standard errors beyond which the bias an estimate's trend with N allows makes it unreliable
-#: (:func:`bias_caveat`): within them, the calibration tasks' intervals keep their coverage
-#: (docs/design.md, "Measurements behind the code").
-BIAS_SES = 2.0
-
-
 def interval(
     value: float,
     stderr: float,
@@ -243,36 +237,21 @@ def interval(
     return (low, high), -trend
 
 
+def bias_reach(value: float, stderr: float, half: float, n_resamples: int) -> float:
+    """How far from the estimate ``value`` its limit may lie, signed: 2.41 times its trend with N,
+    ``value - half`` (``half`` the mean of ``n_resamples`` halves' estimates), beyond the noise
+    ``stderr sqrt(2 / R)`` of that mean (:func:`interval`)."""
+    return _reach(value - half, stderr, n_resamples)
+
+
 def _reach(trend: float, stderr: float, n_resamples: int) -> float:
-    """How far from the estimate its limit may lie, signed: 2.41 times the trend ``value - half`` beyond
-    the noise ``stderr sqrt(2 / R)`` of a mean of R halves (:func:`interval`)."""
     noise = stderr * math.sqrt(2 / n_resamples) if n_resamples > 0 else 0.0
     return (1 + math.sqrt(2)) * math.copysign(max(0.0, abs(trend) - noise), trend)
-
-
-def bias_caveat(value: float, stderr: float, half: float | None, n_resamples: int) -> str | None:
-    """Why an estimate is not reliable for its bias, or None: where the bias its trend with N allows
-    beyond the noise of the halves' mean (2.41 times the part of ``|value - half|`` beyond
-    ``stderr sqrt(2 / R)``, see :func:`interval`) exceeds :data:`BIAS_SES` standard errors, the estimate
-    still moves with N by more than its sampling error, and how far it has to go is a guess."""
-    if half is None or n_resamples < 2:
-        return None
-    far = _reach(value - half, stderr, n_resamples)
-    if abs(far) <= BIAS_SES * stderr:
-        return None
-    return (
-        f"the estimate still moves with N (half the rows read {half:.4g}, all {value:.4g}): a bias of up to "
-        f"{abs(far):.2g} nats may remain, more than {BIAS_SES:g} standard errors ({stderr:.2g}); use more "
-        "rows, fewer dimensions, or an estimator that fits the data"
-    )
 
 
 #: Robust standard deviations (1.4826 median absolute deviations) from a column's median beyond which a
 #: row is in its tail: 6e-7 of a Gaussian's rows lie there, 12% of a Cauchy's.
 TAIL_SDS = 5.0
-#: Share of a column's rows in its tail from which it is heavy-tailed: estimates on such raw rows read
-#: low while their intervals stay narrow (docs/design.md, "Measurements behind the code").
-TAIL_SHARE = 0.01
 
 
 def tail_share(sample: Any) -> float:
@@ -286,30 +265,6 @@ def tail_share(sample: Any) -> float:
     spread = 1.4826 * np.median(np.abs(cols - median), axis=0)
     spread[spread == 0] = math.inf  # a column mostly on one value: a point mass, not a tail
     return float((np.abs(cols - median) > TAIL_SDS * spread).mean(axis=0).max())
-
-
-def tails_caveat(name: str, share: float) -> str | None:
-    """Why an estimate on the raw rows of ``name`` is not reliable where ``share`` of a column's rows
-    lie in its tail (:func:`tail_share`), beyond :data:`TAIL_SHARE`; else None."""
-    if share <= TAIL_SHARE:
-        return None
-    return (
-        f"{name} is heavy-tailed ({share:.1%} of a column's rows beyond {TAIL_SDS:g} robust "
-        "standard deviations): an estimate on the raw rows is biased by the tails and its interval "
-        "does not cover; estimate on normal scores (iblearn.estimate_mi does) instead"
-    )
-
-
-def heavy_tails(samples: Sequence[Any], names: Sequence[str]) -> str | None:
-    """Why the rows of ``samples`` (arrays or tensors, rows first) are too heavy-tailed for an estimate
-    on them to be reliable, or None: where more than :data:`TAIL_SHARE` of a column's rows lie beyond
-    :data:`TAIL_SDS` robust standard deviations of its median (:func:`tails_caveat`). Integer (label)
-    samples are skipped. The remedy is an estimate on each column's normal scores (ranks), which no
-    monotone map changes."""
-    for sample, name in zip(samples, names, strict=True):
-        if (why := tails_caveat(name, tail_share(sample))) is not None:
-            return why
-    return None
 
 
 def p_value(observed: float, nulls: Sequence[float], *, two_sided: bool = False) -> float:

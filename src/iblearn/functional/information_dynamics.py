@@ -15,6 +15,7 @@ References:
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Literal, overload
 
 import numpy as np
@@ -65,8 +66,10 @@ def _estimate(
     seed: int,
 ) -> Estimate:
     """``I(c; y | z)`` as an :class:`Estimate`: with ``n_resamples`` a blockwise-jackknife standard
-    error and interval (blocks as long as the series' autocorrelation asks), with ``n_permutations`` a
-    p-value against ``c`` circularly shifted by at least a tenth of the series."""
+    error and interval (blocks as long as the series' autocorrelation asks; in ``report.features`` the
+    figures of a mixing too slow for enough blocks, :func:`~iblearn.functional.serial.slow_figures`),
+    with ``n_permutations`` a p-value against ``c`` circularly shifted by at least a tenth of the
+    series."""
     eng = KSGCMI(k) if method == "ksg" else GaussianCMI()
 
     def value(rows: np.ndarray | None) -> float:
@@ -76,24 +79,22 @@ def _estimate(
 
     v, n = value(None), len(y)
     fields: dict[str, Any] = {}
+    slow: dict[str, float] = {}
     if n_resamples:
-        block, slow = series_blocks(
-            [torch.from_numpy(r) for r in raw], [f"series {i}" for i in range(len(raw))], n
-        )
+        block, slow = series_blocks([torch.from_numpy(r) for r in raw], n)
         res = inference.resampled(value, n, n_resamples, "block", seed, block)
         span, bias = inference.interval(
             v, res.stderr, half=res.half, n_resamples=min(res.n_resamples, -(-n // block)), floor=0.0
         )
         fields |= dict(stderr=res.stderr, stderr_method=res.method, interval=span, bias=bias)
         fields |= dict(confidence=inference.CONFIDENCE)
-        if slow is not None:
-            fields |= dict(reliable=False, caveat=slow)
     if n_permutations:
         plan = surrogates((n,), n_permutations, "shift", (seed, inference.PERMUTATION))
         nulls = eng.surrogates(condition(y, z), c, plan)
         fields |= dict(p_value=inference.p_value(v, list(nulls)), n_permutations=n_permutations)
         fields |= dict(null="no dependence: the past variables circularly shifted against the present")
-    return Estimate(torch.tensor(v, dtype=torch.float64), n, method, measure=measure, **fields)
+    est = Estimate(torch.tensor(v, dtype=torch.float64), n, method, measure=measure, **fields)
+    return replace(est, report=replace(est.report, features=slow)) if slow else est
 
 
 def _local(y: np.ndarray, c: np.ndarray, z: np.ndarray, method: str, k: int) -> Tensor:

@@ -132,25 +132,33 @@ def mixing(samples: Sequence[Any]) -> Mixing | None:
     return max(columns_mixing, key=lambda mix: (not mix.decayed, mix.block))
 
 
-def series_blocks(samples: Sequence[Any], names: Sequence[str], n: int) -> tuple[int, str | None]:
+def series_blocks(samples: Sequence[Any], n: int) -> tuple[int, dict[str, float]]:
     """The block length of a blockwise resampling of ``n`` rows of the series ``samples``: at least
-    ``n^(1/3)`` (Kuensch 1989) and at least :func:`mixing`'s block of its slowest column; with why no
-    blockwise error of them can be trusted, or None: the block leaves fewer than :data:`MIN_BLOCKS`
-    blocks, the series mixing too slowly for its length."""
+    ``n^(1/3)`` (Kuensch 1989) and at least :func:`mixing`'s block of its slowest column; with the
+    figures of the mixing where the block leaves fewer than :data:`MIN_BLOCKS` blocks (the series
+    mixing too slowly for its length, so that no blockwise error of them can be trusted), as a
+    report's features read them (:func:`slow_figures`), else ``{}``."""
     base = max(1, round(n ** (1 / 3)))
     mix = mixing(samples)
     if mix is None:
-        return base, None
+        return base, {}
     block = min(max(base, math.ceil(mix.block)), n)
     if n / block >= MIN_BLOCKS:
-        return block, None
-    root = "" if mix.decayed else "; the autocorrelation has not died out within sqrt(N) steps"
-    return block, (
-        f"{' and '.join(names)} mix too slowly for {n} steps (integrated autocorrelation time {mix.tau:.3g}, "
-        f"about {mix.effective:.3g} effective samples{root}): a block that holds their dependence "
-        f"({block} steps) leaves fewer than {MIN_BLOCKS} blocks for a blockwise error (a root near 1 or a "
-        "random walk has no stationary law to estimate); use a longer series, or difference a random walk"
-    )
+        return block, {}
+    return block, slow_figures(mix, block)
+
+
+def slow_figures(mix: Mixing, block: int) -> dict[str, float]:
+    """The figures of a series that mixes too slowly for a blockwise error: its block (``"slow
+    block"``), integrated autocorrelation time (``"slow tau"``), effective samples (``"slow
+    effective"``) and whether its autocorrelation died out within sqrt(N) steps (``"slow decayed"``,
+    1 or 0)."""
+    return {
+        "slow block": float(block),
+        "slow tau": mix.tau,
+        "slow effective": mix.effective,
+        "slow decayed": float(mix.decayed),
+    }
 
 
 #: Relative margin by which a lag-1 autocorrelation summed directly must clear the bound for

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, Unpack
 
 import numpy as np
@@ -402,9 +402,11 @@ def transfer_entropy_estimate(
     result type (:class:`~iblearn.functional.inference.Estimate`): with ``n_resamples``, a standard error, a
     bias and a 95% interval from the blockwise jackknife of :mod:`iblearn.functional.inference` (half of the
     blocks of successive samples, so the series' own dependence stays in each resample; a block as long as the
-    series' autocorrelation asks, :func:`iblearn.functional.serial.series_blocks`, and the estimate
-    unreliable, with why, where the series mix too slowly for their length to give enough blocks); with
-    ``n_permutations``, the p-value of :func:`transfer_entropy_test`.
+    series' autocorrelation asks, :func:`iblearn.functional.serial.series_blocks`), and in
+    ``report.features`` the figures that say whether to believe it (the series' mixing where it is too
+    slow for enough blocks, the halves' trend, the series' tails), which the front door's verdict reads
+    (:func:`iblearn.estimation.verdict.series_figures_verdict`); with ``n_permutations``, the p-value of
+    :func:`transfer_entropy_test`.
 
     Args:
         source, target, lag, history, k, **options: as for
@@ -448,9 +450,11 @@ def transfer_entropy_estimate(
     if n_permutations:
         series, embed = (source, target), (lag, history, k)
         fields |= _te_null(null, value, series, embed, n_permutations, n_jobs, opts)
-    return inference.Estimate(
+    features = fields.pop("features", {})
+    est = inference.Estimate(
         torch.tensor(value, dtype=torch.float64), n, "ksg", measure="transfer_entropy", **fields
     )
+    return replace(est, report=replace(est.report, features=features)) if features else est
 
 
 def _te_spread(
@@ -462,9 +466,11 @@ def _te_spread(
     seed: int,
 ) -> dict[str, Any]:
     """The blockwise standard error, interval and bias of a transfer entropy ``value`` of ``n`` rows,
-    and why it is unreliable where it is."""
-    names = ["source", "target"]
-    block, slow = series_blocks(list(series), names, n)
+    and the figures a verdict reads (``"features"``): the series' mixing where it is too slow for a
+    blockwise error (:func:`~iblearn.functional.serial.slow_figures`), the halves' mean and count
+    (``"half"``, ``"resamples"``) and each series' tail share (``"tails source"``, ``"tails
+    target"``: :func:`~iblearn.functional.inference.tail_share`)."""
+    block, slow = series_blocks(list(series), n)
     res = inference.resampled(te, n, n_resamples, "block", seed, block)
     # A blockwise spread rests on the blocks: with fewer blocks than resamples, theirs are its degrees
     # of freedom.
@@ -472,12 +478,19 @@ def _te_spread(
     span, bias = inference.interval(
         value, res.stderr, half=res.half, n_resamples=min(res.n_resamples, blocks), floor=0.0
     )
-    fields: dict[str, Any] = dict(
-        stderr=res.stderr, stderr_method=res.method, interval=span, confidence=inference.CONFIDENCE, bias=bias
+    features = dict(slow)
+    if res.half is not None:
+        features |= {"half": res.half, "resamples": float(res.n_resamples)}
+    names = ("source", "target")
+    features |= {f"tails {name}": inference.tail_share(s) for name, s in zip(names, series, strict=True)}
+    return dict(
+        stderr=res.stderr,
+        stderr_method=res.method,
+        interval=span,
+        confidence=inference.CONFIDENCE,
+        bias=bias,
+        features=features,
     )
-    why = slow or inference.bias_caveat(value, res.stderr, res.half, res.n_resamples)
-    why = why or inference.heavy_tails(list(series), names)
-    return fields if why is None else fields | dict(reliable=False, caveat=why)
 
 
 def _te_null(

@@ -131,7 +131,9 @@ SCALAR_GAP_SDS = 2.5
 
 
 class ScalarCheck(NamedTuple):
-    """The Gaussian closed form beside KSG on the same two single columns (:func:`scalar_check`)."""
+    """The Gaussian closed form beside KSG on the same two single columns (:func:`scalar_check`), and
+    the gap between them beyond which they disagree (the verdict's
+    :func:`iblearn.estimation.verdict.scalar_why`)."""
 
     closed: float
     knn: float
@@ -143,17 +145,6 @@ class ScalarCheck(NamedTuple):
         closed form's, ``stderr``) about that."""
         gap = abs(self.knn - self.closed) + 2 * stderr
         return self.knn - gap, self.knn + gap
-
-    @property
-    def why(self) -> str | None:
-        """Why the closed form is not the MI, or None where the two agree within the tolerance."""
-        if abs(self.closed - self.knn) <= self.tolerance:
-            return None
-        return (
-            f"the Gaussian closed form reads {self.closed:.4g} nats where KSG on the same columns reads "
-            f"{self.knn:.4g} (tolerance {self.tolerance:.3g}): a dependence that is not Gaussian (in its "
-            "copula), which the closed form misses"
-        )
 
 
 def scalar_check(a: Tensor, b: Tensor) -> ScalarCheck:
