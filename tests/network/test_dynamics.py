@@ -108,3 +108,20 @@ def test_batched_gaussian_surrogates_equal_the_surrogates_laid_out(segments, kin
     batched = GaussianCMI().surrogates(cond, c, plan)
     one_by_one = [GaussianCMI().value(cond, s) for s in plan.take(c)]
     np.testing.assert_allclose(batched, one_by_one, rtol=1e-8, atol=1e-12)
+
+
+@pytest.mark.parametrize("segments", [(300,), (120, 180)])
+def test_shifted_surrogates_make_no_step_the_series_does_not(segments):
+    """A shifted surrogate continues each trial past its ends by its mirror image: every step between
+    neighbouring samples within a trial is a step of the trial, so a slowly drifting series gains no
+    jump where its end would meet its start."""
+    n = sum(segments)
+    c = np.cumsum(np.random.default_rng(0).standard_normal(n))  # a random walk: its ends far apart
+    plan = surrogates(segments, 200, "shift", (0, 1, 2))
+    starts = np.concatenate([[0], np.cumsum(segments)[:-1]])
+    for sample in plan.take(c):
+        for start, length in zip(starts, segments, strict=True):
+            largest = np.abs(np.diff(c[start : start + length])).max()
+            assert np.abs(np.diff(sample[start : start + length])).max() <= largest
+    # and it is a shift: no surrogate keeps the trial in place
+    assert not any(np.array_equal(sample, c) for sample in plan.take(c))

@@ -54,12 +54,19 @@ class Surrogates:
     """The surrogates of one candidate variable, drawn once and laid out on demand: ``"trials"``, the
     variable's realisations taken from a permuted order of the trials (each trial's samples whole, so
     their autocorrelation is kept and only their alignment with the target is broken); ``"shift"``,
-    within each trial the realisations circularly shifted by at least a tenth of the trial, the block
-    surrogate that keeps the series' own dependence (IDTxl's time-shift surrogates for few trials)."""
+    within each trial the realisations shifted in time by at least a tenth of the trial, the samples
+    shifted past one end of the trial taken from its mirror image there (:func:`reflected`).
+
+    A circular shift would join the trial's end to its start: for a series that forgets its past
+    slowly (an AR(1) process of root 0.9 or 0.99 over a few hundred steps) that joint is a jump no
+    step of the series makes, the shifted copy no longer has the series' law, and independent
+    processes pass as coupled about twice as often as alpha. The mirror image continues the series
+    without a jump, and a time-reversible process (every Gaussian one) reads the same backwards."""
 
     segments: tuple[int, ...]
     kind: str
-    #: ``(B, R)``: the trial order (``"trials"``) or each trial's shift (``"shift"``) of surrogate b.
+    #: ``(B, R)``: the trial order (``"trials"``) or each trial's shift (``"shift"``, in ``[0, 2 T_r)``:
+    #: the offset into the trial followed by its mirror image, repeated) of surrogate b.
     draws: np.ndarray
 
     def __len__(self) -> int:
@@ -67,9 +74,10 @@ class Surrogates:
 
     def dots(self, a: np.ndarray, column: np.ndarray) -> np.ndarray:
         """``a' c_b`` for every surrogate ``c_b`` of ``column`` ``(n,)``, with ``a`` ``(n, k)``:
-        ``(B, k)``, without laying the surrogates out. Circular shifts: per trial, the circular
-        cross-correlation of a and c at every shift at once by FFT (``ifft(conj(fft a) fft c)``);
-        trial orders: the R x R products of the trials' pieces, summed along each order."""
+        ``(B, k)``, without laying the surrogates out. Shifts: per trial, the circular
+        cross-correlation of a (zero-padded to twice the trial) with the trial and its mirror image at
+        every offset at once by FFT (``ifft(conj(fft a) fft c)``); trial orders: the R x R products of
+        the trials' pieces, summed along each order."""
         starts = np.concatenate([[0], np.cumsum(self.segments)[:-1]]).astype(np.int64)
         if self.kind == "trials":
             size = self.segments[0]
@@ -79,10 +87,11 @@ class Surrogates:
             return products[np.arange(len(self.segments))[None, :], self.draws].sum(axis=1)
         out = np.zeros((len(self), a.shape[1]))
         for r, (start, length) in enumerate(zip(starts, self.segments, strict=True)):
-            fa = np.fft.rfft(a[start : start + length], axis=0)
-            fc = np.fft.rfft(column[start : start + length])
-            circular = np.fft.irfft(np.conj(fa) * fc[:, None], n=length, axis=0)
-            out += circular[self.draws[:, r] % length]
+            piece = column[start : start + length]
+            fa = np.fft.rfft(a[start : start + length], n=2 * length, axis=0)
+            fc = np.fft.rfft(np.concatenate([piece, piece[::-1]]))
+            circular = np.fft.irfft(np.conj(fa) * fc[:, None], n=2 * length, axis=0)
+            out += circular[self.draws[:, r]]
         return out
 
     def take(self, column: np.ndarray, which: slice | int = slice(None)) -> np.ndarray:
@@ -97,12 +106,18 @@ class Surrogates:
                 windows = np.stack([column[s : s + length] for s in starts])
                 pieces.append(windows[draws[:, r]])
             else:
-                # A circular shift by s is the window at s of the trial repeated twice: one gather.
-                twice = np.concatenate([column[start : start + length]] * 2)
-                view = np.lib.stride_tricks.sliding_window_view(twice, length, axis=0)
-                picked = view[draws[:, r] % length]
-                pieces.append(np.moveaxis(picked, -1, 1) if column.ndim == 2 else picked)
+                pieces.append(column[start + reflected(length, draws[:, r])])
         return np.concatenate(pieces, axis=1)
+
+
+def reflected(length: int, offsets: np.ndarray) -> np.ndarray:
+    """``(B, length)``: the samples of a trial of ``length`` that its shift by each offset takes, the
+    trial followed by its mirror image ``(x_0 .. x_{T-1}, x_{T-1} .. x_0)`` read from the offset on,
+    periodically. An offset s up to T shifts the series forward by s, its last s samples the trial's
+    end read backwards; an offset 2T - s shifts it back by s, its first s samples the start read
+    backwards; those between read the series backwards, mostly."""
+    where = (np.arange(length)[None, :] + np.asarray(offsets)[:, None]) % (2 * length)
+    return np.where(where < length, where, 2 * length - 1 - where)
 
 
 def surrogates(segments: tuple[int, ...], count: int, kind: str, key: Sequence[int]) -> Surrogates:
@@ -113,7 +128,10 @@ def surrogates(segments: tuple[int, ...], count: int, kind: str, key: Sequence[i
         return Surrogates(segments, kind, np.stack([rng.permutation(len(segments)) for _ in range(count)]))
     least = [max(1, length // 10) for length in segments]
     draws = np.stack(
-        [rng.integers(lo, length - lo + 1, size=count) for lo, length in zip(least, segments, strict=True)],
+        [
+            rng.integers(lo, 2 * length - lo + 1, size=count)
+            for lo, length in zip(least, segments, strict=True)
+        ],
         axis=1,
     )
     return Surrogates(segments, kind, draws)
@@ -173,15 +191,17 @@ class GaussianCMI:
     def surrogates(self, cond: Condition, c: np.ndarray, plan: Surrogates) -> np.ndarray:
         """The estimate for every surrogate of ``c`` in ``plan``: ``(B,)``.
 
-        A surrogate is a permutation of c's rows, so its sum of squares is c's, and its residual's is
-        that less its projection on the conditioning basis Q; and ``ry . P c_b = ry . c_b`` (``ry`` is a
-        residual already): the products of the surrogates with ``[ry, Q]``
-        (:meth:`~iblearn.functional.cmi_surrogates.Surrogates.dots`) give every R^2.
+        A surrogate's residual sum of squares is its own (the products of a column of ones with the
+        surrogates of ``c**2``) less its projection on the conditioning basis Q; and
+        ``ry . P c_b = ry . c_b`` (``ry`` is a residual already): the products of the surrogates with
+        ``[ry, Q]`` (:meth:`~iblearn.functional.cmi_surrogates.Surrogates.dots`) give every R^2.
         """
         ry = cond.target
         if c.ndim == 1 or c.shape[1] == 1:
-            along = plan.dots(np.column_stack([ry, cond.basis]), c.reshape(-1))
-            kept = float(c.reshape(-1) @ c.reshape(-1)) - (along[:, 1:] ** 2).sum(axis=1)
+            c = c.reshape(-1)
+            along = plan.dots(np.column_stack([ry, cond.basis]), c)
+            squares = plan.dots(np.ones((len(c), 1)), c * c)[:, 0]
+            kept = squares - (along[:, 1:] ** 2).sum(axis=1)
             return _nats(along[:, 0] ** 2 / (float(ry @ ry) * np.maximum(kept, 1e-300)))
         return np.array([self.value(cond, sample) for sample in plan.take(c)])
 

@@ -1,6 +1,7 @@
 """The information dynamics of recorded processes with what is known of each estimate: active
 information storage and (conditional) transfer entropy, as :class:`~iblearn.functional.Estimate`
-results with blockwise-jackknife intervals and p-values against circularly shifted surrogates.
+results with blockwise-jackknife intervals and p-values against surrogates shifted in time
+(continued past the ends by their mirror image).
 
 Both are conditional mutual informations on the samples that :func:`iblearn.network.infer_network`
 searches, estimated by its estimators (:mod:`iblearn.functional.cmi_surrogates`).
@@ -68,8 +69,8 @@ def _estimate(
     """``I(c; y | z)`` as an :class:`Estimate`: with ``n_resamples`` a blockwise-jackknife standard
     error and interval (blocks as long as the series' autocorrelation asks; in ``report.features`` the
     figures of a mixing too slow for enough blocks, :func:`~iblearn.functional.serial.slow_figures`),
-    with ``n_permutations`` a p-value against ``c`` circularly shifted by at least a tenth of the
-    series."""
+    with ``n_permutations`` a p-value against ``c`` shifted by at least a tenth of the series,
+    continued past its ends by its mirror image."""
     eng = KSGCMI(k) if method == "ksg" else GaussianCMI()
 
     def value(rows: np.ndarray | None) -> float:
@@ -92,7 +93,7 @@ def _estimate(
         plan = surrogates((n,), n_permutations, "shift", (seed, inference.PERMUTATION))
         nulls = eng.surrogates(condition(y, z), c, plan)
         fields |= dict(p_value=inference.p_value(v, list(nulls)), n_permutations=n_permutations)
-        fields |= dict(null="no dependence: the past variables circularly shifted against the present")
+        fields |= dict(null="no dependence: the past variables shifted in time against the present")
     est = Estimate(torch.tensor(v, dtype=torch.float64), n, method, measure=measure, **fields)
     return replace(est, report=replace(est.report, features=slow)) if slow else est
 
@@ -177,7 +178,7 @@ def active_information_storage(
         method: ``"ksg"`` (Kraskov et al. 2004, k neighbours), ``"gaussian"`` or ``"copula"``.
         k: neighbours of the kNN estimate.
         n_resamples: blockwise resamples behind a standard error and an interval (0: none).
-        n_permutations: circularly shifted surrogates behind a p-value (0: none).
+        n_permutations: shifted surrogates behind a p-value (0: none).
         seed: seeds the resamples and the surrogates.
         local: return the local active information storage (Lizier et al. 2012, eq. 9) instead, one
             value per embedded time point t = history, ..., T - 1 in that order, whose mean is the

@@ -4,11 +4,12 @@ parallel and resumable, then the correction across targets.
 Surrogates keep each series' own dynamics and break only its alignment with the target: with
 several trials of one length and ``trials! >= n_permutations``, the candidate's realisations from a
 permuted order of the trials (IDTxl's swap of replications); otherwise, within each trial, the
-candidate's realisations circularly shifted by at least a tenth of the trial (a block surrogate, in
-place of IDTxl's permutation of samples in time, which would break the autocorrelation). A shifted
-copy keeps a series' law only where the series forgets its past well within its trial: a process that
-mixes more slowly (a root near 1) is warned about, since its surrogates make independent processes
-look coupled more often than alpha. Each
+candidate's realisations shifted in time by at least a tenth of the trial, continued past the
+trial's ends by its mirror image (a block surrogate, in place of IDTxl's permutation of samples in
+time, which would break the autocorrelation; the mirror, in place of a circular shift's jump from the
+end to the start). A shifted copy keeps a series' law only where the series forgets its past well
+within its trial: a process that mixes more slowly (a root near 1) is warned about, since its
+surrogates make independent processes look coupled more often than alpha. Each
 target's and each candidate's surrogates are drawn from a seed derived from ``seed``, the target,
 the step and the candidate, never from a worker, so the result is the same for every ``n_jobs`` and
 backend, bit for bit.
@@ -247,8 +248,8 @@ def _warn_if_too_few(n_permutations: int, alpha: float, p: int) -> None:
 def _warn_if_slow(trials: list[np.ndarray]) -> None:
     """A warning where a process mixes too slowly for its trial (:func:`iblearn.functional.serial.mixing`:
     fewer than :data:`~iblearn.functional.serial.MIN_BLOCKS` blocks of its dependence, or an
-    autocorrelation not died out within sqrt(T) steps): a circularly shifted copy of such a series,
-    joined where its end meets its start, no longer has its law, and its surrogates read independent
+    autocorrelation not died out within sqrt(T) steps): a shifted copy of such a series, continued
+    past its ends by its mirror image, no longer quite has its law, and its surrogates read independent
     processes as coupled more often than alpha."""
     for r, trial in enumerate(trials):
         mix = mixing([trial])
