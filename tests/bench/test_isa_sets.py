@@ -5,8 +5,8 @@ pairwise_scale's table gives each set its row and verdict."""
 from __future__ import annotations
 
 import pytest
-
 from benchmarks.runners import script
+
 from iblearn.functional.knn import kernel_isa
 
 

@@ -54,7 +54,9 @@ def batch_mi(
     # of 1-d pairs then cost little beside the kernel's scans.
     single = [bivariate.usable([v]) for v in prepared]
     routes: dict[tuple[torch.device, int], str] = {}
-    brute, tree, one_d = [], [], []
+    brute: list[int] = []
+    tree: list[int] = []
+    one_d: list[int] = []
     for p, (a, b) in enumerate(pairs):
         key = (prepared[a].device, prepared[a].shape[1] + prepared[b].shape[1])
         if key not in routes:
