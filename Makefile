@@ -84,8 +84,9 @@ $(VENV)/.bench-installed: $(VENV)/.installed
 	$(PIP) install -q -e '.[bench]'
 	touch $@
 
-# First the ratio check (about a minute): each hot path's time over its core operation's, against the
-# ratios committed in benchmarks/results/ratios/results.json; it fails when one grew more than 1.5x.
+# First the ratio check (about a minute for each instruction set of the compiled kernel the CPU runs,
+# a child process each): each hot path's time over its core operation's, against the ratios committed
+# in benchmarks/results/ratios/results.json; it fails when one grew more than 1.5x under any set.
 bench: $(VENV)/.bench-installed
 	$(PY) benchmarks/ratios.py --check
 	$(PY) benchmarks/estimators_speed.py

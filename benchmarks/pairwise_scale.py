@@ -1,15 +1,20 @@
 """All pairs of thousands of variables streamed in tiles: the cost of a pair beside the dense matrix's,
 and FastPairMI's shape (9,563 variables x 336 rows) with planted dependencies, against its goals.
 
-    python benchmarks/pairwise_scale.py [--columns 1000] [--measured 768] [--write-results]
+    python benchmarks/pairwise_scale.py [--columns 1000] [--repeats 5] [--measured 768] [--write-results]
+    python benchmarks/pairwise_scale.py --keep-fastpairmi ...   # part 1 only; part 2's record kept
     python benchmarks/pairwise_scale.py --full 2 [--write-results]
 
 One thread, thread CPU time (``time.thread_time``) throughout; k = 3.
 
-1. The cost of a pair: ``pairwise_mi(x)`` (the dense matrix) and ``pairwise_mi(x, top_k=10)`` (the
-   streamed tiles) on the same ``--columns`` x 336 Gaussian columns (groups of 4 sharing a source),
-   each timed once in turn; the top 10 of the dense matrix's rows are checked to be the streamed ones.
-   Goal: at most 0.025 ms a pair.
+1. The cost of a pair, under each instruction set of the compiled kernel that the CPU runs
+   (``kernel_isa()``: portable, avx2, avx512): ``pairwise_mi(x)`` (the dense matrix) and
+   ``pairwise_mi(x, top_k=10)`` (the streamed tiles) on the same ``--columns`` x 336 Gaussian columns
+   (groups of 4 sharing a source), each timed once in turn in a child process whose IBLEARN_SIMD names
+   the set; the sets alternate, each in turn first, for ``--repeats`` rounds, and each row is the
+   median of its set's. The top 10 of the dense matrix's rows are checked to be the streamed ones.
+   Goal: at most 0.025 ms a pair, on every set the CPU runs (a CPU with AVX2 and no AVX-512 runs the
+   avx2 row's kernels).
 2. FastPairMI's shape: 9,563 columns x 336 rows, 200 planted pairs among the first 400 columns
    (columns 2i and 2i + 1; 100 linear with correlations spread over [0.2, 0.9], 100 non-linear:
    sine, square, absolute value and a quarter-period cosine, noise levels spread over [0.1, 1.5])
@@ -37,8 +42,11 @@ import _prelude  # noqa: F401  (first: one thread per library, the checkout's ro
 
 # isort: split
 
+import argparse
+import json
 import os
 import resource
+import statistics
 import tempfile
 import time
 from collections.abc import Callable
@@ -52,10 +60,10 @@ from joblib.externals.loky import get_reusable_executor
 import iblearn.functional as ibf
 from benchmarks.runners import script
 from benchmarks.runners.script import cpu_model
-from iblearn.functional.knn import bivariate, pairwise_stream
+from iblearn.functional.knn import bivariate, kernel_isa, pairwise_stream
 from iblearn.functional.knn.options import KNNOptions
 from iblearn.functional.knn.pairwise_edges import bh_kept
-from iblearn.records import environment, markdown_table, write_json
+from iblearn.records import environment, markdown_table, read_json, write_json
 
 ROWS, FULL_COLUMNS, PLANTED, TOP_K, Q = 336, 9563, 200, 10, 0.05
 OUT = Path(__file__).parent / "results" / "pairwise_scale"
@@ -95,8 +103,10 @@ def planted(rows: int, m: int, seed: int) -> tuple[torch.Tensor, list[dict[str, 
 
 
 def per_pair(columns: int) -> dict[str, Any]:
+    """One timing of each form in this process, under its kernel's instruction set."""
     x = grouped(ROWS, columns, seed=0)
     pairs = columns * (columns - 1) // 2
+    ibf.pairwise_mi(x[:, :32]), ibf.pairwise_mi(x[:, :32], top_k=TOP_K)  # first calls' imports and tables
     start = time.thread_time()
     dense = ibf.pairwise_mi(x)
     dense_s = time.thread_time() - start
@@ -115,7 +125,39 @@ def per_pair(columns: int) -> dict[str, Any]:
         "dense_ms_per_pair": 1e3 * dense_s / pairs,
         "streamed_ms_per_pair": 1e3 * stream_s / pairs,
         "top_k_equals_dense": same,
+        "isa": kernel_isa(),
     }
+
+
+def per_pair_by_isa(columns: int, repeats: int) -> list[dict[str, Any]]:
+    """:func:`per_pair` in a child process per instruction set the CPU runs, the sets alternating (each
+    in turn first) for ``repeats`` rounds: a row per set, the medians of its runs and every run."""
+    sets = script.isa_sets() or ["portable"]  # without the kernel: the general search, one row
+    runs: dict[str, list[dict[str, Any]]] = {s: [] for s in sets}
+    for r in range(repeats):
+        for isa in sets[r % len(sets) :] + sets[: r % len(sets)]:
+            done = script.under_isa(isa, [__file__, "--per-pair-child", "--columns", str(columns)])
+            if done.returncode != 0:
+                raise RuntimeError(f"the child under {isa} failed:\n{done.stderr}")
+            runs[isa].append(json.loads(done.stdout.splitlines()[-1]))
+    rows = []
+    for isa, got in runs.items():
+        rows.append(
+            {
+                "isa": got[0]["isa"],
+                "cpu": cpu_model(),
+                "columns": columns,
+                "pairs": got[0]["pairs"],
+                "repeats": len(got),
+                "dense_ms_per_pair": statistics.median(g["dense_ms_per_pair"] for g in got),
+                "streamed_ms_per_pair": statistics.median(g["streamed_ms_per_pair"] for g in got),
+                "dense_ms_runs": [g["dense_ms_per_pair"] for g in got],
+                "streamed_ms_runs": [g["streamed_ms_per_pair"] for g in got],
+                "top_k_equals_dense": all(g["top_k_equals_dense"] for g in got),
+                "asked": isa,
+            }
+        )
+    return rows
 
 
 def fastpairmi(measured: int) -> dict[str, Any]:
@@ -232,12 +274,27 @@ def full_table(run: dict[str, Any]) -> str:
     return markdown_table(["quantity", "value", "note"], rows)
 
 
+def per_pair_table(rows: list[dict[str, Any]], goal: float) -> str:
+    """Part 1: a line per instruction set, with the CPU it ran on."""
+    lines = [
+        [
+            r["isa"],
+            f"{r['dense_ms_per_pair']:.4f}",
+            f"{r['streamed_ms_per_pair']:.4f}",
+            "met" if max(r["dense_ms_per_pair"], r["streamed_ms_per_pair"]) <= goal else "not met",
+            str(r["top_k_equals_dense"]),
+            f"{r['columns']} x {ROWS}, median of {r['repeats']}",
+            r["cpu"] or "-",
+        ]
+        for r in rows
+    ]
+    header = ["kernel set", "ms a pair, dense", "ms a pair, top-k", f"goal <= {goal}", "top-k = dense's"]
+    return markdown_table([*header, "runs", "CPU"], lines)
+
+
 def table(results: dict[str, Any]) -> str:
-    a, b, g = results["per_pair"], results["fastpairmi"], results["goals"]
+    b, g = results["fastpairmi"], results["goals"]
     rows = [
-        ["ms a pair, dense matrix", f"{a['dense_ms_per_pair']:.4f}", f"{a['columns']} x {ROWS}"],
-        ["ms a pair, streamed top-k", f"{a['streamed_ms_per_pair']:.4f}", f"goal <= {g['ms_per_pair']}"],
-        ["top-k equals the dense matrix's", str(a["top_k_equals_dense"]), ""],
         [
             "ms a pair, FastPairMI shape (measured block)",
             f"{b['ms_per_pair']:.4f}",
@@ -263,7 +320,12 @@ def main() -> None:
     parser = script.Parser(description=__doc__.splitlines()[0])
     parser.add_output(OUT)
     parser.add_argument("--columns", type=script.positive_int, default=1000)
+    parser.add_argument("--repeats", type=script.positive_int, default=5, help="rounds of part 1's sets")
     parser.add_argument("--measured", type=script.positive_int, default=768)
+    parser.add_argument(
+        "--keep-fastpairmi", action="store_true", help="part 1 only; part 2 as the committed record has it"
+    )
+    parser.add_argument("--per-pair-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument(
         "--full", type=script.positive_int, metavar="JOBS", help="the whole problem on JOBS workers"
     )
@@ -277,19 +339,36 @@ def main() -> None:
         (args.out / "full.md").write_text(full_table(run) + "\n", encoding="utf-8")
         print(full_table(run))
         return
+    if args.per_pair_child:
+        print(json.dumps(per_pair(args.columns)))
+        return
+    config = {"rows": ROWS, "columns": args.columns, "repeats": args.repeats, "k": 3, "top_k": TOP_K}
+    per_isa = per_pair_by_isa(args.columns, args.repeats)
+    if args.keep_fastpairmi:
+        committed = read_json(OUT / "results.json")
+        part2 = {
+            "cpu": committed.get("cpu"),
+            "environment": committed["environment"],
+            **committed["fastpairmi"],
+        }
+        config["measured"] = committed["config"]["measured"]
+    else:
+        part2 = {**fastpairmi(args.measured), "cpu": cpu_model(), "environment": environment()}
+        config["measured"] = args.measured
     results = {
-        "config": {"rows": ROWS, "columns": args.columns, "measured": args.measured, "k": 3, "top_k": TOP_K},
+        "config": config,
         "goals": GOALS,
-        "per_pair": per_pair(args.columns),
-        "fastpairmi": fastpairmi(args.measured),
+        "per_pair": per_isa,
+        "fastpairmi": part2,
         "cpu": cpu_model(),
         "environment": environment(),
     }
     args.out.mkdir(parents=True, exist_ok=True)
     write_json(args.out / "config.json", results["config"])
     write_json(args.out / "results.json", results)
-    (args.out / "table.md").write_text(table(results) + "\n", encoding="utf-8")
-    print(table(results))
+    text = per_pair_table(per_isa, GOALS["ms_per_pair"]) + "\n\n" + table(results) + "\n"
+    (args.out / "table.md").write_text(text, encoding="utf-8")
+    print(text)
 
 
 if __name__ == "__main__":

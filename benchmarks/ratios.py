@@ -37,6 +37,9 @@ turn first), and each ratio is the median over the repetitions of the ratio of e
     python benchmarks/ratios.py            # measure; write benchmarks/results/ratios/results.json
     python benchmarks/ratios.py --check    # measure; exit 1 if a ratio exceeds the committed one
                                            # by more than --tolerance (1.5x); writes nothing
+                                           # (under each instruction set of the compiled kernel
+                                           # the CPU runs, a child process each, unless
+                                           # IBLEARN_SIMD names one)
     python benchmarks/ratios.py --cases pairwise selection   # measure these; replace their rows only
 """
 
@@ -44,6 +47,7 @@ import _prelude  # noqa: F401  (first: one thread per library, the checkout's ro
 
 # isort: split
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -325,9 +329,32 @@ def modified_sources() -> list[str] | None:
     return sorted(line[3:] for line in out.stdout.splitlines()) if out.returncode == 0 else None
 
 
+def check_every_isa(sets: list[str], argv: list[str]) -> int:
+    """The check in a child process under each of these instruction sets (IBLEARN_SIMD), since a hot
+    path's share beside its core can differ between the kernel's copies; 1 if any failed."""
+    failed = []
+    for isa in sets:
+        print(f"ratio check under IBLEARN_SIMD={isa}", flush=True)
+        if script.under_isa(isa, [__file__, *argv], capture=False).returncode != 0:
+            failed.append(isa)
+    if failed:
+        print(f"ratio check failed under {', '.join(failed)}")
+        return 1
+    print(f"ratio check passed under every set this CPU runs: {', '.join(sets)}")
+    return 0
+
+
 def main() -> int:
+    if "--check" in sys.argv[1:] and not os.environ.get("IBLEARN_SIMD"):
+        sets = script.isa_sets()
+        if sets:
+            return check_every_isa(sets, sys.argv[1:])
     p = script.Parser(description=__doc__.splitlines()[0])
-    p.add_argument("--check", action="store_true", help="compare with the committed ratios; write nothing")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="compare with the committed ratios, under each instruction set the CPU runs; write nothing",
+    )
     p.add_argument("--tolerance", type=float, default=TOLERANCE, help="allowed factor over a committed ratio")
     p.add_output(OUT)
     p.add_argument("--cases", nargs="+", choices=list(CASES), help="only these (a write keeps the others)")
@@ -348,6 +375,7 @@ def main() -> int:
         ratios[name] = measured(name, repeats)
         print(f"{hot}: {ratios[name]['ratio']:.2f}x its core", flush=True)
     print(table(ratios, committed))
+    print(f"compiled kernel's instruction set: {kernel_isa()}")
     if committed is not None:
         slower = [n for n, r in ratios.items() if n in committed["ratios"]]
         slower = [n for n in slower if ratios[n]["ratio"] > committed["ratios"][n]["ratio"] * args.tolerance]

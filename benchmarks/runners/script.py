@@ -15,6 +15,8 @@ import argparse
 import functools
 import json
 import math
+import os
+import subprocess
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -40,6 +42,29 @@ def cpu_model() -> str | None:
     except OSError:
         pass
     return None
+
+
+#: The compiled kernel's instruction sets, narrowest first: the values of IBLEARN_SIMD.
+ISA_SETS = ("portable", "avx2", "avx512")
+
+
+def isa_sets() -> list[str]:
+    """The instruction sets of the compiled kernel this CPU runs, narrowest first, up to the widest (asked
+    of a child process without IBLEARN_SIMD, so that this process's own setting does not cap it); empty
+    where the kernel was not built."""
+    env = {k: v for k, v in os.environ.items() if k != "IBLEARN_SIMD"}
+    ask = "from iblearn.functional.knn import kernel_isa; print(kernel_isa())"
+    widest = subprocess.run(
+        [sys.executable, "-c", ask], env=env, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    return list(ISA_SETS[: ISA_SETS.index(widest) + 1]) if widest in ISA_SETS else []
+
+
+def under_isa(isa: str, argv: Sequence[str], capture: bool = True) -> subprocess.CompletedProcess[str]:
+    """``python argv`` in a child process whose compiled kernel runs ``isa`` (IBLEARN_SIMD), its output
+    captured (else passed through)."""
+    env = {**os.environ, "IBLEARN_SIMD": isa}
+    return subprocess.run([sys.executable, *argv], env=env, capture_output=capture, text=True)
 
 
 def machine_provenance() -> dict[str, Any]:

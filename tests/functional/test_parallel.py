@@ -20,8 +20,16 @@ import torch
 import iblearn.functional as ibf
 from iblearn import parallel
 from iblearn.estimators import KSG
+from iblearn.functional.knn import pairwise
 
 torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True)
+def _tiles_of_16(monkeypatch):
+    """pairwise_mi's tiles 16 columns a side at these few rows, as from 10,000 rows on: several batches
+    for the jobs, the progress reports and the checkpoints."""
+    monkeypatch.setattr(pairwise, "TILE_ROWS", 1)
 
 
 def _columns(n: int = 300, m: int = 20, seed: int = 0) -> torch.Tensor:

@@ -42,6 +42,21 @@ def test_pairwise_matrix_is_one_ksg_call_per_pair(backend, variant):
             assert float(m[i, j]) == pytest.approx(float(one), abs=1e-12)
 
 
+def test_tiles_grow_as_rows_fall_and_change_no_value(monkeypatch):
+    """Tiles of 16 columns a side from 10,000 rows on, up to 64 at few rows (a batch's work about the
+    same); every pair's value is its own, the same bit for bit whatever the tile."""
+    from iblearn.functional.knn import pairwise
+
+    assert [pairwise.cpu_tile(n) for n in (20_000, 10_000, 2_500, 336, 1)] == [16, 16, 32, 64, 64]
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(300, 40, generator=g, dtype=torch.float64)
+    x[:, 33] += x[:, 2]  # a pair across two tiles of 16
+    wide = ibf.pairwise_mi(x)
+    monkeypatch.setattr(pairwise, "TILE_ROWS", 1)  # tiles of 16 at these rows
+    narrow = ibf.pairwise_mi(x)
+    assert torch.equal(wide.nan_to_num(), narrow.nan_to_num()) and float(wide[2, 33]) > 0.2
+
+
 def test_pairwise_blocks_and_values_near_the_truth():
     x = _sample(3000)
     m = ibf.pairwise_mi(x, blocks=[[0], [1], [3, 4]])

@@ -38,7 +38,11 @@
 #endif
 
 /* The body, once per instruction set: V a vector of W doubles, with loads, arithmetic, min and max
- * (vminpd's a < b ? a : b, which is exact) and "any lane a <= b". */
+ * (vminpd's a < b ? a : b, which is exact) and "any lane a <= b"; V_LT(a, b) the lanes where a < b
+ * (a LANES), V_BITS of those as a bit mask, and COUNTS a count a lane (COUNTS_ADD adds 1 in those lanes,
+ * COUNTS_SUM the total). The vector sets count in a vector register, not by the popcount of each bit
+ * mask, which costs a move out of it and a popcount a vector (measured: the marginal counts take a
+ * quarter less time on AVX2, a twentieth less on AVX-512). */
 #ifdef KERNEL_X86
 #define ISA avx512
 #define ISA_TARGET __attribute__((target("avx512f,popcnt")))
@@ -54,9 +58,14 @@ typedef __m512d V512;
 #define V_MAX _mm512_max_pd
 #define V_ABS _mm512_abs_pd
 #define V_ANY_LE(a, b) (_mm512_cmp_pd_mask(a, b, _CMP_LE_OQ) != 0)
-#define V_MASK_LT(a, b) ((unsigned)_mm512_cmp_pd_mask(a, b, _CMP_LT_OQ))
-#define V_POPCOUNT __builtin_popcount
+#define LANES __mmask8
+#define V_LT(a, b) _mm512_cmp_pd_mask(a, b, _CMP_LT_OQ)
+#define V_BITS(lt) ((unsigned)(lt))
 #define V_FULL 0xFFu
+#define COUNTS __m512i
+#define COUNTS_ZERO _mm512_setzero_si512()
+#define COUNTS_ADD(acc, lt) _mm512_mask_add_epi64(acc, lt, acc, _mm512_set1_epi64(1))
+#define COUNTS_SUM(acc) _mm512_reduce_add_epi64(acc)
 #include "_maxnorm_scan_body.h"
 
 #define ISA avx2
@@ -73,9 +82,19 @@ typedef __m256d V256;
 #define V_MAX _mm256_max_pd
 #define V_ABS(a) _mm256_andnot_pd(_mm256_set1_pd(-0.0), a)
 #define V_ANY_LE(a, b) (_mm256_movemask_pd(_mm256_cmp_pd(a, b, _CMP_LE_OQ)) != 0)
-#define V_MASK_LT(a, b) ((unsigned)_mm256_movemask_pd(_mm256_cmp_pd(a, b, _CMP_LT_OQ)))
-#define V_POPCOUNT __builtin_popcount
+#define LANES __m256d
+#define V_LT(a, b) _mm256_cmp_pd(a, b, _CMP_LT_OQ)
+#define V_BITS(lt) ((unsigned)_mm256_movemask_pd(lt))
 #define V_FULL 0xFu
+/* a lane in the comparison is all ones, -1 as an integer: subtracting it counts 1 */
+#define COUNTS __m256i
+#define COUNTS_ZERO _mm256_setzero_si256()
+#define COUNTS_ADD(acc, lt) _mm256_sub_epi64(acc, _mm256_castpd_si256(lt))
+#define COUNTS_SUM(acc) count_sum_avx2(acc)
+__attribute__((target("avx2"))) ALWAYS_INLINE int64_t count_sum_avx2(__m256i acc) {
+    const __m128i half = _mm_add_epi64(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+    return _mm_cvtsi128_si64(half) + _mm_extract_epi64(half, 1);
+}
 #include "_maxnorm_scan_body.h"
 #endif
 
@@ -93,9 +112,14 @@ typedef __m256d V256;
 #define V_MAX(a, b) ((a) > (b) ? (a) : (b))
 #define V_ABS fabs
 #define V_ANY_LE(a, b) ((a) <= (b))
-#define V_MASK_LT(a, b) ((unsigned)((a) < (b)))
-#define V_POPCOUNT(a) (a)
+#define LANES unsigned
+#define V_LT(a, b) ((unsigned)((a) < (b)))
+#define V_BITS(lt) (lt)
 #define V_FULL 1u
+#define COUNTS int64_t
+#define COUNTS_ZERO 0
+#define COUNTS_ADD(acc, lt) ((acc) + (lt))
+#define COUNTS_SUM(acc) (acc)
 #include "_maxnorm_scan_body.h"
 
 typedef void (*ScanEps)(const double *, const double *, Py_ssize_t, Py_ssize_t, double *);

@@ -52,15 +52,16 @@ ISA_TARGET static void SCAN_FN(scan_eps)(const double *xs, const double *ys, Py_
 }
 #undef SCAN_BLOCKS
 
-/* Adds to dst the number of the G W neighbours from `at` on within e of c (at, at + 1, ... for
- * sign > 0; at + W - 1, at + W - 2, ..., at - (G - 1) W for sign < 0), leaving the last vector's mask
- * in `last`. */
+/* Adds to dst (COUNTS) the number of the G W neighbours from `at` on within e of c (at, at + 1, ...
+ * for sign > 0; at + W - 1, at + W - 2, ..., at - (G - 1) W for sign < 0), leaving the last vector's
+ * bits in `last`. */
 #define SCAN_GROUP(dst, at, sign)                                                                         \
     do {                                                                                                  \
         for (int g = 0; g < G; g++) {                                                                     \
             const V d = sign > 0 ? V_SUB(V_LOAD(at + g * W), c) : V_SUB(c, V_LOAD(at - g * W));           \
-            last = V_MASK_LT(d, e);                                                                       \
-            dst += V_POPCOUNT(last);                                                                      \
+            const LANES lt = V_LT(d, e);                                                                  \
+            dst = COUNTS_ADD(dst, lt);                                                                    \
+            if (g == G - 1) last = V_BITS(lt);                                                            \
         }                                                                                                 \
     } while (0)
 
@@ -71,7 +72,7 @@ ISA_TARGET static void SCAN_FN(scan_counts)(const double *v, const double *eps, 
     for (Py_ssize_t r = 0; r < n; r++) {
         const V c = V_SET1(v[r]), e = V_SET1(eps[r]);
         const double *right = v + r + 1, *left = v + r - W;
-        int64_t m = 0;
+        COUNTS m = COUNTS_ZERO;
         unsigned last;
         do {
             SCAN_GROUP(m, right, 1);
@@ -81,7 +82,7 @@ ISA_TARGET static void SCAN_FN(scan_counts)(const double *v, const double *eps, 
             SCAN_GROUP(m, left, -1);
             left -= G * W;
         } while (last == V_FULL);
-        out[r] = m;
+        out[r] = COUNTS_SUM(m);
     }
 }
 #undef SCAN_GROUP
@@ -102,6 +103,11 @@ ISA_TARGET static void SCAN_FN(scan_counts)(const double *v, const double *eps, 
 #undef V_MAX
 #undef V_ABS
 #undef V_ANY_LE
-#undef V_MASK_LT
-#undef V_POPCOUNT
+#undef V_LT
+#undef V_BITS
 #undef V_FULL
+#undef COUNTS
+#undef COUNTS_ZERO
+#undef COUNTS_ADD
+#undef COUNTS_SUM
+#undef LANES

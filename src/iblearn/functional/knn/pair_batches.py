@@ -49,23 +49,31 @@ def batch_mi(
     """
     prepared = [torch.as_tensor(v) for v in variables]
     out = np.empty(len(pairs))
-    brute, tree = [], []
+    # A pair's route follows from its variables (single columns the kernel takes) and its device and
+    # joint dimension (the backend), asked once each rather than once a pair: a dense matrix's batches
+    # of 1-d pairs then cost little beside the kernel's scans.
+    single = [bivariate.usable([v]) for v in prepared]
+    routes: dict[tuple[torch.device, int], str] = {}
+    brute: list[int] = []
+    tree: list[int] = []
+    one_d: list[int] = []
     for p, (a, b) in enumerate(pairs):
-        dim = prepared[a].shape[1] + prepared[b].shape[1]
-        if pick_backend(backend, prepared[a].device, dim, knn_max_tree_dim("chebyshev")) == "brute":
+        key = (prepared[a].device, prepared[a].shape[1] + prepared[b].shape[1])
+        if key not in routes:
+            routes[key] = pick_backend(backend, key[0], key[1], knn_max_tree_dim("chebyshev"))
+        if routes[key] == "brute":
             brute.append(p)
         else:
-            tree.append(p)
-    one_d = [p for p in tree if bivariate.usable([prepared[i] for i in pairs[p]])]
+            (one_d if single[a] and single[b] else tree).append(p)
     if one_d:
         used, local = used_by([pairs[p] for p in one_d])
         values = bivariate.bivariate_mi(
             *bivariate.sorted_ranks([prepared[i] for i in used]), local, k, variant
         )
-        if values is not None:  # else an overflow, which the general search reports
+        if values is not None:
             out[one_d] = values
-            done = set(one_d)
-            tree = [p for p in tree if p not in done]
+        else:  # an overflow, which the general search reports
+            tree = sorted(tree + one_d)
     for p in tree:
         a, b = pairs[p]
         nx, ny = ksg_counts_tree(prepared[a], prepared[b], k, variant)

@@ -52,6 +52,10 @@ from iblearn.parallel import Progress, check_n_jobs, map_batches, store_for
 #: batch of up to 16 x 16 pairs sharing 32 variables' distances): seconds of work a batch at 10,000 rows.
 PAIRS_PER_BATCH = 256
 TILE = 16
+#: Rows from which a tile is TILE a side; below them it grows (up to 4 TILE) as the square root of their
+#: share, so that a batch's work stays about the same as a pair's falls with N (at a few hundred rows
+#: 16 x 16 pairs are milliseconds, and each batch sorts its columns again and pays its own setup).
+TILE_ROWS = 10_000
 #: The same where the fused kernel counts (a GPU with Triton): one launch a batch, of up to 64 x 64 pairs,
 #: thousands of programs (a block of rows of a pair each) however few the rows.
 FUSED_PAIRS_PER_BATCH = 4096
@@ -183,8 +187,9 @@ def pairwise_mi(
         blocks: column indices of each variable (``[[0, 1], [2], [3, 4, 5]]``); None: each column alone.
         k, variant, **options: as for :func:`ksg_mi_pairs` (block i is jittered
             from ``seed + i``).
-        n_jobs: jobs for the batches (tiles of 16 x 16 pairs; 64 x 64, one launch each, where the
-            fused kernel counts on a GPU) through joblib: None runs them in this process on all of
+        n_jobs: jobs for the batches (tiles of 16 x 16 pairs from 10,000 rows on, up to 64 x 64 at
+            fewer rows, whose pairs cost less; 64 x 64, one launch each, where the fused kernel counts
+            on a GPU) through joblib: None runs them in this process on all of
             torch's threads, unless a ``joblib.parallel_config`` or ``parallel_backend`` context
             (``"dask"`` for a cluster) sets the jobs; -1 one job per core, each on one thread. The
             matrix is the same, bit for bit, for any value and backend.
@@ -230,7 +235,9 @@ def pairwise_mi(
         return pairwise_stream.streamed_pairwise_mi(
             t, k, variant, opts, *sparse, out=checkpoint, aracne=aracne, n_jobs=n_jobs, progress=progress
         )
-    pairs, batches = _tiled_pairs(m, FUSED_TILE if _fused(t, k, variant, opts.backend) else TILE)
+    pairs, batches = _tiled_pairs(
+        m, FUSED_TILE if _fused(t, k, variant, opts.backend) else cpu_tile(t.shape[0])
+    )
     if blocks is None:
         named = [(f"x[:, {c[0]}]", t[:, c]) for c in cols]
     else:
@@ -238,6 +245,12 @@ def pairwise_mi(
     run = _Run(n_jobs, progress, checkpoint)
     values = _named_pairs_mi(named, pairs, k, variant, opts, batches, run)
     return _symmetric(values, pairs, m)
+
+
+def cpu_tile(n: int) -> int:
+    """Variables per side of a tile of :func:`pairwise_mi` at N = ``n`` rows, where the fused kernel does
+    not take them: ``TILE`` from ``TILE_ROWS`` rows on, up to 4 ``TILE`` below."""
+    return int(min(4 * TILE, max(TILE, TILE * math.sqrt(TILE_ROWS / max(n, 1)))))
 
 
 def _tiled_pairs(m: int, tile: int) -> tuple[list[tuple[int, int]], list[list[int]]]:
