@@ -42,6 +42,8 @@ from iblearn.functional.knn.neighbors import (
     HAVE_KERNEL,
     Backend,
     CountIndex,
+    LISTED_KMAX,
+    Lists,
     chebyshev,
     column_keys,
     count_in_index,
@@ -50,6 +52,8 @@ from iblearn.functional.knn.neighbors import (
     fill_self,
     knn_max_tree_dim,
     kth_neighbour,
+    listed_counts,
+    neighbour_lists,
     pick_backend,
     uses_tree,
 )
@@ -263,6 +267,19 @@ class PreparedCondition:
     keys: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
     #: ``psi(m + 1)`` for every count m of N points, ``(N,)``: the terms' digammas, looked up.
     digammas: NDArray[np.float64] | None = None
+    #: The (y, z) and z spaces' points and each point's nearest neighbours there (:func:`neighbour_lists`),
+    #: where N is at most :data:`LISTED_MAX_N`: a 1-d x's radius and counts are read off them.
+    lists: tuple[tuple[NDArray[np.float64], Lists], tuple[NDArray[np.float64], Lists]] | None = None
+
+
+#: Neighbours listed a point in the (y, z) space and in the z space. A 1-d x's k-th joint neighbour
+#: lies among a point's nearest in (y, z), since the joint distance is at least the (y, z) one, and the
+#: counts within its radius are read off both lists, all within them where the radius is at most the
+#: next neighbour's distance (:func:`~iblearn.functional.knn.neighbors.listed_counts`; the few points
+#: whose radius reaches further, in sparse regions, are measured against all points).
+LISTED_YZ, LISTED_Z = 128, 512
+#: The lists are made for at most this many points (the z list's N x 512 indices and distances).
+LISTED_MAX_N = 4096
 
 
 def prepared_condition(y: Any, z: Any, k: int) -> PreparedCondition:
@@ -283,7 +300,14 @@ def prepared_condition(y: Any, z: Any, k: int) -> PreparedCondition:
     ky, kz = column_keys(yt.numpy()), column_keys(zt.numpy())
     yz_index, z_index = count_index(yz, np.hstack([ky, kz])), count_index(zt.numpy(), kz)
     digammas = digamma_f64(torch.arange(1, yt.shape[0] + 1)).numpy()
-    return PreparedCondition(yt, zt, k, yz_index, z_index, (ky, kz), digammas)
+    n, lists = yt.shape[0], None
+    if k + 2 <= n <= LISTED_MAX_N and k <= LISTED_KMAX:
+        z_points = zt.numpy()
+        lists = (
+            (yz, neighbour_lists(yz, min(LISTED_YZ, n - 2))),
+            (z_points, neighbour_lists(z_points, min(LISTED_Z, n - 2))),
+        )
+    return PreparedCondition(yt, zt, k, yz_index, z_index, (ky, kz), digammas, lists)
 
 
 def ksg_cmi_prepared(cond: PreparedCondition, x: Tensor) -> Tensor:
@@ -300,7 +324,13 @@ def ksg_cmi_prepared(cond: PreparedCondition, x: Tensor) -> Tensor:
     if cond.yz_index is None or cond.z_index is None or cond.digammas is None or not tree:
         nxz, nyz, nz = cmi_counts(xt, cond.y, cond.z, k, "auto")
         return (psi(k) - (digamma_f64(nxz + 1) + digamma_f64(nyz + 1) - digamma_f64(nz + 1))).mean()
-    cxz, cyz, cz = _kernel_counts(cond, xt, cond.z, (cond.yz_index, cond.z_index), joint_dim)
+    listed = None
+    if cond.lists is not None and xt.shape[1] == 1:
+        listed = listed_counts(np.ascontiguousarray(xt.numpy()[:, 0]), k, *cond.lists)
+    if listed is not None and bool(((listed[0] > 0) & np.isfinite(listed[0])).all()):
+        cxz, cyz, cz = listed[1]
+    else:  # x of several columns, or a zero radius (the search raises on it)
+        cxz, cyz, cz = _kernel_counts(cond, xt, cond.z, (cond.yz_index, cond.z_index), joint_dim)
     # The digammas looked up are torch's of each count, and the differences are exact roundings on
     # any library: only the mean needs torch's own order of summation.
     psis = cond.digammas
