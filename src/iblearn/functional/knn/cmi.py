@@ -40,9 +40,9 @@ from iblearn.functional.knn.counts import digamma_f64, ksg_from_counts, psi, row
 from iblearn.functional.knn.ksg import ksg_counts, ksg_mi, prepare, ready
 from iblearn.functional.knn.neighbors import (
     HAVE_KERNEL,
+    LISTED_KMAX,
     Backend,
     CountIndex,
-    LISTED_KMAX,
     Lists,
     chebyshev,
     column_keys,
