@@ -80,7 +80,10 @@ def band_count(
 def _set_isa(name: str) -> str: ...
 def listed(
     x: NDArray[np.float64],
+    points: NDArray[np.float64],
     n: int,
+    dim: int,
+    ydim: int,
     k: int,
     nbr_yz: NDArray[np.int64],
     d_yz: NDArray[np.float64],

@@ -267,16 +267,19 @@ class PreparedCondition:
     keys: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
     #: ``psi(m + 1)`` for every count m of N points, ``(N,)``: the terms' digammas, looked up.
     digammas: NDArray[np.float64] | None = None
-    #: The (y, z) and z spaces' points and each point's nearest neighbours there (:func:`neighbour_lists`),
-    #: where N is at most :data:`LISTED_MAX_N`: a 1-d x's radius and counts are read off them.
-    lists: tuple[tuple[NDArray[np.float64], Lists], tuple[NDArray[np.float64], Lists]] | None = None
+    #: Each point's nearest neighbours in the (y, z) and z spaces (:func:`neighbour_lists`), where N is
+    #: at most :data:`LISTED_MAX_N`: a 1-d x's radius and counts are read off them.
+    lists: tuple[Lists, Lists] | None = None
+    #: The (y, z) space's points ``(N, dy + dz)``, where the lists are made.
+    yz: NDArray[np.float64] | None = None
 
 
 #: Neighbours listed a point in the (y, z) space and in the z space. A 1-d x's k-th joint neighbour
 #: lies among a point's nearest in (y, z), since the joint distance is at least the (y, z) one, and the
 #: counts within its radius are read off both lists, all within them where the radius is at most the
 #: next neighbour's distance (:func:`~iblearn.functional.knn.neighbors.listed_counts`; the few points
-#: whose radius reaches further, in sparse regions, are measured against all points).
+#: whose radius reaches further, in sparse regions, are measured against all points). Against the k-d
+#: tree's search and counts a candidate, one thread, N = 1,000, k = 4: see benchmarks/network_target.py.
 LISTED_YZ, LISTED_Z = 128, 512
 #: The lists are made for at most this many points (the z list's N x 512 indices and distances).
 LISTED_MAX_N = 4096
@@ -302,12 +305,9 @@ def prepared_condition(y: Any, z: Any, k: int) -> PreparedCondition:
     digammas = digamma_f64(torch.arange(1, yt.shape[0] + 1)).numpy()
     n, lists = yt.shape[0], None
     if k + 2 <= n <= LISTED_MAX_N and k <= LISTED_KMAX:
-        z_points = zt.numpy()
-        lists = (
-            (yz, neighbour_lists(yz, min(LISTED_YZ, n - 2))),
-            (z_points, neighbour_lists(z_points, min(LISTED_Z, n - 2))),
-        )
-    return PreparedCondition(yt, zt, k, yz_index, z_index, (ky, kz), digammas, lists)
+        yz = np.ascontiguousarray(yz)
+        lists = neighbour_lists(yz, min(LISTED_YZ, n - 2)), neighbour_lists(zt.numpy(), min(LISTED_Z, n - 2))
+    return PreparedCondition(yt, zt, k, yz_index, z_index, (ky, kz), digammas, lists, yz if lists else None)
 
 
 def ksg_cmi_prepared(cond: PreparedCondition, x: Tensor) -> Tensor:
@@ -325,8 +325,9 @@ def ksg_cmi_prepared(cond: PreparedCondition, x: Tensor) -> Tensor:
         nxz, nyz, nz = cmi_counts(xt, cond.y, cond.z, k, "auto")
         return (psi(k) - (digamma_f64(nxz + 1) + digamma_f64(nyz + 1) - digamma_f64(nz + 1))).mean()
     listed = None
-    if cond.lists is not None and xt.shape[1] == 1:
-        listed = listed_counts(np.ascontiguousarray(xt.numpy()[:, 0]), k, *cond.lists)
+    if cond.lists is not None and cond.yz is not None and xt.shape[1] == 1:
+        x = np.ascontiguousarray(xt.numpy()[:, 0])
+        listed = listed_counts(x, k, cond.yz, cond.y.shape[1], *cond.lists)
     if listed is not None and bool(((listed[0] > 0) & np.isfinite(listed[0])).all()):
         cxz, cyz, cz = listed[1]
     else:  # x of several columns, or a zero radius (the search raises on it)

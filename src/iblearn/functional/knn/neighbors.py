@@ -513,31 +513,18 @@ def neighbour_lists(x: NDArray[np.float64], m: int) -> Lists:
 
 
 def listed_counts(
-    x: NDArray[np.float64],
-    k: int,
-    yz: tuple[NDArray[np.float64], Lists],
-    z: tuple[NDArray[np.float64], Lists],
+    x: NDArray[np.float64], k: int, points: NDArray[np.float64], ydim: int, yz: Lists, z: Lists
 ) -> tuple[NDArray[np.float64], list[NDArray[np.int64]]]:
     """Frenzel-Pompe's k-th neighbour radius in the joint space of a 1-d ``x`` ``(N,)`` and a fixed
-    (y, z), and the strict counts n_xz, n_yz and n_z within it (self left out): the same numbers as the
-    k-d tree's search and counts. ``yz`` and ``z``: the points of the (y, z) and z spaces and their
-    :func:`neighbour_lists`. The compiled kernel (``_maxnorm.listed``) scans each point's listed
-    neighbours; the few points whose radius reaches past their lists (in sparse regions) are measured
-    against all points here."""
-    n = len(x)
+    (y, z), ``points`` ``(N, d)`` (y its first ``ydim`` columns, z the rest), and the strict counts
+    n_xz, n_yz and n_z within it (self left out): the same numbers as the k-d tree's search and counts.
+    ``yz`` and ``z``: :func:`neighbour_lists` of the (y, z) and z spaces. The compiled kernel
+    (``_maxnorm.listed``) scans each point's listed neighbours, and measures the few points whose radius
+    reaches past their lists (in sparse regions) against all points."""
+    n, d = points.shape
     eps, counts = np.empty(n), [np.empty(n, dtype=np.int64) for _ in range(3)]
-    (yz_points, (iy, dy, by)), (z_points, (iz, dz, bz)) = yz, z
-    if _maxnorm.listed(x, n, k, iy, dy, by, iy.shape[1], iz, dz, bz, iz.shape[1], eps, *counts):
-        rows = np.flatnonzero(np.isnan(eps))
-        dx = np.abs(x[rows, None] - x[None, :])
-        d_z = _max_distances(z_points, rows)
-        d_yz = np.maximum(_max_distances(yz_points[:, : yz_points.shape[1] - z_points.shape[1]], rows), d_z)
-        joint = np.maximum(dx, d_yz)
-        joint[np.arange(len(rows)), rows] = np.inf  # self left out
-        r = np.partition(joint, k - 1, axis=1)[:, k - 1, None]
-        eps[rows] = r[:, 0]
-        for out, d in zip(counts, (np.maximum(dx, d_z), d_yz, d_z), strict=True):
-            out[rows] = (d < r).sum(axis=1) - 1  # self, at distance 0
+    (iy, dy, by), (iz, dz, bz) = yz, z
+    _maxnorm.listed(x, points, n, d, ydim, k, iy, dy, by, iy.shape[1], iz, dz, bz, iz.shape[1], eps, *counts)
     return eps, counts
 
 
