@@ -326,8 +326,8 @@ def ksg_cmi_prepared(cond: PreparedCondition, x: Tensor) -> Tensor:
         return (psi(k) - (digamma_f64(nxz + 1) + digamma_f64(nyz + 1) - digamma_f64(nz + 1))).mean()
     listed = None
     if cond.lists is not None and cond.yz is not None and xt.shape[1] == 1:
-        x = np.ascontiguousarray(xt.numpy()[:, 0])
-        listed = listed_counts(x, k, cond.yz, cond.y.shape[1], *cond.lists)
+        column = np.ascontiguousarray(xt.numpy()[:, 0])
+        listed = listed_counts(column, k, cond.yz, cond.y.shape[1], *cond.lists)
     if listed is not None and bool(((listed[0] > 0) & np.isfinite(listed[0])).all()):
         cxz, cyz, cz = listed[1]
     else:  # x of several columns, or a zero radius (the search raises on it)
