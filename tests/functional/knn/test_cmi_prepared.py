@@ -117,3 +117,57 @@ def test_quartiles_are_numpys_nearest_percentiles(n):
     x[: n // 3, 1] = 0.25
     expected = np.percentile(x, [25, 50, 75], axis=0, method="nearest")
     assert np.array_equal(_quartiles(x), expected)
+
+
+@pytest.mark.parametrize(("n", "dz", "my", "mz"), [(400, 1, 128, 398), (400, 3, 8, 16), (1000, 2, 128, 512)])
+def test_listed_radii_and_counts_are_the_trees(n, dz, my, mz):
+    """A 1-d x's joint k-th neighbour radius and strict counts read off the (y, z) and z spaces'
+    neighbour lists are the k-d tree's, bit for bit: where the radius stays within a point's lists,
+    and where it reaches past them (short lists, outliers, ties) and the point is measured against all."""
+    from iblearn.functional.knn import _maxnorm
+
+    x, y, z = _samples(n, dz, 1, seed=n + dz + my)
+    x[:5] *= 20  # outliers: radii past the lists
+    x = torch.round(x * 8) / 8  # ties in x
+    cond = prepared_condition(y, z, 4)
+    xt = ksg.ready(x, "x", standardize=True, ties="jitter", seed=0)
+    yz = torch.cat([cond.y, cond.z], dim=1).numpy()
+    lists = nb.neighbour_lists(yz, my), nb.neighbour_lists(cond.z.numpy(), mz)
+    column = np.ascontiguousarray(xt.numpy()[:, 0])
+    eps, counts = nb.listed_counts(column, 4, yz, 1, *lists)
+    tree_eps = nb.kth_neighbour([xt, cond.y, cond.z], 4, "chebyshev", "tree")[0]
+    assert np.array_equal(eps, tree_eps.numpy())
+    spaces = (torch.cat([xt, cond.z], dim=1), torch.cat([cond.y, cond.z], dim=1), cond.z)
+    for got, space in zip(counts, spaces, strict=True):
+        assert np.array_equal(
+            got, nb.count_within(space, tree_eps, "chebyshev", "tree", inclusive=False).numpy()
+        )
+    (iy, dy, by), (iz, dzl, bz) = lists
+    out = np.empty(n), *(np.empty(n, dtype=np.int64) for _ in range(3))
+    measured = _maxnorm.listed(column, yz, n, yz.shape[1], 1, 4, iy, dy, by, my, iz, dzl, bz, mz, *out)
+    assert 0 < measured < n  # both ways ran
+
+
+def test_neighbour_lists_are_the_nearest_in_order():
+    g = np.random.default_rng(5)
+    x = np.round(g.standard_normal((700, 2)), 1)  # ties
+    idx, dist, bound = nb.neighbour_lists(x, 30)
+    full = np.abs(x[:, None, :] - x[None, :, :]).max(axis=2)
+    np.fill_diagonal(full, np.inf)
+    ordered = np.sort(full, axis=1)
+    assert np.array_equal(dist, ordered[:, :30]) and np.array_equal(bound, ordered[:, 30])
+    assert np.array_equal(np.take_along_axis(full, idx, axis=1), dist)
+    assert not (idx == np.arange(700)[:, None]).any()
+
+
+def test_prepared_cmi_with_and_without_lists_is_the_same(monkeypatch):
+    from iblearn.functional.knn import cmi
+
+    x, y, z = _samples(800, 2, 1, seed=21)
+    listed = prepared_condition(y, z, 4)
+    monkeypatch.setattr(cmi, "LISTED_MAX_N", 0)
+    plain = prepared_condition(y, z, 4)
+    assert listed.lists is not None and plain.lists is None
+    for shift in range(0, 800, 100):
+        c = torch.roll(x, shift, 0)
+        assert torch.equal(ksg_cmi_prepared(listed, c), ksg_cmi_prepared(plain, c))

@@ -659,6 +659,127 @@ static PyObject *py_scan(PyObject *Py_UNUSED(self), PyObject *args) {
     return ok ? PyLong_FromSsize_t(failed) : NULL;
 }
 
+/* Frenzel-Pompe's radius and counts of one candidate x (1-d) against a fixed (y, z): points (n, dim)
+ * row-major, y its first ydim columns and z the rest. Row i of nbr_yz / d_yz lists point i's my nearest
+ * in the (y, z) space by max-norm distance ascending (self left out), and bound_yz[i] is the distance no
+ * unlisted point is below (the next neighbour's); likewise nbr_z / d_z / bound_z in the z space. The
+ * joint distance is max(|x_i - x_j|, d_yz(i, j)) >= d_yz(i, j), so the scan of row i stops at the first
+ * listed distance at or beyond its k-th joint distance so far; every point within the radius in (y, z)
+ * or in z is listed where the radius is at most the bound. A row whose radius passes a bound (a point
+ * in a sparse region) is measured against all points instead. Writes eps, n_xz, n_yz, n_z (strict
+ * counts, self left out); returns the number of rows measured against all points. */
+#define LISTED_KMAX 64
+static inline void listed_insert(double *best, Py_ssize_t k, double d) {
+    Py_ssize_t t = k - 1;
+    for (; t > 0 && best[t - 1] > d; t--) best[t] = best[t - 1];
+    best[t] = d;
+}
+
+static void listed_row_all(const double *x, const double *pts, Py_ssize_t n, Py_ssize_t dim, Py_ssize_t ydim,
+                           Py_ssize_t k, Py_ssize_t i, double *eps, int64_t *nxz, int64_t *nyz, int64_t *nz) {
+    double best[LISTED_KMAX] = {0};
+    for (Py_ssize_t t = 0; t < k; t++) best[t] = INFINITY;
+    const double xi = x[i], *pi = pts + i * dim;
+    for (Py_ssize_t j = 0; j < n; j++) {
+        if (j == i) continue;
+        double d = fabs(xi - x[j]);
+        for (Py_ssize_t c = 0; c < dim; c++) {
+            const double a = fabs(pi[c] - pts[j * dim + c]);
+            d = a > d ? a : d;
+        }
+        if (d < best[k - 1]) listed_insert(best, k, d);
+    }
+    const double r = best[k - 1];
+    int64_t cxz = 0, cyz = 0, cz = 0;
+    for (Py_ssize_t j = 0; j < n; j++) {
+        if (j == i) continue;
+        double dy = 0.0, dz = 0.0;
+        for (Py_ssize_t c = 0; c < dim; c++) {
+            const double a = fabs(pi[c] - pts[j * dim + c]);
+            if (c < ydim)
+                dy = a > dy ? a : dy;
+            else
+                dz = a > dz ? a : dz;
+        }
+        const double dx = fabs(xi - x[j]);
+        cz += dz < r;
+        cyz += (dy > dz ? dy : dz) < r;
+        cxz += (dx > dz ? dx : dz) < r;
+    }
+    eps[i] = r;
+    nxz[i] = cxz;
+    nyz[i] = cyz;
+    nz[i] = cz;
+}
+
+static Py_ssize_t listed_kernel(const double *x, const double *pts, Py_ssize_t n, Py_ssize_t dim, Py_ssize_t ydim,
+                                Py_ssize_t k, const int64_t *nbr_yz, const double *d_yz, const double *bound_yz,
+                                Py_ssize_t my, const int64_t *nbr_z, const double *d_z, const double *bound_z,
+                                Py_ssize_t mz, double *eps, int64_t *nxz, int64_t *nyz, int64_t *nz) {
+    Py_ssize_t missed = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double best[LISTED_KMAX] = {0};
+        for (Py_ssize_t t = 0; t < k; t++) best[t] = INFINITY;
+        const int64_t *nb = nbr_yz + i * my;
+        const double *dd = d_yz + i * my, xi = x[i];
+        for (Py_ssize_t j = 0; j < my && dd[j] < best[k - 1]; j++) {
+            const double a = fabs(xi - x[nb[j]]), joint = a > dd[j] ? a : dd[j];
+            if (joint < best[k - 1]) listed_insert(best, k, joint);
+        }
+        const double r = best[k - 1];
+        if (!(r <= bound_yz[i] && r <= bound_z[i])) {
+            listed_row_all(x, pts, n, dim, ydim, k, i, eps, nxz, nyz, nz);
+            missed++;
+            continue;
+        }
+        Py_ssize_t cy = 0;
+        while (cy < my && dd[cy] < r) cy++;
+        const int64_t *nbz = nbr_z + i * mz;
+        const double *dz = d_z + i * mz;
+        Py_ssize_t lo = 0, hi = mz; /* the first listed z distance at or beyond r */
+        while (lo < hi) {
+            const Py_ssize_t mid = lo + (hi - lo) / 2;
+            if (dz[mid] < r)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        int64_t cxz = 0;
+        for (Py_ssize_t j = 0; j < lo; j++) cxz += fabs(xi - x[nbz[j]]) < r;
+        eps[i] = r;
+        nyz[i] = cy;
+        nz[i] = lo;
+        nxz[i] = cxz;
+    }
+    return missed;
+}
+
+static PyObject *py_listed(PyObject *Py_UNUSED(self), PyObject *args) {
+    Py_buffer x, pts, nby, dy, by, nbz, dz, bz, eps, cxz, cyz, cz;
+    Py_ssize_t n, dim, ydim, k, my, mz;
+    if (!PyArg_ParseTuple(args, "y*y*nnnny*y*y*ny*y*y*nw*w*w*w*", &x, &pts, &n, &dim, &ydim, &k, &nby, &dy, &by, &my,
+                          &nbz, &dz, &bz, &mz, &eps, &cxz, &cyz, &cz))
+        return NULL;
+    int ok = n >= 1 && k >= 1 && k <= LISTED_KMAX && my >= k && mz >= 0 && my <= n && mz <= n && ydim >= 1 &&
+             dim > ydim && dim <= n;
+    if (!ok)
+        PyErr_SetString(PyExc_ValueError, "need n >= 1, 1 <= k <= 64, k <= my <= n, 0 <= mz <= n, 1 <= ydim < dim");
+    ok = ok && check(&x, "x", n, 8) && check(&pts, "points", n * dim, 8) && check(&nby, "nbr_yz", n * my, 8) &&
+         check(&dy, "d_yz", n * my, 8) && check(&by, "bound_yz", n, 8) && check(&nbz, "nbr_z", n * mz, 8) &&
+         check(&dz, "d_z", n * mz, 8) && check(&bz, "bound_z", n, 8) && check(&eps, "out_eps", n, 8) &&
+         check(&cxz, "out_nxz", n, 8) && check(&cyz, "out_nyz", n, 8) && check(&cz, "out_nz", n, 8);
+    Py_ssize_t missed = -1;
+    if (ok) {
+        Py_BEGIN_ALLOW_THREADS
+        missed = listed_kernel(x.buf, pts.buf, n, dim, ydim, k, nby.buf, dy.buf, by.buf, my, nbz.buf, dz.buf, bz.buf,
+                               mz, eps.buf, cxz.buf, cyz.buf, cz.buf);
+        Py_END_ALLOW_THREADS
+    }
+    Py_buffer *all[] = {&x, &pts, &nby, &dy, &by, &nbz, &dz, &bz, &eps, &cxz, &cyz, &cz};
+    for (size_t b = 0; b < sizeof all / sizeof all[0]; b++) PyBuffer_Release(all[b]);
+    return ok ? PyLong_FromSsize_t(missed) : NULL;
+}
+
 /* _set_isa(name): the tests' switch between the instruction sets within one process, capped as
  * IBLEARN_SIMD's value is; sets ISA and returns the name of the set it replaced. Only while no kernel
  * call runs in another thread: they read kernel_isa without the GIL. */
@@ -689,6 +810,10 @@ static PyMethodDef methods[] = {
     {"band_count", py_band_count, METH_VARARGS,
      "band_count(values, rows, cols, sure, maybe, shift, col_sure, col_maybe, out_sure, out_maybe, "
      "out_col_sure, out_col_maybe): float32 counts by row and by column."},
+    {"listed", py_listed, METH_VARARGS,
+     "listed(x, points, n, dim, ydim, k, nbr_yz, d_yz, bound_yz, my, nbr_z, d_z, bound_z, mz, out_eps, out_nxz, "
+     "out_nyz, out_nz): Frenzel-Pompe's radius and counts of a 1-d x from listed neighbours; the number of rows "
+     "measured against all points."},
     {"_set_isa", py_set_isa, METH_O,
      "_set_isa(name): for the tests, the instruction set of the kernel calls that follow (capped at the CPU's "
      "widest); the name of the one it replaced."},

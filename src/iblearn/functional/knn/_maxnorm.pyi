@@ -78,3 +78,23 @@ def band_count(
     out_col_maybe: NDArray[np.int64],
 ) -> None: ...
 def _set_isa(name: str) -> str: ...
+def listed(
+    x: NDArray[np.float64],
+    points: NDArray[np.float64],
+    n: int,
+    dim: int,
+    ydim: int,
+    k: int,
+    nbr_yz: NDArray[np.int64],
+    d_yz: NDArray[np.float64],
+    bound_yz: NDArray[np.float64],
+    my: int,
+    nbr_z: NDArray[np.int64],
+    d_z: NDArray[np.float64],
+    bound_z: NDArray[np.float64],
+    mz: int,
+    out_eps: NDArray[np.float64],
+    out_nxz: NDArray[np.int64],
+    out_nyz: NDArray[np.int64],
+    out_nz: NDArray[np.int64],
+) -> int: ...

@@ -40,8 +40,10 @@ from iblearn.functional.knn.counts import digamma_f64, ksg_from_counts, psi, row
 from iblearn.functional.knn.ksg import ksg_counts, ksg_mi, prepare, ready
 from iblearn.functional.knn.neighbors import (
     HAVE_KERNEL,
+    LISTED_KMAX,
     Backend,
     CountIndex,
+    Lists,
     chebyshev,
     column_keys,
     count_in_index,
@@ -50,6 +52,8 @@ from iblearn.functional.knn.neighbors import (
     fill_self,
     knn_max_tree_dim,
     kth_neighbour,
+    listed_counts,
+    neighbour_lists,
     pick_backend,
     uses_tree,
 )
@@ -263,6 +267,22 @@ class PreparedCondition:
     keys: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
     #: ``psi(m + 1)`` for every count m of N points, ``(N,)``: the terms' digammas, looked up.
     digammas: NDArray[np.float64] | None = None
+    #: Each point's nearest neighbours in the (y, z) and z spaces (:func:`neighbour_lists`), where N is
+    #: at most :data:`LISTED_MAX_N`: a 1-d x's radius and counts are read off them.
+    lists: tuple[Lists, Lists] | None = None
+    #: The (y, z) space's points ``(N, dy + dz)``, where the lists are made.
+    yz: NDArray[np.float64] | None = None
+
+
+#: Neighbours listed a point in the (y, z) space and in the z space. A 1-d x's k-th joint neighbour
+#: lies among a point's nearest in (y, z), since the joint distance is at least the (y, z) one, and the
+#: counts within its radius are read off both lists, all within them where the radius is at most the
+#: next neighbour's distance (:func:`~iblearn.functional.knn.neighbors.listed_counts`; the few points
+#: whose radius reaches further, in sparse regions, are measured against all points). Against the k-d
+#: tree's search and counts a candidate, one thread, N = 1,000, k = 4: see benchmarks/network_target.py.
+LISTED_YZ, LISTED_Z = 128, 512
+#: The lists are made for at most this many points (the z list's N x 512 indices and distances).
+LISTED_MAX_N = 4096
 
 
 def prepared_condition(y: Any, z: Any, k: int) -> PreparedCondition:
@@ -289,7 +309,11 @@ def indexed_condition(y: Tensor, z: Tensor, k: int, x_dim: int = 1) -> PreparedC
     ky, kz = column_keys(y.numpy()), column_keys(z.numpy())
     yz_index, z_index = count_index(yz, np.hstack([ky, kz])), count_index(z.numpy(), kz)
     digammas = digamma_f64(torch.arange(1, y.shape[0] + 1)).numpy()
-    return PreparedCondition(y, z, k, yz_index, z_index, (ky, kz), digammas)
+    n, lists = y.shape[0], None
+    if k + 2 <= n <= LISTED_MAX_N and k <= LISTED_KMAX:
+        yz = np.ascontiguousarray(yz)
+        lists = neighbour_lists(yz, min(LISTED_YZ, n - 2)), neighbour_lists(z.numpy(), min(LISTED_Z, n - 2))
+    return PreparedCondition(y, z, k, yz_index, z_index, (ky, kz), digammas, lists, yz if lists else None)
 
 
 def ksg_cmi_prepared(cond: PreparedCondition, x: Tensor) -> Tensor:
@@ -322,6 +346,12 @@ def condition_counts(cond: PreparedCondition, xt: Tensor) -> list[Any]:
     tree = pick_backend("auto", xt.device, joint_dim, knn_max_tree_dim("chebyshev")) == "tree"
     if cond.yz_index is None or cond.z_index is None or not tree:
         return list(cmi_counts(xt, cond.y, cond.z, cond.k, "auto"))
+    if cond.lists is not None and cond.yz is not None and xt.shape[1] == 1:
+        column = np.ascontiguousarray(xt.numpy()[:, 0])
+        listed = listed_counts(column, cond.k, cond.yz, cond.y.shape[1], *cond.lists)
+        if listed is not None and bool(((listed[0] > 0) & np.isfinite(listed[0])).all()):
+            return list(listed[1])
+    # x of several columns, or a zero radius (the search raises on it)
     return _kernel_counts(cond, xt, cond.z, (cond.yz_index, cond.z_index), joint_dim)
 
 

@@ -12,12 +12,14 @@ The neighbour counts and KSG's formula on them are in :mod:`iblearn.functional.k
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from typing import Any, Unpack
 
 import numpy as np
 import torch
+from numpy.typing import NDArray
 from torch import Tensor
 
 from iblearn import _checks as V
@@ -101,11 +103,20 @@ def _ready_column(t: Tensor, seed: int) -> Tensor | None:
     std = float(torch.from_numpy(a).std(dim=0, unbiased=False))
     if not std > 0:
         return None
-    gen = torch.Generator().manual_seed(seed)
-    noise = torch.randn(a.shape, generator=gen, dtype=torch.float64).numpy()
-    a = a / std + JITTER * noise  # the general path's JITTER * std, with std 1 after standardizing
+    # The general path's JITTER * std, with std 1 after standardizing.
+    a = a / std + JITTER * _noise(seed, a.shape[0])
     values = np.sort(a[:, 0])
     return None if bool((values[1:] == values[:-1]).any()) else torch.from_numpy(a)
+
+
+@functools.lru_cache(maxsize=8)
+def _noise(seed: int, n: int) -> NDArray[np.float64]:
+    """The jitter's standard normal noise ``(n, 1)`` of ``seed`` (torch's generator), drawn once for
+    the many columns of one length made ready with one seed (network inference's candidates)."""
+    gen = torch.Generator().manual_seed(seed)
+    noise = torch.randn((n, 1), generator=gen, dtype=torch.float64).numpy()
+    noise.flags.writeable = False
+    return noise
 
 
 def _ready_tensor(t: Tensor, name: str, *, standardize: bool, ties: Ties, seed: int) -> Tensor:

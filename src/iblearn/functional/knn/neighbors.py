@@ -480,3 +480,57 @@ def count_in_index(index: CountIndex, radius: NDArray[np.float64], inclusive: bo
 
 def _slab_count(x: NDArray[np.float64], radius: NDArray[np.float64], inclusive: bool) -> Tensor:
     return count_in_index(count_index(x), radius, inclusive)
+
+
+#: The nearest neighbours listed for each point of a fixed space (:func:`neighbour_lists`): their indices
+#: ``(N, m)`` and max-norm distances ``(N, m)``, ascending, and the distance ``(N,)`` no unlisted point is
+#: below (the next neighbour's).
+Lists = tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]
+
+#: The largest k :func:`listed_counts` takes (the compiled kernel's).
+LISTED_KMAX = 64
+#: Rows of the distance matrix held at once while the lists are made.
+LIST_ROWS = 512
+
+
+def neighbour_lists(x: NDArray[np.float64], m: int) -> Lists:
+    """Each point's ``m`` nearest neighbours in the max-norm (self left out; ``m <= N - 2``) and the
+    distance of the next, from the exact distances (``|a - b|`` per coordinate, the compiled kernel's
+    numbers), a block of :data:`LIST_ROWS` rows of the distance matrix at a time."""
+    n = len(x)
+    idx, dist, bound = np.empty((n, m), dtype=np.int64), np.empty((n, m)), np.empty(n)
+    for first in range(0, n, LIST_ROWS):
+        rows = slice(first, min(n, first + LIST_ROWS))
+        d = _max_distances(x, np.arange(first, rows.stop))
+        d[np.arange(rows.stop - first), np.arange(first, rows.stop)] = np.inf  # self last
+        part = np.argpartition(d, m, axis=1)[:, : m + 1]
+        near = np.take_along_axis(d, part, axis=1)
+        order = np.argsort(near, axis=1, kind="stable")
+        idx[rows] = np.take_along_axis(part, order[:, :m], axis=1)
+        near = np.take_along_axis(near, order, axis=1)
+        dist[rows], bound[rows] = near[:, :m], near[:, m]
+    return idx, dist, bound
+
+
+def listed_counts(
+    x: NDArray[np.float64], k: int, points: NDArray[np.float64], ydim: int, yz: Lists, z: Lists
+) -> tuple[NDArray[np.float64], list[NDArray[np.int64]]]:
+    """Frenzel-Pompe's k-th neighbour radius in the joint space of a 1-d ``x`` ``(N,)`` and a fixed
+    (y, z), ``points`` ``(N, d)`` (y its first ``ydim`` columns, z the rest), and the strict counts
+    n_xz, n_yz and n_z within it (self left out): the same numbers as the k-d tree's search and counts.
+    ``yz`` and ``z``: :func:`neighbour_lists` of the (y, z) and z spaces. The compiled kernel
+    (``_maxnorm.listed``) scans each point's listed neighbours, and measures the few points whose radius
+    reaches past their lists (in sparse regions) against all points."""
+    n, d = points.shape
+    eps, counts = np.empty(n), [np.empty(n, dtype=np.int64) for _ in range(3)]
+    (iy, dy, by), (iz, dz, bz) = yz, z
+    _maxnorm.listed(x, points, n, d, ydim, k, iy, dy, by, iy.shape[1], iz, dz, bz, iz.shape[1], eps, *counts)
+    return eps, counts
+
+
+def _max_distances(x: NDArray[np.float64], rows: NDArray[np.int64]) -> NDArray[np.float64]:
+    """Max-norm distances ``(len(rows), N)`` from the points ``rows`` of ``x`` ``(N, d)`` to all."""
+    d = np.zeros((len(rows), len(x)))
+    for col in x.T:
+        np.maximum(d, np.abs(col[rows, None] - col[None, :]), out=d)
+    return d
