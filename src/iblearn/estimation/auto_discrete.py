@@ -101,9 +101,7 @@ def sampling_check(cells: np.ndarray, joint: str) -> Check:
     )
 
 
-def entropy_checks(
-    counts: np.ndarray, chosen: str = "nsb", alphabet: int | None = None
-) -> dict[str, Check]:
+def entropy_checks(counts: np.ndarray, chosen: str = "nsb", alphabet: int | None = None) -> dict[str, Check]:
     """The checks an entropy of labels with symbol counts ``counts`` needs to be read from the sample
     by the ``chosen`` estimator: some symbol repeats (with none, the entropy is not identified: at
     least about log N); the unseen mass f1 / N (Good-Turing) at most :data:`ENTROPY_UNSEEN`
