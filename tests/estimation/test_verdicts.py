@@ -150,6 +150,44 @@ def test_entropy_of_a_law_the_sample_exhausts_fails_the_tail_check():
         assert est.report.checks["tail"].passed is passed
 
 
+def _labels(counts: np.ndarray) -> torch.Tensor:
+    counts = counts[counts > 0]
+    return torch.from_numpy(np.repeat(np.arange(len(counts)), counts))
+
+
+def test_nsb_on_a_tail_pym_reads_apart_is_not_reliable():
+    # Zipf 1.0 over 1,000 symbols, 5,000 draws (seed 3): a third of the symbols seen are seen once, so
+    # NSB is chosen and its other checks pass, but its interval misses the truth, and PYM reads it
+    # 0.38 combined sds away: the Dirichlet prior does not describe this tail.
+    p = np.arange(1, 1001, dtype=float) ** -1.0
+    p /= p.sum()
+    truth = -(p * np.log(p)).sum()
+    est = _quiet("entropy", _labels(np.random.default_rng(3).multinomial(5000, p)))
+    assert est.report.chosen == "nsb" and not est.interval[0] <= truth <= est.interval[1]
+    checks = est.report.checks
+    assert checks["tail"].passed and checks["unseen mass"].passed
+    assert checks["priors"].passed is False and est.reliable is False
+    assert "priors" in est.caveat and "tail's shape" in est.caveat
+
+
+def test_nsb_on_dirichlet_draws_stays_reliable():
+    # Dirichlet draws over 10^4 symbols, concentration 0.01, 3,000 draws: NSB's prior describes them,
+    # PYM reads within a few tenths of an sd, and the interval holds the truth.
+    p = np.random.default_rng(1).dirichlet(np.full(10_000, 0.01))
+    truth = -(p[p > 0] * np.log(p[p > 0])).sum()
+    est = _quiet("entropy", _labels(np.random.default_rng(2).multinomial(3000, p)))
+    assert est.report.chosen == "nsb" and est.reliable is True
+    assert est.report.checks["priors"].passed is True
+    assert est.interval[0] <= truth <= est.interval[1]
+
+
+def test_nsb_with_the_alphabet_known_skips_the_priors_check():
+    p = np.arange(1, 1001, dtype=float) ** -1.0
+    labels = _labels(np.random.default_rng(3).multinomial(5000, p / p.sum()))
+    est = _quiet("entropy", labels, alphabet=1000)
+    assert est.report.chosen == "nsb" and "priors" not in est.report.checks
+
+
 def test_entropy_of_a_well_sampled_alphabet_is_reliable():
     draws = np.random.default_rng(0).integers(0, 20, 2000)
     est = iblearn.estimate("entropy", torch.from_numpy(draws))

@@ -43,6 +43,6 @@ def entropy_auto(labels: Any, *, alphabet: int | None = None, seed: int = 0) -> 
         "symbols": float((counts > 0).sum()),
         "singletons": float((counts == 1).sum()),
     }
-    checks = entropy_checks(counts, chosen)
+    checks = entropy_checks(counts, chosen, alphabet)
     est = checks_verdict(est, checks, "the sample does not pin the entropy down: draw more rows")
     return replace(est, report=replace(est.report, chosen=chosen, why=why, checks=checks, features=feats))
