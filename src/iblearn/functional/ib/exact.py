@@ -66,7 +66,7 @@ from iblearn.functional.ib.critical import lambda2 as _lambda2
 from iblearn.functional.ib.critical import partition_changes, split_betas
 from iblearn.functional.ib.deterministic import envelope_partitions, lagrangian, terms, xlogx
 from iblearn.functional.ib.result import IBCurve, upper_envelope
-from iblearn.functional.ib.solver import packed, solve_curve
+from iblearn.functional.ib.solver import combined_curve, packed, solve_curve
 
 __all__ = [
     "IBCurve",
@@ -79,7 +79,7 @@ __all__ = [
 ]
 
 Method = Literal["ib", "dib", "gib"]
-Search = Literal["thorough", "anneal"]
+Search = Literal["combined", "thorough", "anneal"]
 #: Joint probability tables must sum to 1 within this.
 SUM_TOLERANCE = 1e-6
 #: The largest |X| (after merging the x with equal p(y|x)) :func:`dib_exhaustive` enumerates by
@@ -195,7 +195,7 @@ def ib_curve(
     critical: bool = True,
     seed: int = 0,
     device: str | torch.device | None = None,
-    search: Search = "thorough",
+    search: Search = "combined",
     normalize: bool = False,
 ) -> IBCurve:
     """The information bottleneck curve of a discrete joint ``pxy``: at every beta, the best encoder found
@@ -253,7 +253,7 @@ def ib_curve(
     dev, b = raw.device, _betas(betas).to(raw.device)
     tol, max_iter = V.positive(tol, "tol"), V.positive_int(max_iter, "max_iter")
     critical = V.flag(critical, "critical")
-    V.choice(search, "search", ("thorough", "anneal"))
+    V.choice(search, "search", ("combined", "thorough", "anneal"))
     p, index = _merged(raw)
     n_x = p.shape[0]
     width = n_x if n_t is None else min(V.positive_int(n_t, "n_t"), n_x)
@@ -272,7 +272,7 @@ def _threads(small: bool, search: Search, critical: bool) -> Any:
     """One thread for a small problem on the CPU: the light search's numpy work is a single encoder at
     a time, too small for the BLAS pools to split, so without the critical betas only torch's pool
     (which costs nothing to set) is held to one thread."""
-    if search == "anneal" and not critical:
+    if search != "thorough" and not critical:
         return one_torch_thread(small)
     return one_thread() if small else contextlib.nullcontext()
 
@@ -293,6 +293,8 @@ def _encoders(
     elif search == "anneal":
         q, value = anneal_curve(p, b, a, width[0], *stop)
         return (packed(q) if width[1] else q), value
+    elif search == "combined" and a > 0:
+        return combined_curve(p, b, a, width[0], width[1], *stop)
     else:
         q = solve_curve(p, b, a, width[0], width[1], *stop, seed)
     return q, lagrangian(p, q, b, a)
