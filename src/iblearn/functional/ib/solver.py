@@ -149,8 +149,8 @@ def combined_curve(
     iterated to ``min(tol, POLISH_TOL)`` (a looser ``tol`` would give up Lagrangian), its answer replaced by
     the best deterministic encoder where that is lower (every partition into at most ``n_t`` blocks, up
     to :data:`EXHAUSTIVE_START` x), then each beta's best iterated again and kept where that lowers it
-    (an answer the path compacted, or one whose iteration slowed down near a critical beta). Never worse than the path, nor, for up to
-    :data:`EXHAUSTIVE_START` x, than any deterministic encoder."""
+    (an answer the path compacted, or one whose iteration slowed down near a critical beta). Never worse
+    than the path, nor, for up to :data:`EXHAUSTIVE_START` x, than any deterministic encoder."""
     tol = min(tol, POLISH_TOL)
     q, value = anneal_curve(p, betas, alpha, n_t, tol, max_iter)
     if p.shape[0] <= EXHAUSTIVE_START:
