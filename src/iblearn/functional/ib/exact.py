@@ -17,7 +17,11 @@ alpha < 1)
 
 solved by iterating them (a Blahut-Arimoto iteration; at ``alpha = 0`` each x goes to the t of the
 largest ``log q(t) - beta D_KL``). :func:`ib_curve` solves every beta of a grid at once, as one batch of
-float64 tensors on any device. It starts from the best deterministic encoders T = f(X) (every partition
+float64 tensors on any device. By default (``search="combined"``) it follows one path of deterministic
+annealing down the grid (:mod:`iblearn.functional.ib.anneal`), takes the best deterministic encoder at a
+beta where that is lower (every partition of X up to 9 distinct x) and iterates each beta's best once
+more. The thorough search (``search="thorough"``, and the DIB's) starts from the best deterministic
+encoders T = f(X) (every partition
 of X up to 9 distinct x, the agglomerative IB's path refined by the DIB above): a deterministic
 encoder has H(T | X) = 0, so its Lagrangian is H(T) - beta I(T; Y) for every alpha, a point each method
 can reach. From them it iterates; then it anneals (each beta is warm-started from the solutions of its two
@@ -199,13 +203,14 @@ def ib_curve(
     normalize: bool = False,
 ) -> IBCurve:
     """The information bottleneck curve of a discrete joint ``pxy``: at every beta, the best encoder found
-    by a search that starts from the best deterministic encoders.
+    by an annealing path and the best deterministic encoders.
 
     Minimises L = H(T) - alpha H(T|X) - beta I(T; Y) (Strouse & Schwab 2017; the IB of Tishby, Pereira &
-    Bialek 1999 at alpha = 1) for each beta from the best deterministic encoders, annealing across the grid
-    and cluster splits (see the module's text). Each answer is a fixed point of the self-consistent equations
-    and never worse than the best deterministic encoder found: for up to 9 distinct x, than every
-    deterministic encoder (the DIB's answer is then its exact optimum). X values of equal p(y|x) are merged
+    Bialek 1999 at alpha = 1) for each beta by an annealing path down the grid and the best deterministic
+    encoders, or by a thorough search with restarts and cluster splits (see the module's text). Each
+    answer is a fixed point of the self-consistent equations and never worse than the best deterministic
+    encoder found: for up to 9 distinct x, than every deterministic encoder (the DIB's answer is then its
+    exact optimum). X values of equal p(y|x) are merged
     first, which changes no point of the curve; the returned encoders are over the original X. Where X and Y
     are independent the curve is the trivial one: I(X; T) = I(T; Y) = 0 with one value of T.
 
@@ -229,10 +234,13 @@ def ib_curve(
         seed: the seed of the deterministic IB's random starts (where |X| is above 9).
         device: where to compute (default: ``pxy``'s device, or the CPU). On the CPU the small batches
             run on one torch thread (the caller's setting is restored on return).
-        search: ``"thorough"`` (the search above) or ``"anneal"``, far less work: one path of
-            deterministic annealing from the largest beta down, each beta iterated to at most
-            ``min(tol, 1e-6)`` (:mod:`iblearn.functional.ib.anneal`). Each answer is a fixed point, but a
-            local optimum that a restart or a split could improve stays.
+        search: ``"combined"``: one path of deterministic annealing from the largest beta down
+            (:mod:`iblearn.functional.ib.anneal`) iterated to ``min(tol, 1e-10)``, the best deterministic
+            encoder where lower (up to 9 distinct x), each beta's best iterated once more; never worse
+            than ``"anneal"`` at the same ``tol``. ``"thorough"``: the search of restarts, annealing both
+            ways and cluster splits, several times the work (the DIB's search under either).
+            ``"anneal"``: the path alone, each beta iterated to at most ``min(tol, 1e-6)``. Each answer
+            is a fixed point, but a local optimum that a restart or a split could improve stays.
         normalize: divide ``pxy`` by its sum, so that a table of counts (a contingency table of
             samples) is taken as the joint they estimate; False: a table not summing to 1 is refused.
 
