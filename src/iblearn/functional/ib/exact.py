@@ -68,9 +68,17 @@ from iblearn._threads import one_thread, one_torch_thread
 from iblearn.functional.ib.anneal import anneal_curve
 from iblearn.functional.ib.critical import lambda2 as _lambda2
 from iblearn.functional.ib.critical import partition_changes, split_betas
-from iblearn.functional.ib.deterministic import envelope_partitions, lagrangian, terms, xlogx
+from iblearn.functional.ib.deterministic import (
+    EXHAUSTIVE_START,
+    best_partitions,
+    envelope_partitions,
+    lagrangian,
+    terms,
+    xlogx,
+)
+from iblearn.functional.ib.iterate import solve
 from iblearn.functional.ib.result import IBCurve, upper_envelope
-from iblearn.functional.ib.solver import combined_curve, packed, solve_curve
+from iblearn.functional.ib.solver import POLISH_TOL, packed, solve_curve
 
 __all__ = [
     "IBCurve",
@@ -302,10 +310,37 @@ def _encoders(
         q, value = anneal_curve(p, b, a, width[0], *stop)
         return (packed(q) if width[1] else q), value
     elif search == "combined" and a > 0:
-        return combined_curve(p, b, a, width[0], width[1], *stop)
+        return _combined(p, b, a, width[0], width[1], *stop)
     else:
         q = solve_curve(p, b, a, width[0], width[1], *stop, seed)
     return q, lagrangian(p, q, b, a)
+
+
+def _combined(
+    p: Tensor, betas: Tensor, alpha: float, n_t: int, grow: bool, tol: float, max_iter: int
+) -> tuple[Tensor, Tensor]:
+    """The encoders ``(B, |X|, T)`` of the default search and their Lagrangians (``alpha > 0``): one
+    annealing path down the betas (:func:`iblearn.functional.ib.anneal.anneal_curve`), each beta
+    iterated to ``min(tol, POLISH_TOL)`` (a looser ``tol`` would give up Lagrangian), its answer replaced by
+    the best deterministic encoder where that is lower (every partition into at most ``n_t`` blocks, up
+    to :data:`EXHAUSTIVE_START` x), then each beta's best iterated again and kept where that lowers it
+    (an answer the path compacted, or one whose iteration slowed down near a critical beta). Never worse
+    than the path, nor, for up to :data:`EXHAUSTIVE_START` x, than any deterministic encoder."""
+    tol = min(tol, POLISH_TOL)
+    q, value = anneal_curve(p, betas, alpha, n_t, tol, max_iter)
+    if p.shape[0] <= EXHAUSTIVE_START:
+        det = torch.nn.functional.one_hot(best_partitions(p, betas, n_t), n_t).to(p.dtype)
+        det_value = lagrangian(p, det, betas, alpha)
+        lower = det_value < value
+        q[lower], value[lower] = det[lower], det_value[lower]
+    q = packed(q)
+    polished = solve(p, q, betas, alpha, tol, max_iter)
+    polished_value = lagrangian(p, polished, betas, alpha)
+    lower = polished_value < value
+    q[lower], value[lower] = polished[lower], polished_value[lower]
+    if not grow:
+        q = torch.cat([q, q.new_zeros(*q.shape[:-1], n_t - q.shape[-1])], -1)
+    return q, value
 
 
 def _curve(

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from iblearn.functional.ib.anneal import anneal_curve
 from iblearn.functional.ib.deterministic import (
     AGGLOMERATIVE_MAX,
     EXHAUSTIVE_START,
@@ -139,33 +138,6 @@ def solve_curve(
     s.max_iter = max_iter
     s.offer(solve(p, s.q, betas, alpha, min(tol, POLISH_TOL), max_iter), gain=0.0)
     return packed(s.q) if grow else s.q
-
-
-def combined_curve(
-    p: Tensor, betas: Tensor, alpha: float, n_t: int, grow: bool, tol: float, max_iter: int
-) -> tuple[Tensor, Tensor]:
-    """The encoders ``(B, |X|, T)`` of the default search and their Lagrangians (``alpha > 0``): one
-    annealing path down the betas (:func:`iblearn.functional.ib.anneal.anneal_curve`), each beta
-    iterated to ``min(tol, POLISH_TOL)`` (a looser ``tol`` would give up Lagrangian), its answer replaced by
-    the best deterministic encoder where that is lower (every partition into at most ``n_t`` blocks, up
-    to :data:`EXHAUSTIVE_START` x), then each beta's best iterated again and kept where that lowers it
-    (an answer the path compacted, or one whose iteration slowed down near a critical beta). Never worse
-    than the path, nor, for up to :data:`EXHAUSTIVE_START` x, than any deterministic encoder."""
-    tol = min(tol, POLISH_TOL)
-    q, value = anneal_curve(p, betas, alpha, n_t, tol, max_iter)
-    if p.shape[0] <= EXHAUSTIVE_START:
-        det = torch.nn.functional.one_hot(best_partitions(p, betas, n_t), n_t).to(p.dtype)
-        det_value = lagrangian(p, det, betas, alpha)
-        lower = det_value < value
-        q[lower], value[lower] = det[lower], det_value[lower]
-    q = packed(q)
-    polished = solve(p, q, betas, alpha, tol, max_iter)
-    polished_value = lagrangian(p, polished, betas, alpha)
-    lower = polished_value < value
-    q[lower], value[lower] = polished[lower], polished_value[lower]
-    if not grow:
-        q = torch.cat([q, q.new_zeros(*q.shape[:-1], n_t - q.shape[-1])], -1)
-    return q, value
 
 
 def packed(q: Tensor) -> Tensor:
