@@ -17,11 +17,14 @@ each warm-started from the last, as its ``IBCurve`` sweeps). Reported:
   I(X; T) - beta I(T; Y) (a difference below 1e-9 nats is a tie);
 * the Lagrangians against embo's at every beta: the most by which iblearn's I(X; T) - beta I(T; Y)
   exceeds embo's (nats; at most 0 where iblearn is as good at every beta), with iblearn at its default
-  tolerance (1e-10) and at embo's (1e-3), by its thorough search and by its light one
-  (``search="anneal"``: one annealing path down the betas), and the light search's over the thorough's;
+  tolerance (1e-10) and at embo's (1e-3), by its default search and by its light one
+  (``search="anneal"``: one annealing path down the betas), the light search's over the default's, and
+  the thorough search's (``search="thorough"``: restarts, annealing both ways and cluster splits) against
+  the default's both ways;
 * time: thread CPU time of a 50-beta sweep, methods interleaved within each repetition, the median
-  of ``--repeats``, iblearn at both tolerances and by both searches; iblearn's without the critical
-  betas (the peers find none), and with them (their cost is the difference);
+  of ``--repeats``, iblearn at both tolerances and by each search; iblearn's without the critical
+  betas (the peers find none), and with them (their cost is the difference); the CPU model and the
+  kernels' instruction set are recorded beside them;
 * a large joint: 1,000 x 2 over the default 50 betas, without the critical betas;
 * the critical betas of cases with known transitions against their closed forms.
 
@@ -51,9 +54,10 @@ import _prelude  # noqa: F401  (first: one thread for every library, the checkou
 from benchmarks.runners import script
 from iblearn import functional as ibf
 from iblearn.functional.ib.exact import upper_envelope
+from iblearn.functional.knn import kernel_isa
 from iblearn.records import environment, write_json
 
-SIZES = [(8, 2), (16, 4), (32, 8), (64, 16)]
+SIZES = [(8, 2), (16, 4), (24, 6), (32, 8), (64, 16)]
 BETAS = np.geomspace(1.0, 200.0, 50)
 BITS = 1 / math.log(2)
 TIE = 1e-9
@@ -224,6 +228,7 @@ def main(argv: list[str] | None = None) -> None:
                 "embo": embo_sweep,
                 "anneal": partial(ours, search="anneal"),
                 "anneal_tol_1e-3": partial(ours, tol=1e-3, search="anneal"),
+                "thorough": partial(ours, search="thorough"),
             }
             if (nx, ny) in dit_sizes and seed == 0:
                 methods["dit"] = dit_sweep
@@ -253,9 +258,12 @@ def main(argv: list[str] | None = None) -> None:
                 "anneal_over_embo_tol_1e-3_nats": excess(curves["anneal_tol_1e-3"], curves["embo"]),
                 "anneal_over_iblearn_nats": excess(curves["anneal"], curves["iblearn"]),
                 "anneal_over_iblearn_tol_1e-3_nats": excess(curves["anneal_tol_1e-3"], curves["iblearn"]),
+                "embo_over_thorough": seconds["embo"] / seconds["thorough"],
+                "thorough_over_iblearn_nats": excess(curves["thorough"], curves["iblearn"]),
+                "iblearn_over_thorough_nats": excess(curves["iblearn"], curves["thorough"]),
             }
             for peer in methods:
-                if peer.startswith(("iblearn", "anneal")):
+                if peer.startswith(("iblearn", "anneal", "thorough")):
                     continue
                 row[peer] = {
                     "peer_above_iblearn_bits": above(curves[peer], curves["iblearn"]),
@@ -273,6 +281,8 @@ def main(argv: list[str] | None = None) -> None:
         "large": large(),
         "peers": {name: version(name) for name in ("dit", "embo")},
         "environment": environment(),
+        "cpu": script.cpu_model(),
+        "kernel_isa": kernel_isa(),
     }
     out = Path(args.results)
     write_json(out / "results.json", record)
@@ -289,7 +299,9 @@ def render(record: dict[str, Any]) -> str:
     light = all("embo_over_anneal" in r for r in rows)  # records of earlier versions have no light search
     lines = [
         f"Exact IB curve, 50 betas (1 to 200, geometric); commit {str(env['git_commit'])[:7]}, "
-        f"{env['machine']}, {env['date']}; dit {record['peers']['dit']}, embo {record['peers']['embo']}.",
+        f"{record.get('cpu') or env['machine']}"
+        + (f", kernel {record['kernel_isa']}" if "kernel_isa" in record else "")
+        + f", {env['date']}; dit {record['peers']['dit']}, embo {record['peers']['embo']}.",
         "",
         "| size | seed | iblearn s | iblearn, tol 1e-3, s | embo s | embo / iblearn | same, tol 1e-3 |",
         "|---|---|---|---|---|---|---|",
@@ -342,6 +354,19 @@ def render(record: dict[str, Any]) -> str:
             "|---|---|---|---|",
             f"| {big['nx']}x{big['ny']} | {big['betas']} | {big['seconds']:.2f} | {big['n_t']} |",
         ]
+    if all("embo_over_thorough" in r for r in rows):
+        lines += [
+            "",
+            "| size | seed | thorough s | embo / thorough | thorough's Lagrangian over the default's, most "
+            "| the default's over the thorough's, most |",
+            "|---|---|---|---|---|---|",
+        ]
+        for r in rows:
+            lines.append(
+                f"| {r['nx']}x{r['ny']} | {r['seed']} | {r['seconds']['thorough']:.3f} "
+                f"| {r['embo_over_thorough']:.2f} | {r['thorough_over_iblearn_nats']:.2e} "
+                f"| {r['iblearn_over_thorough_nats']:.2e} |"
+            )
     if light:  # a table of its own: beside the thorough search's it would not fit a page's width
         lines += ["", "| size | seed | anneal s | anneal, tol 1e-3, s | embo / anneal | same, tol 1e-3 |"]
         lines.append("|---|---|---|---|---|---|")

@@ -17,7 +17,11 @@ alpha < 1)
 
 solved by iterating them (a Blahut-Arimoto iteration; at ``alpha = 0`` each x goes to the t of the
 largest ``log q(t) - beta D_KL``). :func:`ib_curve` solves every beta of a grid at once, as one batch of
-float64 tensors on any device. It starts from the best deterministic encoders T = f(X) (every partition
+float64 tensors on any device. By default (``search="combined"``) it follows one path of deterministic
+annealing down the grid (:mod:`iblearn.functional.ib.anneal`), takes the best deterministic encoder at a
+beta where that is lower (every partition of X up to 9 distinct x) and iterates each beta's best once
+more. The thorough search (``search="thorough"``, and the DIB's) starts from the best deterministic
+encoders T = f(X) (every partition
 of X up to 9 distinct x, the agglomerative IB's path refined by the DIB above): a deterministic
 encoder has H(T | X) = 0, so its Lagrangian is H(T) - beta I(T; Y) for every alpha, a point each method
 can reach. From them it iterates; then it anneals (each beta is warm-started from the solutions of its two
@@ -64,9 +68,17 @@ from iblearn._threads import one_thread, one_torch_thread
 from iblearn.functional.ib.anneal import anneal_curve
 from iblearn.functional.ib.critical import lambda2 as _lambda2
 from iblearn.functional.ib.critical import partition_changes, split_betas
-from iblearn.functional.ib.deterministic import envelope_partitions, lagrangian, terms, xlogx
+from iblearn.functional.ib.deterministic import (
+    EXHAUSTIVE_START,
+    best_partitions,
+    envelope_partitions,
+    lagrangian,
+    terms,
+    xlogx,
+)
+from iblearn.functional.ib.iterate import solve
 from iblearn.functional.ib.result import IBCurve, upper_envelope
-from iblearn.functional.ib.solver import packed, solve_curve
+from iblearn.functional.ib.solver import POLISH_TOL, packed, solve_curve
 
 __all__ = [
     "IBCurve",
@@ -79,7 +91,7 @@ __all__ = [
 ]
 
 Method = Literal["ib", "dib", "gib"]
-Search = Literal["thorough", "anneal"]
+Search = Literal["combined", "thorough", "anneal"]
 #: Joint probability tables must sum to 1 within this.
 SUM_TOLERANCE = 1e-6
 #: The largest |X| (after merging the x with equal p(y|x)) :func:`dib_exhaustive` enumerates by
@@ -195,17 +207,18 @@ def ib_curve(
     critical: bool = True,
     seed: int = 0,
     device: str | torch.device | None = None,
-    search: Search = "thorough",
+    search: Search = "combined",
     normalize: bool = False,
 ) -> IBCurve:
     """The information bottleneck curve of a discrete joint ``pxy``: at every beta, the best encoder found
-    by a search that starts from the best deterministic encoders.
+    by an annealing path and the best deterministic encoders.
 
     Minimises L = H(T) - alpha H(T|X) - beta I(T; Y) (Strouse & Schwab 2017; the IB of Tishby, Pereira &
-    Bialek 1999 at alpha = 1) for each beta from the best deterministic encoders, annealing across the grid
-    and cluster splits (see the module's text). Each answer is a fixed point of the self-consistent equations
-    and never worse than the best deterministic encoder found: for up to 9 distinct x, than every
-    deterministic encoder (the DIB's answer is then its exact optimum). X values of equal p(y|x) are merged
+    Bialek 1999 at alpha = 1) for each beta by an annealing path down the grid and the best deterministic
+    encoders, or by a thorough search with restarts and cluster splits (see the module's text). Each
+    answer is a fixed point of the self-consistent equations and never worse than the best deterministic
+    encoder found: for up to 9 distinct x, than every deterministic encoder (the DIB's answer is then its
+    exact optimum). X values of equal p(y|x) are merged
     first, which changes no point of the curve; the returned encoders are over the original X. Where X and Y
     are independent the curve is the trivial one: I(X; T) = I(T; Y) = 0 with one value of T.
 
@@ -229,10 +242,13 @@ def ib_curve(
         seed: the seed of the deterministic IB's random starts (where |X| is above 9).
         device: where to compute (default: ``pxy``'s device, or the CPU). On the CPU the small batches
             run on one torch thread (the caller's setting is restored on return).
-        search: ``"thorough"`` (the search above) or ``"anneal"``, far less work: one path of
-            deterministic annealing from the largest beta down, each beta iterated to at most
-            ``min(tol, 1e-6)`` (:mod:`iblearn.functional.ib.anneal`). Each answer is a fixed point, but a
-            local optimum that a restart or a split could improve stays.
+        search: ``"combined"``: one path of deterministic annealing from the largest beta down
+            (:mod:`iblearn.functional.ib.anneal`) iterated to ``min(tol, 1e-10)``, the best deterministic
+            encoder where lower (up to 9 distinct x), each beta's best iterated once more; never worse
+            than ``"anneal"`` at the same ``tol``. ``"thorough"``: the search of restarts, annealing both
+            ways and cluster splits, several times the work (the DIB's search under either).
+            ``"anneal"``: the path alone, each beta iterated to at most ``min(tol, 1e-6)``. Each answer
+            is a fixed point, but a local optimum that a restart or a split could improve stays.
         normalize: divide ``pxy`` by its sum, so that a table of counts (a contingency table of
             samples) is taken as the joint they estimate; False: a table not summing to 1 is refused.
 
@@ -253,7 +269,7 @@ def ib_curve(
     dev, b = raw.device, _betas(betas).to(raw.device)
     tol, max_iter = V.positive(tol, "tol"), V.positive_int(max_iter, "max_iter")
     critical = V.flag(critical, "critical")
-    V.choice(search, "search", ("thorough", "anneal"))
+    V.choice(search, "search", ("combined", "thorough", "anneal"))
     p, index = _merged(raw)
     n_x = p.shape[0]
     width = n_x if n_t is None else min(V.positive_int(n_t, "n_t"), n_x)
@@ -272,7 +288,7 @@ def _threads(small: bool, search: Search, critical: bool) -> Any:
     """One thread for a small problem on the CPU: the light search's numpy work is a single encoder at
     a time, too small for the BLAS pools to split, so without the critical betas only torch's pool
     (which costs nothing to set) is held to one thread."""
-    if search == "anneal" and not critical:
+    if search != "thorough" and not critical:
         return one_torch_thread(small)
     return one_thread() if small else contextlib.nullcontext()
 
@@ -293,9 +309,38 @@ def _encoders(
     elif search == "anneal":
         q, value = anneal_curve(p, b, a, width[0], *stop)
         return (packed(q) if width[1] else q), value
+    elif search == "combined" and a > 0:
+        return _combined(p, b, a, width[0], width[1], *stop)
     else:
         q = solve_curve(p, b, a, width[0], width[1], *stop, seed)
     return q, lagrangian(p, q, b, a)
+
+
+def _combined(
+    p: Tensor, betas: Tensor, alpha: float, n_t: int, grow: bool, tol: float, max_iter: int
+) -> tuple[Tensor, Tensor]:
+    """The encoders ``(B, |X|, T)`` of the default search and their Lagrangians (``alpha > 0``): one
+    annealing path down the betas (:func:`iblearn.functional.ib.anneal.anneal_curve`), each beta
+    iterated to ``min(tol, POLISH_TOL)`` (a looser ``tol`` would give up Lagrangian), its answer replaced by
+    the best deterministic encoder where that is lower (every partition into at most ``n_t`` blocks, up
+    to :data:`EXHAUSTIVE_START` x), then each beta's best iterated again and kept where that lowers it
+    (an answer the path compacted, or one whose iteration slowed down near a critical beta). Never worse
+    than the path, nor, for up to :data:`EXHAUSTIVE_START` x, than any deterministic encoder."""
+    tol = min(tol, POLISH_TOL)
+    q, value = anneal_curve(p, betas, alpha, n_t, tol, max_iter)
+    if p.shape[0] <= EXHAUSTIVE_START:
+        det = torch.nn.functional.one_hot(best_partitions(p, betas, n_t), n_t).to(p.dtype)
+        det_value = lagrangian(p, det, betas, alpha)
+        lower = det_value < value
+        q[lower], value[lower] = det[lower], det_value[lower]
+    q = packed(q)
+    polished = solve(p, q, betas, alpha, tol, max_iter)
+    polished_value = lagrangian(p, polished, betas, alpha)
+    lower = polished_value < value
+    q[lower], value[lower] = polished[lower], polished_value[lower]
+    if not grow:
+        q = torch.cat([q, q.new_zeros(*q.shape[:-1], n_t - q.shape[-1])], -1)
+    return q, value
 
 
 def _curve(
