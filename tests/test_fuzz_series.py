@@ -20,9 +20,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import iblearn
 from iblearn import estimate_mi
 from iblearn import functional as ibf
-from iblearn.estimators import KSG
 from tests.test_fuzz import FUZZ
 
 torch.set_num_threads(1)
@@ -99,7 +99,7 @@ def test_transfer_entropy_estimate_on_series(pair, lag, history):
 def test_short_random_walks_are_never_reliable(steps, seed, drift):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        est = ibf.transfer_entropy_estimate(*_walks(steps, seed, drift), n_resamples=6, seed=seed)
+        est = iblearn.estimate("te", *_walks(steps, seed, drift), method="ksg", n_resamples=6, seed=seed)
     assert est.reliable is False
 
 
@@ -110,7 +110,8 @@ def test_independent_slow_series_as_rows_are_never_reliable(steps, seed, phi):
     y = _ar_pair(phi, 0.0, steps, seed + 1, 1.0, 0.0)[0] if phi < 1 else _walks(steps, seed + 1, 0.0)[0]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for est in (KSG()(x[:, None], y[:, None], n_resamples=4, seed=seed), estimate_mi(x, y, seed=seed)):
+        named = iblearn.estimate("mi", x[:, None], y[:, None], method="ksg", n_resamples=4, seed=seed)
+        for est in (named, estimate_mi(x, y, seed=seed)):
             assert est.reliable is False and "time series" in est.caveat
 
 
@@ -121,7 +122,7 @@ def test_random_walks_reliable_intervals_hold_zero_in_a_sweep(steps):
     for seed in range(30):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            est = ibf.transfer_entropy_estimate(*_walks(steps, seed, 0.0), n_resamples=20, seed=seed)
+            est = iblearn.estimate("te", *_walks(steps, seed, 0.0), method="ksg", n_resamples=20, seed=seed)
         _sound(*_walks(steps, seed, 0.0), 1, 1)
         reliable += est.reliable is not False
         excluded += est.reliable is not False and est.interval[0] > 0
