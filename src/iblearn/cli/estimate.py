@@ -29,9 +29,8 @@ _OPTION_NAMES = {
     **dict.fromkeys(("x", "source", "series", "labels"), "X"),
     **dict.fromkeys(("y", "target"), "Y"),
     **dict.fromkeys(("z", "condition"), "--cond"),
-    **{name: f"--{name}" for name in ("k", "base", "seed", "lag", "history", "method", "steps")},
-    **{"n_resamples": "--resamples", "n_permutations": "--permutations", "test": "--test-fraction"},
-    "batch_size": "--batch-size",
+    **estimate_options.FLAGS,
+    "method": "--method",
 }
 #: What each measure's estimate prints as.
 _QUANTITIES = {"mi": "I(X;Y)", "cmi": "I(X;Y|Z)", "te": "TE(X -> Y)", "entropy": "H(X)", "ais": "A(X)"}
@@ -40,8 +39,6 @@ _QUANTITIES = {"mi": "I(X;Y)", "cmi": "I(X;Y|Z)", "te": "TE(X -> Y)", "entropy":
 def cmd_estimate(args: argparse.Namespace) -> int:
     from iblearn import estimate
 
-    if args.seed < 0:  # one rule for every measure
-        raise ValueError(f"--seed: expected a non-negative integer, got {args.seed}")
     if args.measure not in ("te", "ais") and args.history is not None:
         raise ValueError("--history: only with --measure te or ais")
     if args.measure != "te" and args.lag is not None:

@@ -47,6 +47,7 @@ from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn import functional as ibf
+from iblearn._settings import SETTINGS
 from iblearn.estimation.auto_discrete import class_check, labels_estimate
 from iblearn.estimation.auto_gaussian import GaussianReruns, copula_check, delta_stderr, gaussian_on_bases
 from iblearn.estimation.auto_gaussian import gaussian_stderr as gaussian_stderr
@@ -174,8 +175,7 @@ def _checked_samples(x: Any, y: Any, k: int, neural_steps: int) -> tuple[Tensor,
     """``x`` and ``y`` as tensors and their row count, refused (ValueError naming the argument) where
     ``neural_steps`` is no count, the rows are too few for the checks' halves or for ``k`` neighbours
     in a half, or a side holds NaN, Inf or one value only."""
-    if isinstance(neural_steps, bool) or not isinstance(neural_steps, int) or neural_steps < 0:
-        raise ValueError(f"neural_steps: expected a non-negative integer, got {neural_steps!r}")
+    SETTINGS["neural_steps"].check(neural_steps, "neural_steps")
     xt, yt = V.as_tensor(x, "x"), V.as_tensor(y, "y")
     n = V.same_length(("x", xt), ("y", yt))
     if n < MIN_ROWS:

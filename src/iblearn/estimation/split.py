@@ -10,7 +10,6 @@ share of the training rows (:meth:`iblearn.estimators.neural.NeuralEstimator.fit
 from __future__ import annotations
 
 import difflib
-import inspect
 import math
 from collections.abc import Callable
 from dataclasses import replace
@@ -216,7 +215,7 @@ def method_name(text: str) -> str:
 def built(method: str, settings: dict[str, Any], seed: int) -> Estimator:
     """The registered estimator ``method`` with ``settings``, seeded by ``seed`` where it takes a seed
     and none is given."""
-    if "seed" in inspect.signature(REGISTRY[method]).parameters:
+    if REGISTRY[method].seeded:
         settings = {"seed": seed} | settings
     return get_estimator(method, **settings)
 
@@ -225,7 +224,7 @@ def takes_labels(method: str) -> bool:
     """Whether the registered estimator ``method`` reads an integer y as class labels (MixedKSG, and a
     critic with ``y_classes``), rather than as numbers."""
     method = method_name(method)
-    return method == "mixed_ksg" or "y_classes" in inspect.signature(REGISTRY[method]).parameters
+    return REGISTRY[method].labels_y
 
 
 def __getattr__(name: str) -> Any:
