@@ -22,14 +22,15 @@ from typing import Any, Literal
 
 import numpy as np
 
-__all__ = ["SETTINGS", "Interval", "Options", "Setting", "check_settings", "resampling_counts"]
+__all__ = ["SETTINGS", "Interval", "Options", "Setting", "check_settings", "resampling_counts", "setting"]
 
 
 @dataclass(frozen=True)
 class Interval:
     """A number of type ``kind`` (``int``: Python's or numpy's integers, not a bool; ``float``: any real
-    number) from ``low`` to ``high`` (None: unbounded; ``closed`` says which ends belong), at most
-    ``high`` where that is a count's ceiling (``why`` says why it is one)."""
+    number) from ``low`` to ``high`` (None: unbounded; ``closed`` says which ends belong). An integer is a
+    count: ``low`` None is 0, and ``high`` is its ceiling (``why`` says why); a number's message says
+    ``what`` it is."""
 
     kind: type[int] | type[float]
     low: float | None
@@ -54,11 +55,13 @@ class Interval:
     def _integer(self, value: Any, name: str) -> Any:
         low = 0 if self.low is None else self.low
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-            what = {1: "a positive integer", 0: "a non-negative integer"}.get(int(low), "an integer")
+            what = {1.0: "a positive integer", 0.0: "a non-negative integer"}.get(
+                low, f"an integer of at least {low:g}"
+            )
             raise ValueError(f"{name}: expected {what}, got {value!r}")
         if self.high is not None and value > self.high:
             raise ValueError(f"{name}: at most {int(self.high):,}{self.why}, got {int(value):,}")
-        return value
+        return int(value)
 
     def _range(self) -> str:
         if self.closed == "neither" and self.low is not None and self.high is not None:
@@ -148,6 +151,12 @@ SETTINGS: dict[str, Setting] = {
     ),
     "alphabet": Setting(Interval(int, 1), "entropy: the number of possible labels, where known", none=True),
 }
+
+
+def setting(name: str, value: Any) -> Any:
+    """``value`` of the shared setting ``name`` checked by its constraint (:data:`SETTINGS`), as the
+    constraint gives it (an integer setting as a Python ``int``)."""
+    return SETTINGS[name].check(value, name)
 
 
 def check_settings(given: Mapping[str, Any]) -> None:

@@ -19,6 +19,7 @@ import torch
 from torch import Tensor
 
 from iblearn import _checks as V
+from iblearn._settings import setting
 from iblearn.estimation.verdict import estimator_verdict, flagged
 from iblearn.estimators.base import Estimator, MIEstimate
 from iblearn.estimators.neural import NeuralEstimator
@@ -83,7 +84,7 @@ def fit_on_split(
     n_test = round(n * test)
     if min(n_test, n - n_test) < 2:
         raise ValueError(f"test: {test:g} of {n} rows leaves fewer than 2 on one side")
-    order = torch.randperm(n, generator=torch.Generator().manual_seed(V.seed(seed))).to(xt.device)
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(setting("seed", seed))).to(xt.device)
     train, held = order[n_test:], order[:n_test]
 
     def standardized(t: Tensor) -> Tensor:

@@ -43,7 +43,7 @@ from torch import Tensor, nn
 
 from iblearn import _checks as V
 from iblearn._checks import log_base as log_base
-from iblearn._settings import SETTINGS, resampling_counts
+from iblearn._settings import SETTINGS, resampling_counts, setting
 
 # The interface's own types, importable from here as well.
 from iblearn.estimators.estimate import Bound as Bound
@@ -223,7 +223,7 @@ class Estimator(nn.Module):
     def _checked_counts(n_resamples: Any, n_permutations: Any, seed: Any) -> int:
         """``forward``'s resampling arguments checked, naming the one at fault; the seed."""
         resampling_counts(n_resamples, n_permutations)
-        return V.seed(seed)
+        return setting("seed", seed)  # type: ignore[no-any-return]
 
     def _estimate_of(
         self,
