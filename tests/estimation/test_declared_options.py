@@ -109,6 +109,14 @@ def test_a_bad_setting_reads_the_same_from_door_estimator_and_command(
         assert f"{shown}: {message}" in " ".join(capsys.readouterr().err.split())
 
 
+@pytest.mark.parametrize("flag", ["--lag", "--history"])
+def test_a_series_option_of_zero_is_refused_naming_it(flag, tmp_path, capsys):
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).normal(size=(200, 1)))
+    argv = ["estimate", str(tmp_path / "x.npy"), str(tmp_path / "x.npy"), "--measure", "te", flag, "0"]
+    assert main(argv) == 2
+    assert f"{flag}: expected a positive integer, got 0" in capsys.readouterr().err
+
+
 def test_the_command_reads_its_options_types_and_help_from_the_table():
     from iblearn.cli.estimate_options import _ARGUMENTS
 

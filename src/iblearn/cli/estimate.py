@@ -89,7 +89,7 @@ def _two_variables(args: argparse.Namespace, given: dict[str, Any]) -> tuple[str
     method = "auto" if args.method is None or args.method.lower() == "auto" else args.method
     named = {"n_resamples": args.resamples, "n_permutations": args.permutations}
     if args.measure == "te":
-        options = given | {"lag": args.lag or 1, "history": args.history or 1}
+        options = given | {"lag": _or_one(args.lag), "history": _or_one(args.history)}
         options |= ({} if z is None else {"condition": z.values}) | ({} if method == "auto" else named)
         return "te", (x.values, y.values), method.lower(), options
     if method == "auto" and (given or args.resamples or args.permutations) and args.method is None:
@@ -132,7 +132,7 @@ def _one_variable(args: argparse.Namespace, given: dict[str, Any]) -> tuple[str,
     method = "auto" if args.method is None else args.method.lower()
     options = dict(given)
     if args.measure == "ais":
-        options["history"] = args.history or 1
+        options["history"] = _or_one(args.history)
         named = {"n_resamples": args.resamples, "n_permutations": args.permutations}
     else:
         if isinstance(values, np.ndarray) and values.dtype.kind == "f":
@@ -143,6 +143,12 @@ def _one_variable(args: argparse.Namespace, given: dict[str, Any]) -> tuple[str,
             values = values.astype(np.int64)
         named = {"n_resamples": args.resamples or 200}
     return args.measure, (values,), method, options | ({} if method == "auto" else named)
+
+
+def _or_one(value: int | None) -> int:
+    """An option of the series (``--lag``, ``--history``), 1 where not given; a 0 given is passed on, to
+    be refused naming it."""
+    return 1 if value is None else value
 
 
 def _progress(
