@@ -109,6 +109,13 @@ def test_a_bad_setting_reads_the_same_from_door_estimator_and_command(
         assert f"{shown}: {message}" in " ".join(capsys.readouterr().err.split())
 
 
+def test_an_option_of_a_setting_with_a_flag_of_its_own_is_refused(tmp_path, capsys):
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).normal(size=(200, 1)))
+    argv = ["estimate", str(tmp_path / "x.npy"), str(tmp_path / "x.npy"), "--option", "n_resamples=50"]
+    assert main(argv) == 2
+    assert "--option: n_resamples is set by --resamples; give it there" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("flag", ["--lag", "--history"])
 def test_a_series_option_of_zero_is_refused_naming_it(flag, tmp_path, capsys):
     np.save(tmp_path / "x.npy", np.random.default_rng(0).normal(size=(200, 1)))

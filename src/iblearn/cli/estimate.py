@@ -49,6 +49,9 @@ def cmd_estimate(args: argparse.Namespace) -> int:
         return estimate_many.cmd_measure(args)
     if not args.max_mb > 0:
         raise ValueError(f"--max-mb: expected a positive number, got {args.max_mb}")
+    for key in dict(args.option or []):
+        if estimate_options.has_default(key):  # the option's value, given or not, is the one passed
+            raise ValueError(f"--option: {key} is set by {estimate_options.FLAGS[key]}; give it there")
     given = dict(args.option or []) | {k: v for k, v in (("k", args.k), ("base", args.base)) if v is not None}
     build = _one_variable if args.measure in ("entropy", "ais") else _two_variables
     start, training = time.perf_counter(), {"done": 0}

@@ -28,6 +28,11 @@ FLAGS |= {"steps": "--steps", "batch_size": "--batch-size", "test": "--test-frac
 _DEFAULTS = {"n_resamples": 0, "n_permutations": 0, "seed": 0, "steps": 2000, "batch_size": 256, "test": 0.2}
 
 
+def has_default(name: str) -> bool:
+    """Whether ``name`` is a setting whose option has a default of the command's own."""
+    return name in _DEFAULTS
+
+
 def _setting_arguments() -> tuple[tuple[tuple[str, ...], dict[str, Any]], ...]:
     """The options of :data:`FLAGS`: their types and help from the table of settings."""
     return tuple(
