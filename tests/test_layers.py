@@ -39,6 +39,7 @@ SHARED = {
     "distributed",
     "_provenance",
     "_checks",
+    "_settings",  # the shared settings' constraints, over _checks
     "_threads",
     "_plotting",
     "_modes",

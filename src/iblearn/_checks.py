@@ -261,6 +261,17 @@ def real_number(value: Any, name: str) -> float:
         return math.inf if value > 0 else -math.inf
 
 
+def log_base(value: Any, name: str) -> float:
+    """The base of a logarithm: a real number (numpy's and 0-d tensors' too), finite, positive and not
+    1 (log 1 = 0 would divide every estimate); the message says which of these ``value`` is not."""
+    b = real_number(value, name)
+    if not math.isfinite(b):
+        raise ValueError(f"{name}: the logarithm's base must be finite, got {value!r}")
+    if b <= 0 or b == 1:
+        raise ValueError(f"{name}: the logarithm's base must be positive and not 1, got {value!r}")
+    return b
+
+
 def one_of(*options: Any) -> Callable[[Any, str], Any]:
     """The check that a setting is one of ``options`` (:func:`choice`), for a table of checks by name."""
 
@@ -332,25 +343,3 @@ def several_rows(t: Tensor, name: str) -> Tensor:
             "and a nearest-neighbour estimate more than k"
         )
     return t
-
-
-#: The most resamples for a standard error, and permutations for a p-value, that one call runs: each is a
-#: whole estimate, and a p-value of 1e-6 or a standard error from 10^5 resamples is as fine as either
-#: gets; a count beyond them is a typo that would run for days.
-MAX_RESAMPLES = 100_000
-MAX_PERMUTATIONS = 1_000_000
-
-
-def resampling_counts(n_resamples: Any, n_permutations: Any) -> None:
-    """``n_resamples`` and ``n_permutations`` checked: non-negative integers within their bounds, and
-    not one resample (no spread)."""
-    for count, name, most in (
-        (n_resamples, "n_resamples", MAX_RESAMPLES),
-        (n_permutations, "n_permutations", MAX_PERMUTATIONS),
-    ):
-        if isinstance(count, bool) or not isinstance(count, int | np.integer) or count < 0:
-            raise ValueError(f"{name}: expected a non-negative integer, got {count!r}")
-        if count > most:
-            raise ValueError(f"{name}: at most {most:,} (one estimate each), got {count:,}")
-    if n_resamples == 1:
-        raise ValueError("n_resamples: a standard error needs at least 2 resamples")

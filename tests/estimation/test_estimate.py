@@ -154,7 +154,7 @@ def test_a_measure_is_one_table_entry(monkeypatch):
     def auto(x, *, seed=0):
         return Estimate(torch.tensor(float(seed)), len(x), "mine", measure="toy")
 
-    monkeypatch.setitem(MEASURES, "toy", Measure(("x",), auto, auto))
+    monkeypatch.setitem(MEASURES, "toy", Measure(("x",), auto, auto, ("seed",), ("seed",)))
     assert float(estimate("toy", torch.zeros(3), seed=2)) == 2.0
     with pytest.raises(ValueError, match=r"^k: not an option"):
         estimate("toy", torch.zeros(3), k=2)

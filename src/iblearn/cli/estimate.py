@@ -29,9 +29,8 @@ _OPTION_NAMES = {
     **dict.fromkeys(("x", "source", "series", "labels"), "X"),
     **dict.fromkeys(("y", "target"), "Y"),
     **dict.fromkeys(("z", "condition"), "--cond"),
-    **{name: f"--{name}" for name in ("k", "base", "seed", "lag", "history", "method", "steps")},
-    **{"n_resamples": "--resamples", "n_permutations": "--permutations", "test": "--test-fraction"},
-    "batch_size": "--batch-size",
+    **estimate_options.FLAGS,
+    "method": "--method",
 }
 #: What each measure's estimate prints as.
 _QUANTITIES = {"mi": "I(X;Y)", "cmi": "I(X;Y|Z)", "te": "TE(X -> Y)", "entropy": "H(X)", "ais": "A(X)"}
@@ -40,8 +39,6 @@ _QUANTITIES = {"mi": "I(X;Y)", "cmi": "I(X;Y|Z)", "te": "TE(X -> Y)", "entropy":
 def cmd_estimate(args: argparse.Namespace) -> int:
     from iblearn import estimate
 
-    if args.seed < 0:  # one rule for every measure
-        raise ValueError(f"--seed: expected a non-negative integer, got {args.seed}")
     if args.measure not in ("te", "ais") and args.history is not None:
         raise ValueError("--history: only with --measure te or ais")
     if args.measure != "te" and args.lag is not None:
@@ -52,6 +49,9 @@ def cmd_estimate(args: argparse.Namespace) -> int:
         return estimate_many.cmd_measure(args)
     if not args.max_mb > 0:
         raise ValueError(f"--max-mb: expected a positive number, got {args.max_mb}")
+    for key in dict(args.option or []):
+        if estimate_options.has_default(key):  # the option's value, given or not, is the one passed
+            raise ValueError(f"--option: {key} is set by {estimate_options.FLAGS[key]}; give it there")
     given = dict(args.option or []) | {k: v for k, v in (("k", args.k), ("base", args.base)) if v is not None}
     build = _one_variable if args.measure in ("entropy", "ais") else _two_variables
     start, training = time.perf_counter(), {"done": 0}
@@ -92,7 +92,7 @@ def _two_variables(args: argparse.Namespace, given: dict[str, Any]) -> tuple[str
     method = "auto" if args.method is None or args.method.lower() == "auto" else args.method
     named = {"n_resamples": args.resamples, "n_permutations": args.permutations}
     if args.measure == "te":
-        options = given | {"lag": args.lag or 1, "history": args.history or 1}
+        options = given | {"lag": _or_one(args.lag), "history": _or_one(args.history)}
         options |= ({} if z is None else {"condition": z.values}) | ({} if method == "auto" else named)
         return "te", (x.values, y.values), method.lower(), options
     if method == "auto" and (given or args.resamples or args.permutations) and args.method is None:
@@ -135,7 +135,7 @@ def _one_variable(args: argparse.Namespace, given: dict[str, Any]) -> tuple[str,
     method = "auto" if args.method is None else args.method.lower()
     options = dict(given)
     if args.measure == "ais":
-        options["history"] = args.history or 1
+        options["history"] = _or_one(args.history)
         named = {"n_resamples": args.resamples, "n_permutations": args.permutations}
     else:
         if isinstance(values, np.ndarray) and values.dtype.kind == "f":
@@ -146,6 +146,12 @@ def _one_variable(args: argparse.Namespace, given: dict[str, Any]) -> tuple[str,
             values = values.astype(np.int64)
         named = {"n_resamples": args.resamples or 200}
     return args.measure, (values,), method, options | ({} if method == "auto" else named)
+
+
+def _or_one(value: int | None) -> int:
+    """An option of the series (``--lag``, ``--history``), 1 where not given; a 0 given is passed on, to
+    be refused naming it."""
+    return 1 if value is None else value
 
 
 def _progress(

@@ -12,40 +12,16 @@ from typing import Any
 from rich.markup import escape
 
 from iblearn._measures import MEASURE_TABLE
+from iblearn._settings import SETTINGS
+from iblearn.cli import estimate_options
 from iblearn.cli.console import out
 from iblearn.cli.inputs import Samples, load_samples, regular_file
 from iblearn.cli.json_out import exit_code, nonfinite_estimate, strict
 
 #: ``--measure``'s names and what they print as.
 MEASURES = {name: spec.label for name, spec in MEASURE_TABLE.items()} | {"pid": "I(X1, X2; T)"}
-#: ``--measure``'s names with the series' one, which takes X and Y, and those of one variable, X
-#: (:mod:`iblearn.cli.estimate`).
-CHOICES = (*MEASURES, "te", "entropy", "ais")
 #: Estimate options that have no meaning for a measure among many variables.
 _ONE_PAIR_ONLY = ("y", "y_cols", "cond")
-
-
-def add_arguments(est: argparse.ArgumentParser) -> None:
-    """``--measure`` and ``--groups`` on ``estimate``'s parser."""
-    est.add_argument(
-        "--measure",
-        choices=CHOICES,
-        default=None,
-        help="estimate a measure among the variables of X's file instead of I(X;Y): total_correlation, "
-        "dual_total_correlation, o_information, s_information, interaction_information (3 groups) or "
-        "pid (3 groups: two sources, then the target); --method auto (default: chosen from the data and "
-        "checked; ksg where --resamples, --permutations or --option is given), ksg, gaussian or copula; "
-        "or te: transfer entropy from the series X to the series Y (--lag, --history, --cond); or "
-        "entropy: H(X) of X's class labels (auto, or a discrete estimator: nsb, cwj, plugin, ...); or "
-        "ais: active information storage of the series X (--history)",
-    )
-    est.add_argument(
-        "--groups",
-        metavar="GROUPS",
-        default=None,
-        help="with --measure: the variables, groups of columns separated by ';' and columns by ',' "
-        '("a,b;c;d": three variables, the first of two columns); default: each column of X alone',
-    )
 
 
 def cmd_measure(args: argparse.Namespace) -> int:
@@ -67,13 +43,9 @@ def cmd_measure(args: argparse.Namespace) -> int:
         raise ValueError("--groups: pid needs three groups of columns: two sources, then the target")
     named = args.option or args.resamples or args.permutations  # what only a named method reads
     method = (args.method or ("ksg" if named else "auto")).lower()
-    if args.seed < 0:
-        raise ValueError(f"--seed: expected a non-negative integer, got {args.seed}")
     if not args.max_mb > 0:
         raise ValueError(f"--max-mb: expected a positive number, got {args.max_mb}")
-    base = math.e if args.base is None else args.base
-    if not (math.isfinite(base) and base > 0 and base != 1):
-        raise ValueError(f"--base: the logarithm's base must be positive, finite and not 1; got {base}")
+    base = math.e if args.base is None else SETTINGS["base"].check(args.base, "--base")
     x, blocks, labels = _read_groups(args)
     values = torch.as_tensor(x.values, dtype=torch.float64)
     options = _options(args, method)
@@ -127,8 +99,9 @@ def cmd_measure(args: argparse.Namespace) -> int:
 
 
 #: Settings that have an option of their own, and what it is.
-_FLAGS = {"method": "--method", "k": "--k", "seed": "--seed", "n_resamples": "--resamples"}
-_FLAGS |= {"n_permutations": "--permutations"}
+_FLAGS = {"method": "--method"} | {
+    name: estimate_options.FLAGS[name] for name in ("k", "seed", "n_resamples", "n_permutations")
+}
 
 
 def _options(args: argparse.Namespace, method: str) -> dict[str, Any]:

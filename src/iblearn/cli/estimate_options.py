@@ -7,7 +7,8 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from iblearn.cli import estimate_many
+from iblearn._measures import MEASURE_TABLE
+from iblearn._settings import SETTINGS
 from iblearn.cli.console import Subparsers
 from iblearn.cli.inputs import COLUMNS_RULE, MAX_MB, key_value
 
@@ -17,6 +18,28 @@ _DESCRIPTION = (
     "--measure, information among groups of one file's columns, e.g. --measure o_information "
     '--groups "a,b;c;d"'
 )
+
+#: The options that give a shared setting (:data:`iblearn._settings.SETTINGS`, which holds their type,
+#: range and help), by the setting's keyword, in the order --help lists them.
+FLAGS = {"lag": "--lag", "history": "--history", "k": "--k", "base": "--base"}
+FLAGS |= {"n_resamples": "--resamples", "n_permutations": "--permutations", "seed": "--seed"}
+FLAGS |= {"steps": "--steps", "batch_size": "--batch-size", "test": "--test-fraction"}
+#: Their defaults where the command has its own (None: the measure's own default).
+_DEFAULTS = {"n_resamples": 0, "n_permutations": 0, "seed": 0, "steps": 2000, "batch_size": 256, "test": 0.2}
+
+
+def has_default(name: str) -> bool:
+    """Whether ``name`` is a setting whose option has a default of the command's own."""
+    return name in _DEFAULTS
+
+
+def _setting_arguments() -> tuple[tuple[tuple[str, ...], dict[str, Any]], ...]:
+    """The options of :data:`FLAGS`: their types and help from the table of settings."""
+    return tuple(
+        ((flag,), {"type": SETTINGS[name].type, "default": _DEFAULTS.get(name), "help": SETTINGS[name].help})
+        for name, flag in FLAGS.items()
+    )
+
 
 # The command's own options, in the order --help lists them: (flags, keyword arguments of add_argument).
 _ARGUMENTS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
@@ -74,33 +97,7 @@ _ARGUMENTS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
             "is conditioned on",
         },
     ),
-    (("--lag",), {"type": int, "default": None, "help": "--measure te: the source's lag (default 1)"}),
-    (
-        ("--history",),
-        {
-            "type": int,
-            "default": None,
-            "help": "--measure te: past target steps conditioned on; ais: past steps of X (default 1)",
-        },
-    ),
-    (("--k",), {"type": int, "default": None, "help": "neighbours, for ksg and mixed_ksg"}),
-    (("--base",), {"type": float, "default": None, "help": "logarithm base: 2 for bits (default: nats)"}),
-    (("--resamples",), {"type": int, "default": 0, "help": "resamples for a standard error"}),
-    (("--permutations",), {"type": int, "default": 0, "help": "permutations for an independence p-value"}),
-    (
-        ("--seed",),
-        {"type": int, "default": 0, "help": "seeds the estimator, resampling and permutations (default 0)"},
-    ),
-    (("--steps",), {"type": int, "default": 2000, "help": "neural estimators: critic training steps"}),
-    (("--batch-size",), {"type": int, "default": 256, "help": "neural estimators: rows per step"}),
-    (
-        ("--test-fraction",),
-        {
-            "type": float,
-            "default": 0.2,
-            "help": "neural estimators: share of the rows held out for the estimate (default 0.2)",
-        },
-    ),
+    *_setting_arguments(),
     (
         ("--max-mb",),
         {
@@ -122,6 +119,29 @@ _ARGUMENTS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
 )
 
 
+def _add_measure(est: argparse.ArgumentParser) -> None:
+    """``--measure`` and ``--groups`` on ``estimate``'s parser."""
+    est.add_argument(
+        "--measure",
+        choices=(*MEASURE_TABLE, "pid", "te", "entropy", "ais"),
+        default=None,
+        help="estimate a measure among the variables of X's file instead of I(X;Y): total_correlation, "
+        "dual_total_correlation, o_information, s_information, interaction_information (3 groups) or "
+        "pid (3 groups: two sources, then the target); --method auto (default: chosen from the data and "
+        "checked; ksg where --resamples, --permutations or --option is given), ksg, gaussian or copula; "
+        "or te: transfer entropy from the series X to the series Y (--lag, --history, --cond); or "
+        "entropy: H(X) of X's class labels (auto, or a discrete estimator: nsb, cwj, plugin, ...); or "
+        "ais: active information storage of the series X (--history)",
+    )
+    est.add_argument(
+        "--groups",
+        metavar="GROUPS",
+        default=None,
+        help="with --measure: the variables, groups of columns separated by ';' and columns by ',' "
+        '("a,b;c;d": three variables, the first of two columns); default: each column of X alone',
+    )
+
+
 def add_parser(sub: Subparsers, common: argparse.ArgumentParser, command: Callable[..., int]) -> None:
     """The command's parser under ``sub``, with the options of ``common``, running ``command``."""
     est = sub.add_parser(
@@ -132,5 +152,5 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser, command: Callab
     )
     for flags, settings in _ARGUMENTS:
         est.add_argument(*flags, **settings)
-    estimate_many.add_arguments(est)
+    _add_measure(est)
     est.set_defaults(func=command)

@@ -47,6 +47,7 @@ from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn import functional as ibf
+from iblearn._settings import setting
 from iblearn.estimation.auto_discrete import class_check, labels_estimate
 from iblearn.estimation.auto_gaussian import GaussianReruns, copula_check, delta_stderr, gaussian_on_bases
 from iblearn.estimation.auto_gaussian import gaussian_stderr as gaussian_stderr
@@ -110,7 +111,7 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
         >>> result.report.chosen, result.reliable, abs(float(result) - 0.4133) < 0.05
         ('gaussian', True, True)
     """
-    seed = V.seed(seed)
+    seed = setting("seed", seed)
     xt, yt, n = _checked_samples(x, y, k, neural_steps)
     cx, cy = ibf.class_codes(xt, "x"), ibf.class_codes(yt, "y")
     for name, codes in (("x", cx), ("y", cy)):
@@ -174,8 +175,7 @@ def _checked_samples(x: Any, y: Any, k: int, neural_steps: int) -> tuple[Tensor,
     """``x`` and ``y`` as tensors and their row count, refused (ValueError naming the argument) where
     ``neural_steps`` is no count, the rows are too few for the checks' halves or for ``k`` neighbours
     in a half, or a side holds NaN, Inf or one value only."""
-    if isinstance(neural_steps, bool) or not isinstance(neural_steps, int) or neural_steps < 0:
-        raise ValueError(f"neural_steps: expected a non-negative integer, got {neural_steps!r}")
+    setting("neural_steps", neural_steps)
     xt, yt = V.as_tensor(x, "x"), V.as_tensor(y, "y")
     n = V.same_length(("x", xt), ("y", yt))
     if n < MIN_ROWS:

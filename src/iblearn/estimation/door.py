@@ -2,22 +2,22 @@
 named methods, and :func:`estimate`, which checks a call against the table and hands it over.
 
 A measure is one entry: the names of its variables, the function of ``method="auto"`` and the function
-that runs a named method (it takes ``method=`` and raises naming it where it does not know it). The
-options a call may pass are those the function it reaches states in its signature: its keywords, the
-keys of ``SomeKeywords`` where it takes ``**options: Unpack[SomeKeywords]``, any where it takes a bare
-``**``.
+that runs a named method (it takes ``method=`` and raises naming it where it does not know it), and the
+options each takes, declared: the keywords of the function's signature (a test holds the two together),
+or None where a named method passes any on to the estimator it builds, which refuses what it does not
+take. The values of the settings many measures share are checked against one table
+(:data:`iblearn._settings.SETTINGS`) before the measure runs.
 """
 
 from __future__ import annotations
 
-import inspect
-import typing
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
 from iblearn import _checks as V
+from iblearn._settings import check_settings
 from iblearn.estimation import labels, many, pairs, series, storage
 from iblearn.estimation.reading import read_samples
 from iblearn.functional import Estimate
@@ -28,11 +28,14 @@ __all__ = ["MEASURES", "Measure", "estimate", "estimate_mi"]
 @dataclass(frozen=True)
 class Measure:
     """One measure of the front door: its variables' names, its automatic rule (``auto``) and the
-    function of its named methods (``named``, called with ``method=``)."""
+    function of its named methods (``named``, called with ``method=``), and the options each takes
+    (``named_options`` None: any, for the estimator the method builds to refuse)."""
 
     variables: tuple[str, ...]
     auto: Callable[..., Any]
     named: Callable[..., Any]
+    auto_options: tuple[str, ...]
+    named_options: tuple[str, ...] | None = None
 
 
 _MANY = (
@@ -43,20 +46,42 @@ _MANY = (
     "interaction_information",
 )
 
+#: The options of a named method among many variables, and of the PID's (with ``redundancy``).
+_NAMED_MANY: tuple[str, ...] = ("blocks", "k", "seed", "standardize", "ties", "backend", "bias_correction")
+_NAMED_MANY += ("n_resamples", "n_permutations", "n_jobs")
+
 #: Every measure :func:`estimate` takes.
 MEASURES: dict[str, Measure] = {
-    "mi": Measure(("x", "y"), pairs.mi_auto, pairs.mi_method),
-    "cmi": Measure(("x", "y", "z"), pairs.cmi_auto, pairs.cmi_method),
-    "te": Measure(("source", "target"), series.te_auto, series.te_method),
-    "ais": Measure(("series",), storage.ais_auto, storage.ais_method),
-    "entropy": Measure(("labels",), labels.entropy_auto, labels.entropy_method),
+    "mi": Measure(("x", "y"), pairs.mi_auto, pairs.mi_method, ("k", "neural_steps", "seed")),
+    "cmi": Measure(("x", "y", "z"), pairs.cmi_auto, pairs.cmi_method, ("k", "seed")),
+    "te": Measure(
+        ("source", "target"), series.te_auto, series.te_method, ("condition", "lag", "history", "k", "seed")
+    ),
+    "ais": Measure(
+        ("series",),
+        storage.ais_auto,
+        storage.ais_method,
+        ("history", "k", "seed"),
+        ("history", "k", "n_resamples", "n_permutations", "seed"),
+    ),
+    "entropy": Measure(("labels",), labels.entropy_auto, labels.entropy_method, ("alphabet", "seed")),
     **{
         name: Measure(
-            ("data",), partial(many.multivariate_auto, name), partial(many.multivariate_method, name)
+            ("data",),
+            partial(many.multivariate_auto, name),
+            partial(many.multivariate_method, name),
+            ("blocks", "k", "seed"),
+            _NAMED_MANY,
         )
         for name in _MANY
     },
-    "pid": Measure(("x1", "x2", "target"), many.pid_auto, many.pid_method),
+    "pid": Measure(
+        ("x1", "x2", "target"),
+        many.pid_auto,
+        many.pid_method,
+        ("redundancy", "k", "seed"),
+        ("redundancy", *_NAMED_MANY[1:]),
+    ),
 }
 
 
@@ -64,25 +89,16 @@ MEASURES: dict[str, Measure] = {
 _DEPENDENCE = frozenset({"mi", "cmi", "te", "ais", "pid", *_MANY})
 
 
-def _options(fn: Callable[..., Any], measure: str, method: str, given: dict[str, Any]) -> None:
-    """Refuse an option ``fn`` does not take, naming it and the options it does take."""
-    params = inspect.signature(fn).parameters
-    known = [name for name, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY]
-    for name, p in params.items():
-        if p.kind is inspect.Parameter.VAR_KEYWORD:
-            # ``**options: Unpack[SomeKeywords]`` states its options; a bare ``**settings`` takes any.
-            bare = fn.func if isinstance(fn, partial) else fn
-            hint = typing.get_type_hints(bare, include_extras=True).get(name)
-            if typing.get_origin(hint) is not typing.Unpack:
-                return
-            known += list(typing.get_type_hints(typing.get_args(hint)[0]))
-    known += [name for name in ("blocks", "condition") if name in params]
+def _options(known: tuple[str, ...] | None, measure: str, method: str, given: dict[str, Any]) -> None:
+    """Refuse an option not among ``known`` (None: any), naming it and the options that are; then
+    check the values of the shared settings among ``given`` (:func:`iblearn._settings.check_settings`)."""
     for name in given:
-        if name not in known:
+        if known is not None and name not in known:
             raise ValueError(
                 f"{name}: not an option of estimate({measure!r}, method={method!r}); it takes "
-                f"{', '.join(sorted(set(known) - {'method'})) or 'none'}"
+                f"{', '.join(sorted(known)) or 'none'}"
             )
+    check_settings(given)
 
 
 def _readable(measure: str, names: tuple[str, ...], variables: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -153,11 +169,11 @@ def estimate(measure: str, *variables: Any, method: str = "auto", **options: Any
     names = {n: tuple(found) for n, (_, found) in zip(spec.variables, read, strict=True) if found is not None}
     variables = _readable(measure, spec.variables, tuple(values for values, _ in read))
     if method == "auto":
-        _options(spec.auto, measure, method, options)
+        _options(spec.auto_options, measure, method, options)
         return _named(spec.auto(*variables, **options), names)
     if not isinstance(method, str):
         raise ValueError(f"method: expected 'auto' or a method's name, got {method!r}")
-    _options(spec.named, measure, method, options)
+    _options(spec.named_options, measure, method, options)
     return _named(spec.named(*variables, method=method, **options), names)
 
 

@@ -33,6 +33,7 @@ from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn import functional as ibf
+from iblearn._settings import resampling_counts, setting
 from iblearn.estimation.choose import choose_many, choose_pid
 from iblearn.estimation.pid_labels import REDUNDANCIES, label_codes, pid_labels
 from iblearn.estimation.pid_labels import RESAMPLES as RESAMPLES_PID
@@ -141,7 +142,7 @@ def pid_parts(
     named = (("x1", x1), ("x2", x2), ("target", target))
     data = [V.as_tensor(_scores(v, name) if method == "copula" else v, name) for name, v in named]
     n = V.same_length(*zip(("x1", "x2", "target"), data, strict=True))
-    V.resampling_counts(n_resamples, 0)
+    resampling_counts(n_resamples, 0)
     options = {**(settings or {}), **({"seed": seed} if method == "ksg" else {})}
     run = "gaussian" if method == "copula" else method
     whole, halves = pid_resamples(data, redundancy, run, n_resamples, "half", seed, **options)  # type: ignore[arg-type]
@@ -205,7 +206,7 @@ def multivariate_auto(measure: str, data: Any, blocks: Any = None, *, k: int = 3
         >>> est.report.chosen, est > 0
         ('gaussian', True)
     """
-    seed = V.seed(seed)
+    seed = setting("seed", seed)
     cols = _columns(data, names=("data",))
     split_variables(cols, blocks)  # at least two variables, blocks that fit
     k = V.neighbours(k, len(cols) // 2)
@@ -240,7 +241,7 @@ def pid_auto(
     discrete path (:mod:`iblearn.estimation.pid_labels`); continuous samples take MMI by the rule,
     ``"sx"`` by nearest neighbours, ``"broja"``, ``"ccs"`` and ``"dep"`` by the Gaussian PID, of the
     normal scores where the data do not look Gaussian (:func:`~iblearn.estimation.choose.choose_pid`)."""
-    seed = V.seed(seed)
+    seed = setting("seed", seed)
     V.choice(redundancy, "redundancy", REDUNDANCIES)
     codes = label_codes(("x1", x1), ("x2", x2), ("target", target))
     if codes is not None:

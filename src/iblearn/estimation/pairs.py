@@ -24,6 +24,7 @@ from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn import functional as ibf
+from iblearn._settings import setting
 from iblearn.estimation.auto import (
     MIN_ROWS,
     auto_estimate,
@@ -100,7 +101,7 @@ def cmi_auto(x: Any, y: Any, z: Any, *, k: int = 3, seed: int = 0) -> Estimate:
         >>> est.report.chosen, est.interval[0] <= 0.02
         ('gaussian', True)
     """
-    seed, k = V.seed(seed), V.positive_int(k, "k")
+    seed, k = setting("seed", seed), setting("k", k)
     codes = [ibf.class_codes(v, name) for v, name in ((x, "x"), (y, "y"), (z, "z"))]
     xt, yt, zt = _rows(x, "x"), _rows(y, "y"), _rows(z, "z")
     if all(c is not None for c in codes):

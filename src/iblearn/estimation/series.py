@@ -38,6 +38,7 @@ from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn import functional as ibf
+from iblearn._settings import setting
 from iblearn.estimation.autocheck import Check
 from iblearn.estimation.choose import choose_many
 from iblearn.estimation.verdict import series_figures_verdict, series_verdict
@@ -143,7 +144,7 @@ def te_auto(
         ('copula', True, True)
     """
     o = SeriesOptions(**options)
-    lag, history, k, seed = o.lag, o.history, o.k, V.seed(o.seed)
+    lag, history, k, seed = o.lag, o.history, o.k, setting("seed", o.seed)
     present, past_source, given = _lagged(*_series(source, target, condition, "gaussian"), lag, history, k)
     names = "source's past, target's present, target's past" + (
         ", condition's past" * (condition is not None)

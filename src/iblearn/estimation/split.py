@@ -10,7 +10,6 @@ share of the training rows (:meth:`iblearn.estimators.neural.NeuralEstimator.fit
 from __future__ import annotations
 
 import difflib
-import inspect
 import math
 from collections.abc import Callable
 from dataclasses import replace
@@ -20,6 +19,7 @@ import torch
 from torch import Tensor
 
 from iblearn import _checks as V
+from iblearn._settings import setting
 from iblearn.estimation.verdict import estimator_verdict, flagged
 from iblearn.estimators.base import Estimator, MIEstimate
 from iblearn.estimators.neural import NeuralEstimator
@@ -84,7 +84,7 @@ def fit_on_split(
     n_test = round(n * test)
     if min(n_test, n - n_test) < 2:
         raise ValueError(f"test: {test:g} of {n} rows leaves fewer than 2 on one side")
-    order = torch.randperm(n, generator=torch.Generator().manual_seed(V.seed(seed))).to(xt.device)
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(setting("seed", seed))).to(xt.device)
     train, held = order[n_test:], order[:n_test]
 
     def standardized(t: Tensor) -> Tensor:
@@ -216,7 +216,7 @@ def method_name(text: str) -> str:
 def built(method: str, settings: dict[str, Any], seed: int) -> Estimator:
     """The registered estimator ``method`` with ``settings``, seeded by ``seed`` where it takes a seed
     and none is given."""
-    if "seed" in inspect.signature(REGISTRY[method]).parameters:
+    if REGISTRY[method].seeded:
         settings = {"seed": seed} | settings
     return get_estimator(method, **settings)
 
@@ -225,7 +225,7 @@ def takes_labels(method: str) -> bool:
     """Whether the registered estimator ``method`` reads an integer y as class labels (MixedKSG, and a
     critic with ``y_classes``), rather than as numbers."""
     method = method_name(method)
-    return method == "mixed_ksg" or "y_classes" in inspect.signature(REGISTRY[method]).parameters
+    return REGISTRY[method].labels_y
 
 
 def __getattr__(name: str) -> Any:

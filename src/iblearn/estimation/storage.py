@@ -35,6 +35,7 @@ from typing import Any, TypedDict, Unpack
 import torch
 
 from iblearn import _checks as V
+from iblearn._settings import setting
 from iblearn.estimation.choose import choose_many
 from iblearn.estimation.series import (
     RESAMPLES,
@@ -95,8 +96,7 @@ def ais_auto(series: Any, *, history: int = 1, k: int = 4, seed: int = 0) -> Est
         >>> est.report.chosen, est.reliable, est.interval[0] < 0.51 < est.interval[1]
         ('gaussian', True, True)
     """
-    seed = V.seed(seed)
-    history = V.positive_int(history, "history")
+    seed, history = setting("seed", seed), setting("history", history)
     steps = V.continuous(series, "series").double()
     if steps.shape[1] != 1:
         raise ValueError(f"series: expected one series (T,) or (T, 1), got shape {tuple(steps.shape)}")

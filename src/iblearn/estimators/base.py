@@ -42,6 +42,8 @@ import torch
 from torch import Tensor, nn
 
 from iblearn import _checks as V
+from iblearn._checks import log_base as log_base
+from iblearn._settings import SETTINGS, resampling_counts, setting
 
 # The interface's own types, importable from here as well.
 from iblearn.estimators.estimate import Bound as Bound
@@ -54,17 +56,6 @@ from iblearn.parallel import check_n_jobs, permuted_estimates
 def _taken(rows: Tensor, *tensors: Tensor | None) -> list[Any]:
     """The ``rows`` of each tensor (None stays None), on its device."""
     return [None if t is None else t[rows.to(t.device)] for t in tensors]
-
-
-def log_base(value: Any, name: str) -> float:
-    """The base of a logarithm: a real number (numpy's and 0-d tensors' too), finite, positive and not
-    1 (log 1 = 0 would divide every estimate); the message says which of these ``value`` is not."""
-    b = V.real_number(value, name)
-    if not math.isfinite(b):
-        raise ValueError(f"{name}: the logarithm's base must be finite, got {value!r}")
-    if b <= 0 or b == 1:
-        raise ValueError(f"{name}: the logarithm's base must be positive and not 1, got {value!r}")
-    return b
 
 
 @dataclass(frozen=True)
@@ -113,13 +104,17 @@ class Estimator(nn.Module):
     bound: ClassVar[Bound] = None
     accepts: ClassVar[frozenset[str]] = frozenset({"vector"})
     graph_y: ClassVar[bool] = False
+    #: Whether the class takes a ``seed`` setting, and whether it reads an integer y as class labels
+    #: (MixedKSG, a critic with ``y_classes``) rather than as numbers: what the front door builds it by.
+    seeded: ClassVar[bool] = False
+    labels_y: ClassVar[bool] = False
     #: ``"bootstrap"`` (resample with replacement) or ``"half"`` (half-sampling jackknife).
     resampling: ClassVar[inference.Scheme] = "bootstrap"
 
     #: The check of each setting, by attribute name, run on every assignment of it: in ``__init__`` and
     #: after (``est.base = 1`` raises as ``Estimator(base=1)`` does, with the same message). A subclass
     #: lists its own settings' checks; the tables of a class and its bases merge.
-    setting_checks: ClassVar[Mapping[str, SettingCheck]] = {"base": log_base}
+    setting_checks: ClassVar[Mapping[str, SettingCheck]] = {"base": SETTINGS["base"].check}
     _all_setting_checks: ClassVar[dict[str, SettingCheck]]
 
     def __init__(self, *, base: float = math.e) -> None:
@@ -227,8 +222,8 @@ class Estimator(nn.Module):
     @staticmethod
     def _checked_counts(n_resamples: Any, n_permutations: Any, seed: Any) -> int:
         """``forward``'s resampling arguments checked, naming the one at fault; the seed."""
-        V.resampling_counts(n_resamples, n_permutations)
-        return V.seed(seed)
+        resampling_counts(n_resamples, n_permutations)
+        return setting("seed", seed)  # type: ignore[no-any-return]
 
     def _estimate_of(
         self,

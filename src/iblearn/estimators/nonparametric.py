@@ -13,6 +13,7 @@ from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn import functional as ibf
+from iblearn._settings import SETTINGS
 from iblearn.estimators.base import Estimator, MIEstimate, Permutations, SettingCheck, passed_on
 from iblearn.estimators.conditional import Conditional
 from iblearn.estimators.estimate import unit_name
@@ -31,12 +32,13 @@ _SEARCH = ("standardize", "ties", "backend", "seed")
 
 class _KNN(Estimator):
     resampling = "half"
+    seeded = True
     setting_checks: ClassVar[Mapping[str, SettingCheck]] = {
-        "k": V.positive_int,
+        "k": SETTINGS["k"].check,
         "standardize": V.flag,  # "no" is truthy: refused, not read as True
         "ties": V.one_of("jitter", "raise"),
         "backend": V.one_of("auto", "tree", "brute"),
-        "seed": V.seed,
+        "seed": SETTINGS["seed"].check,
     }
 
     # The defaults are the concrete estimators', in their own signatures.
@@ -143,6 +145,7 @@ class MixedKSG(_KNN):
     """
 
     name = "mixed_ksg"
+    labels_y = True
     setting_checks: ClassVar[Mapping[str, SettingCheck]] = {"metric": V.one_of("euclidean", "chebyshev")}
 
     def __init__(

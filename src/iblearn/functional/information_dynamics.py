@@ -24,6 +24,7 @@ import torch
 from torch import Tensor
 
 from iblearn import _checks as V
+from iblearn._settings import resampling_counts
 from iblearn.functional import inference
 from iblearn.functional.cmi_surrogates import KSG_K, KSGCMI, GaussianCMI, condition, surrogates
 from iblearn.functional.inference import Estimate
@@ -126,7 +127,7 @@ def _local(y: np.ndarray, c: np.ndarray, z: np.ndarray, method: str, k: int) -> 
 def _settings(method: str, k: int, n_resamples: int, n_permutations: int, seed: int) -> tuple[int, int]:
     V.choice(method, "method", DYNAMICS_METHODS)
     V.positive_int(k, "k")  # its bound, below the rows, is checked where the rows are known
-    V.resampling_counts(n_resamples, n_permutations)
+    resampling_counts(n_resamples, n_permutations)
     V.seed(seed)
     return n_resamples, n_permutations
 

@@ -37,6 +37,7 @@ import numpy as np
 import torch
 
 from iblearn import _checks as V
+from iblearn._settings import SETTINGS, Interval
 from iblearn._threads import one_thread
 from iblearn.estimation.choose import choose_network
 from iblearn.functional.cmi_surrogates import KSG_K, surrogate_kind
@@ -215,11 +216,9 @@ def _checked_device(device: Any) -> str | None:
 def _checked_test(n_permutations: Any, alpha: Any) -> tuple[int, float]:
     """``n_permutations`` and ``alpha`` checked: a level in (0, 1) that so many surrogates can reach,
     the smallest p-value being ``1 / (1 + n_permutations)``."""
-    n_permutations = V.positive_int(n_permutations, "n_permutations")
-    if n_permutations > V.MAX_PERMUTATIONS:
-        raise ValueError(
-            f"n_permutations: at most {V.MAX_PERMUTATIONS:,} (one estimate each), got {n_permutations:,}"
-        )
+    # At least one surrogate here, within the ceiling of every permutation count.
+    n_permutations = int(Interval(int, 1)(n_permutations, "n_permutations"))
+    SETTINGS["n_permutations"].check(n_permutations, "n_permutations")
     alpha = V.real_number(alpha, "alpha")
     if not 0 < alpha < 1:
         raise ValueError(f"alpha: must lie in (0, 1), got {alpha}")

@@ -102,6 +102,7 @@ class AAMINE(MINE):
     capturable_step = False  # its batches carry noise drawn on the host
 
     name = "aamine"
+    labels_y = False  # its architecture-aware critic reads y as numbers
 
     subnet: nn.Module
 

@@ -27,6 +27,7 @@ from torch import Tensor, nn
 
 from iblearn import _checks as V
 from iblearn import distributed
+from iblearn._settings import SETTINGS
 from iblearn.estimators.base import Estimator, MIEstimate, SettingCheck
 from iblearn.estimators.critics import Hidden, make_critic, seeded
 from iblearn.estimators.neural import fitting
@@ -126,6 +127,7 @@ class NeuralEstimator(Estimator, TrainingTarget):
     # A bootstrap resample repeats rows, and a repeated row re-paired with its own copy is a joint pair
     # among the negatives: the spread over resamples would measure that, not the estimate's noise.
     resampling = "half"
+    seeded = True
 
     setting_checks: ClassVar[Mapping[str, SettingCheck]] = {
         "y_classes": V.optional(V.positive_int),
@@ -134,7 +136,7 @@ class NeuralEstimator(Estimator, TrainingTarget):
         "lr": V.positive,
         "eval_batch_size": eval_batch,
         "average": V.optional(unit_rate),
-        "seed": V.seed,
+        "seed": SETTINGS["seed"].check,
         "validation": validation_share,
         "patience": V.positive_int,
         "eval_every": V.positive_int,

@@ -53,6 +53,7 @@ class FLO(BoundEstimator):
     capturable_step = True
 
     name = "flo"
+    labels_y = True
     class_sums = False  # the negatives of a row enter per row, not as one pooled partition term
 
     def build_critic(self) -> nn.Module:

@@ -40,6 +40,7 @@ class InfoNCE(BoundEstimator):
     capturable_step = True
 
     name = "infonce"
+    labels_y = True
 
     setting_checks: ClassVar[Mapping[str, SettingCheck]] = {
         "chunk": V.optional(V.positive_int),

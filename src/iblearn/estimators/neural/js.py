@@ -22,6 +22,7 @@ class JS(BoundEstimator):
     capturable_step = True
 
     name = "js"
+    labels_y = True
     class_sums = False  # js_bound takes softplus of the marginal scores: a log weight is no weight there
 
     def objective(self, x: Tensor, y: Tensor) -> Tensor:

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from iblearn import _checks as V
+from iblearn._settings import SETTINGS
 from iblearn.estimators.base import SettingCheck, passed_on
 from iblearn.estimators.critics import Hidden
 from iblearn.estimators.neural.representation import RepresentationEstimator
@@ -187,7 +188,7 @@ class LMI(RepresentationEstimator):
 
     setting_checks: ClassVar[Mapping[str, SettingCheck]] = {
         "latent": V.positive_int,
-        "k": V.positive_int,
+        "k": SETTINGS["k"].check,
         "alpha": weight,
         "lam": weight,
         "dropout": dropout_rate,

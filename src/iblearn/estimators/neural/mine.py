@@ -148,6 +148,7 @@ class MINE(_MINE):
     """
 
     name = "mine"
+    labels_y = True
 
     def __init__(
         self,
@@ -179,4 +180,5 @@ class MINEf(_MINE):
     Settings as for :class:`MINE`, less ``objective``."""
 
     name = "mine_f"
+    labels_y = True
     objective_kind = "f"

@@ -19,6 +19,7 @@ class NWJ(BoundEstimator):
     capturable_step = True
 
     name = "nwj"
+    labels_y = True
     class_sums = True
 
     def objective(self, x: Tensor, y: Tensor) -> Tensor:

@@ -51,6 +51,7 @@ class SMILE(BoundEstimator):
     capturable_step = True
 
     name = "smile"
+    labels_y = True
     bound: ClassVar[Bound] = None
     class_sums = False  # js_bound takes softplus of the marginal scores: a log weight is no weight there
 

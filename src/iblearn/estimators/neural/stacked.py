@@ -26,6 +26,7 @@ from torch.func import functional_call, stack_module_state, vmap
 
 from iblearn import _checks as V
 from iblearn import distributed
+from iblearn._settings import check_settings
 from iblearn.estimators.base import Estimator, MIEstimate
 from iblearn.estimators.critics import ConcatCritic, SeparableCritic
 from iblearn.estimators.neural import fitting
@@ -60,9 +61,7 @@ def _checked(estimator: Any, pairs: Any, steps: Any, batch_size: Any, seed: Any)
     if not isinstance(estimator, NeuralEstimator):
         kind = estimator.name if isinstance(estimator, Estimator) else type(estimator).__name__
         raise ValueError(f"estimator: expected a neural estimator (a critic to train), got {kind}")
-    V.positive_int(steps, "steps")
-    V.positive_int(batch_size, "batch_size")
-    V.seed(seed)
+    check_settings({"steps": steps, "batch_size": batch_size, "seed": seed})
     if isinstance(pairs, Tensor | np.ndarray | str) or not isinstance(pairs, Sequence):
         raise ValueError(f"pairs: expected a sequence of (x, y) pairs, got {type(pairs).__name__}")
     if len(pairs) == 0:

@@ -23,8 +23,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from iblearn import _checks as V
 from iblearn import distributed
+from iblearn._settings import setting
 from iblearn.estimators.neural.averaging import WeightAverage
 from iblearn.estimators.neural.captured import CapturedSteps, capturable
 from iblearn.estimators.neural.contract import TrainingTarget
@@ -250,9 +250,8 @@ class Trainer:
         Raises:
             ValueError: a bad argument, named; ``validation`` leaving fewer than 2 rows on a side.
         """
-        steps = V.positive_int(steps, "steps")
-        batch_size = V.positive_int(batch_size, "batch_size")
-        seed = V.seed(seed)
+        steps, batch_size = setting("steps", steps), setting("batch_size", batch_size)
+        seed = setting("seed", seed)
         given = (x, y)
         x, y, held = hold_out(x, y, validation, seed)
         batches = est.training_batches(x, y, batch_size, seed)

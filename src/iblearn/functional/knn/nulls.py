@@ -37,6 +37,7 @@ from scipy.special import digamma
 from torch import Tensor
 
 from iblearn import _checks as V
+from iblearn._settings import resampling_counts
 from iblearn.functional import inference
 from iblearn.functional.inference import block_length
 from iblearn.functional.knn.batched import ksg_counts_permuted
@@ -330,7 +331,7 @@ def _local_test(
 
 def _checked(n_permutations: Any, n_jobs: Any, *named: tuple[str, Any]) -> tuple[int, torch.device]:
     """``n_permutations`` (at least 1) and ``n_jobs`` checked; the device of the samples ``named``."""
-    V.resampling_counts(0, n_permutations)
+    resampling_counts(0, n_permutations)
     check_n_jobs(n_jobs)
     tensors = [(name, V.as_tensor(value, name)) for name, value in named]
     return V.positive_int(n_permutations, "n_permutations"), V.same_device(*tensors)
@@ -431,7 +432,7 @@ def transfer_entropy_estimate(
         ('transfer_entropy', 'blockwise jackknife', True)
     """
     opts = KNNOptions(**options)
-    V.resampling_counts(n_resamples, n_permutations)
+    resampling_counts(n_resamples, n_permutations)
     present, past_source, past_target = partialled(*embedding(source, target, lag, history, k))
     keywords = opts.keywords()
 

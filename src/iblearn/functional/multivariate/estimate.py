@@ -52,6 +52,7 @@ from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn._measures import MEASURE_TABLE
+from iblearn._settings import resampling_counts
 from iblearn.functional import inference
 from iblearn.functional.inference import Estimate
 from iblearn.functional.knn.engine import duplicated_rows
@@ -131,7 +132,7 @@ def _estimates(
     n_jobs: int | None,
     two_sided: bool,
 ) -> list[Estimate]:
-    V.resampling_counts(n_resamples, n_permutations)
+    resampling_counts(n_resamples, n_permutations)
     seed, n_jobs = opts.seed, check_n_jobs(n_jobs)
     method, n = opts.method, int(variables[0].shape[0])
     observed = _values(kind, variables, opts)
