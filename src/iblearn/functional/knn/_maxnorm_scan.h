@@ -100,14 +100,17 @@ __attribute__((target("avx2"))) ALWAYS_INLINE int64_t count_sum_avx2(__m256i acc
 #include "_maxnorm_scan_body.h"
 #endif
 
-/* SSE2, the x86-64 baseline: the portable set's copy wherever the build's target has it. */
+/* SSE2, the x86-64 baseline: the portable set's copy wherever the build's target has it. Groups of
+ * 16 vectors (32 neighbours, as AVX2's) in the counts: a side's run then ends in its first group about
+ * as often as on the wider sets (measured, 336 points, k = 3: the counts take a tenth to a fifth less
+ * time than with 8). Two registers a vector (four lanes) made the k-th distance slower, not faster. */
 #ifdef __SSE2__
 #include <emmintrin.h>
 #define SCAN_SSE2 1
 #define ISA sse2
 #define ISA_TARGET
 #define W 2
-#define G 8
+#define G 16
 #define V __m128d
 #define V_LOAD _mm_loadu_pd
 #define V_STORE _mm_storeu_pd
