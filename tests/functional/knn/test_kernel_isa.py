@@ -19,6 +19,7 @@ import pytest
 import torch
 
 from iblearn import _provenance
+from iblearn.functional.knn import bivariate as bv
 from iblearn.functional.knn import kernel_isa, ksg_mi, mixed_ksg_mi, pairwise_mi
 from iblearn.functional.knn import mixed as mx
 from iblearn.functional.knn import neighbors as nb
@@ -160,3 +161,28 @@ def test_every_set_gives_the_portable_sets_values(isa, widest):
             )
         else:
             np.testing.assert_array_equal(value, portable[name], err_msg=f"{name}, {isa}")
+
+
+def test_every_copy_of_the_scans_gives_the_scalar_copys_counts_and_terms():
+    """The scans (KSG 1 between 1-d variables) have a copy more than the sets: the portable set's is SSE2
+    on x86-64 and scalar C elsewhere, and ``scan``'s level -1 runs the scalar one here too. Every copy
+    gives its counts and terms to the bit: continuous, tied and binary columns, N odd and below the
+    widest vector, every k the scans take."""
+    g = np.random.default_rng(11)
+    for n in (3, 7, 301):
+        z = g.normal(size=(n, 2))
+        columns = [z[:, 0], z[:, 0] + z[:, 1], np.round(2 * z[:, 1]), (z[:, 0] > 0).astype(float)]
+        values, ranks = bv.sorted_ranks([torch.from_numpy(c.reshape(-1, 1)) for c in columns])
+        pairs = np.array([(a, b) for a in range(4) for b in range(4) if a != b], dtype=np.int64)
+        table = np.ascontiguousarray(bv._terms_table(n)[1 : n + 1])
+        for k in range(1, min(nb._maxnorm.SCAN_KMAX, n - 1) + 1):
+            got = {}
+            for level in (-1, 0, 1, 2):  # each capped at the set this process runs
+                nx, ny = np.full((2, len(pairs), n), -7, dtype=np.int64)
+                terms = np.empty((len(pairs), n))
+                assert nb._maxnorm.scan(values, ranks, n, pairs, k, None, nx, ny, level) == -1
+                assert nb._maxnorm.scan(values, ranks, n, pairs, k, table, terms, terms, level) == -1
+                got[level] = (nx, ny, terms)
+            for level in (0, 1, 2):
+                for name, a, b in zip(("n_x", "n_y", "terms"), got[level], got[-1], strict=True):
+                    np.testing.assert_array_equal(a, b, err_msg=f"{name}, n {n}, k {k}, level {level}")

@@ -52,6 +52,8 @@ def pairs(
 #: The largest k that scan takes.
 SCAN_KMAX: int
 
+# level: the widest copy of the scans to run, capped at the module's set: -1 scalar C, 0 the portable
+# set (SSE2 on x86-64, scalar C elsewhere), 1 AVX2, 2 AVX-512.
 def scan(
     sorted: NDArray[np.float64],
     ranks: NDArray[np.int64],
