@@ -213,8 +213,9 @@ def interval(
     is read as bias, as a gap between two estimates is read beyond its sampling error. The interval
     spans the estimate moved by 0 to 2.41 t', widened on each side by the quantile of Student's t
     with ``R / 2`` degrees of freedom (one a pair: a standard error from few pairs is itself uncertain)
-    times the standard error; clipped to ``[floor, ceiling]``. Without ``half`` (the bootstrap), it is
-    the estimate plus or minus the quantile with ``R - 1`` degrees of freedom times the standard error.
+    times the standard error; held within ``[floor, ceiling]`` by :func:`clipped` (its top at least
+    its half-width above the floor). Without ``half`` (the bootstrap), it is the estimate plus or minus
+    the quantile with ``R - 1`` degrees of freedom times the standard error.
 
     Returns:
         ``((low, high), bias)``: ``bias`` is ``-t``, the a = 1 reading (0 without ``half``).
@@ -233,8 +234,30 @@ def interval(
     far = _reach(trend, stderr, n_resamples)
     low = value + min(far, 0.0) - z * stderr
     high = value + max(far, 0.0) + z * stderr
-    low, high = min(max(low, floor), ceiling), max(min(high, ceiling), floor)
-    return (low, high), -trend
+    return clipped(low, high, floor, ceiling), -trend
+
+
+def clipped(
+    low: float, high: float, floor: float = -math.inf, ceiling: float = math.inf
+) -> tuple[float, float]:
+    """The interval ``[low, high]`` held within ``[floor, ceiling]``, its top kept at least its
+    half-width ``(high - low) / 2`` above the floor (where the ceiling allows).
+
+    An estimate that reads below a floor its measure cannot cross (an MI below 0, by its bias or its
+    noise) says the truth lies within about its own error of the floor, not that it is the floor: an
+    interval wholly below 0 becomes ``[0, its half-width]``, not the point ``[0, 0]``, which would
+    claim a certainty no estimate has. Only a top below ``floor + half-width`` moves, and only up, so
+    no truth the interval held before falls outside it.
+
+    Example:
+        >>> clipped(-0.3, -0.1, floor=0.0)  # wholly below 0: [0, half-width]
+        (0.0, 0.1)
+        >>> clipped(-0.1, 0.3, floor=0.0)  # the top already clear of the floor: only the low end moves
+        (0.0, 0.3)
+    """
+    if math.isfinite(floor):
+        high = max(high, floor + (high - low) / 2)
+    return min(max(low, floor), ceiling), max(min(high, ceiling), floor)
 
 
 def bias_reach(value: float, stderr: float, half: float, n_resamples: int) -> float:
