@@ -179,15 +179,27 @@ def resampled(
     block: int | None = None,
 ) -> Resampled:
     """:func:`summarize` of ``estimate(rows)`` on ``n_resamples`` resamples of ``n`` rows (``block``: as
-    for :func:`resample_rows`)."""
+    for :func:`resample_rows`).
+
+    Raises:
+        ValueError: naming ``n_resamples``, where a resample's estimate raises one, or is not finite
+            (a Gaussian estimate of a bootstrap resample with fewer distinct rows than dimensions).
+    """
+    what = {"half": "half-sample", "bootstrap": "bootstrap resample", "block": "half of the blocks"}[scheme]
     values = []
     for i in range(n_resamples):
         rows = resample_rows(n, scheme, seed, i, block)
         try:
             values.append(estimate(rows))
         except ValueError as err:  # the whole sample passed its checks; a resample of it did not
-            what = {"half": "half-sample", "bootstrap": "bootstrap resample", "block": "half of the blocks"}
-            raise ValueError(f"n_resamples: a {what[scheme]} of {len(rows)} of the {n} rows: {err}") from err
+            raise ValueError(f"n_resamples: a {what} of {len(rows)} of the {n} rows: {err}") from err
+        if not math.isfinite(values[-1]):
+            # Fewer distinct rows than the estimate needs (a bootstrap resample repeats rows): no spread
+            # of such values is a standard error.
+            raise ValueError(
+                f"n_resamples: a {what} of {len(rows)} of the {n} rows reads {values[-1]}, with "
+                f"{len(np.unique(rows))} distinct rows: too few rows for a resampled standard error"
+            )
     return summarize(values, n, scheme)
 
 
