@@ -143,7 +143,9 @@ def _estimates(
         pair = scores if method == "copula" else joint
         scalar = scalar_check(pair[:, :1], pair[:, 1:])
     figures = _figures(joint, scores, method, n_resamples, scalar)
-    p_value, resampled, reached = None, [], []
+    p_value = None
+    resampled: list[inference.Resampled] = []
+    reached: list[tuple[float, float]] = []
     if n_resamples:
         resampled, reached = _resampled(kind, variables, opts, n_resamples, n_jobs)
     if n_permutations:
