@@ -105,3 +105,23 @@ def test_gaussian_cmi_nearly_linear_is_finite_and_independent_is_about_zero():
     assert math.isfinite(near.interval[1]) and near.reliable is not False
     apart = iblearn.estimate("cmi", x, noise, z, method="gaussian", n_resamples=20)
     assert abs(float(apart)) < 0.01 and apart.reliable is not False
+
+
+@pytest.mark.parametrize(
+    ("measure", "n", "dx", "dz"), [("mi", 1000, 3, 0), ("cmi", 2000, 1, 1), ("cmi", 1000, 3, 2)]
+)
+def test_auto_choosing_the_gaussian_of_a_linear_relation_says_it_is_infinite(measure, n, dx, dz):
+    import iblearn
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(n, dx, generator=g, dtype=torch.float64)
+    if measure == "mi":
+        variables = (x, x @ torch.randn(dx, dx, generator=g, dtype=torch.float64))
+    else:
+        z = torch.randn(n, dz, generator=g, dtype=torch.float64)
+        variables = (x, 2 * x[:, :1] + 3 * z[:, :1], z)
+    with pytest.warns(UnreliableEstimateWarning, match="linear function"):
+        est = iblearn.estimate(measure, *variables)
+    assert est.report.chosen == "gaussian" and math.isinf(float(est)) and float(est) > 0
+    assert est.interval == (math.inf, math.inf) and est.reliable is False
+    assert "infinite" in est.caveat and "not a finite number" not in est.caveat
