@@ -262,10 +262,10 @@ def clipped(
     no truth the interval held before falls outside it.
 
     Example:
-        >>> clipped(-0.3, -0.1, floor=0.0)  # wholly below 0: [0, half-width]
-        (0.0, 0.1)
-        >>> clipped(-0.1, 0.3, floor=0.0)  # the top already clear of the floor: only the low end moves
-        (0.0, 0.3)
+        >>> clipped(-0.5, -0.25, floor=0.0)  # wholly below 0: [0, half-width]
+        (0.0, 0.125)
+        >>> clipped(-0.25, 0.5, floor=0.0)  # the top already clear of the floor: only the low end moves
+        (0.0, 0.5)
     """
     if math.isfinite(floor):
         high = max(high, floor + (high - low) / 2)
