@@ -156,15 +156,17 @@ def test_the_interval_holds_the_bias_the_checks_reveal():
     assert interval(1.0, 0.01, checks, 1.1)[1] == 1.1
 
 
-def test_an_interval_below_zero_is_clipped_to_zero_not_left_a_negative_point():
-    # An estimate below 0 beyond all its error: the interval within [0, ceiling], as the MI is.
+def test_an_interval_below_zero_is_clipped_to_zero_keeping_its_width():
+    # An estimate below 0 beyond all its error: the interval within [0, ceiling], as the MI is, from 0
+    # to its half-width (two standard errors and the trend's excess, 0.04), not the point [0, 0].
     checks = {"half data": Check("half data", True, {"half": -0.05, "estimate": -0.1}, "")}
-    assert interval(-0.1, 0.01, checks, math.inf) == (0.0, 0.0)
+    assert interval(-0.1, 0.01, checks, math.inf) == pytest.approx((0.0, 0.06))
+    assert interval(-0.1, 0.01, checks, 0.03) == pytest.approx((0.0, 0.03))
     # Twenty independent normal rows, seed 19, read -0.076 in the single point [-0.0094, -0.0094].
     g = torch.Generator().manual_seed(19)
     x, y = (torch.randn(20, 1, generator=g, dtype=torch.float64) for _ in range(2))
     low, high = quiet(x, y).interval
-    assert 0.0 <= low <= high
+    assert low == 0.0 < high
 
 
 @pytest.mark.parametrize(

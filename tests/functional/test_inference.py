@@ -64,7 +64,8 @@ def test_the_interval_follows_the_trend_with_n():
     assert abs(inference.bias_reach(1.0, 0.2, 0.9, 50)) < 2 * 0.2
     (low, high), bias = inference.interval(1.0, 0.05, n_resamples=50)
     assert bias == 0 and low == pytest.approx(1 - (high - 1)) and high - 1 > 1.96 * 0.05
-    assert inference.interval(-0.3, 0.05, floor=0.0)[0] == (0.0, 0.0)
+    # Wholly below the floor: [0, its half-width], not the point [0, 0].
+    assert inference.interval(-0.3, 0.05, floor=0.0)[0] == pytest.approx((0.0, 1.96 * 0.05), abs=1e-3)
     with pytest.raises(ValueError, match="confidence"):
         inference.interval(1.0, 0.1, confidence=1.5)
 
@@ -164,3 +165,39 @@ def test_transfer_entropy_takes_a_circular_shift_null():
         inference.circular_shifts(15, 5, 0, 10)
     with pytest.raises(ValueError, match="null: expected one of"):
         ibf.transfer_entropy_estimate(x, y, null="global")
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "floor", "ceiling", "held"),
+    [
+        (-0.3, -0.1, 0.0, math.inf, (0.0, 0.1)),  # wholly below: [floor, half-width]
+        (-0.3, 0.05, 0.0, math.inf, (0.0, 0.175)),  # a top below the half-width rises to it
+        (-0.1, 0.3, 0.0, math.inf, (0.0, 0.3)),  # a top clear of the floor stays
+        (0.2, 0.4, 0.0, math.inf, (0.2, 0.4)),  # within the bounds: unchanged
+        (-0.3, -0.1, 0.0, 0.05, (0.0, 0.05)),  # the ceiling still caps it
+        (-0.3, -0.1, -math.inf, math.inf, (-0.3, -0.1)),  # no floor: nothing moves
+        (0.5, 2.0, 0.0, 1.0, (0.5, 1.0)),
+    ],
+)
+def test_clipped_keeps_the_interval_above_its_floor_with_its_width(low, high, floor, ceiling, held):
+    got = inference.clipped(low, high, floor, ceiling)
+    assert got == pytest.approx(held)
+    assert got[0] <= got[1]
+    # Only the top moves, and only up: a truth the interval held within the bounds it still holds.
+    for truth in np.linspace(low, high, 7):
+        assert got[0] <= truth <= got[1] or not floor <= truth <= ceiling
+
+
+def test_an_estimate_below_zero_gets_an_interval_from_zero_to_above_it_that_covers_zero():
+    # Independent rows, few of them: KSG reads below 0 on about half the seeds.
+    below = 0
+    for seed in range(20):
+        g = torch.Generator().manual_seed(seed)
+        x, y = torch.randn(60, 2, generator=g), torch.randn(60, 1, generator=g)
+        est = KSG()(x, y, n_resamples=20)
+        low, high = est.interval
+        below += float(est) < 0
+        assert low == 0.0 and high > 0.0  # covers the truth 0, without claiming it exactly
+        if float(est) < 0:  # at least the interval's half-width: its top says how precise it is
+            assert high >= 1.9 * est.stderr
+    assert below >= 5

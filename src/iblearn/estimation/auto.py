@@ -61,7 +61,7 @@ from iblearn.estimation.autocheck import (
 )
 from iblearn.estimation.choose import KNN_DIMS, choose, features, looks_gaussian, marginals_gaussian
 from iblearn.estimation.split import split_estimate
-from iblearn.estimation.verdict import LABELS_ADVICE, mi_verdict
+from iblearn.estimation.verdict import LABELS_ADVICE, LINEAR, LINEAR_GIVEN, flagged, mi_verdict
 from iblearn.estimators import reliability
 from iblearn.estimators.base import MIEstimate
 from iblearn.functional import inference
@@ -139,6 +139,8 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
         data = canonical_bases(*data)
         analysis = canonical_of_bases(*data)
         value, mi = float(gaussian_mi_of(analysis, bias_correction=True)), gaussian_on_bases
+        if math.isinf(value):
+            return linear_estimate(n, xt.device, "mi", why, feats)
     elif value is None:
         value = mi(*data)
     reruns = GaussianReruns(*data, remap, marginals_gaussian(feats)) if analysis is not None else mi
@@ -169,6 +171,27 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
         est.report, chosen=chosen, why=why, checks=checks, features=feats, interval_method=INTERVAL
     )
     return replace(est, interval=(low, high), confidence=inference.CONFIDENCE, report=report)
+
+
+def linear_estimate(
+    n: int, device: torch.device, measure: str, why: str, feats: dict[str, float]
+) -> MIEstimate:
+    """The Gaussian estimate chosen for ``n`` rows of which one side is a linear function of the other
+    (given z, for ``measure="cmi"``): ``inf`` with the interval ``(inf, inf)``, flagged with that reason
+    (:data:`~iblearn.estimation.verdict.LINEAR`, :data:`~iblearn.estimation.verdict.LINEAR_GIVEN`);
+    the checks, which would rerun an infinite estimate, are not run."""
+    est = MIEstimate(
+        torch.tensor(math.inf, dtype=torch.float64, device=device),
+        n,
+        "gaussian",
+        measure=measure,
+        stderr=0.0,
+        interval=(math.inf, math.inf),
+        confidence=inference.CONFIDENCE,
+    )
+    est = flagged(est, "auto", LINEAR if measure == "mi" else LINEAR_GIVEN)
+    report = replace(est.report, chosen="gaussian", why=why, features=feats | {"linear": 1.0})
+    return replace(est, report=replace(report, interval_method=INTERVAL))
 
 
 def _checked_samples(x: Any, y: Any, k: int, neural_steps: int) -> tuple[Tensor, Tensor, int]:

@@ -226,7 +226,7 @@ def labels_estimate(codes: list[Tensor], measure: str, seed: int) -> Estimate:
         measure=measure,
         stderr=sd,
         stderr_method=f"bootstrap over {count} resamples of the joint cells",
-        interval=(max(low, 0.0), max(high, 0.0)),
+        interval=inference.clipped(low, high, 0.0),
         confidence=inference.CONFIDENCE,
     )
     feats = {"n": float(n), "joint symbols": float(m), "joint symbols seen once": float(once)}

@@ -286,7 +286,8 @@ def interval(value: float, stderr: float, checks: dict[str, Check], ceiling: flo
     the rows (the estimate's trend with N; as much again may remain at N), half the additivity gap
     (the copies' error is that of two estimates) and the change under the invertible map (on a half),
     each where it was run and each beyond one standard error, the sampling error a gap between two
-    estimates carries with no bias at all; within [0, ceiling]."""
+    estimates carries with no bias at all; within [0, ceiling], its top at least its half-width above 0
+    (:func:`~iblearn.functional.inference.clipped`: an estimate below 0 is not a certain 0)."""
     fig = {name: check.figures for name, check in checks.items() if check.passed is not None}
 
     def excess(gap: float) -> float:
@@ -304,5 +305,4 @@ def interval(value: float, stderr: float, checks: dict[str, Check], ceiling: flo
     # An estimate that grows with N is low (kNN estimators' bias is downward in dimension): the truth
     # lies further above it than below.
     up = width + (trend if value > fig["half data"]["half"] else 0.0)
-    high = max(0.0, min(ceiling, value + up))
-    return min(max(0.0, value - width), high), high
+    return inference.clipped(value - width, value + up, 0.0, ceiling)

@@ -25,6 +25,7 @@ from iblearn import functional as ibf
 from iblearn.estimation.autocheck import FLOOR, MI, SHARE, Check
 from iblearn.functional.discrete import counts_of
 from iblearn.functional.multivariate.inputs import copula_normal
+from iblearn.functional.scale import power_of_two_scale
 
 __all__ = [
     "CMI_NAMES",
@@ -103,6 +104,8 @@ def features(x: Tensor, y: Tensor, scores: Callable[[], tuple[Tensor, Tensor]] |
         out["atom"] = max(
             float(np.diff(np.flatnonzero(np.r_[True, ~row, True])).max()) for row in same
         ) / len(cols)
+        # Each column in units of an exact power of two: fourth powers of 1e100 overflow, of 1e-100 vanish.
+        cols = cols / power_of_two_scale(cols, dim=0)
         centred = cols - cols.mean(0)
         squares = centred.square()
         var = (squares.sum(0) / (len(cols) - 1)).clamp_min(1e-300)  # the sample variance
@@ -110,7 +113,8 @@ def features(x: Tensor, y: Tensor, scores: Callable[[], tuple[Tensor, Tensor]] |
         out["skew"] = float(((squares * centred).mean(0) / var**1.5).abs().max())
     if scores is not None:
         if marginals_gaussian(out):  # raw: a Gaussian on fewer dimensions than it has keeps its rank
-            zx, zy = x.reshape(len(x), -1).double(), y.reshape(len(y), -1).double()
+            zx, zy = (t.reshape(len(t), -1).double() for t in (x, y))
+            zx, zy = (t / power_of_two_scale(t, dim=0) for t in (zx, zy))
         else:
             zx, zy = scores()
         # At most FEATURE_COLUMNS a side, spread evenly: the SVDs of hundreds cost more than the estimate.
@@ -128,7 +132,8 @@ def features(x: Tensor, y: Tensor, scores: Callable[[], tuple[Tensor, Tensor]] |
             out["mardia"] = float((m**2).mean()) / (d * (d + 2)) - 1
             shuffled = wy[torch.randperm(len(zy), generator=torch.Generator().manual_seed(0))]
             rho, null = (torch.linalg.svdvals(wx.T @ v).clamp(0, 1) for v in (wy, shuffled))
-            out["rank"] = float((rho > null.max()).sum())
+            # A side of no rank (a constant column) shares nothing: rank 0.
+            out["rank"] = float((rho > null.max()).sum()) if null.numel() else 0.0
     return out
 
 

@@ -28,6 +28,7 @@ from iblearn._settings import setting
 from iblearn.estimation.auto import (
     MIN_ROWS,
     auto_estimate,
+    linear_estimate,
     rotate,
 )
 from iblearn.estimation.auto_discrete import labels_estimate
@@ -144,6 +145,8 @@ def cmi_auto(x: Any, y: Any, z: Any, *, k: int = 3, seed: int = 0) -> Estimate:
         return rotate(a, g, not raw), torch.cat(y_z, 1)
 
     value = mi(*data) if value is None else value
+    if chosen == "gaussian" and math.isinf(value):
+        return linear_estimate(n, xt.device, "cmi", why, feats)
     top = (
         ("log N", math.log(n))
         if chosen == "ksg"

@@ -45,6 +45,7 @@ from iblearn.estimation.verdict import series_figures_verdict, series_verdict
 from iblearn.functional import Estimate, inference
 from iblearn.functional.knn.transfer import embedding, partialled
 from iblearn.functional.multivariate.inputs import copula_normal
+from iblearn.functional.scale import power_of_two_scale
 from iblearn.functional.serial import MIN_BLOCKS, series_blocks
 
 __all__ = [
@@ -183,6 +184,7 @@ def lag_one_bound(series: Tensor) -> tuple[float, float]:
     T)`` (at most 1): from 500 to 2,000 AR(1) series at a = 0.5 to 0.97 and T = 300 to 1,000, the
     coefficient lies above its bound in 1.7 - 2.5% of them."""
     x = series.detach().double().cpu().reshape(-1)
+    x = x / power_of_two_scale(x)  # exact, and no square of 1e-200 vanishes nor of 1e200 overflows
     x = x - x.mean()
     n = len(x)
     denominator = float(x[:-1] @ x[:-1])
@@ -219,9 +221,15 @@ def unit_root_check(series: Tensor) -> Check:
 
 
 def _series(source: Any, target: Any, condition: Any, method: str) -> tuple[Tensor, Tensor, Tensor | None]:
-    """The series a ``method`` reads: as given (float64) for ``"gaussian"``, else each series' normal
-    scores."""
-    take = (lambda v, name: V.continuous(v, name).double()) if method == "gaussian" else normal_scores
+    """The series a ``method`` reads: as given (float64, each in units of an exact power of two, so that
+    no square of a value of 1e-200 or 1e200 vanishes or overflows) for ``"gaussian"``, else each series'
+    normal scores."""
+
+    def as_given(value: Any, name: str) -> Tensor:
+        t = V.continuous(value, name).double()
+        return t / power_of_two_scale(t)
+
+    take = as_given if method == "gaussian" else normal_scores
     cond = None if condition is None else take(condition, "condition")
     src, tgt = take(source, "source"), take(target, "target")
     V.same_length(("source", src), ("target", tgt), *(() if cond is None else (("condition", cond),)))

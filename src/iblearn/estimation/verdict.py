@@ -42,6 +42,7 @@ __all__ = [
     "DETERMINED",
     "LABELS_ADVICE",
     "LINEAR",
+    "LINEAR_GIVEN",
     "MANY_ADVICE",
     "OVERFITTED",
     "RELIABLE_ROWS",
@@ -141,6 +142,14 @@ LINEAR = (
     "y is a linear function of x to float64's resolution (a canonical correlation of 1): continuous "
     "variables so related share infinite information, and the Gaussian estimate and its interval are "
     "infinite; where the values are few or repeated, estimate them as labels"
+)
+
+#: Why the Gaussian estimate of I(X; Y | Z) with y a linear function of x and z is infinite.
+LINEAR_GIVEN = (
+    "y is a linear function of x and z to float64's resolution (a partial canonical correlation of 1: "
+    "y's variance given x and z is round-off): continuous variables so related share infinite "
+    "information given z, and the Gaussian estimate and its interval are infinite; where the values "
+    "are few or repeated, estimate them as labels"
 )
 
 #: Why a transfer entropy whose target is a linear function of the pasts is no estimate.
@@ -389,7 +398,7 @@ def estimator_verdict(
     if result.report.features.get("linear") and not math.isfinite(float(result)):
         # The Gaussian estimate of linearly related variables: that reason, not the arithmetic's, is
         # the verdict.
-        return flagged(result, estimator.name, LINEAR)
+        return flagged(result, estimator.name, LINEAR if len(samples) < 3 else LINEAR_GIVEN)
     names = ("x", "y", "z")[: len(samples)]
     rows = [
         V.as_tensor(s, n) if isinstance(s, Tensor | np.ndarray | list) else None

@@ -297,32 +297,37 @@ class GaussianMI(Conditional):
         n_jobs: int | None = None,
     ) -> MIEstimate:
         """As :meth:`Conditional.forward`; where a canonical correlation of x and y is 1 (y a linear
-        function of x, as for ``y = x``: continuous variables so related share infinite information),
-        the estimate is ``inf`` with the interval ``(inf, inf)`` and ``report.features["linear"]`` 1,
-        rather than resamples of ``inf`` whose spread is ``nan``."""
-        if z is None:
-            value = self.mi(x, y)
-            if bool(torch.isinf(value)) and float(value) > 0:
-                seed = self._checked_counts(n_resamples, n_permutations, seed)
-                check_n_jobs(n_jobs)
-                xt, yt = V.as_tensor(x, "x"), V.as_tensor(y, "y")
-                asked = Permutations(math.inf, n_permutations, seed, n_jobs)
-                p_value = self._p_value(xt, yt, asked) if n_permutations else None
-                result = MIEstimate(
-                    value=value,
-                    n_samples=int(xt.shape[0]),
-                    estimator=self.name,
-                    unit=unit_name(self.base),
-                    stderr=0.0,
-                    interval=(math.inf, math.inf),
-                    confidence=inference.CONFIDENCE,
-                    p_value=p_value,
-                )
-                # Not checked here: estimation.verdict reads the figure and says why the value is infinite.
-                return replace(result, report=replace(result.report, features={"linear": 1.0}))
-        return super().forward(
-            x, y, z, n_resamples=n_resamples, n_permutations=n_permutations, seed=seed, n_jobs=n_jobs
+        function of x, as for ``y = x``: continuous variables so related share infinite information), or
+        with ``z`` a partial canonical correlation is 1 (y a linear function of x and z, as for ``y = x +
+        z``), the estimate is ``inf`` with the interval ``(inf, inf)`` and ``report.features["linear"]``
+        1, rather than resamples of ``inf`` whose spread is ``nan``."""
+        value = self.mi(x, y) if z is None else self.cmi(x, y, z)
+        if not (bool(torch.isinf(value)) and float(value) > 0):
+            return super().forward(
+                x, y, z, n_resamples=n_resamples, n_permutations=n_permutations, seed=seed, n_jobs=n_jobs
+            )
+        seed = self._checked_counts(n_resamples, n_permutations, seed)
+        check_n_jobs(n_jobs)
+        xt, yt = V.as_tensor(x, "x"), V.as_tensor(y, "y")
+        asked = Permutations(math.inf, n_permutations, seed, n_jobs)
+        p_value = None
+        if n_permutations and z is None:
+            p_value = self._p_value(xt, yt, asked)
+        elif n_permutations:
+            p_value = self._conditional_p_value(xt, yt, V.as_tensor(z, "z"), asked)
+        result = MIEstimate(
+            value=value,
+            n_samples=int(xt.shape[0]),
+            estimator=self.name,
+            measure="mi" if z is None else "cmi",
+            unit=unit_name(self.base),
+            stderr=0.0,
+            interval=(math.inf, math.inf),
+            confidence=inference.CONFIDENCE,
+            p_value=p_value,
         )
+        # Not checked here: estimation.verdict reads the figure and says why the value is infinite.
+        return replace(result, report=replace(result.report, features={"linear": 1.0}))
 
     def coverage(self, samples: Sequence[Any], names: Sequence[str]) -> dict[str, float]:
         """Each sample's tail share (``"tails <name>"``); the dependence of the magnitudes

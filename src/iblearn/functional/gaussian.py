@@ -42,7 +42,8 @@ def canonical_correlations(x: Any, y: Any, *, rtol: float = 1e-9) -> Tensor:
     """Sample canonical correlations of ``x (N, dx)`` and ``y (N, dy)``, largest first.
 
     Each variable is whitened on the span of its covariance's eigenvectors with eigenvalue above
-    ``rtol`` times the largest, so constant columns and rank-deficient variables are handled.
+    ``rtol`` times the largest, so constant columns and rank-deficient variables are handled; a
+    correlation whose ``1 - rho^2`` is at most ``rtol`` is 1 (:func:`determined`).
     """
     return canonical_analysis(x, y, rtol=rtol).rho
 
@@ -60,14 +61,31 @@ class Canonical(NamedTuple):
 def canonical_analysis(x: Any, y: Any, *, rtol: float = 1e-9) -> Canonical:
     """The sample canonical correlations of ``x (N, dx)`` and ``y (N, dy)`` with the effective dimensions
     behind them (see :func:`canonical_correlations`), as the Gaussian MI and its standard error use them."""
-    return canonical_of_bases(*canonical_bases(x, y, rtol=rtol))
+    return canonical_of_bases(*canonical_bases(x, y, rtol=rtol), rtol=rtol)
 
 
-def canonical_of_bases(wx: Tensor, wy: Tensor) -> Canonical:
+def canonical_of_bases(wx: Tensor, wy: Tensor, *, rtol: float = 1e-9) -> Canonical:
     """The :func:`canonical_analysis` of rows already in their :func:`canonical_bases`: the canonical
-    correlations are the singular values of the bases' cross-covariance."""
-    rho = torch.linalg.svdvals(wx.T @ wy / len(wx)).clamp(0.0, 1.0)
+    correlations are the singular values of the bases' cross-covariance (:func:`determined` at
+    ``rtol``)."""
+    rho = determined(torch.linalg.svdvals(wx.T @ wy / len(wx)), rtol)
     return Canonical(rho, wx.shape[1], wy.shape[1], len(wx))
+
+
+def determined(rho: Tensor, rtol: float = 1e-9) -> Tensor:
+    """Canonical correlations of whitened rows (unit variance a direction) clipped to [0, 1], with those
+    whose conditional variance ``1 - rho^2`` (the Schur complement: the direction's variance given the
+    other side) is at most ``rtol`` set to exactly 1. That is the tolerance below which a direction
+    counts as absent when a variable is whitened: a linear relation computed in float64 leaves a
+    conditional variance of round-off (about 1e-15), and ``-1/2 log`` of it would read some 17 nats
+    instead of ``inf``.
+
+    Example:
+        >>> determined(torch.tensor([1 - 1e-15, 0.999, 0.5], dtype=torch.float64)).tolist()
+        [1.0, 0.999, 0.5]
+    """
+    rho = rho.clamp(0.0, 1.0)
+    return torch.where(1 - rho**2 <= rtol, torch.ones_like(rho), rho)
 
 
 def canonical_bases(x: Any, y: Any, *, rtol: float = 1e-9) -> tuple[Tensor, Tensor]:
@@ -134,7 +152,8 @@ def gaussian_mi(x: Any, y: Any, *, rtol: float = 1e-9, bias_correction: bool = F
     For other data either is the MI of a moment-matched Gaussian (the Gaussian with the same joint
     covariance), which is neither a lower nor an upper bound in general: two noisy copies of a fair
     coin share at most log 2 nats, yet their correlation gives about 2. Returns ``inf`` when a
-    canonical correlation is 1 (a deterministic linear relation).
+    canonical correlation is 1 (a deterministic linear relation): where ``1 - rho^2`` is at most
+    ``rtol`` (:func:`determined`), the relation's round-off.
 
     Example:
         >>> g = torch.Generator().manual_seed(0)
@@ -156,7 +175,7 @@ def gaussian_mi_of(canonical: Canonical, *, bias_correction: bool = False) -> Te
     return mi + 0.5 * (psi.sum() - psi[:dx].sum() - psi[:dy].sum())
 
 
-def gaussian_local_mi_of_bases(wx: Tensor, wy: Tensor) -> Tensor:
+def gaussian_local_mi_of_bases(wx: Tensor, wy: Tensor, *, rtol: float = 1e-9) -> Tensor:
     """The local values ``(N,)`` of :func:`gaussian_mi_of` on rows in their :func:`canonical_bases`
     (each side centred with identity covariance, divisor N): per row, the log-density ratio
     ``log p(x, y) / (p(x) p(y))`` of the Gaussian with the rows' covariance. In canonical coordinates
@@ -169,7 +188,7 @@ def gaussian_local_mi_of_bases(wx: Tensor, wy: Tensor) -> Tensor:
     unit variance and correlation rho_i there), so the mean is the estimate ``-1/2 sum log(1 - rho_i^2)``.
     With one column of y it is the linear-Gaussian local information of the transfer entropy,
     ``-1/2 log(s_e^2 / s_y^2) - e^2 / (2 s_e^2) + y^2 / (2 s_y^2)``. ``inf`` for every row where a
-    canonical correlation is 1 (the estimate is ``inf``).
+    canonical correlation is 1 at ``rtol`` (:func:`determined`; the estimate is ``inf``).
 
     Example:
         >>> g = torch.Generator().manual_seed(0)
@@ -182,7 +201,7 @@ def gaussian_local_mi_of_bases(wx: Tensor, wy: Tensor) -> Tensor:
     """
     n = wx.shape[0]
     u_mat, rho, vh = torch.linalg.svd(wx.T @ wy / n, full_matrices=False)
-    rho = rho.clamp(0.0, 1.0)
+    rho = determined(rho, rtol)
     if bool((rho >= 1).any()):
         return torch.full((n,), torch.inf, dtype=wx.dtype, device=wx.device)
     u, v = wx @ u_mat, wy @ vh.T

@@ -179,15 +179,27 @@ def resampled(
     block: int | None = None,
 ) -> Resampled:
     """:func:`summarize` of ``estimate(rows)`` on ``n_resamples`` resamples of ``n`` rows (``block``: as
-    for :func:`resample_rows`)."""
+    for :func:`resample_rows`).
+
+    Raises:
+        ValueError: naming ``n_resamples``, where a resample's estimate raises one, or is not finite
+            (a Gaussian estimate of a bootstrap resample with fewer distinct rows than dimensions).
+    """
+    what = {"half": "half-sample", "bootstrap": "bootstrap resample", "block": "half of the blocks"}[scheme]
     values = []
     for i in range(n_resamples):
         rows = resample_rows(n, scheme, seed, i, block)
         try:
             values.append(estimate(rows))
         except ValueError as err:  # the whole sample passed its checks; a resample of it did not
-            what = {"half": "half-sample", "bootstrap": "bootstrap resample", "block": "half of the blocks"}
-            raise ValueError(f"n_resamples: a {what[scheme]} of {len(rows)} of the {n} rows: {err}") from err
+            raise ValueError(f"n_resamples: a {what} of {len(rows)} of the {n} rows: {err}") from err
+        if not math.isfinite(values[-1]):
+            # Fewer distinct rows than the estimate needs (a bootstrap resample repeats rows): no spread
+            # of such values is a standard error.
+            raise ValueError(
+                f"n_resamples: a {what} of {len(rows)} of the {n} rows reads {values[-1]}, with "
+                f"{len(np.unique(rows))} distinct rows: too few rows for a resampled standard error"
+            )
     return summarize(values, n, scheme)
 
 
@@ -213,8 +225,9 @@ def interval(
     is read as bias, as a gap between two estimates is read beyond its sampling error. The interval
     spans the estimate moved by 0 to 2.41 t', widened on each side by the quantile of Student's t
     with ``R / 2`` degrees of freedom (one a pair: a standard error from few pairs is itself uncertain)
-    times the standard error; clipped to ``[floor, ceiling]``. Without ``half`` (the bootstrap), it is
-    the estimate plus or minus the quantile with ``R - 1`` degrees of freedom times the standard error.
+    times the standard error; held within ``[floor, ceiling]`` by :func:`clipped` (its top at least
+    its half-width above the floor). Without ``half`` (the bootstrap), it is the estimate plus or minus
+    the quantile with ``R - 1`` degrees of freedom times the standard error.
 
     Returns:
         ``((low, high), bias)``: ``bias`` is ``-t``, the a = 1 reading (0 without ``half``).
@@ -233,8 +246,30 @@ def interval(
     far = _reach(trend, stderr, n_resamples)
     low = value + min(far, 0.0) - z * stderr
     high = value + max(far, 0.0) + z * stderr
-    low, high = min(max(low, floor), ceiling), max(min(high, ceiling), floor)
-    return (low, high), -trend
+    return clipped(low, high, floor, ceiling), -trend
+
+
+def clipped(
+    low: float, high: float, floor: float = -math.inf, ceiling: float = math.inf
+) -> tuple[float, float]:
+    """The interval ``[low, high]`` held within ``[floor, ceiling]``, its top kept at least its
+    half-width ``(high - low) / 2`` above the floor (where the ceiling allows).
+
+    An estimate that reads below a floor its measure cannot cross (an MI below 0, by its bias or its
+    noise) says the truth lies within about its own error of the floor, not that it is the floor: an
+    interval wholly below 0 becomes ``[0, its half-width]``, not the point ``[0, 0]``, which would
+    claim a certainty no estimate has. Only a top below ``floor + half-width`` moves, and only up, so
+    no truth the interval held before falls outside it.
+
+    Example:
+        >>> clipped(-0.5, -0.25, floor=0.0)  # wholly below 0: [0, half-width]
+        (0.0, 0.125)
+        >>> clipped(-0.25, 0.5, floor=0.0)  # the top already clear of the floor: only the low end moves
+        (0.0, 0.5)
+    """
+    if math.isfinite(floor):
+        high = max(high, floor + (high - low) / 2)
+    return min(max(low, floor), ceiling), max(min(high, ceiling), floor)
 
 
 def bias_reach(value: float, stderr: float, half: float, n_resamples: int) -> float:

@@ -48,7 +48,15 @@ def _scored(columns: list[np.ndarray], method: str) -> list[np.ndarray]:
 
     if method == "copula":
         return [ndtri(rankdata(c) / (len(c) + 1)) for c in columns]
-    return [(c - c.mean()) / (c.std() or 1.0) for c in columns]
+    return [_standardized(c) for c in columns]
+
+
+def _standardized(c: np.ndarray) -> np.ndarray:
+    # First in units of an exact power of two: the squares of the standard deviation vanish below
+    # about 1e-154 and overflow above 1e154.
+    top = float(np.abs(c).max(initial=0.0))
+    c = np.ldexp(c, 1 - np.frexp(top)[1]) if top > 0 else c
+    return (c - c.mean()) / (c.std() or 1.0)
 
 
 def _lagged(x: np.ndarray, lags: range, start: int) -> np.ndarray:

@@ -54,9 +54,9 @@ def _columns(sample: Any) -> np.ndarray | None:
     if cols.shape[1] > COLUMNS:
         cols = cols[:, np.unique(np.linspace(0, cols.shape[1] - 1, COLUMNS).round().astype(int))]
     # Autocorrelations do not depend on scale: each column over its largest magnitude, so that sums of
-    # values near the largest float do not overflow.
+    # values near the largest float do not overflow, nor squares of values below 1e-154 vanish.
     top = np.abs(cols).max(axis=0)
-    if not (top <= 1).all():
+    if not ((top <= 1) & (top >= 1e-100)).all():
         cols = cols / np.where(top > 0, top, 1.0)
     centred = cols - np.add.reduce(cols, axis=0) / len(cols)  # the mean, without its wrapper's cost
     # Kept where the standard deviation is positive: the centred squares' sum is.

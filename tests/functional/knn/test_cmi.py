@@ -413,3 +413,23 @@ def test_a_history_that_leaves_fewer_samples_than_dimensions_is_refused():
         transfer_entropy_matrix(series, history=390)
     with pytest.raises(ValueError, match="history: 200 steps"):
         ksg_transfer_entropy(series[:, 0], series[:, 1], history=200)
+
+
+def test_gaussian_cmi_reads_a_linear_relation_given_z_as_infinite_not_its_round_off():
+    # y = A x + B z computed in float64 leaves y a conditional variance of round-off, whose logarithm
+    # read some 17 nats; a partial correlation within rtol of 1 is 1.
+    g = gen(5)
+    infinite = 0
+    for n, d in [(50, 1), (500, 1), (5000, 1), (500, 3), (5000, 2)]:
+        x = torch.randn(n, d, generator=g, dtype=torch.float64) * 1e3
+        z = torch.randn(n, 2, generator=g, dtype=torch.float64)
+        y = (
+            x @ torch.randn(d, d, generator=g, dtype=torch.float64)
+            + z @ torch.randn(2, d, generator=g).double()
+        )
+        infinite += math.isinf(float(gaussian_cmi(x, y, z))) + math.isinf(float(gaussian_cmi(y, x, z)))
+        assert bool(torch.isinf(gaussian_cmi(x, y, z, local=True)).all())
+    assert infinite == 10
+    # Identified but close: y's variance given x and z is 1e-8 of x's, finite at about 9.9 nats.
+    x, z, e = (torch.randn(4000, 1, generator=g, dtype=torch.float64) for _ in range(3))
+    assert float(gaussian_cmi(x, x + z + 1e-4 * e, z)) == pytest.approx(0.5 * math.log(1e8), abs=0.1)

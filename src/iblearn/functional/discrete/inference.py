@@ -89,12 +89,14 @@ def discrete_entropy_estimate(
     if method in ("nsb", "pym") and sd is not None:
         z = float(stats.norm.ppf(0.5 + confidence / 2))
         top = math.log(alphabet) if alphabet is not None else math.inf
-        span = (max(value - z * sd, 0.0), min(value + z * sd, top)) if math.isfinite(sd) else (0.0, top)
+        span = (
+            inference.clipped(value - z * sd, value + z * sd, 0.0, top) if math.isfinite(sd) else (0.0, top)
+        )
         stderr, how = sd, f"{method.upper()} posterior"
     else:
         entropy = lambda d: entropy_of_counts(d, method, alphabet)[0]  # noqa: E731
         stderr, (low, high) = _bootstrap(entropy, c, value, n_resamples, seed, confidence)
-        span, how = (max(low, 0.0), high), "bootstrap"
+        span, how = inference.clipped(low, high, 0.0), "bootstrap"
     fields: dict[str, Any] = {
         "stderr": stderr,
         "stderr_method": how,

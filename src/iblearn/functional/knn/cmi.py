@@ -31,6 +31,7 @@ from torch import Tensor
 from iblearn import _checks as V
 from iblearn.functional.gaussian import (
     canonical_bases,
+    determined,
     gaussian_local_mi_of_bases,
     gaussian_mi,
     gaussian_mi_from_cov,
@@ -453,7 +454,10 @@ def gaussian_cmi(x: Any, y: Any, z: Any, *, rtol: float = 1e-9, local: bool = Fa
     and it stays defined when a variable is rank deficient. Each variable is whitened on the span of
     its covariance's eigenvectors with eigenvalue above ``rtol`` times the largest; directions of x or
     y that z determines (residual variance below ``rtol`` of the whitened unit) carry no information
-    given z and are dropped, so ``x = A z`` gives 0. Integer ``z`` is a discrete condition: the
+    given z and are dropped, so ``x = A z`` gives 0. A partial correlation whose ``1 - r^2`` (a
+    direction's variance given z and the other side, the Schur complement) is at most ``rtol`` is 1
+    (:func:`~iblearn.functional.gaussian.determined`), so ``y = A x + B z`` gives ``inf`` rather than
+    the logarithm of its round-off (about 17 nats). Integer ``z`` is a discrete condition: the
     class-weighted sum of :func:`iblearn.functional.gaussian_mi` within each class.
 
     Args:
@@ -468,7 +472,7 @@ def gaussian_cmi(x: Any, y: Any, z: Any, *, rtol: float = 1e-9, local: bool = Fa
 
     Returns:
         0-d float64 tensor, nats (``(N,)`` with ``local``); ``inf`` for a deterministic linear
-        relation given z.
+        relation given z (to ``rtol``).
 
     Example:
         >>> g = torch.Generator().manual_seed(0)
@@ -489,7 +493,7 @@ def gaussian_cmi(x: Any, y: Any, z: Any, *, rtol: float = 1e-9, local: bool = Fa
         def within(rows: Tensor) -> Tensor:
             xs, ys = xt[rows.to(xt.device)], yt[rows.to(yt.device)]
             if local:
-                return gaussian_local_mi_of_bases(*canonical_bases(xs, ys, rtol=rtol))
+                return gaussian_local_mi_of_bases(*canonical_bases(xs, ys, rtol=rtol), rtol=rtol)
             return gaussian_mi(xs, ys, rtol=rtol)
 
         return (_per_class_local if local else _per_class)(classes, 2, within, "gaussian_cmi")
@@ -514,6 +518,6 @@ def gaussian_cmi(x: Any, y: Any, z: Any, *, rtol: float = 1e-9, local: bool = Fa
     if rx.shape[1] == 0 or ry.shape[1] == 0:  # z determines x or y: nothing is left to share
         return torch.zeros((n,) if local else (), dtype=torch.float64, device=xt.device)
     if local:
-        return gaussian_local_mi_of_bases(rx, ry)
-    rho = torch.linalg.svdvals(rx.T @ ry / n).clamp(0.0, 1.0)
+        return gaussian_local_mi_of_bases(rx, ry, rtol=rtol)
+    rho = determined(torch.linalg.svdvals(rx.T @ ry / n), rtol)
     return -0.5 * torch.log1p(-(rho**2)).sum()

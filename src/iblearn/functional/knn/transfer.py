@@ -22,6 +22,7 @@ from iblearn import _checks as V
 from iblearn.functional.knn import pair_batches
 from iblearn.functional.knn.cmi import ksg_cmi_named
 from iblearn.functional.knn.options import KNNKeywords, KNNOptions
+from iblearn.functional.scale import power_of_two_scale
 from iblearn.parallel import Progress, check_n_jobs, map_batches, store_for
 
 
@@ -91,18 +92,22 @@ def partialled(present: Tensor, past_source: Tensor, past_target: Tensor) -> tup
     samples near a thin ridge in the joint space, where the neighbour counts read the conditional MI
     far too low; the residuals take the linear part of that dependence away.
     """
+    # Each in units of an exact power of two: the solver drops a column of 1e-20 beside the constant's 1
+    # as rank deficient, and products of 1e160 overflow.
     z = past_target.detach().cpu().double()
-    design = torch.cat([torch.ones(len(z), 1, dtype=torch.float64), z - z.mean(dim=0)], dim=1)
+    z = z - z.mean(dim=0)
+    design = torch.cat([torch.ones(len(z), 1, dtype=torch.float64), z / power_of_two_scale(z)], dim=1)
     out = []
     for t in (present, past_source):
         raw = t.detach().cpu().double()
-        coef = torch.linalg.lstsq(design, raw, driver="gelsd").solution
-        residual = raw - design @ coef
+        unit = power_of_two_scale(raw)
+        coef = torch.linalg.lstsq(design, raw / unit, driver="gelsd").solution
+        residual = raw / unit - design @ coef
         # Columns the past determines (up to rounding), constant ones among them, keep their values:
         # see DETERMINED.
-        spread = raw.std(dim=0)
+        spread = (raw / unit).std(dim=0)
         keep = (residual.std(dim=0) <= DETERMINED * spread) | (spread == 0)
-        out.append(torch.where(keep, raw, residual).to(t.device))
+        out.append(torch.where(keep, raw, residual * unit).to(t.device))
     return out[0], out[1], past_target
 
 

@@ -144,9 +144,11 @@ def _estimates(
         pair = scores if method == "copula" else joint
         scalar = scalar_check(pair[:, :1], pair[:, 1:])
     figures = _figures(joint, scores, method, n_resamples, scalar)
-    p_value, resampled = None, []
+    p_value = None
+    resampled: list[inference.Resampled] = []
+    reached: list[tuple[float, float]] = []
     if n_resamples:
-        resampled = _resampled(kind, variables, opts, n_resamples, n_jobs)
+        resampled, reached = _resampled(kind, variables, opts, n_resamples, n_jobs)
     if n_permutations:
 
         def permutation(p: int) -> list[np.ndarray | None]:
@@ -163,6 +165,7 @@ def _estimates(
             figures,
             resampled[i] if resampled else None,
             scalar,
+            reached[i] if reached else None,
             value=observed[i],
             measure=name,
             estimator=method,
@@ -184,10 +187,10 @@ NON_NEGATIVE = frozenset(name for name, spec in MEASURE_TABLE.items() if not spe
 
 def _resampled(
     kind: str, variables: list[Tensor], opts: MeasureOptions, n_resamples: int, n_jobs: int | None
-) -> list[inference.Resampled]:
+) -> tuple[list[inference.Resampled], list[tuple[float, float]]]:
     """The resampled spread of each estimate ``kind`` stands for: KSG from halves, whose rows are
     distinct (a bootstrap's repeats are zero distances to a kNN estimate); the closed forms from the
-    bootstrap."""
+    bootstrap. With each, the least and the largest of its resamples."""
     n = int(variables[0].shape[0])
     scheme: inference.Scheme = "half" if opts.method == "ksg" else "bootstrap"
 
@@ -204,15 +207,19 @@ def _resampled(
             f"n_resamples: every resample of the {n} rows gives the same estimate: too few rows for a "
             "resampled standard error"
         )
-    return [
+    spreads = [
         inference.summarize(values[:, i].tolist(), n, scheme, constant=True) for i in range(values.shape[1])
     ]
+    return spreads, list(
+        zip(values.min(dim=0).values.tolist(), values.max(dim=0).values.tolist(), strict=True)
+    )
 
 
 def _estimate_of(
     figures: dict[str, float],
     resampled: inference.Resampled | None,
     scalar: ScalarCheck | None = None,
+    reached: tuple[float, float] | None = None,
     **fields: Any,
 ) -> Estimate:
     """The estimate, with its interval where it was resampled
@@ -220,7 +227,10 @@ def _estimate_of(
     for two single columns, reaching what KSG's reading allows where the closed form and KSG agree,
     :meth:`~iblearn.functional.multivariate.inputs.ScalarCheck.reach`), and in its report's
     ``features`` the ``figures`` of the data that a verdict reads (:func:`_figures`) with the
-    resampling's: ``"resamples"`` and the halves' mean ``"half"``."""
+    resampling's: ``"resamples"`` and the halves' mean ``"half"``. Where every resample reads one value
+    (``reached``, the least and largest of them: a PID part that is 0 on every resample, as a maximum
+    with 0 can be, though not on the whole sample) the interval reaches from the estimate to it, rather
+    than being the point of a standard error of 0."""
     if resampled is not None:
         floor = 0.0 if fields["measure"] in NON_NEGATIVE else -math.inf
         span, bias = inference.interval(
@@ -235,6 +245,8 @@ def _estimate_of(
         if scalar is not None and scale:
             low, high = sorted(scale * v for v in scalar.reach(resampled.stderr / abs(scale)))
             span = (max(floor, min(span[0], low)), max(span[1], high))
+        if reached is not None and resampled.stderr == 0:
+            span = (max(floor, min(span[0], reached[0])), max(span[1], reached[1]))
         fields |= dict(
             stderr=resampled.stderr,
             stderr_method=resampled.method,
