@@ -15,6 +15,10 @@
  * theirs. A lane whose radius passes a bound
  * is measured against all points (listed_row_all). The counts are listed_kernel's, to the integer. */
 
+#ifdef KERNEL_X86
+#include <immintrin.h>
+#endif
+
 typedef Py_ssize_t (*ListedMany)(const double *, Py_ssize_t, const double *, Py_ssize_t, Py_ssize_t, Py_ssize_t,
                                  Py_ssize_t, const int64_t *, const double *, const double *, Py_ssize_t,
                                  const int64_t *, const double *, const double *, Py_ssize_t, double *, int64_t *,
@@ -24,15 +28,20 @@ typedef Py_ssize_t (*ListedMany)(const double *, Py_ssize_t, const double *, Py_
 #define ISA avx512
 #define ISA_TARGET __attribute__((target("avx512f")))
 #define W 8
+#define LANE_ANY_LT(a, b) (_mm512_cmp_pd_mask((__m512d)(a), (__m512d)(b), _CMP_LT_OQ) != 0)
 #include "_maxnorm_listed_body.h"
 #define ISA avx2
 #define ISA_TARGET __attribute__((target("avx2")))
 #define W 4
+#define LANE_ANY_LT(a, b) (_mm256_movemask_pd(_mm256_cmp_pd((__m256d)(a), (__m256d)(b), _CMP_LT_OQ)) != 0)
 #include "_maxnorm_listed_body.h"
 #endif
 #define ISA portable
 #define ISA_TARGET
 #define W 2
+#ifdef KERNEL_X86
+#define LANE_ANY_LT(a, b) (_mm_movemask_pd(_mm_cmplt_pd((__m128d)(a), (__m128d)(b))) != 0)
+#endif
 #include "_maxnorm_listed_body.h"
 
 /* xs (count, n): the candidates row by row; outputs (count, n) each; the number of rows measured against
