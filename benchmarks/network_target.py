@@ -39,13 +39,18 @@ def run(emb: Any, st: Settings, listed: bool) -> tuple[TargetResult, float, int]
     """The target's result, its thread CPU seconds and its number of CMI estimates."""
     saved, cmi.LISTED_MAX_N = cmi.LISTED_MAX_N, (cmi.LISTED_MAX_N if listed else 0)
     calls = [0]
-    value = cmi_surrogates.KSGCMI.value
+    value, many = cmi_surrogates.KSGCMI.value, cmi_surrogates.ksg_cmi_prepared_many
 
     def counted(self: Any, cond: Any, c: Any) -> float:
         calls[0] += 1
         return value(self, cond, c)
 
+    def counted_many(cond: Any, xs: Any) -> Any:
+        calls[0] += len(xs)
+        return many(cond, xs)
+
     cmi_surrogates.KSGCMI.value = counted  # type: ignore[method-assign]
+    cmi_surrogates.ksg_cmi_prepared_many = counted_many
     try:
         start = time.thread_time()
         result = infer_target(emb, 0, st)
@@ -53,6 +58,7 @@ def run(emb: Any, st: Settings, listed: bool) -> tuple[TargetResult, float, int]
     finally:
         cmi.LISTED_MAX_N = saved
         cmi_surrogates.KSGCMI.value = value  # type: ignore[method-assign]
+        cmi_surrogates.ksg_cmi_prepared_many = many
 
 
 def main() -> None:

@@ -851,7 +851,7 @@ static PyMethodDef methods[] = {
     {"listed_many", py_listed_many, METH_VARARGS,
      "listed_many(xs, count, points, n, dim, ydim, k, nbr_yz, d_yz, bound_yz, my, nbr_z, d_z, bound_z, mz, out_eps, "
      "out_nxz, out_nyz, out_nz): listed's radii and counts of count 1-d candidates, xs (count, n), each output "
-     "(count, n); the number of rows measured against all points, over all candidates."},
+     "(count, n); the number of points measured against all points, once for a vector's width of candidates."},
     {"_set_isa", py_set_isa, METH_O,
      "_set_isa(name): for the tests, the instruction set of the kernel calls that follow (capped at the CPU's "
      "widest); the name of the one it replaced."},

@@ -12,8 +12,8 @@
  * in sequence (the lists ascend, so the (y, z) scan's stop passes them all, and the z scan runs to the
  * widest lane's radius); n_xz counts the listed z neighbours j with max(|x_i - x_j|, d_z(i, j)) below
  * the radius, which holds exactly where both do, so the lanes of smaller radius count nothing past
- * theirs. A lane whose radius passes a bound
- * is measured against all points (listed_row_all). The counts are listed_kernel's, to the integer. */
+ * theirs. Where some lane's radius passes a bound, the point is measured against all points in every
+ * lane (listed_row_all's work lane-wise). The counts are listed_kernel's, to the integer. */
 
 #ifdef KERNEL_X86
 #include <immintrin.h>
@@ -44,8 +44,8 @@ typedef Py_ssize_t (*ListedMany)(const double *, Py_ssize_t, const double *, Py_
 #endif
 #include "_maxnorm_listed_body.h"
 
-/* xs (count, n): the candidates row by row; outputs (count, n) each; the number of rows measured against
- * all points, over all candidates; -1 where the scratch could not be allocated. By the module's
+/* xs (count, n): the candidates row by row; outputs (count, n) each; the number of points measured
+ * against all points (once for a group), over all groups; -1 where the scratch could not be allocated. By the module's
  * instruction set (kernel_isa). */
 static Py_ssize_t listed_many_kernel(const double *xs, Py_ssize_t count, const double *pts, Py_ssize_t n,
                                      Py_ssize_t dim, Py_ssize_t ydim, Py_ssize_t k, const int64_t *nbr_yz,

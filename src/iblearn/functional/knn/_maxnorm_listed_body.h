@@ -82,10 +82,9 @@ ISA_TARGET ALWAYS_INLINE void LANE_FN(all)(const double *xt, const double *pts, 
     *r = radius, *cxz = nxz, *cyz = nyz, *cz = nz;
 }
 
-/* One group: xt (n, W) the group's values point by point, `lanes` of them in use (the rest
- * repeat the last); xs the same candidates row by row (for the rows measured against all points);
- * outputs (lanes, n) each. */
-ISA_TARGET static Py_ssize_t LANE_FN(group)(const double *xt, const double *xs, Py_ssize_t lanes, const double *pts,
+/* One group: xt (n, W) the group's values point by point, `lanes` of them in use (the rest repeat the
+ * last); outputs (lanes, n) each, rows n apart. The number of points measured against all points. */
+ISA_TARGET static Py_ssize_t LANE_FN(group)(const double *xt, Py_ssize_t lanes, const double *pts,
                                            Py_ssize_t n, Py_ssize_t dim, Py_ssize_t ydim, Py_ssize_t k,
                                            const int64_t *nbr_yz, const double *d_yz, const double *bound_yz,
                                            Py_ssize_t my, const int64_t *nbr_z, const double *d_z,
@@ -158,7 +157,7 @@ ISA_TARGET static Py_ssize_t LANE_FN(many)(const double *xs, Py_ssize_t count, c
         for (Py_ssize_t i = 0; i < n; i++)
             for (Py_ssize_t l = 0; l < W; l++) xt[i * W + l] = xs[(first + (l < lanes ? l : lanes - 1)) * n + i];
         const Py_ssize_t o = first * n;
-        missed += LANE_FN(group)(xt, xs + o, lanes, pts, n, dim, ydim, k, nbr_yz, d_yz, bound_yz, my, nbr_z, d_z,
+        missed += LANE_FN(group)(xt, lanes, pts, n, dim, ydim, k, nbr_yz, d_yz, bound_yz, my, nbr_z, d_z,
                                  bound_z, mz, eps + o, nxz + o, nyz + o, nz + o);
     }
     free(xt);
