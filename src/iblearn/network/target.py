@@ -13,6 +13,7 @@ References:
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -200,7 +201,7 @@ class _Search:
         n = self.st.n_permutations
         first = next((c for c in range(1, n + 1) if not self.significant(c)), n)
         edges = [0, *range(first, n, BLOCK), n]
-        return [np.arange(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
+        return [np.arange(a, b) for a, b in itertools.pairwise(edges) if b > a]
 
     def select(self, chosen: list[Variable], candidates: list[Variable]) -> tuple[list[Variable], float]:
         """Greedy inclusion: the candidate of largest CMI given ``chosen``, while its maximum statistic

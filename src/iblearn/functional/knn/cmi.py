@@ -344,31 +344,28 @@ def ksg_cmi_prepared_many(cond: PreparedCondition, xs: NDArray[np.float64]) -> N
     (:func:`~iblearn.functional.knn.neighbors.listed_counts_many`). Rows that need more (a condition
     without lists, a row the jitter leaves tied, a zero radius) take :func:`ksg_cmi_prepared` each."""
     xs = np.asarray(xs, dtype=np.float64)
-    out = np.empty(len(xs))
-    listed = (
-        cond.lists is not None
-        and cond.yz is not None
-        and cond.z is not None
-        and cond.digammas is not None
-        and cond.yz_index is not None
-        and cond.z_index is not None
-        and pick_backend("auto", cond.y.device, 1 + cond.y.shape[1] + cond.z.shape[1], knn_max_tree_dim("chebyshev"))
-        == "tree"
-    )
-    alone = np.ones(len(xs), dtype=bool)
-    if listed and len(xs):
-        assert cond.lists is not None and cond.yz is not None and cond.digammas is not None
+    out, alone = np.empty(len(xs)), np.ones(len(xs), dtype=bool)
+    lists, yz, psis = cond.lists, cond.yz, cond.digammas
+    if lists is not None and yz is not None and psis is not None and len(xs) and _listed_tree(cond):
         ready_xs, done = ready_columns(xs, seed=0)
         rows = np.flatnonzero(done)
-        eps, (cxz, cyz, cz) = listed_counts_many(ready_xs[rows], cond.k, cond.yz, cond.y.shape[1], *cond.lists)
+        eps, (cxz, cyz, cz) = listed_counts_many(ready_xs[rows], cond.k, yz, cond.y.shape[1], *lists)
         fine = ((eps > 0) & np.isfinite(eps)).all(axis=1)
-        psis = cond.digammas
         terms = psi(cond.k) - (psis[cxz[fine]] + psis[cyz[fine]] - psis[cz[fine]])
         out[rows[fine]] = torch.from_numpy(terms).mean(dim=1).numpy()
         alone[rows[fine]] = False
     for b in np.flatnonzero(alone):
         out[b] = float(ksg_cmi_prepared(cond, torch.from_numpy(np.ascontiguousarray(xs[b, :, None]))))
     return out
+
+
+def _listed_tree(cond: PreparedCondition) -> bool:
+    """Whether :func:`condition_counts` reads a 1-d x's counts off ``cond``'s lists (where it has them):
+    a z, the kernel's layouts and the tree's search in the joint space."""
+    if cond.z is None or cond.yz_index is None or cond.z_index is None:
+        return False
+    joint_dim = 1 + cond.y.shape[1] + cond.z.shape[1]
+    return pick_backend("auto", cond.y.device, joint_dim, knn_max_tree_dim("chebyshev")) == "tree"
 
 
 def condition_counts(cond: PreparedCondition, xt: Tensor) -> list[Any]:
