@@ -8,7 +8,8 @@ surrogates (the settings of ``benchmarks/network.py``)::
 
 Each repeat runs the target once each way, the two in turn first; thread CPU time on one thread.
 The two must give the same target result (sources, TE and p-values) to the last bit. Also counted:
-the CMI estimates of each kind (a candidate's, a surrogate's) in one run. Writes ``results.json``
+the CMI estimates (a candidate's and each of its surrogates', those estimated together included) in
+one run. Writes ``results.json``
 (rows, settings, provenance with the CPU model and the kernel's instruction set), ``table.md`` and
 ``sources.json``.
 """
