@@ -8,7 +8,8 @@ surrogates (the settings of ``benchmarks/network.py``)::
 
 Each repeat runs the target once each way, the two in turn first; thread CPU time on one thread.
 The two must give the same target result (sources, TE and p-values) to the last bit. Also counted:
-the CMI estimates of each kind (a candidate's, a surrogate's) in one run. Writes ``results.json``
+the CMI estimates (a candidate's and each of its surrogates', those estimated together included) in
+one run. Writes ``results.json``
 (rows, settings, provenance with the CPU model and the kernel's instruction set), ``table.md`` and
 ``sources.json``.
 """
@@ -39,13 +40,18 @@ def run(emb: Any, st: Settings, listed: bool) -> tuple[TargetResult, float, int]
     """The target's result, its thread CPU seconds and its number of CMI estimates."""
     saved, cmi.LISTED_MAX_N = cmi.LISTED_MAX_N, (cmi.LISTED_MAX_N if listed else 0)
     calls = [0]
-    value = cmi_surrogates.KSGCMI.value
+    value, many = cmi_surrogates.KSGCMI.value, cmi_surrogates.ksg_cmi_prepared_many
 
     def counted(self: Any, cond: Any, c: Any) -> float:
         calls[0] += 1
         return value(self, cond, c)
 
+    def counted_many(cond: Any, xs: Any) -> Any:
+        calls[0] += len(xs)
+        return many(cond, xs)
+
     cmi_surrogates.KSGCMI.value = counted  # type: ignore[method-assign]
+    cmi_surrogates.ksg_cmi_prepared_many = counted_many
     try:
         start = time.thread_time()
         result = infer_target(emb, 0, st)
@@ -53,6 +59,7 @@ def run(emb: Any, st: Settings, listed: bool) -> tuple[TargetResult, float, int]
     finally:
         cmi.LISTED_MAX_N = saved
         cmi_surrogates.KSGCMI.value = value  # type: ignore[method-assign]
+        cmi_surrogates.ksg_cmi_prepared_many = many
 
 
 def main() -> None:

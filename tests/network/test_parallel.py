@@ -102,13 +102,21 @@ class _PublicKSG(KSGCMI):
             return float(ksg_mi(rc, ry, self.k))
         return float(ksg_cmi(rc, ry, torch.from_numpy(np.ascontiguousarray(cond.z)), self.k))
 
+    def values(self, cond, c, plan, which):
+        return np.array([self.value(cond, sample) for sample in plan.take(c, which)])
+
 
 def test_ksg_target_is_the_public_estimators_bit_for_bit(monkeypatch):
-    """The engine's fast path (checks once, layouts shared across candidates, surrogates laid out at
-    once) changes no number of a target's search."""
+    """The engine's fast path (checks once, layouts shared across candidates, a candidate's surrogates
+    estimated together) changes no number of a target's search, and neither do the blocks the tests
+    ask for surrogates in (one at a time, as the public estimators run here, or all at once)."""
     emb = embed([random_var_network(3, 200, seed=4, nonlinear=1).data], 2)
     st = Settings(1, 2, "ksg", 20, 0.05, 0, "shift")
     fast = infer_target(emb, 0, st)
+    for block in (1, 1000):
+        monkeypatch.setattr(target_module, "BLOCK", block)
+        assert infer_target(emb, 0, st) == fast
+    monkeypatch.setattr(target_module, "BLOCK", 1)
     monkeypatch.setattr(target_module, "engine", lambda method, device=None: _PublicKSG())
     assert infer_target(emb, 0, st) == fast
     assert fast.sources

@@ -12,8 +12,9 @@ reads a present that follows its own past closely as a thin ridge (the residuali
   residual C explains (Barnett, Barrett & Seth 2009: transfer entropy is Granger causality for Gaussian
   variables). All surrogates of one candidate at once (:meth:`Surrogates.dots`).
 - ``"ksg"``: the Frenzel-Pompe estimate (:func:`iblearn.functional.ksg_cmi`, exact neighbour search,
-  k = 4 as IDTxl's JIDT estimator by default) on the residuals, one surrogate at a time, so that a
-  maximum-statistic test can stop as soon as its outcome is settled; or, on a torch device, all
+  k = 4 as IDTxl's JIDT estimator by default) on the residuals, for any set of a candidate's surrogates
+  at once (:meth:`KSGCMI.values`), so that a maximum-statistic test can ask for a few at a time and
+  stop as soon as its outcome is settled; or, on a torch device, all
   surrogates of one candidate at once by brute-force counts
   (:func:`~iblearn.functional.knn.cmi_batched.ksg_cmi_batched`), the same counts.
 - ``"copula"``: the Gaussian estimate on normal scores (made by the caller).
@@ -36,6 +37,7 @@ from iblearn.functional.knn.engine import (
     PreparedCondition,
     ksg_cmi_prepared,
     ksg_cmi_prepared_batched,
+    ksg_cmi_prepared_many,
     prepared_condition,
 )
 
@@ -94,7 +96,7 @@ class Surrogates:
             out += circular[self.draws[:, r]]
         return out
 
-    def take(self, column: np.ndarray, which: slice | int = slice(None)) -> np.ndarray:
+    def take(self, column: np.ndarray, which: slice | int | np.ndarray = slice(None)) -> np.ndarray:
         """Surrogates ``which`` of a variable's realisations ``column`` (``(n,)`` or ``(n, m)``, the m
         columns moved together): ``(b, n)`` or ``(b, n, m)``."""
         draws = np.atleast_2d(self.draws[which])
@@ -205,6 +207,10 @@ class GaussianCMI:
             return _nats(along[:, 0] ** 2 / (float(ry @ ry) * np.maximum(kept, 1e-300)))
         return np.array([self.value(cond, sample) for sample in plan.take(c)])
 
+    def values(self, cond: Condition, c: np.ndarray, plan: Surrogates, which: np.ndarray) -> np.ndarray:
+        """The estimates of the surrogates ``which`` (indices into ``plan``) of ``c``."""
+        return self.surrogates(cond, c, plan)[np.asarray(which)]
+
 
 class KSGCMI:
     """The Frenzel-Pompe kNN conditional MI with exact neighbours (``k`` of them) on the residuals."""
@@ -229,9 +235,21 @@ class KSGCMI:
         rc = torch.from_numpy(np.ascontiguousarray(cond.residual(c.reshape(len(c), -1))))
         return float(ksg_cmi_prepared(self._prepared(cond), rc))
 
+    def values(self, cond: Condition, c: np.ndarray, plan: Surrogates, which: np.ndarray) -> np.ndarray:
+        """:meth:`value` of the surrogates ``which`` (indices into ``plan``) of ``c``: ``(len(which),)``,
+        the same numbers. A 1-d ``c``'s surrogates are residualized one by one (the same samples bit for
+        bit), then estimated together (:func:`~iblearn.functional.knn.engine.ksg_cmi_prepared_many`)."""
+        if len(which) == 0:
+            return np.empty(0)
+        samples = plan.take(c, np.asarray(which))
+        if samples.ndim == 3:
+            return np.array([self.value(cond, sample) for sample in samples])
+        residuals = np.stack([cond.residual(sample.reshape(len(sample), 1))[:, 0] for sample in samples])
+        return ksg_cmi_prepared_many(self._prepared(cond), residuals)
+
     def surrogates(self, cond: Condition, c: np.ndarray, plan: Surrogates) -> np.ndarray:
-        """The estimate for every surrogate of ``c`` in ``plan``, one after another: ``(B,)``."""
-        return np.array([self.value(cond, sample) for sample in plan.take(c)])
+        """The estimate for every surrogate of ``c`` in ``plan``: ``(B,)`` (:meth:`values` of all)."""
+        return self.values(cond, c, plan, np.arange(len(plan)))
 
 
 class BatchedKSGCMI(KSGCMI):

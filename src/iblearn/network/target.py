@@ -13,6 +13,7 @@ References:
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -23,6 +24,8 @@ from iblearn.network.embedding import Embedded, Variable
 
 #: The steps, as the third element of every surrogate's key.
 PAST, SOURCES, PRUNING, OMNIBUS, EDGE = 0, 1, 2, 3, 4
+#: Surrogates a block of the maximum and minimum statistics' tests, after the first (:meth:`_Search.blocks`).
+BLOCK = 16
 
 
 @dataclass(frozen=True)
@@ -175,17 +178,30 @@ class _Search:
             table = [self.eng.surrogates(cond, self.column(v), self.surr(step, v)) for v in candidates]
             count = int((np.max(table, axis=0) >= observed).sum())
             return self.p_value(count) if self.significant(count) else None
-        # Every surrogate of every candidate laid out at once: one gather a candidate.
-        samples = [self.surr(step, v).take(self.column(v)) for v in candidates]
+        # The surrogates in blocks, each candidate's estimated together on those of the block not yet
+        # above the statistic: the count after a block is the count one by one, and it settles the test
+        # within a block exactly where it does at the block's end.
+        plans = [self.surr(step, v) for v in candidates]
+        columns = [self.column(v) for v in candidates]
         count = 0
-        for b in range(self.st.n_permutations):
-            for sample in samples:
-                if self.eng.value(cond, sample[b]) >= observed:
-                    count += 1
+        for block in self.blocks():
+            below = block
+            for column, plan in zip(columns, plans, strict=True):
+                if not len(below):
                     break
+                below = below[~(self.eng.values(cond, column, plan, below) >= observed)]
+            count += len(block) - len(below)
             if not self.significant(count):  # settled: more surrogates cannot bring p below alpha
                 return None
         return self.p_value(count)
+
+    def blocks(self) -> list[np.ndarray]:
+        """The surrogates' indices in blocks: first the fewest that can settle a test (the count at which
+        the p-value reaches alpha), then blocks of :data:`BLOCK`."""
+        n = self.st.n_permutations
+        first = next((c for c in range(1, n + 1) if not self.significant(c)), n)
+        edges = [0, *range(first, n, BLOCK), n]
+        return [np.arange(a, b) for a, b in itertools.pairwise(edges) if b > a]
 
     def select(self, chosen: list[Variable], candidates: list[Variable]) -> tuple[list[Variable], float]:
         """Greedy inclusion: the candidate of largest CMI given ``chosen``, while its maximum statistic
@@ -221,12 +237,14 @@ class _Search:
                 for c, v, p in zip(conds, sources, plans, strict=True)
             ]
             return worst, self.significant(int((np.min(table, axis=0) >= observed).sum()))
-        samples = [p.take(self.column(v)) for v, p in zip(sources, plans, strict=True)]
         count = 0
-        for b in range(self.st.n_permutations):
-            count += all(
-                self.eng.value(c, sample[b]) >= observed for c, sample in zip(conds, samples, strict=True)
-            )  # all() stops at the first surrogate below: that b cannot count
+        for block in self.blocks():
+            above = block
+            for c, v, p in zip(conds, sources, plans, strict=True):
+                if not len(above):
+                    break
+                above = above[self.eng.values(c, self.column(v), p, above) >= observed]
+            count += len(above)  # the surrogates at or above the statistic in every source variable
             if not self.significant(count):
                 return worst, False
         return worst, True

@@ -171,3 +171,80 @@ def test_prepared_cmi_with_and_without_lists_is_the_same(monkeypatch):
     for shift in range(0, 800, 100):
         c = torch.roll(x, shift, 0)
         assert torch.equal(ksg_cmi_prepared(listed, c), ksg_cmi_prepared(plain, c))
+
+
+@pytest.mark.parametrize(("n", "dz", "my", "mz"), [(400, 1, 128, 398), (400, 3, 8, 16), (1000, 2, 128, 512)])
+def test_listed_many_gives_each_rows_listed_counts(n, dz, my, mz):
+    """The kernel that counts a vector's width of candidates per pass over the lists gives each its own
+    radii and counts, for any number of rows (groups left part empty) and rows measured against all."""
+    x, y, z = _samples(n, dz, 1, seed=n + dz + my)
+    cond = prepared_condition(y, z, 4)
+    yz = np.ascontiguousarray(torch.cat([cond.y, cond.z], dim=1).numpy())
+    lists = nb.neighbour_lists(yz, my), nb.neighbour_lists(cond.z.numpy(), mz)
+    g = np.random.default_rng(n)
+    xs = g.standard_normal((13, n)) + x[:, 0].numpy()
+    xs[3, :5] *= 20  # outliers: radii past the lists
+    xs[5] = np.round(xs[5] * 8) / 8 + 1e-9 * g.standard_normal(n)  # near ties
+    eps, counts = nb.listed_counts_many(xs, 4, yz, 1, *lists)
+    for b in range(len(xs)):
+        one_eps, one_counts = nb.listed_counts(np.ascontiguousarray(xs[b]), 4, yz, 1, *lists)
+        assert np.array_equal(eps[b], one_eps)
+        for got, want in zip(counts, one_counts, strict=True):
+            assert np.array_equal(got[b], want)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_rows_made_ready_together_as_each_alone(seed):
+    g = np.random.default_rng(seed)
+    for n, scale in ((997, 1e-200), (500, 3e7), (300, 1.0), (64, 1e5)):
+        rows = g.standard_t(2, (9, n)) * scale + scale * g.standard_normal((9, 1))
+        rows[2] = 1.5  # constant
+        rows[4] = np.round(rows[4] / scale, 1) * scale  # ties: left to the general path
+        ready_rows, done = ksg.ready_columns(rows, seed)
+        for b in range(len(rows)):
+            alone = ksg._ready_column(torch.from_numpy(np.ascontiguousarray(rows[b, :, None])), seed)
+            assert bool(done[b]) == (alone is not None)
+            if alone is not None:
+                assert np.array_equal(ready_rows[b], alone.numpy()[:, 0])
+        assert not done[2]
+
+
+@pytest.mark.parametrize(("n", "dz"), [(600, 1), (500, 3), (60, 2)])
+def test_prepared_many_is_prepared_each_bit_for_bit(monkeypatch, n, dz):
+    """Rows estimated together are each row's :func:`ksg_cmi_prepared`, with and without the lists,
+    without a condition, and for rows that go the long way (ties, a constant row)."""
+    from iblearn.functional.knn import cmi
+
+    x, y, z = _samples(n, dz, 1, seed=n + dz)
+    g = np.random.default_rng(dz)
+    xs = g.standard_normal((11, n)) * 0.5 + x[:, 0].numpy()
+    xs[1] = np.round(xs[1], 1)  # ties
+    xs[2, : n // 2] = 0.25  # half tied
+    conds = [prepared_condition(y, z, 4), prepared_condition(y, None, 4)]
+    monkeypatch.setattr(cmi, "LISTED_MAX_N", 0)
+    conds.append(prepared_condition(y, z, 4))
+    assert conds[0].lists is not None and conds[2].lists is None
+    for cond in conds:
+        got = cmi.ksg_cmi_prepared_many(cond, xs)
+        want = [float(ksg_cmi_prepared(cond, torch.from_numpy(np.ascontiguousarray(r[:, None])))) for r in xs]
+        assert got.tolist() == want
+    assert cmi.ksg_cmi_prepared_many(conds[0], xs[:0]).shape == (0,)
+
+
+def test_network_engine_values_are_each_surrogates_value():
+    g = np.random.default_rng(8)
+    n = 400
+    z = g.standard_normal((n, 2))
+    y = z[:, 0] + g.standard_normal(n)
+    c = z[:, 1] + 0.5 * g.standard_normal(n)
+    cond, eng = condition(y, z), KSGCMI()
+    plan = surrogates((n,), 20, "shift", (0, 1, 2))
+    which = np.array([3, 0, 17, 9, 4])
+    samples = plan.take(c)
+    assert eng.values(cond, c, plan, which).tolist() == [eng.value(cond, samples[b]) for b in which]
+    assert eng.surrogates(cond, c, plan).tolist() == [eng.value(cond, s) for s in samples]
+    assert eng.values(cond, c, plan, which[:0]).shape == (0,)
+    joint = np.column_stack([c, g.standard_normal(n)])  # several columns: one by one
+    assert eng.values(cond, joint, plan, which).tolist() == [
+        eng.value(cond, s) for s in plan.take(joint)[which]
+    ]

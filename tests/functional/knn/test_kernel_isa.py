@@ -90,8 +90,8 @@ def test_this_process_runs_the_set_its_environment_asks_for():
 
 def _values() -> dict[str, np.ndarray]:
     """Every kernel once: the k-th neighbours and the range counts of the slabs and of the k-d tree, the
-    pairwise scans (KSG 1) and grid (KSG 2), KSG in several dimensions, with ties and mixed, and the
-    float32 band counts."""
+    pairwise scans (KSG 1) and grid (KSG 2), KSG in several dimensions, with ties and mixed, the
+    neighbour lists' counts of many candidates, and the float32 band counts."""
     g = np.random.default_rng(5)
     out: dict[str, np.ndarray] = {}
     spaces = {"slabs": g.normal(size=(400, 16)), "tree": np.round(g.normal(size=(400, 3)), 1)}
@@ -111,6 +111,14 @@ def _values() -> dict[str, np.ndarray]:
     out["ksg_joint"] = ksg_mi(x, y, k=4).numpy()
     out["ksg_ties"] = ksg_mi(spaces["tree"][:, :1], spaces["tree"][:, 1:]).numpy()
     out["ksg_mixed"] = mixed_ksg_mi(spaces["slabs"][:, :4], g.integers(0, 3, size=400)).numpy()
+    # The neighbour lists' counts of many candidates at once, a vector's width at a time: short lists,
+    # so that some points are measured against all, and a count that leaves the last group part empty.
+    yz = np.ascontiguousarray(g.normal(size=(300, 3)))
+    lists = nb.neighbour_lists(yz, 12), nb.neighbour_lists(np.ascontiguousarray(yz[:, 1:]), 40)
+    eps, counts = nb.listed_counts_many(g.normal(size=(11, 300)) + yz[:, 1], 4, yz, 1, *lists)
+    out["listed_many_eps"] = eps
+    for name, c in zip(("nxz", "nyz", "nz"), counts, strict=True):
+        out[f"listed_many_{name}"] = c
     value = torch.from_numpy(g.normal(size=(40, 70)).astype(np.float32))
     bounds = [torch.from_numpy(g.normal(size=m).astype(np.float32)) for m in (40, 40, 40, 70, 70)]
     bounds[1] = bounds[0] - 0.5  # maybe <= sure, as the caller makes them

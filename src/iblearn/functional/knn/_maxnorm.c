@@ -780,6 +780,40 @@ static PyObject *py_listed(PyObject *Py_UNUSED(self), PyObject *args) {
     return ok ? PyLong_FromSsize_t(missed) : NULL;
 }
 
+#include "_maxnorm_listed.h"
+
+static PyObject *py_listed_many(PyObject *Py_UNUSED(self), PyObject *args) {
+    Py_buffer xs, pts, nby, dy, by, nbz, dz, bz, eps, cxz, cyz, cz;
+    Py_ssize_t count, n, dim, ydim, k, my, mz;
+    if (!PyArg_ParseTuple(args, "y*ny*nnnny*y*y*ny*y*y*nw*w*w*w*", &xs, &count, &pts, &n, &dim, &ydim, &k, &nby, &dy,
+                          &by, &my, &nbz, &dz, &bz, &mz, &eps, &cxz, &cyz, &cz))
+        return NULL;
+    int ok = count >= 0 && n >= 1 && k >= 1 && k <= LISTED_KMAX && my >= k && mz >= 0 && my <= n && mz <= n &&
+             ydim >= 1 && dim > ydim && dim <= n;
+    if (!ok)
+        PyErr_SetString(PyExc_ValueError,
+                        "need count >= 0, n >= 1, 1 <= k <= 64, k <= my <= n, 0 <= mz <= n, 1 <= ydim < dim");
+    ok = ok && check(&xs, "xs", count * n, 8) && check(&pts, "points", n * dim, 8) &&
+         check(&nby, "nbr_yz", n * my, 8) && check(&dy, "d_yz", n * my, 8) && check(&by, "bound_yz", n, 8) &&
+         check(&nbz, "nbr_z", n * mz, 8) && check(&dz, "d_z", n * mz, 8) && check(&bz, "bound_z", n, 8) &&
+         check(&eps, "out_eps", count * n, 8) && check(&cxz, "out_nxz", count * n, 8) &&
+         check(&cyz, "out_nyz", count * n, 8) && check(&cz, "out_nz", count * n, 8);
+    Py_ssize_t missed = -1;
+    if (ok) {
+        Py_BEGIN_ALLOW_THREADS
+        missed = listed_many_kernel(xs.buf, count, pts.buf, n, dim, ydim, k, nby.buf, dy.buf, by.buf, my, nbz.buf,
+                                    dz.buf, bz.buf, mz, eps.buf, cxz.buf, cyz.buf, cz.buf);
+        Py_END_ALLOW_THREADS
+        if (missed < 0) {
+            PyErr_NoMemory();
+            ok = 0;
+        }
+    }
+    Py_buffer *all[] = {&xs, &pts, &nby, &dy, &by, &nbz, &dz, &bz, &eps, &cxz, &cyz, &cz};
+    for (size_t b = 0; b < sizeof all / sizeof all[0]; b++) PyBuffer_Release(all[b]);
+    return ok ? PyLong_FromSsize_t(missed) : NULL;
+}
+
 /* _set_isa(name): the tests' switch between the instruction sets within one process, capped as
  * IBLEARN_SIMD's value is; sets ISA and returns the name of the set it replaced. Only while no kernel
  * call runs in another thread: they read kernel_isa without the GIL. */
@@ -814,6 +848,10 @@ static PyMethodDef methods[] = {
      "listed(x, points, n, dim, ydim, k, nbr_yz, d_yz, bound_yz, my, nbr_z, d_z, bound_z, mz, out_eps, out_nxz, "
      "out_nyz, out_nz): Frenzel-Pompe's radius and counts of a 1-d x from listed neighbours; the number of rows "
      "measured against all points."},
+    {"listed_many", py_listed_many, METH_VARARGS,
+     "listed_many(xs, count, points, n, dim, ydim, k, nbr_yz, d_yz, bound_yz, my, nbr_z, d_z, bound_z, mz, out_eps, "
+     "out_nxz, out_nyz, out_nz): listed's radii and counts of count 1-d candidates, xs (count, n), each output "
+     "(count, n); the number of points measured against all points, once for a vector's width of candidates."},
     {"_set_isa", py_set_isa, METH_O,
      "_set_isa(name): for the tests, the instruction set of the kernel calls that follow (capped at the CPU's "
      "widest); the name of the one it replaced."},

@@ -38,7 +38,7 @@ from iblearn.functional.gaussian import (
     logdet,
 )
 from iblearn.functional.knn.counts import digamma_f64, ksg_from_counts, psi, row_chunks
-from iblearn.functional.knn.ksg import ksg_counts, ksg_mi, prepare, ready
+from iblearn.functional.knn.ksg import ksg_counts, ksg_mi, prepare, ready, ready_columns
 from iblearn.functional.knn.neighbors import (
     HAVE_KERNEL,
     LISTED_KMAX,
@@ -54,6 +54,7 @@ from iblearn.functional.knn.neighbors import (
     knn_max_tree_dim,
     kth_neighbour,
     listed_counts,
+    listed_counts_many,
     neighbour_lists,
     pick_backend,
     uses_tree,
@@ -335,6 +336,37 @@ def ksg_cmi_prepared(cond: PreparedCondition, x: Tensor) -> Tensor:
     cxz, cyz, cz = counts
     psis = cond.digammas
     return torch.from_numpy(psi(k) - (psis[cxz] + psis[cyz] - psis[cz])).mean()
+
+
+def ksg_cmi_prepared_many(cond: PreparedCondition, xs: NDArray[np.float64]) -> NDArray[np.float64]:
+    """:func:`ksg_cmi_prepared` of each row of ``xs`` ``(B, N)`` as a 1-d x, ``(B,)``: the same numbers
+    bit for bit, with the rows made ready together (:func:`~iblearn.functional.knn.ksg.ready_columns`)
+    and their radii and counts read off ``cond``'s neighbour lists in one kernel call
+    (:func:`~iblearn.functional.knn.neighbors.listed_counts_many`). Rows that need more (a condition
+    without lists, a row the jitter leaves tied, a zero radius) take :func:`ksg_cmi_prepared` each."""
+    xs = np.asarray(xs, dtype=np.float64)
+    out, alone = np.empty(len(xs)), np.ones(len(xs), dtype=bool)
+    lists, yz, psis = cond.lists, cond.yz, cond.digammas
+    if lists is not None and yz is not None and psis is not None and len(xs) and _listed_tree(cond):
+        ready_xs, done = ready_columns(xs, seed=0)
+        rows = np.flatnonzero(done)
+        eps, (cxz, cyz, cz) = listed_counts_many(ready_xs[rows], cond.k, yz, cond.y.shape[1], *lists)
+        fine = ((eps > 0) & np.isfinite(eps)).all(axis=1)
+        terms = psi(cond.k) - (psis[cxz[fine]] + psis[cyz[fine]] - psis[cz[fine]])
+        out[rows[fine]] = torch.from_numpy(terms).mean(dim=1).numpy()
+        alone[rows[fine]] = False
+    for b in np.flatnonzero(alone):
+        out[b] = float(ksg_cmi_prepared(cond, torch.from_numpy(np.ascontiguousarray(xs[b, :, None]))))
+    return out
+
+
+def _listed_tree(cond: PreparedCondition) -> bool:
+    """Whether :func:`condition_counts` reads a 1-d x's counts off ``cond``'s lists (where it has them):
+    a z, the kernel's layouts and the tree's search in the joint space."""
+    if cond.z is None or cond.yz_index is None or cond.z_index is None:
+        return False
+    joint_dim = 1 + cond.y.shape[1] + cond.z.shape[1]
+    return pick_backend("auto", cond.y.device, joint_dim, knn_max_tree_dim("chebyshev")) == "tree"
 
 
 def condition_counts(cond: PreparedCondition, xt: Tensor) -> list[Any]:

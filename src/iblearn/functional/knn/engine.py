@@ -5,7 +5,12 @@ the same tie rule and the same KSG terms as the estimators on two variables; the
 and from no other module of the room, so that the room's inside can change behind this list.
 """
 
-from iblearn.functional.knn.cmi import PreparedCondition, ksg_cmi_prepared, prepared_condition
+from iblearn.functional.knn.cmi import (
+    PreparedCondition,
+    ksg_cmi_prepared,
+    ksg_cmi_prepared_many,
+    prepared_condition,
+)
 from iblearn.functional.knn.cmi_batched import ksg_cmi_prepared_batched
 from iblearn.functional.knn.counts import digamma_f64, ksg_from_counts, psi
 from iblearn.functional.knn.ksg import (
@@ -39,6 +44,7 @@ __all__ = [
     "knn_max_tree_dim",
     "ksg_cmi_prepared",
     "ksg_cmi_prepared_batched",
+    "ksg_cmi_prepared_many",
     "ksg_from_counts",
     "ksg_mi",
     "kth_neighbour",

@@ -109,6 +109,32 @@ def _ready_column(t: Tensor, seed: int) -> Tensor | None:
     return None if bool((values[1:] == values[:-1]).any()) else torch.from_numpy(a)
 
 
+#: The longest rows :func:`ready_columns` makes ready (torch's grain of a reduction, 32,768).
+READY_COLUMNS_MAX_N = 32768
+
+
+def ready_columns(a: NDArray[np.float64], seed: int) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    """:func:`ready` (standardized, jittered from ``seed``) of each row of ``a`` ``(B, N)`` as one CPU
+    column, the same bits, for all rows at once: ``(B, N)``, and which rows are done; the others (a
+    constant row, a zero spread, rows the jitter leaves tied) need :func:`ready` of their own. The
+    steps are :func:`_ready_column`'s on every row: the mean is torch's (its sum of each contiguous row
+    is that of the column alone), and the standard deviation torch's of one column, the mean of the
+    centred values and then the sum of their squared deviations in order (a cumulative sum's last)."""
+    a = np.asarray(a, dtype=np.float64)
+    # Torch sums longer columns' squared deviations in parts (its grain): those rows go alone.
+    done = ~(a == a[:, :1]).all(axis=1) & (a.shape[1] <= READY_COLUMNS_MAX_N)
+    _, exponent = np.frexp(np.abs(a).max(axis=1))
+    a = a / np.ldexp(1.0, exponent - 1)[:, None]
+    a = a - torch.from_numpy(a).mean(dim=1).numpy()[:, None]
+    deviation = a - torch.from_numpy(a).mean(dim=1).numpy()[:, None]
+    std = np.sqrt(np.cumsum(deviation * deviation, axis=1)[:, -1] / a.shape[1])
+    done &= std > 0
+    a = a / np.where(done, std, 1.0)[:, None] + JITTER * _noise(seed, a.shape[1])[:, 0]
+    values = np.sort(a, axis=1)
+    done &= ~(values[:, 1:] == values[:, :-1]).any(axis=1)
+    return a, done
+
+
 @functools.lru_cache(maxsize=8)
 def _noise(seed: int, n: int) -> NDArray[np.float64]:
     """The jitter's standard normal noise ``(n, 1)`` of ``seed`` (torch's generator), drawn once for

@@ -529,6 +529,23 @@ def listed_counts(
     return eps, counts
 
 
+def listed_counts_many(
+    xs: NDArray[np.float64], k: int, points: NDArray[np.float64], ydim: int, yz: Lists, z: Lists
+) -> tuple[NDArray[np.float64], list[NDArray[np.int64]]]:
+    """:func:`listed_counts` of each row of ``xs`` ``(B, N)``, the same numbers, all in one call of the
+    compiled kernel (``_maxnorm.listed_many``), which reads each point's listed neighbours once for a
+    vector's width of candidates: radii and the counts n_xz, n_yz, n_z, ``(B, N)`` each."""
+    xs = np.ascontiguousarray(xs, dtype=np.float64)
+    count, n = xs.shape
+    d = points.shape[1]
+    eps, counts = np.empty((count, n)), [np.empty((count, n), dtype=np.int64) for _ in range(3)]
+    (iy, dy, by), (iz, dz, bz) = yz, z
+    _maxnorm.listed_many(
+        xs, count, points, n, d, ydim, k, iy, dy, by, iy.shape[1], iz, dz, bz, iz.shape[1], eps, *counts
+    )
+    return eps, counts
+
+
 def _max_distances(x: NDArray[np.float64], rows: NDArray[np.int64]) -> NDArray[np.float64]:
     """Max-norm distances ``(len(rows), N)`` from the points ``rows`` of ``x`` ``(N, d)`` to all."""
     d = np.zeros((len(rows), len(x)))
