@@ -18,10 +18,12 @@
  *   iterate(p, q, betas, n_x, n_y, n_t, alpha, tol, max_iter, bounded): p (n_x, n_y) C-contiguous
  *       float64 with every row of positive mass, q (B, n_x, n_t) C-contiguous float64 rows summing to 1,
  *       overwritten with the answer; betas (B,). Releases the GIL.
- *   anneal(p, q0, out, betas, (n_x, n_y, n_t), alpha, tol, max_iter, (empty, twin, every)): the
- *       annealing path of iblearn.functional.ib.anneal from q0 (n_x, n_t) at the last of the sorted
+ *   anneal(p, q0, out, settled, betas, (n_x, n_y, n_t), alpha, tol, max_iter, (empty, twin, every)):
+ *       the annealing path of iblearn.functional.ib.anneal from q0 (n_x, n_t) at the last of the sorted
  *       betas (B,) down, each answer written into out (B, n_x, n_t), zero-padded (the values of T
- *       dropped or merged on the way, looked for every `every` steps). Releases the GIL.
+ *       dropped or merged on the way, looked for every `every` steps), and settled (B,) to the steps
+ *       after which each answer settled at tol (no value of T merged or dropped after; 0 where it did
+ *       not). Releases the GIL.
  *
  * One copy, compiled for the build's target: no instruction-set dispatch, so IBLEARN_SIMD (the kNN
  * kernel's, functional/knn/_maxnorm.c) does not concern it. Its exp and log are the C library's, which
@@ -359,9 +361,10 @@ static int compact(const double *p, double *q, int nx, int ny, int k, double emp
 /* One beta of the annealing path: q (nx, P->k) iterated from its own Lagrangian (no jump may rise above
  * the start), its twin and empty values of T merged (compact; limits: empty, twin) every `every` steps
  * and the iteration started afresh from the merged encoder where any were, then once more at the end
- * (P->k: the values kept); -1 where out of memory. */
+ * (P->k: the values kept); *settled: the steps after which the answer settled at tol with nothing
+ * merged after (0 where it did not); -1 where out of memory. */
 static int path_beta(Problem *P, double *q, double tol, long max_iter, const double *limits, long every,
-                     double *w) {
+                     double *w, double *settled) {
     Run R = {0, INFINITY, 0};
     floored_log(q, w, (size_t)P->nx * P->k);
     R.last = lagrangian(P, q, w);
@@ -372,6 +375,7 @@ static int path_beta(Problem *P, double *q, double tol, long max_iter, const dou
         if (kept < 0) return -1;
         int merged = kept < P->k;
         P->k = kept;
+        *settled = done && !merged ? (double)R.it : 0.0;
         if (done || R.it >= max_iter) return 0;
         if (merged) { /* a new start: its own bar, an unbounded extrapolation */
             floored_log(q, w, (size_t)P->nx * kept);
@@ -383,32 +387,32 @@ static int path_beta(Problem *P, double *q, double tol, long max_iter, const dou
 
 /* The annealing path of iblearn.functional.ib.anneal._path_numpy: from q0 (nx, nt) at the last beta
  * down to the first, each beta's encoder iterated from the one above (path_beta), written into out
- * (B, nx, nt), zero-padded. */
+ * (B, nx, nt), zero-padded, and the steps after which each settled into settled (B,). */
 static PyObject *anneal(PyObject *self, PyObject *args) {
-    Py_buffer pb, q0b, ob, bb;
+    Py_buffer pb, q0b, ob, sb, bb;
     int nx, ny, nt;
     long max_iter, every;
     double alpha, tol, limits[2];
-    if (!PyArg_ParseTuple(args, "y*y*w*y*(iii)ddl(ddl)", &pb, &q0b, &ob, &bb, &nx, &ny, &nt, &alpha, &tol,
-                          &max_iter, &limits[0], &limits[1], &every))
+    if (!PyArg_ParseTuple(args, "y*y*w*w*y*(iii)ddl(ddl)", &pb, &q0b, &ob, &sb, &bb, &nx, &ny, &nt, &alpha,
+                          &tol, &max_iter, &limits[0], &limits[1], &every))
         return NULL;
     Py_ssize_t batch = bb.len / (Py_ssize_t)sizeof(double);
     size_t n = (size_t)nx * nt;
     int ok = nx > 0 && ny > 0 && nt > 0 && alpha > 0 && every > 0 &&
              pb.len == (Py_ssize_t)sizeof(double) * nx * ny && q0b.len == (Py_ssize_t)(sizeof(double) * n) &&
-             ob.len == (Py_ssize_t)(sizeof(double) * batch * n);
+             ob.len == (Py_ssize_t)(sizeof(double) * batch * n) && sb.len == bb.len;
     double *mem = ok ? malloc(sizeof(double) * (problem_size(nx, ny, nt) + 10 * n)) : NULL;
     int status = mem == NULL ? -1 : 0;
     if (mem != NULL) {
         const double *betas = bb.buf;
-        double *out = ob.buf;
+        double *out = ob.buf, *settled = sb.buf;
         Problem P;
         double *work = problem_init(&P, mem, pb.buf, nx, ny, nt, alpha), *q = work + 9 * n;
         memcpy(q, q0b.buf, sizeof(double) * n);
         Py_BEGIN_ALLOW_THREADS
         for (Py_ssize_t b = batch - 1; b >= 0 && status == 0; b--) {
             P.beta = betas[b];
-            status = path_beta(&P, q, tol, max_iter, limits, every, work);
+            status = path_beta(&P, q, tol, max_iter, limits, every, work, settled + b);
             double *dst = out + (size_t)b * n;
             for (int x = 0; x < nx && status == 0; x++)
                 memcpy(dst + (size_t)x * nt, q + (size_t)x * P.k, sizeof(double) * P.k);
@@ -419,6 +423,7 @@ static PyObject *anneal(PyObject *self, PyObject *args) {
     PyBuffer_Release(&pb);
     PyBuffer_Release(&q0b);
     PyBuffer_Release(&ob);
+    PyBuffer_Release(&sb);
     PyBuffer_Release(&bb);
     return answer(ok, status, "anneal");
 }

@@ -22,6 +22,7 @@ def anneal(
     p: Buffer,
     q0: Buffer,
     out: Buffer,
+    settled: Buffer,
     betas: Buffer,
     sizes: tuple[int, int, int],
     alpha: float,

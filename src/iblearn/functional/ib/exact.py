@@ -307,7 +307,7 @@ def _encoders(
     if p.shape[0] == 1:  # X and Y independent: T can learn nothing
         q = torch.ones(len(b), 1, 1, dtype=p.dtype, device=p.device)
     elif search == "anneal":
-        q, value = anneal_curve(p, b, a, width[0], *stop)
+        q, value, _ = anneal_curve(p, b, a, width[0], *stop)
         return (packed(q) if width[1] else q), value
     elif search == "combined" and a > 0:
         return _combined(p, b, a, width[0], width[1], *stop)
@@ -323,21 +323,27 @@ def _combined(
     annealing path down the betas (:func:`iblearn.functional.ib.anneal.anneal_curve`), each beta
     iterated to ``min(tol, POLISH_TOL)`` (a looser ``tol`` would give up Lagrangian), its answer replaced by
     the best deterministic encoder where that is lower (every partition into at most ``n_t`` blocks, up
-    to :data:`EXHAUSTIVE_START` x), then each beta's best iterated again and kept where that lowers it
-    (an answer the path compacted, or one whose iteration slowed down near a critical beta). Never worse
-    than the path, nor, for up to :data:`EXHAUSTIVE_START` x, than any deterministic encoder."""
+    to :data:`EXHAUSTIVE_START` x), then each beta's best that is not already settled iterated again,
+    over the values of T it uses, and kept where that lowers it (a deterministic encoder, an answer the
+    path compacted, or one whose iteration slowed down near a critical beta; a settled answer is the
+    iteration's own at this tolerance). Never worse than the path, nor, for up to
+    :data:`EXHAUSTIVE_START` x, than any deterministic encoder."""
     tol = min(tol, POLISH_TOL)
-    q, value = anneal_curve(p, betas, alpha, n_t, tol, max_iter)
+    q, value, settled = anneal_curve(p, betas, alpha, n_t, tol, max_iter)
     if p.shape[0] <= EXHAUSTIVE_START:
         det = torch.nn.functional.one_hot(best_partitions(p, betas, n_t), n_t).to(p.dtype)
         det_value = lagrangian(p, det, betas, alpha)
         lower = det_value < value
-        q[lower], value[lower] = det[lower], det_value[lower]
+        q[lower], value[lower], settled[lower] = det[lower], det_value[lower], False
     q = packed(q)
-    polished = solve(p, q, betas, alpha, tol, max_iter)
-    polished_value = lagrangian(p, polished, betas, alpha)
-    lower = polished_value < value
-    q[lower], value[lower] = polished[lower], polished_value[lower]
+    rows = (~settled).nonzero().flatten()
+    if len(rows) > 0:
+        start = packed(q[rows])
+        polished = q.new_zeros(len(rows), *q.shape[1:])
+        polished[..., : start.shape[-1]] = solve(p, start, betas[rows], alpha, tol, max_iter)
+        polished_value = lagrangian(p, polished, betas[rows], alpha)
+        lower = polished_value < value[rows]
+        q[rows[lower]], value[rows[lower]] = polished[lower], polished_value[lower]
     if not grow:
         q = torch.cat([q, q.new_zeros(*q.shape[:-1], n_t - q.shape[-1])], -1)
     return q, value
