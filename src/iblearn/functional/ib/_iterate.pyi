@@ -6,6 +6,9 @@ from numpy.typing import NDArray
 
 Buffer: TypeAlias = NDArray[np.float64]
 
+#: The copy of the iteration that runs: "avx2" or "portable".
+ISA: str
+
 def iterate(
     p: Buffer,
     q: Buffer,
