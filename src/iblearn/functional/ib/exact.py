@@ -19,8 +19,8 @@ solved by iterating them (a Blahut-Arimoto iteration; at ``alpha = 0`` each x go
 largest ``log q(t) - beta D_KL``). :func:`ib_curve` solves every beta of a grid at once, as one batch of
 float64 tensors on any device. By default (``search="combined"``) it follows one path of deterministic
 annealing down the grid (:mod:`iblearn.functional.ib.anneal`), takes the best deterministic encoder at a
-beta where that is lower (every partition of X up to 9 distinct x) and iterates each beta's best once
-more. The thorough search (``search="thorough"``, and the DIB's) starts from the best deterministic
+beta where that is lower (every partition of X up to 9 distinct x) and iterates once more each beta's
+best that the path did not leave settled. The thorough search (``search="thorough"``, and the DIB's) starts from the best deterministic
 encoders T = f(X) (every partition
 of X up to 9 distinct x, the agglomerative IB's path refined by the DIB above): a deterministic
 encoder has H(T | X) = 0, so its Lagrangian is H(T) - beta I(T; Y) for every alpha, a point each method
@@ -244,8 +244,8 @@ def ib_curve(
             run on one torch thread (the caller's setting is restored on return).
         search: ``"combined"``: one path of deterministic annealing from the largest beta down
             (:mod:`iblearn.functional.ib.anneal`) iterated to ``min(tol, 1e-10)``, the best deterministic
-            encoder where lower (up to 9 distinct x), each beta's best iterated once more; never worse
-            than ``"anneal"`` at the same ``tol``. ``"thorough"``: the search of restarts, annealing both
+            encoder where lower (up to 9 distinct x), each beta's best not left settled by the path
+            iterated once more; never worse than ``"anneal"`` at the same ``tol``. ``"thorough"``: the search of restarts, annealing both
             ways and cluster splits, several times the work (the DIB's search under either).
             ``"anneal"``: the path alone, each beta iterated to at most ``min(tol, 1e-6)``. Each answer
             is a fixed point, but a local optimum that a restart or a split could improve stays.
