@@ -28,11 +28,12 @@ each warm-started from the last, as its ``IBCurve`` sweeps). Reported:
 * a large joint: 1,000 x 2 over the default 50 betas, without the critical betas;
 * the critical betas of cases with known transitions against their closed forms.
 
-Run it with the peers installed beside iblearn (they are not in the project's environment)::
+The peers run in a virtual environment of their own (they are not in the project's environment), through
+``benchmarks/runners/ib_peer.py``, which times each sweep in its own process (thread CPU time, as
+iblearn's here); the runs stay interleaved, one job at a time::
 
-    python -m venv /tmp/ibpeers && /tmp/ibpeers/bin/pip install dit embo
-    /tmp/ibpeers/bin/pip install -e . --no-deps   # torch, numpy as the project pins them
-    /tmp/ibpeers/bin/python benchmarks/exact_ib.py --dit 8x2
+    python3 -m venv /tmp/embovenv && /tmp/embovenv/bin/pip install embo dit
+    python benchmarks/exact_ib.py --peer-python /tmp/embovenv/bin/python --dit 8x2
 """
 
 from __future__ import annotations
@@ -41,9 +42,9 @@ import gc
 import json
 import math
 import statistics
+import subprocess
 import time
 from functools import partial
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -53,10 +54,12 @@ import torch
 import _prelude  # noqa: F401  (first: one thread for every library, the checkout on sys.path)
 from benchmarks.runners import script
 from iblearn import functional as ibf
+from iblearn.functional.ib import iterate_np
 from iblearn.functional.ib.exact import upper_envelope
 from iblearn.functional.knn import kernel_isa
 from iblearn.records import environment, write_json
 
+PEER = Path(__file__).resolve().parent / "runners" / "ib_peer.py"
 SIZES = [(8, 2), (16, 4), (24, 6), (32, 8), (64, 16)]
 BETAS = np.geomspace(1.0, 200.0, 50)
 BITS = 1 / math.log(2)
@@ -112,36 +115,40 @@ def ours_critical(pxy: np.ndarray) -> int:
     return len(ibf.ib_curve(pxy, BETAS).critical_betas)
 
 
-def embo_sweep(pxy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    from embo.core import InformationBottleneck
+class Peers:
+    """The peers' worker process (``runners/ib_peer.py`` in their venv), one sweep a line."""
 
-    px, py = pxy.sum(1), pxy.sum(0)
-    pyx_c = pxy.T / px
-    rows = [
-        InformationBottleneck.beta_iter(1, b, px, py, pyx_c, px.size, restarts=3, iterations=100, rtol=1e-3)
-        for b in BETAS
-    ]
-    return np.array([r[0] for r in rows]) * math.log(2), np.array([r[1] for r in rows]) * math.log(2)  # bits
+    def __init__(self, python: str) -> None:
+        self.proc = subprocess.Popen(
+            [python, str(PEER)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
+        )
+        self.versions: dict[str, str | None] = json.loads(self._read())
 
+    def _read(self) -> str:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError("the peers' worker stopped")
+        return line
 
-def dit_sweep(pxy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    import dit
-    from dit.rate_distortion.information_bottleneck import InformationBottleneck
+    def sweep(self, peer: str, pxy: np.ndarray) -> tuple[float, tuple[np.ndarray, np.ndarray]]:
+        """The thread CPU seconds of ``peer``'s 50-beta sweep, and its I(X; T), I(T; Y) (nats)."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps({"peer": peer, "pxy": pxy.tolist(), "betas": BETAS.tolist()}) + "\n")
+        self.proc.stdin.flush()
+        out = json.loads(self._read())
+        if "error" in out:
+            raise RuntimeError(f"{peer}: {out['error']}")
+        return out["seconds"], (np.array(out["i_xt"]), np.array(out["i_ty"]))
 
-    dist = dit.Distribution.from_ndarray(pxy)
-    bn = InformationBottleneck(dist, beta=0.0, rvs=[[0], [1]], bound=pxy.shape[0])
-    i_xt, i_ty, x0 = [], [], None
-    for b in BETAS[::-1]:  # from high beta down, each warm-started (dit's IBCurve.compute)
-        bn._beta = b
-        bn.optimize(x0=x0)
-        x0 = bn._optima.copy()
-        q_xyzt = bn.construct_joint(x0)
-        q_xt = q_xyzt.reshape(pxy.shape[0], pxy.shape[1], -1, q_xyzt.shape[-1]).sum(axis=(1, 2))
-        q_t_x = q_xt / np.maximum(q_xt.sum(1, keepdims=True), 1e-300)
-        a, c = terms(pxy, q_t_x)
-        i_xt.append(a)
-        i_ty.append(c)
-    return np.array(i_xt[::-1]), np.array(i_ty[::-1])
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        self.proc.wait(timeout=30)
 
 
 def above(points: tuple[np.ndarray, np.ndarray], curve: tuple[np.ndarray, np.ndarray]) -> float:
@@ -166,6 +173,7 @@ def better(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -
 
 
 def timed(fn: Any, pxy: np.ndarray) -> tuple[float, Any]:
+    """The thread CPU seconds of ``fn(pxy)`` in this process, and its answer."""
     gc.collect()  # the garbage of the method run before is not charged to this one
     start = time.thread_time()
     out = fn(pxy)
@@ -214,29 +222,33 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--dit", default="8x2", help="sizes to run dit on, as 8x2,16x4 ('' for none): it is slow")
+    p.add_argument("--peer-python", default="/tmp/embovenv/bin/python", help="the peers' venv's python")
     p.add_output(Path(__file__).resolve().parent / "results" / "exact_ib", "--results")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     dit_sizes = {tuple(int(v) for v in s.split("x")) for s in args.dit.split(",") if s}
+    peers = Peers(args.peer_python)
     rows = []
     for nx, ny in SIZES:
         for seed in range(args.seeds):
             pxy = joint(nx, ny, seed)
+            # each method gives its thread CPU seconds and its curve: iblearn's timed here, the peers' in
+            # their worker
             methods: dict[str, Any] = {
-                "iblearn": ours,
-                "iblearn_tol_1e-3": partial(ours, tol=1e-3),
-                "embo": embo_sweep,
-                "anneal": partial(ours, search="anneal"),
-                "anneal_tol_1e-3": partial(ours, tol=1e-3, search="anneal"),
-                "thorough": partial(ours, search="thorough"),
+                "iblearn": partial(timed, ours),
+                "iblearn_tol_1e-3": partial(timed, partial(ours, tol=1e-3)),
+                "embo": partial(peers.sweep, "embo"),
+                "anneal": partial(timed, partial(ours, search="anneal")),
+                "anneal_tol_1e-3": partial(timed, partial(ours, tol=1e-3, search="anneal")),
+                "thorough": partial(timed, partial(ours, search="thorough")),
             }
             if (nx, ny) in dit_sizes and seed == 0:
-                methods["dit"] = dit_sweep
+                methods["dit"] = partial(peers.sweep, "dit")
             times: dict[str, list[float]] = {m: [] for m in methods}
             curves: dict[str, Any] = {}
             for _ in range(args.repeats if "dit" not in methods else 1):
                 for name, fn in methods.items():  # interleaved: each repetition runs every method once
-                    seconds, curves[name] = timed(fn, pxy)
+                    seconds, curves[name] = fn(pxy)
                     times[name].append(seconds)
             critical_time, n_critical = timed(ours_critical, pxy)
             dense = ours_dense(pxy)
@@ -279,11 +291,13 @@ def main(argv: list[str] | None = None) -> None:
         "rows": rows,
         "critical": critical_cases(),
         "large": large(),
-        "peers": {name: version(name) for name in ("dit", "embo")},
+        "peers": peers.versions,
         "environment": environment(),
         "cpu": script.cpu_model(),
         "kernel_isa": kernel_isa(),
+        "ib_kernel_isa": iterate_np._iterate.ISA if iterate_np.HAVE_KERNEL else None,
     }
+    peers.close()
     out = Path(args.results)
     write_json(out / "results.json", record)
     table = render(record)
@@ -301,6 +315,7 @@ def render(record: dict[str, Any]) -> str:
         f"Exact IB curve, 50 betas (1 to 200, geometric); commit {str(env['git_commit'])[:7]}, "
         f"{record.get('cpu') or env['machine']}"
         + (f", kernel {record['kernel_isa']}" if "kernel_isa" in record else "")
+        + (f", IB kernel {record['ib_kernel_isa']}" if "ib_kernel_isa" in record else "")
         + f", {env['date']}; dit {record['peers']['dit']}, embo {record['peers']['embo']}.",
         "",
         "| size | seed | iblearn s | iblearn, tol 1e-3, s | embo s | embo / iblearn | same, tol 1e-3 |",

@@ -374,3 +374,31 @@ def test_compact_merges_twin_clusters_only():
     compact(s)
     assert s.q[0].sum(0).tolist() == [2.0, 0.0, 1.0, 1.0]  # x1 joined x0; x2 and x3 kept apart
     assert float(s.loss[0]) <= float(loss[0]) + 1e-12
+
+
+@pytest.mark.slow  # two fresh interpreters import torch
+@pytest.mark.skipif(sys.platform != "linux", reason="only Linux is known to build it here")
+def test_the_portable_copy_of_the_iteration_gives_the_same_bits():
+    """IBLEARN_SIMD=portable picks the iteration's baseline copy, whose answers are the AVX2 copy's to the
+    bit (the loops vectorise over t only, no multiply-add is contracted)."""
+    import os
+    import subprocess
+
+    from iblearn.functional.ib import iterate_np
+
+    if not iterate_np.HAVE_KERNEL:
+        pytest.skip("the compiled kernel was not built")
+    code = (
+        "import numpy as np; from iblearn.functional.ib import _iterate, anneal;"
+        "import torch; p = np.random.default_rng(3).dirichlet(np.full(60, 0.5)).reshape(12, 5);"
+        "q = anneal.anneal_curve(torch.tensor(p), torch.logspace(0, 2, 12, dtype=torch.float64), 1.0, 12,"
+        " 1e-10, 1000)[0]; print(_iterate.ISA, q.numpy().tobytes().hex())"
+    )
+    env = {**os.environ, "IBLEARN_SIMD": "portable"}
+    portable = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    isa, bits = portable.stdout.split()
+    env["IBLEARN_SIMD"] = "avx2"
+    widest = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert isa == "portable" and widest.stdout.split()[1] == bits

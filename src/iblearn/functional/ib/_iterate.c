@@ -18,14 +18,20 @@
  *   iterate(p, q, betas, n_x, n_y, n_t, alpha, tol, max_iter, bounded): p (n_x, n_y) C-contiguous
  *       float64 with every row of positive mass, q (B, n_x, n_t) C-contiguous float64 rows summing to 1,
  *       overwritten with the answer; betas (B,). Releases the GIL.
- *   anneal(p, q0, out, betas, (n_x, n_y, n_t), alpha, tol, max_iter, (empty, twin, every)): the
- *       annealing path of iblearn.functional.ib.anneal from q0 (n_x, n_t) at the last of the sorted
+ *   anneal(p, q0, out, settled, betas, (n_x, n_y, n_t), alpha, tol, max_iter, (empty, twin, every)):
+ *       the annealing path of iblearn.functional.ib.anneal from q0 (n_x, n_t) at the last of the sorted
  *       betas (B,) down, each answer written into out (B, n_x, n_t), zero-padded (the values of T
- *       dropped or merged on the way, looked for every `every` steps). Releases the GIL.
+ *       dropped or merged on the way, looked for every `every` steps), and settled (B,) to the steps
+ *       after which each answer settled at tol (no value of T merged or dropped after; 0 where it did
+ *       not). Releases the GIL.
  *
- * One copy, compiled for the build's target: no instruction-set dispatch, so IBLEARN_SIMD (the kNN
- * kernel's, functional/knn/_maxnorm.c) does not concern it. Its exp and log are the C library's, which
- * may pick its own per-CPU variants; they differ in the last bit at most, as the tests' tolerances allow.
+ * Two copies of the iteration, one compiled for AVX2 (four lanes a loop over t, against the x86-64
+ * baseline's two) and one for the build's target, picked at import: AVX2 where the CPU runs it, unless
+ * the environment variable IBLEARN_SIMD (the kNN kernel's, functional/knn/_maxnorm.c) is "portable". The
+ * module's ISA says which runs. Both give the same answers to the bit: the loops vectorise over t only,
+ * each sum still added in its order, and C11 mode contracts no multiply-add into an FMA (so neither
+ * copy uses one). Their exp and log are the C library's, which may pick its own per-CPU variants; they
+ * differ in the last bit at most, as the tests' tolerances allow.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -38,6 +44,18 @@
 #if defined(__FAST_MATH__) || (defined(__FINITE_MATH_ONLY__) && __FINITE_MATH_ONLY__)
 #error "_iterate.c must not be compiled with -ffast-math"
 #endif
+
+/* The helpers are forced inline so that they are compiled into both copies of the iteration. */
+#if defined(__GNUC__)
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+#else
+#define ALWAYS_INLINE static inline
+#endif
+#if defined(__GNUC__) && defined(__x86_64__)
+#define KERNEL_X86 1
+#endif
+/* Whether the AVX2 copy runs, chosen once at import. */
+static int use_avx2 = 0;
 
 #define TINY 1e-300
 /* exp(d) rounds to 0 below this (exp(-745.14) is under half the least subnormal) */
@@ -52,11 +70,11 @@ typedef struct {
     double *qt, *pty, *lqyt, *z, *head; /* head: log q(t), -inf where empty */
 } Problem;
 
-static double xlogx(double v) { return v > 0 ? v * log(v) : 0.0; }
+ALWAYS_INLINE double xlogx(double v) { return v > 0 ? v * log(v) : 0.0; }
 
 /* q(t) and p(t, y) of the encoder q (nx, k). Four values of x at a time: each sum still adds its terms
  * in the order of x, one load and store of the sum per four. */
-static void marginals(Problem *P, const double *q) {
+ALWAYS_INLINE void marginals(Problem *P, const double *q) {
     int nx = P->nx, ny = P->ny, k = P->k, x = 0;
     memset(P->qt, 0, sizeof(double) * k);
     memset(P->pty, 0, sizeof(double) * k * ny);
@@ -84,7 +102,7 @@ static void marginals(Problem *P, const double *q) {
 }
 
 /* log-softmax over t of z (nx, k) into q and its floored logarithm lq. */
-static void log_softmax(Problem *P, const double *z, double *q, double *lq) {
+ALWAYS_INLINE void log_softmax(Problem *P, const double *z, double *q, double *lq) {
     int nx = P->nx, k = P->k;
     for (int x = 0; x < nx; x++) {
         const double *zx = z + (size_t)x * k;
@@ -109,7 +127,7 @@ static void log_softmax(Problem *P, const double *z, double *q, double *lq) {
 
 /* One pass of the self-consistent equations from q into (out, lout); known: P's q(t) and p(t, y) are
  * those of q already (the Lagrangian of q was the last to compute them). */
-static void step(Problem *P, const double *q, double *out, double *lout, int known) {
+ALWAYS_INLINE void step(Problem *P, const double *q, double *out, double *lout, int known) {
     int nx = P->nx, ny = P->ny, k = P->k;
     if (!known) marginals(P, q);
     double *head = P->head;
@@ -143,7 +161,7 @@ static void step(Problem *P, const double *q, double *out, double *lout, int kno
 }
 
 /* H(T) - alpha H(T|X) - beta I(T; Y) of q, with lq its floored logarithm. */
-static double lagrangian(Problem *P, const double *q, const double *lq) {
+ALWAYS_INLINE double lagrangian(Problem *P, const double *q, const double *lq) {
     int nx = P->nx, ny = P->ny, k = P->k;
     marginals(P, q);
     double h_t = 0, qlq = 0, ty = 0;
@@ -160,14 +178,14 @@ static double lagrangian(Problem *P, const double *q, const double *lq) {
     return h_t + P->alpha * qlq - P->beta * i_ty;
 }
 
-static double norm(const double *a, size_t n) {
+ALWAYS_INLINE double norm(const double *a, size_t n) {
     double s = 0;
     for (size_t i = 0; i < n; i++) s += a[i] * a[i];
     return sqrt(s);
 }
 
 /* floor(log q) of the n entries of q into lq. */
-static void floored_log(const double *q, double *lq, size_t n) {
+ALWAYS_INLINE void floored_log(const double *q, double *lq, size_t n) {
     for (size_t i = 0; i < n; i++) lq[i] = log(q[i] > TINY ? q[i] : TINY);
 }
 
@@ -181,7 +199,7 @@ typedef struct {
 /* Iterate one encoder q (nx, k) in place, its floored logarithm in the first nx k doubles of w (9 nx k
  * doubles of workspace), from the state R, until L falls by less than tol (1 + |L|) in a cycle or R->it
  * reaches until; returns whether L settled. */
-static int solve_one(Problem *P, double *q, double tol, long until, int bounded, double *w, Run *R) {
+ALWAYS_INLINE int solve_one(Problem *P, double *q, double tol, long until, int bounded, double *w, Run *R) {
     size_t n = (size_t)P->nx * P->k;
     double *lq = w, *q1 = w + n, *l1 = w + 2 * n, *q2 = w + 3 * n, *l2 = w + 4 * n;
     double *r = w + 5 * n, *v = w + 6 * n, *jump = w + 7 * n, *lj = w + 8 * n;
@@ -252,11 +270,22 @@ static double *problem_init(Problem *P, double *mem, const double *p, int nx, in
     return P->head + nt;
 }
 
-/* Iterate the batch qall (B, nx, nt) at betas (B,) in place; -1 where out of memory. */
-static int run(const double *p, double *qall, const double *betas, Py_ssize_t batch, int nx, int ny, int nt,
-               double alpha, double tol, long max_iter, int bounded) {
-    double *mem = malloc(sizeof(double) * (problem_size(nx, ny, nt) + 9 * (size_t)nx * nt)); /* solve_one's */
-    if (mem == NULL) return -1;
+/* A function's two copies around its body (an ALWAYS_INLINE name##_body), and name, which calls the one
+ * use_avx2 picks. Without GCC's target attribute on x86-64, one copy, compiled for the build's target. */
+#ifdef KERNEL_X86
+#define VECTOR_COPIES(name, params, args)                                                          \
+    __attribute__((target("avx2"))) static int name##_avx2 params { return name##_body args; }      \
+    static int name##_base params { return name##_body args; }                                      \
+    static int name params { return (use_avx2 ? name##_avx2 : name##_base) args; }
+#else
+#define VECTOR_COPIES(name, params, args) \
+    static int name params { return name##_body args; }
+#endif
+
+/* Iterate the batch qall (B, nx, nt) at betas (B,) in place, the workspace in mem. */
+ALWAYS_INLINE int run_copy_body(double *mem, const double *p, double *qall, const double *betas, Py_ssize_t batch,
+                                const int *sizes, double alpha, double tol, long max_iter, int bounded) {
+    int nx = sizes[0], ny = sizes[1], nt = sizes[2];
     Problem P;
     double *work = problem_init(&P, mem, p, nx, ny, nt, alpha);
     for (Py_ssize_t b = 0; b < batch; b++) {
@@ -266,6 +295,20 @@ static int run(const double *p, double *qall, const double *betas, Py_ssize_t ba
         floored_log(q, work, (size_t)nx * nt);
         solve_one(&P, q, tol, max_iter, bounded, work, &R);
     }
+    return 0;
+}
+VECTOR_COPIES(run_copy,
+              (double *mem, const double *p, double *qall, const double *betas, Py_ssize_t batch,
+               const int *sizes, double alpha, double tol, long max_iter, int bounded),
+              (mem, p, qall, betas, batch, sizes, alpha, tol, max_iter, bounded))
+
+/* Iterate the batch qall (B, nx, nt) at betas (B,) in place; -1 where out of memory. */
+static int run(const double *p, double *qall, const double *betas, Py_ssize_t batch, int nx, int ny, int nt,
+               double alpha, double tol, long max_iter, int bounded) {
+    double *mem = malloc(sizeof(double) * (problem_size(nx, ny, nt) + 9 * (size_t)nx * nt)); /* solve_one's */
+    if (mem == NULL) return -1;
+    const int sizes[3] = {nx, ny, nt};
+    run_copy(mem, p, qall, betas, batch, sizes, alpha, tol, max_iter, bounded);
     free(mem);
     return 0;
 }
@@ -304,7 +347,7 @@ static PyObject *iterate(PyObject *self, PyObject *args) {
  * kept before it whose q(y|t) is within twin of its own (the largest difference over y), each row
  * renormalised (q is rewritten as (nx, kept) where kept < k, else left as it is); returns how many were
  * kept, or -1 out of memory. */
-static int compact(const double *p, double *q, int nx, int ny, int k, double empty, double twin) {
+ALWAYS_INLINE int compact(const double *p, double *q, int nx, int ny, int k, double empty, double twin) {
     double *mass = malloc(sizeof(double) * (2 + (size_t)ny) * k);
     int *label = malloc(sizeof(int) * 2 * (size_t)k);
     if (mass == NULL || label == NULL) {
@@ -359,9 +402,10 @@ static int compact(const double *p, double *q, int nx, int ny, int k, double emp
 /* One beta of the annealing path: q (nx, P->k) iterated from its own Lagrangian (no jump may rise above
  * the start), its twin and empty values of T merged (compact; limits: empty, twin) every `every` steps
  * and the iteration started afresh from the merged encoder where any were, then once more at the end
- * (P->k: the values kept); -1 where out of memory. */
-static int path_beta(Problem *P, double *q, double tol, long max_iter, const double *limits, long every,
-                     double *w) {
+ * (P->k: the values kept); *settled: the steps after which the answer settled at tol with nothing
+ * merged after (0 where it did not); -1 where out of memory. */
+ALWAYS_INLINE int path_beta(Problem *P, double *q, double tol, long max_iter, const double *limits, long every,
+                     double *w, double *settled) {
     Run R = {0, INFINITY, 0};
     floored_log(q, w, (size_t)P->nx * P->k);
     R.last = lagrangian(P, q, w);
@@ -372,6 +416,7 @@ static int path_beta(Problem *P, double *q, double tol, long max_iter, const dou
         if (kept < 0) return -1;
         int merged = kept < P->k;
         P->k = kept;
+        *settled = done && !merged ? (double)R.it : 0.0;
         if (done || R.it >= max_iter) return 0;
         if (merged) { /* a new start: its own bar, an unbounded extrapolation */
             floored_log(q, w, (size_t)P->nx * kept);
@@ -381,44 +426,60 @@ static int path_beta(Problem *P, double *q, double tol, long max_iter, const dou
     }
 }
 
+/* The path of anneal below, the workspace in mem; -1 where out of memory. */
+ALWAYS_INLINE int path_copy_body(double *mem, const double *p, const double *q0, double *out, double *settled,
+                            const double *betas, Py_ssize_t batch, const int *sizes, double alpha, double tol,
+                            long max_iter, const double *limits, long every) {
+    int nx = sizes[0], ny = sizes[1], nt = sizes[2], status = 0;
+    size_t n = (size_t)nx * nt;
+    Problem P;
+    double *work = problem_init(&P, mem, p, nx, ny, nt, alpha), *q = work + 9 * n;
+    memcpy(q, q0, sizeof(double) * n);
+    for (Py_ssize_t b = batch - 1; b >= 0 && status == 0; b--) {
+        P.beta = betas[b];
+        status = path_beta(&P, q, tol, max_iter, limits, every, work, settled + b);
+        double *dst = out + (size_t)b * n;
+        for (int x = 0; x < nx && status == 0; x++)
+            memcpy(dst + (size_t)x * nt, q + (size_t)x * P.k, sizeof(double) * P.k);
+    }
+    return status;
+}
+VECTOR_COPIES(path_copy,
+              (double *mem, const double *p, const double *q0, double *out, double *settled,
+               const double *betas, Py_ssize_t batch, const int *sizes, double alpha, double tol,
+               long max_iter, const double *limits, long every),
+              (mem, p, q0, out, settled, betas, batch, sizes, alpha, tol, max_iter, limits, every))
+
 /* The annealing path of iblearn.functional.ib.anneal._path_numpy: from q0 (nx, nt) at the last beta
  * down to the first, each beta's encoder iterated from the one above (path_beta), written into out
- * (B, nx, nt), zero-padded. */
+ * (B, nx, nt), zero-padded, and the steps after which each settled into settled (B,). */
 static PyObject *anneal(PyObject *self, PyObject *args) {
-    Py_buffer pb, q0b, ob, bb;
+    Py_buffer pb, q0b, ob, sb, bb;
     int nx, ny, nt;
     long max_iter, every;
     double alpha, tol, limits[2];
-    if (!PyArg_ParseTuple(args, "y*y*w*y*(iii)ddl(ddl)", &pb, &q0b, &ob, &bb, &nx, &ny, &nt, &alpha, &tol,
-                          &max_iter, &limits[0], &limits[1], &every))
+    if (!PyArg_ParseTuple(args, "y*y*w*w*y*(iii)ddl(ddl)", &pb, &q0b, &ob, &sb, &bb, &nx, &ny, &nt, &alpha,
+                          &tol, &max_iter, &limits[0], &limits[1], &every))
         return NULL;
     Py_ssize_t batch = bb.len / (Py_ssize_t)sizeof(double);
     size_t n = (size_t)nx * nt;
     int ok = nx > 0 && ny > 0 && nt > 0 && alpha > 0 && every > 0 &&
              pb.len == (Py_ssize_t)sizeof(double) * nx * ny && q0b.len == (Py_ssize_t)(sizeof(double) * n) &&
-             ob.len == (Py_ssize_t)(sizeof(double) * batch * n);
+             ob.len == (Py_ssize_t)(sizeof(double) * batch * n) && sb.len == bb.len;
     double *mem = ok ? malloc(sizeof(double) * (problem_size(nx, ny, nt) + 10 * n)) : NULL;
     int status = mem == NULL ? -1 : 0;
     if (mem != NULL) {
-        const double *betas = bb.buf;
-        double *out = ob.buf;
-        Problem P;
-        double *work = problem_init(&P, mem, pb.buf, nx, ny, nt, alpha), *q = work + 9 * n;
-        memcpy(q, q0b.buf, sizeof(double) * n);
+        const int sizes[3] = {nx, ny, nt};
         Py_BEGIN_ALLOW_THREADS
-        for (Py_ssize_t b = batch - 1; b >= 0 && status == 0; b--) {
-            P.beta = betas[b];
-            status = path_beta(&P, q, tol, max_iter, limits, every, work);
-            double *dst = out + (size_t)b * n;
-            for (int x = 0; x < nx && status == 0; x++)
-                memcpy(dst + (size_t)x * nt, q + (size_t)x * P.k, sizeof(double) * P.k);
-        }
+        status = path_copy(mem, pb.buf, q0b.buf, ob.buf, sb.buf, bb.buf, batch, sizes, alpha, tol, max_iter,
+                           limits, every);
         Py_END_ALLOW_THREADS
         free(mem);
     }
     PyBuffer_Release(&pb);
     PyBuffer_Release(&q0b);
     PyBuffer_Release(&ob);
+    PyBuffer_Release(&sb);
     PyBuffer_Release(&bb);
     return answer(ok, status, "anneal");
 }
@@ -431,4 +492,17 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_iterate", NULL, -1, methods};
 
-PyMODINIT_FUNC PyInit__iterate(void) { return PyModule_Create(&module); }
+/* ISA: "avx2" where that copy runs (the CPU runs AVX2 and IBLEARN_SIMD is not "portable"), else
+ * "portable". */
+PyMODINIT_FUNC PyInit__iterate(void) {
+    const char *asked = getenv("IBLEARN_SIMD");
+#ifdef KERNEL_X86
+    __builtin_cpu_init();
+    use_avx2 = __builtin_cpu_supports("avx2") && !(asked && strcmp(asked, "portable") == 0);
+#else
+    (void)asked;
+#endif
+    PyObject *m = PyModule_Create(&module);
+    if (m && PyModule_AddStringConstant(m, "ISA", use_avx2 ? "avx2" : "portable") < 0) Py_CLEAR(m);
+    return m;
+}

@@ -6,6 +6,9 @@ from numpy.typing import NDArray
 
 Buffer: TypeAlias = NDArray[np.float64]
 
+#: The copy of the iteration that runs: "avx2" or "portable".
+ISA: str
+
 def iterate(
     p: Buffer,
     q: Buffer,
@@ -22,6 +25,7 @@ def anneal(
     p: Buffer,
     q0: Buffer,
     out: Buffer,
+    settled: Buffer,
     betas: Buffer,
     sizes: tuple[int, int, int],
     alpha: float,

@@ -15,21 +15,20 @@ alpha < 1)
     q(t|x) proportional to exp[(log q(t) - beta D_KL(p(y|x) || q(y|t))) / alpha],
     q(t) = sum_x p(x) q(t|x),   q(y|t) = sum_x p(y|x) p(x) q(t|x) / q(t),
 
-solved by iterating them (a Blahut-Arimoto iteration; at ``alpha = 0`` each x goes to the t of the
-largest ``log q(t) - beta D_KL``). :func:`ib_curve` solves every beta of a grid at once, as one batch of
-float64 tensors on any device. By default (``search="combined"``) it follows one path of deterministic
-annealing down the grid (:mod:`iblearn.functional.ib.anneal`), takes the best deterministic encoder at a
-beta where that is lower (every partition of X up to 9 distinct x) and iterates each beta's best once
-more. The thorough search (``search="thorough"``, and the DIB's) starts from the best deterministic
-encoders T = f(X) (every partition
-of X up to 9 distinct x, the agglomerative IB's path refined by the DIB above): a deterministic
-encoder has H(T | X) = 0, so its Lagrangian is H(T) - beta I(T; Y) for every alpha, a point each method
-can reach. From them it iterates; then it anneals (each beta is warm-started from the solutions of its two
-neighbours on the grid, until no beta improves: a solution travels one step of the grid a pass, upward and
-downward at once, the two directions of deterministic annealing, Rose 1998; a warm start is iterated in full
-only where a few steps already take it below its beta's best) and splits clusters (each cluster, the most
-unstable first, cut in two along its second eigenvector, softly and with its members apart, and solved again).
-Each beta keeps the lowest Lagrangian of everything tried.
+solved by iterating them (a Blahut-Arimoto iteration; at ``alpha = 0`` each x goes to the t of the largest
+``log q(t) - beta D_KL``). :func:`ib_curve` solves every beta of a grid at once, as one batch of float64
+tensors on any device. By default (``search="combined"``) it follows one path of deterministic annealing down
+the grid (:mod:`iblearn.functional.ib.anneal`), takes the best deterministic encoder at a beta where that is
+lower (every partition of X up to 9 distinct x) and iterates once more each beta's best that the path did not
+leave settled. The thorough search (``search="thorough"``, and the DIB's) starts from the best deterministic
+encoders T = f(X) (every partition of X up to 9 distinct x, the agglomerative IB's path refined by the DIB
+above): a deterministic encoder has H(T | X) = 0, so its Lagrangian is H(T) - beta I(T; Y) for every alpha, a
+point each method can reach. From them it iterates; then it anneals (each beta is warm-started from the
+solutions of its two neighbours on the grid, until no beta improves: a solution travels one step of the grid a
+pass, upward and downward at once, the two directions of deterministic annealing, Rose 1998; a warm start is
+iterated in full only where a few steps already take it below its beta's best) and splits clusters (each
+cluster, the most unstable first, cut in two along its second eigenvector, softly and with its members apart,
+and solved again). Each beta keeps the lowest Lagrangian of everything tried.
 
 What is certified: no answer is worse than the best deterministic encoder found (for up to 9 distinct x,
 than every deterministic encoder), and each is a fixed point of the self-consistent equations reached
@@ -244,9 +243,10 @@ def ib_curve(
             run on one torch thread (the caller's setting is restored on return).
         search: ``"combined"``: one path of deterministic annealing from the largest beta down
             (:mod:`iblearn.functional.ib.anneal`) iterated to ``min(tol, 1e-10)``, the best deterministic
-            encoder where lower (up to 9 distinct x), each beta's best iterated once more; never worse
-            than ``"anneal"`` at the same ``tol``. ``"thorough"``: the search of restarts, annealing both
-            ways and cluster splits, several times the work (the DIB's search under either).
+            encoder where lower (up to 9 distinct x), each beta's best not left settled by the
+            path iterated once more; never worse than ``"anneal"`` at the same ``tol``.
+            ``"thorough"``: the search of restarts, annealing both ways and cluster splits, several
+            times the work (the DIB's search under either).
             ``"anneal"``: the path alone, each beta iterated to at most ``min(tol, 1e-6)``. Each answer
             is a fixed point, but a local optimum that a restart or a split could improve stays.
         normalize: divide ``pxy`` by its sum, so that a table of counts (a contingency table of
@@ -307,7 +307,7 @@ def _encoders(
     if p.shape[0] == 1:  # X and Y independent: T can learn nothing
         q = torch.ones(len(b), 1, 1, dtype=p.dtype, device=p.device)
     elif search == "anneal":
-        q, value = anneal_curve(p, b, a, width[0], *stop)
+        q, value, _ = anneal_curve(p, b, a, width[0], *stop)
         return (packed(q) if width[1] else q), value
     elif search == "combined" and a > 0:
         return _combined(p, b, a, width[0], width[1], *stop)
@@ -323,21 +323,27 @@ def _combined(
     annealing path down the betas (:func:`iblearn.functional.ib.anneal.anneal_curve`), each beta
     iterated to ``min(tol, POLISH_TOL)`` (a looser ``tol`` would give up Lagrangian), its answer replaced by
     the best deterministic encoder where that is lower (every partition into at most ``n_t`` blocks, up
-    to :data:`EXHAUSTIVE_START` x), then each beta's best iterated again and kept where that lowers it
-    (an answer the path compacted, or one whose iteration slowed down near a critical beta). Never worse
-    than the path, nor, for up to :data:`EXHAUSTIVE_START` x, than any deterministic encoder."""
+    to :data:`EXHAUSTIVE_START` x), then each beta's best that is not already settled iterated again,
+    over the values of T it uses, and kept where that lowers it (a deterministic encoder, an answer the
+    path compacted, or one whose iteration slowed down near a critical beta; a settled answer is the
+    iteration's own at this tolerance). Never worse than the path, nor, for up to
+    :data:`EXHAUSTIVE_START` x, than any deterministic encoder."""
     tol = min(tol, POLISH_TOL)
-    q, value = anneal_curve(p, betas, alpha, n_t, tol, max_iter)
+    q, value, settled = anneal_curve(p, betas, alpha, n_t, tol, max_iter)
     if p.shape[0] <= EXHAUSTIVE_START:
         det = torch.nn.functional.one_hot(best_partitions(p, betas, n_t), n_t).to(p.dtype)
         det_value = lagrangian(p, det, betas, alpha)
         lower = det_value < value
-        q[lower], value[lower] = det[lower], det_value[lower]
+        q[lower], value[lower], settled[lower] = det[lower], det_value[lower], False
     q = packed(q)
-    polished = solve(p, q, betas, alpha, tol, max_iter)
-    polished_value = lagrangian(p, polished, betas, alpha)
-    lower = polished_value < value
-    q[lower], value[lower] = polished[lower], polished_value[lower]
+    rows = (~settled).nonzero().flatten()
+    if len(rows) > 0:
+        start = packed(q[rows])
+        polished = q.new_zeros(len(rows), *q.shape[1:])
+        polished[..., : start.shape[-1]] = solve(p, start, betas[rows], alpha, tol, max_iter)
+        polished_value = lagrangian(p, polished, betas[rows], alpha)
+        lower = polished_value < value[rows]
+        q[rows[lower]], value[rows[lower]] = polished[lower], polished_value[lower]
     if not grow:
         q = torch.cat([q, q.new_zeros(*q.shape[:-1], n_t - q.shape[-1])], -1)
     return q, value
