@@ -10,7 +10,8 @@ correlation cannot see (a square and a cosine), with unit Gaussian noise:
 x1 <- tanh(2 x0) at lag 1, x2 <- x1^2 at lag 2, x3 <- cos(2 x0) at lag 1, x4 <- x2 at lag 1. PCMCI runs
 with tau_max 2, pc_alpha 0.05 and alpha_level 0.01; every shuffle test draws ``--sig-samples``
 permutations (``CMITest``'s ``"gaussian"`` and ``"copula"`` and ParCorr take the analytic test;
-CMIknn its defaults, knn = 0.2 T and 5 shuffle neighbours, one worker). A link counts
+``CMITest ksg`` its default neighbours, 0.1 T, and ``CMITest ksg k=3`` three; CMIknn its defaults,
+knn = 0.2 T and 5 shuffle neighbours, one worker). A link counts
 where the graph says ``-->`` at a lag of 1 or 2; recall is given over all planted links and over the
 linear ones (the self-links and x2 -> x4) and the nonlinear ones apart. CPU time is the process's (one
 thread: every library's thread count is set to 1 before import).
@@ -63,7 +64,15 @@ LINEAR = {(0, 0, 1), (1, 1, 1), (2, 2, 1), (3, 3, 1), (4, 4, 1), (2, 4, 1)}
 NONLINEAR = {(0, 1, 1), (1, 2, 2), (0, 3, 1)}
 LINKS = LINEAR | NONLINEAR
 KEY = ("method", "seed", "n", "sig_samples")
-METHODS = ("CMITest auto", "CMITest ksg", "CMITest gaussian", "CMITest copula", "CMIknn", "ParCorr")
+METHODS = (
+    "CMITest auto",
+    "CMITest ksg",
+    "CMITest ksg k=3",
+    "CMITest gaussian",
+    "CMITest copula",
+    "CMIknn",
+    "ParCorr",
+)
 
 
 def planted(n: int, seed: int) -> np.ndarray:
@@ -84,10 +93,11 @@ def ci_test(method: str, sig_samples: int, seed: int) -> Any:
     if method.startswith("CMITest"):
         from iblearn.tigramite import CMITest
 
-        name = method.split()[1]
+        name, *given = method.split()[1:]
         # The closed forms are tested as ParCorr is, by their analytic null.
         significance = "analytic" if name in ("gaussian", "copula") else "shuffle"
-        return CMITest(method=name, significance=significance, sig_samples=sig_samples, seed=seed)
+        k = {"k": int(given[0].removeprefix("k="))} if given else {}
+        return CMITest(method=name, significance=significance, sig_samples=sig_samples, seed=seed, **k)
     if method == "CMIknn":
         from tigramite.independence_tests.cmiknn import CMIknn
 

@@ -33,7 +33,7 @@ def _arrays(n=300, seed=0):
 @pytest.mark.parametrize(
     ("method", "expected"),
     [
-        ("ksg", lambda x, y, z: ibf.ksg_cmi(x, y, z, 3, seed=7)),
+        ("ksg", lambda x, y, z: ibf.ksg_cmi(x, y, z, 30, seed=7)),  # a tenth of the 300 rows
         ("gaussian", lambda x, y, z: iblearn.estimate("cmi", x, y, z, method="gaussian").value),
         ("auto", lambda x, y, z: iblearn.estimate("cmi", x, y, z, seed=7).value),
     ],
@@ -44,13 +44,20 @@ def test_the_measure_is_iblearns_cmi(method, expected):
     assert value == pytest.approx(float(expected(x, y, z)), abs=1e-10)
 
 
+@pytest.mark.parametrize(("k", "used"), [(None, 30), (3, 3), (0.2, 60), (np.int64(5), 5)])
+def test_k_is_a_count_or_a_share_of_the_tests_samples(k, used):
+    array, xyz, (x, y, z) = _arrays()
+    value = CMITest(method="ksg", k=k, seed=7).get_dependence_measure(array, xyz)
+    assert value == pytest.approx(float(ibf.ksg_cmi(x, y, z, used, seed=7)), abs=1e-10)
+
+
 def test_the_ksg_shuffle_test_compares_the_same_estimate():
     array, xyz, (x, y, z) = _arrays()
     _, null = CMITest(method="ksg", sig_samples=5, seed=7).get_shuffle_significance(
         array, xyz, 0.0, return_null_dist=True
     )
-    test = ibf.ksg_cmi_test(x, y, z, 3, n_permutations=5, permutation_seed=7, seed=7)
-    assert test.value == pytest.approx(float(ibf.ksg_cmi(x, y, z, 3, seed=7)), abs=1e-10)
+    test = ibf.ksg_cmi_test(x, y, z, 30, n_permutations=5, permutation_seed=7, seed=7)
+    assert test.value == pytest.approx(float(ibf.ksg_cmi(x, y, z, 30, seed=7)), abs=1e-10)
     np.testing.assert_allclose(null, np.sort(test.null.numpy()), atol=1e-12)
 
 
@@ -59,10 +66,11 @@ def test_the_ksg_null_of_an_empty_z_is_ksg_mi_of_each_shift():
     test = CMITest(method="ksg", sig_samples=6, seed=7)
     p, null = test.get_shuffle_significance(array[:2], xyz[:2], 0.0, return_null_dist=True)
     loop = [
-        float(ibf.ksg_mi(torch.roll(torch.from_numpy(x), int(s), 0), y, 3, seed=7)) for s in test._shifts(300)
+        float(ibf.ksg_mi(torch.roll(torch.from_numpy(x), int(s), 0), y, 30, seed=7))
+        for s in test._shifts(300)
     ]
     np.testing.assert_array_equal(null, np.sort(loop))
-    observed = float(ibf.ksg_mi(x, y, 3, seed=7))
+    observed = float(ibf.ksg_mi(x, y, 30, seed=7))
     assert p == (1 + sum(v >= observed for v in loop)) / 7
 
 
@@ -157,6 +165,8 @@ def test_a_dependent_pair_is_rejected_by_the_shuffle_null():
         ({"method": "ksg", "significance": "analytic"}, "significance"),
         ({"method": "auto", "significance": "analytic"}, "significance"),
         ({"k": 0}, "k"),
+        ({"k": 1.5}, "k"),
+        ({"k": True}, "k"),
         ({"sig_samples": 0}, "sig_samples"),
     ],
 )

@@ -63,6 +63,8 @@ __all__ = ["METHODS", "SIGNIFICANCES", "CMITest"]
 METHODS = ("auto", "ksg", "gaussian", "copula")
 #: Its significance tests; ``"shuffle_test"`` is tigramite's own name for ``"shuffle"``.
 SIGNIFICANCES = ("shuffle", "shuffle_test", "analytic")
+#: The share of a test's samples that are the kNN estimate's neighbours by default (Runge 2018: 0.1 - 0.2).
+KSG_SHARE = 0.1
 #: The methods whose null distribution has a closed form.
 _ANALYTIC = ("gaussian", "copula")
 
@@ -76,7 +78,11 @@ class CMITest(CondIndTest):  # type: ignore[misc]
         method: ``"auto"``, ``"ksg"``, ``"gaussian"`` or ``"copula"`` (the module's notes).
         significance: ``"shuffle"`` (a seeded permutation null) or ``"analytic"`` (``"gaussian"`` and
             ``"copula"`` only).
-        k: neighbours of the kNN estimate (``"ksg"``, and ``"auto"`` where it picks KSG).
+        k: neighbours of the kNN estimate: a count, or a share of each test's T samples in (0, 1),
+            rounded (tigramite's CMIknn takes its ``knn`` so, 0.2 T by default). None: a tenth of
+            the samples for ``"ksg"``, at the low end of the 0.1 to 0.2 T Runge (2018) recommends,
+            where the estimate's spread, and its null's, is small enough to see weak links; 3 for
+            ``"auto"``, the front door's default.
         sig_samples: permutations of the shuffle null.
         seed: seeds the jitter of the kNN estimate and the permutations: the same seed, the same
             p-values.
@@ -106,7 +112,7 @@ class CMITest(CondIndTest):  # type: ignore[misc]
         method: str = "auto",
         significance: str = "shuffle",
         *,
-        k: int = 3,
+        k: float | None = None,
         sig_samples: int = 200,
         seed: int = 42,
         **kwargs: Any,
@@ -119,7 +125,7 @@ class CMITest(CondIndTest):  # type: ignore[misc]
                 f"null is known only by permutation); use significance='shuffle', or method 'gaussian' or "
                 "'copula'"
             )
-        self.k = V.positive_int(k, "k")
+        self.k = None if k is None else _neighbours(k)
         self.seed = V.seed(seed)
         self._measure = f"cmi_{method}"
         self.two_sided = False
@@ -163,12 +169,18 @@ class CMITest(CondIndTest):  # type: ignore[misc]
             method = self._chosen(x, y, z)
         if method == "ksg" and z.shape[1]:
             test = ibf.ksg_cmi_test(
-                x, y, z, self.k, n_permutations=self.sig_samples, permutation_seed=self.seed, seed=self.seed
+                x,
+                y,
+                z,
+                self._k(x),
+                n_permutations=self.sig_samples,
+                permutation_seed=self.seed,
+                seed=self.seed,
             )
             observed, null = test.value, test.null.numpy()
         elif method == "ksg":
             observed = self._statistic(method)(x, y, z)
-            null = ibf.ksg_mi_shifted(x, y, self._shifts(x.shape[0]), self.k, seed=self.seed).numpy()
+            null = ibf.ksg_mi_shifted(x, y, self._shifts(x.shape[0]), self._k(x), seed=self.seed).numpy()
         else:
             observed = self._statistic(method)(x, y, z)
             surrogates = self._surrogates(x, z)
@@ -197,9 +209,10 @@ class CMITest(CondIndTest):  # type: ignore[misc]
 
     def _statistic(self, method: str) -> Statistic:
         """The estimate of a named method as a function of (x, y, z) tensors."""
-        k, seed = self.k, self.seed
+        seed = self.seed
 
         def ksg(x: Tensor, y: Tensor, z: Tensor) -> float:
+            k = self._k(x)
             if z.shape[1] == 0:
                 return float(ibf.ksg_mi(x, y, k, seed=seed))
             return float(ibf.ksg_cmi(x, y, z, k, seed=seed))
@@ -226,8 +239,14 @@ class CMITest(CondIndTest):  # type: ignore[misc]
             # test's answer is its p-value, not that verdict.
             warnings.simplefilter("ignore", UnreliableEstimateWarning)
             if z.shape[1] == 0:
-                return estimate("mi", x, y, k=self.k, seed=self.seed)
-            return estimate("cmi", x, y, z, k=self.k, seed=self.seed)
+                return estimate("mi", x, y, k=self._k(x), seed=self.seed)
+            return estimate("cmi", x, y, z, k=self._k(x), seed=self.seed)
+
+    def _k(self, x: Tensor) -> int:
+        """The neighbours of a test on ``x``'s rows: ``k`` or its share of them (at least 1), by default
+        :data:`KSG_SHARE` of them for ``"ksg"`` and 3 (the front door's) for ``"auto"``."""
+        k = self.k if self.k is not None else KSG_SHARE if self.method == "ksg" else 3
+        return k if isinstance(k, int) else max(1, round(k * x.shape[0]))
 
     def _surrogates(self, x: Tensor, z: Tensor) -> list[Tensor]:
         """``sig_samples`` surrogates of x: permuted locally in z, or circularly shifted where z is empty."""
@@ -244,6 +263,15 @@ class CMITest(CondIndTest):  # type: ignore[misc]
         if n - 2 * least < 1:
             least = max(1, (n - 1) // 2)
         return inference.circular_shifts(n, self.sig_samples, self.seed, least)
+
+
+def _neighbours(k: Any) -> int | float:
+    """``k`` checked: a positive count, or a share of the samples in (0, 1)."""
+    if isinstance(k, float | np.floating) and 0 < k < 1:
+        return float(k)
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
+        raise ValueError(f"k: expected a positive integer or a share of the samples in (0, 1), got {k!r}")
+    return int(k)
 
 
 def _split(array: np.ndarray, xyz: np.ndarray) -> tuple[Tensor, Tensor, Tensor]:

@@ -168,6 +168,7 @@ def test_a_decimal_comma_is_refused_naming_the_column_and_the_value(tmp_path, ca
 
 @pytest.mark.parametrize("column", ["cultivar", "kind"])
 def test_a_label_column_gets_auto_as_in_python_unless_a_method_is_named(wine, capsys, column):
+    from iblearn.estimation import with_names
     from iblearn.estimation.auto import auto_estimate
 
     expected = auto_estimate(np.load(wine / "xa.npy"), np.load(wine / "c.npy"))
@@ -176,6 +177,7 @@ def test_a_label_column_gets_auto_as_in_python_unless_a_method_is_named(wine, ca
     record = strict_json(capsys.readouterr().out)
     # the interval and the checks of the Python call, not a plain mixed KSG without them
     assert record.pop("nonfinite") is None  # the strict writer's one key of its own
+    expected = with_names(expected, {"x": ("alcohol",), "y": (column,)})  # the header names the variables
     assert record == json.loads(json.dumps(expected.to_dict(), default=str))  # the Python call's own record
     assert record["report"]["chosen"] == "mixed_ksg" and record["report"]["checks"]
     assert main([*table, "--method", "ksg"]) == 2
@@ -183,6 +185,31 @@ def test_a_label_column_gets_auto_as_in_python_unless_a_method_is_named(wine, ca
     assert f"--y-cols: column '{column}' holds 3 class labels" in text and "--method mixed_ksg" in text
     # integers may be quantities; names are not
     assert main([*table, "--method", "ksg", "--y-type", "continuous"]) == (0 if column == "cultivar" else 2)
+
+
+def test_a_headers_names_name_the_variables_as_a_frames_columns_do_in_python(wine, capsys):
+    import pandas as pd
+
+    from iblearn import estimate
+
+    table = ["estimate", str(wine / "wine.csv"), "--x-cols", "alcohol", "--y-cols", "z"]
+    assert main([*table, "--method", "ksg"]) == 0
+    line = capsys.readouterr().out.splitlines()[0]
+    frame = pd.read_csv(wine / "wine.csv")
+    expected = estimate("mi", frame["alcohol"], frame["z"], method="ksg")
+    assert line.startswith("I(alcohol; z) = ")
+    assert line.split(" nats")[0] == expected.describe().split(" nats")[0]
+    assert main([*table, "--cond", "noise", "--method", "ksg", "--json"]) == 0
+    names = strict_json(capsys.readouterr().out)["report"]["names"]
+    assert names == {"x": ["alcohol"], "y": ["z"], "z": ["noise"]}
+
+
+def test_arrays_and_tables_without_a_header_leave_the_variables_unnamed(pair, wine, capsys):
+    assert main(["estimate", str(pair / "x.npy"), str(pair / "y.npy"), "--method", "ksg"]) == 0
+    assert capsys.readouterr().out.startswith("I(X;Y) = ")
+    np.savetxt(wine / "bare.csv", np.load(wine / "xa.npy")[:, 0, None] * [1, 2] + [0, 1], delimiter=",")
+    assert main(["estimate", str(wine / "bare.csv"), "--y-cols", "1", "--method", "ksg", "--json"]) == 0
+    assert strict_json(capsys.readouterr().out)["report"]["names"] is None
 
 
 def test_a_continuous_column_gets_auto_and_ksg_where_its_options_are_given(wine, capsys):

@@ -35,7 +35,7 @@ def test_entropy_of_a_column_of_names_is_the_front_doors(files, capsys):
     assert record["value"] == pytest.approx(float(estimate("entropy", list(names))), abs=1e-12)
     assert record["measure"] == "entropy"
     assert main(["estimate", str(path / "t.csv"), "--x-cols", "kind", "--measure", "entropy"]) == 0
-    assert capsys.readouterr().out.startswith("H(X) = ")
+    assert capsys.readouterr().out.startswith("H(kind) = ")  # the header names the variable
 
 
 def test_entropy_by_a_named_estimator(files, capsys):

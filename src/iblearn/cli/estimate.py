@@ -15,7 +15,7 @@ from rich.markup import escape
 
 from iblearn.cli import estimate_many, estimate_options
 from iblearn.cli.console import Subparsers, out, progress_bar
-from iblearn.cli.inputs import codes_or_values, label_codes, load_samples, read_variables, x_values
+from iblearn.cli.inputs import Samples, codes_or_values, label_codes, load_samples, read_variables, x_values
 from iblearn.cli.json_out import exit_code, nonfinite_estimate, strict
 
 
@@ -37,7 +37,7 @@ _QUANTITIES = {"mi": "I(X;Y)", "cmi": "I(X;Y|Z)", "te": "TE(X -> Y)", "entropy":
 
 
 def cmd_estimate(args: argparse.Namespace) -> int:
-    from iblearn import estimate
+    from iblearn.estimation import MEASURES, estimate, with_names
 
     if args.measure not in ("te", "ais") and args.history is not None:
         raise ValueError("--history: only with --measure te or ais")
@@ -57,12 +57,15 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     start, training = time.perf_counter(), {"done": 0}
     with contextlib.ExitStack() as bar:
         try:
-            measure, variables, method, options = build(args, given)
+            measure, variables, method, options, read = build(args, given)
             if measure == "mi" and method != "auto":  # a critic's training shows its progress
                 options["progress"] = partial(_progress, bar, args.steps, training)
             result = estimate(measure, *variables, method=method, **options, seed=args.seed)
         except ValueError as err:
             raise _flagged(err, args) from err
+    # The header's names of the columns name the variables, as a frame's columns do in Python.
+    keys = MEASURES[measure].variables
+    result = with_names(result, {k: s.names for k, s in zip(keys, read, strict=False) if s.names})
     seconds = time.perf_counter() - start
     if args.json:
         print(json.dumps(strict(result.to_dict()), default=str, allow_nan=False))
@@ -82,7 +85,12 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _two_variables(args: argparse.Namespace, given: dict[str, Any]) -> tuple[str, tuple[Any, ...], str, Any]:
+#: A call of the front door: the measure, its variables, the method, the options, and the samples read
+#: for the variables (their header names name them).
+_Call = tuple[str, tuple[Any, ...], str, Any, tuple[Samples, ...]]
+
+
+def _two_variables(args: argparse.Namespace, given: dict[str, Any]) -> _Call:
     """The call for X and Y: I(X;Y), I(X;Y|Z) with ``--cond``, or the transfer entropy X -> Y."""
     from iblearn.estimation.split import method_name, takes_labels
 
@@ -94,7 +102,7 @@ def _two_variables(args: argparse.Namespace, given: dict[str, Any]) -> tuple[str
     if args.measure == "te":
         options = given | {"lag": _or_one(args.lag), "history": _or_one(args.history)}
         options |= ({} if z is None else {"condition": z.values}) | ({} if method == "auto" else named)
-        return "te", (x.values, y.values), method.lower(), options
+        return "te", (x.values, y.values), method.lower(), options, (x, y)
     if method == "auto" and (given or args.resamples or args.permutations) and args.method is None:
         method = "ksg or mixed_ksg"  # options only a named estimator reads
     elif method != "auto":
@@ -106,8 +114,9 @@ def _two_variables(args: argparse.Namespace, given: dict[str, Any]) -> tuple[str
     variables: tuple[Any, ...] = (x_values(x, method), y.values if codes is None else codes)
     if z is not None:
         variables += (codes_or_values(z),)
+    read = (x, y) if z is None else (x, y, z)
     if method == "auto":
-        return ("mi", "cmi")[z is not None], variables, method, given
+        return ("mi", "cmi")[z is not None], variables, method, given, read
     if method == "ksg or mixed_ksg":
         method = "ksg" if codes is None else "mixed_ksg"
     if codes is not None and not takes_labels(method):
@@ -118,12 +127,12 @@ def _two_variables(args: argparse.Namespace, given: dict[str, Any]) -> tuple[str
             "that takes labels: mine, infonce, ...), or --y-type continuous where the numbers are quantities"
         )
     if z is not None:
-        return "cmi", variables, method, given | named
+        return "cmi", variables, method, given | named, read
     neural = {"test": args.test_fraction, "steps": args.steps, "batch_size": args.batch_size}
-    return "mi", variables, method, given | named | neural
+    return "mi", variables, method, given | named | neural, read
 
 
-def _one_variable(args: argparse.Namespace, given: dict[str, Any]) -> tuple[str, tuple[Any, ...], str, Any]:
+def _one_variable(args: argparse.Namespace, given: dict[str, Any]) -> _Call:
     """The call for X alone: the entropy of its class labels (a row of several columns is one outcome),
     or the active information storage of the series X."""
     import numpy as np
@@ -131,7 +140,8 @@ def _one_variable(args: argparse.Namespace, given: dict[str, Any]) -> tuple[str,
     for option, value in (("Y", args.y), ("--y-cols", args.y_cols), ("--cond", args.cond)):
         if value is not None:
             raise ValueError(f"{option}: --measure {args.measure} takes one variable, X")
-    values = load_samples(args.x, "X", args.x_cols, max_mb=args.max_mb).values
+    x = load_samples(args.x, "X", args.x_cols, max_mb=args.max_mb)
+    values = x.values
     method = "auto" if args.method is None else args.method.lower()
     options = dict(given)
     if args.measure == "ais":
@@ -145,7 +155,7 @@ def _one_variable(args: argparse.Namespace, given: dict[str, Any]) -> tuple[str,
                 )
             values = values.astype(np.int64)
         named = {"n_resamples": args.resamples or 200}
-    return args.measure, (values,), method, options | ({} if method == "auto" else named)
+    return args.measure, (values,), method, options | ({} if method == "auto" else named), (x,)
 
 
 def _or_one(value: int | None) -> int:

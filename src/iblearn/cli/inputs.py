@@ -45,6 +45,14 @@ class Samples:
     columns: list[str] = field(default_factory=list)
     text: bool = False
 
+    @property
+    def names(self) -> tuple[str, ...] | None:
+        """The picked columns' header names, None where the file has none (an array, a table with no
+        header line): what the estimate names its variable by."""
+        if not self.columns or not all(len(c) > 1 and c[0] == c[-1] == "'" for c in self.columns):
+            return None
+        return tuple(c[1:-1] for c in self.columns)
+
 
 def regular_file(path: str | Path, name: str) -> Path:
     """``path`` if it is a regular file, else a ValueError naming ``name`` that says what is there:

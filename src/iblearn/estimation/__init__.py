@@ -16,6 +16,6 @@ methods) and the functions it names.
 from __future__ import annotations
 
 from iblearn.estimation.all_pairs import PairwiseMI, pairwise_mi
-from iblearn.estimation.door import MEASURES, Measure, estimate, estimate_mi
+from iblearn.estimation.door import MEASURES, Measure, estimate, estimate_mi, with_names
 
-__all__ = ["MEASURES", "Measure", "PairwiseMI", "estimate", "estimate_mi", "pairwise_mi"]
+__all__ = ["MEASURES", "Measure", "PairwiseMI", "estimate", "estimate_mi", "pairwise_mi", "with_names"]

@@ -17,13 +17,19 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from iblearn import _checks as V
 from iblearn import functional as ibf
+from iblearn.estimation.libraries import sparse_samples
 from iblearn.estimation.reading import read_samples
+from iblearn.functional.knn.engine import checked_blocks
 from iblearn.functional.knn.options import KNNKeywords
 from iblearn.functional.knn.pairwise_edges import PairwiseEdges
-from iblearn.parallel import Progress
+from iblearn.parallel import Progress, reporter
 
-__all__ = ["PairwiseMI", "pairwise_mi"]
+__all__ = ["READ_BLOCK", "PairwiseMI", "pairwise_mi"]
+
+#: Variables a side of a tile of a sparse matrix's pairs: two such blocks of columns are dense at a time.
+READ_BLOCK = 256
 
 
 @dataclass(frozen=True)
@@ -106,7 +112,11 @@ def pairwise_mi(
             Polars frame (its columns), an xarray ``DataArray`` (dimensions named time, channel and
             optionally trial, in any order: its channels; else rows its first dimension and
             variables its last), an MNE ``Raw`` or ``Epochs`` (its channels; an epoch's time points
-            after another's), an ``AnnData`` (its genes across cells; a sparse matrix is made dense).
+            after another's), an ``AnnData`` (its genes across cells), a scipy sparse matrix. A sparse
+            matrix (or an ``AnnData``'s) is read a tile at a time, two blocks of :data:`READ_BLOCK`
+            variables dense at once, never whole, for the same values; with ``top_k``,
+            ``threshold`` or ``fdr`` it is made dense (:func:`iblearn.genes.mi_network` streams an
+            ``AnnData``'s strongest partners).
         blocks: variables of several columns: lists of columns (indices, or names where ``data``
             names its columns), each block named by its columns' names joined by ``+``; or a mapping
             from a block's name to its columns. None: each column a variable.
@@ -133,6 +143,16 @@ def pairwise_mi(
         >>> result.names, bool(result.to_pandas().loc["a", "c"] > 0.6)
         (('a', 'b', 'c'), True)
     """
+    streamed = top_k is not None or threshold is not None or fdr is not None or aracne is not None
+    stored = None if streamed or picks is not None else sparse_samples(data, "data", layer=layer)
+    if stored is not None:
+        matrix, names = stored
+        columns, labels = _blocks(blocks, names)
+        cols = checked_blocks(
+            columns if columns is not None else [[j] for j in range(matrix.shape[1])], matrix.shape[1]
+        )
+        run = {"n_jobs": n_jobs, "progress": progress, "checkpoint": checkpoint}
+        return PairwiseMI(_sparse_pairwise_mi(matrix, cols, k, variant, run, options), labels)
     values, names = read_samples(data, "data", layer=layer, picks=picks)
     x = values.to_numpy(dtype=np.float64) if hasattr(values, "to_numpy") else values
     if not isinstance(x, Tensor):
@@ -153,6 +173,51 @@ def pairwise_mi(
         **options,
     )
     return PairwiseMI(mi, labels)
+
+
+def _sparse_pairwise_mi(
+    matrix: Any, cols: list[list[int]], k: int, variant: int, run: dict[str, Any], options: KNNKeywords
+) -> Tensor:
+    """:func:`iblearn.functional.pairwise_mi`'s matrix of a scipy sparse matrix (CSC), read
+    :data:`READ_BLOCK` variables a side at a time: only a tile's columns are dense, each variable is
+    jittered from ``seed`` plus its index as on the whole table, so the values are the dense path's."""
+    m = len(cols)
+    if m < 2:
+        raise ValueError(f"data: pairwise MI needs at least 2 columns or blocks, got {m}")
+    seed = V.seed(options.get("seed", 0))
+    out = torch.full((m, m), float("nan"), dtype=torch.float64)
+    report = reporter(run["progress"], m * (m - 1) // 2, 0, "pairs")
+    starts = range(0, m, READ_BLOCK)
+    for a in starts:
+        for b in starts[a // READ_BLOCK :]:
+            left, right = range(a, min(a + READ_BLOCK, m)), range(b, min(b + READ_BLOCK, m))
+            used = list(left) if a == b else [*left, *right]
+            position = {i: p for p, i in enumerate(used)}
+            pairs = [(position[i], position[j]) for i in left for j in right if j > i]
+            if not pairs:
+                continue
+            read = sorted({j for i in used for j in cols[i]})
+            where = {j: c for c, j in enumerate(read)}
+            dense = np.asarray(matrix[:, read].toarray(), dtype=np.float64)
+            variables = [torch.from_numpy(dense[:, [where[j] for j in cols[i]]]) for i in used]
+            folder = run["checkpoint"]
+            values = ibf.ksg_mi_pairs(
+                variables,
+                pairs,
+                k,
+                variant,
+                n_jobs=run["n_jobs"],
+                checkpoint=None if folder is None else os.path.join(folder, f"tile-{a}-{b}"),
+                seeds=[seed + i for i in used],
+                **options,
+            )
+            rows = torch.tensor([used[p] for p, _ in pairs])
+            columns = torch.tensor([used[q] for _, q in pairs])
+            out[rows, columns] = values
+            out[columns, rows] = values
+            report(len(pairs))
+    report(0, end=True)
+    return out
 
 
 def _blocks(

@@ -22,7 +22,7 @@ from iblearn.estimation import labels, many, pairs, series, storage
 from iblearn.estimation.reading import read_samples
 from iblearn.functional import Estimate
 
-__all__ = ["MEASURES", "Measure", "estimate", "estimate_mi"]
+__all__ = ["MEASURES", "Measure", "estimate", "estimate_mi", "with_names"]
 
 
 @dataclass(frozen=True)
@@ -170,19 +170,20 @@ def estimate(measure: str, *variables: Any, method: str = "auto", **options: Any
     variables = _readable(measure, spec.variables, tuple(values for values, _ in read))
     if method == "auto":
         _options(spec.auto_options, measure, method, options)
-        return _named(spec.auto(*variables, **options), names)
+        return with_names(spec.auto(*variables, **options), names)
     if not isinstance(method, str):
         raise ValueError(f"method: expected 'auto' or a method's name, got {method!r}")
     _options(spec.named_options, measure, method, options)
-    return _named(spec.named(*variables, method=method, **options), names)
+    return with_names(spec.named(*variables, method=method, **options), names)
 
 
-def _named(result: Any, names: dict[str, tuple[str, ...]]) -> Any:
-    """``result`` (an estimate, or a dict of them) carrying ``names`` in its report, where any."""
+def with_names(result: Any, names: dict[str, tuple[str, ...]]) -> Any:
+    """``result`` (an estimate, or a dict of them) carrying ``names``, each variable's column names keyed
+    by its name in :data:`MEASURES`, in its report, where any."""
     if not names:
         return result
     if isinstance(result, dict):
-        return {part: _named(est, names) for part, est in result.items()}
+        return {part: with_names(est, names) for part, est in result.items()}
     return replace(result, report=replace(result.report, names=names))
 
 

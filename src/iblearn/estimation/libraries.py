@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["EXTRAS", "library", "library_samples", "library_trials", "require"]
+__all__ = ["EXTRAS", "library", "library_samples", "library_trials", "require", "sparse_samples"]
 
 #: The extra that installs each library read here.
 EXTRAS = {
@@ -119,6 +119,19 @@ def library_samples(
     if lib == "anndata":
         return _dense(_anndata_matrix(value, name, layer)), [str(v) for v in value.var_names]
     return None
+
+
+def sparse_samples(value: Any, name: str, *, layer: str | None = None) -> tuple[Any, list[str] | None] | None:
+    """A scipy sparse matrix, or an ``AnnData`` whose ``.X`` (or layer ``layer``) is one, as stored:
+    ``(N, d)`` samples as rows in CSC form (whose column blocks are cheap to cut), never made dense,
+    with the genes' names; None for anything else."""
+    matrix = value
+    if library(value) == "anndata":
+        matrix = _anndata_matrix(value, name, layer)
+    if not (hasattr(matrix, "tocsc") and hasattr(matrix, "nnz")):
+        return None
+    names = [str(v) for v in value.var_names] if matrix is not value else None
+    return matrix.tocsc(), names
 
 
 def _anndata_matrix(adata: Any, name: str, layer: str | None) -> Any:

@@ -24,7 +24,7 @@ import torch
 
 from iblearn.estimation.libraries import frame_columns, library, library_samples, library_trials
 
-__all__ = ["read_samples", "read_trials", "read_variable", "sorted_codes"]
+__all__ = ["label_columns", "read_samples", "read_trials", "read_variable", "sorted_codes"]
 
 _MISSING = ("NAType", "NaTType")
 
@@ -85,6 +85,32 @@ def read_samples(
             return read_variable(read[0], name), read[1]
     names = _pandas_names(value)
     return _read(value, name), names
+
+
+def label_columns(value: Any, name: str) -> list[bool] | None:
+    """Which columns of a frame or series (pandas, or one narwhals reads: Polars, PyArrow)
+    :func:`read_samples` reads as class labels (text, booleans, categories); None where ``value`` is
+    neither.
+
+    Example:
+        >>> import pandas as pd
+        >>> label_columns(pd.DataFrame({"a": [1.0, 2.0], "b": ["x", "y"], "c": [True, False]}), "x")
+        [False, True, True]
+    """
+    columns = frame_columns(value, name)
+    if columns is not None:
+        return [kind != "numbers" for kind in columns[2]]
+    if hasattr(value, "dtypes") and hasattr(value, "columns"):  # a pandas DataFrame
+        pieces = [(value[c], f"{name}: column {c!r}") for c in value.columns]
+    elif hasattr(value, "dtype") and hasattr(value, "index") and hasattr(value, "to_numpy"):  # a Series
+        pieces = [(value, name)]
+    else:
+        return None
+    labels = []
+    for column, label in pieces:
+        codes = _pandas_column(column, label)
+        labels.append(column.dtype.kind == "b" or (codes is not None and codes.dtype == np.int64))
+    return labels
 
 
 def read_trials(data: Any, name: str = "data", picks: Any = None) -> tuple[Any, list[str] | None]:

@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_X_y
 
 from iblearn import _checks as V
 from iblearn._threads import one_thread
+from iblearn.estimation.reading import label_columns, read_samples, read_variable
 from iblearn.functional.knn.neighbors import PART_POINTS
 from iblearn.parallel import check_n_jobs, iter_batches
 from iblearn.sklearn import _terms
@@ -46,6 +47,31 @@ def _discrete_mask(discrete_features: Any, X: Any, n_features: int) -> np.ndarra
     return mask
 
 
+def _features(X: Any) -> tuple[Any, list[bool] | None]:
+    """X's numbers, a frame (pandas, Polars, ...) read by the conversion layer with its columns of
+    names or categories as class codes; and which of its columns those are (None for an array)."""
+    labels = label_columns(X, "X")
+    if labels is None:
+        return X, None
+    values = read_samples(X, "X")[0]
+    return (values.to_numpy() if hasattr(values, "to_numpy") else values), labels
+
+
+def _target(y: Any, discrete: bool) -> Any:
+    """y's numbers; class labels given as names or categories (text, a Categorical, a Polars series)
+    as codes for the classif scores, and refused for the regression ones."""
+    labels = label_columns(y, "y")
+    if labels is None and not isinstance(y, np.ndarray | list | tuple):
+        return y
+    values = read_variable(y, "y")
+    values = values.to_numpy() if hasattr(values, "to_numpy") else values
+    if labels is None:  # an array: names are what reading turned into codes
+        labels = [np.asarray(y).dtype.kind in "OUS" and np.asarray(values).dtype == np.int64]
+    if not discrete and labels[0] and "bool" not in str(y.dtype).lower():
+        raise ValueError("y: holds class labels (names or categories); mutual_info_classif scores them")
+    return values
+
+
 def _call(fn: Any, args: tuple[Any, ...]) -> float:
     return float(fn(*args))
 
@@ -62,9 +88,11 @@ def _estimate(
     n_jobs = check_n_jobs(n_jobs)
     # At least k + 1 samples: the kNN estimators need k neighbours besides each sample.
     k = V.positive_int(n_neighbors, "n_neighbors")
+    X, labels = _features(X)
+    y = _target(y, discrete_target)
     X, y = check_X_y(X, y, accept_sparse="csc", y_numeric=not discrete_target, ensure_min_samples=k + 1)
     n_features = X.shape[1]
-    mask = _discrete_mask(discrete_features, X, n_features)
+    mask = _discrete_mask(discrete_features, X, n_features) | np.asarray(labels or [False] * n_features)
     X = X.toarray() if sparse.issparse(X) else X
     X = np.asarray(X, dtype=np.float64)
     if discrete_target:
@@ -106,12 +134,14 @@ def mutual_info_regression(
     < psi(n_x + 1) + psi(n_y + 1) >``, max-norm, each variable standardized and jittered by 1e-10 of
     its standard deviation); a discrete one the mixed estimator of Ross (2014) with the column as the
     labels. As in scikit-learn, each score is clipped at 0: a kNN estimate of an independent pair
-    scatters around 0, and a negative value is that scatter, not information. Dense or sparse X;
-    "auto" means discrete for sparse X only, as in scikit-learn.
+    scatters around 0, and a negative value is that scatter, not information. Dense or sparse X, or a
+    frame (pandas, Polars, ...) read by the conversion layer
+    (:func:`iblearn.estimation.reading.read_samples`): a column of names, booleans or categories is
+    class labels, always discrete; "auto" means discrete for those and for sparse X, as in scikit-learn.
 
     Args:
-        X: ``(n_samples, n_features)`` features.
-        y: ``(n_samples,)`` continuous target.
+        X: ``(n_samples, n_features)`` features: an array, a sparse matrix or a frame.
+        y: ``(n_samples,)`` continuous target: an array or a series.
         discrete_features: "auto", a bool for all columns, or a boolean mask or indices of the
             discrete ones (their values are read as categories).
         n_neighbors: k of the kNN estimators (KSG recommend 2 - 4).
@@ -152,7 +182,8 @@ def mutual_info_classif(
     < psi(m) >``, with the k-th neighbour searched within the sample's class and m counting samples of
     every class within that distance (samples of a class seen once are left out); a discrete column the
     plug-in ``H(X) + H(Y) - H(X, Y)``. Clipped at 0 as in scikit-learn. Arguments as in
-    :func:`mutual_info_regression`, with ``y`` ``(n_samples,)`` class labels (any values).
+    :func:`mutual_info_regression`, with ``y`` ``(n_samples,)`` class labels: integers, names, or a
+    series of text or categories (pandas, Polars), read as the front door reads them.
 
     Returns:
         ``(n_features,)`` float64 array of nats, each at least 0.

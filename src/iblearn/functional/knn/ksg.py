@@ -202,15 +202,22 @@ def _ready_tensor(t: Tensor, name: str, *, standardize: bool, ties: Ties, seed: 
 
 
 def prepare_samples(
-    samples: Sequence[tuple[str, Any]], k: int, *, standardize: bool, ties: Ties, seed: int
+    samples: Sequence[tuple[str, Any]],
+    k: int,
+    *,
+    standardize: bool,
+    ties: Ties,
+    seed: int,
+    seeds: Sequence[int] | None = None,
 ) -> tuple[list[Tensor], int]:
-    """The named samples each made ready by :func:`prepare` (the i-th jittered from ``seed + i``) and
-    checked to hold the same N rows on one device, with ``k`` checked against N: what a KSG estimate
-    on them needs."""
+    """The named samples each made ready by :func:`prepare` (the i-th jittered from ``seed + i``, or
+    from ``seeds[i]`` where given) and checked to hold the same N rows on one device, with ``k`` checked
+    against N: what a KSG estimate on them needs."""
     seed = V.seed(seed)
+    own = [seed + i for i in range(len(samples))] if seeds is None else [V.seed(s) for s in seeds]
     out = [
-        prepare(value, name, standardize=standardize, ties=ties, seed=seed + i)
-        for i, (name, value) in enumerate(samples)
+        prepare(value, name, standardize=standardize, ties=ties, seed=s)
+        for s, (name, value) in zip(own, samples, strict=True)
     ]
     named = [(name, t) for (name, _), t in zip(samples, out, strict=True)]
     n = V.same_length(*named)

@@ -71,19 +71,24 @@ def ksg_mi_pairs(
     n_jobs: int | None = None,
     progress: Progress = False,
     checkpoint: str | os.PathLike[str] | None = None,
+    seeds: Sequence[int] | None = None,
     **options: Unpack[KNNKeywords],
 ) -> Tensor:
     """KSG estimates of I(V_a; V_b) for each pair ``(a, b)`` of indices into ``variables``, sharing the
     preparation of each variable and, on the brute-force path, its distances (see the module's notes).
 
     Variable i is jittered from ``seed + i`` (so a pair's value equals ``ksg_mi(v_a, v_b, seed=...)``
-    wherever the 1e-10 jitter decides no count, as on continuous data).
+    wherever the 1e-10 jitter decides no count, as on continuous data), or from ``seeds[i]``.
 
     Args:
         variables: ``(N, d_i)`` or ``(N,)`` floating-point samples, the same N for all.
         pairs: index pairs ``(a, b)``, ``a != b``.
         k, variant, **options: as for :func:`~iblearn.functional.ksg_mi` (``seed`` seeds the jitter).
         n_jobs, progress, checkpoint: as for :func:`pairwise_mi` (batches of consecutive pairs).
+        seeds: each variable's jitter seed, one a variable; None: ``seed + i``. Columns of a larger
+            table given their own seeds (``seed`` plus their index in it) get the values
+            :func:`pairwise_mi` gives them on the whole table, so a table can be read a few columns at
+            a time.
 
     Returns:
         ``(len(pairs),)`` float64 tensor, nats.
@@ -103,8 +108,10 @@ def ksg_mi_pairs(
     named = [(f"variables[{i}]", v) for i, v in enumerate(variables)]
     size = FUSED_PAIRS_PER_BATCH if _fused(variables[0], k, variant, opts.backend) else PAIRS_PER_BATCH
     batches = [list(range(p, min(p + size, len(pairs)))) for p in range(0, len(pairs), size)]
+    if seeds is not None and len(seeds) != len(variables):
+        raise ValueError(f"seeds: expected one a variable ({len(variables)}), got {len(seeds)}")
     run = _Run(n_jobs, progress, checkpoint)
-    return _named_pairs_mi(named, pairs, k, variant, opts, batches, run)
+    return _named_pairs_mi(named, pairs, k, variant, opts, batches, run, seeds)
 
 
 def _fused(sample: Any, k: int, variant: int, backend: Backend) -> bool:
@@ -130,12 +137,15 @@ def _named_pairs_mi(
     opts: KNNOptions,
     batches: list[list[int]] | None = None,
     run: _Run = _Run(),
+    seeds: Sequence[int] | None = None,
 ) -> Tensor:
     """:func:`ksg_mi_pairs` on samples that come with the names their errors should give, ``batches``
-    of indices into ``pairs`` (one batch if None) run as ``run`` says."""
+    of indices into ``pairs`` (one batch if None) run as ``run`` says, jittered from ``seeds``."""
     V.ksg_variant(variant)
     check_n_jobs(run.n_jobs)
-    prepared, k = prepare_samples(named, k, standardize=opts.standardize, ties=opts.ties, seed=opts.seed)
+    prepared, k = prepare_samples(
+        named, k, standardize=opts.standardize, ties=opts.ties, seed=opts.seed, seeds=seeds
+    )
     device = prepared[0].device
     batches = [list(range(len(pairs)))] if batches is None else batches
     jobs = []
@@ -145,7 +155,7 @@ def _named_pairs_mi(
         jobs.append((shipped, local, k, variant, opts.backend))
     settings = dict(
         pairs=pairs, k=k, variant=variant, standardize=opts.standardize, ties=opts.ties, seed=opts.seed
-    )
+    ) | ({} if seeds is None else {"seeds": list(seeds)})
     store = store_for(run.checkpoint, [t.cpu() for t in prepared], {**settings, "batches": batches})
     values = map_batches(
         pair_batches.batch_mi,
