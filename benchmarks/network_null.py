@@ -16,13 +16,15 @@ surrogates a test, alpha 0.05, lags up to 5 (3 for the networks), Benjamini-Hoch
 Run: ``python benchmarks/network_null.py [--seeds 40] [--gaussian-seeds 100] [--out DIR |
 --write-results]`` (about an hour on one core, most of it KSG's). Each run is kept as a row of
 ``runs.jsonl`` in the output folder as it ends, and a run given the same folder measures only the rows
-it lacks.
+it lacks; ``--minutes`` bounds the time spent on new runs, each cell then counting those it has.
 """
 
 import _prelude  # noqa: F401  (first: one thread per library, the checkout's root on sys.path)
 
 # isort: split
 
+import math
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -104,23 +106,28 @@ def null_case(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def null_cases(out: Path, seeds: dict[str, int]) -> dict[str, Any]:
+def null_cases(out: Path, seeds: dict[str, int], minutes: float) -> dict[str, Any]:
     """Every null case's figures, each run read from ``out / "runs.jsonl"`` where it is there (a run
-    of this commit or another: its row says which), else measured and written there at once."""
+    of this commit or another: its row says which), else measured and written there at once: the
+    Gaussian cells first, and none begun after ``minutes`` (a cell then counts the runs it has)."""
     path = out / "runs.jsonl"
     rows = {
         (r["case"], r["method"], r["seed"]): r for r in script.read_rows(path, ("case", "method", "seed"))
     }
-    results: dict[str, Any] = {}
-    for name, (t, p, a, methods) in NULLS.items():
-        for method in methods:
-            for seed in range(seeds[method]):
-                if (name, method, seed) not in rows:
+    stop = time.monotonic() + 60 * minutes
+    for method in ("gaussian", "auto"):
+        for name, (t, p, a, methods) in NULLS.items():
+            for seed in range(seeds[method] if method in methods else 0):
+                if (name, method, seed) not in rows and time.monotonic() < stop:
                     row = {"case": name, "method": method, "seed": seed, **null_run(t, p, a, method, seed)}
                     rows[name, method, seed] = script.stamped(row)
                     script.write_rows(path, rows.values())
-            chosen = [rows[name, method, seed] for seed in range(seeds[method])]
-            results.setdefault(name, {})[method] = null_case(chosen)
+    results: dict[str, Any] = {}
+    for name, (_, _, _, methods) in NULLS.items():
+        for method in methods:
+            done = [rows[key] for seed in range(seeds[method]) if (key := (name, method, seed)) in rows]
+            if done:
+                results.setdefault(name, {})[method] = null_case(done)
     return results
 
 
@@ -178,13 +185,14 @@ def main() -> None:
     parser.add_output(OUT)
     parser.add_argument("--seeds", type=script.positive_int, default=40, help="runs of method auto")
     parser.add_argument("--gaussian-seeds", type=script.positive_int, default=100)
+    parser.add_argument("--minutes", type=float, default=math.inf, help="begin no run after so long")
     args = parser.parse_args()
     torch.set_num_threads(1)
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     seeds = {"auto": args.seeds, "gaussian": args.gaussian_seeds}
     results: dict[str, Any] = {"config": {**SETTINGS, "seeds": seeds, "fdr": True}}
-    results["nulls"] = null_cases(out, seeds)
+    results["nulls"] = null_cases(out, seeds, args.minutes)
     results["networks"] = {t: recall_case(t, 20) for t in NETWORK_LENGTHS}
     results["provenance"] = environment()
     script.write_folder(out, results, table(results))
