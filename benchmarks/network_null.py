@@ -2,25 +2,31 @@
 
 Under the complete null (no process drives another) every edge is false, and a run with any edge is a
 family-wise error, which ``infer_network`` holds at alpha over all targets. The null cases, each over
-``--seeds`` seeds (the data's and the surrogates'): i.i.d. Gaussian processes at T = 300 with P = 5 and
-at T = 30 with P = 10, and independent AR(1) processes of coefficient 0.9 and 0.99 and 1/f (pink)
-processes at T = 300 with P = 5, each with ``method="gaussian"`` and the default ``"auto"`` (KSG where
-the data do not look Gaussian); the share of runs with any false edge with its 95% Clopper-Pearson
+``--gaussian-seeds`` seeds with ``method="gaussian"`` and ``--seeds`` seeds with the default
+``"auto"`` (KSG where the data do not look Gaussian), the seed the data's and the surrogates':
+i.i.d. Gaussian processes at T = 300 with P = 5 and at T = 30 with P = 10, independent AR(1) processes
+of coefficient 0.9 and 0.99 and 1/f (pink) processes at T = 300 with P = 5, and AR(1) processes of
+coefficient 0.99 at T = 1000; the share of runs with any false edge with its 95% Clopper-Pearson
 interval, and whether it is at most alpha. And,
 to see what the test keeps of a true network, precision and recall of the directed pairs on random
 sparse VAR networks of 5 processes at T = 100 and 300
 (:func:`iblearn.network.simulate.random_var_network`, ``method="gaussian"``). Every run: 200
 surrogates a test, alpha 0.05, lags up to 5 (3 for the networks), Benjamini-Hochberg across targets.
 
-Run: ``python benchmarks/network_null.py [--seeds 20] [--out DIR | --write-results]`` (about ten
-minutes on one core, most of it KSG's).
+Run: ``python benchmarks/network_null.py [--seeds 40] [--gaussian-seeds 100] [--out DIR |
+--write-results]`` (about an hour on one core, most of it KSG's). Each run is kept as a row of
+``runs.jsonl`` in the output folder as it ends, and a run given the same folder measures only the rows
+it lacks; ``--minutes`` bounds the time spent on new runs, each cell then counting those it has.
 """
 
 import _prelude  # noqa: F401  (first: one thread per library, the checkout's root on sys.path)
 
 # isort: split
 
+import math
+import time
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -64,6 +70,7 @@ NULLS = {
     "AR(0.9), T = 300, P = 5": (300, 5, 0.9, ("gaussian", "auto")),
     "AR(0.99), T = 300, P = 5": (300, 5, 0.99, ("gaussian", "auto")),
     "1/f noise, T = 300, P = 5": (300, 5, -1, ("gaussian", "auto")),
+    "AR(0.99), T = 1000, P = 5": (1000, 5, 0.99, ("gaussian",)),
 }
 
 
@@ -71,28 +78,57 @@ NULLS = {
 NETWORK_LENGTHS = (100, 300)
 
 
-def null_case(t: int, p: int, a: float, method: str, seeds: int) -> dict[str, Any]:
-    """Runs with a false edge, false edges in all, the smallest p-value of a target found, the
-    estimators ``"auto"`` chose, and the 95% Clopper-Pearson interval of the share of runs."""
-    runs, edges, least, chosen = 0, 0, [], []
-    for seed in range(seeds):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # too few surrogates for P targets; slow mixing
-            res = infer_network(independent(t, p, a, seed), seed=seed, method=method, **SETTINGS)
-        runs += bool(res.edges)
-        edges += len(res.edges)
-        chosen.append(res.settings["method"])
-        least += [r.omnibus_p for r, keep in zip(res.targets, res.significant, strict=True) if keep]
+def null_run(t: int, p: int, a: float, method: str, seed: int) -> dict[str, Any]:
+    """One run on independent processes: its false edges, the p-values of the targets kept, and the
+    estimator ``"auto"`` chose."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # too few surrogates for P targets
+        res = infer_network(independent(t, p, a, seed), seed=seed, method=method, **SETTINGS)
+    kept = [r.omnibus_p for r, keep in zip(res.targets, res.significant, strict=True) if keep]
+    return {"false_edges": len(res.edges), "p_of_kept": kept, "chosen": res.settings["method"]}
+
+
+def null_case(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Runs with a false edge, false edges in all, the p-values of the targets found, the estimators
+    ``"auto"`` chose, and the 95% Clopper-Pearson interval of the share of runs."""
+    seeds = len(rows)
+    runs = sum(r["false_edges"] > 0 for r in rows)
+    chosen = [r["chosen"] for r in rows]
     low = float(beta.ppf(0.025, runs, seeds - runs + 1)) if runs else 0.0
     high = float(beta.ppf(0.975, runs + 1, seeds - runs)) if runs < seeds else 1.0
     return {
         "runs": seeds,
         "runs_with_false_edge": runs,
         "interval": [low, high],
-        "false_edges": edges,
-        "p_of_kept": sorted(least),
+        "false_edges": sum(r["false_edges"] for r in rows),
+        "p_of_kept": sorted(p for r in rows for p in r["p_of_kept"]),
         "chosen": {m: chosen.count(m) for m in sorted(set(chosen))},
     }
+
+
+def null_cases(out: Path, seeds: dict[str, int], minutes: float) -> dict[str, Any]:
+    """Every null case's figures, each run read from ``out / "runs.jsonl"`` where it is there (a run
+    of this commit or another: its row says which), else measured and written there at once: the
+    Gaussian cells first, and none begun after ``minutes`` (a cell then counts the runs it has)."""
+    path = out / "runs.jsonl"
+    rows = {
+        (r["case"], r["method"], r["seed"]): r for r in script.read_rows(path, ("case", "method", "seed"))
+    }
+    stop = time.monotonic() + 60 * minutes
+    for method in ("gaussian", "auto"):
+        for name, (t, p, a, methods) in NULLS.items():
+            for seed in range(seeds[method] if method in methods else 0):
+                if (name, method, seed) not in rows and time.monotonic() < stop:
+                    row = {"case": name, "method": method, "seed": seed, **null_run(t, p, a, method, seed)}
+                    rows[name, method, seed] = script.stamped(row)
+                    script.write_rows(path, rows.values())
+    results: dict[str, Any] = {}
+    for name, (_, _, _, methods) in NULLS.items():
+        for method in methods:
+            done = [rows[key] for seed in range(seeds[method]) if (key := (name, method, seed)) in rows]
+            if done:
+                results.setdefault(name, {})[method] = null_case(done)
+    return results
 
 
 def verdict(c: dict[str, Any], alpha: float) -> str:
@@ -147,18 +183,20 @@ def table(results: dict[str, Any]) -> str:
 def main() -> None:
     parser = script.Parser(description=__doc__.splitlines()[0])
     parser.add_output(OUT)
-    parser.add_argument("--seeds", type=script.positive_int, default=20)
+    parser.add_argument("--seeds", type=script.positive_int, default=40, help="runs of method auto")
+    parser.add_argument("--gaussian-seeds", type=script.positive_int, default=100)
+    parser.add_argument("--minutes", type=float, default=math.inf, help="begin no run after so long")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    results: dict[str, Any] = {"config": {**SETTINGS, "seeds": args.seeds, "fdr": True}}
-    results["nulls"] = {
-        name: {m: null_case(t, p, a, m, args.seeds) for m in methods}
-        for name, (t, p, a, methods) in NULLS.items()
-    }
-    results["networks"] = {t: recall_case(t, args.seeds) for t in NETWORK_LENGTHS}
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    seeds = {"auto": args.seeds, "gaussian": args.gaussian_seeds}
+    results: dict[str, Any] = {"config": {**SETTINGS, "seeds": seeds, "fdr": True}}
+    results["nulls"] = null_cases(out, seeds, args.minutes)
+    results["networks"] = {t: recall_case(t, 20) for t in NETWORK_LENGTHS}
     results["provenance"] = environment()
-    script.write_folder(args.out, results, table(results))
-    write_json(args.out / "sources.json", SOURCES)
+    script.write_folder(out, results, table(results))
+    write_json(out / "sources.json", SOURCES)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,15 @@ import pytest
 import torch
 
 import iblearn.functional as ibf
-from iblearn.functional.cmi_surrogates import KSGCMI, GaussianCMI, condition, surrogates
+from iblearn.functional.cmi_surrogates import (
+    KSGCMI,
+    MAX_ROOT,
+    GaussianCMI,
+    autoregression,
+    condition,
+    surrogate_kind,
+    surrogates,
+)
 from iblearn.network import active_information_storage, transfer_entropy
 
 
@@ -97,7 +105,14 @@ def test_the_estimators_agree_with_the_library_functions():
 
 
 @pytest.mark.parametrize(
-    ("segments", "kind"), [((500,), "shift"), ((250, 250), "shift"), ((100,) * 5, "trials")]
+    ("segments", "kind"),
+    [
+        ((500,), "shift"),
+        ((250, 250), "shift"),
+        ((100,) * 5, "trials"),
+        ((500,), "autoregressive"),
+        ((250, 250), "autoregressive"),
+    ],
 )
 def test_batched_gaussian_surrogates_equal_the_surrogates_laid_out(segments, kind):
     rng = np.random.default_rng(5)
@@ -125,3 +140,47 @@ def test_shifted_surrogates_make_no_step_the_series_does_not(segments):
             assert np.abs(np.diff(sample[start : start + length])).max() <= largest
     # and it is a shift: no surrogate keeps the trial in place
     assert not any(np.array_equal(sample, c) for sample in plan.take(c))
+
+
+def test_the_autoregressive_fit_finds_the_order_and_coefficients():
+    e = np.random.default_rng(1).standard_normal(5000)
+    x = np.zeros(5000)
+    for t in range(2, 5000):
+        x[t] = 0.5 + 0.6 * x[t - 1] - 0.3 * x[t - 2] + e[t]
+    c, phi, innovations = autoregression(x)
+    assert len(phi) >= 2
+    np.testing.assert_allclose(phi[:2], [0.6, -0.3], atol=0.05)
+    assert np.all(np.abs(phi[2:]) < 0.05)
+    assert c == pytest.approx(0.5, abs=0.1)
+    assert innovations.std() == pytest.approx(1.0, abs=0.05)
+
+
+def test_a_unit_root_fit_is_damped_to_a_stationary_filter():
+    x = np.cumsum(np.random.default_rng(2).standard_normal(300))
+    _, phi, _ = autoregression(x)
+    assert np.abs(np.roots(np.r_[1.0, -phi])).max() <= MAX_ROOT + 1e-9
+
+
+def test_slowly_mixing_series_get_surrogates_nearly_independent_of_one_another():
+    """The network's surrogates of an AR(1) series of root 0.99 over 300 steps are like fresh draws:
+    hardly a pair of them nearly the same series (shifted copies of so short a series overlap in a few
+    spans of its memory: 2-5% of their pairs correlate above 0.8), each with the series' lag-one
+    autocorrelation, and none the data."""
+    x = _ar1(0.99, 400, 0)[100:]
+    plan = surrogates((300,), 200, surrogate_kind((300,), 200), (0, 1, 2))
+    laid = plan.take(x)
+    between = np.corrcoef(laid)[np.triu_indices(len(laid), 1)]
+    assert (between > 0.8).mean() < 0.01
+    lag_one = [np.corrcoef(s[1:], s[:-1])[0, 1] for s in laid]
+    assert np.mean(lag_one) == pytest.approx(np.corrcoef(x[1:], x[:-1])[0, 1], abs=0.05)
+    assert not any(np.array_equal(s, x) for s in laid)
+
+
+def test_autoregressive_surrogates_depend_on_their_own_seed_only():
+    x = _ar1(0.9, 200, 3)
+    plan = surrogates((80, 120), 30, "autoregressive", (4, 5, 6))
+    everything = plan.take(x)
+    np.testing.assert_array_equal(plan.take(x, slice(10, 13)), everything[10:13])
+    together = plan.take(np.column_stack([x, -x]))
+    np.testing.assert_array_equal(together[..., 0], everything)
+    assert not np.array_equal(together[..., 1], -everything)  # each column a series of its own

@@ -156,7 +156,7 @@ def test_targets_without_sources_count_in_the_correction():
     assert corrected([0.009, 1.0, 1.0, 1.0, 1.0], 0.05, fdr=True) == [True] + [False] * 4
 
 
-@pytest.mark.parametrize(("seed", "target"), [(8, 4), (13, 1)])
+@pytest.mark.parametrize(("seed", "target"), [(6, 4), (13, 1)])
 def test_a_source_chosen_by_chance_in_noise_gives_no_edge(seed, target):
     """I.i.d. noise where one target's first source passes its maximum statistic at alpha by chance: the
     omnibus test, on the data that chose it, reads the least p-value 1/101; the target's p-value is
@@ -241,16 +241,16 @@ def test_a_transposed_array_is_named_with_the_expected_shape():
 
 
 @pytest.mark.slow
-def test_slowly_forgetting_independent_processes_read_as_a_network_near_alpha():
-    """Independent AR(1) processes of root 0.99 over 300 steps: shifted surrogates joined end to start
-    by a jump read them as coupled in 13 of these 60 runs; continued by their mirror image, within alpha
-    plus two standard errors."""
+def test_slowly_forgetting_independent_processes_read_as_a_network_at_most_alpha():
+    """Independent AR(1) processes of root 0.99 over 300 steps: surrogates shifted in time (continued
+    by their mirror image) read them as coupled in 38 of these 400 runs (9.5%); the autoregressive
+    surrogates within alpha plus two standard errors of 400 runs (7.2%)."""
     runs = 0
-    for seed in range(60):
+    for seed in range(400):
         x = np.random.default_rng(seed).standard_normal((400, 5))
         for step in range(1, 400):
             x[step] += 0.99 * x[step - 1]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             runs += bool(infer_network(x[100:], seed=seed, method="gaussian").edges)
-    assert runs / 60 <= 0.05 + 2 * np.sqrt(0.05 * 0.95 / 60)
+    assert runs / 400 <= 0.05 + 2 * np.sqrt(0.05 * 0.95 / 400)

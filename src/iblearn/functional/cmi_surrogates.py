@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from scipy.signal import lfilter
 
 from iblearn.functional.knn.engine import (
     PreparedCondition,
@@ -41,14 +42,24 @@ from iblearn.functional.knn.engine import (
     prepared_condition,
 )
 
+#: The surrogate kinds: whole trials in a permuted order; each trial shifted in time (continued by its
+#: mirror image); each trial a new series of its autoregressive fit (the sieve bootstrap).
+KINDS = ("trials", "shift", "autoregressive")
+#: The highest autoregressive order fitted to a trial of T samples is ``min(MAX_ORDER, T // 20)``
+#: (at least 1), the order within it chosen by Akaike's criterion.
+MAX_ORDER = 10
+#: A fitted filter whose largest root lies above this modulus is shrunk to it: the surrogates stay
+#: stationary, and their burn-in finite.
+MAX_ROOT = 0.995
+
 
 def surrogate_kind(segments: Sequence[int], n_permutations: int) -> str:
     """``"trials"`` where the trials are of one length and numerous enough for ``n_permutations``
-    distinct orders (``R! >= n_permutations``, IDTxl's rule), else ``"shift"``."""
+    distinct orders (``R! >= n_permutations``, IDTxl's rule), else ``"autoregressive"``."""
     r = len(segments)
     if r > 1 and len(set(segments)) == 1 and math.factorial(min(r, 20)) >= n_permutations:
         return "trials"
-    return "shift"
+    return "autoregressive"
 
 
 @dataclass(frozen=True)
@@ -57,18 +68,27 @@ class Surrogates:
     variable's realisations taken from a permuted order of the trials (each trial's samples whole, so
     their autocorrelation is kept and only their alignment with the target is broken); ``"shift"``,
     within each trial the realisations shifted in time by at least a tenth of the trial, the samples
-    shifted past one end of the trial taken from its mirror image there (:func:`reflected`).
+    shifted past one end of the trial taken from its mirror image there (:func:`reflected`);
+    ``"autoregressive"``, within each trial a new series of the variable's autoregressive fit, started
+    at a stretch of the trial and driven by innovations resampled from the fit's (:func:`renewed`).
 
     A circular shift would join the trial's end to its start: for a series that forgets its past
     slowly (an AR(1) process of root 0.9 or 0.99 over a few hundred steps) that joint is a jump no
     step of the series makes, the shifted copy no longer has the series' law, and independent
     processes pass as coupled about twice as often as alpha. The mirror image continues the series
-    without a jump, and a time-reversible process (every Gaussian one) reads the same backwards."""
+    without a jump, and a time-reversible process (every Gaussian one) reads the same backwards. Yet a
+    trial that holds only a few spans of its series' memory yields only a few distinct shifted copies,
+    and the largest of many candidates' surrogates falls short of the largest of as many independent
+    copies: independent processes still pass as coupled at the low levels a correction across targets
+    asks for (``alpha / P``) about twice as often as they should. The autoregressive surrogates are
+    independent of one another given the data, each of about the series' law (its autocorrelation up
+    to the fit's order, its innovations' distribution), like fresh draws of the series."""
 
     segments: tuple[int, ...]
     kind: str
     #: ``(B, R)``: the trial order (``"trials"``) or each trial's shift (``"shift"``, in ``[0, 2 T_r)``:
-    #: the offset into the trial followed by its mirror image, repeated) of surrogate b.
+    #: the offset into the trial followed by its mirror image, repeated; ``"autoregressive"``, the seed of
+    #: trial r's series in surrogate b).
     draws: np.ndarray
 
     def __len__(self) -> int:
@@ -79,7 +99,9 @@ class Surrogates:
         ``(B, k)``, without laying the surrogates out. Shifts: per trial, the circular
         cross-correlation of a (zero-padded to twice the trial) with the trial and its mirror image at
         every offset at once by FFT (``ifft(conj(fft a) fft c)``); trial orders: the R x R products of
-        the trials' pieces, summed along each order."""
+        the trials' pieces, summed along each order; autoregressive ones, the surrogates laid out."""
+        if self.kind == "autoregressive":
+            return np.einsum("nk,bn->bk", a, self.take(column))
         starts = np.concatenate([[0], np.cumsum(self.segments)[:-1]]).astype(np.int64)
         if self.kind == "trials":
             size = self.segments[0]
@@ -107,6 +129,11 @@ class Surrogates:
                 # Trial r of surrogate b is trial draws[b, r] of the data.
                 windows = np.stack([column[s : s + length] for s in starts])
                 pieces.append(windows[draws[:, r]])
+            elif self.kind == "autoregressive":
+                piece = column[start : start + length].reshape(length, -1)
+                # Moved together, the columns draw apart: column m's streams are seeded m steps on.
+                each = [renewed(piece[:, m], draws[:, r] + np.uint64(m)) for m in range(piece.shape[1])]
+                pieces.append(np.stack(each, axis=2).reshape(len(draws), length, *column.shape[1:]))
             else:
                 pieces.append(column[start + reflected(length, draws[:, r])])
         return np.concatenate(pieces, axis=1)
@@ -122,12 +149,69 @@ def reflected(length: int, offsets: np.ndarray) -> np.ndarray:
     return np.where(where < length, where, 2 * length - 1 - where)
 
 
+def autoregression(x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """The least-squares autoregressive fit ``x_t = c + sum_i phi_i x_{t-i} + e_t`` of a series ``(T,)``,
+    its order (up to ``min(MAX_ORDER, T // 20)``, at least 1) the least of Akaike's criterion
+    ``n log(sigma^2) + 2 q`` over a common span: ``(c, phi, e)``, the innovations ``(T - q,)``. A fit
+    whose filter has a root of modulus above :data:`MAX_ROOT` is damped (``phi_i`` times ``d^i``)
+    until none has."""
+    most = max(1, min(MAX_ORDER, len(x) // 20))
+    lags = np.column_stack([np.ones(len(x) - most)] + [x[most - i : len(x) - i] for i in range(1, most + 1)])
+    # Nested fits at once: the residual sum of squares of the first 1 + q columns from one QR.
+    along = np.linalg.qr(lags)[0].T @ x[most:]
+    sums = float(x[most:] @ x[most:]) - np.cumsum(along**2)[1:]
+    orders = np.arange(1, most + 1)
+    scores = (len(x) - most) * np.log(np.maximum(sums, 1e-300)) + 2 * orders
+    q = int(np.argmin(scores)) + 1
+    design = np.column_stack([np.ones(len(x) - q)] + [x[q - i : len(x) - i] for i in range(1, q + 1)])
+    coef = np.linalg.lstsq(design, x[q:], rcond=None)[0]
+    c, phi = float(coef[0]), coef[1:]
+    largest = float(np.abs(np.roots(np.r_[1.0, -phi])).max())
+    if largest > MAX_ROOT:
+        phi = phi * (MAX_ROOT / largest) ** np.arange(1, q + 1)
+    design = np.column_stack([x[q - i : len(x) - i] for i in range(1, q + 1)])
+    return c, phi, x[q:] - c - design @ phi
+
+
+def renewed(x: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+    """``(B, T)``: surrogates of a series ``x`` ``(T,)`` by its autoregressive fit (:func:`autoregression`),
+    one a seed of ``seeds`` ``(B,)``: each starts at q consecutive samples of ``x`` drawn at random and
+    runs on by the fitted filter, driven by innovations drawn from the fit's with replacement (the
+    autoregressive sieve bootstrap). Each is a new series of about the law of ``x``, independent of the
+    others and of any other series given ``x``."""
+    c, phi, e = autoregression(x)
+    q, length = len(phi), len(x)
+    z = _mixed(np.asarray(seeds, dtype=np.uint64), length - q + 1)
+    first = (z[:, 0] % np.uint64(length - q + 1)).astype(np.int64)
+    head = x[first[:, None] + np.arange(q)[None, :]]
+    drive = np.empty((len(z), length))
+    # The input that makes the filter, started at rest, give out the head's samples first.
+    for t in range(q):
+        drive[:, t] = head[:, t] - head[:, :t][:, ::-1] @ phi[:t]
+    drive[:, q:] = c + e[(z[:, 1:] % np.uint64(len(e))).astype(np.int64)]
+    return lfilter([1.0], np.r_[1.0, -phi], drive, axis=1)
+
+
+def _mixed(seeds: np.ndarray, count: int) -> np.ndarray:
+    """``(B, count)`` pseudo-random 64-bit words, row b the SplitMix64 stream of ``seeds[b]`` (Steele,
+    Lea & Flood 2014): a surrogate's draws depend on its own seed only, and all rows come at once."""
+    with np.errstate(over="ignore"):
+        z = seeds[:, None] + np.uint64(0x9E3779B97F4A7C15) * np.arange(1, count + 1, dtype=np.uint64)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
 def surrogates(segments: tuple[int, ...], count: int, kind: str, key: Sequence[int]) -> Surrogates:
     """The :class:`Surrogates` drawn from ``numpy.random.default_rng(key)``: a key of the seed, the
     target, the step and the variable, so that they never depend on which worker runs the target."""
     rng = np.random.default_rng([int(k) % 2**64 for k in key])
     if kind == "trials":
         return Surrogates(segments, kind, np.stack([rng.permutation(len(segments)) for _ in range(count)]))
+    if kind == "autoregressive":
+        return Surrogates(
+            segments, kind, rng.integers(0, 2**63, size=(count, len(segments)), dtype=np.uint64)
+        )
     least = [max(1, length // 10) for length in segments]
     draws = np.stack(
         [
@@ -199,6 +283,12 @@ class GaussianCMI:
         ``[ry, Q]`` (:meth:`~iblearn.functional.cmi_surrogates.Surrogates.dots`) give every R^2.
         """
         ry = cond.target
+        if plan.kind == "autoregressive" and (c.ndim == 1 or c.shape[1] == 1):
+            # Each surrogate filtered again: laid out once, its products and squares taken from it.
+            laid = plan.take(c.reshape(-1))
+            along = laid @ np.column_stack([ry, cond.basis])
+            kept = (laid * laid).sum(axis=1) - (along[:, 1:] ** 2).sum(axis=1)
+            return _nats(along[:, 0] ** 2 / (float(ry @ ry) * np.maximum(kept, 1e-300)))
         if c.ndim == 1 or c.shape[1] == 1:
             c = c.reshape(-1)
             along = plan.dots(np.column_stack([ry, cond.basis]), c)

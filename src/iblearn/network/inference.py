@@ -3,14 +3,16 @@ parallel and resumable, then the correction across targets.
 
 Surrogates keep each series' own dynamics and break only its alignment with the target: with
 several trials of one length and ``trials! >= n_permutations``, the candidate's realisations from a
-permuted order of the trials (IDTxl's swap of replications); otherwise, within each trial, the
-candidate's realisations shifted in time by at least a tenth of the trial, continued past the
-trial's ends by its mirror image (a block surrogate, in place of IDTxl's permutation of samples in
-time, which would break the autocorrelation; the mirror, in place of a circular shift's jump from the
-end to the start). A shifted copy keeps a series' law only where the series forgets its past well
-within its trial: a process that mixes more slowly (a root near 1) is warned about, since its
-surrogates make independent processes look coupled more often than alpha. Each
-target's and each candidate's surrogates are drawn from a seed derived from ``seed``, the target,
+permuted order of the trials (IDTxl's swap of replications); otherwise, within each trial, a new series
+of the candidate's autoregressive fit (order by Akaike's criterion), started at a stretch of the trial
+and driven by the fit's innovations drawn with replacement (the sieve bootstrap, in place of IDTxl's
+permutation of samples in time, which would break the autocorrelation). Shifted copies of the trial
+would be few distinct series where it holds only a few spans of its memory (a root near 1), and
+independent processes would pass as coupled at the corrected levels about twice as often as alpha;
+the fit's series are independent of one another, each of about the candidate's law. A process that
+mixes too slowly for its trial is warned about: its fit rests on few effective samples, and a law
+beyond the fit's order (long memory, nonlinear dynamics) is kept only in part. Each target's and each
+candidate's surrogates are drawn from a seed derived from ``seed``, the target,
 the step and the candidate, never from a worker, so the result is the same for every ``n_jobs`` and
 backend, bit for bit.
 
@@ -152,7 +154,7 @@ def infer_network(
     chosen, reason = (method, "asked for") if method != "auto" else choose_network(*_present_and_past(trials))
     emb = embed(normal_scores(trials) if chosen == "copula" else trials, max_lag)
     kind = surrogate_kind(emb.segments, n_permutations)
-    if kind == "shift":
+    if kind == "autoregressive":
         _warn_if_slow(trials)
     st = Settings(min_lag, max_lag, chosen, n_permutations, alpha, seed, kind)
     store = store_for(checkpoint, trials, asdict(st))
@@ -247,9 +249,8 @@ def _warn_if_too_few(n_permutations: int, alpha: float, p: int) -> None:
 def _warn_if_slow(trials: list[np.ndarray]) -> None:
     """A warning where a process mixes too slowly for its trial (:func:`iblearn.functional.serial.mixing`:
     fewer than :data:`~iblearn.functional.serial.MIN_BLOCKS` blocks of its dependence, or an
-    autocorrelation not died out within sqrt(T) steps): a shifted copy of such a series, continued
-    past its ends by its mirror image, no longer quite has its law, and its surrogates read independent
-    processes as coupled more often than alpha."""
+    autocorrelation not died out within sqrt(T) steps): the autoregressive fit behind its surrogates
+    rests on few effective samples, so the tests' levels are least sure there."""
     for r, trial in enumerate(trials):
         mix = mixing([trial])
         if mix is not None and (not mix.decayed or len(trial) / mix.block < MIN_BLOCKS):
@@ -257,8 +258,8 @@ def _warn_if_slow(trials: list[np.ndarray]) -> None:
             warnings.warn(
                 f"data: a process of {where} mixes too slowly for its {len(trial)} steps (integrated "
                 f"autocorrelation time {mix.tau:.3g}, about {mix.effective:.3g} effective samples): its "
-                "shifted surrogates do not keep its law, and edges between independent processes pass "
-                "the tests more often than alpha; use longer or more trials, or difference the series",
+                "surrogates rest on an autoregressive fit to few effective samples, and the tests' "
+                "levels are least sure; use longer or more trials, or difference the series",
                 UserWarning,
                 stacklevel=3,
             )
