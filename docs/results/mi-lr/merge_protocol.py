@@ -22,9 +22,7 @@ base = configs[str(parts[0])]
 methods = [m for c in configs.values() for m in c["methods"]]
 shutil.rmtree(out, ignore_errors=True)
 folder = RunFolder(out)
-folder.write_config(
-    {**base, "methods": methods, "merged_from": {k: c["methods"] for k, c in configs.items()}}
-)
+folder.write_config({**base, "methods": methods, "merged_from": {k: c["methods"] for k, c in configs.items()}})
 for p in parts:
     with open(p / "metrics.csv", newline="") as fh:
         for row in csv.DictReader(fh):
@@ -33,19 +31,14 @@ for cached in parts[0].glob("lr_range-*"):
     shutil.copy(cached, out / cached.name)
 names = {f.name for f in fields(mi_lr.Config)}
 config = mi_lr.Config(
-    **{
-        k: tuple(tuple(x) if isinstance(x, list) else x for x in v) if isinstance(v, list) else v
-        for k, v in {**base, "methods": methods}.items()
-        if k in names
-    }
+    **{k: tuple(tuple(x) if isinstance(x, list) else x for x in v) if isinstance(v, list) else v
+       for k, v in {**base, "methods": methods}.items() if k in names}
 )
 ranges = {}
 for dataset, name in config.runs:
     ranges[f"{dataset}|{name}"] = json.loads((out / f"lr_range-{dataset}-{name}.json").read_text())["range"]
 summary = mi_lr_report.summarize(folder.metrics())
-folder.write_results(
-    {"summary": summary, "ranges": ranges, "not_run": {}}, seed=base["seed"], device=base["device"]
-)
+folder.write_results({"summary": summary, "ranges": ranges, "not_run": {}}, seed=base["seed"], device=base["device"])
 folder.write_table(mi_lr_report.table(summary, ranges, {}, config))
 mi_lr_report.plot(folder)
 print(folder.file("table.md").read_text())
