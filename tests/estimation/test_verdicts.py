@@ -181,6 +181,35 @@ def test_nsb_on_dirichlet_draws_stays_reliable():
     assert est.interval[0] <= truth <= est.interval[1]
 
 
+@pytest.mark.parametrize(("exponent", "symbols", "draw"), [(1.3, 1000, 0), (1.5, 1000, 3), (1.5, 10_000, 15)])
+def test_pym_on_a_finite_power_law_covers_where_reliable(exponent, symbols, draw):
+    # Draws of the power-law benchmark (seed 1, N = 5,000) that pass every check: PYM's interval alone
+    # read high (its Pitman-Yor tail runs past the last symbol) and missed the truth; NSB's Dirichlet
+    # prior over finitely many symbols reads lower, and the interval spans both posteriors'.
+    p = np.arange(1, symbols + 1, dtype=float) ** -exponent
+    p /= p.sum()
+    truth = -(p * np.log(p)).sum()
+    rng = np.random.default_rng([1, round(100 * exponent), symbols, 5000])
+    counts = [rng.multinomial(5000, p) for _ in range(draw + 1)][-1]
+    est = _quiet("entropy", _labels(counts))
+    assert est.report.chosen == "pym" and est.reliable is True
+    assert est.interval[0] <= truth <= est.interval[1]
+    assert "NSB" in est.interval_basis()
+
+
+def test_entropy_interval_spans_both_priors_posterior_intervals():
+    p = np.random.default_rng(1).dirichlet(np.full(10_000, 0.01))
+    counts = np.random.default_rng(2).multinomial(3000, p)
+    est = _quiet("entropy", _labels(counts))
+    for method in ("nsb", "pym"):
+        low, high = iblearn.functional.discrete_entropy_estimate(
+            counts=counts[counts > 0], method=method
+        ).interval
+        assert est.interval[0] <= low + 1e-12 and high - 1e-12 <= est.interval[1]
+    nsb = iblearn.functional.discrete_entropy_estimate(counts=counts[counts > 0], method="nsb").interval
+    assert est.interval[1] - est.interval[0] < 1.3 * (nsb[1] - nsb[0])  # the priors agree: little wider
+
+
 def test_nsb_with_the_alphabet_known_skips_the_priors_check():
     p = np.arange(1, 1001, dtype=float) ** -1.0
     labels = _labels(np.random.default_rng(3).multinomial(5000, p / p.sum()))

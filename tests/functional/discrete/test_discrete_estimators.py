@@ -225,3 +225,62 @@ def test_trigamma_series_is_scipys_zeta():
 
     x = np.concatenate([np.linspace(1, 30, 5000), np.logspace(0, 12, 2000)])
     assert np.abs(_trigamma(x) / special.zeta(2, x) - 1).max() < 1e-13
+
+
+def _dense_posterior(counts: np.ndarray, k: int, a: float) -> tuple[float, float]:
+    """E[H] and Var[H] under Dirichlet(counts + a) over k symbols, term by term over the symbols
+    (Wolpert & Wolf 1995; Archer, Park & Pillow 2013, eqs. 4-5)."""
+    al = np.zeros(k)
+    al[: len(counts)] = counts
+    al += a
+    big = al.sum()
+    mean = special.digamma(big + 1) - (al / big * special.digamma(al + 1)).sum()
+    ph = special.digamma(al + 1) - special.digamma(big + 2)
+    tri = special.polygamma(1, big + 2)
+    pairs = (al * ph).sum() ** 2 - (al**2 * ph**2).sum() - tri * (big**2 - (al**2).sum())
+    ph2 = special.digamma(al + 2) - special.digamma(big + 2)
+    same = (al * (al + 1) * (ph2**2 + special.polygamma(1, al + 2) - tri)).sum()
+    return float(mean), float((pairs + same) / (big * (big + 1)) - mean**2)
+
+
+def test_posterior_moments_given_a_match_draws_of_the_dirichlet_posterior():
+    counts, k, a = np.array([5, 3, 2, 2, 1, 1]), 20, 0.3
+    alphas = np.concatenate([counts, np.zeros(k - len(counts))]) + a
+    p = np.random.default_rng(0).dirichlet(alphas, 100_000)
+    h = -(p * np.log(p)).sum(axis=1)
+    mean, var = _moments(np.array([math.log(a)]), fingerprint(counts, k), k)
+    assert (mean[0], var[0]) == pytest.approx(_dense_posterior(counts, k, a), rel=1e-10)
+    assert mean[0] == pytest.approx(h.mean(), abs=4 * h.std() / math.sqrt(len(h)))
+    assert var[0] == pytest.approx(h.var(), rel=0.03)
+
+
+@pytest.mark.parametrize(
+    ("k", "alpha", "n"), [(20, 0.3, 15), (100, 0.1, 50), (100, 1.0, 100), (300, 0.01, 80)]
+)
+def test_nsb_mean_and_sd_are_an_independent_integral_over_the_concentration(k, alpha, n):
+    # The sd holds the spread of E[H | a] over the weight of a as well as E[Var[H | a]].
+    rng = np.random.default_rng(k + n)
+    counts = rng.multinomial(n, rng.dirichlet(np.full(k, alpha)))
+    counts = counts[counts > 0].astype(float)
+
+    def log_weight(t: float) -> float:
+        a = math.exp(t)
+        prior = k * special.polygamma(1, k * a + 1) - special.polygamma(1, a + 1)
+        seen = (special.gammaln(counts + a) - special.gammaln(a)).sum()
+        return math.log(prior) + special.gammaln(k * a) - special.gammaln(n + k * a) + seen + t
+
+    grid = np.linspace(-math.log(k) - 30, -math.log(k) + 30, 601)
+    top = grid[np.argmax([log_weight(t) for t in grid])]
+    peak = log_weight(top)
+
+    def moment(power: int) -> float:
+        def f(t: float) -> float:
+            mean, var = _dense_posterior(counts, k, math.exp(t))
+            return math.exp(log_weight(t) - peak) * (1.0, mean, var + mean**2)[power]
+
+        return integrate.quad(f, top - 30, top + 30, points=[top], limit=500, epsabs=0, epsrel=1e-10)[0]
+
+    z = moment(0)
+    mean, second = moment(1) / z, moment(2) / z
+    got = ibf.nsb_entropy(counts=counts.astype(int), alphabet=k)
+    assert got == pytest.approx((mean, math.sqrt(second - mean**2)), abs=1e-5)
