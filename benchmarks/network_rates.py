@@ -2,15 +2,15 @@
 tigramite, the false-discovery proportion and recall of each method on the same data.
 
     python benchmarks/network_rates.py [--seeds 10] [--samples 1000] [--methods ...] [--couplings ...]
-        [--resume] [--idtxl-python /tmp/idtxlvenv/bin/python] [--tigramite-python /tmp/tigvenv/bin/python]
-        [--out DIR | --write-results]
+        [--resume] [--timeout S] [--idtxl-python /tmp/idtxlvenv/bin/python]
+        [--tigramite-python /tmp/tigvenv/bin/python] [--out DIR | --write-results]
 
 Each network (:func:`planted`): 5 processes, each its own lag-1 memory 0.3, and 5 planted edges
 (distinct ordered pairs) at lags 1 or 2 with couplings 0.4 - 0.6 of random sign, acting through the
-source's ``x`` (linear), ``tanh(2 x)`` (monotone) or ``sin(2 x)`` (non-monotone, with no linear part
-for a symmetric source), with unit Gaussian innovations; the seed draws the graph and the data, so
+source's ``x`` (linear), ``tanh(2 x)`` (monotone) or ``sin(2 x)`` (non-monotone, a linear estimate
+sees only its part along ``x``), with unit Gaussian innovations; the seed draws the graph and the data, so
 every method sees the same samples. Every method searches lags 1 - 2 at alpha 0.05 with the same
-surrogates a test (:data:`SETTINGS`):
+surrogates a test (:data:`SETTINGS`; the kNN estimators with :data:`KSG_PERMUTATIONS`):
 
 - iblearn: ``infer_network`` with ``method`` ``"auto"``, ``"ksg"``, ``"gaussian"``, ``"copula"``,
   Benjamini-Hochberg across targets (its default);
@@ -67,8 +67,9 @@ KEY = ("method", "coupling", "seed")
 NODES, EDGES, MEMORY = 5, 5, 0.3
 #: what every method searches with
 SETTINGS: dict[str, Any] = {"min_lag": 1, "max_lag": 2, "alpha": 0.05, "n_permutations": 200}
-#: iblearn's KSG (asked for, or chosen by ``"auto"``) on fewer surrogates, for the CPU budget of two
-#: shared cores: its least p-value, 1/101, stays below the first level of the correction, alpha / 5.
+#: The kNN estimators (iblearn's KSG, asked for or chosen by ``"auto"``; IDTxl's KSG; tigramite's
+#: CMIknn) on fewer surrogates, for the CPU budget of two shared cores: the least p-value, 1/101,
+#: stays below the first level of the correction across 5 targets, alpha / 5.
 KSG_PERMUTATIONS = 100
 COUPLINGS = {
     "linear": lambda x: x,
@@ -153,21 +154,26 @@ def run_iblearn(method: str, data: np.ndarray) -> tuple[dict[str, list[list[int]
 
 
 def run_peer(
-    method: str, data: np.ndarray, python: str
+    method: str, data: np.ndarray, python: str, timeout: float | None = None
 ) -> tuple[dict[str, list[list[int]]], float, dict[str, Any]]:
     """The peer's edges (``"fdr"``; IDTxl's also ``"uncorrected"``), CPU seconds and version, from
     ``network_peer.py`` in the peer's own venv."""
     library, test = method.split("-")
+    n = KSG_PERMUTATIONS if test in ("kraskov", "cmiknn") else SETTINGS["n_permutations"]
     with tempfile.TemporaryDirectory() as tmp:
         np.save(Path(tmp) / "data.npy", data)
         request = {
             "library": library,
             "data": str(Path(tmp) / "data.npy"),
-            "settings": dict(SETTINGS, test=test, targets=None, fdr_constant=1),
+            "settings": SETTINGS | {"n_permutations": n, "test": test, "targets": None, "fdr_constant": 1},
         }
         (Path(tmp) / "request.json").write_text(json.dumps(request))
         done = subprocess.run(
-            [python, str(PEER), str(Path(tmp) / "request.json")], capture_output=True, text=True, check=False
+            [python, str(PEER), str(Path(tmp) / "request.json")],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=timeout,
         )
     if done.returncode != 0:
         tail = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed"
@@ -176,7 +182,11 @@ def run_peer(
     edges = {"fdr": answer["edges"]}
     if "edges_uncorrected" in answer:
         edges["uncorrected"] = answer["edges_uncorrected"]
-    return edges, answer["seconds"], {"version": answer["version"], "numpy": answer["numpy"]}
+    return (
+        edges,
+        answer["seconds"],
+        {"version": answer["version"], "numpy": answer["numpy"], "n_permutations": n},
+    )
 
 
 def run_one(
@@ -186,10 +196,11 @@ def run_one(
     samples: int,
     pythons: dict[str, str],
     reused: dict[tuple[str, int], dict[str, Any]],
+    timeout: float | None = None,
 ) -> dict[str, Any]:
     """The row of ``method`` on the network of ``coupling`` and ``seed``; ``"iblearn-auto"`` where it
     chooses KSG takes the row of ``"iblearn-ksg"`` from ``reused`` (keyed by coupling and seed) where
-    there is one."""
+    there is one. A peer is stopped past ``timeout`` seconds (wall clock)."""
     data, truth = planted(coupling, seed, samples)
     if method == "iblearn-auto" and auto_choice(data) == "ksg" and (same := reused.get((coupling, seed))):
         # method="auto" that chooses KSG runs what method="ksg" ran, bit for bit: its row is that one's.
@@ -197,7 +208,7 @@ def run_one(
     if method.startswith("iblearn"):
         edges, seconds, extra = run_iblearn(method.split("-")[1], data)
     else:
-        edges, seconds, extra = run_peer(method, data, pythons[method.split("-")[0]])
+        edges, seconds, extra = run_peer(method, data, pythons[method.split("-")[0]], timeout)
     row: dict[str, Any] = {"method": method, "coupling": coupling, "seed": seed, "samples": samples}
     for name, found in edges.items():
         fdp, recall = scores(pairs_of(found), pairs_of(truth))
@@ -304,6 +315,7 @@ def main() -> None:
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     p.add_argument("--couplings", nargs="+", default=list(COUPLINGS), choices=list(COUPLINGS))
     p.add_argument("--resume", action="store_true", help="keep the rows already there, run the others")
+    p.add_argument("--timeout", type=float, default=None, help="a peer run's limit, wall seconds")
     p.add_argument("--idtxl-python", default="/tmp/idtxlvenv/bin/python")
     p.add_argument("--tigramite-python", default="/tmp/tigvenv/bin/python")
     p.add_output(COMMITTED, "--out")
@@ -332,9 +344,9 @@ def main() -> None:
                     continue
                 ksg = {(r["coupling"], r["seed"]): r for r in done if r["method"] == "iblearn-ksg"}
                 try:
-                    row = run_one(method, coupling, seed, args.samples, pythons, ksg)
-                except RuntimeError as err:
-                    print(err, file=sys.stderr, flush=True)
+                    row = run_one(method, coupling, seed, args.samples, pythons, ksg, args.timeout)
+                except (RuntimeError, subprocess.TimeoutExpired) as err:
+                    print(f"{method} {coupling} seed {seed}: left out ({err})", file=sys.stderr, flush=True)
                     continue
                 print(
                     f"{method} {coupling} seed {seed}: FDP {row['fdp']:.2f} recall {row['recall']:.2f} "
