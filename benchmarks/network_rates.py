@@ -279,6 +279,65 @@ def lock_path(out: Path) -> Path:
     return Path(tempfile.gettempdir()) / f"network_rates-{name}.lock"
 
 
+#: How a false pair (source, target) relates to the planted graph, the first that holds.
+KINDS = ("reversed", "indirect", "reversed path", "common driver", "unrelated")
+
+
+def kind(pair: tuple[int, int], truth: set[tuple[int, int]]) -> str:
+    """Of :data:`KINDS`: the planted pair is the other way round; the source reaches the target by a
+    planted path; the target reaches the source by one; a third process reaches both; or none of
+    these."""
+    s, t = pair
+    reach = {p: {p} for p in range(NODES)}
+    for _ in range(NODES):
+        for a, b in truth:
+            for p in range(NODES):
+                if a in reach[p]:
+                    reach[p] = reach[p] | {b}
+    if (t, s) in truth:
+        return "reversed"
+    if t in reach[s]:
+        return "indirect"
+    if s in reach[t]:
+        return "reversed path"
+    if any(s in reach[p] and t in reach[p] for p in range(NODES) if p not in (s, t)):
+        return "common driver"
+    return "unrelated"
+
+
+def false_kinds(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per (method, coupling): the false pairs found over all seeds (with FDR), counted by :data:`KINDS`."""
+    out = []
+    for coupling in COUPLINGS:
+        for method in METHODS:
+            mine = [r for r in rows if r["method"] == method and r["coupling"] == coupling]
+            if not mine:
+                continue
+            counts = dict.fromkeys(KINDS, 0)
+            for r in mine:
+                truth = pairs_of(r["truth"])
+                for pair in sorted(pairs_of(r["edges"]) - truth):
+                    counts[kind(pair, truth)] += 1
+            out.append({"method": method, "coupling": coupling, "seeds": len(mine), **counts})
+    return out
+
+
+def kinds_table(rows: list[dict[str, Any]]) -> str:
+    """The Markdown table of :func:`false_kinds`, the methods with a false pair only."""
+    lines = [
+        "| method | coupling | seeds | " + " | ".join(KINDS) + " |",
+        "|---|---|---|" + "---|" * len(KINDS),
+    ]
+    for k in false_kinds(rows):
+        if any(k[name] for name in KINDS):
+            lines.append(
+                f"| {k['method']} | {k['coupling']} | {k['seeds']} | "
+                + " | ".join(str(k[n]) for n in KINDS)
+                + " |"
+            )
+    return "\n".join(lines) + "\n"
+
+
 def committed_rows() -> list[dict[str, Any]]:
     """The committed rows (what the docs page renders)."""
     return read_rows(COMMITTED / "rows.jsonl", KEY)
@@ -286,6 +345,10 @@ def committed_rows() -> list[dict[str, Any]]:
 
 def committed_table() -> str:
     return table(committed_rows())
+
+
+def committed_kinds() -> str:
+    return kinds_table(committed_rows())
 
 
 def write_records(out: Path, config: dict[str, Any]) -> None:
@@ -301,10 +364,16 @@ def write_records(out: Path, config: dict[str, Any]) -> None:
     write_json(out / "config.json", config)
     write_json(
         out / "results.json",
-        {"provenance": provenance, "settings": SETTINGS, "summary": summary(rows), "rows": rows},
+        {
+            "provenance": provenance,
+            "settings": SETTINGS,
+            "summary": summary(rows),
+            "false_kinds": false_kinds(rows),
+            "rows": rows,
+        },
     )
     write_json(out / "sources.json", SOURCES)
-    (out / "table.md").write_text(table(rows), encoding="utf-8")
+    (out / "table.md").write_text(table(rows) + "\n" + kinds_table(rows), encoding="utf-8")
 
 
 def main() -> None:
