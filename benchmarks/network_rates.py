@@ -280,13 +280,21 @@ def lock_path(out: Path) -> Path:
 
 
 #: How a false pair (source, target) relates to the planted graph, the first that holds.
-KINDS = ("reversed", "indirect", "reversed path", "common driver", "unrelated")
+KINDS = (
+    "reversed",
+    "indirect, link into target missed",
+    "indirect",
+    "reversed path",
+    "common driver",
+    "unrelated",
+)
 
 
-def kind(pair: tuple[int, int], truth: set[tuple[int, int]]) -> str:
+def kind(pair: tuple[int, int], truth: set[tuple[int, int]], found: set[tuple[int, int]]) -> str:
     """Of :data:`KINDS`: the planted pair is the other way round; the source reaches the target by a
-    planted path; the target reaches the source by one; a third process reaches both; or none of
-    these."""
+    planted path whose last link (into the target) is not among the ``found`` pairs, or by one whose
+    last link is found; the target reaches the source by one; a third process reaches both; or none
+    of these."""
     s, t = pair
     reach = {p: {p} for p in range(NODES)}
     for _ in range(NODES):
@@ -297,7 +305,8 @@ def kind(pair: tuple[int, int], truth: set[tuple[int, int]]) -> str:
     if (t, s) in truth:
         return "reversed"
     if t in reach[s]:
-        return "indirect"
+        last = [(u, t) for u in range(NODES) if u != s and u in reach[s] and (u, t) in truth]
+        return "indirect" if all(link in found for link in last) else "indirect, link into target missed"
     if s in reach[t]:
         return "reversed path"
     if any(s in reach[p] and t in reach[p] for p in range(NODES) if p not in (s, t)):
@@ -315,9 +324,9 @@ def false_kinds(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 continue
             counts = dict.fromkeys(KINDS, 0)
             for r in mine:
-                truth = pairs_of(r["truth"])
-                for pair in sorted(pairs_of(r["edges"]) - truth):
-                    counts[kind(pair, truth)] += 1
+                truth, found = pairs_of(r["truth"]), pairs_of(r["edges"])
+                for pair in sorted(found - truth):
+                    counts[kind(pair, truth, found)] += 1
             out.append({"method": method, "coupling": coupling, "seeds": len(mine), **counts})
     return out
 
@@ -376,7 +385,7 @@ def write_records(out: Path, config: dict[str, Any]) -> None:
     (out / "table.md").write_text(table(rows) + "\n" + kinds_table(rows), encoding="utf-8")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     p = parser(__doc__)
     p.add_argument("--seeds", type=positive_int, default=10)
     p.add_argument("--first-seed", type=int, default=0)
@@ -388,7 +397,7 @@ def main() -> None:
     p.add_argument("--idtxl-python", default="/tmp/idtxlvenv/bin/python")
     p.add_argument("--tigramite-python", default="/tmp/tigvenv/bin/python")
     p.add_output(COMMITTED, "--out")
-    args = p.parse_args()
+    args = p.parse_args(argv)
     torch.set_num_threads(1)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
