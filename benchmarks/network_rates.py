@@ -47,6 +47,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from scipy import stats
 
 from benchmarks.runners.script import (
     RESULTS,
@@ -318,7 +319,8 @@ def false_kinds(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per (method, coupling): the false pairs found over all seeds (with FDR), counted by :data:`KINDS`;
     the false pairs a run, and alpha times the targets a run gives sources to: what a target's tests
     at level alpha let in (about one false pair in 1 / alpha targets with sources, by the maximum
-    statistic of the step after its last true source)."""
+    statistic of the step after its last true source); and ``excess_p``, the chance of at least so
+    many false pairs over the seeds were they a Poisson count of mean alpha times the targets found."""
     out = []
     for coupling in COUPLINGS:
         for method in METHODS:
@@ -332,9 +334,12 @@ def false_kinds(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 targets += len({t for _, t in found})
                 for pair in sorted(found - truth):
                     counts[kind(pair, truth, found)] += 1
+            false, expected = sum(counts.values()), SETTINGS["alpha"] * targets
             per_run = {
-                "false_a_run": sum(counts.values()) / len(mine),
-                "alpha_targets_a_run": SETTINGS["alpha"] * targets / len(mine),
+                "false_a_run": false / len(mine),
+                "alpha_targets_a_run": expected / len(mine),
+                # The chance of so many false pairs or more, were they a Poisson count of that mean.
+                "excess_p": float(stats.poisson.sf(false - 1, expected)) if expected else 1.0,
             }
             out.append({"method": method, "coupling": coupling, "seeds": len(mine), **counts, **per_run})
     return out
