@@ -101,3 +101,14 @@ def test_a_resumed_run_keeps_its_rows_and_runs_only_the_missing_ones(monkeypatch
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["provenance"]["kernel_isa"] and results["summary"][0]["seeds"] == 3
     assert json.loads((tmp_path / "sources.json").read_text()) == nr.SOURCES
+
+
+def test_false_pairs_a_run_are_set_beside_alpha_times_the_targets_found() -> None:
+    rows = [_row("iblearn-ksg", "linear", s, 0.0) for s in range(4)]
+    rows[0]["edges"] = [[0, 1, 1], [4, 3, 1], [2, 3, 2]]  # two false pairs, between unlinked processes
+    rows[1]["edges"] = [[0, 1, 1]]
+    (k,) = nr.false_kinds(rows)
+    assert k["unrelated"] == 2 and k["seeds"] == 4
+    assert k["false_a_run"] == pytest.approx(0.5)
+    assert k["alpha_targets_a_run"] == pytest.approx(0.05 * 3 / 4)  # targets 1 and 3, then 1
+    assert k["excess_p"] == pytest.approx(1 - np.exp(-0.15) * 1.15)  # P(Poisson(0.15) >= 2)
