@@ -3,6 +3,7 @@ shuffle null is reproducible by seed, and bad settings are named."""
 
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -155,6 +156,27 @@ def test_a_dependent_pair_is_rejected_by_the_shuffle_null():
     array, xyz, _ = _arrays(n=300)
     test = CMITest(method="ksg", sig_samples=19)
     assert test.get_shuffle_significance(array, xyz, 0.0) == pytest.approx(1 / 20)
+
+
+def test_a_level_the_shuffle_null_cannot_reach_is_warned_of_before_the_test_and_recorded():
+    array, _, _ = _arrays(n=120)
+    x, y, z = ([tuple(p) for p in part] for part in ([(0, -1)], [(1, 0)], [(2, -1), (3, -1)]))
+    test = CMITest(method="gaussian", sig_samples=19)
+    test.set_dataframe(pp.DataFrame(array.T))
+    # 1/20 = 0.05 is the least p-value of 19 permutations: 0.01 is out of reach, 0.05 is not.
+    with pytest.warns(UserWarning, match=r"sig_samples: 19 permutations .* 1/20 = 0.05.*use at least 99"):
+        test.run_test(x, y, z, tau_max=1, alpha_or_thres=0.01)
+    assert test.p_floor == pytest.approx(0.05)
+    assert test.unreachable == {0.01: 99}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        test.run_test(x, y, z, tau_max=1, alpha_or_thres=0.01)  # said once a level
+        test.run_test(x, y, z, tau_max=1, alpha_or_thres=0.05)
+        test.run_test(x, y, z, tau_max=1)
+        analytic = CMITest(method="gaussian", significance="analytic")
+        analytic.set_dataframe(pp.DataFrame(array.T))
+        analytic.run_test(x, y, z, tau_max=1, alpha_or_thres=0.001)
+    assert test.unreachable == {0.01: 99} and analytic.p_floor is None and analytic.unreachable == {}
 
 
 @pytest.mark.parametrize(

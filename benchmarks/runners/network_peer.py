@@ -3,7 +3,8 @@
     PEER_PYTHON benchmarks/runners/network_peer.py REQUEST.json
 
 The request names the library (``idtxl`` or ``tigramite``), the data file (``.npy``, ``(T, P)``) and
-the settings; the answer, one JSON line on stdout, holds the found edges ``[source, target, lag]``, the
+the settings; the answer, one JSON line on stdout, holds the found edges ``[source, target, lag]``
+(IDTxl's also without its correction across targets, ``edges_uncorrected``), the
 CPU seconds of the inference in this process (the JVM's threads included), and the library's version.
 Imports nothing of iblearn: the peers' venvs do not have it.
 """
@@ -19,15 +20,16 @@ from typing import Any
 import numpy as np
 
 
-def idtxl_edges(data: np.ndarray, s: dict[str, Any]) -> list[list[int]]:
-    """IDTxl's MultivariateTE with JIDT's KSG CMI on one thread, every test at alpha with the same
-    surrogate count, FDR across targets."""
+def idtxl_edges(data: np.ndarray, s: dict[str, Any]) -> tuple[list[list[int]], list[list[int]]]:
+    """IDTxl's MultivariateTE with JIDT's KSG CMI (k = 4; ``JidtGaussianCMI`` where the test is
+    ``"gaussian"``) on one thread, every test at alpha with the same surrogate count: the edges with
+    its FDR correction across targets, and without it (one analysis read both ways)."""
     from idtxl.data import Data
     from idtxl.multivariate_te import MultivariateTE
 
     n = s["n_permutations"]
     settings = {
-        "cmi_estimator": "JidtKraskovCMI",
+        "cmi_estimator": "JidtGaussianCMI" if s.get("test") == "gaussian" else "JidtKraskovCMI",
         "kraskov_k": 4,
         "num_threads": 1,
         "max_lag_sources": s["max_lag"],
@@ -42,21 +44,24 @@ def idtxl_edges(data: np.ndarray, s: dict[str, Any]) -> list[list[int]]:
         "alpha_omnibus": s["alpha"],
         "alpha_max_seq": s["alpha"],
         "fdr_correction": True,
+        # 2 (its default): Benjamini-Yekutieli's constant; 1: Benjamini-Hochberg.
+        "fdr_constant": s.get("fdr_constant", 2),
         "verbose": False,
     }
     targets = s.get("targets") or list(range(data.shape[1]))
     results = MultivariateTE().analyse_network(
         settings=settings, data=Data(data, dim_order="sp", normalise=True), targets=targets
     )
-    edges = []
-    for t in targets:
-        try:
-            single = results.get_single_target(t, fdr=True)
-        except (RuntimeError, KeyError, AttributeError):
-            continue
-        for source, lag in single["selected_vars_sources"] or []:
-            edges.append([int(source), int(t), int(lag)])
-    return edges
+    found: dict[bool, list[list[int]]] = {True: [], False: []}
+    for fdr, edges in found.items():
+        for t in targets:
+            try:
+                single = results.get_single_target(t, fdr=fdr)
+            except (RuntimeError, KeyError, AttributeError):
+                continue
+            for source, lag in single["selected_vars_sources"] or []:
+                edges.append([int(source), int(t), int(lag)])
+    return found[True], found[False]
 
 
 def tigramite_edges(data: np.ndarray, s: dict[str, Any]) -> list[list[int]]:
@@ -103,12 +108,16 @@ def main() -> None:
     data = np.load(request["data"])
     library = request["library"]
     start = time.process_time()
-    edges = (idtxl_edges if library == "idtxl" else tigramite_edges)(data, request["settings"])
+    answer: dict[str, Any] = {}
+    if library == "idtxl":
+        answer["edges"], answer["edges_uncorrected"] = idtxl_edges(data, request["settings"])
+    else:
+        answer["edges"] = tigramite_edges(data, request["settings"])
     seconds = time.process_time() - start
     from importlib.metadata import version
 
     name = "idtxl-uv" if library == "idtxl" else "tigramite"
-    print(json.dumps({"edges": edges, "seconds": seconds, "version": version(name), "numpy": np.__version__}))
+    print(json.dumps(answer | {"seconds": seconds, "version": version(name), "numpy": np.__version__}))
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ Reference:
 
 from __future__ import annotations
 
+import math
 import sys
 import warnings
 from collections.abc import Callable
@@ -83,7 +84,8 @@ class CMITest(CondIndTest):  # type: ignore[misc]
             the samples for ``"ksg"``, at the low end of the 0.1 to 0.2 T Runge (2018) recommends,
             where the estimate's spread, and its null's, is small enough to see weak links; 3 for
             ``"auto"``, the front door's default.
-        sig_samples: permutations of the shuffle null.
+        sig_samples: permutations of the shuffle null; its least p-value, ``1 / (sig_samples + 1)``
+            (:attr:`p_floor`), is warned of before a test at a level it cannot reach.
         seed: seeds the jitter of the kNN estimate and the permutations: the same seed, the same
             p-values.
         **kwargs: the other settings of tigramite's ``CondIndTest`` (``mask_type``, ``verbosity``, ...).
@@ -127,6 +129,8 @@ class CMITest(CondIndTest):  # type: ignore[misc]
             )
         self.k = None if k is None else _neighbours(k)
         self.seed = V.seed(seed)
+        #: The levels the shuffle null could not reach, each with the permutations that would.
+        self.unreachable: dict[float, int] = {}
         self._measure = f"cmi_{method}"
         self.two_sided = False
         self.residual_based = False
@@ -137,6 +141,45 @@ class CMITest(CondIndTest):  # type: ignore[misc]
             significance=tig,
             sig_samples=V.positive_int(sig_samples, "sig_samples"),
             **kwargs,
+        )
+
+    @property
+    def p_floor(self) -> float | None:
+        """The least p-value the shuffle null can give, ``1 / (sig_samples + 1)`` (None for the analytic
+        test)."""
+        return 1 / (self.sig_samples + 1) if self.significance == "shuffle_test" else None
+
+    def run_test(
+        self,
+        X: Any,
+        Y: Any,
+        Z: Any = None,
+        tau_max: int = 0,
+        cut_off: str = "2xtau_max",
+        alpha_or_thres: Any = None,
+    ) -> Any:
+        """tigramite's test of X _|_ Y | Z, after a warning where the shuffle null cannot reach the level
+        ``alpha_or_thres`` (tigramite's ``pval <= alpha``); such a level is kept in :attr:`unreachable`
+        with the permutations that would reach it."""
+        self._check_level(alpha_or_thres)
+        return super().run_test(X, Y, Z, tau_max=tau_max, cut_off=cut_off, alpha_or_thres=alpha_or_thres)
+
+    def _check_level(self, alpha: Any) -> None:
+        """Warn, once a level, where ``1 / (sig_samples + 1)`` is above ``alpha``: no test at that level
+        can then find a dependence."""
+        floor = self.p_floor
+        if floor is None or alpha is None or floor <= alpha or alpha in self.unreachable:
+            return
+        needed = max(1, math.ceil(1 / alpha) - 1)
+        while 1 / (needed + 1) > alpha:
+            needed += 1
+        self.unreachable[alpha] = needed
+        warnings.warn(
+            f"sig_samples: {self.sig_samples} permutations give p-values of at least "
+            f"1/{self.sig_samples + 1} = {floor:.3g}, above the level alpha = {alpha:g}: no test at that "
+            f"level finds a dependence; use at least {needed} permutations",
+            UserWarning,
+            stacklevel=3,
         )
 
     @property
