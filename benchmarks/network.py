@@ -105,14 +105,18 @@ def run_peer(
 ) -> dict[str, Any]:
     """The answer of ``network_peer.py`` in the peer's venv (``subprocess.TimeoutExpired`` past
     ``timeout`` seconds)."""
+    settings = dict(SETTINGS, targets=targets, test=library.split("-")[-1])
+    return ask_peer(library.split("-")[0], data, settings, python, timeout)
+
+
+def ask_peer(
+    library: str, data: np.ndarray, settings: dict[str, Any], python: str, timeout: float | None = None
+) -> dict[str, Any]:
+    """The answer (one JSON line) of ``network_peer.py`` run by ``python`` on ``data`` with
+    ``settings``; a RuntimeError with the last line of its errors where it fails."""
     with tempfile.TemporaryDirectory() as tmp:
         np.save(Path(tmp) / "data.npy", data)
-        settings = dict(SETTINGS, targets=targets, test=library.split("-")[-1])
-        request = {
-            "library": library.split("-")[0],
-            "data": str(Path(tmp) / "data.npy"),
-            "settings": settings,
-        }
+        request = {"library": library, "data": str(Path(tmp) / "data.npy"), "settings": settings}
         (Path(tmp) / "request.json").write_text(json.dumps(request))
         done = subprocess.run(
             [python, str(PEER), str(Path(tmp) / "request.json")],

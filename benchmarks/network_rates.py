@@ -36,7 +36,6 @@ import _prelude  # noqa: F401  (first: one thread per library, the checkout's ro
 
 import fcntl
 import hashlib
-import json
 import subprocess
 import sys
 import tempfile
@@ -49,6 +48,7 @@ import numpy as np
 import torch
 from scipy import stats
 
+from benchmarks.network import ask_peer
 from benchmarks.runners.script import (
     RESULTS,
     machine_provenance,
@@ -62,7 +62,6 @@ from iblearn.functional.knn import kernel_isa
 from iblearn.network import infer_network
 from iblearn.records import environment, write_json
 
-PEER = Path(__file__).resolve().parent / "runners" / "network_peer.py"
 COMMITTED = RESULTS / "network_rates"
 KEY = ("method", "coupling", "seed")
 NODES, EDGES, MEMORY = 5, 5, 0.3
@@ -161,25 +160,11 @@ def run_peer(
     ``network_peer.py`` in the peer's own venv."""
     library, test = method.split("-")
     n = KSG_PERMUTATIONS if test in ("kraskov", "cmiknn") else SETTINGS["n_permutations"]
-    with tempfile.TemporaryDirectory() as tmp:
-        np.save(Path(tmp) / "data.npy", data)
-        request = {
-            "library": library,
-            "data": str(Path(tmp) / "data.npy"),
-            "settings": SETTINGS | {"n_permutations": n, "test": test, "targets": None, "fdr_constant": 1},
-        }
-        (Path(tmp) / "request.json").write_text(json.dumps(request))
-        done = subprocess.run(
-            [python, str(PEER), str(Path(tmp) / "request.json")],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=timeout,
-        )
-    if done.returncode != 0:
-        tail = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed"
-        raise RuntimeError(f"{method}: {tail}")
-    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    settings = SETTINGS | {"n_permutations": n, "test": test, "targets": None, "fdr_constant": 1}
+    try:
+        answer = ask_peer(library, data, settings, python, timeout)
+    except RuntimeError as err:
+        raise RuntimeError(f"{method}: {err}") from err
     edges = {"fdr": answer["edges"]}
     if "edges_uncorrected" in answer:
         edges["uncorrected"] = answer["edges_uncorrected"]
