@@ -132,11 +132,13 @@ def null_cases(out: Path, seeds: dict[str, int], minutes: float) -> dict[str, An
 
 
 def verdict(c: dict[str, Any], alpha: float) -> str:
-    """Above alpha where the whole interval is; else whether the share seen is at most alpha, which so
-    few runs cannot prove (the interval reaches above alpha)."""
+    """Above alpha where the whole interval is, at most alpha where the whole interval is; else whether
+    the share seen is at most alpha, which so few runs cannot prove (the interval holds alpha)."""
     share = c["runs_with_false_edge"] / c["runs"]
     if c["interval"][0] > alpha:
         return "above alpha"
+    if c["interval"][1] <= alpha:
+        return "at most alpha"
     return "at most alpha seen (not proven)" if share <= alpha else "above alpha seen (not proven)"
 
 
