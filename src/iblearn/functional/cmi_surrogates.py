@@ -133,6 +133,7 @@ class Surrogates:
         laid = self.take(column)
         squares = (laid * laid).sum(axis=1)
         if self.keep:
+            laid.setflags(write=False)  # handed out again, to callers that only read it
             kept.update(column=column.copy(), laid=laid, squares=squares)
         return laid, squares
 
@@ -151,12 +152,14 @@ class Surrogates:
                 pieces.append(windows[draws[:, r]])
             elif self.kind == "autoregressive":
                 piece = column[start : start + length].reshape(length, -1)
+                laid = np.empty((len(draws), length, piece.shape[1]))
                 # Moved together, the columns draw apart: column m's streams are seeded m steps on.
-                each = [renewed(piece[:, m], draws[:, r] + np.uint64(m)) for m in range(piece.shape[1])]
-                pieces.append(np.stack(each, axis=2).reshape(len(draws), length, *column.shape[1:]))
+                for m in range(piece.shape[1]):
+                    renewed(piece[:, m], draws[:, r] + np.uint64(m), laid[:, :, m])
+                pieces.append(laid.reshape(len(draws), length, *column.shape[1:]))
             else:
                 pieces.append(column[start + reflected(length, draws[:, r])])
-        return np.concatenate(pieces, axis=1)
+        return pieces[0] if len(pieces) == 1 else np.concatenate(pieces, axis=1)
 
 
 def reflected(length: int, offsets: np.ndarray) -> np.ndarray:
@@ -193,15 +196,31 @@ def autoregression(x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     return c, phi, x[q:] - c - design @ phi
 
 
-def renewed(x: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+def renewed(x: np.ndarray, seeds: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``(B, T)``: surrogates of a series ``x`` ``(T,)`` by its autoregressive fit (:func:`autoregression`),
     one a seed of ``seeds`` ``(B,)``: each starts at q consecutive samples of ``x`` drawn at random and
     runs on by the fitted filter, driven by innovations drawn from the fit's with replacement (the
     autoregressive sieve bootstrap). Each is a new series of about the law of ``x``, independent of the
-    others and of any other series given ``x``."""
-    c, phi, e = _fitted(x)
+    others and of any other series given ``x``. Written into ``out`` ``(B, T)`` where given."""
+    seeds = np.asarray(seeds, dtype=np.uint64)
+    out = np.empty((len(seeds), len(x))) if out is None else out
+    # A few rows at a time: each series depends on its own seed only, and temporaries this small stay
+    # on the allocator's heap (larger ones are mapped and faulted in afresh, which costs more than the
+    # work).
+    fit, rows = _fitted(x), max(1, ROWS_BYTES // (8 * len(x)))
+    for start in range(0, len(seeds), rows):
+        out[start : start + rows] = _renewed_rows(x, seeds[start : start + rows], *fit)
+    return out
+
+
+#: Bytes of surrogate series :func:`renewed` makes at a time.
+ROWS_BYTES = 2**19
+
+
+def _renewed_rows(x: np.ndarray, seeds: np.ndarray, c: float, phi: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """:func:`renewed`'s series of ``seeds`` by the fit ``(c, phi, e)`` of ``x``."""
     q, length = len(phi), len(x)
-    z = _mixed(np.asarray(seeds, dtype=np.uint64), length - q + 1)
+    z = _mixed(seeds, length - q + 1)
     first = (z[:, 0] % np.uint64(length - q + 1)).astype(np.int64)
     head = x[first[:, None] + np.arange(q)[None, :]]
     drive = np.empty((len(z), length))
