@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 import pytest
 
+from iblearn.functional import cmi_surrogates
 from iblearn.functional.cmi_surrogates import KSGCMI, GaussianCMI, condition, renewed, surrogates
 from iblearn.network import infer_network
 from iblearn.network.embedding import embed
@@ -146,3 +147,16 @@ def test_a_kept_plan_gives_the_surrogates_a_fresh_one_gives(trials):
     assert np.array_equal(kept.take(column, np.array([3, 1])), fresh.take(column, np.array([3, 1])))
     other = emb.values[:, 1, 1]  # another column is laid out anew, not read from the kept one
     assert np.array_equal(kept.laid(other)[0], fresh.take(other))
+
+
+def test_the_fits_are_made_once_a_series_and_kept_within_their_bound(monkeypatch):
+    rng = np.random.default_rng(0)
+    series = [rng.standard_normal(200) for _ in range(4)]
+    monkeypatch.setattr(cmi_surrogates, "_fits", {})
+    monkeypatch.setattr(cmi_surrogates, "FITS_KEPT", 3 * series[0].nbytes)
+    for x in series:
+        c, phi, e = cmi_surrogates._fitted(x)
+        c0, phi0, e0 = cmi_surrogates.autoregression(x)
+        assert c == c0 and np.array_equal(phi, phi0) and np.array_equal(e, e0)
+        assert cmi_surrogates._fitted(x.copy())[2] is e  # the same bytes: the kept fit
+    assert len(cmi_surrogates._fits) <= 3

@@ -36,7 +36,7 @@ BLOCK = 16
 #: Bytes of autoregressive surrogates one target's search keeps laid out: a candidate meets the same
 #: surrogates at each round of the greedy search and of the pruning, and laying them out is most of a
 #: Gaussian test's work.
-KEPT_BYTES = 128 * 2**20
+KEPT_BYTES = 256 * 2**20
 
 
 @dataclass(frozen=True)
