@@ -214,7 +214,7 @@ def renewed(x: np.ndarray, seeds: np.ndarray, out: np.ndarray | None = None) -> 
 
 
 #: Bytes of surrogate series :func:`renewed` makes at a time.
-ROWS_BYTES = 2**19
+ROWS_BYTES = 2**18
 
 
 def _renewed_rows(x: np.ndarray, seeds: np.ndarray, c: float, phi: np.ndarray, e: np.ndarray) -> np.ndarray:
