@@ -433,7 +433,8 @@ class BatchedKSGCMI(KSGCMI):
         """The estimate for every surrogate of ``c`` in ``plan``: ``(B,)``, each surrogate residualized
         and made ready as :meth:`KSGCMI.value` does (the same samples bit for bit), then counted on the
         device in one batch (:func:`~iblearn.functional.knn.cmi_batched.ksg_cmi_prepared_batched`)."""
-        residuals = np.stack([cond.residual(sample.reshape(len(sample), -1)) for sample in plan.take(c)])
+        laid = plan.laid(c)[0] if c.ndim == 1 else plan.take(c)  # kept where the plan keeps them
+        residuals = np.stack([cond.residual(sample.reshape(len(sample), -1)) for sample in laid])
         values = ksg_cmi_prepared_batched(self._prepared(cond), torch.from_numpy(residuals), self.device)
         return values.cpu().numpy()
 
