@@ -233,8 +233,7 @@ def _renewed_rows(x: np.ndarray, seeds: np.ndarray, c: float, phi: np.ndarray, e
     picks = words // count
     picks *= count
     np.subtract(words, picks, out=picks)
-    drive[:, q:] = e[picks.view(np.int64)]
-    drive[:, q:] += c
+    np.add(e[picks.view(np.int64)], c, out=drive[:, q:])
     return lfilter([1.0], np.r_[1.0, -phi], drive, axis=1)
 
 
