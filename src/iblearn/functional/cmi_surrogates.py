@@ -25,7 +25,9 @@ Surrogates keep each series' own dynamics and break only its alignment with the 
 
 from __future__ import annotations
 
+import hashlib
 import math
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,6 +92,10 @@ class Surrogates:
     #: the offset into the trial followed by its mirror image, repeated; ``"autoregressive"``, the seed of
     #: trial r's series in surrogate b).
     draws: np.ndarray
+    #: Whether the plan keeps its autoregressive surrogates once laid out (:meth:`laid`), for a caller
+    #: that tests the same candidate against them again.
+    keep: bool = field(default=False, compare=False)
+    kept: dict[str, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
 
     def __len__(self) -> int:
         return int(self.draws.shape[0])
@@ -118,9 +124,24 @@ class Surrogates:
             out += circular[self.draws[:, r]]
         return out
 
+    def laid(self, column: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Every surrogate of a 1-d ``column`` ``(n,)`` laid out, ``(B, n)`` (:meth:`take`), and each one's
+        sum of squares ``(B,)``; a plan that keeps them (``keep``) lays them out once for that column."""
+        kept = self.kept
+        if "laid" in kept and np.array_equal(kept["column"], column):
+            return kept["laid"], kept["squares"]
+        laid = self.take(column)
+        squares = (laid * laid).sum(axis=1)
+        if self.keep:
+            laid.setflags(write=False)  # handed out again, to callers that only read it
+            kept.update(column=column.copy(), laid=laid, squares=squares)
+        return laid, squares
+
     def take(self, column: np.ndarray, which: slice | int | np.ndarray = slice(None)) -> np.ndarray:
         """Surrogates ``which`` of a variable's realisations ``column`` (``(n,)`` or ``(n, m)``, the m
         columns moved together): ``(b, n)`` or ``(b, n, m)``."""
+        if self.keep and "laid" in self.kept and np.array_equal(self.kept["column"], column):
+            return np.atleast_2d(self.kept["laid"][which])
         draws = np.atleast_2d(self.draws[which])
         starts = np.concatenate([[0], np.cumsum(self.segments)[:-1]]).astype(np.int64)
         pieces = []
@@ -131,12 +152,14 @@ class Surrogates:
                 pieces.append(windows[draws[:, r]])
             elif self.kind == "autoregressive":
                 piece = column[start : start + length].reshape(length, -1)
+                laid = np.empty((len(draws), length, piece.shape[1]))
                 # Moved together, the columns draw apart: column m's streams are seeded m steps on.
-                each = [renewed(piece[:, m], draws[:, r] + np.uint64(m)) for m in range(piece.shape[1])]
-                pieces.append(np.stack(each, axis=2).reshape(len(draws), length, *column.shape[1:]))
+                for m in range(piece.shape[1]):
+                    renewed(piece[:, m], draws[:, r] + np.uint64(m), laid[:, :, m])
+                pieces.append(laid.reshape(len(draws), length, *column.shape[1:]))
             else:
                 pieces.append(column[start + reflected(length, draws[:, r])])
-        return np.concatenate(pieces, axis=1)
+        return pieces[0] if len(pieces) == 1 else np.concatenate(pieces, axis=1)
 
 
 def reflected(length: int, offsets: np.ndarray) -> np.ndarray:
@@ -173,23 +196,69 @@ def autoregression(x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     return c, phi, x[q:] - c - design @ phi
 
 
-def renewed(x: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+def renewed(x: np.ndarray, seeds: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``(B, T)``: surrogates of a series ``x`` ``(T,)`` by its autoregressive fit (:func:`autoregression`),
     one a seed of ``seeds`` ``(B,)``: each starts at q consecutive samples of ``x`` drawn at random and
     runs on by the fitted filter, driven by innovations drawn from the fit's with replacement (the
     autoregressive sieve bootstrap). Each is a new series of about the law of ``x``, independent of the
-    others and of any other series given ``x``."""
-    c, phi, e = autoregression(x)
+    others and of any other series given ``x``. Written into ``out`` ``(B, T)`` where given."""
+    seeds = np.asarray(seeds, dtype=np.uint64)
+    out = np.empty((len(seeds), len(x))) if out is None else out
+    # A few rows at a time: each series depends on its own seed only, and temporaries this small stay
+    # on the allocator's heap (larger ones are mapped and faulted in afresh, which costs more than the
+    # work).
+    fit, rows = _fitted(x), max(1, ROWS_BYTES // (8 * len(x)))
+    for start in range(0, len(seeds), rows):
+        out[start : start + rows] = _renewed_rows(x, seeds[start : start + rows], *fit)
+    return out
+
+
+#: Bytes of surrogate series :func:`renewed` makes at a time.
+ROWS_BYTES = 2**18
+
+
+def _renewed_rows(x: np.ndarray, seeds: np.ndarray, c: float, phi: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """:func:`renewed`'s series of ``seeds`` by the fit ``(c, phi, e)`` of ``x``."""
     q, length = len(phi), len(x)
-    z = _mixed(np.asarray(seeds, dtype=np.uint64), length - q + 1)
+    z = _mixed(seeds, length - q + 1)
     first = (z[:, 0] % np.uint64(length - q + 1)).astype(np.int64)
     head = x[first[:, None] + np.arange(q)[None, :]]
     drive = np.empty((len(z), length))
     # The input that makes the filter, started at rest, give out the head's samples first.
     for t in range(q):
         drive[:, t] = head[:, t] - head[:, :t][:, ::-1] @ phi[:t]
-    drive[:, q:] = c + e[(z[:, 1:] % np.uint64(len(e))).astype(np.int64)]
+    # The innovations' indices z mod len(e), as z - (z // len(e)) len(e): numpy's floor division of
+    # words by one scalar is several times faster than its remainder. They read as int64 in place.
+    words, count = z[:, 1:], np.uint64(len(e))
+    picks = words // count
+    picks *= count
+    np.subtract(words, picks, out=picks)
+    np.add(e[picks.view(np.int64)], c, out=drive[:, q:])
     return lfilter([1.0], np.r_[1.0, -phi], drive, axis=1)
+
+
+#: Bytes of autoregressive fits kept (the oldest dropped first): every target's tests draw surrogates of
+#: the same candidates, whose fits are then made once.
+FITS_KEPT = 64 * 2**20
+_fits: dict[bytes, tuple[float, np.ndarray, np.ndarray]] = {}
+_fits_lock = threading.Lock()
+
+
+def _fitted(x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """:func:`autoregression` of ``x``, made once a series (kept by a digest of its bytes)."""
+    key = hashlib.blake2b(np.ascontiguousarray(x).tobytes(), digest_size=16).digest()
+    with _fits_lock:
+        fit = _fits.get(key)
+    if fit is None:
+        c, phi, e = autoregression(x)
+        phi.setflags(write=False)
+        e.setflags(write=False)
+        fit = (c, phi, e)
+        with _fits_lock:
+            _fits[key] = fit
+            while len(_fits) > max(1, FITS_KEPT // (e.nbytes + 1)):  # the trials of a run alike
+                del _fits[next(iter(_fits))]
+    return fit
 
 
 def _mixed(seeds: np.ndarray, count: int) -> np.ndarray:
@@ -197,21 +266,28 @@ def _mixed(seeds: np.ndarray, count: int) -> np.ndarray:
     Lea & Flood 2014): a surrogate's draws depend on its own seed only, and all rows come at once."""
     with np.errstate(over="ignore"):
         z = seeds[:, None] + np.uint64(0x9E3779B97F4A7C15) * np.arange(1, count + 1, dtype=np.uint64)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
+        shifted = np.empty_like(z)
+        for shift, factor in ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB)):
+            np.right_shift(z, np.uint64(shift), out=shifted)
+            z ^= shifted
+            z *= np.uint64(factor)
+        np.right_shift(z, np.uint64(31), out=shifted)
+        z ^= shifted
+    return z
 
 
-def surrogates(segments: tuple[int, ...], count: int, kind: str, key: Sequence[int]) -> Surrogates:
+def surrogates(
+    segments: tuple[int, ...], count: int, kind: str, key: Sequence[int], keep: bool = False
+) -> Surrogates:
     """The :class:`Surrogates` drawn from ``numpy.random.default_rng(key)``: a key of the seed, the
-    target, the step and the variable, so that they never depend on which worker runs the target."""
+    target, the step and the variable, so that they never depend on which worker runs the target;
+    ``keep``: autoregressive ones kept once laid out (:meth:`Surrogates.laid`)."""
     rng = np.random.default_rng([int(k) % 2**64 for k in key])
     if kind == "trials":
         return Surrogates(segments, kind, np.stack([rng.permutation(len(segments)) for _ in range(count)]))
     if kind == "autoregressive":
-        return Surrogates(
-            segments, kind, rng.integers(0, 2**63, size=(count, len(segments)), dtype=np.uint64)
-        )
+        seeds = rng.integers(0, 2**63, size=(count, len(segments)), dtype=np.uint64)
+        return Surrogates(segments, kind, seeds, keep)
     least = [max(1, length // 10) for length in segments]
     draws = np.stack(
         [
@@ -285,9 +361,9 @@ class GaussianCMI:
         ry = cond.target
         if plan.kind == "autoregressive" and (c.ndim == 1 or c.shape[1] == 1):
             # Each surrogate filtered again: laid out once, its products and squares taken from it.
-            laid = plan.take(c.reshape(-1))
+            laid, squares = plan.laid(c.reshape(-1))
             along = laid @ np.column_stack([ry, cond.basis])
-            kept = (laid * laid).sum(axis=1) - (along[:, 1:] ** 2).sum(axis=1)
+            kept = squares - (along[:, 1:] ** 2).sum(axis=1)
             return _nats(along[:, 0] ** 2 / (float(ry @ ry) * np.maximum(kept, 1e-300)))
         if c.ndim == 1 or c.shape[1] == 1:
             c = c.reshape(-1)
@@ -356,7 +432,8 @@ class BatchedKSGCMI(KSGCMI):
         """The estimate for every surrogate of ``c`` in ``plan``: ``(B,)``, each surrogate residualized
         and made ready as :meth:`KSGCMI.value` does (the same samples bit for bit), then counted on the
         device in one batch (:func:`~iblearn.functional.knn.cmi_batched.ksg_cmi_prepared_batched`)."""
-        residuals = np.stack([cond.residual(sample.reshape(len(sample), -1)) for sample in plan.take(c)])
+        laid = plan.laid(c)[0] if c.ndim == 1 else plan.take(c)  # kept where the plan keeps them
+        residuals = np.stack([cond.residual(sample.reshape(len(sample), -1)) for sample in laid])
         values = ksg_cmi_prepared_batched(self._prepared(cond), torch.from_numpy(residuals), self.device)
         return values.cpu().numpy()
 

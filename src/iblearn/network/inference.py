@@ -122,7 +122,9 @@ def infer_network(
             step-down (the family-wise error rate at ``alpha``).
         seed: the seed every surrogate's seed is derived from.
         n_jobs: targets run in parallel through joblib (None: one after another, or as a
-            ``joblib.parallel_config`` context says, e.g. a Dask cluster's backend).
+            ``joblib.parallel_config`` context says, e.g. a Dask cluster's backend). Each target's
+            search keeps the autoregressive surrogates it lays out for its next rounds, up to
+            :data:`~iblearn.network.target.KEPT_BYTES` (256 MiB) a target running.
         progress: print one line to stderr as each target finishes.
         checkpoint: a folder: each finished target is written there atomically as JSON, and a run
             given the same folder, data and settings reads the finished targets back. A folder of

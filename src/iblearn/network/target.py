@@ -19,13 +19,24 @@ from typing import Any
 
 import numpy as np
 
-from iblearn.functional.cmi_surrogates import Condition, Engine, condition, engine, surrogates
+from iblearn.functional.cmi_surrogates import (
+    Condition,
+    Engine,
+    Surrogates,
+    condition,
+    engine,
+    surrogates,
+)
 from iblearn.network.embedding import Embedded, Variable
 
 #: The steps, as the third element of every surrogate's key.
 PAST, SOURCES, PRUNING, OMNIBUS, EDGE = 0, 1, 2, 3, 4
 #: Surrogates a block of the maximum and minimum statistics' tests, after the first (:meth:`_Search.blocks`).
 BLOCK = 16
+#: Bytes of autoregressive surrogates one target's search keeps laid out: a candidate meets the same
+#: surrogates at each round of the greedy search and of the pruning, and laying them out is most of a
+#: Gaussian test's work.
+KEPT_BYTES = 256 * 2**20
 
 
 @dataclass(frozen=True)
@@ -154,10 +165,20 @@ class _Search:
         self.emb, self.j, self.st = emb, j, st
         self.eng: Engine = engine(st.method, device)
         self.y = emb.values[:, j, 0]
+        self.plans: dict[tuple[int, Variable], Surrogates] = {}
 
-    def surr(self, step: int, var: Variable) -> Any:
+    def surr(self, step: int, var: Variable) -> Surrogates:
+        """The surrogates of ``var`` at ``step``, the same plan each time it is asked for; plans that
+        lay their series out keep them while :data:`KEPT_BYTES` allows."""
+        if (step, var) in self.plans:
+            return self.plans[(step, var)]
         key = (self.st.seed, self.j, step, var[0], var[1])
-        return surrogates(self.emb.segments, self.st.n_permutations, self.st.surrogates, key)
+        size = 8 * self.st.n_permutations * self.emb.values.shape[0]
+        keep = self.st.surrogates == "autoregressive" and (len(self.plans) + 1) * size <= KEPT_BYTES
+        plan = surrogates(self.emb.segments, self.st.n_permutations, self.st.surrogates, key, keep)
+        if keep:
+            self.plans[(step, var)] = plan
+        return plan
 
     def column(self, var: Variable) -> np.ndarray:
         return self.emb.values[:, var[0], var[1]]
