@@ -204,19 +204,31 @@ def door_o_information_case(repeats: int) -> dict[str, float]:
 
 
 def _network_calls(run: Callable[[], Any]) -> list[tuple[int, int]]:
-    """The (rows, conditioning columns) of each conditional MI ``run`` estimates by KSG."""
+    """The (rows, conditioning columns) of each conditional MI ``run`` estimates by KSG: one a
+    candidate's estimate, one a surrogate's, those estimated together included."""
     shapes: list[tuple[int, int]] = []
-    value = KSGCMI.value
+    value, values = KSGCMI.value, KSGCMI.values
+
+    inside = [False]  # within values, whose surrogates of several columns go through value
 
     def counted(self: KSGCMI, cond: Any, c: np.ndarray) -> float:
-        shapes.append((len(c), cond.z.shape[1]))
+        if not inside[0]:
+            shapes.append((len(c), cond.z.shape[1]))
         return value(self, cond, c)
 
-    KSGCMI.value = counted  # type: ignore[method-assign]
+    def counted_many(self: KSGCMI, cond: Any, c: np.ndarray, plan: Any, which: np.ndarray) -> np.ndarray:
+        shapes.extend([(len(c), cond.z.shape[1])] * len(which))
+        inside[0] = True
+        try:
+            return values(self, cond, c, plan, which)
+        finally:
+            inside[0] = False
+
+    KSGCMI.value, KSGCMI.values = counted, counted_many  # type: ignore[method-assign]
     try:
         run()
     finally:
-        KSGCMI.value = value  # type: ignore[method-assign]
+        KSGCMI.value, KSGCMI.values = value, values  # type: ignore[method-assign]
     return shapes
 
 
