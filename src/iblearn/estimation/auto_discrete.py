@@ -101,7 +101,12 @@ def sampling_check(cells: np.ndarray, joint: str) -> Check:
     )
 
 
-def entropy_checks(counts: np.ndarray, chosen: str = "nsb", alphabet: int | None = None) -> dict[str, Check]:
+def entropy_checks(
+    counts: np.ndarray,
+    chosen: str = "nsb",
+    alphabet: int | None = None,
+    posteriors: dict[str, tuple[float, float]] | None = None,
+) -> dict[str, Check]:
     """The checks an entropy of labels with symbol counts ``counts`` needs to be read from the sample
     by the ``chosen`` estimator: some symbol repeats (with none, the entropy is not identified: at
     least about log N); the unseen mass f1 / N (Good-Turing) at most :data:`ENTROPY_UNSEEN`
@@ -110,7 +115,8 @@ def entropy_checks(counts: np.ndarray, chosen: str = "nsb", alphabet: int | None
     which NSB's Dirichlet prior cannot describe), and for PYM, whose Pitman-Yor prior is built for such
     a tail, the doubletons f2 at most :data:`PYM_DOUBLETONS` times that tail's (a law over finitely
     many symbols that the sample starts to exhaust); and for NSB with the number of symbols
-    ``alphabet`` unknown, that PYM reads about the same (:func:`priors_check`)."""
+    ``alphabet`` unknown, that PYM reads about the same (:func:`priors_check`, given ``posteriors``
+    where they are known)."""
     c = np.asarray(counts)
     c = c[c > 0]
     n, m, once = int(c.sum()), len(c), int((c == 1).sum())
@@ -147,16 +153,18 @@ def entropy_checks(counts: np.ndarray, chosen: str = "nsb", alphabet: int | None
         "tail": tail,
     }
     if chosen == "nsb" and alphabet is None and n > m:
-        checks["priors"] = priors_check(c)
+        checks["priors"] = priors_check(c, posteriors)
     return checks
 
 
-def priors_check(counts: np.ndarray) -> Check:
+def priors_check(counts: np.ndarray, posteriors: dict[str, tuple[float, float]] | None = None) -> Check:
     """Whether NSB's (K guessed) and PYM's posterior means of the entropy of the symbol ``counts`` lie
     within :data:`NSB_PYM_SDS` of their combined posterior sds: where they do not, the Dirichlet prior
-    does not describe the tail the counts show."""
-    nsb, nsb_sd = nsb_entropy(counts=counts)
-    pym, pym_sd = pym_entropy(counts)
+    does not describe the tail the counts show. ``posteriors``: each one's (mean, sd) where already
+    computed, by the estimator's name."""
+    known = posteriors or {}
+    nsb, nsb_sd = known["nsb"] if "nsb" in known else nsb_entropy(counts=counts)
+    pym, pym_sd = known["pym"] if "pym" in known else pym_entropy(counts)
     apart = abs(pym - nsb) / math.hypot(nsb_sd, pym_sd)
     return Check(
         "priors",

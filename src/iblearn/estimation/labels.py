@@ -45,23 +45,32 @@ def entropy_auto(labels: Any, *, alphabet: int | None = None, seed: int = 0) -> 
     counts = counts_of(labels)
     chosen, why = choose_discrete_method(counts, alphabet)
     est = ibf.discrete_entropy_estimate(counts=counts, method=chosen, alphabet=alphabet, seed=seed)  # type: ignore[arg-type]
+    posteriors: dict[str, tuple[float, float]] = {}
     if chosen in ("nsb", "pym") and alphabet is None:
-        est = _both_priors(est, counts, "pym" if chosen == "nsb" else "nsb")
+        other = ibf.discrete_entropy_estimate(counts=counts, method="pym" if chosen == "nsb" else "nsb")
+        # Each posterior's mean and sd once, for the interval and for the priors check.
+        posteriors = {e.estimator: (float(e), float(e.stderr or 0.0)) for e in (est, other) if _posterior(e)}
+        est = _both_priors(est, other)
     feats = {
         "n": float(counts.sum()),
         "symbols": float((counts > 0).sum()),
         "singletons": float((counts == 1).sum()),
     }
-    checks = entropy_checks(counts, chosen, alphabet)
+    checks = entropy_checks(counts, chosen, alphabet, posteriors)
     est = checks_verdict(est, checks, "the sample does not pin the entropy down: draw more rows")
     return replace(est, report=replace(est.report, chosen=chosen, why=why, checks=checks, features=feats))
 
 
-def _both_priors(est: Estimate, counts: Any, other: str) -> Estimate:
+def _posterior(est: Estimate) -> bool:
+    """Whether ``est``'s value and standard error are NSB's or PYM's posterior mean and sd."""
+    return est.stderr is not None and est.report.stderr_method in ("NSB posterior", "PYM posterior")
+
+
+def _both_priors(est: Estimate, other: Estimate) -> Estimate:
     """``est`` with its interval widened to hold ``other``'s posterior interval too (module notes)."""
     if est.interval is None or not all(map(math.isfinite, est.interval)):
         return est
-    theirs = ibf.discrete_entropy_estimate(counts=counts, method=other).interval  # type: ignore[arg-type]
+    theirs = other.interval
     if theirs is None or not all(map(math.isfinite, theirs)):
         return est
     span = (min(est.interval[0], theirs[0]), max(est.interval[1], theirs[1]))
