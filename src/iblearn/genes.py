@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from iblearn import functional as ibf
+from iblearn.estimation.libraries import anndata_matrix
 from iblearn.functional.knn.ksg import JITTER
 from iblearn.functional.knn.pairwise_edges import bh_kept, merge_top_k
 from iblearn.functional.knn.pairwise_stream import ksg_null, null_draws, null_moments, null_tail
@@ -109,11 +110,7 @@ def _matrix(adata: Any, layer: str | None) -> tuple[Any, list[str]]:
     """The cells x genes matrix (sparse as CSC, whose column blocks are cheap to cut) and the names."""
     if not (hasattr(adata, "var_names") and hasattr(adata, "varp") and hasattr(adata, "layers")):
         raise ValueError(f"adata: expected an AnnData (cells x genes), got a {type(adata).__name__}")
-    if layer is not None and layer not in adata.layers:
-        raise ValueError(f"layer: {layer!r} is not among adata.layers ({', '.join(adata.layers) or 'none'})")
-    matrix = adata.layers[layer] if layer is not None else adata.X
-    if matrix is None:
-        raise ValueError("adata: holds no .X; name the layer to read with layer=")
+    matrix = anndata_matrix(adata, "adata", layer)
     if matrix.shape[1] < 2:
         raise ValueError(f"adata: the MI network needs at least 2 genes, got {matrix.shape[1]}")
     if matrix.shape[0] < 2 * 3 + 2:

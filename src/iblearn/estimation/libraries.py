@@ -117,7 +117,7 @@ def library_samples(
         trials, names = _mne_trials(value, name, picks)
         return np.concatenate(trials, axis=0), names
     if lib == "anndata":
-        return _dense(_anndata_matrix(value, name, layer)), [str(v) for v in value.var_names]
+        return _dense(anndata_matrix(value, name, layer)), [str(v) for v in value.var_names]
     return None
 
 
@@ -127,14 +127,14 @@ def sparse_samples(value: Any, name: str, *, layer: str | None = None) -> tuple[
     with the genes' names; None for anything else."""
     matrix = value
     if library(value) == "anndata":
-        matrix = _anndata_matrix(value, name, layer)
+        matrix = anndata_matrix(value, name, layer)
     if not (hasattr(matrix, "tocsc") and hasattr(matrix, "nnz")):
         return None
     names = [str(v) for v in value.var_names] if matrix is not value else None
     return matrix.tocsc(), names
 
 
-def _anndata_matrix(adata: Any, name: str, layer: str | None) -> Any:
+def anndata_matrix(adata: Any, name: str, layer: str | None) -> Any:
     """An AnnData's ``.X``, or its layer ``layer``, as stored (dense or sparse)."""
     if layer is not None:
         if layer not in adata.layers:
