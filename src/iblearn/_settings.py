@@ -22,7 +22,16 @@ from typing import Any, Literal
 
 import numpy as np
 
-__all__ = ["SETTINGS", "Interval", "Options", "Setting", "check_settings", "resampling_counts", "setting"]
+__all__ = [
+    "LEVEL",
+    "SETTINGS",
+    "Interval",
+    "Options",
+    "Setting",
+    "check_settings",
+    "resampling_counts",
+    "setting",
+]
 
 
 @dataclass(frozen=True)
@@ -126,6 +135,11 @@ class Setting:
         naming ``name``."""
         return value if value is None and self.none else self.constraint(value, name)
 
+
+#: A significance level or a false discovery rate, strictly between 0 and 1 (``infer_network``'s
+#: ``alpha``, ``pairwise_mi``'s ``fdr``). Not an entry of :data:`SETTINGS`: ``alpha`` is also the order
+#: of the matrix-based Renyi MI (any positive number), which a named method takes through the front door.
+LEVEL = Interval(float, 0, 1, closed="neither", what="the level")
 
 #: Every setting that more than one measure, estimator or command option takes, by keyword name.
 SETTINGS: dict[str, Setting] = {

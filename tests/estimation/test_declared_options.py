@@ -11,11 +11,13 @@ import numpy as np
 import pytest
 
 from iblearn import estimate
-from iblearn._settings import SETTINGS, Interval, Options, check_settings
+from iblearn import functional as ibf
+from iblearn._settings import LEVEL, SETTINGS, Interval, Options, check_settings
 from iblearn.cli import main
 from iblearn.estimation.door import MEASURES
 from iblearn.estimators import KSG, MixedKSG
 from iblearn.estimators.registry import REGISTRY
+from iblearn.network import active_information_storage, infer_network
 
 
 def _keywords(fn: typing.Any) -> set[str] | None:
@@ -131,3 +133,35 @@ def test_the_command_reads_its_options_types_and_help_from_the_table():
     for flag, name in (("--k", "k"), ("--lag", "lag"), ("--history", "history"), ("--base", "base")):
         assert flags[flag]["help"] == SETTINGS[name].help
         assert flags[flag]["type"] is SETTINGS[name].type
+
+
+@pytest.mark.parametrize("value", [0.0, 1.0, float("nan"), True, "0.05"])
+def test_a_significance_level_reads_the_same_in_infer_network_and_pairwise_mi(value):
+    data = np.random.default_rng(0).standard_normal((100, 3))
+    with pytest.raises(ValueError) as by_network:
+        infer_network(data, alpha=value)
+    with pytest.raises(ValueError) as by_pairs:
+        ibf.pairwise_mi(data, fdr=value)
+    assert str(by_network.value).startswith("alpha: ")
+    assert str(by_network.value).removeprefix("alpha: ") == str(by_pairs.value).removeprefix("fdr: ")
+
+
+def test_a_level_inside_the_interval_passes_and_alpha_stays_the_renyi_order_at_the_door():
+    assert LEVEL(np.float32(0.05), "alpha") == np.float32(0.05)
+    assert "alpha" not in SETTINGS  # the Renyi order is any positive number, not a level
+    x = np.random.default_rng(0).standard_normal((60, 1))
+    assert np.isfinite(float(estimate("mi", x, x + 0.5, method="renyi", alpha=2.0)))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda x, y: ibf.transfer_entropy(x, y, seed=True),
+        lambda x, y: active_information_storage(x, seed=True),
+        lambda x, y: ibf.ksg_mi(x, y, seed=True),
+    ],
+)
+def test_a_function_refuses_a_bad_seed_with_the_tables_message(call):
+    x, y = np.random.default_rng(0).standard_normal((2, 200))
+    with pytest.raises(ValueError, match=r"^seed: expected an integer seed, got True$"):
+        call(x, y)

@@ -17,8 +17,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from iblearn import _checks as V
 from iblearn import functional as ibf
+from iblearn._settings import setting
 from iblearn.estimation.libraries import sparse_samples
 from iblearn.estimation.reading import read_samples
 from iblearn.functional.knn.engine import checked_blocks
@@ -184,7 +184,7 @@ def _sparse_pairwise_mi(
     m = len(cols)
     if m < 2:
         raise ValueError(f"data: pairwise MI needs at least 2 columns or blocks, got {m}")
-    seed = V.seed(options.get("seed", 0))
+    seed = setting("seed", options.get("seed", 0))
     out = torch.full((m, m), float("nan"), dtype=torch.float64)
     report = reporter(run["progress"], m * (m - 1) // 2, 0, "pairs")
     starts = range(0, m, READ_BLOCK)

@@ -73,8 +73,7 @@ def fit_on_split(
     if not isinstance(est, NeuralEstimator):
         raise ValueError(f"estimator: {est.name} has no critic to fit")
     V.choice(standardize, "standardize", STANDARDIZE)
-    if isinstance(test, bool) or not isinstance(test, int | float) or not 0 < test < 1:
-        raise ValueError(f"test: the share of rows held out must lie strictly between 0 and 1, got {test!r}")
+    setting("test", test)
     xt, yt = V.as_tensor(x, "x"), V.as_tensor(y, "y")
     for name, t in (("x", xt), ("y", yt)):
         if t.is_floating_point():  # before the standardization, which would map NaN to finite scores

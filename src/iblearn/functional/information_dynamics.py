@@ -24,7 +24,7 @@ import torch
 from torch import Tensor
 
 from iblearn import _checks as V
-from iblearn._settings import resampling_counts
+from iblearn._settings import check_settings, setting
 from iblearn.functional import inference
 from iblearn.functional.cmi_surrogates import KSG_K, KSGCMI, GaussianCMI, condition, surrogates
 from iblearn.functional.inference import Estimate
@@ -132,12 +132,10 @@ def _local(y: np.ndarray, c: np.ndarray, z: np.ndarray, method: str, k: int) -> 
     return torch.from_numpy(-0.5 * np.log(se / sy) - e**2 / (2 * se) + ry**2 / (2 * sy))
 
 
-def _settings(method: str, k: int, n_resamples: int, n_permutations: int, seed: int) -> tuple[int, int]:
+def _settings(method: str, k: int, n_resamples: int, n_permutations: int, seed: int) -> None:
     V.choice(method, "method", DYNAMICS_METHODS)
-    V.positive_int(k, "k")  # its bound, below the rows, is checked where the rows are known
-    resampling_counts(n_resamples, n_permutations)
-    V.seed(seed)
-    return n_resamples, n_permutations
+    # k's bound, below the rows, is checked where the rows are known.
+    check_settings({"k": k, "n_resamples": n_resamples, "n_permutations": n_permutations, "seed": seed})
 
 
 @overload
@@ -207,7 +205,7 @@ def active_information_storage(
         (0.51, True)
     """
     _settings(method, k, n_resamples, n_permutations, seed)
-    history = V.positive_int(history, "history")
+    history = setting("history", history)
     s = _series(x, "x")
     if len(s) <= history + 10:
         raise ValueError(f"history: {history} leaves too few samples of a {len(s)}-step series")
@@ -314,7 +312,7 @@ def transfer_entropy(
         (True, True)
     """
     _settings(method, k, n_resamples, n_permutations, seed)
-    lag, history = V.positive_int(lag, "lag"), V.positive_int(history, "history")
+    lag, history = setting("lag", lag), setting("history", history)
     src, tgt = _series(source, "source"), _series(target, "target")
     V.same_length(("source", torch.from_numpy(src)), ("target", torch.from_numpy(tgt)))
     raw = [src, tgt]

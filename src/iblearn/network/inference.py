@@ -39,7 +39,7 @@ import numpy as np
 import torch
 
 from iblearn import _checks as V
-from iblearn._settings import SETTINGS, Interval
+from iblearn._settings import LEVEL, SETTINGS, Interval, setting
 from iblearn._threads import one_thread
 from iblearn.estimation.choose import choose_network
 from iblearn.functional.cmi_surrogates import KSG_K, surrogate_kind
@@ -151,7 +151,7 @@ def infer_network(
     which = _checked_targets(targets, trials[0].shape[1])
     _warn_if_too_few(n_permutations, alpha, trials[0].shape[1])
     fdr, progress = V.flag(fdr, "fdr"), V.flag(progress, "progress")
-    seed, n_jobs = V.seed(seed), check_n_jobs(n_jobs)
+    seed, n_jobs = setting("seed", seed), check_n_jobs(n_jobs)
     device = _checked_device(device)
     chosen, reason = (method, "asked for") if method != "auto" else choose_network(*_present_and_past(trials))
     emb = embed(normal_scores(trials) if chosen == "copula" else trials, max_lag)
@@ -223,9 +223,7 @@ def _checked_test(n_permutations: Any, alpha: Any) -> tuple[int, float]:
     # At least one surrogate here, within the ceiling of every permutation count.
     n_permutations = int(Interval(int, 1)(n_permutations, "n_permutations"))
     SETTINGS["n_permutations"].check(n_permutations, "n_permutations")
-    alpha = V.real_number(alpha, "alpha")
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha: must lie in (0, 1), got {alpha}")
+    alpha = float(LEVEL(alpha, "alpha"))
     if n_permutations < 1 / alpha:
         raise ValueError(
             f"n_permutations: {n_permutations} surrogates cannot give a p-value below alpha={alpha}"

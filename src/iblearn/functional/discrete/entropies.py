@@ -21,6 +21,7 @@ import torch
 from torch import Tensor
 
 from iblearn import _checks as V
+from iblearn._settings import setting
 from iblearn.functional.discrete import estimators as E
 from iblearn.functional.discrete.estimators import Fingerprint, fingerprint
 from iblearn.functional.discrete.jvhw import jvhw
@@ -232,8 +233,7 @@ def discrete_entropy(
         0.6873
     """
     chosen = _method(method, correction)
-    if alphabet is not None:
-        alphabet = V.positive_int(alphabet, "alphabet")
+    alphabet = setting("alphabet", alphabet)
     h, _ = entropy_of_counts(counts_of(x, counts), chosen, alphabet)
     return torch.tensor(h / _log_base(base), dtype=torch.float64, device=_device(x, counts))
 
@@ -249,8 +249,7 @@ def nsb_entropy(x: Any = None, *, counts: Any = None, alphabet: int | None = Non
         >>> round(mean, 3), round(sd, 3)
         (2.806, 0.119)
     """
-    if alphabet is not None:
-        alphabet = V.positive_int(alphabet, "alphabet")
+    alphabet = setting("alphabet", alphabet)
     mean, sd = entropy_of_counts(counts_of(x, counts), "nsb", alphabet)
     return mean, float(sd if sd is not None else 0.0)
 

@@ -17,6 +17,7 @@ import torch
 from scipy import stats
 
 from iblearn import _checks as V
+from iblearn._settings import setting
 from iblearn.functional import inference
 from iblearn.functional.discrete.entropies import (
     METHODS,
@@ -39,7 +40,7 @@ def _checked(method: str, confidence: float, n_resamples: int, seed: int) -> tup
     V.choice(method, "method", METHODS)
     if not 0 < confidence < 1:
         raise ValueError(f"confidence: expected a probability strictly between 0 and 1, got {confidence!r}")
-    return V.positive_int(n_resamples, "n_resamples"), V.seed(seed)
+    return V.positive_int(n_resamples, "n_resamples"), setting("seed", seed)
 
 
 def _bootstrap(
@@ -81,8 +82,7 @@ def discrete_entropy_estimate(
         True
     """
     n_resamples, seed = _checked(method, confidence, n_resamples, seed)
-    if alphabet is not None:
-        alphabet = V.positive_int(alphabet, "alphabet")
+    alphabet = setting("alphabet", alphabet)
     c = counts_of(x, counts)
     n = int(c.sum())
     value, sd = entropy_of_counts(c, method, alphabet)

@@ -63,6 +63,7 @@ import torch
 from torch import Tensor
 
 from iblearn import _checks as V
+from iblearn._settings import setting
 from iblearn._threads import one_thread, one_torch_thread
 from iblearn.functional.ib.anneal import anneal_curve
 from iblearn.functional.ib.critical import lambda2 as _lambda2
@@ -274,7 +275,7 @@ def ib_curve(
     n_x = p.shape[0]
     width = n_x if n_t is None else min(V.positive_int(n_t, "n_t"), n_x)
     with _threads(dev.type == "cpu" and len(b) * n_x * min(n_x, 64) <= SMALL_WORK, search, critical):
-        q, value = _encoders(p, b, a, (width, n_t is None), (tol, max_iter), V.seed(seed), search)
+        q, value = _encoders(p, b, a, (width, n_t is None), (tol, max_iter), setting("seed", seed), search)
         if not critical:
             found = []
         elif method == "ib":

@@ -29,6 +29,7 @@ from numpy.typing import NDArray
 from torch import Tensor
 
 from iblearn import _checks as V
+from iblearn._settings import setting
 from iblearn.functional.gaussian import (
     canonical_bases,
     determined,
@@ -231,7 +232,7 @@ def continuous_samples(
 ) -> tuple[Tensor, Tensor, Tensor, int]:
     """x, y and a continuous z made ready as :func:`ksg_cmi` does (jittered from ``seed``, ``seed + 1``
     and ``seed + 2``), checked to hold the same N rows on one device, and ``k`` checked against N."""
-    x = prepare(x, names[0], standardize=standardize, ties=ties, seed=V.seed(seed))
+    x = prepare(x, names[0], standardize=standardize, ties=ties, seed=setting("seed", seed))
     y = prepare(y, names[1], standardize=standardize, ties=ties, seed=seed + 1)
     zt = prepare(continuous_z(z, names[2]), names[2], standardize=standardize, ties=ties, seed=seed + 2)
     named = list(zip(names, (x, y, zt), strict=True))

@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 from torch import Tensor
 
 from iblearn import _checks as V
+from iblearn._settings import setting
 from iblearn._threads import one_torch_thread
 from iblearn.functional.knn.counts import (
     digamma_f64,
@@ -72,7 +73,7 @@ def prepare(value: Any, name: str, *, standardize: bool, ties: Ties, seed: int) 
     The result is detached: these estimators are not differentiable.
     """
     V.choice(ties, "ties", ("jitter", "raise"))
-    standardize, seed = V.flag(standardize, "standardize"), V.seed(seed)
+    standardize, seed = V.flag(standardize, "standardize"), setting("seed", seed)
     # Not differentiable (counts of neighbours), so a layer's activations may come with a graph.
     t = V.several_rows(V.continuous(value, name), name).detach().to(torch.float64)
     return ready(t, name, standardize=standardize, ties=ties, seed=seed)
@@ -213,8 +214,8 @@ def prepare_samples(
     """The named samples each made ready by :func:`prepare` (the i-th jittered from ``seed + i``, or
     from ``seeds[i]`` where given) and checked to hold the same N rows on one device, with ``k`` checked
     against N: what a KSG estimate on them needs."""
-    seed = V.seed(seed)
-    own = [seed + i for i in range(len(samples))] if seeds is None else [V.seed(s) for s in seeds]
+    seed = setting("seed", seed)
+    own = [seed + i for i in range(len(samples))] if seeds is None else [setting("seed", s) for s in seeds]
     out = [
         prepare(value, name, standardize=standardize, ties=ties, seed=s)
         for s, (name, value) in zip(own, samples, strict=True)

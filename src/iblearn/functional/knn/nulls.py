@@ -37,7 +37,7 @@ from scipy.special import digamma
 from torch import Tensor
 
 from iblearn import _checks as V
-from iblearn._settings import resampling_counts
+from iblearn._settings import resampling_counts, setting
 from iblearn.functional import inference
 from iblearn.functional.inference import block_length
 from iblearn.functional.knn.batched import ksg_counts_permuted
@@ -162,7 +162,7 @@ def ksg_mi_test(
     if generator is not None:
         draws: Iterator[Tensor] = (torch.randperm(n, generator=generator) for _ in range(n_permutations))
     else:
-        start = V.seed(opts.seed if permutation_seed is None else permutation_seed)
+        start = setting("seed", opts.seed if permutation_seed is None else permutation_seed)
         draws = (
             torch.from_numpy(inference.rng(start, inference.PERMUTATION, i).permutation(n))
             for i in range(n_permutations)

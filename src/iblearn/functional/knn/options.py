@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Literal, TypedDict
 
 from iblearn import _checks as V
+from iblearn._settings import setting
 from iblearn.functional.knn.neighbors import Backend
 
 #: What to do with tied rows: break them with a relative noise of ``JITTER`` (``"jitter"``), or raise.
@@ -62,7 +63,7 @@ class KNNOptions:
         object.__setattr__(self, "standardize", V.flag(self.standardize, "standardize"))
         V.choice(self.ties, "ties", TIES)
         V.choice(self.backend, "backend", BACKENDS)
-        object.__setattr__(self, "seed", V.seed(self.seed))
+        object.__setattr__(self, "seed", setting("seed", self.seed))
 
     def keywords(self) -> KNNKeywords:
         """The settings as keywords, to pass on to another kNN measure."""

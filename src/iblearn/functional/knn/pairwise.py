@@ -42,6 +42,7 @@ import torch
 from torch import Tensor
 
 from iblearn import _checks as V
+from iblearn._settings import LEVEL
 from iblearn.functional.knn import fused, pair_batches, pairwise_stream
 from iblearn.functional.knn.ksg import prepare_samples
 from iblearn.functional.knn.neighbors import Backend
@@ -317,10 +318,7 @@ def sparse_form(
         if math.isnan(value):
             raise ValueError("threshold: expected a number of nats, got nan")
         return "threshold", value
-    q = V.real_number(fdr, "fdr")
-    if not 0 < q < 1:
-        raise ValueError(f"fdr: expected a level in (0, 1), got {fdr!r}")
-    return "fdr", q
+    return "fdr", float(LEVEL(fdr, "fdr"))
 
 
 def layerwise_mi(

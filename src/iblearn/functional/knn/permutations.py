@@ -17,6 +17,7 @@ import torch
 from torch import Tensor
 
 from iblearn import _checks as V
+from iblearn._settings import setting
 from iblearn.functional.knn.cmi import continuous_z, z_classes
 from iblearn.functional.knn.ksg import prepare
 from iblearn.functional.knn.neighbors import Backend, knn_max_tree_dim, kth_neighbour, pick_backend
@@ -71,7 +72,7 @@ def local_permutations(
         True
     """
     n_permutations = V.positive_int(n_permutations, "n_permutations")
-    rng = np.random.default_rng(V.seed(seed) % 2**64)
+    rng = np.random.default_rng(setting("seed", seed) % 2**64)
     classes = z_classes(z)
     if classes is not None:
         n = _bounded_count(n_permutations, classes.shape[0])

@@ -19,6 +19,7 @@ import torch
 from torch import Tensor
 
 from iblearn import _checks as V
+from iblearn._settings import setting
 from iblearn.functional.knn import pair_batches
 from iblearn.functional.knn.cmi import ksg_cmi_named
 from iblearn.functional.knn.options import KNNKeywords, KNNOptions
@@ -114,8 +115,7 @@ def partialled(present: Tensor, past_source: Tensor, past_target: Tensor) -> tup
 def embedding(source: Any, target: Any, lag: int, history: int, k: int) -> tuple[Tensor, Tensor, Tensor]:
     """The samples of :func:`ksg_transfer_entropy`, checked: the target's present ``(n, d_t)``, the source's
     past ``(n, d_s)`` and the target's own past ``(n, history d_t)``, ``n = T - max(lag, history)``."""
-    lag, history = V.positive_int(lag, "lag"), V.positive_int(history, "history")
-    k = V.positive_int(k, "k")
+    lag, history, k = setting("lag", lag), setting("history", history), setting("k", k)
     src, tgt = V.continuous(source, "source").detach(), V.continuous(target, "target").detach()
     length = V.same_length(("source", src), ("target", tgt))
     V.same_device(("source", src), ("target", tgt))

@@ -37,6 +37,7 @@ import torch
 from torch import Tensor
 
 from iblearn import _checks as V
+from iblearn._settings import setting
 
 #: The atoms as phyid names them: past kind, "t", future kind (r, x, y, s).
 ATOMS: tuple[str, ...] = tuple(f"{a}t{b}" for a in "rxys" for b in "rxys")
@@ -170,7 +171,7 @@ def _stacked(series: Any, lag: int, method: str) -> Tensor:
             raise ValueError(f"series: method='discrete' takes integer symbols, got dtype {s.dtype}")
     if s.ndim != 2 or s.shape[1] != 2:
         raise ValueError(f"series: expected (N, 2), the two processes as columns, got {tuple(s.shape)}")
-    lag = V.positive_int(lag, "lag")
+    lag = setting("lag", lag)
     if s.shape[0] - lag < 3:
         raise ValueError(f"series: {s.shape[0]} steps leave fewer than 3 pairs at lag {lag}")
     return torch.cat([s[:-lag], s[lag:]], dim=1)

@@ -37,6 +37,7 @@ import torch
 from torch import Tensor
 
 from iblearn import _checks as V
+from iblearn._settings import setting
 
 #: Default half-width, in nats, of the interval that the truncated spectrum leaves around an entropy.
 SPECTRUM_TOL = 0.01
@@ -169,7 +170,7 @@ def truncated_entropy(
     alpha, tol = V.positive(alpha, "alpha"), V.positive(tol, "tol")
     if max_rank is not None:
         max_rank = V.positive_int(max_rank, "max_rank")
-    return solve_truncated(k, alpha, tol, max_rank=max_rank, seed=V.seed(seed))
+    return solve_truncated(k, alpha, tol, max_rank=max_rank, seed=setting("seed", seed))
 
 
 def _checked_matrix(k: object) -> None:
