@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,17 +23,22 @@ ALLOWED = {
 }
 
 
-def _defined(src: Path) -> set[tuple[str, str]]:
-    """(file, function) of every function outside ``estimation/`` whose name matches :data:`NAMES`."""
-    found = set()
+def _outside_estimation(src: Path) -> Iterator[tuple[str, ast.AST]]:
+    """(file under ``src``, node) of every node of every module outside ``estimation/``."""
     for path in sorted(src.rglob("*.py")):
         rel = path.relative_to(src).as_posix()
-        if rel.startswith("estimation/"):
-            continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and NAMES.match(node.name):
-                found.add((rel, node.name))
-    return found
+        if not rel.startswith("estimation/"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                yield rel, node
+
+
+def _defined(src: Path) -> set[tuple[str, str]]:
+    """(file, function) of every function outside ``estimation/`` whose name matches :data:`NAMES`."""
+    return {
+        (rel, node.name)
+        for rel, node in _outside_estimation(src)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and NAMES.match(node.name)
+    }
 
 
 def test_no_chooser_or_verdict_outside_estimation():
@@ -80,22 +86,18 @@ def _verdicts_set(src: Path) -> set[tuple[str, int]]:
     something other than None: a keyword argument (``Estimate(..., caveat=why)``, ``replace(est,
     reliable=False)``, ``dict(reliable=False)``), a dict key (``{"caveat": why}``) or an attribute."""
     found = set()
-    for path in sorted(src.rglob("*.py")):
-        rel = path.relative_to(src).as_posix()
-        if rel.startswith("estimation/"):
-            continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.keyword) and node.arg in VERDICT_FIELDS and not _is_none(node.value):
-                found.add((rel, node.value.lineno))
-            elif isinstance(node, ast.Dict):
-                for key, value in zip(node.keys, node.values, strict=True):
-                    if isinstance(key, ast.Constant) and key.value in VERDICT_FIELDS and not _is_none(value):
-                        found.add((rel, key.lineno))
-            elif isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
-                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                for target in targets:
-                    if isinstance(target, ast.Attribute) and target.attr in VERDICT_FIELDS:
-                        found.add((rel, target.lineno))
+    for rel, node in _outside_estimation(src):
+        if isinstance(node, ast.keyword) and node.arg in VERDICT_FIELDS and not _is_none(node.value):
+            found.add((rel, node.value.lineno))
+        elif isinstance(node, ast.Dict):
+            for key, value in zip(node.keys, node.values, strict=True):
+                if isinstance(key, ast.Constant) and key.value in VERDICT_FIELDS and not _is_none(value):
+                    found.add((rel, key.lineno))
+        elif isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if isinstance(target, ast.Attribute) and target.attr in VERDICT_FIELDS:
+                    found.add((rel, target.lineno))
     return found
 
 

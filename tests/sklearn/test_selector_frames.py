@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from iblearn.sklearn import MIFeatureSelector, mutual_info_classif
+from tests.sklearn.conftest import signal_and_echo
 
 pl = pytest.importorskip("polars")
 torch.set_num_threads(1)
@@ -16,16 +17,8 @@ torch.set_num_threads(1)
 COLUMNS = ["noise_a", "signal", "noise_b", "echo"]
 
 
-def _data(n: int = 300) -> tuple[np.ndarray, np.ndarray]:
-    """Column 1 decides the class, column 3 a noisy copy of it, columns 0 and 2 noise."""
-    r = np.random.default_rng(0)
-    x = r.normal(size=(n, 4))
-    x[:, 3] = x[:, 1] + 0.5 * r.normal(size=n)
-    return x, (x[:, 1] > 0).astype(int)
-
-
 def test_a_polars_frame_gives_the_selection_of_its_array_and_keeps_the_names():
-    x, y = _data()
+    x, y = signal_and_echo()
     reference = MIFeatureSelector(2).fit(x, y)
     frame = pl.DataFrame(x, schema=COLUMNS)
     selector = MIFeatureSelector(2).fit(frame, pl.Series("y", np.where(y == 1, "yes", "no")))
@@ -35,7 +28,7 @@ def test_a_polars_frame_gives_the_selection_of_its_array_and_keeps_the_names():
 
 
 def test_set_output_polars_returns_a_polars_frame_of_the_selected_columns():
-    x, y = _data()
+    x, y = signal_and_echo()
     frame = pl.DataFrame(x, schema=COLUMNS)
     selector = MIFeatureSelector(2).set_output(transform="polars").fit(frame, y)
     out = selector.transform(frame)
@@ -46,7 +39,7 @@ def test_set_output_polars_returns_a_polars_frame_of_the_selected_columns():
 
 
 def test_the_scores_take_polars_frames_and_text_labels():
-    x, y = _data()
+    x, y = signal_and_echo()
     frame = pl.DataFrame(x, schema=COLUMNS)
     by_frame = mutual_info_classif(frame, pl.Series("y", np.where(y == 1, "yes", "no")), random_state=0)
     np.testing.assert_allclose(by_frame, mutual_info_classif(x, y, random_state=0))

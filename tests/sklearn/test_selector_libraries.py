@@ -9,18 +9,11 @@ import pytest
 import torch
 
 from iblearn.sklearn import MIFeatureSelector
+from tests.sklearn.conftest import signal_and_echo
 
 torch.set_num_threads(1)
 
 NAMES = ["Gata1", "Spi1", "Actb", "Cd19"]
-
-
-def _data(n: int = 300) -> tuple[np.ndarray, np.ndarray]:
-    """Column 1 decides the class, column 3 a noisy copy of it, columns 0 and 2 noise."""
-    r = np.random.default_rng(0)
-    x = r.normal(size=(n, 4))
-    x[:, 3] = x[:, 1] + 0.5 * r.normal(size=n)
-    return x, (x[:, 1] > 0).astype(int)
 
 
 def _check(given, x: np.ndarray, y: np.ndarray) -> None:
@@ -38,7 +31,7 @@ def test_an_anndata_selects_genes_by_name(sparse):
     anndata = pytest.importorskip("anndata")
     from scipy import sparse as sp
 
-    x, y = _data()
+    x, y = signal_and_echo()
     adata = anndata.AnnData(sp.csr_matrix(x) if sparse else x)
     adata.var_names = NAMES
     _check(adata, x, y)
@@ -47,7 +40,7 @@ def test_an_anndata_selects_genes_by_name(sparse):
 def test_mne_raw_and_a_dataarray_select_channels_by_name():
     mne = pytest.importorskip("mne")
     xr = pytest.importorskip("xarray")
-    x, y = _data()
+    x, y = signal_and_echo()
     raw = mne.io.RawArray(x.T, mne.create_info(NAMES, 100.0, "eeg"), verbose="error")
     _check(raw, x, y)
     _check(xr.DataArray(x.T, dims=("channel", "time"), coords={"channel": NAMES}), x, y)
