@@ -34,11 +34,11 @@ import numpy as np
 import torch
 
 from benchmarks.runners.discrete_report import render
-from benchmarks.runners.script import RESULTS, machine_provenance, parser, positive_int
+from benchmarks.runners.script import RESULTS, numpy_provenance, parser, positive_int
 from iblearn.estimation.choose import choose_discrete_method
 from iblearn.functional import discrete_entropy, nsb_entropy, pym_entropy
 from iblearn.functional.discrete import Method
-from iblearn.records import environment, write_json
+from iblearn.records import write_json
 
 PEER = Path(__file__).resolve().parent / "runners" / "discrete_peer.py"
 PEERS = {"ndd": "/work/peers/ndd/bin/python", "infomeasure": "/work/peers/infomeasure/bin/python"}
@@ -323,13 +323,9 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(1)
     config = {**(QUICK if args.quick else FULL), "draws": args.draws, "seed": args.seed}
     peers, missing = start_peers({} if args.no_peers else {n: getattr(args, n) for n in PEERS})
-    env = environment()
-    provenance = {
-        **machine_provenance(),
-        "versions": {"iblearn": env["iblearn"], "numpy": np.__version__, "python": env["python"]}
-        | {n: peer.version for n, peer in peers.items()},
-        "peers_missing": missing,
-    }
+    provenance = numpy_provenance()
+    provenance["versions"] |= {n: peer.version for n, peer in peers.items()}
+    provenance["peers_missing"] = missing
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "config.json", config)

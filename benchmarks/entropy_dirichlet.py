@@ -15,6 +15,7 @@ Writes results.json (the draws, coverage where reliable by estimator, provenance
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from typing import Any
 
@@ -22,9 +23,9 @@ import numpy as np
 import torch
 
 import _prelude  # noqa: F401  (one thread per library, the checkout on sys.path)
-from benchmarks.runners.script import RESULTS, machine_provenance, parser, positive_int
+from benchmarks.runners.script import cell_draws_arguments, numpy_provenance
 from iblearn.estimation.labels import entropy_auto
-from iblearn.records import environment, write_json
+from iblearn.records import write_json
 
 FULL = {"ks": [100, 10**4, 10**6], "alphas": [0.01, 0.1, 1.0, 10.0], "ns": [100, 1000, 10**4, 10**5]}
 QUICK = {"ks": [100], "alphas": [0.1], "ns": [100]}
@@ -66,27 +67,17 @@ def coverage(draws: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = parser(__doc__)
-    p.add_argument("--draws", type=positive_int, default=14, help="draws per cell")
-    p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--quick", action="store_true", help="one cell (K = 100, alpha = 0.1, N = 100)")
-    p.add_output(RESULTS / "entropy_dirichlet", "--out")
-    args = p.parse_args(argv)
-    torch.set_num_threads(1)
-    config = {**(QUICK if args.quick else FULL), "draws": args.draws, "seed": args.seed}
+    quick = "one cell (K = 100, alpha = 0.1, N = 100)"
+    args, config = cell_draws_arguments(
+        __doc__, "entropy_dirichlet", argv, (QUICK, FULL), draws=14, seed=7, quick=quick
+    )
     rows = []
-    for k in config["ks"]:
-        for alpha in config["alphas"]:
-            for n in config["ns"]:
-                rng = np.random.default_rng([args.seed, k, round(100 * alpha), n])
-                draws = [one_draw(k, alpha, n, rng) for _ in range(args.draws)]
-                rows.append({"k": k, "alpha": alpha, "n": n, "draws": draws, "by_chosen": coverage(draws)})
-                print(k, alpha, n, rows[-1]["by_chosen"], flush=True)
-    env = environment()
-    provenance = {
-        **machine_provenance(),
-        "versions": {"iblearn": env["iblearn"], "numpy": np.__version__, "python": env["python"]},
-    }
+    for k, alpha, n in itertools.product(config["ks"], config["alphas"], config["ns"]):
+        rng = np.random.default_rng([args.seed, k, round(100 * alpha), n])
+        draws = [one_draw(k, alpha, n, rng) for _ in range(args.draws)]
+        rows.append({"k": k, "alpha": alpha, "n": n, "draws": draws, "by_chosen": coverage(draws)})
+        print(k, alpha, n, rows[-1]["by_chosen"], flush=True)
+    provenance = numpy_provenance()
     every = [d for r in rows for d in r["draws"]]
     args.out.mkdir(parents=True, exist_ok=True)
     result = {"config": config, "provenance": provenance, "by_chosen": coverage(every), "rows": rows}

@@ -44,7 +44,7 @@ import torch
 from benchmarks.network_table import markdown
 from benchmarks.runners.script import (
     RESULTS,
-    machine_provenance,
+    numpy_provenance,
     parser,
     positive_float,
     positive_int,
@@ -52,7 +52,7 @@ from benchmarks.runners.script import (
 )
 from iblearn.network import infer_network
 from iblearn.network.simulate import random_var_network
-from iblearn.records import environment, write_json
+from iblearn.records import write_json
 
 PEER = Path(__file__).resolve().parent / "runners" / "network_peer.py"
 PYTHONS = {"idtxl": "/work/peers/idtxl/bin/python", "tigramite": "/work/peers/tigramite/bin/python"}
@@ -222,11 +222,7 @@ def main(argv: list[str] | None = None) -> None:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     config = {k: getattr(args, k) for k in ("nodes", "samples", "seeds", "libraries", "targets", "timeout")}
-    env = environment()
-    provenance = {
-        **machine_provenance(),
-        "versions": {"iblearn": env["iblearn"], "numpy": np.__version__, "python": env["python"]},
-    }
+    provenance = numpy_provenance()
     start = args.merge or out
     runs = (
         json.loads((start / "config.json").read_text()).get("runs", [])

@@ -29,10 +29,10 @@ import numpy as np
 import torch
 
 import _prelude  # noqa: F401  (one thread per library, the checkout on sys.path)
-from benchmarks.runners.script import RESULTS, machine_provenance, parser, positive_int
+from benchmarks.runners.script import cell_draws_arguments, numpy_provenance
 from iblearn.estimation.labels import entropy_auto
 from iblearn.functional import nsb_entropy, pym_entropy
-from iblearn.records import atomic_write_text, environment, write_json
+from iblearn.records import atomic_write_text, write_json
 
 Z = 1.959963984540054
 FULL = {"exponents": [1.0, 1.1, 1.3, 1.5], "alphabets": [10**3, 10**4, 10**5], "ns": [200, 1000, 5000]}
@@ -177,25 +177,15 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = parser(__doc__)
-    p.add_argument("--draws", type=positive_int, default=20, help="draws per cell")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--quick", action="store_true", help="one cell (Zipf 1.1 over 5,000 symbols, N = 600)")
-    p.add_output(RESULTS / "pym_powerlaw", "--out")
-    args = p.parse_args(argv)
-    torch.set_num_threads(1)
-    config = {**(QUICK if args.quick else FULL), "draws": args.draws, "seed": args.seed}
+    quick = "one cell (Zipf 1.1 over 5,000 symbols, N = 600)"
+    args, config = cell_draws_arguments(
+        __doc__, "pym_powerlaw", argv, (QUICK, FULL), draws=20, seed=0, quick=quick
+    )
     rows = []
-    for exponent in config["exponents"]:
-        for k in config["alphabets"]:
-            for n in config["ns"]:
-                rows.append(run_cell(exponent, k, n, args.draws, args.seed))
-                print(table(rows[-1:]).splitlines()[-1], flush=True)
-    env = environment()
-    provenance = {
-        **machine_provenance(),
-        "versions": {"iblearn": env["iblearn"], "numpy": np.__version__, "python": env["python"]},
-    }
+    for exponent, k, n in itertools.product(config["exponents"], config["alphabets"], config["ns"]):
+        rows.append(run_cell(exponent, k, n, args.draws, args.seed))
+        print(table(rows[-1:]).splitlines()[-1], flush=True)
+    provenance = numpy_provenance()
     args.out.mkdir(parents=True, exist_ok=True)
     result = {"config": config, "provenance": provenance, "regimes": regimes(rows), "rows": rows}
     write_json(args.out / "results.json", result)

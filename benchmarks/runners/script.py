@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from iblearn._provenance import git_commit
@@ -76,6 +77,14 @@ def machine_provenance() -> dict[str, Any]:
         "date": env["date"],
         "machine": f"{cpu_model() or env['machine']} ({env['machine']})",
     }
+
+
+def numpy_provenance() -> dict[str, Any]:
+    """:func:`machine_provenance` with the versions of iblearn, numpy and Python: the provenance of a
+    script whose figures come from numpy."""
+    env = environment()
+    versions = {"iblearn": env["iblearn"], "numpy": np.__version__, "python": env["python"]}
+    return {**machine_provenance(), "versions": versions}
 
 
 class Parser(argparse.ArgumentParser):
@@ -152,6 +161,30 @@ def parser(doc: str, *, threads: bool = False, device: bool = False) -> Parser:
         p.add_argument("--threads", type=positive_int, default=1)
     p.add_output(RESULTS, "--results")
     return p
+
+
+def cell_draws_arguments(
+    doc: str,
+    name: str,
+    argv: Sequence[str] | None,
+    grids: tuple[dict[str, Any], dict[str, Any]],
+    *,
+    draws: int,
+    seed: int,
+    quick: str,
+) -> tuple[argparse.Namespace, dict[str, Any]]:
+    """The arguments of a script that draws samples in every cell of a grid, parsed: ``--draws`` per
+    cell (default ``draws``), ``--seed`` (default ``seed``), ``--quick`` (the first of ``grids``, one
+    cell, which ``quick`` says; else the second) and ``--out`` (default ``RESULTS / name``); and the
+    run's configuration, the grid with the draws and the seed. Torch is set to one thread."""
+    p = parser(doc)
+    p.add_argument("--draws", type=positive_int, default=draws, help="draws per cell")
+    p.add_argument("--seed", type=int, default=seed)
+    p.add_argument("--quick", action="store_true", help=quick)
+    p.add_output(RESULTS / name, "--out")
+    args = p.parse_args(argv)
+    torch.set_num_threads(1)
+    return args, {**grids[0 if args.quick else 1], "draws": args.draws, "seed": args.seed}
 
 
 # ------------------------------------------------------------------------------ shared argument types
