@@ -135,6 +135,19 @@ def ready_columns(a: NDArray[np.float64], seed: int) -> tuple[NDArray[np.float64
     return a, done
 
 
+#: The most values of a noise :func:`_cpu_noise` keeps (8 MB each).
+NOISE_CACHE_MAX = 2**20
+
+
+@functools.lru_cache(maxsize=8)
+def _cpu_noise(seed: int, shape: tuple[int, ...]) -> Tensor:
+    """The jitter's standard normal noise of ``shape`` from a CPU generator seeded with ``seed``, drawn
+    once for the many samples of one shape made ready with one seed (the halves of the automatic
+    estimate's checks); read-only by use, as the caller adds it to its sample."""
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randn(shape, generator=gen, dtype=torch.float64)
+
+
 @functools.lru_cache(maxsize=8)
 def _noise(seed: int, n: int) -> NDArray[np.float64]:
     """The jitter's standard normal noise ``(n, 1)`` of ``seed`` (torch's generator), drawn once for
@@ -182,8 +195,12 @@ def _ready_tensor(t: Tensor, name: str, *, standardize: bool, ties: Ties, seed: 
     # spread (an H100, N = 2,000: 1.3e-4 relative on 1 x 1 normal scores, 0.012 nats on a 3 x 3 point
     # mass, each well within the estimate's standard error). Drawn on the CPU and moved, it would be the
     # same on both, but the CPU's generator is slow (docs/design.md, "Measurements behind the code").
-    gen = torch.Generator(device=t.device).manual_seed(seed)
-    noise = torch.randn(t.shape, generator=gen, dtype=t.dtype, device=t.device)
+    cached = t.device.type == "cpu" and t.dtype == torch.float64 and t.numel() <= NOISE_CACHE_MAX
+    noise = _cpu_noise(seed, tuple(t.shape)) if cached else None
+    gen = None
+    if noise is None:
+        gen = torch.Generator(device=t.device).manual_seed(seed)
+        noise = torch.randn(t.shape, generator=gen, dtype=t.dtype, device=t.device)
     t = t + JITTER * std * noise
     # A jitter of 1e-10 sd spans only ~4e5 float64 steps at values near 1 sd, so among thousands of tied
     # samples (a discrete level, a silent ReLU unit) two may land on the same value: jitter those again.
@@ -191,6 +208,9 @@ def _ready_tensor(t: Tensor, name: str, *, standardize: bool, ties: Ties, seed: 
         dup = duplicated_rows(t)
         if not bool(dup.any()):
             return t
+        if gen is None:  # the generator where the first draw left it: drawn again
+            gen = torch.Generator(device=t.device).manual_seed(seed)
+            torch.randn(t.shape, generator=gen, dtype=t.dtype, device=t.device)
         again = torch.randn((int(dup.sum()), t.shape[1]), generator=gen, dtype=t.dtype, device=t.device)
         t[dup] = t[dup] + JITTER * std * again
     if bool(duplicated_rows(t).any()):  # the last round checked too
@@ -245,7 +265,12 @@ def _same_projection(t: Tensor) -> Tensor:
 
 def duplicated_rows(t: Tensor) -> Tensor:
     """Rows exactly equal to another row; the projection picks the few candidates to compare (in one
-    column, the sorted values are compared directly)."""
+    column, the sorted values are compared directly). On the CPU, where the first column holds no
+    value twice no two rows are equal, which one sort of that column shows."""
+    if t.device.type == "cpu" and t.shape[1] > 1 and len(t) > 1:
+        first = np.sort(t[:, 0].detach().numpy())
+        if not bool((first[1:] == first[:-1]).any()):
+            return torch.zeros(t.shape[0], dtype=torch.bool)
     if t.shape[1] == 1:
         values, order = torch.sort(t[:, 0])
         same = values[1:] == values[:-1]
