@@ -17,6 +17,7 @@ from iblearn.functional.knn.ksg import (
     duplicated_rows,
     kl_entropy,
     ksg_mi,
+    ksg_mi_ranked,
     mixed_ksg_mi,
     prepare_samples,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "ksg_cmi_prepared_many",
     "ksg_from_counts",
     "ksg_mi",
+    "ksg_mi_ranked",
     "kth_neighbour",
     "mixed_ksg_mi",
     "pick_backend",

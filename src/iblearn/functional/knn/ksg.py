@@ -24,6 +24,7 @@ from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn._threads import one_torch_thread
+from iblearn.functional.knn import bivariate
 from iblearn.functional.knn.counts import (
     digamma_f64,
     ksg_counts_brute,
@@ -94,6 +95,16 @@ def _ready_column(t: Tensor, seed: int) -> Tensor | None:
     the exact steps (the power-of-two scale, quotients, differences, products) in numpy, torch's mean,
     standard deviation and noise on the same numbers. None where the general path has more to do: a
     constant column, a zero spread, rows the jitter leaves tied."""
+    a = _jittered_column(t, seed)
+    if a is None:
+        return None
+    values = np.sort(a[:, 0])
+    return None if bool((values[1:] == values[:-1]).any()) else torch.from_numpy(a)
+
+
+def _jittered_column(t: Tensor, seed: int) -> NDArray[np.float64] | None:
+    """:func:`_ready_column` before its test for tied rows: the column standardized and jittered; None
+    for a constant column or a zero spread."""
     a = t.numpy()
     if a.dtype != np.float64 or bool((a == a[0]).all()):
         return None
@@ -104,9 +115,43 @@ def _ready_column(t: Tensor, seed: int) -> Tensor | None:
     if not std > 0:
         return None
     # The general path's JITTER * std, with std 1 after standardizing.
-    a = a / std + JITTER * _noise(seed, a.shape[0])
-    values = np.sort(a[:, 0])
-    return None if bool((values[1:] == values[:-1]).any()) else torch.from_numpy(a)
+    return a / std + JITTER * _noise(seed, a.shape[0])
+
+
+def ksg_mi_ranked(
+    x: Tensor, y: Tensor, keys: tuple[NDArray[np.int64], NDArray[np.int64]], size: int, k: int, seed: int
+) -> float | None:
+    """``ksg_mi(x, y, k, seed=seed)`` (variant 1, the default settings) of two single CPU columns whose
+    order is known, the same value to the last bit without sorting them: ``keys`` holds for each
+    column distinct integers in ``[0, size)`` in the order of its values (the ranks of a column's rows
+    among all its rows, for some of those rows: a half of normal scores). The keys' order is taken for
+    the prepared column's only where the prepared values read strictly increasing in it (then no two
+    are tied, and it is their sort). None where the shortcut does not hold (another shape or device,
+    keys not distinct or out of order, a constant column, ``k`` out of range, distances that overflow):
+    the caller then calls :func:`ksg_mi`, which gives that value or the error."""
+    n = len(x)
+    if not (bivariate.usable([x, y]) and (torch.get_num_threads() == 1 or n <= PART_POINTS)):
+        return None
+    if not (isinstance(k, int) and 1 <= k < n) or len(y) != n or x.requires_grad or y.requires_grad:
+        return None
+    ordered, ranks = np.empty((2, n)), np.empty((2, n), dtype=np.int64)
+    for i, (t, key, s) in enumerate(((x, keys[0], seed), (y, keys[1], seed + 1))):
+        a = _jittered_column(t, s)
+        if a is None or len(key) != n:
+            return None
+        at = np.full(size, -1, dtype=np.int64)
+        at[key] = np.arange(n)
+        order = at[at >= 0]
+        if len(order) != n:  # keys repeated
+            return None
+        ordered[i] = a[order, 0]
+        if not bool((ordered[i, 1:] > ordered[i, :-1]).all()):
+            return None
+        ranks[i, order] = np.arange(n)
+    counts = bivariate.pair_counts(ordered, ranks, [(0, 1)], k, 1)
+    if counts is None:
+        return None
+    return float(ksg_from_counts(torch.from_numpy(counts[0][0]), torch.from_numpy(counts[1][0]), k, 1))
 
 
 #: The longest rows :func:`ready_columns` makes ready (torch's grain of a reduction, 32,768).
