@@ -158,7 +158,9 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
     elif chosen == "ksg" and cy is None:  # on the scores, whose ranks are known
         (_, rx), (_, ry) = ranked()
         if rx is not None and ry is not None and len(rx) == len(ry) == 1:
-            reruns = RankedReruns(mi, *data, remap, (rx[0], ry[0]), k, seed)
+            reruns = RankedReruns(
+                mi, *data, remap, [rx[0], ry[0]], lambda a, b, keys: ksg_mi_ranked(a, b, keys, n, k, seed)
+            )
     if value is None:
         value = reruns.whole() if isinstance(reruns, RankedReruns) else mi(*data)
     settled = [agreement.name] if agreement is not None and agreement.passed is False else []
@@ -190,31 +192,31 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
     return replace(est, interval=(low, high), confidence=inference.CONFIDENCE, report=report)
 
 
+#: KSG of rows of single columns of scores given each column's keys (the rows' ranks among all
+#: rows): the value, or None where the ranks do not give the order (the caller then calls the estimator).
+RankedMI = Callable[[Tensor, Tensor, list[NDArray[np.int64]]], float | None]
+
+
 class RankedReruns(Reruns):
-    """The checks' reruns of KSG (``k``, ``seed``) on two columns of normal scores whose ranks among
-    the rows are known (``ranks``): the estimate on all rows, a half and a shuffled half by
-    :func:`~iblearn.functional.knn.engine.ksg_mi_ranked`, which takes the order of the rows from the
-    ranks instead of sorting them, with the values of ``mi``; ``mi`` itself where it does not apply."""
+    """The checks' reruns of KSG on single columns of normal scores whose ranks among the rows are
+    known (``ranks``: x's columns', then y's): the estimate on all rows, a half and a shuffled half by
+    ``ranked`` (:func:`~iblearn.functional.knn.engine.ksg_mi_ranked`, ``ksg_cmi_ranked``), which takes
+    the order of the rows from the ranks instead of sorting them, with the values of ``mi``; ``mi``
+    itself where it does not apply."""
 
     def __init__(
-        self,
-        mi: MI,
-        x: Tensor,
-        y: Tensor,
-        remap: Remap,
-        ranks: tuple[NDArray[np.int64], NDArray[np.int64]],
-        k: int,
-        seed: int,
+        self, mi: MI, x: Tensor, y: Tensor, remap: Remap, ranks: list[NDArray[np.int64]], ranked: RankedMI
     ) -> None:
         super().__init__(mi, x, y, remap)
-        self.ranks, self.k, self.seed = ranks, k, seed
+        self.ranks, self.ranked = ranks, ranked
 
     def rows(self, ix: NDArray[np.int64] | None, iy: NDArray[np.int64] | None) -> float:
         """KSG of the rows ``ix`` of x beside the rows ``iy`` of y (None: all of them)."""
         x = self.x if ix is None else self.x[ix]
         y = self.y if iy is None else self.y[iy]
-        keys = tuple(r if i is None else r[i] for r, i in zip(self.ranks, (ix, iy), strict=True))
-        value = ksg_mi_ranked(x, y, (keys[0], keys[1]), len(self.x), self.k, self.seed)
+        rows = [ix] * self.x.shape[1] + [iy] * self.y.shape[1]
+        keys = [r if i is None else r[i] for r, i in zip(self.ranks, rows, strict=True)]
+        value = self.ranked(x, y, keys)
         return self.mi(x, y) if value is None else value
 
     def whole(self) -> float:

@@ -19,7 +19,9 @@ from dataclasses import replace
 from functools import cache
 from typing import Any
 
+import numpy as np
 import torch
+from numpy.typing import NDArray
 from torch import Tensor
 
 from iblearn import _checks as V
@@ -27,6 +29,8 @@ from iblearn import functional as ibf
 from iblearn._settings import setting
 from iblearn.estimation.auto import (
     MIN_ROWS,
+    RankedMI,
+    RankedReruns,
     auto_estimate,
     linear_estimate,
     rotate,
@@ -40,7 +44,8 @@ from iblearn.estimation.verdict import LABELS_ADVICE, mi_verdict
 from iblearn.functional import Estimate
 from iblearn.functional.gaussian import canonical_bases
 from iblearn.functional.inference import CONFIDENCE
-from iblearn.functional.multivariate.inputs import copula_normal
+from iblearn.functional.knn.engine import ksg_cmi_ranked
+from iblearn.functional.multivariate.inputs import ranked_normal
 
 __all__ = ["cmi_auto", "cmi_method", "mi_auto", "mi_method"]
 
@@ -118,6 +123,8 @@ def cmi_auto(x: Any, y: Any, z: Any, *, k: int = 3, seed: int = 0) -> Estimate:
     dy, width = yt.shape[1], yt.shape[1] + zt.shape[1]
 
     def ksg(a: Tensor, b: Tensor) -> float:
+        if reruns is not None and a is reruns.x and b is reruns.y:  # all the scores, their ranks known
+            return reruns.whole()
         return float(ibf.ksg_cmi(a, *_split(b, dy, width), k, seed=seed))
 
     def gaussian(a: Tensor, b: Tensor) -> float:
@@ -126,8 +133,22 @@ def cmi_auto(x: Any, y: Any, z: Any, *, k: int = 3, seed: int = 0) -> Estimate:
         return float(whole - ibf.gaussian_mi(a, zb, bias_correction=True))
 
     @cache
+    def ranked() -> list[tuple[Tensor, NDArray[np.int64] | None]]:
+        return [ranked_normal(t) for t in (xt, yt, zt)]
+
+    @cache
     def scores() -> tuple[Tensor, Tensor]:
-        return copula_normal(xt), torch.cat([copula_normal(yt), copula_normal(zt)], dim=1)
+        (sx, _), (sy, _), (sz, _) = ranked()
+        return sx, torch.cat([sy, sz], dim=1)
+
+    # KSG on single columns of scores takes their order from their ranks (where it is chosen).
+    reruns: RankedReruns | None = None
+    if xt.shape[1] == yt.shape[1] == zt.shape[1] == 1 and all(c is None for c in codes):
+        (_, rx), (_, ry), (_, rz) = ranked()
+        if rx is not None and ry is not None and rz is not None:
+            reruns = RankedReruns(
+                ksg, *scores(), lambda a, b, g: (a, b), [rx[0], ry[0], rz[0]], ranked_cmi(n, k, seed)
+            )
 
     feats = features(xt, torch.cat([yt, zt], dim=1), scores)
     chosen, why, mi, agreement, value = choose(scores, feats, k, seed, (ksg, gaussian), CMI_NAMES)
@@ -152,11 +173,20 @@ def cmi_auto(x: Any, y: Any, z: Any, *, k: int = 3, seed: int = 0) -> Estimate:
         if chosen == "ksg"
         else ("a Gaussian estimate has no ceiling at log N", math.inf)
     )
-    return _checked(mi, data, value, top, remap, chosen, why, feats, agreement, (xt, yt, zt), dy, seed)
+    checked: MI | RankedReruns = mi
+    if reruns is not None and chosen == "ksg" and data[0] is reruns.x and data[1] is reruns.y:
+        checked = RankedReruns(ksg, *data, remap, reruns.ranks, reruns.ranked)
+    return _checked(checked, data, value, top, remap, chosen, why, feats, agreement, (xt, yt, zt), dy, seed)
+
+
+def ranked_cmi(n: int, k: int, seed: int) -> RankedMI:
+    """KSG's conditional MI of x against (y, z), one column each, by
+    :func:`~iblearn.functional.knn.engine.ksg_cmi_ranked` (``k``, ``seed``, keys among ``n`` rows)."""
+    return lambda a, b, keys: ksg_cmi_ranked(a, b[:, :1], b[:, 1:], keys, n, k, seed)
 
 
 def _checked(
-    mi: MI,
+    mi: MI | RankedReruns,
     data: tuple[Tensor, Tensor],
     value: float,
     top: tuple[str, float],

@@ -9,6 +9,7 @@ from iblearn.functional.knn.cmi import (
     PreparedCondition,
     ksg_cmi_prepared,
     ksg_cmi_prepared_many,
+    ksg_cmi_ranked,
     prepared_condition,
 )
 from iblearn.functional.knn.cmi_batched import ksg_cmi_prepared_batched
@@ -46,6 +47,7 @@ __all__ = [
     "ksg_cmi_prepared",
     "ksg_cmi_prepared_batched",
     "ksg_cmi_prepared_many",
+    "ksg_cmi_ranked",
     "ksg_from_counts",
     "ksg_mi",
     "ksg_mi_ranked",

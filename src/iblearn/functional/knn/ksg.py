@@ -118,8 +118,31 @@ def _jittered_column(t: Tensor, seed: int) -> NDArray[np.float64] | None:
     return a / std + JITTER * _noise(seed, a.shape[0])
 
 
+def ranked_column(
+    t: Tensor, key: NDArray[np.int64], size: int, seed: int
+) -> tuple[NDArray[np.float64], NDArray[np.int64]] | None:
+    """:func:`ready` of the CPU column ``t (N, 1)`` (standardized, jittered from ``seed``) and the order
+    of its values, taken from ``key``: distinct integers in ``[0, size)`` in the order of its values (the
+    ranks of the rows among more rows). None where the prepared values do not read strictly increasing
+    in that order (keys repeated or out of order, values the jitter left tied), or :func:`ready` takes
+    its general path (a constant column): then the order is not known, and the caller sorts."""
+    n = len(t)
+    if len(key) != n or t.device.type != "cpu" or t.dtype != torch.float64 or t.requires_grad:
+        return None
+    a = _jittered_column(t, seed)
+    if a is None:
+        return None
+    at = np.full(size, -1, dtype=np.int64)
+    at[key] = np.arange(n)
+    order = at[at >= 0]
+    if len(order) != n:  # keys repeated
+        return None
+    values = a[order, 0]
+    return (a, order) if bool((values[1:] > values[:-1]).all()) else None
+
+
 def ksg_mi_ranked(
-    x: Tensor, y: Tensor, keys: tuple[NDArray[np.int64], NDArray[np.int64]], size: int, k: int, seed: int
+    x: Tensor, y: Tensor, keys: Sequence[NDArray[np.int64]], size: int, k: int, seed: int
 ) -> float | None:
     """``ksg_mi(x, y, k, seed=seed)`` (variant 1, the default settings) of two single CPU columns whose
     order is known, the same value to the last bit without sorting them: ``keys`` holds for each
@@ -132,21 +155,15 @@ def ksg_mi_ranked(
     n = len(x)
     if not (bivariate.usable([x, y]) and (torch.get_num_threads() == 1 or n <= PART_POINTS)):
         return None
-    if not (isinstance(k, int) and 1 <= k < n) or len(y) != n or x.requires_grad or y.requires_grad:
+    if not (isinstance(k, int) and 1 <= k < n) or len(y) != n or len(keys) != 2:
         return None
     ordered, ranks = np.empty((2, n)), np.empty((2, n), dtype=np.int64)
-    for i, (t, key, s) in enumerate(((x, keys[0], seed), (y, keys[1], seed + 1))):
-        a = _jittered_column(t, s)
-        if a is None or len(key) != n:
+    for i, (t, key) in enumerate(zip((x, y), keys, strict=True)):
+        found = ranked_column(t, key, size, seed + i)
+        if found is None:
             return None
-        at = np.full(size, -1, dtype=np.int64)
-        at[key] = np.arange(n)
-        order = at[at >= 0]
-        if len(order) != n:  # keys repeated
-            return None
+        a, order = found
         ordered[i] = a[order, 0]
-        if not bool((ordered[i, 1:] > ordered[i, :-1]).all()):
-            return None
         ranks[i, order] = np.arange(n)
     counts = bivariate.pair_counts(ordered, ranks, [(0, 1)], k, 1)
     if counts is None:
