@@ -70,13 +70,10 @@ from iblearn.estimators.base import MIEstimate
 from iblearn.functional import inference
 from iblearn.functional.gaussian import canonical_bases, canonical_of_bases, gaussian_mi_of
 from iblearn.functional.knn.engine import ksg_mi_ranked
-from iblearn.functional.multivariate.inputs import copula_normal, ranked_normal
+from iblearn.functional.multivariate.inputs import Ranked, copula_normal, ranked_normal
 
 #: An invertible map of x and of y (MI unchanged), drawn from the generator.
 Remap = Callable[[Tensor, Tensor, torch.Generator], tuple[Tensor, Tensor]]
-
-#: Each column's ranks among the rows, ``(d, N)``; None where a column holds a value twice.
-Ranks = NDArray[np.int64] | None
 
 #: Fewest rows: each half of the checks needs a few neighbours a class.
 MIN_ROWS = 16
@@ -133,14 +130,17 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
         xt, yt, cx, cy, sides = yt, xt, cy, cx, ("y", "x")
 
     @cache
-    def ranked() -> tuple[tuple[Tensor, Ranks], tuple[Tensor, Ranks]]:
+    def ranked() -> tuple[Ranked, Ranked]:
         # Only where an estimator takes them: a sort per column, whose ranks the KSG reruns keep.
         return ranked_normal(xt.reshape(n, -1)), ranked_normal(yt.reshape(n, -1))
 
     def scores() -> tuple[Tensor, Tensor]:
-        return ranked()[0][0], ranked()[1][0]
+        return ranked()[0].scores, ranked()[1].scores
 
-    feats = features(xt, yt, scores if cx is None and cy is None else None)
+    def ascending() -> NDArray[np.float64]:
+        return np.concatenate([ranked()[0].ascending, ranked()[1].ascending])
+
+    feats = features(xt, yt, scores if cx is None and cy is None else None, ascending)
     chosen, why, mi, data, remap, top, agreement, value = _plan(xt, yt, cy, feats, scores, k, seed, sides)
     analysis = None
     if chosen == "gaussian":
@@ -156,7 +156,7 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
     if analysis is not None:
         reruns = GaussianReruns(*data, remap, marginals_gaussian(feats))
     elif chosen == "ksg" and cy is None:  # on the scores, whose ranks are known
-        (_, rx), (_, ry) = ranked()
+        rx, ry = ranked()[0].ranks, ranked()[1].ranks
         if rx is not None and ry is not None and len(rx) == len(ry) == 1:
             reruns = RankedReruns(
                 mi, *data, remap, [rx[0], ry[0]], lambda a, b, keys: ksg_mi_ranked(a, b, keys, n, k, seed)

@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from numpy.typing import NDArray
 from torch import Tensor
 
 from iblearn import _checks as V
@@ -45,7 +44,7 @@ from iblearn.functional import Estimate
 from iblearn.functional.gaussian import canonical_bases
 from iblearn.functional.inference import CONFIDENCE
 from iblearn.functional.knn.engine import ksg_cmi_ranked
-from iblearn.functional.multivariate.inputs import ranked_normal
+from iblearn.functional.multivariate.inputs import Ranked, ranked_normal
 
 __all__ = ["cmi_auto", "cmi_method", "mi_auto", "mi_method"]
 
@@ -133,24 +132,26 @@ def cmi_auto(x: Any, y: Any, z: Any, *, k: int = 3, seed: int = 0) -> Estimate:
         return float(whole - ibf.gaussian_mi(a, zb, bias_correction=True))
 
     @cache
-    def ranked() -> list[tuple[Tensor, NDArray[np.int64] | None]]:
+    def ranked() -> list[Ranked]:
         return [ranked_normal(t) for t in (xt, yt, zt)]
 
     @cache
     def scores() -> tuple[Tensor, Tensor]:
-        (sx, _), (sy, _), (sz, _) = ranked()
+        sx, sy, sz = (r.scores for r in ranked())
         return sx, torch.cat([sy, sz], dim=1)
 
     # KSG on single columns of scores takes their order from their ranks (where it is chosen).
     reruns: RankedReruns | None = None
     if xt.shape[1] == yt.shape[1] == zt.shape[1] == 1 and all(c is None for c in codes):
-        (_, rx), (_, ry), (_, rz) = ranked()
+        rx, ry, rz = (r.ranks for r in ranked())
         if rx is not None and ry is not None and rz is not None:
             reruns = RankedReruns(
                 ksg, *scores(), lambda a, b, g: (a, b), [rx[0], ry[0], rz[0]], ranked_cmi(n, k, seed)
             )
 
-    feats = features(xt, torch.cat([yt, zt], dim=1), scores)
+    feats = features(
+        xt, torch.cat([yt, zt], dim=1), scores, lambda: np.concatenate([r.ascending for r in ranked()])
+    )
     chosen, why, mi, agreement, value = choose(scores, feats, k, seed, (ksg, gaussian), CMI_NAMES)
     raw = chosen == "gaussian" and marginals_gaussian(feats)
     data = (xt, torch.cat([yt, zt], dim=1)) if raw else scores()

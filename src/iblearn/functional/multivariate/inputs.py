@@ -61,9 +61,17 @@ def copula_normal(t: Tensor) -> Tensor:
     return ranked_normal(t)[0]
 
 
-def ranked_normal(t: Tensor) -> tuple[Tensor, NDArray[np.int64] | None]:
-    """:func:`copula_normal` of ``t (N, d)``, and each column's ranks ``0 .. N - 1`` ``(d, N)`` where no
-    column holds a value twice (else None): the order of each column of the scores."""
+class Ranked(NamedTuple):
+    """:func:`ranked_normal`'s answer: the normal scores ``(N, d)``, each column's ranks ``0 .. N - 1``
+    ``(d, N)`` where no column holds a value twice (else None), and the columns sorted ``(d, N)``."""
+
+    scores: Tensor
+    ranks: NDArray[np.int64] | None
+    ascending: NDArray[np.float64]
+
+
+def ranked_normal(t: Tensor) -> Ranked:
+    """:func:`copula_normal` of ``t (N, d)``, with what its sort finds on the way (:class:`Ranked`)."""
     # Rows of contiguous memory, sorted by numpy: faster than torch.sort (docs/design.md, "Measurements").
     columns = np.ascontiguousarray(t.detach().cpu().to(torch.float64).numpy().T)
     n = columns.shape[1]
@@ -76,7 +84,7 @@ def ranked_normal(t: Tensor) -> tuple[Tensor, NDArray[np.int64] | None]:
         ranks = np.empty_like(columns)
         np.put_along_axis(ranks, order, np.arange(1.0, n + 1.0)[None, :], axis=1)
         whole = ranks.astype(np.int64) - 1
-    return torch.special.ndtri(torch.from_numpy(ranks / (n + 1)).T).to(t.device), whole
+    return Ranked(torch.special.ndtri(torch.from_numpy(ranks / (n + 1)).T).to(t.device), whole, ascending)
 
 
 #: |z| of :func:`magnitude_dependence` beyond which normal scores are not taken as a Gaussian copula
