@@ -442,7 +442,7 @@ def test_ksg_cmi_ranked_is_ksg_cmi_to_the_last_bit_or_declines():
     g = torch.Generator().manual_seed(3)
     raw = torch.randn(2000, 3, generator=g, dtype=torch.float64)
     raw[:, 1] += raw[:, 0] ** 2 + raw[:, 2]
-    scores, ranks = ranked_normal(raw)
+    scores, ranks, _ = ranked_normal(raw)
     assert ranks is not None
     x, y, z = scores[:, :1], scores[:, 1:2], scores[:, 2:]
     half = torch.randperm(2000, generator=g)[:1000]
