@@ -242,11 +242,21 @@ def test_auto_runs_knn_once_per_estimate_it_needs(monkeypatch, task, runs):
     # (not on 1 x 1 scores); the candidates' KSG estimate is the estimate, not computed again. On the
     # 2 x 2 Student-t the candidates disagree, so the shuffled half, which could not change the
     # verdict, is not run.
+    # A rerun on two columns of scores takes their order from the ranks (ksg_mi_ranked), where it
+    # applies, else ksg_mi: each counts once.
     from iblearn import functional as ibf
+    from iblearn.estimation import auto
 
     calls = []
-    ksg_mi = ibf.ksg_mi
+    ksg_mi, ranked = ibf.ksg_mi, auto.ksg_mi_ranked
+
+    def counted(*a, **kw):
+        value = ranked(*a, **kw)
+        calls.extend([] if value is None else [1])
+        return value
+
     monkeypatch.setattr(ibf, "ksg_mi", lambda *a, **kw: calls.append(1) or ksg_mi(*a, **kw))
+    monkeypatch.setattr(auto, "ksg_mi_ranked", counted)
     x, y = task.sample(1000, seed=0)
     assert quiet(x, y).report.chosen == "ksg" and len(calls) == runs
 

@@ -42,7 +42,9 @@ from dataclasses import replace
 from functools import cache
 from typing import Any
 
+import numpy as np
 import torch
+from numpy.typing import NDArray
 from torch import Tensor
 
 from iblearn import _checks as V
@@ -56,6 +58,7 @@ from iblearn.estimation.autocheck import (
     INTERVAL,
     MI,
     Check,
+    Reruns,
     interval,
     run_checks,
 )
@@ -66,7 +69,8 @@ from iblearn.estimators import reliability
 from iblearn.estimators.base import MIEstimate
 from iblearn.functional import inference
 from iblearn.functional.gaussian import canonical_bases, canonical_of_bases, gaussian_mi_of
-from iblearn.functional.multivariate.inputs import copula_normal
+from iblearn.functional.knn.engine import ksg_mi_ranked
+from iblearn.functional.multivariate.inputs import Ranked, copula_normal, ranked_normal
 
 #: An invertible map of x and of y (MI unchanged), drawn from the generator.
 Remap = Callable[[Tensor, Tensor, torch.Generator], tuple[Tensor, Tensor]]
@@ -126,10 +130,17 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
         xt, yt, cx, cy, sides = yt, xt, cy, cx, ("y", "x")
 
     @cache
-    def scores() -> tuple[Tensor, Tensor]:  # only where an estimator takes them: a sort per column
-        return copula_normal(xt.reshape(n, -1)), copula_normal(yt.reshape(n, -1))
+    def ranked() -> tuple[Ranked, Ranked]:
+        # Only where an estimator takes them: a sort per column, whose ranks the KSG reruns keep.
+        return ranked_normal(xt.reshape(n, -1)), ranked_normal(yt.reshape(n, -1))
 
-    feats = features(xt, yt, scores if cx is None and cy is None else None)
+    def scores() -> tuple[Tensor, Tensor]:
+        return ranked()[0].scores, ranked()[1].scores
+
+    def ascending() -> NDArray[np.float64]:
+        return np.concatenate([ranked()[0].ascending, ranked()[1].ascending])
+
+    feats = features(xt, yt, scores if cx is None and cy is None else None, ascending)
     chosen, why, mi, data, remap, top, agreement, value = _plan(xt, yt, cy, feats, scores, k, seed, sides)
     analysis = None
     if chosen == "gaussian":
@@ -141,9 +152,17 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
         value, mi = float(gaussian_mi_of(analysis, bias_correction=True)), gaussian_on_bases
         if math.isinf(value):
             return linear_estimate(n, xt.device, "mi", why, feats)
-    elif value is None:
-        value = mi(*data)
-    reruns = GaussianReruns(*data, remap, marginals_gaussian(feats)) if analysis is not None else mi
+    reruns: MI | Reruns = mi
+    if analysis is not None:
+        reruns = GaussianReruns(*data, remap, marginals_gaussian(feats))
+    elif chosen == "ksg" and cy is None:  # on the scores, whose ranks are known
+        rx, ry = ranked()[0].ranks, ranked()[1].ranks
+        if rx is not None and ry is not None and len(rx) == len(ry) == 1:
+            reruns = RankedReruns(
+                mi, *data, remap, [rx[0], ry[0]], lambda a, b, keys: ksg_mi_ranked(a, b, keys, n, k, seed)
+            )
+    if value is None:
+        value = reruns.whole() if isinstance(reruns, RankedReruns) else mi(*data)
     settled = [agreement.name] if agreement is not None and agreement.passed is False else []
     checks, stderr, _ = run_checks(reruns, *data, value, ceiling=top, remap=remap, seed=seed, settled=settled)
     method = HALVES
@@ -171,6 +190,43 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
         est.report, chosen=chosen, why=why, checks=checks, features=feats, interval_method=INTERVAL
     )
     return replace(est, interval=(low, high), confidence=inference.CONFIDENCE, report=report)
+
+
+#: KSG of rows of single columns of scores given each column's keys (the rows' ranks among all
+#: rows): the value, or None where the ranks do not give the order (the caller then calls the estimator).
+RankedMI = Callable[[Tensor, Tensor, list[NDArray[np.int64]]], float | None]
+
+
+class RankedReruns(Reruns):
+    """The checks' reruns of KSG on single columns of normal scores whose ranks among the rows are
+    known (``ranks``: x's columns', then y's): the estimate on all rows, a half and a shuffled half by
+    ``ranked`` (:func:`~iblearn.functional.knn.engine.ksg_mi_ranked`, ``ksg_cmi_ranked``), which takes
+    the order of the rows from the ranks instead of sorting them, with the values of ``mi``; ``mi``
+    itself where it does not apply."""
+
+    def __init__(
+        self, mi: MI, x: Tensor, y: Tensor, remap: Remap, ranks: list[NDArray[np.int64]], ranked: RankedMI
+    ) -> None:
+        super().__init__(mi, x, y, remap)
+        self.ranks, self.ranked = ranks, ranked
+
+    def rows(self, ix: NDArray[np.int64] | None, iy: NDArray[np.int64] | None) -> float:
+        """KSG of the rows ``ix`` of x beside the rows ``iy`` of y (None: all of them)."""
+        x = self.x if ix is None else self.x[ix]
+        y = self.y if iy is None else self.y[iy]
+        rows = [ix] * self.x.shape[1] + [iy] * self.y.shape[1]
+        keys = [r if i is None else r[i] for r, i in zip(self.ranks, rows, strict=True)]
+        value = self.ranked(x, y, keys)
+        return self.mi(x, y) if value is None else value
+
+    def whole(self) -> float:
+        return self.rows(None, None)
+
+    def half(self, rows: Tensor) -> float:
+        return self.rows(rows.numpy(), rows.numpy())
+
+    def shuffled(self, rows: Tensor, order: Tensor) -> float:
+        return self.rows(rows.numpy(), rows[order].numpy())
 
 
 def linear_estimate(

@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import torch
+from numpy.typing import NDArray
 from torch import Tensor
 
 from iblearn import functional as ibf
@@ -85,32 +86,46 @@ MI_NAMES = Names("x and y", "KSG")
 CMI_NAMES = Names("x, y and z", "KSG's conditional MI")
 
 
-def features(x: Tensor, y: Tensor, scores: Callable[[], tuple[Tensor, Tensor]] | None) -> dict[str, float]:
+def features(
+    x: Tensor,
+    y: Tensor,
+    scores: Callable[[], tuple[Tensor, Tensor]] | None,
+    ascending: Callable[[], NDArray[np.float64]] | None = None,
+) -> dict[str, float]:
     """What the rule looks at: rows, dimensions, ties, tails (largest excess kurtosis of a column),
     skew, and where both variables are continuous (``scores`` gives their normal scores) how Gaussian
     the joint looks (Mardia's kurtosis over a Gaussian's, minus 1) and the rank of the
     cross-covariance (canonical correlations above the largest of shuffled pairs), both on at most
-    :data:`FEATURE_COLUMNS` columns a side."""
+    :data:`FEATURE_COLUMNS` columns a side. ``ascending`` gives the columns of x and y sorted, ``(d, N)``
+    float64, where the scores' sort leaves them (read where the scores are made anyway)."""
     out = {"n": float(len(x)), "dx": float(x[0].numel()), "dy": float(y[0].numel())}
     floats = [t.reshape(len(t), -1).double() for t in (x, y) if t.is_floating_point()]
     if floats:
         cols = torch.cat(floats, dim=1)
+        # Each column in units of an exact power of two: fourth powers of 1e100 overflow, of 1e-100 vanish.
+        scaled = cols / power_of_two_scale(cols, dim=0)
+        centred = scaled - scaled.mean(0)
+        squares = centred.square()
+        var = (squares.sum(0) / (len(cols) - 1)).clamp_min(1e-300)  # the sample variance
+        kurtosis = float((squares.square().mean(0) / var.square()).max()) - 3
+        skew = float(((squares * centred).mean(0) / var**1.5).abs().max())
         # Equal neighbours in each sorted column: 1 - distinct / N, without a unique per column (numpy
         # sorts contiguous rows faster than torch sorts columns).
-        ordered = np.sort(np.ascontiguousarray(cols[:, :64].T.cpu().numpy()), axis=1)
+        if (
+            scores is not None
+            and ascending is not None
+            and not marginals_gaussian(out | {"kurtosis": kurtosis, "skew": skew})
+        ):
+            ordered = ascending()[:64]
+        else:
+            ordered = np.sort(np.ascontiguousarray(cols[:, :64].T.cpu().numpy()), axis=1)
         same = ordered[:, 1:] == ordered[:, :-1]
         out["ties"] = float(same.sum(1).max()) / len(cols)
         # The largest share of rows on one value of a column (a point mass): its longest run of equals.
         out["atom"] = max(
             float(np.diff(np.flatnonzero(np.r_[True, ~row, True])).max()) for row in same
         ) / len(cols)
-        # Each column in units of an exact power of two: fourth powers of 1e100 overflow, of 1e-100 vanish.
-        cols = cols / power_of_two_scale(cols, dim=0)
-        centred = cols - cols.mean(0)
-        squares = centred.square()
-        var = (squares.sum(0) / (len(cols) - 1)).clamp_min(1e-300)  # the sample variance
-        out["kurtosis"] = float((squares.square().mean(0) / var.square()).max()) - 3
-        out["skew"] = float(((squares * centred).mean(0) / var**1.5).abs().max())
+        out["kurtosis"], out["skew"] = kurtosis, skew
     if scores is not None:
         if marginals_gaussian(out):  # raw: a Gaussian on fewer dimensions than it has keeps its rank
             zx, zy = (t.reshape(len(t), -1).double() for t in (x, y))

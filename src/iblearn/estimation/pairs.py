@@ -19,6 +19,7 @@ from dataclasses import replace
 from functools import cache
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -27,6 +28,8 @@ from iblearn import functional as ibf
 from iblearn._settings import setting
 from iblearn.estimation.auto import (
     MIN_ROWS,
+    RankedMI,
+    RankedReruns,
     auto_estimate,
     linear_estimate,
     rotate,
@@ -40,7 +43,8 @@ from iblearn.estimation.verdict import LABELS_ADVICE, mi_verdict
 from iblearn.functional import Estimate
 from iblearn.functional.gaussian import canonical_bases
 from iblearn.functional.inference import CONFIDENCE
-from iblearn.functional.multivariate.inputs import copula_normal
+from iblearn.functional.knn.engine import ksg_cmi_ranked
+from iblearn.functional.multivariate.inputs import Ranked, ranked_normal
 
 __all__ = ["cmi_auto", "cmi_method", "mi_auto", "mi_method"]
 
@@ -118,6 +122,8 @@ def cmi_auto(x: Any, y: Any, z: Any, *, k: int = 3, seed: int = 0) -> Estimate:
     dy, width = yt.shape[1], yt.shape[1] + zt.shape[1]
 
     def ksg(a: Tensor, b: Tensor) -> float:
+        if reruns is not None and a is reruns.x and b is reruns.y:  # all the scores, their ranks known
+            return reruns.whole()
         return float(ibf.ksg_cmi(a, *_split(b, dy, width), k, seed=seed))
 
     def gaussian(a: Tensor, b: Tensor) -> float:
@@ -126,10 +132,26 @@ def cmi_auto(x: Any, y: Any, z: Any, *, k: int = 3, seed: int = 0) -> Estimate:
         return float(whole - ibf.gaussian_mi(a, zb, bias_correction=True))
 
     @cache
-    def scores() -> tuple[Tensor, Tensor]:
-        return copula_normal(xt), torch.cat([copula_normal(yt), copula_normal(zt)], dim=1)
+    def ranked() -> list[Ranked]:
+        return [ranked_normal(t) for t in (xt, yt, zt)]
 
-    feats = features(xt, torch.cat([yt, zt], dim=1), scores)
+    @cache
+    def scores() -> tuple[Tensor, Tensor]:
+        sx, sy, sz = (r.scores for r in ranked())
+        return sx, torch.cat([sy, sz], dim=1)
+
+    # KSG on single columns of scores takes their order from their ranks (where it is chosen).
+    reruns: RankedReruns | None = None
+    if xt.shape[1] == yt.shape[1] == zt.shape[1] == 1 and all(c is None for c in codes):
+        rx, ry, rz = (r.ranks for r in ranked())
+        if rx is not None and ry is not None and rz is not None:
+            reruns = RankedReruns(
+                ksg, *scores(), lambda a, b, g: (a, b), [rx[0], ry[0], rz[0]], ranked_cmi(n, k, seed)
+            )
+
+    feats = features(
+        xt, torch.cat([yt, zt], dim=1), scores, lambda: np.concatenate([r.ascending for r in ranked()])
+    )
     chosen, why, mi, agreement, value = choose(scores, feats, k, seed, (ksg, gaussian), CMI_NAMES)
     raw = chosen == "gaussian" and marginals_gaussian(feats)
     data = (xt, torch.cat([yt, zt], dim=1)) if raw else scores()
@@ -152,11 +174,20 @@ def cmi_auto(x: Any, y: Any, z: Any, *, k: int = 3, seed: int = 0) -> Estimate:
         if chosen == "ksg"
         else ("a Gaussian estimate has no ceiling at log N", math.inf)
     )
-    return _checked(mi, data, value, top, remap, chosen, why, feats, agreement, (xt, yt, zt), dy, seed)
+    checked: MI | RankedReruns = mi
+    if reruns is not None and chosen == "ksg" and data[0] is reruns.x and data[1] is reruns.y:
+        checked = RankedReruns(ksg, *data, remap, reruns.ranks, reruns.ranked)
+    return _checked(checked, data, value, top, remap, chosen, why, feats, agreement, (xt, yt, zt), dy, seed)
+
+
+def ranked_cmi(n: int, k: int, seed: int) -> RankedMI:
+    """KSG's conditional MI of x against (y, z), one column each, by
+    :func:`~iblearn.functional.knn.engine.ksg_cmi_ranked` (``k``, ``seed``, keys among ``n`` rows)."""
+    return lambda a, b, keys: ksg_cmi_ranked(a, b[:, :1], b[:, 1:], keys, n, k, seed)
 
 
 def _checked(
-    mi: MI,
+    mi: MI | RankedReruns,
     data: tuple[Tensor, Tensor],
     value: float,
     top: tuple[str, float],

@@ -167,3 +167,44 @@ def test_sorted_ranks_are_the_stable_sorts_order(tied):
     ordered, ranks = _bivariate.sorted_ranks(cols)
     np.testing.assert_array_equal(ordered, np.take_along_axis(values, order, axis=1))
     np.testing.assert_array_equal(np.take_along_axis(ranks, order, axis=1), np.tile(np.arange(500), (3, 1)))
+
+
+def _ranks(t: torch.Tensor) -> np.ndarray:
+    """Each row's rank among the rows of the column ``t (N, 1)``."""
+    ranks = np.empty(len(t), dtype=np.int64)
+    ranks[np.argsort(t[:, 0].numpy(), kind="stable")] = np.arange(len(t))
+    return ranks
+
+
+@pytest.mark.parametrize("k", [1, 3, 5])
+def test_ksg_mi_ranked_is_ksg_mi_to_the_last_bit(k):
+    from iblearn.functional.knn.ksg import ksg_mi_ranked
+    from iblearn.functional.multivariate.inputs import copula_normal
+
+    g = torch.Generator().manual_seed(k)
+    raw = torch.randn(3000, 2, generator=g, dtype=torch.float64)
+    raw[:, 1] += 0.7 * raw[:, 0]
+    scores = copula_normal(raw)
+    x, y = scores[:, :1], scores[:, 1:]
+    rx, ry = _ranks(x), _ranks(y)
+    half = torch.randperm(3000, generator=g)[:1500]
+    shuffled = half[torch.randperm(1500, generator=g)]
+    for ix, iy in ((torch.arange(3000), torch.arange(3000)), (half, half), (half, shuffled)):
+        a, b = x[ix], y[iy]
+        value = ksg_mi_ranked(a, b, (rx[ix.numpy()], ry[iy.numpy()]), 3000, k, 7)
+        assert value is not None
+        assert value == float(ibf.ksg_mi(a, b, k, seed=7))
+
+
+def test_ksg_mi_ranked_declines_what_it_cannot_take():
+    from iblearn.functional.knn.ksg import ksg_mi_ranked
+
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(2, 200, 1, generator=g, dtype=torch.float64)
+    rx, ry = _ranks(x), _ranks(y)
+    assert ksg_mi_ranked(x, y, (rx, ry), 200, 3, 0) == float(ibf.ksg_mi(x, y, 3, seed=0))
+    assert ksg_mi_ranked(x, y, (rx[::-1].copy(), ry), 200, 3, 0) is None  # keys out of the values' order
+    assert ksg_mi_ranked(x, y, (np.zeros(200, dtype=np.int64), ry), 200, 3, 0) is None  # keys repeated
+    assert ksg_mi_ranked(x, y, (rx, ry), 200, 200, 0) is None  # k out of range: ksg_mi raises
+    assert ksg_mi_ranked(torch.ones(200, 1, dtype=torch.float64), y, (rx, ry), 200, 3, 0) is None
+    assert ksg_mi_ranked(x.float(), y, (rx, ry), 200, 3, 0) is None

@@ -433,3 +433,27 @@ def test_gaussian_cmi_reads_a_linear_relation_given_z_as_infinite_not_its_round_
     # Identified but close: y's variance given x and z is 1e-8 of x's, finite at about 9.9 nats.
     x, z, e = (torch.randn(4000, 1, generator=g, dtype=torch.float64) for _ in range(3))
     assert float(gaussian_cmi(x, x + z + 1e-4 * e, z)) == pytest.approx(0.5 * math.log(1e8), abs=0.1)
+
+
+def test_ksg_cmi_ranked_is_ksg_cmi_to_the_last_bit_or_declines():
+    from iblearn.functional.knn.cmi import ksg_cmi_ranked
+    from iblearn.functional.multivariate.inputs import ranked_normal
+
+    g = torch.Generator().manual_seed(3)
+    raw = torch.randn(2000, 3, generator=g, dtype=torch.float64)
+    raw[:, 1] += raw[:, 0] ** 2 + raw[:, 2]
+    scores, ranks, _ = ranked_normal(raw)
+    assert ranks is not None
+    x, y, z = scores[:, :1], scores[:, 1:2], scores[:, 2:]
+    half = torch.randperm(2000, generator=g)[:1000]
+    for rows in (torch.arange(2000), half):
+        keys = [r[rows.numpy()] for r in ranks]
+        for k in (1, 3, 6):
+            value = ksg_cmi_ranked(x[rows], y[rows], z[rows], keys, 2000, k, 5)
+            assert value is not None
+            assert value == float(ksg_cmi(x[rows], y[rows], z[rows], k, seed=5))
+    keys = list(ranks)
+    assert ksg_cmi_ranked(x, y, z, [keys[0], keys[1], keys[2][::-1].copy()], 2000, 3, 0) is None
+    assert ksg_cmi_ranked(x, y, z, [keys[0], keys[1], np.zeros(2000, dtype=np.int64)], 2000, 3, 0) is None
+    assert ksg_cmi_ranked(x, y, z, keys, 2000, 2000, 0) is None
+    assert ksg_cmi_ranked(x, scores[:, 1:], z, keys, 2000, 3, 0) is None  # two columns of y

@@ -183,3 +183,34 @@ def test_the_search_forced_onto_the_tree_equals_brute_force(monkeypatch, dim):
             eps, idx = nb.kth_neighbour(parts, k, "chebyshev", "tree")
             assert torch.equal(eps, ref_eps), (k, leaf)
             assert torch.equal(idx, ref_idx), (k, leaf)
+
+
+def test_duplicated_rows_found_with_a_distinct_first_column_or_without():
+    from iblearn.functional.knn.ksg import duplicated_rows
+
+    g = torch.Generator().manual_seed(0)
+    t = torch.randn(500, 3, generator=g, dtype=torch.float64)
+    assert not bool(duplicated_rows(t).any())
+    t[7] = t[300]
+    assert duplicated_rows(t).nonzero()[:, 0].tolist() == [7, 300]
+    t[:, 0] = torch.round(t[:, 0])  # the first column repeats: the rows are compared
+    assert duplicated_rows(t).nonzero()[:, 0].tolist() == [7, 300]
+
+
+def test_the_kept_jitter_gives_the_drawn_ones_values_and_rejitters_alike():
+    from iblearn.functional.knn import ksg as _ksg
+
+    g = torch.Generator().manual_seed(1)
+    # Two levels of 10,000 rows beside a constant column: the first jitter leaves some rows tied.
+    lattice = torch.ones(20_000, 2, dtype=torch.float64)
+    lattice[:, 0] = torch.randint(0, 2, (20_000,), generator=g).to(torch.float64)
+    first = torch.randn(lattice.shape, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    assert bool(_ksg.duplicated_rows(lattice / 2 + _ksg.JITTER * first * torch.tensor([1.0, 0.0])).any())
+    cached = _ksg.ready(lattice, "x", standardize=True, ties="jitter", seed=3)
+    kept = _ksg.NOISE_CACHE_MAX
+    _ksg.NOISE_CACHE_MAX = -1  # drawn afresh
+    try:
+        drawn = _ksg.ready(lattice, "x", standardize=True, ties="jitter", seed=3)
+    finally:
+        _ksg.NOISE_CACHE_MAX = kept
+    assert torch.equal(cached, drawn)

@@ -19,9 +19,9 @@ All estimates are 0-d float64 tensors in nats on the input's device.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Unpack
+from typing import Any, Unpack, cast
 
 import numpy as np
 import torch
@@ -39,7 +39,7 @@ from iblearn.functional.gaussian import (
     logdet,
 )
 from iblearn.functional.knn.counts import digamma_f64, ksg_from_counts, psi, row_chunks
-from iblearn.functional.knn.ksg import ksg_counts, ksg_mi, prepare, ready, ready_columns
+from iblearn.functional.knn.ksg import ksg_counts, ksg_mi, prepare, ranked_column, ready, ready_columns
 from iblearn.functional.knn.neighbors import (
     HAVE_KERNEL,
     LISTED_KMAX,
@@ -58,6 +58,7 @@ from iblearn.functional.knn.neighbors import (
     listed_counts_many,
     neighbour_lists,
     pick_backend,
+    sorted_index,
     uses_tree,
 )
 from iblearn.functional.knn.options import KNNKeywords, KNNOptions, Ties
@@ -252,6 +253,38 @@ def cmi_counts(x: Tensor, y: Tensor, z: Tensor, k: int, backend: Backend) -> tup
     nyz = count_within(torch.cat([y, z], dim=1), eps, "chebyshev", "tree", inclusive=False)
     nz = count_within(z, eps, "chebyshev", "tree", inclusive=False)
     return nxz, nyz, nz
+
+
+def ksg_cmi_ranked(
+    x: Tensor, y: Tensor, z: Tensor, keys: Sequence[NDArray[np.int64]], size: int, k: int, seed: int
+) -> float | None:
+    """``ksg_cmi(x, y, z, k, seed=seed)`` (the default settings) of three single CPU columns whose
+    orders are known, the same value to the last bit without sorting them: ``keys`` as for
+    :func:`~iblearn.functional.knn.ksg.ranked_column`, one a column. None where the shortcut does not
+    hold (:func:`~iblearn.functional.knn.ksg.ranked_column` declines, another shape, ``k`` out of
+    range, a radius of 0 or inf): the caller then calls :func:`ksg_cmi`, which gives that value or
+    the error."""
+    n = len(x)
+    columns = (x, y, z)
+    if not HAVE_KERNEL or any(c.ndim != 2 or c.shape != (n, 1) for c in columns):
+        return None
+    if not (isinstance(k, int) and 1 <= k < n) or len(keys) != 3:
+        return None
+    found = [
+        ranked_column(t, key, size, seed + i) for i, (t, key) in enumerate(zip(columns, keys, strict=True))
+    ]
+    if any(f is None for f in found):
+        return None
+    (xa, _), (ya, _), (za, z_order) = cast(list[tuple[NDArray[np.float64], NDArray[np.int64]]], found)
+    xt, yt, zt = torch.from_numpy(xa), torch.from_numpy(ya), torch.from_numpy(za)
+    eps, _ = kth_neighbour([xt, yt, zt], k, "chebyshev", "tree")
+    if not bool(((eps > 0) & torch.isfinite(eps)).all()):
+        return None
+    nxz = count_within(torch.cat([xt, zt], dim=1), eps, "chebyshev", "tree", inclusive=False)
+    nyz = count_within(torch.cat([yt, zt], dim=1), eps, "chebyshev", "tree", inclusive=False)
+    nz = count_in_index(sorted_index(za, z_order), eps.numpy(), False)  # z's layout, its order the keys'
+    terms = psi(k) - (digamma_f64(nxz + 1) + digamma_f64(nyz + 1) - digamma_f64(nz + 1))
+    return float(terms.mean())
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from iblearn.functional.knn.cmi import (
     PreparedCondition,
     ksg_cmi_prepared,
     ksg_cmi_prepared_many,
+    ksg_cmi_ranked,
     prepared_condition,
 )
 from iblearn.functional.knn.cmi_batched import ksg_cmi_prepared_batched
@@ -17,6 +18,7 @@ from iblearn.functional.knn.ksg import (
     duplicated_rows,
     kl_entropy,
     ksg_mi,
+    ksg_mi_ranked,
     mixed_ksg_mi,
     prepare_samples,
 )
@@ -45,8 +47,10 @@ __all__ = [
     "ksg_cmi_prepared",
     "ksg_cmi_prepared_batched",
     "ksg_cmi_prepared_many",
+    "ksg_cmi_ranked",
     "ksg_from_counts",
     "ksg_mi",
+    "ksg_mi_ranked",
     "kth_neighbour",
     "mixed_ksg_mi",
     "pick_backend",

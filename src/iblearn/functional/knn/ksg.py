@@ -25,6 +25,7 @@ from torch import Tensor
 from iblearn import _checks as V
 from iblearn._settings import setting
 from iblearn._threads import one_torch_thread
+from iblearn.functional.knn import bivariate
 from iblearn.functional.knn.counts import (
     digamma_f64,
     ksg_counts_brute,
@@ -95,6 +96,16 @@ def _ready_column(t: Tensor, seed: int) -> Tensor | None:
     the exact steps (the power-of-two scale, quotients, differences, products) in numpy, torch's mean,
     standard deviation and noise on the same numbers. None where the general path has more to do: a
     constant column, a zero spread, rows the jitter leaves tied."""
+    a = _jittered_column(t, seed)
+    if a is None:
+        return None
+    values = np.sort(a[:, 0])
+    return None if bool((values[1:] == values[:-1]).any()) else torch.from_numpy(a)
+
+
+def _jittered_column(t: Tensor, seed: int) -> NDArray[np.float64] | None:
+    """:func:`_ready_column` before its test for tied rows: the column standardized and jittered; None
+    for a constant column or a zero spread."""
     a = t.numpy()
     if a.dtype != np.float64 or bool((a == a[0]).all()):
         return None
@@ -105,9 +116,60 @@ def _ready_column(t: Tensor, seed: int) -> Tensor | None:
     if not std > 0:
         return None
     # The general path's JITTER * std, with std 1 after standardizing.
-    a = a / std + JITTER * _noise(seed, a.shape[0])
-    values = np.sort(a[:, 0])
-    return None if bool((values[1:] == values[:-1]).any()) else torch.from_numpy(a)
+    return a / std + JITTER * _noise(seed, a.shape[0])
+
+
+def ranked_column(
+    t: Tensor, key: NDArray[np.int64], size: int, seed: int
+) -> tuple[NDArray[np.float64], NDArray[np.int64]] | None:
+    """:func:`ready` of the CPU column ``t (N, 1)`` (standardized, jittered from ``seed``) and the order
+    of its values, taken from ``key``: distinct integers in ``[0, size)`` in the order of its values (the
+    ranks of the rows among more rows). None where the prepared values do not read strictly increasing
+    in that order (keys repeated or out of order, values the jitter left tied), or :func:`ready` takes
+    its general path (a constant column): then the order is not known, and the caller sorts."""
+    n = len(t)
+    if len(key) != n or t.device.type != "cpu" or t.dtype != torch.float64 or t.requires_grad:
+        return None
+    a = _jittered_column(t, seed)
+    if a is None:
+        return None
+    at = np.full(size, -1, dtype=np.int64)
+    at[key] = np.arange(n)
+    order = at[at >= 0]
+    if len(order) != n:  # keys repeated
+        return None
+    values = a[order, 0]
+    return (a, order) if bool((values[1:] > values[:-1]).all()) else None
+
+
+def ksg_mi_ranked(
+    x: Tensor, y: Tensor, keys: Sequence[NDArray[np.int64]], size: int, k: int, seed: int
+) -> float | None:
+    """``ksg_mi(x, y, k, seed=seed)`` (variant 1, the default settings) of two single CPU columns whose
+    order is known, the same value to the last bit without sorting them: ``keys`` holds for each
+    column distinct integers in ``[0, size)`` in the order of its values (the ranks of a column's rows
+    among all its rows, for some of those rows: a half of normal scores). The keys' order is taken for
+    the prepared column's only where the prepared values read strictly increasing in it (then no two
+    are tied, and it is their sort). None where the shortcut does not hold (another shape or device,
+    keys not distinct or out of order, a constant column, ``k`` out of range, distances that overflow):
+    the caller then calls :func:`ksg_mi`, which gives that value or the error."""
+    n = len(x)
+    if not (bivariate.usable([x, y]) and (torch.get_num_threads() == 1 or n <= PART_POINTS)):
+        return None
+    if not (isinstance(k, int) and 1 <= k < n) or len(y) != n or len(keys) != 2:
+        return None
+    ordered, ranks = np.empty((2, n)), np.empty((2, n), dtype=np.int64)
+    for i, (t, key) in enumerate(zip((x, y), keys, strict=True)):
+        found = ranked_column(t, key, size, seed + i)
+        if found is None:
+            return None
+        a, order = found
+        ordered[i] = a[order, 0]
+        ranks[i, order] = np.arange(n)
+    counts = bivariate.pair_counts(ordered, ranks, [(0, 1)], k, 1)
+    if counts is None:
+        return None
+    return float(ksg_from_counts(torch.from_numpy(counts[0][0]), torch.from_numpy(counts[1][0]), k, 1))
 
 
 #: The longest rows :func:`ready_columns` makes ready (torch's grain of a reduction, 32,768).
@@ -134,6 +196,19 @@ def ready_columns(a: NDArray[np.float64], seed: int) -> tuple[NDArray[np.float64
     values = np.sort(a, axis=1)
     done &= ~(values[:, 1:] == values[:, :-1]).any(axis=1)
     return a, done
+
+
+#: The most values of a noise :func:`_cpu_noise` keeps (8 MB each).
+NOISE_CACHE_MAX = 2**20
+
+
+@functools.lru_cache(maxsize=8)
+def _cpu_noise(seed: int, shape: tuple[int, ...]) -> Tensor:
+    """The jitter's standard normal noise of ``shape`` from a CPU generator seeded with ``seed``, drawn
+    once for the many samples of one shape made ready with one seed (the halves of the automatic
+    estimate's checks); read-only by use, as the caller adds it to its sample."""
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randn(shape, generator=gen, dtype=torch.float64)
 
 
 @functools.lru_cache(maxsize=8)
@@ -183,8 +258,12 @@ def _ready_tensor(t: Tensor, name: str, *, standardize: bool, ties: Ties, seed: 
     # spread (an H100, N = 2,000: 1.3e-4 relative on 1 x 1 normal scores, 0.012 nats on a 3 x 3 point
     # mass, each well within the estimate's standard error). Drawn on the CPU and moved, it would be the
     # same on both, but the CPU's generator is slow (docs/design.md, "Measurements behind the code").
-    gen = torch.Generator(device=t.device).manual_seed(seed)
-    noise = torch.randn(t.shape, generator=gen, dtype=t.dtype, device=t.device)
+    cached = t.device.type == "cpu" and t.dtype == torch.float64 and t.numel() <= NOISE_CACHE_MAX
+    noise = _cpu_noise(seed, tuple(t.shape)) if cached else None
+    gen = None
+    if noise is None:
+        gen = torch.Generator(device=t.device).manual_seed(seed)
+        noise = torch.randn(t.shape, generator=gen, dtype=t.dtype, device=t.device)
     t = t + JITTER * std * noise
     # A jitter of 1e-10 sd spans only ~4e5 float64 steps at values near 1 sd, so among thousands of tied
     # samples (a discrete level, a silent ReLU unit) two may land on the same value: jitter those again.
@@ -192,6 +271,9 @@ def _ready_tensor(t: Tensor, name: str, *, standardize: bool, ties: Ties, seed: 
         dup = duplicated_rows(t)
         if not bool(dup.any()):
             return t
+        if gen is None:  # the generator where the first draw left it: drawn again
+            gen = torch.Generator(device=t.device).manual_seed(seed)
+            torch.randn(t.shape, generator=gen, dtype=t.dtype, device=t.device)
         again = torch.randn((int(dup.sum()), t.shape[1]), generator=gen, dtype=t.dtype, device=t.device)
         t[dup] = t[dup] + JITTER * std * again
     if bool(duplicated_rows(t).any()):  # the last round checked too
@@ -246,7 +328,12 @@ def _same_projection(t: Tensor) -> Tensor:
 
 def duplicated_rows(t: Tensor) -> Tensor:
     """Rows exactly equal to another row; the projection picks the few candidates to compare (in one
-    column, the sorted values are compared directly)."""
+    column, the sorted values are compared directly). On the CPU, where the first column holds no
+    value twice no two rows are equal, which one sort of that column shows."""
+    if t.device.type == "cpu" and t.shape[1] > 1 and len(t) > 1:
+        first = np.sort(t[:, 0].detach().numpy())
+        if not bool((first[1:] == first[:-1]).any()):
+            return torch.zeros(t.shape[0], dtype=torch.bool)
     if t.shape[1] == 1:
         values, order = torch.sort(t[:, 0])
         same = values[1:] == values[:-1]

@@ -366,13 +366,19 @@ def _slab_layout(
     n, d = x.shape
     width, bcol = _slab_width(n), min(1, d - 1)
     if d == 1:  # slabs of a sorted column, each sorted by the same column: the column sorted
-        order = np.argsort(x[:, 0], kind="stable")
-        return order, (np.ascontiguousarray(x[order, 0][None], dtype=np.float64), n, d, bcol, width)
+        return sorted_index(x, np.argsort(x[:, 0], kind="stable"))
     x = x[:, _pruning_order(x, keys)]
     slab = np.empty(n, dtype=np.int64)
     slab[np.argsort(x[:, 0], kind="stable")] = np.arange(n) // width
     order = np.lexsort((x[:, bcol], slab))
     return order, (np.ascontiguousarray(x[order].T, dtype=np.float64), n, d, bcol, width)
+
+
+def sorted_index(x: NDArray[np.float64], order: NDArray[np.int64]) -> tuple[NDArray[np.int64], Slabs]:
+    """:func:`count_index` of one column ``x (N, 1)`` whose stable sort's order is known: its sorted
+    layout, made without sorting."""
+    n = len(x)
+    return order, (np.ascontiguousarray(x[order, 0][None], dtype=np.float64), n, 1, 0, _slab_width(n))
 
 
 #: In up to this many dimensions the kernel's k-d tree answers both searches at every N (in one

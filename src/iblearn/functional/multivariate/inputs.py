@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import torch
+from numpy.typing import NDArray
 from scipy.stats import rankdata
 from torch import Tensor
 
@@ -57,17 +58,33 @@ def check_not_constant(variables: list[Tensor], names: list[str]) -> None:
 def copula_normal(t: Tensor) -> Tensor:
     """Each column of ``t (N, d)`` replaced by ``Phi^-1(rank / (N + 1))`` (average ranks for ties): the
     Gaussian-copula transform, float64 on t's device."""
+    return ranked_normal(t)[0]
+
+
+class Ranked(NamedTuple):
+    """:func:`ranked_normal`'s answer: the normal scores ``(N, d)``, each column's ranks ``0 .. N - 1``
+    ``(d, N)`` where no column holds a value twice (else None), and the columns sorted ``(d, N)``."""
+
+    scores: Tensor
+    ranks: NDArray[np.int64] | None
+    ascending: NDArray[np.float64]
+
+
+def ranked_normal(t: Tensor) -> Ranked:
+    """:func:`copula_normal` of ``t (N, d)``, with what its sort finds on the way (:class:`Ranked`)."""
     # Rows of contiguous memory, sorted by numpy: faster than torch.sort (docs/design.md, "Measurements").
     columns = np.ascontiguousarray(t.detach().cpu().to(torch.float64).numpy().T)
     n = columns.shape[1]
     order = np.argsort(columns, axis=1)
     ascending = np.take_along_axis(columns, order, axis=1)
+    whole = None
     if (ascending[:, 1:] == ascending[:, :-1]).any():
         ranks = rankdata(columns, axis=1)
     else:
         ranks = np.empty_like(columns)
         np.put_along_axis(ranks, order, np.arange(1.0, n + 1.0)[None, :], axis=1)
-    return torch.special.ndtri(torch.from_numpy(ranks / (n + 1)).T).to(t.device)
+        whole = ranks.astype(np.int64) - 1
+    return Ranked(torch.special.ndtri(torch.from_numpy(ranks / (n + 1)).T).to(t.device), whole, ascending)
 
 
 #: |z| of :func:`magnitude_dependence` beyond which normal scores are not taken as a Gaussian copula
