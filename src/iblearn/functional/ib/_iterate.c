@@ -25,17 +25,21 @@
  *       after which each answer settled at tol (no value of T merged or dropped after; 0 where it did
  *       not). Releases the GIL.
  *
- * Two copies of the iteration, one compiled for AVX2 (four lanes a loop over t, against the x86-64
- * baseline's two) and one for the build's target, picked at import: AVX2 where the CPU runs it, unless
- * the environment variable IBLEARN_SIMD (the kNN kernel's, functional/knn/_maxnorm.c) is "portable". The
- * module's ISA says which runs. Both give the same answers to the bit: the loops vectorise over t only,
+ * Three copies of the iteration, compiled for AVX-512 (eight lanes a loop over t), for AVX2 (four)
+ * and for the build's target (the x86-64 baseline's two), picked at import: the widest the CPU runs,
+ * or a narrower one that the environment variable IBLEARN_SIMD (the kNN kernel's,
+ * functional/knn/_maxnorm.c) names, "avx2" or "portable". The module's ISA says which runs. All give the
+ * same answers to the bit: the loops vectorise over t only,
  * each sum still added in its order, and C11 mode contracts no multiply-add into an FMA (so neither
- * copy uses one). Their exp and log are the C library's, which may pick its own per-CPU variants; they
- * differ in the last bit at most, as the tests' tolerances allow.
+ * copy uses one). The softmax's exponentials, one per cell of the encoder and step, are the kernel's
+ * own (exp_nonpositive: within 1 ulp, plain arithmetic that vectorises in both copies, the same bits in
+ * each); the logarithms are the C library's, which may pick its own per-CPU variants; they differ in
+ * the last bit at most, as the tests' tolerances allow.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,8 +58,8 @@
 #if defined(__GNUC__) && defined(__x86_64__)
 #define KERNEL_X86 1
 #endif
-/* Whether the AVX2 copy runs, chosen once at import. */
-static int use_avx2 = 0;
+/* Which copy runs, chosen once at import: 0 the baseline's, 1 AVX2's, 2 AVX-512's. */
+static int isa = 0;
 
 #define TINY 1e-300
 /* exp(d) rounds to 0 below this (exp(-745.14) is under half the least subnormal) */
@@ -71,6 +75,52 @@ typedef struct {
 } Problem;
 
 ALWAYS_INLINE double xlogx(double v) { return v > 0 ? v * log(v) : 0.0; }
+
+ALWAYS_INLINE double from_bits(uint64_t u) {
+    double d;
+    memcpy(&d, &u, sizeof d);
+    return d;
+}
+
+ALWAYS_INLINE uint64_t to_bits(double d) {
+    uint64_t u;
+    memcpy(&u, &d, sizeof u);
+    return u;
+}
+
+/* exp(d) for d <= 0 (or NaN, which it returns), within 1 ulp of the correctly rounded value (the
+ * largest error over 16 million points of [-750, 0] against the C library's exp, subnormal results
+ * included), 0 below UNDERFLOW. Plain arithmetic without a branch, so that a loop over t of it
+ * vectorises in every copy of the iteration, each lane computing the same bits: d = n log 2 + r with
+ * n = round(d / log 2) (the 1.5 2^52 shifter rounds it and leaves n in its low bits) and |r| <= log(2) / 2
+ * (log 2 split in two, its high part exact times n), e^r by its Taylor polynomial of degree 13 (the
+ * remainder under 5e-18 relative), and 2^n from its exponent bits, in two factors where n is below
+ * -1000 so that a subnormal answer is rounded once. */
+ALWAYS_INLINE double exp_nonpositive(double d) {
+    const double shifter = 0x1.8p52, log2e = 0x1.71547652b82fep0;
+    const double ln2_hi = 0x1.62e42fefa3800p-1, ln2_lo = 0x1.ef35793c7673p-45;
+    double c = d < UNDERFLOW ? UNDERFLOW : d;
+    double shifted = c * log2e + shifter;
+    double n = shifted - shifter;
+    double r = (c - n * ln2_hi) - n * ln2_lo;
+    double e = 1.0 / 6227020800.0;
+    e = e * r + 1.0 / 479001600.0;
+    e = e * r + 1.0 / 39916800.0;
+    e = e * r + 1.0 / 3628800.0;
+    e = e * r + 1.0 / 362880.0;
+    e = e * r + 1.0 / 40320.0;
+    e = e * r + 1.0 / 5040.0;
+    e = e * r + 1.0 / 720.0;
+    e = e * r + 1.0 / 120.0;
+    e = e * r + 1.0 / 24.0;
+    e = e * r + 1.0 / 6.0;
+    e = e * r + 0.5;
+    e = (e * r * r + r) + 1.0;
+    int deep = n < -1000;
+    int64_t power = (int64_t)(to_bits(shifted) - to_bits(shifter)) + (deep ? 539 : 0);
+    double out = e * from_bits((uint64_t)(power + 1023) << 52) * (deep ? 0x1p-539 : 1.0);
+    return d < UNDERFLOW ? 0.0 : out;
+}
 
 /* q(t) and p(t, y) of the encoder q (nx, k). Four values of x at a time: each sum still adds its terms
  * in the order of x, one load and store of the sum per four. */
@@ -110,11 +160,8 @@ ALWAYS_INLINE void log_softmax(Problem *P, const double *z, double *q, double *l
         double top = -INFINITY;
         for (int t = 0; t < k; t++) top = zx[t] > top ? zx[t] : top;
         double total = 0;
-        for (int t = 0; t < k; t++) {
-            double d = zx[t] - top;
-            qx[t] = d < UNDERFLOW ? 0.0 : exp(d); /* exp's own answer there, without its cost */
-            total += qx[t];
-        }
+        for (int t = 0; t < k; t++) qx[t] = exp_nonpositive(zx[t] - top); /* vectorised */
+        for (int t = 0; t < k; t++) total += qx[t];                       /* in the order of t */
         double log_total = log(total);
         for (int t = 0; t < k; t++) {
             qx[t] /= total;
@@ -270,13 +317,19 @@ static double *problem_init(Problem *P, double *mem, const double *p, int nx, in
     return P->head + nt;
 }
 
-/* A function's two copies around its body (an ALWAYS_INLINE name##_body), and name, which calls the one
- * use_avx2 picks. Without GCC's target attribute on x86-64, one copy, compiled for the build's target. */
+/* A function's three copies around its body (an ALWAYS_INLINE name##_body), and name, which calls the
+ * one isa picks (AVX-512's with 512-bit vectors, which GCC does not prefer by default). Without GCC's
+ * target attribute on x86-64, one copy, compiled for the build's target. */
 #ifdef KERNEL_X86
-#define VECTOR_COPIES(name, params, args)                                                          \
-    __attribute__((target("avx2"))) static int name##_avx2 params { return name##_body args; }      \
-    static int name##_base params { return name##_body args; }                                      \
-    static int name params { return (use_avx2 ? name##_avx2 : name##_base) args; }
+#define VECTOR_COPIES(name, params, args)                                                               \
+    __attribute__((target("avx512f,prefer-vector-width=512"))) static int name##_avx512 params {         \
+        return name##_body args;                                                                         \
+    }                                                                                                    \
+    __attribute__((target("avx2"))) static int name##_avx2 params { return name##_body args; }           \
+    static int name##_base params { return name##_body args; }                                           \
+    static int name params {                                                                             \
+        return (isa == 2 ? name##_avx512 : isa == 1 ? name##_avx2 : name##_base) args;                   \
+    }
 #else
 #define VECTOR_COPIES(name, params, args) \
     static int name params { return name##_body args; }
@@ -492,17 +545,21 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_iterate", NULL, -1, methods};
 
-/* ISA: "avx2" where that copy runs (the CPU runs AVX2 and IBLEARN_SIMD is not "portable"), else
- * "portable". */
+/* ISA: the copy that runs, "avx512", "avx2" or "portable": the widest the CPU runs (AVX-512F, AVX2),
+ * capped at the one IBLEARN_SIMD names ("avx2" or "portable"; another value caps nothing here, the kNN
+ * kernel's import refuses it). */
 PyMODINIT_FUNC PyInit__iterate(void) {
+    static const char *const names[3] = {"portable", "avx2", "avx512"};
     const char *asked = getenv("IBLEARN_SIMD");
 #ifdef KERNEL_X86
     __builtin_cpu_init();
-    use_avx2 = __builtin_cpu_supports("avx2") && !(asked && strcmp(asked, "portable") == 0);
+    isa = __builtin_cpu_supports("avx2") ? (__builtin_cpu_supports("avx512f") ? 2 : 1) : 0;
+    for (int i = 0; asked && i < isa; i++)
+        if (strcmp(asked, names[i]) == 0) isa = i;
 #else
     (void)asked;
 #endif
     PyObject *m = PyModule_Create(&module);
-    if (m && PyModule_AddStringConstant(m, "ISA", use_avx2 ? "avx2" : "portable") < 0) Py_CLEAR(m);
+    if (m && PyModule_AddStringConstant(m, "ISA", names[isa]) < 0) Py_CLEAR(m);
     return m;
 }

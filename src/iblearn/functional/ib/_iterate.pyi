@@ -6,7 +6,7 @@ from numpy.typing import NDArray
 
 Buffer: TypeAlias = NDArray[np.float64]
 
-#: The copy of the iteration that runs: "avx2" or "portable".
+#: The copy of the iteration that runs: "avx512", "avx2" or "portable".
 ISA: str
 
 def iterate(
