@@ -16,10 +16,14 @@ permuted locally among near neighbours in z (Runge 2018; :func:`iblearn.function
 which keeps x's dependence on z and breaks only that on y beyond z; where Z is empty, x circularly
 shifted against y by at least a block of the series, which keeps each series' own autocorrelation
 (tigramite's block shuffle keeps it only within blocks). ``"auto"`` tests the method it chose, on the
-normal scores it chose it on. Significance ``"analytic"`` is the partial-correlation test for
-``"gaussian"`` (Student's t with T - dim degrees of freedom where X and Y are one column each, as
-ParCorr; Wilks' chi-square with dx * dy degrees of freedom for 2 T I otherwise) and the same test on the
-normal scores for ``"copula"``; a kNN estimate has no null distribution in closed form, so ``"ksg"`` and
+normal scores it chose it on. The nearest-neighbour null of a test at a level
+(:meth:`CMITest.run_test`'s ``alpha_or_thres``, as PCMCI asks) stops drawing permutations once its
+p-value is settled above the level (:func:`iblearn.functional.inference.settled_above`): the test
+decides as that of all ``sig_samples`` permutations, and its p-value is that of those drawn.
+Significance ``"analytic"`` is the partial-correlation test for ``"gaussian"`` (Student's t with
+T - dim degrees of freedom where X and Y are one column each, as ParCorr; Wilks' chi-square with
+dx * dy degrees of freedom for 2 T I otherwise) and the same test on the normal scores for
+``"copula"``; a kNN estimate has no null distribution in closed form, so ``"ksg"`` and
 ``"auto"`` refuse it.
 
 This module needs tigramite (``pip install 'iblearn[tigramite]'``); ``import iblearn`` does not import it.
