@@ -408,16 +408,20 @@ def _cmi_block(moved: Tensor, shake: Tensor, spaces: _Spaces, how: str, perms: T
         counts = zip(*(c.cpu() for c in cmi_counts_brute(xs, kept, spaces.z, k)), strict=True)
         return np.array([cmi_statistic(a, b, c, k) for a, b, c in counts])
     cond = spaces.condition()
-    rows: list[Any] = [None] * len(xs)
+    listed: list[np.ndarray] | None = None
+    fine = np.zeros(len(xs), dtype=bool)
     if cond.lists is not None and cond.yz is not None and xs.shape[2] == 1:
         eps, listed = listed_counts_many(xs[:, :, 0].numpy(), k, cond.yz, kept.shape[1], *cond.lists)
-        fine = ((eps > 0) & np.isfinite(eps)).all(axis=1)
-        for b in np.flatnonzero(fine):
-            rows[b] = [c[b] for c in listed]
-    for b, row in enumerate(rows):
-        if row is None:  # x of several columns, or a zero radius: the searches of condition_counts
-            rows[b] = [np.asarray(c) for c in condition_counts(cond, xs[b])]
-    return np.array([cmi_statistic(*(torch.from_numpy(c) for c in row), k) for row in rows])
+        fine = np.asarray(((eps > 0) & np.isfinite(eps)).all(axis=1))
+    values = []
+    for b in range(len(xs)):
+        if listed is not None and bool(fine[b]):
+            row = [c[b] for c in listed]
+        else:  # x of several columns, or a zero radius: the searches of condition_counts
+            row = [np.asarray(c) for c in condition_counts(cond, xs[b])]
+        nxz, nyz, nz = (torch.from_numpy(c) for c in row)
+        values.append(cmi_statistic(nxz, nyz, nz, k))
+    return np.array(values)
 
 
 def _null(
