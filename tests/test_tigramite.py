@@ -158,6 +158,35 @@ def test_a_dependent_pair_is_rejected_by_the_shuffle_null():
     assert test.get_shuffle_significance(array, xyz, 0.0) == pytest.approx(1 / 20)
 
 
+@pytest.mark.parametrize("z", [[(2, -1), (3, -1)], []])
+def test_a_tests_null_stops_once_settled_at_its_level_and_decides_as_the_whole_null(z):
+    array, _, _ = _arrays(n=200)
+    array[1] = np.random.default_rng(1).standard_normal(200)  # y independent: p spread over (0, 1]
+    x, y = [(0, -1)], [(1, 0)]
+
+    def test(seed):
+        t = CMITest(method="ksg", sig_samples=99, seed=seed)
+        t.set_dataframe(pp.DataFrame(array.T))
+        return t
+
+    stopped = 0
+    for seed in range(4):
+        value, whole = test(seed).run_test(x, y, z, tau_max=1)  # no level: all 99 permutations
+        cut = test(seed)
+        for level in (0.2, 0.05, 0.01):  # each lower level reuses the p-value settled above the last
+            v, p, dependent = cut.run_test(x, y, z, tau_max=1, alpha_or_thres=level)
+            assert v == value and dependent == (whole <= level)
+            assert (p <= level) == dependent
+        stopped += p != whole
+        # Asked at a higher level than it was settled at, the test is drawn again.
+        assert (
+            cut.run_test(x, y, z, tau_max=1, alpha_or_thres=0.5)[1:]
+            == test(seed).run_test(x, y, z, tau_max=1, alpha_or_thres=0.5)[1:]
+        )
+        assert cut.run_test(x, y, z, tau_max=1)[1] == whole
+    assert stopped >= 2
+
+
 def test_a_level_the_shuffle_null_cannot_reach_is_warned_of_before_the_test_and_recorded():
     array, _, _ = _arrays(n=120)
     x, y, z = ([tuple(p) for p in part] for part in ([(0, -1)], [(1, 0)], [(2, -1), (3, -1)]))

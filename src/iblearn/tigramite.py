@@ -16,10 +16,14 @@ permuted locally among near neighbours in z (Runge 2018; :func:`iblearn.function
 which keeps x's dependence on z and breaks only that on y beyond z; where Z is empty, x circularly
 shifted against y by at least a block of the series, which keeps each series' own autocorrelation
 (tigramite's block shuffle keeps it only within blocks). ``"auto"`` tests the method it chose, on the
-normal scores it chose it on. Significance ``"analytic"`` is the partial-correlation test for
-``"gaussian"`` (Student's t with T - dim degrees of freedom where X and Y are one column each, as
-ParCorr; Wilks' chi-square with dx * dy degrees of freedom for 2 T I otherwise) and the same test on the
-normal scores for ``"copula"``; a kNN estimate has no null distribution in closed form, so ``"ksg"`` and
+normal scores it chose it on. The nearest-neighbour null of a test at a level
+(:meth:`CMITest.run_test`'s ``alpha_or_thres``, as PCMCI asks) stops drawing permutations once its
+p-value is settled above the level (:func:`iblearn.functional.inference.settled_above`): the test
+decides as that of all ``sig_samples`` permutations, and its p-value is that of those drawn.
+Significance ``"analytic"`` is the partial-correlation test for ``"gaussian"`` (Student's t with
+T - dim degrees of freedom where X and Y are one column each, as ParCorr; Wilks' chi-square with
+dx * dy degrees of freedom for 2 T I otherwise) and the same test on the normal scores for
+``"copula"``; a kNN estimate has no null distribution in closed form, so ``"ksg"`` and
 ``"auto"`` refuse it.
 
 This module needs tigramite (``pip install 'iblearn[tigramite]'``); ``import iblearn`` does not import it.
@@ -66,6 +70,9 @@ METHODS = ("auto", "ksg", "gaussian", "copula")
 SIGNIFICANCES = ("shuffle", "shuffle_test", "analytic")
 #: The share of a test's samples that are the kNN estimate's neighbours by default (Runge 2018: 0.1 - 0.2).
 KSG_SHARE = 0.1
+#: Circular shifts estimated together in the null of a test without a condition, before the test
+#: checks whether its p-value is settled.
+SHIFTS_PER_BLOCK = 16
 #: The methods whose null distribution has a closed form.
 _ANALYTIC = ("gaussian", "copula")
 
@@ -131,6 +138,11 @@ class CMITest(CondIndTest):  # type: ignore[misc]
         self.seed = V.seed(seed)
         #: The levels the shuffle null could not reach, each with the permutations that would.
         self.unreachable: dict[float, int] = {}
+        # The level of the test under way (run_test's alpha_or_thres), whether its shuffle null
+        # stopped once settled there, and tigramite's cache keys of such tests by that level.
+        self._level: float | None = None
+        self._stopped = False
+        self._settled_keys: dict[float, list[Any]] = {}
         self._measure = f"cmi_{method}"
         self.two_sided = False
         self.residual_based = False
@@ -160,9 +172,25 @@ class CMITest(CondIndTest):  # type: ignore[misc]
     ) -> Any:
         """tigramite's test of X _|_ Y | Z, after a warning where the shuffle null cannot reach the level
         ``alpha_or_thres`` (tigramite's ``pval <= alpha``); such a level is kept in :attr:`unreachable`
-        with the permutations that would reach it."""
+        with the permutations that would reach it.
+
+        The shuffle null of a test at a level stops as soon as its p-value is settled above it (the
+        module's notes): the decision is that of all ``sig_samples`` permutations, the p-value that of
+        those drawn. tigramite keeps each test's p-value for the same samples asked again; one settled
+        at a lower level is dropped from that cache before a test at a higher one, and drawn again."""
         self._check_level(alpha_or_thres)
-        return super().run_test(X, Y, Z, tau_max=tau_max, cut_off=cut_off, alpha_or_thres=alpha_or_thres)
+        level = alpha_or_thres if self.significance == "shuffle_test" else None
+        for settled in [a for a in self._settled_keys if level is None or level > a]:
+            for key in self._settled_keys.pop(settled):
+                self.cached_ci_results.pop(key, None)
+        self._level, self._stopped = level, False
+        try:
+            return super().run_test(X, Y, Z, tau_max=tau_max, cut_off=cut_off, alpha_or_thres=alpha_or_thres)
+        finally:
+            if self._stopped and level is not None and self.cached_ci_results:
+                # tigramite caches a computed test's result last, under a hash of its samples.
+                self._settled_keys.setdefault(level, []).append(next(reversed(self.cached_ci_results)))
+            self._level, self._stopped = None, False
 
     def _check_level(self, alpha: Any) -> None:
         """Warn, once a level, where ``1 / (sig_samples + 1)`` is above ``alpha``: no test at that level
@@ -204,12 +232,14 @@ class CMITest(CondIndTest):  # type: ignore[misc]
         data_type: Any = None,
     ) -> float | tuple[float, np.ndarray]:
         """The permutation p-value ``(1 + #{null >= statistic}) / (1 + sig_samples)`` of the module's
-        notes; with ``return_null_dist``, the null too, sorted."""
+        notes, the "ksg" null stopped once settled above the level of :meth:`run_test` (None: all of
+        it); with ``return_null_dist``, the null too, sorted, all of it."""
         x, y, z = _split(array, xyz)
         method = self.method
         if method == "auto":
             x, y, z = (copula_normal(t) if t.shape[1] else t for t in (x, y, z))
             method = self._chosen(x, y, z)
+        level = None if return_null_dist else self._level
         if method == "ksg" and z.shape[1]:
             test = ibf.ksg_cmi_test(
                 x,
@@ -219,11 +249,12 @@ class CMITest(CondIndTest):  # type: ignore[misc]
                 n_permutations=self.sig_samples,
                 permutation_seed=self.seed,
                 seed=self.seed,
+                alpha=level,
             )
             observed, null = test.value, test.null.numpy()
         elif method == "ksg":
             observed = self._statistic(method)(x, y, z)
-            null = ibf.ksg_mi_shifted(x, y, self._shifts(x.shape[0]), self._k(x), seed=self.seed).numpy()
+            null = self._shifted_null(x, y, observed, level)
         else:
             observed = self._statistic(method)(x, y, z)
             surrogates = self._surrogates(x, z)
@@ -232,8 +263,23 @@ class CMITest(CondIndTest):  # type: ignore[misc]
                 method, surrogates = "gaussian", [copula_normal(xs) for xs in surrogates]
             stat = self._statistic(method)
             null = np.array([stat(xs, y, z) for xs in surrogates])
+        self._stopped = len(null) < self.sig_samples
         p = inference.p_value(observed, null.tolist())
         return (p, np.sort(null)) if return_null_dist else p
+
+    def _shifted_null(self, x: Tensor, y: Tensor, observed: float, level: float | None) -> np.ndarray:
+        """KSG's I(X; Y) of x circularly shifted against y, a block of shifts at a time until the
+        p-value of ``observed`` is settled above ``level`` (all of them where it is None or never)."""
+        shifts, k, n = self._shifts(x.shape[0]), self._k(x), self.sig_samples
+        null: list[float] = []
+        hits = 0
+        for start in range(0, n, SHIFTS_PER_BLOCK):
+            block = ibf.ksg_mi_shifted(x, y, shifts[start : start + SHIFTS_PER_BLOCK], k, seed=self.seed)
+            null.extend(block.tolist())
+            hits += int((block >= observed).sum())
+            if level is not None and inference.settled_above(hits, n, level):
+                break
+        return np.array(null)
 
     def get_analytic_significance(self, value: float, T: int, dim: int, xyz: np.ndarray) -> float:
         """The p-value of the partial-correlation test for a Gaussian I = ``value`` (the module's notes)."""

@@ -302,6 +302,15 @@ def tail_share(sample: Any) -> float:
     return float((np.abs(cols - median) > TAIL_SDS * spread).mean(axis=0).max())
 
 
+def settled_above(hits: int, n_permutations: int, alpha: float) -> bool:
+    """Whether ``hits`` null values at or above the statistic, of any number drawn so far, settle its
+    permutation p-value over all ``n_permutations`` above ``alpha``: ``(1 + hits) / (1 + n) > alpha``,
+    whatever the rest give. A test that stops drawing there (a curtailed test) decides at ``alpha`` as
+    the test of all of them, and the p-value of those drawn, ``(1 + hits) / (1 + drawn)``, is above
+    alpha too."""
+    return (1 + hits) / (1 + n_permutations) > alpha
+
+
 def p_value(observed: float, nulls: Sequence[float], *, two_sided: bool = False) -> float:
     """The permutation p-value ``(1 + #{null >= observed}) / (1 + n)`` (by absolute value where
     ``two_sided``): never 0, as the observed arrangement is one of the arrangements."""

@@ -27,6 +27,7 @@ from iblearn.functional import (
     transfer_entropy_matrix,
 )
 from iblearn.functional.knn import neighbors as nb
+from iblearn.functional.knn.permutations import iter_local_permutations
 from iblearn.functional.knn.transfer import ksg_transfer_entropy
 from tests.conftest import gen
 
@@ -281,6 +282,14 @@ def test_local_permutations_move_samples_among_near_neighbours_in_z():
     assert float(distinct.mean()) > 0.9 * 500  # 92.6% measured (the docstring's 7 - 8% repeats)
     assert float((perms != torch.arange(500)).double().mean()) > 0.6  # and it does move them
     assert torch.equal(perms, local_permutations(z, 20, n_neighbours=5, seed=1))  # reproducible
+
+
+@pytest.mark.parametrize("classes", [False, True])
+def test_local_permutations_drawn_one_at_a_time_are_the_same_rows(classes):
+    z = torch.randint(0, 4, (200,), generator=gen(3)) if classes else torch.randn(200, 2, generator=gen(3))
+    draws = iter_local_permutations(z, seed=4)
+    rows = np.stack([next(draws) for _ in range(7)])
+    np.testing.assert_array_equal(rows, local_permutations(z, 7, seed=4).numpy())
 
 
 def test_local_permutations_shuffle_within_classes_for_labels():

@@ -82,6 +82,28 @@ def test_cmi_null_is_one_estimate_per_local_permutation_of_the_prepared_rows():
     assert test.value == pytest.approx(float(ibf.ksg_cmi(x, y, z, seed=5)), abs=1e-12)
 
 
+@pytest.mark.parametrize(("coupling", "alpha"), [(0.0, 0.05), (0.0, 0.01), (0.6, 0.05), (0.6, 0.01)])
+def test_a_test_stopped_at_alpha_decides_as_the_full_test(coupling, alpha):
+    # The curtailed test draws the full test's permutations in order, stops once its p-value is settled
+    # above alpha, and gives the p-value of those drawn: on the same side of alpha as the full test's.
+    decisions = []
+    for seed in range(6):
+        x, y, z = common_cause(200, seed=seed, coupling=coupling)
+        full = ibf.ksg_cmi_test(x, y, z, n_permutations=120, seed=seed)
+        cut = ibf.ksg_cmi_test(x, y, z, n_permutations=120, seed=seed, alpha=alpha)
+        assert cut.value == full.value
+        assert torch.equal(cut.null, full.null[: len(cut.null)])
+        assert cut.p_value == (1 + int((cut.null >= cut.value).sum())) / (1 + len(cut.null))
+        assert (cut.p_value <= alpha) == (full.p_value <= alpha)
+        if len(cut.null) < 120:
+            assert inference.settled_above(int((cut.null >= cut.value).sum()), 120, alpha)
+        decisions.append((full.p_value <= alpha, len(cut.null)))
+    if coupling == 0.0:  # independent given z: most tests stop early
+        assert sum(n < 120 for _, n in decisions) >= 4
+    else:  # dependent beyond z: every test rejects, on all the permutations
+        assert all(rejected and n == 120 for rejected, n in decisions)
+
+
 @pytest.mark.parametrize("tied", [False, True])
 def test_shifted_mi_is_ksg_mi_of_each_rolled_x_bit_for_bit(tied):
     # Tied data: each rolled x is jittered where it lies, as ksg_mi jitters it.
@@ -192,6 +214,7 @@ def test_bad_arguments_are_named():
         "y": lambda: ibf.ksg_mi_test(x, y[:30], n_permutations=3),
         "lag": lambda: ibf.transfer_entropy_test(source, target, 0, n_permutations=3),
         "permutation_seed": lambda: ibf.ksg_cmi_test(x, y, z, n_permutations=3, permutation_seed=1.5),
+        "alpha": lambda: ibf.ksg_cmi_test(x, y, z, n_permutations=3, alpha=1.0),
     }
     for name, call in cases.items():
         with pytest.raises(ValueError, match=f"^{name}[:=]|sample counts differ"):

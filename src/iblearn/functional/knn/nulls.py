@@ -42,6 +42,7 @@ from iblearn.functional import inference
 from iblearn.functional.inference import block_length
 from iblearn.functional.knn.batched import ksg_counts_permuted
 from iblearn.functional.knn.cmi import (
+    PreparedCondition,
     cmi_counts_brute,
     condition_counts,
     continuous_samples,
@@ -51,9 +52,9 @@ from iblearn.functional.knn.cmi import (
 )
 from iblearn.functional.knn.counts import ksg_constant, ksg_counts_tree, ksg_from_counts
 from iblearn.functional.knn.ksg import JITTER, ksg_counts, prepare_samples, ready
-from iblearn.functional.knn.neighbors import knn_max_tree_dim, pick_backend
+from iblearn.functional.knn.neighbors import knn_max_tree_dim, listed_counts_many, pick_backend
 from iblearn.functional.knn.options import KNNKeywords, KNNOptions
-from iblearn.functional.knn.permutations import local_permutations
+from iblearn.functional.knn.permutations import iter_local_permutations
 from iblearn.functional.knn.transfer import embedding, ksg_transfer_entropy, partialled
 from iblearn.functional.serial import series_blocks
 from iblearn.parallel import PERMUTATIONS_PER_BATCH, check_n_jobs, iter_batches
@@ -181,6 +182,7 @@ def ksg_cmi_test(
     n_permutations: int,
     n_jobs: int | None = None,
     permutation_seed: int | None = None,
+    alpha: float | None = None,
     **options: Unpack[KNNKeywords],
 ) -> PermutationTest:
     """:func:`~iblearn.functional.ksg_cmi` and its local permutation test of conditional independence
@@ -194,6 +196,11 @@ def ksg_cmi_test(
             continuous z (``(N, dz)`` floats).
         n_permutations, n_jobs: as for :func:`ksg_mi_test`.
         permutation_seed: seeds the local permutations; None: ``seed``.
+        alpha: a level at which the test stops drawing permutations as soon as its p-value is settled
+            above it (:func:`~iblearn.functional.inference.settled_above`): the test at that level
+            decides as the test of all ``n_permutations``, in fewer of them where X and Y are
+            independent given Z. The null then holds the permutations drawn, and the p-value is
+            theirs, above alpha. None: all of them.
 
     Returns:
         A :class:`PermutationTest`; the same seed gives the same one on every device and backend.
@@ -206,7 +213,8 @@ def ksg_cmi_test(
         True
     """
     opts = KNNOptions(**options)
-    return _local_test((x, y, z), ("x", "y", "z"), 0, k, n_permutations, opts, n_jobs, permutation_seed)
+    samples, names = (x, y, z), ("x", "y", "z")
+    return _local_test(samples, names, 0, k, n_permutations, opts, n_jobs, permutation_seed, alpha)
 
 
 def transfer_entropy_test(
@@ -299,10 +307,13 @@ def _local_test(
     opts: KNNOptions,
     n_jobs: int | None,
     permutation_seed: int | None,
+    alpha: float | None = None,
 ) -> PermutationTest:
     """The local permutation test of I(X; Y | Z) for ``samples`` (x, y, z), of which x (``moved=0``) or
-    y (1) is permuted in z."""
+    y (1) is permuted in z; with ``alpha``, stopped once its p-value is settled above it."""
     n_permutations, device = _checked(n_permutations, n_jobs, *zip(names, samples, strict=True))
+    if alpha is not None and not 0 < V.real_number(alpha, "alpha") < 1:
+        raise ValueError(f"alpha: expected a level in (0, 1), got {alpha!r}")
     if z_classes(samples[2]) is not None:
         raise ValueError(
             f"{names[2]}: integer classes; this test takes a continuous condition (the estimators' "
@@ -318,15 +329,31 @@ def _local_test(
     )
     # Drawn on the CPU, so every device gets the same permutations (the neighbours in z come out the same).
     drawn = seed if permutation_seed is None else V.seed(permutation_seed, "permutation_seed")
-    perms = local_permutations(host[2], n_permutations, standardize=opts.standardize, seed=drawn)
+    draws = iter_local_permutations(host[2], standardize=opts.standardize, seed=drawn)
+    perms = (torch.from_numpy(next(draws)) for _ in range(n_permutations))
     pair = (x, y) if moved == 0 else (y, x)
     # Repeated rows of the local draw would tie their twins' distances exactly, and strict counts would
     # drop neighbours at the radius: noise fixed per position parts them (see the module's notes).
     noise = torch.randn(pair[0].shape, generator=torch.Generator().manual_seed(seed + 3), dtype=torch.float64)
     shake = JITTER * pair[0].std(dim=0, unbiased=False) * noise
-    args = (pair[0], shake, pair[1].to(device), z.to(device), k, how)
+    args = (pair[0], shake, _Spaces(pair[1].to(device), z.to(device), k, pair[0].shape[1]), how)
     value = float(_cmi_block(*args, torch.arange(x.shape[0])[None])[0])
-    return PermutationTest.of(value, _null(_cmi_block, args, iter(perms), device, n_jobs))
+    stop = None if alpha is None else _settled(value, n_permutations, alpha)
+    return PermutationTest.of(value, _null(_cmi_block, args, perms, device, n_jobs, stop))
+
+
+def _settled(value: float, n_permutations: int, alpha: float) -> Callable[[np.ndarray], bool]:
+    """Fed the null's values block by block, whether the p-value of ``value`` against
+    ``n_permutations`` of them is settled above ``alpha``
+    (:func:`~iblearn.functional.inference.settled_above`)."""
+    hits = 0
+
+    def stop(block: np.ndarray) -> bool:
+        nonlocal hits
+        hits += int((block >= value).sum())
+        return inference.settled_above(hits, n_permutations, alpha)
+
+    return stop
 
 
 def _checked(n_permutations: Any, n_jobs: Any, *named: tuple[str, Any]) -> tuple[int, torch.device]:
@@ -351,19 +378,50 @@ def _mi_block(x: Tensor, y: Tensor, k: int, variant: int, how: str, perms: Tenso
     return np.array([ksg_statistic(a, b, k, variant) for a, b in counts])
 
 
-def _cmi_block(
-    moved: Tensor, shake: Tensor, kept: Tensor, z: Tensor, k: int, how: str, perms: Tensor
-) -> np.ndarray:
+class _Spaces:
+    """The samples no permutation moves, ``kept`` and ``z``, with the compiled kernel's layouts of their
+    (kept, z) and z spaces made on first use in each process: once a test (a job in another process
+    receives the samples and makes its own)."""
+
+    def __init__(self, kept: Tensor, z: Tensor, k: int, moved_dim: int) -> None:
+        self.kept, self.z, self.k, self.moved_dim = kept, z, k, moved_dim
+        self._cond: PreparedCondition | None = None
+
+    def condition(self) -> PreparedCondition:
+        if self._cond is None:
+            self._cond = indexed_condition(self.kept, self.z, self.k, self.moved_dim)
+        return self._cond
+
+    def __getstate__(self) -> dict[str, Any]:
+        return self.__dict__ | {"_cond": None}
+
+
+def _cmi_block(moved: Tensor, shake: Tensor, spaces: _Spaces, how: str, perms: Tensor) -> np.ndarray:
     """The CMI of ``(moved[p] + shake, kept, z)`` for each row p of ``perms`` by :func:`cmi_statistic`
-    (symmetric in the first two, so ``moved`` may be either); ``moved`` and ``shake`` on the CPU."""
+    (symmetric in the first two, so ``moved`` may be either); ``moved`` and ``shake`` on the CPU. A 1-d
+    ``moved`` on the tree's path has every row's radii and counts read off the (kept, z) and z spaces'
+    neighbour lists in one kernel call (:func:`~iblearn.functional.knn.neighbors.listed_counts_many`),
+    the counts of :func:`~iblearn.functional.knn.cmi.condition_counts`."""
+    k, kept = spaces.k, spaces.kept
     xs = (moved[perms] + shake).to(kept.device)
-    if how == "tree":
-        # The layouts of the (kept, z) and z spaces, which no permutation moves, made once a block.
-        cond = indexed_condition(kept, z, k, moved.shape[1])
-        counts: Any = ([torch.as_tensor(c) for c in condition_counts(cond, xb)] for xb in xs)
-    else:
-        counts = zip(*(c.cpu() for c in cmi_counts_brute(xs, kept, z, k)), strict=True)
-    return np.array([cmi_statistic(a, b, c, k) for a, b, c in counts])
+    if how != "tree":
+        counts = zip(*(c.cpu() for c in cmi_counts_brute(xs, kept, spaces.z, k)), strict=True)
+        return np.array([cmi_statistic(a, b, c, k) for a, b, c in counts])
+    cond = spaces.condition()
+    listed: list[np.ndarray] | None = None
+    fine = np.zeros(len(xs), dtype=bool)
+    if cond.lists is not None and cond.yz is not None and xs.shape[2] == 1:
+        eps, listed = listed_counts_many(xs[:, :, 0].numpy(), k, cond.yz, kept.shape[1], *cond.lists)
+        fine = np.asarray(((eps > 0) & np.isfinite(eps)).all(axis=1))
+    values = []
+    for b in range(len(xs)):
+        if listed is not None and bool(fine[b]):
+            row = [c[b] for c in listed]
+        else:  # x of several columns, or a zero radius: the searches of condition_counts
+            row = [np.asarray(c) for c in condition_counts(cond, xs[b])]
+        nxz, nyz, nz = (torch.from_numpy(c) for c in row)
+        values.append(cmi_statistic(nxz, nyz, nz, k))
+    return np.array(values)
 
 
 def _null(
@@ -372,9 +430,11 @@ def _null(
     perms: Iterator[Tensor],
     device: torch.device,
     n_jobs: int | None,
+    stop: Callable[[np.ndarray], bool] | None = None,
 ) -> Tensor:
     """``block(*args, perms)`` over consecutive blocks of ``perms``, drawn in order as needed: on the CPU
-    through :func:`~iblearn.parallel.iter_batches`, on a GPU in this process."""
+    through :func:`~iblearn.parallel.iter_batches`, on a GPU in this process; until ``stop`` of a
+    block's values says so, where given."""
     on_cpu = device.type == "cpu"
     size = PERMUTATIONS_PER_BATCH if on_cpu else DEVICE_PERMUTATIONS_PER_BLOCK
 
@@ -383,7 +443,12 @@ def _null(
             yield (*args, torch.stack(chunk))
 
     values = iter_batches(block, batches(), n_jobs) if on_cpu else (block(*b) for b in batches())
-    return torch.from_numpy(np.concatenate(list(values)))
+    done = []
+    for chunk in values:
+        done.append(chunk)
+        if stop is not None and stop(chunk):
+            break
+    return torch.from_numpy(np.concatenate(done))
 
 
 def transfer_entropy_estimate(

@@ -10,6 +10,7 @@ References:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -72,19 +73,39 @@ def local_permutations(
         True
     """
     n_permutations = V.positive_int(n_permutations, "n_permutations")
+    classes = z_classes(z)
+    n = _bounded_count(n_permutations, (classes if classes is not None else continuous_z(z)).shape[0])
+    draws = iter_local_permutations(z, n_neighbours, standardize=standardize, backend=backend, seed=seed)
+    out = np.empty((n_permutations, n), dtype=np.int64)
+    for p in range(n_permutations):
+        out[p] = next(draws)
+    device = (classes if classes is not None else continuous_z(z)).device
+    return torch.from_numpy(out).to(device)
+
+
+def iter_local_permutations(
+    z: Any,
+    n_neighbours: int = PERMUTATION_NEIGHBOURS,
+    *,
+    standardize: bool = True,
+    backend: Backend = "auto",
+    seed: int = 0,
+) -> Iterator[np.ndarray]:
+    """:func:`local_permutations`' rows drawn one at a time, as a caller needs them, without end: the
+    first n are the n rows of ``local_permutations(z, n, ...)``, each ``(N,)`` int64 on the host. The
+    neighbour search in z is made once, at the first row."""
     rng = np.random.default_rng(setting("seed", seed) % 2**64)
     classes = z_classes(z)
     if classes is not None:
-        n = _bounded_count(n_permutations, classes.shape[0])
-        out = np.empty((n_permutations, n), dtype=np.int64)
         labels = classes.cpu().numpy()
-        for p in range(n_permutations):
-            for c in np.unique(labels):
-                members = np.flatnonzero(labels == c)
-                out[p, members] = rng.permutation(members)
-        return torch.from_numpy(out).to(classes.device)
+        groups = [np.flatnonzero(labels == c) for c in np.unique(labels)]
+        while True:
+            row = np.empty(len(labels), dtype=np.int64)
+            for members in groups:
+                row[members] = rng.permutation(members)
+            yield row
     zt = prepare(continuous_z(z), "z", standardize=standardize, ties="jitter", seed=seed)
-    n = _bounded_count(n_permutations, zt.shape[0])
+    n = zt.shape[0]
     m = V.positive_int(n_neighbours, "n_neighbours")
     if m > n:
         raise ValueError(f"n_neighbours: {m} exceeds the {n} samples")
@@ -94,10 +115,8 @@ def local_permutations(
         candidates = torch.cat([torch.arange(n, device=idx.device)[:, None], idx], dim=1).cpu().numpy()
     else:
         candidates = np.arange(n)[:, None]
-    out = np.empty((n_permutations, n), dtype=np.int64)
-    for p in range(n_permutations):
-        out[p] = _restricted_permutation(rng.permuted(candidates, axis=1), rng.permutation(n))
-    return torch.from_numpy(out).to(zt.device)
+    while True:
+        yield _restricted_permutation(rng.permuted(candidates, axis=1), rng.permutation(n))
 
 
 def _bounded_count(n_permutations: int, n: int) -> int:
