@@ -42,6 +42,7 @@ from iblearn.functional.knn.engine import (
     ksg_cmi_prepared_batched,
     ksg_cmi_prepared_many,
     prepared_condition,
+    sieve_series,
 )
 
 #: The surrogate kinds: whole trials in a permuted order; each trial shifted in time (continued by its
@@ -131,7 +132,8 @@ class Surrogates:
         if "laid" in kept and np.array_equal(kept["column"], column):
             return kept["laid"], kept["squares"]
         laid = self.take(column)
-        squares = (laid * laid).sum(axis=1)
+        # No temporary as large as the surrogates: one is mapped and faulted in afresh each time.
+        squares = np.einsum("bn,bn->b", laid, laid)
         if self.keep:
             laid.setflags(write=False)  # handed out again, to callers that only read it
             kept.update(column=column.copy(), laid=laid, squares=squares)
@@ -204,10 +206,13 @@ def renewed(x: np.ndarray, seeds: np.ndarray, out: np.ndarray | None = None) -> 
     others and of any other series given ``x``. Written into ``out`` ``(B, T)`` where given."""
     seeds = np.asarray(seeds, dtype=np.uint64)
     out = np.empty((len(seeds), len(x))) if out is None else out
+    fit = _fitted(x)
+    if sieve_series(x, seeds, *fit, out):  # the compiled kernel, where built: the same series
+        return out
     # A few rows at a time: each series depends on its own seed only, and temporaries this small stay
     # on the allocator's heap (larger ones are mapped and faulted in afresh, which costs more than the
     # work).
-    fit, rows = _fitted(x), max(1, ROWS_BYTES // (8 * len(x)))
+    rows = max(1, ROWS_BYTES // (8 * len(x)))
     for start in range(0, len(seeds), rows):
         out[start : start + rows] = _renewed_rows(x, seeds[start : start + rows], *fit)
     return out
