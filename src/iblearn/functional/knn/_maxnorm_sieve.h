@@ -6,10 +6,8 @@
  *       the series starts at x[s .. s + q - 1] with s = z_1 mod (n - q + 1) and runs on by
  *       y_t = c + e[z_(t - q + 2) mod m] + phi_q y_(t-q) + ... + phi_1 y_(t-1), for 1 <= q <= SIEVE_ORDER.
  *
- * The last SIEVE_ORDER samples stay in registers and phi is padded with zeros (adding 0 * y changes no
- * sum): a sample's own sum then waits on the one before through a product and an addition only, where
- * reading it back from memory would take three times as long (measured). Scalar code: the recursion is
- * no loop a compiler vectorises. */
+ * A sample's sum takes y_(t-1) last, so that it waits on the one before through one product and one
+ * addition. Scalar code: the recursion is no loop a compiler vectorises. */
 
 #define SIEVE_ORDER 10
 
@@ -20,25 +18,36 @@ static inline uint64_t splitmix64(uint64_t seed, uint64_t j) {
     return z ^ (z >> 31);
 }
 
-static void sieve_kernel(const double *restrict x, Py_ssize_t n, const uint64_t *restrict seeds, Py_ssize_t rows,
-                         double c, const double *restrict phi, Py_ssize_t q, const double *restrict e, uint64_t m,
-                         double *restrict out) {
-    double p[SIEVE_ORDER] = {0};
-    for (Py_ssize_t i = 0; i < q; i++) p[i] = phi[i];
+/* One row, q a constant in each copy (sieve_kernel's switch): the loops over the order unroll and the last
+ * q samples stay in registers. Reading them back from memory instead makes each sample wait on the
+ * store of the one before, and a loop over an order known only at run time takes about twice as long as
+ * these copies, which run as fast as the words are drawn (measured). */
+ALWAYS_INLINE void sieve_row(const double *restrict x, Py_ssize_t n, uint64_t seed, double c,
+                             const double *restrict phi, const int q, const double *restrict e, uint64_t m,
+                             double *restrict y) {
+    const double *head = x + splitmix64(seed, 1) % (uint64_t)(n - q + 1);
+    double w[SIEVE_ORDER]; /* w[i]: y_(t-1-i) */
+    for (int t = 0; t < q; t++) y[t] = w[q - 1 - t] = head[t];
+    for (Py_ssize_t t = q; t < n; t++) {
+        double v = e[splitmix64(seed, (uint64_t)(t - q + 2)) % m] + c;
+        for (int i = q - 1; i >= 0; i--) v += phi[i] * w[i];
+        for (int i = q - 1; i > 0; i--) w[i] = w[i - 1];
+        y[t] = w[0] = v;
+    }
+}
+
+static void sieve_kernel(const double *x, Py_ssize_t n, const uint64_t *seeds, Py_ssize_t rows, double c,
+                         const double *phi, Py_ssize_t q, const double *e, uint64_t m, double *out) {
     for (Py_ssize_t b = 0; b < rows; b++) {
-        double *restrict y = out + b * n;
-        const uint64_t seed = seeds[b];
-        const double *head = x + splitmix64(seed, 1) % (uint64_t)(n - q + 1);
-        double w[SIEVE_ORDER] = {0}; /* w[i]: y_(t-1-i) */
-        for (Py_ssize_t t = 0; t < q; t++) y[t] = w[q - 1 - t] = head[t];
-        double w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4], w5 = w[5], w6 = w[6], w7 = w[7], w8 = w[8],
-               w9 = w[9];
-        for (Py_ssize_t t = q; t < n; t++) {
-            double v = e[splitmix64(seed, (uint64_t)(t - q + 2)) % m] + c;
-            v += p[9] * w9, v += p[8] * w8, v += p[7] * w7, v += p[6] * w6, v += p[5] * w5;
-            v += p[4] * w4, v += p[3] * w3, v += p[2] * w2, v += p[1] * w1, v += p[0] * w0;
-            w9 = w8, w8 = w7, w7 = w6, w6 = w5, w5 = w4, w4 = w3, w3 = w2, w2 = w1, w1 = w0, w0 = v;
-            y[t] = v;
+        double *y = out + b * n;
+        switch (q) {
+#define SIEVE_CASE(Q)                                                                                           \
+    case Q:                                                                                                     \
+        sieve_row(x, n, seeds[b], c, phi, Q, e, m, y);                                                          \
+        break;
+            SIEVE_CASE(1) SIEVE_CASE(2) SIEVE_CASE(3) SIEVE_CASE(4) SIEVE_CASE(5)
+            SIEVE_CASE(6) SIEVE_CASE(7) SIEVE_CASE(8) SIEVE_CASE(9) SIEVE_CASE(10)
+#undef SIEVE_CASE
         }
     }
 }
