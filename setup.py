@@ -1,9 +1,11 @@
-"""The compiled parts of iblearn: optional C kernels for exact max-norm neighbour searches and for the
-information bottleneck's self-consistent iteration.
+"""The compiled parts of iblearn: optional C kernels for exact max-norm neighbour searches (and the
+autoregressive surrogates of network inference beside them) and for the information bottleneck's
+self-consistent iteration.
 
 Everything else is in pyproject.toml. Where no C compiler is found the build goes on without them and
 iblearn falls back to scipy's k-d tree (`iblearn.functional.knn.neighbors`), exactly as correct but slower,
-and to the iteration in numpy (`iblearn.functional.ib.iterate_np`), the same equations.
+to the surrogates in numpy (`iblearn.functional.cmi_surrogates.renewed`), the same series, and to the
+iteration in numpy (`iblearn.functional.ib.iterate_np`), the same equations.
 """
 
 from setuptools import Extension, setup
@@ -21,6 +23,7 @@ setup(
                 "src/iblearn/functional/knn/_maxnorm_listed_body.h",
                 "src/iblearn/functional/knn/_maxnorm_scan.h",
                 "src/iblearn/functional/knn/_maxnorm_scan_body.h",
+                "src/iblearn/functional/knn/_maxnorm_sieve.h",
             ],
             extra_compile_args=["-O3", "-std=c11"],
             optional=True,

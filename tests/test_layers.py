@@ -410,13 +410,15 @@ ROOMS: dict[str, dict[str, int]] = {
         "information_dynamics": 5,
         "__init__": 6,
     },
-    # the exact neighbour search; KSG's formula and the counting kernels; the counts; the estimators on
+    # the exact neighbour search (and the compiled sieve bootstrap's series beside it); KSG's formula and
+    # the counting kernels; the counts; the estimators on
     # two variables; conditional MI and many pairs; local permutations and transfer entropy; the nulls;
     # what the other rooms may use (engine), and the room's API
     "iblearn.functional.knn": {
         "_maxnorm": 0,  # compiled (its stub, _maxnorm.pyi)
         "formula": 0,
         "neighbors": 1,
+        "sieve": 2,
         "bivariate": 2,
         "fused": 2,
         "mixed": 2,

@@ -160,3 +160,19 @@ def test_the_fits_are_made_once_a_series_and_kept_within_their_bound(monkeypatch
         assert c == c0 and np.array_equal(phi, phi0) and np.array_equal(e, e0)
         assert cmi_surrogates._fitted(x.copy())[2] is e  # the same bytes: the kept fit
     assert len(cmi_surrogates._fits) <= 3
+
+
+def test_a_released_plan_hands_its_memory_to_the_next_which_lays_out_its_own_surrogates(trials):
+    emb = embed(trials, 2)
+    column = emb.values[:, 3, 1]
+    cmi_surrogates.drop_spare()
+    done = surrogates(emb.segments, 12, "autoregressive", (7, 1), keep=True)
+    held = done.laid(column)[0]
+    done.release()
+    assert not done.kept  # the plan keeps nothing after
+    later = surrogates(emb.segments, 12, "autoregressive", (8, 1), keep=True)
+    laid = later.laid(column)[0]
+    assert laid is held  # the memory handed back, written over
+    assert np.array_equal(laid, surrogates(emb.segments, 12, "autoregressive", (8, 1)).take(column))
+    cmi_surrogates.drop_spare()
+    assert not cmi_surrogates._spare

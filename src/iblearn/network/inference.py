@@ -42,7 +42,7 @@ from iblearn import _checks as V
 from iblearn._settings import LEVEL, SETTINGS, Interval, setting
 from iblearn._threads import one_thread
 from iblearn.estimation.choose import choose_network
-from iblearn.functional.cmi_surrogates import KSG_K, surrogate_kind
+from iblearn.functional.cmi_surrogates import KSG_K, drop_spare, surrogate_kind
 from iblearn.functional.serial import MIN_BLOCKS, mixing
 from iblearn.network.embedding import Embedded, as_trials, check_lags, embed, normal_scores
 from iblearn.network.result import NetworkResult
@@ -316,6 +316,7 @@ def _run_targets(
                 f"({len(results)}/{len(which)} targets, {time.perf_counter() - start:.1f} s)",
                 file=sys.stderr,
             )
+    drop_spare()  # the memory the targets' surrogates were laid out in
     return [results[j] for j in which]
 
 

@@ -314,6 +314,8 @@ def infer_target(emb: Embedded, j: int, st: Settings, device: str | None = None)
         # source's maximum statistic was drawn over every candidate, the choice within its null: where
         # no process drives the target, P(its p <= u) <= u, and so for the larger of the two.
         omnibus_p = max(joint_p, first_p)
+    for plan in s.plans.values():
+        plan.release()  # their memory to the next target's surrogates
     return TargetResult(
         j, tuple(lag for _, lag in past), tuple(sources), tuple(te), tuple(p_values), omnibus_te, omnibus_p
     )

@@ -21,7 +21,8 @@
  *       #{j != i : d(i, j) < radius_i} (<= if inclusive).
  *
  * Given the tree's layout tuple (below) instead, the same two search the k-d tree. KSG between pairs of
- * one-dimensional variables has kernels of its own (pairs, _maxnorm_grid.h; scan, _maxnorm_scan.h). All
+ * one-dimensional variables has kernels of its own (pairs, _maxnorm_grid.h; scan, _maxnorm_scan.h), and
+ * network inference's autoregressive surrogates one beside them (sieve, _maxnorm_sieve.h). All
  * release the GIL, so disjoint ranges run in parallel threads (the Python side does that).
  *
  * Instruction sets: one for every kernel call of a process, chosen at import, the widest the CPU runs
@@ -781,6 +782,7 @@ static PyObject *py_listed(PyObject *Py_UNUSED(self), PyObject *args) {
 }
 
 #include "_maxnorm_listed.h"
+#include "_maxnorm_sieve.h" /* the autoregressive sieve bootstrap's series */
 
 static PyObject *py_listed_many(PyObject *Py_UNUSED(self), PyObject *args) {
     Py_buffer xs, pts, nby, dy, by, nbz, dz, bz, eps, cxz, cyz, cz;
@@ -852,6 +854,9 @@ static PyMethodDef methods[] = {
      "listed_many(xs, count, points, n, dim, ydim, k, nbr_yz, d_yz, bound_yz, my, nbr_z, d_z, bound_z, mz, out_eps, "
      "out_nxz, out_nyz, out_nz): listed's radii and counts of count 1-d candidates, xs (count, n), each output "
      "(count, n); the number of points measured against all points, once for a vector's width of candidates."},
+    {"sieve", py_sieve, METH_VARARGS,
+     "sieve(x, n, seeds, rows, c, phi, q, e, m, out): the autoregressive sieve bootstrap's series, a seed "
+     "a row."},
     {"_set_isa", py_set_isa, METH_O,
      "_set_isa(name): for the tests, the instruction set of the kernel calls that follow (capped at the CPU's "
      "widest); the name of the one it replaced."},
@@ -872,6 +877,7 @@ PyMODINIT_FUNC PyInit__maxnorm(void) {
     if ((kernel_isa = choose_isa()) < 0) return NULL;
     PyObject *m = PyModule_Create(&module);
     if (m && (PyModule_AddIntConstant(m, "SCAN_KMAX", SCAN_KMAX) < 0 ||
+              PyModule_AddIntConstant(m, "SIEVE_ORDER", SIEVE_ORDER) < 0 ||
               PyModule_AddStringConstant(m, "ISA", ISA_NAMES[kernel_isa]) < 0))
         Py_CLEAR(m);
     return m;

@@ -51,6 +51,8 @@ def pairs(
 
 #: The largest k that scan takes.
 SCAN_KMAX: int
+#: The highest autoregressive order that sieve takes.
+SIEVE_ORDER: int
 
 # level: the widest copy of the scans to run, capped at the module's set: -1 scalar C, 0 the portable
 # set (SSE2 on x86-64, scalar C elsewhere), 1 AVX2, 2 AVX-512.
@@ -121,3 +123,15 @@ def listed_many(
     out_nyz: NDArray[np.int64],
     out_nz: NDArray[np.int64],
 ) -> int: ...
+def sieve(
+    x: NDArray[np.float64],
+    n: int,
+    seeds: NDArray[np.uint64],
+    rows: int,
+    c: float,
+    phi: NDArray[np.float64],
+    q: int,
+    e: NDArray[np.float64],
+    m: int,
+    out: NDArray[np.float64],
+) -> None: ...

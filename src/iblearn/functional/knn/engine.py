@@ -31,6 +31,7 @@ from iblearn.functional.knn.neighbors import (
 )
 from iblearn.functional.knn.options import KNNKeywords, KNNOptions, Ties
 from iblearn.functional.knn.pairwise import checked_blocks
+from iblearn.functional.knn.sieve import sieve_series
 
 __all__ = [
     "Backend",
@@ -57,4 +58,5 @@ __all__ = [
     "prepare_samples",
     "prepared_condition",
     "psi",
+    "sieve_series",
 ]
