@@ -9,10 +9,12 @@ each value is the dense :func:`~iblearn.functional.pairwise_mi` matrix's entry, 
 sample on a GPU (or ``backend="brute"``) stays on its device, and each tile goes whole to the kernel
 the dense matrix uses there (:mod:`iblearn.functional.knn.pair_batches`: the fused kernel in one launch
 a tile with Triton, shared distance blocks otherwise); only the tile's reduction comes back to the
-host. Tiles run through joblib (:mod:`iblearn.parallel`) and are reduced in their order,
-whatever the jobs: the result is the same for every backend and job count. With an output folder each finished
-tile's reduction is written to an ``.npz`` shard (atomically) beside the key of the data and settings,
-and a call with the same folder computes only the tiles missing from it.
+host. A table given as :class:`Columns` (a sparse matrix's) is read a tile's columns at a time, each
+prepared for the tile as on the whole table: the same values, and memory that of a tile's columns.
+Tiles run through joblib (:mod:`iblearn.parallel`) and are reduced in their order, whatever the jobs:
+the result is the same for every backend and job count. With an output folder each finished tile's
+reduction is written to an ``.npz`` shard (atomically) beside the key of the data and settings, and a
+call with the same folder computes only the tiles missing from it.
 
 The FDR null. For independent continuous X and Y the ranks of Y given X's are a uniformly random
 permutation, so the KSG estimate of their normal scores (Phi^-1(rank / (N + 1))) has one distribution
