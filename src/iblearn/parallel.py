@@ -104,7 +104,9 @@ def iter_batches(
     jobs, as_jobs = _jobs(check_n_jobs(n_jobs))
     if not as_jobs:
         for b in batches:
-            yield fn(*b)
+            value = fn(*b)
+            del b  # a batch's arguments are let go before the next is read
+            yield value
         return
     # joblib's multiprocessing backend returns lists only: there the batches all finish first.
     backend = joblib.parallel.get_active_backend()[0]

@@ -22,8 +22,10 @@ from iblearn._settings import setting
 from iblearn.estimation.libraries import sparse_samples
 from iblearn.estimation.reading import read_samples
 from iblearn.functional.knn.engine import checked_blocks
-from iblearn.functional.knn.options import KNNKeywords
+from iblearn.functional.knn.options import KNNKeywords, KNNOptions
+from iblearn.functional.knn.pairwise import sparse_form
 from iblearn.functional.knn.pairwise_edges import PairwiseEdges
+from iblearn.functional.knn.pairwise_stream import Columns, streamed_pairwise_mi
 from iblearn.parallel import Progress, reporter
 
 __all__ = ["READ_BLOCK", "PairwiseMI", "pairwise_mi"]
@@ -114,9 +116,8 @@ def pairwise_mi(
             variables its last), an MNE ``Raw`` or ``Epochs`` (its channels; an epoch's time points
             after another's), an ``AnnData`` (its genes across cells), a scipy sparse matrix. A sparse
             matrix (or an ``AnnData``'s) is read a tile at a time, two blocks of :data:`READ_BLOCK`
-            variables dense at once, never whole, for the same values; with ``top_k``,
-            ``threshold`` or ``fdr`` it is made dense (:func:`iblearn.genes.mi_network` streams an
-            ``AnnData``'s strongest partners).
+            variables dense at once, never whole, for the same values, with ``top_k``,
+            ``threshold`` or ``fdr`` too.
         blocks: variables of several columns: lists of columns (indices, or names where ``data``
             names its columns), each block named by its columns' names joined by ``+``; or a mapping
             from a block's name to its columns. None: each column a variable.
@@ -143,16 +144,10 @@ def pairwise_mi(
         >>> result.names, bool(result.to_pandas().loc["a", "c"] > 0.6)
         (('a', 'b', 'c'), True)
     """
-    streamed = top_k is not None or threshold is not None or fdr is not None or aracne is not None
-    stored = None if streamed or picks is not None else sparse_samples(data, "data", layer=layer)
+    stored = None if picks is not None else sparse_samples(data, "data", layer=layer)
     if stored is not None:
-        matrix, names = stored
-        columns, labels = _blocks(blocks, names)
-        cols = checked_blocks(
-            columns if columns is not None else [[j] for j in range(matrix.shape[1])], matrix.shape[1]
-        )
         run = {"n_jobs": n_jobs, "progress": progress, "checkpoint": checkpoint}
-        return PairwiseMI(_sparse_pairwise_mi(matrix, cols, k, variant, run, options), labels)
+        return _sparse(*stored, blocks, k, variant, run, (top_k, threshold, fdr, aracne), options)
     values, names = read_samples(data, "data", layer=layer, picks=picks)
     x = values.to_numpy(dtype=np.float64) if hasattr(values, "to_numpy") else values
     if not isinstance(x, Tensor):
@@ -173,6 +168,43 @@ def pairwise_mi(
         **options,
     )
     return PairwiseMI(mi, labels)
+
+
+def _sparse(
+    matrix: Any,
+    names: list[str] | None,
+    blocks: Any,
+    k: int,
+    variant: int,
+    run: dict[str, Any],
+    forms: tuple[Any, Any, Any, Any],
+    options: KNNKeywords,
+) -> PairwiseMI:
+    """:func:`pairwise_mi` of a scipy sparse matrix (CSC) and its columns' names, read a tile of
+    columns at a time: the matrix, or with ``forms`` (``top_k``, ``threshold``, ``fdr``, ``aracne``)
+    its sparse part streamed (:func:`~iblearn.functional.knn.pairwise_stream.streamed_pairwise_mi`)."""
+    columns, labels = _blocks(blocks, names)
+    cols = checked_blocks(
+        columns if columns is not None else [[j] for j in range(matrix.shape[1])], matrix.shape[1]
+    )
+    if len(cols) < 2:
+        raise ValueError(f"data: pairwise MI needs at least 2 columns or blocks, got {len(cols)}")
+    form = sparse_form(len(cols), *forms, columns)
+    if form is None:
+        return PairwiseMI(_sparse_pairwise_mi(matrix, cols, k, variant, run, options), labels)
+    edges = streamed_pairwise_mi(
+        _read_columns(matrix),
+        k,
+        variant,
+        KNNOptions(**options),
+        *form,
+        out=run["checkpoint"],
+        aracne=forms[3],
+        n_jobs=run["n_jobs"],
+        progress=run["progress"],
+        tile=READ_BLOCK,
+    )
+    return PairwiseMI(edges, labels)
 
 
 def _sparse_pairwise_mi(
@@ -218,6 +250,21 @@ def _sparse_pairwise_mi(
             report(len(pairs))
     report(0, end=True)
     return out
+
+
+def _read_columns(matrix: Any) -> Columns:
+    """A scipy sparse matrix (CSC) as :class:`~iblearn.functional.knn.pairwise_stream.Columns`: a few
+    columns made dense at a time, as float64, and the matrix's canonical arrays (duplicates summed,
+    stored zeros dropped) as its checkpoint key, so any storage of the same values finds its folder."""
+    canonical = matrix.copy()
+    canonical.sum_duplicates()
+    canonical.eliminate_zeros()
+    key = [np.asarray(matrix.shape), canonical.indptr, canonical.indices, canonical.data]
+
+    def read(columns: np.ndarray) -> Tensor:
+        return torch.from_numpy(np.asarray(matrix[:, columns].toarray(), dtype=np.float64))
+
+    return Columns((int(matrix.shape[0]), int(matrix.shape[1])), read, key)
 
 
 def _blocks(

@@ -44,6 +44,14 @@ LAG1_SES = 3.0
 INFLATION = 2.0
 
 
+def measured_columns(d: int) -> np.ndarray:
+    """The columns of a ``d``-column variable whose autocorrelation is measured: all up to
+    :data:`COLUMNS`, else that many spread evenly."""
+    if d <= COLUMNS:
+        return np.arange(d)
+    return np.unique(np.linspace(0, d - 1, COLUMNS).round().astype(np.int64))
+
+
 def _columns(sample: Any) -> np.ndarray | None:
     """Up to :data:`COLUMNS` float64 columns of a float ``sample`` (rows first), centred; None for integer
     labels, empty or constant samples."""
@@ -52,7 +60,7 @@ def _columns(sample: Any) -> np.ndarray | None:
         return None
     cols = t.reshape(len(t), -1).astype(np.float64)
     if cols.shape[1] > COLUMNS:
-        cols = cols[:, np.unique(np.linspace(0, cols.shape[1] - 1, COLUMNS).round().astype(int))]
+        cols = cols[:, measured_columns(cols.shape[1])]
     # Autocorrelations do not depend on scale: each column over its largest magnitude, so that sums of
     # values near the largest float do not overflow, nor squares of values below 1e-154 vanish.
     top = np.abs(cols).max(axis=0)

@@ -344,3 +344,31 @@ def test_a_folder_the_run_did_not_make_is_never_written(tmp_path):
 def test_a_checkpoint_that_is_no_folder_path_is_refused(path):
     with pytest.raises(ValueError, match=r"^checkpoint: expected a folder's path"):
         ibf.pairwise_mi(planted(p=10), top_k=2, checkpoint=path)
+
+
+def test_a_columns_scores_do_not_depend_on_the_columns_scored_with_it():
+    x = torch.from_numpy(np.random.default_rng(1).integers(0, 3, (100, 6)).astype(float))
+    whole = normal_scores(x, seed=2)
+    some = normal_scores(x[:, [4, 1]], seed=2, columns=np.array([4, 1]))
+    assert torch.equal(some, whole[:, [4, 1]])
+    assert not torch.equal(normal_scores(x[:, [4]], seed=2), whole[:, [4]])  # column 0's draw
+
+
+@pytest.mark.parametrize("mode", ["top_k", "threshold", "fdr"])
+def test_columns_read_a_tile_at_a_time_give_the_tensors_edges(mode):
+    x = planted(p=20)
+    x[:, 11] = torch.round(x[:, 11])  # tied values, broken at random for fdr
+    widths = []
+
+    def read(columns):
+        widths.append(len(columns))
+        return x[:, torch.from_numpy(columns)].clone()
+
+    table = pairwise_stream.Columns((120, 20), read, [x])
+    parameter = {"top_k": 4, "threshold": 0.05, "fdr": 0.1}[mode]
+    run = {"n_permutations": 300, "tile": 6}
+    got = pairwise_stream.streamed_pairwise_mi(table, 3, 1, KNNOptions(seed=4), mode, parameter, **run)
+    assert_same(
+        got, pairwise_stream.streamed_pairwise_mi(x, 3, 1, KNNOptions(seed=4), mode, parameter, **run)
+    )
+    assert max(widths) == 12  # two blocks of 6 columns, never all 20

@@ -9,10 +9,12 @@ each value is the dense :func:`~iblearn.functional.pairwise_mi` matrix's entry, 
 sample on a GPU (or ``backend="brute"``) stays on its device, and each tile goes whole to the kernel
 the dense matrix uses there (:mod:`iblearn.functional.knn.pair_batches`: the fused kernel in one launch
 a tile with Triton, shared distance blocks otherwise); only the tile's reduction comes back to the
-host. Tiles run through joblib (:mod:`iblearn.parallel`) and are reduced in their order,
-whatever the jobs: the result is the same for every backend and job count. With an output folder each finished
-tile's reduction is written to an ``.npz`` shard (atomically) beside the key of the data and settings,
-and a call with the same folder computes only the tiles missing from it.
+host. A table given as :class:`Columns` (a sparse matrix's) is read a tile's columns at a time, each
+prepared for the tile as on the whole table: the same values, and memory that of a tile's columns.
+Tiles run through joblib (:mod:`iblearn.parallel`) and are reduced in their order, whatever the jobs:
+the result is the same for every backend and job count. With an output folder each finished tile's
+reduction is written to an ``.npz`` shard (atomically) beside the key of the data and settings, and a
+call with the same folder computes only the tiles missing from it.
 
 The FDR null. For independent continuous X and Y the ranks of Y given X's are a uniformly random
 permutation, so the KSG estimate of their normal scores (Phi^-1(rank / (N + 1))) has one distribution
@@ -33,7 +35,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,7 +61,7 @@ from iblearn.functional.knn.pairwise_edges import (
     merge_top_k,
     row_top_k,
 )
-from iblearn.functional.serial import ordered_rows
+from iblearn.functional.serial import measured_columns, ordered_rows
 from iblearn.parallel import Progress, check_n_jobs, iter_batches, reporter, store_for, write_arrays
 
 #: Variables per side of a tile: 32,640 pairs, seconds of work at a few hundred rows.
@@ -74,19 +76,22 @@ PAIRS_A_DRAW = 500
 NULL_BATCH = 5000
 
 
-def normal_scores(x: Tensor, seed: int = 0) -> Tensor:
+def normal_scores(x: Tensor, seed: int = 0, columns: NDArray[np.int64] | None = None) -> Tensor:
     """Each column of ``(N, d)`` ``x`` replaced by Phi^-1(rank / (N + 1)), ranks 1..N, tied values
-    ranked in an order drawn at random from ``seed``, independently for each column.
+    ranked in an order drawn at random from ``(seed, j)``, ``j`` the column's index in its table
+    (``columns``; None: 0..d-1), so a column's scores are the same whichever columns are read with it.
 
     Why at random: the FDR null takes the ranks of independent columns as independent uniformly random
     permutations, which ties broken at random keep exactly. Ties broken by row order would give every
     column of repeated values ranks that rise with the row index, and any two such columns a dependence.
     """
-    n = x.shape[0]
-    gen = torch.Generator().manual_seed(seed)
+    n, d = x.shape
+    keys = np.empty((n, d))
+    for i, j in enumerate(range(d) if columns is None else columns.tolist()):
+        keys[:, i] = np.random.default_rng([seed % 2**64, j]).random(n)
     # A random order of the rows of each column; a stable sort of the values in that order puts tied
     # values in it.
-    shuffle = torch.argsort(torch.rand(x.shape, generator=gen, dtype=torch.float64), dim=0).to(x.device)
+    shuffle = torch.argsort(torch.from_numpy(keys), dim=0).to(x.device)
     by_value = torch.argsort(torch.take_along_dim(x, shuffle, dim=0), dim=0, stable=True)
     order = torch.take_along_dim(shuffle, by_value, dim=0)  # the row at each rank
     rank_of = torch.arange(n, device=x.device)[:, None].expand_as(order)
@@ -190,6 +195,48 @@ class _Prepared:
         return np.asarray(pair_batches.batch_mi(self.columns, listed, k, variant, self.backend))
 
 
+@dataclass(frozen=True)
+class Columns:
+    """A table of ``shape`` ``(N, P)`` one-dimensional variables read a few columns at a time (a scipy
+    sparse matrix's, never dense whole): ``read(columns)`` gives those columns' ``(N, len(columns))``
+    float64 values on the CPU, and ``key`` arrays that identify the table for a checkpoint."""
+
+    shape: tuple[int, int]
+    read: Callable[[NDArray[np.int64]], Tensor]
+    key: Sequence[Any]
+
+
+def _source(
+    x: Tensor, columns: NDArray[np.int64], k: int, opts: KNNOptions, on_device: bool
+) -> _Sorted | _Prepared:
+    """The tiles' source for the checked ``(N, c)`` columns ``x`` of a table, ``columns`` their indices
+    in it: each prepared (jittered from ``seed`` plus its index) for its device's kernel."""
+    named = [(f"x[:, {j}]", x[:, i : i + 1]) for i, j in enumerate(columns.tolist())]
+    seeds = [opts.seed + j for j in columns.tolist()]
+    prepared, _ = prepare_samples(
+        named, k, standardize=opts.standardize, ties=opts.ties, seed=opts.seed, seeds=seeds
+    )
+    return _Prepared(prepared, opts.backend) if on_device else _Sorted(*bivariate.sorted_ranks(prepared))
+
+
+@dataclass(frozen=True)
+class _Read:
+    """The source of tiles of :class:`Columns`: a tile's columns read, checked, normal-scored (with
+    ``fdr``) and prepared as the same columns of the whole table are, so each value is the same."""
+
+    table: Columns
+    k: int
+    opts: KNNOptions
+    scores: bool
+    on_device: bool
+
+    def rows(self, rows: NDArray[np.int64]) -> _Sorted | _Prepared:
+        x = V.continuous(self.table.read(rows), "x")
+        if self.scores:
+            x = normal_scores(x, self.opts.seed, rows)
+        return _source(x, rows, self.k, self.opts, self.on_device)
+
+
 def _tile_job(
     source: _Sorted | _Prepared,
     starts: tuple[int, int],
@@ -228,8 +275,10 @@ class _Shards:
     finished tile, written atomically with the key, and read back only if it carries the key and is a
     reduction its tile could have given (:func:`~iblearn.functional.knn.pairwise_edges.checked_tile`)."""
 
-    def __init__(self, path: str | os.PathLike[str] | None, x: Tensor, settings: dict[str, Any]) -> None:
-        self.store = store_for(path, [x.cpu()], settings)
+    def __init__(
+        self, path: str | os.PathLike[str] | None, key: Sequence[Any], settings: dict[str, Any]
+    ) -> None:
+        self.store = store_for(path, key, settings)
 
     def load(self, t: int, tile: tuple[Any, ...]) -> dict[str, NDArray[Any]] | None:
         """Tile ``t``'s reduction, ``tile`` the starts, sizes and ``keep`` of :func:`_tile_job`."""
@@ -247,7 +296,7 @@ def _tiles(p: int, tile: int) -> list[tuple[int, int]]:
 
 
 def _stream(
-    source: _Sorted | _Prepared,
+    source: _Sorted | _Prepared | _Read,
     p: int,
     tiles: list[tuple[int, int]],
     tile: int,
@@ -288,7 +337,7 @@ def _tile_pairs(a: int, b: int, tile: int, p: int) -> int:
 
 
 def streamed_pairwise_mi(
-    x: Tensor,
+    x: Tensor | Columns,
     k: int,
     variant: int,
     opts: KNNOptions,
@@ -302,36 +351,40 @@ def streamed_pairwise_mi(
     tile: int = STREAM_TILE,
     n_permutations: int | None = None,
 ) -> PairwiseEdges:
-    """:func:`~iblearn.functional.pairwise_mi`'s sparse forms on checked ``(N, P)`` samples ``x``:
+    """:func:`~iblearn.functional.pairwise_mi`'s sparse forms on checked ``(N, P)`` samples ``x``, or
+    on :class:`Columns` read a tile's columns at a time (the same values; memory one tile's columns):
     ``mode`` ``"top_k"`` (``parameter`` K), ``"threshold"`` (edges above ``parameter`` nats) or ``"fdr"``
     (level ``parameter``); see the module's notes."""
     V.ksg_variant(variant)
     check_n_jobs(n_jobs)
-    if n_permutations is None:
-        n_permutations = null_draws(x.shape[1] * (x.shape[1] - 1) // 2)
-    tile, n_permutations = V.positive_int(tile, "tile"), V.positive_int(n_permutations, "n_permutations")
-    x = x.detach().to(torch.float64)
     n, p = x.shape
-    _warn_if_series(x)
+    if n_permutations is None:
+        n_permutations = null_draws(p * (p - 1) // 2)
+    tile, n_permutations = V.positive_int(tile, "tile"), V.positive_int(n_permutations, "n_permutations")
+    if isinstance(x, Tensor):
+        x = x.detach().to(torch.float64)
+    _warn_if_series(x.read if isinstance(x, Columns) else _reader(x), p)
+    k = V.neighbours(k, n)
     settings: dict[str, Any] = {"mode": mode, mode: parameter, "k": k, "variant": variant, "tile": tile}
     settings.update(seed=opts.seed, standardize=opts.standardize, ties=opts.ties)
-    on_device = x.device.type != "cpu" or opts.backend == "brute"
+    device = x.device.type if isinstance(x, Tensor) else "cpu"
+    on_device = device != "cpu" or opts.backend == "brute"
     if on_device:  # the values are the device's kernel's: a checkpoint of another device does not serve
-        settings.update(device=x.device.type, backend=opts.backend)
+        settings.update(device=device, backend=opts.backend)
     if mode == "fdr":
-        x = normal_scores(x, opts.seed)
-        V.neighbours(k, n)
+        x = normal_scores(x, opts.seed) if isinstance(x, Tensor) else x
         null = ksg_null(n, k, variant, n_permutations, opts.seed)
         settings.update(n_permutations=n_permutations, **null_moments(null))
         # Every edge BH keeps has p <= q, so a tile keeps only those with p <= q.
         keep = ("above", float(null_tail(settings).isf(parameter)))
     else:
         keep = ("top_k", parameter) if mode == "top_k" else ("above", parameter)
-    named = [(f"x[:, {j}]", x[:, j : j + 1]) for j in range(p)]
-    prepared, k = prepare_samples(named, k, standardize=opts.standardize, ties=opts.ties, seed=opts.seed)
-    source = _Prepared(prepared, opts.backend) if on_device else _Sorted(*bivariate.sorted_ranks(prepared))
-    del prepared
-    shards = _Shards(out, x, settings)
+    if isinstance(x, Tensor):
+        source: _Sorted | _Prepared | _Read = _source(x, np.arange(p), k, opts, on_device)
+        shards = _Shards(out, [x.cpu()], settings)
+    else:
+        source = _Read(x, k, opts, mode == "fdr", on_device)
+        shards = _Shards(out, x.key, settings)
     tiles = _tiles(p, tile)
     parts = _stream(source, p, tiles, tile, (k, variant, keep), shards, n_jobs, progress)
     if mode == "top_k":
@@ -345,13 +398,18 @@ def streamed_pairwise_mi(
     return result
 
 
-def _warn_if_series(x: Tensor) -> None:
+def _reader(x: Tensor) -> Callable[[NDArray[np.int64]], Tensor]:
+    return lambda columns: x[:, torch.from_numpy(columns).to(x.device)]
+
+
+def _warn_if_series(read: Callable[[NDArray[np.int64]], Tensor], p: int) -> None:
     """A warning where the rows look like successive samples of series
-    (:func:`~iblearn.functional.serial.ordered_rows`, on the two halves of the columns): every pair
-    estimate and the FDR null take the rows as independent draws, and two slowly varying series read as
-    dependent where they are not."""
-    half = (x.shape[1] + 1) // 2
-    why = ordered_rows([x[:, :half], x[:, half:]], [f"x[:, :{half}]", f"x[:, {half}:]"])
+    (:func:`~iblearn.functional.serial.ordered_rows`, on the two halves of the ``p`` columns, of which
+    it reads only the few ``read`` gives it): every pair estimate and the FDR null take the rows as
+    independent draws, and two slowly varying series read as dependent where they are not."""
+    half = (p + 1) // 2
+    parts = [read(measured_columns(half)), read(half + measured_columns(p - half))]
+    why = ordered_rows(parts, [f"x[:, :{half}]", f"x[:, {half}:]"])
     if why is not None:
         warnings.warn(f"pairwise_mi: {why}", UserWarning, stacklevel=4)
 
