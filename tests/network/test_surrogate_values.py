@@ -160,3 +160,14 @@ def test_the_fits_are_made_once_a_series_and_kept_within_their_bound(monkeypatch
         assert c == c0 and np.array_equal(phi, phi0) and np.array_equal(e, e0)
         assert cmi_surrogates._fitted(x.copy())[2] is e  # the same bytes: the kept fit
     assert len(cmi_surrogates._fits) <= 3
+
+
+def test_a_determined_candidate_reads_inf_nats() -> None:
+    rng = np.random.default_rng(0)
+    x, z = rng.standard_normal(300), rng.standard_normal((300, 2))
+    cond = condition(x + z @ np.array([0.5, -1.0]), z)
+    assert GaussianCMI().value(cond, x) == np.inf  # round-off alone left: not some 17 nats
+    near = condition(x + 1e-3 * rng.standard_normal(300) + z @ np.array([0.5, -1.0]), z)
+    assert 5 < GaussianCMI().value(near, x) < 10
+    plan = surrogates((300,), 8, "shift", (0, 1))
+    assert np.isfinite(GaussianCMI().surrogates(cond, x, plan)).all()

@@ -172,13 +172,18 @@ def reflected(length: int, offsets: np.ndarray) -> np.ndarray:
     return np.where(where < length, where, 2 * length - 1 - where)
 
 
+def highest_order(length: int) -> int:
+    """The highest autoregressive order fitted to a trial of ``length`` samples."""
+    return max(1, min(MAX_ORDER, length // 20))
+
+
 def autoregression(x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     """The least-squares autoregressive fit ``x_t = c + sum_i phi_i x_{t-i} + e_t`` of a series ``(T,)``,
     its order (up to ``min(MAX_ORDER, T // 20)``, at least 1) the least of Akaike's criterion
     ``n log(sigma^2) + 2 q`` over a common span: ``(c, phi, e)``, the innovations ``(T - q,)``. A fit
     whose filter has a root of modulus above :data:`MAX_ROOT` is damped (``phi_i`` times ``d^i``)
     until none has."""
-    most = max(1, min(MAX_ORDER, len(x) // 20))
+    most = highest_order(len(x))
     lags = np.column_stack([np.ones(len(x) - most)] + [x[most - i : len(x) - i] for i in range(1, most + 1)])
     # Nested fits at once: the residual sum of squares of the first 1 + q columns from one QR.
     along = np.linalg.qr(lags)[0].T @ x[most:]
@@ -337,8 +342,18 @@ def _explained(ry: np.ndarray, rc: np.ndarray) -> float:
     return float(fitted @ fitted) / float(ry @ ry)
 
 
+#: A share of the residual target's variance explained within this of all of it reads as a perfectly
+#: determined target, ``inf`` nats: :func:`iblearn.functional.gaussian.determined`'s tolerance, below
+#: which least squares in float64 leaves only round-off (some 17 nats) instead of ``inf``.
+DETERMINED = 1e-9
+
+
 def _nats(share: np.ndarray | float) -> np.ndarray:
-    return -0.5 * np.log1p(-np.clip(share, 0.0, 1.0 - 1e-15))
+    """``-1/2 log(1 - share)``: the Gaussian CMI of an explained share, ``inf`` where it is 1 within
+    :data:`DETERMINED`."""
+    share = np.clip(share, 0.0, 1.0)
+    nats = -0.5 * np.log1p(-np.minimum(share, 1.0 - DETERMINED))
+    return np.where(1.0 - share <= DETERMINED, np.inf, nats)
 
 
 class GaussianCMI:
