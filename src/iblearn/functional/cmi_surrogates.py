@@ -45,8 +45,11 @@ from iblearn.functional.knn.engine import (
 )
 
 #: The surrogate kinds: whole trials in a permuted order; each trial shifted in time (continued by its
-#: mirror image); each trial a new series of its autoregressive fit (the sieve bootstrap).
-KINDS = ("trials", "shift", "autoregressive")
+#: mirror image); each trial a new series of its autoregressive fit (the sieve bootstrap); each trial a
+#: new series of its own Fourier amplitudes with random phases (of the trial and its mirror image).
+KINDS = ("trials", "shift", "autoregressive", "fourier")
+#: The kinds drawn afresh from each trial's series, independent of one another given the data.
+RENEWED = ("autoregressive", "fourier")
 #: The highest autoregressive order fitted to a trial of T samples is ``min(MAX_ORDER, T // 20)``
 #: (at least 1), the order within it chosen by Akaike's criterion.
 MAX_ORDER = 10
@@ -57,11 +60,11 @@ MAX_ROOT = 0.995
 
 def surrogate_kind(segments: Sequence[int], n_permutations: int) -> str:
     """``"trials"`` where the trials are of one length and numerous enough for ``n_permutations``
-    distinct orders (``R! >= n_permutations``, IDTxl's rule), else ``"autoregressive"``."""
+    distinct orders (``R! >= n_permutations``, IDTxl's rule), else ``"fourier"``."""
     r = len(segments)
     if r > 1 and len(set(segments)) == 1 and math.factorial(min(r, 20)) >= n_permutations:
         return "trials"
-    return "autoregressive"
+    return "fourier"
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,7 @@ class Surrogates:
         cross-correlation of a (zero-padded to twice the trial) with the trial and its mirror image at
         every offset at once by FFT (``ifft(conj(fft a) fft c)``); trial orders: the R x R products of
         the trials' pieces, summed along each order; autoregressive ones, the surrogates laid out."""
-        if self.kind == "autoregressive":
+        if self.kind in RENEWED:
             return np.einsum("nk,bn->bk", a, self.take(column))
         starts = np.concatenate([[0], np.cumsum(self.segments)[:-1]]).astype(np.int64)
         if self.kind == "trials":
@@ -150,12 +153,13 @@ class Surrogates:
                 # Trial r of surrogate b is trial draws[b, r] of the data.
                 windows = np.stack([column[s : s + length] for s in starts])
                 pieces.append(windows[draws[:, r]])
-            elif self.kind == "autoregressive":
+            elif self.kind in RENEWED:
                 piece = column[start : start + length].reshape(length, -1)
                 laid = np.empty((len(draws), length, piece.shape[1]))
+                drawn = renewed if self.kind == "autoregressive" else phase_randomised
                 # Moved together, the columns draw apart: column m's streams are seeded m steps on.
                 for m in range(piece.shape[1]):
-                    renewed(piece[:, m], draws[:, r] + np.uint64(m), laid[:, :, m])
+                    drawn(piece[:, m], draws[:, r] + np.uint64(m), laid[:, :, m])
                 pieces.append(laid.reshape(len(draws), length, *column.shape[1:]))
             else:
                 pieces.append(column[start + reflected(length, draws[:, r])])
@@ -220,6 +224,39 @@ def renewed(x: np.ndarray, seeds: np.ndarray, out: np.ndarray | None = None) -> 
 
 #: Bytes of surrogate series :func:`renewed` makes at a time.
 ROWS_BYTES = 2**18
+
+
+def phase_randomised(x: np.ndarray, seeds: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``(B, T)``: surrogates of a series ``x`` ``(T,)``, one a seed of ``seeds`` ``(B,)``: the series
+    followed by its mirror image (2T samples that join without a jump, periodically) with its Fourier
+    amplitudes kept and its phases drawn afresh, uniformly (Theiler et al. 1992), read for T samples
+    from an offset drawn at random. Each is a new Gaussian series of the autocovariance of the mirrored
+    series, which holds the periodogram of ``x`` at every frequency, the lowest included: a series
+    whose memory outlasts any autoregressive fit of a few hundred samples (1/f noise) keeps its slow
+    components, which an autoregressive sieve of low order drops. Independent of one another given
+    ``x``. Written into ``out`` ``(B, T)`` where given.
+
+    References:
+        J. Theiler, S. Eubank, A. Longtin, B. Galdrikian, J. D. Farmer. Testing for nonlinearity in
+        time series: the method of surrogate data. Physica D 58, 77 (1992).
+    """
+    seeds = np.asarray(seeds, dtype=np.uint64)
+    length = len(x)
+    out = np.empty((len(seeds), length)) if out is None else out
+    mean = float(x.mean())
+    amplitudes = np.abs(np.fft.rfft(np.r_[x, x[::-1]] - mean))  # length + 1 frequencies
+    rows = max(1, ROWS_BYTES // (32 * length))
+    for start in range(0, len(seeds), rows):
+        z = _mixed(seeds[start : start + rows], length + 2)
+        turns = (z[:, : length + 1] >> np.uint64(11)).astype(np.float64) * 2.0**-53
+        phases = np.exp(2j * np.pi * turns)
+        phases[:, 0] = 1.0  # the mean kept
+        phases[:, -1] = np.where(turns[:, -1] < 0.5, 1.0, -1.0)  # the highest frequency's term is real
+        series = np.fft.irfft(amplitudes * phases, n=2 * length, axis=1)
+        offsets = (z[:, -1] % np.uint64(2 * length)).astype(np.int64)
+        where = (offsets[:, None] + np.arange(length)[None, :]) % (2 * length)
+        out[start : start + rows] = np.take_along_axis(series, where, axis=1) + mean
+    return out
 
 
 def _renewed_rows(x: np.ndarray, seeds: np.ndarray, c: float, phi: np.ndarray, e: np.ndarray) -> np.ndarray:
@@ -290,7 +327,7 @@ def surrogates(
     rng = np.random.default_rng([int(k) % 2**64 for k in key])
     if kind == "trials":
         return Surrogates(segments, kind, np.stack([rng.permutation(len(segments)) for _ in range(count)]))
-    if kind == "autoregressive":
+    if kind in RENEWED:
         seeds = rng.integers(0, 2**63, size=(count, len(segments)), dtype=np.uint64)
         return Surrogates(segments, kind, seeds, keep)
     least = [max(1, length // 10) for length in segments]
@@ -374,7 +411,7 @@ class GaussianCMI:
         ``[ry, Q]`` (:meth:`~iblearn.functional.cmi_surrogates.Surrogates.dots`) give every R^2.
         """
         ry = cond.target
-        if plan.kind == "autoregressive" and (c.ndim == 1 or c.shape[1] == 1):
+        if plan.kind in RENEWED and (c.ndim == 1 or c.shape[1] == 1):
             # Each surrogate filtered again: laid out once, its products and squares taken from it.
             laid, squares = plan.laid(c.reshape(-1))
             along = laid @ np.column_stack([ry, cond.basis])

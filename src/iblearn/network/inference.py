@@ -156,7 +156,7 @@ def infer_network(
     chosen, reason = (method, "asked for") if method != "auto" else choose_network(*_present_and_past(trials))
     emb = embed(normal_scores(trials) if chosen == "copula" else trials, max_lag)
     kind = surrogate_kind(emb.segments, n_permutations)
-    if kind == "autoregressive":
+    if kind != "trials":
         _warn_if_slow(trials)
     st = Settings(min_lag, max_lag, chosen, n_permutations, alpha, seed, kind)
     store = store_for(checkpoint, trials, asdict(st))
@@ -251,8 +251,8 @@ def _warn_if_too_few(n_permutations: int, alpha: float, p: int) -> None:
 def _warn_if_slow(trials: list[np.ndarray]) -> None:
     """A warning where a process mixes too slowly for its trial (:func:`iblearn.functional.serial.mixing`:
     fewer than :data:`~iblearn.functional.serial.MIN_BLOCKS` blocks of its dependence, or an
-    autocorrelation not died out within sqrt(T) steps): the autoregressive fit behind its surrogates
-    rests on few effective samples, so the tests' levels are least sure there."""
+    autocorrelation not died out within sqrt(T) steps): the spectrum behind its surrogates rests on few
+    effective samples, so the tests' levels are least sure there."""
     for r, trial in enumerate(trials):
         mix = mixing([trial])
         if mix is not None and (not mix.decayed or len(trial) / mix.block < MIN_BLOCKS):
@@ -260,7 +260,7 @@ def _warn_if_slow(trials: list[np.ndarray]) -> None:
             warnings.warn(
                 f"data: a process of {where} mixes too slowly for its {len(trial)} steps (integrated "
                 f"autocorrelation time {mix.tau:.3g}, about {mix.effective:.3g} effective samples): its "
-                "surrogates rest on an autoregressive fit to few effective samples, and the tests' "
+                "surrogates rest on a spectrum of few effective samples, and the tests' "
                 "levels are least sure; use longer or more trials, or difference the series",
                 UserWarning,
                 stacklevel=3,

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from iblearn.functional.cmi_surrogates import (
+    RENEWED,
     Condition,
     Engine,
     Surrogates,
@@ -174,7 +175,7 @@ class _Search:
             return self.plans[(step, var)]
         key = (self.st.seed, self.j, step, var[0], var[1])
         size = 8 * self.st.n_permutations * self.emb.values.shape[0]
-        keep = self.st.surrogates == "autoregressive" and (len(self.plans) + 1) * size <= KEPT_BYTES
+        keep = self.st.surrogates in RENEWED and (len(self.plans) + 1) * size <= KEPT_BYTES
         plan = surrogates(self.emb.segments, self.st.n_permutations, self.st.surrogates, key, keep)
         if keep:
             self.plans[(step, var)] = plan
