@@ -1,4 +1,4 @@
-"""Network inference with autoregressive surrogates against the values of fixed-seed runs: the
+"""Network inference with surrogates drawn afresh from each trial against the values of fixed-seed runs: the
 edges, TE and p-values of a Gaussian run and of a KSG target, the surrogates' estimates and series.
 Any change to how the surrogates are drawn, fitted, laid out or kept moves some of them."""
 
@@ -10,7 +10,14 @@ import numpy as np
 import pytest
 
 from iblearn.functional import cmi_surrogates
-from iblearn.functional.cmi_surrogates import KSGCMI, GaussianCMI, condition, renewed, surrogates
+from iblearn.functional.cmi_surrogates import (
+    KSGCMI,
+    GaussianCMI,
+    condition,
+    phase_randomised,
+    renewed,
+    surrogates,
+)
 from iblearn.network import infer_network
 from iblearn.network.embedding import embed
 from iblearn.network.simulate import random_var_network
@@ -89,12 +96,16 @@ RENEWED = [
     [-1.2832654255653921, -0.29532596727228566, 0.030183815168477457, -0.6649801044064249],
     [0.5046359456819219, -1.3466938560529507, 0.12954099532682578, -0.7192635726623597],
 ]
+PHASES = [
+    [-0.539279181916243, -1.835069069155385, -0.33081855967942836, -0.7085832988652384],
+    [1.3077599359888434, -0.4812922402012244, 0.7817922471933584, -0.5835618074893325],
+]
 
 
 @pytest.fixture(scope="module")
 def trials() -> list[np.ndarray]:
     data = random_var_network(4, 300, seed=1, nonlinear=1).data
-    return [data[:160], data[160:]]  # trials of two lengths: autoregressive surrogates
+    return [data[:160], data[160:]]  # trials of two lengths: surrogates drawn afresh from each
 
 
 def _same(result: TargetResult, expected: dict) -> None:
@@ -109,7 +120,7 @@ def test_a_gaussian_run_gives_its_fixed_values(trials):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = infer_network(trials, method="gaussian", max_lag=2, n_permutations=100, seed=3)
-    assert result.settings["surrogates"] == "autoregressive"
+    assert result.settings["surrogates"] == "fourier"
     assert len(result.targets) == len(GAUSSIAN)
     for got, expected in zip(result.targets, GAUSSIAN, strict=True):
         _same(got, expected)
@@ -132,6 +143,8 @@ def test_the_surrogates_give_their_fixed_estimates_and_series(trials):
     assert np.allclose(joint[:6], SURR_JOINT, **tol)
     series = renewed(emb.values[:158, 1, 1], np.array([5, 2**62 + 7], dtype=np.uint64))
     assert np.allclose(series[:, ::40], RENEWED, **tol)
+    series = phase_randomised(emb.values[:158, 1, 1], np.array([5, 2**62 + 7], dtype=np.uint64))
+    assert np.allclose(series[:, ::40], PHASES, **tol)
 
 
 def test_a_kept_plan_gives_the_surrogates_a_fresh_one_gives(trials):
