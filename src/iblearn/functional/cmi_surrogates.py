@@ -87,16 +87,20 @@ class Surrogates:
     copies: independent processes still pass as coupled at the low levels a correction across targets
     asks for (``alpha / P``) about twice as often as they should. The autoregressive surrogates are
     independent of one another given the data, each of about the series' law (its autocorrelation up
-    to the fit's order, its innovations' distribution), like fresh draws of the series."""
+    to the fit's order, its innovations' distribution), like fresh draws of the series; ``"fourier"``,
+    within each trial a new series of the trial's own spectrum (:func:`phase_randomised`), independent
+    of one another alike, which keep the slow components of a memory longer than any fit of the order
+    a short trial allows (1/f noise), where the autoregressive ones keep some 70% of the lowest
+    frequencies' power."""
 
     segments: tuple[int, ...]
     kind: str
     #: ``(B, R)``: the trial order (``"trials"``) or each trial's shift (``"shift"``, in ``[0, 2 T_r)``:
-    #: the offset into the trial followed by its mirror image, repeated; ``"autoregressive"``, the seed of
-    #: trial r's series in surrogate b).
+    #: the offset into the trial followed by its mirror image, repeated; ``"autoregressive"`` and
+    #: ``"fourier"``, the seed of trial r's series in surrogate b).
     draws: np.ndarray
-    #: Whether the plan keeps its autoregressive surrogates once laid out (:meth:`laid`), for a caller
-    #: that tests the same candidate against them again.
+    #: Whether the plan keeps its autoregressive or Fourier surrogates once laid out (:meth:`laid`), for
+    #: a caller that tests the same candidate against them again.
     keep: bool = field(default=False, compare=False)
     kept: dict[str, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
 
@@ -108,7 +112,7 @@ class Surrogates:
         ``(B, k)``, without laying the surrogates out. Shifts: per trial, the circular
         cross-correlation of a (zero-padded to twice the trial) with the trial and its mirror image at
         every offset at once by FFT (``ifft(conj(fft a) fft c)``); trial orders: the R x R products of
-        the trials' pieces, summed along each order; autoregressive ones, the surrogates laid out."""
+        the trials' pieces, summed along each order; those drawn afresh, the surrogates laid out."""
         if self.kind in RENEWED:
             return np.einsum("nk,bn->bk", a, self.take(column))
         starts = np.concatenate([[0], np.cumsum(self.segments)[:-1]]).astype(np.int64)
@@ -323,7 +327,7 @@ def surrogates(
 ) -> Surrogates:
     """The :class:`Surrogates` drawn from ``numpy.random.default_rng(key)``: a key of the seed, the
     target, the step and the variable, so that they never depend on which worker runs the target;
-    ``keep``: autoregressive ones kept once laid out (:meth:`Surrogates.laid`)."""
+    ``keep``: those drawn afresh (autoregressive, Fourier) kept once laid out (:meth:`Surrogates.laid`)."""
     rng = np.random.default_rng([int(k) % 2**64 for k in key])
     if kind == "trials":
         return Surrogates(segments, kind, np.stack([rng.permutation(len(segments)) for _ in range(count)]))

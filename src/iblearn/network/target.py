@@ -34,9 +34,9 @@ from iblearn.network.embedding import Embedded, Variable
 PAST, SOURCES, PRUNING, OMNIBUS, EDGE = 0, 1, 2, 3, 4
 #: Surrogates a block of the maximum and minimum statistics' tests, after the first (:meth:`_Search.blocks`).
 BLOCK = 16
-#: Bytes of autoregressive surrogates one target's search keeps laid out: a candidate meets the same
-#: surrogates at each round of the greedy search and of the pruning, and laying them out is most of a
-#: Gaussian test's work.
+#: Bytes of surrogates drawn afresh (autoregressive, Fourier) one target's search keeps laid out: a
+#: candidate meets the same surrogates at each round of the greedy search and of the pruning, and
+#: laying them out is most of a Gaussian test's work.
 KEPT_BYTES = 256 * 2**20
 
 
