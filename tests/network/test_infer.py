@@ -165,7 +165,7 @@ def test_a_source_chosen_by_chance_in_noise_gives_no_edge(seed, target):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # 100 surrogates are few for 5 targets, which is said
         result = infer_network(noise, seed=seed, method="gaussian", n_permutations=100)
-    assert result.targets[target].sources and result.targets[target].omnibus_p > 0.02
+    assert result.targets[target].sources and result.targets[target].omnibus_p > 1 / 101  # not the floor
     assert result.edges == []
 
 

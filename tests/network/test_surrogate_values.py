@@ -1,4 +1,4 @@
-"""Network inference with autoregressive surrogates against the values of fixed-seed runs: the
+"""Network inference with surrogates drawn afresh from each trial against the values of fixed-seed runs: the
 edges, TE and p-values of a Gaussian run and of a KSG target, the surrogates' estimates and series.
 Any change to how the surrogates are drawn, fitted, laid out or kept moves some of them."""
 
@@ -10,7 +10,14 @@ import numpy as np
 import pytest
 
 from iblearn.functional import cmi_surrogates
-from iblearn.functional.cmi_surrogates import KSGCMI, GaussianCMI, condition, renewed, surrogates
+from iblearn.functional.cmi_surrogates import (
+    KSGCMI,
+    GaussianCMI,
+    condition,
+    phase_randomised,
+    renewed,
+    surrogates,
+)
 from iblearn.network import infer_network
 from iblearn.network.embedding import embed
 from iblearn.network.simulate import random_var_network
@@ -89,12 +96,16 @@ RENEWED = [
     [-1.2832654255653921, -0.29532596727228566, 0.030183815168477457, -0.6649801044064249],
     [0.5046359456819219, -1.3466938560529507, 0.12954099532682578, -0.7192635726623597],
 ]
+PHASES = [
+    [-0.539279181916243, -1.835069069155385, -0.33081855967942836, -0.7085832988652384],
+    [1.3077599359888434, -0.4812922402012244, 0.7817922471933584, -0.5835618074893325],
+]
 
 
 @pytest.fixture(scope="module")
 def trials() -> list[np.ndarray]:
     data = random_var_network(4, 300, seed=1, nonlinear=1).data
-    return [data[:160], data[160:]]  # trials of two lengths: autoregressive surrogates
+    return [data[:160], data[160:]]  # trials of two lengths: surrogates drawn afresh from each
 
 
 def _same(result: TargetResult, expected: dict) -> None:
@@ -109,7 +120,7 @@ def test_a_gaussian_run_gives_its_fixed_values(trials):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = infer_network(trials, method="gaussian", max_lag=2, n_permutations=100, seed=3)
-    assert result.settings["surrogates"] == "autoregressive"
+    assert result.settings["surrogates"] == "fourier"
     assert len(result.targets) == len(GAUSSIAN)
     for got, expected in zip(result.targets, GAUSSIAN, strict=True):
         _same(got, expected)
@@ -132,6 +143,8 @@ def test_the_surrogates_give_their_fixed_estimates_and_series(trials):
     assert np.allclose(joint[:6], SURR_JOINT, **tol)
     series = renewed(emb.values[:158, 1, 1], np.array([5, 2**62 + 7], dtype=np.uint64))
     assert np.allclose(series[:, ::40], RENEWED, **tol)
+    series = phase_randomised(emb.values[:158, 1, 1], np.array([5, 2**62 + 7], dtype=np.uint64))
+    assert np.allclose(series[:, ::40], PHASES, **tol)
 
 
 def test_a_kept_plan_gives_the_surrogates_a_fresh_one_gives(trials):
@@ -176,3 +189,14 @@ def test_a_released_plan_hands_its_memory_to_the_next_which_lays_out_its_own_sur
     assert np.array_equal(laid, surrogates(emb.segments, 12, "autoregressive", (8, 1)).take(column))
     cmi_surrogates.drop_spare()
     assert not cmi_surrogates._spare
+
+
+def test_a_determined_candidate_reads_inf_nats() -> None:
+    rng = np.random.default_rng(0)
+    x, z = rng.standard_normal(300), rng.standard_normal((300, 2))
+    cond = condition(x + z @ np.array([0.5, -1.0]), z)
+    assert GaussianCMI().value(cond, x) == np.inf  # round-off alone left: not some 17 nats
+    near = condition(x + 1e-3 * rng.standard_normal(300) + z @ np.array([0.5, -1.0]), z)
+    assert 5 < GaussianCMI().value(near, x) < 10
+    plan = surrogates((300,), 8, "shift", (0, 1))
+    assert np.isfinite(GaussianCMI().surrogates(cond, x, plan)).all()

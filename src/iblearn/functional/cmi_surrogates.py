@@ -46,8 +46,11 @@ from iblearn.functional.knn.engine import (
 )
 
 #: The surrogate kinds: whole trials in a permuted order; each trial shifted in time (continued by its
-#: mirror image); each trial a new series of its autoregressive fit (the sieve bootstrap).
-KINDS = ("trials", "shift", "autoregressive")
+#: mirror image); each trial a new series of its autoregressive fit (the sieve bootstrap); each trial a
+#: new series of its own Fourier amplitudes with random phases (of the trial and its mirror image).
+KINDS = ("trials", "shift", "autoregressive", "fourier")
+#: The kinds drawn afresh from each trial's series, independent of one another given the data.
+RENEWED = ("autoregressive", "fourier")
 #: The highest autoregressive order fitted to a trial of T samples is ``min(MAX_ORDER, T // 20)``
 #: (at least 1), the order within it chosen by Akaike's criterion.
 MAX_ORDER = 10
@@ -58,11 +61,11 @@ MAX_ROOT = 0.995
 
 def surrogate_kind(segments: Sequence[int], n_permutations: int) -> str:
     """``"trials"`` where the trials are of one length and numerous enough for ``n_permutations``
-    distinct orders (``R! >= n_permutations``, IDTxl's rule), else ``"autoregressive"``."""
+    distinct orders (``R! >= n_permutations``, IDTxl's rule), else ``"fourier"``."""
     r = len(segments)
     if r > 1 and len(set(segments)) == 1 and math.factorial(min(r, 20)) >= n_permutations:
         return "trials"
-    return "autoregressive"
+    return "fourier"
 
 
 @dataclass(frozen=True)
@@ -85,16 +88,20 @@ class Surrogates:
     copies: independent processes still pass as coupled at the low levels a correction across targets
     asks for (``alpha / P``) about twice as often as they should. The autoregressive surrogates are
     independent of one another given the data, each of about the series' law (its autocorrelation up
-    to the fit's order, its innovations' distribution), like fresh draws of the series."""
+    to the fit's order, its innovations' distribution), like fresh draws of the series; ``"fourier"``,
+    within each trial a new series of the trial's own spectrum (:func:`phase_randomised`), independent
+    of one another alike, which keep the slow components of a memory longer than any fit of the order
+    a short trial allows (1/f noise), where the autoregressive ones keep some 70% of the lowest
+    frequencies' power."""
 
     segments: tuple[int, ...]
     kind: str
     #: ``(B, R)``: the trial order (``"trials"``) or each trial's shift (``"shift"``, in ``[0, 2 T_r)``:
-    #: the offset into the trial followed by its mirror image, repeated; ``"autoregressive"``, the seed of
-    #: trial r's series in surrogate b).
+    #: the offset into the trial followed by its mirror image, repeated; ``"autoregressive"`` and
+    #: ``"fourier"``, the seed of trial r's series in surrogate b).
     draws: np.ndarray
-    #: Whether the plan keeps its autoregressive surrogates once laid out (:meth:`laid`), for a caller
-    #: that tests the same candidate against them again.
+    #: Whether the plan keeps its autoregressive or Fourier surrogates once laid out (:meth:`laid`), for
+    #: a caller that tests the same candidate against them again.
     keep: bool = field(default=False, compare=False)
     kept: dict[str, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
 
@@ -106,8 +113,8 @@ class Surrogates:
         ``(B, k)``, without laying the surrogates out. Shifts: per trial, the circular
         cross-correlation of a (zero-padded to twice the trial) with the trial and its mirror image at
         every offset at once by FFT (``ifft(conj(fft a) fft c)``); trial orders: the R x R products of
-        the trials' pieces, summed along each order; autoregressive ones, the surrogates laid out."""
-        if self.kind == "autoregressive":
+        the trials' pieces, summed along each order; those drawn afresh, the surrogates laid out."""
+        if self.kind in RENEWED:
             return np.einsum("nk,bn->bk", a, self.take(column))
         starts = self.starts()
         if self.kind == "trials":
@@ -173,12 +180,13 @@ class Surrogates:
                 # Trial r of surrogate b is trial draws[b, r] of the data.
                 windows = np.stack([column[s : s + length] for s in starts])
                 pieces.append(windows[draws[:, r]])
-            elif self.kind == "autoregressive":
+            elif self.kind in RENEWED:
                 piece = column[start : start + length].reshape(length, -1)
                 laid = np.empty((len(draws), length, piece.shape[1]))
+                drawn = renewed if self.kind == "autoregressive" else phase_randomised
                 # Moved together, the columns draw apart: column m's streams are seeded m steps on.
                 for m in range(piece.shape[1]):
-                    renewed(piece[:, m], draws[:, r] + np.uint64(m), laid[:, :, m])
+                    drawn(piece[:, m], draws[:, r] + np.uint64(m), laid[:, :, m])
                 pieces.append(laid.reshape(len(draws), length, *column.shape[1:]))
             else:
                 pieces.append(column[start + reflected(length, draws[:, r])])
@@ -219,13 +227,18 @@ def reflected(length: int, offsets: np.ndarray) -> np.ndarray:
     return np.where(where < length, where, 2 * length - 1 - where)
 
 
+def highest_order(length: int) -> int:
+    """The highest autoregressive order fitted to a trial of ``length`` samples."""
+    return max(1, min(MAX_ORDER, length // 20))
+
+
 def autoregression(x: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     """The least-squares autoregressive fit ``x_t = c + sum_i phi_i x_{t-i} + e_t`` of a series ``(T,)``,
     its order (up to ``min(MAX_ORDER, T // 20)``, at least 1) the least of Akaike's criterion
     ``n log(sigma^2) + 2 q`` over a common span: ``(c, phi, e)``, the innovations ``(T - q,)``. A fit
     whose filter has a root of modulus above :data:`MAX_ROOT` is damped (``phi_i`` times ``d^i``)
     until none has."""
-    most = max(1, min(MAX_ORDER, len(x) // 20))
+    most = highest_order(len(x))
     lags = np.column_stack([np.ones(len(x) - most)] + [x[most - i : len(x) - i] for i in range(1, most + 1)])
     # Nested fits at once: the residual sum of squares of the first 1 + q columns from one QR.
     along = np.linalg.qr(lags)[0].T @ x[most:]
@@ -265,6 +278,39 @@ def renewed(x: np.ndarray, seeds: np.ndarray, out: np.ndarray | None = None) -> 
 
 #: Bytes of surrogate series :func:`renewed` makes at a time.
 ROWS_BYTES = 2**18
+
+
+def phase_randomised(x: np.ndarray, seeds: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``(B, T)``: surrogates of a series ``x`` ``(T,)``, one a seed of ``seeds`` ``(B,)``: the series
+    followed by its mirror image (2T samples that join without a jump, periodically) with its Fourier
+    amplitudes kept and its phases drawn afresh, uniformly (Theiler et al. 1992), read for T samples
+    from an offset drawn at random. Each is a new Gaussian series of the autocovariance of the mirrored
+    series, which holds the periodogram of ``x`` at every frequency, the lowest included: a series
+    whose memory outlasts any autoregressive fit of a few hundred samples (1/f noise) keeps its slow
+    components, which an autoregressive sieve of low order drops. Independent of one another given
+    ``x``. Written into ``out`` ``(B, T)`` where given.
+
+    References:
+        J. Theiler, S. Eubank, A. Longtin, B. Galdrikian, J. D. Farmer. Testing for nonlinearity in
+        time series: the method of surrogate data. Physica D 58, 77 (1992).
+    """
+    seeds = np.asarray(seeds, dtype=np.uint64)
+    length = len(x)
+    out = np.empty((len(seeds), length)) if out is None else out
+    mean = float(x.mean())
+    amplitudes = np.abs(np.fft.rfft(np.r_[x, x[::-1]] - mean))  # length + 1 frequencies
+    rows = max(1, ROWS_BYTES // (32 * length))
+    for start in range(0, len(seeds), rows):
+        z = _mixed(seeds[start : start + rows], length + 2)
+        turns = (z[:, : length + 1] >> np.uint64(11)).astype(np.float64) * 2.0**-53
+        phases = np.exp(2j * np.pi * turns)
+        phases[:, 0] = 1.0  # the mean kept
+        phases[:, -1] = np.where(turns[:, -1] < 0.5, 1.0, -1.0)  # the highest frequency's term is real
+        series = np.fft.irfft(amplitudes * phases, n=2 * length, axis=1)
+        offsets = (z[:, -1] % np.uint64(2 * length)).astype(np.int64)
+        where = (offsets[:, None] + np.arange(length)[None, :]) % (2 * length)
+        out[start : start + rows] = np.take_along_axis(series, where, axis=1) + mean
+    return out
 
 
 def _renewed_rows(x: np.ndarray, seeds: np.ndarray, c: float, phi: np.ndarray, e: np.ndarray) -> np.ndarray:
@@ -331,11 +377,11 @@ def surrogates(
 ) -> Surrogates:
     """The :class:`Surrogates` drawn from ``numpy.random.default_rng(key)``: a key of the seed, the
     target, the step and the variable, so that they never depend on which worker runs the target;
-    ``keep``: autoregressive ones kept once laid out (:meth:`Surrogates.laid`)."""
+    ``keep``: those drawn afresh (autoregressive, Fourier) kept once laid out (:meth:`Surrogates.laid`)."""
     rng = np.random.default_rng([int(k) % 2**64 for k in key])
     if kind == "trials":
         return Surrogates(segments, kind, np.stack([rng.permutation(len(segments)) for _ in range(count)]))
-    if kind == "autoregressive":
+    if kind in RENEWED:
         seeds = rng.integers(0, 2**63, size=(count, len(segments)), dtype=np.uint64)
         return Surrogates(segments, kind, seeds, keep)
     least = [max(1, length // 10) for length in segments]
@@ -387,8 +433,18 @@ def _explained(ry: np.ndarray, rc: np.ndarray) -> float:
     return float(fitted @ fitted) / float(ry @ ry)
 
 
+#: A share of the residual target's variance explained within this of all of it reads as a perfectly
+#: determined target, ``inf`` nats: :func:`iblearn.functional.gaussian.determined`'s tolerance, below
+#: which least squares in float64 leaves only round-off (some 17 nats) instead of ``inf``.
+DETERMINED = 1e-9
+
+
 def _nats(share: np.ndarray | float) -> np.ndarray:
-    return -0.5 * np.log1p(-np.clip(share, 0.0, 1.0 - 1e-15))
+    """``-1/2 log(1 - share)``: the Gaussian CMI of an explained share, ``inf`` where it is 1 within
+    :data:`DETERMINED`."""
+    share = np.clip(share, 0.0, 1.0)
+    nats = -0.5 * np.log1p(-np.minimum(share, 1.0 - DETERMINED))
+    return np.where(1.0 - share <= DETERMINED, np.inf, nats)
 
 
 class GaussianCMI:
@@ -409,7 +465,7 @@ class GaussianCMI:
         ``[ry, Q]`` (:meth:`~iblearn.functional.cmi_surrogates.Surrogates.dots`) give every R^2.
         """
         ry = cond.target
-        if plan.kind == "autoregressive" and (c.ndim == 1 or c.shape[1] == 1):
+        if plan.kind in RENEWED and (c.ndim == 1 or c.shape[1] == 1):
             # Each surrogate filtered again: laid out once, its products and squares taken from it.
             laid, squares = plan.laid(c.reshape(-1))
             along = laid @ np.column_stack([ry, cond.basis])

@@ -4,17 +4,19 @@ parallel and resumable, then the correction across targets.
 Surrogates keep each series' own dynamics and break only its alignment with the target: with
 several trials of one length and ``trials! >= n_permutations``, the candidate's realisations from a
 permuted order of the trials (IDTxl's swap of replications); otherwise, within each trial, a new series
-of the candidate's autoregressive fit (order by Akaike's criterion), started at a stretch of the trial
-and driven by the fit's innovations drawn with replacement (the sieve bootstrap, in place of IDTxl's
-permutation of samples in time, which would break the autocorrelation). Shifted copies of the trial
-would be few distinct series where it holds only a few spans of its memory (a root near 1), and
-independent processes would pass as coupled at the corrected levels about twice as often as alpha;
-the fit's series are independent of one another, each of about the candidate's law. A process that
-mixes too slowly for its trial is warned about: its fit rests on few effective samples, and a law
-beyond the fit's order (long memory, nonlinear dynamics) is kept only in part. Each target's and each
-candidate's surrogates are drawn from a seed derived from ``seed``, the target,
-the step and the candidate, never from a worker, so the result is the same for every ``n_jobs`` and
-backend, bit for bit.
+of the candidate's own spectrum: the trial followed by its mirror image, its Fourier amplitudes kept and
+its phases drawn afresh, read from an offset drawn at random (Theiler's phase randomisation, in place of
+IDTxl's permutation of samples in time, which would break the autocorrelation). Shifted copies of the
+trial would be few distinct series where it holds only a few spans of its memory (a root near 1), and
+independent processes would pass as coupled at the corrected levels about twice as often as alpha; the
+new series are independent of one another given the data, each of about the candidate's law, its
+slowest components included (an autoregressive sieve of the order a short trial allows drops some of a
+long memory's, and independent 1/f noise would pass as coupled more often than alpha). A process that
+mixes too slowly for its trial is warned about: its spectrum rests on few effective samples, and a law
+beyond the spectrum (nonlinear dynamics, a non-Gaussian marginal) is kept only in part. Each target's
+and each candidate's surrogates are drawn from a seed derived from ``seed``, the target, the step and
+the candidate, never from a worker, so the result is the same for every ``n_jobs`` and backend, bit
+for bit.
 
 KSG's surrogates on a device (``device=``): all surrogates of a candidate at once by brute-force counts
 in torch there (:func:`~iblearn.functional.knn.cmi_batched.ksg_cmi_batched`), for a GPU, in place of
@@ -123,7 +125,7 @@ def infer_network(
         seed: the seed every surrogate's seed is derived from.
         n_jobs: targets run in parallel through joblib (None: one after another, or as a
             ``joblib.parallel_config`` context says, e.g. a Dask cluster's backend). Each target's
-            search keeps the autoregressive surrogates it lays out for its next rounds, up to
+            search keeps the surrogates it lays out for its next rounds, up to
             :data:`~iblearn.network.target.KEPT_BYTES` (256 MiB) a target running.
         progress: print one line to stderr as each target finishes.
         checkpoint: a folder: each finished target is written there atomically as JSON, and a run
@@ -156,7 +158,7 @@ def infer_network(
     chosen, reason = (method, "asked for") if method != "auto" else choose_network(*_present_and_past(trials))
     emb = embed(normal_scores(trials) if chosen == "copula" else trials, max_lag)
     kind = surrogate_kind(emb.segments, n_permutations)
-    if kind == "autoregressive":
+    if kind != "trials":
         _warn_if_slow(trials)
     st = Settings(min_lag, max_lag, chosen, n_permutations, alpha, seed, kind)
     store = store_for(checkpoint, trials, asdict(st))
@@ -249,8 +251,8 @@ def _warn_if_too_few(n_permutations: int, alpha: float, p: int) -> None:
 def _warn_if_slow(trials: list[np.ndarray]) -> None:
     """A warning where a process mixes too slowly for its trial (:func:`iblearn.functional.serial.mixing`:
     fewer than :data:`~iblearn.functional.serial.MIN_BLOCKS` blocks of its dependence, or an
-    autocorrelation not died out within sqrt(T) steps): the autoregressive fit behind its surrogates
-    rests on few effective samples, so the tests' levels are least sure there."""
+    autocorrelation not died out within sqrt(T) steps): the spectrum behind its surrogates rests on few
+    effective samples, so the tests' levels are least sure there."""
     for r, trial in enumerate(trials):
         mix = mixing([trial])
         if mix is not None and (not mix.decayed or len(trial) / mix.block < MIN_BLOCKS):
@@ -258,7 +260,7 @@ def _warn_if_slow(trials: list[np.ndarray]) -> None:
             warnings.warn(
                 f"data: a process of {where} mixes too slowly for its {len(trial)} steps (integrated "
                 f"autocorrelation time {mix.tau:.3g}, about {mix.effective:.3g} effective samples): its "
-                "surrogates rest on an autoregressive fit to few effective samples, and the tests' "
+                "surrogates rest on a spectrum of few effective samples, and the tests' "
                 "levels are least sure; use longer or more trials, or difference the series",
                 UserWarning,
                 stacklevel=3,

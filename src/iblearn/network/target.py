@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from iblearn.functional.cmi_surrogates import (
+    RENEWED,
     Condition,
     Engine,
     Surrogates,
@@ -33,9 +34,9 @@ from iblearn.network.embedding import Embedded, Variable
 PAST, SOURCES, PRUNING, OMNIBUS, EDGE = 0, 1, 2, 3, 4
 #: Surrogates a block of the maximum and minimum statistics' tests, after the first (:meth:`_Search.blocks`).
 BLOCK = 16
-#: Bytes of autoregressive surrogates one target's search keeps laid out: a candidate meets the same
-#: surrogates at each round of the greedy search and of the pruning, and laying them out is most of a
-#: Gaussian test's work.
+#: Bytes of surrogates drawn afresh (autoregressive, Fourier) one target's search keeps laid out: a
+#: candidate meets the same surrogates at each round of the greedy search and of the pruning, and
+#: laying them out is most of a Gaussian test's work.
 KEPT_BYTES = 256 * 2**20
 
 
@@ -174,7 +175,7 @@ class _Search:
             return self.plans[(step, var)]
         key = (self.st.seed, self.j, step, var[0], var[1])
         size = 8 * self.st.n_permutations * self.emb.values.shape[0]
-        keep = self.st.surrogates == "autoregressive" and (len(self.plans) + 1) * size <= KEPT_BYTES
+        keep = self.st.surrogates in RENEWED and (len(self.plans) + 1) * size <= KEPT_BYTES
         plan = surrogates(self.emb.segments, self.st.n_permutations, self.st.surrogates, key, keep)
         if keep:
             self.plans[(step, var)] = plan

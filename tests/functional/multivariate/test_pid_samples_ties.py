@@ -51,6 +51,9 @@ def test_separated_sources_keep_each_part_s_own_interval(redundancy: str) -> Non
     whole, draws = _resampled(data, 20, redundancy=redundancy, method="gaussian")
     got = pid_interval(*data, redundancy=redundancy, method="gaussian", n_resamples=20)
     for name, (stderr, low, high) in zip(PART_NAMES, part_spans(whole, draws, 1000, "half"), strict=True):
+        if float(got[name].value) == 0.0:  # a unique part held at 0: [0, a width], not the point 0
+            assert got[name].low == 0.0 and got[name].high > high
+            continue
         assert (got[name].stderr, got[name].low, got[name].high) == pytest.approx(
             (stderr, low, high), abs=1e-12
         )
@@ -97,3 +100,14 @@ def test_a_tie_s_redundancy_covers_at_the_nominal_rate_over_seeds() -> None:
         for seed in range(200)
     ]
     assert np.mean([p.low <= TIED <= p.high for p in hits]) >= 0.92
+
+
+def test_a_unique_part_held_at_zero_keeps_a_width() -> None:
+    # X1 carries clearly more about T than X2: u2 = max(0, I2 - I1) is 0 with every resample's D > 0.
+    data = _gaussians(1000, 3, weight=2.0)
+    got = pid_interval(*data, redundancy="mmi", method="gaussian", n_resamples=20)
+    u1, u2 = got[PART_NAMES[1]], got[PART_NAMES[2]]
+    assert float(u2.value) == 0.0 and u1.low > 0
+    # Its interval is [0, half-width of D's] (not the point 0), as for any part held at 0.
+    assert u2.low == 0.0
+    assert u2.high == pytest.approx((u1.high - u1.low) / 2, rel=1e-9)

@@ -30,7 +30,7 @@ from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn.functional.discrete import class_codes, discrete_mi
-from iblearn.functional.inference import CONFIDENCE, Scheme, interval, resample_rows, summarize
+from iblearn.functional.inference import CONFIDENCE, Scheme, clipped, interval, resample_rows, summarize
 from iblearn.functional.multivariate._pid_measures import i_sx_pointwise, pointwise_mi
 from iblearn.functional.multivariate.core import PIDParts
 from iblearn.functional.multivariate.inputs import check_not_constant, named_variables
@@ -371,7 +371,8 @@ def minimum_mi_spans(
     functions have no such kink: each of their intervals ``[l, h]`` (:func:`part_spans`) covers its
     truth at the nominal rate, and a monotone map of the truths lies in the map of the intervals:
     ``r`` in ``[min(l_1, l_2), min(h_1, h_2)]``, ``u_1`` in
-    ``[max(0, l_D), max(0, h_D)]``, ``u_2`` in ``[max(0, -h_D), max(0, -l_D)]``, ``s`` in
+    ``[l_D, h_D]`` held at 0 (:func:`~iblearn.functional.inference.clipped`: wholly below 0, it becomes
+    ``[0, its half-width]``, not the point 0), ``u_2`` in ``[-h_D, -l_D]`` held alike, ``s`` in
     ``[min(l_K1, l_K2), min(h_K1, h_K2)]``. A minimum's interval misses high only where both lower
     ends do, but low where either upper end does: at a tie, up to twice a branch's one-sided rate. So
     where the two branches' intervals overlap (either may be the smaller), the upper ends are taken at
@@ -396,8 +397,8 @@ def minimum_mi_spans(
     (ld, hd), own = spans[2], part_spans(whole, draws, n, scheme, confidence)
     composed = [
         _minimum(spans[0], spans[1], wide[0], wide[1]),
-        (max(0.0, ld), max(0.0, hd)),
-        (max(0.0, -hd), max(0.0, -ld)),
+        clipped(ld, hd, 0.0),
+        clipped(-hd, -ld, 0.0),
         _minimum(spans[3], spans[4], wide[3], wide[4]),
         own[4][1:],
     ]
