@@ -254,3 +254,20 @@ def test_slowly_forgetting_independent_processes_read_as_a_network_at_most_alpha
             warnings.simplefilter("ignore")
             runs += bool(infer_network(x[100:], seed=seed, method="gaussian").edges)
     assert runs / 400 <= 0.05 + 2 * np.sqrt(0.05 * 0.95 / 400)
+
+
+def test_the_surrogates_asked_for_are_used_and_recorded():
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal((200, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        auto = infer_network(data, method="gaussian", n_permutations=20, max_lag=2)
+        sieve = infer_network(
+            data, method="gaussian", n_permutations=20, max_lag=2, surrogates="autoregressive"
+        )
+    assert auto.settings["surrogates"] == "fourier"
+    assert sieve.settings["surrogates"] == "autoregressive"
+    with pytest.raises(ValueError, match="surrogates"):
+        infer_network(data, n_permutations=20, surrogates="trials")
+    with pytest.raises(ValueError, match="surrogates"):
+        infer_network(data, n_permutations=20, surrogates="shuffled")

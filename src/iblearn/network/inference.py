@@ -41,7 +41,7 @@ import numpy as np
 import torch
 
 from iblearn import _checks as V
-from iblearn._settings import LEVEL, SETTINGS, Interval, setting
+from iblearn._settings import LEVEL, SETTINGS, Interval, Options, setting
 from iblearn._threads import one_thread
 from iblearn.estimation.choose import choose_network
 from iblearn.functional.cmi_surrogates import KSG_K, drop_spare, surrogate_kind
@@ -53,6 +53,8 @@ from iblearn.parallel import check_n_jobs, iter_batches, store_for
 from iblearn.records import BatchStore
 
 METHODS = ("auto", "ksg", "gaussian", "copula")
+#: The surrogates a caller may ask for (:func:`infer_network`'s ``surrogates``).
+SURROGATES = ("auto", "fourier", "autoregressive", "trials")
 
 
 def infer_network(
@@ -70,6 +72,7 @@ def infer_network(
     device: str | torch.device | None = None,
     picks: Any = None,
     targets: Any = None,
+    surrogates: str = "auto",
 ) -> NetworkResult:
     """The directed network of ``data``'s processes by multivariate transfer entropy, the algorithm of
     Novelli et al. (2019; IDTxl's ``MultivariateTE``). For each target process Y, with Y_t its present:
@@ -141,6 +144,12 @@ def infer_network(
         targets: the target processes to run, distinct indices in ``[0, P)``; None, every process.
             Unless they are all of them, the result is partial (above): give ``checkpoint`` to merge
             it later.
+        surrogates: ``"auto"``, trials in permuted orders where the trials are of one length and
+            ``trials! >= n_permutations``, else ``"fourier"``; ``"fourier"``, each trial's phase-randomised
+            series (module notes); ``"autoregressive"``, each trial a new series of its autoregressive
+            fit (the sieve bootstrap), which finds more true edges in short series (a hundred samples)
+            but reads independent long-memory (1/f) processes as coupled more often than ``alpha``;
+            ``"trials"``, trials permuted, refused where they are too few.
 
     Returns:
         :class:`~iblearn.network.result.NetworkResult`; partial (``complete`` False) where ``targets``
@@ -157,7 +166,7 @@ def infer_network(
     device = _checked_device(device)
     chosen, reason = (method, "asked for") if method != "auto" else choose_network(*_present_and_past(trials))
     emb = embed(normal_scores(trials) if chosen == "copula" else trials, max_lag)
-    kind = surrogate_kind(emb.segments, n_permutations)
+    kind = _surrogate_kind(surrogates, emb.segments, n_permutations)
     if kind != "trials":
         _warn_if_slow(trials)
     st = Settings(min_lag, max_lag, chosen, n_permutations, alpha, seed, kind)
@@ -173,6 +182,21 @@ def infer_network(
     if chosen == "ksg":
         settings["k"] = KSG_K
     return NetworkResult(emb.n_processes, tuple(results), tuple(significant), settings, names, complete)
+
+
+def _surrogate_kind(asked: Any, segments: tuple[int, ...], n_permutations: int) -> str:
+    """The surrogates ``asked`` for (:data:`SURROGATES`), ``"auto"`` resolved by the trials."""
+    asked = Options(SURROGATES)(asked, "surrogates")
+    fits = surrogate_kind(segments, n_permutations)
+    if asked == "auto":
+        return fits
+    if asked == "trials" and fits != "trials":
+        raise ValueError(
+            "surrogates: 'trials' needs trials of one length whose orders number at least "
+            f"n_permutations={n_permutations}; got {len(segments)} trial(s) of lengths "
+            f"{sorted(set(segments))}"
+        )
+    return str(asked)
 
 
 def _checked_targets(targets: Any, p: int) -> list[int]:
