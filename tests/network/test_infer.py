@@ -262,11 +262,9 @@ def test_the_surrogates_asked_for_are_used_and_recorded():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         auto = infer_network(data, method="gaussian", n_permutations=20, max_lag=2)
-        sieve = infer_network(
-            data, method="gaussian", n_permutations=20, max_lag=2, surrogates="autoregressive"
-        )
-    assert auto.settings["surrogates"] == "fourier"
-    assert sieve.settings["surrogates"] == "autoregressive"
+        spectrum = infer_network(data, method="gaussian", n_permutations=20, max_lag=2, surrogates="fourier")
+    assert auto.settings["surrogates"] == "autoregressive"
+    assert spectrum.settings["surrogates"] == "fourier"
     with pytest.raises(ValueError, match="surrogates"):
         infer_network(data, n_permutations=20, surrogates="trials")
     with pytest.raises(ValueError, match="surrogates"):

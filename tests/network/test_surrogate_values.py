@@ -120,7 +120,7 @@ def test_a_gaussian_run_gives_its_fixed_values(trials):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = infer_network(trials, method="gaussian", max_lag=2, n_permutations=100, seed=3)
-    assert result.settings["surrogates"] == "fourier"
+    assert result.settings["surrogates"] == "autoregressive"
     assert len(result.targets) == len(GAUSSIAN)
     for got, expected in zip(result.targets, GAUSSIAN, strict=True):
         _same(got, expected)

@@ -61,11 +61,11 @@ MAX_ROOT = 0.995
 
 def surrogate_kind(segments: Sequence[int], n_permutations: int) -> str:
     """``"trials"`` where the trials are of one length and numerous enough for ``n_permutations``
-    distinct orders (``R! >= n_permutations``, IDTxl's rule), else ``"fourier"``."""
+    distinct orders (``R! >= n_permutations``, IDTxl's rule), else ``"autoregressive"``."""
     r = len(segments)
     if r > 1 and len(set(segments)) == 1 and math.factorial(min(r, 20)) >= n_permutations:
         return "trials"
-    return "fourier"
+    return "autoregressive"
 
 
 @dataclass(frozen=True)

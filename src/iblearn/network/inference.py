@@ -4,16 +4,17 @@ parallel and resumable, then the correction across targets.
 Surrogates keep each series' own dynamics and break only its alignment with the target: with
 several trials of one length and ``trials! >= n_permutations``, the candidate's realisations from a
 permuted order of the trials (IDTxl's swap of replications); otherwise, within each trial, a new series
-of the candidate's own spectrum: the trial followed by its mirror image, its Fourier amplitudes kept and
-its phases drawn afresh, read from an offset drawn at random (Theiler's phase randomisation, in place of
-IDTxl's permutation of samples in time, which would break the autocorrelation). Shifted copies of the
-trial would be few distinct series where it holds only a few spans of its memory (a root near 1), and
-independent processes would pass as coupled at the corrected levels about twice as often as alpha; the
-new series are independent of one another given the data, each of about the candidate's law, its
-slowest components included (an autoregressive sieve of the order a short trial allows drops some of a
-long memory's, and independent 1/f noise would pass as coupled more often than alpha). A process that
-mixes too slowly for its trial is warned about: its spectrum rests on few effective samples, and a law
-beyond the spectrum (nonlinear dynamics, a non-Gaussian marginal) is kept only in part. Each target's
+of the candidate's autoregressive fit (order by Akaike's criterion), started at a stretch of the trial
+and driven by the fit's innovations drawn with replacement (the sieve bootstrap, in place of IDTxl's
+permutation of samples in time, which would break the autocorrelation); or, asked for by
+``surrogates="fourier"``, a new series of the candidate's own spectrum (the trial and its mirror image,
+its phases drawn afresh), which keeps the slowest components of a long memory that a fit of the order a
+short trial allows drops (independent 1/f noise passes as coupled more often than alpha with the fit's
+series). Shifted copies of the trial would be few distinct series where it holds only a few spans of
+its memory (a root near 1), and independent processes would pass as coupled at the corrected levels
+about twice as often as alpha; the fit's and the spectrum's series are independent of one another given
+the data. A process that mixes too slowly for its trial is warned about: its surrogates rest on few
+effective samples. Each target's
 and each candidate's surrogates are drawn from a seed derived from ``seed``, the target, the step and
 the candidate, never from a worker, so the result is the same for every ``n_jobs`` and backend, bit
 for bit.
@@ -145,11 +146,12 @@ def infer_network(
             Unless they are all of them, the result is partial (above): give ``checkpoint`` to merge
             it later.
         surrogates: ``"auto"``, trials in permuted orders where the trials are of one length and
-            ``trials! >= n_permutations``, else ``"fourier"``; ``"fourier"``, each trial's phase-randomised
-            series (module notes); ``"autoregressive"``, each trial a new series of its autoregressive
-            fit (the sieve bootstrap), which finds more true edges in short series (a hundred samples)
-            but reads independent long-memory (1/f) processes as coupled more often than ``alpha``;
-            ``"trials"``, trials permuted, refused where they are too few.
+            ``trials! >= n_permutations``, else ``"autoregressive"``: each trial a new series of its
+            autoregressive fit (the sieve bootstrap, module notes); ``"fourier"``, each trial's
+            phase-randomised series, for long-memory (1/f) processes, which the fit's series read as
+            coupled more often than ``alpha``, at several times the CPU of the compiled sieve and
+            with fewer true edges found in short series (a hundred samples); ``"trials"``, trials
+            permuted, refused where they are too few.
 
     Returns:
         :class:`~iblearn.network.result.NetworkResult`; partial (``complete`` False) where ``targets``
@@ -168,7 +170,7 @@ def infer_network(
     emb = embed(normal_scores(trials) if chosen == "copula" else trials, max_lag)
     kind = _surrogate_kind(surrogates, emb.segments, n_permutations)
     if kind != "trials":
-        _warn_if_slow(trials)
+        _warn_if_slow(trials, kind)
     st = Settings(min_lag, max_lag, chosen, n_permutations, alpha, seed, kind)
     store = store_for(checkpoint, trials, asdict(st))
     results = _run_targets(emb, st, device, n_jobs, progress, store, which)
@@ -272,11 +274,12 @@ def _warn_if_too_few(n_permutations: int, alpha: float, p: int) -> None:
         )
 
 
-def _warn_if_slow(trials: list[np.ndarray]) -> None:
+def _warn_if_slow(trials: list[np.ndarray], kind: str) -> None:
     """A warning where a process mixes too slowly for its trial (:func:`iblearn.functional.serial.mixing`:
     fewer than :data:`~iblearn.functional.serial.MIN_BLOCKS` blocks of its dependence, or an
-    autocorrelation not died out within sqrt(T) steps): the spectrum behind its surrogates rests on few
-    effective samples, so the tests' levels are least sure there."""
+    autocorrelation not died out within sqrt(T) steps): its surrogates (``kind``) rest on few effective
+    samples, so the tests' levels are least sure there."""
+    fourier = " or (long memory, 1/f) surrogates='fourier'" if kind == "autoregressive" else ""
     for r, trial in enumerate(trials):
         mix = mixing([trial])
         if mix is not None and (not mix.decayed or len(trial) / mix.block < MIN_BLOCKS):
@@ -284,8 +287,8 @@ def _warn_if_slow(trials: list[np.ndarray]) -> None:
             warnings.warn(
                 f"data: a process of {where} mixes too slowly for its {len(trial)} steps (integrated "
                 f"autocorrelation time {mix.tau:.3g}, about {mix.effective:.3g} effective samples): its "
-                "surrogates rest on a spectrum of few effective samples, and the tests' "
-                "levels are least sure; use longer or more trials, or difference the series",
+                "surrogates rest on few effective samples, and the tests' levels are least sure; use "
+                f"longer or more trials, difference the series{fourier}",
                 UserWarning,
                 stacklevel=3,
             )
