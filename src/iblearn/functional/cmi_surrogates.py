@@ -304,7 +304,7 @@ def phase_randomised(x: np.ndarray, seeds: np.ndarray, out: np.ndarray | None = 
         z = _mixed(seeds[start : start + rows], length + 2)
         turns = (z[:, : length + 1] >> np.uint64(11)).astype(np.float64) * 2.0**-53
         angles = 2 * np.pi * turns
-        phases = np.cos(angles) + 1j * np.sin(angles)  # exp(i angle), the same bits at two thirds the CPU
+        phases = np.cos(angles) + 1j * np.sin(angles)  # exp(i angle) to the bit, without the complex exp
         phases[:, 0] = 1.0  # the mean kept
         phases[:, -1] = np.where(turns[:, -1] < 0.5, 1.0, -1.0)  # the highest frequency's term is real
         series = np.fft.irfft(amplitudes * phases, n=2 * length, axis=1)
