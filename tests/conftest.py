@@ -56,3 +56,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The run's CPU time (this process and the processes it waited for), the figure the suite's
+    budget is kept in: wall time on a shared machine says little."""
+    import resource
+
+    used = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    seconds = sum(u.ru_utime + u.ru_stime for u in used)
+    terminalreporter.write_line(f"CPU time: {seconds:.0f} s (the test process and its children)")
