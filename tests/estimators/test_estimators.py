@@ -295,3 +295,27 @@ def test_a_training_step_draws_nothing_from_torchs_default_generators(name):
     with _DefaultDraws() as seen:
         est.train_step(*data)
     assert not seen.found
+
+
+def test_settings_are_read_from_the_declaration_made_once() -> None:
+    """A class's settings are read from its signature once, when it is defined: ``declared`` lists
+    each keyword with its default, and the registry and ``settings()`` go by it."""
+    from iblearn.estimators.base import REQUIRED, Estimator
+
+    class Tiny(Estimator):
+        def __init__(self, *, width: int, k: int = 3, base: float = 2.0) -> None:
+            super().__init__(base=base)
+            self.width, self.k = width, k
+
+    assert Tiny.declared.defaults == {"width": REQUIRED, "k": 3, "base": 2.0}
+    assert not Tiny.declared.open
+    assert Tiny(width=4).settings() == {"width": 4, "k": 3, "base": 2.0}
+    from iblearn.estimators import registry
+
+    registry.REGISTRY["tiny-test"] = Tiny
+    try:
+        with pytest.raises(ValueError, match="tiny-test needs width"):
+            get_estimator("tiny-test", k=5)
+        assert get_estimator("tiny-test", width=2).settings()["width"] == 2
+    finally:
+        del registry.REGISTRY["tiny-test"]

@@ -21,8 +21,10 @@ TypeError (and a mypy error). Each setting is stored as an attribute of the same
 check in the class's ``setting_checks`` (a subclass's table merged over its bases') is checked on
 every assignment, so a bad value raises a ValueError naming the argument in ``__init__``, and one
 changed after construction (``est.normalize = "no"``) is refused with the constructor's message.
-``est.settings()`` reads the settings back by the class's signature. A class hands its base's
-settings on with :func:`passed_on`, so that the signature is the one list of them.
+The signature is read once, when the class is defined, into ``cls.declared`` (each setting's name
+and default, in order); ``est.settings()``, :func:`passed_on` and the registry read that record. A
+class hands its base's settings on with :func:`passed_on`, so that the signature is the one list of
+them.
 
 Uncertainty is asked for per call: ``est(x, y, n_resamples=100)`` adds a standard error, a bias and a
 95% interval, ``est(x, y, n_permutations=200)`` a permutation-test p-value for independence, both from
@@ -73,13 +75,33 @@ class Permutations:
 SettingCheck = Callable[[Any, str], Any]
 
 
-def passed_on(given: Mapping[str, Any], parent: type) -> dict[str, Any]:
+#: No default: a setting the constructor requires.
+REQUIRED = inspect.Parameter.empty
+
+
+@dataclass(frozen=True)
+class Declared:
+    """A class's settings as its ``__init__`` declares them, read once when the class is defined:
+    each keyword's default (:data:`REQUIRED` where it has none), in order, and whether the
+    constructor also takes any other keyword (``**kwargs``)."""
+
+    defaults: Mapping[str, Any]
+    open: bool
+
+    @classmethod
+    def of(cls, klass: type) -> Declared:
+        params = inspect.signature(klass).parameters.values()
+        named = [p for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        return cls({p.name: p.default for p in named}, any(p.kind is p.VAR_KEYWORD for p in params))
+
+
+def passed_on(given: Mapping[str, Any], parent: type[Estimator]) -> dict[str, Any]:
     """The keyword arguments of ``parent``'s ``__init__`` among ``given``, a constructor's ``locals()``:
     what a class that lists every setting in its own signature hands to ``super().__init__``
     (``super().__init__(**passed_on(locals(), BoundEstimator))``), so the shared settings are named
     once, in the signature. A parameter of ``parent`` the class does not take keeps ``parent``'s
     default."""
-    return {name: given[name] for name in inspect.signature(parent).parameters if name in given}
+    return {name: given[name] for name in parent.declared.defaults if name in given}
 
 
 def _merged_checks(cls: type) -> dict[str, SettingCheck]:
@@ -116,6 +138,8 @@ class Estimator(nn.Module):
     #: lists its own settings' checks; the tables of a class and its bases merge.
     setting_checks: ClassVar[Mapping[str, SettingCheck]] = {"base": SETTINGS["base"].check}
     _all_setting_checks: ClassVar[dict[str, SettingCheck]]
+    #: The settings the class's ``__init__`` declares (:class:`Declared`), read when it is defined.
+    declared: ClassVar[Declared]
 
     def __init__(self, *, base: float = math.e) -> None:
         super().__init__()
@@ -124,6 +148,7 @@ class Estimator(nn.Module):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls._all_setting_checks = _merged_checks(cls)
+        cls.declared = Declared.of(cls)
 
     def __setattr__(self, name: str, value: Any) -> None:
         check = self._all_setting_checks.get(name)
@@ -131,13 +156,11 @@ class Estimator(nn.Module):
 
     def settings(self) -> dict[str, Any]:
         """Constructor keyword arguments that rebuild an equivalent estimator, for records and configs:
-        ``type(est)(**est.settings())``, the parameters of the class's ``__init__`` read back by
-        :meth:`setting`. A network handed to the constructor (a user's critic, AA-MINE's sub-network,
-        DGI's encoder) is not a setting and cannot be rebuilt from a record: pass it again."""
-        params = inspect.signature(type(self)).parameters.values()
-        values = {
-            p.name: self.setting(p.name) for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-        }
+        ``type(est)(**est.settings())``, the parameters of the class's ``__init__`` (:attr:`declared`)
+        read back by :meth:`setting`. A network handed to the constructor (a user's critic, AA-MINE's
+        sub-network, DGI's encoder) is not a setting and cannot be rebuilt from a record: pass it
+        again."""
+        values = {name: self.setting(name) for name in self.declared.defaults}
         return {k: v for k, v in values.items() if not (isinstance(v, nn.Module) or callable(v))}
 
     def setting(self, name: str) -> Any:
@@ -282,6 +305,7 @@ class Estimator(nn.Module):
 
 
 Estimator._all_setting_checks = _merged_checks(Estimator)
+Estimator.declared = Declared.of(Estimator)
 
 
 @runtime_checkable

@@ -5,10 +5,9 @@ A plain dict, filled here explicitly (not by import side effects). Add your own 
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
-from iblearn.estimators.base import Estimator
+from iblearn.estimators.base import REQUIRED, Estimator
 from iblearn.estimators.neural import CLUB, FLO, JS, MINE, NWJ, SMILE, DoE, InfoNCE, MINEf
 from iblearn.estimators.neural.aamine import AAMINE
 from iblearn.estimators.neural.dim import DIM
@@ -58,13 +57,12 @@ def get_estimator(name: str, **settings: Any) -> Estimator:
         cls = REGISTRY[name]
     except KeyError:
         raise ValueError(f"name: unknown estimator {name!r}; known: {', '.join(sorted(REGISTRY))}") from None
-    params = inspect.signature(cls).parameters
-    if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        unknown = sorted(set(settings) - set(params))
+    declared = cls.declared.defaults
+    if not cls.declared.open:
+        unknown = sorted(set(settings) - set(declared))
         if unknown:
-            raise ValueError(f"{', '.join(unknown)}: not a setting of {name}; it takes {', '.join(params)}")
-    try:
-        inspect.signature(cls).bind(**settings)
-    except TypeError as err:
-        raise ValueError(f"settings: {name} does not take {sorted(settings)} ({err})") from None
+            raise ValueError(f"{', '.join(unknown)}: not a setting of {name}; it takes {', '.join(declared)}")
+    missing = [k for k, default in declared.items() if default is REQUIRED and k not in settings]
+    if missing:
+        raise ValueError(f"settings: {name} needs {', '.join(missing)}, got {sorted(settings)}")
     return cls(**settings)

@@ -7,7 +7,6 @@ no pooled estimate.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from typing import Any, ClassVar, cast
 
@@ -38,7 +37,7 @@ class RepresentationEstimator(NeuralEstimator):
     @classmethod
     def network(cls) -> str:
         """The default network's name: ``critic``'s default."""
-        return cast(str, inspect.signature(cls).parameters["critic"].default)
+        return cast(str, cls.declared.defaults["critic"])
 
     def check_settings(self) -> None:
         super().check_settings()
