@@ -152,3 +152,7 @@ def test_parts_print_as_plain_numbers():
     x1, x2 = torch.tensor([0, 0, 1, 1]), torch.tensor([0, 1, 0, 1])
     local = repr(local_pid(x1, x2, x1 ^ x2))
     assert "tensor" not in local and "means of (4,) local values" in local
+    from iblearn.functional.multivariate.core import PIDParts
+
+    tiny = torch.tensor(-1e-12, dtype=torch.float64)
+    assert "unique_1=0.0000" in repr(PIDParts(tiny * 0, tiny, tiny * 0, tiny * 0))  # not -0.0000

@@ -82,10 +82,13 @@ class PIDParts(NamedTuple):
 
     def __repr__(self) -> str:
         # Plain numbers: four tensor reprs with their dtypes bury the values. Local parts (one value
-        # a sample) show their means and shape.
+        # a sample) show their means and shape; a part that rounds to zero prints as 0, not -0 (a
+        # solver's -1e-12 is not a negative part).
         local = self.redundancy.dim() > 0
         values = (float(p.double().mean()) if local else float(p) for p in self)
-        body = ", ".join(f"{name}={v:.4f}" for name, v in zip(self._fields, values, strict=True))
+        body = ", ".join(
+            f"{name}={round(v, 4) + 0.0:.4f}" for name, v in zip(self._fields, values, strict=True)
+        )
         where = f"means of {tuple(self.redundancy.shape)} local values, " if local else ""
         return f"PIDParts({body}, {where}nats)"
 
