@@ -24,6 +24,7 @@ setup(
                 "src/iblearn/functional/knn/_maxnorm_scan.h",
                 "src/iblearn/functional/knn/_maxnorm_scan_body.h",
                 "src/iblearn/functional/knn/_maxnorm_sieve.h",
+                "src/iblearn/functional/_simd.h",
             ],
             extra_compile_args=["-O3", "-std=c11"],
             optional=True,
@@ -31,6 +32,7 @@ setup(
         Extension(
             "iblearn.functional.ib._iterate",
             sources=["src/iblearn/functional/ib/_iterate.c"],
+            depends=["src/iblearn/functional/_simd.h"],
             # no trapping math: a branch-free select (of exp_nonpositive) may be computed on every lane
             # and vectorised; the values are IEEE's all the same (C11 mode contracts no multiply-add)
             extra_compile_args=["-O3", "-std=c11", "-fno-trapping-math"],

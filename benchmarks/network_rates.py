@@ -49,18 +49,9 @@ import torch
 from scipy import stats
 
 from benchmarks.network import ask_peer
-from benchmarks.runners.script import (
-    RESULTS,
-    machine_provenance,
-    parser,
-    positive_int,
-    read_rows,
-    stamped,
-    write_rows,
-)
-from iblearn.functional.knn import kernel_isa
+from benchmarks.runners.script import RESULTS, add_row, kernel_provenance, parser, positive_int, read_rows
 from iblearn.network import infer_network
-from iblearn.records import environment, write_json
+from iblearn.records import write_json
 
 COMMITTED = RESULTS / "network_rates"
 KEY = ("method", "coupling", "seed")
@@ -200,7 +191,7 @@ def run_one(
         fdp, recall = scores(pairs_of(found), pairs_of(truth))
         suffix = "" if name == "fdr" else "_" + name
         row |= {"fdp" + suffix: fdp, "recall" + suffix: recall, "edges" + suffix: found}
-    return stamped(row | {"cpu_s": seconds, "truth": [list(e) for e in truth], **extra})
+    return row | {"cpu_s": seconds, "truth": [list(e) for e in truth], **extra}
 
 
 def spread(values: list[float]) -> float:
@@ -365,10 +356,7 @@ def committed_kinds() -> str:
 def write_records(out: Path, config: dict[str, Any]) -> None:
     """``results.json``, ``config.json``, ``table.md`` and ``sources.json`` from the rows in ``out``."""
     rows = read_rows(out / "rows.jsonl", KEY)
-    env = environment()
-    provenance = machine_provenance() | {
-        "kernel_isa": kernel_isa(),
-        "versions": {"iblearn": env["iblearn"], "torch": torch.__version__, "numpy": np.__version__},
+    provenance = kernel_provenance() | {
         "peers": {r["method"]: r["version"] for r in rows if "version" in r},
         "commits": sorted({r["commit"] for r in rows if r.get("commit")}),
     }
@@ -436,10 +424,9 @@ def main(argv: list[str] | None = None) -> None:
                     f"{row['cpu_s']:.1f} s",
                     flush=True,
                 )
-                # Read again before writing, under a lock: another call may add rows meanwhile.
-                with open(lock_path(out), "w") as lock:
+                with open(lock_path(out), "w") as lock:  # a call elsewhere may add rows meanwhile
                     fcntl.flock(lock, fcntl.LOCK_EX)
-                    write_rows(out / "rows.jsonl", [*read_rows(out / "rows.jsonl", KEY), row])
+                    add_row(out / "rows.jsonl", KEY, row)
                     write_records(out, config)
     write_records(out, config)
     print(table(read_rows(out / "rows.jsonl", KEY)))

@@ -44,17 +44,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from benchmarks.runners.script import (
-    RESULTS,
-    machine_provenance,
-    parser,
-    positive_int,
-    read_rows,
-    stamped,
-    write_rows,
-)
-from iblearn.functional.knn import kernel_isa
-from iblearn.records import environment, write_json
+from benchmarks.runners.script import RESULTS, add_row, kernel_provenance, parser, positive_int, read_rows
+from iblearn.records import write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 TAU_MAX, PC_ALPHA, ALPHA = 2, 0.05, 0.01
@@ -199,16 +190,11 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     for seed in args.seeds:
         for method in args.methods:
-            row = stamped(run_anywhere(method, args.n, seed, args.sig_samples, args.peer_python))
+            row = run_anywhere(method, args.n, seed, args.sig_samples, args.peer_python)
             print(f"seed {seed} {method}: {row['cpu_s']:.2f} s", flush=True)
-            # Read again before writing: another call may have added rows meanwhile.
-            write_rows(out / "rows.jsonl", [*read_rows(out / "rows.jsonl", KEY), row])
+            add_row(out / "rows.jsonl", KEY, row)
     rows = read_rows(out / "rows.jsonl", KEY)
-    env = environment()
-    provenance = machine_provenance() | {
-        "kernel_isa": kernel_isa(),
-        "versions": {"iblearn": env["iblearn"], "torch": torch.__version__, "numpy": np.__version__},
-    }
+    provenance = kernel_provenance()
     settings = {"tau_max": TAU_MAX, "pc_alpha": PC_ALPHA, "alpha_level": ALPHA}
     settings |= {"linear": sorted(LINEAR), "nonlinear": sorted(NONLINEAR)}
     write_json(out / "results.json", {"provenance": provenance, "settings": settings, "runs": rows})

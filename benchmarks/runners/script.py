@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from iblearn._provenance import git_commit
+from iblearn.functional.knn import kernel_isa
 from iblearn.records import atomic_write_text, environment, write_json
 
 #: The committed records: benchmarks/results of the checkout, written only with ``--write-results``.
@@ -77,6 +78,14 @@ def machine_provenance() -> dict[str, Any]:
         "date": env["date"],
         "machine": f"{cpu_model() or env['machine']} ({env['machine']})",
     }
+
+
+def kernel_provenance() -> dict[str, Any]:
+    """:func:`machine_provenance` with the compiled kernel's instruction set and the versions of iblearn,
+    torch and numpy: the provenance of a script whose figures come from the kNN kernels."""
+    env = environment()
+    versions = {"iblearn": env["iblearn"], "torch": torch.__version__, "numpy": np.__version__}
+    return {**machine_provenance(), "kernel_isa": kernel_isa(), "versions": versions}
 
 
 def numpy_provenance() -> dict[str, Any]:
@@ -267,6 +276,12 @@ def stamped(row: dict[str, Any]) -> dict[str, Any]:
 def write_rows(path: Path, rows: Iterable[dict[str, Any]]) -> None:
     """``rows`` as JSON lines in ``path``, atomically."""
     atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in rows))
+
+
+def add_row(path: Path, keys: Iterable[str], row: dict[str, Any]) -> None:
+    """``row``, stamped, added to the rows file ``path`` (keyed by ``keys``), read again just before the
+    write: another call may have added rows meanwhile."""
+    write_rows(path, [*read_rows(path, keys), stamped(row)])
 
 
 def write(results: str | Path, name: str, record: dict[str, Any], table: str) -> None:

@@ -18,7 +18,7 @@ shifted against y by at least a block of the series, which keeps each series' ow
 (tigramite's block shuffle keeps it only within blocks). ``"auto"`` tests the method it chose, on the
 normal scores it chose it on. The nearest-neighbour null of a test at a level
 (:meth:`CMITest.run_test`'s ``alpha_or_thres``, as PCMCI asks) stops drawing permutations once its
-p-value is settled above the level (:func:`iblearn.functional.inference.settled_above`): the test
+p-value can no longer reach ``p <= alpha`` (:func:`iblearn.functional.inference.can_reach`): the test
 decides as that of all ``sig_samples`` permutations, and its p-value is that of those drawn.
 Significance ``"analytic"`` is the partial-correlation test for ``"gaussian"`` (Student's t with
 T - dim degrees of freedom where X and Y are one column each, as ParCorr; Wilks' chi-square with
@@ -277,7 +277,7 @@ class CMITest(CondIndTest):  # type: ignore[misc]
             block = ibf.ksg_mi_shifted(x, y, shifts[start : start + SHIFTS_PER_BLOCK], k, seed=self.seed)
             null.extend(block.tolist())
             hits += int((block >= observed).sum())
-            if level is not None and inference.settled_above(hits, n, level):
+            if level is not None and not inference.can_reach(hits, n, level, at_alpha=True):
                 break
         return np.array(null)
 

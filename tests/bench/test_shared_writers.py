@@ -24,6 +24,25 @@ def test_write_folder_makes_the_folder_and_writes_the_record_and_table(tmp_path,
     assert "| 1 |" in capsys.readouterr().out
 
 
+def test_add_row_keeps_the_rows_another_call_wrote_and_the_last_of_a_key(tmp_path):
+    path = tmp_path / "rows.jsonl"
+    script.add_row(path, ["seed"], {"seed": 0, "value": 1.0, "commit": "abc"})
+    script.write_rows(path, [*script.read_rows(path, ["seed"]), {"seed": 1, "value": 2.0, "commit": "def"}])
+    script.add_row(path, ["seed"], {"seed": 0, "value": 3.0, "commit": "ghi"})
+    assert script.read_rows(path, ["seed"]) == [
+        {"seed": 0, "value": 3.0, "commit": "ghi"},
+        {"seed": 1, "value": 2.0, "commit": "def"},
+    ]
+    script.add_row(path, ["seed"], {"seed": 2, "value": 4.0})  # stamped with the commit it ran at
+    assert script.read_rows(path, ["seed"])[-1] == script.stamped({"seed": 2, "value": 4.0})
+
+
+def test_kernel_provenance_names_the_machine_then_the_instruction_set_and_versions():
+    keys = list(script.kernel_provenance())
+    assert keys == [*script.machine_provenance(), "kernel_isa", "versions"]
+    assert set(script.kernel_provenance()["versions"]) == {"iblearn", "torch", "numpy"}
+
+
 def test_adam_step_and_split_closure_train_the_same_loss():
     torch.manual_seed(0)
     f, g = nn.Linear(3, 2), nn.Linear(2, 2)

@@ -113,6 +113,16 @@ def test_a_trend_within_the_noise_of_the_halves_mean_is_not_read_as_bias():
     assert high - 1.0 - (1.0 - low) == pytest.approx((1 + math.sqrt(2)) * 0.05)
 
 
+@pytest.mark.parametrize(("hits", "n_permutations", "alpha"), [(4, 99, 0.05), (1, 39, 0.05), (9, 999, 0.01)])
+def test_a_p_value_at_alpha_reaches_the_level_only_where_alpha_rejects(hits, n_permutations, alpha):
+    assert inference.count_p_value(hits, n_permutations) == alpha
+    assert inference.can_reach(hits, n_permutations, alpha, at_alpha=True)
+    assert not inference.can_reach(hits, n_permutations, alpha, at_alpha=False)
+    for at_alpha in (True, False):  # one hit more can reach neither; one fewer, both
+        assert not inference.can_reach(hits + 1, n_permutations, alpha, at_alpha=at_alpha)
+        assert inference.can_reach(hits - 1, n_permutations, alpha, at_alpha=at_alpha)
+
+
 def test_the_p_value_is_never_zero():
     assert inference.p_value(5.0, [1.0, 2.0, 3.0]) == 0.25
     assert inference.p_value(-5.0, [1.0, -6.0, 3.0], two_sided=True) == 0.5

@@ -21,7 +21,7 @@ from iblearn.functional.cmi_surrogates import (
 from iblearn.network import infer_network
 from iblearn.network.embedding import embed
 from iblearn.network.simulate import random_var_network
-from iblearn.network.target import Settings, TargetResult, infer_target
+from iblearn.network.target import Settings, TargetResult, _Search, infer_target
 
 GAUSSIAN = [
     {
@@ -200,3 +200,12 @@ def test_a_determined_candidate_reads_inf_nats() -> None:
     assert 5 < GaussianCMI().value(near, x) < 10
     plan = surrogates((300,), 8, "shift", (0, 1))
     assert np.isfinite(GaussianCMI().surrogates(cond, x, plan)).all()
+
+
+def test_a_p_value_at_alpha_is_not_significant_in_the_search():
+    emb = embed([random_var_network(2, 100, seed=0).data], 1)
+    search = _Search(emb, 0, Settings(1, 1, "gaussian", 99, 0.05, 0, "shift"))
+    assert search.p_value(4) == 0.05
+    assert not search.significant(4)  # p < alpha rejects, as IDTxl's search does
+    assert search.significant(3)
+    assert len(search.blocks()[0]) == 4  # the fewest surrogates that can settle the test

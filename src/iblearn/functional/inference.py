@@ -302,13 +302,23 @@ def tail_share(sample: Any) -> float:
     return float((np.abs(cols - median) > TAIL_SDS * spread).mean(axis=0).max())
 
 
-def settled_above(hits: int, n_permutations: int, alpha: float) -> bool:
-    """Whether ``hits`` null values at or above the statistic, of any number drawn so far, settle its
-    permutation p-value over all ``n_permutations`` above ``alpha``: ``(1 + hits) / (1 + n) > alpha``,
-    whatever the rest give. A test that stops drawing there (a curtailed test) decides at ``alpha`` as
-    the test of all of them, and the p-value of those drawn, ``(1 + hits) / (1 + drawn)``, is above
-    alpha too."""
-    return (1 + hits) / (1 + n_permutations) > alpha
+def count_p_value(hits: int, n_permutations: int) -> float:
+    """The permutation p-value ``(1 + hits) / (1 + n_permutations)`` of a statistic that ``hits`` of
+    ``n_permutations`` null values reach: never 0, as the observed arrangement is one of the
+    arrangements."""
+    return (1 + hits) / (1 + n_permutations)
+
+
+def can_reach(hits: int, n_permutations: int, alpha: float, *, at_alpha: bool) -> bool:
+    """Whether ``hits`` null values at or above the statistic, of any number drawn so far, leave its
+    permutation p-value over all ``n_permutations`` (:func:`count_p_value`) able to reach the level:
+    below ``alpha``, or at most ``alpha`` where ``at_alpha`` (tigramite rejects at ``p <= alpha``,
+    the network search of IDTxl at ``p < alpha``). With all of them drawn, it is the test's decision.
+    The draws left can only add hits, so where it is False the test is settled as not significant: a
+    test that stops drawing there (a curtailed test) decides at ``alpha`` as the test of all of them,
+    and the p-value of those drawn, ``(1 + hits) / (1 + drawn)``, is beyond the level too."""
+    p = count_p_value(hits, n_permutations)
+    return p <= alpha if at_alpha else p < alpha
 
 
 def p_value(observed: float, nulls: Sequence[float], *, two_sided: bool = False) -> float:
@@ -316,4 +326,4 @@ def p_value(observed: float, nulls: Sequence[float], *, two_sided: bool = False)
     ``two_sided``): never 0, as the observed arrangement is one of the arrangements."""
     v = np.asarray(nulls, dtype=np.float64)
     hits = np.abs(v) >= abs(observed) if two_sided else v >= observed
-    return float((1 + hits.sum()) / (1 + len(v)))
+    return count_p_value(int(hits.sum()), len(v))

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from iblearn.functional import inference
 from iblearn.functional.cmi_surrogates import (
     RENEWED,
     Condition,
@@ -185,11 +186,13 @@ class _Search:
         return self.emb.values[:, var[0], var[1]]
 
     def significant(self, count: int) -> bool:
-        """Whether ``count`` surrogates at or above the statistic give a p-value below alpha."""
-        return (count + 1) / (self.st.n_permutations + 1) < self.st.alpha
+        """Whether ``count`` surrogates at or above the statistic give a p-value below alpha (IDTxl's
+        convention: p = alpha is not significant); of those drawn so far, whether the rest can still
+        bring it there."""
+        return inference.can_reach(count, self.st.n_permutations, self.st.alpha, at_alpha=False)
 
     def p_value(self, count: int) -> float:
-        return (count + 1) / (self.st.n_permutations + 1)
+        return inference.count_p_value(count, self.st.n_permutations)
 
     def max_test(self, cond: Condition, candidates: list[Variable], observed: float) -> float | None:
         """Step (a)/(b)'s test: ``observed`` (the largest candidate's CMI) against the largest of all

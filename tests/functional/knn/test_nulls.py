@@ -7,6 +7,7 @@ from __future__ import annotations
 import inspect
 
 import joblib  # type: ignore[import-untyped]
+import numpy as np
 import pytest
 import torch
 
@@ -16,7 +17,7 @@ from iblearn.functional import inference
 from iblearn.functional.knn.cmi import continuous_samples
 from iblearn.functional.knn.counts import ksg_counts_tree
 from iblearn.functional.knn.ksg import JITTER, prepare_samples
-from iblearn.functional.knn.nulls import ksg_statistic
+from iblearn.functional.knn.nulls import _settled, ksg_statistic
 from tests.conftest import common_cause, gen
 
 
@@ -96,12 +97,18 @@ def test_a_test_stopped_at_alpha_decides_as_the_full_test(coupling, alpha):
         assert cut.p_value == (1 + int((cut.null >= cut.value).sum())) / (1 + len(cut.null))
         assert (cut.p_value <= alpha) == (full.p_value <= alpha)
         if len(cut.null) < 120:
-            assert inference.settled_above(int((cut.null >= cut.value).sum()), 120, alpha)
+            assert not inference.can_reach(int((cut.null >= cut.value).sum()), 120, alpha, at_alpha=True)
         decisions.append((full.p_value <= alpha, len(cut.null)))
     if coupling == 0.0:  # independent given z: most tests stop early
         assert sum(n < 120 for _, n in decisions) >= 4
     else:  # dependent beyond z: every test rejects, on all the permutations
         assert all(rejected and n == 120 for rejected, n in decisions)
+
+
+def test_a_null_at_p_equal_to_alpha_is_not_settled_above_it():
+    stop = _settled(1.0, 99, 0.05)  # p <= alpha rejects: 4 of 99 values at or above it leave p = 0.05
+    assert not stop(np.array([1.0, 2.0, 3.0, 4.0, 0.5]))
+    assert stop(np.array([1.0]))  # a fifth: p > 0.05 whatever the rest give
 
 
 @pytest.mark.parametrize("tied", [False, True])

@@ -44,22 +44,11 @@
 #include <string.h>
 
 /* The Lagrangian's comparisons must see NaN and Inf as IEEE defines them (an overshooting jump is
- * caught by a NaN comparing false). */
-#if defined(__FAST_MATH__) || (defined(__FINITE_MATH_ONLY__) && __FINITE_MATH_ONLY__)
-#error "_iterate.c must not be compiled with -ffast-math"
-#endif
+ * caught by a NaN comparing false): _simd.h refuses a fast-math build. */
+#include "../_simd.h"
 
-/* The helpers are forced inline so that they are compiled into both copies of the iteration. */
-#if defined(__GNUC__)
-#define ALWAYS_INLINE static inline __attribute__((always_inline))
-#else
-#define ALWAYS_INLINE static inline
-#endif
-#if defined(__GNUC__) && defined(__x86_64__)
-#define KERNEL_X86 1
-#endif
-/* Which copy runs, chosen once at import: 0 the baseline's, 1 AVX2's, 2 AVX-512's. */
-static int isa = 0;
+/* Which copy runs, chosen once at import (ISA_PORTABLE the baseline's). */
+static int isa = ISA_PORTABLE;
 
 #define TINY 1e-300
 /* exp(d) rounds to 0 below this (exp(-745.14) is under half the least subnormal) */
@@ -328,7 +317,7 @@ static double *problem_init(Problem *P, double *mem, const double *p, int nx, in
     __attribute__((target("avx2"))) static int name##_avx2 params { return name##_body args; }           \
     static int name##_base params { return name##_body args; }                                           \
     static int name params {                                                                             \
-        return (isa == 2 ? name##_avx512 : isa == 1 ? name##_avx2 : name##_base) args;                   \
+        return (isa == ISA_AVX512 ? name##_avx512 : isa == ISA_AVX2 ? name##_avx2 : name##_base) args;  \
     }
 #else
 #define VECTOR_COPIES(name, params, args) \
@@ -549,17 +538,10 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_iterate", NULL, -1,
  * capped at the one IBLEARN_SIMD names ("avx2" or "portable"; another value caps nothing here, the kNN
  * kernel's import refuses it). */
 PyMODINIT_FUNC PyInit__iterate(void) {
-    static const char *const names[3] = {"portable", "avx2", "avx512"};
     const char *asked = getenv("IBLEARN_SIMD");
-#ifdef KERNEL_X86
-    __builtin_cpu_init();
-    isa = __builtin_cpu_supports("avx2") ? (__builtin_cpu_supports("avx512f") ? 2 : 1) : 0;
-    for (int i = 0; asked && i < isa; i++)
-        if (strcmp(asked, names[i]) == 0) isa = i;
-#else
-    (void)asked;
-#endif
+    const int named = asked ? isa_named(asked) : -1;
+    isa = named < 0 ? widest_isa() : named;
     PyObject *m = PyModule_Create(&module);
-    if (m && PyModule_AddStringConstant(m, "ISA", names[isa]) < 0) Py_CLEAR(m);
+    if (m && PyModule_AddStringConstant(m, "ISA", ISA_NAMES[isa]) < 0) Py_CLEAR(m);
     return m;
 }

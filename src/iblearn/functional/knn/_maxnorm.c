@@ -50,54 +50,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BLOCK 64
+/* A fast-math build fails in _simd.h, and the package falls back to scipy's k-d tree. */
+#include "../_simd.h"
 
-/* Exactness rests on IEEE comparisons and monotone rounding; fast-math breaks both. Such a build fails
- * here, and the package falls back to scipy's k-d tree. */
-#if defined(__FAST_MATH__) || (defined(__FINITE_MATH_ONLY__) && __FINITE_MATH_ONLY__)
-#error "_maxnorm.c must not be compiled with -ffast-math"
-#endif
+#define BLOCK 64
 
 /* The distance loop vectorises: each kernel below is compiled twice, for AVX2 (twice the lanes of the
  * x86-64 baseline, SSE2) and for the baseline, and the module picks one copy for all of them once, at
- * import (kernel_isa). The helpers are forced inline so that they are compiled into both copies
- * (measured: the k-th neighbour search otherwise stays at SSE2 speed). */
-#if defined(__GNUC__)
-#define ALWAYS_INLINE static inline __attribute__((always_inline))
-#else
-#define ALWAYS_INLINE static inline
-#endif
-#if defined(__GNUC__) && defined(__x86_64__)
-#define KERNEL_X86 1
-#endif
+ * import (kernel_isa). */
 
-/* The instruction sets, narrowest first; the names are IBLEARN_SIMD's values. */
-enum { ISA_PORTABLE, ISA_AVX2, ISA_AVX512, ISA_COUNT };
-static const char *const ISA_NAMES[ISA_COUNT] = {"portable", "avx2", "avx512"};
 /* The set the kernels run, chosen once at import (choose_isa) and read at each kernel call; only the tests'
  * _set_isa changes it, between calls, so threads share it. */
 static int kernel_isa = ISA_PORTABLE;
 
-/* The widest set this CPU (and its OS) runs: AVX2 with POPCNT for the AVX2 kernels, and AVX-512F beside
- * them for the scans' AVX-512 copy (_maxnorm_scan.h); the others have no AVX-512 copy. */
-static int widest_isa(void) {
-    int isa = ISA_PORTABLE;
-#ifdef KERNEL_X86
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt")) isa = ISA_AVX2;
-    if (isa == ISA_AVX2 && __builtin_cpu_supports("avx512f")) isa = ISA_AVX512;
-#endif
-    return isa;
-}
-
-/* The set named `name`, capped at the widest the CPU runs, so that a set the CPU lacks falls back and a
- * CI run on a wide CPU can test the narrower paths; -1 for a name of no set. */
-static int isa_named(const char *name) {
-    const int widest = widest_isa();
-    for (int isa = 0; isa < ISA_COUNT; isa++)
-        if (strcmp(name, ISA_NAMES[isa]) == 0) return isa < widest ? isa : widest;
-    return -1;
-}
+/* Of the sets (_simd.h), AVX-512 has a copy of the scans only (_maxnorm_scan.h); the other kernels run
+ * their AVX2 copy under it. */
 
 /* IBLEARN_SIMD's set (unset or empty: the widest); -1 with a ValueError for a value that names none. */
 static int choose_isa(void) {

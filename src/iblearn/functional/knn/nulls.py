@@ -89,7 +89,8 @@ class PermutationTest:
     def of(cls, value: float, null: Tensor) -> PermutationTest:
         """The test of ``value`` against ``null``."""
         hits = int((null >= value).sum())
-        return cls(value=value, p_value=(1 + hits) / (1 + len(null)), null=null, n_permutations=len(null))
+        p = inference.count_p_value(hits, len(null))
+        return cls(value=value, p_value=p, null=null, n_permutations=len(null))
 
 
 def ksg_statistic(nx: Tensor, ny: Tensor, k: int, variant: int) -> float:
@@ -197,7 +198,7 @@ def ksg_cmi_test(
         n_permutations, n_jobs: as for :func:`ksg_mi_test`.
         permutation_seed: seeds the local permutations; None: ``seed``.
         alpha: a level at which the test stops drawing permutations as soon as its p-value is settled
-            above it (:func:`~iblearn.functional.inference.settled_above`): the test at that level
+            above it (:func:`~iblearn.functional.inference.can_reach`, ``p <= alpha``): the test at that level
             decides as the test of all ``n_permutations``, in fewer of them where X and Y are
             independent given Z. The null then holds the permutations drawn, and the p-value is
             theirs, above alpha. None: all of them.
@@ -344,14 +345,14 @@ def _local_test(
 
 def _settled(value: float, n_permutations: int, alpha: float) -> Callable[[np.ndarray], bool]:
     """Fed the null's values block by block, whether the p-value of ``value`` against
-    ``n_permutations`` of them is settled above ``alpha``
-    (:func:`~iblearn.functional.inference.settled_above`)."""
+    ``n_permutations`` of them is settled above ``alpha``: it can no longer reach ``p <= alpha``
+    (:func:`~iblearn.functional.inference.can_reach`)."""
     hits = 0
 
     def stop(block: np.ndarray) -> bool:
         nonlocal hits
         hits += int((block >= value).sum())
-        return inference.settled_above(hits, n_permutations, alpha)
+        return not inference.can_reach(hits, n_permutations, alpha, at_alpha=True)
 
     return stop
 
