@@ -18,7 +18,11 @@ def power_of_two_scale(t: Tensor, dim: int | None = None) -> Tensor:
     """The power of two at or below the largest magnitude of ``t`` (over ``dim``, or over everything),
     1 where that magnitude is 0; float64, on ``t``'s device, detached. Dividing by it is exact."""
     t = t.detach()
-    top = t.abs().amax() if dim is None else t.abs().amax(dim=dim)
+    return power_of_two_at_most(t.abs().amax() if dim is None else t.abs().amax(dim=dim))
+
+
+def power_of_two_at_most(top: Tensor) -> Tensor:
+    """:func:`power_of_two_scale` of values whose largest magnitudes are ``top`` (elementwise)."""
     _, exponent = torch.frexp(top.to(torch.float64))
     power = exponent.to(torch.int64) - 1  # 2^power <= top < 2^(power + 1)
     # 2^power written as float64 bits, on t's device (no copy to the host and back): exact down to
