@@ -28,8 +28,8 @@ from iblearn._threads import one_torch_thread
 from iblearn.functional.knn import bivariate
 from iblearn.functional.knn.counts import (
     digamma_f64,
-    ksg_counts_brute,
     ksg_constant,
+    ksg_counts_brute,
     ksg_counts_tree,
     ksg_from_counts,
     ksg_terms,
