@@ -10,6 +10,7 @@ the largest value); constancy is decided by comparing the values themselves.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -18,7 +19,20 @@ def power_of_two_scale(t: Tensor, dim: int | None = None) -> Tensor:
     """The power of two at or below the largest magnitude of ``t`` (over ``dim``, or over everything),
     1 where that magnitude is 0; float64, on ``t``'s device, detached. Dividing by it is exact."""
     t = t.detach()
-    top = t.abs().amax() if dim is None else t.abs().amax(dim=dim)
+    return power_of_two_at_most(t.abs().amax() if dim is None else t.abs().amax(dim=dim))
+
+
+def power_of_two_at_most(top: Tensor) -> Tensor:
+    """:func:`power_of_two_scale` of values whose largest magnitudes are ``top`` (elementwise)."""
+    if top.device.type == "cpu":  # the same powers by ldexp, exact down to 2^-1074, in fewer operations
+        value = top.detach().to(torch.float64).numpy()
+        _, exp = np.frexp(value)
+        return torch.from_numpy(np.asarray(np.where(value > 0, np.ldexp(1.0, exp - 1), 1.0)))
+    return power_of_two_bits(top)
+
+
+def power_of_two_bits(top: Tensor) -> Tensor:
+    """:func:`power_of_two_at_most` on ``top``'s device."""
     _, exponent = torch.frexp(top.to(torch.float64))
     power = exponent.to(torch.int64) - 1  # 2^power <= top < 2^(power + 1)
     # 2^power written as float64 bits, on t's device (no copy to the host and back): exact down to

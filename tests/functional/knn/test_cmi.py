@@ -455,12 +455,13 @@ def test_ksg_cmi_ranked_is_ksg_cmi_to_the_last_bit_or_declines():
     assert ranks is not None
     x, y, z = scores[:, :1], scores[:, 1:2], scores[:, 2:]
     half = torch.randperm(2000, generator=g)[:1000]
-    for rows in (torch.arange(2000), half):
-        keys = [r[rows.numpy()] for r in ranks]
+    shuffled = half[torch.randperm(1000, generator=g)]  # y and z of other rows than x's: the null's
+    for rows, other in ((torch.arange(2000), torch.arange(2000)), (half, half), (half, shuffled)):
+        keys = [ranks[0][rows.numpy()], ranks[1][other.numpy()], ranks[2][other.numpy()]]
         for k in (1, 3, 6):
-            value = ksg_cmi_ranked(x[rows], y[rows], z[rows], keys, 2000, k, 5)
+            value = ksg_cmi_ranked(x[rows], y[other], z[other], keys, 2000, k, 5)
             assert value is not None
-            assert value == float(ksg_cmi(x[rows], y[rows], z[rows], k, seed=5))
+            assert value == float(ksg_cmi(x[rows], y[other], z[other], k, seed=5))
     keys = list(ranks)
     assert ksg_cmi_ranked(x, y, z, [keys[0], keys[1], keys[2][::-1].copy()], 2000, 3, 0) is None
     assert ksg_cmi_ranked(x, y, z, [keys[0], keys[1], np.zeros(2000, dtype=np.int64)], 2000, 3, 0) is None

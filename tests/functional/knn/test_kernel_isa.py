@@ -182,7 +182,7 @@ def test_every_copy_of_the_scans_gives_the_scalar_copys_counts_and_terms():
         columns = [z[:, 0], z[:, 0] + z[:, 1], np.round(2 * z[:, 1]), (z[:, 0] > 0).astype(float)]
         values, ranks = bv.sorted_ranks([torch.from_numpy(c.reshape(-1, 1)) for c in columns])
         pairs = np.array([(a, b) for a in range(4) for b in range(4) if a != b], dtype=np.int64)
-        table = np.ascontiguousarray(bv._terms_table(n)[1 : n + 1])
+        table = np.ascontiguousarray(bv.digamma_table(n)[1 : n + 1])
         for k in range(1, min(nb._maxnorm.SCAN_KMAX, n - 1) + 1):
             got = {}
             for level in (-1, 0, 1, 2):  # each capped at the set this process runs

@@ -67,7 +67,7 @@ def test_scan_terms_are_the_digammas_of_the_counts():
     n = 203
     values, ranks = _sorted(_columns(n, seed=1))
     pairs = _ordered_pairs(values.shape[0])
-    table = _bivariate._terms_table(n)
+    table = _bivariate.digamma_table(n)
     nx, ny = _grid(values, ranks, pairs, 3)
     for level in LEVELS:
         out = np.empty((len(pairs), n))

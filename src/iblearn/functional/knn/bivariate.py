@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from functools import lru_cache
 from typing import Any, cast
 
 import numpy as np
@@ -27,7 +26,7 @@ import torch
 from numpy.typing import NDArray
 
 from iblearn.functional.knn import neighbors
-from iblearn.functional.knn.formula import digamma_f64, ksg_constant
+from iblearn.functional.knn.formula import digamma_table, ksg_constant
 
 #: Points a grid cell holds on average (its side is sqrt(CELL_POINTS * N) ranks): larger cells mean
 #: fewer cells to visit and more points to read in each; a search reads about 3 x 3 cells.
@@ -56,12 +55,6 @@ def sorted_ranks(columns: Sequence[torch.Tensor]) -> tuple[NDArray[np.float64], 
     ranks = np.empty_like(order)
     np.put_along_axis(ranks, order, np.arange(values.shape[1])[None, :], axis=1)
     return np.ascontiguousarray(ordered), np.ascontiguousarray(ranks)
-
-
-@lru_cache(maxsize=8)
-def _terms_table(n: int) -> NDArray[np.float64]:
-    """digamma(0 .. n + 1) by the same function as ``ksg_count_terms``, so the terms are its numbers."""
-    return digamma_f64(torch.arange(n + 2, dtype=torch.float64)).numpy()
 
 
 def cell_ranks(n: int) -> int:
@@ -130,7 +123,7 @@ def _terms(
     point of each pair of ``block`` (``(P, 2)``), ``(P, N)``, by ``ksg_count_terms``'s digamma; None if
     some pair's distances overflow float64. The scans form variant 1's in the kernel."""
     n = sorted_values.shape[1]
-    table = _terms_table(n)
+    table = digamma_table(n)
     if not _scans(k, variant):
         counts = pair_counts(sorted_values, ranks, cast(Any, block), k, variant)
         if counts is None:
@@ -144,6 +137,16 @@ def _terms(
         return _kernel().scan(sorted_values, ranks, n, block[first:last], k, psi, out[first:last], out)
 
     return out if _in_threads(run, len(block)) else None
+
+
+def pair_terms(
+    sorted_values: NDArray[np.float64], ranks: NDArray[np.int64], k: int
+) -> NDArray[np.float64] | None:
+    """KSG eq. (8)'s terms ``psi(n_x + 1) + psi(n_y + 1)`` ``(N,)`` of the pair of columns 0 and 1 of
+    :func:`sorted_ranks`, the same numbers as ``ksg_count_terms`` of their counts; None if its distances
+    overflow float64."""
+    terms = _terms(np.array([[0, 1]], dtype=np.int64), sorted_values, ranks, k, 1)
+    return None if terms is None else terms[0]
 
 
 def bivariate_mi(

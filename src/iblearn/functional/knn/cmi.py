@@ -39,6 +39,7 @@ from iblearn.functional.gaussian import (
     logdet,
 )
 from iblearn.functional.knn.counts import digamma_f64, ksg_from_counts, psi, row_chunks
+from iblearn.functional.knn.formula import digamma_table
 from iblearn.functional.knn.ksg import ksg_counts, ksg_mi, prepare, ranked_column, ready, ready_columns
 from iblearn.functional.knn.neighbors import (
     HAVE_KERNEL,
@@ -280,11 +281,12 @@ def ksg_cmi_ranked(
     eps, _ = kth_neighbour([xt, yt, zt], k, "chebyshev", "tree")
     if not bool(((eps > 0) & torch.isfinite(eps)).all()):
         return None
-    nxz = count_within(torch.cat([xt, zt], dim=1), eps, "chebyshev", "tree", inclusive=False)
-    nyz = count_within(torch.cat([yt, zt], dim=1), eps, "chebyshev", "tree", inclusive=False)
-    nz = count_in_index(sorted_index(za, z_order), eps.numpy(), False)  # z's layout, its order the keys'
-    terms = psi(k) - (digamma_f64(nxz + 1) + digamma_f64(nyz + 1) - digamma_f64(nz + 1))
-    return float(terms.mean())
+    radius = eps.numpy()  # positive and finite: what count_within checks
+    nxz, nyz = (count_in_index(count_index(np.hstack([a, za])), radius, False).numpy() for a in (xa, ya))
+    nz = count_in_index(sorted_index(za, z_order), radius, False).numpy()  # z's layout, its order the keys'
+    # digamma_f64's numbers looked up, and torch's mean of the terms, as ksg_cmi forms them.
+    table = digamma_table(n)
+    return float(torch.from_numpy(psi(k) - (table[nxz + 1] + table[nyz + 1] - table[nz + 1])).mean())
 
 
 @dataclass(frozen=True)

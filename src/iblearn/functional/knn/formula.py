@@ -5,7 +5,11 @@ kernel (:mod:`iblearn.functional.knn.bivariate`) read them from here.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
+import numpy as np
 import torch
+from numpy.typing import NDArray
 from scipy.special import digamma
 from torch import Tensor
 
@@ -13,6 +17,15 @@ from torch import Tensor
 def digamma_f64(t: Tensor) -> Tensor:
     """The digamma function of a tensor of counts, in float64 (the KSG sums' terms)."""
     return torch.special.digamma(t.to(torch.float64))
+
+
+@lru_cache(maxsize=8)
+def digamma_table(n: int) -> NDArray[np.float64]:
+    """``digamma(0 .. n + 1)`` by :func:`digamma_f64`, read-only: the terms of N = ``n`` points' counts
+    looked up (``table[c + 1]`` is ``psi(c + 1)``), the same numbers as the function of each count."""
+    table = digamma_f64(torch.arange(n + 2, dtype=torch.float64)).numpy()
+    table.flags.writeable = False
+    return table
 
 
 def psi(v: float) -> float:

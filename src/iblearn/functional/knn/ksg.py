@@ -28,6 +28,7 @@ from iblearn._threads import one_torch_thread
 from iblearn.functional.knn import bivariate
 from iblearn.functional.knn.counts import (
     digamma_f64,
+    ksg_constant,
     ksg_counts_brute,
     ksg_counts_tree,
     ksg_from_counts,
@@ -46,7 +47,7 @@ from iblearn.functional.knn.neighbors import (
     pick_backend,
 )
 from iblearn.functional.knn.options import KNNKeywords, KNNOptions, Ties
-from iblearn.functional.scale import constant_columns, power_of_two_scale
+from iblearn.functional.scale import constant_columns, power_of_two_at_most
 
 #: Relative size of the noise that breaks ties (as scikit-learn and NPEET do, and Vasudevan (2020) describes).
 JITTER = 1e-10
@@ -166,10 +167,11 @@ def ksg_mi_ranked(
         a, order = found
         ordered[i] = a[order, 0]
         ranks[i, order] = np.arange(n)
-    counts = bivariate.pair_counts(ordered, ranks, [(0, 1)], k, 1)
-    if counts is None:
+    # The scan forms the terms psi(n_x + 1) + psi(n_y + 1) itself; their torch mean is ksg_from_counts'.
+    terms = bivariate.pair_terms(ordered, ranks, k)
+    if terms is None:
         return None
-    return float(ksg_from_counts(torch.from_numpy(counts[0][0]), torch.from_numpy(counts[1][0]), k, 1))
+    return float(ksg_constant(n, k, 1) - torch.from_numpy(terms).mean())
 
 
 #: The longest rows :func:`ready_columns` makes ready (torch's grain of a reduction, 32,768).
@@ -223,7 +225,10 @@ def _noise(seed: int, n: int) -> NDArray[np.float64]:
 
 def _ready_tensor(t: Tensor, name: str, *, standardize: bool, ties: Ties, seed: int) -> Tensor:
     """:func:`ready` by torch operations, for any sample on any device."""
-    constant = constant_columns(t)
+    # One pass for both: a finite column is constant where its least and largest values are equal, and
+    # its largest magnitude is the larger of theirs.
+    low, high = torch.aminmax(t, dim=0)
+    constant = low == high
     if bool(constant.all()):
         raise ValueError(
             f"{name}: every column is constant; its MI with anything is 0, and nearest-neighbour "
@@ -231,10 +236,11 @@ def _ready_tensor(t: Tensor, name: str, *, standardize: bool, ties: Ties, seed: 
         )
     # Mean and standard deviation in units of an exact power-of-two scale: on the raw values the squares
     # overflow from about 1e154 (KSG gave 0.002 for 0.346 at 1e200) and vanish below 1e-154.
-    scale = power_of_two_scale(t, dim=0)
+    scale = power_of_two_at_most(torch.maximum(low.abs(), high.abs()))
     t = t / scale
     t = t - t.mean(dim=0)
-    t[:, constant] = 0.0  # exactly: their mean can round off the value (1/3), leaving a constant 1e-17
+    if bool(constant.any()):  # exactly: their mean can round off the value (1/3), leaving a constant 1e-17
+        t[:, constant] = 0.0
     std = t.std(dim=0, unbiased=False)
     if standardize:
         t = t / torch.where(std > 0, std, torch.ones_like(std))
