@@ -404,3 +404,36 @@ def test_every_copy_of_the_iteration_gives_the_same_bits():
         isa, bits = run.stdout.split()
         answers[isa] = bits
     assert "portable" in answers and len(set(answers.values())) == 1
+
+
+def test_the_drift_jumps_shorten_a_slow_run(monkeypatch):
+    """Near a critical beta the iteration drifts along a slow direction for hundreds of steps: the jumps
+    along its drift over the last cycles end the run in far fewer cycles at a Lagrangian no higher (to
+    the stopping rule's precision); a jump is kept only where it lowers L."""
+    from iblearn.functional.ib import anneal, iterate_np
+
+    p = np.random.default_rng(0).dirichlet(np.full(256, 0.5)).reshape(32, 8)
+    betas = np.geomspace(1.0, 200.0, 50)
+    path, _ = anneal._path_numpy(p, np.eye(32), betas, 1.0, 1e-10, 1000, 32)
+    start = path[17][:, p.sum(1) @ path[17] > 0][None]  # the path's start at beta 16, a slow one
+    cycles, cycle = [0], iterate_np.cycle
+
+    def counted(*args):
+        cycles[0] += 1
+        return cycle(*args)
+
+    monkeypatch.setattr(iterate_np, "cycle", counted)
+    runs = {}
+    for drift_start in (iterate_np.DRIFT_START, 10**9):
+        monkeypatch.setattr(iterate_np, "DRIFT_START", drift_start)
+        cycles[0] = 0
+        q = iterate_np.iterate(p, start, betas[16:17], 1.0, 1e-10, 3000, compiled=False)
+        runs[drift_start] = cycles[0], float(iterate_np.lagrangian(p, q, betas[16:17], 1.0)[0])
+    (fast, jumped), (slow, plain) = runs.values()
+    assert fast < 0.7 * slow and jumped <= plain + 1e-9
+    pyx = p / p.sum(1, keepdims=True)
+    q, log_q = start, np.log(np.maximum(start, iterate_np.TINY))
+    last = iterate_np.lagrangian(p, q, betas[16:17], 1.0)
+    away = np.log(np.full_like(q, 1 / q.shape[-1]))  # a drift from the uniform encoder
+    moved = iterate_np.drift(p, pyx, (q, log_q), away, betas[16:17], 1.0, last - 1.0)  # none 1 nat lower
+    assert np.array_equal(moved[0], q) and moved[2][0] == last[0] - 1.0

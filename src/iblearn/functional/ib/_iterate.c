@@ -7,7 +7,8 @@
  *
  * extrapolates log q along them (Varadhan & Roland 2008) by a length bounded as _step_cap bounds it,
  * takes one step from there, keeps that only where it lowers L = H(T) - alpha H(T|X) - beta I(T; Y),
- * and stops when L falls by less than tol (1 + |L|) in a cycle or after max_iter steps.
+ * and stops when L falls by less than tol (1 + |L|) in a cycle or after max_iter steps; a run still
+ * going after DRIFT_START steps also jumps along its drift over the last cycles (drift_jump).
  *
  * Why C: at the sizes the IB is solved at (tens of x, a few y) a step is a few thousand multiply-adds,
  * less than the fixed cost of the dozen numpy calls it takes; here a step costs its arithmetic. Every
@@ -226,21 +227,61 @@ ALWAYS_INLINE void floored_log(const double *q, double *lq, size_t n) {
 }
 
 /* A run of the iteration on one encoder: L after its last cycle (the bar a jump must not exceed), the
- * bound on the extrapolation's length, and the steps taken. */
+ * bound on the extrapolation's length, the steps taken, and the steps after which the drift's history
+ * was taken (-1: none yet). */
 typedef struct {
     double last, cap;
-    long it;
+    long it, mark;
 } Run;
 
-/* Iterate one encoder q (nx, k) in place, its floored logarithm in the first nx k doubles of w (9 nx k
- * doubles of workspace), from the state R, until L falls by less than tol (1 + |L|) in a cycle or R->it
- * reaches until; returns whether L settled. */
+/* A run still going after DRIFT_START steps (slowed down near a critical beta, where the iterate drifts
+ * along a slow direction for hundreds of steps) tries every DRIFT_EVERY steps to jump along its drift
+ * since the last try, log q + c (log q - log q_then), c = 2, 4, ... up to DRIFT_MAX while each jump (and a
+ * step from it) lowers L; the best replaces q where it lowers L (iblearn.functional.ib.iterate_np.drift).
+ * A try counts as one cycle (3 steps). */
+#define DRIFT_START 60
+#define DRIFT_EVERY 9
+#define DRIFT_MAX 128.0
+
+/* The drift jump from q, lq (nx, k) along lq - hist, 7 nx k doubles of workspace in w; q and lq replaced
+ * and *last lowered where a jump is below *last. */
+ALWAYS_INLINE void drift_jump(Problem *P, double *q, double *lq, const double *hist, double *w, double *last) {
+    size_t n = (size_t)P->nx * P->k;
+    double *z = w, *cq = w + n, *cl = w + 2 * n, *jq = w + 3 * n, *jl = w + 4 * n, *bq = w + 5 * n,
+           *bl = w + 6 * n, best = *last;
+    int found = 0;
+    for (double c = 2; c <= DRIFT_MAX; c *= 2) {
+        for (size_t i = 0; i < n; i++) z[i] = lq[i] + c * (lq[i] - hist[i]);
+        log_softmax(P, z, cq, cl);
+        step(P, cq, jq, jl, 0);
+        double value = lagrangian(P, jq, jl);
+        if (!(value < best)) break;
+        best = value;
+        found = 1;
+        double *t = bq; /* the best so far in (bq, bl) */
+        bq = jq;
+        jq = t;
+        t = bl;
+        bl = jl;
+        jl = t;
+    }
+    if (found) {
+        memcpy(q, bq, sizeof(double) * n);
+        memcpy(lq, bl, sizeof(double) * n);
+        *last = best;
+    }
+}
+
+/* Iterate one encoder q (nx, k) in place, its floored logarithm in the first nx k doubles of w (10 nx k
+ * doubles of workspace, the last the drift's history), from the state R, until L falls by less than
+ * tol (1 + |L|) in a cycle or R->it reaches until; returns whether L settled. */
 ALWAYS_INLINE int solve_one(Problem *P, double *q, double tol, long until, int bounded, double *w, Run *R) {
     size_t n = (size_t)P->nx * P->k;
     double *lq = w, *q1 = w + n, *l1 = w + 2 * n, *q2 = w + 3 * n, *l2 = w + 4 * n;
-    double *r = w + 5 * n, *v = w + 6 * n, *jump = w + 7 * n, *lj = w + 8 * n;
-    for (int known = 0; R->it < until; R->it += 3, known = 1) {
-        step(P, q, q1, l1, known); /* after a cycle, its Lagrangian's marginals are q's */
+    double *r = w + 5 * n, *v = w + 6 * n, *jump = w + 7 * n, *lj = w + 8 * n, *hist = w + 9 * n;
+    int known = 0; /* after a cycle, its Lagrangian's marginals are q's */
+    while (R->it < until) {
+        step(P, q, q1, l1, known);
         step(P, q1, q2, l2, 0);
         for (size_t i = 0; i < n; i++) {
             r[i] = l1[i] - lq[i];
@@ -269,9 +310,19 @@ ALWAYS_INLINE int solve_one(Problem *P, double *q, double tol, long until, int b
         }
         int going = R->last - value > tol * (1 + fabs(value));
         R->last = value;
-        if (!going) {
+        R->it += 3;
+        known = 1;
+        if (!going) return 1;
+        if (R->it >= DRIFT_START && R->mark >= 0 && R->it - R->mark >= DRIFT_EVERY) {
+            drift_jump(P, q, lq, hist, q1, &R->last);
+            if (bounded) R->cap = INFINITY;
             R->it += 3;
-            return 1;
+            R->mark = -1;
+            known = 0;
+        }
+        if (R->it >= DRIFT_START && R->mark < 0) {
+            memcpy(hist, lq, sizeof(double) * n);
+            R->mark = R->it;
         }
     }
     return 0;
@@ -333,7 +384,7 @@ ALWAYS_INLINE int run_copy_body(double *mem, const double *p, double *qall, cons
     for (Py_ssize_t b = 0; b < batch; b++) {
         P.beta = betas[b];
         double *q = qall + (size_t)b * nx * nt;
-        Run R = {INFINITY, INFINITY, 0};
+        Run R = {INFINITY, INFINITY, 0, -1};
         floored_log(q, work, (size_t)nx * nt);
         solve_one(&P, q, tol, max_iter, bounded, work, &R);
     }
@@ -347,7 +398,7 @@ VECTOR_COPIES(run_copy,
 /* Iterate the batch qall (B, nx, nt) at betas (B,) in place; -1 where out of memory. */
 static int run(const double *p, double *qall, const double *betas, Py_ssize_t batch, int nx, int ny, int nt,
                double alpha, double tol, long max_iter, int bounded) {
-    double *mem = malloc(sizeof(double) * (problem_size(nx, ny, nt) + 9 * (size_t)nx * nt)); /* solve_one's */
+    double *mem = malloc(sizeof(double) * (problem_size(nx, ny, nt) + 10 * (size_t)nx * nt)); /* solve_one's */
     if (mem == NULL) return -1;
     const int sizes[3] = {nx, ny, nt};
     run_copy(mem, p, qall, betas, batch, sizes, alpha, tol, max_iter, bounded);
@@ -448,7 +499,7 @@ ALWAYS_INLINE int compact(const double *p, double *q, int nx, int ny, int k, dou
  * merged after (0 where it did not); -1 where out of memory. */
 ALWAYS_INLINE int path_beta(Problem *P, double *q, double tol, long max_iter, const double *limits, long every,
                      double *w, double *settled) {
-    Run R = {0, INFINITY, 0};
+    Run R = {0, INFINITY, 0, -1};
     floored_log(q, w, (size_t)P->nx * P->k);
     R.last = lagrangian(P, q, w);
     for (;;) {
@@ -464,6 +515,7 @@ ALWAYS_INLINE int path_beta(Problem *P, double *q, double tol, long max_iter, co
             floored_log(q, w, (size_t)P->nx * kept);
             R.last = lagrangian(P, q, w);
             R.cap = INFINITY;
+            R.mark = -1;
         }
     }
 }
@@ -475,7 +527,7 @@ ALWAYS_INLINE int path_copy_body(double *mem, const double *p, const double *q0,
     int nx = sizes[0], ny = sizes[1], nt = sizes[2], status = 0;
     size_t n = (size_t)nx * nt;
     Problem P;
-    double *work = problem_init(&P, mem, p, nx, ny, nt, alpha), *q = work + 9 * n;
+    double *work = problem_init(&P, mem, p, nx, ny, nt, alpha), *q = work + 10 * n;
     memcpy(q, q0, sizeof(double) * n);
     for (Py_ssize_t b = batch - 1; b >= 0 && status == 0; b--) {
         P.beta = betas[b];
@@ -508,7 +560,7 @@ static PyObject *anneal(PyObject *self, PyObject *args) {
     int ok = nx > 0 && ny > 0 && nt > 0 && alpha > 0 && every > 0 &&
              pb.len == (Py_ssize_t)sizeof(double) * nx * ny && q0b.len == (Py_ssize_t)(sizeof(double) * n) &&
              ob.len == (Py_ssize_t)(sizeof(double) * batch * n) && sb.len == bb.len;
-    double *mem = ok ? malloc(sizeof(double) * (problem_size(nx, ny, nt) + 10 * n)) : NULL;
+    double *mem = ok ? malloc(sizeof(double) * (problem_size(nx, ny, nt) + 11 * n)) : NULL;
     int status = mem == NULL ? -1 : 0;
     if (mem != NULL) {
         const int sizes[3] = {nx, ny, nt};

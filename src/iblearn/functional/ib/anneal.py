@@ -119,23 +119,31 @@ def _beta_numpy(
 ) -> tuple[np.ndarray, int]:
     """One beta of the path from ``q``: SQUAREM cycles (:func:`iblearn.functional.ib.iterate_np.cycle`)
     from the start's own Lagrangian (no jump rises above it) until L falls by less than ``tol`` (relative)
-    in a cycle or after ``max_iter`` steps, the encoder compacted (:func:`_compact`) every :data:`EVERY`
-    steps and the cycles started afresh from it where that merged or dropped any value of T, then once
-    more at the end; and the steps after which it settled with nothing merged or dropped after (0
-    where it did not)."""
+    in a cycle or after ``max_iter`` steps, with the jumps along the drift of a slow run
+    (:func:`iblearn.functional.ib.iterate_np.drift`), the encoder compacted (:func:`_compact`) every
+    :data:`EVERY` steps and the cycles started afresh from it where that merged or dropped any value of T,
+    then once more at the end; and the steps after which it settled with nothing merged or dropped after
+    (0 where it did not)."""
     pyx, b = p / p.sum(1, keepdims=True), np.array([beta])
     q, log_q, last, cap = _start(p, q, b, alpha)
-    i, going = 0, True
+    i, going, until, mark, hist = 0, True, min(EVERY, max_iter), -1, log_q
     while i < max_iter:
         q, log_q, value, cap = iterate_np.cycle(p, pyx, (q, log_q), b, alpha, last, cap)
         going = last[0] - value[0] > tol * (1 + abs(value[0]))
         last, i = value, i + 3
         if not going:
             break
-        if i % EVERY == 0 and i < max_iter:
+        if i >= iterate_np.DRIFT_START and mark >= 0 and i - mark >= iterate_np.DRIFT_EVERY:
+            q, log_q, last = iterate_np.drift(p, pyx, (q, log_q), hist, b, alpha, last)
+            cap, i, mark = np.full(1, np.inf), i + 3, -1
+        if i >= iterate_np.DRIFT_START and mark < 0:
+            hist, mark = log_q.copy(), i
+        if i >= until and i < max_iter:
             merged = _compact(p, q[0])
             if merged.shape[1] < q.shape[2]:
                 q, log_q, last, cap = _start(p, merged, b, alpha)
+                mark = -1
+            until = min(i + EVERY, max_iter)
     out = _compact(p, q[0])
     return out, i if not going and out.shape[1] == q.shape[2] else 0
 

@@ -339,9 +339,14 @@ def _combined(
     q = packed(q)
     rows = (~settled).nonzero().flatten()
     if len(rows) > 0:
-        start = packed(q[rows])
+        # each over only its used values (packed first): the values it leaves empty cost a step's work
+        # each and, at the floor of log q, let a free first jump grow a cluster far from the answer
+        used = (q[rows].sum(1) > 0).sum(1)
         polished = q.new_zeros(len(rows), *q.shape[1:])
-        polished[..., : start.shape[-1]] = solve(p, start, betas[rows], alpha, tol, max_iter)
+        for width in used.unique().tolist():
+            group = (used == width).nonzero().flatten()
+            start = q[rows[group], :, :width].contiguous()
+            polished[group, :, :width] = solve(p, start, betas[rows[group]], alpha, tol, max_iter)
         polished_value = lagrangian(p, polished, betas[rows], alpha)
         lower = polished_value < value[rows]
         q[rows[lower]], value[rows[lower]] = polished[lower], polished_value[lower]

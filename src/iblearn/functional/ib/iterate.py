@@ -139,7 +139,8 @@ def iterate(
     fourfold after a jump at the bound held (Varadhan & Roland 2008, Sec. 7); unbounded where not
     ``bounded`` (the critical betas' search follows its branch with the plain rule). Near a
     critical beta the plain iteration slows down (its slowest mode's rate tends to 1); the extrapolation
-    jumps along that mode."""
+    jumps along that mode, and a run still going after ``iterate_np.DRIFT_START`` steps also jumps along
+    its drift over the last cycles (:func:`iblearn.functional.ib.iterate_np.drift`)."""
     if alpha > 0 and q.device.type == "cpu" and (COMPILED or q.numel() <= NUMPY_WORK):
         args = (p.numpy(), q.numpy(), betas.numpy(), alpha, tol, max_iter, bounded)
         return torch.from_numpy(iterate_np.iterate(*args, compiled=COMPILED))
@@ -148,7 +149,7 @@ def iterate(
     active = torch.arange(len(q), device=q.device)
     last = torch.full((len(q),), math.inf, dtype=q.dtype, device=q.device)
     cap = torch.full_like(last, math.inf)  # stays inf where not bounded
-    i = 0
+    i, mark, hist = 0, -1, q
     while i < max_iter and len(active) > 0:
         q0, b = q[active], betas[active]
         if alpha == 0:
@@ -175,4 +176,39 @@ def iterate(
         going = last[active] - value > tol * (1 + value.abs())
         last[active] = value
         active, i = active[going], i + 3
+        # the jumps along a slow run's drift, on iterate_np.drift's steps
+        if (
+            i >= iterate_np.DRIFT_START
+            and mark >= 0
+            and i - mark >= iterate_np.DRIFT_EVERY
+            and len(active) > 0
+        ):
+            q[active], last[active] = drift(
+                p, pyx, q[active], hist[active], betas[active], alpha, last[active]
+            )
+            cap[active] = math.inf if bounded else cap[active]
+            i, mark = i + 3, -1
+        if i >= iterate_np.DRIFT_START and mark < 0:
+            hist, mark = torch.log(q.clamp_min(_TINY)), i
     return q
+
+
+def drift(
+    p: Tensor, pyx: Tensor, q: Tensor, hist: Tensor, betas: Tensor, alpha: float, last: Tensor
+) -> tuple[Tensor, Tensor]:
+    """:func:`iblearn.functional.ib.iterate_np.drift` on a batch of soft encoders: the jumps along each
+    one's drift since ``hist`` (its log q then), kept where below ``last``; the encoders and their
+    Lagrangians."""
+    q, best = q.clone(), last.clone()
+    l0 = torch.log(q.clamp_min(_TINY))
+    trying = torch.arange(len(q), device=q.device)
+    c = 2.0
+    while c <= iterate_np.DRIFT_MAX and len(trying) > 0:
+        moved = torch.softmax(l0[trying] + c * (l0[trying] - hist[trying]), -1)
+        jump = step(p, pyx, moved, betas[trying], alpha)
+        value = lagrangian(p, jump, betas[trying], alpha)
+        lower = value < best[trying]
+        kept = trying[lower]
+        q[kept], best[kept] = jump[lower], value[lower]
+        trying, c = kept, 2 * c
+    return q, best

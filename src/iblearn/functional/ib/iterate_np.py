@@ -21,6 +21,14 @@ except ImportError:  # installed without a C compiler
 TINY = 1e-300
 #: log q(t|x) is floored here (an empty value of T has log q = -inf, which the extrapolation cannot use).
 _LOG_FLOOR = float(np.log(TINY))
+#: A run still going after this many steps tries to jump along its drift (:func:`drift`): near a critical
+#: beta the iterate drifts along a slow direction for hundreds of steps, which the extrapolation of each
+#: cycle, fitted to two steps, does not see.
+DRIFT_START = 60
+#: ... every this many steps (three cycles) after the last try; a try counts as one cycle (3 steps).
+DRIFT_EVERY = 9
+#: The longest jump, in multiples of the drift since the last try.
+DRIFT_MAX = 128.0
 
 
 def lagrangian(
@@ -95,7 +103,7 @@ def iterate(
     active = np.arange(len(q))
     last = np.full(len(q), np.inf)
     cap = np.full(len(q), np.inf)
-    i = 0
+    i, mark, hist = 0, -1, log_q
     while i < max_iter and len(active) > 0:
         b = betas[active]
         jump, l_jump, value, new_cap = cycle(
@@ -107,7 +115,46 @@ def iterate(
         going = last[active] - value > tol * (1 + np.abs(value))
         last[active] = value
         active, i = active[going], i + 3
+        # every run of the batch started together: the drift's tries fall on the same steps for all
+        if i >= DRIFT_START and mark >= 0 and i - mark >= DRIFT_EVERY and len(active) > 0:
+            a = active
+            q[a], log_q[a], last[a] = drift(p, pyx, (q[a], log_q[a]), hist[a], betas[a], alpha, last[a])
+            cap[a] = np.inf if bounded else cap[a]
+            i, mark = i + 3, -1
+        if i >= DRIFT_START and mark < 0:
+            hist, mark = log_q.copy(), i
     return q
+
+
+def drift(
+    p: np.ndarray,
+    pyx: np.ndarray,
+    start: tuple[np.ndarray, np.ndarray],
+    hist: np.ndarray,
+    betas: np.ndarray,
+    alpha: float,
+    last: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The jump of each encoder ``start = (q, log q)`` along its drift since ``hist`` (its log q then):
+    from log q + c (log q - hist), c = 2, 4, ... up to :data:`DRIFT_MAX` while each jump (and a step from
+    it) lowers L, the lowest kept where it is below ``last``; the encoders, their logarithms and
+    Lagrangians. A plain step moves a slow mode by a fraction of its distance to the fixed point, so the
+    drift over a few cycles, doubled until L stops falling, reaches it in a few tries."""
+    q, log_q = start[0].copy(), start[1].copy()
+    best = last.copy()
+    trying = np.arange(len(q))
+    c = 2.0
+    while c <= DRIFT_MAX and len(trying) > 0:
+        l0 = start[1][trying]
+        with np.errstate(over="ignore", invalid="ignore"):  # a jump too far is caught below
+            moved = _log_softmax(l0 + c * (l0 - hist[trying]))[0]
+            jump, l_jump = log_step(p, pyx, moved, betas[trying], alpha)
+            value = lagrangian(p, jump, betas[trying], alpha, l_jump)
+        lower = value < best[trying]
+        kept = trying[lower]
+        q[kept], log_q[kept], best[kept] = jump[lower], l_jump[lower], value[lower]
+        trying, c = kept, 2 * c
+    return q, log_q, best
 
 
 def cycle(
