@@ -4,17 +4,23 @@ parallel and resumable, then the correction across targets.
 Surrogates keep each series' own dynamics and break only its alignment with the target: with
 several trials of one length and ``trials! >= n_permutations``, the candidate's realisations from a
 permuted order of the trials (IDTxl's swap of replications); otherwise, within each trial, a new series
-of the candidate's autoregressive fit (order by Akaike's criterion), started at a stretch of the trial
+drawn afresh, of a kind chosen process by process. For a process that mixes in time for its trial, a
+new series of its autoregressive fit (order by Akaike's criterion), started at a stretch of the trial
 and driven by the fit's innovations drawn with replacement (the sieve bootstrap, in place of IDTxl's
-permutation of samples in time, which would break the autocorrelation); or, asked for by
-``surrogates="fourier"``, a new series of the candidate's own spectrum (the trial and its mirror image,
-its phases drawn afresh), which keeps the slowest components of a long memory that a fit of the order a
-short trial allows drops (independent 1/f noise passes as coupled more often than alpha with the fit's
-series). Shifted copies of the trial would be few distinct series where it holds only a few spans of
-its memory (a root near 1), and independent processes would pass as coupled at the corrected levels
-about twice as often as alpha; the fit's and the spectrum's series are independent of one another given
-the data. A process that mixes too slowly for its trial is warned about: its surrogates rest on few
-effective samples. Each target's
+permutation of samples in time, which would break the autocorrelation). For a process that mixes too
+slowly for its trial (:func:`iblearn.functional.serial.mixing`: fewer than
+:data:`~iblearn.functional.serial.MIN_BLOCKS` blocks of its dependence, or an autocorrelation not died
+out within sqrt(T) steps), a new series of its own spectrum (the trial and its mirror image, its phases
+drawn afresh), which keeps the slowest components of a long memory that a fit of the order a short
+trial allows drops: with the fit's series, independent 1/f noise passes as coupled more often than
+alpha. The spectrum's series cost more CPU than the compiled sieve and find fewer true edges in short
+series, so the sieve stays where it holds the series' law. ``surrogates="autoregressive"`` or
+``"fourier"`` draws one kind for every process. Shifted copies of the trial would be few distinct
+series where it holds only a few spans of its memory (a root near 1), and independent processes would
+pass as coupled at the corrected levels about twice as often as alpha; the fit's and the spectrum's
+series are independent of one another given the data. A process that mixes too slowly for its trial is
+warned about: its surrogates rest on few effective samples. The kinds chosen are part of the settings
+every target runs with and of a checkpoint's key. Each target's
 and each candidate's surrogates are drawn from a seed derived from ``seed``, the target, the step and
 the candidate, never from a worker, so the result is the same for every ``n_jobs`` and backend, bit
 for bit.
@@ -146,11 +152,14 @@ def infer_network(
             Unless they are all of them, the result is partial (above): give ``checkpoint`` to merge
             it later.
         surrogates: ``"auto"``, trials in permuted orders where the trials are of one length and
-            ``trials! >= n_permutations``, else ``"autoregressive"``: each trial a new series of its
-            autoregressive fit (the sieve bootstrap, module notes); ``"fourier"``, each trial's
-            phase-randomised series, for long-memory (1/f) processes, which the fit's series read as
-            coupled more often than ``alpha``, at several times the CPU of the compiled sieve and
-            with fewer true edges found in short series (a hundred samples); ``"trials"``, trials
+            ``trials! >= n_permutations``, else, process by process, each trial a phase-randomised
+            series where the process mixes too slowly for its trial (long memory, 1/f), and a new
+            series of its autoregressive fit (the sieve bootstrap) for the others (module notes): the
+            result's ``settings["surrogates"]`` is then ``"autoregressive"`` and
+            ``settings["fourier"]`` lists the processes drawn by their spectrum;
+            ``"autoregressive"``, the fit's series for every process; ``"fourier"``, the
+            phase-randomised series for every process, at several times the CPU of the compiled sieve
+            and with fewer true edges found in short series (a hundred samples); ``"trials"``, trials
             permuted, refused where they are too few.
 
     Returns:
