@@ -13,10 +13,13 @@ sparse VAR networks of 5 processes at T = 100 and 300
 (:func:`iblearn.network.simulate.random_var_network`, ``method="gaussian"``). Every run: 200
 surrogates a test, alpha 0.05, lags up to 5 (3 for the networks), Benjamini-Hochberg across targets.
 
-Run: ``python benchmarks/network_null.py [--seeds 40] [--gaussian-seeds 100] [--out DIR |
---write-results]`` (about an hour on one core, most of it KSG's). Each run is kept as a row of
-``runs.jsonl`` in the output folder as it ends, and a run given the same folder measures only the rows
-it lacks; ``--minutes`` bounds the time spent on new runs, each cell then counting those it has.
+Run: ``python benchmarks/network_null.py [--seeds 40] [--gaussian-seeds 100] [--surrogates KIND]
+[--out DIR | --write-results]`` (about an hour on one core, most of it KSG's); ``--surrogates`` is
+``infer_network``'s (``"auto"`` by default: the committed ``network_null`` folder; ``"fourier"`` and
+``"autoregressive"`` for every process: ``network_null_fourier``, ``network_null_autoregressive``).
+Each run is kept as a row of ``runs.jsonl`` in the output folder as it ends, and a run given the same
+folder measures only the rows it lacks; ``--minutes`` bounds the time spent on new runs, each cell
+then counting those it has.
 """
 
 import _prelude  # noqa: F401  (first: one thread per library, the checkout's root on sys.path)
@@ -78,12 +81,13 @@ NULLS = {
 NETWORK_LENGTHS = (100, 300)
 
 
-def null_run(t: int, p: int, a: float, method: str, seed: int) -> dict[str, Any]:
+def null_run(t: int, p: int, a: float, method: str, seed: int, surrogates: str = "auto") -> dict[str, Any]:
     """One run on independent processes: its false edges, the p-values of the targets kept, and the
     estimator ``"auto"`` chose."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # too few surrogates for P targets
-        res = infer_network(independent(t, p, a, seed), seed=seed, method=method, **SETTINGS)
+        data = independent(t, p, a, seed)
+        res = infer_network(data, seed=seed, method=method, surrogates=surrogates, **SETTINGS)
     kept = [r.omnibus_p for r, keep in zip(res.targets, res.significant, strict=True) if keep]
     return {"false_edges": len(res.edges), "p_of_kept": kept, "chosen": res.settings["method"]}
 
@@ -106,7 +110,7 @@ def null_case(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def null_cases(out: Path, seeds: dict[str, int], minutes: float) -> dict[str, Any]:
+def null_cases(out: Path, seeds: dict[str, int], minutes: float, surrogates: str) -> dict[str, Any]:
     """Every null case's figures, each run read from ``out / "runs.jsonl"`` where it is there (a run
     of this commit or another: its row says which), else measured and written there at once: the
     Gaussian cells first, and none begun after ``minutes`` (a cell then counts the runs it has)."""
@@ -119,7 +123,8 @@ def null_cases(out: Path, seeds: dict[str, int], minutes: float) -> dict[str, An
         for name, (t, p, a, methods) in NULLS.items():
             for seed in range(seeds[method] if method in methods else 0):
                 if (name, method, seed) not in rows and time.monotonic() < stop:
-                    row = {"case": name, "method": method, "seed": seed, **null_run(t, p, a, method, seed)}
+                    run = null_run(t, p, a, method, seed, surrogates)
+                    row = {"case": name, "method": method, "seed": seed, **run}
                     rows[name, method, seed] = script.stamped(row)
                     script.write_rows(path, rows.values())
     results: dict[str, Any] = {}
@@ -142,14 +147,17 @@ def verdict(c: dict[str, Any], alpha: float) -> str:
     return "at most alpha seen (not proven)" if share <= alpha else "above alpha seen (not proven)"
 
 
-def recall_case(t: int, seeds: int) -> dict[str, Any]:
+def recall_case(t: int, seeds: int, surrogates: str) -> dict[str, Any]:
     """Precision and recall of the directed pairs on random sparse VAR networks of 5 processes."""
     precision, recall = [], []
     for seed in range(seeds):
         net = random_var_network(5, t, seed=seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            found = infer_network(net.data, max_lag=3, seed=seed, method="gaussian", **SETTINGS).adjacency
+            res = infer_network(
+                net.data, max_lag=3, seed=seed, method="gaussian", surrogates=surrogates, **SETTINGS
+            )
+            found = res.adjacency
         tp = int((found & net.adjacency).sum())
         precision.append(tp / max(1, int(found.sum())))
         recall.append(tp / int(net.adjacency.sum()))
@@ -188,14 +196,16 @@ def main() -> None:
     parser.add_argument("--seeds", type=script.positive_int, default=40, help="runs of method auto")
     parser.add_argument("--gaussian-seeds", type=script.positive_int, default=100)
     parser.add_argument("--minutes", type=float, default=math.inf, help="begin no run after so long")
+    parser.add_argument("--surrogates", default="auto", choices=("auto", "autoregressive", "fourier"))
     args = parser.parse_args()
     torch.set_num_threads(1)
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     seeds = {"auto": args.seeds, "gaussian": args.gaussian_seeds}
-    results: dict[str, Any] = {"config": {**SETTINGS, "seeds": seeds, "fdr": True}}
-    results["nulls"] = null_cases(out, seeds, args.minutes)
-    results["networks"] = {t: recall_case(t, 20) for t in NETWORK_LENGTHS}
+    config = {**SETTINGS, "seeds": seeds, "fdr": True, "surrogates": args.surrogates}
+    results: dict[str, Any] = {"config": config}
+    results["nulls"] = null_cases(out, seeds, args.minutes, args.surrogates)
+    results["networks"] = {t: recall_case(t, 20, args.surrogates) for t in NETWORK_LENGTHS}
     results["provenance"] = environment()
     script.write_folder(out, results, table(results))
     write_json(out / "sources.json", SOURCES)

@@ -243,8 +243,9 @@ def test_a_transposed_array_is_named_with_the_expected_shape():
 @pytest.mark.slow
 def test_slowly_forgetting_independent_processes_read_as_a_network_at_most_alpha():
     """Independent AR(1) processes of root 0.99 over 300 steps: surrogates shifted in time (continued
-    by their mirror image) read them as coupled in 38 of these 400 runs (9.5%); the autoregressive
-    surrogates within alpha plus two standard errors of 400 runs (7.2%)."""
+    by their mirror image) read them as coupled in 38 of these 400 runs (9.5%); the default surrogates
+    (phase-randomised for the processes that mix too slowly for their trial, the autoregressive sieve
+    for the others) within alpha plus two standard errors of 400 runs (7.2%)."""
     runs = 0
     for seed in range(400):
         x = np.random.default_rng(seed).standard_normal((400, 5))

@@ -103,6 +103,9 @@ class Surrogates:
     #: Whether the plan keeps its autoregressive or Fourier surrogates once laid out (:meth:`laid`), for
     #: a caller that tests the same candidate against them again.
     keep: bool = field(default=False, compare=False)
+    #: The kind drawn afresh of each column moved together (:meth:`take`), where the columns are of
+    #: processes with surrogates of different kinds; empty: ``kind`` for every column.
+    columns: tuple[str, ...] = ()
     kept: dict[str, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
 
     def __len__(self) -> int:
@@ -163,6 +166,10 @@ class Surrogates:
                 if sum(a.nbytes for a in _spare) + laid.nbytes <= SPARE_BYTES:
                     _spare.append(laid)
 
+    def column_kind(self, m: int) -> str:
+        """The kind of the surrogates of column ``m`` of a variable's columns moved together."""
+        return self.columns[m] if self.columns else self.kind
+
     def starts(self) -> np.ndarray:
         """Where each trial starts in the samples."""
         return np.concatenate([[0], np.cumsum(self.segments)[:-1]]).astype(np.int64)
@@ -183,9 +190,9 @@ class Surrogates:
             elif self.kind in RENEWED:
                 piece = column[start : start + length].reshape(length, -1)
                 laid = np.empty((len(draws), length, piece.shape[1]))
-                drawn = renewed if self.kind == "autoregressive" else phase_randomised
                 # Moved together, the columns draw apart: column m's streams are seeded m steps on.
                 for m in range(piece.shape[1]):
+                    drawn = renewed if self.column_kind(m) == "autoregressive" else phase_randomised
                     drawn(piece[:, m], draws[:, r] + np.uint64(m), laid[:, :, m])
                 pieces.append(laid.reshape(len(draws), length, *column.shape[1:]))
             else:
@@ -374,17 +381,23 @@ def _mixed(seeds: np.ndarray, count: int) -> np.ndarray:
 
 
 def surrogates(
-    segments: tuple[int, ...], count: int, kind: str, key: Sequence[int], keep: bool = False
+    segments: tuple[int, ...],
+    count: int,
+    kind: str,
+    key: Sequence[int],
+    keep: bool = False,
+    columns: tuple[str, ...] = (),
 ) -> Surrogates:
     """The :class:`Surrogates` drawn from ``numpy.random.default_rng(key)``: a key of the seed, the
     target, the step and the variable, so that they never depend on which worker runs the target;
-    ``keep``: those drawn afresh (autoregressive, Fourier) kept once laid out (:meth:`Surrogates.laid`)."""
+    ``keep``: those drawn afresh (autoregressive, Fourier) kept once laid out (:meth:`Surrogates.laid`);
+    ``columns``: of those, the kind of each column moved together (:attr:`Surrogates.columns`)."""
     rng = np.random.default_rng([int(k) % 2**64 for k in key])
     if kind == "trials":
         return Surrogates(segments, kind, np.stack([rng.permutation(len(segments)) for _ in range(count)]))
     if kind in RENEWED:
         seeds = rng.integers(0, 2**63, size=(count, len(segments)), dtype=np.uint64)
-        return Surrogates(segments, kind, seeds, keep)
+        return Surrogates(segments, kind, seeds, keep, columns=columns)
     least = [max(1, length // 10) for length in segments]
     draws = np.stack(
         [

@@ -4,17 +4,23 @@ parallel and resumable, then the correction across targets.
 Surrogates keep each series' own dynamics and break only its alignment with the target: with
 several trials of one length and ``trials! >= n_permutations``, the candidate's realisations from a
 permuted order of the trials (IDTxl's swap of replications); otherwise, within each trial, a new series
-of the candidate's autoregressive fit (order by Akaike's criterion), started at a stretch of the trial
+drawn afresh, of a kind chosen process by process. For a process that mixes in time for its trial, a
+new series of its autoregressive fit (order by Akaike's criterion), started at a stretch of the trial
 and driven by the fit's innovations drawn with replacement (the sieve bootstrap, in place of IDTxl's
-permutation of samples in time, which would break the autocorrelation); or, asked for by
-``surrogates="fourier"``, a new series of the candidate's own spectrum (the trial and its mirror image,
-its phases drawn afresh), which keeps the slowest components of a long memory that a fit of the order a
-short trial allows drops (independent 1/f noise passes as coupled more often than alpha with the fit's
-series). Shifted copies of the trial would be few distinct series where it holds only a few spans of
-its memory (a root near 1), and independent processes would pass as coupled at the corrected levels
-about twice as often as alpha; the fit's and the spectrum's series are independent of one another given
-the data. A process that mixes too slowly for its trial is warned about: its surrogates rest on few
-effective samples. Each target's
+permutation of samples in time, which would break the autocorrelation). For a process that mixes too
+slowly for its trial (:func:`iblearn.functional.serial.mixing`: fewer than
+:data:`~iblearn.functional.serial.MIN_BLOCKS` blocks of its dependence, or an autocorrelation not died
+out within sqrt(T) steps), a new series of its own spectrum (the trial and its mirror image, its phases
+drawn afresh), which keeps the slowest components of a long memory that a fit of the order a short
+trial allows drops: with the fit's series, independent 1/f noise passes as coupled more often than
+alpha. The spectrum's series cost more CPU than the compiled sieve and find fewer true edges in short
+series, so the sieve stays where it holds the series' law. ``surrogates="autoregressive"`` or
+``"fourier"`` draws one kind for every process. Shifted copies of the trial would be few distinct
+series where it holds only a few spans of its memory (a root near 1), and independent processes would
+pass as coupled at the corrected levels about twice as often as alpha; the fit's and the spectrum's
+series are independent of one another given the data. A process that mixes too slowly for its trial is
+warned about: its surrogates rest on few effective samples. The kinds chosen are part of the settings
+every target runs with and of a checkpoint's key. Each target's
 and each candidate's surrogates are drawn from a seed derived from ``seed``, the target, the step and
 the candidate, never from a worker, so the result is the same for every ``n_jobs`` and backend, bit
 for bit.
@@ -46,7 +52,7 @@ from iblearn._settings import LEVEL, SETTINGS, Interval, Options, setting
 from iblearn._threads import one_thread
 from iblearn.estimation.choose import choose_network
 from iblearn.functional.cmi_surrogates import KSG_K, drop_spare, surrogate_kind
-from iblearn.functional.serial import MIN_BLOCKS, mixing
+from iblearn.functional.serial import MIN_BLOCKS, Mixing, mixing
 from iblearn.network.embedding import Embedded, as_trials, check_lags, embed, normal_scores
 from iblearn.network.result import NetworkResult
 from iblearn.network.target import Settings, TargetResult, checked_target, infer_target
@@ -146,11 +152,14 @@ def infer_network(
             Unless they are all of them, the result is partial (above): give ``checkpoint`` to merge
             it later.
         surrogates: ``"auto"``, trials in permuted orders where the trials are of one length and
-            ``trials! >= n_permutations``, else ``"autoregressive"``: each trial a new series of its
-            autoregressive fit (the sieve bootstrap, module notes); ``"fourier"``, each trial's
-            phase-randomised series, for long-memory (1/f) processes, which the fit's series read as
-            coupled more often than ``alpha``, at several times the CPU of the compiled sieve and
-            with fewer true edges found in short series (a hundred samples); ``"trials"``, trials
+            ``trials! >= n_permutations``, else, process by process, each trial a phase-randomised
+            series where the process mixes too slowly for its trial (long memory, 1/f), and a new
+            series of its autoregressive fit (the sieve bootstrap) for the others (module notes): the
+            result's ``settings["surrogates"]`` is then ``"autoregressive"`` and
+            ``settings["fourier"]`` lists the processes drawn by their spectrum;
+            ``"autoregressive"``, the fit's series for every process; ``"fourier"``, the
+            phase-randomised series for every process, at several times the CPU of the compiled sieve
+            and with fewer true edges found in short series (a hundred samples); ``"trials"``, trials
             permuted, refused where they are too few.
 
     Returns:
@@ -169,9 +178,12 @@ def infer_network(
     chosen, reason = (method, "asked for") if method != "auto" else choose_network(*_present_and_past(trials))
     emb = embed(normal_scores(trials) if chosen == "copula" else trials, max_lag)
     kind = _surrogate_kind(surrogates, emb.segments, n_permutations)
-    if kind != "trials":
-        _warn_if_slow(trials, kind)
-    st = Settings(min_lag, max_lag, chosen, n_permutations, alpha, seed, kind)
+    slow = _slow_processes(trials) if kind != "trials" else {}
+    # Chosen for the data: phase-randomised surrogates for the processes that mix too slowly for the
+    # autoregressive fit a trial allows (long memory), the fit's for the others.
+    fourier = tuple(sorted(slow)) if surrogates == "auto" and kind == "autoregressive" else ()
+    _warn_if_slow(slow, trials, kind, fourier)
+    st = Settings(min_lag, max_lag, chosen, n_permutations, alpha, seed, kind, fourier)
     store = store_for(checkpoint, trials, asdict(st))
     results = _run_targets(emb, st, device, n_jobs, progress, store, which)
     complete = len(results) == emb.n_processes
@@ -274,25 +286,42 @@ def _warn_if_too_few(n_permutations: int, alpha: float, p: int) -> None:
         )
 
 
-def _warn_if_slow(trials: list[np.ndarray], kind: str) -> None:
-    """A warning where a process mixes too slowly for its trial (:func:`iblearn.functional.serial.mixing`:
-    fewer than :data:`~iblearn.functional.serial.MIN_BLOCKS` blocks of its dependence, or an
-    autocorrelation not died out within sqrt(T) steps): its surrogates (``kind``) rest on few effective
+def _slow_processes(trials: list[np.ndarray]) -> dict[int, tuple[int, Mixing]]:
+    """The processes that mix too slowly for a trial (:func:`iblearn.functional.serial.mixing`: fewer
+    than :data:`~iblearn.functional.serial.MIN_BLOCKS` blocks of their dependence, or an autocorrelation
+    not died out within sqrt(T) steps), each with the first such trial and its mixing."""
+    slow: dict[int, tuple[int, Mixing]] = {}
+    for p in range(trials[0].shape[1]):
+        for r, trial in enumerate(trials):
+            mix = mixing([trial[:, p]])
+            if mix is not None and (not mix.decayed or len(trial) / mix.block < MIN_BLOCKS):
+                slow[p] = (r, mix)
+                break
+    return slow
+
+
+def _warn_if_slow(
+    slow: dict[int, tuple[int, Mixing]], trials: list[np.ndarray], kind: str, fourier: tuple[int, ...]
+) -> None:
+    """A warning where a process mixes too slowly for its trial (:func:`_slow_processes`): its
+    surrogates (``kind``, or phase-randomised for the processes ``fourier``) rest on few effective
     samples, so the tests' levels are least sure there."""
-    fourier = " or (long memory, 1/f) surrogates='fourier'" if kind == "autoregressive" else ""
-    for r, trial in enumerate(trials):
-        mix = mixing([trial])
-        if mix is not None and (not mix.decayed or len(trial) / mix.block < MIN_BLOCKS):
-            where = f"trial {r} of data" if len(trials) > 1 else "data"
-            warnings.warn(
-                f"data: a process of {where} mixes too slowly for its {len(trial)} steps (integrated "
-                f"autocorrelation time {mix.tau:.3g}, about {mix.effective:.3g} effective samples): its "
-                "surrogates rest on few effective samples, and the tests' levels are least sure; use "
-                f"longer or more trials, difference the series{fourier}",
-                UserWarning,
-                stacklevel=3,
-            )
-            return
+    if not slow:
+        return
+    p, (r, mix) = next(iter(slow.items()))
+    spectrum = p in fourier or kind == "fourier"
+    where = f"trial {r} of data" if len(trials) > 1 else "data"
+    hint = "" if spectrum or kind != "autoregressive" else ", or (long memory, 1/f) surrogates='auto'"
+    drawn = "phase-randomised surrogates" if spectrum else "surrogates"
+    more = f" (and {len(slow) - 1} more)" if len(slow) > 1 else ""
+    warnings.warn(
+        f"data: process {p} of {where}{more} mixes too slowly for its "
+        f"{len(trials[r])} steps (integrated autocorrelation time {mix.tau:.3g}, about "
+        f"{mix.effective:.3g} effective samples): its {drawn} rest on few effective samples, and the "
+        f"tests' levels are least sure; use longer or more trials, difference the series{hint}",
+        UserWarning,
+        stacklevel=3,
+    )
 
 
 def _present_and_past(trials: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:

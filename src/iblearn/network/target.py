@@ -43,7 +43,10 @@ KEPT_BYTES = 256 * 2**20
 
 @dataclass(frozen=True)
 class Settings:
-    """What every target is inferred with (checked by :func:`iblearn.network.infer_network`)."""
+    """What every target is inferred with (checked by :func:`iblearn.network.infer_network`):
+    ``surrogates``, the kind of every process's surrogates but those of ``fourier``, the processes
+    whose surrogates are phase-randomised series instead (those that mix too slowly for an
+    autoregressive fit, where the kind was chosen for the data)."""
 
     min_lag: int
     max_lag: int
@@ -52,6 +55,11 @@ class Settings:
     alpha: float
     seed: int
     surrogates: str
+    fourier: tuple[int, ...] = ()
+
+    def kind(self, process: int) -> str:
+        """The kind of ``process``'s surrogates."""
+        return "fourier" if process in self.fourier else self.surrogates
 
 
 @dataclass(frozen=True)
@@ -169,15 +177,19 @@ class _Search:
         self.y = emb.values[:, j, 0]
         self.plans: dict[tuple[int, Variable], Surrogates] = {}
 
-    def surr(self, step: int, var: Variable) -> Surrogates:
-        """The surrogates of ``var`` at ``step``, the same plan each time it is asked for; plans that
-        lay their series out keep them while :data:`KEPT_BYTES` allows."""
+    def surr(self, step: int, var: Variable, processes: tuple[int, ...] = ()) -> Surrogates:
+        """The surrogates of ``var`` at ``step`` (of the columns of ``processes`` moved together where
+        given), the same plan each time it is asked for; plans that lay their series out keep them while
+        :data:`KEPT_BYTES` allows."""
         if (step, var) in self.plans:
             return self.plans[(step, var)]
         key = (self.st.seed, self.j, step, var[0], var[1])
         size = 8 * self.st.n_permutations * self.emb.values.shape[0]
         keep = self.st.surrogates in RENEWED and (len(self.plans) + 1) * size <= KEPT_BYTES
-        plan = surrogates(self.emb.segments, self.st.n_permutations, self.st.surrogates, key, keep)
+        kinds = tuple(self.st.kind(p) for p in processes or (var[0],))
+        kind = kinds[0] if len(set(kinds)) == 1 else self.st.surrogates
+        columns = kinds if len(set(kinds)) > 1 else ()
+        plan = surrogates(self.emb.segments, self.st.n_permutations, kind, key, keep, columns)
         if keep:
             self.plans[(step, var)] = plan
         return plan
@@ -284,10 +296,12 @@ class _Search:
             sources.pop(worst)
         return sources
 
-    def tested(self, cond: Condition, c: np.ndarray, step: int, var: Variable) -> tuple[float, float]:
-        """CMI of ``c`` given ``cond`` and its p-value against all its surrogates."""
+    def tested(
+        self, cond: Condition, c: np.ndarray, step: int, var: Variable, processes: tuple[int, ...] = ()
+    ) -> tuple[float, float]:
+        """CMI of ``c`` given ``cond`` and its p-value against all its surrogates (:meth:`surr`)."""
         value = self.eng.value(cond, c)
-        nulls = self.eng.surrogates(cond, c, self.surr(step, var))
+        nulls = self.eng.surrogates(cond, c, self.surr(step, var, processes))
         return value, (int((nulls >= value).sum()) + 1) / (len(nulls) + 1)
 
 
@@ -311,7 +325,11 @@ def infer_target(emb: Embedded, j: int, st: Settings, device: str | None = None)
     if sources:
         # The sources' variables permuted together: one surrogate order for all of them.
         omnibus_te, joint_p = s.tested(
-            condition(s.y, emb.columns(past)), emb.columns(sources), OMNIBUS, (-1, -1)
+            condition(s.y, emb.columns(past)),
+            emb.columns(sources),
+            OMNIBUS,
+            (-1, -1),
+            tuple(p for p, _ in sources),
         )
         # The joint test ran on the data that chose the sources, so its null leaves out the choice and
         # its p-value is near its least whenever a source was chosen, by chance or not. The first
