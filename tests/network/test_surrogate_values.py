@@ -209,3 +209,29 @@ def test_a_p_value_at_alpha_is_not_significant_in_the_search():
     assert not search.significant(4)  # p < alpha rejects, as IDTxl's search does
     assert search.significant(3)
     assert len(search.blocks()[0]) == 4  # the fewest surrogates that can settle the test
+
+
+def _phase_randomised_plainly(x: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+    """:func:`phase_randomised` as its docstring says it: complex exponentials, indices taken mod 2T."""
+    length, mean = len(x), float(x.mean())
+    amplitudes = np.abs(np.fft.rfft(np.r_[x, x[::-1]] - mean))
+    z = cmi_surrogates._mixed(np.asarray(seeds, dtype=np.uint64), length + 2)
+    turns = (z[:, : length + 1] >> np.uint64(11)).astype(np.float64) * 2.0**-53
+    phases = np.exp(1j * (2 * np.pi * turns))
+    phases[:, 0] = 1.0
+    phases[:, -1] = np.where(turns[:, -1] < 0.5, 1.0, -1.0)
+    series = np.fft.irfft(amplitudes * phases, n=2 * length, axis=1)
+    offsets = (z[:, -1] % np.uint64(2 * length)).astype(np.int64)
+    where = (offsets[:, None] + np.arange(length)[None, :]) % (2 * length)
+    return np.take_along_axis(series, where, axis=1) + mean
+
+
+@pytest.mark.parametrize("length", [2, 3, 17, 300, 1001])
+def test_phase_randomised_series_are_those_of_the_plain_formula_bit_for_bit(length):
+    rng = np.random.default_rng(length)
+    x = rng.standard_normal(length).cumsum() * 1e3
+    seeds = rng.integers(0, 2**63, size=40, dtype=np.uint64)
+    assert np.array_equal(phase_randomised(x, seeds), _phase_randomised_plainly(x, seeds))
+    out = np.zeros((40, length, 2))  # written into a strided view, as a joint plan's columns are
+    phase_randomised(x, seeds, out[:, :, 1])
+    assert np.array_equal(out[:, :, 1], _phase_randomised_plainly(x, seeds))

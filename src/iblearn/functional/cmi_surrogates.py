@@ -311,13 +311,21 @@ def phase_randomised(x: np.ndarray, seeds: np.ndarray, out: np.ndarray | None = 
         z = _mixed(seeds[start : start + rows], length + 2)
         turns = (z[:, : length + 1] >> np.uint64(11)).astype(np.float64) * 2.0**-53
         angles = 2 * np.pi * turns
-        phases = np.cos(angles) + 1j * np.sin(angles)  # exp(i angle) to the bit, without the complex exp
-        phases[:, 0] = 1.0  # the mean kept
-        phases[:, -1] = np.where(turns[:, -1] < 0.5, 1.0, -1.0)  # the highest frequency's term is real
-        series = np.fft.irfft(amplitudes * phases, n=2 * length, axis=1)
-        offsets = (z[:, -1] % np.uint64(2 * length)).astype(np.int64)
-        where = (offsets[:, None] + np.arange(length)[None, :]) % (2 * length)
-        out[start : start + rows] = np.take_along_axis(series, where, axis=1) + mean
+        # Each coefficient its amplitude turned by its angle, written as its real and imaginary parts:
+        # the products of amplitude exp(i angle), to the bit, without complex temporaries.
+        spectrum = np.empty(angles.shape, dtype=np.complex128)
+        np.multiply(amplitudes, np.cos(angles), out=spectrum.real)
+        np.multiply(amplitudes, np.sin(angles), out=spectrum.imag)
+        spectrum[:, 0] = amplitudes[0]  # the mean kept
+        # The highest frequency's term is real: its sign drawn.
+        spectrum[:, -1] = np.where(turns[:, -1] < 0.5, amplitudes[-1], -amplitudes[-1])
+        series = np.fft.irfft(spectrum, n=2 * length, axis=1)
+        offsets = (z[:, -1] % np.uint64(2 * length)).tolist()
+        for row, offset in enumerate(offsets, start):  # T samples from the offset, periodically
+            head = min(length, 2 * length - offset)
+            series_row = series[row - start]
+            np.add(series_row[offset : offset + head], mean, out=out[row, :head])
+            np.add(series_row[: length - head], mean, out=out[row, head:])
     return out
 
 
