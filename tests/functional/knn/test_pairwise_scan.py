@@ -63,6 +63,24 @@ def test_scan_counts_are_the_grid_counts_on_every_instruction_set(n):
             assert np.array_equal(nx, want[0]) and np.array_equal(ny, want[1]), (k, level)
 
 
+@pytest.mark.parametrize("n", [40, 200])
+def test_scan_counts_where_distances_differ_only_in_their_low_bits(n):
+    # Small integers plus noise of 1e-9: distances of the same integer part share their high 32 bits,
+    # where the k-th distance's stop (by those bits on SSE2) cannot decide alone; and subnormals.
+    g = torch.Generator().manual_seed(n)
+    whole = torch.randint(0, 6, (n, 2), generator=g).double()
+    noise = torch.rand(n, 2, generator=g, dtype=torch.float64)
+    tiny = torch.randint(0, 64, (n, 1), generator=g).double() * 2.0**-1060
+    values, ranks = _sorted(torch.cat([whole + 1e-9 * noise, tiny], 1))
+    pairs = _ordered_pairs(values.shape[0])
+    for k in (1, 3, 8):
+        want = _grid(values, ranks, pairs, k)
+        for level in LEVELS:
+            nx, ny = np.full_like(want[0], -7), np.full_like(want[1], -7)
+            assert _kernel().scan(values, ranks, n, pairs, k, None, nx, ny, level) == -1
+            assert np.array_equal(nx, want[0]) and np.array_equal(ny, want[1]), (k, level)
+
+
 def test_scan_terms_are_the_digammas_of_the_counts():
     n = 203
     values, ranks = _sorted(_columns(n, seed=1))

@@ -1,6 +1,6 @@
 /* The scans of _maxnorm_scan.h for one instruction set, included once per set with ISA (a name),
- * ISA_TARGET (its function attribute), V (a vector of W doubles), G (vectors a group of the counts)
- * and the V_ operations defined; they are undefined at the end. */
+ * ISA_TARGET (its function attribute), V (a vector of W doubles), G (vectors a group of the counts),
+ * PROBE and the V_ operations defined; they are undefined at the end. */
 
 #define SCAN_CAT_(a, b) a##_##b
 #define SCAN_CAT(a, b) SCAN_CAT_(a, b)
@@ -31,7 +31,7 @@ ISA_TARGET ALWAYS_INLINE void SCAN_FN(eps_block)(const double *xs, const double 
             m[j] = V_MIN(a, dl);
             dl = V_MAX(a, dl);
         }
-        if (!V_ANY_LE(V_MIN(dxr, dxl), m[k - 1])) break;
+        if (V_BEYOND(dxr, dxl, m[k - 1])) break;
     }
     V_STORE(eps + r0, m[k - 1]);
 }
@@ -67,11 +67,19 @@ ISA_TARGET static void SCAN_FN(scan_eps)(const double *xs, const double *ys, Py_
 
 /* #{p != r : |v[p] - v[r]| < eps[r]} for every rank r (v padded). The test holds for a run of offsets
  * from 1 on each side and fails beyond, so a side is read G W neighbours at a time, without a branch
- * on each, until a group's last W are not all within eps; the count is the number that were. */
+ * on each, until a group's last W are not all within eps; the count is the number that were. With
+ * PROBE, a side whose neighbour at offset PROBE passes has its first PROBE counted unread (the run
+ * holds them all) and is read from offset PROBE + 1 on. */
 ISA_TARGET static void SCAN_FN(scan_counts)(const double *v, const double *eps, Py_ssize_t n, int64_t *out) {
     for (Py_ssize_t r = 0; r < n; r++) {
-        const V c = V_SET1(v[r]), e = V_SET1(eps[r]);
-        const double *right = v + r + 1, *left = v + r - W;
+        const double vr = v[r], er = eps[r];
+        const V c = V_SET1(vr), e = V_SET1(er);
+        Py_ssize_t a = 0, b = 0;
+#if PROBE
+        a = PROBE & -(Py_ssize_t)(v[r + PROBE] - vr < er);
+        b = PROBE & -(Py_ssize_t)(vr - v[r - PROBE] < er);
+#endif
+        const double *right = v + r + 1 + a, *left = v + r - b - W;
         COUNTS m = COUNTS_ZERO;
         unsigned last;
         do {
@@ -82,7 +90,7 @@ ISA_TARGET static void SCAN_FN(scan_counts)(const double *v, const double *eps, 
             SCAN_GROUP(m, left, -1);
             left -= G * W;
         } while (last == V_FULL);
-        out[r] = COUNTS_SUM(m);
+        out[r] = a + b + COUNTS_SUM(m);
     }
 }
 #undef SCAN_GROUP
@@ -102,7 +110,10 @@ ISA_TARGET static void SCAN_FN(scan_counts)(const double *v, const double *eps, 
 #undef V_MIN
 #undef V_MAX
 #undef V_ABS
-#undef V_ANY_LE
+#undef V_BEYOND
+#undef V_GT64
+#undef V_GT32
+#undef PROBE
 #undef V_LT
 #undef V_BITS
 #undef V_FULL

@@ -57,7 +57,14 @@ def batch_mi(
     brute: list[int] = []
     tree: list[int] = []
     one_d: list[int] = []
-    for p, (a, b) in enumerate(pairs):
+    devices = {v.device for v in prepared}
+    if all(single) and len(devices) == 1:  # one route for every pair: the dense matrix's batches
+        route = pick_backend(backend, devices.pop(), 2, knn_max_tree_dim("chebyshev"))
+        (brute if route == "brute" else one_d).extend(range(len(pairs)))
+        pairs_left: list[tuple[int, int]] = []
+    else:
+        pairs_left = pairs
+    for p, (a, b) in enumerate(pairs_left):
         key = (prepared[a].device, prepared[a].shape[1] + prepared[b].shape[1])
         if key not in routes:
             routes[key] = pick_backend(backend, key[0], key[1], knn_max_tree_dim("chebyshev"))
