@@ -70,15 +70,16 @@ def test_sparse_and_dense_matrices_and_layers_give_the_same_network() -> None:
     assert ea.equals(eb)
 
 
-@pytest.mark.parametrize("block", [8, 256])
+@pytest.mark.parametrize(("block", "scored"), [(8, 5), (256, 32)])
 def test_the_network_is_pairwise_mi_top_k_of_the_normal_scores(
-    monkeypatch: pytest.MonkeyPatch, block: int
+    monkeypatch: pytest.MonkeyPatch, block: int, scored: int
 ) -> None:
-    """Tile by tile (three blocks, one short; or one block) the network is the top K that
-    pairwise_mi keeps of the whole matrix of normal scores, to the last bit."""
+    """Tile by tile (three blocks, one short, each ranked a few genes at a time; or one block) the
+    network is the top K that pairwise_mi keeps of the whole matrix of normal scores, to the last bit."""
     x = _counts(3, cells=150, n_genes=21)
     adata = _adata(x)
     monkeypatch.setattr(genes, "BLOCK", block)
+    monkeypatch.setattr(genes, "SCORED_COLUMNS", scored)
     edges = genes.mi_network(adata, top_k=5, seed=4)
     scores = normal_scores(torch.from_numpy(x), seed=4)  # every gene at once
     whole = ibf.pairwise_mi(scores, top_k=5, seed=4)

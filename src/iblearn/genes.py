@@ -46,6 +46,8 @@ __all__ = ["BLOCK", "mi_network"]
 
 #: Genes a block: two are dense at a time.
 BLOCK = 256
+#: Genes ranked at once as a block is read.
+SCORED_COLUMNS = 32
 
 
 def mi_network(
@@ -136,11 +138,16 @@ def _scored_columns(matrix: Any, seed: int) -> Columns:
     ``(seed, gene)`` (:func:`~iblearn.functional.knn.pairwise_stream.normal_scores`)."""
 
     def read(columns: np.ndarray) -> torch.Tensor:
-        block = matrix[:, columns]
-        values = np.asarray(block.toarray() if hasattr(block, "toarray") else block, dtype=np.float64)
-        if not np.isfinite(values).all():
-            raise ValueError("adata: the matrix holds NaN or Inf")
-        return normal_scores(torch.from_numpy(values), seed, columns)
+        out = torch.empty((matrix.shape[0], len(columns)), dtype=torch.float64)
+        # A few columns dense at a time: ranking holds several arrays of the columns' size.
+        for start in range(0, len(columns), SCORED_COLUMNS):
+            some = columns[start : start + SCORED_COLUMNS]
+            block = matrix[:, some]
+            values = np.asarray(block.toarray() if hasattr(block, "toarray") else block, dtype=np.float64)
+            if not np.isfinite(values).all():
+                raise ValueError("adata: the matrix holds NaN or Inf")
+            out[:, start : start + len(some)] = normal_scores(torch.from_numpy(values), seed, some)
+        return out
 
     return Columns((int(matrix.shape[0]), int(matrix.shape[1])), read, ())
 
