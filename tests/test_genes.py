@@ -9,6 +9,7 @@ import torch
 
 from iblearn import functional as ibf
 from iblearn import genes
+from iblearn.functional.knn.pairwise_stream import normal_scores
 
 ad = pytest.importorskip("anndata")
 sparse = pytest.importorskip("scipy.sparse")
@@ -69,18 +70,27 @@ def test_sparse_and_dense_matrices_and_layers_give_the_same_network() -> None:
     assert ea.equals(eb)
 
 
-def test_blocks_merge_to_the_whole_matrix_top_k(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("block", "scored"), [(8, 5), (256, 32)])
+def test_the_network_is_pairwise_mi_top_k_of_the_normal_scores(
+    monkeypatch: pytest.MonkeyPatch, block: int, scored: int
+) -> None:
+    """Tile by tile (three blocks, one short, each ranked a few genes at a time; or one block) the
+    network is the top K that pairwise_mi keeps of the whole matrix of normal scores, to the last bit."""
     x = _counts(3, cells=150, n_genes=21)
     adata = _adata(x)
-    monkeypatch.setattr(genes, "BLOCK", 8)  # three blocks, one short
-    genes.mi_network(adata, top_k=5, seed=4)
-    scores = genes._scores(adata.X.tocsc(), 0, 21, 4)  # every gene at once
-    whole = ibf.pairwise_mi(torch.from_numpy(scores), top_k=5, ties="raise")
+    monkeypatch.setattr(genes, "BLOCK", block)
+    monkeypatch.setattr(genes, "SCORED_COLUMNS", scored)
+    edges = genes.mi_network(adata, top_k=5, seed=4)
+    scores = normal_scores(torch.from_numpy(x), seed=4)  # every gene at once
+    whole = ibf.pairwise_mi(scores, top_k=5, seed=4)
     expected = np.zeros((21, 21))
     for i in range(21):
         expected[i, whole.indices[i].numpy()] = whole.values[i].numpy()
     expected = np.maximum(expected, expected.T)
-    np.testing.assert_allclose(adata.varp["mi"].toarray(), expected, atol=1e-12)
+    assert np.array_equal(adata.varp["mi"].toarray(), expected)
+    rows = np.arange(21)[:, None].repeat(5, axis=1)
+    pairs = {(min(a, b), max(a, b)) for a, b in zip(rows.ravel(), whole.indices.numpy().ravel(), strict=True)}
+    assert len(edges) == len(pairs)
 
 
 def test_fdr_adds_p_values_and_keeps_the_planted_pairs() -> None:

@@ -2,17 +2,18 @@
 by the KSG estimate (Kraskov et al. 2004), stored as a sparse symmetric matrix in ``adata.varp`` and
 returned as a table of edges.
 
-How the matrix is read. The cells x genes matrix (``.X`` or a layer, sparse or dense) is read in blocks
-of :data:`BLOCK` genes: for each pair of blocks only those two are dense at a time (cells x 2
-:data:`BLOCK` float64), so a sparse matrix is never densified whole and the gene x gene matrix never
-exists (memory O(genes K + cells x 2 BLOCK)). Each gene's values go to their normal scores
-``Phi^-1(rank / (N + 1))``, the ties (the zeros of counts) broken at random from ``(seed, gene)``
-and the scores jittered from it as KSG jitters ties:
-a monotone map of each gene, which leaves the MI of continuous values unchanged, and a gene's scores
-are the same in every block pair, so each pair's value is what
-:func:`iblearn.functional.pairwise_mi` gives on the whole matrix of scores. The pairs of a block pair
-go to :func:`iblearn.functional.ksg_mi_pairs` in one call, and each gene's top K is merged block by
-block.
+How the matrix is read. The genes go to the streamed all-pairs estimate that
+:func:`iblearn.functional.pairwise_mi` runs with ``top_k``
+(:mod:`iblearn.functional.knn.pairwise_stream`), in tiles of :data:`BLOCK` x :data:`BLOCK` genes:
+for each tile only its two blocks of columns are dense (cells x 2 :data:`BLOCK` float64), so a sparse
+matrix is never densified whole and the gene x gene matrix never exists (memory O(genes K + cells x 2
+:data:`BLOCK`)). As a tile's columns are read, each gene's values go to their normal scores
+``Phi^-1(rank / (N + 1))``, the ties (the zeros of counts) ranked in an order drawn at random from
+``(seed, gene)`` (:func:`~iblearn.functional.knn.pairwise_stream.normal_scores`): a monotone map of
+each gene, which leaves the MI of continuous values unchanged. A gene's scores, and the jitter KSG
+adds to them (from ``seed`` plus the gene's index), are the same in every tile, so the network is what
+:func:`iblearn.functional.pairwise_mi` with ``top_k`` gives on the whole matrix of scores, to the last
+bit, and each gene's top K is merged tile by tile.
 
 Counts are used as they are: the normal scores depend on the order of a gene's values only, so a
 log transform (``sc.pp.log1p``) or a per-cell normalization that keeps each gene's order within cells
@@ -28,16 +29,25 @@ from typing import Any
 import numpy as np
 import torch
 
-from iblearn import functional as ibf
 from iblearn.estimation.libraries import anndata_matrix
-from iblearn.functional.knn.ksg import JITTER
-from iblearn.functional.knn.pairwise_edges import bh_kept, merge_top_k
-from iblearn.functional.knn.pairwise_stream import ksg_null, null_draws, null_moments, null_tail
+from iblearn.functional.knn.options import KNNOptions
+from iblearn.functional.knn.pairwise_edges import bh_kept
+from iblearn.functional.knn.pairwise_stream import (
+    Columns,
+    ksg_null,
+    normal_scores,
+    null_draws,
+    null_moments,
+    null_tail,
+    streamed_pairwise_mi,
+)
 
 __all__ = ["BLOCK", "mi_network"]
 
 #: Genes a block: two are dense at a time.
 BLOCK = 256
+#: Genes ranked at once as a block is read.
+SCORED_COLUMNS = 32
 
 
 def mi_network(
@@ -64,7 +74,7 @@ def mi_network(
             permutation null of KSG on normal scores, as :func:`iblearn.functional.pairwise_mi` with
             ``fdr`` draws it) and only those Benjamini-Hochberg keeps at q over all genes (genes - 1)
             / 2 pairs stay (a pair outside every gene's top K is judged not kept). None: no p-values.
-        seed: seeds the order of tied values and the null.
+        seed: seeds the order of tied values, KSG's jitter and the null.
         k: neighbours of the KSG estimate.
 
     Returns:
@@ -93,8 +103,10 @@ def mi_network(
         raise ValueError(f"top_k: expected an integer in [1, {p - 1}] (the genes less one), got {top_k!r}")
     if fdr is not None and not 0 < fdr < 1:
         raise ValueError(f"fdr: expected a level in (0, 1), got {fdr!r}")
-    best_v, best_i = _top_partners(matrix, int(top_k), seed, k)
-    i, j, v = _edges(best_v, best_i)
+    top = streamed_pairwise_mi(
+        _scored_columns(matrix, seed), k, 1, KNNOptions(seed=seed), "top_k", int(top_k), tile=BLOCK
+    )
+    i, j, v = _edges(top.values.numpy(), np.asarray(top.indices))
     p_values = None
     if fdr is not None:
         pairs = p * (p - 1) // 2
@@ -120,69 +132,24 @@ def _matrix(adata: Any, layer: str | None) -> tuple[Any, list[str]]:
     return matrix, [str(g) for g in adata.var_names]
 
 
-def _scores(matrix: Any, start: int, stop: int, seed: int) -> np.ndarray:
-    """Genes ``start..stop`` as ``(cells, genes)`` float64 normal scores, ties broken at random from
-    ``(seed, gene)``: the only dense part of the matrix."""
-    block = matrix[:, start:stop]
-    values = np.asarray(block.toarray() if hasattr(block, "toarray") else block, dtype=np.float64)
-    if not np.isfinite(values).all():
-        raise ValueError("adata: the matrix holds NaN or Inf")
-    n = values.shape[0]
-    draws = [np.random.default_rng([seed, g]) for g in range(start, stop)]
-    keys = np.stack([g.random(n) for g in draws], axis=1)
-    order = np.lexsort((keys, values), axis=0)
-    ranks = np.empty_like(values)
-    np.put_along_axis(ranks, order, np.arange(1.0, n + 1.0)[:, None], axis=0)
-    scores = torch.special.ndtri(torch.from_numpy(ranks / (n + 1))).numpy()
-    # Scores on a grid tie in distance; KSG's jitter breaks such ties, here from the gene's own draws,
-    # so that a gene is the same column in every block pair.
-    return scores + JITTER * np.stack([g.standard_normal(n) for g in draws], axis=1)
+def _scored_columns(matrix: Any, seed: int) -> Columns:
+    """The matrix as :class:`~iblearn.functional.knn.pairwise_stream.Columns` of normal scores: the
+    columns asked for made dense (float64), checked, and ranked with ties in an order drawn from
+    ``(seed, gene)`` (:func:`~iblearn.functional.knn.pairwise_stream.normal_scores`)."""
 
+    def read(columns: np.ndarray) -> torch.Tensor:
+        out = torch.empty((matrix.shape[0], len(columns)), dtype=torch.float64)
+        # A few columns dense at a time: ranking holds several arrays of the columns' size.
+        for start in range(0, len(columns), SCORED_COLUMNS):
+            some = columns[start : start + SCORED_COLUMNS]
+            block = matrix[:, some]
+            values = np.asarray(block.toarray() if hasattr(block, "toarray") else block, dtype=np.float64)
+            if not np.isfinite(values).all():
+                raise ValueError("adata: the matrix holds NaN or Inf")
+            out[:, start : start + len(some)] = normal_scores(torch.from_numpy(values), seed, some)
+        return out
 
-def _top_partners(matrix: Any, top_k: int, seed: int, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each gene's ``top_k`` largest MI values and their genes, ``(P, K)``, merged block pair by block
-    pair."""
-    p = matrix.shape[1]
-    best_v = np.full((p, top_k), -np.inf)
-    best_i = np.full((p, top_k), -1, dtype=np.int64)
-    starts = list(range(0, p, BLOCK))
-    for a0 in starts:
-        a1 = min(a0 + BLOCK, p)
-        left = _scores(matrix, a0, a1, seed)
-        for b0 in starts[starts.index(a0) :]:
-            b1 = min(b0 + BLOCK, p)
-            same = a0 == b0
-            right = left if same else _scores(matrix, b0, b1, seed)
-            tile = _tile(left, right, same, k)
-            for rows, values, first in ((slice(a0, a1), tile, b0), (slice(b0, b1), tile.T, a0)):
-                columns = np.broadcast_to(first + np.arange(values.shape[1]), values.shape)
-                best_v[rows], best_i[rows] = merge_top_k(
-                    np.concatenate([best_v[rows], values], axis=1),
-                    np.concatenate([best_i[rows], columns], axis=1),
-                    top_k,
-                )
-                if same:
-                    break
-    return best_v, best_i
-
-
-def _tile(left: np.ndarray, right: np.ndarray, same: bool, k: int) -> np.ndarray:
-    """``(a, b)`` KSG MI between the columns of ``left`` and ``right`` (-inf where no pair: a gene
-    with itself), one :func:`~iblearn.functional.ksg_mi_pairs` call."""
-    na, nb = left.shape[1], right.shape[1]
-    columns = [torch.from_numpy(np.ascontiguousarray(c)) for c in left.T]
-    if same:
-        ii, jj = np.triu_indices(na, 1)
-    else:
-        columns += [torch.from_numpy(np.ascontiguousarray(c)) for c in right.T]
-        ii, jj = np.divmod(np.arange(na * nb), nb)
-    pairs = list(zip(ii.tolist(), (jj if same else na + jj).tolist(), strict=True))
-    values = ibf.ksg_mi_pairs(columns, pairs, k, ties="raise").numpy()  # jittered by _scores
-    tile = np.full((na, nb), -np.inf)
-    tile[ii, jj] = values
-    if same:
-        tile[jj, ii] = values
-    return tile
+    return Columns((int(matrix.shape[0]), int(matrix.shape[1])), read, ())
 
 
 def _edges(best_v: np.ndarray, best_i: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
