@@ -116,3 +116,13 @@ def test_bad_input_names_the_argument() -> None:
             genes.mi_network(adata, **kwargs)
     with pytest.raises(ValueError, match=r"^adata:"):
         genes.mi_network(np.zeros((40, 6)))
+
+
+def test_cells_in_time_order_are_warned_of_by_mi_network_and_its_argument() -> None:
+    t = np.arange(400)
+    x = np.stack([np.sin(t / 40 + i) for i in range(6)], axis=1)
+    x += 0.01 * np.random.default_rng(0).standard_normal(x.shape)
+    with pytest.warns(UserWarning, match=r"^mi_network: .*adata\.X\[:, :3\]") as caught:
+        genes.mi_network(_adata(x), top_k=2)
+    ours = [w for w in caught if str(w.message).startswith("mi_network:")]
+    assert ours[0].filename == __file__  # points at the caller's line

@@ -104,7 +104,14 @@ def mi_network(
     if fdr is not None and not 0 < fdr < 1:
         raise ValueError(f"fdr: expected a level in (0, 1), got {fdr!r}")
     top = streamed_pairwise_mi(
-        _scored_columns(matrix, seed), k, 1, KNNOptions(seed=seed), "top_k", int(top_k), tile=BLOCK
+        _scored_columns(matrix, seed),
+        k,
+        1,
+        KNNOptions(seed=seed),
+        "top_k",
+        int(top_k),
+        tile=BLOCK,
+        caller=("mi_network", "adata.X"),
     )
     i, j, v = _edges(top.values.numpy(), np.asarray(top.indices))
     p_values = None

@@ -350,11 +350,13 @@ def streamed_pairwise_mi(
     progress: Progress = False,
     tile: int = STREAM_TILE,
     n_permutations: int | None = None,
+    caller: tuple[str, str] = ("pairwise_mi", "x"),
 ) -> PairwiseEdges:
     """:func:`~iblearn.functional.pairwise_mi`'s sparse forms on checked ``(N, P)`` samples ``x``, or
     on :class:`Columns` read a tile's columns at a time (the same values; memory one tile's columns):
     ``mode`` ``"top_k"`` (``parameter`` K), ``"threshold"`` (edges above ``parameter`` nats) or ``"fdr"``
-    (level ``parameter``); see the module's notes."""
+    (level ``parameter``); see the module's notes. ``caller``: the public function and its argument
+    that a warning names."""
     V.ksg_variant(variant)
     check_n_jobs(n_jobs)
     n, p = x.shape
@@ -363,7 +365,7 @@ def streamed_pairwise_mi(
     tile, n_permutations = V.positive_int(tile, "tile"), V.positive_int(n_permutations, "n_permutations")
     if isinstance(x, Tensor):
         x = x.detach().to(torch.float64)
-    _warn_if_series(x.read if isinstance(x, Columns) else _reader(x), p)
+    _warn_if_series(x.read if isinstance(x, Columns) else _reader(x), p, caller)
     k = V.neighbours(k, n)
     settings: dict[str, Any] = {"mode": mode, mode: parameter, "k": k, "variant": variant, "tile": tile}
     settings.update(seed=opts.seed, standardize=opts.standardize, ties=opts.ties)
@@ -402,16 +404,17 @@ def _reader(x: Tensor) -> Callable[[NDArray[np.int64]], Tensor]:
     return lambda columns: x[:, torch.from_numpy(columns).to(x.device)]
 
 
-def _warn_if_series(read: Callable[[NDArray[np.int64]], Tensor], p: int) -> None:
+def _warn_if_series(read: Callable[[NDArray[np.int64]], Tensor], p: int, caller: tuple[str, str]) -> None:
     """A warning where the rows look like successive samples of series
     (:func:`~iblearn.functional.serial.ordered_rows`, on the two halves of the ``p`` columns, of which
     it reads only the few ``read`` gives it): every pair estimate and the FDR null take the rows as
     independent draws, and two slowly varying series read as dependent where they are not."""
     half = (p + 1) // 2
     parts = [read(measured_columns(half)), read(half + measured_columns(p - half))]
-    why = ordered_rows(parts, [f"x[:, :{half}]", f"x[:, {half}:]"])
+    function, arg = caller
+    why = ordered_rows(parts, [f"{arg}[:, :{half}]", f"{arg}[:, {half}:]"])
     if why is not None:
-        warnings.warn(f"pairwise_mi: {why}", UserWarning, stacklevel=4)
+        warnings.warn(f"{function}: {why}", UserWarning, stacklevel=4)
 
 
 def _top_k(
