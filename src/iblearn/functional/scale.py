@@ -17,13 +17,15 @@ from torch import Tensor
 
 def power_of_two_scale(t: Tensor, dim: int | None = None) -> Tensor:
     """The power of two at or below the largest magnitude of ``t`` (over ``dim``, or over everything),
-    1 where that magnitude is 0; float64, on ``t``'s device, detached. Dividing by it is exact."""
+    1 where that magnitude is 0; float64, on ``t``'s device, detached. Dividing by it is exact. Never
+    leaves the device (a step of a differentiable estimator on a GPU reads nothing back for it)."""
     t = t.detach()
-    return power_of_two_at_most(t.abs().amax() if dim is None else t.abs().amax(dim=dim))
+    return power_of_two_bits(t.abs().amax() if dim is None else t.abs().amax(dim=dim))
 
 
 def power_of_two_at_most(top: Tensor) -> Tensor:
-    """:func:`power_of_two_scale` of values whose largest magnitudes are ``top`` (elementwise)."""
+    """:func:`power_of_two_scale` of values whose largest magnitudes are ``top`` (elementwise); on the
+    CPU through numpy (kNN's sample preparation, host code already), elsewhere :func:`power_of_two_bits`."""
     if top.device.type == "cpu":  # the same powers by ldexp, exact down to 2^-1074, in fewer operations
         value = top.detach().to(torch.float64).numpy()
         _, exp = np.frexp(value)
