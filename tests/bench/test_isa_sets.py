@@ -24,7 +24,8 @@ def test_a_child_runs_the_set_it_is_given():
     if not sets:
         pytest.skip("the compiled kernel was not built")
     ask = "from iblearn.functional.knn import kernel_isa; print(kernel_isa())"
-    assert [script.under_isa(isa, ["-c", ask]).stdout.strip() for isa in sets] == sets
+    narrowest = sets[0]  # one child, a set other than this CPU's default wherever there are two
+    assert script.under_isa(narrowest, ["-c", ask]).stdout.strip() == narrowest
 
 
 def test_the_table_gives_each_set_its_row_and_verdict():

@@ -136,6 +136,9 @@ def worker(rank: int) -> dict[str, Any]:
     return results
 
 
+# Two ranks are two processes that import torch: several seconds of CPU; the neural estimators'
+# two-rank test (tests/estimators/test_neural_ddp.py) keeps the shared DDP path in the default suite.
+@pytest.mark.slow
 def test_two_ranks_equal_one_process_on_the_union_of_their_graphs_and_batches(tmp_path):
     ranks = on_two_ranks(worker, tmp_path)
     for name in ("gmi", "dgi"):

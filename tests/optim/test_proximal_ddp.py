@@ -3,6 +3,7 @@ concatenated batch: f and g each in their own DDP wrapper, for both orders and e
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
@@ -60,6 +61,9 @@ def worker(rank: int) -> dict[str, list[torch.Tensor]]:
     return results
 
 
+# Two ranks are two processes that import torch: several seconds of CPU; the neural estimators'
+# two-rank test (tests/estimators/test_neural_ddp.py) keeps the shared DDP path in the default suite.
+@pytest.mark.slow
 def test_two_ranks_equal_one_process_on_the_concatenated_batch(tmp_path):
     distributed = on_two_ranks(worker, tmp_path)[0]
     x, y = data()

@@ -75,7 +75,7 @@ def test_d_zero_is_the_dirichlet_process_posterior_mean():
     assert pitman_yor_posterior_moments(counts, 0.0, alpha)[0] == pytest.approx(dp, abs=1e-12)
 
 
-@pytest.mark.parametrize("d, alpha", [(0.0, 2.0), (0.3, 1.2), (0.6, 0.1)])
+@pytest.mark.parametrize("d, alpha", [(0.0, 2.0), (0.3, 1.2), pytest.param(0.6, 0.1, marks=pytest.mark.slow)])
 def test_posterior_moments_match_an_integral_over_the_simplex(d, alpha):
     # Counts (3, 1): (p_1, p_2, p_*) ~ Dirichlet(3 - d, 1 - d, alpha + 2 d), and the mass p_* spread as a
     # PY(d, alpha + 2 d) law whose entropy R is independent of the weights, with its prior moments:
