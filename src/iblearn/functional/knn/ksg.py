@@ -213,12 +213,10 @@ def _cpu_noise(seed: int, shape: tuple[int, ...]) -> Tensor:
     return torch.randn(shape, generator=gen, dtype=torch.float64)
 
 
-@functools.lru_cache(maxsize=8)
 def _noise(seed: int, n: int) -> NDArray[np.float64]:
-    """The jitter's standard normal noise ``(n, 1)`` of ``seed`` (torch's generator), drawn once for
-    the many columns of one length made ready with one seed (network inference's candidates)."""
-    gen = torch.Generator().manual_seed(seed)
-    noise = torch.randn((n, 1), generator=gen, dtype=torch.float64).numpy()
+    """:func:`_cpu_noise` ``(n, 1)`` as a read-only array: drawn once for the many columns of one length
+    made ready with one seed (network inference's candidates)."""
+    noise = _cpu_noise(seed, (n, 1)).numpy()
     noise.flags.writeable = False
     return noise
 
