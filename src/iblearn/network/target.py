@@ -187,8 +187,8 @@ class _Search:
         size = 8 * self.st.n_permutations * self.emb.values.shape[0]
         keep = self.st.surrogates in RENEWED and (len(self.plans) + 1) * size <= KEPT_BYTES
         kinds = tuple(self.st.kind(p) for p in processes or (var[0],))
-        kind = kinds[0] if len(set(kinds)) == 1 else self.st.surrogates
-        columns = kinds if len(set(kinds)) > 1 else ()
+        mixed = len(set(kinds)) > 1
+        kind, columns = (self.st.surrogates, kinds) if mixed else (kinds[0], ())
         plan = surrogates(self.emb.segments, self.st.n_permutations, kind, key, keep, columns)
         if keep:
             self.plans[(step, var)] = plan
@@ -302,7 +302,7 @@ class _Search:
         """CMI of ``c`` given ``cond`` and its p-value against all its surrogates (:meth:`surr`)."""
         value = self.eng.value(cond, c)
         nulls = self.eng.surrogates(cond, c, self.surr(step, var, processes))
-        return value, (int((nulls >= value).sum()) + 1) / (len(nulls) + 1)
+        return value, inference.count_p_value(int((nulls >= value).sum()), len(nulls))
 
 
 def infer_target(emb: Embedded, j: int, st: Settings, device: str | None = None) -> TargetResult:
