@@ -133,10 +133,10 @@ def _beta_numpy(
         last, i = value, i + 3
         if not going:
             break
-        if i >= iterate_np.DRIFT_START and mark >= 0 and i - mark >= iterate_np.DRIFT_EVERY:
+        if iterate_np.drift_due(i, mark):
             q, log_q, last = iterate_np.drift(p, pyx, (q, log_q), hist, b, alpha, last)
             cap, i, mark = np.full(1, np.inf), i + 3, -1
-        if i >= iterate_np.DRIFT_START and mark < 0:
+        if iterate_np.drift_marks(i, mark):
             hist, mark = log_q.copy(), i
         if i >= until and i < max_iter:
             merged = _compact(p, q[0])

@@ -177,18 +177,13 @@ def iterate(
         last[active] = value
         active, i = active[going], i + 3
         # the jumps along a slow run's drift, on iterate_np.drift's steps
-        if (
-            i >= iterate_np.DRIFT_START
-            and mark >= 0
-            and i - mark >= iterate_np.DRIFT_EVERY
-            and len(active) > 0
-        ):
+        if iterate_np.drift_due(i, mark) and len(active) > 0:
             q[active], last[active] = drift(
                 p, pyx, q[active], hist[active], betas[active], alpha, last[active]
             )
             cap[active] = math.inf if bounded else cap[active]
             i, mark = i + 3, -1
-        if i >= iterate_np.DRIFT_START and mark < 0:
+        if iterate_np.drift_marks(i, mark):
             hist, mark = torch.log(q.clamp_min(_TINY)), i
     return q
 

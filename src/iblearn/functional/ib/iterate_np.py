@@ -31,6 +31,17 @@ DRIFT_EVERY = 9
 DRIFT_MAX = 128.0
 
 
+def drift_due(i: int, mark: int) -> bool:
+    """Whether a run at step ``i`` tries its jump along the drift (:func:`drift`) since the step ``mark``
+    its log q was kept at (-1: none kept since the last try), the schedule of ``_iterate.c``."""
+    return i >= DRIFT_START and mark >= 0 and i - mark >= DRIFT_EVERY
+
+
+def drift_marks(i: int, mark: int) -> bool:
+    """Whether a run at step ``i`` keeps its log q as the drift's origin (none kept since the last try)."""
+    return i >= DRIFT_START and mark < 0
+
+
 def lagrangian(
     p: np.ndarray, q: np.ndarray, betas: np.ndarray, alpha: float, log_q: np.ndarray | None = None
 ) -> np.ndarray:
@@ -116,12 +127,12 @@ def iterate(
         last[active] = value
         active, i = active[going], i + 3
         # every run of the batch started together: the drift's tries fall on the same steps for all
-        if i >= DRIFT_START and mark >= 0 and i - mark >= DRIFT_EVERY and len(active) > 0:
+        if drift_due(i, mark) and len(active) > 0:
             a = active
             q[a], log_q[a], last[a] = drift(p, pyx, (q[a], log_q[a]), hist[a], betas[a], alpha, last[a])
             cap[a] = np.inf if bounded else cap[a]
             i, mark = i + 3, -1
-        if i >= DRIFT_START and mark < 0:
+        if drift_marks(i, mark):
             hist, mark = log_q.copy(), i
     return q
 
