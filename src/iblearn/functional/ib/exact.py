@@ -95,8 +95,8 @@ Search = Literal["combined", "thorough", "anneal"]
 #: Joint probability tables must sum to 1 within this.
 SUM_TOLERANCE = 1e-6
 #: The largest |X| (after merging the x with equal p(y|x)) :func:`dib_exhaustive` enumerates by
-#: default. Measured on one CPU thread with |Y| = 4: B(11) = 678,570 set partitions in 0.5 s,
-#: B(12) = 4,213,597 in 2.3 s; each further x multiplies the count by about 5 (B(13) = 27,644,437).
+#: default: B(12) = 4,213,597 set partitions, seconds on one thread (docs/guide/exact-ib.md), and each
+#: further x multiplies the count by about 5 (B(13) = 27,644,437).
 MAX_EXHAUSTIVE = 12
 _TINY = 1e-300
 #: Up to this many encoder entries (betas x |X| x |T|) a batch is small: one torch thread runs it faster
