@@ -241,6 +241,15 @@ def positive(value: float, name: str) -> float:
     return as_float
 
 
+def nonnegative(value: Any, name: str) -> float:
+    """A finite number >= 0, as a float (a bool is not a number here)."""
+    if isinstance(value, bool) or not (
+        isinstance(value, int | float) and math.isfinite(value) and value >= 0
+    ):
+        raise ValueError(f"{name}: must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
 def real_number(value: Any, name: str) -> float:
     """A real number as a float: Python's, numpy's (``np.float32(2.5)``, ``np.int64(2)``) or a 0-d real
     tensor's (``torch.tensor(2.0)``); not a bool, a complex number or a string. NaN and infinities

@@ -67,14 +67,6 @@ def module(value: Any, name: str) -> nn.Module:
     return value
 
 
-def noise(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not (
-        isinstance(value, int | float) and math.isfinite(value) and value >= 0
-    ):
-        raise ValueError(f"{name}: must be a finite number >= 0, got {value!r}")
-    return float(value)
-
-
 class AAMINE(MINE):
     """I(X; subnet(X) + eps), eps ~ N(0, noise_std^2 I), estimated by MINE with an architecture-aware
     critic. Called with x alone: ``AAMINE(subnet, 0.1).fit(x)(x)``.
@@ -107,7 +99,7 @@ class AAMINE(MINE):
     subnet: nn.Module
 
     setting_checks: ClassVar[Mapping[str, SettingCheck]] = {
-        "noise_std": noise,
+        "noise_std": V.nonnegative,
         "architecture_aware": V.flag,
     }
 

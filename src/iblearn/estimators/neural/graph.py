@@ -101,14 +101,6 @@ class BilinearCritic(nn.Module):
         return (a * self.weight(b)).sum(dim=1)
 
 
-def weight(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not (
-        isinstance(value, int | float) and math.isfinite(value) and value >= 0
-    ):
-        raise ValueError(f"{name}: must be a finite number >= 0, got {value!r}")
-    return float(value)
-
-
 def encoder_call(value: Any, name: str) -> Callable[[Tensor, Tensor], Tensor]:
     if not callable(value):
         raise ValueError(f"{name}: expected a callable encoder(x, edge_index) -> h")
@@ -216,7 +208,7 @@ class GMI(_GraphEstimator):
 
     name = "gmi"
 
-    setting_checks: ClassVar[Mapping[str, SettingCheck]] = {"tmi_weight": weight}
+    setting_checks: ClassVar[Mapping[str, SettingCheck]] = {"tmi_weight": V.nonnegative}
 
     def __init__(
         self,
