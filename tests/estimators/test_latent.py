@@ -113,6 +113,24 @@ def test_mienf_is_the_canonical_pmi_of_its_latents(fitted, data):
     assert float(bits(x[2000:], y[2000:])) == pytest.approx(value / 0.6931471805599453, rel=1e-6)
 
 
+def test_mienf_with_a_weight_average_reads_its_latents_and_base_from_the_average(data):
+    """With ``average`` set the estimate is the averaged flows' and base's: the latents, the pointwise
+    values and the closed form must read the same networks, not the live ones."""
+    x, y = data
+    est = MIENF(3, 3, hidden=(16,), transforms=1, lr=3e-3, average=0.5, seed=0)
+    est.fit(x[:500], y[:500], steps=30)
+    xv, yv = x[2000:2300], y[2000:2300]
+    value = float(est(xv, yv))
+    assert float(est.pointwise(xv, yv).mean()) == pytest.approx(value, abs=1e-6)
+    with est.reporting():
+        averaged = est.scorer
+    xi, eta = est.latents(xv, yv)
+    pmi = canonical_gaussian_pmi(xi, eta, averaged.rho.detach())
+    assert float(pmi.mean()) == pytest.approx(value, abs=1e-6)
+    expected = -0.5 * float(torch.log1p(-(averaged.rho.detach().double() ** 2)).sum())
+    assert float(est.closed_form()) == pytest.approx(expected, rel=1e-5)
+
+
 @pytest.mark.parametrize("name", ["lmi", "mienf"])
 def test_state_dict_and_settings_round_trip(name, data):
     x, y = data

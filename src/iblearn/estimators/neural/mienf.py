@@ -209,9 +209,10 @@ class MIENF(RepresentationEstimator):
         return self.scorer.log_prob(x, y).mean()  # type: ignore[operator]
 
     def latents(self, x: Any, y: Any) -> tuple[Tensor, Tensor]:
-        """The latents ``(xi, eta)`` of the rows, by the flows that report (no gradient)."""
+        """The latents ``(xi, eta)`` of the rows, by the flows that report (the weight average's where
+        ``average`` is set; no gradient)."""
         xt, yt = self._inputs(x, y)
-        with torch.no_grad():
+        with self.reporting(), torch.no_grad():
             parts = self._in_batches(self.scorer, xt, yt)
         xi, eta = (torch.cat(part) for part in zip(*parts, strict=True))
         return xi, eta
@@ -232,11 +233,12 @@ class MIENF(RepresentationEstimator):
         """The base's pointwise MI of each row's latents, ``(N,)`` (in ``base``), whose mean is the
         estimate (:func:`~iblearn.functional.canonical_gaussian_pmi`)."""
         xt, yt = self._inputs(x, y)
-        with torch.no_grad():
+        with self.reporting(), torch.no_grad():
             return self._pmi(xt, yt) / math.log(self.base)
 
     def closed_form(self) -> Tensor:
-        """``-1/2 sum_j log(1 - rho_j^2)`` of the trained base (in ``base``): the MI where the flows made
-        the latents exactly the canonical Gaussian (:func:`~iblearn.functional.canonical_gaussian_mi`)."""
-        with torch.no_grad():
-            return canonical_gaussian_mi(self.critic.rho) / math.log(self.base)  # type: ignore[union-attr]
+        """``-1/2 sum_j log(1 - rho_j^2)`` of the trained base (in ``base``; the weight average's where
+        ``average`` is set, as the estimate): the MI where the flows made the latents exactly the canonical
+        Gaussian (:func:`~iblearn.functional.canonical_gaussian_mi`)."""
+        with self.reporting(), torch.no_grad():
+            return canonical_gaussian_mi(self.scorer.rho) / math.log(self.base)  # type: ignore[union-attr]
