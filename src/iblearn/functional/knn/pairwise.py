@@ -11,7 +11,7 @@ one running sum per pair beside them (memory does not grow with the number of pa
 distance in a joint space is the larger of its parts' (KSG's product space), so the counts are exactly
 those of one :func:`~iblearn.functional.ksg_mi` call per pair. Pairs of two single columns on the CPU
 (the all-pairs matrix of a table) go to a kernel of their own (:mod:`iblearn.functional.knn.bivariate`):
-each column is sorted once for all its pairs in a batch, and a batch's pairs are counted in one call by
+each column is sorted once for all its pairs in every batch, and a batch's pairs are counted in one call by
 scans along the sorted columns (a grid search in two dimensions for variant 2), with the same counts as
 the general tree. Other pairs searched by the compiled tree share only the preparation (each tree is
 built on its pair's own joint space). On a GPU
@@ -56,7 +56,7 @@ PAIRS_PER_BATCH = 256
 TILE = 16
 #: Rows from which a tile is TILE a side; below them it grows (up to 4 TILE) as the square root of their
 #: share, so that a batch's work stays about the same as a pair's falls with N (at a few hundred rows
-#: 16 x 16 pairs are milliseconds, and each batch sorts its columns again and pays its own setup).
+#: 16 x 16 pairs are milliseconds, and each batch pays its own setup).
 TILE_ROWS = 10_000
 #: The same where the fused kernel counts (a GPU with Triton): one launch a batch, of up to 64 x 64 pairs,
 #: thousands of programs (a block of rows of a pair each) however few the rows.
