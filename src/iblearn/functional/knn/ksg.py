@@ -198,7 +198,10 @@ def ready_columns(
     std = np.sqrt(np.cumsum(deviation * deviation, axis=1)[:, -1] / a.shape[1])
     done &= std > 0
     n = a.shape[1]
-    noise = _noise(seed, n)[:, 0] if isinstance(seed, int) else np.stack([_noise(s, n)[:, 0] for s in seed])
+    if isinstance(seed, Sequence):
+        noise = np.array([_noise(int(s), n)[:, 0] for s in seed]).reshape(-1, n)
+    else:
+        noise = _noise(int(seed), n)[:, 0]
     a = a / np.where(done, std, 1.0)[:, None] + JITTER * noise
     values = np.sort(a, axis=1)
     done &= ~(values[:, 1:] == values[:, :-1]).any(axis=1)
