@@ -59,3 +59,38 @@ def test_the_power_of_two_by_ldexp_is_the_one_by_its_bits():
     assert by_ldexp[-10] == 1.0  # a zero magnitude: no scale
     one = torch.tensor(3.0, dtype=torch.float32)
     assert power_of_two_at_most(one).shape == () and float(power_of_two_at_most(one)) == 2.0
+
+
+@pytest.mark.parametrize("n", [2, 57, 700])
+def test_columns_prepared_together_are_each_prepared_alone(n):
+    """prepare_samples makes single CPU float64 columns ready together (ready_columns, a seed a column):
+    each is prepare's column alone, bit for bit, at extreme scales and with tied values among them."""
+    from iblearn.functional.knn.ksg import prepare, prepare_samples
+
+    g = torch.Generator().manual_seed(n)
+    t = torch.randn(n, 6, generator=g, dtype=torch.float64) * torch.tensor(
+        [1.0, 1e200, 1e-200, 1.0, 3.0, 1.0], dtype=torch.float64
+    )
+    t[:, 3] = 0.25 + 1e-15 * t[:, 3]  # the same value up to a few of its last bits
+    t[:, 4] = torch.round(t[:, 4])  # tied values
+    named = [(f"x[:, {j}]", t[:, j : j + 1]) for j in range(5)] + [("flat", t[:, 5])]
+    for seeds in (None, [7, 3, 3, 11, 0, 2]):
+        together, _ = prepare_samples(named, 1, standardize=True, ties="jitter", seed=5, seeds=seeds)
+        for j, (name, value) in enumerate(named):
+            alone = prepare(
+                value, name, standardize=True, ties="jitter", seed=5 + j if seeds is None else seeds[j]
+            )
+            assert torch.equal(together[j], alone) and together[j].shape == (n, 1)
+
+
+def test_columns_prepared_together_name_a_bad_column_as_alone():
+    from iblearn.functional.knn.ksg import prepare_samples
+
+    t = torch.randn(40, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    named = [(f"x[:, {j}]", t[:, j : j + 1]) for j in range(3)]
+    t[7, 1] = float("nan")
+    with pytest.raises(ValueError, match=r"x\[:, 1\]: contains NaN or Inf \(first at sample 7\)"):
+        prepare_samples(named, 3, standardize=True, ties="jitter", seed=0)
+    t[7, 1], t[:, 2] = 0.0, 1.5
+    with pytest.raises(ValueError, match=r"x\[:, 2\]: every column is constant"):
+        prepare_samples(named, 3, standardize=True, ties="jitter", seed=0)

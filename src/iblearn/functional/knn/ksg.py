@@ -178,8 +178,11 @@ def ksg_mi_ranked(
 READY_COLUMNS_MAX_N = 32768
 
 
-def ready_columns(a: NDArray[np.float64], seed: int) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
-    """:func:`ready` (standardized, jittered from ``seed``) of each row of ``a`` ``(B, N)`` as one CPU
+def ready_columns(
+    a: NDArray[np.float64], seed: int | Sequence[int]
+) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    """:func:`ready` (standardized, jittered from ``seed``, or from ``seed[b]`` for row b where a seed a
+    row is given) of each row of ``a`` ``(B, N)`` as one CPU
     column, the same bits, for all rows at once: ``(B, N)``, and which rows are done; the others (a
     constant row, a zero spread, rows the jitter leaves tied) need :func:`ready` of their own. The
     steps are :func:`_ready_column`'s on every row: the mean is torch's (its sum of each contiguous row
@@ -194,7 +197,12 @@ def ready_columns(a: NDArray[np.float64], seed: int) -> tuple[NDArray[np.float64
     deviation = a - torch.from_numpy(a).mean(dim=1).numpy()[:, None]
     std = np.sqrt(np.cumsum(deviation * deviation, axis=1)[:, -1] / a.shape[1])
     done &= std > 0
-    a = a / np.where(done, std, 1.0)[:, None] + JITTER * _noise(seed, a.shape[1])[:, 0]
+    n = a.shape[1]
+    if isinstance(seed, Sequence):
+        noise = np.array([_noise(int(s), n)[:, 0] for s in seed]).reshape(-1, n)
+    else:
+        noise = _noise(int(seed), n)[:, 0]
+    a = a / np.where(done, std, 1.0)[:, None] + JITTER * noise
     values = np.sort(a, axis=1)
     done &= ~(values[:, 1:] == values[:, :-1]).any(axis=1)
     return a, done
@@ -302,14 +310,50 @@ def prepare_samples(
     against N: what a KSG estimate on them needs."""
     seed = setting("seed", seed)
     own = [seed + i for i in range(len(samples))] if seeds is None else [setting("seed", s) for s in seeds]
-    out = [
-        prepare(value, name, standardize=standardize, ties=ties, seed=s)
-        for s, (name, value) in zip(own, samples, strict=True)
-    ]
+    together = standardize is True and ties == "jitter" and len(own) == len(samples)
+    out = _ready_together(samples, own) if together else None
+    if out is None:
+        out = [
+            prepare(value, name, standardize=standardize, ties=ties, seed=s)
+            for s, (name, value) in zip(own, samples, strict=True)
+        ]
     named = [(name, t) for (name, _), t in zip(samples, out, strict=True)]
     n = V.same_length(*named)
     V.same_device(*named)
     return out, V.neighbours(k, n)
+
+
+def _ready_together(samples: Sequence[tuple[str, Any]], seeds: list[int]) -> list[Tensor] | None:
+    """:func:`prepare` (standardized, jittered) of each sample, the i-th from ``seeds[i]``, made ready
+    together by :func:`ready_columns` where every sample is a finite CPU float64 column of the same N
+    rows (2 to :data:`READY_COLUMNS_MAX_N`): the same bits, one pass over all of them. A sample it
+    leaves (a constant column, rows the jitter leaves tied) is prepared alone. None where the samples
+    are not such columns: each then goes through :func:`prepare`, which names what is wrong."""
+    values = [value for _, value in samples]
+    n = values[0].shape[0] if values and isinstance(values[0], Tensor) and values[0].ndim else 0
+    if not 2 <= n <= READY_COLUMNS_MAX_N or not all(_cpu_column(v, n) for v in values):
+        return None
+    a = np.stack([v.detach().numpy().reshape(n) for v in values])
+    if not bool(np.isfinite(a).all()):
+        return None
+    ready_rows, done = ready_columns(a, seeds)
+    return [
+        torch.from_numpy(ready_rows[i, :, None])
+        if done[i]
+        else prepare(value, name, standardize=True, ties="jitter", seed=seeds[i])
+        for i, (name, value) in enumerate(samples)
+    ]
+
+
+def _cpu_column(value: Any, n: int) -> bool:
+    """Whether ``value`` is a float64 CPU tensor of ``n`` rows and one column (``(n, 1)`` or ``(n,)``)."""
+    return (
+        isinstance(value, Tensor)
+        and value.device.type == "cpu"
+        and value.dtype == torch.float64
+        and value.shape[0] == n
+        and (value.ndim == 1 or (value.ndim == 2 and value.shape[1] == 1))
+    )
 
 
 def _same_projection(t: Tensor) -> Tensor:

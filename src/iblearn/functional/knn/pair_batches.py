@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from numpy.typing import NDArray
 from torch import Tensor
 
 from iblearn.functional.knn import bivariate, fused
@@ -35,6 +36,33 @@ def used_by(pairs: Sequence[tuple[int, int]]) -> tuple[list[int], list[tuple[int
     used = sorted({i for pair in pairs for i in pair})
     local = {v: j for j, v in enumerate(used)}
     return used, [(local[a], local[b]) for a, b in pairs]
+
+
+def all_bivariate(prepared: Sequence[Tensor], backend: Backend) -> bool:
+    """Whether :func:`batch_mi` gives every pair of these prepared samples to the bivariate kernel:
+    single float64 columns on the CPU, whose joint space ``backend`` does not search by brute force."""
+    route = pick_backend(backend, torch.device("cpu"), 2, knn_max_tree_dim("chebyshev"))
+    return bivariate.usable(prepared) and route != "brute"
+
+
+def sorted_batch_mi(
+    sorted_values: NDArray[np.float64],
+    ranks: NDArray[np.int64],
+    pairs: NDArray[np.int64],
+    k: int,
+    variant: int,
+    backend: Backend,
+) -> Any:
+    """:func:`batch_mi` of single columns on the CPU, sorted once for every batch (rows of
+    :func:`~iblearn.functional.knn.bivariate.sorted_ranks`), ``pairs`` ``(P, 2)`` indices into those
+    rows: the bivariate kernel's values, or where a pair's distances overflow, :func:`batch_mi`'s
+    answer."""
+    values = bivariate.bivariate_mi(sorted_values, ranks, pairs, k, variant)
+    if values is not None:
+        return values
+    columns = np.take_along_axis(sorted_values, ranks, axis=1)  # the prepared columns, exactly
+    listed = [(a, b) for a, b in pairs.tolist()]
+    return batch_mi([torch.from_numpy(c[:, None]) for c in columns], listed, k, variant, backend)
 
 
 def batch_mi(

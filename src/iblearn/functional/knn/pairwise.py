@@ -11,7 +11,7 @@ one running sum per pair beside them (memory does not grow with the number of pa
 distance in a joint space is the larger of its parts' (KSG's product space), so the counts are exactly
 those of one :func:`~iblearn.functional.ksg_mi` call per pair. Pairs of two single columns on the CPU
 (the all-pairs matrix of a table) go to a kernel of their own (:mod:`iblearn.functional.knn.bivariate`):
-each column is sorted once for all its pairs in a batch, and a batch's pairs are counted in one call by
+each column is sorted once for all its pairs in every batch, and a batch's pairs are counted in one call by
 scans along the sorted columns (a grid search in two dimensions for variant 2), with the same counts as
 the general tree. Other pairs searched by the compiled tree share only the preparation (each tree is
 built on its pair's own joint space). On a GPU
@@ -39,11 +39,12 @@ from typing import Any, Unpack
 
 import numpy as np
 import torch
+from numpy.typing import NDArray
 from torch import Tensor
 
 from iblearn import _checks as V
 from iblearn._settings import LEVEL
-from iblearn.functional.knn import fused, pair_batches, pairwise_stream
+from iblearn.functional.knn import bivariate, fused, pair_batches, pairwise_stream
 from iblearn.functional.knn.ksg import prepare_samples
 from iblearn.functional.knn.neighbors import Backend
 from iblearn.functional.knn.options import KNNKeywords, KNNOptions
@@ -55,7 +56,7 @@ PAIRS_PER_BATCH = 256
 TILE = 16
 #: Rows from which a tile is TILE a side; below them it grows (up to 4 TILE) as the square root of their
 #: share, so that a batch's work stays about the same as a pair's falls with N (at a few hundred rows
-#: 16 x 16 pairs are milliseconds, and each batch sorts its columns again and pays its own setup).
+#: 16 x 16 pairs are milliseconds, and each batch pays its own setup).
 TILE_ROWS = 10_000
 #: The same where the fused kernel counts (a GPU with Triton): one launch a batch, of up to 64 x 64 pairs,
 #: thousands of programs (a block of rows of a pair each) however few the rows.
@@ -108,7 +109,7 @@ def ksg_mi_pairs(
     pairs = _checked_pairs(pairs, len(variables))
     named = [(f"variables[{i}]", v) for i, v in enumerate(variables)]
     size = FUSED_PAIRS_PER_BATCH if _fused(variables[0], k, variant, opts.backend) else PAIRS_PER_BATCH
-    batches = [list(range(p, min(p + size, len(pairs)))) for p in range(0, len(pairs), size)]
+    batches = [range(p, min(p + size, len(pairs))) for p in range(0, len(pairs), size)]
     if seeds is not None and len(seeds) != len(variables):
         raise ValueError(f"seeds: expected one a variable ({len(variables)}), got {len(seeds)}")
     run = _Run(n_jobs, progress, checkpoint)
@@ -132,34 +133,40 @@ class _Run:
 
 def _named_pairs_mi(
     named: list[tuple[str, Any]],
-    pairs: list[tuple[int, int]],
+    pairs: Sequence[tuple[int, int]] | NDArray[np.int64],
     k: int,
     variant: int,
     opts: KNNOptions,
-    batches: list[list[int]] | None = None,
+    batches: list[range] | None = None,
     run: _Run = _Run(),
     seeds: Sequence[int] | None = None,
 ) -> Tensor:
     """:func:`ksg_mi_pairs` on samples that come with the names their errors should give, ``batches``
-    of indices into ``pairs`` (one batch if None) run as ``run`` says, jittered from ``seeds``."""
+    (ranges of consecutive indices into ``pairs``; one batch if None) run as ``run`` says, jittered
+    from ``seeds``."""
     V.ksg_variant(variant)
     check_n_jobs(run.n_jobs)
     prepared, k = prepare_samples(
         named, k, standardize=opts.standardize, ties=opts.ties, seed=opts.seed, seeds=seeds
     )
     device = prepared[0].device
-    batches = [list(range(len(pairs)))] if batches is None else batches
-    jobs = []
-    for batch in batches:
-        used, local = pair_batches.used_by([pairs[p] for p in batch])
-        shipped = [prepared[i].numpy() if prepared[i].device.type == "cpu" else prepared[i] for i in used]
-        jobs.append((shipped, local, k, variant, opts.backend))
-    settings = dict(
-        pairs=pairs, k=k, variant=variant, standardize=opts.standardize, ties=opts.ties, seed=opts.seed
-    ) | ({} if seeds is None else {"seeds": list(seeds)})
-    store = store_for(run.checkpoint, [t.cpu() for t in prepared], {**settings, "batches": batches})
+    index = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    batches = [range(len(index))] if batches is None else batches
+    function, jobs = _pair_jobs(prepared, index, batches, k, variant, opts.backend)
+    store = None
+    if run.checkpoint is not None:
+        settings = dict(
+            pairs=index.tolist(),
+            k=k,
+            variant=variant,
+            standardize=opts.standardize,
+            ties=opts.ties,
+            seed=opts.seed,
+        ) | ({} if seeds is None else {"seeds": list(seeds)})
+        key = {**settings, "batches": [list(b) for b in batches]}
+        store = store_for(run.checkpoint, [t.cpu() for t in prepared], key)
     values = map_batches(
-        pair_batches.batch_mi,
+        function,
         jobs,
         run.n_jobs,
         progress=run.progress,
@@ -167,10 +174,41 @@ def _named_pairs_mi(
         store=store,
         what="pairs",
     )
-    out = torch.empty(len(pairs), dtype=torch.float64)
+    out = np.empty(len(index))
     for batch, value in zip(batches, values, strict=True):
-        out[batch] = torch.as_tensor(value, dtype=torch.float64).cpu()
-    return out.to(device)
+        out[batch.start : batch.stop] = torch.as_tensor(value, dtype=torch.float64).cpu().numpy()
+    return torch.from_numpy(out).to(device)
+
+
+def _pair_jobs(
+    prepared: list[Tensor],
+    index: NDArray[np.int64],
+    batches: list[range],
+    k: int,
+    variant: int,
+    backend: Backend,
+) -> tuple[Any, list[tuple[Any, ...]]]:
+    """The function each batch of pairs runs, and its arguments: the variables the batch uses and its
+    pairs as indices into them. Single columns on the CPU are sorted once here for every batch, which
+    takes its rows of them (:func:`~iblearn.functional.knn.pair_batches.sorted_batch_mi`); other
+    variables go as they are, numpy on the CPU (:func:`~iblearn.functional.knn.pair_batches.batch_mi`)."""
+    bivariate_kernel = pair_batches.all_bivariate(prepared, backend)
+    whole = bivariate.sorted_ranks(prepared) if bivariate_kernel else None
+    jobs: list[tuple[Any, ...]] = []
+    for batch in batches:
+        block = index[batch.start : batch.stop]
+        marked = np.zeros(len(prepared), dtype=bool)
+        marked[block] = True
+        used = np.flatnonzero(marked)
+        local = (np.cumsum(marked) - 1)[block]  # each variable's place among those used
+        if whole is not None:
+            jobs.append((whole[0][used], whole[1][used], local, k, variant, backend))
+            continue
+        shipped = [
+            prepared[i].numpy() if prepared[i].device.type == "cpu" else prepared[i] for i in used.tolist()
+        ]
+        jobs.append((shipped, [(a, b) for a, b in local.tolist()], k, variant, backend))
+    return (pair_batches.sorted_batch_mi if whole is not None else pair_batches.batch_mi), jobs
 
 
 def pairwise_mi(
@@ -264,25 +302,28 @@ def cpu_tile(n: int) -> int:
     return int(min(4 * TILE, max(TILE, TILE * math.sqrt(TILE_ROWS / max(n, 1)))))
 
 
-def _tiled_pairs(m: int, tile: int) -> tuple[list[tuple[int, int]], list[list[int]]]:
-    """The pairs ``i < j`` of ``m`` variables, tile by tile of ``tile x tile`` (the upper triangle's
-    tiles, row of tiles by row), and each non-empty tile's indices into them: one batch a tile."""
-    pairs: list[tuple[int, int]] = []
-    batches: list[list[int]] = []
+def _tiled_pairs(m: int, tile: int) -> tuple[NDArray[np.int64], list[range]]:
+    """The pairs ``i < j`` of ``m`` variables as ``(P, 2)`` indices, tile by tile of ``tile x tile`` (the
+    upper triangle's tiles, row of tiles by row; in a tile by i, then j), and each non-empty tile's
+    range of rows of them: one batch a tile."""
+    parts: list[NDArray[np.int64]] = []
+    batches: list[range] = []
+    count = 0
     for a in range(0, m, tile):
         for b in range(a, m, tile):
-            left, right = range(a, min(a + tile, m)), range(b, min(b + tile, m))
-            block = [(i, j) for i in left for j in right if j > i]
-            if block:
-                batches.append(list(range(len(pairs), len(pairs) + len(block))))
-                pairs += block
-    return pairs, batches
+            na, nb = min(a + tile, m) - a, min(b + tile, m) - b
+            i, j = np.triu_indices(na, 1) if a == b else np.divmod(np.arange(na * nb), nb)
+            if len(i):
+                parts.append(np.stack([a + i, b + j], axis=1))
+                batches.append(range(count, count + len(i)))
+                count += len(i)
+    return np.concatenate(parts).astype(np.int64), batches
 
 
-def _symmetric(values: Tensor, pairs: list[tuple[int, int]], m: int) -> Tensor:
+def _symmetric(values: Tensor, pairs: NDArray[np.int64], m: int) -> Tensor:
     """The ``(m, m)`` float64 matrix with ``values`` at each pair and its mirror, NaN on the diagonal."""
     out = torch.full((m, m), float("nan"), dtype=torch.float64, device=values.device)
-    rows, columns = torch.tensor(pairs, device=values.device).T
+    rows, columns = torch.from_numpy(pairs).to(values.device).T
     out[rows, columns] = values
     out[columns, rows] = values
     return out
