@@ -52,7 +52,7 @@ from iblearn._settings import LEVEL, SETTINGS, Interval, Options, setting
 from iblearn._threads import one_thread
 from iblearn.estimation.choose import choose_network
 from iblearn.functional.cmi_surrogates import KSG_K, drop_spare, surrogate_kind
-from iblearn.functional.serial import MIN_BLOCKS, Mixing, mixing
+from iblearn.functional.serial import LONG_MEMORY, MIN_BLOCKS, Mixing, memory_exponent, mixing
 from iblearn.network.embedding import Embedded, as_trials, check_lags, embed, normal_scores
 from iblearn.network.result import NetworkResult
 from iblearn.network.target import Settings, TargetResult, checked_target, infer_target
@@ -180,8 +180,10 @@ def infer_network(
     kind = _surrogate_kind(surrogates, emb.segments, n_permutations)
     slow = _slow_processes(trials) if kind != "trials" else {}
     # Chosen for the data: phase-randomised surrogates for the processes that mix too slowly for the
-    # autoregressive fit a trial allows (long memory), the fit's for the others.
-    fourier = tuple(sorted(slow)) if surrogates == "auto" and kind == "autoregressive" else ()
+    # autoregressive fit a trial allows or whose lowest frequencies rise as a long memory's do, the
+    # fit's for the others.
+    auto = surrogates == "auto" and kind == "autoregressive"
+    fourier = tuple(sorted(set(slow) | set(_long_memory(trials)))) if auto else ()
     _warn_if_slow(slow, trials, kind, fourier)
     st = Settings(min_lag, max_lag, chosen, n_permutations, alpha, seed, kind, fourier)
     store = store_for(checkpoint, trials, asdict(st))
@@ -298,6 +300,15 @@ def _slow_processes(trials: list[np.ndarray]) -> dict[int, tuple[int, Mixing]]:
                 slow[p] = (r, mix)
                 break
     return slow
+
+
+def _long_memory(trials: list[np.ndarray]) -> list[int]:
+    """The processes whose memory exponent over their trials
+    (:func:`~iblearn.functional.serial.memory_exponent`) is above
+    :data:`~iblearn.functional.serial.LONG_MEMORY`: their lowest frequencies rise as a long memory's
+    do, which an autoregressive fit of the order a trial allows flattens."""
+    exponents = [memory_exponent([t[:, p] for t in trials]) for p in range(trials[0].shape[1])]
+    return [p for p, d in enumerate(exponents) if d is not None and d > LONG_MEMORY]
 
 
 def _warn_if_slow(
