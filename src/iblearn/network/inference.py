@@ -10,11 +10,13 @@ and driven by the fit's innovations drawn with replacement (the sieve bootstrap,
 permutation of samples in time, which would break the autocorrelation). For a process that mixes too
 slowly for its trial (:func:`iblearn.functional.serial.mixing`: fewer than
 :data:`~iblearn.functional.serial.MIN_BLOCKS` blocks of its dependence, or an autocorrelation not died
-out within sqrt(T) steps), a new series of its own spectrum (the trial and its mirror image, its phases
-drawn afresh), which keeps the slowest components of a long memory that a fit of the order a short
-trial allows drops: with the fit's series, independent 1/f noise passes as coupled more often than
-alpha. The spectrum's series cost more CPU than the compiled sieve and find fewer true edges in short
-series, so the sieve stays where it holds the series' law. ``surrogates="autoregressive"`` or
+out within sqrt(T) steps) or whose lowest frequencies rise as a long memory's do (its memory exponent,
+:func:`iblearn.functional.serial.memory_exponent`, above :data:`~iblearn.functional.serial.LONG_MEMORY`),
+a new series of its own spectrum (the trial and its mirror image, its phases drawn afresh), which keeps
+the slowest components of a long memory that a fit of the order a short trial allows drops: with the
+fit's series, independent 1/f noise passes as coupled more often than alpha. The spectrum's series
+cost more CPU than the compiled sieve and find fewer true edges in short series, so the sieve stays
+where it holds the series' law. ``surrogates="autoregressive"`` or
 ``"fourier"`` draws one kind for every process. Shifted copies of the trial would be few distinct
 series where it holds only a few spans of its memory (a root near 1), and independent processes would
 pass as coupled at the corrected levels about twice as often as alpha; the fit's and the spectrum's
@@ -153,7 +155,8 @@ def infer_network(
             it later.
         surrogates: ``"auto"``, trials in permuted orders where the trials are of one length and
             ``trials! >= n_permutations``, else, process by process, each trial a phase-randomised
-            series where the process mixes too slowly for its trial (long memory, 1/f), and a new
+            series where the process mixes too slowly for its trial or its lowest frequencies rise
+            as a long memory's do (1/f), and a new
             series of its autoregressive fit (the sieve bootstrap) for the others (module notes): the
             result's ``settings["surrogates"]`` is then ``"autoregressive"`` and
             ``settings["fourier"]`` lists the processes drawn by their spectrum;
