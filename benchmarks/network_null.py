@@ -49,6 +49,7 @@ SOURCES = [
     "benchmarks/network_null.py",
     "src/iblearn/network",
     "src/iblearn/functional/cmi_surrogates.py",
+    "src/iblearn/functional/serial.py",
     "src/iblearn/estimation/choose.py",
 ]
 
