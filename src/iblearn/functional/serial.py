@@ -1,6 +1,6 @@
 """The dependence between successive rows: autocorrelation, the automatic block length of a blockwise
-resampling, the effective sample size of a slowly mixing series, and the test that tells rows in time
-order from independent draws.
+resampling, the effective sample size of a slowly mixing series, the memory exponent of a long memory,
+and the test that tells rows in time order from independent draws.
 
 A series whose rows depend on their neighbours holds fewer independent samples than rows: an estimate
 from T successive samples varies as one from about ``T / tau`` independent ones, where
