@@ -55,9 +55,10 @@ def test_trials_are_pooled_into_one_regression():
     assert abs(pooled - 0.5) < 0.15
 
 
-def test_the_exponent_does_not_depend_on_scale_or_level():
+@pytest.mark.parametrize("scale", [1e-300, 1e6, 1e300])
+def test_the_exponent_does_not_depend_on_scale_or_level(scale):
     x = power_law(500, np.random.default_rng(2))
-    assert memory_exponent([1e6 * x + 3.0]) == pytest.approx(memory_exponent([x]), abs=1e-9)
+    assert memory_exponent([scale * x + 3.0 * scale]) == pytest.approx(memory_exponent([x]), abs=1e-9)
 
 
 def test_too_few_frequencies_or_no_variation_read_nothing():

@@ -256,8 +256,11 @@ def memory_exponent(trials: Sequence[np.ndarray]) -> float | None:
     xs, ys = [], []
     for trial in trials:
         x = np.asarray(trial, dtype=np.float64)
+        x = x - x.mean()
+        # The slope does not depend on scale: over the largest magnitude, no square overflows or vanishes.
+        top = float(np.abs(x).max(initial=0.0))
         m = math.isqrt(len(x))
-        power = np.abs(np.fft.rfft(x - x.mean())[1 : m + 1]) ** 2
+        power = np.abs(np.fft.rfft(x / top if top > 0 else x)[1 : m + 1]) ** 2
         keep = power > 0
         xs.append(np.log(4 * np.sin(np.pi * np.arange(1, m + 1) / len(x)) ** 2)[keep])
         ys.append(np.log(power[keep]))
