@@ -13,13 +13,15 @@ sparse VAR networks of 5 processes at T = 100 and 300
 (:func:`iblearn.network.simulate.random_var_network`, ``method="gaussian"``). Every run: 200
 surrogates a test, alpha 0.05, lags up to 5 (3 for the networks), Benjamini-Hochberg across targets.
 
-Run: ``python benchmarks/network_null.py [--seeds 40] [--gaussian-seeds 100] [--surrogates KIND]
-[--out DIR | --write-results]`` (about an hour on one core, most of it KSG's); ``--surrogates`` is
-``infer_network``'s (``"auto"`` by default: the committed ``network_null`` folder; ``"fourier"`` and
-``"autoregressive"`` for every process: ``network_null_fourier``, ``network_null_autoregressive``).
-Each run is kept as a row of ``runs.jsonl`` in the output folder as it ends, and a run given the same
-folder measures only the rows it lacks; ``--minutes`` bounds the time spent on new runs, each cell
-then counting those it has.
+Run: ``python benchmarks/network_null.py [--seeds 40] [--gaussian-seeds 100] [--one-over-f-seeds N]
+[--surrogates KIND] [--out DIR | --write-results]`` (about an hour on one core, most of it KSG's);
+``--surrogates`` is ``infer_network``'s (``"auto"`` by default: the committed ``network_null`` folder;
+``"fourier"`` and ``"autoregressive"`` for every process: ``network_null_fourier``,
+``network_null_autoregressive``); ``--one-over-f-seeds`` runs the 1/f noise case with
+``method="gaussian"`` over more seeds than the other Gaussian cases (its share being the one nearest
+alpha). Each run is kept as a row of ``runs.jsonl`` in the output folder as it ends, and a run given
+the same folder measures only the rows it lacks; ``--minutes`` bounds the time spent on new runs, each
+cell then counting those it has.
 """
 
 import _prelude  # noqa: F401  (first: one thread per library, the checkout's root on sys.path)
@@ -47,6 +49,7 @@ SOURCES = [
     "benchmarks/network_null.py",
     "src/iblearn/network",
     "src/iblearn/functional/cmi_surrogates.py",
+    "src/iblearn/functional/serial.py",
     "src/iblearn/estimation/choose.py",
 ]
 
@@ -121,7 +124,7 @@ def null_cases(out: Path, seeds: dict[str, int], minutes: float, surrogates: str
     stop = time.monotonic() + 60 * minutes
     for method in ("gaussian", "auto"):
         for name, (t, p, a, methods) in NULLS.items():
-            for seed in range(seeds[method] if method in methods else 0):
+            for seed in range(runs_of(seeds, name, method) if method in methods else 0):
                 if (name, method, seed) not in rows and time.monotonic() < stop:
                     run = null_run(t, p, a, method, seed, surrogates)
                     row = {"case": name, "method": method, "seed": seed, **run}
@@ -130,10 +133,17 @@ def null_cases(out: Path, seeds: dict[str, int], minutes: float, surrogates: str
     results: dict[str, Any] = {}
     for name, (_, _, _, methods) in NULLS.items():
         for method in methods:
-            done = [rows[key] for seed in range(seeds[method]) if (key := (name, method, seed)) in rows]
+            count = runs_of(seeds, name, method)
+            done = [rows[key] for seed in range(count) if (key := (name, method, seed)) in rows]
             if done:
                 results.setdefault(name, {})[method] = null_case(done)
     return results
+
+
+def runs_of(seeds: dict[str, int], name: str, method: str) -> int:
+    """The seeds of case ``name`` with ``method``: ``seeds["1/f gaussian"]`` for the 1/f noise case's
+    Gaussian runs, else ``seeds[method]``."""
+    return seeds["1/f gaussian"] if name.startswith("1/f") and method == "gaussian" else seeds[method]
 
 
 def verdict(c: dict[str, Any], alpha: float) -> str:
@@ -195,13 +205,17 @@ def main() -> None:
     parser.add_output(OUT)
     parser.add_argument("--seeds", type=script.positive_int, default=40, help="runs of method auto")
     parser.add_argument("--gaussian-seeds", type=script.positive_int, default=100)
+    parser.add_argument(
+        "--one-over-f-seeds", type=script.positive_int, default=None, help="gaussian runs of 1/f noise"
+    )
     parser.add_argument("--minutes", type=float, default=math.inf, help="begin no run after so long")
     parser.add_argument("--surrogates", default="auto", choices=("auto", "autoregressive", "fourier"))
     args = parser.parse_args()
     torch.set_num_threads(1)
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
-    seeds = {"auto": args.seeds, "gaussian": args.gaussian_seeds}
+    pink = args.one_over_f_seeds or args.gaussian_seeds
+    seeds = {"auto": args.seeds, "gaussian": args.gaussian_seeds, "1/f gaussian": pink}
     config = {**SETTINGS, "seeds": seeds, "fdr": True, "surrogates": args.surrogates}
     results: dict[str, Any] = {"config": config}
     results["nulls"] = null_cases(out, seeds, args.minutes, args.surrogates)

@@ -1,6 +1,7 @@
 """The surrogates ``surrogates="auto"`` chooses for single trials, process by process: phase-randomised
-series for a process that mixes too slowly for its trial (long memory), the autoregressive sieve for the
-others; the choice carried by every target's plans, by the result and by the checkpoint's key."""
+series for a process that mixes too slowly for its trial or whose lowest frequencies rise as a long
+memory's do, the autoregressive sieve for the others; the choice carried by every target's plans, by the
+result and by the checkpoint's key."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from iblearn.functional.cmi_surrogates import phase_randomised, renewed
 from iblearn.network import infer_network
 from iblearn.network.embedding import embed
-from iblearn.network.inference import _slow_processes
+from iblearn.network.inference import _long_memory, _slow_processes
 from iblearn.network.target import OMNIBUS, SOURCES, Settings, _Search
 
 # Few surrogates keep these tests fast; the warnings they draw are tested on their own.
@@ -38,6 +39,29 @@ def _run(data, **kwargs):
 
 def test_the_slow_process_alone_is_flagged(mixed):
     assert sorted(_slow_processes([mixed])) == [0]
+
+
+@pytest.fixture(scope="module")
+def steep() -> np.ndarray:
+    """Process 0 1/f noise whose autocorrelation dies out within its 300 steps but whose lowest
+    frequencies rise steeply, processes 1 and 2 i.i.d. Gaussian."""
+    rng = np.random.default_rng(0)
+    return np.column_stack([pink(300, rng), rng.standard_normal((300, 2))])
+
+
+def test_a_long_memory_that_mixes_in_its_trial_is_drawn_by_its_spectrum(steep):
+    assert (sorted(_slow_processes([steep])), _long_memory([steep])) == ([], [0])
+    res = _run(steep)
+    assert (res.settings["surrogates"], res.settings["fourier"]) == ("autoregressive", (0,))
+    assert _run(steep) == res
+
+
+def test_no_process_of_short_memory_is_flagged():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((300, 4))
+    for step in range(1, 300):
+        x[step] += 0.5 * x[step - 1]
+    assert _long_memory([x]) == []
 
 
 def test_auto_gives_the_slow_process_fourier_surrogates_and_the_others_the_sieve(mixed):

@@ -10,11 +10,13 @@ and driven by the fit's innovations drawn with replacement (the sieve bootstrap,
 permutation of samples in time, which would break the autocorrelation). For a process that mixes too
 slowly for its trial (:func:`iblearn.functional.serial.mixing`: fewer than
 :data:`~iblearn.functional.serial.MIN_BLOCKS` blocks of its dependence, or an autocorrelation not died
-out within sqrt(T) steps), a new series of its own spectrum (the trial and its mirror image, its phases
-drawn afresh), which keeps the slowest components of a long memory that a fit of the order a short
-trial allows drops: with the fit's series, independent 1/f noise passes as coupled more often than
-alpha. The spectrum's series cost more CPU than the compiled sieve and find fewer true edges in short
-series, so the sieve stays where it holds the series' law. ``surrogates="autoregressive"`` or
+out within sqrt(T) steps) or whose lowest frequencies rise as a long memory's do (its memory exponent,
+:func:`iblearn.functional.serial.memory_exponent`, above :data:`~iblearn.functional.serial.LONG_MEMORY`),
+a new series of its own spectrum (the trial and its mirror image, its phases drawn afresh), which keeps
+the slowest components of a long memory that a fit of the order a short trial allows drops: with the
+fit's series, independent 1/f noise passes as coupled more often than alpha. The spectrum's series
+cost more CPU than the compiled sieve and find fewer true edges in short series, so the sieve stays
+where it holds the series' law. ``surrogates="autoregressive"`` or
 ``"fourier"`` draws one kind for every process. Shifted copies of the trial would be few distinct
 series where it holds only a few spans of its memory (a root near 1), and independent processes would
 pass as coupled at the corrected levels about twice as often as alpha; the fit's and the spectrum's
@@ -52,7 +54,7 @@ from iblearn._settings import LEVEL, SETTINGS, Interval, Options, setting
 from iblearn._threads import one_thread
 from iblearn.estimation.choose import choose_network
 from iblearn.functional.cmi_surrogates import KSG_K, drop_spare, surrogate_kind
-from iblearn.functional.serial import MIN_BLOCKS, Mixing, mixing
+from iblearn.functional.serial import LONG_MEMORY, MIN_BLOCKS, Mixing, memory_exponent, mixing
 from iblearn.network.embedding import Embedded, as_trials, check_lags, embed, normal_scores
 from iblearn.network.result import NetworkResult
 from iblearn.network.target import Settings, TargetResult, checked_target, infer_target
@@ -153,7 +155,8 @@ def infer_network(
             it later.
         surrogates: ``"auto"``, trials in permuted orders where the trials are of one length and
             ``trials! >= n_permutations``, else, process by process, each trial a phase-randomised
-            series where the process mixes too slowly for its trial (long memory, 1/f), and a new
+            series where the process mixes too slowly for its trial or its lowest frequencies rise
+            as a long memory's do (1/f), and a new
             series of its autoregressive fit (the sieve bootstrap) for the others (module notes): the
             result's ``settings["surrogates"]`` is then ``"autoregressive"`` and
             ``settings["fourier"]`` lists the processes drawn by their spectrum;
@@ -180,8 +183,10 @@ def infer_network(
     kind = _surrogate_kind(surrogates, emb.segments, n_permutations)
     slow = _slow_processes(trials) if kind != "trials" else {}
     # Chosen for the data: phase-randomised surrogates for the processes that mix too slowly for the
-    # autoregressive fit a trial allows (long memory), the fit's for the others.
-    fourier = tuple(sorted(slow)) if surrogates == "auto" and kind == "autoregressive" else ()
+    # autoregressive fit a trial allows or whose lowest frequencies rise as a long memory's do, the
+    # fit's for the others.
+    auto = surrogates == "auto" and kind == "autoregressive"
+    fourier = tuple(sorted(set(slow) | set(_long_memory(trials)))) if auto else ()
     _warn_if_slow(slow, trials, kind, fourier)
     st = Settings(min_lag, max_lag, chosen, n_permutations, alpha, seed, kind, fourier)
     store = store_for(checkpoint, trials, asdict(st))
@@ -298,6 +303,15 @@ def _slow_processes(trials: list[np.ndarray]) -> dict[int, tuple[int, Mixing]]:
                 slow[p] = (r, mix)
                 break
     return slow
+
+
+def _long_memory(trials: list[np.ndarray]) -> list[int]:
+    """The processes whose memory exponent over their trials
+    (:func:`~iblearn.functional.serial.memory_exponent`) is above
+    :data:`~iblearn.functional.serial.LONG_MEMORY`: their lowest frequencies rise as a long memory's
+    do, which an autoregressive fit of the order a trial allows flattens."""
+    exponents = [memory_exponent([t[:, p] for t in trials]) for p in range(trials[0].shape[1])]
+    return [p for p, d in enumerate(exponents) if d is not None and d > LONG_MEMORY]
 
 
 def _warn_if_slow(

@@ -46,7 +46,8 @@ class Settings:
     """What every target is inferred with (checked by :func:`iblearn.network.infer_network`):
     ``surrogates``, the kind of every process's surrogates but those of ``fourier``, the processes
     whose surrogates are phase-randomised series instead (those that mix too slowly for an
-    autoregressive fit, where the kind was chosen for the data)."""
+    autoregressive fit or whose lowest frequencies rise as a long memory's do, where the kind was
+    chosen for the data)."""
 
     min_lag: int
     max_lag: int
