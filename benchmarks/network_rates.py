@@ -147,8 +147,8 @@ def run_iblearn(method: str, data: np.ndarray) -> tuple[dict[str, list[list[int]
 def run_peer(
     method: str, data: np.ndarray, python: str, timeout: float | None = None
 ) -> tuple[dict[str, list[list[int]]], float, dict[str, Any]]:
-    """The peer's edges (``"fdr"``; IDTxl's also ``"uncorrected"``), CPU seconds and version, from
-    ``network_peer.py`` in the peer's own venv."""
+    """The peer's edges (``"fdr"`` and ``"uncorrected"``), CPU seconds and version (and tigramite's
+    p-value of every lagged link, ``p_links``), from ``network_peer.py`` in the peer's own venv."""
     library, test = method.split("-")
     n = KSG_PERMUTATIONS if test in ("kraskov", "cmiknn") else SETTINGS["n_permutations"]
     settings = SETTINGS | {"n_permutations": n, "test": test, "targets": None, "fdr_constant": 1}
@@ -159,11 +159,8 @@ def run_peer(
     edges = {"fdr": answer["edges"]}
     if "edges_uncorrected" in answer:
         edges["uncorrected"] = answer["edges_uncorrected"]
-    return (
-        edges,
-        answer["seconds"],
-        {"version": answer["version"], "numpy": answer["numpy"], "n_permutations": n},
-    )
+    extra = {"version": answer["version"], "numpy": answer["numpy"], "n_permutations": n}
+    return edges, answer["seconds"], extra | ({"p_links": answer["p_links"]} if "p_links" in answer else {})
 
 
 def run_one(
