@@ -5,7 +5,8 @@
 The request names the library (``idtxl`` or ``tigramite``), the data file (``.npy``, ``(T, P)``) and
 the settings; the answer, one JSON line on stdout, holds the found edges ``[source, target, lag]``
 (also without the correction across targets, ``edges_uncorrected``; tigramite's with every
-lagged link's p-value, ``p_links``), the CPU seconds of the inference in this process (the JVM's threads included), and the library's version.
+lagged link's p-value, ``p_links``), the CPU seconds of the inference in this process (the JVM's
+threads included), and the library's version.
 Imports nothing of iblearn: the peers' venvs do not have it.
 """
 
