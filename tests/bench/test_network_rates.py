@@ -152,3 +152,12 @@ def test_a_peer_read_with_and_without_its_correction_gives_two_rows_of_the_table
     out = {s["correction"]: s for s in nr.summary(rows)}
     assert out["FDR"]["recall"] == 0.0 and out["none"]["recall"] == pytest.approx(0.8)
     assert out["none"]["seeds"] == 2 and not out["none"]["within"]
+
+
+def test_a_verdict_over_fewer_seeds_than_the_table_has_says_how_many() -> None:
+    rows = [_row("iblearn-ksg", "linear", s, 0.0) for s in range(3)] + [
+        _row("tigramite-cmiknn", "linear", 0, 0.0)
+    ]
+    text = nr.table(rows)
+    assert "| iblearn-ksg | linear | FDR | 3 |" in text and "| 1.00 ± 0.00 | 2.0 | yes |" in text
+    assert "| tigramite-cmiknn | linear | FDR | 1 |" in text and "| yes, over 1 of 3 seeds |" in text
