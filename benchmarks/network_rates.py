@@ -17,8 +17,8 @@ surrogates a test (:data:`SETTINGS`; the kNN estimators with :data:`KSG_PERMUTAT
 - IDTxl: ``MultivariateTE().analyse_network`` with ``JidtGaussianCMI`` or ``JidtKraskovCMI`` (k = 4),
   one analysis read twice, with its FDR correction across targets (Benjamini-Hochberg,
   ``fdr_constant=1``, as iblearn's and tigramite's) and without it;
-- tigramite: PCMCI with ``ParCorr`` or ``CMIknn`` (shuffle test of the same surrogate count), p-values
-  corrected by Benjamini-Hochberg (``fdr_method="fdr_bh"``).
+- tigramite: PCMCI with ``ParCorr`` or ``CMIknn`` (shuffle test), one analysis read with Benjamini-Hochberg
+  over all lagged links (``fdr_method="fdr_bh"``) and without (``"none"``); its p-values in the row.
 
 A run's scores are over directed pairs (source, target): its false-discovery proportion, the share of
 found pairs that are not planted (0 where none is found), and its recall, the share of planted pairs
@@ -36,6 +36,7 @@ import _prelude  # noqa: F401  (first: one thread per library, the checkout's ro
 
 import fcntl
 import hashlib
+import math
 import subprocess
 import sys
 import tempfile
@@ -50,7 +51,7 @@ from scipy import stats
 
 from benchmarks.network import ask_peer
 from benchmarks.runners.script import RESULTS, add_row, kernel_provenance, parser, positive_int, read_rows
-from iblearn.network import infer_network
+from iblearn.network import benjamini_hochberg, infer_network
 from iblearn.records import write_json
 
 COMMITTED = RESULTS / "network_rates"
@@ -147,8 +148,8 @@ def run_iblearn(method: str, data: np.ndarray) -> tuple[dict[str, list[list[int]
 def run_peer(
     method: str, data: np.ndarray, python: str, timeout: float | None = None
 ) -> tuple[dict[str, list[list[int]]], float, dict[str, Any]]:
-    """The peer's edges (``"fdr"``; IDTxl's also ``"uncorrected"``), CPU seconds and version, from
-    ``network_peer.py`` in the peer's own venv."""
+    """The peer's edges (``"fdr"`` and ``"uncorrected"``), CPU seconds and version (and tigramite's
+    p-value of every lagged link, ``p_links``), from ``network_peer.py`` in the peer's own venv."""
     library, test = method.split("-")
     n = KSG_PERMUTATIONS if test in ("kraskov", "cmiknn") else SETTINGS["n_permutations"]
     settings = SETTINGS | {"n_permutations": n, "test": test, "targets": None, "fdr_constant": 1}
@@ -159,11 +160,8 @@ def run_peer(
     edges = {"fdr": answer["edges"]}
     if "edges_uncorrected" in answer:
         edges["uncorrected"] = answer["edges_uncorrected"]
-    return (
-        edges,
-        answer["seconds"],
-        {"version": answer["version"], "numpy": answer["numpy"], "n_permutations": n},
-    )
+    extra = {"version": answer["version"], "numpy": answer["numpy"], "n_permutations": n}
+    return edges, answer["seconds"], extra | ({"p_links": answer["p_links"]} if "p_links" in answer else {})
 
 
 def run_one(
@@ -240,12 +238,15 @@ def table(rows: list[dict[str, Any]]) -> str:
         f"FDP at most {alpha:g} |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for s in summary(rows):
+    summed = summary(rows)
+    most = max((s["seeds"] for s in summed), default=0)
+    for s in summed:
         name = s["method"] + (f" (chose {', '.join(s['chosen'])})" if s["method"] == "iblearn-auto" else "")
+        few = f", over {s['seeds']} of {most} seeds" if s["seeds"] < most else ""  # not a verdict over all
         lines.append(
             f"| {name} | {s['coupling']} | {s['correction']} | {s['seeds']} | "
             f"{s['fdp']:.3f} ± {s['fdp_sd']:.3f} | {s['recall']:.2f} ± {s['recall_sd']:.2f} | "
-            f"{s['cpu_s']:.1f} | {'yes' if s['within'] else 'no'} |"
+            f"{s['cpu_s']:.1f} | {'yes' if s['within'] else 'no'}{few} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -340,6 +341,51 @@ def kinds_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def shuffle_floor(n_permutations: int = KSG_PERMUTATIONS, alpha: float = SETTINGS["alpha"]) -> dict[str, Any]:
+    """CMIknn's least p-value, ``(1 + #{surrogates >= statistic}) / (1 + n)`` at no surrogate above,
+    beside Benjamini-Hochberg's cutoffs ``k alpha / links`` over PCMCI's lagged links (own pasts
+    included): k links are rejected only where ``p_(k) <= k alpha / links``, so never fewer than
+    ``least_rejections``; ``true_links`` are the planted edges and each process's lag-1 memory."""
+    links = NODES * NODES * (SETTINGS["max_lag"] - SETTINGS["min_lag"] + 1)
+    least = 1 / (n_permutations + 1)
+    out = {"n_permutations": n_permutations, "least_p": least, "links": links, "first_cutoff": alpha / links}
+    return out | {"least_rejections": math.ceil(least * links / alpha - 1e-9), "true_links": EDGES + NODES}
+
+
+def floor_rows(rows: list[dict[str, Any]], method: str = "tigramite-cmiknn") -> list[dict[str, Any]]:
+    """Per run of ``method`` that kept its links' p-values: how many links sit at the least p-value
+    (of them the planted ones and the lag-1 memories), the planted links' largest p-value, and how many
+    links Benjamini-Hochberg rejects over all of them (:func:`iblearn.network.benjamini_hochberg`)."""
+    out = []
+    for r in sorted(rows, key=lambda r: (list(COUPLINGS).index(r["coupling"]), r["seed"])):
+        if r["method"] != method or "p_links" not in r:
+            continue
+        floor = shuffle_floor(r["n_permutations"])["least_p"] * (1 + 1e-9)
+        p = {(int(i), int(j), int(lag)): float(v) for i, j, lag, v in r["p_links"]}
+        planted, memories = [p[tuple(e)] for e in r["truth"]], [p[(i, i, 1)] for i in range(NODES)]
+        out.append(
+            {"coupling": r["coupling"], "seed": r["seed"], "at_floor": sum(v <= floor for v in p.values())}
+            | {"planted_at_floor": sum(v <= floor for v in planted), "planted_p_max": max(planted)}
+            | {"memories_at_floor": sum(v <= floor for v in memories)}
+            | {"rejected": sum(benjamini_hochberg(list(p.values()), SETTINGS["alpha"]))}
+        )
+    return out
+
+
+def floor_table(rows: list[dict[str, Any]]) -> str:
+    """The Markdown table of :func:`floor_rows`."""
+    head = (
+        "| coupling | seed | links at the least p | planted ones | lag-1 memories | planted links' largest p"
+    )
+    lines = [head + " | links Benjamini-Hochberg rejects |", "|---|---|---|---|---|---|---|"]
+    lines += [
+        f"| {f['coupling']} | {f['seed']} | {f['at_floor']} | {f['planted_at_floor']} of {EDGES} | "
+        f"{f['memories_at_floor']} of {NODES} | {f['planted_p_max']:.3f} | {f['rejected']} |"
+        for f in floor_rows(rows)
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def committed_rows() -> list[dict[str, Any]]:
     """The committed rows (what the docs page renders)."""
     return read_rows(COMMITTED / "rows.jsonl", KEY)
@@ -351,6 +397,10 @@ def committed_table() -> str:
 
 def committed_kinds() -> str:
     return kinds_table(committed_rows())
+
+
+def committed_floor() -> str:
+    return floor_table(committed_rows())
 
 
 def write_records(out: Path, config: dict[str, Any]) -> None:
@@ -368,11 +418,14 @@ def write_records(out: Path, config: dict[str, Any]) -> None:
             "settings": SETTINGS,
             "summary": summary(rows),
             "false_kinds": false_kinds(rows),
+            "tigramite_floor": floor_rows(rows),
             "rows": rows,
         },
     )
     write_json(out / "sources.json", SOURCES)
-    (out / "table.md").write_text(table(rows) + "\n" + kinds_table(rows), encoding="utf-8")
+    (out / "table.md").write_text(
+        table(rows) + "\n" + kinds_table(rows) + "\n" + floor_table(rows), encoding="utf-8"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -405,6 +458,14 @@ def main(argv: list[str] | None = None) -> None:
         # IDTxl's default constant 2 (Benjamini-Yekutieli) needs 229 surrogates for 5 targets at 0.05,
         # and with fewer it returns no FDR-corrected edge at all.
         "idtxl": {"fdr_constant": 1},
+        # CMIknn's shuffle test at tigramite's defaults (knn 0.2 of the samples, 5 shuffle neighbours,
+        # ranks, permuting Y); PCMCI chooses pc_alpha among its own list (pc_alpha=None).
+        "tigramite": {
+            "cmiknn": {"knn": 0.2, "shuffle_neighbors": 5, "transform": "ranks", "permute": "Y", "seed": 42},
+            "pc_alpha": None,
+            "fdr_method": ["fdr_bh", "none"],
+            "floor": shuffle_floor(),
+        },
     }
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     for seed in seeds:

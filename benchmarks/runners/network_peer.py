@@ -4,8 +4,9 @@
 
 The request names the library (``idtxl`` or ``tigramite``), the data file (``.npy``, ``(T, P)``) and
 the settings; the answer, one JSON line on stdout, holds the found edges ``[source, target, lag]``
-(IDTxl's also without its correction across targets, ``edges_uncorrected``), the
-CPU seconds of the inference in this process (the JVM's threads included), and the library's version.
+(also without the correction across targets, ``edges_uncorrected``; tigramite's with every
+lagged link's p-value, ``p_links``), the CPU seconds of the inference in this process (the JVM's
+threads included), and the library's version.
 Imports nothing of iblearn: the peers' venvs do not have it.
 """
 
@@ -64,10 +65,15 @@ def idtxl_edges(data: np.ndarray, s: dict[str, Any]) -> tuple[list[list[int]], l
     return found[True], found[False]
 
 
-def tigramite_edges(data: np.ndarray, s: dict[str, Any]) -> list[list[int]]:
-    """PCMCI with ParCorr (or CMIknn, its default neighbour count, with shuffle tests of the same
-    surrogate count on one thread), p-values corrected by Benjamini-Hochberg, links at alpha; with
-    ``targets``, the links into those targets only.
+def tigramite_edges(
+    data: np.ndarray, s: dict[str, Any]
+) -> tuple[list[list[int]], list[list[int]], list[list[float]]]:
+    """PCMCI with ParCorr (or CMIknn, its defaults but for shuffle tests of the same surrogate count on
+    one thread), model selection over tigramite's own list of ``pc_alpha``: one analysis read twice,
+    the links at alpha with p-values corrected by Benjamini-Hochberg over all lagged links
+    (``fdr_method="fdr_bh"``) and uncorrected (``"none"``), and every lagged link's p-value
+    ``[source, target, lag, p]`` (the links Benjamini-Hochberg corrects over); with ``targets``, the
+    links into those targets only.
 
     CMIknn's shuffle test calls ``np.corrcoef(..., ddof=0)``, which NumPy 2.4 no longer takes: the venv
     needs ``numpy<2.4``, and ``scikit-learn`` for CMIknn's model selection (``pc_alpha=None``)."""
@@ -84,22 +90,27 @@ def tigramite_edges(data: np.ndarray, s: dict[str, Any]) -> list[list[int]]:
 
         test = ParCorr()
     lags = {"tau_min": s["min_lag"], "tau_max": s["max_lag"]}
+    nodes, candidates = range(data.shape[1]), range(s["min_lag"], s["max_lag"] + 1)
+    kept = set(s.get("targets") or nodes)
     assumed = None
     if s.get("targets"):
         # Only the given targets' candidate links are tested; the other processes' parents are then
         # not searched, so the MCI conditions hold the target's parents but not its sources'.
-        nodes, kept = range(data.shape[1]), set(s["targets"])
-        candidates = range(s["min_lag"], s["max_lag"] + 1)
         assumed = {
             j: {(i, -tau): "-?>" for i in nodes for tau in candidates} if j in kept else {} for j in nodes
         }
     pcmci = PCMCI(dataframe=pp.DataFrame(data), cond_ind_test=test, verbosity=0)
     res = pcmci.run_pcmci(**lags, pc_alpha=None, link_assumptions=assumed)
-    q = pcmci.get_corrected_pvalues(
-        p_matrix=res["p_matrix"], fdr_method="fdr_bh", link_assumptions=assumed, **lags
-    )
-    found = np.argwhere(q <= s["alpha"])
-    return [[int(i), int(j), int(tau)] for i, j, tau in found if i != j and tau >= s["min_lag"]]
+    read = []
+    for method in ("fdr_bh", "none"):
+        q = pcmci.get_corrected_pvalues(
+            p_matrix=res["p_matrix"], fdr_method=method, link_assumptions=assumed, **lags
+        )
+        found = np.argwhere(q <= s["alpha"])
+        read.append([[int(i), int(j), int(tau)] for i, j, tau in found if i != j and tau >= s["min_lag"]])
+    p = res["p_matrix"]
+    p_links = [[i, j, tau, float(p[i, j, tau])] for j in sorted(kept) for i in nodes for tau in candidates]
+    return read[0], read[1], p_links
 
 
 def main() -> None:
@@ -112,7 +123,9 @@ def main() -> None:
     if library == "idtxl":
         answer["edges"], answer["edges_uncorrected"] = idtxl_edges(data, request["settings"])
     else:
-        answer["edges"] = tigramite_edges(data, request["settings"])
+        answer["edges"], answer["edges_uncorrected"], answer["p_links"] = tigramite_edges(
+            data, request["settings"]
+        )
     seconds = time.process_time() - start
     from importlib.metadata import version
 

@@ -112,3 +112,52 @@ def test_false_pairs_a_run_are_set_beside_alpha_times_the_targets_found() -> Non
     assert k["false_a_run"] == pytest.approx(0.5)
     assert k["alpha_targets_a_run"] == pytest.approx(0.05 * 3 / 4)  # targets 1 and 3, then 1
     assert k["excess_p"] == pytest.approx(1 - np.exp(-0.15) * 1.15)  # P(Poisson(0.15) >= 2)
+
+
+def test_benjamini_hochberg_over_pcmci_links_rejects_nothing_below_the_least_count_at_the_shuffle_floor() -> (
+    None
+):
+    f = nr.shuffle_floor(100, alpha=0.05)
+    assert f["least_p"] == pytest.approx(1 / 101) and f["links"] == nr.NODES * nr.NODES * 2 == 50
+    assert f["first_cutoff"] == pytest.approx(0.001) and f["least_p"] > f["first_cutoff"]
+    assert f["least_rejections"] == 10 and f["true_links"] == nr.EDGES + nr.NODES
+    k = f["least_rejections"]
+    short = [f["least_p"]] * (k - 1) + [1.0] * (f["links"] - k + 1)
+    assert not any(nr.benjamini_hochberg(short, 0.05))
+    enough = [f["least_p"]] * k + [1.0] * (f["links"] - k)
+    assert sum(nr.benjamini_hochberg(enough, 0.05)) == k
+    assert nr.shuffle_floor(200, alpha=0.05)["least_rejections"] == 5  # 50 / (0.05 x 201) = 4.98
+
+
+def test_a_tigramite_run_is_read_for_its_links_at_the_floor_and_what_the_correction_rejects() -> None:
+    truth = [[0, 1, 1], [1, 2, 2], [2, 3, 1], [3, 4, 2], [4, 0, 1]]
+    floor = 1 / 101
+    p_links = [[i, j, lag, 0.5] for j in range(5) for i in range(5) for lag in (1, 2)]
+    for link in p_links:
+        if link[:3] in truth[:4] or (link[0] == link[1] and link[2] == 1):
+            link[3] = floor
+    row = _row("tigramite-cmiknn", "non-monotone", 0, 0.0, 0.0) | {"truth": truth, "p_links": p_links}
+    (f,) = nr.floor_rows([row | {"n_permutations": 100}, _row("tigramite-parcorr", "linear", 0, 0.0)])
+    assert (f["at_floor"], f["planted_at_floor"], f["memories_at_floor"]) == (9, 4, 5)
+    assert f["planted_p_max"] == pytest.approx(0.5) and f["rejected"] == 0
+    assert "| non-monotone | 0 | 9 | 4 of 5 | 5 of 5 | 0.500 | 0 |" in nr.floor_table(
+        [row | {"n_permutations": 100}]
+    )
+
+
+def test_a_peer_read_with_and_without_its_correction_gives_two_rows_of_the_table() -> None:
+    rows = [_row("tigramite-cmiknn", "non-monotone", s, 0.0, 0.0) for s in range(2)]
+    for r in rows:
+        r |= {"fdp_uncorrected": 0.2, "recall_uncorrected": 0.8, "edges_uncorrected": []}
+    out = {s["correction"]: s for s in nr.summary(rows)}
+    assert out["FDR"]["recall"] == 0.0 and out["none"]["recall"] == pytest.approx(0.8)
+    assert out["none"]["seeds"] == 2 and not out["none"]["within"]
+
+
+def test_a_verdict_over_fewer_seeds_than_the_table_has_says_how_many() -> None:
+    rows = [_row("iblearn-ksg", "linear", s, 0.0) for s in range(3)] + [
+        _row("tigramite-cmiknn", "linear", 0, 0.0)
+    ]
+    text = nr.table(rows)
+    assert "| iblearn-ksg | linear | FDR | 3 |" in text and "| 1.00 ± 0.00 | 2.0 | yes |" in text
+    assert "| tigramite-cmiknn | linear | FDR | 1 |" in text and "| yes, over 1 of 3 seeds |" in text
