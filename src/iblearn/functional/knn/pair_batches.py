@@ -30,12 +30,18 @@ from iblearn.functional.knn.neighbors import Backend, chebyshev, chunk_bytes, kn
 TERM_BLOCKS = 8
 
 
+def used_rows(pairs: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """The variables that ``pairs`` ``(P, 2)`` use, in ascending order, and the pairs as indices into
+    them, ``(P, 2)``: a batch of pairs ships to its job the variables it uses, not all of them."""
+    marked = np.zeros(int(pairs.max(initial=-1)) + 1, dtype=bool)
+    marked[pairs] = True
+    return np.flatnonzero(marked), (np.cumsum(marked) - 1)[pairs]  # each variable's place among them
+
+
 def used_by(pairs: Sequence[tuple[int, int]]) -> tuple[list[int], list[tuple[int, int]]]:
-    """The variables that ``pairs`` use, in ascending order, and the pairs as indices into that list:
-    a batch of pairs ships to its job the variables it uses, not all of them."""
-    used = sorted({i for pair in pairs for i in pair})
-    local = {v: j for j, v in enumerate(used)}
-    return used, [(local[a], local[b]) for a, b in pairs]
+    """:func:`used_rows` of a list of pairs, as lists."""
+    used, local = used_rows(np.asarray(pairs, dtype=np.int64).reshape(-1, 2))
+    return used.tolist(), [(a, b) for a, b in local.tolist()]
 
 
 def all_bivariate(prepared: Sequence[Tensor], backend: Backend) -> bool:

@@ -196,11 +196,7 @@ def _pair_jobs(
     whole = bivariate.sorted_ranks(prepared) if bivariate_kernel else None
     jobs: list[tuple[Any, ...]] = []
     for batch in batches:
-        block = index[batch.start : batch.stop]
-        marked = np.zeros(len(prepared), dtype=bool)
-        marked[block] = True
-        used = np.flatnonzero(marked)
-        local = (np.cumsum(marked) - 1)[block]  # each variable's place among those used
+        used, local = pair_batches.used_rows(index[batch.start : batch.stop])
         if whole is not None:
             jobs.append((whole[0][used], whole[1][used], local, k, variant, backend))
             continue
