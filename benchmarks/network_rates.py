@@ -124,10 +124,9 @@ def pairs_of(edges: Any) -> set[tuple[int, int]]:
 
 def auto_choice(data: np.ndarray) -> str:
     """The estimator ``infer_network(method="auto")`` chooses for ``data``."""
-    from iblearn.estimation.choose import choose_network
-    from iblearn.network.inference import _present_and_past
+    from iblearn.network.inference import auto_method
 
-    return choose_network(*_present_and_past([data]))[0]
+    return auto_method([data], SETTINGS["min_lag"], SETTINGS["max_lag"])[0]
 
 
 def run_iblearn(method: str, data: np.ndarray) -> tuple[dict[str, list[list[int]]], float, dict[str, Any]]:

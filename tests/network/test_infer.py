@@ -93,10 +93,26 @@ def test_auto_picks_gaussian_for_a_linear_gaussian_network_and_ksg_otherwise():
     data = net.data
     assert infer_network(data, max_lag=2, n_permutations=40).settings["method"] == "gaussian"
     skewed = np.exp(data)
-    from iblearn.estimation.choose import choose_network
-    from iblearn.network.inference import _present_and_past
+    from iblearn.network.inference import auto_method
 
-    assert choose_network(*_present_and_past([skewed]))[0] == "ksg"
+    assert auto_method([skewed], 1, 2)[0] == "ksg"
+
+
+@pytest.mark.parametrize("coupling, chosen", [(np.tanh, "gaussian"), (lambda v: np.sin(2 * v), "ksg")])
+def test_auto_takes_ksg_where_a_process_acts_mostly_through_a_nonlinear_function(coupling, chosen):
+    from iblearn.network.inference import auto_method
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((1700, 3))
+    for step in range(2, len(x)):
+        x[step] += 0.3 * x[step - 1]
+        x[step, 1] += 0.6 * coupling(x[step - 2, 0])
+    method, why = auto_method([x[200:]], 1, 2)
+    assert method == chosen
+    if chosen == "ksg":
+        assert "process 0 at lag 2 acts on process 1" in why
+    else:
+        assert "mostly linearly" in why
 
 
 def test_copula_sees_a_monotone_transform_as_the_raw_network():

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any, NamedTuple
 
@@ -54,6 +54,13 @@ KNN_DIMS = 10
 #: Standard errors of a Gaussian's skew and kurtosis within which a column counts as Gaussian (the
 #: largest of 200 Gaussian columns at N = 2,000 is about 3).
 MARGINAL_SDS = 5
+
+#: Bonferroni-corrected level (over every target and lagged column) below which a lagged column's
+#: square and cube explain part of a target that the linear autoregression leaves
+#: (:func:`~iblearn.functional.serial.lag_linearity`): with its square and cube explaining more than the
+#: column does linearly, the network's auto choice takes KSG: on every sin(2 x) network of
+#: benchmarks/network_rates.py and on none of its linear or tanh(2 x) ones (the rows say which it chose).
+NONLINEAR_P = 1e-3
 
 #: Columns a side that the joint's Gaussianity and the cross-covariance's rank are measured on.
 FEATURE_COLUMNS = 32
@@ -404,16 +411,39 @@ def choose_pid(redundancy: str, chosen: str, why: str, vector: bool) -> tuple[st
     return method, why, doubt
 
 
-def choose_network(now: np.ndarray, before: np.ndarray, scores: list[np.ndarray]) -> tuple[str, str]:
-    """``infer_network(method="auto")``'s method: ``"gaussian"`` where the processes' present ``now``
-    and one-step past ``before`` (their normal ``scores``) look jointly Gaussian by :func:`features`,
-    else ``"ksg"``; and why."""
+def choose_network(
+    now: np.ndarray,
+    before: np.ndarray,
+    scores: list[np.ndarray],
+    lagged: tuple[np.ndarray, np.ndarray, Sequence[int]] | None = None,
+) -> tuple[str, str]:
+    """``infer_network(method="auto")``'s method and why: ``"gaussian"`` where the processes' present
+    ``now`` and one-step past ``before`` (their normal ``scores``) look jointly Gaussian by
+    :func:`features` and no process reaches another mostly through a nonlinear function of its past,
+    else ``"ksg"``. ``lagged``: :func:`~iblearn.functional.serial.lag_linearity`'s statistics at
+    the lags searched, and the lags; a target and lagged column whose square and cube explain more of
+    the target than the column does linearly, beyond :data:`NONLINEAR_P` over all of them, is a
+    dependence a Gaussian estimate would mostly miss (a coupling ``sin(2 x)``), and a conditioning
+    on it that removes little of it (false edges through it)."""
     x, y = torch.from_numpy(now), torch.from_numpy(before)
     feats = features(x, y, lambda: (torch.from_numpy(scores[0]), torch.from_numpy(scores[1])))
     mardia = feats.get("mardia", float("inf"))
-    if marginals_gaussian(feats) and abs(mardia) <= JOINT_GAUSSIAN:
-        return "gaussian", f"Gaussian: marginals within a Gaussian's skew and kurtosis, Mardia {mardia:+.3f}"
-    return (
-        "ksg",
-        f"not Gaussian (Mardia {mardia:+.3f}, skew {feats['skew']:.2f}, kurtosis {feats['kurtosis']:+.2f})",
+    if not (marginals_gaussian(feats) and abs(mardia) <= JOINT_GAUSSIAN):
+        shape = f"skew {feats['skew']:.2f}, kurtosis {feats['kurtosis']:+.2f}"
+        return "ksg", f"not Gaussian (Mardia {mardia:+.3f}, {shape})"
+    gaussian = f"Gaussian: marginals within a Gaussian's skew and kurtosis, Mardia {mardia:+.3f}"
+    if lagged is None:
+        return "gaussian", gaussian
+    linear, nonlinear, lags = lagged
+    # chi-square with 2 degrees of freedom: its survival function is exp(-s / 2)
+    dominant = (np.exp(-nonlinear / 2) * nonlinear.size < NONLINEAR_P) & (nonlinear > linear)
+    if not dominant.any():
+        return "gaussian", gaussian + ", and each lagged value acts on the others mostly linearly"
+    excess = np.where(dominant, nonlinear - linear, -np.inf)
+    target, source, lag = (int(i) for i in np.unravel_index(int(np.argmax(excess)), excess.shape))
+    return "ksg", (
+        f"process {source} at lag {lags[lag]} acts on process {target} more through its square and cube "
+        f"than linearly (score statistic {nonlinear[target, source, lag]:.1f} against "
+        f"{linear[target, source, lag]:.1f}; {int(dominant.sum())} such lagged pairs), which a Gaussian "
+        "estimate would mostly miss"
     )

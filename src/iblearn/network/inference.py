@@ -54,7 +54,7 @@ from iblearn._settings import LEVEL, SETTINGS, Interval, Options, setting
 from iblearn._threads import one_thread
 from iblearn.estimation.choose import choose_network
 from iblearn.functional.cmi_surrogates import KSG_K, drop_spare, surrogate_kind
-from iblearn.functional.serial import LONG_MEMORY, MIN_BLOCKS, Mixing, memory_exponent, mixing
+from iblearn.functional.serial import LONG_MEMORY, MIN_BLOCKS, Mixing, lag_linearity, memory_exponent, mixing
 from iblearn.network.embedding import Embedded, as_trials, check_lags, embed, normal_scores
 from iblearn.network.result import NetworkResult
 from iblearn.network.target import Settings, TargetResult, checked_target, infer_target
@@ -118,7 +118,8 @@ def infer_network(
     neighbours and k = 4 on the residuals of a linear fit on the conditioning set; ``"gaussian"``,
     linear (Granger) TE; ``"copula"``, the Gaussian estimate on normal scores; ``"auto"``, Gaussian
     where the processes and their one-step joint look Gaussian by the automatic estimator's rule
-    (every column's skew and kurtosis, Mardia's kurtosis of the joint), else KSG.
+    (every column's skew and kurtosis, Mardia's kurtosis of the joint) and no lagged value acts on a
+    present more through its square and cube than linearly (:func:`auto_method`), else KSG.
 
     Args:
         data: ``(T, P)`` samples, one process a column (an array, a tensor, a pandas or Polars frame),
@@ -178,7 +179,7 @@ def infer_network(
     fdr, progress = V.flag(fdr, "fdr"), V.flag(progress, "progress")
     seed, n_jobs = setting("seed", seed), check_n_jobs(n_jobs)
     device = _checked_device(device)
-    chosen, reason = (method, "asked for") if method != "auto" else choose_network(*_present_and_past(trials))
+    chosen, reason = (method, "asked for") if method != "auto" else auto_method(trials, min_lag, max_lag)
     emb = embed(normal_scores(trials) if chosen == "copula" else trials, max_lag)
     kind = _surrogate_kind(surrogates, emb.segments, n_permutations)
     slow = _slow_processes(trials) if kind != "trials" else {}
@@ -338,12 +339,16 @@ def _warn_if_slow(
     )
 
 
-def _present_and_past(trials: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
-    """The processes' present and one-step past over every trial, and their normal scores: what
-    ``method="auto"`` chooses from."""
+def auto_method(trials: list[np.ndarray], min_lag: int, max_lag: int) -> tuple[str, str]:
+    """What ``method="auto"`` takes for ``trials`` searched at lags ``min_lag`` - ``max_lag``, and why
+    (:func:`~iblearn.estimation.choose.choose_network`): from the processes' present and one-step past
+    over every trial, their normal scores, and how each lagged value acts on each present."""
     now = np.concatenate([t[1:] for t in trials])
     before = np.concatenate([t[:-1] for t in trials])
-    return now, before, normal_scores([now, before])
+    lags = list(range(min_lag, max_lag + 1))
+    stats = lag_linearity(trials, lags)
+    lagged = None if stats is None else (*stats, lags)
+    return choose_network(now, before, normal_scores([now, before]), lagged)
 
 
 def _finished(store: BatchStore | None, j: int, st: Settings, n_processes: int) -> TargetResult | None:

@@ -1,0 +1,65 @@
+"""How each present depends on each lagged value (the score test of a linear autoregression against
+its lagged columns' squares and cubes): chi-square with 2 degrees of freedom where the autoregression
+is right, far above it and above the linear statistic for a coupling through sin(2 x), and below the
+linear statistic for a mostly linear one (tanh)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from iblearn.functional.serial import lag_linearity
+
+
+def coupled(f, t: int = 3000, seed: int = 0) -> np.ndarray:
+    """Three processes with memory 0.3: process 0 drives process 2 at lag 2 through ``f``."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((t + 200, 3))
+    for step in range(2, len(x)):
+        x[step] += 0.3 * x[step - 1]
+        x[step, 2] += 0.6 * f(x[step - 2, 0])
+    return x[200:]
+
+
+def test_a_linear_autoregression_reads_as_chi_square_with_two_degrees():
+    stats = [lag_linearity([coupled(lambda v: v, seed=s)], [1, 2])[1] for s in range(20)]
+    pooled = np.concatenate([s.ravel() for s in stats])
+    assert pooled.shape == (20 * 3 * 3 * 2,)
+    # chi-square(2): mean 2, and exp(-s / 2) uniform (5% beyond 5.99)
+    assert 1.6 < pooled.mean() < 2.4
+    assert 0.01 < (pooled > 5.99).mean() < 0.1
+
+
+def test_a_nonmonotone_coupling_reads_at_its_source_and_lag_above_its_linear_part():
+    linear, nonlinear = lag_linearity([coupled(lambda v: np.sin(2 * v))], [1, 2])
+    assert linear.shape == nonlinear.shape == (3, 3, 2)  # [target, source, lag]
+    assert nonlinear[2, 0, 1] > max(linear[2, 0, 1], 100.0)
+    others = np.ones_like(nonlinear, dtype=bool)
+    others[2, 0, 1] = False
+    others[2, 0, 0] = False  # the source's memory carries a little of it to lag 1
+    assert nonlinear[others].max() < 25.0
+
+
+def test_a_mostly_linear_coupling_reads_below_its_linear_part():
+    linear, nonlinear = lag_linearity([coupled(np.tanh)], [1, 2])
+    assert nonlinear[2, 0, 1] < linear[2, 0, 1]
+
+
+def test_trials_pool_and_too_few_rows_or_a_constant_column_give_none():
+    x = coupled(lambda v: np.sin(2 * v))
+    pooled = lag_linearity([x[:1500], x[1500:]], [2])
+    assert pooled is not None and pooled[1][2, 0, 0] > 50.0
+    assert lag_linearity([x[:20]], [1, 2]) is None
+    flat = x.copy()
+    flat[:, 1] = 1.0
+    assert lag_linearity([flat], [1]) is None
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e300])
+def test_the_statistics_do_not_depend_on_scale(scale):
+    x = coupled(lambda v: np.sin(2 * v))
+    ref = lag_linearity([x], [1, 2])
+    got = lag_linearity([x * scale], [1, 2])
+    assert ref is not None and got is not None
+    for a, b in zip(ref, got, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-9)
