@@ -388,14 +388,15 @@ ROOMS: dict[str, dict[str, int]] = {
         "runs": 2,
         "__init__": 3,
     },
-    # the pure math, in rooms (a module or a sub-package each): scaling, series blocks and the
-    # one result below everything; the inference core, the closed forms and the leaves (Renyi, the
-    # exact IB, the discrete estimators' kernels); bounds and discrete entropies; the neighbour engine;
+    # the pure math, in rooms (a module or a sub-package each): scaling, the linearity test and the one
+    # result below everything; series blocks, the inference core, the closed forms and the leaves (Renyi,
+    # the exact IB, the discrete estimators' kernels); bounds and discrete entropies; the neighbour engine;
     # the measures of many variables on it; the package's API on top
     "iblearn.functional": {
         "scale": 0,
-        "serial": 0,
+        "linearity": 0,
         "result": 0,
+        "serial": 1,
         "inference": 1,
         "gaussian": 1,
         "canonical": 1,

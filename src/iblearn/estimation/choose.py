@@ -25,6 +25,7 @@ from torch import Tensor
 from iblearn import functional as ibf
 from iblearn.estimation.autocheck import FLOOR, MI, SHARE, Check
 from iblearn.functional.discrete import counts_of
+from iblearn.functional.linearity import linearity
 from iblearn.functional.multivariate.inputs import copula_normal
 from iblearn.functional.scale import power_of_two_scale
 
@@ -351,7 +352,11 @@ def choose_many(
     # at a few hundred rows that is more than the fixed tolerance, which is then 3 of them.
     spread = 3 * math.sqrt(8 / (d * (d + 2) * n))
     if looks_gaussian(feats) or abs(feats.get("mardia", math.inf)) <= spread:
-        if marginals_gaussian(feats):
+        raw = marginals_gaussian(feats)
+        bent = _bent(cols.double().cpu().numpy() if raw else joint().double().cpu().numpy())
+        if bent and d <= KNN_DIMS:
+            return "ksg", f"{shape}: the joint looks Gaussian, but {bent}: KSG", feats
+        if raw:
             return (
                 "gaussian",
                 f"{shape}: the columns and the joint look Gaussian: bias-corrected Gaussian",
@@ -365,6 +370,28 @@ def choose_many(
             feats,
         )
     return "ksg", f"{shape}: not jointly Gaussian in any monotone coordinates: KSG", feats
+
+
+def _bent(cols: np.ndarray) -> str | None:
+    """Where a column of ``cols`` ``(N, d)`` depends on another through its square or cube beyond
+    :data:`NONLINEAR_P` over all ordered pairs (:func:`~iblearn.functional.linearity.linearity` of
+    each column on the others), which a Gaussian estimate misses: the pair in words; else None."""
+    d = cols.shape[1]
+    best, found = 0.0, None
+    for i in range(d):
+        others = [j for j in range(d) if j != i]
+        stats = linearity(cols[:, i : i + 1], cols[:, others])
+        if stats is None:
+            continue
+        nonlinear = stats[1][0]
+        j = int(np.argmax(nonlinear))
+        # chi-square with 2 degrees of freedom: its survival function is exp(-s / 2)
+        if math.exp(-nonlinear[j] / 2) * d * (d - 1) < NONLINEAR_P and nonlinear[j] > best:
+            best, found = float(nonlinear[j]), (i, others[j])
+    if found is None:
+        return None
+    i, j = found
+    return f"column {i} depends on column {j} through its square or cube (score statistic {best:.1f})"
 
 
 def choose_pid(redundancy: str, chosen: str, why: str, vector: bool) -> tuple[str, str, str | None]:

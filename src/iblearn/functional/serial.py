@@ -16,9 +16,6 @@ References:
     (2009): the flat-top lag window and the block length of the circular bootstrap.
     J. Geweke, S. Porter-Hudak. The estimation and application of long memory time series models.
     J. Time Series Analysis 4, 221 (1983): the log-periodogram regression of the memory exponent.
-    R. Luukkonen, P. Saikkonen, T. Terasvirta. Testing linearity against smooth transition
-    autoregressive models. Biometrika 75, 491 (1988): the Lagrange-multiplier test of a linear
-    autoregression against terms in the lagged values' powers.
     M. S. Bartlett. On the theoretical specification and sampling properties of autocorrelated
     time-series. J. R. Stat. Soc. Suppl. 8, 27 (1946): the variance of a cross-correlation of two
     autocorrelated series, ``(1 + 2 sum_k rho_x(k) rho_y(k)) / N``.
@@ -32,6 +29,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from iblearn.functional.linearity import linearity
 
 #: Fewest blocks a blockwise standard error is read from: with fewer, the spread of halves of the blocks
 #: rests on a handful of them and its interval does not cover.
@@ -57,9 +56,6 @@ LONG_MEMORY = 0.6
 #: error (``pi / sqrt(24 m)`` for m frequencies, Geweke & Porter-Hudak 1983) is above 0.2, and short
 #: memory passes :data:`LONG_MEMORY` by chance.
 MEMORY_FREQUENCIES = 10
-#: Design rows :func:`lag_linearity` reads at the most (spread evenly over the trials' rows): its
-#: statistics grow with the rows, so more only sharpen what this many already show.
-LINEARITY_ROWS = 20_000
 
 
 def measured_columns(d: int) -> np.ndarray:
@@ -279,17 +275,12 @@ def memory_exponent(trials: Sequence[np.ndarray]) -> float | None:
 
 def lag_linearity(trials: Sequence[np.ndarray], lags: Sequence[int]) -> tuple[np.ndarray, np.ndarray] | None:
     """How each process's present depends on each lagged value: linearly, or through its square and
-    cube. Each process of the ``(T, P)`` ``trials`` is regressed on every process at every lag of
-    ``lags`` (a linear autoregression, the model a Gaussian estimate of the network takes); per target
-    and lagged column, ``linear`` is the squared t statistic of that column's coefficient and
-    ``nonlinear`` the Lagrange-multiplier statistic of its standardized values' second and third
-    Hermite polynomials against the regression's residuals (Luukkonen, Saikkonen & Terasvirta 1988):
-    ``N`` times the sum of their two squared correlations, chi-square with 2 degrees of freedom where
-    the autoregression is right (its residuals then independent of every past value). Both
-    ``(P, P, len(lags))``: [target, source, lag]. A coupling ``sin(2 x)`` through a Gaussian source
-    reads above its linear statistic (its part along ``x`` is about a sixth of its variance); ``tanh``
-    and ``sin(x)``, mostly linear, read below. None where the rows are too few for the regression
-    (under four a coefficient) or a lagged column is constant.
+    cube. :func:`~iblearn.functional.linearity.linearity` of each process of the ``(T, P)`` ``trials``
+    on every process at every lag of ``lags`` (a linear autoregression, the model a Gaussian estimate
+    of the network takes), the trials' rows pooled. Both statistics ``(P, P, len(lags))``:
+    [target, source, lag]. A coupling ``sin(2 x)`` through a Gaussian source reads above its linear
+    statistic (its part along ``x`` is about a sixth of its variance); ``tanh(2 x)``, mostly linear,
+    reads below. None where :func:`~iblearn.functional.linearity.linearity` gives none.
 
     Example:
         >>> rng = np.random.default_rng(0)
@@ -299,36 +290,14 @@ def lag_linearity(trials: Sequence[np.ndarray], lags: Sequence[int]) -> tuple[np
         >>> bool(nonlinear[1, 0, 0] > max(linear[1, 0, 0], 30.0))
         True
     """
-    width = trials[0].shape[1]
-    top = max(lags)
+    width, top = trials[0].shape[1], max(lags)
     now = np.concatenate([np.asarray(t, dtype=np.float64)[top:] for t in trials])
     past = np.concatenate(
         [np.concatenate([t[top - lag : len(t) - lag] for lag in lags], axis=1) for t in trials]
-    ).astype(np.float64)
-    step = -(-len(now) // LINEARITY_ROWS)  # evenly spaced rows, each with its own lags
-    now, past = now[::step], past[::step]
-    # Each column over its largest magnitude: no square overflows or vanishes, and no statistic changes.
-    now, past = (a / np.abs(a).max(0).clip(np.finfo(np.float64).tiny) for a in (now, past))
-    n, cols = past.shape
-    spread = past.std(0)
-    if n < 4 * (cols + 1) or not (spread > 0).all():
-        return None
-    z = (past - past.mean(0)) / spread
-    design = np.column_stack([np.ones(n), z])
-    gram_inv = np.linalg.pinv(design.T @ design, hermitian=True)
-    beta = gram_inv @ (design.T @ now)
-    resid = now - design @ beta
-    var = (resid**2).sum(0) / (n - cols - 1)
-    linear = beta[1:] ** 2 / np.outer(np.diag(gram_inv)[1:], np.where(var > 0, var, np.inf))
-    # He2 and He3 of a standard normal are orthogonal to every linear term of a Gaussian past, and the
-    # residuals of the right model to every function of the past.
-    hermite = np.concatenate([z**2 - 1, z**3 - 3 * z], axis=1)
-    hermite = hermite - hermite.mean(0)
-    norms = np.linalg.norm(hermite, axis=0) * np.linalg.norm(resid, axis=0)[:, None].clip(1e-300)
-    corr = (resid.T @ hermite) / norms.clip(1e-300)
-    nonlinear = n * (corr[:, :cols] ** 2 + corr[:, cols:] ** 2)
-    shape = (width, len(lags), width)  # columns are lag-major: [lag][source]
-    return (
-        linear.T.reshape(shape).transpose(0, 2, 1),
-        nonlinear.reshape(shape).transpose(0, 2, 1),
     )
+    stats = linearity(now, past)
+    if stats is None:
+        return None
+    shape = (width, len(lags), width)  # the regressors are lag-major: [lag][source]
+    linear, nonlinear = (a.reshape(shape).transpose(0, 2, 1) for a in stats)
+    return linear, nonlinear

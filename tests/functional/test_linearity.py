@@ -1,13 +1,15 @@
-"""How each present depends on each lagged value (the score test of a linear autoregression against
-its lagged columns' squares and cubes): chi-square with 2 degrees of freedom where the autoregression
-is right, far above it and above the linear statistic for a coupling through sin(2 x), and below the
-linear statistic for a mostly linear one (tanh)."""
+"""Whether a conditional mean is linear (the score test of a linear regression against its regressors'
+squares and cubes), of independent rows and of each process's present on the lagged values:
+chi-square with 2 degrees of freedom where the regression is right, far above it and above the linear
+statistic for a dependence through sin(2 x), and below the linear statistic for a mostly linear one
+(tanh)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from iblearn.functional.linearity import linearity
 from iblearn.functional.serial import lag_linearity
 
 
@@ -63,3 +65,14 @@ def test_the_statistics_do_not_depend_on_scale(scale):
     assert ref is not None and got is not None
     for a, b in zip(ref, got, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-9)
+
+
+def test_independent_rows_read_at_the_column_they_depend_on():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((4000, 3))
+    y = np.column_stack([np.sin(2 * x[:, 1]), 0.8 * x[:, 0]]) + rng.standard_normal((4000, 2))
+    linear, nonlinear = linearity(y, x)
+    assert linear.shape == nonlinear.shape == (2, 3)
+    assert nonlinear[0, 1] > max(linear[0, 1], 100.0)
+    assert linear[1, 0] > 1000.0 and nonlinear[1, 0] < 20.0
+    assert nonlinear[0, [0, 2]].max() < 20.0
