@@ -331,12 +331,16 @@ def choose_labels(cells: np.ndarray) -> tuple[str, str]:
 
 
 def choose_many(
-    cols: Tensor, normal: Callable[[], Tensor] | None = None
+    cols: Tensor, normal: Callable[[], Tensor] | None = None, responses: Sequence[int] | None = None
 ) -> tuple[str, str, dict[str, float]]:
     """(method, why, features) for the rows ``cols`` ``(N, d)`` of every variable, for the measures among
     many variables and the series: Gaussian where the columns and the joint look Gaussian, the Gaussian
-    copula where the normal scores do or there are more than :data:`KNN_DIMS` columns, else KSG;
-    ``normal`` gives their normal scores where the caller keeps them for its estimate."""
+    copula where the normal scores do or there are more than :data:`KNN_DIMS` columns, else KSG; KSG
+    also where a column of ``responses`` depends on another through its square or cube (:func:`_bent`).
+    ``normal`` gives their normal scores where the caller keeps them for its estimate; ``responses``,
+    the columns whose mean given the others is tested: every column of independent rows (None), a
+    series' present (the others' residuals are its own autocorrelated values, whose correlations with
+    any function of another autocorrelated series vary beyond the test's null)."""
     n, d = cols.shape
     joint = cache(lambda: copula_normal(cols)) if normal is None else normal
 
@@ -354,7 +358,7 @@ def choose_many(
     if looks_gaussian(feats) or abs(feats.get("mardia", math.inf)) <= spread:
         raw = marginals_gaussian(feats)
         # Beyond KNN_DIMS no estimator reads what the Gaussian misses: the test would change nothing.
-        bent = d <= KNN_DIMS and _bent((cols if raw else joint()).double().cpu().numpy())
+        bent = d <= KNN_DIMS and _bent((cols if raw else joint()).double().cpu().numpy(), responses)
         if bent:
             return "ksg", f"{shape}: the joint looks Gaussian, but {bent}: KSG", feats
         if raw:
@@ -373,13 +377,15 @@ def choose_many(
     return "ksg", f"{shape}: not jointly Gaussian in any monotone coordinates: KSG", feats
 
 
-def _bent(cols: np.ndarray) -> str | None:
-    """Where a column of ``cols`` ``(N, d)`` depends on another through its square or cube beyond
-    :data:`NONLINEAR_P` over all ordered pairs (:func:`~iblearn.functional.linearity.linearity` of
-    each column on the others), which a Gaussian estimate misses: the pair in words; else None."""
+def _bent(cols: np.ndarray, responses: Sequence[int] | None) -> str | None:
+    """Where a column of ``responses`` (None: every column) of ``cols`` ``(N, d)`` depends on another
+    through its square or cube beyond :data:`NONLINEAR_P` over all the pairs tested
+    (:func:`~iblearn.functional.linearity.linearity` of each on the others), which a Gaussian
+    estimate misses: the pair in words; else None."""
     d = cols.shape[1]
+    tested = range(d) if responses is None else responses
     best, found = 0.0, None
-    for i in range(d):
+    for i in tested:
         others = [j for j in range(d) if j != i]
         stats = linearity(cols[:, i : i + 1], cols[:, others])
         if stats is None:
@@ -387,7 +393,7 @@ def _bent(cols: np.ndarray) -> str | None:
         nonlinear = stats[1][0]
         j = int(np.argmax(nonlinear))
         # chi-square with 2 degrees of freedom: its survival function is exp(-s / 2)
-        if math.exp(-nonlinear[j] / 2) * d * (d - 1) < NONLINEAR_P and nonlinear[j] > best:
+        if math.exp(-nonlinear[j] / 2) * len(tested) * (d - 1) < NONLINEAR_P and nonlinear[j] > best:
             best, found = float(nonlinear[j]), (i, others[j])
     if found is None:
         return None

@@ -150,7 +150,10 @@ def te_auto(
     names = "source's past, target's present, target's past" + (
         ", condition's past" * (condition is not None)
     )
-    chosen, rule, feats = choose_many(torch.cat([past_source, present, given], 1).double())
+    lagged = torch.cat([past_source, present, given], 1).double()
+    chosen, rule, feats = choose_many(
+        lagged, responses=range(past_source.shape[1], lagged.shape[1] - given.shape[1])
+    )
     src, tgt, cond = _series(source, target, condition, chosen)
     if chosen == "ksg" and cond is None:
         est = ibf.transfer_entropy_estimate(

@@ -107,7 +107,7 @@ def ais_auto(series: Any, *, history: int = 1, k: int = 4, seed: int = 0) -> Est
     root = unit_root_check(steps)
     reach = _storage_of_bound(steps)
     lagged = torch.stack([steps[history - j : n - j] for j in range(history + 1)], 1)  # present, then past
-    chosen, rule, feats = choose_many(lagged)
+    chosen, rule, feats = choose_many(lagged, responses=[0])
     if chosen == "ksg":  # its normal scores: heavy tails and warps bias the neighbour counts
         steps = normal_scores(steps[:, None], "series")[:, 0]
     est = active_information_storage(steps, history, chosen, k=k, n_resamples=RESAMPLES[chosen], seed=seed)
