@@ -1,6 +1,6 @@
 """Estimates said reliable whose interval misses the truth, on cases built to find them: series near a
-unit root (information storage and transfer entropy), a transfer entropy through a non-monotone
-coupling whose lagged samples look jointly Gaussian, entropies far undersampled or of a power law,
+unit root (information storage and transfer entropy), a transfer entropy and a total correlation through a
+non-monotone dependence whose samples look jointly Gaussian, entropies far undersampled or of a power law,
 labels with a class seen once, and the named KSG paths of the measures among many variables. Each
 case is run over seeds against its exact answer; the table counts the runs, those said reliable
 (``reliable is True``), those not checked (``None``), and the reliable ones whose interval misses the
@@ -69,16 +69,21 @@ def te_case(a: float, b: float, c: float, n: int) -> tuple[Callable[[int], Any],
     return run, truth
 
 
-def te_sine_case(c: float, n: int) -> tuple[Callable[[int], Any], float]:
-    """x i.i.d. N(0, 1), y_t = 0.3 y_(t-1) + c sin(2 x_(t-1)) + e: a coupling whose lagged samples look
-    jointly Gaussian. x_(t-1) and e_t are independent of y's past, so TE(x -> y) with one step of
-    history is I(c sin(2 X) + E; X) = h(c sin(2 X) + E) - h(E), by quadrature (Gauss-Hermite over X,
-    Simpson over the sum's density)."""
+def sine_information(c: float) -> float:
+    """I(c sin(2 X) + E; X) for independent standard normal X and E: h(c sin(2 X) + E) - h(E), by
+    quadrature (Gauss-Hermite over X for the sum's density, Simpson over the sum)."""
     nodes, weights = np.polynomial.hermite_e.hermegauss(150)
     weights = weights / weights.sum()
     u = np.linspace(-10.0, 10.0, 8001)
     density = stats.norm.pdf(u[:, None] - c * np.sin(2 * nodes)) @ weights
-    truth = -integrate.simpson(density * np.log(density), x=u) - 0.5 * math.log(2 * math.pi * math.e)
+    entropy = -integrate.simpson(density * np.log(density), x=u)
+    return float(entropy - 0.5 * math.log(2 * math.pi * math.e))
+
+
+def te_sine_case(c: float, n: int) -> tuple[Callable[[int], Any], float]:
+    """x i.i.d. N(0, 1), y_t = 0.3 y_(t-1) + c sin(2 x_(t-1)) + e: a coupling whose lagged samples look
+    jointly Gaussian. x_(t-1) and e_t are independent of y's past, so TE(x -> y) with one step of
+    history is :func:`sine_information`."""
 
     def run(seed: int) -> Any:
         rng = np.random.default_rng(seed)
@@ -87,7 +92,18 @@ def te_sine_case(c: float, n: int) -> tuple[Callable[[int], Any], float]:
             y[t] += 0.3 * y[t - 1] + c * np.sin(2 * x[t - 1])
         return iblearn.estimate("te", x[100:], y[100:])
 
-    return run, float(truth)
+    return run, sine_information(c)
+
+
+def tc_sine_case(c: float, n: int) -> tuple[Callable[[int], Any], float]:
+    """Three columns u, c sin(2 u) + e, w, all else independent and Gaussian, whose joint looks
+    Gaussian: their total correlation is I(u; c sin(2 u) + e), :func:`sine_information`."""
+
+    def run(seed: int) -> Any:
+        u, e, w = np.random.default_rng(seed).standard_normal((3, n))
+        return iblearn.estimate("total_correlation", np.column_stack([u, c * np.sin(2 * u) + e, w]))
+
+    return run, sine_information(c)
 
 
 def entropy_case(p: np.ndarray, n: int) -> tuple[Callable[[int], Any], float]:
@@ -182,6 +198,7 @@ def cases() -> dict[str, tuple[Callable[[int], Any], float, int]]:
         "ais i.i.d. Gaussian N=500 (control)": (*ais_case(0.0, 500), 40),
         "te a=b=0.96 c=0.3 T=800": (*te_case(0.96, 0.96, 0.3, 800), 40),
         "te sin(2x) coupling c=0.6 T=2000": (*te_sine_case(0.6, 2000), 40),
+        "total_correlation sin(2x) c=0.8 N=3000": (*tc_sine_case(0.8, 3000), 40),
         "entropy 300 of 10^6 uniform": (*entropy_case(np.full(10**6, 1e-6), 300), 10),
         "entropy Zipf 1.1, 5000 symbols, 600 draws": (*entropy_case(zipf(1.1, 5000), 600), 20),
         "mi mixed, rare class q=0.005 N=300": (*rare_class_case(300, 0.005, 3.0), 20),
