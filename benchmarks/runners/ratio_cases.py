@@ -171,8 +171,9 @@ def door_cmi_case(repeats: int) -> dict[str, float]:
 
 
 def _coupled(n: int, seed: int = 0) -> tuple[Tensor, Tensor]:
-    """A source AR(1) (0.5) driving a target AR(1) (0.4) at lag 1 (0.5), unit Gaussian innovations."""
-    e = np.random.default_rng(seed).standard_normal((n, 2))
+    """A source AR(1) (0.5) driving a target AR(1) (0.4) at lag 1 (0.5), Student-t innovations (3
+    degrees of freedom): heavy tails that send auto to KSG (with Gaussian ones it takes the Gaussian)."""
+    e = np.random.default_rng(seed).standard_t(3.0, size=(n, 2))
     s, t = np.zeros(n), np.zeros(n)
     for i in range(1, n):
         s[i] = 0.5 * s[i - 1] + e[i, 0]
@@ -182,8 +183,11 @@ def _coupled(n: int, seed: int = 0) -> tuple[Tensor, Tensor]:
 
 @CASES.add("estimate te auto, KSG chosen, N 30,000", "transfer_entropy, same rows", 7)
 def door_te_case(repeats: int) -> dict[str, float]:
-    """The coupled AR(1) pair, N = 30,000: auto chooses KSG."""
+    """The coupled AR(1) pair, N = 30,000: auto chooses KSG (checked)."""
     s, t = _coupled(30_000)
+    chosen = iblearn.estimate("te", s, t).report.chosen
+    if chosen != "ksg":
+        raise RuntimeError(f"door_te: auto chose {chosen!r}, the case is KSG's")
     return paired_ratio(_door("te", s, t), lambda: ksg_transfer_entropy(s, t), repeats)
 
 
