@@ -70,6 +70,7 @@ def test_a_gaussian_is_estimated_reliably_with_an_interval_around_the_truth():
         "ceiling",
         "agreement",
         "gaussian copula",
+        "linearity",
     }
     assert all(c.passed is not False for c in result.report.checks.values())
     assert result.report.checks["ceiling"].passed is None  # a Gaussian estimate has no ceiling at log N
@@ -490,3 +491,20 @@ def test_the_gaussians_checks_from_second_moments_are_the_refitted_ones(n, linea
         for key, value in figures.items():
             assert moments[0][name][key] == pytest.approx(value, abs=1e-9), (name, key)
     assert moments[1:] == pytest.approx(refitted[1:], abs=1e-9)
+
+
+def test_a_dependence_through_a_square_or_cube_takes_ksg_or_unsettles_the_gaussian():
+    # y_0 = sin(2 x_0) + noise among Gaussian columns: the joint looks Gaussian (Mardia about 0) and
+    # the Gaussian reads a tenth of what one KSG on the pair reads. In 3 x 2 the rule takes KSG; in
+    # 8 x 4 (beyond KSG's 10 dimensions) the Gaussian stays, and its linearity check fails.
+    g = torch.Generator().manual_seed(0)
+    x, y = (
+        torch.randn(3000, 8, generator=g, dtype=torch.float64),
+        torch.randn(3000, 4, generator=g, dtype=torch.float64),
+    )
+    y[:, 0] = torch.sin(2 * x[:, 0]) + 0.5 * y[:, 0]
+    small = quiet(x[:, :3], y[:, :2])
+    assert small.report.chosen == "ksg" and "square or cube" in small.report.why
+    wide = quiet(x, y)
+    assert wide.report.chosen == "gaussian" and wide.reliable is False
+    assert wide.report.checks["linearity"].passed is False and "linearity" in wide.caveat

@@ -60,6 +60,7 @@ from iblearn.estimation.autocheck import (
     Check,
     Reruns,
     interval,
+    linearity_check,
     run_checks,
 )
 from iblearn.estimation.choose import KNN_DIMS, choose, features, looks_gaussian, marginals_gaussian
@@ -170,6 +171,8 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
         stderr = max(stderr, delta_stderr(analysis))
         method += "; at least the Gaussian's asymptotic standard error by the delta method"
         checks["gaussian copula"] = copula_check(*data)
+        if (linear := linearity_check(feats)) is not None:
+            checks["linearity"] = linear
     if agreement is not None:
         checks[agreement.name] = agreement
     if cy is not None:

@@ -30,6 +30,13 @@ FLOOR = 0.03
 #: Share of the estimate a check may move it by and still pass: below the 10% asked of an estimate,
 #: so that an estimate more than 25% off moves some check by more.
 SHARE = 0.1
+#: Level, corrected over every pair tested (Bonferroni), below which a column's square and cube explain
+#: part of another that a linear regression leaves (:mod:`iblearn.functional.linearity`): a dependence
+#: a Gaussian estimate misses. The automatic choices take KSG there where they can; a Gaussian estimate
+#: that meets it is not reliable. The network's choice takes KSG where, beyond it, the square and cube
+#: explain more than the column does linearly: on every sin(2 x) network of
+#: benchmarks/network_rates.py and on none of its linear or tanh(2 x) ones (the rows say which it chose).
+NONLINEAR_P = 1e-3
 
 #: Random splits of the rows in two halves behind the standard error: the spread of two halves alone
 #: has one degree of freedom, and reads 10x too small in about 8% of runs (P(|Z| < 0.1)); four
@@ -72,6 +79,24 @@ class Check:
         numbers = ", ".join(f"{k} {v:.4g}" for k, v in self.figures.items())
         allowed = "" if self.tolerance is None else f"; tolerance {self.tolerance:.3g}"
         return f"{self.name}: {'pass' if self.passed else 'FAIL'} — {self.expects} ({numbers}{allowed})"
+
+
+#: What the linearity check expects, in words.
+LINEARITY = (
+    "no column depends on another through its square or cube beyond the corrected level, as a Gaussian's "
+    "columns do not: the Gaussian estimate misses such a dependence"
+)
+
+
+def linearity_check(feats: dict[str, float]) -> Check | None:
+    """The linearity check of a Gaussian (or Gaussian copula) estimate, from the score test the rule
+    read (``feats["bend"]``, its statistic, and ``feats["bend p"]``, its p-value corrected over the
+    pairs tested; :mod:`iblearn.functional.linearity`): passes at or above :data:`NONLINEAR_P`. None
+    where the rule did not measure it."""
+    if "bend p" not in feats:
+        return None
+    figures = {"score statistic": feats["bend"], "p (corrected)": feats["bend p"]}
+    return Check("linearity", feats["bend p"] >= NONLINEAR_P, figures, LINEARITY, NONLINEAR_P)
 
 
 def not_applicable(name: str, expects: str, why: str) -> Check:

@@ -23,9 +23,9 @@ from numpy.typing import NDArray
 from torch import Tensor
 
 from iblearn import functional as ibf
-from iblearn.estimation.autocheck import FLOOR, MI, SHARE, Check
+from iblearn.estimation.autocheck import FLOOR, MI, NONLINEAR_P, SHARE, Check
 from iblearn.functional.discrete import counts_of
-from iblearn.functional.linearity import linearity
+from iblearn.functional.linearity import bend_between, strongest_bend
 from iblearn.functional.multivariate.inputs import copula_normal
 from iblearn.functional.scale import power_of_two_scale
 
@@ -55,13 +55,6 @@ KNN_DIMS = 10
 #: Standard errors of a Gaussian's skew and kurtosis within which a column counts as Gaussian (the
 #: largest of 200 Gaussian columns at N = 2,000 is about 3).
 MARGINAL_SDS = 5
-
-#: Bonferroni-corrected level (over every target and lagged column) below which a lagged column's
-#: square and cube explain part of a target that the linear autoregression leaves
-#: (:func:`~iblearn.functional.serial.lag_linearity`): with its square and cube explaining more than the
-#: column does linearly, the network's auto choice takes KSG: on every sin(2 x) network of
-#: benchmarks/network_rates.py and on none of its linear or tanh(2 x) ones (the rows say which it chose).
-NONLINEAR_P = 1e-3
 
 #: Columns a side that the joint's Gaussianity and the cross-covariance's rank are measured on.
 FEATURE_COLUMNS = 32
@@ -99,13 +92,18 @@ def features(
     y: Tensor,
     scores: Callable[[], tuple[Tensor, Tensor]] | None,
     ascending: Callable[[], NDArray[np.float64]] | None = None,
+    bend: bool = True,
 ) -> dict[str, float]:
     """What the rule looks at: rows, dimensions, ties, tails (largest excess kurtosis of a column),
     skew, and where both variables are continuous (``scores`` gives their normal scores) how Gaussian
     the joint looks (Mardia's kurtosis over a Gaussian's, minus 1) and the rank of the
     cross-covariance (canonical correlations above the largest of shuffled pairs), both on at most
-    :data:`FEATURE_COLUMNS` columns a side. ``ascending`` gives the columns of x and y sorted, ``(d, N)``
-    float64, where the scores' sort leaves them (read where the scores are made anyway)."""
+    :data:`FEATURE_COLUMNS` columns a side, and the strongest dependence of a column of one side on a
+    column of the other through its square or cube (``bend``, the score statistic, and ``bend p``, its
+    corrected p-value: :func:`~iblearn.functional.linearity.bend_between`; with ``bend``, and more than
+    one column in all). ``ascending`` gives the
+    columns of x and y sorted, ``(d, N)`` float64, where the scores' sort leaves them (read where the
+    scores are made anyway)."""
     out = {"n": float(len(x)), "dx": float(x[0].numel()), "dy": float(y[0].numel())}
     floats = [t.reshape(len(t), -1).double() for t in (x, y) if t.is_floating_point()]
     if floats:
@@ -140,6 +138,13 @@ def features(
             zx, zy = (t / power_of_two_scale(t, dim=0) for t in (zx, zy))
         else:
             zx, zy = scores()
+        # A dependence through a square or cube, in the coordinates the Gaussian would estimate in: where
+        # the rule could take the Gaussian (not for one column a side, which always takes KSG).
+        bent = None
+        if bend and out["dx"] + out["dy"] > 2:
+            bent = bend_between(zx.double().cpu().numpy(), zy.double().cpu().numpy())
+        if bent is not None:
+            out["bend"], out["bend p"] = bent[0].statistic, bent[0].p_value
         # At most FEATURE_COLUMNS a side, spread evenly: the SVDs of hundreds cost more than the estimate.
         zx, zy = (
             t[:, torch.linspace(0, t.shape[1] - 1, min(t.shape[1], FEATURE_COLUMNS)).long()] for t in (zx, zy)
@@ -242,6 +247,13 @@ def choose(
         "reading above the Gaussian counts, as KSG reads low there",
         tolerance,
     )
+    if feats.get("bend p", 1.0) < NONLINEAR_P:
+        why = (
+            f"{shape}, but a column of one side depends on a column of the other through its square or "
+            f"cube (score statistic {feats['bend']:.1f}), which a Gaussian estimate misses: {ksg_name} "
+            "on normal scores"
+        )
+        return "ksg", why, ksg, check, kn
     if agree:
         return (
             "gaussian",
@@ -348,7 +360,7 @@ def choose_many(
         z = joint()
         return z[:, :1], z[:, 1:]
 
-    feats = features(cols[:, :1], cols[:, 1:], scores)
+    feats = features(cols[:, :1], cols[:, 1:], scores, bend=False)  # its own test, on every column
     shape = f"{d} dims, N = {n}, Mardia {feats.get('mardia', math.nan):+.3f}"
     if feats.get("atom", 0.0) >= ATOM:
         return "ksg", f"{shape}; a column has a point mass ({feats['atom']:.0%} of the rows): KSG", feats
@@ -357,9 +369,8 @@ def choose_many(
     spread = 3 * math.sqrt(8 / (d * (d + 2) * n))
     if looks_gaussian(feats) or abs(feats.get("mardia", math.inf)) <= spread:
         raw = marginals_gaussian(feats)
-        # Beyond KNN_DIMS no estimator reads what the Gaussian misses: the test would change nothing.
-        bent = d <= KNN_DIMS and _bent((cols if raw else joint()).double().cpu().numpy(), responses)
-        if bent:
+        bent = _bent((cols if raw else joint()).double().cpu().numpy(), responses, feats)
+        if bent and d <= KNN_DIMS:  # beyond, no estimator reads it: the verdict says so
             return "ksg", f"{shape}: the joint looks Gaussian, but {bent}: KSG", feats
         if raw:
             return (
@@ -377,28 +388,20 @@ def choose_many(
     return "ksg", f"{shape}: not jointly Gaussian in any monotone coordinates: KSG", feats
 
 
-def _bent(cols: np.ndarray, responses: Sequence[int] | None) -> str | None:
+def _bent(cols: np.ndarray, responses: Sequence[int] | None, feats: dict[str, float]) -> str | None:
     """Where a column of ``responses`` (None: every column) of ``cols`` ``(N, d)`` depends on another
-    through its square or cube beyond :data:`NONLINEAR_P` over all the pairs tested
-    (:func:`~iblearn.functional.linearity.linearity` of each on the others), which a Gaussian
-    estimate misses: the pair in words; else None."""
-    d = cols.shape[1]
-    tested = range(d) if responses is None else responses
-    best, found = 0.0, None
-    for i in tested:
-        others = [j for j in range(d) if j != i]
-        stats = linearity(cols[:, i : i + 1], cols[:, others])
-        if stats is None:
-            continue
-        nonlinear = stats[1][0]
-        j = int(np.argmax(nonlinear))
-        # chi-square with 2 degrees of freedom: its survival function is exp(-s / 2)
-        if math.exp(-nonlinear[j] / 2) * len(tested) * (d - 1) < NONLINEAR_P and nonlinear[j] > best:
-            best, found = float(nonlinear[j]), (i, others[j])
-    if found is None:
+    through its square or cube beyond :data:`~iblearn.estimation.autocheck.NONLINEAR_P` over all the
+    pairs tested (:func:`~iblearn.functional.linearity.strongest_bend` of each on the others), which a
+    Gaussian estimate misses: the pair in words; else None. The test's figures go to ``feats``."""
+    bend = strongest_bend(cols, cols, responses)
+    if bend is not None:
+        feats["bend"], feats["bend p"] = bend.statistic, bend.p_value
+    if bend is None or bend.p_value >= NONLINEAR_P:
         return None
-    i, j = found
-    return f"column {i} depends on column {j} through its square or cube (score statistic {best:.1f})"
+    return (
+        f"column {bend.response} depends on column {bend.regressor} through its square or cube "
+        f"(score statistic {bend.statistic:.1f})"
+    )
 
 
 def choose_pid(redundancy: str, chosen: str, why: str, vector: bool) -> tuple[str, str, str | None]:
@@ -456,11 +459,11 @@ def choose_network(
     :func:`features` and no process reaches another mostly through a nonlinear function of its past,
     else ``"ksg"``. ``lagged``: :func:`~iblearn.functional.serial.lag_linearity`'s statistics at
     the lags searched, and the lags; a target and lagged column whose square and cube explain more of
-    the target than the column does linearly, beyond :data:`NONLINEAR_P` over all of them, is a
-    dependence a Gaussian estimate would mostly miss (a coupling ``sin(2 x)``), and a conditioning
-    on it that removes little of it (false edges through it)."""
+    the target than the column does linearly, beyond :data:`~iblearn.estimation.autocheck.NONLINEAR_P`
+    over all of them, is a dependence a Gaussian estimate would mostly miss (a coupling ``sin(2 x)``),
+    and a conditioning on it that removes little of it (false edges through it)."""
     x, y = torch.from_numpy(now), torch.from_numpy(before)
-    feats = features(x, y, lambda: (torch.from_numpy(scores[0]), torch.from_numpy(scores[1])))
+    feats = features(x, y, lambda: (torch.from_numpy(scores[0]), torch.from_numpy(scores[1])), bend=False)
     mardia = feats.get("mardia", float("inf"))
     if not (marginals_gaussian(feats) and abs(mardia) <= JOINT_GAUSSIAN):
         shape = f"skew {feats['skew']:.2f}, kurtosis {feats['kurtosis']:+.2f}"

@@ -25,7 +25,7 @@ import numpy as np
 from torch import Tensor
 
 from iblearn import _checks as V
-from iblearn.estimation.autocheck import FLOOR, HALF_DATA, SHARE, Check
+from iblearn.estimation.autocheck import FLOOR, HALF_DATA, SHARE, Check, linearity_check
 from iblearn.estimation.probe import probed
 from iblearn.estimators.base import Estimator, MIEstimate
 from iblearn.estimators.neural.base import NeuralEstimator
@@ -588,6 +588,8 @@ def many_verdict(
         )
     probe = ("independence", "shuffled", lambda: shuffled(rows), f"{null} reads about 0")
     checks = {"independence": probed(est, checks, probe, tolerance), **checks}
+    if chosen != "ksg" and (linear := linearity_check(feats)) is not None:
+        checks["linearity"] = linear
     est = checks_verdict(est, checks, MANY_ADVICE)
     return replace(est, report=replace(est.report, chosen=chosen, why=why, checks=checks, features=feats))
 

@@ -17,13 +17,23 @@ References:
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+from typing import NamedTuple
+
 import numpy as np
 
-__all__ = ["ROWS", "linearity"]
+__all__ = ["COLUMNS", "ROWS", "RTOL", "Bend", "bend_between", "linearity", "strongest_bend"]
 
 #: Rows :func:`linearity` reads at the most (spread evenly over the rows): its statistics grow with the
 #: rows, so more only sharpen what this many already show.
-ROWS = 20_000
+ROWS = 5_000
+#: Share of a column's variance at or below which what a linear regression leaves of it is round-off
+#: (as :func:`~iblearn.functional.gaussian.gaussian_mi`'s ``rtol`` reads ``1 - rho^2``).
+RTOL = 1e-9
+#: Columns a side :func:`strongest_bend` reads at the most (spread evenly): the regressions of hundreds
+#: cost more than the estimate they vouch for.
+COLUMNS = 16
 
 
 def linearity(y: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
@@ -32,7 +42,8 @@ def linearity(y: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | N
     coefficient in column i's regression; ``nonlinear[i, j]``, ``N`` times the sum of the squared
     correlations of that regression's residuals with column j's standardized second and third
     Hermite polynomials, chi-square with 2 degrees of freedom where the regression is right (module
-    notes). Both ``(dy, dx)``; None where the rows are too few (under four a coefficient) or a column
+    notes). Both ``(dy, dx)``; ``nonlinear`` 0 for a column of ``y`` that is a linear function of ``x``
+    to round-off (:data:`RTOL`); None where the rows are too few (under four a coefficient) or a column
     of ``x`` is constant.
 
     Example:
@@ -53,16 +64,96 @@ def linearity(y: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | N
     if n < 4 * (cols + 1) or not (spread > 0).all():
         return None
     z = (x - x.mean(0)) / spread
+    # The regression through the eigenvectors of the design's Gram matrix, those above 1e-12 of the
+    # largest kept (singular values above 1e-6 of the largest): columns that repeat others (a variable on
+    # a subspace) leave its residuals as they are.
     design = np.column_stack([np.ones(n), z])
-    gram_inv = np.linalg.pinv(design.T @ design, hermitian=True)
+    eigen, vectors = np.linalg.eigh(design.T @ design)
+    keep = eigen > 1e-12 * eigen[-1]
+    eigen, vectors = eigen[keep], vectors[:, keep]
+    gram_inv = (vectors / eigen) @ vectors.T
     beta = gram_inv @ (design.T @ y)
     resid = y - design @ beta
-    var = (resid**2).sum(0) / (n - cols - 1)
+    var = (resid**2).sum(0) / max(1, n - len(eigen))
     linear = (beta[1:] ** 2 / np.outer(np.diag(gram_inv)[1:], np.where(var > 0, var, np.inf))).T
     # He2 and He3 of a standard normal are orthogonal to every linear term of a Gaussian x, and the
     # residuals of the right model to every function of x.
-    hermite = np.concatenate([z**2 - 1, z**3 - 3 * z], axis=1)
+    square = z * z
+    hermite = np.concatenate([square - 1, z * (square - 3)], axis=1)
     hermite = hermite - hermite.mean(0)
     norms = np.linalg.norm(resid, axis=0)[:, None] * np.linalg.norm(hermite, axis=0)
     corr = (resid.T @ hermite) / norms.clip(1e-300)
-    return linear, n * (corr[:, :cols] ** 2 + corr[:, cols:] ** 2)
+    nonlinear = n * (corr[:, :cols] ** 2 + corr[:, cols:] ** 2)
+    # A linear function of x to round-off (1 - R^2 at most RTOL): its residuals are rounding, whose
+    # correlations say nothing.
+    exact = (resid**2).sum(0) <= RTOL * ((y - y.mean(0)) ** 2).sum(0)
+    nonlinear[exact] = 0.0
+    return linear, nonlinear
+
+
+class Bend(NamedTuple):
+    """The strongest dependence of a column of y on a column of x through its square or cube."""
+
+    #: the Lagrange-multiplier statistic (chi-square with 2 degrees of freedom under linearity)
+    statistic: float
+    #: its p-value times the pairs tested (Bonferroni), at most 1
+    p_value: float
+    #: the column of y, and the column of x it depends on
+    response: int
+    regressor: int
+
+
+def strongest_bend(y: np.ndarray, x: np.ndarray, responses: Sequence[int] | None = None) -> Bend | None:
+    """The largest statistic of :func:`linearity` of the columns ``responses`` of ``y`` (None: all) on
+    ``x``, each on at most :data:`COLUMNS` of x's columns (spread evenly) and at most that many
+    responses, with its p-value corrected over every pair tested; None where :func:`linearity` gives
+    none. ``x`` may be ``y`` itself: each response is then regressed on the other columns.
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> x = rng.standard_normal((2000, 3))
+        >>> y = np.sin(2 * x[:, 1:2]) + rng.standard_normal((2000, 1))
+        >>> bend = strongest_bend(y, x)
+        >>> (bend.response, bend.regressor), bend.p_value < 1e-6
+        ((0, 1), True)
+    """
+
+    def spread(d: int) -> list[int]:
+        return sorted({round(i) for i in np.linspace(0, d - 1, min(d, COLUMNS))})
+
+    rows = list(range(y.shape[1])) if responses is None else list(responses)
+    rows = [rows[i] for i in spread(len(rows))]
+    best: Bend | None = None
+    tests = 0
+    if x is not y:  # every response on the same columns: one regression
+        cols = spread(x.shape[1])
+        stats = linearity(y[:, rows], x[:, cols])
+        if stats is None:
+            return None
+        at = np.unravel_index(int(np.argmax(stats[1])), stats[1].shape)
+        best = Bend(float(stats[1][at]), 0.0, rows[int(at[0])], cols[int(at[1])])
+        tests = stats[1].size
+    for r in rows if x is y else ():
+        others = [j for j in spread(x.shape[1]) if j != r]
+        stats = linearity(y[:, r : r + 1], x[:, others])
+        if stats is None:
+            return None
+        nonlinear = stats[1][0]
+        tests += len(others)
+        top = int(np.argmax(nonlinear))
+        if best is None or nonlinear[top] > best.statistic:
+            best = Bend(float(nonlinear[top]), 0.0, r, others[top])
+    if best is None:
+        return None
+    # chi-square with 2 degrees of freedom: its survival function is exp(-s / 2)
+    return best._replace(p_value=min(1.0, math.exp(-best.statistic / 2) * tests))
+
+
+def bend_between(x: np.ndarray, y: np.ndarray) -> tuple[Bend, str] | None:
+    """The stronger of :func:`strongest_bend` of y on x and of x on y, its p-value corrected over both,
+    and which it is (``"y on x"`` or ``"x on y"``); None where either gives none."""
+    on_x, on_y = strongest_bend(y, x), strongest_bend(x, y)
+    if on_x is None or on_y is None:
+        return None
+    bend, side = (on_y, "x on y") if on_y.statistic > on_x.statistic else (on_x, "y on x")
+    return bend._replace(p_value=min(1.0, 2 * bend.p_value)), side
