@@ -1,7 +1,7 @@
 """Estimates said reliable whose interval misses the truth, on cases built to find them: series near a
-unit root (information storage and transfer entropy), a transfer entropy and a total correlation through a
-non-monotone dependence whose samples look jointly Gaussian, entropies far undersampled or of a power law,
-labels with a class seen once, and the named KSG paths of the measures among many variables. Each
+unit root (information storage and transfer entropy), a transfer entropy, a total correlation and an
+MI of 12 columns through a non-monotone dependence whose samples look jointly Gaussian, entropies far
+undersampled or of a power law, labels with a class seen once, and the named KSG paths of the measures among many variables. Each
 case is run over seeds against its exact answer; the table counts the runs, those said reliable
 (``reliable is True``), those not checked (``None``), and the reliable ones whose interval misses the
 truth. The goal: no reliable interval misses beyond what its confidence allows.
@@ -106,6 +106,20 @@ def tc_sine_case(c: float, n: int) -> tuple[Callable[[int], Any], float]:
     return run, sine_information(c)
 
 
+def mi_wide_sine_case(n: int) -> tuple[Callable[[int], Any], float]:
+    """x of 8 and y of 4 independent standard normal columns, but y_0 = sin(2 x_0) + e / 2: more than
+    KSG's 10 dimensions, and a joint that looks Gaussian. I(X; Y) = I(x_0; sin(2 x_0) + e / 2), which is
+    :func:`sine_information` at c = 2."""
+
+    def run(seed: int) -> Any:
+        rng = np.random.default_rng(seed)
+        x, y = rng.standard_normal((n, 8)), rng.standard_normal((n, 4))
+        y[:, 0] = np.sin(2 * x[:, 0]) + 0.5 * y[:, 0]
+        return iblearn.estimate("mi", x, y)
+
+    return run, sine_information(2.0)
+
+
 def entropy_case(p: np.ndarray, n: int) -> tuple[Callable[[int], Any], float]:
     def run(seed: int) -> Any:
         draws = np.random.default_rng(seed).choice(len(p), size=n, p=p)
@@ -199,6 +213,7 @@ def cases() -> dict[str, tuple[Callable[[int], Any], float, int]]:
         "te a=b=0.96 c=0.3 T=800": (*te_case(0.96, 0.96, 0.3, 800), 40),
         "te sin(2x) coupling c=0.6 T=2000": (*te_sine_case(0.6, 2000), 40),
         "total_correlation sin(2x) c=0.8 N=3000": (*tc_sine_case(0.8, 3000), 40),
+        "mi 8 x 4, y_0 = sin(2 x_0) + e/2, N=3000": (*mi_wide_sine_case(3000), 20),
         "entropy 300 of 10^6 uniform": (*entropy_case(np.full(10**6, 1e-6), 300), 10),
         "entropy Zipf 1.1, 5000 symbols, 600 draws": (*entropy_case(zipf(1.1, 5000), 600), 20),
         "mi mixed, rare class q=0.005 N=300": (*rare_class_case(300, 0.005, 3.0), 20),
