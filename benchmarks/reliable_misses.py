@@ -1,10 +1,10 @@
 """Estimates said reliable whose interval misses the truth, on cases built to find them: series near a
 unit root (information storage and transfer entropy), a transfer entropy, a total correlation and an
 MI of 12 columns through a non-monotone dependence whose samples look jointly Gaussian, entropies far
-undersampled or of a power law, labels with a class seen once, and the named KSG paths of the measures among many variables. Each
-case is run over seeds against its exact answer; the table counts the runs, those said reliable
-(``reliable is True``), those not checked (``None``), and the reliable ones whose interval misses the
-truth. The goal: no reliable interval misses beyond what its confidence allows.
+undersampled or of a power law, labels with a class seen once, and the named KSG paths of the measures
+among many variables. Each case is run over seeds against its exact answer; the table counts the runs,
+those said reliable (``reliable is True``), those not checked (``None``), and the reliable ones whose
+interval misses the truth. The goal: no reliable interval misses beyond what its confidence allows.
 
     python benchmarks/reliable_misses.py            # writes results/reliable_misses/results.json
     python benchmarks/reliable_misses.py --quick    # fewer seeds, nothing written
