@@ -101,9 +101,8 @@ def features(
     :data:`FEATURE_COLUMNS` columns a side, and the strongest dependence of a column of one side on a
     column of the other through its square or cube (``bend``, the score statistic, and ``bend p``, its
     corrected p-value: :func:`~iblearn.functional.linearity.bend_between`; with ``bend``, and more than
-    one column in all). ``ascending`` gives the
-    columns of x and y sorted, ``(d, N)`` float64, where the scores' sort leaves them (read where the
-    scores are made anyway)."""
+    one column in all). ``ascending`` gives the columns of x and y sorted, ``(d, N)`` float64, where
+    the scores' sort leaves them (read where the scores are made anyway)."""
     out = {"n": float(len(x)), "dx": float(x[0].numel()), "dy": float(y[0].numel())}
     floats = [t.reshape(len(t), -1).double() for t in (x, y) if t.is_floating_point()]
     if floats:
