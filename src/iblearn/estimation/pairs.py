@@ -36,7 +36,7 @@ from iblearn.estimation.auto import (
 )
 from iblearn.estimation.auto_discrete import labels_estimate
 from iblearn.estimation.auto_gaussian import copula_check, gaussian_stderr
-from iblearn.estimation.autocheck import HALVES, INTERVAL, MI, interval, run_checks
+from iblearn.estimation.autocheck import HALVES, INTERVAL, MI, interval, linearity_check, run_checks
 from iblearn.estimation.choose import CMI_NAMES, choose, features, marginals_gaussian
 from iblearn.estimation.split import built, measured, method_name, split_estimate
 from iblearn.estimation.verdict import LABELS_ADVICE, mi_verdict
@@ -213,6 +213,8 @@ def _checked(
         stderr = max(stderr, gaussian_stderr(rx, ry))
         method += "; at least the Gaussian's asymptotic standard error by the delta method"
         checks["gaussian copula"] = copula_check(*canonical_bases(*data))
+        if (linear := linearity_check(feats)) is not None:
+            checks["linearity"] = linear
     if agreement is not None:
         checks[agreement.name] = agreement
     low, high = interval(value, stderr, checks, top[1])
