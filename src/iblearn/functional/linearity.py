@@ -125,9 +125,12 @@ def strongest_bend(y: np.ndarray, x: np.ndarray, responses: Sequence[int] | None
 
     rows = list(range(y.shape[1])) if responses is None else list(responses)
     rows = [rows[i] for i in spread(len(rows))]
+    step = -(-len(y) // ROWS)  # the rows linearity reads, taken before the columns are copied
+    same = x is y
+    y, x = y[::step], x[::step]
     best: Bend | None = None
     tests = 0
-    if x is not y:  # every response on the same columns: one regression
+    if not same:  # every response on the same columns: one regression
         cols = spread(x.shape[1])
         stats = linearity(y[:, rows], x[:, cols])
         if stats is None:
@@ -135,7 +138,7 @@ def strongest_bend(y: np.ndarray, x: np.ndarray, responses: Sequence[int] | None
         at = np.unravel_index(int(np.argmax(stats[1])), stats[1].shape)
         best = Bend(float(stats[1][at]), 0.0, rows[int(at[0])], cols[int(at[1])])
         tests = stats[1].size
-    for r in rows if x is y else ():
+    for r in rows if same else ():
         others = [j for j in spread(x.shape[1]) if j != r]
         stats = linearity(y[:, r : r + 1], x[:, others])
         if stats is None:
