@@ -76,3 +76,13 @@ def test_independent_rows_read_at_the_column_they_depend_on():
     assert nonlinear[0, 1] > max(linear[0, 1], 100.0)
     assert linear[1, 0] > 1000.0 and nonlinear[1, 0] < 20.0
     assert nonlinear[0, [0, 2]].max() < 20.0
+
+
+def test_no_rows_one_row_or_a_constant_regressor_give_none():
+    from iblearn.functional.linearity import bend_between, strongest_bend
+
+    for n in (0, 1, 7):
+        assert linearity(np.zeros((n, 1)), np.ones((n, 2))) is None
+        assert strongest_bend(np.zeros((n, 2)), np.zeros((n, 2))) is None
+    x = np.random.default_rng(0).standard_normal((500, 2))
+    assert bend_between(x[:, :1], np.ones((500, 1))) is None

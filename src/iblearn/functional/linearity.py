@@ -57,13 +57,15 @@ def linearity(y: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | N
         (True, True)
     """
     y, x = np.asarray(y, dtype=np.float64), np.asarray(x, dtype=np.float64)
-    step = -(-len(y) // ROWS)  # evenly spaced rows
+    step = max(1, -(-len(y) // ROWS))  # evenly spaced rows
     y, x = y[::step], x[::step]
+    n, cols = x.shape
+    if n < 4 * (cols + 1):
+        return None
     # Each column over its largest magnitude: no square overflows or vanishes, and no statistic changes.
     y, x = (a / np.abs(a).max(0).clip(np.finfo(np.float64).tiny) for a in (y, x))
-    n, cols = x.shape
     spread = x.std(0)
-    if n < 4 * (cols + 1) or not (spread > 0).all():
+    if not (spread > 0).all():
         return None
     z = (x - x.mean(0)) / spread
     # The regression through the eigenvectors of the design's Gram matrix, those above 1e-12 of the
@@ -125,7 +127,7 @@ def strongest_bend(y: np.ndarray, x: np.ndarray, responses: Sequence[int] | None
 
     rows = list(range(y.shape[1])) if responses is None else list(responses)
     rows = [rows[i] for i in spread(len(rows))]
-    step = -(-len(y) // ROWS)  # the rows linearity reads, taken before the columns are copied
+    step = max(1, -(-len(y) // ROWS))  # the rows linearity reads, before the columns are copied
     same = x is y
     y, x = y[::step], x[::step]
     best: Bend | None = None
