@@ -279,8 +279,9 @@ def lag_linearity(trials: Sequence[np.ndarray], lags: Sequence[int]) -> tuple[np
     on every process at every lag of ``lags`` (a linear autoregression, the model a Gaussian estimate
     of the network takes), the trials' rows pooled. Both statistics ``(P, P, len(lags))``:
     [target, source, lag]. A coupling ``sin(2 x)`` through a Gaussian source reads above its linear
-    statistic (its part along ``x`` is about a sixth of its variance); ``tanh(2 x)``, mostly linear,
-    reads below. None where :func:`~iblearn.functional.linearity.linearity` gives none.
+    statistic (its part along ``x`` is about a seventh of its variance, for a standard normal ``x``);
+    ``tanh(2 x)``, mostly linear, reads below. None where
+    :func:`~iblearn.functional.linearity.linearity` gives none.
 
     Example:
         >>> rng = np.random.default_rng(0)
