@@ -33,8 +33,8 @@ SHARE = 0.1
 #: Level, corrected over every pair tested (Bonferroni), below which a column's square and cube explain
 #: part of another that a linear regression leaves (:mod:`iblearn.functional.linearity`): a dependence
 #: a Gaussian estimate misses. The automatic choices take KSG there where they can; a Gaussian estimate
-#: that meets it is not reliable. The network's choice takes KSG where, beyond it, the square and cube
-#: explain more than the column does linearly: on every sin(2 x) network of
+#: whose test reads below it is not reliable. The network's choice takes KSG where, beyond it, the
+#: square and cube explain more than the column does linearly: on every sin(2 x) network of
 #: benchmarks/network_rates.py and on none of its linear or tanh(2 x) ones (the rows say which it chose).
 NONLINEAR_P = 1e-3
 
