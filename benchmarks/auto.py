@@ -59,6 +59,7 @@ from iblearn.data import Task, high_mi, sign_mixture, standard_tasks, student_t,
 from iblearn.estimation.auto import auto_estimate
 from iblearn.estimators import get_estimator
 from iblearn.estimators.reliability import UnreliableEstimateWarning
+from iblearn.records import write_json
 
 Map = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 
@@ -299,6 +300,21 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+#: The code behind the rows: where one of these changes after a row's commit, the pages that render
+#: the rows say so (``sources.json`` beside them, read by the docs' ``changed_since``).
+SOURCES = [
+    "benchmarks/auto.py",
+    "src/iblearn/estimation/auto.py",
+    "src/iblearn/estimation/auto_discrete.py",
+    "src/iblearn/estimation/auto_gaussian.py",
+    "src/iblearn/estimation/autocheck.py",
+    "src/iblearn/estimation/choose.py",
+    "src/iblearn/estimation/verdict.py",
+    "src/iblearn/estimators/reliability.py",
+    "src/iblearn/functional/linearity.py",
+]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = script.Parser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, nargs="+", default=[5000])
@@ -345,6 +361,7 @@ def main(argv: list[str] | None = None) -> None:
     }
     record = {"settings": settings, "provenance": environment(), "rows": rows}
     (args.out / "results.json").write_text(json.dumps(record, indent=1) + "\n")
+    write_json(args.out / "sources.json", SOURCES)
     commits = ", ".join(f"{c} ({k})" for c, k in settings["commits"].items())
     header = (
         f'# method="auto" on tasks with known MI\n\n`python benchmarks/auto.py --n '

@@ -244,3 +244,17 @@ def test_a_sourced_results_folder_lists_existing_sources_and_its_page_notes_chan
     assert sources and all((ROOT / s).exists() for s in sources)
     page = (ROOT / "docs" / "benchmarks" / f"{folder}.md").read_text()
     assert f'changed_since("benchmarks/results/{folder}/' in page
+
+
+def test_the_automatic_estimates_rows_name_their_sources_and_both_pages_note_changes():
+    """benchmarks/auto.py writes the code behind its rows beside them; the guide and the benchmarks
+    page render those rows and say when that code has changed since their commits."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from benchmarks import auto
+
+    listed = json.loads((ROOT / "benchmarks" / "results" / "auto" / "sources.json").read_text())
+    assert listed == auto.SOURCES and all((ROOT / s).exists() for s in listed)
+    for page in ("benchmarks.md", "guide/auto.md"):
+        assert 'changed_since("benchmarks/results/auto/rows.jsonl")' in (ROOT / "docs" / page).read_text()
