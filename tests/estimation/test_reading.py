@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from iblearn import estimate
-from iblearn.estimation.reading import read_variable, sorted_codes
+from iblearn.estimation.reading import label_columns, read_variable, sorted_codes
 
 torch.set_num_threads(1)
 
@@ -59,6 +59,18 @@ def test_a_frame_keeps_its_names_and_codes_its_text_columns():
     assert read["kind"].tolist() == [1, 0, 1] and read["w"].tolist() == [0.5, 1.5, 2.5]
     numbers = pd.DataFrame({"w": [0.5, 1.5]})
     assert read_variable(numbers, "x") is numbers  # nothing to read: the same object
+
+
+def test_columns_that_share_a_name_are_read_by_position():
+    frame = pd.DataFrame({"w": [0.5, 1.5, 2.5], "kind": ["b", "a", "b"]})
+    frame.columns = ["v", "v"]
+    read = read_variable(frame, "x")
+    assert read.iloc[:, 0].tolist() == [0.5, 1.5, 2.5] and read.iloc[:, 1].tolist() == [1, 0, 1]
+    assert label_columns(frame, "x") == [False, True]
+    codes, x = _labels()
+    twice = pd.DataFrame({"a": x, "b": NAMES[codes]}).set_axis(["v", "v"], axis=1)
+    est = estimate("mi", twice, x + np.random.default_rng(2).normal(size=len(x)), method="ksg")
+    assert est.names == {"x": ("v", "v")}
 
 
 def test_categories_keep_their_order_and_text_sorts():

@@ -101,7 +101,7 @@ def label_columns(value: Any, name: str) -> list[bool] | None:
     if columns is not None:
         return [kind != "numbers" for kind in columns[2]]
     if hasattr(value, "dtypes") and hasattr(value, "columns"):  # a pandas DataFrame
-        pieces = [(value[c], f"{name}: column {c!r}") for c in value.columns]
+        pieces = [(value.iloc[:, j], f"{name}: column {c!r}") for j, c in enumerate(value.columns)]
     elif hasattr(value, "dtype") and hasattr(value, "index") and hasattr(value, "to_numpy"):  # a Series
         pieces = [(value, name)]
     else:
@@ -180,13 +180,16 @@ def _frame(
 def _read(value: Any, name: str) -> Any:
     """:func:`read_variable` of anything but a library's object."""
     if hasattr(value, "dtypes") and hasattr(value, "columns"):  # a pandas DataFrame
-        coded = {c: _pandas_column(value[c], f"{name}: column {c!r}") for c in value.columns}
-        changed = {c: v for c, v in coded.items() if v is not None}
-        if not changed:
+        # By position: a name two columns share selects both.
+        coded = [
+            _pandas_column(value.iloc[:, j], f"{name}: column {c!r}") for j, c in enumerate(value.columns)
+        ]
+        if all(codes is None for codes in coded):
             return value
         out = value.copy()
-        for c, codes in changed.items():
-            out[c] = codes
+        for j, codes in enumerate(coded):
+            if codes is not None:
+                out.isetitem(j, codes)
         return out
     if hasattr(value, "dtype") and hasattr(value, "index") and hasattr(value, "to_numpy"):  # a Series
         column = _pandas_column(value, name)
