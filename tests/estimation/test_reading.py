@@ -94,3 +94,24 @@ def test_junk_is_refused_naming_the_argument(junk, says):
         estimate("mi", x, junk)
     with pytest.raises(ValueError, match=rf"^labels: .*{says}"):
         estimate("entropy", junk)
+
+
+def test_rows_labelled_in_another_order_are_refused_naming_the_variable():
+    codes, x = _labels()
+    index = [f"cell{i}" for i in range(len(x))]
+    frame = pd.DataFrame({"x": x}, index=index)
+    shuffled = pd.Series(NAMES[codes], index=index, name="kind").sample(frac=1.0, random_state=0)
+    with pytest.raises(ValueError, match=r"^y: its index holds the labels of x's rows \(x\.index\)"):
+        estimate("mi", frame, shuffled)
+    aligned = estimate("mi", frame, shuffled.loc[frame.index])
+    by_position = estimate("mi", frame, pd.Series(NAMES[codes]))  # other labels: paired by position
+    assert float(aligned) == pytest.approx(float(by_position), abs=1e-12)
+
+
+def test_cells_of_an_anndata_and_a_column_in_another_order_are_refused():
+    anndata = pytest.importorskip("anndata")
+    codes, x = _labels()
+    cells = anndata.AnnData(x[:, None], obs=pd.DataFrame(index=[f"c{i}" for i in range(len(x))]))
+    kind = pd.Series(NAMES[codes], index=cells.obs_names)
+    with pytest.raises(ValueError, match=r"y: .*\(x\.obs_names\) in another order.*y\.loc\[x\.obs_names\]"):
+        estimate("mi", cells, kind.iloc[::-1])

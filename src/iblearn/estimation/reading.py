@@ -24,7 +24,7 @@ import torch
 
 from iblearn.estimation.libraries import frame_columns, library, library_samples, library_trials
 
-__all__ = ["label_columns", "read_samples", "read_trials", "read_variable", "sorted_codes"]
+__all__ = ["label_columns", "read_samples", "read_trials", "read_variable", "same_row_order", "sorted_codes"]
 
 _MISSING = ("NAType", "NaTType")
 
@@ -85,6 +85,53 @@ def read_samples(
             return read_variable(read[0], name), read[1]
     names = _pandas_names(value)
     return _read(value, name), names
+
+
+def same_row_order(variables: Sequence[Any], names: Sequence[str]) -> None:
+    """Refuse variables whose rows are labelled (a pandas index, an AnnData's ``obs_names``) with the
+    same labels in another order: samples are paired by position, so such rows would be paired with
+    another sample's.
+
+    Raises:
+        ValueError: naming the variable whose rows are in another order, and how to reorder it.
+
+    Example:
+        >>> import pandas as pd
+        >>> same_row_order([pd.Series([1.0, 2.0], index=["a", "b"]), [3.0, 4.0]], ["x", "y"])
+        >>> x, y = pd.Series([1.0, 2.0], index=["a", "b"]), pd.Series([3.0, 4.0], index=["b", "a"])
+        >>> same_row_order([x, y], ["x", "y"])
+        Traceback (most recent call last):
+        ...
+        ValueError: y: its index holds the labels of x's rows (x.index) in another order, ...
+    """
+    labelled = [
+        (rows, value, n)
+        for value, n in zip(variables, names, strict=True)
+        if (rows := _row_labels(value)) is not None
+    ]
+    for rows, value, n in labelled[1:]:
+        first, _, first_name = labelled[0]
+        if len(rows) != len(first) or rows.equals(first) or not (rows.is_unique and first.is_unique):
+            continue
+        if rows.isin(first).all():
+            where = (
+                f"{first_name}.obs_names" if library(labelled[0][1]) == "anndata" else f"{first_name}.index"
+            )
+            pick = f"{n}.loc[{where}]" if library(value) != "anndata" else f"{n}[{where}]"
+            raise ValueError(
+                f"{n}: its index holds the labels of {first_name}'s rows ({where}) in another order, and "
+                f"samples are paired by position; reorder it ({pick}) or pass arrays"
+            )
+
+
+def _row_labels(value: Any) -> Any:
+    """The labels of ``value``'s rows as a pandas Index: a pandas object's index, an AnnData's
+    ``obs_names``; None for anything else."""
+    if library(value) == "anndata":
+        return value.obs_names
+    if type(value).__module__.split(".")[0] == "pandas" and hasattr(value, "index"):
+        return value.index
+    return None
 
 
 def label_columns(value: Any, name: str) -> list[bool] | None:
