@@ -115,3 +115,30 @@ def test_cells_of_an_anndata_and_a_column_in_another_order_are_refused():
     kind = pd.Series(NAMES[codes], index=cells.obs_names)
     with pytest.raises(ValueError, match=r"y: .*\(x\.obs_names\) in another order.*y\.loc\[x\.obs_names\]"):
         estimate("mi", cells, kind.iloc[::-1])
+
+
+def test_nullable_numbers_read_as_numbers_and_their_missing_values_are_named():
+    codes, x = _labels()
+    frame = pd.DataFrame({"w": pd.array(x, dtype="Float64"), "n": pd.array(codes, dtype="Int64")})
+    plain = estimate("mi", np.c_[x, codes], x, method="ksg")
+    assert float(estimate("mi", frame, x, method="ksg")) == pytest.approx(float(plain), abs=1e-12)
+    assert read_variable(frame, "x")["n"].dtype == np.int64
+    frame.loc[7, "n"] = pd.NA
+    with pytest.raises(
+        ValueError, match=r"^x: column 'n': a missing value \(<NA>\) at row 7; drop or fill it"
+    ):
+        estimate("mi", frame, x)
+    with pytest.raises(ValueError, match=r"^y: a missing value \(<NA>\) at row 7"):
+        estimate("mi", x, frame["n"])
+
+
+def test_datetimes_and_durations_are_refused_with_what_to_do():
+    times = pd.Series(pd.date_range("2024-01-01", periods=4, freq="h"))
+    with pytest.raises(
+        ValueError, match=r"^x: column 't': holds datetimes, not numbers; pass them as numbers"
+    ):
+        estimate("mi", pd.DataFrame({"t": times}), [0.0, 1.0, 0.5, 2.0])
+    with pytest.raises(ValueError, match=r"^x: holds durations, not numbers"):
+        estimate("mi", times - times.iloc[0], [0.0, 1.0, 0.5, 2.0])
+    with pytest.raises(ValueError, match=r"^y: holds datetimes, not numbers"):
+        estimate("mi", [0.0, 1.0, 0.5, 2.0], times.to_numpy())

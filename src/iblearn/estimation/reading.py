@@ -216,6 +216,7 @@ def _frame(
         elif kind == "names":
             coded.append(_names(array, label))
         else:
+            _not_times(array.dtype.kind, label)
             coded.append(array)
     if series:
         return coded[0]
@@ -228,9 +229,7 @@ def _read(value: Any, name: str) -> Any:
     """:func:`read_variable` of anything but a library's object."""
     if hasattr(value, "dtypes") and hasattr(value, "columns"):  # a pandas DataFrame
         # By position: a name two columns share selects both.
-        coded = [
-            _pandas_column(value.iloc[:, j], f"{name}: column {c!r}") for j, c in enumerate(value.columns)
-        ]
+        coded = [_pandas_read(value.iloc[:, j], f"{name}: column {c!r}") for j, c in enumerate(value.columns)]
         if all(codes is None for codes in coded):
             return value
         out = value.copy()
@@ -239,7 +238,7 @@ def _read(value: Any, name: str) -> Any:
                 out.isetitem(j, codes)
         return out
     if hasattr(value, "dtype") and hasattr(value, "index") and hasattr(value, "to_numpy"):  # a Series
-        column = _pandas_column(value, name)
+        column = _pandas_read(value, name)
         return value if column is None else type(value)(column, index=value.index, name=value.name)
     if type(value).__name__ == "Categorical" and hasattr(value, "codes"):  # a bare pandas Categorical
         return _categorical(value, name)
@@ -247,6 +246,7 @@ def _read(value: Any, name: str) -> Any:
         array = np.asarray(value)
     except (TypeError, ValueError):
         return value  # ragged or otherwise unreadable: the estimator's own check names it
+    _not_times(array.dtype.kind, name)
     if array.dtype.kind not in "OUS":
         return value
     if array.dtype.kind in "US" and not isinstance(value, np.ndarray):
@@ -259,6 +259,31 @@ def _read(value: Any, name: str) -> Any:
     if array.ndim != 1:
         raise ValueError(f"{name}: names are read from a column or a table, got shape {array.shape}")
     return _names(array, name)
+
+
+def _pandas_read(column: Any, name: str) -> np.ndarray | None:
+    """A pandas column as numpy where it must change to be read: names and categories as class codes
+    (:func:`_pandas_column`), nullable numbers (``Int64``, ``Float64``) as int64 or float64, a missing
+    value refused; None where it reads as it is."""
+    _not_times(column.dtype.kind, name)
+    if column.dtype.kind in "iuf" and not isinstance(column.dtype, np.dtype):
+        missing = np.asarray(column.isna(), dtype=bool)
+        if missing.any():
+            raise ValueError(
+                f"{name}: a missing value (<NA>) at row {int(np.argmax(missing))}; drop or fill it"
+            )
+        return np.asarray(column.to_numpy(dtype=np.float64 if column.dtype.kind == "f" else np.int64))
+    return _pandas_column(column, name)
+
+
+def _not_times(kind: str, name: str) -> None:
+    """Refuse datetimes and durations (numpy's kinds ``M`` and ``m``), saying how to give numbers."""
+    if kind in "Mm":
+        what = "datetimes" if kind == "M" else "durations"
+        raise ValueError(
+            f"{name}: holds {what}, not numbers; pass them as numbers, such as seconds since the first "
+            "((t - t.min()) / np.timedelta64(1, 's'))"
+        )
 
 
 def _pandas_column(column: Any, name: str) -> np.ndarray | None:
