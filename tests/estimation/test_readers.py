@@ -14,7 +14,7 @@ import torch
 
 from iblearn import estimate
 from iblearn.estimation.libraries import require
-from iblearn.estimation.reading import read_samples, read_variable
+from iblearn.estimation.reading import read_samples, read_trials, read_variable
 from iblearn.functional import pairwise_mi
 
 torch.set_num_threads(1)
@@ -86,6 +86,13 @@ def test_a_lazy_polars_frame_is_refused_with_what_to_do():
         estimate("mi", pl.LazyFrame({"a": [1.0, 2.0]}), [1.0, 2.0])
 
 
+def test_a_polars_frame_without_columns_is_refused_as_empty():
+    pl = pytest.importorskip("polars")
+    pytest.importorskip("narwhals")
+    with pytest.raises(ValueError, match=r"^x: is empty, it has no columns"):
+        estimate("mi", pl.DataFrame(), np.zeros(4))
+
+
 # ------------------------------------------------------------------------------------------ xarray ---
 def test_a_dataarray_reads_its_values_and_the_names_of_its_last_dimension():
     xr = pytest.importorskip("xarray")
@@ -105,6 +112,20 @@ def test_an_xarray_dataset_is_refused_naming_its_variables():
     dataset = xr.Dataset({"lfp": ("time", np.zeros(5)), "spikes": ("time", np.ones(5))})
     with pytest.raises(ValueError, match=r"x: an xarray Dataset holds several variables \(lfp, spikes\)"):
         estimate("mi", dataset, np.zeros(5))
+
+
+def test_a_dataarray_with_a_dimension_of_length_one_beside_time_and_channels_reads_without_it():
+    xr = pytest.importorskip("xarray")
+    data = np.random.default_rng(3).normal(size=(4, 3, 50))
+    array = xr.DataArray(data, dims=("trial", "channel", "time"), coords={"channel": ["a", "b", "c"]})
+    banded = array.expand_dims(band=["alpha"]).transpose("time", "band", "channel", "trial")
+    values, names = read_samples(banded, "x")
+    assert names == ["a", "b", "c"]
+    np.testing.assert_array_equal(values, np.concatenate([trial.T for trial in data]))
+    trials, names = read_trials(banded, "data")
+    assert len(trials) == 4 and names == ["a", "b", "c"]
+    with pytest.raises(ValueError, match=r"^x: a DataArray's dimensions name time .* got dims \('band', "):
+        read_samples(xr.concat([banded, banded], dim="band").transpose("band", ...), "x")
 
 
 # --------------------------------------------------------------------------------------------- MNE ---

@@ -93,12 +93,13 @@ def library_samples(
     name of each column; None for anything else.
 
     A ``DataArray`` whose dimensions name time, the channels and optionally the trials (as
-    :func:`library_trials` finds them) gives one row a time point of a trial and one column a channel,
-    in any order of its dimensions; any other keeps its order (rows its first dimension), its column
-    names the last dimension's coordinate. ``Raw`` gives one row a time point, one column a channel
-    (those ``picks`` selects; None: the data channels, bad ones left out); ``Epochs`` the same with
-    every epoch's time points one after another; ``AnnData`` its ``.X`` (or the layer ``layer``), one
-    row a cell and one column a gene (``var_names``), a sparse matrix made dense.
+    :func:`library_trials` finds them; any other of length 1 dropped) gives one row a time point of a
+    trial and one column a channel, in any order of its dimensions; any other keeps its order (rows
+    its first dimension), its column names the last dimension's coordinate. ``Raw`` gives one row a
+    time point, one column a channel (those ``picks`` selects; None: the data channels, bad ones left
+    out); ``Epochs`` the same with every epoch's time points one after another; ``AnnData`` its ``.X``
+    (or the layer ``layer``), one row a cell and one column a gene (``var_names``), a sparse matrix
+    made dense.
 
     Raises:
         ValueError: naming ``layer`` where it is not among the AnnData's layers.
@@ -106,7 +107,8 @@ def library_samples(
     lib = library(value)
     if lib == "xarray":
         value = _one_array(value, name)
-        if _has_trial_dims(value):
+        dims = tuple(str(d) for d in value.dims)
+        if _find(dims, TIME_DIMS) and _find(dims, PROCESS_DIMS):  # read by name, or refused naming them
             trials, names = _xarray_trials(value, name)
             return np.concatenate(trials, axis=0), names
         names = _coordinate(value, value.dims[-1]) if value.ndim == 2 else None
@@ -166,12 +168,18 @@ def library_trials(
 
 
 def _one_array(value: Any, name: str) -> Any:
-    """``value``, refusing an xarray ``Dataset`` (many variables, which one is meant is the caller's)."""
+    """``value``, refusing an xarray ``Dataset`` (many variables, which one is meant is the caller's),
+    without the dimensions of length 1 beside time, the processes and the trials (a frequency band,
+    a condition selected), which hold no samples."""
     if type(value).__name__ == "Dataset":
         variables = ", ".join(map(str, list(value.data_vars)[:4]))
         raise ValueError(
             f"{name}: an xarray Dataset holds several variables ({variables}); pass one: ds[name]"
         )
+    known = TIME_DIMS + PROCESS_DIMS + TRIAL_DIMS
+    single = [d for d in value.dims if str(d).lower() not in known and value.sizes[d] == 1]
+    if single and _has_trial_dims(value.squeeze(single, drop=True)):
+        return value.squeeze(single, drop=True)
     return value
 
 

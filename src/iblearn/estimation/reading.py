@@ -218,6 +218,8 @@ def _frame(
         else:
             _not_times(array.dtype.kind, label)
             coded.append(array)
+    if not coded:
+        raise ValueError(f"{name}: is empty, it has no columns")
     if series:
         return coded[0]
     if all(k == "numbers" for k in kinds) or all(c.dtype == np.int64 for c in coded):
