@@ -149,6 +149,45 @@ def test_mne_raw_and_epochs_read_one_row_a_time_point_one_column_a_channel():
     _same(estimate("mi", raw, y), estimate("mi", data[0].T, y))
 
 
+def test_epochs_not_loaded_read_without_their_dropped_epochs():
+    mne, data, _ = _epochs()
+    raw = mne.io.RawArray(np.hstack(list(data)), mne.create_info(["Fz", "Cz", "Pz"], 100.0, "eeg"))
+    raw.set_annotations(mne.Annotations([0.6], [0.2], ["BAD_blink"]))
+    events = mne.make_fixed_length_events(raw, duration=0.5)
+    epochs = mne.Epochs(raw, events, tmin=0, tmax=0.49, baseline=None, preload=False, verbose="error")
+    values, names = read_samples(epochs, "x")
+    assert names == ["Fz", "Cz", "Pz"] and values.shape == (3 * 50, 3)  # the second epoch dropped
+    np.testing.assert_allclose(values[50:], np.hstack([data[2], data[3]]).T)
+    epochs.drop_bad(verbose="error")
+    epochs.drop(list(range(len(epochs))), verbose="error")
+    with pytest.raises(ValueError, match=r"^x: the Epochs hold no epoch \(all dropped; see its drop_log\)"):
+        read_samples(epochs, "x")
+
+
+def test_a_raw_is_read_without_its_spans_annotated_bad():
+    mne, data, epochs = _epochs()
+    raw = mne.io.RawArray(np.hstack(list(data)), epochs.info, verbose="error")
+    raw.set_annotations(mne.Annotations([0.5, 1.5], [0.5, 0.5], ["BAD_blink", "BAD_muscle"]))
+    values, _ = read_samples(raw, "x")
+    np.testing.assert_allclose(values, np.hstack([data[0], data[2]]).T)
+    trials, _ = read_trials(raw, "data")
+    assert [len(t) for t in trials] == [50, 50]
+    raw.set_annotations(mne.Annotations([0.0], [2.0], ["BAD_all"]))
+    with pytest.raises(ValueError, match=r"^x: every sample lies in a span annotated bad"):
+        read_samples(raw, "x")
+
+
+def test_mne_data_with_no_channel_to_read_is_refused_naming_what_to_do():
+    _, _, epochs = _epochs()
+    epochs.info["bads"] = ["Fz", "Cz", "Pz"]
+    with pytest.raises(
+        ValueError, match=r"^x: has no data channel to read \(marked bad: Fz, Cz, Pz\); pass picks="
+    ):
+        estimate("mi", epochs, np.zeros(200))
+    with pytest.raises(ValueError, match=r"^picks: "):
+        read_samples(epochs, "x", picks=["Oz"])
+
+
 # ----------------------------------------------------------------------------------------- AnnData ---
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "sparse"])
 def test_an_anndata_reads_cells_as_rows_and_genes_as_columns(sparse):

@@ -97,7 +97,8 @@ def library_samples(
     trial and one column a channel, in any order of its dimensions; any other keeps its order (rows
     its first dimension), its column names the last dimension's coordinate. ``Raw`` gives one row a
     time point, one column a channel (those ``picks`` selects; None: the data channels, bad ones left
-    out); ``Epochs`` the same with every epoch's time points one after another; ``AnnData`` its ``.X``
+    out), the spans annotated bad left out; ``Epochs`` the same with every epoch's time points one
+    after another; ``AnnData`` its ``.X``
     (or the layer ``layer``), one row a cell and one column a gene (``var_names``), a sparse matrix
     made dense.
 
@@ -155,8 +156,9 @@ def library_trials(
     value: Any, name: str, picks: Any = None
 ) -> tuple[list[np.ndarray], list[str] | None] | None:
     """An xarray ``DataArray`` (dimensions named time, channel and optionally trial, in any order) or an
-    MNE ``Raw``/``Epochs`` (the channels ``picks`` selects) as trials of ``(T_r, P)`` and the
-    processes' names; None for anything else."""
+    MNE ``Raw``/``Epochs`` (the channels ``picks`` selects; a ``Raw``'s trials the stretches between
+    its spans annotated bad) as trials of ``(T_r, P)`` and the processes' names; None for anything
+    else."""
     lib = library(value)
     if picks is not None and lib != "mne":
         raise ValueError(f"picks: selects the channels of an MNE Raw or Epochs, got a {type(value).__name__}")
@@ -217,15 +219,44 @@ def _xarray_trials(array: Any, name: str) -> tuple[list[np.ndarray], list[str] |
 
 
 def _mne_trials(inst: Any, name: str, picks: Any) -> tuple[list[np.ndarray], list[str]]:
-    """An MNE ``Raw`` (one trial) or ``Epochs`` (one trial an epoch) as ``(time, channel)`` arrays, the
-    channels ``picks`` selects (None: MNE's data channels, those marked bad left out)."""
+    """An MNE ``Raw`` (one trial a stretch between the spans annotated bad) or ``Epochs`` (one trial an
+    epoch; those dropped left out) as ``(time, channel)`` arrays, the channels ``picks`` selects (None:
+    MNE's data channels, those marked bad left out)."""
     mne = require("mne", f"{name}: reading a {type(inst).__name__}")
     if not isinstance(inst, mne.io.BaseRaw | mne.BaseEpochs):
         raise ValueError(f"{name}: reads an MNE Raw or Epochs, got a {type(inst).__name__}")
-    picked = inst.copy().pick("data", exclude="bads") if picks is None else inst.copy().pick(picks)
+    picked = inst.copy()
+    if isinstance(picked, mne.BaseEpochs):
+        if not picked.preload:  # MNE picks channels of loaded epochs only; loading drops the bad ones
+            picked.load_data()
+        if len(picked) == 0:
+            raise ValueError(f"{name}: the Epochs hold no epoch (all dropped; see its drop_log)")
+    try:
+        picked.pick("data", exclude="bads") if picks is None else picked.pick(picks)
+    except ValueError as err:
+        if picks is not None:
+            raise ValueError(f"picks: {err}") from err
+        bads = ", ".join(inst.info["bads"]) or "none"
+        raise ValueError(
+            f"{name}: has no data channel to read (marked bad: {bads}); pass picks=, or clear info['bads']"
+        ) from err
     data = picked.get_data()
-    trials = [data.T] if data.ndim == 2 else [epoch.T for epoch in data]
-    return trials, list(picked.ch_names)
+    if data.ndim == 3:
+        return [epoch.T for epoch in data], list(picked.ch_names)
+    return [data[:, a:b].T for a, b in _good_spans(picked, name)], list(picked.ch_names)
+
+
+def _good_spans(raw: Any, name: str) -> list[tuple[int, int]]:
+    """The stretches of ``raw``'s samples outside its spans annotated bad (MNE's ``BAD_...``
+    descriptions), as start and stop indices."""
+    if not len(raw.annotations):
+        return [(0, raw.n_times)]
+    marked = np.isnan(raw.get_data(picks=[0], reject_by_annotation="NaN")[0])
+    marked &= ~np.isnan(raw.get_data(picks=[0])[0])  # NaN in the recording itself is the data's
+    edges = np.flatnonzero(np.diff(np.r_[0, (~marked).astype(np.int8), 0]))
+    if not len(edges):
+        raise ValueError(f"{name}: every sample lies in a span annotated bad; there is nothing to read")
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
 
 
 def _dense(matrix: Any) -> np.ndarray:
