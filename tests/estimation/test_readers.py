@@ -86,6 +86,14 @@ def test_a_lazy_polars_frame_is_refused_with_what_to_do():
         estimate("mi", pl.LazyFrame({"a": [1.0, 2.0]}), [1.0, 2.0])
 
 
+def test_an_unnamed_polars_series_gives_no_name():
+    pl = pytest.importorskip("polars")
+    pytest.importorskip("narwhals")
+    codes, x = _data()
+    est = estimate("mi", pl.Series(x[:, 0]), pl.Series("kind", NAMES[codes]))
+    assert est.names == {"y": ("kind",)}
+
+
 def test_a_polars_frame_without_columns_is_refused_as_empty():
     pl = pytest.importorskip("polars")
     pytest.importorskip("narwhals")

@@ -76,10 +76,14 @@ def read_samples(
         raise ValueError(f"picks: selects the channels of an MNE Raw or Epochs, got a {type(value).__name__}")
     if isinstance(value, torch.Tensor | int | float):
         return value, None
+    if hasattr(value, "tocsc") and hasattr(value, "nnz"):  # a scipy sparse matrix
+        return np.asarray(value.toarray()), None
     if lib is not None:
         columns = frame_columns(value, name)
         if columns is not None:
-            return _frame(*columns, name, series=not hasattr(value, "columns")), columns[1]
+            series = not hasattr(value, "columns")
+            named = not series or bool(getattr(value, "name", None))  # a Polars series is named "" by default
+            return _frame(*columns, name, series=series), columns[1] if named else None
         read = library_samples(value, name, layer=layer, picks=picks)
         if read is not None:
             return read_variable(read[0], name), read[1]
@@ -244,10 +248,21 @@ def _read(value: Any, name: str) -> Any:
         return value if column is None else type(value)(column, index=value.index, name=value.name)
     if type(value).__name__ == "Categorical" and hasattr(value, "codes"):  # a bare pandas Categorical
         return _categorical(value, name)
+    if np.ma.is_masked(value):
+        masked = np.ma.getmaskarray(value).reshape(len(value), -1).any(axis=1)
+        raise ValueError(
+            f"{name}: a masked array, {int(masked.sum())} of its rows masked (the first at row "
+            f"{int(np.argmax(masked))}); drop those rows, or fill them (.filled())"
+        )
     try:
         array = np.asarray(value)
     except (TypeError, ValueError):
         return value  # ragged or otherwise unreadable: the estimator's own check names it
+    if array.ndim == 0 and array.dtype.kind == "O":
+        raise ValueError(
+            f"{name}: expected samples as rows (an array, a tensor, a list, a frame), got a "
+            f"{type(value).__name__}"
+        )
     _not_times(array.dtype.kind, name)
     if array.dtype.kind not in "OUS":
         return value
