@@ -88,3 +88,9 @@ def test_masked_rows_and_iterators_are_refused_with_what_to_do() -> None:
         estimate("mi", masked, GOOD["y"])
     with pytest.raises(ValueError, match=r"^y: expected samples as rows .* got a generator"):
         estimate("mi", GOOD["x"], (v for v in GOOD["y"]))
+
+
+def test_a_bfloat16_tensor_is_read_as_its_values() -> None:
+    x = torch.tensor(GOOD["x"]).bfloat16()
+    plain = estimate("mi", x.float(), GOOD["y"], method="ksg")
+    assert float(estimate("mi", x, GOOD["y"], method="ksg")) == pytest.approx(float(plain), abs=1e-12)
