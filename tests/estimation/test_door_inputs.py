@@ -74,6 +74,12 @@ def test_a_tensor_that_requires_grad_is_read_as_its_values(measure: str) -> None
     assert float(a.value) == pytest.approx(float(b.value), abs=1e-12)
 
 
+def test_a_bfloat16_tensor_is_read_as_its_values() -> None:
+    x = torch.tensor(GOOD["x"]).bfloat16()
+    plain = estimate("mi", x.float(), GOOD["y"], method="ksg")
+    assert float(estimate("mi", x, GOOD["y"], method="ksg")) == pytest.approx(float(plain), abs=1e-12)
+
+
 def test_a_scipy_sparse_matrix_is_read_as_its_values() -> None:
     from scipy import sparse
 
@@ -90,7 +96,7 @@ def test_masked_rows_and_iterators_are_refused_with_what_to_do() -> None:
         estimate("mi", GOOD["x"], (v for v in GOOD["y"]))
 
 
-def test_a_bfloat16_tensor_is_read_as_its_values() -> None:
-    x = torch.tensor(GOOD["x"]).bfloat16()
-    plain = estimate("mi", x.float(), GOOD["y"], method="ksg")
-    assert float(estimate("mi", x, GOOD["y"], method="ksg")) == pytest.approx(float(plain), abs=1e-12)
+def test_labels_that_are_not_integers_are_refused_naming_labels() -> None:
+    for method in ("auto", "plugin"):
+        with pytest.raises(ValueError, match=r"^labels: expected integer symbols"):
+            estimate("entropy", GOOD["labels"].astype(float), method=method)
