@@ -137,3 +137,12 @@ def test_a_missing_value_is_named_as_in_data_dense_or_sparse():
         iblearn.pairwise_mi(x)
     with pytest.raises(ValueError, match=r"^data: contains NaN or Inf \(first at sample 5, column 2\)"):
         iblearn.pairwise_mi(sparse.csr_matrix(x))
+
+
+def test_data_of_one_variable_is_refused_naming_data():
+    x = _samples()
+    for one in (x[:, :1], x[:, 0]):
+        with pytest.raises(ValueError, match=r"^data: pairwise MI needs at least 2 columns or blocks, got 1"):
+            iblearn.pairwise_mi(one)
+    with pytest.raises(ValueError, match=r"^data: .* got 1"):
+        iblearn.pairwise_mi(x, blocks=[[0, 1, 2]])
