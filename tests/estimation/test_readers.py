@@ -115,6 +115,15 @@ def test_a_dataarray_reads_its_values_and_the_names_of_its_last_dimension():
     _same(estimate("mi", x, label), estimate("mi", x, torch.from_numpy(codes)))
 
 
+def test_a_dataarray_of_two_dimensions_reads_its_samples_as_rows_whichever_comes_first():
+    xr = pytest.importorskip("xarray")
+    _, x = _data()
+    array = xr.DataArray(x.T, dims=("feature", "sample"), coords={"feature": ["a", "b", "c"]})
+    values, names = read_samples(array, "x")
+    assert names == ["a", "b", "c"]
+    np.testing.assert_array_equal(values, x)
+
+
 def test_an_xarray_dataset_is_refused_naming_its_variables():
     xr = pytest.importorskip("xarray")
     dataset = xr.Dataset({"lfp": ("time", np.zeros(5)), "spikes": ("time", np.ones(5))})

@@ -94,8 +94,9 @@ def library_samples(
 
     A ``DataArray`` whose dimensions name time, the channels and optionally the trials (as
     :func:`library_trials` finds them; any other of length 1 dropped) gives one row a time point of a
-    trial and one column a channel, in any order of its dimensions; any other keeps its order (rows
-    its first dimension), its column names the last dimension's coordinate. ``Raw`` gives one row a
+    trial and one column a channel, in any order of its dimensions; any other gives one row a time
+    point or sample where one of its two dimensions names them, else its first dimension, its column
+    names the other dimension's coordinate. ``Raw`` gives one row a
     time point, one column a channel (those ``picks`` selects; None: the data channels, bad ones left
     out), the spans annotated bad left out; ``Epochs`` the same with every epoch's time points one
     after another; ``AnnData`` its ``.X``
@@ -112,6 +113,8 @@ def library_samples(
         if _find(dims, TIME_DIMS) and _find(dims, PROCESS_DIMS):  # read by name, or refused naming them
             trials, names = _xarray_trials(value, name)
             return np.concatenate(trials, axis=0), names
+        if value.ndim == 2 and len(_find(dims, TIME_DIMS)) == 1:  # time or samples as rows, in any order
+            value = value.transpose(_find(dims, TIME_DIMS)[0], ...)
         names = _coordinate(value, value.dims[-1]) if value.ndim == 2 else None
         if value.ndim == 1 and value.name is not None:
             names = [str(value.name)]
