@@ -331,8 +331,15 @@ def _names(column: np.ndarray, name: str) -> np.ndarray:
         if item is None or (isinstance(item, float) and item != item) or type(item).__name__ in _MISSING:
             raise ValueError(f"{name}: a missing value ({item!r}) at row {row}; drop or fill it")
     texts = [isinstance(v, str | bytes | np.str_ | np.bytes_) for v in items]
-    if all(texts) or all(isinstance(v, bool | np.bool_) for v in items):
+    flags = [isinstance(v, bool | np.bool_) for v in items]
+    if all(texts) or all(flags):
         return sorted_codes(np.array(items))
+    if any(flags):
+        first, other = flags.index(True), flags.index(False)
+        raise ValueError(
+            f"{name}: mixes booleans with other values ({items[first]!r} at row {first}, {items[other]!r} "
+            f"at row {other}); class labels are all booleans, all names or all numbers"
+        )
     numbers = [isinstance(v, int | float | np.number) and not isinstance(v, bool) for v in items]
     if all(numbers):
         return np.asarray(items, dtype=np.float64)
