@@ -230,10 +230,10 @@ def _mne_trials(inst: Any, name: str, picks: Any) -> tuple[list[np.ndarray], lis
         raise ValueError(f"{name}: reads an MNE Raw or Epochs, got a {type(inst).__name__}")
     picked = inst.copy()
     if isinstance(picked, mne.BaseEpochs):
-        if not picked.preload:  # MNE picks channels of loaded epochs only; loading drops the bad ones
-            picked.load_data()
+        picked.drop_bad(verbose="error")  # an Epochs not yet loaded drops its bad epochs here
         if len(picked) == 0:
             raise ValueError(f"{name}: the Epochs hold no epoch (all dropped; see its drop_log)")
+        picked.load_data()  # MNE picks channels of loaded epochs only
     try:
         picked.pick("data", exclude="bads") if picks is None else picked.pick(picks)
     except ValueError as err:
