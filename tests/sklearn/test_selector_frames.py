@@ -43,3 +43,15 @@ def test_the_scores_take_polars_frames_and_text_labels():
     frame = pl.DataFrame(x, schema=COLUMNS)
     by_frame = mutual_info_classif(frame, pl.Series("y", np.where(y == 1, "yes", "no")), random_state=0)
     np.testing.assert_allclose(by_frame, mutual_info_classif(x, y, random_state=0))
+
+
+def test_columns_of_names_are_refused_naming_them_and_what_to_do():
+    pd = pytest.importorskip("pandas")
+    x, y = signal_and_echo()
+    kinds = np.where(x[:, 1] > 0, "high", "low")
+    for frame in (
+        pd.DataFrame({"signal": x[:, 1], "kind": pd.Categorical(kinds)}),
+        pl.DataFrame({"signal": x[:, 1], "kind": kinds}),
+    ):
+        with pytest.raises(ValueError, match=r"^X: columns 'kind' hold class labels .* mutual_info_classif"):
+            MIFeatureSelector(1).fit(frame, y)
