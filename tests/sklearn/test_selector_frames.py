@@ -55,3 +55,16 @@ def test_columns_of_names_are_refused_naming_them_and_what_to_do():
     ):
         with pytest.raises(ValueError, match=r"^X: columns 'kind' hold class labels .* mutual_info_classif"):
             MIFeatureSelector(1).fit(frame, y)
+
+
+def test_a_missing_class_label_is_named_by_its_row():
+    pd = pytest.importorskip("pandas")
+    x, y = signal_and_echo()
+    for labels in (
+        pd.Series(pd.Categorical(np.where(y == 1, "yes", "no"))),
+        pd.Series(y == 1, dtype="boolean"),
+        pl.Series("y", np.where(y == 1, "yes", "no")),
+    ):
+        labels[3] = None
+        with pytest.raises(ValueError, match=r"^y: a missing value (\(.*\) )?at row 3; drop or fill it"):
+            MIFeatureSelector(1).fit(x, labels)
