@@ -68,3 +68,14 @@ def test_a_missing_class_label_is_named_by_its_row():
         labels[3] = None
         with pytest.raises(ValueError, match=r"^y: a missing value (\(.*\) )?at row 3; drop or fill it"):
             MIFeatureSelector(1).fit(x, labels)
+
+
+def test_a_target_whose_index_orders_the_rows_otherwise_is_refused():
+    pd = pytest.importorskip("pandas")
+    x, y = signal_and_echo()
+    frame = pd.DataFrame(x, columns=COLUMNS)
+    shuffled = pd.Series(y, index=frame.index).sample(frac=1.0, random_state=0)
+    with pytest.raises(ValueError, match=r"^y: its index holds the labels of X's rows \(X\.index\)"):
+        MIFeatureSelector(1).fit(frame, shuffled)
+    with pytest.raises(ValueError, match=r"^y: its index holds the labels of X's rows"):
+        mutual_info_classif(frame, shuffled)

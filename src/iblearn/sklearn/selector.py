@@ -27,7 +27,7 @@ from sklearn.utils.validation import check_is_fitted
 from iblearn import _checks as V
 from iblearn._threads import one_thread
 from iblearn.estimation.libraries import library
-from iblearn.estimation.reading import label_columns, read_samples, read_variable
+from iblearn.estimation.reading import label_columns, read_samples, read_variable, same_row_order
 from iblearn.functional.knn.neighbors import PART_POINTS
 from iblearn.parallel import check_n_jobs, iter_batches
 from iblearn.sklearn import _cache, _terms
@@ -233,6 +233,7 @@ class MIFeatureSelector(SelectorMixin, BaseEstimator):  # type: ignore[misc]
         """
         jobs, k, where = self._checked_settings()
         if y is not None:
+            same_row_order([X, y], ["X", "y"])
             read_variable(y, "y")  # class labels missing or mixed, named by their rows
         try:
             X, y = validate_data(self, _named_rows(X), y, ensure_min_samples=k + 1, dtype=np.float64)
