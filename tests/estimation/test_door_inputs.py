@@ -80,6 +80,14 @@ def test_a_bfloat16_tensor_is_read_as_its_values() -> None:
     assert float(estimate("mi", x, GOOD["y"], method="ksg")) == pytest.approx(float(plain), abs=1e-12)
 
 
+def test_a_sparse_tensor_is_read_as_its_values() -> None:
+    x = torch.tensor(np.c_[GOOD["x"], GOOD["z"]])
+    plain = estimate("mi", x, GOOD["y"], method="ksg")
+    assert float(estimate("mi", x.to_sparse(), GOOD["y"], method="ksg")) == pytest.approx(
+        float(plain), abs=1e-12
+    )
+
+
 def test_a_scipy_sparse_matrix_is_read_as_its_values() -> None:
     from scipy import sparse
 
