@@ -10,6 +10,7 @@ import torch
 
 from iblearn import estimate
 from iblearn.estimation.reading import label_columns, read_variable, sorted_codes
+from iblearn.estimators.reliability import UnreliableEstimateWarning
 
 torch.set_num_threads(1)
 
@@ -147,3 +148,14 @@ def test_datetimes_and_durations_are_refused_with_what_to_do():
         estimate("mi", times - times.iloc[0], [0.0, 1.0, 0.5, 2.0])
     with pytest.raises(ValueError, match=r"^y: holds datetimes, not numbers"):
         estimate("mi", [0.0, 1.0, 0.5, 2.0], times.to_numpy())
+
+
+def test_integer_counts_are_labels_whose_rare_classes_say_to_pass_floats():
+    r = np.random.default_rng(4)
+    counts = r.poisson(200, 600)
+    y = (counts - 200) / np.sqrt(200) + r.normal(size=600)
+    with pytest.warns(UnreliableEstimateWarning):
+        as_labels = estimate("mi", counts, y)
+    assert as_labels.report.chosen == "mixed_ksg" and not as_labels.report.checks["classes"].passed
+    assert "pass counts as floats to read them as numbers" in as_labels.caveat
+    assert estimate("mi", counts.astype(float), y).report.chosen != "mixed_ksg"
