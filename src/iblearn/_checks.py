@@ -61,10 +61,15 @@ def readable_rows(value: Any, name: str) -> Any:
     """``value`` if an estimate can read samples from it, else a ValueError naming it: complex values,
     a single value (0-d) and no samples are refused; a tensor that requires grad is detached (an
     estimate reads values, it is not a training loss). What numpy cannot read as numbers (a frame of
-    mixed columns, a container of its own) is passed on to the measure's reader unchanged."""
+    mixed columns, a container of its own) is passed on to the measure's reader unchanged; a sparse
+    tensor is made dense and bfloat16 read as float32."""
     given(value, name)
     if isinstance(value, Tensor):
         value = materialized(value, name).detach()
+        if value.layout != torch.strided:  # a sparse tensor, as the values it stands for
+            value = value.to_dense()
+        if value.dtype == torch.bfloat16:  # numpy has none; float32 holds its values exactly
+            value = value.float()
         shape, complex_ = tuple(value.shape), value.is_complex()
     else:
         try:

@@ -208,13 +208,14 @@ def _epochs(data: Any) -> tuple[np.ndarray, list[str] | None, np.ndarray | None]
     lib = library(data)
     if lib in ("mne", "xarray"):
         trials, channels = read_trials(data, "data")
-        values = np.stack([np.asarray(tr, dtype=np.float64).T for tr in trials])
-        times = _times(data, lib)
-        if len(trials) < 2:
+        # A Raw is one trial: its stretches between the spans annotated bad are no trials.
+        if len(trials) < 2 or hasattr(data, "n_times"):
             raise ValueError(
                 f"data: holds one trial (a {type(data).__name__} with no trial or epoch dimension); the "
                 "information is measured across trials"
             )
+        values = np.stack([np.asarray(tr, dtype=np.float64).T for tr in trials])
+        times = _times(data, lib)
     else:
         t = V.as_tensor(data, "data")
         if t.ndim != 3:

@@ -126,3 +126,23 @@ def test_a_sparse_result_names_each_edge():
     assert table.set_index("variable").loc["a", "partner"] == "b"
     edges = iblearn.pairwise_mi(pd.DataFrame(x, columns=["a", "b", "c"]), threshold=0.3).to_pandas()
     assert edges[["variable", "partner"]].values.tolist() == [["a", "b"]]
+
+
+def test_a_missing_value_is_named_as_in_data_dense_or_sparse():
+    from scipy import sparse
+
+    x = _samples()
+    x[5, 2] = np.nan
+    with pytest.raises(ValueError, match=r"^data: contains NaN or Inf \(first at sample 5\)"):
+        iblearn.pairwise_mi(x)
+    with pytest.raises(ValueError, match=r"^data: contains NaN or Inf \(first at sample 5, column 2\)"):
+        iblearn.pairwise_mi(sparse.csr_matrix(x))
+
+
+def test_data_of_one_variable_is_refused_naming_data():
+    x = _samples()
+    for one in (x[:, :1], x[:, 0]):
+        with pytest.raises(ValueError, match=r"^data: pairwise MI needs at least 2 columns or blocks, got 1"):
+            iblearn.pairwise_mi(one)
+    with pytest.raises(ValueError, match=r"^data: .* got 1"):
+        iblearn.pairwise_mi(x, blocks=[[0, 1, 2]])

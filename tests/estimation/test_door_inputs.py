@@ -72,3 +72,39 @@ def test_a_tensor_that_requires_grad_is_read_as_its_values(measure: str) -> None
     tracked = [t.clone().requires_grad_(True) for t in plain]
     a, b = estimate(measure, *plain), estimate(measure, *tracked)
     assert float(a.value) == pytest.approx(float(b.value), abs=1e-12)
+
+
+def test_a_bfloat16_tensor_is_read_as_its_values() -> None:
+    x = torch.tensor(GOOD["x"]).bfloat16()
+    plain = estimate("mi", x.float(), GOOD["y"], method="ksg")
+    assert float(estimate("mi", x, GOOD["y"], method="ksg")) == pytest.approx(float(plain), abs=1e-12)
+
+
+def test_a_sparse_tensor_is_read_as_its_values() -> None:
+    x = torch.tensor(np.c_[GOOD["x"], GOOD["z"]])
+    plain = estimate("mi", x, GOOD["y"], method="ksg")
+    assert float(estimate("mi", x.to_sparse(), GOOD["y"], method="ksg")) == pytest.approx(
+        float(plain), abs=1e-12
+    )
+
+
+def test_a_scipy_sparse_matrix_is_read_as_its_values() -> None:
+    from scipy import sparse
+
+    x = np.c_[GOOD["x"], GOOD["z"]]
+    plain = estimate("mi", x, GOOD["y"], method="ksg")
+    assert float(estimate("mi", sparse.csr_matrix(x), GOOD["y"], method="ksg")) == pytest.approx(float(plain))
+
+
+def test_masked_rows_and_iterators_are_refused_with_what_to_do() -> None:
+    masked = np.ma.masked_array(GOOD["x"], mask=np.arange(N) % 50 == 7)
+    with pytest.raises(ValueError, match=r"^x: a masked array, 4 of its rows masked \(the first at row 7\)"):
+        estimate("mi", masked, GOOD["y"])
+    with pytest.raises(ValueError, match=r"^y: expected samples as rows .* got a generator"):
+        estimate("mi", GOOD["x"], (v for v in GOOD["y"]))
+
+
+def test_labels_that_are_not_integers_are_refused_naming_labels() -> None:
+    for method in ("auto", "plugin"):
+        with pytest.raises(ValueError, match=r"^labels: expected integer symbols"):
+            estimate("entropy", GOOD["labels"].astype(float), method=method)

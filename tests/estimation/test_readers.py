@@ -14,7 +14,7 @@ import torch
 
 from iblearn import estimate
 from iblearn.estimation.libraries import require
-from iblearn.estimation.reading import read_samples, read_variable
+from iblearn.estimation.reading import read_samples, read_trials, read_variable
 from iblearn.functional import pairwise_mi
 
 torch.set_num_threads(1)
@@ -86,6 +86,21 @@ def test_a_lazy_polars_frame_is_refused_with_what_to_do():
         estimate("mi", pl.LazyFrame({"a": [1.0, 2.0]}), [1.0, 2.0])
 
 
+def test_an_unnamed_polars_series_gives_no_name():
+    pl = pytest.importorskip("polars")
+    pytest.importorskip("narwhals")
+    codes, x = _data()
+    est = estimate("mi", pl.Series(x[:, 0]), pl.Series("kind", NAMES[codes]))
+    assert est.names == {"y": ("kind",)}
+
+
+def test_a_polars_frame_without_columns_is_refused_as_empty():
+    pl = pytest.importorskip("polars")
+    pytest.importorskip("narwhals")
+    with pytest.raises(ValueError, match=r"^x: is empty, it has no columns"):
+        estimate("mi", pl.DataFrame(), np.zeros(4))
+
+
 # ------------------------------------------------------------------------------------------ xarray ---
 def test_a_dataarray_reads_its_values_and_the_names_of_its_last_dimension():
     xr = pytest.importorskip("xarray")
@@ -100,11 +115,34 @@ def test_a_dataarray_reads_its_values_and_the_names_of_its_last_dimension():
     _same(estimate("mi", x, label), estimate("mi", x, torch.from_numpy(codes)))
 
 
+def test_a_dataarray_of_two_dimensions_reads_its_samples_as_rows_whichever_comes_first():
+    xr = pytest.importorskip("xarray")
+    _, x = _data()
+    array = xr.DataArray(x.T, dims=("feature", "sample"), coords={"feature": ["a", "b", "c"]})
+    values, names = read_samples(array, "x")
+    assert names == ["a", "b", "c"]
+    np.testing.assert_array_equal(values, x)
+
+
 def test_an_xarray_dataset_is_refused_naming_its_variables():
     xr = pytest.importorskip("xarray")
     dataset = xr.Dataset({"lfp": ("time", np.zeros(5)), "spikes": ("time", np.ones(5))})
     with pytest.raises(ValueError, match=r"x: an xarray Dataset holds several variables \(lfp, spikes\)"):
         estimate("mi", dataset, np.zeros(5))
+
+
+def test_a_dataarray_with_a_dimension_of_length_one_beside_time_and_channels_reads_without_it():
+    xr = pytest.importorskip("xarray")
+    data = np.random.default_rng(3).normal(size=(4, 3, 50))
+    array = xr.DataArray(data, dims=("trial", "channel", "time"), coords={"channel": ["a", "b", "c"]})
+    banded = array.expand_dims(band=["alpha"]).transpose("time", "band", "channel", "trial")
+    values, names = read_samples(banded, "x")
+    assert names == ["a", "b", "c"]
+    np.testing.assert_array_equal(values, np.concatenate([trial.T for trial in data]))
+    trials, names = read_trials(banded, "data")
+    assert len(trials) == 4 and names == ["a", "b", "c"]
+    with pytest.raises(ValueError, match=r"^x: a DataArray's dimensions name time .* got dims \('band', "):
+        read_samples(xr.concat([banded, banded], dim="band").transpose("band", ...), "x")
 
 
 # --------------------------------------------------------------------------------------------- MNE ---
@@ -126,6 +164,45 @@ def test_mne_raw_and_epochs_read_one_row_a_time_point_one_column_a_channel():
     np.testing.assert_allclose(values, data[0].T)
     y = data[0, 0] + np.random.default_rng(2).normal(size=50)
     _same(estimate("mi", raw, y), estimate("mi", data[0].T, y))
+
+
+def test_epochs_not_loaded_read_without_their_dropped_epochs():
+    mne, data, _ = _epochs()
+    raw = mne.io.RawArray(np.hstack(list(data)), mne.create_info(["Fz", "Cz", "Pz"], 100.0, "eeg"))
+    raw.set_annotations(mne.Annotations([0.6], [0.2], ["BAD_blink"]))
+    events = mne.make_fixed_length_events(raw, duration=0.5)
+    epochs = mne.Epochs(raw, events, tmin=0, tmax=0.49, baseline=None, preload=False, verbose="error")
+    values, names = read_samples(epochs, "x")
+    assert names == ["Fz", "Cz", "Pz"] and values.shape == (3 * 50, 3)  # the second epoch dropped
+    np.testing.assert_allclose(values[50:], np.hstack([data[2], data[3]]).T)
+    epochs.drop_bad(verbose="error")
+    epochs.drop(list(range(len(epochs))), verbose="error")
+    with pytest.raises(ValueError, match=r"^x: the Epochs hold no epoch \(all dropped; see its drop_log\)"):
+        read_samples(epochs, "x")
+
+
+def test_a_raw_is_read_without_its_spans_annotated_bad():
+    mne, data, epochs = _epochs()
+    raw = mne.io.RawArray(np.hstack(list(data)), epochs.info, verbose="error")
+    raw.set_annotations(mne.Annotations([0.5, 1.5], [0.5, 0.5], ["BAD_blink", "BAD_muscle"]))
+    values, _ = read_samples(raw, "x")
+    np.testing.assert_allclose(values, np.hstack([data[0], data[2]]).T)
+    trials, _ = read_trials(raw, "data")
+    assert [len(t) for t in trials] == [50, 50]
+    raw.set_annotations(mne.Annotations([0.0], [2.0], ["BAD_all"]))
+    with pytest.raises(ValueError, match=r"^x: every sample lies in a span annotated bad"):
+        read_samples(raw, "x")
+
+
+def test_mne_data_with_no_channel_to_read_is_refused_naming_what_to_do():
+    _, _, epochs = _epochs()
+    epochs.info["bads"] = ["Fz", "Cz", "Pz"]
+    with pytest.raises(
+        ValueError, match=r"^x: has no data channel to read \(marked bad: Fz, Cz, Pz\); pass picks="
+    ):
+        estimate("mi", epochs, np.zeros(200))
+    with pytest.raises(ValueError, match=r"^picks: "):
+        read_samples(epochs, "x", picks=["Oz"])
 
 
 # ----------------------------------------------------------------------------------------- AnnData ---

@@ -57,6 +57,17 @@ def test_an_mne_raw_is_one_trial_and_its_bad_channels_are_left_out():
     _same_network(result, infer_network(data.T, **FAST))
 
 
+def test_an_mne_raw_cut_by_spans_annotated_bad_gives_the_network_of_the_stretches_between():
+    mne = pytest.importorskip("mne")
+    data = _trials(2, 300)
+    gap = np.random.default_rng(4).normal(scale=50.0, size=(3, 100))  # an artefact, annotated bad
+    recording = np.hstack([data[0][:, :5], gap[:, :5], data[0], gap, data[1]])
+    raw = mne.io.RawArray(recording, mne.create_info(CHANNELS, 100.0, "eeg"), verbose="error")
+    raw.set_annotations(mne.Annotations([0.05, 3.1], [0.05, 1.0], ["BAD_blink", "BAD_movement"]))
+    result = infer_network(raw, **FAST)  # the 5-sample stretch at the start is too short to embed
+    _same_network(result, _reference(data))
+
+
 @pytest.mark.parametrize(
     "dims",
     [("trial", "channel", "time"), ("time", "trial", "channel"), ("channel", "time", "epoch")],

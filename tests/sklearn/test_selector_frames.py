@@ -43,3 +43,39 @@ def test_the_scores_take_polars_frames_and_text_labels():
     frame = pl.DataFrame(x, schema=COLUMNS)
     by_frame = mutual_info_classif(frame, pl.Series("y", np.where(y == 1, "yes", "no")), random_state=0)
     np.testing.assert_allclose(by_frame, mutual_info_classif(x, y, random_state=0))
+
+
+def test_columns_of_names_are_refused_naming_them_and_what_to_do():
+    pd = pytest.importorskip("pandas")
+    x, y = signal_and_echo()
+    kinds = np.where(x[:, 1] > 0, "high", "low")
+    for frame in (
+        pd.DataFrame({"signal": x[:, 1], "kind": pd.Categorical(kinds)}),
+        pl.DataFrame({"signal": x[:, 1], "kind": kinds}),
+    ):
+        with pytest.raises(ValueError, match=r"^X: columns 'kind' hold class labels .* mutual_info_classif"):
+            MIFeatureSelector(1).fit(frame, y)
+
+
+def test_a_missing_class_label_is_named_by_its_row():
+    pd = pytest.importorskip("pandas")
+    x, y = signal_and_echo()
+    for labels in (
+        pd.Series(pd.Categorical(np.where(y == 1, "yes", "no"))),
+        pd.Series(y == 1, dtype="boolean"),
+        pl.Series("y", np.where(y == 1, "yes", "no")),
+    ):
+        labels[3] = None
+        with pytest.raises(ValueError, match=r"^y: a missing value (\(.*\) )?at row 3; drop or fill it"):
+            MIFeatureSelector(1).fit(x, labels)
+
+
+def test_a_target_whose_index_orders_the_rows_otherwise_is_refused():
+    pd = pytest.importorskip("pandas")
+    x, y = signal_and_echo()
+    frame = pd.DataFrame(x, columns=COLUMNS)
+    shuffled = pd.Series(y, index=frame.index).sample(frac=1.0, random_state=0)
+    with pytest.raises(ValueError, match=r"^y: its index holds the labels of X's rows \(X\.index\)"):
+        MIFeatureSelector(1).fit(frame, shuffled)
+    with pytest.raises(ValueError, match=r"^y: its index holds the labels of X's rows"):
+        mutual_info_classif(frame, shuffled)

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from iblearn import _checks as V
 from iblearn import functional as ibf
 from iblearn._settings import setting
 from iblearn.estimation.libraries import sparse_samples
@@ -152,7 +153,11 @@ def pairwise_mi(
     x = values.to_numpy(dtype=np.float64) if hasattr(values, "to_numpy") else values
     if not isinstance(x, Tensor):
         x = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64))
+    V.continuous(x, "data")
     columns, labels = _blocks(blocks, names)
+    count = len(columns) if columns is not None else (x.shape[1] if x.ndim == 2 else 1)
+    if count < 2:
+        raise ValueError(f"data: pairwise MI needs at least 2 columns or blocks, got {count}")
     mi = ibf.pairwise_mi(
         x,
         columns,
@@ -183,6 +188,12 @@ def _sparse(
     """:func:`pairwise_mi` of a scipy sparse matrix (CSC) and its columns' names, read a tile of
     columns at a time: the matrix, or with ``forms`` (``top_k``, ``threshold``, ``fdr``, ``aracne``)
     its sparse part streamed (:func:`~iblearn.functional.knn.pairwise_stream.streamed_pairwise_mi`)."""
+    bad = np.flatnonzero(~np.isfinite(matrix.data))
+    if len(bad):
+        column = int(np.searchsorted(matrix.indptr, bad[0], side="right")) - 1
+        raise ValueError(
+            f"data: contains NaN or Inf (first at sample {int(matrix.indices[bad[0]])}, column {column})"
+        )
     columns, labels = _blocks(blocks, names)
     cols = checked_blocks(
         columns if columns is not None else [[j] for j in range(matrix.shape[1])], matrix.shape[1]

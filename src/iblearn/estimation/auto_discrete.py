@@ -188,7 +188,8 @@ def class_check(codes: Tensor, k: int) -> Check:
         least >= need,
         {"fewest rows of a class": float(least)},
         f"every class has at least {need} rows, k + 1 neighbours within it in each half; a rarer class's "
-        "information is not read",
+        "information is not read (integers are read as class labels; pass counts as floats to read them "
+        "as numbers)",
     )
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from iblearn import _checks as V
 from iblearn._settings import check_settings
 from iblearn.estimation import labels, many, pairs, series, storage
-from iblearn.estimation.reading import read_samples
+from iblearn.estimation.reading import read_samples, same_row_order
 from iblearn.functional import Estimate
 
 __all__ = ["MEASURES", "Measure", "estimate", "estimate_mi", "with_names"]
@@ -163,6 +163,7 @@ def estimate(measure: str, *variables: Any, method: str = "auto", **options: Any
             f"variables: {measure!r} takes {len(spec.variables)} ({', '.join(spec.variables)}), "
             f"got {len(variables)}"
         )
+    same_row_order(variables, spec.variables)
     # Names (text, categories) become class labels here, once for every measure and method; the
     # columns' names the input holds go with the result.
     read = [read_samples(V.given(v, n), n) for v, n in zip(variables, spec.variables, strict=True)]

@@ -17,6 +17,7 @@ import math
 from dataclasses import replace
 from typing import Any
 
+from iblearn import _checks as V
 from iblearn import functional as ibf
 from iblearn.estimation.auto_discrete import entropy_checks
 from iblearn.estimation.choose import choose_discrete_method
@@ -30,7 +31,7 @@ __all__ = ["entropy_auto", "entropy_method"]
 def entropy_method(labels: Any, *, method: str, **options: Any) -> Estimate:
     """H(X) of labels (rows are outcomes) by a named discrete estimator:
     :func:`iblearn.functional.discrete_entropy_estimate`, options as there."""
-    return ibf.discrete_entropy_estimate(labels, method=method, **options)  # type: ignore[arg-type]
+    return ibf.discrete_entropy_estimate(V.symbols(labels, "labels"), method=method, **options)  # type: ignore[arg-type]
 
 
 def entropy_auto(labels: Any, *, alphabet: int | None = None, seed: int = 0) -> Estimate:
@@ -42,7 +43,7 @@ def entropy_auto(labels: Any, *, alphabet: int | None = None, seed: int = 0) -> 
         >>> est.report.chosen, round(float(est), 3), est.reliable
         ('cwj', 1.387, True)
     """
-    counts = counts_of(labels)
+    counts = counts_of(V.symbols(labels, "labels"))
     chosen, why = choose_discrete_method(counts, alphabet)
     est = ibf.discrete_entropy_estimate(counts=counts, method=chosen, alphabet=alphabet, seed=seed)  # type: ignore[arg-type]
     posteriors: dict[str, tuple[float, float]] = {}

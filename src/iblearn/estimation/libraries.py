@@ -93,12 +93,15 @@ def library_samples(
     name of each column; None for anything else.
 
     A ``DataArray`` whose dimensions name time, the channels and optionally the trials (as
-    :func:`library_trials` finds them) gives one row a time point of a trial and one column a channel,
-    in any order of its dimensions; any other keeps its order (rows its first dimension), its column
-    names the last dimension's coordinate. ``Raw`` gives one row a time point, one column a channel
-    (those ``picks`` selects; None: the data channels, bad ones left out); ``Epochs`` the same with
-    every epoch's time points one after another; ``AnnData`` its ``.X`` (or the layer ``layer``), one
-    row a cell and one column a gene (``var_names``), a sparse matrix made dense.
+    :func:`library_trials` finds them; any other of length 1 dropped) gives one row a time point of a
+    trial and one column a channel, in any order of its dimensions; any other gives one row a time
+    point or sample where one of its two dimensions names them, else its first dimension, its column
+    names the other dimension's coordinate. ``Raw`` gives one row a
+    time point, one column a channel (those ``picks`` selects; None: the data channels, bad ones left
+    out), the spans annotated bad left out; ``Epochs`` the same with every epoch's time points one
+    after another; ``AnnData`` its ``.X``
+    (or the layer ``layer``), one row a cell and one column a gene (``var_names``), a sparse matrix
+    made dense.
 
     Raises:
         ValueError: naming ``layer`` where it is not among the AnnData's layers.
@@ -106,9 +109,12 @@ def library_samples(
     lib = library(value)
     if lib == "xarray":
         value = _one_array(value, name)
-        if _has_trial_dims(value):
+        dims = tuple(str(d) for d in value.dims)
+        if _find(dims, TIME_DIMS) and _find(dims, PROCESS_DIMS):  # read by name, or refused naming them
             trials, names = _xarray_trials(value, name)
             return np.concatenate(trials, axis=0), names
+        if value.ndim == 2 and len(_find(dims, TIME_DIMS)) == 1:  # time or samples as rows, in any order
+            value = value.transpose(_find(dims, TIME_DIMS)[0], ...)
         names = _coordinate(value, value.dims[-1]) if value.ndim == 2 else None
         if value.ndim == 1 and value.name is not None:
             names = [str(value.name)]
@@ -153,8 +159,9 @@ def library_trials(
     value: Any, name: str, picks: Any = None
 ) -> tuple[list[np.ndarray], list[str] | None] | None:
     """An xarray ``DataArray`` (dimensions named time, channel and optionally trial, in any order) or an
-    MNE ``Raw``/``Epochs`` (the channels ``picks`` selects) as trials of ``(T_r, P)`` and the
-    processes' names; None for anything else."""
+    MNE ``Raw``/``Epochs`` (the channels ``picks`` selects; a ``Raw``'s trials the stretches between
+    its spans annotated bad) as trials of ``(T_r, P)`` and the processes' names; None for anything
+    else."""
     lib = library(value)
     if picks is not None and lib != "mne":
         raise ValueError(f"picks: selects the channels of an MNE Raw or Epochs, got a {type(value).__name__}")
@@ -166,12 +173,18 @@ def library_trials(
 
 
 def _one_array(value: Any, name: str) -> Any:
-    """``value``, refusing an xarray ``Dataset`` (many variables, which one is meant is the caller's)."""
+    """``value``, refusing an xarray ``Dataset`` (many variables, which one is meant is the caller's),
+    without the dimensions of length 1 beside time, the processes and the trials (a frequency band,
+    a condition selected), which hold no samples."""
     if type(value).__name__ == "Dataset":
         variables = ", ".join(map(str, list(value.data_vars)[:4]))
         raise ValueError(
             f"{name}: an xarray Dataset holds several variables ({variables}); pass one: ds[name]"
         )
+    known = TIME_DIMS + PROCESS_DIMS + TRIAL_DIMS
+    single = [d for d in value.dims if str(d).lower() not in known and value.sizes[d] == 1]
+    if single and _has_trial_dims(value.squeeze(single, drop=True)):
+        return value.squeeze(single, drop=True)
     return value
 
 
@@ -209,15 +222,44 @@ def _xarray_trials(array: Any, name: str) -> tuple[list[np.ndarray], list[str] |
 
 
 def _mne_trials(inst: Any, name: str, picks: Any) -> tuple[list[np.ndarray], list[str]]:
-    """An MNE ``Raw`` (one trial) or ``Epochs`` (one trial an epoch) as ``(time, channel)`` arrays, the
-    channels ``picks`` selects (None: MNE's data channels, those marked bad left out)."""
+    """An MNE ``Raw`` (one trial a stretch between the spans annotated bad) or ``Epochs`` (one trial an
+    epoch; those dropped left out) as ``(time, channel)`` arrays, the channels ``picks`` selects (None:
+    MNE's data channels, those marked bad left out)."""
     mne = require("mne", f"{name}: reading a {type(inst).__name__}")
     if not isinstance(inst, mne.io.BaseRaw | mne.BaseEpochs):
         raise ValueError(f"{name}: reads an MNE Raw or Epochs, got a {type(inst).__name__}")
-    picked = inst.copy().pick("data", exclude="bads") if picks is None else inst.copy().pick(picks)
+    picked = inst.copy()
+    if isinstance(picked, mne.BaseEpochs):
+        picked.drop_bad(verbose="error")  # an Epochs not yet loaded drops its bad epochs here
+        if len(picked) == 0:
+            raise ValueError(f"{name}: the Epochs hold no epoch (all dropped; see its drop_log)")
+        picked.load_data()  # MNE picks channels of loaded epochs only
+    try:
+        picked.pick("data", exclude="bads") if picks is None else picked.pick(picks)
+    except ValueError as err:
+        if picks is not None:
+            raise ValueError(f"picks: {err}") from err
+        bads = ", ".join(inst.info["bads"]) or "none"
+        raise ValueError(
+            f"{name}: has no data channel to read (marked bad: {bads}); pass picks=, or clear info['bads']"
+        ) from err
     data = picked.get_data()
-    trials = [data.T] if data.ndim == 2 else [epoch.T for epoch in data]
-    return trials, list(picked.ch_names)
+    if data.ndim == 3:
+        return [epoch.T for epoch in data], list(picked.ch_names)
+    return [data[:, a:b].T for a, b in _good_spans(picked, name)], list(picked.ch_names)
+
+
+def _good_spans(raw: Any, name: str) -> list[tuple[int, int]]:
+    """The stretches of ``raw``'s samples outside its spans annotated bad (MNE's ``BAD_...``
+    descriptions), as start and stop indices."""
+    if not len(raw.annotations):
+        return [(0, raw.n_times)]
+    marked = np.isnan(raw.get_data(picks=[0], reject_by_annotation="NaN")[0])
+    marked &= ~np.isnan(raw.get_data(picks=[0])[0])  # NaN in the recording itself is the data's
+    edges = np.flatnonzero(np.diff(np.r_[0, (~marked).astype(np.int8), 0]))
+    if not len(edges):
+        raise ValueError(f"{name}: every sample lies in a span annotated bad; there is nothing to read")
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
 
 
 def _dense(matrix: Any) -> np.ndarray:

@@ -24,7 +24,7 @@ import torch
 
 from iblearn.estimation.libraries import frame_columns, library, library_samples, library_trials
 
-__all__ = ["label_columns", "read_samples", "read_trials", "read_variable", "sorted_codes"]
+__all__ = ["label_columns", "read_samples", "read_trials", "read_variable", "same_row_order", "sorted_codes"]
 
 _MISSING = ("NAType", "NaTType")
 
@@ -76,15 +76,66 @@ def read_samples(
         raise ValueError(f"picks: selects the channels of an MNE Raw or Epochs, got a {type(value).__name__}")
     if isinstance(value, torch.Tensor | int | float):
         return value, None
+    if hasattr(value, "tocsc") and hasattr(value, "nnz"):  # a scipy sparse matrix
+        return np.asarray(value.toarray()), None
     if lib is not None:
         columns = frame_columns(value, name)
         if columns is not None:
-            return _frame(*columns, name, series=not hasattr(value, "columns")), columns[1]
+            series = not hasattr(value, "columns")
+            named = not series or bool(getattr(value, "name", None))  # a Polars series is named "" by default
+            return _frame(*columns, name, series=series), columns[1] if named else None
         read = library_samples(value, name, layer=layer, picks=picks)
         if read is not None:
             return read_variable(read[0], name), read[1]
     names = _pandas_names(value)
     return _read(value, name), names
+
+
+def same_row_order(variables: Sequence[Any], names: Sequence[str]) -> None:
+    """Refuse variables whose rows are labelled (a pandas index, an AnnData's ``obs_names``) with the
+    same labels in another order: samples are paired by position, so such rows would be paired with
+    another sample's.
+
+    Raises:
+        ValueError: naming the variable whose rows are in another order, and how to reorder it.
+
+    Example:
+        >>> import pandas as pd
+        >>> same_row_order([pd.Series([1.0, 2.0], index=["a", "b"]), [3.0, 4.0]], ["x", "y"])
+        >>> x, y = pd.Series([1.0, 2.0], index=["a", "b"]), pd.Series([3.0, 4.0], index=["b", "a"])
+        >>> same_row_order([x, y], ["x", "y"])
+        Traceback (most recent call last):
+        ...
+        ValueError: y: its index holds the labels of x's rows (x.index) in another order, ...
+    """
+    labelled = [
+        (rows, value, n)
+        for value, n in zip(variables, names, strict=True)
+        if (rows := _row_labels(value)) is not None
+    ]
+    for rows, value, n in labelled[1:]:
+        first, _, first_name = labelled[0]
+        if len(rows) != len(first) or rows.equals(first) or not (rows.is_unique and first.is_unique):
+            continue
+        if rows.isin(first).all():
+            where = (
+                f"{first_name}.obs_names" if library(labelled[0][1]) == "anndata" else f"{first_name}.index"
+            )
+            pick = f"{n}.loc[{where}]" if library(value) != "anndata" else f"{n}[{where}]"
+            raise ValueError(
+                f"{n}: its index holds the labels of {first_name}'s rows ({where}) in another order, and "
+                f"samples are paired by position; reorder it ({pick}) or pass arrays"
+            )
+
+
+def _row_labels(value: Any) -> Any:
+    """The labels of ``value``'s rows as a pandas Index: a pandas object's index, an AnnData's
+    ``obs_names``; None for anything else."""
+    if library(value) == "anndata":
+        return value.obs_names
+    if type(value).__module__.split(".")[0] == "pandas" and hasattr(value, "index"):
+        return value.index
+    return None
 
 
 def label_columns(value: Any, name: str) -> list[bool] | None:
@@ -101,7 +152,7 @@ def label_columns(value: Any, name: str) -> list[bool] | None:
     if columns is not None:
         return [kind != "numbers" for kind in columns[2]]
     if hasattr(value, "dtypes") and hasattr(value, "columns"):  # a pandas DataFrame
-        pieces = [(value[c], f"{name}: column {c!r}") for c in value.columns]
+        pieces = [(value.iloc[:, j], f"{name}: column {c!r}") for j, c in enumerate(value.columns)]
     elif hasattr(value, "dtype") and hasattr(value, "index") and hasattr(value, "to_numpy"):  # a Series
         pieces = [(value, name)]
     else:
@@ -169,7 +220,10 @@ def _frame(
         elif kind == "names":
             coded.append(_names(array, label))
         else:
+            _not_times(array.dtype.kind, label)
             coded.append(array)
+    if not coded:
+        raise ValueError(f"{name}: is empty, it has no columns")
     if series:
         return coded[0]
     if all(k == "numbers" for k in kinds) or all(c.dtype == np.int64 for c in coded):
@@ -180,23 +234,36 @@ def _frame(
 def _read(value: Any, name: str) -> Any:
     """:func:`read_variable` of anything but a library's object."""
     if hasattr(value, "dtypes") and hasattr(value, "columns"):  # a pandas DataFrame
-        coded = {c: _pandas_column(value[c], f"{name}: column {c!r}") for c in value.columns}
-        changed = {c: v for c, v in coded.items() if v is not None}
-        if not changed:
+        # By position: a name two columns share selects both.
+        coded = [_pandas_read(value.iloc[:, j], f"{name}: column {c!r}") for j, c in enumerate(value.columns)]
+        if all(codes is None for codes in coded):
             return value
         out = value.copy()
-        for c, codes in changed.items():
-            out[c] = codes
+        for j, codes in enumerate(coded):
+            if codes is not None:
+                out.isetitem(j, codes)
         return out
     if hasattr(value, "dtype") and hasattr(value, "index") and hasattr(value, "to_numpy"):  # a Series
-        column = _pandas_column(value, name)
+        column = _pandas_read(value, name)
         return value if column is None else type(value)(column, index=value.index, name=value.name)
     if type(value).__name__ == "Categorical" and hasattr(value, "codes"):  # a bare pandas Categorical
         return _categorical(value, name)
+    if np.ma.is_masked(value):
+        masked = np.ma.getmaskarray(value).reshape(len(value), -1).any(axis=1)
+        raise ValueError(
+            f"{name}: a masked array, {int(masked.sum())} of its rows masked (the first at row "
+            f"{int(np.argmax(masked))}); drop those rows, or fill them (.filled())"
+        )
     try:
         array = np.asarray(value)
     except (TypeError, ValueError):
         return value  # ragged or otherwise unreadable: the estimator's own check names it
+    if array.ndim == 0 and array.dtype.kind == "O":
+        raise ValueError(
+            f"{name}: expected samples as rows (an array, a tensor, a list, a frame), got a "
+            f"{type(value).__name__}"
+        )
+    _not_times(array.dtype.kind, name)
     if array.dtype.kind not in "OUS":
         return value
     if array.dtype.kind in "US" and not isinstance(value, np.ndarray):
@@ -209,6 +276,31 @@ def _read(value: Any, name: str) -> Any:
     if array.ndim != 1:
         raise ValueError(f"{name}: names are read from a column or a table, got shape {array.shape}")
     return _names(array, name)
+
+
+def _pandas_read(column: Any, name: str) -> np.ndarray | None:
+    """A pandas column as numpy where it must change to be read: names and categories as class codes
+    (:func:`_pandas_column`), nullable numbers (``Int64``, ``Float64``) as int64 or float64, a missing
+    value refused; None where it reads as it is."""
+    _not_times(column.dtype.kind, name)
+    if column.dtype.kind in "iuf" and not isinstance(column.dtype, np.dtype):
+        missing = np.asarray(column.isna(), dtype=bool)
+        if missing.any():
+            raise ValueError(
+                f"{name}: a missing value (<NA>) at row {int(np.argmax(missing))}; drop or fill it"
+            )
+        return np.asarray(column.to_numpy(dtype=np.float64 if column.dtype.kind == "f" else np.int64))
+    return _pandas_column(column, name)
+
+
+def _not_times(kind: str, name: str) -> None:
+    """Refuse datetimes and durations (numpy's kinds ``M`` and ``m``), saying how to give numbers."""
+    if kind in "Mm":
+        what = "datetimes" if kind == "M" else "durations"
+        raise ValueError(
+            f"{name}: holds {what}, not numbers; pass them as numbers, such as seconds since the first "
+            "((t - t.min()) / np.timedelta64(1, 's'))"
+        )
 
 
 def _pandas_column(column: Any, name: str) -> np.ndarray | None:
@@ -239,8 +331,15 @@ def _names(column: np.ndarray, name: str) -> np.ndarray:
         if item is None or (isinstance(item, float) and item != item) or type(item).__name__ in _MISSING:
             raise ValueError(f"{name}: a missing value ({item!r}) at row {row}; drop or fill it")
     texts = [isinstance(v, str | bytes | np.str_ | np.bytes_) for v in items]
-    if all(texts) or all(isinstance(v, bool | np.bool_) for v in items):
+    flags = [isinstance(v, bool | np.bool_) for v in items]
+    if all(texts) or all(flags):
         return sorted_codes(np.array(items))
+    if any(flags):
+        first, other = flags.index(True), flags.index(False)
+        raise ValueError(
+            f"{name}: mixes booleans with other values ({items[first]!r} at row {first}, {items[other]!r} "
+            f"at row {other}); class labels are all booleans, all names or all numbers"
+        )
     numbers = [isinstance(v, int | float | np.number) and not isinstance(v, bool) for v in items]
     if all(numbers):
         return np.asarray(items, dtype=np.float64)

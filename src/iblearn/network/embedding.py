@@ -72,13 +72,17 @@ def as_trials(data: Any, name: str = "data") -> list[np.ndarray]:
     return trials
 
 
+#: The samples a trial needs beyond ``max_lag``, so that its embedding holds rows enough to test.
+SPARE_STEPS = 10
+
+
 def check_lags(min_lag: Any, max_lag: Any, trials: Sequence[np.ndarray]) -> tuple[int, int]:
     """``min_lag <= max_lag``, both positive, and each trial longer than ``max_lag`` plus a few samples."""
     min_lag, max_lag = V.positive_int(min_lag, "min_lag"), V.positive_int(max_lag, "max_lag")
     if min_lag > max_lag:
         raise ValueError(f"min_lag: must not exceed max_lag={max_lag}, got {min_lag}")
     shortest = min(len(t) for t in trials)
-    if shortest <= max_lag + 10:
+    if shortest <= max_lag + SPARE_STEPS:
         wide = next((t.shape for t in trials if t.shape[1] > t.shape[0]), None)
         if wide is not None:  # rows of processes, columns of time steps: the transpose of (T, P)
             raise ValueError(

@@ -55,7 +55,7 @@ from iblearn._threads import one_thread
 from iblearn.estimation.choose import choose_network
 from iblearn.functional.cmi_surrogates import KSG_K, drop_spare, surrogate_kind
 from iblearn.functional.serial import LONG_MEMORY, MIN_BLOCKS, Mixing, lag_linearity, memory_exponent, mixing
-from iblearn.network.embedding import Embedded, as_trials, check_lags, embed, normal_scores
+from iblearn.network.embedding import SPARE_STEPS, Embedded, as_trials, check_lags, embed, normal_scores
 from iblearn.network.result import NetworkResult
 from iblearn.network.target import Settings, TargetResult, checked_target, infer_target
 from iblearn.parallel import check_n_jobs, iter_batches, store_for
@@ -125,9 +125,9 @@ def infer_network(
         data: ``(T, P)`` samples, one process a column (an array, a tensor, a pandas or Polars frame),
             or a list of trials of ``(T_r, P)``; an xarray ``DataArray`` whose dimensions name time
             (``time``), the processes (``channel``, ``process``, ``variable``) and optionally the
-            trials (``trial``, ``epoch``), in any order; an MNE ``Raw`` (one trial) or ``Epochs`` (one
-            trial an epoch). The processes' names (columns, channels, a coordinate) are kept in the
-            result's ``names``.
+            trials (``trial``, ``epoch``), in any order; an MNE ``Raw`` (one trial, or one a stretch
+            between its spans annotated bad) or ``Epochs`` (one trial an epoch). The processes'
+            names (columns, channels, a coordinate) are kept in the result's ``names``.
         max_lag, min_lag: the source lags searched, ``1 <= min_lag <= max_lag``; the target's own past
             is searched over lags 1 to ``max_lag``.
         method: ``"auto"``, ``"ksg"``, ``"gaussian"`` or ``"copula"``.
@@ -171,6 +171,8 @@ def infer_network(
         leaves processes out.
     """
     trials, names = _read_data(data, picks)
+    if hasattr(data, "n_times") and len(trials) > 1:  # an MNE Raw, cut at its spans annotated bad
+        trials = _embeddable(trials, max_lag)
     min_lag, max_lag = check_lags(min_lag, max_lag, trials)
     V.choice(method, "method", METHODS)
     n_permutations, alpha = _checked_test(n_permutations, alpha)
@@ -247,6 +249,13 @@ def _read_data(data: Any, picks: Any) -> tuple[list[np.ndarray], tuple[str, ...]
     if names is not None and len(names) != trials[0].shape[1]:
         raise ValueError(f"data: {len(names)} names for {trials[0].shape[1]} processes")
     return trials, None if names is None else tuple(names)
+
+
+def _embeddable(trials: list[np.ndarray], max_lag: Any) -> list[np.ndarray]:
+    """The stretches of a Raw between its spans annotated bad that are long enough to embed at
+    ``max_lag`` (all of them where none is, for :func:`check_lags` to name)."""
+    lag = V.positive_int(max_lag, "max_lag")
+    return [t for t in trials if len(t) > lag + SPARE_STEPS] or trials
 
 
 def _checked_device(device: Any) -> str | None:

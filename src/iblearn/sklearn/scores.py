@@ -16,7 +16,7 @@ from sklearn.utils.validation import check_X_y
 
 from iblearn import _checks as V
 from iblearn._threads import one_thread
-from iblearn.estimation.reading import label_columns, read_samples, read_variable
+from iblearn.estimation.reading import label_columns, read_samples, read_variable, same_row_order
 from iblearn.functional.knn.neighbors import PART_POINTS
 from iblearn.parallel import check_n_jobs, iter_batches
 from iblearn.sklearn import _terms
@@ -88,6 +88,7 @@ def _estimate(
     n_jobs = check_n_jobs(n_jobs)
     # At least k + 1 samples: the kNN estimators need k neighbours besides each sample.
     k = V.positive_int(n_neighbors, "n_neighbors")
+    same_row_order([X, y], ["X", "y"])
     X, labels = _features(X)
     y = _target(y, discrete_target)
     X, y = check_X_y(X, y, accept_sparse="csc", y_numeric=not discrete_target, ensure_min_samples=k + 1)

@@ -27,7 +27,7 @@ from sklearn.utils.validation import check_is_fitted
 from iblearn import _checks as V
 from iblearn._threads import one_thread
 from iblearn.estimation.libraries import library
-from iblearn.estimation.reading import read_samples
+from iblearn.estimation.reading import label_columns, read_samples, read_variable, same_row_order
 from iblearn.functional.knn.neighbors import PART_POINTS
 from iblearn.parallel import check_n_jobs, iter_batches
 from iblearn.sklearn import _cache, _terms
@@ -58,6 +58,21 @@ def _named_rows(X: Any) -> Any:
     except ImportError:  # the names go where pandas is missing; the numbers do not
         return values
     return pd.DataFrame(values, columns=names)
+
+
+def _refuse_labels(X: Any) -> None:
+    """Where a frame's columns of names or categories kept scikit-learn from reading it as numbers, a
+    ValueError naming them and what to do: the selector scores continuous features."""
+    labels = label_columns(X, "X")
+    if not labels or not any(labels):
+        return
+    names = read_samples(X, "X")[1] or []
+    which = ", ".join(repr(n) for n, is_label in zip(names, labels, strict=True) if is_label)
+    raise ValueError(
+        f"X: columns {which} hold class labels (names, categories or booleans); MIFeatureSelector "
+        "scores continuous features: encode them as numbers (one column a class), or score them with "
+        "mutual_info_classif, which reads them as discrete features"
+    )
 
 
 def _relevance(discrete: bool, k: int, X: np.ndarray, target: np.ndarray, jobs: int | None) -> np.ndarray:
@@ -217,7 +232,14 @@ class MIFeatureSelector(SelectorMixin, BaseEstimator):  # type: ignore[misc]
             self, fitted.
         """
         jobs, k, where = self._checked_settings()
-        X, y = validate_data(self, _named_rows(X), y, ensure_min_samples=k + 1, dtype=np.float64)
+        if y is not None:
+            same_row_order([X, y], ["X", "y"])
+            read_variable(y, "y")  # class labels missing or mixed, named by their rows
+        try:
+            X, y = validate_data(self, _named_rows(X), y, ensure_min_samples=k + 1, dtype=np.float64)
+        except ValueError:
+            _refuse_labels(X)
+            raise
         # Up to PART_POINTS rows the kNN engine counts on one thread: more threads only add waits.
         with one_thread() if X.shape[0] <= PART_POINTS else contextlib.nullcontext():
             return self._fit(X, y, jobs, k, where)
