@@ -131,19 +131,19 @@ def test_xarray_and_epochs_read_as_the_list_of_arrays() -> None:
 
 def test_mismatched_trials_are_refused_naming_the_argument() -> None:
     x, y = _var(trials=12, steps=60)
-    with pytest.raises(ValueError, match="^target: 11 trial"):
+    with pytest.raises(ValueError, match=r"^target: 11 trial"):
         iblearn.estimate("te", list(x), list(y[:-1]))
-    with pytest.raises(ValueError, match="^target: trial 3 has 59 steps"):
+    with pytest.raises(ValueError, match=r"^target: trial 3 has 59 steps"):
         iblearn.estimate("te", list(x), [t if r != 3 else t[:-1] for r, t in enumerate(y)])
-    with pytest.raises(ValueError, match="^target: source holds 12 trials"):
+    with pytest.raises(ValueError, match=r"^target: source holds 12 trials"):
         iblearn.estimate("te", list(x), y.reshape(-1))
-    with pytest.raises(ValueError, match="^condition: 11 trial"):
+    with pytest.raises(ValueError, match=r"^condition: 11 trial"):
         iblearn.estimate("te", list(x), list(y), condition=list(x[:-1]))
-    with pytest.raises(ValueError, match="^source: 12 trial"):
+    with pytest.raises(ValueError, match=r"^source: 12 trial"):
         transfer_entropy(list(x), list(y[:-1]), method="gaussian")
     xr = pytest.importorskip("xarray")
     da = xr.DataArray(np.stack([x, y], 1), dims=("trial", "channel", "time"))
-    with pytest.raises(ValueError, match="^source: a DataArray of 2 channels"):
+    with pytest.raises(ValueError, match=r"^source: a DataArray of 2 channels"):
         iblearn.estimate("te", da, da.isel(channel=1))
 
 

@@ -135,7 +135,11 @@ def estimate(measure: str, *variables: Any, method: str = "auto", **options: Any
             names (text, a pandas ``Categorical``; :func:`~iblearn.estimation.reading.read_variable`);
             arrays, tensors, pandas or Polars frames and series, an xarray ``DataArray``, an MNE
             ``Raw`` or ``Epochs`` (one row a time point, one column a channel) or an ``AnnData`` (one
-            row a cell, one column a gene).
+            row a cell, one column a gene). The series of ``"te"`` and ``"ais"`` (and ``condition``)
+            may be trials: a ``DataArray`` with a trial and a time dimension of one channel, an
+            ``Epochs`` of one channel, or a list of 1-D arrays, one a trial; each trial is embedded
+            alone and the rows pooled
+            (:func:`~iblearn.estimation.reading.read_series_trials`).
         method: ``"auto"``, or a named method of the measure (a registry name for MI; ``"ksg"``,
             ``"gaussian"``, ``"copula"`` for the measures among many variables; a discrete estimator
             for the entropy).
@@ -199,7 +203,10 @@ def _series_trials(
     none of the series constant over all its trials."""
     for name, value in series.items():
         many = isinstance(value, list)
-        pieces = [V.readable_rows(p, f"{name}[{r}]" if many else name) for r, p in enumerate(value if many else [value])]
+        pieces = [
+            V.readable_rows(p, f"{name}[{r}]" if many else name)
+            for r, p in enumerate(value if many else [value])
+        ]
         pooled = np.concatenate([V.as_tensor(p, name).double().reshape(len(p), -1).numpy() for p in pieces])
         V.not_constant(pooled, name)
         series[name] = pieces if many else pieces[0]

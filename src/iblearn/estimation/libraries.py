@@ -217,7 +217,9 @@ def library_series_trials(
         if value.ndim != 2 + bool(process):
             return None
         values = np.asarray(value.transpose(trial[0], time[0], ...).values)
-        trials = [v if several else v.reshape(len(v)) for v in (values if values.ndim == 3 else values[..., None])]
+        trials = [
+            v if several else v.reshape(len(v)) for v in (values if values.ndim == 3 else values[..., None])
+        ]
         return trials, names
     if lib == "mne" and isinstance(value, require("mne", f"{name}: reading an Epochs").BaseEpochs):
         epochs, names = _mne_trials(value, name, None)

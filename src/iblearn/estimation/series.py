@@ -17,6 +17,11 @@ only their alignment) reads about 0 by the same method, the trend from half the 
 stays within the tolerance, and no estimate exceeds log N. Rows of a series are not exchangeable, so
 the row-shuffling checks of :mod:`iblearn.estimation.autocheck` do not apply.
 
+Trials (a list of 1-D arrays, one a trial) are each embedded alone, no lag reaching into another
+trial, and their lagged samples pooled; the interval's blocks never straddle two trials (whole trials
+from :data:`~iblearn.functional.serial.MIN_TRIALS` of them), and the shifted source is shifted within
+each trial, on the first half of the trials.
+
 With a ``condition`` (other series whose past may explain the transfer), the estimate is
 I(target_t; source_{t-lag} | target's past, condition's past), the condition's ``history`` past steps
 beside the target's.
@@ -43,10 +48,10 @@ from iblearn.estimation.autocheck import Check
 from iblearn.estimation.choose import choose_many
 from iblearn.estimation.verdict import series_figures_verdict, series_verdict
 from iblearn.functional import Estimate, inference
+from iblearn.functional.information_dynamics import trials_of
 from iblearn.functional.knn.transfer import embedding, partialled
 from iblearn.functional.multivariate.inputs import copula_normal
 from iblearn.functional.scale import power_of_two_scale
-from iblearn.functional.information_dynamics import trials_of
 from iblearn.functional.serial import MIN_BLOCKS, series_blocks, trial_blocks
 
 __all__ = [
@@ -125,7 +130,7 @@ def te_method(source: Any, target: Any, *, method: str, condition: Any = None, *
         if options:
             what = f"method={method!r}"
             if method == "ksg":
-                what = "a conditional transfer entropy" if condition is not None else "trials"
+                what = "a conditional transfer entropy" if condition is not None else "one of trials"
             raise ValueError(f"{sorted(options)[0]}: not an option of {what}")
         series = _series(source, target, condition, method)
         est = _lagged_estimate(*series, o.lag, o.history, o.k, method, n_resamples, o.seed)
@@ -227,10 +232,10 @@ def unit_root_threshold(n: int) -> float:
 
 
 def unit_root_check(series: Tensor | Trials) -> Check:
-    """Whether the series (``(T,)``, or trials of it, whose steps pooled are T) is clear of a unit root: the upper bound of its lag-1 coefficient
-    (:func:`lag_one_bound`) leaves at least :data:`~iblearn.functional.serial.MIN_BLOCKS` effective
-    samples ``T (1 - a) / (1 + a)``. Near a root of 1 the coefficient's law is not normal (Dickey &
-    Fuller 1979) and the storage, about ``-1/2 log(1 - a^2)``, turns on where in that law the sample
+    """Whether the series (``(T,)``, or trials of it, whose steps pooled are T) is clear of a unit
+    root: the upper bound of its lag-1 coefficient (:func:`lag_one_bound`) leaves at least
+    :data:`~iblearn.functional.serial.MIN_BLOCKS` effective samples ``T (1 - a) / (1 + a)``. Near a
+    root of 1 the coefficient's law is not normal (Dickey & Fuller 1979) and the storage, about ``-1/2 log(1 - a^2)``, turns on where in that law the sample
     fell: an AR(0.99) of 500 steps reads 1.2 - 2.1 nats for a truth of 1.96, and no blockwise interval
     holds it.
     """

@@ -11,6 +11,10 @@ the blockwise jackknife's interval, and checked as a series allows: the series w
 blocks to all of them stays within the tolerance, no estimate exceeds log N, and the series is clear of
 a unit root (:func:`iblearn.estimation.series.unit_root_check`).
 
+Trials (a list of 1-D arrays, one a trial) are each embedded alone and their rows pooled
+(:func:`iblearn.functional.information_dynamics.active_information_storage`); the unit-root check and
+the reach below read the lag-1 coefficient of the pairs of successive steps of every trial pooled.
+
 The interval reaches up at least to the storage of a Gaussian series whose lag-1 coefficient is that
 coefficient's upper bound (:func:`iblearn.estimation.series.lag_one_bound`), ``-1/2 log(1 - a^2)``:
 the storage of a persistent series reads low (the coefficient's downward bias, (1 + 3a) / T, through
@@ -115,7 +119,9 @@ def ais_auto(series: Any, *, history: int = 1, k: int = 4, seed: int = 0) -> Est
     root = unit_root_check(trials)
     reach = _storage_of_bound(trials)
     # present, then past; each trial embedded alone
-    lagged = torch.cat([torch.stack([t[history - j : len(t) - j] for j in range(history + 1)], 1) for t in trials])
+    lagged = torch.cat(
+        [torch.stack([t[history - j : len(t) - j] for j in range(history + 1)], 1) for t in trials]
+    )
     chosen, rule, feats = choose_many(lagged, responses=[0])
     if chosen == "ksg":  # its normal scores: heavy tails and warps bias the neighbour counts
         steps = normal_scores(steps[:, None], "series")[:, 0]

@@ -216,16 +216,24 @@ def active_information_storage(
     what the series' own past tells about its present: the information it stores and uses.
 
     Args:
-        x: ``(T,)`` series, rows in time order.
+        x: ``(T,)`` series, rows in time order; or its trials, a list of ``(T_r,)`` arrays or tensors:
+            each trial is embedded alone (no past step reaches into another trial) and the embedded
+            rows are pooled, as JIDT and IDTxl pool replications; the normal scores (``"copula"``) and
+            the standardization are of the values pooled over the trials.
         history: past samples, at least 1.
         method: ``"ksg"`` (Kraskov et al. 2004, k neighbours), ``"gaussian"`` or ``"copula"``.
         k: neighbours of the kNN estimate.
-        n_resamples: blockwise resamples behind a standard error and an interval (0: none).
-        n_permutations: shifted surrogates behind a p-value (0: none).
+        n_resamples: blockwise resamples behind a standard error and an interval (0: none); of
+            trials, the blocks never straddle two of them: whole trials where there are at least 10
+            (independent replications), else blocks within each trial
+            (:func:`~iblearn.functional.serial.trial_blocks`).
+        n_permutations: shifted surrogates behind a p-value (0: none); of trials, each trial shifted
+            within itself, which keeps it whole and needs no two trials of one length.
         seed: seeds the resamples and the surrogates.
         local: return the local active information storage (Lizier et al. 2012, eq. 9) instead, one
-            value per embedded time point t = history, ..., T - 1 in that order, whose mean is the
-            estimate (:func:`_local`); resamples and surrogates are then not drawn.
+            value per embedded time point t = history, ..., T - 1 in that order (of trials, those of
+            every trial, trials in order), whose mean is the estimate (:func:`_local`); resamples and
+            surrogates are then not drawn.
 
     Returns:
         :class:`~iblearn.functional.Estimate` of measure ``"active_information_storage"``; with
@@ -248,7 +256,11 @@ def active_information_storage(
     if shortest <= history + 10:
         raise ValueError(f"history: {history} leaves too few samples of a {shortest}-step {what}")
     segments = tuple(m - history for m in lengths)
-    rows = f" (the {lengths[0]} steps less the history {history})" if len(trials) == 1 else f" (the embedded rows of {len(lengths)} trials)"
+    rows = (
+        f" (the {lengths[0]} steps less the history {history})"
+        if len(trials) == 1
+        else f" (the embedded rows of {len(lengths)} trials)"
+    )
     V.neighbours(k, sum(segments), rows=rows)
     s = np.concatenate(trials)
     scored = _split(_scored([s], method)[0], lengths)
@@ -327,17 +339,22 @@ def transfer_entropy(
     W or an intermediate of a chain, conditioned on, leaves no TE where the source itself carries none.
 
     Args:
-        source, target: ``(T,)`` series of one length, rows in time order.
+        source, target: ``(T,)`` series of one length, rows in time order; or their trials, lists of
+            ``(T_r,)`` arrays or tensors, as many of each and trial r of one length in both, each
+            trial embedded alone and the rows pooled (as ``x`` of
+            :func:`active_information_storage`).
         lag: the source sample's delay, at least 1.
         history: the target's past samples conditioned on, at least 1.
         method: ``"ksg"``, ``"gaussian"`` or ``"copula"``.
-        condition: None, a ``(T,)`` series, or ``(T, m)`` series (one a column) conditioned on.
+        condition: None, a ``(T,)`` series, or ``(T, m)`` series (one a column) conditioned on; of
+            trials, a list of them, one a trial.
         condition_lag: the condition's delay (0 allowed: its present).
         k, n_resamples, n_permutations, seed: as for :func:`active_information_storage`; the
-            surrogates shift the source.
+            surrogates shift the source (within each trial).
         local: return the local (conditional) transfer entropy (Lizier et al. 2008, eq. 9) instead,
             one value per embedded time point t = ``max(lag, history, condition_lag)``, ..., T - 1 in
-            that order, whose mean is the estimate (:func:`_local`).
+            that order (of trials, those of every trial, trials in order), whose mean is the estimate
+            (:func:`_local`).
 
     Returns:
         :class:`~iblearn.functional.Estimate` of measure ``"transfer_entropy"``; with ``local``, a
@@ -380,7 +397,11 @@ def transfer_entropy(
     if shortest <= start + 10:
         raise ValueError(f"lag: lags up to {start} leave too few samples of a {shortest}-step {what}")
     segments = tuple(m - start for m in lengths)
-    rows = f" (the {lengths[0]} steps less the lags {start})" if len(tgt) == 1 else f" (the embedded rows of {len(lengths)} trials)"
+    rows = (
+        f" (the {lengths[0]} steps less the lags {start})"
+        if len(tgt) == 1
+        else f" (the embedded rows of {len(lengths)} trials)"
+    )
     V.neighbours(k, sum(segments), rows=rows)
     scored = [_split(c, lengths) for c in _scored(raw, method)]
     pasts, sources, presents = [], [], []
@@ -396,6 +417,4 @@ def transfer_entropy(
     y, x, z = np.concatenate(presents), np.concatenate(sources), np.concatenate(pasts)
     if V.flag(local, "local"):
         return _local(y, x, z, method, k)
-    return _estimate(
-        "transfer_entropy", y, x, z, method, k, raw, n_resamples, n_permutations, seed, segments
-    )
+    return _estimate("transfer_entropy", y, x, z, method, k, raw, n_resamples, n_permutations, seed, segments)

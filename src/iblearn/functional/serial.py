@@ -52,7 +52,9 @@ def trial_blocks(segments: Sequence[int], block: int) -> list[np.ndarray] | None
         return [np.arange(a, a + m) for a, m in zip(starts, segments, strict=True)]
     size = max(1, int(block))
     return [
-        np.arange(a + b, a + min(b + size, m)) for a, m in zip(starts, segments, strict=True) for b in range(0, m, size)
+        np.arange(a + b, a + min(b + size, m))
+        for a, m in zip(starts, segments, strict=True)
+        for b in range(0, m, size)
     ]
 
 
