@@ -235,9 +235,9 @@ def unit_root_check(series: Tensor | Trials) -> Check:
     """Whether the series (``(T,)``, or trials of it, whose steps pooled are T) is clear of a unit
     root: the upper bound of its lag-1 coefficient (:func:`lag_one_bound`) leaves at least
     :data:`~iblearn.functional.serial.MIN_BLOCKS` effective samples ``T (1 - a) / (1 + a)``. Near a
-    root of 1 the coefficient's law is not normal (Dickey & Fuller 1979) and the storage, about ``-1/2 log(1 - a^2)``, turns on where in that law the sample
-    fell: an AR(0.99) of 500 steps reads 1.2 - 2.1 nats for a truth of 1.96, and no blockwise interval
-    holds it.
+    root of 1 the coefficient's law is not normal (Dickey & Fuller 1979) and the storage, about
+    ``-1/2 log(1 - a^2)``, turns on where in that law the sample fell: an AR(0.99) of 500 steps reads
+    1.2 - 2.1 nats for a truth of 1.96, and no blockwise interval holds it.
     """
     a, upper = lag_one_bound(series)
     n = sum(t.numel() for t in ([series] if isinstance(series, Tensor) else series))
