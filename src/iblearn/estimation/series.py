@@ -120,7 +120,8 @@ def te_method(source: Any, target: Any, *, method: str, condition: Any = None, *
     (:class:`SeriesKeywords`, ``n_resamples``, and ``n_permutations``, ``null``, ``standardize``,
     ``ties``, ``backend``, ``n_jobs`` as there); ``"gaussian"`` or ``"copula"``, the Gaussian
     conditional MI of the lagged samples (of each series' normal scores for ``"copula"``), with
-    :class:`SeriesKeywords` and ``n_resamples``."""
+    :class:`SeriesKeywords` and ``n_resamples``. Of trials (lists of 1-D arrays, one a trial; module
+    notes), ``"ksg"`` reads each series' normal scores, as with a condition, and takes those two."""
     V.choice(method, "method", METHODS)
     n_resamples = options.pop("n_resamples", 0)
     o = SeriesOptions(**{key: options.pop(key) for key in SeriesKeywords.__annotations__ if key in options})
@@ -130,7 +131,7 @@ def te_method(source: Any, target: Any, *, method: str, condition: Any = None, *
         if options:
             what = f"method={method!r}"
             if method == "ksg":
-                what = "a conditional transfer entropy" if condition is not None else "one of trials"
+                what = "a conditional transfer entropy" if condition is not None else "a transfer entropy of trials"
             raise ValueError(f"{sorted(options)[0]}: not an option of {what}")
         series = _series(source, target, condition, method)
         est = _lagged_estimate(*series, o.lag, o.history, o.k, method, n_resamples, o.seed)
