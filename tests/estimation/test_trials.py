@@ -143,7 +143,7 @@ def test_mismatched_trials_are_refused_naming_the_argument() -> None:
         transfer_entropy(list(x), list(y[:-1]), method="gaussian")
     xr = pytest.importorskip("xarray")
     da = xr.DataArray(np.stack([x, y], 1), dims=("trial", "channel", "time"))
-    with pytest.raises(ValueError, match=r"^source: a DataArray of 2 channels"):
+    with pytest.raises(ValueError, match=r"^source: a DataArray of 2 processes along 'channel'"):
         iblearn.estimate("te", da, da.isel(channel=1))
 
 

@@ -207,8 +207,8 @@ def library_series_trials(
                 value = value.transpose(trial[0], time[0], process[0])
             else:
                 raise ValueError(
-                    f"{name}: a DataArray of {value.sizes[process[0]]} {process[0]}s; a series is one "
-                    f"process: select one, e.g. {name}.sel({process[0]}=...)"
+                    f"{name}: a DataArray of {value.sizes[process[0]]} processes along {process[0]!r}; a "
+                    f"series is one process: select one, e.g. {name}.sel({process[0]}=...)"
                 )
         else:  # a process selected, e.g. da.sel(channel="x"), keeps its label as a scalar coordinate
             label = [str(value[c].item()) for c in value.coords if str(c).lower() in PROCESS_DIMS]
