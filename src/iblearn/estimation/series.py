@@ -131,7 +131,11 @@ def te_method(source: Any, target: Any, *, method: str, condition: Any = None, *
         if options:
             what = f"method={method!r}"
             if method == "ksg":
-                what = "a conditional transfer entropy" if condition is not None else "a transfer entropy of trials"
+                what = (
+                    "a conditional transfer entropy"
+                    if condition is not None
+                    else "a transfer entropy of trials"
+                )
             raise ValueError(f"{sorted(options)[0]}: not an option of {what}")
         series = _series(source, target, condition, method)
         est = _lagged_estimate(*series, o.lag, o.history, o.k, method, n_resamples, o.seed)
