@@ -16,10 +16,12 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
+import numpy as np
+
 from iblearn import _checks as V
 from iblearn._settings import check_settings
 from iblearn.estimation import labels, many, pairs, series, storage
-from iblearn.estimation.reading import read_samples, same_row_order
+from iblearn.estimation.reading import read_samples, read_series_trials, same_row_order
 from iblearn.functional import Estimate
 
 __all__ = ["MEASURES", "Measure", "estimate", "estimate_mi", "with_names"]
@@ -133,7 +135,11 @@ def estimate(measure: str, *variables: Any, method: str = "auto", **options: Any
             names (text, a pandas ``Categorical``; :func:`~iblearn.estimation.reading.read_variable`);
             arrays, tensors, pandas or Polars frames and series, an xarray ``DataArray``, an MNE
             ``Raw`` or ``Epochs`` (one row a time point, one column a channel) or an ``AnnData`` (one
-            row a cell, one column a gene).
+            row a cell, one column a gene). The series of ``"te"`` and ``"ais"`` (and ``condition``)
+            may be trials: a ``DataArray`` with a trial and a time dimension of one channel, an
+            ``Epochs`` of one channel, or a list of 1-D arrays, one a trial; each trial is embedded
+            alone and the rows pooled
+            (:func:`~iblearn.estimation.reading.read_series_trials`).
         method: ``"auto"``, or a named method of the measure (a registry name for MI; ``"ksg"``,
             ``"gaussian"``, ``"copula"`` for the measures among many variables; a discrete estimator
             for the entropy).
@@ -164,11 +170,48 @@ def estimate(measure: str, *variables: Any, method: str = "auto", **options: Any
             f"got {len(variables)}"
         )
     same_row_order(variables, spec.variables)
+    if measure in ("te", "ais"):
+        series = dict(zip(spec.variables, variables, strict=True))
+        series |= {"condition": options["condition"]} if options.get("condition") is not None else {}
+        trials = read_series_trials(series)
+        if trials is not None:
+            return _series_trials(measure, spec, method, options, *trials)
     # Names (text, categories) become class labels here, once for every measure and method; the
     # columns' names the input holds go with the result.
     read = [read_samples(V.given(v, n), n) for v, n in zip(variables, spec.variables, strict=True)]
     names = {n: tuple(found) for n, (_, found) in zip(spec.variables, read, strict=True) if found is not None}
     variables = _readable(measure, spec.variables, tuple(values for values, _ in read))
+    if method == "auto":
+        _options(spec.auto_options, measure, method, options)
+        return with_names(spec.auto(*variables, **options), names)
+    if not isinstance(method, str):
+        raise ValueError(f"method: expected 'auto' or a method's name, got {method!r}")
+    _options(spec.named_options, measure, method, options)
+    return with_names(spec.named(*variables, method=method, **options), names)
+
+
+def _series_trials(
+    measure: str,
+    spec: Measure,
+    method: str,
+    options: dict[str, Any],
+    series: dict[str, Any],
+    names: dict[str, tuple[str, ...]],
+) -> Any:
+    """:func:`estimate` of a transfer entropy or an information storage whose series are trials
+    (:func:`~iblearn.estimation.reading.read_series_trials`): each trial checked as a series is, and
+    none of the series constant over all its trials."""
+    for name, value in series.items():
+        many = isinstance(value, list)
+        pieces = [
+            V.readable_rows(p, f"{name}[{r}]" if many else name)
+            for r, p in enumerate(value if many else [value])
+        ]
+        pooled = np.concatenate([V.as_tensor(p, name).double().reshape(len(p), -1).numpy() for p in pieces])
+        V.not_constant(pooled, name)
+        series[name] = pieces if many else pieces[0]
+    options = options | ({"condition": series["condition"]} if "condition" in series else {})
+    variables = [series[name] for name in spec.variables]
     if method == "auto":
         _options(spec.auto_options, measure, method, options)
         return with_names(spec.auto(*variables, **options), names)

@@ -19,7 +19,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["EXTRAS", "library", "library_samples", "library_trials", "require", "sparse_samples"]
+__all__ = [
+    "EXTRAS",
+    "library",
+    "library_samples",
+    "library_series_trials",
+    "library_trials",
+    "require",
+    "sparse_samples",
+]
 
 #: The extra that installs each library read here.
 EXTRAS = {
@@ -169,6 +177,58 @@ def library_trials(
         return _mne_trials(value, name, picks)
     if lib == "xarray":
         return _xarray_trials(_one_array(value, name), name)
+    return None
+
+
+def library_series_trials(
+    value: Any, name: str, *, several: bool = False
+) -> tuple[list[np.ndarray], list[str] | None] | None:
+    """The trials of one recorded process: an xarray ``DataArray`` with a trial dimension and a time
+    dimension (a channel dimension, and any other, of length 1 dropped), or an MNE ``Epochs`` of one
+    channel (MNE's data channels, bad ones left out), as ``(T_r,)`` arrays, one an epoch, with the
+    process's name; with ``several``, of any channels, as ``(T_r, P)`` arrays. None for anything else
+    (a DataArray without a trial dimension, a ``Raw``).
+
+    Raises:
+        ValueError: naming ``name`` where it holds several channels and ``several`` is not set.
+    """
+    lib = library(value)
+    if lib == "xarray" and type(value).__name__ == "DataArray":
+        dims = tuple(str(d) for d in value.dims)
+        trial, time, process = _find(dims, TRIAL_DIMS), _find(dims, TIME_DIMS), _find(dims, PROCESS_DIMS)
+        if len(trial) != 1 or len(time) != 1:
+            return None
+        single = [d for d in dims if d not in trial + time + process[:1] and value.sizes[d] == 1]
+        value = value.squeeze(single, drop=False)
+        names = None
+        if process:
+            names = _coordinate(value, process[0])
+            if value.sizes[process[0]] == 1 or several:
+                value = value.transpose(trial[0], time[0], process[0])
+            else:
+                raise ValueError(
+                    f"{name}: a DataArray of {value.sizes[process[0]]} processes along {process[0]!r}; a "
+                    f"series is one process: select one, e.g. {name}.sel({process[0]}=...)"
+                )
+        else:  # a process selected, e.g. da.sel(channel="x"), keeps its label as a scalar coordinate
+            label = [str(value[c].item()) for c in value.coords if str(c).lower() in PROCESS_DIMS]
+            label += [] if value.name is None else [str(value.name)]
+            names = label[:1] or None
+        if value.ndim != 2 + bool(process):
+            return None
+        values = np.asarray(value.transpose(trial[0], time[0], ...).values)
+        trials = [
+            v if several else v.reshape(len(v)) for v in (values if values.ndim == 3 else values[..., None])
+        ]
+        return trials, names
+    if lib == "mne" and isinstance(value, require("mne", f"{name}: reading an Epochs").BaseEpochs):
+        epochs, names = _mne_trials(value, name, None)
+        if len(names) != 1 and not several:
+            raise ValueError(
+                f"{name}: an Epochs of {len(names)} channels; a series is one process: pick one, e.g. "
+                f"{name}.copy().pick([{names[0]!r}])"
+            )
+        return [e if several else e[:, 0] for e in epochs], names
     return None
 
 

@@ -22,9 +22,24 @@ from typing import Any
 import numpy as np
 import torch
 
-from iblearn.estimation.libraries import frame_columns, library, library_samples, library_trials
+from iblearn.estimation.libraries import (
+    frame_columns,
+    library,
+    library_samples,
+    library_series_trials,
+    library_trials,
+)
+from iblearn.functional.information_dynamics import trials_of
 
-__all__ = ["label_columns", "read_samples", "read_trials", "read_variable", "same_row_order", "sorted_codes"]
+__all__ = [
+    "label_columns",
+    "read_samples",
+    "read_series_trials",
+    "read_trials",
+    "read_variable",
+    "same_row_order",
+    "sorted_codes",
+]
 
 _MISSING = ("NAType", "NaTType")
 
@@ -187,6 +202,50 @@ def read_trials(data: Any, name: str = "data", picks: Any = None) -> tuple[Any, 
         return data, None
     values, names = read_samples(data, name)
     return _numbers(values), names
+
+
+def read_series_trials(
+    variables: dict[str, Any],
+) -> tuple[dict[str, Any], dict[str, tuple[str, ...]]] | None:
+    """The series of a transfer entropy or an information storage (``variables`` by name) as trials
+    where any is given as trials: an xarray ``DataArray`` with a trial dimension, an MNE ``Epochs``
+    (:func:`.libraries.library_series_trials`; ``condition`` may hold several processes), or a list of
+    1-D arrays or tensors, one a trial. Each becomes a list of ``(T_r,)`` (``(T_r, P)``) arrays, and
+    the names of the processes go with them. None where none is trials, and where there is one trial
+    each, the series themselves in a dict, as one series reads.
+
+    Raises:
+        ValueError: naming the variable given as one series beside trials, or whose trials differ in
+            count or length from the first variable's.
+    """
+    read: dict[str, list[Any] | None] = {}
+    names: dict[str, tuple[str, ...]] = {}
+    for name, value in variables.items():
+        found = library_series_trials(value, name, several=name == "condition")
+        if found is not None:
+            read[name] = found[0]
+            if found[1] is not None:
+                names[name] = tuple(found[1])
+        else:
+            read[name] = trials_of(value, name)
+    given = {name: trials for name, trials in read.items() if trials is not None}
+    if not given:
+        return None
+    first, trials = next(iter(given.items()))
+    for name, value in read.items():
+        if value is None:
+            raise ValueError(
+                f"{name}: {first} holds {len(trials)} trials; give {name} as trials too (a list of 1-D "
+                "arrays, one a trial, or trials as the other is given)"
+            )
+        if len(value) != len(trials):
+            raise ValueError(f"{name}: {len(value)} trial(s), but {first} has {len(trials)}")
+        for r, (a, b) in enumerate(zip(value, trials, strict=True)):
+            if len(a) != len(b):
+                raise ValueError(f"{name}: trial {r} has {len(a)} steps, but {first}'s has {len(b)}")
+    if len(trials) == 1:
+        return {name: value[0] for name, value in given.items()}, names
+    return dict(given), names
 
 
 def _numbers(values: Any) -> Any:

@@ -17,6 +17,11 @@ only their alignment) reads about 0 by the same method, the trend from half the 
 stays within the tolerance, and no estimate exceeds log N. Rows of a series are not exchangeable, so
 the row-shuffling checks of :mod:`iblearn.estimation.autocheck` do not apply.
 
+Trials (a list of 1-D arrays, one a trial) are each embedded alone, no lag reaching into another
+trial, and their lagged samples pooled; the interval's blocks never straddle two trials (whole trials
+from :data:`~iblearn.functional.serial.MIN_TRIALS` of them), and the shifted source is shifted within
+each trial, on the first half of the trials.
+
 With a ``condition`` (other series whose past may explain the transfer), the estimate is
 I(target_t; source_{t-lag} | target's past, condition's past), the condition's ``history`` past steps
 beside the target's.
@@ -43,14 +48,16 @@ from iblearn.estimation.autocheck import Check
 from iblearn.estimation.choose import choose_many
 from iblearn.estimation.verdict import series_figures_verdict, series_verdict
 from iblearn.functional import Estimate, inference
+from iblearn.functional.information_dynamics import trials_of
 from iblearn.functional.knn.transfer import embedding, partialled
 from iblearn.functional.multivariate.inputs import copula_normal
 from iblearn.functional.scale import power_of_two_scale
-from iblearn.functional.serial import MIN_BLOCKS, series_blocks
+from iblearn.functional.serial import MIN_BLOCKS, series_blocks, trial_blocks
 
 __all__ = [
     "SeriesKeywords",
     "SeriesOptions",
+    "Trials",
     "lag_one_bound",
     "normal_scores",
     "te_auto",
@@ -64,6 +71,8 @@ __all__ = [
 #: forms' cost little.
 RESAMPLES = {"ksg": 4, "gaussian": 50, "copula": 50}
 METHODS = ("ksg", "gaussian", "copula")
+#: A variable's trials, each ``(T_r, d)``: one series is one trial.
+Trials = list[Tensor]
 _CEILING = "no transfer entropy exceeds log N"
 #: How each choice estimates the transfer entropy, as the report says it.
 _HOW = {
@@ -111,14 +120,22 @@ def te_method(source: Any, target: Any, *, method: str, condition: Any = None, *
     (:class:`SeriesKeywords`, ``n_resamples``, and ``n_permutations``, ``null``, ``standardize``,
     ``ties``, ``backend``, ``n_jobs`` as there); ``"gaussian"`` or ``"copula"``, the Gaussian
     conditional MI of the lagged samples (of each series' normal scores for ``"copula"``), with
-    :class:`SeriesKeywords` and ``n_resamples``."""
+    :class:`SeriesKeywords` and ``n_resamples``. Of trials (lists of 1-D arrays, one a trial; module
+    notes), ``"ksg"`` reads each series' normal scores, as with a condition, and takes those two."""
     V.choice(method, "method", METHODS)
     n_resamples = options.pop("n_resamples", 0)
     o = SeriesOptions(**{key: options.pop(key) for key in SeriesKeywords.__annotations__ if key in options})
     est: Estimate
-    if method != "ksg" or condition is not None:
+    trials = trials_of(source, "source") is not None or trials_of(target, "target") is not None
+    if method != "ksg" or condition is not None or trials:
         if options:
-            what = "a conditional transfer entropy" if method == "ksg" else f"method={method!r}"
+            what = f"method={method!r}"
+            if method == "ksg":
+                what = (
+                    "a conditional transfer entropy"
+                    if condition is not None
+                    else "a transfer entropy of trials"
+                )
             raise ValueError(f"{sorted(options)[0]}: not an option of {what}")
         series = _series(source, target, condition, method)
         est = _lagged_estimate(*series, o.lag, o.history, o.k, method, n_resamples, o.seed)
@@ -155,25 +172,37 @@ def te_auto(
         lagged, responses=range(past_source.shape[1], lagged.shape[1] - given.shape[1])
     )
     src, tgt, cond = _series(source, target, condition, chosen)
-    if chosen == "ksg" and cond is None:
+    if chosen == "ksg" and cond is None and len(tgt) == 1:
         est = ibf.transfer_entropy_estimate(
-            src, tgt, lag, history, k, n_resamples=RESAMPLES["ksg"], seed=seed
+            src[0], tgt[0], lag, history, k, n_resamples=RESAMPLES["ksg"], seed=seed
         )
     else:
         est = _lagged_estimate(src, tgt, cond, lag, history, k, chosen, RESAMPLES[chosen], seed)
-    n, half = len(src), len(src) // 2
+    if len(tgt) == 1:
+        n, half = len(tgt[0]), len(tgt[0]) // 2
+        src, tgt, cond = [src[0][:half]], [tgt[0][:half]], None if cond is None else [cond[0][:half]]
+        what, counted = "series", dict[str, float]()
+    else:  # trials: the first half of them, each shifted within itself
+        trials, half = len(tgt), -(-len(tgt) // 2)
+        n, src, tgt, cond = est.n_samples, src[:half], tgt[:half], None if cond is None else cond[:half]
+        counted = {"trials": float(trials)}
+        what = f"series of {int(counted['trials'])} trials, their embedded rows pooled"
 
     def shifted() -> float:
-        # The source shifted by a quarter of the series (more than a block) on its first half.
-        shifted_source = torch.roll(src[:half], max(half // 2, 1), 0)
-        samples = _lagged(shifted_source, tgt[:half], None if cond is None else cond[:half], lag, history, k)
-        return _cmi_of_rows(samples, k, chosen, seed)[0](slice(None))
+        # The source shifted by half of each piece (more than a block) on the first half of the series,
+        # or of the trials.
+        moved = [torch.roll(t, max(len(t) // 2, 1), 0) for t in src]
+        return _cmi_of_rows(_lagged(moved, tgt, cond, lag, history, k), k, chosen, seed)[0](slice(None))
 
     est = series_figures_verdict(est, _names(condition))
-    why = f"series, the lagged samples ({names}) by the rule: {rule.rsplit(': ', 1)[0]}; {_HOW[chosen]}"
-    shift_text = "the source circularly shifted against the target (on half the series) reads about 0"
+    why = f"{what}, the lagged samples ({names}) by the rule: {rule.rsplit(': ', 1)[0]}; {_HOW[chosen]}"
+    shift_text = (
+        "the source circularly shifted against the target (on half the series) reads about 0"
+        if not counted
+        else "the source circularly shifted within each trial (on half the trials) reads about 0"
+    )
     probe = ("independence", "shifted", shifted, shift_text)
-    return series_verdict(est, n, probe, _CEILING, why, chosen=chosen, features=feats)
+    return series_verdict(est, n, probe, _CEILING, why, chosen=chosen, features={**feats, **counted})
 
 
 def _names(condition: Any) -> tuple[str, ...]:
@@ -181,17 +210,21 @@ def _names(condition: Any) -> tuple[str, ...]:
     return ("source", "target") if condition is None else ("source", "target", "condition")
 
 
-def lag_one_bound(series: Tensor) -> tuple[float, float]:
-    """The lag-1 least-squares coefficient ``a`` of the series (``(T,)``), less its downward bias
-    (1 + 3a) / T (Kendall 1954), and its upper bound two standard errors up, ``a + 2 sqrt((1 - a^2) /
-    T)`` (at most 1): from 500 to 2,000 AR(1) series at a = 0.5 to 0.97 and T = 300 to 1,000, the
-    coefficient lies above its bound in 1.7 - 2.5% of them."""
-    x = series.detach().double().cpu().reshape(-1)
+def lag_one_bound(series: Tensor | Trials) -> tuple[float, float]:
+    """The lag-1 least-squares coefficient ``a`` of the series (``(T,)``, or trials of it: the pairs of
+    successive steps of every trial pooled, about their pooled mean, T their steps), less its downward
+    bias (1 + 3a) / T (Kendall 1954), and its upper bound two standard errors up, ``a + 2 sqrt((1 -
+    a^2) / T)`` (at most 1): from 500 to 2,000 AR(1) series at a = 0.5 to 0.97 and T = 300 to 1,000,
+    the coefficient lies above its bound in 1.7 - 2.5% of them."""
+    trials = [series] if isinstance(series, Tensor) else series
+    lengths = [t.numel() for t in trials]
+    x = torch.cat([t.detach().double().cpu().reshape(-1) for t in trials])
     x = x / power_of_two_scale(x)  # exact, and no square of 1e-200 vanishes nor of 1e200 overflows
     x = x - x.mean()
     n = len(x)
-    denominator = float(x[:-1] @ x[:-1])
-    a = float(x[1:] @ x[:-1]) / denominator if denominator > 0 else 0.0
+    pieces = torch.split(x, lengths)
+    denominator = sum(float(p[:-1] @ p[:-1]) for p in pieces)
+    a = sum(float(p[1:] @ p[:-1]) for p in pieces) / denominator if denominator > 0 else 0.0
     a = a + (1 + 3 * a) / n
     return a, min(a + 2 * math.sqrt(max(1 - a * a, 0.0) / n), 1.0)
 
@@ -203,16 +236,16 @@ def unit_root_threshold(n: int) -> float:
     return (n - MIN_BLOCKS) / (n + MIN_BLOCKS)
 
 
-def unit_root_check(series: Tensor) -> Check:
-    """Whether the series (``(T,)``) is clear of a unit root: the upper bound of its lag-1 coefficient
-    (:func:`lag_one_bound`) leaves at least :data:`~iblearn.functional.serial.MIN_BLOCKS` effective
-    samples ``T (1 - a) / (1 + a)``. Near a root of 1 the coefficient's law is not normal (Dickey &
-    Fuller 1979) and the storage, about ``-1/2 log(1 - a^2)``, turns on where in that law the sample
-    fell: an AR(0.99) of 500 steps reads 1.2 - 2.1 nats for a truth of 1.96, and no blockwise interval
-    holds it.
+def unit_root_check(series: Tensor | Trials) -> Check:
+    """Whether the series (``(T,)``, or trials of it, whose steps pooled are T) is clear of a unit
+    root: the upper bound of its lag-1 coefficient (:func:`lag_one_bound`) leaves at least
+    :data:`~iblearn.functional.serial.MIN_BLOCKS` effective samples ``T (1 - a) / (1 + a)``. Near a
+    root of 1 the coefficient's law is not normal (Dickey & Fuller 1979) and the storage, about
+    ``-1/2 log(1 - a^2)``, turns on where in that law the sample fell: an AR(0.99) of 500 steps reads
+    1.2 - 2.1 nats for a truth of 1.96, and no blockwise interval holds it.
     """
     a, upper = lag_one_bound(series)
-    n = series.numel()
+    n = sum(t.numel() for t in ([series] if isinstance(series, Tensor) else series))
     effective = n * (1 - upper) / (1 + upper)
     return Check(
         "unit root",
@@ -223,31 +256,61 @@ def unit_root_check(series: Tensor) -> Check:
     )
 
 
-def _series(source: Any, target: Any, condition: Any, method: str) -> tuple[Tensor, Tensor, Tensor | None]:
-    """The series a ``method`` reads: as given (float64, each in units of an exact power of two, so that
-    no square of a value of 1e-200 or 1e200 vanishes or overflows) for ``"gaussian"``, else each series'
-    normal scores."""
+def _trials(value: Any, name: str) -> Trials:
+    """``value``'s trials (:func:`~iblearn.functional.information_dynamics.trials_of`), each read as
+    ``(T_r, d)`` float64; one series is one trial."""
+    pieces = trials_of(value, name)
+    if pieces is None:
+        return [V.continuous(value, name).double()]
+    return [V.continuous(p, f"{name}[{r}]").double() for r, p in enumerate(pieces)]
 
-    def as_given(value: Any, name: str) -> Tensor:
-        t = V.continuous(value, name).double()
-        return t / power_of_two_scale(t)
 
-    take = as_given if method == "gaussian" else normal_scores
+def _series(source: Any, target: Any, condition: Any, method: str) -> tuple[Trials, Trials, Trials | None]:
+    """The series a ``method`` reads, as trials: as given (float64, each in units of an exact power of
+    two, so that no square of a value of 1e-200 or 1e200 vanishes or overflows) for ``"gaussian"``,
+    else each series' normal scores, of its values pooled over the trials."""
+
+    def take(value: Any, name: str) -> Trials:
+        trials = _trials(value, name)
+        pooled = torch.cat(trials)
+        pooled = pooled / power_of_two_scale(pooled) if method == "gaussian" else copula_normal(pooled)
+        return list(torch.split(pooled, [len(t) for t in trials]))
+
     cond = None if condition is None else take(condition, "condition")
     src, tgt = take(source, "source"), take(target, "target")
-    V.same_length(("source", src), ("target", tgt), *(() if cond is None else (("condition", cond),)))
+    given = [("source", src), ("target", tgt)] + ([] if cond is None else [("condition", cond)])
+    if all(len(trials) == 1 for _, trials in given):
+        V.same_length(*((name, trials[0]) for name, trials in given))
+    for name, trials in given[::2]:  # the source and the condition, against the target
+        if len(trials) != len(tgt):
+            raise ValueError(f"{name}: {len(trials)} trial(s), but target has {len(tgt)}")
+        for r, (a, b) in enumerate(zip(trials, tgt, strict=True)):
+            if len(a) != len(b):
+                raise ValueError(f"{name}: trial {r} has {len(a)} steps, but target's has {len(b)}")
     return src, tgt, cond
 
 
 def _lagged(
-    source: Tensor, target: Tensor, condition: Tensor | None, lag: int, history: int, k: int
+    source: Trials, target: Trials, condition: Trials | None, lag: int, history: int, k: int
 ) -> tuple[Tensor, Tensor, Tensor]:
     """The target's present, the source's past, and the target's past with the condition's ``history``
-    past steps beside it: the samples of the (conditional) transfer entropy."""
-    present, past_source, given = embedding(source, target, lag, history, k)
-    if condition is not None:
-        given = torch.cat([given, embedding(source, condition, lag, history, k)[2]], 1)
+    past steps beside it: the samples of the (conditional) transfer entropy, each trial embedded alone
+    (no lag reaches into another trial) and the rows pooled, trials in order."""
+    parts = []
+    for r in range(len(target)):
+        present, past_source, given = embedding(source[r], target[r], lag, history, k)
+        if condition is not None:
+            given = torch.cat([given, embedding(source[r], condition[r], lag, history, k)[2]], 1)
+        parts.append((present, past_source, given))
+    if len(parts) == 1:
+        return parts[0]
+    present, past_source, given = (torch.cat(column) for column in zip(*parts, strict=True))
     return present, past_source, given
+
+
+def _segments(target: Trials, lag: int, history: int) -> tuple[int, ...]:
+    """The embedded rows each trial gives (:func:`_lagged`), in order."""
+    return tuple(len(t) - max(lag, history) for t in target)
 
 
 def _cmi_of_rows(
@@ -290,9 +353,9 @@ def _determined(present: Tensor, past_source: Tensor, given: Tensor) -> bool:
 
 
 def _lagged_estimate(
-    source: Tensor,
-    target: Tensor,
-    condition: Tensor | None,
+    source: Trials,
+    target: Trials,
+    condition: Trials | None,
     lag: int,
     history: int,
     k: int,
@@ -306,7 +369,9 @@ def _lagged_estimate(
     ``report.features``, ``"determined"`` where the pasts determine the target (an infinite transfer
     entropy) and the figures of a mixing too slow for enough blocks
     (:func:`~iblearn.functional.serial.slow_figures`), which the verdict reads
-    (:func:`~iblearn.estimation.verdict.series_figures_verdict`)."""
+    (:func:`~iblearn.estimation.verdict.series_figures_verdict`). Rows pooled from trials are resampled
+    in blocks that never straddle two trials (:func:`~iblearn.functional.serial.trial_blocks`: whole
+    trials where there are enough of them)."""
     samples = _lagged(source, target, condition, lag, history, k)
     te, n = _cmi_of_rows(samples, k, method, seed)
     if _determined(*samples):
@@ -324,13 +389,15 @@ def _lagged_estimate(
     fields: dict[str, Any] = {}
     slow: dict[str, float] = {}
     if n_resamples:
-        series = [source, target] + ([] if condition is None else [condition])
+        series = [torch.cat(v) for v in (source, target, condition) if v is not None]
         block, slow = series_blocks(series, n)
-        res = inference.resampled(te, n, n_resamples, "block", seed, block)
+        units = trial_blocks(_segments(target, lag, history), block)
+        res = inference.resampled(te, n, n_resamples, "block", seed, block, units)
         # A blockwise spread rests on the blocks: with fewer blocks than resamples, theirs are its
         # degrees of freedom.
+        count = -(-n // block) if units is None else len(units)
         span, bias = inference.interval(
-            value, res.stderr, half=res.half, n_resamples=min(res.n_resamples, -(-n // block)), floor=0.0
+            value, res.stderr, half=res.half, n_resamples=min(res.n_resamples, count), floor=0.0
         )
         fields = dict(
             stderr=res.stderr,

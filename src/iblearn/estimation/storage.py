@@ -11,6 +11,10 @@ the blockwise jackknife's interval, and checked as a series allows: the series w
 blocks to all of them stays within the tolerance, no estimate exceeds log N, and the series is clear of
 a unit root (:func:`iblearn.estimation.series.unit_root_check`).
 
+Trials (a list of 1-D arrays, one a trial) are each embedded alone and their rows pooled
+(:func:`iblearn.functional.information_dynamics.active_information_storage`); the unit-root check and
+the reach below read the lag-1 coefficient of the pairs of successive steps of every trial pooled.
+
 The interval reaches up at least to the storage of a Gaussian series whose lag-1 coefficient is that
 coefficient's upper bound (:func:`iblearn.estimation.series.lag_one_bound`), ``-1/2 log(1 - a^2)``:
 the storage of a persistent series reads low (the coefficient's downward bias, (1 + 3a) / T, through
@@ -39,6 +43,7 @@ from iblearn._settings import setting
 from iblearn.estimation.choose import choose_many
 from iblearn.estimation.series import (
     RESAMPLES,
+    Trials,
     lag_one_bound,
     normal_scores,
     unit_root_check,
@@ -46,7 +51,7 @@ from iblearn.estimation.series import (
 )
 from iblearn.estimation.verdict import series_figures_verdict, series_verdict
 from iblearn.functional import Estimate, inference
-from iblearn.functional.information_dynamics import active_information_storage
+from iblearn.functional.information_dynamics import active_information_storage, trials_of
 
 __all__ = ["StorageKeywords", "ais_auto", "ais_method"]
 
@@ -97,20 +102,35 @@ def ais_auto(series: Any, *, history: int = 1, k: int = 4, seed: int = 0) -> Est
         ('gaussian', True, True)
     """
     seed, history = setting("seed", seed), setting("history", history)
-    steps = V.continuous(series, "series").double()
-    if steps.shape[1] != 1:
-        raise ValueError(f"series: expected one series (T,) or (T, 1), got shape {tuple(steps.shape)}")
-    steps = steps[:, 0]
+    pieces = trials_of(series, "series")
+    labelled = [(series, "series")] if pieces is None else [(p, f"series[{r}]") for r, p in enumerate(pieces)]
+    trials = []
+    for piece, label in labelled:
+        t = V.continuous(piece, label).double()
+        if t.shape[1] != 1:
+            raise ValueError(f"{label}: expected one series (T,) or (T, 1), got shape {tuple(t.shape)}")
+        trials.append(t[:, 0])
+    lengths = [len(t) for t in trials]
+    steps = torch.cat(trials)
     n, half = len(steps), len(steps) // 2
-    if n <= history + 10:
-        raise ValueError(f"history: {history} leaves too few samples of a {n}-step series")
-    root = unit_root_check(steps)
-    reach = _storage_of_bound(steps)
-    lagged = torch.stack([steps[history - j : n - j] for j in range(history + 1)], 1)  # present, then past
+    if min(lengths) <= history + 10:
+        what = "series" if len(trials) == 1 else "trial"
+        raise ValueError(f"history: {history} leaves too few samples of a {min(lengths)}-step {what}")
+    root = unit_root_check(trials)
+    reach = _storage_of_bound(trials)
+    # present, then past; each trial embedded alone
+    lagged = torch.cat(
+        [torch.stack([t[history - j : len(t) - j] for j in range(history + 1)], 1) for t in trials]
+    )
     chosen, rule, feats = choose_many(lagged, responses=[0])
     if chosen == "ksg":  # its normal scores: heavy tails and warps bias the neighbour counts
         steps = normal_scores(steps[:, None], "series")[:, 0]
-    est = active_information_storage(steps, history, chosen, k=k, n_resamples=RESAMPLES[chosen], seed=seed)
+        trials = list(torch.split(steps, lengths))
+    given = trials[0] if len(trials) == 1 else trials
+    est = active_information_storage(given, history, chosen, k=k, n_resamples=RESAMPLES[chosen], seed=seed)
+    counted = {} if len(trials) == 1 else {"trials": float(len(trials))}
+    if counted:
+        n = est.n_samples
     est = series_figures_verdict(est, _NAMES)
     if est.interval is not None and reach > est.interval[1]:
         est = replace(est, interval=(est.interval[0], reach))
@@ -124,14 +144,15 @@ def ais_auto(series: Any, *, history: int = 1, k: int = 4, seed: int = 0) -> Est
         "copula": "the Gaussian estimate of its normal scores (Gaussian copula)",
         "ksg": "KSG (nearest neighbours) on its normal scores",
     }[chosen]
+    what = "a series" if not counted else f"a series of {len(trials)} trials, their embedded rows pooled"
     why = (
-        f"a series, its present and its past {history} step(s) by the rule: {rule.rsplit(': ', 1)[0]}; "
+        f"{what}, its present and its past {history} step(s) by the rule: {rule.rsplit(': ', 1)[0]}; "
         f"{how}, with the blockwise interval"
     )
     ceiling = "no information storage exceeds log N"
     probe = ("independence", "shuffled", shuffled, _SHUFFLED)
     return series_verdict(
-        est, n, probe, ceiling, why, chosen=chosen, features=feats, more={"unit root": root}
+        est, n, probe, ceiling, why, chosen=chosen, features={**feats, **counted}, more={"unit root": root}
     )
 
 
@@ -145,7 +166,7 @@ NEAR = 2.0
 REACH_NEAR = 3.5
 
 
-def _storage_of_bound(steps: torch.Tensor) -> float:
+def _storage_of_bound(steps: torch.Tensor | Trials) -> float:
     """The storage ``-1/2 log(1 - a^2)`` of a Gaussian AR(1) whose coefficient is the series' lag-1
     coefficient :data:`REACH` to :data:`REACH_NEAR` of its standard errors up
     (:func:`~iblearn.estimation.series.lag_one_bound`; beyond :data:`REACH`, at most to 1 - 1 / n,
@@ -160,7 +181,7 @@ def _storage_of_bound(steps: torch.Tensor) -> float:
     farther from the threshold it is :data:`REACH`, as it is where the check fails. The figures are in
     ``benchmarks/reliable_misses.py``'s results."""
     a, upper = lag_one_bound(steps)
-    n = steps.numel()
+    n = sum(t.numel() for t in ([steps] if isinstance(steps, torch.Tensor) else steps))
     stderr = math.sqrt(max(1 - a * a, 0.0) / n)
     if upper >= 1:
         return -math.inf

@@ -80,17 +80,30 @@ def block_length(n: int) -> int:
     return max(1, round(n ** (1 / 3)))
 
 
-def resample_rows(n: int, scheme: Scheme, seed: int, i: int, block: int | None = None) -> np.ndarray:
+def resample_rows(
+    n: int,
+    scheme: Scheme,
+    seed: int,
+    i: int,
+    block: int | None = None,
+    units: Sequence[np.ndarray] | None = None,
+) -> np.ndarray:
     """The rows of resample ``i`` of ``n`` rows under ``scheme``: ``n // 2`` distinct rows (``"half"``),
     ``n`` rows drawn with replacement (``"bootstrap"``), or half of the blocks of ``block`` (by default
-    :func:`block_length`) successive rows, in order (``"block"``); for ``"half"`` and ``"block"``,
-    resamples ``2s`` and ``2s + 1`` are disjoint, the two halves of one split."""
+    :func:`block_length`) successive rows, in order (``"block"``; with ``units``, half of those blocks
+    of rows instead, as :func:`iblearn.functional.serial.trial_blocks` lays them within trials); for
+    ``"half"`` and ``"block"``, resamples ``2s`` and ``2s + 1`` are disjoint, the two halves of one
+    split."""
     if scheme == "bootstrap":
         return rng(seed, RESAMPLE, i).integers(0, n, n)
     # Resamples 2s and 2s + 1: the two halves of split s (the module's notes).
     g, second = rng(seed, RESAMPLE, i // 2), i % 2
     if scheme == "half":
         return g.permutation(n)[second * (n // 2) : (second + 1) * (n // 2)]
+    if units is not None:
+        m = len(units)
+        kept = np.sort(g.permutation(m)[second * (m // 2) : (second + 1) * (m // 2)])
+        return np.concatenate([units[j] for j in kept]) if len(kept) else np.empty(0, dtype=np.int64)
     size = block_length(n) if block is None else max(1, min(int(block), n))
     blocks = -(-n // size)
     kept = np.sort(g.permutation(blocks)[second * (blocks // 2) : (second + 1) * (blocks // 2)])
@@ -177,9 +190,10 @@ def resampled(
     scheme: Scheme,
     seed: int,
     block: int | None = None,
+    units: Sequence[np.ndarray] | None = None,
 ) -> Resampled:
-    """:func:`summarize` of ``estimate(rows)`` on ``n_resamples`` resamples of ``n`` rows (``block``: as
-    for :func:`resample_rows`).
+    """:func:`summarize` of ``estimate(rows)`` on ``n_resamples`` resamples of ``n`` rows (``block``,
+    ``units``: as for :func:`resample_rows`).
 
     Raises:
         ValueError: naming ``n_resamples``, where a resample's estimate raises one, or is not finite
@@ -188,7 +202,7 @@ def resampled(
     what = {"half": "half-sample", "bootstrap": "bootstrap resample", "block": "half of the blocks"}[scheme]
     values = []
     for i in range(n_resamples):
-        rows = resample_rows(n, scheme, seed, i, block)
+        rows = resample_rows(n, scheme, seed, i, block, units)
         try:
             values.append(estimate(rows))
         except ValueError as err:  # the whole sample passed its checks; a resample of it did not

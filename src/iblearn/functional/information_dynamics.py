@@ -29,20 +29,51 @@ from iblearn.functional import inference
 from iblearn.functional.cmi_surrogates import KSG_K, KSGCMI, GaussianCMI, condition, surrogates
 from iblearn.functional.inference import Estimate
 from iblearn.functional.knn import ksg_cmi, ksg_mi
-from iblearn.functional.serial import series_blocks
+from iblearn.functional.serial import series_blocks, trial_blocks
 
 DYNAMICS_METHODS = ("ksg", "gaussian", "copula")
 
 
-def _series(value: Any, name: str) -> np.ndarray:
-    t = V.continuous(value, name).detach().cpu().double().numpy()
-    if t.shape[1] != 1:
-        raise ValueError(f"{name}: expected one series (T,) or (T, 1), got shape {t.shape}")
-    return t[:, 0]
+def trials_of(value: Any, name: str) -> list[Any] | None:
+    """The trials of ``value`` where it is a list or tuple of arrays or tensors, one a trial (each
+    ``(T_r,)`` or ``(T_r, d)``), else None: one series."""
+    if (
+        isinstance(value, list | tuple)
+        and len(value) > 0
+        and all(isinstance(v, np.ndarray | Tensor) and v.ndim >= 1 for v in value)
+    ):
+        return list(value)
+    return None
+
+
+def _series(value: Any, name: str) -> list[np.ndarray]:
+    """``value``'s trials (:func:`trials_of`; one series is one trial), each ``(T_r,)`` float64."""
+    pieces = trials_of(value, name)
+    labelled = [(value, name)] if pieces is None else [(p, f"{name}[{r}]") for r, p in enumerate(pieces)]
+    out = []
+    for piece, label in labelled:
+        t = V.continuous(piece, label).detach().cpu().double().numpy()
+        if t.shape[1] != 1:
+            raise ValueError(f"{label}: expected one series (T,) or (T, 1), got shape {t.shape}")
+        out.append(t[:, 0])
+    return out
+
+
+def _matched(name: str, trials: list[np.ndarray], like: list[np.ndarray], other: str) -> None:
+    """Refuse ``trials`` (of ``name``) whose count or lengths differ from those of ``like`` (``other``)."""
+    if len(trials) != len(like):
+        raise ValueError(f"{name}: {len(trials)} trial(s), but {other} has {len(like)}")
+    for r, (a, b) in enumerate(zip(trials, like, strict=True)):
+        if len(a) != len(b):
+            raise ValueError(f"{name}: trial {r} has {len(a)} steps, but {other}'s has {len(b)}")
+
+
+def _split(pooled: np.ndarray, lengths: list[int]) -> list[np.ndarray]:
+    return list(np.split(pooled, np.cumsum(lengths)[:-1]))
 
 
 def _scored(columns: list[np.ndarray], method: str) -> list[np.ndarray]:
-    """Standardized series, or their normal scores for ``"copula"``."""
+    """Standardized series, or their normal scores for ``"copula"`` (of trials, of their pooled values)."""
     from scipy.special import ndtri
     from scipy.stats import rankdata
 
@@ -74,12 +105,15 @@ def _estimate(
     n_resamples: int,
     n_permutations: int,
     seed: int,
+    segments: tuple[int, ...],
 ) -> Estimate:
     """``I(c; y | z)`` as an :class:`Estimate`: with ``n_resamples`` a blockwise-jackknife standard
     error and interval (blocks as long as the series' autocorrelation asks; in ``report.features`` the
     figures of a mixing too slow for enough blocks, :func:`~iblearn.functional.serial.slow_figures`),
     with ``n_permutations`` a p-value against ``c`` shifted by at least a tenth of the series,
-    continued past its ends by its mirror image."""
+    continued past its ends by its mirror image. Rows pooled from trials (``segments``: the rows of
+    each, in order) are resampled in blocks within trials, or by whole trials
+    (:func:`~iblearn.functional.serial.trial_blocks`), and ``c`` is shifted within each trial."""
     eng = KSGCMI(k) if method == "ksg" else GaussianCMI()
 
     def value(rows: np.ndarray | None) -> float:
@@ -92,14 +126,16 @@ def _estimate(
     slow: dict[str, float] = {}
     if n_resamples:
         block, slow = series_blocks([torch.from_numpy(r) for r in raw], n)
-        res = inference.resampled(value, n, n_resamples, "block", seed, block)
+        units = trial_blocks(segments, block)
+        res = inference.resampled(value, n, n_resamples, "block", seed, block, units)
+        count = -(-n // block) if units is None else len(units)
         span, bias = inference.interval(
-            v, res.stderr, half=res.half, n_resamples=min(res.n_resamples, -(-n // block)), floor=0.0
+            v, res.stderr, half=res.half, n_resamples=min(res.n_resamples, count), floor=0.0
         )
         fields |= dict(stderr=res.stderr, stderr_method=res.method, interval=span, bias=bias)
         fields |= dict(confidence=inference.CONFIDENCE)
     if n_permutations:
-        plan = surrogates((n,), n_permutations, "shift", (seed, inference.PERMUTATION))
+        plan = surrogates(segments, n_permutations, "shift", (seed, inference.PERMUTATION))
         nulls = eng.surrogates(condition(y, z), c, plan)
         fields |= dict(p_value=inference.p_value(v, list(nulls)), n_permutations=n_permutations)
         fields |= dict(null="no dependence: the past variables shifted in time against the present")
@@ -180,16 +216,24 @@ def active_information_storage(
     what the series' own past tells about its present: the information it stores and uses.
 
     Args:
-        x: ``(T,)`` series, rows in time order.
+        x: ``(T,)`` series, rows in time order; or its trials, a list of ``(T_r,)`` arrays or tensors:
+            each trial is embedded alone (no past step reaches into another trial) and the embedded
+            rows are pooled, as JIDT and IDTxl pool replications; the normal scores (``"copula"``) and
+            the standardization are of the values pooled over the trials.
         history: past samples, at least 1.
         method: ``"ksg"`` (Kraskov et al. 2004, k neighbours), ``"gaussian"`` or ``"copula"``.
         k: neighbours of the kNN estimate.
-        n_resamples: blockwise resamples behind a standard error and an interval (0: none).
-        n_permutations: shifted surrogates behind a p-value (0: none).
+        n_resamples: blockwise resamples behind a standard error and an interval (0: none); of
+            trials, the blocks never straddle two of them: whole trials where there are at least 10
+            (independent replications), else blocks within each trial
+            (:func:`~iblearn.functional.serial.trial_blocks`).
+        n_permutations: shifted surrogates behind a p-value (0: none); of trials, each trial shifted
+            within itself, which keeps it whole and needs no two trials of one length.
         seed: seeds the resamples and the surrogates.
         local: return the local active information storage (Lizier et al. 2012, eq. 9) instead, one
-            value per embedded time point t = history, ..., T - 1 in that order, whose mean is the
-            estimate (:func:`_local`); resamples and surrogates are then not drawn.
+            value per embedded time point t = history, ..., T - 1 in that order (of trials, those of
+            every trial, trials in order), whose mean is the estimate (:func:`_local`); resamples and
+            surrogates are then not drawn.
 
     Returns:
         :class:`~iblearn.functional.Estimate` of measure ``"active_information_storage"``; with
@@ -206,17 +250,27 @@ def active_information_storage(
     """
     _settings(method, k, n_resamples, n_permutations, seed)
     history = setting("history", history)
-    s = _series(x, "x")
-    if len(s) <= history + 10:
-        raise ValueError(f"history: {history} leaves too few samples of a {len(s)}-step series")
-    V.neighbours(k, len(s) - history, rows=f" (the {len(s)} steps less the history {history})")
-    (z,) = _scored([s], method)
-    past = _lagged(z, range(1, history + 1), history)
+    trials = _series(x, "x")
+    lengths = [len(t) for t in trials]
+    shortest, what = min(lengths), "series" if len(trials) == 1 else "trial"
+    if shortest <= history + 10:
+        raise ValueError(f"history: {history} leaves too few samples of a {shortest}-step {what}")
+    segments = tuple(m - history for m in lengths)
+    rows = (
+        f" (the {lengths[0]} steps less the history {history})"
+        if len(trials) == 1
+        else f" (the embedded rows of {len(lengths)} trials)"
+    )
+    V.neighbours(k, sum(segments), rows=rows)
+    s = np.concatenate(trials)
+    scored = _split(_scored([s], method)[0], lengths)
+    past = np.concatenate([_lagged(z, range(1, history + 1), history) for z in scored])
+    present = np.concatenate([z[history:] for z in scored])
     if V.flag(local, "local"):
-        return _local(z[history:], past, past[:, :0], method, k)
+        return _local(present, past, past[:, :0], method, k)
     return _estimate(
         "active_information_storage",
-        z[history:],
+        present,
         past,
         past[:, :0],
         method,
@@ -225,6 +279,7 @@ def active_information_storage(
         n_resamples,
         n_permutations,
         seed,
+        segments,
     )
 
 
@@ -284,17 +339,22 @@ def transfer_entropy(
     W or an intermediate of a chain, conditioned on, leaves no TE where the source itself carries none.
 
     Args:
-        source, target: ``(T,)`` series of one length, rows in time order.
+        source, target: ``(T,)`` series of one length, rows in time order; or their trials, lists of
+            ``(T_r,)`` arrays or tensors, as many of each and trial r of one length in both, each
+            trial embedded alone and the rows pooled (as ``x`` of
+            :func:`active_information_storage`).
         lag: the source sample's delay, at least 1.
         history: the target's past samples conditioned on, at least 1.
         method: ``"ksg"``, ``"gaussian"`` or ``"copula"``.
-        condition: None, a ``(T,)`` series, or ``(T, m)`` series (one a column) conditioned on.
+        condition: None, a ``(T,)`` series, or ``(T, m)`` series (one a column) conditioned on; of
+            trials, a list of them, one a trial.
         condition_lag: the condition's delay (0 allowed: its present).
         k, n_resamples, n_permutations, seed: as for :func:`active_information_storage`; the
-            surrogates shift the source.
+            surrogates shift the source (within each trial).
         local: return the local (conditional) transfer entropy (Lizier et al. 2008, eq. 9) instead,
             one value per embedded time point t = ``max(lag, history, condition_lag)``, ..., T - 1 in
-            that order, whose mean is the estimate (:func:`_local`).
+            that order (of trials, those of every trial, trials in order), whose mean is the estimate
+            (:func:`_local`).
 
     Returns:
         :class:`~iblearn.functional.Estimate` of measure ``"transfer_entropy"``; with ``local``, a
@@ -314,27 +374,47 @@ def transfer_entropy(
     _settings(method, k, n_resamples, n_permutations, seed)
     lag, history = setting("lag", lag), setting("history", history)
     src, tgt = _series(source, "source"), _series(target, "target")
-    V.same_length(("source", torch.from_numpy(src)), ("target", torch.from_numpy(tgt)))
-    raw = [src, tgt]
+    single = len(src) == len(tgt) == 1
+    if single:
+        V.same_length(("source", torch.from_numpy(src[0])), ("target", torch.from_numpy(tgt[0])))
+    else:
+        _matched("source", src, tgt, "target")
+    lengths = [len(t) for t in tgt]
+    raw = [np.concatenate(src), np.concatenate(tgt)]
     if condition is not None:
-        w = V.continuous(condition, "condition").detach().cpu().double().numpy()
-        V.same_length(("target", torch.from_numpy(tgt)), ("condition", torch.from_numpy(w)))
+        pieces = trials_of(condition, "condition") or [condition]
+        ws = [V.continuous(p, "condition").detach().cpu().double().numpy() for p in pieces]
+        if single and len(ws) == 1:
+            V.same_length(("target", torch.from_numpy(tgt[0])), ("condition", torch.from_numpy(ws[0])))
+        else:
+            _matched("condition", ws, tgt, "target")
         if isinstance(condition_lag, bool) or not isinstance(condition_lag, int) or condition_lag < 0:
             raise ValueError(f"condition_lag: expected a non-negative integer, got {condition_lag!r}")
+        w = np.concatenate(ws)
         raw += [w[:, i] for i in range(w.shape[1])]
     start = max(lag, history, condition_lag if condition is not None else 0)
-    if len(tgt) <= start + 10:
-        raise ValueError(f"lag: lags up to {start} leave too few samples of a {len(tgt)}-step series")
-    V.neighbours(k, len(tgt) - start, rows=f" (the {len(tgt)} steps less the lags {start})")
-    scored = _scored(raw, method)
-    z = _lagged(scored[1], range(1, history + 1), start)
-    if condition is not None:
-        z = np.column_stack(
-            [z, *(_lagged(c, range(condition_lag, condition_lag + 1), start) for c in scored[2:])]
-        )
-    x = _lagged(scored[0], range(lag, lag + 1), start)
-    if V.flag(local, "local"):
-        return _local(scored[1][start:], x, z, method, k)
-    return _estimate(
-        "transfer_entropy", scored[1][start:], x, z, method, k, raw, n_resamples, n_permutations, seed
+    shortest, what = min(lengths), "series" if len(tgt) == 1 else "trial"
+    if shortest <= start + 10:
+        raise ValueError(f"lag: lags up to {start} leave too few samples of a {shortest}-step {what}")
+    segments = tuple(m - start for m in lengths)
+    rows = (
+        f" (the {lengths[0]} steps less the lags {start})"
+        if len(tgt) == 1
+        else f" (the embedded rows of {len(lengths)} trials)"
     )
+    V.neighbours(k, sum(segments), rows=rows)
+    scored = [_split(c, lengths) for c in _scored(raw, method)]
+    pasts, sources, presents = [], [], []
+    for r in range(len(lengths)):
+        z = _lagged(scored[1][r], range(1, history + 1), start)
+        if condition is not None:
+            z = np.column_stack(
+                [z, *(_lagged(c[r], range(condition_lag, condition_lag + 1), start) for c in scored[2:])]
+            )
+        pasts.append(z)
+        sources.append(_lagged(scored[0][r], range(lag, lag + 1), start))
+        presents.append(scored[1][r][start:])
+    y, x, z = np.concatenate(presents), np.concatenate(sources), np.concatenate(pasts)
+    if V.flag(local, "local"):
+        return _local(y, x, z, method, k)
+    return _estimate("transfer_entropy", y, x, z, method, k, raw, n_resamples, n_permutations, seed, segments)

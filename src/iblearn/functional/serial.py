@@ -35,6 +35,29 @@ from iblearn.functional.linearity import linearity
 #: Fewest blocks a blockwise standard error is read from: with fewer, the spread of halves of the blocks
 #: rests on a handful of them and its interval does not cover.
 MIN_BLOCKS = 8
+#: Fewest trials whose whole trials are the blocks of a blockwise resampling (:func:`trial_blocks`).
+MIN_TRIALS = 10
+
+
+def trial_blocks(segments: Sequence[int], block: int) -> list[np.ndarray] | None:
+    """The blocks of a blockwise resampling of rows pooled from trials (``segments``: the rows of each
+    trial, in order), as arrays of row indices, none straddling two trials: the whole trials where there
+    are at least :data:`MIN_TRIALS` (independent replications, whatever the dependence within one), else
+    each trial cut into blocks of ``block`` successive rows (its last one shorter); None for one trial,
+    whose blocks :func:`iblearn.functional.inference.resample_rows` lays out itself."""
+    if len(segments) < 2:
+        return None
+    starts = np.concatenate([[0], np.cumsum(segments)[:-1]]).astype(np.int64)
+    if len(segments) >= MIN_TRIALS:
+        return [np.arange(a, a + m) for a, m in zip(starts, segments, strict=True)]
+    size = max(1, int(block))
+    return [
+        np.arange(a + b, a + min(b + size, m))
+        for a, m in zip(starts, segments, strict=True)
+        for b in range(0, m, size)
+    ]
+
+
 #: Columns of a variable whose autocorrelation is measured (spread evenly over its columns): enough to
 #: see a series, few enough to cost nothing beside an estimate.
 COLUMNS = 8
