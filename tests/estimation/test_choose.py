@@ -67,3 +67,39 @@ def test_the_series_rule_keeps_the_gaussian_for_a_linear_coupling():
     for t in range(1, len(y)):
         y[t] += 0.3 * y[t - 1] + 0.6 * x[t - 1]
     assert iblearn.estimate("te", x[100:], y[100:]).method == "gaussian"
+
+
+def test_a_confounder_entering_through_a_square_makes_the_gaussian_no_reference_for_conditional_ksg():
+    """x = sin(2 z) + e1, y = sin(2 z) + e2: I(X; Y | Z) = 0. The Gaussian conditional MI partials z
+    out linearly and reads about 0.2 nats, the part of sin(2 z) no line in z removes; KSG conditions on
+    z itself and reads about 0. The linearity test sees z enter through its square or cube, so the
+    candidates' disagreement says nothing of KSG: the agreement check does not apply, and the estimate
+    is judged by the others (over 10 seeds it was flagged by the agreement on every one)."""
+    import numpy as np
+
+    import iblearn
+
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal(2000)
+    x, y = (np.sin(2 * z) + 0.5 * rng.standard_normal(2000) for _ in range(2))
+    est = iblearn.estimate("cmi", x, y, z)
+    agreement = est.report.checks["agreement"]
+    assert est.method == "ksg" and agreement.passed is None and "square or cube" in agreement.why_not
+    assert est.report.features["bend y column"] == 1.0  # z, after y's one column
+    assert est.reliable and est.interval[0] <= 0.0 <= est.interval[1] + 1e-12
+
+
+def test_a_bend_between_x_and_y_keeps_the_agreement_of_conditional_ksg():
+    """y depends on x through a square, z enters linearly: the Gaussian's conditioning on z is right,
+    and the candidates' agreement is still checked."""
+    import numpy as np
+
+    import iblearn
+
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal(2000)
+    x = z + rng.standard_normal(2000)
+    y = x**2 + z + 0.5 * rng.standard_normal(2000)
+    est = iblearn.estimate("cmi", x, y, z)
+    assert est.method == "ksg" and est.report.features["bend y column"] == 0.0
+    assert est.report.checks["agreement"].passed is not None
