@@ -144,9 +144,9 @@ def features(
         if bend and out["dx"] + out["dy"] > 2:
             bent = bend_between(zx.double().cpu().numpy(), zy.double().cpu().numpy())
         if bent is not None:
-            bend, side = bent
-            out["bend"], out["bend p"] = bend.statistic, bend.p_value
-            ends = (bend.regressor, bend.response) if side == "y on x" else (bend.response, bend.regressor)
+            top, side = bent
+            out["bend"], out["bend p"] = top.statistic, top.p_value
+            ends = (top.regressor, top.response) if side == "y on x" else (top.response, top.regressor)
             out["bend x column"], out["bend y column"] = float(ends[0]), float(ends[1])
         # At most FEATURE_COLUMNS a side, spread evenly: the SVDs of hundreds cost more than the estimate.
         zx, zy = (
