@@ -175,32 +175,22 @@ def estimate(measure: str, *variables: Any, method: str = "auto", **options: Any
         series |= {"condition": options["condition"]} if options.get("condition") is not None else {}
         trials = read_series_trials(series)
         if trials is not None:
-            return _series_trials(measure, spec, method, options, *trials)
+            variables, options = _checked_trials(spec, options, trials[0])
+            return _run(measure, spec, method, options, variables, trials[1])
     # Names (text, categories) become class labels here, once for every measure and method; the
     # columns' names the input holds go with the result.
     read = [read_samples(V.given(v, n), n) for v, n in zip(variables, spec.variables, strict=True)]
     names = {n: tuple(found) for n, (_, found) in zip(spec.variables, read, strict=True) if found is not None}
     variables = _readable(measure, spec.variables, tuple(values for values, _ in read))
-    if method == "auto":
-        _options(spec.auto_options, measure, method, options)
-        return with_names(spec.auto(*variables, **options), names)
-    if not isinstance(method, str):
-        raise ValueError(f"method: expected 'auto' or a method's name, got {method!r}")
-    _options(spec.named_options, measure, method, options)
-    return with_names(spec.named(*variables, method=method, **options), names)
+    return _run(measure, spec, method, options, variables, names)
 
 
-def _series_trials(
-    measure: str,
-    spec: Measure,
-    method: str,
-    options: dict[str, Any],
-    series: dict[str, Any],
-    names: dict[str, tuple[str, ...]],
-) -> Any:
-    """:func:`estimate` of a transfer entropy or an information storage whose series are trials
-    (:func:`~iblearn.estimation.reading.read_series_trials`): each trial checked as a series is, and
-    none of the series constant over all its trials."""
+def _checked_trials(
+    spec: Measure, options: dict[str, Any], series: dict[str, Any]
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """The variables and options of a transfer entropy or an information storage whose series are
+    trials (:func:`~iblearn.estimation.reading.read_series_trials`): each trial checked as a series is,
+    and none of the series constant over all its trials."""
     for name, value in series.items():
         many = isinstance(value, list)
         pieces = [
@@ -211,7 +201,19 @@ def _series_trials(
         V.not_constant(pooled, name)
         series[name] = pieces if many else pieces[0]
     options = options | ({"condition": series["condition"]} if "condition" in series else {})
-    variables = [series[name] for name in spec.variables]
+    return tuple(series[name] for name in spec.variables), options
+
+
+def _run(
+    measure: str,
+    spec: Measure,
+    method: str,
+    options: dict[str, Any],
+    variables: Any,
+    names: dict[str, tuple[str, ...]],
+) -> Any:
+    """``measure`` of the read ``variables`` by ``method`` (auto, or a named one), its options checked,
+    the variables' names carried."""
     if method == "auto":
         _options(spec.auto_options, measure, method, options)
         return with_names(spec.auto(*variables, **options), names)

@@ -68,6 +68,23 @@ def _matched(name: str, trials: list[np.ndarray], like: list[np.ndarray], other:
             raise ValueError(f"{name}: trial {r} has {len(a)} steps, but {other}'s has {len(b)}")
 
 
+def _segments(lengths: list[int], start: int, k: int, leaves: str, less: str) -> tuple[int, ...]:
+    """The embedded rows of each trial of ``lengths`` steps whose first ``start`` steps are the past,
+    refusing a trial too short to embed (``leaves``: the setting's name and what it leaves) and ``k``
+    neighbours among too few rows (``less``: what the steps are less of)."""
+    shortest, what = min(lengths), "series" if len(lengths) == 1 else "trial"
+    if shortest <= start + 10:
+        raise ValueError(f"{leaves} too few samples of a {shortest}-step {what}")
+    segments = tuple(m - start for m in lengths)
+    rows = (
+        f" (the {lengths[0]} steps less {less})"
+        if len(lengths) == 1
+        else f" (the embedded rows of {len(lengths)} trials)"
+    )
+    V.neighbours(k, sum(segments), rows=rows)
+    return segments
+
+
 def _split(pooled: np.ndarray, lengths: list[int]) -> list[np.ndarray]:
     return list(np.split(pooled, np.cumsum(lengths)[:-1]))
 
@@ -252,16 +269,7 @@ def active_information_storage(
     history = setting("history", history)
     trials = _series(x, "x")
     lengths = [len(t) for t in trials]
-    shortest, what = min(lengths), "series" if len(trials) == 1 else "trial"
-    if shortest <= history + 10:
-        raise ValueError(f"history: {history} leaves too few samples of a {shortest}-step {what}")
-    segments = tuple(m - history for m in lengths)
-    rows = (
-        f" (the {lengths[0]} steps less the history {history})"
-        if len(trials) == 1
-        else f" (the embedded rows of {len(lengths)} trials)"
-    )
-    V.neighbours(k, sum(segments), rows=rows)
+    segments = _segments(lengths, history, k, f"history: {history} leaves", f"the history {history}")
     s = np.concatenate(trials)
     scored = _split(_scored([s], method)[0], lengths)
     past = np.concatenate([_lagged(z, range(1, history + 1), history) for z in scored])
@@ -393,16 +401,7 @@ def transfer_entropy(
         w = np.concatenate(ws)
         raw += [w[:, i] for i in range(w.shape[1])]
     start = max(lag, history, condition_lag if condition is not None else 0)
-    shortest, what = min(lengths), "series" if len(tgt) == 1 else "trial"
-    if shortest <= start + 10:
-        raise ValueError(f"lag: lags up to {start} leave too few samples of a {shortest}-step {what}")
-    segments = tuple(m - start for m in lengths)
-    rows = (
-        f" (the {lengths[0]} steps less the lags {start})"
-        if len(tgt) == 1
-        else f" (the embedded rows of {len(lengths)} trials)"
-    )
-    V.neighbours(k, sum(segments), rows=rows)
+    segments = _segments(lengths, start, k, f"lag: lags up to {start} leave", f"the lags {start}")
     scored = [_split(c, lengths) for c in _scored(raw, method)]
     pasts, sources, presents = [], [], []
     for r in range(len(lengths)):
