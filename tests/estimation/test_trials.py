@@ -168,3 +168,22 @@ def test_trial_blocks_never_straddle_trials() -> None:
     assert all(not any(int(b[0]) < c <= int(b[-1]) for c in cuts) for b in blocks)
     whole = trial_blocks([5] * 10, 3)
     assert whole is not None and len(whole) == 10 and [int(b[0]) for b in whole] == list(range(0, 50, 5))
+
+
+def test_a_raw_with_spans_annotated_bad_reads_its_stretches_between_them_as_trials() -> None:
+    """A recording cut by bad spans: the stretches between them are its trials, so no lag reaches
+    across a gap; a Raw with no bad span is one series."""
+    mne = pytest.importorskip("mne")
+    x, y = _var(trials=3, steps=200)
+    gap = np.zeros((2, 50))  # the samples a bad span covers, read by no one
+    data = np.concatenate(
+        [np.stack([x[0], y[0]]), gap, np.stack([x[1], y[1]]), gap, np.stack([x[2], y[2]])], 1
+    )
+    raw = mne.io.RawArray(data, mne.create_info(["x", "y"], 100.0, "eeg"), verbose="error")
+    raw.set_annotations(mne.Annotations([2.0, 4.5], [0.5, 0.5], ["BAD_jump", "BAD_jump"]))
+    est = iblearn.estimate("te", raw.copy().pick(["x"]), raw.copy().pick(["y"]), method="gaussian")
+    listed = iblearn.estimate("te", list(x), list(y), method="gaussian")
+    assert float(est) == pytest.approx(float(listed), rel=1e-12) and est.n_samples == 3 * 199
+    raw.set_annotations(None)
+    whole = iblearn.estimate("te", raw.copy().pick(["x"]), raw.copy().pick(["y"]), method="gaussian")
+    assert whole.n_samples == data.shape[1] - 1

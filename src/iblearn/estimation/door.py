@@ -137,8 +137,9 @@ def estimate(measure: str, *variables: Any, method: str = "auto", **options: Any
             ``Raw`` or ``Epochs`` (one row a time point, one column a channel) or an ``AnnData`` (one
             row a cell, one column a gene). The series of ``"te"`` and ``"ais"`` (and ``condition``)
             may be trials: a ``DataArray`` with a trial and a time dimension of one channel, an
-            ``Epochs`` of one channel, or a list of 1-D arrays, one a trial; each trial is embedded
-            alone and the rows pooled
+            ``Epochs`` of one channel, a ``Raw`` of one channel cut by spans annotated bad (one trial
+            a stretch), or a list of 1-D arrays, one a trial; each trial is embedded alone and the
+            rows pooled
             (:func:`~iblearn.estimation.reading.read_series_trials`).
         method: ``"auto"``, or a named method of the measure (a registry name for MI; ``"ksg"``,
             ``"gaussian"``, ``"copula"`` for the measures among many variables; a discrete estimator

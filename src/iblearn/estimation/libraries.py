@@ -185,9 +185,10 @@ def library_series_trials(
 ) -> tuple[list[np.ndarray], list[str] | None] | None:
     """The trials of one recorded process: an xarray ``DataArray`` with a trial dimension and a time
     dimension (a channel dimension, and any other, of length 1 dropped), or an MNE ``Epochs`` of one
-    channel (MNE's data channels, bad ones left out), as ``(T_r,)`` arrays, one an epoch, with the
+    channel (MNE's data channels, bad ones left out), or a ``Raw`` of one channel with spans annotated
+    bad (one trial a stretch between them), as ``(T_r,)`` arrays, one an epoch or a stretch, with the
     process's name; with ``several``, of any channels, as ``(T_r, P)`` arrays. None for anything else
-    (a DataArray without a trial dimension, a ``Raw``).
+    (a DataArray without a trial dimension, a ``Raw`` with no span annotated bad).
 
     Raises:
         ValueError: naming ``name`` where it holds several channels and ``several`` is not set.
@@ -221,15 +222,20 @@ def library_series_trials(
             v if several else v.reshape(len(v)) for v in (values if values.ndim == 3 else values[..., None])
         ]
         return trials, names
-    if lib == "mne" and isinstance(value, require("mne", f"{name}: reading an Epochs").BaseEpochs):
-        epochs, names = _mne_trials(value, name, None)
-        if len(names) != 1 and not several:
-            raise ValueError(
-                f"{name}: an Epochs of {len(names)} channels; a series is one process: pick one, e.g. "
-                f"{name}.copy().pick([{names[0]!r}])"
-            )
-        return [e if several else e[:, 0] for e in epochs], names
-    return None
+    if lib != "mne":
+        return None
+    mne = require("mne", f"{name}: reading a {type(value).__name__}")
+    if not isinstance(value, mne.BaseEpochs | mne.io.BaseRaw):
+        return None
+    epochs, names = _mne_trials(value, name, None)
+    if len(epochs) == 1 and isinstance(value, mne.io.BaseRaw):  # no span annotated bad: one series
+        return None
+    if len(names) != 1 and not several:
+        raise ValueError(
+            f"{name}: a {type(value).__name__} of {len(names)} channels; a series is one process: pick "
+            f"one, e.g. {name}.copy().pick([{names[0]!r}])"
+        )
+    return [e if several else e[:, 0] for e in epochs], names
 
 
 def _one_array(value: Any, name: str) -> Any:
