@@ -53,3 +53,26 @@ def test_a_named_pipe_is_named_as_one_not_as_missing(tmp_path, capsys) -> None:
     for args in (["--y-cols", "1"], ["--measure", "total_correlation"]):
         assert main(["estimate", str(fifo), *args]) == 2
         assert "named pipe (FIFO)" in " ".join(capsys.readouterr().err.split())
+
+
+@pytest.mark.parametrize(
+    "name, text, said",
+    [
+        (
+            "euro.csv",
+            "a;b\n0,5;1,25\n1,5;2,0\n",
+            "separated by semicolons; iblearn reads a .csv file with commas",
+        ),
+        ("tabs.csv", "a\tb\n0.5\t1.25\n1.5\t2.0\n", "separated by tabs"),
+        ("bare.csv", "0.5;1.25\n1.5;2.0\n", "separated by semicolons"),
+        (
+            "commas.txt",
+            "a,b\n0.5,1.25\n1.5,2.0\n",
+            "separated by commas; iblearn reads a .txt file with spaces",
+        ),
+    ],
+)
+def test_a_table_of_another_separator_is_named_not_read_as_one_column(tmp_path, capsys, name, text, said):
+    (tmp_path / name).write_text(text)
+    assert main(["estimate", str(tmp_path / name), "--y-cols", "1"]) == 2
+    assert f"X: '{tmp_path / name}' reads as one column, its fields {said}" in capsys.readouterr().err

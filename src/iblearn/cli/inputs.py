@@ -133,6 +133,7 @@ def _read_table(p: Path, name: str, cols: str | None, exclude: Sequence[tuple[st
             if not first[1]:
                 raise ValueError(f"{name}: {where} holds no rows of samples")
             width = len(header or first[1])
+            _one_field_or_refuse(header or first[1], name, where, p.suffix)
             picked = _pick(cols, exclude, header, width, name)
             table = _Table(name, where, [repr(header[j]) if header else str(j) for j in picked], n_rows)
             for line, row in itertools.chain([first], rows):
@@ -144,6 +145,24 @@ def _read_table(p: Path, name: str, cols: str | None, exclude: Sequence[tuple[st
     except (OSError, UnicodeDecodeError, csv.Error) as e:
         raise ValueError(f"{name}: cannot read {where}: {e}") from e
     return table.samples()
+
+
+def _one_field_or_refuse(fields: list[str], name: str, where: str, suffix: str) -> None:
+    """Refuse a table whose first line is one field holding another separator (``a;b``, ``a<tab>b`` in
+    a .csv, ``a,b`` in a .txt): every line would be read as one column of text."""
+    if len(fields) != 1:
+        return
+    others = {";": "semicolons", "\t": "tabs", "|": "bars"} | ({",": "commas"} if suffix == ".txt" else {})
+    for sep, said in others.items():
+        if len([part for part in fields[0].split(sep) if part.strip()]) > 1:
+            how = (
+                "commas between fields (and decimal points)" if suffix == ".csv" else "spaces between fields"
+            )
+            raise ValueError(
+                f"{name}: {where} reads as one column, its fields separated by {said}; iblearn reads a "
+                f"{suffix} file with {how}: save it so"
+                + (", or as .csv" if suffix == ".txt" and sep == "," else "")
+            )
 
 
 class _Table:
