@@ -76,3 +76,17 @@ def test_a_table_of_another_separator_is_named_not_read_as_one_column(tmp_path, 
     (tmp_path / name).write_text(text)
     assert main(["estimate", str(tmp_path / name), "--y-cols", "1"]) == 2
     assert f"X: '{tmp_path / name}' reads as one column, its fields {said}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "args, said",
+    [
+        (["--x-cols", "0", "--y-cols", "0"], "--y-cols: column 0 is X's too"),
+        (["--x-cols", "0,1", "--y-cols", "-1"], "--y-cols: column 1 is X's too"),
+        (["--x-cols", "0", "--y-cols", "1", "--cond", "1"], "--cond: column 1 is Y's too"),
+        (["--y-cols", "1", "--cond", "0", "--x-cols", "0"], "--cond: column 0 is X's too"),
+    ],
+)
+def test_a_column_on_two_sides_of_the_estimate_is_refused(files, capsys, args, said) -> None:
+    assert main(["estimate", str(files / "xy.csv"), *args]) == 2
+    assert said in capsys.readouterr().err

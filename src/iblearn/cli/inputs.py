@@ -440,10 +440,26 @@ def read_variables(args: argparse.Namespace) -> tuple[Samples, Samples, Samples 
     load = functools.partial(load_samples, max_mb=args.max_mb)
     x = load(args.x, "X", args.x_cols, exclude=exclude)
     y = load(args.y or args.x, "Y", args.y_cols)
+    if args.y is None:
+        _disjoint(x, y, "--y-cols", "X")
     if args.cond is None:
         return x, y, None
     z = load(args.x, "--cond", cond_cols) if cond_cols is not None else load(args.cond, "--cond")
+    if cond_cols is not None:
+        _disjoint(x, z, "--cond", "X")
+        if args.y is None:
+            _disjoint(y, z, "--cond", "Y")
     return x, y, z
+
+
+def _disjoint(first: Samples, second: Samples, option: str, other: str) -> None:
+    """Refuse ``second`` (picked by ``option``) where it takes a column of ``first``'s, from one file:
+    a variable's information with itself is no question the estimate answers."""
+    shared = [c for c in second.columns if c in first.columns]
+    if shared:
+        raise ValueError(
+            f"{option}: column {shared[0]} is {other}'s too; give {other} and {option} different columns"
+        )
 
 
 def _names_a_file(text: str) -> bool:
