@@ -90,3 +90,17 @@ def test_a_table_of_another_separator_is_named_not_read_as_one_column(tmp_path, 
 def test_a_column_on_two_sides_of_the_estimate_is_refused(files, capsys, args, said) -> None:
     assert main(["estimate", str(files / "xy.csv"), *args]) == 2
     assert said in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "args, said",
+    [
+        (["--k", "3", "--option", "k=5"], "--option: k=5 and --k 3 disagree"),
+        (["--base", "2", "--option", "base=10"], "--option: base=10 and --base 2.0 disagree"),
+    ],
+)
+def test_a_setting_given_as_a_flag_and_an_option_differently_is_refused(files, capsys, args, said) -> None:
+    xy = ["estimate", str(files / "xy.csv"), "--x-cols", "0", "--y-cols", "1", "--method", "ksg"]
+    assert main([*xy, *args]) == 2
+    assert said in capsys.readouterr().err
+    assert main([*xy, "--k", "5", "--option", "k=5"]) == 0  # the same value twice is one setting

@@ -52,7 +52,11 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     for key in dict(args.option or []):
         if estimate_options.has_default(key):  # the option's value, given or not, is the one passed
             raise ValueError(f"--option: {key} is set by {estimate_options.FLAGS[key]}; give it there")
-    given = dict(args.option or []) | {k: v for k, v in (("k", args.k), ("base", args.base)) if v is not None}
+    flags = {k: v for k, v in (("k", args.k), ("base", args.base)) if v is not None}
+    for key, value in dict(args.option or []).items():
+        if key in flags and value != flags[key]:
+            raise ValueError(f"--option: {key}={value!r} and --{key} {flags[key]} disagree; give one")
+    given = dict(args.option or []) | flags
     build = _one_variable if args.measure in ("entropy", "ais") else _two_variables
     start, training = time.perf_counter(), {"done": 0}
     with contextlib.ExitStack() as bar:
