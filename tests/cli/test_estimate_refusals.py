@@ -104,3 +104,8 @@ def test_a_setting_given_as_a_flag_and_an_option_differently_is_refused(files, c
     assert main([*xy, *args]) == 2
     assert said in capsys.readouterr().err
     assert main([*xy, "--k", "5", "--option", "k=5"]) == 0  # the same value twice is one setting
+
+
+def test_an_empty_column_selector_names_no_column_rather_than_all(files, capsys) -> None:
+    assert main(["estimate", str(files / "xy.csv"), "--x-cols", "", "--y-cols", "1"]) == 2
+    assert "--x-cols: no column ''" in capsys.readouterr().err

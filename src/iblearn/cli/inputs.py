@@ -261,7 +261,9 @@ def _pick(
 ) -> list[int]:
     """The columns named by ``cols`` (all when None), less those named by ``exclude``'s
     ``(cols, option)`` pairs."""
-    picked = _column_indices(cols, header, width, _option_of(name)) if cols else list(range(width))
+    picked = (
+        _column_indices(cols, header, width, _option_of(name)) if cols is not None else list(range(width))
+    )
     for spec, option in exclude:
         dropped = set(_column_indices(spec, header, width, option, warn=False))
         picked = [j for j in picked if j not in dropped]
