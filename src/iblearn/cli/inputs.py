@@ -104,12 +104,26 @@ def load_samples(
             f"{name}: {path!r} holds complex numbers, which iblearn does not support; give the real "
             "and imaginary parts as columns of their own"
         )
+    text = isinstance(data, np.ndarray) and data.dtype.kind in "US"
+    if text:  # class names, read as a table's column of names is: codes in sorted order
+        data = _name_codes(data)
     if cols is None and not exclude:
-        return Samples(data)
+        return Samples(
+            data, [str(j) for j in range(data.shape[1] if data.ndim == 2 else 1)] if text else [], text
+        )
     if getattr(data, "ndim", 0) != 2:
         raise ValueError(f"{name}: columns are picked from a 2-D array; {path!r} holds another shape")
     picked = _pick(cols, exclude, [], data.shape[1], name)
-    return Samples(data[:, picked], [str(j) for j in picked])
+    return Samples(data[:, picked], [str(j) for j in picked], text)
+
+
+def _name_codes(names: Any) -> Any:
+    """An array of names (1-D, or columns of a 2-D one) as float codes, each column's in sorted order."""
+    import numpy as np
+
+    columns = names.reshape(len(names), -1).T
+    codes = np.stack([np.unique(c, return_inverse=True)[1].reshape(-1) for c in columns], axis=1)
+    return codes.astype(np.float64).reshape(names.shape)
 
 
 def _read_table(p: Path, name: str, cols: str | None, exclude: Sequence[tuple[str, str]] = ()) -> Samples:
