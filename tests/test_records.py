@@ -283,3 +283,12 @@ def test_a_metrics_table_no_run_wrote_is_refused_naming_it(tmp_path, data, messa
     (tmp_path / "metrics.csv").write_bytes(data)
     with pytest.raises(ValueError, match=f"metrics.csv: {message}.*delete it"):
         RunFolder(tmp_path, resume=True).metrics()
+
+
+def test_a_checkpoint_folder_under_a_file_is_refused_naming_both(tmp_path):
+    from iblearn.records import BatchStore
+
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(ValueError, match=r"checkpoint: .*notes.txt/run lies under .*notes.txt, a file"):
+        BatchStore(tmp_path / "notes.txt" / "run", "a" * 64)
+    assert (tmp_path / "notes.txt").read_text() == "mine"
