@@ -66,3 +66,14 @@ def test_text_the_user_gave_is_printed_as_given_not_read_as_markup(tmp_path, cap
         assert main(["estimate", str(tmp_path / "t.csv"), "--y-cols", given]) == 2
         said = capsys.readouterr().err
         assert f"no column {given!r}" in said and "the columns are [a], b" in said
+
+
+def test_an_os_error_without_a_file_is_its_reason_alone(monkeypatch, capsys):
+    import errno
+
+    def command(args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("iblearn.cli.estimate.cmd_estimate", command)
+    assert main(["estimate", "x.npy"]) == 2
+    assert capsys.readouterr().err == "error: No space left on device\n"

@@ -99,7 +99,7 @@ def _run(args: argparse.Namespace) -> int:
         err.print(f"[red]error:[/red] {escape(str(e))}")
         return 2
     except OSError as e:  # a path that is a file, a folder that cannot be written, a disk that is full
-        said = f"{e.filename or ''}: {e.strerror or e}"
+        said = f"{e.filename}: {e.strerror or e}" if e.filename else str(e.strerror or e)
         err.print(f"[red]error:[/red] {escape(said)}")
         return 2
     return code
