@@ -109,3 +109,10 @@ def test_a_setting_given_as_a_flag_and_an_option_differently_is_refused(files, c
 def test_an_empty_column_selector_names_no_column_rather_than_all(files, capsys) -> None:
     assert main(["estimate", str(files / "xy.csv"), "--x-cols", "", "--y-cols", "1"]) == 2
     assert "--x-cols: no column ''" in capsys.readouterr().err
+
+
+def test_files_of_different_lengths_are_named_as_the_command_names_them(tmp_path, capsys) -> None:
+    np.save(tmp_path / "x.npy", np.arange(30.0))
+    np.save(tmp_path / "y.npy", np.arange(20.0))
+    assert main(["estimate", str(tmp_path / "x.npy"), str(tmp_path / "y.npy"), "--method", "ksg"]) == 2
+    assert "sample counts differ: X has 30, Y has 20" in capsys.readouterr().err

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import re
 import time
 from functools import partial
 from typing import Any
@@ -182,6 +183,10 @@ def _flagged(err: ValueError, args: argparse.Namespace) -> ValueError:
     """The front door's message, naming the command's own option or argument where it names a variable
     or setting (``--k``, ``--option n_bins``, ``Y``)."""
     setting, _, rest = str(err).partition(":")
+    if setting == "sample counts differ":  # the front door's names of the variables, as the command's
+        return ValueError(
+            f"{setting}:" + re.sub(r"\b(\w+) has", lambda m: f"{_OPTION_NAMES.get(m[1], m[1])} has", rest)
+        )
     if setting in dict(args.option or []):
         return ValueError(f"--option {setting}:{rest}")
     return ValueError(f"{_OPTION_NAMES[setting]}:{rest}") if setting in _OPTION_NAMES else err
