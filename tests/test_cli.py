@@ -197,6 +197,16 @@ def test_help_and_argument_errors_do_not_import_torch():
     assert done.stdout.strip().splitlines()[-1] == "False"
 
 
+def test_python_dash_m_iblearn_runs_the_command():
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "iblearn", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0 and "estimate, demo, bench and reproduce" in done.stdout
+
+
 @pytest.fixture
 def table(tmp_path):
     """A CSV with a header: two numeric columns and a column of class names."""

@@ -31,6 +31,7 @@ RANK = {
     "genes": 6,  # AnnData at the edge
     "tigramite": 6,  # tigramite's conditional-independence test, at the edge
     "cli": 7,
+    "__main__": 8,  # `python -m iblearn`: the command
 }
 # Usable by every layer, so they import none of the layers themselves (and not each other upward).
 SHARED = {

@@ -269,3 +269,26 @@ def test_keyed_records_round_trip_and_refuse_another_runs(tmp_path):
     (tmp_path / "a" / "r.npz").write_bytes(b"PK\x03\x04 torn")
     with pytest.raises(ValueError, match=r"^checkpoint: .*r\.npz"):
         mine.load_arrays("r.npz", dict)
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b'key,epoch\n"x,1\n', "line 2 has another number of fields"),
+        (b"epoch,loss\n1,0.5,7\n", "line 2 has another number of fields"),
+        (b"\xff\xfe\x00garbage", "not a metrics table a run writes"),
+    ],
+)
+def test_a_metrics_table_no_run_wrote_is_refused_naming_it(tmp_path, data, message):
+    (tmp_path / "metrics.csv").write_bytes(data)
+    with pytest.raises(ValueError, match=f"metrics.csv: {message}.*delete it"):
+        RunFolder(tmp_path, resume=True).metrics()
+
+
+def test_a_checkpoint_folder_under_a_file_is_refused_naming_both(tmp_path):
+    from iblearn.records import BatchStore
+
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(ValueError, match=r"checkpoint: .*notes.txt/run lies under .*notes.txt, a file"):
+        BatchStore(tmp_path / "notes.txt" / "run", "a" * 64)
+    assert (tmp_path / "notes.txt").read_text() == "mine"

@@ -125,7 +125,7 @@ def test_bad_input_is_refused_naming_the_option(table, capsys, extra, message):
 def test_pid_and_groups_need_each_other(table, capsys):
     path, _ = table
     assert main(["estimate", str(path / "t.csv"), "--measure", "pid", "--groups", "a;b"]) == 2
-    assert "--groups: pid takes 3 groups" in capsys.readouterr().err
+    assert "error: --groups: pid takes 3 groups" in capsys.readouterr().err  # named once
     assert main(["estimate", str(path / "t.csv"), "--groups", "a;b"]) == 2
     assert "give --measure too" in capsys.readouterr().err
     with pytest.raises(SystemExit):  # argparse: not one of --measure's choices

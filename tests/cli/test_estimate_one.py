@@ -3,6 +3,8 @@ and active information storage of a series, from one file, as Python gives them.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -75,3 +77,16 @@ def test_bad_input_is_refused_naming_the_option(files, capsys, extra, message):
     path, _, _ = files
     assert main(["estimate", str(path / "t.csv"), *extra]) == 2
     assert message in capsys.readouterr().err.replace("\n", " ")
+
+
+def test_an_npy_of_class_names_is_read_as_labels_as_a_tables_names_are(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=300)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "names.npy", np.where(x > 0, "pos", "neg"))
+    np.save(tmp_path / "codes.npy", (x > 0).astype(np.int64))
+    said = []
+    for y in ("names.npy", "codes.npy"):
+        assert main(["estimate", str(tmp_path / "x.npy"), str(tmp_path / y), "--json"]) == 0
+        said.append(json.loads(capsys.readouterr().out)["value"])
+    assert said[0] == said[1]

@@ -53,3 +53,66 @@ def test_a_named_pipe_is_named_as_one_not_as_missing(tmp_path, capsys) -> None:
     for args in (["--y-cols", "1"], ["--measure", "total_correlation"]):
         assert main(["estimate", str(fifo), *args]) == 2
         assert "named pipe (FIFO)" in " ".join(capsys.readouterr().err.split())
+
+
+@pytest.mark.parametrize(
+    "name, text, said",
+    [
+        (
+            "euro.csv",
+            "a;b\n0,5;1,25\n1,5;2,0\n",
+            "separated by semicolons; iblearn reads a .csv file with commas",
+        ),
+        ("tabs.csv", "a\tb\n0.5\t1.25\n1.5\t2.0\n", "separated by tabs"),
+        ("bare.csv", "0.5;1.25\n1.5;2.0\n", "separated by semicolons"),
+        (
+            "commas.txt",
+            "a,b\n0.5,1.25\n1.5,2.0\n",
+            "separated by commas; iblearn reads a .txt file with spaces",
+        ),
+    ],
+)
+def test_a_table_of_another_separator_is_named_not_read_as_one_column(tmp_path, capsys, name, text, said):
+    (tmp_path / name).write_text(text)
+    assert main(["estimate", str(tmp_path / name), "--y-cols", "1"]) == 2
+    assert f"X: '{tmp_path / name}' reads as one column, its fields {said}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "args, said",
+    [
+        (["--x-cols", "0", "--y-cols", "0"], "--y-cols: column 0 is X's too"),
+        (["--x-cols", "0,1", "--y-cols", "-1"], "--y-cols: column 1 is X's too"),
+        (["--x-cols", "0", "--y-cols", "1", "--cond", "1"], "--cond: column 1 is Y's too"),
+        (["--y-cols", "1", "--cond", "0", "--x-cols", "0"], "--cond: column 0 is X's too"),
+    ],
+)
+def test_a_column_on_two_sides_of_the_estimate_is_refused(files, capsys, args, said) -> None:
+    assert main(["estimate", str(files / "xy.csv"), *args]) == 2
+    assert said in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "args, said",
+    [
+        (["--k", "3", "--option", "k=5"], "--option: k=5 and --k 3 disagree"),
+        (["--base", "2", "--option", "base=10"], "--option: base=10 and --base 2.0 disagree"),
+    ],
+)
+def test_a_setting_given_as_a_flag_and_an_option_differently_is_refused(files, capsys, args, said) -> None:
+    xy = ["estimate", str(files / "xy.csv"), "--x-cols", "0", "--y-cols", "1", "--method", "ksg"]
+    assert main([*xy, *args]) == 2
+    assert said in capsys.readouterr().err
+    assert main([*xy, "--k", "5", "--option", "k=5"]) == 0  # the same value twice is one setting
+
+
+def test_an_empty_column_selector_names_no_column_rather_than_all(files, capsys) -> None:
+    assert main(["estimate", str(files / "xy.csv"), "--x-cols", "", "--y-cols", "1"]) == 2
+    assert "--x-cols: no column ''" in capsys.readouterr().err
+
+
+def test_files_of_different_lengths_are_named_as_the_command_names_them(tmp_path, capsys) -> None:
+    np.save(tmp_path / "x.npy", np.arange(30.0))
+    np.save(tmp_path / "y.npy", np.arange(20.0))
+    assert main(["estimate", str(tmp_path / "x.npy"), str(tmp_path / "y.npy"), "--method", "ksg"]) == 2
+    assert "sample counts differ: X has 30, Y has 20" in capsys.readouterr().err

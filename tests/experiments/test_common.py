@@ -78,11 +78,12 @@ def test_a_run_checkpoint_writes_a_row_lost_between_its_checkpoint_and_the_row(t
 
 def test_a_fresh_start_leaves_nothing_of_an_earlier_run_to_continue_or_report(tmp_path):
     run = ReproduceOptions(out=tmp_path).run_folder("x")
+    run.write_config({"epochs": 1})
     net = nn.Linear(2, 1)
     RunCheckpoint(run, "a").save(1, [net], torch.optim.SGD(net.parameters(), lr=0.1), {"loss": 1.0})
     run.write_table("old")
     fresh = ReproduceOptions(out=tmp_path).run_folder("x")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "metrics.csv"]
     opt = torch.optim.SGD(net.parameters(), lr=0.1)
     assert RunCheckpoint(fresh, "a").epochs_done([net], opt, epochs=1) == 0
 
@@ -230,3 +231,19 @@ def test_sharded_batches_cover_every_row_once_in_an_order_fixed_by_seed_and_epoc
     assert all(torch.equal(b.x[:, 0].long(), b.y) for b in first)
     assert [b.y.tolist() for b in sharded_batches(x, y, 4, seed=3)(0)] == [b.y.tolist() for b in first]
     assert torch.cat([b.y for b in batches(1)]).tolist() != order.tolist()
+
+
+@pytest.mark.parametrize("resume", [False, True])
+def test_a_folder_of_files_no_run_made_is_refused_and_left_as_it_is(tmp_path, resume):
+    (tmp_path / "table.md").write_text("my table")
+    (tmp_path / "metrics.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(
+        ValueError, match=r"--out: .* holds files \(metrics.csv, table.md\) but no config.json"
+    ):
+        ReproduceOptions(out=tmp_path, resume=resume).run_folder("x")
+    assert (tmp_path / "table.md").read_text() == "my table"
+    assert (tmp_path / "metrics.csv").read_text() == "a,b\n1,2\n"
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ValueError, match=r"--out: .*file is a file; give a folder"):
+        ReproduceOptions(out=tmp_path / "file", resume=resume).run_folder("x")
+    assert ReproduceOptions(out=tmp_path / "new", resume=resume).run_folder("x").path == tmp_path / "new"

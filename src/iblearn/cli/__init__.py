@@ -13,7 +13,10 @@ one call to :func:`iblearn.estimate` and estimates information among many variab
 from __future__ import annotations
 
 import argparse
+import warnings
 from collections.abc import Sequence
+
+from rich.markup import escape
 
 from iblearn.cli import bench, demo, estimate, reproduce
 from iblearn.cli.bench import BENCH_MISSING, CHECKOUT, cmd_bench
@@ -66,22 +69,37 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    with warnings.catch_warnings():
+        warnings.showwarning = _warned
+        if args.command == "estimate":  # the estimate printed, or its JSON record, says why itself
+            warnings.filterwarnings("ignore", message=r"[^:]*: unreliable estimate: ")
+        return _run(args)
+
+
+def _warned(message: Warning | str, category: type[Warning], *_: object, **__: object) -> None:
+    """A warning on stderr as one line, as the command's own warnings print (Python's form names the
+    file and line of the library that issued it)."""
+    err.print(f"[yellow]warning:[/yellow] {escape(str(message))}")
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         from iblearn._threads import limit_threads
 
         limit_threads(args.threads, "--threads")
         code: int = args.func(args)
     except ValueError as e:
-        err.print(f"[red]error:[/red] {e}")
+        err.print(f"[red]error:[/red] {escape(str(e))}")
         return 2
     except RuntimeError as e:
         from iblearn.estimators.neural import CriticDivergedError
 
         if not isinstance(e, CriticDivergedError):  # the training went wrong, not a bug
             raise
-        err.print(f"[red]error:[/red] {e}")
+        err.print(f"[red]error:[/red] {escape(str(e))}")
         return 2
     except OSError as e:  # a path that is a file, a folder that cannot be written, a disk that is full
-        err.print(f"[red]error:[/red] {e.filename or ''}: {e.strerror or e}")
+        said = f"{e.filename}: {e.strerror or e}" if e.filename else str(e.strerror or e)
+        err.print(f"[red]error:[/red] {escape(said)}")
         return 2
     return code

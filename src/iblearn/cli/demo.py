@@ -151,7 +151,7 @@ def _run_demo_section(section: DemoSection, out_dir: Path) -> Path:
     else:
         out.print(Markdown((path / "table.md").read_text(encoding="utf-8")))
     out.print(f"[bold]What it means:[/bold] {escape(section.words(results))} {escape(section.meaning)}")
-    out.print(f"[dim]{section.files}: {path}[/dim]")
+    out.print(f"[dim]{section.files}: {escape(str(path))}[/dim]")
     return path
 
 

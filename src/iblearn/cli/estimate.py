@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import re
 import time
 from functools import partial
 from typing import Any
@@ -52,7 +53,11 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     for key in dict(args.option or []):
         if estimate_options.has_default(key):  # the option's value, given or not, is the one passed
             raise ValueError(f"--option: {key} is set by {estimate_options.FLAGS[key]}; give it there")
-    given = dict(args.option or []) | {k: v for k, v in (("k", args.k), ("base", args.base)) if v is not None}
+    flags = {k: v for k, v in (("k", args.k), ("base", args.base)) if v is not None}
+    for key, value in dict(args.option or []).items():
+        if key in flags and value != flags[key]:
+            raise ValueError(f"--option: {key}={value!r} and --{key} {flags[key]} disagree; give one")
+    given = dict(args.option or []) | flags
     build = _one_variable if args.measure in ("entropy", "ais") else _two_variables
     start, training = time.perf_counter(), {"done": 0}
     with contextlib.ExitStack() as bar:
@@ -178,6 +183,10 @@ def _flagged(err: ValueError, args: argparse.Namespace) -> ValueError:
     """The front door's message, naming the command's own option or argument where it names a variable
     or setting (``--k``, ``--option n_bins``, ``Y``)."""
     setting, _, rest = str(err).partition(":")
+    if setting == "sample counts differ":  # the front door's names of the variables, as the command's
+        return ValueError(
+            f"{setting}:" + re.sub(r"\b(\w+) has", lambda m: f"{_OPTION_NAMES.get(m[1], m[1])} has", rest)
+        )
     if setting in dict(args.option or []):
         return ValueError(f"--option {setting}:{rest}")
     return ValueError(f"{_OPTION_NAMES[setting]}:{rest}") if setting in _OPTION_NAMES else err

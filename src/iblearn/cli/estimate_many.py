@@ -188,6 +188,8 @@ def _named(message: str, labels: list[list[str]], option: str) -> str:
     variable 1's columns) and by the ``option`` that picked them."""
     for i, group in reversed(list(enumerate(labels))):
         message = message.replace(f"x (variable {i})", f"variable {i} ({','.join(group)})")
+    if message.startswith(f"{option}: "):
+        return message
     return f"{option}: {message[3:]}" if message.startswith("x: ") else f"{option}: {message}"
 
 

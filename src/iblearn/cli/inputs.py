@@ -104,12 +104,26 @@ def load_samples(
             f"{name}: {path!r} holds complex numbers, which iblearn does not support; give the real "
             "and imaginary parts as columns of their own"
         )
+    text = isinstance(data, np.ndarray) and data.dtype.kind in "US"
+    if text:  # class names, read as a table's column of names is: codes in sorted order
+        data = _name_codes(data)
     if cols is None and not exclude:
-        return Samples(data)
+        return Samples(
+            data, [str(j) for j in range(data.shape[1] if data.ndim == 2 else 1)] if text else [], text
+        )
     if getattr(data, "ndim", 0) != 2:
         raise ValueError(f"{name}: columns are picked from a 2-D array; {path!r} holds another shape")
     picked = _pick(cols, exclude, [], data.shape[1], name)
-    return Samples(data[:, picked], [str(j) for j in picked])
+    return Samples(data[:, picked], [str(j) for j in picked], text)
+
+
+def _name_codes(names: Any) -> Any:
+    """An array of names (1-D, or columns of a 2-D one) as float codes, each column's in sorted order."""
+    import numpy as np
+
+    columns = names.reshape(len(names), -1).T
+    codes = np.stack([np.unique(c, return_inverse=True)[1].reshape(-1) for c in columns], axis=1)
+    return codes.astype(np.float64).reshape(names.shape)
 
 
 def _read_table(p: Path, name: str, cols: str | None, exclude: Sequence[tuple[str, str]] = ()) -> Samples:
@@ -133,6 +147,7 @@ def _read_table(p: Path, name: str, cols: str | None, exclude: Sequence[tuple[st
             if not first[1]:
                 raise ValueError(f"{name}: {where} holds no rows of samples")
             width = len(header or first[1])
+            _one_field_or_refuse(header or first[1], name, where, p.suffix)
             picked = _pick(cols, exclude, header, width, name)
             table = _Table(name, where, [repr(header[j]) if header else str(j) for j in picked], n_rows)
             for line, row in itertools.chain([first], rows):
@@ -144,6 +159,24 @@ def _read_table(p: Path, name: str, cols: str | None, exclude: Sequence[tuple[st
     except (OSError, UnicodeDecodeError, csv.Error) as e:
         raise ValueError(f"{name}: cannot read {where}: {e}") from e
     return table.samples()
+
+
+def _one_field_or_refuse(fields: list[str], name: str, where: str, suffix: str) -> None:
+    """Refuse a table whose first line is one field holding another separator (``a;b``, ``a<tab>b`` in
+    a .csv, ``a,b`` in a .txt): every line would be read as one column of text."""
+    if len(fields) != 1:
+        return
+    others = {";": "semicolons", "\t": "tabs", "|": "bars"} | ({",": "commas"} if suffix == ".txt" else {})
+    for sep, said in others.items():
+        if len([part for part in fields[0].split(sep) if part.strip()]) > 1:
+            how = (
+                "commas between fields (and decimal points)" if suffix == ".csv" else "spaces between fields"
+            )
+            raise ValueError(
+                f"{name}: {where} reads as one column, its fields separated by {said}; iblearn reads a "
+                f"{suffix} file with {how}: save it so"
+                + (", or as .csv" if suffix == ".txt" and sep == "," else "")
+            )
 
 
 class _Table:
@@ -242,7 +275,9 @@ def _pick(
 ) -> list[int]:
     """The columns named by ``cols`` (all when None), less those named by ``exclude``'s
     ``(cols, option)`` pairs."""
-    picked = _column_indices(cols, header, width, _option_of(name)) if cols else list(range(width))
+    picked = (
+        _column_indices(cols, header, width, _option_of(name)) if cols is not None else list(range(width))
+    )
     for spec, option in exclude:
         dropped = set(_column_indices(spec, header, width, option, warn=False))
         picked = [j for j in picked if j not in dropped]
@@ -421,10 +456,26 @@ def read_variables(args: argparse.Namespace) -> tuple[Samples, Samples, Samples 
     load = functools.partial(load_samples, max_mb=args.max_mb)
     x = load(args.x, "X", args.x_cols, exclude=exclude)
     y = load(args.y or args.x, "Y", args.y_cols)
+    if args.y is None:
+        _disjoint(x, y, "--y-cols", "X")
     if args.cond is None:
         return x, y, None
     z = load(args.x, "--cond", cond_cols) if cond_cols is not None else load(args.cond, "--cond")
+    if cond_cols is not None:
+        _disjoint(x, z, "--cond", "X")
+        if args.y is None:
+            _disjoint(y, z, "--cond", "Y")
     return x, y, z
+
+
+def _disjoint(first: Samples, second: Samples, option: str, other: str) -> None:
+    """Refuse ``second`` (picked by ``option``) where it takes a column of ``first``'s, from one file:
+    a variable's information with itself is no question the estimate answers."""
+    shared = [c for c in second.columns if c in first.columns]
+    if shared:
+        raise ValueError(
+            f"{option}: column {shared[0]} is {other}'s too; give {other} and {option} different columns"
+        )
 
 
 def _names_a_file(text: str) -> bool:

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from rich.markdown import Markdown
+from rich.markup import escape
 
 from iblearn import _reproductions
 from iblearn.cli.console import Subparsers, out, progress_bar
@@ -47,7 +48,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     table = path / "table.md"
     if table.exists():
         out.print(Markdown(table.read_text(encoding="utf-8")))
-    out.print(f"[dim]records: {path}[/dim]")
+    out.print(f"[dim]records: {escape(str(path))}[/dim]")
     return 0
 
 

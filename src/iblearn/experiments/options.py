@@ -61,8 +61,9 @@ class ReproduceOptions:
         under torchrun keeps the checkpoints of its parts (rank 0 removes it; every rank waits for that).
         """
         path = self.out or Path("runs") / f"{name}-{'full' if self.full else 'quick'}"
+        _run_folder_or_new(path)
         run = RunFolder(path, resume=self.resume)
-        if not self.resume:
+        if not self.resume and run.file("metrics.csv").exists():
             run.truncate_metrics(0)
             for stale in [*run.path.glob("checkpoint*.pt"), run.file("results.json"), run.file("table.md")]:
                 stale.unlink(missing_ok=True)
@@ -93,6 +94,22 @@ class ReproduceOptions:
         if self.device == "cuda" and not torch.cuda.is_available():
             raise ValueError("device: 'cuda' was asked for, but torch sees no CUDA device")
         return torch.device(self.device)
+
+
+def _run_folder_or_new(path: Path) -> None:
+    """Refuse a run folder ``path`` that is a file, or a folder of files but no config.json, which no run
+    made: starting over clears a run's records (metrics.csv, results.json, table.md, checkpoints), and
+    in such a folder files of those names are someone else's."""
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"--out: {path} is a file; give a folder (a new one, or an earlier run's)")
+    if path.is_dir() and not (path / "config.json").exists():
+        files = sorted(f.name for f in path.iterdir() if not f.name.startswith("."))
+        if files:
+            raise ValueError(
+                f"--out: {path} holds files ({', '.join(files[:3])}{', ...' if len(files) > 3 else ''}) but "
+                "no config.json, so no run made it, and the run would overwrite or read them; give a new "
+                "or empty folder"
+            )
 
 
 # Every number in the reproductions' configs is a count, a size, a rate or a scale: none may be

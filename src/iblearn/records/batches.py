@@ -59,6 +59,8 @@ class BatchStore:
         self.path, self.key = Path(path), key
         if self.path.exists() and not self.path.is_dir():
             raise ValueError(f"checkpoint: {self.path} exists and is not a folder")
+        if file := next((p for p in self.path.parents if p.exists() and not p.is_dir()), None):
+            raise ValueError(f"checkpoint: {self.path} lies under {file}, a file, not a folder")
         saved = self._saved_key()
         if saved is None:
             # Jobs of one run started together (a job array): another may be writing the key (its

@@ -36,6 +36,25 @@ def _writer_alive(tmp: Path) -> bool:
     return True
 
 
+def _metrics_rows(path: Path) -> list[dict[str, str]]:
+    """The rows of a metrics.csv; a file the run could not have written (not UTF-8 text, not CSV, a row
+    with fewer or more fields than the header) raises ValueError naming it."""
+    rows = []
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            for row in reader:
+                if None in row or None in row.values():  # DictReader's marks of extra and missing fields
+                    raise ValueError(
+                        f"{path}: line {reader.line_num} has another number of fields than the header, so "
+                        f"no run wrote it; {atomic.RESTART}"
+                    )
+                rows.append(row)
+    except (UnicodeDecodeError, csv.Error) as err:
+        raise ValueError(f"{path}: not a metrics table a run writes ({err}); {atomic.RESTART}") from None
+    return rows
+
+
 class RunFolder:
     """One run's folder: config, per-step metrics, results, table, checkpoints, plots.
 
@@ -132,8 +151,7 @@ class RunFolder:
             path = self.file("metrics.csv")
             self._rows = []
             if atomic.present(path):
-                with path.open(newline="", encoding="utf-8") as f:
-                    self._rows = list(csv.DictReader(f))
+                self._rows = _metrics_rows(path)
         return [dict(r) for r in self._rows]
 
     def append_metrics(self, row: Mapping[str, Any]) -> None:
