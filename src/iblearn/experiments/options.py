@@ -60,7 +60,7 @@ class ReproduceOptions:
         metrics, checkpoints, results and table go, and so does the sub-folder ``nested`` where a run
         under torchrun keeps the checkpoints of its parts (rank 0 removes it; every rank waits for that).
         """
-        path = self.out or Path("runs") / f"{name}-{'full' if self.full else 'quick'}"
+        path = Path(self.out or Path("runs") / f"{name}-{'full' if self.full else 'quick'}")
         _run_folder_or_new(path)
         run = RunFolder(path, resume=self.resume)
         if not self.resume and run.file("metrics.csv").exists():
