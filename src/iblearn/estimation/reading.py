@@ -29,7 +29,7 @@ from iblearn.estimation.libraries import (
     library_series_trials,
     library_trials,
 )
-from iblearn.functional.information_dynamics import trials_of
+from iblearn.functional.information_dynamics import matched_trials, trials_of
 
 __all__ = [
     "label_columns",
@@ -238,11 +238,7 @@ def read_series_trials(
                 f"{name}: {first} holds {len(trials)} trials; give {name} as trials too (a list of 1-D "
                 "arrays, one a trial, or trials as the other is given)"
             )
-        if len(value) != len(trials):
-            raise ValueError(f"{name}: {len(value)} trial(s), but {first} has {len(trials)}")
-        for r, (a, b) in enumerate(zip(value, trials, strict=True)):
-            if len(a) != len(b):
-                raise ValueError(f"{name}: trial {r} has {len(a)} steps, but {first}'s has {len(b)}")
+        matched_trials(name, value, trials, first)
     if len(trials) == 1:
         return {name: value[0] for name, value in given.items()}, names
     return dict(given), names

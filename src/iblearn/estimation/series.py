@@ -48,7 +48,7 @@ from iblearn.estimation.autocheck import Check
 from iblearn.estimation.choose import choose_many
 from iblearn.estimation.verdict import series_figures_verdict, series_verdict
 from iblearn.functional import Estimate, inference
-from iblearn.functional.information_dynamics import trials_of
+from iblearn.functional.information_dynamics import matched_trials, trials_of
 from iblearn.functional.knn.transfer import embedding, partialled
 from iblearn.functional.multivariate.inputs import copula_normal
 from iblearn.functional.scale import power_of_two_scale
@@ -282,11 +282,7 @@ def _series(source: Any, target: Any, condition: Any, method: str) -> tuple[Tria
     if all(len(trials) == 1 for _, trials in given):
         V.same_length(*((name, trials[0]) for name, trials in given))
     for name, trials in given[::2]:  # the source and the condition, against the target
-        if len(trials) != len(tgt):
-            raise ValueError(f"{name}: {len(trials)} trial(s), but target has {len(tgt)}")
-        for r, (a, b) in enumerate(zip(trials, tgt, strict=True)):
-            if len(a) != len(b):
-                raise ValueError(f"{name}: trial {r} has {len(a)} steps, but target's has {len(b)}")
+        matched_trials(name, trials, tgt, "target")
     return src, tgt, cond
 
 

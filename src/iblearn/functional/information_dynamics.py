@@ -16,6 +16,7 @@ References:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, Literal, overload
 
@@ -59,7 +60,7 @@ def _series(value: Any, name: str) -> list[np.ndarray]:
     return out
 
 
-def _matched(name: str, trials: list[np.ndarray], like: list[np.ndarray], other: str) -> None:
+def matched_trials(name: str, trials: Sequence[Any], like: Sequence[Any], other: str) -> None:
     """Refuse ``trials`` (of ``name``) whose count or lengths differ from those of ``like`` (``other``)."""
     if len(trials) != len(like):
         raise ValueError(f"{name}: {len(trials)} trial(s), but {other} has {len(like)}")
@@ -386,7 +387,7 @@ def transfer_entropy(
     if single:
         V.same_length(("source", torch.from_numpy(src[0])), ("target", torch.from_numpy(tgt[0])))
     else:
-        _matched("source", src, tgt, "target")
+        matched_trials("source", src, tgt, "target")
     lengths = [len(t) for t in tgt]
     raw = [np.concatenate(src), np.concatenate(tgt)]
     if condition is not None:
@@ -395,7 +396,7 @@ def transfer_entropy(
         if single and len(ws) == 1:
             V.same_length(("target", torch.from_numpy(tgt[0])), ("condition", torch.from_numpy(ws[0])))
         else:
-            _matched("condition", ws, tgt, "target")
+            matched_trials("condition", ws, tgt, "target")
         if isinstance(condition_lag, bool) or not isinstance(condition_lag, int) or condition_lag < 0:
             raise ValueError(f"condition_lag: expected a non-negative integer, got {condition_lag!r}")
         w = np.concatenate(ws)
