@@ -270,7 +270,9 @@ class GaussianMI(Conditional):
     Exact (up to sampling error) for Gaussian data; see :func:`iblearn.functional.gaussian_mi` and
     :func:`iblearn.functional.gaussian_cmi`. ``bias_correction=True`` removes the plug-in's upward bias
     of about ``dx dy / (2 N)`` nats (Wishart log-determinants; I(X; Y) only), which matters in high
-    dimension: 0.125 nats at 50 x 50 and N = 10,000.
+    dimension: 0.125 nats at 50 x 50 and N = 10,000. Where y is a linear function of x (with z, of x
+    and z), ``est(x, y)`` is ``inf`` with the interval ``(inf, inf)`` and ``report.features["linear"]``
+    1 (:meth:`_without_spread`).
     """
 
     name = "gaussian"
