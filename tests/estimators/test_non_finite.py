@@ -9,7 +9,7 @@ import torch
 
 from iblearn.estimation.split import measured
 from iblearn.estimation.verdict import impossible_verdict
-from iblearn.estimators import UnreliableEstimateWarning
+from iblearn.estimators import GaussianMI, UnreliableEstimateWarning
 from iblearn.estimators.base import Estimator, MIEstimate
 
 torch.set_num_threads(1)
@@ -91,6 +91,8 @@ def test_gaussian_cmi_of_y_linear_in_x_and_z_is_infinite_with_its_reason(seed, s
     assert est.interval == (math.inf, math.inf) and est.stderr == 0.0
     assert est.reliable is False and est.report.features == {"linear": 1.0}
     assert "infinite" in est.caveat and "not a finite number" not in est.caveat
+    tested = GaussianMI()(x, y, z, n_permutations=9)
+    assert math.isinf(float(tested)) and tested.p_value == pytest.approx(0.1)  # no permutation reaches inf
 
 
 def test_gaussian_cmi_nearly_linear_is_finite_and_independent_is_about_zero():

@@ -12,22 +12,14 @@ from iblearn.functional import discrete_entropy
 from iblearn.optim import LARS, MIDecayLR, MIProbe
 
 LR_MIN, LR_MAX, EPS, E, IXY = 0.001, 0.1, 0.05, 10, 2.0
+#: The knobs of the sequences computed by hand.
+HAND = {"lr_min": LR_MIN, "lr_max": LR_MAX, "epsilon": EPS, "epochs": E, "ixy": IXY}
 
 
 def scheduler(ity0=0.2, lr_top=None, time_decay=True, groups=1):
     params = [{"params": [nn.Parameter(torch.zeros(1))]} for _ in range(groups)]
     opt = torch.optim.SGD(params, lr=1.0)
-    return MIDecayLR(
-        opt,
-        lr_min=LR_MIN,
-        lr_max=LR_MAX,
-        epsilon=EPS,
-        epochs=E,
-        ixy=IXY,
-        ity0=ity0,
-        lr_top=lr_top,
-        time_decay=time_decay,
-    )
+    return MIDecayLR(opt, **HAND, ity0=ity0, lr_top=lr_top, time_decay=time_decay)
 
 
 def test_a_scripted_mi_series_gives_the_hand_computed_lrs():

@@ -206,6 +206,9 @@ class Estimator(nn.Module):
             raise ValueError(
                 f"n_resamples, n_permutations: {self.name} cannot resample rows of a {type(y).__name__}"
             )
+        asked = Permutations(float(value.detach()), n_permutations, seed, n_jobs)
+        if (unspread := self._without_spread(value, xt, yt, None, asked)) is not None:
+            return unspread
         resampled = p_value = None
         if n_resamples:
             resampled = self._resampled(n, n_resamples, seed, lambda rows: self.mi(*_taken(rows, xt, yt)))
@@ -214,7 +217,7 @@ class Estimator(nn.Module):
                 raise ValueError(
                     f"n_permutations: {self.name} estimates from x alone; there is no y to permute"
                 )
-            p_value = self._p_value(xt, yt, Permutations(float(value.detach()), n_permutations, seed, n_jobs))
+            p_value = self._p_value(xt, yt, asked)
         result = self._estimate_of(value * scale, n, resampled, p_value, n_permutations)
         return self._limited(result)
 
@@ -233,6 +236,14 @@ class Estimator(nn.Module):
         )
         nulls = permuted_estimates(self._mi_of_permuted_y, (y, x), draws, asked.n_jobs)
         return inference.p_value(asked.observed, nulls)
+
+    def _without_spread(
+        self, value: Tensor, x: Tensor, y: Tensor | None, z: Tensor | None, asked: Permutations
+    ) -> MIEstimate | None:
+        """What ``forward`` returns where resamples of ``value`` (the estimate of x and y, given z where
+        it is not None) would have no spread to read a standard error from, or None: resample and
+        permute as asked. None here (the Gaussian closed form knows such a value: ``inf``)."""
+        return None
 
     def _mi_of_permuted_y(self, y: Tensor, x: Tensor) -> Tensor:
         return self.mi(x, y)

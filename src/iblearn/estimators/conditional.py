@@ -73,6 +73,9 @@ class Conditional(Estimator):
         value = self.cmi(x, y, z)
         xt, yt, zt = V.as_tensor(x, "x"), V.as_tensor(y, "y"), V.as_tensor(z, "z")
         n = int(xt.shape[0])
+        asked = Permutations(float(value.detach()), n_permutations, seed, n_jobs)
+        if (unspread := self._without_spread(value, xt, yt, zt, asked)) is not None:
+            return unspread
         resampled = p_value = None
         if n_resamples and (why := self._unresampleable(xt, yt, zt)) is not None:
             raise ValueError(why)
@@ -81,7 +84,6 @@ class Conditional(Estimator):
                 n, n_resamples, seed, lambda rows: self.cmi(*_taken(rows, xt, yt, zt))
             )
         if n_permutations:
-            asked = Permutations(float(value.detach()), n_permutations, seed, n_jobs)
             p_value = self._conditional_p_value(xt, yt, zt, asked)
         result = self._estimate_of(value * scale, n, resampled, p_value, n_permutations, measure="cmi")
         return result

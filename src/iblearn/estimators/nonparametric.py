@@ -24,7 +24,6 @@ from iblearn.functional.knn.options import Ties
 from iblearn.functional.multivariate.inputs import magnitude_dependence, scalar_check
 from iblearn.functional.renyi.entropy import DEFAULT_ALPHA
 from iblearn.functional.renyi.gram import DEFAULT_SIGMA, Channels, KernelWidth
-from iblearn.parallel import check_n_jobs
 
 #: The settings of a kNN estimator that are keyword arguments of every kNN function.
 _SEARCH = ("standardize", "ties", "backend", "seed")
@@ -271,7 +270,9 @@ class GaussianMI(Conditional):
     Exact (up to sampling error) for Gaussian data; see :func:`iblearn.functional.gaussian_mi` and
     :func:`iblearn.functional.gaussian_cmi`. ``bias_correction=True`` removes the plug-in's upward bias
     of about ``dx dy / (2 N)`` nats (Wishart log-determinants; I(X; Y) only), which matters in high
-    dimension: 0.125 nats at 50 x 50 and N = 10,000.
+    dimension: 0.125 nats at 50 x 50 and N = 10,000. Where y is a linear function of x (with z, of x
+    and z), ``est(x, y)`` is ``inf`` with the interval ``(inf, inf)`` and ``report.features["linear"]``
+    1 (:meth:`_without_spread`).
     """
 
     name = "gaussian"
@@ -285,39 +286,22 @@ class GaussianMI(Conditional):
     def mi(self, x: Any, y: Any) -> Tensor:
         return ibf.gaussian_mi(x, y, rtol=self.rtol, bias_correction=self.bias_correction)
 
-    def forward(
-        self,
-        x: Any,
-        y: Any,
-        z: Any = None,
-        *,
-        n_resamples: int = 0,
-        n_permutations: int = 0,
-        seed: int = 0,
-        n_jobs: int | None = None,
-    ) -> MIEstimate:
-        """As :meth:`Conditional.forward`; where a canonical correlation of x and y is 1 (y a linear
-        function of x, as for ``y = x``: continuous variables so related share infinite information), or
-        with ``z`` a partial canonical correlation is 1 (y a linear function of x and z, as for ``y = x +
-        z``), the estimate is ``inf`` with the interval ``(inf, inf)`` and ``report.features["linear"]``
-        1, rather than resamples of ``inf`` whose spread is ``nan``."""
-        value = self.mi(x, y) if z is None else self.cmi(x, y, z)
+    def _without_spread(
+        self, value: Tensor, x: Tensor, y: Tensor | None, z: Tensor | None, asked: Permutations
+    ) -> MIEstimate | None:
+        """Where a canonical correlation of x and y is 1 (y a linear function of x, as for ``y = x``:
+        continuous variables so related share infinite information), or with z a partial canonical
+        correlation is 1 (y a linear function of x and z, as for ``y = x + z``), the estimate ``inf``
+        with the interval ``(inf, inf)`` and ``report.features["linear"]`` 1, rather than resamples of
+        ``inf`` whose spread is ``nan``; else None."""
         if not (bool(torch.isinf(value)) and float(value) > 0):
-            return super().forward(
-                x, y, z, n_resamples=n_resamples, n_permutations=n_permutations, seed=seed, n_jobs=n_jobs
-            )
-        seed = self._checked_counts(n_resamples, n_permutations, seed)
-        check_n_jobs(n_jobs)
-        xt, yt = V.as_tensor(x, "x"), V.as_tensor(y, "y")
-        asked = Permutations(math.inf, n_permutations, seed, n_jobs)
+            return None
         p_value = None
-        if n_permutations and z is None:
-            p_value = self._p_value(xt, yt, asked)
-        elif n_permutations:
-            p_value = self._conditional_p_value(xt, yt, V.as_tensor(z, "z"), asked)
+        if asked.count and y is not None:
+            p_value = self._p_value(x, y, asked) if z is None else self._conditional_p_value(x, y, z, asked)
         result = MIEstimate(
             value=value,
-            n_samples=int(xt.shape[0]),
+            n_samples=int(x.shape[0]),
             estimator=self.name,
             measure="mi" if z is None else "cmi",
             unit=unit_name(self.base),

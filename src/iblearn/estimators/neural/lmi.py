@@ -245,9 +245,7 @@ class LMI(RepresentationEstimator):
     def embed(self, x: Any, y: Any) -> tuple[Tensor, Tensor]:
         """The embeddings ``(z_x, z_y)`` of the rows of x and y, ``(N, latent)`` each, by the network
         that reports (evaluation batches, no gradient)."""
-        xt, yt = self._inputs(x, y)
-        with self.reporting(), torch.no_grad():
-            parts = self._in_batches(self.scorer, xt, yt)
+        parts = self._reported_batches(x, y)
         zx, zy = (torch.cat(part) for part in zip(*parts, strict=True))
         return zx, zy
 

@@ -211,9 +211,7 @@ class MIENF(RepresentationEstimator):
     def latents(self, x: Any, y: Any) -> tuple[Tensor, Tensor]:
         """The latents ``(xi, eta)`` of the rows, by the flows that report (the weight average's where
         ``average`` is set; no gradient)."""
-        xt, yt = self._inputs(x, y)
-        with self.reporting(), torch.no_grad():
-            parts = self._in_batches(self.scorer, xt, yt)
+        parts = self._reported_batches(x, y)
         xi, eta = (torch.cat(part) for part in zip(*parts, strict=True))
         return xi, eta
 

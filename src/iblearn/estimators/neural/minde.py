@@ -320,8 +320,6 @@ class MINDE(RepresentationEstimator):
     def pointwise(self, x: Tensor, y: Tensor) -> Tensor:
         """Each row's Monte Carlo integrand, ``(N,)`` (in ``base``), whose mean is the estimate (not
         the pointwise MI: a row's share of the score gap, 0 or more)."""
-        xt, yt = self._inputs(x, y)
         gen = torch.Generator().manual_seed(self.seed)
-        with self.reporting(), torch.no_grad():
-            parts = self._in_batches(lambda a, b: self._terms(a, b, gen), xt, yt)
+        parts = self._reported_batches(x, y, lambda a, b: self._terms(a, b, gen))
         return torch.cat(parts) / math.log(self.base)

@@ -86,6 +86,16 @@ class RepresentationEstimator(NeuralEstimator):
         size = self.eval_batch_size
         return [fn(x[i : i + size], y[i : i + size]) for i in range(0, len(x), size)]
 
+    def _reported_batches(
+        self, x: Any, y: Any, fn: Callable[[Tensor, Tensor], Any] | None = None
+    ) -> list[Any]:
+        """:meth:`_in_batches` of ``fn`` (None: the network itself) on the checked rows of x and y,
+        while :attr:`scorer` is the network that reports (the weight average where ``average`` is set),
+        without gradient."""
+        xt, yt = self._inputs(x, y)
+        with self.reporting(), torch.no_grad():
+            return self._in_batches(self.scorer if fn is None else fn, xt, yt)
+
     def batch_mi(self, x: Any, y: Any) -> Tensor:
         xt, yt = self._inputs(x, y)
         return self._finite(self._estimate(xt, yt), "estimate", (xt, yt))
