@@ -32,6 +32,7 @@ from iblearn.records import markdown_table, write_json
 
 OUT = script.RESULTS / "trial_null"
 SETTINGS: dict[str, Any] = {"trials": 30, "steps": 100, "ar": 0.9, "n_permutations": 99, "alpha": 0.05}
+SETTINGS["confidence"] = 0.95  # of the rejection rate's Clopper-Pearson interval
 NULLS = ("trials", "shift")
 SOURCES = [
     "benchmarks/trial_null.py",
@@ -65,11 +66,11 @@ def run(method: str, null: str, seed: int) -> dict[str, Any]:
 
 
 def cell(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """The rejections at alpha among ``rows``, their share and its 95% Clopper-Pearson interval."""
-    n, alpha = len(rows), SETTINGS["alpha"]
+    """The rejections at alpha among ``rows``, their share and its Clopper-Pearson interval."""
+    n, alpha, tail = len(rows), SETTINGS["alpha"], (1 - SETTINGS["confidence"]) / 2
     hits = sum(r["p_value"] <= alpha for r in rows)
-    low = float(beta.ppf(0.025, hits, n - hits + 1)) if hits else 0.0
-    high = float(beta.ppf(0.975, hits + 1, n - hits)) if hits < n else 1.0
+    low = float(beta.ppf(tail, hits, n - hits + 1)) if hits else 0.0
+    high = float(beta.ppf(1 - tail, hits + 1, n - hits)) if hits < n else 1.0
     verdict = (
         "above alpha"
         if low > alpha
