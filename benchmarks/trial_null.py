@@ -9,8 +9,8 @@ seed the data's and the surrogates'. ``method="gaussian"`` over ``--seeds`` seed
 ``--ksg-seeds``; each cell's rejection rate with its 95% Clopper-Pearson interval, and whether it is
 at most alpha.
 
-Run: ``python benchmarks/trial_null.py [--seeds 200] [--ksg-seeds 40] [--out DIR | --write-results]``
-(about ten minutes on one core, most of it KSG's). Each run is kept as a row of ``rows.jsonl`` in the
+Run: ``python benchmarks/trial_null.py [--seeds 200] [--ksg-seeds 200] [--out DIR | --write-results]``
+(about twelve minutes on one core, nearly all of it KSG's). Each run is kept as a row of ``rows.jsonl`` in the
 output folder as it ends, and a run given the same folder measures only the rows it lacks.
 """
 
@@ -135,7 +135,7 @@ def main() -> None:
     parser = script.Parser(description=__doc__.splitlines()[0])
     parser.add_output(OUT)
     parser.add_argument("--seeds", type=script.positive_int, default=200, help="runs of method gaussian")
-    parser.add_argument("--ksg-seeds", type=script.positive_int, default=40, help="runs of method ksg")
+    parser.add_argument("--ksg-seeds", type=script.positive_int, default=200, help="runs of method ksg")
     args = parser.parse_args()
     torch.set_num_threads(1)
     out = args.out
