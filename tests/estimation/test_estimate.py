@@ -225,8 +225,10 @@ def test_transfer_entropy_names_the_options_it_does_not_take():
         r"it takes condition, history, k, lag, seed$",
     ):
         estimate("te", x, x, null="shift")
-    with pytest.raises(ValueError, match=r"^null: not an option of a conditional transfer entropy$"):
-        estimate("te", x, x, method="ksg", condition=x, null="shift")
+    with pytest.raises(ValueError, match=r"^ties: not an option of a conditional transfer entropy$"):
+        estimate("te", x, x, method="ksg", condition=x, ties="raise")
+    with pytest.raises(ValueError, match=r"^ties: not an option of a transfer entropy of trials$"):
+        estimate("te", [x[:50], x[50:]], [x[:50], x[50:]], method="ksg", ties="raise")
 
 
 def test_a_series_probe_runs_only_where_it_can_decide_the_verdict():

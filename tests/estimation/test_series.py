@@ -64,8 +64,8 @@ def test_a_condition_joins_the_lagged_samples_the_rule_reads():
     assert float(auto) == pytest.approx(float(named), rel=1e-9)
     warped = estimate("te", np.exp(x), y**3, condition=np.sinh(w), history=2)
     assert warped.report.chosen == "copula" and float(warped) == pytest.approx(float(named), abs=0.01)
-    with pytest.raises(ValueError, match=r"^null: not an option of method='gaussian'$"):
-        estimate("te", x, y, method="gaussian", null="shift")
+    with pytest.raises(ValueError, match=r"^ties: not an option of method='gaussian'$"):
+        estimate("te", x, y, method="gaussian", ties="raise")
 
 
 def test_a_dependence_no_monotone_map_makes_gaussian_takes_ksg_on_normal_scores():

@@ -12,7 +12,7 @@ import torch
 
 import iblearn
 from iblearn import functional as ibf
-from iblearn.functional.information_dynamics import active_information_storage, transfer_entropy
+from iblearn.functional.information_dynamics import NULLS, active_information_storage, transfer_entropy
 from iblearn.functional.serial import trial_blocks
 
 torch.set_num_threads(1)
@@ -103,6 +103,51 @@ def test_ais_of_trials_is_that_of_the_stacked_rows() -> None:
     assert auto.report.features["trials"] == 30 and float(auto) == pytest.approx(float(est), rel=1e-9)
     # y is an AR(1) of coefficient 0.5 (x enters as noise): its storage is -1/2 log(1 - 0.25).
     assert auto.interval[0] < -0.5 * math.log(0.75) < auto.interval[1]
+
+
+def test_named_methods_of_trials_take_a_p_value_against_either_null() -> None:
+    x, y = _var()
+    for method in ("ksg", "gaussian", "copula"):
+        est = iblearn.estimate("te", list(x), list(y), method=method, n_permutations=19)
+        assert est.p_value <= 2 / 20 and est.n_permutations == 19 and est.null == NULLS["trials"]
+    shifted = iblearn.estimate("te", list(x), list(y), method="gaussian", n_permutations=19, null="shift")
+    assert shifted.p_value <= 2 / 20 and shifted.null == NULLS["shift"]
+    # The source from other trials: no transfer, and the same p-value from the same seed.
+    other = list(np.roll(x, 1, axis=0))
+    again = [
+        iblearn.estimate("te", other, list(y), method="gaussian", n_permutations=39, seed=3).p_value
+        for _ in range(2)
+    ]
+    assert again[0] == again[1] and again[0] > 0.1
+    given = iblearn.estimate("te", list(x), list(y), method="gaussian", condition=list(x), n_permutations=9)
+    assert given.p_value is not None and given.null == NULLS["trials"]
+    stored = iblearn.estimate("ais", list(y), method="ksg", n_permutations=19)
+    assert stored.p_value <= 2 / 20 and stored.null == NULLS["trials"]
+    stored = iblearn.estimate("ais", list(y), method="gaussian", n_permutations=19, null="shift")
+    assert stored.p_value <= 2 / 20 and stored.null == NULLS["shift"]
+
+
+def test_one_series_takes_a_p_value_by_every_named_method() -> None:
+    x, y = _var(trials=1, steps=1000)
+    for method in ("gaussian", "copula"):
+        est = iblearn.estimate("te", x[0], y[0], method=method, n_permutations=19)
+        assert est.p_value <= 2 / 20 and est.null == NULLS["shift"]
+    with pytest.raises(ValueError, match=r"^null: 'trials' .*one series"):
+        iblearn.estimate("te", x[0], y[0], method="gaussian", n_permutations=19, null="trials")
+    # KSG of one series keeps its own nulls, the local permutation by default.
+    assert "locally" in iblearn.estimate("te", x[0], y[0], method="ksg", n_permutations=9).null
+
+
+def test_trials_of_unequal_lengths_are_not_permuted() -> None:
+    x, y = _var(trials=12, steps=60)
+    uneven_x, uneven_y = list(x), list(y)
+    uneven_x[3], uneven_y[3] = x[3][:-5], y[3][:-5]
+    with pytest.raises(ValueError, match=r"^null: 'trials' .*one length"):
+        iblearn.estimate("te", uneven_x, uneven_y, method="ksg", n_permutations=9, null="trials")
+    with pytest.raises(ValueError, match=r"^null: 'trials' .*one length"):
+        iblearn.estimate("ais", uneven_y, method="gaussian", n_permutations=9, null="trials")
+    est = iblearn.estimate("te", uneven_x, uneven_y, method="gaussian", n_permutations=9)
+    assert est.null == NULLS["shift"]
 
 
 def test_xarray_and_epochs_read_as_the_list_of_arrays() -> None:

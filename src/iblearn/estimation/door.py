@@ -64,7 +64,7 @@ MEASURES: dict[str, Measure] = {
         storage.ais_auto,
         storage.ais_method,
         ("history", "k", "seed"),
-        ("history", "k", "n_resamples", "n_permutations", "seed"),
+        ("history", "k", "n_resamples", "n_permutations", "null", "seed"),
     ),
     "entropy": Measure(("labels",), labels.entropy_auto, labels.entropy_method, ("alphabet", "seed")),
     **{

@@ -48,7 +48,8 @@ from iblearn.estimation.autocheck import Check
 from iblearn.estimation.choose import choose_many
 from iblearn.estimation.verdict import series_figures_verdict, series_verdict
 from iblearn.functional import Estimate, inference
-from iblearn.functional.information_dynamics import matched_trials, trials_of
+from iblearn.functional.cmi_surrogates import KSGCMI, GaussianCMI, condition
+from iblearn.functional.information_dynamics import matched_trials, null_kind, permutation_fields, trials_of
 from iblearn.functional.knn.transfer import embedding, partialled
 from iblearn.functional.multivariate.inputs import copula_normal
 from iblearn.functional.scale import power_of_two_scale
@@ -117,17 +118,28 @@ def normal_scores(value: Any, name: str) -> Tensor:
 
 def te_method(source: Any, target: Any, *, method: str, condition: Any = None, **options: Any) -> Estimate:
     """Transfer entropy by a named method: ``"ksg"``, :func:`iblearn.functional.transfer_entropy_estimate`
-    (:class:`SeriesKeywords`, ``n_resamples``, and ``n_permutations``, ``null``, ``standardize``,
-    ``ties``, ``backend``, ``n_jobs`` as there); ``"gaussian"`` or ``"copula"``, the Gaussian
-    conditional MI of the lagged samples (of each series' normal scores for ``"copula"``), with
-    :class:`SeriesKeywords` and ``n_resamples``. Of trials (lists of 1-D arrays, one a trial; module
-    notes), ``"ksg"`` reads each series' normal scores, as with a condition, and takes those two."""
+    (:class:`SeriesKeywords`, ``n_resamples``, and ``n_permutations``, ``null`` (``"local"`` or
+    ``"shift"``), ``standardize``, ``ties``, ``backend``, ``n_jobs`` as there); ``"gaussian"`` or
+    ``"copula"``, the Gaussian conditional MI of the lagged samples (of each series' normal scores for
+    ``"copula"``), with :class:`SeriesKeywords`, ``n_resamples`` and ``n_permutations``, ``null``. Of
+    trials (lists of 1-D arrays, one a trial; module notes), or with a condition, ``"ksg"`` reads each
+    series' normal scores and takes those four.
+
+    The p-value of those four is against surrogates of the source
+    (:func:`~iblearn.functional.information_dynamics.null_kind`): ``null="trials"``, the source's
+    trials permuted against the target's; ``"shift"``, the source shifted within each trial (or the one
+    series); ``"auto"``, the first where there are at least
+    :data:`~iblearn.functional.serial.MIN_TRIALS` trials of one length, else the second. The
+    Gaussian estimate's own law (``2 N TE``, chi-squared, Granger's likelihood ratio) holds only where
+    the target's ``history`` whitens its residuals, which an autocorrelated target's need not; the
+    surrogates keep each series' dynamics whatever they are."""
     V.choice(method, "method", METHODS)
     n_resamples = options.pop("n_resamples", 0)
     o = SeriesOptions(**{key: options.pop(key) for key in SeriesKeywords.__annotations__ if key in options})
     est: Estimate
     trials = trials_of(source, "source") is not None or trials_of(target, "target") is not None
     if method != "ksg" or condition is not None or trials:
+        permutations = (options.pop("n_permutations", 0), options.pop("null", "auto"))
         if options:
             what = f"method={method!r}"
             if method == "ksg":
@@ -138,7 +150,7 @@ def te_method(source: Any, target: Any, *, method: str, condition: Any = None, *
                 )
             raise ValueError(f"{sorted(options)[0]}: not an option of {what}")
         series = _series(source, target, condition, method)
-        est = _lagged_estimate(*series, o.lag, o.history, o.k, method, n_resamples, o.seed)
+        est = _lagged_estimate(*series, o.lag, o.history, o.k, method, n_resamples, o.seed, permutations)
     else:
         est = ibf.transfer_entropy_estimate(
             source, target, o.lag, o.history, o.k, n_resamples=n_resamples, seed=o.seed, **options
@@ -358,16 +370,26 @@ def _lagged_estimate(
     method: str,
     n_resamples: int,
     seed: int,
+    permutations: tuple[int, str] = (0, "auto"),
 ) -> Estimate:
     """The transfer entropy of the lagged samples of the series (:func:`_lagged`) by ``method``
     (:func:`_cmi_of_rows`), with the blockwise jackknife's interval from ``n_resamples`` halves of the
-    blocks (none where 0), each block as long as the series' autocorrelation asks; in
+    blocks (none where 0), each block as long as the series' autocorrelation asks, and with
+    ``permutations`` (``(n_permutations, null)``) a p-value against that many surrogates of the
+    source's past (:func:`_p_value`); in
     ``report.features``, ``"determined"`` where the pasts determine the target (an infinite transfer
     entropy) and the figures of a mixing too slow for enough blocks
     (:func:`~iblearn.functional.serial.slow_figures`), which the verdict reads
     (:func:`~iblearn.estimation.verdict.series_figures_verdict`). Rows pooled from trials are resampled
     in blocks that never straddle two trials (:func:`~iblearn.functional.serial.trial_blocks`: whole
     trials where there are enough of them)."""
+    segments = _segments(target, lag, history)
+    n_permutations, null = permutations
+    kind = null_kind(null, segments, n_permutations)
+    if n_permutations and target[0].shape[1] != 1:
+        raise ValueError(
+            f"target: a p-value (n_permutations) reads a target of one column, got {target[0].shape[1]}"
+        )
     samples = _lagged(source, target, condition, lag, history, k)
     te, n = _cmi_of_rows(samples, k, method, seed)
     if _determined(*samples):
@@ -387,7 +409,7 @@ def _lagged_estimate(
     if n_resamples:
         series = [torch.cat(v) for v in (source, target, condition) if v is not None]
         block, slow = series_blocks(series, n)
-        units = trial_blocks(_segments(target, lag, history), block)
+        units = trial_blocks(segments, block)
         res = inference.resampled(te, n, n_resamples, "block", seed, block, units)
         # A blockwise spread rests on the blocks: with fewer blocks than resamples, theirs are its
         # degrees of freedom.
@@ -402,5 +424,21 @@ def _lagged_estimate(
             confidence=inference.CONFIDENCE,
             bias=bias,
         )
+    if n_permutations:
+        fields |= _p_value(samples, k, method, (segments, n_permutations, kind, seed))
     est = Estimate(torch.tensor(value, dtype=torch.float64), n, method, measure="transfer_entropy", **fields)
     return replace(est, report=replace(est.report, features=slow)) if slow else est
+
+
+def _p_value(
+    samples: tuple[Tensor, Tensor, Tensor], k: int, method: str, plan: tuple[tuple[int, ...], int, str, int]
+) -> dict[str, Any]:
+    """The p-value of the transfer entropy of the lagged ``samples`` (a target of one column) against
+    surrogates of the source's past (``plan``:
+    :func:`~iblearn.functional.information_dynamics.permutation_fields`), the estimate and its
+    surrogates by one estimator: KSG's (with ``k``) or the Gaussian one, on the residuals of the given
+    past."""
+    present, past_source, given = (t.detach().cpu().numpy() for t in samples)
+    eng = KSGCMI(k) if method == "ksg" else GaussianCMI()
+    cond = condition(present[:, 0], given)
+    return permutation_fields(eng, cond, past_source, eng.value(cond, past_source), plan)

@@ -68,20 +68,25 @@ class StorageKeywords(TypedDict, total=False):
         history: past steps of the series.
         k: neighbours (``"ksg"``).
         n_resamples: if positive, a blockwise interval from that many resamples.
-        n_permutations: if positive, a p-value against that many circular shifts.
-        seed: seeds the resamples, the shifts and the jitter.
+        n_permutations: if positive, a p-value against that many surrogates of the past.
+        null: the surrogates: ``"trials"`` (the past of whole trials permuted against the present),
+            ``"shift"`` (the past shifted within each trial), ``"auto"`` (the first where there are
+            enough trials of one length: :func:`~iblearn.functional.information_dynamics.null_kind`).
+        seed: seeds the resamples, the surrogates and the jitter.
     """
 
     history: int
     k: int
     n_resamples: int
     n_permutations: int
+    null: str
     seed: int
 
 
 def ais_method(series: Any, *, method: str, **options: Unpack[StorageKeywords]) -> Estimate:
     """Active information storage by a named method (``"ksg"``, ``"gaussian"``, ``"copula"``), with a
-    blockwise interval (``n_resamples``) and a p-value against circular shifts (``n_permutations``),
+    blockwise interval (``n_resamples``) and a p-value against surrogates of the past
+    (``n_permutations``, of the kind ``null``: the past of other trials, or shifted in time),
     flagged where its series mixes too slowly for the interval
     (:func:`~iblearn.estimation.verdict.series_figures_verdict`)."""
     return series_figures_verdict(active_information_storage(series, method=method, **options), _NAMES)

@@ -1,7 +1,8 @@
 """The information dynamics of recorded processes with what is known of each estimate: active
 information storage and (conditional) transfer entropy, as :class:`~iblearn.functional.Estimate`
-results with blockwise-jackknife intervals and p-values against surrogates shifted in time
-(continued past the ends by their mirror image).
+results with blockwise-jackknife intervals and p-values against surrogates of the past: its trials
+permuted against the present, or the past shifted in time within each trial (continued past the ends
+by its mirror image).
 
 Both are conditional mutual informations on the samples that :func:`iblearn.network.infer_network`
 searches, estimated by its estimators (:mod:`iblearn.functional.cmi_surrogates`).
@@ -16,6 +17,7 @@ References:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, Literal, overload
@@ -27,12 +29,78 @@ from torch import Tensor
 from iblearn import _checks as V
 from iblearn._settings import check_settings, setting
 from iblearn.functional import inference
-from iblearn.functional.cmi_surrogates import KSG_K, KSGCMI, GaussianCMI, condition, surrogates
+from iblearn.functional.cmi_surrogates import (
+    KSG_K,
+    KSGCMI,
+    Condition,
+    Engine,
+    GaussianCMI,
+    condition,
+    surrogate_kind,
+    surrogates,
+)
 from iblearn.functional.inference import Estimate
 from iblearn.functional.knn import ksg_cmi, ksg_mi
-from iblearn.functional.serial import series_blocks, trial_blocks
+from iblearn.functional.serial import MIN_TRIALS, series_blocks, trial_blocks
 
 DYNAMICS_METHODS = ("ksg", "gaussian", "copula")
+#: The nulls of a p-value, as the estimate's ``null`` says which ran: the past variables of whole trials
+#: permuted against the present (trial r's present with trial q's past), or shifted in time within each
+#: trial; ``null="auto"`` takes one of them by :func:`null_kind`.
+NULLS = {
+    "trials": "no dependence: the past variables of whole trials permuted against the present",
+    "shift": "no dependence: the past variables shifted in time against the present, within each trial",
+}
+
+
+def null_kind(null: str, segments: Sequence[int], n_permutations: int) -> str:
+    """The null of a p-value over trials of ``segments`` embedded rows each (:data:`NULLS`): ``null``
+    as asked, or for ``"auto"`` ``"trials"`` where there are at least
+    :data:`~iblearn.functional.serial.MIN_TRIALS` trials of one length, enough for ``n_permutations``
+    distinct orders (:func:`~iblearn.functional.cmi_surrogates.surrogate_kind`), else ``"shift"``.
+
+    Trials permuted are the null over trials of TRENTOOL and IDTxl (``permute_in_time=False``):
+    replications of one process are exchangeable, so the past of another trial keeps every law but
+    its alignment with the present, whatever the memory within a trial. A shift within a trial needs
+    no two trials of one length, but a trial that holds few spans of its memory gives few distinct
+    shifted copies (:class:`~iblearn.functional.cmi_surrogates.Surrogates`).
+
+    Raises:
+        ValueError: naming ``null`` where it is none of ``"auto"``, ``"trials"``, ``"shift"``, or
+            ``"trials"`` is asked of one series, of trials of unequal lengths, or of too few trials for
+            ``n_permutations`` distinct orders.
+    """
+    V.choice(null, "null", ("auto", *NULLS))
+    permutable = surrogate_kind(segments, n_permutations) == "trials"
+    if null == "auto":
+        return "trials" if permutable and len(segments) >= MIN_TRIALS else "shift"
+    if null == "trials" and not permutable:
+        r = len(segments)
+        why = (
+            "one series is one trial"
+            if r == 1
+            else "the trials are not of one length"
+            if len(set(segments)) > 1
+            else f"{r} trials have {math.factorial(r)} orders, fewer than n_permutations={n_permutations}"
+        )
+        raise ValueError(
+            f"null: 'trials' pairs the present of one trial with the past of another, which needs trials "
+            f"of one length and n_permutations distinct orders of them; {why}; use null='shift'"
+        )
+    return null
+
+
+def permutation_fields(
+    eng: Engine, cond: Condition, c: np.ndarray, value: float, plan: tuple[tuple[int, ...], int, str, int]
+) -> dict[str, Any]:
+    """The p-value of ``value``, ``I(c; y | z)`` by ``eng`` on ``cond``, against ``n_permutations``
+    surrogates of ``c`` of ``kind`` (:data:`NULLS`) over trials of ``segments`` rows, drawn from
+    ``seed`` (``plan``: ``(segments, n_permutations, kind, seed)``), with the count and the null."""
+    segments, n_permutations, kind, seed = plan
+    nulls = eng.surrogates(cond, c, surrogates(segments, n_permutations, kind, (seed, inference.PERMUTATION)))
+    return dict(
+        p_value=inference.p_value(value, list(nulls)), n_permutations=n_permutations, null=NULLS[kind]
+    )
 
 
 def trials_of(value: Any, name: str) -> list[Any] | None:
@@ -124,14 +192,16 @@ def _estimate(
     n_permutations: int,
     seed: int,
     segments: tuple[int, ...],
+    null: str,
 ) -> Estimate:
     """``I(c; y | z)`` as an :class:`Estimate`: with ``n_resamples`` a blockwise-jackknife standard
     error and interval (blocks as long as the series' autocorrelation asks; in ``report.features`` the
     figures of a mixing too slow for enough blocks, :func:`~iblearn.functional.serial.slow_figures`),
-    with ``n_permutations`` a p-value against ``c`` shifted by at least a tenth of the series,
-    continued past its ends by its mirror image. Rows pooled from trials (``segments``: the rows of
-    each, in order) are resampled in blocks within trials, or by whole trials
-    (:func:`~iblearn.functional.serial.trial_blocks`), and ``c`` is shifted within each trial."""
+    with ``n_permutations`` a p-value against surrogates of ``c`` of the kind ``null``
+    (:func:`null_kind`): its trials permuted, or ``c`` shifted within each trial by at least a tenth
+    of it, continued past its ends by its mirror image. Rows pooled from trials (``segments``: the
+    rows of each, in order) are resampled in blocks within trials, or by whole trials
+    (:func:`~iblearn.functional.serial.trial_blocks`)."""
     eng = KSGCMI(k) if method == "ksg" else GaussianCMI()
 
     def value(rows: np.ndarray | None) -> float:
@@ -153,10 +223,7 @@ def _estimate(
         fields |= dict(stderr=res.stderr, stderr_method=res.method, interval=span, bias=bias)
         fields |= dict(confidence=inference.CONFIDENCE)
     if n_permutations:
-        plan = surrogates(segments, n_permutations, "shift", (seed, inference.PERMUTATION))
-        nulls = eng.surrogates(condition(y, z), c, plan)
-        fields |= dict(p_value=inference.p_value(v, list(nulls)), n_permutations=n_permutations)
-        fields |= dict(null="no dependence: the past variables shifted in time against the present")
+        fields |= permutation_fields(eng, condition(y, z), c, v, (segments, n_permutations, null, seed))
     est = Estimate(torch.tensor(v, dtype=torch.float64), n, method, measure=measure, **fields)
     return replace(est, report=replace(est.report, features=slow)) if slow else est
 
@@ -201,6 +268,7 @@ def active_information_storage(
     k: int = ...,
     n_resamples: int = ...,
     n_permutations: int = ...,
+    null: str = ...,
     seed: int = ...,
     local: Literal[False] = ...,
 ) -> Estimate: ...
@@ -213,6 +281,7 @@ def active_information_storage(
     k: int = ...,
     n_resamples: int = ...,
     n_permutations: int = ...,
+    null: str = ...,
     seed: int = ...,
     local: Literal[True],
 ) -> Tensor: ...
@@ -224,6 +293,7 @@ def active_information_storage(
     k: int = KSG_K,
     n_resamples: int = 0,
     n_permutations: int = 0,
+    null: str = "auto",
     seed: int = 0,
     local: bool = False,
 ) -> Estimate | Tensor:
@@ -245,8 +315,15 @@ def active_information_storage(
             trials, the blocks never straddle two of them: whole trials where there are at least 10
             (independent replications), else blocks within each trial
             (:func:`~iblearn.functional.serial.trial_blocks`).
-        n_permutations: shifted surrogates behind a p-value (0: none); of trials, each trial shifted
-            within itself, which keeps it whole and needs no two trials of one length.
+        n_permutations: surrogates of the past behind a p-value (0: none), of the kind ``null``.
+        null: the surrogates (:data:`NULLS`): ``"trials"``, the past of whole trials permuted against
+            the present (trial r's present with trial q's past: IDTxl's and TRENTOOL's null over
+            trials), which needs trials of one length; ``"shift"``, the past shifted in time within
+            each trial by at least a tenth of it (continued past the trial's ends by its mirror
+            image), which keeps each trial whole and takes any lengths and one series; ``"auto"``,
+            ``"trials"`` where there are at least :data:`~iblearn.functional.serial.MIN_TRIALS`
+            trials of one length, enough for ``n_permutations`` distinct orders, else ``"shift"``
+            (:func:`null_kind`). The estimate's ``null`` says which ran.
         seed: seeds the resamples and the surrogates.
         local: return the local active information storage (Lizier et al. 2012, eq. 9) instead, one
             value per embedded time point t = history, ..., T - 1 in that order (of trials, those of
@@ -271,6 +348,7 @@ def active_information_storage(
     trials = _series(x, "x")
     lengths = [len(t) for t in trials]
     segments = _segments(lengths, history, k, f"history: {history} leaves", f"the history {history}")
+    null = null_kind(null, segments, n_permutations)
     s = np.concatenate(trials)
     scored = _split(_scored([s], method)[0], lengths)
     past = np.concatenate([_lagged(z, range(1, history + 1), history) for z in scored])
@@ -289,6 +367,7 @@ def active_information_storage(
         n_permutations,
         seed,
         segments,
+        null,
     )
 
 
@@ -305,6 +384,7 @@ def transfer_entropy(
     k: int = ...,
     n_resamples: int = ...,
     n_permutations: int = ...,
+    null: str = ...,
     seed: int = ...,
     local: Literal[False] = ...,
 ) -> Estimate: ...
@@ -321,6 +401,7 @@ def transfer_entropy(
     k: int = ...,
     n_resamples: int = ...,
     n_permutations: int = ...,
+    null: str = ...,
     seed: int = ...,
     local: Literal[True],
 ) -> Tensor: ...
@@ -336,6 +417,7 @@ def transfer_entropy(
     k: int = KSG_K,
     n_resamples: int = 0,
     n_permutations: int = 0,
+    null: str = "auto",
     seed: int = 0,
     local: bool = False,
 ) -> Estimate | Tensor:
@@ -358,8 +440,8 @@ def transfer_entropy(
         condition: None, a ``(T,)`` series, or ``(T, m)`` series (one a column) conditioned on; of
             trials, a list of them, one a trial.
         condition_lag: the condition's delay (0 allowed: its present).
-        k, n_resamples, n_permutations, seed: as for :func:`active_information_storage`; the
-            surrogates shift the source (within each trial).
+        k, n_resamples, n_permutations, null, seed: as for :func:`active_information_storage`; the
+            surrogates are of the source's past, its trials permuted or shifted within each trial.
         local: return the local (conditional) transfer entropy (Lizier et al. 2008, eq. 9) instead,
             one value per embedded time point t = ``max(lag, history, condition_lag)``, ..., T - 1 in
             that order (of trials, those of every trial, trials in order), whose mean is the estimate
@@ -403,6 +485,7 @@ def transfer_entropy(
         raw += [w[:, i] for i in range(w.shape[1])]
     start = max(lag, history, condition_lag if condition is not None else 0)
     segments = _segments(lengths, start, k, f"lag: lags up to {start} leave", f"the lags {start}")
+    null = null_kind(null, segments, n_permutations)
     scored = [_split(c, lengths) for c in _scored(raw, method)]
     pasts, sources, presents = [], [], []
     for r in range(len(lengths)):
@@ -417,4 +500,6 @@ def transfer_entropy(
     y, x, z = np.concatenate(presents), np.concatenate(sources), np.concatenate(pasts)
     if V.flag(local, "local"):
         return _local(y, x, z, method, k)
-    return _estimate("transfer_entropy", y, x, z, method, k, raw, n_resamples, n_permutations, seed, segments)
+    return _estimate(
+        "transfer_entropy", y, x, z, method, k, raw, n_resamples, n_permutations, seed, segments, null
+    )

@@ -1,0 +1,152 @@
+"""The size of transfer entropy's permutation test over trials: how often independent autocorrelated
+processes are found coupled at alpha = 0.05, with each null.
+
+Source and target are independent AR(1) processes of coefficient 0.9 (each trial started from the
+stationary law), 30 trials x 100 steps; ``iblearn.estimate("te", source, target, method=...,
+n_permutations=99, null=...)`` against ``null="trials"`` (the source's trials permuted against the
+target's) and ``null="shift"`` (the source shifted in time within each trial), lag 1, history 1, the
+seed the data's and the surrogates'. ``method="gaussian"`` over ``--seeds`` seeds and ``"ksg"`` over
+``--ksg-seeds``; each cell's rejection rate with its 95% Clopper-Pearson interval, and whether it is
+at most alpha.
+
+Run: ``python benchmarks/trial_null.py [--seeds 200] [--ksg-seeds 200] [--out DIR | --write-results]``
+(about twelve minutes on one core, nearly all of it KSG's). Each run is kept as a row of ``rows.jsonl`` in the
+output folder as it ends, and a run given the same folder measures only the rows it lacks.
+"""
+
+import _prelude  # noqa: F401  (first: one thread per library, the checkout's root on sys.path)
+
+# isort: split
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from scipy.stats import beta
+
+import iblearn
+from benchmarks.runners import script
+from iblearn.records import markdown_table, write_json
+
+OUT = script.RESULTS / "trial_null"
+SETTINGS: dict[str, Any] = {"trials": 30, "steps": 100, "ar": 0.9, "n_permutations": 99, "alpha": 0.05}
+SETTINGS["confidence"] = 0.95  # of the rejection rate's Clopper-Pearson interval
+NULLS = ("trials", "shift")
+SOURCES = [
+    "benchmarks/trial_null.py",
+    "src/iblearn/estimation/series.py",
+    "src/iblearn/functional/information_dynamics.py",
+    "src/iblearn/functional/cmi_surrogates.py",
+]
+
+
+def independent_trials(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Two independent AR(1) processes of coefficient ``SETTINGS["ar"]``, ``(trials, steps)`` each, every
+    trial started from the stationary law."""
+    rng = np.random.default_rng(seed)
+    a, shape = SETTINGS["ar"], (2, SETTINGS["trials"], SETTINGS["steps"])
+    x = rng.standard_normal(shape)
+    x[..., 0] /= np.sqrt(1 - a * a)
+    for t in range(1, shape[-1]):
+        x[..., t] += a * x[..., t - 1]
+    return x[0], x[1]
+
+
+def run(method: str, null: str, seed: int) -> dict[str, Any]:
+    """One test on independent processes: its p-value, the null that ran, and its CPU seconds."""
+    source, target = independent_trials(seed)
+    start = time.process_time()
+    est = iblearn.estimate(
+        "te", list(source), list(target), method=method, n_permutations=SETTINGS["n_permutations"],
+        null=null, seed=seed,
+    )  # fmt: skip
+    return {"p_value": est.p_value, "null_ran": est.null, "cpu_seconds": time.process_time() - start}
+
+
+def cell(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The rejections at alpha among ``rows``, their share and its Clopper-Pearson interval."""
+    n, alpha, tail = len(rows), SETTINGS["alpha"], (1 - SETTINGS["confidence"]) / 2
+    hits = sum(r["p_value"] <= alpha for r in rows)
+    low = float(beta.ppf(tail, hits, n - hits + 1)) if hits else 0.0
+    high = float(beta.ppf(1 - tail, hits + 1, n - hits)) if hits < n else 1.0
+    verdict = (
+        "above alpha"
+        if low > alpha
+        else "at most alpha"
+        if high <= alpha
+        else f"{'at most' if hits / n <= alpha else 'above'} alpha seen (not proven)"
+    )
+    return {
+        "runs": n,
+        "rejections": hits,
+        "rate": hits / n,
+        "interval": [low, high],
+        "verdict": verdict,
+        "null_ran": sorted({r["null_ran"] for r in rows}),
+        "cpu_seconds": float(np.median([r["cpu_seconds"] for r in rows])),
+    }
+
+
+def measure(out: Path, seeds: dict[str, int]) -> dict[str, Any]:
+    """Every cell's figures, each run read from ``out / "rows.jsonl"`` where it is there, else measured
+    and written there at once."""
+    path = out / "rows.jsonl"
+    keys = ("method", "null", "seed")
+    rows = {tuple(r[k] for k in keys): r for r in script.read_rows(path, keys)}
+    results: dict[str, Any] = {}
+    for method, count in seeds.items():
+        for null in NULLS:
+            for seed in range(count):
+                if (method, null, seed) not in rows:
+                    row = {"method": method, "null": null, "seed": seed, **run(method, null, seed)}
+                    rows[method, null, seed] = script.stamped(row)
+                    script.write_rows(path, rows.values())
+            done = [rows[method, null, seed] for seed in range(count)]
+            results.setdefault(method, {})[null] = cell(done)
+    return results
+
+
+def table(results: dict[str, Any]) -> str:
+    c = results["config"]
+    head = ["method", "null", "rejected at 0.05", "rate [95% interval]", "verdict", "median CPU s a test"]
+    rows = [
+        [
+            method,
+            null,
+            f"{r['rejections']} of {r['runs']}",
+            f"{r['rate']:.3f} [{r['interval'][0]:.3f}, {r['interval'][1]:.3f}]",
+            r["verdict"],
+            f"{r['cpu_seconds']:.2f}",
+        ]
+        for method, by_null in results["cells"].items()
+        for null, r in by_null.items()
+    ]
+    title = (
+        f"# Transfer entropy over trials under independence: independent AR({c['ar']}) source and target, "
+        f"{c['trials']} trials x {c['steps']} steps, {c['n_permutations']} surrogates\n\n"
+    )
+    prov = results["provenance"]
+    return title + markdown_table(head, rows) + f"\n\nCommit {prov['git_commit']}, {prov['machine']}.\n"
+
+
+def main() -> None:
+    parser = script.Parser(description=__doc__.splitlines()[0])
+    parser.add_output(OUT)
+    parser.add_argument("--seeds", type=script.positive_int, default=200, help="runs of method gaussian")
+    parser.add_argument("--ksg-seeds", type=script.positive_int, default=200, help="runs of method ksg")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    seeds = {"gaussian": args.seeds, "ksg": args.ksg_seeds}
+    results: dict[str, Any] = {"config": {**SETTINGS, "seeds": seeds}}
+    results["cells"] = measure(out, seeds)
+    results["provenance"] = script.kernel_provenance()
+    script.write_folder(out, results, table(results))
+    write_json(out / "sources.json", SOURCES)
+
+
+if __name__ == "__main__":
+    main()
