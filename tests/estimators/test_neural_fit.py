@@ -204,3 +204,22 @@ def test_reporting_scores_with_the_weight_average_within_it_only():
         with est.reporting():  # LMI's embeddings report within a report
             pass
         assert est.scorer is est.averaged  # the inner one left the outer one's critic in place
+
+
+def test_batches_that_run_out_end_fit_and_none_at_all_or_dicts_are_refused():
+    """An iterator is read once: fit trains on what it yields (``steps`` is at most) instead of waiting
+    for a next pass that never comes; an empty one, batches that are dicts or not pairs, and a progress
+    that cannot be called are refused by name before any training."""
+    x, y = _pairs(64)
+    est = NWJ(2, 2, average=None).fit(((x[i : i + 16], y[i : i + 16]) for i in range(0, 64, 16)), steps=50)
+    assert int(est.steps_done) == 4
+    for batches, match in (
+        ([], "x: yields no batches"),
+        (iter([]), "x: yields no batches"),
+        ([{"x": x, "y": y}], r"x: its batches are dict; yield \(x, y\) pairs"),
+        ([(x, y, y)], r"x: its batches are tuple of 3; yield \(x, y\) pairs"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            NWJ(2, 2).fit(batches, steps=5)
+    with pytest.raises(ValueError, match="progress: expected a callable"):
+        NWJ(2, 2).fit(x, y, steps=5, progress=3)
