@@ -68,7 +68,8 @@ class RepresentationEstimator(NeuralEstimator):
     def fit(self, x: Any, y: Any = None, **options: Any) -> NeuralEstimator:  # type: ignore[override]
         """Train the network: :meth:`NeuralEstimator.fit`'s arguments, with held-out rows and early
         stopping on ``objective``; the first call also sets the input standardization from ``x, y``."""
-        if int(self.steps_done) == 0 and isinstance(x, Tensor | np.ndarray) and y is not None:
+        fresh = self.steps_done.is_meta or int(self.steps_done) == 0  # on meta, _inputs names the device
+        if fresh and isinstance(x, Tensor | np.ndarray) and y is not None:
             xt, yt = self._inputs(x, y)
             refuse_constant(xt, yt)  # its standardization would divide by a spread of 0
             for net in (self.critic, self.averaged):
