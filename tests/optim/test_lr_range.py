@@ -290,3 +290,15 @@ def test_what_the_factories_return_and_a_bound_per_layer_are_checked():
     test = LRRangeTest(lambda t: nn.Linear(1, 1), lambda m, o: {}, lambda m: [0.3], ixy=1.0, lrs=[0.1])
     with pytest.raises(ValueError, match="state: expected the dict of state_dict"):
         test.load_state_dict(None)
+
+
+def test_an_attribute_train_epoch_does_not_return_is_refused_at_the_first_epoch():
+    epochs = []
+
+    def train_epoch(model, optimizer):
+        epochs.append(1)
+        return {"train_loss": 0.5}
+
+    with pytest.raises(ValueError, match=r"attribute: 'train_acc' is not among what train_epoch returns"):
+        lr_range_test(lambda t: nn.Linear(1, 1), train_epoch, lambda m: [0.3], ixy=1.0, lrs=[0.01, 0.1])
+    assert len(epochs) == 1  # not after every trial's training

@@ -194,6 +194,13 @@ class LRRangeTest:
             model, optimizer = self._candidate(lr)
             d_s, d_p = self._gaps()
             metrics = table.trained(self.train_epoch(model, optimizer))
+            attribute = self.reading["attribute"]
+            finite = math.isfinite(float(metrics["train_loss"]))  # a crashed epoch may return the loss alone
+            if finite and not attribute.startswith("ity") and attribute not in metrics:  # else found in hours
+                raise ValueError(
+                    f"attribute: {attribute!r} is not among what train_epoch returns ({', '.join(metrics)}); "
+                    "return it, or read the range by another attribute"
+                )
             ity = table.measured(self.measure(model), len(self._ity[0]))
             record = {
                 "trial": self.trial,
@@ -381,11 +388,10 @@ def _candidates(lrs: Any) -> list[float]:
     if isinstance(lrs, str | bytes | Mapping) or not isinstance(lrs, Iterable):
         raise ValueError(f"lrs: expected a sequence of learning rates, got {lrs!r}")
     given = list(lrs.tolist() if hasattr(lrs, "tolist") else lrs)
-    if not given or any(
-        isinstance(lr, bool) or not isinstance(lr, Real) or not (math.isfinite(lr) and lr > 0) for lr in given
-    ):
+    numbers = [float(lr) for lr in given if isinstance(lr, Real) and not isinstance(lr, bool)]
+    if not given or len(numbers) < len(given) or not all(math.isfinite(lr) and lr > 0 for lr in numbers):
         raise ValueError(f"lrs: expected positive candidate learning rates, got {given!r}")
-    ordered = sorted(float(lr) for lr in given)
+    ordered = sorted(numbers)
     for a, b in itertools.pairwise(ordered):
         if a == b:
             raise ValueError(f"lrs: {a:g} is given twice; each candidate is tested once per trial")
