@@ -245,3 +245,9 @@ def test_a_representation_estimator_on_the_meta_device_names_it():
     x, y = _pairs(40)
     with pytest.raises(ValueError, match="x: is on cpu but the critic is on meta"):
         LMI(x_dim=2, y_dim=2).to("meta").fit(x, y, steps=2, batch_size=16)
+
+
+def test_a_batch_of_one_row_is_refused_naming_batch_size():
+    x, y = _pairs(40)
+    with pytest.raises(ValueError, match="batch_size: a batch needs at least 2 rows"):
+        NWJ(2, 2).fit(x, y, steps=2, batch_size=1)

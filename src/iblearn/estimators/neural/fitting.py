@@ -55,6 +55,10 @@ def sample_batches(x: Any, y: Any, batch_size: int, seed: int) -> Iterator[tuple
     n = V.same_length(("x", xt), ("y", yt))
     if n < 2:  # an empty x drew batches of 0 rows (range() with step 0)
         raise ValueError(f"x: at least 2 samples are needed to form negative pairs, got {n}")
+    if batch_size < 2:  # else refused at the first step as x of 1 sample
+        raise ValueError(
+            f"batch_size: a batch needs at least 2 rows to form negative pairs, got {batch_size}"
+        )
     orders = batch_orders(n, batch_size, seed, xt.device)
     return ((xt[idx], yt[idx]) for idx in orders)
 
