@@ -185,3 +185,19 @@ def test_records_what_a_layer_keeps_beyond_the_label(tmp_path: Path) -> None:
     assert plain.result().to_csv().splitlines()[0] == "epoch,layer,ixt,ity"
     with pytest.raises(ValueError, match="ixt_given_y: expected None, 'ksg' or an estimator that takes z="):
         InformationPlane(model, ["1"], x, y, ixt_given_y="binning")
+
+
+def test_settings_and_epochs_it_would_misread_are_refused() -> None:
+    x, y = torch.randn(30, 4), torch.arange(30) % 3
+    for kwargs, match in (
+        (dict(base=1), "base: the logarithm's base must be positive and not 1"),
+        (dict(bound="yes"), "bound: expected True, False or a joint table"),
+        (dict(input_kind="images"), "input_kind: expected one of"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            InformationPlane(net(), ["1"], x, y, **kwargs)  # type: ignore[arg-type]
+    plane = InformationPlane(net(), ["1"], x, y, ixt="quantized")
+    for epoch in ("a", 1.5, True, -1):
+        with pytest.raises(ValueError, match="epoch: expected a non-negative integer"):
+            plane.record(epoch)  # type: ignore[arg-type]
+    assert plane.points == []

@@ -207,3 +207,14 @@ def test_lmis_dropout_masks_drawn_on_the_host_are_torchs_cpu_masks():
     torch.manual_seed(3)
     plain = nn.Sequential(nn.Dropout(0.5), layers[1], nn.Dropout(0.5))
     assert torch.equal(ours, plain(x)) and layers[0].mask is None
+
+
+def test_lmis_batch_mi_refuses_to_stand_as_a_training_loss():
+    """LMI counts neighbours of its embeddings: no gradient reaches inputs that ask for one, and a loss
+    built on it would fail at backward with torch's 'does not require grad'."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(40, 2, generator=g, requires_grad=True)
+    y = torch.randn(40, 2, generator=g)
+    with pytest.raises(ValueError, match="x, y: LMI's batch_mi is not differentiable"):
+        LMI(x_dim=2, y_dim=2).batch_mi(x, y)
+    assert torch.isfinite(LMI(x_dim=2, y_dim=2).batch_mi(x.detach(), y))

@@ -204,3 +204,50 @@ def test_reporting_scores_with_the_weight_average_within_it_only():
         with est.reporting():  # LMI's embeddings report within a report
             pass
         assert est.scorer is est.averaged  # the inner one left the outer one's critic in place
+
+
+def test_batches_that_run_out_end_fit_and_none_at_all_or_dicts_are_refused():
+    """An iterator is read once: fit trains on what it yields (``steps`` is at most) instead of waiting
+    for a next pass that never comes; an empty one, batches that are dicts or not pairs, and a progress
+    that cannot be called are refused by name before any training."""
+    x, y = _pairs(64)
+    est = NWJ(2, 2, average=None).fit(((x[i : i + 16], y[i : i + 16]) for i in range(0, 64, 16)), steps=50)
+    assert int(est.steps_done) == 4
+    for batches, match in (
+        ([], "x: yields no batches"),
+        (iter([]), "x: yields no batches"),
+        ([{"x": x, "y": y}], r"x: its batches are dict; yield \(x, y\) pairs"),
+        ([(x, y, y)], r"x: its batches are tuple of 3; yield \(x, y\) pairs"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            NWJ(2, 2).fit(batches, steps=5)
+    with pytest.raises(ValueError, match="progress: expected a callable"):
+        NWJ(2, 2).fit(x, y, steps=5, progress=3)
+
+
+def test_a_default_critic_built_at_the_first_call_refuses_other_widths_by_name():
+    """With x_dim and y_dim None the default critic takes its widths from the first inputs; inputs of
+    other widths later are refused naming x or y (torch's matmul error said neither)."""
+    x, y = _pairs(40)
+    est = NWJ(validation=0).fit(x, y, steps=2, batch_size=16)
+    with pytest.raises(
+        ValueError, match=r"x: the critic takes 2 features per sample \(x_dim\), got shape \(40, 1\)"
+    ):
+        est(x[:, :1], y)
+    with pytest.raises(ValueError, match=r"y: the critic takes 2 features per sample \(y_dim\)"):
+        est.loss(x, torch.cat([y, y], 1))
+    assert float(est(x, y)) == float(est(x, y))  # the widths it was built for still pass
+
+
+def test_a_representation_estimator_on_the_meta_device_names_it():
+    from iblearn.estimators import LMI
+
+    x, y = _pairs(40)
+    with pytest.raises(ValueError, match="x: is on cpu but the critic is on meta"):
+        LMI(x_dim=2, y_dim=2).to("meta").fit(x, y, steps=2, batch_size=16)
+
+
+def test_a_batch_of_one_row_is_refused_naming_batch_size():
+    x, y = _pairs(40)
+    with pytest.raises(ValueError, match="batch_size: a batch needs at least 2 rows"):
+        NWJ(2, 2).fit(x, y, steps=2, batch_size=1)

@@ -248,3 +248,57 @@ def test_lr_range_test_states_the_keywords_of_the_test_it_runs():
     assert list(inspect.signature(lr_range_test).parameters.values()) == list(
         inspect.signature(LRRangeTest).parameters.values()
     )
+
+
+def _tiny(**kwargs):
+    args = {"ixy": 1.0, "lrs": [0.01, 0.1], "trials": 1, "epochs": 2} | kwargs
+    make_model = args.pop("make_model", lambda t: nn.Linear(1, 1))
+    return lr_range_test(
+        make_model, lambda m, o: {"train_loss": 0.5, "train_acc": 0.5}, lambda m: [0.3], **args
+    )
+
+
+def test_candidate_lrs_as_any_sequence_of_numbers_and_nothing_else():
+    import numpy as np
+
+    expected = _tiny()
+    for lrs in (
+        np.array([0.1, 0.01]),
+        torch.tensor([0.01, 0.1], dtype=torch.float64),
+        (v for v in (0.01, 0.1)),
+    ):
+        assert [r["lr"] for r in _tiny(lrs=lrs).summary] == [r["lr"] for r in expected.summary]
+    for lrs, match in (
+        ("0.1", "lrs: expected a sequence of learning rates"),
+        ([0.1, None], "lrs: expected positive candidate learning rates"),
+        ([True], "lrs: expected positive candidate learning rates"),
+        ([0.1, 0.1], r"lrs: 0.1 is given twice"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            _tiny(lrs=lrs)
+
+
+def test_what_the_factories_return_and_a_bound_per_layer_are_checked():
+    with pytest.raises(ValueError, match=r"make_model: must return an nn\.Module, got None"):
+        _tiny(make_model=lambda t: None)
+    with pytest.raises(ValueError, match=r"make_optimizer: must return a torch\.optim\.Optimizer, got None"):
+        _tiny(make_optimizer=lambda m, lr: None)
+    with pytest.raises(ValueError, match=r"ixy: 3 bounds for 1 watched layer"):
+        _tiny(ixy=[1.0, 1.0, 1.0])
+    from iblearn.optim import LRRangeTest
+
+    test = LRRangeTest(lambda t: nn.Linear(1, 1), lambda m, o: {}, lambda m: [0.3], ixy=1.0, lrs=[0.1])
+    with pytest.raises(ValueError, match="state: expected the dict of state_dict"):
+        test.load_state_dict(None)
+
+
+def test_an_attribute_train_epoch_does_not_return_is_refused_at_the_first_epoch():
+    epochs = []
+
+    def train_epoch(model, optimizer):
+        epochs.append(1)
+        return {"train_loss": 0.5}
+
+    with pytest.raises(ValueError, match=r"attribute: 'train_acc' is not among what train_epoch returns"):
+        lr_range_test(lambda t: nn.Linear(1, 1), train_epoch, lambda m: [0.3], ixy=1.0, lrs=[0.01, 0.1])
+    assert len(epochs) == 1  # not after every trial's training

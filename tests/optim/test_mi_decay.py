@@ -259,3 +259,45 @@ def test_a_state_dict_that_is_not_a_schedulers_is_refused_and_time_decay_is_a_bo
             scheduler(time_decay=bad)
     with pytest.raises(ValueError, match="lr_top: must be a positive number or None"):
         scheduler(lr_top="0.1")
+
+
+def test_a_scheduler_that_steps_without_the_mi_cannot_drive_it_and_says_so():
+    sched = scheduler()
+    warmup = torch.optim.lr_scheduler.LinearLR(sched.optimizer, total_iters=2)
+    sequence = torch.optim.lr_scheduler.SequentialLR(sched.optimizer, [warmup, sched], milestones=[2])
+    sequence.step()
+    with pytest.raises(ValueError, match="MIDecayLR: sets the LR from the MI measured after an epoch"):
+        sequence.step()
+    with pytest.raises(ValueError, match="MIDecayLR: sets the LR from the MI"):
+        scheduler().get_lr()
+
+
+@pytest.mark.parametrize("bad", ["1.0", True, b"1"])
+def test_an_mi_that_is_no_number_is_refused(bad):
+    with pytest.raises(ValueError, match="mi: expected a number"):
+        scheduler().step(bad)
+    with pytest.raises(ValueError, match="ixy: expected a number"):
+        alone(ixy=bad)
+
+
+def test_probe_settings_and_models_it_could_not_read():
+    x, labels = torch.randn(40, 4), torch.arange(40) % 2
+    for kwargs, match in (
+        (dict(batch_size=0), "batch_size: expected a positive integer"),
+        (dict(layers="10"), "layers: expected a list of module names"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            MIProbe(x, labels, n=20, **kwargs)
+
+    class Recurrent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.GRU(4, 3, batch_first=True)
+
+        def forward(self, t):
+            return self.rnn(t.unsqueeze(1))[0][:, -1]
+
+    net = Recurrent()
+    assert len(MIProbe(x, labels, n=20, layers=["rnn"]).measure(net)) == 1  # its output is (out, h)
+    assert not net.rnn._forward_hooks
+    assert MIProbe(x, labels, n=20).measure(nn.Tanh()) == MIProbe(x, labels, n=20).measure(nn.Tanh())

@@ -414,6 +414,7 @@ def test_keep_first_order_is_checked_and_survives_a_state_dict_round_trip():
     assert fresh.param_groups[0]["keep_first_order"] is False
     assert fresh.forward_optimizer.param_groups[0] is fresh.param_groups[0]
     old = literal.state_dict()  # a state dict saved before the option existed ran the literal eq. (5)
+    del old["inner"]  # and recorded no inner optimizer class or shapes
     for part in old.values():
         for group in part["param_groups"]:
             del group["keep_first_order"]
@@ -602,3 +603,61 @@ def test_the_first_order_term_is_exact_when_z_is_large_next_to_its_step(order, k
         atol=1e-2 * float((GAMMA * BETA * backprop).abs().max()),
     )
     assert float((big.weight.detach() - before).abs().max()) > 0
+
+
+def test_a_copy_or_a_pickle_steps_its_own_inner_optimizers():
+    import pickle
+
+    x, y, f, g = linear_problem(11)
+    opt = split(f.parameters(), g.parameters(), torch.optim.Adam)
+    opt.step(lambda: (lambda z: (((g(z) - y) ** 2).mean(), z))(f(x)))
+    for twin in (copy.deepcopy(opt), pickle.loads(pickle.dumps(opt))):
+        assert twin.forward_optimizer.param_groups[0] is twin.param_groups[0]
+        assert twin.backward_optimizer.param_groups[0] is twin.param_groups[1]
+        assert twin.state_dict()["forward"]["state"][0]["step"] == 1
+        twin.param_groups[0]["lr"] = 5.0
+        assert opt.param_groups[0]["lr"] == GAMMA
+
+
+def test_a_state_dict_of_another_inner_optimizer_or_other_parameters_is_refused():
+    x, y, f, g = linear_problem(12)
+    opt = split(f.parameters(), g.parameters(), torch.optim.Adam)
+    opt.step(lambda: (lambda z: (((g(z) - y) ** 2).mean(), z))(f(x)))
+    state = opt.state_dict()
+    with pytest.raises(ValueError, match="state_dict: saved from a ProximalSplit over Adam, not SGD"):
+        split(f.parameters(), g.parameters(), torch.optim.SGD).load_state_dict(state)
+    wider, head = nn.Linear(4, 5).double(), nn.Linear(5, 2).double()
+    with pytest.raises(ValueError, match=r"state_dict: its forward parameters have shapes \[\[3, 4\]\]"):
+        split(wider.parameters(), head.parameters(), torch.optim.Adam).load_state_dict(state)
+    older = {k: state[k] for k in ("wrapper", "forward", "backward")}  # saved without the two checks
+    split(f.parameters(), g.parameters(), torch.optim.Adam).load_state_dict(older)
+    for bad in (None, [1], "state"):
+        with pytest.raises(ValueError, match="state_dict: not a ProximalSplit state dict"):
+            opt.load_state_dict(bad)
+
+
+def test_parameters_and_closures_it_cannot_step_are_refused_by_name():
+    x, y, f, g = linear_problem(13)
+    params = list(g.parameters())
+    for forward, match in (
+        (f, "forward_params: expected an iterable of parameters"),
+        (f.weight, "forward_params: expected an iterable of parameters"),
+        ([{"params": f.parameters()}], "forward_params: expected parameters, got a dict"),
+        ([f.weight, f.weight], "forward_params: holds a parameter twice"),
+        (nn.Linear(4, 3, device="meta").parameters(), "forward_params: on the meta device"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            ProximalSplit(forward, params)
+    with pytest.raises(ValueError, match="optimizer: LBFGS steps only with a closure"):
+        ProximalSplit(f.parameters(), params, torch.optim.LBFGS)
+    with pytest.raises(ValueError, match="beta: must be positive"):
+        ProximalSplit(f.parameters(), params, beta=True)
+    opt = ProximalSplit(f.parameters(), params)
+    for closure, match in (
+        (lambda: (torch.tensor(1.0), f(x)), "closure: the loss does not require grad"),
+        (lambda: (torch.tensor(1), f(x)), "closure: the loss must be a real floating-point scalar"),
+        (lambda: ((g(f(x)) - y).pow(2).mean().to(torch.complex128), f(x)), "must be a real floating"),
+        (lambda: ((g(f(x)) - y).pow(2).mean(), 3), "z: must be a tensor or a tuple of tensors"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            opt.step(closure)

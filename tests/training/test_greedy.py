@@ -336,3 +336,30 @@ def test_a_greedy_step_reads_few_numbers_and_copies_nothing_else_to_the_host(mon
     with _HostTraffic() as seen:
         train_greedy(modules, objectives, batches_of(x, y, 50), optimizer=sgd)
     assert seen.reads == 4 * (4 + 2) and seen.sizes == 0 and copies == ["tolist"] * 4
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (dict(modules=[], objs=[]), "modules: is empty"),
+        (dict(epochs=1.5), "epochs: expected one non-negative count per module"),
+        (dict(epochs=["1", "1", "1"]), "epochs: expected one non-negative count per module"),
+        (dict(epochs=True), "epochs: expected one non-negative count per module"),
+        (dict(critic_steps=0), "critic_steps: expected a positive integer"),
+        (dict(device="gpu7"), "device: 'gpu7' is not a torch device"),
+        (dict(progress=3), "progress: expected a callable"),
+        (dict(optimizer=lambda p: None), r"optimizer: the factory returned None for modules\[0\]"),
+        (dict(modules=[nn.Linear(10, 8), nn.ReLU(), nn.Linear(8, 2)]), r"modules\[1\]: has no parameters"),
+        (dict(batches=[{"x": 1, "y": 2}]), r"batches: a batch is a dict; yield \(x, y\) pairs"),
+        (dict(batches=[(1, 2, 3)]), r"batches: a batch is a tuple of 3; yield \(x, y\) pairs"),
+        (dict(y_float=True), "batches: cross-entropy needs integer class labels y, got torch.float32"),
+    ],
+)
+def test_arguments_that_would_fail_deep_in_training_are_named(kwargs, match):
+    x, y = data(200)
+    y = y.float() if kwargs.pop("y_float", False) else y
+    modules = kwargs.pop("modules") if "modules" in kwargs else mlp()
+    objs = kwargs.pop("objs") if "objs" in kwargs else objectives()
+    batches = kwargs.pop("batches", batches_of(x, y))
+    with pytest.raises(ValueError, match=match):
+        train_greedy(modules, objs, batches, **{"epochs": 1, **kwargs})

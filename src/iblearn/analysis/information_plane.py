@@ -25,6 +25,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
@@ -159,7 +160,7 @@ class InformationPlane:
         self._fitted: dict[tuple[str, int], Tensor] = {}
         self.noise_scale = None if noise_scale is None else V.positive(noise_scale, "noise_scale")
         self.noise_std = None if noise_std is None else V.positive(noise_std, "noise_std")
-        self.scale = 1.0 / math.log(V.positive(base, "base"))
+        self.scale = 1.0 / math.log(V.log_base(base, "base"))
         self.unit = unit_name(base)
         self.model = model
         # A DDP wrapper's forward waits on the other ranks, which are not measuring: its inner module.
@@ -181,8 +182,10 @@ class InformationPlane:
         self.x = V.as_tensor(x, "x")
         self.y = V.labels(y, "y")
         V.same_length(("x", self.x), ("y", self.y))
-        self.input_kind = input_kind
+        self.input_kind = V.optional(V.one_of("continuous", "discrete", "dataset"))(input_kind, "input_kind")
         self.bound: ibf.IBCurve | None = None
+        if isinstance(bound, str | bytes | np.bool_ | type(None)):
+            raise ValueError(f"bound: expected True, False or a joint table p(x, y), got {bound!r}")
         if not (isinstance(bound, bool) and not bound):
             joint = data_joint(self.x, self.y) if bound is True else bound
             self.bound = ibf.ib_curve(joint, critical=False)
@@ -288,6 +291,8 @@ class InformationPlane:
         rank keeps rank 0's points. Should rank 0 fail, every rank raises (the others a RuntimeError
         naming rank 0), none waits.
         """
+        if isinstance(epoch, bool) or not isinstance(epoch, int | np.integer) or epoch < 0:
+            raise ValueError(f"epoch: expected a non-negative integer, got {epoch!r}")
         if not distributed.in_process_group():
             self._record(epoch)
             return

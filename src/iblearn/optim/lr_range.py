@@ -47,9 +47,11 @@ save and restore; the CUDA RNG is not restored. :func:`lr_range_test` runs a tes
 from __future__ import annotations
 
 import copy
+import itertools
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from numbers import Real
 from typing import Any
 
 import torch
@@ -128,8 +130,7 @@ class LRRangeTest:
         lr_max_rule: str = "algorithm",
         progress: Callable[[str], None] | None = None,
     ) -> None:
-        if not lrs or any(not (math.isfinite(lr) and lr > 0) for lr in lrs):
-            raise ValueError(f"lrs: expected positive candidate learning rates, got {list(lrs)!r}")
+        candidates = _candidates(lrs)
         for value, name in ((trials, "trials"), (epochs, "epochs")):
             V.positive_int(value, name)
         if epochs < 2:
@@ -147,7 +148,7 @@ class LRRangeTest:
             raise ValueError(f"lr_max_rule: expected one of {', '.join(LR_MAX_RULES)}, got {lr_max_rule!r}")
         self.make_model, self.train_epoch, self.measure = make_model, train_epoch, measure
         self.make_optimizer, self.progress = make_optimizer or table.sgd, progress
-        self.ixy, self.lrs, self.trials, self.epochs = bounds, sorted(lrs), trials, epochs
+        self.ixy, self.lrs, self.trials, self.epochs = bounds, candidates, trials, epochs
         self.reading: dict[str, Any] = {"attribute": attribute, "c1": c1, "c2": c2, "restart": restart}
         self.reading["lr_max_rule"] = lr_max_rule  # how result() reads the table D
         self._start()
@@ -181,13 +182,25 @@ class LRRangeTest:
         if self._epoch == 0:
             model = self._trial_model()
             model.load_state_dict(self._initial)  # type: ignore[arg-type]
-            self._optimizer = self.make_optimizer(model, lr)
+            self._optimizer = self._new_optimizer(model, lr)
             ity = table.measured(self.measure(model), None)  # ITY_0, before training at this LR
+            if len(self.ixy) not in (1, len(ity)):
+                raise ValueError(
+                    f"ixy: {len(self.ixy)} bounds for {len(ity)} watched layer(s) (what measure "
+                    "returned); give one bound, or one per layer"
+                )
             record = {"trial": self.trial, "lr": lr, "epoch": 0, **table.ity_columns(ity)}
         else:
             model, optimizer = self._candidate(lr)
             d_s, d_p = self._gaps()
             metrics = table.trained(self.train_epoch(model, optimizer))
+            attribute = self.reading["attribute"]
+            finite = math.isfinite(float(metrics["train_loss"]))  # a crashed epoch may return the loss alone
+            if finite and not attribute.startswith("ity") and attribute not in metrics:  # else found in hours
+                raise ValueError(
+                    f"attribute: {attribute!r} is not among what train_epoch returns ({', '.join(metrics)}); "
+                    "return it, or read the range by another attribute"
+                )
             ity = table.measured(self.measure(model), len(self._ity[0]))
             record = {
                 "trial": self.trial,
@@ -218,10 +231,10 @@ class LRRangeTest:
                 with self._restoring():
                     if self._loaded is not None:
                         torch.set_rng_state(self._loaded["rng"])  # before make_model, which may draw from it
-                self._model = self.make_model(self.trial)
+                self._model = self._new_model()
                 self._initial = copy.deepcopy(self._model.state_dict())
             else:  # loaded between two candidates of a trial
-                self._model = self.make_model(self.trial)
+                self._model = self._new_model()
                 with self._restoring():
                     if self._loaded is not None:
                         torch.set_rng_state(self._loaded["rng"])  # after make_model, which may seed it
@@ -231,14 +244,26 @@ class LRRangeTest:
     def _candidate(self, lr: float) -> tuple[nn.Module, torch.optim.Optimizer]:
         if self._model is None or self._optimizer is None:  # loaded inside a candidate
             saved = self._loaded or {}
-            self._model = model = self.make_model(self.trial)
+            self._model = model = self._new_model()
+            self._optimizer = self._new_optimizer(model, lr)
             with self._restoring():
                 model.load_state_dict(saved["model"])
-                self._optimizer = self.make_optimizer(model, lr)
                 self._optimizer.load_state_dict(saved["optimizer"])
                 torch.set_rng_state(saved["rng"])
             self._loaded = None
         return self._model, self._optimizer
+
+    def _new_model(self) -> nn.Module:
+        model = self.make_model(self.trial)
+        if not isinstance(model, nn.Module):
+            raise ValueError(f"make_model: must return an nn.Module, got {model!r}")
+        return model
+
+    def _new_optimizer(self, model: nn.Module, lr: float) -> torch.optim.Optimizer:
+        optimizer = self.make_optimizer(model, lr)
+        if not isinstance(optimizer, torch.optim.Optimizer):
+            raise ValueError(f"make_optimizer: must return a torch.optim.Optimizer, got {optimizer!r}")
+        return optimizer
 
     def _gaps(self) -> tuple[list[float], list[float]]:
         """d_s and d_p of each watched layer from the candidate's I(T; Y) so far."""
@@ -318,6 +343,8 @@ class LRRangeTest:
         back where the test next trains. A state this test could not have made (other ``lrs``,
         ``trials``, ``epochs`` or ``restart``, records out of order or without their numbers, the live
         state not of the last record) raises ValueError naming ``state``, before any training."""
+        if not isinstance(state, Mapping):
+            raise ValueError(f"state: expected the dict of state_dict(), got {type(state).__name__}")
         records, live = state.get("records"), state.get("state")
         if isinstance(records, str | bytes | Mapping) or not isinstance(records, Sequence):
             raise ValueError(f"state: its records are a {type(records).__name__}, not a list of records")
@@ -353,6 +380,22 @@ class LRRangeTest:
             yield
         except (KeyError, TypeError, ValueError, RuntimeError) as err:
             raise ValueError(f"state: does not fit this test ({type(err).__name__}: {err})") from None
+
+
+def _candidates(lrs: Any) -> list[float]:
+    """``lrs`` (a list, an array, a tensor, an iterator) as the increasing list of candidate LRs, each
+    a positive finite number given once."""
+    if isinstance(lrs, str | bytes | Mapping) or not isinstance(lrs, Iterable):
+        raise ValueError(f"lrs: expected a sequence of learning rates, got {lrs!r}")
+    given = list(lrs.tolist() if hasattr(lrs, "tolist") else lrs)
+    numbers = [float(lr) for lr in given if isinstance(lr, Real) and not isinstance(lr, bool)]
+    if not given or len(numbers) < len(given) or not all(math.isfinite(lr) and lr > 0 for lr in numbers):
+        raise ValueError(f"lrs: expected positive candidate learning rates, got {given!r}")
+    ordered = sorted(numbers)
+    for a, b in itertools.pairwise(ordered):
+        if a == b:
+            raise ValueError(f"lrs: {a:g} is given twice; each candidate is tested once per trial")
+    return ordered
 
 
 def lr_range_test(

@@ -22,8 +22,10 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from numbers import Real
+from typing import Any, NoReturn
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
@@ -35,7 +37,16 @@ from iblearn.functional import discrete_entropy
 
 
 def _per_group(value: float | Sequence[float], groups: int, name: str) -> list[float]:
-    values = [float(v) for v in value] if isinstance(value, Sequence) else [float(value)] * groups
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    items = (
+        list(value)
+        if isinstance(value, Sequence) and not isinstance(value, str | bytes)
+        else [value] * groups
+    )
+    if any(isinstance(v, bool) or not isinstance(v, Real) for v in items):
+        raise ValueError(f"{name}: expected a number, or one per parameter group, got {value!r}")
+    values = [float(v) for v in items]
     if len(values) != groups:
         raise ValueError(f"{name}: expected one value per parameter group ({groups}), got {len(values)}")
     return values
@@ -155,6 +166,15 @@ class MIDecayLR(LRScheduler):
         self._step_count += 1
         self._last_lr = list(lrs)  # type: ignore[assignment]
 
+    def get_lr(self) -> NoReturn:
+        """Refused: torch's schedulers that drive others (``SequentialLR``, ``ChainedScheduler``) call
+        it, or ``step()``, without the MI each LR is computed from. The LRs set: ``get_last_lr()``."""
+        raise ValueError(
+            "MIDecayLR: sets the LR from the MI measured after an epoch (step(mi)), which a scheduler "
+            "that drives it (SequentialLR, ChainedScheduler) does not pass; call step(mi) yourself, after "
+            "any warmup, and read the LRs with get_last_lr()"
+        )
+
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's state, copied: a kept snapshot does not follow later steps."""
         return copy.deepcopy(super().state_dict())
@@ -197,6 +217,12 @@ class MIDecayLR(LRScheduler):
         return out
 
 
+def _first(out: Any) -> Tensor:
+    """A layer's output, or the first member of one that returns a tuple (a recurrent layer's
+    ``(output, hidden)``), as :class:`~iblearn.analysis.InformationPlane` reads it."""
+    return out[0] if isinstance(out, tuple) else out
+
+
 class MIProbe:
     """Measures I(T; Y) on a fixed, seeded subset of the training data, for the output or named layers.
 
@@ -232,6 +258,9 @@ class MIProbe:
             raise ValueError(f"x, y: sample counts differ ({len(x)} and {len(y)})")
         if isinstance(n, bool) or not isinstance(n, int) or n < 10:
             raise ValueError(f"n: expected an integer of at least 10, got {n!r}")
+        if isinstance(layers, str):  # "10" would watch modules "1" and "0"
+            raise ValueError(f"layers: expected a list of module names, got the string {layers!r}")
+        V.positive_int(batch_size, "batch_size")
         idx = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[: min(n, len(x))]
         self.x, self.y = x[idx], y[idx]
         self.layers = list(layers) if layers is not None else None
@@ -292,7 +321,7 @@ class MIProbe:
         this forward, and the wrapper's forward would wait on the other ranks (it broadcasts buffers such
         as BatchNorm's). Layer names may be the wrapper's (``"module.1"``) or the inner module's (``"1"``).
         """
-        device = next(model.parameters()).device
+        device = next(iter([*model.parameters(), *model.buffers(), self.x])).device
         names = self.layers or []
         net = model.module if isinstance(model, DistributedDataParallel) else model
         modules = {**dict(model.named_modules()), **dict(net.named_modules())}
@@ -302,7 +331,7 @@ class MIProbe:
         captured: dict[str, list[Tensor]] = {name: [] for name in names}
         hooks = [
             modules[name].register_forward_hook(
-                lambda _m, _i, out, name=name: captured[name].append(out.detach().flatten(1).cpu())
+                lambda _m, _i, out, name=name: captured[name].append(_first(out).detach().flatten(1).cpu())
             )
             for name in names
         ]

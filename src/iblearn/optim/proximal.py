@@ -59,11 +59,15 @@ from iblearn.optim.proximal_errors import (
     DoubleBackwardError,
     NonFiniteStepError,
     check_finite,
+    check_inner,
     check_positive,
     check_state_dict,
     explain_missing_gradient,
+    inner_name,
     raise_double_backward,
     read_closure,
+    shapes,
+    side_params,
 )
 from iblearn.optim.proximal_penalty import constraint_norm, drop_negligible, penalty
 
@@ -125,10 +129,8 @@ class ProximalSplit(torch.optim.Optimizer):
         grad_scaler: Any = None,
         **inner_kwargs: Any,
     ) -> None:
-        forward, backward = list(forward_params), list(backward_params)
-        for name, params in (("forward_params", forward), ("backward_params", backward)):
-            if not params:
-                raise ValueError(f"{name}: is empty")
+        forward = side_params(forward_params, "forward_params")
+        backward = side_params(backward_params, "backward_params")
         if {id(p) for p in forward} & {id(p) for p in backward}:
             raise ValueError("forward_params, backward_params: share parameters; each belongs to one side")
         if order not in (1, 2) or isinstance(order, bool):
@@ -148,8 +150,7 @@ class ProximalSplit(torch.optim.Optimizer):
             )
         if "params" in inner_kwargs:
             raise ValueError("params: pass the parameters as forward_params and backward_params")
-        if not (isinstance(optimizer, type) and issubclass(optimizer, torch.optim.Optimizer)):
-            raise ValueError(f"optimizer: expected a torch.optim.Optimizer class, got {optimizer!r}")
+        check_inner(optimizer)
         constraint_norm(constraint, huber_delta)
         defaults = {
             "beta": beta,
@@ -303,16 +304,19 @@ class ProximalSplit(torch.optim.Optimizer):
             )
         super().add_param_group(param_group)
 
-    # ------------------------------------------------------------------------ state dicts
+    # ------------------------------------------------------------------ state dicts, copies
     def state_dict(self) -> dict[str, Any]:
+        """The wrapper's and both inner optimizers' state dicts, and (``inner``) the inner optimizer's
+        class and the parameters' shapes, which :meth:`load_state_dict` checks."""
         return {
             "wrapper": super().state_dict(),
             "forward": self.forward_optimizer.state_dict(),
             "backward": self.backward_optimizer.state_dict(),
+            "inner": {"optimizer": inner_name(self.optimizer_class), "shapes": shapes(self.param_groups)},
         }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        check_state_dict(state_dict)
+        check_state_dict(state_dict, self.optimizer_class, shapes(self.param_groups))
         super().load_state_dict(state_dict["wrapper"])
         self.forward_optimizer.load_state_dict(state_dict["forward"])
         self.backward_optimizer.load_state_dict(state_dict["backward"])
@@ -321,6 +325,21 @@ class ProximalSplit(torch.optim.Optimizer):
         self.param_groups[1] = self.backward_optimizer.param_groups[0]
         for group in self.param_groups:  # saved before keep_first_order existed: the literal eq. (5) ran
             group.setdefault("keep_first_order", False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """torch's Optimizer pickles only its defaults, state and groups; the inner optimizers, which
+        share the group dicts (and keep sharing them in one copy), and the settings go too."""
+        return {**super().__getstate__(), **{k: v for k, v in vars(self).items() if k in _COPIED}}
+
+
+_COPIED = (
+    "forward_optimizer",
+    "backward_optimizer",
+    "optimizer_class",
+    "grad_scaler",
+    "world_size",
+    "_second_order_checked",
+)
 
 
 def split_model(model: nn.Module, at: int | str) -> tuple[nn.Sequential, nn.Sequential]:

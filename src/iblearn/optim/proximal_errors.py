@@ -8,13 +8,14 @@ parameter moves.
 
 from __future__ import annotations
 
+import inspect
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from iblearn.optim.proximal_penalty import constraint_norm
 
@@ -30,10 +31,48 @@ class NonFiniteStepError(ValueError):
 
 
 def check_positive(**values: Any) -> None:
-    """Raise ValueError naming each of ``values`` that is not a positive finite number."""
+    """Raise ValueError naming each of ``values`` that is not a positive finite number (a bool is not one)."""
     for name, value in values.items():
-        if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+        if isinstance(value, bool) or not (
+            isinstance(value, int | float) and math.isfinite(value) and value > 0
+        ):
             raise ValueError(f"{name}: must be positive and finite, got {value!r}")
+
+
+def side_params(params: Iterable[Tensor], name: str) -> list[Tensor]:
+    """``params`` (``f.parameters()``, a list of tensors) as a list, refusing what torch would take in
+    another sense (a module, a tensor iterated by rows, param-group dicts) or refuse from deep within,
+    and parameters on the meta device, which hold no data to step."""
+    if isinstance(params, Tensor | nn.Module | str | dict) or not isinstance(params, Iterable):
+        raise ValueError(
+            f"{name}: expected an iterable of parameters (module.parameters()), got {type(params).__name__}"
+        )
+    found = list(params)
+    for p in found:
+        if not isinstance(p, Tensor):
+            raise ValueError(f"{name}: expected parameters, got a {type(p).__name__}")
+        if p.is_meta:
+            raise ValueError(
+                f"{name}: on the meta device, without data to step; build the optimizer after "
+                "materializing the model (module.to_empty(device=...) and its initialization)"
+            )
+    if len({id(p) for p in found}) < len(found):
+        raise ValueError(f"{name}: holds a parameter twice")
+    if not found:
+        raise ValueError(f"{name}: is empty")
+    return found
+
+
+def check_inner(optimizer: Any) -> None:
+    """Refuse what is not an optimizer class whose ``step`` can be called without a closure."""
+    if not (isinstance(optimizer, type) and issubclass(optimizer, torch.optim.Optimizer)):
+        raise ValueError(f"optimizer: expected a torch.optim.Optimizer class, got {optimizer!r}")
+    closure = inspect.signature(optimizer.step).parameters.get("closure")
+    if closure is not None and closure.default is inspect.Parameter.empty:
+        raise ValueError(
+            f"optimizer: {optimizer.__name__} steps only with a closure that it evaluates again, and "
+            "ProximalSplit steps each side on the gradients it has computed; use a first-order optimizer"
+        )
 
 
 def read_closure(closure: Closure) -> tuple[Tensor, tuple[Tensor, ...]]:
@@ -49,9 +88,13 @@ def read_closure(closure: Closure) -> tuple[Tensor, tuple[Tensor, ...]]:
         )
         raise ValueError("closure: must return (loss, z)" + lightning)
     loss, z = out
-    zs = (z,) if isinstance(z, Tensor) else tuple(z)
+    zs = (z,) if isinstance(z, Tensor) else tuple(z) if isinstance(z, tuple | list) else ()
     if not isinstance(loss, Tensor) or loss.numel() != 1:
         raise ValueError("closure: the loss must be a scalar tensor")
+    if not loss.is_floating_point():
+        raise ValueError(f"closure: the loss must be a real floating-point scalar, got {loss.dtype}")
+    if not loss.requires_grad:
+        raise ValueError("closure: the loss does not require grad; compute it from g(z) inside the graph")
     if not zs or not all(isinstance(t, Tensor) for t in zs):
         raise ValueError("z: must be a tensor or a tuple of tensors")
     for i, t in enumerate(zs):
@@ -102,11 +145,37 @@ def explain_missing_gradient(zs: tuple[Tensor, ...], forward: list[Tensor], orde
     )
 
 
-def check_state_dict(state_dict: dict[str, Any]) -> None:
-    """Refuse what is not a ProximalSplit state dict, and settings a tampered or foreign one would bring
-    in unchecked."""
-    if set(state_dict) != {"wrapper", "forward", "backward"}:
+def inner_name(optimizer: type) -> str:
+    """The name a state dict records its inner optimizer class by."""
+    return f"{optimizer.__module__}.{optimizer.__qualname__}"
+
+
+def shapes(groups: list[dict[str, Any]]) -> list[list[list[int]]]:
+    """The shapes of the parameters of each group, as a state dict records them."""
+    return [[list(p.shape) for p in group["params"]] for group in groups]
+
+
+def check_state_dict(state_dict: dict[str, Any], optimizer: type, own: list[list[list[int]]]) -> None:
+    """Refuse what is not a ProximalSplit state dict; one saved over another inner ``optimizer`` class
+    or for parameters of other shapes than ``own`` (which the inner optimizer would load, to fail at a
+    later step or step with another's moments); and settings a tampered or foreign one would bring in
+    unchecked. A state dict without ``inner`` (older) skips the optimizer and shape checks."""
+    keys = {"wrapper", "forward", "backward"}
+    if not isinstance(state_dict, dict) or not keys <= set(state_dict) <= keys | {"inner"}:
         raise ValueError("state_dict: not a ProximalSplit state dict (keys wrapper, forward, backward)")
+    inner = state_dict.get("inner")
+    if isinstance(inner, dict):
+        if inner.get("optimizer") != inner_name(optimizer):
+            saved = str(inner.get("optimizer")).rsplit(".", 1)[-1]
+            raise ValueError(
+                f"state_dict: saved from a ProximalSplit over {saved}, not {optimizer.__name__}; build it "
+                f"with optimizer={saved}"
+            )
+        for side, saved, mine in zip(("forward", "backward"), inner.get("shapes", own), own, strict=True):
+            if saved != mine:
+                raise ValueError(
+                    f"state_dict: its {side} parameters have shapes {saved}, this optimizer's {mine}"
+                )
     for part in ("wrapper", "forward", "backward"):
         groups = state_dict[part].get("param_groups") if isinstance(state_dict[part], dict) else None
         if not isinstance(groups, list) or len(groups) != 2 - (part != "wrapper"):

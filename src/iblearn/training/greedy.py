@@ -31,13 +31,14 @@ over every rank's rows, histories averaged, the run folder written by rank 0 (:m
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
+from iblearn import _checks as V
 from iblearn import distributed
 from iblearn._modes import evaluating
 from iblearn.data.graphs import call_on_graph, is_graph, with_features
@@ -135,7 +136,13 @@ def train_greedy(
     and ``run`` (see :mod:`.ranks`); every rank ends with the same weights and histories.
     """
     per_module, factories = _checked_schedule(modules, epochs, mode, optimizer)
-    device = torch.device(device)
+    V.positive_int(critic_steps, "critic_steps")
+    if progress is not None and not callable(progress):
+        raise ValueError(f"progress: expected a callable progress(message) or None, got {progress!r}")
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"device: {device!r} is not a torch device ({err})") from None
     for m in modules:
         m.to(device)
     for objective in objectives:
@@ -146,7 +153,7 @@ def train_greedy(
     ranks.same_run(run)
     ranks.broadcast([*modules, *(e for o in objectives for e in o.estimators())])
     result = GreedyResult([[] for _ in modules])
-    optimizers = [make(m.parameters()) for make, m in zip(factories, modules, strict=True)]
+    optimizers = [_built(make, m, k) for k, (make, m) in enumerate(zip(factories, modules, strict=True))]
     state = GreedyCheckpoint(run, modules, objectives, optimizers, mode)
     start = state.resume(result.histories, per_module)
     loop = _Loop(modules, objectives, optimizers, get, critic_steps, device, result, state)
@@ -168,11 +175,27 @@ def _checked_schedule(
     the argument at fault."""
     if mode not in ("sequential", "isolated"):
         raise ValueError(f"mode: expected 'sequential' or 'isolated', got {mode!r}")
-    per_module = [epochs] * len(modules) if isinstance(epochs, int) else list(epochs)
-    if len(per_module) != len(modules) or any(e < 0 for e in per_module):
+    if not modules:
+        raise ValueError("modules: is empty; give the network as a list of its modules, in order")
+    per_module = (
+        [epochs] * len(modules)
+        if isinstance(epochs, int)
+        else list(epochs)
+        if isinstance(epochs, list | tuple)
+        else []
+    )
+    if len(per_module) != len(modules) or any(
+        isinstance(e, bool) or not isinstance(e, int) or e < 0 for e in per_module
+    ):
         raise ValueError(
             f"epochs: expected one non-negative count per module ({len(modules)}), got {epochs!r}"
         )
+    for k, module in enumerate(modules):
+        if not any(True for _ in module.parameters()):  # torch's optimizers refuse an empty list
+            raise ValueError(
+                f"modules[{k}]: has no parameters, and each module trains its own; fold a module "
+                "without parameters (an activation) into the one before it"
+            )
     if callable(optimizer):
         factories = [optimizer] * len(modules)
     else:
@@ -259,6 +282,27 @@ def _fit_standardizers(modules: Sequence[nn.Module], k: int, get: Batches, devic
             m.fit(inputs)
 
 
+def _built(make: OptimizerFactory, module: nn.Module, k: int) -> torch.optim.Optimizer:
+    optimizer = make(module.parameters())
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise ValueError(
+            f"optimizer: the factory returned {optimizer!r} for modules[{k}], not a torch.optim.Optimizer"
+        )
+    return optimizer
+
+
+def _as_batch(b: Any) -> Batch:
+    """A batch as given (a Batch, a graph with labels ``.y``, or an ``(x, y)`` pair) as a Batch."""
+    if isinstance(b, Batch):
+        return b
+    if is_graph(b):
+        return _graph_batch(b)
+    if isinstance(b, Mapping) or not (isinstance(b, tuple | list) and len(b) == 2):
+        what = type(b).__name__ + (f" of {len(b)}" if isinstance(b, tuple | list) else "")
+        raise ValueError(f"batches: a batch is a {what}; yield (x, y) pairs, Batch(x, y) or labelled graphs")
+    return Batch(b[0], b[1])
+
+
 def _batch_source(batches: Batches | Iterable[Batch] | Any) -> Batches:
     if isinstance(batches, Iterator):
         raise ValueError(
@@ -276,7 +320,7 @@ def _batch_source(batches: Batches | Iterable[Batch] | Any) -> Batches:
             sampler.set_epoch(epoch)  # type: ignore[union-attr]
         for b in source(epoch):
             empty = False
-            yield b if isinstance(b, Batch) else _graph_batch(b) if is_graph(b) else Batch(b[0], b[1])
+            yield _as_batch(b)
         if empty:
             raise ValueError(f"batches: epoch {epoch} has no batches")
 

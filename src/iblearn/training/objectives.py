@@ -108,6 +108,8 @@ class CrossEntropy(Objective):
 
     def loss(self, batch: Batch, t: Activation) -> tuple[Tensor, dict[str, float]]:
         logits, y = _labels_for(t, batch)
+        if y.is_floating_point():
+            raise ValueError(f"batches: {self.name} needs integer class labels y, got {y.dtype}")
         if distributed.is_distributed():  # this rank's share of the means over every rank's rows
             loss = distributed.share_of_mean(F.cross_entropy(logits, y, reduction="none"))
             acc = distributed.share_of_mean((logits.argmax(dim=1) == y).to(logits.dtype))

@@ -151,6 +151,9 @@ class NeuralEstimator(Estimator, TrainingTarget):
     #: step on batches of rows that reads nothing to the host, draws nothing but the derangements of
     #: :func:`~.negatives.drawn`, and whose shapes do not depend on the data. A family says so.
     capturable_step = False
+    #: Whether the default critic, built for the widths of the first inputs when ``x_dim`` or ``y_dim`` is
+    #: None, takes those widths only (an MLP's); a family whose critic takes other sizes says not.
+    fixed_widths = True
     critic: nn.Module
 
     def __init__(
@@ -195,6 +198,8 @@ class NeuralEstimator(Estimator, TrainingTarget):
         self.trainer = Trainer(self.critic, self.averaged, self.average)
         self.register_buffer("steps_done", torch.zeros((), dtype=torch.long))
         self.steps_done: Tensor
+        #: The widths of the first inputs, which a default critic built lazily takes from then on.
+        self._widths: tuple[int | None, int | None] = (None, None)
         self.register_load_state_dict_pre_hook(_complete_state)  # type: ignore[no-untyped-call]
         self.register_load_state_dict_post_hook(_refreeze)  # type: ignore[no-untyped-call]
 
@@ -250,16 +255,26 @@ class NeuralEstimator(Estimator, TrainingTarget):
         return self.steps_done.device
 
     def _inputs(self, x: Any, y: Any) -> tuple[Tensor, Tensor]:
-        """``x`` and ``y`` as the critic takes them, checked (:func:`.inputs.checked_pair`)."""
-        return checked_pair(
+        """``x`` and ``y`` as the critic takes them, checked (:func:`.inputs.checked_pair`): a default
+        critic built for the first inputs' widths refuses others by name."""
+        lazy = self.critic_kind is not None and self.fixed_widths
+        x_dim, y_dim = (
+            (self.x_dim or self._widths[0], self.y_dim or self._widths[1])
+            if lazy
+            else (self.x_dim, self.y_dim)
+        )
+        xt, yt = checked_pair(
             x,
             y,
             dtype=param_dtype(self.critic),
             device=self._device(),
             y_classes=self.y_classes,
-            x_dim=self.x_dim,
-            y_dim=self.y_dim,
+            x_dim=x_dim,
+            y_dim=y_dim,
         )
+        if lazy and None in (x_dim, y_dim):
+            self._widths = (xt[0].numel(), yt[0].numel())
+        return xt, yt
 
     def objective(self, x: Tensor, y: Tensor) -> Tensor:
         """The quantity training maximizes on a batch (inputs already checked)."""

@@ -123,6 +123,8 @@ class DIM(BoundEstimator):
             base=base,
         )
 
+    fixed_widths = False  # local mode's critic runs on feature maps of any size
+
     def build_critic(self) -> nn.Module:
         hidden = self.hidden
         if self.mode == "local":

@@ -4,7 +4,7 @@ the rows it holds out (:func:`hold_out`), and the evaluation batches an estimate
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -16,23 +16,49 @@ from iblearn import _checks as V
 
 def passes(batches: Iterable[Any]) -> Iterator[Any]:
     """One pass over ``batches`` after another: a DataLoader reshuffles and re-augments on each pass
-    (``itertools.cycle`` would replay the first pass, and hold all of it in memory)."""
+    (``itertools.cycle`` would replay the first pass, and hold all of it in memory). It ends where a
+    pass yields nothing: an iterator (a generator) is read once, and waiting for its next pass would
+    never end. A first pass that yields nothing raises ValueError naming ``x``."""
+    first = True
     while True:
-        yield from batches
+        empty = True
+        for batch in batches:
+            empty = False
+            yield batch
+        if empty:
+            if first:
+                raise ValueError("x: yields no batches; pass a DataLoader or iterable of (x, y) batches")
+            return
+        first = False
+
+
+def pair(batch: Any) -> tuple[Any, Any]:
+    """A batch of a DataLoader as ``(x, y)``, refusing one that is not a pair (a dict's keys would be
+    read as the samples)."""
+    if isinstance(batch, Mapping) or not (isinstance(batch, tuple | list) and len(batch) == 2):
+        what = type(batch).__name__ + (f" of {len(batch)}" if isinstance(batch, tuple | list) else "")
+        raise ValueError(
+            f"x: its batches are {what}; yield (x, y) pairs, e.g. a DataLoader over TensorDataset(x, y)"
+        )
+    return batch[0], batch[1]
 
 
 def sample_batches(x: Any, y: Any, batch_size: int, seed: int) -> Iterator[tuple[Any, Any]]:
     """Endless training batches: from tensors, ``batch_size`` rows drawn without replacement in a fresh
     random order on each pass (seeded); or ``x`` an iterable of ``(x, y)`` batches (a DataLoader), and
-    ``y`` None, cycled (:func:`passes`)."""
+    ``y`` None, cycled (:func:`passes`, which ends with an iterator read out)."""
     if y is None and isinstance(x, Iterable) and not isinstance(x, Tensor | np.ndarray):
-        return passes(x)  # a DataLoader of (x, y) batches
+        return (pair(batch) for batch in passes(x))  # a DataLoader of (x, y) batches
     if y is None:
         raise ValueError("y: needed unless x is an iterable of (x, y) batches")
     xt, yt = V.as_tensor(x, "x"), V.as_tensor(y, "y")
     n = V.same_length(("x", xt), ("y", yt))
     if n < 2:  # an empty x drew batches of 0 rows (range() with step 0)
         raise ValueError(f"x: at least 2 samples are needed to form negative pairs, got {n}")
+    if batch_size < 2:  # else refused at the first step as x of 1 sample
+        raise ValueError(
+            f"batch_size: a batch needs at least 2 rows to form negative pairs, got {batch_size}"
+        )
     orders = batch_orders(n, batch_size, seed, xt.device)
     return ((xt[idx], yt[idx]) for idx in orders)
 

@@ -17,7 +17,7 @@ from torch import Tensor, nn
 from iblearn import _checks as V
 from iblearn.estimators.critics import seeded
 from iblearn.estimators.neural.base import NeuralEstimator
-from iblearn.estimators.neural.inputs import refuse_constant
+from iblearn.estimators.neural.inputs import refuse_constant, wants_grad
 from iblearn.estimators.standardize import Standardize as Standardize  # the networks' input scaling
 
 
@@ -68,7 +68,8 @@ class RepresentationEstimator(NeuralEstimator):
     def fit(self, x: Any, y: Any = None, **options: Any) -> NeuralEstimator:  # type: ignore[override]
         """Train the network: :meth:`NeuralEstimator.fit`'s arguments, with held-out rows and early
         stopping on ``objective``; the first call also sets the input standardization from ``x, y``."""
-        if int(self.steps_done) == 0 and isinstance(x, Tensor | np.ndarray) and y is not None:
+        fresh = self.steps_done.is_meta or int(self.steps_done) == 0  # on meta, _inputs names the device
+        if fresh and isinstance(x, Tensor | np.ndarray) and y is not None:
             xt, yt = self._inputs(x, y)
             refuse_constant(xt, yt)  # its standardization would divide by a spread of 0
             for net in (self.critic, self.averaged):
@@ -97,8 +98,16 @@ class RepresentationEstimator(NeuralEstimator):
             return self._in_batches(self.scorer if fn is None else fn, xt, yt)
 
     def batch_mi(self, x: Any, y: Any) -> Tensor:
+        """The estimate on one batch; where it holds no gradient (LMI's neighbour counts), inputs that
+        ask for one are refused: a loss built on it would fail at backward."""
         xt, yt = self._inputs(x, y)
-        return self._finite(self._estimate(xt, yt), "estimate", (xt, yt))
+        value = self._finite(self._estimate(xt, yt), "estimate", (xt, yt))
+        if torch.is_grad_enabled() and wants_grad(xt, yt) and not value.requires_grad:
+            raise ValueError(
+                f"x, y: {type(self).__name__}'s batch_mi is not differentiable, so it cannot be a training "
+                "loss; use a bound (InfoNCE, MINE, NWJ) or RenyiMI, or pass detached inputs to measure"
+            )
+        return value
 
     def mi(self, x: Any, y: Any) -> Tensor:
         xt, yt = self._inputs(x, y)

@@ -252,6 +252,8 @@ class Trainer:
         """
         steps, batch_size = setting("steps", steps), setting("batch_size", batch_size)
         seed = setting("seed", seed)
+        if progress is not None and not callable(progress):
+            raise ValueError(f"progress: expected a callable progress(step, loss) or None, got {progress!r}")
         given = (x, y)
         x, y, held = hold_out(x, y, validation, seed)
         batches = est.training_batches(x, y, batch_size, seed)
@@ -268,7 +270,10 @@ class Trainer:
             if captured is not None:
                 values = captured.steps(until - done)
             else:
-                values = [self.step(est, *next(batches))]
+                batch = next(batches, None)
+                if batch is None:  # an iterator of batches read out: ``steps`` is at most
+                    break
+                values = [self.step(est, *batch)]
             if progress:
                 first = int(est.steps_done) - len(values) + 1
                 for j, value in enumerate(values):
