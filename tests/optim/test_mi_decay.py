@@ -55,6 +55,13 @@ def test_the_floor_lr_top_and_time_decay_switch():
     assert sched.get_last_lr() == pytest.approx([(1 - 1.0 / 2) * LR_MAX])  # no (1 - e/E) factor
 
 
+def test_an_estimate_above_the_data_processing_bound_starts_at_lr_max():
+    # I(T; Y) <= I(X; Y): an estimate of ITY_0 above IXY (estimation error) counts as IXY, so the first
+    # LR stays within the range test's bounds.
+    assert scheduler(ity0=2.5).get_last_lr() == pytest.approx([LR_MAX])
+    assert scheduler(ity0=IXY).get_last_lr() == pytest.approx([LR_MAX])
+
+
 def test_layer_wise_groups_follow_their_own_mi():
     sched = scheduler(ity0=[0.2, 1.0], groups=2)
     assert sched.get_last_lr() == pytest.approx([0.01, 0.05])

@@ -4,7 +4,8 @@ and :class:`MIProbe`, which measures the MI it needs.
 With ITY_j the MI I(T; Y) measured after epoch j on a fixed sample (ITY_0 before training) and IXY the
 MI I(X; Y) of that sample (the data-processing upper bound), the LR of epoch e = 1..E is
 
-* e = 1: ``lr_top``, or ``max(ITY_0 / IXY * lr_max, lr_min)`` when ``lr_top`` is None;
+* e = 1: ``lr_top``, or ``max(min(ITY_0 / IXY, 1) * lr_max, lr_min)`` when ``lr_top`` is None (ITY_0 at
+  most IXY by the data-processing inequality: an estimate above it counts as IXY);
 * e = 2: ``max(d_p * lr_max, lr_min)``;
 * e > 2: if ``d_s < epsilon``: ``max(d_p * (1 - e / E) * lr_max, lr_min)``, otherwise unchanged;
 
@@ -191,7 +192,11 @@ class MIDecayLR(LRScheduler):
         super().load_state_dict(copy.deepcopy(state_dict))
 
     def _first(self, ity0: float, ixy: float) -> float:
-        return self.lr_top if self.lr_top is not None else max(ity0 / ixy * self.lr_max, self.lr_min)
+        # I(T; Y) <= I(X; Y) (data processing): an estimate above the bound counts as the bound, so that the
+        # first LR stays within the range test's [lr_min, lr_max].
+        if self.lr_top is not None:
+            return self.lr_top
+        return max(min(ity0 / ixy, 1.0) * self.lr_max, self.lr_min)
 
     def _next(self, hist: list[float], ixy: float, current: float) -> float:
         e = self.epoch  # hist holds ITY_0..ITY_{e-1}
