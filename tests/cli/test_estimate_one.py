@@ -90,3 +90,25 @@ def test_an_npy_of_class_names_is_read_as_labels_as_a_tables_names_are(tmp_path,
         assert main(["estimate", str(tmp_path / "x.npy"), str(tmp_path / y), "--json"]) == 0
         said.append(json.loads(capsys.readouterr().out)["value"])
     assert said[0] == said[1]
+
+
+def test_the_automatic_series_measures_take_permutations(files, tmp_path, capsys):
+    path, _, series = files
+    source = np.random.default_rng(1).standard_normal(600)
+    target = np.concatenate([[0.0], 0.6 * source[:-1]]) + 0.8 * np.random.default_rng(2).standard_normal(600)
+    np.save(tmp_path / "x.npy", source)
+    np.save(tmp_path / "y.npy", target)
+    te = ["estimate", str(tmp_path / "x.npy"), str(tmp_path / "y.npy"), "--measure", "te"]
+    assert main([*te, "--permutations", "19", "--json"]) == 0
+    record = strict_json(capsys.readouterr().out)
+    expected = estimate("te", source, target, n_permutations=19)
+    assert record["p_value"] == expected.p_value <= 2 / 20 and record["report"]["n_permutations"] == 19
+    assert record["value"] == pytest.approx(float(expected), abs=1e-12)
+    assert record["report"]["chosen"] == "gaussian"
+    assert main([*te, "--permutations", "19", "--option", "null=shift"]) == 0
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "from 19 permutations" in printed and "shifted in time" in printed
+    ais = ["estimate", str(path / "s.npy"), "--measure", "ais", "--permutations", "19", "--json"]
+    assert main(ais) == 0
+    record = strict_json(capsys.readouterr().out)
+    assert record["p_value"] == estimate("ais", series, n_permutations=19).p_value <= 2 / 20

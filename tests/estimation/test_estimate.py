@@ -221,10 +221,10 @@ def test_transfer_entropy_names_the_options_it_does_not_take():
     x = _gaussians(100, 1)
     with pytest.raises(
         ValueError,
-        match=r"^null: not an option of estimate\('te', method='auto'\); "
-        r"it takes condition, history, k, lag, seed$",
+        match=r"^n_resamples: not an option of estimate\('te', method='auto'\); "
+        r"it takes condition, history, k, lag, n_permutations, null, seed$",
     ):
-        estimate("te", x, x, null="shift")
+        estimate("te", x, x, n_resamples=10)  # auto draws its own
     with pytest.raises(ValueError, match=r"^ties: not an option of a conditional transfer entropy$"):
         estimate("te", x, x, method="ksg", condition=x, ties="raise")
     with pytest.raises(ValueError, match=r"^ties: not an option of a transfer entropy of trials$"):

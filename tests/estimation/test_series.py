@@ -12,7 +12,7 @@ import torch
 
 from iblearn import estimate
 from iblearn.data import get_exact_task
-from iblearn.functional.information_dynamics import active_information_storage, transfer_entropy
+from iblearn.functional.information_dynamics import NULLS, active_information_storage, transfer_entropy
 
 torch.set_num_threads(1)
 
@@ -97,3 +97,61 @@ def test_information_storage_takes_the_copula_of_a_warped_series():
     assert float(warped) == pytest.approx(float(active_information_storage(x, method="copula")), rel=1e-9)
     with pytest.raises(ValueError, match=r"^series: expected one series"):
         estimate("ais", np.stack([x, x], 1))
+
+
+def _same_but_the_test(auto, tested) -> None:
+    """The chosen estimate, its interval, checks and verdict as they are without the permutation test."""
+    assert tested.report.chosen == auto.report.chosen and float(tested) == float(auto)
+    assert tested.interval == auto.interval and tested.reliable == auto.reliable
+    assert tested.report.checks == auto.report.checks and auto.p_value is None
+
+
+def test_the_automatic_path_tests_a_planted_coupling_by_the_chosen_method():
+    x, y = _var(1000)
+    auto = estimate("te", x, y)
+    tested = estimate("te", x, y, n_permutations=19)
+    _same_but_the_test(auto, tested)
+    assert tested.p_value <= 2 / 20 and tested.n_permutations == 19 and tested.null == NULLS["shift"]
+    warped = estimate("te", np.exp(x), y**3, n_permutations=19)
+    assert warped.report.chosen == "copula" and warped.p_value <= 2 / 20
+    stored = estimate("ais", x, n_permutations=19)
+    _same_but_the_test(estimate("ais", x), stored)
+    assert stored.p_value <= 2 / 20 and stored.null == NULLS["shift"]
+
+
+def test_the_automatic_ksg_of_one_series_keeps_its_own_local_null():
+    rng = np.random.default_rng(0)
+    x, noise = rng.standard_normal(1000), rng.standard_normal(1000)
+    y = np.concatenate([[0.0], x[:-1] ** 2 + 0.5 * noise[1:]])  # no correlation, yet driven
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        auto = estimate("te", x, y)
+        tested = estimate("te", x, y, n_permutations=9)
+        shifted = estimate("te", x, y, n_permutations=9, null="shift")
+    _same_but_the_test(auto, tested)
+    assert auto.report.chosen == "ksg" and tested.p_value == 1 / 10 and "locally" in tested.null
+    assert shifted.p_value == 1 / 10 and "circularly shifted" in shifted.null
+
+
+def test_independent_series_are_rarely_significant_on_the_automatic_path():
+    p = []
+    for seed in range(3):
+        x, _ = _var(800, seed=seed)
+        _, y = _var(800, seed=seed + 10)
+        p.append(estimate("te", x, y, n_permutations=19, seed=seed).p_value)
+        p.append(estimate("ais", np.random.default_rng(seed).standard_normal(800), n_permutations=19).p_value)
+    assert sum(v > 0.1 for v in p) >= 5, p
+
+
+def test_the_automatic_path_refuses_a_bad_test_naming_its_argument():
+    x, y = _var(300)
+    with pytest.raises(ValueError, match=r"^n_permutations: expected a non-negative integer"):
+        estimate("te", x, y, n_permutations=-1)
+    with pytest.raises(ValueError, match=r"^null: expected one of"):
+        estimate("te", x, y, n_permutations=9, null="local")
+    with pytest.raises(ValueError, match=r"^null: 'trials' .*one series"):
+        estimate("te", x, y, n_permutations=9, null="trials")
+    with pytest.raises(ValueError, match=r"^n_permutations: expected a non-negative integer"):
+        estimate("ais", x, n_permutations=-1)
+    with pytest.raises(ValueError, match=r"^null: expected one of"):
+        estimate("ais", x, n_permutations=9, null="rows")

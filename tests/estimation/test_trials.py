@@ -232,3 +232,22 @@ def test_a_raw_with_spans_annotated_bad_reads_its_stretches_between_them_as_tria
     raw.set_annotations(None)
     whole = iblearn.estimate("te", raw.copy().pick(["x"]), raw.copy().pick(["y"]), method="gaussian")
     assert whole.n_samples == data.shape[1] - 1
+
+
+def test_the_automatic_path_of_trials_tests_against_either_null() -> None:
+    x, y = _var(trials=20, steps=80)
+    auto = iblearn.estimate("te", list(x), list(y))
+    tested = iblearn.estimate("te", list(x), list(y), n_permutations=19, null="trials")
+    assert tested.report.chosen == auto.report.chosen and float(tested) == float(auto)
+    assert tested.interval == auto.interval and tested.reliable == auto.reliable
+    assert tested.p_value <= 2 / 20 and tested.null == NULLS["trials"]
+    assert iblearn.estimate("te", list(x), list(y), n_permutations=19).null == NULLS["trials"]
+    shifted = iblearn.estimate("te", list(x), list(y), n_permutations=19, null="shift")
+    assert shifted.p_value <= 2 / 20 and shifted.null == NULLS["shift"]
+    other = iblearn.estimate("te", list(np.roll(x, 1, axis=0)), list(y), n_permutations=19, seed=3)
+    assert other.p_value > 0.1  # the source from other trials: no transfer
+    stored = iblearn.estimate("ais", list(y), n_permutations=19)
+    assert stored.p_value <= 2 / 20 and stored.null == NULLS["trials"]
+    assert float(stored) == float(iblearn.estimate("ais", list(y)))
+    with pytest.raises(ValueError, match=r"^null: 'trials' .*orders"):
+        iblearn.estimate("te", list(x[:3]), list(y[:3]), n_permutations=19, null="trials")

@@ -106,7 +106,7 @@ def _two_variables(args: argparse.Namespace, given: dict[str, Any]) -> _Call:
     named = {"n_resamples": args.resamples, "n_permutations": args.permutations}
     if args.measure == "te":
         options = given | {"lag": _or_one(args.lag), "history": _or_one(args.history)}
-        options |= ({} if z is None else {"condition": z.values}) | ({} if method == "auto" else named)
+        options |= ({} if z is None else {"condition": z.values}) | _series_named(method, named)
         return "te", (x.values, y.values), method.lower(), options, (x, y)
     if method == "auto" and (given or args.resamples or args.permutations) and args.method is None:
         method = "ksg or mixed_ksg"  # options only a named estimator reads
@@ -160,7 +160,15 @@ def _one_variable(args: argparse.Namespace, given: dict[str, Any]) -> _Call:
                 )
             values = values.astype(np.int64)
         named = {"n_resamples": args.resamples or 200}
+    if args.measure == "ais":
+        return "ais", (values,), method, options | _series_named(method, named), (x,)
     return args.measure, (values,), method, options | ({} if method == "auto" else named), (x,)
+
+
+def _series_named(method: str, named: dict[str, int]) -> dict[str, int]:
+    """The resampling options a series measure's ``method`` takes: all of ``named`` for a named
+    method; the permutations alone for auto, which draws its own resamples."""
+    return named if method != "auto" else {"n_permutations": named["n_permutations"]}
 
 
 def _or_one(value: int | None) -> int:

@@ -131,7 +131,8 @@ def _add_measure(est: argparse.ArgumentParser) -> None:
         "checked; ksg where --resamples, --permutations or --option is given), ksg, gaussian or copula; "
         "or te: transfer entropy from the series X to the series Y (--lag, --history, --cond); or "
         "entropy: H(X) of X's class labels (auto, or a discrete estimator: nsb, cwj, plugin, ...); or "
-        "ais: active information storage of the series X (--history)",
+        "ais: active information storage of the series X (--history); te and ais take --permutations "
+        "by any method, auto's test by the method it chose (--option null=shift or trials)",
     )
     est.add_argument(
         "--groups",

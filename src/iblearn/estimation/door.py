@@ -57,13 +57,16 @@ MEASURES: dict[str, Measure] = {
     "mi": Measure(("x", "y"), pairs.mi_auto, pairs.mi_method, ("k", "neural_steps", "seed")),
     "cmi": Measure(("x", "y", "z"), pairs.cmi_auto, pairs.cmi_method, ("k", "seed")),
     "te": Measure(
-        ("source", "target"), series.te_auto, series.te_method, ("condition", "lag", "history", "k", "seed")
+        ("source", "target"),
+        series.te_auto,
+        series.te_method,
+        ("condition", "lag", "history", "k", "n_permutations", "null", "seed"),
     ),
     "ais": Measure(
         ("series",),
         storage.ais_auto,
         storage.ais_method,
-        ("history", "k", "seed"),
+        ("history", "k", "n_permutations", "null", "seed"),
         ("history", "k", "n_resamples", "n_permutations", "null", "seed"),
     ),
     "entropy": Measure(("labels",), labels.entropy_auto, labels.entropy_method, ("alphabet", "seed")),

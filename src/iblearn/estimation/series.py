@@ -159,10 +159,20 @@ def te_method(source: Any, target: Any, *, method: str, condition: Any = None, *
 
 
 def te_auto(
-    source: Any, target: Any, *, condition: Any = None, **options: Unpack[SeriesKeywords]
+    source: Any,
+    target: Any,
+    *,
+    condition: Any = None,
+    n_permutations: int = 0,
+    null: str = "auto",
+    **options: Unpack[SeriesKeywords],
 ) -> Estimate:
     """Transfer entropy from ``source`` to ``target`` (given ``condition``), by the method the lagged
-    samples ask for, checked as series (module notes), with the blockwise interval.
+    samples ask for, checked as series (module notes), with the blockwise interval; with
+    ``n_permutations``, the p-value of the chosen method against that many surrogates of the source, of
+    the kind ``null`` as :func:`te_method` takes it (``"auto"``, ``"trials"``, ``"shift"``; KSG of one
+    series without a condition keeps its own local permutation for ``"auto"``). The test leaves the
+    choice, the checks, the interval and the verdict as they are without it.
 
     Example:
         >>> import torch
@@ -175,7 +185,10 @@ def te_auto(
     """
     o = SeriesOptions(**options)
     lag, history, k, seed = o.lag, o.history, o.k, setting("seed", o.seed)
-    present, past_source, given = _lagged(*_series(source, target, condition, "gaussian"), lag, history, k)
+    series = _series(source, target, condition, "gaussian")
+    permutations = (setting("n_permutations", n_permutations), null)
+    null_kind(null, _segments(series[1], lag, history), permutations[0])  # refused before any estimate
+    present, past_source, given = _lagged(*series, lag, history, k)
     names = "source's past, target's present, target's past" + (
         ", condition's past" * (condition is not None)
     )
@@ -186,10 +199,11 @@ def te_auto(
     src, tgt, cond = _series(source, target, condition, chosen)
     if chosen == "ksg" and cond is None and len(tgt) == 1:
         est = ibf.transfer_entropy_estimate(
-            src[0], tgt[0], lag, history, k, n_resamples=RESAMPLES["ksg"], seed=seed
-        )
+            src[0], tgt[0], lag, history, k, n_resamples=RESAMPLES["ksg"], seed=seed,
+            n_permutations=permutations[0], null="local" if null == "auto" else "shift",
+        )  # fmt: skip
     else:
-        est = _lagged_estimate(src, tgt, cond, lag, history, k, chosen, RESAMPLES[chosen], seed)
+        est = _lagged_estimate(src, tgt, cond, lag, history, k, chosen, RESAMPLES[chosen], seed, permutations)
     if len(tgt) == 1:
         n, half = len(tgt[0]), len(tgt[0]) // 2
         src, tgt, cond = [src[0][:half]], [tgt[0][:half]], None if cond is None else [cond[0][:half]]

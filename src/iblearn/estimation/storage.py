@@ -92,9 +92,14 @@ def ais_method(series: Any, *, method: str, **options: Unpack[StorageKeywords]) 
     return series_figures_verdict(active_information_storage(series, method=method, **options), _NAMES)
 
 
-def ais_auto(series: Any, *, history: int = 1, k: int = 4, seed: int = 0) -> Estimate:
+def ais_auto(
+    series: Any, *, history: int = 1, k: int = 4, n_permutations: int = 0, null: str = "auto", seed: int = 0
+) -> Estimate:
     """Active information storage of ``series`` by the method its present and past ask for, checked
-    as a series (module notes), with the blockwise interval.
+    as a series (module notes), with the blockwise interval; with ``n_permutations``, the p-value of the
+    chosen method against that many surrogates of the past, of the kind ``null`` (``"auto"``,
+    ``"trials"``, ``"shift"``, as :func:`ais_method` takes it). The test leaves the choice, the checks,
+    the interval and the verdict as they are without it.
 
     Example:
         >>> import numpy as np
@@ -132,7 +137,10 @@ def ais_auto(series: Any, *, history: int = 1, k: int = 4, seed: int = 0) -> Est
         steps = normal_scores(steps[:, None], "series")[:, 0]
         trials = list(torch.split(steps, lengths))
     given = trials[0] if len(trials) == 1 else trials
-    est = active_information_storage(given, history, chosen, k=k, n_resamples=RESAMPLES[chosen], seed=seed)
+    est = active_information_storage(
+        given, history, chosen, k=k, n_resamples=RESAMPLES[chosen], n_permutations=n_permutations, null=null,
+        seed=seed,
+    )  # fmt: skip
     counted = {} if len(trials) == 1 else {"trials": float(len(trials))}
     if counted:
         n = est.n_samples
