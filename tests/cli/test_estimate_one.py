@@ -71,6 +71,10 @@ def test_ais_of_a_series_is_the_front_doors(files, capsys):
             ["--x-cols", "w", "--measure", "entropy", "--history", "2"],
             "--history: only with --measure te or ais",
         ),
+        (
+            ["--x-cols", "w", "--measure", "ais", "--resamples", "20"],
+            "--resamples: the automatic method draws its own resamples",
+        ),
     ],
 )
 def test_bad_input_is_refused_naming_the_option(files, capsys, extra, message):

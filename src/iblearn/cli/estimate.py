@@ -167,8 +167,15 @@ def _one_variable(args: argparse.Namespace, given: dict[str, Any]) -> _Call:
 
 def _series_named(method: str, named: dict[str, int]) -> dict[str, int]:
     """The resampling options a series measure's ``method`` takes: all of ``named`` for a named
-    method; the permutations alone for auto, which draws its own resamples."""
-    return named if method != "auto" else {"n_permutations": named["n_permutations"]}
+    method; the permutations alone for auto, which draws its own resamples (``--resamples`` refused)."""
+    if method != "auto":
+        return named
+    if named["n_resamples"]:
+        raise ValueError(
+            "--resamples: the automatic method draws its own resamples (blocks of the series); "
+            "name a method (--method ksg, gaussian or copula) to set their number"
+        )
+    return {"n_permutations": named["n_permutations"]}
 
 
 def _or_one(value: int | None) -> int:
