@@ -204,5 +204,5 @@ def test_builders_keep_their_edge_cases():
 
 
 def test_a_negative_seed_is_refused_by_name():
-    with pytest.raises(ValueError, match="^seed: "):
+    with pytest.raises(ValueError, match=r"^seed: "):
         bivariate_normal().sample(10, seed=-1)
