@@ -12,6 +12,7 @@ import pickle
 import shutil
 import tarfile
 import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -387,3 +388,63 @@ def test_image_helpers_name_their_bad_arguments():
             to_float(data.images, size=size)
     with pytest.raises(ValueError, match=r"^images: .*uint8"):  # floats would be divided by 255 again
         to_float(torch.rand(2, 1, 4, 4))
+
+
+def _tu_folder(folder: Path, **parts: str) -> None:
+    texts = {"A": "1, 2\n2, 1\n", "graph_indicator": "1\n1\n", "graph_labels": "1\n", "node_labels": "0\n1\n"}
+    folder.mkdir(parents=True, exist_ok=True)
+    for part, text in {**texts, **parts}.items():
+        (folder / f"X_{part}.txt").write_text(text)
+
+
+def test_tu_files_that_are_damaged_are_named(tmp_path):
+    _tu_folder(tmp_path / "X")
+    assert len(load_tu("X", root=str(tmp_path), download=False)) == 1
+    _tu_folder(tmp_path / "X", graph_labels="1\n2\n")  # graph 2 has no node
+    with pytest.raises(ValueError, match="graph 2 has no nodes"):
+        load_tu("X", root=str(tmp_path), download=False)
+    (tmp_path / "X" / "X_node_labels.txt").write_bytes(b"\xff\xfe")
+    with pytest.raises(ValueError, match="X_node_labels.txt"):
+        load_tu("X", root=str(tmp_path), download=False)
+    zipped = tmp_path / "Z" / "Z.zip"
+    zipped.parent.mkdir()
+    zipped.write_bytes(b"PK\x03\x04 cut short")
+    with pytest.raises(ValueError, match=f"{zipped}.*delete it"):
+        load_tu("Z", root=str(tmp_path), download=False)
+    with zipfile.ZipFile(zipped, "w") as z:
+        z.writestr("Z/Z_A.txt", "1, 2\n")
+    with pytest.raises(ValueError, match=f"{zipped} lacks Z_graph_indicator.txt"):
+        load_tu("Z", root=str(tmp_path), download=False)
+    for name in ("", "../X", None):
+        with pytest.raises(ValueError, match=r"^name: "):
+            load_tu(name, root=str(tmp_path), download=False)
+
+
+@pytest.mark.skipif(not (SHARED / "Cora").exists(), reason="needs ../shared/data")
+def test_a_cora_test_index_that_is_not_integers_is_named(tmp_path):
+    raw = tmp_path / "Cora" / "raw"
+    shutil.copytree(SHARED / "Cora" / "raw", raw)
+    (raw / "ind.cora.test.index").write_text("1\nabc\n")
+    with pytest.raises(ValueError, match="ind.cora.test.index"):
+        load_cora(root=str(tmp_path), download=False)
+
+
+ADULT_ROW = (
+    "39, State-gov, 77516, Bachelors, 13, Never-married, Adm-clerical, Not-in-family, White, Male, "
+    "2174, 0, 40, United-States, <=50K\n"
+)
+
+
+def test_adult_files_with_no_rows_or_text_that_is_no_number_are_named(tmp_path):
+    folder = tmp_path / "adult"
+    folder.mkdir()
+    (folder / "adult.data").write_text("")
+    (folder / "adult.test").write_text(ADULT_ROW)
+    with pytest.raises(ValueError, match="adult.data holds no complete row"):
+        load_adult(root=str(tmp_path), download=False)
+    (folder / "adult.data").write_text(ADULT_ROW.replace("39", "abc"))
+    with pytest.raises(ValueError, match="adult.data.*age"):
+        load_adult(root=str(tmp_path), download=False)
+    (folder / "adult.data").write_text(ADULT_ROW * 3)  # every numeric column constant: std 0
+    train, _ = load_adult(root=str(tmp_path), download=False)
+    assert bool(torch.isfinite(train.x).all())
