@@ -404,7 +404,7 @@ def test_tu_files_that_are_damaged_are_named(tmp_path):
     with pytest.raises(ValueError, match="graph 2 has no nodes"):
         load_tu("X", root=str(tmp_path), download=False)
     (tmp_path / "X" / "X_node_labels.txt").write_bytes(b"\xff\xfe")
-    with pytest.raises(ValueError, match="X_node_labels.txt"):
+    with pytest.raises(ValueError, match=r"X_node_labels\.txt"):
         load_tu("X", root=str(tmp_path), download=False)
     zipped = tmp_path / "Z" / "Z.zip"
     zipped.parent.mkdir()
@@ -425,7 +425,7 @@ def test_a_cora_test_index_that_is_not_integers_is_named(tmp_path):
     raw = tmp_path / "Cora" / "raw"
     shutil.copytree(SHARED / "Cora" / "raw", raw)
     (raw / "ind.cora.test.index").write_text("1\nabc\n")
-    with pytest.raises(ValueError, match="ind.cora.test.index"):
+    with pytest.raises(ValueError, match=r"ind\.cora\.test\.index"):
         load_cora(root=str(tmp_path), download=False)
 
 
@@ -440,10 +440,10 @@ def test_adult_files_with_no_rows_or_text_that_is_no_number_are_named(tmp_path):
     folder.mkdir()
     (folder / "adult.data").write_text("")
     (folder / "adult.test").write_text(ADULT_ROW)
-    with pytest.raises(ValueError, match="adult.data holds no complete row"):
+    with pytest.raises(ValueError, match=r"adult\.data holds no complete row"):
         load_adult(root=str(tmp_path), download=False)
     (folder / "adult.data").write_text(ADULT_ROW.replace("39", "abc"))
-    with pytest.raises(ValueError, match="adult.data.*age"):
+    with pytest.raises(ValueError, match=r"adult\.data.*age"):
         load_adult(root=str(tmp_path), download=False)
     (folder / "adult.data").write_text(ADULT_ROW * 3)  # every numeric column constant: std 0
     train, _ = load_adult(root=str(tmp_path), download=False)
