@@ -94,6 +94,8 @@ def test_the_ib_curve_plot_names_a_bad_curve_or_base(tmp_path: Path):
     for bad in (None, torch.zeros(3)):
         with pytest.raises(TypeError, match=r"^curve: "):
             plot_ib_curve(bad)
+    with pytest.raises(ValueError, match=r"^path: .* is a folder"):  # matplotlib wrote <folder>.png beside it
+        plot_ib_curve(curve, tmp_path)
     one = ib_curve(torch.tensor([[0.5, 0.0], [0.0, 0.5]]), betas=[1.0])  # a curve of one point
     assert isinstance(plot_ib_curve(one, tmp_path / "one.png", base=2), Figure)
     assert (tmp_path / "one.png").stat().st_size > 0
