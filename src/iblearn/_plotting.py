@@ -69,5 +69,7 @@ def finish(fig: Any, path: str | os.PathLike[str] | None = None, *, dpi: int = 1
                 set_(mid - 0.05 * size, mid + 0.05 * size)
     fig.tight_layout()
     if path is not None:
+        if os.path.isdir(path):  # savefig would write <path>.png beside the folder
+            raise ValueError(f"path: {path} is a folder; name the file to write")
         fig.savefig(path, dpi=dpi)
     return fig

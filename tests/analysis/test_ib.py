@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -216,3 +217,27 @@ def test_the_conditional_term_completes_the_chain_rule(rep) -> None:
         assert float(ib.ixl_given_y) >= -1e-12
     coarse = ib_noisy(rep, Y, noise_std=0.3, noise_std_y=1.0)
     assert torch.equal(coarse.ixl_given_y, forms[2].ixl_given_y) and float(coarse.iyl) < float(forms[2].iyl)
+
+
+@pytest.mark.parametrize("mode", ["decision", "soft", "noisy", "quantized"])
+def test_every_form_names_a_beta_or_base_that_is_no_weight_or_logarithm(mode) -> None:
+    for beta in (math.inf, -1.0, math.nan, "1"):
+        with pytest.raises(ValueError, match=r"^beta: "):
+            ib_functional(F_PRIME, Y, mode=mode, beta=beta)
+    for base in (1.0, 0.0, math.inf):
+        with pytest.raises(ValueError, match=r"^base: "):
+            ib_functional(F_PRIME, Y, mode=mode, base=base)
+    plain = ib_functional(F_PRIME, Y, mode=mode, beta=2.0)
+    for beta in (torch.tensor(2.0), np.float64(2.0)):  # a scalar from a sweep is a number too
+        ib = ib_functional(F_PRIME, Y, mode=mode, beta=beta)
+        assert ib.beta == 2.0 and float(ib.value) == float(plain.value)
+
+
+def test_settings_of_one_form_are_checked_by_name() -> None:
+    for threshold in (math.nan, "0.5"):
+        with pytest.raises(ValueError, match=r"^threshold: "):
+            ib_decision(F_PRIME, Y, threshold=threshold)
+    with pytest.raises(ValueError, match=r"^logits: "):
+        ib_soft(F_PRIME, Y, logits="no")  # a string is truthy: softmax would run on probabilities
+    with pytest.raises(TypeError, match=r"^model: "):
+        diagnose_ib(lambda x: x, torch.randn(4, 3))  # type: ignore[arg-type]

@@ -79,3 +79,23 @@ def test_range_plot_has_integer_epoch_ticks(tmp_path: Path):
     ticks = fig.axes[1].get_xticks()
     assert all(float(t).is_integer() for t in ticks)
     assert (tmp_path / "range.png").stat().st_size > 0
+
+
+def test_the_ib_curve_plot_names_a_bad_curve_or_base(tmp_path: Path):
+    import torch
+
+    from iblearn.analysis import plot_ib_curve
+    from iblearn.functional import ib_curve
+
+    curve = ib_curve(torch.tensor([[0.3, 0.1], [0.1, 0.5]]))
+    for base in (1.0, 0.0, -2.0, float("inf"), "2"):
+        with pytest.raises(ValueError, match=r"^base: "):
+            plot_ib_curve(curve, base=base)
+    for bad in (None, torch.zeros(3)):
+        with pytest.raises(TypeError, match=r"^curve: "):
+            plot_ib_curve(bad)
+    with pytest.raises(ValueError, match=r"^path: .* is a folder"):  # matplotlib wrote <folder>.png beside it
+        plot_ib_curve(curve, tmp_path)
+    one = ib_curve(torch.tensor([[0.5, 0.0], [0.0, 0.5]]), betas=[1.0])  # a curve of one point
+    assert isinstance(plot_ib_curve(one, tmp_path / "one.png", base=2), Figure)
+    assert (tmp_path / "one.png").stat().st_size > 0

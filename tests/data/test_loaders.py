@@ -12,6 +12,7 @@ import pickle
 import shutil
 import tarfile
 import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -295,3 +296,155 @@ def test_a_graph_batch_renumbers_on_the_data_sets_device():
         found, found_labels = data.batch(torch.tensor([1], device="cpu"))
     assert all(torch.equal(a, b) for a, b in zip(found, expected, strict=True))
     assert torch.equal(found_labels, labels) and expected.edge_index.tolist() == [[0, 1, 2], [1, 2, 0]]
+
+
+def _idx(path: Path, array: np.ndarray) -> None:
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    path.write_bytes(gzip.compress(header + array.astype(np.uint8).tobytes()))
+
+
+@pytest.mark.parametrize(
+    ("images", "labels", "match"),
+    [
+        (np.zeros((5, 28, 28)), np.arange(4), "5 images and 4 labels"),
+        (np.zeros((5, 28, 28)), np.zeros((5, 2)), "labels"),
+        (np.zeros((5, 28)), np.arange(5), "images"),
+    ],
+)
+def test_idx_files_that_do_not_fit_together_are_refused(tmp_path, images, labels, match):
+    folder = tmp_path / "FashionMNIST"
+    folder.mkdir()
+    _idx(folder / "train-images-idx3-ubyte.gz", images)
+    _idx(folder / "train-labels-idx1-ubyte.gz", labels)
+    with pytest.raises(ValueError, match=match):
+        load_fashion_mnist(root=str(tmp_path), download=False)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "not gzip"])
+def test_a_damaged_gzip_names_its_file(tmp_path, damage):
+    path = tmp_path / "x-idx3-ubyte.gz"
+    whole = gzip.compress(bytes([0, 0, 0x08, 1, 0, 0, 0, 9]) + bytes(9))
+    path.write_bytes(whole[:-6] if damage == "truncated" else b"not a gzip file")
+    with pytest.raises(ValueError, match=f"path: {path}.*delete it"):
+        read_idx(path)
+
+
+def _cifar_archive(path: Path, records: np.ndarray, names: list[str] | None = None) -> None:
+    names = names or [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]
+    with tarfile.open(path, "w:gz") as tar:
+        for name in names:
+            payload = records.astype(np.uint8).tobytes()
+            info = tarfile.TarInfo(f"cifar-10-batches-bin/{name}")
+            info.size = len(payload)
+            tar.addfile(info, io.BytesIO(payload))
+
+
+def test_a_damaged_cifar_archive_is_named_and_leaves_nothing_a_later_run_would_read(tmp_path):
+    folder = tmp_path / "CIFAR10"
+    folder.mkdir()
+    archive = folder / "cifar-10-binary.tar.gz"
+    _cifar_archive(archive, np.random.default_rng(0).integers(0, 256, (300, 3073)) % 10)
+    whole = archive.read_bytes()
+    archive.write_bytes(whole[: len(whole) * 3 // 4])  # ends inside a later batch
+    for _ in range(2):  # a second run sees the same archive, not a half-extracted folder
+        with pytest.raises(ValueError, match=f"{archive}.*delete it"):
+            load_cifar10("test", root=str(tmp_path), download=False)
+    assert sorted(p.name for p in folder.iterdir()) == ["cifar-10-binary.tar.gz"]
+    archive.write_text("not an archive")
+    with pytest.raises(ValueError, match=f"{archive}"):
+        load_cifar10("test", root=str(tmp_path), download=False)
+    archive.unlink()
+    _cifar_archive(archive, np.zeros((2, 3073)), names=["data_batch_1.bin"])
+    with pytest.raises(ValueError, match=r"lacks data_batch_2.bin.*test_batch.bin"):
+        load_cifar10("test", root=str(tmp_path), download=False)
+
+
+@pytest.mark.parametrize(
+    ("records", "match"), [(np.full((2, 3073), 200), "label 200"), (np.zeros((0, 3073)), "no images")]
+)
+def test_cifar_batches_with_labels_outside_0_9_or_no_records_are_refused(tmp_path, records, match):
+    (tmp_path / "CIFAR10").mkdir()
+    _cifar_archive(tmp_path / "CIFAR10" / "cifar-10-binary.tar.gz", records)
+    with pytest.raises(ValueError, match=match):
+        load_cifar10("test", root=str(tmp_path), download=False)
+
+
+def test_image_helpers_name_their_bad_arguments():
+    from iblearn.data.bits import twelve_bit_task
+    from iblearn.data.vision import ImageData
+
+    data = ImageData(torch.zeros(10, 1, 2, 2, dtype=torch.uint8), torch.arange(10), "x", "train")
+    assert len(data.subset(np.int64(3))) == 3 and len(data.subset(None)) == len(data.subset(10**30)) == 10
+    for n in (0, -1, 2.5, "3", True):
+        with pytest.raises(ValueError, match=r"^n: "):
+            data.subset(n)
+    for seed in (1.5, "a", None):
+        with pytest.raises(ValueError, match=r"^seed: "):
+            data.subset(3, seed=seed)
+        with pytest.raises(ValueError, match=r"^seed: "):
+            twelve_bit_task(seed)
+    for size in (0, -3, 2.5):
+        with pytest.raises(ValueError, match=r"^size: "):
+            to_float(data.images, size=size)
+    with pytest.raises(ValueError, match=r"^images: .*uint8"):  # floats would be divided by 255 again
+        to_float(torch.rand(2, 1, 4, 4))
+
+
+def _tu_folder(folder: Path, **parts: str) -> None:
+    texts = {"A": "1, 2\n2, 1\n", "graph_indicator": "1\n1\n", "graph_labels": "1\n", "node_labels": "0\n1\n"}
+    folder.mkdir(parents=True, exist_ok=True)
+    for part, text in {**texts, **parts}.items():
+        (folder / f"X_{part}.txt").write_text(text)
+
+
+def test_tu_files_that_are_damaged_are_named(tmp_path):
+    _tu_folder(tmp_path / "X")
+    assert len(load_tu("X", root=str(tmp_path), download=False)) == 1
+    _tu_folder(tmp_path / "X", graph_labels="1\n2\n")  # graph 2 has no node
+    with pytest.raises(ValueError, match="graph 2 has no nodes"):
+        load_tu("X", root=str(tmp_path), download=False)
+    (tmp_path / "X" / "X_node_labels.txt").write_bytes(b"\xff\xfe")
+    with pytest.raises(ValueError, match=r"X_node_labels\.txt"):
+        load_tu("X", root=str(tmp_path), download=False)
+    zipped = tmp_path / "Z" / "Z.zip"
+    zipped.parent.mkdir()
+    zipped.write_bytes(b"PK\x03\x04 cut short")
+    with pytest.raises(ValueError, match=f"{zipped}.*delete it"):
+        load_tu("Z", root=str(tmp_path), download=False)
+    with zipfile.ZipFile(zipped, "w") as z:
+        z.writestr("Z/Z_A.txt", "1, 2\n")
+    with pytest.raises(ValueError, match=f"{zipped} lacks Z_graph_indicator.txt"):
+        load_tu("Z", root=str(tmp_path), download=False)
+    for name in ("", "../X", None):
+        with pytest.raises(ValueError, match=r"^name: "):
+            load_tu(name, root=str(tmp_path), download=False)
+
+
+@pytest.mark.skipif(not (SHARED / "Cora").exists(), reason="needs ../shared/data")
+def test_a_cora_test_index_that_is_not_integers_is_named(tmp_path):
+    raw = tmp_path / "Cora" / "raw"
+    shutil.copytree(SHARED / "Cora" / "raw", raw)
+    (raw / "ind.cora.test.index").write_text("1\nabc\n")
+    with pytest.raises(ValueError, match=r"ind\.cora\.test\.index"):
+        load_cora(root=str(tmp_path), download=False)
+
+
+ADULT_ROW = (
+    "39, State-gov, 77516, Bachelors, 13, Never-married, Adm-clerical, Not-in-family, White, Male, "
+    "2174, 0, 40, United-States, <=50K\n"
+)
+
+
+def test_adult_files_with_no_rows_or_text_that_is_no_number_are_named(tmp_path):
+    folder = tmp_path / "adult"
+    folder.mkdir()
+    (folder / "adult.data").write_text("")
+    (folder / "adult.test").write_text(ADULT_ROW)
+    with pytest.raises(ValueError, match=r"adult\.data holds no complete row"):
+        load_adult(root=str(tmp_path), download=False)
+    (folder / "adult.data").write_text(ADULT_ROW.replace("39", "abc"))
+    with pytest.raises(ValueError, match=r"adult\.data.*age"):
+        load_adult(root=str(tmp_path), download=False)
+    (folder / "adult.data").write_text(ADULT_ROW * 3)  # every numeric column constant: std 0
+    train, _ = load_adult(root=str(tmp_path), download=False)
+    assert bool(torch.isfinite(train.x).all())

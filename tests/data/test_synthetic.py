@@ -14,6 +14,7 @@ from iblearn.data import (
     additive_uniform,
     bivariate_normal,
     categorical_uniform,
+    dense_gaussian,
     get_task,
     high_mi,
     sign_mixture,
@@ -157,3 +158,51 @@ def test_zero_inflated_without_zeros_is_a_gaussian_channel():
 def test_mixtures_refuse_bad_parameters(make, kwargs, named):
     with pytest.raises(ValueError, match=named):
         make(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("make", "args", "named"),
+    [
+        (bivariate_normal, (1.5,), "rho"),
+        (bivariate_normal, (-1.0,), "rho"),
+        (bivariate_normal, ("0.5",), "rho"),
+        (dense_gaussian, (0,), "dim"),
+        (dense_gaussian, (-2,), "dim"),
+        (dense_gaussian, (2.5,), "dim"),
+        (dense_gaussian, (3, 1.0), "corr"),
+        (dense_gaussian, (3, -0.5), "corr"),  # equicorrelated 6 x 6: positive definite only above -1/5
+        (sparse_gaussian, (0,), "dim"),
+        (sparse_gaussian, (2, 5), "n_pairs"),
+        (sparse_gaussian, (3, 2, 1.0), "rho"),
+        (high_mi, (-1.0, 10), "nats"),
+        (high_mi, (math.nan, 10), "nats"),
+        (high_mi, (math.inf, 10), "nats"),
+        (high_mi, (2000.0, 10), "nats"),  # rho rounds to 1: the two sides would be equal
+        (high_mi, (2.0, 10, 0), "n_pairs"),
+        (high_mi, (2.0, 10.5), "dim"),
+        (additive_uniform, (0.0,), "eps"),
+        (additive_uniform, (math.nan,), "eps"),
+        (categorical_uniform, (0,), "m"),
+        (categorical_uniform, (2.5,), "m"),
+        (student_t, (2.5, 2), "dim_x"),
+        (student_t, (2, 2, 0.0), "dof"),
+        (student_t, (2, 2, math.inf), "dof"),
+        (student_t, (2, 2, math.nan), "dof"),
+    ],
+)
+def test_builders_refuse_parameters_with_no_distribution(make, args, named):
+    with pytest.raises(ValueError, match=f"^{named}: "):
+        make(*args)
+
+
+def test_builders_keep_their_edge_cases():
+    # No dependence is a distribution too: truth 0.
+    assert sparse_gaussian(3, n_pairs=0).mutual_information == 0.0
+    assert high_mi(0.0, 6).mutual_information == 0.0
+    assert categorical_uniform(1).mutual_information == 0.0
+    assert dense_gaussian(3, corr=-0.19).mutual_information > 0
+
+
+def test_a_negative_seed_is_refused_by_name():
+    with pytest.raises(ValueError, match=r"^seed: "):
+        bivariate_normal().sample(10, seed=-1)

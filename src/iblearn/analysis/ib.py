@@ -67,15 +67,17 @@ def _class_average(values: Tensor, y: Tensor, fn: Any) -> Tensor:
     return sum((w * fn(values[y == c]) for c, w in zip(classes, weights, strict=True)), weights.new_zeros(()))
 
 
-def _checked(representation: Any, labels: Any, beta: float, base: float) -> tuple[Tensor, Tensor, float]:
-    """The representation as (N, d), the labels on its device, and the factor from nats to ``base``."""
-    if not (isinstance(beta, int | float) and not isinstance(beta, bool) and beta >= 0):
-        raise ValueError(f"beta: expected a number >= 0, got {beta!r}")
+def _checked(representation: Any, labels: Any, beta: Any, base: Any) -> tuple[Tensor, Tensor, float, float]:
+    """The representation as (N, d), the labels on its device, beta as a float, and the factor from
+    nats to ``base``."""
+    b = V.real_number(beta, "beta")
+    if not (math.isfinite(b) and b >= 0):
+        raise ValueError(f"beta: expected a finite number >= 0, got {beta!r}")
     t = V.continuous(representation, "representation", allow_grid=True)
     t = t.reshape(t.shape[0], -1)
     y = V.labels(labels, "labels")
     V.same_length(("representation", t), ("labels", y))
-    return t, y.to(t.device), 1.0 / math.log(V.positive(base, "base"))
+    return t, y.to(t.device), b, 1.0 / math.log(V.log_base(base, "base"))
 
 
 def ib_decision(
@@ -99,11 +101,13 @@ def ib_decision(
         >>> round(float(ib.ixl), 4), round(float(ib.iyl), 4)  # both log 2: a perfect binary decision
         (0.6931, 0.6931)
     """
-    t, y, scale = _checked(representation, labels, beta, base)
+    t, y, beta, scale = _checked(representation, labels, beta, base)
+    if not math.isfinite(V.real_number(threshold, "threshold")):
+        raise ValueError(f"threshold: must be finite, got {threshold!r}")
     decided = (t[:, 0] > threshold).long() if t.shape[1] == 1 else t.argmax(dim=1)
     ixl, iyl = ibf.discrete_entropy(decided), ibf.discrete_mi(decided, y)
     given_y = _class_average(decided, y, ibf.discrete_entropy)
-    return IBFunctional(ixl * scale, iyl * scale, float(beta), "decision", ixl_given_y=given_y * scale)
+    return IBFunctional(ixl * scale, iyl * scale, beta, "decision", ixl_given_y=given_y * scale)
 
 
 def ib_soft(
@@ -118,7 +122,8 @@ def ib_soft(
     Raises:
         ValueError: with ``logits=False``, rows of ``representation`` that are not probabilities.
     """
-    t, y, scale = _checked(representation, labels, beta, base)
+    t, y, beta, scale = _checked(representation, labels, beta, base)
+    logits = V.flag(logits, "logits")
     t64 = t.to(torch.float64)
     if t.shape[1] == 1:
         p1 = torch.sigmoid(t64) if logits else t64
@@ -131,7 +136,7 @@ def ib_soft(
     ixl = h_mean - _entropy_of_probs(p).mean()
     iyl = h_mean - _class_average(p, y, lambda q: _entropy_of_probs(q.mean(dim=0)))
     given_y = _class_average(p, y, lambda q: _entropy_of_probs(q.mean(dim=0)) - _entropy_of_probs(q).mean())
-    return IBFunctional(ixl * scale, iyl * scale, float(beta), "soft", ixl_given_y=given_y * scale)
+    return IBFunctional(ixl * scale, iyl * scale, beta, "soft", ixl_given_y=given_y * scale)
 
 
 def ib_noisy(
@@ -162,7 +167,7 @@ def ib_noisy(
     Raises:
         ValueError: a constant representation without ``noise_std`` (no noise can be adapted to it).
     """
-    t, y, scale = _checked(representation, labels, beta, base)
+    t, y, beta, scale = _checked(representation, labels, beta, base)
     if noise_std is None:
         std = V.positive(noise_scale, "noise_scale") * float(t.detach().var(dim=0).mean().sqrt())
         if not std > 0:
@@ -183,9 +188,9 @@ def ib_noisy(
     given_y = _class_average(t64, y, mixture_mi)
     if std_y == std:
         iyl = ixl - given_y
-        return IBFunctional(ixl * scale, iyl * scale, float(beta), "noisy", std, ixl_given_y=given_y * scale)
+        return IBFunctional(ixl * scale, iyl * scale, beta, "noisy", std, ixl_given_y=given_y * scale)
     iyl = mixture_mi_y(t64) - _class_average(t64, y, mixture_mi_y)  # I(Y; L + eta')
-    return IBFunctional(ixl * scale, iyl * scale, float(beta), "noisy", std, std_y, given_y * scale)
+    return IBFunctional(ixl * scale, iyl * scale, beta, "noisy", std, std_y, given_y * scale)
 
 
 def ib_quantized(
@@ -209,7 +214,7 @@ def ib_quantized(
             [0, 1] and Q'_L = 1[L > 0.5]: ``n_bins=4, n_bins_y=2, value_range=(0, 1)``.
         representation, labels, beta, base: as for :func:`ib_decision`.
     """
-    t, y, scale = _checked(representation, labels, beta, base)
+    t, y, beta, scale = _checked(representation, labels, beta, base)
     codes = ibf.bin_values(t.detach(), n_bins, strategy=strategy, value_range=value_range)
     codes_y = (
         codes
@@ -218,7 +223,7 @@ def ib_quantized(
     )
     ixl, iyl = ibf.discrete_entropy(codes), ibf.discrete_mi(codes_y, y)
     given_y = _class_average(codes, y, ibf.discrete_entropy)
-    return IBFunctional(ixl * scale, iyl * scale, float(beta), "quantized", ixl_given_y=given_y * scale)
+    return IBFunctional(ixl * scale, iyl * scale, beta, "quantized", ixl_given_y=given_y * scale)
 
 
 #: The forms of :func:`ib_functional`, by the name of its ``mode``.
@@ -335,6 +340,8 @@ def diagnose_ib(model: nn.Module, x: Any, *, input_kind: InputKind | None = None
     The model runs once on x in its current mode; its modes, buffers (BatchNorm's running statistics) and
     the random state are left as they were.
     """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
     t = V.as_tensor(x, "x")
     if input_kind is None:
         input_kind = "continuous" if t.is_floating_point() else "discrete"
@@ -396,6 +403,11 @@ def plot_ib_curve(
     matplotlib (``iblearn[plot]``)."""
     from iblearn import _plotting
 
+    if not isinstance(curve, IBCurve):
+        raise TypeError(
+            f"curve: expected an IBCurve (iblearn.functional.ib_curve), got {type(curve).__name__}"
+        )
+    base = V.log_base(base, "base")
     fig, axes = _plotting.figure(figsize=(5.0, 3.8))
     draw_ib_curve(curve, axes[0, 0], scale=1 / math.log(base))
     unit = "bits" if base == 2 else "nats" if base == math.e else f"log base {base:g}"

@@ -18,6 +18,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from iblearn import _checks as V
+
 BITS = 12
 
 
@@ -42,6 +44,6 @@ def twelve_bit_task(seed: int = 0) -> tuple[Tensor, Tensor]:
     """
     bits = (torch.arange(2**BITS)[:, None] >> torch.arange(BITS)) & 1
     x = bits.float() * 2 - 1
-    w = torch.randn(BITS, generator=torch.Generator().manual_seed(seed))
+    w = torch.randn(BITS, generator=torch.Generator().manual_seed(V.seed(seed, "seed")))
     score = (x @ w) ** 2
     return x, (score > score.median()).long()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import inspect
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -200,7 +201,11 @@ def load_cora(*, root: str | None = None, download: bool = True) -> NodeData:
                 raise FileNotFoundError(f"{path} is missing and download=False")
             fetch_file(PLANETOID + path.name, path)
     _, y, tx, ty, allx, ally, graph = (_unpickle(folder / f"ind.cora.{n}") for n in names[:7])
-    test_index = np.array([int(line) for line in (folder / "ind.cora.test.index").read_text().split()])
+    index_file = folder / "ind.cora.test.index"
+    try:
+        test_index = np.array([int(line) for line in index_file.read_text().split()], dtype=np.int64)
+    except (ValueError, OverflowError) as err:  # UnicodeDecodeError is a ValueError
+        raise ValueError(f"{index_file}: not a list of node indices ({err})") from None
     _check_planetoid(folder, y, tx, ty, allx, ally, graph, test_index)
     order = np.sort(test_index)
     features = np.vstack([allx.toarray(), tx.toarray()])
@@ -262,6 +267,8 @@ class GraphDataset:
 
 def _tu_files(name: str, root: str | None, download: bool) -> dict[str, str]:
     """The TU text files of a data set, from $IBLEARN_DATA/<name>/<name>.zip, a folder of them, or grakel."""
+    if not (isinstance(name, str) and name and Path(name).name == name and name not in (".", "..")):
+        raise ValueError(f"name: expected the name of a TU data set, such as 'MUTAG', got {name!r}")
     folder = data_root(root) / name
     archive = folder / f"{name}.zip"
     parts = ("A", "graph_indicator", "graph_labels", "node_labels")
@@ -280,11 +287,25 @@ def _tu_files(name: str, root: str | None, download: bool) -> dict[str, str]:
             fetch_file(TU + f"{name}.zip", archive)
         else:
             raise FileNotFoundError(f"{archive} is missing and download=False")
-    if archive.exists():
+    files = {p: f"{name}_{p}.txt" for p in parts}
+    if not archive.exists():
+        return {p: _text((folder / f).read_bytes(), str(folder / f)) for p, f in files.items()}
+    try:
         with zipfile.ZipFile(archive) as z:
             members = {Path(m).name: m for m in z.namelist()}
-            return {p: z.read(members[f"{name}_{p}.txt"]).decode() for p in parts}
-    return {p: (folder / f"{name}_{p}.txt").read_text() for p in parts}
+            lacking = [f for f in files.values() if f not in members]
+            if lacking:
+                raise ValueError(f"{archive} lacks {', '.join(lacking)}")
+            return {p: _text(z.read(members[f]), f"{archive}: {f}") for p, f in files.items()}
+    except (zipfile.BadZipFile, EOFError, zlib.error) as err:
+        raise ValueError(f"{archive} is damaged ({err}); delete it to download it again") from err
+
+
+def _text(raw: bytes, what: str) -> str:
+    try:
+        return raw.decode()
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{what}: not a text file ({err})") from None
 
 
 def _tu_arrays(files: dict[str, str], name: str) -> tuple[NDArray[np.int64], ...]:
@@ -313,6 +334,9 @@ def _tu_arrays(files: dict[str, str], name: str) -> tuple[NDArray[np.int64], ...
         raise ValueError(f"{name}_A.txt: an edge names a node outside 1..{n}")
     if not (0 <= node_graph.min() <= node_graph.max() < graphs):
         raise ValueError(f"{name}_graph_indicator.txt: a node belongs to a graph outside 1..{graphs}")
+    empty = np.flatnonzero(np.bincount(node_graph, minlength=graphs) == 0)
+    if len(empty):
+        raise ValueError(f"{name}_graph_indicator.txt: graph {empty[0] + 1} has no nodes")
     return edges, node_graph, node_labels, graph_labels
 
 

@@ -66,13 +66,24 @@ def _files(root: str | None, download: bool) -> tuple[Path, Path]:
 
 def _rows(path: Path) -> list[list[str]]:
     rows = []
-    with path.open(encoding="utf-8") as f:
-        for row in csv.reader(f, skipinitialspace=True):
-            if len(row) != len(COLUMNS) + 1:  # blank lines, and the test file's "|1x3 Cross validator"
-                continue
-            if any(v.strip() == "?" for v in row):
-                continue
-            rows.append([v.strip().rstrip(".") for v in row])  # test labels end with "."
+    try:
+        with path.open(encoding="utf-8") as f:
+            for row in csv.reader(f, skipinitialspace=True):
+                if len(row) != len(COLUMNS) + 1:  # blank lines, and the test file's "|1x3 Cross validator"
+                    continue
+                if any(v.strip() == "?" for v in row):
+                    continue
+                rows.append([v.strip().rstrip(".") for v in row])  # test labels end with "."
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not a text file ({err})") from None
+    if not rows:
+        raise ValueError(f"{path} holds no complete row of the {len(COLUMNS) + 1} Adult columns")
+    for r in rows:
+        for c in NUMERIC:
+            try:
+                float(r[COLUMNS.index(c)])
+            except ValueError:
+                raise ValueError(f"{path}: {c} {r[COLUMNS.index(c)]!r} is not a number") from None
     return rows
 
 
@@ -83,6 +94,7 @@ def load_adult(*, root: str | None = None, download: bool = True) -> tuple[Tabul
     values = {c: sorted({r[COLUMNS.index(c)] for r in train_rows + test_rows}) for c in categorical}
     numeric = np.array([[float(r[COLUMNS.index(c)]) for c in NUMERIC] for r in train_rows])
     mean, std = numeric.mean(axis=0), numeric.std(axis=0)
+    std[std == 0] = 1  # a constant column: centred, not divided by zero
     names = list(NUMERIC) + [f"{c}={v}" for c in categorical for v in values[c]]
 
     def encode(rows: list[list[str]]) -> TabularData:

@@ -24,6 +24,7 @@ import os
 import shutil
 import tarfile
 import urllib.request
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -34,6 +35,7 @@ import torch.nn.functional as F
 from numpy.typing import NDArray
 from torch import Tensor
 
+from iblearn import _checks as V
 from iblearn.data._pickle import load_data_pickle
 
 Split = Literal["train", "test"]
@@ -63,7 +65,8 @@ class ImageData:
 
     def subset(self, n: int | None, seed: int = 0) -> ImageData:
         """A seeded random subset of ``n`` images (all of them if n is None or larger)."""
-        if n is None or n >= len(self):
+        V.seed(seed, "seed")
+        if n is None or V.positive_int(n, "n") >= len(self):
             return self
         idx = torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))[:n]
         return ImageData(self.images[idx], self.labels[idx], self.name, self.split)
@@ -82,8 +85,11 @@ def _check_split(split: str) -> None:
 def read_idx(path: str | os.PathLike[str]) -> np.ndarray:  # type: ignore[type-arg]
     """An IDX array (the MNIST file format, optionally gzip'd): magic, dims, then big-endian data."""
     opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rb") as f:
-        raw = f.read()
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (EOFError, gzip.BadGzipFile, zlib.error) as err:  # a download cut short, or not a gzip file
+        raise ValueError(f"path: {path} is damaged ({err}); delete it to download it again") from err
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
         raise ValueError(f"path: {path} is not an IDX file")
     dtypes: dict[int, Any] = {
@@ -129,6 +135,12 @@ def _idx_pair(folder: Path, split: Split, name: str, download: bool) -> ImageDat
                 raise FileNotFoundError(f"{p} is missing and download=False")
             fetch_file(_SOURCES[name] + p.name, p)
     images, labels = read_idx(paths[0]), read_idx(paths[1])
+    if images.ndim != 3 or labels.ndim != 1:
+        raise ValueError(
+            f"{folder}: expected images (N, H, W) and labels (N,), got {images.shape}, {labels.shape}"
+        )
+    if len(images) != len(labels):
+        raise ValueError(f"{folder}: the {split} files hold {len(images)} images and {len(labels)} labels")
     return ImageData(
         torch.from_numpy(images.copy())[:, None], torch.from_numpy(labels.astype(np.int64)), name, split
     )
@@ -188,14 +200,7 @@ def load_cifar10(split: Split = "train", *, root: str | None = None, download: b
             if not download:
                 raise FileNotFoundError(f"{archive} is missing and download=False")
             fetch_file(_SOURCES["CIFAR10"] + archive.name, archive)
-        with tarfile.open(archive) as tar:
-            members = [m for m in tar.getmembers() if m.isfile() and m.name.endswith(".bin")]
-            for m in members:
-                source = tar.extractfile(m)
-                if source is None:
-                    continue
-                (batches / Path(m.name).name).parent.mkdir(parents=True, exist_ok=True)
-                (batches / Path(m.name).name).write_bytes(source.read())
+        _extract_batches(archive, batches)
     names = [f"data_batch_{i}.bin" for i in range(1, 6)] if split == "train" else ["test_batch.bin"]
     records = []
     for name in names:
@@ -204,12 +209,41 @@ def load_cifar10(split: Split = "train", *, root: str | None = None, download: b
             raise ValueError(f"{batches / name}: not a CIFAR-10 binary batch (size {raw.size})")
         records.append(raw.reshape(-1, 3073))
     data = np.concatenate(records)
+    if not len(data):
+        raise ValueError(f"{batches}: the {split} batches hold no images")
+    if data[:, 0].max() > 9:
+        raise ValueError(f"{batches}: a record has label {data[:, 0].max()}; CIFAR-10's are 0..9")
     return ImageData(
         torch.from_numpy(data[:, 1:].reshape(-1, 3, 32, 32).copy()),
         torch.from_numpy(data[:, 0].astype(np.int64)),
         "CIFAR10",
         split,
     )
+
+
+def _extract_batches(archive: Path, batches: Path) -> None:
+    """The ``.bin`` batches of ``archive`` into ``batches``, all or none: written to a ``.part`` folder,
+    renamed when every batch is out, so a damaged archive leaves no folder a later call would read."""
+    part = batches.with_name(batches.name + ".part")
+    shutil.rmtree(part, ignore_errors=True)
+    part.mkdir(parents=True)
+    try:
+        try:
+            with tarfile.open(archive) as tar:
+                for m in tar.getmembers():
+                    source = tar.extractfile(m) if m.isfile() and m.name.endswith(".bin") else None
+                    if source is not None:
+                        (part / Path(m.name).name).write_bytes(source.read())
+        except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as err:
+            raise ValueError(f"{archive} is damaged ({err}); delete it to download it again") from err
+        needed = [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]
+        lacking = [name for name in needed if not (part / name).exists()]
+        if lacking:
+            raise ValueError(f"{archive} lacks {', '.join(lacking)}: not the CIFAR-10 binary archive")
+    except BaseException:
+        shutil.rmtree(part, ignore_errors=True)
+        raise
+    part.replace(batches)
 
 
 LOADERS = {"mnist": load_mnist, "fashion-mnist": load_fashion_mnist, "cifar10": load_cifar10}
@@ -227,8 +261,12 @@ def load_images(
 def to_float(images: Tensor, *, size: int | None = None, range_: tuple[float, float] = (0.0, 1.0)) -> Tensor:
     """uint8 images to float32 in ``range_`` ((0, 1) or (-1, 1) for a Tanh decoder), resized to
     ``size`` x ``size`` by bilinear interpolation if given (Han et al. 2023 resizes MNIST to 32 x 32)."""
+    if not (isinstance(images, Tensor) and images.dtype == torch.uint8):
+        raise ValueError(
+            f"images: expected a uint8 tensor (0..255), got {getattr(images, 'dtype', type(images))}"
+        )
     x = images.float() / 255.0
-    if size is not None and x.shape[-1] != size:
+    if size is not None and x.shape[-1] != V.positive_int(size, "size"):
         x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
     low, high = range_
     return x * (high - low) + low

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -114,8 +115,19 @@ class Task:
     def sample_numpy(self, n: int, seed: int = 0) -> tuple[Array, ...]:
         """As :meth:`sample`, numpy arrays (what a library without torch takes)."""
         V.positive_int(n, "n")
-        V.seed(seed, "seed")
+        if V.seed(seed, "seed") < 0:
+            raise ValueError(f"seed: numpy's generators take seeds >= 0, got {seed}")
         return tuple(np.asarray(a) for a in self.sampler(n, np.random.default_rng(seed)))
+
+
+def in_range(value: Any, name: str, low: float, high: float | None = None) -> float:
+    """A parameter of a distribution: a real number in the open interval ``(low, high)`` (above ``low``
+    alone if ``high`` is None), as a float."""
+    v = V.real_number(value, name)
+    if not (v > low and (v < high if high is not None else math.isfinite(v))):
+        where = f"({low:g}, {high:g})" if high is not None else f"a finite number > {low:g}"
+        raise ValueError(f"{name}: must be {'in ' * (high is not None)}{where}, got {value!r}")
+    return v
 
 
 # ------------------------------------------------------------------------------------------------ warps

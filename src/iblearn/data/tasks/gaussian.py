@@ -10,10 +10,12 @@ import numpy as np
 import torch
 from scipy import linalg
 
+from iblearn import _checks as V
 from iblearn.data.tasks.base import (
     Array,
     Task,
     density_task,
+    in_range,
     rng_for,
     split,
     truth_of,
@@ -153,6 +155,7 @@ def gaussian(cov: Array, dim_x: int, name: str, description: str) -> Task:
 
 def bivariate_normal(rho: float = 0.75) -> Task:
     """Standard bivariate normal with correlation rho: I = -1/2 log(1 - rho^2) (0.4133 for 0.75)."""
+    rho = in_range(rho, "rho", -1, 1)
     return gaussian(
         np.array([[1.0, rho], [rho, 1.0]]),
         1,
@@ -165,9 +168,10 @@ def dense_gaussian(dim: int, corr: float = 0.5) -> Task:
     """X, Y each ``dim``-dimensional; every pair of the 2*dim coordinates has correlation ``corr``.
 
     I = 1/2 (2 log det S_d - log det S_2d), det of the n x n equicorrelation matrix being
-    (1 - c)^(n-1) (1 + (n - 1) c).
+    (1 - c)^(n-1) (1 + (n - 1) c), positive for -1/(n - 1) < c < 1.
     """
-    n = 2 * dim
+    n = 2 * V.positive_int(dim, "dim")
+    corr = in_range(corr, "corr", -1 / (n - 1), 1)
     cov = np.full((n, n), corr) + (1 - corr) * np.eye(n)
     return gaussian(
         cov,
@@ -180,6 +184,10 @@ def dense_gaussian(dim: int, corr: float = 0.5) -> Task:
 def sparse_gaussian(dim: int, n_pairs: int = 2, rho: float = 0.8) -> Task:
     """X_i and Y_i correlated at rho for i < n_pairs, all else independent noise:
     I = -n_pairs/2 log(1 - rho^2) (1.0217 for two pairs at 0.8), whatever ``dim``."""
+    V.positive_int(dim, "dim")
+    if isinstance(n_pairs, bool) or not isinstance(n_pairs, int | np.integer) or not 0 <= n_pairs <= dim:
+        raise ValueError(f"n_pairs: expected an integer in [0, dim={dim}], got {n_pairs!r}")
+    rho = in_range(rho, "rho", -1, 1)
     cov = np.eye(2 * dim)
     for i in range(n_pairs):
         cov[i, dim + i] = cov[dim + i, i] = rho
@@ -195,9 +203,14 @@ def high_mi(nats: float, dim: int, n_pairs: int = 4) -> Task:
     """A ``n_pairs``-pair Gaussian holding ``nats`` nats, each side pushed through a fixed random
     injective linear map into ``dim`` dimensions (the MI is unchanged by the maps). The samples lie on
     an ``n_pairs``-dimensional subspace of each side, like the activations of a wide layer."""
-    if dim < n_pairs:
+    V.positive_int(n_pairs, "n_pairs")
+    if V.positive_int(dim, "dim") < n_pairs:
         raise ValueError(f"dim: must be at least n_pairs={n_pairs}, got {dim}")
+    if not V.real_number(nats, "nats") >= 0 or not math.isfinite(nats):
+        raise ValueError(f"nats: must be a finite number >= 0, got {nats!r}")
     rho = math.sqrt(1 - math.exp(-2 * nats / n_pairs))
+    if rho == 1:  # y = x to the last bit: the sample holds infinite information, not ``nats``
+        raise ValueError(f"nats: {nats:g} over {n_pairs} pairs puts rho at 1 in float64")
     name = f"high-mi-{nats:g}nats-{dim}d"
     maps = rng_for(name)
     a, b = maps.standard_normal((dim, n_pairs)), maps.standard_normal((dim, n_pairs))

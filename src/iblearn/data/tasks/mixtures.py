@@ -13,7 +13,7 @@ import numpy as np
 from scipy import integrate, stats
 
 from iblearn import _checks as V
-from iblearn.data.tasks.base import Array, Task, entropy_terms, measure_value, pointwise_value
+from iblearn.data.tasks.base import Array, Task, entropy_terms, in_range, measure_value, pointwise_value
 from iblearn.data.tasks.gaussian import gaussian_entropy, gaussian_logpdf
 
 
@@ -23,6 +23,7 @@ def additive_uniform(eps: float) -> Task:
     I = h(Y) - log(2 eps) with h(Y) from the trapezoidal density of Y:
     I = eps - log(2 eps) for eps <= 1/2, and 1 / (4 eps) otherwise.
     """
+    eps = in_range(eps, "eps", 0)
     mi = eps - math.log(2 * eps) if eps <= 0.5 else 1 / (4 * eps)
 
     def sampler(n: int, rng: np.random.Generator) -> tuple[Array, ...]:
@@ -37,6 +38,7 @@ def categorical_uniform(m: int = 5) -> Task:
 
     I = log m - (m - 1)/m log 2 (Gao et al. 2017, Sec. 5; 1.0549 for m = 5).
     """
+    m = V.positive_int(m, "m")
     mi = math.log(m) - (m - 1) / m * math.log(2)
 
     def sampler(n: int, rng: np.random.Generator) -> tuple[Array, ...]:

@@ -11,7 +11,8 @@ import torch
 from scipy import linalg, stats
 from scipy.special import digamma, gammaln
 
-from iblearn.data.tasks.base import Array, Task, density_task, split, truth_of
+from iblearn import _checks as V
+from iblearn.data.tasks.base import Array, Task, density_task, in_range, split, truth_of
 from iblearn.functional.gaussian import gaussian_mi_from_cov
 
 
@@ -100,8 +101,8 @@ def student_t(dim_x: int = 2, dim_y: int = 2, dof: float = 1.0, rho: float = 0.0
     I_G the Gaussian MI of the dispersion matrix R and e of :func:`student_entropy_part`
     (Arellano-Valle et al. 2013; 0.4320 nats for 2 x 2, 1 degree of freedom and rho 0, bmi's
     "Student-t 2 x 2 (dof=1)")."""
-    if not -1 < rho < 1:
-        raise ValueError(f"rho: expected a correlation in (-1, 1), got {rho!r}")
+    dim_x, dim_y = V.positive_int(dim_x, "dim_x"), V.positive_int(dim_y, "dim_y")
+    dof, rho = in_range(dof, "dof", 0), in_range(rho, "rho", -1, 1)
     shape = np.eye(dim_x + dim_y)
     for i in range(min(dim_x, dim_y)):
         shape[i, dim_x + i] = shape[dim_x + i, i] = rho
