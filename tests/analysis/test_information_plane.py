@@ -87,7 +87,8 @@ def test_callback_records_at_the_chosen_epochs() -> None:
     x, y = torch.randn(30, 4), torch.arange(30) % 3
     plane = InformationPlane(net(), ["1"], x, y, ixt="quantized")
     cb = InformationPlaneCallback(plane, every=2)
-    cb.on_fit_start(None, None)
+    cb.on_fit_start(None, plane.model)
+    cb.on_train_start(None, None)
     for epoch in range(4):
         cb.on_train_epoch_end(type("T", (), {"current_epoch": epoch})(), None)
     assert [p.epoch for p in plane.result().points] == [0, 2, 4]

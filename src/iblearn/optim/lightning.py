@@ -41,6 +41,13 @@ class MIDecayCallback(CallbackBase):  # type: ignore[misc]
 
     def __init__(self, probe: MIProbe, make_scheduler: SchedulerFactory) -> None:
         super().__init__()
+        if not isinstance(probe, MIProbe):
+            raise ValueError(f"probe: expected an MIProbe, got {type(probe).__name__}")
+        if not callable(make_scheduler):
+            raise ValueError(
+                "make_scheduler: expected a callable (optimizer, ixy, ity0) -> MIDecayLR, "
+                f"got {type(make_scheduler).__name__}"
+            )
         self.probe = probe
         self.make_scheduler = make_scheduler
         self.scheduler: MIDecayLR | None = None
@@ -51,16 +58,47 @@ class MIDecayCallback(CallbackBase):  # type: ignore[misc]
         return values[0] if len(values) == 1 else values
 
     def on_fit_start(self, trainer: Any, pl_module: Any) -> None:
+        """Build the scheduler for the trainer's one optimizer. A fit that goes on from a later epoch
+        (``trainer.fit`` again) goes on with the scheduler's state; a checkpoint's is applied as it
+        is loaded."""
+        optimizer = self._optimizer(trainer)
+        if self.scheduler is not None and self._loaded is None and int(getattr(trainer, "current_epoch", 0)):
+            self._loaded = self.scheduler.state_dict()
         ixy = self.probe.ixy()
         values = self.probe.measure(pl_module)
-        ity0 = self._value(values)
-        groups = len(trainer.optimizers[0].param_groups)
-        self.scheduler = self.make_scheduler(
-            trainer.optimizers[0], ixy if groups == 1 else [ixy] * groups, ity0
+        groups = len(optimizer.param_groups)
+        if len(values) > 1 and len(values) != groups:
+            raise ValueError(
+                f"layers: the probe watches {len(values)} layers, one for each parameter group, and the "
+                f"optimizer has {groups} group(s)"
+            )
+        scheduler = self.make_scheduler(
+            optimizer, ixy if groups == 1 else [ixy] * groups, self._value(values)
         )
+        if not (isinstance(scheduler, MIDecayLR) and scheduler.optimizer is optimizer):
+            got = "another optimizer" if isinstance(scheduler, MIDecayLR) else type(scheduler).__name__
+            raise ValueError(f"make_scheduler: expected a MIDecayLR of the optimizer it is given, got {got}")
+        self.scheduler = scheduler
         if self._loaded is not None:
             self._restore(self.scheduler, self._loaded)
         log_metrics(trainer, {"mi_decay/ixy": float(ixy), **self._metrics(self.scheduler, values)})
+
+    @staticmethod
+    def _optimizer(trainer: Any) -> torch.optim.Optimizer:
+        """The trainer's one optimizer, which no scheduler of Lightning's steps."""
+        # Lightning stands an optimizer of no parameter groups in for configure_optimizers' None.
+        optimizers = [opt for opt in getattr(trainer, "optimizers", []) if opt.param_groups]
+        if len(optimizers) != 1:
+            raise ValueError(
+                "configure_optimizers: MIDecayCallback schedules one optimizer, got "
+                f"{len(optimizers)}; return the one optimizer the scheduler drives"
+            )
+        if getattr(trainer, "lr_scheduler_configs", None):
+            raise ValueError(
+                "configure_optimizers: Lightning steps a scheduler of its own as well as MIDecayLR; "
+                "return only the optimizer"
+            )
+        return optimizers[0]  # type: ignore[no-any-return]
 
     def _metrics(self, scheduler: Any, values: list[float]) -> dict[str, float]:
         """I(T; Y) of the probed layers and ``scheduler``'s learning rates, as the loggers get them."""
@@ -83,6 +121,8 @@ class MIDecayCallback(CallbackBase):  # type: ignore[misc]
         Lightning usually calls this before ``on_fit_start`` builds the scheduler, so the state is
         kept and applied there; if the scheduler exists already it is applied at once.
         """
+        if not isinstance(state_dict, dict):
+            raise ValueError(f"state_dict: expected a dict, got {type(state_dict).__name__}")
         self._loaded = state_dict.get("scheduler")
         if self._loaded is not None and self.scheduler is not None:
             self._restore(self.scheduler, self._loaded)

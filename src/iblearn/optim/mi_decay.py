@@ -348,6 +348,10 @@ class MIProbe:
                 outputs.append(
                     net(self.x[start : start + self.batch_size].to(device)).detach().flatten(1).cpu()
                 )
+        except (RuntimeError, TypeError) as err:
+            raise ValueError(
+                f"x: the model cannot run on the probe's sample, shape {tuple(self.x.shape)} ({err})"
+            ) from err
         finally:
             for h in hooks:
                 h.remove()
