@@ -119,8 +119,30 @@ def test_bad_arguments_are_named():
         estimate_many(KSG(), data)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="steps"):
         estimate_many(InfoNCE(), data, steps=0)
-    with pytest.raises(ValueError, match="y: every column is constant"):
+    with pytest.raises(ValueError, match="pairs: item 1: y: every column is constant"):
         estimate_many(InfoNCE(hidden=(8,)), [data[0], (data[1][0], torch.ones(64, 2))], **FIT)
+
+
+@pytest.mark.parametrize("stack", [True, False])
+def test_a_bad_sample_is_named_by_its_pair(stack):
+    data = pairs()
+    x = data[2][0].clone()
+    x[3, 0] = float("nan")
+    with pytest.raises(ValueError, match="pairs: item 2: x: contains NaN or Inf"):
+        estimate_many(InfoNCE(hidden=(8,)), [*data[:2], (x, data[2][1])], stack=stack, **FIT)
+    empty = (torch.empty(0, 2), torch.empty(0, 1))
+    with pytest.raises(ValueError, match="pairs: item 0 has no rows"):
+        estimate_many(InfoNCE(hidden=(8,)), [empty, empty], stack=stack, **FIT)
+
+
+def test_pairs_of_lists_count_their_rows():
+    data = pairs()
+    listed = (data[0][0].tolist(), data[0][1].tolist())
+    many = estimate_many(InfoNCE(hidden=(8,)), [listed, data[1]], **FIT)
+    each = estimate_each(InfoNCE(hidden=(8,)), [listed, data[1]], **FIT)
+    assert_same(many, each)
+    with pytest.raises(ValueError, match="pairs: every pair needs the same number of rows, got \\[50, 64\\]"):
+        estimate_many(InfoNCE(hidden=(8,)), [(listed[0][:50], listed[1][:50]), data[1]], **FIT)
 
 
 def test_one_by_one_where_stacking_is_not_exact():

@@ -14,8 +14,9 @@ with zero gradients nowhere, so the padded critic computes what the unpadded one
 
 from __future__ import annotations
 
+import contextlib
 import copy
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,8 +42,7 @@ _ROWS = (Tensor, np.ndarray)
 
 def _width(t: Any, name: str) -> int:
     """Features per row of a sample (``(N,)`` is one)."""
-    value = V.as_tensor(t, name)
-    return 1 if value.ndim == 1 else int(value[0].numel())
+    return int(V.as_tensor(t, name).shape[1:].numel())
 
 
 def fresh_copy(estimator: NeuralEstimator, x: Any, y: Any) -> NeuralEstimator:
@@ -71,12 +71,30 @@ def _checked(estimator: Any, pairs: Any, steps: Any, batch_size: Any, seed: Any)
         if not (isinstance(pair, tuple | list) and len(pair) == 2):
             raise ValueError(f"pairs: item {i} is not an (x, y) pair")
         x, y = pair
-        rows.append(len(x) if isinstance(x, _ROWS) and x.ndim else None)
-        if isinstance(y, _ROWS) and y.ndim and rows[-1] is not None and len(y) != rows[-1]:
-            raise ValueError(f"pairs: item {i} has {rows[-1]} rows of x and {len(y)} of y")
+        rows.append(_rows(x))
+        if rows[-1] is not None and _rows(y) not in (None, rows[-1]):
+            raise ValueError(f"pairs: item {i} has {rows[-1]} rows of x and {_rows(y)} of y")
+        if rows[-1] == 0:
+            raise ValueError(f"pairs: item {i} has no rows")
     if len(set(rows)) > 1:
         raise ValueError(f"pairs: every pair needs the same number of rows, got {sorted(set(rows), key=str)}")
     return [(x, y) for x, y in pairs]
+
+
+def _rows(t: Any) -> int | None:
+    """The number of rows of a sample given as rows (a tensor, an array or a list of rows), else None."""
+    if isinstance(t, _ROWS):
+        return len(t) if t.ndim else None
+    return len(t) if isinstance(t, list | tuple) else None
+
+
+@contextlib.contextmanager
+def _pair(i: int) -> Iterator[None]:
+    """A bad sample's error, named by the pair it is in."""
+    try:
+        yield
+    except ValueError as err:
+        raise ValueError(f"pairs: item {i}: {err}") from err
 
 
 def unstackable(estimator: NeuralEstimator, pairs: Sequence[tuple[Any, Any]]) -> str | None:
@@ -112,10 +130,11 @@ def _each(
     (``fit``: steps, batch size, seed) and called on it."""
     steps, batch_size, seed = fit
     found = []
-    for x, y in pairs:
-        est = fresh_copy(estimator, x, y)
-        est.fit(x, y, steps=steps, batch_size=batch_size, seed=seed)
-        found.append(est(x, y))
+    for i, (x, y) in enumerate(pairs):
+        with _pair(i):
+            est = fresh_copy(estimator, x, y)
+            est.fit(x, y, steps=steps, batch_size=batch_size, seed=seed)
+            found.append(est(x, y))
     return found
 
 
@@ -174,7 +193,12 @@ def estimate_many(
     fit = (steps, batch_size, seed)
     if not stack or unstackable(estimator, pairs) is not None:
         return _each(estimator, pairs, fit)
-    copies = [fresh_copy(estimator, x, y) for x, y in pairs]
+    copies = []
+    for i, (x, y) in enumerate(pairs):
+        with _pair(i):
+            copies.append(fresh_copy(estimator, x, y))
+            copies[-1].checked_inputs(x, y)
+            refuse_constant(x, y)
     if not _StackedFit(estimator, copies, pairs, seed).run(steps, batch_size):
         return _each(estimator, pairs, fit)  # a critic diverged: the fits alone raise what they raise
     return [est(x, y) for est, (x, y) in zip(copies, pairs, strict=True)]
