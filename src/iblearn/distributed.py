@@ -112,26 +112,53 @@ def across_ranks() -> Iterator[None]:
         _single.reset(token)
 
 
+# The dtypes told apart between the ranks (any other is "other").
+_DTYPES = (
+    torch.float32,
+    torch.float64,
+    torch.float16,
+    torch.bfloat16,
+    torch.complex64,
+    torch.complex128,
+    torch.int64,
+    torch.int32,
+    torch.int16,
+    torch.int8,
+    torch.uint8,
+    torch.bool,
+)
+
+
 def _sizes(t: Tensor, what: str = "x") -> list[int]:
     """Every rank's number of rows of ``t``.
 
     Raises:
-        ValueError: the ranks' rows differ in shape (``what`` names the argument).
+        ValueError: ``t`` is 0-d, or the ranks' rows differ in dtype or shape (``what`` names the
+            argument).
     """
     size = world_size()
+    if t.ndim == 0:
+        raise ValueError(f"{what}: expected rows, got a 0-d tensor")
     if t.ndim > 7:
         raise ValueError(f"{what}: at most 7 dimensions under torch.distributed, got {t.ndim}")
-    shape = [t.ndim, *t.shape] + [-1] * (7 - t.ndim)  # every rank's, as one fixed-size row
+    # every rank's dtype and shape, as one fixed-size row
+    shape = [_DTYPES.index(t.dtype) if t.dtype in _DTYPES else -1, t.ndim, *t.shape] + [-1] * (7 - t.ndim)
     mine = torch.tensor(shape, dtype=torch.long, device=t.device)
     every = [torch.empty_like(mine) for _ in range(size)]
     torch.distributed.all_gather(every, mine)
-    shapes = [tuple(int(d) for d in row[2 : 1 + int(row[0])]) for row in every]
+    dtypes = [str(_DTYPES[int(row[0])]) if int(row[0]) >= 0 else "other" for row in every]
+    if len(set(dtypes)) > 1:  # the gather of rows of different sizes in bytes aborts inside gloo
+        raise ValueError(
+            f"{what}: every rank's rows must have the same dtype under torch.distributed, got "
+            f"{dtypes} on ranks 0..{size - 1}"
+        )
+    shapes = [tuple(int(d) for d in row[3 : 2 + int(row[1])]) for row in every]
     if len(set(shapes)) > 1:
         raise ValueError(
             f"{what}: every rank's rows must have the same shape under torch.distributed, got "
             f"{shapes} on ranks 0..{size - 1}"
         )
-    return [int(row[1]) for row in every]
+    return [int(row[2]) for row in every]
 
 
 def gather(t: Tensor, what: str = "x") -> Tensor:
@@ -139,7 +166,8 @@ def gather(t: Tensor, what: str = "x") -> Tensor:
     then cut), with gradients flowing back to each rank's own rows; ``t`` itself outside a process group.
 
     Raises:
-        ValueError: the ranks' rows differ in shape (``what`` names the argument).
+        ValueError: ``t`` is 0-d, or the ranks' rows differ in dtype or shape (``what`` names the
+            argument).
     """
     if not is_distributed():
         return t

@@ -103,6 +103,11 @@ def worker(rank: int) -> dict[tuple[str, str], Any]:
         results[split, name] = run(name, x[rows], y[rows])
     with pytest.raises(ValueError, match="y: every rank's rows must have the same shape"):
         distributed.gather(torch.randn(4, 2 + rank), "y")
+    # a dtype that differs between the ranks aborted the process inside gloo
+    with pytest.raises(ValueError, match=r"x: every rank's rows must have the same dtype .*float32.*float64"):
+        distributed.gather(torch.randn(4, 2, dtype=torch.float64 if rank else torch.float32))
+    with pytest.raises(ValueError, match="value: expected rows, got a 0-d tensor"):
+        distributed.gather(torch.tensor(1.0), "value")
     return results
 
 
