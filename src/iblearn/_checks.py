@@ -160,8 +160,14 @@ def continuous(value: Any, name: str, *, allow_grid: bool = False) -> Tensor:
         raise ValueError(f"{name}: expected shape (N, d) or (N,), got {tuple(t.shape)}")
     if t.shape[0] == 0 or t[0].numel() == 0:
         raise ValueError(f"{name}: is empty, shape {tuple(t.shape)}")
-    if not bool(torch.isfinite(t).all()):
-        bad = int((~torch.isfinite(t)).any(dim=tuple(range(1, t.ndim))).nonzero()[0, 0])
+    return finite_rows(t, name)
+
+
+def finite_rows(t: Tensor, name: str) -> Tensor:
+    """``t`` (rows first) where every value is finite; else a ValueError naming ``name`` and the first
+    row that is not (its position in ``t``, so check before any reordering of the rows)."""
+    if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+        bad = int((~torch.isfinite(t)).reshape(len(t), -1).any(dim=1).nonzero()[0, 0])
         raise ValueError(f"{name}: contains NaN or Inf (first at sample {bad})")
     return t
 

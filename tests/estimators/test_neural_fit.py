@@ -251,3 +251,10 @@ def test_a_batch_of_one_row_is_refused_naming_batch_size():
     x, y = _pairs(40)
     with pytest.raises(ValueError, match="batch_size: a batch needs at least 2 rows"):
         NWJ(2, 2).fit(x, y, steps=2, batch_size=1)
+
+
+def test_a_bad_row_is_named_by_its_place_in_the_callers_rows():
+    x, y = _pairs(200)
+    x[3, 0] = float("nan")
+    with pytest.raises(ValueError, match=r"x: contains NaN or Inf \(first at sample 3\)"):
+        InfoNCE(2, 2).fit(x, y, steps=5)

@@ -103,6 +103,9 @@ def hold_out(x: Any, y: Any, share: float, seed: int) -> tuple[Any, Any, tuple[T
         return x, y, None
     xt, yt = V.as_tensor(x, "x"), V.as_tensor(y, "y")
     n = V.same_length(("x", xt), ("y", yt))
+    # Before the rows are shuffled, so that a bad row is named by its place in the caller's rows.
+    V.finite_rows(xt, "x")
+    V.finite_rows(yt, "y")
     if n < 2:
         raise ValueError(f"x: at least 2 samples are needed to form negative pairs, got {n}")
     n_held = round(n * share)
