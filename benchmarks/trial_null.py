@@ -1,17 +1,20 @@
-"""The size of transfer entropy's permutation test over trials: how often independent autocorrelated
-processes are found coupled at alpha = 0.05, with each null.
+"""The size of the permutation tests of transfer entropy and active information storage over trials:
+how often data under each measure's null are found dependent at alpha = 0.05, with each null.
 
-Source and target are independent AR(1) processes of coefficient 0.9 (each trial started from the
-stationary law), 30 trials x 100 steps; ``iblearn.estimate("te", source, target, method=...,
-n_permutations=99, null=...)`` against ``null="trials"`` (the source's trials permuted against the
-target's) and ``null="shift"`` (the source shifted in time within each trial), lag 1, history 1, the
-seed the data's and the surrogates'. ``method="gaussian"`` over ``--seeds`` seeds and ``"ksg"`` over
-``--ksg-seeds``; each cell's rejection rate with its 95% Clopper-Pearson interval, and whether it is
-at most alpha.
+Transfer entropy (``"te"``): source and target are independent AR(1) processes of coefficient 0.9
+(each trial started from the stationary law); ``iblearn.estimate("te", source, target, ...)``, lag 1,
+history 1. Active information storage (``"ais"``): a series of i.i.d. standard normal steps, whose
+present is independent of its own past (no storage); ``iblearn.estimate("ais", x, ...)``, history 1.
+Each of 30 trials x 100 steps, ``n_permutations=99`` surrogates of the past, ``null="trials"`` (the
+past of whole trials permuted against the present) and ``null="shift"`` (the past shifted in time
+within each trial), the seed the data's and the surrogates'. ``method="gaussian"`` over ``--seeds``
+seeds and ``"ksg"`` over ``--ksg-seeds``; each cell's rejection rate with its 95% Clopper-Pearson
+interval, and whether it is at most alpha.
 
 Run: ``python benchmarks/trial_null.py [--seeds 200] [--ksg-seeds 200] [--out DIR | --write-results]``
-(about twelve minutes on one core, nearly all of it KSG's). Each run is kept as a row of ``rows.jsonl`` in the
-output folder as it ends, and a run given the same folder measures only the rows it lacks.
+(about thirteen minutes on one core, nearly all of it transfer entropy's KSG). Each run is kept as a
+row of ``rows.jsonl`` in the output folder as it ends, and a run given the same folder measures only
+the rows it lacks.
 """
 
 import _prelude  # noqa: F401  (first: one thread per library, the checkout's root on sys.path)
@@ -34,6 +37,7 @@ OUT = script.RESULTS / "trial_null"
 SETTINGS: dict[str, Any] = {"trials": 30, "steps": 100, "ar": 0.9, "n_permutations": 99, "alpha": 0.05}
 SETTINGS["confidence"] = 0.95  # of the rejection rate's Clopper-Pearson interval
 NULLS = ("trials", "shift")
+MEASURES = ("te", "ais")
 SOURCES = [
     "benchmarks/trial_null.py",
     "src/iblearn/estimation/series.py",
@@ -54,14 +58,21 @@ def independent_trials(seed: int) -> tuple[np.ndarray, np.ndarray]:
     return x[0], x[1]
 
 
-def run(method: str, null: str, seed: int) -> dict[str, Any]:
-    """One test on independent processes: its p-value, the null that ran, and its CPU seconds."""
-    source, target = independent_trials(seed)
+def series(measure: str, seed: int) -> list[list[np.ndarray]]:
+    """The data of ``measure`` under its null, the trials of each series: an independent source and
+    target (``"te"``), or one series of i.i.d. standard normal steps (``"ais"``)."""
+    if measure == "te":
+        return [list(x) for x in independent_trials(seed)]
+    return [list(np.random.default_rng(seed).standard_normal((SETTINGS["trials"], SETTINGS["steps"])))]
+
+
+def run(measure: str, method: str, null: str, seed: int) -> dict[str, Any]:
+    """One test under ``measure``'s null: its p-value, the null that ran, and its CPU seconds."""
+    data = series(measure, seed)
     start = time.process_time()
     est = iblearn.estimate(
-        "te", list(source), list(target), method=method, n_permutations=SETTINGS["n_permutations"],
-        null=null, seed=seed,
-    )  # fmt: skip
+        measure, *data, method=method, n_permutations=SETTINGS["n_permutations"], null=null, seed=seed
+    )
     return {"p_value": est.p_value, "null_ran": est.null, "cpu_seconds": time.process_time() - start}
 
 
@@ -93,26 +104,30 @@ def measure(out: Path, seeds: dict[str, int]) -> dict[str, Any]:
     """Every cell's figures, each run read from ``out / "rows.jsonl"`` where it is there, else measured
     and written there at once."""
     path = out / "rows.jsonl"
-    keys = ("method", "null", "seed")
+    keys = ("measure", "method", "null", "seed")
     rows = {tuple(r[k] for k in keys): r for r in script.read_rows(path, keys)}
     results: dict[str, Any] = {}
-    for method, count in seeds.items():
-        for null in NULLS:
-            for seed in range(count):
-                if (method, null, seed) not in rows:
-                    row = {"method": method, "null": null, "seed": seed, **run(method, null, seed)}
-                    rows[method, null, seed] = script.stamped(row)
-                    script.write_rows(path, rows.values())
-            done = [rows[method, null, seed] for seed in range(count)]
-            results.setdefault(method, {})[null] = cell(done)
+    for name in MEASURES:
+        for method, count in seeds.items():
+            for null in NULLS:
+                for seed in range(count):
+                    key = (name, method, null, seed)
+                    if key not in rows:
+                        row = dict(zip(keys, key, strict=True)) | run(*key)
+                        rows[key] = script.stamped(row)
+                        script.write_rows(path, rows.values())
+                done = [rows[name, method, null, seed] for seed in range(count)]
+                results.setdefault(name, {}).setdefault(method, {})[null] = cell(done)
     return results
 
 
 def table(results: dict[str, Any]) -> str:
     c = results["config"]
-    head = ["method", "null", "rejected at 0.05", "rate [95% interval]", "verdict", "median CPU s a test"]
+    head = ["measure", "method", "null", "rejected at 0.05", "rate [95% interval]", "verdict"]
+    head.append("median CPU s a test")
     rows = [
         [
+            measure,
             method,
             null,
             f"{r['rejections']} of {r['runs']}",
@@ -120,12 +135,13 @@ def table(results: dict[str, Any]) -> str:
             r["verdict"],
             f"{r['cpu_seconds']:.2f}",
         ]
-        for method, by_null in results["cells"].items()
+        for measure, by_method in results["cells"].items()
+        for method, by_null in by_method.items()
         for null, r in by_null.items()
     ]
     title = (
-        f"# Transfer entropy over trials under independence: independent AR({c['ar']}) source and target, "
-        f"{c['trials']} trials x {c['steps']} steps, {c['n_permutations']} surrogates\n\n"
+        f"# Tests over trials under their null: te of an independent AR({c['ar']}) source and target, ais "
+        f"of i.i.d. steps; {c['trials']} trials x {c['steps']} steps, {c['n_permutations']} surrogates\n\n"
     )
     prov = results["provenance"]
     return title + markdown_table(head, rows) + f"\n\nCommit {prov['git_commit']}, {prov['machine']}.\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -96,6 +97,15 @@ def test_the_ib_curve_plot_names_a_bad_curve_or_base(tmp_path: Path):
             plot_ib_curve(bad)
     with pytest.raises(ValueError, match=r"^path: .* is a folder"):  # matplotlib wrote <folder>.png beside it
         plot_ib_curve(curve, tmp_path)
+    nan = float("nan")
+    for bad in (
+        dataclasses.replace(curve, i_ty=curve.i_ty.clone().fill_(nan)),
+        dataclasses.replace(curve, i_xt=torch.cat([curve.i_xt[:-1], curve.i_xt.new_tensor([nan])])),
+        dataclasses.replace(curve, i_xy=nan),
+        dataclasses.replace(curve, h_x=nan),
+    ):
+        with pytest.raises(ValueError, match=r"^curve: .*NaN"):
+            plot_ib_curve(bad)
     one = ib_curve(torch.tensor([[0.5, 0.0], [0.0, 0.5]]), betas=[1.0])  # a curve of one point
     assert isinstance(plot_ib_curve(one, tmp_path / "one.png", base=2), Figure)
     assert (tmp_path / "one.png").stat().st_size > 0

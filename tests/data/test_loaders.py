@@ -429,6 +429,17 @@ def test_a_cora_test_index_that_is_not_integers_is_named(tmp_path):
         load_cora(root=str(tmp_path), download=False)
 
 
+@pytest.mark.skipif(not (SHARED / "Cora").exists(), reason="needs ../shared/data")
+@pytest.mark.parametrize("keep", [0.5, -1])  # the unpickler's own error, and an EOFError
+def test_a_truncated_cora_file_is_named_with_what_to_do(tmp_path, keep):
+    raw = tmp_path / "Cora" / "raw"
+    shutil.copytree(SHARED / "Cora" / "raw", raw)
+    whole = (raw / "ind.cora.y").read_bytes()
+    (raw / "ind.cora.y").write_bytes(whole[: int(len(whole) * keep) if keep > 0 else keep])
+    with pytest.raises(ValueError, match=f"{raw / 'ind.cora.y'}: not a readable data file.*delete it"):
+        load_cora(root=str(tmp_path), download=False)
+
+
 ADULT_ROW = (
     "39, State-gov, 77516, Bachelors, 13, Never-married, Adm-clerical, Not-in-family, White, Male, "
     "2174, 0, 40, United-States, <=50K\n"

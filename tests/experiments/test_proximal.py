@@ -94,6 +94,25 @@ def test_cifar_without_a_copy_is_marked_not_run(tmp_path, monkeypatch):
     assert read_json(path / "results.json")["not_run"]
 
 
+def test_a_damaged_archive_stops_the_run_with_the_loaders_message(tmp_path, monkeypatch, capsys):
+    """Only a data set that is not there is marked not run; a damaged one stops the run, its file named
+    with what to do, on the command's error line."""
+    from iblearn.cli import main
+    from iblearn.data.vision import load_images
+
+    monkeypatch.setattr(exp, "load_images", load_images)  # the real loader, not this module's tiny one
+    archive = tmp_path / "data" / "CIFAR10" / "cifar-10-binary.tar.gz"
+    archive.parent.mkdir(parents=True)
+    archive.write_bytes(b"not an archive")
+    monkeypatch.setenv("IBLEARN_DATA", str(tmp_path / "data"))
+    config = tmp_path / "c.toml"
+    config.write_text('parts = ["image"]\nimage_datasets = ["cifar10"]\noptimizers = ["Adam"]\nseeds = 1\n')
+    assert main(["reproduce", "proximal", "--config", str(config), "--out", str(tmp_path / "run")]) == 2
+    said = capsys.readouterr().err
+    assert said.lstrip().startswith("error: ") and f"{archive} is damaged" in said and "delete it" in said
+    assert not (tmp_path / "run" / "results.json").exists()
+
+
 def test_unknown_optimizer():
     with pytest.raises(ValueError, match="optimizers: unknown optimizer 'Lion'"):
         proximal_step.optimizer_class("Lion")

@@ -187,6 +187,45 @@ def test_a_run_killed_between_its_checkpoint_and_its_row_resumes_as_if_never_sto
             assert torch.equal(a, b)
 
 
+@pytest.mark.parametrize("mode", ["sequential", "isolated"])
+def test_a_module_with_nothing_to_train_is_named_before_any_step(mode):
+    x, y = data(200)
+    modules = mlp()
+    modules[1].requires_grad_(False)
+    before = [p.clone() for p in modules[0].parameters()]
+    with pytest.raises(ValueError, match=r"modules\[1\]: has no trainable parameters"):
+        train_greedy(modules, objectives(), batches_of(x, y), mode=mode)
+    assert all(torch.equal(a, b) for a, b in zip(before, modules[0].parameters(), strict=True))
+    train_greedy(modules, objectives(), batches_of(x, y), epochs=[1, 0, 1])  # frozen, and not trained
+
+
+def test_a_run_resumed_in_its_own_process_trains_past_the_modules_it_froze(tmp_path):
+    x, y = data(200)
+    modules = mlp()
+
+    class Killed(Exception):
+        pass
+
+    def kill_at_module_1(message):
+        if message.startswith("module 1"):
+            raise Killed
+
+    with pytest.raises(Killed):
+        train_greedy(
+            modules,
+            objectives(),
+            batches_of(x, y),
+            epochs=2,
+            run=RunFolder(tmp_path),
+            progress=kill_at_module_1,
+        )
+    assert not any(p.requires_grad for p in modules[0].parameters())  # done, and frozen
+    result = train_greedy(
+        modules, objectives(), batches_of(x, y), epochs=2, run=RunFolder(tmp_path, resume=True)
+    )
+    assert [len(h) for h in result.histories] == [2, 2, 2]
+
+
 def test_a_folder_opened_without_resume_starts_over_and_keeps_rows_not_its_own(tmp_path):
     x, y = data(300)
     train_greedy(mlp(), objectives(), batches_of(x, y), epochs=1, run=RunFolder(tmp_path))

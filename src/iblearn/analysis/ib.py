@@ -407,6 +407,16 @@ def plot_ib_curve(
         raise TypeError(
             f"curve: expected an IBCurve (iblearn.functional.ib_curve), got {type(curve).__name__}"
         )
+    plotted = [torch.as_tensor(v, dtype=torch.float64).flatten() for v in (curve.i_xt, curve.i_ty)]
+    if (
+        not bool(torch.cat(plotted).isfinite().all())
+        or not math.isfinite(curve.i_xy)
+        or math.isnan(curve.h_x)
+    ):
+        raise ValueError(
+            "curve: holds a NaN or infinite I(X; T), I(T; Y) or I(X; Y), or a NaN H(X), which cannot be "
+            "plotted; plot the IBCurve that ib_curve returns"
+        )
     base = V.log_base(base, "base")
     fig, axes = _plotting.figure(figsize=(5.0, 3.8))
     draw_ib_curve(curve, axes[0, 0], scale=1 / math.log(base))

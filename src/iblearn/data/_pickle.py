@@ -33,12 +33,20 @@ import numpy as np
 import scipy.sparse
 
 
+class Refused(pickle.UnpicklingError):
+    """A data file that names a callable not admitted, or rebuilds a structure that fails its checks."""
+
+
+class Damaged(pickle.UnpicklingError):
+    """A data file that is no whole pickle: cut short, or bytes changed so the stream cannot be read."""
+
+
 class _NdarrayName:
     """``numpy.ndarray`` as a data file names it: only the first argument of ``_reconstruct``. Called
     itself, ``ndarray(shape, dtype, buffer)`` lays any dtype, an object dtype included, over raw bytes."""
 
     def __new__(cls, *args: Any) -> _NdarrayName:
-        raise pickle.UnpicklingError("refusing to call numpy.ndarray from a data file")
+        raise Refused("refusing to call numpy.ndarray from a data file")
 
 
 class _DtypeState:
@@ -65,7 +73,7 @@ def _reconstruct(cls: Any, shape: Any, typecode: Any) -> _ArrayState:
     """numpy's own pickles call this as ``_reconstruct(ndarray, (0,), b'b')``, then fill the empty
     array by its ``__setstate__``; nothing else is admitted."""
     if cls is not _NdarrayName or shape != (0,) or typecode not in (b"b", "b"):  # "b": a Python 2 str
-        raise pickle.UnpicklingError("an array in a data file must be rebuilt as numpy pickles arrays")
+        raise Refused("an array in a data file must be rebuilt as numpy pickles arrays")
     return _ArrayState()
 
 
@@ -75,7 +83,7 @@ class _CSRState:
 
     def __new__(cls, *args: Any) -> _CSRState:
         if args:
-            raise pickle.UnpicklingError("a sparse matrix in a data file must be rebuilt from its state")
+            raise Refused("a sparse matrix in a data file must be rebuilt from its state")
         return super().__new__(cls)
 
 
@@ -101,13 +109,13 @@ class DataUnpickler(pickle.Unpickler):
         try:
             return _ALLOWED[(module, name)]
         except KeyError:
-            raise pickle.UnpicklingError(
+            raise Refused(
                 f"refusing to load {module}.{name} from a data file: only arrays, sparse matrices and "
                 "plain containers are read"
             ) from None
 
     def persistent_load(self, pid: Any) -> Any:
-        raise pickle.UnpicklingError("refusing a persistent id in a data file")
+        raise Refused("refusing a persistent id in a data file")
 
 
 def load_data_pickle(f: IO[bytes] | io.BufferedIOBase) -> Any:
@@ -115,20 +123,24 @@ def load_data_pickle(f: IO[bytes] | io.BufferedIOBase) -> Any:
     check every structure it rebuilt.
 
     Raises:
-        pickle.UnpicklingError: the file names a callable that is not admitted, or rebuilds a structure
-            that fails its checks (the message names the file).
+        Refused: the file names a callable that is not admitted, or rebuilds a structure that fails
+            its checks (the message names the file).
+        Damaged: the file is no whole pickle (the message names the file).
     """
     name = getattr(f, "name", "a data file")
     try:
         return _checked(DataUnpickler(io.BytesIO(f.read()), encoding="latin1").load())
-    except pickle.UnpicklingError as e:
-        raise pickle.UnpicklingError(f"{name}: {e}") from e.__cause__
+    except Refused as e:
+        raise Refused(f"{name}: {e}") from e.__cause__
     # What a damaged stream makes the unpickler or an admitted constructor raise (a memo key that was
     # never stored, a truncated frame, a dtype string that names no type, a state of the wrong shape).
-    except (EOFError, ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as e:
-        raise pickle.UnpicklingError(f"{name}: not a readable data file ({type(e).__name__}: {e})") from e
+    except (
+        pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, IndexError, AttributeError,
+        OverflowError,
+    ) as e:  # fmt: skip
+        raise Damaged(f"{name}: not a readable data file ({type(e).__name__}: {e})") from e
     except (RecursionError, MemoryError) as e:
-        raise pickle.UnpicklingError(f"{name}: not a readable data file ({type(e).__name__})") from None
+        raise Damaged(f"{name}: not a readable data file ({type(e).__name__})") from None
 
 
 # Plain numbers only: an object array holds whatever the pickle put in it, and a structured or
@@ -144,7 +156,7 @@ def _checked(obj: Any) -> Any:
         return _array_from_state(getattr(obj, "state", None))
     if isinstance(obj, collections.defaultdict):
         if obj.default_factory not in (None, list):
-            raise pickle.UnpicklingError("a defaultdict in a data file may only default to a list")
+            raise Refused("a defaultdict in a data file may only default to a list")
         out: collections.defaultdict[Any, Any] = collections.defaultdict(obj.default_factory)
         out.update((_checked(k), _checked(v)) for k, v in obj.items())
         return out
@@ -154,7 +166,7 @@ def _checked(obj: Any) -> Any:
         return type(obj)(_checked(v) for v in obj)
     if obj is None or isinstance(obj, (bool, int, float, str, bytes)):
         return obj
-    raise pickle.UnpicklingError(f"refusing a {type(obj).__name__} in a data file")
+    raise Refused(f"refusing a {type(obj).__name__} in a data file")
 
 
 def _plain_dtype(d: Any) -> np.dtype:
@@ -162,18 +174,16 @@ def _plain_dtype(d: Any) -> np.dtype:
     order alone (no fields, sub-arrays or offsets from the file)."""
     state = getattr(d, "state", None)
     if not (isinstance(d, _DtypeState) and isinstance(d.spec, str) and isinstance(state, tuple)):
-        raise pickle.UnpicklingError("an array's dtype in a data file is not a dtype")
+        raise Refused("an array's dtype in a data file is not a dtype")
     order = state[1] if len(state) > 1 else None
     if len(state) < 5 or any(part is not None for part in state[2:5]) or order not in ("<", ">", "|", "="):
-        raise pickle.UnpicklingError(
-            "an array's dtype in a data file has fields, a sub-array or no byte order"
-        )
+        raise Refused("an array's dtype in a data file has fields, a sub-array or no byte order")
     try:
         dtype = np.dtype(d.spec)
     except (TypeError, ValueError) as e:
-        raise pickle.UnpicklingError(f"an array's dtype {d.spec!r} in a data file: {e}") from None
+        raise Refused(f"an array's dtype {d.spec!r} in a data file: {e}") from None
     if dtype.kind not in _NUMBER_KINDS or dtype.fields is not None or dtype.subdtype is not None:
-        raise pickle.UnpicklingError(f"an array in a data file has dtype {dtype}, not a plain number type")
+        raise Refused(f"an array in a data file has dtype {dtype}, not a plain number type")
     return dtype.newbyteorder(order) if order in "<>" and dtype.itemsize > 1 else dtype
 
 
@@ -183,42 +193,40 @@ def _array_from_state(state: Any) -> np.ndarray:
     if isinstance(state, tuple) and len(state) == 5:
         state = state[1:]
     if not (isinstance(state, tuple) and len(state) == 4):
-        raise pickle.UnpicklingError("an array in a data file has no (shape, dtype, order, data) state")
+        raise Refused("an array in a data file has no (shape, dtype, order, data) state")
     shape, dtype, fortran, raw = state
     if not (isinstance(shape, tuple) and all(type(n) is int and n >= 0 for n in shape)):
-        raise pickle.UnpicklingError(f"an array in a data file has shape {shape!r}, not sizes")
+        raise Refused(f"an array in a data file has shape {shape!r}, not sizes")
     dtype = _plain_dtype(dtype)
     if isinstance(raw, str):  # a Python 2 str, read as latin-1: its bytes are the code points
         raw = raw.encode("latin1")
     if not isinstance(raw, bytes) or len(raw) != math.prod(shape) * dtype.itemsize:
         got = len(raw) if isinstance(raw, bytes) else type(raw).__name__
-        raise pickle.UnpicklingError(
-            f"an array in a data file of shape {shape} and {dtype} holds {got} bytes"
-        )
+        raise Refused(f"an array in a data file of shape {shape} and {dtype} holds {got} bytes")
     flat = np.frombuffer(raw, dtype=dtype)
     return flat.reshape(shape, order="F" if fortran else "C").copy()
 
 
 def _check_array(a: Any, what: str, kinds: str = _NUMBER_KINDS, ndim: int | None = None) -> None:
     if not isinstance(a, np.ndarray):
-        raise pickle.UnpicklingError(f"{what} is a {type(a).__name__}, not an array")
+        raise Refused(f"{what} is a {type(a).__name__}, not an array")
     if a.dtype.hasobject or a.dtype.fields is not None or a.dtype.kind not in kinds:
-        raise pickle.UnpicklingError(f"{what} has dtype {a.dtype}, not a plain number type")
+        raise Refused(f"{what} has dtype {a.dtype}, not a plain number type")
     if ndim is not None and a.ndim != ndim:
-        raise pickle.UnpicklingError(f"{what} has {a.ndim} dimensions, not {ndim}")
+        raise Refused(f"{what} has {a.ndim} dimensions, not {ndim}")
 
 
 def _csr_from_state(state: dict[str, Any]) -> scipy.sparse.csr_matrix:
     """A CSR matrix from a pickled attribute dict, every index checked before scipy uses it."""
     missing = {"_shape", "data", "indices", "indptr"} - state.keys()
     if missing:
-        raise pickle.UnpicklingError(f"a sparse matrix lacks {sorted(missing)}")
+        raise Refused(f"a sparse matrix lacks {sorted(missing)}")
     shape = state["_shape"]
     sizes = isinstance(shape, tuple) and len(shape) == 2
     if not (sizes and all(type(n) is int or isinstance(n, np.integer) for n in shape)) or not all(
         0 <= n < 2**31 for n in shape
     ):
-        raise pickle.UnpicklingError(f"a sparse matrix has shape {shape!r}, not two sizes")
+        raise Refused(f"a sparse matrix has shape {shape!r}, not two sizes")
     data, indices, indptr = (_checked(state[name]) for name in ("data", "indices", "indptr"))
     _check_array(data, "a sparse matrix's data", ndim=1)
     _check_array(indices, "a sparse matrix's indices", kinds="iu", ndim=1)
@@ -227,5 +235,5 @@ def _csr_from_state(state: dict[str, Any]) -> scipy.sparse.csr_matrix:
         m = scipy.sparse.csr_matrix((data, indices, indptr), shape=tuple(int(n) for n in shape))
         m.check_format(full_check=True)  # indices within the columns, indptr monotone: what toarray() trusts
     except ValueError as e:
-        raise pickle.UnpicklingError(f"a sparse matrix is malformed: {e}") from e
+        raise Refused(f"a sparse matrix is malformed: {e}") from e
     return m

@@ -30,7 +30,7 @@ import torch
 from numpy.typing import NDArray
 from torch import Tensor, nn
 
-from iblearn.data._pickle import load_data_pickle
+from iblearn.data._pickle import Damaged, load_data_pickle
 from iblearn.data.vision import data_root, fetch_file
 
 if TYPE_CHECKING:
@@ -141,7 +141,10 @@ def call_on_graph(module: Callable[..., Any], graph: GraphLike) -> Any:
 
 def _unpickle(path: Path) -> Any:
     with path.open("rb") as f:
-        return load_data_pickle(f)
+        try:
+            return load_data_pickle(f)
+        except Damaged as err:
+            raise ValueError(f"{err}; delete it to download it again") from err
 
 
 def _check_planetoid(

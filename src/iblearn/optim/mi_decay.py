@@ -131,6 +131,7 @@ class MIDecayLR(LRScheduler):
     @staticmethod
     def _check(mi: float | Sequence[float] | Tensor, groups: int, name: str) -> list[float]:
         if isinstance(mi, Tensor):
+            mi = V.materialized(mi, name)
             mi = mi.detach().cpu().flatten().tolist() if mi.numel() > 1 else float(mi)
         values = _per_group(mi, groups, name)
         for v in values:

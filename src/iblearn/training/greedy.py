@@ -156,6 +156,7 @@ def train_greedy(
     optimizers = [_built(make, m, k) for k, (make, m) in enumerate(zip(factories, modules, strict=True))]
     state = GreedyCheckpoint(run, modules, objectives, optimizers, mode)
     start = state.resume(result.histories, per_module)
+    _check_trainable(modules, per_module, mode, start)
     loop = _Loop(modules, objectives, optimizers, get, critic_steps, device, result, state)
     tell = progress if distributed.rank() == 0 else None
     if mode == "isolated":
@@ -210,6 +211,25 @@ def _checked_schedule(
             "modules: Standardize needs mode='sequential' (its input must be frozen when fitted)"
         )
     return per_module, factories
+
+
+def _check_trainable(
+    modules: Sequence[nn.Module], per_module: list[int], mode: str, start: tuple[int, int]
+) -> None:
+    """Every module that has epochs left to train from ``start`` has a parameter that requires a
+    gradient. A module before ``start`` may be frozen: a run resumed in its own process froze the
+    modules it finished."""
+    start_module, start_epoch = start
+    for k, module in enumerate(modules):
+        first = start_epoch if mode == "isolated" or k == start_module else 0
+        epochs = per_module[0] if mode == "isolated" else per_module[k]
+        trains = (mode == "isolated" or k >= start_module) and epochs > first
+        if trains and not any(p.requires_grad for p in module.parameters()):
+            raise ValueError(
+                f"modules[{k}]: has no trainable parameters (all requires_grad=False) but {epochs} "
+                "epochs to train; give it 0 epochs, or unfreeze it (module.requires_grad_(True)): "
+                "train_greedy freezes each module it has trained"
+            )
 
 
 @dataclass
