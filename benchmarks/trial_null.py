@@ -7,12 +7,14 @@ history 1. Active information storage (``"ais"``): a series of i.i.d. standard n
 present is independent of its own past (no storage); ``iblearn.estimate("ais", x, ...)``, history 1.
 Each of 30 trials x 100 steps, ``n_permutations=99`` surrogates of the past, ``null="trials"`` (the
 past of whole trials permuted against the present) and ``null="shift"`` (the past shifted in time
-within each trial), the seed the data's and the surrogates'. ``method="gaussian"`` over ``--seeds``
-seeds and ``"ksg"`` over ``--ksg-seeds``; each cell's rejection rate with its 95% Clopper-Pearson
-interval, and whether it is at most alpha.
+within each trial), the seed the data's and the surrogates'. Transfer entropy with ``method="gaussian"``
+over ``--seeds`` seeds and ``"ksg"`` over ``--ksg-seeds``; information storage, a tenth of a second a
+KSG test, with both methods over ``--ais-seeds``; each cell's rejection rate with its 95%
+Clopper-Pearson interval, and whether it is at most alpha.
 
-Run: ``python benchmarks/trial_null.py [--seeds 200] [--ksg-seeds 200] [--out DIR | --write-results]``
-(about thirteen minutes on one core, nearly all of it transfer entropy's KSG). Each run is kept as a
+Run: ``python benchmarks/trial_null.py [--seeds 200] [--ksg-seeds 200] [--ais-seeds 1000]
+[--out DIR | --write-results]`` (about seventeen minutes on one core, nearly all of it transfer
+entropy's KSG). Each run is kept as a
 row of ``rows.jsonl`` in the output folder as it ends, and a run given the same folder measures only
 the rows it lacks.
 """
@@ -100,7 +102,7 @@ def cell(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def measure(out: Path, seeds: dict[str, int]) -> dict[str, Any]:
+def measure(out: Path, seeds: dict[str, dict[str, int]]) -> dict[str, Any]:
     """Every cell's figures, each run read from ``out / "rows.jsonl"`` where it is there, else measured
     and written there at once."""
     path = out / "rows.jsonl"
@@ -108,7 +110,7 @@ def measure(out: Path, seeds: dict[str, int]) -> dict[str, Any]:
     rows = {tuple(r[k] for k in keys): r for r in script.read_rows(path, keys)}
     results: dict[str, Any] = {}
     for name in MEASURES:
-        for method, count in seeds.items():
+        for method, count in seeds[name].items():
             for null in NULLS:
                 for seed in range(count):
                     key = (name, method, null, seed)
@@ -152,11 +154,15 @@ def main() -> None:
     parser.add_output(OUT)
     parser.add_argument("--seeds", type=script.positive_int, default=200, help="runs of method gaussian")
     parser.add_argument("--ksg-seeds", type=script.positive_int, default=200, help="runs of method ksg")
+    parser.add_argument("--ais-seeds", type=script.positive_int, default=1000, help="runs of each, ais")
     args = parser.parse_args()
     torch.set_num_threads(1)
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
-    seeds = {"gaussian": args.seeds, "ksg": args.ksg_seeds}
+    seeds = {
+        "te": {"gaussian": args.seeds, "ksg": args.ksg_seeds},
+        "ais": {"gaussian": args.ais_seeds, "ksg": args.ais_seeds},
+    }
     results: dict[str, Any] = {"config": {**SETTINGS, "seeds": seeds}}
     results["cells"] = measure(out, seeds)
     results["provenance"] = script.kernel_provenance()
