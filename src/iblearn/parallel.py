@@ -152,6 +152,8 @@ def map_batches(
     """
     n_jobs = check_n_jobs(n_jobs)
     sizes = list(sizes) if sizes is not None else [1] * len(batches)
+    if len(sizes) != len(batches):
+        raise ValueError(f"sizes: {len(sizes)} sizes for {len(batches)} batches; give one a batch")
     results: list[Any] = [store.load(i, sizes[i]) if store is not None else None for i in range(len(batches))]
     todo = [i for i, r in enumerate(results) if r is None]
     report = reporter(progress, sum(sizes), sum(sizes) - sum(sizes[i] for i in todo), what)

@@ -359,3 +359,10 @@ def test_joblibs_multiprocessing_backend_gives_the_same_values():
     with joblib.parallel_backend("multiprocessing", n_jobs=2):
         values = ibf.pairwise_mi(x)
     assert torch.equal(values.nan_to_num(), ibf.pairwise_mi(x).nan_to_num())
+
+
+@pytest.mark.parametrize("sizes", [[1], [1, 1, 1]])
+def test_map_batches_takes_one_size_a_batch(sizes):
+    with pytest.raises(ValueError, match=r"sizes: .* for 2 batches"):
+        parallel.map_batches(lambda a: a, [(1,), (2,)], 1, sizes=sizes)
+    assert parallel.map_batches(lambda a: a, [(1,), (2,)], 1, sizes=[3, 4]) == [1, 2]
