@@ -197,8 +197,6 @@ def estimate_many(
     for i, (x, y) in enumerate(pairs):
         with _pair(i):
             copies.append(fresh_copy(estimator, x, y))
-            copies[-1].checked_inputs(x, y)
-            refuse_constant(x, y)
     if not _StackedFit(estimator, copies, pairs, seed).run(steps, batch_size):
         return _each(estimator, pairs, fit)  # a critic diverged: the fits alone raise what they raise
     return [est(x, y) for est, (x, y) in zip(copies, pairs, strict=True)]
@@ -250,7 +248,11 @@ class _StackedFit:
     ) -> None:
         self.copies, self.seed = copies, seed
         self.settings = copies[0]
-        checked = [est.checked_inputs(x, y) for est, (x, y) in zip(copies, pairs, strict=True)]
+        checked = []
+        for i, (est, (x, y)) in enumerate(zip(copies, pairs, strict=True)):
+            with _pair(i):
+                checked.append(est.checked_inputs(x, y))
+                refuse_constant(x, y)
         self.widths = [(x[0].numel(), y[0].numel()) for x, y in checked]
         wide = (max(w[0] for w in self.widths), max(w[1] for w in self.widths))
         self.template = fresh_copy(estimator, torch.empty(1, wide[0]), torch.empty(1, wide[1]))
@@ -265,8 +267,6 @@ class _StackedFit:
         ]
         # Each pair's split, as its own fit draws it (the same rows for every pair: same N and seed).
         self.split = [fitting.hold_out(x, y, estimator.validation, seed) for x, y in pairs]
-        for x, y in pairs:
-            refuse_constant(x, y)
         train = [est.checked_inputs(x, y) for est, (x, y, _) in zip(copies, self.split, strict=True)]
         self.x = torch.stack([self._padded_rows(t[0], wide[0]) for t in train])  # (K, N, widest x)
         self.y = torch.stack([self._padded_rows(t[1], wide[1]) for t in train])
