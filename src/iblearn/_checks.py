@@ -19,7 +19,7 @@ everywhere; a check two modules need belongs here.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import numpy as np
@@ -170,6 +170,14 @@ def finite_rows(t: Tensor, name: str) -> Tensor:
         bad = int((~torch.isfinite(t)).reshape(len(t), -1).any(dim=1).nonzero()[0, 0])
         raise ValueError(f"{name}: contains NaN or Inf (first at sample {bad})")
     return t
+
+
+def not_a_pair(batch: Any) -> str | None:
+    """What ``batch`` is, in words, where it is no ``(x, y)`` pair (a dict's keys would be read as the
+    samples); None for a pair."""
+    if isinstance(batch, Mapping) or not (isinstance(batch, tuple | list) and len(batch) == 2):
+        return type(batch).__name__ + (f" of {len(batch)}" if isinstance(batch, tuple | list) else "")
+    return None
 
 
 def labels(value: Any, name: str) -> Tensor:

@@ -31,7 +31,7 @@ over every rank's rows, histories averaged, the run folder written by rank 0 (:m
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -317,8 +317,7 @@ def _as_batch(b: Any) -> Batch:
         return b
     if is_graph(b):
         return _graph_batch(b)
-    if isinstance(b, Mapping) or not (isinstance(b, tuple | list) and len(b) == 2):
-        what = type(b).__name__ + (f" of {len(b)}" if isinstance(b, tuple | list) else "")
+    if (what := V.not_a_pair(b)) is not None:
         raise ValueError(f"batches: a batch is a {what}; yield (x, y) pairs, Batch(x, y) or labelled graphs")
     return Batch(b[0], b[1])
 

@@ -4,7 +4,7 @@ the rows it holds out (:func:`hold_out`), and the evaluation batches an estimate
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -35,8 +35,7 @@ def passes(batches: Iterable[Any]) -> Iterator[Any]:
 def pair(batch: Any) -> tuple[Any, Any]:
     """A batch of a DataLoader as ``(x, y)``, refusing one that is not a pair (a dict's keys would be
     read as the samples)."""
-    if isinstance(batch, Mapping) or not (isinstance(batch, tuple | list) and len(batch) == 2):
-        what = type(batch).__name__ + (f" of {len(batch)}" if isinstance(batch, tuple | list) else "")
+    if (what := V.not_a_pair(batch)) is not None:
         raise ValueError(
             f"x: its batches are {what}; yield (x, y) pairs, e.g. a DataLoader over TensorDataset(x, y)"
         )
