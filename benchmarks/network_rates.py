@@ -23,9 +23,11 @@ surrogates a test (:data:`SETTINGS`; the kNN estimators with :data:`KSG_PERMUTAT
 A run's scores are over directed pairs (source, target): its false-discovery proportion, the share of
 found pairs that are not planted (0 where none is found), and its recall, the share of planted pairs
 found. ``cpu_s`` is the CPU time of the inference (the peer's process, JVM threads included), one
-thread. Each run is one row of ``rows.jsonl``, keyed by (method, coupling, seed), written atomically
-as it finishes; ``--resume`` keeps the rows there and runs only the missing ones. ``results.json``
-(the rows with provenance: CPU model, kNN kernel instruction set, versions, commit), ``config.json``,
+thread. Each run is one row of ``rows.jsonl``, keyed by (method, coupling, seed), naming the machine and
+the commit it ran at (rows of several machines share one table; a CPU-seconds cell whose rows come from
+more than one says so), written atomically as it finishes; ``--resume`` keeps the rows there and runs
+only the missing ones. ``results.json`` (the rows with provenance: the machines and how many runs each,
+the writer's CPU model and kNN kernel instruction set, versions, commits), ``config.json``,
 ``table.md`` and ``sources.json`` are rewritten from the rows. The committed folder is
 ``benchmarks/results/network_rates``, written with ``--write-results``.
 """
@@ -222,6 +224,7 @@ def summary(rows: list[dict[str, Any]], alpha: float = SETTINGS["alpha"]) -> lis
                         "recall": float(np.mean(recall)),
                         "recall_sd": spread(recall),
                         "cpu_s": float(np.median([r["cpu_s"] for r in mine])),
+                        "machines": len({r["machine"] for r in mine}),
                         "within": bool(np.mean(fdp) <= alpha),
                         "chosen": sorted({r["chosen"] for r in mine if "chosen" in r}),
                     }
@@ -242,10 +245,11 @@ def table(rows: list[dict[str, Any]]) -> str:
     for s in summed:
         name = s["method"] + (f" (chose {', '.join(s['chosen'])})" if s["method"] == "iblearn-auto" else "")
         few = f", over {s['seeds']} of {most} seeds" if s["seeds"] < most else ""  # not a verdict over all
+        where = f" ({s['machines']} machines)" if s["machines"] > 1 else ""  # the median mixes CPUs
         lines.append(
             f"| {name} | {s['coupling']} | {s['correction']} | {s['seeds']} | "
             f"{s['fdp']:.3f} ± {s['fdp_sd']:.3f} | {s['recall']:.2f} ± {s['recall_sd']:.2f} | "
-            f"{s['cpu_s']:.1f} | {'yes' if s['within'] else 'no'}{few} |"
+            f"{s['cpu_s']:.1f}{where} | {'yes' if s['within'] else 'no'}{few} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -402,12 +406,26 @@ def committed_floor() -> str:
     return floor_table(committed_rows())
 
 
+def machines(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The machines the rows ran on, most runs first: each with its number of runs and its methods."""
+    named = sorted({r["machine"] for r in rows}, key=lambda m: (-sum(r["machine"] == m for r in rows), m))
+    return [
+        {
+            "machine": m,
+            "runs": sum(r["machine"] == m for r in rows),
+            "methods": sorted({r["method"] for r in rows if r["machine"] == m}),
+        }
+        for m in named
+    ]
+
+
 def write_records(out: Path, config: dict[str, Any]) -> None:
     """``results.json``, ``config.json``, ``table.md`` and ``sources.json`` from the rows in ``out``."""
     rows = read_rows(out / "rows.jsonl", KEY)
     provenance = kernel_provenance() | {
         "peers": {r["method"]: r["version"] for r in rows if "version" in r},
         "commits": sorted({r["commit"] for r in rows if r.get("commit")}),
+        "machines": machines(rows),
     }
     write_json(out / "config.json", config)
     write_json(

@@ -69,15 +69,17 @@ def under_isa(isa: str, argv: Sequence[str], capture: bool = True) -> subprocess
     return subprocess.run([sys.executable, *argv], env=env, capture_output=capture, text=True)
 
 
+def machine() -> str:
+    """This machine in words: the CPU model, then the platform's word (architecture and CPU count)."""
+    platform_word = environment()["machine"]
+    return f"{cpu_model() or platform_word} ({platform_word})"
+
+
 def machine_provenance() -> dict[str, Any]:
-    """The commit, date and machine (CPU model, then the platform's word) a record ran at: the first
-    keys of every record's provenance, its versions added by each script."""
+    """The commit, date and machine (:func:`machine`) a record ran at: the first keys of every record's
+    provenance, its versions added by each script."""
     env = environment()
-    return {
-        "git_commit": env["git_commit"],
-        "date": env["date"],
-        "machine": f"{cpu_model() or env['machine']} ({env['machine']})",
-    }
+    return {"git_commit": env["git_commit"], "date": env["date"], "machine": machine()}
 
 
 def kernel_provenance() -> dict[str, Any]:
@@ -269,8 +271,10 @@ def run_commit() -> str | None:
 
 
 def stamped(row: dict[str, Any]) -> dict[str, Any]:
-    """``row`` as a rows file keeps it: with ``commit``, the commit it ran at (its own where it has one)."""
-    return {**row, "commit": row.get("commit") or run_commit()}
+    """``row`` as a rows file keeps it: with ``commit`` and ``machine``, the commit it ran at and the
+    machine it ran on (:func:`machine`), its own where it has them, so that rows measured on several
+    machines can share one file."""
+    return {**row, "commit": row.get("commit") or run_commit(), "machine": row.get("machine") or machine()}
 
 
 def write_rows(path: Path, rows: Iterable[dict[str, Any]]) -> None:

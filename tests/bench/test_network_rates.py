@@ -68,6 +68,7 @@ def _row(method: str, coupling: str, seed: int, fdp: float, recall: float = 1.0)
         "edges": [],
         "truth": [[0, 1, 1]],
         "commit": "abcdef0",
+        "machine": "CPU A",
     }
 
 
@@ -81,6 +82,18 @@ def test_the_verdict_is_the_mean_fdp_over_seeds_against_alpha() -> None:
     assert out["linear"]["cpu_s"] == pytest.approx(2.0)  # the median
     assert not nr.summary([_row("iblearn-ksg", "linear", 0, 0.06)], alpha=0.05)[0]["within"]
     assert "| iblearn-ksg | linear | FDR | 3 | 0.033 ± 0.058 |" in nr.table(rows)
+
+
+def test_rows_of_several_machines_say_so_where_a_median_mixes_them() -> None:
+    rows = [_row("iblearn-ksg", "linear", s, 0.0) for s in range(3)]
+    rows += [_row("tigramite-cmiknn", "linear", s, 0.0) | {"machine": "CPU B"} for s in range(2)]
+    rows.append(_row("tigramite-cmiknn", "linear", 2, 0.0))
+    assert nr.machines(rows) == [
+        {"machine": "CPU A", "runs": 4, "methods": ["iblearn-ksg", "tigramite-cmiknn"]},
+        {"machine": "CPU B", "runs": 2, "methods": ["tigramite-cmiknn"]},
+    ]
+    lines = {line.split(" | ")[0]: line for line in nr.table(rows).splitlines()}
+    assert "(2 machines)" in lines["| tigramite-cmiknn"] and "machines" not in lines["| iblearn-ksg"]
 
 
 def test_a_resumed_run_keeps_its_rows_and_runs_only_the_missing_ones(monkeypatch, tmp_path: Path) -> None:

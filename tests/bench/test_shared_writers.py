@@ -26,15 +26,18 @@ def test_write_folder_makes_the_folder_and_writes_the_record_and_table(tmp_path,
 
 def test_add_row_keeps_the_rows_another_call_wrote_and_the_last_of_a_key(tmp_path):
     path = tmp_path / "rows.jsonl"
-    script.add_row(path, ["seed"], {"seed": 0, "value": 1.0, "commit": "abc"})
-    script.write_rows(path, [*script.read_rows(path, ["seed"]), {"seed": 1, "value": 2.0, "commit": "def"}])
-    script.add_row(path, ["seed"], {"seed": 0, "value": 3.0, "commit": "ghi"})
+    there = {"commit": "abc", "machine": "a CPU"}
+    script.add_row(path, ["seed"], {"seed": 0, "value": 1.0, **there})
+    script.write_rows(path, [*script.read_rows(path, ["seed"]), {"seed": 1, "value": 2.0, **there}])
+    script.add_row(path, ["seed"], {"seed": 0, "value": 3.0, **there})
     assert script.read_rows(path, ["seed"]) == [
-        {"seed": 0, "value": 3.0, "commit": "ghi"},
-        {"seed": 1, "value": 2.0, "commit": "def"},
+        {"seed": 0, "value": 3.0, **there},
+        {"seed": 1, "value": 2.0, **there},
     ]
-    script.add_row(path, ["seed"], {"seed": 2, "value": 4.0})  # stamped with the commit it ran at
-    assert script.read_rows(path, ["seed"])[-1] == script.stamped({"seed": 2, "value": 4.0})
+    script.add_row(path, ["seed"], {"seed": 2, "value": 4.0})  # stamped with the commit and the machine
+    last = script.read_rows(path, ["seed"])[-1]
+    assert last == script.stamped({"seed": 2, "value": 4.0})
+    assert last["machine"] == script.machine() != there["machine"]
 
 
 def test_kernel_provenance_names_the_machine_then_the_instruction_set_and_versions():
