@@ -348,8 +348,8 @@ static int shape_ok(Py_ssize_t n, Py_ssize_t dim, Py_ssize_t bcol, Py_ssize_t wi
 
 /* A tree of `depth` levels below the root has 2^(depth + 1) - 1 nodes. */
 static int tree_ok(Py_ssize_t n, Py_ssize_t dim, Py_ssize_t depth, Py_buffer *span, Py_buffer *boxes) {
-    if (depth < 0 || depth > 40 || ((Py_ssize_t)1 << depth) > n || ((n - 1) >> depth) + 1 > BLOCK) {
-        PyErr_SetString(PyExc_ValueError, "need 0 <= depth, 2^depth <= n and leaves of at most 64 points");
+    if (depth < 0 || depth > 40 || ((Py_ssize_t)1 << depth) > n || ((n - 1) >> depth) + 1 > LEAF_MAX) {
+        PyErr_SetString(PyExc_ValueError, "need 0 <= depth, 2^depth <= n and leaves of at most 256 points");
         return 0;
     }
     Py_ssize_t nodes = ((Py_ssize_t)2 << depth) - 1;
