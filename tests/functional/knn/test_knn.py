@@ -215,9 +215,9 @@ def test_the_tree_kernel_rejects_buffers_of_the_wrong_size():
         nb._maxnorm.build(cols, 10, 2, 4, order, span, boxes, data)
     with pytest.raises(ValueError, match="data"):
         nb._maxnorm.build(cols, 10, 2, 1, order, span, boxes, data[:-1])
-    with pytest.raises(ValueError, match="64 points"):  # one leaf of 100 points
+    with pytest.raises(ValueError, match="256 points"):  # one leaf of 300 points
         nb._maxnorm.build(
-            np.zeros(100), 100, 1, 0, np.empty(100, dtype=np.int64), span[:2], boxes[:2], np.empty(100)
+            np.zeros(300), 300, 1, 0, np.empty(300, dtype=np.int64), span[:2], boxes[:2], np.empty(300)
         )
     with pytest.raises(ValueError, match="k < n"):
         nb._maxnorm.knn(

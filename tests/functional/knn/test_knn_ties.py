@@ -135,7 +135,7 @@ def test_ksg_variant_2_on_tied_data_is_the_same_on_every_backend(monkeypatch, k)
         monkeypatch.setattr(nb, "TREE_LOW_DIM", 0)  # the slabs (N < TREE_MIN_N)
         assert value(variant, "tree") == brute
         monkeypatch.setattr(nb, "TREE_MIN_N", 0)
-        for leaf in (3, 32, 64):
+        for leaf in (3, 32, 64, 128):
             monkeypatch.setattr(nb, "TREE_LEAF", leaf)
             monkeypatch.setattr(nb, "COUNT_LEAF", leaf)
             assert value(variant, "tree") == brute, (variant, leaf)
@@ -170,15 +170,16 @@ def test_a_range_of_queries_that_cuts_leaves_writes_exactly_its_rows(path, size)
 @pytest.mark.parametrize("dim", [1, 2, 7, 10, 11, 33, 128])
 def test_the_search_forced_onto_the_tree_equals_brute_force(monkeypatch, dim):
     # kth_neighbour as the estimators call it, at N far below TREE_MIN_N: leaves of 8 (query leaves
-    # that soon go on point by point, and k beyond a leaf, so that bounds start infinite) and of 64
-    # (the default: whole leaves walk the tree, most reference leaves left after a few dimensions).
+    # that soon go on point by point, and k beyond a leaf, so that bounds start infinite), of 64
+    # (the default: whole leaves walk the tree, most reference leaves left after a few dimensions) and
+    # of 128 (256 from WIDE_TREE_DIM dims on: the kernel's largest leaves).
     monkeypatch.setattr(nb, "TREE_MIN_N", 0)
     x = torch.from_numpy(_points("gaussian", 600, dim, seed=dim))
     x[300:310] = x[:10]  # duplicates: neighbours at distance 0, decided by index
     parts = [x] if dim == 1 else [x[:, : dim // 2], x[:, dim // 2 :]]
     for k in (1, 3, 20):
         ref_eps, ref_idx = nb.kth_neighbour(parts, k, "chebyshev", "brute")
-        for leaf in (8, 64):
+        for leaf in (8, 64, 128):
             monkeypatch.setattr(nb, "TREE_LEAF", leaf)
             eps, idx = nb.kth_neighbour(parts, k, "chebyshev", "tree")
             assert torch.equal(eps, ref_eps), (k, leaf)

@@ -94,7 +94,7 @@ TREE_DIMS = [
     pytest.param(128, marks=pytest.mark.slow),
 ]
 TREE_KINDS = ["gaussian", "coarse", "awkward"]
-TREE_SIZES = ((5, 2), (70, 3), (300, 5), (400, 32), (700, 64))
+TREE_SIZES = ((5, 2), (70, 3), (300, 5), (400, 32), (700, 64), (900, 128), (1200, 256))
 
 
 def tree_cases(dim: int, kind: str) -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:
@@ -114,7 +114,7 @@ def test_tree_counts_equal_brute_force(dim, kind):
                 np.testing.assert_array_equal(got, _brute(x, r, inclusive, dist))
 
 
-@pytest.mark.parametrize("leaf", [2, 8, 16, 32, 64])
+@pytest.mark.parametrize("leaf", [2, 8, 16, 32, 64, 256])
 @pytest.mark.parametrize("inclusive", [False, True])
 def test_tree_counts_on_a_grid_whose_boxes_end_exactly_at_the_radius(leaf, inclusive):
     # An integer grid and integer radii: node boxes (of whole leaves and of the points a query leaf
@@ -150,3 +150,38 @@ def test_a_range_of_queries_that_cuts_leaves_writes_exactly_its_rows():
         parts = np.where(got >= 0, got, parts)
     np.testing.assert_array_equal(whole, brute)
     np.testing.assert_array_equal(parts, brute)
+
+
+def _plane_counts(x: np.ndarray, r: np.ndarray, inclusive: bool) -> np.ndarray:
+    """The kernel's sweep of a two-dimensional ``x``, as :func:`~iblearn.functional.knn.neighbors.count_index`
+    lays it out."""
+    _, layout = nb._plane_layout(x)
+    found = np.full(len(x), -1, dtype=np.int64)
+    nb._maxnorm.plane_count(*layout, len(x), np.ascontiguousarray(r), inclusive, found)
+    return found
+
+
+@pytest.mark.parametrize("kind", TREE_KINDS)
+def test_plane_counts_equal_brute_force(kind):
+    # Runs that end exactly at a radius (the 3rd neighbour's), tied coordinates ("coarse": the same
+    # value at both ends of a run), a constant column and repeated rows ("awkward"), one point alone.
+    for n in (1, 2, 5, 70, 700):
+        x = _points(kind, n, 2, seed=n)
+        dist = _distances(x)
+        for r in _radii(dist, seed=n):
+            for radius in (r, np.nextafter(r, 0), np.nextafter(r, np.inf)):
+                for inclusive in (False, True):
+                    got = _plane_counts(x, radius, inclusive)
+                    np.testing.assert_array_equal(got, _brute(x, radius, inclusive, dist))
+
+
+def test_two_dimensional_counts_take_the_plane_where_it_is_faster(monkeypatch):
+    x = _points("gaussian", 300, 2, seed=7)
+    r = _radii(_distances(x), seed=7)[0]
+    assert len(nb.count_index(x)[1]) == 2
+    monkeypatch.setattr(nb, "PLANE_MAX_N", 299)
+    assert len(nb.count_index(x)[1]) == 6  # the tree
+    assert torch.equal(
+        nb.count_within(torch.from_numpy(x), torch.from_numpy(r), "chebyshev", "tree", inclusive=False),
+        torch.from_numpy(_brute(x, r, False)),
+    )

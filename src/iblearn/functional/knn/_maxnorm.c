@@ -291,6 +291,7 @@ static int layout(Layout *L, const double *coords, Py_ssize_t n, Py_ssize_t dim,
 #include "_maxnorm_tree.h" /* the k-d tree: build, and count on it */
 #include "_maxnorm_knn.h"  /* the k-th neighbour on the tree */
 #include "_maxnorm_grid.h" /* KSG between one-dimensional variables, many pairs */
+#include "_maxnorm_plane.h" /* range counts in two dimensions, by one sweep */
 #include "_maxnorm_scan.h" /* the same for variant 1, by scans along the sorted variables */
 
 /* ------------------------------------------------------------------------- MixedKSG's float32 filter
@@ -348,8 +349,8 @@ static int shape_ok(Py_ssize_t n, Py_ssize_t dim, Py_ssize_t bcol, Py_ssize_t wi
 
 /* A tree of `depth` levels below the root has 2^(depth + 1) - 1 nodes. */
 static int tree_ok(Py_ssize_t n, Py_ssize_t dim, Py_ssize_t depth, Py_buffer *span, Py_buffer *boxes) {
-    if (depth < 0 || depth > 40 || ((Py_ssize_t)1 << depth) > n || ((n - 1) >> depth) + 1 > BLOCK) {
-        PyErr_SetString(PyExc_ValueError, "need 0 <= depth, 2^depth <= n and leaves of at most 64 points");
+    if (depth < 0 || depth > 40 || ((Py_ssize_t)1 << depth) > n || ((n - 1) >> depth) + 1 > LEAF_MAX) {
+        PyErr_SetString(PyExc_ValueError, "need 0 <= depth, 2^depth <= n and leaves of at most 256 points");
         return 0;
     }
     Py_ssize_t nodes = ((Py_ssize_t)2 << depth) - 1;
@@ -472,6 +473,32 @@ static PyObject *py_count(PyObject *Py_UNUSED(self), PyObject *args) {
         Py_END_ALLOW_THREADS
     }
     return finish(&a, ok, &radius, &out);
+}
+
+static PyObject *py_plane_count(PyObject *Py_UNUSED(self), PyObject *args) {
+    Py_buffer sorted, ranks, radius, out;
+    Py_ssize_t n;
+    int inclusive;
+    if (!PyArg_ParseTuple(args, "y*y*ny*pw*", &sorted, &ranks, &n, &radius, &inclusive, &out)) return NULL;
+    int ok = n >= 1 && n <= PY_SSIZE_T_MAX / 16;
+    if (!ok) PyErr_SetString(PyExc_ValueError, "need n >= 1 and buffers that fit in memory");
+    ok = ok && check(&sorted, "sorted", 2 * n, 8) && check(&ranks, "ranks", 2 * n, 8) &&
+         check(&radius, "radius", n, 8) && check(&out, "out", n, 8);
+    if (ok) {
+        int failed;
+        Py_BEGIN_ALLOW_THREADS
+        failed = plane_count_kernel(sorted.buf, ranks.buf, n, radius.buf, inclusive, out.buf);
+        Py_END_ALLOW_THREADS
+        if (failed) {
+            PyErr_NoMemory();
+            ok = 0;
+        }
+    }
+    PyBuffer_Release(&sorted);
+    PyBuffer_Release(&ranks);
+    PyBuffer_Release(&radius);
+    PyBuffer_Release(&out);
+    return ok ? Py_NewRef(Py_None) : NULL;
 }
 
 static PyObject *py_band_count(PyObject *Py_UNUSED(self), PyObject *args) {
@@ -802,6 +829,9 @@ static PyMethodDef methods[] = {
      "by the slabs or the tree."},
     {"count", py_count, METH_VARARGS,
      "count(layout, radius, inclusive, first, last, out): points within radius, by the slabs or the tree."},
+    {"plane_count", py_plane_count, METH_VARARGS,
+     "plane_count(sorted, ranks, n, radius, inclusive, out): points within radius in two dimensions, from the "
+     "coordinates sorted and the points' ranks in them."},
     {"build", py_build, METH_VARARGS,
      "build(points, n, dim, depth, out_order, out_span, out_boxes, out_data): a k-d tree."},
     {"pairs", py_pairs, METH_VARARGS,

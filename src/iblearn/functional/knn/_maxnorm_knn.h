@@ -19,7 +19,7 @@
  * dimension in which the leaf's box lies farthest from c was slower (1.17x). */
 ALWAYS_INLINE double offer_leaf(const Tree *T, const int64_t *order, Py_ssize_t t, Py_ssize_t i, const double *c,
                                 Py_ssize_t k, double *best, int64_t *who) {
-    double dist[BLOCK];
+    double dist[LEAF_MAX];
     const Py_ssize_t lo = T->span[2 * t], len = T->span[2 * t + 1] - lo;
     const double *data = T->data + lo * T->dim, bound = best[k - 1];
     for (Py_ssize_t s = 0; s < len; s++) dist[s] = 0.0;
@@ -96,8 +96,8 @@ ALWAYS_INLINE void tree_knn_kernel_body(const Tree *T, const int64_t *order, Py_
                                         Py_ssize_t last, double *centre, double *out_d, int64_t *out_i) {
     const Py_ssize_t dim = T->dim, fl = T->first_leaf;
     double *mid = centre + dim; /* the query leaf's box centre (the caller allots 2 dim) */
-    int64_t open[42][BLOCK];    /* open[l]: the points still searching at the node entered at level l */
-    double near[BLOCK], bound[BLOCK];
+    int64_t open[42][LEAF_MAX];    /* open[l]: the points still searching at the node entered at level l */
+    double near[LEAF_MAX], bound[LEAF_MAX];
     for (Py_ssize_t q = fl; q < 2 * fl + 1; q++) {
         const Py_ssize_t a = T->span[2 * q], len = T->span[2 * q + 1] - a;
         if (a + len <= first || a >= last) continue;

@@ -20,10 +20,14 @@
  *
  *   build(points, n, dim, depth, out_order, out_span, out_boxes, out_data): points row-major in the
  *       caller's order; position p of the layout is point out_order[p]; out_data (n * dim) holds the
- *       leaves one after the other, each leaf's points column by column. Leaves hold at most 64 points.
+ *       leaves one after the other, each leaf's points column by column. Leaves hold at most LEAF_MAX
+ *       points.
  *   knn and count as above, given the layout tuple (data, n, dim, depth, span, boxes): for the points at
  *       the tree's layout positions first..last-1.
  */
+/* The most points a leaf holds: the query leaf's masks and distances are arrays of this size. */
+#define LEAF_MAX 256
+
 typedef struct {
     const double *data, *boxes; /* data: leaf after leaf, each leaf's points column by column */
     const int64_t *span;
@@ -44,7 +48,7 @@ typedef struct {
 ALWAYS_INLINE int64_t leaf_count(const Tree *T, Py_ssize_t t, const double *c, double r, int inclusive) {
     const Py_ssize_t lo = T->span[2 * t], len = T->span[2 * t + 1] - lo, last = T->dim - 1;
     const double *data = T->data + lo * T->dim, *col = data + last * len, v = c[last];
-    double dist[BLOCK];
+    double dist[LEAF_MAX];
     int64_t m = 0;
     for (Py_ssize_t s = 0; s < len; s++) dist[s] = fabs(data[s] - c[0]); /* again below if dim is 1 */
     for (Py_ssize_t j = 1; j < last; j++) {
@@ -139,8 +143,8 @@ ALWAYS_INLINE void tree_count_kernel_body(const Tree *T, const double *radius, i
                                           Py_ssize_t last, double *centre, int64_t *out) {
     const Py_ssize_t dim = T->dim, fl = T->first_leaf;
     /* open[l]: the points still undecided at the node being entered at level l (depth <= 40, tree_ok) */
-    int64_t open[42][BLOCK], got[BLOCK];
-    double near[BLOCK], far[BLOCK], r[BLOCK];
+    int64_t open[42][LEAF_MAX], got[LEAF_MAX];
+    double near[LEAF_MAX], far[LEAF_MAX], r[LEAF_MAX];
     for (Py_ssize_t q = fl; q < 2 * fl + 1; q++) {
         const Py_ssize_t a = T->span[2 * q], len = T->span[2 * q + 1] - a;
         if (a + len <= first || a >= last) continue;

@@ -36,7 +36,7 @@ from torch import Tensor
 from iblearn import _checks as V
 
 if TYPE_CHECKING:
-    from iblearn.functional.knn._maxnorm import Slabs, Tree
+    from iblearn.functional.knn._maxnorm import Plane, Slabs, Tree
 
 try:
     from iblearn.functional.knn import _maxnorm
@@ -399,28 +399,43 @@ def uses_tree(n: int, d: int) -> bool:
     return d <= TREE_LOW_DIM or n >= TREE_MIN_N
 
 
-#: Points per leaf of the k-d tree of the k-th neighbour search, at most 64 (the kernel's distance block).
+#: Points per leaf of the k-d tree of the k-th neighbour search, at most 256 (the kernel's LEAF_MAX).
 #: Point by point, at N = 1,000,000, leaves of 8, 16 and 32 took about the same time (fewer points, more
 #: boxes). The points of a query leaf walk the tree together and a leaf is left as soon as
 #: all its points lie beyond the k-th distance in the dimensions read (_maxnorm_knn.h): with that, 64
 #: against 32 at N = 1,000,000 (5x5 KSG's joint space, A/B, one thread) 1.39x against 1.24x the
 #: point-by-point search of leaves of 32.
 TREE_LEAF = 64
+#: From this many dimensions on, the k-th neighbour search's leaves hold twice :data:`TREE_LEAF`: there
+#: a box prunes little and a longer vectorised pass costs less than the boxes it saves. Thread CPU time,
+#: one thread, interleaved, the same radii, leaves of 128 against 64: 1.11x in 12 dims at N = 10,000,
+#: 1.18x in 20 at 20,000, 1.13x in 20 at 5,000, 1.06x in 10 at 20,000, 1.01x at 100,000; 0.96x in 4
+#: dims and 0.99x in 6 at 10,000.
+WIDE_TREE_DIM = 10
 #: The same for the trees of range counts, whose query leaves walk the tree together, each leaf's points
 #: tested against a node's box in one vectorised loop (_maxnorm.c, tree_count_kernel). Against the
 #: point-by-point search with leaves of 32, the counts of 5x5 KSG (x's 5-d space, the joint 3rd
 #: neighbour's radius, strict), one thread, interleaved by ranges of 2,000 - 3,000 queries in one process,
 #: thread CPU time on loaded cores, the same counts: leaves of 64 1.42x at N = 20,000, 1.46x at 100,000,
 #: 1.56x at 1,000,000 (30,000 queries in 10 ranges); leaves of 32, two leaves a walk, 1.16x, 1.26x, 1.39x.
-COUNT_LEAF = 64
+#: Leaves of 128 against 64 (KSG's strict counts at the joint radii, one thread, interleaved): 1.18x in
+#: 2 dims at N = 10,000, 1.16x in 3 at 10,000 and 20,000, 1.21x in 6 at 10,000, 1.17x in 5 at 20,000,
+#: 1.07x at 100,000, 1.3x in 10 at 5,000 and 20,000; leaves of 256 gained a little more below 20,000
+#: and lost at 100,000.
+COUNT_LEAF = 128
+
+
+def knn_leaf(d: int) -> int:
+    """Points per leaf of the k-th neighbour search's tree in ``d`` dimensions."""
+    return TREE_LEAF if d < WIDE_TREE_DIM else 2 * TREE_LEAF
 
 
 def _tree_layout(x: NDArray[np.float64], leaf: int | None = None) -> tuple[NDArray[np.int64], Tree]:
-    """The kernel's k-d tree with at most ``leaf`` points a leaf (:data:`TREE_LEAF` if None): ``(order,
+    """The kernel's k-d tree with at most ``leaf`` points a leaf (:func:`knn_leaf` if None): ``(order,
     (data, n, d, depth, span, boxes))`` as ``_maxnorm.build`` makes them (see _maxnorm.c): position p
     of the tree's layout holds point ``order[p]``."""
     n, d = x.shape
-    leaf = TREE_LEAF if leaf is None else leaf
+    leaf = knn_leaf(d) if leaf is None else leaf
     depth = max(0, math.ceil(math.log2(n / leaf))) if n > leaf else 0
     nodes = 2 ** (depth + 1) - 1
     order, span = np.empty(n, dtype=np.int64), np.empty(2 * nodes, dtype=np.int64)
@@ -462,16 +477,41 @@ def _slab_knn(
 
 
 #: The compiled kernel's layout of a sample for counts: ``(order, layout)``, position p holding point
-#: ``order[p]`` (:func:`_slab_layout`, :func:`_tree_layout`).
-CountIndex = tuple[NDArray[np.int64], "Slabs | Tree"]
+#: ``order[p]`` (:func:`_slab_layout`, :func:`_tree_layout`, :func:`_plane_layout`).
+CountIndex = tuple[NDArray[np.int64], "Slabs | Tree | Plane"]
+
+#: Up to this many points a two-dimensional sample counted on one thread is counted by the sweep of
+#: ``_maxnorm.plane_count`` (_maxnorm_plane.h), n log n whatever the radii, instead of on its tree,
+#: whose counts split between threads and visit the balls' surfaces. Thread CPU time, one thread,
+#: interleaved, the same counts, KSG's strict counts at the joint radii, sorting included, against the
+#: tree's leaves of 128: 1.66x at N = 10,000 (2x2 KSG's x), on a 2-d space of a 3-d Gaussian at its 3rd
+#: neighbour's radius 1.24x at 10,000, 1.23x at 20,000, 1.17x at 32,000, 1.14x at 50,000, 0.98x at
+#: 100,000 (the sweep's reads leave the cache).
+PLANE_MAX_N = 50_000
 
 
 def count_index(x: NDArray[np.float64], keys: NDArray[np.float64] | None = None) -> CountIndex:
     """The layout :func:`count_within` lays ``x (N, d)`` out in for the compiled kernel's counts: made
     once, it serves any number of radii (:func:`count_in_index`); ``keys`` as for :func:`kth_neighbour`."""
     n, d = x.shape
+    if d == 2 and n <= PLANE_MAX_N and (torch.get_num_threads() == 1 or n <= PART_POINTS):
+        return _plane_layout(x)
     # In one dimension the sorted layout counts by bisection alone.
     return _tree_layout(x, COUNT_LEAF) if uses_tree(n, d) and d > 1 else _slab_layout(x, keys)
+
+
+def _plane_layout(x: NDArray[np.float64]) -> tuple[NDArray[np.int64], Plane]:
+    """``_maxnorm.plane_count``'s layout of ``x (N, 2)``: each column sorted, and each point's rank in
+    it, ``(2, N)`` each, the points in their own order. Any sort serves: tied values are all within a
+    radius of one another or all beyond it."""
+    n = len(x)
+    order = np.argsort(x, axis=0)
+    ranks = np.empty((2, n), dtype=np.int64)
+    np.put_along_axis(ranks, order.T, np.arange(n)[None, :], axis=1)
+    return np.arange(n), (
+        np.ascontiguousarray(np.take_along_axis(x, order, axis=0).T, dtype=np.float64),
+        ranks,
+    )
 
 
 def count_in_index(index: CountIndex, radius: NDArray[np.float64], inclusive: bool) -> Tensor:
@@ -479,6 +519,9 @@ def count_in_index(index: CountIndex, radius: NDArray[np.float64], inclusive: bo
     order, layout = index
     n = len(order)
     found, counts = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    if len(layout) == 2:  # the plane's: all points in one sweep, in their own order
+        _maxnorm.plane_count(*layout, n, np.ascontiguousarray(radius, dtype=np.float64), inclusive, found)
+        return torch.from_numpy(found)
     r = np.ascontiguousarray(radius[order], dtype=np.float64)
     _in_parts(n, lambda first, last: _maxnorm.count(layout, r, inclusive, first, last, found))
     counts[order] = found
