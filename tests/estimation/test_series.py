@@ -148,6 +148,14 @@ def test_independent_series_are_rarely_significant_on_the_automatic_path():
 
 def test_the_automatic_path_refuses_a_bad_test_naming_its_argument():
     x, y = _var(300)
+    # too short for the blockwise interval: named so, not as n_resamples, which the caller never gave
+    with pytest.raises(
+        ValueError, match=r"^target: lag=1 and history=1 leave 10 lagged samples of its 11 steps"
+    ):
+        estimate("te", x[:11], y[:11])
+    with pytest.raises(ValueError, match=r"^target: .* leave 8 lagged samples of its 10 steps"):
+        estimate("te", [x[:5], x[5:10]], [y[:5], y[5:10]])
+    assert estimate("te", x[:12], y[:12]).n_samples == 11
     with pytest.raises(ValueError, match=r"^n_permutations: expected a non-negative integer"):
         estimate("te", x, y, n_permutations=-1)
     # KSG's local permutation is refused where the automatic choice is another method, or trials
