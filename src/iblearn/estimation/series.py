@@ -130,22 +130,21 @@ def normal_scores(value: Any, name: str) -> Tensor:
 
 def te_method(source: Any, target: Any, *, method: str, condition: Any = None, **options: Any) -> Estimate:
     """Transfer entropy by a named method: ``"ksg"``, :func:`iblearn.functional.transfer_entropy_estimate`
-    (:class:`SeriesKeywords`, ``n_resamples``, and ``n_permutations``, ``null`` (``"local"``, the
-    default for ``"auto"``, or ``"shift"``), ``standardize``, ``ties``, ``backend``, ``n_jobs`` as there); ``"gaussian"`` or
-    ``"copula"``, the Gaussian conditional MI of the lagged samples (of each series' normal scores for
-    ``"copula"``), with :class:`SeriesKeywords`, ``n_resamples`` and ``n_permutations``, ``null``. Of
-    trials (lists of 1-D arrays, one a trial; module notes), or with a condition, ``"ksg"`` reads each
-    series' normal scores and takes those four.
+    (:class:`SeriesKeywords`, ``n_resamples``, and ``n_permutations``, ``null`` (``"local"``, the default for
+    ``"auto"``, or ``"shift"``), ``standardize``, ``ties``, ``backend``, ``n_jobs`` as there); ``"gaussian"``
+    or ``"copula"``, the Gaussian conditional MI of the lagged samples (of each series' normal scores for
+    ``"copula"``), with :class:`SeriesKeywords`, ``n_resamples`` and ``n_permutations``, ``null``. Of trials
+    (lists of 1-D arrays, one a trial; module notes), or with a condition, ``"ksg"`` reads each series' normal
+    scores and takes those four.
 
     The p-value of those four is against surrogates of the source
-    (:func:`~iblearn.functional.information_dynamics.null_kind`): ``null="trials"``, the source's
-    trials permuted against the target's; ``"shift"``, the source shifted within each trial (or the one
-    series); ``"auto"``, the first where there are at least
-    :data:`~iblearn.functional.serial.MIN_TRIALS` trials of one length, else the second; ``"local"``
-    is KSG's of one series alone, and refused elsewhere, naming why. The
-    Gaussian estimate's own law (``2 N TE``, chi-squared, Granger's likelihood ratio) holds only where
-    the target's ``history`` whitens its residuals, which an autocorrelated target's need not; the
-    surrogates keep each series' dynamics whatever they are."""
+    (:func:`~iblearn.functional.information_dynamics.null_kind`): ``null="trials"``, the source's trials
+    permuted against the target's; ``"shift"``, the source shifted within each trial (or the one series);
+    ``"auto"``, the first where there are at least :data:`~iblearn.functional.serial.MIN_TRIALS` trials of one
+    length, else the second; ``"local"`` is KSG's of one series alone, and refused elsewhere, naming why. The
+    Gaussian estimate's own law (``2 N TE``, chi-squared, Granger's likelihood ratio) holds only where the
+    target's ``history`` whitens its residuals, which an autocorrelated target's need not; the surrogates keep
+    each series' dynamics whatever they are."""
     V.choice(method, "method", METHODS)
     trials = trials_of(source, "source") is not None or trials_of(target, "target") is not None
     null = V.choice(options.get("null", "auto"), "null", CHOICES)
