@@ -287,8 +287,17 @@ def average_gradients(module: nn.Module) -> None:
 def every_rank_rows(x: Any, y: Any) -> tuple[Any, Any]:
     """Under ``torch.distributed``, the rows of every rank (in rank order, any number on each), so that
     an estimate is the single-process one on all of them, the same on every rank; else, or for inputs
-    that are not rows (graphs), ``x`` and ``y`` as given."""
-    rows = (Tensor, np.ndarray)
+    that are not rows (``y`` None, a torch-geometric graph), ``x`` and ``y`` as given.
+
+    Rows are tensors, numpy arrays, and lists or tuples of rows (read as one array each). Which inputs
+    are gathered depends on their types alone, the same on every rank, so no rank waits on a collective
+    that another skips.
+
+    Raises:
+        ValueError: a list or tuple cannot be read as an array of rows, or the ranks' rows differ in
+            dtype or shape (naming ``x`` or ``y``).
+    """
+    rows = (Tensor, np.ndarray, list, tuple)
     if not (is_distributed() and isinstance(x, rows) and isinstance(y, rows)):
         return x, y
-    return gather(V.as_tensor(x, "x")), gather(V.as_tensor(y, "y"))
+    return gather(V.as_tensor(x, "x"), "x"), gather(V.as_tensor(y, "y"), "y")

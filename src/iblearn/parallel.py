@@ -27,6 +27,7 @@ import contextlib
 import io
 import itertools
 import math
+import numbers
 import os
 import sys
 import time
@@ -151,9 +152,12 @@ def map_batches(
         what: the items' name in the progress line.
     """
     n_jobs = check_n_jobs(n_jobs)
+    batches = batches if isinstance(batches, Sequence) else list(batches)  # a generator: read once
     sizes = list(sizes) if sizes is not None else [1] * len(batches)
     if len(sizes) != len(batches):
         raise ValueError(f"sizes: {len(sizes)} sizes for {len(batches)} batches; give one a batch")
+    if any(isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0 for n in sizes):
+        raise ValueError(f"sizes: expected a count of items >= 0 for each batch, got {sizes}")
     results: list[Any] = [store.load(i, sizes[i]) if store is not None else None for i in range(len(batches))]
     todo = [i for i, r in enumerate(results) if r is None]
     report = reporter(progress, sum(sizes), sum(sizes) - sum(sizes[i] for i in todo), what)

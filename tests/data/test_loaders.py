@@ -350,9 +350,11 @@ def test_a_damaged_cifar_archive_is_named_and_leaves_nothing_a_later_run_would_r
         with pytest.raises(ValueError, match=f"{archive}.*delete it"):
             load_cifar10("test", root=str(tmp_path), download=False)
     assert sorted(p.name for p in folder.iterdir()) == ["cifar-10-binary.tar.gz"]
-    archive.write_text("not an archive")
-    with pytest.raises(ValueError, match=f"{archive}"):
-        load_cifar10("test", root=str(tmp_path), download=False)
+    for damaged in (b"not an archive", b"", gzip.compress(b"not a tar file")):
+        archive.write_bytes(damaged)
+        with pytest.raises(ValueError, match=f"^{archive} is damaged .*delete it") as err:
+            load_cifar10("test", root=str(tmp_path), download=False)
+        assert "\n" not in str(err.value) and err.value.__cause__ is not None
     archive.unlink()
     _cifar_archive(archive, np.zeros((2, 3073)), names=["data_batch_1.bin"])
     with pytest.raises(ValueError, match=r"lacks data_batch_2.bin.*test_batch.bin"):

@@ -128,8 +128,11 @@ def test_the_automatic_ksg_of_one_series_keeps_its_own_local_null():
         auto = estimate("te", x, y)
         tested = estimate("te", x, y, n_permutations=9)
         shifted = estimate("te", x, y, n_permutations=9, null="shift")
+        local = estimate("te", x, y, n_permutations=9, null="local")
+        named = estimate("te", x, y, method="ksg", n_permutations=9, null="auto")
     _same_but_the_test(auto, tested)
     assert auto.report.chosen == "ksg" and tested.p_value == 1 / 10 and "locally" in tested.null
+    assert (local.p_value, local.null) == (tested.p_value, tested.null) and named.null == tested.null
     assert shifted.p_value == 1 / 10 and "circularly shifted" in shifted.null
 
 
@@ -145,10 +148,29 @@ def test_independent_series_are_rarely_significant_on_the_automatic_path():
 
 def test_the_automatic_path_refuses_a_bad_test_naming_its_argument():
     x, y = _var(300)
+    # too short for the blockwise interval: named so, not as n_resamples, which the caller never gave
+    with pytest.raises(
+        ValueError, match=r"^target: lag=1 and history=1 leave 10 lagged samples of its 11 steps"
+    ):
+        estimate("te", x[:11], y[:11])
+    with pytest.raises(ValueError, match=r"^target: .* leave 8 lagged samples of its 10 steps"):
+        estimate("te", [x[:5], x[5:10]], [y[:5], y[5:10]])
+    assert estimate("te", x[:12], y[:12]).n_samples == 11
     with pytest.raises(ValueError, match=r"^n_permutations: expected a non-negative integer"):
         estimate("te", x, y, n_permutations=-1)
-    with pytest.raises(ValueError, match=r"^null: expected one of"):
+    # KSG's local permutation is refused where the automatic choice is another method, or trials
+    with pytest.raises(ValueError, match=r"^null: 'local' .* but method='auto' chose 'gaussian' .*'shift'$"):
         estimate("te", x, y, n_permutations=9, null="local")
+    with pytest.raises(ValueError, match=r"^null: 'local' .* but these are trials"):
+        estimate("te", [x, x], [y, y], n_permutations=9, null="local")
+    with pytest.raises(ValueError, match=r"^null: 'local' .* but a condition is given"):
+        estimate("te", x, y, condition=x**2, method="ksg", n_permutations=9, null="local")
+    with pytest.raises(ValueError, match=r"^null: 'local' .* but method='gaussian'"):
+        estimate("te", x, y, method="gaussian", n_permutations=9, null="local")
+    with pytest.raises(ValueError, match=r"^null: 'trials' .*one series"):
+        estimate("te", x, y, method="ksg", n_permutations=9, null="trials")
+    with pytest.raises(ValueError, match=r"^null: expected one of 'auto', 'trials', 'shift', 'local'"):
+        estimate("te", x, y, n_permutations=9, null="rows")
     with pytest.raises(ValueError, match=r"^null: 'trials' .*one series"):
         estimate("te", x, y, n_permutations=9, null="trials")
     with pytest.raises(ValueError, match=r"^n_permutations: expected a non-negative integer"):

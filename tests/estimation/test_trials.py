@@ -186,6 +186,11 @@ def test_mismatched_trials_are_refused_naming_the_argument() -> None:
         iblearn.estimate("te", list(x), list(y), condition=list(x[:-1]))
     with pytest.raises(ValueError, match=r"^source: 12 trial"):
         transfer_entropy(list(x), list(y[:-1]), method="gaussian")
+    wide = [t if r != 11 else np.c_[t, t] for r, t in enumerate(x)]  # numpy's own error named no argument
+    with pytest.raises(ValueError, match=r"^source\[11\]: has 2 column\(s\), but source\[0\] has 1"):
+        iblearn.estimate("te", wide, list(y))
+    with pytest.raises(ValueError, match=r"^series\[11\]: has 2 column"):
+        iblearn.estimate("ais", wide, method="gaussian")
     xr = pytest.importorskip("xarray")
     da = xr.DataArray(np.stack([x, y], 1), dims=("trial", "channel", "time"))
     with pytest.raises(ValueError, match=r"^source: a DataArray of 2 processes along 'channel'"):

@@ -101,6 +101,13 @@ def worker(rank: int) -> dict[tuple[str, str], Any]:
         rows = slice(0, SPLITS[split]) if rank == 0 else slice(SPLITS[split], N)
         x, y = data(name)
         results[split, name] = run(name, x[rows], y[rows])
+    # Rows given as a list, or a tuple of rows, are gathered as tensors are: an estimate is on all rows.
+    x, y = data("infonce")
+    rows = slice(0, SPLITS["uneven"]) if rank == 0 else slice(SPLITS["uneven"], N)
+    results["lists"] = distributed.every_rank_rows(x[rows].tolist(), tuple(y[rows].numpy()))
+    results["list estimate"] = float(CASES["infonce"]().double()(x[rows].tolist(), y[rows].tolist()))
+    with pytest.raises(ValueError, match="x: cannot be read as an array of samples"):
+        distributed.every_rank_rows([[1.0], [2.0, 3.0]], y[rows])
     with pytest.raises(ValueError, match="y: every rank's rows must have the same shape"):
         distributed.gather(torch.randn(4, 2 + rank), "y")
     # a dtype that differs between the ranks aborted the process inside gloo
@@ -136,3 +143,8 @@ def test_two_ranks_equal_one_process_on_the_concatenated_batch(tmp_path):
                     a, s, rtol=1e-8, atol=1e-10, equal_nan=True, msg=lambda m, n=name, k=key: f"{n} {k}: {m}"
                 )
             assert r["estimate"] == pytest.approx(single["estimate"], rel=1e-10, abs=1e-12), name
+    x, y = data("infonce")
+    single = float(CASES["infonce"]().double()(x, y))
+    for r in ranks:
+        torch.testing.assert_close(r["lists"], (x, y), rtol=0, atol=0)
+        assert r["list estimate"] == pytest.approx(single, rel=1e-10, abs=1e-12)

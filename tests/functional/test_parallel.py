@@ -366,3 +366,15 @@ def test_map_batches_takes_one_size_a_batch(sizes):
     with pytest.raises(ValueError, match=r"sizes: .* for 2 batches"):
         parallel.map_batches(lambda a: a, [(1,), (2,)], 1, sizes=sizes)
     assert parallel.map_batches(lambda a: a, [(1,), (2,)], 1, sizes=[3, 4]) == [1, 2]
+
+
+@pytest.mark.parametrize("sizes", [[-1, 3], [1.5, 2], "ab", [None, 1], [True, 1]])
+def test_map_batches_refuses_sizes_that_are_no_counts(sizes):
+    # a negative or fractional size made the progress line count backwards or in halves; a string or
+    # None failed inside the sum, naming nothing
+    with pytest.raises(ValueError, match=r"^sizes: expected a count of items >= 0"):
+        parallel.map_batches(lambda a: a, [(1,), (2,)], 1, sizes=sizes)
+
+
+def test_map_batches_reads_batches_from_a_generator():
+    assert parallel.map_batches(lambda a: a + 1, ((i,) for i in range(3)), 1, sizes=[2, 0, 1]) == [1, 2, 3]

@@ -10,10 +10,12 @@ import numpy as np
 import pytest
 import torch
 
+from iblearn.functional.cmi_surrogates import GaussianCMI, condition
 from iblearn.functional.information_dynamics import (
     NULLS,
     active_information_storage,
     null_kind,
+    permutation_fields,
     transfer_entropy,
 )
 
@@ -82,6 +84,20 @@ def test_trials_are_refused_where_they_cannot_be_permuted_naming_null() -> None:
     for null in ("auto", "shift"):
         est = transfer_entropy(uneven_x, uneven_y, method="gaussian", n_permutations=9, null=null)
         assert est.null == NULLS["shift"]
+
+
+def test_permutation_fields_refuses_a_plan_that_does_not_fit_the_rows() -> None:
+    rng = np.random.default_rng(0)
+    y, c, z = rng.standard_normal(100), rng.standard_normal((100, 1)), rng.standard_normal((100, 1))
+    cond = condition(y, z)
+    assert permutation_fields(GaussianCMI(), cond, c, 0.1, ((10,) * 10, 9, "shift", 0))["n_permutations"] == 9
+    for plan, match in (
+        (((10,) * 10, 9, "local", 0), r"^null: expected one of 'trials', 'shift'"),  # a KeyError
+        (((10,) * 5, 9, "shift", 0), r"^segments: 50 rows in all, but c has 100"),  # a p-value of half
+        (((10,) * 10, 0, "shift", 0), r"^n_permutations: expected a positive integer"),  # p = 1 of none
+    ):
+        with pytest.raises(ValueError, match=match):
+            permutation_fields(GaussianCMI(), cond, c, 0.1, plan)
 
 
 def test_the_surrogates_are_drawn_from_the_seed() -> None:

@@ -290,6 +290,28 @@ def test_an_mi_that_is_no_number_is_refused(bad):
         alone(ixy=bad)
 
 
+def test_the_bound_is_read_as_a_measured_mi_is():
+    # I(X; Y) measured by an estimator is a tensor, as I(T; Y) is: both are taken, alike
+    assert (
+        alone(ixy=torch.tensor(2.0), ity0=torch.tensor(0.5)).get_last_lr()
+        == alone(ixy=2.0, ity0=0.5).get_last_lr()
+    )
+    for bad, match in (
+        (torch.tensor(float("nan")), "positive"),
+        (torch.tensor([]), "one value per parameter group"),
+    ):
+        with pytest.raises(ValueError, match=f"^ixy: .*{match}"):
+            alone(ixy=bad)
+    with pytest.raises(ValueError, match=r"^mi: expected one value per parameter group \(1\), got 0"):
+        alone().step(torch.tensor([]))  # torch's own message named no argument
+
+
+@pytest.mark.parametrize("name", ["lr_min", "lr_max", "epsilon"])
+def test_a_bound_or_threshold_that_is_a_bool_is_refused(name):
+    with pytest.raises(ValueError, match=f"^{name}: must be a finite number"):
+        alone(**{name: True})
+
+
 def test_probe_settings_and_models_it_could_not_read():
     x, labels = torch.randn(40, 4), torch.arange(40) % 2
     for kwargs, match in (

@@ -229,7 +229,8 @@ def _extract_batches(archive: Path, batches: Path) -> None:
     part.mkdir(parents=True)
     try:
         try:
-            with tarfile.open(archive) as tar:
+            # gzip named: tarfile's guess over every compression would list each one it tried
+            with tarfile.open(archive, "r:gz") as tar:
                 for m in tar.getmembers():
                     source = tar.extractfile(m) if m.isfile() and m.name.endswith(".bin") else None
                     if source is not None:

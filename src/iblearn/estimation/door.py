@@ -201,8 +201,14 @@ def _checked_trials(
             V.readable_rows(p, f"{name}[{r}]" if many else name)
             for r, p in enumerate(value if many else [value])
         ]
-        pooled = np.concatenate([V.as_tensor(p, name).double().reshape(len(p), -1).numpy() for p in pieces])
-        V.not_constant(pooled, name)
+        columns = [V.as_tensor(p, name).double().reshape(len(p), -1).numpy() for p in pieces]
+        for r, c in enumerate(columns):
+            if c.shape[1] != columns[0].shape[1]:
+                raise ValueError(
+                    f"{name}[{r}]: has {c.shape[1]} column(s), but {name}[0] has {columns[0].shape[1]}; "
+                    "every trial of a series has the same columns"
+                )
+        V.not_constant(np.concatenate(columns), name)
         series[name] = pieces if many else pieces[0]
     options = options | ({"condition": series["condition"]} if "condition" in series else {})
     return tuple(series[name] for name in spec.variables), options

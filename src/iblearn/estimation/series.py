@@ -49,7 +49,13 @@ from iblearn.estimation.choose import choose_many
 from iblearn.estimation.verdict import series_figures_verdict, series_verdict
 from iblearn.functional import Estimate, inference
 from iblearn.functional.cmi_surrogates import KSGCMI, GaussianCMI, condition
-from iblearn.functional.information_dynamics import matched_trials, null_kind, permutation_fields, trials_of
+from iblearn.functional.information_dynamics import (
+    NULLS,
+    matched_trials,
+    null_kind,
+    permutation_fields,
+    trials_of,
+)
 from iblearn.functional.knn.transfer import embedding, partialled
 from iblearn.functional.multivariate.inputs import copula_normal
 from iblearn.functional.scale import power_of_two_scale
@@ -72,6 +78,12 @@ __all__ = [
 #: forms' cost little.
 RESAMPLES = {"ksg": 4, "gaussian": 50, "copula": 50}
 METHODS = ("ksg", "gaussian", "copula")
+#: The fewest lagged samples the automatic estimate refuses: on fewer than about a dozen, half of the
+#: blocks behind its interval leave KSG no k neighbours, or every resample reads the same (series of 10
+#: to 30 steps, 15 seeds, Gaussian and warped: all of 11 rows and more estimated, some of 10 not).
+FEWEST_ROWS = 10
+#: The nulls a transfer entropy's p-value takes (:func:`te_method`).
+CHOICES = ("auto", *NULLS, "local")
 #: A variable's trials, each ``(T_r, d)``: one series is one trial.
 Trials = list[Tensor]
 _CEILING = "no transfer entropy exceeds log N"
@@ -118,26 +130,29 @@ def normal_scores(value: Any, name: str) -> Tensor:
 
 def te_method(source: Any, target: Any, *, method: str, condition: Any = None, **options: Any) -> Estimate:
     """Transfer entropy by a named method: ``"ksg"``, :func:`iblearn.functional.transfer_entropy_estimate`
-    (:class:`SeriesKeywords`, ``n_resamples``, and ``n_permutations``, ``null`` (``"local"`` or
-    ``"shift"``), ``standardize``, ``ties``, ``backend``, ``n_jobs`` as there); ``"gaussian"`` or
-    ``"copula"``, the Gaussian conditional MI of the lagged samples (of each series' normal scores for
-    ``"copula"``), with :class:`SeriesKeywords`, ``n_resamples`` and ``n_permutations``, ``null``. Of
-    trials (lists of 1-D arrays, one a trial; module notes), or with a condition, ``"ksg"`` reads each
-    series' normal scores and takes those four.
+    (:class:`SeriesKeywords`, ``n_resamples``, and ``n_permutations``, ``null`` (``"local"``, the default for
+    ``"auto"``, or ``"shift"``), ``standardize``, ``ties``, ``backend``, ``n_jobs`` as there); ``"gaussian"``
+    or ``"copula"``, the Gaussian conditional MI of the lagged samples (of each series' normal scores for
+    ``"copula"``), with :class:`SeriesKeywords`, ``n_resamples`` and ``n_permutations``, ``null``. Of trials
+    (lists of 1-D arrays, one a trial; module notes), or with a condition, ``"ksg"`` reads each series' normal
+    scores and takes those four.
 
     The p-value of those four is against surrogates of the source
-    (:func:`~iblearn.functional.information_dynamics.null_kind`): ``null="trials"``, the source's
-    trials permuted against the target's; ``"shift"``, the source shifted within each trial (or the one
-    series); ``"auto"``, the first where there are at least
-    :data:`~iblearn.functional.serial.MIN_TRIALS` trials of one length, else the second. The
-    Gaussian estimate's own law (``2 N TE``, chi-squared, Granger's likelihood ratio) holds only where
-    the target's ``history`` whitens its residuals, which an autocorrelated target's need not; the
-    surrogates keep each series' dynamics whatever they are."""
+    (:func:`~iblearn.functional.information_dynamics.null_kind`): ``null="trials"``, the source's trials
+    permuted against the target's; ``"shift"``, the source shifted within each trial (or the one series);
+    ``"auto"``, the first where there are at least :data:`~iblearn.functional.serial.MIN_TRIALS` trials of one
+    length, else the second; ``"local"`` is KSG's of one series alone, and refused elsewhere, naming why. The
+    Gaussian estimate's own law (``2 N TE``, chi-squared, Granger's likelihood ratio) holds only where the
+    target's ``history`` whitens its residuals, which an autocorrelated target's need not; the surrogates keep
+    each series' dynamics whatever they are."""
     V.choice(method, "method", METHODS)
+    trials = trials_of(source, "source") is not None or trials_of(target, "target") is not None
+    null = V.choice(options.get("null", "auto"), "null", CHOICES)
+    if null == "local" and (method != "ksg" or condition is not None or trials):
+        _refuse_local(f"method={method!r}" if method != "ksg" else _not_one_series(condition))
     n_resamples = options.pop("n_resamples", 0)
     o = SeriesOptions(**{key: options.pop(key) for key in SeriesKeywords.__annotations__ if key in options})
     est: Estimate
-    trials = trials_of(source, "source") is not None or trials_of(target, "target") is not None
     if method != "ksg" or condition is not None or trials:
         permutations = (options.pop("n_permutations", 0), options.pop("null", "auto"))
         if options:
@@ -152,6 +167,8 @@ def te_method(source: Any, target: Any, *, method: str, condition: Any = None, *
         series = _series(source, target, condition, method)
         est = _lagged_estimate(*series, o.lag, o.history, o.k, method, n_resamples, o.seed, permutations)
     else:
+        if null in ("auto", "trials"):  # one series: "trials" is refused, naming why
+            options["null"] = "local" if null == "auto" else null_kind(null, (1,), 0)
         est = ibf.transfer_entropy_estimate(
             source, target, o.lag, o.history, o.k, n_resamples=n_resamples, seed=o.seed, **options
         )
@@ -171,8 +188,9 @@ def te_auto(
     samples ask for, checked as series (module notes), with the blockwise interval; with
     ``n_permutations``, the p-value of the chosen method against that many surrogates of the source, of
     the kind ``null`` as :func:`te_method` takes it (``"auto"``, ``"trials"``, ``"shift"``; KSG of one
-    series without a condition keeps its own local permutation for ``"auto"``). The test leaves the
-    choice, the checks, the interval and the verdict as they are without it.
+    series without a condition keeps its own local permutation for ``"auto"``, and ``"local"`` asks for
+    it: refused where the choice is another method, or the series are trials or conditioned). The test
+    leaves the choice, the checks, the interval and the verdict as they are without it.
 
     Example:
         >>> import torch
@@ -186,8 +204,18 @@ def te_auto(
     o = SeriesOptions(**options)
     lag, history, k, seed = o.lag, o.history, o.k, setting("seed", o.seed)
     series = _series(source, target, condition, "gaussian")
-    permutations = (setting("n_permutations", n_permutations), null)
-    null_kind(null, _segments(series[1], lag, history), permutations[0])  # refused before any estimate
+    rows = sum(_segments(series[1], lag, history))
+    if rows <= FEWEST_ROWS:
+        raise ValueError(
+            f"target: lag={lag} and history={history} leave {rows} lagged samples of its "
+            f"{sum(len(t) for t in series[1])} steps; the automatic estimate and its blockwise interval "
+            f"need more than {FEWEST_ROWS}: give a longer series (or more trials), or name a method"
+        )
+    permutations = (setting("n_permutations", n_permutations), V.choice(null, "null", CHOICES))
+    if null != "local":  # refused before any estimate
+        null_kind(null, _segments(series[1], lag, history), permutations[0])
+    elif condition is not None or len(series[1]) > 1:
+        _refuse_local(_not_one_series(condition))
     present, past_source, given = _lagged(*series, lag, history, k)
     names = "source's past, target's present, target's past" + (
         ", condition's past" * (condition is not None)
@@ -196,11 +224,13 @@ def te_auto(
     chosen, rule, feats = choose_many(
         lagged, responses=range(past_source.shape[1], lagged.shape[1] - given.shape[1])
     )
+    if null == "local" and chosen != "ksg":
+        _refuse_local(f"method='auto' chose {chosen!r} for these series (pass method='ksg' to test KSG's)")
     src, tgt, cond = _series(source, target, condition, chosen)
     if chosen == "ksg" and cond is None and len(tgt) == 1:
         est = ibf.transfer_entropy_estimate(
             src[0], tgt[0], lag, history, k, n_resamples=RESAMPLES["ksg"], seed=seed,
-            n_permutations=permutations[0], null="local" if null == "auto" else "shift",
+            n_permutations=permutations[0], null="shift" if null == "shift" else "local",
         )  # fmt: skip
     else:
         est = _lagged_estimate(src, tgt, cond, lag, history, k, chosen, RESAMPLES[chosen], seed, permutations)
@@ -229,6 +259,21 @@ def te_auto(
     )
     probe = ("independence", "shifted", shifted, shift_text)
     return series_verdict(est, n, probe, _CEILING, why, chosen=chosen, features={**feats, **counted})
+
+
+def _not_one_series(condition: Any) -> str:
+    return "a condition is given" if condition is not None else "these are trials"
+
+
+def _refuse_local(why: str) -> None:
+    """Refuse ``null="local"`` where the estimate is not KSG's of one series without a condition, the
+    one whose surrogates permute the source's past locally (:func:`iblearn.functional.transfer_entropy_test`),
+    saying ``why``."""
+    raise ValueError(
+        "null: 'local' (the source's past permuted among neighbours in the target's past) is the null of "
+        f"KSG's transfer entropy of one series without a condition, but {why}; use null='auto', "
+        "'trials' or 'shift'"
+    )
 
 
 def _names(condition: Any) -> tuple[str, ...]:

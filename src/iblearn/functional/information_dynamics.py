@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import replace
+from numbers import Integral
 from typing import Any, Literal, overload
 
 import numpy as np
@@ -95,8 +96,18 @@ def permutation_fields(
 ) -> dict[str, Any]:
     """The p-value of ``value``, ``I(c; y | z)`` by ``eng`` on ``cond``, against ``n_permutations``
     surrogates of ``c`` of ``kind`` (:data:`NULLS`) over trials of ``segments`` rows, drawn from
-    ``seed`` (``plan``: ``(segments, n_permutations, kind, seed)``), with the count and the null."""
+    ``seed`` (``plan``: ``(segments, n_permutations, kind, seed)``), with the count and the null.
+
+    Raises:
+        ValueError: ``kind`` is none of :data:`NULLS` (naming ``null``), ``segments`` do not add up to
+            the rows of ``c``, or ``n_permutations`` is below 1.
+    """
     segments, n_permutations, kind, seed = plan
+    V.choice(kind, "null", tuple(NULLS))
+    if sum(segments) != len(c):
+        raise ValueError(f"segments: {sum(segments)} rows in all, but c has {len(c)}")
+    if isinstance(n_permutations, bool) or not isinstance(n_permutations, Integral) or n_permutations < 1:
+        raise ValueError(f"n_permutations: expected a positive integer, got {n_permutations!r}")
     nulls = eng.surrogates(cond, c, surrogates(segments, n_permutations, kind, (seed, inference.PERMUTATION)))
     return dict(
         p_value=inference.p_value(value, list(nulls)), n_permutations=n_permutations, null=NULLS[kind]

@@ -37,7 +37,10 @@ from iblearn.estimators import get_estimator
 from iblearn.functional import discrete_entropy
 
 
-def _per_group(value: float | Sequence[float], groups: int, name: str) -> list[float]:
+def _per_group(value: float | Sequence[float] | Tensor, groups: int, name: str) -> list[float]:
+    if isinstance(value, Tensor):  # a measured MI: one value, or one per group
+        value = V.materialized(value, name).detach().cpu()
+        value = float(value) if value.numel() == 1 else value.flatten().tolist()
     if isinstance(value, np.ndarray):
         value = value.tolist()
     items = (
@@ -93,14 +96,16 @@ class MIDecayLR(LRScheduler):
         lr_max: float,
         epsilon: float,
         epochs: int,
-        ixy: float | Sequence[float],
-        ity0: float | Sequence[float],
+        ixy: float | Sequence[float] | Tensor,
+        ity0: float | Sequence[float] | Tensor,
         lr_top: float | None = None,
         time_decay: bool = True,
     ) -> None:
         groups = len(optimizer.param_groups)
         for value, name in ((lr_min, "lr_min"), (lr_max, "lr_max"), (epsilon, "epsilon")):
-            if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
+            if isinstance(value, bool) or not (
+                isinstance(value, int | float) and math.isfinite(value) and value >= 0
+            ):
                 raise ValueError(f"{name}: must be a finite number >= 0, got {value!r}")
         if lr_min > lr_max:
             raise ValueError(f"lr_min, lr_max: lr_min={lr_min} exceeds lr_max={lr_max}")
@@ -130,9 +135,6 @@ class MIDecayLR(LRScheduler):
 
     @staticmethod
     def _check(mi: float | Sequence[float] | Tensor, groups: int, name: str) -> list[float]:
-        if isinstance(mi, Tensor):
-            mi = V.materialized(mi, name)
-            mi = mi.detach().cpu().flatten().tolist() if mi.numel() > 1 else float(mi)
         values = _per_group(mi, groups, name)
         for v in values:
             if not math.isfinite(v) or v < 0:

@@ -175,6 +175,9 @@ class _GraphEstimator(BoundEstimator):
                 value = value + (distributed.mean_over_ranks(value) - value.detach())
             return self._finite(value, "estimate")
 
+    def _everyone(self, x: Any, y: Any) -> tuple[Any, Any]:
+        return x, y  # a rank's graphs stay its own: mi sums every rank's share of the bound
+
     def forward(self, x: Any, y: Any, **request: Any) -> MIEstimate:
         result = super().forward(x, y, **request)
         if not distributed.in_process_group():
