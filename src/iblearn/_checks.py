@@ -362,6 +362,18 @@ def choice(value: T, name: str, options: tuple[T, ...]) -> T:
     return value
 
 
+def null_asked(null: str, n_permutations: int, default: str) -> str:
+    """``null``, refused where it is not ``default`` and ``n_permutations`` is 0: it names the
+    surrogates of a permutation test, which runs only with ``n_permutations``, so it would change
+    nothing."""
+    if null != default and not n_permutations:
+        raise ValueError(
+            f"null: {null!r} chooses the surrogates of the permutation test, which runs only with "
+            "n_permutations > 0; pass n_permutations (e.g. 200), or leave null out"
+        )
+    return null
+
+
 def several_rows(t: Tensor, name: str) -> Tensor:
     """``t`` if it holds at least 2 samples (rows): one sample has no spread and no neighbour, and a check
     for constant columns would call it constant."""

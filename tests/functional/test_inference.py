@@ -128,6 +128,11 @@ def test_the_p_value_is_never_zero():
     assert inference.p_value(-5.0, [1.0, -6.0, 3.0], two_sided=True) == 0.5
 
 
+def test_an_undefined_statistic_has_an_undefined_p_value():
+    assert math.isnan(inference.p_value(float("nan"), [1.0, 2.0, 3.0]))
+    assert math.isnan(inference.p_value(float("nan"), [1.0], two_sided=True))
+
+
 def test_every_estimate_is_the_one_type_with_an_interval_when_resampled():
     g = torch.Generator().manual_seed(0)
     x = torch.randn(500, 2, generator=g, dtype=torch.float64)

@@ -86,6 +86,25 @@ def test_trials_are_refused_where_they_cannot_be_permuted_naming_null() -> None:
         assert est.null == NULLS["shift"]
 
 
+def test_a_null_without_permutations_is_refused_naming_both() -> None:
+    from iblearn import estimate
+    from iblearn.functional.knn import transfer_entropy_estimate
+
+    x, y = _coupled(trials=12, steps=60)
+    refused = r"^null: '(trials|shift)' .*n_permutations"
+    with pytest.raises(ValueError, match=refused):
+        transfer_entropy(list(x), list(y), method="gaussian", null="trials")
+    with pytest.raises(ValueError, match=refused):
+        active_information_storage(list(y), method="gaussian", null="shift")
+    with pytest.raises(ValueError, match=refused):
+        transfer_entropy_estimate(x[0], y[0], null="shift")
+    for measure, args in (("te", (x[0], y[0])), ("ais", (y[0],))):
+        for method in ("auto", "ksg", "gaussian"):
+            with pytest.raises(ValueError, match=refused):
+                estimate(measure, *args, method=method, null="shift")
+    assert transfer_entropy(list(x), list(y), method="gaussian", null="auto").p_value is None
+
+
 def test_permutation_fields_refuses_a_plan_that_does_not_fit_the_rows() -> None:
     rng = np.random.default_rng(0)
     y, c, z = rng.standard_normal(100), rng.standard_normal((100, 1)), rng.standard_normal((100, 1))

@@ -168,7 +168,9 @@ def te_method(source: Any, target: Any, *, method: str, condition: Any = None, *
         est = _lagged_estimate(*series, o.lag, o.history, o.k, method, n_resamples, o.seed, permutations)
     else:
         if null in ("auto", "trials"):  # one series: "trials" is refused, naming why
-            options["null"] = "local" if null == "auto" else null_kind(null, (1,), 0)
+            options["null"] = (
+                "local" if null == "auto" else null_kind(null, (1,), options.get("n_permutations", 0))
+            )
         est = ibf.transfer_entropy_estimate(
             source, target, o.lag, o.history, o.k, n_resamples=n_resamples, seed=o.seed, **options
         )

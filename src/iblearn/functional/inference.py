@@ -337,7 +337,10 @@ def can_reach(hits: int, n_permutations: int, alpha: float, *, at_alpha: bool) -
 
 def p_value(observed: float, nulls: Sequence[float], *, two_sided: bool = False) -> float:
     """The permutation p-value ``(1 + #{null >= observed}) / (1 + n)`` (by absolute value where
-    ``two_sided``): never 0, as the observed arrangement is one of the arrangements."""
+    ``two_sided``): never 0, as the observed arrangement is one of the arrangements; NaN where the
+    statistic ``observed`` is (no null reaches an undefined statistic, nor stays below it)."""
+    if math.isnan(observed):
+        return math.nan
     v = np.asarray(nulls, dtype=np.float64)
     hits = np.abs(v) >= abs(observed) if two_sided else v >= observed
     return count_p_value(int(hits.sum()), len(v))

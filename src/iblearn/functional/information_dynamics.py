@@ -69,9 +69,10 @@ def null_kind(null: str, segments: Sequence[int], n_permutations: int) -> str:
     Raises:
         ValueError: naming ``null`` where it is none of ``"auto"``, ``"trials"``, ``"shift"``, or
             ``"trials"`` is asked of one series, of trials of unequal lengths, or of too few trials for
-            ``n_permutations`` distinct orders.
+            ``n_permutations`` distinct orders, or a null other than ``"auto"`` without
+            ``n_permutations``.
     """
-    V.choice(null, "null", ("auto", *NULLS))
+    V.null_asked(V.choice(null, "null", ("auto", *NULLS)), n_permutations, "auto")
     permutable = surrogate_kind(segments, n_permutations) == "trials"
     if null == "auto":
         return "trials" if permutable and len(segments) >= MIN_TRIALS else "shift"

@@ -512,7 +512,7 @@ def transfer_entropy_estimate(
 
     value = te(None)
     n = len(present)
-    V.choice(null, "null", ("local", "shift"))
+    V.null_asked(V.choice(null, "null", ("local", "shift")), n_permutations, "local")
     fields = _te_spread(te, value, n, (source, target), n_resamples, opts.seed) if n_resamples else {}
     if n_permutations:
         series, embed = (source, target), (lag, history, k)
