@@ -68,6 +68,14 @@ def test_a_condition_joins_the_lagged_samples_the_rule_reads():
         estimate("te", x, y, method="gaussian", ties="raise")
 
 
+def test_a_condition_that_holds_the_source_is_refused_naming_condition():
+    x, y = _var(seed=1)
+    w = np.random.default_rng(2).standard_normal(len(x))
+    for given in (x, np.c_[w, 2 * x + 1]):
+        with pytest.raises(ValueError, match=r"^condition: its past holds the source's past"):
+            estimate("te", x, y, condition=given)
+
+
 def test_a_dependence_no_monotone_map_makes_gaussian_takes_ksg_on_normal_scores():
     rng = np.random.default_rng(0)
     n = 2000

@@ -219,6 +219,12 @@ def te_auto(
     elif condition is not None or len(series[1]) > 1:
         _refuse_local(_not_one_series(condition))
     present, past_source, given = _lagged(*series, lag, history, k)
+    if condition is not None and _explained(past_source, given):
+        raise ValueError(
+            "condition: its past holds the source's past (a linear function of it to float64's "
+            "resolution), so the transfer entropy given it is 0 by construction and has no interval to "
+            "estimate; leave the source out of condition"
+        )
     names = "source's past, target's present, target's past" + (
         ", condition's past" * (condition is not None)
     )
