@@ -68,6 +68,17 @@ def test_a_condition_joins_the_lagged_samples_the_rule_reads():
         estimate("te", x, y, method="gaussian", ties="raise")
 
 
+def test_a_list_of_trials_with_an_item_that_is_not_one_is_refused_naming_the_item():
+    rng = np.random.default_rng(0)
+    trials = [rng.standard_normal(50) for _ in range(5)]
+    for bad in (None, 1.0, np.float64(1.0), "abc"):
+        with pytest.raises(ValueError, match=r"^series\[2\]: a list of trials holds one array"):
+            estimate("ais", [*trials[:2], bad, *trials[2:]])
+        with pytest.raises(ValueError, match=r"^source\[2\]: a list of trials holds one array"):
+            estimate("te", [*trials[:2], bad, *trials[2:]], [*trials, trials[0]])
+    assert np.isfinite(float(estimate("ais", list(rng.standard_normal(300)))))  # a list of numbers: one series
+
+
 def test_a_condition_that_holds_the_source_is_refused_naming_condition():
     x, y = _var(seed=1)
     w = np.random.default_rng(2).standard_normal(len(x))

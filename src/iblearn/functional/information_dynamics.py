@@ -117,13 +117,19 @@ def permutation_fields(
 
 def trials_of(value: Any, name: str) -> list[Any] | None:
     """The trials of ``value`` where it is a list or tuple of arrays or tensors, one a trial (each
-    ``(T_r,)`` or ``(T_r, d)``), else None: one series."""
-    if (
-        isinstance(value, list | tuple)
-        and len(value) > 0
-        and all(isinstance(v, np.ndarray | Tensor) and v.ndim >= 1 for v in value)
-    ):
+    ``(T_r,)`` or ``(T_r, d)``), else None: one series. A list that holds such arrays beside
+    something else is refused, naming the first item that is not a trial."""
+    if not isinstance(value, list | tuple) or not value:
+        return None
+    is_trial = [isinstance(v, np.ndarray | Tensor) and v.ndim >= 1 for v in value]
+    if all(is_trial):
         return list(value)
+    if any(is_trial):
+        r = is_trial.index(False)
+        raise ValueError(
+            f"{name}[{r}]: a list of trials holds one array or tensor (T_r,) a trial, but this item is "
+            f"{type(value[r]).__name__} {value[r]!r:.40}"
+        )
     return None
 
 
