@@ -76,7 +76,7 @@ def test_a_list_of_trials_with_an_item_that_is_not_one_is_refused_naming_the_ite
             estimate("ais", [*trials[:2], bad, *trials[2:]])
         with pytest.raises(ValueError, match=r"^source\[2\]: a list of trials holds one array"):
             estimate("te", [*trials[:2], bad, *trials[2:]], [*trials, trials[0]])
-    assert np.isfinite(float(estimate("ais", list(rng.standard_normal(300)))))  # a list of numbers: one series
+    assert np.isfinite(float(estimate("ais", list(rng.standard_normal(300)))))  # numbers: one series
 
 
 def test_a_condition_that_holds_the_source_is_refused_naming_condition():
