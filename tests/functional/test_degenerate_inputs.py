@@ -60,3 +60,19 @@ def test_total_correlation_refuses_complex_values_rather_than_drop_their_imagina
     x = np.random.default_rng(0).normal(size=(200, 2))
     with pytest.raises(ValueError, match=r"^x: holds complex values"):
         total_correlation(x * (1 + 1j), method=method)
+
+
+def test_finite_rows_names_the_first_row_with_a_nan_or_an_infinity_even_where_the_sum_overflows():
+    from iblearn import _checks
+
+    big = torch.full((6, 2), 1e308, dtype=torch.float64)  # finite, though its sum is not
+    assert _checks.finite_rows(big, "x") is big
+    for bad in (float("nan"), float("inf"), -float("inf")):
+        for t in (torch.zeros(6, 2, dtype=torch.float64), big.clone(), torch.zeros(6, 2).half()):
+            t[3, 1] = bad
+            with pytest.raises(ValueError, match=r"^x: contains NaN or Inf \(first at sample 3\)$"):
+                _checks.finite_rows(t, "x")
+    both = torch.zeros(6, 1, dtype=torch.float64)
+    both[4], both[5] = float("inf"), -float("inf")  # a NaN sum
+    with pytest.raises(ValueError, match=r"first at sample 4\)$"):
+        _checks.finite_rows(both, "x")
