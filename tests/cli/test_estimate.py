@@ -391,3 +391,22 @@ def test_free_text_is_refused_on_either_side(tmp_path, capsys):
     assert "X: column 'note' holds 60 distinct names in 60 rows" in " ".join(capsys.readouterr().err.split())
     assert main(["estimate", str(tmp_path / "notes.csv"), "--y-cols", "note", "--x-cols", "proline"]) == 2
     assert "Y: column 'note' holds 60 distinct names in 60 rows" in " ".join(capsys.readouterr().err.split())
+
+
+def test_the_front_doors_names_mi_and_cmi_are_measures_of_the_command_too(wine, capsys):
+    """``--measure mi`` is the default I(X;Y) and ``--measure cmi`` is ``--cond``'s I(X;Y|Z), as
+    ``estimate("mi", ...)`` and ``estimate("cmi", ...)`` name them in Python."""
+    files = ["estimate", str(wine / "xa.npy"), str(wine / "z.npy"), "--json"]
+    for extra in ([], ["--cond", str(wine / "c.npy")]):
+        assert main([*files, *extra]) == 0
+        expected = strict_json(capsys.readouterr().out)
+        assert main([*files, *extra, "--measure", "cmi" if extra else "mi"]) == 0
+        assert strict_json(capsys.readouterr().out) == expected
+    refused = [
+        (["--measure", "cmi"], "--measure cmi: I(X;Y|Z) needs Z: give it with --cond"),
+        (["--measure", "mi", "--cond", str(wine / "c.npy")], "--measure mi: I(X;Y) takes no --cond"),
+        (["--measure", "mi", "--groups", "a;b"], "--groups: not with --measure mi"),
+    ]
+    for extra, message in refused:
+        assert main([*files, *extra]) == 2
+        assert message in " ".join(capsys.readouterr().err.split())
