@@ -410,3 +410,15 @@ def test_the_front_doors_names_mi_and_cmi_are_measures_of_the_command_too(wine, 
     for extra, message in refused:
         assert main([*files, *extra]) == 2
         assert message in " ".join(capsys.readouterr().err.split())
+
+
+def test_a_first_line_of_samples_beside_a_class_name_is_read_as_samples_not_a_header(wine, capsys):
+    """A table saved without its header whose first line holds names of a class column: numbers with a
+    fraction are samples, so no row is lost and no variable is named after a number."""
+    lines = (wine / "wine.csv").read_text().splitlines()[1:]
+    (wine / "bare.csv").write_text("\n".join(lines) + "\n")
+    assert main(["estimate", str(wine / "bare.csv"), "--x-cols", "0", "--y-cols", "4", "--json"]) == 0
+    record = strict_json(capsys.readouterr().out)
+    assert record["n_samples"] == len(lines) and record["report"]["names"] is None
+    assert main(["estimate", str(wine / "wine.csv"), "--x-cols", "0", "--y-cols", "4", "--json"]) == 0
+    assert strict_json(capsys.readouterr().out)["value"] == record["value"]
