@@ -391,3 +391,34 @@ def test_free_text_is_refused_on_either_side(tmp_path, capsys):
     assert "X: column 'note' holds 60 distinct names in 60 rows" in " ".join(capsys.readouterr().err.split())
     assert main(["estimate", str(tmp_path / "notes.csv"), "--y-cols", "note", "--x-cols", "proline"]) == 2
     assert "Y: column 'note' holds 60 distinct names in 60 rows" in " ".join(capsys.readouterr().err.split())
+
+
+def test_the_front_doors_names_mi_and_cmi_are_measures_of_the_command_too(wine, capsys):
+    """``--measure mi`` is the default I(X;Y) and ``--measure cmi`` is ``--cond``'s I(X;Y|Z), as
+    ``estimate("mi", ...)`` and ``estimate("cmi", ...)`` name them in Python."""
+    files = ["estimate", str(wine / "xa.npy"), str(wine / "z.npy"), "--json"]
+    for extra in ([], ["--cond", str(wine / "c.npy")]):
+        assert main([*files, *extra]) == 0
+        expected = strict_json(capsys.readouterr().out)
+        assert main([*files, *extra, "--measure", "cmi" if extra else "mi"]) == 0
+        assert strict_json(capsys.readouterr().out) == expected
+    refused = [
+        (["--measure", "cmi"], "--measure cmi: I(X;Y|Z) needs Z: give it with --cond"),
+        (["--measure", "mi", "--cond", str(wine / "c.npy")], "--measure mi: I(X;Y) takes no --cond"),
+        (["--measure", "mi", "--groups", "a;b"], "--groups: not with --measure mi"),
+    ]
+    for extra, message in refused:
+        assert main([*files, *extra]) == 2
+        assert message in " ".join(capsys.readouterr().err.split())
+
+
+def test_a_first_line_of_samples_beside_a_class_name_is_read_as_samples_not_a_header(wine, capsys):
+    """A table saved without its header whose first line holds names of a class column: numbers with a
+    fraction are samples, so no row is lost and no variable is named after a number."""
+    lines = (wine / "wine.csv").read_text().splitlines()[1:]
+    (wine / "bare.csv").write_text("\n".join(lines) + "\n")
+    assert main(["estimate", str(wine / "bare.csv"), "--x-cols", "0", "--y-cols", "4", "--json"]) == 0
+    record = strict_json(capsys.readouterr().out)
+    assert record["n_samples"] == len(lines) and record["report"]["names"] is None
+    assert main(["estimate", str(wine / "wine.csv"), "--x-cols", "0", "--y-cols", "4", "--json"]) == 0
+    assert strict_json(capsys.readouterr().out)["value"] == record["value"]

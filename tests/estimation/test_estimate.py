@@ -246,3 +246,43 @@ def test_a_series_probe_runs_only_where_it_can_decide_the_verdict():
     check = est.report.checks["independence"]
     assert est.reliable is False and not check.ran and "half data failed" in str(check)
     assert str(check).startswith("independence: not run — ")
+
+
+def test_a_p_value_asked_of_auto_points_to_a_named_method_that_gives_one():
+    x = _gaussians(200, 1)
+    y = x + _gaussians(200, 1, seed=1)
+    hint = "A permutation p-value comes from a named method: method='ksg', n_permutations=99"
+    for measure, variables in (
+        ("mi", (x, y)),
+        ("cmi", (x, y, y)),
+        ("o_information", (torch.cat([x, y, y], 1),)),
+    ):
+        with pytest.raises(ValueError) as err:
+            estimate(measure, *variables, n_permutations=19)
+        assert str(err.value).startswith("n_permutations: not an option of") and str(err.value).endswith(hint)
+    assert estimate("mi", x, y, method="ksg", n_permutations=19).p_value is not None
+    with pytest.raises(ValueError) as err:  # the other options of auto get no such hint
+        estimate("mi", x, y, n_resamples=19)
+    assert "p-value" not in str(err.value)
+
+
+def test_an_entropy_by_a_named_method_refuses_a_p_value_naming_the_options_it_takes():
+    labels = torch.arange(300) % 3
+    with pytest.raises(ValueError) as err:
+        estimate("entropy", labels, method="nsb", n_permutations=19)
+    message = "n_permutations: not an option of estimate('entropy', method='nsb'); it takes alphabet"
+    assert str(err.value).startswith(message) and "p-value" not in str(err.value)
+    assert estimate("entropy", labels, method="plugin", n_resamples=20).stderr is not None
+
+
+def test_too_few_rows_beside_many_columns_asks_whether_the_table_is_transposed():
+    x = _gaussians(40, 6).T  # 6 rows of 40 columns
+    with pytest.raises(
+        ValueError, match=r"^x: 6 rows; the checks need at least 16 .*x is 6 x 40.*transposed\?"
+    ):
+        estimate("mi", x, x + 1.0)
+    with pytest.raises(ValueError, match=r"z is 6 x 40.*transposed\?"):
+        estimate("cmi", x, x + 1.0, x + 2.0)
+    with pytest.raises(ValueError) as err:
+        estimate("mi", _gaussians(10, 1), _gaussians(10, 1, seed=1))
+    assert "transposed" not in str(err.value)

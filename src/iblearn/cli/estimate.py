@@ -40,6 +40,14 @@ _QUANTITIES = {"mi": "I(X;Y)", "cmi": "I(X;Y|Z)", "te": "TE(X -> Y)", "entropy":
 def cmd_estimate(args: argparse.Namespace) -> int:
     from iblearn.estimation import MEASURES, estimate, with_names
 
+    if args.measure in ("mi", "cmi"):  # the front door's names of I(X;Y) and I(X;Y|Z): --cond says which
+        if args.groups is not None:
+            raise ValueError(f"--groups: not with --measure {args.measure}, whose variables are X and Y")
+        if args.measure == "cmi" and args.cond is None:
+            raise ValueError("--measure cmi: I(X;Y|Z) needs Z: give it with --cond")
+        if args.measure == "mi" and args.cond is not None:
+            raise ValueError("--measure mi: I(X;Y) takes no --cond; I(X;Y|Z) is --measure cmi")
+        args.measure = None
     if args.measure not in ("te", "ais") and args.history is not None:
         raise ValueError("--history: only with --measure te or ais")
     if args.measure != "te" and args.lag is not None:

@@ -123,9 +123,10 @@ def _add_measure(est: argparse.ArgumentParser) -> None:
     """``--measure`` and ``--groups`` on ``estimate``'s parser."""
     est.add_argument(
         "--measure",
-        choices=(*MEASURE_TABLE, "pid", "te", "entropy", "ais"),
+        choices=("mi", "cmi", *MEASURE_TABLE, "pid", "te", "entropy", "ais"),
         default=None,
-        help="estimate a measure among the variables of X's file instead of I(X;Y): total_correlation, "
+        help="mi: I(X;Y), the default; cmi: I(X;Y|Z), with --cond; or a measure among the variables of "
+        "X's file: total_correlation, "
         "dual_total_correlation, o_information, s_information, interaction_information (3 groups) or "
         "pid (3 groups: two sources, then the target); --method auto (default: chosen from the data and "
         "checked; ksg where --resamples, --permutations or --option is given), ksg, gaussian or copula; "

@@ -129,9 +129,11 @@ def _name_codes(names: Any) -> Any:
 def _read_table(p: Path, name: str, cols: str | None, exclude: Sequence[tuple[str, str]] = ()) -> Samples:
     """A CSV (comma-separated) or .txt (whitespace-separated) table's picked columns as a float64 array.
 
-    The first line is a header when any of its fields is not a number. A column of text (class names)
-    becomes integer codes in sorted order: labels, as mixed_ksg's Y needs. Empty fields, text among
-    numbers and numbers with a decimal comma are refused, naming the line. The file is read twice,
+    The first line is a header when any of its fields is not a number and none is a number with a
+    fraction (a column may be named 4 or 1990, a sample's line holds 0.37 beside a class name). A
+    column of text (class names) becomes integer codes in sorted order: labels, as mixed_ksg's Y
+    needs. Empty fields, text among numbers and numbers with a decimal comma are refused, naming the
+    line. The file is read twice,
     a line at a time: once to count the rows, once to parse them into an array of that size, so that
     memory holds the picked numbers and one line (at most :data:`MAX_LINE` bytes) of text.
     """
@@ -142,7 +144,8 @@ def _read_table(p: Path, name: str, cols: str | None, exclude: Sequence[tuple[st
             rows = _rows(f, p.suffix == ".csv")
             first = next(rows, (0, []))
             header: list[str] = []
-            if first[1] and not all(_parses(v, float) for v in first[1]):
+            names = not all(_parses(v, float) for v in first[1]) and not any(map(_fraction, first[1]))
+            if first[1] and names:
                 header, n_rows, first = first[1], n_rows - 1, next(rows, (0, []))
             if not first[1]:
                 raise ValueError(f"{name}: {where} holds no rows of samples")
@@ -259,6 +262,12 @@ def _rows(f: IO[str], comma: bool) -> Iterator[tuple[int, list[str]]]:
         for number, line in enumerate(f, start=1):
             if line.strip():
                 yield number, line.split()
+
+
+def _fraction(text: str) -> bool:
+    """Whether ``text`` reads as a number but not as an integer (``0.37``, ``1e-3``): a sample, not a
+    column's name."""
+    return _parses(text, float) and not _parses(text, int)
 
 
 def _parses(text: str, kind: type[int] | type[float]) -> bool:

@@ -260,14 +260,23 @@ def _checked_samples(x: Any, y: Any, k: int, neural_steps: int) -> tuple[Tensor,
     setting("neural_steps", neural_steps)
     xt, yt = V.as_tensor(x, "x"), V.as_tensor(y, "y")
     n = V.same_length(("x", xt), ("y", yt))
-    if n < MIN_ROWS:
-        raise ValueError(f"x: {n} rows; the checks need at least {MIN_ROWS} (halves of {MIN_ROWS // 2})")
+    enough_rows(n, x=xt, y=yt)
     V.neighbours(k, n // 2 - 1, rows=f" in each half of the {n} rows that the checks estimate on")
     for name, t in (("x", xt), ("y", yt)):
         if t.is_floating_point():
             V.continuous(t, name, allow_grid=True)
         V.not_constant(t, name)
     return xt, yt, n
+
+
+def enough_rows(n: int, **variables: Tensor) -> None:
+    """Refuse fewer than :data:`MIN_ROWS` rows, naming a variable with more columns than rows: samples
+    are rows, and a transposed table has few."""
+    if n >= MIN_ROWS:
+        return
+    wide = [f"{k} is {n} x {t.reshape(n, -1).shape[1]}" for k, t in variables.items() if t.numel() > n * n]
+    hint = f" ({', '.join(wide)}: samples are rows; transposed?)" if wide else ""
+    raise ValueError(f"x: {n} rows; the checks need at least {MIN_ROWS} (halves of {MIN_ROWS // 2}){hint}")
 
 
 def _plan(

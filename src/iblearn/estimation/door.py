@@ -69,7 +69,13 @@ MEASURES: dict[str, Measure] = {
         ("history", "k", "n_permutations", "null", "seed"),
         ("history", "k", "n_resamples", "n_permutations", "null", "seed"),
     ),
-    "entropy": Measure(("labels",), labels.entropy_auto, labels.entropy_method, ("alphabet", "seed")),
+    "entropy": Measure(
+        ("labels",),
+        labels.entropy_auto,
+        labels.entropy_method,
+        ("alphabet", "seed"),
+        ("alphabet", "confidence", "n_resamples", "seed"),
+    ),
     **{
         name: Measure(
             ("data",),
@@ -94,14 +100,18 @@ MEASURES: dict[str, Measure] = {
 _DEPENDENCE = frozenset({"mi", "cmi", "te", "ais", "pid", *_MANY})
 
 
-def _options(known: tuple[str, ...] | None, measure: str, method: str, given: dict[str, Any]) -> None:
-    """Refuse an option not among ``known`` (None: any), naming it and the options that are; then
-    check the values of the shared settings among ``given`` (:func:`iblearn._settings.check_settings`)."""
+def _options(
+    known: tuple[str, ...] | None, measure: str, method: str, given: dict[str, Any], named: bool = False
+) -> None:
+    """Refuse an option not among ``known`` (None: any), naming it and the options that are, and
+    where ``named`` (a named method takes it), saying so; then check the values of the shared
+    settings among ``given`` (:func:`iblearn._settings.check_settings`)."""
     for name in given:
         if known is not None and name not in known:
+            hint = f". A permutation p-value comes from a named method: method='ksg', {name}=99"
             raise ValueError(
                 f"{name}: not an option of estimate({measure!r}, method={method!r}); it takes "
-                f"{', '.join(sorted(known)) or 'none'}"
+                f"{', '.join(sorted(known)) or 'none'}{hint if named else ''}"
             )
     check_settings(given)
 
@@ -225,7 +235,9 @@ def _run(
     """``measure`` of the read ``variables`` by ``method`` (auto, or a named one), its options checked,
     the variables' names carried."""
     if method == "auto":
-        _options(spec.auto_options, measure, method, options)
+        # A p-value asked of auto, whose named methods (KSG among them) run a permutation test.
+        named = spec.named_options is None or "n_permutations" in spec.named_options
+        _options(spec.auto_options, measure, method, options, named and "n_permutations" in options)
         return with_names(spec.auto(*variables, **options), names)
     if not isinstance(method, str):
         raise ValueError(f"method: expected 'auto' or a method's name, got {method!r}")

@@ -24,14 +24,30 @@ from iblearn.estimation.choose import choose_discrete_method
 from iblearn.estimation.verdict import checks_verdict
 from iblearn.functional import Estimate
 from iblearn.functional.discrete import counts_of
+from iblearn.functional.inference import CONFIDENCE
 
 __all__ = ["entropy_auto", "entropy_method"]
 
 
-def entropy_method(labels: Any, *, method: str, **options: Any) -> Estimate:
+def entropy_method(
+    labels: Any,
+    *,
+    method: str,
+    alphabet: int | None = None,
+    confidence: float = CONFIDENCE,
+    n_resamples: int = 200,
+    seed: int = 0,
+) -> Estimate:
     """H(X) of labels (rows are outcomes) by a named discrete estimator:
     :func:`iblearn.functional.discrete_entropy_estimate`, options as there."""
-    return ibf.discrete_entropy_estimate(V.symbols(labels, "labels"), method=method, **options)  # type: ignore[arg-type]
+    return ibf.discrete_entropy_estimate(
+        V.symbols(labels, "labels"),
+        method=method,  # type: ignore[arg-type]
+        alphabet=alphabet,
+        confidence=confidence,
+        n_resamples=n_resamples,
+        seed=seed,
+    )
 
 
 def entropy_auto(labels: Any, *, alphabet: int | None = None, seed: int = 0) -> Estimate:

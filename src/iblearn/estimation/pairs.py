@@ -27,10 +27,10 @@ from iblearn import _checks as V
 from iblearn import functional as ibf
 from iblearn._settings import setting
 from iblearn.estimation.auto import (
-    MIN_ROWS,
     RankedMI,
     RankedReruns,
     auto_estimate,
+    enough_rows,
     linear_estimate,
     rotate,
 )
@@ -111,13 +111,11 @@ def cmi_auto(x: Any, y: Any, z: Any, *, k: int = 3, seed: int = 0) -> Estimate:
     xt, yt, zt = _rows(x, "x"), _rows(y, "y"), _rows(z, "z")
     if all(c is not None for c in codes):
         n = V.same_length(("x", xt), ("y", yt), ("z", zt))
-        if n < MIN_ROWS:
-            raise ValueError(f"x: {n} rows; the checks need at least {MIN_ROWS}")
+        enough_rows(n, x=xt, y=yt, z=zt)
         est = labels_estimate([c for c in codes if c is not None], "cmi", seed)
         return mi_verdict(est, est.report.checks, (xt, yt, zt), ("x", "y", "z"), advice=LABELS_ADVICE)
     n = V.same_length(("x", xt), ("y", yt), ("z", zt))
-    if n < MIN_ROWS:
-        raise ValueError(f"x: {n} rows; the checks need at least {MIN_ROWS}")
+    enough_rows(n, x=xt, y=yt, z=zt)
     V.neighbours(k, n // 2 - 1)
     dy, width = yt.shape[1], yt.shape[1] + zt.shape[1]
 
