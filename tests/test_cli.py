@@ -197,6 +197,19 @@ def test_help_and_argument_errors_do_not_import_torch():
     assert done.stdout.strip().splitlines()[-1] == "False"
 
 
+def test_a_reader_that_goes_away_ends_the_command_quietly(capsys):
+    """``iblearn estimate ... | head -1``: the closed pipe is no error of the user's to report."""
+    import argparse
+
+    from iblearn.cli import _run
+
+    def write(_: argparse.Namespace) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    assert _run(argparse.Namespace(threads=1, func=write)) == 1
+    assert capsys.readouterr().err == ""
+
+
 def test_python_dash_m_iblearn_runs_the_command():
     import subprocess
     import sys

@@ -116,6 +116,13 @@ def test_an_unknown_measure_option_or_variable_count_is_named_with_the_choices()
     x = _gaussians(100, 1)
     with pytest.raises(ValueError, match=r"^measure: unknown 'mutual'; one of mi, cmi, te"):
         estimate("mutual", x, x)
+    # A measure's name in capitals or with a hyphen is the same measure, as a method's name is.
+    y = x + _gaussians(100, 1, seed=1)
+    assert float(estimate("MI", x, y, method="gaussian")) == float(estimate("mi", x, y, method="gaussian"))
+    assert (
+        estimate("O-Information", torch.cat([x, y, _gaussians(100, 1, seed=2)], 1), method="gaussian").measure
+        == "o_information"
+    )
     with pytest.raises(
         ValueError, match=r"^lag: not an option of estimate\('mi', method='auto'\); it takes k"
     ):

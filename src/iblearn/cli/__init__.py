@@ -13,6 +13,9 @@ one call to :func:`iblearn.estimate` and estimates information among many variab
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import sys
 import warnings
 from collections.abc import Sequence
 
@@ -98,6 +101,10 @@ def _run(args: argparse.Namespace) -> int:
             raise
         err.print(f"[red]error:[/red] {escape(str(e))}")
         return 2
+    except BrokenPipeError:  # the reader went away (``| head``): stop without a word, as Unix tools do
+        with contextlib.suppress(OSError, ValueError):  # and let the exit's flush write nowhere
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except OSError as e:  # a path that is a file, a folder that cannot be written, a disk that is full
         said = f"{e.filename}: {e.strerror or e}" if e.filename else str(e.strerror or e)
         err.print(f"[red]error:[/red] {escape(said)}")

@@ -175,6 +175,8 @@ def estimate(measure: str, *variables: Any, method: str = "auto", **options: Any
         >>> est.report.chosen, est.reliable
         ('gaussian', True)
     """
+    if isinstance(measure, str) and measure.lower().replace("-", "_") in MEASURES:  # "MI", "O-information"
+        measure = measure.lower().replace("-", "_")
     if measure not in MEASURES:
         raise ValueError(f"measure: unknown {measure!r}; one of {', '.join(MEASURES)}")
     spec = MEASURES[measure]

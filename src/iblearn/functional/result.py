@@ -356,8 +356,11 @@ class Estimate:
             return 'reliable: not checked — a named method runs no self-checks (method="auto" does)'
         if not self.reliable:
             return f"reliable: no — {self.caveat}"
-        ran = [c for c in self.report.checks.values() if getattr(c, "passed", None) is not None]
-        return f"reliable: yes — every check that ran passed ({len(ran)} of {len(self.report.checks)})"
+        ran = sum(getattr(c, "passed", None) is not None for c in self.report.checks.values())
+        idle = len(self.report.checks) - ran
+        return f"reliable: yes — all {ran} checks that ran passed" + (
+            f" ({idle} not applicable to these data)" if idle else ""
+        )
 
     def __repr__(self) -> str:
         # One line: a dataclass repr prints the whole tensor and every empty field.
