@@ -148,7 +148,9 @@ def estimate(measure: str, *variables: Any, method: str = "auto", **options: Any
             names (text, a pandas ``Categorical``; :func:`~iblearn.estimation.reading.read_variable`);
             arrays, tensors, pandas or Polars frames and series, an xarray ``DataArray``, an MNE
             ``Raw`` or ``Epochs`` (one row a time point, one column a channel) or an ``AnnData`` (one
-            row a cell, one column a gene). The series of ``"te"`` and ``"ais"`` (and ``condition``)
+            row a cell, one column a gene); an array of more than two axes (images, say) is
+            one row a sample along its first, its other axes flattened into columns, as
+            ``x.reshape(len(x), -1)`` reads. The series of ``"te"`` and ``"ais"`` (and ``condition``)
             may be trials: a ``DataArray`` with a trial and a time dimension of one channel, an
             ``Epochs`` of one channel, a ``Raw`` of one channel cut by spans annotated bad (one trial
             a stretch), or a list of 1-D arrays, one a trial; each trial is embedded alone and the
