@@ -20,6 +20,7 @@ setup(
                 "src/iblearn/functional/knn/_maxnorm_knn.h",
                 "src/iblearn/functional/knn/_maxnorm_grid.h",
                 "src/iblearn/functional/knn/_maxnorm_plane.h",
+                "src/iblearn/functional/knn/_maxnorm_cells.h",
                 "src/iblearn/functional/knn/_maxnorm_listed.h",
                 "src/iblearn/functional/knn/_maxnorm_listed_body.h",
                 "src/iblearn/functional/knn/_maxnorm_scan.h",

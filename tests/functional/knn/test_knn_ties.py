@@ -7,7 +7,7 @@ a node that few of the leaf's points enter) and the brute force. So the k return
 the other points ordered by (distance, index), whatever order a search visits them in, and KSG's
 variant 2, whose eps_x and eps_y are the spread of those k (Kraskov et al. 2004, eq. 9), counts the same
 on tied data on every backend. The kernel is called directly, so that slab widths, leaf sizes from 2 to
-64 and ranges of queries that cut leaves are all covered.
+64, grids of 1 to 16 points a cell and ranges of queries that cut leaves and cells are all covered.
 """
 
 from __future__ import annotations
@@ -23,8 +23,11 @@ from tests.functional.knn.test_maxnorm_counts import TREE_DIMS, TREE_KINDS, _dis
 
 pytestmark = pytest.mark.skipif(not nb.HAVE_KERNEL, reason="the compiled kernel was not built")
 
-#: The compiled paths: slabs of 7 and 64 points, trees with leaves of 2 - 64 points.
+#: The compiled paths: slabs of 7 and 64 points, trees with leaves of 2 - 64 points, grids of about 1 - 16
+#: points a cell (up to the kernel's 8 dimensions).
 PATHS = [("slabs", 7), ("slabs", 64), ("tree", 2), ("tree", 5), ("tree", 32), ("tree", 64)]
+CELL_PATHS = [("cells", 1), ("cells", 4), ("cells", 16)]
+CELL_MAXD = 8
 
 
 def _reference(x: np.ndarray, k: int, dist: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -38,6 +41,10 @@ def _reference(x: np.ndarray, k: int, dist: np.ndarray | None = None) -> tuple[n
 def _layout(x: np.ndarray, path: str, size: int) -> tuple[np.ndarray, tuple]:
     if path == "tree":
         return nb._tree_layout(x, size)
+    if path == "cells":
+        with pytest.MonkeyPatch.context() as m:
+            m.setattr(nb, "CELL_POINTS", size)
+            return nb._cell_layout(x)
     with pytest.MonkeyPatch.context() as m:
         m.setattr(nb, "_slab_width", lambda n: size)
         return nb._slab_layout(x)
@@ -51,7 +58,8 @@ def _kernel(
     n = len(x)
     order, layout = _layout(np.ascontiguousarray(x, dtype=np.float64), path, size)
     dist, idx = np.full((n, k), np.nan), np.full((n, k), -2, dtype=np.int64)
-    nb._maxnorm.knn(layout, order, k, first, n if last is None else last, dist, idx)
+    search = nb._maxnorm.cells_knn if path == "cells" else nb._maxnorm.knn
+    search(layout, order, k, first, n if last is None else last, dist, idx)
     out_d, out_i = np.empty_like(dist), np.empty_like(idx)
     out_d[order], out_i[order] = dist, idx
     return out_d, out_i
@@ -73,7 +81,7 @@ def test_every_compiled_path_keeps_the_smaller_index_among_tied_neighbours(dim):
         ref_d, ref_i = _reference(x, k, dist)
         # The rule decides: for most points more than k others lie within the k-th distance.
         assert ((dist <= ref_d[:, -1:]).sum(axis=1) - 1 > k).mean() > 0.5
-        for path, size in PATHS:
+        for path, size in PATHS + (CELL_PATHS if dim <= CELL_MAXD else []):
             got_d, got_i = _kernel(x, k, path, size)
             np.testing.assert_array_equal(got_d, ref_d, err_msg=f"{path} {size} k={k}")
             np.testing.assert_array_equal(got_i, ref_i, err_msg=f"{path} {size} k={k}")
@@ -153,7 +161,49 @@ def test_tree_neighbours_equal_brute_force(dim, kind):
             np.testing.assert_array_equal(got_i, ref_i, err_msg=f"n={n} leaf={leaf} k={k}")
 
 
-@pytest.mark.parametrize("path,size", [("tree", 32), ("tree", 64), ("slabs", 64)])
+@pytest.mark.parametrize("dim", [d for d in TREE_DIMS if isinstance(d, int) and d <= CELL_MAXD])
+@pytest.mark.parametrize("kind", TREE_KINDS)
+def test_cell_neighbours_equal_brute_force(dim, kind):
+    for n, _leaf, x, dist in tree_cases(dim, kind):
+        for k in (1, 3, 4):
+            ref_d, ref_i = _reference(x, k, dist)
+            for _path, size in CELL_PATHS:
+                got_d, got_i = _kernel(x, k, "cells", size)
+                np.testing.assert_array_equal(got_d, ref_d, err_msg=f"n={n} cell={size} k={k}")
+                np.testing.assert_array_equal(got_i, ref_i, err_msg=f"n={n} cell={size} k={k}")
+
+
+@pytest.mark.parametrize("dim", [2, 3, 4])
+def test_cell_search_on_few_points_and_extreme_magnitudes_equals_brute_force(dim):
+    # n = 2 .. k + 1 (one cell: no neighbour beyond it), an integer lattice whose slices end exactly at
+    # a neighbour's distance, coordinates near 1e300 and near 1e-300 (subnormal differences).
+    rng = np.random.default_rng(dim)
+    lattice = rng.integers(0, 3, (300, dim)).astype(np.float64)
+    cases = [rng.standard_normal((n, dim)) for n in range(2, 6)]
+    cases += [lattice, lattice * 1e300, rng.standard_normal((300, dim)) * 1e-300]
+    for x in cases:
+        for k in range(1, min(5, len(x))):
+            ref_d, ref_i = _reference(x, k)
+            for _path, size in CELL_PATHS:
+                got_d, got_i = _kernel(x, k, "cells", size)
+                np.testing.assert_array_equal(got_d, ref_d, err_msg=f"n={len(x)} cell={size} k={k}")
+                np.testing.assert_array_equal(got_i, ref_i, err_msg=f"n={len(x)} cell={size} k={k}")
+
+
+def test_cell_search_refuses_distances_that_overflow():
+    x = np.array([[-1e308, 0.0], [1e308, 0.0], [1e308, 1.0]])  # the first point's neighbours lie at inf
+    with pytest.raises(ValueError, match="overflow"):
+        nb.kth_neighbour([torch.from_numpy(x)], 2, "chebyshev", "tree")
+
+
+def test_cell_kernel_refuses_a_grid_of_more_cells_than_points():
+    x, bounds, data = np.zeros((10, 2)), np.empty(10), np.empty(20)  # g = 4: 16 cells
+    order, start = np.empty(10, dtype=np.int64), np.empty(17, dtype=np.int64)
+    with pytest.raises(ValueError, match="g\\^dim <= n"):
+        nb._maxnorm.cells(x, 10, 2, 4, order, bounds, start, data)
+
+
+@pytest.mark.parametrize("path,size", [("tree", 32), ("tree", 64), ("slabs", 64), ("cells", 1), ("cells", 4)])
 def test_a_range_of_queries_that_cuts_leaves_writes_exactly_its_rows(path, size):
     x = _points("awkward", 1000, 5, seed=7)
     ref_d, ref_i = _reference(x, 3)

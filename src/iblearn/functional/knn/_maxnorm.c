@@ -290,6 +290,7 @@ static int layout(Layout *L, const double *coords, Py_ssize_t n, Py_ssize_t dim,
 
 #include "_maxnorm_tree.h" /* the k-d tree: build, and count on it */
 #include "_maxnorm_knn.h"  /* the k-th neighbour on the tree */
+#include "_maxnorm_cells.h" /* the k-th neighbour on a grid of cells, in few dimensions */
 #include "_maxnorm_grid.h" /* KSG between one-dimensional variables, many pairs */
 #include "_maxnorm_plane.h" /* range counts in two dimensions, by one sweep */
 #include "_maxnorm_scan.h" /* the same for variant 1, by scans along the sorted variables */
@@ -473,6 +474,63 @@ static PyObject *py_count(PyObject *Py_UNUSED(self), PyObject *args) {
         Py_END_ALLOW_THREADS
     }
     return finish(&a, ok, &radius, &out);
+}
+
+/* g^dim cells, at most n of them (so that none of the sizes overflows); 0 with a ValueError otherwise. */
+static Py_ssize_t cells_ok(Py_ssize_t n, Py_ssize_t dim, Py_ssize_t g) {
+    Py_ssize_t cells = 1;
+    for (Py_ssize_t j = 0; j < dim && g >= 1 && cells <= n; j++) cells = cells > n / g ? n + 1 : cells * g;
+    if (n >= 1 && n <= PY_SSIZE_T_MAX / 8 / CELL_MAXD && dim >= 1 && dim <= CELL_MAXD && g >= 1 && cells <= n)
+        return cells;
+    PyErr_Format(PyExc_ValueError, "need n >= 1, 1 <= dim <= %d and 1 <= g with g^dim <= n", CELL_MAXD);
+    return 0;
+}
+
+static PyObject *py_cells(PyObject *Py_UNUSED(self), PyObject *args) {
+    Py_buffer pts, order, bounds, start, data;
+    Py_ssize_t n, dim, g, cells;
+    if (!PyArg_ParseTuple(args, "y*nnnw*w*w*w*", &pts, &n, &dim, &g, &order, &bounds, &start, &data)) return NULL;
+    int ok = (cells = cells_ok(n, dim, g)) && check(&pts, "points", n * dim, 8) && check(&order, "order", n, 8) &&
+             check(&bounds, "bounds", dim * (g + 1), 8) && check(&start, "start", cells + 1, 8) &&
+             check(&data, "data", n * dim, 8);
+    if (ok) {
+        int failed;
+        Py_BEGIN_ALLOW_THREADS
+        failed = cells_build(pts.buf, n, dim, g, order.buf, bounds.buf, start.buf, data.buf);
+        Py_END_ALLOW_THREADS
+        if (failed) {
+            PyErr_NoMemory();
+            ok = 0;
+        }
+    }
+    Py_buffer *held[] = {&pts, &order, &bounds, &start, &data};
+    for (int b = 0; b < 5; b++) PyBuffer_Release(held[b]);
+    return ok ? Py_NewRef(Py_None) : NULL;
+}
+
+static PyObject *py_cells_knn(PyObject *Py_UNUSED(self), PyObject *args) {
+    Py_buffer data, bounds, start, order, out_d, out_i;
+    Py_ssize_t n, dim, g, k, first, last, cells;
+    if (!PyArg_ParseTuple(args, "(y*nnny*y*)y*nnnw*w*", &data, &n, &dim, &g, &bounds, &start, &order, &k, &first,
+                          &last, &out_d, &out_i))
+        return NULL;
+    int ok = (cells = cells_ok(n, dim, g)) && check(&data, "data", n * dim, 8) &&
+             check(&bounds, "bounds", dim * (g + 1), 8) && check(&start, "start", cells + 1, 8) &&
+             check(&order, "order", n, 8);
+    if (ok && !(1 <= k && k < n && k <= PY_SSIZE_T_MAX / 8 / n && 0 <= first && first <= last && last <= n)) {
+        PyErr_SetString(PyExc_ValueError, "cells_knn: need 1 <= k < n and 0 <= first <= last <= n");
+        ok = 0;
+    }
+    ok = ok && check(&out_d, "out_dist", n * k, 8) && check(&out_i, "out_idx", n * k, 8);
+    if (ok) {
+        const Cells C = {data.buf, bounds.buf, start.buf, n, dim, g};
+        Py_BEGIN_ALLOW_THREADS
+        cells_knn_kernel(&C, order.buf, k, first, last, out_d.buf, out_i.buf);
+        Py_END_ALLOW_THREADS
+    }
+    Py_buffer *held[] = {&data, &bounds, &start, &order, &out_d, &out_i};
+    for (int b = 0; b < 6; b++) PyBuffer_Release(held[b]);
+    return ok ? Py_NewRef(Py_None) : NULL;
 }
 
 static PyObject *py_plane_count(PyObject *Py_UNUSED(self), PyObject *args) {
@@ -829,6 +887,10 @@ static PyMethodDef methods[] = {
      "by the slabs or the tree."},
     {"count", py_count, METH_VARARGS,
      "count(layout, radius, inclusive, first, last, out): points within radius, by the slabs or the tree."},
+    {"cells", py_cells, METH_VARARGS,
+     "cells(points, n, dim, g, out_order, out_bounds, out_start, out_data): a grid of g^dim cells."},
+    {"cells_knn", py_cells_knn, METH_VARARGS,
+     "cells_knn(layout, order, k, first, last, out_dist, out_idx): knn's answers on the grid of cells."},
     {"plane_count", py_plane_count, METH_VARARGS,
      "plane_count(sorted, ranks, n, radius, inclusive, out): points within radius in two dimensions, from the "
      "coordinates sorted and the points' ranks in them."},

@@ -18,6 +18,8 @@ ISA: str
 Slabs: TypeAlias = tuple[F64, int, int, int, int]
 #: The k-d tree: (data, n, dim, depth, span, boxes), as build makes it.
 Tree: TypeAlias = tuple[F64, int, int, int, I64, F64]
+#: The grid of cells_knn: (data, n, dim, g, bounds, start), as cells makes it.
+Cells: TypeAlias = tuple[F64, int, int, int, F64, I64]
 #: The plane of plane_count: (sorted, ranks), two coordinates each sorted and the points' ranks in them.
 Plane: TypeAlias = tuple[F64, I64]
 
@@ -25,6 +27,12 @@ def knn(
     layout: Slabs | Tree, order: I64, k: int, first: int, last: int, out_dist: F64, out_idx: I64
 ) -> None: ...
 def count(layout: Slabs | Tree, radius: F64, inclusive: bool, first: int, last: int, out: I64) -> None: ...
+def cells(
+    points: F64, n: int, dim: int, g: int, out_order: I64, out_bounds: F64, out_start: I64, out_data: F64
+) -> None: ...
+def cells_knn(
+    layout: Cells, order: I64, k: int, first: int, last: int, out_dist: F64, out_idx: I64
+) -> None: ...
 def plane_count(sorted: F64, ranks: I64, n: int, radius: F64, inclusive: bool, out: I64) -> None: ...
 def build(
     points: F64, n: int, dim: int, depth: int, out_order: I64, out_span: I64, out_boxes: F64, out_data: F64
