@@ -14,7 +14,7 @@ export PYTHONUNBUFFERED := 1
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml setup.py src/iblearn/functional/knn/_maxnorm.c src/iblearn/functional/knn/_maxnorm_tree.h src/iblearn/functional/knn/_maxnorm_knn.h src/iblearn/functional/knn/_maxnorm_grid.h src/iblearn/functional/knn/_maxnorm_plane.h src/iblearn/functional/knn/_maxnorm_scan.h src/iblearn/functional/knn/_maxnorm_scan_body.h src/iblearn/functional/knn/_maxnorm_listed.h src/iblearn/functional/knn/_maxnorm_listed_body.h src/iblearn/functional/ib/_iterate.c Makefile
+$(VENV)/.installed: pyproject.toml setup.py src/iblearn/functional/knn/_maxnorm.c src/iblearn/functional/knn/_maxnorm_tree.h src/iblearn/functional/knn/_maxnorm_knn.h src/iblearn/functional/knn/_maxnorm_grid.h src/iblearn/functional/knn/_maxnorm_plane.h src/iblearn/functional/knn/_maxnorm_cells.h src/iblearn/functional/knn/_maxnorm_scan.h src/iblearn/functional/knn/_maxnorm_scan_body.h src/iblearn/functional/knn/_maxnorm_listed.h src/iblearn/functional/knn/_maxnorm_listed_body.h src/iblearn/functional/ib/_iterate.c Makefile
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install -q $(TORCH)
 	rm -f src/iblearn/*/*.so  # a failed (optional) build must not leave an old kernel in place
