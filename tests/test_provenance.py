@@ -106,10 +106,11 @@ def test_a_row_records_the_commit_it_ran_at(tmp_path, monkeypatch):
     from benchmarks.runners import script
 
     monkeypatch.setattr(script, "run_commit", lambda: "0123456789abcdef")
-    assert script.stamped({"task": "t"}) == {"task": "t", "commit": "0123456789abcdef"}
-    assert (
-        script.stamped({"task": "t", "commit": "fedcba9"})["commit"] == "fedcba9"
-    )  # a row of an earlier run
+    monkeypatch.setattr(script, "machine", lambda: "a CPU (x86_64, 2 CPUs)")
+    here = {"commit": "0123456789abcdef", "machine": "a CPU (x86_64, 2 CPUs)"}
+    assert script.stamped({"task": "t"}) == {"task": "t", **here}
+    earlier = {"commit": "fedcba9", "machine": "another CPU"}  # a row of an earlier run keeps its own
+    assert script.stamped({"task": "t", **earlier}) == {"task": "t", **earlier}
     truth.append_row(tmp_path / "rows.jsonl", {"task": "t"})
     assert json.loads((tmp_path / "rows.jsonl").read_text())["commit"] == "0123456789abcdef"
 
