@@ -71,11 +71,13 @@ def test_the_neural_example_scores_on_rows_its_critic_was_not_fitted_to(monkeypa
         assert not (rows[:, None, :] == train[None, :, :]).all(-1).any()
 
 
-def test_the_readmes_commands_run_as_printed(tmp_path, monkeypatch):
-    """The command-line calls beside the Python ones, on the file the O-information example writes."""
+def test_the_readmes_commands_run_as_printed(tmp_path, monkeypatch, capsys):
+    """The command-line calls beside the Python ones, on the file the O-information example writes, each
+    through the command's entry point in this process (tests/test_cli.py starts the command as a
+    process of its own)."""
     import shlex
-    import subprocess
-    import sys
+
+    from iblearn.cli import main
 
     commands = [
         line.split("  #")[0].strip()
@@ -86,10 +88,9 @@ def test_the_readmes_commands_run_as_printed(tmp_path, monkeypatch):
     assert len(commands) >= 2
     monkeypatch.chdir(tmp_path)
     exec(compile(next(b for b in BLOCKS if "copies.csv" in b), str(README), "exec"), {"__name__": "readme"})
+    capsys.readouterr()
     for command in commands:
-        argv = shlex.split(command)[1:]
-        done = subprocess.run(
-            [sys.executable, "-m", "iblearn.cli", *argv], capture_output=True, text=True, timeout=300
-        )
-        assert done.returncode == 0, (command, done.stderr)
-        assert "nats" in done.stdout, (command, done.stdout)
+        code = main(shlex.split(command)[1:])
+        done = capsys.readouterr()
+        assert code == 0, (command, done.err)
+        assert "nats" in done.out, (command, done.out)
