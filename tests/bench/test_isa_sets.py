@@ -10,17 +10,24 @@ from benchmarks.runners import script
 from iblearn.functional.knn import kernel_isa
 
 
-def test_the_sets_run_up_to_the_widest_whatever_this_process_asked(monkeypatch):
-    monkeypatch.setenv("IBLEARN_SIMD", "portable")  # a parent capped to portable still lists them all
-    sets = script.isa_sets()
+@pytest.fixture(scope="module")
+def sets() -> list[str]:
+    """The sets listed by a process capped to portable (each listing starts a child that imports iblearn:
+    one for the module)."""
+    with pytest.MonkeyPatch.context() as m:
+        m.setenv("IBLEARN_SIMD", "portable")
+        return script.isa_sets()
+
+
+def test_the_sets_run_up_to_the_widest_whatever_this_process_asked(sets):
+    # a parent capped to portable still lists them all
     if kernel_isa() is None:
         assert sets == []
         return
     assert sets == list(script.ISA_SETS[: len(sets)]) and kernel_isa() in sets
 
 
-def test_a_child_runs_the_set_it_is_given():
-    sets = script.isa_sets()
+def test_a_child_runs_the_set_it_is_given(sets):
     if not sets:
         pytest.skip("the compiled kernel was not built")
     ask = "from iblearn.functional.knn import kernel_isa; print(kernel_isa())"
