@@ -18,7 +18,7 @@ SMALL = exp.Config(
     image_datasets=("mnist",), vae_datasets=("mnist",), optimizers=("Adam",), seeds=1, batch_size=64, width=4
 )
 TINY = replace(
-    SMALL, binary_iterations=20, binary_gammas=(100.0,), epochs=2, vae_epochs=1, train_size=256, test_size=128
+    SMALL, binary_iterations=20, binary_gammas=(100.0,), epochs=2, vae_epochs=1, train_size=128, test_size=64
 )
 
 
