@@ -22,6 +22,8 @@ def numbers() -> ModuleType:
     return module
 
 
+@cache
 def page(path: str) -> str:
-    """``docs/<path>`` as rendered."""
+    """``docs/<path>`` as rendered (once a session: the files it renders from do not change during one,
+    and a page read by many tests took 0.1 - 0.5 s of Jinja each time)."""
     return numbers().page(path)
