@@ -7,6 +7,7 @@ still a dependency upward. Docstring examples are not imports.
 from __future__ import annotations
 
 import ast
+from functools import cache
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "iblearn"
@@ -56,13 +57,24 @@ def _top(module: str) -> str | None:
     return parts[1] if parts[0] == "iblearn" and len(parts) > 1 else None
 
 
+@cache
+def _parsed(text: str) -> ast.Module:
+    """The syntax tree of a module's text, parsed once a session (the checks below each walk every module;
+    none changes a tree)."""
+    return ast.parse(text)
+
+
+def _tree(path: Path) -> ast.Module:
+    return _parsed(path.read_text(encoding="utf-8"))
+
+
 def _imports(path: Path, src: Path) -> list[tuple[int, str]]:
     """(line, module) of every import of iblearn in ``path``, relative ones resolved."""
     package = ".".join(path.relative_to(src.parent).with_suffix("").parts)
     if path.name != "__init__.py":
         package = package.rsplit(".", 1)[0]
     found = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(_tree(path)):
         if isinstance(node, ast.Import):
             found += [(node.lineno, alias.name) for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -141,7 +153,7 @@ def _reaches_outside(src: Path = SRC) -> list[str]:
     """Imports of a checkout's folders, and edits of sys.path (how a module would reach them), under src."""
     bad = []
     for path in sorted(src.rglob("*.py")):
-        rel, tree = path.relative_to(src), ast.parse(path.read_text(encoding="utf-8"))
+        rel, tree = path.relative_to(src), _tree(path)
         for node in ast.walk(tree):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
             if isinstance(node, ast.ImportFrom) and not node.level:
@@ -317,7 +329,7 @@ def _private_imports(src: Path = SRC) -> set[tuple[str, str]]:
     """(module, name) of every private name (``_name``, not a module) imported from another module."""
     found = set()
     for path in src.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(_tree(path)):
             source = node.module or "" if isinstance(node, ast.ImportFrom) else ""
             if not source.startswith("iblearn"):
                 continue
@@ -515,7 +527,7 @@ def _room_violations(src: Path = SRC, rooms: dict[str, dict[str, int]] = ROOMS) 
             if here not in floors:
                 bad.append(f"{room}.{here}: a module with no floor in ROOMS")
                 continue
-            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            for node in ast.walk(_tree(path)):
                 if not isinstance(node, ast.ImportFrom) or not (node.module or "").startswith(room):
                     continue
                 if node.module != room and not node.module.startswith(room + "."):
