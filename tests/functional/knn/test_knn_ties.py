@@ -165,12 +165,12 @@ def test_tree_neighbours_equal_brute_force(dim, kind):
 @pytest.mark.parametrize("kind", TREE_KINDS)
 def test_cell_neighbours_equal_brute_force(dim, kind):
     for n, _leaf, x, dist in tree_cases(dim, kind):
+        ranked_d, ranked_i = _reference(x, 4, dist)  # the first k of (distance, index) order: any k <= 4
         for k in (1, 3, 4):
-            ref_d, ref_i = _reference(x, k, dist)
             for _path, size in CELL_PATHS:
                 got_d, got_i = _kernel(x, k, "cells", size)
-                np.testing.assert_array_equal(got_d, ref_d, err_msg=f"n={n} cell={size} k={k}")
-                np.testing.assert_array_equal(got_i, ref_i, err_msg=f"n={n} cell={size} k={k}")
+                np.testing.assert_array_equal(got_d, ranked_d[:, :k], err_msg=f"n={n} cell={size} k={k}")
+                np.testing.assert_array_equal(got_i, ranked_i[:, :k], err_msg=f"n={n} cell={size} k={k}")
 
 
 @pytest.mark.parametrize("dim", [2, 3, 4])
