@@ -177,8 +177,8 @@ def estimate(measure: str, *variables: Any, method: str = "auto", **options: Any
         >>> est.report.chosen, est.reliable
         ('gaussian', True)
     """
-    if isinstance(measure, str) and measure.lower().replace("-", "_") in MEASURES:  # "MI", "O-information"
-        measure = measure.lower().replace("-", "_")
+    spelled = measure.lower().replace("-", "_") if isinstance(measure, str) else measure
+    measure = spelled if spelled in MEASURES else measure  # "MI", "O-information": as methods are read
     if measure not in MEASURES:
         raise ValueError(f"measure: unknown {measure!r}; one of {', '.join(MEASURES)}")
     spec = MEASURES[measure]
