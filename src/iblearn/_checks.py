@@ -166,9 +166,8 @@ def continuous(value: Any, name: str, *, allow_grid: bool = False) -> Tensor:
 def finite_rows(t: Tensor, name: str) -> Tensor:
     """``t`` (rows first) where every value is finite; else a ValueError naming ``name`` and the first
     row that is not (its position in ``t``, so check before any reordering of the rows). A NaN or an
-    infinity makes the sum NaN or infinite, so a finite sum clears ``t`` in one pass with no mask (a
-    tenth of ``isfinite(t).all()``'s time on 5,000 x 100); a sum that overflows is checked value by
-    value."""
+    infinity makes the sum NaN or infinite, so a finite sum clears ``t`` in one pass with no mask
+    (docs/design.md, "Measurements behind the code"); a sum that overflows is checked value by value."""
     if not t.is_floating_point() or bool(torch.isfinite(t.detach().sum())):
         return t
     if not bool(torch.isfinite(t).all()):

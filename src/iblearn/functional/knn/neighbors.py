@@ -408,10 +408,8 @@ def uses_tree(n: int, d: int) -> bool:
 #: point-by-point search of leaves of 32.
 TREE_LEAF = 64
 #: From this many dimensions on, the k-th neighbour search's leaves hold twice :data:`TREE_LEAF`: there
-#: a box prunes little and a longer vectorised pass costs less than the boxes it saves. Thread CPU time,
-#: one thread, interleaved, the same radii, leaves of 128 against 64: 1.11x in 12 dims at N = 10,000,
-#: 1.18x in 20 at 20,000, 1.13x in 20 at 5,000, 1.06x in 10 at 20,000, 1.01x at 100,000; 0.96x in 4
-#: dims and 0.99x in 6 at 10,000.
+#: a box prunes little and a longer vectorised pass costs less than the boxes it saves; below, the
+#: longer pass gains nothing (docs/design.md, "Measurements behind the code").
 WIDE_TREE_DIM = 10
 #: The same for the trees of range counts, whose query leaves walk the tree together, each leaf's points
 #: tested against a node's box in one vectorised loop (_maxnorm.c, tree_count_kernel). Against the
@@ -419,10 +417,8 @@ WIDE_TREE_DIM = 10
 #: neighbour's radius, strict), one thread, interleaved by ranges of 2,000 - 3,000 queries in one process,
 #: thread CPU time on loaded cores, the same counts: leaves of 64 1.42x at N = 20,000, 1.46x at 100,000,
 #: 1.56x at 1,000,000 (30,000 queries in 10 ranges); leaves of 32, two leaves a walk, 1.16x, 1.26x, 1.39x.
-#: Leaves of 128 against 64 (KSG's strict counts at the joint radii, one thread, interleaved): 1.18x in
-#: 2 dims at N = 10,000, 1.16x in 3 at 10,000 and 20,000, 1.21x in 6 at 10,000, 1.17x in 5 at 20,000,
-#: 1.07x at 100,000, 1.3x in 10 at 5,000 and 20,000; leaves of 256 gained a little more below 20,000
-#: and lost at 100,000.
+#: Leaves of 128 count faster than 64 in 2 - 10 dimensions, and 256 lost at large N (docs/design.md,
+#: "Measurements behind the code").
 COUNT_LEAF = 128
 
 
@@ -464,16 +460,12 @@ def _in_parts(n: int, run: Callable[[int, int], None]) -> None:
 
 
 #: From two up to this many dimensions the kernel's k-th neighbour search runs on a grid of cells
-#: (:func:`_cell_layout`, _maxnorm_cells.h) instead of the tree, at every N. Thread CPU time, one thread,
-#: interleaved, 9 repetitions, k = 3, layout included, the same neighbours, against the tree (leaves of
-#: 64), with 4 points a cell (2 a cell): 4 dims, the additivity check's joint space of the automatic MI
-#: on 1 x 1 at N = 20,000 (N = 10,000) 1.59x (1.49x); Gaussian 4 dims at 2,500 1.40x, at 50,000 1.72x;
-#: Student-t (3 degrees of freedom), uniform and a 5-level lattice with jitter, 4 dims at 10,000 1.43x,
-#: 1.67x, 1.72x; Gaussian 2 dims at 10,000 1.98x, at 50,000 1.98x; 3 dims at 10,000 1.68x, at 50,000
-#: 1.80x. In 6 dims 1.01x at 2,500 and 1.22x at 10,000 (the cells read 130 points a search).
+#: (:func:`_cell_layout`, _maxnorm_cells.h) instead of the tree, at every N: the same neighbours,
+#: faster; in more dimensions a search reads too many cells to gain (docs/design.md, "Measurements
+#: behind the code").
 CELL_MAX_DIM = 4
-#: Points a cell of that grid, about: 2 read fewer points (45 against 57 a search in 4 dims) in more
-#: runs, and took longer; 8 read more (78).
+#: Points a cell of that grid, about: fewer make more, shorter runs to read, more make longer ones
+#: (docs/design.md, "Measurements behind the code").
 CELL_POINTS = 4
 
 
@@ -515,11 +507,8 @@ CountIndex = tuple[NDArray[np.int64], "Slabs | Tree | Plane"]
 
 #: Up to this many points a two-dimensional sample counted on one thread is counted by the sweep of
 #: ``_maxnorm.plane_count`` (_maxnorm_plane.h), n log n whatever the radii, instead of on its tree,
-#: whose counts split between threads and visit the balls' surfaces. Thread CPU time, one thread,
-#: interleaved, the same counts, KSG's strict counts at the joint radii, sorting included, against the
-#: tree's leaves of 128: 1.66x at N = 10,000 (2x2 KSG's x), on a 2-d space of a 3-d Gaussian at its 3rd
-#: neighbour's radius 1.24x at 10,000, 1.23x at 20,000, 1.17x at 32,000, 1.14x at 50,000, 0.98x at
-#: 100,000 (the sweep's reads leave the cache).
+#: whose counts split between threads and visit the balls' surfaces; beyond it the sweep's reads leave
+#: the cache and the tree is as fast (docs/design.md, "Measurements behind the code").
 PLANE_MAX_N = 50_000
 
 
