@@ -397,10 +397,8 @@ class RenyiMI(Estimator):
     ) -> None:
         # Each checked on assignment, here and after construction: setting_checks.
         self.alpha = alpha
-        self.sigma_x = sigma_x
-        self.sigma_y = sigma_y
-        self.channels_x = channels_x
-        self.channels_y = channels_y
+        self.sigma_x, self.sigma_y = sigma_x, sigma_y
+        self.channels_x, self.channels_y = channels_x, channels_y
         self.normalize = normalize
         super().__init__(base=base)
 

@@ -186,9 +186,7 @@ class NeuralEstimator(Estimator, TrainingTarget):
         self.eval_batch_size = eval_batch_size
         self.average = average
         self.seed = seed
-        self.validation = validation
-        self.patience = patience
-        self.eval_every = eval_every
+        self.validation, self.patience, self.eval_every = validation, patience, eval_every
         self.check_settings()
         if isinstance(given, nn.Module):
             self.critic = given  # what build_critic starts from (FLO wraps it)
