@@ -185,3 +185,16 @@ def test_two_dimensional_counts_take_the_plane_where_it_is_faster(monkeypatch):
         nb.count_within(torch.from_numpy(x), torch.from_numpy(r), "chebyshev", "tree", inclusive=False),
         torch.from_numpy(_brute(x, r, False)),
     )
+
+
+def test_a_plane_laid_out_from_known_orders_counts_as_the_sorted_one(monkeypatch):
+    x = _points("gaussian", 300, 2, seed=8)
+    r = _radii(_distances(x), seed=8)[0]
+    orders = [np.argsort(col) for col in x.T]
+    laid = nb.ordered_index(x, orders)
+    assert len(laid[1]) == 2  # the plane's
+    for got, want in zip(laid[1], nb._plane_layout(x)[1], strict=True):
+        np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(nb.count_in_index(laid, r, False).numpy(), _brute(x, r, False))
+    monkeypatch.setattr(nb, "PLANE_MAX_N", 299)  # where the counts take the tree, its layout
+    assert len(nb.ordered_index(x, orders)[1]) == 6

@@ -58,6 +58,7 @@ from iblearn.functional.knn.neighbors import (
     listed_counts,
     listed_counts_many,
     neighbour_lists,
+    ordered_index,
     pick_backend,
     sorted_index,
     uses_tree,
@@ -276,13 +277,19 @@ def ksg_cmi_ranked(
     ]
     if any(f is None for f in found):
         return None
-    (xa, _), (ya, _), (za, z_order) = cast(list[tuple[NDArray[np.float64], NDArray[np.int64]]], found)
+    (xa, x_order), (ya, y_order), (za, z_order) = cast(
+        list[tuple[NDArray[np.float64], NDArray[np.int64]]], found
+    )
     xt, yt, zt = torch.from_numpy(xa), torch.from_numpy(ya), torch.from_numpy(za)
     eps, _ = kth_neighbour([xt, yt, zt], k, "chebyshev", "tree")
     if not bool(((eps > 0) & torch.isfinite(eps)).all()):
         return None
     radius = eps.numpy()  # positive and finite: what count_within checks
-    nxz, nyz = (count_in_index(count_index(np.hstack([a, za])), radius, False).numpy() for a in (xa, ya))
+    # Each space's layout from the columns' orders, known from the keys.
+    nxz, nyz = (
+        count_in_index(ordered_index(np.hstack([a, za]), [order, z_order]), radius, False).numpy()
+        for a, order in ((xa, x_order), (ya, y_order))
+    )
     nz = count_in_index(sorted_index(za, z_order), radius, False).numpy()  # z's layout, its order the keys'
     # digamma_f64's numbers looked up, and torch's mean of the terms, as ksg_cmi forms them.
     table = digamma_table(n)
