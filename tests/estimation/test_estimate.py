@@ -83,6 +83,20 @@ def test_cmi_is_estimate_mi_with_z_and_its_checks_run():
     assert named.measure == "cmi" and named.estimator == "ksg"
 
 
+def test_the_automatic_cmi_draws_its_jitter_once_for_repeated_calls():
+    # KSG chosen: every variable jittered on all the rows, on a half and on two halves side by side.
+    from iblearn.functional.knn import ksg
+
+    g = torch.Generator().manual_seed(0)
+    x, z = torch.randn(2, 400, 1, generator=g, dtype=torch.float64)
+    y = x**2 + z + 0.5 * torch.randn(400, 1, generator=g, dtype=torch.float64)
+    first = quiet("cmi", x, y, z)
+    assert first.report.chosen == "ksg"
+    drawn = ksg._cpu_noise.cache_info().misses
+    assert float(quiet("cmi", x, y, z)) == float(first)
+    assert ksg._cpu_noise.cache_info().misses == drawn
+
+
 def test_transfer_entropy_auto_checks_the_shifted_source_and_takes_a_condition():
     source, target = _series()
     est = quiet("te", source, target, lag=1, history=1)

@@ -210,9 +210,13 @@ def ready_columns(
 
 #: The most values of a noise :func:`_cpu_noise` keeps (8 MB each).
 NOISE_CACHE_MAX = 2**20
+#: The most noises :func:`_cpu_noise` keeps: the automatic conditional MI's estimate and checks draw 9
+#: (x, y and z, each on all the rows, on a half and on two halves side by side), and with fewer kept
+#: each draw would push out one the next call needs.
+NOISE_CACHE_SIZE = 12
 
 
-@functools.lru_cache(maxsize=8)
+@functools.lru_cache(maxsize=NOISE_CACHE_SIZE)
 def _cpu_noise(seed: int, shape: tuple[int, ...]) -> Tensor:
     """The jitter's standard normal noise of ``shape`` from a CPU generator seeded with ``seed``, drawn
     once for the many samples of one shape made ready with one seed (the halves of the automatic
