@@ -196,3 +196,17 @@ def test_the_automatic_path_refuses_a_bad_test_naming_its_argument():
         estimate("ais", x, n_permutations=-1)
     with pytest.raises(ValueError, match=r"^null: expected one of"):
         estimate("ais", x, n_permutations=9, null="rows")
+
+
+@pytest.mark.parametrize("method", ["ksg", "gaussian", "copula"])
+def test_a_named_storage_names_the_series_as_the_front_door_does(method):
+    x, _ = _var(300)
+    bad = {
+        r"series: contains NaN": np.r_[x[:-1], np.nan],
+        r"series: expected one series \(T,\) or \(T, 1\)": np.c_[x, x**2],
+        r"series\[1\]: contains NaN": [x, np.r_[np.nan, x[1:]]],
+    }
+    for message, series in bad.items():
+        with pytest.raises(ValueError, match=f"^{message}"):
+            estimate("ais", series, method=method)
+
