@@ -210,3 +210,13 @@ def test_a_named_storage_names_the_series_as_the_front_door_does(method):
         with pytest.raises(ValueError, match=f"^{message}"):
             estimate("ais", series, method=method)
 
+
+def test_a_null_without_n_permutations_is_refused_on_every_transfer_entropy_path():
+    rng = np.random.default_rng(0)
+    x, noise = rng.standard_normal(300), rng.standard_normal(300)
+    driven = np.concatenate([[0.0], x[:-1] ** 2 + 0.5 * noise[1:]])  # auto takes KSG, the null's own
+    refused = r"^null: 'local' chooses the surrogates .* n_permutations > 0"
+    for y, method in ((driven, "auto"), (driven, "ksg"), (_var(300)[1], "auto")):
+        with pytest.raises(ValueError, match=refused):
+            estimate("te", x, y, method=method, null="local")
+    assert estimate("te", x, driven, null="auto").p_value is None
