@@ -270,13 +270,28 @@ def _checked_samples(x: Any, y: Any, k: int, neural_steps: int) -> tuple[Tensor,
 
 
 def enough_rows(n: int, **variables: Tensor) -> None:
-    """Refuse fewer than :data:`MIN_ROWS` rows, naming a variable with more columns than rows: samples
-    are rows, and a transposed table has few."""
+    """Refuse fewer than :data:`MIN_ROWS` rows, asking first whether a table is transposed
+    (:func:`not_transposed`)."""
     if n >= MIN_ROWS:
         return
-    wide = [f"{k} is {n} x {t.reshape(n, -1).shape[1]}" for k, t in variables.items() if t.numel() > n * n]
-    hint = f" ({', '.join(wide)}: samples are rows; transposed?)" if wide else ""
-    raise ValueError(f"x: {n} rows; the checks need at least {MIN_ROWS} (halves of {MIN_ROWS // 2}){hint}")
+    not_transposed(**variables)
+    raise ValueError(f"x: {n} rows; the checks need at least {MIN_ROWS} (halves of {MIN_ROWS // 2})")
+
+
+def not_transposed(**variables: Any) -> None:
+    """Refuse variables (arrays or tensors, by name) where one has fewer than :data:`MIN_ROWS` rows and
+    more columns than rows, naming each such: samples are rows, and a table passed transposed has few
+    of them beside many columns, where no estimate, automatic or named, means anything."""
+    shapes = {
+        k: tuple(v.shape) for k, v in variables.items() if isinstance(v, np.ndarray | Tensor) and v.ndim
+    }
+    wide = {
+        k: (s[0], math.prod(s[1:])) for k, s in shapes.items() if s[0] < MIN_ROWS and math.prod(s[1:]) > s[0]
+    }
+    if wide:
+        name, (rows, _) = next(iter(wide.items()))
+        shown = ", ".join(f"{k} is {r} x {c}" for k, (r, c) in wide.items())
+        raise ValueError(f"{name}: {rows} rows ({shown}): samples are rows; transposed?")
 
 
 def _plan(
