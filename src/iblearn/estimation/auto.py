@@ -78,6 +78,8 @@ Remap = Callable[[Tensor, Tensor, torch.Generator], tuple[Tensor, Tensor]]
 
 #: Fewest rows: each half of the checks needs a few neighbours a class.
 MIN_ROWS = 16
+#: The rows a neighbour count is checked against where the checks estimate on halves of ``n`` rows.
+HALF_ROWS = " in each half of the {} rows that the checks estimate on"
 
 
 def rotate(t: Tensor, gen: torch.Generator, scores: bool = True) -> Tensor:
@@ -261,7 +263,7 @@ def _checked_samples(x: Any, y: Any, k: int, neural_steps: int) -> tuple[Tensor,
     xt, yt = V.as_tensor(x, "x"), V.as_tensor(y, "y")
     n = V.same_length(("x", xt), ("y", yt))
     enough_rows(n, x=xt, y=yt)
-    V.neighbours(k, n // 2 - 1, rows=f" in each half of the {n} rows that the checks estimate on")
+    V.neighbours(k, n // 2 - 1, rows=HALF_ROWS.format(n))
     for name, t in (("x", xt), ("y", yt)):
         if t.is_floating_point():
             V.continuous(t, name, allow_grid=True)
@@ -291,7 +293,7 @@ def not_transposed(**variables: Any) -> None:
     if wide:
         name, (rows, _) = next(iter(wide.items()))
         shown = ", ".join(f"{k} is {r} x {c}" for k, (r, c) in wide.items())
-        raise ValueError(f"{name}: {rows} rows ({shown}): samples are rows; transposed?")
+        raise ValueError(f"{name}: {rows} row(s) ({shown}): samples are rows; transposed?")
 
 
 def _plan(
