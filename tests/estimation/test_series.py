@@ -220,3 +220,12 @@ def test_a_null_without_n_permutations_is_refused_on_every_transfer_entropy_path
         with pytest.raises(ValueError, match=refused):
             estimate("te", x, y, method=method, null="local")
     assert estimate("te", x, driven, null="auto").p_value is None
+
+
+@pytest.mark.parametrize("method", ["auto", "ksg", "gaussian"])
+def test_a_lag_past_the_series_is_refused_naming_it_on_every_path(method):
+    x, y = _var(300)
+    with pytest.raises(ValueError, match=r"^lag: must be below the series length, 300 steps; got 400$"):
+        estimate("te", x, y, lag=400, method=method)
+    with pytest.raises(ValueError, match=r"^history: must be below the series length, 150 steps; got 150$"):
+        estimate("te", [x[:150], x[150:]], [y[:150], y[150:]], history=150, method=method)

@@ -56,7 +56,7 @@ from iblearn.functional.information_dynamics import (
     permutation_fields,
     trials_of,
 )
-from iblearn.functional.knn.transfer import embedding, partialled
+from iblearn.functional.knn.transfer import embedding, partialled, within_series
 from iblearn.functional.multivariate.inputs import copula_normal
 from iblearn.functional.scale import power_of_two_scale
 from iblearn.functional.serial import MIN_BLOCKS, series_blocks, trial_blocks
@@ -208,6 +208,7 @@ def te_auto(
     o = SeriesOptions(**options)
     lag, history, k, seed = o.lag, o.history, o.k, setting("seed", o.seed)
     series = _series(source, target, condition, "gaussian")
+    within_series(min(len(t) for t in series[1]), lag, history)
     rows = sum(_segments(series[1], lag, history))
     if rows <= FEWEST_ROWS:
         raise ValueError(
