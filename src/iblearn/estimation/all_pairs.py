@@ -20,9 +20,8 @@ from torch import Tensor
 from iblearn import _checks as V
 from iblearn import functional as ibf
 from iblearn._settings import setting
-from iblearn.estimation.auto import not_transposed
 from iblearn.estimation.libraries import sparse_samples
-from iblearn.estimation.reading import read_samples
+from iblearn.estimation.reading import not_transposed, read_samples
 from iblearn.functional.knn.engine import checked_blocks
 from iblearn.functional.knn.options import KNNKeywords, KNNOptions
 from iblearn.functional.knn.pairwise import sparse_form

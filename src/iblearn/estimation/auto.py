@@ -64,6 +64,7 @@ from iblearn.estimation.autocheck import (
     run_checks,
 )
 from iblearn.estimation.choose import KNN_DIMS, choose, features, looks_gaussian, marginals_gaussian
+from iblearn.estimation.reading import MIN_ROWS, not_transposed
 from iblearn.estimation.split import split_estimate
 from iblearn.estimation.verdict import LABELS_ADVICE, LINEAR, LINEAR_GIVEN, flagged, mi_verdict
 from iblearn.estimators import reliability
@@ -76,8 +77,6 @@ from iblearn.functional.multivariate.inputs import Ranked, copula_normal, ranked
 #: An invertible map of x and of y (MI unchanged), drawn from the generator.
 Remap = Callable[[Tensor, Tensor, torch.Generator], tuple[Tensor, Tensor]]
 
-#: Fewest rows: each half of the checks needs a few neighbours a class.
-MIN_ROWS = 16
 #: The rows a neighbour count is checked against where the checks estimate on halves of ``n`` rows.
 HALF_ROWS = " in each half of the {} rows that the checks estimate on"
 
@@ -278,22 +277,6 @@ def enough_rows(n: int, **variables: Tensor) -> None:
         return
     not_transposed(**variables)
     raise ValueError(f"x: {n} rows; the checks need at least {MIN_ROWS} (halves of {MIN_ROWS // 2})")
-
-
-def not_transposed(**variables: Any) -> None:
-    """Refuse variables (arrays or tensors, by name) where one has fewer than :data:`MIN_ROWS` rows and
-    more columns than rows, naming each such: samples are rows, and a table passed transposed has few
-    of them beside many columns, where no estimate, automatic or named, means anything."""
-    shapes = {
-        k: tuple(v.shape) for k, v in variables.items() if isinstance(v, np.ndarray | Tensor) and v.ndim
-    }
-    wide = {
-        k: (s[0], math.prod(s[1:])) for k, s in shapes.items() if s[0] < MIN_ROWS and math.prod(s[1:]) > s[0]
-    }
-    if wide:
-        name, (rows, _) = next(iter(wide.items()))
-        shown = ", ".join(f"{k} is {r} x {c}" for k, (r, c) in wide.items())
-        raise ValueError(f"{name}: {rows} row(s) ({shown}): samples are rows; transposed?")
 
 
 def _plan(
