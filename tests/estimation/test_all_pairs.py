@@ -146,3 +146,12 @@ def test_data_of_one_variable_is_refused_naming_data():
             iblearn.pairwise_mi(one)
     with pytest.raises(ValueError, match=r"^data: .* got 1"):
         iblearn.pairwise_mi(x, blocks=[[0, 1, 2]])
+
+
+def test_a_table_of_few_rows_and_many_columns_is_asked_whether_it_is_transposed():
+    x = np.random.default_rng(0).normal(size=(200, 4))
+    with pytest.raises(
+        ValueError, match=r"^data: 4 row\(s\) \(data is 4 x 50\): samples are rows; transposed\?$"
+    ):
+        iblearn.pairwise_mi(x.T[:, :50])
+    assert iblearn.pairwise_mi(x[:16]).mi.shape == (4, 4)

@@ -1,5 +1,6 @@
-"""The front door's common reading of variables: complex values, single values, no samples and
-constants refused naming the variable, for every measure; tensors that require grad detached."""
+"""The front door's common reading of variables: complex values, single values, no samples, missing
+values and constants refused naming the variable, for every measure; tensors that require grad
+detached."""
 
 from __future__ import annotations
 
@@ -19,9 +20,9 @@ GOOD["data"] = RNG.normal(size=(N, 3))
 GOOD["labels"] = RNG.integers(0, 3, N)
 
 
-def _call(measure: str, bad_name: str, bad: object) -> object:
+def _call(measure: str, bad_name: str, bad: object, **options: object) -> object:
     names = MEASURES[measure].variables
-    return estimate(measure, *(bad if n == bad_name else GOOD[n] for n in names))
+    return estimate(measure, *(bad if n == bad_name else GOOD[n] for n in names), **options)
 
 
 CASES = [(m, n) for m, spec in MEASURES.items() for n in spec.variables]
@@ -44,6 +45,17 @@ def test_no_samples_are_refused_naming_the_variable(measure: str, name: str) -> 
     empty = np.zeros((0, *np.shape(GOOD[name])[1:]))
     with pytest.raises(ValueError, match=f"^{name}: is empty"):
         _call(measure, name, empty)
+
+
+@pytest.mark.parametrize(("measure", "name"), [(m, n) for m, n in CASES if m != "entropy"])
+@pytest.mark.parametrize("method", ["auto", "ksg"])
+def test_a_missing_value_is_refused_naming_the_variable_by_every_method(
+    measure: str, name: str, method: str
+) -> None:
+    holed = GOOD[name].copy()
+    holed[1::2] = np.nan  # half the rows: no path may reach a decomposition before its check
+    with pytest.raises(ValueError, match=f"^{name}: contains NaN or Inf"):
+        _call(measure, name, holed, method=method)
 
 
 @pytest.mark.parametrize(("measure", "name"), [(m, n) for m, n in CASES if m != "entropy"])
@@ -108,3 +120,15 @@ def test_labels_that_are_not_integers_are_refused_naming_labels() -> None:
     for method in ("auto", "plugin"):
         with pytest.raises(ValueError, match=r"^labels: expected integer symbols"):
             estimate("entropy", GOOD["labels"].astype(float), method=method)
+
+
+@pytest.mark.parametrize("method", ["auto", "gaussian", "ksg"])
+def test_data_of_one_column_is_refused_naming_data(method: str) -> None:
+    with pytest.raises(ValueError, match=r"^data: information among variables needs at least 2"):
+        estimate("total_correlation", GOOD["data"][:, :1], method=method)
+
+
+def test_a_source_of_one_value_and_missing_ones_is_refused_before_the_pid_rule_reads_it() -> None:
+    x1 = np.tile([1.0, np.nan], N // 2)  # the rule's decomposition read it before any check
+    with pytest.raises(ValueError, match=r"^x1: contains NaN or Inf \(first at sample 1\)"):
+        estimate("pid", x1, GOOD["x2"], GOOD["target"])

@@ -298,12 +298,14 @@ def test_an_entropy_by_a_named_method_refuses_a_p_value_naming_the_options_it_ta
 
 def test_too_few_rows_beside_many_columns_asks_whether_the_table_is_transposed():
     x = _gaussians(40, 6).T  # 6 rows of 40 columns
-    with pytest.raises(
-        ValueError, match=r"^x: 6 rows; the checks need at least 16 .*x is 6 x 40.*transposed\?"
-    ):
-        estimate("mi", x, x + 1.0)
-    with pytest.raises(ValueError, match=r"z is 6 x 40.*transposed\?"):
-        estimate("cmi", x, x + 1.0, x + 2.0)
+    for method in ("auto", "ksg", "gaussian"):  # a named method is asked too, not refused deeper down
+        with pytest.raises(ValueError, match=r"^x: 6 row\(s\) \(x is 6 x 40, y is 6 x 40\): .*transposed\?$"):
+            estimate("mi", x, x + 1.0, method=method)
+        with pytest.raises(ValueError, match=r"z is 6 x 40\): .*transposed\?$"):
+            estimate("cmi", x, x + 1.0, x + 2.0, method=method)
+    for measure in ("total_correlation", "ais"):
+        with pytest.raises(ValueError, match=r"is 6 x 40\): .*transposed\?$"):
+            estimate(measure, x, method="gaussian")
     with pytest.raises(ValueError) as err:
         estimate("mi", _gaussians(10, 1), _gaussians(10, 1, seed=1))
     assert "transposed" not in str(err.value)

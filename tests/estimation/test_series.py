@@ -196,3 +196,36 @@ def test_the_automatic_path_refuses_a_bad_test_naming_its_argument():
         estimate("ais", x, n_permutations=-1)
     with pytest.raises(ValueError, match=r"^null: expected one of"):
         estimate("ais", x, n_permutations=9, null="rows")
+
+
+@pytest.mark.parametrize("method", ["ksg", "gaussian", "copula"])
+def test_a_named_storage_names_the_series_as_the_front_door_does(method):
+    x, _ = _var(300)
+    bad = {
+        r"series: contains NaN": np.r_[x[:-1], np.nan],
+        r"series: expected one series \(T,\) or \(T, 1\)": np.c_[x, x**2],
+        r"series\[1\]: contains NaN": [x, np.r_[np.nan, x[1:]]],
+    }
+    for message, series in bad.items():
+        with pytest.raises(ValueError, match=f"^{message}"):
+            estimate("ais", series, method=method)
+
+
+def test_a_null_without_n_permutations_is_refused_on_every_transfer_entropy_path():
+    rng = np.random.default_rng(0)
+    x, noise = rng.standard_normal(300), rng.standard_normal(300)
+    driven = np.concatenate([[0.0], x[:-1] ** 2 + 0.5 * noise[1:]])  # auto takes KSG, the null's own
+    refused = r"^null: 'local' chooses the surrogates .* n_permutations > 0"
+    for y, method in ((driven, "auto"), (driven, "ksg"), (_var(300)[1], "auto")):
+        with pytest.raises(ValueError, match=refused):
+            estimate("te", x, y, method=method, null="local")
+    assert estimate("te", x, driven, null="auto").p_value is None
+
+
+@pytest.mark.parametrize("method", ["auto", "ksg", "gaussian"])
+def test_a_lag_past_the_series_is_refused_naming_it_on_every_path(method):
+    x, y = _var(300)
+    with pytest.raises(ValueError, match=r"^lag: must be below the series length, 300 steps; got 400$"):
+        estimate("te", x, y, lag=400, method=method)
+    with pytest.raises(ValueError, match=r"^history: must be below the series length, 150 steps; got 150$"):
+        estimate("te", [x[:150], x[150:]], [y[:150], y[150:]], history=150, method=method)

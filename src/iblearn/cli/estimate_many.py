@@ -190,7 +190,8 @@ def _named(message: str, labels: list[list[str]], option: str) -> str:
         message = message.replace(f"x (variable {i})", f"variable {i} ({','.join(group)})")
     if message.startswith(f"{option}: "):
         return message
-    return f"{option}: {message[3:]}" if message.startswith("x: ") else f"{option}: {message}"
+    name = next((n for n in ("x: ", "data: ") if message.startswith(n)), "")
+    return f"{option}: {message[len(name) :]}"
 
 
 def _unquoted(label: str) -> str:

@@ -21,7 +21,7 @@ from iblearn import _checks as V
 from iblearn import functional as ibf
 from iblearn._settings import setting
 from iblearn.estimation.libraries import sparse_samples
-from iblearn.estimation.reading import read_samples
+from iblearn.estimation.reading import not_transposed, read_samples
 from iblearn.functional.knn.engine import checked_blocks
 from iblearn.functional.knn.options import KNNKeywords, KNNOptions
 from iblearn.functional.knn.pairwise import sparse_form
@@ -153,7 +153,7 @@ def pairwise_mi(
     x = values.to_numpy(dtype=np.float64) if hasattr(values, "to_numpy") else values
     if not isinstance(x, Tensor):
         x = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64))
-    V.continuous(x, "data")
+    not_transposed(data=V.continuous(x, "data"))
     columns, labels = _blocks(blocks, names)
     count = len(columns) if columns is not None else (x.shape[1] if x.ndim == 2 else 1)
     if count < 2:

@@ -64,6 +64,7 @@ from iblearn.estimation.autocheck import (
     run_checks,
 )
 from iblearn.estimation.choose import KNN_DIMS, choose, features, looks_gaussian, marginals_gaussian
+from iblearn.estimation.reading import MIN_ROWS, not_transposed
 from iblearn.estimation.split import split_estimate
 from iblearn.estimation.verdict import LABELS_ADVICE, LINEAR, LINEAR_GIVEN, flagged, mi_verdict
 from iblearn.estimators import reliability
@@ -76,8 +77,8 @@ from iblearn.functional.multivariate.inputs import Ranked, copula_normal, ranked
 #: An invertible map of x and of y (MI unchanged), drawn from the generator.
 Remap = Callable[[Tensor, Tensor, torch.Generator], tuple[Tensor, Tensor]]
 
-#: Fewest rows: each half of the checks needs a few neighbours a class.
-MIN_ROWS = 16
+#: The rows a neighbour count is checked against where the checks estimate on halves of ``n`` rows.
+HALF_ROWS = " in each half of the {} rows that the checks estimate on"
 
 
 def rotate(t: Tensor, gen: torch.Generator, scores: bool = True) -> Tensor:
@@ -261,7 +262,7 @@ def _checked_samples(x: Any, y: Any, k: int, neural_steps: int) -> tuple[Tensor,
     xt, yt = V.as_tensor(x, "x"), V.as_tensor(y, "y")
     n = V.same_length(("x", xt), ("y", yt))
     enough_rows(n, x=xt, y=yt)
-    V.neighbours(k, n // 2 - 1, rows=f" in each half of the {n} rows that the checks estimate on")
+    V.neighbours(k, n // 2 - 1, rows=HALF_ROWS.format(n))
     for name, t in (("x", xt), ("y", yt)):
         if t.is_floating_point():
             V.continuous(t, name, allow_grid=True)
@@ -270,13 +271,12 @@ def _checked_samples(x: Any, y: Any, k: int, neural_steps: int) -> tuple[Tensor,
 
 
 def enough_rows(n: int, **variables: Tensor) -> None:
-    """Refuse fewer than :data:`MIN_ROWS` rows, naming a variable with more columns than rows: samples
-    are rows, and a transposed table has few."""
+    """Refuse fewer than :data:`MIN_ROWS` rows, asking first whether a table is transposed
+    (:func:`not_transposed`)."""
     if n >= MIN_ROWS:
         return
-    wide = [f"{k} is {n} x {t.reshape(n, -1).shape[1]}" for k, t in variables.items() if t.numel() > n * n]
-    hint = f" ({', '.join(wide)}: samples are rows; transposed?)" if wide else ""
-    raise ValueError(f"x: {n} rows; the checks need at least {MIN_ROWS} (halves of {MIN_ROWS // 2}){hint}")
+    not_transposed(**variables)
+    raise ValueError(f"x: {n} rows; the checks need at least {MIN_ROWS} (halves of {MIN_ROWS // 2})")
 
 
 def _plan(

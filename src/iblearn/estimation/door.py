@@ -21,7 +21,7 @@ import numpy as np
 from iblearn import _checks as V
 from iblearn._settings import check_settings
 from iblearn.estimation import labels, many, pairs, series, storage
-from iblearn.estimation.reading import read_samples, read_series_trials, same_row_order
+from iblearn.estimation.reading import not_transposed, read_samples, read_series_trials, same_row_order
 from iblearn.functional import Estimate
 
 __all__ = ["MEASURES", "Measure", "estimate", "estimate_mi", "with_names"]
@@ -118,9 +118,11 @@ def _options(
 
 def _readable(measure: str, names: tuple[str, ...], variables: tuple[Any, ...]) -> tuple[Any, ...]:
     """The variables as every measure's reader needs them (:func:`iblearn._checks.readable_rows`:
-    complex, 0-d and empty refused, tensors detached), and none constant where the measure is one of
+    complex, 0-d and empty refused, tensors detached; a table that looks transposed refused,
+    :func:`~iblearn.estimation.reading.not_transposed`), and none constant where the measure is one of
     dependence (:data:`_DEPENDENCE`; an entropy of one value is 0, and is estimated)."""
     out = tuple(V.readable_rows(v, name) for v, name in zip(variables, names, strict=True))
+    not_transposed(**dict(zip(names, out, strict=True)))
     if measure in _DEPENDENCE:
         for v, name in zip(out, names, strict=True):
             V.not_constant(v, name, columns=measure in _MANY)

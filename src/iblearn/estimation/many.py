@@ -34,6 +34,7 @@ from torch import Tensor
 from iblearn import _checks as V
 from iblearn import functional as ibf
 from iblearn._settings import resampling_counts, setting
+from iblearn.estimation.auto import HALF_ROWS
 from iblearn.estimation.choose import choose_many, choose_pid
 from iblearn.estimation.pid_labels import REDUNDANCIES, label_codes, pid_labels
 from iblearn.estimation.pid_labels import RESAMPLES as RESAMPLES_PID
@@ -85,6 +86,7 @@ def multivariate_method(
     """``measure`` by a named method (``"ksg"``, ``"gaussian"``, ``"copula"``):
     :func:`iblearn.functional.multivariate_estimate`, options as there, judged from the figures of
     its data (:func:`~iblearn.estimation.verdict.figures_verdict`)."""
+    split_variables(data, blocks, "data")  # read here, so that what is refused is named "data"
     est = ibf.multivariate_estimate(measure, data, blocks, method=method, **options)  # type: ignore[arg-type]
     return figures_verdict(est)
 
@@ -188,7 +190,7 @@ def _columns(*values: Any, names: tuple[str, ...]) -> Tensor:
     parts = []
     for value, name in zip(values, names, strict=True):
         t = V.as_tensor(value, name)
-        parts.append(t.reshape(len(t), -1).double())
+        parts.append(V.finite_rows(t.reshape(len(t), -1).double(), name))
     V.same_length(*zip(names, parts, strict=True))
     return torch.cat(parts, dim=1)
 
@@ -208,8 +210,8 @@ def multivariate_auto(measure: str, data: Any, blocks: Any = None, *, k: int = 3
     """
     seed = setting("seed", seed)
     cols = _columns(data, names=("data",))
-    split_variables(cols, blocks)  # at least two variables, blocks that fit
-    k = V.neighbours(k, len(cols) // 2)
+    split_variables(cols, blocks, "data")  # at least two variables, blocks that fit
+    k = V.neighbours(k, len(cols) // 2, rows=HALF_ROWS.format(len(cols)))
     # The rule's features and KSG read the same normal scores: made once.
     normal = cache(lambda: copula_normal(cols))
     chosen, why, feats = choose_many(cols, normal)
@@ -248,7 +250,7 @@ def pid_auto(
         V.same_length(*zip(("x1", "x2", "target"), codes, strict=True))
         return pid_labels(codes, redundancy, seed)
     cols = _columns(x1, x2, target, names=("x1", "x2", "target"))
-    k = V.neighbours(k, len(cols) // 2)
+    k = V.neighbours(k, len(cols) // 2, rows=HALF_ROWS.format(len(cols)))
     vector = V.as_tensor(target, "target").reshape(len(cols), -1).shape[1] > 1
     chosen, why, feats = choose_many(cols)
     method, why, doubt = choose_pid(redundancy, chosen, why, vector)

@@ -16,6 +16,7 @@ the trials of a network's processes.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,7 +33,9 @@ from iblearn.estimation.libraries import (
 from iblearn.functional.information_dynamics import matched_trials, trials_of
 
 __all__ = [
+    "MIN_ROWS",
     "label_columns",
+    "not_transposed",
     "read_samples",
     "read_series_trials",
     "read_trials",
@@ -42,6 +45,9 @@ __all__ = [
 ]
 
 _MISSING = ("NAType", "NaTType")
+#: Fewest rows of the automatic estimate: each half of its checks needs a few neighbours a class. Fewer
+#: beside more columns than rows reads as a table passed transposed (:func:`not_transposed`).
+MIN_ROWS = 16
 
 
 def sorted_codes(names: Sequence[Any] | np.ndarray) -> np.ndarray:
@@ -409,3 +415,19 @@ def _names(column: np.ndarray, name: str) -> np.ndarray:
         f"{name}: holds a {type(items[other]).__name__} at row {other} ({items[other]!r}), neither a "
         "number nor a name; give numbers, or class labels as names or integers"
     )
+
+
+def not_transposed(**variables: Any) -> None:
+    """Refuse variables (arrays or tensors, by name) where one has fewer than :data:`MIN_ROWS` rows and
+    more columns than rows, naming each such: samples are rows, and a table passed transposed has few
+    of them beside many columns, where no estimate, automatic or named, means anything."""
+    shapes = {
+        k: tuple(v.shape) for k, v in variables.items() if isinstance(v, np.ndarray | torch.Tensor) and v.ndim
+    }
+    wide = {
+        k: (s[0], math.prod(s[1:])) for k, s in shapes.items() if s[0] < MIN_ROWS and math.prod(s[1:]) > s[0]
+    }
+    if wide:
+        name, (rows, _) = next(iter(wide.items()))
+        shown = ", ".join(f"{k} is {r} x {c}" for k, (r, c) in wide.items())
+        raise ValueError(f"{name}: {rows} row(s) ({shown}): samples are rows; transposed?")

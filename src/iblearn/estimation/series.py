@@ -56,7 +56,7 @@ from iblearn.functional.information_dynamics import (
     permutation_fields,
     trials_of,
 )
-from iblearn.functional.knn.transfer import embedding, partialled
+from iblearn.functional.knn.transfer import embedding, partialled, within_series
 from iblearn.functional.multivariate.inputs import copula_normal
 from iblearn.functional.scale import power_of_two_scale
 from iblearn.functional.serial import MIN_BLOCKS, series_blocks, trial_blocks
@@ -147,7 +147,9 @@ def te_method(source: Any, target: Any, *, method: str, condition: Any = None, *
     each series' dynamics whatever they are."""
     V.choice(method, "method", METHODS)
     trials = trials_of(source, "source") is not None or trials_of(target, "target") is not None
-    null = V.choice(options.get("null", "auto"), "null", CHOICES)
+    null = V.null_asked(
+        V.choice(options.get("null", "auto"), "null", CHOICES), options.get("n_permutations", 0), "auto"
+    )
     if null == "local" and (method != "ksg" or condition is not None or trials):
         _refuse_local(f"method={method!r}" if method != "ksg" else _not_one_series(condition))
     n_resamples = options.pop("n_resamples", 0)
@@ -206,6 +208,7 @@ def te_auto(
     o = SeriesOptions(**options)
     lag, history, k, seed = o.lag, o.history, o.k, setting("seed", o.seed)
     series = _series(source, target, condition, "gaussian")
+    within_series(min(len(t) for t in series[1]), lag, history)
     rows = sum(_segments(series[1], lag, history))
     if rows <= FEWEST_ROWS:
         raise ValueError(
@@ -213,7 +216,8 @@ def te_auto(
             f"{sum(len(t) for t in series[1])} steps; the automatic estimate and its blockwise interval "
             f"need more than {FEWEST_ROWS}: give a longer series (or more trials), or name a method"
         )
-    permutations = (setting("n_permutations", n_permutations), V.choice(null, "null", CHOICES))
+    n_permutations = setting("n_permutations", n_permutations)
+    permutations = (n_permutations, V.null_asked(V.choice(null, "null", CHOICES), n_permutations, "auto"))
     if null != "local":  # refused before any estimate
         null_kind(null, _segments(series[1], lag, history), permutations[0])
     elif condition is not None or len(series[1]) > 1:

@@ -38,7 +38,6 @@ from typing import Any, TypedDict, Unpack
 
 import torch
 
-from iblearn import _checks as V
 from iblearn._settings import setting
 from iblearn.estimation.choose import choose_many
 from iblearn.estimation.series import (
@@ -51,7 +50,7 @@ from iblearn.estimation.series import (
 )
 from iblearn.estimation.verdict import series_figures_verdict, series_verdict
 from iblearn.functional import Estimate, inference
-from iblearn.functional.information_dynamics import active_information_storage, trials_of
+from iblearn.functional.information_dynamics import active_information_storage, series_trials
 
 __all__ = ["StorageKeywords", "ais_auto", "ais_method"]
 
@@ -89,7 +88,9 @@ def ais_method(series: Any, *, method: str, **options: Unpack[StorageKeywords]) 
     (``n_permutations``, of the kind ``null``: the past of other trials, or shifted in time),
     flagged where its series mixes too slowly for the interval
     (:func:`~iblearn.estimation.verdict.series_figures_verdict`)."""
-    return series_figures_verdict(active_information_storage(series, method=method, **options), _NAMES)
+    trials = series_trials(series, "series")  # read here, so that what is refused is named "series"
+    given = trials[0] if len(trials) == 1 else trials
+    return series_figures_verdict(active_information_storage(given, method=method, **options), _NAMES)
 
 
 def ais_auto(
@@ -112,14 +113,7 @@ def ais_auto(
         ('gaussian', True, True)
     """
     seed, history = setting("seed", seed), setting("history", history)
-    pieces = trials_of(series, "series")
-    labelled = [(series, "series")] if pieces is None else [(p, f"series[{r}]") for r, p in enumerate(pieces)]
-    trials = []
-    for piece, label in labelled:
-        t = V.continuous(piece, label).double()
-        if t.shape[1] != 1:
-            raise ValueError(f"{label}: expected one series (T,) or (T, 1), got shape {tuple(t.shape)}")
-        trials.append(t[:, 0])
+    trials = [torch.from_numpy(t) for t in series_trials(series, "series")]
     lengths = [len(t) for t in trials]
     steps = torch.cat(trials)
     n, half = len(steps), len(steps) // 2

@@ -133,7 +133,7 @@ def trials_of(value: Any, name: str) -> list[Any] | None:
     return None
 
 
-def _series(value: Any, name: str) -> list[np.ndarray]:
+def series_trials(value: Any, name: str) -> list[np.ndarray]:
     """``value``'s trials (:func:`trials_of`; one series is one trial), each ``(T_r,)`` float64."""
     pieces = trials_of(value, name)
     labelled = [(value, name)] if pieces is None else [(p, f"{name}[{r}]") for r, p in enumerate(pieces)]
@@ -363,7 +363,7 @@ def active_information_storage(
     """
     _settings(method, k, n_resamples, n_permutations, seed)
     history = setting("history", history)
-    trials = _series(x, "x")
+    trials = series_trials(x, "x")
     lengths = [len(t) for t in trials]
     segments = _segments(lengths, history, k, f"history: {history} leaves", f"the history {history}")
     null = null_kind(null, segments, n_permutations)
@@ -482,7 +482,7 @@ def transfer_entropy(
     """
     _settings(method, k, n_resamples, n_permutations, seed)
     lag, history = setting("lag", lag), setting("history", history)
-    src, tgt = _series(source, "source"), _series(target, "target")
+    src, tgt = series_trials(source, "source"), series_trials(target, "target")
     single = len(src) == len(tgt) == 1
     if single:
         V.same_length(("source", torch.from_numpy(src[0])), ("target", torch.from_numpy(tgt[0])))

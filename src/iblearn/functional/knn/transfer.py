@@ -112,6 +112,14 @@ def partialled(present: Tensor, past_source: Tensor, past_target: Tensor) -> tup
     return out[0], out[1], past_target
 
 
+def within_series(length: int, lag: int, history: int) -> None:
+    """Refuse a ``lag`` or a ``history`` that reaches back past a series of ``length`` steps (of trials,
+    the shortest), naming it."""
+    for value, name in ((lag, "lag"), (history, "history")):
+        if value >= length:
+            raise ValueError(f"{name}: must be below the series length, {length} steps; got {value}")
+
+
 def embedding(source: Any, target: Any, lag: int, history: int, k: int) -> tuple[Tensor, Tensor, Tensor]:
     """The samples of :func:`ksg_transfer_entropy`, checked: the target's present ``(n, d_t)``, the source's
     past ``(n, d_s)`` and the target's own past ``(n, history d_t)``, ``n = T - max(lag, history)``."""
@@ -119,9 +127,7 @@ def embedding(source: Any, target: Any, lag: int, history: int, k: int) -> tuple
     src, tgt = V.continuous(source, "source").detach(), V.continuous(target, "target").detach()
     length = V.same_length(("source", src), ("target", tgt))
     V.same_device(("source", src), ("target", tgt))
-    for value, name in ((lag, "lag"), (history, "history")):
-        if value >= length:
-            raise ValueError(f"{name}: must be below the series length, {length} steps; got {value}")
+    within_series(length, lag, history)
     start = max(lag, history)
     n = length - start
     if n <= k:

@@ -25,15 +25,17 @@ from iblearn.functional.knn.engine import (
 from iblearn.functional.scale import constant_columns
 
 
-def split_variables(x: Any, blocks: Sequence[Sequence[int]] | None) -> list[Tensor]:
-    """The variables of ``x (N, d)``: its ``blocks`` of columns, or each column alone; at least two."""
-    t = V.continuous(x, "x")
+def split_variables(x: Any, blocks: Sequence[Sequence[int]] | None, name: str = "x") -> list[Tensor]:
+    """The variables of ``x (N, d)`` (the argument ``name``, as errors name it): its ``blocks`` of
+    columns, or each column alone; at least two."""
+    t = V.continuous(x, name)
     if t.ndim != 2:
-        raise ValueError(f"x: expected (N, d) samples, got shape {tuple(t.shape)}")
+        raise ValueError(f"{name}: expected (N, d) samples, got shape {tuple(t.shape)}")
     cols = [[j] for j in range(t.shape[1])] if blocks is None else checked_blocks(blocks, t.shape[1])
     if len(cols) < 2:
         raise ValueError(
-            f"x: information among variables needs at least 2 variables (columns or blocks), got {len(cols)}"
+            f"{name}: information among variables needs at least 2 variables (columns or blocks), "
+            f"got {len(cols)}"
         )
     return [t[:, c] for c in cols]
 
