@@ -155,3 +155,9 @@ def test_a_table_of_few_rows_and_many_columns_is_asked_whether_it_is_transposed(
     ):
         iblearn.pairwise_mi(x.T[:, :50])
     assert iblearn.pairwise_mi(x[:16]).mi.shape == (4, 4)
+
+
+def test_a_block_out_of_range_is_named_before_the_count_of_blocks():
+    x = _samples()
+    with pytest.raises(ValueError, match=r"^blocks: \[0, 99\] is empty or not within"):
+        iblearn.pairwise_mi(x, blocks=[[0, 99]])

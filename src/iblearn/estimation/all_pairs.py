@@ -155,7 +155,8 @@ def pairwise_mi(
         x = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64))
     not_transposed(data=V.continuous(x, "data"))
     columns, labels = _blocks(blocks, names)
-    count = len(columns) if columns is not None else (x.shape[1] if x.ndim == 2 else 1)
+    width = x.shape[1] if x.ndim == 2 else 1
+    count = len(checked_blocks(columns, width)) if columns is not None else width
     if count < 2:
         raise ValueError(f"data: pairwise MI needs at least 2 columns or blocks, got {count}")
     mi = ibf.pairwise_mi(
