@@ -161,3 +161,10 @@ def test_a_block_out_of_range_is_named_before_the_count_of_blocks():
     x = _samples()
     with pytest.raises(ValueError, match=r"^blocks: \[0, 99\] is empty or not within"):
         iblearn.pairwise_mi(x, blocks=[[0, 99]])
+
+
+def test_a_constant_column_is_named_as_a_column_of_data():
+    x = _samples()
+    x[:, 2] = 1.0
+    with pytest.raises(ValueError, match=r"^data: column 2 is constant"):
+        iblearn.pairwise_mi(x)

@@ -155,6 +155,8 @@ def pairwise_mi(
         x = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64))
     not_transposed(data=V.continuous(x, "data"))
     columns, labels = _blocks(blocks, names)
+    if columns is None:  # each column a variable; a block may hold a constant column beside others
+        V.not_constant(x, "data", columns=True)
     width = x.shape[1] if x.ndim == 2 else 1
     count = len(checked_blocks(columns, width)) if columns is not None else width
     if count < 2:
