@@ -116,3 +116,12 @@ def test_files_of_different_lengths_are_named_as_the_command_names_them(tmp_path
     np.save(tmp_path / "y.npy", np.arange(20.0))
     assert main(["estimate", str(tmp_path / "x.npy"), str(tmp_path / "y.npy"), "--method", "ksg"]) == 2
     assert "sample counts differ: X has 30, Y has 20" in capsys.readouterr().err
+
+
+def test_files_read_transposed_are_named_as_the_command_names_them(tmp_path, capsys) -> None:
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "x.npy", rng.standard_normal((3, 300)))
+    np.save(tmp_path / "y.npy", rng.standard_normal((3, 300)))
+    assert main(["estimate", str(tmp_path / "x.npy"), str(tmp_path / "y.npy")]) == 2
+    said = capsys.readouterr().err
+    assert "X: 3 row(s) (X is 3 x 300, Y is 3 x 300): samples are rows; transposed?" in said

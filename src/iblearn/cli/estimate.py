@@ -206,10 +206,11 @@ def _flagged(err: ValueError, args: argparse.Namespace) -> ValueError:
     """The front door's message, naming the command's own option or argument where it names a variable
     or setting (``--k``, ``--option n_bins``, ``Y``)."""
     setting, _, rest = str(err).partition(":")
-    if setting == "sample counts differ":  # the front door's names of the variables, as the command's
-        return ValueError(
-            f"{setting}:" + re.sub(r"\b(\w+) has", lambda m: f"{_OPTION_NAMES.get(m[1], m[1])} has", rest)
-        )
+    # The front door's names of the variables where a message lists them ("x has 300", "x is 5 x 2000"),
+    # as the command's.
+    rest = re.sub(r"\b(\w+) (has|is \d+ x)", lambda m: f"{_OPTION_NAMES.get(m[1], m[1])} {m[2]}", rest)
+    if setting == "sample counts differ":
+        return ValueError(f"{setting}:{rest}")
     if setting in dict(args.option or []):
         return ValueError(f"--option {setting}:{rest}")
     return ValueError(f"{_OPTION_NAMES[setting]}:{rest}") if setting in _OPTION_NAMES else err
