@@ -262,6 +262,18 @@ def test_auto_runs_knn_once_per_estimate_it_needs(monkeypatch, task, runs):
     assert quiet(x, y).report.chosen == "ksg" and len(calls) == runs
 
 
+def test_auto_on_one_column_a_side_takes_every_order_from_the_ranks(monkeypatch):
+    # The estimate and every rerun, the two halves side by side included, on 1 x 1 normal scores take
+    # their orders from the scores' ranks: none falls back to ksg_mi, which sorts.
+    from iblearn import functional as ibf
+
+    calls = []
+    ksg_mi = ibf.ksg_mi
+    monkeypatch.setattr(ibf, "ksg_mi", lambda *a, **kw: calls.append(1) or ksg_mi(*a, **kw))
+    x, y = student_t(1, 1, dof=3.0).sample(1000, seed=0)
+    assert quiet(x, y).report.chosen == "ksg" and calls == []
+
+
 def test_the_shuffled_pairs_run_only_where_they_can_decide_the_verdict():
     x, y = dense_gaussian(2).sample(2000, seed=0)
     x, y = x.double(), y.double()

@@ -62,6 +62,7 @@ from iblearn.estimation.autocheck import (
     interval,
     linearity_check,
     run_checks,
+    side_by_side,
 )
 from iblearn.estimation.choose import KNN_DIMS, choose, features, looks_gaussian, marginals_gaussian
 from iblearn.estimation.reading import MIN_ROWS, not_transposed
@@ -203,10 +204,10 @@ RankedMI = Callable[[Tensor, Tensor, list[NDArray[np.int64]]], float | None]
 
 class RankedReruns(Reruns):
     """The checks' reruns of KSG on single columns of normal scores whose ranks among the rows are
-    known (``ranks``: x's columns', then y's): the estimate on all rows, a half and a shuffled half by
-    ``ranked`` (:func:`~iblearn.functional.knn.engine.ksg_mi_ranked`, ``ksg_cmi_ranked``), which takes
-    the order of the rows from the ranks instead of sorting them, with the values of ``mi``; ``mi``
-    itself where it does not apply."""
+    known (``ranks``: x's columns', then y's): the estimate on all rows, a half, a shuffled half and two
+    halves side by side by ``ranked`` (:func:`~iblearn.functional.knn.engine.ksg_mi_ranked`,
+    ``ksg_cmi_ranked``), which takes the order of the rows from the ranks instead of sorting them, with
+    the values of ``mi``; ``mi`` itself where it does not apply."""
 
     def __init__(
         self, mi: MI, x: Tensor, y: Tensor, remap: Remap, ranks: list[NDArray[np.int64]], ranked: RankedMI
@@ -231,6 +232,14 @@ class RankedReruns(Reruns):
 
     def shuffled(self, rows: Tensor, order: Tensor) -> float:
         return self.rows(rows.numpy(), rows[order].numpy())
+
+    def doubled(self, a: Tensor, b: Tensor) -> float:
+        x, y = side_by_side(self.x[a], self.x[b]), side_by_side(self.y[a], self.y[b])
+        # Each side's columns on the rows a, then on the rows b, as side_by_side lays them.
+        dx, halves = self.x.shape[1], (a.numpy(), b.numpy())
+        keys = [r[i] for side in (self.ranks[:dx], self.ranks[dx:]) for i in halves for r in side]
+        value = self.ranked(x, y, keys)
+        return self.mi(x, y) if value is None else value
 
 
 def linear_estimate(

@@ -196,6 +196,33 @@ def test_ksg_mi_ranked_is_ksg_mi_to_the_last_bit(k):
         assert value == float(ibf.ksg_mi(a, b, k, seed=7))
 
 
+@pytest.mark.parametrize(("n", "k"), [(600, 1), (3000, 3), (3000, 5)])
+def test_ksg_mi_ranked_on_two_halves_side_by_side_is_ksg_mi_to_the_last_bit(n, k):
+    # The additivity check's copies: two halves of each column side by side, 2 x 2 (the counts on the
+    # plane's layout) and 2 x 1 (y's counts in one dimension).
+    from iblearn.functional.knn.ksg import ksg_mi_ranked
+    from iblearn.functional.multivariate.inputs import copula_normal
+
+    g = torch.Generator().manual_seed(k)
+    raw = torch.randn(n, 2, generator=g, dtype=torch.float64)
+    raw[:, 1] += 0.7 * raw[:, 0]
+    scores = copula_normal(raw)
+    rx, ry = _ranks(scores[:, :1]), _ranks(scores[:, 1:])
+    order = torch.randperm(n, generator=g)
+    a, b = order[: n // 2], order[n // 2 :]
+    x = torch.cat([scores[a, :1], scores[b, :1]], dim=1)
+    y = torch.cat([scores[a, 1:], scores[b, 1:]], dim=1)
+    keys = [rx[a.numpy()], rx[b.numpy()], ry[a.numpy()], ry[b.numpy()]]
+    for value, expected in (
+        (ksg_mi_ranked(x, y, keys, n, k, 7), ibf.ksg_mi(x, y, k, seed=7)),
+        (ksg_mi_ranked(x, y[:, :1], keys[:3], n, k, 7), ibf.ksg_mi(x, y[:, :1], k, seed=7)),
+    ):
+        assert value is not None
+        assert value == float(expected)
+    assert ksg_mi_ranked(x, y, [keys[0], keys[1][::-1].copy(), *keys[2:]], n, k, 7) is None  # out of order
+    assert ksg_mi_ranked(x, y, keys[:3], n, k, 7) is None  # a key a column
+
+
 def test_ksg_mi_ranked_declines_what_it_cannot_take():
     from iblearn.functional.knn.ksg import ksg_mi_ranked
 

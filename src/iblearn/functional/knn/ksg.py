@@ -37,13 +37,17 @@ from iblearn.functional.knn.counts import (
 )
 from iblearn.functional.knn.mixed import mixed_counts_brute
 from iblearn.functional.knn.neighbors import (
+    HAVE_KERNEL,
+    KERNEL_MAX_DIM,
     PART_POINTS,
     TREE_MAX_DIM,
     Backend,
     Metric,
+    count_in_index,
     count_within,
     knn_max_tree_dim,
     kth_neighbour,
+    ordered_index,
     pick_backend,
 )
 from iblearn.functional.knn.options import KNNKeywords, KNNOptions, Ties
@@ -132,32 +136,44 @@ def ranked_column(
     if len(key) != n or t.device.type != "cpu" or t.dtype != torch.float64 or t.requires_grad:
         return None
     a = _jittered_column(t, seed)
-    if a is None:
-        return None
+    order = None if a is None else _key_order(key, size)
+    return None if a is None or order is None or not _increasing(a[order, 0]) else (a, order)
+
+
+def _key_order(key: NDArray[np.int64], size: int) -> NDArray[np.int64] | None:
+    """The positions of ``key`` (integers in ``[0, size)``) in ascending order of their keys, by one
+    pass over ``[0, size)``; None where a key repeats."""
     at = np.full(size, -1, dtype=np.int64)
-    at[key] = np.arange(n)
+    at[key] = np.arange(len(key))
     order = at[at >= 0]
-    if len(order) != n:  # keys repeated
-        return None
-    values = a[order, 0]
-    return (a, order) if bool((values[1:] > values[:-1]).all()) else None
+    return order if len(order) == len(key) else None
+
+
+def _increasing(values: NDArray[np.float64]) -> bool:
+    return bool((values[1:] > values[:-1]).all())
 
 
 def ksg_mi_ranked(
     x: Tensor, y: Tensor, keys: Sequence[NDArray[np.int64]], size: int, k: int, seed: int
 ) -> float | None:
-    """``ksg_mi(x, y, k, seed=seed)`` (variant 1, the default settings) of two single CPU columns whose
-    order is known, the same value to the last bit without sorting them: ``keys`` holds for each
-    column distinct integers in ``[0, size)`` in the order of its values (the ranks of a column's rows
-    among all its rows, for some of those rows: a half of normal scores). The keys' order is taken for
-    the prepared column's only where the prepared values read strictly increasing in it (then no two
-    are tied, and it is their sort). None where the shortcut does not hold (another shape or device,
+    """``ksg_mi(x, y, k, seed=seed)`` (variant 1, the default settings) of CPU samples whose columns'
+    orders are known, the same value to the last bit without sorting them: ``keys`` holds for each
+    column (x's, then y's) distinct integers in ``[0, size)`` in the order of its values (the ranks of a
+    column's rows among all its rows, for some of those rows: a half of normal scores, or two halves
+    side by side). The keys' order is taken for the prepared column's only where the prepared values
+    read strictly increasing in it (then no two are tied, and it is their sort). Two single columns are
+    scanned in one pass (:mod:`~iblearn.functional.knn.bivariate`); wider samples are searched on the
+    compiled kernel. None where the shortcut does not hold (another shape or device,
     keys not distinct or out of order, a constant column, ``k`` out of range, distances that overflow):
     the caller then calls :func:`ksg_mi`, which gives that value or the error."""
     n = len(x)
-    if not (bivariate.usable([x, y]) and (torch.get_num_threads() == 1 or n <= PART_POINTS)):
+    if not (isinstance(k, int) and 1 <= k < n) or len(y) != n or x.ndim != 2 or y.ndim != 2:
         return None
-    if not (isinstance(k, int) and 1 <= k < n) or len(y) != n or len(keys) != 2:
+    if len(keys) != x.shape[1] + y.shape[1]:
+        return None
+    if x.shape[1] > 1 or y.shape[1] > 1:
+        return _ksg_mi_ordered(x, y, keys, size, k, seed)
+    if not (bivariate.usable([x, y]) and (torch.get_num_threads() == 1 or n <= PART_POINTS)):
         return None
     ordered, ranks = np.empty((2, n)), np.empty((2, n), dtype=np.int64)
     for i, (t, key) in enumerate(zip((x, y), keys, strict=True)):
@@ -172,6 +188,43 @@ def ksg_mi_ranked(
     if terms is None:
         return None
     return float(ksg_constant(n, k, 1) - torch.from_numpy(terms).mean())
+
+
+def _ksg_mi_ordered(
+    x: Tensor, y: Tensor, keys: Sequence[NDArray[np.int64]], size: int, k: int, seed: int
+) -> float | None:
+    """:func:`ksg_mi_ranked` of wider samples, on the compiled kernel: the k-th neighbour searched as
+    :func:`ksg_mi` searches it, and each side's counts laid out from its columns' known orders
+    (:func:`~iblearn.functional.knn.neighbors.ordered_index`). A side is made ready as :func:`ready`
+    makes it, bar the search for tied rows: where each column reads strictly increasing in its keys'
+    order no two rows are equal, and that search would have found none."""
+    if not HAVE_KERNEL or pick_backend("auto", x.device, x.shape[1] + y.shape[1], KERNEL_MAX_DIM) != "tree":
+        return None
+    sides: list[Tensor] = []
+    orders: list[NDArray[np.int64]] = []
+    for i, t in enumerate((x, y)):
+        if t.device.type != "cpu" or t.dtype != torch.float64 or t.requires_grad:
+            return None
+        scaled = _scaled(t, standardize=True)
+        if scaled is None:
+            return None
+        ready_t = _jittered(*scaled, seed + i)[0]
+        side = ready_t.numpy()
+        for j in range(t.shape[1]):
+            order = _key_order(keys[len(orders)], size)
+            if order is None or len(order) != len(t) or not _increasing(side[order, j]):
+                return None
+            orders.append(order)
+        sides.append(ready_t)
+    eps, _ = kth_neighbour(sides, k, "chebyshev", "tree")
+    if not bool(((eps > 0) & torch.isfinite(eps)).all()):
+        return None
+    radius, dx = eps.numpy(), x.shape[1]
+    nx, ny = (
+        count_in_index(ordered_index(t.numpy(), part), radius, False)
+        for t, part in ((sides[0], orders[:dx]), (sides[1], orders[dx:]))
+    )
+    return float(ksg_from_counts(nx, ny, k, 1))
 
 
 #: The longest rows :func:`ready_columns` makes ready (torch's grain of a reduction, 32,768).
@@ -235,33 +288,18 @@ def _noise(seed: int, n: int) -> NDArray[np.float64]:
 
 def _ready_tensor(t: Tensor, name: str, *, standardize: bool, ties: Ties, seed: int) -> Tensor:
     """:func:`ready` by torch operations, for any sample on any device."""
-    # One pass for both: a finite column is constant where its least and largest values are equal, and
-    # its largest magnitude is the larger of theirs.
-    low, high = torch.aminmax(t, dim=0)
-    constant = low == high
-    if bool(constant.all()):
+    scaled = _scaled(t, standardize)
+    if scaled is None:
         raise ValueError(
             f"{name}: every column is constant; its MI with anything is 0, and nearest-neighbour "
             "distances are all zero, so a kNN estimate is undefined"
         )
-    # Mean and standard deviation in units of an exact power-of-two scale: on the raw values the squares
-    # overflow from about 1e154 (KSG gave 0.002 for 0.346 at 1e200) and vanish below 1e-154.
-    scale = power_of_two_at_most(torch.maximum(low.abs(), high.abs()))
-    t = t / scale
-    t = t - t.mean(dim=0)
-    if bool(constant.any()):  # exactly: their mean can round off the value (1/3), leaving a constant 1e-17
-        t[:, constant] = 0.0
-    std = t.std(dim=0, unbiased=False)
-    if standardize:
-        t = t / torch.where(std > 0, std, torch.ones_like(std))
-        std = (std > 0).to(torch.float64)
-    else:
-        t, std = t * scale, std * scale
-        if not bool(torch.isfinite(t).all()):
-            raise ValueError(
-                f"{name}: its spread exceeds float64's range, so distances overflow; "
-                "standardize or rescale the data"
-            )
+    t, std = scaled
+    if not standardize and not bool(torch.isfinite(t).all()):
+        raise ValueError(
+            f"{name}: its spread exceeds float64's range, so distances overflow; "
+            "standardize or rescale the data"
+        )
     if ties == "raise":
         if bool(duplicated_rows(t).any()):
             raise ValueError(
@@ -269,18 +307,7 @@ def _ready_tensor(t: Tensor, name: str, *, standardize: bool, ties: Ties, seed: 
                 "Use ties='jitter', or an estimator for discrete data"
             )
         return t
-    # Drawn on the data's device. A GPU's stream is not the CPU's, so where the jitter decides a count
-    # (tied distances, point masses) a GPU's estimate differs from the CPU's by the jitter's own
-    # spread (an H100, N = 2,000: 1.3e-4 relative on 1 x 1 normal scores, 0.012 nats on a 3 x 3 point
-    # mass, each well within the estimate's standard error). Drawn on the CPU and moved, it would be the
-    # same on both, but the CPU's generator is slow (docs/design.md, "Measurements behind the code").
-    cached = t.device.type == "cpu" and t.dtype == torch.float64 and t.numel() <= NOISE_CACHE_MAX
-    noise = _cpu_noise(seed, tuple(t.shape)) if cached else None
-    gen = None
-    if noise is None:
-        gen = torch.Generator(device=t.device).manual_seed(seed)
-        noise = torch.randn(t.shape, generator=gen, dtype=t.dtype, device=t.device)
-    t = t + JITTER * std * noise
+    t, gen = _jittered(t, std, seed)
     # A jitter of 1e-10 sd spans only ~4e5 float64 steps at values near 1 sd, so among thousands of tied
     # samples (a discrete level, a silent ReLU unit) two may land on the same value: jitter those again.
     for _ in range(REJITTER_ROUNDS):
@@ -298,6 +325,47 @@ def _ready_tensor(t: Tensor, name: str, *, standardize: bool, ties: Ties, seed: 
             "of jitter; pass a different seed, or use an estimator for discrete data"
         )
     return t
+
+
+def _scaled(t: Tensor, standardize: bool) -> tuple[Tensor, Tensor] | None:
+    """:func:`_ready_tensor`'s sample before its jitter: centred, standardized if ``standardize``
+    (else its scale kept), a constant column 0; and the jitter's scale a column (1, or 0 for a
+    constant one, where standardized; else the standard deviation). None where every column is
+    constant."""
+    # One pass for both: a finite column is constant where its least and largest values are equal, and
+    # its largest magnitude is the larger of theirs.
+    low, high = torch.aminmax(t, dim=0)
+    constant = low == high
+    if bool(constant.all()):
+        return None
+    # Mean and standard deviation in units of an exact power-of-two scale: on the raw values the squares
+    # overflow from about 1e154 (KSG gave 0.002 for 0.346 at 1e200) and vanish below 1e-154.
+    scale = power_of_two_at_most(torch.maximum(low.abs(), high.abs()))
+    t = t / scale
+    t = t - t.mean(dim=0)
+    if bool(constant.any()):  # exactly: their mean can round off the value (1/3), leaving a constant 1e-17
+        t[:, constant] = 0.0
+    std = t.std(dim=0, unbiased=False)
+    if standardize:
+        return t / torch.where(std > 0, std, torch.ones_like(std)), (std > 0).to(torch.float64)
+    return t * scale, std * scale
+
+
+def _jittered(t: Tensor, std: Tensor, seed: int) -> tuple[Tensor, torch.Generator | None]:
+    """``t`` plus the jitter, :data:`JITTER` times ``std`` a column times standard normal noise from
+    ``seed``; and the generator it was drawn from, where not from the cache (None)."""
+    # Drawn on the data's device. A GPU's stream is not the CPU's, so where the jitter decides a count
+    # (tied distances, point masses) a GPU's estimate differs from the CPU's by the jitter's own
+    # spread (an H100, N = 2,000: 1.3e-4 relative on 1 x 1 normal scores, 0.012 nats on a 3 x 3 point
+    # mass, each well within the estimate's standard error). Drawn on the CPU and moved, it would be the
+    # same on both, but the CPU's generator is slow (docs/design.md, "Measurements behind the code").
+    cached = t.device.type == "cpu" and t.dtype == torch.float64 and t.numel() <= NOISE_CACHE_MAX
+    noise = _cpu_noise(seed, tuple(t.shape)) if cached else None
+    gen = None
+    if noise is None:
+        gen = torch.Generator(device=t.device).manual_seed(seed)
+        noise = torch.randn(t.shape, generator=gen, dtype=t.dtype, device=t.device)
+    return t + JITTER * std * noise, gen
 
 
 def prepare_samples(
