@@ -145,7 +145,8 @@ def _key_order(key: NDArray[np.int64], size: int) -> NDArray[np.int64] | None:
     pass over ``[0, size)``; None where a key repeats."""
     at = np.full(size, -1, dtype=np.int64)
     at[key] = np.arange(len(key))
-    order = at[at >= 0]
+    # The filled places' indices, then a gather: a boolean mask's selection takes longer (a branch a place).
+    order = at[np.flatnonzero(at >= 0)]
     return order if len(order) == len(key) else None
 
 
