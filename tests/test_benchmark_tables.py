@@ -196,6 +196,37 @@ def test_kernel_against_brute_force_table(scripts):
         assert f"{max(ratio, 1 / ratio):.1f}x" in text, (kind, n, dims)
 
 
+def test_kernel_choices_table(scripts):
+    """The kernel's constants against the forms they replaced: the committed table regenerates from its
+    rows, the page shows it as committed, and the ratios in the page's reading are the rows'."""
+    kernel_choices = scripts("kernel_choices")
+    record = read("kernel_choices/results.json")
+    text = committed("kernel_choices/table.md")
+    assert text.endswith(kernel_choices.table(record["rows"]))
+    shown_here = section("The kernel's constants against the forms they replaced")
+    assert tables(shown_here) == tables(text)
+    assert len(tables(text)) == len(kernel_choices.CHOICES)
+    for r in record["rows"]:
+        a, b = kernel_choices.CHOICES[r["choice"]][1]
+        assert r["taken"] in {a, b, "sweep"}, r
+    reading = shown_here.split("the code takes |")[-1]
+    for choice, sample, n, dims in (
+        ("grid", "lattice", 200_000, 6),
+        ("search leaves", "gaussian", 20_000, 8),
+        ("sweep", "gaussian", 200_000, 2),
+        ("finite_rows", "float32", 5000, 100),
+    ):
+        (r,) = [
+            r
+            for r in record["rows"]
+            if (r["choice"], r["sample"], r["n"], r["dims"]) == (choice, sample, n, dims)
+        ]
+        a, b = kernel_choices.CHOICES[choice][1]
+        ratio = r["seconds"][b] / r["seconds"][a]
+        word = "faster" if ratio >= 1 else "slower"
+        assert f"{max(ratio, 1 / ratio):.2f}x {word}" in reading, (choice, sample, n, dims)
+
+
 # ---------------------------------------------------------------------- non-parametric: large N
 SCALING = "Non-parametric estimators at large N"
 

@@ -1,0 +1,294 @@
+"""The A/B timings behind the compiled max-norm kernels' constants (``iblearn.functional.knn.neighbors``)
+and behind ``iblearn._checks.finite_rows``: each choice against the form it replaced, the constants set
+at run time and restored after, the same answers::
+
+    python benchmarks/kernel_choices.py [--repeats 7] [--quick] [--write-results]
+
+* ``grid``: the k-th neighbour (k = 3) on the grid of cells (``CELL_MAX_DIM``) against the k-d tree, in
+  2, 3, 4 and 6 dimensions (the code takes the grid up to ``CELL_MAX_DIM``), N = 10,000 and 200,000, on
+  Gaussian samples and on a lattice (integer points, about one a site: exact ties everywhere).
+* ``count leaves``: range counts on the tree with leaves of 128 (``COUNT_LEAF``) against 64, in 2 - 10
+  dimensions at N = 20,000 and 100,000: KSG's marginal count (x Gaussian, y = x plus unit noise as many
+  columns, the points of x strictly within the joint space's 3rd-neighbour distance). In two dimensions
+  at 20,000 the sweep is turned off (``PLANE_MAX_N = 0``) for both, so that the tree counts.
+* ``search leaves``: the k-th neighbour search (k = 3) on the tree with leaves of 128 against 64
+  (``WIDE_TREE_DIM``: the code doubles ``TREE_LEAF`` from that many dimensions on), in 6 - 12
+  dimensions at N = 20,000, Gaussian.
+* ``sweep``: two-dimensional counts by the sweep (``PLANE_MAX_N``) against the tree, sorting and the
+  tree's building included, N = 10,000, 50,000 and 200,000 (the code sweeps up to ``PLANE_MAX_N``),
+  the marginal count of 2x2 KSG as above.
+* ``finite_rows``: a sample's finiteness from its sum against ``torch.isfinite(t).all()``, on a 5,000 x
+  100 standard normal sample in float64 and float32, a call at a time (``CALLS`` calls a timing).
+
+Thread CPU time on one thread, the two settings interleaved, each in turn first, the median of
+``--repeats``; each pair must give the same neighbours and distances, the same counts, or (finite_rows)
+the same sample back and the same error on one with a NaN. ``--quick`` runs every choice on small
+samples (a check of the script, not a measurement). Writes ``results.json`` (rows, settings, the
+constants' values, provenance: the CPU and the kernel's instruction set) and ``table.md``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import torch
+
+import _prelude  # noqa: F401  (one thread, before numpy and torch)
+from benchmarks.runners import script
+from iblearn import _checks
+from iblearn.functional.knn import neighbors
+from iblearn.records import atomic_write_text, markdown_table
+
+K = 3
+#: Calls of a finiteness check in one timing (one call takes well under a millisecond).
+CALLS = 50
+#: The constants the choices read, recorded with the run.
+CONSTANTS = (
+    "CELL_MAX_DIM",
+    "CELL_POINTS",
+    "TREE_LEAF",
+    "WIDE_TREE_DIM",
+    "COUNT_LEAF",
+    "PLANE_MAX_N",
+    "TREE_LOW_DIM",
+    "TREE_MIN_N",
+)
+#: Each choice: its title, and its two forms, the one the code took first (the other's time over its
+#: own is the ratio the table gives).
+CHOICES = {
+    "grid": ("The k-th neighbour: the grid of cells against the tree", ("grid", "tree")),
+    "count leaves": ("Range counts: the tree's leaves of 128 against 64", ("128", "64")),
+    "search leaves": ("The k-th neighbour search: the tree's leaves of 128 against 64", ("128", "64")),
+    "sweep": ("Two-dimensional counts: the sweep against the tree", ("sweep", "tree")),
+    "finite_rows": ("finite_rows: the sum's finiteness against isfinite(t).all()", ("sum", "isfinite")),
+}
+#: (choice, sample, N, dims) of each row, the full run and --quick's.
+FULL = (
+    [("grid", s, n, d) for s in ("gaussian", "lattice") for n in (10_000, 200_000) for d in (2, 3, 4, 6)]
+    + [("count leaves", "gaussian", n, d) for n in (20_000, 100_000) for d in (2, 3, 4, 6, 8, 10)]
+    + [("search leaves", "gaussian", 20_000, d) for d in (6, 8, 10, 12)]
+    + [("sweep", "gaussian", n, 2) for n in (10_000, 50_000, 200_000)]
+    + [("finite_rows", s, 5000, 100) for s in ("float64", "float32")]
+)
+QUICK = (
+    [("grid", s, 2000, d) for s in ("gaussian", "lattice") for d in (2, 6)]
+    + [("count leaves", "gaussian", 2000, d) for d in (2, 5)]
+    + [("search leaves", "gaussian", 2000, 10)]
+    + [("sweep", "gaussian", n, 2) for n in (2000, 60_000)]
+    + [("finite_rows", "float64", 500, 10)]
+)
+
+
+@contextlib.contextmanager
+def constants(values: dict[str, int]) -> Iterator[None]:
+    """The module constants of ``neighbors`` set to ``values``, restored on leaving (they are read at
+    each call, not at import)."""
+    saved = {name: getattr(neighbors, name) for name in values}
+    for name, value in values.items():
+        setattr(neighbors, name, value)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(neighbors, name, value)
+
+
+def under(values: dict[str, int], call: Callable[[], Any]) -> Callable[[], Any]:
+    """``call`` run with the constants ``values``."""
+
+    def run() -> Any:
+        with constants(values):
+            return call()
+
+    return run
+
+
+def sample(kind: str, n: int, dims: int, seed: int = 0) -> torch.Tensor:
+    """``n`` points in ``dims`` dimensions, float64: standard normal, or (``"lattice"``) integer points
+    on a lattice of about ``n`` sites, so that many distances tie and some points coincide."""
+    g = torch.Generator().manual_seed(seed)
+    if kind == "lattice":
+        side = max(2, round(n ** (1 / dims)))
+        return torch.randint(0, side, (n, dims), generator=g).double()
+    return torch.randn(n, dims, generator=g, dtype=torch.float64)
+
+
+def marginal_count(n: int, dims: int) -> Callable[[], torch.Tensor]:
+    """KSG's count in x's space (``dims`` Gaussian columns) within the joint space's k-th neighbour
+    distance, y = x plus unit noise."""
+    x = sample("gaussian", n, dims)
+    y = x + sample("gaussian", n, dims, seed=1)
+    eps = neighbors.kth_neighbour([x, y], K, "chebyshev", "tree")[0]
+    return functools.partial(neighbors.count_within, x, eps, "chebyshev", "tree", inclusive=False)
+
+
+def settings(choice: str, n: int, dims: int) -> tuple[tuple[dict[str, int], dict[str, int]], str]:
+    """The constants that give each form of a kernel's ``choice`` on ``n`` points in ``dims``
+    dimensions, and the form the code's own constants take there."""
+    a, b = CHOICES[choice][1]
+    if choice == "grid":
+        taken = a if 2 <= dims <= neighbors.CELL_MAX_DIM else b
+        return ({"CELL_MAX_DIM": max(dims, 2)}, {"CELL_MAX_DIM": 1}), taken
+    if choice == "count leaves":  # in two dimensions with the sweep off, so that the tree counts
+        plane = {"PLANE_MAX_N": 0} if dims == 2 else {}
+        taken = "sweep" if neighbors._on_plane(n, dims) else str(neighbors.COUNT_LEAF)
+        return ({"COUNT_LEAF": 128, **plane}, {"COUNT_LEAF": 64, **plane}), taken
+    if choice == "search leaves":
+        wide, narrow = {"TREE_LEAF": 64, "WIDE_TREE_DIM": 0}, {"TREE_LEAF": 64, "WIDE_TREE_DIM": dims + 1}
+        return (wide, narrow), str(neighbors.knn_leaf(dims))
+    taken = a if n <= neighbors.PLANE_MAX_N else b
+    return ({"PLANE_MAX_N": n}, {"PLANE_MAX_N": 0}), taken
+
+
+def finite_by_isfinite(t: torch.Tensor, name: str) -> torch.Tensor:
+    """``finite_rows`` by ``torch.isfinite(t).all()``: the form the sum replaced, the same outcome."""
+    if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+        bad = int((~torch.isfinite(t)).reshape(len(t), -1).any(dim=1).nonzero()[0, 0])
+        raise ValueError(f"{name}: contains NaN or Inf (first at sample {bad})")
+    return t
+
+
+def outcome(check: Callable[[torch.Tensor, str], torch.Tensor], t: torch.Tensor) -> Any:
+    """What ``check`` does with ``t``: the tensor it gives back, or its error's message."""
+    try:
+        return check(t, "x")
+    except ValueError as err:
+        return str(err)
+
+
+def arms(choice: str, kind: str, n: int, dims: int) -> tuple[dict[str, Callable[[], Any]], str]:
+    """The two forms of ``choice`` on its case, each a call (first the code's first form), and which of
+    them the code takes there."""
+    a, b = CHOICES[choice][1]
+    if choice == "finite_rows":
+        return finite_arms(kind, n, dims), a
+    if choice in ("grid", "search leaves"):
+        call = functools.partial(neighbors.kth_neighbour, [sample(kind, n, dims)], K, "chebyshev", "tree")
+    else:
+        call = marginal_count(n, dims)
+    (first, second), taken = settings(choice, n, dims)
+    return {a: under(first, call), b: under(second, call)}, taken
+
+
+def finite_arms(kind: str, n: int, dims: int) -> dict[str, Callable[[], Any]]:
+    """``finite_rows`` and the form it replaced, each ``CALLS`` times on an ``n`` x ``dims`` sample of
+    dtype ``kind``; first checked to raise the same error on the sample with a NaN."""
+    t = sample("gaussian", n, dims).to(getattr(torch, kind))
+    nan = t.clone()
+    nan[n // 2, dims // 2] = float("nan")
+    if outcome(_checks.finite_rows, nan) != outcome(finite_by_isfinite, nan):
+        raise AssertionError(f"finite_rows {kind}: the two forms differ on a sample with a NaN")
+
+    def repeated(check: Callable[[torch.Tensor, str], torch.Tensor]) -> Callable[[], Any]:
+        return lambda: [check(t, "x") for _ in range(CALLS)][-1]
+
+    sum_, isfinite = CHOICES["finite_rows"][1]
+    return {sum_: repeated(_checks.finite_rows), isfinite: repeated(finite_by_isfinite)}
+
+
+def same(u: Any, v: Any) -> bool:
+    """Whether two answers are the same: tensors equal to the last bit, tuples entry by entry."""
+    if isinstance(u, tuple):
+        return len(u) == len(v) and all(same(p, q) for p, q in zip(u, v, strict=True))
+    return bool(torch.equal(u, v))
+
+
+def measure(calls: dict[str, Callable[[], Any]], repeats: int) -> tuple[dict[str, float], dict[str, Any]]:
+    """Each call's median thread CPU time over ``repeats`` rounds, the two interleaved and each in turn
+    first, and each one's last answer."""
+    names = list(calls)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    answers: dict[str, Any] = {}
+    for i in range(repeats):
+        for name in names if i % 2 == 0 else names[::-1]:
+            start = time.thread_time()
+            answers[name] = calls[name]()
+            times[name].append(time.thread_time() - start)
+    return {name: statistics.median(t) for name, t in times.items()}, answers
+
+
+def row(choice: str, kind: str, n: int, dims: int, repeats: int) -> dict[str, Any]:
+    calls, taken = arms(choice, kind, n, dims)
+    seconds, answers = measure(calls, repeats)
+    a, b = CHOICES[choice][1]
+    if not same(answers[a], answers[b]):
+        raise AssertionError(f"{choice} {kind} n={n} dims={dims}: {a} and {b} give different answers")
+    if choice == "finite_rows":
+        seconds = {name: s / CALLS for name, s in seconds.items()}
+    return {"choice": choice, "sample": kind, "n": n, "dims": dims, "seconds": seconds, "taken": taken}
+
+
+def duration(seconds: float) -> str:
+    """Seconds in the unit that suits them, three significant figures."""
+    for unit, scale in (("s", 1.0), ("ms", 1e-3)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-6:.3g} us"
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    """A table per choice: each form's median time, the second's over the first's (above 1: the first
+    is faster), and the form the code's constants take in that case."""
+    parts = []
+    for choice, (title, (a, b)) in CHOICES.items():
+        mine = [r for r in rows if r["choice"] == choice]
+        if not mine:
+            continue
+        head = ["sample", "N", "dims", a, b, f"{b} / {a}", "the code takes"]
+        body = [
+            [
+                r["sample"],
+                f"{r['n']:,}",
+                str(r["dims"]),
+                duration(r["seconds"][a]),
+                duration(r["seconds"][b]),
+                f"{r['seconds'][b] / r['seconds'][a]:.2f}x",
+                r["taken"],
+            ]
+            for r in mine
+        ]
+        parts.append(f"{title}\n\n{markdown_table(head, body).rstrip()}\n")
+    return "\n".join(parts)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = script.Parser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=script.positive_int, default=7)
+    parser.add_argument("--quick", action="store_true", help="small samples: a check of the script")
+    parser.add_output(script.RESULTS / "kernel_choices")
+    args = parser.parse_args(argv)
+    if not neighbors.HAVE_KERNEL:
+        raise SystemExit("the compiled kernel is not built: `python setup.py build_ext --inplace`")
+    torch.set_num_threads(1)
+    rows = []
+    for case in QUICK if args.quick else FULL:
+        rows.append(row(*case, repeats=args.repeats))
+        r = rows[-1]
+        times = ", ".join(f"{name} {duration(s)}" for name, s in r["seconds"].items())
+        print(f"{r['choice']} {r['sample']} n={r['n']} dims={r['dims']}: {times}", flush=True)
+    run = {
+        "repeats": args.repeats,
+        "threads": 1,
+        "k": K,
+        "finite_rows_calls": CALLS,
+        "timing": "time.thread_time, median of repeats, the two forms interleaved, each in turn first",
+        "constants": {name: getattr(neighbors, name) for name in CONSTANTS},
+    }
+    record = {"settings": run, "provenance": script.kernel_provenance(), "rows": rows}
+    args.out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(args.out / "results.json", json.dumps(record, indent=1) + "\n")
+    text = table(rows)
+    atomic_write_text(
+        args.out / "table.md", f"# The kernels' choices, each against the form it replaced\n\n{text}"
+    )
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

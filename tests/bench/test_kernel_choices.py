@@ -1,0 +1,93 @@
+"""benchmarks/kc.py: each A/B pair takes the two paths it names (the constants are read at
+call time), the constants come back after, and a quick run writes a table that regenerates from its
+rows."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+import pytest
+import torch
+from benchmarks import kernel_choices as kc
+
+from iblearn import _checks
+from iblearn.functional.knn import neighbors
+
+pytestmark = pytest.mark.skipif(not neighbors.HAVE_KERNEL, reason="the compiled kernel is not built")
+
+
+@pytest.fixture
+def paths(monkeypatch):
+    """The layouts the kernel's searches make, recorded as they are made: ``grid``, ``plane``, and
+    ``tree <leaf>`` (the leaf the tree is built with)."""
+    made: Counter[str] = Counter()
+    cell, plane, tree = neighbors._cell_layout, neighbors._plane_layout, neighbors._tree_layout
+
+    def cell_spy(x: Any) -> Any:
+        made["grid"] += 1
+        return cell(x)
+
+    def plane_spy(x: Any) -> Any:
+        made["plane"] += 1
+        return plane(x)
+
+    def tree_spy(x: Any, leaf: int | None = None) -> Any:
+        made[f"tree {neighbors.knn_leaf(x.shape[1]) if leaf is None else leaf}"] += 1
+        return tree(x, leaf)
+
+    monkeypatch.setattr(neighbors, "_cell_layout", cell_spy)
+    monkeypatch.setattr(neighbors, "_plane_layout", plane_spy)
+    monkeypatch.setattr(neighbors, "_tree_layout", tree_spy)
+    return made
+
+
+@pytest.mark.parametrize(
+    ("case", "first", "second"),
+    [
+        (("grid", "gaussian", 500, 3), "grid", "tree 64"),
+        (("grid", "lattice", 500, 6), "grid", "tree 64"),
+        (("count leaves", "gaussian", 500, 2), "tree 128", "tree 64"),
+        (("count leaves", "gaussian", 500, 4), "tree 128", "tree 64"),
+        (("search leaves", "gaussian", 500, 10), "tree 128", "tree 64"),
+        (("search leaves", "gaussian", 500, 6), "tree 128", "tree 64"),
+        (("sweep", "gaussian", 500, 2), "plane", "tree 128"),
+    ],
+)
+def test_each_form_takes_the_path_it_names(paths, case, first, second):
+    before = {name: getattr(neighbors, name) for name in kc.CONSTANTS}
+    calls, _taken = kc.arms(*case)
+    a, b = kc.CHOICES[case[0]][1]
+    paths.clear()  # the counts' radii were searched while the case was made
+    calls[a]()
+    assert set(paths) == {first}, (case, a, paths)
+    paths.clear()
+    calls[b]()
+    assert set(paths) == {second}, (case, b, paths)
+    assert {name: getattr(neighbors, name) for name in kc.CONSTANTS} == before
+
+
+def test_the_code_takes_what_its_constants_say():
+    assert kc.arms("grid", "gaussian", 300, neighbors.CELL_MAX_DIM)[1] == "grid"
+    assert kc.arms("grid", "gaussian", 300, neighbors.CELL_MAX_DIM + 1)[1] == "tree"
+    assert kc.arms("sweep", "gaussian", neighbors.PLANE_MAX_N + 1, 2)[1] == "tree"
+    assert kc.arms("count leaves", "gaussian", 300, 2)[1] == "sweep"
+
+
+def test_the_finiteness_checks_give_the_same_error():
+    t = torch.ones(4, 3)
+    t[2, 1] = float("inf")
+    message = "x: contains NaN or Inf (first at sample 2)"
+    assert kc.outcome(kc.finite_by_isfinite, t) == kc.outcome(_checks.finite_rows, t) == message
+    clean = t[:2]
+    assert kc.outcome(kc.finite_by_isfinite, clean) is clean
+
+
+def test_a_quick_run_writes_a_table_that_regenerates(tmp_path):
+    kc.main(["--quick", "--repeats", "1", "--out", str(tmp_path)])
+    record = json.loads((tmp_path / "results.json").read_text())
+    assert {r["choice"] for r in record["rows"]} == set(kc.CHOICES)
+    assert record["provenance"]["kernel_isa"] == neighbors.kernel_isa()
+    assert record["settings"]["constants"]["CELL_MAX_DIM"] == neighbors.CELL_MAX_DIM
+    assert (tmp_path / "table.md").read_text().endswith(kc.table(record["rows"]))
