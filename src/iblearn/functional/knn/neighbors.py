@@ -409,7 +409,8 @@ def uses_tree(n: int, d: int) -> bool:
 TREE_LEAF = 64
 #: From this many dimensions on, the k-th neighbour search's leaves hold twice :data:`TREE_LEAF`: there
 #: a box prunes little and a longer vectorised pass costs less than the boxes it saves; below, the
-#: longer pass gains nothing (docs/design.md, "Measurements behind the code").
+#: search alone may gain a little, a whole KSG estimate nothing (docs/design.md, "Measurements behind
+#: the code").
 WIDE_TREE_DIM = 10
 #: The same for the trees of range counts, whose query leaves walk the tree together, each leaf's points
 #: tested against a node's box in one vectorised loop (_maxnorm.c, tree_count_kernel). Against the
@@ -508,8 +509,9 @@ CountIndex = tuple[NDArray[np.int64], "Slabs | Tree | Plane"]
 #: Up to this many points a two-dimensional sample counted on one thread is counted by the sweep of
 #: ``_maxnorm.plane_count`` (_maxnorm_plane.h), n log n whatever the radii, instead of on its tree,
 #: whose counts split between threads and visit the balls' surfaces; beyond it the sweep's reads leave
-#: the cache and the tree is as fast (docs/design.md, "Measurements behind the code").
-PLANE_MAX_N = 50_000
+#: the cache and a whole KSG estimate on the tree is as fast (docs/design.md, "Measurements behind the
+#: code").
+PLANE_MAX_N = 150_000
 
 
 def count_index(x: NDArray[np.float64], keys: NDArray[np.float64] | None = None) -> CountIndex:
