@@ -262,6 +262,19 @@ def test_auto_runs_knn_once_per_estimate_it_needs(monkeypatch, task, runs):
     assert quiet(x, y).report.chosen == "ksg" and len(calls) == runs
 
 
+def test_auto_finds_a_column_order_once_for_the_same_rows(monkeypatch):
+    # 1 x 1: four halves order both columns (8); the shuffled half orders only its shuffled y, and the
+    # copies side by side reuse the first split's four: 9 orders found from the ranks of a half.
+    from iblearn.estimation import auto
+
+    found = []
+    key_order = auto.key_order
+    monkeypatch.setattr(auto, "key_order", lambda *a: found.append(1) or key_order(*a))
+    x, y = student_t(1, 1, dof=3.0).sample(1000, seed=0)
+    est = quiet(x, y)
+    assert est.report.chosen == "ksg" and est.report.checks["independence"].ran and len(found) == 9
+
+
 def test_auto_on_one_column_a_side_takes_every_order_from_the_ranks(monkeypatch):
     # The estimate and every rerun, the two halves side by side included, on 1 x 1 normal scores take
     # their orders from the scores' ranks: none falls back to ksg_mi, which sorts.

@@ -37,6 +37,29 @@ def test_features_read_the_ties_from_the_scores_sort_as_from_their_own():
     assert shared == own and own["atom"] == 0.2 and own["ties"] > 0.9
 
 
+@pytest.mark.parametrize(("d", "read"), [(1, True), (3, True), (6, False)])
+def test_features_of_gaussian_columns_read_the_scores_sort_where_ksg_could_be_chosen(d, read):
+    # Up to KNN_DIMS joint columns the rule makes the scores whatever it chooses, so their sort gives
+    # the ties; beyond, a Gaussian on the raw rows needs no scores, and the columns are sorted alone.
+    import numpy as np
+
+    from iblearn.data import dense_gaussian
+    from iblearn.estimation.choose import features, marginals_gaussian
+    from iblearn.functional.multivariate.inputs import ranked_normal
+
+    x, y = dense_gaussian(d).sample(3000, seed=0)
+    rx, ry = ranked_normal(x), ranked_normal(y)
+    asked = []
+
+    def ascending():
+        asked.append(1)
+        return np.concatenate([rx.ascending, ry.ascending])
+
+    own = features(x, y, lambda: (rx.scores, ry.scores))
+    shared = features(x, y, lambda: (rx.scores, ry.scores), ascending)
+    assert marginals_gaussian(own) and shared == own and bool(asked) == read
+
+
 def test_the_series_rule_takes_ksg_where_a_gaussian_joint_hides_a_nonmonotone_dependence():
     """TE(x -> y) with y_t = 0.3 y_(t-1) + 0.6 sin(2 x_(t-1)) + e and x i.i.d.: the lagged samples'
     scores look jointly Gaussian (Mardia about 0), and the Gaussian TE reads about 0.01 nats against

@@ -72,7 +72,7 @@ from iblearn.estimators import reliability
 from iblearn.estimators.base import MIEstimate
 from iblearn.functional import inference
 from iblearn.functional.gaussian import canonical_bases, canonical_of_bases, gaussian_mi_of
-from iblearn.functional.knn.engine import ksg_mi_ranked
+from iblearn.functional.knn.engine import key_order, ksg_mi_ranked
 from iblearn.functional.multivariate.inputs import Ranked, copula_normal, ranked_normal
 
 #: An invertible map of x and of y (MI unchanged), drawn from the generator.
@@ -162,7 +162,11 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
         rx, ry = ranked()[0].ranks, ranked()[1].ranks
         if rx is not None and ry is not None and len(rx) == len(ry) == 1:
             reruns = RankedReruns(
-                mi, *data, remap, [rx[0], ry[0]], lambda a, b, keys: ksg_mi_ranked(a, b, keys, n, k, seed)
+                mi,
+                *data,
+                remap,
+                [rx[0], ry[0]],
+                lambda a, b, keys, orders: ksg_mi_ranked(a, b, keys, n, k, seed, orders),
             )
     if value is None:
         value = reruns.whole() if isinstance(reruns, RankedReruns) else mi(*data)
@@ -198,8 +202,9 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
 
 
 #: KSG of rows of single columns of scores given each column's keys (the rows' ranks among all
-#: rows): the value, or None where the ranks do not give the order (the caller then calls the estimator).
-RankedMI = Callable[[Tensor, Tensor, list[NDArray[np.int64]]], float | None]
+#: rows) and, where known, their order (:func:`~iblearn.functional.knn.engine.key_order`; None: not
+#: known): the value, or None where the ranks do not give the order (the caller then calls the estimator).
+RankedMI = Callable[[Tensor, Tensor, list[NDArray[np.int64]], list[NDArray[np.int64] | None]], float | None]
 
 
 class RankedReruns(Reruns):
@@ -207,39 +212,57 @@ class RankedReruns(Reruns):
     known (``ranks``: x's columns', then y's): the estimate on all rows, a half, a shuffled half and two
     halves side by side by ``ranked`` (:func:`~iblearn.functional.knn.engine.ksg_mi_ranked`,
     ``ksg_cmi_ranked``), which takes the order of the rows from the ranks instead of sorting them, with
-    the values of ``mi``; ``mi`` itself where it does not apply."""
+    the values of ``mi``; ``mi`` itself where it does not apply. A column's order on a set of rows is
+    found once: the shuffled half keeps x's rows of the first half, and the copies side by side are
+    the first split's two halves."""
 
     def __init__(
         self, mi: MI, x: Tensor, y: Tensor, remap: Remap, ranks: list[NDArray[np.int64]], ranked: RankedMI
     ) -> None:
         super().__init__(mi, x, y, remap)
         self.ranks, self.ranked = ranks, ranked
+        # (column, id of the rows) -> the rows, held so that the id stays theirs, their keys and order.
+        self.keyed: dict[tuple[int, int], tuple[Tensor, NDArray[np.int64], NDArray[np.int64] | None]] = {}
 
-    def rows(self, ix: NDArray[np.int64] | None, iy: NDArray[np.int64] | None) -> float:
+    def key(self, column: int, rows: Tensor | None) -> tuple[NDArray[np.int64], NDArray[np.int64] | None]:
+        """The ranks of ``column`` (of ``ranks``) on ``rows`` (None: all) and their order (None where
+        it is not found here)."""
+        if rows is None:
+            return self.ranks[column], None
+        held = self.keyed.get((column, id(rows)))
+        if held is None or held[0] is not rows:
+            key = self.ranks[column][rows.numpy()]
+            held = self.keyed[column, id(rows)] = (rows, key, key_order(key, len(self.ranks[column])))
+        return held[1], held[2]
+
+    def rows(self, ix: Tensor | None, iy: Tensor | None) -> float:
         """KSG of the rows ``ix`` of x beside the rows ``iy`` of y (None: all of them)."""
         x = self.x if ix is None else self.x[ix]
         y = self.y if iy is None else self.y[iy]
-        rows = [ix] * self.x.shape[1] + [iy] * self.y.shape[1]
-        keys = [r if i is None else r[i] for r, i in zip(self.ranks, rows, strict=True)]
-        value = self.ranked(x, y, keys)
+        dx = self.x.shape[1]
+        return self.on(x, y, [(c, ix if c < dx else iy) for c in range(len(self.ranks))])
+
+    def on(self, x: Tensor, y: Tensor, columns: list[tuple[int, Tensor | None]]) -> float:
+        """KSG of ``x`` beside ``y``, whose columns are those of ``ranks`` on rows: (which, rows)."""
+        keyed = [self.key(c, rows) for c, rows in columns]
+        value = self.ranked(x, y, [key for key, _ in keyed], [order for _, order in keyed])
         return self.mi(x, y) if value is None else value
 
     def whole(self) -> float:
         return self.rows(None, None)
 
     def half(self, rows: Tensor) -> float:
-        return self.rows(rows.numpy(), rows.numpy())
+        return self.rows(rows, rows)
 
     def shuffled(self, rows: Tensor, order: Tensor) -> float:
-        return self.rows(rows.numpy(), rows[order].numpy())
+        return self.rows(rows, rows[order])
 
     def doubled(self, a: Tensor, b: Tensor) -> float:
         x, y = side_by_side(self.x[a], self.x[b]), side_by_side(self.y[a], self.y[b])
         # Each side's columns on the rows a, then on the rows b, as side_by_side lays them.
-        dx, halves = self.x.shape[1], (a.numpy(), b.numpy())
-        keys = [r[i] for side in (self.ranks[:dx], self.ranks[dx:]) for i in halves for r in side]
-        value = self.ranked(x, y, keys)
-        return self.mi(x, y) if value is None else value
+        dx = self.x.shape[1]
+        sides = (range(dx), range(dx, len(self.ranks)))
+        return self.on(x, y, [(c, rows) for side in sides for rows in (a, b) for c in side])
 
 
 def linear_estimate(

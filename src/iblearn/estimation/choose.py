@@ -117,10 +117,14 @@ def features(
         skew = float(((squares * centred).mean(0) / var**1.5).abs().max())
         # Equal neighbours in each sorted column: 1 - distinct / N, without a unique per column (numpy
         # sorts contiguous rows faster than torch sorts columns).
+        # The scores are made anyway where a column is not Gaussian, and wherever KSG could be chosen.
         if (
             scores is not None
             and ascending is not None
-            and not marginals_gaussian(out | {"kurtosis": kurtosis, "skew": skew})
+            and (
+                out["dx"] + out["dy"] <= KNN_DIMS
+                or not marginals_gaussian(out | {"kurtosis": kurtosis, "skew": skew})
+            )
         ):
             ordered = ascending()[:64]
         else:
@@ -149,8 +153,13 @@ def features(
             ends = (top.regressor, top.response) if side == "y on x" else (top.response, top.regressor)
             out["bend x column"], out["bend y column"] = float(ends[0]), float(ends[1])
         # At most FEATURE_COLUMNS a side, spread evenly: the SVDs of hundreds cost more than the estimate.
+        # A side of no more keeps them all, in the layout a selection gives (rows contiguous: the
+        # centring's sums, and so the features' bits, follow the layout).
         zx, zy = (
-            t[:, torch.linspace(0, t.shape[1] - 1, min(t.shape[1], FEATURE_COLUMNS)).long()] for t in (zx, zy)
+            t.contiguous()
+            if t.shape[1] <= FEATURE_COLUMNS
+            else t[:, torch.linspace(0, t.shape[1] - 1, FEATURE_COLUMNS).long()]
+            for t in (zx, zy)
         )
         wx, wy = _whiten(zx), _whiten(zy)
         # The joint in the sides' bases, whose Gram matrix is [[I, C], [C', I]] with C = wx' wy: the

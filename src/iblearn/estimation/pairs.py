@@ -181,7 +181,7 @@ def cmi_auto(x: Any, y: Any, z: Any, *, k: int = 3, seed: int = 0) -> Estimate:
 def ranked_cmi(n: int, k: int, seed: int) -> RankedMI:
     """KSG's conditional MI of x against (y, z), one column each, by
     :func:`~iblearn.functional.knn.engine.ksg_cmi_ranked` (``k``, ``seed``, keys among ``n`` rows)."""
-    return lambda a, b, keys: ksg_cmi_ranked(a, b[:, :1], b[:, 1:], keys, n, k, seed)
+    return lambda a, b, keys, orders: ksg_cmi_ranked(a, b[:, :1], b[:, 1:], keys, n, k, seed, orders)
 
 
 def _checked(

@@ -223,6 +223,34 @@ def test_ksg_mi_ranked_on_two_halves_side_by_side_is_ksg_mi_to_the_last_bit(n, k
     assert ksg_mi_ranked(x, y, keys[:3], n, k, 7) is None  # a key a column
 
 
+def test_ksg_mi_ranked_takes_the_orders_a_caller_found_and_checks_them():
+    # Orders given for some columns (key_order of their keys, found on an earlier call on those rows)
+    # give the value the keys give; an order that is not the values' declines.
+    from iblearn.functional.knn.ksg import key_order, ksg_mi_ranked
+    from iblearn.functional.multivariate.inputs import copula_normal
+
+    g = torch.Generator().manual_seed(0)
+    raw = torch.randn(2000, 2, generator=g, dtype=torch.float64)
+    raw[:, 1] += 0.7 * raw[:, 0]
+    scores = copula_normal(raw)
+    rx, ry = _ranks(scores[:, :1]), _ranks(scores[:, 1:])
+    order = torch.randperm(2000, generator=g)
+    a, b = order[:1000], order[1000:]
+    keys = [rx[a.numpy()], ry[a.numpy()]]
+    orders = [key_order(key, 2000) for key in keys]
+    x, y = scores[a, :1], scores[a, 1:]
+    expected = float(ibf.ksg_mi(x, y, 3, seed=7))
+    assert ksg_mi_ranked(x, y, keys, 2000, 3, 7, orders) == expected
+    assert ksg_mi_ranked(x, y, keys, 2000, 3, 7, [None, orders[1]]) == expected
+    assert ksg_mi_ranked(x, y, keys, 2000, 3, 7, [orders[0][::-1].copy(), None]) is None
+    assert ksg_mi_ranked(x, y, keys, 2000, 3, 7, orders[:1]) is None  # an order a column
+    x2 = torch.cat([scores[a, :1], scores[b, :1]], dim=1)
+    keys2 = [rx[a.numpy()], rx[b.numpy()], ry[a.numpy()]]
+    orders2 = [orders[0], key_order(keys2[1], 2000), orders[1]]
+    assert ksg_mi_ranked(x2, y, keys2, 2000, 3, 7, orders2) == float(ibf.ksg_mi(x2, y, 3, seed=7))
+    assert ksg_mi_ranked(x2, y, keys2, 2000, 3, 7, [orders2[1], orders2[0], orders2[2]]) is None
+
+
 def test_ksg_mi_ranked_declines_what_it_cannot_take():
     from iblearn.functional.knn.ksg import ksg_mi_ranked
 

@@ -258,27 +258,37 @@ def cmi_counts(x: Tensor, y: Tensor, z: Tensor, k: int, backend: Backend) -> tup
 
 
 def ksg_cmi_ranked(
-    x: Tensor, y: Tensor, z: Tensor, keys: Sequence[NDArray[np.int64]], size: int, k: int, seed: int
+    x: Tensor,
+    y: Tensor,
+    z: Tensor,
+    keys: Sequence[NDArray[np.int64]],
+    size: int,
+    k: int,
+    seed: int,
+    orders: Sequence[NDArray[np.int64] | None] | None = None,
 ) -> float | None:
     """``ksg_cmi(x, y, z, k, seed=seed)`` (the default settings) of three single CPU columns whose
     orders are known, the same value to the last bit without sorting them: ``keys`` as for
-    :func:`~iblearn.functional.knn.ksg.ranked_column`, one a column. None where the shortcut does not
+    :func:`~iblearn.functional.knn.ksg.ranked_column`, one a column, and ``orders`` as for
+    :func:`~iblearn.functional.knn.ksg.ksg_mi_ranked`. None where the shortcut does not
     hold (:func:`~iblearn.functional.knn.ksg.ranked_column` declines, another shape, ``k`` out of
     range, a radius of 0 or inf): the caller then calls :func:`ksg_cmi`, which gives that value or
     the error."""
     n = len(x)
     columns = (x, y, z)
+    known = [None] * 3 if orders is None else list(orders)
     if not HAVE_KERNEL or any(c.ndim != 2 or c.shape != (n, 1) for c in columns):
         return None
-    if not (isinstance(k, int) and 1 <= k < n) or len(keys) != 3:
+    if not (isinstance(k, int) and 1 <= k < n) or len(keys) != 3 or len(known) != 3:
         return None
     found = [
-        ranked_column(t, key, size, seed + i) for i, (t, key) in enumerate(zip(columns, keys, strict=True))
+        ranked_column(t, key, size, seed + i, order)
+        for i, (t, key, order) in enumerate(zip(columns, keys, known, strict=True))
     ]
     if any(f is None for f in found):
         return None
-    (xa, x_order), (ya, y_order), (za, z_order) = cast(
-        list[tuple[NDArray[np.float64], NDArray[np.int64]]], found
+    (xa, x_order, _), (ya, y_order, _), (za, z_order, _) = cast(
+        list[tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.float64]]], found
     )
     xt, yt, zt = torch.from_numpy(xa), torch.from_numpy(ya), torch.from_numpy(za)
     eps, _ = kth_neighbour([xt, yt, zt], k, "chebyshev", "tree")

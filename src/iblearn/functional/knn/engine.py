@@ -16,6 +16,7 @@ from iblearn.functional.knn.cmi_batched import ksg_cmi_prepared_batched
 from iblearn.functional.knn.counts import digamma_f64, ksg_from_counts, psi
 from iblearn.functional.knn.ksg import (
     duplicated_rows,
+    key_order,
     kl_entropy,
     ksg_mi,
     ksg_mi_ranked,
@@ -43,6 +44,7 @@ __all__ = [
     "count_within",
     "digamma_f64",
     "duplicated_rows",
+    "key_order",
     "kl_entropy",
     "knn_max_tree_dim",
     "ksg_cmi_prepared",

@@ -125,22 +125,28 @@ def _jittered_column(t: Tensor, seed: int) -> NDArray[np.float64] | None:
 
 
 def ranked_column(
-    t: Tensor, key: NDArray[np.int64], size: int, seed: int
-) -> tuple[NDArray[np.float64], NDArray[np.int64]] | None:
-    """:func:`ready` of the CPU column ``t (N, 1)`` (standardized, jittered from ``seed``) and the order
+    t: Tensor, key: NDArray[np.int64], size: int, seed: int, order: NDArray[np.int64] | None = None
+) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.float64]] | None:
+    """:func:`ready` of the CPU column ``t (N, 1)`` (standardized, jittered from ``seed``), the order
     of its values, taken from ``key``: distinct integers in ``[0, size)`` in the order of its values (the
-    ranks of the rows among more rows). None where the prepared values do not read strictly increasing
-    in that order (keys repeated or out of order, values the jitter left tied), or :func:`ready` takes
+    ranks of the rows among more rows), and its values in that order. ``order``: :func:`key_order` of
+    ``key`` where the caller has it. None where the prepared values do not read strictly increasing in
+    that order (keys repeated or out of order, values the jitter left tied), or :func:`ready` takes
     its general path (a constant column): then the order is not known, and the caller sorts."""
     n = len(t)
     if len(key) != n or t.device.type != "cpu" or t.dtype != torch.float64 or t.requires_grad:
         return None
     a = _jittered_column(t, seed)
-    order = None if a is None else _key_order(key, size)
-    return None if a is None or order is None or not _increasing(a[order, 0]) else (a, order)
+    if a is None:
+        return None
+    order = key_order(key, size) if order is None else order
+    if order is None or len(order) != n:
+        return None
+    ordered = a[order, 0]
+    return (a, order, ordered) if _increasing(ordered) else None
 
 
-def _key_order(key: NDArray[np.int64], size: int) -> NDArray[np.int64] | None:
+def key_order(key: NDArray[np.int64], size: int) -> NDArray[np.int64] | None:
     """The positions of ``key`` (integers in ``[0, size)``) in ascending order of their keys, by one
     pass over ``[0, size)``; None where a key repeats."""
     at = np.full(size, -1, dtype=np.int64)
@@ -155,14 +161,22 @@ def _increasing(values: NDArray[np.float64]) -> bool:
 
 
 def ksg_mi_ranked(
-    x: Tensor, y: Tensor, keys: Sequence[NDArray[np.int64]], size: int, k: int, seed: int
+    x: Tensor,
+    y: Tensor,
+    keys: Sequence[NDArray[np.int64]],
+    size: int,
+    k: int,
+    seed: int,
+    orders: Sequence[NDArray[np.int64] | None] | None = None,
 ) -> float | None:
     """``ksg_mi(x, y, k, seed=seed)`` (variant 1, the default settings) of CPU samples whose columns'
     orders are known, the same value to the last bit without sorting them: ``keys`` holds for each
     column (x's, then y's) distinct integers in ``[0, size)`` in the order of its values (the ranks of a
     column's rows among all its rows, for some of those rows: a half of normal scores, or two halves
     side by side). The keys' order is taken for the prepared column's only where the prepared values
-    read strictly increasing in it (then no two are tied, and it is their sort). Two single columns are
+    read strictly increasing in it (then no two are tied, and it is their sort); ``orders`` gives, for
+    a column whose keys an earlier call on the same rows ordered, that order (:func:`key_order` of its
+    key; None for one to find). Two single columns are
     scanned in one pass (:mod:`~iblearn.functional.knn.bivariate`); wider samples are searched on the
     compiled kernel. None where the shortcut does not hold (another shape or device,
     keys not distinct or out of order, a constant column, ``k`` out of range, distances that overflow):
@@ -172,17 +186,19 @@ def ksg_mi_ranked(
         return None
     if len(keys) != x.shape[1] + y.shape[1]:
         return None
+    known = [None] * len(keys) if orders is None else list(orders)
+    if len(known) != len(keys):
+        return None
     if x.shape[1] > 1 or y.shape[1] > 1:
-        return _ksg_mi_ordered(x, y, keys, size, k, seed)
+        return _ksg_mi_ordered(x, y, keys, size, k, seed, known)
     if not (bivariate.usable([x, y]) and (torch.get_num_threads() == 1 or n <= PART_POINTS)):
         return None
     ordered, ranks = np.empty((2, n)), np.empty((2, n), dtype=np.int64)
     for i, (t, key) in enumerate(zip((x, y), keys, strict=True)):
-        found = ranked_column(t, key, size, seed + i)
+        found = ranked_column(t, key, size, seed + i, known[i])
         if found is None:
             return None
-        a, order = found
-        ordered[i] = a[order, 0]
+        _, order, ordered[i] = found
         ranks[i, order] = np.arange(n)
     # The scan forms the terms psi(n_x + 1) + psi(n_y + 1) itself; their torch mean is ksg_from_counts'.
     terms = bivariate.pair_terms(ordered, ranks, k)
@@ -192,13 +208,20 @@ def ksg_mi_ranked(
 
 
 def _ksg_mi_ordered(
-    x: Tensor, y: Tensor, keys: Sequence[NDArray[np.int64]], size: int, k: int, seed: int
+    x: Tensor,
+    y: Tensor,
+    keys: Sequence[NDArray[np.int64]],
+    size: int,
+    k: int,
+    seed: int,
+    known: Sequence[NDArray[np.int64] | None],
 ) -> float | None:
     """:func:`ksg_mi_ranked` of wider samples, on the compiled kernel: the k-th neighbour searched as
     :func:`ksg_mi` searches it, and each side's counts laid out from its columns' known orders
-    (:func:`~iblearn.functional.knn.neighbors.ordered_index`). A side is made ready as :func:`ready`
-    makes it, bar the search for tied rows: where each column reads strictly increasing in its keys'
-    order no two rows are equal, and that search would have found none."""
+    (:func:`~iblearn.functional.knn.neighbors.ordered_index`; ``known``: those the caller found, else
+    None). A side is made ready as :func:`ready` makes it, bar the search for tied rows: where each
+    column reads strictly increasing in its keys' order no two rows are equal, and that search would
+    have found none."""
     if not HAVE_KERNEL or pick_backend("auto", x.device, x.shape[1] + y.shape[1], KERNEL_MAX_DIM) != "tree":
         return None
     sides: list[Tensor] = []
@@ -212,7 +235,8 @@ def _ksg_mi_ordered(
         ready_t = _jittered(*scaled, seed + i)[0]
         side = ready_t.numpy()
         for j in range(t.shape[1]):
-            order = _key_order(keys[len(orders)], size)
+            order = known[len(orders)]
+            order = key_order(keys[len(orders)], size) if order is None else order
             if order is None or len(order) != len(t) or not _increasing(side[order, j]):
                 return None
             orders.append(order)
