@@ -533,3 +533,13 @@ def test_a_dependence_through_a_square_or_cube_takes_ksg_or_unsettles_the_gaussi
     wide = quiet(x, y)
     assert wide.report.chosen == "gaussian" and wide.reliable is False
     assert wide.report.checks["linearity"].passed is False and "linearity" in wide.caveat
+
+
+def test_one_column_a_side_reads_no_joint_features_the_rule_would_not_read():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(2000, 2, dtype=torch.float64, generator=g)
+    y = x + torch.randn(2000, 2, dtype=torch.float64, generator=g)
+    one, two = quiet(x[:, :1], y[:, :1]), quiet(x, y)
+    assert one.report.chosen == "ksg" and "one column each" in one.report.why
+    joint = {"mardia", "rank"}
+    assert not joint & set(one.report.features) and joint <= set(two.report.features)

@@ -143,7 +143,9 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
     def ascending() -> NDArray[np.float64]:
         return np.concatenate([ranked()[0].ascending, ranked()[1].ascending])
 
-    feats = features(xt, yt, scores if cx is None and cy is None else None, ascending)
+    # One column a side always takes KSG (choose): the joint's features would be read by nothing.
+    joint = xt[0].numel() + yt[0].numel() > 2
+    feats = features(xt, yt, scores if cx is None and cy is None else None, ascending, joint=joint)
     chosen, why, mi, data, remap, top, agreement, value = _plan(xt, yt, cy, feats, scores, k, seed, sides)
     analysis = None
     if chosen == "gaussian":

@@ -93,6 +93,7 @@ def features(
     scores: Callable[[], tuple[Tensor, Tensor]] | None,
     ascending: Callable[[], NDArray[np.float64]] | None = None,
     bend: bool = True,
+    joint: bool = True,
 ) -> dict[str, float]:
     """What the rule looks at: rows, dimensions, ties, tails (largest excess kurtosis of a column),
     skew, and where both variables are continuous (``scores`` gives their normal scores) how Gaussian
@@ -103,7 +104,8 @@ def features(
     corrected p-value, and ``bend x column`` and ``bend y column``, the two columns:
     :func:`~iblearn.functional.linearity.bend_between`; with ``bend``, and more than one column in
     all). ``ascending`` gives the columns of x and y sorted, ``(d, N)`` float64, where the scores' sort
-    leaves them (read where the scores are made anyway)."""
+    leaves them (read where the scores are made anyway). ``joint`` False leaves the joint's features
+    (Mardia's kurtosis, the rank, the bend) out: :func:`choose` reads none of them for one column a side."""
     out = {"n": float(len(x)), "dx": float(x[0].numel()), "dy": float(y[0].numel())}
     floats = [t.reshape(len(t), -1).double() for t in (x, y) if t.is_floating_point()]
     if floats:
@@ -136,7 +138,7 @@ def features(
             float(np.diff(np.flatnonzero(np.r_[True, ~row, True])).max()) for row in same
         ) / len(cols)
         out["kurtosis"], out["skew"] = kurtosis, skew
-    if scores is not None:
+    if scores is not None and joint:
         if marginals_gaussian(out):  # raw: a Gaussian on fewer dimensions than it has keeps its rank
             zx, zy = (t.reshape(len(t), -1).double() for t in (x, y))
             zx, zy = (t / power_of_two_scale(t, dim=0) for t in (zx, zy))
