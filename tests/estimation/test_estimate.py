@@ -97,6 +97,34 @@ def test_the_automatic_cmi_draws_its_jitter_once_for_repeated_calls():
     assert ksg._cpu_noise.cache_info().misses == drawn
 
 
+@pytest.mark.parametrize("rounded", [False, True])
+@pytest.mark.parametrize("measure", ["mi", "cmi"])
+def test_the_automatic_ksg_is_the_same_without_its_shortcuts_or_its_noise_cache(
+    monkeypatch, measure, rounded
+):
+    # KSG chosen, on distinct values (their ranks known) and on values rounded to 0.1 (ties for the
+    # jitter to break). With the ranked shortcuts declining every rerun (as without the compiled
+    # kernel, or on a GPU's tensors) and the jitter's noise drawn afresh each time, the estimate, its
+    # interval and every check are the same bits.
+    from iblearn.estimation import auto, pairs
+    from iblearn.functional.knn import ksg
+
+    g = torch.Generator().manual_seed(0)
+    x, z = torch.randn(2, 400, 1, generator=g, dtype=torch.float64)
+    y = x**2 + z + 0.5 * torch.randn(400, 1, generator=g, dtype=torch.float64)
+    variables = [
+        torch.round(v * 10) / 10 if rounded else v for v in ((x, y) if measure == "mi" else (x, y, z))
+    ]
+    fast = quiet(measure, *variables)
+    assert fast.report.chosen == "ksg"
+    monkeypatch.setattr(auto, "ksg_mi_ranked", lambda *a, **kw: None)
+    monkeypatch.setattr(pairs, "ksg_cmi_ranked", lambda *a, **kw: None)
+    monkeypatch.setattr(ksg, "NOISE_CACHE_MAX", -1)
+    plain = quiet(measure, *variables)
+    assert float(plain) == float(fast) and plain.interval == fast.interval
+    assert repr(plain.report.checks) == repr(fast.report.checks)
+
+
 def test_transfer_entropy_auto_checks_the_shifted_source_and_takes_a_condition():
     source, target = _series()
     est = quiet("te", source, target, lag=1, history=1)

@@ -119,10 +119,13 @@ def cmi_auto(x: Any, y: Any, z: Any, *, k: int = 3, seed: int = 0) -> Estimate:
     V.neighbours(k, n // 2 - 1)
     dy, width = yt.shape[1], yt.shape[1] + zt.shape[1]
 
+    def plain(a: Tensor, b: Tensor) -> float:
+        return float(ibf.ksg_cmi(a, *_split(b, dy, width), k, seed=seed))
+
     def ksg(a: Tensor, b: Tensor) -> float:
         if reruns is not None and a is reruns.x and b is reruns.y:  # all the scores, their ranks known
             return reruns.whole()
-        return float(ibf.ksg_cmi(a, *_split(b, dy, width), k, seed=seed))
+        return plain(a, b)
 
     def gaussian(a: Tensor, b: Tensor) -> float:
         yb, zb = _split(b, dy, width)
@@ -143,8 +146,9 @@ def cmi_auto(x: Any, y: Any, z: Any, *, k: int = 3, seed: int = 0) -> Estimate:
     if xt.shape[1] == yt.shape[1] == zt.shape[1] == 1 and all(c is None for c in codes):
         rx, ry, rz = (r.ranks for r in ranked())
         if rx is not None and ry is not None and rz is not None:
+            # Where ksg_cmi_ranked declines, the reruns take ksg_cmi itself (ksg would ask them again).
             reruns = RankedReruns(
-                ksg, *scores(), lambda a, b, g: (a, b), [rx[0], ry[0], rz[0]], ranked_cmi(n, k, seed)
+                plain, *scores(), lambda a, b, g: (a, b), [rx[0], ry[0], rz[0]], ranked_cmi(n, k, seed)
             )
 
     feats = features(
@@ -174,7 +178,7 @@ def cmi_auto(x: Any, y: Any, z: Any, *, k: int = 3, seed: int = 0) -> Estimate:
     )
     checked: MI | RankedReruns = mi
     if reruns is not None and chosen == "ksg" and data[0] is reruns.x and data[1] is reruns.y:
-        checked = RankedReruns(ksg, *data, remap, reruns.ranks, reruns.ranked)
+        checked = RankedReruns(plain, *data, remap, reruns.ranks, reruns.ranked)
     return _checked(checked, data, value, top, remap, chosen, why, feats, agreement, (xt, yt, zt), dy, seed)
 
 
