@@ -263,3 +263,54 @@ def test_ksg_mi_ranked_declines_what_it_cannot_take():
     assert ksg_mi_ranked(x, y, (rx, ry), 200, 200, 0) is None  # k out of range: ksg_mi raises
     assert ksg_mi_ranked(torch.ones(200, 1, dtype=torch.float64), y, (rx, ry), 200, 3, 0) is None
     assert ksg_mi_ranked(x.float(), y, (rx, ry), 200, 3, 0) is None
+
+
+def _awkward_pair(kind: str, n: int, seed: int) -> np.ndarray:
+    """``(n, 2)`` raw values of x and y with ties of every sort, or at the ends of float64's range."""
+    rng = np.random.default_rng(seed)
+    raw = rng.standard_normal((n, 2))
+    if kind == "lattice":
+        raw = rng.integers(0, 4, (n, 2)).astype(np.float64)
+    elif kind == "heavy ties":
+        raw = rng.choice([0.0, 1.0], (n, 2), p=[0.9, 0.1])
+    elif kind == "repeated rows":
+        raw = raw[rng.integers(0, n // 3, n)]
+    elif kind == "signed zeros":
+        raw = rng.choice([-0.0, 0.0, 1.0], (n, 2))
+    elif kind == "equal columns":
+        raw[:, 1] = raw[:, 0]
+    elif kind == "huge":
+        raw *= 1e300
+    elif kind == "tiny":
+        raw *= 1e-300
+    return raw
+
+
+@pytest.mark.parametrize(
+    "kind", ["lattice", "heavy ties", "repeated rows", "signed zeros", "equal columns", "huge", "tiny"]
+)
+def test_ksg_mi_ranked_on_tied_halves_is_ksg_mi_to_the_last_bit(kind):
+    # Keys in the order of the jittered values, as the ranks of normal scores are: the shortcut then
+    # applies to lattices and repeated rows too, and must count as the sorts do; on transposed memory too.
+    from iblearn.functional.knn.ksg import ksg_mi_ranked, prepare
+
+    n, rng = 400, np.random.default_rng(1)
+    raw = torch.from_numpy(_awkward_pair(kind, n, seed=len(kind)))
+    a, b = np.split(rng.permutation(n), 2)
+    x, y = torch.cat([raw[a, :1], raw[b, :1]], 1), torch.cat([raw[a, 1:], raw[b, 1:]], 1)
+
+    def keys(t: torch.Tensor, seed: int) -> list[np.ndarray]:
+        ready = prepare(t, "t", standardize=True, ties="jitter", seed=seed).numpy()
+        places = np.sort(rng.choice(n, len(t), replace=False))  # distinct keys among n
+        return [places[_ranks(torch.from_numpy(ready[:, j : j + 1]))] for j in range(t.shape[1])]
+
+    for k in (1, 3, 10):
+        for seed in (0, 5):
+            want = float(ibf.ksg_mi(x, y, k, seed=seed))
+            known = keys(x, seed) + keys(y, seed + 1)
+            for xs, ys in ((x, y), (x.T.contiguous().T, y.T.contiguous().T)):
+                assert ksg_mi_ranked(xs, ys, known, n, k, seed) == want
+            one = keys(x[:, :1], seed) + keys(y[:, :1], seed + 1)
+            assert ksg_mi_ranked(x[:, :1], y[:, :1], one, n, k, seed) == float(
+                ibf.ksg_mi(x[:, :1], y[:, :1], k, seed=seed)
+            )
