@@ -198,3 +198,52 @@ def test_a_plane_laid_out_from_known_orders_counts_as_the_sorted_one(monkeypatch
     np.testing.assert_array_equal(nb.count_in_index(laid, r, False).numpy(), _brute(x, r, False))
     monkeypatch.setattr(nb, "PLANE_MAX_N", 299)  # where the counts take the tree, its layout
     assert len(nb.ordered_index(x, orders)[1]) == 6
+
+
+def _sweep_and_tree(x: np.ndarray, radius: np.ndarray, inclusive: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The counts of ``x (N, 2)`` on the plane's sweep and on the tree (the sweep's bound set below N)."""
+    sweep = nb.count_in_index(
+        nb.ordered_index(x, [np.argsort(c, kind="stable") for c in x.T]), radius, inclusive
+    )
+    kept = nb.PLANE_MAX_N
+    nb.PLANE_MAX_N = 0
+    try:
+        tree = nb.count_in_index(nb.count_index(x), radius, inclusive)
+    finally:
+        nb.PLANE_MAX_N = kept
+    return sweep.numpy(), tree.numpy()
+
+
+def _tied_plane(kind: str, n: int, seed: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    """``(n, 2)`` points of a lattice (every distance an integer, runs that end exactly at a radius) or of
+    heavy ties (90% of the points on three), and radii at exact distances and an ulp either side."""
+    rng = np.random.default_rng(seed)
+    if kind == "lattice":
+        x = rng.integers(0, 60, (n, 2)).astype(np.float64)
+    else:
+        x = rng.choice([0.0, 1.0, 3.0, 0.5], (n, 2), p=[0.7, 0.15, 0.05, 0.1])
+    reach = np.abs(x - x[rng.integers(0, n, n)]).max(axis=1)  # a random point's distance
+    reach = np.where(reach > 0, reach, 1.0)
+    radii = [np.full(n, 1.0), np.full(n, 2.0), reach]
+    return x, [r for base in radii for r in (base, np.nextafter(base, 0), np.nextafter(base, np.inf))]
+
+
+@pytest.mark.parametrize("kind", ["lattice", "heavy ties"])
+def test_the_sweep_counts_as_the_tree_on_ties_at_exact_radii(kind):
+    x, radii = _tied_plane(kind, 20_000, seed=3)
+    for radius in radii:
+        for inclusive in (False, True):
+            sweep, tree = _sweep_and_tree(x, radius, inclusive)
+            np.testing.assert_array_equal(sweep, tree)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("n", [50_000, nb.PLANE_MAX_N])
+@pytest.mark.parametrize("kind", ["lattice", "heavy ties"])
+def test_the_sweep_counts_as_the_tree_up_to_its_bound(kind, n):
+    x, radii = _tied_plane(kind, n, seed=n)
+    assert len(nb.count_index(x)[1]) == 2  # the sweep's layout, at its bound too
+    for radius in radii:
+        for inclusive in (False, True):
+            sweep, tree = _sweep_and_tree(x, radius, inclusive)
+            np.testing.assert_array_equal(sweep, tree)
