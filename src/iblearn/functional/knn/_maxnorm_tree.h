@@ -30,6 +30,8 @@
 
 typedef struct {
     const double *data, *boxes; /* data: leaf after leaf, each leaf's points column by column */
+    const float *data32;        /* data rounded to float32, or NULL (leaf_beyond, in _maxnorm_knn.h) */
+    const double *leaf_max;     /* with data32: each leaf's largest |coordinate| */
     const int64_t *span;
     Py_ssize_t n, dim, first_leaf;
 } Tree;
