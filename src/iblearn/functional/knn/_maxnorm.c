@@ -382,7 +382,8 @@ static PyObject *py_build(PyObject *Py_UNUSED(self), PyObject *args) {
 }
 
 /* A layout as the Python side passes it: the tuple (coords, n, dim, bcol, width) of the slabs or
- * (data, n, dim, depth, span, boxes) of the k-d tree, parsed, checked and made ready for a kernel. */
+ * (data, n, dim, depth, span, boxes[, data32, leaf_max]) of the k-d tree, parsed, checked and made ready
+ * for a kernel. */
 typedef struct {
     int is_tree;
     Py_buffer coords, span, boxes, order, data32, leaf_max;

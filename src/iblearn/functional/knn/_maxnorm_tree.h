@@ -23,7 +23,9 @@
  *       leaves one after the other, each leaf's points column by column. Leaves hold at most LEAF_MAX
  *       points.
  *   knn and count as above, given the layout tuple (data, n, dim, depth, span, boxes): for the points at
- *       the tree's layout positions first..last-1.
+ *       the tree's layout positions first..last-1. knn also takes (data, n, dim, depth, span, boxes,
+ *       data32, leaf_max): data rounded to float32 and each leaf's largest |coordinate| (2^depth
+ *       float64), for its float32 first pass (_maxnorm_knn.h); the same answers.
  */
 /* The most points a leaf holds: the query leaf's masks and distances are arrays of this size. */
 #define LEAF_MAX 256
