@@ -382,10 +382,11 @@ static PyObject *py_build(PyObject *Py_UNUSED(self), PyObject *args) {
 }
 
 /* A layout as the Python side passes it: the tuple (coords, n, dim, bcol, width) of the slabs or
- * (data, n, dim, depth, span, boxes) of the k-d tree, parsed, checked and made ready for a kernel. */
+ * (data, n, dim, depth, span, boxes[, data32, leaf_max]) of the k-d tree, parsed, checked and made ready
+ * for a kernel. */
 typedef struct {
     int is_tree;
-    Py_buffer coords, span, boxes, order;
+    Py_buffer coords, span, boxes, order, data32, leaf_max;
     Py_ssize_t n;
     Layout L;
     Tree T;
@@ -401,13 +402,18 @@ static int parse_args(PyObject *spec, Args *a, Py_ssize_t k, Py_ssize_t first, P
         return shape_ok(a->n, dim, bcol, width, k, first, last) && check(&a->coords, "coords", a->n * dim, 8) &&
                layout(&a->L, a->coords.buf, a->n, dim, bcol, width) == 0;
     }
-    if (PyTuple_Check(spec) && PyTuple_GET_SIZE(spec) == 6) {
+    if (PyTuple_Check(spec) && (PyTuple_GET_SIZE(spec) == 6 || PyTuple_GET_SIZE(spec) == 8)) {
         a->is_tree = 1;
-        if (!PyArg_ParseTuple(spec, "y*nnny*y*", &a->coords, &a->n, &dim, &depth, &a->span, &a->boxes)) return 0;
-        if (!(shape_ok(a->n, dim, 0, 1, k, first, last) && check(&a->coords, "coords", a->n * dim, 8) &&
-              tree_ok(a->n, dim, depth, &a->span, &a->boxes)))
+        if (!PyArg_ParseTuple(spec, "y*nnny*y*|y*y*", &a->coords, &a->n, &dim, &depth, &a->span, &a->boxes,
+                              &a->data32, &a->leaf_max))
             return 0;
-        a->T = (Tree){a->coords.buf, a->boxes.buf, a->span.buf, a->n, dim, ((Py_ssize_t)1 << depth) - 1};
+        if (!(shape_ok(a->n, dim, 0, 1, k, first, last) && check(&a->coords, "coords", a->n * dim, 8) &&
+              tree_ok(a->n, dim, depth, &a->span, &a->boxes) &&
+              (!a->data32.obj || (check(&a->data32, "data32", a->n * dim, 4) &&
+                                  check(&a->leaf_max, "leaf_max", (Py_ssize_t)1 << depth, 8)))))
+            return 0;
+        a->T = (Tree){a->coords.buf, a->boxes.buf, a->data32.buf, a->leaf_max.buf, a->span.buf, a->n, dim,
+                      ((Py_ssize_t)1 << depth) - 1};
         if (!(a->centre = malloc(2 * dim * sizeof(double)))) { /* a point, a box centre */
             PyErr_NoMemory();
             return 0;
@@ -425,6 +431,8 @@ static void release_args(Args *a) {
     PyBuffer_Release(&a->span);
     PyBuffer_Release(&a->boxes);
     PyBuffer_Release(&a->order);
+    PyBuffer_Release(&a->data32);
+    PyBuffer_Release(&a->leaf_max);
 }
 
 /* Release what a call holds; its result (None, or NULL with the exception set). */

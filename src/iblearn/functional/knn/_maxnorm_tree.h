@@ -23,13 +23,17 @@
  *       leaves one after the other, each leaf's points column by column. Leaves hold at most LEAF_MAX
  *       points.
  *   knn and count as above, given the layout tuple (data, n, dim, depth, span, boxes): for the points at
- *       the tree's layout positions first..last-1.
+ *       the tree's layout positions first..last-1. knn also takes (data, n, dim, depth, span, boxes,
+ *       data32, leaf_max): data rounded to float32 and each leaf's largest |coordinate| (2^depth
+ *       float64), for its float32 first pass (_maxnorm_knn.h); the same answers.
  */
 /* The most points a leaf holds: the query leaf's masks and distances are arrays of this size. */
 #define LEAF_MAX 256
 
 typedef struct {
     const double *data, *boxes; /* data: leaf after leaf, each leaf's points column by column */
+    const float *data32;        /* data rounded to float32, or NULL (leaf_beyond, in _maxnorm_knn.h) */
+    const double *leaf_max;     /* with data32: each leaf's largest |coordinate| */
     const int64_t *span;
     Py_ssize_t n, dim, first_leaf;
 } Tree;

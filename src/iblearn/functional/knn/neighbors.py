@@ -428,10 +428,14 @@ def knn_leaf(d: int) -> int:
     return TREE_LEAF if d < WIDE_TREE_DIM else 2 * TREE_LEAF
 
 
-def _tree_layout(x: NDArray[np.float64], leaf: int | None = None) -> tuple[NDArray[np.int64], Tree]:
+def _tree_layout(
+    x: NDArray[np.float64], leaf: int | None = None, float32: bool = False
+) -> tuple[NDArray[np.int64], Tree]:
     """The kernel's k-d tree with at most ``leaf`` points a leaf (:func:`knn_leaf` if None): ``(order,
     (data, n, d, depth, span, boxes))`` as ``_maxnorm.build`` makes them (see _maxnorm.c): position p
-    of the tree's layout holds point ``order[p]``."""
+    of the tree's layout holds point ``order[p]``. With ``float32``, the layout goes on with the data
+    rounded to float32 and each leaf's largest absolute coordinate, for the k-th neighbour search's
+    float32 first pass (_maxnorm_knn.h, the same neighbours)."""
     n, d = x.shape
     leaf = knn_leaf(d) if leaf is None else leaf
     depth = max(0, math.ceil(math.log2(n / leaf))) if n > leaf else 0
@@ -439,7 +443,12 @@ def _tree_layout(x: NDArray[np.float64], leaf: int | None = None) -> tuple[NDArr
     order, span = np.empty(n, dtype=np.int64), np.empty(2 * nodes, dtype=np.int64)
     boxes, data = np.empty(2 * nodes * d), np.empty(n * d)
     _maxnorm.build(np.ascontiguousarray(x, dtype=np.float64), n, d, depth, order, span, boxes, data)
-    return order, (data, n, d, depth, span, boxes)
+    if not float32:
+        return order, (data, n, d, depth, span, boxes)
+    with np.errstate(over="ignore"):  # beyond float32's range: the kernel reads only the float64 data there
+        data32 = data.astype(np.float32)
+    leaf_max = np.abs(boxes.reshape(nodes, 2 * d)[nodes // 2 :]).max(axis=1)
+    return order, (data, n, d, depth, span, boxes, data32, leaf_max)
 
 
 #: Points per part when the kernel's work is split between threads.
@@ -493,7 +502,7 @@ def _slab_knn(
         order, cells = _cell_layout(x)
         _in_parts(n, lambda first, last: _maxnorm.cells_knn(cells, order, k, first, last, dist, idx))
     else:
-        order, layout = _tree_layout(x) if uses_tree(n, d) else _slab_layout(x, keys)
+        order, layout = _tree_layout(x, float32=True) if uses_tree(n, d) else _slab_layout(x, keys)
         _in_parts(n, lambda first, last: _maxnorm.knn(layout, order, k, first, last, dist, idx))
     if (idx < 0).any():  # a distance overflowed to inf, so fewer than k neighbours were found
         raise ValueError("x: distances overflow float64; standardize or rescale the data")
