@@ -40,7 +40,7 @@ OUT = Path(__file__).parent / "results" / "ksg_count_work.json"
 def surface_work(layout: tuple[Any, ...], c: np.ndarray, r: np.ndarray) -> tuple[float, float, float]:
     """Mean over queries ``c`` (q, d) with radii ``r`` of the nodes a strict count must visit, the
     leaves whose box the sphere cuts, and the points in those leaves."""
-    _, _, d, depth, span, boxes = layout
+    _, _, d, depth, span, boxes = layout[:6]
     boxes = boxes.reshape(-1, 2, d)
     visited = np.zeros(len(c))
     cut = np.ones((len(c), 1), dtype=bool)  # the root is visited
@@ -79,14 +79,14 @@ def measure(n: int, queries: int, k: int = 3, seed: int = 0) -> dict[str, Any]:
     joint = np.hstack([x, y])
     pick = np.random.default_rng(seed).choice(n, queries, replace=False)
     eps = cKDTree(joint).query(joint[pick], k=k + 1, p=np.inf)[0][:, k]
-    order, layout = _tree_layout(x, COUNT_LEAF)
+    order, layout = _tree_layout(x, COUNT_LEAF, float32=True)  # count_index's
     inside = [(np.abs(x - x[i]).max(1) < e).sum() - 1 for i, e in zip(pick, eps, strict=True)]
     work = [
         surface_work(layout, x[p], e)
         for p, e in zip(np.array_split(pick, 8), np.array_split(eps, 8), strict=True)
     ]
     visited, leaves, points = np.mean(work, axis=0).tolist()
-    knn_order, knn_layout = _tree_layout(joint)
+    knn_order, knn_layout = _tree_layout(joint, float32=True)  # kth_neighbour's
     all_eps = np.full(n, float(np.median(eps)))  # the count's timing: a typical radius at every query
     return {
         "n": n,

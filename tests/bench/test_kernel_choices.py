@@ -33,9 +33,9 @@ def paths(monkeypatch):
         made["plane"] += 1
         return plane(x)
 
-    def tree_spy(x: Any, leaf: int | None = None) -> Any:
+    def tree_spy(x: Any, leaf: int | None = None, float32: bool = False) -> Any:
         made[f"tree {neighbors.knn_leaf(x.shape[1]) if leaf is None else leaf}"] += 1
-        return tree(x, leaf)
+        return tree(x, leaf, float32)
 
     monkeypatch.setattr(neighbors, "_cell_layout", cell_spy)
     monkeypatch.setattr(neighbors, "_plane_layout", plane_spy)

@@ -180,7 +180,7 @@ def test_two_dimensional_counts_take_the_plane_where_it_is_faster(monkeypatch):
     r = _radii(_distances(x), seed=7)[0]
     assert len(nb.count_index(x)[1]) == 2
     monkeypatch.setattr(nb, "PLANE_MAX_N", 299)
-    assert len(nb.count_index(x)[1]) == 6  # the tree
+    assert len(nb.count_index(x)[1]) == 8  # the tree, with its float32 copy
     assert torch.equal(
         nb.count_within(torch.from_numpy(x), torch.from_numpy(r), "chebyshev", "tree", inclusive=False),
         torch.from_numpy(_brute(x, r, False)),
@@ -197,7 +197,7 @@ def test_a_plane_laid_out_from_known_orders_counts_as_the_sorted_one(monkeypatch
         np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(nb.count_in_index(laid, r, False).numpy(), _brute(x, r, False))
     monkeypatch.setattr(nb, "PLANE_MAX_N", 299)  # where the counts take the tree, its layout
-    assert len(nb.ordered_index(x, orders)[1]) == 6
+    assert len(nb.ordered_index(x, orders)[1]) == 8
 
 
 def _sweep_and_tree(x: np.ndarray, radius: np.ndarray, inclusive: bool) -> tuple[np.ndarray, np.ndarray]:

@@ -16,8 +16,8 @@ ISA: str
 
 #: The slabs: (coords, n, dim, bcol, width).
 Slabs: TypeAlias = tuple[F64, int, int, int, int]
-#: The k-d tree: (data, n, dim, depth, span, boxes), as build makes it, and for knn's float32 first pass
-#: optionally data rounded to float32 and each leaf's largest |coordinate| (2^depth of them).
+#: The k-d tree: (data, n, dim, depth, span, boxes), as build makes it, and for the float32 first pass of
+#: knn and count optionally data rounded to float32 and each leaf's largest |coordinate| (2^depth of them).
 Tree: TypeAlias = tuple[F64, int, int, int, I64, F64] | tuple[F64, int, int, int, I64, F64, F32, F64]
 #: The grid of cells_knn: (data, n, dim, g, bounds, start), as cells makes it.
 Cells: TypeAlias = tuple[F64, int, int, int, F64, I64]

@@ -23,16 +23,17 @@
  *       leaves one after the other, each leaf's points column by column. Leaves hold at most LEAF_MAX
  *       points.
  *   knn and count as above, given the layout tuple (data, n, dim, depth, span, boxes): for the points at
- *       the tree's layout positions first..last-1. knn also takes (data, n, dim, depth, span, boxes,
+ *       the tree's layout positions first..last-1. Both also take (data, n, dim, depth, span, boxes,
  *       data32, leaf_max): data rounded to float32 and each leaf's largest |coordinate| (2^depth
- *       float64), for its float32 first pass (_maxnorm_knn.h); the same answers.
+ *       float64), for their float32 first passes (offer_leaf in _maxnorm_knn.h, leaf_count32 below);
+ *       the same answers.
  */
 /* The most points a leaf holds: the query leaf's masks and distances are arrays of this size. */
 #define LEAF_MAX 256
 
 typedef struct {
     const double *data, *boxes; /* data: leaf after leaf, each leaf's points column by column */
-    const float *data32;        /* data rounded to float32, or NULL (leaf_beyond, in _maxnorm_knn.h) */
+    const float *data32;        /* data rounded to float32, or NULL (float32_bound, float32_band) */
     const double *leaf_max;     /* with data32: each leaf's largest |coordinate| */
     const int64_t *span;
     Py_ssize_t n, dim, first_leaf;
@@ -49,7 +50,7 @@ typedef struct {
  * none is within r (0.85x: at N = 1,000,000, 81% of the leaves a count reads hold a point of the ball,
  * though only 15% of their points are), and leaving out the dimensions in which the leaf's box lies
  * wholly within r of c (0.92x). */
-ALWAYS_INLINE int64_t leaf_count(const Tree *T, Py_ssize_t t, const double *c, double r, int inclusive) {
+ALWAYS_INLINE int64_t leaf_count64(const Tree *T, Py_ssize_t t, const double *c, double r, int inclusive) {
     const Py_ssize_t lo = T->span[2 * t], len = T->span[2 * t + 1] - lo, last = T->dim - 1;
     const double *data = T->data + lo * T->dim, *col = data + last * len, v = c[last];
     double dist[LEAF_MAX];
@@ -73,6 +74,99 @@ ALWAYS_INLINE int64_t leaf_count(const Tree *T, Py_ssize_t t, const double *c, d
             m += (a > dist[s] ? a : dist[s]) < r;
         }
     return m;
+}
+
+/* The float32 first pass of leaf_count32 for a query c, whose largest |coordinate| is cmax, at radius
+ * r: band[0] = lo and band[1] = hi such that a point whose float32 distance from c lies below lo is
+ * within r of c in float64, and one whose float32 distance lies above hi is beyond r; 0 where c or r
+ * leave float32's range (beyond 1e30), for the float64 count. By float32_bound's derivation
+ * (_maxnorm_knn.h), in each dimension j the float32 distance F_j of a point a and its float64 one D_j
+ * differ by less than 2^-22 (|a_j| + |c_j|) + 2^-140, and |a_j| <= cmax + D_j (1 + 2^-52): by less
+ * than e(D_j) = 2^-22 (2 cmax + D_j (1 + 2^-52)) + 2^-140, which grows with D_j, and D - e(D) and
+ * D + e(D) too. So with D and F the maxima over j, F lies between D - e(D) and D + e(D), for every
+ * point, near c or far from it: F < r - e(r) gives D < r, and F > r + e(r) gives D > r. e(r) is taken
+ * larger, 2^-21 (1 + 2^-50) (cmax + r) + 2^-139, which its three float64 roundings (each at most 2^-53
+ * relative: the sum is at least 2^-139, a normal float64) leave above it; r + e and r - e are widened
+ * by 2^-21 relative and 2^-148 absolute, which covers their float64 roundings and the float32 one
+ * (2^-24 relative, or 2^-150 absolute among float32's subnormals); r - e <= 0 gives lo <= 0, below
+ * which no distance lies. */
+ALWAYS_INLINE int float32_band(double cmax, double r, float *band) {
+    if (!(cmax <= 1e30 && r <= 1e30)) return 0;
+    const double e = 0x1p-21 * (1 + 0x1p-50) * (cmax + r) + 0x1p-139;
+    band[0] = (float)((r - e) * (1 - 0x1p-21) - 0x1p-148);
+    band[1] = (float)((r + e) * (1 + 0x1p-21) + 0x1p-148);
+    return 1;
+}
+
+/* Points of leaf t within r of c (<= if inclusive), from the float32 copy, given float32_band's band
+ * [lo, hi] for c and r: the float32 distances (leaf_count64's loops, twice the lanes) count the points
+ * below lo, and only the points within the band, rare but for ties (KSG's radii are distances between
+ * points, so a point lies at exactly r) get their float64 distance and the exact comparison: the count
+ * is leaf_count64's. Against leaf_count64 alone (A/B in one process, the same tree with and without
+ * its float32 copy, the radii of the real calls, thread CPU time, median of 9, Intel Xeon with
+ * AVX-512), under the AVX2 copy and the portable SSE2 one: the 3 x 3 MI's additivity check (two 6-d
+ * spaces, N 10,000) 1.31x and 1.55x; KSG 3 x 3 (3-d, N 20,000) 1.10x, 1.49x; the CMI's check (4-d,
+ * N 16,000, counts of 15 and 31) 1.07x, 1.37x; KSG 5 x 5 (5-d) 1.24x, 1.60x at N 20,000 and 1.28x,
+ * 1.64x at 200,000. Slower (AVX2): a band per query and leaf, 2^-22 (max|c| + leaf_max) wide, its
+ * float64 arithmetic at every leaf, 1.16x on KSG 5 x 5 at N 20,000 (and 0.91x on the additivity
+ * check with nextafterf, a library call, rounding it); the loops stopping at the leaf's length, with
+ * their scalar tails, KSG 3 x 3 1.01x against 1.09x (both with that band). */
+ALWAYS_INLINE int64_t leaf_count32(const Tree *T, Py_ssize_t t, const double *c, double r, int inclusive,
+                                   const float *band) {
+    const float lo = band[0], hi = band[1];
+    const Py_ssize_t first = T->span[2 * t], len = T->span[2 * t + 1] - first, last = T->dim - 1;
+    const float *data = T->data32 + first * T->dim, *col = data + last * len, v = (float)c[last], v0 = (float)c[0];
+    /* whole vectors of 8 where the columns' ends may be read past (not at the end of the data): those
+     * lanes' distances are made infinite before the last dimension, so they count nowhere */
+    const Py_ssize_t up = (len + 7) & ~(Py_ssize_t)7,
+                     wide = (first + len) * T->dim + (up - len) <= T->n * T->dim ? up : len;
+    float dist[LEAF_MAX];
+    int32_t in = 0, near = 0;
+    for (Py_ssize_t s = 0; s < wide; s++) dist[s] = fabsf(data[s] - v0); /* again below if dim is 1 */
+    for (Py_ssize_t j = 1; j < last; j++) {
+        const float *cj = data + j * len, w = (float)c[j];
+        for (Py_ssize_t s = 0; s < wide; s++) {
+            float a = fabsf(cj[s] - w);
+            dist[s] = a > dist[s] ? a : dist[s];
+        }
+    }
+    for (Py_ssize_t s = len; s < wide; s++) dist[s] = INFINITY;
+    for (Py_ssize_t s = 0; s < wide; s++) {
+        float a = fabsf(col[s] - v), d = a > dist[s] ? a : dist[s];
+        dist[s] = d;
+        in += d < lo;
+        near += d <= hi;
+    }
+    int64_t m = in;
+    if (near == in) return m;
+    const double *data64 = T->data + first * T->dim;
+    for (Py_ssize_t s = len; s < LEAF_MAX && (s & 15); s++) dist[s] = -INFINITY; /* below lo */
+    for (Py_ssize_t s = 0; s < len; s++) {
+        if (!(s & 15)) { /* skip 16 points at a time that hold none of the band */
+            int32_t any = 0;
+            for (Py_ssize_t u = s; u < s + 16; u++) any |= (dist[u] >= lo) & (dist[u] <= hi);
+            if (!any) {
+                s += 15;
+                continue;
+            }
+        }
+        if (dist[s] < lo || dist[s] > hi) continue;
+        double d = 0.0;
+        for (Py_ssize_t j = 0; j < T->dim; j++) {
+            double a = fabs(data64[j * len + s] - c[j]);
+            d = a > d ? a : d;
+        }
+        m += inclusive ? d <= r : d < r;
+    }
+    return m;
+}
+
+/* Points of leaf t within r of c (<= if inclusive): leaf_count32's given float32_band's band for c and
+ * r (NULL if none) and a leaf within float32's range, else leaf_count64's; the same count. */
+ALWAYS_INLINE int64_t leaf_count(const Tree *T, Py_ssize_t t, const double *c, double r, int inclusive,
+                                 const float *band) {
+    if (band && T->leaf_max[t - T->first_leaf] <= 1e30) return leaf_count32(T, t, c, r, inclusive, band);
+    return leaf_count64(T, t, c, r, inclusive);
 }
 
 /* Smallest and largest max-norm distance from c to the points of node t's box. */
@@ -103,7 +197,8 @@ ALWAYS_INLINE double box_near(const Tree *T, Py_ssize_t t, const double *c) {
 }
 
 /* Points of node `root`'s subtree within r of c (<= if inclusive). */
-ALWAYS_INLINE int64_t tree_count_search(const Tree *T, const double *c, double r, int inclusive, Py_ssize_t root) {
+ALWAYS_INLINE int64_t tree_count_search(const Tree *T, const double *c, double r, int inclusive, Py_ssize_t root,
+                                        const float *band) {
     Py_ssize_t node[2 * 64];
     int top = 1;
     int64_t m = 0;
@@ -122,7 +217,7 @@ ALWAYS_INLINE int64_t tree_count_search(const Tree *T, const double *c, double r
             node[top++] = 2 * t + 1;
             continue;
         }
-        m += leaf_count(T, t, c, r, inclusive);
+        m += leaf_count(T, t, c, r, inclusive, band);
     }
     return m;
 }
@@ -149,6 +244,7 @@ ALWAYS_INLINE void tree_count_kernel_body(const Tree *T, const double *radius, i
     /* open[l]: the points still undecided at the node being entered at level l (depth <= 40, tree_ok) */
     int64_t open[42][LEAF_MAX], got[LEAF_MAX];
     double near[LEAF_MAX], far[LEAF_MAX], r[LEAF_MAX];
+    float band[2];
     for (Py_ssize_t q = fl; q < 2 * fl + 1; q++) {
         const Py_ssize_t a = T->span[2 * q], len = T->span[2 * q + 1] - a;
         if (a + len <= first || a >= last) continue;
@@ -199,12 +295,17 @@ ALWAYS_INLINE void tree_count_kernel_body(const Tree *T, const double *radius, i
             }
             for (Py_ssize_t p = 0; p < len; p++) {
                 if (!below[p]) continue;
-                for (Py_ssize_t j = 0; j < dim; j++) centre[j] = pts[j * len + p];
+                double cmax = 0.0;
+                for (Py_ssize_t j = 0; j < dim; j++) {
+                    centre[j] = pts[j * len + p];
+                    cmax = fabs(centre[j]) > cmax ? fabs(centre[j]) : cmax;
+                }
+                const float *use = T->data32 && float32_band(cmax, r[p], band) ? band : NULL;
                 if (t < fl) {
-                    got[p] += tree_count_search(T, centre, r[p], inclusive, t);
+                    got[p] += tree_count_search(T, centre, r[p], inclusive, t, use);
                     continue;
                 }
-                got[p] += leaf_count(T, t, centre, r[p], inclusive);
+                got[p] += leaf_count(T, t, centre, r[p], inclusive, use);
             }
         }
         for (Py_ssize_t p = 0; p < len; p++)

@@ -434,8 +434,8 @@ def _tree_layout(
     """The kernel's k-d tree with at most ``leaf`` points a leaf (:func:`knn_leaf` if None): ``(order,
     (data, n, d, depth, span, boxes))`` as ``_maxnorm.build`` makes them (see _maxnorm.c): position p
     of the tree's layout holds point ``order[p]``. With ``float32``, the layout goes on with the data
-    rounded to float32 and each leaf's largest absolute coordinate, for the k-th neighbour search's
-    float32 first pass (_maxnorm_knn.h, the same neighbours)."""
+    rounded to float32 and each leaf's largest absolute coordinate, for the float32 first pass of the
+    k-th neighbour search (_maxnorm_knn.h) and of the range counts (_maxnorm_tree.h): the same answers."""
     n, d = x.shape
     leaf = knn_leaf(d) if leaf is None else leaf
     depth = max(0, math.ceil(math.log2(n / leaf))) if n > leaf else 0
@@ -530,7 +530,7 @@ def count_index(x: NDArray[np.float64], keys: NDArray[np.float64] | None = None)
     if _on_plane(n, d):
         return _plane_layout(x)
     # In one dimension the sorted layout counts by bisection alone.
-    return _tree_layout(x, COUNT_LEAF) if uses_tree(n, d) and d > 1 else _slab_layout(x, keys)
+    return _tree_layout(x, COUNT_LEAF, float32=True) if uses_tree(n, d) and d > 1 else _slab_layout(x, keys)
 
 
 def ordered_index(x: NDArray[np.float64], orders: Sequence[NDArray[np.int64]]) -> CountIndex:
