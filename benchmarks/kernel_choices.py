@@ -17,6 +17,12 @@ at run time and restored after, the same answers::
 * ``sweep``: two-dimensional counts by the sweep (``PLANE_MAX_N``) against the tree, sorting and the
   tree's building included, N = 10,000, 50,000 and 200,000 (the code sweeps up to ``PLANE_MAX_N``),
   the marginal count of 2x2 KSG as above.
+* ``float32 search`` and ``float32 counts``: the tree's k-th neighbour search (k = 3) and its range
+  counts with a float32 first pass over each leaf (``FLOAT32_PASS``) against float64 alone: the search
+  in 6, 10 and 12 dimensions at N = 10,000 and 20,000 (12 dimensions at 10,000 is the automatic 3 x 3
+  MI's additivity check), Gaussian and lattice; KSG's marginal counts as above in 3, 5 and 6
+  dimensions at N = 10,000 - 200,000, and on the lattice jittered as KSG jitters ties (distances tie
+  to float32's resolution, where the pass decides little and the code falls back to float64).
 * ``finite_rows``: a sample's finiteness from its sum against ``torch.isfinite(t).all()``, on a 5,000 x
   100 standard normal sample in float64 and float32, a call at a time (``CALLS`` calls a timing).
 
@@ -58,6 +64,7 @@ CONSTANTS = (
     "PLANE_MAX_N",
     "TREE_LOW_DIM",
     "TREE_MIN_N",
+    "FLOAT32_PASS",
 )
 #: Each choice: its title, and its two forms, the one the code took first (the other's time over its
 #: own is the ratio the table gives).
@@ -66,6 +73,14 @@ CHOICES = {
     "count leaves": ("Range counts: the tree's leaves of 128 against 64", ("128", "64")),
     "search leaves": ("The k-th neighbour search: the tree's leaves of 128 against 64", ("128", "64")),
     "sweep": ("Two-dimensional counts: the sweep against the tree", ("sweep", "tree")),
+    "float32 search": (
+        "The k-th neighbour search on the tree: a float32 first pass over each leaf against float64 alone",
+        ("float32", "float64"),
+    ),
+    "float32 counts": (
+        "Range counts on the tree: a float32 first pass over each leaf against float64 alone",
+        ("float32", "float64"),
+    ),
     "finite_rows": ("finite_rows: the sum's finiteness against isfinite(t).all()", ("sum", "isfinite")),
 }
 #: (choice, sample, N, dims) of each row, the full run and --quick's.
@@ -74,6 +89,13 @@ FULL = (
     + [("count leaves", "gaussian", n, d) for n in (20_000, 100_000) for d in (2, 3, 4, 6, 8, 10)]
     + [("search leaves", "gaussian", 20_000, d) for d in (6, 8, 10, 12)]
     + [("sweep", "gaussian", n, 2) for n in (10_000, 50_000, 200_000)]
+    + [
+        ("float32 search", s, n, d)
+        for s in ("gaussian", "lattice")
+        for n, d in ((10_000, 12), (20_000, 6), (20_000, 10))
+    ]
+    + [("float32 counts", "gaussian", n, d) for n, d in ((10_000, 6), (20_000, 3), (20_000, 5), (200_000, 5))]
+    + [("float32 counts", "lattice", 20_000, d) for d in (3, 5)]
     + [("finite_rows", s, 5000, 100) for s in ("float64", "float32")]
 )
 QUICK = (
@@ -81,6 +103,7 @@ QUICK = (
     + [("count leaves", "gaussian", 2000, d) for d in (2, 5)]
     + [("search leaves", "gaussian", 2000, 10)]
     + [("sweep", "gaussian", n, 2) for n in (2000, 60_000)]
+    + [("float32 search", "lattice", 2000, 8), ("float32 counts", "gaussian", 2000, 5)]
     + [("finite_rows", "float64", 500, 10)]
 )
 
@@ -119,11 +142,14 @@ def sample(kind: str, n: int, dims: int, seed: int = 0) -> torch.Tensor:
     return torch.randn(n, dims, generator=g, dtype=torch.float64)
 
 
-def marginal_count(n: int, dims: int) -> Callable[[], torch.Tensor]:
-    """KSG's count in x's space (``dims`` Gaussian columns) within the joint space's k-th neighbour
-    distance, y = x plus unit noise."""
-    x = sample("gaussian", n, dims)
-    y = x + sample("gaussian", n, dims, seed=1)
+def marginal_count(n: int, dims: int, kind: str = "gaussian") -> Callable[[], torch.Tensor]:
+    """KSG's count in x's space (``dims`` columns of ``kind``) within the joint space's k-th neighbour
+    distance, y = x plus noise of that kind; on the lattice both jittered as KSG jitters ties (a
+    ten-billionth of a unit, below float32's resolution there)."""
+    x = sample(kind, n, dims)
+    y = x + sample(kind, n, dims, seed=1)
+    if kind == "lattice":
+        x, y = (t + 1e-10 * sample("gaussian", n, dims, seed=2 + i) for i, t in enumerate((x, y)))
     eps = neighbors.kth_neighbour([x, y], K, "chebyshev", "tree")[0]
     return functools.partial(neighbors.count_within, x, eps, "chebyshev", "tree", inclusive=False)
 
@@ -142,6 +168,8 @@ def settings(choice: str, n: int, dims: int) -> tuple[tuple[dict[str, int], dict
     if choice == "search leaves":
         wide, narrow = {"TREE_LEAF": 64, "WIDE_TREE_DIM": 0}, {"TREE_LEAF": 64, "WIDE_TREE_DIM": dims + 1}
         return (wide, narrow), str(neighbors.knn_leaf(dims))
+    if choice in ("float32 search", "float32 counts"):
+        return ({"FLOAT32_PASS": True}, {"FLOAT32_PASS": False}), a if neighbors.FLOAT32_PASS else b
     taken = a if n <= neighbors.PLANE_MAX_N else b
     return ({"PLANE_MAX_N": n}, {"PLANE_MAX_N": 0}), taken
 
@@ -168,10 +196,10 @@ def arms(choice: str, kind: str, n: int, dims: int) -> tuple[dict[str, Callable[
     a, b = CHOICES[choice][1]
     if choice == "finite_rows":
         return finite_arms(kind, n, dims), a
-    if choice in ("grid", "search leaves"):
+    if choice in ("grid", "search leaves", "float32 search"):
         call = functools.partial(neighbors.kth_neighbour, [sample(kind, n, dims)], K, "chebyshev", "tree")
     else:
-        call = marginal_count(n, dims)
+        call = marginal_count(n, dims, kind)
     (first, second), taken = settings(choice, n, dims)
     return {a: under(first, call), b: under(second, call)}, taken
 

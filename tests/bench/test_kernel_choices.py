@@ -68,6 +68,28 @@ def test_each_form_takes_the_path_it_names(paths, case, first, second):
     assert {name: getattr(neighbors, name) for name in kc.CONSTANTS} == before
 
 
+@pytest.mark.parametrize(
+    "case", [("float32 search", "gaussian", 500, 8), ("float32 counts", "gaussian", 500, 5)]
+)
+def test_the_float32_forms_build_the_copy_they_name(monkeypatch, case):
+    copies: list[bool] = []
+    tree = neighbors._tree_layout
+
+    def spy(x: Any, leaf: int | None = None, float32: bool = False) -> Any:
+        copies.append(float32)
+        return tree(x, leaf, float32)
+
+    calls, taken = kc.arms(*case)
+    monkeypatch.setattr(neighbors, "_tree_layout", spy)
+    a, b = kc.CHOICES[case[0]][1]
+    calls[a]()
+    assert copies and all(copies)
+    copies.clear()
+    calls[b]()
+    assert copies and not any(copies)
+    assert taken == a == "float32"
+
+
 def test_the_code_takes_what_its_constants_say():
     assert kc.arms("grid", "gaussian", 300, neighbors.CELL_MAX_DIM)[1] == "grid"
     assert kc.arms("grid", "gaussian", 300, neighbors.CELL_MAX_DIM + 1)[1] == "tree"

@@ -73,24 +73,32 @@ ALWAYS_INLINE void offer_point(const int64_t *order, Py_ssize_t p, Py_ssize_t i,
  * leaf the float32 one reads to the end, with the rounding bound taken from c's coordinates at each
  * leaf, 0.87x; with the bound from the leaf alone (leaf_max), 1.05x. */
 ALWAYS_INLINE double offer_leaf(const Tree *T, const int64_t *order, Py_ssize_t t, Py_ssize_t i, const double *c,
-                                Py_ssize_t k, double *best, int64_t *who) {
+                                Py_ssize_t k, double *best, int64_t *who, Float32Use *u) {
     double dist[LEAF_MAX];
     const Py_ssize_t lo = T->span[2 * t], len = T->span[2 * t + 1] - lo;
     const double *data = T->data + lo * T->dim, bound = best[k - 1];
     float b;
-    if (T->data32 && !isnan(b = float32_bound(T, t, bound))) {
+    if (T->data32 && float32_pays(u) && !isnan(b = float32_bound(T, t, bound))) {
         float near[LEAF_MAX];
+        u->tried++;
         if (!float32_pass(T, t, c, b, near)) return bound;
-        for (Py_ssize_t s = 0; s < len; s++) {
-            if (!(near[s] <= b)) continue;
-            double d = 0.0;
-            for (Py_ssize_t j = 0; j < T->dim; j++) {
-                double a = fabs(data[j * len + s] - c[j]);
-                d = a > d ? a : d;
+        Py_ssize_t passed = 0;
+        for (Py_ssize_t s = 0; s < len; s++) passed += near[s] <= b;
+        if (passed * FLOAT32_FEW <= len) {
+            for (Py_ssize_t s = 0; s < len; s++) {
+                if (!(near[s] <= b)) continue;
+                double d = 0.0;
+                for (Py_ssize_t j = 0; j < T->dim; j++) {
+                    double a = fabs(data[j * len + s] - c[j]);
+                    d = a > d ? a : d;
+                }
+                offer_point(order, lo + s, i, d, k, best, who);
             }
-            offer_point(order, lo + s, i, d, k, best, who);
+            return best[k - 1];
         }
-        return best[k - 1];
+        /* Many points left (ties at the k-th distance): the float64 pass below, whose loops run down the
+         * leaf's columns, costs less than their distances one point at a time; this pass was wasted. */
+        u->wasted++;
     }
     for (Py_ssize_t s = 0; s < len; s++) dist[s] = 0.0;
     for (Py_ssize_t j = 0; j < T->dim; j++) {
@@ -114,7 +122,7 @@ ALWAYS_INLINE double offer_leaf(const Tree *T, const int64_t *order, Py_ssize_t 
  * upkeep; measured interleaved). */
 ALWAYS_INLINE void tree_knn_search(const Tree *T, const int64_t *order, Py_ssize_t i, const double *c,
                                    Py_ssize_t k, double *best, int64_t *who, Py_ssize_t root, double root_near,
-                                   Py_ssize_t skip) {
+                                   Py_ssize_t skip, Float32Use *u) {
     /* Iterative, so that the search is compiled into each copy of the kernel (a recursive function
      * stayed at the baseline's SSE2): the nodes still to visit, each with its box's distance, nearer
      * child on top, as the recursion visited them. */
@@ -127,7 +135,7 @@ ALWAYS_INLINE void tree_knn_search(const Tree *T, const int64_t *order, Py_ssize
         Py_ssize_t t = node[--top];
         if (near[top] > best[k - 1]) continue;
         if (t >= T->first_leaf) {
-            if (t != skip) offer_leaf(T, order, t, i, c, k, best, who);
+            if (t != skip) offer_leaf(T, order, t, i, c, k, best, who, u);
             continue;
         }
         Py_ssize_t l = 2 * t + 1, r = 2 * t + 2;
@@ -171,6 +179,7 @@ ALWAYS_INLINE void tree_knn_kernel_body(const Tree *T, const int64_t *order, Py_
         if (a + len <= first || a >= last) continue;
         const double *pts = T->data + a * dim, *qlo = T->boxes + 2 * q * dim, *qhi = qlo + dim;
         for (Py_ssize_t j = 0; j < dim; j++) mid[j] = qlo[j] / 2 + qhi[j] / 2;
+        Float32Use pays = {0, 0};
         for (Py_ssize_t p = 0; p < len; p++) {
             open[0][p] = a + p >= first && a + p < last;
             bound[p] = -INFINITY; /* no box is entered for a point outside the range */
@@ -179,7 +188,7 @@ ALWAYS_INLINE void tree_knn_kernel_body(const Tree *T, const int64_t *order, Py_
             int64_t *who = out_i + (a + p) * k;
             no_neighbours(best, who, k);
             for (Py_ssize_t j = 0; j < dim; j++) centre[j] = pts[j * len + p];
-            bound[p] = offer_leaf(T, order, q, a + p, centre, k, best, who);
+            bound[p] = offer_leaf(T, order, q, a + p, centre, k, best, who, &pays);
         }
         Py_ssize_t node[2 * 64];
         int level[2 * 64], top = 1;
@@ -221,10 +230,10 @@ ALWAYS_INLINE void tree_knn_kernel_body(const Tree *T, const int64_t *order, Py_
                 int64_t *who = out_i + (a + p) * k;
                 for (Py_ssize_t j = 0; j < dim; j++) centre[j] = pts[j * len + p];
                 if (t < fl) {
-                    tree_knn_search(T, order, a + p, centre, k, best, who, t, near[p], q);
+                    tree_knn_search(T, order, a + p, centre, k, best, who, t, near[p], q, &pays);
                     bound[p] = best[k - 1];
                 } else
-                    bound[p] = offer_leaf(T, order, t, a + p, centre, k, best, who);
+                    bound[p] = offer_leaf(T, order, t, a + p, centre, k, best, who, &pays);
             }
         }
     }

@@ -39,6 +39,23 @@ typedef struct {
     Py_ssize_t n, dim, first_leaf;
 } Tree;
 
+/* Whether the float32 first passes pay for the points of one query leaf. A pass is wasted where its
+ * float32 distances leave so many of the leaf's points undecided that the float64 pass over the whole
+ * leaf follows it (more than a FLOAT32_FEW-th of them in the k-th neighbour search, a
+ * FLOAT32_FEW_COUNT-th in a count, whose undecided points lie in a band on both sides of the radius):
+ * ties at the k-th distance or at the radius do that, as on a lattice or on integer data jittered by
+ * less than float32 resolves, and there the float32 pass only adds its own time. Once at least
+ * FLOAT32_TRIAL passes were made and more than half were wasted, the query leaf's other searches take
+ * the float64 pass alone. Either pass gives the same answers. */
+#define FLOAT32_FEW 8
+#define FLOAT32_FEW_COUNT 32
+#define FLOAT32_TRIAL 16
+typedef struct {
+    int64_t tried, wasted;
+} Float32Use;
+
+ALWAYS_INLINE int float32_pays(const Float32Use *u) { return u->tried < FLOAT32_TRIAL || 2 * u->wasted <= u->tried; }
+
 /* Points of leaf t within r of c (<= if inclusive): block_distances' numbers, started from the first
  * dimension (not from zeros) and compared with r in the last dimension's pass as it goes (no store of
  * the distances and no second pass over them): 1.07x the count at N = 100,000, 1.13x at 1,000,000, 5x5
@@ -112,7 +129,7 @@ ALWAYS_INLINE int float32_band(double cmax, double r, float *band) {
  * check with nextafterf, a library call, rounding it); the loops stopping at the leaf's length, with
  * their scalar tails, KSG 3 x 3 1.01x against 1.09x (both with that band). */
 ALWAYS_INLINE int64_t leaf_count32(const Tree *T, Py_ssize_t t, const double *c, double r, int inclusive,
-                                   const float *band) {
+                                   const float *band, Float32Use *u) {
     const float lo = band[0], hi = band[1];
     const Py_ssize_t first = T->span[2 * t], len = T->span[2 * t + 1] - first, last = T->dim - 1;
     const float *data = T->data32 + first * T->dim, *col = data + last * len, v = (float)c[last], v0 = (float)c[0];
@@ -139,6 +156,10 @@ ALWAYS_INLINE int64_t leaf_count32(const Tree *T, Py_ssize_t t, const double *c,
     }
     int64_t m = in;
     if (near == in) return m;
+    if ((int64_t)(near - in) * FLOAT32_FEW_COUNT > len) { /* many ties at r: the float64 pass, wasted */
+        u->wasted++;
+        return leaf_count64(T, t, c, r, inclusive);
+    }
     const double *data64 = T->data + first * T->dim;
     for (Py_ssize_t s = len; s < LEAF_MAX && (s & 15); s++) dist[s] = -INFINITY; /* below lo */
     for (Py_ssize_t s = 0; s < len; s++) {
@@ -162,10 +183,14 @@ ALWAYS_INLINE int64_t leaf_count32(const Tree *T, Py_ssize_t t, const double *c,
 }
 
 /* Points of leaf t within r of c (<= if inclusive): leaf_count32's given float32_band's band for c and
- * r (NULL if none) and a leaf within float32's range, else leaf_count64's; the same count. */
+ * r (NULL if none), a leaf within float32's range and float32 passes that pay (u), else leaf_count64's;
+ * the same count. */
 ALWAYS_INLINE int64_t leaf_count(const Tree *T, Py_ssize_t t, const double *c, double r, int inclusive,
-                                 const float *band) {
-    if (band && T->leaf_max[t - T->first_leaf] <= 1e30) return leaf_count32(T, t, c, r, inclusive, band);
+                                 const float *band, Float32Use *u) {
+    if (band && T->leaf_max[t - T->first_leaf] <= 1e30 && float32_pays(u)) {
+        u->tried++;
+        return leaf_count32(T, t, c, r, inclusive, band, u);
+    }
     return leaf_count64(T, t, c, r, inclusive);
 }
 
@@ -198,7 +223,7 @@ ALWAYS_INLINE double box_near(const Tree *T, Py_ssize_t t, const double *c) {
 
 /* Points of node `root`'s subtree within r of c (<= if inclusive). */
 ALWAYS_INLINE int64_t tree_count_search(const Tree *T, const double *c, double r, int inclusive, Py_ssize_t root,
-                                        const float *band) {
+                                        const float *band, Float32Use *u) {
     Py_ssize_t node[2 * 64];
     int top = 1;
     int64_t m = 0;
@@ -217,7 +242,7 @@ ALWAYS_INLINE int64_t tree_count_search(const Tree *T, const double *c, double r
             node[top++] = 2 * t + 1;
             continue;
         }
-        m += leaf_count(T, t, c, r, inclusive, band);
+        m += leaf_count(T, t, c, r, inclusive, band, u);
     }
     return m;
 }
@@ -249,6 +274,7 @@ ALWAYS_INLINE void tree_count_kernel_body(const Tree *T, const double *radius, i
         const Py_ssize_t a = T->span[2 * q], len = T->span[2 * q + 1] - a;
         if (a + len <= first || a >= last) continue;
         const double *pts = T->data + a * dim; /* the leaf's points, column by column */
+        Float32Use pays = {0, 0};
         for (Py_ssize_t p = 0; p < len; p++) {
             open[0][p] = a + p >= first && a + p < last;
             got[p] = 0;
@@ -302,10 +328,10 @@ ALWAYS_INLINE void tree_count_kernel_body(const Tree *T, const double *radius, i
                 }
                 const float *use = T->data32 && float32_band(cmax, r[p], band) ? band : NULL;
                 if (t < fl) {
-                    got[p] += tree_count_search(T, centre, r[p], inclusive, t, use);
+                    got[p] += tree_count_search(T, centre, r[p], inclusive, t, use, &pays);
                     continue;
                 }
-                got[p] += leaf_count(T, t, centre, r[p], inclusive, use);
+                got[p] += leaf_count(T, t, centre, r[p], inclusive, use, &pays);
             }
         }
         for (Py_ssize_t p = 0; p < len; p++)

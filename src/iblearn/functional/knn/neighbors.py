@@ -421,6 +421,12 @@ WIDE_TREE_DIM = 10
 #: Leaves of 128 count faster than 64 in 2 - 10 dimensions, and 256 lost at large N (docs/design.md,
 #: "Measurements behind the code").
 COUNT_LEAF = 128
+#: Whether the trees carry a float32 copy of their leaves, which the k-th neighbour search and the range
+#: counts scan first (twice the lanes), taking float64 distances only for the points a rounding bound
+#: leaves undecided: the same neighbours and counts, by the derivations in _maxnorm_knn.h and
+#: _maxnorm_tree.h; faster on continuous samples, and about as fast where distances tie to float32's
+#: resolution (docs/design.md, "Measurements behind the code").
+FLOAT32_PASS = True
 
 
 def knn_leaf(d: int) -> int:
@@ -502,7 +508,7 @@ def _slab_knn(
         order, cells = _cell_layout(x)
         _in_parts(n, lambda first, last: _maxnorm.cells_knn(cells, order, k, first, last, dist, idx))
     else:
-        order, layout = _tree_layout(x, float32=True) if uses_tree(n, d) else _slab_layout(x, keys)
+        order, layout = _tree_layout(x, float32=FLOAT32_PASS) if uses_tree(n, d) else _slab_layout(x, keys)
         _in_parts(n, lambda first, last: _maxnorm.knn(layout, order, k, first, last, dist, idx))
     if (idx < 0).any():  # a distance overflowed to inf, so fewer than k neighbours were found
         raise ValueError("x: distances overflow float64; standardize or rescale the data")
@@ -530,7 +536,11 @@ def count_index(x: NDArray[np.float64], keys: NDArray[np.float64] | None = None)
     if _on_plane(n, d):
         return _plane_layout(x)
     # In one dimension the sorted layout counts by bisection alone.
-    return _tree_layout(x, COUNT_LEAF, float32=True) if uses_tree(n, d) and d > 1 else _slab_layout(x, keys)
+    return (
+        _tree_layout(x, COUNT_LEAF, float32=FLOAT32_PASS)
+        if uses_tree(n, d) and d > 1
+        else _slab_layout(x, keys)
+    )
 
 
 def ordered_index(x: NDArray[np.float64], orders: Sequence[NDArray[np.int64]]) -> CountIndex:
