@@ -64,14 +64,9 @@ ALWAYS_INLINE void offer_point(const int64_t *order, Py_ssize_t p, Py_ssize_t i,
  * Given the tree's float32 copy, that pass runs in float32 first (float32_bound, float32_pass), and
  * only the points it leaves within b get their float64 distance, the same number as block_distances':
  * every point that enters the list, and in the same order, is one the float64 pass alone would enter.
- * In the 12-d search below the float32 pass left as many leaves as the float64 one (389,824 of the
- * 464,770 read). Against the float64 pass (the same tree, A/B in one process, thread CPU time, median
- * of 7, Intel Xeon; the AVX2 copy, which AVX-512 runs too, and SSE2's): the additivity check's 12-d
- * search of 3 x 3 KSG at N = 10,000 1.26x (AVX2; 110 -> 88 ms), 2.30x (SSE2); KSG 5 x 5 (10-d) at
- * N = 20,000 1.23x, 2.17x, at 200,000 1.15x (AVX2); 6-d searches (KSG 3 x 3 at N = 20,000, the CMI
- * check's at 16,000) 1.05 - 1.11x, 1.54 - 1.68x. Slower forms, 12-d AVX2: the whole float64 pass over a
- * leaf the float32 one reads to the end, with the rounding bound taken from c's coordinates at each
- * leaf, 0.87x; with the bound from the leaf alone (leaf_max), 1.05x. */
+ * Measured slower: the whole float64 pass over every leaf the float32 one does not drop, and a rounding
+ * bound taken from c's coordinates at each leaf (float64 arithmetic a leaf); the gains are in
+ * docs/design.md, "Measurements behind the code". */
 ALWAYS_INLINE double offer_leaf(const Tree *T, const int64_t *order, Py_ssize_t t, Py_ssize_t i, const double *c,
                                 Py_ssize_t k, double *best, int64_t *who, Float32Use *u) {
     double dist[LEAF_MAX];

@@ -119,15 +119,10 @@ ALWAYS_INLINE int float32_band(double cmax, double r, float *band) {
  * [lo, hi] for c and r: the float32 distances (leaf_count64's loops, twice the lanes) count the points
  * below lo, and only the points within the band, rare but for ties (KSG's radii are distances between
  * points, so a point lies at exactly r) get their float64 distance and the exact comparison: the count
- * is leaf_count64's. Against leaf_count64 alone (A/B in one process, the same tree with and without
- * its float32 copy, the radii of the real calls, thread CPU time, median of 9, Intel Xeon with
- * AVX-512), under the AVX2 copy and the portable SSE2 one: the 3 x 3 MI's additivity check (two 6-d
- * spaces, N 10,000) 1.31x and 1.55x; KSG 3 x 3 (3-d, N 20,000) 1.10x, 1.49x; the CMI's check (4-d,
- * N 16,000, counts of 15 and 31) 1.07x, 1.37x; KSG 5 x 5 (5-d) 1.24x, 1.60x at N 20,000 and 1.28x,
- * 1.64x at 200,000. Slower (AVX2): a band per query and leaf, 2^-22 (max|c| + leaf_max) wide, its
- * float64 arithmetic at every leaf, 1.16x on KSG 5 x 5 at N 20,000 (and 0.91x on the additivity
- * check with nextafterf, a library call, rounding it); the loops stopping at the leaf's length, with
- * their scalar tails, KSG 3 x 3 1.01x against 1.09x (both with that band). */
+ * is leaf_count64's. Measured slower: a band per query and leaf (float64 arithmetic at every leaf, and
+ * slower still rounded by nextafterf, a library call), and loops that stop at the leaf's length with
+ * scalar tails instead of running whole vectors; the gains are in docs/design.md, "Measurements behind
+ * the code". */
 ALWAYS_INLINE int64_t leaf_count32(const Tree *T, Py_ssize_t t, const double *c, double r, int inclusive,
                                    const float *band, Float32Use *u) {
     const float lo = band[0], hi = band[1];
