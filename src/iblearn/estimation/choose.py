@@ -108,15 +108,17 @@ def features(
     (Mardia's kurtosis, the rank, the bend) out: :func:`choose` reads none of them for one column a side."""
     out = {"n": float(len(x)), "dx": float(x[0].numel()), "dy": float(y[0].numel())}
     floats = [t.reshape(len(t), -1).double() for t in (x, y) if t.is_floating_point()]
+    both: Tensor | None = None  # x's and y's columns scaled, where both are floats
     if floats:
         cols = torch.cat(floats, dim=1)
         # Each column in units of an exact power of two: fourth powers of 1e100 overflow, of 1e-100 vanish.
         scaled = cols / power_of_two_scale(cols, dim=0)
+        both = scaled if len(floats) == 2 else None
         centred = scaled - scaled.mean(0)
         squares = centred.square()
         var = (squares.sum(0) / (len(cols) - 1)).clamp_min(1e-300)  # the sample variance
-        kurtosis = float((squares.square().mean(0) / var.square()).max()) - 3
         skew = float(((squares * centred).mean(0) / var**1.5).abs().max())
+        kurtosis = float((squares.square_().mean(0) / var.square()).max()) - 3  # squares read last
         # Equal neighbours in each sorted column: 1 - distinct / N, without a unique per column (numpy
         # sorts contiguous rows faster than torch sorts columns).
         # The scores are made anyway where a column is not Gaussian, and wherever KSG could be chosen.
@@ -133,15 +135,20 @@ def features(
             ordered = np.sort(np.ascontiguousarray(cols[:, :64].T.cpu().numpy()), axis=1)
         same = ordered[:, 1:] == ordered[:, :-1]
         out["ties"] = float(same.sum(1).max()) / len(cols)
-        # The largest share of rows on one value of a column (a point mass): its longest run of equals.
-        out["atom"] = max(
-            float(np.diff(np.flatnonzero(np.r_[True, ~row, True])).max()) for row in same
-        ) / len(cols)
+        # The largest share of rows on one value of a column (a point mass): its longest run of equals,
+        # the longest gap between the places where a sorted column changes value (each column's row
+        # bounded by a change at both ends, all rows in one array).
+        changes = np.ones((len(same), len(cols) + 1), dtype=bool)
+        changes[:, 1:-1] = ~same
+        out["atom"] = float(np.diff(np.flatnonzero(changes)).max()) / len(cols)
         out["kurtosis"], out["skew"] = kurtosis, skew
     if scores is not None and joint:
         if marginals_gaussian(out):  # raw: a Gaussian on fewer dimensions than it has keeps its rank
-            zx, zy = (t.reshape(len(t), -1).double() for t in (x, y))
-            zx, zy = (t / power_of_two_scale(t, dim=0) for t in (zx, zy))
+            if both is None:
+                zx, zy = (t.reshape(len(t), -1).double() for t in (x, y))
+                zx, zy = (t / power_of_two_scale(t, dim=0) for t in (zx, zy))
+            else:  # as scaled above (a column's scale is its own), laid out as a side alone would be
+                zx, zy = both[:, : int(out["dx"])].contiguous(), both[:, int(out["dx"]) :].contiguous()
         else:
             zx, zy = scores()
         # A dependence through a square or cube, in the coordinates the Gaussian would estimate in: where

@@ -20,7 +20,8 @@ def power_of_two_scale(t: Tensor, dim: int | None = None) -> Tensor:
     1 where that magnitude is 0; float64, on ``t``'s device, detached. Dividing by it is exact. Never
     leaves the device (a step of a differentiable estimator on a GPU reads nothing back for it)."""
     t = t.detach()
-    return power_of_two_bits(t.abs().amax() if dim is None else t.abs().amax(dim=dim))
+    # The largest magnitude as max(max, -min): two reads of t, no |t| written out.
+    return power_of_two_bits(torch.maximum(t.amax(dim=dim), t.amin(dim=dim).neg()))
 
 
 def power_of_two_at_most(top: Tensor) -> Tensor:
