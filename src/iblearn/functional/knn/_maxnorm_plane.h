@@ -29,10 +29,12 @@ ALWAYS_INLINE int64_t fenwick_below(const int64_t *fen, int64_t b) {
     return sum;
 }
 
-/* The counts in the planes (t, last) for t < trees, out[t], and with out[trees] not NULL the count on the
- * last coordinate alone; 0, or -1 if memory ran out. */
+/* The counts in the planes (0, last), out0, and with 2 trees (1, last), out1, and where line is not NULL
+ * the count on the last coordinate alone; 0, or -1 if memory ran out. Outputs as arguments, not an array
+ * of them: plane_count's loops compile as tight as a kernel of its own. */
 ALWAYS_INLINE int sweep_count(const double *sorted, const int64_t *ranks, Py_ssize_t n, int trees,
-                              const double *radius, int inclusive, int64_t *const *out) {
+                              const double *radius, int inclusive, int64_t *out0, int64_t *out1, int64_t *line) {
+    int64_t *const out[2] = {out0, out1};
     const double *zs = sorted + trees * n;
     const int64_t *rz = ranks + trees * n;
     /* runs: each point's run in the other coordinates (2 a tree); at: the point at each swept rank; start,
@@ -54,7 +56,7 @@ ALWAYS_INLINE int sweep_count(const double *sorted, const int64_t *ranks, Py_ssi
                 runs[2 * (trees * i + t) + 1] = edge(v, rank + 1, n, v[rank], r, inclusive, 1);
                 out[t][i] = -1; /* the point itself, inside both of its runs */
             }
-            if (out[trees]) out[trees][i] = lo[2 * i + 1] - lo[2 * i] - 1;
+            if (line) line[i] = lo[2 * i + 1] - lo[2 * i] - 1;
             start[lo[2 * i] + 1]++;
             start[lo[2 * i + 1] + 1]++;
             at[rz[i]] = i;
@@ -83,12 +85,10 @@ ALWAYS_INLINE int sweep_count(const double *sorted, const int64_t *ranks, Py_ssi
 
 static int plane_count_kernel(const double *sorted, const int64_t *ranks, Py_ssize_t n, const double *radius,
                               int inclusive, int64_t *out) {
-    int64_t *const outs[2] = {out, NULL};
-    return sweep_count(sorted, ranks, n, 1, radius, inclusive, outs);
+    return sweep_count(sorted, ranks, n, 1, radius, inclusive, out, NULL, NULL);
 }
 
 static int cmi_plane_count_kernel(const double *sorted, const int64_t *ranks, Py_ssize_t n, const double *radius,
                                   int inclusive, int64_t *out_nxz, int64_t *out_nyz, int64_t *out_nz) {
-    int64_t *const outs[3] = {out_nxz, out_nyz, out_nz};
-    return sweep_count(sorted, ranks, n, 2, radius, inclusive, outs);
+    return sweep_count(sorted, ranks, n, 2, radius, inclusive, out_nxz, out_nyz, out_nz);
 }
