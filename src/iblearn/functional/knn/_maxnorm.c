@@ -541,30 +541,53 @@ static PyObject *py_cells_knn(PyObject *Py_UNUSED(self), PyObject *args) {
     return ok ? Py_NewRef(Py_None) : NULL;
 }
 
-static PyObject *py_plane_count(PyObject *Py_UNUSED(self), PyObject *args) {
-    Py_buffer sorted, ranks, radius, out;
-    Py_ssize_t n;
-    int inclusive;
-    if (!PyArg_ParseTuple(args, "y*y*ny*pw*", &sorted, &ranks, &n, &radius, &inclusive, &out)) return NULL;
-    int ok = n >= 1 && n <= PY_SSIZE_T_MAX / 16;
+/* The sweep's counts (_maxnorm_plane.h) in the planes of `trees` coordinates with the last, and with
+ * `trees` 2 on the last alone: the outputs `outs`, as many as `names`; the buffers released. */
+static PyObject *sweep_counts(Py_buffer *sorted, Py_buffer *ranks, Py_ssize_t n, Py_buffer *radius, int inclusive,
+                              int trees, Py_buffer *outs, const char *const *names) {
+    const int dim = trees + 1, nout = trees + (trees > 1);
+    int ok = n >= 1 && n <= PY_SSIZE_T_MAX / 8 / dim;
     if (!ok) PyErr_SetString(PyExc_ValueError, "need n >= 1 and buffers that fit in memory");
-    ok = ok && check(&sorted, "sorted", 2 * n, 8) && check(&ranks, "ranks", 2 * n, 8) &&
-         check(&radius, "radius", n, 8) && check(&out, "out", n, 8);
+    ok = ok && check(sorted, "sorted", dim * n, 8) && check(ranks, "ranks", dim * n, 8) &&
+         check(radius, "radius", n, 8);
+    for (int t = 0; t < nout; t++) ok = ok && check(&outs[t], names[t], n, 8);
     if (ok) {
         int failed;
         Py_BEGIN_ALLOW_THREADS
-        failed = plane_count_kernel(sorted.buf, ranks.buf, n, radius.buf, inclusive, out.buf);
+        failed = trees > 1 ? cmi_plane_count_kernel(sorted->buf, ranks->buf, n, radius->buf, inclusive,
+                                                    outs[0].buf, outs[1].buf, outs[2].buf)
+                           : plane_count_kernel(sorted->buf, ranks->buf, n, radius->buf, inclusive, outs[0].buf);
         Py_END_ALLOW_THREADS
         if (failed) {
             PyErr_NoMemory();
             ok = 0;
         }
     }
-    PyBuffer_Release(&sorted);
-    PyBuffer_Release(&ranks);
-    PyBuffer_Release(&radius);
-    PyBuffer_Release(&out);
+    PyBuffer_Release(sorted);
+    PyBuffer_Release(ranks);
+    PyBuffer_Release(radius);
+    for (int t = 0; t < nout; t++) PyBuffer_Release(&outs[t]);
     return ok ? Py_NewRef(Py_None) : NULL;
+}
+
+static PyObject *py_plane_count(PyObject *Py_UNUSED(self), PyObject *args) {
+    Py_buffer sorted, ranks, radius, out[1];
+    Py_ssize_t n;
+    int inclusive;
+    if (!PyArg_ParseTuple(args, "y*y*ny*pw*", &sorted, &ranks, &n, &radius, &inclusive, &out[0])) return NULL;
+    static const char *const names[] = {"out"};
+    return sweep_counts(&sorted, &ranks, n, &radius, inclusive, 1, out, names);
+}
+
+static PyObject *py_cmi_plane_count(PyObject *Py_UNUSED(self), PyObject *args) {
+    Py_buffer sorted, ranks, radius, out[3];
+    Py_ssize_t n;
+    int inclusive;
+    if (!PyArg_ParseTuple(args, "y*y*ny*pw*w*w*", &sorted, &ranks, &n, &radius, &inclusive, &out[0], &out[1],
+                          &out[2]))
+        return NULL;
+    static const char *const names[] = {"out_nxz", "out_nyz", "out_nz"};
+    return sweep_counts(&sorted, &ranks, n, &radius, inclusive, 2, out, names);
 }
 
 static PyObject *py_band_count(PyObject *Py_UNUSED(self), PyObject *args) {
@@ -902,6 +925,9 @@ static PyMethodDef methods[] = {
     {"plane_count", py_plane_count, METH_VARARGS,
      "plane_count(sorted, ranks, n, radius, inclusive, out): points within radius in two dimensions, from the "
      "coordinates sorted and the points' ranks in them."},
+    {"cmi_plane_count", py_cmi_plane_count, METH_VARARGS,
+     "cmi_plane_count(sorted, ranks, n, radius, inclusive, out_nxz, out_nyz, out_nz): points within radius in "
+     "the (x, z) and (y, z) planes and on z, from the three coordinates sorted and the points' ranks in them."},
     {"build", py_build, METH_VARARGS,
      "build(points, n, dim, depth, out_order, out_span, out_boxes, out_data): a k-d tree."},
     {"pairs", py_pairs, METH_VARARGS,

@@ -21,7 +21,8 @@ Slabs: TypeAlias = tuple[F64, int, int, int, int]
 Tree: TypeAlias = tuple[F64, int, int, int, I64, F64] | tuple[F64, int, int, int, I64, F64, F32, F64]
 #: The grid of cells_knn: (data, n, dim, g, bounds, start), as cells makes it.
 Cells: TypeAlias = tuple[F64, int, int, int, F64, I64]
-#: The plane of plane_count: (sorted, ranks), two coordinates each sorted and the points' ranks in them.
+#: The plane of plane_count: (sorted, ranks), two coordinates each sorted and the points' ranks in them
+#: (three for cmi_plane_count).
 Plane: TypeAlias = tuple[F64, I64]
 
 def knn(
@@ -35,6 +36,9 @@ def cells_knn(
     layout: Cells, order: I64, k: int, first: int, last: int, out_dist: F64, out_idx: I64
 ) -> None: ...
 def plane_count(sorted: F64, ranks: I64, n: int, radius: F64, inclusive: bool, out: I64) -> None: ...
+def cmi_plane_count(
+    sorted: F64, ranks: I64, n: int, radius: F64, inclusive: bool, out_nxz: I64, out_nyz: I64, out_nz: I64
+) -> None: ...
 def build(
     points: F64, n: int, dim: int, depth: int, out_order: I64, out_span: I64, out_boxes: F64, out_data: F64
 ) -> None: ...

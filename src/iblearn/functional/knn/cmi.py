@@ -48,6 +48,8 @@ from iblearn.functional.knn.neighbors import (
     CountIndex,
     Lists,
     chebyshev,
+    check_radius,
+    cmi_column_counts,
     column_keys,
     count_in_index,
     count_index,
@@ -58,9 +60,7 @@ from iblearn.functional.knn.neighbors import (
     listed_counts,
     listed_counts_many,
     neighbour_lists,
-    ordered_index,
     pick_backend,
-    sorted_index,
     uses_tree,
 )
 from iblearn.functional.knn.options import KNNKeywords, KNNOptions, Ties
@@ -251,6 +251,10 @@ def cmi_counts(x: Tensor, y: Tensor, z: Tensor, k: int, backend: Backend) -> tup
         nxz, nyz, nz = cmi_counts_brute(x, y, z, k)
         return nxz[0], nyz[0], nz[0]
     eps, _ = kth_neighbour([x, y, z], k, "chebyshev", "tree")
+    if HAVE_KERNEL and x.shape[1] == y.shape[1] == z.shape[1] == 1:
+        check_radius(eps)
+        counts = cmi_column_counts([x.numpy(), y.numpy(), z.numpy()], eps.numpy())
+        return torch.from_numpy(counts[0]), torch.from_numpy(counts[1]), torch.from_numpy(counts[2])
     nxz = count_within(torch.cat([x, z], dim=1), eps, "chebyshev", "tree", inclusive=False)
     nyz = count_within(torch.cat([y, z], dim=1), eps, "chebyshev", "tree", inclusive=False)
     nz = count_within(z, eps, "chebyshev", "tree", inclusive=False)
@@ -294,13 +298,9 @@ def ksg_cmi_ranked(
     eps, _ = kth_neighbour([xt, yt, zt], k, "chebyshev", "tree")
     if not bool(((eps > 0) & torch.isfinite(eps)).all()):
         return None
-    radius = eps.numpy()  # positive and finite: what count_within checks
-    # Each space's layout from the columns' orders, known from the keys.
-    nxz, nyz = (
-        count_in_index(ordered_index(np.hstack([a, za]), [order, z_order]), radius, False).numpy()
-        for a, order in ((xa, x_order), (ya, y_order))
-    )
-    nz = count_in_index(sorted_index(za, z_order), radius, False).numpy()  # z's layout, its order the keys'
+    # Radii positive and finite, what count_within checks; each space's layout from the columns' orders,
+    # known from the keys.
+    nxz, nyz, nz = cmi_column_counts([xa, ya, za], eps.numpy(), [x_order, y_order, z_order])
     # digamma_f64's numbers looked up, and torch's mean of the terms, as ksg_cmi forms them.
     table = digamma_table(n)
     return float(torch.from_numpy(psi(k) - (table[nxz + 1] + table[nyz + 1] - table[nz + 1])).mean())
@@ -455,8 +455,7 @@ def _kernel_counts(
         kx = column_keys(xt.numpy())
         joint_keys, xz_keys = np.hstack([kx, *keys]), np.hstack([kx, keys[1]])
     eps = kth_neighbour([xt, cond.y, z], cond.k, "chebyshev", "tree", joint_keys)[0].numpy()
-    if not bool(((eps > 0) & np.isfinite(eps)).all()):
-        raise ValueError("radius: expected positive, finite radii (duplicate points give zero)")
+    check_radius(eps)
     xz = count_index(torch.cat([xt, z], dim=1).numpy(), xz_keys)
     return [count_in_index(index, eps, False).numpy() for index in (xz, *indices)]
 

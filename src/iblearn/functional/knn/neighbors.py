@@ -278,8 +278,7 @@ def count_within(
     Radii must be positive and finite: a zero radius means duplicate points, which the estimators
     remove first (``ties`` in :mod:`iblearn.functional.knn.ksg`).
     """
-    if not bool(((radius > 0) & torch.isfinite(radius)).all()):
-        raise ValueError("radius: expected positive, finite radii (duplicate points give zero)")
+    check_radius(radius)
     _n, d = x.shape
     if backend == "brute":
         counts = []
@@ -300,6 +299,14 @@ def count_within(
         ball = ball * (1 + 8e-16)
     found = cKDTree(x.numpy()).query_ball_point(x.numpy(), ball, p=_P[metric], return_length=True)
     return torch.from_numpy(np.asarray(found, dtype=np.int64)) - 1
+
+
+def check_radius(radius: Tensor | NDArray[np.float64]) -> None:
+    """Refuse radii that are not positive and finite: a zero radius means duplicate points, which the
+    estimators remove first (``ties`` in :mod:`iblearn.functional.knn.ksg`)."""
+    r = torch.as_tensor(radius)
+    if not bool(((r > 0) & torch.isfinite(r)).all()):
+        raise ValueError("radius: expected positive, finite radii (duplicate points give zero)")
 
 
 def _window(v: Tensor, r: Tensor, inclusive: bool) -> tuple[Tensor, Tensor, Tensor]:
@@ -550,10 +557,7 @@ def ordered_index(x: NDArray[np.float64], orders: Sequence[NDArray[np.int64]]) -
     n, d = x.shape
     if not _on_plane(n, d):
         return count_index(x)
-    values, ranks = np.empty((2, n)), np.empty((2, n), dtype=np.int64)
-    for j, order in enumerate(orders):
-        values[j], ranks[j, order] = x[order, j], np.arange(n)
-    return np.arange(n), (values, ranks)
+    return np.arange(n), _sorted_columns(x, orders)
 
 
 def _on_plane(n: int, d: int) -> bool:
@@ -562,17 +566,20 @@ def _on_plane(n: int, d: int) -> bool:
 
 
 def _plane_layout(x: NDArray[np.float64]) -> tuple[NDArray[np.int64], Plane]:
-    """``_maxnorm.plane_count``'s layout of ``x (N, 2)``: each column sorted, and each point's rank in
-    it, ``(2, N)`` each, the points in their own order. Any sort serves: tied values are all within a
-    radius of one another or all beyond it."""
-    n = len(x)
-    order = np.argsort(x, axis=0)
-    ranks = np.empty((2, n), dtype=np.int64)
-    np.put_along_axis(ranks, order.T, np.arange(n)[None, :], axis=1)
-    return np.arange(n), (
-        np.ascontiguousarray(np.take_along_axis(x, order, axis=0).T, dtype=np.float64),
-        ranks,
-    )
+    """``_maxnorm.plane_count``'s layout of ``x (N, 2)``: :func:`_sorted_columns`, the points in their
+    own order."""
+    return np.arange(len(x)), _sorted_columns(x)
+
+
+def _sorted_columns(x: NDArray[np.float64], orders: Sequence[NDArray[np.int64]] | None = None) -> Plane:
+    """Each column of ``x (N, d)`` sorted, and each point's rank in it, ``(d, N)`` each: from the columns'
+    ascending orders where known (``orders`` as for :func:`ordered_index`), else by a sort. Any sort
+    serves the sweep's counts: tied values are all within a radius of one another or all beyond it."""
+    n, d = x.shape
+    values, ranks = np.empty((d, n)), np.empty((d, n), dtype=np.int64)
+    for j, order in enumerate(np.argsort(x, axis=0).T if orders is None else orders):
+        values[j], ranks[j, order] = x[order, j], np.arange(n)
+    return values, ranks
 
 
 def count_in_index(index: CountIndex, radius: NDArray[np.float64], inclusive: bool) -> Tensor:
@@ -591,6 +598,31 @@ def count_in_index(index: CountIndex, radius: NDArray[np.float64], inclusive: bo
 
 def _slab_count(x: NDArray[np.float64], radius: NDArray[np.float64], inclusive: bool) -> Tensor:
     return count_in_index(count_index(x), radius, inclusive)
+
+
+def cmi_column_counts(
+    columns: Sequence[NDArray[np.float64]],
+    radius: NDArray[np.float64],
+    orders: Sequence[NDArray[np.int64]] | None = None,
+) -> list[NDArray[np.int64]]:
+    """Frenzel-Pompe's strict counts n_xz, n_yz and n_z (:func:`~iblearn.functional.ksg_cmi`) of single
+    columns x, y, z ``(N, 1)`` each within ``radius`` (positive, finite), by the compiled kernel: where
+    the planes' counts take the sweep (:func:`_on_plane`), all three in one sweep along z
+    (``_maxnorm.cmi_plane_count``), else each in its own layout; ``orders``, the columns' ascending
+    orders where known, as for :func:`ordered_index`."""
+    x, y, z = columns
+    n, r = len(z), np.ascontiguousarray(radius, dtype=np.float64)
+    if _on_plane(n, 2):
+        out = np.empty((3, n), dtype=np.int64)
+        _maxnorm.cmi_plane_count(*_sorted_columns(np.hstack([x, y, z]), orders), n, r, False, *out)
+        return list(out)
+    xz, yz = np.hstack([x, z]), np.hstack([y, z])
+    if orders is None:
+        indices = count_index(xz), count_index(yz), count_index(z)
+    else:
+        ox, oy, oz = orders
+        indices = ordered_index(xz, [ox, oz]), ordered_index(yz, [oy, oz]), sorted_index(z, oz)
+    return [count_in_index(index, r, False).numpy() for index in indices]
 
 
 #: The nearest neighbours listed for each point of a fixed space (:func:`neighbour_lists`): their indices
