@@ -23,6 +23,10 @@ at run time and restored after, the same answers::
   MI's additivity check), Gaussian and lattice; KSG's marginal counts as above in 3, 5 and 6
   dimensions at N = 10,000 - 200,000, and on the lattice jittered as KSG jitters ties (distances tie
   to float32's resolution, where the pass decides little and the code falls back to float64).
+* ``cmi sweep``: conditional MI's three counts of single columns x, y, z (``CMI_SWEEP``) in one sweep
+  along z against the two planes' sweeps and z's bisections apart, the columns' orders known as the
+  automatic CMI's reruns know them, N = 16,000, 32,000 and 100,000: x, z standard normal, y = x^2 + z
+  plus noise (the automatic CMI's door case), strictly within the joint space's 3rd-neighbour distance.
 * ``finite_rows``: a sample's finiteness from its sum against ``torch.isfinite(t).all()``, on a 5,000 x
   100 standard normal sample in float64 and float32, a call at a time (``CALLS`` calls a timing).
 
@@ -43,6 +47,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import numpy as np
 import torch
 
 import _prelude  # noqa: F401  (one thread, before numpy and torch)
@@ -65,6 +70,7 @@ CONSTANTS = (
     "TREE_LOW_DIM",
     "TREE_MIN_N",
     "FLOAT32_PASS",
+    "CMI_SWEEP",
 )
 #: Each choice: its title, and its two forms, the one the code took first (the other's time over its
 #: own is the ratio the table gives).
@@ -81,6 +87,10 @@ CHOICES = {
         "Range counts on the tree: a float32 first pass over each leaf against float64 alone",
         ("float32", "float64"),
     ),
+    "cmi sweep": (
+        "Conditional MI's three counts of single columns: one sweep along z against the planes and z apart",
+        ("one sweep", "apart"),
+    ),
     "finite_rows": ("finite_rows: the sum's finiteness against isfinite(t).all()", ("sum", "isfinite")),
 }
 #: (choice, sample, N, dims) of each row, the full run and --quick's.
@@ -96,6 +106,7 @@ FULL = (
     ]
     + [("float32 counts", "gaussian", n, d) for n, d in ((10_000, 6), (20_000, 3), (20_000, 5), (200_000, 5))]
     + [("float32 counts", "lattice", 20_000, d) for d in (3, 5)]
+    + [("cmi sweep", "gaussian", n, 3) for n in (16_000, 32_000, 100_000)]
     + [("finite_rows", s, 5000, 100) for s in ("float64", "float32")]
 )
 QUICK = (
@@ -104,6 +115,7 @@ QUICK = (
     + [("search leaves", "gaussian", 2000, 10)]
     + [("sweep", "gaussian", n, 2) for n in (2000, 60_000)]
     + [("float32 search", "lattice", 2000, 8), ("float32 counts", "gaussian", 2000, 5)]
+    + [("cmi sweep", "gaussian", 2000, 3)]
     + [("finite_rows", "float64", 500, 10)]
 )
 
@@ -154,6 +166,18 @@ def marginal_count(n: int, dims: int, kind: str = "gaussian") -> Callable[[], to
     return functools.partial(neighbors.count_within, x, eps, "chebyshev", "tree", inclusive=False)
 
 
+def cmi_counts(n: int) -> Callable[[], tuple[torch.Tensor, ...]]:
+    """Conditional MI's three counts on ``n`` rows of the automatic CMI's door case, the columns' orders
+    known, within the joint space's k-th neighbour distance."""
+    g = torch.Generator().manual_seed(0)
+    x, z = torch.randn(2, n, 1, generator=g, dtype=torch.float64)
+    y = x**2 + z + 0.5 * torch.randn(n, 1, generator=g, dtype=torch.float64)
+    eps = neighbors.kth_neighbour([x, y, z], K, "chebyshev", "tree")[0].numpy()
+    columns = [t.numpy() for t in (x, y, z)]
+    orders = [np.argsort(c[:, 0], kind="stable") for c in columns]
+    return lambda: tuple(torch.from_numpy(c) for c in neighbors.cmi_column_counts(columns, eps, orders))
+
+
 def settings(choice: str, n: int, dims: int) -> tuple[tuple[dict[str, int], dict[str, int]], str]:
     """The constants that give each form of a kernel's ``choice`` on ``n`` points in ``dims``
     dimensions, and the form the code's own constants take there."""
@@ -170,6 +194,9 @@ def settings(choice: str, n: int, dims: int) -> tuple[tuple[dict[str, int], dict
         return (wide, narrow), str(neighbors.knn_leaf(dims))
     if choice in ("float32 search", "float32 counts"):
         return ({"FLOAT32_PASS": True}, {"FLOAT32_PASS": False}), a if neighbors.FLOAT32_PASS else b
+    if choice == "cmi sweep":
+        taken = a if neighbors.CMI_SWEEP and neighbors._on_plane(n, 2) else b
+        return ({"CMI_SWEEP": True}, {"CMI_SWEEP": False}), taken
     taken = a if n <= neighbors.PLANE_MAX_N else b
     return ({"PLANE_MAX_N": n}, {"PLANE_MAX_N": 0}), taken
 
@@ -198,6 +225,8 @@ def arms(choice: str, kind: str, n: int, dims: int) -> tuple[dict[str, Callable[
         return finite_arms(kind, n, dims), a
     if choice in ("grid", "search leaves", "float32 search"):
         call = functools.partial(neighbors.kth_neighbour, [sample(kind, n, dims)], K, "chebyshev", "tree")
+    elif choice == "cmi sweep":
+        call = cmi_counts(n)
     else:
         call = marginal_count(n, dims, kind)
     (first, second), taken = settings(choice, n, dims)

@@ -90,6 +90,24 @@ def test_the_float32_forms_build_the_copy_they_name(monkeypatch, case):
     assert taken == a == "float32"
 
 
+def test_the_cmi_forms_count_as_they_name(monkeypatch):
+    swept: list[int] = []
+    sweep = neighbors._maxnorm.cmi_plane_count
+
+    def spy(*args: Any) -> Any:
+        swept.append(args[2])
+        return sweep(*args)
+
+    calls, taken = kc.arms("cmi sweep", "gaussian", 500, 3)
+    monkeypatch.setattr(neighbors._maxnorm, "cmi_plane_count", spy)
+    a, b = kc.CHOICES["cmi sweep"][1]
+    one = calls[a]()
+    assert swept == [500]
+    swept.clear()
+    assert kc.same(calls[b](), one) and not swept
+    assert taken == a
+
+
 def test_the_code_takes_what_its_constants_say():
     assert kc.arms("grid", "gaussian", 300, neighbors.CELL_MAX_DIM)[1] == "grid"
     assert kc.arms("grid", "gaussian", 300, neighbors.CELL_MAX_DIM + 1)[1] == "tree"

@@ -21,7 +21,8 @@ def power_of_two_scale(t: Tensor, dim: int | None = None) -> Tensor:
     leaves the device (a step of a differentiable estimator on a GPU reads nothing back for it)."""
     t = t.detach()
     # The largest magnitude as max(max, -min): two reads of t, no |t| written out.
-    return power_of_two_bits(torch.maximum(t.amax(dim=dim), t.amin(dim=dim).neg()))
+    dims = () if dim is None else dim  # () reduces over every dimension
+    return power_of_two_bits(torch.maximum(t.amax(dim=dims), t.amin(dim=dims).neg()))
 
 
 def power_of_two_at_most(top: Tensor) -> Tensor:

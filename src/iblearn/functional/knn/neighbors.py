@@ -534,6 +534,10 @@ CountIndex = tuple[NDArray[np.int64], "Slabs | Tree | Plane"]
 #: the cache and a whole KSG estimate on the tree is as fast (docs/design.md, "Measurements behind the
 #: code").
 PLANE_MAX_N = 150_000
+#: Whether :func:`cmi_column_counts` counts conditional MI's three spaces of single columns in one sweep
+#: along z (``_maxnorm.cmi_plane_count``) where the planes' counts take the sweep, rather than the two
+#: planes and z apart: the same counts, faster (docs/design.md, "Measurements behind the code").
+CMI_SWEEP = True
 
 
 def count_index(x: NDArray[np.float64], keys: NDArray[np.float64] | None = None) -> CountIndex:
@@ -607,12 +611,12 @@ def cmi_column_counts(
 ) -> list[NDArray[np.int64]]:
     """Frenzel-Pompe's strict counts n_xz, n_yz and n_z (:func:`~iblearn.functional.ksg_cmi`) of single
     columns x, y, z ``(N, 1)`` each within ``radius`` (positive, finite), by the compiled kernel: where
-    the planes' counts take the sweep (:func:`_on_plane`), all three in one sweep along z
-    (``_maxnorm.cmi_plane_count``), else each in its own layout; ``orders``, the columns' ascending
-    orders where known, as for :func:`ordered_index`."""
+    the planes' counts take the sweep (:func:`_on_plane`) and :data:`CMI_SWEEP` is set, all three in one
+    sweep along z (``_maxnorm.cmi_plane_count``), else each in its own layout; ``orders``, the columns'
+    ascending orders where known, as for :func:`ordered_index`."""
     x, y, z = columns
     n, r = len(z), np.ascontiguousarray(radius, dtype=np.float64)
-    if _on_plane(n, 2):
+    if CMI_SWEEP and _on_plane(n, 2):
         out = np.empty((3, n), dtype=np.int64)
         _maxnorm.cmi_plane_count(*_sorted_columns(np.hstack([x, y, z]), orders), n, r, False, *out)
         return list(out)
