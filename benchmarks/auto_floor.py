@@ -1,8 +1,15 @@
-"""The least ``iblearn.estimate("mi", x, y)`` (``method="auto"``, KSG chosen) can cost against KSG alone
-while its checks stay as they are: the KSG estimates it makes (the estimate, the four half-samples, the
-shuffled half, the invariance map on a half, the two copies side by side), replayed on the same rows
-with nothing else, over ``ksg_mi`` on the raw rows. Student-t samples (3 degrees of freedom), N = 20,000,
-1 x 1 and 3 x 3.
+"""The least ``iblearn.estimate`` (``method="auto"``, KSG chosen) can cost against KSG alone while its
+checks stay as they are: the KSG estimates it makes, replayed on the same rows with nothing else, over
+the estimator on the raw rows.
+
+* MI (``estimate("mi", x, y)``): the estimate, the four half-samples, the shuffled half, the invariance
+  map on a half and the two copies side by side (on single columns of normal scores, those whose orders
+  the ranks give by ``ksg_mi_ranked``), over ``ksg_mi``; Student-t samples (3 degrees of freedom),
+  N = 20,000, 1 x 1 and 3 x 3.
+* Conditional MI (``estimate("cmi", x, y, z)``): the estimate and the four half-samples on single
+  columns of normal scores, whose orders the ranks give (``ksg_cmi_ranked``), and the two copies side by
+  side (``ksg_cmi``), over ``ksg_cmi``; x and z standard normal, y = x^2 + z plus noise, N = 32,000 (the
+  automatic CMI's case in ``benchmarks/ratios.py``).
 
 Times are thread CPU times, one thread; the replay and the estimate alternate, and each ratio is the
 median over the repetitions of the ratio of each pair.
@@ -15,6 +22,7 @@ import _prelude  # noqa: F401  (first: one thread per library, the checkout's ro
 # isort: split
 
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,32 +31,55 @@ import torch
 import iblearn
 from benchmarks.runners.paired import paired_ratio
 from benchmarks.runners.script import cpu_model
+from iblearn import functional as ibf
 from iblearn.data import student_t
-from iblearn.estimation import choose
-from iblearn.functional import ksg_mi
+from iblearn.estimation import auto, pairs
+from iblearn.functional import ksg_cmi, ksg_mi
 from iblearn.functional.knn import kernel_isa
 from iblearn.records import environment, write_json
 
 OUT = Path(__file__).parent / "results" / "auto_floor" / "results.json"
 
+#: A recorded call: the function, its arguments and keywords.
+Call = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]
 
-def ksg_calls(x: torch.Tensor, y: torch.Tensor) -> list[tuple[Any, ...]]:
-    """The arguments of every KSG estimate ``estimate("mi", x, y)`` makes."""
-    calls: list[tuple[Any, ...]] = []
-    inner = choose.ibf.ksg_mi
 
-    def recorded(*args: Any, **kw: Any) -> Any:
-        calls.append((args, kw))
-        return inner(*args, **kw)
+def recorded_calls(run: Callable[[], Any], where: list[tuple[Any, str]]) -> list[Call]:
+    """Every call ``run`` makes to the functions named in ``where`` ((module, name) pairs), in order."""
+    calls: list[Call] = []
+    inner = [getattr(module, name) for module, name in where]
 
-    choose.ibf.ksg_mi = recorded  # type: ignore[attr-defined]
+    def recording(f: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kw: Any) -> Any:
+            calls.append((f, args, kw))
+            return f(*args, **kw)
+
+        return call
+
+    for (module, name), f in zip(where, inner, strict=True):
+        setattr(module, name, recording(f))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            iblearn.estimate("mi", x, y)
+            run()
     finally:
-        choose.ibf.ksg_mi = inner  # type: ignore[attr-defined]
+        for (module, name), f in zip(where, inner, strict=True):
+            setattr(module, name, f)
     return calls
+
+
+def floor(calls: list[Call], core: Callable[[], Any]) -> dict[str, Any]:
+    """The replay of ``calls`` over ``core``, how many calls of each function it made, and all of them
+    (``ksg_estimates``)."""
+
+    def replay() -> None:
+        for f, args, kw in calls:
+            f(*args, **kw)
+
+    counts: dict[str, int] = {}
+    for f, _args, _kw in calls:
+        counts[f.__name__] = counts.get(f.__name__, 0) + 1
+    return {**paired_ratio(replay, core, 7), "calls": counts, "ksg_estimates": len(calls)}
 
 
 def main() -> None:
@@ -56,15 +87,19 @@ def main() -> None:
     rows = {}
     for d in (1, 3):
         x, y = student_t(d, d, dof=3.0).sample(20_000, seed=0)
-        calls = ksg_calls(x, y)
-
-        def replay(calls: list[tuple[Any, ...]] = calls) -> None:
-            for args, kw in calls:
-                ksg_mi(*args, **kw)
-
-        r = paired_ratio(replay, lambda x=x, y=y: ksg_mi(x, y), 7)
-        rows[f"{d} x {d}"] = {**r, "ksg_estimates": len(calls)}
-        print(f"{d} x {d}: {len(calls)} KSG estimates, {r['ratio']:.2f}x ksg_mi", flush=True)
+        calls = recorded_calls(
+            lambda x=x, y=y: iblearn.estimate("mi", x, y), [(ibf, "ksg_mi"), (auto, "ksg_mi_ranked")]
+        )
+        rows[f"{d} x {d}"] = floor(calls, lambda x=x, y=y: ksg_mi(x, y))
+    g = torch.Generator().manual_seed(0)
+    x, z = torch.randn(2, 32_000, 1, generator=g, dtype=torch.float64)
+    y = x**2 + z + 0.5 * torch.randn(32_000, 1, generator=g, dtype=torch.float64)
+    calls = recorded_calls(
+        lambda: iblearn.estimate("cmi", x, y, z), [(ibf, "ksg_cmi"), (pairs, "ksg_cmi_ranked")]
+    )
+    rows["cmi 1 x 1 x 1"] = floor(calls, lambda: ksg_cmi(x, y, z))
+    for name, r in rows.items():
+        print(f"{name}: {r['ratio']:.2f}x the estimator", flush=True)
     provenance = {**environment(), "cpu": cpu_model(), "kernel_isa": kernel_isa(), "threads": 1}
     write_json(OUT, {"provenance": provenance, "floor": rows})
 
