@@ -160,7 +160,7 @@ ALWAYS_INLINE int64_t leaf_count32(const Tree *T, Py_ssize_t t, const double *c,
     for (Py_ssize_t s = 0; s < len; s++) {
         if (!(s & 15)) { /* skip 16 points at a time that hold none of the band */
             int32_t any = 0;
-            for (Py_ssize_t u = s; u < s + 16; u++) any |= (dist[u] >= lo) & (dist[u] <= hi);
+            for (Py_ssize_t w = s; w < s + 16; w++) any |= (dist[w] >= lo) & (dist[w] <= hi);
             if (!any) {
                 s += 15;
                 continue;
