@@ -1,4 +1,5 @@
-"""The entropy estimator chosen from the counts' coincidence regime (:func:`choose_discrete_method`)."""
+"""The choosers (the entropy estimator from the counts' coincidence regime: choose_discrete_method)
+and the features the rule reads."""
 
 from __future__ import annotations
 
@@ -19,14 +20,16 @@ def test_choice_by_coincidence_regime():
         assert choose_discrete_method([1] * 20)[0] == "plugin"
 
 
-def test_features_read_the_ties_from_the_scores_sort_as_from_their_own():
+@pytest.mark.parametrize(("dx", "dy", "atom"), [(2, 1, 0.2), (70, 10, 0.2), (1, 70, 0.2)])
+def test_features_read_the_ties_from_the_scores_sort_as_from_their_own(dx, dy, atom):
+    # Both read the first 64 columns, x's then y's: y's ties count only where x has fewer.
     import numpy as np
 
     from iblearn.data import student_t
     from iblearn.estimation.choose import features
     from iblearn.functional.multivariate.inputs import ranked_normal
 
-    x, y = student_t(2, 1, dof=3.0).sample(3000, seed=0)
+    x, y = student_t(dx, dy, dof=3.0).sample(3000, seed=0)
     x[:600, 0] = 0.5  # a point mass
     y = (y * 4).round() / 4  # ties
     rx, ry = ranked_normal(x), ranked_normal(y)
@@ -34,7 +37,7 @@ def test_features_read_the_ties_from_the_scores_sort_as_from_their_own():
     shared = features(
         x, y, lambda: (rx.scores, ry.scores), lambda: np.concatenate([rx.ascending, ry.ascending])
     )
-    assert shared == own and own["atom"] == 0.2 and own["ties"] > 0.9
+    assert shared == own and own["atom"] == atom and (own["ties"] > 0.9) == (dx < 64)
 
 
 @pytest.mark.parametrize(("d", "read"), [(1, True), (3, True), (6, False)])
@@ -126,3 +129,54 @@ def test_a_bend_between_x_and_y_keeps_the_agreement_of_conditional_ksg():
     est = iblearn.estimate("cmi", x, y, z)
     assert est.method == "ksg" and est.report.features["bend y column"] == 0.0
     assert est.report.checks["agreement"].passed is not None
+
+
+def test_the_columns_moments_in_blocks_are_the_whole_columns_moments(monkeypatch):
+    # Blocks of a few rows, a remainder among them, against the moments of every row at once (the
+    # sample variance, N - 1), on columns of three scales and a heavy tail.
+    import numpy as np
+    import torch
+
+    from iblearn.estimation import choose
+
+    rng = np.random.default_rng(0)
+    t = np.column_stack(
+        [rng.standard_t(3, 1001) * 1e-80, rng.exponential(size=1001), rng.normal(size=1001) * 1e90]
+    )
+    scale = choose.power_of_two_scale(torch.from_numpy(t), dim=0)
+    c = t / scale.numpy()
+    c -= c.mean(0)
+    var = (c**2).sum(0) / (len(c) - 1)
+    skew = np.abs((c**3).mean(0) / var**1.5).max()
+    kurtosis = ((c**4).mean(0) / var**2).max() - 3
+    for block in (1 << 16, 3 * 7, 3):  # one block; 7 rows a block, 143 blocks; one row a block
+        monkeypatch.setattr(choose, "MOMENT_BLOCK", block)
+        got = choose._moments(torch.from_numpy(t), scale)
+        assert got == pytest.approx((skew, kurtosis), rel=1e-12)
+        assert got[1] > 5  # the exponential's excess kurtosis (6): the largest is the one reported
+
+
+def test_features_of_the_raw_joint_read_only_its_selected_columns_as_a_copy_would():
+    # The raw rows' joint features (Mardia's kurtosis, the rank, the bend) from the columns each side
+    # reads, each over its own scale where it is read, equal those of the whole sides scaled and laid
+    # out anew, for float64 and columns strided in memory; float32 reads the same rank.
+    import torch
+
+    from iblearn.data import dense_gaussian
+    from iblearn.estimation.choose import features, marginals_gaussian
+    from iblearn.functional.scale import power_of_two_scale
+
+    x0, y0 = dense_gaussian(40).sample(2500, seed=0)
+    x, y = x0 * 1e200, y0 * 1e-200  # squares overflow and vanish unscaled
+
+    def no_scores():
+        raise AssertionError("the raw rows need no scores")
+
+    own = features(x, y, no_scores)
+    assert marginals_gaussian(own) and {"mardia", "rank", "bend"} <= set(own)
+    scaled = features(*(t / power_of_two_scale(t, dim=0) for t in (x, y)), no_scores)
+    joint = ("mardia", "rank", "bend", "bend p")
+    assert {k: own[k] for k in joint} == {k: scaled[k] for k in joint}
+    assert features(torch.cat([x, y], 1).T.contiguous().T[:, :40], y, no_scores) == own
+    single = features(x0.float(), y0.float(), no_scores)
+    assert single["rank"] == own["rank"] and abs(single["mardia"] - own["mardia"]) < 1e-3

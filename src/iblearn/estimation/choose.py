@@ -25,7 +25,7 @@ from torch import Tensor
 from iblearn import functional as ibf
 from iblearn.estimation.autocheck import FLOOR, MI, NONLINEAR_P, SHARE, Check, not_applicable
 from iblearn.functional.discrete import counts_of
-from iblearn.functional.linearity import bend_between, strongest_bend
+from iblearn.functional.linearity import ROWS, bend_between, strongest_bend
 from iblearn.functional.multivariate.inputs import copula_normal
 from iblearn.functional.scale import power_of_two_scale
 
@@ -58,6 +58,9 @@ MARGINAL_SDS = 5
 
 #: Columns a side that the joint's Gaussianity and the cross-covariance's rank are measured on.
 FEATURE_COLUMNS = 32
+
+#: Values a block of the columns' moments holds (:func:`_moments`): 512 KiB of float64, in cache.
+MOMENT_BLOCK = 1 << 16
 
 #: Share of the rows on one value of a continuous column from which it has a point mass (zero-inflated
 #: counts, censoring, a floor): its copula is not unique there (Sklar's theorem needs continuous
@@ -107,20 +110,14 @@ def features(
     leaves them (read where the scores are made anyway). ``joint`` False leaves the joint's features
     (Mardia's kurtosis, the rank, the bend) out: :func:`choose` reads none of them for one column a side."""
     out = {"n": float(len(x)), "dx": float(x[0].numel()), "dy": float(y[0].numel())}
-    floats = [t.reshape(len(t), -1).double() for t in (x, y) if t.is_floating_point()]
-    both: Tensor | None = None  # x's and y's columns scaled, where both are floats
+    flat = [t.reshape(len(t), -1) for t in (x, y)]
+    floats = [t for t in flat if t.is_floating_point()]
+    # Each column in units of an exact power of two: fourth powers of 1e100 overflow, of 1e-100 vanish.
+    # Per column, so a side's scale is its own (labels' codes are scaled too, where the raw joint reads them).
+    scales = [power_of_two_scale(t if t.is_floating_point() else t.double(), dim=0) for t in flat]
     if floats:
-        cols = torch.cat(floats, dim=1)
-        # Each column in units of an exact power of two: fourth powers of 1e100 overflow, of 1e-100 vanish.
-        scaled = cols / power_of_two_scale(cols, dim=0)
-        both = scaled if len(floats) == 2 else None
-        centred = scaled - scaled.mean(0)
-        squares = centred.square()
-        var = (squares.sum(0) / (len(cols) - 1)).clamp_min(1e-300)  # the sample variance
-        # The cubes and fourth powers overwrite the deviations and squares, read last (a fresh buffer of
-        # the rows' size costs more than the product written into it).
-        skew = float((centred.mul_(squares).mean(0) / var**1.5).abs().max())
-        kurtosis = float((squares.square_().mean(0) / var.square()).max()) - 3
+        moments = [_moments(t, s) for t, s in zip(flat, scales, strict=True) if t.is_floating_point()]
+        skew, kurtosis = max(m[0] for m in moments), max(m[1] for m in moments)
         # Equal neighbours in each sorted column: 1 - distinct / N, without a unique per column (numpy
         # sorts contiguous rows faster than torch sorts columns).
         # The scores are made anyway where a column is not Gaussian, and wherever KSG could be chosen.
@@ -133,45 +130,54 @@ def features(
             )
         ):
             ordered = ascending()[:64]
-        else:
-            ordered = np.sort(np.ascontiguousarray(cols[:, :64].T.cpu().numpy()), axis=1)
+        else:  # the first 64 columns, x's then y's, one row each, sorted in place
+            ordered = torch.cat([t[:, :64].T for t in floats])[:64].cpu().to(torch.float64).numpy()
+            ordered.sort(axis=1)
         same = ordered[:, 1:] == ordered[:, :-1]
-        out["ties"] = float(same.sum(1).max()) / len(cols)
+        out["ties"] = float(same.sum(1).max()) / len(x)
         # The largest share of rows on one value of a column (a point mass): its longest run of equals,
-        # the longest gap between the places where a sorted column changes value (each column's row
-        # bounded by a change at both ends, all rows in one array).
-        changes = np.ones((len(same), len(cols) + 1), dtype=bool)
-        changes[:, 1:-1] = ~same
-        out["atom"] = float(np.diff(np.flatnonzero(changes)).max()) / len(cols)
+        # the longest gap between the places where a sorted column changes value, in each column with a
+        # tie (in one without, every run is 1).
+        longest = 1
+        for equal in same[same.any(1)]:
+            bounds = np.flatnonzero(np.concatenate(([True], ~equal, [True])))
+            longest = max(longest, int(np.diff(bounds).max()))
+        out["atom"] = longest / len(x)
         out["kurtosis"], out["skew"] = kurtosis, skew
     if scores is not None and joint:
-        if marginals_gaussian(out):  # raw: a Gaussian on fewer dimensions than it has keeps its rank
-            if both is None:
-                zx, zy = (t.reshape(len(t), -1).double() for t in (x, y))
-                zx, zy = (t / power_of_two_scale(t, dim=0) for t in (zx, zy))
-            else:  # as scaled above (a column's scale is its own), laid out as a side alone would be
-                zx, zy = both[:, : int(out["dx"])].contiguous(), both[:, int(out["dx"]) :].contiguous()
-        else:
-            zx, zy = scores()
+        raw = marginals_gaussian(out)  # raw: a Gaussian on fewer dimensions than it has keeps its rank
+        zx, zy = flat if raw else scores()
+
+        def coordinates(side: int, rows: slice, columns: Tensor | None) -> Tensor:
+            # Rows and columns of a side in the coordinates the Gaussian would estimate in, the raw
+            # columns each over its scale: only those read, not a copy of every row and column.
+            t = (zx, zy)[side][rows]
+            if columns is not None:
+                t = t[:, columns]
+            if not raw:
+                return t.contiguous()
+            return t.double() / (scales[side] if columns is None else scales[side][columns])
+
         # A dependence through a square or cube, in the coordinates the Gaussian would estimate in: where
-        # the rule could take the Gaussian (not for one column a side, which always takes KSG).
+        # the rule could take the Gaussian (not for one column a side, which always takes KSG). On the
+        # rows it reads (:data:`~iblearn.functional.linearity.ROWS`, spread evenly).
         bent = None
         if bend and out["dx"] + out["dy"] > 2:
-            bent = bend_between(zx.double().cpu().numpy(), zy.double().cpu().numpy())
+            every = slice(None, None, max(1, -(-len(zx) // ROWS)))
+            bent = bend_between(*(coordinates(i, every, None).double().cpu().numpy() for i in (0, 1)))
         if bent is not None:
             top, side = bent
             out["bend"], out["bend p"] = top.statistic, top.p_value
             ends = (top.regressor, top.response) if side == "y on x" else (top.response, top.regressor)
             out["bend x column"], out["bend y column"] = float(ends[0]), float(ends[1])
         # At most FEATURE_COLUMNS a side, spread evenly: the SVDs of hundreds cost more than the estimate.
-        # A side of no more keeps them all, in the layout a selection gives (rows contiguous: the
-        # centring's sums, and so the features' bits, follow the layout).
-        zx, zy = (
-            t.contiguous()
-            if t.shape[1] <= FEATURE_COLUMNS
-            else t[:, torch.linspace(0, t.shape[1] - 1, FEATURE_COLUMNS).long()]
+        # A side of no more keeps them all, rows contiguous (the centring's sums, and so the features'
+        # bits, follow the layout).
+        spread = [
+            None if t.shape[1] <= FEATURE_COLUMNS else torch.linspace(0, t.shape[1] - 1, FEATURE_COLUMNS)
             for t in (zx, zy)
-        )
+        ]
+        zx, zy = (coordinates(i, slice(None), None if c is None else c.long()) for i, c in enumerate(spread))
         wx, wy = _whiten(zx), _whiten(zy)
         # The joint in the sides' bases, whose Gram matrix is [[I, C], [C', I]] with C = wx' wy: the
         # Mahalanobis norms of the joint's rows are (N - 1) w G^+ w', without an SVD of the joint.
@@ -179,13 +185,33 @@ def features(
         gram = w.T @ w
         d = int(torch.linalg.matrix_rank(gram, hermitian=True))
         if d < len(w) // 2:
-            m = (len(w) - 1) * ((w @ torch.linalg.pinv(gram, hermitian=True)) * w).sum(1)
+            m = (w @ torch.linalg.pinv(gram, hermitian=True)).mul_(w).sum(1).mul_(len(w) - 1)
             out["mardia"] = float((m**2).mean()) / (d * (d + 2)) - 1
             shuffled = wy[torch.randperm(len(zy), generator=torch.Generator().manual_seed(0))]
             rho, null = (torch.linalg.svdvals(wx.T @ v).clamp(0, 1) for v in (wy, shuffled))
             # A side of no rank (a constant column) shares nothing: rank 0.
             out["rank"] = float((rho > null.max()).sum()) if null.numel() else 0.0
     return out
+
+
+def _moments(t: Tensor, scale: Tensor) -> tuple[float, float]:
+    """The largest |skew| and excess kurtosis of the columns of ``t (N, d)`` over ``scale`` (sample
+    variance, N - 1), in blocks of :data:`MOMENT_BLOCK` values: one pass for the means, one for the
+    central moments, and no buffer of ``t``'s size (a table of many wide columns would take several)."""
+    n = len(t)
+    rows = max(1, MOMENT_BLOCK // max(1, t.shape[1]))
+    blocks = [slice(i, i + rows) for i in range(0, n, rows)]
+    mean = torch.stack([(t[b].double() / scale).sum(0) for b in blocks]).sum(0) / n
+    sums = torch.zeros(3, t.shape[1], dtype=torch.float64, device=t.device)
+    for b in blocks:
+        centred = t[b].double() / scale - mean
+        squares = centred.square()
+        sums[0] += squares.sum(0)
+        sums[1] += centred.mul_(squares).sum(0)  # the cubes overwrite the deviations
+        sums[2] += squares.square_().sum(0)
+    var = (sums[0] / (n - 1)).clamp_min(1e-300)  # the sample variance
+    skew = float((sums[1] / n / var**1.5).abs().max())
+    return skew, float((sums[2] / n / var.square()).max()) - 3
 
 
 def marginals_gaussian(feats: dict[str, float]) -> bool:
