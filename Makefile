@@ -51,11 +51,14 @@ demo: setup
 # a broken reference or link fails the test (about 20 s of CPU, most of it rendering the API pages). Not
 # --quiet: it hides the warnings that --strict counts, and the build passes with them. The browser test
 # (tests/test_docs_site.py) opens that build. pytest exits 5 when it collected nothing: that is a
-# broken suite, not a pass.
+# broken suite, not a pass. The tests run in one process a core (pytest-xdist), at most WORKERS: each
+# test takes one thread (tests/conftest.py), and a process grows to about 1 GB over the suite.
+WORKERS ?= 4
+XDIST   := -n auto --maxprocesses=$(WORKERS)
 test: setup
 	@out=$$(mktemp -d); trap 'rm -rf "$$out"' EXIT; echo "mkdocs build --strict"; \
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir "$$out" || exit 1; \
-	IBLEARN_SITE_DIR="$$out" $(PY) -m pytest -q --durations=15; rc=$$?; \
+	IBLEARN_SITE_DIR="$$out" $(PY) -m pytest -q $(XDIST) --durations=15; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; exit $$rc
 
 # The compiled kernel's tests, kNN's, the pairwise ones and the exact IB's again under each instruction
@@ -73,7 +76,7 @@ test-isa: setup
 	if [ "$$widest" = None ]; then echo "test-isa: the compiled kernel was not built; nothing to run"; exit 0; fi; \
 	narrower=$$(echo $(ISA_SETS) | sed "s/ *$$widest.*//"); \
 	for isa in $$narrower; do echo "test-isa: IBLEARN_SIMD=$$isa"; \
-	  IBLEARN_SIMD=$$isa $(PY) -m pytest -q $(ISA_TESTS) || exit 1; done; \
+	  IBLEARN_SIMD=$$isa $(PY) -m pytest -q $(XDIST) $(ISA_TESTS) || exit 1; done; \
 	echo "test-isa: passed under $${narrower:-no narrower set} (this CPU's widest, $$widest, is make test's)"
 
 # The whole suite as a CPU with AVX2 and no AVX-512 runs it, on a CPU with AVX-512: the compiled kernels
@@ -88,7 +91,7 @@ test-avx2: setup
 	if [ "$$widest" != avx512 ]; then echo "test-avx2: this CPU runs $$widest at most; make test is the run"; exit 0; fi; \
 	$(AVX2_CAPS) $(PY) -c "import numpy, torch; assert torch.backends.cpu.get_cpu_capability() == 'AVX2'" \
 	  || exit 1; \
-	$(AVX2_CAPS) $(PY) -m pytest -q -p no:cacheprovider
+	$(AVX2_CAPS) $(PY) -m pytest -q $(XDIST) -p no:cacheprovider
 
 # The slow tests too, then the compiled kernel's tests again under AddressSanitizer and UBSan.
 test-all: setup
