@@ -154,9 +154,9 @@ def features(
             t = (zx, zy)[side][rows]
             if columns is not None:
                 t = t[:, columns]
-            if not raw:
-                return t.contiguous()
-            return t.double() / (scales[side] if columns is None else scales[side][columns])
+            if raw:
+                t = t.double() / (scales[side] if columns is None else scales[side][columns])
+            return t.contiguous()
 
         # A dependence through a square or cube, in the coordinates the Gaussian would estimate in: where
         # the rule could take the Gaussian (not for one column a side, which always takes KSG). On the
@@ -201,10 +201,11 @@ def _moments(t: Tensor, scale: Tensor) -> tuple[float, float]:
     n = len(t)
     rows = max(1, MOMENT_BLOCK // max(1, t.shape[1]))
     blocks = [slice(i, i + rows) for i in range(0, n, rows)]
-    mean = torch.stack([(t[b].double() / scale).sum(0) for b in blocks]).sum(0) / n
+    # Each block's rows contiguous: the sums' order, and so their bits, do not follow t's layout.
+    mean = torch.stack([(t[b].contiguous().double() / scale).sum(0) for b in blocks]).sum(0) / n
     sums = torch.zeros(3, t.shape[1], dtype=torch.float64, device=t.device)
     for b in blocks:
-        centred = t[b].double() / scale - mean
+        centred = t[b].contiguous().double() / scale - mean
         squares = centred.square()
         sums[0] += squares.sum(0)
         sums[1] += centred.mul_(squares).sum(0)  # the cubes overwrite the deviations
