@@ -14,7 +14,7 @@ from torch import Tensor
 from iblearn import functional as ibf
 from iblearn.estimation.autocheck import Check, Reruns
 from iblearn.functional.gaussian import Canonical, canonical_analysis, wishart_digammas
-from iblearn.functional.multivariate.inputs import MAGNITUDES_Z, magnitude_dependence
+from iblearn.functional.multivariate.inputs import MAGNITUDES_Z, whitened_magnitude_dependence
 
 
 def gaussian_on_bases(x: Tensor, y: Tensor) -> float:
@@ -154,11 +154,12 @@ def delta_stderr(analysis: Canonical) -> float:
 def copula_check(zx: Tensor, zy: Tensor) -> Check:
     """Whether the rows the Gaussian estimated from (normal scores, or rows whose columns look Gaussian),
     in their whitened coordinates, can be a Gaussian copula, by the dependence of their magnitudes that
-    a Gaussian copula leaves out (:func:`~iblearn.functional.multivariate.inputs.magnitude_dependence`): a
-    Student-t copula's shared scale is information the Gaussian estimate misses, and KSG in 3 - 10
-    dimensions reads low there too, so their agreement does not vouch for either. Whitened, a variable
-    on a subspace is measured on its rank's columns, where its magnitudes are defined."""
-    z = magnitude_dependence(torch.cat([zx, zy], dim=1), zx.shape[1], whitened=True)
+    a Gaussian copula leaves out
+    (:func:`~iblearn.functional.multivariate.inputs.whitened_magnitude_dependence`): a Student-t
+    copula's shared scale is information the Gaussian estimate misses, and KSG in 3 - 10 dimensions
+    reads low there too, so their agreement does not vouch for either. Whitened, a variable on a
+    subspace is measured on its rank's columns, where its magnitudes are defined."""
+    z = whitened_magnitude_dependence(zx, zy)
     return Check(
         "gaussian copula",
         abs(z) <= MAGNITUDES_Z,

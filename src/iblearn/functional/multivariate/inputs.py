@@ -116,26 +116,37 @@ def magnitude_dependence(scores: Tensor, split: int, *, whitened: bool = False) 
     """
     t = scores.detach().to(torch.float64)
     if whitened:
-        x, y = t[:, :split], t[:, split:]
-        cross = x.T @ y / len(t)
-        residual = y - x @ cross  # given x, whose covariance is the identity
-        chol, info = torch.linalg.cholesky_ex(
-            torch.eye(y.shape[1], dtype=t.dtype, device=t.device) - cross.T @ cross
-        )
-        if bool(info):  # a canonical correlation of 1: no density
-            return math.inf
-        a = x.square().sum(1)
-        b = torch.linalg.solve_triangular(chol, residual.T, upper=False).square().sum(0)
-    else:
-        t = t - t.mean(dim=0)
-        chol, info = torch.linalg.cholesky_ex(t.T @ t / len(t))
-        if bool(info):  # linearly dependent scores: no Gaussian copula has a density there
-            return math.inf
-        white = torch.linalg.solve_triangular(chol, t.T, upper=False).T
-        a, b = white[:, :split].square().sum(1), white[:, split:].square().sum(1)
+        return whitened_magnitude_dependence(t[:, :split], t[:, split:])
+    t = t - t.mean(dim=0)
+    chol, info = torch.linalg.cholesky_ex(t.T @ t / len(t))
+    if bool(info):  # linearly dependent scores: no Gaussian copula has a density there
+        return math.inf
+    white = torch.linalg.solve_triangular(chol, t.T, upper=False).T
+    return _rank_z(white[:, :split].square().sum(1), white[:, split:].square().sum(1))
+
+
+def whitened_magnitude_dependence(x: Tensor, y: Tensor) -> float:
+    """:func:`magnitude_dependence` of ``x (N, dx)`` against ``y (N, dy)``, each side's columns already
+    centred with identity covariance (the rows' :func:`~iblearn.functional.gaussian.canonical_bases`):
+    y is whitened from its regression on x, without a product of all the columns."""
+    x, y = x.detach().to(torch.float64), y.detach().to(torch.float64)
+    cross = x.T @ y / len(x)
+    chol, info = torch.linalg.cholesky_ex(
+        torch.eye(y.shape[1], dtype=y.dtype, device=y.device) - cross.T @ cross
+    )
+    if bool(info):  # a canonical correlation of 1: no density
+        return math.inf
+    residual = x @ cross
+    torch.sub(y, residual, out=residual)  # y given x, whose covariance is the identity
+    b = torch.linalg.solve_triangular(chol, residual.T, upper=False).square_().sum(0)
+    return _rank_z(x.square().sum(1), b)
+
+
+def _rank_z(a: Tensor, b: Tensor) -> float:
+    """sqrt(N) times the Spearman correlation of ``a`` and ``b`` ``(N,)``."""
     ra, rb = (torch.from_numpy(rankdata(v.cpu().numpy())) for v in (a, b))
     rho = float(torch.corrcoef(torch.stack([ra, rb]))[0, 1])
-    return rho * math.sqrt(len(t))
+    return rho * math.sqrt(len(a))
 
 
 #: The gap between the Gaussian closed form and KSG on the same two columns beyond which the closed
