@@ -54,7 +54,7 @@ demo: setup
 # broken suite, not a pass. The tests run in one process a core (pytest-xdist), at most WORKERS: each
 # test takes one thread (tests/conftest.py), and a process grows to about 1 GB over the suite.
 WORKERS ?= 4
-XDIST   := -n auto --maxprocesses=$(WORKERS)
+XDIST   := $(if $(filter 1,$(WORKERS)),-p no:xdist,-n auto --maxprocesses=$(WORKERS))
 test: setup
 	@out=$$(mktemp -d); trap 'rm -rf "$$out"' EXIT; echo "mkdocs build --strict"; \
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir "$$out" || exit 1; \
