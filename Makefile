@@ -95,7 +95,7 @@ test-avx2: setup
 
 # The slow tests too, then the compiled kernel's tests again under AddressSanitizer and UBSan.
 test-all: setup
-	$(PY) -m pytest -q -m "slow or not slow"
+	$(PY) -m pytest -q $(XDIST) -m "slow or not slow"
 	$(PY) tests/run_sanitized.py -m "slow or not slow"
 
 $(VENV)/.bench-installed: $(VENV)/.installed

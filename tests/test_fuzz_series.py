@@ -118,15 +118,17 @@ def test_independent_slow_series_as_rows_are_never_reliable(steps, seed, phi):
 @pytest.mark.slow
 @pytest.mark.parametrize("steps", [1000, 2000, 5000])
 def test_random_walks_reliable_intervals_hold_zero_in_a_sweep(steps):
+    # 200 seeds, as in tests/functional/test_series_inference.py: few seeds cannot tell a 95% interval
+    # from a worse one.
     excluded = reliable = 0
-    for seed in range(30):
+    for seed in range(200):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             est = iblearn.estimate("te", *_walks(steps, seed, 0.0), method="ksg", n_resamples=20, seed=seed)
         _sound(*_walks(steps, seed, 0.0), 1, 1)
         reliable += est.reliable is not False
         excluded += est.reliable is not False and est.interval[0] > 0
-    assert excluded <= max(1, 0.05 * reliable)
+    assert reliable >= 150 and excluded <= 0.05 * reliable
 
 
 @pytest.mark.slow
