@@ -95,7 +95,7 @@ test-avx2: setup
 
 # The kernel, kNN, pairwise and exact-IB tests and the printed outputs of the README and the guides on an
 # emulated AMD EPYC (QEMU's user mode: AVX2, no AVX-512, an AMD vendor), where each library detects the
-# CPU itself and an AVX-512 instruction faults (tests/run_emulated.py). Emulation is about 80 times slower
+# CPU itself and an AVX-512 instruction faults (tests/run_emulated.py). Emulation is about 90 times slower
 # than the CPU (the kernel's tests alone take about an hour), so this is for a release, not CI; it needs
 # qemu-x86_64 10 or later.
 test-emulated: setup

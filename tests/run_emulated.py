@@ -6,7 +6,7 @@ alone, and an AVX-512 instruction that slips through still runs. Here Python run
 emulator (``qemu-x86_64 -cpu EPYC-Rome``): the CPU reports an AMD vendor and no AVX-512, so the compiled
 kernel, torch, numpy and the BLAS choose their paths as on that CPU, and any AVX-512 instruction faults.
 Subprocesses that the tests start with ``sys.executable`` run emulated too: the interpreter is a small
-wrapper in a temporary folder laid out as the running environment. Emulation is slow (about 80 times
+wrapper in a temporary folder laid out as the running environment. Emulation is slow (about 90 times
 the CPU's time), so it runs the test files given, in one process.
 
     python tests/run_emulated.py [pytest options and test files]
