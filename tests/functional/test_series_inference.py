@@ -161,9 +161,8 @@ def test_coverage_where_reliable_over_20_seeds(phi, steps):
 
 @pytest.mark.slow
 def test_random_walks_reliable_intervals_hold_zero():
-    # Two independent walks: TE 0. A 95% interval may miss it on 5% of seeds, so few seeds test
-    # nothing (1 miss in 20 is as likely as 2 at that rate); 200 hold the share to 5% (it reads
-    # about 2% here).
+    # Two independent walks: TE 0. A 95% interval may miss it on 5% of seeds, and at that rate 2 or
+    # more misses in 20 seeds come one time in four: 200 seeds hold the share to 5% (about 2% here).
     excluded = reliable = 0
     for seed in range(200):
         est = judged(*walks(5000, seed), n_resamples=20, seed=seed)
