@@ -324,12 +324,16 @@ def test_where_the_one_column_check_cannot_tell_the_interval_reaches_ksgs_readin
 def test_the_magnitude_test_on_whitened_sides_is_the_test_on_the_rows():
     from iblearn.data import dense_gaussian, student_t
     from iblearn.functional.gaussian import canonical_bases
-    from iblearn.functional.multivariate.inputs import MAGNITUDES_Z, magnitude_dependence
+    from iblearn.functional.multivariate.inputs import (
+        MAGNITUDES_Z,
+        magnitude_dependence,
+        whitened_magnitude_dependence,
+    )
 
     for task, gaussian in ((dense_gaussian(5), True), (student_t(3, 3, dof=3.0, rho=0.5), False)):
         x, y = task.sample(3000, seed=0)
         wx, wy = canonical_bases(x, y)
         bases = torch.cat([wx, wy], dim=1)
-        z = magnitude_dependence(bases, wx.shape[1], whitened=True)
+        z = whitened_magnitude_dependence(wx, wy)
         assert z == pytest.approx(magnitude_dependence(bases, wx.shape[1]), abs=1e-9)
         assert (abs(z) <= MAGNITUDES_Z) is gaussian

@@ -95,7 +95,7 @@ def ranked_normal(t: Tensor) -> Ranked:
 MAGNITUDES_Z = 4.0
 
 
-def magnitude_dependence(scores: Tensor, split: int, *, whitened: bool = False) -> float:
+def magnitude_dependence(scores: Tensor, split: int) -> float:
     """A test of the Gaussian copula on what it leaves out: with the normal scores ``(N, d)`` whitened
     in order (by the Cholesky factor of their correlation), the first ``split`` whitened columns and the
     rest are independent standard normals under a Gaussian copula, so their squared norms are
@@ -105,18 +105,14 @@ def magnitude_dependence(scores: Tensor, split: int, *, whitened: bool = False) 
 
     Args:
         scores: ``(N, d)``.
-        split: the first ``split`` columns against the rest.
-        whitened: each side's columns are already centred with identity covariance (the rows'
-            :func:`~iblearn.functional.gaussian.canonical_bases`): the rest is then whitened from its
-            regression on the first, without a product of all the columns.
+        split: the first ``split`` columns against the rest (each side already whitened:
+            :func:`whitened_magnitude_dependence`).
 
     Returns:
         sqrt(N) times the Spearman correlation of the two squared norms: about standard normal under a
         Gaussian copula; beyond :data:`MAGNITUDES_Z` in size the copula is not Gaussian.
     """
     t = scores.detach().to(torch.float64)
-    if whitened:
-        return whitened_magnitude_dependence(t[:, :split], t[:, split:])
     t = t - t.mean(dim=0)
     chol, info = torch.linalg.cholesky_ex(t.T @ t / len(t))
     if bool(info):  # linearly dependent scores: no Gaussian copula has a density there
