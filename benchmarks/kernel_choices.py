@@ -7,16 +7,22 @@ at run time and restored after, the same answers::
 * ``grid``: the k-th neighbour (k = 3) on the grid of cells (``CELL_MAX_DIM``) against the k-d tree, in
   2, 3, 4 and 6 dimensions (the code takes the grid up to ``CELL_MAX_DIM``), N = 10,000 and 200,000, on
   Gaussian samples and on a lattice (integer points, about one a site: exact ties everywhere).
+* ``count grid``: range counts on a grid of cells (``COUNT_CELL_MAX_DIM``, ``COUNT_CELL_POINTS``) against
+  the tree, or the sweep where the code took it without the grid, the layouts' making included, in 2,
+  3 and 4 dimensions (the code takes the grid up to ``COUNT_CELL_MAX_DIM``), N = 20,000 and 100,000, on
+  Gaussian samples and on the lattice: KSG's marginal count (x, y = x plus unit noise as many columns,
+  the points of x strictly within the joint space's 3rd-neighbour distance).
 * ``count leaves``: range counts on the tree with leaves of 128 (``COUNT_LEAF``) against 64, in 2 - 10
-  dimensions at N = 20,000 and 100,000: KSG's marginal count (x Gaussian, y = x plus unit noise as many
-  columns, the points of x strictly within the joint space's 3rd-neighbour distance). In two dimensions
-  at 20,000 the sweep is turned off (``PLANE_MAX_N = 0``) for both, so that the tree counts.
+  dimensions at N = 20,000 and 100,000: KSG's marginal count as above. Here and in ``sweep`` and
+  ``float32 counts`` the counts' grid is turned off (``COUNT_CELL_MAX_DIM = 1``) for both forms, and in
+  two dimensions at 20,000 the sweep too (``PLANE_MAX_N = 0``), so that the tree counts.
 * ``search leaves``: the k-th neighbour search (k = 3) on the tree with leaves of 128 against 64
   (``WIDE_TREE_DIM``: the code doubles ``TREE_LEAF`` from that many dimensions on), in 6 - 12
   dimensions at N = 20,000, Gaussian.
 * ``sweep``: two-dimensional counts by the sweep (``PLANE_MAX_N``) against the tree, sorting and the
-  tree's building included, N = 10,000, 50,000 and 200,000 (the code sweeps up to ``PLANE_MAX_N``),
-  the marginal count of 2x2 KSG as above.
+  tree's building included, N = 10,000, 50,000 and 200,000, the marginal count of 2x2 KSG as above
+  (off the grid, the code sweeps up to ``PLANE_MAX_N``: the counts of columns whose orders are known,
+  ``ordered_index``).
 * ``float32 search`` and ``float32 counts``: the tree's k-th neighbour search (k = 3) and its range
   counts with a float32 first pass over each leaf (``FLOAT32_PASS``) against float64 alone: the search
   in 6, 10 and 12 dimensions at N = 10,000 and 20,000 (12 dimensions at 10,000 is the automatic 3 x 3
@@ -71,11 +77,14 @@ CONSTANTS = (
     "TREE_MIN_N",
     "FLOAT32_PASS",
     "CMI_SWEEP",
+    "COUNT_CELL_MAX_DIM",
+    "COUNT_CELL_POINTS",
 )
 #: Each choice: its title, and its two forms, the one the code took first (the other's time over its
 #: own is the ratio the table gives).
 CHOICES = {
     "grid": ("The k-th neighbour: the grid of cells against the tree", ("grid", "tree")),
+    "count grid": ("Range counts: a grid of cells against the tree or the sweep", ("grid", "tree or sweep")),
     "count leaves": ("Range counts: the tree's leaves of 128 against 64", ("128", "64")),
     "search leaves": ("The k-th neighbour search: the tree's leaves of 128 against 64", ("128", "64")),
     "sweep": ("Two-dimensional counts: the sweep against the tree", ("sweep", "tree")),
@@ -96,6 +105,7 @@ CHOICES = {
 #: (choice, sample, N, dims) of each row, the full run and --quick's.
 FULL = (
     [("grid", s, n, d) for s in ("gaussian", "lattice") for n in (10_000, 200_000) for d in (2, 3, 4, 6)]
+    + [("count grid", s, n, d) for s in ("gaussian", "lattice") for n in (20_000, 100_000) for d in (2, 3, 4)]
     + [("count leaves", "gaussian", n, d) for n in (20_000, 100_000) for d in (2, 3, 4, 6, 8, 10)]
     + [("search leaves", "gaussian", 20_000, d) for d in (6, 8, 10, 12)]
     + [("sweep", "gaussian", n, 2) for n in (10_000, 50_000, 200_000)]
@@ -111,6 +121,7 @@ FULL = (
 )
 QUICK = (
     [("grid", s, 2000, d) for s in ("gaussian", "lattice") for d in (2, 6)]
+    + [("count grid", s, 2000, d) for s in ("gaussian", "lattice") for d in (2, 3)]
     + [("count leaves", "gaussian", 2000, d) for d in (2, 5)]
     + [("search leaves", "gaussian", 2000, 10)]
     + [("sweep", "gaussian", n, 2) for n in (2000, 60_000)]
@@ -185,20 +196,27 @@ def settings(choice: str, n: int, dims: int) -> tuple[tuple[dict[str, int], dict
     if choice == "grid":
         taken = a if 2 <= dims <= neighbors.CELL_MAX_DIM else b
         return ({"CELL_MAX_DIM": max(dims, 2)}, {"CELL_MAX_DIM": 1}), taken
-    if choice == "count leaves":  # in two dimensions with the sweep off, so that the tree counts
-        plane = {"PLANE_MAX_N": 0} if dims == 2 else {}
-        taken = "sweep" if neighbors._on_plane(n, dims) else str(neighbors.COUNT_LEAF)
+    grid = 2 <= dims <= neighbors.COUNT_CELL_MAX_DIM
+    if choice == "count grid":
+        return ({"COUNT_CELL_MAX_DIM": max(dims, 2)}, {"COUNT_CELL_MAX_DIM": 1}), a if grid else b
+    off = {"COUNT_CELL_MAX_DIM": 1}  # the other counts' choices, with the grid off
+    if choice == "count leaves":  # in two dimensions with the sweep off too, so that the tree counts
+        plane = {"PLANE_MAX_N": 0, **off} if dims == 2 else off
+        taken = "grid" if grid else "sweep" if neighbors._on_plane(n, dims) else str(neighbors.COUNT_LEAF)
         return ({"COUNT_LEAF": 128, **plane}, {"COUNT_LEAF": 64, **plane}), taken
     if choice == "search leaves":
         wide, narrow = {"TREE_LEAF": 64, "WIDE_TREE_DIM": 0}, {"TREE_LEAF": 64, "WIDE_TREE_DIM": dims + 1}
         return (wide, narrow), str(neighbors.knn_leaf(dims))
-    if choice in ("float32 search", "float32 counts"):
+    if choice == "float32 search":
         return ({"FLOAT32_PASS": True}, {"FLOAT32_PASS": False}), a if neighbors.FLOAT32_PASS else b
+    if choice == "float32 counts":
+        taken = "grid" if grid else a if neighbors.FLOAT32_PASS else b
+        return ({"FLOAT32_PASS": True, **off}, {"FLOAT32_PASS": False, **off}), taken
     if choice == "cmi sweep":
         taken = a if neighbors.CMI_SWEEP and neighbors._on_plane(n, 2) else b
         return ({"CMI_SWEEP": True}, {"CMI_SWEEP": False}), taken
-    taken = a if n <= neighbors.PLANE_MAX_N else b
-    return ({"PLANE_MAX_N": n}, {"PLANE_MAX_N": 0}), taken
+    taken = "grid" if grid else a if n <= neighbors.PLANE_MAX_N else b
+    return ({"PLANE_MAX_N": n, **off}, {"PLANE_MAX_N": 0, **off}), taken
 
 
 def finite_by_isfinite(t: torch.Tensor, name: str) -> torch.Tensor:

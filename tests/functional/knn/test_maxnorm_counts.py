@@ -175,9 +175,11 @@ def test_plane_counts_equal_brute_force(kind):
                     np.testing.assert_array_equal(got, _brute(x, radius, inclusive, dist))
 
 
-def test_two_dimensional_counts_take_the_plane_where_it_is_faster(monkeypatch):
+def test_two_dimensional_counts_off_the_grid_take_the_plane_where_it_is_faster(monkeypatch):
     x = _points("gaussian", 300, 2, seed=7)
     r = _radii(_distances(x), seed=7)[0]
+    assert isinstance(nb.count_index(x)[1], nb.Grid)
+    monkeypatch.setattr(nb, "COUNT_CELL_MAX_DIM", 1)
     assert len(nb.count_index(x)[1]) == 2
     monkeypatch.setattr(nb, "PLANE_MAX_N", 299)
     assert len(nb.count_index(x)[1]) == 8  # the tree, with its float32 copy
@@ -196,21 +198,22 @@ def test_a_plane_laid_out_from_known_orders_counts_as_the_sorted_one(monkeypatch
     for got, want in zip(laid[1], nb._plane_layout(x)[1], strict=True):
         np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(nb.count_in_index(laid, r, False).numpy(), _brute(x, r, False))
-    monkeypatch.setattr(nb, "PLANE_MAX_N", 299)  # where the counts take the tree, its layout
-    assert len(nb.ordered_index(x, orders)[1]) == 8
+    monkeypatch.setattr(nb, "PLANE_MAX_N", 299)  # where the counts leave the plane, count_index's layout
+    assert isinstance(nb.ordered_index(x, orders)[1], nb.Grid)
 
 
 def _sweep_and_tree(x: np.ndarray, radius: np.ndarray, inclusive: bool) -> tuple[np.ndarray, np.ndarray]:
-    """The counts of ``x (N, 2)`` on the plane's sweep and on the tree (the sweep's bound set below N)."""
+    """The counts of ``x (N, 2)`` on the plane's sweep and on the tree (the grid's and the sweep's
+    bounds set below 2 dimensions and N)."""
     sweep = nb.count_in_index(
         nb.ordered_index(x, [np.argsort(c, kind="stable") for c in x.T]), radius, inclusive
     )
-    kept = nb.PLANE_MAX_N
-    nb.PLANE_MAX_N = 0
+    kept = nb.PLANE_MAX_N, nb.COUNT_CELL_MAX_DIM
+    nb.PLANE_MAX_N, nb.COUNT_CELL_MAX_DIM = 0, 1
     try:
         tree = nb.count_in_index(nb.count_index(x), radius, inclusive)
     finally:
-        nb.PLANE_MAX_N = kept
+        nb.PLANE_MAX_N, nb.COUNT_CELL_MAX_DIM = kept
     return sweep.numpy(), tree.numpy()
 
 
@@ -242,7 +245,7 @@ def test_the_sweep_counts_as_the_tree_on_ties_at_exact_radii(kind):
 @pytest.mark.parametrize("kind", ["lattice", "heavy ties"])
 def test_the_sweep_counts_as_the_tree_up_to_its_bound(kind, n):
     x, radii = _tied_plane(kind, n, seed=n)
-    assert len(nb.count_index(x)[1]) == 2  # the sweep's layout, at its bound too
+    assert len(nb.ordered_index(x, [np.argsort(c) for c in x.T])[1]) == 2  # the sweep's, at its bound too
     for radius in radii:
         for inclusive in (False, True):
             sweep, tree = _sweep_and_tree(x, radius, inclusive)

@@ -541,6 +541,31 @@ static PyObject *py_cells_knn(PyObject *Py_UNUSED(self), PyObject *args) {
     return ok ? Py_NewRef(Py_None) : NULL;
 }
 
+static PyObject *py_cells_count(PyObject *Py_UNUSED(self), PyObject *args) {
+    Py_buffer data, bounds, start, radius, out;
+    Py_ssize_t n, dim, g, first, last, cells;
+    int inclusive;
+    if (!PyArg_ParseTuple(args, "(y*nnny*y*)y*pnnw*", &data, &n, &dim, &g, &bounds, &start, &radius, &inclusive,
+                          &first, &last, &out))
+        return NULL;
+    int ok = (cells = cells_ok(n, dim, g)) && check(&data, "data", n * dim, 8) &&
+             check(&bounds, "bounds", dim * (g + 1), 8) && check(&start, "start", cells + 1, 8) &&
+             check(&radius, "radius", n, 8) && check(&out, "out", n, 8);
+    if (ok && !(0 <= first && first <= last && last <= n)) {
+        PyErr_SetString(PyExc_ValueError, "cells_count: need 0 <= first <= last <= n");
+        ok = 0;
+    }
+    if (ok) {
+        const Cells C = {data.buf, bounds.buf, start.buf, n, dim, g};
+        Py_BEGIN_ALLOW_THREADS
+        cells_count_kernel(&C, radius.buf, inclusive, first, last, out.buf);
+        Py_END_ALLOW_THREADS
+    }
+    Py_buffer *held[] = {&data, &bounds, &start, &radius, &out};
+    for (int b = 0; b < 5; b++) PyBuffer_Release(held[b]);
+    return ok ? Py_NewRef(Py_None) : NULL;
+}
+
 /* The sweep's counts (_maxnorm_plane.h) in the planes of `trees` coordinates with the last, and with
  * `trees` 2 on the last alone: the outputs `outs`, as many as `names`; the buffers released. */
 static PyObject *sweep_counts(Py_buffer *sorted, Py_buffer *ranks, Py_ssize_t n, Py_buffer *radius, int inclusive,
@@ -922,6 +947,9 @@ static PyMethodDef methods[] = {
      "cells(points, n, dim, g, out_order, out_bounds, out_start, out_data): a grid of g^dim cells."},
     {"cells_knn", py_cells_knn, METH_VARARGS,
      "cells_knn(layout, order, k, first, last, out_dist, out_idx): knn's answers on the grid of cells."},
+    {"cells_count", py_cells_count, METH_VARARGS,
+     "cells_count(layout, radius, inclusive, first, last, out): count's answers on the grid of cells, radius and "
+     "out in its layout's order."},
     {"plane_count", py_plane_count, METH_VARARGS,
      "plane_count(sorted, ranks, n, radius, inclusive, out): points within radius in two dimensions, from the "
      "coordinates sorted and the points' ranks in them."},

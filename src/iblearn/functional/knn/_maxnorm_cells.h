@@ -189,3 +189,110 @@ VECTOR_COPIES(void, , cells_knn_kernel,
               (const Cells *C, const int64_t *order, Py_ssize_t k, Py_ssize_t first, Py_ssize_t last,
                double *out_d, int64_t *out_i),
               (C, order, k, first, last, out_d, out_i))
+
+/* Range counts on the grid: cells_count(layout, radius, inclusive, first, last, out), layout as for
+ * cells_knn and radius in layout order: count's answers (_maxnorm.c) for the points at layout positions
+ * first..last-1, out in layout order.
+ *
+ * A point's box of cells is found from its own slice in each dimension, grown while the next slice
+ * may hold a point within the radius (the gap to its boundary below the radius, as in the search). A
+ * slice whose both boundaries lie within the radius of the point holds only points within it, so a
+ * run of such cells, on a slice of the other dimensions that are all such, is counted from the
+ * layout's starts without reading its points: the work is the box's surface, as the tree's counts
+ * that add whole nodes (_maxnorm_tree.h). The boundary tests are exact for the reason the search's
+ * gaps are. A count up to r inclusive is the strict count below the next double above r. */
+
+/* Points at layout positions [s, e) closer to c than r (the max-norm distance below r). */
+ALWAYS_INLINE int64_t cell_count_run(const double *data, Py_ssize_t dim, Py_ssize_t s, Py_ssize_t e,
+                                     const double *c, double r) {
+    int64_t m = 0;
+    for (Py_ssize_t p = s; p < e; p++) {
+        const double *x = data + p * dim;
+        double d = 0.0;
+        for (Py_ssize_t j = 0; j < dim; j++) {
+            double a = fabs(x[j] - c[j]);
+            d = a > d ? a : d;
+        }
+        m += d < r;
+    }
+    return m;
+}
+
+/* dim: C->dim, a constant where the caller (cells_count_kernel_body) makes it one. */
+ALWAYS_INLINE void cells_count_search(const Cells *C, Py_ssize_t dim, const double *radius, int inclusive,
+                                      Py_ssize_t first, Py_ssize_t last, int64_t *out) {
+    const Py_ssize_t g = C->g, inner = dim - 1;
+    const int64_t *start = C->start;
+    Py_ssize_t stride[CELL_MAXD], at[CELL_MAXD], lo[CELL_MAXD], hi[CELL_MAXD], ilo[CELL_MAXD], ihi[CELL_MAXD],
+        slice[CELL_MAXD];
+    stride[inner] = 1;
+    for (Py_ssize_t j = inner; j > 0; j--) stride[j - 1] = stride[j] * g;
+    Py_ssize_t cell = 0, cells = stride[0] * g;
+    for (Py_ssize_t len = cells; len > 1;) {
+        Py_ssize_t half = len / 2;
+        cell = start[cell + half] <= first ? cell + half : cell;
+        len -= half;
+    }
+    for (Py_ssize_t j = 0; j < dim; j++) at[j] = cell / stride[j] % g;
+    for (Py_ssize_t i = first; i < last; i++) {
+        while (i >= start[cell + 1]) {
+            cell++;
+            for (Py_ssize_t j = inner; j >= 0 && ++at[j] == g; j--) at[j] = 0;
+        }
+        const double *c = C->data + i * dim;
+        const double r = inclusive ? nextafter(radius[i], INFINITY) : radius[i];
+        for (Py_ssize_t j = 0; j < dim; j++) {
+            /* Slice t holds values in [B[t], B[t + 1]): those below B[t] lie at least c - B[t] away, those
+             * above B[t + 1] at least B[t + 1] - c (B[0] = -inf and B[g] = +inf give +inf). */
+            const double *B = C->bounds + j * (g + 1), v = c[j];
+            Py_ssize_t a = at[j], b = at[j];
+            while (v - B[a] < r) a--;
+            while (B[b + 1] - v < r) b++;
+            lo[j] = a;
+            hi[j] = b;
+            while (a <= b && !(v - B[a] < r)) a++;
+            while (b >= a && !(B[b + 1] - v < r)) b--;
+            ilo[j] = a;
+            ihi[j] = b;
+        }
+        int64_t m = 0;
+        for (Py_ssize_t j = 0; j < inner; j++) slice[j] = lo[j];
+        for (;;) {
+            Py_ssize_t base = 0;
+            int interior = ilo[inner] <= ihi[inner];
+            for (Py_ssize_t j = 0; j < inner; j++) {
+                base += slice[j] * stride[j];
+                interior &= ilo[j] <= slice[j] && slice[j] <= ihi[j];
+            }
+            const int64_t *s = start + base;
+            if (interior) {
+                m += s[ihi[inner] + 1] - s[ilo[inner]];
+                m += cell_count_run(C->data, dim, s[lo[inner]], s[ilo[inner]], c, r);
+                m += cell_count_run(C->data, dim, s[ihi[inner] + 1], s[hi[inner] + 1], c, r);
+            } else {
+                m += cell_count_run(C->data, dim, s[lo[inner]], s[hi[inner] + 1], c, r);
+            }
+            Py_ssize_t j = inner - 1;
+            for (; j >= 0; j--) {
+                if (++slice[j] <= hi[j]) break;
+                slice[j] = lo[j];
+            }
+            if (j < 0) break;
+        }
+        out[i] = m - 1; /* the point itself, at distance 0 */
+    }
+}
+
+ALWAYS_INLINE void cells_count_kernel_body(const Cells *C, const double *radius, int inclusive, Py_ssize_t first,
+                                           Py_ssize_t last, int64_t *out) {
+    switch (C->dim) {
+    case 2: cells_count_search(C, 2, radius, inclusive, first, last, out); break;
+    case 3: cells_count_search(C, 3, radius, inclusive, first, last, out); break;
+    case 4: cells_count_search(C, 4, radius, inclusive, first, last, out); break;
+    default: cells_count_search(C, C->dim, radius, inclusive, first, last, out);
+    }
+}
+VECTOR_COPIES(void, , cells_count_kernel,
+              (const Cells *C, const double *radius, int inclusive, Py_ssize_t first, Py_ssize_t last,
+               int64_t *out),
+              (C, radius, inclusive, first, last, out))

@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import numpy as np
 import torch
@@ -37,7 +37,7 @@ from torch import Tensor
 from iblearn import _checks as V
 
 if TYPE_CHECKING:
-    from iblearn.functional.knn._maxnorm import Cells, Plane, Slabs, Tree
+    from iblearn.functional.knn._maxnorm import Plane, Slabs, Tree
 
 try:
     from iblearn.functional.knn import _maxnorm
@@ -490,20 +490,39 @@ CELL_MAX_DIM = 4
 #: Points a cell of that grid, about: fewer make more, shorter runs to read, more make longer ones
 #: (docs/design.md, "Measurements behind the code").
 CELL_POINTS = 4
+#: From two up to this many dimensions :func:`count_index` lays a sample out on a grid of cells for its
+#: range counts (``_maxnorm.cells_count``, _maxnorm_cells.h) instead of the tree or the plane's sweep:
+#: the same counts, faster; in four dimensions the tree's were the faster on Gaussian samples
+#: (docs/design.md, "Measurements behind the code").
+COUNT_CELL_MAX_DIM = 3
+#: Points a cell of the counts' grid, about: a count's cube holds many more points than a k-th
+#: neighbour's, and a larger cell adds more of them from the layout's starts without reading them.
+COUNT_CELL_POINTS = 16
 
 
-def _cell_layout(x: NDArray[np.float64]) -> tuple[NDArray[np.int64], Cells]:
-    """``_maxnorm.cells``' grid of ``x (N, d)``, ``g`` slices a dimension for about :data:`CELL_POINTS`
-    points a cell: ``(order, (data, n, d, g, bounds, start))``, position p of its layout holding point
-    ``order[p]``."""
+class Grid(NamedTuple):
+    """A sample laid out on a grid of cells by ``_maxnorm.cells`` (its ``Cells``)."""
+
+    data: NDArray[np.float64]
+    n: int
+    dim: int
+    g: int
+    bounds: NDArray[np.float64]
+    start: NDArray[np.int64]
+
+
+def _cell_layout(x: NDArray[np.float64], points: int = CELL_POINTS) -> tuple[NDArray[np.int64], Grid]:
+    """``_maxnorm.cells``' grid of ``x (N, d)``, ``g`` slices a dimension for about ``points`` points a
+    cell (:data:`CELL_POINTS` for the k-th neighbour search): ``(order, Grid)``, position p of its layout
+    holding point ``order[p]``."""
     n, d = x.shape
-    g = max(1, int((n / CELL_POINTS) ** (1 / d) + 0.5))
+    g = max(1, int((n / points) ** (1 / d) + 0.5))
     while g > 1 and g**d > n:  # the kernel takes at most n cells
         g -= 1
     order, bounds = np.empty(n, dtype=np.int64), np.empty(d * (g + 1))
     start, data = np.empty(g**d + 1, dtype=np.int64), np.empty(n * d)
     _maxnorm.cells(np.ascontiguousarray(x, dtype=np.float64), n, d, g, order, bounds, start, data)
-    return order, (data, n, d, g, bounds, start)
+    return order, Grid(data, n, d, g, bounds, start)
 
 
 def _slab_knn(
@@ -525,8 +544,8 @@ def _slab_knn(
 
 
 #: The compiled kernel's layout of a sample for counts: ``(order, layout)``, position p holding point
-#: ``order[p]`` (:func:`_slab_layout`, :func:`_tree_layout`, :func:`_plane_layout`).
-CountIndex = tuple[NDArray[np.int64], "Slabs | Tree | Plane"]
+#: ``order[p]`` (:func:`_slab_layout`, :func:`_tree_layout`, :func:`_plane_layout`, :func:`_cell_layout`).
+CountIndex = tuple[NDArray[np.int64], "Slabs | Tree | Plane | Grid"]
 
 #: Up to this many points a two-dimensional sample counted on one thread is counted by the sweep of
 #: ``_maxnorm.plane_count`` (_maxnorm_plane.h), n log n whatever the radii, instead of on its tree,
@@ -544,6 +563,8 @@ def count_index(x: NDArray[np.float64], keys: NDArray[np.float64] | None = None)
     """The layout :func:`count_within` lays ``x (N, d)`` out in for the compiled kernel's counts: made
     once, it serves any number of radii (:func:`count_in_index`); ``keys`` as for :func:`kth_neighbour`."""
     n, d = x.shape
+    if 2 <= d <= COUNT_CELL_MAX_DIM:
+        return _cell_layout(x, COUNT_CELL_POINTS)
     if _on_plane(n, d):
         return _plane_layout(x)
     # In one dimension the sorted layout counts by bisection alone.
@@ -595,7 +616,10 @@ def count_in_index(index: CountIndex, radius: NDArray[np.float64], inclusive: bo
         _maxnorm.plane_count(*layout, n, np.ascontiguousarray(radius, dtype=np.float64), inclusive, found)
         return torch.from_numpy(found)
     r = np.ascontiguousarray(radius[order], dtype=np.float64)
-    _in_parts(n, lambda first, last: _maxnorm.count(layout, r, inclusive, first, last, found))
+    if isinstance(layout, Grid):
+        _in_parts(n, lambda first, last: _maxnorm.cells_count(layout, r, inclusive, first, last, found))
+    else:
+        _in_parts(n, lambda first, last: _maxnorm.count(layout, r, inclusive, first, last, found))
     counts[order] = found
     return torch.from_numpy(counts)
 
