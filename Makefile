@@ -68,7 +68,7 @@ test: setup
 ISA_SETS  := portable avx2 avx512
 ISA_TESTS := $(addprefix tests/functional/knn/,test_kernel_isa.py test_maxnorm_counts.py test_pairwise_scan.py \
 	test_knn.py test_knn_ties.py test_knn_float32.py test_count_float32.py test_mixed.py test_bivariate.py \
-	test_pairwise.py test_cmi_prepared.py test_cmi_plane.py) \
+	test_pairwise.py test_cmi_prepared.py test_cmi_plane.py test_cell_counts.py) \
 	tests/functional/ib/test_ib_exact_guarantees.py
 test-isa: setup
 	@widest=$$(env -u IBLEARN_SIMD $(PY) -c "from iblearn.functional.knn import kernel_isa; print(kernel_isa())") \

@@ -12,6 +12,10 @@ at run time and restored after, the same answers::
   3 and 4 dimensions (the code takes the grid up to ``COUNT_CELL_MAX_DIM``), N = 20,000 and 100,000, on
   Gaussian samples and on the lattice: KSG's marginal count (x, y = x plus unit noise as many columns,
   the points of x strictly within the joint space's 3rd-neighbour distance).
+* ``count grid, estimates``: the same for whole KSG estimates (``ksg_mi``, ``ksg_cmi``, k = 3) whose
+  counts take the grid, N = 20,000: MI of 1 x 2, 2 x 2, 3 x 1 and 3 x 3 columns and the conditional MI
+  of 1 x 1 columns given 2 (Gaussian; y depends on x's first column, and in the conditional case x and
+  y each on a column of z).
 * ``count leaves``: range counts on the tree with leaves of 128 (``COUNT_LEAF``) against 64, in 2 - 10
   dimensions at N = 20,000 and 100,000: KSG's marginal count as above. Here and in ``sweep`` and
   ``float32 counts`` the counts' grid is turned off (``COUNT_CELL_MAX_DIM = 1``) for both forms, and in
@@ -59,6 +63,7 @@ import torch
 import _prelude  # noqa: F401  (one thread, before numpy and torch)
 from benchmarks.runners import script
 from iblearn import _checks
+from iblearn.functional import ksg_cmi, ksg_mi
 from iblearn.functional.knn import neighbors
 from iblearn.records import atomic_write_text, markdown_table
 
@@ -85,6 +90,10 @@ CONSTANTS = (
 CHOICES = {
     "grid": ("The k-th neighbour: the grid of cells against the tree", ("grid", "tree")),
     "count grid": ("Range counts: a grid of cells against the tree or the sweep", ("grid", "tree or sweep")),
+    "count grid, estimates": (
+        "Whole estimates: the counts on a grid of cells against the tree or the sweep",
+        ("grid", "tree or sweep"),
+    ),
     "count leaves": ("Range counts: the tree's leaves of 128 against 64", ("128", "64")),
     "search leaves": ("The k-th neighbour search: the tree's leaves of 128 against 64", ("128", "64")),
     "sweep": ("Two-dimensional counts: the sweep against the tree", ("sweep", "tree")),
@@ -102,10 +111,19 @@ CHOICES = {
     ),
     "finite_rows": ("finite_rows: the sum's finiteness against isfinite(t).all()", ("sum", "isfinite")),
 }
+#: The whole estimates of ``count grid, estimates``: their columns (x, y, and z where conditional).
+ESTIMATES = {
+    "MI 1 x 2": (1, 2),
+    "MI 2 x 2": (2, 2),
+    "MI 3 x 1": (3, 1),
+    "MI 3 x 3": (3, 3),
+    "CMI 1 x 1 | 2": (1, 1, 2),
+}
 #: (choice, sample, N, dims) of each row, the full run and --quick's.
 FULL = (
     [("grid", s, n, d) for s in ("gaussian", "lattice") for n in (10_000, 200_000) for d in (2, 3, 4, 6)]
     + [("count grid", s, n, d) for s in ("gaussian", "lattice") for n in (20_000, 100_000) for d in (2, 3, 4)]
+    + [("count grid, estimates", name, 20_000, sum(ESTIMATES[name])) for name in ESTIMATES]
     + [("count leaves", "gaussian", n, d) for n in (20_000, 100_000) for d in (2, 3, 4, 6, 8, 10)]
     + [("search leaves", "gaussian", 20_000, d) for d in (6, 8, 10, 12)]
     + [("sweep", "gaussian", n, 2) for n in (10_000, 50_000, 200_000)]
@@ -122,6 +140,7 @@ FULL = (
 QUICK = (
     [("grid", s, 2000, d) for s in ("gaussian", "lattice") for d in (2, 6)]
     + [("count grid", s, 2000, d) for s in ("gaussian", "lattice") for d in (2, 3)]
+    + [("count grid, estimates", name, 2000, sum(ESTIMATES[name])) for name in ("MI 3 x 1", "CMI 1 x 1 | 2")]
     + [("count leaves", "gaussian", 2000, d) for d in (2, 5)]
     + [("search leaves", "gaussian", 2000, 10)]
     + [("sweep", "gaussian", n, 2) for n in (2000, 60_000)]
@@ -177,6 +196,18 @@ def marginal_count(n: int, dims: int, kind: str = "gaussian") -> Callable[[], to
     return functools.partial(neighbors.count_within, x, eps, "chebyshev", "tree", inclusive=False)
 
 
+def estimate(name: str, n: int) -> Callable[[], torch.Tensor]:
+    """The KSG estimate ``name`` of :data:`ESTIMATES` on ``n`` Gaussian rows: y is x's first column plus
+    unit noise in each of its columns; conditional, x and y each plus a column of z."""
+    dims = ESTIMATES[name]
+    x = sample("gaussian", n, dims[0])
+    y = x[:, :1] + sample("gaussian", n, dims[1], seed=1)
+    if len(dims) == 2:
+        return functools.partial(ksg_mi, x, y, K)
+    z = sample("gaussian", n, dims[2], seed=2)
+    return functools.partial(ksg_cmi, x + z[:, :1], y + z[:, -1:], z, K)
+
+
 def cmi_counts(n: int) -> Callable[[], tuple[torch.Tensor, ...]]:
     """Conditional MI's three counts on ``n`` rows of the automatic CMI's door case, the columns' orders
     known, within the joint space's k-th neighbour distance."""
@@ -197,6 +228,8 @@ def settings(choice: str, n: int, dims: int) -> tuple[tuple[dict[str, int], dict
         taken = a if 2 <= dims <= neighbors.CELL_MAX_DIM else b
         return ({"CELL_MAX_DIM": max(dims, 2)}, {"CELL_MAX_DIM": 1}), taken
     grid = 2 <= dims <= neighbors.COUNT_CELL_MAX_DIM
+    if choice == "count grid, estimates":
+        return ({"COUNT_CELL_MAX_DIM": 3}, {"COUNT_CELL_MAX_DIM": 1}), a
     if choice == "count grid":
         return ({"COUNT_CELL_MAX_DIM": max(dims, 2)}, {"COUNT_CELL_MAX_DIM": 1}), a if grid else b
     off = {"COUNT_CELL_MAX_DIM": 1}  # the other counts' choices, with the grid off
@@ -245,6 +278,8 @@ def arms(choice: str, kind: str, n: int, dims: int) -> tuple[dict[str, Callable[
         call = functools.partial(neighbors.kth_neighbour, [sample(kind, n, dims)], K, "chebyshev", "tree")
     elif choice == "cmi sweep":
         call = cmi_counts(n)
+    elif choice == "count grid, estimates":
+        call = estimate(kind, n)
     else:
         call = marginal_count(n, dims, kind)
     (first, second), taken = settings(choice, n, dims)
