@@ -20,14 +20,14 @@ pytestmark = pytest.mark.skipif(not neighbors.HAVE_KERNEL, reason="the compiled 
 
 @pytest.fixture
 def paths(monkeypatch):
-    """The layouts the kernel's searches make, recorded as they are made: ``grid``, ``plane``, and
-    ``tree <leaf>`` (the leaf the tree is built with)."""
+    """The layouts the kernel's searches make, recorded as they are made: ``grid <points a cell>``,
+    ``plane``, and ``tree <leaf>`` (the leaf the tree is built with)."""
     made: Counter[str] = Counter()
     cell, plane, tree = neighbors._cell_layout, neighbors._plane_layout, neighbors._tree_layout
 
-    def cell_spy(x: Any) -> Any:
-        made["grid"] += 1
-        return cell(x)
+    def cell_spy(x: Any, points: int | None = None) -> Any:
+        made[f"grid {neighbors.CELL_POINTS if points is None else points}"] += 1
+        return cell(x, points)
 
     def plane_spy(x: Any) -> Any:
         made["plane"] += 1
@@ -46,8 +46,12 @@ def paths(monkeypatch):
 @pytest.mark.parametrize(
     ("case", "first", "second"),
     [
-        (("grid", "gaussian", 500, 3), "grid", "tree 64"),
-        (("grid", "lattice", 500, 6), "grid", "tree 64"),
+        (("grid", "gaussian", 500, 3), "grid 4", "tree 64"),
+        (("grid", "lattice", 500, 6), "grid 4", "tree 64"),
+        (("count grid", "gaussian", 500, 3), "grid 16", "tree 128"),
+        (("count grid", "lattice", 500, 2), "grid 16", "plane"),
+        (("count grid", "gaussian", 500, 4), "grid 16", "tree 128"),
+        (("count grid, estimates", "MI 3 x 1", 500, 4), {"grid 4", "grid 16"}, {"grid 4", "tree 128"}),
         (("count leaves", "gaussian", 500, 2), "tree 128", "tree 64"),
         (("count leaves", "gaussian", 500, 4), "tree 128", "tree 64"),
         (("search leaves", "gaussian", 500, 10), "tree 128", "tree 64"),
@@ -61,10 +65,10 @@ def test_each_form_takes_the_path_it_names(paths, case, first, second):
     a, b = kc.CHOICES[case[0]][1]
     paths.clear()  # the counts' radii were searched while the case was made
     calls[a]()
-    assert set(paths) == {first}, (case, a, paths)
+    assert set(paths) == ({first} if isinstance(first, str) else first), (case, a, paths)
     paths.clear()
     calls[b]()
-    assert set(paths) == {second}, (case, b, paths)
+    assert set(paths) == ({second} if isinstance(second, str) else second), (case, b, paths)
     assert {name: getattr(neighbors, name) for name in kc.CONSTANTS} == before
 
 
@@ -108,9 +112,15 @@ def test_the_cmi_forms_count_as_they_name(monkeypatch):
     assert taken == a
 
 
-def test_the_code_takes_what_its_constants_say():
+def test_the_code_takes_what_its_constants_say(monkeypatch):
     assert kc.arms("grid", "gaussian", 300, neighbors.CELL_MAX_DIM)[1] == "grid"
     assert kc.arms("grid", "gaussian", 300, neighbors.CELL_MAX_DIM + 1)[1] == "tree"
+    top = neighbors.COUNT_CELL_MAX_DIM
+    assert kc.arms("count grid", "gaussian", 300, top)[1] == "grid"
+    assert kc.arms("count grid", "gaussian", 300, top + 1)[1] == "tree or sweep"
+    assert kc.arms("sweep", "gaussian", neighbors.PLANE_MAX_N + 1, 2)[1] == "grid"
+    assert kc.arms("count leaves", "gaussian", 300, 2)[1] == "grid"
+    monkeypatch.setattr(neighbors, "COUNT_CELL_MAX_DIM", 1)
     assert kc.arms("sweep", "gaussian", neighbors.PLANE_MAX_N + 1, 2)[1] == "tree"
     assert kc.arms("count leaves", "gaussian", 300, 2)[1] == "sweep"
 

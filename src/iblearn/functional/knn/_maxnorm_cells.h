@@ -1,5 +1,6 @@
-/* The k-th neighbour search on a grid of cells, for two to four dimensions (KSG's joint spaces of small
- * variables), included by _maxnorm.c after its helpers (precedes, insert, no_neighbours).
+/* The k-th neighbour search (in two to four dimensions: KSG's joint spaces of small variables) and range
+ * counts (in two and three: their marginal spaces) on a grid of cells, included by _maxnorm.c after its
+ * helpers (precedes, insert, no_neighbours).
  *
  *   cells(points, n, dim, g, out_order, out_bounds, out_start, out_data): points row-major in the caller's
  *       order, cut in each dimension into g slices at values drawn from a sorted sample of that coordinate
@@ -192,7 +193,8 @@ VECTOR_COPIES(void, , cells_knn_kernel,
 
 /* Range counts on the grid: cells_count(layout, radius, inclusive, first, last, out), layout as for
  * cells_knn and radius in layout order: count's answers (_maxnorm.c) for the points at layout positions
- * first..last-1, out in layout order.
+ * first..last-1, out in layout order. The grid of counts has larger cells than the search's (neighbors.py,
+ * COUNT_CELL_POINTS), since a count's cube holds many more points than a k-th neighbour's.
  *
  * A point's box of cells is found from its own slice in each dimension, grown while the next slice
  * may hold a point within the radius (the gap to its boundary below the radius, as in the search). A

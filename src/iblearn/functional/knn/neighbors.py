@@ -511,11 +511,12 @@ class Grid(NamedTuple):
     start: NDArray[np.int64]
 
 
-def _cell_layout(x: NDArray[np.float64], points: int = CELL_POINTS) -> tuple[NDArray[np.int64], Grid]:
+def _cell_layout(x: NDArray[np.float64], points: int | None = None) -> tuple[NDArray[np.int64], Grid]:
     """``_maxnorm.cells``' grid of ``x (N, d)``, ``g`` slices a dimension for about ``points`` points a
-    cell (:data:`CELL_POINTS` for the k-th neighbour search): ``(order, Grid)``, position p of its layout
-    holding point ``order[p]``."""
+    cell (None: :data:`CELL_POINTS`, the k-th neighbour search's): ``(order, Grid)``, position p of its
+    layout holding point ``order[p]``."""
     n, d = x.shape
+    points = CELL_POINTS if points is None else points
     g = max(1, int((n / points) ** (1 / d) + 0.5))
     while g > 1 and g**d > n:  # the kernel takes at most n cells
         g -= 1
@@ -547,11 +548,13 @@ def _slab_knn(
 #: ``order[p]`` (:func:`_slab_layout`, :func:`_tree_layout`, :func:`_plane_layout`, :func:`_cell_layout`).
 CountIndex = tuple[NDArray[np.int64], "Slabs | Tree | Plane | Grid"]
 
-#: Up to this many points a two-dimensional sample counted on one thread is counted by the sweep of
-#: ``_maxnorm.plane_count`` (_maxnorm_plane.h), n log n whatever the radii, instead of on its tree,
-#: whose counts split between threads and visit the balls' surfaces; beyond it the sweep's reads leave
-#: the cache and a whole KSG estimate on the tree is as fast (docs/design.md, "Measurements behind the
-#: code").
+#: Up to this many points, on one thread, the sweep of ``_maxnorm.plane_count`` (_maxnorm_plane.h), n log n
+#: whatever the radii, counts a two-dimensional sample whose columns' orders are known
+#: (:func:`ordered_index`, which lays it out from them without sorting) and conditional MI's planes
+#: (:data:`CMI_SWEEP`); off the counts' grid (:data:`COUNT_CELL_MAX_DIM`), any two-dimensional sample.
+#: Against the tree, whose counts split between threads and visit the balls' surfaces, it was the faster
+#: up to there; beyond it the sweep's reads leave the cache and a whole KSG estimate on the tree is as
+#: fast (docs/design.md, "Measurements behind the code").
 PLANE_MAX_N = 150_000
 #: Whether :func:`cmi_column_counts` counts conditional MI's three spaces of single columns in one sweep
 #: along z (``_maxnorm.cmi_plane_count``) where the planes' counts take the sweep, rather than the two
