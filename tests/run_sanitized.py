@@ -21,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 KERNEL_TESTS = [
     "tests/functional/knn/test_maxnorm_counts.py",
+    "tests/functional/knn/test_cell_counts.py",
     "tests/functional/knn/test_kernel_isa.py",  # every instruction set's copy of each kernel
     "tests/functional/knn/test_knn.py",
     "tests/functional/knn/test_knn_ties.py",

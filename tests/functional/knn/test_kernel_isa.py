@@ -89,12 +89,16 @@ def test_this_process_runs_the_set_its_environment_asks_for():
 
 
 def _values() -> dict[str, np.ndarray]:
-    """Every kernel once: the k-th neighbours and the range counts of the slabs and of the k-d tree, the
-    pairwise scans (KSG 1) and grid (KSG 2), KSG in several dimensions, with ties and mixed, the
-    neighbour lists' counts of many candidates, and the float32 band counts."""
+    """Every kernel once: the k-th neighbours and the range counts of the slabs, the k-d tree and the
+    grids of cells, the pairwise scans (KSG 1) and grid (KSG 2), KSG in several dimensions, with ties and
+    mixed, the neighbour lists' counts of many candidates, and the float32 band counts."""
     g = np.random.default_rng(5)
     out: dict[str, np.ndarray] = {}
-    spaces = {"slabs": g.normal(size=(400, 16)), "tree": np.round(g.normal(size=(400, 3)), 1)}
+    spaces = {
+        "slabs": g.normal(size=(400, 16)),
+        "grid": np.round(g.normal(size=(400, 3)), 1),
+        "tree": np.round(g.normal(size=(400, 5)), 1),
+    }
     for name, x in spaces.items():
         eps, idx = nb.kth_neighbour([torch.from_numpy(x)], 4, "chebyshev", "tree")
         out[f"eps_{name}"], out[f"idx_{name}"] = eps.numpy(), idx.numpy()
@@ -109,7 +113,7 @@ def _values() -> dict[str, np.ndarray]:
         ).numpy()
     x, y = spaces["slabs"][:, :8], spaces["slabs"][:, 8:] + spaces["slabs"][:, :8]
     out["ksg_joint"] = ksg_mi(x, y, k=4).numpy()
-    out["ksg_ties"] = ksg_mi(spaces["tree"][:, :1], spaces["tree"][:, 1:]).numpy()
+    out["ksg_ties"] = ksg_mi(spaces["grid"][:, :1], spaces["grid"][:, 1:]).numpy()
     out["ksg_mixed"] = mixed_ksg_mi(spaces["slabs"][:, :4], g.integers(0, 3, size=400)).numpy()
     # The neighbour lists' counts of many candidates at once, a vector's width at a time: short lists,
     # so that some points are measured against all, and a count that leaves the last group part empty.
