@@ -34,9 +34,10 @@ at run time and restored after, the same answers::
   dimensions at N = 10,000 - 200,000, and on the lattice jittered as KSG jitters ties (distances tie
   to float32's resolution, where the pass decides little and the code falls back to float64).
 * ``cmi sweep``: conditional MI's three counts of single columns x, y, z (``CMI_SWEEP``) in one sweep
-  along z against the two planes' sweeps and z's bisections apart, the columns' orders known as the
-  automatic CMI's reruns know them, N = 16,000, 32,000 and 100,000: x, z standard normal, y = x^2 + z
-  plus noise (the automatic CMI's door case), strictly within the joint space's 3rd-neighbour distance.
+  along z against the two planes' counts (on their grids) and z's bisections apart, the columns' orders
+  known as the automatic CMI's reruns know them, N = 16,000, 32,000, 50,000 and 100,000 (the code sweeps
+  up to ``CMI_SWEEP_MAX_N``): x, z standard normal, y = x^2 + z plus noise (the automatic CMI's door
+  case), strictly within the joint space's 3rd-neighbour distance.
 * ``finite_rows``: a sample's finiteness from its sum against ``torch.isfinite(t).all()``, on a 5,000 x
   100 standard normal sample in float64 and float32, a call at a time (``CALLS`` calls a timing).
 
@@ -82,6 +83,7 @@ CONSTANTS = (
     "TREE_MIN_N",
     "FLOAT32_PASS",
     "CMI_SWEEP",
+    "CMI_SWEEP_MAX_N",
     "COUNT_CELL_MAX_DIM",
     "COUNT_CELL_POINTS",
 )
@@ -134,7 +136,7 @@ FULL = (
     ]
     + [("float32 counts", "gaussian", n, d) for n, d in ((10_000, 6), (20_000, 3), (20_000, 5), (200_000, 5))]
     + [("float32 counts", "lattice", 20_000, d) for d in (3, 5)]
-    + [("cmi sweep", "gaussian", n, 3) for n in (16_000, 32_000, 100_000)]
+    + [("cmi sweep", "gaussian", n, 3) for n in (16_000, 32_000, 50_000, 100_000)]
     + [("finite_rows", s, 5000, 100) for s in ("float64", "float32")]
 )
 QUICK = (
@@ -246,8 +248,8 @@ def settings(choice: str, n: int, dims: int) -> tuple[tuple[dict[str, int], dict
         taken = "grid" if grid else a if neighbors.FLOAT32_PASS else b
         return ({"FLOAT32_PASS": True, **off}, {"FLOAT32_PASS": False, **off}), taken
     if choice == "cmi sweep":
-        taken = a if neighbors.CMI_SWEEP and neighbors._on_plane(n, 2) else b
-        return ({"CMI_SWEEP": True}, {"CMI_SWEEP": False}), taken
+        swept = neighbors.CMI_SWEEP and n <= neighbors.CMI_SWEEP_MAX_N and neighbors._on_plane(n, 2)
+        return ({"CMI_SWEEP": True, "CMI_SWEEP_MAX_N": n}, {"CMI_SWEEP": False}), a if swept else b
     taken = "grid" if grid else a if n <= neighbors.PLANE_MAX_N else b
     return ({"PLANE_MAX_N": n, **off}, {"PLANE_MAX_N": 0, **off}), taken
 

@@ -110,6 +110,10 @@ def test_the_cmi_forms_count_as_they_name(monkeypatch):
     swept.clear()
     assert kc.same(calls[b](), one) and not swept
     assert taken == a
+    monkeypatch.setattr(neighbors, "CMI_SWEEP_MAX_N", 499)  # beyond the bound: the sweep timed, not taken
+    calls, taken = kc.arms("cmi sweep", "gaussian", 500, 3)
+    assert kc.same(calls[a](), one) and swept == [500]
+    assert taken == b
 
 
 def test_the_code_takes_what_its_constants_say(monkeypatch):

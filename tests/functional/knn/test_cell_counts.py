@@ -67,6 +67,17 @@ def test_cell_counts_on_a_lattice_whose_cells_end_exactly_at_the_radius(inclusiv
         np.testing.assert_array_equal(_cell_counts(x, r, inclusive, points), _brute(x, r, inclusive))
 
 
+@pytest.mark.parametrize("inclusive", [False, True])
+def test_cell_counts_at_a_radius_of_zero_count_the_duplicates_inclusively_only(inclusive):
+    # Radii of 0, which the estimators refuse but the kernel's callers may pass (conditional MI's planes
+    # of duplicated points): a strict count is 0, an inclusive one the point's duplicates.
+    x = np.repeat(_points("coarse", 100, 3, seed=9), 3, axis=0)
+    r = np.zeros(len(x))
+    want = _brute(x, r, inclusive)
+    assert want.min() >= 2 if inclusive else not want.any()
+    np.testing.assert_array_equal(_cell_counts(x, r, inclusive, 4), want)
+
+
 def test_a_range_of_queries_writes_exactly_its_rows():
     # The Python side splits the queries between threads at any positions: each range's counts are the
     # brute force's, and no other row is written.

@@ -104,6 +104,18 @@ def test_beyond_the_sweep_each_count_takes_its_own_layout(monkeypatch):
             np.testing.assert_array_equal(g, want)
 
 
+def test_beyond_the_sweeps_bound_the_planes_take_their_grids(monkeypatch):
+    columns = _columns("lattice", 400, seed=5)
+    eps, brute = _brute(columns, 3)
+    orders = [np.argsort(c[:, 0], kind="stable") for c in columns]
+    monkeypatch.setattr(nb, "CMI_SWEEP_MAX_N", 399)
+    monkeypatch.setattr(nb._maxnorm, "cmi_plane_count", None)  # neither sweep is called
+    monkeypatch.setattr(nb._maxnorm, "plane_count", None)
+    for got in (nb.cmi_column_counts(columns, eps), nb.cmi_column_counts(columns, eps, orders)):
+        for g, want in zip(got, brute, strict=True):
+            np.testing.assert_array_equal(g, want)
+
+
 def test_the_kernel_names_a_buffer_of_the_wrong_size():
     columns = _columns("gaussian", 10, seed=3)
     sorted_, ranks = nb._sorted_columns(np.hstack(columns))

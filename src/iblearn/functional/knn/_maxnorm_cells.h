@@ -281,7 +281,7 @@ ALWAYS_INLINE void cells_count_search(const Cells *C, Py_ssize_t dim, const doub
             }
             if (j < 0) break;
         }
-        out[i] = m - 1; /* the point itself, at distance 0 */
+        out[i] = m - (r > 0); /* the point itself, at distance 0, counted where 0 < r */
     }
 }
 

@@ -557,9 +557,14 @@ CountIndex = tuple[NDArray[np.int64], "Slabs | Tree | Plane | Grid"]
 #: fast (docs/design.md, "Measurements behind the code").
 PLANE_MAX_N = 150_000
 #: Whether :func:`cmi_column_counts` counts conditional MI's three spaces of single columns in one sweep
-#: along z (``_maxnorm.cmi_plane_count``) where the planes' counts take the sweep, rather than the two
-#: planes and z apart: the same counts, faster (docs/design.md, "Measurements behind the code").
+#: along z (``_maxnorm.cmi_plane_count``), up to :data:`CMI_SWEEP_MAX_N` points where the planes' counts
+#: take the sweep, rather than the two planes on their grids and z apart: the same counts, faster
+#: (docs/design.md, "Measurements behind the code").
 CMI_SWEEP = True
+#: The most points the one sweep counts: beyond about this many its reads leave the cache and the two
+#: planes' grids were the faster, the columns' orders known or not (docs/design.md, "Measurements behind
+#: the code").
+CMI_SWEEP_MAX_N = 40_000
 
 
 def count_index(x: NDArray[np.float64], keys: NDArray[np.float64] | None = None) -> CountIndex:
@@ -639,20 +644,17 @@ def cmi_column_counts(
     """Frenzel-Pompe's strict counts n_xz, n_yz and n_z (:func:`~iblearn.functional.ksg_cmi`) of single
     columns x, y, z ``(N, 1)`` each within ``radius`` (positive, finite), by the compiled kernel: where
     the planes' counts take the sweep (:func:`_on_plane`) and :data:`CMI_SWEEP` is set, all three in one
-    sweep along z (``_maxnorm.cmi_plane_count``), else each in its own layout; ``orders``, the columns'
-    ascending orders where known, as for :func:`ordered_index`."""
+    sweep along z (``_maxnorm.cmi_plane_count``) up to :data:`CMI_SWEEP_MAX_N` points, else each in its
+    own layout (:func:`count_index`); ``orders``, the columns' ascending orders where known, as for
+    :func:`ordered_index`."""
     x, y, z = columns
     n, r = len(z), np.ascontiguousarray(radius, dtype=np.float64)
-    if CMI_SWEEP and _on_plane(n, 2):
+    if CMI_SWEEP and n <= CMI_SWEEP_MAX_N and _on_plane(n, 2):
         out = np.empty((3, n), dtype=np.int64)
         _maxnorm.cmi_plane_count(*_sorted_columns(np.hstack([x, y, z]), orders), n, r, False, *out)
         return list(out)
-    xz, yz = np.hstack([x, z]), np.hstack([y, z])
-    if orders is None:
-        indices = count_index(xz), count_index(yz), count_index(z)
-    else:
-        ox, oy, oz = orders
-        indices = ordered_index(xz, [ox, oz]), ordered_index(yz, [oy, oz]), sorted_index(z, oz)
+    z_index = count_index(z) if orders is None else sorted_index(z, orders[2])
+    indices = count_index(np.hstack([x, z])), count_index(np.hstack([y, z])), z_index
     return [count_in_index(index, r, False).numpy() for index in indices]
 
 
