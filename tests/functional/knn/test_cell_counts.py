@@ -20,6 +20,7 @@ from tests.functional.knn.test_maxnorm_counts import (
     _points,
     _radii,
     _tied_plane,
+    by_ranges,
 )
 
 pytestmark = pytest.mark.skipif(not nb.HAVE_KERNEL, reason="the compiled kernel was not built")
@@ -79,17 +80,10 @@ def test_cell_counts_at_a_radius_of_zero_count_the_duplicates_inclusively_only(i
 
 
 def test_a_range_of_queries_writes_exactly_its_rows():
-    # The Python side splits the queries between threads at any positions: each range's counts are the
-    # brute force's, and no other row is written.
     x = _points("gaussian", 1000, 3, seed=6)
     r = _radii(_distances(x), seed=6)[0]
-    brute = _brute(x, r, False)
-    parts = np.full(1000, -1, dtype=np.int64)
-    for first, last in ((0, 13), (13, 500), (500, 517), (517, 1000)):
-        got = _cell_counts(x, r, False, 16, first, last)
-        assert (got >= 0).sum() == last - first
-        parts = np.where(got >= 0, got, parts)
-    np.testing.assert_array_equal(parts, brute)
+    parts = by_ranges(lambda first, last: _cell_counts(x, r, False, 16, first, last), 1000)
+    np.testing.assert_array_equal(parts, _brute(x, r, False))
 
 
 @pytest.mark.parametrize("kind", ["lattice", "heavy ties"])

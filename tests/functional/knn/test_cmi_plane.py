@@ -93,22 +93,13 @@ def test_known_orders_lay_the_sweep_out_as_a_sort_does():
             np.testing.assert_array_equal(g, want)
 
 
-def test_beyond_the_sweep_each_count_takes_its_own_layout(monkeypatch):
-    columns = _columns("student-t", 400, seed=2)
+@pytest.mark.parametrize("bound", ["PLANE_MAX_N", "CMI_SWEEP_MAX_N"])
+@pytest.mark.parametrize("kind", ["student-t", "lattice"])
+def test_beyond_the_sweeps_bounds_the_planes_take_their_grids(monkeypatch, bound, kind):
+    columns = _columns(kind, 400, seed=2)
     eps, brute = _brute(columns, 3)
     orders = [np.argsort(c[:, 0], kind="stable") for c in columns]
-    monkeypatch.setattr(nb, "PLANE_MAX_N", 399)
-    monkeypatch.setattr(nb._maxnorm, "cmi_plane_count", None)  # not called
-    for got in (nb.cmi_column_counts(columns, eps), nb.cmi_column_counts(columns, eps, orders)):
-        for g, want in zip(got, brute, strict=True):
-            np.testing.assert_array_equal(g, want)
-
-
-def test_beyond_the_sweeps_bound_the_planes_take_their_grids(monkeypatch):
-    columns = _columns("lattice", 400, seed=5)
-    eps, brute = _brute(columns, 3)
-    orders = [np.argsort(c[:, 0], kind="stable") for c in columns]
-    monkeypatch.setattr(nb, "CMI_SWEEP_MAX_N", 399)
+    monkeypatch.setattr(nb, bound, 399)
     monkeypatch.setattr(nb._maxnorm, "cmi_plane_count", None)  # neither sweep is called
     monkeypatch.setattr(nb._maxnorm, "plane_count", None)
     for got in (nb.cmi_column_counts(columns, eps), nb.cmi_column_counts(columns, eps, orders)):

@@ -11,7 +11,7 @@ all covered.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pytest
@@ -136,20 +136,24 @@ def test_tree_counts_of_duplicates_and_of_radii_that_differ_by_an_ulp(inclusive)
         np.testing.assert_array_equal(_tree_counts(x, radius, inclusive, 32), _brute(x, radius, inclusive))
 
 
+def by_ranges(counts: Callable[[int, int], np.ndarray], n: int) -> np.ndarray:
+    """The counts of ``n`` points made a range of layout positions at a time, ``counts(first, last)``
+    giving -1 outside its range: each range writes exactly its rows (ranges that cut leaves and cells,
+    as the Python side's split between threads may)."""
+    parts = np.full(n, -1, dtype=np.int64)
+    for first, last in ((0, 13), (13, n // 2), (n // 2, n // 2 + 17), (n // 2 + 17, n)):
+        got = counts(first, last)
+        assert (got >= 0).sum() == last - first
+        parts = np.where(got >= 0, got, parts)
+    return parts
+
+
 def test_a_range_of_queries_that_cuts_leaves_writes_exactly_its_rows():
-    # The Python side splits the queries between threads at positions that need not fall on a leaf's
-    # edge: the counts of each range are the brute force's, and no other row is written.
     x = _points("gaussian", 1000, 5, seed=6)
     r = _radii(_distances(x), seed=6)[0]
     brute = _brute(x, r, False)
-    whole = _tree_counts(x, r, False, 32)
-    parts = np.full(1000, -1, dtype=np.int64)
-    for first, last in ((0, 13), (13, 500), (500, 517), (517, 1000)):
-        got = _tree_counts(x, r, False, 32, first, last)
-        assert (got >= 0).sum() == last - first
-        parts = np.where(got >= 0, got, parts)
-    np.testing.assert_array_equal(whole, brute)
-    np.testing.assert_array_equal(parts, brute)
+    np.testing.assert_array_equal(_tree_counts(x, r, False, 32), brute)
+    np.testing.assert_array_equal(by_ranges(lambda a, b: _tree_counts(x, r, False, 32, a, b), 1000), brute)
 
 
 def _plane_counts(x: np.ndarray, r: np.ndarray, inclusive: bool) -> np.ndarray:

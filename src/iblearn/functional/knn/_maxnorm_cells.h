@@ -111,6 +111,33 @@ ALWAYS_INLINE void cell_offer(const Cells *C, Py_ssize_t dim, const int64_t *ord
     }
 }
 
+/* A walk over the layout's positions from `first` on, cell by cell: the grid's strides (the last
+ * dimension's 1), the cell of position first (the last cell that starts at or before it) and its slices
+ * `at`; then cell_step, position by position, moves to the next cell's slices by a carry. */
+ALWAYS_INLINE Py_ssize_t cell_walk(const Cells *C, Py_ssize_t dim, Py_ssize_t first, Py_ssize_t *stride,
+                                   Py_ssize_t *at) {
+    const Py_ssize_t g = C->g, inner = dim - 1;
+    stride[inner] = 1;
+    for (Py_ssize_t j = inner; j > 0; j--) stride[j - 1] = stride[j] * g;
+    Py_ssize_t cell = 0;
+    for (Py_ssize_t len = stride[0] * g; len > 1;) {
+        Py_ssize_t half = len / 2;
+        cell = C->start[cell + half] <= first ? cell + half : cell;
+        len -= half;
+    }
+    for (Py_ssize_t j = 0; j < dim; j++) at[j] = cell / stride[j] % g;
+    return cell;
+}
+
+/* The cell of position i, the walk at the cell of position i - 1 (cell and its slices at). */
+ALWAYS_INLINE Py_ssize_t cell_step(const Cells *C, Py_ssize_t dim, Py_ssize_t i, Py_ssize_t cell, Py_ssize_t *at) {
+    while (i >= C->start[cell + 1]) {
+        cell++;
+        for (Py_ssize_t j = dim - 1; j >= 0 && ++at[j] == C->g; j--) at[j] = 0;
+    }
+    return cell;
+}
+
 /* dim: C->dim, a constant where the caller (cells_knn_kernel_body) makes it one, so that the distance loop unrolls. */
 ALWAYS_INLINE void cells_knn_search(const Cells *C, Py_ssize_t dim, const int64_t *order, Py_ssize_t k,
                                     Py_ssize_t first, Py_ssize_t last, double *out_d, int64_t *out_i) {
@@ -118,22 +145,9 @@ ALWAYS_INLINE void cells_knn_search(const Cells *C, Py_ssize_t dim, const int64_
     const int64_t *start = C->start;
     Py_ssize_t stride[CELL_MAXD], at[CELL_MAXD], lo[CELL_MAXD], hi[CELL_MAXD], slice[CELL_MAXD];
     double gap[2 * CELL_MAXD]; /* gap[2j]: below the box in dimension j, gap[2j + 1]: above it */
-    stride[inner] = 1;
-    for (Py_ssize_t j = inner; j > 0; j--) stride[j - 1] = stride[j] * g;
-    /* The cell of position first (the last cell that starts at or before it) and its slices; then
-     * position by position, the next cell's slices by a carry. */
-    Py_ssize_t cell = 0, cells = stride[0] * g;
-    for (Py_ssize_t len = cells; len > 1;) {
-        Py_ssize_t half = len / 2;
-        cell = start[cell + half] <= first ? cell + half : cell;
-        len -= half;
-    }
-    for (Py_ssize_t j = 0; j < dim; j++) at[j] = cell / stride[j] % g;
+    Py_ssize_t cell = cell_walk(C, dim, first, stride, at);
     for (Py_ssize_t i = first; i < last; i++) {
-        while (i >= start[cell + 1]) {
-            cell++;
-            for (Py_ssize_t j = inner; j >= 0 && ++at[j] == g; j--) at[j] = 0;
-        }
+        cell = cell_step(C, dim, i, cell, at);
         const double *c = C->data + i * dim;
         double *best = out_d + i * k;
         int64_t *who = out_i + i * k;
@@ -227,20 +241,9 @@ ALWAYS_INLINE void cells_count_search(const Cells *C, Py_ssize_t dim, const doub
     const int64_t *start = C->start;
     Py_ssize_t stride[CELL_MAXD], at[CELL_MAXD], lo[CELL_MAXD], hi[CELL_MAXD], ilo[CELL_MAXD], ihi[CELL_MAXD],
         slice[CELL_MAXD];
-    stride[inner] = 1;
-    for (Py_ssize_t j = inner; j > 0; j--) stride[j - 1] = stride[j] * g;
-    Py_ssize_t cell = 0, cells = stride[0] * g;
-    for (Py_ssize_t len = cells; len > 1;) {
-        Py_ssize_t half = len / 2;
-        cell = start[cell + half] <= first ? cell + half : cell;
-        len -= half;
-    }
-    for (Py_ssize_t j = 0; j < dim; j++) at[j] = cell / stride[j] % g;
+    Py_ssize_t cell = cell_walk(C, dim, first, stride, at);
     for (Py_ssize_t i = first; i < last; i++) {
-        while (i >= start[cell + 1]) {
-            cell++;
-            for (Py_ssize_t j = inner; j >= 0 && ++at[j] == g; j--) at[j] = 0;
-        }
+        cell = cell_step(C, dim, i, cell, at);
         const double *c = C->data + i * dim;
         const double r = inclusive ? nextafter(radius[i], INFINITY) : radius[i];
         for (Py_ssize_t j = 0; j < dim; j++) {
