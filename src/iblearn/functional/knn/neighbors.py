@@ -552,9 +552,9 @@ CountIndex = tuple[NDArray[np.int64], "Slabs | Tree | Plane | Grid"]
 #: whatever the radii, counts a two-dimensional sample whose columns' orders are known
 #: (:func:`ordered_index`, which lays it out from them without sorting) and conditional MI's planes
 #: (:data:`CMI_SWEEP`); off the counts' grid (:data:`COUNT_CELL_MAX_DIM`), any two-dimensional sample.
-#: Against the tree, whose counts split between threads and visit the balls' surfaces, it was the faster
-#: up to there; beyond it the sweep's reads leave the cache and a whole KSG estimate on the tree is as
-#: fast (docs/design.md, "Measurements behind the code").
+#: Against the tree it was the faster up to there; beyond it, or on more than one thread, those counts
+#: take the grid (:func:`count_index`), whose counts split between threads (docs/design.md, "Measurements
+#: behind the code").
 PLANE_MAX_N = 150_000
 #: Whether :func:`cmi_column_counts` counts conditional MI's three spaces of single columns in one sweep
 #: along z (``_maxnorm.cmi_plane_count``), up to :data:`CMI_SWEEP_MAX_N` points where the planes' counts
