@@ -97,16 +97,22 @@ static int cells_build(const double *pts, Py_ssize_t n, Py_ssize_t dim, Py_ssize
     return 0;
 }
 
+/* The max-norm distance from c to the point at layout position p. */
+ALWAYS_INLINE double cell_distance(const double *data, Py_ssize_t dim, Py_ssize_t p, const double *c) {
+    const double *x = data + p * dim;
+    double d = 0.0;
+    for (Py_ssize_t j = 0; j < dim; j++) {
+        double a = fabs(x[j] - c[j]);
+        d = a > d ? a : d;
+    }
+    return d;
+}
+
 /* Offer the points at layout positions [s, e) to the point at position i, whose coordinates are c. */
 ALWAYS_INLINE void cell_offer(const Cells *C, Py_ssize_t dim, const int64_t *order, Py_ssize_t s, Py_ssize_t e,
                               Py_ssize_t i, const double *c, Py_ssize_t k, double *best, int64_t *who) {
     for (Py_ssize_t p = s; p < e; p++) {
-        const double *x = C->data + p * dim;
-        double d = 0.0;
-        for (Py_ssize_t j = 0; j < dim; j++) {
-            double a = fabs(x[j] - c[j]);
-            d = a > d ? a : d;
-        }
+        const double d = cell_distance(C->data, dim, p, c);
         if (d <= best[k - 1] && p != i && precedes(best, who, k, d, order[p])) insert(best, who, k, d, order[p]);
     }
 }
@@ -222,15 +228,7 @@ VECTOR_COPIES(void, , cells_knn_kernel,
 ALWAYS_INLINE int64_t cell_count_run(const double *data, Py_ssize_t dim, Py_ssize_t s, Py_ssize_t e,
                                      const double *c, double r) {
     int64_t m = 0;
-    for (Py_ssize_t p = s; p < e; p++) {
-        const double *x = data + p * dim;
-        double d = 0.0;
-        for (Py_ssize_t j = 0; j < dim; j++) {
-            double a = fabs(x[j] - c[j]);
-            d = a > d ? a : d;
-        }
-        m += d < r;
-    }
+    for (Py_ssize_t p = s; p < e; p++) m += cell_distance(data, dim, p, c) < r;
     return m;
 }
 
