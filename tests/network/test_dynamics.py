@@ -99,6 +99,21 @@ def test_bad_input_is_named(call, named):
         call()
 
 
+@pytest.mark.parametrize("method", ["ksg", "gaussian", "copula"])
+@pytest.mark.parametrize(
+    ("call", "named"),
+    [
+        (lambda m: active_information_storage(np.ones(100), method=m), "x"),
+        (lambda m: transfer_entropy(_ar1(0.5, 100, 0), np.ones(100), method=m), "target"),
+        (lambda m: transfer_entropy(np.ones(100), _ar1(0.5, 100, 0), method=m), "source"),
+        (lambda m: transfer_entropy(np.ones(100), _ar1(0.5, 100, 0), method=m, local=True), "source"),
+    ],
+)
+def test_a_constant_series_is_refused_by_name(call, named, method):
+    with pytest.raises(ValueError, match=f"^{named}: every column is constant"):
+        call(method)
+
+
 def test_the_estimators_agree_with_the_library_functions():
     rng = np.random.default_rng(4)
     y, c, z = rng.standard_normal(500), rng.standard_normal(500), rng.standard_normal((500, 2))

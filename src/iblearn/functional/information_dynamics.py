@@ -364,6 +364,8 @@ def active_information_storage(
     _settings(method, k, n_resamples, n_permutations, seed)
     history = setting("history", history)
     trials = series_trials(x, "x")
+    # A constant series stores nothing, and its standardized values would divide by a zero spread.
+    V.not_constant(np.concatenate(trials), "x")
     lengths = [len(t) for t in trials]
     segments = _segments(lengths, history, k, f"history: {history} leaves", f"the history {history}")
     null = null_kind(null, segments, n_permutations)
@@ -501,6 +503,8 @@ def transfer_entropy(
             raise ValueError(f"condition_lag: expected a non-negative integer, got {condition_lag!r}")
         w = np.concatenate(ws)
         raw += [w[:, i] for i in range(w.shape[1])]
+    for series, name in zip(raw[:2], ("source", "target"), strict=True):
+        V.not_constant(series, name)  # no transfer to or from it, and no spread to standardize by
     start = max(lag, history, condition_lag if condition is not None else 0)
     segments = _segments(lengths, start, k, f"lag: lags up to {start} leave", f"the lags {start}")
     null = null_kind(null, segments, n_permutations)
