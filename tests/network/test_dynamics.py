@@ -92,6 +92,13 @@ def test_transfer_entropy_of_a_linear_coupling_matches_its_closed_form():
             lambda: transfer_entropy(np.ones(100), np.ones(100), condition_lag=-1, condition=np.ones(100)),
             "condition_lag",
         ),
+        (lambda: transfer_entropy(_ar1(0.5, 50, 0), _ar1(0.5, 50, 1), history=45), "history"),
+        (
+            lambda: transfer_entropy(
+                _ar1(0.5, 50, 0), _ar1(0.5, 50, 1), condition=_ar1(0.5, 50, 2), condition_lag=45
+            ),
+            "condition_lag",
+        ),
     ],
 )
 def test_bad_input_is_named(call, named):

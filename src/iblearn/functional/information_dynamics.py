@@ -505,8 +505,12 @@ def transfer_entropy(
         raw += [w[:, i] for i in range(w.shape[1])]
     for series, name in zip(raw[:2], ("source", "target"), strict=True):
         V.not_constant(series, name)  # no transfer to or from it, and no spread to standardize by
-    start = max(lag, history, condition_lag if condition is not None else 0)
-    segments = _segments(lengths, start, k, f"lag: lags up to {start} leave", f"the lags {start}")
+    reach = {"lag": lag, "history": history}
+    if condition is not None:
+        reach["condition_lag"] = condition_lag
+    start = max(reach.values())
+    furthest = next(name for name, steps in reach.items() if steps == start)  # the setting to shorten
+    segments = _segments(lengths, start, k, f"{furthest}: lags up to {start} leave", f"the lags {start}")
     null = null_kind(null, segments, n_permutations)
     scored = [_split(c, lengths) for c in _scored(raw, method)]
     pasts, sources, presents = [], [], []
