@@ -229,3 +229,15 @@ def test_a_lag_past_the_series_is_refused_naming_it_on_every_path(method):
         estimate("te", x, y, lag=400, method=method)
     with pytest.raises(ValueError, match=r"^history: must be below the series length, 150 steps; got 150$"):
         estimate("te", [x[:150], x[150:]], [y[:150], y[150:]], history=150, method=method)
+
+
+def test_the_storage_of_a_series_that_starts_flat_is_estimated():
+    # A recording flat until its onset: its first half, on which the shuffled series is checked to
+    # read about 0, is constant.
+    rng = np.random.default_rng(0)
+    x = np.zeros(800)
+    for t in range(401, 800):
+        x[t] = 0.6 * x[t - 1] + rng.standard_normal()
+    est = estimate("ais", x)
+    check = est.report.checks["independence"]
+    assert check.passed and check.figures["shuffled"] != 0.0 and float(est) > 0.1

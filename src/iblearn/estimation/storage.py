@@ -143,8 +143,11 @@ def ais_auto(
         est = replace(est, interval=(est.interval[0], reach))
 
     def shuffled() -> float:
-        order = torch.from_numpy(inference.rng(seed, inference.PERMUTATION, 0).permutation(half))
-        return float(active_information_storage(steps[:half][order], history, chosen, k=k, seed=seed))
+        # The first half, or where it is constant (a recording flat until its onset), and so could not
+        # move, the last half, else the whole series.
+        part = next(p for p in (steps[:half], steps[-half:], steps) if not bool((p == p[0]).all()))
+        order = torch.from_numpy(inference.rng(seed, inference.PERMUTATION, 0).permutation(len(part)))
+        return float(active_information_storage(part[order], history, chosen, k=k, seed=seed))
 
     how = {
         "gaussian": "the Gaussian estimate",
