@@ -241,3 +241,16 @@ def test_the_storage_of_a_series_that_starts_flat_is_estimated():
     est = estimate("ais", x)
     check = est.report.checks["independence"]
     assert check.passed and check.figures["shuffled"] != 0.0 and float(est) > 0.1
+
+
+@pytest.mark.parametrize("flat", ["source", "target"])
+def test_the_transfer_entropy_of_trials_whose_first_half_are_flat_is_estimated(flat):
+    # The check of the source shifted within each trial reads the first half of the trials.
+    rng = np.random.default_rng(0)
+    source = [rng.standard_normal(200) for _ in range(4)]
+    target = [np.r_[0.0, 0.6 * s[:-1]] + rng.standard_normal(200) for s in source]
+    given = {"source": source, "target": target}
+    given[flat] = [np.zeros(200), np.zeros(200), *given[flat][2:]]
+    est = estimate("te", given["source"], given["target"], seed=0)
+    check = est.report.checks["independence"]
+    assert check.passed is not None and check.figures["shifted"] != 0.0

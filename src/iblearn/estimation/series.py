@@ -247,18 +247,15 @@ def te_auto(
     else:
         est = _lagged_estimate(src, tgt, cond, lag, history, k, chosen, RESAMPLES[chosen], seed, permutations)
     if len(tgt) == 1:
-        n, half = len(tgt[0]), len(tgt[0]) // 2
-        src, tgt, cond = [src[0][:half]], [tgt[0][:half]], None if cond is None else [cond[0][:half]]
-        what, counted = "series", dict[str, float]()
-    else:  # trials: the first half of them, each shifted within itself
-        trials, half = len(tgt), -(-len(tgt) // 2)
-        n, src, tgt, cond = est.n_samples, src[:half], tgt[:half], None if cond is None else cond[:half]
-        counted = {"trials": float(trials)}
+        n, what, counted = len(tgt[0]), "series", dict[str, float]()
+    else:  # trials, each shifted within itself
+        n, counted = est.n_samples, {"trials": float(len(tgt))}
         what = f"series of {int(counted['trials'])} trials, their embedded rows pooled"
+    src, tgt, cond = _half(src, tgt, cond)
 
     def shifted() -> float:
-        # The source shifted by half of each piece (more than a block) on the first half of the series,
-        # or of the trials.
+        # The source shifted by half of each piece (more than a block) on half of the series, or of the
+        # trials.
         moved = [torch.roll(t, max(len(t) // 2, 1), 0) for t in src]
         return _cmi_of_rows(_lagged(moved, tgt, cond, lag, history, k), k, chosen, seed)[0](slice(None))
 
@@ -271,6 +268,31 @@ def te_auto(
     )
     probe = ("independence", "shifted", shifted, shift_text)
     return series_verdict(est, n, probe, _CEILING, why, chosen=chosen, features={**feats, **counted})
+
+
+def _half(source: Trials, target: Trials, condition: Trials | None) -> tuple[Trials, Trials, Trials | None]:
+    """The half of the series (of one series its first steps, of trials its first trials) that the
+    shifted source is checked on: the first half, or where a series is constant there (a recording
+    flat until its onset), which no estimate reads, the last half, else all of it."""
+    single = len(target) == 1
+    n = len(target[0]) if single else len(target)
+    half = n // 2 if single else -(-n // 2)
+
+    def cut(trials: Trials, part: slice) -> Trials:
+        return [trials[0][part]] if single else trials[part]
+
+    for part in (slice(0, half), slice(n - half, n)):
+        src, tgt = cut(source, part), cut(target, part)
+        cond = None if condition is None else cut(condition, part)
+        if not any(v is not None and _constant(v) for v in (src, tgt, cond)):
+            return src, tgt, cond
+    return source, target, condition
+
+
+def _constant(trials: Trials) -> bool:
+    """Whether a column of the pooled ``trials`` holds one value."""
+    pooled = torch.cat(trials)
+    return bool((pooled == pooled[0]).all(0).any())
 
 
 def _not_one_series(condition: Any) -> str:
