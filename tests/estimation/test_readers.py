@@ -258,3 +258,25 @@ def test_no_module_of_iblearn_imports_the_libraries_when_it_is_imported():
                 continue
             found += [f"{path.name}: {m}" for m in modules if m.split(".")[0] in libraries]
     assert not found
+
+
+def test_a_missing_number_in_a_frame_is_named_by_its_column_and_row():
+    pd = pytest.importorskip("pandas")
+    pl = pytest.importorskip("polars")
+    pytest.importorskip("narwhals")
+    from iblearn.network import infer_network
+
+    x = np.random.default_rng(0).standard_normal((60, 3))
+    frame = pd.DataFrame(x, columns=["a", "b", "c"])
+    frame.loc[5, "b"] = np.nan
+    with pytest.raises(
+        ValueError, match=r"^x: column 'b': a missing value \(NaN\) at row 5; drop or fill it"
+    ):
+        estimate("mi", frame, x[:, 0])
+    with pytest.raises(ValueError, match=r"^target: a missing value \(NaN\) at row 5"):
+        estimate("te", frame["a"], frame["b"])
+    nulls = pl.DataFrame(x, schema=["a", "b", "c"]).with_columns(
+        pl.when(pl.int_range(60) == 5).then(None).otherwise(pl.col("c")).alias("c")
+    )
+    with pytest.raises(ValueError, match=r"^data: column 'c': a missing value \(NaN or null\) at row 5"):
+        infer_network(nulls, max_lag=1)

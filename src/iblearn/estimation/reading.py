@@ -282,6 +282,7 @@ def _frame(
             coded.append(_names(array, label))
         else:
             _not_times(array.dtype.kind, label)
+            _no_missing_number(array, label, "NaN or null")  # a Polars null reads as NaN
             coded.append(array)
     if not coded:
         raise ValueError(f"{name}: is empty, it has no columns")
@@ -351,7 +352,17 @@ def _pandas_read(column: Any, name: str) -> np.ndarray | None:
                 f"{name}: a missing value (<NA>) at row {int(np.argmax(missing))}; drop or fill it"
             )
         return np.asarray(column.to_numpy(dtype=np.float64 if column.dtype.kind == "f" else np.int64))
+    if column.dtype.kind == "f":
+        _no_missing_number(column.to_numpy(), name, "NaN")
     return _pandas_column(column, name)
+
+
+def _no_missing_number(array: np.ndarray, name: str, what: str) -> None:
+    """Refuse a column of numbers with a missing value (NaN), naming its row."""
+    if array.dtype.kind == "f" and (missing := np.isnan(array)).any():
+        raise ValueError(
+            f"{name}: a missing value ({what}) at row {int(np.argmax(missing))}; drop or fill it"
+        )
 
 
 def _not_times(kind: str, name: str) -> None:
