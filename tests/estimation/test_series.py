@@ -229,3 +229,11 @@ def test_a_lag_past_the_series_is_refused_naming_it_on_every_path(method):
         estimate("te", x, y, lag=400, method=method)
     with pytest.raises(ValueError, match=r"^history: must be below the series length, 150 steps; got 150$"):
         estimate("te", [x[:150], x[150:]], [y[:150], y[150:]], history=150, method=method)
+
+
+@pytest.mark.parametrize("method", ["ksg", "gaussian"])
+def test_an_option_the_named_transfer_entropy_does_not_take_is_refused_naming_it(method):
+    x, y = _var(200)
+    for option in ("base", "variant"):
+        with pytest.raises(ValueError, match=f"^{option}: not an option of method='{method}'"):
+            estimate("te", x, y, method=method, **{option: 2})
