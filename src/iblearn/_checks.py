@@ -35,9 +35,14 @@ def as_tensor(value: Any, name: str) -> Tensor:
         return materialized(value, name)
     try:
         array = np.asarray(value)
+        if array.dtype.kind == "f" and array.dtype.itemsize > 8:  # numpy's longdouble: torch has none
+            array = array.astype(np.float64)
         # A read-only array (a pandas frame's .to_numpy(), a memory map) is copied: a tensor sharing
-        # its memory would be writable, which torch warns of.
-        return torch.as_tensor(array if array.flags.writeable else array.copy())
+        # its memory would be writable, which torch warns of. So is a view with a negative stride
+        # (x[::-1]), which torch cannot hold.
+        if not array.flags.writeable or any(s < 0 for s in array.strides):
+            array = array.copy()
+        return torch.as_tensor(array)
     except (TypeError, ValueError, RuntimeError) as err:
         raise ValueError(f"{name}: cannot be read as an array of samples ({err})") from err
 

@@ -49,6 +49,14 @@ def test_entropy_by_a_named_estimator(files, capsys):
     assert record["value"] == pytest.approx(float(estimate("entropy", list(names), method="nsb")), abs=1e-12)
 
 
+def test_entropy_of_integral_floats_beyond_int64_keeps_them_apart(tmp_path, capsys):
+    # Two labels written as floats past 2^63: H = log 2, as the same labels as small integers give.
+    (tmp_path / "ids.csv").write_text("id\n" + "1e19\n3e19\n" * 100)
+    assert main(["estimate", str(tmp_path / "ids.csv"), "--measure", "entropy", "--json"]) == 0
+    record = strict_json(capsys.readouterr().out)
+    assert record["value"] == pytest.approx(float(estimate("entropy", np.arange(200) % 2)), abs=1e-12)
+
+
 def test_ais_of_a_series_is_the_front_doors(files, capsys):
     path, _, series = files
     assert main(["estimate", str(path / "s.npy"), "--measure", "ais", "--history", "2", "--json"]) == 0

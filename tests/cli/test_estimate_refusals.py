@@ -125,3 +125,17 @@ def test_files_read_transposed_are_named_as_the_command_names_them(tmp_path, cap
     assert main(["estimate", str(tmp_path / "x.npy"), str(tmp_path / "y.npy")]) == 2
     said = capsys.readouterr().err
     assert "X: 3 row(s) (X is 3 x 300, Y is 3 x 300): samples are rows; transposed?" in said
+
+
+@pytest.mark.parametrize("args", [["--method", "ksg"], ["--y-type", "continuous"], []])
+def test_a_bfloat16_tensor_file_is_read_as_its_values(tmp_path, capsys, args) -> None:
+    rng = np.random.default_rng(0)
+    x = torch.tensor(rng.normal(size=300))
+    y = (x + torch.tensor(rng.normal(size=300))).bfloat16()
+    torch.save(x, tmp_path / "x.pt")
+    torch.save(y, tmp_path / "y.pt")
+    torch.save(y.float(), tmp_path / "y32.pt")
+    assert main(["estimate", str(tmp_path / "x.pt"), str(tmp_path / "y.pt"), "--json", *args]) == 0
+    read = capsys.readouterr().out
+    assert main(["estimate", str(tmp_path / "x.pt"), str(tmp_path / "y32.pt"), "--json", *args]) == 0
+    assert read == capsys.readouterr().out

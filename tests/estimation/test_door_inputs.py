@@ -108,6 +108,21 @@ def test_a_scipy_sparse_matrix_is_read_as_its_values() -> None:
     assert float(estimate("mi", sparse.csr_matrix(x), GOOD["y"], method="ksg")) == pytest.approx(float(plain))
 
 
+@pytest.mark.parametrize(("measure", "method"), [("mi", "ksg"), ("te", "gaussian"), ("entropy", "plugin")])
+def test_a_reversed_view_is_read_as_its_values(measure: str, method: str) -> None:
+    names = MEASURES[measure].variables
+    reversed_views = [GOOD[n][::-1] for n in names]
+    a = estimate(measure, *reversed_views, method=method)
+    b = estimate(measure, *(v.copy() for v in reversed_views), method=method)
+    assert float(a) == float(b)
+
+
+def test_a_longdouble_array_is_read_as_float64() -> None:
+    plain = estimate("mi", GOOD["x"], GOOD["y"], method="ksg")
+    long = estimate("mi", GOOD["x"].astype(np.longdouble), GOOD["y"], method="ksg")
+    assert float(long) == pytest.approx(float(plain), abs=1e-12)
+
+
 def test_masked_rows_and_iterators_are_refused_with_what_to_do() -> None:
     masked = np.ma.masked_array(GOOD["x"], mask=np.arange(N) % 50 == 7)
     with pytest.raises(ValueError, match=r"^x: a masked array, 4 of its rows masked \(the first at row 7\)"):

@@ -7,6 +7,7 @@ import dataclasses
 import json
 import warnings
 
+import numpy as np
 import pytest
 import torch
 
@@ -152,6 +153,32 @@ def test_explicit_methods_keep_working():
     data = _gaussians(300)
     assert estimate("o_information", data, method="ksg").estimator == "ksg"
     assert estimate("total_correlation", data, method="gaussian", n_resamples=10).stderr is not None
+
+
+@pytest.mark.parametrize(
+    ("measure", "spelled", "method"),
+    [
+        ("mi", "AUTO", "auto"),
+        ("te", "KSG", "ksg"),
+        ("ais", "Gaussian", "gaussian"),
+        ("total_correlation", "Copula", "copula"),
+        ("pid", "GAUSSIAN", "gaussian"),
+        ("entropy", "Miller-Madow", "miller_madow"),
+    ],
+)
+def test_a_methods_name_in_capitals_or_with_a_hyphen_is_the_same_method(measure, spelled, method):
+    r = np.random.default_rng(0)
+    data = {"entropy": (r.integers(0, 4, 300),), "total_correlation": (r.normal(size=(300, 3)),)}
+    x = r.normal(size=300)
+    data |= {"mi": (x, x + r.normal(size=300)), "te": (x, np.roll(x, 1) + r.normal(size=300))}
+    data |= {"ais": (np.cumsum(r.normal(size=300)) * 0.1 + r.normal(size=300),)}
+    data |= {"pid": (x, r.normal(size=300), x + r.normal(size=300))}
+    variables = data[measure]
+    named = estimate(measure, *variables, method=spelled)
+    plain = estimate(measure, *variables, method=method)
+    if isinstance(plain, dict):
+        named, plain = named["total"], plain["total"]
+    assert float(named) == float(plain) and named.method == plain.method
 
 
 def test_an_unknown_measure_option_or_variable_count_is_named_with_the_choices():

@@ -254,3 +254,11 @@ def test_the_transfer_entropy_of_trials_whose_first_half_are_flat_is_estimated(f
     est = estimate("te", given["source"], given["target"], seed=0)
     check = est.report.checks["independence"]
     assert check.passed is not None and check.figures["shifted"] != 0.0
+
+
+@pytest.mark.parametrize("method", ["ksg", "gaussian"])
+def test_an_option_the_named_transfer_entropy_does_not_take_is_refused_naming_it(method):
+    x, y = _var(200)
+    for option in ("base", "variant"):
+        with pytest.raises(ValueError, match=f"^{option}: not an option of method='{method}'"):
+            estimate("te", x, y, method=method, **{option: 2})

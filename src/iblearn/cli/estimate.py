@@ -166,7 +166,10 @@ def _one_variable(args: argparse.Namespace, given: dict[str, Any]) -> _Call:
                 raise ValueError(
                     "X: --measure entropy takes class labels (integers or names); X holds other numbers"
                 )
-            values = values.astype(np.int64)
+            # Each column's values as their ranks: a cast to int64 would wrap those beyond 2^63 into one.
+            columns = values.reshape(len(values), -1).T
+            codes = [np.unique(c, return_inverse=True)[1].reshape(-1) for c in columns]
+            values = np.stack(codes, axis=1).reshape(values.shape).astype(np.int64)
         named = {"n_resamples": args.resamples or 200}
     if args.measure == "ais":
         return "ais", (values,), method, options | _series_named(method, named), (x,)

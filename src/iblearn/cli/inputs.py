@@ -99,6 +99,8 @@ def load_samples(
     except (OSError, ValueError, RuntimeError, EOFError, pickle.UnpicklingError) as e:
         # EOFError: an empty .npy; UnpicklingError: a .pt that holds more than tensors (weights_only)
         raise ValueError(f"{name}: cannot read {path!r}: {str(e).splitlines()[0]}") from e
+    if isinstance(data, torch.Tensor) and data.dtype == torch.bfloat16:
+        data = data.float()  # numpy, which reads the columns, has no bfloat16; float32 holds its values
     if data.is_complex() if isinstance(data, torch.Tensor) else np.iscomplexobj(data):
         raise ValueError(
             f"{name}: {path!r} holds complex numbers, which iblearn does not support; give the real "

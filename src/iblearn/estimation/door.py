@@ -184,6 +184,8 @@ def estimate(measure: str, *variables: Any, method: str = "auto", **options: Any
     if measure not in MEASURES:
         raise ValueError(f"measure: unknown {measure!r}; one of {', '.join(MEASURES)}")
     spec = MEASURES[measure]
+    if isinstance(method, str):  # "AUTO", "KSG", "Miller-Madow": every measure's methods as MI's are read
+        method = method.lower().replace("-", "_")
     if len(variables) != len(spec.variables):
         raise ValueError(
             f"variables: {measure!r} takes {len(spec.variables)} ({', '.join(spec.variables)}), "

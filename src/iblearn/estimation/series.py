@@ -56,6 +56,7 @@ from iblearn.functional.information_dynamics import (
     permutation_fields,
     trials_of,
 )
+from iblearn.functional.knn.engine import KNNKeywords
 from iblearn.functional.knn.transfer import embedding, partialled, within_series
 from iblearn.functional.multivariate.inputs import copula_normal
 from iblearn.functional.scale import power_of_two_scale
@@ -169,6 +170,10 @@ def te_method(source: Any, target: Any, *, method: str, condition: Any = None, *
         series = _series(source, target, condition, method)
         est = _lagged_estimate(*series, o.lag, o.history, o.k, method, n_resamples, o.seed, permutations)
     else:
+        known = ("n_permutations", "null", "n_jobs", *KNNKeywords.__annotations__)
+        if unknown := [key for key in options if key not in known]:
+            taken = sorted({"n_resamples", *SeriesKeywords.__annotations__, *known})
+            raise ValueError(f"{unknown[0]}: not an option of method='ksg'; it takes {', '.join(taken)}")
         if null in ("auto", "trials"):  # one series: "trials" is refused, naming why
             options["null"] = (
                 "local" if null == "auto" else null_kind(null, (1,), options.get("n_permutations", 0))
