@@ -208,7 +208,9 @@ def test_arrays_and_tables_without_a_header_leave_the_variables_unnamed(pair, wi
     assert main(["estimate", str(pair / "x.npy"), str(pair / "y.npy"), "--method", "ksg"]) == 0
     assert capsys.readouterr().out.startswith("I(X;Y) = ")
     np.savetxt(wine / "bare.csv", np.load(wine / "xa.npy")[:, 0, None] * [1, 2] + [0, 1], delimiter=",")
-    assert main(["estimate", str(wine / "bare.csv"), "--y-cols", "1", "--method", "ksg", "--json"]) == 0
+    # y = 2 x + 1: every resample reads the same, so no standard error (--resamples 0)
+    bare = ["estimate", str(wine / "bare.csv"), "--y-cols", "1", "--method", "ksg", "--resamples", "0"]
+    assert main([*bare, "--json"]) == 0
     assert strict_json(capsys.readouterr().out)["report"]["names"] is None
 
 
@@ -422,3 +424,15 @@ def test_a_first_line_of_samples_beside_a_class_name_is_read_as_samples_not_a_he
     assert record["n_samples"] == len(lines) and record["report"]["names"] is None
     assert main(["estimate", str(wine / "wine.csv"), "--x-cols", "0", "--y-cols", "4", "--json"]) == 0
     assert strict_json(capsys.readouterr().out)["value"] == record["value"]
+
+
+def test_a_named_method_takes_the_front_doors_defaults(pair, capsys):
+    from iblearn import estimate
+
+    # The command is the front door: without --resamples, a named method's standard error is the one
+    # estimate(..., method=NAME) gives from Python.
+    assert main(["estimate", str(pair / "x.npy"), str(pair / "y.npy"), "--method", "ksg", "--json"]) == 0
+    record = strict_json(capsys.readouterr().out)
+    expected = estimate("mi", np.load(pair / "x.npy"), np.load(pair / "y.npy"), method="ksg")
+    assert expected.stderr is not None
+    assert record["stderr"] == expected.stderr and record["interval"] == list(expected.interval)

@@ -72,7 +72,7 @@ def cmd_estimate(args: argparse.Namespace) -> int:
         try:
             measure, variables, method, options, read = build(args, given)
             if measure == "mi" and method != "auto":  # a critic's training shows its progress
-                options["progress"] = partial(_progress, bar, args.steps, training)
+                options["progress"] = partial(_progress, bar, _steps(args), training)
             result = estimate(measure, *variables, method=method, **options, seed=args.seed)
         except ValueError as err:
             raise _flagged(err, args) from err
@@ -92,8 +92,8 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     if split := result.report.split:
         out.print(
             f"[dim]critic trained on {split['train']} standardized rows, {split['validation']} more held "
-            f"out to keep its best step ({training['done']} of at most {args.steps}); the estimate is on the "
-            f"other {split['test']}[/dim]"
+            f"out to keep its best step ({training['done']} of at most {_steps(args)}); the estimate is on "
+            f"the other {split['test']}[/dim]"
         )
     return 0
 
@@ -111,7 +111,7 @@ def _two_variables(args: argparse.Namespace, given: dict[str, Any]) -> _Call:
         raise ValueError("Y: give a second file, or --y-cols to take Y from X's file")
     x, y, z = read_variables(args)
     method = "auto" if args.method is None or args.method.lower() == "auto" else args.method
-    named = {"n_resamples": args.resamples, "n_permutations": args.permutations}
+    named = estimate_options.given(n_resamples=args.resamples, n_permutations=args.permutations)
     if args.measure == "te":
         options = given | {"lag": _or_one(args.lag), "history": _or_one(args.history)}
         options |= ({} if z is None else {"condition": z.values}) | _series_named(method, named)
@@ -141,7 +141,7 @@ def _two_variables(args: argparse.Namespace, given: dict[str, Any]) -> _Call:
         )
     if z is not None:
         return "cmi", variables, method, given | named, read
-    neural = {"test": args.test_fraction, "steps": args.steps, "batch_size": args.batch_size}
+    neural = estimate_options.given(test=args.test_fraction, steps=args.steps, batch_size=args.batch_size)
     return "mi", variables, method, given | named | neural, read
 
 
@@ -159,7 +159,7 @@ def _one_variable(args: argparse.Namespace, given: dict[str, Any]) -> _Call:
     options = dict(given)
     if args.measure == "ais":
         options["history"] = _or_one(args.history)
-        named = {"n_resamples": args.resamples, "n_permutations": args.permutations}
+        named = estimate_options.given(n_resamples=args.resamples, n_permutations=args.permutations)
     else:
         if isinstance(values, np.ndarray) and values.dtype.kind == "f":
             if not np.array_equal(values, np.round(values)):
@@ -170,7 +170,7 @@ def _one_variable(args: argparse.Namespace, given: dict[str, Any]) -> _Call:
             columns = values.reshape(len(values), -1).T
             codes = [np.unique(c, return_inverse=True)[1].reshape(-1) for c in columns]
             values = np.stack(codes, axis=1).reshape(values.shape).astype(np.int64)
-        named = {"n_resamples": args.resamples or 200}
+        named = estimate_options.given(n_resamples=args.resamples)
     if args.measure == "ais":
         return "ais", (values,), method, options | _series_named(method, named), (x,)
     return args.measure, (values,), method, options | ({} if method == "auto" else named), (x,)
@@ -181,12 +181,19 @@ def _series_named(method: str, named: dict[str, int]) -> dict[str, int]:
     method; the permutations alone for auto, which draws its own resamples (``--resamples`` refused)."""
     if method != "auto":
         return named
-    if named["n_resamples"]:
+    if named.get("n_resamples"):
         raise ValueError(
             "--resamples: the automatic method draws its own resamples (blocks of the series); "
             "name a method (--method ksg, gaussian or copula) to set their number"
         )
-    return {"n_permutations": named["n_permutations"]}
+    return estimate_options.given(n_permutations=named.get("n_permutations"))
+
+
+def _steps(args: argparse.Namespace) -> int:
+    """The critic's training steps at most: ``--steps``, else the front door's."""
+    from iblearn.estimation.split import STEPS
+
+    return STEPS if args.steps is None else args.steps
 
 
 def _or_one(value: int | None) -> int:

@@ -84,7 +84,7 @@ def cmd_measure(args: argparse.Namespace) -> int:
         return exit_code(float(main), MEASURES[args.measure])
     if why := nonfinite_estimate(float(main), MEASURES[args.measure]):
         raise ValueError(why)
-    resamples = options["n_resamples"]
+    resamples = options.get("n_resamples", 0)
     out.print(_line(MEASURES[args.measure], main, unit, scale, resamples))
     if args.measure == "pid":
         for name in ("redundancy", "unique_1", "unique_2", "synergy"):
@@ -110,7 +110,7 @@ def _options(args: argparse.Namespace, method: str) -> dict[str, Any]:
     takes, :func:`iblearn.estimation.estimate` says."""
     given = dict(args.option or [])
     flags = {"method": method, "k": 3 if args.k is None else args.k, "seed": args.seed}
-    flags |= {"n_resamples": args.resamples, "n_permutations": args.permutations}
+    flags |= estimate_options.given(n_resamples=args.resamples, n_permutations=args.permutations)
     explicit = {"method": args.method, "k": args.k, "seed": args.seed or None}
     explicit |= {"n_resamples": args.resamples or None, "n_permutations": args.permutations or None}
     for key, value in given.items():
@@ -226,7 +226,7 @@ def _print_json(
         **record(main),
         "unit": unit,
         "stderr_method": main.stderr_method,
-        "resamples": options["n_resamples"] if main.stderr is not None else 0,
+        "resamples": options.get("n_resamples", 0) if main.stderr is not None else 0,
         "permutations": main.n_permutations,
         "null": main.null,
         "parts": {k: record(v) for k, v in parts.items() if k != "total"} if args.measure == "pid" else None,

@@ -24,13 +24,20 @@ _DESCRIPTION = (
 FLAGS = {"lag": "--lag", "history": "--history", "k": "--k", "base": "--base"}
 FLAGS |= {"n_resamples": "--resamples", "n_permutations": "--permutations", "seed": "--seed"}
 FLAGS |= {"steps": "--steps", "batch_size": "--batch-size", "test": "--test-fraction"}
-#: Their defaults where the command has its own (None: the measure's own default).
-_DEFAULTS = {"n_resamples": 0, "n_permutations": 0, "seed": 0, "steps": 2000, "batch_size": 256, "test": 0.2}
+#: The settings whose option the command reads itself (``--option`` does not give them), with its
+#: default: None leaves the front door's default for the measure and method, as a call from Python does.
+_DEFAULTS = {"n_resamples": None, "n_permutations": None, "seed": 0, "steps": None, "batch_size": None}
+_DEFAULTS |= {"test": None}
 
 
 def has_default(name: str) -> bool:
-    """Whether ``name`` is a setting whose option has a default of the command's own."""
+    """Whether ``name`` is a setting that an option of the command's own gives."""
     return name in _DEFAULTS
+
+
+def given(**options: Any) -> dict[str, Any]:
+    """The ``options`` the user gave (not None): the front door's defaults stand for the others."""
+    return {k: v for k, v in options.items() if v is not None}
 
 
 def _setting_arguments() -> tuple[tuple[tuple[str, ...], dict[str, Any]], ...]:
@@ -71,8 +78,8 @@ _ARGUMENTS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
             "help": "estimator, by registry or class name in any case: ksg, mixed_ksg, binning, gaussian, "
             "renyi; or a neural one (mine, mine_f, nwj, js, infonce, ...), whose critic is trained on part "
             "of the rows and reports on the rest; or auto: chosen from the data and checked (default: "
-            "auto; ksg, or mixed_ksg where Y is class labels, where --k, --option, --resamples or "
-            "--permutations is given)",
+            "auto; ksg, or mixed_ksg where Y is class labels, where --k, --base, --option, --resamples "
+            "or --permutations is given)",
         },
     ),
     (

@@ -123,13 +123,17 @@ def normal_scores(t: Tensor, reference: Tensor) -> Tensor:
     return z.T.to(t.dtype if t.is_floating_point() else torch.float32).reshape(t.shape)
 
 
+#: A neural critic's training steps at most, unless the caller says otherwise.
+STEPS = 3000
+
+
 def split_estimate(
     x: Any,
     y: Any,
     method: str,
     *,
     test: float = 0.2,
-    steps: int = 3000,
+    steps: int = STEPS,
     batch_size: int = 256,
     n_resamples: int = 20,
     n_permutations: int = 0,
