@@ -117,3 +117,15 @@ def test_a_bad_redundancy_is_refused_naming_the_argument():
         estimate("pid", x1, x2, t, method="ksg", redundancy="nope")
     with pytest.raises(ValueError, match=r"^n_permutations: redundancy='ccs' takes n_resamples and seed"):
         estimate("pid", x1, x2, t, method="gaussian", redundancy="ccs", n_permutations=10)
+
+
+def test_a_target_of_integral_numbers_reads_as_the_same_labels_as_integers():
+    # MI's rule reads a column of few integral values as class labels whatever its dtype; so does the
+    # PID's, and its parts are those of the integer labels.
+    x1, x2, t = _sum(600)
+    labels = (t[:, 0] > 0).long() + (x1[:, 0] > 1).long()
+    as_int = quiet("pid", x1, x2, labels)
+    as_float = quiet("pid", x1, x2, labels.double())
+    assert as_int["total"].report.chosen == "ksg"
+    for name in ("redundancy", "unique_1", "unique_2", "synergy", "total"):
+        assert float(as_float[name]) == float(as_int[name])

@@ -180,10 +180,13 @@ def _auto(method: str, k: int, seed: int) -> NamedKeywords:
 
 
 def _scores(value: Any, name: str) -> Any:
+    """A variable as KSG reads it: labels as they are, integral numbers that read as labels (MI's rule,
+    :func:`~iblearn.functional.class_codes`) as their codes, other numbers as normal scores."""
     t = V.as_tensor(value, name)
-    if not t.is_floating_point() or ibf.class_codes(t, name) is not None:
+    if not t.is_floating_point():
         return value
-    return copula_normal(t.reshape(len(t), -1).double())
+    codes = ibf.class_codes(t, name)
+    return codes if codes is not None else copula_normal(t.reshape(len(t), -1).double())
 
 
 def _columns(*values: Any, names: tuple[str, ...]) -> Tensor:
