@@ -262,3 +262,18 @@ def test_an_option_the_named_transfer_entropy_does_not_take_is_refused_naming_it
     for option in ("base", "variant"):
         with pytest.raises(ValueError, match=f"^{option}: not an option of method='{method}'"):
             estimate("te", x, y, method=method, **{option: 2})
+
+
+@pytest.mark.parametrize("library", ["pandas", "polars"])
+def test_trials_given_as_frames_or_series_read_as_their_numbers_and_names(library):
+    table = pytest.importorskip(library)
+    rng = np.random.default_rng(0)
+    source = [rng.standard_normal(300) for _ in range(3)]
+    target = [np.r_[0.0, 0.7 * s[:-1]] + 0.5 * rng.standard_normal(300) for s in source]
+    as_arrays = estimate("te", source, target, method="gaussian")
+    series = [table.Series("s", s) if library == "polars" else table.Series(s, name="s") for s in source]
+    as_series = estimate("te", series, [table.DataFrame({"t": t}) for t in target], method="gaussian")
+    assert float(as_series) == float(as_arrays)
+    assert as_series.report.names == {"source": ("s",), "target": ("t",)}
+    storage = estimate("ais", series, method="gaussian")
+    assert float(storage) == float(estimate("ais", source, method="gaussian"))

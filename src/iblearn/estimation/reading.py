@@ -199,15 +199,26 @@ def read_trials(data: Any, name: str = "data", picks: Any = None) -> tuple[Any, 
     if read is not None:
         return read
     if isinstance(data, list | tuple) and data and not isinstance(data[0], int | float):
-        pieces = [read_samples(piece, f"{name}[{r}]") for r, piece in enumerate(data)]
-        named = {tuple(n) for _, n in pieces if n is not None}
-        if len(named) > 1:
-            raise ValueError(f"{name}: the trials name their processes differently: {sorted(named)}")
-        return [_numbers(v) for v, _ in pieces], (list(named.pop()) if named else None)
+        return _read_pieces(data, name)
     if isinstance(data, torch.Tensor | np.ndarray):
         return data, None
     values, names = read_samples(data, name)
     return _numbers(values), names
+
+
+def _read_pieces(data: list[Any] | tuple[Any, ...], name: str) -> tuple[list[Any], list[str] | None]:
+    """Trials given as a list, each read as :func:`read_samples` reads it (a frame as its numbers), and
+    the names of their columns, refused naming ``name`` where the trials name them differently."""
+    pieces = [read_samples(piece, f"{name}[{r}]") for r, piece in enumerate(data)]
+    named = {tuple(n) for _, n in pieces if n is not None}
+    if len(named) > 1:
+        raise ValueError(f"{name}: the trials name their processes differently: {sorted(named)}")
+    return [_numbers(v) for v, _ in pieces], (list(named.pop()) if named else None)
+
+
+def _tabular(value: Any) -> bool:
+    """Whether ``value`` is a frame or a series of pandas or Polars (read from its type's module)."""
+    return type(value).__module__.split(".")[0] in ("pandas", "polars")
 
 
 def read_series_trials(
@@ -217,8 +228,9 @@ def read_series_trials(
     where any is given as trials: an xarray ``DataArray`` with a trial dimension, an MNE ``Epochs``
     (:func:`.libraries.library_series_trials`; ``condition`` may hold several processes), or a list of
     1-D arrays or tensors, one a trial. Each becomes a list of ``(T_r,)`` (``(T_r, P)``) arrays, and
-    the names of the processes go with them. None where none is trials, and where there is one trial
-    each, the series themselves in a dict, as one series reads.
+    the names of the processes go with them; trials given as a list of frames or series (pandas,
+    Polars) are read as their numbers, with their columns' names. None where none is trials, and
+    where there is one trial each, the series themselves in a dict, as one series reads.
 
     Raises:
         ValueError: naming the variable given as one series beside trials, or whose trials differ in
@@ -232,6 +244,10 @@ def read_series_trials(
             read[name] = found[0]
             if found[1] is not None:
                 names[name] = tuple(found[1])
+        elif isinstance(value, list | tuple) and value and all(_tabular(v) for v in value):
+            read[name], found_names = _read_pieces(value, name)  # frames or series, one a trial
+            if found_names is not None:
+                names[name] = tuple(found_names)
         else:
             read[name] = trials_of(value, name)
     given = {name: trials for name, trials in read.items() if trials is not None}
