@@ -98,7 +98,7 @@ def test_the_command_and_python_give_the_same_o_information(files, capsys):
         ),
         (
             ["--method", "infonce", "--steps", "20", "--batch-size", "64"],
-            {"steps": 20, "batch_size": 64, "n_resamples": 0},
+            {"steps": 20, "batch_size": 64},
         ),
     ],
 )

@@ -277,3 +277,10 @@ def test_trials_given_as_frames_or_series_read_as_their_numbers_and_names(librar
     assert as_series.report.names == {"source": ("s",), "target": ("t",)}
     storage = estimate("ais", series, method="gaussian")
     assert float(storage) == float(estimate("ais", source, method="gaussian"))
+
+
+@pytest.mark.parametrize("method", ["gaussian", "copula"])
+def test_a_named_method_refuses_too_few_lagged_samples_as_auto_does(method):
+    x, y = _var(50)
+    with pytest.raises(ValueError, match=r"^target: lag=45 and history=1 leave 5 lagged samples"):
+        estimate("te", x, y, lag=45, method=method)

@@ -79,9 +79,10 @@ __all__ = [
 #: forms' cost little.
 RESAMPLES = {"ksg": 4, "gaussian": 50, "copula": 50}
 METHODS = ("ksg", "gaussian", "copula")
-#: The fewest lagged samples the automatic estimate refuses: on fewer than about a dozen, half of the
-#: blocks behind its interval leave KSG no k neighbours, or every resample reads the same (series of 10
-#: to 30 steps, 15 seeds, Gaussian and warped: all of 11 rows and more estimated, some of 10 not).
+#: The most lagged samples an estimate refuses, the automatic one or a named method's: on fewer than
+#: about a dozen, half of the blocks behind an interval leave KSG no k neighbours, or every resample
+#: reads the same (series of 10 to 30 steps, 15 seeds, Gaussian and warped: all of 11 rows and more
+#: estimated, some of 10 not).
 FEWEST_ROWS = 10
 #: The nulls a transfer entropy's p-value takes (:func:`te_method`).
 CHOICES = ("auto", *NULLS, "local")
@@ -489,6 +490,12 @@ def _lagged_estimate(
             f"target: a p-value (n_permutations) reads a target of one column, got {target[0].shape[1]}"
         )
     samples = _lagged(source, target, condition, lag, history, k)
+    if sum(segments) <= FEWEST_ROWS:
+        raise ValueError(
+            f"target: lag={lag} and history={history} leave {sum(segments)} lagged samples of its "
+            f"{sum(len(t) for t in target)} steps; an estimate needs more than {FEWEST_ROWS}: give a longer "
+            "series (or more trials)"
+        )
     te, n = _cmi_of_rows(samples, k, method, seed)
     if _determined(*samples):
         est = Estimate(
