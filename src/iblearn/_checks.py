@@ -207,12 +207,15 @@ def labels(value: Any, name: str) -> Tensor:
 
 
 def symbols(value: Any, name: str) -> Tensor:
-    """Discrete symbols as an integer matrix ``(N, d)``: each row is one outcome."""
+    """Discrete symbols as an integer matrix ``(N, d)``: each row is one outcome (of more axes than two,
+    its other axes flattened into columns, as the front door reads every variable)."""
     t = as_tensor(value, name)
     if torch.is_floating_point(t) or torch.is_complex(t):
         raise ValueError(f"{name}: expected integer symbols, got dtype {t.dtype}")
     if t.ndim == 1:
         t = t[:, None]
+    elif t.ndim > 2 and len(t):
+        t = t.reshape(len(t), -1)
     if t.ndim != 2 or t.shape[0] == 0:
         raise ValueError(f"{name}: expected shape (N,) or (N, d), got {tuple(t.shape)}")
     return t.long()

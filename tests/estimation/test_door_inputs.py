@@ -123,6 +123,13 @@ def test_a_longdouble_array_is_read_as_float64() -> None:
     assert float(long) == pytest.approx(float(plain), abs=1e-12)
 
 
+@pytest.mark.parametrize("method", ["auto", "plugin"])
+def test_labels_of_more_axes_are_read_one_row_an_outcome(method: str) -> None:
+    labels = np.random.default_rng(0).integers(0, 2, size=(300, 2, 2))
+    flat = estimate("entropy", labels.reshape(300, -1), method=method)
+    assert float(estimate("entropy", labels, method=method)) == float(flat)
+
+
 def test_masked_rows_and_iterators_are_refused_with_what_to_do() -> None:
     masked = np.ma.masked_array(GOOD["x"], mask=np.arange(N) % 50 == 7)
     with pytest.raises(ValueError, match=r"^x: a masked array, 4 of its rows masked \(the first at row 7\)"):
