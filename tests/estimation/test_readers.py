@@ -280,3 +280,16 @@ def test_a_missing_number_in_a_frame_is_named_by_its_column_and_row():
     )
     with pytest.raises(ValueError, match=r"^data: column 'c': a missing value \(NaN or null\) at row 5"):
         infer_network(nulls, max_lag=1)
+
+
+def test_a_frames_time_stamps_are_refused_as_a_process_naming_the_column():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"Time": np.arange(200) / 100, "a": rng.standard_normal(200)})
+    with pytest.raises(ValueError, match=r"^data: column 'Time' holds time stamps"):
+        read_trials(frame)
+    with pytest.raises(ValueError, match=r"^data\[1\]: column 'Time' holds time stamps"):
+        read_trials([frame.iloc[:1].assign(Time=[5.0]), frame.iloc[100:]])
+    # A process that happens to be named t, which does not only increase, stays a process.
+    values, names = read_trials(frame.assign(Time=rng.standard_normal(200)).rename(columns={"Time": "t"}))
+    assert names == ["t", "a"] and values.shape == (200, 2)

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from iblearn.estimation.libraries import (
+    TIME_DIMS,
     frame_columns,
     library,
     library_samples,
@@ -199,11 +200,29 @@ def read_trials(data: Any, name: str = "data", picks: Any = None) -> tuple[Any, 
     if read is not None:
         return read
     if isinstance(data, list | tuple) and data and not isinstance(data[0], int | float):
-        return _read_pieces(data, name)
+        pieces, names = _read_pieces(data, name)
+        for r, piece in enumerate(pieces):
+            _no_clock(piece, names, f"{name}[{r}]")
+        return pieces, names
     if isinstance(data, torch.Tensor | np.ndarray):
         return data, None
     values, names = read_samples(data, name)
-    return _numbers(values), names
+    values = _numbers(values)
+    _no_clock(values, names, name)
+    return values, names
+
+
+def _no_clock(values: Any, names: list[str] | None, name: str) -> None:
+    """Refuse a frame's column named as time (:data:`.libraries.TIME_DIMS`) whose values only increase:
+    time stamps, which every column of the frame, read as a process, would make one."""
+    for c, column in enumerate(names or []):
+        if str(column).lower() in TIME_DIMS:
+            stamps = np.asarray(values[:, c], dtype=np.float64)
+            if len(stamps) > 1 and bool((np.diff(stamps) > 0).all()):
+                raise ValueError(
+                    f"{name}: column {column!r} holds time stamps (its values only increase), and every "
+                    "column is read as a process: drop it, or make it the index"
+                )
 
 
 def _read_pieces(data: list[Any] | tuple[Any, ...], name: str) -> tuple[list[Any], list[str] | None]:
