@@ -258,3 +258,24 @@ def test_a_bad_row_is_named_by_its_place_in_the_callers_rows():
     x[3, 0] = float("nan")
     with pytest.raises(ValueError, match=r"x: contains NaN or Inf \(first at sample 3\)"):
         InfoNCE(2, 2).fit(x, y, steps=5)
+
+
+def test_the_lr_setting_is_the_one_training_steps_with_after_fit_and_after_a_load():
+    """``est.lr`` assigned after a fit, or given to an estimator that loads another's state, is the
+    learning rate the next steps take (the state's Adam moments come along, its rate does not)."""
+    x, y = _pairs(200)
+    seen: list[float] = []
+
+    def watch(est: MINE) -> object:
+        return lambda step, loss: seen.append(est.trainer.optimizer.adam.param_groups[0]["lr"])
+
+    est = MINE(2, 2, hidden=(8,), eval_every=5)
+    est.fit(x, y, steps=10, batch_size=50)
+    est.lr = 1e-5
+    est.fit(x, y, steps=3, batch_size=50, progress=watch(est))
+    assert seen == [1e-5] * 3
+    seen.clear()
+    loaded = MINE(2, 2, hidden=(8,), lr=3e-4)
+    loaded.load_state_dict(est.state_dict())
+    loaded.fit(x, y, steps=3, batch_size=50, progress=watch(loaded))
+    assert seen == [3e-4] * 3

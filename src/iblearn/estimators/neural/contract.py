@@ -41,7 +41,7 @@ class TrainingTarget(nn.Module):
         name: the estimator's name, in the trainer's messages.
         steps_done: a 0-d long tensor (a buffer, so it is saved): the training steps taken, which the
             trainer counts up.
-        lr: the learning rate of the trainer's optimizer, read when it creates the optimizer.
+        lr: the learning rate of the trainer's optimizer, read at every step.
     """
 
     name: ClassVar[str]

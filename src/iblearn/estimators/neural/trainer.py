@@ -60,13 +60,15 @@ class CriticOptimizer:
         self._pending: dict[str, Any] | None = None  # state waiting for the optimizer to exist
 
     def step(self, loss: Tensor, lr: float) -> None:
-        """One Adam step on ``loss``'s gradient w.r.t. the critic's parameters (``lr`` is read when the
-        optimizer is created)."""
+        """One Adam step on ``loss``'s gradient w.r.t. the critic's parameters, at the rate ``lr``: the
+        estimator's setting, which a loaded state's rate does not replace."""
         if self._adam is None:
             self._adam = adam(list(self.critic.parameters()), lr)
             if self._pending is not None:
                 self._adam.load_state_dict(self._pending)
                 self._pending = None
+        for group in self._adam.param_groups:  # the setting may have changed since the last step
+            group["lr"] = lr
         self._adam.zero_grad(set_to_none=True)
         loss.backward()
         distributed.average_gradients(self.critic)  # as DDP would: the same step on every rank
