@@ -245,11 +245,15 @@ class ProximalSplit(torch.optim.Optimizer):
                 # unnoticed: check once that grad_z L depends on theta.
                 self._check_second_order_path(zs, grads_z, forward)
             if second:
+                # A member that enters the loss linearly has a constant grad_z L, outside the graph: it
+                # adds nothing to eq. (5)/(7)'s second-order term (and cannot take a hook).
                 for g in grads_z:
-                    g.register_hook(drop_negligible)
+                    if g.requires_grad:
+                        g.register_hook(drop_negligible)
             term = world * penalty(zs, grads_z, group)
             term = self.grad_scaler.scale(term) if self.grad_scaler is not None else term
-            self._backward_penalty(term, forward)
+            if term.requires_grad:  # else theta gets no gradient, explained below
+                self._backward_penalty(term, forward)
         if all(p.grad is None for p in forward):
             explain_missing_gradient(zs, forward, group["order"])
         if self.grad_scaler is None:  # a scaler skips a step whose gradients are not finite itself
