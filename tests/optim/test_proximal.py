@@ -683,3 +683,19 @@ def test_a_member_whose_gradient_is_constant_adds_its_first_order_term_only(keep
     expected = s_before - GAMMA * LAM * BETA * x.sum(0) / len(x) if keep_first_order else s_before
     torch.testing.assert_close(f_s.weight.detach(), expected.expand_as(s_before))
 
+
+def test_a_closure_that_calls_backward_itself_is_refused_by_name():
+    x, y, f, g = linear_problem(15)
+    opt = split(f.parameters(), g.parameters())
+
+    def closure():  # the usual torch closure: but ProximalSplit differentiates the loss itself
+        opt.zero_grad()
+        z = f(x)
+        loss = ((g(z) - y) ** 2).mean()
+        loss.backward()
+        return loss, z
+
+    before = f.weight.detach().clone()
+    with pytest.raises(ValueError, match=r"closure: .*backward\(\)"):
+        opt.step(closure)
+    assert torch.equal(f.weight, before)

@@ -65,6 +65,7 @@ from iblearn.optim.proximal_errors import (
     explain_missing_gradient,
     inner_name,
     raise_double_backward,
+    raise_freed_graph,
     read_closure,
     shapes,
     side_params,
@@ -227,9 +228,12 @@ class ProximalSplit(torch.optim.Optimizer):
             # gradients accumulated by .backward(), and only those that do not require grad, so there
             # phi gets a backward of its own.
             wrt = zs if distributed else (*zs, *backward)
-            grads = torch.autograd.grad(
-                scaled, wrt, create_graph=second, retain_graph=True, allow_unused=True
-            )
+            try:
+                grads = torch.autograd.grad(
+                    scaled, wrt, create_graph=second, retain_graph=True, allow_unused=True
+                )
+            except RuntimeError as err:
+                raise_freed_graph(err)
             grads_z = grads[: len(zs)]
             if any(g is None for g in grads_z):
                 raise ValueError("closure: the loss does not depend on the bottleneck z it returned")
