@@ -402,3 +402,16 @@ def test_arguments_that_would_fail_deep_in_training_are_named(kwargs, match):
     batches = kwargs.pop("batches", batches_of(x, y))
     with pytest.raises(ValueError, match=match):
         train_greedy(modules, objs, batches, **{"epochs": 1, **kwargs})
+
+
+def test_a_module_whose_output_is_constant_trains_on_with_a_zero_gradient():
+    # A dead ReLU layer (every output 0): its matrix-based MI is 0 with a zero gradient, and the run
+    # goes on to the modules after it.
+    x, y = data(200)
+    modules = mlp()
+    with torch.no_grad():
+        modules[1][0].weight.zero_()
+        modules[1][0].bias.fill_(-1.0)
+    result = train_greedy(modules, objectives(), batches_of(x, y), epochs=1)
+    assert result.histories[1][0]["mi"] == pytest.approx(0.0, abs=1e-6)
+    assert len(result.histories[2]) == 1
