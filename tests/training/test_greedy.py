@@ -3,6 +3,7 @@ refused before the first step, the objectives train, and a killed run resumes.""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -415,3 +416,20 @@ def test_a_module_whose_output_is_constant_trains_on_with_a_zero_gradient():
     result = train_greedy(modules, objectives(), batches_of(x, y), epochs=1)
     assert result.histories[1][0]["mi"] == pytest.approx(0.0, abs=1e-6)
     assert len(result.histories[2]) == 1
+
+
+def test_labels_of_shape_n_by_1_train_as_labels_of_shape_n():
+    x, y = data(200)
+    flat = train_greedy(mlp(), objectives(), batches_of(x, y), epochs=1)
+    column = train_greedy(mlp(), objectives(), batches_of(x, y[:, None]), epochs=1)
+    assert flat.histories[2][0]["loss"] == column.histories[2][0]["loss"]
+
+
+@pytest.mark.parametrize(
+    "labels", [lambda y: np.array(["a", "b"])[y.numpy()], lambda y: y.numpy(), lambda y: y.tolist()]
+)
+def test_labels_that_are_not_a_tensor_are_refused_by_name(labels):
+    x, y = data(200)
+    for batch in ((x, labels(y)), Batch(x, labels(y))):
+        with pytest.raises(ValueError, match="batches: a batch holds x a Tensor and y a"):
+            train_greedy(mlp(), objectives(), [batch], epochs=1)
