@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from iblearn.optim import MIProbe, lr_range_test, select_range
+from iblearn.optim import LRRangeTest, MIProbe, lr_range_test, select_range
 
 
 def scripted_range_test(
@@ -212,6 +213,9 @@ def test_initial_mi_is_measured_before_training():
         (dict(c2=float("nan")), "c1, c2: must be positive"),
         (dict(ixy=0.0), "ixy: the MI upper bound must be positive"),
         (dict(ixy=[1.0, float("inf")]), "ixy: the MI upper bound must be positive"),
+        (dict(ixy="1.0"), "ixy: expected the MI upper bound as a number"),
+        (dict(ixy=[1.0, None]), "ixy: expected the MI upper bound as a number"),
+        (dict(ixy=torch.tensor([1.0, -1.0])), "ixy: the MI upper bound must be positive"),
     ],
 )
 def test_bad_settings_fail_before_any_training(kwargs, match):
@@ -302,3 +306,9 @@ def test_an_attribute_train_epoch_does_not_return_is_refused_at_the_first_epoch(
     with pytest.raises(ValueError, match=r"attribute: 'train_acc' is not among what train_epoch returns"):
         lr_range_test(lambda t: nn.Linear(1, 1), train_epoch, lambda m: [0.3], ixy=1.0, lrs=[0.01, 0.1])
     assert len(epochs) == 1  # not after every trial's training
+
+
+@pytest.mark.parametrize("ixy", [torch.tensor([1.0, 2.0]), np.array([1.0, 2.0]), torch.tensor(1.5)])
+def test_ixy_per_layer_may_be_a_tensor_or_an_array(ixy):
+    test = LRRangeTest(lambda t: nn.Linear(1, 1), lambda m, o: {}, lambda m: [0.0], ixy=ixy, lrs=[0.1])
+    assert test.ixy == [float(v) for v in ixy.reshape(-1).tolist()]

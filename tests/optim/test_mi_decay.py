@@ -333,3 +333,29 @@ def test_probe_settings_and_models_it_could_not_read():
     assert len(MIProbe(x, labels, n=20, layers=["rnn"]).measure(net)) == 1  # its output is (out, h)
     assert not net.rnn._forward_hooks
     assert MIProbe(x, labels, n=20).measure(nn.Tanh()) == MIProbe(x, labels, n=20).measure(nn.Tanh())
+
+
+class _TwoOutputs(nn.Module):
+    """A model that returns (logits, features), as many do."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.body, self.head = nn.Linear(4, 3), nn.Linear(3, 2)
+
+    def forward(self, x):
+        h = self.body(x)
+        return self.head(h), h
+
+
+def test_probe_reads_a_model_that_returns_a_tuple_by_its_first_member():
+    torch.manual_seed(0)
+    x, labels = torch.randn(100, 4), torch.randint(0, 2, (100,))
+    model = _TwoOutputs()
+    probe = MIProbe(x, labels, n=50)
+    (output,) = probe.representations(model)
+    with torch.no_grad():
+        assert torch.equal(output, model(probe.x)[0])
+    (body,) = probe.watching(["body"]).representations(model)
+    with torch.no_grad():
+        assert torch.equal(body, model.body(probe.x))
+    assert len(probe.watching(["body"]).measure(model)) == 1

@@ -661,3 +661,41 @@ def test_parameters_and_closures_it_cannot_step_are_refused_by_name():
     ):
         with pytest.raises(ValueError, match=match):
             opt.step(closure)
+
+
+@pytest.mark.parametrize("keep_first_order", [True, False])
+def test_a_member_whose_gradient_is_constant_adds_its_first_order_term_only(keep_first_order):
+    # A tuple bottleneck whose second member enters the loss linearly (an L1-like or linear term): its
+    # grad_z L is a constant, outside the graph, so it adds nothing to eq. (7)'s second-order part,
+    # and with keep_first_order its first-order part lam beta grad_theta L still moves theta.
+    x, y, _, _ = linear_problem(14)
+    torch.manual_seed(0)
+    f_mu, f_s, g = nn.Linear(4, 3).double(), nn.Linear(4, 3).double(), nn.Linear(3, 2).double()
+    s_before = f_s.weight.detach().clone()
+    opt = split([*f_mu.parameters(), *f_s.parameters()], g.parameters(), keep_first_order=keep_first_order)
+
+    def closure():
+        mu, s = f_mu(x), f_s(x)
+        return ((g(mu) - y) ** 2).mean() + s.sum() / len(x), (mu, s)
+
+    opt.step(closure)
+    # grad_s L = 1/N everywhere: with the first-order term, s's weights move by gamma lam beta / N x^T 1
+    expected = s_before - GAMMA * LAM * BETA * x.sum(0) / len(x) if keep_first_order else s_before
+    torch.testing.assert_close(f_s.weight.detach(), expected.expand_as(s_before))
+
+
+def test_a_closure_that_calls_backward_itself_is_refused_by_name():
+    x, y, f, g = linear_problem(15)
+    opt = split(f.parameters(), g.parameters())
+
+    def closure():  # the usual torch closure: but ProximalSplit differentiates the loss itself
+        opt.zero_grad()
+        z = f(x)
+        loss = ((g(z) - y) ** 2).mean()
+        loss.backward()
+        return loss, z
+
+    before = f.weight.detach().clone()
+    with pytest.raises(ValueError, match=r"closure: .*backward\(\)"):
+        opt.step(closure)
+    assert torch.equal(f.weight, before)

@@ -3,6 +3,7 @@ refused before the first step, the objectives train, and a killed run resumes.""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -402,3 +403,33 @@ def test_arguments_that_would_fail_deep_in_training_are_named(kwargs, match):
     batches = kwargs.pop("batches", batches_of(x, y))
     with pytest.raises(ValueError, match=match):
         train_greedy(modules, objs, batches, **{"epochs": 1, **kwargs})
+
+
+def test_a_module_whose_output_is_constant_trains_on_with_a_zero_gradient():
+    # A dead ReLU layer (every output 0): its matrix-based MI is 0 with a zero gradient, and the run
+    # goes on to the modules after it.
+    x, y = data(200)
+    modules = mlp()
+    with torch.no_grad():
+        modules[1][0].weight.zero_()
+        modules[1][0].bias.fill_(-1.0)
+    result = train_greedy(modules, objectives(), batches_of(x, y), epochs=1)
+    assert result.histories[1][0]["mi"] == pytest.approx(0.0, abs=1e-6)
+    assert len(result.histories[2]) == 1
+
+
+def test_labels_of_shape_n_by_1_train_as_labels_of_shape_n():
+    x, y = data(200)
+    flat = train_greedy(mlp(), objectives(), batches_of(x, y), epochs=1)
+    column = train_greedy(mlp(), objectives(), batches_of(x, y[:, None]), epochs=1)
+    assert flat.histories[2][0]["loss"] == column.histories[2][0]["loss"]
+
+
+@pytest.mark.parametrize(
+    "labels", [lambda y: np.array(["a", "b"])[y.numpy()], lambda y: y.numpy(), lambda y: y.tolist()]
+)
+def test_labels_that_are_not_a_tensor_are_refused_by_name(labels):
+    x, y = data(200)
+    for batch in ((x, labels(y)), Batch(x, labels(y))):
+        with pytest.raises(ValueError, match="batches: a batch holds x a Tensor and y a"):
+            train_greedy(mlp(), objectives(), [batch], epochs=1)

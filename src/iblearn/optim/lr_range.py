@@ -54,6 +54,7 @@ from contextlib import contextmanager
 from numbers import Real
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -136,9 +137,7 @@ class LRRangeTest:
         if epochs < 2:
             # One epoch records d_s = 1.0 only (epsilon = C2) and the same first and final accuracy.
             raise ValueError(f"epochs: Algorithm 2 needs at least 2 epochs per candidate, got {epochs}")
-        bounds = [float(v) for v in ixy] if isinstance(ixy, Sequence) else [float(ixy)]
-        if not bounds or not all(math.isfinite(v) and v > 0 for v in bounds):
-            raise ValueError(f"ixy: the MI upper bound must be positive and finite, got {ixy!r}")
+        bounds = _bounds(ixy)
         # Checked here too, not only in select_range, so that bad constants fail before hours of training.
         if not all(isinstance(c, int | float) and math.isfinite(c) and c > 0 for c in (c1, c2)):
             raise ValueError(f"c1, c2: must be positive, got {c1}, {c2}")
@@ -380,6 +379,19 @@ class LRRangeTest:
             yield
         except (KeyError, TypeError, ValueError, RuntimeError) as err:
             raise ValueError(f"state: does not fit this test ({type(err).__name__}: {err})") from None
+
+
+def _bounds(ixy: Any) -> list[float]:
+    """``ixy`` (a number, or one per watched layer as a list, an array or a tensor) as a list of
+    positive finite numbers."""
+    values = ixy.tolist() if isinstance(ixy, torch.Tensor | np.ndarray) else ixy
+    items = list(values) if isinstance(values, Sequence) and not isinstance(values, str | bytes) else [values]
+    if not all(isinstance(v, Real) and not isinstance(v, bool) for v in items):
+        raise ValueError(f"ixy: expected the MI upper bound as a number, or one per layer, got {ixy!r}")
+    bounds = [float(v) for v in items]
+    if not bounds or not all(math.isfinite(v) and v > 0 for v in bounds):
+        raise ValueError(f"ixy: the MI upper bound must be positive and finite, got {ixy!r}")
+    return bounds
 
 
 def _candidates(lrs: Any) -> list[float]:

@@ -323,7 +323,8 @@ class MIProbe:
 
     @torch.no_grad()
     def representations(self, model: nn.Module) -> list[Tensor]:
-        """The watched layers' outputs (or the model's) on the sample, flattened to ``(n, d)``.
+        """The watched layers' outputs (or the model's, its first member where it returns a tuple) on the
+        sample, flattened to ``(n, d)``.
 
         A ``DistributedDataParallel`` model runs its inner module: under ``measure`` only rank 0 runs
         this forward, and the wrapper's forward would wait on the other ranks (it broadcasts buffers such
@@ -348,9 +349,8 @@ class MIProbe:
         outputs = []
         try:
             for start in range(0, len(self.x), self.batch_size):
-                outputs.append(
-                    net(self.x[start : start + self.batch_size].to(device)).detach().flatten(1).cpu()
-                )
+                out = _first(net(self.x[start : start + self.batch_size].to(device)))
+                outputs.append(out.detach().flatten(1).cpu())
         except (RuntimeError, TypeError) as err:
             raise ValueError(
                 f"x: the model cannot run on the probe's sample, shape {tuple(self.x.shape)} ({err})"

@@ -65,6 +65,7 @@ from iblearn.optim.proximal_errors import (
     explain_missing_gradient,
     inner_name,
     raise_double_backward,
+    raise_freed_graph,
     read_closure,
     shapes,
     side_params,
@@ -227,9 +228,12 @@ class ProximalSplit(torch.optim.Optimizer):
             # gradients accumulated by .backward(), and only those that do not require grad, so there
             # phi gets a backward of its own.
             wrt = zs if distributed else (*zs, *backward)
-            grads = torch.autograd.grad(
-                scaled, wrt, create_graph=second, retain_graph=True, allow_unused=True
-            )
+            try:
+                grads = torch.autograd.grad(
+                    scaled, wrt, create_graph=second, retain_graph=True, allow_unused=True
+                )
+            except RuntimeError as err:
+                raise_freed_graph(err)
             grads_z = grads[: len(zs)]
             if any(g is None for g in grads_z):
                 raise ValueError("closure: the loss does not depend on the bottleneck z it returned")
@@ -245,11 +249,15 @@ class ProximalSplit(torch.optim.Optimizer):
                 # unnoticed: check once that grad_z L depends on theta.
                 self._check_second_order_path(zs, grads_z, forward)
             if second:
+                # A member that enters the loss linearly has a constant grad_z L, outside the graph: it
+                # adds nothing to eq. (5)/(7)'s second-order term (and cannot take a hook).
                 for g in grads_z:
-                    g.register_hook(drop_negligible)
+                    if g.requires_grad:
+                        g.register_hook(drop_negligible)
             term = world * penalty(zs, grads_z, group)
             term = self.grad_scaler.scale(term) if self.grad_scaler is not None else term
-            self._backward_penalty(term, forward)
+            if term.requires_grad:  # else theta gets no gradient, explained below
+                self._backward_penalty(term, forward)
         if all(p.grad is None for p in forward):
             explain_missing_gradient(zs, forward, group["order"])
         if self.grad_scaler is None:  # a scaler skips a step whose gradients are not finite itself

@@ -131,6 +131,17 @@ def raise_double_backward(err: RuntimeError) -> None:
     raise err
 
 
+def raise_freed_graph(err: RuntimeError) -> None:
+    """Say that the closure called ``backward()`` itself, if that is what ``err`` says; else re-raise."""
+    if "backward through the graph a second time" in str(err):
+        raise ValueError(
+            "closure: its graph was already freed, as a backward() inside the closure does; "
+            "ProximalSplit differentiates the loss itself, so return (loss, z) without calling "
+            "loss.backward()"
+        ) from err
+    raise err
+
+
 def explain_missing_gradient(zs: tuple[Tensor, ...], forward: list[Tensor], order: int) -> None:
     """Raise the reason theta got no gradient: z does not come from f, or the path through grad_z L is cut."""
     with torch.enable_grad():

@@ -313,13 +313,17 @@ def _built(make: OptimizerFactory, module: nn.Module, k: int) -> torch.optim.Opt
 
 def _as_batch(b: Any) -> Batch:
     """A batch as given (a Batch, a graph with labels ``.y``, or an ``(x, y)`` pair) as a Batch."""
-    if isinstance(b, Batch):
-        return b
     if is_graph(b):
         return _graph_batch(b)
-    if (what := V.not_a_pair(b)) is not None:
+    if not isinstance(b, Batch) and (what := V.not_a_pair(b)) is not None:
         raise ValueError(f"batches: a batch is a {what}; yield (x, y) pairs, Batch(x, y) or labelled graphs")
-    return Batch(b[0], b[1])
+    x, y = (b.x, b.y) if isinstance(b, Batch) else b
+    if not isinstance(y, Tensor) or not (isinstance(x, Tensor) or is_graph(x)):
+        raise ValueError(
+            f"batches: a batch holds x a {type(x).__name__} and y a {type(y).__name__}; both must be "
+            "tensors (labels as integer class indices)"
+        )
+    return b if isinstance(b, Batch) else Batch(x, y)
 
 
 def _batch_source(batches: Batches | Iterable[Batch] | Any) -> Batches:

@@ -110,6 +110,10 @@ class CrossEntropy(Objective):
         logits, y = _labels_for(t, batch)
         if y.is_floating_point():
             raise ValueError(f"batches: {self.name} needs integer class labels y, got {y.dtype}")
+        if y.ndim == 2 and y.shape[1] == 1:  # (N, 1) read as (N,), as every estimator reads labels
+            y = y[:, 0]
+        if y.ndim != 1:
+            raise ValueError(f"batches: {self.name} needs class labels y of shape (N,), got {tuple(y.shape)}")
         if distributed.is_distributed():  # this rank's share of the means over every rank's rows
             loss = distributed.share_of_mean(F.cross_entropy(logits, y, reduction="none"))
             acc = distributed.share_of_mean((logits.argmax(dim=1) == y).to(logits.dtype))

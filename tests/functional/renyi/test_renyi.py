@@ -465,3 +465,16 @@ def test_the_median_width_jumps_as_a_sparse_unit_crosses_zero_and_silvermans_doe
     assert ibf.kernel_width(crossed, "silverman") == pytest.approx(
         ibf.kernel_width(unit, "silverman"), rel=1e-6
     )
+
+
+def test_the_mi_of_a_point_mass_is_zero_in_the_graph_of_its_inputs():
+    # A collapsed layer (every row the same) has MI 0, and a training loss made of it back-propagates
+    # a zero gradient instead of standing outside the graph.
+    t = torch.zeros(16, 3, requires_grad=True)
+    for other in (torch.randn(16, 5, generator=gen(0)), torch.randint(0, 2, (16,), generator=gen(1))):
+        for normalize in (False, True):
+            mi = ibf.renyi_mi(t, other, normalize=normalize)
+            assert abs(float(mi.detach())) < 1e-6 and mi.requires_grad
+            (grad,) = torch.autograd.grad(mi, t)
+            assert torch.equal(grad, torch.zeros_like(t))
+    assert not ibf.renyi_mi(torch.zeros(16, 3), torch.randn(16, 5, generator=gen(2))).requires_grad

@@ -379,11 +379,24 @@ def renyi_mi(
     la, lb = _labels(x, "x"), _labels(y, "y")
     sa, sb = _entropy(a, alpha, la, solve), _entropy(b, alpha, lb, solve)
     mi = sa + sb - _joint_entropy(a, b, alpha, la, lb, solve)
+    if not mi.requires_grad:
+        mi = mi + _zero_in_graph(x, y)
     if not normalize:
         return mi
     if bool((a == 1).all()) or bool((b == 1).all()):  # the Gram matrix of a point mass
         return mi * 0.0  # 0, not 0 / 0 (nor round-off / round-off); keeps the graph for backward
     return mi / torch.minimum(sa, sb)
+
+
+def _zero_in_graph(*inputs: Any) -> Tensor | float:
+    """0, in the graph of every input that requires a gradient (a zero gradient). The Gram matrix of
+    a point mass (a collapsed layer) is a constant, so its MI of 0 would otherwise stand outside the
+    graph, and a training loss made of it could not back-propagate."""
+    zero: Tensor | float = 0.0
+    for t in inputs:
+        if isinstance(t, Tensor) and t.requires_grad:
+            zero = zero + (t * 0).sum()  # zeros summed: no overflow of a half-precision sum
+    return zero
 
 
 def _pair(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
