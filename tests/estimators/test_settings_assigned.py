@@ -163,3 +163,14 @@ def test_a_z_that_does_not_determine_x_or_y_resamples():
     x = z[:, :1] + torch.randn(300, 1, generator=g, dtype=torch.float64)
     y = x + z[:, 1:] + torch.randn(300, 1, generator=g, dtype=torch.float64)
     assert GaussianMI()(x, y, z=z, n_resamples=20).stderr > 0
+
+
+@pytest.mark.parametrize(("name", "value"), [("hidden", (8,)), ("average", None), ("seed", 3), ("x_dim", 2)])
+def test_a_setting_the_network_is_built_from_is_refused_once_it_is_built(name, value):
+    est = MINE()
+    before = est.settings()
+    with pytest.raises(ValueError, match=rf"^{name}: the network is built from it when the estimator"):
+        setattr(est, name, value)
+    assert est.settings() == before  # what it reports is still the network it has
+    est.lr = 1e-4  # a setting each training step reads stays free to change
+    assert est.settings()["lr"] == 1e-4

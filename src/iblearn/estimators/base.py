@@ -20,7 +20,9 @@ so that ``help()``, ``inspect.signature``, IDEs and mypy read them all, and an u
 TypeError (and a mypy error). Each setting is stored as an attribute of the same name; one with a
 check in the class's ``setting_checks`` (a subclass's table merged over its bases') is checked on
 every assignment, so a bad value raises a ValueError naming the argument in ``__init__``, and one
-changed after construction (``est.normalize = "no"``) is refused with the constructor's message.
+changed after construction (``est.normalize = "no"``) is refused with the constructor's message. The
+settings a neural estimator's network is made from (its ``built_from``: widths, critic, seed, ...) are
+refused once it is built, which they would no longer change.
 The signature is read once, when the class is defined, into ``cls.declared`` (each setting's name
 and default, in order); ``est.settings()``, :func:`passed_on` and the registry read that record. A
 class hands its base's settings on with :func:`passed_on`, so that the signature is the one list of

@@ -154,6 +154,17 @@ class NeuralEstimator(Estimator, TrainingTarget):
     #: Whether the default critic, built for the widths of the first inputs when ``x_dim`` or ``y_dim`` is
     #: None, takes those widths only (an MLP's); a family whose critic takes other sizes says not.
     fixed_widths = True
+    #: The settings the network is made from when the estimator is built: one assigned afterwards would
+    #: be reported by ``settings()`` and leave the network as it was, so it is refused, naming it.
+    built_from: ClassVar[tuple[str, ...]] = (
+        "x_dim",
+        "y_dim",
+        "y_classes",
+        "critic",
+        "hidden",
+        "average",
+        "seed",
+    )
     critic: nn.Module
 
     def __init__(
@@ -200,6 +211,17 @@ class NeuralEstimator(Estimator, TrainingTarget):
         self._widths: tuple[int | None, int | None] = (None, None)
         self.register_load_state_dict_pre_hook(_complete_state)  # type: ignore[no-untyped-call]
         self.register_load_state_dict_post_hook(_refreeze)  # type: ignore[no-untyped-call]
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in self.built_from and "trainer" in self.__dict__:  # built: the network holds it
+            check = self._all_setting_checks.get(name)
+            if check is not None:
+                check(value, name)  # a bad value is refused as the constructor refuses it
+            raise ValueError(
+                f"{name}: the network is built from it when the estimator is made, and does not change "
+                f"with it; make another: {type(self).__name__}(**{{**est.settings(), {name!r}: ...}})"
+            )
+        super().__setattr__(name, value)
 
     def setting(self, name: str) -> Any:
         """The setting ``name``; ``critic`` and ``objective`` name the network built and the method
