@@ -209,8 +209,9 @@ def test_initial_mi_is_measured_before_training():
     ("kwargs", "match"),
     [
         (dict(epochs=1), "epochs: Algorithm 2 needs at least 2 epochs"),
-        (dict(c1=0.0), "c1, c2: must be positive"),
-        (dict(c2=float("nan")), "c1, c2: must be positive"),
+        (dict(c1=0.0), "c1: must be a positive finite number"),
+        (dict(c2=float("nan")), "c2: must be a positive finite number"),
+        (dict(c1=True), "c1: must be a positive finite number"),
         (dict(ixy=0.0), "ixy: the MI upper bound must be positive"),
         (dict(ixy=[1.0, float("inf")]), "ixy: the MI upper bound must be positive"),
         (dict(ixy="1.0"), "ixy: expected the MI upper bound as a number"),

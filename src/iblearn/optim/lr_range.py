@@ -139,8 +139,7 @@ class LRRangeTest:
             raise ValueError(f"epochs: Algorithm 2 needs at least 2 epochs per candidate, got {epochs}")
         bounds = _bounds(ixy)
         # Checked here too, not only in select_range, so that bad constants fail before hours of training.
-        if not all(isinstance(c, int | float) and math.isfinite(c) and c > 0 for c in (c1, c2)):
-            raise ValueError(f"c1, c2: must be positive, got {c1}, {c2}")
+        c1, c2 = V.positive(c1, "c1"), V.positive(c2, "c2")
         if restart not in RESTARTS:
             raise ValueError(f"restart: expected one of {', '.join(RESTARTS)}, got {restart!r}")
         if lr_max_rule not in LR_MAX_RULES:
