@@ -247,3 +247,18 @@ def test_a_folder_of_files_no_run_made_is_refused_and_left_as_it_is(tmp_path, re
     with pytest.raises(ValueError, match=r"--out: .*file is a file; give a folder"):
         ReproduceOptions(out=tmp_path / "file", resume=resume).run_folder("x")
     assert ReproduceOptions(out=tmp_path / "new", resume=resume).run_folder("x").path == tmp_path / "new"
+
+
+def test_a_fresh_start_after_a_kill_before_the_first_row_continues_nothing(tmp_path):
+    # Killed inside its first training: a checkpoint, a part's folder and a cached range test, no row yet.
+    run = ReproduceOptions(out=tmp_path).run_folder("x", nested="training")
+    run.write_config({"epochs": 1})
+    net = nn.Linear(2, 1)
+    (tmp_path / "training").mkdir()
+    (tmp_path / "training" / "checkpoint-greedy.pt").write_bytes(b"state")
+    (tmp_path / "checkpoint-a.pt").write_bytes(b"state")
+    (tmp_path / "lr_range-mnist-lenet5.json").write_text("{}")
+    fresh = ReproduceOptions(out=tmp_path).run_folder("x", nested="training")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json"]
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    assert RunCheckpoint(fresh, "a").epochs_done([net], opt, epochs=1) == 0

@@ -17,6 +17,10 @@ import torch
 from iblearn.experiments import torchrun
 from iblearn.records import RunFolder
 
+#: The files of an earlier run that a run would continue or report, removed when it starts over: its
+#: checkpoints, results, table and the range tests mi-lr caches (its plots are written again).
+EARLIER_RECORDS = ("checkpoint*.pt", "results.json", "table.md", "lr_range-*.json")
+
 
 @dataclass(frozen=True)
 class ReproduceOptions:
@@ -63,10 +67,14 @@ class ReproduceOptions:
         path = Path(self.out or Path("runs") / f"{name}-{'full' if self.full else 'quick'}")
         _run_folder_or_new(path)
         run = RunFolder(path, resume=self.resume)
-        if not self.resume and run.file("metrics.csv").exists():
-            run.truncate_metrics(0)
-            for stale in [*run.path.glob("checkpoint*.pt"), run.file("results.json"), run.file("table.md")]:
-                stale.unlink(missing_ok=True)
+        # Not only once a row is written: a run killed in its first training or range test has left
+        # checkpoints, a part's folder or a cached range test and no row yet.
+        if not self.resume:
+            if run.file("metrics.csv").exists():
+                run.truncate_metrics(0)
+            for pattern in EARLIER_RECORDS:
+                for stale in run.path.glob(pattern):
+                    stale.unlink(missing_ok=True)
             if nested is not None and run.writer:
                 shutil.rmtree(run.path / nested, ignore_errors=True)
         if nested is not None:
