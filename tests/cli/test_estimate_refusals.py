@@ -139,3 +139,24 @@ def test_a_bfloat16_tensor_file_is_read_as_its_values(tmp_path, capsys, args) ->
     read = capsys.readouterr().out
     assert main(["estimate", str(tmp_path / "x.pt"), str(tmp_path / "y32.pt"), "--json", *args]) == 0
     assert read == capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["{x}", "{y}", "--method", "ksg"], ["{x}", "--y-cols", "y"], ["{x}", "--measure", "total_correlation"]],
+)
+def test_a_tensor_file_holding_a_dict_is_named_with_its_keys_and_what_to_save(tmp_path, capsys, args) -> None:
+    rng = np.random.default_rng(0)
+    torch.save({"x": torch.tensor(rng.normal(size=(300, 2))), "y": torch.zeros(300)}, tmp_path / "d.pt")
+    np.save(tmp_path / "y.npy", rng.normal(size=300))
+    files = {"x": str(tmp_path / "d.pt"), "y": str(tmp_path / "y.npy")}
+    assert main(["estimate", *(a.format(**files) for a in args)]) == 2
+    said = " ".join(capsys.readouterr().err.split())
+    assert "d.pt' holds a dict (keys 'x', 'y'), not one tensor" in said and "torch.save(" in said
+
+
+def test_an_array_file_of_python_objects_says_to_save_numbers(tmp_path, capsys) -> None:
+    np.save(tmp_path / "x.npy", np.array([[1.0, 2.0], [3.0, 4.0]] * 50, dtype=object))
+    assert main(["estimate", str(tmp_path / "x.npy"), "--y-cols", "1", "--method", "ksg"]) == 2
+    said = " ".join(capsys.readouterr().err.split())
+    assert "x.npy' holds Python objects (dtype object)" in said and "astype(float)" in said

@@ -98,7 +98,17 @@ def load_samples(
             data = torch.load(p, map_location="cpu", weights_only=True)
     except (OSError, ValueError, RuntimeError, EOFError, pickle.UnpicklingError) as e:
         # EOFError: an empty .npy; UnpicklingError: a .pt that holds more than tensors (weights_only)
+        if "allow_pickle" in str(e):  # an array of dtype object: np.save pickles its items
+            raise ValueError(
+                f"{name}: {path!r} holds Python objects (dtype object), which iblearn does not unpickle; "
+                "save its numbers: np.save(path, a.astype(float))"
+            ) from e
         raise ValueError(f"{name}: cannot read {path!r}: {str(e).splitlines()[0]}") from e
+    if not isinstance(data, np.ndarray | torch.Tensor):
+        keys = [repr(k) for k in data] if isinstance(data, dict) else []
+        held = type(data).__name__ + (f" (keys {', '.join(keys)})" if keys else "")
+        how = f"one file a variable: torch.save(d[{keys[0]}], 'x.pt')" if keys else "rows of samples"
+        raise ValueError(f"{name}: {path!r} holds a {held}, not one tensor; save {how}")
     if isinstance(data, torch.Tensor) and data.dtype == torch.bfloat16:
         data = data.float()  # numpy, which reads the columns, has no bfloat16; float32 holds its values
     if data.is_complex() if isinstance(data, torch.Tensor) else np.iscomplexobj(data):
