@@ -461,3 +461,13 @@ def test_adult_files_with_no_rows_or_text_that_is_no_number_are_named(tmp_path):
     (folder / "adult.data").write_text(ADULT_ROW * 3)  # every numeric column constant: std 0
     train, _ = load_adult(root=str(tmp_path), download=False)
     assert bool(torch.isfinite(train.x).all())
+
+
+def test_a_data_folder_that_is_a_file_is_named_with_what_to_do(tmp_path, monkeypatch):
+    not_a_folder = tmp_path / "data.txt"
+    not_a_folder.write_text("")
+    monkeypatch.setenv("IBLEARN_DATA", str(not_a_folder))
+    with pytest.raises(
+        OSError, match=r"data.txt is not a folder: point IBLEARN_DATA \(or root\) at a folder"
+    ):
+        load_cifar10("test")

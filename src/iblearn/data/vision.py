@@ -116,7 +116,13 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:  # type: ignore[type-a
 
 def fetch_file(url: str, target: Path) -> None:
     """``url`` downloaded to ``target`` (through a ``.part`` file, renamed when complete)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):  # a file where the data folder, or one above, should be
+        above = next(p for p in target.parents if p.exists())
+        raise OSError(
+            f"{above} is not a folder: point IBLEARN_DATA (or root) at a folder, where {target.name} goes"
+        ) from None
     tmp = target.with_suffix(target.suffix + ".part")
     try:
         with urllib.request.urlopen(url, timeout=60) as response, open(tmp, "wb") as out:
