@@ -168,6 +168,28 @@ def test_intervals():
     assert mi.interval[0] < math.log(3) < mi.interval[1]
 
 
+def test_plugin_bootstrap_intervals_hold_its_bias():
+    # The plug-in entropy is low by about (K - 1) / (2N) (Miller 1955): 0.19 nats for 20 equally likely
+    # symbols and N = 50, over twice its sd; the plug-in MI of independent labels high by about
+    # (Kx - 1)(Ky - 1) / (2N) = 0.0625 for 6 x 6 symbols and N = 200. A 95% interval holds the truth
+    # (log 20; 0) in all but a few of 40 draws.
+    rng = np.random.default_rng(0)
+    truth = math.log(20)
+    missed = 0
+    for s in range(40):
+        est = ibf.discrete_entropy_estimate(
+            counts=rng.multinomial(50, np.full(20, 0.05)), method="plugin", seed=s
+        )
+        missed += not est.interval[0] <= truth <= est.interval[1]
+    assert missed <= 6
+    missed = 0
+    for s in range(40):
+        x, y = (torch.from_numpy(rng.integers(0, 6, 200)) for _ in range(2))
+        est = ibf.discrete_mi_estimate(x, y, method="plugin", n_resamples=100, seed=s)
+        missed += not est.interval[0] <= 0.0 <= est.interval[1]
+    assert missed <= 6
+
+
 @pytest.mark.parametrize(
     ("call", "match"),
     [
