@@ -122,10 +122,6 @@ def discrete_entropy_estimate(
 
 def _mi_of_cells(cells: np.ndarray, cx: np.ndarray, cy: np.ndarray, method: str) -> float:
     """I = H(X) + H(Y) - H(X, Y) from the counts of the joint cells and each cell's x and y code."""
-    return _mi(cells, cx, cy, method)
-
-
-def _mi(cells: np.ndarray, cx: np.ndarray, cy: np.ndarray, method: str) -> float:
     hx = entropy_of_counts(np.bincount(cx, weights=cells).astype(np.int64), method, None)[0]
     hy = entropy_of_counts(np.bincount(cy, weights=cells).astype(np.int64), method, None)[0]
     return hx + hy - entropy_of_counts(cells, method, None)[0]
@@ -160,7 +156,7 @@ def discrete_mi_estimate(
     pairs, cells = torch.unique(joint, dim=0, return_counts=True)
     cx, cy, c = pairs[:, 0].numpy(), pairs[:, 1].numpy(), cells.numpy().astype(np.int64)
     value = _mi_of_cells(c, cx, cy, method)
-    plugin = _mi(c, cx, cy, "plugin")
+    plugin = _mi_of_cells(c, cx, cy, "plugin")
     sd, span = _bootstrap(
         lambda d: _mi_of_cells(d, cx, cy, method), c, value, plugin, n_resamples, seed, confidence
     )
