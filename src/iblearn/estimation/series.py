@@ -215,13 +215,7 @@ def te_auto(
     lag, history, k, seed = o.lag, o.history, o.k, setting("seed", o.seed)
     series = _series(source, target, condition, "gaussian")
     within_series(min(len(t) for t in series[1]), lag, history)
-    rows = sum(_segments(series[1], lag, history))
-    if rows <= FEWEST_ROWS:
-        raise ValueError(
-            f"target: lag={lag} and history={history} leave {rows} lagged samples of its "
-            f"{sum(len(t) for t in series[1])} steps; the automatic estimate and its blockwise interval "
-            f"need more than {FEWEST_ROWS}: give a longer series (or more trials), or name a method"
-        )
+    _enough_rows(series[1], lag, history)
     n_permutations = setting("n_permutations", n_permutations)
     permutations = (n_permutations, V.null_asked(V.choice(null, "null", CHOICES), n_permutations, "auto"))
     if null != "local":  # refused before any estimate
@@ -415,6 +409,17 @@ def _lagged(
     return present, past_source, given
 
 
+def _enough_rows(target: Trials, lag: int, history: int) -> None:
+    """Refuse :data:`FEWEST_ROWS` lagged samples or fewer, naming the target and its lags."""
+    rows = sum(_segments(target, lag, history))
+    if rows <= FEWEST_ROWS:
+        raise ValueError(
+            f"target: lag={lag} and history={history} leave {rows} lagged samples of its "
+            f"{sum(len(t) for t in target)} steps; an estimate and its blockwise interval need more than "
+            f"{FEWEST_ROWS}: give a longer series (or more trials)"
+        )
+
+
 def _segments(target: Trials, lag: int, history: int) -> tuple[int, ...]:
     """The embedded rows each trial gives (:func:`_lagged`), in order."""
     return tuple(len(t) - max(lag, history) for t in target)
@@ -490,12 +495,7 @@ def _lagged_estimate(
             f"target: a p-value (n_permutations) reads a target of one column, got {target[0].shape[1]}"
         )
     samples = _lagged(source, target, condition, lag, history, k)
-    if sum(segments) <= FEWEST_ROWS:
-        raise ValueError(
-            f"target: lag={lag} and history={history} leave {sum(segments)} lagged samples of its "
-            f"{sum(len(t) for t in target)} steps; an estimate needs more than {FEWEST_ROWS}: give a longer "
-            "series (or more trials)"
-        )
+    _enough_rows(target, lag, history)
     te, n = _cmi_of_rows(samples, k, method, seed)
     if _determined(*samples):
         est = Estimate(
