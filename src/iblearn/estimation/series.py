@@ -273,7 +273,7 @@ def te_auto(
 def _half(source: Trials, target: Trials, condition: Trials | None) -> tuple[Trials, Trials, Trials | None]:
     """The half of the series (of one series its first steps, of trials its first trials) that the
     shifted source is checked on: the first half, or where a series is constant there (a recording
-    flat until its onset), which no estimate reads, the last half, else all of it."""
+    flat until its onset, on which no estimate runs) the last half, else all of it."""
     single = len(target) == 1
     n = len(target[0]) if single else len(target)
     half = n // 2 if single else -(-n // 2)
