@@ -324,7 +324,7 @@ def renyi_joint_entropy(
 ) -> Tensor:
     """Joint matrix-based Renyi entropy S_alpha(A, B) in nats (``spectrum``: see :func:`renyi_mi`)."""
     solve = _spectrum_args(spectrum, spectrum_tol)
-    a, b = _pair(checked_gram(x, sigma_x, channels_x, "x"), checked_gram(y, sigma_y, channels_y, "y"))
+    a, b = _grams(x, y, (sigma_x, sigma_y), (channels_x, channels_y))
     return _joint_entropy(a, b, alpha, _labels(x, "x"), _labels(y, "y"), solve)
 
 
@@ -375,7 +375,8 @@ def renyi_mi(
         True
     """
     solve = _spectrum_args(spectrum, spectrum_tol)
-    a, b = _pair(checked_gram(x, sigma_x, channels_x, "x"), checked_gram(y, sigma_y, channels_y, "y"))
+    normalize = V.flag(normalize, "normalize")
+    a, b = _grams(x, y, (sigma_x, sigma_y), (channels_x, channels_y))
     la, lb = _labels(x, "x"), _labels(y, "y")
     sa, sb = _entropy(a, alpha, la, solve), _entropy(b, alpha, lb, solve)
     mi = sa + sb - _joint_entropy(a, b, alpha, la, lb, solve)
@@ -397,6 +398,14 @@ def _zero_in_graph(*inputs: Any) -> Tensor | float:
         if isinstance(t, Tensor) and t.requires_grad:
             zero = zero + (t * 0).sum()  # zeros summed: no overflow of a half-precision sum
     return zero
+
+
+def _grams(x: Any, y: Any, sigmas: tuple[Any, Any], channels: tuple[Any, Any]) -> tuple[Tensor, Tensor]:
+    """The Gram matrices of x and y at widths ``sigma_x``, ``sigma_y``, checked to match."""
+    return _pair(
+        checked_gram(x, sigmas[0], channels[0], "x", "sigma_x"),
+        checked_gram(y, sigmas[1], channels[1], "y", "sigma_y"),
+    )
 
 
 def _pair(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
@@ -440,7 +449,9 @@ def renyi_graph_mi(
         >>> bool(renyi_graph_mi(x, x, ring) > renyi_graph_mi(torch.randn(40, 3, generator=g), x, ring))
         True
     """
-    kt, kx = _pair(checked_gram(t, sigma_t, False, "t"), checked_gram(x, sigma_x, False, "x"))
+    kt, kx = _pair(
+        checked_gram(t, sigma_t, False, "t", "sigma_t"), checked_gram(x, sigma_x, False, "x", "sigma_x")
+    )
     ka = adjacency_gram(edge_index, kt.shape[0], dtype=kt.dtype).to(kt.device)
     kxa = joint_gram(kx, ka)
     alpha = V.positive(alpha, "alpha")
