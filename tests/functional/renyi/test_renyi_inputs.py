@@ -73,3 +73,25 @@ def test_a_complete_graph_is_one_point_and_a_sparse_one_keeps_its_width():
     x = torch.randn(2, 3, generator=gen(1))
     value = renyi_graph_mi(x, x, torch.tensor([[0], [1]]))
     assert math.isfinite(float(value))
+
+
+@pytest.mark.parametrize(
+    "k",
+    [
+        [[1.0, 2.0], [2.0, 1.0]],  # eigenvalues 3 and -1: gave -0.0
+        [[1.0, 0.0, 0.5], [0.0, -0.5, 0.0], [0.5, 0.0, 1.0]],  # a negative diagonal entry
+        [[2.0, 1.0, 1.0], [1.0, 0.0, 1.0], [1.0, 1.0, 2.0]],  # a distance-like row with a zero diagonal
+    ],
+)
+def test_a_matrix_that_is_not_positive_semi_definite_is_refused(k):
+    """Every 2 x 2 principal minor of a positive semi-definite matrix is >= 0: k_ii >= 0 and
+    |k_ij| <= sqrt(k_ii k_jj). A matrix failing that is no Gram matrix, and its 'entropy' no entropy."""
+    for alpha in (2.0, 1.01):
+        with pytest.raises(ValueError, match=r"^k: is not positive semi-definite"):
+            ibf.matrix_entropy(torch.tensor(k, dtype=torch.float64), alpha)
+
+
+def test_gram_matrices_in_any_dtype_pass_the_minor_check():
+    x = sample(200, torch.float32)
+    for k in (ibf.gram_matrix(x), ibf.gram_matrix(x.double()), ibf.gram_matrix(x.half()), torch.eye(3)):
+        assert math.isfinite(float(ibf.matrix_entropy(k)))

@@ -270,8 +270,9 @@ def _eigvalsh(k: Tensor) -> Tensor:
 
 def _psd_matrix(value: Any) -> Tensor:
     """A Gram matrix checked: square, floating-point, finite in every entry (eigvalsh reads one
-    triangle only, and ignored a NaN in the other), symmetric, with a positive trace (a zero matrix gave
-    an entropy of inf)."""
+    triangle only, and ignored a NaN in the other), symmetric, with 2 x 2 principal minors >= 0 (an
+    indefinite matrix has no entropy), with a positive trace (a zero matrix gave an entropy
+    of inf)."""
     k = V.as_tensor(value, "k")
     if not torch.is_floating_point(k):
         raise ValueError(f"k: expected a floating-point matrix, got dtype {k.dtype}")
@@ -283,6 +284,15 @@ def _psd_matrix(value: Any) -> Tensor:
     tol = max(1e-3, 8 * torch.finfo(k.dtype).eps) * float(k.detach().abs().max())
     if float((k.detach() - k.detach().T).abs().max()) > tol:
         raise ValueError("k: is not symmetric")
+    # Every 2 x 2 principal minor of a positive semi-definite matrix is >= 0: O(N^2), no eigenproblem.
+    d = k.detach().diagonal()
+    if bool((d < -tol).any()) or bool(
+        (k.detach().abs() > (d.clamp_min(0).outer(d.clamp_min(0))).sqrt() + tol).any()
+    ):
+        raise ValueError(
+            "k: is not positive semi-definite (a diagonal entry below 0, or an |entry| above the root of "
+            "its two diagonal entries' product); pass a Gram matrix"
+        )
     if not float(torch.trace(k.detach())) > 0:
         raise ValueError(
             "k: its trace is not positive; a positive semi-definite Gram matrix has a positive one"
