@@ -119,3 +119,18 @@ def test_the_stochastic_runs_add_noise_to_the_last_hidden_layer_and_the_ib_run_i
     torch.manual_seed(1)
     remedy = ib_plane.loss(net, x, y, config, "tanh stochastic IB")
     assert float(remedy.detach()) == pytest.approx(float((noisy_ce + 0.5 * term).detach()), rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [({"linear_n": 3}, "linear_n"), ({"output_noise": 0.0}, "output_noise")],
+)
+def test_a_config_its_parts_cannot_run_is_refused_before_the_run_starts(
+    tmp_path: Path, overrides: dict[str, object], field: str
+) -> None:
+    """KSG with k = 3 needs more than 3 rows, and the noisy form a noise above 0: the command's ranges
+    (at least 1, at least 0) let both through."""
+    options = ReproduceOptions(out=tmp_path / "run", overrides=overrides)
+    with pytest.raises(ValueError, match=rf"^--set {field}: "):
+        ib_theory.run(options)
+    assert not (tmp_path / "run").exists()

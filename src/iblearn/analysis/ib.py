@@ -23,7 +23,7 @@ from torch import Tensor, nn
 
 from iblearn import _checks as V
 from iblearn import functional as ibf
-from iblearn.functional.discrete import Strategy
+from iblearn.functional.discrete import Strategy, bin_count
 from iblearn.functional.ib import IBCurve
 from iblearn.training.stochastic import AdditiveNoise, VIBHead
 
@@ -215,6 +215,7 @@ def ib_quantized(
         representation, labels, beta, base: as for :func:`ib_decision`.
     """
     t, y, beta, scale = _checked(representation, labels, beta, base)
+    n_bins_y = None if n_bins_y is None else bin_count(n_bins_y, "n_bins_y")
     codes = ibf.bin_values(t.detach(), n_bins, strategy=strategy, value_range=value_range)
     codes_y = (
         codes

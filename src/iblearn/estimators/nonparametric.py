@@ -18,7 +18,7 @@ from iblearn.estimators.base import Estimator, MIEstimate, Permutations, Setting
 from iblearn.estimators.conditional import Conditional
 from iblearn.estimators.estimate import unit_name
 from iblearn.functional import inference
-from iblearn.functional.discrete import Correction, Strategy, row_codes
+from iblearn.functional.discrete import Correction, Strategy, bin_count, row_codes
 from iblearn.functional.knn.neighbors import Backend, Metric
 from iblearn.functional.knn.options import Ties
 from iblearn.functional.multivariate.inputs import magnitude_dependence, scalar_check
@@ -170,18 +170,6 @@ class MixedKSG(_KNN):
 
 #: Binning warns when a binned argument occupies at least this share of N cells.
 SPARSE_CELLS = 0.5
-#: The most bins a column: far beyond any sample's count of distinct values (the plug-in reads
-#: distinctness from far fewer, see SPARSE_CELLS), so a larger count is a typo; beyond int64's range
-#: the bins' edges cannot even be laid out.
-MAX_BINS = 10**6
-
-
-def _bin_count(value: Any, name: str) -> int:
-    """A count of bins: a positive integer of at most :data:`MAX_BINS`."""
-    count = V.positive_int(value, name)
-    if count > MAX_BINS:
-        raise ValueError(f"{name}: at most {MAX_BINS:,} bins a column, got {count:,}")
-    return count
 
 
 class Binning(Estimator):
@@ -195,7 +183,7 @@ class Binning(Estimator):
 
     name = "binning"
     setting_checks: ClassVar[Mapping[str, SettingCheck]] = {
-        "n_bins": _bin_count,
+        "n_bins": bin_count,
         "strategy": V.one_of("uniform", "quantile"),
         "correction": V.one_of("none", "miller-madow"),
     }

@@ -7,10 +7,12 @@ errors and intervals (:mod:`.inference`).
 """
 
 from iblearn.functional.discrete.entropies import (
+    MAX_BINS,
     METHODS,
     Correction,
     Method,
     Strategy,
+    bin_count,
     bin_values,
     class_codes,
     counts_of,
@@ -29,10 +31,12 @@ from iblearn.functional.discrete.inference import (
 from iblearn.functional.discrete.pym import pym_entropy
 
 __all__ = [
+    "MAX_BINS",
     "METHODS",
     "Correction",
     "Method",
     "Strategy",
+    "bin_count",
     "bin_values",
     "class_codes",
     "counts_of",

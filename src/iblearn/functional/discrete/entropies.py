@@ -303,6 +303,19 @@ def discrete_cmi(x: Any, y: Any, z: Any, *, method: Method = "plugin", base: flo
     return torch.tensor(cmi / _log_base(base), dtype=torch.float64, device=cx.device)
 
 
+#: The most bins a column: far beyond any sample's count of distinct values, so a larger count is a
+#: typo; beyond int64's range the bins' edges cannot even be laid out.
+MAX_BINS = 10**6
+
+
+def bin_count(value: Any, name: str = "n_bins") -> int:
+    """A count of bins: a positive integer of at most :data:`MAX_BINS`, or a ValueError naming ``name``."""
+    count = V.positive_int(value, name)
+    if count > MAX_BINS:
+        raise ValueError(f"{name}: at most {MAX_BINS:,} bins a column, got {count:,}")
+    return count
+
+
 def bin_values(
     x: Any,
     n_bins: int = 30,
@@ -314,7 +327,7 @@ def bin_values(
 
     Args:
         x: floating-point samples.
-        n_bins: bins per unit (Shwartz-Ziv & Tishby used 30).
+        n_bins: bins per unit (Shwartz-Ziv & Tishby used 30), at most :data:`MAX_BINS`.
         strategy: ``"uniform"``: equal-width bins over ``value_range`` (default: the sample's min to max
             over all units, so units of one layer share bins); ``"quantile"``: equal-mass bins per unit,
             from that unit's empirical quantiles (adaptive binning).
@@ -324,7 +337,7 @@ def bin_values(
         >>> bin_values(torch.tensor([[0.0], [0.5], [1.0]]), n_bins=2).flatten().tolist()
         [0, 1, 1]
     """
-    n_bins = V.positive_int(n_bins, "n_bins")
+    n_bins = bin_count(n_bins)
     V.choice(strategy, "strategy", ("uniform", "quantile"))
     t = V.continuous(x, "x").to(torch.float64)
     if strategy == "quantile":

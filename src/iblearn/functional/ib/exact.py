@@ -121,7 +121,7 @@ def joint_table(pxy: Any, name: str = "pxy", *, normalize: bool | None = None) -
         raise ValueError(f"{name}: contains NaN or Inf")
     if bool((p < 0).any()):
         raise ValueError(f"{name}: has negative entries (min {float(p.min()):.3g}); probabilities are >= 0")
-    total = float(p.sum())
+    total = float(p.detach().sum())
     if normalize is not None and V.flag(normalize, "normalize") and total > 0:
         return p / total
     if abs(total - 1) > SUM_TOLERANCE:
@@ -265,7 +265,7 @@ def ib_curve(
         ([0.0, 0.2823, 0.3665], 1.5625)
     """
     a = _check_alpha(method, alpha)
-    raw = joint_table(pxy, normalize=normalize)
+    raw = joint_table(pxy, normalize=normalize).detach()  # the solver reads values: no gradient
     raw = raw.to(V.device(device) if device is not None else raw.device)
     dev, b = raw.device, _betas(betas).to(raw.device)
     tol, max_iter = V.positive(tol, "tol"), V.positive_int(max_iter, "max_iter")
@@ -425,7 +425,7 @@ def dib_exhaustive(
         >>> [round(v, 4) for v in ref.h_t.tolist()], round(float(ref.i_ty[1]), 4)
         ([0.0, 0.6931], 0.1927)
     """
-    p, index = _merged(joint_table(pxy).cpu())
+    p, index = _merged(joint_table(pxy).detach().cpu())
     n = p.shape[0]
     if n > V.positive_int(max_x, "max_x"):
         raise ValueError(

@@ -10,6 +10,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from iblearn import _checks as V
+
 _TINY = 1e-300
 
 
@@ -66,8 +68,7 @@ class IBCurve:
     def i_ty_at(self, i_xt: Any) -> Tensor:
         """The envelope's I(T; Y) at given I(X; T) (linear between vertices, flat past the last)."""
         ex, ey = self.envelope()
-        at = torch.as_tensor(i_xt, dtype=torch.float64)
-        return _interp(at, ex, ey)
+        return _interp(_values(i_xt, "i_xt"), ex, ey)
 
 
 def _shown(value: float, digits: int) -> str:
@@ -75,6 +76,14 @@ def _shown(value: float, digits: int) -> str:
     differ between CPUs (LAPACK's and the kernels' paths for their instruction sets) and must not move a
     printed digit, as 1.5624999999999998 and 1.5625000000000002 would at a digit's half."""
     return f"{float(f'{value:.12g}'):.{digits}g}"
+
+
+def _values(value: Any, name: str) -> Tensor:
+    """``value`` as float64: real, finite numbers (a boolean is not one), or a ValueError naming ``name``."""
+    t = V.as_tensor(value, name)
+    if t.dtype == torch.bool or t.is_complex() or not bool(torch.isfinite(t.detach()).all()):
+        raise ValueError(f"{name}: expected finite real numbers, got {value!r}")
+    return t.detach().to(torch.float64)
 
 
 def _interp(at: Tensor, ex: Tensor, ey: Tensor) -> Tensor:
@@ -95,12 +104,11 @@ def upper_envelope(x: Any, y: Any) -> tuple[Tensor, Tensor]:
         >>> ex.tolist(), ey.tolist()
         ([0.0, 1.0, 2.0], [0.0, 1.0, 1.25])
     """
-    xs = torch.cat(
-        [torch.zeros(1, dtype=torch.float64), torch.as_tensor(x, dtype=torch.float64).flatten().cpu()]
-    )
-    ys = torch.cat(
-        [torch.zeros(1, dtype=torch.float64), torch.as_tensor(y, dtype=torch.float64).flatten().cpu()]
-    )
+    x, y = _values(x, "x").flatten().cpu(), _values(y, "y").flatten().cpu()
+    if len(x) != len(y):
+        raise ValueError(f"y: has {len(y)} values for the {len(x)} of x; give one y a point")
+    xs = torch.cat([torch.zeros(1, dtype=torch.float64), x])
+    ys = torch.cat([torch.zeros(1, dtype=torch.float64), y])
     order = torch.argsort(xs * 0 + ys, descending=True, stable=True)
     order = order[torch.argsort(xs[order], stable=True)]
     xs, ys = xs[order], ys[order]

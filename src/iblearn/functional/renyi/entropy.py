@@ -270,8 +270,9 @@ def _eigvalsh(k: Tensor) -> Tensor:
 
 def _psd_matrix(value: Any) -> Tensor:
     """A Gram matrix checked: square, floating-point, finite in every entry (eigvalsh reads one
-    triangle only, and ignored a NaN in the other), symmetric, with a positive trace (a zero matrix gave
-    an entropy of inf)."""
+    triangle only, and ignored a NaN in the other), symmetric, with 2 x 2 principal minors >= 0 (an
+    indefinite matrix has no entropy), with a positive trace (a zero matrix gave an entropy
+    of inf)."""
     k = V.as_tensor(value, "k")
     if not torch.is_floating_point(k):
         raise ValueError(f"k: expected a floating-point matrix, got dtype {k.dtype}")
@@ -283,6 +284,15 @@ def _psd_matrix(value: Any) -> Tensor:
     tol = max(1e-3, 8 * torch.finfo(k.dtype).eps) * float(k.detach().abs().max())
     if float((k.detach() - k.detach().T).abs().max()) > tol:
         raise ValueError("k: is not symmetric")
+    # Every 2 x 2 principal minor of a positive semi-definite matrix is >= 0: O(N^2), no eigenproblem.
+    d = k.detach().diagonal()
+    if bool((d < -tol).any()) or bool(
+        (k.detach().abs() > (d.clamp_min(0).outer(d.clamp_min(0))).sqrt() + tol).any()
+    ):
+        raise ValueError(
+            "k: is not positive semi-definite (a diagonal entry below 0, or an |entry| above the root of "
+            "its two diagonal entries' product); pass a Gram matrix"
+        )
     if not float(torch.trace(k.detach())) > 0:
         raise ValueError(
             "k: its trace is not positive; a positive semi-definite Gram matrix has a positive one"
@@ -324,7 +334,7 @@ def renyi_joint_entropy(
 ) -> Tensor:
     """Joint matrix-based Renyi entropy S_alpha(A, B) in nats (``spectrum``: see :func:`renyi_mi`)."""
     solve = _spectrum_args(spectrum, spectrum_tol)
-    a, b = _pair(checked_gram(x, sigma_x, channels_x, "x"), checked_gram(y, sigma_y, channels_y, "y"))
+    a, b = _grams(x, y, (sigma_x, sigma_y), (channels_x, channels_y))
     return _joint_entropy(a, b, alpha, _labels(x, "x"), _labels(y, "y"), solve)
 
 
@@ -375,7 +385,8 @@ def renyi_mi(
         True
     """
     solve = _spectrum_args(spectrum, spectrum_tol)
-    a, b = _pair(checked_gram(x, sigma_x, channels_x, "x"), checked_gram(y, sigma_y, channels_y, "y"))
+    normalize = V.flag(normalize, "normalize")
+    a, b = _grams(x, y, (sigma_x, sigma_y), (channels_x, channels_y))
     la, lb = _labels(x, "x"), _labels(y, "y")
     sa, sb = _entropy(a, alpha, la, solve), _entropy(b, alpha, lb, solve)
     mi = sa + sb - _joint_entropy(a, b, alpha, la, lb, solve)
@@ -397,6 +408,14 @@ def _zero_in_graph(*inputs: Any) -> Tensor | float:
         if isinstance(t, Tensor) and t.requires_grad:
             zero = zero + (t * 0).sum()  # zeros summed: no overflow of a half-precision sum
     return zero
+
+
+def _grams(x: Any, y: Any, sigmas: tuple[Any, Any], channels: tuple[Any, Any]) -> tuple[Tensor, Tensor]:
+    """The Gram matrices of x and y at widths ``sigma_x``, ``sigma_y``, checked to match."""
+    return _pair(
+        checked_gram(x, sigmas[0], channels[0], "x", "sigma_x"),
+        checked_gram(y, sigmas[1], channels[1], "y", "sigma_y"),
+    )
 
 
 def _pair(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
@@ -440,7 +459,9 @@ def renyi_graph_mi(
         >>> bool(renyi_graph_mi(x, x, ring) > renyi_graph_mi(torch.randn(40, 3, generator=g), x, ring))
         True
     """
-    kt, kx = _pair(checked_gram(t, sigma_t, False, "t"), checked_gram(x, sigma_x, False, "x"))
+    kt, kx = _pair(
+        checked_gram(t, sigma_t, False, "t", "sigma_t"), checked_gram(x, sigma_x, False, "x", "sigma_x")
+    )
     ka = adjacency_gram(edge_index, kt.shape[0], dtype=kt.dtype).to(kt.device)
     kxa = joint_gram(kx, ka)
     alpha = V.positive(alpha, "alpha")

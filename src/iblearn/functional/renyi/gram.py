@@ -106,36 +106,50 @@ def _rule_width(t: Tensor, rule: str, name: str = "x") -> Tensor:
         # The subset is one point, though the sample need not be: a unit active on a few rows, all
         # outside it. Those few rows' distances to the rest are then most of the sample's non-zero pairs.
         pairs = ((t64 - sub[0]) ** 2).sum(dim=1)
+    middle = _median_apart(pairs)
+    if middle is None:
+        raise ValueError(f"{name}: all samples are identical, so no kernel width can be set from them")
+    return middle.sqrt().to(t.dtype)  # positive: _median_apart saw positive pairs
+
+
+def _median_apart(pairs: Tensor) -> Tensor | None:
+    """The median of squared distances ``pairs``, or where most pairs coincide (a mostly silent ReLU
+    unit, the nodes of a dense graph) the median of the non-zero ones; None where every pair coincides."""
     middle = pairs.median()
-    if float(middle.detach()) == 0:  # most pairs coincide (a mostly silent ReLU unit)
+    if float(middle.detach()) == 0:
         if not bool((pairs > 0).any()):
-            raise ValueError(f"{name}: all samples are identical, so no kernel width can be set from them")
+            return None
         middle = pairs[pairs > 0].median()
-    return middle.sqrt().to(t.dtype)  # positive: the read above saw positive pairs
+    return middle
 
 
-def _scaled(x: Tensor, rule: KernelWidth, name: str) -> Tensor | None:
+def _scaled(x: Tensor, rule: KernelWidth, name: str, sigma: str = "sigma") -> Tensor | None:
     """Flat samples ``x`` divided by their kernel width (a number, or a rule's differentiable width), or
-    None when every row is the same (the caller uses the all-ones kernel of a point mass).
+    None when every row is the same (the caller uses the all-ones kernel of a point mass); ``sigma`` is
+    the name of the width's argument.
 
     First divided by an exact power of two near their largest magnitude, and a given width with them:
     the squared distances of the rules overflow from about 1e154 (a false "all samples are identical"
     at 1e200) and vanish below 1e-154 (MI 0.0 for 0.666 at 1e-200). A point mass is found by comparing
-    the rows, not by a standard deviation that underflows.
+    the rows, not by a standard deviation that underflows. A given width so far below the data that
+    their squared norms overflow the dtype is refused: the kernel's exponent would be inf - inf.
     """
+    if isinstance(rule, str):
+        V.choice(rule, sigma, ("silverman", "median"))
+    else:
+        rule = V.positive(rule, sigma)
     if len(x) > 1 and bool((x.detach() == x.detach()[:1]).all()):  # one row: the rule says what it needs
-        if not isinstance(rule, str):
-            kernel_width(x, rule)  # the width is still checked
         return None
     scale = power_of_two_scale(x).to(x.dtype)
     x = x / scale
     x = x - x.mean(dim=0)  # before the width divides: an offset far above the spread would round away
     if not isinstance(rule, str):
-        x = x / (kernel_width(x, rule) / float(scale))
-        if not bool(torch.isfinite(x.detach()).all()):
-            raise ValueError(f"sigma: {rule!r} is too small for {name}'s scale in {x.dtype}")
+        x = x / (rule / float(scale))
+        # 4 |z|^2: the exponent's dot product sums |z_i|^2 + |z_j|^2 terms of both signs
+        if not bool(torch.isfinite(4 * (x.detach() * x.detach()).sum(dim=1)).all()):
+            raise ValueError(f"{sigma}: {rule!r} is too small for {name}'s scale in {x.dtype}")
         return x
-    width = _rule_width(x, V.choice(rule, "sigma", ("silverman", "median")), name)
+    width = _rule_width(x, rule, name)
     if rule == "median" or float(width.detach()) > 0:  # the median rule checked its width itself
         return x / width
     raise ValueError(f"{name}: all samples are identical, so no kernel width can be set from them")
@@ -168,8 +182,10 @@ def gram_matrix(x: Any, sigma: KernelWidth = DEFAULT_SIGMA, *, channels: Channel
     return checked_gram(x, sigma, channels, "x")
 
 
-def checked_gram(x: Any, sigma: KernelWidth, channels: Channels, name: str) -> Tensor:
-    """:func:`gram_matrix`, its errors naming the argument ``name``."""
+def checked_gram(
+    x: Any, sigma: KernelWidth, channels: Channels, name: str, sigma_name: str = "sigma"
+) -> Tensor:
+    """:func:`gram_matrix`, its errors naming the argument ``name`` and the width's ``sigma_name``."""
     t = V.as_tensor(x, name)
     if not torch.is_floating_point(t):
         lab = V.labels(t, name)
@@ -184,13 +200,13 @@ def checked_gram(x: Any, sigma: KernelWidth, channels: Channels, name: str) -> T
         # Scaling each channel by its own width turns the product of the channels' kernels into one
         # kernel of width 1 on the scaled, concatenated channels: one exp, no underflowing product.
         # A channel constant over the batch (a dead ReLU) has an all-ones kernel: it drops out of the product.
-        parts = [_scaled(_flat(t[:, c]), sigma, name) for c in range(t.shape[1])]
+        parts = [_scaled(_flat(t[:, c]), sigma, name, sigma_name) for c in range(t.shape[1])]
         root = math.sqrt(t.shape[1]) if channels == "mean" else 1.0
         scaled = [p / root for p in parts if p is not None]
         if not scaled:
             return torch.ones(t.shape[0], t.shape[0], dtype=t.dtype, device=t.device)
         return _gaussian_kernel(torch.cat(scaled, dim=1), 1.0)
-    flat = _scaled(_flat(t), sigma, name)
+    flat = _scaled(_flat(t), sigma, name, sigma_name)
     if flat is None:  # every sample the same: one point mass, entropy 0
         return torch.ones(t.shape[0], t.shape[0], dtype=t.dtype, device=t.device)
     return _gaussian_kernel(flat, 1.0)
@@ -233,8 +249,9 @@ def adjacency_gram(edge_index: Any, n: int, *, dtype: torch.dtype = torch.float3
     inner = torch.zeros_like(dense).index_add_(0, i, dense[j])  # a_i . a_k = sum over j in a_i of a_jk
     sizes = dense.sum(dim=1)
     sq = (sizes[:, None] + sizes[None, :] - 2 * inner).clamp_min(0)
-    if n == 1:
-        return torch.ones(1, 1, dtype=dtype, device=sq.device)
     off = ~torch.eye(n, dtype=torch.bool, device=sq.device)
-    width2 = sq[off].median()  # a squared distance's median is the median distance's square
+    # a squared distance's median is the median distance's square
+    width2 = _median_apart(sq[off]) if n > 1 else None
+    if width2 is None:  # one node, or every node's row the same (a complete graph): one point
+        return torch.ones(n, n, dtype=dtype, device=sq.device)
     return torch.exp(-sq / (2 * width2))
