@@ -57,6 +57,21 @@ def test_every_column_alone_by_default_in_the_units_asked(table, capsys):
     assert len(record["groups"]) == 6
 
 
+def test_base_given_alone_keeps_a_named_method_that_reports_in_it(table, capsys):
+    # As for I(X; Y): --base is a named method's setting, so it keeps ksg rather than auto's nats.
+    path, values = table
+    args = ["estimate", str(path / "t.npy"), "--measure", "total_correlation", "--groups", "0;1;2"]
+    assert main([*args, "--base", "2", "--json"]) == 0
+    record = strict_json(capsys.readouterr().out)
+    nats = float(ibf.total_correlation(torch.as_tensor(values[:, :3])))
+    assert record["method"] == "ksg" and record["unit"] == "bits"
+    assert record["value"] == pytest.approx(nats / np.log(2), abs=1e-12)
+    assert main([*args, "--base", "2"]) == 0
+    assert " bits" in capsys.readouterr().out
+    assert main([*args, "--method", "auto", "--base", "2"]) == 2
+    assert "--base: not an option of method auto" in capsys.readouterr().err
+
+
 def test_text_output_names_the_measure_and_the_test(table, capsys):
     path, _ = table
     args = ["estimate", str(path / "t.csv"), "--measure", "o_information", "--groups", "a;b;c"]

@@ -41,7 +41,8 @@ def cmd_measure(args: argparse.Namespace) -> int:
             )
     if args.groups is None and args.measure == "pid":
         raise ValueError("--groups: pid needs three groups of columns: two sources, then the target")
-    named = args.option or args.resamples or args.permutations  # what only a named method reads
+    # What only a named method reads; auto reports nats, so --base asks for a named method too.
+    named = args.option or args.resamples or args.permutations or args.base is not None
     method = (args.method or ("ksg" if named else "auto")).lower()
     if not args.max_mb > 0:
         raise ValueError(f"--max-mb: expected a positive number, got {args.max_mb}")
@@ -50,6 +51,10 @@ def cmd_measure(args: argparse.Namespace) -> int:
     values = torch.as_tensor(x.values, dtype=torch.float64)
     options = _options(args, method)
     method = options["method"]
+    if method == "auto" and args.base is not None:
+        raise ValueError(
+            "--base: not an option of method auto, which reports nats; name ksg, gaussian or copula"
+        )
     given = {k: v for k, v in options.items() if k != "method"}
     if method == "auto":  # auto takes its own resamples, and no permutations
         given = {k: given[k] for k in ("k", "seed")}
