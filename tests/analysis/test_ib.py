@@ -241,3 +241,12 @@ def test_settings_of_one_form_are_checked_by_name() -> None:
         ib_soft(F_PRIME, Y, logits="no")  # a string is truthy: softmax would run on probabilities
     with pytest.raises(TypeError, match=r"^model: "):
         diagnose_ib(lambda x: x, torch.randn(4, 3))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_diagnose_ib_refuses_non_finite_samples(bad):
+    # The distinct-output counts would read a NaN row as its own value: refused, naming x and the row.
+    x = torch.randn(6, 3)
+    x[4, 1] = bad
+    with pytest.raises(ValueError, match=r"x: contains NaN or Inf \(first at sample 4\)"):
+        diagnose_ib(nn.Sequential(nn.Linear(3, 2), nn.Tanh()), x)

@@ -343,7 +343,7 @@ def diagnose_ib(model: nn.Module, x: Any, *, input_kind: InputKind | None = None
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
-    t = V.as_tensor(x, "x")
+    t = V.finite_rows(V.as_tensor(x, "x"), "x")
     if input_kind is None:
         input_kind = "continuous" if t.is_floating_point() else "discrete"
     V.choice(input_kind, "input_kind", ("continuous", "discrete", "dataset"))
