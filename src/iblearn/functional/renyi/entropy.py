@@ -357,7 +357,10 @@ def renyi_mi(
     bounded below by 0: the functional is not subadditive. At alpha = 2, with unit-diagonal kernels,
     ``I = log(N^2 sum(Kx^2 Ky^2) / (sum(Kx^2) sum(Ky^2)))``, negative when the squared kernel entries
     of x and y covary negatively over the pairs; in small samples of weakly dependent variables it
-    can be (e.g. -0.03 nats at N = 7, in the tests).
+    can be (e.g. -0.03 nats at N = 7, in the tests). Of independent samples it reads above 0, by an
+    amount that falls with N (independent 2-d Gaussians at the default alpha and widths, the mean of
+    10 draws: 0.13 nats at N = 100, 0.047 at 400, 0.016 at 1,600): compare values at one N, or
+    against the MI of rows shuffled apart.
 
     With ``normalize=True``, divided by min(S(A), S(B)): the normalized form of Yu et al. (2021,
     "Measuring dependence with matrix-based entropy functional", the two-variable case of their
