@@ -3,6 +3,7 @@
 import json
 from dataclasses import asdict
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -262,3 +263,17 @@ def test_a_fresh_start_after_a_kill_before_the_first_row_continues_nothing(tmp_p
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json"]
     opt = torch.optim.SGD(net.parameters(), lr=0.1)
     assert RunCheckpoint(fresh, "a").epochs_done([net], opt, epochs=1) == 0
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32, 2**70, True, 1.0])
+def test_a_seed_the_runs_cannot_use_is_refused_naming_seed(seed):
+    # Runs seed numpy's generators (which take no negative seed) and torch's with seed, seed + 1, ...
+    # and seed * 1000 + epoch (which overflow past 2^64): refused before anything runs.
+    with pytest.raises(ValueError, match=r"--seed: expected an integer in \[0, 2\^32\)"):
+        ReproduceOptions(seed=seed)
+
+
+def test_the_largest_seed_runs_every_seed_and_epoch_stream():
+    seed = ReproduceOptions(seed=2**32 - 1).seed
+    torch.Generator().manual_seed((seed + 10**8) * 1000 + 10**8)
+    np.random.default_rng(seed + 10**8)

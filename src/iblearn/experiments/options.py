@@ -29,7 +29,7 @@ class ReproduceOptions:
     Attributes:
         full: the real reproduction (``--full``) instead of the few-minute ``--quick`` one.
         out: run folder; default ``runs/<name>-quick`` or ``runs/<name>-full``.
-        seed: first seed; runs with several seeds use ``seed, seed + 1, ...``.
+        seed: first seed, in [0, 2^32); runs with several seeds use ``seed, seed + 1, ...``.
         device: ``"cpu"`` or ``"cuda"``.
         resume: continue a killed run from its records instead of starting over.
         overrides: config fields to change from the preset (``--set KEY=VALUE``), e.g.
@@ -48,6 +48,12 @@ class ReproduceOptions:
     overrides: Mapping[str, Any] = field(default_factory=dict, hash=False)
     progress: Callable[[str], None] | None = field(default=None, compare=False)
     planned: Callable[[Any], None] | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        # Runs seed numpy's generators, which take no negative seed, and torch's with seed + 1, ... and
+        # seed * 1000 + epoch, which overflow 2^64 for a seed near it: a range every stream fits in.
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**32:
+            raise ValueError(f"--seed: expected an integer in [0, 2^32), got {self.seed!r}")
 
     def configure(self, config: Any) -> Any:
         """``config`` (a frozen dataclass) with :attr:`overrides` applied; a key it lacks, or a value
