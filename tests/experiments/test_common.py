@@ -84,7 +84,7 @@ def test_a_fresh_start_leaves_nothing_of_an_earlier_run_to_continue_or_report(tm
     RunCheckpoint(run, "a").save(1, [net], torch.optim.SGD(net.parameters(), lr=0.1), {"loss": 1.0})
     run.write_table("old")
     fresh = ReproduceOptions(out=tmp_path).run_folder("x")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "metrics.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".lock", "config.json", "metrics.csv"]
     opt = torch.optim.SGD(net.parameters(), lr=0.1)
     assert RunCheckpoint(fresh, "a").epochs_done([net], opt, epochs=1) == 0
 
@@ -260,7 +260,7 @@ def test_a_fresh_start_after_a_kill_before_the_first_row_continues_nothing(tmp_p
     (tmp_path / "checkpoint-a.pt").write_bytes(b"state")
     (tmp_path / "lr_range-mnist-lenet5.json").write_text("{}")
     fresh = ReproduceOptions(out=tmp_path).run_folder("x", nested="training")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".lock", "config.json"]
     opt = torch.optim.SGD(net.parameters(), lr=0.1)
     assert RunCheckpoint(fresh, "a").epochs_done([net], opt, epochs=1) == 0
 
@@ -277,3 +277,29 @@ def test_the_largest_seed_runs_every_seed_and_epoch_stream():
     seed = ReproduceOptions(seed=2**32 - 1).seed
     torch.Generator().manual_seed((seed + 10**8) * 1000 + 10**8)
     np.random.default_rng(seed + 10**8)
+
+
+def test_a_run_folder_another_process_is_writing_is_refused(tmp_path):
+    """Two runs in one folder would each rewrite metrics.csv from the rows they hold and start over by
+    deleting the other's checkpoints: the second is refused while the first runs, and a killed first
+    leaves nothing that refuses a later one."""
+    import subprocess
+    import sys
+
+    holder = (
+        "import fcntl, os, sys, time\n"
+        "fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)\n"
+        "fcntl.flock(fd, fcntl.LOCK_EX)\nprint('held', flush=True)\ntime.sleep(60)\n"
+    )
+    first = subprocess.Popen(
+        [sys.executable, "-c", holder, str(tmp_path / ".lock")], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert first.stdout is not None and first.stdout.readline().strip() == "held"
+        with pytest.raises(ValueError, match="--out: another run is writing to"):
+            ReproduceOptions(out=tmp_path).run_folder("x")
+    finally:
+        first.kill()
+        first.wait()
+    run = ReproduceOptions(out=tmp_path).run_folder("x")
+    assert ReproduceOptions(out=tmp_path, resume=True).run_folder("x").path == run.path  # this process's own

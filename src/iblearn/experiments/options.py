@@ -4,7 +4,9 @@ preset config overridden from JSON values, checked against its types and ranges.
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import math
+import os
 import shutil
 import typing
 from collections.abc import Callable, Mapping
@@ -73,6 +75,8 @@ class ReproduceOptions:
         path = Path(self.out or Path("runs") / f"{name}-{'full' if self.full else 'quick'}")
         _run_folder_or_new(path)
         run = RunFolder(path, resume=self.resume)
+        if run.writer:
+            _hold(run.path)
         # Not only once a row is written: a run killed in its first training or range test has left
         # checkpoints, a part's folder or a cached range test and no row yet.
         if not self.resume:
@@ -108,6 +112,32 @@ class ReproduceOptions:
         if self.device == "cuda" and not torch.cuda.is_available():
             raise ValueError("device: 'cuda' was asked for, but torch sees no CUDA device")
         return torch.device(self.device)
+
+
+#: The run folders this process writes, and its lock on each (see :func:`_hold`).
+_HELD: dict[Path, int] = {}
+
+
+def _hold(path: Path) -> None:
+    """Take the run folder ``path`` for this process until it ends: two runs in one folder would each
+    rewrite metrics.csv from the rows they hold, and one starting over would delete the other's
+    checkpoints. The lock is on ``path/.lock``; the system lets it go when the process ends, killed
+    too, so nothing is left to refuse a later run."""
+    key = path.resolve()
+    if key in _HELD:
+        return
+    fd = os.open(key / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise ValueError(
+            f"--out: another run is writing to {path} now; wait for it to end, or give another folder"
+        ) from None
+    except OSError:  # a file system without locks (some network ones): the run goes on unguarded
+        os.close(fd)
+        return
+    _HELD[key] = fd
 
 
 def _run_folder_or_new(path: Path) -> None:
