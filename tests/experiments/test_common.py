@@ -1,6 +1,7 @@
 """The options every reproduction shares: overriding a preset's config from the command line."""
 
 import json
+import re
 from dataclasses import asdict
 
 import numpy as np
@@ -303,3 +304,39 @@ def test_a_run_folder_another_process_is_writing_is_refused(tmp_path):
         first.wait()
     run = ReproduceOptions(out=tmp_path).run_folder("x")
     assert ReproduceOptions(out=tmp_path, resume=True).run_folder("x").path == run.path  # this process's own
+
+
+@pytest.mark.parametrize(
+    ("name", "overrides", "message"),
+    [
+        (
+            "proximal",
+            {"parts": ["binary", "vea"]},
+            "--set parts: expected one of binary, image, vae, got 'vea'",
+        ),
+        ("proximal", {"optimizers": ["adam"]}, "--set optimizers: expected one of Adam, AdamW, NAdam, AdamP"),
+        ("proximal", {"methods": ["ours", "nope"]}, "--set methods: expected one of baseline, split-lr"),
+        ("proximal", {"vae_datasets": ["svhn"]}, "--set vae_datasets: expected one of mnist, fashion-mnist"),
+        ("layerwise_ib", {"methods": ["vib"]}, "--set methods: expected one of ce, iyl, ib, got 'vib'"),
+        ("layerwise_ib", {"runs": [["svhn", 1.0]]}, "--set runs: expected one of mnist, fashion-mnist"),
+        ("mole", {"tasks": ["adult", "cifar"]}, "--set tasks: expected one of adult, mnist, mutagenicity"),
+        ("mole", {"estimators": ["mine", "dim"]}, "--set estimators: expected one of matrix, mine,"),
+        ("mi_lr", {"runs": [["mnist", "resnet"]]}, "--set runs: expected one of lenet5, small_vgg"),
+        ("mi_lr", {"methods": ["sgd"]}, "--set methods: expected one of mi-global, mi-layerwise, adam"),
+        ("mi_lr", {"grid": {"sgd": [0.1]}}, "--set grid: expected one of mi-global, mi-layerwise, adam"),
+        ("mi_lr", {"ixy": "mine"}, "--set ixy: expected one of entropy, ksg, got 'mine'"),
+        (
+            "ib_theory",
+            {"plane": {"runs": ["tanh", "sigmoid"]}},
+            "--set plane.runs: expected one of tanh, relu",
+        ),
+    ],
+)
+def test_a_name_a_field_does_not_know_is_refused_before_anything_runs(name, overrides, message):
+    # Each would have died mid-run with a KeyError (optimizers, layer-wise methods, models), or run
+    # nothing of what was named and reported that as the run (parts, proximal's methods, the grid).
+    import importlib
+
+    config = importlib.import_module(f"iblearn.experiments.{name}").Config()
+    with pytest.raises(ValueError, match=re.escape(message)):
+        ReproduceOptions(overrides=overrides).configure(config)

@@ -90,9 +90,9 @@ def test_ixy_is_h_y_by_default_or_paper_004s_ksg_estimate(tmp_path, monkeypatch)
         with pytest.raises(Killed):
             exp.run(ReproduceOptions(out=tmp_path / choice), replace(TINY, ixy=choice))
     assert asked == [False, True]
-    with pytest.raises(ValueError, match="--set ixy: expected one of entropy, ksg, got 'mine'"):
+    with pytest.raises(ValueError, match="ixy: expected one of entropy, ksg, got 'mine'"):
         exp.run(ReproduceOptions(out=tmp_path / "bad"), replace(TINY, ixy="mine"))
-    with pytest.raises(ValueError, match="--set range_restart: expected one of candidate, smallest"):
+    with pytest.raises(ValueError, match="range_restart: expected one of candidate, smallest"):
         exp.run(ReproduceOptions(out=tmp_path / "bad"), replace(TINY, range_restart="first"))
 
 

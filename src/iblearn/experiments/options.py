@@ -9,7 +9,7 @@ import math
 import os
 import shutil
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -204,7 +204,19 @@ def _replace(config: Any, overrides: Mapping[str, Any], prefix: str) -> Any:
             raise ValueError(
                 f"--set {name}: must name at least one of its choices (the preset has {current!r})"
             )
-    return dataclasses.replace(config, **changes)
+    try:
+        return dataclasses.replace(config, **changes)
+    except ValueError as e:  # the config's own checks (check_names), which name the field
+        raise ValueError(f"--set {prefix}{e}") from None
+
+
+def check_names(field: str, names: Iterable[str], known: Iterable[str]) -> None:
+    """Refuse a name in ``names`` that is not one of ``known``, naming the config field: a data set, part,
+    method or optimizer a run does not know would die mid-run, or run nothing of what was asked."""
+    known = tuple(known)
+    for name in names:
+        if name not in known:
+            raise ValueError(f"{field}: expected one of {', '.join(known)}, got {name!r}")
 
 
 def _template(hint: Any) -> Any:
