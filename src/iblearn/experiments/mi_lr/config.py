@@ -63,6 +63,13 @@ class Config:
         check_names("ixy", (self.ixy,), IXY_CHOICES)
         check_names("range_restart", (self.range_restart,), RESTARTS)
         check_names("range_lr_max", (self.range_lr_max,), LR_MAX_RULES)
+        # The range test's and the probe's own minimums (LRRangeTest, MIProbe), named by the field here.
+        if self.range_epochs < 2:
+            raise ValueError(
+                f"range_epochs: Algorithm 2 needs at least 2 epochs per candidate, got {self.range_epochs}"
+            )
+        if self.mi_samples < 10:
+            raise ValueError(f"mi_samples: MIProbe needs at least 10 samples, got {self.mi_samples}")
 
     @classmethod
     def demo(cls) -> Config:
