@@ -340,3 +340,15 @@ def test_a_name_a_field_does_not_know_is_refused_before_anything_runs(name, over
     config = importlib.import_module(f"iblearn.experiments.{name}").Config()
     with pytest.raises(ValueError, match=re.escape(message)):
         ReproduceOptions(overrides=overrides).configure(config)
+
+
+@pytest.mark.parametrize("name", ["mole", "layerwise_ib"])
+def test_a_t_sne_figure_of_one_point_is_refused_naming_the_field(name):
+    # scikit-learn refused its perplexity of 0 only after every net was trained: "The 'perplexity'
+    # parameter of TSNE must be a float in the range (0.0, inf). Got 0 instead."
+    import importlib
+
+    config = importlib.import_module(f"iblearn.experiments.{name}").Config()
+    with pytest.raises(ValueError, match=r"--set tsne_samples: a t-SNE figure needs at least 2 points"):
+        ReproduceOptions(overrides={"tsne_samples": 1}).configure(config)
+    assert ReproduceOptions(overrides={"tsne_samples": 2}).configure(config).tsne_samples == 2

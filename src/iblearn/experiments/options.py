@@ -219,6 +219,13 @@ def check_names(field: str, names: Iterable[str], known: Iterable[str]) -> None:
             raise ValueError(f"{field}: expected one of {', '.join(known)}, got {name!r}")
 
 
+def check_tsne_samples(samples: int) -> None:
+    """Refuse a t-SNE figure of one point: its perplexity (at most the points less one) would be 0, which
+    scikit-learn refuses only once the nets are trained, naming its own parameter."""
+    if samples == 1:
+        raise ValueError("tsne_samples: a t-SNE figure needs at least 2 points (0 for none), got 1")
+
+
 def _template(hint: Any) -> Any:
     """A value of the type an optional field holds when it is set (``int | None``: an int)."""
     kinds = [k for k in typing.get_args(hint) if k is not type(None)]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from iblearn.data.vision import LOADERS
-from iblearn.experiments.options import check_names
+from iblearn.experiments.options import check_names, check_tsne_samples
 
 # Table 1: test accuracy %.
 PAPER = {
@@ -60,6 +60,7 @@ class Config:
     def __post_init__(self) -> None:
         check_names("runs", (dataset for dataset, _ in self.runs), LOADERS)
         check_names("methods", self.methods, METHODS)
+        check_tsne_samples(self.tsne_samples)
 
     @classmethod
     def demo(cls) -> Config:

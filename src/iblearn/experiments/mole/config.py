@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from iblearn.experiments.options import check_names
+from iblearn.experiments.options import check_names, check_tsne_samples
 
 # Table 1: (train accuracy %, test accuracy %).
 PAPER = {
@@ -52,6 +52,7 @@ class Config:
 
     def __post_init__(self) -> None:
         check_names("tasks", self.tasks, ESTIMATORS)
+        check_tsne_samples(self.tsne_samples)
         # Each task runs the estimators of its own that are named here.
         check_names(
             "estimators", self.estimators, dict.fromkeys(e for known in ESTIMATORS.values() for e in known)
