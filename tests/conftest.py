@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +20,14 @@ settings.register_profile("iblearn", derandomize=True)
 settings.register_profile("explore", derandomize=False, max_examples=200)
 settings.load_profile("iblearn")
 os.environ.setdefault("IBLEARN_DATA", str(Path(__file__).resolve().parents[2] / "shared" / "data"))
+
+
+def _no_network(url: object, *args: object, **kwargs: object) -> None:
+    """Tests read data from IBLEARN_DATA: one that would download fails at once, as a loader offline does."""
+    raise urllib.error.URLError(f"tests do not reach the network ({url})")
+
+
+urllib.request.urlopen = _no_network  # type: ignore[assignment]
 
 
 @pytest.fixture(autouse=True)

@@ -404,3 +404,11 @@ def test_a_neural_estimate_shows_its_training_progress(samples, monkeypatch, cap
     args = ["estimate", str(samples / "x.npy"), str(samples / "y.npy"), "--method", "infonce"]
     assert main([*args, "--steps", "40"]) == 0
     assert seen == [(40, "critic")] and 1 <= len(messages) <= 40 and messages[0].startswith("loss ")
+
+
+@pytest.mark.parametrize("seed", ["-1", str(2**70)])
+def test_reproduce_refuses_a_seed_out_of_range_before_running(tmp_path, capsys, seed):
+    args = ["reproduce", "ib-theory", "--seed", seed, "--out", str(tmp_path / "run")]
+    assert main(args) == 2
+    assert "--seed: expected an integer in [0, 2^32)" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()

@@ -292,3 +292,45 @@ def test_a_checkpoint_folder_under_a_file_is_refused_naming_both(tmp_path):
     with pytest.raises(ValueError, match=r"checkpoint: .*notes.txt/run lies under .*notes.txt, a file"):
         BatchStore(tmp_path / "notes.txt" / "run", "a" * 64)
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_a_write_that_fills_the_disk_names_the_file_and_leaves_no_temporary(tmp_path, monkeypatch):
+    # write() and fsync() report ENOSPC without a file name: the command printed only "No space left
+    # on device", not which of the run's files it could not write.
+    import errno
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(records.atomic.os, "fsync", full)
+    with pytest.raises(OSError, match="No space left") as caught:
+        records.atomic.atomic_write_text(tmp_path / "results.json", "{}")
+    assert caught.value.errno == errno.ENOSPC and caught.value.filename == str(tmp_path / "results.json")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_figure_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
+    """A run's plots go through the same atomic write as its other records: a disk that fills while one
+    is written leaves the earlier picture, names the file, and leaves no temporary."""
+    import errno
+
+    pytest.importorskip("matplotlib")
+    from iblearn import _plotting
+
+    fig, ((ax,),) = _plotting.figure(1, 1, figsize=(3, 2))
+    ax.plot([0, 1], [0, 1])
+    _plotting.finish(fig, tmp_path / "plot.png")
+    before = (tmp_path / "plot.png").read_bytes()
+    assert before.startswith(b"\x89PNG")
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(records.atomic.os, "fsync", full)
+    ax.plot([0, 1], [1, 0])
+    with pytest.raises(OSError, match="No space left") as caught:
+        _plotting.finish(fig, tmp_path / "plot.png")
+    assert caught.value.filename == str(tmp_path / "plot.png")
+    assert (tmp_path / "plot.png").read_bytes() == before and [p.name for p in tmp_path.iterdir()] == [
+        "plot.png"
+    ]

@@ -8,6 +8,7 @@ Jupyter as the cell's value. ``fig.savefig`` writes files without a backend of i
 
 from __future__ import annotations
 
+import io
 import os
 from typing import Any
 
@@ -71,5 +72,11 @@ def finish(fig: Any, path: str | os.PathLike[str] | None = None, *, dpi: int = 1
     if path is not None:
         if os.path.isdir(path):  # savefig would write <path>.png beside the folder
             raise ValueError(f"path: {path} is a folder; name the file to write")
-        fig.savefig(path, dpi=dpi)
+        from iblearn.records.atomic import atomic_write_bytes
+
+        # Whole or not at all, as a run's other records: a run killed while it draws keeps its last picture.
+        kind = os.path.splitext(path)[1].lstrip(".")
+        image = io.BytesIO()
+        fig.savefig(image, dpi=dpi, format=kind or "png")
+        atomic_write_bytes(path if kind else f"{os.fspath(path)}.png", image.getvalue())
     return fig

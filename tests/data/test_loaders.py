@@ -471,3 +471,13 @@ def test_a_data_folder_that_is_a_file_is_named_with_what_to_do(tmp_path, monkeyp
         OSError, match=r"data.txt is not a folder: point IBLEARN_DATA \(or root\) at a folder"
     ):
         load_cifar10("test")
+
+
+def test_the_tests_never_reach_the_network(tmp_path):
+    """A loader that would download in a test (data missing from IBLEARN_DATA) fails at once, naming the
+    file to put in place, instead of waiting on the network or reading what it returns."""
+    from iblearn.data.vision import load_cifar10
+
+    with pytest.raises(OSError, match="tests do not reach the network") as caught:
+        load_cifar10("test", root=str(tmp_path))
+    assert "put the file at" in str(caught.value) and str(tmp_path) in str(caught.value)

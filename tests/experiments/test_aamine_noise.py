@@ -61,3 +61,12 @@ def test_a_pair_killed_mid_way_resumes_to_the_rows_of_an_unbroken_run(tmp_path, 
 
 def test_a_run_killed_at_random_writes_resumes_to_the_rows_of_an_unbroken_run(tmp_path):
     assert_resumes_exactly(exp.run, TINY, tmp_path)
+
+
+def test_a_run_at_zero_noise_alone_draws_its_figure(tmp_path):
+    # The left panel puts zero noise a decade below the smallest positive variance: with none, a decade
+    # below 1.
+    from dataclasses import replace
+
+    path = exp.run(ReproduceOptions(out=tmp_path), replace(TINY, noise_vars=(0.0,), rounds=1))
+    assert (path / "aamine_noise.png").is_file() and (path / "results.json").is_file()

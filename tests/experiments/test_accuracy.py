@@ -61,3 +61,30 @@ def test_reproduction_writes_the_conventional_run_folder(tmp_path):
 
 def test_the_reproduction_killed_at_random_writes_resumes_to_the_rows_of_an_unbroken_run(tmp_path):
     assert_resumes_exactly(REPRODUCTIONS["estimators"], CONFIG, tmp_path)
+
+
+def test_a_runs_config_json_reruns_that_run(tmp_path):
+    """``--config`` of an estimators run's config.json (its fields nested under "accuracy", beside the
+    methods it describes) reruns that run, as it does for the other reproductions; --set still wins."""
+    from iblearn.cli import main
+    from iblearn.records import read_json
+
+    small = AccuracyConfig(tasks=("bivariate-normal-0.75",), sizes=(60,), seeds=1, first_seed=4)
+    first = REPRODUCTIONS["estimators"](ReproduceOptions(out=tmp_path / "first"), small)
+    assert (
+        main(
+            [
+                "reproduce",
+                "estimators",
+                "--config",
+                str(first / "config.json"),
+                "--out",
+                str(tmp_path / "again"),
+            ]
+        )
+        == 0
+    )
+    assert read_json(tmp_path / "again" / "config.json") == read_json(first / "config.json")
+    args = ["--config", str(first / "config.json"), "--set", "sizes=[50]", "--out", str(tmp_path / "set")]
+    assert main(["reproduce", "estimators", *args]) == 0
+    assert read_json(tmp_path / "set" / "config.json")["accuracy"]["sizes"] == [50]

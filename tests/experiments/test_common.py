@@ -1,8 +1,10 @@
 """The options every reproduction shares: overriding a preset's config from the command line."""
 
 import json
+import re
 from dataclasses import asdict
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -83,7 +85,7 @@ def test_a_fresh_start_leaves_nothing_of_an_earlier_run_to_continue_or_report(tm
     RunCheckpoint(run, "a").save(1, [net], torch.optim.SGD(net.parameters(), lr=0.1), {"loss": 1.0})
     run.write_table("old")
     fresh = ReproduceOptions(out=tmp_path).run_folder("x")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "metrics.csv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".lock", "config.json", "metrics.csv"]
     opt = torch.optim.SGD(net.parameters(), lr=0.1)
     assert RunCheckpoint(fresh, "a").epochs_done([net], opt, epochs=1) == 0
 
@@ -259,6 +261,94 @@ def test_a_fresh_start_after_a_kill_before_the_first_row_continues_nothing(tmp_p
     (tmp_path / "checkpoint-a.pt").write_bytes(b"state")
     (tmp_path / "lr_range-mnist-lenet5.json").write_text("{}")
     fresh = ReproduceOptions(out=tmp_path).run_folder("x", nested="training")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".lock", "config.json"]
     opt = torch.optim.SGD(net.parameters(), lr=0.1)
     assert RunCheckpoint(fresh, "a").epochs_done([net], opt, epochs=1) == 0
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32, 2**70, True, 1.0])
+def test_a_seed_the_runs_cannot_use_is_refused_naming_seed(seed):
+    # Runs seed numpy's generators (which take no negative seed) and torch's with seed, seed + 1, ...
+    # and seed * 1000 + epoch (which overflow past 2^64): refused before anything runs.
+    with pytest.raises(ValueError, match=r"--seed: expected an integer in \[0, 2\^32\)"):
+        ReproduceOptions(seed=seed)
+
+
+def test_the_largest_seed_runs_every_seed_and_epoch_stream():
+    seed = ReproduceOptions(seed=2**32 - 1).seed
+    torch.Generator().manual_seed((seed + 10**8) * 1000 + 10**8)
+    np.random.default_rng(seed + 10**8)
+
+
+def test_a_run_folder_another_process_is_writing_is_refused(tmp_path):
+    """Two runs in one folder would each rewrite metrics.csv from the rows they hold and start over by
+    deleting the other's checkpoints: the second is refused while the first runs, and a killed first
+    leaves nothing that refuses a later one."""
+    import subprocess
+    import sys
+
+    holder = (
+        "import fcntl, os, sys, time\n"
+        "fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)\n"
+        "fcntl.flock(fd, fcntl.LOCK_EX)\nprint('held', flush=True)\ntime.sleep(60)\n"
+    )
+    first = subprocess.Popen(
+        [sys.executable, "-c", holder, str(tmp_path / ".lock")], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert first.stdout is not None and first.stdout.readline().strip() == "held"
+        with pytest.raises(ValueError, match="--out: another run is writing to"):
+            ReproduceOptions(out=tmp_path).run_folder("x")
+    finally:
+        first.kill()
+        first.wait()
+    run = ReproduceOptions(out=tmp_path).run_folder("x")
+    assert ReproduceOptions(out=tmp_path, resume=True).run_folder("x").path == run.path  # this process's own
+
+
+@pytest.mark.parametrize(
+    ("name", "overrides", "message"),
+    [
+        (
+            "proximal",
+            {"parts": ["binary", "vea"]},
+            "--set parts: expected one of binary, image, vae, got 'vea'",
+        ),
+        ("proximal", {"optimizers": ["adam"]}, "--set optimizers: expected one of Adam, AdamW, NAdam, AdamP"),
+        ("proximal", {"methods": ["ours", "nope"]}, "--set methods: expected one of baseline, split-lr"),
+        ("proximal", {"vae_datasets": ["svhn"]}, "--set vae_datasets: expected one of mnist, fashion-mnist"),
+        ("layerwise_ib", {"methods": ["vib"]}, "--set methods: expected one of ce, iyl, ib, got 'vib'"),
+        ("layerwise_ib", {"runs": [["svhn", 1.0]]}, "--set runs: expected one of mnist, fashion-mnist"),
+        ("mole", {"tasks": ["adult", "cifar"]}, "--set tasks: expected one of adult, mnist, mutagenicity"),
+        ("mole", {"estimators": ["mine", "dim"]}, "--set estimators: expected one of matrix, mine,"),
+        ("mi_lr", {"runs": [["mnist", "resnet"]]}, "--set runs: expected one of lenet5, small_vgg"),
+        ("mi_lr", {"methods": ["sgd"]}, "--set methods: expected one of mi-global, mi-layerwise, adam"),
+        ("mi_lr", {"grid": {"sgd": [0.1]}}, "--set grid: expected one of mi-global, mi-layerwise, adam"),
+        ("mi_lr", {"ixy": "mine"}, "--set ixy: expected one of entropy, ksg, got 'mine'"),
+        (
+            "ib_theory",
+            {"plane": {"runs": ["tanh", "sigmoid"]}},
+            "--set plane.runs: expected one of tanh, relu",
+        ),
+    ],
+)
+def test_a_name_a_field_does_not_know_is_refused_before_anything_runs(name, overrides, message):
+    # Each would have died mid-run with a KeyError (optimizers, layer-wise methods, models), or run
+    # nothing of what was named and reported that as the run (parts, proximal's methods, the grid).
+    import importlib
+
+    config = importlib.import_module(f"iblearn.experiments.{name}").Config()
+    with pytest.raises(ValueError, match=re.escape(message)):
+        ReproduceOptions(overrides=overrides).configure(config)
+
+
+@pytest.mark.parametrize("name", ["mole", "layerwise_ib"])
+def test_a_t_sne_figure_of_one_point_is_refused_naming_the_field(name):
+    # scikit-learn refused its perplexity of 0 only after every net was trained: "The 'perplexity'
+    # parameter of TSNE must be a float in the range (0.0, inf). Got 0 instead."
+    import importlib
+
+    config = importlib.import_module(f"iblearn.experiments.{name}").Config()
+    with pytest.raises(ValueError, match=r"--set tsne_samples: a t-SNE figure needs at least 2 points"):
+        ReproduceOptions(overrides={"tsne_samples": 1}).configure(config)
+    assert ReproduceOptions(overrides={"tsne_samples": 2}).configure(config).tsne_samples == 2

@@ -3,6 +3,7 @@ a killed run resumes, the table stands beside the paper's numbers."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import pytest
@@ -90,9 +91,9 @@ def test_ixy_is_h_y_by_default_or_paper_004s_ksg_estimate(tmp_path, monkeypatch)
         with pytest.raises(Killed):
             exp.run(ReproduceOptions(out=tmp_path / choice), replace(TINY, ixy=choice))
     assert asked == [False, True]
-    with pytest.raises(ValueError, match="--set ixy: expected one of entropy, ksg, got 'mine'"):
+    with pytest.raises(ValueError, match="ixy: expected one of entropy, ksg, got 'mine'"):
         exp.run(ReproduceOptions(out=tmp_path / "bad"), replace(TINY, ixy="mine"))
-    with pytest.raises(ValueError, match="--set range_restart: expected one of candidate, smallest"):
+    with pytest.raises(ValueError, match="range_restart: expected one of candidate, smallest"):
         exp.run(ReproduceOptions(out=tmp_path / "bad"), replace(TINY, range_restart="first"))
 
 
@@ -149,3 +150,17 @@ def test_a_range_test_killed_after_an_epoch_resumes_to_the_unbroken_result(tmp_p
     assert read_json(out / RANGE) == unbroken
     assert len(trained) == total + lost  # at most the epoch in flight is trained again
     assert not (out / CHECKPOINT).exists()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"range_epochs": 1}, "--set range_epochs: Algorithm 2 needs at least 2 epochs per candidate, got 1"),
+        ({"mi_samples": 5}, "--set mi_samples: MIProbe needs at least 10 samples, got 5"),
+    ],
+)
+def test_the_range_test_and_probe_minimums_are_refused_naming_the_field(overrides, message):
+    # Before the data is read: the range test and the probe would refuse them later, naming their own
+    # arguments (epochs, n), not the field that was set.
+    with pytest.raises(ValueError, match=re.escape(message)):
+        ReproduceOptions(overrides=overrides).configure(exp.Config.quick())

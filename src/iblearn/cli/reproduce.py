@@ -67,7 +67,10 @@ def add_parser(sub: Subparsers, common: argparse.ArgumentParser) -> None:
     size.add_argument("--full", dest="full", action="store_true", help="the full reproduction")
     rep.add_argument("--out", default=None, help="run folder (default runs/NAME-quick or runs/NAME-full)")
     rep.add_argument(
-        "--seed", type=int, default=None, help="default 0, or the seed a run's config.json records"
+        "--seed",
+        type=int,
+        default=None,
+        help="in [0, 2^32); default 0, or the seed a run's config.json records",
     )
     rep.add_argument(
         "--device",

@@ -4,10 +4,12 @@ preset config overridden from JSON values, checked against its types and ranges.
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import math
+import os
 import shutil
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +31,7 @@ class ReproduceOptions:
     Attributes:
         full: the real reproduction (``--full``) instead of the few-minute ``--quick`` one.
         out: run folder; default ``runs/<name>-quick`` or ``runs/<name>-full``.
-        seed: first seed; runs with several seeds use ``seed, seed + 1, ...``.
+        seed: first seed, in [0, 2^32); runs with several seeds use ``seed, seed + 1, ...``.
         device: ``"cpu"`` or ``"cuda"``.
         resume: continue a killed run from its records instead of starting over.
         overrides: config fields to change from the preset (``--set KEY=VALUE``), e.g.
@@ -49,6 +51,12 @@ class ReproduceOptions:
     progress: Callable[[str], None] | None = field(default=None, compare=False)
     planned: Callable[[Any], None] | None = field(default=None, compare=False)
 
+    def __post_init__(self) -> None:
+        # Runs seed numpy's generators, which take no negative seed, and torch's with seed + 1, ... and
+        # seed * 1000 + epoch, which overflow 2^64 for a seed near it: a range every stream fits in.
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed < 2**32:
+            raise ValueError(f"--seed: expected an integer in [0, 2^32), got {self.seed!r}")
+
     def configure(self, config: Any) -> Any:
         """``config`` (a frozen dataclass) with :attr:`overrides` applied; a key it lacks, or a value
         that does not fit its field, raises ValueError naming ``--set KEY``."""
@@ -67,6 +75,8 @@ class ReproduceOptions:
         path = Path(self.out or Path("runs") / f"{name}-{'full' if self.full else 'quick'}")
         _run_folder_or_new(path)
         run = RunFolder(path, resume=self.resume)
+        if run.writer:
+            _hold(run.path)
         # Not only once a row is written: a run killed in its first training or range test has left
         # checkpoints, a part's folder or a cached range test and no row yet.
         if not self.resume:
@@ -102,6 +112,32 @@ class ReproduceOptions:
         if self.device == "cuda" and not torch.cuda.is_available():
             raise ValueError("device: 'cuda' was asked for, but torch sees no CUDA device")
         return torch.device(self.device)
+
+
+#: The run folders this process writes, and its lock on each (see :func:`_hold`).
+_HELD: dict[Path, int] = {}
+
+
+def _hold(path: Path) -> None:
+    """Take the run folder ``path`` for this process until it ends: two runs in one folder would each
+    rewrite metrics.csv from the rows they hold, and one starting over would delete the other's
+    checkpoints. The lock is on ``path/.lock``; the system lets it go when the process ends, killed
+    too, so nothing is left to refuse a later run."""
+    key = path.resolve()
+    if key in _HELD:
+        return
+    fd = os.open(key / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise ValueError(
+            f"--out: another run is writing to {path} now; wait for it to end, or give another folder"
+        ) from None
+    except OSError:  # a file system without locks (some network ones): the run goes on unguarded
+        os.close(fd)
+        return
+    _HELD[key] = fd
 
 
 def _run_folder_or_new(path: Path) -> None:
@@ -168,7 +204,26 @@ def _replace(config: Any, overrides: Mapping[str, Any], prefix: str) -> Any:
             raise ValueError(
                 f"--set {name}: must name at least one of its choices (the preset has {current!r})"
             )
-    return dataclasses.replace(config, **changes)
+    try:
+        return dataclasses.replace(config, **changes)
+    except ValueError as e:  # the config's own checks (check_names), which name the field
+        raise ValueError(f"--set {prefix}{e}") from None
+
+
+def check_names(field: str, names: Iterable[str], known: Iterable[str]) -> None:
+    """Refuse a name in ``names`` that is not one of ``known``, naming the config field: a data set, part,
+    method or optimizer a run does not know would die mid-run, or run nothing of what was asked."""
+    known = tuple(known)
+    for name in names:
+        if name not in known:
+            raise ValueError(f"{field}: expected one of {', '.join(known)}, got {name!r}")
+
+
+def check_tsne_samples(samples: int) -> None:
+    """Refuse a t-SNE figure of one point: its perplexity (at most the points less one) would be 0, which
+    scikit-learn refuses only once the nets are trained, naming its own parameter."""
+    if samples == 1:
+        raise ValueError("tsne_samples: a t-SNE figure needs at least 2 points (0 for none), got 1")
 
 
 def _template(hint: Any) -> Any:

@@ -42,8 +42,10 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError) and e.filename is None:  # a full disk: write() names no file
+            raise type(e)(e.errno, e.strerror, str(path)) from e
         raise
     if hasattr(os, "O_DIRECTORY"):  # POSIX; Windows cannot open a folder to sync it
         folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)

@@ -81,13 +81,15 @@ def plot(run: RunFolder, config: Config) -> Any:
         return None
     rows = run.metrics()
     fig, ((left, right),) = _plotting.figure(1, 2, figsize=(10, 4))
+    # Zero on a log axis: a decade below the smallest positive variance (below 1 where there is none).
+    zero = min((x for x in config.noise_vars if x > 0), default=1.0) / 10
     for kind, marker in (("AA-MINE", "o"), ("MINE", "s")):
         pts = sorted(
             (float(r["noise_var"]), float(r["estimate"]))
             for r in rows
             if r["critic"] == kind and int(r["round"]) == config.rounds
         )
-        xs = [max(v, min(x for x in config.noise_vars if x > 0) / 10) for v, _ in pts]  # zero on a log axis
+        xs = [max(v, zero) for v, _ in pts]
         left.plot(xs, [e for _, e in pts], marker=marker, label=kind)
         steps = [
             (int(r["step"]), float(r["estimate"]))

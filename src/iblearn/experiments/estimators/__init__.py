@@ -8,7 +8,10 @@ grid with the peers beside ours.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from iblearn.experiments.estimators.accuracy import (
     AccuracyConfig,
@@ -24,6 +27,7 @@ from iblearn.experiments.options import ReproduceOptions
 
 def run(options: ReproduceOptions, config: AccuracyConfig | None = None) -> Path:
     """Run (or resume) the grid; ``config`` overrides the ``--quick``/``--full`` presets."""
+    options = dataclasses.replace(options, overrides=_fields(options.overrides))
     run = options.run_folder("estimators")
     device = options.torch_device()
     sizes, seeds = ((1000, 5000, 10000), 5) if options.full else ((1000,), 2)
@@ -43,3 +47,13 @@ def run(options: ReproduceOptions, config: AccuracyConfig | None = None) -> Path
     run.write_table(accuracy_table(summary))
     plot_accuracy(summary, str(run.file("accuracy.png")))
     return run.path
+
+
+def _fields(overrides: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The config fields of ``overrides``: a run's config.json, given as ``--config``, nests them under
+    "accuracy" beside the methods it describes, which are not settings; fields beside them (``--set``)
+    win."""
+    if not isinstance(overrides.get("accuracy"), dict):
+        return overrides
+    rest = {k: v for k, v in overrides.items() if k not in ("accuracy", "methods")}
+    return {**overrides["accuracy"], **rest}

@@ -33,6 +33,7 @@ from torch import nn
 from iblearn.analysis import InformationPlane, InformationPlaneResult, PlanePoint, ib_noisy
 from iblearn.analysis.information_plane import XMethod, YMethod
 from iblearn.data.vision import load_images, to_float
+from iblearn.experiments.options import check_names
 from iblearn.optim import ProximalSplit
 from iblearn.records import RunFolder, markdown_table
 
@@ -60,6 +61,9 @@ class Config:
     stochastic_std: float = 0.3  # the stochastic nets' noise on the last hidden layer (tanh units)
     ib_beta: float = 0.01  # "tanh stochastic IB": weight of I(X; L + eta)
     runs: tuple[str, ...] = RUNS
+
+    def __post_init__(self) -> None:
+        check_names("runs", self.runs, RUNS)
 
     @classmethod
     def full(cls) -> Config:

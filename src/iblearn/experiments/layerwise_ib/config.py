@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from iblearn.data.vision import LOADERS
+from iblearn.experiments.options import check_names, check_tsne_samples
+
 # Table 1: test accuracy %.
 PAPER = {
     ("mnist 1%", "ce"): 85.78,
@@ -53,6 +56,11 @@ class Config:
     tsne_betas: tuple[float, ...] = (1e2, 1e-3)  # Fig. 3 (a) and (b); () for no figure
     tsne_samples: int = 1000
     standardize_head: bool = True  # fit the post-trained layer on standardized inputs (training.Standardize)
+
+    def __post_init__(self) -> None:
+        check_names("runs", (dataset for dataset, _ in self.runs), LOADERS)
+        check_names("methods", self.methods, METHODS)
+        check_tsne_samples(self.tsne_samples)
 
     @classmethod
     def demo(cls) -> Config:

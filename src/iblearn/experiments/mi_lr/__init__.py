@@ -32,7 +32,7 @@ from iblearn.experiments.run_checkpoint import RunCheckpoint
 from iblearn.experiments.training import accuracy, train_epoch
 from iblearn.models.lenet import MODELS, layer_groups
 from iblearn.optim import LARS, LRRangeTest, MIDecayLR, MIProbe, plot_range
-from iblearn.optim.lr_range import LR_MAX_RULES, RESTARTS, LRRange, select_range
+from iblearn.optim.lr_range import LRRange, select_range
 from iblearn.records import Checkpoint, RunFolder, read_json, write_json
 
 # The config (iblearn.experiments.mi_lr.config) and the paper's numbers, the table and the figure
@@ -243,13 +243,6 @@ def _bounds(result: LRRange) -> dict[str, float]:
 def run(options: ReproduceOptions, config: Config | None = None) -> Path:
     """Run (or resume) the experiments; ``config`` overrides the ``--quick``/``--full`` presets."""
     config = options.configure(config or (Config() if options.full else Config.quick()))
-    for value, name, choices in (
-        (config.ixy, "ixy", IXY_CHOICES),
-        (config.range_restart, "range_restart", RESTARTS),
-        (config.range_lr_max, "range_lr_max", LR_MAX_RULES),
-    ):
-        if value not in choices:
-            raise ValueError(f"--set {name}: expected one of {', '.join(choices)}, got {value!r}")
     device = options.torch_device()
     folder = options.start("mi-lr", "Vasudevan (2020), MIDecayLR", config, device=str(device))
     seeds = range(options.seed, options.seed + config.seeds)

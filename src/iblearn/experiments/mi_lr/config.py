@@ -5,6 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from iblearn.data.vision import LOADERS
+from iblearn.experiments.options import check_names
+from iblearn.models.lenet import MODELS
+from iblearn.optim.lr_range import LR_MAX_RULES, RESTARTS
+
 METHODS = ("mi-global", "mi-layerwise", "adam", "rmsprop", "step-sgd", "lars")
 IXY_CHOICES = ("entropy", "ksg")  # H(Y) of the MI sample, or Vasudevan (2020)'s KSG estimate of I(X; Y)
 
@@ -49,6 +54,22 @@ class Config:
     )
     grid_epochs: int = 5
     sensitivity: tuple[int, ...] = (500, 1000, 2000)
+
+    def __post_init__(self) -> None:
+        check_names("runs", (dataset for dataset, _ in self.runs), LOADERS)
+        check_names("runs", (model for _, model in self.runs), MODELS)
+        check_names("methods", self.methods, METHODS)
+        check_names("grid", self.grid, METHODS)
+        check_names("ixy", (self.ixy,), IXY_CHOICES)
+        check_names("range_restart", (self.range_restart,), RESTARTS)
+        check_names("range_lr_max", (self.range_lr_max,), LR_MAX_RULES)
+        # The range test's and the probe's own minimums (LRRangeTest, MIProbe), named by the field here.
+        if self.range_epochs < 2:
+            raise ValueError(
+                f"range_epochs: Algorithm 2 needs at least 2 epochs per candidate, got {self.range_epochs}"
+            )
+        if self.mi_samples < 10:
+            raise ValueError(f"mi_samples: MIProbe needs at least 10 samples, got {self.mi_samples}")
 
     @classmethod
     def demo(cls) -> Config:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from iblearn.experiments.options import check_names, check_tsne_samples
+
 # Table 1: (train accuracy %, test accuracy %).
 PAPER = {
     ("adult", "bp"): (91.08, 83.94),
@@ -47,6 +49,14 @@ class Config:
     critic_steps: int = 1
     tsne_samples: int = 1000  # points per t-SNE plot; 0: no plots
     standardize_output: bool = True  # fit the output module on standardized inputs (see training.Standardize)
+
+    def __post_init__(self) -> None:
+        check_names("tasks", self.tasks, ESTIMATORS)
+        check_tsne_samples(self.tsne_samples)
+        # Each task runs the estimators of its own that are named here.
+        check_names(
+            "estimators", self.estimators, dict.fromkeys(e for known in ESTIMATORS.values() for e in known)
+        )
 
     @classmethod
     def demo(cls) -> Config:

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from iblearn.data.vision import LOADERS
+from iblearn.experiments.options import check_names
+
 # (alpha, beta, gamma) per (dataset, optimizer), Sec. IV-A-4. Fashion-MNIST uses MNIST's.
 SETTINGS_IMAGE = {
     ("mnist", "Adam"): (1e-3, 10.0, 1e-3),
@@ -87,6 +90,13 @@ class Config:
     noise_std: float = 0.4  # input noise of the denoising VAE, on [-1, 1] images (ours)
     ablation: bool = True
     lam: float = 1.0  # lambda = 1 in all the paper's experiments
+
+    def __post_init__(self) -> None:
+        check_names("parts", self.parts, ("binary", "image", "vae"))
+        check_names("image_datasets", self.image_datasets, LOADERS)
+        check_names("vae_datasets", self.vae_datasets, LOADERS)
+        check_names("optimizers", self.optimizers, dict.fromkeys(opt for _, opt in SETTINGS_IMAGE))
+        check_names("methods", self.methods, [m.name for m in (*NETWORK_METHODS, *ABLATION)])
 
     @classmethod
     def demo(cls) -> Config:
