@@ -4,7 +4,6 @@ preset config overridden from JSON values, checked against its types and ranges.
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import math
 import os
 import shutil
@@ -18,6 +17,11 @@ import torch
 
 from iblearn.experiments import torchrun
 from iblearn.records import RunFolder
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks here, and the run folder goes unguarded
+    fcntl = None  # type: ignore[assignment]
 
 #: The files of an earlier run that a run would continue or report, removed when it starts over: its
 #: checkpoints, results, table and the range tests mi-lr caches (its plots are written again).
@@ -124,7 +128,7 @@ def _hold(path: Path) -> None:
     checkpoints. The lock is on ``path/.lock``; the system lets it go when the process ends, killed
     too, so nothing is left to refuse a later run."""
     key = path.resolve()
-    if key in _HELD:
+    if key in _HELD or fcntl is None:
         return
     fd = os.open(key / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
     try:

@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 
 from iblearn.experiments.ib_theory import plane as ib_plane
 
+#: The neighbours of the KSG beside eq. (5) (its default).
+LINEAR_K = 3
+
 
 @dataclass(frozen=True)
 class Config:
@@ -16,6 +19,15 @@ class Config:
     input_noise: float = 0.04  # std of the noise added to X in the stochastic-net column
     linear_n: int = 5000
     plane: ib_plane.Config = field(default_factory=ib_plane.Config)
+
+    def __post_init__(self) -> None:
+        # What the command's ranges (at least 1, at least 0) let through and a part cannot run.
+        if self.linear_n <= LINEAR_K:
+            raise ValueError(
+                f"linear_n: KSG (k = {LINEAR_K}) needs more than {LINEAR_K} samples, got {self.linear_n}"
+            )
+        if not self.output_noise > 0:
+            raise ValueError(f"output_noise: the noisy form needs a noise above 0, got {self.output_noise}")
 
     @classmethod
     def full(cls) -> Config:
