@@ -36,7 +36,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from scipy.stats import beta
 
 from benchmarks.runners import script
 from iblearn.network import infer_network
@@ -101,12 +100,10 @@ def null_case(rows: list[dict[str, Any]]) -> dict[str, Any]:
     seeds = len(rows)
     runs = sum(r["false_edges"] > 0 for r in rows)
     chosen = [r["chosen"] for r in rows]
-    low = float(beta.ppf(0.025, runs, seeds - runs + 1)) if runs else 0.0
-    high = float(beta.ppf(0.975, runs + 1, seeds - runs)) if runs < seeds else 1.0
     return {
         "runs": seeds,
         "runs_with_false_edge": runs,
-        "interval": [low, high],
+        "interval": list(script.clopper_pearson(runs, seeds)),
         "false_edges": sum(r["false_edges"] for r in rows),
         "p_of_kept": sorted(p for r in rows for p in r["p_of_kept"]),
         "chosen": {m: chosen.count(m) for m in sorted(set(chosen))},
@@ -147,14 +144,8 @@ def runs_of(seeds: dict[str, int], name: str, method: str) -> int:
 
 
 def verdict(c: dict[str, Any], alpha: float) -> str:
-    """Above alpha where the whole interval is, at most alpha where the whole interval is; else whether
-    the share seen is at most alpha, which so few runs cannot prove (the interval holds alpha)."""
-    share = c["runs_with_false_edge"] / c["runs"]
-    if c["interval"][0] > alpha:
-        return "above alpha"
-    if c["interval"][1] <= alpha:
-        return "at most alpha"
-    return "at most alpha seen (not proven)" if share <= alpha else "above alpha seen (not proven)"
+    """The share of runs with a false edge against alpha (:func:`script.level_verdict`)."""
+    return script.level_verdict(c["runs_with_false_edge"] / c["runs"], c["interval"], alpha)
 
 
 def recall_case(t: int, seeds: int, surrogates: str) -> dict[str, Any]:

@@ -29,7 +29,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from scipy.stats import beta
 
 import iblearn
 from benchmarks.runners import script
@@ -80,17 +79,10 @@ def run(measure: str, method: str, null: str, seed: int) -> dict[str, Any]:
 
 def cell(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """The rejections at alpha among ``rows``, their share and its Clopper-Pearson interval."""
-    n, alpha, tail = len(rows), SETTINGS["alpha"], (1 - SETTINGS["confidence"]) / 2
+    n, alpha = len(rows), SETTINGS["alpha"]
     hits = sum(r["p_value"] <= alpha for r in rows)
-    low = float(beta.ppf(tail, hits, n - hits + 1)) if hits else 0.0
-    high = float(beta.ppf(1 - tail, hits + 1, n - hits)) if hits < n else 1.0
-    verdict = (
-        "above alpha"
-        if low > alpha
-        else "at most alpha"
-        if high <= alpha
-        else f"{'at most' if hits / n <= alpha else 'above'} alpha seen (not proven)"
-    )
+    low, high = script.clopper_pearson(hits, n, (1 - SETTINGS["confidence"]) / 2)
+    verdict = script.level_verdict(hits / n, (low, high), alpha)
     return {
         "runs": n,
         "rejections": hits,

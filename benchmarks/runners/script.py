@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from scipy.stats import beta
 
 from iblearn._provenance import git_commit
 from iblearn.functional.knn import kernel_isa
@@ -229,6 +230,26 @@ def positive_float(text: str) -> float:
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"{text} must be finite and positive")
     return value
+
+
+# ------------------------------------------------------------------------------------ rates at alpha
+def clopper_pearson(hits: int, count: int, tail: float = 0.025) -> tuple[float, float]:
+    """The Clopper-Pearson interval of a share of ``hits`` in ``count`` trials, ``tail`` of the
+    probability left out on each side (0.025: the 95% interval)."""
+    low = float(beta.ppf(tail, hits, count - hits + 1)) if hits else 0.0
+    high = float(beta.ppf(1 - tail, hits + 1, count - hits)) if hits < count else 1.0
+    return low, high
+
+
+def level_verdict(share: float, interval: Sequence[float], alpha: float) -> str:
+    """A rejection rate against its level: above alpha where the whole interval is, at most alpha where
+    the whole interval is; else whether the share seen is at most alpha, which so few runs cannot prove
+    (the interval holds alpha)."""
+    if interval[0] > alpha:
+        return "above alpha"
+    if interval[1] <= alpha:
+        return "at most alpha"
+    return "at most alpha seen (not proven)" if share <= alpha else "above alpha seen (not proven)"
 
 
 # --------------------------------------------------------------------------------------- rows files

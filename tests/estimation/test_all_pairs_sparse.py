@@ -149,6 +149,13 @@ def test_bad_sparse_forms_are_named(counts):
         pairwise_mi(sparse.csr_matrix(bad), top_k=2)
 
 
+@pytest.mark.parametrize("form", [{}, *FORMS[:3]], ids=str)
+def test_every_form_refuses_a_constant_column_of_a_sparse_matrix_by_name(counts, form):
+    counts[:, 5] = 0.0  # a gene no cell expresses
+    with pytest.raises(ValueError, match=r"^(x\[:, 5\]|variables\[5\]): every column is constant"):
+        pairwise_mi(sparse.csr_matrix(counts), **form)
+
+
 @pytest.mark.slow
 def test_top_k_of_a_sparse_matrix_holds_less_than_its_dense_copy(monkeypatch):
     """Memory traced while 800 genes of 500 cells stream in tiles of 40 + 40 genes (the tiles' values

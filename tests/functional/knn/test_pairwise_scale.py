@@ -203,6 +203,15 @@ def test_bad_input_is_named(kwargs, match):
         ibf.pairwise_mi(planted(), **kwargs)
 
 
+@pytest.mark.parametrize("form", [{}, {"top_k": 2}, {"threshold": 0.1}, {"fdr": 0.05}], ids=str)
+def test_every_form_refuses_a_constant_column_by_name(form):
+    # With fdr too: its normal scores would rank the constant's ties at random into a null column.
+    x = planted(p=12)
+    x[:, 3] = 2.0
+    with pytest.raises(ValueError, match=r"^x\[:, 3\]: every column is constant"):
+        ibf.pairwise_mi(x, **form)
+
+
 def test_the_null_is_drawn_more_often_the_more_pairs_are_tested():
     assert pairwise_stream.null_draws(1_000) == pairwise_stream.NULL_PERMUTATIONS
     assert pairwise_stream.null_draws(20_000_000) == 40_000

@@ -303,6 +303,13 @@ def _cpu_noise(seed: int, shape: tuple[int, ...]) -> Tensor:
     return torch.randn(shape, generator=gen, dtype=torch.float64)
 
 
+#: Why a variable whose every column is constant is refused, after its name.
+CONSTANT = (
+    "every column is constant; its MI with anything is 0, and nearest-neighbour distances are all "
+    "zero, so a kNN estimate is undefined"
+)
+
+
 def _noise(seed: int, n: int) -> NDArray[np.float64]:
     """:func:`_cpu_noise` ``(n, 1)`` as a read-only array: drawn once for the many columns of one length
     made ready with one seed (network inference's candidates)."""
@@ -315,10 +322,7 @@ def _ready_tensor(t: Tensor, name: str, *, standardize: bool, ties: Ties, seed: 
     """:func:`ready` by torch operations, for any sample on any device."""
     scaled = _scaled(t, standardize)
     if scaled is None:
-        raise ValueError(
-            f"{name}: every column is constant; its MI with anything is 0, and nearest-neighbour "
-            "distances are all zero, so a kNN estimate is undefined"
-        )
+        raise ValueError(f"{name}: {CONSTANT}")
     t, std = scaled
     if not standardize and not bool(torch.isfinite(t).all()):
         raise ValueError(

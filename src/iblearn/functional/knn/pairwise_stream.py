@@ -24,11 +24,13 @@ gamma) with the null's mean, standard deviation and skewness: the estimate is an
 near normal but skewed to the right at small N, where a normal fit's tail holds up to three times the
 mass it claims; the tests check the fitted tail against a larger draw of the null. With ``fdr`` the
 variables are replaced by their normal scores before any estimate, tied values ranked in a seeded random
-order (:func:`normal_scores`), so columns of repeated values meet the same null. Rows that look like
-successive samples of series are warned about (:func:`~iblearn.functional.serial.ordered_rows`): their
-pairs are not independent draws, and the null does not hold for them. The first edges are judged near a
-p-value of q over the number of pairs, so the null is drawn more often where more pairs are tested
-(:func:`null_draws`); its moments then hold the tail the tests read.
+order (:func:`normal_scores`), so columns of repeated values meet the same null; a constant column is
+refused, as the other forms refuse it (its ties ranked at random would be a column of noise, its pairs
+tested as if they were data). Rows that look like successive samples of series are warned about
+(:func:`~iblearn.functional.serial.ordered_rows`): their pairs are not independent draws, and the null
+does not hold for them. The first edges are judged near a p-value of q over the number of pairs, so the
+null is drawn more often where more pairs are tested (:func:`null_draws`); its moments then hold the
+tail the tests read.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ from iblearn import _checks as V
 from iblearn.functional.knn import bivariate, neighbors, pair_batches
 from iblearn.functional.knn.counts import ksg_counts_tree
 from iblearn.functional.knn.formula import ksg_constant, ksg_count_terms
-from iblearn.functional.knn.ksg import prepare_samples
+from iblearn.functional.knn.ksg import CONSTANT, prepare_samples
 from iblearn.functional.knn.neighbors import Backend
 from iblearn.functional.knn.options import KNNOptions
 from iblearn.functional.knn.pairwise_edges import (
@@ -61,6 +63,7 @@ from iblearn.functional.knn.pairwise_edges import (
     merge_top_k,
     row_top_k,
 )
+from iblearn.functional.scale import constant_columns
 from iblearn.functional.serial import measured_columns, ordered_rows
 from iblearn.parallel import Progress, check_n_jobs, iter_batches, reporter, store_for, write_arrays
 
@@ -97,6 +100,16 @@ def normal_scores(x: Tensor, seed: int = 0, columns: NDArray[np.int64] | None = 
     rank_of = torch.arange(n, device=x.device)[:, None].expand_as(order)
     ranks = torch.empty_like(order).scatter_(0, order, rank_of)
     return torch.special.ndtri((ranks.to(torch.float64) + 1) / (n + 1))
+
+
+def not_constant(x: Tensor, columns: NDArray[np.int64]) -> Tensor:
+    """``x`` ``(N, c)``, the ``columns`` of a table, refused where a column is constant, as the other
+    forms refuse it when they prepare it: its normal scores would be ties ranked at random, a column
+    of noise whose pairs are tested as if they were data."""
+    same = constant_columns(x)
+    if bool(same.any()):
+        raise ValueError(f"x[:, {int(columns[int(same.nonzero()[0, 0])])}]: {CONSTANT}")
+    return x
 
 
 def null_draws(pairs: int) -> int:
@@ -233,7 +246,7 @@ class _Read:
     def rows(self, rows: NDArray[np.int64]) -> _Sorted | _Prepared:
         x = V.continuous(self.table.read(rows), "x")
         if self.scores:
-            x = normal_scores(x, self.opts.seed, rows)
+            x = normal_scores(not_constant(x, rows), self.opts.seed, rows)
         return _source(x, rows, self.k, self.opts, self.on_device)
 
 
@@ -374,7 +387,7 @@ def streamed_pairwise_mi(
     if on_device:  # the values are the device's kernel's: a checkpoint of another device does not serve
         settings.update(device=device, backend=opts.backend)
     if mode == "fdr":
-        x = normal_scores(x, opts.seed) if isinstance(x, Tensor) else x
+        x = normal_scores(not_constant(x, np.arange(p)), opts.seed) if isinstance(x, Tensor) else x
         null = ksg_null(n, k, variant, n_permutations, opts.seed)
         settings.update(n_permutations=n_permutations, **null_moments(null))
         # Every edge BH keeps has p <= q, so a tile keeps only those with p <= q.
