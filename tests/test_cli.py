@@ -412,3 +412,17 @@ def test_reproduce_refuses_a_seed_out_of_range_before_running(tmp_path, capsys, 
     assert main(args) == 2
     assert "--seed: expected an integer in [0, 2^32)" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+def test_another_reproductions_config_json_is_refused_naming_that_reproduction(tmp_path, capsys):
+    import json
+    from dataclasses import asdict
+
+    from iblearn.experiments import aamine_noise
+
+    record = {"experiment": aamine_noise.EXPERIMENT, **asdict(aamine_noise.Config()), "seed": 0}
+    (tmp_path / "config.json").write_text(json.dumps(record))
+    assert main(["reproduce", "mi-lr", "--config", str(tmp_path / "config.json")]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "records a run of aamine-noise, not of mi-lr" in err
+    assert "iblearn reproduce aamine-noise --config" in err

@@ -352,3 +352,66 @@ def test_a_t_sne_figure_of_one_point_is_refused_naming_the_field(name):
     with pytest.raises(ValueError, match=r"--set tsne_samples: a t-SNE figure needs at least 2 points"):
         ReproduceOptions(overrides={"tsne_samples": 1}).configure(config)
     assert ReproduceOptions(overrides={"tsne_samples": 2}).configure(config).tsne_samples == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "overrides", "message"),
+    [
+        ("mi_lr", {"train_size": 9}, "--set train_size: the MI sample needs at least 10 samples"),
+        ("mi_lr", {"range_lrs": [0.1, 0]}, "--set range_lrs: expected at least one rate, each above 0"),
+        ("mi_lr", {"range_lrs": []}, "--set range_lrs: expected at least one rate, each above 0"),
+        ("mi_lr", {"grid": {"adam": []}}, "--set grid: expected at least one rate, each above 0"),
+        ("mi_lr", {"sensitivity": [500, 5]}, "--set sensitivity: MIProbe needs at least 10 samples, got 5"),
+        ("layerwise_ib", {"widths": [256, 0, 10]}, "--set widths: expected at least one layer"),
+        ("layerwise_ib", {"widths": []}, "--set widths: expected at least one layer"),
+        ("layerwise_ib", {"batch_size": 1}, "--set batch_size: MINE (a batch) needs at least 2 samples"),
+        ("layerwise_ib", {"critic_lr": 0}, "--set critic_lr: must be above 0"),
+        ("layerwise_ib", {"runs": [["mnist", 0]]}, "--set runs: a fraction of the training set in (0, 1]"),
+        ("layerwise_ib", {"runs": [["mnist", 1.5]]}, "--set runs: a fraction of the training set in (0, 1]"),
+        ("mole", {"batch_size": 1}, "--set batch_size: a batch of the estimators needs at least 2"),
+        ("mole", {"train_size": 1}, "--set train_size: a batch of the estimators needs at least 2"),
+        ("mole", {"test_size": 1}, "--set test_size: a t-SNE figure needs at least 2 points"),
+        ("proximal", {"binary_gammas": [100, 0]}, "--set binary_gammas: expected at least one rate, each"),
+        ("proximal", {"lam": 0}, "--set lam: must be above 0"),
+        ("proximal", {"batch_size": 1}, "--set batch_size: the VAE's batch norm (a batch) needs at least 2"),
+        ("proximal", {"train_size": 1}, "--set train_size: the VAE's batch norm (a batch) needs at least 2"),
+        ("aamine_noise", {"widths": [10, 0, 5]}, "--set widths: expected at least one layer"),
+        ("aamine_noise", {"n_train": 1}, "--set n_train: MINE needs at least 2 samples"),
+        ("aamine_noise", {"n_test": 1}, "--set n_test: MINE needs at least 2 samples"),
+        ("aamine_noise", {"lr": 0}, "--set lr: must be above 0"),
+        ("estimators", {"sizes": [1000, 0]}, "--set sizes: expected at least one size, each at least 1"),
+        ("estimators", {"sizes": []}, "--set sizes: expected at least one size, each at least 1"),
+        ("estimators", {"tasks": ["gaussian"]}, "--set tasks: expected one of bivariate-normal-0.75,"),
+    ],
+)
+def test_a_value_no_run_can_use_is_refused_naming_the_field(name, overrides, message):
+    # Each died mid-run naming an argument of the code beneath (x, y, n, lr, lrs, lr_forward, ixy).
+    import importlib
+
+    module = importlib.import_module(f"iblearn.experiments.{name}")
+    config = module.AccuracyConfig() if name == "estimators" else module.Config()
+    with pytest.raises(ValueError, match=re.escape(message)):
+        ReproduceOptions(overrides=overrides).configure(config)
+
+
+def test_the_smallest_values_a_run_can_use_are_taken():
+    from iblearn.experiments import aamine_noise, estimators, layerwise_ib, mi_lr, proximal
+
+    for config, overrides in [
+        (mi_lr.Config(), {"train_size": 10, "range_lrs": [0.1], "sensitivity": [10]}),
+        (layerwise_ib.Config(), {"widths": [1], "batch_size": 2, "runs": [["mnist", 1.0]]}),
+        (Config(), {"batch_size": 2, "train_size": 2, "test_size": 1, "tsne_samples": 0}),
+        (proximal.Config(parts=("binary", "image")), {"batch_size": 1, "train_size": 1}),
+        (aamine_noise.Config(), {"widths": [1], "n_train": 2, "n_test": 2}),
+        (estimators.AccuracyConfig(), {"sizes": [1]}),
+    ]:
+        ReproduceOptions(overrides=overrides).configure(config)
+
+
+def test_every_preset_passes_its_own_checks():
+    from iblearn.experiments import aamine_noise, ib_theory, layerwise_ib, mi_lr, mole, proximal
+
+    for module in (aamine_noise, ib_theory, layerwise_ib, mi_lr, mole, proximal):
+        presets = [getattr(module.Config, p) for p in ("quick", "full", "demo") if hasattr(module.Config, p)]
+        for preset in (module.Config, *presets):  # constructing one runs its checks
+            assert isinstance(preset(), module.Config)

@@ -18,7 +18,7 @@ REPRODUCTION_NAMES = {name: about for name, (_, about) in _reproductions.REPRODU
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    from iblearn.experiments import REPRODUCTIONS, ReproduceOptions, torchrun
+    from iblearn.experiments import EXPERIMENTS, REPRODUCTIONS, ReproduceOptions, torchrun
 
     if args.name not in REPRODUCTIONS:
         raise ValueError(
@@ -28,6 +28,12 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     # A run folder's config.json also records what ran it: the experiment's name (no field), and the
     # seed and device, which are the run's own unless the command line gives others.
     recorded = {key: fields.pop(key) for key in ("experiment", "seed", "device") if key in fields}
+    owner = next((name for name, e in EXPERIMENTS.items() if e == recorded.get("experiment")), args.name)
+    if owner != args.name:
+        raise ValueError(
+            f"--config: {args.config} records a run of {owner}, not of {args.name}; rerun it with "
+            f"`iblearn reproduce {owner} --config {args.config}`"
+        )
     seed = args.seed if args.seed is not None else recorded.get("seed", 0)
     device = args.device or ("cuda" if str(recorded.get("device", "cpu")).startswith("cuda") else "cpu")
     quiet = torchrun.launched_rank() != 0  # under torchrun rank 0 alone reports

@@ -23,4 +23,10 @@ REPRODUCTIONS: dict[str, Callable[..., Path]] = {
     for name, (module, _) in _reproductions.REPRODUCTIONS.items()
 }
 
-__all__ = ["REPRODUCTIONS", "ReproduceOptions"]
+#: What each reproduction's config.json records as its experiment, by the reproduction's name.
+EXPERIMENTS: dict[str, str] = {
+    name: importlib.import_module(f"{__name__}.{module}").EXPERIMENT
+    for name, (module, _) in _reproductions.REPRODUCTIONS.items()
+}
+
+__all__ = ["EXPERIMENTS", "REPRODUCTIONS", "ReproduceOptions"]

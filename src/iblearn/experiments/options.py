@@ -223,6 +223,35 @@ def check_names(field: str, names: Iterable[str], known: Iterable[str]) -> None:
             raise ValueError(f"{field}: expected one of {', '.join(known)}, got {name!r}")
 
 
+def check_rates(field: str, rates: Iterable[float]) -> None:
+    """Refuse an empty list of rates, or a rate of 0: a range test, grid or sweep needs at least one, and
+    the optimizers refuse a step of 0 only once the run reaches it, naming their own argument."""
+    rates = list(rates)
+    if not rates or min(rates) <= 0:
+        raise ValueError(f"{field}: expected at least one rate, each above 0, got {rates}")
+
+
+def check_positive(field: str, value: float) -> None:
+    """Refuse a rate or weight of 0 that the code beneath refuses only mid-run, naming its own argument."""
+    if not value > 0:
+        raise ValueError(f"{field}: must be above 0, got {value}")
+
+
+def check_pairs(needs: str, **sizes: int | None) -> None:
+    """Refuse a size (field name: value, None for a whole data set) below 2, where ``needs`` (the estimator
+    or layer that would refuse a lone sample mid-run) needs at least 2 samples."""
+    for name, size in sizes.items():
+        if size is not None and size < 2:
+            raise ValueError(f"{name}: {needs} needs at least 2 samples, got {size}")
+
+
+def check_widths(widths: Iterable[int]) -> None:
+    """Refuse a net of no layers, or a layer of no units (the estimators refuse its empty output)."""
+    widths = list(widths)
+    if not widths or min(widths) < 1:
+        raise ValueError(f"widths: expected at least one layer, each of at least 1 unit, got {widths}")
+
+
 def check_tsne_samples(samples: int) -> None:
     """Refuse a t-SNE figure of one point: its perplexity (at most the points less one) would be 0, which
     scikit-learn refuses only once the nets are trained, naming its own parameter."""

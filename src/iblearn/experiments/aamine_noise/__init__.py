@@ -23,7 +23,19 @@ from iblearn.experiments.aamine_noise.report import plot, summarize, table
 from iblearn.experiments.options import ReproduceOptions
 
 # The config (.config) and the summary, table and figure (.report), importable from here.
-__all__ = ["MIN_STEPS_FOR_GROWTH_CLAIM", "Config", "plot", "random_mlp", "run", "summarize", "table"]
+#: What the run's config.json records as its experiment (and ``iblearn reproduce --config`` reads).
+EXPERIMENT = "Elad et al. (2019), Fig. 1"
+
+__all__ = [
+    "EXPERIMENT",
+    "MIN_STEPS_FOR_GROWTH_CLAIM",
+    "Config",
+    "plot",
+    "random_mlp",
+    "run",
+    "summarize",
+    "table",
+]
 
 
 def random_mlp(config: Config, seed: int) -> nn.Sequential:
@@ -40,7 +52,7 @@ def run(options: ReproduceOptions, config: Config | None = None) -> Path:
     """Run (or resume) the reproduction; ``config`` overrides the ``--quick``/``--full`` presets."""
     config = options.configure(config or (Config.full() if options.full else Config()))
     device = options.torch_device()
-    run = options.start("aamine-noise", "Elad et al. (2019), Fig. 1", config)
+    run = options.start("aamine-noise", EXPERIMENT, config)
     gen = torch.Generator().manual_seed(options.seed)
     x = torch.randn(config.n_train, config.input_dim, generator=gen).to(device)
     xt = torch.randn(config.n_test, config.input_dim, generator=gen).to(device)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from iblearn.experiments.options import check_pairs, check_positive, check_widths
+
 MIN_STEPS_FOR_GROWTH_CLAIM = 2500
 
 
@@ -18,6 +20,12 @@ class Config:
     steps: int = 500
     hidden: int = 64
     lr: float = 2e-3
+
+    def __post_init__(self) -> None:
+        check_widths(self.widths)
+        check_positive("lr", self.lr)
+        # MINE's marginal term pairs each sample with another's output.
+        check_pairs("MINE", n_train=self.n_train, n_test=self.n_test)
 
     @classmethod
     def demo(cls) -> Config:

@@ -24,6 +24,9 @@ from iblearn.experiments.estimators.accuracy import (
 )
 from iblearn.experiments.options import ReproduceOptions
 
+#: What the run's config.json records as its experiment (and ``iblearn reproduce --config`` reads).
+EXPERIMENT = "estimators"
+
 
 def run(options: ReproduceOptions, config: AccuracyConfig | None = None) -> Path:
     """Run (or resume) the grid; ``config`` overrides the ``--quick``/``--full`` presets."""
@@ -35,7 +38,7 @@ def run(options: ReproduceOptions, config: AccuracyConfig | None = None) -> Path
     methods = ours()
     run.write_config(
         {
-            "experiment": "estimators",
+            "experiment": EXPERIMENT,
             "accuracy": config,
             "methods": [describe(m) for m in methods],
             "device": str(device),

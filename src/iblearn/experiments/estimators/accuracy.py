@@ -25,6 +25,7 @@ from torch import Tensor
 from iblearn import _plotting
 from iblearn.data import Task, get_task, standard_tasks
 from iblearn.estimators import KSG, Binning, GaussianMI, MixedKSG
+from iblearn.experiments.options import check_names
 from iblearn.records import RunFolder, markdown_table
 
 
@@ -81,6 +82,11 @@ class AccuracyConfig:
     seeds: int = 5
     time_budget: float = 300.0  # seconds for one call; slower pairs are skipped at larger N
     first_seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_names("tasks", self.tasks, (t.name for t in standard_tasks()))
+        if not self.sizes or min(self.sizes) < 1:
+            raise ValueError(f"sizes: expected at least one size, each at least 1, got {list(self.sizes)}")
 
 
 Progress = Callable[[str], None]

@@ -33,6 +33,9 @@ from iblearn.experiments.ib_theory.report import plot_fig1, table
 from iblearn.experiments.options import ReproduceOptions
 from iblearn.functional import ksg_mi, linear_gaussian_noisy_mi
 
+#: What the run's config.json records as its experiment (and ``iblearn reproduce --config`` reads).
+EXPERIMENT = "Amjad & Geiger (2019), with Han et al. (2023) and Elad et al. (2019)"
+
 # Fig. 1(a): mass points on [0, 1], their probabilities and classes (red Y = 0, black Y = 1).
 POINTS = (0.1, 0.35, 0.6, 0.85)
 MASSES = (0.2, 0.3, 0.25, 0.25)
@@ -205,8 +208,7 @@ def linear_layer(config: Config, seed: int) -> list[dict[str, float]]:
 def run(options: ReproduceOptions, config: Config | None = None) -> Path:
     """Write the four demonstrations into the run folder; ``config`` overrides the presets."""
     config = options.configure(config or (Config.full() if options.full else Config()))
-    experiment = "Amjad & Geiger (2019), with Han et al. (2023) and Elad et al. (2019)"
-    folder = options.start("ib-theory", experiment, config)
+    folder = options.start("ib-theory", EXPERIMENT, config)
     grids = fig1_grids(config, options.seed)
     ex = examples(config, options.seed)
     lin = linear_layer(config, options.seed)

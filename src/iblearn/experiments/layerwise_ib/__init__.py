@@ -39,7 +39,11 @@ from iblearn.training import CrossEntropy, NoisyIB, Objective, Standardize, trai
 
 # The reproduction's names, its config, table and figures included (they live beside this module), are
 # importable from here, its one address.
+#: What the run's config.json records as its experiment (and ``iblearn reproduce --config`` reads).
+EXPERIMENT = "Elad et al. (2019), Table 1 and Fig. 3"
+
 __all__ = [
+    "EXPERIMENT",
     "METHODS",
     "PAPER",
     "Config",
@@ -162,8 +166,7 @@ def run(options: ReproduceOptions, config: Config | None = None) -> Path:
 
 
 def _run(options: ReproduceOptions, config: Config) -> Path:
-    experiment = "Elad et al. (2019), Table 1 and Fig. 3"
-    folder = options.start("layerwise-ib", experiment, config, nested="training")
+    folder = options.start("layerwise-ib", EXPERIMENT, config, nested="training")
     device = options.torch_device()
     done = {r["key"] for r in folder.metrics()}
     for name, fraction in config.runs:

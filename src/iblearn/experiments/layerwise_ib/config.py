@@ -6,7 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from iblearn.data.vision import LOADERS
-from iblearn.experiments.options import check_names, check_tsne_samples
+from iblearn.experiments.options import (
+    check_names,
+    check_pairs,
+    check_positive,
+    check_tsne_samples,
+    check_widths,
+)
 
 # Table 1: test accuracy %.
 PAPER = {
@@ -61,6 +67,13 @@ class Config:
         check_names("runs", (dataset for dataset, _ in self.runs), LOADERS)
         check_names("methods", self.methods, METHODS)
         check_tsne_samples(self.tsne_samples)
+        check_widths(self.widths)
+        check_positive("critic_lr", self.critic_lr)
+        for _, fraction in self.runs:
+            if not 0 < fraction <= 1:
+                raise ValueError(f"runs: a fraction of the training set in (0, 1], got {fraction}")
+        # MINE's marginal term pairs each sample with another's label.
+        check_pairs("MINE (a batch)", batch_size=self.batch_size)
 
     @classmethod
     def demo(cls) -> Config:

@@ -37,7 +37,11 @@ from iblearn.records import Checkpoint, RunFolder, read_json, write_json
 
 # The config (iblearn.experiments.mi_lr.config) and the paper's numbers, the table and the figure
 # (iblearn.experiments.mi_lr.report), re-exported here.
+#: What the run's config.json records as its experiment (and ``iblearn reproduce --config`` reads).
+EXPERIMENT = "Vasudevan (2020), MIDecayLR"
+
 __all__ = [
+    "EXPERIMENT",
     "IXY_CHOICES",
     "METHODS",
     "PAPER",
@@ -244,7 +248,7 @@ def run(options: ReproduceOptions, config: Config | None = None) -> Path:
     """Run (or resume) the experiments; ``config`` overrides the ``--quick``/``--full`` presets."""
     config = options.configure(config or (Config() if options.full else Config.quick()))
     device = options.torch_device()
-    folder = options.start("mi-lr", "Vasudevan (2020), MIDecayLR", config, device=str(device))
+    folder = options.start("mi-lr", EXPERIMENT, config, device=str(device))
     seeds = range(options.seed, options.seed + config.seeds)
     skipped, ranges = {}, {}
     for dataset, name in config.runs:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from iblearn.data.vision import LOADERS
-from iblearn.experiments.options import check_names
+from iblearn.experiments.options import check_names, check_rates
 from iblearn.models.lenet import MODELS
 from iblearn.optim.lr_range import LR_MAX_RULES, RESTARTS
 
@@ -70,6 +70,17 @@ class Config:
             )
         if self.mi_samples < 10:
             raise ValueError(f"mi_samples: MIProbe needs at least 10 samples, got {self.mi_samples}")
+        # The MI sample is the smaller of mi_samples and the training set.
+        if self.train_size is not None and self.train_size < 10:
+            raise ValueError(
+                f"train_size: the MI sample needs at least 10 samples (MIProbe), got {self.train_size}"
+            )
+        for n in self.sensitivity:
+            if n < 10:
+                raise ValueError(f"sensitivity: MIProbe needs at least 10 samples, got {n}")
+        check_rates("range_lrs", self.range_lrs)
+        for rates in self.grid.values():
+            check_rates("grid", rates)
 
     @classmethod
     def demo(cls) -> Config:

@@ -37,8 +37,12 @@ from iblearn.training import CrossEntropy, InfoMax, Objective, Standardize, trai
 
 # The reproduction's names, its config and tasks included (they live beside this module), are importable
 # from here, its one address.
+#: What the run's config.json records as its experiment (and ``iblearn reproduce --config`` reads).
+EXPERIMENT = "Li & Pei (2023), MOLE, Table 1"
+
 __all__ = [
     "ESTIMATORS",
+    "EXPERIMENT",
     "PAPER",
     "Config",
     "Task",
@@ -145,7 +149,7 @@ def run(options: ReproduceOptions, config: Config | None = None) -> Path:
 
 def _run(options: ReproduceOptions, config: Config) -> Path:
     # The greedy runs resume from their own checkpoints, under greedy/.
-    folder = options.start("mole", "Li & Pei (2023), MOLE, Table 1", config, nested="greedy")
+    folder = options.start("mole", EXPERIMENT, config, nested="greedy")
     done = {r["key"] for r in folder.metrics()}
     device = options.torch_device()
     for name in config.tasks:

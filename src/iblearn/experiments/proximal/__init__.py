@@ -72,10 +72,14 @@ from iblearn.records import RunFolder
 
 # The reproduction's names, its config, tables, figure and training step included (they live beside this
 # module), are importable from here, its one address.
+#: What the run's config.json records as its experiment (and ``iblearn reproduce --config`` reads).
+EXPERIMENT = "Han, Nakamura & Hong (2023), ProximalSplit"
+
 __all__ = [
     "ABLATION",
     "BINARY_ALPHA",
     "BINARY_BETA",
+    "EXPERIMENT",
     "NETWORK_METHODS",
     "SETTINGS_IMAGE",
     "SETTINGS_VAE",
@@ -284,8 +288,7 @@ def run(options: ReproduceOptions, config: Config | None = None) -> Path:
     """Run (or resume) the experiments; ``config`` overrides the ``--quick``/``--full`` presets."""
     config = options.configure(config or (Config() if options.full else Config.quick()))
     device = options.torch_device()
-    experiment = "Han, Nakamura & Hong (2023), ProximalSplit"
-    folder = options.start("proximal", experiment, config, device=str(device))
+    folder = options.start("proximal", EXPERIMENT, config, device=str(device))
     seeds = range(options.seed, options.seed + config.seeds)
     skipped: dict[str, str] = {}
     if "binary" in config.parts:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from iblearn.data.vision import LOADERS
-from iblearn.experiments.options import check_names
+from iblearn.experiments.options import check_names, check_pairs, check_positive, check_rates
 
 # (alpha, beta, gamma) per (dataset, optimizer), Sec. IV-A-4. Fashion-MNIST uses MNIST's.
 SETTINGS_IMAGE = {
@@ -97,6 +97,14 @@ class Config:
         check_names("vae_datasets", self.vae_datasets, LOADERS)
         check_names("optimizers", self.optimizers, dict.fromkeys(opt for _, opt in SETTINGS_IMAGE))
         check_names("methods", self.methods, [m.name for m in (*NETWORK_METHODS, *ABLATION)])
+        if "binary" in self.parts:
+            check_rates("binary_gammas", self.binary_gammas)
+        check_positive("lam", self.lam)
+        if "vae" in self.parts:
+            # A batch norm layer in training takes the spread of its batch.
+            check_pairs(
+                "the VAE's batch norm (a batch)", batch_size=self.batch_size, train_size=self.train_size
+            )
 
     @classmethod
     def demo(cls) -> Config:
