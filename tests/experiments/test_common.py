@@ -394,6 +394,26 @@ def test_a_value_no_run_can_use_is_refused_naming_the_field(name, overrides, mes
         ReproduceOptions(overrides=overrides).configure(config)
 
 
+@pytest.mark.parametrize(
+    ("name", "overrides"),
+    [
+        ("mi-lr", {"train_size": 9}),
+        ("layerwise-ib", {"critic_lr": 0}),
+        ("mole", {"batch_size": 1}),
+        ("proximal", {"lam": 0}),
+        ("aamine-noise", {"lr": 0}),
+        ("estimators", {"sizes": [0]}),
+        ("ib-theory", {"linear_n": 3}),
+    ],
+)
+def test_a_refused_value_leaves_no_run_folder(tmp_path, name, overrides):
+    from iblearn.experiments import REPRODUCTIONS
+
+    with pytest.raises(ValueError, match=r"^--set "):
+        REPRODUCTIONS[name](ReproduceOptions(out=tmp_path / "run", overrides=overrides))
+    assert not (tmp_path / "run").exists()
+
+
 def test_the_smallest_values_a_run_can_use_are_taken():
     from iblearn.experiments import aamine_noise, estimators, layerwise_ib, mi_lr, proximal
 

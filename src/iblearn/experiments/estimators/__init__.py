@@ -31,10 +31,10 @@ EXPERIMENT = "estimators"
 def run(options: ReproduceOptions, config: AccuracyConfig | None = None) -> Path:
     """Run (or resume) the grid; ``config`` overrides the ``--quick``/``--full`` presets."""
     options = dataclasses.replace(options, overrides=_fields(options.overrides))
-    run = options.run_folder("estimators")
-    device = options.torch_device()
     sizes, seeds = ((1000, 5000, 10000), 5) if options.full else ((1000,), 2)
     config = options.configure(config or AccuracyConfig(sizes=sizes, seeds=seeds, first_seed=options.seed))
+    run = options.run_folder("estimators")  # after the config's checks: a refused --set leaves no folder
+    device = options.torch_device()
     methods = ours()
     run.write_config(
         {
