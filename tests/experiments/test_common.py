@@ -1,6 +1,7 @@
 """The options every reproduction shares: overriding a preset's config from the command line."""
 
 import json
+import math
 import re
 from dataclasses import asdict
 
@@ -12,7 +13,7 @@ from torch import nn
 from iblearn.experiments import ReproduceOptions
 from iblearn.experiments.mole import Config
 from iblearn.experiments.run_checkpoint import RunCheckpoint
-from iblearn.experiments.training import accuracy, module_optimizers, sharded_batches
+from iblearn.experiments.training import accuracy, module_optimizers, sharded_batches, train_epoch
 
 
 def test_overrides_replace_fields_and_lists_become_tuples():
@@ -233,6 +234,23 @@ def test_sharded_batches_cover_every_row_once_in_an_order_fixed_by_seed_and_epoc
     assert all(torch.equal(b.x[:, 0].long(), b.y) for b in first)
     assert [b.y.tolist() for b in sharded_batches(x, y, 4, seed=3)(0)] == [b.y.tolist() for b in first]
     assert torch.cat([b.y for b in batches(1)]).tolist() != order.tolist()
+
+
+def test_a_lone_last_row_joins_the_batch_before_it():
+    """A batch of one row has no spread: batch norm, a kernel width rule and negative pairs refuse it
+    mid-run. 9 rows in batches of 4 are cut 4, 5; every row is still trained on once an epoch."""
+    from iblearn.experiments.training import split_rows
+
+    x, y = torch.arange(9.0)[:, None], torch.arange(9)
+    first = sharded_batches(x, y, 4, seed=3)(0)
+    assert [len(b.y) for b in first] == [4, 5]
+    assert sorted(torch.cat([b.y for b in first]).tolist()) == list(range(9))
+    assert [len(p) for p in split_rows(torch.arange(1), 4)] == [1]  # one row alone stays (its own check)
+    assert [len(p) for p in split_rows(torch.arange(10), 4)] == [4, 4, 2]
+    model = nn.Sequential(nn.Linear(1, 4), nn.BatchNorm1d(4), nn.Linear(4, 2))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    out = train_epoch(model, opt, x, y % 2, 4, torch.Generator().manual_seed(0), torch.device("cpu"))
+    assert math.isfinite(out["train_loss"])
 
 
 @pytest.mark.parametrize("resume", [False, True])

@@ -23,6 +23,15 @@ def module_optimizers(n: int, lr: float, output_lr: float | None) -> Sequence[Op
     return [partial(torch.optim.Adam, lr=lr)] * (n - 1) + [partial(torch.optim.Adam, lr=head)]
 
 
+def split_rows(order: Tensor, batch_size: int) -> list[Tensor]:
+    """``order`` cut into batches of ``batch_size``, a lone last row joined to the batch before it: a
+    batch of one row has no spread, which batch norm, a kernel width rule and negative pairs refuse."""
+    parts = list(torch.split(order, batch_size))
+    if len(parts) > 1 and len(parts[-1]) == 1:
+        parts[-2:] = [torch.cat(parts[-2:])]
+    return parts
+
+
 def sharded_batches(x: Tensor, y: Tensor, batch_size: int, seed: int) -> Callable[[int], list[Batch]]:
     """The batches of each epoch, as ``train_greedy`` takes them (a function of the epoch): the rows in
     an order seeded by ``seed`` and the epoch, cut into batches of ``batch_size``. Under torchrun each
@@ -30,7 +39,7 @@ def sharded_batches(x: Tensor, y: Tensor, batch_size: int, seed: int) -> Callabl
 
     def batches(epoch: int) -> list[Batch]:
         order = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed * 1000 + epoch))
-        parts = [torchrun.shard(i) for i in torch.split(order, batch_size)]
+        parts = [torchrun.shard(i) for i in split_rows(order, batch_size)]
         return [Batch(x[i], y[i]) for i in parts if len(i)]
 
     return batches
@@ -58,7 +67,7 @@ def train_epoch(
 ) -> dict[str, float]:
     model.train()
     total, hits = 0.0, 0
-    for idx in torch.split(torch.randperm(len(x), generator=gen), batch_size):
+    for idx in split_rows(torch.randperm(len(x), generator=gen), batch_size):
         xb, yb = x[idx].to(device), y[idx].to(device)
         optimizer.zero_grad()
         out = model(xb)

@@ -67,6 +67,7 @@ from iblearn.experiments.proximal.step import (
     train_step,
 )
 from iblearn.experiments.run_checkpoint import RunCheckpoint
+from iblearn.experiments.training import split_rows
 from iblearn.models.proximal import binary_mlp, conv_classifier, denoising_vae, psnr
 from iblearn.records import RunFolder
 
@@ -206,7 +207,7 @@ def run_network(
         g.train()
         total, quality, count, spikes = 0.0, 0.0, 0, 0
         losses: list[float] = []
-        for idx in torch.split(torch.randperm(len(xtr), generator=gen), config.batch_size):
+        for idx in split_rows(torch.randperm(len(xtr), generator=gen), config.batch_size):
             seen: dict[str, Tensor] = {}
             xb, yb = xtr[idx].to(device), ytr[idx].to(device)
             loss = train_step(opt, batch_closure(part, f, g, xb, yb, config, seen))
