@@ -51,7 +51,7 @@ def test_a_gaussian_var_takes_the_gaussian_estimate_with_its_blockwise_interval(
     assert auto.interval == pytest.approx(named.interval, rel=1e-9)
     assert auto.stderr_method == "blockwise jackknife"
     assert float(estimate("te", x, y, method="gaussian")) == pytest.approx(float(named), rel=1e-9)
-    assert set(auto.report.checks) == {"independence", "ceiling", "half data"}
+    assert set(auto.report.checks) == {"independence", "ceiling", "half data", "stationary mean"}
     assert auto.report.checks["independence"].passed
 
 
@@ -284,3 +284,32 @@ def test_a_named_method_refuses_too_few_lagged_samples_as_auto_does(method):
     x, y = _var(50)
     with pytest.raises(ValueError, match=r"^target: lag=45 and history=1 leave 5 lagged samples"):
         estimate("te", x, y, lag=45, method=method)
+
+
+def _trended(n: int, slope: float, seed: int) -> np.ndarray:
+    """An AR(0.5) series plus ``slope`` a step: no stationary law, so no storage or TE to converge to."""
+    rng = np.random.default_rng(seed)
+    x = np.zeros(n)
+    for t in range(1, n):
+        x[t] = 0.5 * x[t - 1] + rng.standard_normal()
+    return x + slope * np.arange(n)
+
+
+@pytest.mark.parametrize("measure", ["ais", "te"])
+def test_a_series_whose_mean_drifts_is_not_said_reliable(measure):
+    # AR(0.5) + 0.005 t at N = 1,000: said reliable in 40 of 40 runs and missing the stationary
+    # truth in 28 of them (storage; TE: 37 of 40) before the drift check.
+    x, y = _trended(1000, 0.005, 0), _trended(1000, 0.005, 1)
+    est = estimate("ais", x) if measure == "ais" else estimate("te", x, y)
+    drift = est.report.checks["stationary mean"]
+    assert est.reliable is False and drift.passed is False
+    assert "stationary mean" in est.caveat and "detrend" in est.caveat
+
+
+def test_a_stationary_series_passes_the_drift_check_even_near_a_unit_root():
+    for seed in range(5):
+        rng = np.random.default_rng(seed)
+        x = np.zeros(500)
+        for t in range(1, 500):
+            x[t] = 0.9 * x[t - 1] + rng.standard_normal()
+        assert estimate("ais", x).report.checks["stationary mean"].passed is True

@@ -43,6 +43,7 @@ from iblearn.estimation.choose import choose_many
 from iblearn.estimation.series import (
     RESAMPLES,
     Trials,
+    drift_check,
     lag_one_bound,
     normal_scores,
     unit_root_check,
@@ -120,7 +121,9 @@ def ais_auto(
     if min(lengths) <= history + 10:
         what = "series" if len(trials) == 1 else "trial"
         raise ValueError(f"history: {history} leaves too few samples of a {min(lengths)}-step {what}")
-    root = unit_root_check(trials)
+    more = {"unit root": unit_root_check(trials)}
+    if len(trials) == 1:
+        more["stationary mean"] = drift_check({"series": trials[0]})
     reach = _storage_of_bound(trials)
     # present, then past; each trial embedded alone
     lagged = torch.cat(
@@ -162,7 +165,7 @@ def ais_auto(
     ceiling = "no information storage exceeds log N"
     probe = ("independence", "shuffled", shuffled, _SHUFFLED)
     return series_verdict(
-        est, n, probe, ceiling, why, chosen=chosen, features={**feats, **counted}, more={"unit root": root}
+        est, n, probe, ceiling, why, chosen=chosen, features={**feats, **counted}, more=more
     )
 
 
