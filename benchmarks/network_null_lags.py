@@ -100,8 +100,7 @@ def joint_p(s: _Search, past: list[tuple[int, int]], sources: list[tuple[int, in
     """The omnibus test's p-value of ``sources`` given the target's ``past``, its surrogates keyed by
     ``key`` (-1: those of the inference's own omnibus test)."""
     cond = condition(s.y, s.emb.columns(past))
-    processes = tuple(p for p, _ in sources)
-    return s.tested(cond, s.emb.columns(sources), OMNIBUS, (key, key), processes)[1]
+    return s.tested(cond, s.emb.columns(sources), OMNIBUS, (key, key), tuple(sources))[1]
 
 
 def run(case: str, method: str, seed: int) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from iblearn.functional.cmi_surrogates import phase_randomised, renewed
+from iblearn.functional.cmi_surrogates import phase_randomised, renewed, surrogates
 from iblearn.network import infer_network
 from iblearn.network.embedding import embed
 from iblearn.network.inference import _long_memory, _slow_processes
@@ -86,15 +86,48 @@ def test_every_plan_draws_its_process_kind(mixed):
     search = _Search(emb, 2, st)
     assert search.surr(SOURCES, (0, 1)).kind == "fourier"
     assert search.surr(SOURCES, (1, 1)).kind == "autoregressive"
-    # Sources of both kinds permuted together: each column its own process's kind, seeded m steps on.
-    plan = search.surr(OMNIBUS, (-1, -1), (0, 1))
+    # Sources of both kinds moved together: each process's series of its own kind, seeded m steps on.
+    plan = search.surr(OMNIBUS, (-1, -1), ((0, 1), (1, 1)))
     assert plan.columns == ("fourier", "autoregressive")
     columns = emb.columns([(0, 1), (1, 1)])
     laid = plan.take(columns)
     seeds = plan.draws[:, 0]
     np.testing.assert_array_equal(laid[:, :, 0], phase_randomised(columns[:, 0], seeds))
     np.testing.assert_allclose(laid[:, :, 1], renewed(columns[:, 1], seeds + np.uint64(1)), rtol=1e-12)
-    assert _Search(emb, 0, st).surr(OMNIBUS, (-1, -1), (1, 2)).columns == ()
+    assert _Search(emb, 0, st).surr(OMNIBUS, (-1, -1), ((1, 1), (2, 2))).columns == ()
+
+
+@pytest.mark.parametrize("kind", ["autoregressive", "fourier"])
+def test_the_omnibus_surrogates_lay_the_lags_of_one_process_out_from_one_series(mixed, kind):
+    trials = [mixed[:260], mixed[260:]]
+    emb = embed(trials, 4)
+    variables = ((0, 1), (1, 2), (0, 3), (0, 4))
+    plan = _Search(emb, 2, Settings(1, 4, "gaussian", 20, 0.05, 7, kind)).surr(OMNIBUS, (-1, -1), variables)
+    laid = plan.take(emb.columns(variables))
+    for start, rows in zip(plan.starts(), emb.segments, strict=True):
+        trial = laid[:, start : start + rows]
+        # Lag 3 at row i + 2 is lag 1 at row i, and lag 4 at row i + 3: one series of process 0.
+        np.testing.assert_array_equal(trial[:, 2:, 2], trial[:, :-2, 0])
+        np.testing.assert_array_equal(trial[:, 3:, 3], trial[:, :-3, 0])
+    # Process 1's series is drawn on its own, as are the trials'.
+    assert not np.allclose(laid[:, 1:, 1], laid[:, :-1, 0])
+    assert not np.array_equal(laid[:, : emb.segments[1], 0], laid[:, emb.segments[0] :, 0])
+    # That series is a surrogate of the process's stretch x[max_lag - 4 : T - 1] of the trial, of its
+    # kind, seeded by its first column; lag L its window from 4 - L on.
+    n = emb.segments[0]
+    stretch = np.r_[emb.values[:n, 0, 4], emb.values[n - 3 : n, 0, 1]]
+    series = (renewed if kind == "autoregressive" else phase_randomised)(stretch, plan.draws[:, 0])
+    np.testing.assert_allclose(laid[:, :n, 0], series[:, 3 : 3 + n], rtol=1e-12)
+    np.testing.assert_allclose(laid[:, :n, 3], series[:, :n], rtol=1e-12)
+
+
+def test_lags_further_apart_than_a_trial_draw_series_of_their_own():
+    plan = surrogates((12,), 5, "fourier", (1, 2), variables=((0, 1), (0, 20), (1, 2), (0, 8)))
+    # Lags 20 and 8 overlap within 12 samples, 8 and 1 too; process 1 a series of its own.
+    assert plan.series(4, 12) == [(0, [1, 3, 0], [0, 12, 19]), (2, [2], [0])]
+    assert plan.series(4, 11) == [(1, [1], [0]), (0, [3, 0], [0, 7]), (2, [2], [0])]
+    with pytest.raises(ValueError, match=r"^column"):
+        plan.take(np.zeros((12, 3)))
 
 
 def test_the_choice_gives_the_same_result_for_the_same_seed(mixed):

@@ -106,6 +106,9 @@ class Surrogates:
     #: The kind drawn afresh of each column moved together (:meth:`take`), where the columns are of
     #: processes with surrogates of different kinds; empty: ``kind`` for every column.
     columns: tuple[str, ...] = ()
+    #: The ``(process, lag)`` of each column moved together, where the lags of one process are windows
+    #: of one series drawn afresh (:meth:`series`); empty: each column a series of its own.
+    variables: tuple[tuple[int, int], ...] = ()
     kept: dict[str, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
 
     def __len__(self) -> int:
@@ -170,6 +173,31 @@ class Surrogates:
         """The kind of the surrogates of column ``m`` of a variable's columns moved together."""
         return self.columns[m] if self.columns else self.kind
 
+    def series(self, width: int, length: int) -> list[tuple[int, list[int], list[int]]]:
+        """The series drawn afresh for ``width`` columns moved together in a trial of ``length`` samples:
+        each as its first column m (its kind's and its seed's, seeded m steps on), its columns, and
+        where each starts in it. The lags of one process (:attr:`variables`) are windows of one series
+        of the stretch they cover, lag L at ``Lmax - L`` (a column's sample i is the process at i - L),
+        so the surrogates keep the lags' dependence on one another; lags further apart than the trial
+        holds leave a gap no column shows, and start a series of their own."""
+        if not self.variables:
+            return [(m, [m], [0]) for m in range(width)]
+        if len(self.variables) != width:
+            raise ValueError(f"column: expected {len(self.variables)} columns, one a variable, got {width}")
+        by_process: dict[int, list[tuple[int, int]]] = {}
+        for m, (process, lag) in enumerate(self.variables):
+            by_process.setdefault(process, []).append((lag, m))
+        out: list[tuple[int, list[int], list[int]]] = []
+        for lags in by_process.values():
+            lags.sort(key=lambda pair: -pair[0])
+            for i, (lag, m) in enumerate(lags):
+                if i == 0 or lags[i - 1][0] - lag > length:
+                    top = lag
+                    out.append((m, [], []))
+                out[-1][1].append(m)
+                out[-1][2].append(top - lag)
+        return [(min(columns), columns, offsets) for _, columns, offsets in out]
+
     def starts(self) -> np.ndarray:
         """Where each trial starts in the samples."""
         return np.concatenate([[0], np.cumsum(self.segments)[:-1]]).astype(np.int64)
@@ -190,10 +218,14 @@ class Surrogates:
             elif self.kind in RENEWED:
                 piece = column[start : start + length].reshape(length, -1)
                 laid = np.empty((len(draws), length, piece.shape[1]))
-                # Moved together, the columns draw apart: column m's streams are seeded m steps on.
-                for m in range(piece.shape[1]):
+                for m, columns, offsets in self.series(piece.shape[1], length):
+                    stretch = np.empty(length + max(offsets))
+                    for c, offset in zip(columns, offsets, strict=True):
+                        stretch[offset : offset + length] = piece[:, c]
                     drawn = renewed if self.column_kind(m) == "autoregressive" else phase_randomised
-                    drawn(piece[:, m], draws[:, r] + np.uint64(m), laid[:, :, m])
+                    series = drawn(stretch, draws[:, r] + np.uint64(m))
+                    for c, offset in zip(columns, offsets, strict=True):
+                        laid[:, :, c] = series[:, offset : offset + length]
                 pieces.append(laid.reshape(len(draws), length, *column.shape[1:]))
             else:
                 pieces.append(column[start + reflected(length, draws[:, r])])
@@ -395,17 +427,19 @@ def surrogates(
     key: Sequence[int],
     keep: bool = False,
     columns: tuple[str, ...] = (),
+    variables: tuple[tuple[int, int], ...] = (),
 ) -> Surrogates:
     """The :class:`Surrogates` drawn from ``numpy.random.default_rng(key)``: a key of the seed, the
     target, the step and the variable, so that they never depend on which worker runs the target;
     ``keep``: those drawn afresh (autoregressive, Fourier) kept once laid out (:meth:`Surrogates.laid`);
-    ``columns``: of those, the kind of each column moved together (:attr:`Surrogates.columns`)."""
+    ``columns``: of those, the kind of each column moved together (:attr:`Surrogates.columns`), and
+    ``variables`` each one's ``(process, lag)`` (:attr:`Surrogates.variables`)."""
     rng = np.random.default_rng([int(k) % 2**64 for k in key])
     if kind == "trials":
         return Surrogates(segments, kind, np.stack([rng.permutation(len(segments)) for _ in range(count)]))
     if kind in RENEWED:
         seeds = rng.integers(0, 2**63, size=(count, len(segments)), dtype=np.uint64)
-        return Surrogates(segments, kind, seeds, keep, columns=columns)
+        return Surrogates(segments, kind, seeds, keep, columns=columns, variables=variables)
     least = [max(1, length // 10) for length in segments]
     draws = np.stack(
         [

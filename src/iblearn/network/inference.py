@@ -20,9 +20,10 @@ where it holds the series' law. ``surrogates="autoregressive"`` or
 ``"fourier"`` draws one kind for every process. Shifted copies of the trial would be few distinct
 series where it holds only a few spans of its memory (a root near 1), and independent processes would
 pass as coupled at the corrected levels about twice as often as alpha; the fit's and the spectrum's
-series are independent of one another given the data. A process that mixes too slowly for its trial is
-warned about: its surrogates rest on few effective samples. The kinds chosen are part of the settings
-every target runs with and of a checkpoint's key. Each target's
+series are independent of one another given the data. The omnibus test's lags of one source process
+are windows of one such series, which keeps their dependence on one another. A process that mixes
+too slowly for its trial is warned about: its surrogates rest on few effective samples. The kinds
+chosen are part of the settings every target runs with and of a checkpoint's key. Each target's
 and each candidate's surrogates are drawn from a seed derived from ``seed``, the target, the step and
 the candidate, never from a worker, so the result is the same for every ``n_jobs`` and backend, bit
 for bit.

@@ -178,19 +178,19 @@ class _Search:
         self.y = emb.values[:, j, 0]
         self.plans: dict[tuple[int, Variable], Surrogates] = {}
 
-    def surr(self, step: int, var: Variable, processes: tuple[int, ...] = ()) -> Surrogates:
-        """The surrogates of ``var`` at ``step`` (of the columns of ``processes`` moved together where
-        given), the same plan each time it is asked for; plans that lay their series out keep them while
-        :data:`KEPT_BYTES` allows."""
+    def surr(self, step: int, var: Variable, variables: tuple[Variable, ...] = ()) -> Surrogates:
+        """The surrogates of ``var`` at ``step`` (of the columns of ``variables`` moved together where
+        given, the lags of one process drawn as one series), the same plan each time it is asked for;
+        plans that lay their series out keep them while :data:`KEPT_BYTES` allows."""
         if (step, var) in self.plans:
             return self.plans[(step, var)]
         key = (self.st.seed, self.j, step, var[0], var[1])
         size = 8 * self.st.n_permutations * self.emb.values.shape[0]
         keep = self.st.surrogates in RENEWED and (len(self.plans) + 1) * size <= KEPT_BYTES
-        kinds = tuple(self.st.kind(p) for p in processes or (var[0],))
+        kinds = tuple(self.st.kind(p) for p, _ in variables or (var,))
         mixed = len(set(kinds)) > 1
         kind, columns = (self.st.surrogates, kinds) if mixed else (kinds[0], ())
-        plan = surrogates(self.emb.segments, self.st.n_permutations, kind, key, keep, columns)
+        plan = surrogates(self.emb.segments, self.st.n_permutations, kind, key, keep, columns, variables)
         if keep:
             self.plans[(step, var)] = plan
         return plan
@@ -298,11 +298,11 @@ class _Search:
         return sources
 
     def tested(
-        self, cond: Condition, c: np.ndarray, step: int, var: Variable, processes: tuple[int, ...] = ()
+        self, cond: Condition, c: np.ndarray, step: int, var: Variable, variables: tuple[Variable, ...] = ()
     ) -> tuple[float, float]:
         """CMI of ``c`` given ``cond`` and its p-value against all its surrogates (:meth:`surr`)."""
         value = self.eng.value(cond, c)
-        nulls = self.eng.surrogates(cond, c, self.surr(step, var, processes))
+        nulls = self.eng.surrogates(cond, c, self.surr(step, var, variables))
         return value, inference.count_p_value(int((nulls >= value).sum()), len(nulls))
 
 
@@ -325,16 +325,13 @@ def infer_target(emb: Embedded, j: int, st: Settings, device: str | None = None)
     omnibus_te, omnibus_p = 0.0, 1.0
     if sources:
         # The sources' variables tested together: with trials permuted, one order for all of them (as
-        # IDTxl permutes them); with series drawn afresh, a series for each variable, of its process's
-        # kind (:meth:`Surrogates.take`), which keeps each variable's law but not their dependence on
-        # one another: several lags of a slowly mixing process then pass the joint test alone more
-        # often than alpha (benchmarks/network_null_lags.py), and the larger p-value below holds it.
+        # IDTxl's omnibus test permutes them), which keeps their joint law; with series drawn afresh, a
+        # series for each source process, of its kind, its selected lags windows of that one series
+        # (:meth:`Surrogates.series`), which keeps each process's law and the dependence of its lags on
+        # one another. Different processes' series are drawn independently: their dependence on one
+        # another is not kept, which only permuting whole trials (rows of every source at once) does.
         omnibus_te, joint_p = s.tested(
-            condition(s.y, emb.columns(past)),
-            emb.columns(sources),
-            OMNIBUS,
-            (-1, -1),
-            tuple(p for p, _ in sources),
+            condition(s.y, emb.columns(past)), emb.columns(sources), OMNIBUS, (-1, -1), tuple(sources)
         )
         # The joint test ran on the data that chose the sources, so its null leaves out the choice and
         # its p-value is near its least whenever a source was chosen, by chance or not. The first
