@@ -259,3 +259,13 @@ def test_the_automatic_estimates_rows_name_their_sources_and_both_pages_note_cha
     assert listed == auto.SOURCES and all((ROOT / s).exists() for s in listed)
     for page in ("benchmarks.md", "guide/auto.md"):
         assert 'changed_since("benchmarks/results/auto/rows.jsonl")' in (ROOT / "docs" / page).read_text()
+
+
+def test_a_record_names_the_cpu_model_beside_the_kernels_instruction_set():
+    """Speed figures differ by processor (AVX-512 or AVX2, Intel or AMD): every record says which."""
+    from iblearn._provenance import cpu_model, environment
+
+    env = environment()
+    assert env["cpu"] == cpu_model() and "kernel_isa" in env
+    if Path("/proc/cpuinfo").exists():
+        assert env["cpu"] and env["cpu"] in Path("/proc/cpuinfo").read_text()

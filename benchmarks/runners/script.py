@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from scipy.stats import beta
 
-from iblearn._provenance import git_commit
+from iblearn._provenance import cpu_model, git_commit
 from iblearn.functional.knn import kernel_isa
 from iblearn.records import atomic_write_text, environment, write_json
 
@@ -34,17 +34,6 @@ from iblearn.records import atomic_write_text, environment, write_json
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 #: Where a run goes without ``--write-results`` or a folder of the user's (git-ignored).
 SCRATCH = RESULTS / "_scratch"
-
-
-def cpu_model() -> str | None:
-    """The processor's model name from /proc/cpuinfo (None where there is none), for provenance."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return None
 
 
 #: The compiled kernel's instruction sets, narrowest first: the values of IBLEARN_SIMD.

@@ -40,8 +40,21 @@ def kernel_isa() -> str | None:
     return getattr(sys.modules.get("iblearn.functional.knn._maxnorm"), "ISA", None)
 
 
+def cpu_model() -> str | None:
+    """The processor's model name from /proc/cpuinfo (None where there is none): kernels' speeds differ
+    by processor as much as by instruction set."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
+
+
 def environment() -> dict[str, Any]:
-    """Library versions, device, machine, the kernels' instruction set, date (UTC) and git commit, for
+    """Library versions, device, machine and its CPU model, the kernels' instruction set, date (UTC) and
+    git commit, for
     results.json: every record says what code made it, where and when."""
     try:
         from importlib.metadata import version
@@ -59,6 +72,7 @@ def environment() -> dict[str, Any]:
         "kernel_isa": kernel_isa(),
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+        "cpu": cpu_model(),
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "git_commit": git_commit(),
     }
