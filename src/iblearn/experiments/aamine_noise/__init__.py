@@ -22,10 +22,10 @@ from iblearn.experiments.aamine_noise.config import MIN_STEPS_FOR_GROWTH_CLAIM, 
 from iblearn.experiments.aamine_noise.report import plot, summarize, table
 from iblearn.experiments.options import ReproduceOptions
 
-# The config (.config) and the summary, table and figure (.report), importable from here.
 #: What the run's config.json records as its experiment (and ``iblearn reproduce --config`` reads).
 EXPERIMENT = "Elad et al. (2019), Fig. 1"
 
+# The config (.config) and the summary, table and figure (.report), importable from here.
 __all__ = [
     "EXPERIMENT",
     "MIN_STEPS_FOR_GROWTH_CLAIM",

@@ -37,11 +37,11 @@ from iblearn.models.mole import Sequential, layerwise_mlp, small_convnet
 from iblearn.records import RunFolder
 from iblearn.training import CrossEntropy, NoisyIB, Objective, Standardize, train_greedy
 
-# The reproduction's names, its config, table and figures included (they live beside this module), are
-# importable from here, its one address.
 #: What the run's config.json records as its experiment (and ``iblearn reproduce --config`` reads).
 EXPERIMENT = "Elad et al. (2019), Table 1 and Fig. 3"
 
+# The reproduction's names, its config, table and figures included (they live beside this module), are
+# importable from here, its one address.
 __all__ = [
     "EXPERIMENT",
     "METHODS",

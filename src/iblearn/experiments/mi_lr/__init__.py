@@ -35,11 +35,11 @@ from iblearn.optim import LARS, LRRangeTest, MIDecayLR, MIProbe, plot_range
 from iblearn.optim.lr_range import LRRange, select_range
 from iblearn.records import Checkpoint, RunFolder, read_json, write_json
 
-# The config (iblearn.experiments.mi_lr.config) and the paper's numbers, the table and the figure
-# (iblearn.experiments.mi_lr.report), re-exported here.
 #: What the run's config.json records as its experiment (and ``iblearn reproduce --config`` reads).
 EXPERIMENT = "Vasudevan (2020), MIDecayLR"
 
+# The config (iblearn.experiments.mi_lr.config) and the paper's numbers, the table and the figure
+# (iblearn.experiments.mi_lr.report), re-exported here.
 __all__ = [
     "EXPERIMENT",
     "IXY_CHOICES",
