@@ -398,8 +398,8 @@ def drift_check(columns: dict[str, Tensor]) -> Check:
         "stationary mean",
         worst <= DRIFT_Z,
         {"largest shift of the halves' means, in standard errors": worst},
-        f"the means of each series' two halves differ by at most {DRIFT_Z:g} standard errors; a trend "
-        "leaves no stationary law to estimate: difference or detrend the series",
+        f"the means of each series' two halves differ by at most {DRIFT_Z:g} standard errors (a trend "
+        "leaves no stationary law to estimate)",
     )
 
 

@@ -40,6 +40,7 @@ __all__ = [
     "BIASED",
     "BIAS_SES",
     "DETERMINED",
+    "DRIFT_ADVICE",
     "LABELS_ADVICE",
     "LINEAR",
     "LINEAR_GIVEN",
@@ -89,6 +90,10 @@ LABELS_ADVICE = (
 
 #: What to do where a check of a series' measure failed.
 SERIES_ADVICE = "the estimate may be biased here: use a longer series, or a shorter history"
+
+#: What to do where a series' mean drifts (:func:`~iblearn.estimation.series.drift_check`): a longer series
+#: of a trend only moves the estimate further.
+DRIFT_ADVICE = "the estimate follows the series' length here: difference or detrend the series"
 
 #: What to do where a check of a measure among many variables failed.
 MANY_ADVICE = "the estimate may be biased here: use more rows, or fewer variables"
@@ -520,7 +525,8 @@ def series_verdict(
             tolerance,
         )
     checks = {probe[0]: probed(est, checks, probe, tolerance), **checks}
-    est = checks_verdict(est, checks, SERIES_ADVICE)
+    drifts = checks.get("stationary mean")
+    est = checks_verdict(est, checks, DRIFT_ADVICE if drifts and drifts.passed is False else SERIES_ADVICE)
     feats = {**(features or {}), "n": n}
     return replace(est, report=replace(est.report, chosen=chosen, why=why, checks=checks, features=feats))
 
