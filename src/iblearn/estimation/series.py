@@ -46,7 +46,7 @@ from iblearn import functional as ibf
 from iblearn._settings import setting
 from iblearn.estimation.autocheck import Check
 from iblearn.estimation.choose import choose_many
-from iblearn.estimation.verdict import series_figures_verdict, series_verdict
+from iblearn.estimation.verdict import DRIFT, series_figures_verdict, series_verdict
 from iblearn.functional import Estimate, inference
 from iblearn.functional.cmi_surrogates import KSGCMI, GaussianCMI, condition
 from iblearn.functional.information_dynamics import (
@@ -67,7 +67,7 @@ __all__ = [
     "SeriesKeywords",
     "SeriesOptions",
     "Trials",
-    "drift_check",
+    "drift_checks",
     "lag_one_bound",
     "normal_scores",
     "te_auto",
@@ -217,9 +217,8 @@ def te_auto(
     lag, history, k, seed = o.lag, o.history, o.k, setting("seed", o.seed)
     series = _series(source, target, condition, "gaussian")
     within_series(min(len(t) for t in series[1]), lag, history)
-    named = {k: v[0] for k, v in zip(("source", "target", "condition"), series, strict=True) if v is not None}
-    drift = {} if len(series[1]) > 1 else {"stationary mean": drift_check(named)}
     _enough_rows(series[1], lag, history)
+    drift = drift_checks(dict(zip(("source", "target", "condition"), series, strict=True)))
     n_permutations = setting("n_permutations", n_permutations)
     permutations = (n_permutations, V.null_asked(V.choice(null, "null", CHOICES), n_permutations, "auto"))
     if null != "local":  # refused before any estimate
@@ -371,19 +370,22 @@ def unit_root_check(series: Tensor | Trials) -> Check:
 DRIFT_Z = 4.0
 
 
-def drift_check(columns: dict[str, Tensor]) -> Check:
-    """Whether the mean of each series of ``columns`` (name: ``(T,)`` or ``(T, d)``, one series, not
-    trials) holds still: the means of its first and second halves differ by at most :data:`DRIFT_Z`
-    standard errors of that difference, the variance of a half's mean of m steps read as an AR(1)'s,
-    ``s^2 (1 + a) / ((1 - a) m)``, with ``a`` the series' lag-1 coefficient (:func:`lag_one_bound`, at
-    least 0; a trend raises it, and so the allowance). A series with a trend has no stationary law: its
-    pooled estimate follows the length of the series, and no blockwise interval holds it (an AR(0.5)
-    with a trend of 0.005 a step, N = 1,000: the storage's interval missed its stationary truth in 28 of
-    40 runs the other checks passed, ``benchmarks/reliable_misses.py``). Trials are not checked: a
-    mean that moves within each trial, the same in every trial, is the ensemble's, which the pooled
-    replications estimate."""
+def drift_checks(series: dict[str, Trials | None]) -> dict[str, Check]:
+    """The check, under :data:`~iblearn.estimation.verdict.DRIFT`, that the mean of each of ``series``
+    (name: its trials, ``(T,)`` or ``(T, d)``; None: not given) holds still: the means of its first and
+    second halves differ by at most :data:`DRIFT_Z` standard errors of that difference, the variance
+    of a half's mean of m steps read as an AR(1)'s, ``s^2 (1 + a) / ((1 - a) m)``, with ``a`` the
+    series' lag-1 coefficient (:func:`lag_one_bound`, at least 0; a trend raises it, and so the
+    allowance). A series with a trend has no stationary law: its pooled estimate follows the length
+    of the series, and no blockwise interval holds it (an AR(0.5) with a trend of 0.005 a step, N =
+    1,000: the storage's interval missed its stationary truth in 28 of 40 runs the other checks
+    passed, ``benchmarks/reliable_misses.py``). Empty for trials: a mean that moves within each
+    trial, the same in every trial, is the ensemble's, which the pooled replications estimate."""
+    given = [trials for trials in series.values() if trials is not None]
+    if any(len(trials) > 1 for trials in given):
+        return {}
     worst = 0.0
-    for t in columns.values():
+    for (t,) in given:
         x = t.detach().double().cpu().reshape(len(t), -1)
         m = len(x) // 2
         for column in x.T:
@@ -394,13 +396,14 @@ def drift_check(columns: dict[str, Tensor]) -> Check:
                 continue  # a unit root (its own check) or a flat half: no standard error to read in
             error = math.sqrt(2 * spread * (1 + a) / ((1 - a) * m))
             worst = max(worst, abs(float(first.mean() - second.mean())) / error)
-    return Check(
-        "stationary mean",
+    check = Check(
+        DRIFT,
         worst <= DRIFT_Z,
         {"largest shift of the halves' means, in standard errors": worst},
         f"the means of each series' two halves differ by at most {DRIFT_Z:g} standard errors (a trend "
         "leaves no stationary law to estimate)",
     )
+    return {DRIFT: check}
 
 
 def _trials(value: Any, name: str) -> Trials:

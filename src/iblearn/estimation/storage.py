@@ -43,7 +43,7 @@ from iblearn.estimation.choose import choose_many
 from iblearn.estimation.series import (
     RESAMPLES,
     Trials,
-    drift_check,
+    drift_checks,
     lag_one_bound,
     normal_scores,
     unit_root_check,
@@ -121,9 +121,7 @@ def ais_auto(
     if min(lengths) <= history + 10:
         what = "series" if len(trials) == 1 else "trial"
         raise ValueError(f"history: {history} leaves too few samples of a {min(lengths)}-step {what}")
-    more = {"unit root": unit_root_check(trials)}
-    if len(trials) == 1:
-        more["stationary mean"] = drift_check({"series": trials[0]})
+    more = {"unit root": unit_root_check(trials), **drift_checks({"series": trials})}
     reach = _storage_of_bound(trials)
     # present, then past; each trial embedded alone
     lagged = torch.cat(

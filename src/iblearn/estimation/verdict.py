@@ -40,6 +40,7 @@ __all__ = [
     "BIASED",
     "BIAS_SES",
     "DETERMINED",
+    "DRIFT",
     "DRIFT_ADVICE",
     "LABELS_ADVICE",
     "LINEAR",
@@ -91,8 +92,9 @@ LABELS_ADVICE = (
 #: What to do where a check of a series' measure failed.
 SERIES_ADVICE = "the estimate may be biased here: use a longer series, or a shorter history"
 
-#: What to do where a series' mean drifts (:func:`~iblearn.estimation.series.drift_check`): a longer series
-#: of a trend only moves the estimate further.
+#: The check that a series' mean holds still (:func:`~iblearn.estimation.series.drift_checks`), and what
+#: to do where it fails: a longer series of a trend only moves the estimate further.
+DRIFT = "stationary mean"
 DRIFT_ADVICE = "the estimate follows the series' length here: difference or detrend the series"
 
 #: What to do where a check of a measure among many variables failed.
@@ -500,7 +502,8 @@ def series_verdict(
     The probe, which costs half an estimate, runs only where the estimate is otherwise reliable:
     elsewhere no reading of it would change the verdict, and the report says it was not run. The
     report carries ``why`` and the rule's ``features`` with ``n``; ``more`` are checks the measure ran
-    of its own (the unit root of an information storage).
+    of its own (the unit root of an information storage; the drift of a series' mean, whose failure
+    asks for :data:`DRIFT_ADVICE` in place of the series' general advice).
 
     The tolerance is max(FLOOR, 1.5 / sqrt(N / 2), SHARE * |estimate|) plus twice the standard error.
     """
@@ -525,7 +528,7 @@ def series_verdict(
             tolerance,
         )
     checks = {probe[0]: probed(est, checks, probe, tolerance), **checks}
-    drifts = checks.get("stationary mean")
+    drifts = checks.get(DRIFT)
     est = checks_verdict(est, checks, DRIFT_ADVICE if drifts and drifts.passed is False else SERIES_ADVICE)
     feats = {**(features or {}), "n": n}
     return replace(est, report=replace(est.report, chosen=chosen, why=why, checks=checks, features=feats))
