@@ -73,15 +73,23 @@ def kernel_width(x: Any, rule: KernelWidth = DEFAULT_SIGMA) -> float:
     held fixed, maximizing I(T; X) mostly grows the scale of T, which the next batch's width undoes;
     docs/design.md, "Measurements behind the code", gives what it did to MOLE's conv layers.)
     """
+    rule = _checked_rule(rule)
     if not isinstance(rule, str):
-        return V.positive(rule, "sigma")
-    V.choice(rule, "sigma", ("silverman", "median"))
+        return rule
     t = _flat(V.continuous(x, "x", allow_grid=True)).detach()
     scale = power_of_two_scale(t)  # see _scaled
     width = float(_rule_width(t / scale.to(t.dtype), str(rule))) * float(scale)
     if not width > 0:
         raise ValueError("x: all samples are identical, so no kernel width can be set from them")
     return width
+
+
+def _checked_rule(rule: KernelWidth, name: str = "sigma") -> KernelWidth:
+    """A width rule ("silverman", "median") or a positive number, else a ValueError naming ``name``."""
+    if isinstance(rule, str):
+        V.choice(rule, name, ("silverman", "median"))
+        return rule
+    return V.positive(rule, name)
 
 
 def _rule_width(t: Tensor, rule: str, name: str = "x") -> Tensor:
@@ -134,10 +142,7 @@ def _scaled(x: Tensor, rule: KernelWidth, name: str, sigma: str = "sigma") -> Te
     the rows, not by a standard deviation that underflows. A given width so far below the data that
     their squared norms overflow the dtype is refused: the kernel's exponent would be inf - inf.
     """
-    if isinstance(rule, str):
-        V.choice(rule, sigma, ("silverman", "median"))
-    else:
-        rule = V.positive(rule, sigma)
+    rule = _checked_rule(rule, sigma)
     if len(x) > 1 and bool((x.detach() == x.detach()[:1]).all()):  # one row: the rule says what it needs
         return None
     scale = power_of_two_scale(x).to(x.dtype)
