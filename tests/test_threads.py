@@ -49,6 +49,36 @@ def _data(n=200, seed=0):
     return X, y
 
 
+def test_one_thread_limits_the_blas_pools_and_finds_them_once_while_nothing_is_imported(monkeypatch):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    made = []
+    controller = threadpoolctl.ThreadpoolController
+
+    def counted():
+        made.append(1)
+        return controller()
+
+    def threads() -> dict[str, int]:
+        return {p["filepath"]: p["num_threads"] for p in controller().info()}
+
+    monkeypatch.setattr(threadpoolctl, "ThreadpoolController", counted)
+    monkeypatch.setattr(_threads, "_controller", None)
+    before = threads()
+    assert before  # numpy's OpenBLAS and torch's OpenMP at least
+    for _ in range(3):
+        with _threads.one_thread():
+            assert set(threads().values()) <= {1}
+        assert threads() == before
+    assert len(made) == 1
+    sys.modules["_a_module_imported_since"] = sys  # a new import may bring a library: found again
+    try:
+        with _threads.one_thread():
+            pass
+    finally:
+        del sys.modules["_a_module_imported_since"]
+    assert len(made) == 2
+
+
 def test_one_torch_thread_restores_the_callers_count(two_threads):
     with _threads.one_torch_thread():
         assert torch.get_num_threads() == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -33,13 +34,24 @@ def limit_threads(n: int, name: str = "threads") -> None:
     _pool_limits(n)
 
 
+#: threadpoolctl's view of the process's BLAS/OpenMP libraries, with the count of imported modules
+#: it was taken at. Finding the libraries reads every loaded object's file (5-10 ms, more than a small
+#: fit it wraps), so the view is kept while no module has been imported since: native libraries come
+#: with imports (numpy's OpenBLAS, torch's OpenMP, scipy's own BLAS).
+_controller: tuple[int, Any] | None = None
+
+
 def _pool_limits(n: int) -> Any:
     """The BLAS/OpenMP pools on ``n`` threads: threadpoolctl's limiter (None without threadpoolctl)."""
+    global _controller
     try:
-        from threadpoolctl import threadpool_limits
+        from threadpoolctl import ThreadpoolController
     except ImportError:  # threadpoolctl comes with scikit-learn; without it only torch is limited
         return None
-    return threadpool_limits(n)
+    modules = len(sys.modules)
+    if _controller is None or _controller[0] != modules:
+        _controller = (modules, ThreadpoolController())
+    return _controller[1].limit(limits=n)
 
 
 @contextmanager
