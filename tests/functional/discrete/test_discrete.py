@@ -135,6 +135,16 @@ def test_class_codes_reads_integers_and_few_integral_floats_as_labels():
     assert class_codes(torch.ones(10)).tolist() == [0] * 10  # a constant: one class
     one_hot = torch.eye(3).repeat(10, 1)  # rows are labels
     assert class_codes(one_hot).tolist() == [2, 1, 0] * 10  # in sorted order of the rows
+    bools = torch.tensor([[True, False], [False, False], [True, True], [True, False]])
+    assert class_codes(bools).tolist() == [1, 0, 2, 1]
+
+
+def test_class_codes_refuse_an_empty_target_by_its_name():
+    from iblearn.functional import class_codes
+
+    for empty in (torch.zeros(0), torch.zeros(0, 2, dtype=torch.long)):
+        with pytest.raises(ValueError, match="labels: empty"):
+            class_codes(empty, "labels")
 
 
 def test_row_codes_number_rows_in_lexicographic_order():

@@ -50,6 +50,8 @@ def class_codes(y: Any, name: str = "y") -> Tensor | None:
         True
     """
     t = V.as_tensor(y, name)
+    if t.numel() == 0:
+        raise ValueError(f"{name}: empty (shape {tuple(t.shape)}); class labels need a row at least")
     rows = t.reshape(len(t), -1)
     floats = t.is_floating_point()
     head = rows[:64]  # continuous values show a fraction in the first rows: no pass over all of them
@@ -57,8 +59,9 @@ def class_codes(y: Any, name: str = "y") -> Tensor | None:
         return None
     if floats and not bool(torch.isfinite(rows).all()):
         return None
-    classes, codes = torch.unique(rows, dim=0, return_inverse=True)
-    if floats and len(classes) > min(MAX_CLASSES, len(rows) // 2):
+    codes = row_codes(rows)
+    classes = int(codes.max()) + 1 if len(codes) else 0
+    if floats and classes > min(MAX_CLASSES, len(rows) // 2):
         return None
     return codes
 
