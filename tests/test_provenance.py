@@ -268,4 +268,18 @@ def test_a_record_names_the_cpu_model_beside_the_kernels_instruction_set():
     env = environment()
     assert env["cpu"] == cpu_model() and "kernel_isa" in env
     if Path("/proc/cpuinfo").exists():
-        assert env["cpu"] and env["cpu"] in Path("/proc/cpuinfo").read_text()
+        assert env["cpu"] and env["cpu"].split(" (family")[0] in Path("/proc/cpuinfo").read_text()
+
+
+def test_the_cpu_model_tells_processors_of_one_name_apart(tmp_path):
+    from iblearn._provenance import cpu_model
+
+    block = "processor\t: {}\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: {}\nmodel name\t: AMD EPYC\n\n"
+    info = tmp_path / "cpuinfo"
+    info.write_text(block.format(0, 1) + block.format(1, 17))  # the first processor's block counts
+    assert cpu_model(info) == "AMD EPYC (family 25, model 1)"
+    info.write_text("processor\t: 0\nmodel name\t: Some CPU\n")
+    assert cpu_model(info) == "Some CPU"
+    info.write_text("processor\t: 0\nCPU implementer\t: 0x41\n")
+    assert cpu_model(info) is None
+    assert cpu_model(tmp_path / "absent") is None

@@ -40,16 +40,27 @@ def kernel_isa() -> str | None:
     return getattr(sys.modules.get("iblearn.functional.knn._maxnorm"), "ISA", None)
 
 
-def cpu_model() -> str | None:
-    """The processor's model name from /proc/cpuinfo (None where there is none): kernels' speeds differ
-    by processor as much as by instruction set."""
+def cpu_model(cpuinfo: Path = Path("/proc/cpuinfo")) -> str | None:
+    """The processor's model name from /proc/cpuinfo (None where there is none), with its family and
+    model numbers where it gives them: kernels' speeds differ by processor as much as by instruction
+    set, and a virtual machine's name ("AMD EPYC") is the same for processors of different generations
+    (family 25 model 1 has no AVX-512, model 17 has it)."""
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+        text = cpuinfo.read_text()
     except OSError:
-        pass
-    return None
+        return None
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(":")
+        if not name.strip():
+            break  # the first processor's block ends at its blank line
+        fields.setdefault(name.strip(), value.strip())
+    model = fields.get("model name")
+    if model is None:
+        return None
+    if "cpu family" in fields and "model" in fields:
+        return f"{model} (family {fields['cpu family']}, model {fields['model']})"
+    return model
 
 
 def environment() -> dict[str, Any]:
