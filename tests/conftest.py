@@ -8,6 +8,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import settings
@@ -47,6 +48,16 @@ def one_thread() -> Iterator[None]:
 
 def gen(seed: int = 0) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
+
+
+def ar1(phi: float, n: int, seed: int | np.random.Generator) -> np.ndarray:
+    """An AR(1) series ``x_t = phi x_{t-1} + e_t`` of ``n`` steps from ``x_0 = 0``, standard normal e
+    drawn from ``seed`` (a generator is advanced, for a test that draws more from it)."""
+    rng = np.random.default_rng(seed)
+    x = np.zeros(n)
+    for t in range(1, n):
+        x[t] = phi * x[t - 1] + rng.standard_normal()
+    return x
 
 
 def common_cause(n: int, seed: int, coupling: float = 0.0) -> tuple[torch.Tensor, ...]:

@@ -15,6 +15,7 @@ import iblearn
 from iblearn import estimate, estimate_mi
 from iblearn.estimation import MEASURES, Measure
 from iblearn.functional import Estimate
+from tests.conftest import ar1
 
 torch.set_num_threads(1)
 
@@ -280,9 +281,7 @@ def test_active_information_storage_is_a_measure_of_the_front_door_checked_as_a_
     import numpy as np
 
     rng = np.random.default_rng(0)
-    x = np.zeros(1000)
-    for t in range(1, 1000):
-        x[t] = 0.8 * x[t - 1] + rng.standard_normal()
+    x = ar1(0.8, 1000, rng)
     est = estimate("ais", x)
     assert est.measure == "active_information_storage" and est.report.chosen == "gaussian" and est.reliable
     assert est.interval[0] < -0.5 * np.log(1 - 0.64) < est.interval[1]  # truth of an AR(1)

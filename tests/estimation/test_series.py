@@ -13,6 +13,7 @@ import torch
 from iblearn import estimate
 from iblearn.data import get_exact_task
 from iblearn.functional.information_dynamics import NULLS, active_information_storage, transfer_entropy
+from tests.conftest import ar1
 
 torch.set_num_threads(1)
 
@@ -234,10 +235,7 @@ def test_a_lag_past_the_series_is_refused_naming_it_on_every_path(method):
 def test_the_storage_of_a_series_that_starts_flat_is_estimated():
     # A recording flat until its onset: its first half, on which the shuffled series is checked to
     # read about 0, is constant.
-    rng = np.random.default_rng(0)
-    x = np.zeros(800)
-    for t in range(401, 800):
-        x[t] = 0.6 * x[t - 1] + rng.standard_normal()
+    x = np.concatenate([np.zeros(400), ar1(0.6, 400, 0)])
     est = estimate("ais", x)
     check = est.report.checks["independence"]
     assert check.passed and check.figures["shuffled"] != 0.0 and float(est) > 0.1
@@ -288,11 +286,7 @@ def test_a_named_method_refuses_too_few_lagged_samples_as_auto_does(method):
 
 def _trended(n: int, slope: float, seed: int) -> np.ndarray:
     """An AR(0.5) series plus ``slope`` a step: no stationary law, so no storage or TE to converge to."""
-    rng = np.random.default_rng(seed)
-    x = np.zeros(n)
-    for t in range(1, n):
-        x[t] = 0.5 * x[t - 1] + rng.standard_normal()
-    return x + slope * np.arange(n)
+    return ar1(0.5, n, seed) + slope * np.arange(n)
 
 
 @pytest.mark.parametrize("measure", ["ais", "te"])
@@ -308,8 +302,4 @@ def test_a_series_whose_mean_drifts_is_not_said_reliable(measure):
 
 def test_a_stationary_series_passes_the_drift_check_even_near_a_unit_root():
     for seed in range(5):
-        rng = np.random.default_rng(seed)
-        x = np.zeros(500)
-        for t in range(1, 500):
-            x[t] = 0.9 * x[t - 1] + rng.standard_normal()
-        assert estimate("ais", x).report.checks["stationary mean"].passed is True
+        assert estimate("ais", ar1(0.9, 500, seed)).report.checks["stationary mean"].passed is True

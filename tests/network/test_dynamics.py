@@ -18,6 +18,7 @@ from iblearn.functional.cmi_surrogates import (
     surrogates,
 )
 from iblearn.network import active_information_storage, transfer_entropy
+from tests.conftest import ar1
 
 
 def _pink(t: int, seed: int) -> np.ndarray:
@@ -28,18 +29,10 @@ def _pink(t: int, seed: int) -> np.ndarray:
     return np.fft.irfft(spectrum / np.sqrt(f), n=4 * t)[t : 2 * t]
 
 
-def _ar1(phi: float, t: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    x = np.zeros(t)
-    for step in range(1, t):
-        x[step] = phi * x[step - 1] + rng.standard_normal()
-    return x
-
-
 @pytest.mark.parametrize("method", ["gaussian", "ksg"])
 def test_ais_of_an_ar1_process_is_covered_by_its_interval(method):
     truth = -0.5 * np.log(1 - 0.8**2)
-    a = active_information_storage(_ar1(0.8, 2000, 0), method=method, n_resamples=20)
+    a = active_information_storage(ar1(0.8, 2000, 0), method=method, n_resamples=20)
     assert a.measure == "active_information_storage" and a.stderr_method == "blockwise jackknife"
     assert a.interval[0] <= truth <= a.interval[1]
 
@@ -92,10 +85,10 @@ def test_transfer_entropy_of_a_linear_coupling_matches_its_closed_form():
             lambda: transfer_entropy(np.ones(100), np.ones(100), condition_lag=-1, condition=np.ones(100)),
             "condition_lag",
         ),
-        (lambda: transfer_entropy(_ar1(0.5, 50, 0), _ar1(0.5, 50, 1), history=45), "history"),
+        (lambda: transfer_entropy(ar1(0.5, 50, 0), ar1(0.5, 50, 1), history=45), "history"),
         (
             lambda: transfer_entropy(
-                _ar1(0.5, 50, 0), _ar1(0.5, 50, 1), condition=_ar1(0.5, 50, 2), condition_lag=45
+                ar1(0.5, 50, 0), ar1(0.5, 50, 1), condition=ar1(0.5, 50, 2), condition_lag=45
             ),
             "condition_lag",
         ),
@@ -111,9 +104,9 @@ def test_bad_input_is_named(call, named):
     ("call", "named"),
     [
         (lambda m: active_information_storage(np.ones(100), method=m), "x"),
-        (lambda m: transfer_entropy(_ar1(0.5, 100, 0), np.ones(100), method=m), "target"),
-        (lambda m: transfer_entropy(np.ones(100), _ar1(0.5, 100, 0), method=m), "source"),
-        (lambda m: transfer_entropy(np.ones(100), _ar1(0.5, 100, 0), method=m, local=True), "source"),
+        (lambda m: transfer_entropy(ar1(0.5, 100, 0), np.ones(100), method=m), "target"),
+        (lambda m: transfer_entropy(np.ones(100), ar1(0.5, 100, 0), method=m), "source"),
+        (lambda m: transfer_entropy(np.ones(100), ar1(0.5, 100, 0), method=m, local=True), "source"),
     ],
 )
 def test_a_constant_series_is_refused_by_name(call, named, method):
@@ -200,7 +193,7 @@ def test_slowly_mixing_series_get_surrogates_nearly_independent_of_one_another()
     series' lag-one autocorrelation, and none the data."""
     shares = []
     for seed in range(4):
-        x = _ar1(0.99, 400, seed)[100:]
+        x = ar1(0.99, 400, seed)[100:]
         plan = surrogates((300,), 200, surrogate_kind((300,), 200), (0, 1, 2))
         laid = plan.take(x)
         shares.append((np.corrcoef(laid)[np.triu_indices(len(laid), 1)] > 0.8).mean())
@@ -228,7 +221,7 @@ def test_long_memory_keeps_its_slow_components_in_the_fourier_surrogates():
 
 @pytest.mark.parametrize("kind", ["autoregressive", "fourier"])
 def test_renewed_surrogates_depend_on_their_own_seed_only(kind):
-    x = _ar1(0.9, 200, 3)
+    x = ar1(0.9, 200, 3)
     plan = surrogates((80, 120), 30, kind, (4, 5, 6))
     everything = plan.take(x)
     np.testing.assert_array_equal(plan.take(x, slice(10, 13)), everything[10:13])
