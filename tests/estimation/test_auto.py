@@ -170,6 +170,40 @@ def test_an_interval_below_zero_is_clipped_to_zero_keeping_its_width():
     assert low == 0.0 < high
 
 
+def test_an_interval_near_the_labels_entropy_reaches_past_the_samples_entropy():
+    # Two equally likely classes far apart: I = H(Y) = log 2. A draw with 225 of its 500 rows in one
+    # class (2.2 sd off an even split) reads H(Y) 0.689; clipped there, the interval would miss log 2.
+    g = torch.Generator().manual_seed(0)
+    y = torch.cat([torch.zeros(225), torch.ones(275)]).long()[torch.randperm(500, generator=g)]
+    x = 50.0 * y + torch.randn(500, generator=g, dtype=torch.float64)
+    result = quiet(x, y)
+    assert result.report.checks["ceiling"].figures["H(Y)"] < math.log(2)
+    assert result.reliable is True
+    assert result.interval[0] <= math.log(2) <= result.interval[1]
+
+
+@pytest.mark.slow
+def test_intervals_of_nearly_separated_classes_cover_the_truth():
+    # Two equally likely labels, x = N(6 label, 1): I = h(x) - h(x | label) by quadrature, 0.6893,
+    # just under log 2. Clipped at the sample's H(Y), 17 of these 200 reliable intervals missed it.
+    import numpy as np
+    from scipy import integrate, stats
+
+    shift, n = 6.0, 500
+    f = lambda v: 0.5 * (stats.norm.pdf(v) + stats.norm.pdf(v, shift))  # noqa: E731
+    hx = integrate.quad(lambda v: -f(v) * math.log(f(v)), -12, 12 + shift, points=[0.0, shift], limit=200)[0]
+    truth = hx - 0.5 * math.log(2 * math.pi * math.e)
+    misses = reliable = 0
+    for seed in range(200):
+        rng = np.random.default_rng(seed)
+        y = rng.integers(0, 2, n)
+        result = quiet(torch.from_numpy(rng.standard_normal(n) + shift * y), torch.from_numpy(y))
+        if result.reliable:
+            reliable += 1
+            misses += not result.interval[0] <= truth <= result.interval[1]
+    assert reliable >= 190 and misses <= 10
+
+
 @pytest.mark.parametrize(
     ("kwargs", "name"),
     [

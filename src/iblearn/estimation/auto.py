@@ -50,7 +50,7 @@ from torch import Tensor
 from iblearn import _checks as V
 from iblearn import functional as ibf
 from iblearn._settings import setting
-from iblearn.estimation.auto_discrete import class_check, labels_estimate
+from iblearn.estimation.auto_discrete import class_check, entropy_ceiling, labels_estimate
 from iblearn.estimation.auto_gaussian import GaussianReruns, copula_check, delta_stderr, gaussian_on_bases
 from iblearn.estimation.auto_gaussian import gaussian_stderr as gaussian_stderr
 from iblearn.estimation.autocheck import (
@@ -186,6 +186,10 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
     if cy is not None:
         checks["classes"] = class_check(cy, k)
     low, high = interval(value, stderr, checks, top[1])
+    if cy is not None and high >= top[1]:
+        # The labels' entropy of the sample is an estimate: an interval it clips stops at the top of the
+        # entropy's own interval instead (found only here, where it binds: a bootstrap of the counts).
+        low, high = interval(value, stderr, checks, entropy_ceiling(cy, seed))
     est = MIEstimate(
         torch.tensor(value, dtype=torch.float64, device=xt.device),
         n,
