@@ -143,3 +143,26 @@ def test_ksg_cmi_ranked_is_the_same_float_as_with_the_counts_apart(monkeypatch):
         values[counts] = [cmi.ksg_cmi_ranked(x, y, z, list(ranks), 1200, k, 5) for k in (1, 3, 6)]
     assert None not in values["sweep"]
     assert values["sweep"] == values["apart"]
+
+
+def _cache(root, level: str, kind: str, size: str, index: int = 2) -> None:
+    folder = root / f"index{index}"
+    folder.mkdir()
+    for name, text in (("level", level), ("type", kind), ("size", size)):
+        (folder / name).write_text(text + "\n")
+
+
+def test_the_sweeps_bound_follows_a_cores_level_2_cache(tmp_path):
+    _cache(tmp_path, "1", "Data", "32K", 0)
+    _cache(tmp_path, "1", "Instruction", "32K", 1)
+    _cache(tmp_path, "2", "Unified", "512K")
+    _cache(tmp_path, "3", "Unified", "32768K", 3)
+    assert nb.l2_cache_bytes(tmp_path) == 512 * 1024
+    assert nb.cmi_sweep_max_n(512 * 1024) == 8192
+    assert nb.cmi_sweep_max_n(2 << 20) == 32768
+    assert nb.cmi_sweep_max_n(4 << 20) == nb.cmi_sweep_max_n(None) == 40_000  # never past the measured bound
+    (tmp_path / "index2" / "size").write_text("2M\n")
+    assert nb.l2_cache_bytes(tmp_path) == 2 << 20
+    (tmp_path / "index2" / "size").write_text("a lot\n")
+    assert nb.l2_cache_bytes(tmp_path) is None
+    assert nb.l2_cache_bytes(tmp_path / "absent") is None
