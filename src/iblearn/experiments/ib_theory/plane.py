@@ -42,6 +42,8 @@ ESTIMATORS: dict[str, tuple[XMethod, YMethod]] = {
     "KSG": ("ksg", "mixed_ksg"),
     "noisy": ("noisy", "noisy"),
 }
+#: The neighbours of the planes' KSG (ksg_mi's default, which InformationPlane takes).
+KSG_K = 3
 LAYERS = ["2", "4", "6"]  # the activations after each hidden linear layer
 # "tanh" is the baseline of ProximalSplit and of the stochastic nets: Adam, same seed
 RUNS = ("tanh", "relu", "tanh ProximalSplit", "tanh stochastic", "tanh stochastic IB")
@@ -64,6 +66,18 @@ class Config:
 
     def __post_init__(self) -> None:
         check_names("runs", self.runs, RUNS)
+        # Checked before the run starts: the planes would refuse them only once Fig. 1, the examples and
+        # the linear layer are done.
+        if len(self.widths) < len(LAYERS):
+            raise ValueError(
+                f"widths: the planes record {len(LAYERS)} hidden layers, so at least {len(LAYERS)} widths, "
+                f"got {list(self.widths)}"
+            )
+        if self.eval_size <= KSG_K:
+            raise ValueError(
+                f"eval_size: the planes' KSG (k = {KSG_K}) needs more than {KSG_K} evaluation images, "
+                f"got {self.eval_size}"
+            )
 
     @classmethod
     def full(cls) -> Config:
