@@ -33,7 +33,7 @@ from torch import nn
 from iblearn.analysis import InformationPlane, InformationPlaneResult, PlanePoint, ib_noisy
 from iblearn.analysis.information_plane import XMethod, YMethod
 from iblearn.data.vision import load_images, to_float
-from iblearn.experiments.options import check_names
+from iblearn.experiments.options import check_float32, check_names, check_noise_std, check_rate_float32
 from iblearn.optim import ProximalSplit
 from iblearn.records import RunFolder, markdown_table
 
@@ -66,6 +66,10 @@ class Config:
 
     def __post_init__(self) -> None:
         check_names("runs", self.runs, RUNS)
+        check_rate_float32("lr", [self.lr])
+        check_float32("beta", [self.beta])
+        check_float32("ib_beta", [self.ib_beta])
+        check_noise_std("stochastic_std", self.stochastic_std)  # added to tanh units
         # Checked before the run starts: the planes would refuse them only once Fig. 1, the examples and
         # the linear layer are done.
         if len(self.widths) < len(LAYERS):
