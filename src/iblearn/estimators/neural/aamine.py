@@ -94,6 +94,7 @@ class AAMINE(MINE):
     capturable_step = False  # its batches carry noise drawn on the host
 
     name = "aamine"
+    _fit_call = "fit(x)"  # it makes y = subnet(x) + eps itself
     labels_y = False  # its architecture-aware critic reads y as numbers
 
     subnet: nn.Module
