@@ -19,6 +19,7 @@ everywhere; a check two modules need belongs here.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -395,3 +396,12 @@ def several_rows(t: Tensor, name: str) -> Tensor:
             "and a nearest-neighbour estimate more than k"
         )
     return t
+
+
+def outside_stacklevel() -> int:
+    """The ``stacklevel`` that points a warning issued by the caller at the first frame outside iblearn
+    and torch: the user's ``est(x, y)``, however many estimator and Module layers lie between."""
+    frame, level = sys._getframe(2), 2
+    while frame.f_back is not None and frame.f_globals.get("__name__", "").startswith(("iblearn.", "torch.")):
+        frame, level = frame.f_back, level + 1
+    return level

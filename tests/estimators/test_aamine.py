@@ -151,3 +151,13 @@ def test_fit_takes_a_numpy_array_as_samples_not_as_a_stream_of_batches():
     from_numpy = AAMINE(net, 0.1, hidden=(8,)).fit(x.numpy(), steps=3, batch_size=32)
     from_tensor = AAMINE(net, 0.1, hidden=(8,)).fit(x, steps=3, batch_size=32)
     assert float(from_numpy(x)) == float(from_tensor(x))
+
+
+def test_a_noise_the_dtype_holds_as_inf_is_refused_naming_noise_std():
+    # A std of 1e150 made y inf in float32, refused as "y: contains NaN or Inf", a y never passed; float64
+    # holds it.
+    net = nn.Sequential(nn.Linear(2, 3), nn.Tanh()).requires_grad_(False)
+    x = torch.randn(64, 2)
+    with pytest.raises(ValueError, match=r"noise_std: 1e\+150 makes a noise that torch.float32 holds as inf"):
+        AAMINE(net, 1e150, hidden=(8,)).fit(x, steps=1)
+    AAMINE(net.double(), 1e150, hidden=(8,)).double().fit(x.double(), steps=1)

@@ -400,6 +400,8 @@ def test_a_t_sne_figure_of_one_point_is_refused_naming_the_field(name):
         ("estimators", {"sizes": [1000, 0]}, "--set sizes: expected at least one size, each at least 1"),
         ("estimators", {"sizes": []}, "--set sizes: expected at least one size, each at least 1"),
         ("estimators", {"tasks": ["gaussian"]}, "--set tasks: expected one of bivariate-normal-0.75,"),
+        ("mi_lr", {"c1": 0}, "--set c1: must be above 0"),
+        ("mi_lr", {"c2": 0}, "--set c2: must be above 0"),
     ],
 )
 def test_a_value_no_run_can_use_is_refused_naming_the_field(name, overrides, message):
@@ -453,3 +455,56 @@ def test_every_preset_passes_its_own_checks():
         presets = [getattr(module.Config, p) for p in ("quick", "full", "demo") if hasattr(module.Config, p)]
         for preset in (module.Config, *presets):  # constructing one runs its checks
             assert isinstance(preset(), module.Config)
+
+
+FLOAT32 = "at most 3.4e+38 (float32's largest number"
+RATE = "at most 3.4e+37 (float32's largest number over 10: Adam's first step"
+
+
+@pytest.mark.parametrize(
+    ("name", "overrides", "message"),
+    [
+        # Each overflowed mid-run: the optimizers died converting the rate to float32 ("value cannot be
+        # converted to type float without overflow"; Adam's at 3e38 too, its first step being 10 times the
+        # rate), or the loss became inf and the weights NaN.
+        ("layerwise_ib", {"lr": 1e300}, f"--set lr: {RATE}"),
+        ("layerwise_ib", {"output_lr": 1e300}, f"--set output_lr: {RATE}"),
+        ("layerwise_ib", {"critic_lr": 1e300}, f"--set critic_lr: {RATE}"),
+        ("layerwise_ib", {"beta": 1e300}, f"--set beta: {FLOAT32}"),
+        ("layerwise_ib", {"tsne_betas": [1e300]}, f"--set tsne_betas: {FLOAT32}"),
+        ("aamine_noise", {"lr": 1e300}, f"--set lr: {RATE}"),
+        ("mole", {"lr": 1e300}, f"--set lr: {RATE}"),
+        ("mole", {"output_lr": 1e300}, f"--set output_lr: {RATE}"),
+        ("proximal", {"lam": 1e300}, f"--set lam: {FLOAT32}"),
+        ("proximal", {"binary_gammas": [100, 1e300]}, f"--set binary_gammas: {FLOAT32}"),
+        ("proximal", {"binary_baseline_lrs": [1e300]}, f"--set binary_baseline_lrs: {RATE}"),
+        ("mi_lr", {"range_lrs": [0.1, 1e300]}, f"--set range_lrs: {RATE}"),
+        ("mi_lr", {"grid": {"adam": [1e300]}}, f"--set grid: {RATE}"),
+        ("ib_theory", {"plane": {"lr": 1e300}}, f"--set plane.lr: {RATE}"),
+        ("ib_theory", {"plane": {"beta": 1e300}}, f"--set plane.beta: {FLOAT32}"),
+        ("ib_theory", {"plane": {"ib_beta": 1e300}}, f"--set plane.ib_beta: {FLOAT32}"),
+        # A noise far above the outputs it is added to: aamine-noise's 1e300 made y inf ("y: contains NaN
+        # or Inf") once the smaller variances had trained, 1e38 a NaN loss, and 1e30 a number of noise
+        # alone; the same for layer-wise IB's noise and the denoising VAE's.
+        ("aamine_noise", {"noise_vars": [0.0, 1e300]}, "--set noise_vars: at most 2.81e+14 (a std of 2^24"),
+        ("aamine_noise", {"noise_vars": [1e30]}, "--set noise_vars: at most 2.81e+14 (a std of 2^24"),
+        ("layerwise_ib", {"noise_std": 1e20}, "--set noise_std: at most 1.68e+07 (2^24"),
+        ("proximal", {"noise_std": 1e20}, "--set noise_std: at most 1.68e+07 (2^24"),
+        ("ib_theory", {"plane": {"stochastic_std": 1e20}}, "--set plane.stochastic_std: at most 1.68e+07"),
+    ],
+)
+def test_a_value_that_overflows_mid_run_is_refused_naming_the_field(name, overrides, message):
+    import importlib
+
+    config = importlib.import_module(f"iblearn.experiments.{name}").Config()
+    with pytest.raises(ValueError, match=re.escape(message)):
+        ReproduceOptions(overrides=overrides).configure(config)
+
+
+def test_the_largest_rates_and_noises_are_taken():
+    from iblearn.experiments import aamine_noise, layerwise_ib
+
+    big = float(torch.finfo(torch.float32).max)
+    overrides = {"lr": big / 10, "beta": big, "noise_std": 2.0**24}
+    ReproduceOptions(overrides=overrides).configure(layerwise_ib.Config())
+    ReproduceOptions(overrides={"noise_vars": [0.0, 2.0**48]}).configure(aamine_noise.Config())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -102,16 +103,16 @@ def test_the_stochastic_runs_add_noise_to_the_last_hidden_layer_and_the_ib_run_i
     """Paper 003, Sec. 5.3 as the stochastic runs train: eta fed forward from the last hidden layer L, and
     for "tanh stochastic IB" the cross-entropy plus beta I(X; L + eta) of that eta; the plain runs train
     on exactly the cross-entropy of the whole net."""
-    config = ib_plane.Config(widths=(6, 3), ib_beta=0.5, stochastic_std=0.2)
+    config = ib_plane.Config(widths=(6, 5, 3), ib_beta=0.5, stochastic_std=0.2)
     torch.manual_seed(0)
     net = ib_plane.mlp("tanh", config.widths)
     x, y = torch.rand(32, 1, 28, 28), torch.arange(32) % 4
     plain = ib_plane.loss(net, x, y, config, "tanh")
     assert torch.equal(plain, torch.nn.functional.cross_entropy(net(x), y))
-    hidden = net[:5](x)  # Flatten, Linear, Tanh, Linear, Tanh: the last hidden layer
+    hidden = net[:7](x)  # Flatten, then Linear and Tanh thrice: the last hidden layer
     torch.manual_seed(1)
     eta = 0.2 * torch.randn_like(hidden)
-    noisy_ce = torch.nn.functional.cross_entropy(net[5:](hidden + eta), y)
+    noisy_ce = torch.nn.functional.cross_entropy(net[7:](hidden + eta), y)
     torch.manual_seed(1)
     assert torch.equal(ib_plane.loss(net, x, y, config, "tanh stochastic"), noisy_ce)
     term = ib_noisy(hidden, y, noise_std=0.2).ixl
@@ -123,14 +124,21 @@ def test_the_stochastic_runs_add_noise_to_the_last_hidden_layer_and_the_ib_run_i
 
 @pytest.mark.parametrize(
     ("overrides", "field"),
-    [({"linear_n": 3}, "linear_n"), ({"output_noise": 0.0}, "output_noise")],
+    [
+        ({"linear_n": 3}, "linear_n"),
+        ({"output_noise": 0.0}, "output_noise"),
+        # The planes' KSG (k = 3) on the evaluation images, and their three hidden layers: each died once
+        # Fig. 1, the examples and the linear layer were done, in the first plane.
+        ({"plane": {"eval_size": 3}}, "plane.eval_size"),
+        ({"plane": {"widths": [8, 4]}}, "plane.widths"),
+    ],
 )
 def test_a_config_its_parts_cannot_run_is_refused_before_the_run_starts(
     tmp_path: Path, overrides: dict[str, object], field: str
 ) -> None:
-    """KSG with k = 3 needs more than 3 rows, and the noisy form a noise above 0: the command's ranges
-    (at least 1, at least 0) let both through."""
+    """KSG with k = 3 needs more than 3 rows, the noisy form a noise above 0, and the planes three hidden
+    layers: the command's ranges (at least 1, at least 0, a list of widths) let them through."""
     options = ReproduceOptions(out=tmp_path / "run", overrides=overrides)
-    with pytest.raises(ValueError, match=rf"^--set {field}: "):
+    with pytest.raises(ValueError, match=rf"^--set {re.escape(field)}: "):
         ib_theory.run(options)
     assert not (tmp_path / "run").exists()

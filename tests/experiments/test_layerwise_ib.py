@@ -3,6 +3,7 @@ stands beside the paper's numbers, and Fig. 3 is drawn."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import pytest
@@ -10,7 +11,7 @@ import torch
 from torch import nn
 
 import iblearn.experiments.layerwise_ib as exp
-from iblearn.experiments import REPRODUCTIONS
+from iblearn.experiments import REPRODUCTIONS, ReproduceOptions
 from iblearn.records import RunFolder, read_json
 from tests.experiments.kill import assert_resumes_exactly, image_loader, kill_at, killed_then_resumed
 
@@ -89,3 +90,18 @@ def test_beta_sweep_reads_each_folders_beta_and_its_ib_rows(tmp_path) -> None:
     path = tmp_path / "sweep.png"
     if exp.plot_beta_sweep(points, {"mnist 1%": {"cross-entropy": 85.5}}, path) is not None:
         assert path.exists()
+
+
+@pytest.mark.parametrize(
+    ("fraction", "rows"),
+    [(0.001, 1), (0.2, 40)],  # of the 200 fake training images: one row, and fewer than a batch of 50
+)
+def test_a_fraction_leaving_fewer_rows_than_a_batch_is_refused_before_anything_runs(tmp_path, fraction, rows):
+    # One row died in MINE's first step ("x: at least 2 samples are needed to form negative pairs"),
+    # after the cross-entropy baseline had trained; fewer rows than a batch trained on batches smaller
+    # than the one asked for.
+    options = ReproduceOptions(out=tmp_path / "run", overrides={"runs": [["mnist", fraction]]})
+    message = f"--set runs: {fraction:g} of the 200 mnist training images is {rows} row"
+    with pytest.raises(ValueError, match=re.escape(message) + r".* fewer than a batch \(batch_size 50\)"):
+        exp.run(options, TINY)
+    assert not (tmp_path / "run").exists()

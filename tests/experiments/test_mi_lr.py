@@ -164,3 +164,35 @@ def test_the_range_test_and_probe_minimums_are_refused_naming_the_field(override
     # arguments (epochs, n), not the field that was set.
     with pytest.raises(ValueError, match=re.escape(message)):
         ReproduceOptions(overrides=overrides).configure(exp.Config.quick())
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        # The whole training set (400 fake images) held out: nothing left to train on, which died in the
+        # MI probe's sample or the first epoch.
+        ({"train_size": None, "val_size": 400}, "--set val_size: 400 of the 400 mnist training images held"),
+        ({"train_size": None, "val_size": 395}, "--set val_size: 395 of the 400 mnist training images held"),
+        # 350 + 100 > 400: the validation rows came out of the training rows, 300 of the 350 asked for.
+        ({"train_size": 350, "val_size": 100}, "--set train_size: 350 training and 100 validation images"),
+        # The probe of 200 samples took all 100 training rows: a sensitivity row of n=200 measured n=100.
+        ({"sensitivity": [60, 200]}, "--set sensitivity: a sample of 200 from the 100 training images"),
+    ],
+)
+def test_sizes_the_data_set_cannot_hold_are_refused_before_anything_runs(tmp_path, overrides, message):
+    options = ReproduceOptions(out=tmp_path / "run", overrides=overrides)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        exp.run(options, TINY)
+    assert not (tmp_path / "run").exists()
+
+
+def test_the_largest_sizes_the_data_set_holds_are_taken(tmp_path, monkeypatch):
+    monkeypatch.setattr(exp, "range_test", lambda *_: (_ for _ in ()).throw(Killed()))
+    for i, overrides in enumerate(
+        [
+            {"train_size": None, "val_size": 390, "sensitivity": [10]},
+            {"train_size": 350, "val_size": 50, "sensitivity": [350]},
+        ]
+    ):
+        with pytest.raises(Killed):  # the checks passed: the run reached its range test
+            exp.run(ReproduceOptions(out=tmp_path / str(i), overrides=overrides), TINY)

@@ -15,7 +15,6 @@ themselves run in :mod:`iblearn.estimation.autocheck` and :mod:`iblearn.estimati
 from __future__ import annotations
 
 import math
-import sys
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -381,7 +380,9 @@ def in_order(result: MIEstimate, name: str, samples: Sequence[Any], names: Seque
 
 def flagged(result: MIEstimate, name: str, why: str) -> MIEstimate:
     """``result`` with ``reliable=False`` and ``why`` as its caveat (after any it had), warned about."""
-    warnings.warn(f"{name}: unreliable estimate: {why}", UnreliableEstimateWarning, stacklevel=_outside())
+    warnings.warn(
+        f"{name}: unreliable estimate: {why}", UnreliableEstimateWarning, stacklevel=V.outside_stacklevel()
+    )
     caveat = why if result.caveat is None else f"{result.caveat}; and {why}"
     return replace(result, reliable=False, caveat=caveat)
 
@@ -601,12 +602,3 @@ def many_verdict(
         checks["linearity"] = linear
     est = checks_verdict(est, checks, MANY_ADVICE)
     return replace(est, report=replace(est.report, chosen=chosen, why=why, checks=checks, features=feats))
-
-
-def _outside() -> int:
-    """The ``stacklevel`` that points a warning issued by the caller at the first frame outside iblearn
-    and torch: the user's ``est(x, y)``, however many estimator and Module layers lie between."""
-    frame, level = sys._getframe(2), 2
-    while frame.f_back is not None and frame.f_globals.get("__name__", "").startswith(("iblearn.", "torch.")):
-        frame, level = frame.f_back, level + 1
-    return level

@@ -237,6 +237,49 @@ def check_positive(field: str, value: float) -> None:
         raise ValueError(f"{field}: must be above 0, got {value}")
 
 
+#: float32's largest number: the nets compute in float32, where a weight or scale beyond it is inf.
+FLOAT32_MAX = float(torch.finfo(torch.float32).max)
+#: The largest noise std added to values of order 1 (tanh units, images in [0, 1] or [-1, 1], the layers
+#: over them) that leaves them in the sum: float32 keeps 24 bits, so a larger noise rounds them away and
+#: the nets and critics see noise alone (far larger, it overflows: 1e20 gave NaN losses).
+NOISE_STD_MAX = 2.0**24
+
+
+def check_float32(field: str, values: Iterable[float | None]) -> None:
+    """Refuse a weight or scale that float32 holds as inf: the loss it weighs became inf and the weights
+    NaN, mid-run."""
+    for value in values:
+        if value is not None and not abs(value) <= FLOAT32_MAX:
+            raise ValueError(
+                f"{field}: at most {FLOAT32_MAX:.3g} (float32's largest number: the nets compute in "
+                f"float32, where a larger one is inf), got {value!r}"
+            )
+
+
+#: The largest learning rate float32 holds through Adam's first step, which divides it by 1 - 0.9.
+RATE_MAX = FLOAT32_MAX / 10
+
+
+def check_rate_float32(field: str, rates: Iterable[float | None]) -> None:
+    """Refuse a learning rate above :data:`RATE_MAX`: the optimizer died mid-run converting its step to
+    float32 ("value cannot be converted to type float without overflow")."""
+    for rate in rates:
+        if rate is not None and not rate <= RATE_MAX:
+            raise ValueError(
+                f"{field}: at most {RATE_MAX:.3g} (float32's largest number over 10: Adam's first step "
+                f"divides the rate by 1 - 0.9, and the optimizers compute in float32), got {rate!r}"
+            )
+
+
+def check_noise_std(field: str, std: float) -> None:
+    """Refuse a noise std above :data:`NOISE_STD_MAX`, which leaves noise alone (see there)."""
+    if not std <= NOISE_STD_MAX:
+        raise ValueError(
+            f"{field}: at most {NOISE_STD_MAX:.3g} (2^24): float32 keeps 24 bits, so a noise of larger std "
+            f"rounds away the values of order 1 it is added to, and leaves noise alone; got {std!r}"
+        )
+
+
 def check_pairs(needs: str, **sizes: int | None) -> None:
     """Refuse a size (field name: value, None for a whole data set) below 2, where ``needs`` (the estimator
     or layer that would refuse a lone sample mid-run) needs at least 2 samples."""

@@ -94,6 +94,7 @@ class AAMINE(MINE):
     capturable_step = False  # its batches carry noise drawn on the host
 
     name = "aamine"
+    _fit_call = "fit(x)"  # it makes y = subnet(x) + eps itself
     labels_y = False  # its architecture-aware critic reads y as numbers
 
     subnet: nn.Module
@@ -156,6 +157,13 @@ class AAMINE(MINE):
         that the sub-network does not run twice; pass the result as y to ``train_step`` / ``batch_mi``."""
         if self.noise_std == 0:
             return rep
+        # A draw lies within 8 stds of 0 but for a chance of 1e-15: beyond that the noise is inf, and the
+        # critic would refuse y (never passed) as holding NaN or Inf.
+        if 8 * self.noise_std > torch.finfo(rep.dtype).max:
+            raise ValueError(
+                f"noise_std: {self.noise_std:g} makes a noise that {rep.dtype} holds as inf (its largest "
+                f"number is {torch.finfo(rep.dtype).max:.3g}); give a smaller one, or a float64 sub-network"
+            )
         # Under torch.distributed, this rank's rows of the noise of the global batch, drawn alike on
         # every rank: the noise one process draws on the concatenated batch.
         offset, total = distributed.offset_and_total(len(rep), rep.device)

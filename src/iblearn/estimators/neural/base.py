@@ -18,6 +18,7 @@ estimate is the single-process one on every rank's rows (:mod:`iblearn.distribut
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, ClassVar
@@ -432,12 +433,35 @@ class NeuralEstimator(Estimator, TrainingTarget):
         """The reported estimate (see :meth:`Estimator.forward`), scored by the averaged critic once
         ``train_step`` has updated it. Autograd follows it only where x or y require gradients: an
         estimate pooled over a test set otherwise holds no graph through the critic (for a conv critic
-        over thousands of images, gigabytes), and ``loss`` is what trains the critic."""
+        over thousands of images, gigabytes), and ``loss`` is what trains the critic.
+
+        Warns (UserWarning) where the estimator has never taken a training step: the estimate is then
+        the bound of a critic drawn at random, which says nothing of the data."""
         with self.reporting(), torch.set_grad_enabled(torch.is_grad_enabled() and self._needs_graph(x, y)):
             x, y = self._everyone(x, y)
             refuse_constant(x, y)
             with distributed.single_process():
-                return super().forward(x, y, **request)
+                estimate = super().forward(x, y, **request)
+        if self._untrained():
+            warnings.warn(
+                f"{self.name}: the estimate is the bound of a critic that has taken no training step, a "
+                f"number that says nothing of the data; call {self._fit_call} first (or train_step, or "
+                "load the state_dict of a trained estimator)",
+                UserWarning,
+                stacklevel=V.outside_stacklevel(),
+            )
+        return estimate
+
+    #: How ``fit`` is called, in the warning of an estimate before any training step.
+    _fit_call: ClassVar[str] = "fit(x, y)"
+
+    def _untrained(self) -> bool:
+        """Whether an estimate reads a network drawn at random: one the estimator built (a network handed
+        over may be trained, or exact), that has taken no training step (``train_step``, ``fit``, or a
+        trained state loaded); ``fit`` watching its bound is training, and says nothing."""
+        if self.critic_kind is None or self.trainer.is_watching or self.steps_done.is_meta:
+            return False
+        return int(self.steps_done) == 0
 
     def _everyone(self, x: Any, y: Any) -> tuple[Any, Any]:
         """Under ``torch.distributed``, the rows of every rank (in rank order, any number on each), so

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from iblearn.experiments.options import check_pairs, check_positive, check_widths
+from iblearn.experiments.options import (
+    NOISE_STD_MAX,
+    check_pairs,
+    check_positive,
+    check_rate_float32,
+    check_widths,
+)
 
 MIN_STEPS_FOR_GROWTH_CLAIM = 2500
 
@@ -24,6 +30,15 @@ class Config:
     def __post_init__(self) -> None:
         check_widths(self.widths)
         check_positive("lr", self.lr)
+        check_rate_float32("lr", [self.lr])
+        # Added to the net's tanh outputs, in [-1, 1]: a larger variance leaves noise alone (NOISE_STD_MAX).
+        for var in self.noise_vars:
+            if not var <= NOISE_STD_MAX**2:
+                raise ValueError(
+                    f"noise_vars: at most {NOISE_STD_MAX**2:.3g} (a std of 2^24): float32 keeps 24 bits, so "
+                    "a noise of larger std rounds away the net's outputs, in [-1, 1], and leaves noise "
+                    f"alone; got {var!r}"
+                )
         # MINE's marginal term pairs each sample with another's output.
         check_pairs("MINE", n_train=self.n_train, n_test=self.n_test)
 

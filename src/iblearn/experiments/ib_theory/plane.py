@@ -33,7 +33,7 @@ from torch import nn
 from iblearn.analysis import InformationPlane, InformationPlaneResult, PlanePoint, ib_noisy
 from iblearn.analysis.information_plane import XMethod, YMethod
 from iblearn.data.vision import load_images, to_float
-from iblearn.experiments.options import check_names
+from iblearn.experiments.options import check_float32, check_names, check_noise_std, check_rate_float32
 from iblearn.optim import ProximalSplit
 from iblearn.records import RunFolder, markdown_table
 
@@ -42,6 +42,8 @@ ESTIMATORS: dict[str, tuple[XMethod, YMethod]] = {
     "KSG": ("ksg", "mixed_ksg"),
     "noisy": ("noisy", "noisy"),
 }
+#: The neighbours of the planes' KSG (ksg_mi's default, which InformationPlane takes).
+KSG_K = 3
 LAYERS = ["2", "4", "6"]  # the activations after each hidden linear layer
 # "tanh" is the baseline of ProximalSplit and of the stochastic nets: Adam, same seed
 RUNS = ("tanh", "relu", "tanh ProximalSplit", "tanh stochastic", "tanh stochastic IB")
@@ -64,6 +66,22 @@ class Config:
 
     def __post_init__(self) -> None:
         check_names("runs", self.runs, RUNS)
+        check_rate_float32("lr", [self.lr])
+        check_float32("beta", [self.beta])
+        check_float32("ib_beta", [self.ib_beta])
+        check_noise_std("stochastic_std", self.stochastic_std)  # added to tanh units
+        # Checked before the run starts: the planes would refuse them only once Fig. 1, the examples and
+        # the linear layer are done.
+        if len(self.widths) < len(LAYERS):
+            raise ValueError(
+                f"widths: the planes record {len(LAYERS)} hidden layers, so at least {len(LAYERS)} widths, "
+                f"got {list(self.widths)}"
+            )
+        if self.eval_size <= KSG_K:
+            raise ValueError(
+                f"eval_size: the planes' KSG (k = {KSG_K}) needs more than {KSG_K} evaluation images, "
+                f"got {self.eval_size}"
+            )
 
     @classmethod
     def full(cls) -> Config:

@@ -48,6 +48,7 @@ __all__ = [
     "PAPER",
     "Config",
     "beta_sweep",
+    "check_rows",
     "epochs_for",
     "figure_3",
     "label",
@@ -56,6 +57,7 @@ __all__ = [
     "objectives",
     "plot_beta_sweep",
     "run",
+    "subset_rows",
     "table",
     "train_ce",
     "train_layerwise",
@@ -70,7 +72,7 @@ def load(name: str, fraction: float, test_size: int | None) -> tuple[Tensor, Ten
     """Training images (a fixed random ``fraction`` of them), test images (the first ``test_size``)."""
     train, test = load_images(name, "train"), load_images(name, "test")
     keep = torch.randperm(len(train.labels), generator=torch.Generator().manual_seed(0))
-    keep = keep[: max(1, round(fraction * len(keep)))]
+    keep = keep[: subset_rows(len(keep), fraction)]
     n_test = len(test.labels) if test_size is None else test_size
     return (
         to_float(train.images[keep]),
@@ -78,6 +80,26 @@ def load(name: str, fraction: float, test_size: int | None) -> tuple[Tensor, Ten
         to_float(test.images[:n_test]),
         test.labels[:n_test],
     )
+
+
+def subset_rows(images: int, fraction: float) -> int:
+    """How many of ``images`` training images the ``fraction`` of them that a run trains on holds."""
+    return max(1, round(fraction * images))
+
+
+def check_rows(config: Config) -> None:
+    """Refuse a run whose fraction of its training set holds fewer rows than a batch, before anything
+    runs: a single row dies in MINE's first step (its marginal term pairs each row with another's
+    label), after the baseline has trained; a few rows train on batches smaller than ``batch_size``."""
+    for name, fraction in config.runs:
+        images = len(load_images(name, "train"))
+        rows = subset_rows(images, fraction)
+        if rows < config.batch_size:
+            raise ValueError(
+                f"--set runs: {fraction:g} of the {images:,} {name} training images is {rows:,} "
+                f"row{'s' if rows != 1 else ''}, fewer than a batch (batch_size {config.batch_size}); "
+                "give a larger fraction or a smaller batch_size"
+            )
 
 
 def network(name: str, x: Tensor, config: Config) -> tuple[list[nn.Module], nn.Linear]:
@@ -161,6 +183,7 @@ def train_ce(
 def run(options: ReproduceOptions, config: Config | None = None) -> Path:
     """Run (or resume) Table 1 and Fig. 3; ``config`` overrides the ``--quick``/``--full`` presets."""
     config = options.configure(config or (Config() if options.full else Config.quick()))
+    check_rows(config)
     with torchrun.joined(options.device):
         return _run(options, config)
 

@@ -7,9 +7,12 @@ from dataclasses import dataclass
 
 from iblearn.data.vision import LOADERS
 from iblearn.experiments.options import (
+    check_float32,
     check_names,
+    check_noise_std,
     check_pairs,
     check_positive,
+    check_rate_float32,
     check_tsne_samples,
     check_widths,
 )
@@ -69,6 +72,11 @@ class Config:
         check_tsne_samples(self.tsne_samples)
         check_widths(self.widths)
         check_positive("critic_lr", self.critic_lr)
+        for name in ("lr", "output_lr", "critic_lr"):
+            check_rate_float32(name, [getattr(self, name)])
+        check_float32("beta", [self.beta])
+        check_float32("tsne_betas", self.tsne_betas)
+        check_noise_std("noise_std", self.noise_std)  # added to the layers' outputs (AA-MINE's L + eps)
         for _, fraction in self.runs:
             if not 0 < fraction <= 1:
                 raise ValueError(f"runs: a fraction of the training set in (0, 1], got {fraction}")

@@ -48,6 +48,7 @@ __all__ = [
     "PAPER_SENSITIVITY",
     "Config",
     "Job",
+    "check_sizes",
     "choose_lr",
     "load",
     "plot",
@@ -74,6 +75,36 @@ def load(dataset: str, config: Config) -> Data | str:
         "val": (x[: config.val_size], y[: config.val_size]),
         "test": (to_float(test.images), test.labels),
     }
+
+
+def check_sizes(config: Config) -> None:
+    """Refuse sizes a training set cannot hold, before anything runs (a data set not here offline is
+    skipped: the run marks it not run). The validation images come out of the training set, so more of
+    both than it holds trained on fewer images than ``train_size``, and a ``val_size`` near the whole
+    set left the MI sample (at least 10, MIProbe) nothing to draw; a sensitivity sample larger than the
+    training images measured all of them under its larger n."""
+    for dataset in dict.fromkeys(d for d, _ in config.runs):
+        try:
+            images = len(load_images(dataset, "train"))
+        except OSError:
+            continue
+        if config.train_size is not None and config.train_size + config.val_size > images:
+            raise ValueError(
+                f"--set train_size: {config.train_size:,} training and {config.val_size:,} validation images "
+                f"are more than the {images:,} {dataset} training images; lower train_size or val_size"
+            )
+        rows = images - config.val_size if config.train_size is None else config.train_size
+        if rows < 10:
+            raise ValueError(
+                f"--set val_size: {config.val_size:,} of the {images:,} {dataset} training images held out "
+                f"leave {max(rows, 0):,} to train on, and the MI sample needs at least 10 (MIProbe)"
+            )
+        largest = max(config.sensitivity, default=0)
+        if dataset == config.runs[0][0] and largest > rows:
+            raise ValueError(
+                f"--set sensitivity: a sample of {largest:,} from the {rows:,} training images of "
+                f"{dataset} would be all of them, measured under the larger n; at most {rows:,}"
+            )
 
 
 def _sgd(params: Any, lr: float) -> torch.optim.Optimizer:
@@ -247,6 +278,7 @@ def _bounds(result: LRRange) -> dict[str, float]:
 def run(options: ReproduceOptions, config: Config | None = None) -> Path:
     """Run (or resume) the experiments; ``config`` overrides the ``--quick``/``--full`` presets."""
     config = options.configure(config or (Config() if options.full else Config.quick()))
+    check_sizes(config)
     device = options.torch_device()
     folder = options.start("mi-lr", EXPERIMENT, config, device=str(device))
     seeds = range(options.seed, options.seed + config.seeds)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from iblearn.data.vision import LOADERS
-from iblearn.experiments.options import check_names, check_rates
+from iblearn.experiments.options import check_names, check_positive, check_rate_float32, check_rates
 from iblearn.models.lenet import MODELS
 from iblearn.optim.lr_range import LR_MAX_RULES, RESTARTS
 
@@ -79,8 +79,13 @@ class Config:
             if n < 10:
                 raise ValueError(f"sensitivity: MIProbe needs at least 10 samples, got {n}")
         check_rates("range_lrs", self.range_lrs)
+        check_rate_float32("range_lrs", self.range_lrs)
         for rates in self.grid.values():
             check_rates("grid", rates)
+            check_rate_float32("grid", rates)
+        # Algorithm 2's constants, which the range test's reading refuses at 0 only once the test is done.
+        check_positive("c1", self.c1)
+        check_positive("c2", self.c2)
 
     @classmethod
     def demo(cls) -> Config:

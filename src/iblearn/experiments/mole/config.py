@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from iblearn.experiments.options import check_names, check_pairs, check_tsne_samples
+from iblearn.experiments.options import check_names, check_pairs, check_rate_float32, check_tsne_samples
 
 # Table 1: (train accuracy %, test accuracy %).
 PAPER = {
@@ -53,6 +53,8 @@ class Config:
     def __post_init__(self) -> None:
         check_names("tasks", self.tasks, ESTIMATORS)
         check_tsne_samples(self.tsne_samples)
+        check_rate_float32("lr", [self.lr])
+        check_rate_float32("output_lr", [self.output_lr])
         # The matrix estimator's kernel width and MINE's negative pairs both need two samples or more.
         check_pairs("a batch of the estimators", batch_size=self.batch_size, train_size=self.train_size)
         if self.tsne_samples and self.test_size is not None and self.test_size < 2:

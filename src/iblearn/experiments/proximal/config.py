@@ -7,7 +7,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from iblearn.data.vision import LOADERS
-from iblearn.experiments.options import check_names, check_pairs, check_positive, check_rates
+from iblearn.experiments.options import (
+    check_float32,
+    check_names,
+    check_noise_std,
+    check_pairs,
+    check_positive,
+    check_rate_float32,
+    check_rates,
+)
 
 # (alpha, beta, gamma) per (dataset, optimizer), Sec. IV-A-4. Fashion-MNIST uses MNIST's.
 SETTINGS_IMAGE = {
@@ -100,6 +108,10 @@ class Config:
         if "binary" in self.parts:
             check_rates("binary_gammas", self.binary_gammas)
         check_positive("lam", self.lam)
+        check_float32("lam", [self.lam])
+        check_float32("binary_gammas", self.binary_gammas)
+        check_rate_float32("binary_baseline_lrs", self.binary_baseline_lrs)
+        check_noise_std("noise_std", self.noise_std)  # added to images in [-1, 1]
         if "vae" in self.parts:
             # A batch norm layer in training takes the spread of its batch.
             check_pairs(
