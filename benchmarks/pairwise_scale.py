@@ -8,7 +8,8 @@ and FastPairMI's shape (9,563 variables x 336 rows) with planted dependencies, a
 One thread, thread CPU time (``time.thread_time``) throughout; k = 3.
 
 1. The cost of a pair, under each instruction set of the compiled kernel that the CPU runs
-   (``kernel_isa()``: portable, avx2, avx512; the rows of other processors the record holds are kept): ``pairwise_mi(x)`` (the dense matrix) and
+   (``kernel_isa()``: portable, avx2, avx512; the rows of other processors the record holds are
+   kept): ``pairwise_mi(x)`` (the dense matrix) and
    ``pairwise_mi(x, top_k=10)`` (the streamed tiles) on the same ``--columns`` x 336 Gaussian columns
    (groups of 4 sharing a source), each timed once in turn in a child process whose IBLEARN_SIMD names
    the set; the sets alternate, each in turn first, for ``--repeats`` rounds, and each row is the

@@ -274,7 +274,10 @@ def test_a_record_names_the_cpu_model_beside_the_kernels_instruction_set():
 def test_the_cpu_model_tells_processors_of_one_name_apart(tmp_path):
     from iblearn._provenance import cpu_model
 
-    block = "processor\t: {}\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: {}\nmodel name\t: AMD EPYC\n\n"
+    block = (
+        "processor\t: {}\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: {}\n"
+        "model name\t: AMD EPYC\n\n"
+    )
     info = tmp_path / "cpuinfo"
     info.write_text(block.format(0, 1) + block.format(1, 17))  # the first processor's block counts
     assert cpu_model(info) == "AMD EPYC (family 25, model 1)"

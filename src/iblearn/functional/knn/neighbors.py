@@ -562,6 +562,8 @@ PLANE_MAX_N = 150_000
 #: take the sweep, rather than the two planes on their grids and z apart: the same counts, faster
 #: (docs/design.md, "Measurements behind the code").
 CMI_SWEEP = True
+
+
 def l2_cache_bytes(cache: Path = Path("/sys/devices/system/cpu/cpu0/cache")) -> int | None:
     """The level-2 cache of one core, in bytes, from Linux's sysfs (``size`` of the level-2 data or
     unified cache: "512K", "2048K", "2M"); None where it is not found."""
