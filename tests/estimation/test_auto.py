@@ -20,7 +20,7 @@ from iblearn.data import (
     zero_inflated,
 )
 from iblearn.estimation.auto import auto_estimate, gaussian_stderr
-from iblearn.estimation.autocheck import Check, interval, run_checks
+from iblearn.estimation.autocheck import LABELS_SPREAD, Check, interval, run_checks
 from iblearn.estimators.reliability import UnreliableEstimateWarning
 
 
@@ -180,6 +180,43 @@ def test_an_interval_near_the_labels_entropy_reaches_past_the_samples_entropy():
     assert result.report.checks["ceiling"].figures["H(Y)"] < math.log(2)
     assert result.reliable is True
     assert result.interval[0] <= math.log(2) <= result.interval[1]
+
+
+def test_an_interval_against_labels_allows_for_its_standard_errors_few_degrees_of_freedom():
+    # Two equally likely labels, x = N(2 label, 1): the checks widen nothing here, so the interval is
+    # Student t's quantile for 3 degrees of freedom times the standard error each side.
+    g = torch.Generator().manual_seed(0)
+    y = torch.randint(0, 2, (500,), generator=g)
+    result = quiet(2.0 * y + torch.randn(500, generator=g, dtype=torch.float64), y)
+    value, stderr = float(result), result.stderr
+    assert result.report.chosen == "mixed_ksg" and LABELS_SPREAD == pytest.approx(3.182, abs=1e-3)
+    assert value - result.interval[0] == pytest.approx(LABELS_SPREAD * stderr)
+    # Continuous variables keep two standard errors, which their checks' gaps widen.
+    x = torch.randn(500, 1, generator=g, dtype=torch.float64)
+    checks = {"half data": Check("half data", True, {"half": 0.5, "estimate": 0.5}, "")}
+    assert interval(0.5, 0.01, checks, math.inf) == pytest.approx((0.48, 0.52))
+    assert interval(0.5, 0.01, checks, math.inf, LABELS_SPREAD) == pytest.approx((0.4682, 0.5318), abs=1e-4)
+    assert quiet(x, x + torch.randn(500, 1, generator=g, dtype=torch.float64)).report.chosen == "ksg"
+
+
+@pytest.mark.slow
+def test_intervals_against_labels_cover_the_truth():
+    # Two equally likely labels, x = N(2 label, 1), N = 200: I = h(x) - h(x | label) by quadrature,
+    # 0.3368. With two standard errors each side, 26 of these 200 intervals missed it.
+    import numpy as np
+    from scipy import integrate, stats
+
+    shift, n = 2.0, 200
+    f = lambda v: 0.5 * (stats.norm.pdf(v) + stats.norm.pdf(v, shift))  # noqa: E731
+    hx = integrate.quad(lambda v: -f(v) * math.log(f(v)), -12, 12 + shift, points=[0.0, shift], limit=200)[0]
+    truth = hx - 0.5 * math.log(2 * math.pi * math.e)
+    misses = 0
+    for seed in range(200):
+        rng = np.random.default_rng(seed)
+        y = rng.integers(0, 2, n)
+        low, high = quiet(torch.from_numpy(rng.standard_normal(n) + shift * y), torch.from_numpy(y)).interval
+        misses += not low <= truth <= high
+    assert misses <= 14
 
 
 @pytest.mark.slow

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
+from scipy import stats
 from torch import Tensor
 
 from iblearn.functional import inference
@@ -42,6 +43,14 @@ NONLINEAR_P = 1e-3
 #: has one degree of freedom, and reads 10x too small in about 8% of runs (P(|Z| < 0.1)); four
 #: halves have three.
 SPLITS = 2
+
+#: Standard errors each side of an estimate against labels (the mixed KSG), where other estimates take
+#: 2: Student t's quantile at the interval's confidence for 3 degrees of freedom. The checks' gaps, which
+#: widen an interval whose standard error read small on its draw, read less against labels than on
+#: continuous variables, so the multiplier itself allows for the standard error's few degrees of
+#: freedom; the quantile for its 2 (one difference of halves a split) holds the truth in nearly every
+#: interval, wider than the confidence asks.
+LABELS_SPREAD = float(stats.t.ppf(0.5 + inference.CONFIDENCE / 2, 3))
 
 #: What the half-data check expects, in words.
 HALF_DATA = "half the rows give about the same; a change is a bias that shrinks as rows are added"
@@ -306,17 +315,20 @@ def side_by_side(a: Tensor, b: Tensor) -> Tensor:
     return a * (int(b.max()) + 1) + b
 
 
-def interval(value: float, stderr: float, checks: dict[str, Check], ceiling: float) -> tuple[float, float]:
-    """``value`` widened by two standard errors and by the bias the checks reveal: the change from half
-    the rows (the estimate's trend with N; as much again may remain at N), half the additivity gap
-    (the copies' error is that of two estimates) and the change under the invertible map (on a half),
-    each where it was run and each beyond one standard error, the sampling error a gap between two
-    estimates carries with no bias at all; within [0, ceiling], its top at least its half-width above 0
+def interval(
+    value: float, stderr: float, checks: dict[str, Check], ceiling: float, spread: float = 2.0
+) -> tuple[float, float]:
+    """``value`` widened by ``spread`` standard errors (:data:`LABELS_SPREAD` against labels) and by the
+    bias the checks reveal: the change from half the rows (the estimate's trend with N; as much again
+    may remain at N), half the additivity gap (the copies' error is that of two estimates) and the
+    change under the invertible map (on a half), each where it was run and each beyond one standard
+    error, the sampling error a gap between two estimates carries with no bias at all; within
+    [0, ceiling], its top at least its half-width above 0
     (:func:`~iblearn.functional.inference.clipped`: an estimate below 0 is not a certain 0)."""
     fig = {name: check.figures for name, check in checks.items() if check.passed is not None}
 
     def excess(gap: float) -> float:
-        # Counted whole, a gap's own noise widens the interval beside the two standard errors that
+        # Counted whole, a gap's own noise widens the interval beside the standard errors that
         # already hold it (the guide's reliability page gives the widths and coverage).
         return max(0.0, gap - stderr)
 
@@ -326,7 +338,7 @@ def interval(value: float, stderr: float, checks: dict[str, Check], ceiling: flo
         gap = excess(abs(fig["additivity"]["two copies"] - fig["additivity"]["sum of the halves"]) / 2)
     if "invariance" in fig:
         moved = excess(abs(fig["invariance"]["mapped"] - fig["invariance"]["half"]))
-    width = 2 * stderr + trend + gap + moved
+    width = spread * stderr + trend + gap + moved
     # An estimate that grows with N is low (kNN estimators' bias is downward in dimension): the truth
     # lies further above it than below.
     up = width + (trend if value > fig["half data"]["half"] else 0.0)
