@@ -199,42 +199,45 @@ def test_an_interval_against_labels_allows_for_its_standard_errors_few_degrees_o
     assert quiet(x, x + torch.randn(500, 1, generator=g, dtype=torch.float64)).report.chosen == "ksg"
 
 
-@pytest.mark.slow
-def test_intervals_against_labels_cover_the_truth():
-    # Two equally likely labels, x = N(2 label, 1), N = 200: I = h(x) - h(x | label) by quadrature,
-    # 0.3368. With two standard errors each side, 26 of these 200 intervals missed it.
-    import numpy as np
+def _class_means_truth(shift: float) -> float:
+    """I(x; label) of two equally likely labels and x = N(shift * label, 1): h(x) - h(x | label), h(x)
+    by quadrature."""
     from scipy import integrate, stats
 
-    shift, n = 2.0, 200
     f = lambda v: 0.5 * (stats.norm.pdf(v) + stats.norm.pdf(v, shift))  # noqa: E731
     hx = integrate.quad(lambda v: -f(v) * math.log(f(v)), -12, 12 + shift, points=[0.0, shift], limit=200)[0]
-    truth = hx - 0.5 * math.log(2 * math.pi * math.e)
+    return hx - 0.5 * math.log(2 * math.pi * math.e)
+
+
+def _class_means_estimate(shift: float, n: int, seed: int):
+    """The automatic MI of ``n`` rows of :func:`_class_means_truth`'s sample, drawn from ``seed``."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    return quiet(torch.from_numpy(rng.standard_normal(n) + shift * y), torch.from_numpy(y))
+
+
+@pytest.mark.slow
+def test_intervals_against_labels_cover_the_truth():
+    # x = N(2 label, 1), N = 200: I = 0.3368. With two standard errors each side, 26 of these 200
+    # intervals missed it.
+    truth = _class_means_truth(2.0)
     misses = 0
     for seed in range(200):
-        rng = np.random.default_rng(seed)
-        y = rng.integers(0, 2, n)
-        low, high = quiet(torch.from_numpy(rng.standard_normal(n) + shift * y), torch.from_numpy(y)).interval
+        low, high = _class_means_estimate(2.0, 200, seed).interval
         misses += not low <= truth <= high
     assert misses <= 14
 
 
 @pytest.mark.slow
 def test_intervals_of_nearly_separated_classes_cover_the_truth():
-    # Two equally likely labels, x = N(6 label, 1): I = h(x) - h(x | label) by quadrature, 0.6893,
-    # just under log 2. Clipped at the sample's H(Y), 17 of these 200 reliable intervals missed it.
-    import numpy as np
-    from scipy import integrate, stats
-
-    shift, n = 6.0, 500
-    f = lambda v: 0.5 * (stats.norm.pdf(v) + stats.norm.pdf(v, shift))  # noqa: E731
-    hx = integrate.quad(lambda v: -f(v) * math.log(f(v)), -12, 12 + shift, points=[0.0, shift], limit=200)[0]
-    truth = hx - 0.5 * math.log(2 * math.pi * math.e)
+    # x = N(6 label, 1), N = 500: I = 0.6893, just under log 2. Clipped at the sample's H(Y), 17 of
+    # these 200 reliable intervals missed it.
+    truth = _class_means_truth(6.0)
     misses = reliable = 0
     for seed in range(200):
-        rng = np.random.default_rng(seed)
-        y = rng.integers(0, 2, n)
-        result = quiet(torch.from_numpy(rng.standard_normal(n) + shift * y), torch.from_numpy(y))
+        result = _class_means_estimate(6.0, 500, seed)
         if result.reliable:
             reliable += 1
             misses += not result.interval[0] <= truth <= result.interval[1]
