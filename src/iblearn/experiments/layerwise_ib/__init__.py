@@ -91,8 +91,11 @@ def check_rows(config: Config) -> None:
     """Refuse a run whose fraction of its training set holds fewer rows than a batch, before anything
     runs: a single row dies in MINE's first step (its marginal term pairs each row with another's
     label), after the baseline has trained; a few rows train on batches smaller than ``batch_size``."""
+    sizes: dict[str, int] = {}  # each data set read once, however many fractions of it run
     for name, fraction in config.runs:
-        images = len(load_images(name, "train"))
+        if name not in sizes:
+            sizes[name] = len(load_images(name, "train"))
+        images = sizes[name]
         rows = subset_rows(images, fraction)
         if rows < config.batch_size:
             raise ValueError(

@@ -60,8 +60,7 @@ def class_codes(y: Any, name: str = "y") -> Tensor | None:
     if floats and not bool(torch.isfinite(rows).all()):
         return None
     codes = row_codes(rows)
-    classes = int(codes.max()) + 1 if len(codes) else 0
-    if floats and classes > min(MAX_CLASSES, len(rows) // 2):
+    if floats and int(codes.max()) + 1 > min(MAX_CLASSES, len(rows) // 2):
         return None
     return codes
 
