@@ -125,6 +125,19 @@ def renyi_alpha2_case(repeats: int) -> dict[str, float]:
     return paired_ratio(lambda: renyi_mi(x, y, alpha=2.0), core, repeats)
 
 
+@OWN.add("renyi_mi, alpha 2, N 4,096, with its backward", "the same renyi_mi without it", 15)
+def renyi_alpha2_backward_case(repeats: int) -> dict[str, float]:
+    x, y = gaussians(4096, 10, 3)
+    x, y = x / 10, y / 10
+
+    def call(backward: bool) -> None:
+        mi = renyi_mi(x.clone().requires_grad_(True), y, alpha=2.0)
+        if backward:
+            mi.backward()
+
+    return paired_ratio(lambda: call(True), lambda: call(False), repeats)
+
+
 @OWN.add("ksg_mi, k 3, N 10,000", "kNN search and 2 counts", 51)
 def ksg_case(repeats: int) -> dict[str, float]:
     x, y = gaussians(10_000, 2, 2)
@@ -408,7 +421,8 @@ def main() -> int:
     if args.cases and Path(args.out).is_file():  # these rows replaced, each with its own provenance
         before = read_json(args.out)
         rows_measured = {**before.get("measured", {}), **dict.fromkeys(ratios, provenance)}
-        ratios = {**before["ratios"], **ratios}
+        merged = {**before["ratios"], **ratios}
+        ratios = {n: merged[n] for n in CASES if n in merged}  # in the cases' order
         write_json(args.out, {**before, "ratios": ratios, "measured": rows_measured})
         return 0
     write_json(args.out, {"ratios": ratios, "tolerance": args.tolerance, "provenance": provenance})
