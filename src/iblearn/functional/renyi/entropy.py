@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import torch
 from torch import Tensor
@@ -270,7 +270,8 @@ def _product_entropy2(a: Tensor, b: Tensor) -> Tensor:
     alpha = 2, Giraldo et al. 2014), from blocks of rows of the product: on the CPU a fresh N x N product
     is an allocation the system maps page by page, which costs more than the arithmetic on it."""
     trace = (a.diagonal() * b.diagonal()).sum()
-    return 2 * torch.log(trace) - 2 * torch.log(_ProductNorm.apply(a, b))
+    norm = cast(Tensor, _ProductNorm.apply(a, b))  # type: ignore[no-untyped-call]
+    return 2 * torch.log(trace) - 2 * torch.log(norm)
 
 
 def _eigvalsh(k: Tensor) -> Tensor:
