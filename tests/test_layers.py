@@ -359,6 +359,7 @@ ROOMS: dict[str, dict[str, int]] = {
         "gaussian": 1,
         "student": 1,
         "discrete": 1,
+        "labels": 1,
         "series": 2,
         "mixtures": 2,
         "pid": 2,

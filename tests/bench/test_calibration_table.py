@@ -42,3 +42,33 @@ def test_the_width_is_read_over_each_tasks_spread_over_seeds():
 
 def test_a_truth_of_zero_in_round_off_lies_inside_an_interval_held_at_zero():
     assert calibration.covers(0.0, 0.1, -1.8e-15) and not calibration.covers(0.0, 0.1, -1e-6)
+
+
+def test_labels_rows_are_the_mixed_ksg_under_their_own_family(tmp_path):
+    import argparse
+
+    args = argparse.Namespace(
+        quick=False, sizes=[300], seeds=1, families=["labels"], auto_only=True, resume=False
+    )
+    calibration.measure(args, tmp_path / "rows.jsonl")
+    rows = calibration.read_rows(tmp_path / "rows.jsonl", calibration.KEY)
+    assert {r["task"] for r in rows} == set(calibration.TASKS["labels"])
+    assert all(r["family"] == "labels" and r["measure"] == "mi" for r in rows)
+    assert all(r["chosen"] == "mixed_ksg" and "classes" in r["checks"] for r in rows)
+    record, _ = calibration.tabulate(rows)
+    assert [(c["family"], c["runs"]) for c in record["cells"]] == [("labels", 4)]
+
+
+def test_a_resumed_run_keeps_the_families_of_the_folder_in_its_config(tmp_path):
+    import argparse
+    import json
+
+    path = tmp_path / "config.json"
+    settings = {"sizes": [1000, 5000], "seeds": 40, "quick": False, "auto_only": True}
+    path.write_text(json.dumps(settings | {"families": ["mi", "cmi", "te"]}))
+    args = argparse.Namespace(**settings, families=["labels"], resume=True)
+    assert calibration.run_config(args, path)["families"] == ["mi", "cmi", "labels", "te"]
+    fresh = argparse.Namespace(**vars(args) | {"resume": False})
+    assert calibration.run_config(fresh, path)["families"] == ["labels"]
+    other = argparse.Namespace(**vars(args) | {"seeds": 5})  # other settings: its own families only
+    assert calibration.run_config(other, path)["families"] == ["labels"]

@@ -299,3 +299,65 @@ def test_one_task_type_for_every_family():
     assert (mi.dim_x, mi.dim_y, mi.y_discrete, mi.mutual_information) == (1, 1, True, mi.truth)
     with pytest.raises(ValueError, match="task"):
         _ = get_exact_task("cmi-gauss-1x1x1").mutual_information
+
+
+# ------------------------------------------------------------------------------ class means given labels
+def mixture_mi_by_adaptive_quadrature(weights, means) -> float:
+    """h(X) - h(X | Y) with h(X) = -int f log f by scipy's adaptive quadrature (1 or 2 dimensions), an
+    integral over x rather than over the noise, as the tasks' Gauss-Hermite rule takes it."""
+    from scipy import integrate, stats
+
+    p = np.asarray(weights, dtype=float) / np.sum(weights)
+    mu = np.asarray(means, dtype=float).reshape(len(p), -1)
+    dim = mu.shape[1]
+    comps = [stats.multivariate_normal(m, np.eye(dim)) for m in mu]
+
+    def minus_f_log_f(*v: float) -> float:
+        f = sum(w * c.pdf(np.array(v)) for w, c in zip(p, comps, strict=True))
+        return -f * math.log(f) if f > 0 else 0.0
+
+    lo, hi = mu.min(axis=0) - 12, mu.max(axis=0) + 12
+    if dim == 1:
+        h = integrate.quad(minus_f_log_f, lo[0], hi[0], points=mu[:, 0].tolist(), epsabs=1e-13, limit=400)[0]
+    else:
+        h = integrate.dblquad(
+            lambda b, a: minus_f_log_f(a, b), lo[0], hi[0], lo[1], hi[1], epsabs=1e-10, epsrel=1e-10
+        )[0]
+    return h - dim / 2 * math.log(2 * math.pi * math.e)
+
+
+def test_class_means_truths_by_adaptive_quadrature():
+    from iblearn.data.tasks.labels import _triangle
+
+    cases = {
+        "labels-class-means-2-shift1": ([0.5, 0.5], [[0.0], [1.0]]),
+        "labels-class-means-2-shift4": ([0.5, 0.5], [[0.0], [4.0]]),
+        "labels-class-means-2-p0.8-shift2": ([0.8, 0.2], [[0.0], [2.0]]),
+        "labels-class-means-3-triangle-2d": ([1, 1, 1], _triangle(2.0)),
+    }
+    for name, (weights, means) in cases.items():
+        expected = mixture_mi_by_adaptive_quadrature(weights, means)
+        assert get_exact_task(name).truth == pytest.approx(expected, abs=1e-8), name
+
+
+def test_class_means_limits_and_draws():
+    from iblearn.data.tasks.labels import class_means
+
+    same = class_means("same", [0.3, 0.7], np.zeros((2, 2)), "")
+    assert same.truth == pytest.approx(0.0, abs=1e-12)  # one density for both labels
+    p = [0.2, 0.3, 0.5]
+    apart = class_means("apart", p, np.array([[0.0, 0.0], [60.0, 0.0], [0.0, 60.0]]), "")
+    assert apart.truth == pytest.approx(-sum(q * math.log(q) for q in p), abs=1e-9)  # H(Y)
+    assert get_exact_task("labels-class-means-2-shift4").truth < LOG2
+    with pytest.raises(ValueError, match="weights"):
+        class_means("one", [1.0], np.zeros((1, 1)), "")
+    x, y = get_exact_task("labels-class-means-2-p0.8-shift2").sample(20_000, seed=0)
+    assert x.dtype == torch.float64 and y.dtype == torch.int64 and tuple(x.shape) == (20_000, 1)
+    assert float((y == 1).double().mean()) == pytest.approx(0.2, abs=0.01)
+    assert float(x[y == 1].mean() - x[y == 0].mean()) == pytest.approx(2.0, abs=0.05)
+    x, y = get_exact_task("labels-class-means-3-triangle-2d").sample(30, seed=0)
+    assert tuple(x.shape) == (30, 2) and set(y.tolist()) <= {0, 1, 2}
+
+
+def test_class_means_by_monte_carlo():
+    assert_monte_carlo([t for t in exact_tasks("mi") if t.name.startswith("labels-")], 40_000)

@@ -9,6 +9,7 @@ import functools
 from iblearn import _checks as V
 from iblearn.data.tasks.base import FAMILIES, Task
 from iblearn.data.tasks.gaussian import bivariate_normal, dense_gaussian, high_mi, sparse_gaussian
+from iblearn.data.tasks.labels import label_tasks
 from iblearn.data.tasks.mixtures import additive_uniform, categorical_uniform, sign_mixture, zero_inflated
 from iblearn.data.tasks.pid import pid_tasks
 from iblearn.data.tasks.student import student_t
@@ -47,8 +48,9 @@ def get_task(name: str) -> Task:
 
 def mi_tasks() -> list[Task]:
     """The MI tasks with exact answers: :func:`standard_tasks`, then the sign and zero-inflated
-    mixtures."""
-    return [*standard_tasks(), sign_mixture(1), sign_mixture(3), zero_inflated(1), zero_inflated(3)]
+    mixtures and the class means given labels (:func:`~iblearn.data.tasks.labels.label_tasks`)."""
+    mixtures = [sign_mixture(1), sign_mixture(3), zero_inflated(1), zero_inflated(3)]
+    return [*standard_tasks(), *mixtures, *label_tasks()]
 
 
 @functools.cache
