@@ -205,7 +205,7 @@ def checked_gram(
         # Scaling each channel by its own width turns the product of the channels' kernels into one
         # kernel of width 1 on the scaled, concatenated channels: one exp, no underflowing product.
         # A channel constant over the batch (a dead ReLU) has an all-ones kernel: it drops out of the product.
-        parts = [_scaled(_flat(t[:, c]), sigma, name, sigma_name) for c in range(t.shape[1])]
+        parts = [_scaled(_flat(c), sigma, name, sigma_name) for c in t.unbind(1)]
         root = math.sqrt(t.shape[1]) if channels == "mean" else 1.0
         scaled = [p / root for p in parts if p is not None]
         if not scaled:
