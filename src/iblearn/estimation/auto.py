@@ -72,8 +72,8 @@ from iblearn.estimation.verdict import LABELS_ADVICE, LINEAR, LINEAR_GIVEN, flag
 from iblearn.estimators import reliability
 from iblearn.estimators.base import MIEstimate
 from iblearn.functional import inference
-from iblearn.functional.gaussian import canonical_bases, canonical_of_bases, gaussian_mi_of
-from iblearn.functional.knn.engine import key_order, ksg_mi_ranked
+from iblearn.functional.gaussian import Canonical, canonical_bases, canonical_of_bases, gaussian_mi_of
+from iblearn.functional.knn.engine import key_order, ksg_mi_ranked, mixed_ksg_counts
 from iblearn.functional.multivariate.inputs import Ranked, copula_normal, ranked_normal
 
 #: An invertible map of x and of y (MI unchanged), drawn from the generator.
@@ -171,14 +171,15 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
                 [rx[0], ry[0]],
                 lambda a, b, keys, orders: ksg_mi_ranked(a, b, keys, n, k, seed, orders),
             )
+    terms_stderr = None
+    if cy is not None:
+        value, terms_stderr = _mixed_whole(*data, k, seed)
     if value is None:
         value = reruns.whole() if isinstance(reruns, RankedReruns) else mi(*data)
     settled = [agreement.name] if agreement is not None and agreement.passed is False else []
     checks, stderr, _ = run_checks(reruns, *data, value, ceiling=top, remap=remap, seed=seed, settled=settled)
-    method = HALVES
+    stderr, method = _floored(stderr, analysis, terms_stderr)
     if analysis is not None:
-        stderr = max(stderr, delta_stderr(analysis))
-        method += "; at least the Gaussian's asymptotic standard error by the delta method"
         checks["gaussian copula"] = copula_check(*data)
         if (linear := linearity_check(feats)) is not None:
             checks["linearity"] = linear
@@ -207,6 +208,28 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
         est.report, chosen=chosen, why=why, checks=checks, features=feats, interval_method=INTERVAL
     )
     return replace(est, interval=(low, high), confidence=inference.CONFIDENCE, report=report)
+
+
+def _mixed_whole(x: Tensor, labels: Tensor, k: int, seed: int) -> tuple[float, float]:
+    """The mixed KSG on all the rows, as the checks' estimator gives it, and the standard deviation of
+    its per-row terms over sqrt(N) (:meth:`~iblearn.functional.knn.ksg.MixedCounts.local`), from one
+    count of the neighbours."""
+    counts = mixed_ksg_counts(x, labels, k, seed=seed)
+    return float(counts.mi()), float(counts.local().std()) / math.sqrt(counts.n)
+
+
+def _floored(stderr: float, analysis: Canonical | None, terms_stderr: float | None) -> tuple[float, str]:
+    """The half-samples' standard error and how it was found, held at least at a first-order one where
+    the estimate has it: the Gaussian's by the delta method (``analysis``), the mixed KSG's from its
+    per-row terms. The half-samples' few degrees of freedom let their figure read far below the
+    spread on some draws; the first-order figure barely moves from one draw to the next."""
+    if analysis is not None:
+        floor, why = delta_stderr(analysis), "the Gaussian's asymptotic standard error by the delta method"
+    elif terms_stderr is not None:
+        floor, why = terms_stderr, "the standard deviation of the estimate's per-row terms over sqrt(N)"
+    else:
+        return stderr, HALVES
+    return max(stderr, floor), f"{HALVES}; at least {why}"
 
 
 #: KSG of rows of single columns of scores given each column's keys (the rows' ranks among all

@@ -347,6 +347,19 @@ def test_mixed_ksg_drops_singleton_classes_and_caps_k():
     assert math.isfinite(float(mixed_ksg_mi(x2, lab2, 3)))
 
 
+def test_mixed_ksg_counts_give_the_estimate_and_its_per_row_terms():
+    from iblearn.functional.knn.engine import mixed_ksg_counts
+
+    x, lab = categorical_uniform(3).sample(300, seed=0)
+    x = torch.cat([x, torch.tensor([[9.0]])])
+    lab = torch.cat([lab, torch.tensor([7])])  # a class seen once: left out of the rows and of N
+    counts = mixed_ksg_counts(x, lab, 3, seed=4)
+    assert float(counts.mi()) == float(mixed_ksg_mi(x, lab, 3, seed=4))  # the same number, not close
+    terms = counts.local()
+    assert counts.n == 300 and terms.shape == (300,)
+    assert float(terms.mean()) == pytest.approx(float(counts.mi()), abs=1e-12)
+
+
 def test_ties_are_jittered_reproducibly_or_refused():
     x = torch.randint(0, 5, (500, 1), generator=gen()).double()
     y = x + torch.randn(500, 1, generator=gen(1), dtype=torch.float64)

@@ -20,6 +20,7 @@ from iblearn.functional.knn.ksg import (
     kl_entropy,
     ksg_mi,
     ksg_mi_ranked,
+    mixed_ksg_counts,
     mixed_ksg_mi,
     prepare_samples,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "ksg_mi",
     "ksg_mi_ranked",
     "kth_neighbour",
+    "mixed_ksg_counts",
     "mixed_ksg_mi",
     "pick_backend",
     "prepare_samples",

@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Sequence
-from typing import Any, Unpack
+from typing import Any, NamedTuple, Unpack
 
 import numpy as np
 import torch
@@ -667,6 +667,43 @@ def mixed_ksg_mi(
         >>> 0.55 < float(mixed_ksg_mi(x, y)) < 0.7  # truth: a little under log 2 = 0.693
         True
     """
+    return mixed_ksg_counts(x, labels, k, metric=metric, **options).mi()
+
+
+class MixedCounts(NamedTuple):
+    """The counts of :func:`mixed_ksg_mi` on the rows it keeps (those of a class seen more than once):
+    their number N and, a row each, its class's size N_c, its neighbours k_i within the class and m_i."""
+
+    n: int
+    n_c: Tensor
+    k_i: Tensor
+    m: Tensor
+
+    def mi(self) -> Tensor:
+        """``psi(N) - < psi(N_c) > + < psi(k) > - < psi(m) >``, in nats (Ross 2014)."""
+        return (
+            psi(self.n)
+            - digamma_f64(self.n_c).mean()
+            + digamma_f64(self.k_i).mean()
+            - digamma_f64(self.m).mean()
+        )
+
+    def local(self) -> Tensor:
+        """The per-row terms ``psi(N) - psi(N_c) + psi(k_i) - psi(m_i)``, ``(N,)``, whose mean is :meth:`mi`
+        (up to rounding). Their standard deviation over sqrt(N) is the estimate's standard error to first
+        order, as for a mean of independent terms (a row's term also moves with its neighbours')."""
+        return psi(self.n) - digamma_f64(self.n_c) + digamma_f64(self.k_i) - digamma_f64(self.m)
+
+
+def mixed_ksg_counts(
+    x: Any,
+    labels: Any,
+    k: int = 3,
+    *,
+    metric: Metric = "euclidean",
+    **options: Unpack[KNNKeywords],
+) -> MixedCounts:
+    """The :class:`MixedCounts` behind :func:`mixed_ksg_mi` (same arguments, checked the same way)."""
     opts = KNNOptions(**options)
     V.choice(metric, "metric", ("chebyshev", "euclidean"))
     x = prepare(x, "x", standardize=opts.standardize, ties=opts.ties, seed=opts.seed)
@@ -696,4 +733,4 @@ def mixed_ksg_mi(
     else:  # up to PART_POINTS rows on one thread: a parallel region there costs more than it gives
         with one_torch_thread(x.device.type == "cpu" and n <= PART_POINTS):
             m = mixed_counts_brute(x, lab, k_i, metric)
-    return psi(n) - digamma_f64(n_c).mean() + digamma_f64(k_i).mean() - digamma_f64(m).mean()
+    return MixedCounts(n, n_c, k_i, m)
