@@ -20,7 +20,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
-from scipy import stats
 from torch import Tensor
 
 from iblearn.functional import inference
@@ -45,12 +44,15 @@ NONLINEAR_P = 1e-3
 SPLITS = 2
 
 #: Standard errors each side of an estimate against labels (the mixed KSG), where other estimates take
-#: 2: Student t's quantile at the interval's confidence for 3 degrees of freedom. The checks' gaps, which
-#: widen an interval whose standard error read small on its draw, read less against labels than on
-#: continuous variables, so the multiplier itself allows for the standard error's few degrees of
-#: freedom; the quantile for its 2 (one difference of halves a split) holds the truth in nearly every
-#: interval, wider than the confidence asks.
-LABELS_SPREAD = float(stats.t.ppf(0.5 + inference.CONFIDENCE / 2, 3))
+#: 2. The checks' gaps, which widen an interval whose standard error read small on its draw, read less
+#: against labels than on continuous variables, so the multiplier itself carries that allowance; the
+#: standard error is at least the spread of the per-row terms over sqrt(N), which barely moves from one
+#: draw to the next, so Student t's quantile for the halves' few degrees of freedom (3.18 for 3) is more
+#: than it needs. Measured over 40 seeds of each labels calibration task at N = 1,000 and 5,000, and 100
+#: seeds of x = N(shift * label, 1) (two equally likely labels, shifts 1 to 6, N = 200 to 2,000): 2.5
+#: holds the truth in 92.5-100% of each case's intervals at 0.79-0.97 times the width of 3.18's (which
+#: held it in 99-100%); 2 in 85% (two labels four standard deviations apart, N = 5,000).
+LABELS_SPREAD = 2.5
 
 #: What the half-data check expects, in words.
 HALF_DATA = "half the rows give about the same; a change is a bias that shrinks as rows are added"
