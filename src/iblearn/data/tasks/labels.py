@@ -15,7 +15,6 @@ the expectation of a log-sum-exp of affine functions of Z, which Gauss-Hermite q
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -44,8 +43,8 @@ def class_means_mi(weights: Sequence[float], means: Array) -> float:
     # probabilists' Hermite: E f(Z) = sum_i w_i f(z_i) / sqrt(2 pi), Z ~ N(0, 1)
     nodes, w = np.polynomial.hermite_e.hermegauss(NODES)
     w = w / math.sqrt(2 * math.pi)
-    z = np.array(list(itertools.product(nodes, repeat=dim)))  # (NODES^d, d)
-    wz = np.prod(np.array(list(itertools.product(w, repeat=dim))), axis=1)
+    z = np.stack(np.meshgrid(*[nodes] * dim, indexing="ij"), axis=-1).reshape(-1, dim)  # (NODES^d, d)
+    wz = np.prod(np.stack(np.meshgrid(*[w] * dim, indexing="ij"), axis=-1).reshape(-1, dim), axis=1)
     total = 0.0
     for k in range(len(p)):
         d = mu[k] - mu  # (K, d): d_kj a row
