@@ -10,7 +10,7 @@ from torch import nn
 
 from iblearn.analysis import InformationPlane
 from iblearn.estimators import KSG
-from iblearn.estimators.neural import JS, MINE, NWJ, SMILE, InfoNCE, MINEf
+from iblearn.estimators.neural import JS, MINE, NWJ, SMILE, InfoNCE, MINEf, captured
 from iblearn.estimators.neural.stacked import estimate_many, fresh_copy, unstackable
 
 torch.set_num_threads(1)
@@ -198,3 +198,34 @@ class _Own(nn.Module):
 
     def forward(self, x, y):
         return self.net(torch.cat([x, y], dim=1)).squeeze(1)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: InfoNCE(hidden=(16,), eval_every=20, patience=1),
+        lambda: NWJ(hidden=(16,), eval_every=20),
+        lambda: MINE(hidden=(16, 8), eval_every=25),
+        lambda: InfoNCE(critic="concat", hidden=(16,), eval_every=20),
+    ],
+    ids=["infonce", "nwj", "mine", "infonce-concat"],
+)
+def test_replayed_stacked_steps_train_as_eager_ones_and_as_one_by_one(make, monkeypatch):
+    """On a CUDA device the stacked step is captured and replayed: the estimates of the eager stacked
+    steps and of the critics one by one, to float rounding (the concat critic draws its negatives)."""
+    data = [(x.cuda(), y.cuda()) for x, y in pairs(n=512)]
+    fit = {"steps": 80, "batch_size": 64, "seed": 2}
+    replays = []
+    replay = captured.StepGraph.replay
+    monkeypatch.setattr(
+        captured.StepGraph, "replay", lambda s, g, o, gen: replays.append(len(o)) or replay(s, g, o, gen)
+    )
+    found = estimate_many(make().cuda(), data, **fit)
+    assert sum(replays) > 60  # all but the warm-up's steps, in chunks between the evaluations
+    monkeypatch.setattr(captured, "ENABLED", False)
+    eager = estimate_many(make().cuda(), data, **fit)
+    torch.testing.assert_close(values(found), values(eager), rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(
+        values(found), values(estimate_each(make().cuda(), data, **fit)), rtol=1e-4, atol=1e-4
+    )

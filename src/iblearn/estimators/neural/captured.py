@@ -25,7 +25,8 @@ from __future__ import annotations
 import copy
 import os
 import warnings
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
 
 import torch
 from torch import Tensor
@@ -36,6 +37,8 @@ from iblearn.estimators.neural import negatives
 from iblearn.estimators.neural.averaging import WeightAverage
 from iblearn.estimators.neural.contract import TrainingTarget
 from iblearn.estimators.neural.fitting import batch_orders
+
+_T = TypeVar("_T")
 
 #: Whether ``fit`` replays captured steps on a CUDA device: on unless ``IBLEARN_CUDA_GRAPHS=0``.
 ENABLED = os.environ.get("IBLEARN_CUDA_GRAPHS", "1") != "0"
@@ -81,9 +84,115 @@ class _Trainer(Protocol):
     def step(self, est: TrainingTarget, x: Any, y: Any) -> float: ...
 
 
+class StepGraph:
+    """A training step captured once in a CUDA graph and replayed in chunks of up to :data:`CHUNK`
+    steps: the captured step reads its batch's row indices and its negatives from buffers on the device
+    at :attr:`cursor`, which each replay advances by one.
+
+    Its eager warm-up steps (:meth:`warm_up`) run on the capture's stream and record the derangements a
+    step draws; the capture (:meth:`capture`) serves them from the buffers; :meth:`replay` fills the
+    buffers for a chunk, from the batches' orders and the trainer's generator in the order the eager
+    steps would draw them, then replays. One critic's fit (:class:`CapturedSteps`) and the stacked
+    critics' (:mod:`.stacked`) each capture their own step in one.
+
+    Args:
+        size: the rows of a batch.
+        device: the CUDA device.
+
+    Attributes:
+        warm: the warm-up steps taken.
+        steady: whether the warm-up steps drew alike (a step that draws otherwise each time cannot be
+            replayed).
+        cursor: the step within the chunk, on the device (what a captured step reads and writes at).
+    """
+
+    def __init__(self, size: int, device: torch.device) -> None:
+        self.size, self.device = size, device
+        self.stream = torch.cuda.Stream(device)
+        self.warm, self.steady = 0, True
+        self.draws: list[tuple[int, int, int]] = []  # a step's derangements: n, count, drawn
+        self.index = self.cursor = torch.empty(0)
+        self.perms: list[Tensor] = []
+
+    def warm_up(self, step: Callable[[], _T]) -> _T:
+        """``step()`` eagerly on the capture's stream, the derangements it draws recorded."""
+        calls: list[tuple[int, int, int]] = []
+
+        def record(n: int, count: int, gen: torch.Generator | None, device: torch.device) -> list[Tensor]:
+            perms = [p.to(device) for p in negatives.derangements(n, count, gen)]
+            calls.append((n, count, len(perms)))
+            return perms
+
+        self.stream.wait_stream(torch.cuda.current_stream(self.device))
+        with torch.cuda.stream(self.stream), negatives.drawing_from(record):
+            value = step()
+        torch.cuda.current_stream(self.device).wait_stream(self.stream)
+        self.warm += 1
+        if self.warm > 1 and calls != self.draws:
+            self.steady = False
+        self.draws = calls
+        return value
+
+    def capture(self, adam: torch.optim.Optimizer, body: Callable[[Tensor], None]) -> torch.cuda.CUDAGraph:
+        """``body(idx)``, one training step on the batch of rows ``idx`` stepping ``adam``, captured with
+        the cursor's advance; raises what the capture raises (a read to the host in the step)."""
+        self.index = torch.zeros((CHUNK, self.size), dtype=torch.long, device=self.device)
+        self.perms = [
+            torch.zeros((CHUNK, k, n), dtype=torch.long, device=self.device) for n, _, k in self.draws
+        ]
+        self.cursor = torch.zeros(1, dtype=torch.long, device=self.device)
+        served = iter(range(len(self.draws)))
+
+        def serve(n: int, count: int, gen: torch.Generator | None, device: torch.device) -> list[Tensor]:
+            call = next(served)
+            if self.draws[call][:2] != (n, count):
+                raise RuntimeError("the captured step draws other negatives than its warm-up")
+            return list(self.perms[call].index_select(0, self.cursor)[0].unbind(0))
+
+        graph = torch.cuda.CUDAGraph()
+        for group in adam.param_groups:
+            group["capturable"] = True
+        adam.zero_grad(set_to_none=True)
+        self.stream.wait_stream(torch.cuda.current_stream(self.device))
+        try:
+            with negatives.drawing_from(serve), torch.cuda.graph(graph, stream=self.stream):
+                body(self.index.index_select(0, self.cursor)[0])
+                self.cursor.add_(1)
+        finally:
+            for group in adam.param_groups:
+                group["capturable"] = False  # eager steps after this one: Adam's plain form
+            torch.cuda.current_stream(self.device).wait_stream(self.stream)
+        return graph
+
+    def replay(self, graph: torch.cuda.CUDAGraph, orders: list[Tensor], gen: torch.Generator) -> None:
+        """``graph`` replayed once for each batch of ``orders`` (at most :data:`CHUNK`), the negatives
+        drawn from ``gen`` as the eager steps draw them."""
+        count = len(orders)
+        self.index[:count].copy_(torch.stack(orders))
+        drawn: list[list[Tensor]] = [[] for _ in self.draws]
+        for _ in range(count):
+            for call, (n, k, _) in enumerate(self.draws):
+                drawn[call].append(torch.stack(negatives.derangements(n, k, gen)))
+        for buffer, perms in zip(self.perms, drawn, strict=True):
+            buffer[:count].copy_(torch.stack(perms))
+        self.cursor.zero_()
+        for _ in range(count):
+            graph.replay()
+
+
+def warn_eager(name: str, error: Exception) -> None:
+    """The warning of a training step that could not be captured (eager steps follow)."""
+    warnings.warn(
+        f"{name}: its training step could not be captured in a CUDA graph ({error}); "
+        "fit goes on with eager steps",
+        RuntimeWarning,
+        stacklevel=5,
+    )
+
+
 class CapturedSteps:
     """The training steps of one ``fit`` on a CUDA device: :data:`WARMUP` eager steps, then a step
-    captured and replayed in chunks (:meth:`steps`).
+    captured and replayed in chunks (:meth:`steps`, :class:`StepGraph`).
 
     Args:
         trainer: the estimator's trainer, whose step the eager steps are.
@@ -102,25 +211,21 @@ class CapturedSteps:
         self.raw = (V.as_tensor(x, "x"), V.as_tensor(y, "y"))  # what an eager step is given
         self.x, self.y = (t.detach() for t in est.checked_inputs(x, y))  # what the captured step reads
         self.orders = batch_orders(len(self.x), batch_size, seed)
-        self.size = min(batch_size, len(self.x))
-        self.device = self.x.device
-        self.stream = torch.cuda.Stream(self.device)
+        self.steps_graph = StepGraph(min(batch_size, len(self.x)), self.x.device)
         self.graph: torch.cuda.CUDAGraph | None = None
         self.failed = False  # the capture failed, or a replayed step diverged: eager from then on
-        self.warm = 0
-        self.draws: list[tuple[int, int, int]] = []  # a step's derangements: n, count, drawn
         self.replayed = 0
-        # The captured step's buffers, made with it: its batches' rows and negatives, the step it is at
-        # within a chunk, and each step's loss and divergence.
-        self.index = self.cursor = self.losses = self.bad = torch.empty(0)
-        self.perms: list[Tensor] = []
+        # Each step's loss and divergence, written by the captured step at its cursor.
+        self.losses = self.bad = torch.empty(0)
 
     def steps(self, count: int) -> list[float]:
         """Up to ``count`` training steps (at least one), their losses."""
         if self.failed:
             return [self._eager(next(self.orders))]
-        if self.warm < WARMUP:
-            return [self._warm_up()]
+        if self.steps_graph.warm < WARMUP:
+            value = self.steps_graph.warm_up(lambda: self._eager(next(self.orders)))
+            self.failed = not self.steps_graph.steady
+            return [value]
         if self.graph is None:
             adam = self.trainer.optimizer.adam  # created by the warm-up's steps
             self.graph = None if adam is None else self._capture(adam)
@@ -133,97 +238,42 @@ class CapturedSteps:
         idx = idx.to(x.device)
         return self.trainer.step(self.est, x[idx], y[idx])
 
-    def _warm_up(self) -> float:
-        """An eager step on the capture's stream, recording the derangements it draws."""
-        calls: list[tuple[int, int, int]] = []
-
-        def record(n: int, count: int, gen: torch.Generator | None, device: torch.device) -> list[Tensor]:
-            perms = [p.to(device) for p in negatives.derangements(n, count, gen)]
-            calls.append((n, count, len(perms)))
-            return perms
-
-        self.stream.wait_stream(torch.cuda.current_stream(self.device))
-        with torch.cuda.stream(self.stream), negatives.drawing_from(record):
-            value = self._eager(next(self.orders))
-        torch.cuda.current_stream(self.device).wait_stream(self.stream)
-        self.warm += 1
-        if self.warm > 1 and calls != self.draws:  # a step that draws otherwise each time
-            self.failed = True
-        self.draws = calls
-        return value
-
     def _capture(self, adam: torch.optim.Optimizer) -> torch.cuda.CUDAGraph | None:
-        """One training step captured in a graph, reading its batch and negatives from buffers at
-        :attr:`cursor`, writing its loss and whether it diverged there; None (eager steps from then on,
-        :attr:`failed`) where the step cannot be captured."""
-        est, trainer = self.est, self.trainer
-        self.index = torch.zeros((CHUNK, self.size), dtype=torch.long, device=self.device)
-        self.perms = [
-            torch.zeros((CHUNK, k, n), dtype=torch.long, device=self.device) for n, _, k in self.draws
-        ]
-        self.cursor = torch.zeros(1, dtype=torch.long, device=self.device)
-        self.losses = torch.zeros(CHUNK, dtype=torch.float64, device=self.device)
-        self.bad = torch.zeros(CHUNK, dtype=torch.bool, device=self.device)
+        """One training step captured (:meth:`StepGraph.capture`), writing its loss and whether it
+        diverged at the cursor; None (eager steps from then on, :attr:`failed`) where the step cannot
+        be captured."""
+        est, trainer, device = self.est, self.trainer, self.x.device
+        self.losses = torch.zeros(CHUNK, dtype=torch.float64, device=device)
+        self.bad = torch.zeros(CHUNK, dtype=torch.bool, device=device)
         limit = est.plausible_limit(self.x, self.y)
-        served = iter(range(len(self.draws)))
+        graphed = self.steps_graph
 
-        def serve(n: int, count: int, gen: torch.Generator | None, device: torch.device) -> list[Tensor]:
-            call = next(served)
-            if self.draws[call][:2] != (n, count):
-                raise RuntimeError("the captured step draws other negatives than its warm-up")
-            return list(self.perms[call].index_select(0, self.cursor)[0].unbind(0))
+        def body(idx: Tensor) -> None:
+            loss, bound = est.batch_loss(self.x.index_select(0, idx), self.y.index_select(0, idx))
+            bad = ~torch.isfinite(loss)
+            if bound is not None:
+                bad = bad | ~(bound.abs() <= limit)
+            self.bad.index_copy_(0, graphed.cursor, bad.reshape(1))
+            self.losses.index_copy_(0, graphed.cursor, loss.detach().reshape(1).double())
+            loss.backward()
+            adam.step()
+            est.steps_done.add_(1)
+            if trainer.average is not None:
+                trainer.average.update(2)  # any step after the first: the average moves
 
-        graph = torch.cuda.CUDAGraph()
-        for group in adam.param_groups:
-            group["capturable"] = True
-        adam.zero_grad(set_to_none=True)
-        self.stream.wait_stream(torch.cuda.current_stream(self.device))
         try:
-            with negatives.drawing_from(serve), torch.cuda.graph(graph, stream=self.stream):
-                idx = self.index.index_select(0, self.cursor)[0]
-                loss, bound = est.batch_loss(self.x.index_select(0, idx), self.y.index_select(0, idx))
-                bad = ~torch.isfinite(loss)
-                if bound is not None:
-                    bad = bad | ~(bound.abs() <= limit)
-                self.bad.index_copy_(0, self.cursor, bad.reshape(1))
-                self.losses.index_copy_(0, self.cursor, loss.detach().reshape(1).double())
-                loss.backward()
-                adam.step()
-                est.steps_done.add_(1)
-                if trainer.average is not None:
-                    trainer.average.update(2)  # any step after the first: the average moves
-                self.cursor.add_(1)
+            return graphed.capture(adam, body)
         except Exception as error:  # a step that cannot be captured (a read to the host in it) trains eagerly
-            warnings.warn(
-                f"{est.name}: its training step could not be captured in a CUDA graph ({error}); "
-                "fit goes on with eager steps",
-                RuntimeWarning,
-                stacklevel=4,
-            )
+            warn_eager(est.name, error)
             self.failed = True
             return None
-        finally:
-            for group in adam.param_groups:
-                group["capturable"] = False  # eager steps after this one: Adam's plain form
-            torch.cuda.current_stream(self.device).wait_stream(self.stream)
-        return graph
 
     def _replay(self, graph: torch.cuda.CUDAGraph, count: int) -> list[float]:
         """``count`` replayed steps of ``graph``; where one diverged, the chunk again eagerly from its
         start."""
         before = copy.deepcopy(self.est.state_dict())  # the negatives' generator's state too
         orders = [next(self.orders) for _ in range(count)]
-        self.index[:count].copy_(torch.stack(orders))
-        gen = self.trainer.shuffles
-        drawn: list[list[Tensor]] = [[] for _ in self.draws]
-        for _ in range(count):
-            for call, (n, k, _) in enumerate(self.draws):
-                drawn[call].append(torch.stack(negatives.derangements(n, k, gen)))
-        for buffer, perms in zip(self.perms, drawn, strict=True):
-            buffer[:count].copy_(torch.stack(perms))
-        self.cursor.zero_()
-        for _ in range(count):
-            graph.replay()
+        self.steps_graph.replay(graph, orders, self.trainer.shuffles)
         read = torch.cat([self.losses[:count], self.bad[:count].double()]).cpu()
         if not bool(read[count:].any()):
             self.replayed += count

@@ -30,7 +30,7 @@ from iblearn import distributed
 from iblearn._settings import check_settings
 from iblearn.estimators.base import Estimator, MIEstimate
 from iblearn.estimators.critics import ConcatCritic, SeparableCritic
-from iblearn.estimators.neural import fitting
+from iblearn.estimators.neural import captured, fitting
 from iblearn.estimators.neural.base import NeuralEstimator
 from iblearn.estimators.neural.inputs import param_dtype, refuse_constant
 from iblearn.estimators.neural.trainer import History, adam
@@ -163,7 +163,7 @@ def estimate_many(
     critic other than the default ones (a module of the caller's among them), a chunked InfoNCE, inputs
     that are not row tensors, under ``torch.distributed``, a single pair, and any training in which a
     critic diverges (the one-by-one fits then raise what they raise). On a CUDA device the one-by-one
-    fit may replay a captured step; the stacked steps are not captured.
+    fit replays a captured step, and so do the stacked steps (:class:`~.captured.StepGraph`).
 
     Args:
         estimator: a neural estimator, whose settings each copy takes (it is not trained itself).
@@ -333,7 +333,8 @@ class _StackedFit:
             return functional_call(self.loss, swapped, (x, y))  # type: ignore[no-any-return]
 
         # "same": a draw (the negatives) is made once for all critics, as each critic alone draws it.
-        loss, bound = vmap(one, randomness="same")(self.live, self.own, self.x[:, idx], self.y[:, idx])
+        x, y = self.x.index_select(1, idx), self.y.index_select(1, idx)
+        loss, bound = vmap(one, randomness="same")(self.live, self.own, x, y)
         diverged = ~torch.isfinite(loss.detach()) | ~(bound.detach().double().abs() <= self.limits)
         self.adam.zero_grad(set_to_none=True)
         loss.sum().backward()
@@ -359,11 +360,15 @@ class _StackedFit:
         batches = fitting.batch_orders(self.x.shape[1], batch_size, self.seed, self.x.device)
         self.template.train()
         self.template.trainer.shuffles.manual_seed(self.seed)
+        replayed = _Replayed(self, batches, min(batch_size, self.x.shape[1]), steps, (active, diverged))
         done = 0
         while done < steps:
             until = steps if held[0] is None else min(steps, (done // est.eval_every + 1) * est.eval_every)
-            diverged |= self.step(next(batches)) & active
-            done += 1
+            if replayed.on:
+                done += replayed.steps(until - done)
+            else:
+                diverged |= self.step(next(batches)) & active
+                done += 1
             if held[0] is None or done < until:
                 continue
             if bool(diverged.any()):
@@ -404,3 +409,48 @@ class _StackedFit:
             history.stopped_early = True
             return True
         return False
+
+
+class _Replayed:
+    """The stacked step on a CUDA device, captured once in a CUDA graph and replayed in chunks
+    (:class:`~.captured.StepGraph`), as one critic's ``fit`` replays its own: the same batches and
+    negatives, each critic's divergence gathered on the device into ``diverged`` (of ``active``'s
+    critics), read at the loop's evaluations as the eager steps' is.
+
+    Attributes:
+        on: whether the steps are replayed: on a CUDA device, with capture enabled, for more steps than
+            the warm-up, until a warm-up that draws otherwise each step or a capture that fails.
+    """
+
+    def __init__(
+        self, fit: _StackedFit, batches: Iterator[Tensor], size: int, steps: int, masks: tuple[Tensor, Tensor]
+    ) -> None:
+        self.fit, self.batches = fit, batches
+        self.active, self.diverged = masks
+        self.on = captured.ENABLED and fit.x.is_cuda and steps > captured.WARMUP
+        self.graphed = captured.StepGraph(size, fit.x.device) if self.on else None
+        self.graph: torch.cuda.CUDAGraph | None = None
+
+    def steps(self, count: int) -> int:
+        """Up to ``count`` training steps of every critic (at least one): the warm-up's eager steps, then
+        chunks replayed; how many were taken."""
+        graphed = self.graphed
+        assert graphed is not None, "steps are replayed only where on"
+        if graphed.warm < captured.WARMUP:
+            graphed.warm_up(lambda: self._step(next(self.batches)))
+            self.on = graphed.steady
+            return 1
+        if self.graph is None:
+            try:
+                self.graph = graphed.capture(self.fit.adam, self._step)
+            except Exception as error:  # a step that cannot be captured trains eagerly
+                captured.warn_eager(self.fit.settings.name, error)
+                self.on = False
+                self._step(next(self.batches))
+                return 1
+        orders = [next(self.batches) for _ in range(min(count, captured.CHUNK))]
+        graphed.replay(self.graph, orders, self.fit.template.trainer.shuffles)
+        return len(orders)
+
+    def _step(self, idx: Tensor) -> None:
+        self.diverged |= self.fit.step(idx) & self.active
