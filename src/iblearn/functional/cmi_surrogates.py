@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import torch
 from scipy.signal import lfilter
+from torch import Tensor
 
 from iblearn.functional.knn.engine import (
     PreparedCondition,
@@ -591,16 +592,28 @@ class BatchedKSGCMI(KSGCMI):
         self.device = device
 
     def surrogates(self, cond: Condition, c: np.ndarray, plan: Surrogates) -> np.ndarray:
-        """The estimate for every surrogate of ``c`` in ``plan``: ``(B,)``, each surrogate residualized
-        and made ready as :meth:`KSGCMI.value` does (the same samples bit for bit), then counted on the
-        device in one batch (:func:`~iblearn.functional.knn.cmi_batched.ksg_cmi_prepared_batched`)."""
+        """The estimate for every surrogate of ``c`` in ``plan``: ``(B,)`` (:meth:`queued`, read)."""
+        return self.queued(cond, c, plan).cpu().numpy()
+
+    def queued(self, cond: Condition, c: np.ndarray, plan: Surrogates) -> Tensor:
+        """:meth:`surrogates` on the device, unread: ``(B,)``, each surrogate residualized and made ready
+        as :meth:`KSGCMI.value` does (the same samples bit for bit), then counted on the device in one
+        batch (:func:`~iblearn.functional.knn.cmi_batched.ksg_cmi_prepared_batched`, which waits on
+        nothing: the host makes the next candidate's surrogates ready while the device counts these)."""
         laid = plan.laid(c)[0] if c.ndim == 1 else plan.take(c)  # kept where the plan keeps them
         residuals = np.stack([cond.residual(sample.reshape(len(sample), -1)) for sample in laid])
-        values = ksg_cmi_prepared_batched(self._prepared(cond), torch.from_numpy(residuals), self.device)
-        return values.cpu().numpy()
+        return ksg_cmi_prepared_batched(self._prepared(cond), torch.from_numpy(residuals), self.device)
 
 
 Engine = GaussianCMI | KSGCMI
+
+
+def queued(eng: Engine, cond: Condition, c: np.ndarray, plan: Surrogates) -> Tensor:
+    """``eng.surrogates(cond, c, plan)`` as a tensor, left unread on the device where the engine counts
+    on one (:meth:`BatchedKSGCMI.queued`), so that a caller may queue many candidates and read once."""
+    if isinstance(eng, BatchedKSGCMI):
+        return eng.queued(cond, c, plan)
+    return torch.from_numpy(eng.surrogates(cond, c, plan))
 
 
 def engine(method: str, device: torch.device | str | None = None) -> Engine:

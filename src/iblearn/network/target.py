@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+import torch
 
 from iblearn.functional import inference
 from iblearn.functional.cmi_surrogates import (
@@ -27,6 +28,7 @@ from iblearn.functional.cmi_surrogates import (
     Surrogates,
     condition,
     engine,
+    queued,
     surrogates,
 )
 from iblearn.network.embedding import Embedded, Variable
@@ -213,8 +215,9 @@ class _Search:
         it is below alpha, else None (the count stops as soon as that is settled)."""
         step = PAST if candidates[0][0] == self.j else SOURCES
         if self.eng.batched:
-            table = [self.eng.surrogates(cond, self.column(v), self.surr(step, v)) for v in candidates]
-            count = int((np.max(table, axis=0) >= observed).sum())
+            # Queued on the device candidate after candidate, read once: their maximum's count.
+            table = [queued(self.eng, cond, self.column(v), self.surr(step, v)) for v in candidates]
+            count = int((torch.stack(table).amax(dim=0) >= observed).sum())
             return self.p_value(count) if self.significant(count) else None
         # The surrogates in blocks, each candidate's estimated together on those of the block not yet
         # above the statistic: the count after a block is the count one by one, and it settles the test
@@ -271,10 +274,9 @@ class _Search:
         plans = [self.surr(PRUNING, v) for v in sources]
         if self.eng.batched:
             table = [
-                self.eng.surrogates(c, self.column(v), p)
-                for c, v, p in zip(conds, sources, plans, strict=True)
+                queued(self.eng, c, self.column(v), p) for c, v, p in zip(conds, sources, plans, strict=True)
             ]
-            return worst, self.significant(int((np.min(table, axis=0) >= observed).sum()))
+            return worst, self.significant(int((torch.stack(table).amin(dim=0) >= observed).sum()))
         count = 0
         for block in self.blocks():
             above = block

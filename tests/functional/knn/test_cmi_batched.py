@@ -9,7 +9,7 @@ import torch
 
 from iblearn.functional import ksg_cmi, ksg_mi
 from iblearn.functional.knn import cmi_batched as cb
-from iblearn.functional.knn import counts
+from iblearn.functional.knn import counts, ksg
 from iblearn.functional.knn.cmi import cmi_counts_brute, prepared_condition
 from iblearn.functional.knn.ksg import prepare
 
@@ -59,3 +59,19 @@ def test_the_step_fills_a_chunk_off_the_cpu(monkeypatch):
     assert cb._step(2, 100, torch.device("cuda")) == 2
     assert cb._step(50, 1000, torch.device("cuda")) == 1
     assert cb._step(50, 100, torch.device("cpu")) == cb.CPU_PAIRINGS
+
+
+@pytest.mark.parametrize("together", [True, False])
+def test_samples_made_ready_together_are_those_made_ready_alone(monkeypatch, together):
+    """1-d samples made ready at once (or, rows too long for that, each alone): each the exact path's
+    bits; samples of two columns too; a constant sample refused as alone."""
+    if not together:
+        monkeypatch.setattr(ksg, "READY_COLUMNS_MAX_N", 100)
+    g = np.random.default_rng(3)
+    x = g.standard_normal((6, 500, 1)) * g.uniform(0.01, 100.0, (6, 1, 1)) + 7.0
+    for sample in (torch.from_numpy(x), torch.from_numpy(g.standard_normal((3, 400, 2)))):
+        alone = [ksg.ready(xb, "x", standardize=True, ties="jitter", seed=0) for xb in sample]
+        assert all(torch.equal(a, b) for a, b in zip(alone, cb.ready_samples(sample), strict=True))
+    x[2] = 4.0
+    with pytest.raises(ValueError, match="x: every column is constant"):
+        cb.ready_samples(torch.from_numpy(x))

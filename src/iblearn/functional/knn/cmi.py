@@ -20,7 +20,7 @@ All estimates are 0-d float64 tensors in nats on the input's device.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Unpack, cast
 
 import numpy as np
@@ -327,6 +327,16 @@ class PreparedCondition:
     lists: tuple[Lists, Lists] | None = None
     #: The (y, z) space's points ``(N, dy + dz)``, where the lists are made.
     yz: NDArray[np.float64] | None = None
+    #: y and z copied to a device, by device, once for the many x counted there.
+    moved: dict[torch.device, tuple[Tensor, Tensor | None]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def on(self, device: torch.device) -> tuple[Tensor, Tensor | None]:
+        """y and z on ``device``, copied once."""
+        if device not in self.moved:
+            self.moved[device] = (self.y.to(device), None if self.z is None else self.z.to(device))
+        return self.moved[device]
 
 
 #: Neighbours listed a point in the (y, z) space and in the z space. A 1-d x's k-th joint neighbour
