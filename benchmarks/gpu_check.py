@@ -365,6 +365,15 @@ def _s(v: float | None) -> str:
     return "-" if v is None else f"{v * 1e3:.1f} ms" if v < 1 else f"{v:.2f} s"
 
 
+def _at(note: str, row: dict[str, Any], provenance: dict[str, Any]) -> str:
+    """``note``, and the commit the row was measured at where it is not the record's (a record merged
+    from calls at two commits)."""
+    commit = row.get("commit")
+    if not commit or commit == provenance["git_commit"]:
+        return note
+    return "; ".join(n for n in (note, f"at commit {commit[:7]}") if n)
+
+
 def table(record: dict[str, Any]) -> str:
     p, rows = record["provenance"], record["rows"]
     lines = [
@@ -390,6 +399,7 @@ def table(record: dict[str, Any]) -> str:
         if c is not None and c.get("eigh_dtoh"):
             copies += f" (solver {c['eigh_dtoh']:g} / {c.get('eigh_htod', 0):g})"
         verdict = "pass" if r["ok"] else "FAIL: " + "; ".join(r.get("problems") or [r.get("error", "")])
+        verdict = _at(verdict, r, p)
         diff = r.get("diff")
         correct.append([name, "-" if diff is None else f"{diff:.2g}", copies, verdict.replace("|", "/")])
     lines.append(markdown_table(["check", "max diff", "copies a step", "verdict"], correct))
@@ -437,7 +447,7 @@ def table(record: dict[str, Any]) -> str:
         if name in GOALS:
             met = "not measured" if dev is None else "met" if dev < GOALS[name] else "NOT met"
             note = f"goal < {GOALS[name]:g} s: {met}" + (f"; {note}" if note else "")
-        times.append([name, _s(dev), _s(cpu), speedup, note])
+        times.append([name, _s(dev), _s(cpu), speedup, _at(note, r, p)])
     lines.append("\n" + markdown_table(["time", "device", "CPU", "CPU / device", "note"], times))
     return "\n".join(lines)
 
