@@ -160,6 +160,20 @@ def test_neighbour_lists_are_the_nearest_in_order():
     assert not (idx == np.arange(700)[:, None]).any()
 
 
+@pytest.mark.parametrize("ydim", [1, 2])
+def test_nested_lists_are_the_lists_of_each_space(ydim):
+    """The (y, z) and z lists from one pass over the distances: the nearest in order in each space, the
+    distances and bounds those of the lists made apart (ties among them, blocks of rows)."""
+    g = np.random.default_rng(6)
+    points = np.round(g.standard_normal((700, ydim + 2)), 1)
+    yz, z = nb.nested_lists(points, ydim, 40, 90)
+    apart = nb.neighbour_lists(points, 40), nb.neighbour_lists(np.ascontiguousarray(points[:, ydim:]), 90)
+    for together, alone, space in zip((yz, z), apart, (points, points[:, ydim:]), strict=True):
+        assert all(np.array_equal(a, b) for a, b in zip(together[1:], alone[1:], strict=True))
+        full = np.abs(space[:, None, :] - space[None, :, :]).max(axis=2)
+        assert np.array_equal(np.take_along_axis(full, together[0], axis=1), together[1])
+
+
 def test_prepared_cmi_with_and_without_lists_is_the_same(monkeypatch):
     from iblearn.functional.knn import cmi
 

@@ -59,7 +59,7 @@ from iblearn.functional.knn.neighbors import (
     kth_neighbour,
     listed_counts,
     listed_counts_many,
-    neighbour_lists,
+    nested_lists,
     pick_backend,
     uses_tree,
 )
@@ -345,11 +345,12 @@ class PreparedCondition:
 #: next neighbour's distance (:func:`~iblearn.functional.knn.neighbors.listed_counts`; the few points
 #: whose radius reaches further, in sparse regions, are measured against all points). Against the k-d
 #: tree's search and counts a candidate, one thread, N = 1,000, k = 4: see benchmarks/network_target.py.
-#: The lengths: on one in 20 of the kernel's calls in a 20-process target at N = 1,000, lists of 128
-#: and 512 left 14,771 points to be measured against all, these 735, and the calls took about a fifth
-#: less time; the lists cost about 0.08 s more a conditioning set to make, which its candidates share.
-LISTED_YZ, LISTED_Z = 384, 768
-#: The lists are made for at most this many points (the z list's N x 768 indices and distances).
+#: The lengths trade two costs: longer lists leave fewer points to be measured against all, which
+#: speeds a large target's many candidates, but every conditioning set pays to make its lists, shared
+#: in a small network by few candidates; of the lengths tried, these were the fastest on both
+#: (benchmarks/network_target.py and benchmarks/network_rates.py time the two).
+LISTED_YZ, LISTED_Z = 256, 512
+#: The lists are made for at most this many points (the z list's N x 512 indices and distances).
 LISTED_MAX_N = 4096
 
 
@@ -380,7 +381,7 @@ def indexed_condition(y: Tensor, z: Tensor, k: int, x_dim: int = 1) -> PreparedC
     n, lists = y.shape[0], None
     if k + 2 <= n <= LISTED_MAX_N and k <= LISTED_KMAX:
         yz = np.ascontiguousarray(yz)
-        lists = neighbour_lists(yz, min(LISTED_YZ, n - 2)), neighbour_lists(z.numpy(), min(LISTED_Z, n - 2))
+        lists = nested_lists(yz, y.shape[1], min(LISTED_YZ, n - 2), min(LISTED_Z, n - 2))
     return PreparedCondition(y, z, k, yz_index, z_index, (ky, kz), digammas, lists, yz if lists else None)
 
 

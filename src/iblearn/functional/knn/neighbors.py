@@ -700,19 +700,52 @@ def neighbour_lists(x: NDArray[np.float64], m: int) -> Lists:
     """Each point's ``m`` nearest neighbours in the max-norm (self left out; ``m <= N - 2``) and the
     distance of the next, from the exact distances (``|a - b|`` per coordinate, the compiled kernel's
     numbers), a block of :data:`LIST_ROWS` rows of the distance matrix at a time."""
+    return _lists(x, [(slice(None), m)])[0]
+
+
+def nested_lists(points: NDArray[np.float64], ydim: int, m_yz: int, m_z: int) -> tuple[Lists, Lists]:
+    """:func:`neighbour_lists` of ``points`` (y its first ``ydim`` columns, z the rest) with ``m_yz``
+    and of its z columns with ``m_z``, the same arrays, from one pass over the distances: a block's z
+    distances are listed, then y's columns are folded in (the max-norm of (y, z) is the larger of y's
+    and z's), which spares computing z's distances twice."""
+    z, yz = _lists(points, [(slice(ydim, None), m_z), (slice(0, ydim), m_yz)])
+    return yz, z
+
+
+def _lists(x: NDArray[np.float64], stages: list[tuple[slice, int]]) -> list[Lists]:
+    """The lists after each stage, ``(columns, m)``: the stage's columns of ``x`` folded into the
+    distances of the stages before, then each point's ``m`` nearest listed."""
     n = len(x)
-    idx, dist, bound = np.empty((n, m), dtype=np.int64), np.empty((n, m)), np.empty(n)
+    out = [(np.empty((n, m), dtype=np.int64), np.empty((n, m)), np.empty(n)) for _, m in stages]
+    # The block and a scratch of its size, reused: each column's differences written in place.
+    d, scratch = np.empty((min(LIST_ROWS, n), n)), np.empty((min(LIST_ROWS, n), n))
     for first in range(0, n, LIST_ROWS):
-        rows = slice(first, min(n, first + LIST_ROWS))
-        d = _max_distances(x, np.arange(first, rows.stop))
-        d[np.arange(rows.stop - first), np.arange(first, rows.stop)] = np.inf  # self last
-        part = np.argpartition(d, m, axis=1)[:, : m + 1]
-        near = np.take_along_axis(d, part, axis=1)
-        order = np.argsort(near, axis=1, kind="stable")
-        idx[rows] = np.take_along_axis(part, order[:, :m], axis=1)
-        near = np.take_along_axis(near, order, axis=1)
-        dist[rows], bound[rows] = near[:, :m], near[:, m]
-    return idx, dist, bound
+        rows = np.arange(first, min(n, first + LIST_ROWS))
+        block, work = d[: len(rows)], scratch[: len(rows)]
+        block.fill(0.0)
+        for (columns, m), lists in zip(stages, out, strict=True):
+            for col in x.T[columns]:
+                np.subtract(col[rows, None], col[None, :], out=work)
+                np.abs(work, out=work)
+                np.maximum(block, work, out=block)
+            block[np.arange(len(rows)), rows] = np.inf  # self last
+            _nearest(block, m, rows, lists)
+    return out
+
+
+def _nearest(block: NDArray[np.float64], m: int, rows: NDArray[np.int64], lists: Lists) -> None:
+    """The ``m`` nearest of each row of ``block`` (distances from the points ``rows`` to all) in
+    ascending order, and the next one's distance, written into ``lists`` at ``rows``; read through flat
+    indices, the same elements as ``take_along_axis`` reads, at less cost."""
+    idx, dist, bound = lists
+    width, count = block.shape[1], len(rows)
+    part = np.argpartition(block, m, axis=1)[:, : m + 1]
+    near = block.ravel()[part + width * np.arange(count)[:, None]]
+    order = np.argsort(near, axis=1, kind="stable")
+    within = order + (m + 1) * np.arange(count)[:, None]
+    idx[rows] = part.ravel()[within[:, :m]]
+    ascending = near.ravel()[within]
+    dist[rows], bound[rows] = ascending[:, :m], ascending[:, m]
 
 
 def listed_counts(
@@ -746,11 +779,3 @@ def listed_counts_many(
         xs, count, points, n, d, ydim, k, iy, dy, by, iy.shape[1], iz, dz, bz, iz.shape[1], eps, *counts
     )
     return eps, counts
-
-
-def _max_distances(x: NDArray[np.float64], rows: NDArray[np.int64]) -> NDArray[np.float64]:
-    """Max-norm distances ``(len(rows), N)`` from the points ``rows`` of ``x`` ``(N, d)`` to all."""
-    d = np.zeros((len(rows), len(x)))
-    for col in x.T:
-        np.maximum(d, np.abs(col[rows, None] - col[None, :]), out=d)
-    return d
