@@ -345,12 +345,12 @@ class PreparedCondition:
 #: next neighbour's distance (:func:`~iblearn.functional.knn.neighbors.listed_counts`; the few points
 #: whose radius reaches further, in sparse regions, are measured against all points). Against the k-d
 #: tree's search and counts a candidate, one thread, N = 1,000, k = 4: see benchmarks/network_target.py.
-#: The lengths trade two costs: longer lists leave fewer points to be measured against all, which
-#: speeds a large target's many candidates, but every conditioning set pays to make its lists, shared
-#: in a small network by few candidates; of the lengths tried, these were the fastest on both
+#: The lengths trade two costs: longer lists leave fewer points to be measured against all (most of
+#: them for want of z neighbours), which speeds a large target's many candidates, but every
+#: conditioning set pays to make its lists, shared in a small network by few candidates
 #: (benchmarks/network_target.py and benchmarks/network_rates.py time the two).
-LISTED_YZ, LISTED_Z = 256, 512
-#: The lists are made for at most this many points (the z list's N x 512 indices and distances).
+LISTED_YZ, LISTED_Z = 256, 768
+#: The lists are made for at most this many points (the z list's N x 768 indices and distances).
 LISTED_MAX_N = 4096
 
 

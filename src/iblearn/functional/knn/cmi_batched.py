@@ -124,9 +124,9 @@ def ksg_cmi_batched(x: Tensor, y: Tensor, z: Tensor | None, k: int) -> Tensor:
 
 def ready_samples(x: Tensor) -> Tensor:
     """:func:`~iblearn.functional.knn.ksg.ready` of every ``x[b]`` (``(B, N, d)`` float64), as the
-    exact path makes each (standardized, jittered from seed 0): on the CPU, 1-d samples together, the
-    same bits (:func:`~iblearn.functional.knn.ksg.ready_columns`, about 100x faster than one by one at
-    N = 1,000), and those it leaves (a constant sample, ties the jitter leaves) one by one."""
+    exact path makes each (standardized, jittered from seed 0): on the CPU, 1-d samples together in a
+    few passes over all of them, the same bits (:func:`~iblearn.functional.knn.ksg.ready_columns`), and
+    those it leaves (a constant sample, ties the jitter leaves) one by one."""
     if x.shape[2] != 1 or x.device.type != "cpu":
         return torch.stack([ready(xb, "x", standardize=True, ties="jitter", seed=0) for xb in x])
     columns, done = ready_columns(x[:, :, 0].numpy(), seed=0)
