@@ -100,6 +100,21 @@ def test_a_rerun_measures_again_the_rows_of_other_code(tmp_path):
     assert "marker" not in rows(tmp_path)["estimator:ksg"]
 
 
+def test_a_merged_record_marks_the_rows_of_another_commit(tmp_path):
+    """A record merged from calls at two commits: the table names the commit of each row not at the
+    record's own, and of no other."""
+    assert run(tmp_path, "--only", "estimator:ksg", "ksg_5x5_n1000") == 0
+    record = json.loads((tmp_path / "results.json").read_text())
+    record["rows"]["estimator:ksg"]["commit"] = "abcdef1" + "0" * 33
+    record["rows"]["ksg_5x5_n1000"]["commit"] = "1234567" + "0" * 33
+    text = gpu_check.table(record)
+    lines = {line.split("|")[1].strip(): line for line in text.splitlines() if line.startswith("| ")}
+    assert "pass; at commit abcdef1" in lines["estimator:ksg"]
+    assert lines["ksg_5x5_n1000"].rstrip(" |").endswith("at commit 1234567")
+    record["rows"]["estimator:ksg"]["commit"] = record["provenance"]["git_commit"]
+    assert "at commit" not in gpu_check.table(record).split("| estimator:ksg")[1].splitlines()[0]
+
+
 def test_the_committed_table_is_written_only_when_asked(tmp_path, monkeypatch):
     # Without --out (even --device meta --quick) the check wrote over benchmarks/results/gpu/.
     monkeypatch.setattr(gpu_check, "SCRATCH", tmp_path / "scratch")
