@@ -428,14 +428,16 @@ class _Replayed:
         self.fit, self.batches = fit, batches
         self.active, self.diverged = masks
         self.on = captured.ENABLED and fit.x.is_cuda and steps > captured.WARMUP
-        self.graphed = captured.StepGraph(size, fit.x.device) if self.on else None
+        self.size = size
+        self.graphed: captured.StepGraph | None = None  # made at the first step (it needs CUDA)
         self.graph: torch.cuda.CUDAGraph | None = None
 
     def steps(self, count: int) -> int:
         """Up to ``count`` training steps of every critic (at least one): the warm-up's eager steps, then
         chunks replayed; how many were taken."""
+        if self.graphed is None:
+            self.graphed = captured.StepGraph(self.size, self.fit.x.device)
         graphed = self.graphed
-        assert graphed is not None, "steps are replayed only where on"
         if graphed.warm < captured.WARMUP:
             graphed.warm_up(lambda: self._step(next(self.batches)))
             self.on = graphed.steady
