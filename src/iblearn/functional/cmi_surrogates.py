@@ -38,6 +38,7 @@ from scipy.signal import lfilter
 from torch import Tensor
 
 from iblearn.functional.knn.engine import (
+    LISTED_MANY,
     PreparedCondition,
     ksg_cmi_prepared,
     ksg_cmi_prepared_batched,
@@ -462,11 +463,14 @@ RANK_TOL = 1e-10
 @dataclass(frozen=True)
 class Condition:
     """One conditioning set, prepared: an orthonormal basis of ``[1, Z]`` and the residual target;
-    ``prepared`` holds what an estimator makes of them once for all candidates (by its key)."""
+    ``estimates``, how many estimates (candidates and surrogates) the caller expects to make against it,
+    which an estimator may size what it makes of them by; ``prepared`` holds what it makes, once for
+    all candidates (by its key)."""
 
     basis: np.ndarray
     target: np.ndarray
     z: np.ndarray
+    estimates: int = LISTED_MANY
     prepared: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def residual(self, a: np.ndarray) -> np.ndarray:
@@ -474,13 +478,14 @@ class Condition:
         return a - self.basis @ (self.basis.T @ a)
 
 
-def condition(y: np.ndarray, z: np.ndarray) -> Condition:
-    """The :class:`Condition` of target present ``y`` ``(n,)`` given ``z`` ``(n, d)`` (d may be 0)."""
+def condition(y: np.ndarray, z: np.ndarray, estimates: int = LISTED_MANY) -> Condition:
+    """The :class:`Condition` of target present ``y`` ``(n,)`` given ``z`` ``(n, d)`` (d may be 0), for
+    about ``estimates`` estimates."""
     design = np.column_stack([np.ones(len(y)), z])
     u, s, _ = np.linalg.svd(design, full_matrices=False)
     basis = u[:, s > RANK_TOL * s[0]]
     c = Condition(basis, y, z)
-    return Condition(basis, c.residual(y), z)
+    return Condition(basis, c.residual(y), z, estimates)
 
 
 def _explained(ry: np.ndarray, rc: np.ndarray) -> float:
@@ -556,7 +561,7 @@ class KSGCMI:
         if key not in cond.prepared:
             ry = torch.from_numpy(np.ascontiguousarray(cond.target.reshape(-1, 1)))
             z = torch.from_numpy(np.ascontiguousarray(cond.z)) if cond.z.shape[1] else None
-            cond.prepared[key] = prepared_condition(ry, z, self.k)
+            cond.prepared[key] = prepared_condition(ry, z, self.k, cond.estimates)
         return cond.prepared[key]
 
     def value(self, cond: Condition, c: np.ndarray) -> float:

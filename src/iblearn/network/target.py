@@ -179,6 +179,8 @@ class _Search:
         self.eng: Engine = engine(st.method, device)
         self.y = emb.values[:, j, 0]
         self.plans: dict[tuple[int, Variable], Surrogates] = {}
+        #: The estimates a candidate takes against a conditioning set: its own and its surrogates'.
+        self.estimates = st.n_permutations + 1
 
     def surr(self, step: int, var: Variable, variables: tuple[Variable, ...] = ()) -> Surrogates:
         """The surrogates of ``var`` at ``step`` (of the columns of ``variables`` moved together where
@@ -251,7 +253,7 @@ class _Search:
         chosen, remaining, first = list(chosen), list(candidates), 1.0
         added: list[Variable] = []
         while remaining:
-            cond = condition(self.y, self.emb.columns(chosen))
+            cond = condition(self.y, self.emb.columns(chosen), len(remaining) * self.estimates)
             values = [self.eng.value(cond, self.column(v)) for v in remaining]
             best = int(np.argmax(values))
             p = self.max_test(cond, remaining, values[best])
@@ -266,7 +268,7 @@ class _Search:
         """Step (c)'s test: the source variable of least CMI given all others, against the least of all
         source variables' CMI in each surrogate; returns its index and whether it is significant."""
         conds = [
-            condition(self.y, self.emb.columns(past + sources[:i] + sources[i + 1 :]))
+            condition(self.y, self.emb.columns(past + sources[:i] + sources[i + 1 :]), self.estimates)
             for i in range(len(sources))
         ]
         values = [self.eng.value(c, self.column(v)) for c, v in zip(conds, sources, strict=True)]
@@ -320,7 +322,7 @@ def infer_target(emb: Embedded, j: int, st: Settings, device: str | None = None)
     sources = s.prune(past, selected)
     te, p_values = [], []
     for i, v in enumerate(sources):
-        cond = condition(s.y, emb.columns(past + sources[:i] + sources[i + 1 :]))
+        cond = condition(s.y, emb.columns(past + sources[:i] + sources[i + 1 :]), s.estimates)
         value, p = s.tested(cond, s.column(v), EDGE, v)
         te.append(value)
         p_values.append(p)
@@ -333,7 +335,11 @@ def infer_target(emb: Embedded, j: int, st: Settings, device: str | None = None)
         # one another. Different processes' series are drawn independently: their dependence on one
         # another is not kept, which only permuting whole trials (rows of every source at once) does.
         omnibus_te, joint_p = s.tested(
-            condition(s.y, emb.columns(past)), emb.columns(sources), OMNIBUS, (-1, -1), tuple(sources)
+            condition(s.y, emb.columns(past), s.estimates),
+            emb.columns(sources),
+            OMNIBUS,
+            (-1, -1),
+            tuple(sources),
         )
         # The joint test ran on the data that chose the sources, so its null leaves out the choice and
         # its p-value is near its least whenever a source was chosen, by chance or not. The first

@@ -187,10 +187,20 @@ def test_prepared_cmi_with_and_without_lists_is_the_same(monkeypatch):
         assert torch.equal(ksg_cmi_prepared(listed, c), ksg_cmi_prepared(plain, c))
 
 
-@pytest.mark.parametrize(("n", "dz", "my", "mz"), [(400, 1, 128, 398), (400, 3, 8, 16), (1000, 2, 128, 512)])
-def test_listed_many_gives_each_rows_listed_counts(n, dz, my, mz):
+@pytest.mark.parametrize(
+    ("n", "dz", "my", "mz", "k"),
+    [
+        (400, 1, 128, 398, 4),
+        (400, 3, 8, 16, 4),
+        (1000, 2, 128, 512, 4),
+        (400, 2, 16, 64, 3),
+        (300, 1, 64, 200, 7),
+    ],
+)
+def test_listed_many_gives_each_rows_listed_counts(n, dz, my, mz, k):
     """The kernel that counts a vector's width of candidates per pass over the lists gives each its own
-    radii and counts, for any number of rows (groups left part empty) and rows measured against all."""
+    radii and counts, for any number of rows (groups left part empty) and rows measured against all,
+    for the default k (its compare-exchanges unrolled) and others."""
     x, y, z = _samples(n, dz, 1, seed=n + dz + my)
     cond = prepared_condition(y, z, 4)
     yz = np.ascontiguousarray(torch.cat([cond.y, cond.z], dim=1).numpy())
@@ -199,9 +209,9 @@ def test_listed_many_gives_each_rows_listed_counts(n, dz, my, mz):
     xs = g.standard_normal((13, n)) + x[:, 0].numpy()
     xs[3, :5] *= 20  # outliers: radii past the lists
     xs[5] = np.round(xs[5] * 8) / 8 + 1e-9 * g.standard_normal(n)  # near ties
-    eps, counts = nb.listed_counts_many(xs, 4, yz, 1, *lists)
+    eps, counts = nb.listed_counts_many(xs, k, yz, 1, *lists)
     for b in range(len(xs)):
-        one_eps, one_counts = nb.listed_counts(np.ascontiguousarray(xs[b]), 4, yz, 1, *lists)
+        one_eps, one_counts = nb.listed_counts(np.ascontiguousarray(xs[b]), k, yz, 1, *lists)
         assert np.array_equal(eps[b], one_eps)
         for got, want in zip(counts, one_counts, strict=True):
             assert np.array_equal(got[b], want)

@@ -119,10 +119,12 @@ def _values() -> dict[str, np.ndarray]:
     # so that some points are measured against all, and a count that leaves the last group part empty.
     yz = np.ascontiguousarray(g.normal(size=(300, 3)))
     lists = nb.neighbour_lists(yz, 12), nb.neighbour_lists(np.ascontiguousarray(yz[:, 1:]), 40)
-    eps, counts = nb.listed_counts_many(g.normal(size=(11, 300)) + yz[:, 1], 4, yz, 1, *lists)
-    out["listed_many_eps"] = eps
-    for name, c in zip(("nxz", "nyz", "nz"), counts, strict=True):
-        out[f"listed_many_{name}"] = c
+    xs = g.normal(size=(11, 300)) + yz[:, 1]
+    for k in (4, 3):  # the default k, its compare-exchanges unrolled, and any other
+        eps, counts = nb.listed_counts_many(xs, k, yz, 1, *lists)
+        out[f"listed_many_eps_{k}"] = eps
+        for name, c in zip(("nxz", "nyz", "nz"), counts, strict=True):
+            out[f"listed_many_{name}_{k}"] = c
     value = torch.from_numpy(g.normal(size=(40, 70)).astype(np.float32))
     bounds = [torch.from_numpy(g.normal(size=m).astype(np.float32)) for m in (40, 40, 40, 70, 70)]
     bounds[1] = bounds[0] - 0.5  # maybe <= sure, as the caller makes them

@@ -29,11 +29,15 @@ typedef Py_ssize_t (*ListedMany)(const double *, Py_ssize_t, const double *, Py_
 #define ISA_TARGET __attribute__((target("avx512f")))
 #define W 8
 #define LANE_ANY_LT(a, b) (_mm512_cmp_pd_mask((__m512d)(a), (__m512d)(b), _CMP_LT_OQ) != 0)
+#define LANE_MIN(a, b) _mm512_min_pd((__m512d)(a), (__m512d)(b))
+#define LANE_MAX(a, b) _mm512_max_pd((__m512d)(a), (__m512d)(b))
 #include "_maxnorm_listed_body.h"
 #define ISA avx2
 #define ISA_TARGET __attribute__((target("avx2")))
 #define W 4
 #define LANE_ANY_LT(a, b) (_mm256_movemask_pd(_mm256_cmp_pd((__m256d)(a), (__m256d)(b), _CMP_LT_OQ)) != 0)
+#define LANE_MIN(a, b) _mm256_min_pd((__m256d)(a), (__m256d)(b))
+#define LANE_MAX(a, b) _mm256_max_pd((__m256d)(a), (__m256d)(b))
 #include "_maxnorm_listed_body.h"
 #endif
 #define ISA portable
@@ -41,6 +45,8 @@ typedef Py_ssize_t (*ListedMany)(const double *, Py_ssize_t, const double *, Py_
 #define W 2
 #ifdef KERNEL_X86
 #define LANE_ANY_LT(a, b) (_mm_movemask_pd(_mm_cmplt_pd((__m128d)(a), (__m128d)(b))) != 0)
+#define LANE_MIN(a, b) _mm_min_pd((__m128d)(a), (__m128d)(b))
+#define LANE_MAX(a, b) _mm_max_pd((__m128d)(a), (__m128d)(b))
 #endif
 #include "_maxnorm_listed_body.h"
 

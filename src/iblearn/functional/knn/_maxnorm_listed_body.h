@@ -22,6 +22,22 @@ ISA_TARGET ALWAYS_INLINE LANE_D LANE_FN(load)(const double *p) {
     memcpy(&v, p, sizeof v);
     return v;
 }
+/* The lane-wise minimum and maximum, a < b ? a : b and a > b ? a : b: the set's own instruction (LANE_MIN
+ * and LANE_MAX, where defined), which has these semantics to the bit, else a select. */
+ISA_TARGET ALWAYS_INLINE LANE_D LANE_FN(min)(LANE_D a, LANE_D b) {
+#ifdef LANE_MIN
+    return (LANE_D)LANE_MIN(a, b);
+#else
+    return LANE_FN(pick)(a < b, a, b);
+#endif
+}
+ISA_TARGET ALWAYS_INLINE LANE_D LANE_FN(max)(LANE_D a, LANE_D b) {
+#ifdef LANE_MAX
+    return (LANE_D)LANE_MAX(a, b);
+#else
+    return LANE_FN(pick)(a > b, a, b);
+#endif
+}
 /* Whether a < b in some lane: the set's own comparison to a bit mask (LANE_ANY_LT, where it has one). */
 ISA_TARGET ALWAYS_INLINE int LANE_FN(any_lt)(LANE_D a, LANE_D b) {
 #ifdef LANE_ANY_LT
@@ -52,13 +68,12 @@ ISA_TARGET ALWAYS_INLINE void LANE_FN(all)(const double *xt, const double *pts, 
             d = a > d ? a : d;
         }
         const LANE_D a = LANE_FN(abs)(xi - LANE_FN(load)(xt + j * W));
-        LANE_D v = LANE_FN(pick)(a > d, a, (LANE_D){0} + d);
+        LANE_D v = LANE_FN(max)(a, (LANE_D){0} + d);
         if (!LANE_FN(any_lt)(v, best[k - 1])) continue;
         for (Py_ssize_t t = 0; t < k; t++) {
-            const LANE_I below = best[t] < v;
             const LANE_D b = best[t];
-            best[t] = LANE_FN(pick)(below, b, v);
-            v = LANE_FN(pick)(below, v, b);
+            best[t] = LANE_FN(min)(b, v);
+            v = LANE_FN(max)(v, b);
         }
     }
     const LANE_D radius = best[k - 1];
@@ -77,37 +92,50 @@ ISA_TARGET ALWAYS_INLINE void LANE_FN(all)(const double *xt, const double *pts, 
         const LANE_D a = LANE_FN(abs)(xi - LANE_FN(load)(xt + j * W));
         nz -= dz < radius;
         nyz -= (dy > dz ? dy : dz) < radius;
-        nxz -= LANE_FN(pick)(a > dz, a, (LANE_D){0} + dz) < radius;
+        nxz -= LANE_FN(max)(a, (LANE_D){0} + dz) < radius;
     }
     *r = radius, *cxz = nxz, *cyz = nyz, *cz = nz;
 }
 
 /* One group: xt (n, W) the group's values point by point, `lanes` of them in use (the rest repeat the
- * last); outputs (lanes, n) each, rows n apart. The number of points measured against all points. */
-ISA_TARGET static Py_ssize_t LANE_FN(group)(const double *xt, Py_ssize_t lanes, const double *pts,
+ * last); outputs (lanes, n) each, rows n apart. The number of points measured against all points.
+ * Inlined where it is called, so that a call with a constant k keeps the k distances in registers. */
+ISA_TARGET ALWAYS_INLINE Py_ssize_t LANE_FN(group)(const double *xt, Py_ssize_t lanes, const double *pts,
                                            Py_ssize_t n, Py_ssize_t dim, Py_ssize_t ydim, Py_ssize_t k,
                                            const int64_t *nbr_yz, const double *d_yz, const double *bound_yz,
                                            Py_ssize_t my, const int64_t *nbr_z, const double *d_z,
                                            const double *bound_z, Py_ssize_t mz, double *eps, int64_t *nxz,
                                            int64_t *nyz, int64_t *nz) {
     Py_ssize_t missed = 0;
+    /* The entries of each list read at the last point, a guide to the next point's (the lists are
+     * rows far apart, each read from its start, so that a point waits on memory unless fetched ahead). */
+    Py_ssize_t y_run = 64, z_run = 64;
     for (Py_ssize_t i = 0; i < n; i++) {
         LANE_D best[LISTED_KMAX];
         for (Py_ssize_t t = 0; t < k; t++) best[t] = (LANE_D){0} + INFINITY;
         const LANE_D xi = LANE_FN(load)(xt + i * W);
         const int64_t *nb = nbr_yz + i * my;
         const double *dd = d_yz + i * my;
+        if (i + 1 < n) { /* the next point's lists as far as this one's were read, fetched meanwhile */
+            for (Py_ssize_t j = 0; j < y_run; j += 8) {
+                __builtin_prefetch(d_yz + (i + 1) * my + j);
+                __builtin_prefetch(nbr_yz + (i + 1) * my + j);
+            }
+            for (Py_ssize_t j = 0; j < z_run; j += 8) {
+                __builtin_prefetch(d_z + (i + 1) * mz + j);
+                __builtin_prefetch(nbr_z + (i + 1) * mz + j);
+            }
+        }
         Py_ssize_t scanned = 0;
         for (; scanned < my; scanned++) {
             const double dj = dd[scanned];
             if (!LANE_FN(any_lt)((LANE_D){0} + dj, best[k - 1])) break;
             const LANE_D a = LANE_FN(abs)(xi - LANE_FN(load)(xt + nb[scanned] * W));
-            LANE_D v = LANE_FN(pick)(a > dj, a, (LANE_D){0} + dj);
+            LANE_D v = LANE_FN(max)(a, (LANE_D){0} + dj);
             for (Py_ssize_t t = 0; t < k; t++) {
-                const LANE_I below = best[t] < v;
                 const LANE_D b = best[t];
-                best[t] = LANE_FN(pick)(below, b, v);
-                v = LANE_FN(pick)(below, v, b);
+                best[t] = LANE_FN(min)(b, v);
+                v = LANE_FN(max)(v, b);
             }
         }
         LANE_D r = best[k - 1];
@@ -124,13 +152,17 @@ ISA_TARGET static Py_ssize_t LANE_FN(group)(const double *xt, Py_ssize_t lanes, 
             for (int l = 1; l < W; l++) reach = r[l] > reach ? r[l] : reach;
             const int64_t *nbz = nbr_z + i * mz;
             const double *dz = d_z + i * mz;
-            for (Py_ssize_t j = 0; j < mz && dz[j] < reach; j++) {
+            Py_ssize_t j = 0;
+            for (; j < mz && dz[j] < reach; j++) {
                 const double dj = dz[j];
                 const LANE_D a = LANE_FN(abs)(xi - LANE_FN(load)(xt + nbz[j] * W));
-                cz -= dj < r;
-                cxz -= LANE_FN(pick)(a > dj, a, (LANE_D){0} + dj) < r;
+                const LANE_I near = dj < r; /* max(a, dj) < r: both below it */
+                cz -= near;
+                cxz -= near & (a < r);
             }
+            z_run = j + 8;
         }
+        y_run = scanned + 8;
         for (int l = 0; l < lanes; l++) {
             const Py_ssize_t o = l * n + i;
             eps[o] = r[l];
@@ -157,8 +189,12 @@ ISA_TARGET static Py_ssize_t LANE_FN(many)(const double *xs, Py_ssize_t count, c
         for (Py_ssize_t i = 0; i < n; i++)
             for (Py_ssize_t l = 0; l < W; l++) xt[i * W + l] = xs[(first + (l < lanes ? l : lanes - 1)) * n + i];
         const Py_ssize_t o = first * n;
-        missed += LANE_FN(group)(xt, lanes, pts, n, dim, ydim, k, nbr_yz, d_yz, bound_yz, my, nbr_z, d_z,
-                                 bound_z, mz, eps + o, nxz + o, nyz + o, nz + o);
+        if (k == 4) /* the estimators' default, its chain of k compare-exchanges unrolled */
+            missed += LANE_FN(group)(xt, lanes, pts, n, dim, ydim, 4, nbr_yz, d_yz, bound_yz, my, nbr_z, d_z,
+                                     bound_z, mz, eps + o, nxz + o, nyz + o, nz + o);
+        else
+            missed += LANE_FN(group)(xt, lanes, pts, n, dim, ydim, k, nbr_yz, d_yz, bound_yz, my, nbr_z, d_z,
+                                     bound_z, mz, eps + o, nxz + o, nyz + o, nz + o);
     }
     free(xt);
     return missed;
@@ -171,3 +207,5 @@ ISA_TARGET static Py_ssize_t LANE_FN(many)(const double *xs, Py_ssize_t count, c
 #undef ISA_TARGET
 #undef W
 #undef LANE_ANY_LT
+#undef LANE_MIN
+#undef LANE_MAX

@@ -345,31 +345,35 @@ class PreparedCondition:
 #: next neighbour's distance (:func:`~iblearn.functional.knn.neighbors.listed_counts`; the few points
 #: whose radius reaches further, in sparse regions, are measured against all points). Against the k-d
 #: tree's search and counts a candidate, one thread, N = 1,000, k = 4: see benchmarks/network_target.py.
-#: The lengths trade two costs: longer lists leave fewer points to be measured against all (most of
-#: them for want of z neighbours), which speeds a large target's many candidates, but every
-#: conditioning set pays to make its lists, shared in a small network by few candidates
-#: (benchmarks/network_target.py and benchmarks/network_rates.py time the two).
-LISTED_YZ, LISTED_Z = 256, 768
+#: The lengths trade two costs: longer lists leave fewer points to be measured against all, which
+#: speeds each x counted, but cost more to make, once a conditioning set. So a conditioning set that
+#: serves fewer than :data:`LISTED_MANY` estimates (one candidate and its surrogates) gets the short
+#: lists, one that serves more (many candidates' surrogates, a permutation test) the long ones.
+LISTED_SHORT, LISTED_LONG = (128, 512), (384, 768)
+LISTED_MANY = 2000
 #: The lists are made for at most this many points (the z list's N x 768 indices and distances).
 LISTED_MAX_N = 4096
 
 
-def prepared_condition(y: Any, z: Any, k: int) -> PreparedCondition:
+def prepared_condition(y: Any, z: Any, k: int, estimates: int = LISTED_MANY) -> PreparedCondition:
     """The :class:`PreparedCondition` of ``y`` and a continuous ``z`` (None or no columns: no condition),
     checked as :func:`ksg_cmi` checks them (``k`` against their rows); x of one dimension is assumed
-    for the choice of the search."""
+    for the choice of the search, and ``estimates`` of them for the lists' lengths."""
     yt = prepare(y, "y", standardize=True, ties="jitter", seed=1)
     if z is None or (z.ndim == 2 and z.shape[1] == 0):
         return PreparedCondition(yt, None, V.neighbours(k, yt.shape[0]), None, None)
     zt = prepare(continuous_z(z), "z", standardize=True, ties="jitter", seed=2)
     V.same_device(("y", yt), ("z", zt))
-    return indexed_condition(yt, zt, V.neighbours(k, V.same_length(("y", yt), ("z", zt))))
+    return indexed_condition(yt, zt, V.neighbours(k, V.same_length(("y", yt), ("z", zt))), 1, estimates)
 
 
-def indexed_condition(y: Tensor, z: Tensor, k: int, x_dim: int = 1) -> PreparedCondition:
+def indexed_condition(
+    y: Tensor, z: Tensor, k: int, x_dim: int = 1, estimates: int = LISTED_MANY
+) -> PreparedCondition:
     """The :class:`PreparedCondition` of samples ``y`` and ``z`` already made ready (``(N, d)`` float64 on
     one device, ``k`` checked), with the compiled kernel's layouts of the (y, z) and z spaces where it
-    counts an x of ``x_dim`` columns against them."""
+    counts an x of ``x_dim`` columns against them, and neighbour lists as long as ``estimates`` such
+    x's call for (:data:`LISTED_MANY`)."""
     kernel = HAVE_KERNEL and y.device.type == "cpu"
     kernel = kernel and x_dim + y.shape[1] + z.shape[1] <= knn_max_tree_dim("chebyshev")
     if not kernel:
@@ -381,7 +385,8 @@ def indexed_condition(y: Tensor, z: Tensor, k: int, x_dim: int = 1) -> PreparedC
     n, lists = y.shape[0], None
     if k + 2 <= n <= LISTED_MAX_N and k <= LISTED_KMAX:
         yz = np.ascontiguousarray(yz)
-        lists = nested_lists(yz, y.shape[1], min(LISTED_YZ, n - 2), min(LISTED_Z, n - 2))
+        m_yz, m_z = LISTED_LONG if estimates >= LISTED_MANY else LISTED_SHORT
+        lists = nested_lists(yz, y.shape[1], min(m_yz, n - 2), min(m_z, n - 2))
     return PreparedCondition(y, z, k, yz_index, z_index, (ky, kz), digammas, lists, yz if lists else None)
 
 

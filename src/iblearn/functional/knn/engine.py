@@ -6,6 +6,7 @@ and from no other module of the room, so that the room's inside can change behin
 """
 
 from iblearn.functional.knn.cmi import (
+    LISTED_MANY,
     PreparedCondition,
     ksg_cmi_prepared,
     ksg_cmi_prepared_many,
@@ -36,6 +37,7 @@ from iblearn.functional.knn.pairwise import checked_blocks
 from iblearn.functional.knn.sieve import sieve_series
 
 __all__ = [
+    "LISTED_MANY",
     "Backend",
     "KNNKeywords",
     "KNNOptions",
