@@ -187,6 +187,25 @@ def test_prepared_cmi_with_and_without_lists_is_the_same(monkeypatch):
         assert torch.equal(ksg_cmi_prepared(listed, c), ksg_cmi_prepared(plain, c))
 
 
+def test_lists_as_long_as_the_estimates_call_for_give_the_same_estimates():
+    """A conditioning set for few estimates gets the short lists, one for many the long ones; the
+    estimates of one candidate and of many at once are the same bits either way."""
+    from iblearn.functional.knn import cmi
+
+    x, y, z = _samples(900, 2, 1, seed=5)
+    few = prepared_condition(y, z, 4, estimates=cmi.LISTED_MANY - 1)
+    many = prepared_condition(y, z, 4, estimates=cmi.LISTED_MANY)
+    assert few.lists is not None and many.lists is not None
+    assert [m[0].shape[1] for m in few.lists] == list(cmi.LISTED_SHORT)
+    assert [m[0].shape[1] for m in many.lists] == list(cmi.LISTED_LONG)
+    xs = np.stack([np.roll(x[:, 0].numpy(), s) for s in range(0, 900, 60)])
+    xs[2, :4] *= 30  # radii past the short lists
+    assert np.array_equal(cmi.ksg_cmi_prepared_many(few, xs), cmi.ksg_cmi_prepared_many(many, xs))
+    for row in xs[:3]:
+        c = torch.from_numpy(np.ascontiguousarray(row[:, None]))
+        assert torch.equal(ksg_cmi_prepared(few, c), ksg_cmi_prepared(many, c))
+
+
 @pytest.mark.parametrize(
     ("n", "dz", "my", "mz", "k"),
     [

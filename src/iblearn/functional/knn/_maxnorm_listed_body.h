@@ -117,11 +117,11 @@ ISA_TARGET ALWAYS_INLINE Py_ssize_t LANE_FN(group)(const double *xt, Py_ssize_t 
         const int64_t *nb = nbr_yz + i * my;
         const double *dd = d_yz + i * my;
         if (i + 1 < n) { /* the next point's lists as far as this one's were read, fetched meanwhile */
-            for (Py_ssize_t j = 0; j < y_run; j += 8) {
+            for (Py_ssize_t j = 0; j < y_run && j < my; j += 8) {
                 __builtin_prefetch(d_yz + (i + 1) * my + j);
                 __builtin_prefetch(nbr_yz + (i + 1) * my + j);
             }
-            for (Py_ssize_t j = 0; j < z_run; j += 8) {
+            for (Py_ssize_t j = 0; j < z_run && j < mz; j += 8) {
                 __builtin_prefetch(d_z + (i + 1) * mz + j);
                 __builtin_prefetch(nbr_z + (i + 1) * mz + j);
             }
