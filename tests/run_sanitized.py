@@ -19,17 +19,9 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-KERNEL_TESTS = [
-    "tests/functional/knn/test_maxnorm_counts.py",
-    "tests/functional/knn/test_cell_counts.py",
-    "tests/functional/knn/test_kernel_isa.py",  # every instruction set's copy of each kernel
-    "tests/functional/knn/test_knn.py",
-    "tests/functional/knn/test_knn_ties.py",
-    "tests/functional/knn/test_mixed.py",
-    "tests/functional/knn/test_cmi.py",
-    "tests/functional/knn/test_pairwise.py",
-    "tests/functional/knn/test_bivariate.py",
-]
+#: Every test that reaches the kernel: the kNN functions' (each instruction set's copy of each kernel in
+#: test_kernel_isa.py) and network inference's, whose prepared conditions run the listed kernel.
+KERNEL_TESTS = ["tests/functional/knn", "tests/network"]
 FLAGS = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer", "-g", "-O1"]
 
 
@@ -71,7 +63,7 @@ def main(args: list[str]) -> int:
         print(f"sanitized kernel: {where.stdout.strip()}", flush=True)
         # --capture=sys: the sanitizers write their report to file descriptor 2, which must stay the terminal.
         pytest = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--capture=sys"]
-        paths = [] if any(a.endswith(".py") or "::" in a for a in args) else KERNEL_TESTS
+        paths = [] if any(a.endswith(".py") or "::" in a or Path(a).is_dir() for a in args) else KERNEL_TESTS
         return subprocess.run([*pytest, *paths, *args], cwd=ROOT, env=env).returncode
 
 
