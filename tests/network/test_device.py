@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from iblearn.functional import cmi_surrogates
 from iblearn.functional.cmi_surrogates import KSGCMI, BatchedKSGCMI, condition, engine, surrogates
 from iblearn.network import infer_network
 from iblearn.network.simulate import random_var_network
@@ -37,6 +38,27 @@ def _same_network(data: np.ndarray, max_lag: int, n_permutations: int) -> None:
 
 def test_batched_on_the_cpu_is_the_exact_path_bit_for_bit(data):
     _same_network(data, 1, 60)  # 1/61 passes alpha / 3, the first corrected level of 3 targets
+
+
+def test_conditions_are_listed_for_the_estimates_made_on_the_host(data, monkeypatch):
+    """The exact path estimates a candidate and its surrogates against each conditioning set's lists;
+    the batched one counts the surrogates apart from them, so its conditions ask for the candidates'
+    own estimates only, and get lists as long as those call for."""
+    asked: list[int] = []
+    prepare = cmi_surrogates.prepared_condition
+
+    def recording(y, z, k, estimates):
+        asked.append(estimates)
+        return prepare(y, z, k, estimates)
+
+    monkeypatch.setattr(cmi_surrogates, "prepared_condition", recording)
+    runs = {}
+    for device in (None, "cpu"):
+        asked.clear()
+        infer_network(data, max_lag=1, method="ksg", n_permutations=60, seed=5, device=device)
+        runs[device] = list(asked)
+    assert runs[None] and all(h % 61 == 0 for h in runs[None])
+    assert runs["cpu"] == [h // 61 for h in runs[None]]
 
 
 @pytest.mark.slow

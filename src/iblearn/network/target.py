@@ -179,8 +179,10 @@ class _Search:
         self.eng: Engine = engine(st.method, device)
         self.y = emb.values[:, j, 0]
         self.plans: dict[tuple[int, Variable], Surrogates] = {}
-        #: The estimates a candidate takes against a conditioning set: its own and its surrogates'.
-        self.estimates = st.n_permutations + 1
+        #: The estimates a candidate takes against a conditioning set on the host, for the lengths of
+        #: its neighbour lists: its own and its surrogates', or its own alone where the engine estimates
+        #: the surrogates in one batch (on a device; the Gaussian's in numpy), which reads no lists.
+        self.estimates = 1 if self.eng.batched else st.n_permutations + 1
 
     def surr(self, step: int, var: Variable, variables: tuple[Variable, ...] = ()) -> Surrogates:
         """The surrogates of ``var`` at ``step`` (of the columns of ``variables`` moved together where
