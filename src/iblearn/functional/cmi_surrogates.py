@@ -545,6 +545,10 @@ class GaussianCMI:
         """The estimates of the surrogates ``which`` (indices into ``plan``) of ``c``."""
         return self.surrogates(cond, c, plan)[np.asarray(which)]
 
+    def estimates(self, cond: Condition, columns: Sequence[np.ndarray]) -> list[float]:
+        """:meth:`value` of each of ``columns`` (each ``(n,)``)."""
+        return [self.value(cond, c) for c in columns]
+
 
 class KSGCMI:
     """The Frenzel-Pompe kNN conditional MI with exact neighbours (``k`` of them) on the residuals."""
@@ -578,6 +582,17 @@ class KSGCMI:
         samples = plan.take(c, np.asarray(which))
         if samples.ndim == 3:
             return np.array([self.value(cond, sample) for sample in samples])
+        return self._many(cond, samples)
+
+    def estimates(self, cond: Condition, columns: Sequence[np.ndarray]) -> list[float]:
+        """:meth:`value` of each of ``columns`` (each ``(n,)``), the same numbers, estimated together
+        as :meth:`values` estimates surrogates."""
+        return self._many(cond, columns).tolist() if len(columns) else []
+
+    def _many(self, cond: Condition, samples: Sequence[np.ndarray] | np.ndarray) -> np.ndarray:
+        """:meth:`value` of each 1-d sample: each residualized alone (the same residual bit for bit as
+        :meth:`value`'s), then all estimated together
+        (:func:`~iblearn.functional.knn.engine.ksg_cmi_prepared_many`)."""
         residuals = np.stack([cond.residual(sample.reshape(len(sample), 1))[:, 0] for sample in samples])
         return ksg_cmi_prepared_many(self._prepared(cond), residuals)
 

@@ -256,7 +256,7 @@ class _Search:
         added: list[Variable] = []
         while remaining:
             cond = condition(self.y, self.emb.columns(chosen), len(remaining) * self.estimates)
-            values = [self.eng.value(cond, self.column(v)) for v in remaining]
+            values = self.eng.estimates(cond, [self.column(v) for v in remaining])
             best = int(np.argmax(values))
             p = self.max_test(cond, remaining, values[best])
             if p is None:

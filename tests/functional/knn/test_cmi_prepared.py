@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from iblearn.functional import ksg_cmi, ksg_mi
-from iblearn.functional.cmi_surrogates import KSGCMI, condition, surrogates
+from iblearn.functional.cmi_surrogates import KSGCMI, GaussianCMI, condition, surrogates
 from iblearn.functional.knn import ksg
 from iblearn.functional.knn import neighbors as nb
 from iblearn.functional.knn.cmi import ksg_cmi_prepared, prepared_condition
@@ -291,3 +291,18 @@ def test_network_engine_values_are_each_surrogates_value():
     assert eng.values(cond, joint, plan, which).tolist() == [
         eng.value(cond, s) for s in plan.take(joint)[which]
     ]
+
+
+@pytest.mark.parametrize("dz", [0, 1, 3])
+def test_network_engines_estimate_many_candidates_as_each_alone(dz):
+    """A greedy step's candidates estimated together are each one's value, bit for bit (without a z,
+    each takes its own estimate)."""
+    g = np.random.default_rng(9 + dz)
+    n = 400
+    z = g.standard_normal((n, dz))
+    y = z.sum(axis=1) + g.standard_normal(n)
+    columns = [z.sum(axis=1) * s + g.standard_normal(n) for s in (0.0, 0.5, 1.0, 2.0)]
+    cond = condition(y, z, estimates=len(columns))
+    for eng in (KSGCMI(), GaussianCMI()):
+        assert eng.estimates(cond, columns) == [eng.value(cond, c) for c in columns]
+        assert eng.estimates(cond, []) == []
