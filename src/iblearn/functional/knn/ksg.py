@@ -270,17 +270,21 @@ def ready_columns(
     # Torch sums longer columns' squared deviations in parts (its grain): those rows go alone.
     done = ~(a == a[:, :1]).all(axis=1) & (a.shape[1] <= READY_COLUMNS_MAX_N)
     _, exponent = np.frexp(np.abs(a).max(axis=1))
+    # A copy, then each step in place on it or on one more (the same operations in the same order, so
+    # the same bits): fewer arrays of the rows' size, which cost more to allocate than to fill.
     a = a / np.ldexp(1.0, exponent - 1)[:, None]
-    a = a - torch.from_numpy(a).mean(dim=1).numpy()[:, None]
+    a -= torch.from_numpy(a).mean(dim=1).numpy()[:, None]
     deviation = a - torch.from_numpy(a).mean(dim=1).numpy()[:, None]
-    std = np.sqrt(np.cumsum(deviation * deviation, axis=1)[:, -1] / a.shape[1])
+    np.multiply(deviation, deviation, out=deviation)
+    std = np.sqrt(np.cumsum(deviation, axis=1, out=deviation)[:, -1] / a.shape[1])
     done &= std > 0
     n = a.shape[1]
     if isinstance(seed, Sequence):
         noise = np.array([_noise(int(s), n)[:, 0] for s in seed]).reshape(-1, n)
     else:
         noise = _noise(int(seed), n)[:, 0]
-    a = a / np.where(done, std, 1.0)[:, None] + JITTER * noise
+    a /= np.where(done, std, 1.0)[:, None]
+    a += JITTER * noise
     values = np.sort(a, axis=1)
     done &= ~(values[:, 1:] == values[:, :-1]).any(axis=1)
     return a, done
