@@ -73,7 +73,7 @@ def test_the_neural_example_scores_on_rows_its_critic_was_not_fitted_to(monkeypa
 
 def test_the_readmes_commands_run_as_printed(tmp_path, monkeypatch, capsys):
     """The command-line calls beside the Python ones, on the file the O-information example writes, each
-    through the command's entry point in this process (tests/test_cli.py starts the command as a
+    through the command's entry point in this process (tests/cli/test_command.py starts the command as a
     process of its own)."""
     import shlex
 
