@@ -35,7 +35,7 @@ import torch
 
 import iblearn
 from benchmarks.runners import script
-from benchmarks.runners.paired import thread_seconds
+from benchmarks.runners.paired import taking_turns
 from benchmarks.runners.script import cpu_model
 from iblearn import functional as ibf
 from iblearn.data import student_t
@@ -93,15 +93,7 @@ def floor(calls: list[Call], auto_call: Callable[[], Any], core: Callable[[], An
     counts: dict[str, int] = {}
     for f, _args, _kw in calls:
         counts[f.__name__] = counts.get(f.__name__, 0) + 1
-    steps = [automatic, replay, core]
-    seconds: list[list[float]] = [[], [], []]
-    for step in steps:
-        step()  # warm-up
-    for i in range(REPEATS):
-        for j in range(3):
-            turn = (i + j) % 3
-            seconds[turn].append(thread_seconds(steps[turn]))
-    auto_s, hot_s, core_s = seconds
+    auto_s, hot_s, core_s = taking_turns([automatic, replay, core], REPEATS)
     return {
         "ratio": statistics.median(h / c for h, c in zip(hot_s, core_s, strict=True)),
         "auto_ratio": statistics.median(a / c for a, c in zip(auto_s, core_s, strict=True)),

@@ -26,17 +26,27 @@ def thread_seconds(fn: Step) -> float:
     return time.thread_time() - start
 
 
+def taking_turns(
+    steps: list[Step], repeats: int, timer: Callable[[Step], float] = thread_seconds
+) -> list[list[float]]:
+    """The seconds of each of ``steps`` (``timer`` of one call) over ``repeats`` rounds, the steps taking
+    turns, each in turn first (round i starts with step i mod len(steps)), after one warm-up call each."""
+    for step in steps:
+        step()
+    seconds: list[list[float]] = [[] for _ in steps]
+    for i in range(repeats):
+        for j in range(len(steps)):
+            turn = (i + j) % len(steps)
+            seconds[turn].append(timer(steps[turn]))
+    return seconds
+
+
 def paired_ratio(
     hot: Step, core: Step, repeats: int, timer: Callable[[Step], float] = thread_seconds
 ) -> dict[str, float]:
     """Median over ``repeats`` interleaved pairs (each in turn first) of hot's time over core's, after one
     warm-up call each, with the median seconds of each; ``timer`` gives the seconds of one call."""
-    hot(), core()
-    hots: list[float] = []
-    cores: list[float] = []
-    for i in range(repeats):
-        for fn, out in ((hot, hots), (core, cores)) if i % 2 == 0 else ((core, cores), (hot, hots)):
-            out.append(timer(fn))
+    hots, cores = taking_turns([hot, core], repeats, timer)
     return {
         "ratio": statistics.median(h / c for h, c in zip(hots, cores, strict=True)),
         "hot_s": statistics.median(hots),

@@ -463,8 +463,9 @@ RANK_TOL = 1e-10
 @dataclass(frozen=True)
 class Condition:
     """One conditioning set, prepared: an orthonormal basis of ``[1, Z]`` and the residual target;
-    ``estimates``, how many estimates (candidates and surrogates) the caller expects to make against it,
-    which an estimator may size what it makes of them by; ``prepared`` holds what it makes, once for
+    ``estimates``, how many estimates the caller expects to make against its neighbour lists (candidates,
+    and surrogates where they are not counted in a batch apart), which an estimator may size what it
+    makes of them by; ``prepared`` holds what it makes, once for
     all candidates (by its key)."""
 
     basis: np.ndarray
