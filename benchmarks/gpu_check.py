@@ -44,6 +44,8 @@ extrapolated from a few permutations), and the all-pairs MI matrix of 1,000 colu
 (``pairwise_mi``: on the device from a call at 200 columns where 1,000 is predicted over the device
 budget, on the CPU from calls at 8 and 12 columns); the same streamed with each row's top 10 kept at
 10,000 columns x 10,000 rows (predicted from 512 columns where over the budget; goal under an hour);
+both again with the pairs counted on the device along their sorted columns (the ``*_sorted`` rows, a
+kernel off by default until they have measured it against the brute-force one);
 and one target of a VAR network of 100 processes x 1,000 samples by ``infer_network``'s device path
 (200 surrogates, lags 1-3; goal 36 s, the network in under an hour).
 Device times by CUDA events after ``torch.cuda.synchronize`` (thread CPU time on a CPU device); CPU
@@ -69,7 +71,7 @@ minutes on an H200, most of it the CPU's figures; the all-pairs row at 1,000 col
 more on the device, runs with ``--device-budget 200``; the goal rows, with the fused counts', ``auto``'s
 and the network's correctness rows, took 2.1 minutes on an H200, and ``--only`` runs them first:
 ``--only 'ksg_fused_*' 'ksg_mi_null_fused_*' 'pairwise_top_k_*' 'network*' 'many_critics_*'
-'fused_ksg_counts' 'auto:*'``, then a second call, given the same ``--out``, the rest). Rows go
+'fused_*_counts' 'auto:*'``, then a second call, given the same ``--out``, the rest). Rows go
 straight to ``$OUT``, each
 written as it finishes, so a run stopped at its limit still brings back what it measured (copy its
 results.json into benchmarks/results/gpu/ here and the next call resumes from it); the commit is
@@ -132,6 +134,7 @@ from benchmarks.runners.gpu_rows import (  # noqa: E402
     check_auto,
     check_estimator,
     check_fused,
+    check_fused_sorted,
     check_greedy,
     check_ib,
     check_mi_decay,
@@ -164,6 +167,7 @@ GOALS = {  # seconds on the device
     "renyi_truncated_n16384_backward": 1.0,
     "ksg_mi_null_1000perm_n10000": 10.0,
     "pairwise_top_k_10000x10000": 3600.0,
+    "pairwise_top_k_10000x10000_sorted": 3600.0,
     "network_target_100x1000": 36.0,  # a hundred such targets: the network in under an hour
 }
 NULLS = ("ksg_mi", "ksg_cmi", "transfer_entropy")
@@ -189,6 +193,7 @@ def plan(
         ("information_plane", lambda: check_plane(device, quick)),
         *[(f"null:{kind}", partial(check_null, kind, device)) for kind in NULLS],
         ("fused_ksg_counts", lambda: check_fused(device)),
+        ("fused_sorted_counts", lambda: check_fused_sorted(device)),
         *[(f"auto:{case}", partial(check_auto, case, device)) for case in AUTO_CASES],
         ("network:device", lambda: check_network(device, quick)),
     ]
@@ -293,6 +298,14 @@ def plan(
             partial(all_pairs_speed, top_m, top_n, top_small, device, budgets, top_k=10),
         )
     )
+    # Both again with the pairs counted along their sorted columns (off by default until these rows
+    # have measured it against the brute-force kernel).
+    for name, (m, n, small, keywords) in {
+        f"pairwise_mi_{pair_m}x{pair_n}_sorted": (pair_m, pair_n, pair_small, {}),
+        f"pairwise_top_k_{top_m}x{top_n}_sorted": (top_m, top_n, top_small, {"top_k": 10}),
+    }.items():
+        along = partial(all_pairs_speed, m, n, small, device, budgets, along_sorted=True, **keywords)
+        checks.append((name, along))
     nodes, samples = (5, 300) if quick else (100, 1000)
     checks.append(
         (f"network_target_{nodes}x{samples}", partial(network_target_speed, device, nodes, samples))
@@ -306,6 +319,7 @@ CORRECTNESS = (
     "estimator:",
     "null:",
     "fused_ksg_counts",
+    "fused_sorted_counts",
     "proximal_split",
     "mi_decay_lr",
     "train_greedy",

@@ -436,6 +436,7 @@ ROOMS: dict[str, dict[str, int]] = {
         "sieve": 2,
         "bivariate": 2,
         "fused": 2,
+        "fused_sorted": 3,
         "mixed": 2,
         "options": 2,
         "counts": 3,

@@ -34,6 +34,7 @@ from iblearn.estimators import REGISTRY, get_estimator
 from iblearn.estimators.neural import captured
 from iblearn.estimators.reliability import UnreliableEstimateWarning
 from iblearn.functional.knn import fused as _ksg_triton
+from iblearn.functional.knn import fused_sorted
 from iblearn.functional.knn.counts import ksg_counts_tree
 from iblearn.functional.renyi.entropy import (
     DEFAULT_ALPHA,
@@ -654,6 +655,18 @@ def fused_kernel(on: bool) -> Iterator[None]:
         _ksg_triton.ENABLED = before
 
 
+@contextlib.contextmanager
+def sorted_kernel(on: bool) -> Iterator[None]:
+    """Pairs of single columns on a GPU counted along their sorted columns (``on``) or by the
+    brute-force fused kernel, for the block."""
+    before = fused_sorted.ENABLED
+    fused_sorted.ENABLED = on
+    try:
+        yield
+    finally:
+        fused_sorted.ENABLED = before
+
+
 def ksg_speed(n: int, fused: bool = False) -> Callable[[torch.device], Callable[[], Any]]:
     x, y = rows_of(n, 5)
 
@@ -684,6 +697,25 @@ def check_fused(device: torch.device) -> dict[str, Any]:
         wrong = int((nx[b].cpu() != want[0]).sum() + (ny[b].cpu() != want[1]).sum())
         if wrong:
             problems.append(f"pairing {b}: {wrong} counts differ from the tree's")
+    return {"diff": 0.0 if not problems else None, "problems": problems}
+
+
+def check_fused_sorted(device: torch.device) -> dict[str, Any]:
+    """The sorted-column kernel's KSG counts on the device against the CPU tree's, for every ordered
+    pair of 6 single columns of 20,000 rows (one rounded to a grid: ties in x and in y), k = 3."""
+    if not (_ksg_triton.HAVE_TRITON and device.type == "cuda"):
+        return {"problems": [], "skipped": "needs CUDA and triton"}
+    x = pairs_table(20_000, 6, seed=2)
+    x[:, 1] = torch.round(x[:, 1] * 4)
+    pairs = [(a, b) for a in range(6) for b in range(6) if a != b]
+    columns = fused_sorted.SortedColumns(x.T.contiguous().to(device))
+    nx, ny = fused_sorted.ksg_counts_sorted_pairs(columns, torch.tensor(pairs, device=device), 3)
+    problems = []
+    for p, (a, b) in enumerate(pairs):
+        want = ksg_counts_tree(x[:, a : a + 1], x[:, b : b + 1], 3, 1)
+        wrong = int((nx[p].cpu() != want[0]).sum() + (ny[p].cpu() != want[1]).sum())
+        if wrong:
+            problems.append(f"pair {(a, b)}: {wrong} counts differ from the tree's")
     return {"diff": 0.0 if not problems else None, "problems": problems}
 
 
@@ -864,10 +896,12 @@ def all_pairs_speed(
     device: torch.device,
     budgets: tuple[float, float],
     cpu_columns: tuple[int, int] = (8, 12),
+    along_sorted: bool = False,
     **keywords: Any,
 ) -> dict[str, Any]:
     """Seconds of ``pairwise_mi`` of ``m`` columns x ``n`` rows (the MI of all m (m - 1) / 2 pairs;
-    ``keywords`` such as ``top_k`` go to the call).
+    ``keywords`` such as ``top_k`` go to the call; ``along_sorted``: the pairs counted on the device
+    by the sorted-column kernel rather than the brute-force one).
 
     On the device: a call at ``small`` columns (after one at 4 columns, which compiles the kernel),
     then one at ``m`` unless its time predicted from that call (in proportion to the pairs) is over the
@@ -882,7 +916,8 @@ def all_pairs_speed(
     def call(columns: int, dev: torch.device) -> float:
         x = pairs_table(n, columns, seed=columns).to(dev)
         kept = {**keywords, "top_k": min(keywords["top_k"], columns - 1)} if "top_k" in keywords else keywords
-        return timed(lambda: ibf.pairwise_mi(x, **kept), dev)
+        with sorted_kernel(along_sorted):
+            return timed(lambda: ibf.pairwise_mi(x, **kept), dev)
 
     call(4, device)
     small_s = call(small, device)

@@ -1,8 +1,9 @@
 """The KSG estimates of a batch of pairs of prepared variables, by the kernel that fits the batch's
 device and dimensions: the bivariate scans of single columns on the CPU, the compiled tree for other
-pairs on the CPU, the fused kernel on a GPU with Triton, and shared max-norm distance blocks otherwise
-(brute force). One function serves the dense all-pairs matrix, :func:`~iblearn.functional.ksg_mi_pairs`
-and the streamed tiles on a device, so each pair's value is the same whichever of them asks.
+pairs on the CPU, the fused kernels on a GPU with Triton (brute force, or along the sorted columns
+for pairs of single columns where that one is on), and shared max-norm distance blocks otherwise (brute
+force). One function serves the dense all-pairs matrix, :func:`~iblearn.functional.ksg_mi_pairs` and
+the streamed tiles on a device, so each pair's value is the same whichever of them asks.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import torch
 from numpy.typing import NDArray
 from torch import Tensor
 
-from iblearn.functional.knn import bivariate, fused
+from iblearn.functional.knn import bivariate, fused, fused_sorted
 from iblearn.functional.knn.counts import (
     ksg_chunk_counts,
     ksg_constant,
@@ -173,7 +174,13 @@ def fused_pairs_mi(prepared: list[Tensor], pairs: list[tuple[int, int]], k: int)
     for (dx, dy), ps in groups.items():
         index = torch.tensor([(slot[pairs[p][0]], slot[pairs[p][1]]) for p in ps], device=device)
         at = torch.tensor(ps, device=device)
+        # Single columns both: counted along their sorted copies where that kernel is on.
+        along = fused_sorted.usable((dx, dy), device, k, 1)
+        columns = fused_sorted.SortedColumns(stacks[1][:, 0]) if along else None
         for s in range(0, len(ps), step):
-            nx, ny = fused.ksg_counts_pairs(stacks[dx], stacks[dy], index[s : s + step], k)
+            if columns is None:
+                nx, ny = fused.ksg_counts_pairs(stacks[dx], stacks[dy], index[s : s + step], k)
+            else:
+                nx, ny = fused_sorted.ksg_counts_sorted_pairs(columns, index[s : s + step], k)
             out[at[s : s + step]] = constant - ksg_count_terms(nx, ny, 1).mean(dim=1)
     return out
