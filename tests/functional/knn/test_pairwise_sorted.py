@@ -20,7 +20,7 @@ from iblearn.functional.knn import fused as kt
 from iblearn.functional.knn import fused_sorted as ks
 from iblearn.functional.knn.counts import ksg_counts_brute, ksg_counts_tree
 from tests.functional.knn.test_knn_triton import scalar_index  # noqa: F401 (a fixture)
-from tests.functional.knn.test_pairwise_fused import _table, interpreter
+from tests.functional.knn.test_pairwise_fused import INTERPRETED, _table, interpreter
 
 
 def _counts(count, columns, index, k):  # type: ignore[no-untyped-def]
@@ -118,3 +118,33 @@ def test_the_sorted_kernel_is_off_unless_asked():
     if ks.ENABLED:
         pytest.skip("IBLEARN_SORTED_KSG=1 in this run")
     assert not ks.usable((1, 1), torch.device("cuda"), 3, 1)
+
+
+compiled = pytest.mark.skipif(not kt.HAVE_TRITON or INTERPRETED, reason="needs triton, compiled")
+
+
+@pytest.mark.gpu
+@compiled
+@pytest.mark.parametrize("block_rows,block_cols", [(ks.BLOCK_ROWS, ks.BLOCK_COLS), (64, 4), (256, 8)])
+def test_cuda_kernel_counts_equal_the_torch_path(block_rows, block_cols):
+    x = _table(5000, 4, seed=6)
+    pairs = torch.tensor([(1, 0), (0, 1), (1, 2), (2, 1), (3, 2), (1, 1)])
+    columns = ks.SortedColumns(x.T.contiguous().cuda())
+    nx, ny = ks.ksg_counts_sorted_pairs(
+        columns, pairs.cuda(), 3, block_rows=block_rows, block_cols=block_cols
+    )
+    want = _counts(ksg_counts_brute, ks.SortedColumns(x.T.contiguous()), pairs, 3)
+    assert torch.equal(nx.cpu(), want[0]) and torch.equal(ny.cpu(), want[1])
+
+
+@pytest.mark.gpu
+@compiled
+def test_pairwise_mi_on_cuda_along_sorted_columns_equals_the_brute_force_kernel(monkeypatch):
+    x = _table(3000, 12, seed=7).cuda()
+    want = [pairwise_mi(x), pairwise_mi(x, top_k=3)]
+    monkeypatch.setattr(ks, "ENABLED", True)
+    monkeypatch.setattr(kt, "ENABLED", True)  # whatever IBLEARN_FUSED_KSG says
+    got = [pairwise_mi(x), pairwise_mi(x, top_k=3)]
+    assert torch.equal(got[0].nan_to_num(), want[0].nan_to_num())
+    assert torch.equal(got[1].values.nan_to_num(), want[1].values.nan_to_num())
+    assert torch.equal(got[1].indices, want[1].indices)
