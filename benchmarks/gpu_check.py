@@ -458,6 +458,8 @@ def table(record: dict[str, Any]) -> str:
             )
         if "network_predicted_s" in r:
             note = f"the network predicted {r['network_predicted_s']:.0f} s ({r['cpu_skipped']})"
+            if "host_s" in r:
+                note += f"; the host's CPU time {_s(r['host_s'])}"
         if name in GOALS:
             met = "not measured" if dev is None else "met" if dev < GOALS[name] else "NOT met"
             note = f"goal < {GOALS[name]:g} s: {met}" + (f"; {note}" if note else "")
