@@ -20,7 +20,8 @@ from iblearn.functional.knn import fused as kt
 from iblearn.functional.knn import fused_sorted as ks
 from iblearn.functional.knn.counts import ksg_counts_brute, ksg_counts_tree
 from tests.functional.knn.test_knn_triton import scalar_index  # noqa: F401 (a fixture)
-from tests.functional.knn.test_pairwise_fused import INTERPRETED, _table, interpreter
+from tests.functional.knn.test_pairwise_fused import INTERPRETED, _pretend_fused, _table, interpreter
+from tests.functional.knn.test_pairwise_fused import _tree_counts as _stacks_tree_counts
 
 
 def _counts(count, columns, index, k):  # type: ignore[no-untyped-def]
@@ -37,26 +38,19 @@ def _tree_counts(columns, index, k, **blocks):  # type: ignore[no-untyped-def]
 
 
 def _pretend(monkeypatch, counts=None):  # type: ignore[no-untyped-def]
-    """Both fused kernels taken on CPU tensors, the sorted one on; returns the lists that each launch's
-    number of pairs is appended to: (brute-force kernel, sorted kernel)."""
-    brute: list[int] = []
+    """Both fused kernels taken on CPU tensors (the brute-force one by the tree's counts), the sorted
+    one on; returns the lists that each launch's number of pairs is appended to: (brute-force kernel,
+    sorted kernel)."""
     along: list[int] = []
     kernel = counts or ks.ksg_counts_sorted_pairs
 
-    def spy_brute(xt, yt, index, k):  # type: ignore[no-untyped-def]
-        brute.append(index.shape[0])
-        want = [ksg_counts_tree(xt[a].T, yt[b].T, k, 1) for a, b in index.tolist()]
-        return torch.stack([c[0] for c in want]), torch.stack([c[1] for c in want])
-
-    def spy_sorted(columns, index, k):  # type: ignore[no-untyped-def]
+    def spy(columns, index, k):  # type: ignore[no-untyped-def]
         along.append(index.shape[0])
         return kernel(columns, index, k, block_rows=32, block_cols=16)  # small blocks: the interpreter
 
-    monkeypatch.setattr(kt, "enabled", lambda device, k, variant: variant == 1 and k <= kt.MAX_K)
-    monkeypatch.setattr(kt, "usable", lambda x, y, k, variant: variant == 1 and k <= kt.MAX_K)
-    monkeypatch.setattr(kt, "ksg_counts_pairs", spy_brute)
+    brute = _pretend_fused(monkeypatch, _stacks_tree_counts)
     monkeypatch.setattr(ks, "ENABLED", True)
-    monkeypatch.setattr(ks, "ksg_counts_sorted_pairs", spy_sorted)
+    monkeypatch.setattr(ks, "ksg_counts_sorted_pairs", spy)
     return brute, along
 
 
