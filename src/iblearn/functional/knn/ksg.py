@@ -267,16 +267,17 @@ def ready_columns(
     is that of the column alone), and the standard deviation torch's of one column, the mean of the
     centred values and then the sum of their squared deviations in order (a cumulative sum's last)."""
     a = np.asarray(a, dtype=np.float64)
+    high, low = a.max(axis=1), a.min(axis=1)
     # Torch sums longer columns' squared deviations in parts (its grain): those rows go alone.
-    done = ~(a == a[:, :1]).all(axis=1) & (a.shape[1] <= READY_COLUMNS_MAX_N)
-    _, exponent = np.frexp(np.abs(a).max(axis=1))
+    done = (high != low) & (a.shape[1] <= READY_COLUMNS_MAX_N)
+    _, exponent = np.frexp(np.maximum(high, -low))  # the largest absolute value's
     # A copy, then each step in place on it or on one more (the same operations in the same order, so
     # the same bits): fewer arrays of the rows' size, which cost more to allocate than to fill.
     a = a / np.ldexp(1.0, exponent - 1)[:, None]
     a -= torch.from_numpy(a).mean(dim=1).numpy()[:, None]
-    deviation = a - torch.from_numpy(a).mean(dim=1).numpy()[:, None]
-    np.multiply(deviation, deviation, out=deviation)
-    std = np.sqrt(np.cumsum(deviation, axis=1, out=deviation)[:, -1] / a.shape[1])
+    work = a - torch.from_numpy(a).mean(dim=1).numpy()[:, None]  # the deviations
+    np.multiply(work, work, out=work)
+    std = np.sqrt(np.cumsum(work, axis=1, out=work)[:, -1] / a.shape[1])
     done &= std > 0
     n = a.shape[1]
     if isinstance(seed, Sequence):
@@ -285,8 +286,10 @@ def ready_columns(
         noise = _noise(int(seed), n)[:, 0]
     a /= np.where(done, std, 1.0)[:, None]
     a += JITTER * noise
-    values = np.sort(a, axis=1)
-    done &= ~(values[:, 1:] == values[:, :-1]).any(axis=1)
+    # Ties the jitter left: the rows sorted where the deviations were.
+    np.copyto(work, a)
+    work.sort(axis=1)
+    done &= ~(work[:, 1:] == work[:, :-1]).any(axis=1)
     return a, done
 
 
