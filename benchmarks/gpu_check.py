@@ -47,7 +47,8 @@ budget, on the CPU from calls at 8 and 12 columns); the same streamed with each 
 both again with the pairs counted on the device along their sorted columns (the ``*_sorted`` rows, a
 kernel off by default until they have measured it against the brute-force one);
 and one target of a VAR network of 100 processes x 1,000 samples by ``infer_network``'s device path
-(200 surrogates, lags 1-3; goal 36 s, the network in under an hour).
+(200 surrogates, lags 1-3; goal 36 s, the network in under an hour), and again with its surrogates
+counted by torch's brute force instead of the fused kernel (``network_torch_target_*``).
 Device times by CUDA events after ``torch.cuda.synchronize`` (thread CPU time on a CPU device); CPU
 times by thread CPU time on ``--cpu-threads`` threads (1). A figure whose time, predicted from the
 smaller size before it, is over its budget (``--device-budget`` 120 s, ``--budget`` 60 s on the CPU)
@@ -309,6 +310,13 @@ def plan(
     nodes, samples = (5, 300) if quick else (100, 1000)
     checks.append(
         (f"network_target_{nodes}x{samples}", partial(network_target_speed, device, nodes, samples))
+    )
+    # The same target with the surrogates counted by torch's brute force rather than the fused kernel.
+    checks.append(
+        (
+            f"network_torch_target_{nodes}x{samples}",
+            partial(network_target_speed, device, nodes, samples, fused=False),
+        )
     )
     images = 64 if quick else 2048
     checks.append((f"mole_epoch_n{images}", lambda: speed_row(device, mole_epoch(images), 1, budgets)))

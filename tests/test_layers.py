@@ -437,6 +437,7 @@ ROOMS: dict[str, dict[str, int]] = {
         "bivariate": 2,
         "fused": 2,
         "fused_sorted": 3,
+        "fused_cmi": 3,
         "mixed": 2,
         "options": 2,
         "counts": 3,

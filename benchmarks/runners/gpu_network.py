@@ -10,6 +10,7 @@ from typing import Any
 import torch
 
 from benchmarks.network import target_settings
+from benchmarks.runners.gpu_rows import fused_kernel
 from iblearn.network import infer_network
 from iblearn.network.embedding import embed
 from iblearn.network.simulate import random_var_network
@@ -34,19 +35,23 @@ def check_network(device: torch.device, quick: bool) -> dict[str, Any]:
     return {"ok": not problems, "problems": problems, "diff": diff}
 
 
-def network_target_speed(device: torch.device, nodes: int, samples: int) -> dict[str, Any]:
+def network_target_speed(
+    device: torch.device, nodes: int, samples: int, fused: bool = True
+) -> dict[str, Any]:
     """Seconds of one target (process 0) of a random VAR network of ``nodes`` processes x ``samples``
     on the device, and the whole network's time predicted as ``nodes`` such targets. The CPU figure is
     the network benchmark's (its KSG row at 100 processes), too long to repeat here. ``host_s``, the
     thread CPU time of the call: the host's share (the conditions' lists, the candidates' own
     estimates, the surrogates laid out and made ready), which the device's counting overlaps; near
-    ``device_s``, the target waits on the host."""
+    ``device_s``, the target waits on the host. ``fused``: the surrogates counted by the fused kernel
+    where it is usable (else torch's brute force)."""
     emb = embed([random_var_network(nodes, samples, seed=0).data], SETTINGS.max_lag)
-    start, host = time.perf_counter(), time.thread_time()
-    result = infer_target(emb, 0, SETTINGS, device=str(device))
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    seconds, host = time.perf_counter() - start, time.thread_time() - host
+    with fused_kernel(fused):
+        start, host = time.perf_counter(), time.thread_time()
+        result = infer_target(emb, 0, SETTINGS, device=str(device))
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        seconds, host = time.perf_counter() - start, time.thread_time() - host
     return {
         "device_s": seconds,
         "host_s": host,

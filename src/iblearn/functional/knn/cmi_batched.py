@@ -12,7 +12,8 @@ I(X_b; Y) (Kraskov et al. 2004, eq. 8), as :func:`~iblearn.functional.ksg_mi` gi
 y and z, and their maximum, are computed once a chunk of rows and shared by every b; only x_b's change
 with b. Chunks of rows keep the matrices alive at once within
 :func:`~iblearn.functional.knn.neighbors.chunk_bytes`; on the CPU one b a step (as
-:mod:`~iblearn.functional.knn.batched`), elsewhere as many as that memory holds.
+:mod:`~iblearn.functional.knn.batched`), elsewhere as many as that memory holds. On a GPU with Triton
+the fused kernels count instead, the distances never written (:mod:`iblearn.functional.knn.fused_cmi`).
 
 References:
     S. Frenzel, B. Pompe. Partial mutual information for coupling analysis of multivariate time series.
@@ -25,6 +26,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from iblearn.functional.knn import fused_cmi
 from iblearn.functional.knn.batched import CPU_PAIRINGS
 from iblearn.functional.knn.cmi import PreparedCondition
 from iblearn.functional.knn.counts import digamma_f64, ksg_chunk_counts, psi, row_chunks
@@ -62,6 +64,8 @@ def cmi_counts_batched(x: Tensor, y: Tensor, z: Tensor | None, k: int) -> list[T
         equal to the exact searches' counts of each ``(x[b], y, z)`` (the distances are exact, so every
         device and chunking gives the same).
     """
+    if fused_cmi.usable(x, y, z, k):  # a GPU with Triton: the fused kernels, the same counts
+        return fused_cmi.cmi_counts_fused(x, y, z, k)
     b, n = x.shape[:2]
     step = _step(b, n, x.device)
     per_chunk: list[list[Tensor]] = []

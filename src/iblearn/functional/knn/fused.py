@@ -168,7 +168,7 @@ def _launch(
 if HAVE_TRITON:
 
     @triton.jit  # type: ignore[untyped-decorator,misc,unused-ignore]
-    def _max_norm(d, pts, n, rows, cols, D: tl.constexpr):  # type: ignore[no-untyped-def]
+    def max_norm_tile(d, pts, n, rows, cols, D: tl.constexpr):  # type: ignore[no-untyped-def]
         """``max(d, max_c |pts[c, cols] - pts[c, rows]|)`` as a (cols, rows) tile; ``pts`` is (D, n).
 
         Tiles are (columns, rows), the threads of a warp side by side along the rows: each thread's
@@ -183,14 +183,32 @@ if HAVE_TRITON:
         return d
 
     @triton.jit  # type: ignore[untyped-decorator,misc,unused-ignore]
-    def _within(inside, pts, n, rows, cols, r, D: tl.constexpr):  # type: ignore[no-untyped-def]
-        """``inside & (max_c |pts[c, cols] - pts[c, rows]| < r[rows])`` as :func:`_max_norm`'s tile: a
+    def within_tile(inside, pts, n, rows, cols, r, D: tl.constexpr):  # type: ignore[no-untyped-def]
+        """``inside & (max_c |pts[c, cols] - pts[c, rows]| < r[rows])`` as :func:`max_norm_tile`'s tile: a
         comparison a coordinate (a maximum would cost a comparison and two selects)."""
         for c in tl.static_range(D):
             pi = tl.load(pts + c * n + rows)
             pj = tl.load(pts + c * n + cols)
             inside = inside & (tl.abs(pj[:, None] - pi[None, :]) < r[None, :])
         return inside
+
+    @triton.jit  # type: ignore[untyped-decorator,misc,unused-ignore]
+    def keep_smallest(best, kth, d, left, slot, tile):  # type: ignore[no-untyped-def]
+        """The distances of a tile ``d`` (columns, rows) offered to each row's K1 smallest so far
+        (``best``: (slots, rows), unordered, the largest ``kth``; ``left``, the entries of ``d`` below
+        their row's ``kth``, as the caller counted them; ``slot`` and ``tile`` the slots' and the tile's
+        positions); returns both updated. Each turn moves the smallest entry below the K1-th value of
+        each row into the place of the row's largest kept one, by position, so equal distances count
+        with multiplicity."""
+        while left > 0:
+            m, at = tl.min(d, axis=0, return_indices=True, return_indices_tie_break_left=True)
+            worst = tl.argmax(best, axis=0, tie_break_left=True)
+            take = (m < kth)[None, :] & (slot == worst[None, :])
+            best = tl.where(take, m[None, :], best)
+            d = tl.where(tile[:, None] == at[None, :], float("inf"), d)
+            kth = tl.max(best, axis=0)
+            left = tl.sum((d < kth[None, :]).to(tl.int32))
+        return best, kth
 
     @triton.jit  # type: ignore[untyped-decorator,misc,unused-ignore]
     def _ksg_counts_kernel(  # type: ignore[no-untyped-def]
@@ -226,22 +244,12 @@ if HAVE_TRITON:
             # Only entries below a row's current K1-th value change it, and most tiles have none: they
             # are found by comparisons alone, and the distances computed only where there are some.
             valid = cmask[:, None] & rmask[None, :]
-            below = _within(valid, xb, n64, at_rows, at_cols, kth, DX)
-            left = tl.sum(_within(below, yb, n64, at_rows, at_cols, kth, DY).to(tl.int32))
+            below = within_tile(valid, xb, n64, at_rows, at_cols, kth, DX)
+            left = tl.sum(within_tile(below, yb, n64, at_rows, at_cols, kth, DY).to(tl.int32))
             if left > 0:
-                d = _max_norm(tl.zeros([BN, BM], tl.float64), xb, n64, at_rows, at_cols, DX)
-                d = _max_norm(d, yb, n64, at_rows, at_cols, DY)
-                d = tl.where(valid, d, inf)
-                # Each turn moves the smallest entry below the K1-th value of each row into the place
-                # of the row's largest kept one, by position, so equal distances count with multiplicity.
-                while left > 0:
-                    m, at = tl.min(d, axis=0, return_indices=True, return_indices_tie_break_left=True)
-                    worst = tl.argmax(best, axis=0, tie_break_left=True)
-                    take = (m < kth)[None, :] & (slot == worst[None, :])
-                    best = tl.where(take, m[None, :], best)
-                    d = tl.where(tile[:, None] == at[None, :], inf, d)
-                    kth = tl.max(best, axis=0)
-                    left = tl.sum((d < kth[None, :]).to(tl.int32))
+                d = max_norm_tile(tl.zeros([BN, BM], tl.float64), xb, n64, at_rows, at_cols, DX)
+                d = max_norm_tile(d, yb, n64, at_rows, at_cols, DY)
+                best, kth = keep_smallest(best, kth, tl.where(valid, d, inf), left, slot, tile)
         # eps = kth; n_x(i) = #{j != i : ||x_j - x_i|| < eps_i}, the same in y (KSG eq. 8).
         cx = tl.zeros([BM], tl.int32)
         cy = tl.zeros([BM], tl.int32)
@@ -249,7 +257,7 @@ if HAVE_TRITON:
             cols = start + tile.to(tl.int64)
             at_cols = tl.minimum(cols, n64 - 1)
             inside = (cols < n64)[:, None] & rmask[None, :]
-            cx += tl.sum(_within(inside, xb, n64, at_rows, at_cols, kth, DX).to(tl.int32), axis=0)
-            cy += tl.sum(_within(inside, yb, n64, at_rows, at_cols, kth, DY).to(tl.int32), axis=0)
+            cx += tl.sum(within_tile(inside, xb, n64, at_rows, at_cols, kth, DX).to(tl.int32), axis=0)
+            cy += tl.sum(within_tile(inside, yb, n64, at_rows, at_cols, kth, DY).to(tl.int32), axis=0)
         tl.store(nx + b * n64 + rows, (cx - 1).to(tl.int64), mask=rmask)  # less the row itself
         tl.store(ny + b * n64 + rows, (cy - 1).to(tl.int64), mask=rmask)

@@ -38,6 +38,8 @@ if fused.HAVE_TRITON:
     import triton  # type: ignore[import-untyped,import-not-found,unused-ignore]
     import triton.language as tl  # type: ignore[import-untyped,import-not-found,unused-ignore]
 
+    from iblearn.functional.knn.fused import keep_smallest
+
 #: Whether pairs of single columns on a GPU take this kernel rather than the brute-force one.
 ENABLED = os.environ.get("IBLEARN_SORTED_KSG", "0") == "1"
 #: Rows a program (consecutive in the sorted x: fewer rows share a narrower window), columns a tile,
@@ -105,22 +107,11 @@ if fused.HAVE_TRITON:
 
     @triton.jit  # type: ignore[untyped-decorator,misc,unused-ignore]
     def _offer(best, kth, xi, yi, xj, yj, valid, slot, tile):  # type: ignore[no-untyped-def]
-        """The columns of a tile offered to each row's kept distances (``best``, as the brute-force
-        kernel keeps them: (slots, rows), unordered, the largest ``kth``); returns both updated."""
+        """The columns of a tile offered to each row's kept distances (as the brute-force kernel keeps
+        them: :func:`~iblearn.functional.knn.fused.keep_smallest`); returns both updated."""
         d = tl.maximum(tl.abs(xj[:, None] - xi[None, :]), tl.abs(yj[:, None] - yi[None, :]))
         d = tl.where(valid, d, float("inf"))
-        left = tl.sum((d < kth[None, :]).to(tl.int32))
-        # Each turn moves the smallest entry below the K1-th value of each row into the place of the
-        # row's largest kept one, by position, so equal distances count with multiplicity.
-        while left > 0:
-            m, at = tl.min(d, axis=0, return_indices=True, return_indices_tie_break_left=True)
-            worst = tl.argmax(best, axis=0, tie_break_left=True)
-            take = (m < kth)[None, :] & (slot == worst[None, :])
-            best = tl.where(take, m[None, :], best)
-            d = tl.where(tile[:, None] == at[None, :], float("inf"), d)
-            kth = tl.max(best, axis=0)
-            left = tl.sum((d < kth[None, :]).to(tl.int32))
-        return best, kth
+        return keep_smallest(best, kth, d, tl.sum((d < kth[None, :]).to(tl.int32)), slot, tile)
 
     @triton.jit  # type: ignore[untyped-decorator,misc,unused-ignore]
     def _count_within(run, at, v, eps, n, steps):  # type: ignore[no-untyped-def]
