@@ -14,7 +14,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from iblearn.functional.knn import cmi_batched, fused_cmi
+from iblearn.functional.knn import cmi, cmi_batched, fused_cmi
 from iblearn.functional.knn import fused as kt
 from tests.conftest import gen
 from tests.functional.knn.test_knn_triton import scalar_index  # noqa: F401 (a fixture)
@@ -64,12 +64,28 @@ def test_interpreted_kernel_counts_equal_the_torch_path(n, dz, k, monkeypatch):
         assert torch.equal(g, w)
 
 
+@interpreter
+@pytest.mark.usefixtures("scalar_index")
+def test_the_brute_force_cmi_counts_through_the_interpreted_kernel_equal_the_torch_path(monkeypatch):
+    # One x of two columns (the estimator's) and copies of a 1-d x (the nulls'), against y and z.
+    x, y, z = _samples(50, 3, 2, seed=3)
+    wide = torch.cat([x[0], x[2]], dim=1)
+    want = [cmi.cmi_counts_brute(wide, y, z, 3), cmi.cmi_counts_brute(x, y, z, 3)]
+    monkeypatch.setattr(kt, "enabled", lambda device, k, variant: variant == 1 and k <= kt.MAX_K)
+    launch = fused_cmi._launch
+    monkeypatch.setattr(fused_cmi, "_launch", lambda xt, yt, zt, k: launch(xt, yt, zt, k, 32, 16))
+    got = [cmi.cmi_counts_brute(wide, y, z, 3), cmi.cmi_counts_brute(x, y, z, 3)]
+    for g, w in zip(got, want, strict=True):
+        assert all(torch.equal(a, b) for a, b in zip(g, w, strict=True))
+
+
 def test_batched_counts_take_the_fused_kernels_where_usable(monkeypatch):
     x, y, z = _samples(40, 2, 2)
     marker = [torch.zeros(2, 40, dtype=torch.int64)] * 3
     monkeypatch.setattr(fused_cmi, "usable", lambda x, y, z, k: True)
     monkeypatch.setattr(fused_cmi, "cmi_counts_fused", lambda x, y, z, k: marker)
     assert cmi_batched.cmi_counts_batched(x, y, z, 3) is marker
+    assert cmi.cmi_counts_brute(x, y, z, 3) == tuple(marker)
 
 
 def test_the_fused_kernels_are_never_taken_on_the_cpu_nor_past_their_dimensions(monkeypatch):

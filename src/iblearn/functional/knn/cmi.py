@@ -38,6 +38,7 @@ from iblearn.functional.gaussian import (
     gaussian_mi_from_cov,
     logdet,
 )
+from iblearn.functional.knn import fused_cmi
 from iblearn.functional.knn.counts import digamma_f64, ksg_from_counts, psi, row_chunks
 from iblearn.functional.knn.formula import digamma_table
 from iblearn.functional.knn.ksg import ksg_counts, ksg_mi, prepare, ranked_column, ready, ready_columns
@@ -482,8 +483,13 @@ def _kernel_counts(
 def cmi_counts_brute(x: Tensor, y: Tensor, z: Tensor, k: int) -> tuple[Tensor, Tensor, Tensor]:
     """n_xz, n_yz and n_z ``(B, N)`` of ``(x[b], y, z)`` for each of B copies of x ``(B, N, dx)`` (or of
     x itself, ``(N, dx)``: B = 1), in one pass over chunks of the distance matrices; radius and counts
-    come from the same numbers, so the k-th neighbour falls on the intended side of every strict test."""
+    come from the same numbers, so the k-th neighbour falls on the intended side of every strict test.
+    On a GPU with Triton the fused kernel counts them (:mod:`~iblearn.functional.knn.fused_cmi`), the
+    same numbers."""
     xs = x if x.ndim == 3 else x[None]
+    if fused_cmi.usable(xs, y, z, k):
+        fused_xz, fused_yz, fused_z = fused_cmi.cmi_counts_fused(xs, y, z, k)
+        return fused_xz, fused_yz, fused_z
     b, n = xs.shape[:2]
     nxz, nyz, nz = [], [], []
     for rows in row_chunks(n, 4 * b + 2, x.device):
