@@ -40,7 +40,8 @@ neural fit at its default budget (InfoNCE, NWJ, MINE and CLUB; on the device rep
 and for InfoNCE with eager steps too), a ProximalSplit step over a plain Adam step, one MOLE epoch (the
 MNIST network and its matrix-based objectives on synthetic images), and the permutation tests at
 N = 10,000: 1,000 permutations of KSG MI (5x5), 200 of KSG CMI and of transfer entropy (the CPU figure
-extrapolated from a few permutations), and the all-pairs MI matrix of 1,000 columns x 10,000 rows
+extrapolated from a few permutations; on the device by torch's brute force, and again by the fused
+kernels in the ``*_null_fused_*`` rows), and the all-pairs MI matrix of 1,000 columns x 10,000 rows
 (``pairwise_mi``: on the device from a call at 200 columns where 1,000 is predicted over the device
 budget, on the CPU from calls at 8 and 12 columns); the same streamed with each row's top 10 kept at
 10,000 columns x 10,000 rows (predicted from 512 columns where over the budget; goal under an hour);
@@ -283,6 +284,15 @@ def plan(
             partial(null_speed, "ksg_mi", null_n, fused_perms, 0, device, fused=True),
         )
     )
+    # The conditional ones counted by the fused CMI kernel (the rows above: torch's brute force).
+    for kind in NULLS[1:]:
+        perms = 10 if quick else 200
+        checks.append(
+            (
+                f"{kind}_null_fused_{perms}perm_n{null_n}",
+                partial(null_speed, kind, null_n, perms, 0, device, fused=True),
+            )
+        )
     # All pairs of a table's columns: the device at m columns, or predicted from `small` over its budget.
     pair_m, pair_n, pair_small = (30, 1000, 10) if quick else (1000, 10_000, 200)
     checks.append(
