@@ -235,3 +235,19 @@ def test_phase_randomised_series_are_those_of_the_plain_formula_bit_for_bit(leng
     out = np.zeros((40, length, 2))  # written into a strided view, as a joint plan's columns are
     phase_randomised(x, seeds, out[:, :, 1])
     assert np.array_equal(out[:, :, 1], _phase_randomised_plainly(x, seeds))
+
+
+@pytest.mark.parametrize("dz", [0, 1, 3, 7])
+def test_a_stack_of_samples_is_residualized_as_each_alone_to_the_bit(dz):
+    g = np.random.default_rng(dz)
+    n = 300
+    cond = condition(g.standard_normal(n), g.standard_normal((n, dz)))
+    for stack in (
+        g.standard_normal((40, n)).cumsum(axis=1),
+        g.standard_normal((5, n, 2)),
+        g.standard_normal((1, n)),
+    ):
+        got = cond.residuals(stack)
+        assert got.shape == (len(stack), n, 1 if stack.ndim == 2 else 2)
+        for b, sample in enumerate(stack):
+            assert got[b].tobytes() == cond.residual(sample.reshape(n, -1)).tobytes()

@@ -478,6 +478,13 @@ class Condition:
         """``a`` (``(n,)``, ``(n, m)`` or ``(n, B)``) less its least-squares fit on ``[1, Z]``."""
         return a - self.basis @ (self.basis.T @ a)
 
+    def residuals(self, samples: np.ndarray) -> np.ndarray:
+        """:meth:`residual` of each sample ``samples[b]`` (``(B, n)`` or ``(B, n, m)``) as ``(n, m)``:
+        ``(B, n, m)``, m = 1 for ``(B, n)``. numpy's matmul runs its two-dimensional routine on each
+        item of a stack, so each is :meth:`residual`'s bits, without a call of its own each."""
+        stack = np.ascontiguousarray(samples).reshape(len(samples), samples.shape[1], -1)
+        return stack - self.basis @ (self.basis.T @ stack)
+
 
 def condition(y: np.ndarray, z: np.ndarray, estimates: int = LISTED_MANY) -> Condition:
     """The :class:`Condition` of target present ``y`` ``(n,)`` given ``z`` ``(n, d)`` (d may be 0), for
@@ -576,26 +583,25 @@ class KSGCMI:
 
     def values(self, cond: Condition, c: np.ndarray, plan: Surrogates, which: np.ndarray) -> np.ndarray:
         """:meth:`value` of the surrogates ``which`` (indices into ``plan``) of ``c``: ``(len(which),)``,
-        the same numbers. A 1-d ``c``'s surrogates are residualized one by one (the same samples bit for
-        bit), then estimated together (:func:`~iblearn.functional.knn.engine.ksg_cmi_prepared_many`)."""
+        the same numbers. A 1-d ``c``'s surrogates are residualized as a stack (:meth:`Condition.residuals`:
+        each one's residual to the bit), then estimated together
+        (:func:`~iblearn.functional.knn.engine.ksg_cmi_prepared_many`)."""
         if len(which) == 0:
             return np.empty(0)
         samples = plan.take(c, np.asarray(which))
         if samples.ndim == 3:
             return np.array([self.value(cond, sample) for sample in samples])
-        return self._many(cond, samples)
+        return ksg_cmi_prepared_many(self._prepared(cond), cond.residuals(samples)[:, :, 0])
 
     def estimates(self, cond: Condition, columns: Sequence[np.ndarray]) -> list[float]:
-        """:meth:`value` of each of ``columns`` (each ``(n,)``), the same numbers, estimated together
-        as :meth:`values` estimates surrogates."""
-        return self._many(cond, columns).tolist() if len(columns) else []
-
-    def _many(self, cond: Condition, samples: Sequence[np.ndarray] | np.ndarray) -> np.ndarray:
-        """:meth:`value` of each 1-d sample: each residualized alone (the same residual bit for bit as
-        :meth:`value`'s), then all estimated together
+        """:meth:`value` of each of ``columns`` (each ``(n,)``), the same numbers: each residualized
+        alone as :meth:`value` residualizes it (a column of the embedding is a strided view, whose
+        product may take another routine than a stack's), then all estimated together
         (:func:`~iblearn.functional.knn.engine.ksg_cmi_prepared_many`)."""
-        residuals = np.stack([cond.residual(sample.reshape(len(sample), 1))[:, 0] for sample in samples])
-        return ksg_cmi_prepared_many(self._prepared(cond), residuals)
+        if not len(columns):
+            return []
+        residuals = np.stack([cond.residual(c.reshape(len(c), 1))[:, 0] for c in columns])
+        return ksg_cmi_prepared_many(self._prepared(cond), residuals).tolist()
 
     def surrogates(self, cond: Condition, c: np.ndarray, plan: Surrogates) -> np.ndarray:
         """The estimate for every surrogate of ``c`` in ``plan``: ``(B,)`` (:meth:`values` of all)."""
@@ -622,7 +628,7 @@ class BatchedKSGCMI(KSGCMI):
         batch (:func:`~iblearn.functional.knn.cmi_batched.ksg_cmi_prepared_batched`, which waits on
         nothing: the host makes the next candidate's surrogates ready while the device counts these)."""
         laid = plan.laid(c)[0] if c.ndim == 1 else plan.take(c)  # kept where the plan keeps them
-        residuals = np.stack([cond.residual(sample.reshape(len(sample), -1)) for sample in laid])
+        residuals = cond.residuals(laid)
         return ksg_cmi_prepared_batched(self._prepared(cond), torch.from_numpy(residuals), self.device)
 
 
