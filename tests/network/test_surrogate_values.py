@@ -251,3 +251,17 @@ def test_a_stack_of_samples_is_residualized_as_each_alone_to_the_bit(dz):
         assert got.shape == (len(stack), n, 1 if stack.ndim == 2 else 2)
         for b, sample in enumerate(stack):
             assert got[b].tobytes() == cond.residual(sample.reshape(n, -1)).tobytes()
+
+
+@pytest.mark.parametrize("columns", [0, 2])
+def test_a_shift_reads_the_trial_and_its_mirror_image_from_its_offset_on(columns):
+    length = 7
+    g = np.random.default_rng(columns)
+    trial = g.standard_normal((length, columns) if columns else length)
+    offsets = np.array([0, 1, length - 1, length, length + 2, 2 * length - 1])
+    got = cmi_surrogates.shifted(trial, offsets)
+    mirror = np.concatenate([trial, trial[::-1]])  # x_0 .. x_{T-1}, x_{T-1} .. x_0
+    want = np.stack([mirror[(np.arange(length) + s) % (2 * length)] for s in offsets])
+    assert got.shape == want.shape and got.flags.c_contiguous
+    assert np.array_equal(got, want)
+    assert np.array_equal(got[1], np.concatenate([trial[1:], trial[-1:]]))  # forward by 1, the end mirrored

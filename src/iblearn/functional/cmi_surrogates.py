@@ -76,7 +76,7 @@ class Surrogates:
     variable's realisations taken from a permuted order of the trials (each trial's samples whole, so
     their autocorrelation is kept and only their alignment with the target is broken); ``"shift"``,
     within each trial the realisations shifted in time by at least a tenth of the trial, the samples
-    shifted past one end of the trial taken from its mirror image there (:func:`reflected`);
+    shifted past one end of the trial taken from its mirror image there (:func:`shifted`);
     ``"autoregressive"``, within each trial a new series of the variable's autoregressive fit, started
     at a stretch of the trial and driven by innovations resampled from the fit's (:func:`renewed`).
 
@@ -230,7 +230,7 @@ class Surrogates:
                         laid[:, :, c] = series[:, offset : offset + length]
                 pieces.append(laid.reshape(len(draws), length, *column.shape[1:]))
             else:
-                pieces.append(column[start + reflected(length, draws[:, r])])
+                pieces.append(shifted(column[start : start + length], draws[:, r]))
         return pieces[0] if len(pieces) == 1 else np.concatenate(pieces, axis=1)
 
 
@@ -258,14 +258,17 @@ def drop_spare() -> None:
         _spare.clear()
 
 
-def reflected(length: int, offsets: np.ndarray) -> np.ndarray:
-    """``(B, length)``: the samples of a trial of ``length`` that its shift by each offset takes, the
-    trial followed by its mirror image ``(x_0 .. x_{T-1}, x_{T-1} .. x_0)`` read from the offset on,
-    periodically. An offset s up to T shifts the series forward by s, its last s samples the trial's
-    end read backwards; an offset 2T - s shifts it back by s, its first s samples the start read
-    backwards; those between read the series backwards, mostly."""
-    where = (np.arange(length)[None, :] + np.asarray(offsets)[:, None]) % (2 * length)
-    return np.where(where < length, where, 2 * length - 1 - where)
+def shifted(trial: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """The shifts of a ``trial`` (``(T,)`` or ``(T, m)``) by each offset in ``[0, 2T)``: ``(B, T)`` or
+    ``(B, T, m)``, the trial followed by its mirror image ``(x_0 .. x_{T-1}, x_{T-1} .. x_0)`` read from
+    the offset on, periodically. An offset s up to T shifts the series forward by s, its last s samples
+    the trial's end read backwards; an offset 2T - s shifts it back by s, its first s samples the start
+    read backwards; those between read the series backwards, mostly. Each shift is a window of the
+    trial, its mirror image and the trial again laid end to end, copied whole."""
+    length = len(trial)
+    ring = np.concatenate([trial, trial[::-1], trial])
+    windows = np.lib.stride_tricks.sliding_window_view(ring, length, axis=0)[np.asarray(offsets)]
+    return windows if trial.ndim == 1 else np.ascontiguousarray(np.moveaxis(windows, -1, 1))
 
 
 def highest_order(length: int) -> int:
