@@ -211,26 +211,16 @@ if HAVE_TRITON:
         return best, kth
 
     @triton.jit  # type: ignore[untyped-decorator,misc,unused-ignore]
-    def _ksg_counts_kernel(  # type: ignore[no-untyped-def]
-        xt, yt, index, nx, ny, n,
-        K1: tl.constexpr, KP: tl.constexpr, DX: tl.constexpr, DY: tl.constexpr,
-        BM: tl.constexpr, BN: tl.constexpr, ONE_X: tl.constexpr,
+    def kth_distances(  # type: ignore[no-untyped-def]
+        xb, yb, zb, n, n64, at_rows, rmask,
+        K1: tl.constexpr, KP: tl.constexpr, DX: tl.constexpr, DY: tl.constexpr, DZ: tl.constexpr,
+        BM: tl.constexpr, BN: tl.constexpr,
     ):  # fmt: skip
-        """Program (i, b): rows i*BM ... of pairing b, whose x is ``xt[index[b, 0]]`` and y
-        ``yt[index[b, 1]]`` (stacks (M, D, n)); with ONE_X, x is ``xt[0]`` and y ``yt[b]``, the index
-        unread. K1 = k + 1 distances kept a row, in KP (a power of two) slots."""
+        """Each row's K1-th smallest max-norm distance in the joint space of ``xb``, ``yb`` and ``zb``
+        (``(D, n)`` coordinates each; DZ = 0: no z), the row itself at 0 among them, over all n
+        columns in tiles of BN: the k-th neighbour's distance eps of a block of BM rows (``n64``, n as
+        int64 for the offsets; the loop runs on ``n``, as the kernels' own loops do)."""
         inf = float("inf")
-        b = tl.program_id(1).to(tl.int64)
-        n64 = n.to(tl.int64)  # offsets c * n and slot * D * n can pass 2^31
-        rows = tl.program_id(0).to(tl.int64) * BM + tl.arange(0, BM)
-        rmask = rows < n64
-        at_rows = tl.minimum(rows, n64 - 1)
-        if ONE_X:
-            xb = xt
-            yb = yt + b * DY * n64
-        else:
-            xb = xt + tl.load(index + 2 * b).to(tl.int64) * DX * n64
-            yb = yt + tl.load(index + 2 * b + 1).to(tl.int64) * DY * n64
         tile = tl.arange(0, BN)
         slot = tl.arange(0, KP)[:, None]
         # Each row's K1 smallest joint distances so far, unordered, as (slots, rows); slots past K1 hold
@@ -244,12 +234,38 @@ if HAVE_TRITON:
             # Only entries below a row's current K1-th value change it, and most tiles have none: they
             # are found by comparisons alone, and the distances computed only where there are some.
             valid = cmask[:, None] & rmask[None, :]
-            below = within_tile(valid, xb, n64, at_rows, at_cols, kth, DX)
+            below = within_tile(valid, zb, n64, at_rows, at_cols, kth, DZ)
+            below = within_tile(below, xb, n64, at_rows, at_cols, kth, DX)
             left = tl.sum(within_tile(below, yb, n64, at_rows, at_cols, kth, DY).to(tl.int32))
             if left > 0:
                 d = max_norm_tile(tl.zeros([BN, BM], tl.float64), xb, n64, at_rows, at_cols, DX)
                 d = max_norm_tile(d, yb, n64, at_rows, at_cols, DY)
+                d = max_norm_tile(d, zb, n64, at_rows, at_cols, DZ)
                 best, kth = keep_smallest(best, kth, tl.where(valid, d, inf), left, slot, tile)
+        return kth
+
+    @triton.jit  # type: ignore[untyped-decorator,misc,unused-ignore]
+    def _ksg_counts_kernel(  # type: ignore[no-untyped-def]
+        xt, yt, index, nx, ny, n,
+        K1: tl.constexpr, KP: tl.constexpr, DX: tl.constexpr, DY: tl.constexpr,
+        BM: tl.constexpr, BN: tl.constexpr, ONE_X: tl.constexpr,
+    ):  # fmt: skip
+        """Program (i, b): rows i*BM ... of pairing b, whose x is ``xt[index[b, 0]]`` and y
+        ``yt[index[b, 1]]`` (stacks (M, D, n)); with ONE_X, x is ``xt[0]`` and y ``yt[b]``, the index
+        unread. K1 = k + 1 distances kept a row, in KP (a power of two) slots."""
+        b = tl.program_id(1).to(tl.int64)
+        n64 = n.to(tl.int64)  # offsets c * n and slot * D * n can pass 2^31
+        rows = tl.program_id(0).to(tl.int64) * BM + tl.arange(0, BM)
+        rmask = rows < n64
+        at_rows = tl.minimum(rows, n64 - 1)
+        if ONE_X:
+            xb = xt
+            yb = yt + b * DY * n64
+        else:
+            xb = xt + tl.load(index + 2 * b).to(tl.int64) * DX * n64
+            yb = yt + tl.load(index + 2 * b + 1).to(tl.int64) * DY * n64
+        tile = tl.arange(0, BN)
+        kth = kth_distances(xb, yb, xb, n, n64, at_rows, rmask, K1, KP, DX, DY, 0, BM, BN)
         # eps = kth; n_x(i) = #{j != i : ||x_j - x_i|| < eps_i}, the same in y (KSG eq. 8).
         cx = tl.zeros([BM], tl.int32)
         cy = tl.zeros([BM], tl.int32)

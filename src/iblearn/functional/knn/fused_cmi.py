@@ -31,7 +31,7 @@ if fused.HAVE_TRITON:
     import triton  # type: ignore[import-untyped,import-not-found,unused-ignore]
     import triton.language as tl  # type: ignore[import-untyped,import-not-found,unused-ignore]
 
-    from iblearn.functional.knn.fused import keep_smallest, max_norm_tile, within_tile
+    from iblearn.functional.knn.fused import kth_distances, within_tile
 
 
 def usable(x: Tensor, y: Tensor, z: Tensor | None, k: int) -> bool:
@@ -92,7 +92,6 @@ if fused.HAVE_TRITON:
     ):  # fmt: skip
         """Program (i, b): rows i*BM ... of ``xt[b]`` against ``yt[0]`` and ``zt[0]`` (stacks (M, D, n)).
         K1 = k + 1 distances kept a row, in KP (a power of two) slots."""
-        inf = float("inf")
         b = tl.program_id(1).to(tl.int64)
         n64 = n.to(tl.int64)  # offsets c * n and b * D * n can pass 2^31
         rows = tl.program_id(0).to(tl.int64) * BM + tl.arange(0, BM)
@@ -100,26 +99,7 @@ if fused.HAVE_TRITON:
         at_rows = tl.minimum(rows, n64 - 1)
         xb = xt + b * DX * n64
         tile = tl.arange(0, BN)
-        slot = tl.arange(0, KP)[:, None]
-        # Each row's K1 smallest joint distances so far, unordered, as (slots, rows); slots past K1 hold
-        # -1, which is never the largest, so never replaced.
-        best = tl.where(slot < K1, tl.full([KP, BM], inf, tl.float64), -1.0)
-        kth = tl.max(best, axis=0)
-        for start in range(0, n, BN):
-            cols = start + tile.to(tl.int64)
-            cmask = cols < n64
-            at_cols = tl.minimum(cols, n64 - 1)
-            # Only tiles with an entry below a row's current K1-th value change it: found by comparisons
-            # alone (z first, shared by every b), the distances computed only where there are some.
-            valid = cmask[:, None] & rmask[None, :]
-            below = within_tile(valid, zt, n64, at_rows, at_cols, kth, DZ)
-            below = within_tile(below, yt, n64, at_rows, at_cols, kth, DY)
-            left = tl.sum(within_tile(below, xb, n64, at_rows, at_cols, kth, DX).to(tl.int32))
-            if left > 0:
-                d = max_norm_tile(tl.zeros([BN, BM], tl.float64), xb, n64, at_rows, at_cols, DX)
-                d = max_norm_tile(d, yt, n64, at_rows, at_cols, DY)
-                d = max_norm_tile(d, zt, n64, at_rows, at_cols, DZ)
-                best, kth = keep_smallest(best, kth, tl.where(valid, d, inf), left, slot, tile)
+        kth = kth_distances(xb, yt, zt, n, n64, at_rows, rmask, K1, KP, DX, DY, DZ, BM, BN)
         # eps = kth; n_z(i) = #{j != i : ||z_j - z_i|| < eps_i}, and of those the ones within eps in x and
         # in y: n_xz and n_yz (the max-norm in (x, z) and (y, z)).
         cxz = tl.zeros([BM], tl.int32)
