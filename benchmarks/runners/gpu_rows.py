@@ -645,26 +645,25 @@ def speed_row(
 
 
 @contextlib.contextmanager
-def fused_kernel(on: bool) -> Iterator[None]:
-    """KSG's counts on a GPU by the fused Triton kernel (``on``) or the torch path, for the block."""
-    before = _ksg_triton.ENABLED
-    _ksg_triton.ENABLED = on
+def _switched(kernel: Any, on: bool) -> Iterator[None]:
+    """A kernel module's ``ENABLED`` set to ``on`` for the block, then restored."""
+    before = kernel.ENABLED
+    kernel.ENABLED = on
     try:
         yield
     finally:
-        _ksg_triton.ENABLED = before
+        kernel.ENABLED = before
 
 
-@contextlib.contextmanager
-def sorted_kernel(on: bool) -> Iterator[None]:
+def fused_kernel(on: bool) -> contextlib.AbstractContextManager[None]:
+    """KSG's counts on a GPU by the fused Triton kernels (``on``) or the torch path, for the block."""
+    return _switched(_ksg_triton, on)
+
+
+def sorted_kernel(on: bool) -> contextlib.AbstractContextManager[None]:
     """Pairs of single columns on a GPU counted along their sorted columns (``on``) or by the
     brute-force fused kernel, for the block."""
-    before = fused_sorted.ENABLED
-    fused_sorted.ENABLED = on
-    try:
-        yield
-    finally:
-        fused_sorted.ENABLED = before
+    return _switched(fused_sorted, on)
 
 
 def ksg_speed(n: int, fused: bool = False) -> Callable[[torch.device], Callable[[], Any]]:
