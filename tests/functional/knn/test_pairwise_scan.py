@@ -17,9 +17,9 @@ torch.set_num_threads(1)
 
 pytestmark = pytest.mark.skipif(not _neighbors.HAVE_KERNEL, reason="the compiled kernel was not built")
 
-#: The copies to cap the kernel at: scalar C (-1), the portable set (SSE2 on x86-64, scalar elsewhere),
-#: AVX2, AVX-512 (each where the CPU runs it).
-LEVELS = (-1, 0, 1, 2)
+#: The copies to cap the kernel at: the compiler's generic vectors (-2, the portable set's copy off
+#: x86-64), scalar C (-1), the portable set (SSE2 on x86-64), AVX2, AVX-512 (each where the CPU runs it).
+LEVELS = (-2, -1, 0, 1, 2)
 
 
 def _kernel():

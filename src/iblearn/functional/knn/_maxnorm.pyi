@@ -52,8 +52,9 @@ SCAN_KMAX: int
 #: The highest autoregressive order that sieve takes.
 SIEVE_ORDER: int
 
-# level: the widest copy of the scans to run, capped at the module's set: -1 scalar C, 0 the portable
-# set (SSE2 on x86-64, scalar C elsewhere), 1 AVX2, 2 AVX-512.
+# level: the widest copy of the scans to run, capped at the module's set: -2 the compiler's generic
+# vectors (scalar C where it has none), -1 scalar C, 0 the portable set (SSE2 on x86-64, the generic
+# vectors elsewhere), 1 AVX2, 2 AVX-512.
 def scan(
     sorted: F64, ranks: I64, n: int, pairs: I64, k: int, table: F64 | None,
     out_a: I64 | F64, out_b: I64 | F64, level: int = 2,

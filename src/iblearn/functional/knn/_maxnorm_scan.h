@@ -32,13 +32,15 @@
  *
  * Each sorted variable is copied between pads of SCAN_PAD(n) points at -inf (left) and +inf (right),
  * whose distances are infinite, so that neither search tests bounds. The same kernels are compiled
- * for AVX-512, AVX2, SSE2 (the portable set on x86-64) and scalar C (the portable set elsewhere), and
+ * for AVX-512, AVX2, SSE2 (the portable set on x86-64), the compiler's generic vectors (the portable
+ * set elsewhere: NEON on aarch64) and scalar C (the portable set for a compiler without them), and
  * each call takes the module's (kernel_isa) or a narrower one. */
 
 #define SCAN_KMAX 8   /* the largest k */
 #define SCAN_LANES 16 /* at least W of every instruction set below */
 #define SCAN_REACH 32 /* at least G W and PROBE of every instruction set below */
 #define SCAN_SCALAR (-1) /* scan's level for the scalar copy, below ISA_PORTABLE */
+#define SCAN_GENERIC (-2) /* scan's level for the generic vectors' copy, where compiled (else scalar) */
 
 #ifdef KERNEL_X86
 #include <immintrin.h>
@@ -155,8 +157,76 @@ ALWAYS_INLINE int64_t count_sum_sse2(__m128i acc) {
 #include "_maxnorm_scan_body.h"
 #endif
 
-/* The scalar one, a lane a point: the portable set's copy on other targets (aarch64), compiled
- * everywhere, and run on x86-64 by scan's level SCAN_SCALAR (the tests compare it). */
+/* GCC's and clang's generic vectors (vector_size), two doubles a vector: the portable set's copy on
+ * other targets, where the compiler lays them on the target's own 128-bit registers (NEON on aarch64,
+ * which every aarch64 CPU has; VSX on POWER), compiled wherever the compiler has them and run on
+ * x86-64 by scan's level SCAN_GENERIC (the tests compare it). Each operation is the scalar copy's, a
+ * lane at a time: min and max select on a comparison, a < b ? a : b as x86's minpd and the scalar
+ * copy take it (aarch64's fmin differs from it on NaN, which the lanes past the last point hold), and
+ * V_BEYOND compares the distances' bits as integers, as AVX2's does. Same widths, probe and groups as
+ * SSE2's copy (its measurements above). */
+#if defined(__GNUC__)
+#define SCAN_GENERIC_COPY 1
+typedef double GenericV __attribute__((vector_size(16)));
+typedef int64_t GenericI __attribute__((vector_size(16)));
+ALWAYS_INLINE GenericV generic_load(const double *p) {
+    GenericV v;
+    memcpy(&v, p, sizeof v); /* an unaligned vector load */
+    return v;
+}
+#if defined(__aarch64__) && defined(__ARM_NEON)
+#include <arm_neon.h>
+/* aarch64's fminnm and fmaxnm, an instruction each where a select takes two: the same numbers wherever
+ * no lane holds NaN or -0, as in the lanes of points (a distance is a difference of sorted values, or
+ * its absolute value, maxed with one: never -0). A lane past the last point holds NaN (+inf - +inf),
+ * where they keep the number; its list stays at -inf and V_BEYOND stops it as in the other copies. */
+ALWAYS_INLINE GenericV generic_min(GenericV a, GenericV b) {
+    return (GenericV)vminnmq_f64((float64x2_t)a, (float64x2_t)b);
+}
+ALWAYS_INLINE GenericV generic_max(GenericV a, GenericV b) {
+    return (GenericV)vmaxnmq_f64((float64x2_t)a, (float64x2_t)b);
+}
+#else
+ALWAYS_INLINE GenericV generic_select(GenericI mask, GenericV a, GenericV b) {
+    return (GenericV)(((GenericI)a & mask) | ((GenericI)b & ~mask));
+}
+ALWAYS_INLINE GenericV generic_min(GenericV a, GenericV b) { return generic_select((GenericI)(a < b), a, b); }
+ALWAYS_INLINE GenericV generic_max(GenericV a, GenericV b) { return generic_select((GenericI)(a > b), a, b); }
+#endif
+ALWAYS_INLINE GenericV generic_abs(GenericV a) { return (GenericV)((GenericI)a & (GenericI){INT64_MAX, INT64_MAX}); }
+ALWAYS_INLINE int generic_beyond(GenericV r, GenericV l, GenericV m) {
+    const GenericI above = ((GenericI)r > (GenericI)m) & ((GenericI)l > (GenericI)m);
+    return above[0] && above[1];
+}
+#define ISA generic
+#define ISA_TARGET
+#define W 2
+#define G 8
+#define PROBE 16
+#define V GenericV
+#define V_LOAD generic_load
+#define V_STORE(p, a) memcpy((p), &(a), sizeof(GenericV))
+#define V_SET1(a) ((GenericV){(a), (a)})
+#define V_SUB(a, b) ((a) - (b))
+#define V_MIN generic_min
+#define V_MAX generic_max
+#define V_ABS generic_abs
+#define V_BEYOND generic_beyond
+#define LANES GenericI
+#define V_LT(a, b) ((GenericI)((a) < (b)))
+#define V_BITS(lt) ((unsigned)((lt)[0] & 1) | (unsigned)((lt)[1] & 1) << 1)
+#define V_FULL 0x3u
+/* a lane in the comparison is -1 as an integer, as in the x86 copies */
+#define COUNTS GenericI
+#define COUNTS_ZERO ((GenericI){0, 0})
+#define COUNTS_ADD(acc, lt) ((acc) - (lt))
+#define COUNTS_SUM(acc) ((acc)[0] + (acc)[1])
+#include "_maxnorm_scan_body.h"
+#endif
+
+/* The scalar one, a lane a point: the portable set's copy where neither SSE2 nor generic vectors are
+ * compiled (another compiler on another target), compiled everywhere, and run on x86-64 by scan's
+ * level SCAN_SCALAR (the tests compare it). */
 #define ISA scalar
 #define ISA_TARGET
 #define W 1
@@ -185,12 +255,20 @@ typedef void (*ScanEps)(const double *, const double *, Py_ssize_t, Py_ssize_t, 
 typedef void (*ScanCounts)(const double *, const double *, Py_ssize_t, int64_t *);
 
 /* The module's instruction set (kernel_isa, which the CPU runs), or `level` where that is narrower
- * (ISA_AVX512, ISA_AVX2, ISA_PORTABLE, or SCAN_SCALAR: the tests compare them). */
+ * (ISA_AVX512, ISA_AVX2, ISA_PORTABLE, SCAN_SCALAR or SCAN_GENERIC: the tests compare them). */
 static void scan_kernels(int level, ScanEps *eps, ScanCounts *counts) {
     const int isa = level < kernel_isa ? level : kernel_isa;
     *eps = scan_eps_scalar, *counts = scan_counts_scalar;
-#ifdef SCAN_SSE2
+#ifdef SCAN_GENERIC_COPY
+    if (level == SCAN_GENERIC) {
+        *eps = scan_eps_generic, *counts = scan_counts_generic;
+        return;
+    }
+#endif
+#if defined(SCAN_SSE2)
     if (isa >= ISA_PORTABLE) *eps = scan_eps_sse2, *counts = scan_counts_sse2;
+#elif defined(SCAN_GENERIC_COPY)
+    if (isa >= ISA_PORTABLE) *eps = scan_eps_generic, *counts = scan_counts_generic;
 #endif
 #ifdef KERNEL_X86
     if (isa >= ISA_AVX512)

@@ -78,7 +78,8 @@ def kernel_isa() -> str | None:
     ``ValueError``. Every set gives the same answers; the narrower ones are for testing those paths on
     a wide CPU and for timing them. ``"avx512"`` is the AVX-512 copy of the pairwise scans, the other
     kernels' AVX2 copy; ``"portable"`` is the build's own target, whose pairwise scans are SSE2 on x86-64
-    and scalar C elsewhere.
+    and two-lane vectors elsewhere (NEON on aarch64; scalar C for a compiler without GCC's vector
+    extensions).
 
     Example:
         >>> kernel_isa() in ("avx512", "avx2", "portable", None)
