@@ -172,8 +172,13 @@ def main() -> None:
         ]
         for r in rows
     ]
-    avx2 = timed.get(1)
-    note = f"\n\nAVX2 here: {avx2['ms_per_pair']:.4f} ms a pair.\n" if avx2 else "\n"
+    here = record["provenance"]
+    avx2 = "" if 1 not in timed else f", AVX2 {timed[1]['ms_per_pair']:.4f} ms a pair"
+    note = (
+        f"\n\nInstructions a pair of {POINTS} points, k = {K}, counted on qemu-user; time a pair of "
+        f"{COLUMNS} columns' pairs on this CPU, one thread ({here.get('cpu')}, widest kernel set "
+        f"{kernel_isa()}{avx2}; commit {here.get('git_commit')}).\n"
+    )
     atomic_write_text(out / "table.md", markdown_table(header, table) + note)
     atomic_write_text(out / "sources.json", json.dumps(SOURCES, indent=1) + "\n")
     print(markdown_table(header, table))
