@@ -1,6 +1,7 @@
 /* The scans of _maxnorm_scan.h outside Python, for a target whose module the tests cannot import (aarch64
- * under qemu-user, test_scan_targets.py): each copy compiled for that target (the portable set's, the
- * generic vectors', the scalar one) counts n_x and n_y for every ordered pair of columns (continuous,
+ * under qemu-user, test_scan_targets.py): each copy compiled for that target (the generic vectors', the
+ * portable set's and, on x86-64, those of the wider sets the CPU runs) counts n_x and n_y for every
+ * ordered pair of columns (continuous,
  * correlated, rounded to ties, binary, heavy-tailed, a copy of the first) at several N and every k,
  * and the counts must be the scalar copy's, bit for bit. Prints one line; exits 1 on a difference.
  *
@@ -19,7 +20,7 @@ typedef ptrdiff_t Py_ssize_t;
 #define PyExc_ValueError NULL
 
 #include "../../../src/iblearn/functional/_simd.h"
-static int kernel_isa = ISA_PORTABLE;
+static int kernel_isa = ISA_PORTABLE; /* main() sets the widest the CPU runs */
 #include "../../../src/iblearn/functional/knn/_maxnorm_scan.h"
 
 #define COLUMNS 6
@@ -104,9 +105,10 @@ static int repeat(int level, Py_ssize_t n, Py_ssize_t k, long repeats) {
 }
 
 int main(int argc, char **argv) {
+    kernel_isa = widest_isa();
     if (argc == 5) return repeat(atoi(argv[1]), atol(argv[2]), atol(argv[3]), atol(argv[4]));
     static const Py_ssize_t sizes[] = {2, 3, 5, 9, 17, 31, 100, 337};
-    static const int levels[] = {ISA_PORTABLE, SCAN_GENERIC};
+    static const int levels[] = {SCAN_GENERIC, ISA_PORTABLE, ISA_AVX2, ISA_AVX512}; /* each capped at the CPU's */
     const Py_ssize_t pairs = COLUMNS * (COLUMNS - 1);
     long compared = 0, differ = 0;
     for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {

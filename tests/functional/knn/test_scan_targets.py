@@ -31,7 +31,7 @@ def test_every_copy_counts_as_the_scalar_one_here(tmp_path):
     compiler = shutil.which((sysconfig.get_config_var("CC") or "cc").split()[0]) or shutil.which("cc")
     if compiler is None:
         pytest.skip("no C compiler")
-    assert "0 of 94 runs differ" in _run(compiler, tmp_path)
+    assert _run(compiler, tmp_path).startswith("0 of ")
 
 
 @pytest.mark.slow  # about 10 s under the emulator
@@ -39,4 +39,4 @@ def test_every_copy_counts_as_the_scalar_one_on_aarch64(tmp_path):
     compiler, emulator = shutil.which("aarch64-linux-gnu-gcc"), shutil.which("qemu-aarch64")
     if compiler is None or emulator is None:
         pytest.skip("no aarch64 cross compiler or qemu-aarch64")
-    assert "0 of 94 runs differ" in _run(compiler, tmp_path, emulator, static=True)
+    assert _run(compiler, tmp_path, emulator, static=True).startswith("0 of ")
