@@ -1,11 +1,11 @@
 /* The scans of _maxnorm_scan.h outside Python, for a target whose module the tests cannot import (aarch64
  * under qemu-user, test_scan_targets.py): each copy compiled for that target (the generic vectors', the
  * portable set's and, on x86-64, those of the wider sets the CPU runs) counts n_x and n_y for every
- * ordered pair of columns (continuous,
- * correlated, rounded to ties, binary, heavy-tailed, a copy of the first) at several N and every k,
- * and the counts must be the scalar copy's, bit for bit. Prints one line; exits 1 on a difference.
+ * ordered pair of columns (continuous, correlated, rounded to ties with -0.0 beside +0.0, binary,
+ * heavy-tailed, a copy of the first) at several N and every k, and the counts must be the scalar
+ * copy's, bit for bit. Prints one line; exits 1 on a difference.
  *
- *   cc -O2 -std=c11 -o harness scan_harness.c -lm && ./harness */
+ *   cc -O3 -std=c11 -o harness scan_harness.c -lm && ./harness */
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -100,7 +100,8 @@ static int repeat(int level, Py_ssize_t n, Py_ssize_t k, long repeats) {
         S.a = S.b = -1; /* each repeat copies the pair in again, as a new pair would */
         if (scan_pair(&S, sorted, ranks, 0, 1, k) < 0) return 2;
     }
-    printf("%td\n", S.nx[0] + S.ny[0]);
+    printf("%lld\n", (long long)(S.nx[0] + S.ny[0]));
+    free(S.xs), free(sorted), free(ranks);
     return 0;
 }
 

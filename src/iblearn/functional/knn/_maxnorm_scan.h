@@ -160,11 +160,11 @@ ALWAYS_INLINE int64_t count_sum_sse2(__m128i acc) {
 /* GCC's and clang's generic vectors (vector_size), two doubles a vector: the portable set's copy on
  * other targets, where the compiler lays them on the target's own 128-bit registers (NEON on aarch64,
  * which every aarch64 CPU has; VSX on POWER), compiled wherever the compiler has them and run on
- * x86-64 by scan's level SCAN_GENERIC (the tests compare it). Each operation is the scalar copy's, a
- * lane at a time: min and max select on a comparison, a < b ? a : b as x86's minpd and the scalar
- * copy take it (aarch64's fmin differs from it on NaN, which the lanes past the last point hold), and
- * V_BEYOND compares the distances' bits as integers, as AVX2's does. Same widths, probe and groups as
- * SSE2's copy (its measurements above). */
+ * x86-64 by scan's level SCAN_GENERIC (the tests compare it; tests/functional/knn/scan_harness.c runs
+ * it on other targets). Each operation is the scalar copy's, a lane at a time: min and max select on
+ * a comparison (a < b ? a : b, as x86's minpd and the scalar copy take it; on aarch64 an instruction
+ * of its own, below), and V_BEYOND compares the distances' bits as integers, as AVX2's does. Same
+ * widths, probe and groups as SSE2's copy (its measurements above). */
 #if defined(__GNUC__)
 #define SCAN_GENERIC_COPY 1
 typedef double GenericV __attribute__((vector_size(16)));
@@ -176,10 +176,11 @@ ALWAYS_INLINE GenericV generic_load(const double *p) {
 }
 #if defined(__aarch64__) && defined(__ARM_NEON)
 #include <arm_neon.h>
-/* aarch64's fminnm and fmaxnm, an instruction each where a select takes two: the same numbers wherever
- * no lane holds NaN or -0, as in the lanes of points (a distance is a difference of sorted values, or
- * its absolute value, maxed with one: never -0). A lane past the last point holds NaN (+inf - +inf),
- * where they keep the number; its list stays at -inf and V_BEYOND stops it as in the other copies. */
+/* aarch64's fminnm and fmaxnm, an instruction each where a select takes two (fmin and fmax would return
+ * NaN). On the lanes of points they give the select's numbers: no NaN there, and a -0 only as an
+ * x-difference (-0.0 sorted beside +0.0), maxed with an absolute value, which both return. A lane past
+ * the last point holds NaN (+inf - +inf), where they return the number: its list stays at -inf and
+ * V_BEYOND stops it as in the other copies. */
 ALWAYS_INLINE GenericV generic_min(GenericV a, GenericV b) {
     return (GenericV)vminnmq_f64((float64x2_t)a, (float64x2_t)b);
 }
