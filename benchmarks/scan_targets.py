@@ -104,17 +104,14 @@ def instruction_rows(scratch: Path) -> list[dict[str, Any]]:
         subprocess.run(build, check=True, capture_output=True)
         for suffix, level, name in copies:
             once, thrice = (_instructions([qemu, *emulator[1:]], binary, level, r, scratch) for r in (1, 3))
-
-            def pair(key: str, once: dict[str, int] = once, thrice: dict[str, int] = thrice) -> int:
-                return (thrice.get(key, 0) - once.get(key, 0)) // 2
-
+            pair = {key: (count - once.get(key, 0)) // 2 for key, count in thrice.items()}
             row = {
                 "target": target,
                 "copy": name,
                 "level": level,
-                "instructions": pair("all"),
-                "kth_distances": pair(f"scan_eps_{suffix}"),
-                "counts": pair(f"scan_counts_{suffix}"),
+                "instructions": pair["all"],
+                "kth_distances": pair.get(f"scan_eps_{suffix}", 0),
+                "counts": pair.get(f"scan_counts_{suffix}", 0),
             }
             rows.append(row)
             print(f"{target} {name}: {row['instructions']:,} instructions a pair", flush=True)

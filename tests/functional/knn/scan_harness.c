@@ -78,11 +78,7 @@ static int counts(const double *sorted, const int64_t *ranks, Py_ssize_t n, Py_s
         for (int64_t b = 0; b < COLUMNS; b++) {
             if (a == b) continue;
             if (scan_pair(&S, sorted, ranks, a, b, k) < 0) return free(S.xs), -1;
-            for (Py_ssize_t i = 0; i < n; i++) {
-                nx[p * n + i] = S.nx[ranks[a * n + i]];
-                ny[p * n + i] = S.ny[ranks[b * n + i]];
-            }
-            p++;
+            scan_output(&S, ranks + a * n, ranks + b * n, NULL, p++, nx, ny, NULL);
         }
     free(S.xs);
     return 0;
