@@ -2,7 +2,7 @@
 and behind ``iblearn._checks.finite_rows``: each choice against the form it replaced, the constants set
 at run time and restored after, the same answers::
 
-    python benchmarks/kernel_choices.py [--repeats 7] [--quick] [--write-results]
+    python benchmarks/kernel_choices.py [--repeats 7] [--quick] [--only CHOICE ...] [--write-results]
 
 * ``grid``: the k-th neighbour (k = 3) on the grid of cells (``CELL_MAX_DIM``) against the k-d tree, in
   2, 3, 4 and 6 dimensions (the code takes the grid up to ``CELL_MAX_DIM``), N = 10,000 and 200,000, on
@@ -35,16 +35,17 @@ at run time and restored after, the same answers::
   to float32's resolution, where the pass decides little and the code falls back to float64).
 * ``cmi sweep``: conditional MI's three counts of single columns x, y, z (``CMI_SWEEP``) in one sweep
   along z against the two planes' counts (on their grids) and z's bisections apart, the columns' orders
-  known as the automatic CMI's reruns know them, N = 16,000, 32,000, 50,000 and 100,000 (the code sweeps
-  up to ``CMI_SWEEP_MAX_N``): x, z standard normal, y = x^2 + z plus noise (the automatic CMI's door
-  case), strictly within the joint space's 3rd-neighbour distance.
+  known as the automatic CMI's reruns know them, N = 8,000, 16,000, 32,000, 50,000 and 100,000 (the
+  code sweeps up to ``CMI_SWEEP_MAX_N``): x, z standard normal, y = x^2 + z plus noise (the automatic
+  CMI's door case), strictly within the joint space's 3rd-neighbour distance.
 * ``finite_rows``: a sample's finiteness from its sum against ``torch.isfinite(t).all()``, on a 5,000 x
   100 standard normal sample in float64 and float32, a call at a time (``CALLS`` calls a timing).
 
 Thread CPU time on one thread, the two settings interleaved, each in turn first, the median of
 ``--repeats``; each pair must give the same neighbours and distances, the same counts, or (finite_rows)
 the same sample back and the same error on one with a NaN. ``--quick`` runs every choice on small
-samples (a check of the script, not a measurement). Writes ``results.json`` (rows, settings, the
+samples (a check of the script, not a measurement); ``--only`` the rows of the choices named (another
+CPU's record of those, with ``--out``). Writes ``results.json`` (rows, settings, the
 constants' values, provenance: the CPU and the kernel's instruction set) and ``table.md``.
 """
 
@@ -136,7 +137,7 @@ FULL = (
     ]
     + [("float32 counts", "gaussian", n, d) for n, d in ((10_000, 6), (20_000, 3), (20_000, 5), (200_000, 5))]
     + [("float32 counts", "lattice", 20_000, d) for d in (3, 5)]
-    + [("cmi sweep", "gaussian", n, 3) for n in (16_000, 32_000, 50_000, 100_000)]
+    + [("cmi sweep", "gaussian", n, 3) for n in (8000, 16_000, 32_000, 50_000, 100_000)]
     + [("finite_rows", s, 5000, 100) for s in ("float64", "float32")]
 )
 QUICK = (
@@ -373,6 +374,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = script.Parser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=script.positive_int, default=7)
     parser.add_argument("--quick", action="store_true", help="small samples: a check of the script")
+    parser.add_argument("--only", nargs="+", choices=sorted(CHOICES), help="the rows of these choices alone")
     parser.add_output(script.RESULTS / "kernel_choices")
     args = parser.parse_args(argv)
     if not neighbors.HAVE_KERNEL:
@@ -380,6 +382,8 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(1)
     rows = []
     for case in QUICK if args.quick else FULL:
+        if args.only and case[0] not in args.only:
+            continue
         rows.append(row(*case, repeats=args.repeats))
         r = rows[-1]
         times = ", ".join(f"{name} {duration(s)}" for name, s in r["seconds"].items())

@@ -158,9 +158,9 @@ def test_the_sweeps_bound_follows_a_cores_level_2_cache(tmp_path):
     _cache(tmp_path, "2", "Unified", "512K")
     _cache(tmp_path, "3", "Unified", "32768K", 3)
     assert nb.l2_cache_bytes(tmp_path) == 512 * 1024
-    assert nb.cmi_sweep_max_n(512 * 1024) == 8192
-    assert nb.cmi_sweep_max_n(2 << 20) == 32768
-    assert nb.cmi_sweep_max_n(4 << 20) == nb.cmi_sweep_max_n(None) == 40_000  # never past the measured bound
+    assert nb.cmi_sweep_max_n(256 * 1024) == 8192
+    assert nb.cmi_sweep_max_n(512 * 1024) == 16384
+    assert nb.cmi_sweep_max_n(2 << 20) == nb.cmi_sweep_max_n(None) == 40_000  # never past the measured bound
     (tmp_path / "index2" / "size").write_text("2M\n")
     assert nb.l2_cache_bytes(tmp_path) == 2 << 20
     (tmp_path / "index2" / "size").write_text("a lot\n")

@@ -571,8 +571,8 @@ static PyObject *py_cells_count(PyObject *Py_UNUSED(self), PyObject *args) {
 static PyObject *sweep_counts(Py_buffer *sorted, Py_buffer *ranks, Py_ssize_t n, Py_buffer *radius, int inclusive,
                               int trees, Py_buffer *outs, const char *const *names) {
     const int dim = trees + 1, nout = trees + (trees > 1);
-    int ok = n >= 1 && n <= PY_SSIZE_T_MAX / 8 / dim;
-    if (!ok) PyErr_SetString(PyExc_ValueError, "need n >= 1 and buffers that fit in memory");
+    int ok = n >= 1 && n <= INT32_MAX && n <= PY_SSIZE_T_MAX / 8 / dim; /* the Fenwick trees count in 32 bits */
+    if (!ok) PyErr_SetString(PyExc_ValueError, "need 1 <= n < 2**31 and buffers that fit in memory");
     ok = ok && check(sorted, "sorted", dim * n, 8) && check(ranks, "ranks", dim * n, 8) &&
          check(radius, "radius", n, 8);
     for (int t = 0; t < nout; t++) ok = ok && check(&outs[t], names[t], n, 8);

@@ -23,10 +23,54 @@
  * apart take 10. The rectangles are the same, so are the counts (docs/design.md, "Measurements behind
  * the code"). */
 
-ALWAYS_INLINE int64_t fenwick_below(const int64_t *fen, int64_t b) {
+ALWAYS_INLINE int64_t fenwick_below(const int32_t *fen, int64_t b) {
     int64_t sum = 0;
     for (; b > 0; b -= b & -b) sum += fen[b];
     return sum;
+}
+
+/* The most trees sweep_count carries. */
+#define SWEEP_TREES_MAX 2
+
+/* A point's runs in coordinates 0 .. m - 1 (n sorted values each in `sorted`, its ranks in them in `rank`):
+ * edge(v, 0, rank, v[rank], r, inclusive, -1) and edge(v, rank + 1, n, v[rank], r, inclusive, 1) of each
+ * coordinate v into found[2 t] and found[2 t + 1], the same comparisons on the same loads, so the same
+ * positions. The 2 m bisections run in lockstep: each one's next load waits on its last, so one after
+ * another they stall on every load, where side by side their loads overlap (docs/design.md, "Measurements
+ * behind the code"). A side with no values (the point first or last) keeps its base on a value in bounds
+ * and takes no step; it ends where edge() returns for no values. */
+ALWAYS_INLINE void run_edges(const double *sorted, const int64_t *rank, Py_ssize_t n, int m, double r,
+                             int inclusive, Py_ssize_t *found) {
+    const double *base[2 * (SWEEP_TREES_MAX + 1)];
+    Py_ssize_t len[2 * (SWEEP_TREES_MAX + 1)], longest = 0;
+    double c[SWEEP_TREES_MAX + 1];
+    for (int t = 0; t < m; t++) {
+        const double *v = sorted + t * n;
+        c[t] = v[rank[t]];
+        base[2 * t] = v, len[2 * t] = rank[t];
+        len[2 * t + 1] = n - rank[t] - 1;
+        base[2 * t + 1] = len[2 * t + 1] ? v + rank[t] + 1 : v + rank[t];
+        longest = len[2 * t] > longest ? len[2 * t] : longest;
+        longest = len[2 * t + 1] > longest ? len[2 * t + 1] : longest;
+    }
+#define LEFT_PASSED(t, value) (inclusive ? c[t] - (value) <= r : c[t] - (value) < r)
+#define RIGHT_PASSED(t, value) (inclusive ? (value) - c[t] > r : (value) - c[t] >= r)
+    /* The longest side's length bounds every other's at each step (ceil(len / 2) is monotone); a side
+     * down to one value halves by none. */
+    for (; longest > 1; longest -= longest / 2)
+        for (int t = 0; t < m; t++) {
+            const Py_ssize_t hl = len[2 * t] / 2, hr = len[2 * t + 1] / 2;
+            base[2 * t] = LEFT_PASSED(t, base[2 * t][hl]) ? base[2 * t] : base[2 * t] + hl;
+            base[2 * t + 1] = RIGHT_PASSED(t, base[2 * t + 1][hr]) ? base[2 * t + 1] : base[2 * t + 1] + hr;
+            len[2 * t] -= hl, len[2 * t + 1] -= hr;
+        }
+    for (int t = 0; t < m; t++) {
+        const double *v = sorted + t * n;
+        found[2 * t] = !len[2 * t] ? 0 : (base[2 * t] - v) + !LEFT_PASSED(t, *base[2 * t]);
+        found[2 * t + 1] = !len[2 * t + 1] ? n : (base[2 * t + 1] - v) + !RIGHT_PASSED(t, *base[2 * t + 1]);
+    }
+#undef LEFT_PASSED
+#undef RIGHT_PASSED
 }
 
 /* The counts in the planes (0, last), out0, and with 2 trees (1, last), out1, and where line is not NULL
@@ -35,51 +79,63 @@ ALWAYS_INLINE int64_t fenwick_below(const int64_t *fen, int64_t b) {
 ALWAYS_INLINE int sweep_count(const double *sorted, const int64_t *ranks, Py_ssize_t n, int trees,
                               const double *radius, int inclusive, int64_t *out0, int64_t *out1, int64_t *line) {
     int64_t *const out[2] = {out0, out1};
-    const double *zs = sorted + trees * n;
     const int64_t *rz = ranks + trees * n;
-    /* runs: each point's run in the other coordinates (2 a tree); at: the point at each swept rank; start,
-     * ends: the swept runs' ends, bucketed by swept rank (2 a point, sign in the lowest bit); fen: the
-     * Fenwick trees, n + 1 a tree */
-    int64_t *runs = malloc(2 * trees * n * sizeof(int64_t)), *at = malloc(n * sizeof(int64_t));
-    int64_t *ends = malloc(2 * n * sizeof(int64_t)), *fen = calloc(trees * (n + 1), sizeof(int64_t));
+    const int w = 2 * trees; /* a run end's entry: its point's runs in the other coordinates */
+    /* The sweep reads its buckets' entries in order, each entry holding its point's runs: read at the
+     * points' indices, each read missed the cache. at: the point of each swept rank; other: its ranks in all
+     * coordinates (trees + 1 a swept rank); rs: its radius, both gathered in a pass of their own, whose
+     * loads do not wait on one another's; mine: its runs in the other coordinates (w a swept rank); lo:
+     * its swept run's ends (2 a swept rank); start: the buckets of the swept ranks the ends lie at; where:
+     * each end's place in them; runs: the runs of each place's point (w a place); seen: the points swept
+     * before a place that lie in those runs (a tree a place); fen: the Fenwick trees, n + 1 a tree. */
+    int64_t *at = malloc(n * sizeof(int64_t)), *other = malloc((trees + 1) * n * sizeof(int64_t));
+    double *rs = malloc(n * sizeof(double));
     Py_ssize_t *start = calloc(n + 2, sizeof(Py_ssize_t)), *lo = malloc(2 * n * sizeof(Py_ssize_t));
-    int ok = runs && at && ends && fen && start && lo;
+    Py_ssize_t *where = malloc(2 * n * sizeof(Py_ssize_t));
+    int32_t *mine = malloc(w * n * sizeof(int32_t)), *runs = malloc(2 * w * n * sizeof(int32_t));
+    int32_t *seen = malloc(2 * trees * n * sizeof(int32_t)), *fen = calloc(trees * (n + 1), sizeof(int32_t));
+    int ok = at && other && rs && start && lo && where && mine && runs && seen && fen;
     if (ok) {
-        for (Py_ssize_t i = 0; i < n; i++) {
-            const double r = radius[i], z = zs[rz[i]];
-            lo[2 * i] = edge(zs, 0, rz[i], z, r, inclusive, -1);
-            lo[2 * i + 1] = edge(zs, rz[i] + 1, n, z, r, inclusive, 1);
-            for (int t = 0; t < trees; t++) {
-                const double *v = sorted + t * n;
-                const int64_t rank = ranks[t * n + i];
-                runs[2 * (trees * i + t)] = edge(v, 0, rank, v[rank], r, inclusive, -1);
-                runs[2 * (trees * i + t) + 1] = edge(v, rank + 1, n, v[rank], r, inclusive, 1);
-                out[t][i] = -1; /* the point itself, inside both of its runs */
-            }
-            if (line) line[i] = lo[2 * i + 1] - lo[2 * i] - 1;
-            start[lo[2 * i] + 1]++;
-            start[lo[2 * i + 1] + 1]++;
-            at[rz[i]] = i;
+        for (Py_ssize_t i = 0; i < n; i++) at[rz[i]] = i;
+        for (Py_ssize_t s = 0; s < n; s++) {
+            for (int t = 0; t <= trees; t++) other[(trees + 1) * s + t] = ranks[t * n + at[s]];
+            rs[s] = radius[at[s]];
+        }
+        for (Py_ssize_t s = 0; s < n; s++) {
+            Py_ssize_t found[2 * (SWEEP_TREES_MAX + 1)];
+            run_edges(sorted, other + (trees + 1) * s, n, trees + 1, rs[s], inclusive, found);
+            for (int j = 0; j < w; j++) mine[w * s + j] = (int32_t)found[j];
+            lo[2 * s] = found[w];
+            lo[2 * s + 1] = found[w + 1];
+            if (line) line[at[s]] = lo[2 * s + 1] - lo[2 * s] - 1;
+            start[lo[2 * s] + 1]++;
+            start[lo[2 * s + 1] + 1]++;
         }
         for (Py_ssize_t a = 0; a <= n; a++) start[a + 1] += start[a];
-        for (Py_ssize_t e = 0; e < 2 * n; e++) ends[start[lo[e]]++] = e; /* start[a] is now bucket a's end */
-        Py_ssize_t e = 0;
+        for (Py_ssize_t e = 0; e < 2 * n; e++) { /* start[a] ends as bucket a's end */
+            const Py_ssize_t place = where[e] = start[lo[e]]++;
+            memcpy(runs + w * place, mine + w * (e >> 1), w * sizeof(int32_t));
+        }
+        Py_ssize_t place = 0;
         for (Py_ssize_t a = 0; a <= n; a++) {
-            /* Bucket a: the runs that end (odd) or begin (even) at swept rank a, whose count of the points
-             * of swept rank below a, within their other run, is added or taken away. */
-            for (; e < start[a]; e++) {
-                const int64_t i = ends[e] >> 1, sign = ends[e] & 1 ? 1 : -1;
+            /* Bucket a: the runs that begin or end at swept rank a, where the points of swept rank below a
+             * within their other runs are counted. */
+            for (; place < start[a]; place++)
                 for (int t = 0; t < trees; t++) {
-                    const int64_t *run = runs + 2 * (trees * i + t), *tree = fen + t * (n + 1);
-                    out[t][i] += sign * (fenwick_below(tree, run[1]) - fenwick_below(tree, run[0]));
+                    const int32_t *run = runs + w * place + 2 * t, *tree = fen + t * (n + 1);
+                    seen[trees * place + t] = (int32_t)(fenwick_below(tree, run[1]) - fenwick_below(tree, run[0]));
                 }
-            }
             if (a < n)
                 for (int t = 0; t < trees; t++)
-                    for (int64_t b = ranks[t * n + at[a]] + 1; b <= n; b += b & -b) fen[t * (n + 1) + b]++;
+                    for (int64_t b = other[(trees + 1) * a + t] + 1; b <= n; b += b & -b) fen[t * (n + 1) + b]++;
         }
+        /* A point's count: those swept before its run's end, less those swept before its beginning, less
+         * itself, inside both of its runs. */
+        for (int t = 0; t < trees; t++)
+            for (Py_ssize_t s = 0; s < n; s++)
+                out[t][at[s]] = (int64_t)seen[trees * where[2 * s + 1] + t] - seen[trees * where[2 * s] + t] - 1;
     }
-    free(runs), free(at), free(ends), free(fen), free(start), free(lo);
+    free(at), free(other), free(rs), free(start), free(lo), free(where), free(mine), free(runs), free(seen), free(fen);
     return ok ? 0 : -1;
 }
 

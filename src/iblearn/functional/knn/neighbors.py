@@ -581,14 +581,14 @@ def l2_cache_bytes(cache: Path = Path("/sys/devices/system/cpu/cpu0/cache")) -> 
 
 
 def cmi_sweep_max_n(l2_bytes: int | None) -> int:
-    """The most points the one sweep counts, for a core with ``l2_bytes`` of level-2 cache: its reads
-    of each point's runs and of two Fenwick trees (about 144 bytes a point) go about the rows at random,
-    and once they leave the cache the two planes' grids are the faster, the columns' orders known or not.
-    16 points a KB of the cache, at most 40,000: with 512 KB a core (an AMD EPYC of family 25) the sweep
-    was 1.16x the planes at 4,000 points, 0.97x at 8,000 and 0.81x at 16,000; on the Intel Xeon of the
-    kernel's table, 1.07x at 32,000 and 0.95x at 50,000 (docs/design.md, "Measurements behind the
-    code"). 40,000 where the cache's size is not known."""
-    return 40_000 if l2_bytes is None else min(40_000, 16 * (l2_bytes >> 10))
+    """The most points the one sweep counts, for a core with ``l2_bytes`` of level-2 cache: its
+    bisections in x and y and its reads of two Fenwick trees go about the rows at random, and once they
+    leave the cache the two planes' grids are the faster, the columns' orders known or not. 32 points a
+    KB of the cache, at most 40,000: with 512 KB a core (an AMD EPYC of family 25) the sweep was as fast
+    as the planes at 16,000 points and the slower from 32,000 on; on the Intel Xeon of the kernel's
+    table the faster at 32,000 and the slower at 50,000 (``benchmarks/results/kernel_choices``;
+    docs/design.md, "Measurements behind the code"). 40,000 where the cache's size is not known."""
+    return 40_000 if l2_bytes is None else min(40_000, 32 * (l2_bytes >> 10))
 
 
 #: :func:`cmi_sweep_max_n` of this machine's cores.
