@@ -586,8 +586,9 @@ def cmi_sweep_max_n(l2_bytes: int | None) -> int:
     leave the cache the two planes' grids are the faster, the columns' orders known or not. 32 points a
     KB of the cache, at most 40,000: with 512 KB a core (an AMD EPYC of family 25) the sweep was as fast
     as the planes at 16,000 points and the slower from 32,000 on; on the Intel Xeon of the kernel's
-    table the faster at 32,000 and the slower at 50,000 (``benchmarks/results/kernel_choices``;
-    docs/design.md, "Measurements behind the code"). 40,000 where the cache's size is not known."""
+    table, timed before the sweep read in order, the faster at 32,000 and the slower at 50,000
+    (``benchmarks/results/kernel_choices``; docs/design.md, "Measurements behind the code"). 40,000
+    where the cache's size is not known."""
     return 40_000 if l2_bytes is None else min(40_000, 32 * (l2_bytes >> 10))
 
 
