@@ -62,6 +62,12 @@ ALWAYS_INLINE void grid_offer(const Grid *G, Py_ssize_t s, Py_ssize_t e, double 
     }
 }
 
+/* edge()'s test of one sorted value against the centre c: within r of it on the left (sign -1), beyond r
+ * on the right (sign 1). */
+ALWAYS_INLINE int passed(double value, double c, double r, int inclusive, int sign) {
+    return sign < 0 ? (inclusive ? c - value <= r : c - value < r) : (inclusive ? value - c > r : value - c >= r);
+}
+
 /* The first position p of [lo, hi) at which fl(c - v[p]) (sign -1) or fl(v[p] - c) (sign 1) is within r
  * (<= r if inclusive, else < r) for sign -1, beyond r for sign 1; hi if none. The test is monotone in p
  * on sorted v. Branch-free bisection (the loads decide nothing but the next address): its branches
@@ -71,15 +77,12 @@ ALWAYS_INLINE Py_ssize_t edge(const double *v, Py_ssize_t lo, Py_ssize_t hi, dou
     if (lo >= hi) return hi;
     const double *base = v + lo;
     Py_ssize_t len = hi - lo;
-#define PASSED(value) (sign < 0 ? (inclusive ? c - (value) <= r : c - (value) < r) \
-                                : (inclusive ? (value) - c > r : (value) - c >= r))
     while (len > 1) {
         Py_ssize_t half = len / 2;
-        base = PASSED(base[half]) ? base : base + half;
+        base = passed(base[half], c, r, inclusive, sign) ? base : base + half;
         len -= half;
     }
-    return (base - v) + !PASSED(*base);
-#undef PASSED
+    return (base - v) + !passed(*base, c, r, inclusive, sign);
 }
 
 /* The points of sorted v within [first, last) that lie within r of v[at] (<= r if inclusive, else < r),

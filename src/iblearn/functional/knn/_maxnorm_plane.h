@@ -34,7 +34,7 @@ ALWAYS_INLINE int64_t fenwick_below(const int32_t *fen, int64_t b) {
 
 /* A point's runs in coordinates 0 .. m - 1 (n sorted values each in `sorted`, its ranks in them in `rank`):
  * edge(v, 0, rank, v[rank], r, inclusive, -1) and edge(v, rank + 1, n, v[rank], r, inclusive, 1) of each
- * coordinate v into found[2 t] and found[2 t + 1], the same comparisons on the same loads, so the same
+ * coordinate v into found[2 t] and found[2 t + 1], edge()'s comparisons (passed) on the same loads, so the same
  * positions. The 2 m bisections run in lockstep: each one's next load waits on its last, so one after
  * another they stall on every load, where side by side their loads overlap (docs/design.md, "Measurements
  * behind the code"). A side with no values (the point first or last) keeps its base on a value in bounds
@@ -53,24 +53,22 @@ ALWAYS_INLINE void run_edges(const double *sorted, const int64_t *rank, Py_ssize
         longest = len[2 * t] > longest ? len[2 * t] : longest;
         longest = len[2 * t + 1] > longest ? len[2 * t + 1] : longest;
     }
-#define LEFT_PASSED(t, value) (inclusive ? c[t] - (value) <= r : c[t] - (value) < r)
-#define RIGHT_PASSED(t, value) (inclusive ? (value) - c[t] > r : (value) - c[t] >= r)
     /* The longest side's length bounds every other's at each step (ceil(len / 2) is monotone); a side
      * down to one value halves by none. */
     for (; longest > 1; longest -= longest / 2)
         for (int t = 0; t < m; t++) {
             const Py_ssize_t hl = len[2 * t] / 2, hr = len[2 * t + 1] / 2;
-            base[2 * t] = LEFT_PASSED(t, base[2 * t][hl]) ? base[2 * t] : base[2 * t] + hl;
-            base[2 * t + 1] = RIGHT_PASSED(t, base[2 * t + 1][hr]) ? base[2 * t + 1] : base[2 * t + 1] + hr;
+            base[2 * t] = passed(base[2 * t][hl], c[t], r, inclusive, -1) ? base[2 * t] : base[2 * t] + hl;
+            base[2 * t + 1] =
+                passed(base[2 * t + 1][hr], c[t], r, inclusive, 1) ? base[2 * t + 1] : base[2 * t + 1] + hr;
             len[2 * t] -= hl, len[2 * t + 1] -= hr;
         }
     for (int t = 0; t < m; t++) {
         const double *v = sorted + t * n;
-        found[2 * t] = !len[2 * t] ? 0 : (base[2 * t] - v) + !LEFT_PASSED(t, *base[2 * t]);
-        found[2 * t + 1] = !len[2 * t + 1] ? n : (base[2 * t + 1] - v) + !RIGHT_PASSED(t, *base[2 * t + 1]);
+        found[2 * t] = !len[2 * t] ? 0 : (base[2 * t] - v) + !passed(*base[2 * t], c[t], r, inclusive, -1);
+        found[2 * t + 1] =
+            !len[2 * t + 1] ? n : (base[2 * t + 1] - v) + !passed(*base[2 * t + 1], c[t], r, inclusive, 1);
     }
-#undef LEFT_PASSED
-#undef RIGHT_PASSED
 }
 
 /* The counts in the planes (0, last), out0, and with 2 trees (1, last), out1, and where line is not NULL
