@@ -212,7 +212,11 @@ def symbols(value: Any, name: str) -> Tensor:
     its other axes flattened into columns, as the front door reads every variable)."""
     t = as_tensor(value, name)
     if torch.is_floating_point(t) or torch.is_complex(t):
-        raise ValueError(f"{name}: expected integer symbols, got dtype {t.dtype}")
+        raise ValueError(
+            f"{name}: expected integer symbols, got dtype {t.dtype}; discrete symbols must not be floats "
+            "(use .long() if they are codes; for continuous samples, a continuous estimator: "
+            "iblearn.functional.kl_entropy for a differential entropy)"
+        )
     if t.ndim == 1:
         t = t[:, None]
     elif t.ndim > 2 and len(t):

@@ -186,6 +186,11 @@ def test_an_unknown_measure_option_or_variable_count_is_named_with_the_choices()
     x = _gaussians(100, 1)
     with pytest.raises(ValueError, match=r"^measure: unknown 'mutual'; one of mi, cmi, te"):
         estimate("mutual", x, x)
+    # A name written out, or one letter off, is answered with the door's name for it.
+    with pytest.raises(ValueError, match=r"^measure: unknown 'Mutual-Information'; did you mean 'mi'\? "):
+        estimate("Mutual-Information", x, x)
+    with pytest.raises(ValueError, match=r"^measure: unknown 'entropi'; did you mean 'entropy'\? one of"):
+        estimate("entropi", x)
     # A measure's name in capitals or with a hyphen is the same measure, as a method's name is.
     y = x + _gaussians(100, 1, seed=1)
     assert float(estimate("MI", x, y, method="gaussian")) == float(estimate("mi", x, y, method="gaussian"))

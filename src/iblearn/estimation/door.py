@@ -11,6 +11,7 @@ take. The values of the settings many measures share are checked against one tab
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
@@ -95,6 +96,17 @@ MEASURES: dict[str, Measure] = {
     ),
 }
 
+
+#: The measures' names written out, for the refusal of one to say which name the door reads.
+_SPELLED_OUT = {
+    "mutual_information": "mi",
+    "conditional_mutual_information": "cmi",
+    "conditional_mi": "cmi",
+    "transfer_entropy": "te",
+    "active_information_storage": "ais",
+    "partial_information_decomposition": "pid",
+    "shannon_entropy": "entropy",
+}
 
 #: The measures of shared information, where a constant variable has none and is refused.
 _DEPENDENCE = frozenset({"mi", "cmi", "te", "ais", "pid", *_MANY})
@@ -182,7 +194,10 @@ def estimate(measure: str, *variables: Any, method: str = "auto", **options: Any
     spelled = measure.lower().replace("-", "_") if isinstance(measure, str) else measure
     measure = spelled if spelled in MEASURES else measure  # "MI", "O-information": as methods are read
     if measure not in MEASURES:
-        raise ValueError(f"measure: unknown {measure!r}; one of {', '.join(MEASURES)}")
+        close = [_SPELLED_OUT[spelled]] if spelled in _SPELLED_OUT else []
+        close = close or difflib.get_close_matches(str(spelled), list(MEASURES), n=2, cutoff=0.6)
+        hint = f"did you mean {' or '.join(map(repr, close))}? " if close else ""
+        raise ValueError(f"measure: unknown {measure!r}; {hint}one of {', '.join(MEASURES)}")
     spec = MEASURES[measure]
     if isinstance(method, str):  # "AUTO", "KSG", "Miller-Madow": every measure's methods as MI's are read
         method = method.lower().replace("-", "_")
