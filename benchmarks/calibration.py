@@ -87,6 +87,13 @@ TASKS = {
         "cmi-gauss-1x1x1-warped",
         "cmi-student-1x1x1-dof3",
     ],
+    # One column a side holding two to four nats, where KSG reads two copies side by side low.
+    "strong": [
+        "bivariate-normal-0.99",
+        "bivariate-normal-0.999",
+        "additive-uniform-0.1",
+        "additive-uniform-0.01",
+    ],
     "labels": [
         "labels-class-means-2-shift1",
         "labels-class-means-2-shift4",

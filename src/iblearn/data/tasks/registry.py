@@ -48,9 +48,11 @@ def get_task(name: str) -> Task:
 
 def mi_tasks() -> list[Task]:
     """The MI tasks with exact answers: :func:`standard_tasks`, then the sign and zero-inflated
-    mixtures and the class means given labels (:func:`~iblearn.data.tasks.labels.label_tasks`)."""
+    mixtures, strong dependence of one column a side (two to four nats) and the class means given
+    labels (:func:`~iblearn.data.tasks.labels.label_tasks`)."""
     mixtures = [sign_mixture(1), sign_mixture(3), zero_inflated(1), zero_inflated(3)]
-    return [*standard_tasks(), *mixtures, *label_tasks()]
+    strong = [bivariate_normal(0.99), bivariate_normal(0.999), additive_uniform(0.01)]
+    return [*standard_tasks(), *mixtures, *strong, *label_tasks()]
 
 
 @functools.cache
