@@ -25,6 +25,9 @@ class MeasureSpec:
         signed: whether it takes either sign (its permutation test then compares absolute values);
             else it is never negative.
         variables: the number of variables it is of, where fixed (3 for the interaction information).
+        fewest: the fewest variables an estimate of it takes: 3 for the O-information, which is 0 by
+            definition for two (their TC and DTC are both their MI), so that resampling it gives no
+            spread and testing it no p-value.
     """
 
     name: str
@@ -33,6 +36,7 @@ class MeasureSpec:
     dtc: int
     signed: bool = False
     variables: int | None = None
+    fewest: int = 2
 
     def of(self, tc: Tensor, dtc: Tensor) -> Tensor:
         """The measure from TC and DTC (DTC unused, and possibly NaN, where ``dtc`` is 0)."""
@@ -48,7 +52,7 @@ MEASURE_TABLE: dict[str, MeasureSpec] = {
     for spec in (
         MeasureSpec("total_correlation", "total correlation", 1, 0),
         MeasureSpec("dual_total_correlation", "dual total correlation", 0, 1),
-        MeasureSpec("o_information", "O-information", 1, -1, signed=True),
+        MeasureSpec("o_information", "O-information", 1, -1, signed=True, fewest=3),
         MeasureSpec("s_information", "S-information", 1, 1),
         MeasureSpec("interaction_information", "interaction information", 1, -1, signed=True, variables=3),
     )

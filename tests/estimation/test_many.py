@@ -37,3 +37,18 @@ def test_the_rule_and_ksg_share_one_set_of_normal_scores(monkeypatch):
     assert est.report.chosen == "ksg"
     assert calls == [(600, 3)]
     assert float(est) == float(o_information(copula_normal(data), method="ksg"))
+
+
+def test_the_o_information_of_two_variables_is_refused_by_the_door_whatever_the_method():
+    """Its value is 0 by definition: no resample spreads and no permutation tests it. The refusal names
+    the argument that makes two variables."""
+    import pytest
+
+    import iblearn
+
+    d = _product()
+    for method in ("auto", "gaussian", "ksg"):
+        with pytest.raises(ValueError, match=r"^blocks: the O-information of 2 variables is 0 by definition"):
+            iblearn.estimate("o_information", d, blocks=[[0, 1], [2]], method=method)
+        with pytest.raises(ValueError, match=r"^data: the O-information of 2 variables is 0 by definition"):
+            iblearn.estimate("o_information", d[:, :2], method=method)

@@ -41,6 +41,7 @@ from iblearn.estimation.pid_labels import RESAMPLES as RESAMPLES_PID
 from iblearn.estimation.verdict import figures_verdict, flagged, many_verdict, parts_verdict
 from iblearn.functional import Estimate, inference
 from iblearn.functional.knn.options import KNNKeywords
+from iblearn.functional.multivariate.estimate import estimable
 from iblearn.functional.multivariate.inputs import copula_normal, split_variables
 from iblearn.functional.multivariate.pid_mmi import mmi_pid
 from iblearn.functional.multivariate.pid_samples import pid_resamples, pid_spans
@@ -80,13 +81,19 @@ class NamedKeywords(KNNKeywords, total=False):
     n_jobs: int | None
 
 
+def _estimable(measure: str, data: Any, blocks: Any) -> None:
+    """Refuse, naming ``data`` or ``blocks``, data whose variables ``measure`` is not estimated of: fewer
+    than two, blocks that do not fit, a count the measure does not take (``estimable``)."""
+    estimable(measure, len(split_variables(data, blocks, "data")), "data" if blocks is None else "blocks")
+
+
 def multivariate_method(
     measure: str, data: Any, blocks: Any = None, *, method: str, **options: Unpack[NamedKeywords]
 ) -> Estimate:
     """``measure`` by a named method (``"ksg"``, ``"gaussian"``, ``"copula"``):
     :func:`iblearn.functional.multivariate_estimate`, options as there, judged from the figures of
     its data (:func:`~iblearn.estimation.verdict.figures_verdict`)."""
-    split_variables(data, blocks, "data")  # read here, so that what is refused is named "data"
+    _estimable(measure, data, blocks)  # read here, so that what is refused is named "data" or "blocks"
     est = ibf.multivariate_estimate(measure, data, blocks, method=method, **options)  # type: ignore[arg-type]
     return figures_verdict(est)
 
@@ -213,7 +220,7 @@ def multivariate_auto(measure: str, data: Any, blocks: Any = None, *, k: int = 3
     """
     seed = setting("seed", seed)
     cols = _columns(data, names=("data",))
-    split_variables(cols, blocks, "data")  # at least two variables, blocks that fit
+    _estimable(measure, cols, blocks)
     k = V.neighbours(k, len(cols) // 2, rows=HALF_ROWS.format(len(cols)))
     # The rule's features and KSG read the same normal scores: made once.
     normal = cache(lambda: copula_normal(cols))

@@ -130,8 +130,15 @@ def test_bad_settings_are_refused_by_name() -> None:
         ibf.multivariate_estimate("o_information", x, n_resamples=1)
     with pytest.raises(ValueError, match="n_permutations: at most"):
         ibf.multivariate_estimate("o_information", x, n_permutations=2**40)
-    with pytest.raises(ValueError, match=r"blocks: .*3 variables"):
+    with pytest.raises(ValueError, match=r"^x: .*3 variables"):
         ibf.multivariate_estimate("interaction_information", independent(100, 0, 4))
+    with pytest.raises(ValueError, match=r"^blocks: .*3 variables"):
+        ibf.multivariate_estimate("interaction_information", independent(100, 0, 4), [[0, 1], [2, 3]])
+    # The O-information of two variables is 0 by definition: no spread to resample, no p-value to find.
+    assert float(ibf.o_information(x[:, :2])) == 0.0
+    for method in ("gaussian", "ksg"):
+        with pytest.raises(ValueError, match=r"^blocks: the O-information of 2 variables is 0 by definition"):
+            ibf.multivariate_estimate("o_information", x, [[0, 1], [2]], method=method, n_resamples=4)
     with pytest.raises(ValueError, match="seed"):
         ibf.pid_estimate(x[:, 0], x[:, 1], x[:, 2], seed="a")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="target: contains NaN"):

@@ -286,6 +286,21 @@ def _figures(
     return figures
 
 
+def estimable(measure: str, count: int, name: str) -> None:
+    """Refuse (ValueError naming ``name``) ``count`` variables where ``measure`` is of a fixed number
+    of them (the interaction information, of 3) or is 0 by definition (the O-information of 2: no
+    resample spreads and no permutation tests it): :class:`~iblearn._measures.MeasureSpec`'s
+    ``variables`` and ``fewest``."""
+    spec = MEASURE_TABLE[measure]
+    if spec.variables is not None and count != spec.variables:
+        raise ValueError(f"{name}: the {spec.label} is of {spec.variables} variables, got {count}")
+    if count < spec.fewest:
+        raise ValueError(
+            f"{name}: the {spec.label} of {count} variables is 0 by definition; an estimate of it takes "
+            f"at least {spec.fewest}"
+        )
+
+
 def multivariate_estimate(
     measure: Measure,
     x: Any,
@@ -322,9 +337,7 @@ def multivariate_estimate(
     """
     V.choice(measure, "measure", MEASURES)
     variables = split_variables(x, blocks)
-    spec = MEASURE_TABLE[measure]
-    if spec.variables is not None and len(variables) != spec.variables:
-        raise ValueError(f"blocks: the {spec.label} is of {spec.variables} variables, got {len(variables)}")
+    estimable(measure, len(variables), "x" if blocks is None else "blocks")
     opts = MeasureOptions(**options)
     null = "the variables mutually independent (every variable's rows shuffled but the first's)"
     return _estimates(
