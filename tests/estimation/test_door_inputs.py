@@ -154,3 +154,14 @@ def test_a_source_of_one_value_and_missing_ones_is_refused_before_the_pid_rule_r
     x1 = np.tile([1.0, np.nan], N // 2)  # the rule's decomposition read it before any check
     with pytest.raises(ValueError, match=r"^x1: contains NaN or Inf \(first at sample 1\)"):
         estimate("pid", x1, GOOD["x2"], GOOD["target"])
+
+
+@pytest.mark.parametrize("method", ["auto", "gaussian"])
+def test_blocks_of_a_table_may_name_its_columns(method: str) -> None:
+    pd = pytest.importorskip("pandas")
+    table = pd.DataFrame(GOOD["data"], columns=["a", "b", "c"])
+    named = estimate("total_correlation", table, blocks=[["a", "b"], ["c"]], method=method)
+    indexed = estimate("total_correlation", table, blocks=[[0, 1], [2]], method=method)
+    assert float(named) == float(indexed) and named.interval == indexed.interval
+    with pytest.raises(ValueError, match=r"^blocks: no column 'd'; the columns are a, b, c$"):
+        estimate("total_correlation", table, blocks=[["a", "d"], ["c"]], method=method)

@@ -362,9 +362,12 @@ def test_too_few_rows_beside_many_columns_asks_whether_the_table_is_transposed()
             estimate("mi", x, x + 1.0, method=method)
         with pytest.raises(ValueError, match=r"z is 6 x 40\): .*transposed\?$"):
             estimate("cmi", x, x + 1.0, x + 2.0, method=method)
-    for measure in ("total_correlation", "ais"):
-        with pytest.raises(ValueError, match=r"is 6 x 40\): .*transposed\?$"):
-            estimate(measure, x, method="gaussian")
+    with pytest.raises(ValueError, match=r"is 6 x 40\): .*transposed\?$"):
+        estimate("total_correlation", x, method="gaussian")
+    # A series measure's few wide rows may be trials by time points: the refusal says how trials go.
+    for measure, variables in (("ais", (x,)), ("te", (x, x + 1.0))):
+        with pytest.raises(ValueError, match=r"is 6 x 40.*transposed\?; .* list of series, one a trial"):
+            estimate(measure, *variables, method="gaussian")
     with pytest.raises(ValueError) as err:
         estimate("mi", _gaussians(10, 1), _gaussians(10, 1, seed=1))
     assert "transposed" not in str(err.value)

@@ -134,7 +134,16 @@ def _readable(measure: str, names: tuple[str, ...], variables: tuple[Any, ...]) 
     :func:`~iblearn.estimation.reading.not_transposed`), and none constant where the measure is one of
     dependence (:data:`_DEPENDENCE`; an entropy of one value is 0, and is estimated)."""
     out = tuple(V.readable_rows(v, name) for v, name in zip(variables, names, strict=True))
-    not_transposed(**dict(zip(names, out, strict=True)))
+    try:
+        not_transposed(**dict(zip(names, out, strict=True)))
+    except ValueError as err:
+        if measure not in ("te", "ais"):
+            raise
+        # Trials as the rows of an array (an epochs array, trials by time) read as a few wide rows.
+        raise ValueError(
+            f"{err}; a process recorded over trials goes as a list of series, one a trial (list(a) of "
+            "an array a of trials by time points), or as a DataArray or an Epochs (the guide's Data inputs)"
+        ) from None
     if measure in _DEPENDENCE:
         for v, name in zip(out, names, strict=True):
             V.not_constant(v, name, columns=measure in _MANY)
@@ -219,7 +228,21 @@ def estimate(measure: str, *variables: Any, method: str = "auto", **options: Any
     read = [read_samples(V.given(v, n), n) for v, n in zip(variables, spec.variables, strict=True)]
     names = {n: tuple(found) for n, (_, found) in zip(spec.variables, read, strict=True) if found is not None}
     variables = _readable(measure, spec.variables, tuple(values for values, _ in read))
+    if options.get("blocks") is not None and "data" in names:
+        options = options | {"blocks": _named_blocks(options["blocks"], names["data"])}
     return _run(measure, spec, method, options, variables, names)
+
+
+def _named_blocks(blocks: Any, columns: tuple[str, ...]) -> Any:
+    """``blocks`` whose columns may be named by the data's own column names, as indices; anything else
+    as it is, for the measure's own check of blocks to read."""
+    if not isinstance(blocks, list | tuple) or not all(isinstance(b, list | tuple) for b in blocks):
+        return blocks
+    at = {name: i for i, name in enumerate(columns)}
+    for column in (c for b in blocks for c in b if isinstance(c, str)):
+        if column not in at:
+            raise ValueError(f"blocks: no column {column!r}; the columns are {', '.join(columns)}")
+    return [[at[c] if isinstance(c, str) else c for c in b] for b in blocks]
 
 
 def _checked_trials(
