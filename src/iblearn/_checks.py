@@ -140,13 +140,24 @@ def device(value: Any, name: str = "device") -> torch.device:
     return dev
 
 
-def continuous(value: Any, name: str, *, allow_grid: bool = False) -> Tensor:
+#: What the refusal of an integer series says where the measure is of series (transfer entropy, information
+#: storage, network inference): none of their estimators here reads symbols.
+DISCRETE_SERIES = (
+    "a discrete series (spikes as 0 and 1, symbols) has no estimator of transfer entropy or information "
+    "storage here, whose estimators read continuous series; cast with .astype(float) where the integers "
+    "are measurements (counts, levels)"
+)
+
+
+def continuous(value: Any, name: str, *, allow_grid: bool = False, integers: str | None = None) -> Tensor:
     """A finite, floating-point sample matrix ``(N, d)``.
 
     Args:
         value: the samples; ``(N,)`` is read as ``(N, 1)``.
         name: the argument's name, for the error message.
         allow_grid: accept ``(N, C, H, W)``-like shapes (more than two dimensions) unchanged.
+        integers: what the refusal of integer samples says to do (None: cast them, or pass them as
+            labels to an estimator for discrete variables).
     """
     t = as_tensor(value, name)
     if t.is_complex():  # .float() would drop the imaginary parts without a word
@@ -157,8 +168,11 @@ def continuous(value: Any, name: str, *, allow_grid: bool = False) -> Tensor:
     if not torch.is_floating_point(t):
         raise ValueError(
             f"{name}: expected continuous samples as a floating-point tensor, got dtype {t.dtype}; "
-            "cast with .float() if the values are really continuous, or pass them as labels "
-            "to an estimator for discrete variables"
+            + (
+                integers
+                or "cast with .float() if the values are really continuous, or pass them as labels "
+                "to an estimator for discrete variables"
+            )
         )
     if t.ndim == 1:
         t = t[:, None]

@@ -165,3 +165,17 @@ def test_blocks_of_a_table_may_name_its_columns(method: str) -> None:
     assert float(named) == float(indexed) and named.interval == indexed.interval
     with pytest.raises(ValueError, match=r"^blocks: no column 'd'; the columns are a, b, c$"):
         estimate("total_correlation", table, blocks=[["a", "d"], ["c"]], method=method)
+
+
+def test_an_integer_series_is_refused_saying_that_no_series_estimator_reads_symbols() -> None:
+    from iblearn.network import infer_network
+
+    spikes = RNG.integers(0, 2, (N, 3))
+    said = r"got dtype torch\.int64; a discrete series \(spikes as 0 and 1, symbols\) has no estimator"
+    for method in ("auto", "ksg", "gaussian"):
+        with pytest.raises(ValueError, match=rf"^source: .*{said}"):
+            estimate("te", spikes[:, 0], spikes[:, 1], method=method)
+        with pytest.raises(ValueError, match=rf"^series: .*{said}"):
+            estimate("ais", spikes[:, 0], method=method)
+    with pytest.raises(ValueError, match=rf"^data: .*{said}"):
+        infer_network(spikes, method="gaussian")
