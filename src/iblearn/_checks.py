@@ -183,6 +183,12 @@ def continuous(value: Any, name: str, *, allow_grid: bool = False, integers: str
     return finite_rows(t, name)
 
 
+def series(value: Any, name: str) -> Tensor:
+    """:func:`continuous` of a series a transfer entropy, an information storage or a network reads: an
+    integer one is refused with :data:`DISCRETE_SERIES`."""
+    return continuous(value, name, integers=DISCRETE_SERIES)
+
+
 def finite_rows(t: Tensor, name: str) -> Tensor:
     """``t`` (rows first) where every value is finite; else a ValueError naming ``name`` and the first
     row that is not (its position in ``t``, so check before any reordering of the rows). A NaN or an

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import warnings
 
+import pytest
 import torch
 
+import iblearn
 from iblearn.estimation import many
 from iblearn.functional import o_information
 from iblearn.functional.multivariate.inputs import copula_normal
@@ -42,10 +44,6 @@ def test_the_rule_and_ksg_share_one_set_of_normal_scores(monkeypatch):
 def test_the_o_information_of_two_variables_is_refused_by_the_door_whatever_the_method():
     """Its value is 0 by definition: no resample spreads and no permutation tests it. The refusal names
     the argument that makes two variables."""
-    import pytest
-
-    import iblearn
-
     d = _product()
     for method in ("auto", "gaussian", "ksg"):
         with pytest.raises(ValueError, match=r"^blocks: the O-information of 2 variables is 0 by definition"):

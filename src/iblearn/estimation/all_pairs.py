@@ -153,7 +153,7 @@ def pairwise_mi(
     x = values.to_numpy(dtype=np.float64) if hasattr(values, "to_numpy") else values
     if not isinstance(x, Tensor):
         x = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64))
-    not_transposed(data=V.continuous(x, "data"))
+    not_transposed({"data": V.continuous(x, "data")})
     columns, labels = _blocks(blocks, names)
     if columns is None:  # each column a variable; a block may hold a constant column beside others
         V.not_constant(x, "data", columns=True)

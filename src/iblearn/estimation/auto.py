@@ -338,7 +338,7 @@ def enough_rows(n: int, **variables: Tensor) -> None:
     (:func:`not_transposed`)."""
     if n >= MIN_ROWS:
         return
-    not_transposed(**variables)
+    not_transposed(variables)
     raise ValueError(f"x: {n} rows; the checks need at least {MIN_ROWS} (halves of {MIN_ROWS // 2})")
 
 

@@ -134,16 +134,7 @@ def _readable(measure: str, names: tuple[str, ...], variables: tuple[Any, ...]) 
     :func:`~iblearn.estimation.reading.not_transposed`), and none constant where the measure is one of
     dependence (:data:`_DEPENDENCE`; an entropy of one value is 0, and is estimated)."""
     out = tuple(V.readable_rows(v, name) for v, name in zip(variables, names, strict=True))
-    try:
-        not_transposed(**dict(zip(names, out, strict=True)))
-    except ValueError as err:
-        if measure not in ("te", "ais"):
-            raise
-        # Trials as the rows of an array (an epochs array, trials by time) read as a few wide rows.
-        raise ValueError(
-            f"{err}; a process recorded over trials goes as a list of series, one a trial (list(a) of "
-            "an array a of trials by time points), or as a DataArray or an Epochs (the guide's Data inputs)"
-        ) from None
+    not_transposed(dict(zip(names, out, strict=True)), trials=measure in ("te", "ais"))
     if measure in _DEPENDENCE:
         for v, name in zip(out, names, strict=True):
             V.not_constant(v, name, columns=measure in _MANY)

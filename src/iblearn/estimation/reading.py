@@ -17,7 +17,7 @@ the trials of a network's processes.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -463,10 +463,12 @@ def _names(column: np.ndarray, name: str) -> np.ndarray:
     )
 
 
-def not_transposed(**variables: Any) -> None:
+def not_transposed(variables: Mapping[str, Any], *, trials: bool = False) -> None:
     """Refuse variables (arrays or tensors, by name) where one has fewer than :data:`MIN_ROWS` rows and
     more columns than rows, naming each such: samples are rows, and a table passed transposed has few
-    of them beside many columns, where no estimate, automatic or named, means anything."""
+    of them beside many columns, where no estimate, automatic or named, means anything. ``trials``: the
+    variables are series, whose few wide rows may be trials by time points (an epochs array), and the
+    refusal says how trials go."""
     shapes = {
         k: tuple(v.shape) for k, v in variables.items() if isinstance(v, np.ndarray | torch.Tensor) and v.ndim
     }
@@ -476,4 +478,10 @@ def not_transposed(**variables: Any) -> None:
     if wide:
         name, (rows, _) = next(iter(wide.items()))
         shown = ", ".join(f"{k} is {r} x {c}" for k, (r, c) in wide.items())
-        raise ValueError(f"{name}: {rows} row(s) ({shown}): samples are rows; transposed?")
+        how = (
+            "; a process recorded over trials goes as a list of series, one a trial (list(a) of an array a "
+            "of trials by time points), or as a DataArray or an Epochs (the guide's Data inputs)"
+        )
+        raise ValueError(
+            f"{name}: {rows} row(s) ({shown}): samples are rows; transposed?{how if trials else ''}"
+        )

@@ -129,7 +129,7 @@ class SeriesOptions:
 def normal_scores(value: Any, name: str) -> Tensor:
     """Each column of the series ``value`` replaced by its normal scores (``(T, d)`` float64): a
     monotone map of it, which leaves every transfer entropy and information storage as it is."""
-    return copula_normal(V.continuous(value, name, integers=V.DISCRETE_SERIES).double())
+    return copula_normal(V.series(value, name).double())
 
 
 def te_method(source: Any, target: Any, *, method: str, condition: Any = None, **options: Any) -> Estimate:
@@ -411,10 +411,8 @@ def _trials(value: Any, name: str) -> Trials:
     ``(T_r, d)`` float64; one series is one trial."""
     pieces = trials_of(value, name)
     if pieces is None:
-        return [V.continuous(value, name, integers=V.DISCRETE_SERIES).double()]
-    return [
-        V.continuous(p, f"{name}[{r}]", integers=V.DISCRETE_SERIES).double() for r, p in enumerate(pieces)
-    ]
+        return [V.series(value, name).double()]
+    return [V.series(p, f"{name}[{r}]").double() for r, p in enumerate(pieces)]
 
 
 def _series(source: Any, target: Any, condition: Any, method: str) -> tuple[Trials, Trials, Trials | None]:

@@ -139,7 +139,7 @@ def series_trials(value: Any, name: str) -> list[np.ndarray]:
     labelled = [(value, name)] if pieces is None else [(p, f"{name}[{r}]") for r, p in enumerate(pieces)]
     out = []
     for piece, label in labelled:
-        t = V.continuous(piece, label, integers=V.DISCRETE_SERIES).detach().cpu().double().numpy()
+        t = V.series(piece, label).detach().cpu().double().numpy()
         if t.shape[1] != 1:
             raise ValueError(f"{label}: expected one series (T,) or (T, 1), got shape {t.shape}")
         out.append(t[:, 0])
@@ -494,10 +494,7 @@ def transfer_entropy(
     raw = [np.concatenate(src), np.concatenate(tgt)]
     if condition is not None:
         pieces = trials_of(condition, "condition") or [condition]
-        ws = [
-            V.continuous(p, "condition", integers=V.DISCRETE_SERIES).detach().cpu().double().numpy()
-            for p in pieces
-        ]
+        ws = [V.series(p, "condition").detach().cpu().double().numpy() for p in pieces]
         if single and len(ws) == 1:
             V.same_length(("target", torch.from_numpy(tgt[0])), ("condition", torch.from_numpy(ws[0])))
         else:

@@ -61,7 +61,7 @@ def as_trials(data: Any, name: str = "data") -> list[np.ndarray]:
             raise ValueError(
                 f"{label}: expected (T, P) samples, one process a column, got shape {tuple(t.shape)}"
             )
-        trials.append(V.continuous(t, label, integers=V.DISCRETE_SERIES).detach().cpu().double().numpy())
+        trials.append(V.series(t, label).detach().cpu().double().numpy())
     widths = {t.shape[1] for t in trials}
     if len(widths) != 1:
         raise ValueError(f"{name}: every trial needs the same processes (columns), got {sorted(widths)}")

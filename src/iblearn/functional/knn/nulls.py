@@ -579,7 +579,7 @@ def _te_null(
         )  # fmt: skip
         what, p = "no transfer: the source's past permuted locally in the target's past", test.p_value
     else:
-        src = V.continuous(source, "source", integers=V.DISCRETE_SERIES)
+        src = V.series(source, "source")
         length = len(src)
         shifts = inference.circular_shifts(
             length, n_permutations, opts.seed, max(lag, history) + block_length(length)

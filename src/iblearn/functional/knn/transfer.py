@@ -124,8 +124,8 @@ def embedding(source: Any, target: Any, lag: int, history: int, k: int) -> tuple
     """The samples of :func:`ksg_transfer_entropy`, checked: the target's present ``(n, d_t)``, the source's
     past ``(n, d_s)`` and the target's own past ``(n, history d_t)``, ``n = T - max(lag, history)``."""
     lag, history, k = setting("lag", lag), setting("history", history), setting("k", k)
-    src = V.continuous(source, "source", integers=V.DISCRETE_SERIES).detach()
-    tgt = V.continuous(target, "target", integers=V.DISCRETE_SERIES).detach()
+    src = V.series(source, "source").detach()
+    tgt = V.series(target, "target").detach()
     length = V.same_length(("source", src), ("target", tgt))
     V.same_device(("source", src), ("target", tgt))
     within_series(length, lag, history)
@@ -190,15 +190,12 @@ def transfer_entropy_matrix(
     """
     opts = KNNOptions(**options)
     if isinstance(series, Tensor | np.ndarray):
-        t = V.continuous(series, "series", integers=V.DISCRETE_SERIES)
+        t = V.series(series, "series")
         if t.ndim != 2:
             raise ValueError(f"series: expected (T, m) samples or a sequence of series, got {tuple(t.shape)}")
         named = [(f"series[:, {i}]", t[:, i]) for i in range(t.shape[1])]
     elif isinstance(series, Sequence) and not isinstance(series, str):
-        named = [
-            (f"series[{i}]", V.continuous(s, f"series[{i}]", integers=V.DISCRETE_SERIES))
-            for i, s in enumerate(series)
-        ]
+        named = [(f"series[{i}]", V.series(s, f"series[{i}]")) for i, s in enumerate(series)]
     else:
         what = type(series).__name__
         raise ValueError(f"series: expected (T, m) samples or a sequence of series, got {what}")
