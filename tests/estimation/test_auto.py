@@ -20,8 +20,20 @@ from iblearn.data import (
     zero_inflated,
 )
 from iblearn.estimation.auto import auto_estimate, gaussian_stderr
-from iblearn.estimation.autocheck import LABELS_SPREAD, Check, interval, run_checks
+from iblearn.estimation.autocheck import (
+    LABELS_SPREAD,
+    OWN_BIAS,
+    OWN_GAP,
+    REMAINS,
+    Check,
+    gaussian_gap,
+    interval,
+    run_checks,
+    unexplained,
+)
 from iblearn.estimators.reliability import UnreliableEstimateWarning
+from iblearn.functional import ksg_mi
+from iblearn.functional.multivariate.inputs import copula_normal
 
 
 def quiet(x, y, **kw):
@@ -134,14 +146,11 @@ def test_each_check_fails_on_an_estimator_broken_its_way(check):
 
 
 def test_a_failed_check_makes_it_unreliable_with_a_caveat_and_a_warning():
-    # KSG's two copies of a 1 x 1 pair at 1.7 nats read far from twice the halves (4 dims, high MI).
-    g = torch.Generator().manual_seed(0)
-    x = torch.rand(2000, 1, generator=g)
-    y = x + 0.02 * torch.rand(2000, 1, generator=g)
+    # KSG reads a 2 x 2 Student-t (1 dof) far above the Gaussian on scores that look Gaussian.
+    x, y = student_t(2, 2, dof=1.0).sample(1000, seed=0)
     with pytest.warns(UnreliableEstimateWarning, match="auto"):
         result = auto_estimate(x, y)
     assert result.reliable is False and ": FAIL — " in result.caveat
-    assert result.reliable is False
 
 
 def test_the_interval_holds_the_bias_the_checks_reveal():
@@ -151,10 +160,52 @@ def test_the_interval_holds_the_bias_the_checks_reveal():
         "invariance": Check("invariance", True, {"mapped": 1.02, "half": 1.0}, ""),
     }
     low, high = interval(1.0, 0.01, checks, math.inf)
-    # Each gap beyond one standard error (0.01), the sampling error of a gap between two estimates.
+    # Each gap beyond one standard error (0.01), the sampling error of a gap between two estimates;
+    # the estimate grew with N, so more of its trend may remain above it.
     assert math.isclose(low, 1.0 - (0.02 + 0.19 + 0.04 + 0.01))
-    assert math.isclose(high, 1.0 + 2 * 0.19 + 0.02 + 0.04 + 0.01)
+    assert math.isclose(high, 1.0 + (0.02 + 0.19 + 0.04 + 0.01) + REMAINS * 0.19)
     assert interval(1.0, 0.01, checks, 1.1)[1] == 1.1
+    # The part of the copies' gap the estimator shows on a Gaussian is not counted; its bias there is.
+    own = {"two copies": 1.5, "sum of the halves": 1.6, OWN_GAP: -0.06, OWN_BIAS: -0.03}
+    checks["additivity"] = Check("additivity", True, own, "")
+    assert math.isclose(interval(1.0, 0.01, checks, math.inf)[0], 1.0 - (0.02 + 0.19 + 0.01 + 0.01 + 0.02))
+
+
+@pytest.mark.parametrize(
+    ("gap", "own", "left"), [(-1.0, -0.9, -0.1), (-1.0, -1.4, 0.0), (-1.0, 0.3, -1.0), (0.5, 0.2, 0.3)]
+)
+def test_the_estimators_own_gap_counts_only_toward_zero(gap, own, left):
+    figures = {"two copies": 2.0 + gap, "sum of the halves": 2.0, OWN_GAP: own}
+    assert math.isclose(unexplained(figures), left, abs_tol=1e-12)
+
+
+def test_the_gaussian_reference_reads_ksgs_own_gap_on_a_gaussian():
+    # On a bivariate normal KSG's copies read far below twice the halves: the reference, a bivariate
+    # normal of the same MI, shows about the same gap, and its halves read about its MI.
+    def ksg(a, b):
+        return float(ksg_mi(a, b, 3, seed=0))
+
+    x, y = bivariate_normal(rho=0.999).sample(2000, seed=1)
+    sx, sy = copula_normal(x), copula_normal(y)
+    a, b = slice(0, 1000), slice(1000, 2000)
+    halves = ksg(sx[a], sy[a]) + ksg(sx[b], sy[b])
+    gap = ksg(torch.cat([sx[a], sx[b]], 1), torch.cat([sy[a], sy[b]], 1)) - halves
+    own, bias = gaussian_gap(ksg, 1000, halves / 2, seed=0)
+    assert gap < -0.5 and own < -0.5  # beyond any tolerance the check allows at 3.1 nats
+    assert abs(gap - own) < 0.2 and abs(bias) < 0.1
+    assert gaussian_gap(ksg, 1000, 0.0, seed=0) == (0.0, 0.0)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_strong_dependence_of_one_column_a_side_is_reliable_and_covered(seed):
+    # Two copies of a bivariate normal at 3.1 nats read far below twice the halves, as on any bivariate
+    # normal: the estimator's own gap, which neither fails the estimate nor widens it.
+    task = bivariate_normal(rho=0.999)
+    result = quiet(*task.sample(2000, seed=seed), seed=seed)
+    additivity = result.report.checks["additivity"]
+    assert result.reliable and additivity.passed and OWN_GAP in additivity.figures
+    low, high = result.interval
+    assert low <= task.mutual_information <= high and high - low < 0.3
 
 
 def test_an_interval_below_zero_is_clipped_to_zero_keeping_its_width():

@@ -63,8 +63,9 @@ from iblearn.functional.result import unit_name as unit_name
 
 Scheme = Literal["half", "bootstrap", "block"]
 SCHEMES: tuple[Scheme, ...] = ("half", "bootstrap", "block")
-#: The streams of derived seeds: one for resamples, one for permutations, one for subsamples.
-RESAMPLE, PERMUTATION, SUBSAMPLE = 0, 1, 2
+#: The streams of derived seeds: one for resamples, one for permutations, one for subsamples, one for
+#: samples of a reference distribution.
+RESAMPLE, PERMUTATION, SUBSAMPLE, REFERENCE = 0, 1, 2, 3
 #: Confidence of an interval unless a call asks for another.
 CONFIDENCE = 0.95
 
