@@ -275,9 +275,9 @@ def _additivity(
     """The additivity check: the estimator on two independent copies side by side (the two halves of a
     split, rows ``halves``, whose estimates are ``values``) reads their sum, within twice the half-data
     tolerance (``spread``: the halves' mean and standard error); not applicable where the doubled
-    dimensions are more than the estimator takes. Where the gap is beyond :data:`SHARE` of the halves'
-    mean (or the floor) and ``reference`` seeds one, the part of it the estimator shows on a Gaussian
-    holding as much (:func:`gaussian_gap`) is its own and not counted (:func:`unexplained`)."""
+    dimensions are more than the estimator takes. Where the gap is beyond six standard errors (or the
+    floor) and ``reference`` seeds one, the part of it the estimator shows on a Gaussian holding as
+    much (:func:`gaussian_gap`) is its own and not counted (:func:`unexplained`)."""
     a, b = halves
     half_a, half_b = values
     rows = len(a)
@@ -292,9 +292,9 @@ def _additivity(
         )
     tolerance = 2 * _tolerance(*spread, rows)
     figures = {"two copies": doubled, "sum of the halves": half_a + half_b}
-    # The reference costs two copies' estimate and two halves': run where the gap is more than a check
-    # allows an estimate with no sampling error (SHARE of it, or the floor), which it may fail or widen.
-    if abs(doubled - (half_a + half_b)) > _tolerance(spread[0], 0.0, rows) and reference is not None:
+    # The reference costs two copies' estimate and two halves': run where the gap would fail the check
+    # or widen the interval by more than its standard errors (half the gap beyond one, over two).
+    if abs(doubled - (half_a + half_b)) > max(_floor(rows), 6 * spread[1]) and reference is not None:
         nats = (half_a + half_b) / 2
         own = gaussian_gap(reruns.mi, rows, nats, reference)
         figures[OWN_GAP], figures[OWN_BIAS] = own
