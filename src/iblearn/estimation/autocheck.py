@@ -57,9 +57,9 @@ LABELS_SPREAD = 2.5
 
 #: How many times the change from half the rows to all of them may remain as bias at N: a bias that
 #: falls as N^(-1/2), as a kNN estimate's does on two dimensions (Gao, Oh & Viswanath 2018: N^(-1/d)
-#: up to logarithms), leaves 1 / (sqrt(2) - 1) times the change. On one column a side holding 1.7 to
-#: 3.9 nats (the calibration's strong tasks), KSG's bias falls as about N^(-1/2) from 1,000 to 5,000
-#: rows; a bias falling as 1 / N would leave the change once.
+#: up to logarithms), leaves 1 / (sqrt(2) - 1) times the change; one falling as 1 / N, the change
+#: once. On the calibration's additive uniform noise of one column a side (1.7 and 3.9 nats), KSG's
+#: bias falls as N^(-0.56) to N^(-0.75) from 1,000 to 10,000 rows.
 REMAINS = 1 / (math.sqrt(2) - 1)
 
 #: What the half-data check expects, in words.
