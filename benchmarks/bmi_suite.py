@@ -4,7 +4,9 @@ summary (on how many tasks each library's best estimator lies within 10% or 0.1 
 how often iblearn's neural estimators are as close as benchmark-mi's; the seconds each took).
 
 benchmark-mi needs numpy<2 and jax (the ``bench`` extra), iblearn numpy 2 and torch, so the two run in
-two environments on the same samples, drawn once with benchmark-mi and saved as ``.npy``::
+two environments on the same samples, drawn once with benchmark-mi and saved as ``.npy``. Its 0.1.3
+draws with ``pip install benchmark-mi==0.1.3 jax==0.4.30 jaxlib==0.4.30`` (a later jax lacks the
+``jax.core.pp_eqn_rules`` that the equinox it installs reads)::
 
     BENCH=/path/to/venv-with-benchmark-mi/bin/python
     $BENCH benchmarks/bmi_suite.py draw DIR                       # 40 tasks x 3 seeds, N = 10,000

@@ -10,7 +10,9 @@ densities, which a variable on a subspace lacks: they see each side of the ``hig
 principal axes (4 of them), the remedy MIENF's rank warning names.
 
 benchmark-mi needs numpy<2 and jax (the ``bench`` extra), so its samples are drawn once, in an
-environment that has it, and saved as ``.npy``; the estimators run in iblearn's own::
+environment that has it (as ``bmi_suite.py`` says), and saved as ``.npy``; the estimators run in
+iblearn's own. The draw imports iblearn and torch too: ``pip install torch==2.13.0`` there and
+``PYTHONPATH=src``::
 
     python benchmarks/high_dim_mi.py --draw DIR [--quick]            # with benchmark-mi installed
     python benchmarks/high_dim_mi.py --bmi DIR [--quick] [--out results.json] [--plot errors.png] [--resume]
