@@ -269,6 +269,22 @@ def test_the_standard_error_against_labels_is_at_least_its_per_row_terms():
     assert float(result) == float(mixed_ksg_mi(copula_normal(x), y, seed=4))
 
 
+def test_ksgs_standard_error_on_one_column_a_side_is_at_least_its_per_row_terms():
+    # A sign mixture, N = 5,000: its per-row terms' standard deviation over sqrt(N) reads 0.011, and the
+    # four halves less than that on seed 0 (on 6 of seeds 0 - 11).
+    from iblearn.data import get_exact_task
+
+    x, y = get_exact_task("sign-mixture-1x1").sample(5000, seed=0)[:2]
+    result = quiet(x, y, seed=0)
+    local = ksg_mi(copula_normal(x), copula_normal(y), 3, seed=0, local=True)
+    floor = float(local.std()) / math.sqrt(5000)
+    assert result.report.chosen == "ksg" and 0.009 < floor < 0.014
+    assert result.stderr == pytest.approx(floor)
+    assert "at least the standard deviation of the estimate's per-row terms" in result.stderr_method
+    # The estimate is KSG's own number, from the same scan.
+    assert float(result) == float(ksg_mi(copula_normal(x), copula_normal(y), 3, seed=0))
+
+
 def _class_means_truth(shift: float) -> float:
     """I(x; label) of two equally likely labels and x = N(shift * label, 1): h(x) - h(x | label), h(x)
     by quadrature."""
@@ -387,21 +403,26 @@ def test_auto_runs_knn_once_per_estimate_it_needs(monkeypatch, task, runs):
     # (not on 1 x 1 scores); the candidates' KSG estimate is the estimate, not computed again. On the
     # 2 x 2 Student-t the candidates disagree, so the shuffled half, which could not change the
     # verdict, is not run.
-    # A rerun on two columns of scores takes their order from the ranks (ksg_mi_ranked), where it
-    # applies, else ksg_mi: each counts once.
+    # A rerun on two columns of scores takes their order from the ranks (ksg_mi_ranked; the estimate
+    # on all of them, its per-row terms, pair_terms_ranked), where it applies, else ksg_mi: each counts
+    # once.
     from iblearn import functional as ibf
     from iblearn.estimation import auto
 
     calls = []
-    ksg_mi, ranked = ibf.ksg_mi, auto.ksg_mi_ranked
+    ksg_mi = ibf.ksg_mi
 
-    def counted(*a, **kw):
-        value = ranked(*a, **kw)
-        calls.extend([] if value is None else [1])
-        return value
+    def counted(ranked):
+        def run(*a, **kw):
+            value = ranked(*a, **kw)
+            calls.extend([] if value is None else [1])
+            return value
+
+        return run
 
     monkeypatch.setattr(ibf, "ksg_mi", lambda *a, **kw: calls.append(1) or ksg_mi(*a, **kw))
-    monkeypatch.setattr(auto, "ksg_mi_ranked", counted)
+    monkeypatch.setattr(auto, "ksg_mi_ranked", counted(auto.ksg_mi_ranked))
+    monkeypatch.setattr(auto, "pair_terms_ranked", counted(auto.pair_terms_ranked))
     x, y = task.sample(1000, seed=0)
     assert quiet(x, y).report.chosen == "ksg" and len(calls) == runs
 

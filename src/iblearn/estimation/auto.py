@@ -73,7 +73,13 @@ from iblearn.estimators import reliability
 from iblearn.estimators.base import MIEstimate
 from iblearn.functional import inference
 from iblearn.functional.gaussian import Canonical, canonical_bases, canonical_of_bases, gaussian_mi_of
-from iblearn.functional.knn.engine import key_order, ksg_mi_ranked, mixed_ksg_counts
+from iblearn.functional.knn.engine import (
+    key_order,
+    ksg_mi_ranked,
+    ksg_of_terms,
+    mixed_ksg_counts,
+    pair_terms_ranked,
+)
 from iblearn.functional.multivariate.inputs import Ranked, copula_normal, ranked_normal
 
 #: An invertible map of x and of y (MI unchanged), drawn from the generator.
@@ -174,6 +180,8 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
     terms_stderr = None
     if cy is not None:
         value, terms_stderr = _mixed_whole(*data, k, seed)
+    elif value is None and isinstance(reruns, RankedReruns):
+        value, terms_stderr = _ksg_whole(reruns, k, seed)
     if value is None:
         value = reruns.whole() if isinstance(reruns, RankedReruns) else mi(*data)
     settled = [agreement.name] if agreement is not None and agreement.passed is False else []
@@ -224,11 +232,24 @@ def _mixed_whole(x: Tensor, labels: Tensor, k: int, seed: int) -> tuple[float, f
     return float(counts.mi()), float(counts.local().std()) / math.sqrt(counts.n)
 
 
+def _ksg_whole(reruns: RankedReruns, k: int, seed: int) -> tuple[float | None, float | None]:
+    """KSG on all the rows of two single columns of scores, as ``reruns.whole()`` gives it, and the
+    standard deviation of its per-row terms over sqrt(N), from one scan
+    (:func:`~iblearn.functional.knn.engine.pair_terms_ranked`); (None, None) where that shortcut does
+    not hold."""
+    n = len(reruns.x)
+    terms = pair_terms_ranked(reruns.x, reruns.y, reruns.ranks, n, k, seed, [None, None])
+    if terms is None:
+        return None, None
+    return ksg_of_terms(terms, k), float(torch.from_numpy(terms).std()) / math.sqrt(n)
+
+
 def _floored(stderr: float, analysis: Canonical | None, terms_stderr: float | None) -> tuple[float, str]:
     """The half-samples' standard error and how it was found, held at least at a first-order one where
-    the estimate has it: the Gaussian's by the delta method (``analysis``), the mixed KSG's from its
-    per-row terms. The half-samples' few degrees of freedom let their figure read far below the
-    spread on some draws; the first-order figure barely moves from one draw to the next."""
+    the estimate has it: the Gaussian's by the delta method (``analysis``), KSG's on two single columns
+    and the mixed KSG's from their per-row terms. The half-samples' few degrees of freedom let their
+    figure read far below the spread on some draws; the first-order figure barely moves from one draw
+    to the next."""
     if analysis is not None:
         floor, why = delta_stderr(analysis), "the Gaussian's asymptotic standard error by the delta method"
     elif terms_stderr is not None:

@@ -196,6 +196,26 @@ def test_ksg_mi_ranked_is_ksg_mi_to_the_last_bit(k):
         assert value == float(ibf.ksg_mi(a, b, k, seed=7))
 
 
+@pytest.mark.parametrize("k", [1, 3])
+def test_the_ranked_pair_terms_are_ksgs_local_terms(k):
+    from iblearn.functional.knn.formula import ksg_constant
+    from iblearn.functional.knn.ksg import ksg_mi_ranked, ksg_of_terms, pair_terms_ranked
+    from iblearn.functional.multivariate.inputs import copula_normal
+
+    g = torch.Generator().manual_seed(k)
+    raw = torch.randn(2000, 2, generator=g, dtype=torch.float64)
+    raw[:, 1] += 2.0 * raw[:, 0]
+    scores = copula_normal(raw)
+    x, y = scores[:, :1], scores[:, 1:]
+    keys = (_ranks(x), _ranks(y))
+    terms = pair_terms_ranked(x, y, keys, 2000, k, 7, [None, None])
+    assert terms is not None and terms.shape == (2000,)
+    local = ibf.ksg_mi(x, y, k, seed=7, local=True)
+    assert torch.allclose(ksg_constant(2000, k, 1) - torch.from_numpy(terms), local)
+    value = ksg_mi_ranked(x, y, keys, 2000, k, 7)
+    assert ksg_of_terms(terms, k) == value == float(ibf.ksg_mi(x, y, k, seed=7))
+
+
 @pytest.mark.parametrize(("n", "k"), [(600, 1), (3000, 3), (3000, 5)])
 def test_ksg_mi_ranked_on_two_halves_side_by_side_is_ksg_mi_to_the_last_bit(n, k):
     # The additivity check's copies: two halves of each column side by side, 2 x 2 (the counts on the

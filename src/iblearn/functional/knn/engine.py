@@ -21,8 +21,10 @@ from iblearn.functional.knn.ksg import (
     kl_entropy,
     ksg_mi,
     ksg_mi_ranked,
+    ksg_of_terms,
     mixed_ksg_counts,
     mixed_ksg_mi,
+    pair_terms_ranked,
     prepare_samples,
 )
 from iblearn.functional.knn.neighbors import (
@@ -57,9 +59,11 @@ __all__ = [
     "ksg_from_counts",
     "ksg_mi",
     "ksg_mi_ranked",
+    "ksg_of_terms",
     "kth_neighbour",
     "mixed_ksg_counts",
     "mixed_ksg_mi",
+    "pair_terms_ranked",
     "pick_backend",
     "prepare_samples",
     "prepared_condition",

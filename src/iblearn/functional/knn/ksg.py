@@ -191,20 +191,42 @@ def ksg_mi_ranked(
         return None
     if x.shape[1] > 1 or y.shape[1] > 1:
         return _ksg_mi_ordered(x, y, keys, size, k, seed, known)
+    terms = pair_terms_ranked(x, y, keys, size, k, seed, known)
+    return None if terms is None else ksg_of_terms(terms, k)
+
+
+def ksg_of_terms(terms: NDArray[np.float64], k: int) -> float:
+    """KSG eq. (8) from its per-row terms ``psi(n_x + 1) + psi(n_y + 1)`` (:func:`pair_terms_ranked`):
+    ``psi(k) + psi(N)`` less their mean, torch's mean as ``ksg_from_counts`` takes it."""
+    return float(ksg_constant(len(terms), k, 1) - torch.from_numpy(terms).mean())
+
+
+def pair_terms_ranked(
+    x: Tensor,
+    y: Tensor,
+    keys: Sequence[NDArray[np.int64]],
+    size: int,
+    k: int,
+    seed: int,
+    orders: Sequence[NDArray[np.int64] | None],
+) -> NDArray[np.float64] | None:
+    """KSG eq. (8)'s per-row terms ``psi(n_x + 1) + psi(n_y + 1)`` ``(N,)`` of two single columns whose
+    orders are known, as :func:`ksg_mi_ranked` reads them (its arguments; ``orders`` one a column,
+    None where unknown): the estimate is ``psi(k) + psi(N)`` less their mean (:func:`ksg_of_terms`), and
+    the per-row local MI (``ksg_mi(..., local=True)``) that less each. None where the shortcut does not
+    hold."""
+    n = len(x)
     if not (bivariate.usable([x, y]) and (torch.get_num_threads() == 1 or n <= PART_POINTS)):
         return None
     ordered, ranks = np.empty((2, n)), np.empty((2, n), dtype=np.int64)
     for i, (t, key) in enumerate(zip((x, y), keys, strict=True)):
-        found = ranked_column(t, key, size, seed + i, known[i])
+        found = ranked_column(t, key, size, seed + i, orders[i])
         if found is None:
             return None
         _, order, ordered[i] = found
         ranks[i, order] = np.arange(n)
-    # The scan forms the terms psi(n_x + 1) + psi(n_y + 1) itself; their torch mean is ksg_from_counts'.
-    terms = bivariate.pair_terms(ordered, ranks, k)
-    if terms is None:
-        return None
-    return float(ksg_constant(n, k, 1) - torch.from_numpy(terms).mean())
+    # The scan forms the terms itself.
+    return bivariate.pair_terms(ordered, ranks, k)
 
 
 def _ksg_mi_ordered(
