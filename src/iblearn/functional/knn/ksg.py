@@ -216,6 +216,8 @@ def pair_terms_ranked(
     the per-row local MI (``ksg_mi(..., local=True)``) that less each. None where the shortcut does not
     hold."""
     n = len(x)
+    if not (isinstance(k, int) and 1 <= k < n) or len(y) != n or len(keys) != 2 or len(orders) != 2:
+        return None
     if not (bivariate.usable([x, y]) and (torch.get_num_threads() == 1 or n <= PART_POINTS)):
         return None
     ordered, ranks = np.empty((2, n)), np.empty((2, n), dtype=np.int64)
