@@ -77,7 +77,11 @@ def test_text_output_names_the_measure_and_the_test(table, capsys):
     args = ["estimate", str(path / "t.csv"), "--measure", "o_information", "--groups", "a;b;c"]
     assert main([*args, "--method", "copula", "--resamples", "5", "--permutations", "19"]) == 0
     text = capsys.readouterr().out
-    assert text.startswith("O-information = 0.") and "(standard error, bootstrap, 5 resamples)" in text
+    assert (
+        text.startswith("O-information = 0.")
+        and "(standard error, bootstrap; at least the Gaussian's" in text
+    )
+    assert "delta method, 5 resamples)" in text
     assert "p = 0.05" in text and "null: the variables mutually independent" in text
     assert "variables: 'a' | 'b' | 'c'" in text
 

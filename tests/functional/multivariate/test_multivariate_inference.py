@@ -13,7 +13,8 @@ import torch
 import iblearn.functional as ibf
 from iblearn.estimation.verdict import figures_verdict
 from iblearn.functional import Estimate
-from iblearn.functional.multivariate.estimate import MEASURES
+from iblearn.functional.multivariate.core import MEASURE_TABLE, gaussian_delta_stderr
+from iblearn.functional.multivariate.estimate import DELTA_FLOOR, MEASURES
 
 torch.set_num_threads(1)
 
@@ -83,9 +84,49 @@ def test_o_information_is_tested_two_sided() -> None:
 def test_stderr_matches_the_spread_over_independent_samples(method: str, how: str) -> None:
     spread = torch.tensor([float(ibf.o_information(copies(1000, 100 + s), method=method)) for s in range(20)])
     est = ibf.multivariate_estimate("o_information", copies(1000, 7), method=method, n_resamples=40)
-    assert est.stderr_method == how
+    assert est.stderr_method is not None and est.stderr_method.startswith(how)
+    assert (DELTA_FLOOR in est.stderr_method) == (method != "ksg")
     assert est.stderr is not None
     assert 0.5 < est.stderr / float(spread.std()) < 2  # sd at 1,000 rows: 0.025 (KSG), 0.018 (copula)
+
+
+@pytest.mark.parametrize(
+    ("measure", "times"), (("total_correlation", 1), ("dual_total_correlation", 1), ("s_information", 2))
+)
+def test_the_delta_methods_error_of_two_single_columns_is_the_gaussian_mis(measure: str, times: int) -> None:
+    # Of two variables TC = DTC = I(X; Y) and S = 2 I; the Gaussian MI's first-order variance is r^2 / N.
+    g = torch.Generator().manual_seed(5)
+    x = torch.randn(2000, 1, generator=g, dtype=torch.float64)
+    y = 0.6 * x + 0.8 * torch.randn(2000, 1, generator=g, dtype=torch.float64)
+    r = float(torch.corrcoef(torch.cat([x, y], 1).T)[0, 1])
+    found = gaussian_delta_stderr([x, y], ["x", "y"], False, MEASURE_TABLE[measure])
+    assert found == pytest.approx(times * abs(r) / math.sqrt(2000), rel=1e-6)
+
+
+@pytest.mark.parametrize("measure", ("total_correlation", "dual_total_correlation", "o_information"))
+def test_the_delta_methods_error_is_the_spread_of_the_gaussian_estimate(measure: str) -> None:
+    values, errors = [], []
+    for s in range(300):
+        x = copies(500, 200 + s, noise=1.0)
+        values.append(float(FUNCTIONS[measure](x, method="gaussian")))
+        errors.append(
+            gaussian_delta_stderr(list(x.T[:, :, None]), ["a", "b", "c"], False, MEASURE_TABLE[measure])
+        )
+    sd, typical = float(torch.tensor(values).std()), float(torch.tensor(errors).square().mean().sqrt())
+    assert typical == pytest.approx(sd, rel=0.15)  # the spread's own sd over 300 draws is about 4%
+    assert float(torch.tensor(errors).std()) < 0.1 * typical  # it barely moves from draw to draw
+
+
+def test_a_closed_forms_bootstrap_error_is_held_at_the_delta_methods() -> None:
+    x = copies(600, 8, noise=1.0)
+    spec = MEASURE_TABLE["total_correlation"]
+    floor = gaussian_delta_stderr(list(x.T[:, :, None]), ["a", "b", "c"], False, spec)
+    found = [
+        ibf.multivariate_estimate("total_correlation", x, method="gaussian", n_resamples=8, seed=seed).stderr
+        for seed in range(6)
+    ]
+    assert all(e is not None and e >= floor for e in found)
+    assert floor in found and any(e != floor for e in found)  # 8 resamples read low on some seeds
 
 
 def test_resampling_is_seeded() -> None:
