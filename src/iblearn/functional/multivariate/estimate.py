@@ -154,8 +154,11 @@ def _estimates(
     reached: list[tuple[float, float]] = []
     if n_resamples:
         resampled, reached = _resampled(kind, variables, opts, n_resamples, n_jobs)
-        if method != "ksg" and kind in MEASURE_TABLE:
-            resampled = [_delta_floored(r, kind, variables, method == "copula") for r in resampled]
+        if scores is not None and kind in MEASURE_TABLE:
+            # The closed form reads the rows (the Gaussian's) or their normal scores (the copula's).
+            rows = scores if method == "copula" else joint
+            widths = [v.reshape(n, -1).shape[1] for v in variables]
+            resampled = [_delta_floored(r, kind, list(torch.split(rows, widths, dim=1))) for r in resampled]
     if n_permutations:
 
         def permutation(p: int) -> list[np.ndarray | None]:
@@ -226,16 +229,15 @@ def _resampled(
 DELTA_FLOOR = "at least the Gaussian's asymptotic standard error by the delta method"
 
 
-def _delta_floored(
-    resampled: inference.Resampled, kind: str, variables: list[Tensor], copula: bool
-) -> inference.Resampled:
+def _delta_floored(resampled: inference.Resampled, kind: str, variables: list[Tensor]) -> inference.Resampled:
     """The bootstrap's standard error of a closed form held at least at its first-order one
-    (:func:`~iblearn.functional.multivariate.core.gaussian_delta_stderr`). The bootstrap's figure from R
+    (:func:`~iblearn.functional.multivariate.core.gaussian_delta_stderr`) on the rows it reads
+    (``variables``: the copula's normal scores, the Gaussian's rows). The bootstrap's figure from R
     resamples varies by about 1/sqrt(2R) from one draw to the next and reads low on some; the delta
     method's barely moves. Under independence both exceed the estimate's spread (the plug-in gradient
     is not 0 there), the bootstrap's the more."""
     names = [f"x (variable {i})" for i in range(len(variables))]
-    floor = gaussian_delta_stderr(variables, names, copula, MEASURE_TABLE[kind])
+    floor = gaussian_delta_stderr(variables, names, False, MEASURE_TABLE[kind])
     return replace(
         resampled, stderr=max(resampled.stderr, floor), method=f"{resampled.method}; {DELTA_FLOOR}"
     )
