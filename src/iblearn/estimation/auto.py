@@ -244,6 +244,10 @@ def _ksg_whole(reruns: RankedReruns, k: int, seed: int) -> tuple[float | None, f
     return ksg_of_terms(terms, k), float(torch.from_numpy(terms).std()) / math.sqrt(n)
 
 
+#: What a kNN estimate's standard error is held at, where its neighbour counts give it.
+TERMS_FLOOR = "the standard deviation of the estimate's per-row terms over sqrt(N)"
+
+
 def _floored(stderr: float, analysis: Canonical | None, terms_stderr: float | None) -> tuple[float, str]:
     """The half-samples' standard error and how it was found, held at least at a first-order one where
     the estimate has it: the Gaussian's by the delta method (``analysis``), KSG's on two single columns
@@ -253,7 +257,7 @@ def _floored(stderr: float, analysis: Canonical | None, terms_stderr: float | No
     if analysis is not None:
         floor, why = delta_stderr(analysis), "the Gaussian's asymptotic standard error by the delta method"
     elif terms_stderr is not None:
-        floor, why = terms_stderr, "the standard deviation of the estimate's per-row terms over sqrt(N)"
+        floor, why = terms_stderr, TERMS_FLOOR
     else:
         return stderr, HALVES
     return max(stderr, floor), f"{HALVES}; at least {why}"

@@ -27,6 +27,7 @@ from iblearn import _checks as V
 from iblearn import functional as ibf
 from iblearn._settings import setting
 from iblearn.estimation.auto import (
+    TERMS_FLOOR,
     RankedMI,
     RankedReruns,
     auto_estimate,
@@ -43,7 +44,7 @@ from iblearn.estimation.verdict import LABELS_ADVICE, mi_verdict
 from iblearn.functional import Estimate
 from iblearn.functional.gaussian import canonical_bases
 from iblearn.functional.inference import CONFIDENCE
-from iblearn.functional.knn.engine import ksg_cmi_ranked
+from iblearn.functional.knn.engine import cmi_terms_ranked, ksg_cmi_ranked
 from iblearn.functional.multivariate.inputs import Ranked, ranked_normal
 
 __all__ = ["cmi_auto", "cmi_method", "mi_auto", "mi_method"]
@@ -122,10 +123,21 @@ def cmi_auto(x: Any, y: Any, z: Any, *, k: int = 3, seed: int = 0) -> Estimate:
     def plain(a: Tensor, b: Tensor) -> float:
         return float(ibf.ksg_cmi(a, *_split(b, dy, width), k, seed=seed))
 
+    # The spread of KSG's per-row terms over sqrt(N), from the count that makes its estimate on all
+    # the scores (where it ran): the floor of its standard error.
+    spread: list[float] = []
+
     def ksg(a: Tensor, b: Tensor) -> float:
-        if reruns is not None and a is reruns.x and b is reruns.y:  # all the scores, their ranks known
-            return reruns.whole()
-        return plain(a, b)
+        if a is not scores()[0] or b is not scores()[1]:
+            return plain(a, b)
+        ranked = None if reruns is None else cmi_terms_ranked(a, b[:, :1], b[:, 1:], reruns.ranks, n, k, seed)
+        terms = (
+            ibf.ksg_cmi(a, *_split(b, dy, width), k, seed=seed, local=True)
+            if ranked is None
+            else torch.from_numpy(ranked)
+        )
+        spread.append(float(terms.std()) / math.sqrt(n))
+        return float(terms.mean())
 
     def gaussian(a: Tensor, b: Tensor) -> float:
         yb, zb = _split(b, dy, width)
@@ -179,7 +191,10 @@ def cmi_auto(x: Any, y: Any, z: Any, *, k: int = 3, seed: int = 0) -> Estimate:
     checked: MI | RankedReruns = mi
     if reruns is not None and chosen == "ksg" and data[0] is reruns.x and data[1] is reruns.y:
         checked = RankedReruns(plain, *data, remap, reruns.ranks, reruns.ranked)
-    return _checked(checked, data, value, top, remap, chosen, why, feats, agreement, (xt, yt, zt), dy, seed)
+    floor = spread[-1] if chosen == "ksg" and spread else None
+    return _checked(
+        checked, data, value, top, remap, chosen, why, feats, agreement, (xt, yt, zt), dy, seed, floor
+    )
 
 
 def ranked_cmi(n: int, k: int, seed: int) -> RankedMI:
@@ -201,9 +216,12 @@ def _checked(
     samples: tuple[Tensor, Tensor, Tensor],
     dy: int,
     seed: int,
+    terms_stderr: float | None = None,
 ) -> Estimate:
     """The conditional estimate ``value`` with the checks of :mod:`iblearn.estimation.autocheck`, its
-    interval and verdict."""
+    interval and verdict; KSG's standard error held at least at ``terms_stderr``, its per-row terms'
+    spread over sqrt(N), where given (as for MI: the halves' few degrees of freedom read far below it
+    on some draws)."""
     settled = [agreement.name] if agreement is not None and agreement.passed is False else []
     checks, stderr, _ = run_checks(mi, *data, value, ceiling=top, remap=remap, seed=seed, settled=settled)
     method = HALVES
@@ -217,6 +235,8 @@ def _checked(
         checks["gaussian copula"] = copula_check(*canonical_bases(*data))
         if (linear := linearity_check(feats)) is not None:
             checks["linearity"] = linear
+    elif terms_stderr is not None:
+        stderr, method = max(stderr, terms_stderr), f"{method}; at least {TERMS_FLOOR}"
     if agreement is not None:
         checks[agreement.name] = agreement
     low, high = interval(value, stderr, checks, top[1])

@@ -445,7 +445,7 @@ def test_gaussian_cmi_reads_a_linear_relation_given_z_as_infinite_not_its_round_
 
 
 def test_ksg_cmi_ranked_is_ksg_cmi_to_the_last_bit_or_declines():
-    from iblearn.functional.knn.cmi import ksg_cmi_ranked
+    from iblearn.functional.knn.cmi import cmi_terms_ranked, ksg_cmi_ranked
     from iblearn.functional.multivariate.inputs import ranked_normal
 
     g = torch.Generator().manual_seed(3)
@@ -462,6 +462,11 @@ def test_ksg_cmi_ranked_is_ksg_cmi_to_the_last_bit_or_declines():
             value = ksg_cmi_ranked(x[rows], y[other], z[other], keys, 2000, k, 5)
             assert value is not None
             assert value == float(ksg_cmi(x[rows], y[other], z[other], k, seed=5))
+            terms = cmi_terms_ranked(x[rows], y[other], z[other], keys, 2000, k, 5)
+            assert terms is not None
+            assert torch.equal(
+                torch.from_numpy(terms), ksg_cmi(x[rows], y[other], z[other], k, seed=5, local=True)
+            )
     keys = list(ranks)
     assert ksg_cmi_ranked(x, y, z, [keys[0], keys[1], keys[2][::-1].copy()], 2000, 3, 0) is None
     assert ksg_cmi_ranked(x, y, z, [keys[0], keys[1], np.zeros(2000, dtype=np.int64)], 2000, 3, 0) is None

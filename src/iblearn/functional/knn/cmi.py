@@ -279,6 +279,23 @@ def ksg_cmi_ranked(
     hold (:func:`~iblearn.functional.knn.ksg.ranked_column` declines, another shape, ``k`` out of
     range, a radius of 0 or inf): the caller then calls :func:`ksg_cmi`, which gives that value or
     the error."""
+    terms = cmi_terms_ranked(x, y, z, keys, size, k, seed, orders)
+    return None if terms is None else float(torch.from_numpy(terms).mean())
+
+
+def cmi_terms_ranked(
+    x: Tensor,
+    y: Tensor,
+    z: Tensor,
+    keys: Sequence[NDArray[np.int64]],
+    size: int,
+    k: int,
+    seed: int,
+    orders: Sequence[NDArray[np.int64] | None] | None = None,
+) -> NDArray[np.float64] | None:
+    """The per-row terms of :func:`ksg_cmi_ranked` (its arguments), ``psi(k) - psi(n_xz + 1) -
+    psi(n_yz + 1) + psi(n_z + 1)`` ``(N,)``, as ``ksg_cmi(..., local=True)`` gives them: their mean
+    (torch's) is the estimate. None where the shortcut does not hold."""
     n = len(x)
     columns = (x, y, z)
     known = [None] * 3 if orders is None else list(orders)
@@ -302,9 +319,9 @@ def ksg_cmi_ranked(
     # Radii positive and finite, what count_within checks; each space's layout from the columns' orders,
     # known from the keys.
     nxz, nyz, nz = cmi_column_counts([xa, ya, za], eps.numpy(), [x_order, y_order, z_order])
-    # digamma_f64's numbers looked up, and torch's mean of the terms, as ksg_cmi forms them.
+    # digamma_f64's numbers looked up, as ksg_cmi forms the terms.
     table = digamma_table(n)
-    return float(torch.from_numpy(psi(k) - (table[nxz + 1] + table[nyz + 1] - table[nz + 1])).mean())
+    return psi(k) - (table[nxz + 1] + table[nyz + 1] - table[nz + 1])
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ and from no other module of the room, so that the room's inside can change behin
 from iblearn.functional.knn.cmi import (
     LISTED_MANY,
     PreparedCondition,
+    cmi_terms_ranked,
     ksg_cmi_prepared,
     ksg_cmi_prepared_many,
     ksg_cmi_ranked,
@@ -46,6 +47,7 @@ __all__ = [
     "PreparedCondition",
     "Ties",
     "checked_blocks",
+    "cmi_terms_ranked",
     "count_within",
     "digamma_f64",
     "duplicated_rows",
