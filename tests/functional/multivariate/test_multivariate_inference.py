@@ -99,7 +99,7 @@ def test_the_delta_methods_error_of_two_single_columns_is_the_gaussian_mis(measu
     x = torch.randn(2000, 1, generator=g, dtype=torch.float64)
     y = 0.6 * x + 0.8 * torch.randn(2000, 1, generator=g, dtype=torch.float64)
     r = float(torch.corrcoef(torch.cat([x, y], 1).T)[0, 1])
-    found = gaussian_delta_stderr([x, y], ["x", "y"], False, MEASURE_TABLE[measure])
+    found = gaussian_delta_stderr([x, y], ["x", "y"], MEASURE_TABLE[measure])
     assert found == pytest.approx(times * abs(r) / math.sqrt(2000), rel=1e-6)
 
 
@@ -109,9 +109,7 @@ def test_the_delta_methods_error_is_the_spread_of_the_gaussian_estimate(measure:
     for s in range(300):
         x = copies(500, 200 + s, noise=1.0)
         values.append(float(FUNCTIONS[measure](x, method="gaussian")))
-        errors.append(
-            gaussian_delta_stderr(list(x.T[:, :, None]), ["a", "b", "c"], False, MEASURE_TABLE[measure])
-        )
+        errors.append(gaussian_delta_stderr(list(x.T[:, :, None]), ["a", "b", "c"], MEASURE_TABLE[measure]))
     sd, typical = float(torch.tensor(values).std()), float(torch.tensor(errors).square().mean().sqrt())
     assert typical == pytest.approx(sd, rel=0.15)  # the spread's own sd over 300 draws is about 4%
     assert float(torch.tensor(errors).std()) < 0.1 * typical  # it barely moves from draw to draw
@@ -120,7 +118,7 @@ def test_the_delta_methods_error_is_the_spread_of_the_gaussian_estimate(measure:
 def test_a_closed_forms_bootstrap_error_is_held_at_the_delta_methods() -> None:
     x = copies(600, 8, noise=1.0)
     spec = MEASURE_TABLE["total_correlation"]
-    floor = gaussian_delta_stderr(list(x.T[:, :, None]), ["a", "b", "c"], False, spec)
+    floor = gaussian_delta_stderr(list(x.T[:, :, None]), ["a", "b", "c"], spec)
     found = [
         ibf.multivariate_estimate("total_correlation", x, method="gaussian", n_resamples=8, seed=seed).stderr
         for seed in range(6)

@@ -195,11 +195,10 @@ def _gaussian_tc_dtc(
     )
 
 
-def gaussian_delta_stderr(
-    variables: list[Tensor], names: list[str], copula: bool, spec: MeasureSpec
-) -> float:
-    """The first-order standard error of the Gaussian (``copula``: the Gaussian copula's) estimate of
-    ``spec``'s measure, ``tc TC + dtc DTC``, by the delta method.
+def gaussian_delta_stderr(variables: list[Tensor], names: list[str], spec: MeasureSpec) -> float:
+    """The first-order standard error of the Gaussian estimate of ``spec``'s measure, ``tc TC + dtc
+    DTC``, among ``variables`` as the closed form reads them (the rows, or the copula's normal scores),
+    by the delta method.
 
     Each entropy is ``1/2 log det S_A`` of a block A of the covariance S (up to constants that cancel),
     so the measure is ``sum_A w_A 1/2 log det S_A``: TC weighs each variable's block +1 and the whole
@@ -212,7 +211,7 @@ def gaussian_delta_stderr(
     a Gaussian copula's correlations as efficiently as Gaussian rows do (Klaassen & Wellner 1997, "Efficient
     estimation in the bivariate normal copula model", Bernoulli 3), so the copula's estimate has the same
     first-order error."""
-    cov, n, cols, rest = _gaussian_blocks(variables, names, copula)
+    cov, n, cols, rest = _gaussian_blocks(variables, names, False)
     whole = list(range(cov.shape[0]))
     blocks = [(c, spec.tc) for c in cols] + [(r, spec.dtc) for r in rest]
     blocks.append((whole, -spec.tc - spec.dtc * (len(cols) - 1)))

@@ -237,7 +237,7 @@ def _delta_floored(resampled: inference.Resampled, kind: str, variables: list[Te
     method's barely moves. Under independence both exceed the estimate's spread (the plug-in gradient
     is not 0 there), the bootstrap's the more."""
     names = [f"x (variable {i})" for i in range(len(variables))]
-    floor = gaussian_delta_stderr(variables, names, False, MEASURE_TABLE[kind])
+    floor = gaussian_delta_stderr(variables, names, MEASURE_TABLE[kind])
     return replace(
         resampled, stderr=max(resampled.stderr, floor), method=f"{resampled.method}; {DELTA_FLOOR}"
     )
