@@ -4,12 +4,13 @@ the estimator on the raw rows.
 
 * MI (``estimate("mi", x, y)``): the estimate, the four half-samples, the shuffled half, the invariance
   map on a half and the two copies side by side (on single columns of normal scores, those whose orders
-  the ranks give by ``ksg_mi_ranked``), over ``ksg_mi``; Student-t samples (3 degrees of freedom),
-  N = 20,000, 1 x 1 and 3 x 3.
+  the ranks give by ``ksg_mi_ranked``, the estimate's by ``pair_terms_ranked``), over ``ksg_mi``;
+  Student-t samples (3 degrees of freedom), N = 20,000, 1 x 1 and 3 x 3.
 * Conditional MI (``estimate("cmi", x, y, z)``): the estimate and the four half-samples on single
-  columns of normal scores, whose orders the ranks give (``ksg_cmi_ranked``), and the two copies side by
-  side (``ksg_cmi``), over ``ksg_cmi``; x and z standard normal, y = x^2 + z plus noise, N = 32,000 (the
-  automatic CMI's case in ``benchmarks/ratios.py``).
+  columns of normal scores, whose orders the ranks give (``ksg_cmi_ranked``, the estimate's by
+  ``cmi_terms_ranked``), and the two copies side by side (``ksg_cmi``), over ``ksg_cmi``; x and z
+  standard normal, y = x^2 + z plus noise, N = 32,000 (the automatic CMI's case in
+  ``benchmarks/ratios.py``).
 
 Beside the replay, in the same loop, the automatic estimate itself over the same estimator: what the
 rest of it (the features, the choice, the ranks, the resamples' rows, the verdict) adds to the floor.
@@ -119,7 +120,7 @@ def main() -> None:
         def door(x: Any = x, y: Any = y) -> Any:
             return iblearn.estimate("mi", x, y)
 
-        calls = recorded_calls(door, [(ibf, "ksg_mi"), (auto, "ksg_mi_ranked")])
+        calls = recorded_calls(door, [(ibf, "ksg_mi"), (auto, "ksg_mi_ranked"), (auto, "pair_terms_ranked")])
         rows[f"{d} x {d}"] = floor(calls, door, lambda x=x, y=y: ksg_mi(x, y))
     g = torch.Generator().manual_seed(0)
     x, z = torch.randn(2, 32_000, 1, generator=g, dtype=torch.float64)
@@ -128,7 +129,9 @@ def main() -> None:
     def door_cmi() -> Any:
         return iblearn.estimate("cmi", x, y, z)
 
-    calls = recorded_calls(door_cmi, [(ibf, "ksg_cmi"), (pairs, "ksg_cmi_ranked")])
+    calls = recorded_calls(
+        door_cmi, [(ibf, "ksg_cmi"), (pairs, "ksg_cmi_ranked"), (pairs, "cmi_terms_ranked")]
+    )
     rows["cmi 1 x 1 x 1"] = floor(calls, door_cmi, lambda: ksg_cmi(x, y, z))
     for name, r in rows.items():
         print(
