@@ -99,6 +99,11 @@ TASKS = {
         "labels-class-means-2-shift4",
         "labels-class-means-2-p0.8-shift2",
         "labels-class-means-3-triangle-2d",
+        "labels-student-2-shift2-dof3",
+        "labels-cauchy-2-shift4",
+        "labels-spread-2-sd1-sd3",
+        "labels-many-10-shift1",
+        "labels-unequal-4",
     ],
     "te": ["te-var1-c0.5", "te-independent-ar0.9-0", "te-lag3"],
     "multivariate": [

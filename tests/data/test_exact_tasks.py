@@ -14,6 +14,7 @@ import torch
 
 from iblearn.data import FAMILIES, PID_PARTS, exact_tasks, get_exact_task, standard_tasks, te_samples
 from iblearn.data.tasks import gaussian as G
+from iblearn.data.tasks.labels import class_densities, class_means_mi
 from iblearn.data.tasks.series import var_autocovariances
 from iblearn.data.tasks.student import student_entropy_part
 from iblearn.data.tasks.tables import CMI_DIMS
@@ -357,6 +358,64 @@ def test_class_means_limits_and_draws():
     assert float(x[y == 1].mean() - x[y == 0].mean()) == pytest.approx(2.0, abs=0.05)
     x, y = get_exact_task("labels-class-means-3-triangle-2d").sample(30, seed=0)
     assert tuple(x.shape) == (30, 2) and set(y.tolist()) <= {0, 1, 2}
+
+
+def densities_mi_in_x(weights, locs, scales, dof=None) -> float:
+    """sum_k p_k int phi_k log(phi_k / f) dx by scipy's adaptive quadrature over x, each half-line
+    apart, with scipy's own densities: another variable and another code than the tasks' rule on the
+    classes' quantiles."""
+    from scipy import integrate, stats
+
+    p = np.asarray(weights, dtype=float) / np.sum(weights)
+    comps = [
+        stats.norm(m, s) if dof is None else stats.t(dof, loc=m, scale=s)
+        for m, s in zip(locs, scales, strict=True)
+    ]
+    total = 0.0
+    for w, c in zip(p, comps, strict=True):
+
+        def term(x: float, c=c) -> float:
+            f = sum(q * d.pdf(x) for q, d in zip(p, comps, strict=True))
+            return c.pdf(x) * (c.logpdf(x) - math.log(f)) if c.pdf(x) > 0 else 0.0
+
+        total += w * sum(
+            integrate.quad(term, a, b, limit=500, epsabs=1e-13)[0] for a, b in ((-np.inf, 0), (0, np.inf))
+        )
+    return total
+
+
+def test_class_densities_truths_by_quadrature_over_x():
+    cases = {
+        "labels-student-2-shift2-dof3": ([1, 1], [0.0, 2.0], [1.0, 1.0], 3.0),
+        "labels-cauchy-2-shift4": ([1, 1], [0.0, 4.0], [1.0, 1.0], 1.0),
+        "labels-spread-2-sd1-sd3": ([1, 1], [0.0, 0.0], [1.0, 3.0], None),
+        "labels-unequal-4": ([0.7, 0.15, 0.1, 0.05], [0.0, 1.5, -2.0, 4.0], [1.0, 0.5, 2.0, 1.0], None),
+    }
+    for name, case in cases.items():
+        assert get_exact_task(name).truth == pytest.approx(densities_mi_in_x(*case), abs=1e-9), name
+    # Equal spreads of normal classes: the class-means rule's Gauss-Hermite truth.
+    ten = get_exact_task("labels-many-10-shift1").truth
+    assert ten == pytest.approx(class_means_mi([1.0] * 10, np.arange(10.0)[:, None]), abs=1e-9)
+
+
+def test_class_densities_limits_and_draws():
+    same = class_densities("same", [0.3, 0.7], [1.0, 1.0], [2.0, 2.0], "", dof=3.0)
+    assert same.truth == pytest.approx(0.0, abs=1e-12)  # one density for both labels
+    p = [0.2, 0.3, 0.5]
+    apart = class_densities("apart", p, [0.0, 100.0, 200.0], [1.0, 1.0, 1.0], "")
+    assert apart.truth == pytest.approx(-sum(q * math.log(q) for q in p), abs=1e-9)  # H(Y)
+    with pytest.raises(ValueError, match="weights"):
+        class_densities("one", [1.0], [0.0], [1.0], "")
+    with pytest.raises(ValueError, match="weights"):
+        class_densities("short", [0.5, 0.5], [0.0], [1.0, 1.0], "")
+    with pytest.raises(ValueError, match="scales"):
+        class_densities("flat", [0.5, 0.5], [0.0, 1.0], [1.0, 0.0], "")
+    x, y = get_exact_task("labels-spread-2-sd1-sd3").sample(40_000, seed=0)
+    assert x.dtype == torch.float64 and y.dtype == torch.int64 and tuple(x.shape) == (40_000, 1)
+    assert float(x[y == 1].std() / x[y == 0].std()) == pytest.approx(3.0, rel=0.03)
+    x, y = get_exact_task("labels-unequal-4").sample(40_000, seed=0)
+    shares = torch.bincount(y, minlength=4).double() / len(y)
+    assert torch.allclose(shares, torch.tensor([0.7, 0.15, 0.1, 0.05], dtype=torch.float64), atol=0.01)
 
 
 def test_class_means_by_monte_carlo():

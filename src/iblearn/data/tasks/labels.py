@@ -1,16 +1,20 @@
-"""Tasks of a continuous X and class labels Y (MI): Y = k with probability ``p_k``, then X ~ N(mu_k, I),
-sampled as ``(x, y)``, x float64 ``(N, d)`` and y int64 ``(N,)``, as a classifier's features and its
-labels are.
+"""Tasks of a continuous X and class labels Y (MI): Y = k with probability ``p_k``, then X from the
+class's density, sampled as ``(x, y)``, x float64 ``(N, d)`` and y int64 ``(N,)``, as a classifier's
+features and its labels are. Two builders: :func:`class_means`, X ~ N(mu_k, I) in any dimension, and
+:func:`class_densities`, one column whose class densities differ in place, spread and tails (a
+Student t within each class), where a class's own Gaussian is no longer the shape.
 
-The truth, I(X; Y) = h(X) - h(X | Y) = sum_k p_k E_k[log phi_k(X) - log f(X)] with f = sum_j p_j phi_j,
-is a Gaussian expectation of a smooth function: with X = mu_k + Z under class k and d_kj = mu_k - mu_j,
-``log phi_j(X) - log phi_k(X) = -Z.d_kj - |d_kj|^2 / 2`` (the quadratic terms cancel), so
+The truth is I(X; Y) = h(X) - h(X | Y) = sum_k p_k E_k[log phi_k(X) - log f(X)], f = sum_j p_j phi_j.
+For the class means it is a Gaussian expectation of a smooth function: with X = mu_k + Z under class
+k and d_kj = mu_k - mu_j, ``log phi_j(X) - log phi_k(X) = -Z.d_kj - |d_kj|^2 / 2`` (the quadratic terms cancel), so
 
     I = -sum_k p_k E_Z[log sum_j p_j exp(-Z.d_kj - |d_kj|^2 / 2)],   Z ~ N(0, I_d),
 
 the expectation of a log-sum-exp of affine functions of Z, which Gauss-Hermite quadrature with
 :data:`NODES` nodes a dimension gives to about 1e-12 (the tests compare it with adaptive quadrature of
--f log f, in one and two dimensions). It is computed once, when the task is built.
+-f log f, in one and two dimensions). For the class densities, each class's term is an integral over
+its own quantiles (:func:`class_densities_mi`; the tests compare it with adaptive quadrature over x).
+Either is computed once, when the task is built.
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from scipy.special import logsumexp
+from scipy import integrate
+from scipy.special import gammaln, logsumexp, ndtri, stdtrit
 
 from iblearn.data.tasks.base import Array, Task
 
@@ -75,6 +80,82 @@ def class_means(name: str, weights: Sequence[float], means: Array, description: 
     return Task(name, "mi", truth, description, sampler, (dim, 1), labels=(1,), pointwise=pointwise)
 
 
+def _log_density(x: Array, loc: Array, scale: Array, dof: float | None) -> Array:
+    """``log phi_k(x)`` of each class (columns) at each x (rows): x = loc + scale T, T standard normal
+    or Student t of ``dof`` degrees of freedom."""
+    t = (np.asarray(x, dtype=np.float64).reshape(-1, 1) - loc) / scale
+    if dof is None:
+        core = -0.5 * t**2 - 0.5 * math.log(2 * math.pi)
+    else:
+        c = gammaln((dof + 1) / 2) - gammaln(dof / 2) - 0.5 * math.log(dof * math.pi)
+        core = c - (dof + 1) / 2 * np.log1p(t**2 / dof)
+    return core - np.log(scale)
+
+
+def class_densities_mi(
+    weights: Sequence[float], locs: Sequence[float], scales: Sequence[float], dof: float | None = None
+) -> float:
+    """I(X; Y) in nats of one column X = locs[Y] + scales[Y] T (T standard normal or, with ``dof``,
+    Student t), P(Y = k) = weights[k] (normalized): ``sum_k p_k int phi_k log(phi_k / f)``, each class's
+    term by adaptive quadrature on its own quantiles, ``int_0^1 log(phi_k / f)(F_k^-1(u)) du``, which
+    keeps the heavy tails and the narrow classes on a bounded range.
+
+    Example:
+        >>> round(class_densities_mi([0.5, 0.5], [0.0, 40.0], [1.0, 1.0]) / math.log(2), 6)  # apart: H(Y)
+        1.0
+    """
+    p = np.asarray(weights, dtype=np.float64) / np.sum(weights)
+    loc, scale = np.asarray(locs, dtype=np.float64), np.asarray(scales, dtype=np.float64)
+    quantile = ndtri if dof is None else lambda u: stdtrit(dof, u)
+
+    def log_ratio(u: float, k: int) -> float:
+        logs = _log_density(loc[k] + scale[k] * quantile(u), loc, scale, dof)[0]
+        top = logs.max()  # logsumexp by hand: the quadrature calls this thousands of times
+        return float(logs[k] - top - math.log(float(p @ np.exp(logs - top))))
+
+    # The nodes stay inside (0, 1): the tails' ends are the integrand's integrable endpoints.
+    return float(
+        sum(
+            p[k] * integrate.quad(log_ratio, 0, 1, args=(k,), epsabs=1e-12, limit=400)[0]
+            for k in range(len(p))
+        )
+    )
+
+
+def class_densities(
+    name: str,
+    weights: Sequence[float],
+    locs: Sequence[float],
+    scales: Sequence[float],
+    description: str,
+    dof: float | None = None,
+) -> Task:
+    """Labels Y with probabilities ``weights`` and one column X = locs[Y] + scales[Y] T, T standard
+    normal or, with ``dof``, Student t of ``dof`` degrees of freedom; the truth by
+    :func:`class_densities_mi`, the pointwise information ``log phi_y(x) - log f(x)``."""
+    p = np.asarray(weights, dtype=np.float64) / np.sum(weights)
+    if len(p) < 2 or (p <= 0).any() or not len(p) == len(locs) == len(scales):
+        raise ValueError(
+            f"weights: need at least two positive class weights, one for each of locs and scales, got "
+            f"{list(weights)!r}"
+        )
+    loc, scale = np.asarray(locs, dtype=np.float64), np.asarray(scales, dtype=np.float64)
+    if (scale <= 0).any():
+        raise ValueError(f"scales: each class's scale must be positive, got {list(scales)!r}")
+
+    def sampler(n: int, rng: np.random.Generator) -> tuple[Array, ...]:
+        y = rng.choice(len(p), size=n, p=p)
+        t = rng.standard_normal(n) if dof is None else rng.standard_t(dof, size=n)
+        return (loc[y] + scale[y] * t)[:, None], y.astype(np.int64)
+
+    def pointwise(x: Any, y: Any) -> Array:
+        logs = _log_density(x, loc, scale, dof)  # (N, K)
+        return logs[np.arange(len(logs)), np.asarray(y)] - logsumexp(logs, b=p, axis=1)
+
+    truth = class_densities_mi(weights, locs, scales, dof)
+    return Task(name, "mi", truth, description, sampler, (1, 1), labels=(1,), pointwise=pointwise)
+
+
 def _triangle(side: float) -> Array:
     """The corners of an equilateral triangle of ``side``, centred on 0."""
     angles = np.pi / 2 + 2 * np.pi * np.arange(3) / 3
@@ -83,7 +164,9 @@ def _triangle(side: float) -> Array:
 
 def label_tasks() -> list[Task]:
     """The class-means tasks: two balanced labels 1 and 4 standard deviations apart, two labels at
-    0.8 / 0.2, three labels on a triangle in two dimensions.
+    0.8 / 0.2, three labels on a triangle in two dimensions; and the class-densities tasks of one
+    column: heavy tails within a class (Student t of 3 and of 1 degree of freedom), classes that
+    differ only in spread, ten labels, and four unequally likely labels of unequal spreads.
 
     Example:
         >>> [(t.name, round(t.truth, 4)) for t in label_tasks()][:2]
@@ -105,5 +188,46 @@ def label_tasks() -> list[Task]:
             _triangle(2.0),
             "three equally likely labels, x ~ N(mu_label, I_2), the means the corners of an "
             "equilateral triangle of side 2; MI by Gauss-Hermite quadrature in two dimensions",
+        ),
+        class_densities(
+            "labels-student-2-shift2-dof3",
+            [0.5, 0.5],
+            [0.0, 2.0],
+            [1.0, 1.0],
+            "two equally likely labels, x = 2 label + t, t Student t of 3 degrees of freedom; MI by "
+            "quadrature",
+            dof=3.0,
+        ),
+        class_densities(
+            "labels-cauchy-2-shift4",
+            [0.5, 0.5],
+            [0.0, 4.0],
+            [1.0, 1.0],
+            "two equally likely labels, x = 4 label + t, t standard Cauchy (no mean, no variance); MI "
+            "by quadrature",
+            dof=1.0,
+        ),
+        class_densities(
+            "labels-spread-2-sd1-sd3",
+            [0.5, 0.5],
+            [0.0, 0.0],
+            [1.0, 3.0],
+            "two equally likely labels with one mean, x ~ N(0, 1) or N(0, 9): the label moves only the "
+            "spread; MI by quadrature",
+        ),
+        class_densities(
+            "labels-many-10-shift1",
+            [1.0] * 10,
+            [float(k) for k in range(10)],
+            [1.0] * 10,
+            "ten equally likely labels, x ~ N(label, 1); MI by quadrature",
+        ),
+        class_densities(
+            "labels-unequal-4",
+            [0.7, 0.15, 0.1, 0.05],
+            [0.0, 1.5, -2.0, 4.0],
+            [1.0, 0.5, 2.0, 1.0],
+            "four labels with probabilities 0.7, 0.15, 0.1 and 0.05, x ~ N(0, 1), N(1.5, 0.25), "
+            "N(-2, 4) and N(4, 1); MI by quadrature",
         ),
     ]
