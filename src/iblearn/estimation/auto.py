@@ -56,7 +56,6 @@ from iblearn.estimation.auto_gaussian import gaussian_stderr as gaussian_stderr
 from iblearn.estimation.autocheck import (
     HALVES,
     INTERVAL,
-    LABELS_SPREAD,
     MI,
     Check,
     Reruns,
@@ -201,12 +200,11 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
         checks[agreement.name] = agreement
     if cy is not None:
         checks["classes"] = class_check(cy, k)
-    spread = 2.0 if cy is None else LABELS_SPREAD
-    low, high = interval(value, stderr, checks, top[1], spread)
+    low, high = interval(value, stderr, checks, top[1])
     if cy is not None and high >= top[1]:
         # The labels' entropy of the sample is an estimate: an interval it clips stops at the top of the
         # entropy's own interval instead (found only here, where it binds: a bootstrap of the counts).
-        low, high = interval(value, stderr, checks, entropy_ceiling(cy, seed), spread)
+        low, high = interval(value, stderr, checks, entropy_ceiling(cy, seed))
     est = MIEstimate(
         torch.tensor(value, dtype=torch.float64, device=xt.device),
         n,

@@ -44,17 +44,6 @@ NONLINEAR_P = 1e-3
 #: halves have three.
 SPLITS = 2
 
-#: Standard errors each side of an estimate against labels (the mixed KSG), where other estimates take
-#: 2. The checks' gaps, which widen an interval whose standard error read small on its draw, read less
-#: against labels than on continuous variables, so the multiplier itself carries that allowance; the
-#: standard error is at least the spread of the per-row terms over sqrt(N), which barely moves from one
-#: draw to the next, so Student t's quantile for the halves' few degrees of freedom (3.18 for 3) is more
-#: than it needs. Measured over 40 seeds of each labels calibration task at N = 1,000 and 5,000, and 100
-#: seeds of x = N(shift * label, 1) (two equally likely labels, shifts 1 to 6, N = 200 to 2,000): 2.5
-#: holds the truth in 92.5-100% of each case's intervals at 0.79-0.97 times the width of 3.18's (which
-#: held it in 99-100%); 2 in 85% (two labels four standard deviations apart, N = 5,000).
-LABELS_SPREAD = 2.5
-
 #: How many times the change from half the rows to all of them may remain as bias at N: a bias that
 #: falls as N^(-1/2), as a kNN estimate's does on two dimensions (Gao, Oh & Viswanath 2018: N^(-1/d)
 #: up to logarithms), leaves 1 / (sqrt(2) - 1) times the change; one falling as 1 / N, the change
@@ -376,18 +365,19 @@ def side_by_side(a: Tensor, b: Tensor) -> Tensor:
     return a * (int(b.max()) + 1) + b
 
 
-def interval(
-    value: float, stderr: float, checks: dict[str, Check], ceiling: float, spread: float = 2.0
-) -> tuple[float, float]:
-    """``value`` widened by ``spread`` standard errors (:data:`LABELS_SPREAD` against labels) and by the
-    bias the checks reveal: the change from half the rows (the estimate's trend with N; :data:`REMAINS`
-    times it may remain at N), half the additivity gap beyond the estimator's own (the copies' error
-    is that of two estimates; :func:`unexplained`), the estimator's bias on a Gaussian holding as much
-    where the additivity check found it, and the change under the invertible map (on a half), each
-    where it was run and each beyond one standard error, the sampling error a gap between two
-    estimates carries with no bias at all; within
+def interval(value: float, stderr: float, checks: dict[str, Check], ceiling: float) -> tuple[float, float]:
+    """``value`` widened by two standard errors and by the bias the checks reveal: the change from half
+    the rows (the estimate's trend with N; :data:`REMAINS` times it may remain at N), half the additivity
+    gap beyond the estimator's own (the copies' error is that of two estimates; :func:`unexplained`),
+    the estimator's bias on a Gaussian holding as much where the additivity check found it, and the
+    change under the invertible map (on a half), each where it was run and each beyond one standard
+    error, the sampling error a gap between two estimates carries with no bias at all; within
     [0, ceiling], its top at least its half-width above 0
-    (:func:`~iblearn.functional.inference.clipped`: an estimate below 0 is not a certain 0)."""
+    (:func:`~iblearn.functional.inference.clipped`: an estimate below 0 is not a certain 0).
+
+    Against labels (the mixed KSG) the same two standard errors hold: the standard error there is at
+    least the per-row terms' spread over sqrt(N), which barely moves from one draw to the next (the
+    calibration's labels family: docs/benchmarks/calibration.md)."""
     fig = {name: check.figures for name, check in checks.items() if check.passed is not None}
 
     def excess(gap: float) -> float:
@@ -402,7 +392,7 @@ def interval(
         own = excess(abs(fig["additivity"].get(OWN_BIAS, 0.0)))
     if "invariance" in fig:
         moved = excess(abs(fig["invariance"]["mapped"] - fig["invariance"]["half"]))
-    width = spread * stderr + trend + gap + moved + own
+    width = 2 * stderr + trend + gap + moved + own
     # An estimate that grows with N is low (kNN estimators' bias is downward in dimension): the truth
     # lies further above it than below.
     up = width + (REMAINS * trend if value > fig["half data"]["half"] else 0.0)
