@@ -14,6 +14,7 @@ from iblearn.data import (
     bivariate_normal,
     categorical_uniform,
     dense_gaussian,
+    get_exact_task,
     high_mi,
     sparse_gaussian,
     student_t,
@@ -250,7 +251,6 @@ def test_the_standard_error_against_labels_is_at_least_its_per_row_terms():
     # Two labels 4 apart, N = 5,000: four halves (seed 4) read a standard error of 0.0008 on this draw,
     # while the estimate's spread over draws is 0.006; its per-row terms' standard deviation over sqrt(N)
     # reads 0.005.
-    from iblearn.data import get_exact_task
     from iblearn.functional.knn.engine import mixed_ksg_counts, mixed_ksg_mi
     from iblearn.functional.multivariate.inputs import copula_normal
 
@@ -268,8 +268,6 @@ def test_the_standard_error_against_labels_is_at_least_its_per_row_terms():
 def test_ksgs_standard_error_on_one_column_a_side_is_at_least_its_per_row_terms():
     # A sign mixture, N = 5,000: its per-row terms' standard deviation over sqrt(N) reads 0.011, and the
     # four halves less than that on seed 0 (on 6 of seeds 0 - 11).
-    from iblearn.data import get_exact_task
-
     x, y = get_exact_task("sign-mixture-1x1").sample(5000, seed=0)[:2]
     result = quiet(x, y, seed=0)
     local = ksg_mi(copula_normal(x), copula_normal(y), 3, seed=0, local=True)
@@ -285,7 +283,6 @@ def test_ksgs_standard_error_of_a_conditional_mi_is_at_least_its_per_row_terms()
     # Given a label z, N = 1,000: its per-row terms' standard deviation over sqrt(N) reads 0.024, and the
     # four halves less than that on seed 0 (on 2 of seeds 0 - 7).
     from iblearn import estimate
-    from iblearn.data import get_exact_task
     from iblearn.functional import ksg_cmi
     from iblearn.functional.multivariate.inputs import ranked_normal
 

@@ -6,7 +6,8 @@ Student t within each class), where a class's own Gaussian is no longer the shap
 
 The truth is I(X; Y) = h(X) - h(X | Y) = sum_k p_k E_k[log phi_k(X) - log f(X)], f = sum_j p_j phi_j.
 For the class means it is a Gaussian expectation of a smooth function: with X = mu_k + Z under class
-k and d_kj = mu_k - mu_j, ``log phi_j(X) - log phi_k(X) = -Z.d_kj - |d_kj|^2 / 2`` (the quadratic terms cancel), so
+k and d_kj = mu_k - mu_j, ``log phi_j(X) - log phi_k(X) = -Z.d_kj - |d_kj|^2 / 2`` (the quadratic
+terms cancel), so
 
     I = -sum_k p_k E_Z[log sum_j p_j exp(-Z.d_kj - |d_kj|^2 / 2)],   Z ~ N(0, I_d),
 
