@@ -99,6 +99,8 @@ TASKS = {
         "labels-class-means-2-shift4",
         "labels-class-means-2-p0.8-shift2",
         "labels-class-means-3-triangle-2d",
+        "labels-class-means-10-diagonal-5d",
+        "labels-class-means-10-diagonal-20d",
         "labels-student-2-shift2-dof3",
         "labels-cauchy-2-shift4",
         "labels-spread-2-sd1-sd3",

@@ -393,9 +393,21 @@ def test_class_densities_truths_by_quadrature_over_x():
     }
     for name, case in cases.items():
         assert get_exact_task(name).truth == pytest.approx(densities_mi_in_x(*case), abs=1e-9), name
-    # Equal spreads of normal classes: the class-means rule's Gauss-Hermite truth.
+    # Equal spreads of normal classes: the class-means rule's Gauss-Hermite truth, and ten labels on a
+    # line in five or twenty dimensions hold what they hold on the line.
     ten = get_exact_task("labels-many-10-shift1").truth
     assert ten == pytest.approx(class_means_mi([1.0] * 10, np.arange(10.0)[:, None]), abs=1e-9)
+    for dim in (5, 20):
+        assert get_exact_task(f"labels-class-means-10-diagonal-{dim}d").truth == pytest.approx(ten, abs=1e-9)
+
+
+def test_class_means_truth_is_read_in_the_span_of_the_means():
+    from iblearn.data.tasks.labels import _triangle
+
+    flat = class_means_mi([1, 2, 3], _triangle(2.0))
+    rotation = np.linalg.qr(np.random.default_rng(0).standard_normal((5, 5)))[0]
+    lifted = np.c_[_triangle(2.0), np.full((3, 3), 7.0)] @ rotation  # moved off 0 and turned in 5 dims
+    assert class_means_mi([1, 2, 3], lifted) == pytest.approx(flat, abs=1e-12)
 
 
 def test_class_densities_limits_and_draws():

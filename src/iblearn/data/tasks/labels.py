@@ -37,7 +37,9 @@ NODES = 160
 
 def class_means_mi(weights: Sequence[float], means: Array) -> float:
     """I(X; Y) in nats of X ~ N(means[Y], I) with P(Y = k) = weights[k] (normalized), by Gauss-Hermite
-    quadrature of the expectation in the module's docstring.
+    quadrature of the expectation in the module's docstring, in the span of the means' differences:
+    the noise across it is independent of Y and carries nothing, so ten labels on a line in twenty
+    dimensions are a quadrature in one.
 
     Example:
         >>> round(class_means_mi([0.5, 0.5], np.array([[0.0], [40.0]])) / math.log(2), 6)  # apart: H(Y)
@@ -45,7 +47,12 @@ def class_means_mi(weights: Sequence[float], means: Array) -> float:
     """
     p = np.asarray(weights, dtype=np.float64) / np.sum(weights)
     mu = np.asarray(means, dtype=np.float64).reshape(len(p), -1)
-    dim = mu.shape[1]
+    # The means in an orthonormal basis of their differences' span (the rows of vt with singular values).
+    _, sv, vt = np.linalg.svd(mu - mu[0], full_matrices=False)
+    dim = int((sv > 1e-12 * max(1.0, float(np.abs(mu).max()))).sum())
+    if dim == 0:
+        return 0.0  # one density for every label
+    mu = mu @ vt[:dim].T
     # probabilists' Hermite: E f(Z) = sum_i w_i f(z_i) / sqrt(2 pi), Z ~ N(0, 1)
     nodes, w = np.polynomial.hermite_e.hermegauss(NODES)
     w = w / math.sqrt(2 * math.pi)
@@ -165,7 +172,8 @@ def _triangle(side: float) -> Array:
 
 def label_tasks() -> list[Task]:
     """The class-means tasks: two balanced labels 1 and 4 standard deviations apart, two labels at
-    0.8 / 0.2, three labels on a triangle in two dimensions; and the class-densities tasks of one
+    0.8 / 0.2, three labels on a triangle in two dimensions, ten labels on the diagonal of five and of
+    twenty dimensions; and the class-densities tasks of one
     column: heavy tails within a class (Student t of 3 and of 1 degree of freedom), classes that
     differ only in spread, ten labels, and four unequally likely labels of unequal spreads.
 
@@ -189,6 +197,17 @@ def label_tasks() -> list[Task]:
             _triangle(2.0),
             "three equally likely labels, x ~ N(mu_label, I_2), the means the corners of an "
             "equilateral triangle of side 2; MI by Gauss-Hermite quadrature in two dimensions",
+        ),
+        *(
+            class_means(
+                f"labels-class-means-10-diagonal-{dim}d",
+                [1.0] * 10,
+                np.arange(10.0)[:, None] * np.full(dim, 1 / math.sqrt(dim)),
+                f"ten equally likely labels, x ~ N(label u, I_{dim}), u the unit diagonal of {dim} "
+                "dimensions: every column carries a little of the label, as a layer's units do; MI by "
+                "quadrature along u",
+            )
+            for dim in (5, 20)
         ),
         class_densities(
             "labels-student-2-shift2-dof3",
