@@ -168,7 +168,19 @@ def test_the_interval_holds_the_bias_the_checks_reveal():
     # The part of the copies' gap the estimator shows on a Gaussian is not counted; its bias there is.
     own = {"two copies": 1.5, "sum of the halves": 1.6, OWN_GAP: -0.06, OWN_BIAS: -0.03}
     checks["additivity"] = Check("additivity", True, own, "")
-    assert math.isclose(interval(1.0, 0.01, checks, math.inf)[0], 1.0 - (0.02 + 0.19 + 0.01 + 0.01 + 0.02))
+    low, high = interval(1.0, 0.01, checks, math.inf)
+    assert math.isclose(low, 1.0 - (0.02 + 0.19 + 0.01 + 0.01 + 0.02))
+    # On the side the bias points to (reading low on the Gaussian: the truth above), the whole of it.
+    assert math.isclose(high, 1.0 + (0.02 + 0.19 + 0.01 + 0.01 + 0.03) + REMAINS * 0.19)
+    checks["additivity"] = Check("additivity", True, own | {OWN_BIAS: 0.03}, "")
+    low, high = interval(1.0, 0.01, checks, math.inf)
+    assert math.isclose(low, 1.0 - (0.02 + 0.19 + 0.01 + 0.01 + 0.03))
+    assert math.isclose(high, 1.0 + (0.02 + 0.19 + 0.01 + 0.01 + 0.02) + REMAINS * 0.19)
+    # A bias within one standard error widens only its own side.
+    checks["additivity"] = Check("additivity", True, own | {OWN_BIAS: 0.004}, "")
+    low, high = interval(1.0, 0.01, checks, math.inf)
+    assert math.isclose(low, 1.0 - (0.02 + 0.19 + 0.01 + 0.01 + 0.004))
+    assert math.isclose(high, 1.0 + (0.02 + 0.19 + 0.01 + 0.01) + REMAINS * 0.19)
 
 
 @pytest.mark.parametrize(

@@ -371,7 +371,9 @@ def interval(value: float, stderr: float, checks: dict[str, Check], ceiling: flo
     gap beyond the estimator's own (the copies' error is that of two estimates; :func:`unexplained`),
     the estimator's bias on a Gaussian holding as much where the additivity check found it, and the
     change under the invertible map (on a half), each where it was run and each beyond one standard
-    error, the sampling error a gap between two estimates carries with no bias at all; within
+    error, the sampling error a gap between two estimates carries with no bias at all; that bias on a
+    Gaussian, whole on the side it points to (the estimator reading high there, the truth lies below
+    its estimate); within
     [0, ceiling], its top at least its half-width above 0
     (:func:`~iblearn.functional.inference.clipped`: an estimate below 0 is not a certain 0).
 
@@ -386,14 +388,20 @@ def interval(value: float, stderr: float, checks: dict[str, Check], ceiling: flo
         return max(0.0, gap - stderr)
 
     trend = excess(abs(value - fig["half data"]["half"]))
-    gap = moved = own = 0.0
+    gap = moved = own = bias = 0.0
     if "additivity" in fig:
         gap = excess(abs(unexplained(fig["additivity"])) / 2)
-        own = excess(abs(fig["additivity"].get(OWN_BIAS, 0.0)))
+        bias = fig["additivity"].get(OWN_BIAS, 0.0)
+        own = excess(abs(bias))
     if "invariance" in fig:
         moved = excess(abs(fig["invariance"]["mapped"] - fig["invariance"]["half"]))
     width = 2 * stderr + trend + gap + moved + own
+    # The rest of the bias on a Gaussian, on its side: over 150 seeds of the calibration's strong tasks
+    # (N = 5,000), a bivariate normal of correlation 0.999 held 93% against 87% with the bias beyond one
+    # standard error alone, 0.99 97% against 92%, no task lower; its whole on its side alone, without
+    # the other side's share, dropped additive uniform noise of 0.01 from 85% to 79%.
+    below, above = (abs(bias) - own, 0.0) if bias > 0 else (0.0, abs(bias) - own)
     # An estimate that grows with N is low (kNN estimators' bias is downward in dimension): the truth
     # lies further above it than below.
-    up = width + (REMAINS * trend if value > fig["half data"]["half"] else 0.0)
-    return inference.clipped(value - width, value + up, 0.0, ceiling)
+    up = width + above + (REMAINS * trend if value > fig["half data"]["half"] else 0.0)
+    return inference.clipped(value - width - below, value + up, 0.0, ceiling)
