@@ -36,7 +36,7 @@ Where things are: the type and the measures as sums of entropies in :mod:`~iblea
 the builders by kind of joint in :mod:`~iblearn.data.tasks.gaussian`,
 :mod:`~iblearn.data.tasks.student`, :mod:`~iblearn.data.tasks.discrete`,
 :mod:`~iblearn.data.tasks.series` (VAR processes), :mod:`~iblearn.data.tasks.mixtures` and
-:mod:`~iblearn.data.tasks.labels` (class means given labels); the tasks
+:mod:`~iblearn.data.tasks.labels` (class means and class densities given labels); the tasks
 with exact answers as rows of :mod:`~iblearn.data.tasks.tables`; the lists and look-ups by name in
 :mod:`~iblearn.data.tasks.registry`. A new task is a row of a table, or a builder and its row.
 
@@ -74,7 +74,7 @@ from iblearn.data.tasks.gaussian import (
     high_mi,
     sparse_gaussian,
 )
-from iblearn.data.tasks.labels import class_means, label_tasks
+from iblearn.data.tasks.labels import class_densities, class_means, label_tasks
 from iblearn.data.tasks.mixtures import additive_uniform, categorical_uniform, sign_mixture, zero_inflated
 from iblearn.data.tasks.registry import exact_tasks, get_exact_task, get_task, mi_tasks, standard_tasks
 from iblearn.data.tasks.series import embed, te_samples, var_task
@@ -87,6 +87,7 @@ __all__ = [
     "additive_uniform",
     "bivariate_normal",
     "categorical_uniform",
+    "class_densities",
     "class_means",
     "dense_gaussian",
     "discrete_task",
