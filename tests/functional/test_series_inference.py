@@ -9,6 +9,7 @@ import torch
 from scipy import linalg
 
 import iblearn.functional as ibf
+from iblearn.data import get_exact_task
 from iblearn.estimation.verdict import series_figures_verdict
 from iblearn.functional import serial
 from iblearn.functional.knn.nulls import transfer_entropy_estimate
@@ -169,3 +170,41 @@ def test_random_walks_reliable_intervals_hold_zero():
         reliable += est.reliable is not False
         excluded += est.reliable is not False and est.interval[0] > 0
     assert reliable >= 150 and excluded <= 0.05 * reliable
+
+
+def test_the_long_run_standard_error_of_independent_terms_is_their_spread():
+    x = np.random.default_rng(0).standard_normal(500)
+    assert serial.long_run_stderr(x, 0) == pytest.approx(x.std() / np.sqrt(500), rel=1e-12)
+    # Of trials, the products stop at a trial's end: two trials of constant sign, one of each.
+    trials = np.r_[np.ones(3), -np.ones(3)]
+    within = (6 + 2 * 0.5 * 4) / 36  # g_0 = 6, four lag-1 products of +1 within the trials
+    assert serial.long_run_stderr(trials, 1, [3, 3]) == pytest.approx(np.sqrt(within), rel=1e-12)
+    across = (6 + 2 * 0.5 * 3) / 36  # one product of -1 across the trials' boundary
+    assert serial.long_run_stderr(trials, 1) == pytest.approx(np.sqrt(across), rel=1e-12)
+
+
+def test_the_long_run_standard_error_holds_the_spread_of_a_mean_of_an_ar1():
+    rng = np.random.default_rng(1)
+    means, errors = [], []
+    for _ in range(200):
+        e = rng.standard_normal(3000)
+        x = np.empty(3000)
+        x[0] = e[0]
+        for t in range(1, 3000):
+            x[t] = 0.5 * x[t - 1] + e[t]
+        means.append(x.mean())
+        errors.append(serial.long_run_stderr(x, 30))
+    # The mean's spread over draws is about 2 / sqrt(3000) = 0.0365; the figure moves little.
+    assert 0.85 < np.mean(errors) / np.std(means) < 1.15
+    assert np.std(errors) / np.mean(errors) < 0.1
+
+
+def test_a_closed_forms_blockwise_error_is_held_at_its_long_run_spread():
+    # A VAR(1) with coupling 0.5, N = 1,000: the jackknife's 50 halves of the blocks read the standard
+    # error below the local values' long-run spread on this draw (seed 3), which the estimate then takes.
+    x, y = get_exact_task("te-var1-c0.5").sample(1000, seed=3)[:2]
+    est = ibf.transfer_entropy(x, y, method="gaussian", n_resamples=50)
+    terms = ibf.transfer_entropy(x, y, method="gaussian", local=True).numpy()
+    block, _ = serial.series_blocks([torch.as_tensor(x), torch.as_tensor(y)], len(terms))
+    assert est.stderr == pytest.approx(serial.long_run_stderr(terms, block), rel=1e-12)
+    assert serial.LONG_RUN in est.stderr_method

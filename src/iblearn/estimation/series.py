@@ -60,7 +60,7 @@ from iblearn.functional.knn.engine import KNNKeywords
 from iblearn.functional.knn.transfer import embedding, partialled, within_series
 from iblearn.functional.multivariate.inputs import copula_normal
 from iblearn.functional.scale import power_of_two_scale
-from iblearn.functional.serial import MIN_BLOCKS, series_blocks, trial_blocks
+from iblearn.functional.serial import MIN_BLOCKS, blockwise_fields
 
 __all__ = [
     "DRIFT_Z",
@@ -558,22 +558,9 @@ def _lagged_estimate(
     slow: dict[str, float] = {}
     if n_resamples:
         series = [torch.cat(v) for v in (source, target, condition) if v is not None]
-        block, slow = series_blocks(series, n)
-        units = trial_blocks(segments, block)
-        res = inference.resampled(te, n, n_resamples, "block", seed, block, units)
-        # A blockwise spread rests on the blocks: with fewer blocks than resamples, theirs are its
-        # degrees of freedom.
-        count = -(-n // block) if units is None else len(units)
-        span, bias = inference.interval(
-            value, res.stderr, half=res.half, n_resamples=min(res.n_resamples, count), floor=0.0
-        )
-        fields = dict(
-            stderr=res.stderr,
-            stderr_method=res.method,
-            interval=span,
-            confidence=inference.CONFIDENCE,
-            bias=bias,
-        )
+        # The Gaussian conditional MI's local values are its influence (their mean is the estimate).
+        terms = None if method == "ksg" else ibf.gaussian_cmi(*samples, local=True).numpy()
+        fields, slow = blockwise_fields(te, value, series, segments, n_resamples, seed, terms)
     if n_permutations:
         fields |= _p_value(samples, k, method, (segments, n_permutations, kind, seed))
     est = Estimate(torch.tensor(value, dtype=torch.float64), n, method, measure="transfer_entropy", **fields)

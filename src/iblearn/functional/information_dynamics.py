@@ -42,7 +42,7 @@ from iblearn.functional.cmi_surrogates import (
 )
 from iblearn.functional.inference import Estimate
 from iblearn.functional.knn import ksg_cmi, ksg_mi
-from iblearn.functional.serial import MIN_TRIALS, series_blocks, trial_blocks
+from iblearn.functional.serial import MIN_TRIALS, blockwise_fields
 
 DYNAMICS_METHODS = ("ksg", "gaussian", "copula")
 #: The nulls of a p-value, as the estimate's ``null`` says which ran: the past variables of whole trials
@@ -231,15 +231,10 @@ def _estimate(
     fields: dict[str, Any] = {}
     slow: dict[str, float] = {}
     if n_resamples:
-        block, slow = series_blocks([torch.from_numpy(r) for r in raw], n)
-        units = trial_blocks(segments, block)
-        res = inference.resampled(value, n, n_resamples, "block", seed, block, units)
-        count = -(-n // block) if units is None else len(units)
-        span, bias = inference.interval(
-            v, res.stderr, half=res.half, n_resamples=min(res.n_resamples, count), floor=0.0
-        )
-        fields |= dict(stderr=res.stderr, stderr_method=res.method, interval=span, bias=bias)
-        fields |= dict(confidence=inference.CONFIDENCE)
+        # The closed forms' local values are their influence (their mean is the estimate).
+        terms = None if method == "ksg" else _local(y, c, z, method, k).numpy()
+        raw_series = [torch.from_numpy(r) for r in raw]
+        fields, slow = blockwise_fields(value, v, raw_series, segments, n_resamples, seed, terms)
     if n_permutations:
         fields |= permutation_fields(eng, condition(y, z), c, v, (segments, n_permutations, null, seed))
     est = Estimate(torch.tensor(v, dtype=torch.float64), n, method, measure=measure, **fields)
