@@ -373,8 +373,7 @@ def interval(value: float, stderr: float, checks: dict[str, Check], ceiling: flo
     change under the invertible map (on a half), each where it was run and each beyond one standard
     error, the sampling error a gap between two estimates carries with no bias at all; that bias on a
     Gaussian, whole on the side it points to (the estimator reading high there, the truth lies below
-    its estimate); within
-    [0, ceiling], its top at least its half-width above 0
+    its estimate); within [0, ceiling], its top at least its half-width above 0
     (:func:`~iblearn.functional.inference.clipped`: an estimate below 0 is not a certain 0).
 
     Against labels (the mixed KSG) the same two standard errors hold: the standard error there is at

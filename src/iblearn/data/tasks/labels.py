@@ -173,9 +173,9 @@ def _triangle(side: float) -> Array:
 def label_tasks() -> list[Task]:
     """The class-means tasks: two balanced labels 1 and 4 standard deviations apart, two labels at
     0.8 / 0.2, three labels on a triangle in two dimensions, ten labels on the diagonal of five and of
-    twenty dimensions; and the class-densities tasks of one
-    column: heavy tails within a class (Student t of 3 and of 1 degree of freedom), classes that
-    differ only in spread, ten labels, and four unequally likely labels of unequal spreads.
+    twenty dimensions; and the class-densities tasks of one column: heavy tails within a class
+    (Student t of 3 and of 1 degree of freedom), classes that differ only in spread, ten labels, and
+    four unequally likely labels of unequal spreads.
 
     Example:
         >>> [(t.name, round(t.truth, 4)) for t in label_tasks()][:2]
