@@ -12,8 +12,12 @@ import torch
 
 from iblearn import estimate
 from iblearn.data import get_exact_task
-from iblearn.functional import serial
-from iblearn.functional.information_dynamics import NULLS, active_information_storage, transfer_entropy
+from iblearn.functional.information_dynamics import (
+    LONG_RUN,
+    NULLS,
+    active_information_storage,
+    transfer_entropy,
+)
 from tests.conftest import ar1
 
 torch.set_num_threads(1)
@@ -51,7 +55,7 @@ def test_a_gaussian_var_takes_the_gaussian_estimate_with_its_blockwise_interval(
     assert auto.report.chosen == "gaussian" and auto.reliable
     assert float(auto) == pytest.approx(float(named), rel=1e-9)
     assert auto.interval == pytest.approx(named.interval, rel=1e-9)
-    assert auto.stderr_method == f"blockwise jackknife; {serial.LONG_RUN}" == named.stderr_method
+    assert auto.stderr_method == f"blockwise jackknife; {LONG_RUN}" == named.stderr_method
     assert float(estimate("te", x, y, method="gaussian")) == pytest.approx(float(named), rel=1e-9)
     assert set(auto.report.checks) == {"independence", "ceiling", "half data", "stationary mean"}
     assert auto.report.checks["independence"].passed

@@ -12,6 +12,7 @@ import iblearn.functional as ibf
 from iblearn.data import get_exact_task
 from iblearn.estimation.verdict import series_figures_verdict
 from iblearn.functional import serial
+from iblearn.functional.information_dynamics import LONG_RUN
 from iblearn.functional.knn.nulls import transfer_entropy_estimate
 from iblearn.functional.knn.transfer import embedding, partialled
 
@@ -207,4 +208,4 @@ def test_a_closed_forms_blockwise_error_is_held_at_its_long_run_spread():
     terms = ibf.transfer_entropy(x, y, method="gaussian", local=True).numpy()
     block, _ = serial.series_blocks([torch.as_tensor(x), torch.as_tensor(y)], len(terms))
     assert est.stderr == pytest.approx(serial.long_run_stderr(terms, block), rel=1e-12)
-    assert serial.LONG_RUN in est.stderr_method
+    assert LONG_RUN in est.stderr_method

@@ -8,7 +8,6 @@ import pytest
 import torch
 
 import iblearn.functional as ibf
-from iblearn.functional import serial
 from iblearn.functional.cmi_surrogates import (
     KSGCMI,
     MAX_ROOT,
@@ -18,6 +17,7 @@ from iblearn.functional.cmi_surrogates import (
     surrogate_kind,
     surrogates,
 )
+from iblearn.functional.information_dynamics import LONG_RUN
 from iblearn.network import active_information_storage, transfer_entropy
 from tests.conftest import ar1
 
@@ -36,7 +36,7 @@ def test_ais_of_an_ar1_process_is_covered_by_its_interval(method):
     a = active_information_storage(ar1(0.8, 2000, 0), method=method, n_resamples=20)
     assert a.measure == "active_information_storage" and a.stderr_method.startswith("blockwise jackknife")
     # The closed form's standard error is held at its local values' long-run spread; KSG's is not.
-    assert (serial.LONG_RUN in a.stderr_method) == (method == "gaussian")
+    assert (LONG_RUN in a.stderr_method) == (method == "gaussian")
     assert a.interval[0] <= truth <= a.interval[1]
 
 

@@ -51,6 +51,7 @@ from iblearn.functional import Estimate, inference
 from iblearn.functional.cmi_surrogates import KSGCMI, GaussianCMI, condition
 from iblearn.functional.information_dynamics import (
     NULLS,
+    blockwise_fields,
     matched_trials,
     null_kind,
     permutation_fields,
@@ -60,7 +61,7 @@ from iblearn.functional.knn.engine import KNNKeywords
 from iblearn.functional.knn.transfer import embedding, partialled, within_series
 from iblearn.functional.multivariate.inputs import copula_normal
 from iblearn.functional.scale import power_of_two_scale
-from iblearn.functional.serial import MIN_BLOCKS, blockwise_fields
+from iblearn.functional.serial import MIN_BLOCKS
 
 __all__ = [
     "DRIFT_Z",

@@ -18,7 +18,7 @@ References:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from numbers import Integral
 from typing import Any, Literal, overload
@@ -42,7 +42,7 @@ from iblearn.functional.cmi_surrogates import (
 )
 from iblearn.functional.inference import Estimate
 from iblearn.functional.knn import ksg_cmi, ksg_mi
-from iblearn.functional.serial import MIN_TRIALS, blockwise_fields
+from iblearn.functional.serial import MIN_TRIALS, long_run_stderr, series_blocks, trial_blocks
 
 DYNAMICS_METHODS = ("ksg", "gaussian", "copula")
 #: The nulls of a p-value, as the estimate's ``null`` says which ran: the past variables of whole trials
@@ -196,6 +196,52 @@ def _standardized(c: np.ndarray) -> np.ndarray:
 
 def _lagged(x: np.ndarray, lags: range, start: int) -> np.ndarray:
     return np.stack([x[start - lag : len(x) - lag] for lag in lags], axis=1)
+
+
+#: How a closed form's blockwise standard error is held, in words.
+LONG_RUN = (
+    "at least the long-run standard deviation of its per-row terms over sqrt(N), the autocovariances "
+    "within a block weighted by Bartlett's kernel (Newey & West 1987)"
+)
+
+
+def blockwise_fields(
+    estimate: Callable[[Any], float],
+    value: float,
+    series: Sequence[Any],
+    segments: Sequence[int],
+    n_resamples: int,
+    seed: int,
+    terms: np.ndarray | None = None,
+) -> tuple[dict[str, Any], dict[str, float]]:
+    """The blockwise jackknife of ``value``, the estimate on all ``sum(segments)`` rows of the lagged
+    ``series``, from ``n_resamples`` halves of the blocks (``estimate(rows)`` on each), the blocks as
+    long as the series' autocorrelation asks (:func:`~iblearn.functional.serial.series_blocks`) and,
+    of trials (``segments``: the rows of each), never straddling two
+    (:func:`~iblearn.functional.serial.trial_blocks`): an estimate's fields (``stderr``,
+    ``stderr_method``, ``interval``, ``bias``, ``confidence``), and the figures of a mixing too slow
+    for enough blocks (:func:`~iblearn.functional.serial.slow_figures`; ``{}`` where there are
+    enough). Where the estimate's per-row terms are given (``terms``: its influence, as a closed
+    form's local values are), the standard error is at least their long-run spread
+    (:func:`~iblearn.functional.serial.long_run_stderr`, the block as its bandwidth): a few dozen
+    halves of the blocks read it low on some draws, a figure the terms give to first order barely
+    moves."""
+    n = int(sum(segments))
+    block, slow = series_blocks(series, n)
+    units = trial_blocks(segments, block)
+    res = inference.resampled(estimate, n, n_resamples, "block", seed, block, units)
+    stderr, how = res.stderr, res.method
+    if terms is not None:
+        floor = long_run_stderr(terms, block, segments if len(segments) > 1 else None)
+        stderr, how = max(stderr, floor), f"{how}; {LONG_RUN}"
+    # A blockwise spread rests on the blocks: with fewer blocks than resamples, theirs are its degrees
+    # of freedom.
+    count = -(-n // block) if units is None else len(units)
+    span, bias = inference.interval(
+        value, stderr, half=res.half, n_resamples=min(res.n_resamples, count), floor=0.0
+    )
+    fields = dict(stderr=stderr, stderr_method=how, interval=span, bias=bias, confidence=inference.CONFIDENCE)
+    return fields, slow
 
 
 def _estimate(

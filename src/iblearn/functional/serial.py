@@ -27,13 +27,12 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from iblearn.functional import inference
 from iblearn.functional.linearity import linearity
 
 #: Fewest blocks a blockwise standard error is read from: with fewer, the spread of halves of the blocks
@@ -109,50 +108,6 @@ def long_run_stderr(terms: np.ndarray, bandwidth: int, segments: Sequence[int] |
         lagged = sum(float(x[a + j : b] @ x[a : b - j]) for a, b in itertools.pairwise(bounds))
         total += 2 * (1 - j / (bandwidth + 1)) * lagged
     return math.sqrt(max(total, 0.0)) / n
-
-
-#: How a closed form's blockwise standard error is held, in words.
-LONG_RUN = (
-    "at least the long-run standard deviation of its per-row terms over sqrt(N), the autocovariances "
-    "within a block weighted by Bartlett's kernel (Newey & West 1987)"
-)
-
-
-def blockwise_fields(
-    estimate: Callable[[Any], float],
-    value: float,
-    series: Sequence[Any],
-    segments: Sequence[int],
-    n_resamples: int,
-    seed: int,
-    terms: np.ndarray | None = None,
-) -> tuple[dict[str, Any], dict[str, float]]:
-    """The blockwise jackknife of ``value``, the estimate on all ``sum(segments)`` rows of the lagged
-    ``series``, from ``n_resamples`` halves of the blocks (``estimate(rows)`` on each), the blocks as
-    long as the series' autocorrelation asks (:func:`series_blocks`) and, of trials (``segments``: the
-    rows of each), never straddling two (:func:`trial_blocks`): an estimate's fields (``stderr``,
-    ``stderr_method``, ``interval``, ``bias``, ``confidence``), and the figures of a mixing too slow for
-    enough blocks (:func:`slow_figures`; ``{}`` where there are enough). Where the estimate's per-row
-    terms are given (``terms``: its influence, as a closed form's local values are), the standard error
-    is at least their long-run spread (:func:`long_run_stderr`, the block as its bandwidth): a few dozen
-    halves of the blocks read it low on some draws, a figure the terms give to first order barely
-    moves."""
-    n = int(sum(segments))
-    block, slow = series_blocks(series, n)
-    units = trial_blocks(segments, block)
-    res = inference.resampled(estimate, n, n_resamples, "block", seed, block, units)
-    stderr, how = res.stderr, res.method
-    if terms is not None:
-        floor = long_run_stderr(terms, block, segments if len(segments) > 1 else None)
-        stderr, how = max(stderr, floor), f"{how}; {LONG_RUN}"
-    # A blockwise spread rests on the blocks: with fewer blocks than resamples, theirs are its degrees
-    # of freedom.
-    count = -(-n // block) if units is None else len(units)
-    span, bias = inference.interval(
-        value, stderr, half=res.half, n_resamples=min(res.n_resamples, count), floor=0.0
-    )
-    fields = dict(stderr=stderr, stderr_method=how, interval=span, bias=bias, confidence=inference.CONFIDENCE)
-    return fields, slow
 
 
 def measured_columns(d: int) -> np.ndarray:
