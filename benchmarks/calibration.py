@@ -107,7 +107,17 @@ TASKS = {
         "labels-many-10-shift1",
         "labels-unequal-4",
     ],
-    "te": ["te-var1-c0.5", "te-independent-ar0.9-0", "te-lag3"],
+    "te": [
+        "te-var1-c0.5",
+        "te-independent-ar0.9-0",
+        "te-lag3",
+        "te-var1-c0.9",
+        "te-var1-c0.5-history2",
+        "te-2d-series",
+        "te-bidirectional-xy",
+        "te-var1-c0.5-warped",
+        "te-lag3-warped",
+    ],
     "multivariate": [
         "o-gauss-5",
         "tc-gauss-3",
