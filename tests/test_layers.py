@@ -492,6 +492,7 @@ ROOMS: dict[str, dict[str, int]] = {
         "pid_discrete": 2,
         "phiid_atoms": 0,
         "pid_samples": 3,
+        "pid_intervals": 1,
         "pid_sx_knn": 2,
         "core": 1,
         "measures": 2,

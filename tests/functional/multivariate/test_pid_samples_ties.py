@@ -12,7 +12,8 @@ import torch
 
 from iblearn.functional import pid, pid_interval
 from iblearn.functional.inference import resample_rows
-from iblearn.functional.multivariate.pid_samples import PART_NAMES, broja_spans, minimum_mi_spans, part_spans
+from iblearn.functional.multivariate.pid_intervals import minimum_mi_spans, part_spans
+from iblearn.functional.multivariate.pid_samples import PART_NAMES, broja_spans
 
 torch.set_num_threads(1)
 #: I(X1; T) = I(X2; T) = the minimum-MI redundancy of t = x1 + x2 + 0.5 e, nats.
@@ -111,3 +112,17 @@ def test_a_unique_part_held_at_zero_keeps_a_width() -> None:
     # Its interval is [0, half-width of D's] (not the point 0), as for any part held at 0.
     assert u2.low == 0.0
     assert u2.high == pytest.approx((u1.high - u1.low) / 2, rel=1e-9)
+
+
+def test_pid_estimate_composes_its_parts_intervals_as_pid_interval_does():
+    # x1 + x2 with equal weights: I(X1; T) = I(X2; T), the tie where a minimum's own resamples read low.
+    # The estimate's parts take the intervals composed from the smooth functions, on the same resamples.
+    from iblearn.data import get_exact_task
+    from iblearn.functional import pid_estimate
+    from iblearn.functional.multivariate.pid_samples import pid_interval
+
+    x1, x2, t = get_exact_task("pid-gauss-sum-synergy").sample(1000, seed=0)
+    parts = pid_estimate(x1, x2, t, method="gaussian", n_resamples=50, seed=0)
+    composed = pid_interval(x1, x2, t, method="gaussian", n_resamples=50, scheme="bootstrap", seed=0)
+    for name in PART_NAMES:
+        assert parts[name].interval == pytest.approx((composed[name].low, composed[name].high), rel=1e-12)

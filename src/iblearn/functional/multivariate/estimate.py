@@ -70,6 +70,7 @@ from iblearn.functional.multivariate.inputs import (
     scalar_check,
     split_variables,
 )
+from iblearn.functional.multivariate.pid_intervals import minimum_mi_spans
 from iblearn.functional.multivariate.pid_mmi import pid_of
 from iblearn.parallel import PERMUTATIONS_PER_BATCH, check_n_jobs, iter_batches
 
@@ -152,8 +153,14 @@ def _estimates(
     p_value = None
     resampled: list[inference.Resampled] = []
     reached: list[tuple[float, float]] = []
+    spans: list[tuple[float, float, float]] | None = None
     if n_resamples:
-        resampled, reached = _resampled(kind, variables, opts, n_resamples, n_jobs)
+        resampled, reached, draws = _resampled(kind, variables, opts, n_resamples, n_jobs)
+        if kind == "pid":
+            # The minimum-MI parts are minima of smooth functions, biased at a tie: their intervals are
+            # composed from those of the smooth functions.
+            scheme: inference.Scheme = "half" if method == "ksg" else "bootstrap"
+            spans = minimum_mi_spans(np.asarray(observed, dtype=np.float64), draws, n, scheme)
         if scores is not None and kind in MEASURE_TABLE:
             # The closed form reads the rows (the Gaussian's) or their normal scores (the copula's).
             rows = scores if method == "copula" else joint
@@ -170,7 +177,7 @@ def _estimates(
             inference.p_value(float(observed[i]), null_values[:, i].tolist(), two_sided=two_sided)
             for i in range(len(names))
         ]
-    return [
+    out = [
         _estimate_of(
             figures,
             resampled[i] if resampled else None,
@@ -186,6 +193,13 @@ def _estimates(
         )
         for i, name in enumerate(names)
     ]
+    if spans is None:
+        return out
+    # A part every resample reads as one value keeps the interval reaching to it (_estimate_of).
+    return [
+        est if est.stderr == 0 else replace(est, interval=span[1:])
+        for est, span in zip(out, spans, strict=True)
+    ]
 
 
 #: Measures that are never negative: an interval is held at 0, and an estimate below 0 beyond its error
@@ -197,10 +211,11 @@ NON_NEGATIVE = frozenset(name for name, spec in MEASURE_TABLE.items() if not spe
 
 def _resampled(
     kind: str, variables: list[Tensor], opts: MeasureOptions, n_resamples: int, n_jobs: int | None
-) -> tuple[list[inference.Resampled], list[tuple[float, float]]]:
+) -> tuple[list[inference.Resampled], list[tuple[float, float]], np.ndarray]:
     """The resampled spread of each estimate ``kind`` stands for: KSG from halves, whose rows are
     distinct (a bootstrap's repeats are zero distances to a kNN estimate); the closed forms from the
-    bootstrap. With each, the least and the largest of its resamples."""
+    bootstrap. With each, the least and the largest of its resamples; and every resample's estimates
+    ``(R, estimates)``."""
     n = int(variables[0].shape[0])
     scheme: inference.Scheme = "half" if opts.method == "ksg" else "bootstrap"
 
@@ -220,9 +235,8 @@ def _resampled(
     spreads = [
         inference.summarize(values[:, i].tolist(), n, scheme, constant=True) for i in range(values.shape[1])
     ]
-    return spreads, list(
-        zip(values.min(dim=0).values.tolist(), values.max(dim=0).values.tolist(), strict=True)
-    )
+    reached = list(zip(values.min(dim=0).values.tolist(), values.max(dim=0).values.tolist(), strict=True))
+    return spreads, reached, values.double().numpy()
 
 
 #: How a closed form's bootstrap standard error is held at the delta method's.
