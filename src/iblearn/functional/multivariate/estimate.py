@@ -408,7 +408,10 @@ def pid_estimate(
 ) -> dict[str, MultivariateEstimate]:
     """The parts of the minimum-MI PID (:func:`~iblearn.functional.multivariate.pid_mmi.mmi_pid`) and
     their total I(X1, X2; T), each with its standard error and a permutation p-value against a target
-    independent of both sources.
+    independent of both sources; with resamples, each part's interval composed from those of the smooth
+    informations it is a minimum or a difference of
+    (:func:`~iblearn.functional.multivariate.pid_intervals.minimum_mi_spans`), which holds at a tie
+    ``I(X1; T) = I(X2; T)``, as :func:`~iblearn.functional.multivariate.pid_samples.pid_interval`'s do.
 
     Args:
         x1, x2, target, **options: as for :func:`~iblearn.functional.multivariate.pid_mmi.mmi_pid`
