@@ -159,8 +159,7 @@ def _estimates(
         if kind == "pid":
             # The minimum-MI parts are minima of smooth functions, biased at a tie: their intervals are
             # composed from those of the smooth functions.
-            scheme: inference.Scheme = "half" if method == "ksg" else "bootstrap"
-            spans = minimum_mi_spans(np.asarray(observed, dtype=np.float64), draws, n, scheme)
+            spans = minimum_mi_spans(np.asarray(observed, dtype=np.float64), draws, n, _scheme(method))
         if scores is not None and kind in MEASURE_TABLE:
             # The closed form reads the rows (the Gaussian's) or their normal scores (the copula's).
             rows = scores if method == "copula" else joint
@@ -209,15 +208,19 @@ NON_NEGATIVE = frozenset(name for name, spec in MEASURE_TABLE.items() if not spe
 )
 
 
+def _scheme(method: str) -> inference.Scheme:
+    """How an estimate by ``method`` is resampled: KSG by halves, whose rows are distinct (a bootstrap's
+    repeats are zero distances to a kNN estimate); the closed forms by the bootstrap."""
+    return "half" if method == "ksg" else "bootstrap"
+
+
 def _resampled(
     kind: str, variables: list[Tensor], opts: MeasureOptions, n_resamples: int, n_jobs: int | None
 ) -> tuple[list[inference.Resampled], list[tuple[float, float]], np.ndarray]:
-    """The resampled spread of each estimate ``kind`` stands for: KSG from halves, whose rows are
-    distinct (a bootstrap's repeats are zero distances to a kNN estimate); the closed forms from the
-    bootstrap. With each, the least and the largest of its resamples; and every resample's estimates
-    ``(R, estimates)``."""
+    """The resampled spread of each estimate ``kind`` stands for, under :func:`_scheme`; with each, the
+    least and the largest of its resamples; and every resample's estimates ``(R, estimates)``."""
     n = int(variables[0].shape[0])
-    scheme: inference.Scheme = "half" if opts.method == "ksg" else "bootstrap"
+    scheme = _scheme(opts.method)
 
     def resample(r: int) -> list[np.ndarray | None]:
         return [inference.resample_rows(n, scheme, opts.seed, r)] * len(variables)
