@@ -413,6 +413,7 @@ ROOMS: dict[str, dict[str, int]] = {
         "serial": 1,
         "inference": 1,
         "gaussian": 1,
+        "gaussian_classes": 1,
         "canonical": 1,
         "noisy": 1,
         "renyi": 1,

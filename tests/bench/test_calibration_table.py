@@ -44,7 +44,7 @@ def test_a_truth_of_zero_in_round_off_lies_inside_an_interval_held_at_zero():
     assert calibration.covers(0.0, 0.1, -1.8e-15) and not calibration.covers(0.0, 0.1, -1e-6)
 
 
-def test_labels_rows_are_the_mixed_ksg_under_their_own_family(tmp_path):
+def test_labels_rows_are_the_labels_estimators_under_their_own_family(tmp_path):
     import argparse
 
     args = argparse.Namespace(
@@ -54,7 +54,13 @@ def test_labels_rows_are_the_mixed_ksg_under_their_own_family(tmp_path):
     rows = calibration.read_rows(tmp_path / "rows.jsonl", calibration.KEY)
     assert {r["task"] for r in rows} == set(calibration.TASKS["labels"])
     assert all(r["family"] == "labels" and r["measure"] == "mi" for r in rows)
-    assert all(r["chosen"] == "mixed_ksg" and "classes" in r["checks"] for r in rows)
+    # The mixed KSG with its classes check; Gaussian classes where x has a few columns and rows enough.
+    assert all(("classes" in r["checks"]) == (r["chosen"] == "mixed_ksg") for r in rows)
+    assert {r["task"] for r in rows if r["chosen"] != "mixed_ksg"} == {
+        "labels-class-means-3-triangle-2d",
+        "labels-class-means-10-diagonal-5d",
+    }
+    assert all("gaussian classes" in r["checks"] for r in rows if r["chosen"] == "gaussian_classes")
     record, _ = calibration.tabulate(rows)
     assert [(c["family"], c["runs"]) for c in record["cells"]] == [
         ("labels", len(calibration.TASKS["labels"]))

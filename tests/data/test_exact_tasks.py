@@ -14,11 +14,12 @@ import torch
 
 from iblearn.data import FAMILIES, PID_PARTS, exact_tasks, get_exact_task, standard_tasks, te_samples
 from iblearn.data.tasks import gaussian as G
-from iblearn.data.tasks.labels import class_densities, class_means_mi
+from iblearn.data.tasks.labels import class_densities
 from iblearn.data.tasks.series import var_autocovariances
 from iblearn.data.tasks.student import student_entropy_part
 from iblearn.data.tasks.tables import CMI_DIMS
 from iblearn.functional import gaussian_cmi_from_cov, gaussian_mi_from_cov
+from iblearn.functional.gaussian_classes import classes_mi
 from iblearn.functional.knn.transfer import embedding
 
 torch.set_num_threads(1)
@@ -396,18 +397,45 @@ def test_class_densities_truths_by_quadrature_over_x():
     # Equal spreads of normal classes: the class-means rule's Gauss-Hermite truth, and ten labels on a
     # line in five or twenty dimensions hold what they hold on the line.
     ten = get_exact_task("labels-many-10-shift1").truth
-    assert ten == pytest.approx(class_means_mi([1.0] * 10, np.arange(10.0)[:, None]), abs=1e-9)
+    assert ten == pytest.approx(classes_mi([1.0] * 10, np.arange(10.0)[:, None]), abs=1e-9)
     for dim in (5, 20):
         assert get_exact_task(f"labels-class-means-10-diagonal-{dim}d").truth == pytest.approx(ten, abs=1e-9)
+
+
+def test_class_spreads_truth_by_quadrature_over_x():
+    """Three labels on a triangle with spreads 1, 1.5 and 2: h(X) by adaptive quadrature of -f log f over
+    the plane, less h(X | Y) in closed form, against the per-class Gauss-Hermite truth; and in one
+    dimension the class-densities rule's truth."""
+    from scipy import integrate
+
+    from iblearn.data.tasks.labels import _triangle, class_spreads
+
+    mu, scale, p = _triangle(2.0), np.array([1.0, 1.5, 2.0]), np.full(3, 1 / 3)
+
+    def minus_f_log_f(b: float, a: float) -> float:
+        x = np.array([a, b])
+        f = p @ (np.exp(-0.5 * ((x - mu) ** 2).sum(1) / scale**2) / (2 * math.pi * scale**2))
+        return -f * math.log(f) if f > 0 else 0.0
+
+    h_x = integrate.dblquad(minus_f_log_f, -15, 15, -15, 15, epsabs=1e-10)[0]
+    h_given = float(p @ np.log(2 * math.pi * math.e * scale**2))
+    assert get_exact_task("labels-spreads-3-triangle-2d").truth == pytest.approx(h_x - h_given, abs=1e-8)
+    line = class_spreads("line", [1, 3], np.array([[0.0], [1.0]]), [1.0, 2.5], "")
+    assert line.truth == pytest.approx(densities_mi_in_x([1, 3], [0.0, 1.0], [1.0, 2.5], None), abs=1e-9)
+    with pytest.raises(ValueError, match="weights"):
+        class_spreads("cube", [1, 1], np.zeros((2, 3)), [1.0, 2.0], "")
+    x, y = get_exact_task("labels-spreads-3-triangle-2d").sample(30_000, seed=0)
+    ratio = x[y == 2].std(dim=0) / x[y == 0].std(dim=0)
+    assert tuple(x.shape) == (30_000, 2) and ratio.tolist() == pytest.approx([2.0, 2.0], rel=0.03)
 
 
 def test_class_means_truth_is_read_in_the_span_of_the_means():
     from iblearn.data.tasks.labels import _triangle
 
-    flat = class_means_mi([1, 2, 3], _triangle(2.0))
+    flat = classes_mi([1, 2, 3], _triangle(2.0))
     rotation = np.linalg.qr(np.random.default_rng(0).standard_normal((5, 5)))[0]
     lifted = np.c_[_triangle(2.0), np.full((3, 3), 7.0)] @ rotation  # moved off 0 and turned in 5 dims
-    assert class_means_mi([1, 2, 3], lifted) == pytest.approx(flat, abs=1e-12)
+    assert classes_mi([1, 2, 3], lifted) == pytest.approx(flat, abs=1e-12)
 
 
 def test_class_densities_limits_and_draws():

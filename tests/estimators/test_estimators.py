@@ -16,6 +16,7 @@ from iblearn.estimators import (
     REGISTRY,
     Binning,
     Estimator,
+    GaussianClasses,
     GaussianMI,
     MIEstimate,
     MixedKSG,
@@ -34,6 +35,7 @@ CASES = {
     "mixed_ksg": (categorical_uniform().sample(400, 0), lambda x, y: ibf.mixed_ksg_mi(x, y, 3)),
     "binning": (categorical_uniform().sample(400, 0), lambda x, y: ibf.discrete_mi(ibf.bin_values(x, 30), y)),
     "gaussian": (dense_gaussian(5).sample(400, 0), ibf.gaussian_mi),
+    "gaussian_classes": (categorical_uniform().sample(400, 0), ibf.gaussian_classes_mi),
     "renyi": (bivariate_normal().sample(200, 0), ibf.renyi_mi),
 }
 
@@ -113,6 +115,8 @@ def test_registry_and_settings_errors():
         (lambda: GaussianMI(bias_correction="yes"), "bias_correction: expected True or False"),
         (lambda: KSG(base=math.inf), "base: the logarithm's base must be finite"),
         (lambda: MixedKSG()(torch.randn(20, 1), torch.randn(20)), "y: expected integer labels"),
+        (lambda: GaussianClasses()(torch.randn(20, 1), torch.randn(20)), "y: expected integer labels"),
+        (lambda: GaussianClasses(bias_correction=1), "bias_correction: expected True or False"),
         (lambda: get_estimator("ksg", kk=3), "kk: not a setting of ksg"),
     ]:
         with pytest.raises(ValueError, match=match):
@@ -178,6 +182,7 @@ REBUILD = {
     "mixed_ksg": (lambda: MixedKSG(k=2, metric="chebyshev"), (_VEC[0], torch.arange(64) % 3)),
     "binning": (lambda: Binning(8, strategy="quantile", correction="miller-madow"), _VEC),
     "gaussian": (lambda: GaussianMI(rtol=1e-6), _VEC),
+    "gaussian_classes": (lambda: GaussianClasses(bias_correction=False), (_VEC[0], torch.arange(64) % 3)),
     "renyi": (lambda: RenyiMI(1.5, sigma_x=0.5, normalize=True), _VEC),
     "mine": (lambda: get_estimator("mine", hidden=(8,), rate=0.1, n_negatives=2, seed=3), _VEC),
     "mine_f": (lambda: get_estimator("mine_f", x_dim=2, y_dim=1, hidden=(8,), lr=1e-3), _VEC),

@@ -24,7 +24,7 @@ from iblearn.estimators.neural.graph import DGI, GMI, as_graph
 from iblearn.estimators.neural.lmi import LMI
 from iblearn.estimators.neural.mienf import MIENF
 from iblearn.estimators.neural.minde import MINDE
-from iblearn.estimators.nonparametric import KSG, Binning, GaussianMI, MixedKSG, RenyiMI
+from iblearn.estimators.nonparametric import KSG, Binning, GaussianClasses, GaussianMI, MixedKSG, RenyiMI
 from iblearn.estimators.registry import REGISTRY, get_estimator, register
 from iblearn.estimators.reliability import UnreliableEstimateWarning
 
@@ -52,6 +52,7 @@ __all__ = [
     "CriticDivergedError",
     "DoE",
     "Estimator",
+    "GaussianClasses",
     "GaussianMI",
     "InfoNCE",
     "MIEstimate",

@@ -168,6 +168,33 @@ class MixedKSG(_KNN):
         return ibf.mixed_ksg_mi(x, lab, self.k, metric=self.metric, **self._search())
 
 
+class GaussianClasses(Estimator):
+    """I(X; Y) between continuous ``x (N, d)`` and integer labels ``y (N,)`` where each class is Gaussian
+    with one covariance for all (linear discriminant analysis's model).
+
+    See :func:`iblearn.functional.gaussian_classes_mi`: exact up to sampling error for such classes in
+    any number of dimensions (the expectation is over at most K - 1 of them), and with
+    ``bias_correction`` (the default) without the plug-in's upward bias of about ``(K - 1) d / (2 N)``
+    nats. On classes of other shapes it is the MI of the model with the same means and pooled
+    covariance, which is neither a lower nor an upper bound in general.
+    """
+
+    name = "gaussian_classes"
+    labels_y = True
+    setting_checks: ClassVar[Mapping[str, SettingCheck]] = {"rtol": V.positive, "bias_correction": V.flag}
+
+    def __init__(self, *, rtol: float = 1e-9, bias_correction: bool = True, base: float = math.e) -> None:
+        self.rtol = rtol  # each checked on assignment: setting_checks
+        self.bias_correction = bias_correction
+        super().__init__(base=base)
+
+    def mi(self, x: Any, y: Any) -> Tensor:
+        # Checked here, so that an error names the estimator's arguments (the function's is ``labels``).
+        lab = V.labels(y, "y")
+        V.same_length(("x", V.continuous(x, "x")), ("y", lab))
+        return ibf.gaussian_classes_mi(x, lab, bias_correction=self.bias_correction, rtol=self.rtol)
+
+
 #: Binning warns when a binned argument occupies at least this share of N cells.
 SPARSE_CELLS = 0.5
 

@@ -15,13 +15,14 @@ from iblearn.estimators.neural.graph import DGI, GMI
 from iblearn.estimators.neural.lmi import LMI
 from iblearn.estimators.neural.mienf import MIENF
 from iblearn.estimators.neural.minde import MINDE
-from iblearn.estimators.nonparametric import KSG, Binning, GaussianMI, MixedKSG, RenyiMI
+from iblearn.estimators.nonparametric import KSG, Binning, GaussianClasses, GaussianMI, MixedKSG, RenyiMI
 
 REGISTRY: dict[str, type[Estimator]] = {
     "ksg": KSG,
     "mixed_ksg": MixedKSG,
     "binning": Binning,
     "gaussian": GaussianMI,
+    "gaussian_classes": GaussianClasses,
     "renyi": RenyiMI,
     "mine": MINE,
     "mine_f": MINEf,

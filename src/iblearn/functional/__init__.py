@@ -51,6 +51,7 @@ from iblearn.functional.gaussian import (
     gaussian_mi,
     gaussian_mi_from_cov,
 )
+from iblearn.functional.gaussian_classes import classes_mi, classes_shape, gaussian_classes_mi
 from iblearn.functional.ib import IBCurve, dib_exhaustive, gaussian_ib_curve, ib_curve
 from iblearn.functional.inference import Estimate
 from iblearn.functional.information_dynamics import transfer_entropy
@@ -83,6 +84,8 @@ __all__ = [
     "canonical_gaussian_mi",
     "canonical_gaussian_pmi",
     "class_codes",
+    "classes_mi",
+    "classes_shape",
     "club_bound",
     "club_sampled_bound",
     "dib_exhaustive",
@@ -94,6 +97,7 @@ __all__ = [
     "doe_mi",
     "dv_bound",
     "flo_bound",
+    "gaussian_classes_mi",
     "gaussian_entropy_from_cov",
     "gaussian_ib_curve",
     "gaussian_log_likelihood",

@@ -11,9 +11,10 @@ terms cancel), so
 
     I = -sum_k p_k E_Z[log sum_j p_j exp(-Z.d_kj - |d_kj|^2 / 2)],   Z ~ N(0, I_d),
 
-the expectation of a log-sum-exp of affine functions of Z, which Gauss-Hermite quadrature with
-:data:`NODES` nodes a dimension gives to about 1e-12 (the tests compare it with adaptive quadrature of
--f log f, in one and two dimensions). For the class densities, each class's term is an integral over
+the expectation of a log-sum-exp of affine functions of Z, which Gauss-Hermite quadrature gives to
+about 1e-12 where the means span one or two dimensions
+(:func:`~iblearn.functional.gaussian_classes.classes_mi`; the tests compare it with adaptive quadrature
+of -f log f). For the class densities, each class's term is an integral over
 its own quantiles (:func:`class_densities_mi`; the tests compare it with adaptive quadrature over x).
 Either is computed once, when the task is built.
 """
@@ -29,46 +30,13 @@ from scipy import integrate
 from scipy.special import gammaln, logsumexp, ndtri, stdtrit
 
 from iblearn.data.tasks.base import Array, Task
-
-#: Gauss-Hermite nodes a dimension: the integrand bends over a width 1 / |d_kj| around
-#: Z.d_kj = -|d_kj|^2 / 2, within the nodes' reach for the separations of these tasks.
-NODES = 160
-
-
-def class_means_mi(weights: Sequence[float], means: Array) -> float:
-    """I(X; Y) in nats of X ~ N(means[Y], I) with P(Y = k) = weights[k] (normalized), by Gauss-Hermite
-    quadrature of the expectation in the module's docstring, in the span of the means' differences:
-    the noise across it is independent of Y and carries nothing, so ten labels on a line in twenty
-    dimensions are a quadrature in one.
-
-    Example:
-        >>> round(class_means_mi([0.5, 0.5], np.array([[0.0], [40.0]])) / math.log(2), 6)  # apart: H(Y)
-        1.0
-    """
-    p = np.asarray(weights, dtype=np.float64) / np.sum(weights)
-    mu = np.asarray(means, dtype=np.float64).reshape(len(p), -1)
-    # The means in an orthonormal basis of their differences' span (the rows of vt with singular values).
-    _, sv, vt = np.linalg.svd(mu - mu[0], full_matrices=False)
-    dim = int((sv > 1e-12 * max(1.0, float(np.abs(mu).max()))).sum())
-    if dim == 0:
-        return 0.0  # one density for every label
-    mu = mu @ vt[:dim].T
-    # probabilists' Hermite: E f(Z) = sum_i w_i f(z_i) / sqrt(2 pi), Z ~ N(0, 1)
-    nodes, w = np.polynomial.hermite_e.hermegauss(NODES)
-    w = w / math.sqrt(2 * math.pi)
-    z = np.stack(np.meshgrid(*[nodes] * dim, indexing="ij"), axis=-1).reshape(-1, dim)  # (NODES^d, d)
-    wz = np.prod(np.stack(np.meshgrid(*[w] * dim, indexing="ij"), axis=-1).reshape(-1, dim), axis=1)
-    total = 0.0
-    for k in range(len(p)):
-        d = mu[k] - mu  # (K, d): d_kj a row
-        exponent = -z @ d.T - 0.5 * (d * d).sum(axis=1) + np.log(p)  # (nodes, K)
-        total -= p[k] * float(wz @ logsumexp(exponent, axis=1))
-    return float(total)
+from iblearn.functional.gaussian_classes import classes_mi
 
 
 def class_means(name: str, weights: Sequence[float], means: Array, description: str) -> Task:
     """Labels Y with probabilities ``weights`` and X ~ N(means[Y], I) (``means`` ``(K, d)``); the truth by
-    :func:`class_means_mi`, the pointwise information ``log phi_y(x) - log f(x)``."""
+    :func:`~iblearn.functional.gaussian_classes.classes_mi`, the pointwise information
+    ``log phi_y(x) - log f(x)``."""
     p = np.asarray(weights, dtype=np.float64) / np.sum(weights)
     mu = np.asarray(means, dtype=np.float64).reshape(len(p), -1)
     if len(p) < 2 or (p <= 0).any():
@@ -84,7 +52,7 @@ def class_means(name: str, weights: Sequence[float], means: Array, description: 
         log_phi = -0.5 * ((x[:, None, :] - mu[None]) ** 2).sum(axis=2)  # (N, K), constants cancel
         return log_phi[np.arange(len(x)), np.asarray(y)] - logsumexp(log_phi + np.log(p), axis=1)
 
-    truth = class_means_mi(p, mu)
+    truth = classes_mi(p, mu)
     return Task(name, "mi", truth, description, sampler, (dim, 1), labels=(1,), pointwise=pointwise)
 
 
@@ -164,6 +132,52 @@ def class_densities(
     return Task(name, "mi", truth, description, sampler, (1, 1), labels=(1,), pointwise=pointwise)
 
 
+def class_spreads(
+    name: str, weights: Sequence[float], means: Array, scales: Sequence[float], description: str
+) -> Task:
+    """Labels Y with probabilities ``weights`` and X ~ N(means[Y], scales[Y]^2 I) in one or two
+    dimensions (``means`` ``(K, d)``): classes that differ in spread as well as place, off the model of
+    one covariance. The truth is each class's expectation of ``log phi_k - log f`` by Gauss-Hermite
+    quadrature over its own Gaussian (:data:`SPREAD_NODES` nodes a dimension), the pointwise
+    information ``log phi_y(x) - log f(x)``."""
+    p = np.asarray(weights, dtype=np.float64) / np.sum(weights)
+    mu = np.asarray(means, dtype=np.float64).reshape(len(p), -1)
+    scale = np.asarray(scales, dtype=np.float64)
+    dim = mu.shape[1]
+    if len(p) < 2 or (p <= 0).any() or len(scale) != len(p) or (scale <= 0).any() or dim > 2:
+        raise ValueError(
+            f"weights: need at least two positive class weights, a positive scale each and means in one or "
+            f"two dimensions, got weights {list(weights)!r}, scales {list(scales)!r}, {dim} dimensions"
+        )
+
+    def log_phi(x: Array) -> Array:  # (N, K): log phi_k(x), constants included (the scales differ)
+        sq = ((x[:, None, :] - mu[None]) ** 2).sum(axis=2)
+        return -0.5 * sq / scale**2 - dim * np.log(scale) - 0.5 * dim * math.log(2 * math.pi)
+
+    def sampler(n: int, rng: np.random.Generator) -> tuple[Array, ...]:
+        y = rng.choice(len(p), size=n, p=p)
+        return mu[y] + scale[y, None] * rng.standard_normal((n, dim)), y.astype(np.int64)
+
+    def pointwise(x: Any, y: Any) -> Array:
+        logs = log_phi(np.asarray(x, dtype=np.float64).reshape(len(x), -1))
+        return logs[np.arange(len(logs)), np.asarray(y)] - logsumexp(logs, b=p, axis=1)
+
+    nodes, w = np.polynomial.hermite_e.hermegauss(SPREAD_NODES)
+    z = np.stack(np.meshgrid(*[nodes] * dim, indexing="ij"), axis=-1).reshape(-1, dim)
+    wz = np.prod(np.stack(np.meshgrid(*[w] * dim, indexing="ij"), axis=-1).reshape(-1, dim), axis=1)
+    wz = wz / (2 * math.pi) ** (dim / 2)
+    truth = 0.0
+    for k in range(len(p)):
+        logs = log_phi(mu[k] + scale[k] * z)
+        truth += p[k] * float(wz @ (logs[:, k] - logsumexp(logs, b=p, axis=1)))
+    return Task(name, "mi", truth, description, sampler, (dim, 1), labels=(1,), pointwise=pointwise)
+
+
+#: Gauss-Hermite nodes a dimension for :func:`class_spreads`' truth (the tests compare it with adaptive
+#: quadrature over x).
+SPREAD_NODES = 200
+
+
 def _triangle(side: float) -> Array:
     """The corners of an equilateral triangle of ``side``, centred on 0."""
     angles = np.pi / 2 + 2 * np.pi * np.arange(3) / 3
@@ -173,7 +187,8 @@ def _triangle(side: float) -> Array:
 def label_tasks() -> list[Task]:
     """The class-means tasks: two balanced labels 1 and 4 standard deviations apart, two labels at
     0.8 / 0.2, three labels on a triangle in two dimensions, ten labels on the diagonal of five and of
-    twenty dimensions; and the class-densities tasks of one column: heavy tails within a class
+    twenty dimensions; three labels on that triangle with spreads 1, 1.5 and 2; and the class-densities
+    tasks of one column: heavy tails within a class
     (Student t of 3 and of 1 degree of freedom), classes that differ only in spread, ten labels, and
     four unequally likely labels of unequal spreads.
 
@@ -208,6 +223,15 @@ def label_tasks() -> list[Task]:
                 "quadrature along u",
             )
             for dim in (5, 20)
+        ),
+        class_spreads(
+            "labels-spreads-3-triangle-2d",
+            [1, 1, 1],
+            _triangle(2.0),
+            [1.0, 1.5, 2.0],
+            "three equally likely labels, x ~ N(mu_label, s_label^2 I_2), the means the corners of an "
+            "equilateral triangle of side 2 and the spreads 1, 1.5 and 2: classes off one covariance; MI "
+            "by Gauss-Hermite quadrature in two dimensions",
         ),
         class_densities(
             "labels-student-2-shift2-dof3",
