@@ -160,7 +160,10 @@ def estimators(task: Task) -> dict[str, Estimate]:
     m, opts = task.measure, dict(task.options)
     if m == "mi":
         if task.labels:
-            return {"mixed_ksg": lambda a: float(ibf.mixed_ksg_mi(_t(a[0]), _t(a[1])))}
+            return {
+                "mixed_ksg": lambda a: float(ibf.mixed_ksg_mi(_t(a[0]), _t(a[1]))),
+                "gaussian_classes": lambda a: float(ibf.gaussian_classes_mi(_t(a[0]), _t(a[1]))),
+            }
         return {
             "ksg": lambda a: float(ibf.ksg_mi(_t(a[0]), _t(a[1]))),
             "copula": lambda a: float(
