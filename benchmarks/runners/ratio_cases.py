@@ -162,8 +162,9 @@ def door_mi_gaussian_case(repeats: int) -> dict[str, float]:
 
 @CASES.add("estimate cmi auto, KSG chosen, N 32,000", "ksg_cmi, same rows", 15)
 def door_cmi_case(repeats: int) -> dict[str, float]:
-    """y = x^2 + z + noise, N = 32,000 (a dependence no Gaussian sees): auto chooses KSG, and KSG alone
-    takes more than the 0.05 s from which the goal counts."""
+    """y = x^2 + z + noise, N = 32,000 (a dependence no Gaussian sees): auto chooses KSG. KSG alone
+    takes 0.03 - 0.04 s of one core on the CPUs of record, under the 0.05 s from which the automatic
+    estimate's time goal is a ratio (below, auto under 0.1 s): the row holds it to the ratio."""
     g = torch.Generator().manual_seed(0)
     x, z = torch.randn(2, 32_000, 1, generator=g, dtype=torch.float64)
     y = x**2 + z + 0.5 * torch.randn(32_000, 1, generator=g, dtype=torch.float64)
