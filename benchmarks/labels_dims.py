@@ -84,7 +84,10 @@ for line in sys.stdin:
         runs.append(("mixture_axis0", lambda: per_point(x, y)))
     for name, fn in runs:
         start = time.thread_time()
-        value = float(np.squeeze(fn()))
+        try:
+            value = float(np.squeeze(fn()))
+        except np.linalg.LinAlgError:  # a class's covariance singular: fewer rows than columns
+            value = None
         out[name] = [value, time.thread_time() - start]
     print(json.dumps(out), flush=True)
 """
@@ -107,14 +110,17 @@ class Frites:
         )
         assert self.process.stdout is not None and self.process.stdout.readline().strip() == "ready"
 
-    def __call__(self, x: np.ndarray, y: np.ndarray) -> dict[str, tuple[float, float]]:
+    def __call__(self, x: np.ndarray, y: np.ndarray) -> dict[str, tuple[float | None, float]]:
         path = self.folder / "draw.npz"
         np.savez(path, x=x, y=y)
         assert self.process.stdin is not None and self.process.stdout is not None
         self.process.stdin.write(f"{path}\n")
         self.process.stdin.flush()
         answer = json.loads(self.process.stdout.readline())
-        return {name: (value * math.log(2), seconds) for name, (value, seconds) in answer.items()}
+        return {
+            name: (None if value is None else value * math.log(2), seconds)
+            for name, (value, seconds) in answer.items()
+        }
 
     def close(self) -> None:
         if self.process.stdin is not None:
@@ -191,8 +197,16 @@ def cells(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         groups.setdefault((r["task"], r["n"], r["estimator"]), []).append(r)
     out = []
     for (task, n, estimator), rs in groups.items():
+        failed = sum(r["value"] is None for r in rs)
+        rs = [r for r in rs if r["value"] is not None]
+        if not rs:
+            out.append(
+                {"task": task, "dims": "", "n": n, "estimator": estimator, "draws": 0, "failed": failed}
+            )
+            continue
         errors = [r["value"] - r["truth"] for r in rs]
         cell = {
+            "failed": failed,
             "task": task,
             "dims": rs[0]["dims"],
             "n": n,
@@ -217,10 +231,33 @@ def cells(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def table(found: list[dict[str, Any]], provenance: dict[str, Any]) -> str:
-    def share(v: float | None) -> str:
-        return "" if v is None else f"{100 * v:.0f}%"
+def _share(v: float | None) -> str:
+    return "" if v is None else f"{100 * v:.0f}%"
 
+
+def _row(c: dict[str, Any]) -> list[str]:
+    """A cell's line of the table; a cell where every draw failed says only that."""
+    failed = f"{c['failed']} of {c['failed'] + c['draws']}" if c["failed"] else ""
+    if not c["draws"]:
+        return [c["task"], "", f"{c['n']:,}", c["estimator"], *[""] * 8, failed]
+    return [
+        c["task"],
+        str(c["dims"]),
+        f"{c['n']:,}",
+        c["estimator"],
+        f"{c['truth']:.4f}",
+        f"{c['mean_error']:+.4f}",
+        f"{c['sd']:.4f}",
+        f"{c['rmse']:.4f}",
+        f"{c['median_seconds']:.4f}",
+        _share(c.get("reliable")),
+        _share(c.get("coverage_where_reliable")),
+        ", ".join(c.get("chosen", [])),
+        failed,
+    ]
+
+
+def table(found: list[dict[str, Any]], provenance: dict[str, Any]) -> str:
     lines = [
         "# Class labels against many columns: error against the exact truth",
         "",
@@ -238,24 +275,9 @@ def table(found: list[dict[str, Any]], provenance: dict[str, Any]) -> str:
                 "reliable",
                 "coverage where reliable",
                 "chosen",
+                "failed",
             ],
-            [
-                [
-                    c["task"],
-                    c["dims"],
-                    f"{c['n']:,}",
-                    c["estimator"],
-                    f"{c['truth']:.4f}",
-                    f"{c['mean_error']:+.4f}",
-                    f"{c['sd']:.4f}",
-                    f"{c['rmse']:.4f}",
-                    f"{c['median_seconds']:.4f}",
-                    share(c.get("reliable")),
-                    share(c.get("coverage_where_reliable")),
-                    ", ".join(c.get("chosen", [])),
-                ]
-                for c in found
-            ],
+            [_row(c) for c in found],
         ),
         "",
         f"_Run at commit {provenance['git_commit']}, {provenance['date']}, on {provenance['machine']}, "
