@@ -54,11 +54,13 @@ def test_labels_rows_are_the_labels_estimators_under_their_own_family(tmp_path):
     rows = calibration.read_rows(tmp_path / "rows.jsonl", calibration.KEY)
     assert {r["task"] for r in rows} == set(calibration.TASKS["labels"])
     assert all(r["family"] == "labels" and r["measure"] == "mi" for r in rows)
-    # The mixed KSG with its classes check; Gaussian classes where x has a few columns and rows enough.
+    # The mixed KSG with its classes check; Gaussian classes where x has several columns and rows
+    # enough (ten classes in 20 columns at N = 300 too: the rows number more than 20 times 10).
     assert all(("classes" in r["checks"]) == (r["chosen"] == "mixed_ksg") for r in rows)
     assert {r["task"] for r in rows if r["chosen"] != "mixed_ksg"} == {
         "labels-class-means-3-triangle-2d",
         "labels-class-means-10-diagonal-5d",
+        "labels-class-means-10-diagonal-20d",
     }
     assert all("gaussian classes" in r["checks"] for r in rows if r["chosen"] == "gaussian_classes")
     record, _ = calibration.tabulate(rows)
