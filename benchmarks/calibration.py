@@ -102,6 +102,7 @@ TASKS = {
         "labels-class-means-10-diagonal-5d",
         "labels-class-means-10-diagonal-20d",
         "labels-spreads-3-triangle-2d",
+        "labels-spreads-5-line-10d",
         "labels-student-2-shift2-dof3",
         "labels-cauchy-2-shift4",
         "labels-spread-2-sd1-sd3",

@@ -422,8 +422,16 @@ def test_class_spreads_truth_by_quadrature_over_x():
     assert get_exact_task("labels-spreads-3-triangle-2d").truth == pytest.approx(h_x - h_given, abs=1e-8)
     line = class_spreads("line", [1, 3], np.array([[0.0], [1.0]]), [1.0, 2.5], "")
     assert line.truth == pytest.approx(densities_mi_in_x([1, 3], [0.0, 1.0], [1.0, 2.5], None), abs=1e-9)
-    with pytest.raises(ValueError, match="weights"):
-        class_spreads("cube", [1, 1], np.zeros((2, 3)), [1.0, 2.0], "")
+    # One mean: the spreads alone, through the chi-squared across the (empty) span.
+    same = class_spreads("same", [1, 1], np.zeros((2, 1)), [1.0, 3.0], "")
+    assert same.truth == pytest.approx(densities_mi_in_x([1, 1], [0.0, 0.0], [1.0, 3.0], None), abs=1e-9)
+    # Ten columns: the mean of the pointwise information over 200,000 draws, within 4 standard errors.
+    task = get_exact_task("labels-spreads-5-line-10d")
+    x, y = task.sample(200_000, seed=1)
+    values = task.pointwise(x, y)
+    assert abs(values.mean() - task.truth) < 4 * values.std() / math.sqrt(len(values))
+    with pytest.raises(ValueError, match="weights"):  # means spanning three dimensions
+        class_spreads("solid", [1] * 4, np.r_[np.zeros((1, 3)), np.eye(3)], [1.0] * 4, "")
     x, y = get_exact_task("labels-spreads-3-triangle-2d").sample(30_000, seed=0)
     ratio = x[y == 2].std(dim=0) / x[y == 0].std(dim=0)
     assert tuple(x.shape) == (30_000, 2) and ratio.tolist() == pytest.approx([2.0, 2.0], rel=0.03)
