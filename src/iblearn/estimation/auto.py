@@ -59,6 +59,7 @@ from iblearn.estimation.autocheck import (
     HALVES,
     INTERVAL,
     MI,
+    OWN_BIAS,
     Check,
     Reruns,
     interval,
@@ -83,7 +84,7 @@ from iblearn.estimators import reliability
 from iblearn.estimators.base import MIEstimate
 from iblearn.functional import inference
 from iblearn.functional.gaussian import Canonical, canonical_bases, canonical_of_bases, gaussian_mi_of
-from iblearn.functional.gaussian_classes import classes_pointwise
+from iblearn.functional.gaussian_classes import classes_pointwise, quadratic_reference
 from iblearn.functional.knn.engine import (
     key_order,
     ksg_mi_ranked,
@@ -216,6 +217,8 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
         checks[agreement.name] = agreement
     if chosen == "mixed_ksg" and cy is not None:
         checks["classes"] = class_check(cy, k)
+        if "classes spread z" in feats and checks["additivity"].passed is not None:
+            checks["additivity"] = _with_own_bias(checks["additivity"], data[0], cy, k, seed)
     elif chosen == "gaussian_classes":
         checks["gaussian classes"] = classes_check(feats)
     low, high = interval(value, stderr, checks, top[1])
@@ -238,6 +241,21 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
         est.report, chosen=chosen, why=why, checks=checks, features=feats, interval_method=INTERVAL
     )
     return replace(est, interval=(low, high), confidence=inference.CONFIDENCE, report=report)
+
+
+def _with_own_bias(additivity: Check, x: Tensor, labels: Tensor, k: int, seed: int) -> Check:
+    """The mixed KSG's additivity check on several columns of classes that are not Gaussian with one
+    covariance, with the estimator's own bias on Gaussian classes each of its own fitted mean and
+    covariance (:func:`~iblearn.functional.gaussian_classes.quadratic_reference`) as its "a Gaussian's
+    bias" figure, which the interval takes whole on the side it points to: five classes of spreads 1 to
+    2 on a line in ten columns (N = 1,000), where the mixed KSG reads 0.17 low and the checks pass, read
+    0.13 low there. Unchanged where a class has too few rows for its covariance."""
+    reference = quadratic_reference(x, labels, seed)
+    if reference is None:
+        return additivity
+    sample, truth = reference
+    own = float(ibf.mixed_ksg_mi(copula_normal(sample), labels, k, seed=seed)) - truth
+    return replace(additivity, figures={**additivity.figures, OWN_BIAS: own})
 
 
 def _mixed_whole(x: Tensor, labels: Tensor, k: int, seed: int) -> tuple[float, float]:
