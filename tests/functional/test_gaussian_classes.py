@@ -10,7 +10,7 @@ import torch
 import iblearn.functional.gaussian_classes as gc
 from iblearn.data.tasks import get_exact_task
 from iblearn.functional import classes_mi, classes_shape, gaussian_classes_mi
-from iblearn.functional.gaussian_classes import classes_pointwise
+from iblearn.functional.gaussian_classes import classes_pointwise, quadratic_reference
 
 
 def _classes(means: np.ndarray, n: int, seed: int, noise=None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -117,3 +117,20 @@ def test_the_pointwise_terms_average_to_the_resubstitution_estimate():
     assert terms.shape == (4000,)
     plug_in = float(gaussian_classes_mi(x, y, bias_correction=False))
     assert float(terms.mean()) == pytest.approx(plug_in, abs=0.02)
+
+
+def test_the_quadratic_reference_draws_like_classes_and_knows_its_mi():
+    """Two classes in two columns with spreads 1 and 2 around one mean: the reference's classes keep
+    their spreads, and its MI (the mean of its pointwise information) is the one-column truth of two
+    spreads, as the radius carries it, within a few of its standard errors; a class with no more rows
+    than columns + 1 has no reference."""
+    from iblearn.data.tasks.labels import class_spreads
+
+    task = class_spreads("two", [1, 1], np.zeros((2, 2)), [1.0, 2.0], "")
+    x, y = (torch.as_tensor(a) for a in task.sample(4000, 0))
+    sample, mi = quadratic_reference(x, y, seed=0, draws=40_000)
+    assert sample.shape == x.shape
+    ratio = sample[y == 1].std(dim=0) / sample[y == 0].std(dim=0)
+    assert ratio.tolist() == pytest.approx([2.0, 2.0], rel=0.08)
+    assert mi == pytest.approx(task.truth, abs=0.02)
+    assert quadratic_reference(x[:6], torch.tensor([0, 0, 0, 1, 1, 1]), seed=0) is None
