@@ -419,10 +419,8 @@ def choose_classes(
     (:data:`CLASSES_ROWS`; and each half has more than the classes and twice the columns, for the
     correction there); else the mixed KSG, which needs no model and reads low as dimensions grow
     (flagged from about five at N = 1,000)."""
-    given, mixed = (
-        f"{sides[0]} ({dx} columns) is continuous and {sides[1]} is labels",
-        ("the mixed KSG, nearest neighbours within each class"),
-    )
+    given = f"{sides[0]} ({dx} columns) is continuous and {sides[1]} is labels"
+    mixed = "the mixed KSG, nearest neighbours within each class"
     if dx < 2:
         return "mixed_ksg", f"{given}: {mixed}", {}
     if n < CLASSES_ROWS * dx * classes or n // 2 < classes + 2 * dx + 2:

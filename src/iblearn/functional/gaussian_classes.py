@@ -249,8 +249,7 @@ def quadratic_reference(x: Any, labels: Any, seed: int, draws: int = 20_000) -> 
     k, d = len(counts), xt.shape[1]
     if k < 2 or int(counts.min()) <= d + 1:
         return None
-    means = torch.zeros(k, d, dtype=torch.float64).index_add_(0, codes, xt) / counts[:, None]
-    resid = xt - means[codes]
+    means, resid = _class_means(xt, codes, counts)
     covs = torch.stack([resid[codes == c].T @ resid[codes == c] / (int(counts[c]) - 1) for c in range(k)])
     chol, info = torch.linalg.cholesky_ex(covs)
     if bool(info.any()):
@@ -300,10 +299,15 @@ class Pooled(NamedTuple):
     n: int
 
 
-def _pooled(xt: Tensor, codes: Tensor, counts: Tensor, rtol: float) -> Pooled:
+def _class_means(xt: Tensor, codes: Tensor, counts: Tensor) -> tuple[Tensor, Tensor]:
+    """Each class's mean ``(K, d)`` and each row's residual from its class's mean ``(N, d)``."""
     means = torch.zeros(len(counts), xt.shape[1], dtype=torch.float64).index_add_(0, codes, xt)
     means = means / counts[:, None]
-    resid = xt - means[codes]
+    return means, xt - means[codes]
+
+
+def _pooled(xt: Tensor, codes: Tensor, counts: Tensor, rtol: float) -> Pooled:
+    means, resid = _class_means(xt, codes, counts)
     scale = resid.abs().amax(dim=0).clamp_min(torch.finfo(torch.float64).tiny)
     resid, means = resid / scale, means / scale
     evals, evecs = torch.linalg.eigh(resid.T @ resid / (len(xt) - len(counts)))
