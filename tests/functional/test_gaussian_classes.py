@@ -28,6 +28,33 @@ def test_the_quasi_monte_carlo_rule_agrees_with_the_grid_where_both_apply(monkey
     assert qmc == pytest.approx(classes_mi([1, 2, 3, 4], means), abs=2e-4)
 
 
+@pytest.mark.parametrize(
+    ("weights", "means"),
+    [
+        (np.ones(10), np.arange(10.0)[:, None]),  # the grid, one dimension
+        (np.array([1.0, 2, 3, 4]), np.array([[0.0, 0], [1, 0], [3, 1], [3.5, -2]])),  # the grid, two
+        (np.ones(30), np.random.default_rng(3).normal(size=(30, 6))),  # quasi-Monte Carlo
+        (np.ones(20), 4 * np.random.default_rng(4).normal(size=(20, 5))),  # a sum or two term by term
+        (np.array([1.0, 2, 3, 4]), 4 * np.array([[0.0, 0], [1, 0], [3, 1], [3.5, -2]])),  # a tenth
+    ],
+)
+def test_the_matrix_product_gives_the_term_by_term_sums(monkeypatch, weights, means):
+    """The expectation and the posterior variances of scores, by the product and with every sum taken
+    term by term (the path of wide scales and underflowed sums)."""
+    scores = np.random.default_rng(5).normal(size=(len(weights), 3))
+    fast = gc._expectation(weights, means, scores, gc.ESTIMATE_NODES)
+    monkeypatch.setattr(gc, "SCALE_MOST", -1.0)
+    slow = gc._expectation(weights, means, scores, gc.ESTIMATE_NODES)
+    assert fast[0] == pytest.approx(slow[0], abs=1e-12)
+    assert fast[1] == pytest.approx(slow[1], abs=1e-12)
+
+
+def test_classes_thousands_of_standard_deviations_apart_read_the_labels_entropy_exactly():
+    for gap in (1e2, 1e3, 1e4):
+        three = classes_mi([1, 1, 1], [[0.0, 0.0], [gap, 0.0], [0.0, gap]])
+        assert three == pytest.approx(np.log(3), abs=1e-14)
+
+
 def test_two_classes_far_apart_share_the_labels_entropy_and_one_point_shares_nothing():
     assert classes_mi([1, 3], np.array([[0.0, 0.0], [0.0, 60.0]])) == pytest.approx(
         -(0.25 * np.log(0.25) + 0.75 * np.log(0.75)), abs=1e-9
