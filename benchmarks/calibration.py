@@ -103,6 +103,7 @@ TASKS = {
         "labels-class-means-10-diagonal-20d",
         "labels-spreads-3-triangle-2d",
         "labels-spreads-5-line-10d",
+        "labels-spreads-10-line-20d",
         "labels-student-2-shift2-dof3",
         "labels-cauchy-2-shift4",
         "labels-spread-2-sd1-sd3",

@@ -161,3 +161,27 @@ def test_the_quadratic_reference_draws_like_classes_and_knows_its_mi():
     assert ratio.tolist() == pytest.approx([2.0, 2.0], rel=0.08)
     assert mi == pytest.approx(task.truth, abs=0.02)
     assert quadratic_reference(x[:6], torch.tensor([0, 0, 0, 1, 1, 1]), seed=0) is None
+
+
+def test_the_reference_shrinks_a_class_toward_the_pooled_shape_as_far_as_its_rows_leave_it_unknown():
+    """Ten classes of spreads 1 to 2 in 20 columns, 100 rows each: every class's covariance is near the
+    pooled one scaled to the class's spread (the model, up to noise), far nearer than its own sample
+    covariance; three classes of unlike shapes, 2,000 rows each in 3 columns: each keeps its own."""
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(10), 100)
+    spreads = np.linspace(1.0, 2.0, 10)
+    x, lab = torch.from_numpy(spreads[y, None] * rng.standard_normal((1000, 20))), torch.from_numpy(y)
+    xt, codes, counts = gc._classes(x, lab, 1e-9)
+    _, resid = gc._class_means(xt, codes, counts)
+    covs = gc._shrunk_covariances(resid, codes, counts)
+    for c in (0, 9):
+        truth = spreads[c] ** 2 * torch.eye(20, dtype=torch.float64)
+        own = resid[codes == c].T @ resid[codes == c] / 99
+        assert (covs[c] - truth).norm() < 0.5 * (own - truth).norm()
+    shapes = torch.tensor([[4.0, 1, 0.25], [0.25, 4, 1], [1, 0.25, 4]], dtype=torch.float64)
+    y = torch.arange(3).repeat_interleave(2000)
+    x = shapes[y].sqrt() * torch.from_numpy(rng.standard_normal((6000, 3)))
+    xt, codes, counts = gc._classes(x, y, 1e-9)
+    _, resid = gc._class_means(xt, codes, counts)
+    for c, cov in enumerate(gc._shrunk_covariances(resid, codes, counts)):
+        assert torch.diagonal(cov).tolist() == pytest.approx(shapes[c].tolist(), rel=0.1)

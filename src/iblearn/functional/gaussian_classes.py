@@ -291,15 +291,21 @@ def quadratic_reference(x: Any, labels: Any, seed: int, draws: int = 20_000) -> 
     """A sample like ``x (N, d)`` with ``labels`` from Gaussian classes each with its own fitted mean and
     covariance (the same labels, drawn from ``seed``), and that mixture's MI, the mean of its pointwise
     information ``log phi_y(x) - log f(x)`` over ``draws`` draws of its own (its standard error about
-    0.005 nats on five classes in ten columns); None where a class has no more rows than columns + 1
-    (its covariance would be singular or barely estimated)."""
+    0.005 nats on five classes in ten columns); None where a class has no more rows than columns + 1.
+
+    Each class's covariance is :func:`_shrunk_covariances`': with few rows a class for its columns, a
+    class's own sample covariance spreads its eigenvalues (Marchenko-Pastur), and a reference drawn from
+    it stretches the classes, which the mixed KSG reads worse than the classes themselves. Measured, the
+    mixed KSG's (on normal scores) mean error on the reference against its actual error, five draws
+    each at N = 1,000: ten classes of spreads 1 to 2 on a line in 20 columns, -0.41 (with each class's
+    own covariance: -0.76) against -0.38; five on a line in 10 columns, -0.17 (-0.18) against -0.17;
+    three classes of random shapes in 10 columns, -0.14 (-0.14) against -0.14."""
     xt, codes, counts = _classes(x, labels, 1e-9)
     k, d = len(counts), xt.shape[1]
     if k < 2 or int(counts.min()) <= d + 1:
         return None
     means, resid = _class_means(xt, codes, counts)
-    covs = torch.stack([resid[codes == c].T @ resid[codes == c] / (int(counts[c]) - 1) for c in range(k)])
-    chol, info = torch.linalg.cholesky_ex(covs)
+    chol, info = torch.linalg.cholesky_ex(_shrunk_covariances(resid, codes, counts))
     if bool(info.any()):
         return None
     gen = torch.Generator().manual_seed(seed)
@@ -319,6 +325,29 @@ def quadratic_reference(x: Any, labels: Any, seed: int, draws: int = 20_000) -> 
         log_phi[:, c] = -0.5 * white.square().sum(dim=0) - 0.5 * log_det[c]
     pointwise = log_phi[torch.arange(draws), which] - torch.logsumexp(log_phi + p.log(), dim=1)
     return sample, float(pointwise.mean())
+
+
+def _shrunk_covariances(resid: Tensor, codes: Tensor, counts: Tensor) -> Tensor:
+    """Each class's covariance ``(K, d, d)`` from its rows' residuals, shrunk toward the pooled
+    within-class covariance scaled to the class's own total variance, ``(1 - lambda) S_k + lambda
+    (tr S_k / tr S) S``, with the intensity that minimizes the expected squared error (Ledoit & Wolf
+    2004; Schafer & Strimmer 2005, eq. 3 with a fixed target): the summed variance of S_k's entries
+    over the summed squared distance to the target, clipped to [0, 1]. Classes that differ only in
+    spread take the target (an intensity near 1); classes of other shapes, their own covariance as
+    their rows grow (0.10 for three random shapes in 10 columns at 333 rows a class, 0.02 at 1,667)."""
+    pooled = resid.T @ resid / (len(resid) - len(counts))
+    covs = []
+    for c in range(len(counts)):
+        r = resid[codes == c]
+        n = len(r)
+        own = r.T @ r / (n - 1)
+        target = torch.trace(own) / torch.trace(pooled) * pooled
+        # sum_ij Var(own_ij) = n / (n - 1)^3 sum_ij sum_r (w_rij - mean_r w_rij)^2, w_rij = r_ri r_rj:
+        # sum_ij w_rij^2 = |r_r|^4, and the means' squares are those of own's entries times (n - 1) / n.
+        spread = r.square().sum(dim=1).square().sum() - (n - 1) ** 2 / n * own.square().sum()
+        intensity = (n / (n - 1) ** 3 * spread / (own - target).square().sum()).clamp(0.0, 1.0)
+        covs.append(intensity * target + (1 - intensity) * own)
+    return torch.stack(covs)
 
 
 def _classes(x: Any, labels: Any, rtol: float) -> tuple[Tensor, Tensor, Tensor]:

@@ -209,10 +209,10 @@ def _triangle(side: float) -> Array:
 def label_tasks() -> list[Task]:
     """The class-means tasks: two balanced labels 1 and 4 standard deviations apart, two labels at
     0.8 / 0.2, three labels on a triangle in two dimensions, ten labels on the diagonal of five and of
-    twenty dimensions; five labels on the diagonal of ten dimensions with spreads 1 to 2, and three on
-    that triangle with spreads 1, 1.5 and 2; and the class-densities tasks of one column: heavy tails
-    within a class (Student t of 3 and of 1 degree of freedom), classes that differ only in spread, ten
-    labels, and four unequally likely labels of unequal spreads.
+    twenty dimensions; five labels on the diagonal of ten dimensions and ten on that of twenty with
+    spreads 1 to 2, and three on that triangle with spreads 1, 1.5 and 2; and the class-densities tasks
+    of one column: heavy tails within a class (Student t of 3 and of 1 degree of freedom), classes that
+    differ only in spread, ten labels, and four unequally likely labels of unequal spreads.
 
     Example:
         >>> [(t.name, round(t.truth, 4)) for t in label_tasks()][:2]
@@ -254,6 +254,16 @@ def label_tasks() -> list[Task]:
             "five equally likely labels 1.5 apart on the diagonal of 10 dimensions, x ~ N(mu_label, "
             "s_label^2 I_10), the spreads 1 to 2: a layer's classes off one covariance in many columns; MI "
             "by quadrature along the diagonal and over the chi-squared across it",
+        ),
+        class_spreads(
+            "labels-spreads-10-line-20d",
+            [1] * 10,
+            np.arange(10.0)[:, None] * np.full(20, 1 / math.sqrt(20)),
+            list(np.linspace(1.0, 2.0, 10)),
+            "ten equally likely labels a standard deviation apart on the diagonal of 20 dimensions, x ~ "
+            "N(mu_label, s_label^2 I_20), the spreads 1 to 2: a hundred rows a class at N = 1,000 leave "
+            "each class's covariance barely estimated; MI by quadrature along the diagonal and over the "
+            "chi-squared across it",
         ),
         class_spreads(
             "labels-spreads-3-triangle-2d",
