@@ -246,10 +246,11 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
 def _with_own_bias(additivity: Check, x: Tensor, labels: Tensor, k: int, seed: int) -> Check:
     """The mixed KSG's additivity check on several columns of classes that are not Gaussian with one
     covariance, with the estimator's own bias on Gaussian classes each of its own fitted mean and
-    covariance (:func:`~iblearn.functional.gaussian_classes.quadratic_reference`) as its "a Gaussian's
-    bias" figure, which the interval takes whole on the side it points to: five classes of spreads 1 to
-    2 on a line in ten columns (N = 1,000), where the mixed KSG reads 0.17 low and the checks pass, read
-    0.13 low there. Unchanged where a class has too few rows for its covariance."""
+    (shrunk) covariance (:func:`~iblearn.functional.gaussian_classes.quadratic_reference`) as its "a
+    Gaussian's bias" figure, which the interval takes whole on the side it points to. Five classes of
+    spreads 1 to 2 on a line in ten columns (N = 1,000), where the mixed KSG reads 0.17 low and the
+    checks pass, read 0.17 low there too (five draws). Unchanged where a class has too few rows for its
+    covariance."""
     reference = quadratic_reference(x, labels, seed)
     if reference is None:
         return additivity
