@@ -414,6 +414,7 @@ ROOMS: dict[str, dict[str, int]] = {
         "inference": 1,
         "gaussian": 1,
         "gaussian_classes": 1,
+        "quadratic_classes": 2,
         "canonical": 1,
         "noisy": 1,
         "renyi": 1,

@@ -20,6 +20,7 @@ from iblearn.estimators import (
     GaussianMI,
     MIEstimate,
     MixedKSG,
+    QuadraticClasses,
     RenyiMI,
     get_estimator,
     register,
@@ -36,6 +37,7 @@ CASES = {
     "binning": (categorical_uniform().sample(400, 0), lambda x, y: ibf.discrete_mi(ibf.bin_values(x, 30), y)),
     "gaussian": (dense_gaussian(5).sample(400, 0), ibf.gaussian_mi),
     "gaussian_classes": (categorical_uniform().sample(400, 0), ibf.gaussian_classes_mi),
+    "quadratic_classes": (categorical_uniform().sample(400, 0), ibf.quadratic_classes_mi),
     "renyi": (bivariate_normal().sample(200, 0), ibf.renyi_mi),
 }
 
@@ -183,6 +185,7 @@ REBUILD = {
     "binning": (lambda: Binning(8, strategy="quantile", correction="miller-madow"), _VEC),
     "gaussian": (lambda: GaussianMI(rtol=1e-6), _VEC),
     "gaussian_classes": (lambda: GaussianClasses(bias_correction=False), (_VEC[0], torch.arange(64) % 3)),
+    "quadratic_classes": (lambda: QuadraticClasses(resamples=2, seed=4), (_VEC[0], torch.arange(64) % 3)),
     "renyi": (lambda: RenyiMI(1.5, sigma_x=0.5, normalize=True), _VEC),
     "mine": (lambda: get_estimator("mine", hidden=(8,), rate=0.1, n_negatives=2, seed=3), _VEC),
     "mine_f": (lambda: get_estimator("mine_f", x_dim=2, y_dim=1, hidden=(8,), lr=1e-3), _VEC),

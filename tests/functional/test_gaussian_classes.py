@@ -10,7 +10,8 @@ import torch
 import iblearn.functional.gaussian_classes as gc
 from iblearn.data.tasks import get_exact_task
 from iblearn.functional import classes_mi, classes_shape, gaussian_classes_mi
-from iblearn.functional.gaussian_classes import classes_pointwise, quadratic_reference
+from iblearn.functional.gaussian_classes import classes_pointwise
+from iblearn.functional.quadratic_classes import quadratic_reference, shrunk_covariances
 
 
 def _classes(means: np.ndarray, n: int, seed: int, noise=None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -171,9 +172,9 @@ def test_the_reference_shrinks_a_class_toward_the_pooled_shape_as_far_as_its_row
     y = np.repeat(np.arange(10), 100)
     spreads = np.linspace(1.0, 2.0, 10)
     x, lab = torch.from_numpy(spreads[y, None] * rng.standard_normal((1000, 20))), torch.from_numpy(y)
-    xt, codes, counts = gc._classes(x, lab, 1e-9)
-    _, resid = gc._class_means(xt, codes, counts)
-    covs = gc._shrunk_covariances(resid, codes, counts)
+    xt, codes, counts = gc.labelled_rows(x, lab, 1e-9)
+    _, resid = gc.class_centres(xt, codes, counts)
+    covs = shrunk_covariances(resid, codes, counts)
     for c in (0, 9):
         truth = spreads[c] ** 2 * torch.eye(20, dtype=torch.float64)
         own = resid[codes == c].T @ resid[codes == c] / 99
@@ -181,7 +182,7 @@ def test_the_reference_shrinks_a_class_toward_the_pooled_shape_as_far_as_its_row
     shapes = torch.tensor([[4.0, 1, 0.25], [0.25, 4, 1], [1, 0.25, 4]], dtype=torch.float64)
     y = torch.arange(3).repeat_interleave(2000)
     x = shapes[y].sqrt() * torch.from_numpy(rng.standard_normal((6000, 3)))
-    xt, codes, counts = gc._classes(x, y, 1e-9)
-    _, resid = gc._class_means(xt, codes, counts)
-    for c, cov in enumerate(gc._shrunk_covariances(resid, codes, counts)):
+    xt, codes, counts = gc.labelled_rows(x, y, 1e-9)
+    _, resid = gc.class_centres(xt, codes, counts)
+    for c, cov in enumerate(shrunk_covariances(resid, codes, counts)):
         assert torch.diagonal(cov).tolist() == pytest.approx(shapes[c].tolist(), rel=0.1)

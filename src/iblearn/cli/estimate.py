@@ -121,7 +121,8 @@ def _two_variables(args: argparse.Namespace, given: dict[str, Any]) -> _Call:
     elif method != "auto":
         method = method_name(method)
     kind = args.y_type
-    if kind == "auto" and (method in ("mixed_ksg", "gaussian_classes") or "y_classes" in given):  # labels
+    labelled = ("mixed_ksg", "gaussian_classes", "quadratic_classes")
+    if kind == "auto" and (method in labelled or "y_classes" in given):  # labels
         kind = "labels"
     codes = label_codes(y, kind)
     variables: tuple[Any, ...] = (x_values(x, method), y.values if codes is None else codes)
@@ -136,9 +137,9 @@ def _two_variables(args: argparse.Namespace, given: dict[str, Any]) -> _Call:
         where = f"column {y.columns[0]}" if len(y.columns) == 1 else repr(args.y or args.x)
         raise ValueError(
             f"{'--y-cols' if args.y_cols else 'Y'}: {where} holds {int(codes.max()) + 1} class labels, "
-            f"which {method} reads as continuous numbers: use --method mixed_ksg or gaussian_classes (or a "
-            "neural critic that takes labels: mine, infonce, ...), or --y-type continuous where the numbers "
-            "are quantities"
+            f"which {method} reads as continuous numbers: use --method mixed_ksg, gaussian_classes or "
+            "quadratic_classes (or a neural critic that takes labels: mine, infonce, ...), or --y-type "
+            "continuous where the numbers are quantities"
         )
     if z is not None:
         return "cmi", variables, method, given | named, read

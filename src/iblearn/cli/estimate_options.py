@@ -76,9 +76,9 @@ _ARGUMENTS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
         {
             "default": None,
             "help": "estimator, by registry or class name in any case: ksg, mixed_ksg, gaussian_classes, "
-            "binning, gaussian, renyi; or a neural one (mine, mine_f, nwj, js, infonce, ...), whose critic "
-            "is trained on part of the rows and reports on the rest; or auto: chosen from the data and "
-            "checked (default: "
+            "quadratic_classes, binning, gaussian, renyi; or a neural one (mine, mine_f, nwj, js, infonce, "
+            "...), whose critic is trained on part of the rows and reports on the rest; or auto: chosen "
+            "from the data and checked (default: "
             "auto; ksg, or mixed_ksg where Y is class labels, where --k, --base, --option, --resamples "
             "or --permutations is given)",
         },

@@ -84,7 +84,7 @@ from iblearn.estimators import reliability
 from iblearn.estimators.base import MIEstimate
 from iblearn.functional import inference
 from iblearn.functional.gaussian import Canonical, canonical_bases, canonical_of_bases, gaussian_mi_of
-from iblearn.functional.gaussian_classes import classes_pointwise, quadratic_reference
+from iblearn.functional.gaussian_classes import classes_pointwise
 from iblearn.functional.knn.engine import (
     key_order,
     ksg_mi_ranked,
@@ -93,6 +93,7 @@ from iblearn.functional.knn.engine import (
     pair_terms_ranked,
 )
 from iblearn.functional.multivariate.inputs import Ranked, copula_normal, ranked_normal
+from iblearn.functional.quadratic_classes import quadratic_reference
 
 #: An invertible map of x and of y (MI unchanged), drawn from the generator.
 Remap = Callable[[Tensor, Tensor, torch.Generator], tuple[Tensor, Tensor]]
@@ -246,7 +247,7 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
 def _with_own_bias(additivity: Check, x: Tensor, labels: Tensor, k: int, seed: int) -> Check:
     """The mixed KSG's additivity check on several columns of classes that are not Gaussian with one
     covariance, with the estimator's own bias on Gaussian classes each of its own fitted mean and
-    (shrunk) covariance (:func:`~iblearn.functional.gaussian_classes.quadratic_reference`) as its "a
+    (shrunk) covariance (:func:`~iblearn.functional.quadratic_classes.quadratic_reference`) as its "a
     Gaussian's bias" figure, which the interval takes whole on the side it points to. Five classes of
     spreads 1 to 2 on a line in ten columns (N = 1,000), where the mixed KSG reads 0.17 low and the
     checks pass, read 0.17 low there too (five draws). Unchanged where a class has too few rows for its

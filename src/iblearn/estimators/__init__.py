@@ -24,7 +24,15 @@ from iblearn.estimators.neural.graph import DGI, GMI, as_graph
 from iblearn.estimators.neural.lmi import LMI
 from iblearn.estimators.neural.mienf import MIENF
 from iblearn.estimators.neural.minde import MINDE
-from iblearn.estimators.nonparametric import KSG, Binning, GaussianClasses, GaussianMI, MixedKSG, RenyiMI
+from iblearn.estimators.nonparametric import (
+    KSG,
+    Binning,
+    GaussianClasses,
+    GaussianMI,
+    MixedKSG,
+    QuadraticClasses,
+    RenyiMI,
+)
 from iblearn.estimators.registry import REGISTRY, get_estimator, register
 from iblearn.estimators.reliability import UnreliableEstimateWarning
 
@@ -59,6 +67,7 @@ __all__ = [
     "MINEf",
     "MixedKSG",
     "NeuralEstimator",
+    "QuadraticClasses",
     "RenyiMI",
     "RepresentationEstimator",
     "SeparableCritic",

@@ -195,6 +195,39 @@ class GaussianClasses(Estimator):
         return ibf.gaussian_classes_mi(x, lab, bias_correction=self.bias_correction, rtol=self.rtol)
 
 
+class QuadraticClasses(Estimator):
+    """I(X; Y) between continuous ``x (N, d)`` and integer labels ``y (N,)`` where each class is Gaussian
+    with a covariance of its own (quadratic discriminant analysis's model).
+
+    See :func:`iblearn.functional.quadratic_classes_mi`: the fitted model's MI by Monte Carlo, each
+    class's covariance shrunk toward the pooled one as far as its rows leave it unknown, and with
+    ``bias_correction`` (the default) less the parametric bootstrap's estimate of the fit's bias.
+    """
+
+    name = "quadratic_classes"
+    labels_y = True
+    setting_checks: ClassVar[Mapping[str, SettingCheck]] = {
+        "bias_correction": V.flag,
+        "resamples": V.positive_int,
+        "seed": V.seed,
+    }
+
+    def __init__(
+        self, *, bias_correction: bool = True, resamples: int = 4, seed: int = 0, base: float = math.e
+    ) -> None:
+        self.bias_correction = bias_correction  # each checked on assignment: setting_checks
+        self.resamples = resamples
+        self.seed = seed
+        super().__init__(base=base)
+
+    def mi(self, x: Any, y: Any) -> Tensor:
+        lab = V.labels(y, "y")
+        V.same_length(("x", V.continuous(x, "x")), ("y", lab))
+        return ibf.quadratic_classes_mi(
+            x, lab, bias_correction=self.bias_correction, resamples=self.resamples, seed=self.seed
+        )
+
+
 #: Binning warns when a binned argument occupies at least this share of N cells.
 SPARSE_CELLS = 0.5
 

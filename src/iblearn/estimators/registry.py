@@ -15,7 +15,15 @@ from iblearn.estimators.neural.graph import DGI, GMI
 from iblearn.estimators.neural.lmi import LMI
 from iblearn.estimators.neural.mienf import MIENF
 from iblearn.estimators.neural.minde import MINDE
-from iblearn.estimators.nonparametric import KSG, Binning, GaussianClasses, GaussianMI, MixedKSG, RenyiMI
+from iblearn.estimators.nonparametric import (
+    KSG,
+    Binning,
+    GaussianClasses,
+    GaussianMI,
+    MixedKSG,
+    QuadraticClasses,
+    RenyiMI,
+)
 
 REGISTRY: dict[str, type[Estimator]] = {
     "ksg": KSG,
@@ -23,6 +31,7 @@ REGISTRY: dict[str, type[Estimator]] = {
     "binning": Binning,
     "gaussian": GaussianMI,
     "gaussian_classes": GaussianClasses,
+    "quadratic_classes": QuadraticClasses,
     "renyi": RenyiMI,
     "mine": MINE,
     "mine_f": MINEf,

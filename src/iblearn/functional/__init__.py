@@ -58,6 +58,7 @@ from iblearn.functional.information_dynamics import transfer_entropy
 from iblearn.functional.knn import *  # noqa: F403
 from iblearn.functional.multivariate import *  # noqa: F403
 from iblearn.functional.noisy import linear_gaussian_noisy_mi, noisy_mi_bounds
+from iblearn.functional.quadratic_classes import quadratic_classes_mi
 from iblearn.functional.renyi import (
     SpectrumEntropy,
     gram_matrix,
@@ -117,6 +118,7 @@ __all__ = [
     "nsb_entropy",
     "nwj_bound",
     "pym_entropy",
+    "quadratic_classes_mi",
     "renyi_entropy",
     "renyi_joint_entropy",
     "renyi_mi",

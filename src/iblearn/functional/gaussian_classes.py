@@ -233,10 +233,10 @@ def gaussian_classes_mi(x: Any, labels: Any, *, bias_correction: bool = True, rt
         >>> abs(float(gaussian_classes_mi(x, y)) - 0.6327) < 0.01
         True
     """
-    xt, codes, counts = _classes(x, labels, rtol)
+    xt, codes, counts = labelled_rows(x, labels, rtol)
     if len(counts) < 2:
         return torch.zeros((), dtype=torch.float64)  # one class: Y is constant
-    fit = _pooled(xt, codes, counts, rtol)
+    fit = pooled_fit(xt, codes, counts, rtol)
     n, k, dof, r = fit.n, len(counts), fit.n - len(counts), fit.basis.shape[1]
     p = counts.to(torch.float64) / n
     centred = fit.means - p @ fit.means
@@ -279,78 +279,15 @@ def classes_pointwise(x: Any, labels: Any, *, rtol: float = 1e-9) -> Tensor:
         >>> abs(float(classes_pointwise(x, y).mean()) - 0.6327) < 0.01
         True
     """
-    xt, codes, counts = _classes(x, labels, rtol)
-    fit = _pooled(xt, codes, counts, rtol)
+    xt, codes, counts = labelled_rows(x, labels, rtol)
+    fit = pooled_fit(xt, codes, counts, rtol)
     p = counts.to(torch.float64) / fit.n
     white, centres = (fit.resid + fit.means[codes]) @ fit.basis, fit.means @ fit.basis
     log_phi = -0.5 * torch.cdist(white, centres).square()  # (N, K), the constants cancel
     return log_phi[torch.arange(fit.n), codes] - torch.logsumexp(log_phi + p.log(), dim=1)
 
 
-def quadratic_reference(x: Any, labels: Any, seed: int, draws: int = 20_000) -> tuple[Tensor, float] | None:
-    """A sample like ``x (N, d)`` with ``labels`` from Gaussian classes each with its own fitted mean and
-    covariance (the same labels, drawn from ``seed``), and that mixture's MI, the mean of its pointwise
-    information ``log phi_y(x) - log f(x)`` over ``draws`` draws of its own (its standard error about
-    0.005 nats on five classes in ten columns); None where a class has no more rows than columns + 1.
-
-    Each class's covariance is :func:`_shrunk_covariances`': with few rows a class for its columns, a
-    class's own sample covariance spreads its eigenvalues (Marchenko-Pastur), and a reference drawn from
-    it stretches the classes, which the mixed KSG reads worse than the classes themselves. Measured, the
-    mixed KSG's (on normal scores) mean error on the reference against its actual error, five draws
-    each at N = 1,000: ten classes of spreads 1 to 2 on a line in 20 columns, -0.41 (with each class's
-    own covariance: -0.76) against -0.38; five on a line in 10 columns, -0.17 (-0.18) against -0.17;
-    three classes of random shapes in 10 columns, -0.14 (-0.14) against -0.14."""
-    xt, codes, counts = _classes(x, labels, 1e-9)
-    k, d = len(counts), xt.shape[1]
-    if k < 2 or int(counts.min()) <= d + 1:
-        return None
-    means, resid = _class_means(xt, codes, counts)
-    chol, info = torch.linalg.cholesky_ex(_shrunk_covariances(resid, codes, counts))
-    if bool(info.any()):
-        return None
-    gen = torch.Generator().manual_seed(seed)
-
-    def draw(which: Tensor) -> Tensor:
-        z = torch.randn(len(which), d, generator=gen, dtype=torch.float64)
-        return means[which] + torch.einsum("nij,nj->ni", chol[which], z)
-
-    sample = draw(codes)
-    p = counts.to(torch.float64) / len(xt)
-    which = torch.multinomial(p, draws, replacement=True, generator=gen)
-    points = draw(which)
-    log_det = 2 * torch.log(torch.diagonal(chol, dim1=1, dim2=2)).sum(dim=1)
-    log_phi = torch.empty(draws, k, dtype=torch.float64)
-    for c in range(k):  # one class's density at every point: a triangular solve each
-        white = torch.linalg.solve_triangular(chol[c], (points - means[c]).T, upper=False)
-        log_phi[:, c] = -0.5 * white.square().sum(dim=0) - 0.5 * log_det[c]
-    pointwise = log_phi[torch.arange(draws), which] - torch.logsumexp(log_phi + p.log(), dim=1)
-    return sample, float(pointwise.mean())
-
-
-def _shrunk_covariances(resid: Tensor, codes: Tensor, counts: Tensor) -> Tensor:
-    """Each class's covariance ``(K, d, d)`` from its rows' residuals, shrunk toward the pooled
-    within-class covariance scaled to the class's own total variance, ``(1 - lambda) S_k + lambda
-    (tr S_k / tr S) S``, with the intensity that minimizes the expected squared error (Ledoit & Wolf
-    2004; Schafer & Strimmer 2005, eq. 3 with a fixed target): the summed variance of S_k's entries
-    over the summed squared distance to the target, clipped to [0, 1]. Classes that differ only in
-    spread take the target (an intensity near 1); classes of other shapes, their own covariance as
-    their rows grow (0.10 for three random shapes in 10 columns at 333 rows a class, 0.02 at 1,667)."""
-    pooled = resid.T @ resid / (len(resid) - len(counts))
-    covs = []
-    for c in range(len(counts)):
-        r = resid[codes == c]
-        n = len(r)
-        own = r.T @ r / (n - 1)
-        target = torch.trace(own) / torch.trace(pooled) * pooled
-        # sum_ij Var(own_ij) = n / (n - 1)^3 sum_ij sum_r (w_rij - mean_r w_rij)^2, w_rij = r_ri r_rj:
-        # sum_ij w_rij^2 = |r_r|^4, and the means' squares are those of own's entries times (n - 1) / n.
-        spread = r.square().sum(dim=1).square().sum() - (n - 1) ** 2 / n * own.square().sum()
-        intensity = (n / (n - 1) ** 3 * spread / (own - target).square().sum()).clamp(0.0, 1.0)
-        covs.append(intensity * target + (1 - intensity) * own)
-    return torch.stack(covs)
-
-
-def _classes(x: Any, labels: Any, rtol: float) -> tuple[Tensor, Tensor, Tensor]:
+def labelled_rows(x: Any, labels: Any, rtol: float) -> tuple[Tensor, Tensor, Tensor]:
     """``x`` as float64 rows ``(N, d)`` on the CPU, each row's class code and the classes' counts,
     checked."""
     xt = V.continuous(x, "x").reshape(len(x), -1).to(torch.float64).cpu()
@@ -376,15 +313,15 @@ class Pooled(NamedTuple):
     n: int
 
 
-def _class_means(xt: Tensor, codes: Tensor, counts: Tensor) -> tuple[Tensor, Tensor]:
+def class_centres(xt: Tensor, codes: Tensor, counts: Tensor) -> tuple[Tensor, Tensor]:
     """Each class's mean ``(K, d)`` and each row's residual from its class's mean ``(N, d)``."""
     means = torch.zeros(len(counts), xt.shape[1], dtype=torch.float64).index_add_(0, codes, xt)
     means = means / counts[:, None]
     return means, xt - means[codes]
 
 
-def _pooled(xt: Tensor, codes: Tensor, counts: Tensor, rtol: float) -> Pooled:
-    means, resid = _class_means(xt, codes, counts)
+def pooled_fit(xt: Tensor, codes: Tensor, counts: Tensor, rtol: float) -> Pooled:
+    means, resid = class_centres(xt, codes, counts)
     scale = resid.abs().amax(dim=0).clamp_min(torch.finfo(torch.float64).tiny)
     resid, means = resid / scale, means / scale
     evals, evecs = torch.linalg.eigh(resid.T @ resid / (len(xt) - len(counts)))
@@ -418,8 +355,8 @@ def classes_shape(x: Any, labels: Any, *, rtol: float = 1e-9) -> dict[str, float
         >>> abs(shape["kurtosis z"]) < 4 and abs(shape["spread z"]) < 4
         True
     """
-    xt, codes, counts = _classes(x, labels, rtol)
-    fit = _pooled(xt, codes, counts, rtol)
+    xt, codes, counts = labelled_rows(x, labels, rtol)
+    fit = pooled_fit(xt, codes, counts, rtol)
     n, r = fit.n, fit.basis.shape[1]
     several = counts[codes] > 1
     if r == 0 or len(counts) < 2 or n - len(counts) - r < 1:
