@@ -15,7 +15,7 @@ from iblearn import functional as ibf
 from iblearn._settings import LEVEL, SETTINGS, Interval, Options, check_settings
 from iblearn.cli import main
 from iblearn.estimation.door import MEASURES
-from iblearn.estimators import KSG, GaussianClasses, MixedKSG
+from iblearn.estimators import KSG, GaussianClasses, MixedKSG, QuadraticClasses
 from iblearn.estimators.registry import REGISTRY
 from iblearn.network import active_information_storage, infer_network
 
@@ -48,8 +48,8 @@ def test_each_registered_estimator_declares_its_seed_and_labels(name):
     cls = REGISTRY[name]
     params = inspect.signature(cls).parameters
     assert cls.seeded == ("seed" in params)
-    # MixedKSG and GaussianClasses read labels by what they are, a critic by its y_classes setting.
-    assert cls.labels_y == (cls in (MixedKSG, GaussianClasses) or "y_classes" in params)
+    # The classes' estimators read labels by what they are, a critic by its y_classes setting.
+    assert cls.labels_y == (cls in (MixedKSG, GaussianClasses, QuadraticClasses) or "y_classes" in params)
 
 
 def test_the_table_checks_each_kind_of_constraint():

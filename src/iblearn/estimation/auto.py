@@ -6,8 +6,10 @@ benchmark-mi's 40 tasks and the 19 high-dimensional ones, N = 10,000, mean absol
 1. **Labels.** y (or x) is class labels by :func:`iblearn.functional.class_codes` (integers, or few
    integral floats). Continuous against discrete: ``gaussian_classes`` where x has more than one
    column, the classes look Gaussian with one covariance and the rows suffice for their means
-   (:func:`~iblearn.estimation.choose.choose_classes`), else ``mixed_ksg`` (Ross 2014; the command's
-   rule). Both discrete: ``binning``'s plug-in MI of the labels, with Miller and Madow's correction.
+   (:func:`~iblearn.estimation.choose.choose_classes`); ``quadratic_classes`` where they look Gaussian
+   each but not with one covariance and every class has the rows for its own; else ``mixed_ksg`` (Ross
+   2014; the command's rule). Both discrete: ``binning``'s plug-in MI of the labels, with Miller and
+   Madow's correction.
 2. **Every continuous column goes to its normal scores** first (the Gaussian copula): a monotone map
    of each column, which leaves the MI unchanged and makes heavy tails Gaussian ones.
 3. **1 x 1**: ``ksg`` (the rows: 2% on 1 x 1 Gaussians and 2% on the other 1 x 1 maps, the best).
@@ -70,12 +72,14 @@ from iblearn.estimation.autocheck import (
 from iblearn.estimation.choose import (
     CLASSES_ROWS,
     KNN_DIMS,
+    QUADRATIC_LEAST,
     choose,
     choose_classes,
     classes_check,
     features,
     looks_gaussian,
     marginals_gaussian,
+    quadratic_check,
 )
 from iblearn.estimation.reading import MIN_ROWS, not_transposed
 from iblearn.estimation.split import split_estimate
@@ -93,7 +97,7 @@ from iblearn.functional.knn.engine import (
     pair_terms_ranked,
 )
 from iblearn.functional.multivariate.inputs import Ranked, copula_normal, ranked_normal
-from iblearn.functional.quadratic_classes import quadratic_reference
+from iblearn.functional.quadratic_classes import quadratic_pointwise, quadratic_reference, quadratic_shape
 
 #: An invertible map of x and of y (MI unchanged), drawn from the generator.
 Remap = Callable[[Tensor, Tensor, torch.Generator], tuple[Tensor, Tensor]]
@@ -192,11 +196,15 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
             )
     elif chosen == "gaussian_classes":
         reruns = ClassesReruns(mi, *data, remap)
+    elif chosen == "quadratic_classes":
+        reruns = QuadraticReruns(mi, *data, remap)
     terms_stderr = None
     if chosen == "mixed_ksg":
         value, terms_stderr = _mixed_whole(*data, k, seed)
     elif chosen == "gaussian_classes":
         terms_stderr = float(classes_pointwise(*data).std()) / math.sqrt(n)
+    elif chosen == "quadratic_classes":
+        terms_stderr = float(quadratic_pointwise(*data).std()) / math.sqrt(n)
     elif value is None and isinstance(reruns, RankedReruns):
         value, terms_stderr = _ksg_whole(reruns, k, seed)
     if value is None:
@@ -222,6 +230,8 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
             checks["additivity"] = _with_own_bias(checks["additivity"], data[0], cy, k, seed)
     elif chosen == "gaussian_classes":
         checks["gaussian classes"] = classes_check(feats)
+    elif chosen == "quadratic_classes":
+        checks["gaussian classes"] = quadratic_check(feats)
     low, high = interval(value, stderr, checks, top[1])
     if cy is not None and high >= top[1]:
         # The labels' entropy of the sample is an estimate: an interval it clips stops at the top of the
@@ -321,6 +331,24 @@ class ClassesReruns(Reruns):
             raise ValueError(
                 f"they pair the labels into {pairs} classes of {columns} columns, more than the rows "
                 "hold for the means of Gaussian classes"
+            )
+        return super().doubled(a, b)
+
+
+class QuadraticReruns(Reruns):
+    """The reruns of the Gaussian classes of their own covariances. The copies side by side pair the
+    labels' classes, each needing the rows for a covariance of its own in twice the columns: where the
+    smallest pair has fewer than :data:`~iblearn.estimation.choose.QUADRATIC_LEAST` rows, or two a
+    column and four more, the additivity check does not apply (ten classes of 1,000 rows: a hundred
+    pairs of about five rows)."""
+
+    def doubled(self, a: Tensor, b: Tensor) -> float:
+        _, counts = torch.unique(torch.stack([self.y[a], self.y[b]], dim=1), dim=0, return_counts=True)
+        columns = 2 * self.x.shape[1]
+        if int(counts.min()) < max(QUADRATIC_LEAST, 2 * columns + 4):
+            raise ValueError(
+                f"they pair the labels into classes of as few as {int(counts.min())} rows in {columns} "
+                "columns, too few for a covariance of each class's own"
             )
         return super().doubled(a, b)
 
@@ -452,14 +480,23 @@ def _plan(
     if cy is not None:
         top = (f"H({sides[1].upper()})", float(ibf.discrete_entropy(cy, correction="miller-madow")))
         rows = xt.reshape(n, -1)
-        classes = int(torch.unique(cy).numel())
+        counts = torch.unique(cy, return_counts=True)[1]
         chosen, why, shape = choose_classes(
-            n, classes, rows.shape[1], lambda: ibf.classes_shape(rows, cy), sides
+            n,
+            len(counts),
+            rows.shape[1],
+            lambda: ibf.classes_shape(rows, cy),
+            sides,
+            int(counts.min()),
+            lambda: quadratic_shape(rows, cy),
         )
         feats.update({f"classes {name}": z for name, z in shape.items()})
-        if chosen == "gaussian_classes":
+        if chosen in ("gaussian_classes", "quadratic_classes"):
             # Unchanged by any invertible linear map of x: the rows as they are, the map a rotation.
-            mi = lambda a, b: float(ibf.gaussian_classes_mi(a, b))  # noqa: E731
+            if chosen == "gaussian_classes":
+                mi = lambda a, b: float(ibf.gaussian_classes_mi(a, b))  # noqa: E731
+            else:
+                mi = lambda a, b: float(ibf.quadratic_classes_mi(a, b, seed=seed))  # noqa: E731
             data = (rows.double(), cy)
             remap = lambda a, b, g: (rotate(a, g, False) if a.is_floating_point() else a, b)  # noqa: E731
             return chosen, why, mi, data, remap, top, agreement, value

@@ -44,6 +44,7 @@ __all__ = [
     "features",
     "looks_gaussian",
     "marginals_gaussian",
+    "quadratic_check",
 ]
 
 #: Mardia's multivariate kurtosis of the normal scores, relative to a Gaussian's D (D + 2), within which
@@ -406,10 +407,20 @@ CLASSES_Z = 4.0
 #: at one unit, ten classes on the diagonal: 100 columns on 1,000 rows, reliable 20 of 20, the truth
 #: held 19 times (mean error 0.000); 50 on 500, 19 reliable, all holding it; 20 on 200, 19 and 19.
 CLASSES_ROWS = 1
+#: The fewest rows a class needs, at the least, for the Gaussian classes of their own covariances: two
+#: rows a column and four more (each half then fits every class's covariance, and the shape figure
+#: reads every class), and never fewer than this many (a random half then leaves no class with one row).
+QUADRATIC_LEAST = 20
 
 
 def choose_classes(
-    n: int, classes: int, dx: int, shape: Callable[[], dict[str, float]], sides: tuple[str, str]
+    n: int,
+    classes: int,
+    dx: int,
+    shape: Callable[[], dict[str, float]],
+    sides: tuple[str, str],
+    smallest: int = 0,
+    own_shape: Callable[[], float] | None = None,
 ) -> tuple[str, str, dict[str, float]]:
     """The estimator of I(X; Y) for ``n`` rows of a continuous X of ``dx`` columns and ``classes``
     labels Y (``sides`` names them as the caller did), why, and the classes' shape where it was read
@@ -417,8 +428,13 @@ def choose_classes(
     (:func:`~iblearn.functional.gaussian_classes_mi`) where X has more than one column, the classes look
     Gaussian with one covariance, and the rows number at least X's columns times the classes
     (:data:`CLASSES_ROWS`; and each half has more than the classes and twice the columns, for the
-    correction there); else the mixed KSG, which needs no model and reads low as dimensions grow
-    (flagged from about five at N = 1,000)."""
+    correction there); where the classes look Gaussian each but not with one covariance
+    (``own_shape``: :func:`~iblearn.functional.quadratic_classes.quadratic_shape`, the kurtosis against
+    each class's own fit) and the ``smallest`` class has :data:`QUADRATIC_LEAST` rows and two a column
+    and four more, the Gaussian classes of their own covariances
+    (:func:`~iblearn.functional.quadratic_classes_mi`); else the mixed KSG, which needs no model and
+    reads low as dimensions grow (flagged from about five at N = 1,000; ten classes of spreads 1 to 2 in
+    20 columns, N = 1,000: -0.38)."""
     given = f"{sides[0]} ({dx} columns) is continuous and {sides[1]} is labels"
     mixed = "the mixed KSG, nearest neighbours within each class"
     if dx < 2:
@@ -432,10 +448,23 @@ def choose_classes(
         )
     figures = shape()
     if max(abs(v) for v in figures.values()) > CLASSES_Z:
-        return (
-            "mixed_ksg",
+        off = (
             f"{given}, and the classes do not look Gaussian with one covariance (|z| of their shape "
-            f"above {CLASSES_Z:g}): {mixed}",
+            f"above {CLASSES_Z:g})"
+        )
+        if own_shape is None or smallest < max(QUADRATIC_LEAST, 2 * dx + 4):
+            return "mixed_ksg", f"{off}: {mixed}", figures
+        figures["own kurtosis z"] = own_shape()
+        if abs(figures["own kurtosis z"]) > CLASSES_Z:
+            return (
+                "mixed_ksg",
+                f"{off}, nor each with its own (|kurtosis z| above {CLASSES_Z:g}): {mixed}",
+                figures,
+            )
+        return (
+            "quadratic_classes",
+            f"{off}, but each with its own (|kurtosis z| within {CLASSES_Z:g}): the MI of Gaussian classes "
+            "of their own covariances, the fit's bias taken off by the parametric bootstrap",
             figures,
         )
     return (
@@ -456,6 +485,20 @@ def classes_check(feats: dict[str, float]) -> Check:
         figures,
         "each class is Gaussian, with one covariance for all: the classes' tails (Mardia's kurtosis) and "
         "spreads (their studentized residuals' analysis of variance) as under that model",
+        CLASSES_Z,
+    )
+
+
+def quadratic_check(feats: dict[str, float]) -> Check:
+    """The Gaussian classes of their own covariances' check: the kurtosis against each class's own fit
+    (``"classes own kurtosis z"``, as :func:`choose_classes` read it) within :data:`CLASSES_Z`."""
+    z = feats["classes own kurtosis z"]
+    return Check(
+        "gaussian classes",
+        abs(z) <= CLASSES_Z,
+        {"own kurtosis z": z},
+        "each class is Gaussian, with a covariance of its own: the classes' tails (Mardia's kurtosis "
+        "against each class's own mean and covariance) as under that model",
         CLASSES_Z,
     )
 

@@ -206,6 +206,7 @@ class QuadraticClasses(Estimator):
 
     name = "quadratic_classes"
     labels_y = True
+    seeded = True
     setting_checks: ClassVar[Mapping[str, SettingCheck]] = {
         "bias_correction": V.flag,
         "resamples": V.positive_int,

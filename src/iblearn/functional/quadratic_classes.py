@@ -104,7 +104,11 @@ def pointwise(fit: Quadratic, points: Tensor, which: Tensor) -> Tensor:
 def draw(fit: Quadratic, which: Tensor, gen: torch.Generator) -> Tensor:
     """Points of the classes ``which`` drawn from ``fit``."""
     z = torch.randn(len(which), fit.means.shape[1], generator=gen, dtype=torch.float64)
-    return fit.means[which] + torch.einsum("nij,nj->ni", fit.chol[which], z)
+    points = torch.empty_like(z)
+    for c in range(len(fit.means)):  # a class at a time: no factor copied for every point
+        rows = which == c
+        points[rows] = fit.means[c] + z[rows] @ fit.chol[c].T
+    return points
 
 
 def model_mi(fit: Quadratic, gen: torch.Generator, draws: int = DRAWS) -> float:
