@@ -165,6 +165,7 @@ def estimators(task: Task) -> dict[str, Estimate]:
             return {
                 "mixed_ksg": lambda a: float(ibf.mixed_ksg_mi(_t(a[0]), _t(a[1]))),
                 "gaussian_classes": lambda a: float(ibf.gaussian_classes_mi(_t(a[0]), _t(a[1]))),
+                "quadratic_classes": lambda a: float(ibf.quadratic_classes_mi(_t(a[0]), _t(a[1]))),
             }
         return {
             "ksg": lambda a: float(ibf.ksg_mi(_t(a[0]), _t(a[1]))),

@@ -1,5 +1,5 @@
 """I(X; Y) between continuous features and class labels as the features' columns grow: iblearn's Gaussian
-classes and mixed KSG and the automatic estimate, beside frites' Gaussian models of the classes
+classes (of one covariance, and each of its own) and mixed KSG and the automatic estimate, beside frites' Gaussian models of the classes
 (``mi_model_1d_gd``, the model comparison of Ince et al. (2017) with its bias correction, and
 ``mi_mixture_1d_gd``, its Gaussian mixture's entropy by the unscented transform), against the exact
 truth. frites 0.4.6's mixture sums its likelihood over the classes and the unscented points at once
@@ -13,7 +13,9 @@ unscented transform (Huber et al. 2008) say.
 The tasks: ten equally likely labels a standard deviation apart on the diagonal of d dimensions (x ~
 N(label u, I_d), u the unit diagonal: every column carries a little of the label, as a layer's units do;
 the truth 1.0566 nats whatever d, by quadrature along u), and, off one covariance, three labels on a
-triangle with spreads 1, 1.5 and 2 (``labels-spreads-3-triangle-2d``, by Gauss-Hermite quadrature). Each
+triangle with spreads 1, 1.5 and 2 (``labels-spreads-3-triangle-2d``, by Gauss-Hermite quadrature) and
+five and ten labels on the diagonal of 10 and 20 dimensions with spreads 1 to 2 (``labels-spreads-*``,
+by quadrature along the diagonal and over the chi-squared across it). Each
 estimator reads the same draws; each call's thread CPU time, iblearn in this process and frites in a
 worker process of its own started once (``python3 -m venv /tmp/fritesvenv; /tmp/fritesvenv/bin/pip install
 frites``; without it the frites rows are left out), the two alternating which goes first; frites' bits
@@ -45,11 +47,12 @@ import torch
 import iblearn
 from benchmarks.runners import script
 from iblearn.data.tasks import Task, class_means, get_exact_task
-from iblearn.functional import gaussian_classes_mi, mixed_ksg_mi
+from iblearn.functional import gaussian_classes_mi, mixed_ksg_mi, quadratic_classes_mi
 from iblearn.records import markdown_table
 
 OUT = script.RESULTS / "labels_dims"
-OFF_MODEL = "labels-spreads-3-triangle-2d"
+#: Off one covariance: labels of unequal spreads in 2, 10 and 20 columns.
+OFF_MODEL = ["labels-spreads-3-triangle-2d", "labels-spreads-5-line-10d", "labels-spreads-10-line-20d"]
 #: The peer's rows: frites' functions, and its mixture with the likelihood summed per point.
 PEER_NAMES = {
     "model": "frites mi_model_1d_gd",
@@ -140,6 +143,8 @@ def ours(x: torch.Tensor, y: torch.Tensor) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     value, seconds = _timed(lambda: float(gaussian_classes_mi(x, y)))
     out["iblearn gaussian_classes"] = {"value": value, "seconds": seconds}
+    value, seconds = _timed(lambda: float(quadratic_classes_mi(x, y)))
+    out["iblearn quadratic_classes"] = {"value": value, "seconds": seconds}
     value, seconds = _timed(lambda: float(mixed_ksg_mi(x, y)))
     out["iblearn mixed_ksg"] = {"value": value, "seconds": seconds}
     with warnings.catch_warnings():
@@ -295,7 +300,7 @@ def main() -> None:
     p.add_argument("--peer-python", default="/tmp/fritesvenv/bin/python")
     p.add_output(OUT)
     args = p.parse_args()
-    tasks = [*(diagonal(d) for d in args.dims), get_exact_task(OFF_MODEL)]
+    tasks = [*(diagonal(d) for d in args.dims), *(get_exact_task(name) for name in OFF_MODEL)]
     provenance = script.kernel_provenance()
     with tempfile.TemporaryDirectory() as folder:
         frites = None
