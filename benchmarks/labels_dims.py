@@ -1,11 +1,11 @@
 """I(X; Y) between continuous features and class labels as the features' columns grow: iblearn's Gaussian
-classes (of one covariance, and each of its own) and mixed KSG and the automatic estimate, beside frites' Gaussian models of the classes
-(``mi_model_1d_gd``, the model comparison of Ince et al. (2017) with its bias correction, and
-``mi_mixture_1d_gd``, its Gaussian mixture's entropy by the unscented transform), against the exact
-truth. frites 0.4.6's mixture sums its likelihood over the classes and the unscented points at once
-(``np.sum`` with no axis, where its comment has ``axis=0``) and reads far below 0; the rows "sum per
-point" run the same function with the one sum over the classes, which is what its comment and the
-unscented transform (Huber et al. 2008) say.
+classes (of one covariance, and each of its own) and mixed KSG and the automatic estimate, beside frites'
+Gaussian models of the classes (``mi_model_1d_gd``, the model comparison of Ince et al. (2017) with its
+bias correction, and ``mi_mixture_1d_gd``, its Gaussian mixture's entropy by the unscented transform),
+against the exact truth. frites 0.4.6's mixture sums its likelihood over the classes and the unscented
+points at once (``np.sum`` with no axis, where its comment has ``axis=0``) and reads far below 0; the
+rows "sum per point" run the same function with the one sum over the classes, which is what its comment
+and the unscented transform (Huber et al. 2008) say.
 
     python benchmarks/labels_dims.py [--seeds 10] [--sizes 1000 5000] [--dims 2 5 20 50 100]
                                      [--peer-python /tmp/fritesvenv/bin/python] [--write-results]

@@ -103,7 +103,11 @@ def pointwise(fit: Quadratic, points: Tensor, which: Tensor) -> Tensor:
 
 def draw(fit: Quadratic, which: Tensor, gen: torch.Generator) -> Tensor:
     """Points of the classes ``which`` drawn from ``fit``."""
-    z = torch.randn(len(which), fit.means.shape[1], generator=gen, dtype=torch.float64)
+    return place(fit, which, torch.randn(len(which), fit.means.shape[1], generator=gen, dtype=torch.float64))
+
+
+def place(fit: Quadratic, which: Tensor, z: Tensor) -> Tensor:
+    """The standard normal rows ``z`` as points of the classes ``which`` of ``fit``."""
     points = torch.empty_like(z)
     for c in range(len(fit.means)):  # a class at a time: no factor copied for every point
         rows = which == c
@@ -188,12 +192,19 @@ def quadratic_classes_mi(
         raise ValueError("labels: each class needs two rows at least, and a covariance of full rank")
     # Each model's MI from the same draws (common random numbers): the refits differ little from the
     # fit, so their Monte Carlo errors mostly cancel in the bias.
-    value = model_mi(fit, torch.Generator().manual_seed(seed), draws)
+    gen = torch.Generator().manual_seed(seed)
+    which = torch.multinomial(fit.p, draws, replacement=True, generator=gen)
+    z = torch.randn(draws, fit.means.shape[1], generator=gen, dtype=torch.float64)
+
+    def mi(f: Quadratic) -> float:
+        return float(pointwise(f, place(f, which, z), which).mean())
+
+    value = mi(fit)
     if V.flag(bias_correction, "bias_correction"):
         _, counts = torch.unique(fit.codes, return_counts=True)
         gen = torch.Generator().manual_seed(seed + 1)
         refits = [_fitted(draw(fit, fit.codes, gen), fit.codes, counts) for _ in range(resamples)]
-        values = [model_mi(f, torch.Generator().manual_seed(seed), draws) for f in refits if f is not None]
+        values = [mi(f) for f in refits if f is not None]
         if values:
             value -= sum(values) / len(values) - value
     return torch.tensor(value, dtype=torch.float64)
