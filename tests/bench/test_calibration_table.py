@@ -55,14 +55,18 @@ def test_labels_rows_are_the_labels_estimators_under_their_own_family(tmp_path):
     assert {r["task"] for r in rows} == set(calibration.TASKS["labels"])
     assert all(r["family"] == "labels" and r["measure"] == "mi" for r in rows)
     # The mixed KSG with its classes check; Gaussian classes where x has several columns and rows
-    # enough (ten classes in 20 columns at N = 300 too: the rows number more than 20 times 10).
+    # enough (ten classes in 20 columns at N = 300 too: the rows number more than 20 times 10), of
+    # their own covariances where the spreads differ and each class has the rows (ten classes in 20
+    # columns have 30 rows a class at N = 300, fewer than twice the columns and four: the mixed KSG).
     assert all(("classes" in r["checks"]) == (r["chosen"] == "mixed_ksg") for r in rows)
-    assert {r["task"] for r in rows if r["chosen"] != "mixed_ksg"} == {
-        "labels-class-means-3-triangle-2d",
-        "labels-class-means-10-diagonal-5d",
-        "labels-class-means-10-diagonal-20d",
+    assert {r["task"]: r["chosen"] for r in rows if r["chosen"] != "mixed_ksg"} == {
+        "labels-class-means-3-triangle-2d": "gaussian_classes",
+        "labels-class-means-10-diagonal-5d": "gaussian_classes",
+        "labels-class-means-10-diagonal-20d": "gaussian_classes",
+        "labels-spreads-3-triangle-2d": "quadratic_classes",
+        "labels-spreads-5-line-10d": "quadratic_classes",
     }
-    assert all("gaussian classes" in r["checks"] for r in rows if r["chosen"] == "gaussian_classes")
+    assert all("gaussian classes" in r["checks"] for r in rows if r["chosen"] != "mixed_ksg")
     record, _ = calibration.tabulate(rows)
     assert [(c["family"], c["runs"]) for c in record["cells"]] == [
         ("labels", len(calibration.TASKS["labels"]))

@@ -128,9 +128,8 @@ def _pass(
     At X = m_k + z, ``log p_j phi_j(X) - log phi_k(X) = B_j(z) + m_k.m_j - c_k(z)`` with
     ``B_j(z) = z.m_j - |m_j|^2 / 2 + log p_j`` and ``c_k(z) = z.m_k + |m_k|^2 / 2``, so the mixture's sum
     over j for every point and class is one matrix product, ``exp(m m^T) exp(B)``: the classes squared
-    times the points in multiply-adds, and only (points + classes) times the classes in exponentials.
-    On the hundred classes of the automatic estimate's copies of ten, a log-sum-exp class by class took
-    0.06 s and the product 2 - 3 ms (one thread of an AMD EPYC, Zen 4). Each factor is scaled by its
+    times the points in multiply-adds, and only (points + classes) times the classes in exponentials
+    (docs/design.md, "Measurements behind the code"). Each factor is scaled by its
     row's largest exponent, so it lies in (0, 1]; a sum of at least :data:`SUM_LEAST` has every term that
     matters in normal range (a term that underflowed is below 1e-308 of the scale). Sums below it, and
     those whose scales exceed :data:`SCALE_MOST`, are taken term by term."""
@@ -138,8 +137,7 @@ def _pass(
     a, gram = mu @ z.T, mu @ mu.T  # a (K, M): m_j.z, classes by points (long rows: numpy's fast axis)
     norms = np.diag(gram).copy()  # the Gram's own diagonal: class k's term below cancels to log p_k
     # In place where it can be: a fresh array of this size is fresh pages from the system, whose faults
-    # cost as much as the arithmetic (a hundred classes on 1,024 points: 2.3 ms, against 3.4 ms with a
-    # new array at every step).
+    # cost as much as the arithmetic (docs/design.md, "Measurements behind the code").
     eb = a + (np.log(p) - 0.5 * norms)[:, None]  # B_j(z)
     b_top, g_top = eb.max(axis=0), gram.max(axis=1)
     eb -= b_top
@@ -210,8 +208,7 @@ def gaussian_classes_mi(x: Any, labels: Any, *, bias_correction: bool = True, rt
     checks the classes' shape before it takes this one. x is measured on the span of S's eigenvectors
     with eigenvalue above ``rtol`` times the largest (a constant column or a unit that copies another
     adds nothing). The work beyond the covariance grows as the classes squared, and beyond 16 classes
-    the first-order term's as their cube: on one thread of an AMD EPYC (Zen 4, AVX-512), 20 columns,
-    5 - 7 ms at ten classes, 0.034 s at 100 classes and N = 20,000, 1.5 s at 500 classes and N = 50,000.
+    the first-order term's as their cube (the times: docs/design.md, "Measurements behind the code").
 
     Args:
         x: continuous samples ``(N, d)`` (``(N,)`` is one column).
