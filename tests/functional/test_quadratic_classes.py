@@ -71,9 +71,11 @@ def test_bad_input_names_its_argument():
         quadratic_classes_mi(x, y, resamples=0)
     with pytest.raises(ValueError, match="draws"):
         quadratic_classes_mi(x, y, draws=10)
-    lone = y.clone()
-    lone[0] = 7  # a class of one row has no spread of its own
+    assert float(quadratic_classes_mi(x, torch.zeros_like(y))) == 0.0  # one class: Y is constant
     with pytest.raises(ValueError, match="labels"):
-        quadratic_classes_mi(x, lone)
+        quadratic_classes_mi(x[:3], torch.arange(3))  # every class of one row
+    lone = y.clone()
+    lone[0] = 7  # a class of one row takes the pooled covariance
+    assert float(quadratic_classes_mi(x, lone)) == pytest.approx(float(quadratic_classes_mi(x, y)), abs=0.05)
     with pytest.raises(ValueError, match="x"):
         quadratic_classes_mi(torch.zeros(5, 2, dtype=torch.long), y[:5])

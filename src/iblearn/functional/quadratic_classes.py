@@ -50,12 +50,16 @@ def shrunk_covariances(resid: Tensor, codes: Tensor, counts: Tensor) -> Tensor:
     2004; Schafer & Strimmer 2005, eq. 3 with a fixed target): the summed variance of S_k's entries
     over the summed squared distance to the target, clipped to [0, 1]. Classes that differ only in
     spread take the target (an intensity near 1); classes of other shapes, their own covariance as
-    their rows grow (0.10 for three random shapes in 10 columns at 333 rows a class, 0.02 at 1,667)."""
+    their rows grow (0.10 for three random shapes in 10 columns at 333 rows a class, 0.02 at 1,667). A
+    class of one row has no spread of its own: it takes the pooled covariance."""
     pooled = resid.T @ resid / (len(resid) - len(counts))
     covs = []
     for c in range(len(counts)):
         r = resid[codes == c]
         n = len(r)
+        if n < 2:
+            covs.append(pooled)
+            continue
         own = r.T @ r / (n - 1)
         target = torch.trace(own) / torch.trace(pooled) * pooled
         # sum_ij Var(own_ij) = n / (n - 1)^3 sum_ij sum_r (w_rij - mean_r w_rij)^2, w_rij = r_ri r_rj:
@@ -67,21 +71,27 @@ def shrunk_covariances(resid: Tensor, codes: Tensor, counts: Tensor) -> Tensor:
 
 
 def fit_quadratic(x: Any, labels: Any, rtol: float = 1e-9) -> Quadratic | None:
-    """The classes of ``x (N, d)`` by ``labels`` fitted as :class:`Quadratic`; None where a class has
-    fewer than two rows (no spread of its own) or a shrunk covariance is singular."""
+    """The classes of ``x (N, d)`` by ``labels`` fitted as :class:`Quadratic`; None for one class."""
     xt, codes, counts = labelled_rows(x, labels, rtol)
-    if len(counts) < 2 or int(counts.min()) < 2:
+    if len(counts) < 2:
         return None
     fit = pooled_fit(xt, codes, counts, rtol)
     rows = (fit.resid + fit.means[codes]) @ fit.basis
-    return _fitted(rows, codes, counts)
+    fitted = _fitted(rows, codes, counts)
+    if fitted is None:  # whitened, the pooled covariance is the identity: only non-finite input
+        raise ValueError("x: the classes' covariances are not finite")
+    return fitted
 
 
 def _fitted(rows: Tensor, codes: Tensor, counts: Tensor) -> Quadratic | None:
     means, resid = class_centres(rows, codes, counts)
-    chol, info = torch.linalg.cholesky_ex(shrunk_covariances(resid, codes, counts))
-    if bool(info.any()):
-        return None
+    covs = shrunk_covariances(resid, codes, counts)
+    chol, info = torch.linalg.cholesky_ex(covs)
+    if bool(info.any()):  # a class's shrunk covariance singular (its intensity 0 on too few rows)
+        covs[info != 0] = resid.T @ resid / (len(rows) - len(counts))
+        chol, info = torch.linalg.cholesky_ex(covs)
+        if bool(info.any()):
+            return None
     return Quadratic(means, chol, counts.to(torch.float64) / len(rows), codes, rows)
 
 
@@ -167,7 +177,7 @@ def quadratic_classes_mi(
 
     Args:
         x: continuous samples ``(N, d)`` (``(N,)`` is one column).
-        labels: integer class labels ``(N,)``, each class with at least two rows.
+        labels: integer class labels ``(N,)``; a class of one row takes the pooled covariance.
         bias_correction: take off the parametric bootstrap's estimate of the plug-in's bias.
         resamples: the bootstrap's samples, at least 1.
         draws: the fitted model's draws behind each MI, at least 100.
@@ -175,7 +185,8 @@ def quadratic_classes_mi(
         rtol: relative eigenvalue below which a direction of the pooled covariance is dropped.
 
     Raises:
-        ValueError: naming ``x``, ``labels``, ``resamples``, ``draws``, ``seed`` or ``rtol``.
+        ValueError: naming ``x``, ``labels``, ``resamples``, ``draws``, ``seed`` or ``rtol``: not
+            continuous or not labels, lengths that differ, or every class of one row.
 
     Example:
         >>> g = torch.Generator().manual_seed(0)
@@ -191,7 +202,7 @@ def quadratic_classes_mi(
         raise ValueError(f"draws: need at least 100, got {draws}")
     fit = fit_quadratic(x, labels, rtol)
     if fit is None:
-        raise ValueError("labels: each class needs two rows at least, and a covariance of full rank")
+        return torch.zeros((), dtype=torch.float64)  # one class: Y is constant
     # Each model's MI from the same draws (common random numbers): the refits differ little from the
     # fit, so their Monte Carlo errors mostly cancel in the bias.
     gen = torch.Generator().manual_seed(seed)
@@ -218,7 +229,7 @@ def quadratic_pointwise(x: Any, labels: Any, *, rtol: float = 1e-9) -> Tensor:
     first-order standard error."""
     fit = fit_quadratic(x, labels, rtol)
     if fit is None:
-        raise ValueError("labels: each class needs two rows at least, and a covariance of full rank")
+        return torch.zeros(len(x), dtype=torch.float64)  # one class: Y is constant
     return pointwise(fit, fit.rows, fit.codes)
 
 
