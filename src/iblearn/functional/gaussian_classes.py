@@ -208,7 +208,8 @@ def gaussian_classes_mi(x: Any, labels: Any, *, bias_correction: bool = True, rt
     checks the classes' shape before it takes this one. x is measured on the span of S's eigenvectors
     with eigenvalue above ``rtol`` times the largest (a constant column or a unit that copies another
     adds nothing). The work beyond the covariance grows as the classes squared, and beyond 16 classes
-    the first-order term's as their cube (the times: docs/design.md, "Measurements behind the code").
+    the first-order term's as their cube (times a draw: docs/benchmarks/calibration.md, from
+    benchmarks/results/labels_dims).
 
     Args:
         x: continuous samples ``(N, d)`` (``(N,)`` is one column).
