@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from iblearn.estimators import nonparametric as kinds
 from iblearn.estimators.base import REQUIRED, Estimator
 from iblearn.estimators.neural import CLUB, FLO, JS, MINE, NWJ, SMILE, DoE, InfoNCE, MINEf
 from iblearn.estimators.neural.aamine import AAMINE
@@ -15,24 +16,15 @@ from iblearn.estimators.neural.graph import DGI, GMI
 from iblearn.estimators.neural.lmi import LMI
 from iblearn.estimators.neural.mienf import MIENF
 from iblearn.estimators.neural.minde import MINDE
-from iblearn.estimators.nonparametric import (
-    KSG,
-    Binning,
-    GaussianClasses,
-    GaussianMI,
-    MixedKSG,
-    QuadraticClasses,
-    RenyiMI,
-)
 
 REGISTRY: dict[str, type[Estimator]] = {
-    "ksg": KSG,
-    "mixed_ksg": MixedKSG,
-    "binning": Binning,
-    "gaussian": GaussianMI,
-    "gaussian_classes": GaussianClasses,
-    "quadratic_classes": QuadraticClasses,
-    "renyi": RenyiMI,
+    "ksg": kinds.KSG,
+    "mixed_ksg": kinds.MixedKSG,
+    "binning": kinds.Binning,
+    "gaussian": kinds.GaussianMI,
+    "gaussian_classes": kinds.GaussianClasses,
+    "quadratic_classes": kinds.QuadraticClasses,
+    "renyi": kinds.RenyiMI,
     "mine": MINE,
     "mine_f": MINEf,
     "nwj": NWJ,
