@@ -57,7 +57,7 @@ def test_labels_rows_are_the_labels_estimators_under_their_own_family(tmp_path):
     # The mixed KSG with its classes check; Gaussian classes where x has several columns and rows
     # enough (ten classes in 20 columns at N = 300 too: the rows number more than 20 times 10), of
     # their own covariances where the spreads differ and each class has the rows (ten classes in 20
-    # columns have 30 rows a class at N = 300, fewer than twice the columns and four: the mixed KSG).
+    # columns at N = 300, seed 0: the smallest has 18 rows, fewer than 20: the mixed KSG).
     assert all(("classes" in r["checks"]) == (r["chosen"] == "mixed_ksg") for r in rows)
     assert {r["task"]: r["chosen"] for r in rows if r["chosen"] != "mixed_ksg"} == {
         "labels-class-means-3-triangle-2d": "gaussian_classes",

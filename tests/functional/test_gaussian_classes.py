@@ -150,8 +150,8 @@ def test_the_pointwise_terms_average_to_the_resubstitution_estimate():
 def test_the_quadratic_reference_draws_like_classes_and_knows_its_mi():
     """Two classes in two columns with spreads 1 and 2 around one mean: the reference's classes keep
     their spreads, and its MI (the mean of its pointwise information) is the one-column truth of two
-    spreads, as the radius carries it, within a few of its standard errors; a class with no more rows
-    than columns + 1 has no reference."""
+    spreads, as the radius carries it, within a few of its standard errors; a class of one row has no
+    reference."""
     from iblearn.data.tasks.labels import class_spreads
 
     task = class_spreads("two", [1, 1], np.zeros((2, 2)), [1.0, 2.0], "")
@@ -161,7 +161,7 @@ def test_the_quadratic_reference_draws_like_classes_and_knows_its_mi():
     ratio = sample[y == 1].std(dim=0) / sample[y == 0].std(dim=0)
     assert ratio.tolist() == pytest.approx([2.0, 2.0], rel=0.08)
     assert mi == pytest.approx(task.truth, abs=0.02)
-    assert quadratic_reference(x[:6], torch.tensor([0, 0, 0, 1, 1, 1]), seed=0) is None
+    assert quadratic_reference(x[:6], torch.tensor([0, 0, 0, 0, 0, 1]), seed=0) is None
 
 
 def test_the_reference_shrinks_a_class_toward_the_pooled_shape_as_far_as_its_rows_leave_it_unknown():

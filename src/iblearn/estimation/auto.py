@@ -260,8 +260,7 @@ def _with_own_bias(additivity: Check, x: Tensor, labels: Tensor, k: int, seed: i
     (shrunk) covariance (:func:`~iblearn.functional.quadratic_classes.quadratic_reference`) as its "a
     Gaussian's bias" figure, which the interval takes whole on the side it points to. Five classes of
     spreads 1 to 2 on a line in ten columns (N = 1,000), where the mixed KSG reads 0.17 low and the
-    checks pass, read 0.17 low there too (five draws). Unchanged where a class has too few rows for its
-    covariance."""
+    checks pass, read 0.17 low there too (five draws). Unchanged where a class has one row."""
     reference = quadratic_reference(x, labels, seed)
     if reference is None:
         return additivity
@@ -338,14 +337,14 @@ class ClassesReruns(Reruns):
 class QuadraticReruns(Reruns):
     """The reruns of the Gaussian classes of their own covariances. The copies side by side pair the
     labels' classes, each needing the rows for a covariance of its own in twice the columns: where the
-    smallest pair has fewer than :data:`~iblearn.estimation.choose.QUADRATIC_LEAST` rows, or two a
+    smallest pair has fewer than :data:`~iblearn.estimation.choose.QUADRATIC_LEAST` rows, or a row a
     column and four more, the additivity check does not apply (ten classes of 1,000 rows: a hundred
     pairs of about five rows)."""
 
     def doubled(self, a: Tensor, b: Tensor) -> float:
         _, counts = torch.unique(torch.stack([self.y[a], self.y[b]], dim=1), dim=0, return_counts=True)
         columns = 2 * self.x.shape[1]
-        if int(counts.min()) < max(QUADRATIC_LEAST, 2 * columns + 4):
+        if int(counts.min()) < max(QUADRATIC_LEAST, columns + 4):
             raise ValueError(
                 f"they pair the labels into classes of as few as {int(counts.min())} rows in {columns} "
                 "columns, too few for a covariance of each class's own"

@@ -135,7 +135,7 @@ def quadratic_reference(x: Any, labels: Any, seed: int, draws: int = DRAWS) -> t
     """A sample like ``x (N, d)`` with ``labels`` from Gaussian classes each with its own fitted mean and
     covariance (the same labels, drawn from ``seed``), and that mixture's MI, the mean of its pointwise
     information ``log phi_y(x) - log f(x)`` over ``draws`` draws of its own (its standard error about
-    0.005 nats on five classes in ten columns); None where a class has no more rows than columns + 1.
+    0.005 nats on five classes in ten columns); None where a class has one row.
 
     Each class's covariance is :func:`shrunk_covariances`': with few rows a class for its columns, a
     class's own sample covariance spreads its eigenvalues (Marchenko-Pastur), and a reference drawn from
@@ -145,7 +145,7 @@ def quadratic_reference(x: Any, labels: Any, seed: int, draws: int = DRAWS) -> t
     own covariance: -0.76) against -0.38; five on a line in 10 columns, -0.17 (-0.18) against -0.17;
     three classes of random shapes in 10 columns, -0.14 (-0.14) against -0.14."""
     xt, codes, counts = labelled_rows(x, labels, 1e-9)
-    if len(counts) < 2 or int(counts.min()) <= xt.shape[1] + 1:
+    if len(counts) < 2 or int(counts.min()) < 2:
         return None
     fit = _fitted(xt, codes, counts)
     if fit is None:
