@@ -72,7 +72,6 @@ from iblearn.estimation.autocheck import (
 from iblearn.estimation.choose import (
     CLASSES_ROWS,
     KNN_DIMS,
-    QUADRATIC_LEAST,
     choose,
     choose_classes,
     classes_check,
@@ -80,6 +79,7 @@ from iblearn.estimation.choose import (
     looks_gaussian,
     marginals_gaussian,
     quadratic_check,
+    quadratic_rows,
 )
 from iblearn.estimation.reading import MIN_ROWS, not_transposed
 from iblearn.estimation.split import split_estimate
@@ -337,14 +337,14 @@ class ClassesReruns(Reruns):
 class QuadraticReruns(Reruns):
     """The reruns of the Gaussian classes of their own covariances. The copies side by side pair the
     labels' classes, each needing the rows for a covariance of its own in twice the columns: where the
-    smallest pair has fewer than :data:`~iblearn.estimation.choose.QUADRATIC_LEAST` rows, or a row a
-    column and four more, the additivity check does not apply (ten classes of 1,000 rows: a hundred
+    smallest pair has fewer than :func:`~iblearn.estimation.choose.quadratic_rows` in the doubled
+    columns, the additivity check does not apply (ten classes of 1,000 rows: a hundred
     pairs of about five rows)."""
 
     def doubled(self, a: Tensor, b: Tensor) -> float:
         _, counts = torch.unique(torch.stack([self.y[a], self.y[b]], dim=1), dim=0, return_counts=True)
         columns = 2 * self.x.shape[1]
-        if int(counts.min()) < max(QUADRATIC_LEAST, columns + 4):
+        if int(counts.min()) < quadratic_rows(columns):
             raise ValueError(
                 f"they pair the labels into classes of as few as {int(counts.min())} rows in {columns} "
                 "columns, too few for a covariance of each class's own"

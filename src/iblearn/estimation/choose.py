@@ -45,6 +45,7 @@ __all__ = [
     "looks_gaussian",
     "marginals_gaussian",
     "quadratic_check",
+    "quadratic_rows",
 ]
 
 #: Mardia's multivariate kurtosis of the normal scores, relative to a Gaussian's D (D + 2), within which
@@ -416,6 +417,12 @@ CLASSES_ROWS = 1
 QUADRATIC_LEAST = 20
 
 
+def quadratic_rows(columns: int) -> int:
+    """The rows each class needs for the Gaussian classes of their own covariances in ``columns``
+    columns: :data:`QUADRATIC_LEAST`, and a row a column and four more."""
+    return max(QUADRATIC_LEAST, columns + 4)
+
+
 def choose_classes(
     n: int,
     classes: int,
@@ -455,7 +462,7 @@ def choose_classes(
             f"{given}, and the classes do not look Gaussian with one covariance (|z| of their shape "
             f"above {CLASSES_Z:g})"
         )
-        if own_shape is None or smallest < max(QUADRATIC_LEAST, dx + 4):
+        if own_shape is None or smallest < quadratic_rows(dx):
             return "mixed_ksg", f"{off}: {mixed}", figures
         figures["own kurtosis z"] = own_shape()
         if abs(figures["own kurtosis z"]) > CLASSES_Z:

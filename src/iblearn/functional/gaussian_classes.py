@@ -362,11 +362,7 @@ def classes_shape(x: Any, labels: Any, *, rtol: float = 1e-9) -> dict[str, float
     dof = n - len(counts)
     size = counts[codes][several].to(torch.float64)
     b = (fit.resid[several] @ fit.basis).square().sum(dim=1) / dof / (1 - 1 / size)
-    a, c = r / 2, (dof - r) / 2
-    m1, m2, m3, m4 = (math.prod((a + j) / (a + c + j) for j in range(m)) for m in (1, 2, 3, 4))
-    # The b_i's weighted sum is the dimensions kept, exactly: their squares' mean varies as what b^2
-    # holds beyond its regression on b (the plain Var(b^2) / N gave a spread of 0.2 - 0.4 over 100 draws).
-    spread_b2 = m4 - m2**2 - (m3 - m1 * m2) ** 2 / (m2 - m1**2)
+    m2, spread_b2 = beta_squares(r / 2, (dof - r) / 2)
     kurtosis = (float(b.square().mean()) - m2) / math.sqrt(spread_b2 / len(b))
     _, groups = torch.unique(codes[several], return_inverse=True)
     sizes = torch.bincount(groups).to(torch.float64)
@@ -378,6 +374,14 @@ def classes_shape(x: Any, labels: Any, *, rtol: float = 1e-9) -> dict[str, float
     chi2 = float((sizes * (means - b.mean()).square()).sum()) / (within / df2)
     spread = ((chi2 / df1) ** (1 / 3) - (1 - 2 / (9 * df1))) / math.sqrt(2 / (9 * df1))
     return {"kurtosis z": kurtosis, "spread z": spread}
+
+
+def beta_squares(a: float, c: float) -> tuple[float, float]:
+    """For b ~ Beta(a, c): the mean of b^2, and its variance beyond its regression on b. Studentized
+    residuals' b_i have a fixed weighted sum, so their squares' mean varies by that much (the plain
+    Var(b^2) / N gave a spread of 0.2 - 0.4 over 100 draws of :func:`classes_shape`'s kurtosis z)."""
+    m1, m2, m3, m4 = (math.prod((a + j) / (a + c + j) for j in range(m)) for m in (1, 2, 3, 4))
+    return m2, m4 - m2**2 - (m3 - m1 * m2) ** 2 / (m2 - m1**2)
 
 
 def _point_entropy(p: Tensor, centred: Tensor) -> float:

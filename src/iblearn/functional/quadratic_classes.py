@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 
 from iblearn import _checks as V
-from iblearn.functional.gaussian_classes import class_centres, labelled_rows, pooled_fit
+from iblearn.functional.gaussian_classes import beta_squares, class_centres, labelled_rows, pooled_fit
 
 #: Draws of the fitted model behind its MI: its standard error is the pointwise information's spread
 #: over their root, about 0.005 nats on five classes in ten columns.
@@ -252,8 +252,7 @@ def quadratic_shape(x: Any, labels: Any, *, rtol: float = 1e-9) -> float:
             continue
         e = fit.resid[codes == c] @ fit.basis
         b = n / (n - 1) ** 2 * torch.linalg.solve(e.T @ e / (n - 1), e.T).mul(e.T).sum(dim=0)
-        a, c_ = r / 2, (n - r - 1) / 2  # Beta(a, c_)'s moments
-        m1, m2, m3, m4 = (math.prod((a + j) / (a + c_ + j) for j in range(m)) for m in (1, 2, 3, 4))
+        m2, spread_b2 = beta_squares(r / 2, (n - r - 1) / 2)
         excess += float(b.square().sum()) - n * m2
-        spread += n * (m4 - m2**2 - (m3 - m1 * m2) ** 2 / (m2 - m1**2))
+        spread += n * spread_b2
     return excess / math.sqrt(spread) if spread > 0 else 0.0
