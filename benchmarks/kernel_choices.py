@@ -16,13 +16,14 @@ at run time and restored after, the same answers::
   counts take the grid, N = 20,000: MI of 1 x 2, 2 x 2, 3 x 1 and 3 x 3 columns and the conditional MI
   of 1 x 1 columns given 2 (Gaussian; y depends on x's first column, and in the conditional case x and
   y each on a column of z).
-* ``count leaves``: range counts on the tree with leaves of 128 (``COUNT_LEAF``) against 64, in 2 - 10
-  dimensions at N = 20,000 and 100,000: KSG's marginal count as above. Here and in ``sweep`` and
-  ``float32 counts`` the counts' grid is turned off (``COUNT_CELL_MAX_DIM = 1``) for both forms, and in
-  two dimensions at 20,000 the sweep too (``PLANE_MAX_N = 0``), so that the tree counts.
-* ``search leaves``: the k-th neighbour search (k = 3) on the tree with leaves of 128 against 64
-  (``WIDE_TREE_DIM``: the code doubles ``TREE_LEAF`` from that many dimensions on), in 6 - 12
-  dimensions at N = 20,000, Gaussian.
+* ``count leaves``: range counts on the tree with leaves of 256 (``COUNT_LEAF``) against 128, in 2 - 10
+  dimensions at N = 20,000 and 100,000, and in 4 and 6 at 300,000: KSG's marginal count as above.
+  Here and in ``sweep`` and ``float32 counts`` the counts' grid is turned off (``COUNT_CELL_MAX_DIM =
+  1``) for both forms, and in two dimensions at 20,000 the sweep too (``PLANE_MAX_N = 0``), so that the
+  tree counts.
+* ``search leaves``: the k-th neighbour search (k = 3) on the tree with the code's leaves (``knn_leaf``:
+  ``TREE_LEAF`` times 1, 2 or 4 by the dimension and the instruction set) against half as many, in 5 - 12
+  dimensions at N = 20,000 and in 6 and 8 at 300,000, Gaussian.
 * ``sweep``: two-dimensional counts by the sweep (``PLANE_MAX_N``) against the tree, sorting and the
   tree's building included, N = 10,000, 50,000 and 200,000, the marginal count of 2x2 KSG as above
   (off the grid, the code sweeps up to ``PLANE_MAX_N``: the counts of columns whose orders are known,
@@ -77,6 +78,7 @@ CONSTANTS = (
     "CELL_MAX_DIM",
     "CELL_POINTS",
     "TREE_LEAF",
+    "LONG_LEAF_DIM",
     "WIDE_TREE_DIM",
     "COUNT_LEAF",
     "PLANE_MAX_N",
@@ -97,8 +99,11 @@ CHOICES = {
         "Whole estimates: the counts on a grid of cells against the tree or the sweep",
         ("grid", "tree or sweep"),
     ),
-    "count leaves": ("Range counts: the tree's leaves of 128 against 64", ("128", "64")),
-    "search leaves": ("The k-th neighbour search: the tree's leaves of 128 against 64", ("128", "64")),
+    "count leaves": ("Range counts: the tree's leaves of 256 against 128", ("256", "128")),
+    "search leaves": (
+        "The k-th neighbour search: the tree's leaves, the code's against half as many",
+        ("the code's", "half"),
+    ),
     "sweep": ("Two-dimensional counts: the sweep against the tree", ("sweep", "tree")),
     "float32 search": (
         "The k-th neighbour search on the tree: a float32 first pass over each leaf against float64 alone",
@@ -128,7 +133,9 @@ FULL = (
     + [("count grid", s, n, d) for s in ("gaussian", "lattice") for n in (20_000, 100_000) for d in (2, 3, 4)]
     + [("count grid, estimates", name, 20_000, sum(ESTIMATES[name])) for name in ESTIMATES]
     + [("count leaves", "gaussian", n, d) for n in (20_000, 100_000) for d in (2, 3, 4, 6, 8, 10)]
-    + [("search leaves", "gaussian", 20_000, d) for d in (6, 8, 10, 12)]
+    + [("count leaves", "gaussian", 300_000, d) for d in (4, 6)]
+    + [("search leaves", "gaussian", 20_000, d) for d in (5, 6, 8, 10, 12)]
+    + [("search leaves", "gaussian", 300_000, d) for d in (6, 8)]
     + [("sweep", "gaussian", n, 2) for n in (10_000, 50_000, 200_000)]
     + [
         ("float32 search", s, n, d)
@@ -239,10 +246,10 @@ def settings(choice: str, n: int, dims: int) -> tuple[tuple[dict[str, int], dict
     if choice == "count leaves":  # in two dimensions with the sweep off too, so that the tree counts
         plane = {"PLANE_MAX_N": 0, **off} if dims == 2 else off
         taken = "grid" if grid else "sweep" if neighbors._on_plane(n, dims) else str(neighbors.COUNT_LEAF)
-        return ({"COUNT_LEAF": 128, **plane}, {"COUNT_LEAF": 64, **plane}), taken
-    if choice == "search leaves":
-        wide, narrow = {"TREE_LEAF": 64, "WIDE_TREE_DIM": 0}, {"TREE_LEAF": 64, "WIDE_TREE_DIM": dims + 1}
-        return (wide, narrow), str(neighbors.knn_leaf(dims))
+        return ({"COUNT_LEAF": 256, **plane}, {"COUNT_LEAF": 128, **plane}), taken
+    if choice == "search leaves":  # knn_leaf scales TREE_LEAF: halved, every leaf is
+        leaf = neighbors.TREE_LEAF
+        return ({"TREE_LEAF": leaf}, {"TREE_LEAF": leaf // 2}), str(neighbors.knn_leaf(dims))
     if choice == "float32 search":
         return ({"FLOAT32_PASS": True}, {"FLOAT32_PASS": False}), a if neighbors.FLOAT32_PASS else b
     if choice == "float32 counts":

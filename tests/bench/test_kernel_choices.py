@@ -43,20 +43,25 @@ def paths(monkeypatch):
     return made
 
 
+def _search(dims: int, share: int = 1) -> str:
+    """The search tree's leaves in ``dims`` dimensions (the instruction set's), divided by ``share``."""
+    return f"tree {neighbors.knn_leaf(dims) // share}"
+
+
 @pytest.mark.parametrize(
     ("case", "first", "second"),
     [
         (("grid", "gaussian", 500, 3), "grid 4", "tree 64"),
-        (("grid", "lattice", 500, 6), "grid 4", "tree 64"),
-        (("count grid", "gaussian", 500, 3), "grid 16", "tree 128"),
+        (("grid", "lattice", 500, 6), "grid 4", _search(6)),
+        (("count grid", "gaussian", 500, 3), "grid 16", "tree 256"),
         (("count grid", "lattice", 500, 2), "grid 16", "plane"),
-        (("count grid", "gaussian", 500, 4), "grid 16", "tree 128"),
-        (("count grid, estimates", "MI 3 x 1", 500, 4), {"grid 4", "grid 16"}, {"grid 4", "tree 128"}),
-        (("count leaves", "gaussian", 500, 2), "tree 128", "tree 64"),
-        (("count leaves", "gaussian", 500, 4), "tree 128", "tree 64"),
-        (("search leaves", "gaussian", 500, 10), "tree 128", "tree 64"),
-        (("search leaves", "gaussian", 500, 6), "tree 128", "tree 64"),
-        (("sweep", "gaussian", 500, 2), "plane", "tree 128"),
+        (("count grid", "gaussian", 500, 4), "grid 16", "tree 256"),
+        (("count grid, estimates", "MI 3 x 1", 500, 4), {"grid 4", "grid 16"}, {"grid 4", "tree 256"}),
+        (("count leaves", "gaussian", 500, 2), "tree 256", "tree 128"),
+        (("count leaves", "gaussian", 500, 4), "tree 256", "tree 128"),
+        (("search leaves", "gaussian", 500, 10), _search(10), _search(10, 2)),
+        (("search leaves", "gaussian", 500, 6), _search(6), _search(6, 2)),
+        (("sweep", "gaussian", 500, 2), "plane", "tree 256"),
     ],
 )
 def test_each_form_takes_the_path_it_names(paths, case, first, second):

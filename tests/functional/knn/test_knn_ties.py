@@ -222,7 +222,7 @@ def test_the_search_forced_onto_the_tree_equals_brute_force(monkeypatch, dim):
     # kth_neighbour as the estimators call it, at N far below TREE_MIN_N: leaves of 8 (query leaves
     # that soon go on point by point, and k beyond a leaf, so that bounds start infinite), of 64
     # (the default: whole leaves walk the tree, most reference leaves left after a few dimensions) and
-    # of 128 (256 from WIDE_TREE_DIM dims on: the kernel's largest leaves).
+    # of 128 (256 in more dimensions, as knn_leaf doubles them: the kernel's largest leaves).
     monkeypatch.setattr(nb, "TREE_MIN_N", 0)
     x = torch.from_numpy(_points("gaussian", 600, dim, seed=dim))
     x[300:310] = x[:10]  # duplicates: neighbours at distance 0, decided by index

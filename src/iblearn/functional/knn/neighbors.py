@@ -409,27 +409,32 @@ def uses_tree(n: int, d: int) -> bool:
     return d <= TREE_LOW_DIM or n >= TREE_MIN_N
 
 
-#: Points per leaf of the k-d tree of the k-th neighbour search, at most 256 (the kernel's LEAF_MAX).
+#: Points per leaf of the k-d tree of the k-th neighbour search in few dimensions (:func:`knn_leaf`).
 #: Point by point, at N = 1,000,000, leaves of 8, 16 and 32 took about the same time (fewer points, more
 #: boxes). The points of a query leaf walk the tree together and a leaf is left as soon as
 #: all its points lie beyond the k-th distance in the dimensions read (_maxnorm_knn.h): with that, 64
 #: against 32 at N = 1,000,000 (5x5 KSG's joint space, A/B, one thread) 1.39x against 1.24x the
 #: point-by-point search of leaves of 32.
 TREE_LEAF = 64
-#: From this many dimensions on, the k-th neighbour search's leaves hold twice :data:`TREE_LEAF`: there
-#: a box prunes little and a longer vectorised pass costs less than the boxes it saves; below, the
-#: search alone may gain a little, a whole KSG estimate nothing (docs/design.md, "Measurements behind
-#: the code").
-WIDE_TREE_DIM = 10
-#: The same for the trees of range counts, whose query leaves walk the tree together, each leaf's points
-#: tested against a node's box in one vectorised loop (_maxnorm.c, tree_count_kernel). Against the
+#: From this many dimensions on, the k-th neighbour search's leaves hold twice :data:`TREE_LEAF`, and
+#: from :data:`WIDE_TREE_DIM` on four times: the more dimensions, the less a box prunes, and a longer
+#: vectorised pass over a leaf costs less than the boxes it saves. With the kernel's two-lane copy
+#: (``kernel_isa() == "portable"``) a pass costs more: there leaves double from :data:`WIDE_TREE_DIM`
+#: - 2 dimensions on, once (docs/design.md, "Measurements behind the code").
+LONG_LEAF_DIM = 5
+#: See :data:`LONG_LEAF_DIM`.
+WIDE_TREE_DIM = 8
+#: The most points a leaf of the kernel's trees holds (_maxnorm_tree.h's LEAF_MAX).
+LEAF_MAX = 256
+#: Points per leaf of the trees of range counts, whose query leaves walk the tree together, each leaf's
+#: points tested against a node's box in one vectorised loop (_maxnorm.c, tree_count_kernel). Against the
 #: point-by-point search with leaves of 32, the counts of 5x5 KSG (x's 5-d space, the joint 3rd
 #: neighbour's radius, strict), one thread, interleaved by ranges of 2,000 - 3,000 queries in one process,
 #: thread CPU time on loaded cores, the same counts: leaves of 64 1.42x at N = 20,000, 1.46x at 100,000,
 #: 1.56x at 1,000,000 (30,000 queries in 10 ranges); leaves of 32, two leaves a walk, 1.16x, 1.26x, 1.39x.
-#: Leaves of 128 count faster than 64 in 2 - 10 dimensions, and 256 lost at large N (docs/design.md,
-#: "Measurements behind the code").
-COUNT_LEAF = 128
+#: With the float32 first pass, leaves of 256 count faster than 128 in 4 - 10 dimensions, from N = 5,000
+#: to 300,000, with each instruction set (docs/design.md, "Measurements behind the code").
+COUNT_LEAF = 256
 #: Whether the trees carry a float32 copy of their leaves, which the k-th neighbour search and the range
 #: counts scan first (twice the lanes), taking float64 distances only for the points a rounding bound
 #: leaves undecided: the same neighbours and counts, by the derivations in _maxnorm_knn.h and
@@ -439,8 +444,12 @@ FLOAT32_PASS = True
 
 
 def knn_leaf(d: int) -> int:
-    """Points per leaf of the k-th neighbour search's tree in ``d`` dimensions."""
-    return TREE_LEAF if d < WIDE_TREE_DIM else 2 * TREE_LEAF
+    """Points per leaf of the k-th neighbour search's tree in ``d`` dimensions (:data:`LONG_LEAF_DIM`)."""
+    if kernel_isa() == "portable":
+        times = 1 if d < WIDE_TREE_DIM - 2 else 2
+    else:
+        times = 1 if d < LONG_LEAF_DIM else 2 if d < WIDE_TREE_DIM else 4
+    return min(LEAF_MAX, times * TREE_LEAF)
 
 
 def _tree_layout(
