@@ -43,9 +43,12 @@ def paths(monkeypatch):
     return made
 
 
-def _search(dims: int, share: int = 1) -> str:
-    """The search tree's leaves in ``dims`` dimensions (the instruction set's), divided by ``share``."""
-    return f"tree {neighbors.knn_leaf(dims) // share}"
+def _search(dims: int, form: str = "") -> str:
+    """The search tree's leaves in ``dims`` dimensions (the instruction set's); or those of ``form``,
+    ``"longer"`` or ``"shorter"``, of the search leaves' choice there."""
+    code = neighbors.knn_leaf(dims)
+    short = code // 2 if code > neighbors.TREE_LEAF else code
+    return f"tree {dict(longer=2 * short, shorter=short).get(form, code)}"
 
 
 @pytest.mark.parametrize(
@@ -59,8 +62,8 @@ def _search(dims: int, share: int = 1) -> str:
         (("count grid, estimates", "MI 3 x 1", 500, 4), {"grid 4", "grid 16"}, {"grid 4", "tree 256"}),
         (("count leaves", "gaussian", 500, 2), "tree 256", "tree 128"),
         (("count leaves", "gaussian", 500, 4), "tree 256", "tree 128"),
-        (("search leaves", "gaussian", 500, 10), _search(10), _search(10, 2)),
-        (("search leaves", "gaussian", 500, 6), _search(6), _search(6, 2)),
+        (("search leaves", "gaussian", 500, 10), _search(10, "longer"), _search(10, "shorter")),
+        (("search leaves", "gaussian", 500, 6), _search(6, "longer"), _search(6, "shorter")),
         (("sweep", "gaussian", 500, 2), "plane", "tree 256"),
     ],
 )
