@@ -26,6 +26,10 @@ at run time and restored after, the same answers::
   the instruction set; the pair is the code's leaves and half as many where the code takes more than
   ``TREE_LEAF``, else ``TREE_LEAF`` and twice as many), in 5 - 12 dimensions at N = 20,000 and in 6 and
   8 at 300,000, Gaussian.
+* ``leaves, estimates``: whole KSG estimates (``ksg_mi``, ``ksg_cmi``, k = 3) with the trees' leaves of
+  the code (the search's ``knn_leaf``, the counts' ``COUNT_LEAF``) against half as many, N = 5,000,
+  20,000 and 100,000: MI of 3 x 3, 4 x 4 and 5 x 5 columns and the conditional MI of 2 x 2 columns
+  given 2 (``ESTIMATES``' rows, Gaussian).
 * ``sweep``: two-dimensional counts by the sweep (``PLANE_MAX_N``) against the tree, sorting and the
   tree's building included, N = 10,000, 50,000 and 200,000, the marginal count of 2x2 KSG as above
   (off the grid, the code sweeps up to ``PLANE_MAX_N``: the counts of columns whose orders are known,
@@ -106,6 +110,10 @@ CHOICES = {
         "The k-th neighbour search: the tree's leaves, twice as long against as long",
         ("longer", "shorter"),
     ),
+    "leaves, estimates": (
+        "Whole estimates: the trees' leaves of the code against half as many",
+        ("the code's", "half"),
+    ),
     "sweep": ("Two-dimensional counts: the sweep against the tree", ("sweep", "tree")),
     "float32 search": (
         "The k-th neighbour search on the tree: a float32 first pass over each leaf against float64 alone",
@@ -121,23 +129,36 @@ CHOICES = {
     ),
     "finite_rows": ("finite_rows: the sum's finiteness against isfinite(t).all()", ("sum", "isfinite")),
 }
-#: The whole estimates of ``count grid, estimates``: their columns (x, y, and z where conditional).
+#: The whole estimates of ``count grid, estimates`` and ``leaves, estimates``: their columns (x, y, and z
+#: where conditional).
 ESTIMATES = {
     "MI 1 x 2": (1, 2),
     "MI 2 x 2": (2, 2),
     "MI 3 x 1": (3, 1),
     "MI 3 x 3": (3, 3),
     "CMI 1 x 1 | 2": (1, 1, 2),
+    "MI 4 x 4": (4, 4),
+    "MI 5 x 5": (5, 5),
+    "CMI 2 x 2 | 2": (2, 2, 2),
 }
+#: Those whose counts take the grid (``count grid, estimates``), and those whose trees' leaves the code
+#: sets (``leaves, estimates``).
+GRID_ESTIMATES = ("MI 1 x 2", "MI 2 x 2", "MI 3 x 1", "MI 3 x 3", "CMI 1 x 1 | 2")
+LEAF_ESTIMATES = ("MI 3 x 3", "MI 4 x 4", "MI 5 x 5", "CMI 2 x 2 | 2")
 #: (choice, sample, N, dims) of each row, the full run and --quick's.
 FULL = (
     [("grid", s, n, d) for s in ("gaussian", "lattice") for n in (10_000, 200_000) for d in (2, 3, 4, 6)]
     + [("count grid", s, n, d) for s in ("gaussian", "lattice") for n in (20_000, 100_000) for d in (2, 3, 4)]
-    + [("count grid, estimates", name, 20_000, sum(ESTIMATES[name])) for name in ESTIMATES]
+    + [("count grid, estimates", name, 20_000, sum(ESTIMATES[name])) for name in GRID_ESTIMATES]
     + [("count leaves", "gaussian", n, d) for n in (20_000, 100_000) for d in (2, 3, 4, 6, 8, 10)]
     + [("count leaves", "gaussian", 300_000, d) for d in (4, 6)]
     + [("search leaves", "gaussian", 20_000, d) for d in (5, 6, 8, 10, 12)]
     + [("search leaves", "gaussian", 300_000, d) for d in (6, 8)]
+    + [
+        ("leaves, estimates", name, n, sum(ESTIMATES[name]))
+        for n in (5000, 20_000, 100_000)
+        for name in LEAF_ESTIMATES
+    ]
     + [("sweep", "gaussian", n, 2) for n in (10_000, 50_000, 200_000)]
     + [
         ("float32 search", s, n, d)
@@ -155,6 +176,7 @@ QUICK = (
     + [("count grid, estimates", name, 2000, sum(ESTIMATES[name])) for name in ("MI 3 x 1", "CMI 1 x 1 | 2")]
     + [("count leaves", "gaussian", 2000, d) for d in (2, 5)]
     + [("search leaves", "gaussian", 2000, 10)]
+    + [("leaves, estimates", "CMI 2 x 2 | 2", 2000, 6)]
     + [("sweep", "gaussian", n, 2) for n in (2000, 60_000)]
     + [("float32 search", "lattice", 2000, 8), ("float32 counts", "gaussian", 2000, 5)]
     + [("cmi sweep", "gaussian", 2000, 3)]
@@ -240,6 +262,9 @@ def settings(choice: str, n: int, dims: int) -> tuple[tuple[dict[str, Any], dict
         taken = a if 2 <= dims <= neighbors.CELL_MAX_DIM else b
         return ({"CELL_MAX_DIM": max(dims, 2)}, {"CELL_MAX_DIM": 1}), taken
     grid = 2 <= dims <= neighbors.COUNT_CELL_MAX_DIM
+    if choice == "leaves, estimates":
+        short = functools.partial(_halved, neighbors.knn_leaf)
+        return ({}, {"knn_leaf": short, "COUNT_LEAF": neighbors.COUNT_LEAF // 2}), a
     if choice == "count grid, estimates":
         return ({"COUNT_CELL_MAX_DIM": 3}, {"COUNT_CELL_MAX_DIM": 1}), a
     if choice == "count grid":
@@ -274,6 +299,11 @@ def _leaf(points: int, dims: int) -> int:
     return points
 
 
+def _halved(leaf: Callable[[int], int], dims: int) -> int:
+    """Half the points a leaf that ``leaf`` gives in ``dims`` dimensions."""
+    return leaf(dims) // 2
+
+
 def finite_by_isfinite(t: torch.Tensor, name: str) -> torch.Tensor:
     """``finite_rows`` by ``torch.isfinite(t).all()``: the form the sum replaced, the same outcome."""
     if t.is_floating_point() and not bool(torch.isfinite(t).all()):
@@ -300,7 +330,7 @@ def arms(choice: str, kind: str, n: int, dims: int) -> tuple[dict[str, Callable[
         call = functools.partial(neighbors.kth_neighbour, [sample(kind, n, dims)], K, "chebyshev", "tree")
     elif choice == "cmi sweep":
         call = cmi_counts(n)
-    elif choice == "count grid, estimates":
+    elif choice in ("count grid, estimates", "leaves, estimates"):
         call = estimate(kind, n)
     else:
         call = marginal_count(n, dims, kind)

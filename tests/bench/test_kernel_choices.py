@@ -65,6 +65,11 @@ def _search(dims: int, form: str = "") -> str:
         (("search leaves", "gaussian", 500, 10), _search(10, "longer"), _search(10, "shorter")),
         (("search leaves", "gaussian", 500, 6), _search(6, "longer"), _search(6, "shorter")),
         (("sweep", "gaussian", 500, 2), "plane", "tree 256"),
+        (
+            ("leaves, estimates", "CMI 2 x 2 | 2", 500, 6),
+            {_search(6), "tree 256", "grid 16"},
+            {f"tree {neighbors.knn_leaf(6) // 2}", "tree 128", "grid 16"},
+        ),
     ],
 )
 def test_each_form_takes_the_path_it_names(paths, case, first, second):
