@@ -24,8 +24,8 @@ at run time and restored after, the same answers::
 * ``search leaves``: the k-th neighbour search (k = 3) on the tree with leaves twice as long against
   as long as the code's shorter pair (``knn_leaf``: ``TREE_LEAF`` times 1, 2 or 4 by the dimension and
   the instruction set; the pair is the code's leaves and half as many where the code takes more than
-  ``TREE_LEAF``, else ``TREE_LEAF`` and twice as many), in 5 - 12 dimensions at N = 20,000 and in 6 and
-  8 at 300,000, Gaussian.
+  ``TREE_LEAF``, else ``TREE_LEAF`` and twice as many), in 5 - 12 dimensions at N = 20,000, in 8 and 10
+  at 100,000 and in 6 and 8 at 300,000, Gaussian.
 * ``leaves, estimates``: whole KSG estimates (``ksg_mi``, ``ksg_cmi``, k = 3) with the trees' leaves of
   the code (the search's ``knn_leaf``, the counts' ``COUNT_LEAF``) against half as many, N = 5,000,
   20,000 and 100,000: MI of 3 x 3, 4 x 4 and 5 x 5 columns and the conditional MI of 2 x 2 columns
@@ -86,6 +86,7 @@ CONSTANTS = (
     "TREE_LEAF",
     "LONG_LEAF_DIM",
     "WIDE_TREE_DIM",
+    "PORTABLE_LONG_LEAF_DIM",
     "COUNT_LEAF",
     "PLANE_MAX_N",
     "TREE_LOW_DIM",
@@ -153,6 +154,7 @@ FULL = (
     + [("count leaves", "gaussian", n, d) for n in (20_000, 100_000) for d in (2, 3, 4, 6, 8, 10)]
     + [("count leaves", "gaussian", 300_000, d) for d in (4, 6)]
     + [("search leaves", "gaussian", 20_000, d) for d in (5, 6, 8, 10, 12)]
+    + [("search leaves", "gaussian", 100_000, d) for d in (8, 10)]
     + [("search leaves", "gaussian", 300_000, d) for d in (6, 8)]
     + [
         ("leaves, estimates", name, n, sum(ESTIMATES[name]))

@@ -418,12 +418,16 @@ def uses_tree(n: int, d: int) -> bool:
 TREE_LEAF = 64
 #: From this many dimensions on, the k-th neighbour search's leaves hold twice :data:`TREE_LEAF`, and
 #: from :data:`WIDE_TREE_DIM` on four times: the more dimensions, the less a box prunes, and a longer
-#: vectorised pass over a leaf costs less than the boxes it saves. With the kernel's two-lane copy
-#: (``kernel_isa() == "portable"``) a pass costs more: there leaves double once, from
-#: :data:`WIDE_TREE_DIM` dimensions on (docs/design.md, "Measurements behind the code").
+#: vectorised pass over a leaf costs less than the boxes it saves. In eight and nine dimensions four
+#: times was the faster up to N = 20,000 and the slower from 50,000 on, by a few percent either way.
+#: With the kernel's two-lane copy (``kernel_isa() == "portable"``) a pass costs more: there leaves
+#: double once, from :data:`PORTABLE_LONG_LEAF_DIM` dimensions on (docs/design.md, "Measurements behind
+#: the code").
 LONG_LEAF_DIM = 5
 #: See :data:`LONG_LEAF_DIM`.
-WIDE_TREE_DIM = 8
+WIDE_TREE_DIM = 10
+#: See :data:`LONG_LEAF_DIM`.
+PORTABLE_LONG_LEAF_DIM = 8
 #: The most points a leaf of the kernel's trees holds (_maxnorm_tree.h's LEAF_MAX).
 LEAF_MAX = 256
 #: Points per leaf of the trees of range counts, whose query leaves walk the tree together, each leaf's
@@ -446,7 +450,7 @@ FLOAT32_PASS = True
 def knn_leaf(d: int) -> int:
     """Points per leaf of the k-th neighbour search's tree in ``d`` dimensions (:data:`LONG_LEAF_DIM`)."""
     if kernel_isa() == "portable":
-        times = 1 if d < WIDE_TREE_DIM else 2
+        times = 1 if d < PORTABLE_LONG_LEAF_DIM else 2
     else:
         times = 1 if d < LONG_LEAF_DIM else 2 if d < WIDE_TREE_DIM else 4
     return min(LEAF_MAX, times * TREE_LEAF)
