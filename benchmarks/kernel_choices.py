@@ -25,7 +25,8 @@ at run time and restored after, the same answers::
   as long as the code's shorter pair (``knn_leaf``: ``TREE_LEAF`` times 1, 2 or 4 by the dimension and
   the instruction set; the pair is the code's leaves and half as many where the code takes more than
   ``TREE_LEAF``, else ``TREE_LEAF`` and twice as many), in 5 - 12 dimensions at N = 20,000, in 8 and 10
-  at 100,000 and in 6 and 8 at 300,000, Gaussian.
+  at 100,000 and in 6 and 8 at 300,000, Gaussian; and (sample ``longer``, Gaussian too) the code's
+  leaves doubled against the code's, in 6 and 8 dimensions at 20,000 and 100,000.
 * ``leaves, estimates``: whole KSG estimates (``ksg_mi``, ``ksg_cmi``, k = 3) with the trees' leaves of
   the code (the search's ``knn_leaf``, the counts' ``COUNT_LEAF``) against half as many, N = 5,000,
   20,000 and 100,000: MI of 3 x 3, 4 x 4 and 5 x 5 columns and the conditional MI of 2 x 2 columns
@@ -156,6 +157,7 @@ FULL = (
     + [("search leaves", "gaussian", 20_000, d) for d in (5, 6, 8, 10, 12)]
     + [("search leaves", "gaussian", 100_000, d) for d in (8, 10)]
     + [("search leaves", "gaussian", 300_000, d) for d in (6, 8)]
+    + [("search leaves", "longer", n, d) for n in (20_000, 100_000) for d in (6, 8)]
     + [
         ("leaves, estimates", name, n, sum(ESTIMATES[name]))
         for n in (5000, 20_000, 100_000)
@@ -211,8 +213,8 @@ def under(values: dict[str, Any], call: Callable[[], Any]) -> Callable[[], Any]:
 
 
 def sample(kind: str, n: int, dims: int, seed: int = 0) -> torch.Tensor:
-    """``n`` points in ``dims`` dimensions, float64: standard normal, or (``"lattice"``) integer points
-    on a lattice of about ``n`` sites, so that many distances tie and some points coincide."""
+    """``n`` points in ``dims`` dimensions, float64: integer points on a lattice of about ``n`` sites
+    (``"lattice"``), so that many distances tie and some points coincide; else standard normal."""
     g = torch.Generator().manual_seed(seed)
     if kind == "lattice":
         side = max(2, round(n ** (1 / dims)))
@@ -256,9 +258,9 @@ def cmi_counts(n: int) -> Callable[[], tuple[torch.Tensor, ...]]:
     return lambda: tuple(torch.from_numpy(c) for c in neighbors.cmi_column_counts(columns, eps, orders))
 
 
-def settings(choice: str, n: int, dims: int) -> tuple[tuple[dict[str, Any], dict[str, Any]], str]:
-    """The constants that give each form of a kernel's ``choice`` on ``n`` points in ``dims``
-    dimensions, and the form the code's own constants take there."""
+def settings(choice: str, kind: str, n: int, dims: int) -> tuple[tuple[dict[str, Any], dict[str, Any]], str]:
+    """The constants that give each form of a kernel's ``choice`` on ``n`` points of ``kind`` in
+    ``dims`` dimensions, and the form the code's own constants take there."""
     a, b = CHOICES[choice][1]
     if choice == "grid":
         taken = a if 2 <= dims <= neighbors.CELL_MAX_DIM else b
@@ -278,7 +280,11 @@ def settings(choice: str, n: int, dims: int) -> tuple[tuple[dict[str, Any], dict
         return ({"COUNT_LEAF": 256, **plane}, {"COUNT_LEAF": 128, **plane}), taken
     if choice == "search leaves":
         code = neighbors.knn_leaf(dims)
-        short = code // 2 if code > neighbors.TREE_LEAF else code
+        # "longer": the code's leaves doubled against them (the largest, against half, where they are).
+        if kind == "longer":
+            short = min(code, neighbors.LEAF_MAX // 2)
+        else:
+            short = code // 2 if code > neighbors.TREE_LEAF else code
         forms = (
             {"knn_leaf": functools.partial(_leaf, 2 * short)},
             {"knn_leaf": functools.partial(_leaf, short)},
@@ -336,7 +342,7 @@ def arms(choice: str, kind: str, n: int, dims: int) -> tuple[dict[str, Callable[
         call = estimate(kind, n)
     else:
         call = marginal_count(n, dims, kind)
-    (first, second), taken = settings(choice, n, dims)
+    (first, second), taken = settings(choice, kind, n, dims)
     return {a: under(first, call), b: under(second, call)}, taken
 
 

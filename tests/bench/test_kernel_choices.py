@@ -64,6 +64,7 @@ def _search(dims: int, form: str = "") -> str:
         (("count leaves", "gaussian", 500, 4), "tree 256", "tree 128"),
         (("search leaves", "gaussian", 500, 10), _search(10, "longer"), _search(10, "shorter")),
         (("search leaves", "gaussian", 500, 6), _search(6, "longer"), _search(6, "shorter")),
+        (("search leaves", "longer", 500, 6), f"tree {min(256, 2 * neighbors.knn_leaf(6))}", _search(6)),
         (("sweep", "gaussian", 500, 2), "plane", "tree 256"),
         (
             ("leaves, estimates", "CMI 2 x 2 | 2", 500, 6),
