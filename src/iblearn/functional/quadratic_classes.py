@@ -43,7 +43,7 @@ class Quadratic(NamedTuple):
     rows: Tensor
 
 
-def shrunk_covariances(resid: Tensor, codes: Tensor, counts: Tensor) -> Tensor:
+def shrunk_covariances(resid: Tensor, codes: Tensor, counts: Tensor, pooled: Tensor | None = None) -> Tensor:
     """Each class's covariance ``(K, d, d)`` from its rows' residuals, shrunk toward the pooled
     within-class covariance scaled to the class's own total variance, ``(1 - lambda) S_k + lambda
     (tr S_k / tr S) S``, with the intensity that minimizes the expected squared error (Ledoit & Wolf
@@ -51,8 +51,9 @@ def shrunk_covariances(resid: Tensor, codes: Tensor, counts: Tensor) -> Tensor:
     over the summed squared distance to the target, clipped to [0, 1]. Classes that differ only in
     spread take the target (an intensity near 1); classes of other shapes, their own covariance as
     their rows grow (0.10 for three random shapes in 10 columns at 333 rows a class, 0.02 at 1,667). A
-    class of one row has no spread of its own: it takes the pooled covariance."""
-    pooled = resid.T @ resid / (len(resid) - len(counts))
+    class of one row has no spread of its own: it takes the pooled covariance (``pooled``, where the
+    caller has it: :func:`pooled_covariance`)."""
+    pooled = pooled_covariance(resid, counts) if pooled is None else pooled
     covs = []
     for c in range(len(counts)):
         r = resid[codes == c]
@@ -70,6 +71,12 @@ def shrunk_covariances(resid: Tensor, codes: Tensor, counts: Tensor) -> Tensor:
     return torch.stack(covs)
 
 
+def pooled_covariance(resid: Tensor, counts: Tensor) -> Tensor:
+    """The pooled within-class covariance of the classes' residuals ``resid (N, d)``, ``counts`` rows
+    a class."""
+    return resid.T @ resid / (len(resid) - len(counts))
+
+
 def fit_quadratic(x: Any, labels: Any, rtol: float = 1e-9) -> Quadratic | None:
     """The classes of ``x (N, d)`` by ``labels`` fitted as :class:`Quadratic`; None for one class."""
     xt, codes, counts = labelled_rows(x, labels, rtol)
@@ -85,10 +92,11 @@ def fit_quadratic(x: Any, labels: Any, rtol: float = 1e-9) -> Quadratic | None:
 
 def _fitted(rows: Tensor, codes: Tensor, counts: Tensor) -> Quadratic | None:
     means, resid = class_centres(rows, codes, counts)
-    covs = shrunk_covariances(resid, codes, counts)
+    pooled = pooled_covariance(resid, counts)
+    covs = shrunk_covariances(resid, codes, counts, pooled)
     chol, info = torch.linalg.cholesky_ex(covs)
     if bool(info.any()):  # a class's shrunk covariance singular (its intensity 0 on too few rows)
-        covs[info != 0] = resid.T @ resid / (len(rows) - len(counts))
+        covs[info != 0] = pooled
         chol, info = torch.linalg.cholesky_ex(covs)
         if bool(info.any()):
             return None
