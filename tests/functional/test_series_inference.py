@@ -209,3 +209,22 @@ def test_a_closed_forms_blockwise_error_is_held_at_its_long_run_spread():
     block, _ = serial.series_blocks([torch.as_tensor(x), torch.as_tensor(y)], len(terms))
     assert est.stderr == pytest.approx(serial.long_run_stderr(terms, block), rel=1e-12)
     assert LONG_RUN in est.stderr_method
+
+
+def test_the_transfer_entropy_resamples_from_the_columns_ranks_give_the_same_figures(monkeypatch):
+    from iblearn.functional.knn import nulls
+
+    g = torch.Generator().manual_seed(4)
+    x = torch.randn(3000, generator=g, dtype=torch.float64)
+    y = torch.zeros(3000, dtype=torch.float64)
+    y[1:] = 0.6 * x[:-1] + 0.3 * x[:-1] ** 2 + 0.8 * torch.randn(2999, generator=g, dtype=torch.float64)
+    asked = dict(n_resamples=6, seed=3)
+    found = []
+    ranked = nulls.ksg_cmi_ranked
+    monkeypatch.setattr(nulls, "ksg_cmi_ranked", lambda *args: found.append(ranked(*args)) or found[-1])
+    fast = ibf.transfer_entropy_estimate(x, y, **asked)
+    assert len(found) == 7 and None not in found  # the whole and its six resamples
+    monkeypatch.setattr(nulls, "column_ranks", lambda columns: None)
+    plain = ibf.transfer_entropy_estimate(x, y, **asked)
+    assert float(fast) == float(plain)
+    assert (fast.stderr, fast.interval, fast.bias) == (plain.stderr, plain.interval, plain.bias)

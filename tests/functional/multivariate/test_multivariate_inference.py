@@ -383,3 +383,54 @@ def test_the_magnitude_test_on_whitened_sides_is_the_test_on_the_rows():
         z = whitened_magnitude_dependence(wx, wy)
         assert z == pytest.approx(magnitude_dependence(bases, wx.shape[1]), abs=1e-9)
         assert (abs(z) <= MAGNITUDES_Z) is gaussian
+
+
+def test_ksg_from_the_columns_ranks_is_ksg_to_the_last_bit_or_declines():
+    from iblearn.functional.multivariate.core import MeasureOptions, ksg_tc_dtc_ranked, tc_dtc
+    from iblearn.functional.multivariate.estimate import _ranks
+
+    data = copies(3000, 4)
+    data[:, 2] += data[:, 0] * data[:, 1]
+    variables = [data[:, i : i + 1] for i in range(3)]
+    opts = MeasureOptions(seed=5)
+    ranks = _ranks("o_information", variables, opts)
+    assert ranks is not None
+    g = torch.Generator().manual_seed(0)
+    half = torch.randperm(3000, generator=g)[:1500].numpy()
+    # The whole, a half, and a half with the other variables' rows shuffled (a permutation's draw).
+    shuffled = [half, *(half[torch.randperm(1500, generator=g).numpy()] for _ in range(2))]
+    names = ["a", "b", "c"]
+    for rows in ([None] * 3, [half] * 3, shuffled):
+        taken = [v if r is None else v[torch.from_numpy(r)] for v, r in zip(variables, rows, strict=True)]
+        keys = [a if r is None else a[r] for a, r in zip(ranks, rows, strict=True)]
+        for dual in (False, True):
+            found = ksg_tc_dtc_ranked(taken, keys, 3000, opts, dual)
+            assert found is not None
+            expected = tc_dtc(taken, names, opts, dual=dual)
+            assert torch.equal(found[0], expected[0])
+            assert torch.equal(found[1], expected[1]) or (math.isnan(found[1]) and math.isnan(expected[1]))
+    keys = list(ranks)
+    assert ksg_tc_dtc_ranked(variables, [keys[0], keys[1][::-1].copy(), keys[2]], 3000, opts, True) is None
+    assert ksg_tc_dtc_ranked(variables, keys, 3000, replace(opts, standardize=False), True) is None
+    assert ksg_tc_dtc_ranked(variables, keys, 3000, replace(opts, k=3000), True) is None
+    # Only single columns, by KSG with the default settings, have ranks to take orders from.
+    assert _ranks("o_information", [data[:, :2], data[:, 2:]], opts) is None
+    assert _ranks("o_information", variables, replace(opts, method="gaussian")) is None
+    assert _ranks("o_information", variables, replace(opts, backend="brute")) is None
+
+
+def test_resamples_and_permutations_give_the_same_figures_with_and_without_the_ranks(monkeypatch):
+    from iblearn.functional.multivariate import estimate
+
+    data = copies(1200, 6)
+    asked = dict(method="ksg", n_resamples=4, n_permutations=6, seed=2)
+    fast = ibf.multivariate_estimate("s_information", data, **asked)
+    monkeypatch.setattr(estimate, "_ranks", lambda *args: None)
+    plain = ibf.multivariate_estimate("s_information", data, **asked)
+    assert float(fast) == float(plain)
+    assert (fast.stderr, fast.interval, fast.bias, fast.p_value) == (
+        plain.stderr,
+        plain.interval,
+        plain.bias,
+        plain.p_value,
+    )

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Unpack, cast
+from typing import Any, Unpack
 
 import numpy as np
 import torch
@@ -41,7 +41,7 @@ from iblearn.functional.gaussian import (
 from iblearn.functional.knn import fused_cmi
 from iblearn.functional.knn.counts import digamma_f64, ksg_from_counts, psi, row_chunks
 from iblearn.functional.knn.formula import digamma_table
-from iblearn.functional.knn.ksg import ksg_counts, ksg_mi, prepare, ranked_column, ready, ready_columns
+from iblearn.functional.knn.ksg import ksg_counts, ksg_mi, prepare, ranked_columns, ready, ready_columns
 from iblearn.functional.knn.neighbors import (
     HAVE_KERNEL,
     LISTED_KMAX,
@@ -298,27 +298,20 @@ def cmi_terms_ranked(
     (torch's) is the estimate. None where the shortcut does not hold."""
     n = len(x)
     columns = (x, y, z)
-    known = [None] * 3 if orders is None else list(orders)
     if not HAVE_KERNEL or any(c.ndim != 2 or c.shape != (n, 1) for c in columns):
         return None
-    if not (isinstance(k, int) and 1 <= k < n) or len(keys) != 3 or len(known) != 3:
+    if not (isinstance(k, int) and 1 <= k < n):
         return None
-    found = [
-        ranked_column(t, key, size, seed + i, order)
-        for i, (t, key, order) in enumerate(zip(columns, keys, known, strict=True))
-    ]
-    if any(f is None for f in found):
+    found = ranked_columns(columns, keys, size, seed, orders)
+    if found is None:
         return None
-    (xa, x_order, _), (ya, y_order, _), (za, z_order, _) = cast(
-        list[tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.float64]]], found
-    )
-    xt, yt, zt = torch.from_numpy(xa), torch.from_numpy(ya), torch.from_numpy(za)
-    eps, _ = kth_neighbour([xt, yt, zt], k, "chebyshev", "tree")
+    prepared, ascending = found
+    eps, _ = kth_neighbour([torch.from_numpy(a) for a in prepared], k, "chebyshev", "tree")
     if not bool(((eps > 0) & torch.isfinite(eps)).all()):
         return None
     # Radii positive and finite, what count_within checks; each space's layout from the columns' orders,
     # known from the keys.
-    nxz, nyz, nz = cmi_column_counts([xa, ya, za], eps.numpy(), [x_order, y_order, z_order])
+    nxz, nyz, nz = cmi_column_counts(prepared, eps.numpy(), ascending)
     # digamma_f64's numbers looked up, as ksg_cmi forms the terms.
     table = digamma_table(n)
     return psi(k) - (table[nxz + 1] + table[nyz + 1] - table[nz + 1])

@@ -17,6 +17,7 @@ from iblearn.functional.knn.cmi import (
 from iblearn.functional.knn.cmi_batched import ksg_cmi_prepared_batched
 from iblearn.functional.knn.counts import digamma_f64, ksg_from_counts, psi
 from iblearn.functional.knn.ksg import (
+    column_ranks,
     duplicated_rows,
     key_order,
     kl_entropy,
@@ -27,6 +28,7 @@ from iblearn.functional.knn.ksg import (
     mixed_ksg_mi,
     pair_terms_ranked,
     prepare_samples,
+    ranked_columns,
 )
 from iblearn.functional.knn.neighbors import (
     Backend,
@@ -48,6 +50,7 @@ __all__ = [
     "Ties",
     "checked_blocks",
     "cmi_terms_ranked",
+    "column_ranks",
     "count_within",
     "digamma_f64",
     "duplicated_rows",
@@ -70,5 +73,6 @@ __all__ = [
     "prepare_samples",
     "prepared_condition",
     "psi",
+    "ranked_columns",
     "sieve_series",
 ]

@@ -146,6 +146,38 @@ def ranked_column(
     return (a, order, ordered) if _increasing(ordered) else None
 
 
+def column_ranks(columns: Sequence[Tensor]) -> NDArray[np.int64] | None:
+    """Each column's ranks among its rows ``(m, N)`` (ties by position), from which
+    :func:`ranked_columns` takes a column's order on any of those rows without a sort; None where the
+    columns are not single CPU float64 columns or the compiled kernel is missing (the shortcuts need
+    both)."""
+    return bivariate.sorted_ranks(columns)[1] if bivariate.usable(columns) else None
+
+
+def ranked_columns(
+    columns: Sequence[Tensor],
+    keys: Sequence[NDArray[np.int64]],
+    size: int,
+    seed: int,
+    orders: Sequence[NDArray[np.int64] | None] | None = None,
+) -> tuple[list[NDArray[np.float64]], list[NDArray[np.int64]]] | None:
+    """:func:`ranked_column` of each column, the i-th jittered from ``seed + i`` (as
+    :func:`prepare_samples` jitters them) and ordered by ``keys[i]`` (``orders[i]``, its
+    :func:`key_order`, where known): the prepared columns ``(N, 1)`` and their ascending orders; None
+    where one declines (the caller then prepares and sorts them)."""
+    known = [None] * len(columns) if orders is None else list(orders)
+    if not len(keys) == len(known) == len(columns):
+        return None
+    prepared, ascending = [], []
+    for i, (t, key, order) in enumerate(zip(columns, keys, known, strict=True)):
+        found = ranked_column(t, key, size, seed + i, order)
+        if found is None:
+            return None
+        prepared.append(found[0])
+        ascending.append(found[1])
+    return prepared, ascending
+
+
 def key_order(key: NDArray[np.int64], size: int) -> NDArray[np.int64] | None:
     """The positions of ``key`` (integers in ``[0, size)``) in ascending order of their keys, by one
     pass over ``[0, size)``; None where a key repeats."""

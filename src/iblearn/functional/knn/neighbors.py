@@ -273,12 +273,20 @@ _MM_ROUNDING = 1e-12
 
 # ------------------------------------------------------------------------------------------------ counts
 def count_within(
-    x: Tensor, radius: Tensor, metric: Metric, backend: Literal["tree", "brute"], *, inclusive: bool
+    x: Tensor,
+    radius: Tensor,
+    metric: Metric,
+    backend: Literal["tree", "brute"],
+    *,
+    inclusive: bool,
+    order: NDArray[np.int64] | None = None,
 ) -> Tensor:
     """For each point i, the number of points j != i with ``d(x_i, x_j) < radius_i`` (``<=`` if inclusive).
 
     Radii must be positive and finite: a zero radius means duplicate points, which the estimators
-    remove first (``ties`` in :mod:`iblearn.functional.knn.ksg`).
+    remove first (``ties`` in :mod:`iblearn.functional.knn.ksg`). ``order``: for one column, its
+    ascending order where known, which the compiled kernel's layout then takes without a sort
+    (:func:`sorted_index`).
     """
     check_radius(radius)
     _n, d = x.shape
@@ -289,7 +297,9 @@ def count_within(
             counts.append(((dist <= r) if inclusive else (dist < r)).sum(dim=1) - 1)
         return torch.cat(counts)
     if metric == "chebyshev" and HAVE_KERNEL:
-        return _slab_count(x.numpy(), radius.numpy(), inclusive)
+        a = x.numpy()
+        index = sorted_index(a, order) if order is not None and d == 1 else count_index(a)
+        return count_in_index(index, radius.numpy(), inclusive)
     if d == 1:
         return _count_sorted(x[:, 0], _pad(x, radius, inclusive), inclusive)
     # cKDTree compares its own distances with the ball's radius by <=; the max-norm distance is exact,
@@ -672,10 +682,6 @@ def count_in_index(index: CountIndex, radius: NDArray[np.float64], inclusive: bo
         _in_parts(n, lambda first, last: _maxnorm.count(layout, r, inclusive, first, last, found))
     counts[order] = found
     return torch.from_numpy(counts)
-
-
-def _slab_count(x: NDArray[np.float64], radius: NDArray[np.float64], inclusive: bool) -> Tensor:
-    return count_in_index(count_index(x), radius, inclusive)
 
 
 def cmi_column_counts(

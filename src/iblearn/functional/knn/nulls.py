@@ -48,10 +48,11 @@ from iblearn.functional.knn.cmi import (
     continuous_samples,
     indexed_condition,
     ksg_cmi,
+    ksg_cmi_ranked,
     z_classes,
 )
 from iblearn.functional.knn.counts import ksg_constant, ksg_counts_tree, ksg_from_counts
-from iblearn.functional.knn.ksg import JITTER, ksg_counts, prepare_samples, ready
+from iblearn.functional.knn.ksg import JITTER, column_ranks, ksg_counts, prepare_samples, ready
 from iblearn.functional.knn.neighbors import knn_max_tree_dim, listed_counts_many, pick_backend
 from iblearn.functional.knn.options import KNNKeywords, KNNOptions
 from iblearn.functional.knn.permutations import iter_local_permutations
@@ -499,19 +500,10 @@ def transfer_entropy_estimate(
     """
     opts = KNNOptions(**options)
     resampling_counts(n_resamples, n_permutations)
-    present, past_source, past_target = partialled(*embedding(source, target, lag, history, k))
-    keywords = opts.keywords()
-
-    def te(rows: np.ndarray | None) -> float:
-        taken = [
-            t if rows is None else t[torch.from_numpy(rows).to(t.device)]
-            for t in (present, past_source, past_target)
-        ]
-        x, y, z = taken
-        return float(ksg_cmi(x, y, z, k, **keywords))
-
+    samples = partialled(*embedding(source, target, lag, history, k))
+    te = _cmi_of_rows(samples, k, opts)
     value = te(None)
-    n = len(present)
+    n = len(samples[0])
     V.null_asked(V.choice(null, "null", ("local", "shift")), n_permutations, "local")
     fields = _te_spread(te, value, n, (source, target), n_resamples, opts.seed) if n_resamples else {}
     if n_permutations:
@@ -522,6 +514,29 @@ def transfer_entropy_estimate(
         torch.tensor(value, dtype=torch.float64), n, "ksg", measure="transfer_entropy", **fields
     )
     return replace(est, report=replace(est.report, features=features)) if features else est
+
+
+def _cmi_of_rows(
+    samples: tuple[Tensor, Tensor, Tensor], k: int, opts: KNNOptions
+) -> Callable[[np.ndarray | None], float]:
+    """``ksg_cmi(x, y, z, k)`` of the rows of ``samples`` (None: all of them) with ``opts``. Where they
+    are single CPU columns and the settings the defaults, each column's order on the rows is taken from
+    its ranks among all of them, sorted once (:func:`~iblearn.functional.knn.cmi.ksg_cmi_ranked`, the
+    same value to the last bit): the resamples then sort nothing."""
+    keywords = opts.keywords()
+    ranks = column_ranks(samples) if opts.default_settings() else None
+    size = len(samples[0])
+
+    def cmi(rows: np.ndarray | None) -> float:
+        x, y, z = (t if rows is None else t[torch.from_numpy(rows).to(t.device)] for t in samples)
+        if ranks is not None:
+            keys = list(ranks) if rows is None else [r[rows] for r in ranks]
+            value = ksg_cmi_ranked(x, y, z, keys, size, k, opts.seed)
+            if value is not None:
+                return value
+        return float(ksg_cmi(x, y, z, k, **keywords))
+
+    return cmi
 
 
 def _te_spread(

@@ -65,6 +65,11 @@ class KNNOptions:
         V.choice(self.backend, "backend", BACKENDS)
         object.__setattr__(self, "seed", setting("seed", self.seed))
 
+    def default_settings(self) -> bool:
+        """Whether the settings are the defaults, but for the seed: the settings that the shortcuts of
+        known orders (:func:`~iblearn.functional.knn.ksg.ranked_column`) reproduce."""
+        return self.standardize is True and self.ties == "jitter" and self.backend == "auto"
+
     def keywords(self) -> KNNKeywords:
         """The settings as keywords, to pass on to another kNN measure."""
         return KNNKeywords(standardize=self.standardize, ties=self.ties, backend=self.backend, seed=self.seed)

@@ -12,6 +12,7 @@ from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import torch
+from numpy.typing import NDArray
 from torch import Tensor
 
 from iblearn import _checks as V
@@ -30,6 +31,7 @@ from iblearn.functional.knn.engine import (
     pick_backend,
     prepare_samples,
     psi,
+    ranked_columns,
 )
 from iblearn.functional.multivariate.inputs import check_not_constant, copula_normal, split_variables
 from iblearn.functional.scale import power_of_two_scale
@@ -225,18 +227,24 @@ def gaussian_delta_stderr(variables: list[Tensor], names: list[str], spec: Measu
 
 
 def ksg_counts(
-    prepared: list[Tensor], k: int, backend: Backend, rest: bool
+    prepared: list[Tensor],
+    k: int,
+    backend: Backend,
+    rest: bool,
+    orders: list[NDArray[np.int64]] | None = None,
 ) -> tuple[list[Tensor], list[Tensor]]:
     """Per-sample strict counts within the joint k-th neighbour's max-norm radius: in each variable's
-    space, and (if ``rest``) in the space of all the other variables."""
+    space, and (if ``rest``) in the space of all the other variables. ``orders``: each single-column
+    variable's ascending order, where known (its counts' layout then takes it without a sort)."""
     dim = sum(v.shape[1] for v in prepared)
     how = pick_backend(backend, prepared[0].device, dim, knn_max_tree_dim("chebyshev"))
     eps, _ = kth_neighbour(prepared, k, "chebyshev", how)
 
-    def count(parts: list[Tensor]) -> Tensor:
-        return count_within(torch.cat(parts, dim=1), eps, "chebyshev", how, inclusive=False)
+    def count(parts: list[Tensor], order: NDArray[np.int64] | None = None) -> Tensor:
+        return count_within(torch.cat(parts, dim=1), eps, "chebyshev", how, inclusive=False, order=order)
 
-    marginal = [count([v]) for v in prepared]
+    known: list[NDArray[np.int64] | None] = [None] * len(prepared) if orders is None else list(orders)
+    marginal = [count([v], order) for v, order in zip(prepared, known, strict=True)]
     if not rest:
         return marginal, []
     if len(prepared) == 2:  # the rest of one variable is the other: its counts are already there
@@ -244,16 +252,41 @@ def ksg_counts(
     return marginal, [count(prepared[:i] + prepared[i + 1 :]) for i in range(len(prepared))]
 
 
-def ksg_tc_dtc(prepared: list[Tensor], k: int, backend: Backend, dual: bool) -> tuple[Tensor, Tensor]:
+def ksg_tc_dtc(
+    prepared: list[Tensor],
+    k: int,
+    backend: Backend,
+    dual: bool,
+    orders: list[NDArray[np.int64]] | None = None,
+) -> tuple[Tensor, Tensor]:
     """KSG's ``(TC, DTC)`` of prepared variables; see the module's notes. Without ``dual`` the counts
-    in the spaces of X_-i are skipped and DTC is NaN (callers that read only TC)."""
+    in the spaces of X_-i are skipped and DTC is NaN (callers that read only TC); ``orders`` as for
+    :func:`ksg_counts`."""
     m, n = len(prepared), prepared[0].shape[0]
-    marginal, rest = ksg_counts(prepared, k, backend, dual)
+    marginal, rest = ksg_counts(prepared, k, backend, dual, orders)
     tc = psi(k) + (m - 1) * psi(n) - digamma_f64(torch.stack(marginal) + 1).sum(0).mean()
     if not dual:
         return tc, torch.full_like(tc, float("nan"))
     s = torch.stack([ksg_from_counts(a, b, k, 1) for a, b in zip(marginal, rest, strict=True)]).sum()
     return tc, s - tc
+
+
+def ksg_tc_dtc_ranked(
+    columns: list[Tensor], keys: list[NDArray[np.int64]], size: int, opts: MeasureOptions, dual: bool
+) -> tuple[Tensor, Tensor] | None:
+    """``tc_dtc`` by KSG of single CPU columns whose orders are known, the same values to the last bit
+    without sorting them: ``keys`` as for :func:`~iblearn.functional.knn.ksg.ranked_column`, one a
+    column (their ranks among ``size`` rows). None where the shortcut does not hold (settings other
+    than the defaults, :func:`~iblearn.functional.knn.ksg.ranked_column` declines, ``k`` out of range):
+    the caller then calls :func:`tc_dtc`, which gives those values or the error."""
+    n = len(columns[0])
+    if opts.method != "ksg" or not opts.default_settings() or not 1 <= opts.k < n:
+        return None
+    found = ranked_columns(columns, keys, size, opts.seed)
+    if found is None:
+        return None
+    prepared, orders = found
+    return ksg_tc_dtc([torch.from_numpy(a) for a in prepared], opts.k, opts.backend, dual, orders)
 
 
 def tc_dtc(

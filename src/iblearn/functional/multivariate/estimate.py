@@ -48,6 +48,7 @@ from typing import Any, Literal, Unpack
 
 import numpy as np
 import torch
+from numpy.typing import NDArray
 from torch import Tensor
 
 from iblearn import _checks as V
@@ -55,11 +56,12 @@ from iblearn._measures import MEASURE_TABLE
 from iblearn._settings import resampling_counts
 from iblearn.functional import inference
 from iblearn.functional.inference import Estimate
-from iblearn.functional.knn.engine import duplicated_rows
+from iblearn.functional.knn.engine import column_ranks, duplicated_rows
 from iblearn.functional.multivariate.core import (
     MeasureKeywords,
     MeasureOptions,
     gaussian_delta_stderr,
+    ksg_tc_dtc_ranked,
     tc_dtc,
 )
 from iblearn.functional.multivariate.inputs import (
@@ -87,25 +89,56 @@ TWO_SIDED = frozenset(name for name, spec in MEASURE_TABLE.items() if spec.signe
 MultivariateEstimate = Estimate
 
 
-def _values(kind: str, variables: list[Tensor], opts: MeasureOptions) -> Tensor:
-    """The estimates ``kind`` stands for, as a 1-D tensor: one measure, or the PID's parts and total."""
+def _values(
+    kind: str,
+    variables: list[Tensor],
+    opts: MeasureOptions,
+    ranks: NDArray[np.int64] | None = None,
+    rows: Sequence[np.ndarray | None] | None = None,
+) -> Tensor:
+    """The estimates ``kind`` stands for, as a 1-D tensor: one measure, or the PID's parts and total.
+    ``ranks``: each variable's ranks among all the rows (:func:`_ranks`), and ``rows`` each variable's
+    rows that ``variables`` hold (None: all of them), which give KSG the columns' orders without a sort."""
     if kind == "pid":
         parts = pid_of(variables[0], variables[1], variables[2], opts)
         return torch.stack([*parts, parts.total])
-    names = [f"x (variable {i})" for i in range(len(variables))]
     spec = MEASURE_TABLE[kind]
-    return spec.of(*tc_dtc(variables, names, opts, dual=spec.dtc != 0))[None]
+    dual = spec.dtc != 0
+    found = None
+    if ranks is not None:
+        taken = [None] * len(ranks) if rows is None else rows
+        keys = [a if r is None else a[r] for a, r in zip(ranks, taken, strict=True)]
+        found = ksg_tc_dtc_ranked(variables, keys, ranks.shape[1], opts, dual)
+    if found is None:
+        names = [f"x (variable {i})" for i in range(len(variables))]
+        found = tc_dtc(variables, names, opts, dual=dual)
+    return spec.of(*found)[None]
+
+
+def _ranks(kind: str, variables: list[Tensor], opts: MeasureOptions) -> NDArray[np.int64] | None:
+    """Each variable's ranks among the rows ``(m, N)``, from which KSG takes its order on any of them
+    (:func:`~iblearn.functional.multivariate.core.ksg_tc_dtc_ranked`): the resamples and permutations
+    then sort nothing. None where that shortcut does not apply (the PID, the closed forms, other settings
+    than the defaults, a variable of several columns)."""
+    if kind not in MEASURE_TABLE or opts.method != "ksg" or not opts.default_settings():
+        return None
+    return column_ranks(variables)
 
 
 def _batch(
-    kind: str, variables: list[Tensor], opts: MeasureOptions, draws: list[list[np.ndarray | None]]
+    kind: str,
+    variables: list[Tensor],
+    opts: MeasureOptions,
+    draws: list[list[np.ndarray | None]],
+    ranks: NDArray[np.int64] | None = None,
 ) -> list[Tensor]:
-    """:func:`_values` with each variable's rows taken as a draw says (None: as they are)."""
+    """:func:`_values` with each variable's rows taken as a draw says (None: as they are); ``ranks`` as
+    :func:`_ranks` gives them."""
     out = []
     for rows in draws:
         pairs = zip(variables, rows, strict=True)
         taken = [v if r is None else v[torch.from_numpy(r).to(v.device)] for v, r in pairs]
-        out.append(_values(kind, taken, opts))
+        out.append(_values(kind, taken, opts, ranks, rows))
     return out
 
 
@@ -115,12 +148,13 @@ def _run(
     opts: MeasureOptions,
     draws: Iterator[list[np.ndarray | None]],
     n_jobs: int | None,
+    ranks: NDArray[np.int64] | None = None,
 ) -> Tensor:
     """The estimates on every draw, ``(draws, values)``, in batches run as ``n_jobs`` says."""
 
     def batches() -> Iterator[tuple[Any, ...]]:
         while batch := list(itertools.islice(draws, PERMUTATIONS_PER_BATCH)):
-            yield kind, variables, opts, batch
+            yield kind, variables, opts, batch, ranks
 
     return torch.stack([v for values in iter_batches(_batch, batches(), n_jobs) for v in values])
 
@@ -141,7 +175,8 @@ def _estimates(
     resampling_counts(n_resamples, n_permutations)
     seed, n_jobs = opts.seed, check_n_jobs(n_jobs)
     method, n = opts.method, int(variables[0].shape[0])
-    observed = _values(kind, variables, opts)
+    ranks = _ranks(kind, variables, opts)
+    observed = _values(kind, variables, opts, ranks)
     joint = torch.cat([v.reshape(n, -1).to(torch.float64) for v in variables], dim=1)
     scores = None if method == "ksg" else copula_normal(joint)
     scalar = None
@@ -155,7 +190,7 @@ def _estimates(
     reached: list[tuple[float, float]] = []
     spans: list[tuple[float, float, float]] | None = None
     if n_resamples:
-        resampled, reached, draws = _resampled(kind, variables, opts, n_resamples, n_jobs)
+        resampled, reached, draws = _resampled(kind, variables, opts, n_resamples, n_jobs, ranks)
         if kind == "pid":
             # The minimum-MI parts are minima of smooth functions, biased at a tie: their intervals are
             # composed from those of the smooth functions.
@@ -171,7 +206,7 @@ def _estimates(
             g = inference.rng(seed, inference.PERMUTATION, p)
             return [g.permutation(n) if i in shuffled else None for i in range(len(variables))]
 
-        null_values = _run(kind, variables, opts, map(permutation, range(n_permutations)), n_jobs)
+        null_values = _run(kind, variables, opts, map(permutation, range(n_permutations)), n_jobs, ranks)
         p_value = [
             inference.p_value(float(observed[i]), null_values[:, i].tolist(), two_sided=two_sided)
             for i in range(len(names))
@@ -215,10 +250,16 @@ def _scheme(method: str) -> inference.Scheme:
 
 
 def _resampled(
-    kind: str, variables: list[Tensor], opts: MeasureOptions, n_resamples: int, n_jobs: int | None
+    kind: str,
+    variables: list[Tensor],
+    opts: MeasureOptions,
+    n_resamples: int,
+    n_jobs: int | None,
+    ranks: NDArray[np.int64] | None,
 ) -> tuple[list[inference.Resampled], list[tuple[float, float]], np.ndarray]:
     """The resampled spread of each estimate ``kind`` stands for, under :func:`_scheme`; with each, the
-    least and the largest of its resamples; and every resample's estimates ``(R, estimates)``."""
+    least and the largest of its resamples; and every resample's estimates ``(R, estimates)``
+    (``ranks`` as :func:`_ranks` gives them)."""
     n = int(variables[0].shape[0])
     scheme = _scheme(opts.method)
 
@@ -226,7 +267,7 @@ def _resampled(
         return [inference.resample_rows(n, scheme, opts.seed, r)] * len(variables)
 
     try:
-        values = _run(kind, variables, opts, map(resample, range(n_resamples)), n_jobs)
+        values = _run(kind, variables, opts, map(resample, range(n_resamples)), n_jobs, ranks)
     except ValueError as err:  # the whole sample passed its checks; a resample of it did not
         what = f"a half-sample of {n // 2}" if scheme == "half" else f"a bootstrap resample of {n}"
         raise ValueError(f"n_resamples: {what} of the {n} rows: {err}") from err
