@@ -206,6 +206,18 @@ def test_a_plane_laid_out_from_known_orders_counts_as_the_sorted_one(monkeypatch
     assert isinstance(nb.ordered_index(x, orders)[1], nb.Grid)
 
 
+@pytest.mark.parametrize("inclusive", [False, True])
+def test_a_column_counted_from_its_known_order_counts_as_the_sorted_one(inclusive):
+    rng = np.random.default_rng(9)
+    x = np.round(rng.standard_normal((400, 1)), 1)  # ties, runs that end exactly at a radius
+    r = np.where(rng.random(400) < 0.5, 0.1, rng.uniform(0.01, 0.5, 400))
+    order = np.argsort(x[:, 0], kind="stable")
+    xt, rt = torch.from_numpy(x), torch.from_numpy(r)
+    got = nb.count_within(xt, rt, "chebyshev", "tree", inclusive=inclusive, order=order)
+    np.testing.assert_array_equal(got.numpy(), _brute(x, r, inclusive))
+    assert torch.equal(got, nb.count_within(xt, rt, "chebyshev", "tree", inclusive=inclusive))
+
+
 def _sweep_and_tree(x: np.ndarray, radius: np.ndarray, inclusive: bool) -> tuple[np.ndarray, np.ndarray]:
     """The counts of ``x (N, 2)`` on the plane's sweep and on the tree (the grid's and the sweep's
     bounds set below 2 dimensions and N)."""
