@@ -54,7 +54,7 @@ from benchmarks.runners.script import (
     stamped,
     write_rows,
 )
-from iblearn.data import Task, get_exact_task, te_samples
+from iblearn.data import Task, ais_samples, get_exact_task, te_samples
 from iblearn.estimation.verdict import bias_why, heavy_tails, scalar_why, series_figures_verdict
 from iblearn.functional.inference import interval, resample_rows, rng, summarize
 from iblearn.functional.multivariate.inputs import (
@@ -121,6 +121,14 @@ TASKS = {
         "te-var1-c0.5-warped",
         "te-lag3-warped",
     ],
+    "ais": [
+        "ais-ar0.9",
+        "ais-var1-y",
+        "ais-var1-y-history3",
+        "ais-lag3-y-history3",
+        "ais-ar0.9-warped",
+        "ais-var1-y-history3-warped",
+    ],
     "multivariate": [
         "o-gauss-5",
         "tc-gauss-3",
@@ -173,6 +181,11 @@ def estimators(task: Task) -> dict[str, Estimate]:
                 ibf.gaussian_mi(copula_normal(_t(a[0])), copula_normal(_t(a[1])), bias_correction=True)
             ),
         }
+    if m == "ais":  # the MI of the series' present and its own past
+        return {
+            "ksg": lambda a: float(ibf.ksg_mi(_t(a[0]), _t(a[1]))),
+            "gaussian": lambda a: float(ibf.gaussian_mi(_t(a[0]), _t(a[1]))),
+        }
     if m in ("cmi", "te", "cte"):
         out = {"ksg": lambda a: float(ibf.ksg_cmi(_t(a[0]), _t(a[1]), _t(a[2])))}
         if not task.labels:
@@ -200,6 +213,8 @@ def arrays(task: Task, n: int, seed: int) -> tuple[list[np.ndarray], str]:
     drawn = [np.asarray(a) for a in task.sample(n, seed)]
     if task.family == "te":
         return [np.asarray(a) for a in te_samples(task, *drawn)], "block"
+    if task.family == "ais":
+        return [np.asarray(a) for a in ais_samples(task, *drawn)], "block"
     return drawn, "half"
 
 
@@ -250,6 +265,8 @@ def _auto_estimate(task: Task, drawn: list[Any], seed: int) -> Any:
         return estimate(m, *drawn, seed=seed)
     if m == "te":
         return estimate("te", *drawn, lag=opts.get("lag", 1), history=opts.get("history", 1), seed=seed)
+    if m == "ais":
+        return estimate("ais", *drawn, history=opts["history"], seed=seed)
     if m.startswith("pid-"):
         parts = estimate("pid", *drawn, seed=seed)
         return parts[m.removeprefix("pid-").replace("-", "_")]

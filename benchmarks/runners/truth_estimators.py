@@ -76,6 +76,8 @@ def applies(estimator: str, task: dict[str, Any]) -> bool:
     columns = (measure in MULTI and not blocks) or (measure == "ii" and all(d == 1 for d in dims))
     if estimator == "iblearn auto":
         return True
+    if measure == "ais":  # of the harness's estimators, only the library's take a series' own past
+        return estimator in ("iblearn KSG", "iblearn Gaussian", "iblearn copula")
     if estimator == "iblearn plug-in" or estimator == "dit":
         return discrete
     if discrete:
@@ -119,6 +121,10 @@ def _iblearn(estimator: str, measure: str, a: list[Array], e: list[Array], optio
     if estimator == "iblearn auto":
         return _auto(measure, a, options)
     method = {"iblearn KSG": "ksg", "iblearn Gaussian": "gaussian", "iblearn copula": "copula"}[estimator]
+    if measure == "ais":
+        from iblearn.functional.information_dynamics import active_information_storage
+
+        return float(active_information_storage(t[0], options["history"], method, k=K))
     if measure in MULTI:
         f = {
             "tc": ibf.total_correlation,
@@ -160,6 +166,8 @@ def _auto(measure: str, a: list[Array], options: dict[str, Any]) -> dict[str, An
     if measure in ("te", "cte"):
         condition = {"condition": a[2]} if measure == "cte" else {}
         est = door("te", a[0], a[1], lag=options["lag"], history=options["history"], **condition)
+    elif measure == "ais":
+        est = door("ais", a[0], history=options["history"])
     elif measure in PID:
         est = door("pid", *a)[PARTS[measure]]
     elif measure == "ii":  # three variables, each its columns

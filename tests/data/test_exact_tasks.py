@@ -12,7 +12,15 @@ import numpy as np
 import pytest
 import torch
 
-from iblearn.data import FAMILIES, PID_PARTS, exact_tasks, get_exact_task, standard_tasks, te_samples
+from iblearn.data import (
+    FAMILIES,
+    PID_PARTS,
+    ais_samples,
+    exact_tasks,
+    get_exact_task,
+    standard_tasks,
+    te_samples,
+)
 from iblearn.data.tasks import gaussian as G
 from iblearn.data.tasks.labels import class_densities
 from iblearn.data.tasks.series import var_autocovariances
@@ -46,6 +54,7 @@ def test_registry_counts_and_names():
     counts = Counter(t.family for t in tasks)
     assert len(tasks) >= 100
     assert counts["cmi"] >= 25 and counts["te"] >= 10 and counts["multivariate"] >= 30 and counts["mi"] >= 16
+    assert counts["ais"] >= 10
     assert len({t.name for t in tasks}) == len(tasks)
     assert set(counts) == set(FAMILIES)
     assert get_exact_task("te-lag3").options == {"lag": 3, "history": 1}
@@ -63,10 +72,14 @@ def test_bad_names_and_arguments():
         get_exact_task("cmi-gauss-1x1x1").sample(0)
     with pytest.raises(ValueError, match="task"):
         te_samples(get_exact_task("cmi-gauss-1x1x1"), np.zeros(10), np.zeros(10))
+    with pytest.raises(ValueError, match="task"):
+        ais_samples(get_exact_task("te-lag3"), np.zeros(10))
+    with pytest.raises(ValueError, match="series"):
+        ais_samples(get_exact_task("ais-var1-y-history3"), np.zeros(4))
 
 
 def test_every_task_samples_reproducibly_with_its_arrays():
-    arity = {"mi": 2, "cmi": 3, "te": 2, "cte": 3, "ii": 3, "tc": 1, "dtc": 1, "o": 1, "s": 1}
+    arity = {"mi": 2, "cmi": 3, "te": 2, "cte": 3, "ais": 1, "ii": 3, "tc": 1, "dtc": 1, "o": 1, "s": 1}
     for task in exact_tasks():
         a, b, c = task.sample(40, seed=3), task.sample(40, seed=3), task.sample(40, seed=4)
         assert len(a) == arity.get(task.measure, 3), task.name
@@ -88,6 +101,7 @@ REPRESENTATIVES = (
     "cmi-high-3pairs-rho0.97",
     "te-lag3-warped",
     "te-chain-direct-given-z",
+    "ais-var1-y-history3-warped",
     "o-gauss-5-warped",
     "dtc-synergy-5",
     "ii-discrete-and",
@@ -180,6 +194,38 @@ def test_te_samples_follow_transfer_entropy():
             ours = embedding(series[0], series[1], task.options["lag"], task.options["history"], 3)
             for mine, theirs in zip((present, source, given), ours, strict=True):
                 np.testing.assert_array_equal(mine, theirs.numpy())
+
+
+def test_ais_by_the_linear_prediction_error():
+    """A Gaussian series' AIS is ``log(gamma_0 / v_h) / 2``, v_h the error variance of its best linear
+    prediction from ``h`` past samples (the Yule-Walker equations on its autocovariances)."""
+    from iblearn.data.tasks.tables import AIS_TABLE, PROCESSES
+
+    for row in AIS_TABLE:
+        coefs = PROCESSES[row.process]
+        gammas = var_autocovariances(coefs, np.eye(coefs[0].shape[0]), row.history)
+        auto = [g[row.target[0], row.target[0]] for g in gammas]
+        h = row.history
+        toeplitz = np.array([[auto[abs(i - j)] for j in range(h)] for i in range(h)])
+        error = auto[0] - np.array(auto[1:]) @ np.linalg.solve(toeplitz, np.array(auto[1:]))
+        assert get_exact_task(row.name).truth == pytest.approx(0.5 * math.log(auto[0] / error), abs=1e-10)
+    # an AR(1) in closed form; a longer history adds nothing to it
+    for name in ("ais-ar0.9", "ais-ar0.9-history2", "ais-ar0.9-warped"):
+        assert get_exact_task(name).truth == pytest.approx(-0.5 * math.log(1 - 0.81), abs=1e-12)
+
+
+def test_ais_samples_follow_active_information_storage():
+    from iblearn.functional import gaussian_mi
+    from iblearn.functional.information_dynamics import active_information_storage
+
+    for task in exact_tasks("ais"):
+        (series,) = task.sample(200, seed=0)
+        present, past = ais_samples(task, series)
+        assert present.shape == (200, 1) and past.shape == (200, task.options["history"])
+        ours = active_information_storage(series, history=task.options["history"], method="gaussian")
+        assert float(ours) == pytest.approx(
+            float(gaussian_mi(torch.from_numpy(present), torch.from_numpy(past))), rel=1e-9
+        )
 
 
 def chain_rule_measures(cov: np.ndarray) -> dict[str, float]:

@@ -1,9 +1,9 @@
 """Tasks whose value of an information measure is known exactly: one type, :class:`Task`, for MI,
-conditional MI, transfer entropy and the multivariate measures.
+conditional MI, transfer entropy, active information storage and the multivariate measures.
 
 Every task has a ``name``, the ``measure`` its ``truth`` (nats) is a value of, its ``family``
-(``"cmi"``, ``"te"``, ``"multivariate"``, ``"mi"``, ``"pid"``), a description, and ``sample(n, seed)``
-returning the arrays that measure takes, so a test reads
+(``"cmi"``, ``"te"``, ``"ais"``, ``"multivariate"``, ``"mi"``, ``"pid"``), a description, and
+``sample(n, seed)`` returning the arrays that measure takes, so a test reads
 ``assert float(est(x, y)) == approx(task.truth, ...)`` (the pattern of the bmi benchmark, Czyz et al.
 2023, whose MI tasks these follow):
 
@@ -16,6 +16,9 @@ returning the arrays that measure takes, so a test reads
 - ``cte``: ``(source, target, condition)``, the conditional transfer entropy ``I(target_t;
   source_{t-lag} | target_{t-1..t-history}, condition_{t-1..t-history})``; :func:`te_samples` gives the
   three arguments of that CMI (and of a ``te`` task's).
+- ``ais``: ``(series,)`` of ``n + history`` steps, so that
+  :func:`~iblearn.functional.active_information_storage` with ``task.options`` (``history``) sees ``n``
+  samples; :func:`ais_samples` gives the two arguments of the MI it is.
 - ``tc``, ``dtc``, ``o``, ``s``: ``(x,)``, ``(N, d)`` whose variables are its columns or
   ``options["blocks"]`` (:func:`~iblearn.functional.total_correlation` and the others).
 - ``ii``: ``(x, y, z)`` (:func:`~iblearn.functional.interaction_information`).
@@ -77,7 +80,7 @@ from iblearn.data.tasks.gaussian import (
 from iblearn.data.tasks.labels import class_densities, class_means, label_tasks
 from iblearn.data.tasks.mixtures import additive_uniform, categorical_uniform, sign_mixture, zero_inflated
 from iblearn.data.tasks.registry import exact_tasks, get_exact_task, get_task, mi_tasks, standard_tasks
-from iblearn.data.tasks.series import embed, te_samples, var_task
+from iblearn.data.tasks.series import ais_samples, embed, te_samples, var_task
 from iblearn.data.tasks.student import student_t, student_task
 
 __all__ = [
@@ -85,6 +88,7 @@ __all__ = [
     "PID_PARTS",
     "Task",
     "additive_uniform",
+    "ais_samples",
     "bivariate_normal",
     "categorical_uniform",
     "class_densities",

@@ -33,7 +33,7 @@ Array = NDArray[Any]
 Sampler = Callable[[int, np.random.Generator], tuple[Array, ...]]
 Pointwise = Callable[..., Array]
 Terms = list[tuple[float, tuple[int, ...]]]
-FAMILIES = ("cmi", "te", "multivariate", "mi", "pid")
+FAMILIES = ("cmi", "te", "ais", "multivariate", "mi", "pid")
 PID_PARTS = ("pid-redundancy", "pid-unique-1", "pid-unique-2", "pid-synergy")
 #: The measures written as sums of entropies (:func:`entropy_terms`).
 SUMS = ("mi", "cmi", "tc", "dtc", "o", "s", "ii")
@@ -43,8 +43,8 @@ ONE_ARRAY = ("tc", "dtc", "o", "s")
 
 def family_of(measure: str) -> str:
     """The family a measure belongs to: ``"mi"``, ``"cmi"``, ``"pid"`` (a whole PID), ``"te"`` (TE and
-    conditional TE) or ``"multivariate"`` (the rest)."""
-    if measure in ("mi", "cmi", "pid"):
+    conditional TE), ``"ais"`` (active information storage) or ``"multivariate"`` (the rest)."""
+    if measure in ("mi", "cmi", "pid", "ais"):
         return measure
     return "te" if measure in ("te", "cte") else "multivariate"
 
@@ -78,7 +78,8 @@ class Task:
 
     @property
     def family(self) -> str:
-        """``"cmi"``, ``"te"``, ``"multivariate"``, ``"mi"`` or ``"pid"`` (:func:`family_of` the measure)."""
+        """``"cmi"``, ``"te"``, ``"ais"``, ``"multivariate"``, ``"mi"`` or ``"pid"`` (:func:`family_of` the
+        measure)."""
         return family_of(self.measure)
 
     @property

@@ -13,7 +13,7 @@ from iblearn.data.tasks.labels import label_tasks
 from iblearn.data.tasks.mixtures import additive_uniform, categorical_uniform, sign_mixture, zero_inflated
 from iblearn.data.tasks.pid import pid_tasks
 from iblearn.data.tasks.student import student_t
-from iblearn.data.tasks.tables import CMI_TABLE, MULTIVARIATE_TABLE, TE_TABLE, expand
+from iblearn.data.tasks.tables import AIS_TABLE, CMI_TABLE, MULTIVARIATE_TABLE, TE_TABLE, expand
 
 
 def standard_tasks() -> list[Task]:
@@ -57,7 +57,8 @@ def mi_tasks() -> list[Task]:
 
 @functools.cache
 def _registry() -> dict[str, Task]:
-    tasks = [*expand(CMI_TABLE), *expand(TE_TABLE), *expand(MULTIVARIATE_TABLE), *mi_tasks(), *pid_tasks()]
+    tables = (CMI_TABLE, TE_TABLE, AIS_TABLE, MULTIVARIATE_TABLE)
+    tasks = [*(task for table in tables for task in expand(table)), *mi_tasks(), *pid_tasks()]
     out = {t.name: t for t in tasks}
     if len(out) != len(tasks):
         raise RuntimeError("tasks: two tasks share a name")
@@ -65,12 +66,12 @@ def _registry() -> dict[str, Task]:
 
 
 def exact_tasks(family: str | None = None) -> list[Task]:
-    """Every task with an exact answer, in a fixed order (by family: cmi, te, multivariate, mi, pid), or
-    those of one ``family``.
+    """Every task with an exact answer, in a fixed order (by family: cmi, te, ais, multivariate, mi,
+    pid), or those of one ``family``.
 
     Example:
         >>> {f: len(exact_tasks(f)) >= 10 for f in FAMILIES}
-        {'cmi': True, 'te': True, 'multivariate': True, 'mi': True, 'pid': True}
+        {'cmi': True, 'te': True, 'ais': True, 'multivariate': True, 'mi': True, 'pid': True}
     """
     tasks = list(_registry().values())
     if family is None:

@@ -1,6 +1,7 @@
-"""Series tasks: transfer entropy and conditional transfer entropy of stationary linear Gaussian vector
-autoregressions, exact from the process's autocovariances (the discrete Lyapunov equation; Schreiber
-2000 for the measure), and the samples of the conditional MI a transfer entropy is."""
+"""Series tasks: transfer entropy, conditional transfer entropy and active information storage of
+stationary linear Gaussian vector autoregressions, exact from the process's autocovariances (the
+discrete Lyapunov equation; Schreiber 2000 and Lizier et al. 2012 for the measures), and the samples of
+the conditional MI a transfer entropy is and of the MI an active information storage is."""
 
 from __future__ import annotations
 
@@ -70,6 +71,33 @@ def simulate_var(coefs: Sequence[Array], noise: Array, steps: int, rng: np.rando
     return out
 
 
+def own_past(series: Any, history: int) -> tuple[Array, Array]:
+    """:func:`ais_samples` of one series: its present ``(n, d)`` from step ``history`` on, and its
+    ``history`` past samples ``(n, history d)``, most recent first."""
+    s = np.asarray(series, dtype=np.float64)
+    s = s.reshape(len(s), -1)
+    if len(s) <= history + 1:
+        raise ValueError(f"series: {len(s)} steps leave no samples after history={history}")
+    return s[history:], np.hstack([s[history - j : len(s) - j] for j in range(1, history + 1)])
+
+
+def ais_samples(task: Task, series: Any) -> tuple[Array, Array]:
+    """The two arguments of the MI that an ``ais`` task's truth is a value of: the series' present and
+    its ``history`` past samples (most recent first), as
+    :func:`~iblearn.functional.active_information_storage` builds them.
+
+    Example:
+        >>> from iblearn.data import get_exact_task
+        >>> task = get_exact_task("ais-var1-y-history3")
+        >>> present, past = ais_samples(task, *task.sample_numpy(500, seed=0))
+        >>> present.shape, past.shape
+        ((500, 1), (500, 3))
+    """
+    if task.measure != "ais":
+        raise ValueError(f"task: expected an ais task, got measure {task.measure!r}")
+    return own_past(series, int(task.options["history"]))
+
+
 def embed(series: Sequence[Any], lag: int, history: int) -> tuple[Array, Array, Array]:
     """:func:`te_samples` of ``(source, target)`` or ``(source, target, condition)`` series."""
     arrays = [np.asarray(s, dtype=np.float64).reshape(len(s), -1) for s in series]
@@ -119,7 +147,9 @@ def var_task(
     """Transfer entropy (``"te"``) or conditional TE (``"cte"``) of a stationary linear Gaussian VAR(p)
     with unit noise between its components ``source`` and ``target`` (given ``condition``): the CMI of
     the Gaussian whose covariance is read from the process's autocovariances
-    (:func:`var_autocovariances`), over the samples :func:`te_samples` builds."""
+    (:func:`var_autocovariances`), over the samples :func:`te_samples` builds. The active information
+    storage (``"ais"``, no source) of ``target`` is the MI of its present and its ``history`` past
+    samples, over those :func:`ais_samples` builds."""
     coefs = [np.asarray(a, dtype=np.float64) for a in coefs]
     d = coefs[0].shape[0]
     noise = np.eye(d)
@@ -130,11 +160,16 @@ def var_task(
     gammas = var_autocovariances(coefs, noise, max(lag, history))
     cov = lagged_covariance(gammas, picks)
     ds, dt = len(source), len(target)
-    groups = [list(range(dt)), list(range(dt, dt + ds)), list(range(dt + ds, len(picks)))]
-    terms = entropy_terms("cmi", groups)
+    ais = measure == "ais"
+    if ais:  # the present against its own past
+        terms = entropy_terms("mi", [list(range(dt)), list(range(dt, len(picks)))])
+        parts = [list(target)]
+    else:
+        groups = [list(range(dt)), list(range(dt, dt + ds)), list(range(dt + ds, len(picks)))]
+        terms = entropy_terms("cmi", groups)
+        parts = [list(source), list(target)] + ([list(condition)] if measure == "cte" else [])
     truth = measure_value(terms, lambda cols: gaussian_entropy(cov, cols))
-    parts = [list(source), list(target)] + ([list(condition)] if measure == "cte" else [])
-    start = max(lag, history)
+    start = history if ais else max(lag, history)
 
     def sampler(n: int, rng: np.random.Generator) -> tuple[Array, ...]:
         series = warp(simulate_var(coefs, noise, n + start, rng), warps)
@@ -145,10 +180,9 @@ def var_task(
             warp(np.asarray(s, dtype=np.float64).reshape(len(s), -1), [warps[c] for c in p], inverse=True)
             for s, p in zip(series, parts, strict=True)
         ]
-        v = np.hstack(embed(raw, lag, history))
+        v = np.hstack(own_past(raw[0], history) if ais else embed(raw, lag, history))
         return pointwise_value(terms, lambda cols: gaussian_logpdf(v[:, list(cols)], cov[np.ix_(cols, cols)]))
 
     dims = tuple(len(p) for p in parts)
-    return Task(
-        name, measure, truth, description, sampler, dims, (), {"lag": lag, "history": history}, pointwise
-    )
+    options = {"history": history} if ais else {"lag": lag, "history": history}
+    return Task(name, measure, truth, description, sampler, dims, (), options, pointwise)
