@@ -17,8 +17,8 @@ Every task has a ``name``, the ``measure`` its ``truth`` (nats) is a value of, i
   source_{t-lag} | target_{t-1..t-history}, condition_{t-1..t-history})``; :func:`te_samples` gives the
   three arguments of that CMI (and of a ``te`` task's).
 - ``ais``: ``(series,)`` of ``n + history`` steps, so that
-  :func:`~iblearn.functional.active_information_storage` with ``task.options`` (``history``) sees ``n``
-  samples; :func:`ais_samples` gives the two arguments of the MI it is.
+  :func:`~iblearn.functional.information_dynamics.active_information_storage` with ``task.options``
+  (``history``) sees ``n`` samples; :func:`ais_samples` gives the two arguments of the MI it is.
 - ``tc``, ``dtc``, ``o``, ``s``: ``(x,)``, ``(N, d)`` whose variables are its columns or
   ``options["blocks"]`` (:func:`~iblearn.functional.total_correlation` and the others).
 - ``ii``: ``(x, y, z)`` (:func:`~iblearn.functional.interaction_information`).

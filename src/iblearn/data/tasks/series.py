@@ -84,7 +84,7 @@ def own_past(series: Any, history: int) -> tuple[Array, Array]:
 def ais_samples(task: Task, series: Any) -> tuple[Array, Array]:
     """The two arguments of the MI that an ``ais`` task's truth is a value of: the series' present and
     its ``history`` past samples (most recent first), as
-    :func:`~iblearn.functional.active_information_storage` builds them.
+    :func:`~iblearn.functional.information_dynamics.active_information_storage` builds them.
 
     Example:
         >>> from iblearn.data import get_exact_task

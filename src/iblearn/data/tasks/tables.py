@@ -310,10 +310,10 @@ TE_TABLE: tuple[SeriesRow, ...] = (
 
 
 #: Active information storage of components of the same processes, exact from their stationary
-#: covariance for the ``history`` of :func:`~iblearn.functional.active_information_storage`: an AR(1)
-#: alone (a longer history adds nothing), a series driven by another (its own past tells less than the
-#: pair's does), a coupling at lag 3 read with three past samples, the end of a chain and warped
-#: series.
+#: covariance for the ``history`` of
+#: :func:`~iblearn.functional.information_dynamics.active_information_storage`: an AR(1) alone (a longer
+#: history adds nothing), a series driven by another (its own past tells less than the pair's does), a
+#: coupling at lag 3 read with three past samples, the end of a chain and warped series.
 AIS_TABLE: tuple[SeriesRow, ...] = (
     SeriesRow(
         "ais-ar0.9", "ais", "independent-ar0.9", (), (0,), 1, 1,
