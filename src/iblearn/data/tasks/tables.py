@@ -313,45 +313,22 @@ TE_TABLE: tuple[SeriesRow, ...] = (
 #: covariance for the ``history`` of
 #: :func:`~iblearn.functional.information_dynamics.active_information_storage`: an AR(1) alone (a longer
 #: history adds nothing), a series driven by another (its own past tells less than the pair's does), a
-#: coupling at lag 3 read with three past samples, the end of a chain and warped series.
-AIS_TABLE: tuple[SeriesRow, ...] = (
-    SeriesRow(
-        "ais-ar0.9", "ais", "independent-ar0.9", (), (0,), 1, 1,
-        "x_t = 0.9 x_(t-1) + e: AIS -log(1 - 0.81) / 2",
-    ),
-    SeriesRow(
-        "ais-ar0.9-history2", "ais", "independent-ar0.9", (), (0,), 1, 2,
-        "ais-ar0.9 with two past samples: the second adds nothing, the same truth",
-    ),
-    SeriesRow("ais-var1-x", "ais", "var1-c0.5", (), (0,), 1, 1, "x of te-var1-c0.5, an AR(1) at 0.6"),
-    SeriesRow(
-        "ais-var1-y", "ais", "var1-c0.5", (), (1,), 1, 1,
-        "y of te-var1-c0.5, driven by x: what its last sample tells of its present",
-    ),
-    SeriesRow(
-        "ais-var1-y-history3", "ais", "var1-c0.5", (), (1,), 1, 3,
-        "ais-var1-y with three past samples, which carry x's past too",
-    ),
-    SeriesRow(
-        "ais-lag3-y-history3", "ais", "lag3", (), (1,), 1, 3,
-        "y of te-lag3 (driven by x at lag 3) with three past samples",
-    ),
-    SeriesRow(
-        "ais-bidirectional-x-history2", "ais", "bidirectional", (), (0,), 1, 2,
-        "x of te-bidirectional-xy with two past samples",
-    ),
-    SeriesRow(
-        "ais-chain-y-history2", "ais", "chain", (), (2,), 1, 2,
-        "y of the chain x -> z -> y with two past samples",
-    ),
-    SeriesRow(
-        "ais-ar0.9-warped", "ais", "independent-ar0.9", (), (0,), 1, 1,
-        "ais-ar0.9 cubed: the same truth", warps=("cube", "none"),
-    ),
-    SeriesRow(
-        "ais-var1-y-history3-warped", "ais", "var1-c0.5", (), (1,), 1, 3,
-        "ais-var1-y-history3 through exp: the same truth", warps=("none", "exp"),
-    ),
+#: coupling at lag 3 read with three past samples, the end of a chain and warped series (the same
+#: truths: a monotone map of a series changes none).
+AIS_TABLE: tuple[SeriesRow, ...] = tuple(
+    SeriesRow(name, "ais", process, (), target, 1, history, description, warps=warps)
+    for name, process, target, history, description, warps in (
+        ("ais-ar0.9", "independent-ar0.9", (0,), 1, "x_t = 0.9 x_(t-1) + e", None),
+        ("ais-ar0.9-history2", "independent-ar0.9", (0,), 2, "ais-ar0.9, a second past step: no more", None),
+        ("ais-var1-x", "var1-c0.5", (0,), 1, "x of te-var1-c0.5, an AR(1) at 0.6", None),
+        ("ais-var1-y", "var1-c0.5", (1,), 1, "y of te-var1-c0.5, driven by x", None),
+        ("ais-var1-y-history3", "var1-c0.5", (1,), 3, "ais-var1-y with three past steps", None),
+        ("ais-lag3-y-history3", "lag3", (1,), 3, "y of te-lag3 (x acts at lag 3), three past steps", None),
+        ("ais-bidirectional-x-history2", "bidirectional", (0,), 2, "x of te-bidirectional-xy", None),
+        ("ais-chain-y-history2", "chain", (2,), 2, "y of the chain x -> z -> y, two past steps", None),
+        ("ais-ar0.9-warped", "independent-ar0.9", (0,), 1, "ais-ar0.9 cubed", ("cube", "none")),
+        ("ais-var1-y-history3-warped", "var1-c0.5", (1,), 3, "ais-var1-y-history3, exp", ("none", "exp")),
+    )
 )  # fmt: skip
 
 
