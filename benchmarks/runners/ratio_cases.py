@@ -43,6 +43,7 @@ from iblearn.functional import (
     pairwise_mi,
 )
 from iblearn.functional.cmi_surrogates import KSGCMI
+from iblearn.functional.information_dynamics import active_information_storage
 from iblearn.functional.knn.transfer import ksg_transfer_entropy
 from iblearn.functional.multivariate.inputs import copula_normal
 from iblearn.network import infer_network
@@ -190,6 +191,16 @@ def door_te_case(repeats: int) -> dict[str, float]:
     if chosen != "ksg":
         raise RuntimeError(f"door_te: auto chose {chosen!r}, the case is KSG's")
     return paired_ratio(_door("te", s, t), lambda: ksg_transfer_entropy(s, t), repeats)
+
+
+@CASES.add("estimate ais auto, KSG chosen, N 30,000", "active_information_storage by KSG, same rows", 7)
+def door_ais_case(repeats: int) -> dict[str, float]:
+    """The coupled pair's target, N = 30,000: auto chooses KSG (checked)."""
+    _, t = _coupled(30_000)
+    chosen = iblearn.estimate("ais", t).report.chosen
+    if chosen != "ksg":
+        raise RuntimeError(f"door_ais: auto chose {chosen!r}, the case is KSG's")
+    return paired_ratio(_door("ais", t), lambda: active_information_storage(t), repeats)
 
 
 @CASES.add(
