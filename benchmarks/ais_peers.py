@@ -22,15 +22,9 @@ import _prelude  # noqa: F401  (first: one thread per library, the checkout's ro
 
 # isort: split
 
-import json
 import math
-import os
 import statistics
-import subprocess
-import tempfile
-import time
-import warnings
-from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -38,10 +32,9 @@ import numpy as np
 import torch
 
 import iblearn
-from benchmarks.runners import script
+from benchmarks.runners import draws, script
 from iblearn.data.tasks import Task, exact_tasks
 from iblearn.functional.information_dynamics import active_information_storage
-from iblearn.records import markdown_table
 
 OUT = script.RESULTS / "ais_peers"
 K = 4
@@ -70,38 +63,17 @@ for line in sys.stdin:
 """.replace("K_NEIGHBOURS", str(K))
 
 
-class JIDT:
-    """JIDT's worker process (IDTxl's estimators), started once."""
+class JIDT(draws.LineWorker):
+    """JIDT's worker process (IDTxl's estimators), started once; each draw passed through ``folder``."""
 
     def __init__(self, python: str, folder: Path) -> None:
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        super().__init__(python, JIDT_WORKER)
         self.folder = folder
-        self.process = subprocess.Popen(
-            [python, "-c", JIDT_WORKER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env
-        )
-        assert self.process.stdout is not None and self.process.stdout.readline().strip() == "ready"
 
     def __call__(self, x: np.ndarray, history: int) -> dict[str, tuple[float, float]]:
         path = self.folder / "draw.npz"
         np.savez(path, x=x)
-        assert self.process.stdin is not None and self.process.stdout is not None
-        self.process.stdin.write(f"{path} {history}\n")
-        self.process.stdin.flush()
-        return {
-            name: (value, seconds)
-            for name, (value, seconds) in json.loads(self.process.stdout.readline()).items()
-        }
-
-    def close(self) -> None:
-        if self.process.stdin is not None:
-            self.process.stdin.close()
-        self.process.wait(timeout=30)
-
-
-def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
-    start = time.thread_time()
-    value = fn()
-    return value, time.thread_time() - start
+        return {name: (value, seconds) for name, (value, seconds) in self.ask(f"{path} {history}").items()}
 
 
 def ours(x: torch.Tensor, history: int) -> dict[str, dict[str, Any]]:
@@ -109,18 +81,11 @@ def ours(x: torch.Tensor, history: int) -> dict[str, dict[str, Any]]:
     interval, verdict and choice."""
     out: dict[str, dict[str, Any]] = {}
     for name, method in (("iblearn KSG", "ksg"), ("iblearn Gaussian", "gaussian")):
-        value, seconds = _timed(lambda m=method: float(active_information_storage(x, history, m, k=K)))
+        value, seconds = draws.thread_timed(
+            lambda m=method: float(active_information_storage(x, history, m, k=K))
+        )
         out[name] = {"value": value, "seconds": seconds}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        est, seconds = _timed(lambda: iblearn.estimate("ais", x, history=history))
-    out["iblearn auto"] = {
-        "value": float(est),
-        "seconds": seconds,
-        "interval": list(est.interval),
-        "reliable": bool(est.reliable),
-        "chosen": est.report.chosen,
-    }
+    out["iblearn auto"] = draws.auto_reading(lambda: iblearn.estimate("ais", x, history=history))
     return out
 
 
@@ -131,13 +96,8 @@ def measure(tasks: list[Task], sizes: list[int], seeds: int, jidt: JIDT | None) 
         for n in sizes:
             for seed in range(seeds):
                 (x,) = (np.asarray(a)[:, 0] for a in task.sample(n, seed))
-                first_peer = jidt is not None and seed % 2 == 1  # alternate which side runs first
-                peer = jidt(x, history) if first_peer and jidt is not None else None
-                found = ours(torch.from_numpy(x), history)
-                if jidt is not None and peer is None:
-                    peer = jidt(x, history)
-                for name, (value, seconds) in (peer or {}).items():
-                    found[PEER_NAMES[name]] = {"value": value, "seconds": seconds}
+                peer = None if jidt is None else partial(jidt, x, history)
+                found = draws.interleaved(partial(ours, torch.from_numpy(x), history), peer, seed, PEER_NAMES)
                 for estimator, reading in found.items():
                     row = {"task": task.name, "history": history, "truth": task.truth, "n": n, "seed": seed}
                     rows.append(script.stamped(row | {"estimator": estimator, **reading}))
@@ -146,38 +106,14 @@ def measure(tasks: list[Task], sizes: list[int], seeds: int, jidt: JIDT | None) 
 
 
 def cells(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per task, N and estimator: the mean error, its spread over the draws, the root mean squared
-    error, the median seconds; for the automatic estimate the share reliable, the coverage where
-    reliable and what it chose."""
+    """Per task, N and estimator: :func:`~benchmarks.runners.draws.error_cell` of its draws."""
     groups: dict[tuple[str, int, str], list[dict[str, Any]]] = {}
     for r in rows:
         groups.setdefault((r["task"], r["n"], r["estimator"]), []).append(r)
-    out = []
-    for (task, n, estimator), rs in groups.items():
-        errors = [r["value"] - r["truth"] for r in rs]
-        cell = {
-            "task": task,
-            "history": rs[0]["history"],
-            "n": n,
-            "estimator": estimator,
-            "draws": len(rs),
-            "truth": rs[0]["truth"],
-            "mean_error": statistics.mean(errors),
-            "sd": statistics.stdev(errors) if len(errors) > 1 else 0.0,
-            "rmse": math.sqrt(statistics.mean(e * e for e in errors)),
-            "median_seconds": statistics.median(r["seconds"] for r in rs),
-        }
-        if estimator == "iblearn auto":
-            reliable = [r for r in rs if r["reliable"]]
-            cell["reliable"] = len(reliable) / len(rs)
-            cell["coverage_where_reliable"] = (
-                sum(r["interval"][0] <= r["truth"] <= r["interval"][1] for r in reliable) / len(reliable)
-                if reliable
-                else None
-            )
-            cell["chosen"] = sorted({r["chosen"] for r in rs})
-        out.append(cell)
-    return out
+    return [
+        {"task": task, "history": rs[0]["history"], "n": n, "estimator": estimator, **draws.error_cell(rs)}
+        for (task, n, estimator), rs in groups.items()
+    ]
 
 
 def summary(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -200,71 +136,33 @@ def summary(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def table(found: list[dict[str, Any]], provenance: dict[str, Any]) -> str:
     header = ["task", "history", "N", "estimator", "truth", "mean error", "sd", "RMSE", "median s"]
     lines = [
-        "# Active information storage against its exact truth, beside JIDT",
-        "",
-        markdown_table(
-            header,
-            [
-                [
-                    c["task"],
-                    str(c["history"]),
-                    f"{c['n']:,}",
-                    c["estimator"],
-                    f"{c['truth']:.4f}",
-                    f"{c['mean_error']:+.4f}",
-                    f"{c['sd']:.4f}",
-                    f"{c['rmse']:.4f}",
-                    f"{c['median_seconds']:.4f}",
-                ]
-                for c in found
-            ],
-        ),
-        "",
-        f"_Run at commit {provenance['git_commit']}, {provenance['date']}, on {provenance['machine']}, "
-        f"compiled kernel {provenance['kernel_isa']}; one thread; "
-        f"IDTxl {provenance.get('idtxl') or 'absent'}._",
+        [c["task"], str(c["history"]), f"{c['n']:,}", c["estimator"], *draws.error_columns(c)] for c in found
     ]
-    return "\n".join(lines) + "\n"
+    title = "Active information storage against its exact truth, beside JIDT"
+    return draws.markdown(title, header, lines, provenance, "IDTxl", "idtxl")
 
 
 def main() -> None:
-    p = script.parser(__doc__)
-    p.add_argument("--seeds", type=script.positive_int, default=10)
-    p.add_argument("--sizes", type=script.positive_int, nargs="+", default=[1000, 5000])
-    p.add_argument("--peer-python", default="/tmp/idtxlvenv/bin/python")
-    p.add_output(OUT)
+    p = draws.parser(__doc__, "/tmp/idtxlvenv/bin/python", OUT)
     args = p.parse_args()
     provenance = script.kernel_provenance()
-    with tempfile.TemporaryDirectory() as folder:
-        jidt = None
-        if Path(args.peer_python).exists():
-            jidt = JIDT(args.peer_python, Path(folder))
-            provenance["idtxl"] = subprocess.run(
-                [args.peer_python, "-c", "import importlib.metadata as m; print(m.version('idtxl-uv'))"],
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout.strip()
-        else:
-            print(f"--peer-python: {args.peer_python} not found; JIDT left out")
-        try:
-            rows = measure(exact_tasks("ais"), args.sizes, args.seeds, jidt)
-        finally:
-            if jidt is not None:
-                jidt.close()
+    rows = draws.with_peer(
+        args.peer_python,
+        JIDT,
+        "import importlib.metadata as m; print(m.version('idtxl-uv'))",
+        "idtxl",
+        provenance,
+        lambda jidt: measure(exact_tasks("ais"), args.sizes, args.seeds, jidt),
+    )
     found = cells(rows)
-    out = args.out
-    out.mkdir(parents=True, exist_ok=True)
-    script.write_rows(out / "rows.jsonl", rows)
     sources = [
         "benchmarks/ais_peers.py",
         "src/iblearn/functional/information_dynamics.py",
         "src/iblearn/estimation",
     ]
-    (out / "sources.json").write_text(json.dumps(sources, indent=1) + "\n")
     settings = {"seeds": args.seeds, "sizes": args.sizes, "k": K}
     record = {"cells": found, "summary": summary(found), "settings": settings, "provenance": provenance}
-    script.write_folder(out, record, table(found, provenance))
+    draws.write_draws(args.out, rows, sources, record, table(found, provenance))
 
 
 if __name__ == "__main__":

@@ -29,15 +29,8 @@ import _prelude  # noqa: F401  (first: one thread per library, the checkout's ro
 
 # isort: split
 
-import json
 import math
-import os
-import statistics
-import subprocess
-import tempfile
-import time
-import warnings
-from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -45,10 +38,9 @@ import numpy as np
 import torch
 
 import iblearn
-from benchmarks.runners import script
+from benchmarks.runners import draws, script
 from iblearn.data.tasks import Task, class_means, get_exact_task
 from iblearn.functional import gaussian_classes_mi, mixed_ksg_mi, quadratic_classes_mi
-from iblearn.records import markdown_table
 
 OUT = script.RESULTS / "labels_dims"
 #: Off one covariance: labels of unequal spreads in 2, 10 and 20 columns.
@@ -102,61 +94,33 @@ def diagonal(dim: int) -> Task:
     return class_means(f"labels-diagonal-10-{dim}d", [1.0] * 10, means, f"ten labels on the {dim}-d diagonal")
 
 
-class Frites:
-    """frites' worker process, started once."""
+class Frites(draws.LineWorker):
+    """frites' worker process, started once; each draw passed through ``folder``."""
 
     def __init__(self, python: str, folder: Path) -> None:
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        super().__init__(python, FRITES_WORKER)
         self.folder = folder
-        self.process = subprocess.Popen(
-            [python, "-c", FRITES_WORKER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env
-        )
-        assert self.process.stdout is not None and self.process.stdout.readline().strip() == "ready"
 
     def __call__(self, x: np.ndarray, y: np.ndarray) -> dict[str, tuple[float | None, float]]:
         path = self.folder / "draw.npz"
         np.savez(path, x=x, y=y)
-        assert self.process.stdin is not None and self.process.stdout is not None
-        self.process.stdin.write(f"{path}\n")
-        self.process.stdin.flush()
-        answer = json.loads(self.process.stdout.readline())
         return {
             name: (None if value is None else value * math.log(2), seconds)
-            for name, (value, seconds) in answer.items()
+            for name, (value, seconds) in self.ask(str(path)).items()
         }
-
-    def close(self) -> None:
-        if self.process.stdin is not None:
-            self.process.stdin.close()
-        self.process.wait(timeout=30)
-
-
-def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
-    start = time.thread_time()
-    value = fn()
-    return value, time.thread_time() - start
 
 
 def ours(x: torch.Tensor, y: torch.Tensor) -> dict[str, dict[str, Any]]:
     """iblearn's three readings of one draw: value, seconds, and for the automatic estimate its
     interval, verdict and choice."""
     out: dict[str, dict[str, Any]] = {}
-    value, seconds = _timed(lambda: float(gaussian_classes_mi(x, y)))
+    value, seconds = draws.thread_timed(lambda: float(gaussian_classes_mi(x, y)))
     out["iblearn gaussian_classes"] = {"value": value, "seconds": seconds}
-    value, seconds = _timed(lambda: float(quadratic_classes_mi(x, y)))
+    value, seconds = draws.thread_timed(lambda: float(quadratic_classes_mi(x, y)))
     out["iblearn quadratic_classes"] = {"value": value, "seconds": seconds}
-    value, seconds = _timed(lambda: float(mixed_ksg_mi(x, y)))
+    value, seconds = draws.thread_timed(lambda: float(mixed_ksg_mi(x, y)))
     out["iblearn mixed_ksg"] = {"value": value, "seconds": seconds}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        est, seconds = _timed(lambda: iblearn.estimate("mi", x, y))
-    out["iblearn auto"] = {
-        "value": float(est),
-        "seconds": seconds,
-        "interval": list(est.interval),
-        "reliable": bool(est.reliable),
-        "chosen": est.report.chosen,
-    }
+    out["iblearn auto"] = draws.auto_reading(lambda: iblearn.estimate("mi", x, y))
     return out
 
 
@@ -167,14 +131,8 @@ def measure(tasks: list[Task], sizes: list[int], seeds: int, frites: Frites | No
             for seed in range(seeds):
                 x, y = (np.asarray(a) for a in task.sample(n, seed))
                 xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-                # alternate which side runs first
-                first_peer = frites is not None and seed % 2 == 1
-                peer = frites(x, y) if first_peer and frites is not None else None
-                found = ours(xt, yt)
-                if frites is not None and peer is None:
-                    peer = frites(x, y)
-                for name, (value, seconds) in (peer or {}).items():
-                    found[PEER_NAMES[name]] = {"value": value, "seconds": seconds}
+                peer = None if frites is None else partial(frites, x, y)
+                found = draws.interleaved(partial(ours, xt, yt), peer, seed, PEER_NAMES)
                 for estimator, reading in found.items():
                     rows.append(
                         script.stamped(
@@ -204,35 +162,14 @@ def cells(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for (task, n, estimator), rs in groups.items():
         failed = sum(r["value"] is None for r in rs)
         rs = [r for r in rs if r["value"] is not None]
-        if not rs:
-            out.append(
-                {"task": task, "dims": "", "n": n, "estimator": estimator, "draws": 0, "failed": failed}
-            )
-            continue
-        errors = [r["value"] - r["truth"] for r in rs]
         cell = {
             "failed": failed,
             "task": task,
-            "dims": rs[0]["dims"],
+            "dims": rs[0]["dims"] if rs else "",
             "n": n,
             "estimator": estimator,
-            "draws": len(rs),
-            "truth": rs[0]["truth"],
-            "mean_error": statistics.mean(errors),
-            "sd": statistics.stdev(errors) if len(errors) > 1 else 0.0,
-            "rmse": math.sqrt(statistics.mean(e * e for e in errors)),
-            "median_seconds": statistics.median(r["seconds"] for r in rs),
         }
-        if estimator == "iblearn auto":
-            reliable = [r for r in rs if r["reliable"]]
-            cell["reliable"] = len(reliable) / len(rs)
-            cell["coverage_where_reliable"] = (
-                sum(r["interval"][0] <= r["truth"] <= r["interval"][1] for r in reliable) / len(reliable)
-                if reliable
-                else None
-            )
-            cell["chosen"] = sorted({r["chosen"] for r in rs})
-        out.append(cell)
+        out.append(cell | (draws.error_cell(rs) if rs else {"draws": 0}))
     return out
 
 
@@ -250,11 +187,7 @@ def _row(c: dict[str, Any]) -> list[str]:
         str(c["dims"]),
         f"{c['n']:,}",
         c["estimator"],
-        f"{c['truth']:.4f}",
-        f"{c['mean_error']:+.4f}",
-        f"{c['sd']:.4f}",
-        f"{c['rmse']:.4f}",
-        f"{c['median_seconds']:.4f}",
+        *draws.error_columns(c),
         _share(c.get("reliable")),
         _share(c.get("coverage_where_reliable")),
         ", ".join(c.get("chosen", [])),
@@ -263,81 +196,35 @@ def _row(c: dict[str, Any]) -> list[str]:
 
 
 def table(found: list[dict[str, Any]], provenance: dict[str, Any]) -> str:
-    lines = [
-        "# Class labels against many columns: error against the exact truth",
-        "",
-        markdown_table(
-            [
-                "task",
-                "d",
-                "N",
-                "estimator",
-                "truth",
-                "mean error",
-                "sd",
-                "RMSE",
-                "median s",
-                "reliable",
-                "coverage where reliable",
-                "chosen",
-                "failed",
-            ],
-            [_row(c) for c in found],
-        ),
-        "",
-        f"_Run at commit {provenance['git_commit']}, {provenance['date']}, on {provenance['machine']}, "
-        f"compiled kernel {provenance['kernel_isa']}; one thread; "
-        f"frites {provenance.get('frites') or 'absent'}._",
-    ]
-    return "\n".join(lines) + "\n"
+    header = ["task", "d", "N", "estimator", "truth", "mean error", "sd", "RMSE", "median s"]
+    header += ["reliable", "coverage where reliable", "chosen", "failed"]
+    title = "Class labels against many columns: error against the exact truth"
+    return draws.markdown(title, header, [_row(c) for c in found], provenance, "frites", "frites")
 
 
 def main() -> None:
-    p = script.parser(__doc__)
-    p.add_argument("--seeds", type=script.positive_int, default=10)
-    p.add_argument("--sizes", type=script.positive_int, nargs="+", default=[1000, 5000])
+    p = draws.parser(__doc__, "/tmp/fritesvenv/bin/python", OUT)
     p.add_argument("--dims", type=script.positive_int, nargs="+", default=[2, 5, 20, 50, 100])
-    p.add_argument("--peer-python", default="/tmp/fritesvenv/bin/python")
-    p.add_output(OUT)
     args = p.parse_args()
     tasks = [*(diagonal(d) for d in args.dims), *(get_exact_task(name) for name in OFF_MODEL)]
     provenance = script.kernel_provenance()
-    with tempfile.TemporaryDirectory() as folder:
-        frites = None
-        if Path(args.peer_python).exists():
-            frites = Frites(args.peer_python, Path(folder))
-            provenance["frites"] = subprocess.run(
-                [args.peer_python, "-c", "import frites; print(frites.__version__)"],
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout.strip()
-        else:
-            print(f"--peer-python: {args.peer_python} not found; frites left out")
-        try:
-            rows = measure(tasks, args.sizes, args.seeds, frites)
-        finally:
-            if frites is not None:
-                frites.close()
+    rows = draws.with_peer(
+        args.peer_python,
+        Frites,
+        "import frites; print(frites.__version__)",
+        "frites",
+        provenance,
+        lambda frites: measure(tasks, args.sizes, args.seeds, frites),
+    )
     found = cells(rows)
-    out = args.out
-    out.mkdir(parents=True, exist_ok=True)
-    script.write_rows(out / "rows.jsonl", rows)
-    (out / "sources.json").write_text(
-        json.dumps(
-            [
-                "benchmarks/labels_dims.py",
-                "src/iblearn/functional/gaussian_classes.py",
-                "src/iblearn/estimation",
-            ],
-            indent=1,
-        )
-        + "\n"
-    )
+    sources = [
+        "benchmarks/labels_dims.py",
+        "src/iblearn/functional/gaussian_classes.py",
+        "src/iblearn/estimation",
+    ]
     settings = {"seeds": args.seeds, "sizes": args.sizes, "dims": args.dims}
-    script.write_folder(
-        out, {"cells": found, "settings": settings, "provenance": provenance}, table(found, provenance)
-    )
+    record = {"cells": found, "settings": settings, "provenance": provenance}
+    draws.write_draws(args.out, rows, sources, record, table(found, provenance))
 
 
 if __name__ == "__main__":
