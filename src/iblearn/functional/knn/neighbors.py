@@ -286,7 +286,7 @@ def count_within(
     Radii must be positive and finite: a zero radius means duplicate points, which the estimators
     remove first (``ties`` in :mod:`iblearn.functional.knn.ksg`). ``order``: for one column, its
     ascending order where known, which the compiled kernel's layout then takes without a sort
-    (:func:`sorted_index`).
+    (:func:`ordered_index`).
     """
     check_radius(radius)
     _n, d = x.shape
@@ -298,7 +298,7 @@ def count_within(
         return torch.cat(counts)
     if metric == "chebyshev" and HAVE_KERNEL:
         a = x.numpy()
-        index = sorted_index(a, order) if order is not None and d == 1 else count_index(a)
+        index = ordered_index(a, [order]) if order is not None and d == 1 else count_index(a)
         return count_in_index(index, radius.numpy(), inclusive)
     if d == 1:
         return _count_sorted(x[:, 0], _pad(x, radius, inclusive), inclusive)
@@ -637,9 +637,12 @@ def count_index(x: NDArray[np.float64], keys: NDArray[np.float64] | None = None)
 
 def ordered_index(x: NDArray[np.float64], orders: Sequence[NDArray[np.int64]]) -> CountIndex:
     """:func:`count_index` of ``x (N, d)`` whose columns' ascending orders are known (``orders[j]``: the
-    rows in the order of column j's values, strictly increasing in it): the plane's layout made from them
-    without sorting, where the counts take the plane; else :func:`count_index`'s."""
+    rows in the order of column j's values, strictly increasing in it): one column's sorted layout
+    (:func:`sorted_index`) or the plane's, made from them without sorting, where the counts take those;
+    else :func:`count_index`'s."""
     n, d = x.shape
+    if d == 1:
+        return sorted_index(x, orders[0])
     if not _on_plane(n, d):
         return count_index(x)
     return np.arange(n), _sorted_columns(x, orders)
@@ -701,7 +704,7 @@ def cmi_column_counts(
         out = np.empty((3, n), dtype=np.int64)
         _maxnorm.cmi_plane_count(*_sorted_columns(np.hstack([x, y, z]), orders), n, r, False, *out)
         return list(out)
-    z_index = count_index(z) if orders is None else sorted_index(z, orders[2])
+    z_index = count_index(z) if orders is None else ordered_index(z, orders[2:])
     indices = count_index(np.hstack([x, z])), count_index(np.hstack([y, z])), z_index
     return [count_in_index(index, r, False).numpy() for index in indices]
 
