@@ -164,9 +164,9 @@ def ranked_columns(
     """:func:`ranked_column` of each column, the i-th jittered from ``seed + i`` (as
     :func:`prepare_samples` jitters them) and ordered by ``keys[i]`` (``orders[i]``, its
     :func:`key_order`, where known): the prepared columns ``(N, 1)`` and their ascending orders; None
-    where one declines (the caller then prepares and sorts them)."""
+    where one declines or is not a single column (the caller then prepares and sorts them)."""
     known = [None] * len(columns) if orders is None else list(orders)
-    if not len(keys) == len(known) == len(columns):
+    if not len(keys) == len(known) == len(columns) or any(t.ndim != 2 or t.shape[1] != 1 for t in columns):
         return None
     prepared, ascending = [], []
     for i, (t, key, order) in enumerate(zip(columns, keys, known, strict=True)):
