@@ -55,6 +55,7 @@ from benchmarks.runners.script import (
     write_rows,
 )
 from iblearn.data import Task, ais_samples, get_exact_task, te_samples
+from iblearn.estimation import autocheck
 from iblearn.estimation.verdict import bias_why, heavy_tails, scalar_why, series_figures_verdict
 from iblearn.functional.inference import interval, resample_rows, rng, summarize
 from iblearn.functional.multivariate.inputs import (
@@ -566,6 +567,13 @@ def _parser() -> Parser:
     p.add_argument("--resume", action="store_true", help="keep the rows there and add the missing ones")
     p.add_argument("--auto-only", action="store_true", help="only the front door's automatic estimates")
     p.add_argument("--table-only", action="store_true", help="the table from the rows there")
+    p.add_argument(
+        "--copy-rows",
+        type=positive_int,
+        default=None,
+        help="the most rows a copy of the additivity check reads (default the library's, "
+        f"{autocheck.COPY_ROWS}); as many as a half, each copy is a whole half",
+    )
     p.add_output(OUT)
     p.add_argument(
         "--rows-commit",
@@ -610,7 +618,7 @@ def run_config(args: argparse.Namespace, path: Path) -> dict[str, Any]:
     """The settings of the run, for ``config.json``. With ``--resume`` into a folder measured at the same
     sizes, seeds and kind, the families are those there and this run's, in :data:`TASKS`' order: the rows
     of both are kept, so the record names both."""
-    keys = ("sizes", "seeds", "families", "quick", "auto_only")
+    keys = ("sizes", "seeds", "families", "quick", "auto_only", "copy_rows")
     config = {k: getattr(args, k) for k in keys}
     if args.resume and path.exists():
         before = json.loads(path.read_text(encoding="utf-8"))
@@ -624,6 +632,8 @@ def main(argv: list[str] | None = None) -> int:
     p = _parser()
     args = p.parse_args(argv)
     torch.set_num_threads(1)
+    if args.copy_rows is not None:
+        autocheck.COPY_ROWS = args.copy_rows
     out = Path(args.out)
     try:
         out.mkdir(parents=True, exist_ok=True)

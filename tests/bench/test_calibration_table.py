@@ -78,7 +78,7 @@ def test_a_resumed_run_keeps_the_families_of_the_folder_in_its_config(tmp_path):
     import json
 
     path = tmp_path / "config.json"
-    settings = {"sizes": [1000, 5000], "seeds": 40, "quick": False, "auto_only": True}
+    settings = {"sizes": [1000, 5000], "seeds": 40, "quick": False, "auto_only": True, "copy_rows": None}
     path.write_text(json.dumps(settings | {"families": ["mi", "cmi", "te"]}))
     args = argparse.Namespace(**settings, families=["labels"], resume=True)
     assert calibration.run_config(args, path)["families"] == ["mi", "cmi", "labels", "te"]

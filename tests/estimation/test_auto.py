@@ -20,11 +20,13 @@ from iblearn.data import (
     student_t,
     zero_inflated,
 )
+from iblearn.estimation import autocheck
 from iblearn.estimation.auto import auto_estimate, gaussian_stderr
 from iblearn.estimation.autocheck import (
     OWN_BIAS,
     OWN_GAP,
     REMAINS,
+    ROWS_SCALE,
     Check,
     gaussian_gap,
     interval,
@@ -189,6 +191,54 @@ def test_the_interval_holds_the_bias_the_checks_reveal():
 def test_the_estimators_own_gap_counts_only_toward_zero(gap, own, left):
     figures = {"two copies": 2.0 + gap, "sum of the halves": 2.0, OWN_GAP: own}
     assert math.isclose(unexplained(figures), left, abs_tol=1e-12)
+
+
+def test_copies_of_fewer_rows_than_a_half_scale_their_gap_to_a_halfs_rows(monkeypatch):
+    # Copies of 50 rows where a half has 200: the copies' own two estimates beside them, the gap and
+    # the bias on the Gaussian taken to a half's rows by sqrt(50 / 200) = 1 / 2.
+    monkeypatch.setattr(autocheck, "COPY_ROWS", 50)
+    read = []
+
+    def mi(a, b):  # the rows each call reads; a gap of -1 nats at any size
+        read.append((len(a), a.shape[1]))
+        return a.shape[1] * 1.0 - (a.shape[1] > 1)
+
+    x, y = bivariate_normal(rho=0.9).sample(400, seed=0)
+    checks, _, _ = run_checks(mi, x, y, 1.0, ceiling=("none", math.inf), remap=lambda a, b, g: (a, b), seed=0)
+    figures = checks["additivity"].figures
+    assert (50, 2) in read and (200, 2) not in read and read.count((50, 1)) == 2
+    assert figures[ROWS_SCALE] == 0.5 and figures["two copies"] - figures["sum of the halves"] == -1.0
+    assert unexplained(figures) == -0.5
+    assert unexplained(figures | {OWN_GAP: -0.6}) == -0.2
+    # A half of at most COPY_ROWS rows: its own copies, unscaled.
+    monkeypatch.setattr(autocheck, "COPY_ROWS", 200)
+    read.clear()
+    checks, _, _ = run_checks(mi, x, y, 1.0, ceiling=("none", math.inf), remap=lambda a, b, g: (a, b), seed=0)
+    assert ROWS_SCALE not in checks["additivity"].figures and (200, 2) in read
+
+
+def test_copies_of_fewer_rows_scale_the_bias_on_a_gaussian(monkeypatch):
+    monkeypatch.setattr(autocheck, "COPY_ROWS", 500)
+
+    def ksg(a, b):
+        return float(ksg_mi(a, b, 3, seed=0))
+
+    x, y = bivariate_normal(rho=0.999).sample(4000, seed=1)
+    sx, sy = copula_normal(x), copula_normal(y)
+    checks, _, _ = run_checks(
+        ksg,
+        sx,
+        sy,
+        ksg(sx, sy),
+        ceiling=("none", math.inf),
+        remap=lambda a, b, g: (a, b),
+        seed=0,
+        reference=True,
+    )
+    figures = checks["additivity"].figures
+    gap, bias = gaussian_gap(ksg, 500, (figures["sum of the halves"]) / 2, seed=0)
+    assert figures[ROWS_SCALE] == math.sqrt(500 / 2000) and figures[OWN_GAP] == gap
+    assert math.isclose(figures[OWN_BIAS], bias * figures[ROWS_SCALE])
 
 
 def test_the_gaussian_reference_reads_ksgs_own_gap_on_a_gaussian():
