@@ -271,9 +271,11 @@ def _additivity(
     """The additivity check: the estimator on two independent copies side by side (the two halves of a
     split, rows ``halves``, whose estimates are ``values``) reads their sum, within twice the half-data
     tolerance (``spread``: the halves' mean and standard error); not applicable where the doubled
-    dimensions are more than the estimator takes. Where the gap is beyond six standard errors (or the
-    floor) and ``reference`` seeds one, the part of it the estimator shows on a Gaussian holding as
-    much (:func:`gaussian_gap`) is its own and not counted (:func:`unexplained`)."""
+    dimensions are more than the estimator takes. Halves of more than :data:`COPY_ROWS` rows give
+    copies of that many, estimated again, whose gap is scaled to a half's rows. Where the gap is beyond
+    six standard errors (or the floor) and ``reference`` seeds one, the part of it the estimator shows
+    on a Gaussian holding as much (:func:`gaussian_gap`) is its own and not counted
+    (:func:`unexplained`)."""
     a, b = halves
     half_a, half_b = values
     rows = len(a)
@@ -312,10 +314,10 @@ OWN_BIAS = "a Gaussian's bias"
 #: The additivity check's figure, where its copies read fewer rows than a half (:data:`COPY_ROWS`):
 #: sqrt(their rows over a half's), the factor that takes the gap and the bias they show to a half's
 #: rows. Both are taken to fall as N^(-1/2), as :data:`REMAINS` takes the bias; the gap's noise falls
-#: so too. At N = 20,000 and 50,000 (40 seeds of the calibration's tasks), the coverage where reliable
-#: moved by at most a point against copies of whole halves, the median width by at most 7%, and the
-#: strong family's intervals, which the bias on a Gaussian widens, narrowed by a third or more
-#: (docs/benchmarks/calibration.md, "Many rows").
+#: so too. At N = 20,000 and 50,000 (40 seeds of the calibration's tasks), against copies of whole
+#: halves, the coverage where reliable moved by at most a point and the median width over the oracle's
+#: by at most 7%, but for the strong family's, which the bias on a Gaussian widens: 32% and 46%
+#: narrower (docs/benchmarks/calibration.md, "Many rows").
 ROWS_SCALE = "scale to a half's rows"
 
 
