@@ -112,6 +112,7 @@ def _iblearn(estimator: str, measure: str, a: list[Array], e: list[Array], optio
     import torch
 
     import iblearn.functional as ibf
+    from iblearn.functional.information_dynamics import active_information_storage
     from iblearn.functional.knn.transfer import ksg_transfer_entropy
     from iblearn.functional.multivariate.inputs import copula_normal
 
@@ -122,8 +123,6 @@ def _iblearn(estimator: str, measure: str, a: list[Array], e: list[Array], optio
         return _auto(measure, a, options)
     method = {"iblearn KSG": "ksg", "iblearn Gaussian": "gaussian", "iblearn copula": "copula"}[estimator]
     if measure == "ais":
-        from iblearn.functional.information_dynamics import active_information_storage
-
         return float(active_information_storage(t[0], options["history"], method, k=K))
     if measure in MULTI:
         f = {

@@ -280,11 +280,11 @@ def _additivity(
     half_a, half_b = values
     rows = len(a)
     additivity = "two independent copies side by side hold twice the information"
-    scale = {}
+    scale = 1.0
     if rows > COPY_ROWS:  # copies of fewer rows, each with its own estimate
         a, b = a[:COPY_ROWS], b[:COPY_ROWS]
         half_a, half_b = reruns.half(a), reruns.half(b)
-        scale = {ROWS_SCALE: math.sqrt(COPY_ROWS / rows)}
+        scale = math.sqrt(COPY_ROWS / rows)
         additivity += f" (copies of {COPY_ROWS} rows, their gap scaled to a half's {rows} rows)"
     try:
         doubled = reruns.doubled(a, b)
@@ -295,13 +295,15 @@ def _additivity(
             f"two copies of a half are too many dimensions for {len(a)} rows: {err}",
         )
     tolerance = 2 * _tolerance(*spread, rows)
-    figures = {"two copies": doubled, "sum of the halves": half_a + half_b, **scale}
+    figures = {"two copies": doubled, "sum of the halves": half_a + half_b}
+    if scale < 1.0:
+        figures[ROWS_SCALE] = scale
     # The reference costs two copies' estimate and two halves': run where the gap would fail the check
     # or widen the interval by more than its standard errors (half the gap beyond one, over two).
     if abs(unexplained(figures)) > max(_floor(rows), 6 * spread[1]) and reference is not None:
         nats = (half_a + half_b) / 2
         gap, bias = gaussian_gap(reruns.mi, len(a), nats, reference)
-        figures[OWN_GAP], figures[OWN_BIAS] = gap, bias * scale.get(ROWS_SCALE, 1.0)
+        figures[OWN_GAP], figures[OWN_BIAS] = gap, bias * scale
         additivity += f", beyond the gap the estimator itself shows there on a Gaussian of {nats:.4g} nats"
     return Check("additivity", abs(unexplained(figures)) <= tolerance, figures, additivity, tolerance)
 
