@@ -393,6 +393,27 @@ def test_ksgs_standard_error_on_one_column_a_side_is_at_least_its_per_row_terms(
     assert float(result) == float(ksg_mi(copula_normal(x), copula_normal(y), 3, seed=0))
 
 
+@pytest.mark.parametrize(("kind", "seed"), [("point mass", 2), ("3 x 3", 1)])
+def test_ksgs_standard_error_off_the_ranked_path_is_at_least_its_per_row_terms(kind, seed):
+    # Where the ranks do not give the order (a point mass: half of x is 0), and on several columns a
+    # side, KSG's estimate comes from the count that gives its per-row terms too: the halves read less
+    # than their spread over sqrt(N) on these seeds, which holds the standard error, as for one column.
+    from iblearn.data import student_t
+
+    if kind == "point mass":
+        x, y = get_exact_task("zero-inflated-1x1").sample(2000, seed=seed)[:2]
+    else:
+        x, y = student_t(3, 3, dof=3.0).sample(2000, seed=seed)
+    result = quiet(x, y, seed=seed)
+    sx, sy = copula_normal(x), copula_normal(y)
+    floor = float(ksg_mi(sx, sy, 3, seed=seed, local=True).std()) / math.sqrt(2000)
+    assert result.report.chosen == "ksg"
+    assert result.stderr == pytest.approx(floor)
+    assert "at least the standard deviation of the estimate's per-row terms" in result.stderr_method
+    # The estimate is KSG's own number, from the same count.
+    assert float(result) == float(ksg_mi(sx, sy, 3, seed=seed))
+
+
 def test_ksgs_standard_error_of_a_conditional_mi_is_at_least_its_per_row_terms():
     # Given a label z, N = 1,000: its per-row terms' standard deviation over sqrt(N) reads 0.024, and the
     # four halves less than that on seed 0 (on 2 of seeds 0 - 7).
@@ -532,8 +553,8 @@ def test_auto_runs_knn_once_per_estimate_it_needs(monkeypatch, task, runs):
     # 2 x 2 Student-t the candidates disagree, so the shuffled half, which could not change the
     # verdict, is not run.
     # A rerun on two columns of scores takes their order from the ranks (ksg_mi_ranked; the estimate
-    # on all of them, its per-row terms, pair_terms_ranked), where it applies, else ksg_mi: each counts
-    # once.
+    # on all of them, its per-row terms, pair_terms_ranked), where it applies, else ksg_mi; the estimate
+    # on all the scores elsewhere comes with its per-row terms (pair_terms): each counts once.
     from iblearn import functional as ibf
     from iblearn.estimation import auto
 
@@ -551,6 +572,7 @@ def test_auto_runs_knn_once_per_estimate_it_needs(monkeypatch, task, runs):
     monkeypatch.setattr(ibf, "ksg_mi", lambda *a, **kw: calls.append(1) or ksg_mi(*a, **kw))
     monkeypatch.setattr(auto, "ksg_mi_ranked", counted(auto.ksg_mi_ranked))
     monkeypatch.setattr(auto, "pair_terms_ranked", counted(auto.pair_terms_ranked))
+    monkeypatch.setattr(auto, "pair_terms", counted(auto.pair_terms))
     x, y = task.sample(1000, seed=0)
     assert quiet(x, y).report.chosen == "ksg" and len(calls) == runs
 

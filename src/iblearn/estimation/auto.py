@@ -94,6 +94,7 @@ from iblearn.functional.knn.engine import (
     ksg_mi_ranked,
     ksg_of_terms,
     mixed_ksg_counts,
+    pair_terms,
     pair_terms_ranked,
 )
 from iblearn.functional.multivariate.inputs import Ranked, copula_normal, ranked_normal
@@ -167,10 +168,22 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
     def ascending() -> NDArray[np.float64]:
         return np.concatenate([ranked()[0].ascending, ranked()[1].ascending])
 
+    # The spread of KSG's per-row terms over sqrt(N), from the count that makes its estimate on all the
+    # scores (where it ran): the floor of its standard error, as for conditional MI.
+    spread: list[float] = []
+
+    def ksg(a: Tensor, b: Tensor) -> float:
+        if a is not scores()[0] or b is not scores()[1]:
+            return float(ibf.ksg_mi(a, b, k, seed=seed))
+        terms = pair_terms(a, b, k, seed)
+        spread.append(float(torch.from_numpy(terms).std()) / math.sqrt(n))
+        return ksg_of_terms(terms, k)
+
     # One column a side always takes KSG (choose): the joint's features would be read by nothing.
     joint = xt[0].numel() + yt[0].numel() > 2
     feats = features(xt, yt, scores if cx is None and cy is None else None, ascending, joint=joint)
-    chosen, why, mi, data, remap, top, agreement, value = _plan(xt, yt, cy, feats, scores, k, seed, sides)
+    planned = _plan(xt, yt, cy, feats, scores, ksg, k, seed, sides)
+    chosen, why, mi, data, remap, top, agreement, value = planned
     analysis = None
     if chosen == "gaussian":
         # Every Gaussian estimate is unchanged by an invertible linear map of each side: the checks run
@@ -209,6 +222,8 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
         value, terms_stderr = _ksg_whole(reruns, k, seed)
     if value is None:
         value = reruns.whole() if isinstance(reruns, RankedReruns) else mi(*data)
+    if chosen == "ksg" and terms_stderr is None and spread:
+        terms_stderr = spread[-1]
     settled = [agreement.name] if agreement is not None and agreement.passed is False else []
     # KSG on normal scores of one column a side reads two copies low on strong dependence, as on a
     # bivariate normal holding as much: its additivity check sets its gap against that
@@ -295,8 +310,8 @@ TERMS_FLOOR = "the standard deviation of the estimate's per-row terms over sqrt(
 
 def _floored(stderr: float, analysis: Canonical | None, terms_stderr: float | None) -> tuple[float, str]:
     """The half-samples' standard error and how it was found, held at least at a first-order one where
-    the estimate has it: the Gaussian's by the delta method (``analysis``), KSG's on two single columns,
-    the mixed KSG's and the Gaussian classes' from their per-row terms. The half-samples' few degrees of
+    the estimate has it: the Gaussian's by the delta method (``analysis``), KSG's, the mixed KSG's and
+    the Gaussian classes' from their per-row terms. The half-samples' few degrees of
     freedom let their figure read far below the spread on some draws; the first-order figure barely
     moves from one draw to the next."""
     if analysis is not None:
@@ -462,6 +477,7 @@ def _plan(
     cy: Tensor | None,
     feats: dict[str, float],
     scores: Callable[[], tuple[Tensor, Tensor]],
+    ksg: MI,
     k: int,
     seed: int,
     sides: tuple[str, str] = ("x", "y"),
@@ -469,8 +485,8 @@ def _plan(
     """What :func:`auto_estimate` runs for continuous x and y, or continuous x and labels ``cy`` (the
     module's rule): (registry name, why, the estimator, the rows it estimates from, the invertible map
     its checks draw, the ceiling (name, nats), the candidates' agreement, and the chosen estimate where
-    the candidates already gave it on those rows). ``sides`` names the continuous side and the labels'
-    as the caller gave them."""
+    the candidates already gave it on those rows). ``ksg``: KSG on rows of x and y (its candidate);
+    ``sides`` names the continuous side and the labels' as the caller gave them."""
     n = len(xt)
     agreement: Check | None = None
     value: float | None = None
@@ -503,7 +519,8 @@ def _plan(
         data = (copula_normal(rows), cy)
         remap = lambda a, b, g: (rotate(a, g) if a.is_floating_point() else a, b)  # noqa: E731
         return chosen, why, mi, data, remap, top, agreement, value
-    chosen, why, mi, agreement, value = choose(scores, feats, k, seed)
+    gaussian = lambda a, b: float(ibf.gaussian_mi(a, b, bias_correction=True))  # noqa: E731
+    chosen, why, mi, agreement, value = choose(scores, feats, (ksg, gaussian))
     # KSG cannot read above about log N; a Gaussian's MI from N rows has no such ceiling.
     top = (
         ("log N", math.log(n))

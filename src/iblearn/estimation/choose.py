@@ -22,7 +22,6 @@ import torch
 from numpy.typing import NDArray
 from torch import Tensor
 
-from iblearn import functional as ibf
 from iblearn.estimation.autocheck import FLOOR, MI, NONLINEAR_P, SHARE, Check, not_applicable
 from iblearn.functional.discrete import counts_of
 from iblearn.functional.linearity import ROWS, bend_between, strongest_bend
@@ -243,26 +242,16 @@ def looks_gaussian(feats: dict[str, float]) -> bool:
 def choose(
     scores: Callable[[], tuple[Tensor, Tensor]],
     feats: dict[str, float],
-    k: int,
-    seed: int,
-    candidates: tuple[MI, MI] | None = None,
+    candidates: tuple[MI, MI],
     names: Names = MI_NAMES,
     given_from: int | None = None,
 ) -> tuple[str, str, MI, Check | None, float | None]:
     """(registry name, why, estimator on normal scores, the candidates' agreement and the chosen one's
     estimate on the scores where both ran) for continuous x and y (the module's rule); ``candidates``:
-    (KSG, bias-corrected Gaussian) of another measure on the same rows (conditional MI), else MI's;
-    ``names``, how ``why`` names that measure's variables and its KSG; ``given_from``, for conditional
-    MI, y's first column that is z's (y then z). A Gaussian whose columns all look Gaussian runs on the
-    raw rows, and ``why`` says so."""
-
-    def ksg_mi(a: Tensor, b: Tensor) -> float:
-        return float(ibf.ksg_mi(a, b, k, seed=seed))
-
-    def gaussian_mi(a: Tensor, b: Tensor) -> float:
-        return float(ibf.gaussian_mi(a, b, bias_correction=True))
-
-    ksg, gaussian = (ksg_mi, gaussian_mi) if candidates is None else candidates
+    the measure's (KSG, bias-corrected Gaussian) on the same rows; ``names``, how ``why`` names that
+    measure's variables and its KSG; ``given_from``, for conditional MI, y's first column that is z's
+    (y then z). A Gaussian whose columns all look Gaussian runs on the raw rows, and ``why`` says so."""
+    ksg, gaussian = candidates
 
     dims = int(feats["dx"] + feats["dy"])
     on = "the raw rows, as every column looks Gaussian" if marginals_gaussian(feats) else "normal scores"

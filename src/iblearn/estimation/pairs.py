@@ -166,7 +166,7 @@ def cmi_auto(x: Any, y: Any, z: Any, *, k: int = 3, seed: int = 0) -> Estimate:
     feats = features(
         xt, torch.cat([yt, zt], dim=1), scores, lambda: np.concatenate([r.ascending for r in ranked()])
     )
-    chosen, why, mi, agreement, value = choose(scores, feats, k, seed, (ksg, gaussian), CMI_NAMES, dy)
+    chosen, why, mi, agreement, value = choose(scores, feats, (ksg, gaussian), CMI_NAMES, dy)
     raw = chosen == "gaussian" and marginals_gaussian(feats)
     data = (xt, torch.cat([yt, zt], dim=1)) if raw else scores()
     if raw:

@@ -216,6 +216,25 @@ def test_the_ranked_pair_terms_are_ksgs_local_terms(k):
     assert ksg_of_terms(terms, k) == value == float(ibf.ksg_mi(x, y, k, seed=7))
 
 
+@pytest.mark.parametrize(("dx", "dy"), [(1, 1), (3, 3), (2, 1)])
+def test_the_pair_terms_of_any_sample_are_ksgs_local_terms(dx, dy):
+    # The terms of ksg_mi's own count, on any shape and with ties (a third of the rows at 0): their
+    # constant less them are its local values, and ksg_of_terms is its estimate to the last bit.
+    from iblearn.functional.knn.formula import ksg_constant
+    from iblearn.functional.knn.ksg import ksg_of_terms, pair_terms
+
+    g = torch.Generator().manual_seed(dx + dy)
+    x = torch.randn(1500, dx, generator=g, dtype=torch.float64)
+    x[:500] = 0.0
+    y = x[:, :dy] + torch.randn(1500, dy, generator=g, dtype=torch.float64)
+    for k, seed in ((3, 0), (5, 4)):
+        terms = pair_terms(x, y, k, seed)
+        assert terms.shape == (1500,)
+        local = ibf.ksg_mi(x, y, k, seed=seed, local=True)
+        assert torch.allclose(ksg_constant(1500, k, 1) - torch.from_numpy(terms), local)
+        assert ksg_of_terms(terms, k) == float(ibf.ksg_mi(x, y, k, seed=seed))
+
+
 @pytest.mark.parametrize(("n", "k"), [(600, 1), (3000, 3), (3000, 5)])
 def test_ksg_mi_ranked_on_two_halves_side_by_side_is_ksg_mi_to_the_last_bit(n, k):
     # The additivity check's copies: two halves of each column side by side, 2 x 2 (the counts on the

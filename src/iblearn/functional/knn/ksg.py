@@ -29,6 +29,7 @@ from iblearn.functional.knn import bivariate
 from iblearn.functional.knn.counts import (
     digamma_f64,
     ksg_constant,
+    ksg_count_terms,
     ksg_counts_brute,
     ksg_counts_tree,
     ksg_from_counts,
@@ -231,6 +232,15 @@ def ksg_of_terms(terms: NDArray[np.float64], k: int) -> float:
     """KSG eq. (8) from its per-row terms ``psi(n_x + 1) + psi(n_y + 1)`` (:func:`pair_terms_ranked`):
     ``psi(k) + psi(N)`` less their mean, torch's mean as ``ksg_from_counts`` takes it."""
     return float(ksg_constant(len(terms), k, 1) - torch.from_numpy(terms).mean())
+
+
+def pair_terms(x: Tensor, y: Tensor, k: int, seed: int) -> NDArray[np.float64]:
+    """KSG eq. (8)'s per-row terms ``psi(n_x + 1) + psi(n_y + 1)`` ``(N,)`` of ``ksg_mi(x, y, k,
+    seed=seed)`` (variant 1, the default settings), from the same count: :func:`ksg_of_terms` of them
+    is that estimate to the last bit, and their spread over sqrt(N) its first-order standard error.
+    Raises what :func:`ksg_mi` raises."""
+    k, nx, ny = _ksg_counts(x, y, k, 1, KNNOptions(seed=seed))
+    return ksg_count_terms(nx, ny, 1).numpy()
 
 
 def pair_terms_ranked(
