@@ -176,7 +176,7 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
         if a is not scores()[0] or b is not scores()[1]:
             return float(ibf.ksg_mi(a, b, k, seed=seed))
         terms = pair_terms(a, b, k, seed)
-        spread.append(float(torch.from_numpy(terms).std()) / math.sqrt(n))
+        spread.append(float(terms.std()) / math.sqrt(n))
         return ksg_of_terms(terms, k)
 
     # One column a side always takes KSG (choose): the joint's features would be read by nothing.

@@ -228,19 +228,21 @@ def ksg_mi_ranked(
     return None if terms is None else ksg_of_terms(terms, k)
 
 
-def ksg_of_terms(terms: NDArray[np.float64], k: int) -> float:
-    """KSG eq. (8) from its per-row terms ``psi(n_x + 1) + psi(n_y + 1)`` (:func:`pair_terms_ranked`):
-    ``psi(k) + psi(N)`` less their mean, torch's mean as ``ksg_from_counts`` takes it."""
-    return float(ksg_constant(len(terms), k, 1) - torch.from_numpy(terms).mean())
+def ksg_of_terms(terms: NDArray[np.float64] | Tensor, k: int) -> float:
+    """KSG eq. (8) from its per-row terms ``psi(n_x + 1) + psi(n_y + 1)`` (:func:`pair_terms_ranked`,
+    :func:`pair_terms`): ``psi(k) + psi(N)`` less their mean, torch's mean as ``ksg_from_counts`` takes
+    it."""
+    t = terms if isinstance(terms, Tensor) else torch.from_numpy(terms)
+    return float(ksg_constant(len(t), k, 1) - t.mean())
 
 
-def pair_terms(x: Tensor, y: Tensor, k: int, seed: int) -> NDArray[np.float64]:
+def pair_terms(x: Tensor, y: Tensor, k: int, seed: int) -> Tensor:
     """KSG eq. (8)'s per-row terms ``psi(n_x + 1) + psi(n_y + 1)`` ``(N,)`` of ``ksg_mi(x, y, k,
-    seed=seed)`` (variant 1, the default settings), from the same count: :func:`ksg_of_terms` of them
-    is that estimate to the last bit, and their spread over sqrt(N) its first-order standard error.
-    Raises what :func:`ksg_mi` raises."""
+    seed=seed)`` (variant 1, the default settings), from the same count, on the data's device:
+    :func:`ksg_of_terms` of them is that estimate to the last bit, and their spread over sqrt(N) its
+    first-order standard error. Raises what :func:`ksg_mi` raises."""
     k, nx, ny = _ksg_counts(x, y, k, 1, KNNOptions(seed=seed))
-    return ksg_count_terms(nx, ny, 1).numpy()
+    return ksg_count_terms(nx, ny, 1)
 
 
 def pair_terms_ranked(
