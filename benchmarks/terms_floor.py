@@ -7,7 +7,8 @@ automatic estimate runs it, with its per-row terms from the same count (``ksg_mi
 the spread of the estimates over the draws, the mean of the terms' figure, and their ratio, with the
 90% range the draws allow it (the spread's chi-square range over ``seeds - 1`` degrees of freedom). A
 floor that reads below the spread (a ratio under 1) holds the standard error where the four halves
-read low on a draw and widens nothing on average; one above it would widen every interval it holds.
+read low on a draw and leaves the draws where they read as they should; one above it would widen
+every interval it holds.
 The terms of neighbouring rows share their counts, so the figure of independent terms need not be
 the spread.
 
