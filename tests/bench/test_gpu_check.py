@@ -5,12 +5,15 @@ of its rows (benchmarks/runners/gpu_rows.py)."""
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 import torch
 from benchmarks import gpu_check
 from benchmarks.runners import gpu_rows
 from torch import nn
+
+from iblearn.estimators import REGISTRY
 
 SUBSET = ["estimator:ksg", "estimator:mine", "proximal_split", "ib_functional:noisy", "ksg_5x5_n1000"]
 
@@ -21,6 +24,15 @@ def run(tmp_path, *extra):
 
 def rows(tmp_path):
     return json.loads((tmp_path / "results.json").read_text())["rows"]
+
+
+@pytest.mark.parametrize("name", [n for n, cls in REGISTRY.items() if not cls.trainable])
+def test_each_estimators_case_is_data_it_takes(name):
+    # The rows the device runs for each registry estimator, estimated on the CPU: labels where only
+    # labels will do (the slow test below runs every row; this one in the default suite).
+    est, data, fit = gpu_rows.estimator_case(name)
+    assert not fit and math.isfinite(float(est(*data)))
+    assert math.isfinite(float(est(*gpu_rows.larger_case(name, 300))))
 
 
 def test_rows_are_written_and_a_rerun_skips_them_unless_forced(tmp_path):
