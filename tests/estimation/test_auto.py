@@ -850,6 +850,40 @@ def test_a_dependence_through_a_square_or_cube_takes_ksg_or_unsettles_the_gaussi
     assert wide.report.checks["linearity"].passed is False and "linearity" in wide.caveat
 
 
+def spun(n: int, seed: int, speed: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """benchmark-mi's spiral of a sparse Gaussian 25 x 25 (two pairs at correlation 0.8, the MI of the
+    Gaussian, 1.0217 nats, kept: the maps are invertible): x's plane (0, 1) and y's plane (1, 2) turned
+    by an angle of ``speed`` over 25 times each side's squared norm. ``speed`` 0: the Gaussian itself."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 25, generator=g, dtype=torch.float64)
+    y = torch.randn(n, 25, generator=g, dtype=torch.float64)
+    y[:, :2] = 0.8 * x[:, :2] + 0.6 * y[:, :2]
+    for t, (i, j) in ((x, (0, 1)), (y, (1, 2))):
+        turn = speed / 25 * t.square().sum(1)
+        c, s = torch.cos(turn), torch.sin(turn)
+        t[:, i], t[:, j] = c * t[:, i] - s * t[:, j], s * t[:, i] + c * t[:, j]
+    return x, y
+
+
+def test_a_dependence_that_turns_with_magnitude_unsettles_the_gaussian():
+    """benchmark-mi's spiral in 25 x 25: the normal scores look jointly Gaussian (the turn keeps each
+    side's norm) and no column depends on another through its square or cube, so the Gaussian stays and
+    reads a fifth low; what it leaves turns with x's squared norm, which the linearity check reads. The
+    Gaussian unturned passes it."""
+    truth = -math.log(1 - 0.8**2)  # two pairs at 0.8
+    x, y = spun(5000, 0)
+    turned = quiet(x, y)
+    assert turned.report.chosen == "gaussian" and turned.reliable is False
+    assert float(turned) < 0.9 * truth and not turned.interval[0] <= truth <= turned.interval[1]
+    linear = turned.report.checks["linearity"]
+    assert linear.passed is False and linear.figures["turning p (corrected)"] < 1e-10
+    assert linear.figures["p (corrected)"] > autocheck.NONLINEAR_P  # the squares and cubes see nothing
+    x, y = spun(5000, 0, speed=0.0)
+    plain = quiet(x, y)
+    assert plain.reliable and plain.report.checks["linearity"].passed
+    assert plain.report.checks["linearity"].figures["turning p (corrected)"] > autocheck.NONLINEAR_P
+
+
 def test_one_column_a_side_reads_no_joint_features_the_rule_would_not_read():
     g = torch.Generator().manual_seed(0)
     x = torch.randn(2000, 2, dtype=torch.float64, generator=g)

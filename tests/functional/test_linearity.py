@@ -2,14 +2,15 @@
 squares and cubes), of independent rows and of each process's present on the lagged values:
 chi-square with 2 degrees of freedom where the regression is right, far above it and above the linear
 statistic for a dependence through sin(2 x), and below the linear statistic for a mostly linear one
-(tanh)."""
+(tanh). The test of a dependence turning with magnitude: at its level on Gaussians, far below it on
+a spiral."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from iblearn.functional.linearity import linearity
+from iblearn.functional.linearity import linearity, modulation
 from iblearn.functional.serial import lag_linearity
 
 
@@ -86,3 +87,58 @@ def test_no_rows_one_row_or_a_constant_regressor_give_none():
         assert strongest_bend(np.zeros((n, 2)), np.zeros((n, 2))) is None
     x = np.random.default_rng(0).standard_normal((500, 2))
     assert bend_between(x[:, :1], np.ones((500, 1))) is None
+
+
+def _gaussian_pair(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    x = rng.standard_normal((n, 4))
+    y = rng.standard_normal((n, 3))
+    y[:, :2] = 0.6 * x[:, :2] + 0.8 * y[:, :2]
+    return x, y
+
+
+def _turned(x: np.ndarray, y: np.ndarray, speed: float) -> np.ndarray:
+    """y's first two columns turned by an angle growing with x's squared norm."""
+    turn = speed * ((x**2).sum(1) - x.shape[1])
+    c, s = np.cos(turn), np.sin(turn)
+    out = y.copy()
+    out[:, 0], out[:, 1] = c * y[:, 0] - s * y[:, 1], s * y[:, 0] + c * y[:, 1]
+    return out
+
+
+def test_the_turning_test_holds_its_level_on_gaussians():
+    # Corrected over 2 k tests (Bonferroni): at most 5% of Gaussian draws below 0.05, and not far fewer
+    # (two canonical pairs stand out: four tests).
+    rng = np.random.default_rng(0)
+    found = [modulation(*_gaussian_pair(1000, rng)) for _ in range(200)]
+    assert all(m is not None and m.pairs >= 2 for m in found)
+    ps = np.array([m.p_value for m in found])
+    assert 0.005 <= (ps < 0.05).mean() <= 0.08
+    assert (ps < 1e-3).sum() <= 1
+
+
+def test_a_turn_with_magnitude_reads_far_beyond_the_level_either_way_round():
+    rng = np.random.default_rng(1)
+    x, y = _gaussian_pair(3000, rng)
+    y = _turned(x, y, 0.15)
+    assert modulation(x, y).p_value < 1e-10
+    assert modulation(y, x).p_value < 1e-10
+
+
+def test_the_turning_test_does_not_depend_on_scale_or_shift():
+    rng = np.random.default_rng(2)
+    x, y = _gaussian_pair(1500, rng)
+    y = _turned(x, y, 0.05)
+    base = modulation(x, y)
+    moved = modulation(x * 1e6 + 3.0, y * 1e-6 - 2.0)
+    assert base is not None and moved is not None and base.pairs == moved.pairs
+    assert moved.share == pytest.approx(base.share, rel=1e-8)
+    assert moved.p_value == pytest.approx(base.p_value, rel=1e-6)
+
+
+def test_the_turning_test_gives_none_without_a_canonical_pair_or_rows():
+    rng = np.random.default_rng(3)
+    x, y = rng.standard_normal((2000, 3)), rng.standard_normal((2000, 3))
+    assert modulation(x, y) is None  # independent: no canonical correlation above the shuffled rows'
+    x, y = _gaussian_pair(20, rng)
+    assert modulation(x, y) is None  # 20 rows for 4 + 3 columns
+    assert modulation(np.zeros((500, 2)), rng.standard_normal((500, 2))) is None  # a constant side

@@ -181,7 +181,9 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
 
     # One column a side always takes KSG (choose): the joint's features would be read by nothing.
     joint = xt[0].numel() + yt[0].numel() > 2
-    feats = features(xt, yt, scores if cx is None and cy is None else None, ascending, joint=joint)
+    feats = features(
+        xt, yt, scores if cx is None and cy is None else None, ascending, joint=joint, turning=True
+    )
     planned = _plan(xt, yt, cy, feats, scores, ksg, k, seed, sides)
     chosen, why, mi, data, remap, top, agreement, value = planned
     analysis = None

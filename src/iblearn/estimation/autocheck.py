@@ -98,20 +98,28 @@ class Check:
 
 #: What the linearity check expects, in words.
 LINEARITY = (
-    "no column depends on another through its square or cube beyond the corrected level, as a Gaussian's "
-    "columns do not: the Gaussian estimate misses such a dependence"
+    "no column depends on another through its square or cube beyond the corrected level, and no side's "
+    "canonical variates on the other's turning with its magnitude, as a Gaussian's do not: the Gaussian "
+    "estimate misses such a dependence"
 )
 
 
 def linearity_check(feats: dict[str, float]) -> Check | None:
-    """The linearity check of a Gaussian (or Gaussian copula) estimate, from the score test the rule
-    read (``feats["bend"]``, its statistic, and ``feats["bend p"]``, its p-value corrected over the
-    pairs tested; :mod:`iblearn.functional.linearity`): passes at or above :data:`NONLINEAR_P`. None
-    where the rule did not measure it."""
-    if "bend p" not in feats:
+    """The linearity check of a Gaussian (or Gaussian copula) estimate, from the tests the rule read
+    (:mod:`iblearn.functional.linearity`): the score test of squares and cubes (``feats["bend"]``, its
+    statistic, and ``feats["bend p"]``, its p-value corrected over the pairs tested) and, where it ran,
+    the test of a turning with magnitude (``feats["modulation"]``, the share of the residual it
+    explains, and ``feats["modulation p"]``); passes where each p-value is at or above
+    :data:`NONLINEAR_P`. None where the rule measured neither."""
+    figures = {}
+    if "bend p" in feats:
+        figures = {"score statistic": feats["bend"], "p (corrected)": feats["bend p"]}
+    if "modulation p" in feats:
+        figures |= {"turning share": feats["modulation"], "turning p (corrected)": feats["modulation p"]}
+    ps = [figures[name] for name in ("p (corrected)", "turning p (corrected)") if name in figures]
+    if not ps:
         return None
-    figures = {"score statistic": feats["bend"], "p (corrected)": feats["bend p"]}
-    return Check("linearity", feats["bend p"] >= NONLINEAR_P, figures, LINEARITY, NONLINEAR_P)
+    return Check("linearity", min(ps) >= NONLINEAR_P, figures, LINEARITY, NONLINEAR_P)
 
 
 def not_applicable(name: str, expects: str, why: str) -> Check:

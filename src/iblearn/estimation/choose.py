@@ -24,7 +24,7 @@ from torch import Tensor
 
 from iblearn.estimation.autocheck import FLOOR, MI, NONLINEAR_P, SHARE, Check, not_applicable
 from iblearn.functional.discrete import counts_of
-from iblearn.functional.linearity import ROWS, bend_between, strongest_bend
+from iblearn.functional.linearity import ROWS, bend_between, modulation, strongest_bend
 from iblearn.functional.multivariate.inputs import copula_normal
 from iblearn.functional.scale import power_of_two_scale
 
@@ -100,6 +100,7 @@ def features(
     ascending: Callable[[], NDArray[np.float64]] | None = None,
     bend: bool = True,
     joint: bool = True,
+    turning: bool = False,
 ) -> dict[str, float]:
     """What the rule looks at: rows, dimensions, ties, tails (largest excess kurtosis of a column),
     skew, and where both variables are continuous (``scores`` gives their normal scores) how Gaussian
@@ -109,9 +110,13 @@ def features(
     column of the other through its square or cube (``bend``, the score statistic, ``bend p``, its
     corrected p-value, and ``bend x column`` and ``bend y column``, the two columns:
     :func:`~iblearn.functional.linearity.bend_between`; with ``bend``, and more than one column in
-    all). ``ascending`` gives the columns of x and y sorted, ``(d, N)`` float64, where the scores' sort
-    leaves them (read where the scores are made anyway). ``joint`` False leaves the joint's features
-    (Mardia's kurtosis, the rank, the bend) out: :func:`choose` reads none of them for one column a side."""
+    all), and with ``turning`` (more than one column in all) how far a side's canonical variates depend
+    on the other's turning with its magnitude (``modulation``, the share of the residual they explain,
+    and ``modulation p``, its corrected p-value: :func:`~iblearn.functional.linearity.modulation`, on
+    the columns of Mardia's kurtosis and the bend's rows). ``ascending`` gives the columns of x and y
+    sorted, ``(d, N)`` float64, where the scores' sort leaves them (read where the scores are made
+    anyway). ``joint`` False leaves the joint's features (Mardia's kurtosis, the rank, the bend, the
+    turning) out: :func:`choose` reads none of them for one column a side."""
     out = {"n": float(len(x)), "dx": float(x[0].numel()), "dy": float(y[0].numel())}
     flat = [t.reshape(len(t), -1) for t in (x, y)]
     floats = [t for t in flat if t.is_floating_point()]
@@ -194,6 +199,11 @@ def features(
             rho, null = (torch.linalg.svdvals(wx.T @ v).clamp(0, 1) for v in (wy, shuffled))
             # A side of no rank (a constant column) shares nothing: rank 0.
             out["rank"] = float((rho > null.max()).sum()) if null.numel() else 0.0
+        if turning and out["dx"] + out["dy"] > 2:
+            every = slice(None, None, max(1, -(-len(zx) // ROWS)))
+            turned = modulation(*(t[every].double().cpu().numpy() for t in (zx, zy)))
+            if turned is not None:
+                out["modulation"], out["modulation p"] = turned.share, turned.p_value
     return out
 
 
