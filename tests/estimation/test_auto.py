@@ -882,6 +882,10 @@ def test_a_dependence_that_turns_with_magnitude_unsettles_the_gaussian():
     plain = quiet(x, y)
     assert plain.reliable and plain.report.checks["linearity"].passed
     assert plain.report.checks["linearity"].figures["turning p (corrected)"] > autocheck.NONLINEAR_P
+    # Read once the Gaussian is chosen: KSG's checks have no use for it.
+    x, y = student_t(2, 2, dof=1.0).sample(1000, seed=0)
+    heavy = quiet(x, y)
+    assert heavy.report.chosen == "ksg" and "modulation" not in heavy.report.features
 
 
 def test_one_column_a_side_reads_no_joint_features_the_rule_would_not_read():

@@ -80,6 +80,7 @@ from iblearn.estimation.choose import (
     marginals_gaussian,
     quadratic_check,
     quadratic_rows,
+    turning,
 )
 from iblearn.estimation.reading import MIN_ROWS, not_transposed
 from iblearn.estimation.split import split_estimate
@@ -181,13 +182,13 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
 
     # One column a side always takes KSG (choose): the joint's features would be read by nothing.
     joint = xt[0].numel() + yt[0].numel() > 2
-    feats = features(
-        xt, yt, scores if cx is None and cy is None else None, ascending, joint=joint, turning=True
-    )
+    feats = features(xt, yt, scores if cx is None and cy is None else None, ascending, joint=joint)
     planned = _plan(xt, yt, cy, feats, scores, ksg, k, seed, sides)
     chosen, why, mi, data, remap, top, agreement, value = planned
     analysis = None
     if chosen == "gaussian":
+        if joint:  # the linearity check's turning test, on the coordinates the Gaussian reads
+            feats.update(turning(*data))
         # Every Gaussian estimate is unchanged by an invertible linear map of each side: the checks run
         # on the rows' whitened coordinates, made once, where the covariance has full rank (a variable on
         # a subspace, such as a wide layer's activations, keeps only its rank's columns).

@@ -100,7 +100,6 @@ def features(
     ascending: Callable[[], NDArray[np.float64]] | None = None,
     bend: bool = True,
     joint: bool = True,
-    turning: bool = False,
 ) -> dict[str, float]:
     """What the rule looks at: rows, dimensions, ties, tails (largest excess kurtosis of a column),
     skew, and where both variables are continuous (``scores`` gives their normal scores) how Gaussian
@@ -110,13 +109,9 @@ def features(
     column of the other through its square or cube (``bend``, the score statistic, ``bend p``, its
     corrected p-value, and ``bend x column`` and ``bend y column``, the two columns:
     :func:`~iblearn.functional.linearity.bend_between`; with ``bend``, and more than one column in
-    all), and with ``turning`` (more than one column in all) how far a side's canonical variates depend
-    on the other's turning with its magnitude (``modulation``, the share of the residual they explain,
-    and ``modulation p``, its corrected p-value: :func:`~iblearn.functional.linearity.modulation`, on
-    the columns of Mardia's kurtosis and the bend's rows). ``ascending`` gives the columns of x and y
-    sorted, ``(d, N)`` float64, where the scores' sort leaves them (read where the scores are made
-    anyway). ``joint`` False leaves the joint's features (Mardia's kurtosis, the rank, the bend, the
-    turning) out: :func:`choose` reads none of them for one column a side."""
+    all). ``ascending`` gives the columns of x and y sorted, ``(d, N)`` float64, where the scores' sort
+    leaves them (read where the scores are made anyway). ``joint`` False leaves the joint's features
+    (Mardia's kurtosis, the rank, the bend) out: :func:`choose` reads none of them for one column a side."""
     out = {"n": float(len(x)), "dx": float(x[0].numel()), "dy": float(y[0].numel())}
     flat = [t.reshape(len(t), -1) for t in (x, y)]
     floats = [t for t in flat if t.is_floating_point()]
@@ -199,12 +194,26 @@ def features(
             rho, null = (torch.linalg.svdvals(wx.T @ v).clamp(0, 1) for v in (wy, shuffled))
             # A side of no rank (a constant column) shares nothing: rank 0.
             out["rank"] = float((rho > null.max()).sum()) if null.numel() else 0.0
-        if turning and out["dx"] + out["dy"] > 2:
-            every = slice(None, None, max(1, -(-len(zx) // ROWS)))
-            turned = modulation(*(t[every].double().cpu().numpy() for t in (zx, zy)))
-            if turned is not None:
-                out["modulation"], out["modulation p"] = turned.share, turned.p_value
     return out
+
+
+def turning(x: Tensor, y: Tensor) -> dict[str, float]:
+    """The turning test of a Gaussian estimate of I(X; Y) on its coordinates ``x`` and ``y`` (the raw
+    rows or their normal scores, more than one column in all): how far a side's canonical variates
+    depend on the other's turning with its magnitude (``modulation``, the share of the residual they
+    explain, and ``modulation p``, its corrected p-value: :func:`~iblearn.functional.linearity.modulation`),
+    on the columns Mardia's kurtosis reads (at most :data:`FEATURE_COLUMNS` a side, spread evenly) and
+    the rows the bend reads; empty where it gives none. Read once the Gaussian is chosen: KSG's checks
+    have no use for it."""
+    every = slice(None, None, max(1, -(-len(x) // ROWS)))
+    sides = []
+    for t in (x, y):
+        t = t.reshape(len(t), -1)[every]
+        if t.shape[1] > FEATURE_COLUMNS:
+            t = t[:, torch.linspace(0, t.shape[1] - 1, FEATURE_COLUMNS).long()]
+        sides.append(t.double().cpu().numpy())
+    turned = modulation(*sides)
+    return {} if turned is None else {"modulation": turned.share, "modulation p": turned.p_value}
 
 
 def _moments(t: Tensor, scale: Tensor) -> tuple[float, float]:
