@@ -868,24 +868,24 @@ def spun(n: int, seed: int, speed: float = 1.0) -> tuple[torch.Tensor, torch.Ten
 def test_a_dependence_that_turns_with_magnitude_unsettles_the_gaussian():
     """benchmark-mi's spiral in 25 x 25: the normal scores look jointly Gaussian (the turn keeps each
     side's norm) and no column depends on another through its square or cube, so the Gaussian stays and
-    reads a fifth low; what it leaves turns with x's squared norm, which the linearity check reads. The
-    Gaussian unturned passes it."""
+    reads a fifth low; what it leaves turns with x's squared norm, which the linearity check's canonical
+    test reads. The Gaussian unturned passes it."""
     truth = -math.log(1 - 0.8**2)  # two pairs at 0.8
     x, y = spun(5000, 0)
     turned = quiet(x, y)
     assert turned.report.chosen == "gaussian" and turned.reliable is False
     assert float(turned) < 0.9 * truth and not turned.interval[0] <= truth <= turned.interval[1]
     linear = turned.report.checks["linearity"]
-    assert linear.passed is False and linear.figures["turning p (corrected)"] < 1e-10
+    assert linear.passed is False and linear.figures["canonical p (corrected)"] < 1e-10
     assert linear.figures["p (corrected)"] > autocheck.NONLINEAR_P  # the squares and cubes see nothing
     x, y = spun(5000, 0, speed=0.0)
     plain = quiet(x, y)
     assert plain.reliable and plain.report.checks["linearity"].passed
-    assert plain.report.checks["linearity"].figures["turning p (corrected)"] > autocheck.NONLINEAR_P
+    assert plain.report.checks["linearity"].figures["canonical p (corrected)"] > autocheck.NONLINEAR_P
     # Read once the Gaussian is chosen: KSG's checks have no use for it.
     x, y = student_t(2, 2, dof=1.0).sample(1000, seed=0)
     heavy = quiet(x, y)
-    assert heavy.report.chosen == "ksg" and "modulation" not in heavy.report.features
+    assert heavy.report.chosen == "ksg" and "canonical bend" not in heavy.report.features
 
 
 def test_one_column_a_side_reads_no_joint_features_the_rule_would_not_read():

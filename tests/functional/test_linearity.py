@@ -2,15 +2,15 @@
 squares and cubes), of independent rows and of each process's present on the lagged values:
 chi-square with 2 degrees of freedom where the regression is right, far above it and above the linear
 statistic for a dependence through sin(2 x), and below the linear statistic for a mostly linear one
-(tanh). The test of a dependence turning with magnitude: at its level on Gaussians, far below it on
-a spiral."""
+(tanh). The canonical test (cubes of canonical variates, their turning with magnitude): at its level on
+Gaussians, far below it on a spiral and on a bend along a direction that mixes the columns."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from iblearn.functional.linearity import linearity, modulation
+from iblearn.functional.linearity import canonical_bend, linearity
 from iblearn.functional.serial import lag_linearity
 
 
@@ -105,11 +105,11 @@ def _turned(x: np.ndarray, y: np.ndarray, speed: float) -> np.ndarray:
     return out
 
 
-def test_the_turning_test_holds_its_level_on_gaussians():
+def test_the_canonical_test_holds_its_level_on_gaussians():
     # Corrected over 2 k tests (Bonferroni): at most 5% of Gaussian draws below 0.05, and not far fewer
     # (two canonical pairs stand out: four tests).
     rng = np.random.default_rng(0)
-    found = [modulation(*_gaussian_pair(1000, rng)) for _ in range(200)]
+    found = [canonical_bend(*_gaussian_pair(1000, rng)) for _ in range(200)]
     assert all(m is not None and m.pairs >= 2 for m in found)
     ps = np.array([m.p_value for m in found])
     assert 0.005 <= (ps < 0.05).mean() <= 0.08
@@ -120,25 +120,37 @@ def test_a_turn_with_magnitude_reads_far_beyond_the_level_either_way_round():
     rng = np.random.default_rng(1)
     x, y = _gaussian_pair(3000, rng)
     y = _turned(x, y, 0.15)
-    assert modulation(x, y).p_value < 1e-10
-    assert modulation(y, x).p_value < 1e-10
+    assert canonical_bend(x, y).p_value < 1e-10
+    assert canonical_bend(y, x).p_value < 1e-10
 
 
-def test_the_turning_test_does_not_depend_on_scale_or_shift():
+def test_a_bend_along_a_mixed_direction_reads_far_beyond_the_level():
+    # y depends on the mean of x's eight columns through tanh: each column alone carries an eighth of
+    # the direction, whose square and cube the single columns' test sees far less of.
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((3000, 8))
+    y = rng.standard_normal((3000, 2))
+    y[:, 0] = np.tanh(2 * x.mean(1) * np.sqrt(8)) + 0.3 * y[:, 0]
+    bent = canonical_bend(x, y)
+    assert bent is not None and bent.pairs == 1 and bent.p_value < 1e-10
+    assert bent.p_value < min(1.0, np.exp(-linearity(y, x)[1].max() / 2) * 16)
+
+
+def test_the_canonical_test_does_not_depend_on_scale_or_shift():
     rng = np.random.default_rng(2)
     x, y = _gaussian_pair(1500, rng)
     y = _turned(x, y, 0.05)
-    base = modulation(x, y)
-    moved = modulation(x * 1e6 + 3.0, y * 1e-6 - 2.0)
+    base = canonical_bend(x, y)
+    moved = canonical_bend(x * 1e6 + 3.0, y * 1e-6 - 2.0)
     assert base is not None and moved is not None and base.pairs == moved.pairs
     assert moved.share == pytest.approx(base.share, rel=1e-8)
     assert moved.p_value == pytest.approx(base.p_value, rel=1e-6)
 
 
-def test_the_turning_test_gives_none_without_a_canonical_pair_or_rows():
+def test_the_canonical_test_gives_none_without_a_canonical_pair_or_rows():
     rng = np.random.default_rng(3)
     x, y = rng.standard_normal((2000, 3)), rng.standard_normal((2000, 3))
-    assert modulation(x, y) is None  # independent: no canonical correlation above the shuffled rows'
+    assert canonical_bend(x, y) is None  # independent: no canonical correlation above the shuffled rows'
     x, y = _gaussian_pair(20, rng)
-    assert modulation(x, y) is None  # 20 rows for 4 + 3 columns
-    assert modulation(np.zeros((500, 2)), rng.standard_normal((500, 2))) is None  # a constant side
+    assert canonical_bend(x, y) is None  # 20 rows for 4 + 3 columns
+    assert canonical_bend(np.zeros((500, 2)), rng.standard_normal((500, 2))) is None  # a constant side

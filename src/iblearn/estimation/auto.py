@@ -72,6 +72,7 @@ from iblearn.estimation.autocheck import (
 from iblearn.estimation.choose import (
     CLASSES_ROWS,
     KNN_DIMS,
+    canonical_features,
     choose,
     choose_classes,
     classes_check,
@@ -80,7 +81,6 @@ from iblearn.estimation.choose import (
     marginals_gaussian,
     quadratic_check,
     quadratic_rows,
-    turning,
 )
 from iblearn.estimation.reading import MIN_ROWS, not_transposed
 from iblearn.estimation.split import split_estimate
@@ -187,8 +187,8 @@ def auto_estimate(x: Any, y: Any, *, k: int = 3, neural_steps: int = 0, seed: in
     chosen, why, mi, data, remap, top, agreement, value = planned
     analysis = None
     if chosen == "gaussian":
-        if joint:  # the linearity check's turning test, on the coordinates the Gaussian reads
-            feats.update(turning(*data))
+        if joint:  # the linearity check's canonical test, on the coordinates the Gaussian reads
+            feats.update(canonical_features(*data))
         # Every Gaussian estimate is unchanged by an invertible linear map of each side: the checks run
         # on the rows' whitened coordinates, made once, where the covariance has full rank (a variable on
         # a subspace, such as a wide layer's activations, keeps only its rank's columns).

@@ -99,8 +99,8 @@ class Check:
 #: What the linearity check expects, in words.
 LINEARITY = (
     "no column depends on another through its square or cube beyond the corrected level, and no side's "
-    "canonical variates on the other's turning with its magnitude, as a Gaussian's do not: the Gaussian "
-    "estimate misses such a dependence"
+    "canonical variates on the cubes of the other's or their turning with its magnitude, as a Gaussian's "
+    "do not: the Gaussian estimate misses such a dependence"
 )
 
 
@@ -108,15 +108,18 @@ def linearity_check(feats: dict[str, float]) -> Check | None:
     """The linearity check of a Gaussian (or Gaussian copula) estimate, from the tests the rule read
     (:mod:`iblearn.functional.linearity`): the score test of squares and cubes (``feats["bend"]``, its
     statistic, and ``feats["bend p"]``, its p-value corrected over the pairs tested) and, where it ran,
-    the test of a turning with magnitude (``feats["modulation"]``, the share of the residual it
-    explains, and ``feats["modulation p"]``); passes where each p-value is at or above
-    :data:`NONLINEAR_P`. None where the rule measured neither."""
+    the canonical test (``feats["canonical bend"]``, the share of the residual it explains, and
+    ``feats["canonical bend p"]``); passes where each p-value is at or above :data:`NONLINEAR_P`. None
+    where the rule measured neither."""
     figures = {}
     if "bend p" in feats:
         figures = {"score statistic": feats["bend"], "p (corrected)": feats["bend p"]}
-    if "modulation p" in feats:
-        figures |= {"turning share": feats["modulation"], "turning p (corrected)": feats["modulation p"]}
-    ps = [figures[name] for name in ("p (corrected)", "turning p (corrected)") if name in figures]
+    if "canonical bend p" in feats:
+        figures |= {
+            "canonical share": feats["canonical bend"],
+            "canonical p (corrected)": feats["canonical bend p"],
+        }
+    ps = [figures[name] for name in ("p (corrected)", "canonical p (corrected)") if name in figures]
     if not ps:
         return None
     return Check("linearity", min(ps) >= NONLINEAR_P, figures, LINEARITY, NONLINEAR_P)

@@ -24,7 +24,7 @@ from torch import Tensor
 
 from iblearn.estimation.autocheck import FLOOR, MI, NONLINEAR_P, SHARE, Check, not_applicable
 from iblearn.functional.discrete import counts_of
-from iblearn.functional.linearity import ROWS, bend_between, modulation, strongest_bend
+from iblearn.functional.linearity import ROWS, bend_between, canonical_bend, strongest_bend
 from iblearn.functional.multivariate.inputs import copula_normal
 from iblearn.functional.scale import power_of_two_scale
 
@@ -197,14 +197,14 @@ def features(
     return out
 
 
-def turning(x: Tensor, y: Tensor) -> dict[str, float]:
-    """The turning test of a Gaussian estimate of I(X; Y) on its coordinates ``x`` and ``y`` (the raw
+def canonical_features(x: Tensor, y: Tensor) -> dict[str, float]:
+    """The canonical test of a Gaussian estimate of I(X; Y) on its coordinates ``x`` and ``y`` (the raw
     rows or their normal scores, more than one column in all): how far a side's canonical variates
-    depend on the other's turning with its magnitude (``modulation``, the share of the residual they
-    explain, and ``modulation p``, its corrected p-value: :func:`~iblearn.functional.linearity.modulation`),
-    on the columns Mardia's kurtosis reads (at most :data:`FEATURE_COLUMNS` a side, spread evenly) and
-    the rows the bend reads; empty where it gives none. Read once the Gaussian is chosen: KSG's checks
-    have no use for it."""
+    depend on the cubes of the other's and their turning with its magnitude (``canonical bend``, the
+    share of the residual those explain, and ``canonical bend p``, its corrected p-value:
+    :func:`~iblearn.functional.linearity.canonical_bend`), on the columns Mardia's kurtosis reads (at
+    most :data:`FEATURE_COLUMNS` a side, spread evenly) and the rows the bend reads; empty where it
+    gives none. Read once the Gaussian is chosen: KSG's checks have no use for it."""
     every = slice(None, None, max(1, -(-len(x) // ROWS)))
     sides = []
     for t in (x, y):
@@ -212,8 +212,8 @@ def turning(x: Tensor, y: Tensor) -> dict[str, float]:
         if t.shape[1] > FEATURE_COLUMNS:
             t = t[:, torch.linspace(0, t.shape[1] - 1, FEATURE_COLUMNS).long()]
         sides.append(t.double().cpu().numpy())
-    turned = modulation(*sides)
-    return {} if turned is None else {"modulation": turned.share, "modulation p": turned.p_value}
+    bent = canonical_bend(*sides)
+    return {} if bent is None else {"canonical bend": bent.share, "canonical bend p": bent.p_value}
 
 
 def _moments(t: Tensor, scale: Tensor) -> tuple[float, float]:

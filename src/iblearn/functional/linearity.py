@@ -1,6 +1,6 @@
 """Whether a conditional mean is linear: the score test of a linear regression against its regressors'
-squares and cubes, and the test of canonical variates against the other side's turning with its
-magnitude.
+squares and cubes, and the test of canonical variates against the cubes of the other side's and their
+turning with its magnitude.
 
 Where variables are jointly Gaussian, each one's mean given the others is linear in them, and a
 Gaussian estimate of their information reads all of it. Where a variable depends on another through a
@@ -11,12 +11,14 @@ third Hermite polynomials is about ``N(0, 1 / N)``: ``N`` times its square, summ
 chi-square with 2 degrees of freedom (a Lagrange-multiplier test: Luukkonen, Saikkonen & Terasvirta
 1988 test a linear autoregression so, against the lagged values' powers).
 
-A dependence can also turn with the magnitude of a variable: benchmark-mi's spiral rotates the plane of
-x's informative columns by an angle growing with ``|x|^2`` (Czyz et al. 2023), so each column's mean given
-x is nearly linear and the squares and cubes of single columns see little. To first order in the turn,
+Where x and y have several columns, a dependence can also bend along a direction that mixes them, and
+turn with the magnitude of a variable: benchmark-mi's spiral rotates the plane of x's informative
+columns by an angle growing with ``|x|^2`` (Czyz et al. 2023), so each column's mean given x is nearly
+linear and the squares and cubes of single columns see little. To first order in the turn,
 ``R(a + b (|x|^2 - c)) u = R(a) u + b (|x|^2 - c) R'(a) u``: the products of x's canonical variates with
-its centred squared norm explain part of what a linear regression of y's canonical variates on x leaves
-(:func:`modulation`).
+its centred squared norm explain part of what a linear regression of y's canonical variates on x leaves;
+and where the informative columns are squashed before they turn (its normal-CDF spiral), the cubes of
+x's canonical variates do (:func:`canonical_bend`).
 
 References:
     P. Czyz, F. Grabowski, J. Vogt, N. Beerenwinkel, A. Marx. Beyond normal: on the evaluation of
@@ -39,10 +41,10 @@ __all__ = [
     "ROWS",
     "RTOL",
     "Bend",
-    "Modulation",
+    "CanonicalBend",
     "bend_between",
+    "canonical_bend",
     "linearity",
-    "modulation",
     "strongest_bend",
 ]
 
@@ -187,13 +189,15 @@ def bend_between(x: np.ndarray, y: np.ndarray) -> tuple[Bend, str] | None:
     return bend._replace(p_value=min(1.0, 2 * bend.p_value)), side
 
 
-class Modulation(NamedTuple):
-    """The strongest dependence of a canonical variate of one side on the other side's canonical
-    variates times that side's squared norm, beyond the linear regression on that side."""
+class CanonicalBend(NamedTuple):
+    """The strongest dependence of a canonical variate of one side on the cubes of the other side's
+    canonical variates and their products with that side's squared norm, beyond the linear regression
+    on that side."""
 
-    #: the share of the regression's residual variance the products explain
+    #: the share of the regression's residual variance the cubes and products explain
     share: float
-    #: its p-value (the F test of the products, exact for Gaussian residuals) times the tests, at most 1
+    #: its p-value (the F test of the cubes and products, exact for Gaussian residuals) times the tests,
+    #: at most 1
     p_value: float
     #: canonical pairs tested: the canonical correlations above the largest of shuffled rows'
     pairs: int
@@ -210,16 +214,16 @@ def _basis(t: np.ndarray) -> np.ndarray:
     return (t @ vectors[:, keep]) / np.sqrt(eigen[keep])
 
 
-def modulation(x: np.ndarray, y: np.ndarray) -> Modulation | None:
-    """Whether the dependence of ``x`` ``(N, dx)`` and ``y`` ``(N, dy)`` turns with the magnitude of
-    either (module notes). Where x and y are jointly Gaussian, each canonical variate of y is a linear
-    function of x plus a Gaussian residual independent of x, so the share ``R^2`` of that residual that
-    the products of x's canonical variates with x's centred squared norm explain is
-    ``Beta(k / 2, (N - 1 - dx - k) / 2)`` (the F test of k added regressors), and the same with the
-    sides exchanged; the smallest p-value, times the tests, is the test's. The canonical pairs
-    (``k``) are those whose correlation exceeds the largest of x against y's rows shuffled (seed 0).
-    At most :data:`ROWS` rows, spread evenly. None where no canonical pair stands out, or the rows are
-    too few for the regressions (twice the columns of a side and the pairs).
+def canonical_bend(x: np.ndarray, y: np.ndarray) -> CanonicalBend | None:
+    """Whether the dependence of ``x`` ``(N, dx)`` and ``y`` ``(N, dy)`` bends along its canonical
+    directions or turns with the magnitude of either (module notes). Where x and y are jointly Gaussian,
+    each canonical variate of y is a linear function of x plus a Gaussian residual independent of x, so
+    the share ``R^2`` of that residual that the cubes of x's k canonical variates and their products
+    with x's centred squared norm explain is ``Beta(k, (N - 1 - dx - 2 k) / 2)`` (the F test of 2 k
+    added regressors), and the same with the sides exchanged; the smallest p-value, times the tests, is
+    the test's. The canonical pairs (``k``) are those whose correlation exceeds the largest of x against
+    y's rows shuffled (seed 0). At most :data:`ROWS` rows, spread evenly. None where no canonical pair
+    stands out, or the rows are too few for the regressions (twice the columns of a side and the pairs).
 
     Example:
         >>> rng = np.random.default_rng(0)
@@ -228,7 +232,7 @@ def modulation(x: np.ndarray, y: np.ndarray) -> Modulation | None:
         >>> turn = 0.5 * ((x**2).sum(1) - 6)  # the angle grows with |x|^2
         >>> c, s = np.cos(turn), np.sin(turn)
         >>> spun = np.column_stack([c * y[:, 0] - s * y[:, 1], s * y[:, 0] + c * y[:, 1]])
-        >>> modulation(x, spun).p_value < 1e-6, modulation(x, y).p_value > 1e-3
+        >>> canonical_bend(x, spun).p_value < 1e-6, canonical_bend(x, y).p_value > 1e-3
         (True, True)
     """
     y, x = np.asarray(y, dtype=np.float64), np.asarray(x, dtype=np.float64)
@@ -251,9 +255,9 @@ def modulation(x: np.ndarray, y: np.ndarray) -> Modulation | None:
         # w is orthonormal and centred: the regression on [1, w] is the projection onto w.
         resid = b - w @ (w.T @ b)
         norm = (w**2).sum(1)
-        products = a * (norm - norm.mean())[:, None]
-        products -= products.mean(0) + w @ (w.T @ products)
-        basis = _basis(products) if np.abs(products).max() > 0 else products[:, :0]
+        bent = np.concatenate([a**3, a * (norm - norm.mean())[:, None]], axis=1)
+        bent -= bent.mean(0) + w @ (w.T @ bent)
+        basis = _basis(bent) if np.abs(bent).max() > 0 else bent[:, :0]
         df, rest = basis.shape[1], n - 1 - w.shape[1] - basis.shape[1]
         if df == 0 or rest < 1:
             continue
@@ -262,4 +266,4 @@ def modulation(x: np.ndarray, y: np.ndarray) -> Modulation | None:
         top = int(np.argmin(p_values))
         if p_values[top] < best[1]:
             best = (float(share[top]), float(p_values[top]))
-    return Modulation(best[0], min(1.0, best[1] * 2 * k), k)
+    return CanonicalBend(best[0], min(1.0, best[1] * 2 * k), k)
