@@ -112,10 +112,14 @@ def student_t(dim_x: int = 2, dim_y: int = 2, dof: float = 1.0, rho: float = 0.0
         + student_entropy_part(dim_y, dof)
         - student_entropy_part(dim_x + dim_y, dof)
     )
-    dist = stats.multivariate_t(loc=np.zeros(dim_x + dim_y), shape=shape, df=dof)
+    chol = np.linalg.cholesky(shape)
 
     def sampler(n: int, rng: np.random.Generator) -> tuple[Array, ...]:
-        xy = np.atleast_2d(dist.rvs(size=n, random_state=rng)).reshape(n, -1)
+        # scipy's multivariate_t.rvs, in its order of draws, with a Cholesky factor: its SVD factor of a
+        # dispersion with repeated eigenvalues (several pairs of one rho) follows the BLAS kernel's rounding,
+        # and the rows drawn would differ from one machine to another.
+        scale = np.ones(n) if np.isinf(dof) else rng.chisquare(dof, size=n) / dof
+        xy = rng.standard_normal((n, dim_x + dim_y)) @ chol.T / np.sqrt(scale)[:, None]
         return xy[:, :dim_x], xy[:, dim_x:]
 
     return Task(

@@ -243,7 +243,9 @@ def union_information(
 
 
 def _ccs_redundancy(cov: np.ndarray, i1: list[int], i2: list[int], it: list[int], draws: int) -> float:
-    z = np.random.default_rng(0).multivariate_normal(np.zeros(len(cov)), cov, size=draws)
+    # Cholesky, not numpy's default SVD: where eigenvalues repeat (equal correlations), the SVD's basis
+    # of their space follows the BLAS kernel's rounding, and so would the draws on each machine.
+    z = np.random.default_rng(0).multivariate_normal(np.zeros(len(cov)), cov, size=draws, method="cholesky")
 
     def logpdf(cols: list[int]) -> np.ndarray:
         c = cov[np.ix_(cols, cols)]
