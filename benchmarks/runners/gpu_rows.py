@@ -244,13 +244,18 @@ def _ring(n: int) -> Tensor:
     return torch.stack([torch.arange(n), (torch.arange(n) + 1) % n])
 
 
+def labels_only(name: str) -> bool:
+    """Whether the registry's ``name`` is an untrained estimator that reads an integer y as labels (it
+    takes labels only: three classes)."""
+    return bool(REGISTRY[name].labels_y and not REGISTRY[name].trainable)
+
+
 def estimator_case(name: str) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
     """A small estimator of registry name ``name`` (seeded), its data, and ``fit``'s keywords."""
     torch.manual_seed(0)
     x, y = rows_of(64, 2, dy=1)
     vector: dict[str, Any] = {"steps": FIT_STEPS, "batch_size": 32}
-    # An untrained estimator that reads an integer y as labels takes labels only: three classes.
-    if REGISTRY[name].labels_y and not REGISTRY[name].trainable:
+    if labels_only(name):
         return get_estimator(name), (x, torch.arange(64) % 3), {}
     if not REGISTRY[name].trainable:
         return get_estimator(name), (x, y), {}
@@ -290,7 +295,7 @@ def copy_sizes(name: str) -> tuple[int, int]:
 def larger_case(name: str, n: int) -> tuple[Tensor, Tensor]:
     """The data of :func:`estimator_case` for a non-trainable estimator, with ``n`` rows."""
     x, y = rows_of(n, 2, dy=1)
-    return (x, torch.arange(n) % 3) if REGISTRY[name].labels_y else (x, y)
+    return (x, torch.arange(n) % 3) if labels_only(name) else (x, y)
 
 
 def check_estimator(name: str, device: torch.device, quick: bool = False) -> dict[str, Any]:
